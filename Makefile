@@ -1,0 +1,39 @@
+# Village e-Line — the two commands: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+PKGS := shop catalog stations orders tourism county
+
+.PHONY: install install-dev run test bench translations clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python ## virtualenv + runtime dependencies + compiled translations
+	$(BIN)/pip install -q -r requirements.txt
+	$(MAKE) translations
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(MAKE) translations
+
+translations:
+	@for p in $(PKGS); do \
+	  if [ -d $$p/translations ]; then $(BIN)/pybabel compile -q -f -d $$p/translations || exit 1; fi; \
+	done
+
+run: install ## migrate, load demo data, serve on http://127.0.0.1:5000
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install-dev ## the whole suite (PostgreSQL when TEST_DATABASE_URL is set, else SQLite)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: install-dev ## benchmark figures (see bench/README.md)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

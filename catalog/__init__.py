@@ -1,0 +1,1 @@
+"""What is sold and who it lifts: townships, villages, households, producers, categories, products."""

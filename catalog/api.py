@@ -1,0 +1,178 @@
+"""API: products, villages, stations, categories."""
+from __future__ import annotations
+
+from typing import Literal
+
+from flask import url_for
+from pydantic import BaseModel, Field
+
+from catalog.services import (
+    ProductFilter,
+    get_visible_product,
+    linked_household_count,
+    list_categories,
+    list_products,
+    list_stations,
+    list_villages,
+)
+from shop.api import QuerySchema, endpoint, ok
+
+
+class ProductQuery(QuerySchema):
+    q: str = Field(default="", max_length=200)
+    category: str | None = Field(default=None, max_length=40)
+    village: int | None = Field(default=None, ge=1, le=2**31)
+    township: int | None = Field(default=None, ge=1, le=2**31)
+    min_fen: int | None = Field(default=None, ge=0, le=10**12)
+    max_fen: int | None = Field(default=None, ge=0, le=10**12)
+    in_stock: bool = False
+    sort: Literal["relevance", "newest", "price_asc", "price_desc", "best_selling"] = "relevance"
+    page: int = Field(default=1, ge=1, le=10_000)
+    per_page: int = Field(default=24, ge=1, le=100)
+
+
+class Ref(BaseModel):
+    id: int
+    name: str
+
+
+class StationRef(BaseModel):
+    id: int
+    code: str
+    name: str
+
+
+class ProductItem(BaseModel):
+    id: int
+    name: str
+    slug: str
+    category: str
+    price_fen: int
+    unit: str
+    stock: int
+    village: Ref
+    station: StationRef
+    image_url: str | None
+
+
+class ProductPage(BaseModel):
+    items: list[ProductItem]
+    total: int
+    page: int
+    per_page: int
+
+
+class ProductDetail(ProductItem):
+    description: str
+    weight_g: int
+    season: str
+    trace_code: str
+    producer: Ref | None
+    households_linked: int
+    township: Ref
+
+
+class VillageOut(BaseModel):
+    id: int
+    name: str
+    slug: str
+    township: Ref
+    is_poverty_village: bool
+    signature_product: str
+    station_ids: list[int]
+
+
+class VillageList(BaseModel):
+    items: list[VillageOut]
+
+
+class StationOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    address: str
+    hours: str
+    village_ids: list[int]
+
+
+class StationList(BaseModel):
+    items: list[StationOut]
+
+
+class CategoryOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    name_en: str
+
+
+class CategoryList(BaseModel):
+    items: list[CategoryOut]
+
+
+def product_item(p) -> dict:
+    image = p.images[0] if p.images else None
+    return dict(
+        id=p.id,
+        name=p.name,
+        slug=p.slug,
+        category=p.category.slug,
+        price_fen=p.price_fen,
+        unit=p.unit,
+        stock=max(p.available, 0),
+        village={"id": p.village.id, "name": p.village.name},
+        station={"id": p.station.id, "code": p.station.code, "name": p.station.name},
+        image_url=url_for("catalog.media", filename=image.thumb_path) if image else None,
+    )
+
+
+@endpoint("/products", query=ProductQuery, response=ProductPage, tags=("catalog",))
+def products(query: ProductQuery):
+    """List and search visible products."""
+    f = ProductFilter(**query.model_dump())
+    items, total = list_products(f)
+    return ok({"items": [product_item(p) for p in items], "total": total, "page": f.page, "per_page": f.per_page})
+
+
+@endpoint("/products/<int:product_id>", response=ProductDetail, tags=("catalog",))
+def product(product_id: int):
+    """One visible product (households linked: a count only)."""
+    p = get_visible_product(product_id)
+    data = product_item(p)
+    data.update(
+        description=p.description,
+        weight_g=p.weight_g,
+        season=p.season,
+        trace_code=p.trace_code,
+        producer={"id": p.producer.id, "name": p.producer.name} if p.producer else None,
+        households_linked=linked_household_count(p.id),
+        township={"id": p.village.township.id, "name": p.village.township.name},
+    )
+    return ok(data)
+
+
+@endpoint("/villages", response=VillageList, tags=("reference",))
+def villages():
+    """Villages with their township and stations."""
+    return ok({"items": [
+        dict(id=v.id, name=v.name, slug=v.slug, township={"id": v.township.id, "name": v.township.name},
+             is_poverty_village=v.is_poverty_village, signature_product=v.signature_product,
+             station_ids=[s.id for s in v.stations])
+        for v in list_villages()
+    ]})
+
+
+@endpoint("/stations", response=StationList, tags=("reference",))
+def stations():
+    """Service stations and the villages they serve."""
+    return ok({"items": [
+        dict(id=s.id, code=s.code, name=s.name, address=s.address, hours=s.hours,
+             village_ids=[v.id for v in s.villages])
+        for s in list_stations()
+    ]})
+
+
+@endpoint("/categories", response=CategoryList, tags=("reference",))
+def categories():
+    """Product categories."""
+    return ok({"items": [dict(id=c.id, slug=c.slug, name=c.name, name_en=c.name_en) for c in list_categories()]})

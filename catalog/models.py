@@ -1,0 +1,230 @@
+"""Catalog models: places, households, producers, categories, products, benefit links."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.db import fk, pk
+from shop.extensions import db
+from shop.personal_data import EncryptedString
+
+
+class Township(db.Model):
+    """乡镇."""
+
+    __tablename__ = "townships"
+
+    id: Mapped[int] = pk()
+    name: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+
+    villages = relationship("Village", back_populates="township", order_by="Village.name")
+
+
+class Village(db.Model):
+    """村, with its poverty flag and signature product (一村一品)."""
+
+    __tablename__ = "villages"
+
+    id: Mapped[int] = pk()
+    township_id: Mapped[int] = fk("townships.id")
+    name: Mapped[str] = mapped_column(sa.String(40))
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    is_poverty_village: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    #: 一村一品: the village's signature product, e.g. 三江腌菜.
+    signature_product: Mapped[str] = mapped_column(sa.String(40), default="")
+    story: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Invented for the demo (the plan does not name the 18 poverty villages).
+    is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+    township = relationship(Township, back_populates="villages")
+    stations = relationship("Station", secondary="station_villages", back_populates="villages")
+
+
+class HouseholdStatus(StrEnum):
+    POOR = "poor"  # 建档立卡贫困户
+    LIFTED = "lifted"  # 脱贫户
+    MONITORED = "monitored"  # 防止返贫监测对象
+
+
+HOUSEHOLD_STATUS_LABELS = {
+    HouseholdStatus.POOR: "贫困户",
+    HouseholdStatus.LIFTED: "脱贫户",
+    HouseholdStatus.MONITORED: "监测对象",
+}
+
+
+class Household(db.Model):
+    """A registered poor household (建档立卡贫困户). Personal data is encrypted and always masked."""
+
+    __tablename__ = "households"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('poor','lifted','monitored')", name="status_valid"),
+        sa.CheckConstraint("members >= 1 AND members <= 30", name="members_range"),
+    )
+
+    id: Mapped[int] = pk()
+    village_id: Mapped[int] = fk("villages.id")
+    #: Head of household. Shown masked (张**) except to a county officer's audited reveal.
+    head_name: Mapped[str] = mapped_column(EncryptedString())
+    #: 建档立卡 registry number, encrypted; `registry_no_hash` finds and de-duplicates it.
+    registry_no: Mapped[str] = mapped_column(EncryptedString())
+    registry_no_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    id_number: Mapped[str | None] = mapped_column(EncryptedString(), nullable=True)
+    phone: Mapped[str | None] = mapped_column(EncryptedString(), nullable=True)
+    members: Mapped[int] = mapped_column(sa.Integer, default=1)
+    #: Members able to work (counted for the tourism-employment target when employed).
+    status: Mapped[str] = mapped_column(sa.String(16), default=HouseholdStatus.POOR)
+    is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime]
+
+    village = relationship(Village)
+
+
+class HouseholdStatusChange(db.Model):
+    """History of a household's status (贫困户 → 脱贫户 → 监测对象)."""
+
+    __tablename__ = "household_status_changes"
+
+    id: Mapped[int] = pk()
+    household_id: Mapped[int] = fk("households.id", ondelete="CASCADE")
+    from_status: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+    to_status: Mapped[str] = mapped_column(sa.String(16))
+    effective_date: Mapped[date]
+    actor_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    note: Mapped[str] = mapped_column(sa.String(255), default="")
+    created_at: Mapped[datetime]
+
+
+class Producer(db.Model):
+    """合作社/经营主体: who makes a product (a cooperative, an enterprise or a household)."""
+
+    __tablename__ = "producers"
+
+    id: Mapped[int] = pk()
+    name: Mapped[str] = mapped_column(sa.String(80))
+    kind: Mapped[str] = mapped_column(sa.String(16), default="cooperative")  # cooperative|enterprise|household
+    village_id: Mapped[int | None] = fk("villages.id", nullable=True)
+
+    village = relationship(Village)
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = pk()
+    slug: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(40))
+    name_en: Mapped[str] = mapped_column(sa.String(60), default="")
+    position: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class ApprovalStatus(StrEnum):
+    """扶贫产品认定 / 消费帮扶产品: a product is visible only once approved by the county."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+    __table_args__ = (
+        sa.CheckConstraint("price_fen >= 0", name="price_non_negative"),
+        sa.CheckConstraint("weight_g >= 0", name="weight_non_negative"),
+        sa.CheckConstraint("approval_status IN ('pending','approved','rejected')", name="approval_valid"),
+        sa.Index("ix_products_visible", "approval_status", "is_published"),
+    )
+
+    id: Mapped[int] = pk()
+    slug: Mapped[str] = mapped_column(sa.String(120))
+    name: Mapped[str] = mapped_column(sa.String(80))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    category_id: Mapped[int] = fk("categories.id")
+    village_id: Mapped[int] = fk("villages.id")
+    #: The station that stocks and ships it.
+    station_id: Mapped[int] = fk("stations.id")
+    producer_id: Mapped[int | None] = fk("producers.id", nullable=True)
+    #: 代卖: listed by an operator on behalf of this household.
+    listed_for_household_id: Mapped[int | None] = fk("households.id", nullable=True)
+    unit: Mapped[str] = mapped_column(sa.String(20), default="件")  # 斤, 盒, 只, 袋 ...
+    price_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    weight_g: Mapped[int] = mapped_column(sa.Integer, default=500)
+    #: Free text season, e.g. '3-5月'; empty = all year.
+    season: Mapped[str] = mapped_column(sa.String(40), default="")
+    #: 溯源码, printed on the package.
+    trace_code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    approval_status: Mapped[str] = mapped_column(sa.String(16), default=ApprovalStatus.PENDING)
+    approval_note: Mapped[str] = mapped_column(sa.String(255), default="")
+    approved_at: Mapped[datetime | None]
+    approved_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    is_published: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    #: Units sold, kept by the order placement service (for sort=best_selling).
+    sold_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    category = relationship(Category)
+    village = relationship(Village)
+    station = relationship("Station")
+    producer = relationship(Producer)
+    images = relationship("ProductImage", order_by="ProductImage.position", cascade="all, delete-orphan")
+    stock = relationship("StockRecord", uselist=False, back_populates="product")
+
+    @property
+    def is_visible(self) -> bool:
+        """Shown in the shop: approved by the county and published by its station."""
+        return self.approval_status == ApprovalStatus.APPROVED and bool(self.is_published)
+
+    @property
+    def available(self) -> int:
+        return self.stock.available if self.stock is not None else 0
+
+
+def visible_products():
+    """The select() of products the public may see."""
+    return db.select(Product).where(
+        Product.approval_status == ApprovalStatus.APPROVED, Product.is_published.is_(True)
+    )
+
+
+class ProductImage(db.Model):
+    __tablename__ = "product_images"
+
+    id: Mapped[int] = pk()
+    product_id: Mapped[int] = fk("products.id", ondelete="CASCADE")
+    #: Paths relative to the upload folder; the thumbnail is 400px, the full image 1200px max.
+    path: Mapped[str] = mapped_column(sa.String(255))
+    thumb_path: Mapped[str] = mapped_column(sa.String(255))
+    width: Mapped[int] = mapped_column(sa.Integer, default=0)
+    height: Mapped[int] = mapped_column(sa.Integer, default=0)
+    alt: Mapped[str] = mapped_column(sa.String(120), default="")
+    position: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class BenefitLink(db.Model):
+    """利益联结: a product or a tourism listing credits a household, with a weight."""
+
+    __tablename__ = "benefit_links"
+    __table_args__ = (
+        sa.CheckConstraint("weight > 0 AND weight <= 1000000", name="weight_positive"),
+        sa.CheckConstraint(
+            "(product_id IS NOT NULL AND listing_id IS NULL) OR (product_id IS NULL AND listing_id IS NOT NULL)",
+            name="one_target",
+        ),
+        sa.UniqueConstraint("product_id", "household_id", name="uq_benefit_links_product_household"),
+        sa.UniqueConstraint("listing_id", "household_id", name="uq_benefit_links_listing_household"),
+    )
+
+    id: Mapped[int] = pk()
+    product_id: Mapped[int | None] = fk("products.id", nullable=True, ondelete="CASCADE")
+    listing_id: Mapped[int | None] = fk("listings.id", nullable=True, ondelete="CASCADE")
+    household_id: Mapped[int] = fk("households.id")
+    weight: Mapped[int] = mapped_column(sa.Integer, default=1)
+    created_at: Mapped[datetime]
+
+    household = relationship(Household)

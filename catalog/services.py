@@ -1,0 +1,284 @@
+"""Catalog services: what the shop shows, and creating products.
+
+Public reads go through `visible_products()`: a product is shown only when the county approved it
+and its station publishes it. Lists load their relations in a fixed number of queries.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from catalog.models import (
+    ApprovalStatus,
+    BenefitLink,
+    Category,
+    Household,
+    Product,
+    Township,
+    Village,
+    visible_products,
+)
+from shop.codes import new_code
+from shop.errors import NotFound, ValidationError
+from shop.extensions import db
+from stations.models import Station, StockRecord
+
+SORTS = ("relevance", "newest", "price_asc", "price_desc", "best_selling")
+MAX_PER_PAGE = 100
+MAX_PAGE = 10_000
+
+
+@dataclass
+class ProductFilter:
+    q: str = ""
+    category: str | None = None  # slug or id
+    village: int | None = None
+    township: int | None = None
+    min_fen: int | None = None
+    max_fen: int | None = None
+    in_stock: bool = False
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 24
+
+
+def _eager(query):
+    return query.options(
+        selectinload(Product.stock),
+        selectinload(Product.village).selectinload(Village.township),
+        selectinload(Product.station),
+        selectinload(Product.category),
+        selectinload(Product.images),
+    )
+
+
+def list_products(f: ProductFilter) -> tuple[list[Product], int]:
+    """Visible products matching `f`, one page, and the total count."""
+    if f.page < 1 or f.page > MAX_PAGE or f.per_page < 1 or f.per_page > MAX_PER_PAGE:
+        raise ValidationError("Page out of range", fields={"page": "out of range"})
+    query = visible_products()
+    ranked_ids: list[int] | None = None
+    if f.q and f.q.strip():
+        from catalog.search import search_product_ids
+
+        ranked_ids = search_product_ids(f.q)
+        if not ranked_ids:
+            return [], 0
+        query = query.where(Product.id.in_(ranked_ids))
+    if f.category:
+        cat = str(f.category)
+        query = query.join(Category, Product.category_id == Category.id).where(
+            Category.id == int(cat) if cat.isdigit() else Category.slug == cat
+        )
+    if f.village:
+        query = query.where(Product.village_id == f.village)
+    if f.township:
+        query = query.join(Village, Product.village_id == Village.id).where(Village.township_id == f.township)
+    if f.min_fen is not None:
+        query = query.where(Product.price_fen >= f.min_fen)
+    if f.max_fen is not None:
+        query = query.where(Product.price_fen <= f.max_fen)
+    if f.in_stock:
+        query = query.join(StockRecord, StockRecord.product_id == Product.id).where(
+            StockRecord.on_hand - StockRecord.allocated > 0
+        )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    order = {
+        "newest": [Product.created_at.desc(), Product.id.desc()],
+        "price_asc": [Product.price_fen.asc(), Product.id],
+        "price_desc": [Product.price_fen.desc(), Product.id],
+        "best_selling": [Product.sold_count.desc(), Product.id],
+    }.get(f.sort)
+    if order is None and ranked_ids is not None:
+        rank = {pid: i for i, pid in enumerate(ranked_ids)}
+        items = list(db.session.scalars(_eager(query)))
+        items.sort(key=lambda p: rank.get(p.id, len(rank)))
+        start = (f.page - 1) * f.per_page
+        return items[start : start + f.per_page], total
+    query = query.order_by(*(order or [Product.sold_count.desc(), Product.id]))
+    query = query.limit(f.per_page).offset((f.page - 1) * f.per_page)
+    return list(db.session.scalars(_eager(query))), total
+
+
+def get_visible_product(product_id: int) -> Product:
+    product = db.session.scalar(_eager(visible_products().where(Product.id == product_id)))
+    if product is None:
+        raise NotFound("No such product")
+    return product
+
+
+def linked_household_count(product_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(BenefitLink.id)).where(BenefitLink.product_id == product_id)
+    ) or 0
+
+
+def list_categories() -> list[Category]:
+    return list(db.session.scalars(sa.select(Category).order_by(Category.position, Category.id)))
+
+
+def list_villages() -> list[Village]:
+    return list(
+        db.session.scalars(
+            sa.select(Village).options(selectinload(Village.township), selectinload(Village.stations))
+            .order_by(Village.township_id, Village.name)
+        )
+    )
+
+
+def list_townships() -> list[Township]:
+    return list(db.session.scalars(sa.select(Township).order_by(Township.id)))
+
+
+def list_stations() -> list[Station]:
+    return list(
+        db.session.scalars(
+            sa.select(Station).options(selectinload(Station.villages), selectinload(Station.township))
+            .order_by(Station.code)
+        )
+    )
+
+
+def get_category(slug: str) -> Category:
+    category = db.session.scalar(sa.select(Category).where(Category.slug == slug))
+    if category is None:
+        raise NotFound("No such category")
+    return category
+
+
+def get_village(slug: str) -> Village:
+    village = db.session.scalar(
+        sa.select(Village).where(Village.slug == slug).options(
+            selectinload(Village.township), selectinload(Village.stations)
+        )
+    )
+    if village is None:
+        raise NotFound("No such village")
+    return village
+
+
+def home_page_data() -> dict:
+    """Villages with their signature product (一村一品) and a few products of each."""
+    villages = [v for v in list_villages() if v.is_poverty_village]
+    products, _ = list_products(ProductFilter(sort="best_selling", per_page=MAX_PER_PAGE))
+    by_village: dict[int, list[Product]] = {}
+    for product in products:
+        by_village.setdefault(product.village_id, []).append(product)
+    return {
+        "villages": villages,
+        "products_by_village": by_village,
+        "categories": list_categories(),
+        "featured": products[:8],
+    }
+
+
+_SLUG_KEEP = re.compile(r"[^0-9a-z\u4e00-\u9fff]+")
+
+
+def slugify(text: str) -> str:
+    """Pinyin slug for Chinese names: 三江腌菜 -> sanjiang-yancai."""
+    from pypinyin import lazy_pinyin
+
+    words = lazy_pinyin(text or "")
+    slug = _SLUG_KEEP.sub("-", "-".join(words).lower()).strip("-")
+    return slug[:100] or "item"
+
+
+def new_trace_code() -> str:
+    return "NC" + new_code(10)
+
+
+@dataclass
+class ProductInput:
+    name: str
+    category_id: int
+    village_id: int
+    station_id: int
+    price_fen: int
+    unit: str = "件"
+    weight_g: int = 500
+    description: str = ""
+    season: str = ""
+    producer_id: int | None = None
+    listed_for_household_id: int | None = None
+    benefit: list[tuple[int, int]] | None = None  # [(household_id, weight)]
+
+
+def create_product(
+    data: ProductInput,
+    *,
+    actor,
+    now: datetime,
+    approved: bool = False,
+) -> Product:
+    """A new product with its stock record and benefit links; pending county approval unless `approved`."""
+    name = (data.name or "").strip()
+    if not name or len(name) > 80:
+        raise ValidationError("A name of 1 to 80 characters is required", fields={"name": "invalid"})
+    if data.price_fen <= 0 or data.price_fen > 10**9:
+        raise ValidationError("The price must be positive", fields={"price_fen": "invalid"})
+    for model, value, field in (
+        (Category, data.category_id, "category_id"),
+        (Village, data.village_id, "village_id"),
+        (Station, data.station_id, "station_id"),
+    ):
+        if db.session.get(model, value) is None:
+            raise ValidationError(f"Unknown {field}", fields={field: "unknown"})
+    product = Product(
+        slug=slugify(name),
+        name=name,
+        description=data.description or "",
+        category_id=data.category_id,
+        village_id=data.village_id,
+        station_id=data.station_id,
+        producer_id=data.producer_id,
+        listed_for_household_id=data.listed_for_household_id,
+        unit=data.unit or "件",
+        price_fen=data.price_fen,
+        weight_g=data.weight_g,
+        season=data.season or "",
+        trace_code=new_trace_code(),
+        approval_status=ApprovalStatus.APPROVED if approved else ApprovalStatus.PENDING,
+        approved_at=now if approved else None,
+        is_published=True,
+        created_by_id=getattr(actor, "id", None),
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(product)
+    db.session.flush()
+    db.session.add(StockRecord(product_id=product.id, station_id=data.station_id, on_hand=0, allocated=0))
+    set_benefit_links(product, data.benefit or [], now=now)
+    db.session.flush()
+    return product
+
+
+def set_benefit_links(product: Product, links: list[tuple[int, int]], *, now: datetime) -> None:
+    """Replace a product's benefit links with [(household_id, weight)]."""
+    seen = set()
+    for household_id, weight in links:
+        if household_id in seen:
+            raise ValidationError("A household is linked twice", fields={"households": "duplicate"})
+        seen.add(household_id)
+        if not isinstance(weight, int) or weight <= 0 or weight > 1_000_000:
+            raise ValidationError("Weights must be positive whole numbers", fields={"weight": "invalid"})
+        if db.session.get(Household, household_id) is None:
+            raise ValidationError("Unknown household", fields={"households": "unknown"})
+    db.session.execute(sa.delete(BenefitLink).where(BenefitLink.product_id == product.id))
+    for household_id, weight in links:
+        db.session.add(BenefitLink(product_id=product.id, household_id=household_id, weight=weight, created_at=now))
+    db.session.flush()
+
+
+def benefit_split_for_product(product_id: int) -> list[dict]:
+    """The split to snapshot on an order line: [{"household_id", "weight"}] in id order."""
+    rows = db.session.execute(
+        sa.select(BenefitLink.household_id, BenefitLink.weight)
+        .where(BenefitLink.product_id == product_id)
+        .order_by(BenefitLink.household_id)
+    )
+    return [{"household_id": h, "weight": w} for h, w in rows]

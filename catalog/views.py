@@ -1,0 +1,104 @@
+"""Catalog pages: product list and search, category, village, product."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from catalog.services import (
+    ProductFilter,
+    get_category,
+    get_village,
+    get_visible_product,
+    linked_household_count,
+    list_categories,
+    list_products,
+    list_villages,
+)
+from shop.errors import DomainError
+
+bp = Blueprint("catalog", __name__)
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 12:
+        abort(400, f"{name} must be a whole number")
+    return int(value)
+
+
+def _filter_from_args(**fixed) -> ProductFilter:
+    sort = request.args.get("sort", "relevance")
+    return ProductFilter(
+        q=request.args.get("q", "")[:100],
+        category=fixed.get("category") or request.args.get("category") or None,
+        village=fixed.get("village") or _int_arg("village"),
+        township=_int_arg("township"),
+        min_fen=_int_arg("min_fen"),
+        max_fen=_int_arg("max_fen"),
+        in_stock=request.args.get("in_stock") in ("1", "true", "on"),
+        sort=sort if sort in ("relevance", "newest", "price_asc", "price_desc", "best_selling") else "relevance",
+        page=_int_arg("page") or 1,
+        per_page=24,
+    )
+
+
+def _render_list(template: str, **context):
+    f = _filter_from_args(**context.pop("fixed", {}))
+    try:
+        products, total = list_products(f)
+    except DomainError:
+        abort(400, "Page out of range")
+    pages = max(1, -(-total // f.per_page))
+    return render_template(
+        template,
+        products=products,
+        total=total,
+        filter=f,
+        pages=pages,
+        categories=list_categories(),
+        villages=list_villages(),
+        **context,
+    )
+
+
+@bp.get("/products")
+def product_list():
+    return _render_list("catalog/product_list.html")
+
+
+@bp.get("/search")
+def search():
+    return _render_list("catalog/product_list.html")
+
+
+@bp.get("/categories/<slug>")
+def category(slug: str):
+    cat = get_category(slug)
+    return _render_list("catalog/category.html", category=cat, fixed={"category": cat.slug})
+
+
+@bp.get("/villages/<slug>")
+def village(slug: str):
+    v = get_village(slug)
+    return _render_list("catalog/village.html", village=v, fixed={"village": v.id})
+
+
+@bp.get("/products/<int:product_id>")
+@bp.get("/products/<int:product_id>-<slug>")
+def product_detail(product_id: int, slug: str | None = None):
+    product = get_visible_product(product_id)
+    if slug != product.slug:
+        return redirect(url_for("catalog.product_detail", product_id=product.id, slug=product.slug), 301)
+    return render_template(
+        "catalog/product_detail.html",
+        product=product,
+        household_count=linked_household_count(product.id),
+    )
+
+
+@bp.get("/media/<path:filename>")
+def media(filename: str):
+    from flask import current_app, send_from_directory
+
+    return send_from_directory(current_app.config["UPLOAD_DIR"], filename, max_age=86400)

@@ -1,0 +1,89 @@
+"""Configuration: safe defaults for the embedded default, everything secret or external from the environment.
+
+Variable names are the ones PRODUCT.md promises (`SECRET_KEY`, `DATABASE_URL`, `CELERY_BROKER_URL`,
+`SEARCH_INDEX_DIR`, `STRIPE_*`, `MAIL_*`). A `.env` file in the project root is read too.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent
+INSTANCE = ROOT / "instance"
+
+load_dotenv(ROOT / ".env")
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _normalise_db_url(url: str) -> str:
+    """Accept plain `postgresql://` / `postgres://` URLs and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    #: Key for the household personal data at rest (Fernet). Derived from SECRET_KEY when unset.
+    HOUSEHOLD_DATA_KEY = os.environ.get("HOUSEHOLD_DATA_KEY", "")
+    SQLALCHEMY_DATABASE_URI = _normalise_db_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'shop.sqlite3'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")  # empty = run tasks eagerly in process
+    CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")
+
+    SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE / "search-index"))
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE / "uploads"))
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    MAX_UPLOAD_BYTES = _int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
+
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+    STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+    STRIPE_EXTRA_METHODS = [m for m in os.environ.get("STRIPE_EXTRA_METHODS", "").split(",") if m]
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")  # empty = write mail to the log
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "乡村e线 <noreply@village-eline.example>")
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+
+    ORDER_PAYMENT_MINUTES = _int("ORDER_PAYMENT_MINUTES", 30)
+    BOOKING_HOLD_MINUTES = _int("BOOKING_HOLD_MINUTES", 15)
+    MAX_STAY_NIGHTS = _int("MAX_STAY_NIGHTS", 14)
+    #: Shipping per shipment: base fee for the first kilo, per extra kilo, free from the threshold.
+    SHIPPING_BASE_FEN = _int("SHIPPING_BASE_FEN", 800)
+    SHIPPING_PER_KG_FEN = _int("SHIPPING_PER_KG_FEN", 200)
+    FREE_SHIPPING_FROM_FEN = _int("FREE_SHIPPING_FROM_FEN", 9900)
+
+    API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 30)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None
+    JSON_SORT_KEYS = False

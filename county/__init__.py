@@ -1,0 +1,1 @@
+"""The county office (县扶贫办): the household income ledger, registry, benefit links, review, targets."""

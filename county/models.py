@@ -1,0 +1,76 @@
+"""The income ledger and the plan's targets.
+
+`IncomeEntry` is append-only: never updated or deleted (model guard here, a trigger on PostgreSQL).
+A household's balance is a SUM over its entries, never a stored running total.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.db import fk, pk
+from shop.extensions import db
+
+
+class IncomeKind(StrEnum):
+    SALE = "sale"
+    TOURISM = "tourism"
+    REVERSAL = "reversal"
+
+
+class IncomeEntry(db.Model):
+    __tablename__ = "income_entries"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('sale','tourism','reversal')", name="kind_valid"),
+        sa.UniqueConstraint("order_line_id", "household_id", "kind", name="uq_income_entries_line_household_kind"),
+        sa.Index("ix_income_entries_household_date", "household_id", "entry_date"),
+        sa.Index("ix_income_entries_entry_date", "entry_date"),
+    )
+
+    id: Mapped[int] = pk()
+    household_id: Mapped[int] = fk("households.id")
+    #: The sale it comes from (a product line, or the line that sold a booking).
+    order_line_id: Mapped[int] = fk("order_lines.id")
+    kind: Mapped[str] = mapped_column(sa.String(12))
+    #: Signed: credits positive, reversals negative.
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: The split used: {"producer_share_fen": ..., "weight": w, "weight_total": W}.
+    split: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # denormalised from the line, for reports (they never change after the sale)
+    village_id: Mapped[int | None] = fk("villages.id", nullable=True)
+    station_id: Mapped[int | None] = fk("stations.id", nullable=True)
+    category_id: Mapped[int | None] = fk("categories.id", nullable=True)
+    #: Beijing calendar date of the credit (months and ranges are by this date).
+    entry_date: Mapped[date]
+    created_at: Mapped[datetime]
+
+    household = relationship("Household")
+
+
+@event.listens_for(IncomeEntry, "before_update")
+def _refuse_update(mapper, connection, target):
+    raise RuntimeError("income entries are append-only")
+
+
+@event.listens_for(IncomeEntry, "before_delete")
+def _refuse_delete(mapper, connection, target):
+    raise RuntimeError("income entries are append-only")
+
+
+class Target(db.Model):
+    """A target of the 2017 plan, with how its progress is measured (`metric`)."""
+
+    __tablename__ = "targets"
+
+    id: Mapped[int] = pk()
+    key: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    label: Mapped[str] = mapped_column(sa.String(120))
+    label_en: Mapped[str] = mapped_column(sa.String(160), default="")
+    metric: Mapped[str] = mapped_column(sa.String(40))
+    target_value: Mapped[int] = mapped_column(sa.BigInteger)
+    unit: Mapped[str] = mapped_column(sa.String(12), default="")
+    position: Mapped[int] = mapped_column(sa.Integer, default=0)

@@ -1,0 +1,301 @@
+"""Orders: carts, orders, shipments (one per station), lines that snapshot the sale, payments.
+
+Status fields are state machines (shop.history.transition): each class has a `TRANSITIONS` table.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.db import fk, pk
+from shop.extensions import db
+
+
+class Address(db.Model):
+    """A user's address book entry."""
+
+    __tablename__ = "addresses"
+
+    id: Mapped[int] = pk()
+    user_id: Mapped[int] = fk("users.id", ondelete="CASCADE")
+    name: Mapped[str] = mapped_column(sa.String(40))
+    phone: Mapped[str] = mapped_column(sa.String(20))
+    province: Mapped[str] = mapped_column(sa.String(20))
+    city: Mapped[str] = mapped_column(sa.String(20))
+    district: Mapped[str] = mapped_column(sa.String(20))
+    line: Mapped[str] = mapped_column(sa.String(200))
+    is_default: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class Cart(db.Model):
+    """A cart belongs to a user, or to a guest session by `token` (merged on login)."""
+
+    __tablename__ = "carts"
+
+    id: Mapped[int] = pk()
+    user_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="CASCADE")
+    token: Mapped[str | None] = mapped_column(sa.String(64), unique=True, nullable=True)
+    updated_at: Mapped[datetime]
+
+    lines = relationship("CartLine", cascade="all, delete-orphan", order_by="CartLine.id")
+
+    __table_args__ = (sa.UniqueConstraint("user_id", name="uq_carts_user_id"),)
+
+
+class CartLine(db.Model):
+    __tablename__ = "cart_lines"
+    __table_args__ = (
+        sa.UniqueConstraint("cart_id", "product_id", name="uq_cart_lines_cart_product"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = pk()
+    cart_id: Mapped[int] = fk("carts.id", ondelete="CASCADE")
+    product_id: Mapped[int] = fk("products.id", ondelete="CASCADE")
+    quantity: Mapped[int] = mapped_column(sa.Integer)
+    #: The unit price the buyer saw when adding: a later change is shown, not silently applied.
+    seen_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
+
+    product = relationship("Product")
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"  # waiting for an online payment; expires
+    CONFIRMED = "confirmed"  # paid online, or cash at station / on delivery chosen: to fulfil
+    COMPLETED = "completed"  # every shipment handed over
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+
+class PaymentMethod(StrEnum):
+    CARD = "card"
+    STATION_CASH = "station_cash"
+    COD = "cod"
+
+
+class Delivery(StrEnum):
+    SHIP = "ship"
+    PICKUP = "pickup"
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        sa.CheckConstraint("total_fen >= 0 AND subtotal_fen >= 0 AND shipping_fen >= 0", name="amounts_non_negative"),
+        sa.CheckConstraint("status IN ('pending','confirmed','completed','canceled','expired')", name="status_valid"),
+        sa.Index("ix_orders_status_expires", "status", "expires_at"),
+    )
+    TRANSITIONS = {
+        OrderStatus.PENDING: {OrderStatus.CONFIRMED, OrderStatus.CANCELED, OrderStatus.EXPIRED},
+        OrderStatus.CONFIRMED: {OrderStatus.COMPLETED, OrderStatus.CANCELED},
+        OrderStatus.EXPIRED: {OrderStatus.CONFIRMED},  # a late payment re-allocates
+        OrderStatus.COMPLETED: set(),
+        OrderStatus.CANCELED: set(),
+    }
+
+    id: Mapped[int] = pk()
+    #: Public reference (8 chars, unambiguous alphabet); used in URLs and the API.
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    secret: Mapped[str] = mapped_column(sa.String(32))
+    user_id: Mapped[int] = fk("users.id")
+    status: Mapped[str] = mapped_column(sa.String(16), default=OrderStatus.PENDING)
+    delivery: Mapped[str] = mapped_column(sa.String(8), default=Delivery.SHIP)
+    pickup_station_id: Mapped[int | None] = fk("stations.id", nullable=True)
+    payment_method: Mapped[str] = mapped_column(sa.String(16))
+    ship_name: Mapped[str] = mapped_column(sa.String(40), default="")
+    ship_phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    ship_province: Mapped[str] = mapped_column(sa.String(20), default="")
+    ship_city: Mapped[str] = mapped_column(sa.String(20), default="")
+    ship_district: Mapped[str] = mapped_column(sa.String(20), default="")
+    ship_line: Mapped[str] = mapped_column(sa.String(200), default="")
+    subtotal_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    shipping_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    total_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    currency: Mapped[str] = mapped_column(sa.String(3), default="CNY")
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    paid_at: Mapped[datetime | None]
+
+    user = relationship("User")
+    shipments = relationship("Shipment", back_populates="order", order_by="Shipment.id")
+    lines = relationship("OrderLine", back_populates="order", order_by="OrderLine.id")
+    payments = relationship("OrderPayment", back_populates="order", order_by="OrderPayment.id")
+
+
+class ShipmentStatus(StrEnum):
+    NEW = "new"
+    ACCEPTED = "accepted"
+    PACKED = "packed"
+    SHIPPED = "shipped"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    DELIVERED = "delivered"  # also: picked up at the counter
+    CANCELED = "canceled"
+
+
+class Shipment(db.Model):
+    """The part of an order one station fulfils."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('new','accepted','packed','shipped','ready_for_pickup','delivered','canceled')",
+            name="status_valid",
+        ),
+        sa.Index("ix_shipments_station_status", "station_id", "status"),
+    )
+    TRANSITIONS = {
+        ShipmentStatus.NEW: {ShipmentStatus.ACCEPTED, ShipmentStatus.CANCELED},
+        ShipmentStatus.ACCEPTED: {ShipmentStatus.PACKED, ShipmentStatus.CANCELED},
+        ShipmentStatus.PACKED: {ShipmentStatus.SHIPPED, ShipmentStatus.READY_FOR_PICKUP, ShipmentStatus.CANCELED},
+        ShipmentStatus.SHIPPED: {ShipmentStatus.DELIVERED},
+        ShipmentStatus.READY_FOR_PICKUP: {ShipmentStatus.DELIVERED, ShipmentStatus.CANCELED},
+        ShipmentStatus.DELIVERED: set(),
+        ShipmentStatus.CANCELED: set(),
+    }
+
+    id: Mapped[int] = pk()
+    #: Public reference: '<order code>-<n>'.
+    code: Mapped[str] = mapped_column(sa.String(24), unique=True)
+    order_id: Mapped[int] = fk("orders.id", ondelete="CASCADE")
+    station_id: Mapped[int] = fk("stations.id")
+    status: Mapped[str] = mapped_column(sa.String(20), default=ShipmentStatus.NEW)
+    shipping_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    weight_g: Mapped[int] = mapped_column(sa.Integer, default=0)
+    tracking_number: Mapped[str] = mapped_column(sa.String(40), default="")
+    #: Read by the buyer at the counter; checked with compare_digest; failures counted.
+    pickup_code: Mapped[str] = mapped_column(sa.String(12), default="")
+    pickup_failures: Mapped[int] = mapped_column(sa.Integer, default=0)
+    cash_received_at: Mapped[datetime | None]
+    cash_received_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    order = relationship(Order, back_populates="shipments")
+    station = relationship("Station")
+    lines = relationship("OrderLine", back_populates="shipment", order_by="OrderLine.id")
+
+
+class LineStatus(StrEnum):
+    OPEN = "open"
+    CANCELED = "canceled"
+    REFUNDED = "refunded"
+
+
+class OrderLine(db.Model):
+    """One product (or one booking) in an order, snapshotting what was sold and to whose benefit."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("unit_price_fen >= 0 AND line_total_fen >= 0", name="amounts_non_negative"),
+        sa.CheckConstraint("kind IN ('product','booking')", name="kind_valid"),
+    )
+
+    id: Mapped[int] = pk()
+    order_id: Mapped[int] = fk("orders.id", ondelete="CASCADE")
+    shipment_id: Mapped[int | None] = fk("shipments.id", nullable=True)
+    kind: Mapped[str] = mapped_column(sa.String(8), default="product")
+    product_id: Mapped[int | None] = fk("products.id", nullable=True, ondelete="SET NULL")
+    booking_id: Mapped[int | None] = fk("bookings.id", nullable=True)
+    status: Mapped[str] = mapped_column(sa.String(12), default=LineStatus.OPEN)
+    # --- snapshot at the time of sale ---
+    title: Mapped[str] = mapped_column(sa.String(120))
+    unit: Mapped[str] = mapped_column(sa.String(20), default="")
+    station_id: Mapped[int | None] = fk("stations.id", nullable=True)
+    village_id: Mapped[int | None] = fk("villages.id", nullable=True)
+    category_id: Mapped[int | None] = fk("categories.id", nullable=True)
+    unit_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    quantity: Mapped[int] = mapped_column(sa.Integer)
+    line_total_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    commission_bps: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: Benefit split used for crediting: [{"household_id": 1, "weight": 2}, ...].
+    benefit_split: Mapped[list] = mapped_column(sa.JSON, default=list)
+
+    order = relationship(Order, back_populates="lines")
+    shipment = relationship(Shipment, back_populates="lines")
+    product = relationship("Product")
+
+
+class PaymentState(StrEnum):
+    CREATED = "created"
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    REFUNDED = "refunded"
+
+
+class OrderPayment(db.Model):
+    """A payment attempt for an order (pretix OrderPayment). Card via Stripe, or cash at station/delivery."""
+
+    __tablename__ = "order_payments"
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen >= 0", name="amount_non_negative"),
+        sa.CheckConstraint(
+            "state IN ('created','pending','confirmed','failed','canceled','refunded')", name="state_valid"
+        ),
+    )
+    TRANSITIONS = {
+        PaymentState.CREATED: {PaymentState.PENDING, PaymentState.CONFIRMED, PaymentState.FAILED, PaymentState.CANCELED},
+        PaymentState.PENDING: {PaymentState.CONFIRMED, PaymentState.FAILED, PaymentState.CANCELED},
+        PaymentState.FAILED: {PaymentState.PENDING, PaymentState.CONFIRMED, PaymentState.CANCELED},
+        PaymentState.CONFIRMED: {PaymentState.REFUNDED},
+        PaymentState.CANCELED: set(),
+        PaymentState.REFUNDED: set(),
+    }
+
+    id: Mapped[int] = pk()
+    order_id: Mapped[int] = fk("orders.id", ondelete="CASCADE")
+    #: n in the public reference '<order code>-P-<n>', also the Stripe idempotency key.
+    number: Mapped[int] = mapped_column(sa.Integer, default=1)
+    provider: Mapped[str] = mapped_column(sa.String(16))  # stripe | station_cash | cod
+    state: Mapped[str] = mapped_column(sa.String(12), default=PaymentState.CREATED)
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    currency: Mapped[str] = mapped_column(sa.String(3), default="CNY")
+    #: The PaymentIntent id (pi_...), unique.
+    provider_ref: Mapped[str | None] = mapped_column(sa.String(64), unique=True, nullable=True)
+    client_secret: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    refunded_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+
+    order = relationship(Order, back_populates="payments")
+
+    @property
+    def status(self) -> str:  # for shop.history.transition
+        return self.state
+
+    @property
+    def full_code(self) -> str:
+        return f"{self.order.code}-P-{self.number}"
+
+
+class Refund(db.Model):
+    __tablename__ = "refunds"
+    __table_args__ = (sa.CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[int] = pk()
+    payment_id: Mapped[int] = fk("order_payments.id", ondelete="CASCADE")
+    order_line_id: Mapped[int | None] = fk("order_lines.id", nullable=True)
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    state: Mapped[str] = mapped_column(sa.String(12), default="created")  # created|succeeded|failed
+    provider_ref: Mapped[str | None] = mapped_column(sa.String(64), unique=True, nullable=True)
+    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    actor_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime]
+
+
+class StripeEvent(db.Model):
+    """A Stripe webhook event, stored in the same transaction as its effect: seen once, handled once."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(sa.String(64))
+    object_id: Mapped[str] = mapped_column(sa.String(64), default="")
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]

@@ -1,0 +1,159 @@
+"""The application factory. Everything else is bound to the app here, in small steps."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, g, request, session
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("shop", "catalog", "stations", "orders", "tourism", "county")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object("config.Config")
+    if test_config:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    _configure_extensions(app)
+    _configure_i18n(app)
+    _register_blueprints(app)
+
+    from shop.errors import register_error_handlers
+    from shop.filters import register_filters
+
+    register_error_handlers(app)
+    register_filters(app)
+
+    from shop.celery import celery_init_app
+
+    celery_init_app(app)
+    _import_tasks()
+
+    from shop.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _import_models() -> None:
+    """Import every models module so that metadata (and Alembic) sees every table."""
+    import catalog.models  # noqa: F401
+    import county.models  # noqa: F401
+    import orders.models  # noqa: F401
+    import shop.audit  # noqa: F401
+    import shop.auth.models  # noqa: F401
+    import shop.history  # noqa: F401
+    import stations.models  # noqa: F401
+    import tourism.models  # noqa: F401
+
+
+def _import_tasks() -> None:
+    import importlib
+
+    for package in PACKAGES:
+        try:
+            importlib.import_module(f"{package}.tasks")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{package}.tasks":
+                raise
+
+
+def _configure_extensions(app: Flask) -> None:
+    from sqlalchemy import event
+
+    from shop.extensions import csrf, db, login_manager, migrate
+
+    _import_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "shop" / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            engine = db.engine
+
+            @event.listens_for(engine, "connect")
+            def _sqlite_connect(dbapi_conn, _record):
+                # let SQLAlchemy own transactions (SAVEPOINTs work), enforce foreign keys
+                dbapi_conn.isolation_level = None
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA busy_timeout=10000")
+                cur.close()
+
+            @event.listens_for(engine, "begin")
+            def _sqlite_begin(conn):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    from shop.auth.services import load_session_user
+
+    login_manager.user_loader(load_session_user)
+
+
+def _configure_i18n(app: Flask) -> None:
+    from flask_login import current_user
+
+    from shop.extensions import babel
+
+    dirs = [str(ROOT / pkg / "translations") for pkg in PACKAGES]
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
+
+    def select_locale() -> str:
+        wanted = request.args.get("lang") or session.get("lang")
+        if not wanted and getattr(current_user, "is_authenticated", False):
+            wanted = current_user.locale
+        return wanted if wanted in app.config["LANGUAGES"] else app.config["BABEL_DEFAULT_LOCALE"]
+
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")
+
+    @app.context_processor
+    def _i18n_context():
+        from flask_babel import get_locale
+
+        locale = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])
+        return {"current_locale": locale, "html_lang": locale.replace("_", "-")}
+
+
+def _register_blueprints(app: Flask) -> None:
+    from shop.api import api
+    from shop.extensions import csrf
+
+    # API modules add their routes to the shared `api` blueprint when imported.
+    import catalog.api  # noqa: F401
+    import county.api  # noqa: F401
+    import orders.api  # noqa: F401
+    import orders.webhooks  # noqa: F401  (POST /api/v1/payments/stripe/webhook)
+    import shop.auth.api  # noqa: F401
+    import stations.api  # noqa: F401
+    import tourism.api  # noqa: F401
+    from catalog.views import bp as catalog_bp
+    from county.views import bp as county_bp
+    from orders.views import bp as orders_bp
+    from shop.auth.views import bp as auth_bp
+    from shop.home import bp as home_bp
+    from stations.views import bp as stations_bp
+    from tourism.views import bp as tourism_bp
+
+    csrf.exempt(api)  # bearer-token API; session callers are CSRF-checked in shop.api
+    for bp in (home_bp, auth_bp, catalog_bp, orders_bp, stations_bp, tourism_bp, county_bp, api):
+        app.register_blueprint(bp)
+
+    @app.before_request
+    def _remember_language():
+        lang = request.args.get("lang")
+        if lang in app.config["LANGUAGES"]:
+            session["lang"] = lang
+        g.request_started = True

@@ -1,0 +1,1 @@
+"""Users, roles, login (web session) and API tokens."""

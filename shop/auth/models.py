@@ -1,0 +1,79 @@
+"""User accounts and API tokens."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.db import fk, pk
+from shop.extensions import db
+
+
+class Role(StrEnum):
+    CONSUMER = "consumer"
+    OPERATOR = "operator"
+    HOST = "host"
+    COUNTY = "county"
+    ADMIN = "admin"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "role IN ('consumer','operator','host','county','admin')", name="role_valid"
+        ),
+        sa.CheckConstraint("role <> 'operator' OR station_id IS NOT NULL", name="operator_has_station"),
+    )
+
+    id: Mapped[int] = pk()
+    #: Lower-cased e-mail, the login name.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str] = mapped_column(sa.String(80), default="")
+    phone: Mapped[str] = mapped_column(sa.String(20), default="")
+    role: Mapped[str] = mapped_column(sa.String(16), default=Role.CONSUMER)
+    #: The one station an operator works for.
+    station_id: Mapped[int | None] = fk("stations.id", nullable=True, ondelete="SET NULL")
+    is_active_account: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    #: Bumped on password change: every session and token issued before is invalid.
+    auth_version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    locale: Mapped[str | None] = mapped_column(sa.String(8), nullable=True)
+    created_at: Mapped[datetime]
+
+    station = relationship("Station", foreign_keys=[station_id])
+
+    @property
+    def is_active(self) -> bool:  # flask-login
+        return bool(self.is_active_account)
+
+    def get_id(self) -> str:  # flask-login: the session names the user *and* the auth version
+        return f"{self.id}:{self.auth_version}"
+
+    @property
+    def roles(self) -> list[str]:
+        return [self.role]
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles or self.role == Role.ADMIN
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = pk()
+    user_id: Mapped[int] = fk("users.id", ondelete="CASCADE")
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    auth_version: Mapped[int] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+    user = relationship(User)

@@ -1,0 +1,134 @@
+"""Accounts: registration, password check, sessions and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from shop.auth.models import ApiToken, Role, User
+from shop.errors import Conflict, ValidationError
+from shop.extensions import db
+from shop.timeutil import now_utc
+
+MIN_PASSWORD = 8
+
+
+@dataclass(frozen=True)
+class Registration:
+    email: str
+    password: str
+    name: str = ""
+    role: str = Role.CONSUMER
+    station_id: int | None = None
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def get_user_by_email(email: str) -> User | None:
+    return db.session.scalar(db.select(User).where(User.email == normalise_email(email)))
+
+
+def register_user(info: Registration, *, now: datetime) -> User:
+    """Create an account. Raises Conflict if the e-mail is taken, ValidationError on bad input."""
+    email = normalise_email(info.email)
+    if "@" not in email or len(email) > 254:
+        raise ValidationError("A valid e-mail address is required", fields={"email": "invalid"})
+    if len(info.password or "") < MIN_PASSWORD:
+        raise ValidationError(
+            f"The password needs at least {MIN_PASSWORD} characters", fields={"password": "too short"}
+        )
+    if len(info.password) > 200:
+        raise ValidationError("The password is too long", fields={"password": "too long"})
+    if info.role not in set(Role):
+        raise ValidationError("Unknown role", fields={"role": "invalid"})
+    if info.role == Role.OPERATOR and info.station_id is None:
+        raise ValidationError("An operator belongs to a station", fields={"station": "required"})
+    if get_user_by_email(email) is not None:
+        raise Conflict("This e-mail is already registered", code="email_taken", fields={"email": "taken"})
+    user = User(
+        email=email,
+        password_hash=generate_password_hash(info.password),
+        name=(info.name or "")[:80],
+        role=info.role,
+        station_id=info.station_id if info.role == Role.OPERATOR else None,
+        created_at=now,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, else None (same answer for both failures)."""
+    user = get_user_by_email(email)
+    if user is None or not user.is_active:
+        check_password_hash(_DUMMY_HASH, password or "")  # same time whether or not the user exists
+        return None
+    if not check_password_hash(user.password_hash, password or ""):
+        return None
+    return user
+
+
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def change_password(user: User, new_password: str) -> None:
+    """Set a new password and invalidate every session and token issued before."""
+    if len(new_password or "") < MIN_PASSWORD:
+        raise ValidationError(
+            f"The password needs at least {MIN_PASSWORD} characters", fields={"password": "too short"}
+        )
+    user.password_hash = generate_password_hash(new_password)
+    user.auth_version += 1
+    db.session.flush()
+
+
+def load_session_user(session_id: str) -> User | None:
+    """flask-login loader: the session stores 'user_id:auth_version'."""
+    user_id, _, version = (session_id or "").partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.auth_version != int(version) or not user.is_active:
+        return None
+    return user
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, *, now: datetime) -> str:
+    """A new bearer token for the API; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    days = current_app.config.get("API_TOKEN_DAYS", 30)
+    db.session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_hash_token(token),
+            auth_version=user.auth_version,
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
+    if len(token) > 200:
+        return None
+    now = now or now_utc()
+    row = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    if row is None or row.expires_at <= now:
+        return None
+    user = row.user
+    if not user.is_active or user.auth_version != row.auth_version:
+        return None
+    return user

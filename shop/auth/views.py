@@ -1,0 +1,86 @@
+"""Login, logout, registration (HTML)."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from shop.auth.forms import LoginForm, RegisterForm
+from shop.auth.services import Registration, authenticate, register_user
+from shop.db import commit
+from shop.errors import DomainError
+from shop.timeutil import now_utc
+
+bp = Blueprint("auth", __name__)
+
+#: Hooks run after a successful login with (user, previous session dict), e.g. merging a guest cart.
+LOGIN_HOOKS: list = []
+
+
+def safe_next(target: str | None, default: str = "home.index") -> str:
+    """Only same-site relative paths are followed after login ('//evil', 'http://…' are not)."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith(("//", "/\\")):
+            return target
+    return url_for(default)
+
+
+def _start_session(user) -> None:
+    guest = dict(session)
+    session.clear()  # rotate: nothing of the anonymous session survives but what hooks carry over
+    if "lang" in guest:
+        session["lang"] = guest["lang"]
+    login_user(user)
+    for hook in LOGIN_HOOKS:
+        hook(user, guest)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.password.errors.append(_("邮箱或密码不正确"))
+        else:
+            _start_session(user)
+            commit()
+            flash(_("欢迎回来，%(name)s", name=user.name or user.email), "success")
+            return redirect(safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form), (422 if form.errors else 200)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("已退出登录"), "info")
+    return redirect(url_for("home.index"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = register_user(
+                Registration(email=form.email.data, password=form.password.data, name=form.name.data or ""),
+                now=now_utc(),
+            )
+        except DomainError as exc:
+            form.email.errors.append(_(exc.message))
+        else:
+            commit()
+            _start_session(user)
+            flash(_("注册成功"), "success")
+            return redirect(safe_next(request.args.get("next")))
+    return render_template("auth/register.html", form=form), (422 if form.errors else 200)

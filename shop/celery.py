@@ -1,0 +1,54 @@
+"""Celery bound to the Flask app (Flask's Celery pattern) and `enqueue_after_commit`.
+
+With no `CELERY_BROKER_URL`, tasks run eagerly in process (the embedded default). Tasks take ids,
+load, re-check under a lock, call a service and `shop.db.commit()`.
+"""
+from __future__ import annotations
+
+from celery import Celery, Task
+from celery.schedules import crontab
+from flask import Flask
+
+from shop.db import after_commit
+
+
+def celery_init_app(app: Flask) -> Celery:
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    broker = app.config.get("CELERY_BROKER_URL") or ""
+    eager = not broker
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=broker or "memory://",
+        result_backend=app.config.get("CELERY_RESULT_BACKEND") or None,
+        task_ignore_result=True,
+        task_always_eager=eager,
+        task_eager_propagates=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        timezone="Asia/Shanghai",
+        task_routes={"catalog.tasks.*": {"queue": "search"}},
+        beat_schedule={
+            "expire-orders": {"task": "orders.tasks.expire_orders", "schedule": 60.0},
+            "expire-booking-holds": {"task": "tourism.tasks.expire_holds", "schedule": 60.0},
+            "complete-stays": {"task": "tourism.tasks.complete_stays", "schedule": crontab(minute=15)},
+            "monthly-income-report": {
+                "task": "county.tasks.monthly_income_report",
+                "schedule": crontab(day_of_month=1, hour=3, minute=0),
+            },
+        },
+        **app.config.get("CELERY", {}),
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
+
+
+def enqueue_after_commit(task, *args, **kwargs) -> None:
+    """Queue `task.delay(*args)` to run once the current transaction commits."""
+    after_commit(lambda: task.delay(*args, **kwargs))

@@ -1,0 +1,113 @@
+"""Domain errors and the HTML/JSON error handlers.
+
+Services raise `DomainError` subclasses carrying a user-safe message and a machine `code`; the API
+turns them into PRODUCT.md's `{"error": {"code", "message", "fields"}}` envelope, the HTML views
+into a flash message or an error page. Nothing reaches the user as a 500 that we can name.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A rule of the domain refused the action. `status` is the HTTP status the API uses."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.fields = fields or {}
+
+
+class ValidationError(DomainError):
+    status = 422
+    code = "validation_error"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class Conflict(DomainError):
+    """Stock, availability, illegal state transitions."""
+
+    status = 409
+    code = "conflict"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def json_error(status: int, code: str, message: str, fields: dict | None = None):
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    return jsonify(body), status
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        from shop.db import rollback
+
+        rollback()
+        if wants_json():
+            return json_error(exc.status, exc.code, exc.message, exc.fields)
+        return render_template("errors/error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        if wants_json():
+            return json_error(status, _HTTP_CODES.get(status, "error"), exc.description or exc.name)
+        return render_template("errors/error.html", status=status, message=exc.description), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        from shop.db import rollback
+
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        try:
+            rollback()
+        except Exception:  # the database may be what failed
+            log.exception("rollback failed")
+        if wants_json():
+            return json_error(500, "server_error", "Internal server error")
+        return render_template("errors/error.html", status=500, message=None), 500

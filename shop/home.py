@@ -1,0 +1,35 @@
+"""Home page, health check, language switch."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, redirect, render_template, request, session
+from sqlalchemy import text
+
+from shop.extensions import db
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+def index():
+    from catalog.services import home_page_data
+
+    return render_template("home/index.html", **home_page_data())
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:
+        return jsonify({"status": "error", "database": "unavailable"}), 503
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    from shop.auth.views import safe_next
+    from flask import current_app
+
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    return redirect(safe_next(request.args.get("next")))

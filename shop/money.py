@@ -1,0 +1,69 @@
+"""Money is integer fen (分) of CNY. This module is the only place that converts it."""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+MAX_FEN = 10**12  # ¥10 billion: above anything real, below BIGINT
+
+
+class MoneyError(ValueError):
+    """A user-typed amount that is not a valid yuan amount."""
+
+
+def parse_yuan(text: str | int | Decimal) -> int:
+    """'12.5' -> 1250. Rejects more than two decimals, negatives and absurd amounts."""
+    try:
+        value = Decimal(str(text).strip().replace("¥", "").replace(",", ""))
+    except (InvalidOperation, ValueError) as exc:
+        raise MoneyError(f"not an amount: {text!r}") from exc
+    if not value.is_finite():
+        raise MoneyError(f"not an amount: {text!r}")
+    if value != value.quantize(Decimal("0.01")):
+        raise MoneyError("at most two decimals")
+    fen = int(value * 100)
+    if fen < 0 or fen > MAX_FEN:
+        raise MoneyError("amount out of range")
+    return fen
+
+
+def format_yuan(fen: int | None) -> str:
+    """1250 -> '¥12.50'; -1250 -> '-¥12.50'."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    fen = abs(int(fen))
+    return f"{sign}¥{fen // 100:,}.{fen % 100:02d}"
+
+
+def fen_to_decimal(fen: int) -> Decimal:
+    """For exports: 1250 -> Decimal('12.50')."""
+    return (Decimal(int(fen)) / 100).quantize(Decimal("0.01"))
+
+
+def apply_bps(fen: int, bps: int) -> int:
+    """`fen` × `bps`/10000, rounded half up (the one rounding rule for rates)."""
+    exact = Decimal(int(fen)) * Decimal(int(bps)) / Decimal(10000)
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def split_fen(total: int, weights: list[int]) -> list[int]:
+    """Split `total` fen by integer `weights`, largest remainder: parts always sum to `total`.
+
+    Each part differs from its exact share `total*w/sum(w)` by less than one fen. Ties in the
+    remainder go to the earlier weight, so the result is deterministic. Works for negative totals
+    (reversals) by splitting the absolute value.
+    """
+    if not weights:
+        raise ValueError("no weights")
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise ValueError("weights must be non-negative and not all zero")
+    sign = -1 if total < 0 else 1
+    amount = abs(int(total))
+    weight_sum = sum(weights)
+    floors = [amount * w // weight_sum for w in weights]
+    remainders = [amount * w % weight_sum for w in weights]
+    left = amount - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+    for i in order[:left]:
+        floors[i] += 1
+    return [sign * part for part in floors]

@@ -1,0 +1,1 @@
+"""Village e-commerce service stations: fulfilment, stock, counter payments, assisted selling."""

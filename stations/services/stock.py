@@ -1,0 +1,145 @@
+"""Two-stage stock (STYLE.md B3): allocate at checkout, consume at hand-over, cancel on expiry.
+
+Every number changes through a guarded atomic UPDATE, so concurrent checkouts never oversell and a
+concurrent sale and correction never lose an update. Records are always touched in ascending id
+order (the global lock order: stock records, then stays, then the order/payment row).
+`on_hand` changes only with a `StockMovement`, so movements always sum to `on_hand`.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from shop.errors import Conflict, ValidationError
+from shop.extensions import db
+from stations.models import MovementKind, StockMovement, StockRecord
+
+MAX_QUANTITY = 100_000
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+
+    def __init__(self, product_id: int, message: str = "Not enough stock"):
+        super().__init__(message, fields={"product_id": str(product_id)})
+        self.product_id = product_id
+
+
+def _check_quantity(quantity: int) -> None:
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0 or quantity > MAX_QUANTITY:
+        raise ValidationError("Quantity must be a whole number between 1 and 100000", fields={"quantity": "invalid"})
+
+
+def allocate(wanted: dict[int, int]) -> None:
+    """Allocate {stock_record_id: quantity}; all or nothing (raises OutOfStock, caller rolls back)."""
+    table = StockRecord.__table__
+    for record_id in sorted(wanted):
+        quantity = wanted[record_id]
+        _check_quantity(quantity)
+        result = db.session.execute(
+            sa.update(table)
+            .where(table.c.id == record_id, table.c.on_hand - table.c.allocated >= quantity)
+            .values(allocated=table.c.allocated + quantity)
+        )
+        if result.rowcount != 1:
+            product_id = db.session.scalar(sa.select(table.c.product_id).where(table.c.id == record_id))
+            raise OutOfStock(product_id or 0)
+    db.session.expire_all()
+
+
+def cancel_allocation(wanted: dict[int, int]) -> None:
+    """Give back allocations (expiry, cancellation). Never lets `allocated` go below zero."""
+    table = StockRecord.__table__
+    for record_id in sorted(wanted):
+        quantity = wanted[record_id]
+        result = db.session.execute(
+            sa.update(table)
+            .where(table.c.id == record_id, table.c.allocated >= quantity)
+            .values(allocated=table.c.allocated - quantity)
+        )
+        if result.rowcount != 1:
+            raise Conflict("Allocation already released", code="allocation_mismatch")
+    db.session.expire_all()
+
+
+def consume_allocation(record_id: int, quantity: int, *, order_line_id: int | None, actor, now: datetime) -> None:
+    """Hand-over: the allocated units leave the station (on_hand and allocated both go down)."""
+    table = StockRecord.__table__
+    result = db.session.execute(
+        sa.update(table)
+        .where(table.c.id == record_id, table.c.allocated >= quantity, table.c.on_hand >= quantity)
+        .values(allocated=table.c.allocated - quantity, on_hand=table.c.on_hand - quantity)
+    )
+    if result.rowcount != 1:
+        raise Conflict("Stock allocation missing for this line", code="allocation_mismatch")
+    db.session.add(
+        StockMovement(
+            stock_record_id=record_id,
+            kind=MovementKind.CONSUME,
+            quantity=-quantity,
+            order_line_id=order_line_id,
+            actor_id=getattr(actor, "id", None),
+            created_at=now,
+        )
+    )
+    db.session.flush()
+    db.session.expire_all()
+
+
+def receive_stock(
+    record: StockRecord,
+    quantity: int,
+    *,
+    actor,
+    now: datetime,
+    lot_note: str = "",
+    harvest_date: date | None = None,
+    from_household_id: int | None = None,
+) -> StockMovement:
+    """Goods in: on_hand grows, with the lot / harvest record behind the traceability code."""
+    _check_quantity(quantity)
+    table = StockRecord.__table__
+    db.session.execute(sa.update(table).where(table.c.id == record.id).values(on_hand=table.c.on_hand + quantity))
+    movement = StockMovement(
+        stock_record_id=record.id,
+        kind=MovementKind.RECEIVE,
+        quantity=quantity,
+        lot_note=lot_note[:200],
+        harvest_date=harvest_date,
+        from_household_id=from_household_id,
+        actor_id=getattr(actor, "id", None),
+        created_at=now,
+    )
+    db.session.add(movement)
+    db.session.flush()
+    db.session.refresh(record)
+    return movement
+
+
+def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: datetime) -> StockMovement:
+    """Correct the count by `delta` (signed), with a reason; never below what is allocated."""
+    if not reason or not reason.strip():
+        raise ValidationError("A correction needs a reason", fields={"reason": "required"})
+    if not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_QUANTITY:
+        raise ValidationError("The correction must be a non-zero whole number", fields={"delta": "invalid"})
+    table = StockRecord.__table__
+    result = db.session.execute(
+        sa.update(table)
+        .where(table.c.id == record.id, table.c.on_hand + delta >= table.c.allocated)
+        .values(on_hand=table.c.on_hand + delta)
+    )
+    if result.rowcount != 1:
+        raise Conflict("The count cannot go below what is already sold", code="stock_below_allocated")
+    movement = StockMovement(
+        stock_record_id=record.id,
+        kind=MovementKind.CORRECT,
+        quantity=delta,
+        reason=reason.strip()[:200],
+        actor_id=getattr(actor, "id", None),
+        created_at=now,
+    )
+    db.session.add(movement)
+    db.session.flush()
+    db.session.refresh(record)
+    return movement

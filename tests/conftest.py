@@ -1,0 +1,150 @@
+"""Test fixtures (STYLE.md B9).
+
+Database: `TEST_DATABASE_URL` (PostgreSQL in CI) or, when unset, a throwaway SQLite file; under
+`CI=true` PostgreSQL is required. The schema is built once per session; each test runs inside a
+transaction that is rolled back (the app's `commit()` releases a SAVEPOINT instead). Tests that
+need real commits from several threads use `committed_db`, which truncates afterwards.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from shop import create_app
+from shop.extensions import db as _db
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+IS_CI = os.environ.get("CI") == "true"
+
+if IS_CI and not TEST_DATABASE_URL.startswith("postgresql"):
+    raise RuntimeError("CI=true needs TEST_DATABASE_URL pointing at PostgreSQL")
+
+_TMP = tempfile.mkdtemp(prefix="shop-tests-")
+
+
+def _database_url() -> str:
+    if TEST_DATABASE_URL:
+        return TEST_DATABASE_URL
+    return f"sqlite:///{_TMP}/test.sqlite3"
+
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "SQLALCHEMY_DATABASE_URI": _database_url(),
+    "WTF_CSRF_ENABLED": False,
+    "CELERY_BROKER_URL": "",
+    "SEARCH_INDEX_DIR": os.path.join(_TMP, "index"),
+    "UPLOAD_DIR": os.path.join(_TMP, "uploads"),
+    "STRIPE_SECRET_KEY": "",
+    "SERVER_NAME": None,
+}
+
+
+def is_postgres() -> bool:
+    return _database_url().startswith("postgresql")
+
+
+requires_postgres = pytest.mark.skipif(
+    not is_postgres(), reason="needs PostgreSQL (set TEST_DATABASE_URL); SQLite cannot show row locking"
+)
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL' if is_postgres() else 'SQLite (concurrency tests skipped)'}"
+
+
+def _reset_schema(app) -> None:
+    from shop.schema import create_schema, drop_schema
+
+    with app.app_context():
+        drop_schema()
+        create_schema()
+
+
+@pytest.fixture(scope="session")
+def app():
+    application = create_app(dict(TEST_CONFIG))
+    _reset_schema(application)
+    yield application
+    with application.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """Per-test isolation: everything the test and the app commit is rolled back afterwards."""
+    with app.app_context():
+        engines = _db.engines
+        engine = engines[None]
+        connection = engine.connect()
+        transaction = connection.begin()
+        engines[None] = connection
+        _db.session.remove()
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            transaction.rollback()
+            connection.close()
+            engines[None] = engine
+
+
+@pytest.fixture
+def committed_db(app):
+    """For threaded tests: real commits, tables truncated afterwards."""
+    with app.app_context():
+        _db.session.remove()
+        yield _db
+        _db.session.remove()
+        tables = [t.name for t in reversed(_db.metadata.sorted_tables)]
+        with _db.engine.begin() as conn:
+            if is_postgres():
+                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for name in tables:
+                    conn.execute(sa.text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def now():
+    return datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc)  # 12:00 in Beijing
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, user_or_email, password: str = "password123"):
+        email = getattr(user_or_email, "email", user_or_email)
+        return self.client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def api_token(client):
+    """api_token(user) -> headers with a bearer token for that user."""
+
+    def make(user, password: str = "password123") -> dict:
+        response = client.post("/api/v1/auth/token", json={"email": user.email, "password": password})
+        assert response.status_code == 200, response.json
+        return {"Authorization": f"Bearer {response.json['token']}"}
+
+    return make

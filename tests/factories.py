@@ -1,0 +1,154 @@
+"""Test data factories: plain functions with keyword defaults that add, flush and return."""
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timezone
+
+from werkzeug.security import generate_password_hash
+
+from catalog.models import ApprovalStatus, BenefitLink, Category, Household, Product, Township, Village
+from shop.auth.models import User
+from shop.extensions import db
+from shop.personal_data import lookup_hash
+from stations.models import Station, StockMovement, StockRecord
+
+_seq = itertools.count(1)
+NOW = datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc)
+PASSWORD = "password123"
+_PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+
+def _n() -> int:
+    return next(_seq)
+
+
+def make_user(*, role: str = "consumer", station=None, email: str | None = None, name: str = "") -> User:
+    n = _n()
+    user = User(
+        email=email or f"user{n}@test.cn",
+        password_hash=_PASSWORD_HASH,
+        name=name or f"用户{n}",
+        role=role,
+        station_id=station.id if station is not None else None,
+        created_at=NOW,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def make_township(*, name: str | None = None) -> Township:
+    n = _n()
+    township = Township(name=name or f"测试镇{n}", slug=f"township-{n}")
+    db.session.add(township)
+    db.session.flush()
+    return township
+
+
+def make_village(*, name: str | None = None, township=None, signature_product: str = "土鸡蛋") -> Village:
+    n = _n()
+    village = Village(
+        name=name or f"测试村{n}",
+        slug=f"village-{n}",
+        township_id=(township or make_township()).id,
+        is_poverty_village=True,
+        signature_product=signature_product,
+    )
+    db.session.add(village)
+    db.session.flush()
+    return village
+
+
+def make_station(*, village=None, code: str | None = None, commission_bps: int = 0) -> Station:
+    n = _n()
+    village = village or make_village()
+    station = Station(
+        code=code or f"T{n:04d}",
+        name=f"测试站{n}",
+        township_id=village.township_id,
+        address="村委会旁",
+        hours="08:00-18:00",
+        commission_bps=commission_bps,
+    )
+    station.villages.append(village)
+    db.session.add(station)
+    db.session.flush()
+    return station
+
+
+def make_household(*, village=None, head_name: str = "张建华", registry_no: str | None = None,
+                   phone: str = "13912345678", id_number: str = "360121196001011234") -> Household:
+    n = _n()
+    registry_no = registry_no or f"36012199{n:06d}"
+    household = Household(
+        village_id=(village or make_village()).id,
+        head_name=head_name,
+        registry_no=registry_no,
+        registry_no_hash=lookup_hash(registry_no),
+        id_number=id_number,
+        phone=phone,
+        members=3,
+        status="poor",
+        created_at=NOW,
+    )
+    db.session.add(household)
+    db.session.flush()
+    return household
+
+
+def make_category(*, slug: str | None = None, name: str = "禽蛋") -> Category:
+    n = _n()
+    category = Category(slug=slug or f"cat-{n}", name=name, name_en="Eggs", position=n)
+    db.session.add(category)
+    db.session.flush()
+    return category
+
+
+def make_product(
+    *,
+    name: str = "土鸡蛋30枚",
+    price_fen: int = 4500,
+    stock: int = 10,
+    station=None,
+    village=None,
+    category=None,
+    households: list | None = None,
+    weights: list[int] | None = None,
+    approval_status: str = ApprovalStatus.APPROVED,
+    is_published: bool = True,
+    weight_g: int = 500,
+    unit: str = "盒",
+) -> Product:
+    """A product with a stock record of `stock` units on hand (one receive movement)."""
+    n = _n()
+    station = station or make_station(village=village)
+    village = village or station.villages[0]
+    product = Product(
+        slug=f"product-{n}",
+        name=name,
+        description=f"{name}的介绍",
+        category_id=(category or make_category()).id,
+        village_id=village.id,
+        station_id=station.id,
+        unit=unit,
+        price_fen=price_fen,
+        weight_g=weight_g,
+        trace_code=f"TC{n:08d}",
+        approval_status=approval_status,
+        is_published=is_published,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    db.session.add(product)
+    db.session.flush()
+    record = StockRecord(product_id=product.id, station_id=station.id, on_hand=stock, allocated=0)
+    db.session.add(record)
+    db.session.flush()
+    if stock:
+        db.session.add(StockMovement(stock_record_id=record.id, kind="receive", quantity=stock, created_at=NOW))
+    for i, household in enumerate(households or []):
+        weight = weights[i] if weights else 1
+        db.session.add(BenefitLink(product_id=product.id, household_id=household.id, weight=weight, created_at=NOW))
+    db.session.flush()
+    db.session.refresh(product)
+    return product

@@ -1,0 +1,1 @@
+"""Leisure tourism: farm stays, experiences (picking, fishing), tickets (the flower sea)."""

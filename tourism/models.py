@@ -1,0 +1,133 @@
+"""Tourism listings, their unit types (rooms, sessions, ticket quotas) and bookings.
+
+Availability is computed from bookings, never counted down (STYLE.md B3): nights are the half-open
+range [check_in_date, check_out_date).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.db import fk, pk
+from shop.extensions import db
+
+
+class ListingKind(StrEnum):
+    STAY = "stay"
+    EXPERIENCE = "experience"
+    TICKET = "ticket"
+
+
+class Listing(db.Model):
+    """旅游项目: a farm stay, an experience or a ticket, run by a host in a village."""
+
+    __tablename__ = "listings"
+    __table_args__ = (sa.CheckConstraint("kind IN ('stay','experience','ticket')", name="kind_valid"),)
+
+    id: Mapped[int] = pk()
+    kind: Mapped[str] = mapped_column(sa.String(12))
+    slug: Mapped[str] = mapped_column(sa.String(120))
+    name: Mapped[str] = mapped_column(sa.String(80))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    included: Mapped[str] = mapped_column(sa.Text, default="")
+    village_id: Mapped[int] = fk("villages.id")
+    host_id: Mapped[int] = fk("users.id")
+    #: Free cancellation until this many days before the start; then `cancel_fee_pct` is kept.
+    free_cancel_days: Mapped[int] = mapped_column(sa.Integer, default=3)
+    cancel_fee_pct: Mapped[int] = mapped_column(sa.Integer, default=50)
+    pay_on_arrival: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    #: Poor household members this listing employs (toward the tourism-employment target).
+    employed_poor_members: Mapped[int] = mapped_column(sa.Integer, default=0)
+    is_published: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    village = relationship("Village")
+    host = relationship("User")
+    unit_types = relationship("UnitType", back_populates="listing", order_by="UnitType.id")
+
+
+class UnitType(db.Model):
+    """房型/场次: a room type with `units` rooms, an experience with `units` places per session,
+    or a ticket with a daily quota of `units`."""
+
+    __tablename__ = "unit_types"
+    __table_args__ = (
+        sa.CheckConstraint("units >= 0", name="units_non_negative"),
+        sa.CheckConstraint("price_fen >= 0", name="price_non_negative"),
+    )
+
+    id: Mapped[int] = pk()
+    listing_id: Mapped[int] = fk("listings.id", ondelete="CASCADE")
+    name: Mapped[str] = mapped_column(sa.String(60))
+    units: Mapped[int] = mapped_column(sa.Integer, default=1)
+    max_guests: Mapped[int] = mapped_column(sa.Integer, default=2)
+    #: Nightly price (stays) or per-person price (experiences, tickets).
+    price_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    weekend_price_fen: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    holiday_price_fen: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+
+    listing = relationship(Listing, back_populates="unit_types")
+
+
+class Session(db.Model):
+    """A dated session of an experience (e.g. strawberry picking, Saturday 09:00)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = pk()
+    unit_type_id: Mapped[int] = fk("unit_types.id", ondelete="CASCADE")
+    starts_at: Mapped[datetime]
+    session_date: Mapped[date]
+    capacity: Mapped[int] = mapped_column(sa.Integer)
+
+
+class BookingStatus(StrEnum):
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    CHECKED_IN = "checked_in"
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    NO_SHOW = "no_show"
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        sa.CheckConstraint("check_out_date > check_in_date", name="dates_ordered"),
+        sa.CheckConstraint("guests > 0 AND units > 0", name="counts_positive"),
+        sa.Index("ix_bookings_unit_type_dates", "unit_type_id", "check_in_date", "check_out_date"),
+    )
+    TRANSITIONS = {
+        BookingStatus.HELD: {BookingStatus.CONFIRMED, BookingStatus.CANCELED, BookingStatus.EXPIRED},
+        BookingStatus.EXPIRED: {BookingStatus.CONFIRMED},  # a late payment re-holds if it can
+        BookingStatus.CONFIRMED: {BookingStatus.CHECKED_IN, BookingStatus.CANCELED, BookingStatus.NO_SHOW},
+        BookingStatus.CHECKED_IN: {BookingStatus.COMPLETED},
+        BookingStatus.COMPLETED: set(),
+        BookingStatus.CANCELED: set(),
+        BookingStatus.NO_SHOW: set(),
+    }
+
+    id: Mapped[int] = pk()
+    #: Public reference, used in URLs and the API.
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    user_id: Mapped[int] = fk("users.id")
+    listing_id: Mapped[int] = fk("listings.id")
+    unit_type_id: Mapped[int] = fk("unit_types.id")
+    session_id: Mapped[int | None] = fk("sessions.id", nullable=True)
+    #: Stays: nights [check_in_date, check_out_date). Experiences and tickets: one day.
+    check_in_date: Mapped[date]
+    check_out_date: Mapped[date]
+    guests: Mapped[int] = mapped_column(sa.Integer)
+    units: Mapped[int] = mapped_column(sa.Integer, default=1)
+    status: Mapped[str] = mapped_column(sa.String(12), default=BookingStatus.HELD)
+    total_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    confirmation_code: Mapped[str] = mapped_column(sa.String(12), default="")
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    listing = relationship(Listing)
+    unit_type = relationship(UnitType)
