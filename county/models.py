@@ -26,7 +26,8 @@ class IncomeEntry(db.Model):
     __tablename__ = "income_entries"
     __table_args__ = (
         sa.CheckConstraint("kind IN ('sale','tourism','reversal')", name="kind_valid"),
-        sa.UniqueConstraint("order_line_id", "household_id", "kind", name="uq_income_entries_line_household_kind"),
+        # `ref` is "" for credits (one per line, household and kind) and names the refund for reversals
+        sa.UniqueConstraint("order_line_id", "household_id", "kind", "ref", name="uq_income_entries_line_household_kind"),
         sa.Index("ix_income_entries_household_date", "household_id", "entry_date"),
         sa.Index("ix_income_entries_entry_date", "entry_date"),
     )
@@ -36,6 +37,8 @@ class IncomeEntry(db.Model):
     #: The sale it comes from (a product line, or the line that sold a booking).
     order_line_id: Mapped[int] = fk("order_lines.id")
     kind: Mapped[str] = mapped_column(sa.String(12))
+    #: "" for credits; for reversals, which refund it answers ("full", "refund:12", ...).
+    ref: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
     #: Signed: credits positive, reversals negative.
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     #: The split used: {"producer_share_fen": ..., "weight": w, "weight_total": W}.
@@ -59,6 +62,36 @@ def _refuse_update(mapper, connection, target):
 @event.listens_for(IncomeEntry, "before_delete")
 def _refuse_delete(mapper, connection, target):
     raise RuntimeError("income entries are append-only")
+
+
+# The database-level guard: on PostgreSQL income entries cannot be updated or deleted even by raw SQL.
+_APPEND_ONLY_DDL = (
+    "income_entries_append_only",
+    """
+CREATE OR REPLACE FUNCTION income_entries_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'income_entries is append-only (% refused)', TG_OP USING ERRCODE = 'restrict_violation';
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS income_entries_append_only ON income_entries;
+CREATE TRIGGER income_entries_append_only BEFORE UPDATE OR DELETE ON income_entries
+    FOR EACH ROW EXECUTE FUNCTION income_entries_append_only();
+""",
+    """
+DROP TRIGGER IF EXISTS income_entries_append_only ON income_entries;
+DROP FUNCTION IF EXISTS income_entries_append_only();
+""",
+)
+
+
+def _register_ddl() -> None:
+    from shop.schema import POSTGRES_DDL
+
+    if not any(name == _APPEND_ONLY_DDL[0] for name, _c, _d in POSTGRES_DDL):
+        POSTGRES_DDL.append(_APPEND_ONLY_DDL)
+
+
+_register_ddl()
 
 
 class Target(db.Model):
