@@ -1,0 +1,14 @@
+#!/bin/sh
+# Install the county pages' chart library (Chart.js, pinned in package.json / package-lock.json)
+# and copy its built UMD file into static/vendor/ (git-ignored). Called from `make install`.
+set -e
+cd "$(dirname "$0")/.."
+if command -v npm >/dev/null 2>&1; then
+    npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent
+fi
+mkdir -p static/vendor
+if [ -f node_modules/chart.js/dist/chart.umd.js ]; then
+    cp node_modules/chart.js/dist/chart.umd.js static/vendor/chart.umd.js
+else
+    echo "county/assets.sh: Chart.js not installed (no npm?); county charts fall back to tables" >&2
+fi
