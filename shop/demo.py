@@ -172,6 +172,10 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
             receive_stock(product.stock, 20 + 7 * ((vi + pi) % 9), actor=None, now=now, lot_note="2026年秋收批次")
             created_any = True
 
+    from shop.demo_images import seed_demo_images
+
+    created_any |= seed_demo_images() > 0
+
     accounts = []
     for role, email, name, station in [
         ("consumer", "consumer@demo.cn", "李游客", None),
