@@ -1,1 +1,168 @@
-"""JSON API endpoints of the county package (added to shop.api's blueprint)."""
+"""JSON API endpoints of the county package (added to shop.api's blueprint). Role county (admin passes)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from county.services import approvals, reports, targets
+from county.services.registry import get_household, household_row
+from shop.api import QuerySchema, Schema, api_user, endpoint, ok
+from shop.db import commit
+from shop.timeutil import now_utc
+
+COUNTY = ("county",)
+
+
+class RangeQuery(QuerySchema):
+    model_config = QuerySchema.model_config | {"populate_by_name": True}
+    date_from: date | None = Field(default=None, alias="from")
+    date_to: date | None = Field(default=None, alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("'from' is after 'to'")
+        return self
+
+
+class IncomeQuery(RangeQuery):
+    group_by: Literal["household", "village", "station", "category", "month"] = "household"
+
+
+class IncomeRow(BaseModel):
+    key: int | str | None
+    label: str
+    sale_fen: int
+    tourism_fen: int
+    reversal_fen: int
+    total_fen: int
+    entries: int
+    households: int
+
+
+class IncomeOut(BaseModel):
+    group_by: str
+    date_from: date | None = Field(serialization_alias="from")
+    date_to: date | None = Field(serialization_alias="to")
+    rows: list[IncomeRow]
+    total_fen: int
+    entries: int
+    households: int
+
+
+class HouseholdOut(BaseModel):
+    """Masked identity only."""
+    id: int
+    village_id: int
+    village: str
+    head_name: str
+    registry_no: str
+    phone: str
+    members: int
+    status: str
+
+
+class EntryOut(BaseModel):
+    id: int
+    entry_date: date
+    kind: str
+    order_line_id: int
+    amount_fen: int
+    balance_fen: int
+    village: str
+    station: str
+    category: str
+
+
+class StatementOut(BaseModel):
+    household: HouseholdOut
+    date_from: date | None = Field(serialization_alias="from")
+    date_to: date | None = Field(serialization_alias="to")
+    opening_fen: int
+    entries: list[EntryOut]
+    total_fen: int
+    closing_fen: int
+
+
+class TargetOut(BaseModel):
+    key: str
+    label: str
+    label_en: str
+    unit: str
+    target: int
+    actual: int
+    percent: int
+    met: bool
+
+
+class TargetsOut(BaseModel):
+    items: list[TargetOut]
+
+
+class DecisionIn(Schema):
+    reason: str = Field(default="", max_length=255)
+    note: str = Field(default="", max_length=255)
+
+
+class ProductDecisionOut(BaseModel):
+    id: int
+    name: str
+    approval_status: str
+    approval_note: str
+
+
+@endpoint("/county/income", query=IncomeQuery, response=IncomeOut, roles=COUNTY, tags=("county",),
+          summary="Income credited to households, grouped, for a date range (Beijing dates, inclusive)")
+def county_income(query: IncomeQuery):
+    rows = reports.income_by(query.group_by, query.date_from, query.date_to)
+    totals = reports.income_total(query.date_from, query.date_to)
+    out = IncomeOut(group_by=query.group_by, date_from=query.date_from, date_to=query.date_to,
+                    rows=[IncomeRow(**r) for r in rows], **totals)
+    return ok(out.model_dump(mode="json", by_alias=True))
+
+
+@endpoint("/county/households/<int:household_id>/statement", query=RangeQuery, response=StatementOut,
+          roles=COUNTY, tags=("county",), summary="A household's statement: every entry and the total")
+def county_household_statement(household_id: int, query: RangeQuery):
+    household = get_household(household_id)
+    statement = reports.household_statement(household, query.date_from, query.date_to)
+    out = StatementOut(
+        household=HouseholdOut(**household_row(household)),
+        date_from=query.date_from, date_to=query.date_to, opening_fen=statement.opening_fen,
+        entries=[EntryOut(**e) for e in statement.entries], total_fen=statement.total_fen,
+        closing_fen=statement.closing_fen,
+    )
+    return ok(out.model_dump(mode="json", by_alias=True))
+
+
+@endpoint("/county/targets", response=TargetsOut, roles=COUNTY, tags=("county",),
+          summary="The plan's targets with live progress")
+def county_targets():
+    return ok(TargetsOut(items=[TargetOut(**t) for t in targets.progress()]))
+
+
+def _decision(product) -> ProductDecisionOut:
+    return ProductDecisionOut(id=product.id, name=product.name, approval_status=product.approval_status,
+                              approval_note=product.approval_note)
+
+
+@endpoint("/county/products/<int:product_id>/approve", methods=("POST",), body=DecisionIn,
+          response=ProductDecisionOut, roles=COUNTY, tags=("county",), errors=(409,),
+          summary="Approve a pending product as a poverty-alleviation product (扶贫产品认定)")
+def county_approve_product(product_id: int, body: DecisionIn):
+    product = approvals.get_product(product_id, lock=True)
+    approvals.approve(product, actor=api_user(), now=now_utc(), note=body.note or body.reason)
+    commit()
+    return ok(_decision(product))
+
+
+@endpoint("/county/products/<int:product_id>/reject", methods=("POST",), body=DecisionIn,
+          response=ProductDecisionOut, roles=COUNTY, tags=("county",), errors=(409,),
+          summary="Reject a pending product, with a reason")
+def county_reject_product(product_id: int, body: DecisionIn):
+    product = approvals.get_product(product_id, lock=True)
+    approvals.reject(product, actor=api_user(), now=now_utc(), reason=body.reason or body.note)
+    commit()
+    return ok(_decision(product))

@@ -1,0 +1,66 @@
+"""XLSX and CSV of any county table: `columns` is [(key, heading)], rows are dicts (already masked)."""
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from flask import Response
+
+from shop.money import fen_to_decimal
+
+
+def _value(key: str, value):
+    if key.endswith("_fen") and isinstance(value, int):
+        return fen_to_decimal(value)
+    if value is None:
+        return ""
+    return value
+
+
+def _heading(key: str, heading: str) -> str:
+    return f"{heading}(元)" if key.endswith("_fen") else heading
+
+
+def to_csv(columns: list[tuple[str, str]], rows: list[dict]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([_heading(k, h) for k, h in columns])
+    for row in rows:
+        writer.writerow([str(_value(k, row.get(k))) for k, _h in columns])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens Chinese CSV correctly
+
+
+def to_xlsx(columns: list[tuple[str, str]], rows: list[dict], *, title: str = "Sheet1") -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title[:31] or "Sheet1"
+    sheet.append([_heading(k, h) for k, h in columns])
+    for row in rows:
+        values = []
+        for key, _h in columns:
+            value = _value(key, row.get(key))
+            values.append(float(value) if isinstance(value, Decimal) else value)
+        sheet.append(values)
+    for index, (key, _h) in enumerate(columns, start=1):
+        if key.endswith("_fen"):
+            for cell in sheet.iter_cols(min_col=index, max_col=index, min_row=2):
+                for c in cell:
+                    c.number_format = "#,##0.00"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def export_response(fmt: str, name: str, columns: list[tuple[str, str]], rows: list[dict]) -> Response:
+    if fmt == "csv":
+        body, mime = to_csv(columns, rows), "text/csv; charset=utf-8"
+    else:
+        fmt = "xlsx"
+        body = to_xlsx(columns, rows, title=name)
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(body, mimetype=mime)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response

@@ -1,0 +1,54 @@
+"""扶贫产品认定 / 消费帮扶产品: the county approves (or rejects, with a reason) products stations submit."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from catalog.models import ApprovalStatus, Product
+from shop.audit import record_audit
+from shop.errors import Conflict, NotFound, ValidationError
+from shop.extensions import db
+
+
+def pending_products() -> list[Product]:
+    return list(db.session.scalars(
+        sa.select(Product).where(Product.approval_status == ApprovalStatus.PENDING).order_by(Product.created_at, Product.id)
+    ))
+
+
+def get_product(product_id: int, *, lock: bool = False) -> Product:
+    query = sa.select(Product).where(Product.id == product_id)
+    if lock:
+        query = query.with_for_update()
+    product = db.session.scalar(query)
+    if product is None:
+        raise NotFound("No such product")
+    return product
+
+
+def _decide(product: Product, to: str, *, actor, now: datetime, note: str) -> Product:
+    if product.approval_status == to:
+        return product  # idempotent: a double click changes nothing
+    if product.approval_status != ApprovalStatus.PENDING:
+        raise Conflict(f"The product is already {product.approval_status}", code="already_decided")
+    product.approval_status = to
+    product.approval_note = note[:255]
+    product.approved_at = now if to == ApprovalStatus.APPROVED else None
+    product.approved_by_id = getattr(actor, "id", None)
+    product.updated_at = now
+    db.session.flush()
+    record_audit(actor=actor, action=f"product.{'approve' if to == ApprovalStatus.APPROVED else 'reject'}",
+                 subject=product, detail={"note": note[:255]}, now=now)
+    return product
+
+
+def approve(product: Product, *, actor, now: datetime, note: str = "") -> Product:
+    return _decide(product, ApprovalStatus.APPROVED, actor=actor, now=now, note=(note or "").strip())
+
+
+def reject(product: Product, *, actor, now: datetime, reason: str) -> Product:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("A reason is required to reject", fields={"reason": "required"})
+    return _decide(product, ApprovalStatus.REJECTED, actor=actor, now=now, note=reason)

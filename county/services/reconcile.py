@@ -1,0 +1,60 @@
+"""Reconciliation: every delivered product line and completed booking line against the ledger.
+
+A line with a benefit split that should have been credited must have credit entries whose sum is
+exactly its producer share split; a refunded/canceled line's net must not exceed that. Lines without a
+split credit nothing by design and are not discrepancies.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from county.models import IncomeEntry, IncomeKind
+from county.services.ledger import KIND_FOR_LINE, expected_credit
+from orders.models import LineStatus, OrderLine, Shipment, ShipmentStatus
+from shop.extensions import db
+from tourism.models import Booking, BookingStatus
+
+
+def lines_due() -> list[OrderLine]:
+    """Lines whose crediting event happened: shipment delivered/picked up, or booking completed."""
+    product_lines = sa.select(OrderLine).join(Shipment, Shipment.id == OrderLine.shipment_id).where(
+        OrderLine.kind == "product", Shipment.status == ShipmentStatus.DELIVERED)
+    booking_lines = sa.select(OrderLine).join(Booking, Booking.id == OrderLine.booking_id).where(
+        OrderLine.kind == "booking", Booking.status == BookingStatus.COMPLETED)
+    lines = list(db.session.scalars(product_lines)) + list(db.session.scalars(booking_lines))
+    return sorted(lines, key=lambda l: l.id)
+
+
+def check() -> dict:
+    """{"checked": n, "discrepancies": [{line_id, order_id, title, kind, problem, expected_fen, credited_fen}]}"""
+    lines = lines_due()
+    by_line: dict[int, dict] = {}
+    if lines:
+        rows = db.session.execute(
+            sa.select(IncomeEntry.order_line_id, IncomeEntry.kind, IncomeEntry.household_id,
+                      sa.func.sum(IncomeEntry.amount_fen))
+            .where(IncomeEntry.order_line_id.in_([l.id for l in lines]))
+            .group_by(IncomeEntry.order_line_id, IncomeEntry.kind, IncomeEntry.household_id)
+        ).all()
+        for line_id, kind, household_id, total in rows:
+            by_line.setdefault(line_id, {}).setdefault(kind, {})[household_id] = int(total)
+    problems = []
+    for line in lines:
+        expected = expected_credit(line)
+        kinds = by_line.get(line.id, {})
+        credited = kinds.get(KIND_FOR_LINE[line.kind], {})
+        reversed_ = sum(kinds.get(IncomeKind.REVERSAL, {}).values())
+        problem = None
+        if expected and not credited:
+            problem = "missing_credit"
+        elif credited != expected and (expected or credited):
+            problem = "credit_mismatch"
+        elif line.status == LineStatus.OPEN and reversed_:
+            problem = "reversed_but_open"
+        if problem:
+            problems.append({
+                "line_id": line.id, "order_id": line.order_id, "title": line.title, "kind": line.kind,
+                "problem": problem, "expected_fen": sum(expected.values()),
+                "credited_fen": sum(credited.values()), "reversed_fen": reversed_,
+            })
+    return {"checked": len(lines), "discrepancies": problems}

@@ -1,0 +1,334 @@
+"""The household registry (建档立卡贫困户): search, create, edit, status history, reveal, import, export.
+
+Personal data (head's name, registry number, ID number, phone) is encrypted in the database and only
+ever leaves this module masked (`household_row`). `reveal()` is the one way to see a value, and each
+call writes an audit entry (who, when, which field).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Callable, Iterable
+
+import sqlalchemy as sa
+
+from catalog.models import HOUSEHOLD_STATUS_LABELS, Household, HouseholdStatus, HouseholdStatusChange, Village
+from shop.audit import record_audit
+from shop.errors import IllegalTransition, NotFound, ValidationError
+from shop.extensions import db
+from shop.personal_data import lookup_hash, mask_id_number, mask_name, mask_phone, mask_registry_no
+from shop.timeutil import local_date
+
+log = logging.getLogger(__name__)
+
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+ID_NUMBER_RE = re.compile(r"^\d{17}[\dXx]$")
+REGISTRY_RE = re.compile(r"^[0-9A-Za-z\-]{4,40}$")
+
+#: 贫困户 → 脱贫户 → 监测对象 (and back to 贫困户 when a monitored household falls back).
+STATUS_TRANSITIONS = {
+    HouseholdStatus.POOR: {HouseholdStatus.LIFTED},
+    HouseholdStatus.LIFTED: {HouseholdStatus.MONITORED, HouseholdStatus.POOR},
+    HouseholdStatus.MONITORED: {HouseholdStatus.LIFTED, HouseholdStatus.POOR},
+}
+REVEALABLE = {"head_name", "registry_no", "id_number", "phone"}
+STATUS_BY_LABEL = {label: str(status) for status, label in HOUSEHOLD_STATUS_LABELS.items()}
+
+
+def household_row(h: Household) -> dict:
+    """The masked view of a household: the only form pages, API, exports and logs may use."""
+    return {
+        "id": h.id,
+        "village_id": h.village_id,
+        "village": h.village.name if h.village is not None else "",
+        "head_name": mask_name(h.head_name),
+        "registry_no": mask_registry_no(h.registry_no),
+        "id_number": mask_id_number(h.id_number),
+        "phone": mask_phone(h.phone),
+        "members": h.members,
+        "status": h.status,
+        "status_label": HOUSEHOLD_STATUS_LABELS.get(h.status, h.status),
+    }
+
+
+def get_household(household_id: int) -> Household:
+    household = db.session.get(Household, household_id)
+    if household is None:
+        raise NotFound("No such household")
+    return household
+
+
+@dataclass
+class HouseholdQuery:
+    village_id: int | None = None
+    status: str | None = None
+    #: An exact registry number (matched through its keyed hash), or part of the village name.
+    q: str = ""
+    page: int = 1
+    per_page: int = 50
+
+
+def search_households(f: HouseholdQuery) -> tuple[list[Household], int]:
+    query = sa.select(Household).join(Village, Village.id == Household.village_id)
+    if f.village_id:
+        query = query.where(Household.village_id == f.village_id)
+    if f.status:
+        query = query.where(Household.status == f.status)
+    if f.q:
+        query = query.where(
+            sa.or_(Household.registry_no_hash == lookup_hash(f.q), Village.name.contains(f.q, autoescape=True))
+        )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(Village.name, Household.id).limit(f.per_page).offset((max(f.page, 1) - 1) * f.per_page)
+    ).all()
+    return list(rows), int(total)
+
+
+@dataclass
+class HouseholdData:
+    village_id: int | None = None
+    head_name: str = ""
+    registry_no: str = ""
+    id_number: str = ""
+    phone: str = ""
+    members: int | None = 1
+    status: str = HouseholdStatus.POOR
+
+
+def _clean(data: HouseholdData, *, existing: Household | None = None) -> dict[str, str]:
+    """Field -> reason for every problem (empty when valid)."""
+    errors: dict[str, str] = {}
+    data.head_name = (data.head_name or "").strip()
+    data.registry_no = "".join((data.registry_no or "").split())
+    data.id_number = "".join((data.id_number or "").split()).upper()
+    data.phone = "".join((data.phone or "").split()).replace("-", "")
+    if not data.village_id or db.session.get(Village, data.village_id) is None:
+        errors["village"] = "缺少村或村不存在"
+    if not data.head_name or len(data.head_name) > 40:
+        errors["head_name"] = "缺少户主姓名"
+    if not data.registry_no or not REGISTRY_RE.match(data.registry_no):
+        errors["registry_no"] = "登记号格式不正确"
+    else:
+        other = db.session.scalar(
+            sa.select(Household.id).where(Household.registry_no_hash == lookup_hash(data.registry_no))
+        )
+        if other is not None and (existing is None or other != existing.id):
+            errors["registry_no"] = "登记号重复"
+    if data.phone and not PHONE_RE.match(data.phone):
+        errors["phone"] = "电话号码格式不正确"
+    if data.id_number and not ID_NUMBER_RE.match(data.id_number):
+        errors["id_number"] = "身份证号格式不正确"
+    if data.members is None or not (1 <= int(data.members) <= 30):
+        errors["members"] = "家庭人口应为1-30"
+    if data.status not in {s.value for s in HouseholdStatus}:
+        errors["status"] = "状态不正确"
+    return errors
+
+
+def create_household(data: HouseholdData, *, actor, now: datetime) -> Household:
+    errors = _clean(data)
+    if errors:
+        raise ValidationError("The household is not valid", fields=errors)
+    household = Household(
+        village_id=data.village_id,
+        head_name=data.head_name,
+        registry_no=data.registry_no,
+        registry_no_hash=lookup_hash(data.registry_no),
+        id_number=data.id_number or None,
+        phone=data.phone or None,
+        members=int(data.members),
+        status=data.status,
+        created_at=now,
+    )
+    db.session.add(household)
+    db.session.flush()
+    db.session.add(HouseholdStatusChange(household_id=household.id, from_status=None, to_status=data.status,
+                                         effective_date=local_date(now), actor_id=getattr(actor, "id", None),
+                                         note="登记", created_at=now))
+    record_audit(actor=actor, action="household.create", subject=household, detail={"village_id": data.village_id},
+                 now=now)
+    return household
+
+
+def update_household(household: Household, data: HouseholdData, *, actor, now: datetime) -> Household:
+    """Edit registry fields (status changes go through `change_status`). Empty personal fields keep the old value."""
+    data.status = household.status
+    data.head_name = data.head_name or household.head_name
+    data.registry_no = data.registry_no or household.registry_no
+    data.id_number = data.id_number or (household.id_number or "")
+    data.phone = data.phone or (household.phone or "")
+    errors = _clean(data, existing=household)
+    if errors:
+        raise ValidationError("The household is not valid", fields=errors)
+    changed = []
+    for name in ("village_id", "head_name", "registry_no", "id_number", "phone", "members"):
+        new = getattr(data, name) or (None if name in ("id_number", "phone") else getattr(data, name))
+        if getattr(household, name) != new:
+            setattr(household, name, new)
+            changed.append(name)
+    if "registry_no" in changed:
+        household.registry_no_hash = lookup_hash(data.registry_no)
+    db.session.flush()
+    if changed:  # field names only: never the values (personal data)
+        record_audit(actor=actor, action="household.update", subject=household, detail={"fields": changed}, now=now)
+    return household
+
+
+def change_status(household: Household, to_status: str, *, actor, now: datetime, note: str = "",
+                  effective_date: date | None = None) -> HouseholdStatusChange:
+    if to_status not in {s.value for s in HouseholdStatus}:
+        raise ValidationError("Unknown status", fields={"status": "invalid"})
+    if to_status not in STATUS_TRANSITIONS.get(household.status, set()):
+        raise IllegalTransition(f"Cannot go from {household.status} to {to_status}")
+    change = HouseholdStatusChange(
+        household_id=household.id, from_status=household.status, to_status=to_status,
+        effective_date=effective_date or local_date(now), actor_id=getattr(actor, "id", None),
+        note=(note or "")[:255], created_at=now,
+    )
+    household.status = to_status
+    db.session.add(change)
+    db.session.flush()
+    record_audit(actor=actor, action="household.status", subject=household,
+                 detail={"from": change.from_status, "to": to_status}, now=now)
+    return change
+
+
+def status_history(household: Household) -> list[HouseholdStatusChange]:
+    return list(db.session.scalars(
+        sa.select(HouseholdStatusChange).where(HouseholdStatusChange.household_id == household.id)
+        .order_by(HouseholdStatusChange.created_at, HouseholdStatusChange.id)
+    ))
+
+
+def reveal(household: Household, field_name: str, *, actor, now: datetime) -> str:
+    """Decrypt one field for a county officer, and audit it (who, when, which field — not the value)."""
+    if field_name not in REVEALABLE:
+        raise ValidationError("This field cannot be revealed", fields={"field": "invalid"})
+    record_audit(actor=actor, action="household.reveal", subject=household, detail={"field": field_name}, now=now)
+    return getattr(household, field_name) or ""
+
+
+# --- Excel import / export ----------------------------------------------------------------------
+
+#: Column headings of the county office's sheet -> HouseholdData field. Several spellings accepted.
+IMPORT_HEADERS = {
+    "村": "village", "所在村": "village", "行政村": "village", "village": "village",
+    "户主姓名": "head_name", "户主": "head_name", "姓名": "head_name", "head_name": "head_name",
+    "建档立卡编号": "registry_no", "登记号": "registry_no", "户编号": "registry_no", "registry_no": "registry_no",
+    "身份证号": "id_number", "身份证号码": "id_number", "id_number": "id_number",
+    "联系电话": "phone", "电话": "phone", "手机号": "phone", "phone": "phone",
+    "家庭人口": "members", "人口数": "members", "members": "members",
+    "状态": "status", "户类型": "status", "status": "status",
+}
+EXPORT_COLUMNS = [("id", "编号"), ("village", "村"), ("head_name", "户主姓名"), ("registry_no", "建档立卡编号"),
+                  ("id_number", "身份证号"), ("phone", "联系电话"), ("members", "家庭人口"), ("status_label", "状态")]
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    already_registered: int = 0
+    rejected: list[dict] = field(default_factory=list)  # {"row": n, "reasons": [...]} — no personal data
+
+    @property
+    def total(self) -> int:
+        return self.imported + self.already_registered + len(self.rejected)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def read_sheet(source) -> tuple[list[str], list[tuple[int, dict]]]:
+    """Read the first sheet: (field names found, [(row number, {field: text})])."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(source, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a non-xlsx upload
+        raise ValidationError("Not an Excel (.xlsx) file", fields={"file": "invalid"}) from exc
+    sheet = workbook.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None) or ()
+    fields = [IMPORT_HEADERS.get(_cell(h).replace(" ", ""), "") for h in header]
+    if "registry_no" not in fields or "head_name" not in fields:
+        workbook.close()
+        raise ValidationError("The sheet needs the columns 户主姓名 and 建档立卡编号", fields={"file": "headers"})
+    out = []
+    for number, values in enumerate(rows, start=2):
+        if values is None or all(v is None or _cell(v) == "" for v in values):
+            continue
+        record = {name: _cell(v) for name, v in zip(fields, values) if name}
+        out.append((number, record))
+    workbook.close()
+    return [f for f in fields if f], out
+
+
+def import_households(source, *, actor, now: datetime,
+                      progress: Callable[[Iterable], Iterable] | None = None) -> ImportReport:
+    """Import good rows, reject bad ones with reasons; re-running skips rows already registered."""
+    _fields, rows = read_sheet(source)
+    villages = {v.name: v.id for v in db.session.scalars(sa.select(Village))}
+    report = ImportReport()
+    seen_in_file: set[str] = set()
+    iterator = progress(rows) if progress else rows
+    for number, record in iterator:
+        reasons = []
+        registry_no = "".join(record.get("registry_no", "").split())
+        village_name = record.get("village", "")
+        if not village_name:
+            reasons.append("缺少村")
+        elif village_name not in villages:
+            reasons.append(f"村不存在: {village_name}")
+        status_text = record.get("status", "") or HOUSEHOLD_STATUS_LABELS[HouseholdStatus.POOR]
+        status = STATUS_BY_LABEL.get(status_text, status_text)
+        members_text = record.get("members", "") or "1"
+        members = int(members_text) if members_text.isdigit() else None
+        if registry_no:
+            key = lookup_hash(registry_no)
+            if key in seen_in_file:
+                report.rejected.append({"row": number, "reasons": ["登记号在表中重复"]})
+                continue
+            seen_in_file.add(key)
+            if not reasons and db.session.scalar(sa.select(Household.id).where(Household.registry_no_hash == key)):
+                report.already_registered += 1
+                continue
+        data = HouseholdData(village_id=villages.get(village_name), head_name=record.get("head_name", ""),
+                             registry_no=registry_no, id_number=record.get("id_number", ""),
+                             phone=record.get("phone", ""), members=members, status=status)
+        errors = _clean(data)
+        errors.pop("village", None)  # already reported with the village's name
+        reasons += list(errors.values())
+        if reasons:
+            report.rejected.append({"row": number, "reasons": reasons})
+            continue
+        try:
+            with db.session.begin_nested():
+                create_household(data, actor=actor, now=now)
+        except (ValidationError, sa.exc.IntegrityError):
+            report.rejected.append({"row": number, "reasons": ["登记号重复"]})
+            continue
+        report.imported += 1
+    db.session.flush()
+    log.info("household import: %s imported, %s already registered, %s rejected",
+             report.imported, report.already_registered, len(report.rejected))
+    return report
+
+
+def export_rows(f: HouseholdQuery | None = None) -> list[dict]:
+    """Every household (or those matching `f`), masked, for XLSX/CSV export."""
+    f = f or HouseholdQuery(per_page=10**9)
+    f.per_page = 10**9
+    households, _total = search_households(f)
+    return [household_row(h) for h in households]
+
+
+def record_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Household)) or 0

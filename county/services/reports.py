@@ -1,0 +1,212 @@
+"""Income review: every figure is a SUM over `income_entries` (never a stored total).
+
+`income_by(group_by, date_from, date_to)` groups by household, village, station, category or month
+(by the Beijing `entry_date`, range inclusive). `household_statement` lists every entry.
+`write_monthly_report` writes the month's statement workbook into instance/reports/.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from catalog.models import Category, Household, Village
+from county.models import IncomeEntry, IncomeKind
+from shop.errors import ValidationError
+from shop.extensions import db
+from shop.personal_data import mask_name
+from shop.timeutil import month_bounds
+from stations.models import Station
+
+GROUPS = ("household", "village", "station", "category", "month")
+INCOME_COLUMNS = [("key", "编号"), ("label", "名称"), ("sale_fen", "电商销售"), ("tourism_fen", "乡村旅游"),
+                  ("reversal_fen", "冲销"), ("total_fen", "合计"), ("entries", "笔数"), ("households", "户数")]
+STATEMENT_COLUMNS = [("entry_date", "日期"), ("kind_label", "类型"), ("order_line_id", "订单行"),
+                     ("village", "村"), ("station", "站点"), ("category", "品类"), ("amount_fen", "金额"),
+                     ("balance_fen", "余额")]
+KIND_LABELS = {IncomeKind.SALE: "电商销售", IncomeKind.TOURISM: "乡村旅游", IncomeKind.REVERSAL: "冲销"}
+
+
+def _range(query, date_from: date | None, date_to: date | None):
+    if date_from is not None:
+        query = query.where(IncomeEntry.entry_date >= date_from)
+    if date_to is not None:
+        query = query.where(IncomeEntry.entry_date <= date_to)
+    return query
+
+
+def _check_range(date_from, date_to):
+    if date_from and date_to and date_from > date_to:
+        raise ValidationError("'from' is after 'to'", fields={"from": "after to"})
+
+
+def _sums(key_column, date_from, date_to):
+    """[(key, kind, sum, count)] over the range."""
+    query = sa.select(key_column, IncomeEntry.kind, sa.func.sum(IncomeEntry.amount_fen), sa.func.count()).group_by(
+        key_column, IncomeEntry.kind)
+    return db.session.execute(_range(query, date_from, date_to)).all()
+
+
+def _household_counts(key_column, date_from, date_to) -> dict:
+    query = sa.select(key_column, sa.func.count(sa.distinct(IncomeEntry.household_id))).group_by(key_column)
+    return dict(db.session.execute(_range(query, date_from, date_to)).all())
+
+
+def _labels(group_by: str, keys: set) -> dict:
+    keys = {k for k in keys if k is not None}
+    if not keys:
+        return {}
+    if group_by == "household":
+        households = db.session.scalars(sa.select(Household).where(Household.id.in_(keys))).all()
+        return {h.id: f"{mask_name(h.head_name)}（{h.village.name}）" for h in households}
+    model = {"village": Village, "station": Station, "category": Category}[group_by]
+    return dict(db.session.execute(sa.select(model.id, model.name).where(model.id.in_(keys))).all())
+
+
+def income_by(group_by: str, date_from: date | None = None, date_to: date | None = None) -> list[dict]:
+    """Rows {key, label, sale_fen, tourism_fen, reversal_fen, total_fen, entries, households}, biggest first
+    (by month: in calendar order)."""
+    if group_by not in GROUPS:
+        raise ValidationError("group_by must be one of " + ", ".join(GROUPS), fields={"group_by": "invalid"})
+    _check_range(date_from, date_to)
+    rows: dict = {}
+
+    def row(key):
+        return rows.setdefault(key, {"key": key, "label": "", "sale_fen": 0, "tourism_fen": 0, "reversal_fen": 0,
+                                     "total_fen": 0, "entries": 0, "households": 0, "_households": set()})
+
+    if group_by == "month":
+        query = sa.select(IncomeEntry.entry_date, IncomeEntry.kind, IncomeEntry.household_id,
+                          sa.func.sum(IncomeEntry.amount_fen), sa.func.count()).group_by(
+            IncomeEntry.entry_date, IncomeEntry.kind, IncomeEntry.household_id)
+        for day, kind, household_id, total, count in db.session.execute(_range(query, date_from, date_to)):
+            r = row(f"{day.year:04d}-{day.month:02d}")
+            r[f"{kind}_fen"] += int(total)
+            r["total_fen"] += int(total)
+            r["entries"] += int(count)
+            r["_households"].add(household_id)
+        for r in rows.values():
+            r["label"] = r["key"]
+            r["households"] = len(r["_households"])
+        ordered = sorted(rows.values(), key=lambda r: r["key"])
+    else:
+        column = {"household": IncomeEntry.household_id, "village": IncomeEntry.village_id,
+                  "station": IncomeEntry.station_id, "category": IncomeEntry.category_id}[group_by]
+        for key, kind, total, count in _sums(column, date_from, date_to):
+            r = row(key)
+            r[f"{kind}_fen"] += int(total)
+            r["total_fen"] += int(total)
+            r["entries"] += int(count)
+        counts = _household_counts(column, date_from, date_to)
+        labels = _labels(group_by, set(rows))
+        for key, r in rows.items():
+            r["households"] = int(counts.get(key, 0))
+            r["label"] = labels.get(key, "—") if key is not None else "（未指定）"
+        ordered = sorted(rows.values(), key=lambda r: (-r["total_fen"], str(r["key"])))
+    for r in ordered:
+        r.pop("_households", None)
+    return ordered
+
+
+def income_total(date_from: date | None = None, date_to: date | None = None) -> dict:
+    query = sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0), sa.func.count(),
+                      sa.func.count(sa.distinct(IncomeEntry.household_id)))
+    total, entries, households = db.session.execute(_range(query, date_from, date_to)).one()
+    return {"total_fen": int(total), "entries": int(entries), "households": int(households)}
+
+
+@dataclass
+class Statement:
+    household: Household
+    date_from: date | None
+    date_to: date | None
+    opening_fen: int
+    entries: list[dict]
+    total_fen: int  # sum of the entries in the range
+    closing_fen: int
+
+
+def household_statement(household: Household, date_from: date | None = None,
+                        date_to: date | None = None) -> Statement:
+    _check_range(date_from, date_to)
+    opening = 0
+    if date_from is not None:
+        opening = int(db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(
+                IncomeEntry.household_id == household.id, IncomeEntry.entry_date < date_from)) or 0)
+    query = _range(sa.select(IncomeEntry).where(IncomeEntry.household_id == household.id), date_from, date_to)
+    entries = db.session.scalars(query.order_by(IncomeEntry.entry_date, IncomeEntry.id)).all()
+    names = {}
+    for model, ids in ((Village, {e.village_id for e in entries}), (Station, {e.station_id for e in entries}),
+                       (Category, {e.category_id for e in entries})):
+        ids.discard(None)
+        names[model] = dict(db.session.execute(sa.select(model.id, model.name).where(model.id.in_(ids))).all()) \
+            if ids else {}
+    balance = opening
+    rows = []
+    for e in entries:
+        balance += e.amount_fen
+        rows.append({
+            "id": e.id, "entry_date": e.entry_date, "kind": e.kind, "kind_label": KIND_LABELS.get(e.kind, e.kind),
+            "order_line_id": e.order_line_id, "amount_fen": e.amount_fen, "balance_fen": balance,
+            "village": names[Village].get(e.village_id, ""), "station": names[Station].get(e.station_id, ""),
+            "category": names[Category].get(e.category_id, ""), "split": e.split,
+        })
+    total = sum(r["amount_fen"] for r in rows)
+    return Statement(household, date_from, date_to, opening, rows, total, opening + total)
+
+
+def parse_month(text: str) -> tuple[date, date]:
+    """'2026-11' -> (first day, last day) of that month."""
+    try:
+        year, month = (int(p) for p in text.strip().split("-"))
+        start, end = month_bounds(year, month)
+    except (ValueError, TypeError):
+        raise ValidationError("Month must look like YYYY-MM", fields={"month": "invalid"}) from None
+    return start, end - timedelta(days=1)
+
+
+def previous_month(today: date) -> str:
+    first = today.replace(day=1)
+    last = first - timedelta(days=1)
+    return f"{last.year:04d}-{last.month:02d}"
+
+
+def reports_dir() -> str:
+    path = os.path.join(current_app.instance_path, "reports")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def write_monthly_report(month: str, *, directory: str | None = None) -> str:
+    """Write instance/reports/income-YYYY-MM.xlsx: totals and one sheet per grouping (masked). Returns the path."""
+    from openpyxl import Workbook
+
+    from county.exports import _heading, _value
+
+    date_from, date_to = parse_month(month)
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = "汇总"
+    totals = income_total(date_from, date_to)
+    summary.append(["月份", month])
+    summary.append(["入账合计(元)", float(_value("total_fen", totals["total_fen"]))])
+    summary.append(["笔数", totals["entries"]])
+    summary.append(["受益户数", totals["households"]])
+    titles = {"household": "按农户", "village": "按村", "station": "按站点", "category": "按品类"}
+    for group_by, title in titles.items():
+        sheet = workbook.create_sheet(title)
+        sheet.append([_heading(k, h) for k, h in INCOME_COLUMNS])
+        for r in income_by(group_by, date_from, date_to):
+            sheet.append([float(v) if k.endswith("_fen") else v
+                          for k, v in ((k, _value(k, r.get(k))) for k, _h in INCOME_COLUMNS)])
+    directory = directory or reports_dir()
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"income-{month}.xlsx")
+    tmp = path + ".tmp"
+    workbook.save(tmp)
+    os.replace(tmp, path)  # atomic: a half-written report is never seen
+    return path

@@ -1,0 +1,84 @@
+"""The 2017 plan's targets (`../shared/county-plan-2017.txt`) and their progress, measured live.
+
+Each `Target.metric` names a function here; progress is always recomputed from the data (income
+entries, listings, stations), never stored.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from catalog.models import Village
+from county.models import IncomeEntry, Target
+from orders.models import OrderLine
+from shop.extensions import db
+from stations.models import Station, station_villages
+from tourism.models import Listing
+
+#: (key, label, label_en, metric, target value, unit) — quoted from the plan.
+PLAN_TARGETS = [
+    ("ecommerce_households", "电商扶贫带动贫困户", "Poor households lifted by e-commerce",
+     "households_credited_sale", 100, "户"),
+    ("tourism_employment", "旅游带动贫困农民就业", "Poor farmers employed by rural tourism",
+     "listing_employed_poor", 100, "人"),
+    ("village_station_coverage", "贫困村扶贫站点全覆盖", "Poverty villages with an e-commerce station",
+     "poverty_villages_with_station", 18, "个"),
+    ("stations_built", "电商扶贫站点(现有8个+新建10个)", "E-commerce poverty-relief stations (8 + 10 new)",
+     "stations_count", 18, "个"),
+    ("tourism_households", "旅游分红受益贫困户", "Poor households credited by tourism",
+     "households_credited_tourism", 18, "户"),
+]
+
+
+def _households_credited(kind: str) -> int:
+    """Households whose net income from lines of this kind (product|booking) is positive."""
+    net = (
+        sa.select(IncomeEntry.household_id)
+        .join(OrderLine, OrderLine.id == IncomeEntry.order_line_id)
+        .where(OrderLine.kind == kind)
+        .group_by(IncomeEntry.household_id)
+        .having(sa.func.sum(IncomeEntry.amount_fen) > 0)
+    ).subquery()
+    return int(db.session.scalar(sa.select(sa.func.count()).select_from(net)) or 0)
+
+
+METRICS = {
+    "households_credited_sale": lambda: _households_credited("product"),
+    "households_credited_tourism": lambda: _households_credited("booking"),
+    "listing_employed_poor": lambda: int(db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Listing.employed_poor_members), 0))
+        .where(Listing.is_published.is_(True))) or 0),
+    "poverty_villages_with_station": lambda: int(db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(Village.id)))
+        .join(station_villages, station_villages.c.village_id == Village.id)
+        .where(Village.is_poverty_village.is_(True))) or 0),
+    "stations_count": lambda: int(db.session.scalar(sa.select(sa.func.count()).select_from(Station)) or 0),
+}
+
+
+def seed_targets(*, now: datetime | None = None) -> bool:
+    """Create the plan's targets that are missing. True if anything was created (idempotent)."""
+    existing = set(db.session.scalars(sa.select(Target.key)))
+    created = False
+    for position, (key, label, label_en, metric, value, unit) in enumerate(PLAN_TARGETS):
+        if key in existing:
+            continue
+        db.session.add(Target(key=key, label=label, label_en=label_en, metric=metric, target_value=value,
+                              unit=unit, position=position))
+        created = True
+    db.session.flush()
+    return created
+
+
+def progress() -> list[dict]:
+    """[{key, label, label_en, unit, target, actual, percent, met}] in plan order."""
+    out = []
+    for target in db.session.scalars(sa.select(Target).order_by(Target.position, Target.id)):
+        measure = METRICS.get(target.metric)
+        actual = measure() if measure else 0
+        percent = min(100, round(100 * actual / target.target_value)) if target.target_value else 100
+        out.append({"key": target.key, "label": target.label, "label_en": target.label_en, "unit": target.unit,
+                    "metric": target.metric, "target": int(target.target_value), "actual": int(actual),
+                    "percent": percent, "met": actual >= target.target_value})
+    return out
