@@ -21,7 +21,7 @@ install-dev: $(BIN)/python
 
 translations:
 	@for p in $(PKGS); do \
-	  if [ -d $$p/translations ]; then $(BIN)/pybabel compile -q -f -d $$p/translations || exit 1; fi; \
+	  if [ -d $$p/translations ]; then $(BIN)/pybabel -q compile -f -d $$p/translations || exit 1; fi; \
 	done
 
 run: install ## migrate, load demo data, serve on http://127.0.0.1:5000

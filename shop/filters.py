@@ -27,3 +27,4 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(format_yuan, "yuan")
     app.add_template_filter(local_dt, "local_dt")
     app.add_template_filter(local_date, "local_date")
+    app.add_template_global(lambda name: name in app.view_functions, "has_endpoint")
