@@ -1,28 +1,924 @@
-"""Product search. The only module that may import Whoosh (see the search issue).
+"""Search for products and tourism listings: Whoosh + jieba + pypinyin. The ONLY module importing Whoosh.
 
-Interim implementation: a name/description substring match in the database, so that callers
-(`catalog.services.list_products`) already use the final interface `search_product_ids(q)`.
+Public interface (callers never see Whoosh):
+
+- `search_product_ids(q, limit)` / `search_listing_ids(q, limit)`: ids, best first. Empty or junk
+  queries give `[]`. Callers re-filter the ids against the database (`catalog.services.list_products`
+  keeps only visible products), so a stale index can never show an unpublished product.
+- `search_ids(q, kind=..., limit=..., filters=...)`: the same with optional index-side filters.
+- `suggest(q, limit)`: as-you-type suggestions `[{"text", "kind", "id"}]` (prefix on names, pinyin, initials).
+- `highlight(text, q)`: safe HTML (`Markup`), escaped first, matches wrapped in `<mark>`.
+- `schedule_reindex(product_ids)` / `schedule_listing_reindex(ids)`: enqueue an index update after commit.
+  Product and Listing inserts, updates and deletes are picked up by SQLAlchemy session events anyway
+  (see `_install_session_hooks`), so other code need not call these.
+- `update_products(ids)` / `update_listings(ids)` (run by `catalog.tasks`), `rebuild(progress)`
+  (`flask --app wsgi search reindex`).
+
+Analysis
+--------
+Text is NFKC-normalised and lower-cased. CJK runs are segmented by jieba in search mode (sub-words too)
+with a domain user dictionary (`search_dict.txt`, plus every synonym and every village and township
+name from the database) loaded once per process, lazily. Latin/digit runs stay whole and keep a
+following unit or grade character (`a级`, `5斤`, `10kg`), and are also indexed split (`10`, `kg`).
+Fields are chosen for cheap query shapes:
+
+- `text`: name (twice, as a weight), village, township, category, producer and description, one
+  field, so a query word is ONE term (no per-field OR groups).
+- `py`: pinyin of every name/place word, full and initials, plus the whole name (for prefixes).
+- `ng`: CJK unigrams and bigrams of name and places: the recall backstop for words jieba segments
+  differently in a query than in a document, and for one-character queries.
+- `title`: the whole normalised name (prefix suggestions); `name`: stored for suggestion text.
+- `pk` (a column) maps document numbers to database ids without reading stored fields; `kind`,
+  `category`, `village`, `township`, `price` serve optional index-side filters.
+
+Queries are built from tokens, never by a query parser, so `*`, `"`, `:`, `AND`, brackets or control
+characters are just text. Each query word becomes a single term (or a small OR of its synonyms; a
+pinyin word: its pinyin term, or a prefix when that term is unknown), words are ANDed, and terms
+absent from the index are replaced by the bigram backstop before searching. Results are the scored
+top N; exact counts are never computed. Searchers are cached per thread and refreshed only when the
+index generation on disk changes.
+
+Writes and scale-out
+--------------------
+Design: ONE index on a shared volume (`SEARCH_INDEX_DIR`, e.g. NFS or a shared disk on every web
+node) with a SINGLE WRITER: the Celery queue "search" (routed in `shop.celery`), consumed by exactly
+one worker with concurrency 1::
+
+    celery -A wsgi.celery_app worker -Q search --concurrency 1 --pool solo
+
+Web nodes only read. Every search checks the index generation (one directory listing) and reopens
+its searcher when it changed, so every node sees a write as soon as the writer commits; no broadcast
+or copying is needed and nodes cannot drift apart. Other workers consume the remaining queues
+(`celery -A wsgi.celery_app worker -Q celery`). In eager mode (no broker: the embedded default and
+tests) the task runs in the committing process; writes there are serialised by a process lock and
+by Whoosh's index lock, retried on `LockError`, so concurrent updates never lose one another.
+A missing index is built from the database on first use.
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
+import logging
+import os
+import re
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterable
 
-from catalog.models import Product, visible_products
-from shop.extensions import db
+from markupsafe import Markup, escape
+from whoosh.analysis import Token, Tokenizer
 
-MAX_QUERY = 100
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+DICT_PATH = HERE / "search_dict.txt"
+SYNONYMS_PATH = HERE / "synonyms.txt"
+WORDS_FILE = "extra_words.txt"  # place names, written next to the index by the writer
+
+MAX_QUERY = 100  # characters considered
+MAX_WORDS = 8  # query words considered
+DEFAULT_LIMIT = 1000
+WORD_FREQ = 20000
+_STOP = frozenset("的了和与及或在是")
+_UNITS = "公斤|千克|斤|克|两|级|袋|盒|只|枚|个|箱|瓶|罐|包|条|件|年|天|人|晚|升|颗|粒|片"
+_SCAN = re.compile(rf"(?P<cjk>[\u4e00-\u9fff]+)|(?P<mix>[a-z0-9]+(?:\.[0-9]+)?(?:{_UNITS})?)")
+_PIECES = re.compile(r"[0-9]+(?:\.[0-9]+)?|[a-z]+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"^[a-z]+$")
 
 
-def search_product_ids(q: str, limit: int = 1000) -> list[int]:
-    """Ids of visible products matching `q`, best first. Junk or empty queries give []."""
-    q = "".join(ch for ch in (q or "") if ch.isprintable()).strip()[:MAX_QUERY]
-    if not q:
-        return []
-    like = f"%{q.replace('%', '').replace('_', '')}%"
-    rows = db.session.scalars(
-        visible_products().with_only_columns(Product.id)
-        .where(sa.or_(Product.name.like(like), Product.description.like(like)))
-        .order_by(Product.sold_count.desc(), Product.id)
-        .limit(limit)
+# --------------------------------------------------------------------------------------- jieba
+
+_jieba_lock = threading.RLock()
+_jieba = None
+_added_words: set[str] = set()
+
+
+def _jb():
+    """jieba with the user dictionary, loaded once per process (about 1 s)."""
+    global _jieba
+    if _jieba is None:
+        with _jieba_lock:
+            if _jieba is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                jieba.load_userdict(str(DICT_PATH))
+                _jieba = jieba
+                synonyms()  # adds every synonym as a word
+    return _jieba
+
+
+def add_words(words: Iterable[str]) -> None:
+    """Teach jieba words (place names, synonyms) so that they segment as one word."""
+    jb = _jb()
+    with _jieba_lock:
+        for word in words:
+            word = normalize(word)
+            if len(word) >= 2 and _CJK.search(word) and word not in _added_words:
+                jb.add_word(word, freq=WORD_FREQ)
+                _added_words.add(word)
+
+
+_syn_cache: tuple[float, dict[str, frozenset[str]]] = (-1.0, {})
+
+
+def synonyms() -> dict[str, frozenset[str]]:
+    """word -> its synonym group (the word included), from `synonyms.txt`, re-read when it changes."""
+    global _syn_cache
+    try:
+        mtime = SYNONYMS_PATH.stat().st_mtime
+    except OSError:
+        return {}
+    if mtime == _syn_cache[0]:
+        return _syn_cache[1]
+    groups: dict[str, frozenset[str]] = {}
+    for line in SYNONYMS_PATH.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0]
+        words = [normalize(w) for w in line.split("=")]
+        words = [w for w in words if w]
+        if len(words) < 2:
+            continue
+        group = frozenset(words)
+        for word in words:
+            groups[word] = groups.get(word, frozenset()) | group
+    _syn_cache = (mtime, groups)
+    add_words(groups)
+    return groups
+
+
+# ------------------------------------------------------------------------------------ analysis
+
+
+def normalize(text: str) -> str:
+    """NFKC, lower case, control characters dropped, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(text.lower().split())
+
+
+def _mix_pieces(token: str) -> list[str]:
+    out = [token]
+    alnum = re.match(r"[a-z0-9.]+", token).group()
+    if alnum != token:
+        out.append(alnum)
+    pieces = _PIECES.findall(alnum)
+    if len(pieces) > 1:
+        out.extend(pieces)
+    return out
+
+
+def index_words(text: str) -> Iterable[str]:
+    """The words of a document field (jieba search mode + mixed Latin/digit tokens)."""
+    jb = _jb()
+    for m in _SCAN.finditer(normalize(text)):
+        if m.group("cjk"):
+            for word, _s, _e in jb.tokenize(m.group(), mode="search"):
+                if not (len(word) == 1 and word in _STOP):
+                    yield word
+        else:
+            yield from _mix_pieces(m.group())
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One query word: `kind` is cjk (a jieba word), mix (Latin/digits, maybe a unit) or latin."""
+
+    text: str
+    kind: str
+
+
+def query_units(q: str) -> list[Unit]:
+    """Query words: accurate-mode jieba words, mixed tokens, Latin words; junk and stop words dropped."""
+    q = normalize(q)[:MAX_QUERY]
+    units: list[Unit] = []
+    seen = set()
+    for m in _SCAN.finditer(q):
+        if m.group("cjk"):
+            words = [(w, "cjk") for w in _jb().cut(m.group()) if not (len(w) == 1 and w in _STOP)]
+        else:
+            tok = m.group()
+            words = [(tok, "latin" if _LATIN.match(tok) else "mix")]
+        for word, kind in words:
+            if word not in seen:
+                seen.add(word)
+                units.append(Unit(word, kind))
+    return units[:MAX_WORDS]
+
+
+@lru_cache(maxsize=100_000)
+def word_pinyin(word: str) -> tuple[str, str]:
+    """(full pinyin, initials) of a word: 板鸭 -> ('banya', 'by'). Non-CJK characters are kept."""
+    from pypinyin import Style, lazy_pinyin
+
+    full = "".join(lazy_pinyin(word)).lower()
+    initials = "".join(p[:1] if p.isalpha() else p for p in lazy_pinyin(word, style=Style.FIRST_LETTER)).lower()
+    return re.sub(r"[^a-z0-9]", "", full), re.sub(r"[^a-z0-9]", "", initials)
+
+
+def pinyin_terms(*texts: str) -> list[str]:
+    """Pinyin tokens for the `py` field: each word full + initials, each CJK run, each whole text."""
+    out: list[str] = []
+    jb = _jb()
+    for text in texts:
+        norm = normalize(text)
+        if not norm:
+            continue
+        for m in _SCAN.finditer(norm):
+            if m.group("cjk"):
+                run = m.group()
+                for word in {run, *jb.cut_for_search(run)}:
+                    out.extend(word_pinyin(word))
+        whole = word_pinyin(norm.replace(" ", ""))
+        out.extend(whole)
+    return sorted({t for t in out if t})
+
+
+def _grams(text: str) -> list[str]:
+    out: set[str] = set()
+    for run in _CJK_RUN.findall(normalize(text)):
+        out.update(run)
+        out.update(run[i : i + 2] for i in range(len(run) - 1))
+    return sorted(out)
+
+
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+_py_syn_cache: tuple[int, dict[str, frozenset[str]]] = (0, {})
+
+
+def _pinyin_synonyms() -> dict[str, frozenset[str]]:
+    """pinyin or initials of a synonym word -> its group: a pinyin query finds the synonyms too."""
+    global _py_syn_cache
+    groups = synonyms()
+    if _py_syn_cache[0] != id(groups):
+        out: dict[str, frozenset[str]] = {}
+        for word, group in groups.items():
+            if _CJK.search(word):
+                for key in word_pinyin(word):
+                    out[key] = out.get(key, frozenset()) | group
+        _py_syn_cache = (id(groups), out)
+    return _py_syn_cache[1]
+
+
+# ------------------------------------------------------------------------------ whoosh schema
+
+
+class WordTokenizer(Tokenizer):
+    """Yields `func(text)` words; positions are word indexes (phrase friendly). Picklable (in the TOC)."""
+
+    def __init__(self, func):
+        self.func = func
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.func is other.func
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        words = self.func(value) if tokenize else [value]
+        for i, word in enumerate(words):
+            t.text = word
+            t.boost = 1.0
+            t.stopped = False
+            if keeporiginal:
+                t.original = word
+            if positions:
+                t.pos = start_pos + i
+            if chars:
+                t.startchar = start_char
+                t.endchar = start_char + len(word)
+            yield t
+
+
+def _whoosh_schema():
+    from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+    return Schema(
+        id=ID(unique=True),
+        kind=ID,
+        pk=NUMERIC(bits=64, sortable=True),
+        name=STORED,
+        title=ID,
+        text=TEXT(analyzer=WordTokenizer(index_words), phrase=False),
+        py=KEYWORD(scorable=True),
+        ng=TEXT(analyzer=WordTokenizer(_grams), phrase=False),
+        category=ID,
+        village=ID,
+        township=ID,
+        price=NUMERIC(bits=64),
     )
-    return list(rows)
+
+
+# ------------------------------------------------------------------------------ index engine
+
+
+class Engine:
+    """One index directory: the cached index, per-thread searchers, the process write lock."""
+
+    def __init__(self, path: str):
+        self.path = str(path)
+        self._ix = None
+        self._open_lock = threading.Lock()
+        self.write_lock = threading.Lock()
+        self._local = threading.local()
+        self._words_mtime = None
+
+    # -- reading
+    def exists(self) -> bool:
+        from whoosh import index
+
+        return os.path.isdir(self.path) and index.exists_in(self.path)
+
+    def index(self, create: bool = False):
+        from whoosh import index
+
+        with self._open_lock:
+            if create or self._ix is None:
+                os.makedirs(self.path, exist_ok=True)
+                if create or not index.exists_in(self.path):
+                    self._ix = index.create_in(self.path, _whoosh_schema())
+                    self._local = threading.local()
+                else:
+                    self._ix = index.open_dir(self.path)
+            return self._ix
+
+    def searcher(self):
+        """This thread's searcher, reopened only when the index generation changed."""
+        local = self._local
+        s = getattr(local, "searcher", None)
+        if s is None:
+            s = self.index().searcher()
+        elif not s.up_to_date():
+            s = s.refresh()
+        if s is not getattr(local, "searcher", None):
+            local.searcher = s
+            local.pks = None
+            local.kinds = {}
+            self._load_words()
+        return s
+
+    def pks(self, searcher) -> list:
+        local = self._local
+        if local.pks is None:
+            local.pks = list(searcher.reader().column_reader("pk"))
+        return local.pks
+
+    def kind_docs(self, searcher, kind: str):
+        from whoosh.query import Term
+
+        local = self._local
+        if kind not in local.kinds:
+            local.kinds[kind] = set(searcher.docs_for_query(Term("kind", kind)))
+        return local.kinds[kind]
+
+    def _load_words(self) -> None:
+        path = os.path.join(self.path, WORDS_FILE)
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            return
+        if mtime != self._words_mtime:
+            with open(path, encoding="utf-8") as fh:
+                add_words(line.strip() for line in fh)
+            self._words_mtime = mtime
+
+    def save_words(self, words: Iterable[str]) -> None:
+        words = sorted({normalize(w) for w in words if w})
+        add_words(words)
+        path = os.path.join(self.path, WORDS_FILE)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(words) + "\n")
+        os.replace(tmp, path)
+
+    # -- writing
+    def write(self, fn: Callable, *, create: bool = False, clear: bool = False, retries: int = 120) -> None:
+        """Run `fn(writer)` and commit, as the only writer: process lock + Whoosh lock (retried)."""
+        from whoosh.index import LockError
+
+        with self.write_lock:
+            ix = self.index(create=create)
+            for attempt in range(retries):
+                try:
+                    writer = ix.writer(timeout=0.5)
+                    break
+                except LockError:
+                    log.info("search index locked, retrying (%s)", attempt + 1)
+            else:
+                raise LockError(f"search index {self.path} stayed locked")
+            try:
+                fn(writer)
+            except BaseException:
+                writer.cancel()
+                raise
+            if clear:
+                from whoosh.writing import CLEAR
+
+                writer.commit(mergetype=CLEAR)  # a new generation: searchers elsewhere notice it
+            else:
+                writer.commit()
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine(path: str | None = None) -> Engine:
+    if path is None:
+        from flask import current_app
+
+        path = current_app.config["SEARCH_INDEX_DIR"]
+    path = os.path.abspath(path)
+    with _engines_lock:
+        if path not in _engines:
+            _engines[path] = Engine(path)
+        return _engines[path]
+
+
+def reset_engines() -> None:
+    """Forget cached indexes and searchers (tests switching index folders)."""
+    with _engines_lock:
+        _engines.clear()
+
+
+# ------------------------------------------------------------------------------------ documents
+
+
+def product_doc(*, id: int, name: str, description: str = "", category: str = "", village: str = "",
+                township: str = "", producer: str = "", category_id=None, village_id=None,
+                township_id=None, price_fen: int = 0) -> dict:
+    return dict(
+        id=f"p:{id}", kind="product", pk=id, name=name, title=normalize(name),
+        text="\n".join([name, name, village, township, category, producer, description]),
+        py=" ".join(pinyin_terms(name, village, township)),
+        ng=" ".join([name, village, township, category]),
+        category=str(category_id or ""), village=str(village_id or ""), township=str(township_id or ""),
+        price=int(price_fen or 0),
+    )
+
+
+def listing_doc(*, id: int, name: str, description: str = "", village: str = "", township: str = "",
+                kind_label: str = "", village_id=None, township_id=None, price_fen: int = 0) -> dict:
+    return dict(
+        id=f"l:{id}", kind="listing", pk=id, name=name, title=normalize(name),
+        text="\n".join([name, name, village, township, kind_label, description]),
+        py=" ".join(pinyin_terms(name, village, township)),
+        ng=" ".join([name, village, township]),
+        category="", village=str(village_id or ""), township=str(township_id or ""),
+        price=int(price_fen or 0),
+    )
+
+
+_LISTING_KINDS = {"stay": "民宿 住宿", "experience": "体验 农家乐", "ticket": "门票 景点"}
+
+
+def _load_products(ids: list[int] | None) -> tuple[dict[int, dict], set[int]]:
+    """{id: doc} of visible products (all when ids is None), and the ids to delete."""
+    from sqlalchemy.orm import selectinload
+
+    from catalog.models import Product, Village, visible_products
+    from shop.extensions import db
+
+    query = visible_products().options(
+        selectinload(Product.village).selectinload(Village.township),
+        selectinload(Product.category),
+        selectinload(Product.producer),
+    )
+    if ids is not None:
+        query = query.where(Product.id.in_(ids))
+    docs = {}
+    for p in db.session.scalars(query.order_by(Product.id)):
+        docs[p.id] = product_doc(
+            id=p.id, name=p.name, description=p.description or "",
+            category=p.category.name if p.category else "",
+            village=p.village.name if p.village else "",
+            township=p.village.township.name if p.village and p.village.township else "",
+            producer=p.producer.name if p.producer else "",
+            category_id=p.category_id, village_id=p.village_id,
+            township_id=p.village.township_id if p.village else None, price_fen=p.price_fen,
+        )
+    return docs, set(ids or ()) - set(docs)
+
+
+def _load_listings(ids: list[int] | None) -> tuple[dict[int, dict], set[int]]:
+    try:
+        from tourism.models import Listing
+    except ImportError:  # tourism not built yet
+        return {}, set(ids or ())
+    from sqlalchemy.orm import selectinload
+
+    from catalog.models import Village
+    from shop.extensions import db
+
+    query = db.select(Listing).where(Listing.is_published.is_(True)).options(
+        selectinload(Listing.village).selectinload(Village.township)
+    )
+    if ids is not None:
+        query = query.where(Listing.id.in_(ids))
+    docs = {}
+    for item in db.session.scalars(query.order_by(Listing.id)):
+        village = item.village
+        docs[item.id] = listing_doc(
+            id=item.id, name=item.name, description=item.description or "",
+            village=village.name if village else "",
+            township=village.township.name if village and village.township else "",
+            kind_label=_LISTING_KINDS.get(str(item.kind), ""),
+            village_id=item.village_id, township_id=village.township_id if village else None,
+        )
+    return docs, set(ids or ()) - set(docs)
+
+
+def _place_names() -> list[str]:
+    from catalog.models import Township, Village
+    from shop.extensions import db
+
+    names = list(db.session.scalars(db.select(Village.name)))
+    names += list(db.session.scalars(db.select(Township.name)))
+    return names
+
+
+def _apply(writer, prefix: str, docs: dict[int, dict], gone: set[int]) -> None:
+    for pk in gone:
+        writer.delete_by_term("id", f"{prefix}:{pk}")
+    for doc in docs.values():
+        writer.update_document(**doc)
+
+
+def update_products(product_ids: Iterable[int]) -> None:
+    """Bring these products' documents in line with the database (visible: indexed; else removed)."""
+    ids = sorted({int(i) for i in product_ids})
+    if not ids:
+        return
+    eng = engine()
+    if not eng.exists():
+        rebuild()
+        return
+    eng.save_words(_place_names())
+    docs, gone = _load_products(ids)
+    eng.write(lambda w: _apply(w, "p", docs, gone))
+
+
+def update_listings(listing_ids: Iterable[int]) -> None:
+    ids = sorted({int(i) for i in listing_ids})
+    if not ids:
+        return
+    eng = engine()
+    if not eng.exists():
+        rebuild()
+        return
+    eng.save_words(_place_names())
+    docs, gone = _load_listings(ids)
+    eng.write(lambda w: _apply(w, "l", docs, gone))
+
+
+def rebuild(progress: Callable[[int, int], None] | None = None, *, batch: int = 500) -> int:
+    """Build a fresh index from the database; `progress(done, total)` after each batch. Returns docs."""
+    eng = engine()
+    os.makedirs(eng.path, exist_ok=True)
+    eng.save_words(_place_names())
+    products, _ = _load_products(None)
+    listings, _ = _load_listings(None)
+    docs = list(products.values()) + list(listings.values())
+    total = len(docs)
+
+    def fill(writer):
+        for start in range(0, total, batch):
+            for doc in docs[start : start + batch]:
+                writer.add_document(**doc)
+            if progress:
+                progress(min(start + batch, total), total)
+        if progress and not total:
+            progress(0, 0)
+
+    eng.write(fill, create=not eng.exists(), clear=True)
+    return total
+
+
+# ------------------------------------------------------------------------------------- queries
+
+
+def _df(reader, field: str, text: str) -> int:
+    try:
+        return reader.doc_frequency(field, text)
+    except Exception:  # noqa: BLE001 - unknown field/term encodings
+        return 0
+
+
+def _backstop(reader, word: str):
+    """AND of the word's bigrams (or its single character) in `ng`, or None if one is missing."""
+    from whoosh.query import And, Term
+
+    grams = [word] if len(word) == 1 else [word[i : i + 2] for i in range(len(word) - 1)]
+    if any(_df(reader, "ng", g) == 0 for g in grams):
+        return None
+    terms = [Term("ng", g) for g in dict.fromkeys(grams)]
+    return terms[0] if len(terms) == 1 else And(terms)
+
+
+def _unit_query(reader, unit: Unit):
+    from whoosh.query import Or, Prefix, Term
+
+    word = unit.text
+    if unit.kind == "cjk":
+        if len(word) == 1:
+            return _backstop(reader, word)
+        variants = sorted(synonyms().get(word, {word}) | {word})
+        terms = [Term("text", v) for v in variants if _df(reader, "text", v)]
+        if not terms:
+            back = _backstop(reader, word)
+            return back
+        return terms[0] if len(terms) == 1 else Or(terms)
+    if unit.kind == "mix":
+        variants = sorted(synonyms().get(word, {word}) | {word})
+        terms = [Term("text", v) for v in variants if _df(reader, "text", v)]
+        return None if not terms else terms[0] if len(terms) == 1 else Or(terms)
+    # latin: pinyin (full or initials), or a Latin word of the text, or a pinyin prefix
+    options = []
+    if _df(reader, "py", word):
+        options.append(Term("py", word, boost=2.0))
+    if _df(reader, "text", word):
+        options.append(Term("text", word))
+    for variant in sorted(_pinyin_synonyms().get(word, ())):  # tjd -> 土鸡蛋 = 草鸡蛋 = 柴鸡蛋
+        if _df(reader, "text", variant):
+            options.append(Term("text", variant))
+    if not options and len(word) >= 2:
+        options.append(Prefix("py", word))
+    if not options:
+        return None
+    return options[0] if len(options) == 1 else Or(options)
+
+
+def build_query(reader, q: str):
+    """A Whoosh query built from the tokens of `q`, or None when it cannot match anything."""
+    from whoosh.query import And
+
+    units = query_units(q)
+    if not units:
+        return None
+    latin = [u for u in units if u.kind == "latin"]
+    if len(latin) > 1 and len(latin) == len(units):
+        joined = "".join(u.text for u in latin)  # "ban ya" -> banya
+        if _df(reader, "py", joined):
+            from whoosh.query import Term
+
+            return Term("py", joined)
+    parts = []
+    for unit in units:
+        part = _unit_query(reader, unit)
+        if part is None:
+            return None  # a word that matches nothing: AND cannot match
+        parts.append(part)
+    return parts[0] if len(parts) == 1 else And(parts)
+
+
+def _filter_query(filters: dict | None):
+    from whoosh.query import And, NumericRange, Term
+
+    if not filters:
+        return None
+    parts = []
+    for key in ("category", "village", "township"):
+        if filters.get(key):
+            parts.append(Term(key, str(filters[key])))
+    lo, hi = filters.get("min_fen"), filters.get("max_fen")
+    if lo is not None or hi is not None:
+        parts.append(NumericRange("price", lo, hi))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else And(parts)
+
+
+def _ensure_index(eng: Engine) -> bool:
+    if eng.exists():
+        return True
+    try:
+        rebuild()
+    except RuntimeError:  # no application context (bench / scripts): nothing to build from
+        return False
+    return True
+
+
+def search_ids(q: str, *, kind: str = "product", limit: int = DEFAULT_LIMIT, filters: dict | None = None,
+               path: str | None = None) -> list[int]:
+    """Ids of documents of `kind` matching `q`, best first (scored top `limit`, no exact count)."""
+    if not q or not isinstance(q, str):
+        return []
+    eng = engine(path)
+    if not _ensure_index(eng):
+        return []
+    searcher = eng.searcher()
+    query = build_query(searcher.reader(), q)
+    if query is None:
+        return []
+    kinds = eng.kind_docs(searcher, kind)
+    if not kinds:
+        return []
+    fq = _filter_query(filters)
+    allow = kinds if fq is None else kinds.intersection(searcher.docs_for_query(fq))
+    if not allow:
+        return []
+    results = searcher.search(query, limit=max(1, min(int(limit), 10_000)), filter=allow)
+    pks = eng.pks(searcher)
+    return [int(pks[docnum]) for _score, docnum in results.top_n]
+
+
+def search_product_ids(q: str, limit: int = DEFAULT_LIMIT) -> list[int]:
+    """Ids of products matching `q`, best first. Junk or empty queries give []. Re-filter them in the DB."""
+    return search_ids(q, kind="product", limit=limit)
+
+
+def search_listing_ids(q: str, limit: int = DEFAULT_LIMIT) -> list[int]:
+    """Ids of tourism listings matching `q`, best first (re-filter them against the database)."""
+    return search_ids(q, kind="listing", limit=limit)
+
+
+def suggest(q: str, limit: int = 8, *, path: str | None = None) -> list[dict]:
+    """As-you-type suggestions: names starting with `q`, names whose pinyin or initials start with
+    it, then ordinary matches. `[{"text", "kind", "id"}]`, de-duplicated by text."""
+    from whoosh.query import Or, Prefix
+
+    norm = normalize(q)[:MAX_QUERY].strip()
+    if not norm or not any(ch.isalnum() for ch in norm):
+        return []
+    eng = engine(path)
+    if not _ensure_index(eng):
+        return []
+    searcher = eng.searcher()
+    limit = max(1, min(int(limit), 20))
+    squeezed = norm.replace(" ", "")
+    options = [Prefix("title", norm)]
+    if re.fullmatch(r"[a-z]+", squeezed):
+        options.append(Prefix("py", squeezed))
+    found: list[int] = [docnum for _s, docnum in searcher.search(Or(options), limit=limit * 3).top_n]
+    if len(found) < limit:
+        query = build_query(searcher.reader(), q)
+        if query is not None:
+            found += [d for _s, d in searcher.search(query, limit=limit * 3).top_n if d not in found]
+    items, seen = [], set()
+    for docnum in found:
+        fields = searcher.stored_fields(docnum)
+        key = fields.get("name", "")
+        if key in seen:
+            continue
+        seen.add(key)
+        pk = int(eng.pks(searcher)[docnum])
+        kind = "listing" if docnum in eng.kind_docs(searcher, "listing") else "product"
+        items.append({"text": key, "kind": kind, "id": pk})
+        if len(items) >= limit:
+            break
+    return items
+
+
+# ---------------------------------------------------------------------------------- highlight
+
+
+def match_spans(text: str, q: str) -> list[tuple[int, int]]:
+    """Character spans of `text` that match the query (words, synonyms, pinyin, initials)."""
+    if not text or not q:
+        return []
+    lower = text.lower()
+    if len(lower) != len(text):
+        return []
+    needles: set[str] = set()
+    latin: list[str] = []
+    units = query_units(q)
+    for unit in units:
+        if unit.kind == "latin":
+            latin.append(unit.text)
+        else:
+            needles.add(unit.text)
+            needles.update(synonyms().get(unit.text, ()))
+    if len(latin) > 1 and len(latin) == len(units):
+        latin.append("".join(latin))
+    spans = []
+    for needle in needles:
+        start = lower.find(needle)
+        while needle and start != -1:
+            spans.append((start, start + len(needle)))
+            start = lower.find(needle, start + len(needle))
+    if latin:
+        for word, s, e in _jb().tokenize(lower, mode="search"):
+            if not _CJK.search(word):
+                if word in latin:
+                    spans.append((s, e))
+                continue
+            full, initials = word_pinyin(word)
+            if any(t in (full, initials) or (len(t) >= 3 and full.startswith(t)) for t in latin):
+                spans.append((s, e))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def highlight(text: str, q: str) -> Markup:
+    """`text` as safe HTML with matches of `q` in <mark>: each piece escaped, then marked."""
+    text = text or ""
+    out, pos = [], 0
+    for s, e in match_spans(text, q):
+        out.append(str(escape(text[pos:s])))
+        out.append(f"<mark>{escape(text[s:e])}</mark>")
+        pos = e
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
+
+
+# ------------------------------------------------------------------------- keeping up with data
+
+
+def schedule_reindex(product_ids: Iterable[int]) -> None:
+    """Update these products in the index once the current transaction commits (Celery "search")."""
+    from catalog.tasks import reindex_products
+    from shop.celery import enqueue_after_commit
+
+    ids = sorted({int(i) for i in product_ids if i is not None})
+    if ids:
+        enqueue_after_commit(reindex_products, ids)
+
+
+def schedule_listing_reindex(listing_ids: Iterable[int]) -> None:
+    from catalog.tasks import reindex_listings
+    from shop.celery import enqueue_after_commit
+
+    ids = sorted({int(i) for i in listing_ids if i is not None})
+    if ids:
+        enqueue_after_commit(reindex_listings, ids)
+
+
+_PRODUCT_FIELDS = ("name", "description", "category_id", "village_id", "producer_id", "approval_status",
+                   "is_published", "price_fen", "station_id")
+_LISTING_FIELDS = ("name", "description", "village_id", "is_published", "kind")
+_PENDING = "search_pending"
+
+
+def _changed(obj, names) -> bool:
+    import sqlalchemy as sa
+
+    state = sa.inspect(obj)
+    return any(state.attrs[n].history.has_changes() for n in names if n in state.attrs)
+
+
+def _after_flush(session, _flush_context) -> None:
+    from catalog.models import Product
+
+    try:
+        from tourism.models import Listing
+    except ImportError:  # pragma: no cover
+        Listing = None
+    pending = session.info.get(_PENDING)
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Product):
+            key = "p"
+            fields = _PRODUCT_FIELDS
+        elif Listing is not None and isinstance(obj, Listing):
+            key = "l"
+            fields = _LISTING_FIELDS
+        else:
+            continue
+        if obj in session.dirty and not _changed(obj, fields):
+            continue
+        if obj.id is None:
+            continue
+        if pending is None:
+            pending = session.info[_PENDING] = {"p": set(), "l": set()}
+            session.info.setdefault("after_commit", []).append(lambda s=session: _flush_pending(s))
+        pending[key].add(obj.id)
+
+
+def _flush_pending(session) -> None:
+    """After commit (shop.db.commit runs it): enqueue the index updates collected by `_after_flush`."""
+    from catalog.tasks import reindex_listings, reindex_products
+
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    if pending["p"]:
+        reindex_products.delay(sorted(pending["p"]))
+    if pending["l"]:
+        reindex_listings.delay(sorted(pending["l"]))
+
+
+def _after_soft_rollback(session, _previous) -> None:
+    if not session.in_transaction():  # the outermost transaction rolled back: forget its changes
+        session.info.pop(_PENDING, None)
+
+
+def _install_session_hooks() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+
+
+_install_session_hooks()
