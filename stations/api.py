@@ -1,1 +1,243 @@
-"""JSON API endpoints of the stations package (added to shop.api's blueprint)."""
+"""JSON API of the stations package (added to shop.api's blueprint).
+
+- GET  /stations/<id>/shipments?status=   operator of that station (or admin)
+- POST /shipments/<code>/transition        {action, tracking_number?, pickup_code?, reason?}
+- POST /products                           create for a household (代卖), pending county approval
+- PATCH /products/<id>                     price, stock (a correction with a reason), published
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from flask import url_for
+from pydantic import BaseModel, Field
+
+from shop.api import QuerySchema, Schema, api_user, endpoint, ok
+from shop.auth.models import Role
+from shop.auth.permissions import can_manage_station
+from shop.db import commit
+from shop.errors import Forbidden, ValidationError
+from shop.extensions import db
+from shop.timeutil import now_utc
+from stations.services import assisted, dashboard, fulfilment
+
+# --- shapes ------------------------------------------------------------------------------------
+
+
+class ShipmentQuery(QuerySchema):
+    status: Literal["new", "accepted", "packed", "shipped", "ready_for_pickup", "delivered", "canceled"] | None = None
+
+
+class ShipmentItem(BaseModel):
+    line_id: int
+    product_id: int | None
+    title: str
+    unit: str
+    quantity: int
+    unit_price_fen: int
+    line_total_fen: int
+    status: str
+
+
+class ShipmentOut(BaseModel):
+    id: str
+    order_id: str
+    station_id: int
+    status: str
+    delivery: str
+    payment_method: str
+    tracking_number: str
+    shipping_fen: int
+    amount_fen: int
+    cash_received: bool
+    pickup_failures: int
+    created_at: datetime
+    delivered_at: datetime | None
+    items: list[ShipmentItem]
+
+
+class ShipmentList(BaseModel):
+    items: list[ShipmentOut]
+    total: int
+
+
+class TransitionBody(Schema):
+    action: Literal["accept", "pack", "ready", "ship", "deliver", "pickup", "cancel"]
+    tracking_number: str | None = Field(default=None, max_length=40)
+    pickup_code: str | None = Field(default=None, max_length=12)
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class BenefitIn(Schema):
+    household_id: int = Field(ge=1)
+    weight: int = Field(default=1, ge=1, le=1_000_000)
+
+
+class ProductCreateBody(Schema):
+    household_id: int = Field(ge=1)
+    name: str = Field(min_length=1, max_length=80)
+    category_id: int = Field(ge=1)
+    price_fen: int = Field(gt=0, le=assisted.MAX_PRICE_FEN)
+    unit: str = Field(default="件", min_length=1, max_length=20)
+    weight_g: int = Field(default=500, ge=0, le=1_000_000)
+    stock: int = Field(default=0, ge=0, le=100_000)
+    description: str = Field(default="", max_length=4000)
+    season: str = Field(default="", max_length=40)
+    harvest_date: date | None = None
+    lot_note: str = Field(default="", max_length=200)
+    households: list[BenefitIn] = Field(default_factory=list, max_length=100)
+    #: Only for an admin (an operator always lists for its own station).
+    station_id: int | None = Field(default=None, ge=1)
+
+
+class ProductPatchBody(Schema):
+    price_fen: int | None = Field(default=None, gt=0, le=assisted.MAX_PRICE_FEN)
+    stock: int | None = Field(default=None, ge=0, le=100_000)
+    stock_delta: int | None = Field(default=None, ge=-100_000, le=100_000)
+    reason: str | None = Field(default=None, max_length=200)
+    is_published: bool | None = None
+
+
+class StationProductOut(BaseModel):
+    id: int
+    name: str
+    slug: str
+    category_id: int
+    village_id: int
+    station_id: int
+    household_id: int | None
+    price_fen: int
+    unit: str
+    weight_g: int
+    stock: int
+    on_hand: int
+    trace_code: str
+    approval_status: str
+    approval_note: str
+    is_published: bool
+    image_url: str | None
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def shipment_out(s) -> dict:
+    return dict(
+        id=s.code,
+        order_id=s.order.code,
+        station_id=s.station_id,
+        status=s.status,
+        delivery=s.order.delivery,
+        payment_method=s.order.payment_method,
+        tracking_number=s.tracking_number or "",
+        shipping_fen=s.shipping_fen or 0,
+        amount_fen=fulfilment.shipment_amount_fen(s),
+        cash_received=s.cash_received_at is not None,
+        pickup_failures=s.pickup_failures or 0,
+        created_at=s.created_at,
+        delivered_at=s.delivered_at,
+        items=[
+            dict(line_id=ln.id, product_id=ln.product_id, title=ln.title, unit=ln.unit, quantity=ln.quantity,
+                 unit_price_fen=ln.unit_price_fen, line_total_fen=ln.line_total_fen, status=ln.status)
+            for ln in s.lines
+        ],
+    )
+
+
+def product_out(p) -> dict:
+    image = p.images[0] if p.images else None
+    return dict(
+        id=p.id, name=p.name, slug=p.slug, category_id=p.category_id, village_id=p.village_id,
+        station_id=p.station_id, household_id=p.listed_for_household_id, price_fen=p.price_fen, unit=p.unit,
+        weight_g=p.weight_g, stock=max(p.available, 0), on_hand=p.stock.on_hand if p.stock else 0,
+        trace_code=p.trace_code, approval_status=p.approval_status, approval_note=p.approval_note or "",
+        is_published=bool(p.is_published),
+        image_url=url_for("catalog.media", filename=image.thumb_path) if image else None,
+    )
+
+
+def _dump(model, data: dict) -> dict:
+    return model.model_validate(data).model_dump(mode="json")
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+
+@endpoint("/stations/<int:station_id>/shipments", query=ShipmentQuery, response=ShipmentList,
+          roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404))
+def station_shipments(station_id: int, query: ShipmentQuery):
+    """A station's shipments, oldest first (operator of that station, or admin)."""
+    station = dashboard.get_station(station_id)
+    if not can_manage_station(api_user(), station.id):
+        raise Forbidden("Not your station")
+    items = fulfilment.list_station_shipments(station.id, status=query.status)
+    return ok({"items": [_dump(ShipmentOut, shipment_out(s)) for s in items], "total": len(items)})
+
+
+@endpoint("/shipments/<code>/transition", methods=("POST",), body=TransitionBody, response=ShipmentOut,
+          roles=(Role.OPERATOR,), tags=("stations",), errors=(404, 409))
+def shipment_transition(code: str, body: TransitionBody):
+    """Move a shipment: accept, pack, ship (tracking number), deliver, pickup (code), cancel."""
+    user = api_user()
+    shipment = fulfilment.get_shipment_for(user, code[:24])
+    try:
+        fulfilment.apply_action(shipment, body.action, actor=user, now=now_utc(),
+                                tracking_number=body.tracking_number, pickup_code=body.pickup_code,
+                                reason=body.reason)
+    except fulfilment.WrongPickupCode:
+        commit()  # the failure count sticks; the error handler then answers 422
+        raise
+    commit()
+    db.session.refresh(shipment)
+    return ok(_dump(ShipmentOut, shipment_out(shipment)))
+
+
+def _benefit(body: ProductCreateBody) -> list[tuple[int, int]]:
+    seen = set()
+    links = []
+    for item in body.households:
+        if item.household_id in seen:
+            raise ValidationError("A household is listed twice", fields={"households": "duplicate"})
+        seen.add(item.household_id)
+        links.append((item.household_id, item.weight))
+    return links
+
+
+@endpoint("/products", methods=("POST",), body=ProductCreateBody, response=StationProductOut, status=201,
+          roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404))
+def create_station_product(body: ProductCreateBody):
+    """Create a product for a household (代卖); it waits for county approval."""
+    user = api_user()
+    station_id = body.station_id if user.role == Role.ADMIN else user.station_id
+    if station_id is None:
+        raise ValidationError("station_id is required", fields={"station_id": "required"})
+    if not can_manage_station(user, station_id):
+        raise Forbidden("Not your station")
+    station = dashboard.get_station(station_id)
+    product = assisted.create_assisted_product(
+        station,
+        assisted.AssistedProductInput(
+            household_id=body.household_id, name=body.name, category_id=body.category_id, price_fen=body.price_fen,
+            unit=body.unit, weight_g=body.weight_g, initial_stock=body.stock, description=body.description,
+            season=body.season, harvest_date=body.harvest_date, lot_note=body.lot_note, benefit=_benefit(body),
+        ),
+        actor=user,
+        now=now_utc(),
+    )
+    commit()
+    db.session.refresh(product)
+    return ok(_dump(StationProductOut, product_out(product)), 201)
+
+
+@endpoint("/products/<int:product_id>", methods=("PATCH",), body=ProductPatchBody, response=StationProductOut,
+          roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404, 409))
+def update_station_product(product_id: int, body: ProductPatchBody):
+    """Change a product's price, stock (a correction with a reason) or published status."""
+    product = assisted.get_product_for(api_user(), product_id)
+    assisted.update_product(product, actor=api_user(), now=now_utc(), price_fen=body.price_fen,
+                            is_published=body.is_published, stock=body.stock, stock_delta=body.stock_delta,
+                            reason=body.reason)
+    commit()
+    db.session.refresh(product)
+    return ok(_dump(StationProductOut, product_out(product)))

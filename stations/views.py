@@ -1,4 +1,398 @@
-"""HTML views of the stations package."""
-from flask import Blueprint
+"""HTML views of the stations package: the operator's workspace under /station.
+
+Every page is for operators (admins pass everywhere and pick a station with `?station=CODE`).
+An operator only ever sees its own station: pages take the station from the account, and objects
+named in the URL (shipments, stock records, products) of another station are a 404.
+"""
+from __future__ import annotations
+
+import base64
+from datetime import date
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from catalog.services import list_categories
+from orders.models import OrderLine, ShipmentStatus
+from shop.auth.models import Role
+from shop.auth.permissions import can_manage_station, role_required
+from shop.db import commit, rollback
+from shop.errors import DomainError, NotFound
+from shop.extensions import db
+from shop.history import history_of
+from shop.personal_data import mask_name
+from shop.timeutil import local_date, now_utc
+from stations.forms import (
+    ActionForm,
+    AssistedProductForm,
+    CancelLineForm,
+    CorrectForm,
+    EmptyForm,
+    ReceiveForm,
+)
+from stations.models import Station, StockRecord
+from stations.services import assisted, cash, dashboard, fulfilment
+from stations.services import stock as stock_service
 
 bp = Blueprint("stations", __name__, url_prefix="/station")
+
+STATUS_LABELS = {
+    "new": "新订单",
+    "accepted": "已接单",
+    "packed": "已打包",
+    "shipped": "已发货",
+    "ready_for_pickup": "待自提",
+    "delivered": "已交付",
+    "canceled": "已取消",
+}
+
+
+@bp.app_context_processor
+def _labels():
+    return {"shipment_status_label": lambda s: _(STATUS_LABELS.get(s, s))}
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _current_station() -> Station:
+    """The operator's station; an admin picks one with ?station=CODE (default: the first)."""
+    if current_user.role == Role.ADMIN:
+        code = request.args.get("station", "").strip()
+        if code:
+            try:
+                return dashboard.get_station(code=code[:16])
+            except NotFound:
+                abort(404)
+        if current_user.station_id:
+            return db.session.get(Station, current_user.station_id)
+        station = db.session.scalar(sa.select(Station).order_by(Station.code).limit(1))
+        if station is None:
+            abort(404)
+        return station
+    station = db.session.get(Station, current_user.station_id) if current_user.station_id else None
+    if station is None or not can_manage_station(current_user, station.id):
+        abort(403)
+    return station
+
+
+def _station_args(station: Station) -> dict:
+    return {"station": station.code} if current_user.role == Role.ADMIN else {}
+
+
+def _shipment(code: str):
+    try:
+        return fulfilment.get_shipment_for(current_user, code[:24])
+    except NotFound:
+        abort(404)
+
+
+def _record(record_id: int) -> StockRecord:
+    record = db.session.get(StockRecord, record_id)
+    if record is None or not can_manage_station(current_user, record.station_id):
+        abort(404)
+    return record
+
+
+def _flash_errors(form) -> None:
+    for name, errors in form.errors.items():
+        label = getattr(getattr(form, name, None), "label", None)
+        for error in errors:
+            flash(f"{label.text if label else name}: {error}", "error")
+
+
+def qr_svg(text: str) -> Markup:
+    """An inline SVG QR code (for the packing slip)."""
+    import qrcode
+    from qrcode.image.svg import SvgPathImage
+
+    image = qrcode.make(text, image_factory=SvgPathImage, box_size=10, border=2)
+    svg = image.to_string(encoding="unicode")
+    return Markup(svg)
+
+
+def qr_data_uri(text: str) -> str:
+    import qrcode
+    from qrcode.image.svg import SvgPathImage
+
+    svg = qrcode.make(text, image_factory=SvgPathImage, box_size=10, border=2).to_string()
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+
+
+# --- dashboard -----------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@role_required(Role.OPERATOR)
+def index():
+    station = _current_station()
+    now = now_utc()
+    data = dashboard.station_dashboard(station, now=now)
+    stations = (
+        list(db.session.scalars(sa.select(Station).order_by(Station.code)))
+        if current_user.role == Role.ADMIN else []
+    )
+    return render_template("stations/index.html", dash=data, station=station, now=now, stations=stations,
+                           station_args=_station_args(station))
+
+
+# --- shipments -----------------------------------------------------------------------------------
+
+
+@bp.get("/shipments/<code>")
+@role_required(Role.OPERATOR)
+def shipment(code: str):
+    s = _shipment(code)
+    return render_template(
+        "stations/shipment.html",
+        shipment=s,
+        order=s.order,
+        history=history_of(s),
+        action_form=ActionForm(),
+        cancel_form=CancelLineForm(),
+        cash_form=EmptyForm(),
+        cash_methods=cash.CASH_METHODS,
+        amount_fen=fulfilment.shipment_amount_fen(s),
+        max_failures=fulfilment.PICKUP_MAX_FAILURES,
+        now=now_utc(),
+    )
+
+
+@bp.post("/shipments/<code>/action")
+@role_required(Role.OPERATOR)
+def shipment_action(code: str):
+    s = _shipment(code)
+    form = ActionForm()
+    if not form.validate_on_submit() or form.action.data not in fulfilment.ACTIONS:
+        flash(_("无效的操作"), "error")
+        return redirect(url_for(".shipment", code=s.code))
+    try:
+        fulfilment.apply_action(
+            s, form.action.data, actor=current_user, now=now_utc(),
+            tracking_number=form.tracking_number.data, pickup_code=form.pickup_code.data, reason=form.reason.data,
+        )
+        commit()
+        flash(_("已更新：%(status)s", status=_(STATUS_LABELS.get(s.status, s.status))), "success")
+    except fulfilment.WrongPickupCode as exc:
+        commit()  # the failure count must stick even though the hand-over failed
+        flash(_("取货码错误（还可尝试 %(n)s 次）", n=exc.fields.get("attempts_left", "0")), "error")
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+    return redirect(url_for(".shipment", code=s.code))
+
+
+@bp.post("/shipments/<code>/lines/<int:line_id>/cancel")
+@role_required(Role.OPERATOR)
+def cancel_line(code: str, line_id: int):
+    s = _shipment(code)
+    line = db.session.get(OrderLine, line_id)
+    if line is None or line.shipment_id != s.id:
+        abort(404)
+    form = CancelLineForm()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+        return redirect(url_for(".shipment", code=s.code))
+    try:
+        fulfilment.cancel_line(line, actor=current_user, now=now_utc(), reason=form.reason.data)
+        commit()
+        flash(_("已取消该商品，并通知顾客"), "success")
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+    return redirect(url_for(".shipment", code=s.code))
+
+
+@bp.post("/shipments/<code>/cash")
+@role_required(Role.OPERATOR)
+def confirm_cash(code: str):
+    s = _shipment(code)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        cash.confirm_cash(s, actor=current_user, now=now_utc())
+        commit()
+        flash(_("已确认收到现金"), "success")
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+    return redirect(url_for(".shipment", code=s.code))
+
+
+@bp.get("/shipments/<code>/slip")
+@role_required(Role.OPERATOR)
+def slip(code: str):
+    s = _shipment(code)
+    return render_template("stations/slip.html", shipment=s, order=s.order, qr=qr_svg(s.order.code), now=now_utc())
+
+
+# --- cash ----------------------------------------------------------------------------------------
+
+
+@bp.get("/cash")
+@role_required(Role.OPERATOR)
+def cash_summary():
+    station = _current_station()
+    raw = request.args.get("date", "").strip()
+    try:
+        day = date.fromisoformat(raw) if raw else local_date(now_utc())
+    except ValueError:
+        abort(400, "date must be YYYY-MM-DD")
+    groups = cash.cash_summary(station.id, day)
+    return render_template("stations/cash.html", station=station, day=day, groups=groups,
+                           total_fen=sum(g.amount_fen for g in groups), station_args=_station_args(station))
+
+
+# --- stock ---------------------------------------------------------------------------------------
+
+
+@bp.get("/stock")
+@role_required(Role.OPERATOR)
+def stock():
+    station = _current_station()
+    return render_template("stations/stock.html", station=station, records=dashboard.station_stock(station.id),
+                           station_args=_station_args(station))
+
+
+def _receive_form(record: StockRecord) -> ReceiveForm:
+    form = ReceiveForm()
+    households = assisted.station_households(record.product.station)
+    form.from_household_id.choices = [(0, _("（不指定）"))] + [
+        (h.id, f"{h.village.name} · {mask_name(h.head_name)}") for h in households
+    ]
+    return form
+
+
+@bp.get("/stock/<int:record_id>")
+@role_required(Role.OPERATOR)
+def stock_record(record_id: int):
+    record = _record(record_id)
+    return render_template(
+        "stations/stock_record.html",
+        record=record,
+        movements=stock_service.list_movements(record.id),
+        total=stock_service.movements_total(record.id),
+        receive_form=_receive_form(record),
+        correct_form=CorrectForm(),
+    )
+
+
+@bp.post("/stock/<int:record_id>/receive")
+@role_required(Role.OPERATOR)
+def receive(record_id: int):
+    record = _record(record_id)
+    form = _receive_form(record)
+    if not form.validate_on_submit():
+        _flash_errors(form)
+        return redirect(url_for(".stock_record", record_id=record.id))
+    try:
+        stock_service.receive_stock(
+            record, form.quantity.data, actor=current_user, now=now_utc(), lot_note=form.lot_note.data or "",
+            harvest_date=form.harvest_date.data, from_household_id=form.from_household_id.data or None,
+        )
+        commit()
+        flash(_("已入库 %(n)s", n=form.quantity.data), "success")
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+    return redirect(url_for(".stock_record", record_id=record.id))
+
+
+@bp.post("/stock/<int:record_id>/correct")
+@role_required(Role.OPERATOR)
+def correct(record_id: int):
+    record = _record(record_id)
+    form = CorrectForm()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+        return redirect(url_for(".stock_record", record_id=record.id))
+    try:
+        stock_service.correct_stock(record, form.delta.data, reason=form.reason.data, actor=current_user,
+                                    now=now_utc())
+        commit()
+        flash(_("库存已调整"), "success")
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+    return redirect(url_for(".stock_record", record_id=record.id))
+
+
+# --- assisted selling ------------------------------------------------------------------------------
+
+
+@bp.get("/products")
+@role_required(Role.OPERATOR)
+def products():
+    station = _current_station()
+    return render_template("stations/products.html", station=station,
+                           products=assisted.list_station_products(station.id), station_args=_station_args(station))
+
+
+def _product_form(station: Station) -> tuple[AssistedProductForm, list]:
+    form = AssistedProductForm()
+    households = assisted.station_households(station)
+    form.household_id.choices = [(h.id, f"{h.village.name} · {mask_name(h.head_name)}") for h in households]
+    form.category_id.choices = [(c.id, c.name) for c in list_categories()]
+    return form, households
+
+
+def _benefit_from_form(households) -> list[tuple[int, int]]:
+    """Weights typed next to each household (`weight_<id>`); blank or 0 = not linked."""
+    links = []
+    for h in households:
+        raw = request.form.get(f"weight_{h.id}", "").strip()
+        if not raw:
+            continue
+        if not raw.isdigit() or len(raw) > 7:
+            raise DomainError(_("权重必须是正整数"))
+        if int(raw) > 0:
+            links.append((h.id, int(raw)))
+    return links
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+@role_required(Role.OPERATOR)
+def product_new():
+    station = _current_station()
+    form, households = _product_form(station)
+    if request.method == "POST":
+        if form.validate_on_submit():
+            upload = form.image.data if form.image.data and getattr(form.image.data, "filename", "") else None
+            try:
+                data = assisted.AssistedProductInput(
+                    household_id=form.household_id.data,
+                    name=form.name.data,
+                    category_id=form.category_id.data,
+                    price_fen=form.price.fen,
+                    unit=form.unit.data,
+                    weight_g=form.weight_g.data,
+                    initial_stock=form.initial_stock.data,
+                    description=form.description.data or "",
+                    season=form.season.data or "",
+                    harvest_date=form.harvest_date.data,
+                    lot_note=form.lot_note.data or "",
+                    benefit=_benefit_from_form(households),
+                )
+                product = assisted.create_assisted_product(station, data, actor=current_user, now=now_utc(),
+                                                           image=upload)
+                commit()
+                flash(_("已提交「%(name)s」，等待县扶贫办认定后上架", name=product.name), "success")
+                return redirect(url_for(".products", **_station_args(station)))
+            except DomainError as exc:
+                rollback()
+                flash(exc.message, "error")
+                status = 422
+        else:
+            _flash_errors(form)
+            status = 422
+        return render_template("stations/product_new.html", form=form, station=station, households=households,
+                               station_args=_station_args(station)), status
+    return render_template("stations/product_new.html", form=form, station=station, households=households,
+                           station_args=_station_args(station))
+
+
+__all__ = ["bp", "ShipmentStatus"]

@@ -143,3 +143,40 @@ def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: d
     db.session.flush()
     db.session.refresh(record)
     return movement
+
+
+def list_movements(record_id: int, *, limit: int = 500) -> list[StockMovement]:
+    """A record's movements, newest first (the log page)."""
+    return list(
+        db.session.scalars(
+            sa.select(StockMovement)
+            .where(StockMovement.stock_record_id == record_id)
+            .order_by(StockMovement.created_at.desc(), StockMovement.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def movements_total(record_id: int) -> int:
+    """The sum of a record's movements (equals its on_hand)."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(StockMovement.quantity), 0)).where(
+                StockMovement.stock_record_id == record_id
+            )
+        )
+    )
+
+
+def set_on_hand(record: StockRecord, target: int, *, reason: str, actor, now: datetime) -> StockMovement | None:
+    """Correct the count to an absolute `target` (a physical count): the delta is computed under a
+    row lock, so a sale or hand-over committing meanwhile is not overwritten. None if unchanged."""
+    if not isinstance(target, int) or isinstance(target, bool) or target < 0 or target > MAX_QUANTITY:
+        raise ValidationError("The stock must be a whole number between 0 and 100000", fields={"stock": "invalid"})
+    table = StockRecord.__table__
+    on_hand = db.session.scalar(sa.select(table.c.on_hand).where(table.c.id == record.id).with_for_update())
+    if on_hand is None:
+        raise Conflict("No stock record", code="allocation_mismatch")
+    if target == on_hand:
+        return None
+    return correct_stock(record, target - on_hand, reason=reason, actor=actor, now=now)

@@ -1,0 +1,69 @@
+"""Forms of the operator's workspace (plain HTML forms, CSRF-protected)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from shop.money import MoneyError, parse_yuan
+
+
+class ActionForm(FlaskForm):
+    action = HiddenField(validators=[DataRequired(), Length(max=16)])
+    tracking_number = StringField(_l("运单号"), validators=[Optional(), Length(max=40)])
+    pickup_code = StringField(_l("取货码"), validators=[Optional(), Length(max=12)])
+    reason = StringField(_l("原因"), validators=[Optional(), Length(max=200)])
+
+
+class CancelLineForm(FlaskForm):
+    reason = StringField(_l("取消原因"), validators=[DataRequired(), Length(max=200)])
+
+
+class EmptyForm(FlaskForm):
+    """CSRF only (confirm cash)."""
+
+
+class ReceiveForm(FlaskForm):
+    quantity = IntegerField(_l("入库数量"), validators=[InputRequired(), NumberRange(min=1, max=100_000)])
+    harvest_date = DateField(_l("采收/生产日期"), validators=[Optional()])
+    lot_note = StringField(_l("批次/采收说明"), validators=[Optional(), Length(max=200)])
+    from_household_id = SelectField(_l("交货农户"), coerce=int, validate_choice=True)
+
+
+class CorrectForm(FlaskForm):
+    delta = IntegerField(_l("调整数量（正数增加，负数减少）"),
+                         validators=[InputRequired(), NumberRange(min=-100_000, max=100_000)])
+    reason = StringField(_l("调整原因"), validators=[DataRequired(), Length(max=200)])
+
+
+class YuanField(StringField):
+    """Price typed in yuan ('12.5'); `.fen` holds the integer fen after validation."""
+
+    fen: int | None = None
+
+    def pre_validate(self, form):
+        self.fen = None
+        try:
+            fen = parse_yuan(self.data or "")
+        except MoneyError:
+            raise ValidationError(_l("请输入正确的金额，例如 12.50")) from None
+        if fen <= 0:
+            raise ValidationError(_l("价格必须大于零"))
+        self.fen = fen
+
+
+class AssistedProductForm(FlaskForm):
+    household_id = SelectField(_l("代卖农户"), coerce=int, validate_choice=True)
+    name = StringField(_l("商品名称"), validators=[DataRequired(), Length(max=80)])
+    category_id = SelectField(_l("类别"), coerce=int, validate_choice=True)
+    price = YuanField(_l("价格（元）"), validators=[DataRequired(), Length(max=16)])
+    unit = StringField(_l("单位"), default="斤", validators=[DataRequired(), Length(max=20)])
+    weight_g = IntegerField(_l("重量（克）"), default=500, validators=[InputRequired(), NumberRange(min=0, max=1_000_000)])
+    initial_stock = IntegerField(_l("首批库存"), default=0, validators=[InputRequired(), NumberRange(min=0, max=100_000)])
+    harvest_date = DateField(_l("采收/生产日期"), validators=[Optional()])
+    lot_note = StringField(_l("批次/采收说明"), validators=[Optional(), Length(max=200)])
+    season = StringField(_l("季节（如 3-5月，空=全年）"), validators=[Optional(), Length(max=40)])
+    description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=4000)])
+    image = FileField(_l("商品照片（JPEG/PNG，最大 5MB）"))

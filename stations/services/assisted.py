@@ -1,0 +1,187 @@
+"""Assisted selling (代卖): an operator lists a product on behalf of a household of its villages.
+
+The product is created through `catalog.services.create_product(..., approved=False)`: it waits
+for the county's approval (扶贫产品认定 / 消费帮扶产品) before the shop shows it. Its initial stock
+is a receipt from the household (the traceability record), its photo is checked by content.
+Everything is validated before anything is written, so bad input changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from catalog.models import Household, Product
+from catalog.services import ProductInput, create_product
+from shop.auth.permissions import can_manage_station
+from shop.errors import NotFound, ValidationError
+from shop.extensions import db
+from stations.models import Station, StockRecord
+from stations.services.stock import MAX_QUANTITY, receive_stock, set_on_hand
+
+MAX_PRICE_FEN = 10**8  # ¥1,000,000
+
+
+@dataclass
+class AssistedProductInput:
+    household_id: int
+    name: str
+    category_id: int
+    price_fen: int
+    unit: str = "件"
+    weight_g: int = 500
+    initial_stock: int = 0
+    description: str = ""
+    season: str = ""
+    harvest_date: date | None = None
+    lot_note: str = ""
+    #: [(household_id, weight)]; empty = the listed household alone, weight 1.
+    benefit: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _reindex(product_id: int) -> None:
+    """Let the search index follow the change (after commit), when the catalog offers the task."""
+    try:
+        from catalog.tasks import reindex_products
+    except ImportError:
+        return
+    from shop.celery import enqueue_after_commit
+
+    enqueue_after_commit(reindex_products, [product_id])
+
+
+def station_village_ids(station: Station) -> set[int]:
+    return {v.id for v in station.villages}
+
+
+def station_households(station: Station) -> list[Household]:
+    ids = station_village_ids(station)
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Household).where(Household.village_id.in_(ids)).order_by(Household.village_id, Household.id)
+        )
+    )
+
+
+def _validate(station: Station, data: AssistedProductInput) -> tuple[Household, list[tuple[int, int]]]:
+    villages = station_village_ids(station)
+    household = db.session.get(Household, data.household_id) if data.household_id else None
+    if household is None or household.village_id not in villages:
+        raise ValidationError("Choose a household of this station's villages", fields={"household_id": "invalid"})
+    if not isinstance(data.price_fen, int) or data.price_fen <= 0 or data.price_fen > MAX_PRICE_FEN:
+        raise ValidationError("The price must be positive", fields={"price_fen": "invalid"})
+    if not isinstance(data.weight_g, int) or data.weight_g < 0 or data.weight_g > 1_000_000:
+        raise ValidationError("The weight must be 0 to 1000000 g", fields={"weight_g": "invalid"})
+    if not isinstance(data.initial_stock, int) or data.initial_stock < 0 or data.initial_stock > MAX_QUANTITY:
+        raise ValidationError("The stock must be 0 to 100000", fields={"initial_stock": "invalid"})
+    if not (data.unit or "").strip() or len(data.unit.strip()) > 20:
+        raise ValidationError("A unit (斤, 盒, 只 ...) is required", fields={"unit": "invalid"})
+    benefit = list(data.benefit) or [(household.id, 1)]
+    linked = {
+        h.id: h for h in db.session.scalars(sa.select(Household).where(Household.id.in_([h for h, _w in benefit])))
+    }
+    for household_id, weight in benefit:
+        h = linked.get(household_id)
+        if h is None or h.village_id not in villages:
+            raise ValidationError("Benefiting households must belong to this station's villages",
+                                  fields={"households": "invalid"})
+        if not isinstance(weight, int) or weight <= 0 or weight > 1_000_000:
+            raise ValidationError("Weights must be positive whole numbers", fields={"weight": "invalid"})
+    return household, benefit
+
+
+def create_assisted_product(station: Station, data: AssistedProductInput, *, actor, now: datetime,
+                            image=None) -> Product:
+    """A pending product for a household, with its initial stock and (optional) photo."""
+    from catalog.images import check_image, save_product_image
+
+    household, benefit = _validate(station, data)
+    checked = check_image(image) if image is not None else None  # before any write
+    product = create_product(
+        ProductInput(
+            name=data.name,
+            category_id=data.category_id,
+            village_id=household.village_id,
+            station_id=station.id,
+            price_fen=data.price_fen,
+            unit=data.unit.strip(),
+            weight_g=data.weight_g,
+            description=(data.description or "").strip()[:4000],
+            season=(data.season or "").strip()[:40],
+            listed_for_household_id=household.id,
+            benefit=benefit,
+        ),
+        actor=actor,
+        now=now,
+        approved=False,
+    )
+    record = db.session.scalar(sa.select(StockRecord).where(StockRecord.product_id == product.id))
+    if data.initial_stock:
+        receive_stock(record, data.initial_stock, actor=actor, now=now, lot_note=(data.lot_note or "首批入库"),
+                      harvest_date=data.harvest_date, from_household_id=household.id)
+    if checked is not None:
+        save_product_image(product, None, checked=checked)
+    _reindex(product.id)
+    db.session.flush()
+    db.session.refresh(product)
+    return product
+
+
+def list_station_products(station_id: int) -> list[Product]:
+    return list(
+        db.session.scalars(
+            sa.select(Product)
+            .where(Product.station_id == station_id)
+            .options(selectinload(Product.stock), selectinload(Product.images), selectinload(Product.category))
+            .order_by(Product.created_at.desc(), Product.id.desc())
+        )
+    )
+
+
+def get_product_for(user, product_id: int) -> Product:
+    """A product of a station `user` manages (or any, for an admin); 404 otherwise."""
+    product = db.session.get(Product, product_id)
+    if product is None or not can_manage_station(user, product.station_id):
+        raise NotFound("No such product")
+    return product
+
+
+def update_product(product: Product, *, actor, now: datetime, price_fen: int | None = None,
+                   is_published: bool | None = None, stock: int | None = None,
+                   stock_delta: int | None = None, reason: str | None = None) -> Product:
+    """Price, published flag, stock (a correction with a reason, never a bare overwrite)."""
+    from shop.audit import record_audit
+
+    if price_fen is not None:
+        if not isinstance(price_fen, int) or price_fen <= 0 or price_fen > MAX_PRICE_FEN:
+            raise ValidationError("The price must be positive", fields={"price_fen": "invalid"})
+    if (stock is not None or stock_delta is not None) and not (reason or "").strip():
+        raise ValidationError("A stock correction needs a reason", fields={"reason": "required"})
+    if stock is not None and stock_delta is not None:
+        raise ValidationError("Give either stock or stock_delta", fields={"stock": "ambiguous"})
+    record = db.session.scalar(sa.select(StockRecord).where(StockRecord.product_id == product.id))
+    if stock is not None:
+        set_on_hand(record, stock, reason=reason, actor=actor, now=now)
+    if stock_delta is not None:
+        from stations.services.stock import correct_stock
+
+        correct_stock(record, stock_delta, reason=reason, actor=actor, now=now)
+    changes = {}
+    if price_fen is not None and price_fen != product.price_fen:
+        changes["price_fen"] = [product.price_fen, price_fen]
+        product.price_fen = price_fen
+    if is_published is not None and bool(is_published) != bool(product.is_published):
+        changes["is_published"] = [bool(product.is_published), bool(is_published)]
+        product.is_published = bool(is_published)
+    if changes:
+        product.updated_at = now
+        record_audit(actor=actor, action="product.update", subject=product, detail=changes, now=now)
+    if changes or stock is not None or stock_delta is not None:
+        _reindex(product.id)
+    db.session.flush()
+    db.session.refresh(product)
+    return product

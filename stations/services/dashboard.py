@@ -1,0 +1,122 @@
+"""The operator's dashboard: one station's shipments by status, today's pick-ups, low stock.
+
+Everything is filtered by `station_id` in the query itself: nothing of another station is loaded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from catalog.models import Product
+from orders.models import Delivery, Order, Shipment, ShipmentStatus
+from shop.errors import NotFound
+from shop.extensions import db
+from shop.timeutil import local_date, local_midnight_utc
+from stations.models import Station, StockRecord
+
+STATUS_ORDER = (
+    ShipmentStatus.NEW,
+    ShipmentStatus.ACCEPTED,
+    ShipmentStatus.PACKED,
+    ShipmentStatus.SHIPPED,
+    ShipmentStatus.READY_FOR_PICKUP,
+    ShipmentStatus.DELIVERED,
+    ShipmentStatus.CANCELED,
+)
+TERMINAL = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELED)
+PER_STATUS = 50
+
+
+@dataclass
+class StatusGroup:
+    status: str
+    count: int
+    shipments: list[Shipment]
+    oldest_age: timedelta | None = None
+
+
+@dataclass
+class Dashboard:
+    station: Station
+    groups: list[StatusGroup]
+    pickups_waiting: list[Shipment] = field(default_factory=list)
+    picked_up_today: list[Shipment] = field(default_factory=list)
+    low_stock: list[StockRecord] = field(default_factory=list)
+
+
+def get_station(station_id: int | None = None, *, code: str | None = None) -> Station:
+    if code is not None:
+        station = db.session.scalar(sa.select(Station).where(Station.code == code))
+    else:
+        station = db.session.get(Station, station_id) if station_id else None
+    if station is None:
+        raise NotFound("No such station")
+    return station
+
+
+def age(shipment: Shipment, now: datetime) -> timedelta:
+    return max(now - shipment.created_at, timedelta(0))
+
+
+def station_dashboard(station: Station, *, now: datetime) -> Dashboard:
+    counts = dict(
+        db.session.execute(
+            sa.select(Shipment.status, sa.func.count(Shipment.id))
+            .where(Shipment.station_id == station.id)
+            .group_by(Shipment.status)
+        ).all()
+    )
+    base = sa.select(Shipment).where(Shipment.station_id == station.id).options(
+        selectinload(Shipment.order), selectinload(Shipment.lines)
+    )
+    groups = []
+    for status in STATUS_ORDER:
+        query = base.where(Shipment.status == status)
+        if status in TERMINAL:  # the most recent ones; the active ones oldest first
+            query = query.order_by(Shipment.created_at.desc(), Shipment.id.desc())
+        else:
+            query = query.order_by(Shipment.created_at, Shipment.id)
+        shipments = list(db.session.scalars(query.limit(PER_STATUS))) if counts.get(status) else []
+        oldest = age(shipments[0], now) if shipments and status not in TERMINAL else None
+        groups.append(StatusGroup(str(status), counts.get(status, 0), shipments, oldest))
+
+    today_start = local_midnight_utc(local_date(now))
+    today_end = today_start + timedelta(days=1)
+    pickup = base.join(Order, Shipment.order_id == Order.id).where(Order.delivery == Delivery.PICKUP)
+    waiting = list(db.session.scalars(
+        pickup.where(Shipment.status == ShipmentStatus.READY_FOR_PICKUP).order_by(Shipment.created_at, Shipment.id)
+    ))
+    picked = list(db.session.scalars(
+        pickup.where(Shipment.status == ShipmentStatus.DELIVERED, Shipment.delivered_at >= today_start,
+                     Shipment.delivered_at < today_end).order_by(Shipment.delivered_at)
+    ))
+    return Dashboard(station, groups, waiting, picked, low_stock(station.id))
+
+
+def low_stock(station_id: int) -> list[StockRecord]:
+    """Records whose available units are at or below their threshold, emptiest first."""
+    return list(
+        db.session.scalars(
+            sa.select(StockRecord)
+            .join(Product, StockRecord.product_id == Product.id)
+            .where(StockRecord.station_id == station_id,
+                   StockRecord.on_hand - StockRecord.allocated <= StockRecord.low_stock_threshold)
+            .options(selectinload(StockRecord.product))
+            .order_by(StockRecord.on_hand - StockRecord.allocated, Product.name)
+        )
+    )
+
+
+def station_stock(station_id: int) -> list[StockRecord]:
+    return list(
+        db.session.scalars(
+            sa.select(StockRecord)
+            .join(Product, StockRecord.product_id == Product.id)
+            .where(StockRecord.station_id == station_id)
+            .options(selectinload(StockRecord.product))
+            .order_by(Product.name, Product.id)
+        )
+    )

@@ -1,0 +1,64 @@
+"""Celery tasks of the stations package: tell the buyer what happened to a shipment.
+
+Tasks take ids, load, and only read (the state change was committed by the request). They are
+enqueued with `shop.celery.enqueue_after_commit`, so a rolled-back step never notifies anyone.
+"""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from shop.extensions import db
+
+log = logging.getLogger(__name__)
+
+SUBJECTS = {
+    "accepted": "您的订单 {code} 已被服务站接单",
+    "packed": "您的订单 {code} 已打包",
+    "ready_for_pickup": "您的订单 {code} 已可到站自提",
+    "shipped": "您的订单 {code} 已发货",
+    "delivered": "您的订单 {code} 已交付",
+    "canceled": "您的订单 {code} 有商品无法供货",
+}
+
+
+def _send(to: str, subject: str, body: str) -> None:
+    """Through `shop.mail.send_mail` (its own task: SMTP, or the log in the embedded default)."""
+    from shop.mail import send_mail
+
+    send_mail.delay(to, subject, body)
+
+
+@shared_task(name="stations.tasks.notify_shipment")
+def notify_shipment(shipment_id: int, event: str) -> None:
+    from orders.models import Shipment
+
+    shipment = db.session.get(Shipment, shipment_id)
+    if shipment is None or shipment.order is None or shipment.order.user is None:
+        return
+    order = shipment.order
+    subject = SUBJECTS.get(event, "您的订单 {code} 有更新").format(code=order.code)
+    lines = [f"订单号: {order.code}", f"发货单: {shipment.code}", f"状态: {event}"]
+    if event == "shipped" and shipment.tracking_number:
+        lines.append(f"运单号: {shipment.tracking_number}")
+    if event == "ready_for_pickup":
+        station = shipment.station
+        lines.append(f"自提点: {station.name} {station.address} ({station.hours})")
+        lines.append(f"取货码: {shipment.pickup_code}")
+    _send(order.user.email, subject, "\n".join(lines))
+
+
+@shared_task(name="stations.tasks.notify_line_canceled")
+def notify_line_canceled(line_id: int, reason: str) -> None:
+    from orders.models import OrderLine
+
+    line = db.session.get(OrderLine, line_id)
+    if line is None or line.order is None or line.order.user is None:
+        return
+    order = line.order
+    body = (
+        f"订单号: {order.code}\n商品: {line.title} × {line.quantity}\n原因: {reason}\n"
+        "该商品无法供货，已为您取消；已付款项将原路退回。"
+    )
+    _send(order.user.email, SUBJECTS["canceled"].format(code=order.code), body)
