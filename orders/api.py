@@ -1,1 +1,209 @@
-"""JSON API endpoints of the orders package (added to shop.api's blueprint)."""
+"""JSON API endpoints of the orders package (added to shop.api's blueprint).
+
+POST /orders, GET /orders, GET /orders/<code>, POST /orders/<code>/cancel — the caller's own
+orders only (another's is a 404). Orders are named by their public code.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import sqlalchemy as sa
+from pydantic import BaseModel, Field, StrictInt
+
+from orders.models import Order, OrderStatus
+from orders.providers import ProviderError
+from orders.services.payments import cancel_order, current_payment, start_payment
+from orders.services.placement import AddressData, PlacementRequest, place_order
+from shop.api import QuerySchema, Schema, api_user, endpoint, ok
+from shop.db import commit, rollback
+from shop.errors import NotFound
+from shop.extensions import db
+from shop.timeutil import now_utc
+
+Quantity = Annotated[StrictInt, Field(ge=1, le=999)]
+Id = Annotated[StrictInt, Field(ge=1, le=2**53)]
+
+
+class ItemIn(Schema):
+    product_id: Id
+    quantity: Quantity
+
+
+class AddressIn(Schema):
+    name: str = Field(default="", max_length=40)
+    phone: str = Field(default="", max_length=20)
+    province: str = Field(default="", max_length=20)
+    city: str = Field(default="", max_length=20)
+    district: str = Field(default="", max_length=20)
+    line: str = Field(default="", max_length=200)
+
+
+class OrderIn(Schema):
+    items: list[ItemIn] = Field(min_length=1, max_length=50)
+    address: AddressIn | None = None
+    delivery: Literal["ship", "pickup"] = "ship"
+    pickup_station_id: Id | None = None
+    payment_method: Literal["card", "station_cash", "cod"]
+    #: Optional: the total the buyer saw; a different server total is refused with 409 price_changed.
+    shown_total_fen: StrictInt | None = None
+
+
+class LineOut(BaseModel):
+    product_id: int | None
+    title: str
+    unit: str
+    quantity: int
+    unit_price_fen: int
+    line_total_fen: int
+    status: str
+
+
+class ShipmentOut(BaseModel):
+    id: str
+    station_id: int
+    status: str
+    shipping_fen: int
+    tracking_number: str
+    pickup_code: str | None
+    items: list[LineOut]
+
+
+class PaymentOut(BaseModel):
+    method: str
+    status: str
+    client_secret: str | None = None
+    refunded_fen: int = 0
+
+
+class OrderOut(BaseModel):
+    id: str
+    number: str
+    status: str
+    subtotal_fen: int
+    total_fen: int
+    shipping_fen: int
+    currency: str
+    delivery: str
+    pickup_station_id: int | None
+    created_at: datetime
+    expires_at: datetime | None
+    shipments: list[ShipmentOut]
+    payment: PaymentOut
+
+
+class OrderList(BaseModel):
+    items: list[OrderOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class OrderListQuery(QuerySchema):
+    page: int = Field(default=1, ge=1, le=10_000)
+    per_page: int = Field(default=20, ge=1, le=100)
+
+
+def order_out(order: Order) -> OrderOut:
+    payment = current_payment(order)
+    show_secret = payment is not None and order.status == OrderStatus.PENDING and payment.provider == "stripe"
+    return OrderOut(
+        id=order.code,
+        number=order.code,
+        status=order.status,
+        subtotal_fen=order.subtotal_fen,
+        total_fen=order.total_fen,
+        shipping_fen=order.shipping_fen,
+        currency=order.currency,
+        delivery=order.delivery,
+        pickup_station_id=order.pickup_station_id,
+        created_at=order.created_at,
+        expires_at=order.expires_at,
+        shipments=[
+            ShipmentOut(
+                id=s.code, station_id=s.station_id, status=s.status, shipping_fen=s.shipping_fen,
+                tracking_number=s.tracking_number, pickup_code=s.pickup_code or None,
+                items=[LineOut(product_id=l.product_id, title=l.title, unit=l.unit, quantity=l.quantity,
+                               unit_price_fen=l.unit_price_fen, line_total_fen=l.line_total_fen, status=l.status)
+                       for l in s.lines],
+            )
+            for s in order.shipments
+        ],
+        payment=PaymentOut(
+            method=order.payment_method,
+            status=payment.state if payment else "none",
+            client_secret=payment.client_secret if show_secret else None,
+            refunded_fen=payment.refunded_fen if payment else 0,
+        ),
+    )
+
+
+def own_order(code: str, user) -> Order:
+    """The caller's order by public code; anyone else's (or none) is a 404."""
+    order = db.session.scalar(sa.select(Order).where(Order.code == code[:16]))
+    if order is None or user is None or order.user_id != user.id:
+        raise NotFound("订单不存在")
+    return order
+
+
+def begin_card_payment(order: Order) -> None:
+    """After the order is committed: create the PaymentIntent (network), store it, commit.
+    A provider failure leaves the order pending; the order page offers to try again."""
+    payment = current_payment(order)
+    if order.payment_method != "card" or payment is None:
+        return
+    try:
+        start_payment(payment, now=now_utc())
+        commit()
+    except ProviderError:
+        rollback()
+
+
+@endpoint("/orders", ("POST",), body=OrderIn, response=OrderOut, status=201, auth=True,
+          tags=("orders",), errors=(409,))
+def create_order(body: OrderIn):
+    """Place an order (prices computed on the server)."""
+    address = AddressData(**body.address.model_dump()) if body.address else AddressData()
+    order = place_order(
+        PlacementRequest(
+            items=[(i.product_id, i.quantity) for i in body.items],
+            payment_method=body.payment_method,
+            delivery=body.delivery,
+            address=address,
+            pickup_station_id=body.pickup_station_id,
+        ),
+        buyer=api_user(),
+        now=now_utc(),
+        shown_total_fen=body.shown_total_fen,
+    )
+    commit()
+    begin_card_payment(order)
+    return ok(order_out(order), 201)
+
+
+@endpoint("/orders", ("GET",), query=OrderListQuery, response=OrderList, auth=True, tags=("orders",))
+def list_orders(query: OrderListQuery):
+    """The caller's orders, newest first."""
+    user = api_user()
+    base = sa.select(Order).where(Order.user_id == user.id)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
+    orders = db.session.scalars(
+        base.order_by(Order.created_at.desc(), Order.id.desc()).offset((query.page - 1) * query.per_page).limit(query.per_page)
+    ).all()
+    return ok(OrderList(items=[order_out(o) for o in orders], total=total, page=query.page, per_page=query.per_page))
+
+
+@endpoint("/orders/<code>", ("GET",), response=OrderOut, auth=True, tags=("orders",))
+def get_order(code: str):
+    """One of the caller's orders."""
+    return ok(order_out(own_order(code, api_user())))
+
+
+@endpoint("/orders/<code>/cancel", ("POST",), response=OrderOut, auth=True, tags=("orders",), errors=(409,))
+def cancel(code: str):
+    """Cancel before shipping (stock released, a paid card order refunded)."""
+    user = api_user()
+    order = cancel_order(own_order(code, user), actor=user, now=now_utc(), reason="买家取消")
+    commit()
+    db.session.refresh(order)
+    return ok(order_out(order))

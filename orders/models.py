@@ -244,7 +244,8 @@ class OrderPayment(db.Model):
         PaymentState.PENDING: {PaymentState.CONFIRMED, PaymentState.FAILED, PaymentState.CANCELED},
         PaymentState.FAILED: {PaymentState.PENDING, PaymentState.CONFIRMED, PaymentState.CANCELED},
         PaymentState.CONFIRMED: {PaymentState.REFUNDED},
-        PaymentState.CANCELED: set(),
+        #: money arriving for a canceled order is recorded, then refunded automatically
+        PaymentState.CANCELED: {PaymentState.CONFIRMED},
         PaymentState.REFUNDED: set(),
     }
 
@@ -299,3 +300,42 @@ class StripeEvent(db.Model):
     object_id: Mapped[str] = mapped_column(sa.String(64), default="")
     received_at: Mapped[datetime]
     processed_at: Mapped[datetime | None]
+
+
+class RefundRequestStatus(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class RefundRequest(db.Model):
+    """A buyer's request to refund one delivered line; an admin or the line's station decides."""
+
+    __tablename__ = "refund_requests"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('requested','approved','rejected')", name="status_valid"),
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+    )
+    TRANSITIONS = {
+        RefundRequestStatus.REQUESTED: {RefundRequestStatus.APPROVED, RefundRequestStatus.REJECTED},
+        RefundRequestStatus.APPROVED: set(),
+        RefundRequestStatus.REJECTED: set(),
+    }
+
+    id: Mapped[int] = pk()
+    order_id: Mapped[int] = fk("orders.id", ondelete="CASCADE")
+    order_line_id: Mapped[int] = fk("order_lines.id", ondelete="CASCADE")
+    #: The line's station (who may approve), copied from the line snapshot.
+    station_id: Mapped[int | None] = fk("stations.id", nullable=True)
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    status: Mapped[str] = mapped_column(sa.String(12), default=RefundRequestStatus.REQUESTED)
+    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    requested_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    decided_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    decision_note: Mapped[str] = mapped_column(sa.String(200), default="")
+    refund_id: Mapped[int | None] = fk("refunds.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+    order = relationship(Order)
+    line = relationship(OrderLine)

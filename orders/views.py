@@ -1,4 +1,298 @@
-"""HTML views of the orders package."""
-from flask import Blueprint
+"""HTML views of the orders package: cart, checkout, order history and order page, refunds.
+
+Thin routes: parse -> load/404 -> permission -> one service -> commit() -> redirect/render.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from orders.api import begin_card_payment, own_order
+from orders.forms import AddToCartForm, CheckoutForm, RefundRequestForm
+from orders.models import Order, OrderStatus, PaymentState, RefundRequest
+from orders.providers import ProviderError, card_payments_enabled, extra_methods
+from orders.services import cart as carts
+from orders.services.payments import cancel_order, current_payment, start_payment, sync_payment
+from orders.services.placement import AddressData, address_book, get_address, place_cart_order, save_address
+from orders.services.refunds import (
+    approve_refund_request,
+    pending_requests_for,
+    reject_refund_request,
+    request_refund,
+)
+from shop.auth.permissions import role_required
+from shop.db import commit, rollback
+from shop.errors import DomainError, NotFound
+from shop.extensions import db
+from shop.history import history_of
+from shop.timeutil import now_utc
+from stations.models import Station
 
 bp = Blueprint("orders", __name__)
+
+CART_TOKEN = "cart_token"
+
+
+# --- cart -------------------------------------------------------------------------------------
+
+def _current_cart(create: bool = False):
+    user = current_user if current_user.is_authenticated else None
+    token = session.get(CART_TOKEN)
+    if not create:
+        return carts.get_cart(user=user, token=token)
+    cart = carts.get_or_create_cart(user=user, token=token, now=now_utc())
+    if user is None:
+        session[CART_TOKEN] = cart.token
+    return cart
+
+
+def _merge_on_login(user, guest_session: dict) -> None:
+    """shop.auth LOGIN_HOOKS: the guest's cart joins the user's cart (the caller commits)."""
+    carts.merge_guest_cart(user, guest_session.get(CART_TOKEN), now=now_utc())
+
+
+def _register_login_hook() -> None:
+    from shop.auth.views import LOGIN_HOOKS
+
+    if _merge_on_login not in LOGIN_HOOKS:
+        LOGIN_HOOKS.append(_merge_on_login)
+
+
+_register_login_hook()
+
+
+def _int_arg(value, field: str) -> int:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        raise DomainError(_("请输入整数"), fields={field: "not_integer"}) from None
+
+
+@bp.get("/cart")
+def cart_page():
+    cart = _current_cart()
+    summary = carts.cart_summary(cart)
+    return render_template("orders/cart.html", cart=cart, summary=summary)
+
+
+@bp.post("/cart/add")
+def cart_add():
+    try:
+        product_id = _int_arg(request.form.get("product_id"), "product_id")
+        quantity = _int_arg(request.form.get("quantity", 1), "quantity")
+        cart = _current_cart(create=True)
+        carts.add_line(cart, product_id, quantity, now=now_utc())
+        commit()
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return redirect(request.referrer or url_for("orders.cart_page")), 303
+    flash(_("已加入购物车"), "success")
+    return redirect(url_for("orders.cart_page"), 303)
+
+
+@bp.post("/cart/lines/<int:line_id>")
+def cart_update(line_id: int):
+    cart = _current_cart()
+    if cart is None:
+        raise NotFound(_("购物车中没有这一项"))
+    try:
+        if request.form.get("remove"):
+            carts.remove_line(cart, line_id, now=now_utc())
+        else:
+            carts.set_quantity(cart, line_id, _int_arg(request.form.get("quantity"), "quantity"), now=now_utc())
+        commit()
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("orders.cart_page"), 303)
+
+
+@bp.post("/cart/acknowledge")
+def cart_acknowledge():
+    cart = _current_cart()
+    if cart is not None:
+        carts.acknowledge_prices(cart, now=now_utc())
+        commit()
+    return redirect(url_for("orders.cart_page"), 303)
+
+
+# --- checkout ---------------------------------------------------------------------------------
+
+def _payment_choices():
+    choices = []
+    if card_payments_enabled():
+        choices.append(("card", _("在线支付（银行卡）")))
+    choices += [("station_cash", _("到站点付款")), ("cod", _("货到付款"))]
+    return choices
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+@login_required
+def checkout():
+    cart = _current_cart()
+    if cart is None or not cart.lines:
+        flash(_("购物车是空的"), "info")
+        return redirect(url_for("orders.cart_page"))
+    form = CheckoutForm()
+    addresses = address_book(current_user)
+    form.address_id.choices = [(0, _("新地址"))] + [
+        (a.id, f"{a.name} {a.phone} {a.province}{a.city}{a.district}{a.line}") for a in addresses
+    ]
+    stations = db.session.scalars(sa.select(Station).order_by(Station.code)).all()
+    form.pickup_station_id.choices = [(s.id, f"{s.name}（{s.address}）") for s in stations]
+    form.payment_method.choices = _payment_choices()
+    if request.method == "GET" and addresses:
+        form.address_id.data = addresses[0].id
+    pickup = (form.delivery.data or "ship") == "pickup"
+    summary = carts.cart_summary(cart, pickup=pickup)
+    totals = {"ship": carts.cart_summary(cart).total_fen, "pickup": carts.cart_summary(cart, pickup=True).total_fen}
+    status = 200
+    if form.validate_on_submit():
+        now = now_utc()
+        try:
+            if form.address_id.data:
+                a = get_address(current_user, form.address_id.data)
+                address = AddressData(a.name, a.phone, a.province, a.city, a.district, a.line)
+            else:
+                address = AddressData(*(getattr(form, f).data or "" for f in
+                                        ("name", "phone", "province", "city", "district", "line")))
+            shown = request.form.get(f"shown_total_{form.delivery.data}", "")
+            order = place_cart_order(
+                cart, buyer=current_user, now=now,
+                shown_total_fen=int(shown) if shown and shown.isdigit() else None,
+                payment_method=form.payment_method.data, delivery=form.delivery.data,
+                address=address,
+                pickup_station_id=form.pickup_station_id.data if pickup else None,
+            )
+            if not pickup and not form.address_id.data and form.save_address.data:
+                save_address(current_user, address, now=now)
+            commit()
+        except DomainError as exc:
+            rollback()
+            flash(exc.message, "error")
+            status = exc.status
+            cart = _current_cart()
+            summary = carts.cart_summary(cart, pickup=pickup)
+            totals = {"ship": carts.cart_summary(cart).total_fen,
+                      "pickup": carts.cart_summary(cart, pickup=True).total_fen}
+        else:
+            begin_card_payment(order)
+            flash(_("订单已提交，订单号 %(code)s", code=order.code), "success")
+            return redirect(url_for("orders.order_detail", code=order.code), 303)
+    elif form.errors:
+        status = 422
+    return render_template("orders/checkout.html", form=form, cart=cart, summary=summary, totals=totals,
+                           addresses=addresses), status
+
+
+# --- orders -----------------------------------------------------------------------------------
+
+@bp.get("/orders")
+@login_required
+def order_list():
+    orders = db.session.scalars(
+        sa.select(Order).where(Order.user_id == current_user.id).order_by(Order.created_at.desc(), Order.id.desc()).limit(100)
+    ).all()
+    return render_template("orders/list.html", orders=orders)
+
+
+@bp.get("/orders/<code>")
+@login_required
+def order_detail(code: str):
+    order = own_order(code, current_user)
+    payment = current_payment(order)
+    history = {
+        "order": history_of(order),
+        "payment": history_of(payment) if payment else [],
+        "shipments": {s.id: history_of(s) for s in order.shipments},
+    }
+    refund_requests = db.session.scalars(
+        sa.select(RefundRequest).where(RefundRequest.order_id == order.id).order_by(RefundRequest.id)
+    ).all()
+    can_pay = (order.status == OrderStatus.PENDING and order.payment_method == "card" and payment is not None
+               and payment.state in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED))
+    return render_template(
+        "orders/detail.html", order=order, payment=payment, history=history, can_pay=can_pay,
+        refund_requests={r.order_line_id: r for r in refund_requests}, refund_form=RefundRequestForm(),
+        stripe_js_url=current_app.config.get("STRIPE_JS_URL"),
+        stripe_publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
+        extra_methods=extra_methods(),
+    )
+
+
+@bp.post("/orders/<code>/pay")
+@login_required
+def order_pay(code: str):
+    """(Re)create the PaymentIntent for a pending card order, then show the payment form."""
+    order = own_order(code, current_user)
+    payment = current_payment(order)
+    try:
+        start_payment(payment, now=now_utc())
+        commit()
+    except ProviderError:
+        rollback()
+        flash(_("支付服务暂时不可用，请稍后再试"), "error")
+    return redirect(url_for("orders.order_detail", code=order.code), 303)
+
+
+@bp.post("/orders/<code>/payment/refresh")
+@login_required
+def order_payment_refresh(code: str):
+    """After paying in the page: ask the provider now instead of waiting for the webhook."""
+    order = own_order(code, current_user)
+    payment = current_payment(order)
+    try:
+        sync_payment(payment, now=now_utc())
+        commit()
+    except ProviderError:
+        rollback()
+    return redirect(url_for("orders.order_detail", code=order.code), 303)
+
+
+@bp.post("/orders/<code>/cancel")
+@login_required
+def order_cancel(code: str):
+    order = own_order(code, current_user)
+    cancel_order(order, actor=current_user, now=now_utc(), reason=_("买家取消"))
+    commit()
+    flash(_("订单已取消"), "success")
+    return redirect(url_for("orders.order_detail", code=code), 303)
+
+
+@bp.post("/orders/<code>/lines/<int:line_id>/refund")
+@login_required
+def order_refund_request(code: str, line_id: int):
+    order = own_order(code, current_user)
+    form = RefundRequestForm()
+    try:
+        request_refund(order, line_id, actor=current_user, now=now_utc(), reason=form.reason.data or "")
+        commit()
+        flash(_("退款申请已提交"), "success")
+    except DomainError as exc:
+        rollback()
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+    return redirect(url_for("orders.order_detail", code=code), 303)
+
+
+@bp.get("/refund-requests")
+@role_required("operator", "admin")
+def refund_requests():
+    return render_template("orders/refund_requests.html", requests=pending_requests_for(current_user))
+
+
+@bp.post("/refund-requests/<int:req_id>/<any(approve, reject):decision>")
+@role_required("operator", "admin")
+def refund_request_decide(req_id: int, decision: str):
+    note = (request.form.get("note") or "")[:200]
+    if decision == "approve":
+        approve_refund_request(req_id, actor=current_user, now=now_utc(), note=note)
+    else:
+        reject_refund_request(req_id, actor=current_user, now=now_utc(), note=note)
+    commit()
+    flash(_("已处理"), "success")
+    return redirect(url_for("orders.refund_requests"), 303)

@@ -1,0 +1,31 @@
+"""Forms of the orders pages (Flask-WTF; CSRF included)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import NumberRange, Optional
+from wtforms.validators import Length, InputRequired
+
+
+class AddToCartForm(FlaskForm):
+    product_id = HiddenField()
+    quantity = IntegerField(_l("数量"), default=1, validators=[InputRequired(), NumberRange(min=1, max=999)])
+
+
+class CheckoutForm(FlaskForm):
+    address_id = SelectField(_l("收货地址"), coerce=int, choices=[], validators=[Optional()])
+    name = StringField(_l("收货人"), validators=[Optional(), Length(max=40)])
+    phone = StringField(_l("手机号"), validators=[Optional(), Length(max=20)])
+    province = StringField(_l("省"), default="江西省", validators=[Optional(), Length(max=20)])
+    city = StringField(_l("市"), default="南昌市", validators=[Optional(), Length(max=20)])
+    district = StringField(_l("区县"), default="南昌县", validators=[Optional(), Length(max=20)])
+    line = StringField(_l("详细地址"), validators=[Optional(), Length(max=200)])
+    save_address = BooleanField(_l("保存到地址簿"), default=True)
+    delivery = RadioField(_l("配送方式"), choices=[("ship", _l("快递到家")), ("pickup", _l("站点自提"))], default="ship")
+    pickup_station_id = SelectField(_l("自提站点"), coerce=int, choices=[], validators=[Optional()])
+    payment_method = RadioField(_l("支付方式"), choices=[], default="station_cash")
+
+
+class RefundRequestForm(FlaskForm):
+    reason = TextAreaField(_l("退款原因"), validators=[InputRequired(), Length(max=200)])

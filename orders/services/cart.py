@@ -1,0 +1,195 @@
+"""Carts: a user's cart, or a guest's by token (kept in the Flask session), merged on login.
+
+Each line remembers the unit price the buyer saw (`seen_price_fen`); a later price change or a
+stock shortage is shown by `cart_summary()` and never silently applied — checkout re-prices on
+the server anyway.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from catalog.models import Product
+from orders.models import Cart, CartLine
+from orders.services.shipping import shipping_fen
+from shop.codes import new_secret
+from shop.errors import Conflict, NotFound, ValidationError
+from shop.extensions import db
+
+MAX_LINE_QUANTITY = 999
+MAX_CART_LINES = 50
+
+
+def check_quantity(quantity, *, allow_zero: bool = False) -> int:
+    """A whole number between 1 (or 0) and MAX_LINE_QUANTITY, else ValidationError."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise ValidationError("数量必须是整数", fields={"quantity": "not_integer"})
+    low = 0 if allow_zero else 1
+    if quantity < low or quantity > MAX_LINE_QUANTITY:
+        raise ValidationError(f"数量必须在 {low} 到 {MAX_LINE_QUANTITY} 之间", fields={"quantity": "out_of_range"})
+    return quantity
+
+
+def get_cart(*, user=None, token: str | None = None) -> Cart | None:
+    if user is not None and getattr(user, "is_authenticated", False):
+        return db.session.scalar(sa.select(Cart).where(Cart.user_id == user.id))
+    if token:
+        return db.session.scalar(sa.select(Cart).where(Cart.token == token, Cart.user_id.is_(None)))
+    return None
+
+
+def get_or_create_cart(*, user=None, token: str | None = None, now: datetime) -> Cart:
+    """The caller's cart; a guest without a token gets a new one (read `cart.token` afterwards)."""
+    cart = get_cart(user=user, token=token)
+    if cart is not None:
+        return cart
+    if user is not None and getattr(user, "is_authenticated", False):
+        cart = Cart(user_id=user.id, updated_at=now)
+    else:
+        cart = Cart(token=new_secret(24), updated_at=now)
+    db.session.add(cart)
+    db.session.flush()
+    return cart
+
+
+def _visible_product(product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise NotFound("商品不存在", fields={"product_id": str(product_id)})
+    if not product.is_visible:
+        raise Conflict("该商品已下架", code="unavailable", fields={"product_id": str(product_id)})
+    return product
+
+
+def add_line(cart: Cart, product_id: int, quantity: int, *, now: datetime) -> CartLine:
+    """Add `quantity` of a visible product (adds to an existing line); remembers the price seen now."""
+    check_quantity(quantity)
+    product = _visible_product(product_id)
+    line = next((l for l in cart.lines if l.product_id == product.id), None)
+    if line is None:
+        if len(cart.lines) >= MAX_CART_LINES:
+            raise Conflict("购物车已满", code="cart_full")
+        line = CartLine(product_id=product.id, quantity=quantity, seen_price_fen=product.price_fen)
+        cart.lines.append(line)
+    else:
+        check_quantity(line.quantity + quantity)
+        line.quantity += quantity
+        line.seen_price_fen = product.price_fen
+    cart.updated_at = now
+    db.session.flush()
+    return line
+
+
+def _line(cart: Cart, line_id: int) -> CartLine:
+    line = next((l for l in cart.lines if l.id == line_id), None)
+    if line is None:
+        raise NotFound("购物车中没有这一项")
+    return line
+
+
+def set_quantity(cart: Cart, line_id: int, quantity: int, *, now: datetime) -> CartLine | None:
+    """Change a line's quantity; 0 removes it."""
+    check_quantity(quantity, allow_zero=True)
+    line = _line(cart, line_id)
+    if quantity == 0:
+        cart.lines.remove(line)
+        line = None
+    else:
+        line.quantity = quantity
+    cart.updated_at = now
+    db.session.flush()
+    return line
+
+
+def remove_line(cart: Cart, line_id: int, *, now: datetime) -> None:
+    cart.lines.remove(_line(cart, line_id))
+    cart.updated_at = now
+    db.session.flush()
+
+
+def acknowledge_prices(cart: Cart, *, now: datetime) -> None:
+    """The buyer has seen the current prices."""
+    for line in cart.lines:
+        if line.product is not None:
+            line.seen_price_fen = line.product.price_fen
+    cart.updated_at = now
+    db.session.flush()
+
+
+def clear(cart: Cart, *, now: datetime) -> None:
+    cart.lines.clear()
+    cart.updated_at = now
+    db.session.flush()
+
+
+def merge_guest_cart(user, token: str | None, *, now: datetime) -> Cart | None:
+    """On login: move a guest cart's lines into the user's cart (quantities add up, capped)."""
+    if not token:
+        return None
+    guest = get_cart(token=token)
+    if guest is None or not guest.lines:
+        if guest is not None:
+            db.session.delete(guest)
+            db.session.flush()
+        return get_cart(user=user)
+    cart = get_or_create_cart(user=user, now=now)
+    for gl in list(guest.lines):
+        line = next((l for l in cart.lines if l.product_id == gl.product_id), None)
+        if line is None:
+            cart.lines.append(CartLine(product_id=gl.product_id, quantity=gl.quantity, seen_price_fen=gl.seen_price_fen))
+        else:
+            line.quantity = min(MAX_LINE_QUANTITY, line.quantity + gl.quantity)
+            line.seen_price_fen = gl.seen_price_fen
+    cart.updated_at = now
+    db.session.delete(guest)
+    db.session.flush()
+    return cart
+
+
+@dataclass
+class CartRow:
+    line: CartLine
+    product: Product
+    unit_price_fen: int
+    line_total_fen: int
+    price_changed: bool
+    available: int
+    purchasable: bool
+    short: bool  # fewer units available than wanted
+
+
+@dataclass
+class CartSummary:
+    rows: list[CartRow]
+    subtotal_fen: int
+    shipping_fen: int
+    total_fen: int
+    has_changes: bool
+    can_checkout: bool
+
+
+def cart_summary(cart: Cart | None, *, pickup: bool = False) -> CartSummary:
+    """Current prices and availability next to what the buyer saw; an estimate of shipping."""
+    rows: list[CartRow] = []
+    by_station: dict[int, list[int]] = {}
+    for line in (cart.lines if cart else []):
+        product = line.product
+        available = product.available
+        purchasable = product.is_visible
+        rows.append(CartRow(
+            line=line, product=product, unit_price_fen=product.price_fen,
+            line_total_fen=product.price_fen * line.quantity,
+            price_changed=product.price_fen != line.seen_price_fen,
+            available=available, purchasable=purchasable, short=available < line.quantity,
+        ))
+        if purchasable:
+            entry = by_station.setdefault(product.station_id, [0, 0])
+            entry[0] += product.price_fen * line.quantity
+            entry[1] += product.weight_g * line.quantity
+    subtotal = sum(r.line_total_fen for r in rows if r.purchasable)
+    shipping = sum(shipping_fen(weight_g=w, goods_fen=g, pickup=pickup) for g, w in by_station.values())
+    has_changes = any(r.price_changed or r.short or not r.purchasable for r in rows)
+    can_checkout = bool(rows) and all(r.purchasable and not r.short for r in rows)
+    return CartSummary(rows, subtotal, shipping, subtotal + shipping, has_changes, can_checkout)

@@ -1,0 +1,67 @@
+"""Small helpers shared by the order services: row locks, stock of lines, mail after commit."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from orders.models import LineStatus, Order, OrderLine, OrderPayment
+from shop.extensions import db
+from stations.models import StockRecord
+
+
+def lock_order(order_id: int) -> Order:
+    """Re-read the order row FOR UPDATE (PostgreSQL; SQLite serialises writers anyway)."""
+    return db.session.scalars(
+        sa.select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+
+
+def lock_payment(payment_id: int) -> OrderPayment:
+    return db.session.scalars(
+        sa.select(OrderPayment)
+        .where(OrderPayment.id == payment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def stock_wanted(lines: list[OrderLine]) -> dict[int, int]:
+    """{stock_record_id: quantity} for open product lines (what their allocation holds)."""
+    product_qty: dict[int, int] = {}
+    for line in lines:
+        if line.kind == "product" and line.product_id is not None and line.status == LineStatus.OPEN:
+            product_qty[line.product_id] = product_qty.get(line.product_id, 0) + line.quantity
+    if not product_qty:
+        return {}
+    rows = db.session.execute(
+        sa.select(StockRecord.id, StockRecord.product_id).where(StockRecord.product_id.in_(product_qty))
+    )
+    return {record_id: product_qty[product_id] for record_id, product_id in rows}
+
+
+def adjust_sold_count(lines: list[OrderLine], sign: int) -> None:
+    """Keep Product.sold_count (best-selling sort) in step; never below zero. Sorted by id."""
+    from catalog.models import Product
+
+    table = Product.__table__
+    qty: dict[int, int] = {}
+    for line in lines:
+        if line.kind == "product" and line.product_id is not None:
+            qty[line.product_id] = qty.get(line.product_id, 0) + line.quantity
+    for product_id in sorted(qty):
+        if sign > 0:
+            value = table.c.sold_count + qty[product_id]
+        else:
+            value = sa.case((table.c.sold_count >= qty[product_id], table.c.sold_count - qty[product_id]), else_=0)
+        db.session.execute(sa.update(table).where(table.c.id == product_id).values(sold_count=value))
+
+
+def has_booking_lines(order: Order) -> bool:
+    return any(line.kind == "booking" for line in order.lines)
+
+
+def notify(order: Order, kind: str) -> None:
+    """E-mail the buyer after commit (Celery task)."""
+    from orders.tasks import send_order_mail
+    from shop.celery import enqueue_after_commit
+
+    enqueue_after_commit(send_order_mail, order.id, kind)

@@ -1,0 +1,366 @@
+"""Payments as a state machine (OrderPayment.TRANSITIONS), pretix style.
+
+* `start_payment` — after the order is committed: create the Stripe PaymentIntent (idempotency key
+  = the payment's public code) and store its id and client secret. A network call: never inside
+  a transaction holding locks.
+* `confirm_payment` — lock the payment row, return if already done (idempotent); the order becomes
+  confirmed. If the order had expired meanwhile, its stock is allocated again if possible, else
+  the money is refunded automatically.
+* `fail_payment` — a failed attempt (ignored once confirmed: late events change nothing).
+* `refund_payment` / `refund_line` — Refund rows; the provider call runs after commit
+  (`orders.tasks.execute_refund`). Cash refunds are handed back at the counter (no provider).
+* `confirm_cash` — pay at station / cash on delivery, confirmed by the station workspace.
+* `cancel_order` — before shipping: releases stock, refunds a paid card order.
+* `handle_provider_event` — the webhook's effect, stored with the event id in one transaction.
+
+Lock order everywhere here: the order row, then the payment row, then stock records (placement
+locks only stock records and creates new rows, so no cycle is possible).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from orders.models import (
+    LineStatus,
+    Order,
+    OrderLine,
+    OrderPayment,
+    OrderStatus,
+    PaymentMethod,
+    PaymentState,
+    Refund,
+    Shipment,
+    ShipmentStatus,
+    StripeEvent,
+)
+from orders.providers import Intent, WebhookEvent, extra_methods, get_provider
+from orders.services.common import (
+    adjust_sold_count,
+    has_booking_lines,
+    lock_order,
+    lock_payment,
+    notify,
+    stock_wanted,
+)
+from shop.celery import enqueue_after_commit
+from shop.errors import Conflict, ValidationError
+from shop.extensions import db
+from shop.history import can_transition, transition
+from stations.services.stock import OutOfStock, allocate, cancel_allocation
+
+log = logging.getLogger(__name__)
+
+#: Shipments in these states have not left the station: the order may still be canceled.
+CANCELABLE_SHIPMENTS = {ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED, ShipmentStatus.READY_FOR_PICKUP}
+
+
+def current_payment(order: Order) -> OrderPayment | None:
+    return order.payments[-1] if order.payments else None
+
+
+# --- starting a card payment ------------------------------------------------------------------
+
+def start_payment(payment: OrderPayment, *, now: datetime) -> OrderPayment:
+    """Create (or find again, same idempotency key) the PaymentIntent; store id and client secret.
+
+    Call after the order's transaction is committed; flushes only.
+    """
+    if payment.provider != "stripe":
+        raise ValidationError("此订单无需在线支付")
+    if payment.order.status != OrderStatus.PENDING or payment.state not in (
+        PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED
+    ):
+        raise Conflict("此订单当前不能支付", code="not_payable")
+    provider = get_provider("stripe")
+    if payment.provider_ref:
+        intent = provider.retrieve_intent(payment.provider_ref)
+    else:
+        intent = provider.create_intent(
+            amount_fen=payment.amount_fen,
+            currency=payment.currency.lower(),
+            idempotency_key=payment.full_code,
+            metadata={"order_code": payment.order.code, "payment": payment.full_code},
+            methods=["card", *extra_methods()],
+        )
+    payment = lock_payment(payment.id)
+    if payment.provider_ref is None:
+        payment.provider_ref = intent.id
+    if intent.client_secret:
+        payment.client_secret = intent.client_secret
+    if payment.state in (PaymentState.CREATED, PaymentState.FAILED):
+        transition(payment, PaymentState.PENDING, now=now, note=intent.id)
+    db.session.flush()
+    return payment
+
+
+# --- confirmation -----------------------------------------------------------------------------
+
+def _release_stock(order: Order) -> None:
+    wanted = stock_wanted(order.lines)
+    if wanted:
+        cancel_allocation(wanted)
+    adjust_sold_count([l for l in order.lines if l.status == LineStatus.OPEN], -1)
+
+
+def _call_booking_hook(order: Order, name: str, now: datetime) -> None:
+    if has_booking_lines(order):
+        from tourism.services import booking as booking_services
+
+        getattr(booking_services, name)(order, now=now)
+
+
+def confirm_payment(payment: OrderPayment, *, now: datetime, actor=None, note: str = "") -> bool:
+    """Mark the payment confirmed and the order confirmed. Returns False if nothing changed."""
+    order = lock_order(payment.order_id)  # lock order: order row, then payment row, then stock
+    payment = lock_payment(payment.id)
+    if payment.state in (PaymentState.CONFIRMED, PaymentState.REFUNDED):
+        return False
+    transition(payment, PaymentState.CONFIRMED, actor=actor, now=now, note=note)
+    payment.confirmed_at = now
+    order.paid_at = now
+    if order.status == OrderStatus.PENDING:
+        transition(order, OrderStatus.CONFIRMED, actor=actor, now=now, note="paid")
+        _call_booking_hook(order, "on_order_paid", now)
+        notify(order, "paid")
+    elif order.status == OrderStatus.EXPIRED:
+        wanted = stock_wanted(order.lines)
+        try:
+            with db.session.begin_nested():
+                if wanted:
+                    allocate(wanted)
+        except OutOfStock:
+            log.info("late payment for expired order %s: stock gone, refunding", order.code)
+            refund_payment(payment, payment.amount_fen - payment.refunded_fen, actor=actor, now=now,
+                           reason="订单已过期且库存不足，自动退款")
+            notify(order, "refunded")
+        else:
+            adjust_sold_count([l for l in order.lines if l.status == LineStatus.OPEN], +1)
+            transition(order, OrderStatus.CONFIRMED, actor=actor, now=now, note="late payment, stock re-allocated")
+            _call_booking_hook(order, "on_order_paid", now)
+            notify(order, "paid")
+    else:  # canceled meanwhile (or already confirmed through another payment): give the money back
+        refund_payment(payment, payment.amount_fen - payment.refunded_fen, actor=actor, now=now,
+                       reason="订单已取消，自动退款")
+    db.session.flush()
+    return True
+
+
+def fail_payment(payment: OrderPayment, *, now: datetime, actor=None, note: str = "") -> bool:
+    """A failed attempt: the buyer may try again while the order is pending. Late failures are ignored."""
+    payment = lock_payment(payment.id)
+    if payment.state not in (PaymentState.CREATED, PaymentState.PENDING):
+        return False
+    transition(payment, PaymentState.FAILED, actor=actor, now=now, note=note)
+    db.session.flush()
+    return True
+
+
+def confirm_cash(target: Shipment | Order, *, actor, now: datetime) -> bool:
+    """The station received the cash for a shipment (or the whole order). Confirms the payment
+    once every live shipment is paid. Idempotent; returns False if nothing changed."""
+    order = lock_order(target.order_id if isinstance(target, Shipment) else target.id)
+    if order.payment_method not in (PaymentMethod.STATION_CASH, PaymentMethod.COD):
+        raise Conflict("此订单不是现金支付", code="not_cash")
+    if order.status not in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED):
+        raise Conflict("订单状态不允许收款", code="illegal_transition")
+    shipments = [target] if isinstance(target, Shipment) else list(order.shipments)
+    changed = False
+    for shipment in shipments:
+        if shipment.status != ShipmentStatus.CANCELED and shipment.cash_received_at is None:
+            shipment.cash_received_at = now
+            shipment.cash_received_by_id = getattr(actor, "id", None)
+            changed = True
+    payment = current_payment(order)
+    live = [s for s in order.shipments if s.status != ShipmentStatus.CANCELED]
+    if payment is not None and all(s.cash_received_at for s in live):
+        payment = lock_payment(payment.id)
+        if payment.state in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED):
+            transition(payment, PaymentState.CONFIRMED, actor=actor, now=now, note="cash received")
+            payment.confirmed_at = now
+            order.paid_at = now
+            _call_booking_hook(order, "on_order_paid", now)
+            changed = True
+    db.session.flush()
+    return changed
+
+
+# --- refunds ----------------------------------------------------------------------------------
+
+def refund_payment(payment: OrderPayment, amount_fen: int, *, line: OrderLine | None = None, actor=None,
+                   now: datetime, reason: str = "") -> Refund | None:
+    """Refund `amount_fen` of a confirmed payment (capped at what remains). The provider call runs
+    after commit (card); cash refunds are handed back at the counter and recorded as succeeded."""
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen < 0:
+        raise ValidationError("退款金额无效", fields={"amount_fen": "invalid"})
+    payment = lock_payment(payment.id)
+    if payment.state != PaymentState.CONFIRMED:
+        raise Conflict("该支付不能退款", code="not_refundable")
+    amount = min(amount_fen, payment.amount_fen - payment.refunded_fen)
+    if amount <= 0:
+        return None
+    is_card = payment.provider == "stripe"
+    refund = Refund(
+        payment_id=payment.id,
+        order_line_id=line.id if line is not None else None,
+        amount_fen=amount,
+        state="created" if is_card else "succeeded",
+        reason=(reason or "")[:200],
+        actor_id=getattr(actor, "id", None),
+        created_at=now,
+    )
+    db.session.add(refund)
+    payment.refunded_fen += amount
+    if payment.refunded_fen >= payment.amount_fen:
+        transition(payment, PaymentState.REFUNDED, actor=actor, now=now, note=reason)
+    db.session.flush()
+    if is_card:
+        from orders.tasks import execute_refund
+
+        enqueue_after_commit(execute_refund, refund.id)
+    return refund
+
+
+def execute_refund(refund: Refund, *, now: datetime) -> None:
+    """Send a created refund to the provider (idempotent by key `refund-<id>`). Network call first,
+    then a short update; call with no locks held."""
+    if refund.state != "created":
+        return
+    payment = db.session.get(OrderPayment, refund.payment_id)
+    result = get_provider(payment.provider).refund(
+        intent_id=payment.provider_ref, amount_fen=refund.amount_fen, idempotency_key=f"refund-{refund.id}"
+    )
+    refund = db.session.scalars(
+        sa.select(Refund).where(Refund.id == refund.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+    if refund.state == "created":
+        refund.provider_ref = result.id
+        refund.state = "failed" if result.status == "failed" else "succeeded"
+    db.session.flush()
+
+
+def _reverse_income(line: OrderLine, now: datetime) -> None:
+    from county.services import ledger
+
+    if ledger.has_credit(line):
+        ledger.reverse_line(line, now=now)
+
+
+def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> Refund | None:
+    """A line is refunded (cannot be supplied, or an approved refund request): release its stock if
+    still allocated, give its money back if paid, reverse credited income."""
+    order = lock_order(line.order_id)
+    line = db.session.get(OrderLine, line.id)
+    if line.status != LineStatus.OPEN:
+        raise Conflict("该商品已退款或取消", code="illegal_transition")
+    if order.status not in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED):
+        raise Conflict("订单状态不允许退款", code="illegal_transition")
+    shipment = line.shipment
+    if line.kind == "product" and shipment is not None and shipment.status in CANCELABLE_SHIPMENTS:
+        wanted = stock_wanted([line])
+        if wanted:
+            cancel_allocation(wanted)
+        adjust_sold_count([line], -1)
+    payment = current_payment(order)
+    refund = None
+    if payment is not None and payment.state == PaymentState.CONFIRMED:
+        refund = refund_payment(payment, line.line_total_fen, line=line, actor=actor, now=now, reason=reason)
+    elif payment is not None and payment.state in (PaymentState.CREATED, PaymentState.PENDING):
+        # cash not yet taken: the buyer simply pays less
+        payment.amount_fen = max(0, payment.amount_fen - line.line_total_fen)
+        order.total_fen = max(0, order.total_fen - line.line_total_fen)
+        order.subtotal_fen = max(0, order.subtotal_fen - line.line_total_fen)
+    line.status = LineStatus.REFUNDED
+    if line.kind == "product":
+        _reverse_income(line, now)
+    if shipment is not None and all(l.status != LineStatus.OPEN for l in shipment.lines) \
+            and can_transition(shipment, ShipmentStatus.CANCELED):
+        transition(shipment, ShipmentStatus.CANCELED, actor=actor, now=now, note=reason or "all lines refunded")
+    db.session.flush()
+    notify(order, "refunded")
+    return refund
+
+
+# --- cancel -----------------------------------------------------------------------------------
+
+def cancel_order(order: Order, *, actor, now: datetime, reason: str = "") -> Order:
+    """Cancel before any shipment has left: release stock, cancel shipments, refund a paid card order."""
+    order = lock_order(order.id)
+    if order.status not in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
+        raise Conflict("订单当前状态不能取消", code="illegal_transition", fields={"status": order.status})
+    if any(s.status not in CANCELABLE_SHIPMENTS and s.status != ShipmentStatus.CANCELED for s in order.shipments):
+        raise Conflict("商品已发出，不能取消；请在收货后申请退款", code="already_shipped")
+    _release_stock(order)
+    for shipment in order.shipments:
+        if shipment.status != ShipmentStatus.CANCELED:
+            transition(shipment, ShipmentStatus.CANCELED, actor=actor, now=now, note=reason)
+    for line in order.lines:
+        if line.status == LineStatus.OPEN:
+            line.status = LineStatus.CANCELED
+    transition(order, OrderStatus.CANCELED, actor=actor, now=now, note=reason)
+    for payment in order.payments:
+        if payment.state == PaymentState.CONFIRMED:
+            refund_payment(payment, payment.amount_fen - payment.refunded_fen, actor=actor, now=now,
+                           reason=reason or "订单取消")
+        elif can_transition(payment, PaymentState.CANCELED):
+            transition(payment, PaymentState.CANCELED, actor=actor, now=now, note=reason)
+    _call_booking_hook(order, "on_order_released", now)
+    db.session.flush()
+    notify(order, "canceled")
+    return order
+
+
+# --- provider events --------------------------------------------------------------------------
+
+def payment_by_ref(provider_ref: str) -> OrderPayment | None:
+    if not provider_ref:
+        return None
+    return db.session.scalar(sa.select(OrderPayment).where(OrderPayment.provider_ref == provider_ref))
+
+
+def apply_intent(payment: OrderPayment, intent: Intent, *, now: datetime, event_type: str = "") -> str:
+    """Act on the re-fetched state of a PaymentIntent. Returns what happened (for logs/tests)."""
+    if intent.amount != payment.amount_fen or intent.currency.lower() != payment.currency.lower():
+        log.warning("PaymentIntent %s amount/currency %s %s differ from payment %s", intent.id,
+                    intent.amount, intent.currency, payment.full_code)
+        return "mismatch"
+    if intent.status == "succeeded":
+        return "confirmed" if confirm_payment(payment, now=now, note=intent.id) else "noop"
+    if event_type == "payment_intent.payment_failed" or intent.status == "canceled":
+        return "failed" if fail_payment(payment, now=now, note=event_type or intent.status) else "noop"
+    return "noop"
+
+
+def handle_provider_event(event: WebhookEvent, intent: Intent | None, *, now: datetime) -> str:
+    """Store the event id and apply its effect in the current transaction; duplicates do nothing.
+
+    `intent` is the PaymentIntent re-fetched from the provider before any lock was taken.
+    """
+    if db.session.get(StripeEvent, event.id) is not None:
+        return "duplicate"
+    try:
+        with db.session.begin_nested():
+            db.session.add(StripeEvent(id=event.id, type=event.type[:64], object_id=event.object_id[:64],
+                                       received_at=now))
+    except IntegrityError:
+        return "duplicate"
+    outcome = "ignored"
+    if event.type.startswith("payment_intent.") and intent is not None:
+        payment = payment_by_ref(intent.id)
+        if payment is not None:
+            outcome = apply_intent(payment, intent, now=now, event_type=event.type)
+    stored = db.session.get(StripeEvent, event.id)
+    stored.processed_at = now
+    db.session.flush()
+    return outcome
+
+
+def sync_payment(payment: OrderPayment, *, now: datetime) -> str:
+    """Re-fetch the intent (e.g. when the buyer returns from paying before the webhook arrived)."""
+    if payment.provider != "stripe" or not payment.provider_ref:
+        return "noop"
+    intent = get_provider("stripe").retrieve_intent(payment.provider_ref)
+    return apply_intent(payment, intent, now=now)

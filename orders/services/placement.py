@@ -1,0 +1,281 @@
+"""Placing an order (pretix `_perform_order`, oscar `OrderCreator`): one service, one transaction.
+
+validate input -> load products -> re-price every line on the server (client prices are never
+read) -> compute shipping per station (orders.services.shipping) -> compare with the total the
+buyer saw (`PriceChanged`) -> allocate stock in ascending stock-record id order
+(`stations.services.stock.allocate`, guarded atomic UPDATEs: never oversells) -> write the order,
+one shipment per fulfilling station, lines snapshotting title, unit, price, station, village,
+category, commission and benefit split, and the payment -> record every initial status.
+Card orders are `pending` and expire after ORDER_PAYMENT_MINUTES; pay at station and cash on
+delivery are `confirmed` at once (the station confirms the cash later). Only `flush()` here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from catalog.models import Product
+from catalog.services import benefit_split_for_product
+from orders.models import (
+    Address,
+    Cart,
+    Delivery,
+    Order,
+    OrderLine,
+    OrderPayment,
+    OrderStatus,
+    PaymentMethod,
+    PaymentState,
+    Shipment,
+    ShipmentStatus,
+)
+from orders.providers import card_payments_enabled
+from orders.services.cart import MAX_CART_LINES, check_quantity
+from orders.services.common import adjust_sold_count, notify
+from orders.services.shipping import shipping_fen
+from shop.codes import new_numeric_code, new_order_code, new_secret
+from shop.errors import Conflict, NotFound, ValidationError
+from shop.extensions import db
+from shop.history import record_status
+from stations.models import Station
+from stations.services.stock import allocate
+
+ADDRESS_FIELDS = ("name", "phone", "province", "city", "district", "line")
+ADDRESS_LIMITS = {"name": 40, "phone": 20, "province": 20, "city": 20, "district": 20, "line": 200}
+
+
+class PriceChanged(Conflict):
+    code = "price_changed"
+
+
+@dataclass
+class AddressData:
+    name: str = ""
+    phone: str = ""
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    line: str = ""
+
+
+@dataclass
+class PlacementRequest:
+    """What the buyer asks for. Prices are deliberately absent."""
+
+    items: list[tuple[int, int]]  # (product_id, quantity)
+    payment_method: str
+    delivery: str = Delivery.SHIP
+    address: AddressData = field(default_factory=AddressData)
+    pickup_station_id: int | None = None
+
+
+def _validate(req: PlacementRequest) -> dict[int, int]:
+    if req.payment_method not in set(PaymentMethod):
+        raise ValidationError("请选择支付方式", fields={"payment_method": "invalid"})
+    if req.delivery not in set(Delivery):
+        raise ValidationError("请选择配送方式", fields={"delivery": "invalid"})
+    if not req.items:
+        raise ValidationError("订单中没有商品", fields={"items": "empty"})
+    if len(req.items) > MAX_CART_LINES:
+        raise ValidationError("商品种类太多", fields={"items": "too_many"})
+    wanted: dict[int, int] = {}
+    for i, (product_id, quantity) in enumerate(req.items):
+        if isinstance(product_id, bool) or not isinstance(product_id, int) or product_id <= 0:
+            raise ValidationError("商品编号无效", fields={f"items.{i}.product_id": "invalid"})
+        check_quantity(quantity)
+        wanted[product_id] = check_quantity(wanted.get(product_id, 0) + quantity)
+    if req.delivery == Delivery.SHIP:
+        errors = {}
+        for name in ADDRESS_FIELDS:
+            value = (getattr(req.address, name) or "").strip()
+            if not value:
+                errors[f"address.{name}"] = "required"
+            elif len(value) > ADDRESS_LIMITS[name]:
+                errors[f"address.{name}"] = "too_long"
+        if errors:
+            raise ValidationError("请填写完整的收货地址", fields=errors)
+    else:
+        if not req.pickup_station_id:
+            raise ValidationError("请选择自提站点", fields={"pickup_station_id": "required"})
+        if db.session.get(Station, req.pickup_station_id) is None:
+            raise ValidationError("自提站点不存在", fields={"pickup_station_id": "unknown"})
+    if req.payment_method == PaymentMethod.CARD and not card_payments_enabled():
+        raise ValidationError("暂不支持在线支付", fields={"payment_method": "unavailable"})
+    return wanted
+
+
+@dataclass
+class Quote:
+    products: dict[int, Product]
+    by_station: dict[int, list[Product]]
+    goods_fen: dict[int, int]
+    weight_g: dict[int, int]
+    shipping_fen: dict[int, int]
+    subtotal_fen: int
+    total_fen: int
+
+
+def quote(wanted: dict[int, int], *, delivery: str) -> Quote:
+    """Server-side prices for {product_id: quantity}; unknown → 422, unavailable → 409."""
+    products = {
+        p.id: p for p in db.session.scalars(sa.select(Product).where(Product.id.in_(sorted(wanted))))
+    }
+    for product_id in wanted:
+        product = products.get(product_id)
+        if product is None:
+            raise ValidationError("商品不存在", code="unknown_product", fields={"product_id": str(product_id)})
+        if not product.is_visible:
+            raise Conflict(f"“{product.name}”已下架", code="unavailable", fields={"product_id": str(product_id)})
+    by_station: dict[int, list[Product]] = {}
+    for product_id in sorted(wanted):
+        product = products[product_id]
+        by_station.setdefault(product.station_id, []).append(product)
+    goods = {s: sum(p.price_fen * wanted[p.id] for p in ps) for s, ps in by_station.items()}
+    weight = {s: sum(p.weight_g * wanted[p.id] for p in ps) for s, ps in by_station.items()}
+    pickup = delivery == Delivery.PICKUP
+    shipping = {s: shipping_fen(weight_g=weight[s], goods_fen=goods[s], pickup=pickup) for s in by_station}
+    subtotal = sum(goods.values())
+    return Quote(products, by_station, goods, weight, shipping, subtotal, subtotal + sum(shipping.values()))
+
+
+def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen: int | None = None) -> Order:
+    """Create the order, its shipments, lines and payment; allocate stock. Raises, changes nothing, on refusal."""
+    wanted = _validate(req)
+    q = quote(wanted, delivery=req.delivery)
+    if shown_total_fen is not None and shown_total_fen != q.total_fen:
+        raise PriceChanged(
+            "价格或运费已变化，请确认新的总价后再提交",
+            fields={"total_fen": str(q.total_fen), "shown_total_fen": str(shown_total_fen)},
+        )
+    records = {}
+    for product in q.products.values():
+        if product.stock is None:
+            from stations.services.stock import OutOfStock
+
+            raise OutOfStock(product.id, "库存不足")
+        records[product.stock.id] = wanted[product.id]
+    allocate(records)  # ascending record ids; all or nothing
+
+    method = PaymentMethod(req.payment_method)
+    is_card = method == PaymentMethod.CARD
+    status = OrderStatus.PENDING if is_card else OrderStatus.CONFIRMED
+    address = req.address if req.delivery == Delivery.SHIP else AddressData()
+    order = Order(
+        code=new_order_code(),
+        secret=new_secret(),
+        user_id=buyer.id,
+        status=status,
+        delivery=req.delivery,
+        pickup_station_id=req.pickup_station_id if req.delivery == Delivery.PICKUP else None,
+        payment_method=method,
+        ship_name=address.name.strip(),
+        ship_phone=address.phone.strip(),
+        ship_province=address.province.strip(),
+        ship_city=address.city.strip(),
+        ship_district=address.district.strip(),
+        ship_line=address.line.strip(),
+        subtotal_fen=q.subtotal_fen,
+        shipping_fen=sum(q.shipping_fen.values()),
+        total_fen=q.total_fen,
+        currency="CNY",
+        expires_at=now + timedelta(minutes=int(current_app.config.get("ORDER_PAYMENT_MINUTES", 30))) if is_card else None,
+        created_at=now,
+    )
+    db.session.add(order)
+    db.session.flush()
+    record_status(order, from_status=None, to_status=status, actor=buyer, now=now)
+
+    needs_code = req.delivery == Delivery.PICKUP or method == PaymentMethod.STATION_CASH
+    stations = {s.id: s for s in db.session.scalars(sa.select(Station).where(Station.id.in_(q.by_station)))}
+    for n, station_id in enumerate(sorted(q.by_station), start=1):
+        station = stations[station_id]
+        shipment = Shipment(
+            code=f"{order.code}-{n}",
+            order=order,
+            station_id=station_id,
+            status=ShipmentStatus.NEW,
+            shipping_fen=q.shipping_fen[station_id],
+            weight_g=q.weight_g[station_id],
+            pickup_code=new_numeric_code() if needs_code else "",
+            created_at=now,
+        )
+        db.session.add(shipment)
+        db.session.flush()
+        record_status(shipment, from_status=None, to_status=ShipmentStatus.NEW, actor=buyer, now=now)
+        for product in q.by_station[station_id]:
+            quantity = wanted[product.id]
+            db.session.add(OrderLine(
+                order=order,
+                shipment=shipment,
+                kind="product",
+                product_id=product.id,
+                title=product.name[:120],
+                unit=product.unit,
+                station_id=station_id,
+                village_id=product.village_id,
+                category_id=product.category_id,
+                unit_price_fen=product.price_fen,
+                quantity=quantity,
+                line_total_fen=product.price_fen * quantity,
+                commission_bps=station.commission_bps or 0,
+                benefit_split=benefit_split_for_product(product.id),
+            ))
+    payment = OrderPayment(
+        order=order,
+        number=1,
+        provider="stripe" if is_card else str(method),
+        state=PaymentState.CREATED if is_card else PaymentState.PENDING,
+        amount_fen=order.total_fen,
+        currency="CNY",
+        created_at=now,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    record_status(payment, from_status=None, to_status=payment.state, actor=buyer, now=now)
+    adjust_sold_count(order.lines, +1)
+    notify(order, "placed")
+    return order
+
+
+def request_from_cart(cart: Cart, **kwargs) -> PlacementRequest:
+    return PlacementRequest(items=[(l.product_id, l.quantity) for l in cart.lines], **kwargs)
+
+
+def place_cart_order(cart: Cart, *, buyer, now: datetime, shown_total_fen: int | None = None, **kwargs) -> Order:
+    """Place the cart's contents and empty the cart (same transaction)."""
+    order = place_order(request_from_cart(cart, **kwargs), buyer=buyer, now=now, shown_total_fen=shown_total_fen)
+    cart.lines.clear()
+    cart.updated_at = now
+    db.session.flush()
+    return order
+
+
+def save_address(user, data: AddressData, *, now: datetime, make_default: bool = False) -> Address:
+    """Add an entry to the user's address book (identical entries are not duplicated)."""
+    existing = db.session.scalars(sa.select(Address).where(Address.user_id == user.id)).all()
+    for a in existing:
+        if all(getattr(a, f) == getattr(data, f).strip() for f in ADDRESS_FIELDS):
+            return a
+    if len(existing) >= 20:
+        raise Conflict("地址簿已满", code="address_book_full")
+    address = Address(user_id=user.id, created_at=now, is_default=make_default or not existing,
+                      **{f: getattr(data, f).strip()[:ADDRESS_LIMITS[f]] for f in ADDRESS_FIELDS})
+    db.session.add(address)
+    db.session.flush()
+    return address
+
+
+def address_book(user) -> list[Address]:
+    return list(db.session.scalars(
+        sa.select(Address).where(Address.user_id == user.id).order_by(Address.is_default.desc(), Address.id.desc())
+    ))
+
+
+def get_address(user, address_id: int) -> Address:
+    address = db.session.get(Address, address_id)
+    if address is None or address.user_id != user.id:
+        raise NotFound("地址不存在")
+    return address

@@ -1,0 +1,65 @@
+"""Celery tasks of the orders package: ids in, lock + re-check in the service, commit here."""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from flask import render_template
+
+from orders.providers import ProviderError
+from shop.db import commit, rollback
+from shop.extensions import db
+from shop.timeutil import now_utc
+
+log = logging.getLogger(__name__)
+
+SUBJECTS = {
+    "placed": "订单已提交",
+    "paid": "订单已支付",
+    "canceled": "订单已取消",
+    "expired": "订单已过期",
+    "refunded": "订单退款",
+}
+
+
+@shared_task(name="orders.tasks.expire_orders")
+def expire_orders() -> list[str]:
+    """Beat task (every minute): expire unpaid card orders and release their stock."""
+    from orders.services.expiry import expire_pending_orders
+
+    codes = expire_pending_orders(now_utc())
+    commit()
+    return codes
+
+
+@shared_task(name="orders.tasks.execute_refund", autoretry_for=(ProviderError,), retry_backoff=True, max_retries=5)
+def execute_refund(refund_id: int) -> None:
+    """Send a recorded refund to the payment provider."""
+    from orders.models import Refund
+    from orders.services.payments import execute_refund as run
+
+    refund = db.session.get(Refund, refund_id)
+    if refund is None:
+        return
+    try:
+        run(refund, now=now_utc())
+    except Exception:
+        rollback()
+        raise
+    commit()
+
+
+@shared_task(name="orders.tasks.send_order_mail")
+def send_order_mail(order_id: int, kind: str) -> None:
+    """Render an order e-mail and hand it to shop.mail."""
+    from orders.models import Order
+    from shop.history import history_of
+    from shop.mail import send_mail
+
+    order = db.session.get(Order, order_id)
+    if order is None or order.user is None or not order.user.email:
+        return
+    template = "emails/order_confirmation.txt" if kind == "placed" else "emails/order_status.txt"
+    body = render_template(template, order=order, kind=kind, history=history_of(order))
+    subject = f"[乡村e线] {SUBJECTS.get(kind, '订单状态更新')} {order.code}"
+    send_mail.delay(order.user.email, subject, body)

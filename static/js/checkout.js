@@ -1,0 +1,74 @@
+/* Checkout page: show address or pick-up fields; order page: pay with Stripe.js (card element +
+   confirmCardPayment; Alipay / WeChat Pay when enabled). The webhook is the source of truth: after
+   paying we only ask the server to refresh the status. */
+(function () {
+  "use strict";
+
+  var checkout = document.getElementById("checkout-form");
+  if (checkout) {
+    var sync = function () {
+      var chosen = checkout.querySelector("input[name=delivery]:checked");
+      var pickup = chosen && chosen.value === "pickup";
+      checkout.querySelectorAll(".ship-only").forEach(function (el) { el.hidden = pickup; });
+      checkout.querySelectorAll(".pickup-only").forEach(function (el) { el.hidden = !pickup; });
+    };
+    checkout.addEventListener("change", sync);
+    sync();
+    checkout.addEventListener("submit", function () {
+      var button = checkout.querySelector("button[type=submit]");
+      if (button) { button.disabled = true; }
+    });
+  }
+
+  var form = document.getElementById("payment-form");
+  if (!form || typeof Stripe !== "function") { return; }
+  var stripe = Stripe(form.dataset.publishableKey);
+  var elements = stripe.elements();
+  var card = elements.create("card");
+  card.mount("#card-element");
+  var button = document.getElementById("pay-button");
+  var message = document.getElementById("payment-message");
+  var secret = form.dataset.clientSecret;
+
+  function busy(on) {
+    form.querySelectorAll("button").forEach(function (b) { b.disabled = on; });
+    if (on) { button.dataset.label = button.textContent; button.textContent = button.dataset.busyLabel || "…"; }
+    else if (button.dataset.label) { button.textContent = button.dataset.label; }
+  }
+
+  function done(result) {
+    if (result && result.error) {
+      message.textContent = result.error.message || "支付失败";
+      busy(false);
+      return;
+    }
+    var post = document.createElement("form");
+    post.method = "post";
+    post.action = form.dataset.doneUrl;
+    var token = form.querySelector("input[name=csrf_token]");
+    if (token) { post.appendChild(token.cloneNode()); }
+    document.body.appendChild(post);
+    post.submit();
+  }
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    if (button.disabled) { return; }
+    busy(true);
+    message.textContent = "";
+    stripe.confirmCardPayment(secret, { payment_method: { card: card } }).then(done, function (err) {
+      done({ error: err });
+    });
+  });
+
+  form.querySelectorAll("button[data-method]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      busy(true);
+      var back = window.location.href;
+      var call = b.dataset.method === "alipay"
+        ? stripe.confirmAlipayPayment(secret, { return_url: back })
+        : stripe.confirmWechatPayPayment(secret, { payment_method_options: { wechat_pay: { client: "web" } } });
+      call.then(done, function (err) { done({ error: err }); });
+    });
+  });
+})();
