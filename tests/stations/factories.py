@@ -1,0 +1,80 @@
+"""Orders for station tests, built directly (Order, Shipment per station, OrderLine, stock allocated),
+so these tests do not depend on the checkout flow."""
+from __future__ import annotations
+
+import io
+import itertools
+from datetime import timedelta
+
+from PIL import Image
+
+from catalog.services import benefit_split_for_product
+from orders.models import Order, OrderLine, OrderPayment, Shipment
+from shop.codes import new_numeric_code, new_order_code, new_secret
+from shop.extensions import db
+from shop.history import record_status
+from stations.services.stock import allocate
+from tests.factories import NOW, make_user
+
+_seq = itertools.count(1)
+PICKUP_CODE = "246810"
+
+
+def make_order(
+    items: list[tuple],
+    *,
+    buyer=None,
+    delivery: str = "ship",
+    payment_method: str = "card",
+    status: str = "confirmed",
+    created_at=None,
+    pickup_code: str = PICKUP_CODE,
+) -> Order:
+    """`items` = [(product, quantity)]. One shipment per station; stock allocated; card orders paid."""
+    buyer = buyer or make_user()
+    created_at = created_at or NOW - timedelta(hours=2)
+    subtotal = sum(p.price_fen * q for p, q in items)
+    order = Order(
+        code=new_order_code(), secret=new_secret(), user_id=buyer.id, status=status, delivery=delivery,
+        payment_method=payment_method, ship_name="李四", ship_phone="13800000000", ship_province="江西省",
+        ship_city="南昌市", ship_district="南昌县", ship_line="莲塘镇 1 号", subtotal_fen=subtotal,
+        shipping_fen=0, total_fen=subtotal, created_at=created_at,
+        paid_at=created_at if payment_method == "card" and status == "confirmed" else None,
+    )
+    db.session.add(order)
+    db.session.flush()
+    shipments: dict[int, Shipment] = {}
+    for product, quantity in items:
+        shipment = shipments.get(product.station_id)
+        if shipment is None:
+            shipment = Shipment(code=f"{order.code}-{len(shipments) + 1}", order_id=order.id,
+                                station_id=product.station_id, status="new", pickup_code=pickup_code,
+                                created_at=created_at)
+            db.session.add(shipment)
+            db.session.flush()
+            record_status(shipment, from_status=None, to_status="new", now=created_at)
+            shipments[product.station_id] = shipment
+        db.session.add(OrderLine(
+            order_id=order.id, shipment_id=shipment.id, kind="product", product_id=product.id, title=product.name,
+            unit=product.unit, station_id=product.station_id, village_id=product.village_id,
+            category_id=product.category_id, unit_price_fen=product.price_fen, quantity=quantity,
+            line_total_fen=product.price_fen * quantity, commission_bps=product.station.commission_bps,
+            benefit_split=benefit_split_for_product(product.id),
+        ))
+    confirmed = payment_method == "card" and status == "confirmed"
+    db.session.add(OrderPayment(
+        order_id=order.id, provider="stripe" if payment_method == "card" else payment_method,
+        state="confirmed" if confirmed else "created", amount_fen=subtotal, created_at=created_at,
+        confirmed_at=created_at if confirmed else None, provider_ref=f"pi_test_{next(_seq)}_{order.code}"
+        if payment_method == "card" else None,
+    ))
+    db.session.flush()
+    allocate({p.stock.id: q for p, q in items})
+    db.session.refresh(order)
+    return order
+
+
+def image_bytes(fmt: str = "PNG", size=(800, 600), color=(200, 30, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, fmt)
+    return buffer.getvalue()
