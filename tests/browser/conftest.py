@@ -305,7 +305,8 @@ def live_server(browser_type_launch_args) -> LiveServer:
 def open_page(request, browser, live_server, viewport):
     """open_page(label) -> a WatchedPage in a fresh browser context (its own cookies) at this viewport."""
     problems = Problems()
-    shots = ARTIFACTS / request.node.name.replace("/", "_")
+    module = request.node.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    shots = ARTIFACTS / module / f"{viewport.name}-{request.node.originalname.removeprefix('test_')[:48]}"
     shutil.rmtree(shots, ignore_errors=True)
     counter = [0]
     opened: list[tuple[object, WatchedPage]] = []

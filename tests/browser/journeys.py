@@ -1,0 +1,127 @@
+"""Steps the journeys share (a shopper's search, cart and checkout; reading the database).
+
+Selectors prefer roles, labels and visible text, so that the design-system work can restyle the
+pages without breaking the journeys.
+"""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from tests.browser.harness import LiveServer, WatchedPage
+
+# Two villages whose signature product is 三江腌菜 (found by typing `yancai`), served by two
+# different stations: 柳溪村 → NC01 (the demo operator's station), 前进村 → NC02.
+VILLAGE_A, STATION_A = "柳溪村", "NC01"
+VILLAGE_B, STATION_B = "前进村", "NC02"
+PICKLES = "三江腌菜500克"
+
+ADDRESS = {"收货人": "李游客", "手机号": "13900001234", "详细地址": "莲塘镇澄湖东路88号"}
+
+
+def demo_product(live: LiveServer, village: str, name: str = PICKLES) -> dict:
+    """The demo product `name` of `village`: id, slug, price, station code."""
+    from catalog.models import Product, Village
+    from stations.models import Station
+
+    with live.app_context() as db:
+        row = db.session.execute(
+            sa.select(Product.id, Product.slug, Product.price_fen, Station.code, Station.name)
+            .join(Village, Product.village_id == Village.id)
+            .join(Station, Product.station_id == Station.id)
+            .where(Village.name == village, Product.name == name)
+        ).one()
+    return {"id": row[0], "slug": row[1], "price_fen": row[2], "station_code": row[3], "station_name": row[4]}
+
+
+def empty_cart(user: WatchedPage) -> None:
+    """Start from an empty cart (a journey that failed earlier may have left lines behind)."""
+    page = user.page
+    user.goto("/cart")
+    for _ in range(20):
+        remove = page.locator("main").get_by_role("button", name=re.compile("^删除$|^remove$", re.I))
+        if remove.count() == 0:
+            return
+        user.submit_and_wait(remove.first.click)
+    raise AssertionError("could not empty the cart")
+
+
+def search(user: WatchedPage, words: str) -> None:
+    """Type into the search box in the page header and submit, as a person would."""
+    page = user.page
+    box = page.get_by_role("search").get_by_role("searchbox")
+    if not box.is_visible():  # a phone layout may fold the search behind a button
+        page.get_by_role("button", name=re.compile("搜索|search", re.I)).first.click()
+    box.fill(words)
+    user.submit_and_wait(lambda: box.press("Enter"))
+
+
+def add_from_results(user: WatchedPage, *, village: str, name: str = PICKLES) -> None:
+    """From a result list, open `name` of `village` and add one to the cart."""
+    page = user.page
+    card = page.get_by_role("article").filter(has_text=village).filter(has_text=name)
+    expect(card).to_have_count(1)
+    user.submit_and_wait(lambda: card.get_by_role("link").first.click())
+    expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+    expect(page.locator("main")).to_contain_text(village)
+    user.submit_and_wait(lambda: page.get_by_role("button", name=re.compile("加入购物车")).click())
+
+
+def go_to_checkout(user: WatchedPage, expected_lines: int) -> None:
+    page = user.page
+    if not page.url.rstrip("/").endswith("/cart"):
+        user.goto("/cart")
+    rows = page.locator("main").get_by_role("row").filter(has=page.get_by_role("spinbutton"))
+    expect(rows).to_have_count(expected_lines)
+    user.step("cart")
+    user.submit_and_wait(lambda: page.get_by_role("link", name=re.compile("去结算")).click())
+    expect(page.get_by_role("heading", level=1)).to_contain_text("结算")
+
+
+def fill_address(user: WatchedPage) -> None:
+    page = user.page
+    page.get_by_label(re.compile("快递到家")).check()
+    new_address = page.get_by_label("收货地址", exact=True)
+    if new_address.count() and new_address.is_visible():
+        new_address.select_option(label="新地址")
+    for label, value in ADDRESS.items():
+        page.get_by_label(label, exact=True).fill(value)
+
+
+def order_code_from_url(user: WatchedPage) -> str:
+    m = re.search(r"/orders/([A-Za-z0-9-]+)$", user.page.url.split("?")[0])
+    assert m, f"not on an order page: {user.page.url}"
+    return m.group(1)
+
+
+def order_facts(live: LiveServer, code: str) -> dict:
+    """What the database says about an order: status, payment method, shipments by station code."""
+    from orders.models import Order, Shipment
+    from stations.models import Station
+
+    with live.app_context() as db:
+        order = db.session.scalar(sa.select(Order).where(Order.code == code))
+        assert order is not None, f"no order {code} in the database"
+        shipments = db.session.execute(
+            sa.select(Shipment.code, Shipment.status, Station.code, Station.name)
+            .join(Station, Shipment.station_id == Station.id)
+            .where(Shipment.order_id == order.id).order_by(Shipment.code)
+        ).all()
+        return {
+            "id": order.id,
+            "status": str(order.status),
+            "payment_method": str(order.payment_method),
+            "total_fen": order.total_fen,
+            "paid_at": order.paid_at,
+            "shipments": [{"code": s[0], "status": str(s[1]), "station": s[2], "station_name": s[3]} for s in shipments],
+        }
+
+
+def select_option_containing(select, text: str) -> None:
+    """Choose the option of a <select> whose visible text contains `text`."""
+    labels = [t.strip() for t in select.locator("option").all_inner_texts()]
+    matching = [t for t in labels if text in t]
+    assert matching, f"no option containing {text!r} in {labels}"
+    select.select_option(label=matching[0])
