@@ -1,1 +1,296 @@
-"""JSON API endpoints of the tourism package (added to shop.api's blueprint)."""
+"""JSON API endpoints of the tourism package (added to shop.api's blueprint).
+
+PRODUCT.md: `GET /listings`, `GET /listings/{id}/availability`, `POST /bookings`,
+`GET /bookings/{id}`, `POST /bookings/{id}/cancel`, `POST /bookings/{id}/check-in`.
+Bookings are named by their public code; another user's booking is a 404.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from shop.api import QuerySchema, Schema, api_user, endpoint, ok
+from shop.db import commit
+from shop.errors import ValidationError
+from shop.timeutil import local_date, now_utc
+from tourism.models import Booking
+from tourism.services.availability import ListingFilter, listing_calendar, search_listings
+from tourism.services.booking import (
+    BookingRequest,
+    book_listing,
+    cancel_booking,
+    check_in_booking,
+    get_booking_for_host,
+    get_booking_for_user,
+    get_listing,
+    start_card_payment,
+)
+
+MAX_CALENDAR_DAYS = 92
+
+
+class ListingQuery(QuerySchema):
+    kind: Literal["stay", "experience", "ticket"] | None = None
+    village: int | None = Field(default=None, ge=1, le=2**31)
+    checkin: date | None = None
+    checkout: date | None = None
+    guests: int | None = Field(default=None, ge=1, le=100)
+
+
+class Ref(BaseModel):
+    id: int
+    name: str
+
+
+class UnitTypeOut(BaseModel):
+    id: int
+    name: str
+    units: int
+    max_guests: int
+    price_fen: int
+    weekend_price_fen: int | None
+    holiday_price_fen: int | None
+
+
+class ListingItem(BaseModel):
+    id: int
+    kind: str
+    name: str
+    slug: str
+    village: Ref
+    host: Ref
+    description: str
+    included: str
+    from_price_fen: int | None
+    available: bool | None
+    free_cancel_days: int
+    cancel_fee_pct: int
+    pay_on_arrival: bool
+    employed_poor_members: int
+    households_linked: int
+    unit_types: list[UnitTypeOut]
+    url: str
+
+
+class ListingPage(BaseModel):
+    items: list[ListingItem]
+    total: int
+
+
+class AvailabilityQuery(QuerySchema):
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+
+
+class UnitDayOut(BaseModel):
+    unit_type_id: int
+    name: str
+    available: int
+    price_fen: int
+
+
+class SessionOut(BaseModel):
+    session_id: int
+    starts_at: datetime
+    capacity: int
+    available: int
+    price_fen: int
+
+
+class DayOut(BaseModel):
+    date: date
+    is_past: bool
+    is_closed: bool
+    available: int
+    unit_types: list[UnitDayOut]
+    sessions: list[SessionOut]
+
+
+class AvailabilityOut(BaseModel):
+    listing_id: int
+    kind: str
+    days: list[DayOut]
+
+
+class BookingIn(Schema):
+    listing_id: int = Field(ge=1, le=2**62)
+    unit_type_id: int | None = Field(default=None, ge=1, le=2**62)
+    session_id: int | None = Field(default=None, ge=1, le=2**62)
+    checkin: date | None = None
+    checkout: date | None = None
+    guests: int = Field(ge=1, le=100)
+    units: int = Field(default=1, ge=1, le=50)
+    payment_method: Literal["card", "arrival"] = "card"
+
+
+class PaymentOut(BaseModel):
+    method: str
+    status: str
+    client_secret: str | None = None
+
+
+class BookingOut(BaseModel):
+    id: str
+    code: str
+    status: str
+    listing: Ref
+    unit_type: Ref
+    session_id: int | None
+    checkin: date
+    checkout: date
+    nights: int
+    guests: int
+    units: int
+    total_fen: int
+    refunded_fen: int
+    expires_at: datetime | None
+    confirmation_code: str | None
+    order: str | None
+    payment: PaymentOut | None
+
+
+class CancelOut(BookingOut):
+    refund_fen: int
+    fee_fen: int
+
+
+class CheckInIn(Schema):
+    confirmation_code: str = Field(min_length=1, max_length=12)
+
+
+def _listing_item(result) -> ListingItem:
+    from flask import url_for
+
+    from catalog.models import BenefitLink
+    from shop.extensions import db
+
+    listing = result.listing
+    linked = db.session.query(BenefitLink).filter(BenefitLink.listing_id == listing.id).count()
+    return ListingItem(
+        id=listing.id, kind=listing.kind, name=listing.name, slug=listing.slug,
+        village=Ref(id=listing.village.id, name=listing.village.name),
+        host=Ref(id=listing.host.id, name=listing.host.name or ""),
+        description=listing.description, included=listing.included,
+        from_price_fen=result.from_price_fen, available=result.available,
+        free_cancel_days=listing.free_cancel_days, cancel_fee_pct=listing.cancel_fee_pct,
+        pay_on_arrival=listing.pay_on_arrival, employed_poor_members=listing.employed_poor_members,
+        households_linked=linked,
+        unit_types=[
+            UnitTypeOut(id=u.id, name=u.name, units=u.units, max_guests=u.max_guests, price_fen=u.price_fen,
+                        weekend_price_fen=u.weekend_price_fen, holiday_price_fen=u.holiday_price_fen)
+            for u in listing.unit_types
+        ],
+        url=url_for("tourism.listing_detail", listing_id=listing.id, slug=listing.slug),
+    )
+
+
+def booking_out(booking: Booking) -> dict:
+    order = booking.order
+    payment = order.payments[-1] if order is not None and order.payments else None
+    data = BookingOut(
+        id=booking.code, code=booking.code, status=booking.status,
+        listing=Ref(id=booking.listing.id, name=booking.listing.name),
+        unit_type=Ref(id=booking.unit_type.id, name=booking.unit_type.name),
+        session_id=booking.session_id, checkin=booking.check_in_date, checkout=booking.check_out_date,
+        nights=booking.nights, guests=booking.guests, units=booking.units, total_fen=booking.total_fen,
+        refunded_fen=booking.refunded_fen, expires_at=booking.expires_at,
+        confirmation_code=booking.confirmation_code or None,
+        order=order.code if order is not None else None,
+        payment=PaymentOut(
+            method="arrival" if booking.pay_on_arrival else "card", status=payment.state,
+            client_secret=payment.client_secret if payment.state in ("created", "pending") else None,
+        ) if payment is not None else None,
+    )
+    return data.model_dump(mode="json")
+
+
+def _parse_filter(query: ListingQuery) -> ListingFilter:
+    if query.checkout and not query.checkin:
+        raise ValidationError("checkin is required with checkout", fields={"checkin": "required"})
+    if query.checkin and query.checkout and query.checkout <= query.checkin:
+        raise ValidationError("Check-out must be after check-in", fields={"checkout": "not after check-in"})
+    if query.checkin and query.checkin < local_date(now_utc()):
+        raise ValidationError("The date is in the past", fields={"checkin": "in the past"})
+    return ListingFilter(kind=query.kind, village_id=query.village, check_in=query.checkin,
+                         check_out=query.checkout, guests=query.guests)
+
+
+@endpoint("/listings", query=ListingQuery, response=ListingPage, tags=("tourism",),
+          summary="Stays, experiences and tickets; with dates and guests, only those with room")
+def list_listings(query: ListingQuery):
+    results = search_listings(_parse_filter(query), now=now_utc())
+    items = [_listing_item(r) for r in results]
+    return ok(ListingPage(items=items, total=len(items)))
+
+
+@endpoint("/listings/<int:listing_id>/availability", query=AvailabilityQuery, response=AvailabilityOut,
+          tags=("tourism",), summary="Availability and price per Beijing date in [from, to)")
+def listing_availability(listing_id: int, query: AvailabilityQuery):
+    listing = get_listing(listing_id)
+    now = now_utc()
+    start = query.from_ or local_date(now)
+    end = query.to or start + timedelta(days=30)
+    if end <= start:
+        raise ValidationError("'to' must be after 'from'", fields={"to": "not after from"})
+    if (end - start).days > MAX_CALENDAR_DAYS:
+        raise ValidationError(f"At most {MAX_CALENDAR_DAYS} days", fields={"to": "range too long"})
+    days = listing_calendar(listing, start, end, now=now)
+    out = AvailabilityOut(
+        listing_id=listing.id, kind=listing.kind,
+        days=[
+            DayOut(
+                date=d.day, is_past=d.is_past, is_closed=d.is_closed, available=d.available,
+                unit_types=[UnitDayOut(**u.__dict__) for u in d.units],
+                sessions=[SessionOut(**s.__dict__) for s in d.sessions],
+            )
+            for d in days
+        ],
+    )
+    return ok(out)
+
+
+@endpoint("/bookings", ("POST",), body=BookingIn, response=BookingOut, status=201, auth=True,
+          tags=("tourism",), errors=(409,), summary="Hold a booking (15 minutes) and start its payment")
+def create_booking(body: BookingIn):
+    user = api_user()
+    now = now_utc()
+    booking = book_listing(
+        BookingRequest(listing_id=body.listing_id, unit_type_id=body.unit_type_id, session_id=body.session_id,
+                       check_in=body.checkin, check_out=body.checkout, guests=body.guests, units=body.units,
+                       pay_on_arrival=body.payment_method == "arrival"),
+        user=user, now=now,
+    )
+    commit()
+    if not booking.pay_on_arrival:
+        start_card_payment(booking.order, now=now, actor=user)
+        commit()
+    return ok(booking_out(booking), 201)
+
+
+@endpoint("/bookings/<code>", response=BookingOut, auth=True, tags=("tourism",), summary="One of your bookings")
+def get_booking(code: str):
+    return ok(booking_out(get_booking_for_user(code, api_user())))
+
+
+@endpoint("/bookings/<code>/cancel", ("POST",), response=CancelOut, auth=True, tags=("tourism",), errors=(409,),
+          summary="Cancel under the listing's policy; the refund goes through the payment pipeline")
+def cancel_booking_api(code: str):
+    user = api_user()
+    booking = get_booking_for_user(code, user)
+    quote = cancel_booking(booking, actor=user, now=now_utc())
+    commit()
+    return ok({**booking_out(booking), "refund_fen": quote.refund_fen, "fee_fen": quote.fee_fen})
+
+
+@endpoint("/bookings/<code>/check-in", ("POST",), body=CheckInIn, response=BookingOut, auth=True,
+          tags=("tourism",), errors=(409,), summary="The host checks the guest in with the confirmation code")
+def check_in_booking_api(code: str, body: CheckInIn):
+    user = api_user()
+    booking = get_booking_for_host(code, user)
+    check_in_booking(booking, body.confirmation_code, actor=user, now=now_utc())
+    commit()
+    return ok(booking_out(booking))
+
+

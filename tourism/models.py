@@ -47,6 +47,20 @@ class Listing(db.Model):
     village = relationship("Village")
     host = relationship("User")
     unit_types = relationship("UnitType", back_populates="listing", order_by="UnitType.id")
+    images = relationship("ListingImage", order_by="ListingImage.position", cascade="all, delete-orphan")
+
+
+class ListingImage(db.Model):
+    """A photo of a listing; paths are relative to the upload folder (like ProductImage)."""
+
+    __tablename__ = "listing_images"
+
+    id: Mapped[int] = pk()
+    listing_id: Mapped[int] = fk("listings.id", ondelete="CASCADE")
+    path: Mapped[str] = mapped_column(sa.String(255))
+    thumb_path: Mapped[str] = mapped_column(sa.String(255))
+    alt: Mapped[str] = mapped_column(sa.String(120), default="")
+    position: Mapped[int] = mapped_column(sa.Integer, default=0)
 
 
 class UnitType(db.Model):
@@ -77,11 +91,39 @@ class Session(db.Model):
 
     __tablename__ = "sessions"
 
+    __table_args__ = (sa.CheckConstraint("capacity >= 0", name="capacity_non_negative"),)
+
     id: Mapped[int] = pk()
     unit_type_id: Mapped[int] = fk("unit_types.id", ondelete="CASCADE")
     starts_at: Mapped[datetime]
+    #: The Beijing date of `starts_at`.
     session_date: Mapped[date]
     capacity: Mapped[int] = mapped_column(sa.Integer)
+
+    unit_type = relationship(UnitType)
+
+
+class Closure(db.Model):
+    """A date a listing does not receive guests (maintenance, family event)."""
+
+    __tablename__ = "listing_closures"
+    __table_args__ = (sa.UniqueConstraint("listing_id", "closed_date", name="uq_listing_closures_listing_date"),)
+
+    id: Mapped[int] = pk()
+    listing_id: Mapped[int] = fk("listings.id", ondelete="CASCADE")
+    closed_date: Mapped[date]
+    reason: Mapped[str] = mapped_column(sa.String(120), default="")
+    created_at: Mapped[datetime]
+
+
+class Holiday(db.Model):
+    """A public holiday night/day: unit types with a `holiday_price_fen` charge it."""
+
+    __tablename__ = "holidays"
+
+    id: Mapped[int] = pk()
+    holiday_date: Mapped[date] = mapped_column(sa.Date, unique=True)
+    name: Mapped[str] = mapped_column(sa.String(40))
 
 
 class BookingStatus(StrEnum):
@@ -100,6 +142,12 @@ class Booking(db.Model):
         sa.CheckConstraint("check_out_date > check_in_date", name="dates_ordered"),
         sa.CheckConstraint("guests > 0 AND units > 0", name="counts_positive"),
         sa.Index("ix_bookings_unit_type_dates", "unit_type_id", "check_in_date", "check_out_date"),
+        sa.Index("ix_bookings_status_expires", "status", "expires_at"),
+        sa.CheckConstraint(
+            "status IN ('held','confirmed','checked_in','completed','canceled','expired','no_show')",
+            name="status_valid",
+        ),
+        sa.CheckConstraint("total_fen >= 0 AND refunded_fen >= 0", name="amounts_non_negative"),
     )
     TRANSITIONS = {
         BookingStatus.HELD: {BookingStatus.CONFIRMED, BookingStatus.CANCELED, BookingStatus.EXPIRED},
@@ -126,8 +174,23 @@ class Booking(db.Model):
     status: Mapped[str] = mapped_column(sa.String(12), default=BookingStatus.HELD)
     total_fen: Mapped[int] = mapped_column(sa.BigInteger)
     confirmation_code: Mapped[str] = mapped_column(sa.String(12), default="")
+    #: The order that sells this booking (one order line of kind "booking").
+    order_id: Mapped[int | None] = fk("orders.id", nullable=True, ondelete="SET NULL")
+    #: The guest pays the host on arrival: confirmed without an online payment.
+    pay_on_arrival: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    refunded_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     expires_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    checked_in_at: Mapped[datetime | None]
+    canceled_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
     listing = relationship(Listing)
     unit_type = relationship(UnitType)
+    session = relationship(Session)
+    order = relationship("Order")
+    user = relationship("User")
+
+    @property
+    def nights(self) -> int:
+        return (self.check_out_date - self.check_in_date).days

@@ -1,4 +1,354 @@
-"""HTML views of the tourism package."""
-from flask import Blueprint
+"""HTML views of the tourism package: browse, listing with calendar, book, my bookings, host workspace."""
+from __future__ import annotations
+
+import base64
+import io
+from datetime import date, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.routing import BuildError
+
+from catalog.services import list_villages
+from shop.auth.permissions import role_required
+from shop.db import commit
+from shop.errors import DomainError
+from shop.timeutil import local_date, month_bounds, now_utc, to_local
+from tourism.forms import BookingForm, CheckInForm, CloseDatesForm
+from tourism.models import ListingKind
+from tourism.services.availability import ListingFilter, listing_calendar, search_listings, sessions_between
+from tourism.services.booking import (
+    BookingRequest,
+    book_listing,
+    cancel_booking,
+    cancel_quote,
+    check_in_booking,
+    find_arrival_by_code,
+    get_booking_for_host,
+    get_booking_for_user,
+    get_listing,
+    list_user_bookings,
+    mark_no_show,
+    start_card_payment,
+)
+from tourism.services.host import (
+    close_dates,
+    get_host_listing,
+    list_host_listings,
+    listing_bookings,
+    reopen_date,
+    todays_arrivals,
+)
 
 bp = Blueprint("tourism", __name__)
+
+KIND_PATHS = {"stays": ListingKind.STAY, "experiences": ListingKind.EXPERIENCE, "tickets": ListingKind.TICKET}
+MAX_STAY_DAYS = 366
+
+
+def _date_arg(name: str) -> date | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        abort(400, f"{name} must be a date YYYY-MM-DD")
+
+
+def _int_arg(name: str, *, maximum: int = 2**31) -> int | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) > maximum or int(value) < 1:
+        abort(400, f"{name} must be a whole number")
+    return int(value)
+
+
+def _month_arg(today: date) -> tuple[int, int]:
+    value = request.args.get("month", "")
+    try:
+        year, month = (int(p) for p in value.split("-")) if value else (today.year, today.month)
+        date(year, month, 1)
+    except ValueError:
+        abort(400, "month must be YYYY-MM")
+    if abs((year - today.year) * 12 + month - today.month) > 24:
+        abort(400, "month out of range")
+    return year, month
+
+
+def _listings_page(kind: str):
+    now = now_utc()
+    f = ListingFilter(
+        kind=kind,
+        village_id=_int_arg("village"),
+        check_in=_date_arg("checkin"),
+        check_out=_date_arg("checkout"),
+        guests=_int_arg("guests", maximum=100),
+    )
+    error = None
+    if f.check_in and f.check_in < local_date(now):
+        error = _("日期不能早于今天")
+    elif f.check_out and (not f.check_in or f.check_out <= f.check_in or (f.check_out - f.check_in).days > MAX_STAY_DAYS):
+        error = _("离店日期必须晚于入住日期")
+    if error:
+        flash(error, "error")
+        f.check_in = f.check_out = None
+    results = search_listings(f, now=now)
+    return render_template("tourism/listing_list.html", kind=kind, results=results, filter=f,
+                           villages=list_villages(), today=local_date(now)), (422 if error else 200)
+
+
+@bp.get("/stays")
+def stays():
+    return _listings_page(ListingKind.STAY)
+
+
+@bp.get("/experiences")
+def experiences():
+    return _listings_page(ListingKind.EXPERIENCE)
+
+
+@bp.get("/tickets")
+def tickets():
+    return _listings_page(ListingKind.TICKET)
+
+
+def _month_weeks(days):
+    """Rows of 7 (Monday first) for a month calendar; None pads the first and last week."""
+    if not days:
+        return []
+    cells = [None] * days[0].day.weekday() + list(days)
+    cells += [None] * (-len(cells) % 7)
+    return [cells[i:i + 7] for i in range(0, len(cells), 7)]
+
+
+def _booking_form(listing, form=None):
+    form = form or BookingForm()
+    form.unit_type_id.choices = [(u.id, f"{u.name}") for u in listing.unit_types]
+    return form
+
+
+def _render_listing(listing, form, status=200):
+    now = now_utc()
+    today = local_date(now)
+    year, month = _month_arg(today)
+    start, end = month_bounds(year, month)
+    days = listing_calendar(listing, start, end, now=now)
+    sessions = []
+    if listing.kind == ListingKind.EXPERIENCE:
+        sessions = [s for s in sessions_between(listing, today, today + timedelta(days=60)) if s.starts_at > now]
+        form.session_id.choices = [(s.id, to_local(s.starts_at).strftime("%Y-%m-%d %H:%M")) for s in sessions]
+    prev_month = (date(year, month, 1) - timedelta(days=1)).strftime("%Y-%m")
+    next_month = end.strftime("%Y-%m")
+    from catalog.models import BenefitLink
+    from shop.extensions import db
+
+    households = db.session.query(BenefitLink).filter(BenefitLink.listing_id == listing.id).count()
+    return render_template(
+        "tourism/listing_detail.html", listing=listing, form=form, weeks=_month_weeks(days),
+        month_label=f"{year}-{month:02d}", prev_month=prev_month, next_month=next_month, today=today,
+        households=households,
+    ), status
+
+
+@bp.get("/listings/<int:listing_id>")
+@bp.get("/listings/<int:listing_id>-<slug>")
+def listing_detail(listing_id: int, slug: str | None = None):
+    listing = get_listing(listing_id)
+    if slug != listing.slug:
+        return redirect(url_for("tourism.listing_detail", listing_id=listing.id, slug=listing.slug, **request.args), 301)
+    return _render_listing(listing, _booking_form(listing))
+
+
+@bp.post("/listings/<int:listing_id>/book")
+@login_required
+def book(listing_id: int):
+    listing = get_listing(listing_id)
+    form = _booking_form(listing)
+    if not form.validate_on_submit():
+        return _render_listing(listing, form, 422)
+    now = now_utc()
+    req = BookingRequest(
+        listing_id=listing.id,
+        unit_type_id=form.unit_type_id.data or None,
+        session_id=form.session_id.data or None,
+        check_in=form.checkin.data,
+        check_out=form.checkout.data,
+        guests=form.guests.data,
+        units=form.units.data or 1,
+        pay_on_arrival=form.payment_method.data == "arrival",
+    )
+    try:
+        booking = book_listing(req, user=current_user, now=now)
+        commit()
+    except DomainError as exc:
+        from shop.db import rollback
+
+        rollback()
+        flash(exc.message, "error")
+        for name, message in exc.fields.items():
+            field = getattr(form, name, None)
+            if field is not None:
+                field.errors = list(field.errors) + [message]
+        listing = get_listing(listing_id)
+        return _render_listing(listing, _booking_form(listing, form), exc.status)
+    if not booking.pay_on_arrival:
+        start_card_payment(booking.order, now=now, actor=current_user)
+        commit()
+        flash(_("已为您保留，请在 %(m)s 分钟内完成支付", m=int((booking.expires_at - now).total_seconds() // 60)), "success")
+    else:
+        flash(_("预订成功，请到店支付"), "success")
+    return redirect(url_for("tourism.booking_detail", code=booking.code))
+
+
+@bp.get("/bookings")
+@login_required
+def my_bookings():
+    return render_template("tourism/my_bookings.html", bookings=list_user_bookings(current_user))
+
+
+def qr_data_uri(text: str) -> str:
+    """A PNG QR code of `text` as a data: URI (no external service)."""
+    import qrcode
+
+    img = qrcode.make(text, box_size=6, border=2)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _pay_url(order):
+    if order is None:
+        return None
+    try:
+        return url_for("orders.order_detail", code=order.code)  # the card payment form lives there
+    except BuildError:
+        return None
+
+
+@bp.get("/bookings/<code>")
+@login_required
+def booking_detail(code: str):
+    booking = get_booking_for_user(code, current_user)
+    now = now_utc()
+    qr = qr_data_uri(f"{booking.code}:{booking.confirmation_code}") if booking.confirmation_code else None
+    quote = cancel_quote(booking, now=now) if booking.status in ("held", "confirmed") else None
+    return render_template("tourism/booking_detail.html", booking=booking, qr=qr, quote=quote,
+                           pay_url=_pay_url(booking.order), now=now)
+
+
+@bp.post("/bookings/<code>/cancel")
+@login_required
+def booking_cancel(code: str):
+    booking = get_booking_for_user(code, current_user)
+    quote = cancel_booking(booking, actor=current_user, now=now_utc())
+    commit()
+    if quote.refund_fen:
+        from shop.money import format_yuan
+
+        flash(_("预订已取消，将退款 %(amount)s", amount=format_yuan(quote.refund_fen)), "success")
+    else:
+        flash(_("预订已取消"), "success")
+    return redirect(url_for("tourism.booking_detail", code=code))
+
+
+# --- host workspace ----------------------------------------------------------------------------
+
+
+@bp.get("/host/")
+@role_required("host")
+def host_home():
+    now = now_utc()
+    return render_template("tourism/host_home.html", listings=list_host_listings(current_user),
+                           arrivals=todays_arrivals(current_user, now=now), form=CheckInForm(),
+                           today=local_date(now))
+
+
+@bp.post("/host/check-in")
+@role_required("host")
+def host_check_in():
+    form = CheckInForm()
+    now = now_utc()
+    if form.validate_on_submit():
+        try:
+            booking = find_arrival_by_code(current_user, form.confirmation_code.data, now=now)
+            check_in_booking(booking, form.confirmation_code.data, actor=current_user, now=now)
+            commit()
+            flash(_("已办理入住：%(code)s", code=booking.code), "success")
+            return redirect(url_for("tourism.host_home"))
+        except DomainError as exc:
+            from shop.db import rollback
+
+            rollback()
+            form.confirmation_code.errors = [_("确认码不正确")]
+    return render_template("tourism/host_home.html", listings=list_host_listings(current_user),
+                           arrivals=todays_arrivals(current_user, now=now), form=form,
+                           today=local_date(now)), 422
+
+
+def _render_host_listing(listing, form, status=200):
+    now = now_utc()
+    today = local_date(now)
+    year, month = _month_arg(today)
+    start, end = month_bounds(year, month)
+    days = listing_calendar(listing, start, end, now=now)
+    return render_template(
+        "tourism/host_listing.html", listing=listing, weeks=_month_weeks(days), form=form,
+        bookings=listing_bookings(listing, start, end), month_label=f"{year}-{month:02d}",
+        prev_month=(date(year, month, 1) - timedelta(days=1)).strftime("%Y-%m"), next_month=end.strftime("%Y-%m"),
+        today=today,
+    ), status
+
+
+@bp.get("/host/listings/<int:listing_id>")
+@role_required("host")
+def host_listing(listing_id: int):
+    listing = get_host_listing(current_user, listing_id)
+    return _render_host_listing(listing, CloseDatesForm())
+
+
+@bp.post("/host/listings/<int:listing_id>/close")
+@role_required("host")
+def host_close_dates(listing_id: int):
+    listing = get_host_listing(current_user, listing_id)
+    form = CloseDatesForm()
+    if not form.validate_on_submit():
+        return _render_host_listing(listing, form, 422)
+    start, end = form.start.data, form.end.data
+    if end < start or (end - start).days > 366:
+        form.end.errors = [_("结束日期必须不早于开始日期，且不超过一年")]
+        return _render_host_listing(listing, form, 422)
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    try:
+        added = close_dates(listing, days, reason=form.reason.data or "", now=now_utc())
+    except DomainError as exc:
+        form.start.errors = [exc.message]
+        return _render_host_listing(listing, form, exc.status)
+    commit()
+    flash(_("已关闭 %(n)s 天", n=added), "success")
+    return redirect(url_for("tourism.host_listing", listing_id=listing.id))
+
+
+@bp.post("/host/listings/<int:listing_id>/reopen/<day>")
+@role_required("host")
+def host_reopen_date(listing_id: int, day: str):
+    listing = get_host_listing(current_user, listing_id)
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError:
+        abort(400)
+    reopen_date(listing, parsed)
+    commit()
+    return redirect(url_for("tourism.host_listing", listing_id=listing.id))
+
+
+@bp.post("/host/bookings/<code>/no-show")
+@role_required("host")
+def host_no_show(code: str):
+    booking = get_booking_for_host(code, current_user)
+    mark_no_show(booking, actor=current_user, now=now_utc())
+    commit()
+    flash(_("已标记未到店：%(code)s", code=booking.code), "success")
+    return redirect(url_for("tourism.host_listing", listing_id=booking.listing_id))

@@ -1,0 +1,79 @@
+"""Tourism test data: listings of each kind, sessions, bookings."""
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, time, timedelta
+
+from catalog.models import BenefitLink
+from shop.extensions import db
+from shop.timeutil import TZ
+from tests.factories import NOW, make_user, make_village
+from tourism.models import Booking, BookingStatus, Listing, ListingKind, Session, UnitType
+
+_seq = itertools.count(1)
+
+
+def make_listing(*, kind: str = ListingKind.STAY, host=None, village=None, name: str | None = None,
+                 units: int = 2, max_guests: int = 2, price_fen: int = 20000,
+                 weekend_price_fen: int | None = None, holiday_price_fen: int | None = None,
+                 free_cancel_days: int = 3, cancel_fee_pct: int = 50, pay_on_arrival: bool = False,
+                 households: list | None = None, is_published: bool = True) -> Listing:
+    n = next(_seq)
+    listing = Listing(
+        kind=kind,
+        slug=f"listing-{n}",
+        name=name or {"stay": "罗渡农家乐", "experience": "草莓采摘", "ticket": "黄马罗渡花海原乡门票"}[kind] + str(n),
+        description="介绍",
+        included="早餐",
+        village_id=(village or make_village()).id,
+        host_id=(host or make_user(role="host")).id,
+        free_cancel_days=free_cancel_days,
+        cancel_fee_pct=cancel_fee_pct,
+        pay_on_arrival=pay_on_arrival,
+        employed_poor_members=2,
+        is_published=is_published,
+        created_at=NOW,
+    )
+    db.session.add(listing)
+    db.session.flush()
+    db.session.add(UnitType(listing_id=listing.id, name={"stay": "标准间", "experience": "采摘", "ticket": "成人票"}[kind],
+                            units=units, max_guests=max_guests, price_fen=price_fen,
+                            weekend_price_fen=weekend_price_fen, holiday_price_fen=holiday_price_fen))
+    for household in households or []:
+        db.session.add(BenefitLink(listing_id=listing.id, household_id=household.id, weight=1, created_at=NOW))
+    db.session.flush()
+    db.session.refresh(listing)
+    return listing
+
+
+def make_session(listing: Listing, *, day: date, hour: int = 9, capacity: int = 10) -> Session:
+    starts_at = datetime.combine(day, time(hour, 0), tzinfo=TZ)
+    session = Session(unit_type_id=listing.unit_types[0].id, starts_at=starts_at, session_date=day, capacity=capacity)
+    db.session.add(session)
+    db.session.flush()
+    return session
+
+
+def make_booking(listing: Listing, *, user=None, check_in: date, check_out: date | None = None, guests: int = 2,
+                 units: int = 1, status: str = BookingStatus.CONFIRMED, expires_at: datetime | None = None,
+                 confirmation_code: str = "", session=None) -> Booking:
+    n = next(_seq)
+    booking = Booking(
+        code=f"TB{n:06d}-S-1",
+        user_id=(user or make_user()).id,
+        listing_id=listing.id,
+        unit_type_id=listing.unit_types[0].id,
+        session_id=session.id if session is not None else None,
+        check_in_date=check_in,
+        check_out_date=check_out or check_in + timedelta(days=1),
+        guests=guests,
+        units=units,
+        status=status,
+        total_fen=10000,
+        confirmation_code=confirmation_code,
+        expires_at=expires_at,
+        created_at=NOW,
+    )
+    db.session.add(booking)
+    db.session.flush()
+    return booking

@@ -1,0 +1,85 @@
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from shop.extensions import db
+from tests.tourism.factories import make_booking, make_listing, make_session
+from tourism.models import BookingStatus, Closure, Holiday
+from tourism.services.availability import (
+    ListingFilter,
+    listing_calendar,
+    nights,
+    search_listings,
+    session_remaining,
+    stay_availability,
+)
+from tourism.services.pricing import stay_total_fen
+
+D = date(2026, 12, 10)
+
+
+def test_nights_are_half_open():
+    assert nights(D, D + timedelta(days=2)) == [D, D + timedelta(days=1)]
+    assert nights(D, D) == []
+
+
+def test_same_day_turnover_leaves_the_checkout_night_free(db, now):
+    listing = make_listing(units=1)
+    make_booking(listing, check_in=D, check_out=D + timedelta(days=2))
+    free = stay_availability(listing.unit_types[0], D, D + timedelta(days=4), now=now)
+    assert free == {D: 0, D + timedelta(days=1): 0, D + timedelta(days=2): 1, D + timedelta(days=3): 1}
+
+
+def test_unexpired_holds_count_and_expired_holds_do_not(db, now):
+    listing = make_listing(units=3)
+    make_booking(listing, check_in=D, status=BookingStatus.HELD, expires_at=now + timedelta(minutes=1))
+    make_booking(listing, check_in=D, status=BookingStatus.HELD, expires_at=now)
+    make_booking(listing, check_in=D, status=BookingStatus.CANCELED)
+    make_booking(listing, check_in=D, status=BookingStatus.CHECKED_IN, units=1)
+    assert stay_availability(listing.unit_types[0], D, D + timedelta(days=1), now=now) == {D: 1}
+
+
+def test_closed_dates_have_no_availability(db, now):
+    listing = make_listing(units=3)
+    db.session.add(Closure(listing_id=listing.id, closed_date=D, created_at=now))
+    db.session.flush()
+    assert stay_availability(listing.unit_types[0], D, D + timedelta(days=2), now=now) == {D: 0, D + timedelta(days=1): 3}
+
+
+def test_session_remaining_subtracts_guests(db, now):
+    listing = make_listing(kind="experience", max_guests=6)
+    session = make_session(listing, day=D, capacity=10)
+    make_booking(listing, check_in=D, guests=4, session=session)
+    make_booking(listing, check_in=D, guests=3, session=session, status=BookingStatus.EXPIRED)
+    assert session_remaining(session, now=now) == 6
+
+
+def test_stay_price_uses_weekend_and_holiday_prices(db):
+    listing = make_listing(price_fen=10000, weekend_price_fen=15000, holiday_price_fen=30000)
+    db.session.add(Holiday(holiday_date=date(2027, 1, 1), name="元旦"))
+    db.session.flush()
+    # Thu 2026-12-31 (weekday), Fri 2027-01-01 (holiday), Sat 2027-01-02 (weekend night)
+    total = stay_total_fen(listing.unit_types[0], date(2026, 12, 31), date(2027, 1, 3), units=2)
+    assert total == (10000 + 30000 + 15000) * 2
+
+
+def test_calendar_marks_past_days_by_beijing_date(db):
+    listing = make_listing(units=1)
+    late_evening = datetime(2026, 11, 28, 15, 30, tzinfo=timezone.utc)  # 23:30 in Beijing on the 28th
+    days = listing_calendar(listing, date(2026, 11, 27), date(2026, 11, 30), now=late_evening)
+    assert [(d.day.day, d.is_past, d.available) for d in days] == [(27, True, 0), (28, False, 1), (29, False, 1)]
+    after_midnight = datetime(2026, 11, 28, 16, 30, tzinfo=timezone.utc)  # 00:30 on the 29th
+    days = listing_calendar(listing, date(2026, 11, 28), date(2026, 11, 30), now=after_midnight)
+    assert [(d.day.day, d.is_past) for d in days] == [(28, True), (29, False)]
+
+
+def test_search_filters_by_kind_dates_and_party(db, now):
+    full = make_listing(units=1, max_guests=2)
+    make_booking(full, check_in=D)
+    free = make_listing(units=1, max_guests=4)
+    make_listing(kind="ticket")
+    results = search_listings(ListingFilter(kind="stay", check_in=D, check_out=D + timedelta(days=1), guests=2), now=now)
+    ids = [r.listing.id for r in results]
+    assert free.id in ids and full.id not in ids
+    results = search_listings(ListingFilter(kind="stay", guests=3), now=now)
+    assert free.id in [r.listing.id for r in results] and full.id not in [r.listing.id for r in results]

@@ -1,0 +1,270 @@
+"""Availability, computed from bookings (never a counter).
+
+- Stays: nights are the half-open range [check_in_date, check_out_date). A night's availability
+  is `units - SUM(units of bookings occupying the night)`; a closed date has none.
+- Tickets: a day's quota is `UnitType.units` people, minus the guests booked for that day.
+- Experiences: a session has `capacity` places, minus the guests booked on that session.
+
+A booking occupies capacity while it is confirmed, checked in or completed, or held and its hold
+has not expired at `now` (so capacity comes back the moment a hold expires, whether or not the
+expiry job has run yet).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from shop.extensions import db
+from shop.timeutil import local_date, local_midnight_utc
+from tourism.models import Booking, BookingStatus, Closure, Listing, ListingKind, Session, UnitType
+from tourism.services.pricing import holidays_between, price_for_day
+
+ACTIVE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.COMPLETED)
+
+
+def nights(check_in: date, check_out: date) -> list[date]:
+    """The nights of a stay: [check_in, check_out)."""
+    return [check_in + timedelta(days=i) for i in range((check_out - check_in).days)]
+
+
+def occupying(now: datetime):
+    """SQL condition: the booking takes capacity at `now`."""
+    return sa.or_(
+        Booking.status.in_([str(s) for s in ACTIVE_STATUSES]),
+        sa.and_(Booking.status == BookingStatus.HELD, Booking.expires_at > now),
+    )
+
+
+def closed_dates(listing_id: int, start: date, end: date) -> set[date]:
+    rows = db.session.scalars(
+        sa.select(Closure.closed_date).where(
+            Closure.listing_id == listing_id, Closure.closed_date >= start, Closure.closed_date < end
+        )
+    )
+    return set(rows)
+
+
+def _exclude(query, exclude_booking_id):
+    return query.where(Booking.id != exclude_booking_id) if exclude_booking_id else query
+
+
+def stay_availability(unit_type: UnitType, start: date, end: date, *, now: datetime,
+                      exclude_booking_id: int | None = None) -> dict[date, int]:
+    """Free units of a room type for each night in [start, end)."""
+    query = sa.select(Booking.check_in_date, Booking.check_out_date, Booking.units).where(
+        Booking.unit_type_id == unit_type.id,
+        Booking.check_in_date < end,
+        Booking.check_out_date > start,
+        occupying(now),
+    )
+    taken: dict[date, int] = defaultdict(int)
+    for check_in, check_out, units in db.session.execute(_exclude(query, exclude_booking_id)):
+        for night in nights(max(check_in, start), min(check_out, end)):
+            taken[night] += units
+    closed = closed_dates(unit_type.listing_id, start, end)
+    return {
+        night: 0 if night in closed else max(0, unit_type.units - taken[night]) for night in nights(start, end)
+    }
+
+
+def ticket_availability(unit_type: UnitType, start: date, end: date, *, now: datetime,
+                        exclude_booking_id: int | None = None) -> dict[date, int]:
+    """Remaining daily quota (people) for each day in [start, end)."""
+    query = (
+        sa.select(Booking.check_in_date, sa.func.sum(Booking.guests))
+        .where(
+            Booking.unit_type_id == unit_type.id,
+            Booking.check_in_date >= start,
+            Booking.check_in_date < end,
+            occupying(now),
+        )
+        .group_by(Booking.check_in_date)
+    )
+    taken = {day: int(total) for day, total in db.session.execute(_exclude(query, exclude_booking_id))}
+    closed = closed_dates(unit_type.listing_id, start, end)
+    return {
+        day: 0 if day in closed else max(0, unit_type.units - taken.get(day, 0)) for day in nights(start, end)
+    }
+
+
+def session_remaining(session: Session, *, now: datetime, exclude_booking_id: int | None = None) -> int:
+    """Free places of an experience session (0 on a closed date)."""
+    listing_id = db.session.scalar(sa.select(UnitType.listing_id).where(UnitType.id == session.unit_type_id))
+    if session.session_date in closed_dates(listing_id, session.session_date, session.session_date + timedelta(days=1)):
+        return 0
+    query = sa.select(sa.func.coalesce(sa.func.sum(Booking.guests), 0)).where(
+        Booking.session_id == session.id, occupying(now)
+    )
+    taken = int(db.session.scalar(_exclude(query, exclude_booking_id)) or 0)
+    return max(0, session.capacity - taken)
+
+
+def sessions_between(listing: Listing, start: date, end: date) -> list[Session]:
+    ids = [u.id for u in listing.unit_types]
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Session)
+            .where(Session.unit_type_id.in_(ids), Session.session_date >= start, Session.session_date < end)
+            .order_by(Session.starts_at, Session.id)
+        )
+    )
+
+
+# --- calendar ----------------------------------------------------------------------------------
+
+
+@dataclass
+class UnitDay:
+    unit_type_id: int
+    name: str
+    available: int
+    price_fen: int
+
+
+@dataclass
+class SessionSlot:
+    session_id: int
+    starts_at: datetime
+    capacity: int
+    available: int
+    price_fen: int
+
+
+@dataclass
+class CalendarDay:
+    day: date
+    is_past: bool
+    is_closed: bool
+    units: list[UnitDay] = field(default_factory=list)
+    sessions: list[SessionSlot] = field(default_factory=list)
+
+    @property
+    def available(self) -> int:
+        if self.is_past or self.is_closed:
+            return 0
+        return sum(u.available for u in self.units) + sum(s.available for s in self.sessions)
+
+    @property
+    def min_price_fen(self) -> int | None:
+        prices = [u.price_fen for u in self.units if u.available] + [s.price_fen for s in self.sessions if s.available]
+        return min(prices) if prices else None
+
+
+def listing_calendar(listing: Listing, start: date, end: date, *, now: datetime) -> list[CalendarDay]:
+    """Per Beijing date in [start, end): availability and price of each unit type or session."""
+    today = local_date(now)
+    holidays = holidays_between(start, end)
+    closed = closed_dates(listing.id, start, end)
+    days = {d: CalendarDay(day=d, is_past=d < today, is_closed=d in closed) for d in nights(start, end)}
+    if listing.kind == ListingKind.EXPERIENCE:
+        by_type = {u.id: u for u in listing.unit_types}
+        for s in sessions_between(listing, start, end):
+            past = s.starts_at <= now
+            unit_type = by_type[s.unit_type_id]
+            days[s.session_date].sessions.append(
+                SessionSlot(
+                    session_id=s.id,
+                    starts_at=s.starts_at,
+                    capacity=s.capacity,
+                    available=0 if past else session_remaining(s, now=now),
+                    price_fen=price_for_day(unit_type, s.session_date, kind=listing.kind, holidays=holidays),
+                )
+            )
+        return list(days.values())
+    for unit_type in listing.unit_types:
+        if listing.kind == ListingKind.STAY:
+            free = stay_availability(unit_type, start, end, now=now)
+        else:
+            free = ticket_availability(unit_type, start, end, now=now)
+        for d, cal in days.items():
+            cal.units.append(
+                UnitDay(
+                    unit_type_id=unit_type.id,
+                    name=unit_type.name,
+                    available=0 if cal.is_past else free[d],
+                    price_fen=price_for_day(unit_type, d, kind=listing.kind, holidays=holidays),
+                )
+            )
+    return list(days.values())
+
+
+# --- search ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ListingFilter:
+    kind: str | None = None
+    village_id: int | None = None
+    check_in: date | None = None
+    check_out: date | None = None
+    guests: int | None = None
+
+
+@dataclass
+class ListingResult:
+    listing: Listing
+    from_price_fen: int | None
+    #: None when no dates were asked; else whether the party fits on those dates.
+    available: bool | None
+
+
+def _fits(listing: Listing, f: ListingFilter, *, now: datetime) -> bool:
+    guests = f.guests or 1
+    if listing.kind == ListingKind.STAY:
+        check_out = f.check_out or f.check_in + timedelta(days=1)
+        for unit_type in listing.unit_types:
+            free = stay_availability(unit_type, f.check_in, check_out, now=now)
+            min_free = min(free.values()) if free else 0
+            if min_free > 0 and min_free * unit_type.max_guests >= guests:
+                return True
+        return False
+    end = (f.check_out if f.check_out and f.check_out > f.check_in else f.check_in + timedelta(days=1))
+    if listing.kind == ListingKind.TICKET:
+        for unit_type in listing.unit_types:
+            free = ticket_availability(unit_type, f.check_in, end, now=now)
+            if any(v >= guests for v in free.values()):
+                return True
+        return False
+    for s in sessions_between(listing, f.check_in, end):
+        if s.starts_at > now and session_remaining(s, now=now) >= guests:
+            return True
+    return False
+
+
+def search_listings(f: ListingFilter, *, now: datetime) -> list[ListingResult]:
+    """Published listings matching kind and village; with dates, only those where the party fits."""
+    query = (
+        sa.select(Listing)
+        .where(Listing.is_published.is_(True))
+        .options(selectinload(Listing.unit_types), selectinload(Listing.village), selectinload(Listing.images))
+        .order_by(Listing.id)
+    )
+    if f.kind:
+        query = query.where(Listing.kind == f.kind)
+    if f.village_id:
+        query = query.where(Listing.village_id == f.village_id)
+    results = []
+    for listing in db.session.scalars(query):
+        prices = [u.price_fen for u in listing.unit_types if not f.guests or listing.kind != ListingKind.STAY
+                  or u.max_guests * u.units >= f.guests]
+        if f.guests and listing.kind != ListingKind.STAY and not any(u.max_guests >= f.guests for u in listing.unit_types):
+            continue
+        if f.guests and listing.kind == ListingKind.STAY and not prices:
+            continue
+        available = None
+        if f.check_in is not None:
+            available = _fits(listing, f, now=now)
+            if not available:
+                continue
+        results.append(ListingResult(listing=listing, from_price_fen=min(prices) if prices else None, available=available))
+    return results
+
+
+def day_start_utc(day: date) -> datetime:
+    return local_midnight_utc(day)

@@ -1,0 +1,644 @@
+"""Bookings: hold, sell through the orders pipeline, confirm, cancel, expire, check in, complete.
+
+The flow (STYLE.md B3): `hold_booking` locks the unit type row (`SELECT … FOR UPDATE`; one lock
+per unit type, so two holds for the last room queue up instead of both seeing it free), computes
+availability from bookings and inserts a `held` booking that expires after BOOKING_HOLD_MINUTES.
+`book_listing` sells the hold through the same Order/OrderLine/OrderPayment tables as goods; the
+orders payment pipeline calls back `on_order_paid` / `on_order_released`.
+
+Services only flush; the caller commits. Side effects (e-mail) are queued after commit.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret
+from shop.db import after_commit
+from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
+from shop.extensions import db
+from shop.history import record_status, transition
+from shop.money import apply_bps
+from shop.timeutil import local_date
+from tourism.models import Booking, BookingStatus, Listing, ListingKind, Session, UnitType
+from tourism.services.availability import (
+    closed_dates,
+    session_remaining,
+    stay_availability,
+    ticket_availability,
+)
+from tourism.services.pricing import per_person_total_fen, stay_total_fen
+
+log = logging.getLogger(__name__)
+
+
+class BookingUnavailable(Conflict):
+    """Not enough rooms, places or quota for the asked dates (409)."""
+
+    code = "unavailable"
+
+
+class WrongConfirmationCode(ValidationError):
+    code = "wrong_confirmation_code"
+
+
+@dataclass
+class BookingRequest:
+    listing_id: int
+    guests: int
+    check_in: date | None = None
+    check_out: date | None = None
+    unit_type_id: int | None = None
+    session_id: int | None = None
+    units: int = 1
+    pay_on_arrival: bool = False
+
+
+def _hold_minutes() -> int:
+    return int(current_app.config.get("BOOKING_HOLD_MINUTES", 15))
+
+
+def _max_nights() -> int:
+    return int(current_app.config.get("MAX_STAY_NIGHTS", 14))
+
+
+def _lock_unit_type(unit_type_id: int) -> UnitType:
+    """Lock the unit type row: every hold for it queues here (PostgreSQL; SQLite locks the database)."""
+    return db.session.execute(
+        sa.select(UnitType).where(UnitType.id == unit_type_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _lock_booking(booking_id: int) -> Booking | None:
+    return db.session.execute(
+        sa.select(Booking).where(Booking.id == booking_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def _unit_type_of(listing: Listing, unit_type_id: int | None) -> UnitType:
+    if unit_type_id is None:
+        if not listing.unit_types:
+            raise BookingUnavailable("This listing has nothing to book")
+        return listing.unit_types[0]
+    for unit_type in listing.unit_types:
+        if unit_type.id == unit_type_id:
+            return unit_type
+    raise ValidationError("Unknown room type for this listing", fields={"unit_type_id": "unknown"})
+
+
+def _validate_and_price(req: BookingRequest, listing: Listing, *, now: datetime, exclude_booking_id=None):
+    """Check the request; return (unit_type, session, check_in, check_out, total_fen) — no locks."""
+    today = local_date(now)
+    if not isinstance(req.guests, int) or req.guests < 1:
+        raise ValidationError("At least one guest", fields={"guests": "must be at least 1"})
+    if not isinstance(req.units, int) or req.units < 1:
+        raise ValidationError("At least one room", fields={"units": "must be at least 1"})
+    session = None
+    if listing.kind == ListingKind.EXPERIENCE:
+        if req.session_id is None:
+            raise ValidationError("Choose a session", fields={"session_id": "required"})
+        session = db.session.get(Session, req.session_id)
+        if session is None or session.unit_type_id not in {u.id for u in listing.unit_types}:
+            raise ValidationError("Unknown session for this listing", fields={"session_id": "unknown"})
+        unit_type = session.unit_type
+        if session.starts_at <= now:
+            raise ValidationError("This session has already started", fields={"session_id": "in the past"})
+        check_in = session.session_date
+        check_out = check_in + timedelta(days=1)
+    else:
+        unit_type = _unit_type_of(listing, req.unit_type_id)
+        if req.check_in is None:
+            raise ValidationError("Choose a date", fields={"checkin": "required"})
+        check_in = req.check_in
+        if check_in < today:
+            raise ValidationError("The date is in the past", fields={"checkin": "in the past"})
+        if listing.kind == ListingKind.STAY:
+            if req.check_out is None:
+                raise ValidationError("Choose a check-out date", fields={"checkout": "required"})
+            check_out = req.check_out
+            if check_out <= check_in:
+                raise ValidationError("Check-out must be after check-in", fields={"checkout": "not after check-in"})
+            if (check_out - check_in).days > _max_nights():
+                raise ValidationError(
+                    f"At most {_max_nights()} nights", fields={"checkout": f"more than {_max_nights()} nights"}
+                )
+        else:
+            check_out = check_in + timedelta(days=1)
+    if listing.kind == ListingKind.STAY:
+        if req.guests > unit_type.max_guests * req.units:
+            raise ValidationError(
+                "Too many guests for the rooms", fields={"guests": f"at most {unit_type.max_guests * req.units}"}
+            )
+        if req.units > unit_type.units:
+            raise ValidationError("Too many rooms", fields={"units": f"at most {unit_type.units}"})
+        total = stay_total_fen(unit_type, check_in, check_out, req.units)
+    else:
+        if req.units != 1:
+            raise ValidationError("Only one booking unit", fields={"units": "must be 1"})
+        if req.guests > unit_type.max_guests:
+            raise ValidationError("Too many people", fields={"guests": f"at most {unit_type.max_guests}"})
+        total = per_person_total_fen(unit_type, check_in, req.guests, kind=listing.kind)
+    return unit_type, session, check_in, check_out, total
+
+
+def _has_room(listing: Listing, unit_type: UnitType, session, check_in, check_out, guests, units, *, now,
+              exclude_booking_id=None) -> bool:
+    if listing.kind == ListingKind.STAY:
+        free = stay_availability(unit_type, check_in, check_out, now=now, exclude_booking_id=exclude_booking_id)
+        return bool(free) and min(free.values()) >= units
+    if listing.kind == ListingKind.TICKET:
+        free = ticket_availability(unit_type, check_in, check_out, now=now, exclude_booking_id=exclude_booking_id)
+        return free[check_in] >= guests
+    if check_in in closed_dates(listing.id, check_in, check_out):
+        return False
+    return session_remaining(session, now=now, exclude_booking_id=exclude_booking_id) >= guests
+
+
+def get_listing(listing_id: int, *, published_only: bool = True) -> Listing:
+    listing = db.session.get(Listing, listing_id)
+    if listing is None or (published_only and not listing.is_published):
+        raise NotFound("No such listing")
+    return listing
+
+
+def hold_booking(req: BookingRequest, *, user, now: datetime, code: str | None = None) -> Booking:
+    """Validate, lock the unit type, check availability, insert a held booking. Flushes only.
+
+    Raises ValidationError (422), NotFound (404) or BookingUnavailable (409); nothing is held then.
+    """
+    listing = get_listing(req.listing_id)
+    if req.pay_on_arrival and not listing.pay_on_arrival:
+        raise ValidationError("This host does not take payment on arrival", fields={"payment_method": "not allowed"})
+    unit_type, session, check_in, check_out, total = _validate_and_price(req, listing, now=now)
+    _lock_unit_type(unit_type.id)
+    if not _has_room(listing, unit_type, session, check_in, check_out, req.guests, req.units, now=now):
+        raise BookingUnavailable("Not available for these dates any more")
+    booking = Booking(
+        code=code or f"{new_order_code()}-S-1",
+        user_id=user.id,
+        listing_id=listing.id,
+        unit_type_id=unit_type.id,
+        session_id=session.id if session is not None else None,
+        check_in_date=check_in,
+        check_out_date=check_out,
+        guests=req.guests,
+        units=req.units,
+        status=BookingStatus.HELD,
+        total_fen=total,
+        pay_on_arrival=req.pay_on_arrival,
+        expires_at=now + timedelta(minutes=_hold_minutes()),
+        created_at=now,
+    )
+    db.session.add(booking)
+    db.session.flush()
+    record_status(booking, from_status=None, to_status=BookingStatus.HELD, actor=user, now=now)
+    return booking
+
+
+def benefit_split_for_listing(listing_id: int) -> list[dict]:
+    from catalog.models import BenefitLink
+
+    rows = db.session.execute(
+        sa.select(BenefitLink.household_id, BenefitLink.weight)
+        .where(BenefitLink.listing_id == listing_id)
+        .order_by(BenefitLink.household_id)
+    )
+    return [{"household_id": h, "weight": w} for h, w in rows]
+
+
+def _new_unique_order_code() -> str:
+    from orders.models import Order
+
+    for _ in range(10):
+        code = new_order_code()
+        if db.session.scalar(sa.select(Order.id).where(Order.code == code)) is None:
+            return code
+    raise Conflict("Could not allocate an order number, try again")
+
+
+def line_title(booking: Booking) -> str:
+    listing = booking.listing
+    if listing.kind == ListingKind.STAY:
+        return f"{listing.name} · {booking.unit_type.name} · {booking.check_in_date:%m-%d}–{booking.check_out_date:%m-%d}"[:120]
+    return f"{listing.name} · {booking.check_in_date:%Y-%m-%d}"[:120]
+
+
+def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
+    """Hold and sell in one transaction: Booking + Order + one OrderLine(kind="booking") + OrderPayment.
+
+    Card: the order waits for payment until the hold expires. Pay on arrival: confirmed at once.
+    The caller commits, then calls `start_card_payment(order)` for card orders.
+    """
+    from orders.models import Order, OrderLine, OrderPayment, OrderStatus, PaymentState
+
+    if not req.pay_on_arrival and not card_payments_enabled():
+        raise ValidationError("Online payment is not available; choose pay on arrival",
+                              fields={"payment_method": "card payments are not available"})
+    order_code = _new_unique_order_code()
+    booking = hold_booking(req, user=user, now=now, code=f"{order_code}-S-1")
+    listing = booking.listing
+    quantity = booking.nights * booking.units if listing.kind == ListingKind.STAY else booking.guests
+    order = Order(
+        code=order_code,
+        secret=new_secret(),
+        user_id=user.id,
+        status=OrderStatus.PENDING,
+        payment_method="cod" if req.pay_on_arrival else "card",
+        subtotal_fen=booking.total_fen,
+        shipping_fen=0,
+        total_fen=booking.total_fen,
+        currency="CNY",
+        expires_at=booking.expires_at,
+        created_at=now,
+    )
+    db.session.add(order)
+    db.session.flush()
+    record_status(order, from_status=None, to_status=OrderStatus.PENDING, actor=user, now=now)
+    line = OrderLine(
+        order_id=order.id,
+        kind="booking",
+        booking_id=booking.id,
+        title=line_title(booking),
+        unit="晚" if listing.kind == ListingKind.STAY else "人",
+        village_id=listing.village_id,
+        # nightly prices may differ (weekend, holiday): the line total is the sum, the unit price its floor average
+        unit_price_fen=booking.total_fen // quantity,
+        quantity=quantity,
+        line_total_fen=booking.total_fen,
+        commission_bps=0,
+        benefit_split=benefit_split_for_listing(listing.id),
+    )
+    payment = OrderPayment(
+        order_id=order.id,
+        number=1,
+        provider="cod" if req.pay_on_arrival else "stripe",
+        state=PaymentState.CREATED,
+        amount_fen=booking.total_fen,
+        currency="CNY",
+        created_at=now,
+    )
+    db.session.add_all([line, payment])
+    booking.order_id = order.id
+    db.session.flush()
+    record_status(payment, from_status=None, to_status=PaymentState.CREATED, actor=user, now=now)
+    if req.pay_on_arrival:
+        transition(order, OrderStatus.CONFIRMED, actor=user, now=now, note="pay on arrival")
+        order.expires_at = None
+        confirm_booking(booking, actor=user, now=now, note="pay on arrival")
+    return booking
+
+
+def card_payments_enabled() -> bool:
+    from orders.providers import card_payments_enabled as enabled
+
+    return enabled()
+
+
+def start_card_payment(order, *, now: datetime, actor=None):
+    """After the booking order is committed: create the PaymentIntent through the orders pipeline.
+
+    A provider outage is not fatal: the booking stays held and the order page offers to retry.
+    """
+    from orders.providers import ProviderError
+    from orders.services.payments import start_payment
+
+    try:
+        return start_payment(order.payments[-1], now=now)
+    except (ProviderError, ValidationError, Conflict) as exc:
+        from shop.db import rollback
+
+        rollback()
+        log.warning("could not start the payment of booking order %s: %s", order.code, exc)
+        return None
+
+
+def _new_confirmation_code(booking: Booking) -> str:
+    for _ in range(20):
+        code = new_numeric_code(6)
+        clash = db.session.scalar(
+            sa.select(Booking.id).where(
+                Booking.listing_id == booking.listing_id,
+                Booking.confirmation_code == code,
+                Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN]),
+            )
+        )
+        if clash is None:
+            return code
+    raise Conflict("Could not allocate a confirmation code, try again")
+
+
+def confirm_booking(booking: Booking, *, actor=None, now: datetime, note: str = "") -> Booking:
+    """held (or expired and re-held) -> confirmed, with a confirmation code; e-mail after commit."""
+    transition(booking, BookingStatus.CONFIRMED, actor=actor, now=now, note=note)
+    booking.confirmation_code = _new_confirmation_code(booking)
+    booking.confirmed_at = now
+    booking.expires_at = None
+    db.session.flush()
+    booking_id = booking.id
+    after_commit(lambda: _send_confirmation_mail(booking_id))
+    return booking
+
+
+def _send_confirmation_mail(booking_id: int) -> None:
+    from tourism.tasks import send_booking_mail
+
+    send_booking_mail.delay(booking_id)
+
+
+def _booking_lines(order):
+    return [line for line in order.lines if line.kind == "booking" and line.booking_id is not None]
+
+
+def on_order_paid(order, *, now: datetime) -> bool:
+    """Hook for the orders pipeline: the order's payment is confirmed.
+
+    Confirms each held booking of the order. A hold that has expired (by time or by the expiry
+    job) is re-held if the unit type still has room; otherwise the booking is marked expired and
+    this returns False: the orders pipeline must then refund the payment. Idempotent: bookings
+    already confirmed are left alone. Returns True when every booking of the order is confirmed.
+    """
+    all_confirmed = True
+    lines = sorted(_booking_lines(order), key=lambda l: l.booking_id)
+    bookings = [db.session.get(Booking, line.booking_id) for line in lines]
+    for unit_type_id in sorted({b.unit_type_id for b in bookings}):
+        _lock_unit_type(unit_type_id)  # lock order: unit types by id, then bookings
+    for booking in bookings:
+        booking = _lock_booking(booking.id)
+        if booking.status in (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.COMPLETED):
+            continue
+        if booking.status == BookingStatus.HELD and booking.expires_at is not None and booking.expires_at > now:
+            confirm_booking(booking, now=now, note="paid")
+            continue
+        if booking.status not in (BookingStatus.HELD, BookingStatus.EXPIRED):
+            all_confirmed = False  # canceled meanwhile
+            continue
+        listing = booking.listing
+        if _has_room(listing, booking.unit_type, booking.session, booking.check_in_date, booking.check_out_date,
+                     booking.guests, booking.units, now=now, exclude_booking_id=booking.id) \
+                and booking.check_in_date >= local_date(now):
+            if booking.status == BookingStatus.HELD:
+                transition(booking, BookingStatus.EXPIRED, now=now, note="hold expired before payment")
+            confirm_booking(booking, now=now, note="paid after the hold expired; re-held")
+        else:
+            if booking.status == BookingStatus.HELD:
+                transition(booking, BookingStatus.EXPIRED, now=now, note="hold expired; no room left")
+            all_confirmed = False
+    if not all_confirmed:
+        _refund_unconfirmed(order, now=now)
+    db.session.flush()
+    return all_confirmed
+
+
+def _refund_unconfirmed(order, *, now: datetime) -> None:
+    """The money for bookings that could not be confirmed goes back (through refund_payment)."""
+    from orders.models import LineStatus, OrderStatus, PaymentState
+    from orders.services.payments import refund_payment
+
+    payment = next((p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
+    for line in _booking_lines(order):
+        booking = db.session.get(Booking, line.booking_id)
+        if line.status != LineStatus.OPEN or booking.status not in (BookingStatus.EXPIRED, BookingStatus.CANCELED):
+            continue
+        if payment is not None:
+            refund_payment(payment, line.line_total_fen, line=line, now=now,
+                           reason="booking hold expired and no room left: refunded")
+            booking.refunded_fen = min(booking.total_fen, booking.refunded_fen + line.line_total_fen)
+        line.status = LineStatus.REFUNDED
+    if all(l.status != LineStatus.OPEN for l in order.lines) and order.status == OrderStatus.CONFIRMED:
+        transition(order, OrderStatus.CANCELED, now=now, note="no room left after late payment")
+
+
+def on_order_released(order, *, now: datetime) -> int:
+    """Hook for the orders pipeline: the unpaid order expired or was canceled; release its holds."""
+    released = 0
+    for line in _booking_lines(order):
+        booking = _lock_booking(line.booking_id)
+        if booking is not None and booking.status == BookingStatus.HELD:
+            transition(booking, BookingStatus.EXPIRED, now=now, note="order released")
+            released += 1
+    db.session.flush()
+    return released
+
+
+def expire_holds(now: datetime) -> int:
+    """Mark held bookings whose hold has passed as expired; exactly once even if runs overlap.
+
+    Candidates are read without locks, then each is locked and re-checked. Returns how many this
+    run expired. (Capacity is already free at `expires_at` — availability ignores stale holds.)
+    """
+    ids = list(
+        db.session.scalars(
+            sa.select(Booking.id)
+            .where(Booking.status == BookingStatus.HELD, Booking.expires_at <= now)
+            .order_by(Booking.id)
+        )
+    )
+    expired = 0
+    for booking_id in ids:
+        booking = _lock_booking(booking_id)
+        if booking is None or booking.status != BookingStatus.HELD or booking.expires_at > now:
+            continue
+        transition(booking, BookingStatus.EXPIRED, now=now, note="hold expired")
+        expired += 1
+    # The order itself (expires_at = the hold's) is expired by orders.tasks.expire_orders, which
+    # calls on_order_released (a no-op for holds already expired here).
+    db.session.flush()
+    return expired
+
+
+# --- access --------------------------------------------------------------------------------------
+
+
+def get_booking_for_user(code: str, user) -> Booking:
+    """The caller's own booking by public code; another user's is a 404 (admins see all)."""
+    booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
+    if booking is None or user is None or not (booking.user_id == user.id or user.role == "admin"):
+        raise NotFound("No such booking")
+    return booking
+
+
+def is_host_of(user, listing: Listing) -> bool:
+    return user is not None and (user.role == "admin" or (user.role == "host" and listing.host_id == user.id))
+
+
+def get_booking_for_host(code: str, user) -> Booking:
+    booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
+    if booking is None or not is_host_of(user, booking.listing):
+        raise NotFound("No such booking")
+    return booking
+
+
+def list_user_bookings(user) -> list[Booking]:
+    return list(
+        db.session.scalars(sa.select(Booking).where(Booking.user_id == user.id).order_by(Booking.created_at.desc(), Booking.id.desc()))
+    )
+
+
+# --- cancel ------------------------------------------------------------------------------------
+
+
+@dataclass
+class CancelQuote:
+    refund_fen: int
+    fee_fen: int
+    is_free: bool
+
+
+def cancel_quote(booking: Booking, *, now: datetime) -> CancelQuote:
+    """What cancelling now would refund: free until `free_cancel_days` before, then a fee percent."""
+    listing = booking.listing
+    paid = 0 if booking.pay_on_arrival or booking.status == BookingStatus.HELD else booking.total_fen
+    days_before = (booking.check_in_date - local_date(now)).days
+    if days_before >= listing.free_cancel_days:
+        return CancelQuote(refund_fen=paid, fee_fen=0, is_free=True)
+    fee = min(paid, apply_bps(paid, listing.cancel_fee_pct * 100))
+    return CancelQuote(refund_fen=paid - fee, fee_fen=fee, is_free=False)
+
+
+def _lock_order(order_id: int):
+    from orders.models import Order
+
+    return db.session.execute(
+        sa.select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
+    """Cancel under the listing's policy; refund the paid amount minus the fee through the pipeline.
+
+    Lock order as in the orders pipeline: order row, then payment, then booking. An unpaid booking
+    (held, or pay on arrival) cancels its order through `cancel_order`; a paid one is refunded with
+    `refund_payment` for the amount the policy returns (the fee stays with the order).
+    """
+    from orders.models import LineStatus, OrderStatus, PaymentState
+    from orders.services.payments import cancel_order, refund_payment
+
+    order = _lock_order(booking.order_id) if booking.order_id else None
+    booking = _lock_booking(booking.id)
+    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        raise IllegalTransition("This booking can no longer be canceled", fields={"status": booking.status})
+    quote = cancel_quote(booking, now=now)
+    transition(booking, BookingStatus.CANCELED, actor=actor, now=now,
+               note="free cancellation" if quote.is_free else f"fee {quote.fee_fen} fen kept")
+    booking.canceled_at = now
+    booking.expires_at = None
+    if order is None:
+        db.session.flush()
+        return quote
+    line = next((l for l in order.lines if l.booking_id == booking.id), None)
+    payment = next((p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
+    if payment is None:
+        if order.status in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
+            cancel_order(order, actor=actor, now=now, reason="booking canceled")
+        db.session.flush()
+        return quote
+    if quote.refund_fen > 0:
+        refund_payment(payment, quote.refund_fen, line=line, actor=actor, now=now, reason="booking canceled")
+        booking.refunded_fen = quote.refund_fen
+    if line is not None and line.status == LineStatus.OPEN:
+        line.status = LineStatus.REFUNDED if quote.refund_fen > 0 else LineStatus.CANCELED
+    if quote.fee_fen == 0 and all(l.status != LineStatus.OPEN for l in order.lines) \
+            and order.status == OrderStatus.CONFIRMED:
+        transition(order, OrderStatus.CANCELED, actor=actor, now=now, note="booking canceled")
+    db.session.flush()
+    return quote
+
+
+# --- host actions ------------------------------------------------------------------------------
+
+
+def check_in_booking(booking: Booking, confirmation_code: str, *, actor, now: datetime) -> Booking:
+    """The host checks the guest in with the confirmation code the guest shows (wrong codes refused)."""
+    if not is_host_of(actor, booking.listing):
+        raise NotFound("No such booking")
+    if booking.order_id:
+        _lock_order(booking.order_id)  # lock order: order, then booking (as the orders pipeline)
+    booking = _lock_booking(booking.id)
+    if not same_secret((confirmation_code or "").strip(), booking.confirmation_code):
+        raise WrongConfirmationCode("Wrong confirmation code", fields={"confirmation_code": "does not match"})
+    today = local_date(now)
+    if booking.status != BookingStatus.CONFIRMED:
+        raise IllegalTransition("Only confirmed bookings can be checked in", fields={"status": booking.status})
+    if not (booking.check_in_date <= today < booking.check_out_date):
+        raise Conflict("Check-in is only possible on the booked dates", code="not_arrival_day")
+    transition(booking, BookingStatus.CHECKED_IN, actor=actor, now=now)
+    booking.checked_in_at = now
+    if booking.pay_on_arrival and booking.order is not None:
+        from orders.services.payments import confirm_cash
+
+        confirm_cash(booking.order, actor=actor, now=now)  # the host takes the money at arrival
+    db.session.flush()
+    return booking
+
+
+def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Booking:
+    """A confirmed booking of the host's listings for today with this confirmation code."""
+    code = (confirmation_code or "").strip()
+    today = local_date(now)
+    query = (
+        sa.select(Booking)
+        .join(Listing, Listing.id == Booking.listing_id)
+        .where(
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.confirmation_code == code,
+            Booking.check_in_date <= today,
+            Booking.check_out_date > today,
+        )
+    )
+    if host.role != "admin":
+        query = query.where(Listing.host_id == host.id)
+    matches = list(db.session.scalars(query)) if code else []
+    if len(matches) != 1:
+        raise WrongConfirmationCode("Wrong confirmation code", fields={"confirmation_code": "does not match"})
+    return matches[0]
+
+
+def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
+    if not is_host_of(actor, booking.listing):
+        raise NotFound("No such booking")
+    booking = _lock_booking(booking.id)
+    if booking.check_in_date > local_date(now):
+        raise Conflict("The guest is not due yet", code="not_due")
+    transition(booking, BookingStatus.NO_SHOW, actor=actor, now=now)
+    db.session.flush()
+    return booking
+
+
+def complete_stays(now: datetime) -> int:
+    """Checked-in bookings whose check-out date has come -> completed, then credit households."""
+    today = local_date(now)
+    ids = list(
+        db.session.scalars(
+            sa.select(Booking.id)
+            .where(Booking.status == BookingStatus.CHECKED_IN, Booking.check_out_date <= today)
+            .order_by(Booking.id)
+        )
+    )
+    done = 0
+    for booking_id in ids:
+        booking = _lock_booking(booking_id)
+        if booking is None or booking.status != BookingStatus.CHECKED_IN:
+            continue
+        transition(booking, BookingStatus.COMPLETED, now=now, note="check-out date passed")
+        done += 1
+        _credit_booking(booking, now=now)
+    db.session.flush()
+    return done
+
+
+def _credit_booking(booking: Booking, *, now: datetime) -> None:
+    if booking.order is None:
+        return
+    try:
+        from county.services.ledger import credit_line
+    except ImportError:
+        log.warning("county.services.ledger.credit_line is not available; booking %s not credited", booking.code)
+        return
+    for line in booking.order.lines:
+        if line.booking_id == booking.id:
+            credit_line(line, now=now)
+
