@@ -99,7 +99,7 @@ def test_product_page_with_wrong_slug_redirects_to_canonical_url(client, world):
 
 
 def test_unknown_product_village_and_category_are_404_pages(client, world):
-    for url in ("/products/999999", "/villages/nowhere", "/categories/nothing"):
+    for url in ("/products/999999", "/products/99999999999999999999999", "/villages/nowhere", "/categories/nothing"):
         response = client.get(url)
         assert response.status_code == 404
         assert "页面不存在" in response.get_data(as_text=True) or "No such" in response.get_data(as_text=True)

@@ -1,0 +1,155 @@
+"""Register, log in, log out: hashed passwords, CSRF on every form, safe `next` redirects."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from shop import create_app
+from shop.auth.models import User
+from tests.conftest import TEST_CONFIG
+from tests.factories import make_user
+
+
+def _user(db, email):
+    return db.session.scalar(sa.select(User).where(User.email == email))
+
+
+def test_register_creates_a_consumer_with_a_hashed_password_and_logs_in(client, db):
+    response = client.post("/register", data={"name": "小李", "email": "New@Test.cn", "password": "s3cret-pass",
+                                              "confirm": "s3cret-pass"})
+    assert response.status_code == 302
+    user = _user(db, "new@test.cn")
+    assert user is not None and user.role == "consumer"
+    assert "s3cret-pass" not in user.password_hash and user.password_hash.startswith(("scrypt:", "pbkdf2:"))
+    assert "小李" in client.get("/").get_data(as_text=True)  # logged in: the header names the user
+
+
+def test_register_refuses_a_taken_email_and_short_password(client, db):
+    make_user(email="taken@test.cn")
+    response = client.post("/register", data={"email": "taken@test.cn", "password": "longenough1",
+                                              "confirm": "longenough1"})
+    assert response.status_code == 422
+    response = client.post("/register", data={"email": "fresh@test.cn", "password": "short", "confirm": "short"})
+    assert response.status_code == 422 and _user(db, "fresh@test.cn") is None
+
+
+def test_register_refuses_mismatched_confirmation(client, db):
+    response = client.post("/register", data={"email": "m@test.cn", "password": "longenough1", "confirm": "other12345"})
+    assert response.status_code == 422 and _user(db, "m@test.cn") is None
+
+
+def test_login_with_the_right_password_then_logout(client, auth, db):
+    user = make_user(name="王测试")
+    response = auth.login(user)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert "王测试" in client.get("/").get_data(as_text=True)
+    assert auth.logout().status_code == 302
+    html = client.get("/").get_data(as_text=True)
+    assert "王测试" not in html and "登录" in html
+
+
+def test_login_with_a_wrong_password_is_refused_with_a_message(client, auth, db):
+    user = make_user()
+    response = auth.login(user, password="wrong-password")
+    assert response.status_code == 422
+    assert "邮箱或密码不正确" in response.get_data(as_text=True)
+
+
+def test_login_for_an_unknown_email_gives_the_same_answer(client, auth, db):
+    response = auth.login("nobody@test.cn", password="whatever123")
+    assert response.status_code == 422 and "邮箱或密码不正确" in response.get_data(as_text=True)
+
+
+def test_logout_needs_post(client, auth, db):
+    auth.login(make_user())
+    assert client.get("/logout").status_code == 405
+
+
+@pytest.mark.parametrize("target", ["/products", "/products?page=2", "/villages/x"])
+def test_login_follows_a_local_next(client, db, target):
+    user = make_user()
+    response = client.post(f"/login?next={target}", data={"email": user.email, "password": "password123"})
+    assert response.status_code == 302 and response.headers["Location"] == target
+
+
+@pytest.mark.parametrize("target", ["//evil.com", "http://evil.com", "https://evil.com/x", "/\\evil.com",
+                                    "\\\\evil.com", "javascript:alert(1)", "evil.com", "///evil.com",
+                                    "http:/evil.com", " //evil.com"])
+def test_login_refuses_an_offsite_next(client, db, target):
+    from urllib.parse import quote
+
+    user = make_user()
+    response = client.post(f"/login?next={quote(target, safe='')}", data={"email": user.email, "password": "password123"})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location == "/" and "evil" not in location
+
+
+def test_register_refuses_an_offsite_next(client, db):
+    response = client.post("/register?next=//evil.com", data={"email": "n@test.cn", "password": "longenough1",
+                                                                 "confirm": "longenough1"})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_session_is_rotated_at_login_but_keeps_the_language(client, db):
+    user = make_user()
+    client.get("/lang/en")
+    with client.session_transaction() as s:
+        s["planted"] = "by-attacker"
+    client.post("/login", data={"email": user.email, "password": "password123"})
+    with client.session_transaction() as s:
+        assert "planted" not in s and s.get("lang") == "en"
+
+
+# --- CSRF: a second app with CSRF on (the test config switches it off for convenience) -----------
+
+@pytest.fixture
+def csrf_client(app):
+    strict = create_app({**TEST_CONFIG, "WTF_CSRF_ENABLED": True, "TESTING": True})
+    with strict.app_context():
+        yield strict.test_client()
+        from shop.extensions import db as _db
+
+        _db.session.remove()
+
+
+def _token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert match, "no csrf_token field in the form"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("path,data", [
+    ("/login", {"email": "a@test.cn", "password": "whatever123"}),
+    ("/register", {"email": "b@test.cn", "password": "longenough1", "confirm": "longenough1"}),
+    ("/logout", {}),
+])
+def test_post_without_csrf_token_is_refused(csrf_client, path, data):
+    response = csrf_client.post(path, data=data)
+    assert response.status_code == 400
+    assert "请求有误" in response.get_data(as_text=True) or "CSRF" in response.get_data(as_text=True)
+
+
+def test_post_with_a_forged_csrf_token_is_refused(csrf_client):
+    csrf_client.get("/login")
+    response = csrf_client.post("/login", data={"email": "a@test.cn", "password": "x", "csrf_token": "forged"})
+    assert response.status_code == 400
+
+
+def test_forms_carry_a_csrf_token_that_is_accepted(csrf_client):
+    for path in ("/login", "/register"):
+        html = csrf_client.get(path).get_data(as_text=True)
+        token = _token(html)
+        response = csrf_client.post("/login", data={"email": "nobody@test.cn", "password": "nope12345",
+                                                    "csrf_token": token})
+        assert response.status_code == 422  # past the CSRF check, refused on the credentials
+
+
+def test_the_logout_form_in_the_header_carries_a_csrf_token(client, auth, db):
+    auth.login(make_user())
+    html = client.get("/").get_data(as_text=True)
+    form = re.search(r'<form method="post" action="/logout".*?</form>', html, re.S)
+    assert form and 'name="csrf_token"' in form.group(0)
