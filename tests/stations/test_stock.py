@@ -1,0 +1,144 @@
+"""Stock: every change is a movement; movements sum to on_hand; no lost update under concurrency."""
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from shop.errors import Conflict, ValidationError
+from stations.models import StockMovement, StockRecord
+from stations.services import fulfilment
+from stations.services.stock import correct_stock, movements_total, receive_stock, set_on_hand
+from tests.conftest import requires_postgres
+from tests.stations.factories import make_order
+
+
+def test_movements_sum_to_on_hand_through_receipts_corrections_and_hand_over(db, world, now):
+    record = world.a.product.stock
+    receive_stock(record, 12, actor=world.a.operator, now=now, lot_note="第3批", harvest_date=date(2026, 11, 27),
+                  from_household_id=world.a.h1.id)
+    correct_stock(record, -3, reason="破损", actor=world.a.operator, now=now)
+    order = make_order([(world.a.product, 4)])
+    s = order.shipments[0]
+    for step in (fulfilment.accept, fulfilment.pack):
+        step(s, actor=world.a.operator, now=now)
+    fulfilment.ship(s, tracking_number="T1", actor=world.a.operator, now=now)
+    fulfilment.deliver(s, actor=world.a.operator, now=now)
+    db.session.refresh(record)
+    assert record.on_hand == 20 + 12 - 3 - 4
+    assert movements_total(record.id) == record.on_hand
+    kinds = db.session.scalars(sa.select(StockMovement.kind).where(StockMovement.stock_record_id == record.id)
+                               .order_by(StockMovement.id)).all()
+    assert kinds == ["receive", "receive", "correct", "consume"]
+
+
+def test_correction_below_allocated_is_refused_and_changes_nothing(db, world, now):
+    make_order([(world.a.product, 15)])
+    record = world.a.product.stock
+    with pytest.raises(Conflict):
+        correct_stock(record, -10, reason="盘亏", actor=world.a.operator, now=now)
+    with pytest.raises(ValidationError):
+        correct_stock(record, -1, reason="  ", actor=world.a.operator, now=now)
+    db.session.refresh(record)
+    assert (record.on_hand, record.allocated) == (20, 15)
+    assert movements_total(record.id) == 20
+
+
+def test_receive_and_correct_pages_write_movements(db, world, client, auth):
+    auth.login(world.a.operator)
+    record_id = world.a.product.stock.id
+    response = client.post(f"/station/stock/{record_id}/receive", data={
+        "quantity": "8", "harvest_date": "2026-11-26", "lot_note": "早稻", "from_household_id": str(world.a.h2.id)})
+    assert response.status_code == 302
+    response = client.post(f"/station/stock/{record_id}/correct", data={"delta": "-2", "reason": "盘点"})
+    assert response.status_code == 302
+    response = client.post(f"/station/stock/{record_id}/correct", data={"delta": "-2", "reason": ""})
+    assert response.status_code == 302
+    response = client.post(f"/station/stock/{record_id}/receive", data={"quantity": "-4", "from_household_id": "0"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    record = db.session.get(StockRecord, record_id)
+    assert record.on_hand == 26 and movements_total(record_id) == 26
+    page = client.get(f"/station/stock/{record_id}").get_data(as_text=True)
+    assert "早稻" in page and "盘点" in page and "2026-11-26" in page
+    assert client.get("/station/stock").status_code == 200
+
+
+def test_api_patch_sets_stock_as_a_correction_with_reason(db, world, client, api_token):
+    headers = api_token(world.a.operator)
+    url = f"/api/v1/products/{world.a.product.id}"
+    response = client.patch(url, json={"stock": 7}, headers=headers)
+    assert response.status_code == 422 and response.json["error"]["fields"] == {"reason": "required"}
+    response = client.patch(url, json={"stock": 7, "reason": "盘点", "price_fen": 3500, "is_published": False},
+                            headers=headers)
+    assert response.status_code == 200, response.json
+    assert response.json["on_hand"] == 7 and response.json["price_fen"] == 3500
+    assert response.json["is_published"] is False
+    movement = db.session.scalar(sa.select(StockMovement).order_by(StockMovement.id.desc()))
+    assert (movement.kind, movement.quantity, movement.reason) == ("correct", -13, "盘点")
+    assert movements_total(world.a.product.stock.id) == 7
+    response = client.patch(url, json={"price_fen": -5}, headers=headers)
+    assert response.status_code == 422
+
+
+@requires_postgres
+def test_concurrent_sale_and_correction_do_not_lose_an_update(committed_db, app):
+    """A checkout allocating and an operator setting a counted stock, at the same time, many times."""
+    from shop.db import commit
+    from stations.services.stock import allocate
+    from tests.factories import make_product, make_user
+
+    with app.app_context():
+        product = make_product(stock=100)
+        operator = make_user(role="operator", station=product.station)
+        record_id, operator_id = product.stock.id, operator.id
+        commit()
+
+    barrier = threading.Barrier(2)
+    errors = []
+    rounds = 10
+
+    def sale():
+        with app.app_context():
+            try:
+                for _ in range(rounds):
+                    barrier.wait(timeout=10)
+                    allocate({record_id: 1})
+                    commit()
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                committed_db.session.remove()
+
+    def correction():
+        from datetime import datetime, timezone
+
+        from shop.auth.models import User
+
+        with app.app_context():
+            try:
+                for i in range(rounds):
+                    barrier.wait(timeout=10)
+                    record = committed_db.session.get(StockRecord, record_id)
+                    user = committed_db.session.get(User, operator_id)
+                    set_on_hand(record, 100 + i + 1, reason="盘点", actor=user, now=datetime.now(timezone.utc))
+                    commit()
+            except Exception as exc:  # pragma: no cover
+                errors.append(exc)
+            finally:
+                committed_db.session.remove()
+
+    threads = [threading.Thread(target=sale), threading.Thread(target=correction)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    with app.app_context():
+        committed_db.session.remove()
+        record = committed_db.session.get(StockRecord, record_id)
+        assert record.allocated == rounds  # every sale kept
+        assert record.on_hand == 100 + rounds  # the last count kept
+        assert movements_total(record_id) == record.on_hand
