@@ -1,0 +1,129 @@
+"""Assisted selling (代卖): products for a household wait for county approval; photos checked by content."""
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from catalog.images import ImageRejected, check_image
+from catalog.models import BenefitLink, Product, ProductImage
+from stations.models import StockMovement
+from stations.services.stock import movements_total
+from tests.stations.factories import image_bytes
+
+
+def _form(world, **extra):
+    data = {
+        "household_id": str(world.a.h1.id),
+        "name": "三江腌菜",
+        "category_id": str(world.category.id),
+        "price": "12.5",
+        "unit": "袋",
+        "weight_g": "500",
+        "initial_stock": "30",
+        "harvest_date": "2026-11-20",
+        "lot_note": "第一缸",
+        "season": "",
+        "description": "老坛腌制",
+        f"weight_{world.a.h1.id}": "3",
+        f"weight_{world.a.h2.id}": "1",
+    }
+    data.update(extra)
+    return data
+
+
+def _count(db, model):
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_operator_lists_a_product_for_a_household_pending_approval(db, world, client, auth, app):
+    auth.login(world.a.operator)
+    data = _form(world, image=(io.BytesIO(image_bytes("JPEG", (2400, 1800))), "photo.jpg"))
+    response = client.post("/station/products/new", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    product = db.session.scalar(sa.select(Product).where(Product.name == "三江腌菜"))
+    assert product.approval_status == "pending" and not product.is_visible
+    assert product.price_fen == 1250 and product.station_id == world.a.station.id
+    assert product.listed_for_household_id == world.a.h1.id and product.village_id == world.a.village.id
+    links = {link.household_id: link.weight for link in db.session.scalars(
+        sa.select(BenefitLink).where(BenefitLink.product_id == product.id))}
+    assert links == {world.a.h1.id: 3, world.a.h2.id: 1}
+    assert product.stock.on_hand == 30 and movements_total(product.stock.id) == 30
+    receipt = db.session.scalar(sa.select(StockMovement).where(StockMovement.stock_record_id == product.stock.id))
+    assert (receipt.from_household_id, receipt.lot_note, str(receipt.harvest_date)) == (world.a.h1.id, "第一缸", "2026-11-20")
+    (image,) = product.images
+    root = app.config["UPLOAD_DIR"]
+    with Image.open(os.path.join(root, image.path)) as full, Image.open(os.path.join(root, image.thumb_path)) as thumb:
+        assert full.format == "JPEG" and max(full.size) == 1200
+        assert max(thumb.size) == 400
+    listing = client.get("/station/products").get_data(as_text=True)
+    assert "三江腌菜" in listing and "待认定" in listing
+    assert client.get(f"/api/v1/products/{product.id}").status_code == 404  # not visible before approval
+
+
+@pytest.mark.parametrize("payload,name", [
+    (b"%PDF-1.4 not an image at all", "photo.jpg"),
+    (b"GIF89a" + b"\x00" * 50, "photo.gif"),
+    (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "photo.png"),
+])
+def test_uploads_that_are_not_images_are_rejected_with_no_change(db, world, client, auth, payload, name):
+    auth.login(world.a.operator)
+    before = _count(db, Product), _count(db, ProductImage), _count(db, StockMovement)
+    response = client.post("/station/products/new", data=_form(world, image=(io.BytesIO(payload), name)),
+                           content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "not a valid image" in response.get_data(as_text=True) or "Only JPEG" in response.get_data(as_text=True)
+    assert (_count(db, Product), _count(db, ProductImage), _count(db, StockMovement)) == before
+
+
+def test_too_large_upload_is_rejected_with_no_change(db, world, client, auth, app, monkeypatch):
+    auth.login(world.a.operator)
+    monkeypatch.setitem(app.config, "MAX_UPLOAD_BYTES", 2000)
+    before = _count(db, Product), _count(db, ProductImage)
+    big = image_bytes("PNG", (600, 600))
+    big = big + b"\x00" * max(0, 2500 - len(big))
+    response = client.post("/station/products/new", data=_form(world, image=(io.BytesIO(big), "p.png")),
+                           content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert (_count(db, Product), _count(db, ProductImage)) == before
+
+
+def test_check_image_accepts_png_webp_and_refuses_tiny_or_truncated(app):
+    with app.app_context():
+        assert check_image(image_bytes("PNG")).source_format == "PNG"
+        assert check_image(image_bytes("WEBP")).source_format == "WEBP"
+        with pytest.raises(ImageRejected):
+            check_image(image_bytes("PNG", (4, 4)))
+        with pytest.raises(ImageRejected):
+            check_image(image_bytes("JPEG")[:200])
+        with pytest.raises(ImageRejected):
+            check_image(b"")
+
+
+def test_bad_price_and_foreign_household_are_form_errors(db, world, client, auth):
+    auth.login(world.a.operator)
+    before = _count(db, Product)
+    assert client.post("/station/products/new", data=_form(world, price="12.345")).status_code == 422
+    assert client.post("/station/products/new", data=_form(world, price="-1")).status_code == 422
+    assert client.post("/station/products/new", data=_form(world, household_id=str(world.b.h1.id))).status_code == 422
+    assert client.post("/station/products/new", data=_form(world, **{f"weight_{world.a.h1.id}": "x"})).status_code == 422
+    assert _count(db, Product) == before
+    assert client.get("/station/products/new").status_code == 200
+
+
+def test_api_creates_a_pending_product_for_a_household(db, world, client, api_token):
+    response = client.post("/api/v1/products", headers=api_token(world.a.operator), json={
+        "household_id": world.a.h2.id, "name": "无花果干", "category_id": world.category.id, "price_fen": 2800,
+        "unit": "盒", "stock": 12, "households": [{"household_id": world.a.h2.id, "weight": 1}],
+        "price": "0.01",  # unknown fields are ignored; the price is price_fen
+    })
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert body["approval_status"] == "pending" and body["station_id"] == world.a.station.id
+    assert body["price_fen"] == 2800 and body["stock"] == 12 and body["household_id"] == world.a.h2.id
+    assert client.post("/api/v1/products", headers=api_token(world.a.operator), json={
+        "household_id": world.a.h2.id, "name": "x", "category_id": world.category.id, "price_fen": 0,
+    }).status_code == 422

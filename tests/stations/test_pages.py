@@ -1,0 +1,113 @@
+"""Dashboard, shipment page actions, packing slip, cash summary."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from orders.models import Shipment
+from shop.timeutil import now_utc
+from stations.models import StockRecord
+from stations.services import fulfilment
+from stations.services.dashboard import station_dashboard
+from tests.stations.factories import PICKUP_CODE, make_order
+
+
+def test_dashboard_groups_own_shipments_oldest_first_with_low_stock(db, world, now):
+    old = make_order([(world.a.product, 1)], created_at=now - timedelta(days=2))
+    new = make_order([(world.a.product, 1)], created_at=now - timedelta(hours=1))
+    make_order([(world.b.product, 1)])
+    record = db.session.get(StockRecord, world.a.product.stock.id)
+    record.low_stock_threshold = 18
+    dash = station_dashboard(world.a.station, now=now)
+    groups = {g.status: g for g in dash.groups}
+    assert list(groups) == ["new", "accepted", "packed", "shipped", "ready_for_pickup", "delivered", "canceled"]
+    assert groups["new"].count == 2
+    assert [s.code for s in groups["new"].shipments] == [old.shipments[0].code, new.shipments[0].code]
+    assert groups["new"].oldest_age == timedelta(days=2)
+    assert [r.id for r in dash.low_stock] == [record.id]  # 20 - 2 allocated = 18 <= 18
+
+
+def test_todays_pickups_are_listed(db, world, now):
+    order = make_order([(world.a.product, 1)], delivery="pickup")
+    s = order.shipments[0]
+    fulfilment.accept(s, actor=world.a.operator, now=now)
+    fulfilment.pack(s, actor=world.a.operator, now=now)
+    assert [x.code for x in station_dashboard(world.a.station, now=now).pickups_waiting] == [s.code]
+    fulfilment.hand_over_pickup(s, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now)
+    dash = station_dashboard(world.a.station, now=now)
+    assert dash.pickups_waiting == [] and [x.code for x in dash.picked_up_today] == [s.code]
+    assert station_dashboard(world.a.station, now=now + timedelta(days=1)).picked_up_today == []
+
+
+def test_dashboard_page_shows_only_the_operators_station(db, world, client, auth):
+    mine = make_order([(world.a.product, 1)], created_at=now_utc() - timedelta(hours=30))
+    theirs = make_order([(world.b.product, 1)])
+    auth.login(world.a.operator)
+    body = client.get("/station/").get_data(as_text=True)
+    assert mine.shipments[0].code in body and theirs.shipments[0].code not in body
+    assert world.b.product.name not in body
+
+
+def test_shipment_page_walks_the_workflow_by_forms(db, world, client, auth):
+    order = make_order([(world.a.product, 2)])
+    code = order.shipments[0].code
+    auth.login(world.a.operator)
+    assert client.get(f"/station/shipments/{code}").status_code == 200
+    for data in ({"action": "accept"}, {"action": "pack"}, {"action": "ship", "tracking_number": ""}):
+        assert client.post(f"/station/shipments/{code}/action", data=data).status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Shipment.status).where(Shipment.code == code)) == "packed"
+    client.post(f"/station/shipments/{code}/action", data={"action": "ship", "tracking_number": "EMS88"})
+    client.post(f"/station/shipments/{code}/action", data={"action": "deliver"})
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Shipment.status).where(Shipment.code == code)) == "delivered"
+    page = client.get(f"/station/shipments/{code}").get_data(as_text=True)
+    assert "EMS88" in page
+    assert client.post(f"/station/shipments/{code}/action", data={"action": "teleport"}).status_code == 302
+
+
+def test_wrong_pickup_code_by_form_is_counted(db, world, client, auth, now):
+    order = make_order([(world.a.product, 1)], delivery="pickup")
+    s = order.shipments[0]
+    fulfilment.accept(s, actor=world.a.operator, now=now)
+    fulfilment.pack(s, actor=world.a.operator, now=now)
+    from shop.db import commit
+
+    commit()
+    auth.login(world.a.operator)
+    response = client.post(f"/station/shipments/{s.code}/action", data={"action": "pickup", "pickup_code": "1"},
+                           follow_redirects=True)
+    assert "取货码错误" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert (s.pickup_failures, s.status) == (1, "ready_for_pickup")
+
+
+def test_cancel_line_and_cash_by_form(db, world, client, auth):
+    order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")
+    s = order.shipments[0]
+    auth.login(world.a.operator)
+    assert client.post(f"/station/shipments/{s.code}/cash").status_code == 302
+    db.session.expire_all()
+    assert s.cash_received_by_id == world.a.operator.id
+    page = client.get("/station/cash").get_data(as_text=True)
+    assert "¥66.66" in page
+    assert client.get("/station/cash?date=garbage").status_code == 400
+    response = client.post(f"/station/shipments/{s.code}/lines/{order.lines[0].id}/cancel", data={"reason": ""})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert order.lines[0].status == "open"
+    client.post(f"/station/shipments/{s.code}/lines/{order.lines[0].id}/cancel", data={"reason": "缺货"})
+    db.session.expire_all()
+    assert order.lines[0].status != "open" and s.status == "canceled"
+
+
+def test_packing_slip_has_order_code_lines_address_and_qr(db, world, client, auth):
+    order = make_order([(world.a.product, 2)])
+    auth.login(world.a.operator)
+    body = client.get(f"/station/shipments/{order.shipments[0].code}/slip").get_data(as_text=True)
+    assert order.code in body and world.a.product.name in body and "莲塘镇 1 号" in body
+    assert "<svg" in body and "@media print" not in body  # QR inline; print rules live in stations.css
+    pickup = make_order([(world.a.product, 1)], delivery="pickup")
+    body = client.get(f"/station/shipments/{pickup.shipments[0].code}/slip").get_data(as_text=True)
+    assert PICKUP_CODE in body and "莲塘镇 1 号" not in body
