@@ -1,4 +1,373 @@
-"""HTML views of the county package."""
-from flask import Blueprint
+"""HTML views of the county office (县扶贫办), all under /county, role county (admin passes).
+
+Thin routes: parse → load/404 → one service → commit → respond. Personal data only ever reaches a
+template masked (`household_row`), except the one value a reveal POST returns, which is audited.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from catalog.models import HOUSEHOLD_STATUS_LABELS, BenefitLink, Household, Product, Village
+from county.exports import export_response
+from county.services import approvals, links, reconcile, registry, reports, targets
+from shop.auth.permissions import role_required
+from shop.db import commit, rollback
+from shop.errors import DomainError, ValidationError
+from shop.extensions import db
+from shop.timeutil import now_utc
+from tourism.models import Listing
 
 bp = Blueprint("county", __name__, url_prefix="/county")
+
+county_only = role_required("county")
+FORMATS = ("xlsx", "csv")
+
+
+@bp.after_request
+def _no_store(response):
+    # county pages carry personal data (masked) and revealed values: never cache them
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _date_arg(name: str) -> date | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        abort(400, f"{name} must be a date YYYY-MM-DD")
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 12:
+        abort(400, f"{name} must be a whole number")
+    return int(value)
+
+
+def _export_format() -> str | None:
+    fmt = request.args.get("format", "")
+    if not fmt:
+        return None
+    if fmt not in FORMATS:
+        abort(400, "format must be xlsx or csv")
+    return fmt
+
+
+def _villages():
+    return db.session.scalars(db.select(Village).order_by(Village.name)).all()
+
+
+# --- dashboard, income, targets ----------------------------------------------------------------
+
+@bp.get("/")
+@county_only
+def dashboard():
+    date_from, date_to = _date_arg("from"), _date_arg("to")
+    return render_template(
+        "county/dashboard.html",
+        totals=reports.income_total(date_from, date_to),
+        months=reports.income_by("month", date_from, date_to),
+        villages=reports.income_by("village", date_from, date_to)[:10],
+        progress=targets.progress(),
+        pending=len(approvals.pending_products()),
+        date_from=date_from, date_to=date_to,
+    )
+
+
+@bp.get("/income")
+@county_only
+def income():
+    group_by = request.args.get("group_by", "village")
+    if group_by not in reports.GROUPS:
+        abort(400, "unknown grouping")
+    date_from, date_to = _date_arg("from"), _date_arg("to")
+    try:
+        rows = reports.income_by(group_by, date_from, date_to)
+    except ValidationError as exc:
+        abort(400, exc.message)
+    fmt = _export_format()
+    if fmt:
+        return export_response(fmt, f"income-by-{group_by}", reports.INCOME_COLUMNS, rows)
+    return render_template("county/income.html", rows=rows, group_by=group_by, groups=reports.GROUPS,
+                           totals=reports.income_total(date_from, date_to), date_from=date_from, date_to=date_to)
+
+
+@bp.get("/targets")
+@county_only
+def targets_page():
+    progress = targets.progress()
+    fmt = _export_format()
+    if fmt:
+        columns = [("label", "目标"), ("target", "目标值"), ("actual", "完成"), ("unit", "单位"), ("percent", "完成率%")]
+        return export_response(fmt, "targets", columns, progress)
+    return render_template("county/targets.html", progress=progress)
+
+
+@bp.get("/reconcile")
+@county_only
+def reconcile_page():
+    result = reconcile.check()
+    fmt = _export_format()
+    if fmt:
+        columns = [("line_id", "订单行"), ("order_id", "订单"), ("title", "商品"), ("kind", "类型"),
+                   ("problem", "问题"), ("expected_fen", "应入账"), ("credited_fen", "已入账"), ("reversed_fen", "已冲销")]
+        return export_response(fmt, "reconciliation", columns, result["discrepancies"])
+    return render_template("county/reconcile.html", result=result)
+
+
+# --- household registry ------------------------------------------------------------------------
+
+@bp.get("/households")
+@county_only
+def households():
+    status = request.args.get("status") or None
+    if status and status not in HOUSEHOLD_STATUS_LABELS:
+        abort(400, "unknown status")
+    f = registry.HouseholdQuery(village_id=_int_arg("village"), status=status, page=_int_arg("page") or 1)
+    fmt = _export_format()
+    if fmt:
+        return export_response(fmt, "households", registry.EXPORT_COLUMNS, registry.export_rows(f))
+    found, total = registry.search_households(f)
+    return render_template("county/households.html", rows=[registry.household_row(h) for h in found], total=total,
+                           page=f.page, pages=max(1, -(-total // f.per_page)), villages=_villages(),
+                           statuses=HOUSEHOLD_STATUS_LABELS, f=f)
+
+
+@bp.post("/households/find")
+@county_only
+def household_find():
+    """Look a household up by its registry number: a POST, so the number never lands in a URL or access log."""
+    found, _total = registry.search_households(registry.HouseholdQuery(q=request.form.get("registry_no", "")[:40],
+                                                                       per_page=2))
+    found = [h for h in found if h.registry_no_hash == registry.lookup_hash(request.form.get("registry_no", ""))]
+    if not found:
+        flash("没有该登记号的农户", "error")
+        return redirect(url_for("county.households"))
+    return redirect(url_for("county.household_detail", household_id=found[0].id))
+
+
+def _household_data(form) -> registry.HouseholdData:
+    members = form.get("members", "").strip()
+    village = form.get("village_id", "").strip()
+    return registry.HouseholdData(
+        village_id=int(village) if village.isdigit() else None,
+        head_name=form.get("head_name", "")[:40], registry_no=form.get("registry_no", "")[:40],
+        id_number=form.get("id_number", "")[:20], phone=form.get("phone", "")[:20],
+        members=int(members) if members.isdigit() and len(members) < 4 else None,
+        status=form.get("status", "poor"),
+    )
+
+
+@bp.route("/households/new", methods=["GET", "POST"])
+@county_only
+def household_new():
+    errors = {}
+    if request.method == "POST":
+        try:
+            household = registry.create_household(_household_data(request.form), actor=current_user, now=now_utc())
+            commit()
+            flash("已登记该户", "success")
+            return redirect(url_for("county.household_detail", household_id=household.id))
+        except ValidationError as exc:
+            rollback()
+            errors = exc.fields
+    # never echo personal data back: the form is re-shown empty except village/members
+    return render_template("county/household_form.html", household=None, errors=errors, villages=_villages(),
+                           statuses=HOUSEHOLD_STATUS_LABELS, form=request.form), 422 if errors else 200
+
+
+def _load(household_id: int) -> Household:
+    household = db.session.get(Household, household_id)
+    if household is None:
+        abort(404)
+    return household
+
+
+@bp.route("/households/<int:household_id>/edit", methods=["GET", "POST"])
+@county_only
+def household_edit(household_id: int):
+    household = _load(household_id)
+    errors = {}
+    if request.method == "POST":
+        try:
+            registry.update_household(household, _household_data(request.form), actor=current_user, now=now_utc())
+            commit()
+            flash("已保存", "success")
+            return redirect(url_for("county.household_detail", household_id=household.id))
+        except ValidationError as exc:
+            rollback()
+            household = _load(household_id)
+            errors = exc.fields
+    return render_template("county/household_form.html", household=registry.household_row(household), errors=errors,
+                           villages=_villages(), statuses=HOUSEHOLD_STATUS_LABELS, form=request.form), \
+        422 if errors else 200
+
+
+def _render_detail(household: Household, revealed: dict | None = None):
+    return render_template(
+        "county/household_detail.html", h=registry.household_row(household),
+        history=registry.status_history(household), revealed=revealed or {},
+        next_statuses=sorted(registry.STATUS_TRANSITIONS.get(household.status, ())),
+        statuses=HOUSEHOLD_STATUS_LABELS, balance=reports.household_statement(household).closing_fen,
+        links=db.session.scalars(db.select(Product).join(BenefitLink, BenefitLink.product_id == Product.id)
+                                 .where(BenefitLink.household_id == household.id)).all(),
+    )
+
+
+@bp.get("/households/<int:household_id>")
+@county_only
+def household_detail(household_id: int):
+    return _render_detail(_load(household_id))
+
+
+@bp.post("/households/<int:household_id>/status")
+@county_only
+def household_status(household_id: int):
+    household = _load(household_id)
+    registry.change_status(household, request.form.get("status", ""), actor=current_user, now=now_utc(),
+                           note=request.form.get("note", "")[:255])
+    commit()
+    flash("状态已变更", "success")
+    return redirect(url_for("county.household_detail", household_id=household.id))
+
+
+@bp.post("/households/<int:household_id>/reveal")
+@county_only
+def household_reveal(household_id: int):
+    household = _load(household_id)
+    field = request.form.get("field", "")
+    value = registry.reveal(household, field, actor=current_user, now=now_utc())
+    commit()
+    return _render_detail(household, revealed={field: value})
+
+
+@bp.route("/households/import", methods=["GET", "POST"])
+@county_only
+def household_import():
+    report = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash("请选择Excel文件", "error")
+            return render_template("county/household_import.html", report=None), 422
+        try:
+            report = registry.import_households(upload.stream, actor=current_user, now=now_utc())
+        except ValidationError as exc:
+            rollback()
+            flash(exc.message, "error")
+            return render_template("county/household_import.html", report=None), 422
+        commit()
+    return render_template("county/household_import.html", report=report)
+
+
+@bp.get("/households/<int:household_id>/statement")
+@county_only
+def household_statement(household_id: int):
+    household = _load(household_id)
+    try:
+        statement = reports.household_statement(household, _date_arg("from"), _date_arg("to"))
+    except ValidationError as exc:
+        abort(400, exc.message)
+    fmt = _export_format()
+    if fmt:
+        return export_response(fmt, f"statement-{household.id}", reports.STATEMENT_COLUMNS, statement.entries)
+    return render_template("county/statement.html", h=registry.household_row(household), s=statement)
+
+
+# --- benefit links -----------------------------------------------------------------------------
+
+@bp.get("/links")
+@county_only
+def links_index():
+    data = links.linked_targets()
+    fmt = _export_format()
+    if fmt:
+        rows = [{"type": "product", "id": p.id, "name": p.name, "households": n} for p, n in data["products"]]
+        rows += [{"type": "listing", "id": l.id, "name": l.name, "households": n} for l, n in data["listings"]]
+        return export_response(fmt, "benefit-links", [("type", "类型"), ("id", "编号"), ("name", "名称"),
+                                                      ("households", "受益户数")], rows)
+    return render_template("county/links.html", **data)
+
+
+@bp.route("/links/<kind>/<int:target_id>", methods=["GET", "POST"])
+@county_only
+def links_edit(kind: str, target_id: int):
+    model = {"product": Product, "listing": Listing}.get(kind)
+    if model is None:
+        abort(404)
+    target = db.session.get(model, target_id)
+    if target is None:
+        abort(404)
+    error = None
+    if request.method == "POST":
+        try:
+            pairs = []
+            for hid, weight in zip(request.form.getlist("household_id"), request.form.getlist("weight")):
+                if not hid.strip():
+                    continue
+                if not hid.strip().isdigit() or not weight.strip().isdigit():
+                    raise ValidationError("户编号和权重须为正整数", fields={"links": "invalid"})
+                pairs.append((int(hid), int(weight)))
+            if request.form.get("links_text", "").strip():
+                pairs += links.parse_links(request.form["links_text"])
+            links.set_links(target, pairs, actor=current_user, now=now_utc())
+            commit()
+            flash("利益联结已更新", "success")
+            return redirect(url_for("county.links_edit", kind=kind, target_id=target_id))
+        except ValidationError as exc:
+            rollback()
+            target = db.session.get(model, target_id)
+            error = exc.message
+    current = [(l, registry.household_row(l.household)) for l in links.links_for(target)]
+    return render_template("county/links_edit.html", kind=kind, target=target, current=current, error=error,
+                           households=[registry.household_row(h) for h in
+                                       db.session.scalars(db.select(Household).order_by(Household.id)).all()]), \
+        422 if error else 200
+
+
+# --- approvals ---------------------------------------------------------------------------------
+
+@bp.get("/approvals")
+@county_only
+def approvals_index():
+    return render_template("county/approvals.html", products=approvals.pending_products())
+
+
+@bp.post("/approvals/<int:product_id>/<decision>")
+@county_only
+def approvals_decide(product_id: int, decision: str):
+    if decision not in ("approve", "reject"):
+        abort(404)
+    product = approvals.get_product(product_id, lock=True)
+    try:
+        if decision == "approve":
+            approvals.approve(product, actor=current_user, now=now_utc(), note=request.form.get("note", ""))
+        else:
+            approvals.reject(product, actor=current_user, now=now_utc(), reason=request.form.get("reason", ""))
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("county.approvals_index"))
+    commit()
+    flash("已认定" if decision == "approve" else "已退回", "success")
+    return redirect(url_for("county.approvals_index"))
+
+
+# --- public partial ----------------------------------------------------------------------------
+
+def _benefit_summary(subject):
+    from county.services.public import public_benefit_summary
+
+    return public_benefit_summary(subject) if subject is not None else None
+
+
+#: templates/county/_benefit_note.html reads `county_benefit_summary(order or product)`.
+bp.add_app_template_global(_benefit_summary, "county_benefit_summary")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from county.models import IncomeEntry, IncomeKind
 from county.services.ledger import KIND_FOR_LINE, expected_credit
-from orders.models import LineStatus, OrderLine, Shipment, ShipmentStatus
+from orders.models import OrderLine, Shipment, ShipmentStatus
 from shop.extensions import db
 from tourism.models import Booking, BookingStatus
 
@@ -49,8 +49,8 @@ def check() -> dict:
             problem = "missing_credit"
         elif credited != expected and (expected or credited):
             problem = "credit_mismatch"
-        elif line.status == LineStatus.OPEN and reversed_:
-            problem = "reversed_but_open"
+        elif -reversed_ > sum(credited.values()):
+            problem = "over_reversed"
         if problem:
             problems.append({
                 "line_id": line.id, "order_id": line.order_id, "title": line.title, "kind": line.kind,

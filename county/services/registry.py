@@ -64,7 +64,7 @@ def get_household(household_id: int) -> Household:
 class HouseholdQuery:
     village_id: int | None = None
     status: str | None = None
-    #: An exact registry number (matched through its keyed hash), or part of the village name.
+    #: An exact registry number (matched through its keyed hash) or part of a village name.
     q: str = ""
     page: int = 1
     per_page: int = 50

@@ -1,0 +1,288 @@
+"""County pages and API: access, figures recomputed from entries, masking, reveal audit, approvals, links."""
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from catalog.models import BenefitLink, Household, HouseholdStatusChange
+from county.models import IncomeEntry
+from shop.audit import AuditEntry
+from shop.db import commit
+from shop.money import format_yuan
+from tests.county.conftest import SECRET_ID, SECRET_NAME, SECRET_PHONE, SECRET_REGISTRY
+from tests.factories import make_household, make_product, make_user
+
+SECRETS = (SECRET_NAME, SECRET_REGISTRY, SECRET_PHONE, SECRET_ID)
+
+PAGES = ["/county/", "/county/income", "/county/income?group_by=household", "/county/households",
+         "/county/households/new", "/county/links", "/county/approvals", "/county/targets", "/county/reconcile",
+         "/county/households/import"]
+API = ["/api/v1/county/income", "/api/v1/county/targets"]
+
+
+def _sums(db, key):
+    out = defaultdict(int)
+    for e in db.session.scalars(sa.select(IncomeEntry)):
+        out[key(e)] += e.amount_fen
+    return dict(out)
+
+
+@pytest.mark.parametrize("role", ["consumer", "host"])
+def test_other_roles_get_403_on_county_pages_and_api(client, auth, api_token, world, role):
+    user = make_user(role=role)
+    commit()
+    headers = api_token(user)
+    for path in API + [f"/api/v1/county/households/{world['households'][0].id}/statement"]:
+        assert client.get(path, headers=headers).status_code == 403, path
+    assert client.post("/api/v1/county/products/1/approve", json={}, headers=headers).status_code == 403
+    auth.login(user)
+    for path in PAGES + [f"/county/households/{world['households'][0].id}"]:
+        assert client.get(path).status_code == 403, path
+    response = client.post(f"/county/households/{world['households'][0].id}/reveal", data={"field": "phone"})
+    assert response.status_code == 403
+    assert SECRET_PHONE not in response.get_data(as_text=True)
+
+
+def test_operator_gets_403_and_anonymous_is_sent_to_login(client, auth, world):
+    operator = make_user(role="operator", station=world["stations"][0])
+    commit()
+    assert client.get("/county/").status_code in (302, 401)
+    assert client.get("/api/v1/county/income").status_code == 401
+    auth.login(operator)
+    assert client.get("/county/households").status_code == 403
+
+
+def test_county_pages_render_and_never_show_personal_data(client, auth, county_user, world):
+    auth.login(county_user)
+    a = world["households"][0]
+    product = make_product(households=[a])
+    commit()
+    for path in PAGES + [f"/county/households/{a.id}", f"/county/households/{a.id}/statement",
+                         f"/county/households/{a.id}/edit", "/county/income?group_by=month",
+                         f"/county/links/product/{product.id}"]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        html = response.get_data(as_text=True)
+        for secret in SECRETS:
+            assert secret not in html, (path, secret)
+    html = client.get("/county/households").get_data(as_text=True)
+    assert "欧***" in html and "139****4321" in html
+
+
+@pytest.mark.parametrize("group_by,key", [
+    ("household", lambda e: e.household_id), ("village", lambda e: e.village_id),
+    ("station", lambda e: e.station_id), ("category", lambda e: e.category_id),
+    ("month", lambda e: e.entry_date.strftime("%Y-%m")),
+])
+def test_api_income_equals_sum_of_entries(client, api_token, county_user, db, world, group_by, key):
+    response = client.get(f"/api/v1/county/income?group_by={group_by}&from=2026-11-01&to=2026-11-30",
+                          headers=api_token(county_user))
+    assert response.status_code == 200
+    body = response.json
+    assert {r["key"]: r["total_fen"] for r in body["rows"]} == _sums(db, key)
+    assert body["total_fen"] == sum(_sums(db, key).values())
+    for r in body["rows"]:
+        assert r["sale_fen"] + r["tourism_fen"] + r["reversal_fen"] == r["total_fen"]
+    assert SECRET_NAME not in response.get_data(as_text=True)
+
+
+def test_api_income_out_of_range_is_empty_and_bad_input_is_422(client, api_token, county_user, world):
+    headers = api_token(county_user)
+    body = client.get("/api/v1/county/income?from=2020-01-01&to=2020-01-31", headers=headers).json
+    assert body["rows"] == [] and body["total_fen"] == 0
+    assert client.get("/api/v1/county/income?group_by=planet", headers=headers).status_code == 422
+    assert client.get("/api/v1/county/income?from=2026-12-01&to=2026-11-01", headers=headers).status_code == 422
+    assert client.get("/api/v1/county/income?from=yesterday", headers=headers).status_code == 422
+
+
+def test_income_page_figures_equal_sum_of_entries(client, auth, county_user, db, world):
+    auth.login(county_user)
+    for group_by, key in (("village", lambda e: e.village_id), ("station", lambda e: e.station_id)):
+        html = client.get(f"/county/income?group_by={group_by}").get_data(as_text=True)
+        for k, total in _sums(db, key).items():
+            assert f'data-key="{k}"' in html
+            assert f'data-fen="{total}"' in html
+        total = sum(e.amount_fen for e in db.session.scalars(sa.select(IncomeEntry)))
+        assert f'id="total-fen" data-fen="{total}">{format_yuan(total)}' in html
+    dashboard = client.get("/county/").get_data(as_text=True)
+    assert f'data-fen="{total}"' in dashboard
+
+
+def test_statement_lists_every_entry_and_total(client, api_token, county_user, db, world):
+    b = world["households"][1]
+    entries = db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.household_id == b.id)).all()
+    body = client.get(f"/api/v1/county/households/{b.id}/statement", headers=api_token(county_user)).json
+    assert sorted(e["id"] for e in body["entries"]) == sorted(e.id for e in entries)
+    assert body["total_fen"] == sum(e.amount_fen for e in entries) == body["closing_fen"]
+    assert body["household"]["head_name"] == "王**"
+    assert {e["kind"] for e in body["entries"]} == {"sale", "reversal"}
+    later = client.get(f"/api/v1/county/households/{b.id}/statement?from=2026-12-01",
+                       headers=api_token(county_user)).json
+    assert later["entries"] == [] and later["opening_fen"] == body["total_fen"]
+    assert client.get("/api/v1/county/households/999999/statement", headers=api_token(county_user)).status_code == 404
+
+
+def test_statement_page_total_matches_entries(client, auth, county_user, db, world):
+    auth.login(county_user)
+    a = world["households"][0]
+    total = sum(e.amount_fen for e in db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.household_id == a.id)))
+    html = client.get(f"/county/households/{a.id}/statement").get_data(as_text=True)
+    assert f'id="total-fen" data-fen="{total}"' in html
+
+
+def test_targets_api_progress_from_data(client, api_token, county_user, db, world, now):
+    from county.demo import seed
+    assert seed(now) is True
+    assert seed(now) is False
+    body = client.get("/api/v1/county/targets", headers=api_token(county_user)).json
+    by_key = {t["key"]: t for t in body["items"]}
+    # households with positive net sale income: a and b (l1), b and c (l2 partly reversed)
+    assert by_key["ecommerce_households"]["actual"] == 3
+    assert by_key["ecommerce_households"]["target"] == 100
+    assert by_key["tourism_households"]["actual"] == 1
+    assert by_key["village_station_coverage"]["actual"] >= 2
+
+
+def test_every_reveal_is_audited_and_shows_the_value_once(client, auth, county_user, db, world):
+    auth.login(county_user)
+    a = world["households"][0]
+    for field, secret in (("phone", SECRET_PHONE), ("registry_no", SECRET_REGISTRY), ("head_name", SECRET_NAME)):
+        response = client.post(f"/county/households/{a.id}/reveal", data={"field": field})
+        assert response.status_code == 200
+        assert secret in response.get_data(as_text=True)
+        assert response.headers["Cache-Control"] == "no-store"
+    audits = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "household.reveal")).all()
+    assert [(x.actor_id, x.subject_id, x.detail["field"]) for x in audits] == [
+        (county_user.id, a.id, "phone"), (county_user.id, a.id, "registry_no"), (county_user.id, a.id, "head_name")]
+    assert all(SECRET_PHONE not in str(x.detail) for x in audits)
+    # the next plain view is masked again
+    assert SECRET_PHONE not in client.get(f"/county/households/{a.id}").get_data(as_text=True)
+    assert client.post(f"/county/households/{a.id}/reveal", data={"field": "members"}).status_code == 422
+
+
+def test_exports_are_masked_and_match_entries(client, auth, county_user, db, world):
+    auth.login(county_user)
+    xlsx = client.get("/county/households?format=xlsx")
+    assert xlsx.status_code == 200
+    cells = [str(c) for row in load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True) for c in row]
+    text = client.get("/county/households?format=csv").data.decode("utf-8-sig")
+    for secret in SECRETS:
+        assert secret not in " ".join(cells) and secret not in text
+    assert "139****4321" in text
+    rows = list(csv.reader(io.StringIO(client.get("/county/income?group_by=village&format=csv").data.decode("utf-8-sig"))))
+    total = sum(e.amount_fen for e in db.session.scalars(sa.select(IncomeEntry)))
+    assert sum(round(float(r[5]) * 100) for r in rows[1:]) == total
+    a = world["households"][0]
+    for path in ("/county/targets?format=xlsx", "/county/links?format=csv", "/county/reconcile?format=csv",
+                 f"/county/households/{a.id}/statement?format=xlsx", "/county/income?group_by=household&format=xlsx"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert SECRET_NAME.encode() not in response.data
+    assert client.get("/county/income?format=pdf").status_code == 400
+
+
+def test_create_edit_and_status_history(client, auth, county_user, db, world):
+    auth.login(county_user)
+    v1 = world["villages"][0]
+    response = client.post("/county/households/new", data={
+        "village_id": v1.id, "head_name": "赵六", "registry_no": "36010000112233", "phone": "13800001111",
+        "members": "4", "status": "poor"})
+    assert response.status_code == 302
+    h = db.session.scalar(sa.select(Household).where(Household.head_name.is_not(None)).order_by(Household.id.desc()))
+    assert h.members == 4 and h.phone == "13800001111"
+    dup = client.post("/county/households/new", data={"village_id": v1.id, "head_name": "赵六",
+                                                       "registry_no": "36010000112233", "members": "1"})
+    assert dup.status_code == 422 and "36010000112233" not in dup.get_data(as_text=True)
+    bad_phone = client.post(f"/county/households/{h.id}/edit", data={"village_id": v1.id, "phone": "12345",
+                                                                     "members": "4"})
+    assert bad_phone.status_code == 422
+    assert client.post(f"/county/households/{h.id}/edit", data={"village_id": v1.id, "members": "5"}).status_code == 302
+    assert db.session.get(Household, h.id).members == 5
+    assert client.post(f"/county/households/{h.id}/status", data={"status": "lifted"}).status_code == 302
+    assert client.post(f"/county/households/{h.id}/status", data={"status": "monitored"}).status_code == 302
+    assert client.post(f"/county/households/{h.id}/status", data={"status": "monitored"}).status_code == 409
+    history = db.session.scalars(sa.select(HouseholdStatusChange.to_status).where(
+        HouseholdStatusChange.household_id == h.id).order_by(HouseholdStatusChange.id)).all()
+    assert history == ["poor", "lifted", "monitored"]
+
+
+def test_household_search_by_registry_number_and_status(client, auth, county_user, world):
+    auth.login(county_user)
+    response = client.post("/county/households/find", data={"registry_no": SECRET_REGISTRY})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/county/households/{world['households'][0].id}")
+    assert SECRET_REGISTRY not in response.headers["Location"]
+    assert client.post("/county/households/find", data={"registry_no": "0000"}).status_code == 302
+    assert "(0)" in client.get("/county/households?status=lifted").get_data(as_text=True)
+
+
+def test_benefit_link_change_is_audited(client, auth, county_user, db, world):
+    auth.login(county_user)
+    a, b, c = world["households"]
+    product = make_product(households=[a])
+    commit()
+    response = client.post(f"/county/links/product/{product.id}",
+                           data={"household_id": [str(b.id), str(c.id)], "weight": ["3", "1"]})
+    assert response.status_code == 302
+    links = db.session.execute(sa.select(BenefitLink.household_id, BenefitLink.weight).where(
+        BenefitLink.product_id == product.id).order_by(BenefitLink.household_id)).all()
+    assert [tuple(l) for l in links] == [(b.id, 3), (c.id, 1)]
+    audit = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "benefit_link.update"))
+    assert audit.actor_id == county_user.id and audit.detail["before"] == [{"household_id": a.id, "weight": 1}]
+    bad = client.post(f"/county/links/product/{product.id}", data={"household_id": [str(b.id), str(b.id)],
+                                                                    "weight": ["1", "1"]})
+    assert bad.status_code == 422
+    assert client.get("/county/links/planet/1").status_code == 404
+
+
+def test_approve_and_reject_pending_products(client, auth, api_token, county_user, db, world):
+    pending = make_product(approval_status="pending")
+    other = make_product(approval_status="pending")
+    commit()
+    headers = api_token(county_user)  # before the session login (the token endpoint then needs CSRF)
+    auth.login(county_user)
+    assert pending.name in client.get("/county/approvals").get_data(as_text=True)
+    assert client.post(f"/county/approvals/{pending.id}/approve").status_code == 302
+    db.session.refresh(pending)
+    assert pending.approval_status == "approved" and pending.approved_by_id == county_user.id
+    client.post("/logout")
+    assert client.post(f"/api/v1/county/products/{other.id}/reject", json={}, headers=headers).status_code == 422
+    response = client.post(f"/api/v1/county/products/{other.id}/reject", json={"reason": "非扶贫产品"}, headers=headers)
+    assert response.status_code == 200 and response.json["approval_status"] == "rejected"
+    assert client.post(f"/api/v1/county/products/{other.id}/approve", json={}, headers=headers).status_code == 409
+    assert client.post("/api/v1/county/products/999999/approve", json={}, headers=headers).status_code == 404
+    actions = db.session.scalars(sa.select(AuditEntry.action).where(AuditEntry.action.like("product.%"))).all()
+    assert sorted(actions) == ["product.approve", "product.reject"]
+
+
+def test_reconciliation_finds_a_delivered_line_without_credit(client, auth, county_user, db, world, now):
+    from county.services.reconcile import check
+    from tests.county.factories import make_line
+    assert check()["discrepancies"] == []
+    missing = make_line(households=[world["households"][0]])
+    commit()
+    result = check()
+    assert [d["line_id"] for d in result["discrepancies"]] == [missing.id]
+    assert result["discrepancies"][0]["problem"] == "missing_credit"
+    auth.login(county_user)
+    assert 'id="discrepancies">1<' in client.get("/county/reconcile").get_data(as_text=True)
+
+
+def test_public_benefit_summary_for_order_and_product(db, world, app):
+    from county.services.public import public_benefit_summary
+    l1 = world["lines"][0]
+    summary = public_benefit_summary(l1.order)
+    assert summary["households"] == 2 and summary["villages"] == ["柳溪村"]
+    assert summary["credited_fen"] == 3003
+    product = make_product(price_fen=1000, households=[world["households"][2]])
+    s = public_benefit_summary(product)
+    assert s == {"total_fen": 1000, "credited_fen": 0, "expected_fen": 1000, "households": 1, "villages": ["罗渡村"]}
+    from flask import render_template_string
+    with app.test_request_context():
+        html = render_template_string('{% with benefit=county_benefit_summary(p) %}{% include "county/_benefit_note.html" %}{% endwith %}', p=product)
+    assert "1 户" in html and "罗渡村" in html and "¥10.00" in html
