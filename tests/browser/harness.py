@@ -181,7 +181,7 @@ class WatchedPage:
         response = self.page.goto(self.url(path), wait_until="load")
         return response
 
-    def step(self, name: str) -> Path:
+    def step(self, name: str, *, check: bool = True) -> Path:
         """Screenshot the page as it is now and fail if anything went wrong so far."""
         self._counter[0] += 1
         self.shots.mkdir(parents=True, exist_ok=True)
@@ -189,7 +189,8 @@ class WatchedPage:
         with contextlib.suppress(Exception):
             self.page.wait_for_load_state("load", timeout=5_000)
         self.page.screenshot(path=str(path), full_page=True)
-        self.problems.check(f"step '{name}' ({self.label})")
+        if check:
+            self.problems.check(f"step '{name}' ({self.label})")
         return path
 
     def login(self, email: str, password: str = DEMO_PASSWORD) -> None:

@@ -125,3 +125,29 @@ def select_option_containing(select, text: str) -> None:
     matching = [t for t in labels if text in t]
     assert matching, f"no option containing {text!r} in {labels}"
     select.select_option(label=matching[0])
+
+
+def payment_facts(live: LiveServer, code: str) -> dict:
+    """The order's latest payment and the Stripe webhook events stored for it."""
+    from orders.models import Order, OrderPayment, StripeEvent
+
+    with live.app_context() as db:
+        order = db.session.scalar(sa.select(Order).where(Order.code == code))
+        payment = db.session.scalars(
+            sa.select(OrderPayment).where(OrderPayment.order_id == order.id).order_by(OrderPayment.id.desc())
+        ).first()
+        events = []
+        if payment is not None and payment.provider_ref:
+            events = [
+                (e.type, e.processed_at is not None)
+                for e in db.session.scalars(sa.select(StripeEvent).where(StripeEvent.object_id == payment.provider_ref))
+            ]
+        return {
+            "order_status": str(order.status),
+            "paid_at": order.paid_at,
+            "state": str(payment.state) if payment else None,
+            "provider": payment.provider if payment else None,
+            "intent": payment.provider_ref if payment else None,
+            "amount_fen": payment.amount_fen if payment else None,
+            "events": events,
+        }

@@ -1,0 +1,91 @@
+"""Journey 2: the same purchase paid by card through localstripe's Stripe.js; the webhook makes it paid."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.harness import DEMO
+from tests.browser.journeys import (
+    VILLAGE_A, VILLAGE_B, add_from_results, demo_product, empty_cart, fill_address, go_to_checkout,
+    order_code_from_url, order_facts, payment_facts, search,
+)
+
+TEST_CARD = {"number": "4242424242424242", "exp_month": "12", "exp_year": "34", "cvc": "123", "postal_code": "330200"}
+
+
+def pay_with_card(shopper) -> None:
+    """Press pay; complete the emulator's stand-in for 3-D Secure if it asks; wait for the page to move on."""
+    page = shopper.page
+    navigated = []
+    page.on("framenavigated", lambda frame: navigated.append(frame.url) if frame == page.main_frame else None)
+    page.get_by_role("button", name=re.compile("^支付")).click()
+    authenticate = page.get_by_role("button", name="Complete authentication")
+    message = page.locator("#payment-message")
+    for _ in range(150):
+        if navigated:
+            page.wait_for_load_state("load")
+            return
+        if authenticate.count() and authenticate.is_visible():
+            shopper.step("3-D Secure")
+            authenticate.click()
+            authenticate = page.locator("#no-second-prompt")
+            continue
+        text = message.inner_text().strip() if message.count() else ""
+        if text:
+            shopper.step("payment refused", check=False)
+            problems = "\n  ".join(shopper.problems.items)
+            raise AssertionError(f"the payment form says {text!r}{' and: ' + problems if problems else ''}")
+        page.wait_for_timeout(100)
+    raise AssertionError("after pressing pay the page neither moved on nor showed a message within 15 s")
+
+
+def test_shopper_pays_by_card_with_stripe_js_and_the_webhook_turns_the_order_paid(open_page, live_server):
+    a, b = demo_product(live_server, VILLAGE_A), demo_product(live_server, VILLAGE_B)
+    shopper = open_page("shopper")
+    page = shopper.page
+
+    shopper.login(DEMO["consumer"])
+    empty_cart(shopper)
+    search(shopper, "yancai")
+    add_from_results(shopper, village=VILLAGE_A)
+    search(shopper, "yancai")
+    add_from_results(shopper, village=VILLAGE_B)
+    go_to_checkout(shopper, expected_lines=2)
+
+    fill_address(shopper)
+    page.get_by_label(re.compile("在线支付")).check()
+    shopper.step("checkout by card")
+    shopper.submit_and_wait(lambda: page.get_by_role("button", name=re.compile("提交订单")).click())
+    code = order_code_from_url(shopper)
+    expect(page.locator("main")).to_contain_text(code)
+    assert order_facts(live_server, code)["status"] == "pending"
+
+    # the card element comes from localstripe's Stripe.js, served from the emulator
+    card = page.locator("#card-element")
+    expect(card.get_by_placeholder("number")).to_be_visible()
+    for field, value in TEST_CARD.items():
+        card.get_by_placeholder(field, exact=True).fill(value)
+    shopper.step("card entered")
+    pay_with_card(shopper)
+
+    payment_box = page.locator("section").filter(has=page.get_by_role("heading", name="支付"))
+
+    def shows_paid() -> bool:
+        return payment_box.get_by_text("已确认").count() > 0
+
+    shopper.poll(shows_paid, timeout=15, interval=0.5, reload=True, what="the order page to show the payment confirmed")
+    shopper.step("order paid")
+
+    # the signed webhook arrives about 1 s after the charge; it is the source of truth
+    def webhook_handled() -> bool:
+        return ("payment_intent.succeeded", True) in payment_facts(live_server, code)["events"]
+
+    shopper.poll(webhook_handled, timeout=15, interval=0.5, what="payment_intent.succeeded to be handled")
+    facts = payment_facts(live_server, code)
+    assert facts["state"] == "confirmed" and facts["order_status"] == "confirmed" and facts["paid_at"] is not None
+    assert facts["intent"] and facts["intent"].startswith("pi_")
+    order = order_facts(live_server, code)
+    assert facts["amount_fen"] == order["total_fen"]
+    assert sorted(s["station"] for s in order["shipments"]) == sorted([a["station_code"], b["station_code"]])
+    live_server.notes.setdefault("card_orders", []).append(code)
