@@ -1,0 +1,198 @@
+"""The tourism JSON API: status, envelope and database effect."""
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from shop.extensions import db
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_user
+from tests.tourism.factories import make_listing, make_session
+from tourism.models import Booking
+
+pytestmark = pytest.mark.usefixtures("fake_stripe")
+
+
+def _day(n):
+    return local_date(now_utc()) + timedelta(days=n)
+
+
+def _bookings():
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Booking))
+
+
+def _book(client, headers, listing, **extra):
+    body = {"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(12).isoformat(), "guests": 2}
+    body.update(extra)
+    return client.post("/api/v1/bookings", json=body, headers=headers)
+
+
+def test_listings_filter_by_kind_and_dates(client, db):
+    stay = make_listing(units=1)
+    make_listing(kind="ticket")
+    r = client.get("/api/v1/listings?kind=stay")
+    assert r.status_code == 200
+    assert [i["id"] for i in r.json["items"]] == [stay.id]
+    assert r.json["items"][0]["unit_types"][0]["price_fen"] == 20000
+    r = client.get(f"/api/v1/listings?kind=stay&checkin={_day(3)}&checkout={_day(5)}&guests=3")
+    assert r.status_code == 200 and r.json["items"] == []  # 1 room for 2
+
+
+@pytest.mark.parametrize("qs", ["kind=boat", f"checkin=2020-01-01", "checkin=tomorrow", "guests=0",
+                                "checkout=2030-01-01"])
+def test_listings_bad_query_is_422(client, db, qs):
+    r = client.get(f"/api/v1/listings?{qs}")
+    assert r.status_code == 422
+    assert r.json["error"]["code"] == "validation_error"
+
+
+def test_availability_per_day_and_404(client, db):
+    listing = make_listing(units=2, price_fen=10000, weekend_price_fen=15000)
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    r = client.get(f"/api/v1/listings/{listing.id}/availability?from={_day(1)}&to={_day(8)}")
+    assert r.status_code == 200
+    days = r.json["days"]
+    assert len(days) == 7 and all(d["available"] == 2 for d in days)
+    assert {d["unit_types"][0]["price_fen"] for d in days} == {10000, 15000}
+    assert client.get("/api/v1/listings/999999/availability").status_code == 404
+    r = client.get(f"/api/v1/listings/{listing.id}/availability?from={_day(5)}&to={_day(1)}")
+    assert r.status_code == 422
+
+
+def test_create_booking_201_holds_and_returns_the_payment(client, db, api_token):
+    listing = make_listing(units=1)
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    headers = api_token(make_user())
+    r = _book(client, headers, listing)
+    assert r.status_code == 201, r.json
+    body = r.json
+    assert body["status"] == "held" and body["id"] == body["code"] and body["code"].endswith("-S-1")
+    assert body["total_fen"] == 40000 and body["nights"] == 2
+    assert body["payment"]["method"] == "card" and body["payment"]["client_secret"].startswith("pi_fake")
+    assert body["confirmation_code"] is None
+    assert _bookings() == 1
+
+
+def test_booking_needs_auth(client, db):
+    listing = make_listing()
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    r = client.post("/api/v1/bookings", json={"listing_id": listing.id, "guests": 1})
+    assert r.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "change, status, field",
+    [
+        ({"checkin": "2020-01-01"}, 422, "checkin"),
+        ({"checkout": None}, 422, "checkout"),
+        ({"checkout": "same"}, 422, "checkout"),
+        ({"guests": 0}, 422, "guests"),
+        ({"guests": 9}, 422, "guests"),
+        ({"checkout": "long"}, 422, "checkout"),
+        ({"checkin": "not-a-date"}, 422, "checkin"),
+        ({"listing_id": 999999}, 404, None),
+        ({"payment_method": "arrival"}, 422, "payment_method"),
+    ],
+)
+def test_create_booking_bad_input_holds_nothing(client, db, api_token, change, status, field):
+    listing = make_listing(units=1, max_guests=2)
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    headers = api_token(make_user())
+    if change.get("checkout") == "same":
+        change = {"checkout": _day(10).isoformat()}
+    elif change.get("checkout") == "long":
+        change = {"checkout": _day(30).isoformat()}
+    r = _book(client, headers, listing, **change)
+    assert r.status_code == status, r.json
+    assert set(r.json["error"]) == {"code", "message", "fields"}
+    if field:
+        assert field in r.json["error"]["fields"]
+    assert _bookings() == 0
+
+
+def test_unavailable_is_409(client, db, api_token):
+    listing = make_listing(units=1)
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    assert _book(client, api_token(make_user()), listing).status_code == 201
+    r = _book(client, api_token(make_user()), listing, checkin=_day(11).isoformat(), checkout=_day(13).isoformat())
+    assert r.status_code == 409 and r.json["error"]["code"] == "unavailable"
+    assert _bookings() == 1
+
+
+def test_pay_on_arrival_booking_is_confirmed_with_code(client, db, api_token):
+    listing = make_listing(units=1, pay_on_arrival=True)
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    r = _book(client, api_token(make_user()), listing, payment_method="arrival")
+    assert r.status_code == 201
+    assert r.json["status"] == "confirmed" and len(r.json["confirmation_code"]) == 6
+    assert r.json["payment"]["method"] == "arrival"
+
+
+def test_experience_booking_by_session(client, db, api_token):
+    listing = make_listing(kind="experience", max_guests=6, price_fen=3000)
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    session = make_session(listing, day=_day(3), capacity=5)
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    r = client.post("/api/v1/bookings", json={"listing_id": listing.id, "session_id": session.id, "guests": 3},
+                    headers=api_token(make_user()))
+    assert r.status_code == 201 and r.json["total_fen"] == 9000 and r.json["session_id"] == session.id
+    r = client.post("/api/v1/bookings", json={"listing_id": listing.id, "session_id": session.id, "guests": 3},
+                    headers=api_token(make_user()))
+    assert r.status_code == 409
+
+
+def test_other_users_booking_is_404(client, db, api_token):
+    listing = make_listing()
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    owner = make_user()
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    code = _book(client, api_token(owner), listing).json["code"]
+    stranger = api_token(make_user())
+    assert client.get(f"/api/v1/bookings/{code}", headers=stranger).status_code == 404
+    assert client.post(f"/api/v1/bookings/{code}/cancel", headers=stranger).status_code == 404
+    assert client.get(f"/api/v1/bookings/{code}", headers=api_token(owner)).status_code == 200
+    assert db.session.scalar(sa.select(Booking.status)) == "held"
+
+
+def test_cancel_held_booking_cancels_its_order(client, db, api_token):
+    listing = make_listing()
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    headers = api_token(make_user())
+    code = _book(client, headers, listing).json["code"]
+    r = client.post(f"/api/v1/bookings/{code}/cancel", headers=headers)
+    assert r.status_code == 200 and r.json["status"] == "canceled" and r.json["refund_fen"] == 0
+    booking = db.session.scalar(sa.select(Booking))
+    assert booking.order.status == "canceled"
+    assert client.post(f"/api/v1/bookings/{code}/cancel", headers=headers).status_code == 409
+
+
+def test_check_in_only_by_the_listings_host_with_the_right_code(client, db, api_token):
+    host, other_host, guest = make_user(role="host"), make_user(role="host"), make_user()
+    listing = make_listing(host=host, kind="ticket", units=10, max_guests=4, pay_on_arrival=True)
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    r = client.post("/api/v1/bookings", json={"listing_id": listing.id, "checkin": _day(0).isoformat(), "guests": 2,
+                                              "payment_method": "arrival"}, headers=api_token(guest))
+    assert r.status_code == 201
+    code, confirmation = r.json["code"], r.json["confirmation_code"]
+    wrong = "000000" if confirmation != "000000" else "111111"
+    r = client.post(f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": confirmation},
+                    headers=api_token(other_host))
+    assert r.status_code == 404
+    r = client.post(f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": confirmation},
+                    headers=api_token(guest))
+    assert r.status_code == 404
+    r = client.post(f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": wrong}, headers=api_token(host))
+    assert r.status_code == 422 and r.json["error"]["code"] == "wrong_confirmation_code"
+    assert db.session.scalar(sa.select(Booking.status)) == "confirmed"
+    r = client.post(f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": confirmation},
+                    headers=api_token(host))
+    assert r.status_code == 200 and r.json["status"] == "checked_in"
+    booking = db.session.scalar(sa.select(Booking))
+    assert booking.order.payments[0].state == "confirmed"  # the host took the money on arrival
+
+
+def test_openapi_lists_the_tourism_paths(client, db):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    for path in ("/api/v1/listings", "/api/v1/listings/{listing_id}/availability", "/api/v1/bookings",
+                 "/api/v1/bookings/{code}", "/api/v1/bookings/{code}/cancel", "/api/v1/bookings/{code}/check-in"):
+        assert path in paths
