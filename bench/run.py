@@ -1,0 +1,813 @@
+"""`make bench` = `python -m bench.run`: the shop in its production shape against a hello-world ceiling.
+
+Starts on loopback: gunicorn (the shop, then the bare Flask reference with the same settings),
+PostgreSQL (must be running; the `bench` database is created and rebuilt), Redis (db 14; a private
+redis-server is started when none answers) and a Celery worker; loads the demo data plus the
+generated volume (bench/volume.py); drives each scenario with wrk (16 connections, fixed duration);
+prints one table and writes it to bench/results.md. Options: `python -m bench.run --help`.
+Every loop is bounded in count and time; all traffic goes to 127.0.0.1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+APP_PORT, HELLO_PORT = 8801, 8802
+
+# Popular queries repeat (a Zipf-like mix): Chinese words, full pinyin, initials, village names.
+SEARCH_QUERIES = [
+    ("腌菜", 30), ("土鸡蛋", 22), ("yancai", 15), ("大米", 14), ("无花果", 12), ("板鸭", 10), ("藜蒿", 8),
+    ("banya", 7), ("by", 6), ("草莓", 6), ("龙虾", 5), ("tjd", 4), ("wuhuaguo", 4), ("味蛋", 3), ("芦蒿", 3),
+    ("柴鸡蛋", 3), ("三江腌菜", 3), ("桃花村", 2), ("富硒大米", 2), ("黄鳝", 2), ("xigua", 2), ("民宿", 2),
+    ("礼盒", 2), ("有机 大米", 1), ("鸡蛋 礼盒", 1), ("lihao", 1), ("yc", 1), ("柳溪村", 1), ("西瓜", 1), ("hx", 1),
+]
+
+# name -> (kind of target, value[, p99 ms]) from the issue; None = no target
+TARGETS = {
+    "home": ("ratio", 0.50), "catalog": ("ratio", 0.50), "product": ("ratio", 0.50), "search": ("ratio", 0.10),
+    "api_products": None, "checkout": ("rps_p99", 150, 150), "booking": ("rps", 150),
+    "county_income": ("p99_ms", 1000),
+}
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+class Procs:
+    """The processes this run started (each in its own process group); stopped by id at the end."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.items: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, argv: list[str], env: dict) -> subprocess.Popen:
+        logfile = open(self.workdir / f"{name}.log", "ab")
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=logfile, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        self.items[name] = proc
+        return proc
+
+    def stop(self, name: str) -> None:
+        proc = self.items.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for name in list(self.items)[::-1]:
+            self.stop(name)
+
+
+def wait_until(check, timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what}: the process exited with {proc.returncode} (see its log)")
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{what}: not ready after {timeout:.0f} s")
+
+
+def http(method: str, url: str, *, headers: dict | None = None, body: bytes | None = None,
+         timeout: float = 30) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+# --- prerequisites -------------------------------------------------------------------------------
+
+def ensure_wrk(install: bool) -> str:
+    path = shutil.which("wrk")
+    if path:
+        return path
+    if install and os.geteuid() == 0 and shutil.which("apt-get"):
+        log("installing wrk from Debian (apt-get install -y wrk)")
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, timeout=300,
+                       stdout=subprocess.DEVNULL)
+        path = shutil.which("wrk")
+        if not path:
+            subprocess.run(["apt-get", "update", "-q"], check=False, timeout=300, stdout=subprocess.DEVNULL)
+            subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, timeout=300,
+                           stdout=subprocess.DEVNULL)
+            path = shutil.which("wrk")
+    if not path:
+        sys.exit("bench: the load generator wrk is missing. Install it with `sudo apt-get install -y wrk` "
+                 "(Debian/Ubuntu) and run `make bench` again.")
+    return path
+
+
+def libpq_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def ensure_database(url: str) -> str:
+    import psycopg
+
+    parsed = urllib.parse.urlsplit(libpq_url(url))
+    name = parsed.path.lstrip("/")
+    if "bench" not in name:
+        sys.exit(f"bench: refusing to rebuild database {name!r}: its name must contain 'bench'")
+    admin = parsed._replace(path="/postgres").geturl()
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
+                log(f"created database {name}")
+            return conn.execute("SHOW server_version").fetchone()[0]
+    except psycopg.OperationalError as exc:
+        sys.exit(f"bench: PostgreSQL does not answer at {parsed.hostname}:{parsed.port or 5432} ({exc}). "
+                 "Start it (e.g. `pg_ctlcluster 15 main start`) or pass --database-url.")
+
+
+def ensure_redis(url: str, procs: Procs) -> str:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.hostname not in ("127.0.0.1", "localhost") or not shutil.which("redis-server"):
+            sys.exit(f"bench: Redis does not answer at {url}; start it or pass --redis-url")
+        log(f"starting a private redis-server on 127.0.0.1:{parsed.port or 6379}")
+        proc = procs.start("redis", ["redis-server", "--port", str(parsed.port or 6379), "--bind", "127.0.0.1",
+                                     "--save", "", "--appendonly", "no"], dict(os.environ))
+        wait_until(client.ping, 15, "redis-server", proc)
+    client.flushdb()  # our own db number only
+    return client.info("server").get("redis_version", "?")
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+def run_step(argv: list[str], env: dict, what: str, timeout: float) -> None:
+    started = time.monotonic()
+    result = subprocess.run(argv, cwd=ROOT, env=env, timeout=timeout, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout[-3000:] + result.stderr[-5000:])
+        raise RuntimeError(f"{what} failed (exit {result.returncode})")
+    for line in result.stdout.splitlines():
+        if line.startswith("[volume]") or "Indexed" in line:
+            log(line)
+    log(f"{what}: {time.monotonic() - started:.1f} s")
+
+
+def load_data(args, env: dict) -> list[str]:
+    py = str(BIN / "python")
+    flask = [str(BIN / "flask"), "--app", "wsgi"]
+    plain = {**env, "CELERY_BROKER_URL": ""}  # data steps run their tasks eagerly, no worker needed
+    warnings_file = args.workdir / "volume-warnings.json"
+    if not args.reuse_data:
+        run_step([py, "-m", "bench.volume", "schema"], plain, "schema", 120)
+        run_step(flask + ["seed-demo"], plain, "seed-demo", 300)
+        run_step([py, "-m", "bench.volume", "generate", "--warnings-out", str(warnings_file)]
+                 + (["--small"] if args.small else []), plain, "volume", 600)
+        if not args.no_reindex:
+            probe = subprocess.run(flask + ["search", "--help"], cwd=ROOT, env=plain, capture_output=True, timeout=60)
+            if probe.returncode == 0:
+                run_step(flask + ["search", "reindex"], plain, "search reindex", 900)
+    run_step([py, "-m", "bench.volume", "manifest", "--out", str(args.workdir / "manifest.json")], plain,
+             "manifest", 120)
+    try:
+        return json.loads(warnings_file.read_text()) if warnings_file.exists() else []
+    except ValueError:
+        return []
+
+
+# --- scenarios and the wrk script ----------------------------------------------------------------
+
+@dataclass
+class Req:
+    method: str
+    path: str
+    headers: dict = field(default_factory=dict)
+    body: str | None = None
+
+
+@dataclass
+class Scenario:
+    name: str
+    label: str
+    requests: list[Req]
+    api_path: str | None = None  # for "not available" detection through /api/v1/openapi.json
+    result: dict | None = None
+    note: str = ""
+
+
+def zipf_pick(rnd: random.Random, items: list, n: int, s: float = 1.1) -> list:
+    weights = [1 / (i + 1) ** s for i in range(len(items))]
+    return rnd.choices(items, weights=weights, k=n)
+
+
+def build_scenarios(m: dict, tokens: dict, rnd: random.Random) -> list[Scenario]:
+    consumer_tokens = tokens.get("consumers") or []
+    county = tokens.get("county")
+    json_h = {"Content-Type": "application/json"}
+    pages = min(m["catalog_pages"], 40)
+    catalog = [Req("GET", f"/products?page={p}") for p in zipf_pick(rnd, list(range(1, pages + 1)), 600)]
+    catalog += [Req("GET", f"/categories/{c}") for c in zipf_pick(rnd, m["categories"], 200)]
+    rnd.shuffle(catalog)
+    search = []
+    for q, w in SEARCH_QUERIES:
+        search += [Req("GET", "/search?" + urllib.parse.urlencode({"q": q}))] * w
+    rnd.shuffle(search)
+    scenarios = [
+        Scenario("home", "home page", [Req("GET", "/")]),
+        Scenario("catalog", "catalog page (24 products)", catalog),
+        Scenario("product", "product page", [Req("GET", p) for p in zipf_pick(rnd, m["product_paths"], 2000)]),
+        Scenario("search", "search page (Chinese, pinyin)", search),
+        Scenario("api_products", "API product list", [
+            Req("GET", f"/api/v1/products?page={p}&per_page=24") for p in zipf_pick(rnd, list(range(1, pages + 1)), 400)
+        ], api_path="/products"),
+    ]
+    address = {"name": "张伟", "phone": "13800138000", "province": "江西省", "city": "南昌市", "district": "南昌县",
+               "line": "莲塘镇澄湖路1号"}
+    checkout = []
+    if consumer_tokens and m["pool"]:
+        for i in range(2000):
+            pid, station = m["pool"][rnd.randrange(len(m["pool"]))]
+            body = {"items": [{"product_id": pid, "quantity": rnd.choice((1, 1, 2))}], "address": address,
+                    "delivery": "pickup", "pickup_station_id": station, "payment_method": "station_cash"}
+            checkout.append(Req("POST", "/api/v1/orders",
+                                {**json_h, "Authorization": f"Bearer {consumer_tokens[i % len(consumer_tokens)]}"},
+                                json.dumps(body, ensure_ascii=False)))
+    scenarios.append(Scenario("checkout", "API checkout (pay at station)", checkout, api_path="/orders",
+                              note="" if checkout else "no consumer token or no stock pool"))
+    booking = []
+    stays = m["stay_unit_types"]
+    if consumer_tokens and stays:
+        today = datetime.now(timezone(timedelta(hours=8))).date()
+        hot = stays[:5]
+        hot_day = today + timedelta(days=30)
+        for i in range(2000):
+            if i % 5 == 0:  # 20% on a few popular rooms and nights: 409s there, never an oversell
+                ut = hot[rnd.randrange(len(hot))]
+                checkin = hot_day + timedelta(days=rnd.randrange(2))
+            else:
+                ut = stays[rnd.randrange(len(stays))]
+                checkin = today + timedelta(days=rnd.randrange(7, 300))
+            body = {"listing_id": ut["listing_id"], "unit_type_id": ut["unit_type_id"],
+                    "checkin": checkin.isoformat(), "checkout": (checkin + timedelta(days=rnd.choice((1, 2)))).isoformat(),
+                    "guests": min(2, ut["max_guests"]), "units": 1, "payment_method": "arrival"}
+            booking.append(Req("POST", "/api/v1/bookings",
+                               {**json_h, "Authorization": f"Bearer {consumer_tokens[i % len(consumer_tokens)]}"},
+                               json.dumps(body, ensure_ascii=False)))
+    scenarios.append(Scenario("booking", "API booking (stay, pay on arrival)", booking, api_path="/bookings",
+                              note="" if booking else "no consumer token or no stay"))
+    report = []
+    if county:
+        month_end = date.fromisoformat(m["report_month"]["to"])
+        months = []
+        for _ in range(12):
+            start = month_end.replace(day=1)
+            months.append((start, month_end))
+            month_end = start - timedelta(days=1)
+        for start, end in zipf_pick(rnd, months, 200, s=0.8):
+            report.append(Req("GET", f"/api/v1/county/income?group_by=village&from={start}&to={end}",
+                              {"Authorization": f"Bearer {county}"}))
+    scenarios.append(Scenario("county_income", "county income report (month, by village)", report,
+                              api_path="/county/income", note="" if report else "no county token"))
+    return scenarios
+
+
+def lua_string(s: str) -> str:
+    """A Lua string literal for any text (bytes escaped in decimal)."""
+    out = []
+    for byte in s.encode():
+        ch = chr(byte)
+        if byte < 128 and (ch.isalnum() or ch in " /-_.,:=?&%{}[]()+*'@!#$^|~<>"):
+            out.append(ch)
+        else:
+            out.append(f"\\{byte:03d}")
+    return '"' + "".join(out) + '"'
+
+
+def wrk_script(requests: list[Req], out_file: Path) -> str:
+    lines = ["local specs = {"]
+    for r in requests:
+        headers = ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in r.headers.items())
+        body = lua_string(r.body) if r.body is not None else "nil"
+        lines.append(f"  {{{lua_string(r.method)}, {lua_string(r.path)}, {{{headers}}}, {body}}},")
+    lines.append("}")
+    lines.append(f"local out_file = {lua_string(str(out_file))}")
+    lines.append(r'''
+local threads = {}
+local tid = 0
+function setup(thread)
+  tid = tid + 1
+  thread:set("tid", tid)
+  table.insert(threads, thread)
+end
+
+local reqs = {}
+local n = 0
+statuses = {}
+function init(args)
+  for i, s in ipairs(specs) do reqs[i] = wrk.format(s[1], s[2], s[3], s[4]) end
+  n = (tid * 7919) % #reqs
+end
+
+function request()
+  n = n % #reqs + 1
+  return reqs[n]
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local counts = {}
+  for _, t in ipairs(threads) do
+    local s = t:get("statuses")
+    if s then for k, v in pairs(s) do counts[k] = (counts[k] or 0) + v end end
+  end
+  local parts = {}
+  for k, v in pairs(counts) do table.insert(parts, string.format('"%d": %d', k, v)) end
+  local e = summary.errors
+  local f = io.open(out_file, "w")
+  f:write(string.format('{"duration_us": %d, "requests": %d, "bytes": %d, ' ..
+    '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, ' ..
+    '"p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %f, "statuses": {%s}}',
+    summary.duration, summary.requests, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean,
+    table.concat(parts, ", ")))
+  f:close()
+end
+''')
+    return "\n".join(lines)
+
+
+def run_wrk(wrk: str, base: str, scenario: Scenario, args, tag: str) -> dict:
+    out_file = args.workdir / f"wrk-{tag}.json"
+    out_file.unlink(missing_ok=True)
+    script = args.workdir / f"wrk-{tag}.lua"
+    script.write_text(wrk_script(scenario.requests, out_file))
+    argv = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "10s",
+            "-s", str(script), base]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=args.seconds + 60)
+    if proc.returncode != 0 or not out_file.exists():
+        raise RuntimeError(f"wrk failed for {scenario.name}: {proc.stderr.strip()[-500:]}")
+    data = json.loads(out_file.read_text())
+    seconds = data["duration_us"] / 1e6
+    statuses = {int(k): v for k, v in data["statuses"].items()}
+    ok = sum(v for k, v in statuses.items() if k < 400)
+    conflicts = statuses.get(409, 0)
+    socket_errors = sum(v for k, v in data["errors"].items() if k != "status")
+    return {
+        "rps": data["requests"] / seconds if seconds else 0.0,
+        "ok_rps": ok / seconds if seconds else 0.0,
+        "p50_ms": data["p50_us"] / 1000, "p99_ms": data["p99_us"] / 1000, "max_ms": data["max_us"] / 1000,
+        "requests": data["requests"], "ok": ok, "conflicts": conflicts,
+        "errors": data["requests"] - ok - conflicts + socket_errors,
+        "statuses": statuses, "socket_errors": socket_errors, "seconds": seconds,
+    }
+
+
+# --- the servers ---------------------------------------------------------------------------------
+
+def gunicorn_env(env: dict, args, port: int, name: str) -> dict:
+    return {**env, "BENCH_BIND": f"127.0.0.1:{port}", "BENCH_WORKERS": str(args.workers),
+            "BENCH_WORKER_CLASS": args.worker_class, "BENCH_THREADS": str(args.gthreads),
+            "BENCH_PROC_NAME": f"bench-{name}"}
+
+
+def start_gunicorn(procs: Procs, name: str, target: str, port: int, env: dict, args, ready_path: str) -> subprocess.Popen:
+    argv = [str(BIN / "gunicorn"), "-c", str(ROOT / "bench" / "gunicorn.conf.py"), target]
+    proc = procs.start(name, argv, gunicorn_env(env, args, port, name))
+    wait_until(lambda: http("GET", f"http://127.0.0.1:{port}{ready_path}", timeout=5)[0] == 200, 90,
+               f"gunicorn {name}", proc)
+    return proc
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("PPid:"):
+                    if int(line.split()[1]) == pid:
+                        out.append(int(entry.name))
+                    break
+        except OSError:
+            continue
+    return out
+
+
+def proc_mem(pid: int) -> dict:
+    """VmRSS and VmHWM (peak RSS) from /proc/PID/status, Pss and private memory from smaps_rollup, in MB."""
+    mem = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                mem[line.split(":")[0]] = int(line.split()[1]) / 1024
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key = line.split(":")[0]
+            if key in ("Pss", "Private_Clean", "Private_Dirty"):
+                mem[key] = int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return mem
+
+
+class MemoryWatch(threading.Thread):
+    """Samples the RSS of a gunicorn master's workers twice a second until stopped (or 1 hour)."""
+
+    def __init__(self, master: int):
+        super().__init__(daemon=True)
+        self.master = master
+        self.peak_rss = 0.0
+        self.peak_hwm = 0.0
+        self.last: dict[int, dict] = {}
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        deadline = time.monotonic() + 3600
+        while not self._stop_event.is_set() and time.monotonic() < deadline:
+            self.sample()
+            self._stop_event.wait(0.5)
+
+    def sample(self) -> None:
+        for pid in children(self.master):
+            mem = proc_mem(pid)
+            if mem:
+                self.last[pid] = mem
+                self.peak_rss = max(self.peak_rss, mem.get("VmRSS", 0))
+                self.peak_hwm = max(self.peak_hwm, mem.get("VmHWM", 0))
+
+    def stop(self) -> dict:
+        self.sample()
+        self._stop_event.set()
+        pss = max((m.get("Pss", 0) for m in self.last.values()), default=0)
+        private = max((m.get("Private_Clean", 0) + m.get("Private_Dirty", 0) for m in self.last.values()), default=0)
+        return {"peak_rss_mb": max(self.peak_rss, self.peak_hwm), "pss_mb": pss, "private_mb": private,
+                "workers_seen": len(self.last), "master_rss_mb": proc_mem(self.master).get("VmRSS", 0)}
+
+
+# --- checks after the write scenarios --------------------------------------------------------------
+
+def db_conn(url: str):
+    import psycopg
+
+    return psycopg.connect(libpq_url(url), autocommit=True)
+
+
+def stock_snapshot(url: str, pool_ids: list[int]) -> dict:
+    with db_conn(url) as conn:
+        row = conn.execute(
+            "SELECT COALESCE(SUM(on_hand), 0), COALESCE(SUM(allocated), 0), "
+            "COUNT(*) FILTER (WHERE allocated > on_hand OR on_hand < 0 OR allocated < 0) "
+            "FROM stock_records WHERE product_id = ANY(%s)", (pool_ids,)).fetchone()
+        max_order = conn.execute("SELECT COALESCE(MAX(id), 0) FROM orders").fetchone()[0]
+    return {"on_hand": int(row[0]), "allocated": int(row[1]), "bad_rows": row[2], "max_order": max_order}
+
+
+def check_stock(url: str, before: dict, pool_ids: list[int], created_201: int) -> str:
+    after = stock_snapshot(url, pool_ids)
+    with db_conn(url) as conn:
+        sold, orders = conn.execute(
+            "SELECT COALESCE(SUM(l.quantity), 0), COUNT(DISTINCT l.order_id) FROM order_lines l "
+            "JOIN orders o ON o.id = l.order_id WHERE o.id > %s AND l.product_id = ANY(%s) "
+            "AND o.status NOT IN ('canceled', 'expired')", (before["max_order"], pool_ids)).fetchone()
+    available_before = before["on_hand"] - before["allocated"]
+    available_after = after["on_hand"] - after["allocated"]
+    consistent = available_after + int(sold) == available_before and after["bad_rows"] == 0
+    verdict = "OK" if consistent else "MISMATCH"
+    return (f"stock {verdict}: available {available_before} before = {available_after} after + {int(sold)} sold "
+            f"in {orders} new orders ({created_201} answered 201); rows over-allocated or negative: {after['bad_rows']}")
+
+
+def check_bookings(url: str) -> str:
+    with db_conn(url) as conn:
+        try:
+            over, total = conn.execute("""
+                SELECT
+                  (SELECT COUNT(*) FROM (
+                     SELECT b.unit_type_id, d.night
+                     FROM bookings b JOIN unit_types u ON u.id = b.unit_type_id
+                     CROSS JOIN LATERAL generate_series(b.check_in_date, b.check_out_date - 1, interval '1 day') AS d(night)
+                     WHERE b.session_id IS NULL AND b.status IN ('held', 'confirmed', 'checked_in', 'completed')
+                     GROUP BY b.unit_type_id, d.night, u.units HAVING SUM(b.units) > u.units) x),
+                  (SELECT COUNT(*) FROM bookings)""").fetchone()
+        except Exception as exc:
+            return f"booking check failed: {exc}"
+    return f"bookings: {total} in the database; unit-type nights over capacity: {over} ({'OK' if over == 0 else 'OVERSOLD'})"
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+def fetch_tokens(base: str, m: dict) -> dict:
+    tokens: dict = {"consumers": []}
+
+    def token(email: str, password: str) -> str | None:
+        status, body = http("POST", f"{base}/api/v1/auth/token", headers={"Content-Type": "application/json"},
+                            body=json.dumps({"email": email, "password": password}).encode())
+        if status != 200:
+            log(f"token for {email}: HTTP {status} {body[:200]!r}")
+            return None
+        return json.loads(body)["token"]
+
+    for email in m["consumers"]:
+        t = token(email, m["consumer_password"])
+        if t:
+            tokens["consumers"].append(t)
+    tokens["county"] = token(m["county"]["email"], m["county"]["password"])
+    return tokens
+
+
+def api_paths(base: str) -> set[str] | None:
+    status, body = http("GET", f"{base}/api/v1/openapi.json")
+    if status != 200:
+        return None
+    try:
+        paths = json.loads(body).get("paths", {})
+    except ValueError:
+        return None
+    return {p.removeprefix("/api/v1") for p in paths}
+
+
+def probe(base: str, scenario: Scenario, paths: set[str] | None, warm: int) -> str | None:
+    """None when the scenario can run, else why not. Also warms the server with a few requests."""
+    if not scenario.requests:
+        return scenario.note or "nothing to send"
+    if scenario.api_path and paths is not None and scenario.api_path not in paths:
+        return "not available (endpoint not in /api/v1/openapi.json)"
+    first = None
+    for r in scenario.requests[:warm]:
+        status, body = http(r.method, base + r.path, headers=r.headers,
+                            body=r.body.encode() if r.body is not None else None)
+        if first is None:
+            first = (status, body)
+    status, body = first
+    if status in (404, 405) and (scenario.api_path is None or paths is None):
+        return f"not available (HTTP {status})"
+    if status >= 500:
+        return f"HTTP {status} on the first request (see app.log in the workdir)"
+    return None
+
+
+def machine() -> dict:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines()
+                          if l.startswith("MemTotal")).split()[1])
+    except (OSError, StopIteration, ValueError):
+        mem_kb = 0
+    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem_kb / 1024 / 1024, 1),
+            "kernel": platform.release(), "python": platform.python_version(),
+            "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+
+
+def fmt_row(cells: list[str], widths: list[int]) -> str:
+    return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
+
+def verdict(name: str, res: dict, ceiling: float) -> str:
+    target = TARGETS.get(name)
+    if not target or not res:
+        return "—"
+    kind = target[0]
+    if kind == "ratio":
+        ok = ceiling and res["ok_rps"] / ceiling >= target[1]
+        return f"≥ {target[1]:.2f} {'✓' if ok else '✗'}"
+    if kind == "rps_p99":
+        ok = res["ok_rps"] >= target[1] and res["p99_ms"] < target[2]
+        return f"≥ {target[1]}/s, p99 < {target[2]} ms {'✓' if ok else '✗'}"
+    if kind == "rps":
+        return f"≥ {target[1]}/s {'✓' if res['ok_rps'] >= target[1] else '✗'}"
+    if kind == "p99_ms":
+        return f"p99 < {target[1]} ms {'✓' if res['p99_ms'] < target[1] else '✗'}"
+    return "—"
+
+
+def render(results: list[tuple[str, str, dict | None, str]], ceiling: float) -> str:
+    head = ["scenario", "req/s (ok)", "p50 ms", "p99 ms", "× hello", "409", "errors", "target"]
+    rows = []
+    for name, label, res, note in results:
+        if res is None:
+            rows.append([label, note or "not available", "", "", "", "", "", verdict(name, None, ceiling)])
+            continue
+        ratio = res["ok_rps"] / ceiling if ceiling else 0
+        rows.append([label, f"{res['ok_rps']:.0f}", f"{res['p50_ms']:.1f}", f"{res['p99_ms']:.1f}",
+                     f"{ratio:.2f}" if name.startswith("hello") else f"{ratio:.3f}", str(res["conflicts"]),
+                     str(res["errors"]), verdict(name, res, ceiling)])
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    lines = [fmt_row(head, widths), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines += [fmt_row(r, widths) for r in rows]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each scenario (default 10)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent clients (default 16)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"], help="default sync")
+    parser.add_argument("--gthreads", type=int, default=4, help="threads per worker with --worker-class gthread")
+    parser.add_argument("--small", action="store_true", help="small volume: 1,000 products, 20 listings, 5,000 orders")
+    parser.add_argument("--reuse-data", action="store_true", help="keep the bench database as it is (skip the load)")
+    parser.add_argument("--no-reindex", action="store_true", help="skip `flask search reindex` after the load")
+    parser.add_argument("--only", default="", help="comma-separated scenarios: " + ",".join(TARGETS))
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
+    parser.add_argument("--no-celery", action="store_true", help="no Celery worker (tasks run eagerly in the web workers)")
+    parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
+    parser.add_argument("--workdir", type=Path, default=Path(os.environ.get("BENCH_WORKDIR", "/tmp/village-eline-bench")))
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.md",
+                        help="markdown report (default bench/results.md); '-' for none")
+    parser.add_argument("--note", default="", help="a sentence added to the report (e.g. the machine was busy)")
+    args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    started_at = datetime.now(timezone.utc)
+
+    wrk = ensure_wrk(not args.no_install)
+    wrk_version = subprocess.run([wrk, "--version"], capture_output=True, text=True).stdout.split("[")[0].strip()
+    procs = Procs(args.workdir)
+    results: list[tuple[str, str, dict | None, str]] = []
+    checks: list[str] = []
+    memory: dict = {}
+    data_counts: dict = {}
+    try:
+        pg_version = ensure_database(args.database_url)
+        redis_version = ensure_redis(args.redis_url, procs)
+        env = {**os.environ, "DATABASE_URL": args.database_url, "SECRET_KEY": "bench-not-secret",
+               "CELERY_BROKER_URL": "" if args.no_celery else args.redis_url, "CELERY_RESULT_BACKEND": "",
+               "REDIS_URL": args.redis_url, "CACHE_REDIS_URL": args.redis_url,
+               "SEARCH_INDEX_DIR": str(args.workdir / "index"), "UPLOAD_DIR": str(args.workdir / "uploads"),
+               "STRIPE_SECRET_KEY": "", "STRIPE_PUBLISHABLE_KEY": "", "STRIPE_WEBHOOK_SECRET": "",
+               "MAIL_SERVER": "", "PYTHONUNBUFFERED": "1"}
+        warnings = load_data(args, env)
+        checks += [f"volume warning: {w}" for w in warnings]
+        m = json.loads((args.workdir / "manifest.json").read_text())
+        counts = subprocess.run([str(BIN / "python"), "-m", "bench.volume", "counts"], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=120)
+        try:
+            data_counts = json.loads(counts.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            data_counts = {}
+
+        hello = Scenario("hello", "hello world (ceiling, start)", [Req("GET", "/")])
+        log("hello-world reference")
+        start_gunicorn(procs, "hello", "bench.hello:app", HELLO_PORT, env, args, "/")
+        http("GET", f"http://127.0.0.1:{HELLO_PORT}/")
+        hello_result = run_wrk(wrk, f"http://127.0.0.1:{HELLO_PORT}", hello, args, "hello")
+        procs.stop("hello")
+        results.append(("hello", hello.label, hello_result, ""))
+        log(f"hello: {hello_result['ok_rps']:.0f} req/s")
+
+        if not args.no_celery:
+            celery = procs.start("celery", [str(BIN / "celery"), "-A", "wsgi:celery_app", "worker", "-Q", "celery,search",
+                                            "--pool", "solo", "--without-gossip", "--without-mingle",
+                                            "--without-heartbeat", "--loglevel", "info", "-n", "bench@%h"], env)
+            wait_until(lambda: b" ready." in (args.workdir / "celery.log").read_bytes(), 90, "celery worker", celery)
+        app_proc = start_gunicorn(procs, "app", "wsgi:app", APP_PORT, env, args, "/healthz")
+        watch = MemoryWatch(app_proc.pid)
+        watch.start()
+        base = f"http://127.0.0.1:{APP_PORT}"
+        tokens = fetch_tokens(base, m)
+        scenarios = build_scenarios(m, tokens, random.Random(2017))
+        paths = api_paths(base)
+        pool_ids = [pid for pid, _station in m["pool"]]
+        for sc in scenarios:
+            if only and sc.name not in only:
+                continue
+            # the stock snapshot comes before the probe: the probe's order counts as sold too
+            before = stock_snapshot(args.database_url, pool_ids) if sc.name == "checkout" else None
+            why = probe(base, sc, paths, warm=20 if sc.api_path not in ("/orders", "/bookings") else 1)
+            if why:
+                log(f"{sc.name}: {why}")
+                results.append((sc.name, sc.label, None, why))
+                continue
+            log(f"{sc.name}: {args.seconds} s, {args.connections} connections")
+            res = run_wrk(wrk, base, sc, args, sc.name)
+            results.append((sc.name, sc.label, res, ""))
+            log(f"{sc.name}: {res['ok_rps']:.0f} ok req/s, p99 {res['p99_ms']:.1f} ms, statuses {res['statuses']}")
+            if sc.name == "checkout":
+                checks.append(check_stock(args.database_url, before, pool_ids, res["statuses"].get(201, 0)))
+                log(checks[-1])
+            if sc.name == "booking":
+                checks.append(check_bookings(args.database_url))
+                log(checks[-1])
+        memory = watch.stop()
+        celery_proc = procs.items.get("celery")
+        if celery_proc is not None:
+            memory["celery_rss_mb"] = max((proc_mem(p).get("VmRSS", 0) for p in [celery_proc.pid, *children(celery_proc.pid)]),
+                                          default=0)
+        procs.stop("app")
+        procs.stop("celery")
+        # the ceiling again at the end: a shared machine drifts, the ceiling is the mean of both runs
+        log("hello-world reference (end)")
+        start_gunicorn(procs, "hello", "bench.hello:app", HELLO_PORT, env, args, "/")
+        http("GET", f"http://127.0.0.1:{HELLO_PORT}/")
+        hello_end = run_wrk(wrk, f"http://127.0.0.1:{HELLO_PORT}", hello, args, "hello-end")
+        procs.stop("hello")
+        results.append(("hello_end", "hello world (ceiling, end)", hello_end, ""))
+        log(f"hello (end): {hello_end['ok_rps']:.0f} req/s")
+    finally:
+        procs.stop_all()
+
+    hellos = [r[2]["ok_rps"] for r in results if r[0].startswith("hello") and r[2]]
+    ceiling = sum(hellos) / len(hellos) if hellos else 0.0
+    table = render(results, ceiling)
+    mach = machine()
+    print()
+    print(table)
+    print()
+    mem_line = (f"web worker memory: peak RSS {memory.get('peak_rss_mb', 0):.0f} MB (target < 150 MB), "
+                f"PSS {memory.get('pss_mb', 0):.0f} MB, private {memory.get('private_mb', 0):.0f} MB; "
+                f"gunicorn master RSS {memory.get('master_rss_mb', 0):.0f} MB"
+                + (f"; Celery worker RSS {memory['celery_rss_mb']:.0f} MB" if memory.get("celery_rss_mb") else ""))
+    print(mem_line)
+    for c in checks:
+        print(c)
+    if str(args.output) != "-":
+        report = [
+            "# Benchmark results",
+            "",
+            f"Run {started_at:%Y-%m-%d %H:%M} UTC with `python -m bench.run "
+            + " ".join(a for a in (argv if argv is not None else sys.argv[1:])) + "`.",
+            "",
+            f"Machine: {mach['nproc']} CPUs ({mach['cpu']}), {mach['memory_gib']} GiB RAM, Linux {mach['kernel']}, "
+            f"Python {mach['python']}; load average at the end {mach['loadavg']}. PostgreSQL {pg_version}, "
+            f"Redis {redis_version}, {wrk_version}.",
+            "",
+            f"Shape: gunicorn {args.workers} × {args.worker_class}"
+            + (f" ({args.gthreads} threads)" if args.worker_class == "gthread" else "")
+            + f" workers, --preload; Celery worker {'off' if args.no_celery else 'solo pool, queues celery+search'}; "
+            f"wrk {args.threads} threads, {args.connections} connections, {args.seconds} s per scenario, loopback.",
+            "",
+            "Data: " + ", ".join(f"{v:,} {k}" for k, v in data_counts.items()) + ".",
+            "",
+            f"Ceiling: {ceiling:.0f} req/s (mean of the hello-world runs at the start and the end). "
+            "Ratios are ok requests/s divided by that ceiling; "
+            "`409` counts conflicts (sold out, no room), `errors` everything else that was not 2xx/3xx.",
+            "",
+            table,
+            "",
+            mem_line + ".",
+            "",
+            *[f"- {c}" for c in checks],
+        ]
+        if args.note:
+            report += ["", f"Note: {args.note}"]
+        args.output.write_text("\n".join(report).rstrip() + "\n")
+        log(f"written {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
