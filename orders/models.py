@@ -270,6 +270,10 @@ class OrderPayment(db.Model):
     def status(self) -> str:  # for shop.history.transition
         return self.state
 
+    @status.setter
+    def status(self, value: str) -> None:  # transition() sets `status`
+        self.state = value
+
     @property
     def full_code(self) -> str:
         return f"{self.order.code}-P-{self.number}"

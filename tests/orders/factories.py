@@ -1,0 +1,110 @@
+"""Order factories and the fake Stripe provider (replaces the real one at orders.providers)."""
+from __future__ import annotations
+
+import itertools
+import json
+import time
+
+from orders.models import Order
+from orders.providers import Intent, ProviderError, RefundResult
+from orders.providers.stripe import StripeProvider
+from orders.services.placement import AddressData, PlacementRequest, place_order
+
+WEBHOOK_SECRET = "whsec_test_orders"
+ADDRESS = AddressData(name="王小明", phone="13800000000", province="江西省", city="南昌市", district="南昌县",
+                      line="莲塘镇幸福路1号")
+ADDRESS_JSON = {"name": "王小明", "phone": "13800000000", "province": "江西省", "city": "南昌市",
+                "district": "南昌县", "line": "莲塘镇幸福路1号"}
+
+
+def make_order(buyer, items, *, now, payment_method="station_cash", delivery="ship", pickup_station_id=None) -> Order:
+    """Place an order for [(product, quantity)] through the real placement service."""
+    return place_order(
+        PlacementRequest(
+            items=[(p.id, q) for p, q in items],
+            payment_method=payment_method,
+            delivery=delivery,
+            address=ADDRESS if delivery == "ship" else AddressData(),
+            pickup_station_id=pickup_station_id,
+        ),
+        buyer=buyer,
+        now=now,
+    )
+
+
+class FakeStripeProvider(StripeProvider):
+    """In-memory PaymentIntents; signature verification is the real one (no network needed)."""
+
+    intents: dict[str, dict] = {}
+    refunds: list[dict] = []
+    created_with: list[dict] = []
+    fail_next = False
+    _ids = itertools.count(1)
+
+    @classmethod
+    def reset(cls):
+        cls.intents = {}
+        cls.refunds = []
+        cls.created_with = []
+        cls.fail_next = False
+
+    @property
+    def configured(self) -> bool:
+        return True
+
+    def _check(self):
+        if FakeStripeProvider.fail_next:
+            FakeStripeProvider.fail_next = False
+            raise ProviderError("stripe down")
+
+    def create_intent(self, *, amount_fen, currency, idempotency_key, metadata, methods):
+        self._check()
+        for pi in self.intents.values():
+            if pi["key"] == idempotency_key:
+                return self._intent(pi)
+        n = next(self._ids)
+        pi = {"id": f"pi_fake{n}", "status": "requires_payment_method", "amount": amount_fen,
+              "currency": currency, "client_secret": f"pi_fake{n}_secret_x", "metadata": metadata, "key": idempotency_key}
+        self.intents[pi["id"]] = pi
+        self.created_with.append({"methods": list(methods), "metadata": dict(metadata), "key": idempotency_key})
+        return self._intent(pi)
+
+    @staticmethod
+    def _intent(pi) -> Intent:
+        return Intent(id=pi["id"], status=pi["status"], amount=pi["amount"], currency=pi["currency"],
+                      client_secret=pi["client_secret"], metadata=pi["metadata"])
+
+    def retrieve_intent(self, intent_id):
+        self._check()
+        return self._intent(self.intents[intent_id])
+
+    def refund(self, *, intent_id, amount_fen, idempotency_key):
+        self._check()
+        self.refunds.append({"intent": intent_id, "amount": amount_fen, "key": idempotency_key})
+        return RefundResult(id=f"re_fake{len(self.refunds)}", status="succeeded")
+
+    @classmethod
+    def succeed(cls, intent_id: str, **changes):
+        cls.intents[intent_id].update(status="succeeded", **changes)
+
+
+def signed(payload: dict, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> tuple[bytes, str]:
+    """A JSON body and its Stripe-Signature header (Stripe's v1 scheme: HMAC-SHA256 of 't.body')."""
+    import hashlib
+    import hmac
+
+    body = json.dumps(payload).encode()
+    t = int(timestamp or time.time())
+    sig = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return body, f"t={t},v1={sig}"
+
+
+def event_payload(event_id: str, event_type: str, intent_id: str) -> dict:
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": event_type,
+        "api_version": "2017-08-15",
+        "created": int(time.time()),
+        "data": {"object": {"id": intent_id, "object": "payment_intent"}},
+    }

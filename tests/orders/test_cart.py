@@ -1,0 +1,139 @@
+"""Cart (guest and user), merge on login, changes shown, HTML checkout."""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from orders.models import Address, Cart, CartLine, Order
+from stations.models import StockRecord
+from tests.factories import make_product, make_station, make_user
+
+
+def _cart_lines(db):
+    return db.session.scalars(sa.select(CartLine).order_by(CartLine.id)).all()
+
+
+def test_guest_adds_changes_and_removes_lines(client, db):
+    product = make_product(name="三江腌菜", price_fen=1200, stock=10)
+    res = client.post("/cart/add", data={"product_id": product.id, "quantity": 2})
+    assert res.status_code == 303
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    [line] = _cart_lines(db)
+    assert line.quantity == 3 and line.seen_price_fen == 1200
+    page = client.get("/cart").get_data(as_text=True)
+    assert "三江腌菜" in page and "¥36.00" in page
+    client.post(f"/cart/lines/{line.id}", data={"quantity": 5})
+    db.session.expire_all()
+    assert _cart_lines(db)[0].quantity == 5
+    client.post(f"/cart/lines/{line.id}", data={"remove": "1"})
+    assert _cart_lines(db) == []
+
+
+def test_bad_cart_input_changes_nothing(client, db):
+    product = make_product(stock=10)
+    hidden = make_product(is_published=False)
+    for data in ({"product_id": product.id, "quantity": 0}, {"product_id": product.id, "quantity": "x"},
+                 {"product_id": product.id, "quantity": 100000}, {"product_id": 999999, "quantity": 1},
+                 {"product_id": hidden.id, "quantity": 1}, {"product_id": "abc"}):
+        res = client.post("/cart/add", data=data)
+        assert res.status_code == 303
+    assert _cart_lines(db) == []
+
+
+def test_price_and_stock_changes_are_shown_not_silently_applied(client, db):
+    product = make_product(name="板鸭", price_fen=6800, stock=10)
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 4})
+    product.price_fen = 7200
+    db.session.get(StockRecord, product.stock.id).on_hand = 3
+    db.session.flush()
+    page = client.get("/cart").get_data(as_text=True)
+    assert "¥68.00" in page and "¥72.00" in page  # was / now
+    assert "库存仅剩 3" in page
+    assert "去结算" not in page
+
+
+def test_guest_cart_is_merged_on_login(client, db, auth):
+    a = make_product(stock=10)
+    b = make_product(stock=10)
+    user = make_user()
+    user_cart = Cart(user_id=user.id, updated_at=user.created_at)
+    db.session.add(user_cart)
+    db.session.flush()
+    user_cart.lines.append(CartLine(product_id=a.id, quantity=1, seen_price_fen=a.price_fen))
+    db.session.flush()
+    client.post("/cart/add", data={"product_id": a.id, "quantity": 2})
+    client.post("/cart/add", data={"product_id": b.id, "quantity": 1})
+    auth.login(user)
+    db.session.expire_all()
+    carts = db.session.scalars(sa.select(Cart)).all()
+    assert len(carts) == 1 and carts[0].user_id == user.id
+    assert {(l.product_id, l.quantity) for l in carts[0].lines} == {(a.id, 3), (b.id, 1)}
+    assert "¥" in client.get("/cart").get_data(as_text=True)
+
+
+def test_html_checkout_places_order_and_saves_address(client, db, auth):
+    s1, s2 = make_station(), make_station()
+    a = make_product(price_fen=1000, station=s1, stock=5)
+    b = make_product(price_fen=2000, station=s2, stock=5)
+    user = make_user()
+    auth.login(user)
+    client.post("/cart/add", data={"product_id": a.id, "quantity": 1})
+    client.post("/cart/add", data={"product_id": b.id, "quantity": 2})
+    page = client.get("/checkout")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    ship_total = re.search(r'name="shown_total_ship" value="(\d+)"', html).group(1)
+    assert 'value="card"' not in html  # no Stripe keys: no card option
+    res = client.post("/checkout", data={
+        "address_id": 0, "name": "王小明", "phone": "13800000000", "province": "江西省", "city": "南昌市",
+        "district": "南昌县", "line": "幸福路1号", "save_address": "y", "delivery": "ship",
+        "payment_method": "cod", "shown_total_ship": ship_total, "pickup_station_id": s1.id})
+    assert res.status_code == 303, res.get_data(as_text=True)
+    order = db.session.scalar(sa.select(Order))
+    assert res.headers["Location"].endswith(f"/orders/{order.code}")
+    assert order.total_fen == int(ship_total) == 1000 + 4000 + 800 + 800
+    assert len(order.shipments) == 2
+    assert db.session.scalar(sa.select(Address)).line == "幸福路1号"
+    assert _cart_lines(db) == []
+    detail = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert order.code in detail and "货到付款" in detail
+    assert order.code in client.get("/orders").get_data(as_text=True)
+
+
+def test_html_checkout_shows_price_change_and_places_nothing(client, db, auth):
+    product = make_product(price_fen=1000, stock=5)
+    station = make_station()
+    auth.login(make_user())
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    res = client.post("/checkout", data={
+        "address_id": 0, "name": "王", "phone": "1", "province": "江西省", "city": "南昌市", "district": "南昌县",
+        "line": "1号", "delivery": "pickup", "pickup_station_id": station.id, "payment_method": "station_cash",
+        "shown_total_pickup": "900"})
+    assert res.status_code == 409
+    assert "价格或运费已变化" in res.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
+    res = client.post("/checkout", data={
+        "address_id": 0, "delivery": "pickup", "pickup_station_id": station.id, "payment_method": "station_cash",
+        "shown_total_pickup": "1000"})
+    assert res.status_code == 303, re.findall(r'class="(?:error|alert[^"]*)"[^>]*>([^<]*)', res.get_data(as_text=True))
+    order = db.session.scalar(sa.select(Order))
+    assert order.shipments[0].pickup_code
+    assert order.shipments[0].pickup_code in client.get(f"/orders/{order.code}").get_data(as_text=True)
+
+
+def test_checkout_requires_login(client, db):
+    res = client.get("/checkout")
+    assert res.status_code == 302 and "/login" in res.headers["Location"]
+
+
+def test_product_page_has_add_to_cart_form(client, db):
+    product = make_product(stock=3)
+    from flask import url_for
+
+    with client.application.test_request_context():
+        url = url_for("catalog.product_detail", product_id=product.id, slug=product.slug)
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'action="/cart/add"' in html
