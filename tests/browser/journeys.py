@@ -151,3 +151,76 @@ def payment_facts(live: LiveServer, code: str) -> dict:
             "amount_fen": payment.amount_fen if payment else None,
             "events": events,
         }
+
+
+def api(live: LiveServer, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+    """Call the JSON API of the live server (to prepare what a journey starts from)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{live.url}/api/v1{path}", data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=15) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        try:
+            return exc.code, json.loads(raw or b"{}")
+        except ValueError:
+            return exc.code, {"raw": raw.decode(errors="replace")[:500]}
+
+
+def api_token(live: LiveServer, email: str) -> str:
+    from tests.browser.harness import DEMO_PASSWORD
+
+    status, body = api(live, "POST", "/auth/token", {"email": email, "password": DEMO_PASSWORD})
+    assert status == 200, (status, body)
+    return body["token"]
+
+
+def place_order_by_api(live: LiveServer, email: str, product_ids: list[int], *, payment_method: str = "cod") -> str:
+    """A consumer's order for home delivery, placed through POST /api/v1/orders; returns its code."""
+    token = api_token(live, email)
+    status, body = api(live, "POST", "/orders", {
+        "items": [{"product_id": pid, "quantity": 1} for pid in product_ids],
+        "address": {"name": "李游客", "phone": "13900001234", "province": "江西省", "city": "南昌市",
+                    "district": "南昌县", "line": "莲塘镇澄湖东路88号"},
+        "delivery": "ship",
+        "payment_method": payment_method,
+    }, token=token)
+    assert status == 201, (status, body)
+    return body["id"]
+
+
+def income_of_order(live: LiveServer, code: str) -> dict:
+    """Ledger entries written for an order's lines: total fen, households, villages."""
+    from catalog.models import Village
+    from county.models import IncomeEntry
+    from orders.models import Order, OrderLine
+
+    with live.app_context() as db:
+        rows = db.session.execute(
+            sa.select(IncomeEntry.household_id, IncomeEntry.amount_fen, Village.name)
+            .join(OrderLine, IncomeEntry.order_line_id == OrderLine.id)
+            .join(Order, OrderLine.order_id == Order.id)
+            .outerjoin(Village, IncomeEntry.village_id == Village.id)
+            .where(Order.code == code)
+        ).all()
+    return {
+        "total_fen": sum(r[1] for r in rows),
+        "households": {r[0] for r in rows},
+        "villages": {r[2] for r in rows},
+        "entries": len(rows),
+    }
+
+
+def yuan(fen: int) -> str:
+    """How the pages show money (shop.money.format_yuan): ¥1,234.50."""
+    from shop.money import format_yuan
+
+    return format_yuan(fen)

@@ -1,0 +1,60 @@
+"""Journey 3: the station operator works a shipment from new to delivered; the consumer follows it."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.harness import DEMO
+from tests.browser.journeys import VILLAGE_A, demo_product, income_of_order, order_facts, place_order_by_api
+
+
+def test_operator_accepts_packs_ships_delivers_and_the_consumer_sees_each_status(open_page, live_server, viewport):
+    product = demo_product(live_server, VILLAGE_A)  # station NC01, the demo operator's
+    code = place_order_by_api(live_server, DEMO["consumer"], [product["id"]], payment_method="cod")
+    shipment = order_facts(live_server, code)["shipments"][0]
+    assert shipment["station"] == product["station_code"] and shipment["status"] == "new"
+    tracking = f"SF{viewport.width}{code}"[:20]
+
+    operator = open_page("operator")
+    consumer = open_page("consumer")
+    op, me = operator.page, consumer.page
+    consumer.login(DEMO["consumer"])
+    operator.login(DEMO["operator"])
+
+    operator.goto("/station/")
+    link = op.locator("main").get_by_role("link", name=shipment["code"], exact=True)
+    expect(link.first).to_be_visible()
+    operator.step("workspace")
+    operator.submit_and_wait(lambda: link.first.click())
+    expect(op.get_by_role("heading", level=1)).to_contain_text(shipment["code"])
+
+    def act(button: str, status_label: str | re.Pattern, fill: dict | None = None) -> None:
+        for label, value in (fill or {}).items():
+            op.get_by_label(label).fill(value)
+        operator.submit_and_wait(lambda: op.locator("main").get_by_role("button", name=button, exact=True).click())
+        expect(op.get_by_role("heading", level=1)).to_contain_text(status_label)
+        operator.step(button)
+
+    def consumer_sees(status_label: str, *extra: str) -> None:
+        consumer.goto(f"/orders/{code}")
+        box = me.locator("section").filter(has=me.get_by_role("heading", name=re.compile(re.escape(shipment["code"]))))
+        expect(box.get_by_role("heading")).to_contain_text(status_label)
+        for text in extra:
+            expect(box).to_contain_text(text)
+        consumer.step(f"consumer sees {status_label}")
+
+    consumer_sees("待接单")
+    act("接单", "已接单")
+    act("已打包", "已打包")
+    act("发货", "已发货", {"运单号": tracking})
+    consumer_sees("已发货", tracking)
+    act("确认已送达", re.compile("已送达|已交付"))
+    consumer_sees("已送达")
+
+    facts = order_facts(live_server, code)
+    assert facts["shipments"][0]["status"] == "delivered"
+    credit = income_of_order(live_server, code)
+    assert credit["entries"] > 0 and credit["total_fen"] > 0, "delivery credited no household"
+    assert credit["villages"] == {VILLAGE_A}
+    live_server.notes.setdefault("delivered_orders", []).append(code)
