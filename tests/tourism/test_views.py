@@ -1,0 +1,151 @@
+"""Tourism pages: browse, listing calendar, booking, my booking, host workspace and its access rules."""
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from shop.extensions import db
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_user, make_village
+from tests.tourism.factories import make_booking, make_listing
+from tourism.models import Booking, BookingStatus, Closure
+
+
+def _day(n):
+    return local_date(now_utc()) + timedelta(days=n)
+
+
+def test_stays_page_lists_and_filters_by_village(client, db):
+    v1, v2 = make_village(name="罗渡村"), make_village(name="桃花村")
+    a = make_listing(village=v1, name="罗渡农家乐")
+    make_listing(village=v2, name="桃花民宿")
+    make_listing(kind="experience", name="草莓采摘")
+    r = client.get("/stays")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "罗渡农家乐" in html and "桃花民宿" in html and "草莓采摘" not in html
+    html = client.get(f"/stays?village={v1.id}").get_data(as_text=True)
+    assert "罗渡农家乐" in html and "桃花民宿" not in html
+    assert "草莓采摘" in client.get("/experiences").get_data(as_text=True)
+    assert a.id
+
+
+def test_stays_page_bad_dates(client, db):
+    assert client.get("/stays?checkin=yesterday").status_code == 400
+    assert client.get("/stays?checkin=2020-01-01").status_code == 422
+
+
+def test_listing_page_shows_calendar_and_redirects_to_slug(client, db):
+    listing = make_listing(price_fen=12300)
+    db.session.commit()
+    r = client.get(f"/listings/{listing.id}")
+    assert r.status_code == 301 and r.headers["Location"].endswith(f"/listings/{listing.id}-{listing.slug}")
+    r = client.get(f"/listings/{listing.id}-{listing.slug}?month={_day(40):%Y-%m}")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "tour-calendar" in html and "¥123.00" in html
+    assert client.get("/listings/999999-x").status_code == 404
+    assert client.get(f"/listings/{listing.id}-{listing.slug}?month=2026-13").status_code == 400
+
+
+def test_book_pay_on_arrival_shows_confirmation_code_and_qr(client, db, auth):
+    listing = make_listing(pay_on_arrival=True, units=1)
+    user = make_user()
+    auth.login(user)
+    r = client.post(f"/listings/{listing.id}/book", data={
+        "checkin": _day(5).isoformat(), "checkout": _day(7).isoformat(), "guests": 2, "units": 1,
+        "unit_type_id": listing.unit_types[0].id, "payment_method": "arrival"})
+    assert r.status_code == 302
+    booking = db.session.scalar(sa.select(Booking))
+    assert booking.status == BookingStatus.CONFIRMED
+    html = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert booking.confirmation_code in html and "data:image/png;base64," in html
+
+
+def test_book_with_bad_dates_rerenders_with_422_and_holds_nothing(client, db, auth):
+    listing = make_listing(pay_on_arrival=True)
+    db.session.commit()
+    auth.login(make_user())
+    r = client.post(f"/listings/{listing.id}/book", data={
+        "checkin": _day(5).isoformat(), "checkout": _day(5).isoformat(), "guests": 2, "payment_method": "arrival"})
+    assert r.status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
+
+
+def test_card_booking_without_card_payments_is_refused(client, db, auth):
+    listing = make_listing()
+    db.session.commit()
+    auth.login(make_user())
+    r = client.post(f"/listings/{listing.id}/book", data={
+        "checkin": _day(5).isoformat(), "checkout": _day(6).isoformat(), "guests": 1, "payment_method": "card"})
+    assert r.status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
+
+
+def test_tourists_see_only_their_own_bookings(client, db, auth):
+    listing = make_listing()
+    mine = make_booking(listing, check_in=_day(5), user=make_user())
+    other = make_user()
+    auth.login(other)
+    assert client.get(f"/bookings/{mine.code}").status_code == 404
+    assert client.post(f"/bookings/{mine.code}/cancel").status_code == 404
+    assert mine.code not in client.get("/bookings").get_data(as_text=True)
+
+
+def test_host_workspace_is_for_hosts_and_shows_own_listings_only(client, db, auth):
+    host, other_host = make_user(role="host"), make_user(role="host")
+    mine = make_listing(host=host, name="我的农家乐")
+    theirs = make_listing(host=other_host, name="别人的民宿")
+    auth.login(make_user())
+    assert client.get("/host/").status_code == 403
+    auth.logout()
+    auth.login(host)
+    html = client.get("/host/").get_data(as_text=True)
+    assert "我的农家乐" in html and "别人的民宿" not in html
+    assert client.get(f"/host/listings/{mine.id}").status_code == 200
+    assert client.get(f"/host/listings/{theirs.id}").status_code == 404
+    r = client.post(f"/host/listings/{theirs.id}/close", data={"start": _day(3).isoformat(), "end": _day(4).isoformat()})
+    assert r.status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
+
+
+def test_host_closes_dates(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    auth.login(host)
+    r = client.post(f"/host/listings/{listing.id}/close",
+                    data={"start": _day(3).isoformat(), "end": _day(5).isoformat(), "reason": "维修"})
+    assert r.status_code == 302
+    assert sorted(db.session.scalars(sa.select(Closure.closed_date))) == [_day(3), _day(4), _day(5)]
+    r = client.post(f"/host/listings/{listing.id}/close", data={"start": _day(-2).isoformat(), "end": _day(1).isoformat()})
+    assert r.status_code == 422
+
+
+def test_host_checks_in_by_code_and_wrong_codes_are_refused(client, db, auth):
+    host, other_host = make_user(role="host"), make_user(role="host")
+    listing = make_listing(host=host, kind="ticket", units=10, max_guests=4)
+    booking = make_booking(listing, check_in=_day(0), confirmation_code="482913")
+    db.session.commit()
+    auth.login(other_host)
+    assert client.post("/host/check-in", data={"confirmation_code": "482913"}).status_code == 422
+    auth.logout()
+    auth.login(host)
+    assert client.post("/host/check-in", data={"confirmation_code": "111111"}).status_code == 422
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
+    html = client.get("/host/").get_data(as_text=True)
+    assert booking.code in html  # today's arrivals
+    r = client.post("/host/check-in", data={"confirmation_code": "482913"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CHECKED_IN
+
+
+def test_host_marks_no_show_on_own_bookings_only(client, db, auth):
+    host, other_host = make_user(role="host"), make_user(role="host")
+    listing = make_listing(host=host)
+    booking = make_booking(listing, check_in=_day(0))
+    db.session.commit()
+    auth.login(other_host)
+    assert client.post(f"/host/bookings/{booking.code}/no-show").status_code == 404
+    auth.logout()
+    auth.login(host)
+    assert client.post(f"/host/bookings/{booking.code}/no-show").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == BookingStatus.NO_SHOW
