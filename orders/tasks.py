@@ -5,6 +5,7 @@ import logging
 
 from celery import shared_task
 from flask import render_template
+from flask_babel import force_locale
 
 from orders.providers import ProviderError
 from shop.db import commit, rollback
@@ -60,6 +61,7 @@ def send_order_mail(order_id: int, kind: str) -> None:
     if order is None or order.user is None or not order.user.email:
         return
     template = "emails/order_confirmation.txt" if kind == "placed" else "emails/order_status.txt"
-    body = render_template(template, order=order, kind=kind, history=history_of(order))
+    with force_locale(getattr(order.user, "locale", None) or "zh_CN"):  # no request here: pick the buyer's
+        body = render_template(template, order=order, kind=kind, history=history_of(order))
     subject = f"[乡村e线] {SUBJECTS.get(kind, '订单状态更新')} {order.code}"
     send_mail.delay(order.user.email, subject, body)
