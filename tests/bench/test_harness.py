@@ -1,0 +1,56 @@
+"""Cheap checks of the benchmark harness's pure parts (no servers, no load)."""
+from __future__ import annotations
+
+import random
+
+import pytest
+import sqlalchemy as sa
+
+from bench import run, volume
+
+
+def test_lua_string_escapes_every_non_ascii_byte_and_quote():
+    literal = run.lua_string('搜索 "q"\n')
+    assert literal.startswith('"') and literal.endswith('"')
+    assert literal.isascii() and '\\"' not in literal and "\\034" in literal and "\\010" in literal
+    assert "\\230\\144\\156" in literal  # 搜 in UTF-8, decimal escapes
+
+
+def test_wrk_script_holds_every_request_and_writes_json_in_done(tmp_path):
+    reqs = [run.Req("GET", "/search?q=%E8%85%8C"), run.Req("POST", "/api/v1/orders", {"A": "b"}, '{"x": 1}')]
+    script = run.wrk_script(reqs, tmp_path / "out.json")
+    assert script.count("wrk.format") == 1 and "function done(" in script and "function response(" in script
+    assert script.count("{\"GET\"") + script.count("{\"POST\"") == 2
+
+
+def test_render_gives_ratios_to_the_ceiling_and_target_verdicts():
+    res = dict(ok_rps=1900.0, p50_ms=2.0, p99_ms=9.0, conflicts=0, errors=0)
+    table = run.render([("hello", "hello", {**res, "ok_rps": 3800.0}, ""), ("home", "home page", res, ""),
+                        ("booking", "booking", None, "not available (HTTP 404)")], 3800.0)
+    assert "0.500" in table and "≥ 0.50 ✓" in table and "not available (HTTP 404)" in table
+
+
+def test_scenarios_without_tokens_say_why_instead_of_sending_nothing():
+    manifest = {"catalog_pages": 3, "categories": ["eggs"], "product_paths": ["/products/1-a"], "pool": [[1, 1]],
+                "stay_unit_types": [{"unit_type_id": 1, "listing_id": 1, "max_guests": 2}],
+                "report_month": {"from": "2026-10-01", "to": "2026-10-31"}}
+    scenarios = {s.name: s for s in run.build_scenarios(manifest, {"consumers": [], "county": None}, random.Random(1))}
+    assert scenarios["checkout"].requests == [] and scenarios["checkout"].note
+    assert scenarios["county_income"].requests == [] and scenarios["county_income"].note
+    assert len(scenarios["catalog"].requests) == 800
+
+
+def test_largest_remainder_split_is_exact_to_the_fen():
+    shares = volume._largest_remainder(1001, [1, 2, 3])
+    assert sum(shares) == 1001 and shares == [167, 334, 500]
+
+
+def test_copy_defaults_fill_scalar_defaults_and_refuse_not_null_columns_without_one():
+    table = sa.Table("t", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("a", sa.Integer, default=7, nullable=False), sa.Column("b", sa.JSON, default=list),
+                     sa.Column("c", sa.String, nullable=True))
+    assert volume._defaults_for(table, ["id"]) == (["a", "b"], [7, "[]"])
+    strict = sa.Table("u", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                      sa.Column("d", sa.Integer, nullable=False))
+    with pytest.raises(RuntimeError, match="u.d is NOT NULL"):
+        volume._defaults_for(strict, ["id"])

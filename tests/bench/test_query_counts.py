@@ -1,0 +1,94 @@
+"""SQL queries per page stay fixed whatever the number of products shown (issue 9: no N+1).
+
+Each page is requested with 5 products in the shop, then again with 30 (more than a page of 24),
+each product in its own village, station, category and township with images and a linked household:
+the worst case for a lazy load in a loop. Statements are counted with `before_cursor_execute`.
+A unique query string keeps any page cache out of the count.
+"""
+from __future__ import annotations
+
+import itertools
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from catalog.models import ProductImage
+from tests.factories import make_household, make_product
+
+#: Upper bounds per page (the counts seen when this test was written, plus a little headroom).
+MAX_QUERIES = {"home": 14, "catalog": 14, "product": 10, "api_products": 10}
+_bust = itertools.count(1)
+
+
+@contextmanager
+def count_queries():
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
+        if verb not in ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT"):
+            statements.append(statement)
+
+    event.listen(sa.engine.Engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(sa.engine.Engine, "before_cursor_execute", before)
+
+
+def add_products(db, n: int) -> list:
+    household = make_household()
+    products = []
+    for i in range(n):
+        product = make_product(name=f"土鸡蛋{i}号", households=[household], stock=5 + i)
+        for position in range(2):
+            db.session.add(ProductImage(product_id=product.id, path=f"p/{product.id}-{position}.jpg",
+                                        thumb_path=f"t/{product.id}-{position}.jpg", position=position))
+        products.append(product)
+    db.session.flush()
+    return products
+
+
+def page_urls(product) -> dict[str, str]:
+    n = next(_bust)
+    return {
+        "home": f"/?qc={n}",
+        "catalog": f"/products?qc={n}",
+        "product": f"/products/{product.id}-{product.slug}?qc={n}",
+        "api_products": f"/api/v1/products?per_page=24&qc={n}",
+    }
+
+
+def measure(client, product) -> dict[str, int]:
+    counts = {}
+    for page, url in page_urls(product).items():
+        with count_queries() as statements:
+            response = client.get(url)
+        assert response.status_code == 200, (page, response.status_code)
+        counts[page] = len(statements)
+    return counts
+
+
+def test_pages_run_the_same_number_of_queries_for_5_and_30_products(client, db):
+    first = add_products(db, 5)
+    few = measure(client, first[0])
+    add_products(db, 25)
+    many = measure(client, first[0])
+
+    print(f"queries per page: 5 products {few}, 30 products {many}")
+    for page, limit in MAX_QUERIES.items():
+        assert many[page] <= few[page], f"{page}: {few[page]} queries with 5 products, {many[page]} with 30 (N+1)"
+        assert few[page] <= limit, f"{page}: {few[page]} queries, more than {limit}"
+
+
+def test_catalog_page_shows_24_of_30_products_with_their_data(client, db):
+    add_products(db, 30)
+    response = client.get(f"/api/v1/products?per_page=24&qc={next(_bust)}")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["total"] == 30 and len(body["items"]) == 24
+    assert all(item["image_url"] and item["village"]["name"] for item in body["items"])
+    html = client.get(f"/products?qc={next(_bust)}").get_data(as_text=True)
+    assert html.count("土鸡蛋") >= 24
