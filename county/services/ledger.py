@@ -146,6 +146,10 @@ def reverse_line(line, *, now: datetime, amount_fen: int | None = None, ref: str
     if ref is None:
         ref = "full" if amount_fen is None else f"part:{int(amount_fen)}"
     ref = str(ref)[:40]
+    # serialise reversals of one line (two partial refunds at once must not both see the full credit)
+    from orders.models import OrderLine
+
+    db.session.execute(sa.select(OrderLine.id).where(OrderLine.id == line.id).with_for_update())
     if db.session.scalar(
         db.select(sa.func.count()).select_from(IncomeEntry).where(
             IncomeEntry.order_line_id == line.id, IncomeEntry.kind == IncomeKind.REVERSAL, IncomeEntry.ref == ref

@@ -15,7 +15,7 @@ def _village_names(household_ids: set[int]) -> list[str]:
     if not household_ids:
         return []
     return list(db.session.scalars(
-        sa.select(sa.distinct(Village.name)).join(Household, Household.village_id == Village.id)
+        sa.select(Village.name).distinct().join(Household, Household.village_id == Village.id)
         .where(Household.id.in_(household_ids)).order_by(Village.name)))
 
 

@@ -1,0 +1,93 @@
+"""Two workers crediting the same line at once (delivery retried, a double click) credit it once."""
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+
+from county.models import IncomeEntry
+from county.services.ledger import credit_line, reverse_line
+from orders.models import OrderLine
+from shop.db import commit
+from tests.conftest import requires_postgres
+from tests.county.factories import make_line
+from tests.factories import make_household
+
+
+@requires_postgres
+def test_concurrent_credits_and_reversals_write_each_entry_once(app, committed_db, now):
+    households = [make_household() for _ in range(3)]
+    line = make_line(households=households, weights=[1, 2, 3], unit_price_fen=9999)
+    commit()
+    line_id = line.id
+    barrier = threading.Barrier(6)
+    errors = []
+
+    def worker(action):
+        with app.app_context():
+            try:
+                target = committed_db.session.get(OrderLine, line_id)
+                barrier.wait(timeout=10)
+                action(target, now=now)
+                commit()
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                committed_db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(credit_line,)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    with app.app_context():
+        entries = committed_db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.order_line_id == line_id)).all()
+        assert len(entries) == 3 and sum(e.amount_fen for e in entries) == 9999
+
+    barrier = threading.Barrier(4)
+    threads = [threading.Thread(target=worker, args=(reverse_line,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    with app.app_context():
+        total = committed_db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(
+            IncomeEntry.order_line_id == line_id))
+        assert total == 0
+
+
+@requires_postgres
+def test_concurrent_partial_refunds_never_reverse_more_than_the_credit(app, committed_db, now):
+    households = [make_household() for _ in range(2)]
+    line = make_line(households=households, unit_price_fen=1000, quantity=3)
+    credit_line(line, now=now)
+    commit()
+    line_id = line.id
+    barrier = threading.Barrier(5)
+    errors = []
+
+    def worker(n):
+        with app.app_context():
+            try:
+                target = committed_db.session.get(OrderLine, line_id)
+                barrier.wait(timeout=10)
+                reverse_line(target, now=now, amount_fen=1000, ref=f"refund:{n}")
+                commit()
+            except Exception as exc:  # pragma: no cover
+                errors.append(exc)
+            finally:
+                committed_db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    with app.app_context():
+        for h in households:
+            held = committed_db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(
+                IncomeEntry.order_line_id == line_id, IncomeEntry.household_id == h.id))
+            assert held == 0
