@@ -294,22 +294,21 @@ def test_check_in_needs_the_right_code_and_the_host(db, now):
     assert booking.status == BookingStatus.CHECKED_IN
 
 
-def test_complete_stays_after_checkout_date_and_credits_the_line(db, now, monkeypatch):
-    credited = []
-    import types, sys
+def test_complete_stays_after_checkout_date_and_credits_the_households(db, now):
+    from county.models import IncomeEntry
 
-    fake = types.ModuleType("county.services.ledger")
-    fake.credit_line = lambda line, *, now: credited.append(line.id)
-    monkeypatch.setitem(sys.modules, "county.services.ledger", fake)
     host = make_user(role="host")
-    listing = make_listing(host=host, units=1)
+    h1, h2 = make_household(), make_household()
+    listing = make_listing(host=host, units=1, price_fen=10001, households=[h1, h2])
     booking = book_listing(_stay_req(listing, check_in=TODAY, nights=1), user=make_user(), now=now)
     _pay(booking.order)
-    on_order_paid(booking.order, now=now)
     check_in_booking(booking, booking.confirmation_code, actor=host, now=now)
-    assert complete_stays(now) == 0  # check-out is tomorrow
+    assert complete_stays(now) == 0  # check-out is tomorrow (Beijing)
     tomorrow = now + timedelta(days=1)
     assert complete_stays(tomorrow) == 1
     assert booking.status == BookingStatus.COMPLETED
-    assert credited == [booking.order.lines[0].id]
+    entries = list(db.session.scalars(sa.select(IncomeEntry).order_by(IncomeEntry.household_id)))
+    assert [e.household_id for e in entries] == sorted([h1.id, h2.id])
+    assert sum(e.amount_fen for e in entries) == 10001  # exact to the fen, commission 0
+    assert {e.order_line_id for e in entries} == {booking.order.lines[0].id}
     assert complete_stays(tomorrow) == 0

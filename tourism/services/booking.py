@@ -631,14 +631,12 @@ def complete_stays(now: datetime) -> int:
 
 
 def _credit_booking(booking: Booking, *, now: datetime) -> None:
+    """Credit the booking's order line to the linked households (county ledger; idempotent)."""
+    from county.services.ledger import credit_line
+    from orders.models import LineStatus
+
     if booking.order is None:
         return
-    try:
-        from county.services.ledger import credit_line
-    except ImportError:
-        log.warning("county.services.ledger.credit_line is not available; booking %s not credited", booking.code)
-        return
     for line in booking.order.lines:
-        if line.booking_id == booking.id:
+        if line.booking_id == booking.id and line.status == LineStatus.OPEN:
             credit_line(line, now=now)
-
