@@ -1,0 +1,77 @@
+"""Journey 4: a tourist finds a farm stay for two nights, books it, and cancels inside the free window."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from tests.browser.harness import DEMO
+
+STAY = "罗渡农家乐"  # demo listing: free cancellation until 3 days before, pay on arrival allowed
+ROOM = "标准间"
+
+
+def booking_facts(live, code: str) -> dict:
+    from tourism.models import Booking
+
+    with live.app_context() as db:
+        b = db.session.scalar(sa.select(Booking).where(Booking.code == code))
+        assert b is not None, f"no booking {code}"
+        return {"status": str(b.status), "nights": (b.check_out_date - b.check_in_date).days,
+                "check_in": b.check_in_date, "total_fen": b.total_fen, "confirmation": b.confirmation_code}
+
+
+def test_tourist_books_two_nights_and_cancels_free_inside_the_window(open_page, live_server, viewport):
+    from shop.timeutil import local_date, now_utc
+
+    check_in = local_date(now_utc()) + timedelta(days=10 if viewport.is_phone else 12)
+    check_out = check_in + timedelta(days=2)
+    tourist = open_page("tourist")
+    page = tourist.page
+    tourist.login(DEMO["consumer"])
+
+    tourist.goto("/stays")
+    search = page.locator("main form").first
+    search.get_by_label("入住").fill(check_in.isoformat())
+    search.get_by_label("离店").fill(check_out.isoformat())
+    search.get_by_label("人数").fill("2")
+    tourist.submit_and_wait(lambda: search.get_by_role("button", name="查找").click())
+    card = page.get_by_role("article").filter(has_text=STAY)
+    expect(card).to_have_count(1)
+    tourist.step("stays for the dates")
+    tourist.submit_and_wait(lambda: card.get_by_role("link").first.click())
+    expect(page.get_by_role("heading", level=1)).to_have_text(STAY)
+    expect(page.get_by_role("region", name="日历").or_(page.locator("table")).first).to_be_visible()
+
+    form = page.locator("form").filter(has=page.get_by_role("button", name=re.compile("预订")))
+    room = form.get_by_label(re.compile("房型"))
+    if room.count():
+        room.select_option(label=ROOM)
+    form.get_by_label(re.compile("入住")).fill(check_in.isoformat())
+    form.get_by_label(re.compile("离店")).fill(check_out.isoformat())
+    form.get_by_label("人数").fill("2")
+    arrival = form.get_by_label(re.compile("到店支付"))
+    if arrival.count():
+        arrival.check()
+    tourist.step("booking form")
+    tourist.submit_and_wait(lambda: form.get_by_role("button", name=re.compile("预订")).click())
+
+    m = re.search(r"/bookings/([A-Za-z0-9-]+)$", page.url.split("?")[0])
+    assert m, f"not on a booking page: {page.url}"
+    code = m.group(1)
+    main = page.locator("main")
+    expect(main).to_contain_text(code)
+    expect(main).to_contain_text(re.compile(r"2\s*晚"))
+    facts = booking_facts(live_server, code)
+    assert facts["nights"] == 2 and facts["check_in"] == check_in
+    if facts["status"] == "confirmed":
+        expect(main).to_contain_text(facts["confirmation"])
+    tourist.step("booked")
+
+    expect(main).to_contain_text("全额退款")
+    tourist.submit_and_wait(lambda: main.get_by_role("button", name="取消预订").click())
+    expect(main).to_contain_text("已取消")
+    tourist.step("canceled")
+    assert booking_facts(live_server, code)["status"] == "canceled"
