@@ -176,3 +176,5 @@ def stations():
 def categories():
     """Product categories."""
     return ok({"items": [dict(id=c.id, slug=c.slug, name=c.name, name_en=c.name_en) for c in list_categories()]})
+
+import catalog.search_api  # noqa: E402,F401  (GET /api/v1/search/suggest)

@@ -354,7 +354,10 @@ class Engine:
         if s is None:
             s = self.index().searcher()
         elif not s.up_to_date():
-            s = s.refresh()
+            # A fresh searcher, not `s.refresh()`: refresh reuses segment readers with their old
+            # deletion sets (deleted documents kept matching) and fails on an empty index.
+            s.close()
+            s = self.index().searcher()
         if s is not getattr(local, "searcher", None):
             local.searcher = s
             local.pks = None

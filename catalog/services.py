@@ -56,18 +56,10 @@ def _eager(query):
     )
 
 
-def list_products(f: ProductFilter) -> tuple[list[Product], int]:
-    """Visible products matching `f`, one page, and the total count."""
-    if f.page < 1 or f.page > MAX_PAGE or f.per_page < 1 or f.per_page > MAX_PER_PAGE:
-        raise ValidationError("Page out of range", fields={"page": "out of range"})
+def _filtered_query(f: ProductFilter, ranked_ids: list[int] | None):
+    """visible_products() narrowed by the filter (and, for a search, to the ranked ids)."""
     query = visible_products()
-    ranked_ids: list[int] | None = None
-    if f.q and f.q.strip():
-        from catalog.search import search_product_ids
-
-        ranked_ids = search_product_ids(f.q)
-        if not ranked_ids:
-            return [], 0
+    if ranked_ids is not None:
         query = query.where(Product.id.in_(ranked_ids))
     if f.category:
         cat = str(f.category)
@@ -86,25 +78,101 @@ def list_products(f: ProductFilter) -> tuple[list[Product], int]:
         query = query.join(StockRecord, StockRecord.product_id == Product.id).where(
             StockRecord.on_hand - StockRecord.allocated > 0
         )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    return query
+
+
+def search_ranked_ids(f: ProductFilter) -> list[int] | None:
+    """The search index's ranked ids for `f.q` (None without a query). A stale index is harmless:
+    the ids are always re-filtered against the database."""
+    if not (f.q and f.q.strip()):
+        return None
+    from catalog.search import search_product_ids
+
+    return search_product_ids(f.q)
+
+
+def list_products(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> tuple[list[Product], int]:
+    """Visible products matching `f`, one page, and the total count.
+
+    With a query, `ranked_ids` (from `search_ranked_ids`, computed here when not given) are the
+    search hits best first; sort=relevance keeps that order, other sorts order them in the database.
+    """
+    if f.page < 1 or f.page > MAX_PAGE or f.per_page < 1 or f.per_page > MAX_PER_PAGE:
+        raise ValidationError("Page out of range", fields={"page": "out of range"})
+    if ranked_ids is None:
+        ranked_ids = search_ranked_ids(f)
+    if ranked_ids is not None and not ranked_ids:
+        return [], 0
+    query = _filtered_query(f, ranked_ids)
     order = {
         "newest": [Product.created_at.desc(), Product.id.desc()],
         "price_asc": [Product.price_fen.asc(), Product.id],
         "price_desc": [Product.price_fen.desc(), Product.id],
         "best_selling": [Product.sold_count.desc(), Product.id],
     }.get(f.sort)
+    start = (f.page - 1) * f.per_page
     if order is None and ranked_ids is not None:
+        # relevance: the matching ids only, in rank order; then load just this page
         rank = {pid: i for i, pid in enumerate(ranked_ids)}
-        items = list(db.session.scalars(_eager(query)))
-        items.sort(key=lambda p: rank.get(p.id, len(rank)))
-        start = (f.page - 1) * f.per_page
-        return items[start : start + f.per_page], total
+        ids = sorted(db.session.scalars(query.with_only_columns(Product.id)), key=rank.__getitem__)
+        page_ids = ids[start : start + f.per_page]
+        if not page_ids:
+            return [], len(ids)
+        items = list(db.session.scalars(_eager(visible_products().where(Product.id.in_(page_ids)))))
+        items.sort(key=lambda p: rank[p.id])
+        return items, len(ids)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
     query = query.order_by(*(order or [Product.sold_count.desc(), Product.id]))
-    query = query.limit(f.per_page).offset((f.page - 1) * f.per_page)
+    query = query.limit(f.per_page).offset(start)
     return list(db.session.scalars(_eager(query))), total
 
 
+def visible_product_ids(ids: list[int]) -> set[int]:
+    """Those of `ids` that are visible products (re-checking search hits against the database)."""
+    if not ids:
+        return set()
+    return set(db.session.scalars(visible_products().with_only_columns(Product.id).where(Product.id.in_(ids))))
+
+
+def visible_listing_ids(ids: list[int]) -> set[int]:
+    """Those of `ids` that are published tourism listings."""
+    if not ids:
+        return set()
+    from tourism.models import Listing
+
+    return set(db.session.scalars(sa.select(Listing.id).where(Listing.id.in_(ids), Listing.is_published.is_(True))))
+
+
+def product_facets(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> dict[str, list[dict]]:
+    """Counts of the matching products by category, township and village (each over the whole
+    filtered set): {"category": [{"value", "label", "count"}], "township": [...], "village": [...]}."""
+    if ranked_ids is None:
+        ranked_ids = search_ranked_ids(f)
+    if ranked_ids is not None and not ranked_ids:
+        return {"category": [], "township": [], "village": []}
+    ids = _filtered_query(f, ranked_ids).with_only_columns(Product.id).subquery()
+    base = sa.select(Product).join(ids, ids.c.id == Product.id)
+
+    def counts(key, label, *joins, value_col=None):
+        q = base
+        for target, on in joins:
+            q = q.join(target, on)
+        q = q.with_only_columns(key, label, sa.func.count(Product.id)).group_by(key, label)
+        q = q.order_by(sa.func.count(Product.id).desc(), key)
+        return [{"value": v, "label": lbl, "count": n} for v, lbl, n in db.session.execute(q)]
+
+    village_t = sa.orm.aliased(Village)
+    return {
+        "category": counts(Category.slug, Category.name, (Category, Category.id == Product.category_id)),
+        "township": counts(Township.id, Township.name, (village_t, village_t.id == Product.village_id),
+                           (Township, Township.id == village_t.township_id)),
+        "village": counts(Village.id, Village.name, (Village, Village.id == Product.village_id)),
+    }
+
+
 def get_visible_product(product_id: int) -> Product:
+    if not 0 < product_id < 2**63:  # out of the id column's range: no such product (never a DB overflow)
+        raise NotFound("No such product")
     product = db.session.scalar(_eager(visible_products().where(Product.id == product_id)))
     if product is None:
         raise NotFound("No such product")

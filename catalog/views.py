@@ -69,7 +69,47 @@ def product_list():
 
 @bp.get("/search")
 def search():
-    return _render_list("catalog/product_list.html")
+    """Search page: hits (highlighted), facets with counts, filters, sorts, paging; tourism hits too."""
+    from catalog.search import highlight, search_listing_ids
+    from catalog.services import product_facets, search_ranked_ids
+
+    f = _filter_from_args()
+    try:
+        ranked = search_ranked_ids(f)
+        products, total = list_products(f, ranked_ids=ranked)
+        facets = product_facets(f, ranked_ids=ranked)
+    except DomainError:
+        abort(400, "Page out of range")
+    if f.q:
+        for p in products:
+            p.search_name_html = highlight(p.name, f.q)
+    listings = _visible_listings(search_listing_ids(f.q)[:6]) if f.q and f.page == 1 else []
+    return render_template(
+        "catalog/product_list.html",
+        products=products,
+        total=total,
+        filter=f,
+        pages=max(1, -(-total // f.per_page)),
+        categories=list_categories(),
+        villages=list_villages(),
+        facets=facets,
+        listings=[(item, highlight(item.name, f.q)) for item in listings],
+    )
+
+
+def _visible_listings(ids: list[int]) -> list:
+    """Published tourism listings among the search hits, in rank order (re-checked in the database)."""
+    if not ids:
+        return []
+    try:
+        from tourism.models import Listing
+    except ImportError:
+        return []
+    from shop.extensions import db
+
+    rows = {x.id: x for x in db.session.scalars(
+        db.select(Listing).where(Listing.id.in_(ids), Listing.is_published.is_(True)))}
+    return [rows[i] for i in ids if i in rows]
 
 
 @bp.get("/categories/<slug>")

@@ -1,0 +1,259 @@
+"""Search on a real Whoosh index in a temporary folder: words, pinyin, initials, synonyms, places,
+mixed tokens, index/database agreement, junk queries, suggestions, the search page."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from catalog import search
+from catalog.models import ApprovalStatus, Product
+from shop.db import commit
+from tests.factories import make_category, make_product
+from tests.search.factories import make_listing, make_place
+
+pytestmark = pytest.mark.usefixtures("index_dir")
+
+
+@pytest.fixture
+def shop_products(db):
+    """A small shop across named villages and townships, committed (so the index follows)."""
+    liuxi, s1 = make_place("柳溪村", "三江镇")
+    taohua, s2 = make_place("桃花村", "广福镇")
+    luzhou, s3 = make_place("芦洲村", "蒋巷镇")
+    eggs = make_category(name="禽蛋")
+    made = {
+        "yancai": make_product(name="三江腌菜500克", station=s1, price_fen=1800),
+        "banya": make_product(name="南安板鸭1只", station=s2, price_fen=6800),
+        "lihao": make_product(name="鄱阳湖藜蒿1斤", station=s3, price_fen=2500),
+        "eggs": make_product(name="土鸡蛋30枚", station=s2, category=eggs, price_fen=4500),
+        "rice_a": make_product(name="A级优质大米10kg", station=s1, price_fen=9900),
+        "rice_5": make_product(name="富硒大米5斤", station=s3, price_fen=3900),
+    }
+    commit()
+    return made
+
+
+def ids_of(*products):
+    return [p.id for p in products]
+
+
+@pytest.mark.parametrize("q", ["腌菜", "yancai", "yc", "YanCai", "三江腌菜"])
+def test_chinese_word_full_pinyin_and_initials_find_yancai(shop_products, q):
+    assert search.search_product_ids(q) == ids_of(shop_products["yancai"])
+
+
+@pytest.mark.parametrize("q", ["板鸭", "banya", "ban ya", "by", "nanan"])
+def test_chinese_word_full_pinyin_and_initials_find_banya(shop_products, q):
+    assert search.search_product_ids(q) == ids_of(shop_products["banya"])
+
+
+@pytest.mark.parametrize("q", ["芦蒿", "藜蒿", "luhao", "lh"])
+def test_synonym_luhao_finds_lihao(shop_products, q):
+    assert shop_products["lihao"].id in search.search_product_ids(q)
+
+
+@pytest.mark.parametrize("q", ["草鸡蛋", "柴鸡蛋", "土鸡蛋", "tjd", "cjd"])
+def test_synonyms_of_tujidan_find_it(shop_products, q):
+    assert search.search_product_ids(q) == ids_of(shop_products["eggs"])
+
+
+def test_village_and_township_names_find_their_products(shop_products):
+    p = shop_products
+    assert set(search.search_product_ids("柳溪村")) == {p["yancai"].id, p["rice_a"].id}
+    assert set(search.search_product_ids("桃花村")) == {p["banya"].id, p["eggs"].id}
+    assert set(search.search_product_ids("蒋巷镇")) == {p["lihao"].id, p["rice_5"].id}
+    assert set(search.search_product_ids("taohua")) == {p["banya"].id, p["eggs"].id}
+    assert search.search_product_ids("桃花村 板鸭") == [p["banya"].id]
+
+
+@pytest.mark.parametrize("q,key", [("A级", "rice_a"), ("a级", "rice_a"), ("Ａ级", "rice_a"), ("10kg", "rice_a"),
+                                   ("5斤", "rice_5"), ("500克", "yancai"), ("30枚", "eggs")])
+def test_mixed_latin_digits_and_units(shop_products, q, key):
+    assert shop_products[key].id in search.search_product_ids(q)
+
+
+def test_one_character_and_partial_words_match(shop_products):
+    assert shop_products["eggs"].id in search.search_product_ids("蛋")
+    assert set(search.search_product_ids("大米")) == {shop_products["rice_a"].id, shop_products["rice_5"].id}
+
+
+JUNK = ["", "   ", "*", "**", '"', '"三江', ":", "name:腌菜", "AND", "OR NOT", "腌菜 AND", "(((", ")", "[a TO",
+        "\x00\x01\x02", "\u200b", "腌\x00菜", "%", "_", "\\", "'; DROP TABLE products; --", "腌菜" * 500,
+        "x" * 10000, "<script>alert(1)</script>", "🐔🥚", "~1^2", "?"]
+
+
+@pytest.mark.parametrize("q", JUNK)
+def test_junk_and_syntax_queries_give_a_clear_result_never_an_error(shop_products, client, q):
+    assert isinstance(search.search_product_ids(q), list)
+    api = client.get("/api/v1/products", query_string={"q": q[:200]})
+    assert api.status_code == 200 and isinstance(api.json["items"], list)
+    page = client.get("/search", query_string={"q": q})
+    assert page.status_code == 200
+    sug = client.get("/api/v1/search/suggest", query_string={"q": q[:2000]})
+    assert sug.status_code == 200 and isinstance(sug.json["items"], list)
+
+
+def test_syntax_characters_are_plain_text(shop_products):
+    assert search.search_product_ids('"腌菜"') == ids_of(shop_products["yancai"])
+    assert search.search_product_ids("腌菜*") == ids_of(shop_products["yancai"])
+    assert search.search_product_ids("(板鸭") == ids_of(shop_products["banya"])
+
+
+def test_index_and_database_agree_after_create_edit_unpublish_delete(db, now):
+    from catalog.services import ProductInput, create_product
+
+    village, station = make_place("龙潭村", "幽兰镇")
+    cat = make_category(name="干货")
+    product = create_product(ProductInput(name="无花果干250克", category_id=cat.id, village_id=village.id,
+                                          station_id=station.id, price_fen=2800), actor=None, now=now,
+                             approved=True)
+    commit()
+    assert search.search_product_ids("无花果") == [product.id]
+    assert search.search_product_ids("whg") == [product.id]
+
+    product.name = "鲜无花果1斤"  # edit
+    commit()
+    assert search.search_product_ids("250克") == []
+    assert search.search_product_ids("鲜无花果 1斤") == [product.id]
+
+    product.is_published = False  # unpublish: gone from the index itself, not only filtered
+    commit()
+    assert search.search_product_ids("无花果") == []
+    product.is_published = True
+    commit()
+    assert search.search_product_ids("无花果") == [product.id]
+
+    product.approval_status = ApprovalStatus.REJECTED
+    commit()
+    assert search.search_product_ids("无花果") == []
+    product.approval_status = ApprovalStatus.APPROVED
+    commit()
+    pid = product.id
+    db.session.delete(product.stock)
+    db.session.delete(product)
+    commit()
+    assert search.search_product_ids("无花果") == []
+    assert db.session.get(Product, pid) is None
+
+
+def test_pending_products_are_not_indexed_until_approved(db):
+    village, station = make_place("红星村", "武阳镇")
+    product = make_product(name="红星村茶油", station=station, approval_status=ApprovalStatus.PENDING)
+    commit()
+    assert search.search_product_ids("茶油") == []
+    product.approval_status = ApprovalStatus.APPROVED
+    commit()
+    assert search.search_product_ids("茶油") == [product.id]
+
+
+def test_a_stale_index_never_shows_an_unpublished_product(shop_products, client):
+    pid = shop_products["banya"].id
+    # a bulk UPDATE bypasses the ORM events: the index still has the product
+    from shop.extensions import db
+
+    db.session.execute(sa.update(Product).where(Product.id == pid).values(is_published=False))
+    commit()
+    assert search.search_product_ids("板鸭") == [pid]
+    response = client.get("/api/v1/products?q=板鸭")
+    assert response.status_code == 200 and response.json["items"] == [] and response.json["total"] == 0
+    assert client.get("/api/v1/search/suggest?q=banya").json["items"] == []
+
+
+def test_rolled_back_changes_are_not_indexed(db):
+    from shop.db import rollback
+
+    village, station = make_place("金塘村", "塘南镇")
+    make_product(name="金塘莲子", station=station)
+    rollback()
+    assert search.engine().exists() is False or search.search_product_ids("莲子") == []
+
+
+def test_first_search_without_an_index_builds_it(shop_products, index_dir):
+    import shutil
+
+    shutil.rmtree(index_dir)
+    search.reset_engines()
+    assert not search.engine().exists()
+    assert search.search_product_ids("板鸭") == ids_of(shop_products["banya"])
+    assert search.engine().exists()
+
+
+def test_schedule_reindex_updates_after_commit_only(shop_products):
+    from shop.extensions import db
+
+    pid = shop_products["yancai"].id
+    db.session.execute(sa.update(Product).where(Product.id == pid).values(name="三江酱菜", description=""))
+    search.schedule_reindex([pid])
+    assert search.search_product_ids("腌菜") == [pid]  # not before the commit
+    commit()
+    assert search.search_product_ids("腌菜") == []
+    assert search.search_product_ids("酱菜") == [pid]
+
+
+def test_reindex_command_rebuilds_with_a_progress_bar(app, shop_products, index_dir):
+    import shutil
+
+    shutil.rmtree(index_dir)
+    search.reset_engines()
+    result = app.test_cli_runner().invoke(args=["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert "Indexed 6 documents" in result.output
+    assert search.search_product_ids("yc") == ids_of(shop_products["yancai"])
+
+
+def test_suggest_api_prefix_pinyin_and_initials(shop_products, client):
+    p = shop_products
+    for q, product in [("三江", p["yancai"]), ("yc", p["yancai"]), ("sanj", p["yancai"]), ("nananb", p["banya"]),
+                       ("by", p["banya"]), ("鄱阳", p["lihao"])]:
+        response = client.get("/api/v1/search/suggest", query_string={"q": q})
+        assert response.status_code == 200
+        assert {"text": product.name, "kind": "product", "id": product.id} in response.json["items"], q
+    assert client.get("/api/v1/search/suggest?q=").json == {"items": []}
+    assert client.get("/api/v1/search/suggest?q=zzzzqqq").json == {"items": []}
+
+
+def test_search_api_filters_and_sorts(shop_products, client):
+    p = shop_products
+    body = client.get("/api/v1/products?q=大米&sort=price_asc").json
+    assert [i["id"] for i in body["items"]] == [p["rice_5"].id, p["rice_a"].id] and body["total"] == 2
+    body = client.get("/api/v1/products?q=大米&sort=price_desc").json
+    assert [i["id"] for i in body["items"]] == [p["rice_a"].id, p["rice_5"].id]
+    body = client.get(f"/api/v1/products?q=大米&village={p['rice_5'].village_id}").json
+    assert [i["id"] for i in body["items"]] == [p["rice_5"].id]
+    body = client.get("/api/v1/products?q=大米&max_fen=5000").json
+    assert [i["id"] for i in body["items"]] == [p["rice_5"].id]
+    body = client.get("/api/v1/products?q=大米&per_page=1&page=2").json
+    assert body["total"] == 2 and len(body["items"]) == 1
+
+
+def test_search_page_highlights_safely_and_shows_facets(db, client):
+    village, station = make_place("沙洲村", "冈上镇")
+    make_product(name="<b>腌菜</b>礼盒", station=station)
+    commit()
+    html = client.get("/search?q=腌菜").get_data(as_text=True)
+    assert "&lt;b&gt;<mark>腌菜</mark>&lt;/b&gt;礼盒" in html
+    assert "<b>腌菜" not in html
+    assert "沙洲村 <span class=\"n\">(1)</span>" in html
+    assert "冈上镇 <span class=\"n\">(1)</span>" in html
+
+
+def test_highlight_escapes_then_marks_pinyin_and_synonym_matches():
+    assert search.highlight("南安板鸭<i>", "by") == "南安<mark>板鸭</mark>&lt;i&gt;"
+    assert search.highlight("鄱阳湖藜蒿", "芦蒿") == "鄱阳湖<mark>藜蒿</mark>"
+    assert search.highlight("A&B", "\x00") == "A&amp;B"
+
+
+def test_tourism_listings_are_a_second_document_type(db, client):
+    village, _station = make_place("花海村", "向塘镇")
+    stay = make_listing(name="花海村民宿", village=village, description="推窗见花海，可采摘草莓")
+    hidden = make_listing(name="花海村农家乐", village=village, is_published=False)
+    commit()
+    assert search.search_listing_ids("民宿") == [stay.id]
+    assert search.search_listing_ids("草莓") == [stay.id]
+    assert search.search_listing_ids("huahai") == [stay.id]
+    assert search.search_listing_ids("向塘镇") == [stay.id]
+    assert hidden.id not in search.search_listing_ids("农家乐")
+    assert search.search_product_ids("民宿") == []
+    stay.is_published = False
+    commit()
+    assert search.search_listing_ids("民宿") == []
