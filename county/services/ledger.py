@@ -102,7 +102,8 @@ def _row(line, *, household_id: int, kind: str, amount_fen: int, split: dict, no
 def credit_line(line, *, now: datetime) -> list[IncomeEntry]:
     """Credit the producer share of a delivered product line or completed booking line.
 
-    Returns the line's credit entries (existing ones when already credited; [] without a split).
+    Returns the line's credit entries (existing ones when already credited; [] without a split or when
+    the line is no longer open — canceled or refunded before hand-over).
     """
     kind = KIND_FOR_LINE.get(line.kind)
     if kind is None:
@@ -110,6 +111,8 @@ def credit_line(line, *, now: datetime) -> list[IncomeEntry]:
     existing = _entries(line.id, kind)
     if existing:
         return existing
+    if (line.status or "open") != "open":  # canceled or refunded before hand-over: nothing to credit
+        return []
     items = _split_items(line)
     if not items:
         return []

@@ -1,8 +1,8 @@
 """Reconciliation: every delivered product line and completed booking line against the ledger.
 
-A line with a benefit split that should have been credited must have credit entries whose sum is
-exactly its producer share split; a refunded/canceled line's net must not exceed that. Lines without a
-split credit nothing by design and are not discrepancies.
+An open line with a benefit split must have credit entries equal, household by household, to its
+producer share split; a refunded line that was credited must have been reversed (net zero); a line
+canceled before hand-over was never credited. Lines without a split credit nothing by design.
 """
 from __future__ import annotations
 
@@ -45,7 +45,12 @@ def check() -> dict:
         credited = kinds.get(KIND_FOR_LINE[line.kind], {})
         reversed_ = sum(kinds.get(IncomeKind.REVERSAL, {}).values())
         problem = None
-        if expected and not credited:
+        net = sum(credited.values()) + reversed_
+        if line.status != "open":
+            # canceled before hand-over: never credited; refunded after: the credit must be reversed
+            if credited and net > 0:
+                problem = "refund_not_reversed"
+        elif expected and not credited:
             problem = "missing_credit"
         elif credited != expected and (expected or credited):
             problem = "credit_mismatch"

@@ -71,3 +71,33 @@ def make_line(*, order=None, shipment=None, station=None, households=None, weigh
     order.total_fen += total
     db.session.flush()
     return line
+
+
+def make_booking_line(*, households, status: str = "completed", employed: int = 3, price_fen: int = 30000,
+                      village=None):
+    """A listing (employing `employed` poor members), a booking in `status`, and its order line."""
+    from datetime import date
+
+    from tests.factories import make_village
+    from tourism.models import Booking, Listing, UnitType
+
+    n = next(_seq)
+    village = village or make_village()
+    host = make_user(role="host")
+    listing = Listing(kind="stay", slug=f"cty-listing-{n}", name=f"农家乐{n}", village_id=village.id, host_id=host.id,
+                      employed_poor_members=employed, created_at=NOW)
+    db.session.add(listing)
+    db.session.flush()
+    unit_type = UnitType(listing_id=listing.id, name="标准间", units=2, price_fen=price_fen)
+    db.session.add(unit_type)
+    db.session.flush()
+    guest = make_user()
+    booking = Booking(code=f"CTYB{n:05d}", user_id=guest.id, listing_id=listing.id, unit_type_id=unit_type.id,
+                      check_in_date=date(2026, 11, 20), check_out_date=date(2026, 11, 21), guests=2, status=status,
+                      total_fen=price_fen, created_at=NOW)
+    db.session.add(booking)
+    db.session.flush()
+    order, _shipment = make_order(user=guest)
+    line = make_line(order=order, shipment=None, households=households, kind="booking", booking_id=booking.id,
+                     unit_price_fen=price_fen, village=village)
+    return listing, booking, line

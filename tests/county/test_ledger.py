@@ -131,3 +131,42 @@ def test_credit_then_reversal_nets_to_zero(app, now, price, quantity, bps, weigh
             transaction.rollback()
             connection.close()
             _db.engines[None] = engine
+
+
+def test_canceled_line_is_not_credited_and_reconciles(db, now):
+    from county.services.reconcile import check
+    line = make_line(status="canceled")
+    assert credit_line(line, now=now) == []
+    assert check()["discrepancies"] == []
+
+
+def test_refunded_line_must_be_reversed_to_reconcile(db, now):
+    from county.services.reconcile import check
+    line = make_line()
+    credit_line(line, now=now)
+    line.status = "refunded"
+    db.session.flush()
+    assert [d["problem"] for d in check()["discrepancies"]] == ["refund_not_reversed"]
+    reverse_line(line, now=now)
+    assert check()["discrepancies"] == []
+
+
+def test_completed_booking_without_credit_is_a_discrepancy_until_credited(db, now):
+    from county.services.reconcile import check
+    from tests.county.factories import make_booking_line
+    _listing, _booking, line = make_booking_line(households=[make_household()])
+    _l2, _b2, unfinished = make_booking_line(households=[make_household()], status="confirmed")
+    result = check()
+    assert [(d["line_id"], d["problem"]) for d in result["discrepancies"]] == [(line.id, "missing_credit")]
+    credit_line(line, now=now)
+    assert check()["discrepancies"] == []
+
+
+def test_tourism_employment_target_sums_listing_employment(db, now):
+    from county.services.targets import progress, seed_targets
+    from tests.county.factories import make_booking_line
+    make_booking_line(households=[make_household()], employed=4)
+    make_booking_line(households=[make_household()], employed=7)
+    seed_targets(now=now)
+    by_key = {t["key"]: t for t in progress()}
+    assert by_key["tourism_employment"]["actual"] == 11 and by_key["tourism_employment"]["target"] == 100
