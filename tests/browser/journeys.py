@@ -224,3 +224,28 @@ def yuan(fen: int) -> str:
     from shop.money import format_yuan
 
     return format_yuan(fen)
+
+
+def deliver_by_api(live: LiveServer, code: str) -> None:
+    """The demo operator works every NC01 shipment of the order to delivered through the API."""
+    token = api_token(live, "operator@demo.cn")
+    for shipment in order_facts(live, code)["shipments"]:
+        if shipment["station"] != STATION_A:
+            continue
+        for action, extra in (("accept", {}), ("pack", {}), ("ship", {"tracking_number": "SF0000000001"}),
+                              ("deliver", {})):
+            status, body = api(live, "POST", f"/shipments/{shipment['code']}/transition",
+                               {"action": action, **extra}, token=token)
+            assert status == 200, (action, status, body)
+
+
+def village_income_fen(live: LiveServer, village: str) -> int:
+    """All ledger entries credited to households of `village` (what the county page must show)."""
+    from catalog.models import Village
+    from county.models import IncomeEntry
+
+    with live.app_context() as db:
+        return int(db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
+            .join(Village, IncomeEntry.village_id == Village.id).where(Village.name == village)
+        ))
