@@ -2,6 +2,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 
@@ -13,7 +14,7 @@ class BookingForm(FlaskForm):
     guests = IntegerField(_l("人数"), default=2, validators=[DataRequired(), NumberRange(min=1, max=100)])
     units = IntegerField(_l("间数"), default=1, validators=[Optional(), NumberRange(min=1, max=50)])
     payment_method = RadioField(
-        _l("支付方式"), choices=[("card", _l("在线支付")), ("arrival", _l("到店支付"))], default="card"
+        _l("支付方式"), choices=[SelectChoice("card", _l("在线支付")), SelectChoice("arrival", _l("到店支付"))], default="card"
     )
 
 

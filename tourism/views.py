@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
+from wtforms.fields.choices import SelectChoice
 
 from catalog.services import list_villages
 from shop.auth.permissions import role_required
@@ -22,6 +23,7 @@ from tourism.services.booking import (
     BookingRequest,
     book_listing,
     cancel_booking,
+    card_payments_enabled,
     cancel_quote,
     check_in_booking,
     find_arrival_by_code,
@@ -126,7 +128,7 @@ def _month_weeks(days):
 
 def _booking_form(listing, form=None):
     form = form or BookingForm()
-    form.unit_type_id.choices = [(u.id, f"{u.name}") for u in listing.unit_types]
+    form.unit_type_id.choices = [SelectChoice(u.id, u.name) for u in listing.unit_types]
     return form
 
 
@@ -139,7 +141,7 @@ def _render_listing(listing, form, status=200):
     sessions = []
     if listing.kind == ListingKind.EXPERIENCE:
         sessions = [s for s in sessions_between(listing, today, today + timedelta(days=60)) if s.starts_at > now]
-        form.session_id.choices = [(s.id, to_local(s.starts_at).strftime("%Y-%m-%d %H:%M")) for s in sessions]
+        form.session_id.choices = [SelectChoice(s.id, to_local(s.starts_at).strftime("%Y-%m-%d %H:%M")) for s in sessions]
     prev_month = (date(year, month, 1) - timedelta(days=1)).strftime("%Y-%m")
     next_month = end.strftime("%Y-%m")
     from catalog.models import BenefitLink
@@ -149,7 +151,7 @@ def _render_listing(listing, form, status=200):
     return render_template(
         "tourism/listing_detail.html", listing=listing, form=form, weeks=_month_weeks(days),
         month_label=f"{year}-{month:02d}", prev_month=prev_month, next_month=next_month, today=today,
-        households=households,
+        households=households, card_enabled=card_payments_enabled(),
     ), status
 
 

@@ -196,3 +196,47 @@ def test_openapi_lists_the_tourism_paths(client, db):
     for path in ("/api/v1/listings", "/api/v1/listings/{listing_id}/availability", "/api/v1/bookings",
                  "/api/v1/bookings/{code}", "/api/v1/bookings/{code}/cancel", "/api/v1/bookings/{code}/check-in"):
         assert path in paths
+
+
+def test_journey_book_two_nights_pay_by_card_cancel_free_refunded_in_full(client, db, api_token, fake_stripe):
+    """PRODUCT.md journey 3 through the API and the real orders payment pipeline (fake Stripe at the seam)."""
+    from orders.models import OrderPayment, Refund
+    from orders.services.payments import sync_payment
+
+    listing = make_listing(units=1, price_fen=18800, free_cancel_days=3)
+    headers = api_token(make_user())
+    r = client.get(f"/api/v1/listings?kind=stay&checkin={_day(10)}&checkout={_day(12)}&guests=2")
+    assert [i["id"] for i in r.json["items"]] == [listing.id]
+    r = _book(client, headers, listing)
+    assert r.status_code == 201 and r.json["total_fen"] == 2 * 18800
+    code = r.json["code"]
+    intent_id = db.session.scalar(sa.select(OrderPayment.provider_ref))
+    fake_stripe.succeed(intent_id)
+    sync_payment(db.session.scalar(sa.select(OrderPayment)), now=now_utc())  # what the webhook task does
+    db.session.commit()
+    r = client.get(f"/api/v1/bookings/{code}", headers=headers)
+    assert r.json["status"] == "confirmed" and len(r.json["confirmation_code"]) == 6
+    r = client.get(f"/api/v1/listings/{listing.id}/availability?from={_day(10)}&to={_day(13)}")
+    assert [d["available"] for d in r.json["days"]] == [0, 0, 1]
+    r = client.post(f"/api/v1/bookings/{code}/cancel", headers=headers)
+    assert r.status_code == 200
+    assert (r.json["status"], r.json["refund_fen"], r.json["fee_fen"]) == ("canceled", 37600, 0)
+    refund = db.session.scalar(sa.select(Refund))
+    assert refund.amount_fen == 37600 and refund.state == "succeeded"  # executed after commit
+    assert fake_stripe.refunds[0]["amount"] == 37600
+    r = client.get(f"/api/v1/listings/{listing.id}/availability?from={_day(10)}&to={_day(12)}")
+    assert [d["available"] for d in r.json["days"]] == [1, 1]
+
+
+def test_cancel_late_keeps_the_fee(client, db, api_token, fake_stripe):
+    from orders.models import OrderPayment
+    from orders.services.payments import confirm_payment
+
+    listing = make_listing(units=1, price_fen=10000, free_cancel_days=7, cancel_fee_pct=20)
+    db.session.commit()
+    headers = api_token(make_user())
+    code = _book(client, headers, listing, checkin=_day(2).isoformat(), checkout=_day(3).isoformat()).json["code"]
+    confirm_payment(db.session.scalar(sa.select(OrderPayment)), now=now_utc())
+    db.session.commit()
+    r = client.post(f"/api/v1/bookings/{code}/cancel", headers=headers)
+    assert (r.json["refund_fen"], r.json["fee_fen"], r.json["refunded_fen"]) == (8000, 2000, 8000)

@@ -82,65 +82,65 @@ def _lock_booking(booking_id: int) -> Booking | None:
 def _unit_type_of(listing: Listing, unit_type_id: int | None) -> UnitType:
     if unit_type_id is None:
         if not listing.unit_types:
-            raise BookingUnavailable("This listing has nothing to book")
+            raise BookingUnavailable("该项目暂无可预订的房型或票种")
         return listing.unit_types[0]
     for unit_type in listing.unit_types:
         if unit_type.id == unit_type_id:
             return unit_type
-    raise ValidationError("Unknown room type for this listing", fields={"unit_type_id": "unknown"})
+    raise ValidationError("该项目没有这个房型/票种", fields={"unit_type_id": "unknown"})
 
 
 def _validate_and_price(req: BookingRequest, listing: Listing, *, now: datetime, exclude_booking_id=None):
     """Check the request; return (unit_type, session, check_in, check_out, total_fen) — no locks."""
     today = local_date(now)
     if not isinstance(req.guests, int) or req.guests < 1:
-        raise ValidationError("At least one guest", fields={"guests": "must be at least 1"})
+        raise ValidationError("人数至少为 1", fields={"guests": "must be at least 1"})
     if not isinstance(req.units, int) or req.units < 1:
-        raise ValidationError("At least one room", fields={"units": "must be at least 1"})
+        raise ValidationError("间数至少为 1", fields={"units": "must be at least 1"})
     session = None
     if listing.kind == ListingKind.EXPERIENCE:
         if req.session_id is None:
-            raise ValidationError("Choose a session", fields={"session_id": "required"})
+            raise ValidationError("请选择场次", fields={"session_id": "required"})
         session = db.session.get(Session, req.session_id)
         if session is None or session.unit_type_id not in {u.id for u in listing.unit_types}:
-            raise ValidationError("Unknown session for this listing", fields={"session_id": "unknown"})
+            raise ValidationError("该项目没有这个场次", fields={"session_id": "unknown"})
         unit_type = session.unit_type
         if session.starts_at <= now:
-            raise ValidationError("This session has already started", fields={"session_id": "in the past"})
+            raise ValidationError("该场次已经开始", fields={"session_id": "in the past"})
         check_in = session.session_date
         check_out = check_in + timedelta(days=1)
     else:
         unit_type = _unit_type_of(listing, req.unit_type_id)
         if req.check_in is None:
-            raise ValidationError("Choose a date", fields={"checkin": "required"})
+            raise ValidationError("请选择日期", fields={"checkin": "required"})
         check_in = req.check_in
         if check_in < today:
-            raise ValidationError("The date is in the past", fields={"checkin": "in the past"})
+            raise ValidationError("日期不能早于今天", fields={"checkin": "in the past"})
         if listing.kind == ListingKind.STAY:
             if req.check_out is None:
-                raise ValidationError("Choose a check-out date", fields={"checkout": "required"})
+                raise ValidationError("请选择离店日期", fields={"checkout": "required"})
             check_out = req.check_out
             if check_out <= check_in:
-                raise ValidationError("Check-out must be after check-in", fields={"checkout": "not after check-in"})
+                raise ValidationError("离店日期必须晚于入住日期", fields={"checkout": "not after check-in"})
             if (check_out - check_in).days > _max_nights():
                 raise ValidationError(
-                    f"At most {_max_nights()} nights", fields={"checkout": f"more than {_max_nights()} nights"}
+                    f"最多预订 {_max_nights()} 晚", fields={"checkout": f"more than {_max_nights()} nights"}
                 )
         else:
             check_out = check_in + timedelta(days=1)
     if listing.kind == ListingKind.STAY:
         if req.guests > unit_type.max_guests * req.units:
             raise ValidationError(
-                "Too many guests for the rooms", fields={"guests": f"at most {unit_type.max_guests * req.units}"}
+                "人数超过所选房间可住人数", fields={"guests": f"at most {unit_type.max_guests * req.units}"}
             )
         if req.units > unit_type.units:
-            raise ValidationError("Too many rooms", fields={"units": f"at most {unit_type.units}"})
+            raise ValidationError("房间数超过可订数量", fields={"units": f"at most {unit_type.units}"})
         total = stay_total_fen(unit_type, check_in, check_out, req.units)
     else:
         if req.units != 1:
-            raise ValidationError("Only one booking unit", fields={"units": "must be 1"})
+            raise ValidationError("每次只能预订一份", fields={"units": "must be 1"})
         if req.guests > unit_type.max_guests:
-            raise ValidationError("Too many people", fields={"guests": f"at most {unit_type.max_guests}"})
+            raise ValidationError("人数超过上限", fields={"guests": f"at most {unit_type.max_guests}"})
         total = per_person_total_fen(unit_type, check_in, req.guests, kind=listing.kind)
     return unit_type, session, check_in, check_out, total
 
@@ -161,7 +161,7 @@ def _has_room(listing: Listing, unit_type: UnitType, session, check_in, check_ou
 def get_listing(listing_id: int, *, published_only: bool = True) -> Listing:
     listing = db.session.get(Listing, listing_id)
     if listing is None or (published_only and not listing.is_published):
-        raise NotFound("No such listing")
+        raise NotFound("项目不存在")
     return listing
 
 
@@ -172,11 +172,11 @@ def hold_booking(req: BookingRequest, *, user, now: datetime, code: str | None =
     """
     listing = get_listing(req.listing_id)
     if req.pay_on_arrival and not listing.pay_on_arrival:
-        raise ValidationError("This host does not take payment on arrival", fields={"payment_method": "not allowed"})
+        raise ValidationError("该接待户不支持到店支付", fields={"payment_method": "not allowed"})
     unit_type, session, check_in, check_out, total = _validate_and_price(req, listing, now=now)
     _lock_unit_type(unit_type.id)
     if not _has_room(listing, unit_type, session, check_in, check_out, req.guests, req.units, now=now):
-        raise BookingUnavailable("Not available for these dates any more")
+        raise BookingUnavailable("所选日期已订满")
     booking = Booking(
         code=code or f"{new_order_code()}-S-1",
         user_id=user.id,
@@ -217,7 +217,7 @@ def _new_unique_order_code() -> str:
         code = new_order_code()
         if db.session.scalar(sa.select(Order.id).where(Order.code == code)) is None:
             return code
-    raise Conflict("Could not allocate an order number, try again")
+    raise Conflict("生成订单号失败，请重试")
 
 
 def line_title(booking: Booking) -> str:
@@ -236,7 +236,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     from orders.models import Order, OrderLine, OrderPayment, OrderStatus, PaymentState
 
     if not req.pay_on_arrival and not card_payments_enabled():
-        raise ValidationError("Online payment is not available; choose pay on arrival",
+        raise ValidationError("暂不支持在线支付，请选择到店支付",
                               fields={"payment_method": "card payments are not available"})
     order_code = _new_unique_order_code()
     booking = hold_booking(req, user=user, now=now, code=f"{order_code}-S-1")
@@ -328,7 +328,7 @@ def _new_confirmation_code(booking: Booking) -> str:
         )
         if clash is None:
             return code
-    raise Conflict("Could not allocate a confirmation code, try again")
+    raise Conflict("生成确认码失败，请重试")
 
 
 def confirm_booking(booking: Booking, *, actor=None, now: datetime, note: str = "") -> Booking:
@@ -457,7 +457,7 @@ def get_booking_for_user(code: str, user) -> Booking:
     """The caller's own booking by public code; another user's is a 404 (admins see all)."""
     booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
     if booking is None or user is None or not (booking.user_id == user.id or user.role == "admin"):
-        raise NotFound("No such booking")
+        raise NotFound("预订不存在")
     return booking
 
 
@@ -468,7 +468,7 @@ def is_host_of(user, listing: Listing) -> bool:
 def get_booking_for_host(code: str, user) -> Booking:
     booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
     if booking is None or not is_host_of(user, booking.listing):
-        raise NotFound("No such booking")
+        raise NotFound("预订不存在")
     return booking
 
 
@@ -520,7 +520,7 @@ def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
     if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
-        raise IllegalTransition("This booking can no longer be canceled", fields={"status": booking.status})
+        raise IllegalTransition("该预订当前不能取消", fields={"status": booking.status})
     quote = cancel_quote(booking, now=now)
     transition(booking, BookingStatus.CANCELED, actor=actor, now=now,
                note="free cancellation" if quote.is_free else f"fee {quote.fee_fen} fen kept")
@@ -554,17 +554,17 @@ def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
 def check_in_booking(booking: Booking, confirmation_code: str, *, actor, now: datetime) -> Booking:
     """The host checks the guest in with the confirmation code the guest shows (wrong codes refused)."""
     if not is_host_of(actor, booking.listing):
-        raise NotFound("No such booking")
+        raise NotFound("预订不存在")
     if booking.order_id:
         _lock_order(booking.order_id)  # lock order: order, then booking (as the orders pipeline)
     booking = _lock_booking(booking.id)
     if not same_secret((confirmation_code or "").strip(), booking.confirmation_code):
-        raise WrongConfirmationCode("Wrong confirmation code", fields={"confirmation_code": "does not match"})
+        raise WrongConfirmationCode("确认码不正确", fields={"confirmation_code": "does not match"})
     today = local_date(now)
     if booking.status != BookingStatus.CONFIRMED:
-        raise IllegalTransition("Only confirmed bookings can be checked in", fields={"status": booking.status})
+        raise IllegalTransition("只有已确认的预订才能办理入住", fields={"status": booking.status})
     if not (booking.check_in_date <= today < booking.check_out_date):
-        raise Conflict("Check-in is only possible on the booked dates", code="not_arrival_day")
+        raise Conflict("只能在预订日期内办理入住", code="not_arrival_day")
     transition(booking, BookingStatus.CHECKED_IN, actor=actor, now=now)
     booking.checked_in_at = now
     if booking.pay_on_arrival and booking.order is not None:
@@ -593,16 +593,16 @@ def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Book
         query = query.where(Listing.host_id == host.id)
     matches = list(db.session.scalars(query)) if code else []
     if len(matches) != 1:
-        raise WrongConfirmationCode("Wrong confirmation code", fields={"confirmation_code": "does not match"})
+        raise WrongConfirmationCode("确认码不正确", fields={"confirmation_code": "does not match"})
     return matches[0]
 
 
 def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
     if not is_host_of(actor, booking.listing):
-        raise NotFound("No such booking")
+        raise NotFound("预订不存在")
     booking = _lock_booking(booking.id)
     if booking.check_in_date > local_date(now):
-        raise Conflict("The guest is not due yet", code="not_due")
+        raise Conflict("客人尚未到预订日期", code="not_due")
     transition(booking, BookingStatus.NO_SHOW, actor=actor, now=now)
     db.session.flush()
     return booking

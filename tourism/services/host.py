@@ -23,7 +23,7 @@ def get_host_listing(host, listing_id: int) -> Listing:
     """The host's own listing; another host's is a 404 (admins see all)."""
     listing = db.session.get(Listing, listing_id)
     if listing is None or not (host.role == "admin" or listing.host_id == host.id):
-        raise NotFound("No such listing")
+        raise NotFound("项目不存在")
     return listing
 
 
@@ -63,7 +63,7 @@ def close_dates(listing: Listing, days: list[date], *, reason: str = "", now: da
     """Close the listing on these dates (idempotent). Past dates are refused."""
     today = local_date(now)
     if any(d < today for d in days):
-        raise ValidationError("Cannot close a date in the past", fields={"closed_date": "in the past"})
+        raise ValidationError("不能关闭过去的日期", fields={"closed_date": "in the past"})
     existing = set(
         db.session.scalars(sa.select(Closure.closed_date).where(Closure.listing_id == listing.id, Closure.closed_date.in_(days)))
     )
