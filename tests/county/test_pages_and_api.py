@@ -286,3 +286,12 @@ def test_public_benefit_summary_for_order_and_product(db, world, app):
     with app.test_request_context():
         html = render_template_string('{% with benefit=county_benefit_summary(p) %}{% include "county/_benefit_note.html" %}{% endwith %}', p=product)
     assert "1 户" in html and "罗渡村" in html and "¥10.00" in html
+
+
+def test_openapi_documents_the_county_endpoints(client):
+    spec = client.get("/api/v1/openapi.json").json
+    for path in ("/api/v1/county/income", "/api/v1/county/households/{household_id}/statement",
+                 "/api/v1/county/targets", "/api/v1/county/products/{product_id}/approve"):
+        assert path in spec["paths"], path
+    params = {p["name"] for p in spec["paths"]["/api/v1/county/income"]["get"]["parameters"]}
+    assert {"group_by", "from", "to"} <= params
