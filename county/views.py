@@ -338,7 +338,15 @@ def links_edit(kind: str, target_id: int):
 @bp.get("/approvals")
 @county_only
 def approvals_index():
-    return render_template("county/approvals.html", products=approvals.pending_products())
+    products = approvals.pending_products()
+    fmt = _export_format()
+    if fmt:
+        rows = [{"id": p.id, "name": p.name, "village": p.village.name, "station": p.station.name,
+                 "category": p.category.name, "price_fen": p.price_fen, "unit": p.unit} for p in products]
+        return export_response(fmt, "pending-products", [("id", "编号"), ("name", "产品"), ("village", "村"),
+                                                         ("station", "站点"), ("category", "品类"),
+                                                         ("price_fen", "价格"), ("unit", "单位")], rows)
+    return render_template("county/approvals.html", products=products)
 
 
 @bp.post("/approvals/<int:product_id>/<decision>")

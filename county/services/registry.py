@@ -34,7 +34,11 @@ STATUS_TRANSITIONS = {
     HouseholdStatus.MONITORED: {HouseholdStatus.LIFTED, HouseholdStatus.POOR},
 }
 REVEALABLE = {"head_name", "registry_no", "id_number", "phone"}
-STATUS_BY_LABEL = {label: str(status) for status, label in HOUSEHOLD_STATUS_LABELS.items()}
+STATUS_BY_LABEL = {label: str(status) for status, label in HOUSEHOLD_STATUS_LABELS.items()} | {
+    "一般贫困户": "poor", "低保贫困户": "poor", "五保贫困户": "poor", "建档立卡贫困户": "poor", "未脱贫": "poor",
+    "已脱贫": "lifted", "脱贫": "lifted", "稳定脱贫": "lifted",
+    "监测户": "monitored", "边缘户": "monitored", "脱贫不稳定户": "monitored", "边缘易致贫户": "monitored",
+}
 
 
 def household_row(h: Household) -> dict:
@@ -255,14 +259,20 @@ def read_sheet(source) -> tuple[list[str], list[tuple[int, dict]]]:
     except Exception as exc:  # openpyxl raises many kinds for a non-xlsx upload
         raise ValidationError("Not an Excel (.xlsx) file", fields={"file": "invalid"}) from exc
     sheet = workbook.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = next(rows, None) or ()
-    fields = [IMPORT_HEADERS.get(_cell(h).replace(" ", ""), "") for h in header]
-    if "registry_no" not in fields or "head_name" not in fields:
+    # county sheets often start with a title row (e.g. "XX村建档立卡贫困户花名册"): the header is the first
+    # of the first ten rows naming both the head of household and the registry number
+    header_row, fields = None, []
+    for number, values in enumerate(sheet.iter_rows(max_row=10, values_only=True), start=1):
+        names = [IMPORT_HEADERS.get(_cell(h).replace(" ", ""), "") for h in (values or ())]
+        if "registry_no" in names and "head_name" in names:
+            header_row, fields = number, names
+            break
+    if header_row is None:
         workbook.close()
         raise ValidationError("The sheet needs the columns 户主姓名 and 建档立卡编号", fields={"file": "headers"})
+    rows = sheet.iter_rows(min_row=header_row + 1, values_only=True)
     out = []
-    for number, values in enumerate(rows, start=2):
+    for number, values in enumerate(rows, start=header_row + 1):
         if values is None or all(v is None or _cell(v) == "" for v in values):
             continue
         record = {name: _cell(v) for name, v in zip(fields, values) if name}

@@ -122,3 +122,37 @@ def test_logs_never_carry_personal_data(client, auth, db, world, caplog):
         import_households(io.BytesIO(_registry_sheet(world["villages"][0].name, "X1234")), actor=None,
                           now=world["lines"][0].order.created_at)
     assert SECRET_PHONE not in caplog.text and "13911110001" not in caplog.text
+
+
+def test_import_finds_the_header_below_a_title_row_and_reads_status_words(db, now):
+    village = make_village(name="塔城村")
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["塔城村建档立卡贫困户花名册"])
+    ws.append([])
+    ws.append(["序号", "行政村", "户主", "户编号", "手机号", "人口数", "户类型"])
+    ws.append([1, "塔城村", "钱一", "TC0001", "13900000001", 2, "低保贫困户"])
+    ws.append([2, "塔城村", "钱二", "TC0002", "13900000002", 3, "已脱贫"])
+    ws.append([3, "塔城村", "钱三", "TC0003", "13900000003", 3, "外星户"])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    report = import_households(io.BytesIO(buffer.getvalue()), actor=None, now=now)
+    assert report.imported == 2
+    assert report.rejected == [{"row": 6, "reasons": ["状态不正确"]}]
+    statuses = sorted(db.session.scalars(sa.select(Household.status).where(Household.village_id == village.id)))
+    assert statuses == ["lifted", "poor"]
+
+
+def test_import_without_the_required_columns_is_refused(db, now):
+    import pytest
+    from shop.errors import ValidationError
+    with pytest.raises(ValidationError):
+        import_households(io.BytesIO(_bad_sheet()), actor=None, now=now)
+
+
+def _bad_sheet() -> bytes:
+    wb = Workbook()
+    wb.active.append(["姓名", "电话"])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

@@ -178,7 +178,7 @@ def test_exports_are_masked_and_match_entries(client, auth, county_user, db, wor
     total = sum(e.amount_fen for e in db.session.scalars(sa.select(IncomeEntry)))
     assert sum(round(float(r[5]) * 100) for r in rows[1:]) == total
     a = world["households"][0]
-    for path in ("/county/targets?format=xlsx", "/county/links?format=csv", "/county/reconcile?format=csv",
+    for path in ("/county/targets?format=xlsx", "/county/approvals?format=csv", "/county/links?format=csv", "/county/reconcile?format=csv",
                  f"/county/households/{a.id}/statement?format=xlsx", "/county/income?group_by=household&format=xlsx"):
         response = client.get(path)
         assert response.status_code == 200, path
