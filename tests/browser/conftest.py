@@ -314,7 +314,7 @@ def open_page(request, browser, live_server, viewport):
     def _open(label: str = "user") -> WatchedPage:
         context = browser.new_context(
             base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
-            accept_downloads=True, **viewport.context_args(),
+            accept_downloads=True, reduced_motion="reduce", **viewport.context_args(),
         )
         context.set_default_timeout(10_000)
         context.set_default_navigation_timeout(15_000)

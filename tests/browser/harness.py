@@ -188,6 +188,8 @@ class WatchedPage:
         path = self.shots / f"{self._counter[0]:02d}-{self.label}-{_slug(name)}.png"
         with contextlib.suppress(Exception):
             self.page.wait_for_load_state("load", timeout=5_000)
+        if self.page.locator("canvas").count():
+            self.page.wait_for_timeout(1_100)  # let chart animations (Chart.js: 1 s) finish for the picture
         self.page.screenshot(path=str(path), full_page=True)
         if check:
             self.problems.check(f"step '{name}' ({self.label})")
