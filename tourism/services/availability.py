@@ -165,14 +165,15 @@ def listing_calendar(listing: Listing, start: date, end: date, *, now: datetime)
     if listing.kind == ListingKind.EXPERIENCE:
         by_type = {u.id: u for u in listing.unit_types}
         for s in sessions_between(listing, start, end):
-            past = s.starts_at <= now
+            if s.starts_at <= now:
+                continue  # a session that has started is no longer offered
             unit_type = by_type[s.unit_type_id]
             days[s.session_date].sessions.append(
                 SessionSlot(
                     session_id=s.id,
                     starts_at=s.starts_at,
                     capacity=s.capacity,
-                    available=0 if past else session_remaining(s, now=now),
+                    available=session_remaining(s, now=now),
                     price_fen=price_for_day(unit_type, s.session_date, kind=listing.kind, holidays=holidays),
                 )
             )
