@@ -51,6 +51,7 @@ def seed(now: datetime) -> bool:
             db.session.add(Holiday(holiday_date=day, name=name))
             created = True
     today = local_date(now)
+    new_listing_ids = []
     for slug, kind, name, village_name, description, included, arrival, employed, unit_types, hours in LISTINGS:
         village = db.session.scalar(sa.select(Village).where(Village.name == village_name).order_by(Village.id))
         if village is None:
@@ -73,6 +74,7 @@ def seed(now: datetime) -> bool:
                 db.session.add(BenefitLink(listing_id=listing.id, household_id=household_id, weight=3 - i, created_at=now))
             db.session.flush()
             db.session.refresh(listing)
+            new_listing_ids.append(listing.id)
             created = True
         if hours:
             unit_type = listing.unit_types[0]
@@ -88,4 +90,8 @@ def seed(now: datetime) -> bool:
                                                capacity=unit_type.units))
                         created = True
     db.session.flush()
+    if new_listing_ids:
+        from catalog.search import schedule_listing_reindex
+
+        schedule_listing_reindex(new_listing_ids)  # after commit, in the search queue
     return created

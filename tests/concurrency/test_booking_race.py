@@ -124,3 +124,45 @@ def test_overlapping_expiry_runs_expire_each_hold_once(app, committed_db):
             StatusEvent.subject_type == "bookings", StatusEvent.to_status == BookingStatus.EXPIRED
         )
     ) == 5
+
+
+def test_book_listing_ticket_quota_race_through_the_order_pipeline(app, committed_db):
+    """The whole sale (hold + order + line + payment, pay on arrival) under contention: no deadlock, no oversell."""
+    from orders.models import Order
+    from tourism.services.booking import book_listing
+
+    listing = make_listing(kind="ticket", units=10, max_guests=4, pay_on_arrival=True)
+    users = [make_user() for _ in range(THREADS)]
+    db.session.commit()
+    barrier = threading.Barrier(THREADS)
+    results: list[str] = []
+
+    def worker(user_id):
+        with app.app_context():
+            from shop.auth.models import User
+
+            try:
+                user = db.session.get(User, user_id)
+                barrier.wait(timeout=10)
+                book_listing(BookingRequest(listing_id=listing.id, check_in=D, guests=3, pay_on_arrival=True),
+                             user=user, now=NOW)
+                commit()
+                results.append("ok")
+            except BookingUnavailable:
+                rollback()
+                results.append("409")
+            except Exception as exc:
+                rollback()
+                results.append(f"error {exc!r}")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(u.id,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(results) == ["409"] * (THREADS - 3) + ["ok"] * 3  # 3 × 3 = 9 ≤ 10
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 3
+    assert db.session.scalar(sa.select(sa.func.sum(Booking.guests)).where(
+        Booking.status == BookingStatus.CONFIRMED)) == 9
