@@ -415,7 +415,7 @@ def run_wrk(wrk: str, base: str, scenario: Scenario, args, tag: str) -> dict:
 def gunicorn_env(env: dict, args, port: int, name: str) -> dict:
     return {**env, "BENCH_BIND": f"127.0.0.1:{port}", "BENCH_WORKERS": str(args.workers),
             "BENCH_WORKER_CLASS": args.worker_class, "BENCH_THREADS": str(args.gthreads),
-            "BENCH_PROC_NAME": f"bench-{name}"}
+            "BENCH_PROC_NAME": f"bench-{name}", "BENCH_GC_FREEZE": "0" if args.no_gc_freeze else "1"}
 
 
 def start_gunicorn(procs: Procs, name: str, target: str, port: int, env: dict, args, ready_path: str) -> subprocess.Popen:
@@ -510,7 +510,21 @@ def stock_snapshot(url: str, pool_ids: list[int]) -> dict:
     return {"on_hand": int(row[0]), "allocated": int(row[1]), "bad_rows": row[2], "max_order": max_order}
 
 
+def settle(url: str, table: str, timeout: float = 15.0) -> None:
+    """Requests still in flight when wrk stops go on in the server: wait until `table` stops growing."""
+    deadline = time.monotonic() + timeout
+    last = None
+    with db_conn(url) as conn:
+        while time.monotonic() < deadline:
+            current = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
+            if current == last:
+                return
+            last = current
+            time.sleep(1.0)
+
+
 def check_stock(url: str, before: dict, pool_ids: list[int], created_201: int) -> str:
+    settle(url, "orders")
     after = stock_snapshot(url, pool_ids)
     with db_conn(url) as conn:
         sold, orders = conn.execute(
@@ -526,6 +540,7 @@ def check_stock(url: str, before: dict, pool_ids: list[int], created_201: int) -
 
 
 def check_bookings(url: str) -> str:
+    settle(url, "bookings")
     with db_conn(url) as conn:
         try:
             over, total = conn.execute("""
@@ -657,6 +672,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"], help="default sync")
     parser.add_argument("--gthreads", type=int, default=4, help="threads per worker with --worker-class gthread")
+    parser.add_argument("--no-gc-freeze", action="store_true",
+                        help="do not gc.freeze() the preloaded app in the gunicorn master (to compare memory)")
     parser.add_argument("--small", action="store_true", help="small volume: 1,000 products, 20 listings, 5,000 orders")
     parser.add_argument("--reuse-data", action="store_true", help="keep the bench database as it is (skip the load)")
     parser.add_argument("--no-reindex", action="store_true", help="skip `flask search reindex` after the load")
@@ -767,8 +784,10 @@ def main(argv=None) -> int:
     print()
     print(table)
     print()
-    mem_line = (f"web worker memory: peak RSS {memory.get('peak_rss_mb', 0):.0f} MB (target < 150 MB), "
-                f"PSS {memory.get('pss_mb', 0):.0f} MB, private {memory.get('private_mb', 0):.0f} MB; "
+    pss = memory.get("pss_mb", 0)
+    mem_line = (f"web worker memory (target < 150 MB): peak RSS {memory.get('peak_rss_mb', 0):.0f} MB "
+                f"(counts the pages shared with the master), PSS {pss:.0f} MB {'✓' if 0 < pss < 150 else '✗'}, "
+                f"private {memory.get('private_mb', 0):.0f} MB; "
                 f"gunicorn master RSS {memory.get('master_rss_mb', 0):.0f} MB"
                 + (f"; Celery worker RSS {memory['celery_rss_mb']:.0f} MB" if memory.get("celery_rss_mb") else ""))
     print(mem_line)
