@@ -674,6 +674,9 @@ def main(argv=None) -> int:
     parser.add_argument("--gthreads", type=int, default=4, help="threads per worker with --worker-class gthread")
     parser.add_argument("--no-gc-freeze", action="store_true",
                         help="do not gc.freeze() the preloaded app in the gunicorn master (to compare memory)")
+    parser.add_argument("--seed", type=int, default=int(time.time()),
+                        help="random seed of the request mix (default: the clock, so that repeated runs "
+                             "on the same data book other rooms and nights)")
     parser.add_argument("--small", action="store_true", help="small volume: 1,000 products, 20 listings, 5,000 orders")
     parser.add_argument("--reuse-data", action="store_true", help="keep the bench database as it is (skip the load)")
     parser.add_argument("--no-reindex", action="store_true", help="skip `flask search reindex` after the load")
@@ -736,7 +739,7 @@ def main(argv=None) -> int:
         watch.start()
         base = f"http://127.0.0.1:{APP_PORT}"
         tokens = fetch_tokens(base, m)
-        scenarios = build_scenarios(m, tokens, random.Random(2017))
+        scenarios = build_scenarios(m, tokens, random.Random(args.seed))
         paths = api_paths(base)
         pool_ids = [pid for pid, _station in m["pool"]]
         for sc in scenarios:
@@ -807,7 +810,8 @@ def main(argv=None) -> int:
             f"Shape: gunicorn {args.workers} × {args.worker_class}"
             + (f" ({args.gthreads} threads)" if args.worker_class == "gthread" else "")
             + f" workers, --preload; Celery worker {'off' if args.no_celery else 'solo pool, queues celery+search'}; "
-            f"wrk {args.threads} threads, {args.connections} connections, {args.seconds} s per scenario, loopback.",
+            f"wrk {args.threads} threads, {args.connections} connections, {args.seconds} s per scenario, loopback; "
+            f"request mix seed {args.seed}.",
             "",
             "Data: " + ", ".join(f"{v:,} {k}" for k, v in data_counts.items()) + ".",
             "",
