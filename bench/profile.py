@@ -1,0 +1,103 @@
+"""Where a page spends its time: cProfile + SQL statement count and time, in process, on the bench data.
+
+    python -m bench.profile                       # the benchmark's pages
+    python -m bench.profile "/search?q=腌菜" --repeat 50 --top 25
+    python -m bench.profile --as county@demo.cn:demo12345 "/api/v1/county/income?group_by=village&from=2026-10-01&to=2026-10-31"
+
+Runs against the database of the last `python -m bench.run` (BENCH_DATABASE_URL / DATABASE_URL,
+default the `bench` database) and its search index (BENCH_WORKDIR/index). Each path is requested once
+to warm up, then `--repeat` times under the profiler; the output is the mean time, the SQL statements
+per request with their share of the time, and the functions with the most cumulative time.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_PATHS = ["/", "/products", "/products?page=7", "PRODUCT", "/search?q=腌菜", "/search?q=yancai",
+                 "/api/v1/products?per_page=24"]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
+    parser.add_argument("paths", nargs="*", help="paths to profile (default: the benchmark's pages)")
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--top", type=int, default=15, help="functions to list per path")
+    parser.add_argument("--as", dest="login", default="", help="EMAIL:PASSWORD: send a bearer token")
+    args = parser.parse_args(argv)
+
+    workdir = Path(os.environ.get("BENCH_WORKDIR", "/tmp/village-eline-bench"))
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or os.environ.get(
+        "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
+    os.environ.setdefault("SEARCH_INDEX_DIR", str(workdir / "index"))
+    os.environ.setdefault("UPLOAD_DIR", str(workdir / "uploads"))
+    os.environ["CELERY_BROKER_URL"] = ""
+    import logging
+
+    import sqlalchemy as sa
+    from sqlalchemy import event
+
+    from shop import create_app
+
+    app = create_app()
+    logging.getLogger().setLevel(logging.WARNING)
+    client = app.test_client()
+    headers = {}
+    if args.login:
+        email, _, password = args.login.partition(":")
+        response = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+        if response.status_code != 200:
+            sys.exit(f"login failed: {response.status_code} {response.get_data(as_text=True)[:200]}")
+        headers["Authorization"] = f"Bearer {response.get_json()['token']}"
+
+    paths = args.paths or DEFAULT_PATHS
+    if "PRODUCT" in paths:
+        from catalog.models import Product
+        from shop.extensions import db
+
+        with app.app_context():
+            p = db.session.scalar(sa.select(Product).where(Product.approval_status == "approved")
+                                  .order_by(Product.sold_count.desc()).limit(1))
+        paths = [f"/products/{p.id}-{p.slug}" if x == "PRODUCT" else x for x in paths]
+
+    sql = {"n": 0, "t": 0.0, "start": 0.0}
+
+    def before(*_a):
+        sql["start"] = time.perf_counter()
+
+    def after(*_a):
+        sql["n"] += 1
+        sql["t"] += time.perf_counter() - sql["start"]
+
+    event.listen(sa.engine.Engine, "before_cursor_execute", before)
+    event.listen(sa.engine.Engine, "after_cursor_execute", after)
+    for path in paths:
+        status = client.get(path, headers=headers).status_code  # warm-up
+        sql.update(n=0, t=0.0)
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        for _ in range(max(1, args.repeat)):
+            client.get(path, headers=headers)
+        profiler.disable()
+        elapsed = (time.perf_counter() - started) / max(1, args.repeat)
+        per = max(1, args.repeat)
+        print(f"\n=== {path}  HTTP {status}  {elapsed * 1000:.1f} ms/request (profiled), "
+              f"{sql['n'] / per:.1f} SQL statements taking {sql['t'] / per * 1000:.1f} ms")
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(args.top)
+        lines = out.getvalue().splitlines()
+        start = next((i for i, line in enumerate(lines) if line.strip().startswith("ncalls")), 0)
+        print("\n".join(lines[start:]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
