@@ -2,6 +2,7 @@
 
     python -m bench.profile                       # the benchmark's pages
     python -m bench.profile "/search?q=腌菜" --repeat 50 --top 25
+    python -m bench.profile --as bench-user-001@bench.cn:bench-pass-2026 --post '{"items": [...], ...}' /api/v1/orders
     python -m bench.profile --as county@demo.cn:demo12345 "/api/v1/county/income?group_by=village&from=2026-10-01&to=2026-10-31"
 
 Runs against the database of the last `python -m bench.run` (BENCH_DATABASE_URL / DATABASE_URL,
@@ -30,6 +31,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--top", type=int, default=15, help="functions to list per path")
     parser.add_argument("--as", dest="login", default="", help="EMAIL:PASSWORD: send a bearer token")
+    parser.add_argument("--post", default="", help="a JSON body: POST it instead of GET (e.g. an order)")
     args = parser.parse_args(argv)
 
     workdir = Path(os.environ.get("BENCH_WORKDIR", "/tmp/village-eline-bench"))
@@ -45,6 +47,7 @@ def main(argv=None) -> int:
 
     from shop import create_app
 
+    logging.disable(logging.INFO)  # the app's INFO chatter would drown the profile
     app = create_app()
     logging.getLogger().setLevel(logging.WARNING)
     client = app.test_client()
@@ -78,13 +81,18 @@ def main(argv=None) -> int:
     event.listen(sa.engine.Engine, "before_cursor_execute", before)
     event.listen(sa.engine.Engine, "after_cursor_execute", after)
     for path in paths:
-        status = client.get(path, headers=headers).status_code  # warm-up
+        def send():
+            if args.post:
+                return client.post(path, headers=headers, data=args.post, content_type="application/json")
+            return client.get(path, headers=headers)
+
+        status = send().status_code  # warm-up
         sql.update(n=0, t=0.0)
         profiler = cProfile.Profile()
         started = time.perf_counter()
         profiler.enable()
         for _ in range(max(1, args.repeat)):
-            client.get(path, headers=headers)
+            send()
         profiler.disable()
         elapsed = (time.perf_counter() - started) / max(1, args.repeat)
         per = max(1, args.repeat)
