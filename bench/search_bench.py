@@ -102,7 +102,7 @@ def run(n: int, nq: int) -> None:
         eng = search.Engine(path)
         search._engines[os.path.abspath(path)] = eng
         t0 = time.perf_counter()
-        eng.write(lambda w: [w.add_document(**d) for d in docs], create=True)
+        eng.write(lambda w: [w.add_document(**d) for d in docs], create=True, limitmb=256)
         t_build = time.perf_counter() - t0
         qs = queries(nq)
         t0 = time.perf_counter()

@@ -27,7 +27,8 @@ Fields are chosen for cheap query shapes:
 - `py`: pinyin of every name/place word, full and initials, plus the whole name (for prefixes).
 - `ng`: CJK unigrams and bigrams of name and places: the recall backstop for words jieba segments
   differently in a query than in a document, and for one-character queries.
-- `title`: the whole normalised name (prefix suggestions); `name`: stored for suggestion text.
+- `pre`: edge n-grams of the name, its pinyin and initials: a typed prefix is one term (suggestions,
+  and pinyin typed half-way such as `yanc`). `name`: stored, the suggestion text.
 - `pk` (a column) maps document numbers to database ids without reading stored fields; `kind`,
   `category`, `village`, `township`, `price` serve optional index-side filters.
 
@@ -237,6 +238,20 @@ def pinyin_terms(*texts: str) -> list[str]:
     return sorted({t for t in out if t})
 
 
+MAX_PREFIX = 16
+
+
+def prefix_terms(name: str, *, pinyin: Iterable[str] = ()) -> list[str]:
+    """Edge n-grams for the `pre` field: prefixes of the whole name (CJK from 1 character) and of
+    pinyin tokens (from 2 letters), so a prefix query is ONE term lookup, not a term expansion."""
+    out: set[str] = set()
+    whole = normalize(name).replace(" ", "")
+    out.update(whole[:i] for i in range(1, min(len(whole), MAX_PREFIX) + 1))
+    for token in pinyin:
+        out.update(token[:i] for i in range(2, min(len(token), MAX_PREFIX) + 1))
+    return sorted(out)
+
+
 def _grams(text: str) -> list[str]:
     out: set[str] = set()
     for run in _CJK_RUN.findall(normalize(text)):
@@ -303,14 +318,14 @@ def _whoosh_schema():
         kind=ID,
         pk=NUMERIC(bits=64, sortable=True),
         name=STORED,
-        title=ID,
         text=TEXT(analyzer=WordTokenizer(index_words), phrase=False),
         py=KEYWORD(scorable=True),
+        pre=KEYWORD,
         ng=TEXT(analyzer=WordTokenizer(_grams), phrase=False),
         category=ID,
         village=ID,
         township=ID,
-        price=NUMERIC(bits=64),
+        price=NUMERIC(bits=32, sortable=True),
     )
 
 
@@ -366,10 +381,16 @@ class Engine:
         return s
 
     def pks(self, searcher) -> list:
+        return self.column(searcher, "pk")
+
+    def column(self, searcher, field: str) -> list:
+        """A sortable field's values by document number, read once per searcher."""
         local = self._local
         if local.pks is None:
-            local.pks = list(searcher.reader().column_reader("pk"))
-        return local.pks
+            local.pks = {}
+        if field not in local.pks:
+            local.pks[field] = list(searcher.reader().column_reader(field))
+        return local.pks[field]
 
     def kind_docs(self, searcher, kind: str):
         from whoosh.query import Term
@@ -400,7 +421,8 @@ class Engine:
         os.replace(tmp, path)
 
     # -- writing
-    def write(self, fn: Callable, *, create: bool = False, clear: bool = False, retries: int = 120) -> None:
+    def write(self, fn: Callable, *, create: bool = False, clear: bool = False, retries: int = 120,
+              limitmb: int = 64) -> None:
         """Run `fn(writer)` and commit, as the only writer: process lock + Whoosh lock (retried)."""
         from whoosh.index import LockError
 
@@ -408,7 +430,7 @@ class Engine:
             ix = self.index(create=create)
             for attempt in range(retries):
                 try:
-                    writer = ix.writer(timeout=0.5)
+                    writer = ix.writer(timeout=0.5, limitmb=limitmb)
                     break
                 except LockError:
                     log.info("search index locked, retrying (%s)", attempt + 1)
@@ -452,13 +474,20 @@ def reset_engines() -> None:
 # ------------------------------------------------------------------------------------ documents
 
 
+def _pinyin_fields(name: str, village: str, township: str) -> dict:
+    name_py = pinyin_terms(name)
+    place_py = pinyin_terms(village, township)
+    return {"py": " ".join(sorted(set(name_py) | set(place_py))),
+            "pre": " ".join(prefix_terms(name, pinyin=name_py + place_py))}
+
+
 def product_doc(*, id: int, name: str, description: str = "", category: str = "", village: str = "",
                 township: str = "", producer: str = "", category_id=None, village_id=None,
                 township_id=None, price_fen: int = 0) -> dict:
     return dict(
-        id=f"p:{id}", kind="product", pk=id, name=name, title=normalize(name),
+        id=f"p:{id}", kind="product", pk=id, name=name,
         text="\n".join([name, name, village, township, category, producer, description]),
-        py=" ".join(pinyin_terms(name, village, township)),
+        **_pinyin_fields(name, village, township),
         ng=" ".join([name, village, township, category]),
         category=str(category_id or ""), village=str(village_id or ""), township=str(township_id or ""),
         price=int(price_fen or 0),
@@ -468,9 +497,9 @@ def product_doc(*, id: int, name: str, description: str = "", category: str = ""
 def listing_doc(*, id: int, name: str, description: str = "", village: str = "", township: str = "",
                 kind_label: str = "", village_id=None, township_id=None, price_fen: int = 0) -> dict:
     return dict(
-        id=f"l:{id}", kind="listing", pk=id, name=name, title=normalize(name),
+        id=f"l:{id}", kind="listing", pk=id, name=name,
         text="\n".join([name, name, village, township, kind_label, description]),
-        py=" ".join(pinyin_terms(name, village, township)),
+        **_pinyin_fields(name, village, township),
         ng=" ".join([name, village, township]),
         category="", village=str(village_id or ""), township=str(township_id or ""),
         price=int(price_fen or 0),
@@ -598,7 +627,7 @@ def rebuild(progress: Callable[[int, int], None] | None = None, *, batch: int = 
         if progress and not total:
             progress(0, 0)
 
-    eng.write(fill, create=not eng.exists(), clear=True)
+    eng.write(fill, create=not eng.exists(), clear=True, limitmb=256)
     return total
 
 
@@ -624,7 +653,7 @@ def _backstop(reader, word: str):
 
 
 def _unit_query(reader, unit: Unit):
-    from whoosh.query import Or, Prefix, Term
+    from whoosh.query import Or, Term
 
     word = unit.text
     if unit.kind == "cjk":
@@ -649,8 +678,8 @@ def _unit_query(reader, unit: Unit):
     for variant in sorted(_pinyin_synonyms().get(word, ())):  # tjd -> 土鸡蛋 = 草鸡蛋 = 柴鸡蛋
         if _df(reader, "text", variant):
             options.append(Term("text", variant))
-    if not options and len(word) >= 2:
-        options.append(Prefix("py", word))
+    if not options and len(word) >= 2 and _df(reader, "pre", word):
+        options.append(Term("pre", word))  # a pinyin prefix as typed: "yanc", "sanjiangy"
     if not options:
         return None
     return options[0] if len(options) == 1 else Or(options)
@@ -680,7 +709,7 @@ def build_query(reader, q: str):
 
 
 def _filter_query(filters: dict | None):
-    from whoosh.query import And, NumericRange, Term
+    from whoosh.query import And, Term
 
     if not filters:
         return None
@@ -688,9 +717,6 @@ def _filter_query(filters: dict | None):
     for key in ("category", "village", "township"):
         if filters.get(key):
             parts.append(Term(key, str(filters[key])))
-    lo, hi = filters.get("min_fen"), filters.get("max_fen")
-    if lo is not None or hi is not None:
-        parts.append(NumericRange("price", lo, hi))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else And(parts)
@@ -718,16 +744,30 @@ def search_ids(q: str, *, kind: str = "product", limit: int = DEFAULT_LIMIT, fil
     query = build_query(searcher.reader(), q)
     if query is None:
         return []
-    kinds = eng.kind_docs(searcher, kind)
-    if not kinds:
-        return []
     fq = _filter_query(filters)
-    allow = kinds if fq is None else kinds.intersection(searcher.docs_for_query(fq))
-    if not allow:
-        return []
-    results = searcher.search(query, limit=max(1, min(int(limit), 10_000)), filter=allow)
+    if fq is not None:
+        from whoosh.query import And
+
+        query = And([query, fq])
+    # the listings are few: exclude them with a mask for products, or restrict to them
+    listings = eng.kind_docs(searcher, "listing")
+    if kind == "listing":
+        if not listings:
+            return []
+        restrict = {"filter": listings}
+    else:
+        restrict = {"mask": listings} if listings else {}
+    lo, hi = (filters or {}).get("min_fen"), (filters or {}).get("max_fen")
+    limit = max(1, min(int(limit), 10_000))
+    results = searcher.search(query, limit=limit if lo is None and hi is None else limit * 2, **restrict)
+    docnums = [docnum for _score, docnum in results.top_n]
+    if lo is not None or hi is not None:
+        # a price range is a wide OR of numeric terms in Whoosh; checking the price column of
+        # the scored hits is far cheaper (the database re-filters prices anyway)
+        prices = eng.column(searcher, "price")
+        docnums = [d for d in docnums if (lo is None or prices[d] >= lo) and (hi is None or prices[d] <= hi)]
     pks = eng.pks(searcher)
-    return [int(pks[docnum]) for _score, docnum in results.top_n]
+    return [int(pks[d]) for d in docnums[:limit]]
 
 
 def search_product_ids(q: str, limit: int = DEFAULT_LIMIT) -> list[int]:
@@ -743,7 +783,7 @@ def search_listing_ids(q: str, limit: int = DEFAULT_LIMIT) -> list[int]:
 def suggest(q: str, limit: int = 8, *, path: str | None = None) -> list[dict]:
     """As-you-type suggestions: names starting with `q`, names whose pinyin or initials start with
     it, then ordinary matches. `[{"text", "kind", "id"}]`, de-duplicated by text."""
-    from whoosh.query import Or, Prefix
+    from whoosh.query import Term
 
     norm = normalize(q)[:MAX_QUERY].strip()
     if not norm or not any(ch.isalnum() for ch in norm):
@@ -753,11 +793,10 @@ def suggest(q: str, limit: int = 8, *, path: str | None = None) -> list[dict]:
         return []
     searcher = eng.searcher()
     limit = max(1, min(int(limit), 20))
-    squeezed = norm.replace(" ", "")
-    options = [Prefix("title", norm)]
-    if re.fullmatch(r"[a-z]+", squeezed):
-        options.append(Prefix("py", squeezed))
-    found: list[int] = [docnum for _s, docnum in searcher.search(Or(options), limit=limit * 3).top_n]
+    squeezed = norm.replace(" ", "")[:MAX_PREFIX]
+    found: list[int] = []
+    if _df(searcher.reader(), "pre", squeezed):  # one term: prefixes of names, their pinyin, initials
+        found = [docnum for _s, docnum in searcher.search(Term("pre", squeezed), limit=limit * 3).top_n]
     if len(found) < limit:
         query = build_query(searcher.reader(), q)
         if query is not None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+import catalog.search  # noqa: F401  (installs the session hooks that make the index follow the data)
+
 
 @shared_task(name="catalog.tasks.reindex_products", acks_late=True)
 def reindex_products(product_ids: list[int]) -> int:

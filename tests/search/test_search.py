@@ -257,3 +257,14 @@ def test_tourism_listings_are_a_second_document_type(db, client):
     stay.is_published = False
     commit()
     assert search.search_listing_ids("民宿") == []
+
+
+def test_index_side_filters_and_limit(shop_products):
+    p = shop_products
+    assert set(search.search_ids("大米")) == {p["rice_a"].id, p["rice_5"].id}
+    assert search.search_ids("大米", filters={"max_fen": 5000}) == [p["rice_5"].id]
+    assert search.search_ids("大米", filters={"min_fen": 5000}) == [p["rice_a"].id]
+    assert search.search_ids("大米", filters={"village": p["rice_5"].village_id}) == [p["rice_5"].id]
+    assert search.search_ids("yancai", filters={"category": p["eggs"].category_id}) == []
+    assert search.search_ids("桃花村", filters={"category": p["eggs"].category_id}) == [p["eggs"].id]
+    assert len(search.search_ids("大米", limit=1)) == 1
