@@ -723,11 +723,17 @@ def _filter_query(filters: dict | None):
 
 
 def _ensure_index(eng: Engine) -> bool:
+    """True when the index exists, building it from the database on first use."""
     if eng.exists():
         return True
+    from whoosh.index import LockError
+
     try:
         rebuild()
     except RuntimeError:  # no application context (bench / scripts): nothing to build from
+        return False
+    except (OSError, LockError):  # unwritable or busy folder: no results rather than an error page
+        log.exception("could not build the search index in %s", eng.path)
         return False
     return True
 
