@@ -672,6 +672,21 @@ def render(results: list[tuple[str, str, dict | None, str]], ceiling: float) -> 
     return "\n".join(lines)
 
 
+def shown_command(argv) -> str:
+    """The command line for the report, without the --note text (it is printed on its own)."""
+    import shlex
+
+    words, skip = [], False
+    for word in (argv if argv is not None else sys.argv[1:]):
+        if skip:
+            skip = False
+        elif word == "--note":
+            skip = True
+        elif not word.startswith("--note="):
+            words.append(word)
+    return shlex.join(["python", "-m", "bench.run", *words])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="duration of each scenario (default 10)")
@@ -808,8 +823,7 @@ def main(argv=None) -> int:
         report = [
             "# Benchmark results",
             "",
-            f"Run {started_at:%Y-%m-%d %H:%M} UTC with `python -m bench.run "
-            + " ".join(a for a in (argv if argv is not None else sys.argv[1:])) + "`.",
+            f"Run {started_at:%Y-%m-%d %H:%M} UTC with `{shown_command(argv)}`.",
             "",
             f"Machine: {mach['nproc']} CPUs ({mach['cpu']}), {mach['memory_gib']} GiB RAM, Linux {mach['kernel']}, "
             f"Python {mach['python']}; load average at the end {mach['loadavg']}. PostgreSQL {pg_version}, "
