@@ -31,18 +31,24 @@ def redis_celery(app):
     capp = app.extensions["celery"]
     keys = ("broker_url", "task_always_eager", "result_backend", "broker_connection_retry_on_startup")
     saved = {k: capp.conf.get(k) for k in keys}
+    _reset_pools(capp)  # pools made in eager mode point at memory://
     capp.conf.update(broker_url=REDIS_URL, task_always_eager=False, result_backend=None,
                      broker_connection_retry_on_startup=True)
-    capp._pool = None
     try:
         yield capp
     finally:
-        try:
-            capp.pool.force_close_all()
-        except Exception:  # noqa: BLE001
-            pass
-        capp._pool = None
+        _reset_pools(capp)
         capp.conf.update(saved)
+
+
+def _reset_pools(capp) -> None:
+    """Close and forget the connection and producer pools so the next use follows the config."""
+    try:
+        if capp._pool is not None:
+            capp._pool.force_close_all()
+    finally:
+        capp._pool = None
+        capp.amqp._producer_pool = None
 
 
 def _wait_for(check, timeout: float = 15.0):
