@@ -327,10 +327,14 @@ def links_edit(kind: str, target_id: int):
             target = db.session.get(model, target_id)
             error = exc.message
     current = [(l, registry.household_row(l.household)) for l in links.links_for(target)]
+    # offer the households of the target's village; others can be typed in by registry id
+    nearby = db.session.scalars(db.select(Household).where(Household.village_id == target.village_id)
+                                .order_by(Household.id).limit(500)).all()
+    choices = {h.id: registry.household_row(h) for h in nearby}
+    for _link, row in current:
+        choices.setdefault(row["id"], row)
     return render_template("county/links_edit.html", kind=kind, target=target, current=current, error=error,
-                           households=[registry.household_row(h) for h in
-                                       db.session.scalars(db.select(Household).order_by(Household.id)).all()]), \
-        422 if error else 200
+                           households=sorted(choices.values(), key=lambda r: r["id"])), 422 if error else 200
 
 
 # --- approvals ---------------------------------------------------------------------------------

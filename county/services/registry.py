@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Callable, Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from catalog.models import HOUSEHOLD_STATUS_LABELS, Household, HouseholdStatus, HouseholdStatusChange, Village
 from shop.audit import record_audit
@@ -86,7 +87,7 @@ def search_households(f: HouseholdQuery) -> tuple[list[Household], int]:
         )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
-        query.order_by(Village.name, Household.id).limit(f.per_page).offset((max(f.page, 1) - 1) * f.per_page)
+        query.options(selectinload(Household.village)).order_by(Village.name, Household.id).limit(f.per_page).offset((max(f.page, 1) - 1) * f.per_page)
     ).all()
     return list(rows), int(total)
 

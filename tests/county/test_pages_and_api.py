@@ -295,3 +295,19 @@ def test_openapi_documents_the_county_endpoints(client):
         assert path in spec["paths"], path
     params = {p["name"] for p in spec["paths"]["/api/v1/county/income"]["get"]["parameters"]}
     assert {"group_by", "from", "to"} <= params
+
+
+def test_listing_links_accept_typed_households_from_other_villages(client, auth, county_user, db, world):
+    from tests.county.factories import make_booking_line
+    a, b, c = world["households"]
+    listing, _booking, _line = make_booking_line(households=[])
+    commit()
+    auth.login(county_user)
+    response = client.post(f"/county/links/listing/{listing.id}", data={"links_text": f"{a.id}:2\n{c.id}"})
+    assert response.status_code == 302
+    links = db.session.execute(sa.select(BenefitLink.household_id, BenefitLink.weight).where(
+        BenefitLink.listing_id == listing.id).order_by(BenefitLink.household_id)).all()
+    assert [tuple(l) for l in links] == [(a.id, 2), (c.id, 1)]
+    assert client.post(f"/county/links/listing/{listing.id}", data={"links_text": "abc"}).status_code == 422
+    page = client.get(f"/county/links/listing/{listing.id}").get_data(as_text=True)
+    assert SECRET_NAME not in page and "欧***" in page
