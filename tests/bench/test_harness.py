@@ -54,3 +54,14 @@ def test_copy_defaults_fill_scalar_defaults_and_refuse_not_null_columns_without_
                       sa.Column("d", sa.Integer, nullable=False))
     with pytest.raises(RuntimeError, match="u.d is NOT NULL"):
         volume._defaults_for(strict, ["id"])
+
+
+def test_an_api_scenario_missing_from_the_openapi_spec_is_not_available_without_any_request():
+    scenario = run.Scenario("booking", "booking", [run.Req("POST", "/api/v1/bookings", {}, "{}")], api_path="/bookings")
+    why = run.probe("http://127.0.0.1:9", scenario, paths={"/products"}, warm=1)  # port 9: nothing listens
+    assert why.startswith("not available")
+
+
+def test_the_report_command_line_leaves_the_note_out():
+    assert run.shown_command(["--seconds", "5", "--note", "busy machine", "--small"]) == \
+        "python -m bench.run --seconds 5 --small"
