@@ -176,7 +176,8 @@ def previous_month(today: date) -> str:
 
 
 def reports_dir() -> str:
-    path = os.path.join(current_app.instance_path, "reports")
+    """instance/reports/ (or the REPORTS_DIR setting)."""
+    path = current_app.config.get("REPORTS_DIR") or os.path.join(current_app.instance_path, "reports")
     os.makedirs(path, exist_ok=True)
     return path
 

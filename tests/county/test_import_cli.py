@@ -77,7 +77,8 @@ def test_import_page_shows_the_report(client, auth, db, now):
     assert bad.status_code == 422
 
 
-def test_cli_import_reconcile_export_and_monthly_report(app, db, now, tmp_path, world):
+def test_cli_import_reconcile_export_and_monthly_report(app, db, now, tmp_path, world, monkeypatch):
+    monkeypatch.setitem(app.config, "REPORTS_DIR", str(tmp_path / "reports"))
     village = make_village(name="塔城村")
     make_household(village=village, registry_no="RG9999")
     commit()
@@ -97,7 +98,8 @@ def test_cli_import_reconcile_export_and_monthly_report(app, db, now, tmp_path, 
     assert SECRET_PHONE not in cells and "139****4321" in cells
     result = runner.invoke(args=["report", "income", "--month", "2026-11"])
     assert result.exit_code == 0, result.output
-    report_path = os.path.join(app.instance_path, "reports", "income-2026-11.xlsx")
+    report_path = str(tmp_path / "reports" / "income-2026-11.xlsx")
+    assert f"wrote {report_path}" in result.output
     workbook = load_workbook(report_path)
     assert workbook.sheetnames == ["汇总", "按农户", "按村", "按站点", "按品类"]
     from county.services.reports import income_total
@@ -105,12 +107,13 @@ def test_cli_import_reconcile_export_and_monthly_report(app, db, now, tmp_path, 
     assert runner.invoke(args=["report", "income", "--month", "2026-13"]).exit_code != 0
 
 
-def test_monthly_task_writes_previous_month(app, db, world, monkeypatch):
+def test_monthly_task_writes_previous_month(app, db, world, monkeypatch, tmp_path):
+    monkeypatch.setitem(app.config, "REPORTS_DIR", str(tmp_path))
     import county.tasks
     from datetime import datetime, timezone
     monkeypatch.setattr(county.tasks, "now_utc", lambda: datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc))
     path = county.tasks.monthly_income_report.delay().get()
-    assert path.endswith("income-2026-11.xlsx") and os.path.exists(path)
+    assert path == str(tmp_path / "income-2026-11.xlsx") and os.path.exists(path)
 
 
 def test_logs_never_carry_personal_data(client, auth, db, world, caplog):
