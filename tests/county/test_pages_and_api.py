@@ -32,9 +32,9 @@ def _sums(db, key):
     return dict(out)
 
 
-@pytest.mark.parametrize("role", ["consumer", "host"])
-def test_other_roles_get_403_on_county_pages_and_api(client, auth, api_token, world, role):
-    user = make_user(role=role)
+@pytest.mark.parametrize("role", ["consumer", "host", "operator"])
+def test_other_roles_get_403_on_county_pages_and_api(client, auth, api_token, db, world, role):
+    user = make_user(role=role, station=world["stations"][0] if role == "operator" else None)
     commit()
     headers = api_token(user)
     for path in API + [f"/api/v1/county/households/{world['households'][0].id}/statement"]:
@@ -46,6 +46,9 @@ def test_other_roles_get_403_on_county_pages_and_api(client, auth, api_token, wo
     response = client.post(f"/county/households/{world['households'][0].id}/reveal", data={"field": "phone"})
     assert response.status_code == 403
     assert SECRET_PHONE not in response.get_data(as_text=True)
+    assert client.post(f"/county/households/{world['households'][0].id}/status",
+                       data={"status": "lifted"}).status_code == 403
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
 
 
 def test_operator_gets_403_and_anonymous_is_sent_to_login(client, auth, world):
