@@ -312,3 +312,19 @@ def test_complete_stays_after_checkout_date_and_credits_the_households(db, now):
     assert sum(e.amount_fen for e in entries) == 10001  # exact to the fen, commission 0
     assert {e.order_line_id for e in entries} == {booking.order.lines[0].id}
     assert complete_stays(tomorrow) == 0
+
+
+def test_no_show_of_pay_on_arrival_cancels_the_unpaid_order(db, now):
+    from tourism.services.booking import mark_no_show
+
+    host = make_user(role="host")
+    listing = make_listing(host=host, kind="ticket", units=10, max_guests=4, pay_on_arrival=True)
+    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=TODAY, guests=2, pay_on_arrival=True),
+                           user=make_user(), now=now)
+    from shop.errors import NotFound
+
+    with pytest.raises(NotFound):
+        mark_no_show(booking, actor=make_user(role="host"), now=now)  # another host's booking
+    mark_no_show(booking, actor=host, now=now)
+    assert booking.status == BookingStatus.NO_SHOW
+    assert booking.order.status == "canceled"

@@ -598,12 +598,22 @@ def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Book
 
 
 def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
+    """The guest did not come. A card payment is kept (policy: no-shows are not refunded); an
+    unpaid pay-on-arrival order is canceled so it does not wait for cash forever."""
+    from orders.models import OrderStatus, PaymentState
+    from orders.services.payments import cancel_order
+
     if not is_host_of(actor, booking.listing):
         raise NotFound("预订不存在")
+    order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
     if booking.check_in_date > local_date(now):
         raise Conflict("客人尚未到预订日期", code="not_due")
     transition(booking, BookingStatus.NO_SHOW, actor=actor, now=now)
+    if order is not None and order.status == OrderStatus.CONFIRMED and not any(
+        p.state == PaymentState.CONFIRMED for p in order.payments
+    ):
+        cancel_order(order, actor=actor, now=now, reason="no-show, nothing paid")
     db.session.flush()
     return booking
 
