@@ -161,7 +161,14 @@ def listing_detail(listing_id: int, slug: str | None = None):
     listing = get_listing(listing_id)
     if slug != listing.slug:
         return redirect(url_for("tourism.listing_detail", listing_id=listing.id, slug=listing.slug, **request.args), 301)
-    return _render_listing(listing, _booking_form(listing))
+    form = _booking_form(listing)
+    # carry the dates and party size from the search page into the booking form
+    form.checkin.data = form.checkin.data or _date_arg("checkin")
+    form.checkout.data = form.checkout.data or _date_arg("checkout")
+    guests = _int_arg("guests", maximum=100)
+    if guests:
+        form.guests.data = guests
+    return _render_listing(listing, form)
 
 
 @bp.post("/listings/<int:listing_id>/book")

@@ -149,3 +149,12 @@ def test_host_marks_no_show_on_own_bookings_only(client, db, auth):
     assert client.post(f"/host/bookings/{booking.code}/no-show").status_code == 302
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.NO_SHOW
+
+
+def test_search_dates_carry_into_the_booking_form(client, db, auth):
+    listing = make_listing(units=2, max_guests=4)
+    auth.login(make_user())
+    html = client.get(f"/stays?checkin={_day(3)}&checkout={_day(5)}&guests=3").get_data(as_text=True)
+    assert f"checkin={_day(3)}" in html
+    html = client.get(f"/listings/{listing.id}-{listing.slug}?checkin={_day(3)}&checkout={_day(5)}&guests=3").get_data(as_text=True)
+    assert f'value="{_day(3)}"' in html and f'value="{_day(5)}"' in html and 'value="3"' in html
