@@ -1,6 +1,5 @@
 from datetime import date, datetime, timedelta, timezone
 
-import pytest
 
 from shop.extensions import db
 from tests.tourism.factories import make_booking, make_listing, make_session

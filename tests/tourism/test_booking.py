@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from orders.models import Order, OrderLine, OrderPayment, Refund
+from orders.models import Refund
 from shop.errors import ValidationError
 from shop.extensions import db
 from shop.history import history_of
