@@ -170,3 +170,13 @@ def test_tourism_employment_target_sums_listing_employment(db, now):
     seed_targets(now=now)
     by_key = {t["key"]: t for t in progress()}
     assert by_key["tourism_employment"]["actual"] == 11 and by_key["tourism_employment"]["target"] == 100
+
+
+def test_balance_until_a_date_sums_only_entries_up_to_it(db, now):
+    from datetime import date, timedelta
+    a = make_household()
+    credit_line(make_line(households=[a], unit_price_fen=100), now=now)
+    credit_line(make_line(households=[a], unit_price_fen=250), now=now + timedelta(days=3))
+    assert household_balance_fen(a.id, until=date(2026, 11, 28)) == 100
+    assert household_balance_fen(a.id, until=date(2026, 11, 27)) == 0
+    assert household_balance_fen(a.id) == 350

@@ -15,7 +15,7 @@ from shop.audit import AuditEntry
 from shop.db import commit
 from shop.money import format_yuan
 from tests.county.conftest import SECRET_ID, SECRET_NAME, SECRET_PHONE, SECRET_REGISTRY
-from tests.factories import make_household, make_product, make_user
+from tests.factories import make_product, make_user
 
 SECRETS = (SECRET_NAME, SECRET_REGISTRY, SECRET_PHONE, SECRET_ID)
 
