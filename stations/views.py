@@ -223,6 +223,18 @@ def confirm_cash(code: str):
     return redirect(url_for(".shipment", code=s.code))
 
 
+@bp.post("/shipments/<code>/unlock-pickup")
+@role_required(Role.ADMIN)
+def unlock_pickup(code: str):
+    s = _shipment(code)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    fulfilment.unlock_pickup(s, actor=current_user, now=now_utc())
+    commit()
+    flash(_("已解除取货码锁定"), "success")
+    return redirect(url_for(".shipment", code=s.code))
+
+
 @bp.get("/shipments/<code>/slip")
 @role_required(Role.OPERATOR)
 def slip(code: str):

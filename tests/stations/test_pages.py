@@ -111,3 +111,22 @@ def test_packing_slip_has_order_code_lines_address_and_qr(db, world, client, aut
     pickup = make_order([(world.a.product, 1)], delivery="pickup")
     body = client.get(f"/station/shipments/{pickup.shipments[0].code}/slip").get_data(as_text=True)
     assert PICKUP_CODE in body and "莲塘镇 1 号" not in body
+
+
+def test_locked_pickup_is_unlocked_only_by_an_admin(db, world, client, auth, now):
+    order = make_order([(world.a.product, 1)], delivery="pickup")
+    s = order.shipments[0]
+    fulfilment.accept(s, actor=world.a.operator, now=now)
+    fulfilment.pack(s, actor=world.a.operator, now=now)
+    s.pickup_failures = fulfilment.PICKUP_MAX_FAILURES
+    from shop.db import commit
+
+    commit()
+    auth.login(world.a.operator)
+    assert "已锁定" in client.get(f"/station/shipments/{s.code}").get_data(as_text=True)
+    assert client.post(f"/station/shipments/{s.code}/unlock-pickup").status_code == 403
+    auth.logout()
+    auth.login(world.admin)
+    assert client.post(f"/station/shipments/{s.code}/unlock-pickup").status_code == 302
+    db.session.expire_all()
+    assert s.pickup_failures == 0
