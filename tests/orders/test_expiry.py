@@ -1,0 +1,98 @@
+"""Unpaid card orders expire through the beat task and release their stock exactly once."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from orders.models import Order, OrderPayment, OrderStatus
+from orders.services.expiry import expire_pending_orders
+from orders.tasks import expire_orders
+from shop.db import commit
+from shop.history import history_of
+from stations.models import StockRecord
+from tests.conftest import requires_postgres
+from tests.factories import make_product, make_user
+from tests.orders.factories import make_order
+
+
+def test_expire_releases_stock_after_the_window_only(db, now, fake_stripe):
+    product = make_product(stock=5)
+    order = make_order(make_user(), [(product, 3)], now=now, payment_method="card")
+    cash = make_order(make_user(), [(product, 1)], now=now, payment_method="station_cash")
+    assert expire_pending_orders(now + timedelta(minutes=29)) == []
+    assert db.session.get(StockRecord, product.stock.id).allocated == 4
+    assert expire_pending_orders(now + timedelta(minutes=30)) == [order.code]
+    assert db.session.get(Order, order.id).status == OrderStatus.EXPIRED
+    assert db.session.get(Order, cash.id).status == OrderStatus.CONFIRMED
+    assert db.session.get(StockRecord, product.stock.id).allocated == 1
+    assert expire_pending_orders(now + timedelta(hours=2)) == []  # exactly once
+    assert db.session.get(StockRecord, product.stock.id).allocated == 1
+    assert history_of(db.session.get(Order, order.id))[-1].to_status == "expired"
+
+
+def test_paid_orders_do_not_expire(db, now, fake_stripe):
+    from orders.services.payments import confirm_payment, start_payment
+
+    product = make_product(stock=5)
+    order = make_order(make_user(), [(product, 1)], now=now, payment_method="card")
+    payment = start_payment(order.payments[0], now=now)
+    fake_stripe.succeed(payment.provider_ref)
+    confirm_payment(payment, now=now)
+    assert expire_pending_orders(now + timedelta(hours=1)) == []
+    assert db.session.get(StockRecord, product.stock.id).allocated == 1
+
+
+def test_expire_orders_task_runs_and_commits(db, now, fake_stripe):
+    product = make_product(stock=5)
+    past = now - timedelta(days=400)  # the task uses the real clock
+    order = make_order(make_user(), [(product, 2)], now=past, payment_method="card")
+    commit()
+    assert order.code in expire_orders.delay().get()
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).status == OrderStatus.EXPIRED
+    assert db.session.get(StockRecord, product.stock.id).allocated == 0
+
+
+@requires_postgres
+def test_overlapping_expiry_runs_release_stock_exactly_once(app, committed_db, now, fake_stripe):
+    db = committed_db
+    product = make_product(stock=20)
+    expiring = [make_order(make_user(), [(product, 2)], now=now, payment_method="card") for _ in range(5)]
+    keeper = make_order(make_user(), [(product, 3)], now=now + timedelta(hours=1), payment_method="card")
+    commit()
+    record_id = product.stock.id
+    codes = sorted(o.code for o in expiring)
+    ids = [o.id for o in expiring]
+    keeper_id = keeper.id
+    later = now + timedelta(minutes=45)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run():
+        with app.app_context():
+            try:
+                barrier.wait()
+                results.append(expire_pending_orders(later))
+                commit()
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert sorted(code for r in results for code in r) == codes
+    db.session.remove()
+    assert db.session.get(StockRecord, record_id).allocated == 3
+    assert db.session.get(Order, keeper_id).status == OrderStatus.PENDING
+    statuses = db.session.scalars(sa.select(Order.status).where(Order.id.in_(ids))).all()
+    assert set(statuses) == {"expired"}
+    events = db.session.execute(sa.text(
+        "SELECT count(*) FROM status_events WHERE subject_type='orders' AND to_status='expired'")).scalar()
+    assert events == 5
