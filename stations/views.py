@@ -6,7 +6,6 @@ named in the URL (shipments, stock records, products) of another station are a 4
 """
 from __future__ import annotations
 
-import base64
 from datetime import date
 
 import sqlalchemy as sa
@@ -112,14 +111,6 @@ def qr_svg(text: str) -> Markup:
     image = qrcode.make(text, image_factory=SvgPathImage, box_size=10, border=2)
     svg = image.to_string(encoding="unicode")
     return Markup(svg)
-
-
-def qr_data_uri(text: str) -> str:
-    import qrcode
-    from qrcode.image.svg import SvgPathImage
-
-    svg = qrcode.make(text, image_factory=SvgPathImage, box_size=10, border=2).to_string()
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
 
 
 # --- dashboard -----------------------------------------------------------------------------------
@@ -239,7 +230,8 @@ def unlock_pickup(code: str):
 @role_required(Role.OPERATOR)
 def slip(code: str):
     s = _shipment(code)
-    return render_template("stations/slip.html", shipment=s, order=s.order, qr=qr_svg(s.order.code), now=now_utc())
+    return render_template("stations/slip.html", shipment=s, order=s.order, qr=qr_svg(s.order.code), now=now_utc(),
+                           amount_fen=fulfilment.shipment_amount_fen(s))
 
 
 # --- cash ----------------------------------------------------------------------------------------
