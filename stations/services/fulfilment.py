@@ -196,18 +196,18 @@ def _hand_over(shipment: Shipment, *, actor, now: datetime, note: str) -> Shipme
 def deliver(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     """A shipped parcel reached the buyer."""
     _lock(shipment)
-    _require_order_open(shipment)
     if shipment.status != ShipmentStatus.SHIPPED:
         raise IllegalTransition(f"Cannot go from '{shipment.status}' to 'delivered'", fields={"status": shipment.status})
+    _require_order_open(shipment)
     return _hand_over(shipment, actor=actor, now=now, note="delivered")
 
 
 def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now: datetime) -> Shipment:
     """Counter hand-over against the buyer's pick-up code; wrong codes are counted, then locked out."""
     _lock(shipment)
-    _require_order_open(shipment)
     if shipment.status != ShipmentStatus.READY_FOR_PICKUP:
         raise IllegalTransition(f"Cannot go from '{shipment.status}' to 'delivered'", fields={"status": shipment.status})
+    _require_order_open(shipment)
     if shipment.pickup_failures >= PICKUP_MAX_FAILURES:
         raise PickupLocked("Too many wrong pick-up codes: ask the county office or an admin to unlock")
     if not same_secret((pickup_code or "").strip(), shipment.pickup_code):

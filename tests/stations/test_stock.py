@@ -142,3 +142,65 @@ def test_concurrent_sale_and_correction_do_not_lose_an_update(committed_db, app)
         assert record.allocated == rounds  # every sale kept
         assert record.on_hand == 100 + rounds  # the last count kept
         assert movements_total(record_id) == record.on_hand
+
+
+@requires_postgres
+def test_two_operators_handing_over_at_once_consume_and_credit_once(committed_db, app):
+    """Both click "deliver" on the same shipment: one wins, the other is refused; stock and income once."""
+    from datetime import datetime, timezone
+
+    from county.models import IncomeEntry
+    from orders.models import Shipment
+    from shop.auth.models import User
+    from shop.db import commit, rollback
+    from shop.errors import DomainError
+    from tests.factories import make_household, make_product, make_user
+    from tests.stations.factories import make_order
+
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        product = make_product(stock=10)
+        product_households = [make_household(village=product.village)]
+        from catalog.models import BenefitLink
+
+        committed_db.session.add(BenefitLink(product_id=product.id, household_id=product_households[0].id, weight=1,
+                                             created_at=now))
+        committed_db.session.flush()
+        ops = [make_user(role="operator", station=product.station) for _ in range(2)]
+        order = make_order([(product, 3)])
+        shipment = order.shipments[0]
+        for step in (fulfilment.accept, fulfilment.pack):
+            step(shipment, actor=ops[0], now=now)
+        fulfilment.ship(shipment, tracking_number="T", actor=ops[0], now=now)
+        commit()
+        shipment_id, record_id, op_ids = shipment.id, product.stock.id, [u.id for u in ops]
+
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def deliver(op_id):
+        with app.app_context():
+            try:
+                s = committed_db.session.get(Shipment, shipment_id)
+                user = committed_db.session.get(User, op_id)
+                barrier.wait(timeout=10)
+                fulfilment.deliver(s, actor=user, now=now)
+                commit()
+                outcomes.append("ok")
+            except DomainError as exc:
+                rollback()
+                outcomes.append(exc.code)
+            finally:
+                committed_db.session.remove()
+
+    threads = [threading.Thread(target=deliver, args=(op_id,)) for op_id in op_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["illegal_transition", "ok"]
+    with app.app_context():
+        record = committed_db.session.get(StockRecord, record_id)
+        assert (record.on_hand, record.allocated) == (7, 0)
+        assert movements_total(record_id) == 7
+        assert committed_db.session.scalar(sa.select(sa.func.count(IncomeEntry.id))) == 1
