@@ -15,7 +15,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from catalog.services import list_categories
-from orders.models import OrderLine, ShipmentStatus
+from orders.models import OrderLine
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station, role_required
 from shop.db import commit, rollback
@@ -398,5 +398,3 @@ def product_new():
     return render_template("stations/product_new.html", form=form, station=station, households=households,
                            station_args=_station_args(station))
 
-
-__all__ = ["bp", "ShipmentStatus"]

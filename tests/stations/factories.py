@@ -10,7 +10,7 @@ from PIL import Image
 
 from catalog.services import benefit_split_for_product
 from orders.models import Order, OrderLine, OrderPayment, Shipment
-from shop.codes import new_numeric_code, new_order_code, new_secret
+from shop.codes import new_order_code, new_secret
 from shop.extensions import db
 from shop.history import record_status
 from stations.services.stock import allocate
