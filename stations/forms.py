@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from shop.money import MoneyError, parse_yuan
@@ -52,6 +53,11 @@ class YuanField(StringField):
         if fen <= 0:
             raise ValidationError(_l("价格必须大于零"))
         self.fen = fen
+
+
+class ProductEditForm(FlaskForm):
+    price = YuanField(_l("价格（元）"), validators=[DataRequired(), Length(max=16)])
+    is_published = SelectField(_l("上架"), choices=[SelectChoice("1", _l("上架")), SelectChoice("0", _l("下架"))], validate_choice=True)
 
 
 class AssistedProductForm(FlaskForm):

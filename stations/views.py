@@ -13,6 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from wtforms.fields.choices import SelectChoice
 
 from catalog.services import list_categories
 from orders.models import OrderLine
@@ -30,6 +31,7 @@ from stations.forms import (
     CancelLineForm,
     CorrectForm,
     EmptyForm,
+    ProductEditForm,
     ReceiveForm,
 )
 from stations.models import Station, StockRecord
@@ -265,8 +267,8 @@ def stock():
 def _receive_form(record: StockRecord) -> ReceiveForm:
     form = ReceiveForm()
     households = assisted.station_households(record.product.station)
-    form.from_household_id.choices = [(0, _("（不指定）"))] + [
-        (h.id, f"{h.village.name} · {mask_name(h.head_name)}") for h in households
+    form.from_household_id.choices = [SelectChoice(0, _("（不指定）"))] + [
+        SelectChoice(h.id, f"{h.village.name} · {mask_name(h.head_name)}") for h in households
     ]
     return form
 
@@ -332,15 +334,38 @@ def correct(record_id: int):
 @role_required(Role.OPERATOR)
 def products():
     station = _current_station()
-    return render_template("stations/products.html", station=station,
+    return render_template("stations/products.html", station=station, edit_form=ProductEditForm(),
                            products=assisted.list_station_products(station.id), station_args=_station_args(station))
+
+
+@bp.post("/products/<int:product_id>/edit")
+@role_required(Role.OPERATOR)
+def product_edit(product_id: int):
+    try:
+        product = assisted.get_product_for(current_user, product_id)
+    except NotFound:
+        abort(404)
+    form = ProductEditForm()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+    else:
+        try:
+            assisted.update_product(product, actor=current_user, now=now_utc(), price_fen=form.price.fen,
+                                    is_published=form.is_published.data == "1")
+            commit()
+            flash(_("已保存「%(name)s」", name=product.name), "success")
+        except DomainError as exc:
+            rollback()
+            flash(exc.message, "error")
+    station_args = {"station": product.station.code} if current_user.role == Role.ADMIN else {}
+    return redirect(url_for(".products", **station_args))
 
 
 def _product_form(station: Station) -> tuple[AssistedProductForm, list]:
     form = AssistedProductForm()
     households = assisted.station_households(station)
-    form.household_id.choices = [(h.id, f"{h.village.name} · {mask_name(h.head_name)}") for h in households]
-    form.category_id.choices = [(c.id, c.name) for c in list_categories()]
+    form.household_id.choices = [SelectChoice(h.id, f"{h.village.name} · {mask_name(h.head_name)}") for h in households]
+    form.category_id.choices = [SelectChoice(c.id, c.name) for c in list_categories()]
     return form, households
 
 

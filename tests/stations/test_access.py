@@ -19,6 +19,7 @@ B_RESOURCES = [
     ("POST", "/station/stock/{b_record}/receive", {"quantity": "5", "from_household_id": "0"}, False),
     ("POST", "/station/stock/{b_record}/correct", {"delta": "-1", "reason": "盘点"}, False),
     ("GET", "/station/?station={b_code}", None, False),
+    ("POST", "/station/products/{b_product}/edit", {"price": "0.01", "is_published": "0"}, False),
     ("GET", "/api/v1/stations/{b_station}/shipments", None, True),
     ("POST", "/api/v1/shipments/{b_shipment}/transition", {"action": "accept"}, True),
     ("PATCH", "/api/v1/products/{b_product}", {"price_fen": 1}, True),
@@ -65,7 +66,7 @@ def test_operator_of_a_cannot_touch_station_b(db, world, client, auth, api_token
     assert db.session.get(Shipment, shipment.id).status == "new"
     assert db.session.get(Shipment, shipment.id).cash_received_at is None
     assert db.session.scalar(sa.select(sa.func.count(StockMovement.id))) == movements_before
-    assert world.b.product.price_fen == price_before
+    assert world.b.product.price_fen == price_before and world.b.product.is_published
     assert order.lines[0].status == "open"
 
 

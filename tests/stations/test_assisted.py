@@ -111,7 +111,9 @@ def test_bad_price_and_foreign_household_are_form_errors(db, world, client, auth
     assert client.post("/station/products/new", data=_form(world, household_id=str(world.b.h1.id))).status_code == 422
     assert client.post("/station/products/new", data=_form(world, **{f"weight_{world.a.h1.id}": "x"})).status_code == 422
     assert _count(db, Product) == before
-    assert client.get("/station/products/new").status_code == 200
+    page = client.get("/station/products/new").get_data(as_text=True)
+    assert f'name="weight_{world.a.h1.id}"' in page and f'name="weight_{world.b.h1.id}"' not in page
+    assert "A张三" not in page  # household names masked
 
 
 def test_api_creates_a_pending_product_for_a_household(db, world, client, api_token):
@@ -127,3 +129,15 @@ def test_api_creates_a_pending_product_for_a_household(db, world, client, api_to
     assert client.post("/api/v1/products", headers=api_token(world.a.operator), json={
         "household_id": world.a.h2.id, "name": "x", "category_id": world.category.id, "price_fen": 0,
     }).status_code == 422
+
+
+def test_operator_changes_price_and_unpublishes_by_form(db, world, client, auth):
+    auth.login(world.a.operator)
+    assert "A土鸡蛋" in client.get("/station/products").get_data(as_text=True)
+    response = client.post(f"/station/products/{world.a.product.id}/edit", data={"price": "36.8", "is_published": "0"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert (world.a.product.price_fen, world.a.product.is_published) == (3680, False)
+    client.post(f"/station/products/{world.a.product.id}/edit", data={"price": "abc", "is_published": "1"})
+    db.session.expire_all()
+    assert (world.a.product.price_fen, world.a.product.is_published) == (3680, False)
