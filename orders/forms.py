@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import NumberRange, Optional
-from wtforms.validators import Length, InputRequired
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 
 class AddToCartForm(FlaskForm):
@@ -22,7 +22,8 @@ class CheckoutForm(FlaskForm):
     district = StringField(_l("区县"), default="南昌县", validators=[Optional(), Length(max=20)])
     line = StringField(_l("详细地址"), validators=[Optional(), Length(max=200)])
     save_address = BooleanField(_l("保存到地址簿"), default=True)
-    delivery = RadioField(_l("配送方式"), choices=[("ship", _l("快递到家")), ("pickup", _l("站点自提"))], default="ship")
+    delivery = RadioField(_l("配送方式"), choices=[SelectChoice("ship", _l("快递到家")), SelectChoice("pickup", _l("站点自提"))],
+                          default="ship")
     pickup_station_id = SelectField(_l("自提站点"), coerce=int, choices=[], validators=[Optional()])
     payment_method = RadioField(_l("支付方式"), choices=[], default="station_cash")
 

@@ -9,6 +9,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from wtforms.fields.choices import SelectChoice
+
 from orders.api import begin_card_payment, own_order
 from orders.forms import AddToCartForm, CheckoutForm, RefundRequestForm
 from orders.models import Order, OrderStatus, PaymentState, RefundRequest
@@ -138,12 +140,12 @@ def checkout():
         return redirect(url_for("orders.cart_page"))
     form = CheckoutForm()
     addresses = address_book(current_user)
-    form.address_id.choices = [(0, _("新地址"))] + [
-        (a.id, f"{a.name} {a.phone} {a.province}{a.city}{a.district}{a.line}") for a in addresses
+    form.address_id.choices = [SelectChoice(0, _("新地址"))] + [
+        SelectChoice(a.id, f"{a.name} {a.phone} {a.province}{a.city}{a.district}{a.line}") for a in addresses
     ]
     stations = db.session.scalars(sa.select(Station).order_by(Station.code)).all()
-    form.pickup_station_id.choices = [(s.id, f"{s.name}（{s.address}）") for s in stations]
-    form.payment_method.choices = _payment_choices()
+    form.pickup_station_id.choices = [SelectChoice(s.id, f"{s.name}（{s.address}）") for s in stations]
+    form.payment_method.choices = [SelectChoice(v, label) for v, label in _payment_choices()]
     if request.method == "GET" and addresses:
         form.address_id.data = addresses[0].id
     pickup = (form.delivery.data or "ship") == "pickup"
