@@ -142,6 +142,7 @@ PENDING: set[str] = {
     "orders.order_refund_request", "orders.refund_request_decide", "orders.refund_requests",
     "stations.cancel_line", "stations.confirm_cash", "stations.correct", "stations.receive",
     "stations.shipment", "stations.shipment_action", "stations.slip", "stations.stock_record",
+    "stations.product_edit", "stations.unlock_pickup",
     "tourism.book", "tourism.booking_cancel", "tourism.booking_detail", "tourism.host_check_in",
     "tourism.host_close_dates", "tourism.host_listing", "tourism.host_no_show", "tourism.host_reopen_date",
     "tourism.listing_detail",
