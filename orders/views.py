@@ -14,9 +14,9 @@ from wtforms.fields.choices import SelectChoice
 from orders.api import begin_card_payment, own_order
 from orders.forms import AddToCartForm, CheckoutForm, RefundRequestForm
 from orders.models import Order, OrderStatus, PaymentState, RefundRequest
-from orders.providers import ProviderError, card_payments_enabled, extra_methods
+from orders.providers import PaymentDeclined, ProviderError, card_payments_enabled, extra_methods
 from orders.services import cart as carts
-from orders.services.payments import cancel_order, current_payment, start_payment, sync_payment
+from orders.services.payments import cancel_order, current_payment, pay_with_card, start_payment, sync_payment
 from orders.services.placement import AddressData, address_book, get_address, place_cart_order, save_address
 from orders.services.refunds import (
     approve_refund_request,
@@ -238,6 +238,31 @@ def order_pay(code: str):
         rollback()
         flash(_("支付服务暂时不可用，请稍后再试"), "error")
     return redirect(url_for("orders.order_detail", code=order.code), 303)
+
+
+@bp.post("/orders/<code>/payment/card")
+@login_required
+def order_pay_card(code: str):
+    """checkout.js posts the Stripe.js card token here; answers JSON for the page script."""
+    from flask import jsonify
+
+    order = own_order(code, current_user)
+    payment = current_payment(order)
+    try:
+        intent = pay_with_card(payment, token_id=(request.form.get("token") or "").strip(),
+                               card_id=(request.form.get("card") or "").strip(), now=now_utc())
+        commit()
+    except PaymentDeclined as exc:
+        rollback()
+        return jsonify({"error": {"code": "card_declined", "message": str(exc) or _("银行卡被拒绝"), "fields": {}}}), 402
+    except ProviderError:
+        rollback()
+        return jsonify({"error": {"code": "provider_unavailable", "message": _("支付服务暂时不可用，请稍后再试"),
+                                  "fields": {}}}), 503
+    except DomainError as exc:
+        rollback()
+        return jsonify({"error": {"code": exc.code, "message": exc.message, "fields": exc.fields}}), exc.status
+    return jsonify({"status": intent.status, "client_secret": payment.client_secret})
 
 
 @bp.post("/orders/<code>/payment/refresh")

@@ -16,6 +16,10 @@ class ProviderError(Exception):
     """The provider could not be reached or refused the call (user-facing message kept generic)."""
 
 
+class PaymentDeclined(ProviderError):
+    """The card was declined; the message may be shown to the buyer."""
+
+
 class InvalidSignature(Exception):
     """A webhook whose signature does not verify."""
 
@@ -60,6 +64,11 @@ class PaymentProvider:
         raise NotImplementedError
 
     def retrieve_intent(self, intent_id: str) -> Intent:
+        raise NotImplementedError
+
+    def confirm_with_card(self, intent_id: str, *, token_id: str, card_id: str) -> Intent:
+        """Attach the card tokenised in the page (Stripe.js `createToken`) and confirm the intent.
+        Returns the intent (status `succeeded`, or `requires_action` for 3-D Secure)."""
         raise NotImplementedError
 
     def refund(self, *, intent_id: str, amount_fen: int, idempotency_key: str) -> RefundResult:

@@ -358,6 +358,21 @@ def handle_provider_event(event: WebhookEvent, intent: Intent | None, *, now: da
     return outcome
 
 
+def pay_with_card(payment: OrderPayment, *, token_id: str, card_id: str, now: datetime) -> Intent:
+    """The page tokenised a card: attach it and confirm the intent (network call first, no locks),
+    then apply the result at once (the webhook later finds nothing left to do)."""
+    if payment.provider != "stripe" or not payment.provider_ref:
+        raise Conflict("请先发起支付", code="not_payable")
+    if payment.order.status != OrderStatus.PENDING or payment.state not in (PaymentState.PENDING, PaymentState.FAILED):
+        raise Conflict("此订单当前不能支付", code="not_payable")
+    if not (token_id.startswith("tok_") and card_id.startswith("card_")) or len(token_id) > 64 or len(card_id) > 64:
+        raise ValidationError("银行卡信息无效", fields={"token": "invalid"})
+    intent = get_provider("stripe").confirm_with_card(payment.provider_ref, token_id=token_id, card_id=card_id)
+    if intent.status == "succeeded":
+        apply_intent(payment, intent, now=now)
+    return intent
+
+
 def sync_payment(payment: OrderPayment, *, now: datetime) -> str:
     """Re-fetch the intent (e.g. when the buyer returns from paying before the webhook arrived)."""
     if payment.provider != "stripe" or not payment.provider_ref:
