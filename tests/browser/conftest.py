@@ -110,11 +110,6 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
 
 
-@pytest.fixture(scope="session")
-def browser_name():
-    return "chromium"
-
-
 @pytest.fixture(params=VIEWPORTS, ids=[v.name for v in VIEWPORTS])
 def viewport(request) -> Viewport:
     return request.param

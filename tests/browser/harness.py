@@ -191,6 +191,10 @@ class WatchedPage:
         if self.page.locator("canvas").count():
             self.page.wait_for_timeout(1_100)  # let chart animations (Chart.js: 1 s) finish for the picture
         self.page.screenshot(path=str(path), full_page=True)
+        width = self.page.evaluate("document.documentElement.scrollWidth")
+        if width > self.viewport.width + 1:
+            self.problems.add(f"[{self.label}] {self.page.url} is {width}px wide on a {self.viewport.width}px "
+                              f"{self.viewport.name} screen (sideways scrolling); see {path.name}")
         if check:
             self.problems.check(f"step '{name}' ({self.label})")
         return path
