@@ -42,17 +42,17 @@ class CheckedImage:
 
 def _read(upload, max_bytes: int) -> bytes:
     if upload is None:
-        raise ImageRejected("No file was uploaded", fields={"image": "required"})
+        raise ImageRejected("没有上传文件", fields={"image": "required"})
     if isinstance(upload, (bytes, bytearray)):
         data = bytes(upload)
     else:
         stream = getattr(upload, "stream", upload)
         data = stream.read(max_bytes + 1)
     if not data:
-        raise ImageRejected("The file is empty", fields={"image": "empty"})
+        raise ImageRejected("文件是空的", fields={"image": "empty"})
     if len(data) > max_bytes:
         raise ImageRejected(
-            f"The photo is larger than {max_bytes // (1024 * 1024) or 1} MB",
+            f"照片超过 {max_bytes // (1024 * 1024) or 1} MB",
             code="image_too_large",
             fields={"image": "too_large"},
         )
@@ -68,18 +68,18 @@ def check_image(upload, *, max_bytes: int | None = None) -> CheckedImage:
             fmt = probe.format
             width, height = probe.size
             if fmt not in ALLOWED_FORMATS:
-                raise ImageRejected("Only JPEG, PNG, WebP or GIF photos", fields={"image": "type"})
+                raise ImageRejected("只接受 JPEG、PNG、WebP 或 GIF 照片", fields={"image": "type"})
             if width * height > MAX_PIXELS:
-                raise ImageRejected("The photo has too many pixels", fields={"image": "too_large"})
+                raise ImageRejected("照片像素过多", fields={"image": "too_large"})
             if width < MIN_PX or height < MIN_PX:
-                raise ImageRejected("The photo is too small", fields={"image": "too_small"})
+                raise ImageRejected("照片太小", fields={"image": "too_small"})
             probe.verify()
         image = Image.open(io.BytesIO(data))
         image.load()
     except ImageRejected:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ImageRejected("The file is not a valid image", fields={"image": "type"}) from None
+        raise ImageRejected("文件不是有效的图片", fields={"image": "type"}) from None
     return CheckedImage(image=image, source_format=fmt)
 
 

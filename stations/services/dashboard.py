@@ -53,7 +53,7 @@ def get_station(station_id: int | None = None, *, code: str | None = None) -> St
     else:
         station = db.session.get(Station, station_id) if station_id else None
     if station is None:
-        raise NotFound("No such station")
+        raise NotFound("没有这个站点")
     return station
 
 

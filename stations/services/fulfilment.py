@@ -71,7 +71,7 @@ def get_shipment_for(user, code: str) -> Shipment:
     code = (code or "").strip()
     shipment = db.session.scalar(_shipment_query().where(Shipment.code == code)) if code else None
     if shipment is None or not can_manage_station(user, shipment.station_id):
-        raise NotFound("No such shipment")
+        raise NotFound("没有这个发货单")
     return shipment
 
 
@@ -79,7 +79,7 @@ def list_station_shipments(station_id: int, *, status: str | None = None, limit:
     query = _shipment_query().where(Shipment.station_id == station_id)
     if status:
         if status not in set(ShipmentStatus):
-            raise ValidationError("Unknown status", fields={"status": "invalid"})
+            raise ValidationError("未知状态", fields={"status": "invalid"})
         query = query.where(Shipment.status == status)
     return list(db.session.scalars(query.order_by(Shipment.created_at, Shipment.id).limit(limit)))
 
@@ -103,7 +103,7 @@ def _record_id_for(line: OrderLine) -> int:
     if line.product_id is not None:
         record_id = db.session.scalar(sa.select(StockRecord.id).where(StockRecord.product_id == line.product_id))
     if record_id is None:
-        raise Conflict("This line has no stock record", code="allocation_mismatch")
+        raise Conflict("该商品没有库存记录", code="allocation_mismatch")
     return record_id
 
 
@@ -115,7 +115,7 @@ def _notify(shipment: Shipment, event: str) -> None:
 
 def _require_order_open(shipment: Shipment) -> None:
     if shipment.order.status != OrderStatus.CONFIRMED:
-        raise Conflict("The order is not confirmed (not paid yet, or closed)", code="order_not_confirmed")
+        raise Conflict("订单未确认（尚未付款或已关闭）", code="order_not_confirmed")
 
 
 # --- steps ------------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def mark_ready(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     _lock(shipment)
     _require_order_open(shipment)
     if shipment.order.delivery != Delivery.PICKUP:
-        raise IllegalTransition("This order is delivered by courier, not picked up", fields={"status": shipment.status})
+        raise IllegalTransition("此订单为快递配送，不是到站自提", fields={"status": shipment.status})
     transition(shipment, ShipmentStatus.READY_FOR_PICKUP, actor=actor, now=now)
     _notify(shipment, "ready_for_pickup")
     db.session.flush()
@@ -159,12 +159,12 @@ def mark_ready(shipment: Shipment, *, actor, now: datetime) -> Shipment:
 def ship(shipment: Shipment, *, tracking_number: str | None, actor, now: datetime) -> Shipment:
     tracking = (tracking_number or "").strip()
     if not tracking or len(tracking) > 40:
-        raise ValidationError("A tracking number (up to 40 characters) is required",
+        raise ValidationError("请填写运单号（最多 40 个字符）",
                               fields={"tracking_number": "required"})
     _lock(shipment)
     _require_order_open(shipment)
     if shipment.order.delivery != Delivery.SHIP:
-        raise IllegalTransition("This order is picked up at the station, not shipped",
+        raise IllegalTransition("此订单为到站自提，不能发快递",
                                 fields={"status": shipment.status})
     transition(shipment, ShipmentStatus.SHIPPED, actor=actor, now=now, note=tracking)
     shipment.tracking_number = tracking
@@ -178,7 +178,7 @@ def _hand_over(shipment: Shipment, *, actor, now: datetime, note: str) -> Shipme
     from county.services.ledger import credit_line
 
     if shipment.order.payment_method == PaymentMethod.STATION_CASH and shipment.cash_received_at is None:
-        raise Conflict("Confirm the cash received before handing over", code="cash_not_received")
+        raise Conflict("请先确认已收现金，再交付", code="cash_not_received")
     lines = _open_product_lines(shipment)
     pairs = sorted(((_record_id_for(line), line) for line in lines), key=lambda pair: (pair[0], pair[1].id))
     for record_id, line in pairs:  # the global lock order: stock records by id
@@ -197,7 +197,7 @@ def deliver(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     """A shipped parcel reached the buyer."""
     _lock(shipment)
     if shipment.status != ShipmentStatus.SHIPPED:
-        raise IllegalTransition(f"Cannot go from '{shipment.status}' to 'delivered'", fields={"status": shipment.status})
+        raise IllegalTransition(f"当前状态「{shipment.status}」不能交付", fields={"status": shipment.status})
     _require_order_open(shipment)
     return _hand_over(shipment, actor=actor, now=now, note="delivered")
 
@@ -206,10 +206,10 @@ def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now:
     """Counter hand-over against the buyer's pick-up code; wrong codes are counted, then locked out."""
     _lock(shipment)
     if shipment.status != ShipmentStatus.READY_FOR_PICKUP:
-        raise IllegalTransition(f"Cannot go from '{shipment.status}' to 'delivered'", fields={"status": shipment.status})
+        raise IllegalTransition(f"当前状态「{shipment.status}」不能交付", fields={"status": shipment.status})
     _require_order_open(shipment)
     if shipment.pickup_failures >= PICKUP_MAX_FAILURES:
-        raise PickupLocked("Too many wrong pick-up codes: ask the county office or an admin to unlock")
+        raise PickupLocked("取货码错误次数过多，已锁定，请联系管理员解锁")
     if not same_secret((pickup_code or "").strip(), shipment.pickup_code):
         table = Shipment.__table__
         db.session.execute(
@@ -219,7 +219,7 @@ def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now:
         db.session.refresh(shipment)
         left = max(PICKUP_MAX_FAILURES - shipment.pickup_failures, 0)
         raise WrongPickupCode(
-            "Wrong pick-up code", fields={"pickup_code": "wrong", "attempts_left": str(left)}
+            "取货码错误", fields={"pickup_code": "wrong", "attempts_left": str(left)}
         )
     return _hand_over(shipment, actor=actor, now=now, note="picked up")
 
@@ -251,16 +251,16 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderL
     """
     reason = (reason or "").strip()[:200]
     if not reason:
-        raise ValidationError("Give a reason for the buyer", fields={"reason": "required"})
+        raise ValidationError("请填写告知顾客的原因", fields={"reason": "required"})
     shipment = line.shipment
     if shipment is None:
-        raise NotFound("No such line")
+        raise NotFound("没有这个商品行")
     _lock(shipment)
     db.session.refresh(line)
     if line.status != LineStatus.OPEN:
-        raise Conflict("This line is already canceled", code="line_not_open")
+        raise Conflict("该商品已取消", code="line_not_open")
     if shipment.status not in CANCELABLE:
-        raise IllegalTransition(f"A line cannot be canceled once the shipment is '{shipment.status}'",
+        raise IllegalTransition(f"发货单状态为「{shipment.status}」，不能再取消商品",
                                 fields={"status": shipment.status})
     _require_order_open(shipment)
     try:
@@ -293,7 +293,7 @@ def cancel_shipment(shipment: Shipment, *, actor, now: datetime, reason: str) ->
     """Cancel every open line of the shipment (the API's `cancel` action)."""
     reason = (reason or "").strip() or "无法供货"
     if shipment.status not in CANCELABLE:
-        raise IllegalTransition(f"Cannot go from '{shipment.status}' to 'canceled'", fields={"status": shipment.status})
+        raise IllegalTransition(f"当前状态「{shipment.status}」不能取消", fields={"status": shipment.status})
     open_lines = [ln for ln in shipment.lines if ln.status == LineStatus.OPEN]
     if not open_lines:
         _lock(shipment)
@@ -335,7 +335,7 @@ def apply_action(shipment: Shipment, action: str, *, actor, now: datetime, track
         return hand_over_pickup(shipment, pickup_code=pickup_code, actor=actor, now=now)
     if action == "cancel":
         return cancel_shipment(shipment, actor=actor, now=now, reason=reason or "")
-    raise ValidationError("Unknown action", fields={"action": "invalid"})
+    raise ValidationError("未知操作", fields={"action": "invalid"})
 
 
 def shipment_amount_fen(shipment: Shipment) -> int:

@@ -172,11 +172,11 @@ def set_on_hand(record: StockRecord, target: int, *, reason: str, actor, now: da
     """Correct the count to an absolute `target` (a physical count): the delta is computed under a
     row lock, so a sale or hand-over committing meanwhile is not overwritten. None if unchanged."""
     if not isinstance(target, int) or isinstance(target, bool) or target < 0 or target > MAX_QUANTITY:
-        raise ValidationError("The stock must be a whole number between 0 and 100000", fields={"stock": "invalid"})
+        raise ValidationError("库存须为 0 到 100000 的整数", fields={"stock": "invalid"})
     table = StockRecord.__table__
     on_hand = db.session.scalar(sa.select(table.c.on_hand).where(table.c.id == record.id).with_for_update())
     if on_hand is None:
-        raise Conflict("No stock record", code="allocation_mismatch")
+        raise Conflict("没有库存记录", code="allocation_mismatch")
     if target == on_hand:
         return None
     return correct_stock(record, target - on_hand, reason=reason, actor=actor, now=now)

@@ -75,7 +75,7 @@ def test_uploads_that_are_not_images_are_rejected_with_no_change(db, world, clie
     response = client.post("/station/products/new", data=_form(world, image=(io.BytesIO(payload), name)),
                            content_type="multipart/form-data")
     assert response.status_code == 422
-    assert "not a valid image" in response.get_data(as_text=True) or "Only JPEG" in response.get_data(as_text=True)
+    assert "不是有效的图片" in response.get_data(as_text=True) or "只接受" in response.get_data(as_text=True)
     assert (_count(db, Product), _count(db, ProductImage), _count(db, StockMovement)) == before
 
 
