@@ -88,7 +88,7 @@ class LiveServer:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^0-9A-Za-z_.-]+", "-", text).strip("-")[:120] or "step"
+    return re.sub(r"[^\w.-]+", "-", text).strip("-")[:80] or "step"
 
 
 class Problems:
