@@ -174,3 +174,51 @@ def test_declined_card_marks_payment_failed_and_order_stays_payable(live):
 
     assert _wait_for(failed), "payment_failed webhook not applied"
     assert _order_status(db, order_id) == OrderStatus.PENDING
+
+
+@pytest.mark.parametrize("number, expected", [("4242424242424242", "succeeded"),
+                                              ("4000000000003220", "requires_action")])
+def test_page_card_route_confirms_tokenised_card(live, number, expected):
+    """What checkout.js does: Stripe.js createToken, then POST the token to the order's card route."""
+    db, client = live["db"], live["client"]
+    product = make_product(price_fen=2000, stock=5)
+    buyer = make_user()
+    order = make_order(buyer, [(product, 1)], now=now_utc(), payment_method="card")
+    commit()
+    start_payment(order.payments[0], now=now_utc())
+    commit()
+    code, email, order_id = order.code, buyer.email, order.id
+    db.session.remove()
+    browser = requests.Session()
+    assert browser.post(live["url"] + "/login", data={"email": email, "password": "password123"},
+                        allow_redirects=False, timeout=5).status_code == 302
+    token = client.v1.tokens.create(params={"card": {"number": number, "exp_month": "12", "exp_year": "34",
+                                                     "cvc": "123"}})
+    res = browser.post(f"{live['url']}/orders/{code}/payment/card", timeout=10,
+                       data={"token": token.id, "card": token.card.id})
+    assert res.status_code == 200, res.text
+    assert res.json()["status"] == expected
+    if expected == "succeeded":
+        assert _order_status(db, order_id) == OrderStatus.CONFIRMED  # applied at once, webhook finds nothing to do
+    else:
+        assert res.json()["client_secret"].startswith("pi_")
+        assert _order_status(db, order_id) == OrderStatus.PENDING
+
+
+def test_page_card_route_reports_a_declined_card(live):
+    db, client = live["db"], live["client"]
+    buyer = make_user()
+    order = make_order(buyer, [(make_product(stock=5), 1)], now=now_utc(), payment_method="card")
+    commit()
+    start_payment(order.payments[0], now=now_utc())
+    commit()
+    code, email, order_id = order.code, buyer.email, order.id
+    db.session.remove()
+    browser = requests.Session()
+    browser.post(live["url"] + "/login", data={"email": email, "password": "password123"}, timeout=5)
+    token = client.v1.tokens.create(params={"card": {"number": "4000000000000341", "exp_month": "12",
+                                                     "exp_year": "34", "cvc": "123"}})
+    res = browser.post(f"{live['url']}/orders/{code}/payment/card", timeout=10,
+                       data={"token": token.id, "card": token.card.id})
+    assert res.status_code == 402 and res.json()["error"]["code"] == "card_declined"
+    assert _order_status(db, order_id) == OrderStatus.PENDING
