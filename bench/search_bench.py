@@ -90,7 +90,7 @@ def dir_size(path: str) -> int:
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files)
 
 
-def run(n: int, nq: int) -> None:
+def run(n: int, nq: int, limits: list[int]) -> None:
     path = tempfile.mkdtemp(prefix=f"search-bench-{n}-")
     try:
         t0 = time.perf_counter()
@@ -110,29 +110,33 @@ def run(n: int, nq: int) -> None:
         t_open = time.perf_counter() - t0
         for _kind, q, f in qs:  # warm-up pass
             search.search_ids(q, filters=f, path=path)
-        timings: dict[str, list[float]] = {}
-        hits = 0
-        for kind, q, f in qs:
-            t0 = time.perf_counter()
-            ids = search.search_ids(q, filters=f, path=path)
-            ms = (time.perf_counter() - t0) * 1000
-            hits += bool(ids)
-            timings.setdefault(kind, []).append(ms)
-            timings.setdefault("ALL", []).append(ms)
+        print(f"\n== {n:,} products, {nq} queries ==")
+        print(f"jieba load {t_jieba:.2f} s | documents (jieba + pinyin) {t_docs:.1f} s | "
+              f"index add+commit {t_build:.1f} s | size {dir_size(path) / 1e6:.1f} MB | "
+              f"first search (opens searcher) {t_open * 1000:.0f} ms")
+        for limit in limits:
+            timings: dict[str, list[float]] = {}
+            hits = 0
+            for kind, q, f in qs:
+                t0 = time.perf_counter()
+                ids = search.search_ids(q, filters=f, path=path, limit=limit)
+                ms = (time.perf_counter() - t0) * 1000
+                hits += bool(ids)
+                timings.setdefault(kind, []).append(ms)
+                timings.setdefault("ALL", []).append(ms)
+            print(f"-- scored top {limit} | queries with hits {hits}/{nq}")
+            print(f"{'kind':<10} {'n':>4} {'p50':>7} {'p95':>7} {'p99':>7}  (ms)")
+            for kind in ["ALL", "chinese", "two_words", "pinyin", "initials", "mixed", "filtered"]:
+                v = timings.get(kind, [])
+                if v:
+                    print(f"{kind:<10} {len(v):>4} {statistics.median(v):>7.2f} {pct(v, 95):>7.2f} "
+                          f"{pct(v, 99):>7.2f}")
         sug = []
         for _kind, q, _f in qs[:100]:
             t0 = time.perf_counter()
             search.suggest(q[:3], path=path)
             sug.append((time.perf_counter() - t0) * 1000)
-        print(f"\n== {n:,} products, {nq} queries ==")
-        print(f"jieba load {t_jieba:.2f} s | documents (jieba + pinyin) {t_docs:.1f} s | "
-              f"index add+commit {t_build:.1f} s | size {dir_size(path) / 1e6:.1f} MB | "
-              f"first search (opens searcher) {t_open * 1000:.0f} ms | queries with hits {hits}/{nq}")
-        print(f"{'kind':<10} {'n':>4} {'p50':>7} {'p95':>7} {'p99':>7}  (ms)")
-        for kind in ["ALL", "chinese", "two_words", "pinyin", "initials", "mixed", "filtered"]:
-            v = timings.get(kind, [])
-            if v:
-                print(f"{kind:<10} {len(v):>4} {statistics.median(v):>7.2f} {pct(v, 95):>7.2f} {pct(v, 99):>7.2f}")
+        print(f"-- suggest (first 3 characters of each query)")
         print(f"{'suggest':<10} {len(sug):>4} {statistics.median(sug):>7.2f} {pct(sug, 95):>7.2f} {pct(sug, 99):>7.2f}")
     finally:
         search._engines.pop(os.path.abspath(path), None)
@@ -143,12 +147,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--limits", type=int, nargs="+", default=[search.DEFAULT_LIMIT],
+                        help="scored top-N sizes to time (default: the app's DEFAULT_LIMIT)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1,000 products, 100 queries")
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.queries = [1000], 100
     for n in args.sizes:
-        run(n, args.queries)
+        run(n, args.queries, args.limits)
 
 
 if __name__ == "__main__":
