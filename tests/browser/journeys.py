@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.browser.harness import LiveServer, WatchedPage
@@ -249,3 +250,45 @@ def village_income_fen(live: LiveServer, village: str) -> int:
             sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
             .join(Village, IncomeEntry.village_id == Village.id).where(Village.name == village)
         ))
+
+
+def pay_with_card(shopper) -> bool:
+    """Press pay; complete the emulator's stand-in for 3-D Secure if it asks (-> True); wait for the page to move on."""
+    page = shopper.page
+    navigated = []
+    page.on("framenavigated", lambda frame: navigated.append(frame.url) if frame == page.main_frame else None)
+    page.get_by_role("button", name=re.compile("^支付")).click()
+    authenticate = page.get_by_role("button", name="Complete authentication")
+    asked = False
+    for _ in range(150):
+        if navigated:
+            page.wait_for_load_state("load")
+            return asked
+        if not asked and authenticate.count() and authenticate.is_visible():
+            shopper.step("3-D Secure")
+            authenticate.click()
+            asked = True
+            continue
+        try:  # the page may be navigating away right now
+            text = page.evaluate("(document.getElementById('payment-message') || {}).textContent || ''").strip()
+        except PlaywrightError:
+            text = ""
+        if text:
+            shopper.step("payment refused", check=False)
+            problems = "\n  ".join(shopper.problems.items)
+            raise AssertionError(f"the payment form says {text!r}{' and: ' + problems if problems else ''}")
+        page.wait_for_timeout(100)
+    raise AssertionError("after pressing pay the page neither moved on nor showed a message within 15 s")
+
+
+THREE_D_SECURE_CARD = "4000000000003220"  # localstripe: confirmation needs authentication (requires_action)
+TEST_CARD = {"number": "4242424242424242", "exp_month": "12", "exp_year": "34", "cvc": "123", "postal_code": "330200"}
+
+
+def enter_card(user: WatchedPage, card_data: dict) -> None:
+    """Type a test card into the card element (served by localstripe's Stripe.js)."""
+    card = user.page.locator("#card-element")
+    expect(card.get_by_placeholder("number")).to_be_visible()
+    for field, value in card_data.items():
+        card.get_by_placeholder(field, exact=True).fill(value)
+    user.step("card entered")

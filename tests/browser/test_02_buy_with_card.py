@@ -4,46 +4,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO, VIEWPORTS
 from tests.browser.journeys import (
     VILLAGE_A, VILLAGE_B, add_from_results, demo_product, empty_cart, fill_address, go_to_checkout,
-    order_code_from_url, order_facts, payment_facts, search,
+    order_code_from_url, order_facts, pay_with_card, payment_facts, search, TEST_CARD, THREE_D_SECURE_CARD,
+    enter_card,
 )
 
-THREE_D_SECURE_CARD = "4000000000003220"  # localstripe: confirmation needs authentication (requires_action)
-TEST_CARD = {"number": "4242424242424242", "exp_month": "12", "exp_year": "34", "cvc": "123", "postal_code": "330200"}
-
-
-def pay_with_card(shopper) -> bool:
-    """Press pay; complete the emulator's stand-in for 3-D Secure if it asks (-> True); wait for the page to move on."""
-    page = shopper.page
-    navigated = []
-    page.on("framenavigated", lambda frame: navigated.append(frame.url) if frame == page.main_frame else None)
-    page.get_by_role("button", name=re.compile("^支付")).click()
-    authenticate = page.get_by_role("button", name="Complete authentication")
-    asked = False
-    for _ in range(150):
-        if navigated:
-            page.wait_for_load_state("load")
-            return asked
-        if not asked and authenticate.count() and authenticate.is_visible():
-            shopper.step("3-D Secure")
-            authenticate.click()
-            asked = True
-            continue
-        try:  # the page may be navigating away right now
-            text = page.evaluate("(document.getElementById('payment-message') || {}).textContent || ''").strip()
-        except PlaywrightError:
-            text = ""
-        if text:
-            shopper.step("payment refused", check=False)
-            problems = "\n  ".join(shopper.problems.items)
-            raise AssertionError(f"the payment form says {text!r}{' and: ' + problems if problems else ''}")
-        page.wait_for_timeout(100)
-    raise AssertionError("after pressing pay the page neither moved on nor showed a message within 15 s")
 
 
 def test_shopper_pays_by_card_with_stripe_js_and_the_webhook_turns_the_order_paid(open_page, live_server):
@@ -78,11 +47,7 @@ def buy_two_by_card_and_see_it_paid(open_page, live_server, card_data: dict, *, 
     assert order_facts(live_server, code)["status"] == "pending"
 
     # the card element comes from localstripe's Stripe.js, served from the emulator
-    card = page.locator("#card-element")
-    expect(card.get_by_placeholder("number")).to_be_visible()
-    for field, value in card_data.items():
-        card.get_by_placeholder(field, exact=True).fill(value)
-    shopper.step("card entered")
+    enter_card(shopper, card_data)
     asked = pay_with_card(shopper)
     if expect_3ds:
         assert asked, "the 3-D Secure test card was paid without authentication"

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO
+from tests.browser.journeys import TEST_CARD, enter_card, pay_with_card, yuan
 
 STAY = "罗渡农家乐"  # demo listing: free cancellation until 3 days before, pay on arrival allowed
 ROOM = "标准间"
@@ -20,18 +21,17 @@ def booking_facts(live, code: str) -> dict:
         b = db.session.scalar(sa.select(Booking).where(Booking.code == code))
         assert b is not None, f"no booking {code}"
         return {"status": str(b.status), "nights": (b.check_out_date - b.check_in_date).days,
-                "check_in": b.check_in_date, "total_fen": b.total_fen, "confirmation": b.confirmation_code}
+                "check_in": b.check_in_date, "total_fen": b.total_fen, "confirmation": b.confirmation_code,
+                "refunded_fen": b.refunded_fen}
 
 
-def test_tourist_books_two_nights_and_cancels_free_inside_the_window(open_page, live_server, viewport):
+def book_two_nights(tourist, live_server, *, days_ahead: int, pay: str) -> str:
+    """Find the stay for the dates, book a room for two nights; `pay` is "arrival" or "card". Returns the code."""
     from shop.timeutil import local_date, now_utc
 
-    check_in = local_date(now_utc()) + timedelta(days=10 if viewport.is_phone else 12)
+    check_in = local_date(now_utc()) + timedelta(days=days_ahead)
     check_out = check_in + timedelta(days=2)
-    tourist = open_page("tourist")
     page = tourist.page
-    tourist.login(DEMO["consumer"])
-
     tourist.goto("/stays")
     search = page.locator("main form").first
     search.get_by_label("入住").fill(check_in.isoformat())
@@ -52,9 +52,9 @@ def test_tourist_books_two_nights_and_cancels_free_inside_the_window(open_page, 
     form.get_by_label(re.compile("入住")).fill(check_in.isoformat())
     form.get_by_label(re.compile("离店")).fill(check_out.isoformat())
     form.get_by_label("人数").fill("2")
-    arrival = form.get_by_label(re.compile("到店支付"))
-    if arrival.count():
-        arrival.check()
+    method = form.get_by_label(re.compile("到店支付" if pay == "arrival" else "在线支付"))
+    if method.count():
+        method.check()
     tourist.step("booking form")
     tourist.submit_and_wait(lambda: form.get_by_role("button", name=re.compile("预订")).click())
 
@@ -66,12 +66,51 @@ def test_tourist_books_two_nights_and_cancels_free_inside_the_window(open_page, 
     expect(main).to_contain_text(re.compile(r"2\s*晚"))
     facts = booking_facts(live_server, code)
     assert facts["nights"] == 2 and facts["check_in"] == check_in
-    if facts["status"] == "confirmed":
-        expect(main).to_contain_text(facts["confirmation"])
-    tourist.step("booked")
+    return code
 
+
+def cancel_free(tourist, live_server, code: str) -> None:
+    main = tourist.page.locator("main")
     expect(main).to_contain_text(re.compile("免费取消|全额退款"))  # inside the free window
     tourist.submit_and_wait(lambda: main.get_by_role("button", name="取消预订").click())
     expect(main).to_contain_text("已取消")
     tourist.step("canceled")
     assert booking_facts(live_server, code)["status"] == "canceled"
+
+
+def test_tourist_books_two_nights_and_cancels_free_inside_the_window(open_page, live_server, viewport):
+    tourist = open_page("tourist")
+    tourist.login(DEMO["consumer"])
+    code = book_two_nights(tourist, live_server, days_ahead=10 if viewport.is_phone else 12, pay="arrival")
+    facts = booking_facts(live_server, code)
+    assert facts["status"] == "confirmed"
+    expect(tourist.page.locator("main")).to_contain_text(facts["confirmation"])
+    tourist.step("booked, pay on arrival")
+    cancel_free(tourist, live_server, code)
+
+
+def test_tourist_pays_two_nights_by_card_cancels_inside_the_window_and_is_refunded_in_full(open_page, live_server, viewport):
+    tourist = open_page("tourist")
+    page = tourist.page
+    tourist.login(DEMO["consumer"])
+    code = book_two_nights(tourist, live_server, days_ahead=14 if viewport.is_phone else 16, pay="card")
+    assert booking_facts(live_server, code)["status"] == "held"
+    tourist.step("held")
+    tourist.submit_and_wait(lambda: page.locator("main").get_by_role("link", name="去支付").click())
+    enter_card(tourist, TEST_CARD)
+    pay_with_card(tourist)
+
+    def confirmed() -> bool:
+        return booking_facts(live_server, code)["status"] == "confirmed"
+
+    tourist.poll(confirmed, timeout=15, interval=0.5, what="the booking to be confirmed by the payment")
+    tourist.goto(f"/bookings/{code}")
+    facts = booking_facts(live_server, code)
+    main = page.locator("main")
+    expect(main).to_contain_text(facts["confirmation"])
+    expect(main.get_by_role("img", name=re.compile("二维码"))).to_be_visible()
+    tourist.step("paid, confirmation code")
+    cancel_free(tourist, live_server, code)
+    refunded = booking_facts(live_server, code)
+    assert refunded["refunded_fen"] == refunded["total_fen"] > 0
+    expect(main).to_contain_text(yuan(refunded["total_fen"]))
