@@ -61,7 +61,6 @@ import logging
 import os
 import re
 import threading
-import time
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -916,7 +915,9 @@ def _changed(obj, names) -> bool:
 
 
 def _after_flush(session, _flush_context) -> None:
-    from catalog.models import Product
+    """Collect ids of changed products and listings (and renamed villages/townships, whose names
+    are in their documents); `_flush_pending` enqueues the index update after the commit."""
+    from catalog.models import Category, Product, Township, Village
 
     try:
         from tourism.models import Listing
@@ -930,6 +931,9 @@ def _after_flush(session, _flush_context) -> None:
         elif Listing is not None and isinstance(obj, Listing):
             key = "l"
             fields = _LISTING_FIELDS
+        elif isinstance(obj, (Village, Township, Category)) and obj in session.dirty:
+            key = {Village: "v", Township: "t", Category: "c"}[type(obj)]
+            fields = ("name",)
         else:
             continue
         if obj in session.dirty and not _changed(obj, fields):
@@ -937,7 +941,7 @@ def _after_flush(session, _flush_context) -> None:
         if obj.id is None:
             continue
         if pending is None:
-            pending = session.info[_PENDING] = {"p": set(), "l": set()}
+            pending = session.info[_PENDING] = {k: set() for k in "pltvc"}
             session.info.setdefault("after_commit", []).append(lambda s=session: _flush_pending(s))
         pending[key].add(obj.id)
 
@@ -949,10 +953,35 @@ def _flush_pending(session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
+    if pending["v"] or pending["t"] or pending["c"]:
+        _add_renamed_places(session, pending)
     if pending["p"]:
         reindex_products.delay(sorted(pending["p"]))
     if pending["l"]:
         reindex_listings.delay(sorted(pending["l"]))
+
+
+def _add_renamed_places(session, pending: dict) -> None:
+    """Products and listings of renamed villages, townships, categories join the update."""
+    import sqlalchemy as sa
+
+    from catalog.models import Product, Village
+
+    villages = set(pending["v"])
+    if pending["t"]:
+        villages |= set(session.scalars(sa.select(Village.id).where(Village.township_id.in_(pending["t"]))))
+    cond = [Product.category_id.in_(pending["c"])] if pending["c"] else []
+    if villages:
+        cond.append(Product.village_id.in_(villages))
+        try:
+            from tourism.models import Listing
+
+            pending["l"] |= set(session.scalars(sa.select(Listing.id).where(Listing.village_id.in_(villages))))
+        except ImportError:  # pragma: no cover
+            pass
+    if cond:
+        pending["p"] |= set(session.scalars(sa.select(Product.id).where(sa.or_(*cond))))
+    session.commit()  # end the read-only transaction these lookups opened
 
 
 def _after_soft_rollback(session, _previous) -> None:

@@ -268,3 +268,15 @@ def test_index_side_filters_and_limit(shop_products):
     assert search.search_ids("yancai", filters={"category": p["eggs"].category_id}) == []
     assert search.search_ids("桃花村", filters={"category": p["eggs"].category_id}) == [p["eggs"].id]
     assert len(search.search_ids("大米", limit=1)) == 1
+
+
+def test_renaming_a_village_or_township_updates_its_products(shop_products):
+    banya = shop_products["banya"]
+    banya.village.name = "桃源村"
+    commit()
+    assert banya.id in search.search_product_ids("桃源村")
+    assert search.search_product_ids("桃花村") == []
+    banya.village.township.name = "桃源镇"
+    commit()
+    assert set(search.search_product_ids("桃源镇")) == {banya.id, shop_products["eggs"].id}
+    assert search.search_product_ids("广福镇") == []
