@@ -376,6 +376,7 @@ class Engine:
             local.searcher = s
             local.pks = None
             local.kinds = {}
+            local.results = {}  # query results of this index generation (pages 2, 3 ... of a search)
             self._load_words()
         return s
 
@@ -737,15 +738,34 @@ def _ensure_index(eng: Engine) -> bool:
     return True
 
 
+RESULT_CACHE_SIZE = 256
+
+
 def search_ids(q: str, *, kind: str = "product", limit: int = DEFAULT_LIMIT, filters: dict | None = None,
-               path: str | None = None) -> list[int]:
-    """Ids of documents of `kind` matching `q`, best first (scored top `limit`, no exact count)."""
+               path: str | None = None, cache: bool = True) -> list[int]:
+    """Ids of documents of `kind` matching `q`, best first (scored top `limit`, no exact count).
+
+    Results are cached per thread for the current index generation (any write empties the cache),
+    so paging through a search or repeating a popular one costs a dictionary lookup."""
     if not q or not isinstance(q, str):
         return []
     eng = engine(path)
     if not _ensure_index(eng):
         return []
     searcher = eng.searcher()
+    if not cache:
+        return list(_search(eng, searcher, q, kind, limit, filters))
+    synonyms()  # an edited synonyms file changes the key below
+    key = (normalize(q)[:MAX_QUERY], kind, limit, tuple(sorted((filters or {}).items())), _syn_cache[0])
+    results = eng._local.results
+    if key not in results:
+        if len(results) >= RESULT_CACHE_SIZE:
+            results.pop(next(iter(results)))
+        results[key] = tuple(_search(eng, searcher, q, kind, limit, filters))
+    return list(results[key])
+
+
+def _search(eng: Engine, searcher, q: str, kind: str, limit: int, filters: dict | None) -> list[int]:
     query = build_query(searcher.reader(), q)
     if query is None:
         return []

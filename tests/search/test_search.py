@@ -280,3 +280,12 @@ def test_renaming_a_village_or_township_updates_its_products(shop_products):
     commit()
     assert set(search.search_product_ids("桃源镇")) == {banya.id, shop_products["eggs"].id}
     assert search.search_product_ids("广福镇") == []
+
+
+def test_cached_results_follow_index_writes(shop_products):
+    eggs = shop_products["eggs"]
+    assert search.search_product_ids("鸡蛋") == [eggs.id]
+    assert search.search_product_ids("鸡蛋") == [eggs.id]  # served from the per-generation cache
+    eggs.is_published = False
+    commit()
+    assert search.search_product_ids("鸡蛋") == []
