@@ -126,7 +126,8 @@ def _free_port() -> int:
 def _ensure_postgres_database(base_url: str, name: str) -> None:
     import sqlalchemy as sa
 
-    engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    maintenance = sa.make_url(base_url).set(database="postgres")
+    engine = sa.create_engine(maintenance, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
