@@ -74,6 +74,11 @@ def search():
     from catalog.services import product_facets, search_ranked_ids
 
     f = _filter_from_args()
+    min_yuan, max_yuan = _int_arg("min_yuan"), _int_arg("max_yuan")  # the page's price inputs, in yuan
+    if min_yuan is not None:
+        f.min_fen = min_yuan * 100
+    if max_yuan is not None:
+        f.max_fen = max_yuan * 100
     try:
         ranked = search_ranked_ids(f)
         products, total = list_products(f, ranked_ids=ranked)

@@ -289,3 +289,10 @@ def test_cached_results_follow_index_writes(shop_products):
     eggs.is_published = False
     commit()
     assert search.search_product_ids("鸡蛋") == []
+
+
+def test_search_page_price_range_in_yuan_and_bad_numbers(shop_products, client):
+    html = client.get("/search?q=大米&max_yuan=50").get_data(as_text=True)
+    assert "富硒<mark>大米</mark>5斤" in html and "A级优质<mark>大米</mark>10kg" not in html
+    assert client.get("/search?q=大米&max_yuan=abc").status_code == 400
+    assert client.get("/search?q=大米&page=0").status_code in (200, 400)
