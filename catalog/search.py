@@ -36,8 +36,10 @@ Queries are built from tokens, never by a query parser, so `*`, `"`, `:`, `AND`,
 characters are just text. Each query word becomes a single term (or a small OR of its synonyms; a
 pinyin word: its pinyin term, or a prefix when that term is unknown), words are ANDed, and terms
 absent from the index are replaced by the bigram backstop before searching. Results are the scored
-top N; exact counts are never computed. Searchers are cached per thread and refreshed only when the
-index generation on disk changes.
+top N (`DEFAULT_LIMIT`); exact counts are never computed; a price range is checked on the hits'
+price column instead of a wide numeric OR. Searchers are cached per thread and reopened only when
+the index generation on disk changes; results are cached with them (paging repeats a search).
+Measured with `bench/search_bench.py` (figures in its output and in the search issue's closing note).
 
 Writes and scale-out
 --------------------
