@@ -138,7 +138,7 @@ PENDING: set[str] = {
     "county.approvals_decide", "county.household_detail", "county.household_edit", "county.household_find",
     "county.household_reveal", "county.household_statement", "county.household_status", "county.links_edit",
     "orders.cart_acknowledge", "orders.cart_add", "orders.cart_update", "orders.checkout",
-    "orders.order_cancel", "orders.order_detail", "orders.order_pay", "orders.order_payment_refresh",
+    "orders.order_cancel", "orders.order_detail", "orders.order_pay", "orders.order_pay_card", "orders.order_payment_refresh",
     "orders.order_refund_request", "orders.refund_request_decide", "orders.refund_requests",
     "stations.cancel_line", "stations.confirm_cash", "stations.correct", "stations.receive",
     "stations.shipment", "stations.shipment_action", "stations.slip", "stations.stock_record",

@@ -56,7 +56,7 @@ def _fresh_postgres():
         admin.dispose()
 
 
-def _upgrade_and_compare(database_url: str) -> tuple[list, list[str]]:
+def _upgrade_and_compare(database_url: str, test_app) -> tuple[list, list[str]]:
     from flask_migrate import upgrade
 
     from shop import create_app
@@ -84,6 +84,9 @@ def _upgrade_and_compare(database_url: str) -> tuple[list, list[str]]:
             db.engine.dispose()
     finally:
         _restore_logging(saved)
+        celery = test_app.extensions["celery"]  # create_app() made its own Celery current and default
+        celery.set_current()
+        celery.set_default()
     return diff, missing_ddl
 
 
@@ -98,9 +101,9 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG else [])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_upgrade_head_on_a_fresh_database_builds_exactly_the_models(backend):
+def test_upgrade_head_on_a_fresh_database_builds_exactly_the_models(app, backend):
     fresh = _fresh_postgres if backend == "postgresql" else _fresh_sqlite
     with fresh() as url:
-        diff, missing_ddl = _upgrade_and_compare(url)
+        diff, missing_ddl = _upgrade_and_compare(url, app)
     assert diff == [], _explain(diff)
     assert missing_ddl == [], f"PostgreSQL objects of shop.schema.POSTGRES_DDL missing after upgrade: {missing_ddl}"

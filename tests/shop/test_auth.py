@@ -105,14 +105,26 @@ def test_session_is_rotated_at_login_but_keeps_the_language(client, db):
 
 # --- CSRF: a second app with CSRF on (the test config switches it off for convenience) -----------
 
+def _restore_celery(app) -> None:
+    """create_app() makes its own Celery the current and default one; give the tasks back to the test app."""
+    celery = app.extensions["celery"]
+    celery.set_current()
+    celery.set_default()
+
+
 @pytest.fixture
 def csrf_client(app):
     strict = create_app({**TEST_CONFIG, "WTF_CSRF_ENABLED": True, "TESTING": True})
-    with strict.app_context():
-        yield strict.test_client()
-        from shop.extensions import db as _db
+    _restore_celery(app)  # a new app makes its Celery current; tasks must keep running in the test app
+    try:
+        with strict.app_context():
+            yield strict.test_client()
+            from shop.extensions import db as _db
 
-        _db.session.remove()
+            _db.session.remove()
+            _db.engine.dispose()
+    finally:
+        _restore_celery(app)
 
 
 def _token(html: str) -> str:
