@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from celery import Celery, Task
 from celery.schedules import crontab
-from flask import Flask, has_app_context
+from flask import Flask, current_app, has_app_context
 
 from shop.db import after_commit
 
@@ -15,11 +15,10 @@ from shop.db import after_commit
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
-            # Eager tasks run inside the caller's app context (its app, its database); a worker
-            # pushes the context of the app that created this Celery instance.
-            if has_app_context():
-                return self.run(*args, **kwargs)
-            with app.app_context():
+            # A fresh app context (so a fresh session) of the caller's app when run eagerly inside
+            # one; in a worker, of the app that created this Celery instance.
+            flask_app = current_app._get_current_object() if has_app_context() else app
+            with flask_app.app_context():
                 return self.run(*args, **kwargs)
 
     broker = app.config.get("CELERY_BROKER_URL") or ""
