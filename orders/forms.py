@@ -3,14 +3,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
-
-
-class AddToCartForm(FlaskForm):
-    product_id = HiddenField()
-    quantity = IntegerField(_l("数量"), default=1, validators=[InputRequired(), NumberRange(min=1, max=999)])
+from wtforms.validators import InputRequired, Length, Optional
 
 
 class CheckoutForm(FlaskForm):

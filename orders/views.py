@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from orders.api import begin_card_payment, own_order
-from orders.forms import AddToCartForm, CheckoutForm, RefundRequestForm
+from orders.forms import CheckoutForm, RefundRequestForm
 from orders.models import Order, OrderStatus, PaymentState, RefundRequest
 from orders.providers import PaymentDeclined, ProviderError, card_payments_enabled, extra_methods
 from orders.services import cart as carts

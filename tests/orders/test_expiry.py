@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from orders.models import Order, OrderPayment, OrderStatus
+from orders.models import Order, OrderStatus
 from orders.services.expiry import expire_pending_orders
 from orders.tasks import expire_orders
 from shop.db import commit

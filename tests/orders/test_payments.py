@@ -15,13 +15,12 @@ from orders.models import (
     PaymentState,
     Refund,
     RefundRequest,
-    Shipment,
     ShipmentStatus,
     StripeEvent,
 )
 from orders.services.expiry import expire_pending_orders
 from orders.services.payments import confirm_payment, refund_line, start_payment
-from orders.services.refunds import approve_refund_request, request_refund
+from orders.services.refunds import request_refund
 from shop.db import commit
 from shop.errors import Conflict
 from shop.history import history_of

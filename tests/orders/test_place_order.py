@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from orders.models import Order, OrderLine, OrderPayment, OrderStatus, PaymentState, Shipment
+from orders.models import Order, OrderLine, OrderPayment, OrderStatus, PaymentState
 from orders.services.payments import confirm_cash
 from orders.services.placement import PlacementRequest, PriceChanged, place_order
 from orders.services.shipping import shipping_fen
