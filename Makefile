@@ -11,12 +11,14 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-install: $(BIN)/python ## virtualenv + runtime dependencies + compiled translations
+install: $(BIN)/python ## virtualenv + runtime dependencies + front-end assets + compiled translations
 	$(BIN)/pip install -q -r requirements.txt
+	sh scripts/assets.sh
 	$(MAKE) translations
 
 install-dev: $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
+	sh scripts/assets.sh
 	$(MAKE) translations
 
 translations:

@@ -87,3 +87,8 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None
     JSON_SORT_KEYS = False
+    #: Behind a reverse proxy that sets X-Forwarded-*: trust one hop; FORCE_HTTPS redirects to https.
+    BEHIND_PROXY = _bool("BEHIND_PROXY")
+    FORCE_HTTPS = _bool("FORCE_HTTPS")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATE_LIMITS = _bool("RATE_LIMITS", True)

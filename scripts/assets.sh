@@ -1,5 +1,5 @@
 #!/bin/sh
-# Install the county pages' chart library (Chart.js, pinned in package.json / package-lock.json)
+# Front-end assets: install the county pages' chart library (Chart.js, pinned in package.json / package-lock.json)
 # and copy its built UMD file into static/vendor/ (git-ignored). Called from `make install`.
 set -e
 cd "$(dirname "$0")/.."
@@ -10,5 +10,5 @@ mkdir -p static/vendor
 if [ -f node_modules/chart.js/dist/chart.umd.js ]; then
     cp node_modules/chart.js/dist/chart.umd.js static/vendor/chart.umd.js
 else
-    echo "county/assets.sh: Chart.js not installed (no npm?); county charts fall back to tables" >&2
+    echo "scripts/assets.sh: Chart.js not installed (no npm?); county charts fall back to tables" >&2
 fi

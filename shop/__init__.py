@@ -30,6 +30,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from shop.errors import register_error_handlers
     from shop.filters import register_filters
+    from shop.security import init_security
+
+    init_security(app)
 
     register_error_handlers(app)
     register_filters(app)
@@ -104,8 +107,6 @@ def _configure_extensions(app: Flask) -> None:
 
 
 def _configure_i18n(app: Flask) -> None:
-    from flask_login import current_user
-
     from shop.extensions import babel
 
     dirs = [str(ROOT / pkg / "translations") for pkg in PACKAGES]
@@ -113,8 +114,9 @@ def _configure_i18n(app: Flask) -> None:
 
     def select_locale() -> str:
         wanted = request.args.get("lang") or session.get("lang")
-        if not wanted and getattr(current_user, "is_authenticated", False):
-            wanted = current_user.locale
+        user = g.get("_login_user")  # only if already loaded: loading it here could recurse
+        if not wanted and getattr(user, "is_authenticated", False):
+            wanted = user.locale
         return wanted if wanted in app.config["LANGUAGES"] else app.config["BABEL_DEFAULT_LOCALE"]
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")
@@ -142,13 +144,14 @@ def _register_blueprints(app: Flask) -> None:
     from catalog.views import bp as catalog_bp
     from county.views import bp as county_bp
     from orders.views import bp as orders_bp
+    from shop.auth.password import bp as password_bp
     from shop.auth.views import bp as auth_bp
     from shop.home import bp as home_bp
     from stations.views import bp as stations_bp
     from tourism.views import bp as tourism_bp
 
     csrf.exempt(api)  # bearer-token API; session callers are CSRF-checked in shop.api
-    for bp in (home_bp, auth_bp, catalog_bp, orders_bp, stations_bp, tourism_bp, county_bp, api):
+    for bp in (home_bp, auth_bp, password_bp, catalog_bp, orders_bp, stations_bp, tourism_bp, county_bp, api):
         app.register_blueprint(bp)
 
     @app.before_request

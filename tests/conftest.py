@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
 
 from shop import create_app
 from shop.extensions import db as _db
@@ -42,6 +44,8 @@ TEST_CONFIG = {
     "UPLOAD_DIR": os.path.join(_TMP, "uploads"),
     "STRIPE_SECRET_KEY": "",
     "SERVER_NAME": None,
+    # tests log in far more often than a person; tests/shop/test_security.py turns limits on
+    "RATE_LIMITS": False,
 }
 
 
@@ -66,9 +70,29 @@ def _reset_schema(app) -> None:
         create_schema()
 
 
+class RequestIsolatingClient(FlaskClient):
+    """Each request starts with an empty `g` and no cached locale, as it would in production.
+
+    The `db` fixture keeps one app context open for the whole test, and Flask reuses an active app
+    context for test requests, so without this the logged-in user (cached on `g`) and the locale
+    would leak from one client's request into another client's.
+    """
+
+    def open(self, *args, **kwargs):
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            for name in list(vars(ctx.g)):
+                delattr(ctx.g, name)
+            for name in ("babel_locale", "babel_tzinfo", "babel_translations", "forced_babel_locale"):
+                if hasattr(ctx, name):
+                    delattr(ctx, name)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app():
     application = create_app(dict(TEST_CONFIG))
+    application.test_client_class = RequestIsolatingClient
     _reset_schema(application)
     yield application
     with application.app_context():

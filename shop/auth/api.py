@@ -7,6 +7,7 @@ from shop.api import Schema, api_user, endpoint, ok
 from shop.auth.services import Registration, authenticate, issue_token, register_user
 from shop.db import commit
 from shop.errors import Unauthorized
+from shop.security import AUTH_LIMIT, limiter
 from shop.timeutil import now_utc
 
 
@@ -36,7 +37,8 @@ def _me(user) -> MeOut:
     return MeOut(id=user.id, email=user.email, name=user.name, roles=user.roles, station_id=user.station_id)
 
 
-@endpoint("/auth/register", ["POST"], body=RegisterBody, response=MeOut, status=201, tags=("auth",), errors=(409,))
+@endpoint("/auth/register", ["POST"], body=RegisterBody, response=MeOut, status=201, tags=("auth",), errors=(409, 429))
+@limiter.limit(AUTH_LIMIT)
 def auth_register(body: RegisterBody):
     """Create a consumer account."""
     user = register_user(Registration(email=body.email, password=body.password, name=body.name), now=now_utc())
@@ -44,7 +46,8 @@ def auth_register(body: RegisterBody):
     return ok(_me(user), 201)
 
 
-@endpoint("/auth/token", ["POST"], body=Credentials, response=TokenOut, tags=("auth",), errors=(401,))
+@endpoint("/auth/token", ["POST"], body=Credentials, response=TokenOut, tags=("auth",), errors=(401, 429))
+@limiter.limit(AUTH_LIMIT)
 def auth_token(body: Credentials):
     """Exchange e-mail and password for a bearer token."""
     user = authenticate(body.email, body.password)

@@ -11,6 +11,7 @@ from shop.auth.forms import LoginForm, RegisterForm
 from shop.auth.services import Registration, authenticate, register_user
 from shop.db import commit
 from shop.errors import DomainError
+from shop.security import AUTH_LIMIT, limiter
 from shop.timeutil import now_utc
 
 bp = Blueprint("auth", __name__)
@@ -39,6 +40,7 @@ def _start_session(user) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -66,6 +68,7 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))

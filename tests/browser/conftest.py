@@ -254,6 +254,7 @@ def live_server(browser_type_launch_args) -> LiveServer:
         "STRIPE_API_BASE": stripe.url,
         "STRIPE_JS_URL": f"{stripe.url}/js.stripe.com/v3/",
         "MAIL_SERVER": "",
+        "RATE_LIMITS": False,  # the journeys log in more often than a person would
     }
 
     # create_app() makes its Celery app the default and current one; give those back so that the

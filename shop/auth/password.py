@@ -1,0 +1,123 @@
+"""Password change (logs out every other session and token) and reset by e-mailed, single-use,
+expiring link.
+
+The reset token is signed (itsdangerous) over the user id and a fingerprint of the current password
+hash and auth version: once the password changes, every earlier link stops working (single use).
+"""
+from __future__ import annotations
+
+import hashlib
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from shop.auth.models import User
+from shop.auth.services import authenticate, change_password, get_user_by_email
+from shop.celery import enqueue_after_commit
+from shop.db import commit
+from shop.errors import DomainError
+from shop.extensions import db
+from shop.security import AUTH_LIMIT, limiter
+
+bp = Blueprint("password", __name__, url_prefix="/password")
+
+RESET_MAX_AGE = 3600  # seconds
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField(_l("邮箱"), validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(min=8, max=200)])
+    confirm = PasswordField(_l("确认密码"), validators=[DataRequired(), EqualTo("password")])
+
+
+class ChangeForm(ResetForm):
+    current = PasswordField(_l("当前密码"), validators=[DataRequired(), Length(max=200)])
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def _fingerprint(user: User) -> str:
+    return hashlib.sha256(f"{user.password_hash}:{user.auth_version}".encode()).hexdigest()[:16]
+
+
+def make_reset_token(user: User) -> str:
+    return _serializer().dumps({"uid": user.id, "fp": _fingerprint(user)})
+
+
+def user_for_reset_token(token: str, max_age: int = RESET_MAX_AGE) -> User | None:
+    try:
+        data = _serializer().loads(token, max_age=max_age)
+    except (SignatureExpired, BadSignature):
+        return None
+    user = db.session.get(User, int(data.get("uid", 0))) if isinstance(data, dict) else None
+    if user is None or not user.is_active or data.get("fp") != _fingerprint(user):
+        return None
+    return user
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(AUTH_LIMIT, methods=["POST"])
+def forgot():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        user = get_user_by_email(form.email.data)
+        if user is not None and user.is_active:
+            from shop.mail import send_mail
+
+            link = url_for("password.reset", token=make_reset_token(user), _external=True)
+            enqueue_after_commit(
+                send_mail, user.email, _("乡村e线：重设密码"),
+                _("请在一小时内打开以下链接重设密码（仅可使用一次）：\n%(link)s", link=link),
+            )
+        commit()
+        # the same answer whether or not the address is registered
+        flash(_("如果该邮箱已注册，我们已发送重设密码的邮件。"), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/password_forgot.html", form=form), (422 if form.errors else 200)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    user = user_for_reset_token(token)
+    if user is None:
+        flash(_("重设链接无效或已过期。"), "error")
+        return redirect(url_for("password.forgot"))
+    form = ResetForm()
+    if form.validate_on_submit():
+        change_password(user, form.password.data)
+        commit()
+        flash(_("密码已重设，请重新登录。"), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/password_reset.html", form=form), (422 if form.errors else 200)
+
+
+@bp.route("/change", methods=["GET", "POST"])
+@login_required
+def change():
+    form = ChangeForm()
+    if form.validate_on_submit():
+        if authenticate(current_user.email, form.current.data) is None:
+            form.current.errors.append(_("当前密码不正确"))
+        else:
+            user = current_user._get_current_object()
+            try:
+                change_password(user, form.password.data)
+            except DomainError as exc:
+                form.password.errors.append(exc.message)
+            else:
+                commit()
+                login_user(user)  # this session carries the new auth version; all others end
+                flash(_("密码已修改，其他设备已退出登录。"), "success")
+                return redirect(url_for("home.index"))
+    return render_template("auth/password_change.html", form=form), (422 if form.errors else 200)

@@ -1,0 +1,93 @@
+"""Security headers, Content-Security-Policy with per-request nonces, HTTPS behind a proxy, rate limits.
+
+CSP: scripts only from our origin, or inline with the request's nonce
+(`<script nonce="{{ csp_nonce() }}">`), plus Stripe.js's origin when card payments are configured.
+Login and token endpoints are rate-limited (Flask-Limiter: Redis in production through
+`RATELIMIT_STORAGE_URI`, memory on the embedded default).
+"""
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, redirect, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+
+@limiter.request_filter
+def _limits_off() -> bool:
+    """`RATE_LIMITS=False` turns limits off for one app (the limiter itself is process-wide)."""
+    return not current_app.config.get("RATE_LIMITS", True)
+
+#: Login form and API token: per client address.
+AUTH_LIMIT = "10 per minute"
+
+
+def csp_nonce() -> str:
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def content_security_policy(app: Flask) -> str:
+    script = ["'self'", f"'nonce-{csp_nonce()}'"]
+    frame = []
+    connect = ["'self'"]
+    if app.config.get("STRIPE_PUBLISHABLE_KEY"):
+        for url in (app.config.get("STRIPE_JS_URL"), app.config.get("STRIPE_API_BASE") or "https://api.stripe.com"):
+            origin = _origin(url)
+            if origin:
+                script.append(origin)
+                frame.append(origin)
+                connect.append(origin)
+    directives = {
+        "default-src": ["'self'"],
+        "script-src": script,
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": connect,
+        "frame-src": frame or ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+    return "; ".join(f"{key} {' '.join(dict.fromkeys(values))}" for key, values in directives.items())
+
+
+def init_security(app: Flask) -> None:
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.config["RATELIMIT_ENABLED"] = True  # per app through RATE_LIMITS, see _limits_off
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    app.add_template_global(csp_nonce, "csp_nonce")
+
+    if app.config.get("BEHIND_PROXY"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    @app.before_request
+    def _force_https():
+        if app.config.get("FORCE_HTTPS") and not request.is_secure and request.path != "/healthz":
+            return redirect(request.url.replace("http://", "https://", 1), 301)
+        return None
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(app))
+        if app.config.get("FORCE_HTTPS"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

@@ -1,0 +1,133 @@
+"""Security headers, rate limits on login and token, password change and reset."""
+import logging
+import re
+
+from shop import create_app
+from shop.auth.password import make_reset_token
+from shop.db import commit
+from tests.conftest import TEST_CONFIG
+from tests.factories import PASSWORD, make_user
+
+
+def test_pages_send_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert re.search(r"script-src 'self' 'nonce-[\w-]+'", csp)
+    assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_api_errors_send_security_headers_too(client):
+    response = client.get("/api/v1/products/999999")
+    assert response.status_code == 404
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_stripe_origin_is_allowed_only_when_card_payments_are_configured(client, app):
+    assert "stripe" not in client.get("/").headers["Content-Security-Policy"]
+    app.config.update(STRIPE_PUBLISHABLE_KEY="pk_test_x", STRIPE_JS_URL="https://js.stripe.com/v3/")
+    try:
+        csp = client.get("/").headers["Content-Security-Policy"]
+    finally:
+        app.config.update(STRIPE_PUBLISHABLE_KEY="")
+    assert "https://js.stripe.com" in csp.split("script-src")[1].split(";")[0]
+
+
+def test_session_cookie_is_httponly_and_samesite(client, db):
+    user = make_user()
+    commit()
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_login_is_rate_limited_with_a_clear_message(app):
+    # no `db` fixture: this second app reads the same database and must not wait on its lock
+    limited = create_app({**TEST_CONFIG, "RATE_LIMITS": True})
+    app.extensions["celery"].set_default()
+    app.extensions["celery"].set_current()
+    app = limited
+    client = app.test_client()
+    statuses = [
+        client.post("/login", data={"email": "nobody@test.cn", "password": "wrong-password"}).status_code
+        for _ in range(12)
+    ]
+    assert statuses[:10] == [422] * 10
+    assert statuses[10] == 429
+    api = app.test_client()
+    api_statuses = [
+        api.post("/api/v1/auth/token", json={"email": "nobody@test.cn", "password": "x"}).status_code
+        for _ in range(11)
+    ]
+    assert api_statuses[-1] == 429
+    body = api.post("/api/v1/auth/token", json={"email": "nobody@test.cn", "password": "x"}).json
+    assert body["error"]["code"] == "too_many_requests"
+
+
+def test_password_change_logs_out_every_other_session_and_token(app, db, api_token):
+    user = make_user()
+    commit()
+    other_device = app.test_client()
+    other_device.post("/login", data={"email": user.email, "password": PASSWORD})
+    headers = api_token(user)
+    this_device = app.test_client()
+    this_device.post("/login", data={"email": user.email, "password": PASSWORD})
+    response = this_device.post(
+        "/password/change",
+        data={"current": PASSWORD, "password": "new-password-1", "confirm": "new-password-1"},
+    )
+    assert response.status_code == 302
+    assert this_device.get("/password/change").status_code == 200  # still logged in here
+    assert other_device.get("/password/change").status_code == 302  # sent to login
+    assert app.test_client().get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_password_change_refuses_a_wrong_current_password(app, db):
+    user = make_user()
+    commit()
+    c = app.test_client()
+    c.post("/login", data={"email": user.email, "password": PASSWORD})
+    response = c.post("/password/change", data={"current": "nope-nope", "password": "new-password-1",
+                                                "confirm": "new-password-1"})
+    assert response.status_code == 422
+    assert c.post("/logout").status_code == 302
+    assert c.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+
+
+def test_password_reset_link_works_once(app, db, client):
+    user = make_user()
+    commit()
+    token = make_reset_token(user)
+    form = {"password": "reset-password-1", "confirm": "reset-password-1"}
+    assert client.post(f"/password/reset/{token}", data=form).status_code == 302
+    assert client.post("/login", data={"email": user.email, "password": "reset-password-1"}).status_code == 302
+    client.post("/logout")
+    # the same link again: refused, password unchanged
+    response = client.post(f"/password/reset/{token}", data={"password": "third-pass-1", "confirm": "third-pass-1"})
+    assert response.status_code == 302 and "/password/forgot" in response.headers["Location"]
+    assert client.post("/login", data={"email": user.email, "password": "third-pass-1"}).status_code == 422
+
+
+def test_password_reset_link_expires(app, db):
+    from shop.auth.password import user_for_reset_token
+
+    user = make_user()
+    commit()
+    token = make_reset_token(user)
+    assert user_for_reset_token(token) == user
+    assert user_for_reset_token(token, max_age=-1) is None
+    assert user_for_reset_token(token + "x") is None
+
+
+def test_forgot_password_answers_the_same_for_unknown_addresses(client, db, caplog):
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    user = make_user()
+    commit()
+    known = client.post("/password/forgot", data={"email": user.email})
+    unknown = client.post("/password/forgot", data={"email": "nobody@test.cn"})
+    assert known.status_code == unknown.status_code == 302
+    assert "/password/reset/" in caplog.text  # the mail (logged on the default) carries the link
