@@ -1,7 +1,7 @@
 """Test fixtures (STYLE.md B9).
 
 Database: `TEST_DATABASE_URL` (PostgreSQL in CI) or, when unset, a throwaway SQLite file; under
-`CI=true` PostgreSQL is required. The schema is built once per session; each test runs inside a
+`CI=true` PostgreSQL is required. The schema is built once per session by the Alembic migrations; each test runs inside a
 transaction that is rolled back (the app's `commit()` releases a SAVEPOINT instead). Tests that
 need real commits from several threads use `committed_db`, which truncates afterwards.
 """
@@ -63,11 +63,14 @@ def pytest_report_header(config):
 
 
 def _reset_schema(app) -> None:
-    from shop.schema import create_schema, drop_schema
+    """A fresh schema built by the migrations (`flask db upgrade`), as in production."""
+    from flask_migrate import upgrade
+
+    from shop.schema import drop_schema
 
     with app.app_context():
         drop_schema()
-        create_schema()
+        upgrade()
 
 
 class RequestIsolatingClient(FlaskClient):

@@ -4,6 +4,7 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+import sqlalchemy as sa
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -16,12 +17,15 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+    return current_app.extensions['migrate'].db.engine
+
+
+def render_item(type_, obj, autogen_context):
+    """Render our column types as the plain SQL types they store, so that migrations do not
+    import application code (UTCDateTime -> DateTime(timezone=True), EncryptedString -> Text)."""
+    if type_ == "type" and isinstance(obj, sa.types.TypeDecorator) and obj.__module__.startswith("shop."):
+        return f"sa.{obj.impl!r}"
+    return False
 
 
 def get_engine_url():
@@ -93,6 +97,8 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("compare_type", True)
 
     connectable = get_engine()
 
