@@ -5,7 +5,9 @@
 #
 # extract  pybabel extract the package's Python and its templates into <pkg>/translations/messages.pot
 #          (templates/<pkg>/ for a package; shop also owns base.html, _macros/, _nav_roles.html,
-#          home/, auth/, errors/, emails/)
+#          home/, auth/, errors/, and the e-mails under emails/ that no package claims;
+#          emails/<pkg>_*.txt (e.g. emails/order_confirmation.txt -> orders) belong to that package)
+#          Plain-text templates (*.txt, the e-mails) are extracted as Jinja too (babel.cfg only maps *.html).
 # update   create (init) or update the English catalogue from the .pot
 # compile  compile every catalogue to .mo (what `make translations` does)
 # all      extract + update + compile
@@ -23,25 +25,57 @@ shift || true
 pkgs=("$@")
 [ ${#pkgs[@]} -eq 0 ] && pkgs=("${ALL_PKGS[@]}")
 
+# e-mail templates named after a package (orders: order_*.txt) belong to that package's catalogue
+email_prefix() {
+  case "$1" in
+    orders) echo order_ ;;
+    tourism) echo booking_ ;;
+    stations) echo station_ ;;
+    county) echo county_ ;;
+    *) echo "" ;;
+  esac
+}
+
 sources_for() {
   local pkg=$1
   local out=("$pkg")
+  local f prefix owned
   if [ "$pkg" = shop ]; then
-    for t in templates/base.html templates/_macros templates/_nav_roles.html templates/home templates/auth templates/errors templates/emails; do
+    for t in templates/base.html templates/_macros templates/_nav_roles.html templates/home templates/auth templates/errors; do
       [ -e "$t" ] && out+=("$t")
     done
-  elif [ -d "templates/$pkg" ]; then
-    out+=("templates/$pkg")
+    for f in templates/emails/*; do
+      [ -e "$f" ] || continue
+      owned=
+      for p in "${ALL_PKGS[@]}"; do
+        prefix=$(email_prefix "$p")
+        [ -n "$prefix" ] && [[ "$(basename "$f")" == "$prefix"* ]] && owned=1
+      done
+      [ -z "$owned" ] && out+=("$f")
+    done
+  else
+    [ -d "templates/$pkg" ] && out+=("templates/$pkg")
+    prefix=$(email_prefix "$pkg")
+    if [ -n "$prefix" ]; then
+      for f in templates/emails/"$prefix"*; do
+        [ -e "$f" ] && out+=("$f")
+      done
+    fi
   fi
   printf '%s\n' "${out[@]}"
 }
+
+# babel.cfg plus a Jinja mapping for the plain-text e-mail templates
+MAPPING=$(mktemp)
+trap 'rm -f "$MAPPING"' EXIT
+{ cat babel.cfg; printf '\n[jinja2: **.txt]\nextensions = jinja2.ext.do,jinja2.ext.loopcontrols\n'; } >"$MAPPING"
 
 extract() {
   local pkg=$1
   [ -d "$pkg" ] || return 0
   mkdir -p "$pkg/translations"
   mapfile -t srcs < <(sources_for "$pkg")
-  "$PYBABEL" -q extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output \
+  "$PYBABEL" -q extract -F "$MAPPING" -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output \
     --project "village-eline-$pkg" --copyright-holder "Village e-Line" \
     -o "$pkg/translations/messages.pot" "${srcs[@]}"
 }
