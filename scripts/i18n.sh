@@ -8,6 +8,8 @@
 #          home/, auth/, errors/, and the e-mails under emails/ that no package claims;
 #          emails/<pkg>_*.txt (e.g. emails/order_confirmation.txt -> orders) belong to that package)
 #          Plain-text templates (*.txt, the e-mails) are extracted as Jinja too (babel.cfg only maps *.html).
+#          plus <pkg>/translations/dynamic.pot, if present: hand-kept msgids that the code only looks up at
+#          run time (`_(STATUS_LABELS[s])`, `{{ _(label) }}`) and that extraction therefore cannot see
 # update   create (init) or update the English catalogue from the .pot
 # compile  compile every catalogue to .mo (what `make translations` does)
 # all      extract + update + compile
@@ -78,6 +80,22 @@ extract() {
   "$PYBABEL" -q extract -F "$MAPPING" -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output \
     --project "village-eline-$pkg" --copyright-holder "Village e-Line" \
     -o "$pkg/translations/messages.pot" "${srcs[@]}"
+  if [ -f "$pkg/translations/dynamic.pot" ]; then
+    "$BIN/python" - "$pkg/translations/messages.pot" "$pkg/translations/dynamic.pot" <<'PY'
+import sys
+from babel.messages.pofile import read_po, write_po
+pot_path, dynamic_path = sys.argv[1:3]
+with open(pot_path, "rb") as f:
+    pot = read_po(f)
+with open(dynamic_path, "rb") as f:
+    dynamic = read_po(f)
+for message in dynamic:
+    if message.id and message.id not in pot:
+        pot.add(message.id, context=message.context, auto_comments=message.auto_comments, flags=message.flags)
+with open(pot_path, "wb") as f:
+    write_po(f, pot, width=76, sort_output=True, omit_header=False)
+PY
+  fi
 }
 
 update() {
