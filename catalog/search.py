@@ -424,7 +424,7 @@ class Engine:
         words = sorted({normalize(w) for w in words if w})
         add_words(words)
         path = os.path.join(self.path, WORDS_FILE)
-        tmp = f"{path}.{os.getpid()}.tmp"
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"  # unique per writer thread
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write("\n".join(words) + "\n")
         os.replace(tmp, path)

@@ -175,3 +175,15 @@ def api_token(client):
         return {"Authorization": f"Bearer {response.json['token']}"}
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _reset_celery_join_flag():
+    """Celery's eager `apply()` sets a process-global "joins would block" flag and restores it on
+    exit; eager tasks overlapping in threads (the concurrency tests) can leave it set, after which
+    any `.get()` on an eager result raises. Reset it around every test."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+    _set_task_join_will_block(False)

@@ -2,10 +2,8 @@
 import logging
 import re
 
-from shop import create_app
 from shop.auth.password import make_reset_token
 from shop.db import commit
-from tests.conftest import TEST_CONFIG
 from tests.factories import PASSWORD, make_user
 
 
@@ -45,12 +43,12 @@ def test_session_cookie_is_httponly_and_samesite(client, db):
     assert "SameSite=Lax" in cookie
 
 
-def test_login_is_rate_limited_with_a_clear_message(app):
-    # no `db` fixture: this second app reads the same database and must not wait on its lock
-    limited = create_app({**TEST_CONFIG, "RATE_LIMITS": True})
-    app.extensions["celery"].set_default()
-    app.extensions["celery"].set_current()
-    app = limited
+def test_login_is_rate_limited_with_a_clear_message(app, monkeypatch):
+    # no `db` fixture: nothing is written; the shared app has limits off, turn them on here
+    monkeypatch.setitem(app.config, "RATE_LIMITS", True)
+    from shop.security import limiter
+
+    limiter.reset()
     client = app.test_client()
     statuses = [
         client.post("/login", data={"email": "nobody@test.cn", "password": "wrong-password"}).status_code
@@ -59,6 +57,7 @@ def test_login_is_rate_limited_with_a_clear_message(app):
     assert statuses[:10] == [422] * 10
     assert statuses[10] == 429
     api = app.test_client()
+    limiter.reset()
     api_statuses = [
         api.post("/api/v1/auth/token", json={"email": "nobody@test.cn", "password": "x"}).status_code
         for _ in range(11)
