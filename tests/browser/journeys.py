@@ -52,7 +52,8 @@ def empty_cart(user: WatchedPage) -> None:
 def search(user: WatchedPage, words: str) -> None:
     """Type into the search box in the page header and submit, as a person would."""
     page = user.page
-    box = page.get_by_role("search").get_by_role("searchbox")
+    # a searchbox, or a combobox once suggest.js attaches its suggestion list
+    box = page.get_by_role("search").get_by_label(re.compile("^(搜索|Search)$"))
     if not box.is_visible():  # a phone layout may fold the search behind a button
         page.get_by_role("button", name=re.compile("搜索|search", re.I)).first.click()
     box.fill(words)
