@@ -13,18 +13,10 @@ from catalog.services import (
     list_products,
     list_villages,
 )
+from shop.args import int_arg as _int_arg
 from shop.errors import DomainError
 
 bp = Blueprint("catalog", __name__)
-
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    if not value.isdigit() or len(value) > 12:
-        abort(400, f"{name} must be a whole number")
-    return int(value)
 
 
 def _filter_from_args(**fixed) -> ProductFilter:

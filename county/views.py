@@ -5,7 +5,6 @@ template masked (`household_row`), except the one value a reveal POST returns, w
 """
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -13,6 +12,8 @@ from flask_login import current_user
 from catalog.models import HOUSEHOLD_STATUS_LABELS, BenefitLink, Household, Product, Village
 from county.exports import export_response
 from county.services import approvals, links, reconcile, registry, reports, targets
+from shop.args import date_arg as _date_arg
+from shop.args import int_arg as _int_arg
 from shop.auth.permissions import role_required
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError
@@ -31,25 +32,6 @@ def _no_store(response):
     # county pages carry personal data (masked) and revealed values: never cache them
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _date_arg(name: str) -> date | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        abort(400, f"{name} must be a date YYYY-MM-DD")
-
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    if not value.isdigit() or len(value) > 12:
-        abort(400, f"{name} must be a whole number")
-    return int(value)
 
 
 def _export_format() -> str | None:

@@ -12,6 +12,8 @@ from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from catalog.services import list_villages
+from shop.args import date_arg as _date_arg
+from shop.args import int_arg
 from shop.auth.permissions import role_required
 from shop.db import commit
 from shop.errors import DomainError
@@ -49,23 +51,8 @@ KIND_PATHS = {"stays": ListingKind.STAY, "experiences": ListingKind.EXPERIENCE, 
 MAX_STAY_DAYS = 366
 
 
-def _date_arg(name: str) -> date | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        abort(400, f"{name} must be a date YYYY-MM-DD")
-
-
 def _int_arg(name: str, *, maximum: int = 2**31) -> int | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    if not value.isdigit() or int(value) > maximum or int(value) < 1:
-        abort(400, f"{name} must be a whole number")
-    return int(value)
+    return int_arg(name, minimum=1, maximum=maximum)
 
 
 def _month_arg(today: date) -> tuple[int, int]:
