@@ -77,6 +77,11 @@ extract() {
   [ -d "$pkg" ] || return 0
   mkdir -p "$pkg/translations"
   mapfile -t srcs < <(sources_for "$pkg")
+  local old=
+  if [ -f "$pkg/translations/messages.pot" ]; then
+    old=$(mktemp)
+    cp "$pkg/translations/messages.pot" "$old"
+  fi
   "$PYBABEL" -q extract -F "$MAPPING" -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output \
     --project "village-eline-$pkg" --copyright-holder "Village e-Line" \
     -o "$pkg/translations/messages.pot" "${srcs[@]}"
@@ -95,6 +100,13 @@ for message in dynamic:
 with open(pot_path, "wb") as f:
     write_po(f, pot, width=76, sort_output=True, omit_header=False)
 PY
+  fi
+  # nothing but the date changed: keep the old file, so an unchanged catalogue makes no diff
+  if [ -n "$old" ]; then
+    if cmp -s <(grep -v '^"POT-Creation-Date:' "$old") <(grep -v '^"POT-Creation-Date:' "$pkg/translations/messages.pot"); then
+      cp "$old" "$pkg/translations/messages.pot"
+    fi
+    rm -f "$old"
   fi
 }
 
