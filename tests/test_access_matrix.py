@@ -3,13 +3,20 @@
 How to extend: when you add a route, add its endpoint to `RULES` with a sample URL (a format string
 over the `world` built below: `{w.product.id}`, `{w.station.id}`, `{w.village.slug}` ...) and the
 expected status class per role. Helpers: `PUBLIC`, `LOGGED_IN`, `only(...)`, `api_public`,
-`api_auth`, `api_only(...)`; or write the dict. Expected values are "2xx", "3xx", "4xx" or an
-exact status such as 403.
+`api_auth`, `api_only(...)`, `view(...)` (an object's page), `allow(...)` (a POST), `OWNER` (a buyer's own
+order/booking); or write the dict. Expected values are "2xx", "3xx", "4xx", an exact status such as
+403, `OK` (a POST the role may make: any answer but 401/403/404/login redirect/5xx, since 302/400/409/422
+are legitimate) or `DENY` (login redirect, 401, 403 or 404). No role ever gets a 500.
+
+Roles: anonymous, consumer, other_consumer (not the buyer), operator (of the world's station),
+other_operator (of another station), host (of the world's listing), other_host, county, admin. The
+world (fixture below) holds the consumer's order with one shipment at each station, the host's
+listing, the consumer's booking on it, a refund request, households. JSON rules with `token=True`
+authenticate with a bearer token (a session cookie would need the CSRF header).
 
 `test_every_endpoint_has_an_access_rule` walks `app.url_map` and fails for any endpoint that has no
 rule, so a new route cannot ship ungated by accident. Endpoints still being built by other
-engineers sit in `PENDING` (printed by the test); the lead empties it at integration by writing
-their rules.
+engineers may sit in `PENDING` (printed by the test; empty now).
 """
 from __future__ import annotations
 
@@ -401,3 +408,23 @@ def test_access(app, db, world, endpoint):
         if failure:
             failures.append(failure)
     assert not failures, "\n".join(failures)
+
+
+def test_a_roles_change_is_rolled_back_before_the_next_role(app, db, world):
+    """The matrix's isolation holds: the consumer cancelling its order inside a savepoint leaves the
+    order confirmed for the next role's request."""
+    from orders.models import Order
+
+    code, order_id = world.order.code, world.order.id
+    email = world.users["consumer"].email
+    connection = db.engines[None]
+    db.session.commit()
+    savepoint = connection.begin_nested()
+    try:
+        assert _check(app, RULES["orders.order_cancel"], f"/orders/{code}/cancel", None, email,
+                      "orders.order_cancel", "consumer") is None
+        assert db.session.get(Order, order_id).status == "canceled"
+    finally:
+        db.session.remove()
+        savepoint.rollback()
+    assert db.session.get(Order, order_id).status == "confirmed"
