@@ -350,3 +350,19 @@ def benefit_split_for_product(product_id: int) -> list[dict]:
         .order_by(BenefitLink.household_id)
     )
     return [{"household_id": h, "weight": w} for h, w in rows]
+
+
+def benefit_splits_for_products(product_ids) -> dict[int, list[dict]]:
+    """`benefit_split_for_product` for many products in one query: {product_id: split} (every id present)."""
+    ids = sorted(set(product_ids))
+    splits: dict[int, list[dict]] = {product_id: [] for product_id in ids}
+    if not ids:
+        return splits
+    rows = db.session.execute(
+        sa.select(BenefitLink.product_id, BenefitLink.household_id, BenefitLink.weight)
+        .where(BenefitLink.product_id.in_(ids))
+        .order_by(BenefitLink.product_id, BenefitLink.household_id)
+    )
+    for product_id, h, w in rows:
+        splits[product_id].append({"household_id": h, "weight": w})
+    return splits

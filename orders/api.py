@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from pydantic import BaseModel, Field, StrictInt
 
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderStatus, Shipment
 from orders.providers import ProviderError
 from orders.services.payments import cancel_order, current_payment, start_payment
 from orders.services.placement import AddressData, PlacementRequest, place_order
@@ -138,6 +139,17 @@ def order_out(order: Order) -> OrderOut:
     )
 
 
+def order_for_output(order_id: int) -> Order:
+    """The order with its shipments, their lines and its payments, in one query per table (the
+    commit expired them; `order_out` would otherwise lazy-load the lines shipment by shipment)."""
+    return db.session.scalars(
+        sa.select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.shipments).selectinload(Shipment.lines), selectinload(Order.payments))
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def own_order(code: str, user) -> Order:
     """The caller's order by public code; anyone else's (or none) is a 404."""
     order = db.session.scalar(sa.select(Order).where(Order.code == code[:16]))
@@ -176,9 +188,11 @@ def create_order(body: OrderIn):
         now=now_utc(),
         shown_total_fen=body.shown_total_fen,
     )
+    order_id = order.id
     commit()
-    begin_card_payment(order)
-    return ok(order_out(order), 201)
+    if body.payment_method == "card":
+        begin_card_payment(order)
+    return ok(order_out(order_for_output(order_id)), 201)
 
 
 @endpoint("/orders", ("GET",), query=OrderListQuery, response=OrderList, auth=True, tags=("orders",))

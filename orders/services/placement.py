@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from catalog.models import Product
-from catalog.services import benefit_split_for_product
+from catalog.services import benefit_splits_for_products
 from orders.models import (
     Address,
     Cart,
@@ -34,7 +35,7 @@ from orders.models import (
 )
 from orders.providers import card_payments_enabled
 from orders.services.cart import MAX_CART_LINES, check_quantity
-from orders.services.common import adjust_sold_count, notify
+from orders.services.common import notify
 from orders.services.shipping import shipping_fen
 from shop.codes import new_numeric_code, new_order_code, new_secret
 from shop.errors import Conflict, NotFound, ValidationError
@@ -121,7 +122,10 @@ class Quote:
 def quote(wanted: dict[int, int], *, delivery: str) -> Quote:
     """Server-side prices for {product_id: quantity}; unknown → 422, unavailable → 409."""
     products = {
-        p.id: p for p in db.session.scalars(sa.select(Product).where(Product.id.in_(sorted(wanted))))
+        p.id: p
+        for p in db.session.scalars(
+            sa.select(Product).where(Product.id.in_(sorted(wanted))).options(selectinload(Product.stock))
+        )
     }
     for product_id in wanted:
         product = products.get(product_id)
@@ -141,8 +145,31 @@ def quote(wanted: dict[int, int], *, delivery: str) -> Quote:
     return Quote(products, by_station, goods, weight, shipping, subtotal, subtotal + sum(shipping.values()))
 
 
+@dataclass(frozen=True)
+class _ActorRef:
+    """The buyer as `record_status` sees it (only `.id`): `allocate()` expires the session, and
+    reading `buyer.id` afterwards would re-select the user row for nothing."""
+
+    id: int
+
+
+def _add_sold_counts(wanted: dict[int, int]) -> None:
+    """`adjust_sold_count(+1)` for the new lines in one executemany, still in ascending product id."""
+    table = Product.__table__
+    db.session.execute(
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("pid"))
+        .values(sold_count=table.c.sold_count + sa.bindparam("qty")),
+        [{"pid": product_id, "qty": wanted[product_id]} for product_id in sorted(wanted)],
+    )
+
+
 def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen: int | None = None) -> Order:
-    """Create the order, its shipments, lines and payment; allocate stock. Raises, changes nothing, on refusal."""
+    """Create the order, its shipments, lines and payment; allocate stock. Raises, changes nothing, on refusal.
+
+    Everything the lines snapshot (products, stations, benefit splits) is read before `allocate()`
+    (which expires the session), in a fixed number of queries; the rows are written in one flush.
+    """
     wanted = _validate(req)
     q = quote(wanted, delivery=req.delivery)
     if shown_total_fen is not None and shown_total_fen != q.total_fen:
@@ -157,7 +184,25 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
 
             raise OutOfStock(product.id, "库存不足")
         records[product.stock.id] = wanted[product.id]
-    allocate(records)  # ascending record ids; all or nothing
+    stations = {s.id: s for s in db.session.scalars(sa.select(Station).where(Station.id.in_(q.by_station)))}
+    commission = {station_id: stations[station_id].commission_bps or 0 for station_id in q.by_station}
+    splits = benefit_splits_for_products(wanted)
+    snapshot = {
+        station_id: [
+            dict(
+                product_id=p.id,
+                title=p.name[:120],
+                unit=p.unit,
+                village_id=p.village_id,
+                category_id=p.category_id,
+                unit_price_fen=p.price_fen,
+            )
+            for p in products
+        ]
+        for station_id, products in q.by_station.items()
+    }
+    actor = _ActorRef(buyer.id)
+    allocate(records)  # ascending record ids; all or nothing (expires the session)
 
     method = PaymentMethod(req.payment_method)
     is_card = method == PaymentMethod.CARD
@@ -166,7 +211,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     order = Order(
         code=new_order_code(),
         secret=new_secret(),
-        user_id=buyer.id,
+        user_id=actor.id,
         status=status,
         delivery=req.delivery,
         pickup_station_id=req.pickup_station_id if req.delivery == Delivery.PICKUP else None,
@@ -184,14 +229,11 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         expires_at=now + timedelta(minutes=int(current_app.config.get("ORDER_PAYMENT_MINUTES", 30))) if is_card else None,
         created_at=now,
     )
-    db.session.add(order)
-    db.session.flush()
-    record_status(order, from_status=None, to_status=status, actor=buyer, now=now)
+    new_rows: list = [order]
 
     needs_code = req.delivery == Delivery.PICKUP or method == PaymentMethod.STATION_CASH
-    stations = {s.id: s for s in db.session.scalars(sa.select(Station).where(Station.id.in_(q.by_station)))}
+    shipments = []
     for n, station_id in enumerate(sorted(q.by_station), start=1):
-        station = stations[station_id]
         shipment = Shipment(
             code=f"{order.code}-{n}",
             order=order,
@@ -202,26 +244,20 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
             pickup_code=new_numeric_code() if needs_code else "",
             created_at=now,
         )
-        db.session.add(shipment)
-        db.session.flush()
-        record_status(shipment, from_status=None, to_status=ShipmentStatus.NEW, actor=buyer, now=now)
-        for product in q.by_station[station_id]:
-            quantity = wanted[product.id]
-            db.session.add(OrderLine(
+        shipments.append(shipment)
+        new_rows.append(shipment)
+        for item in snapshot[station_id]:
+            quantity = wanted[item["product_id"]]
+            new_rows.append(OrderLine(
                 order=order,
                 shipment=shipment,
                 kind="product",
-                product_id=product.id,
-                title=product.name[:120],
-                unit=product.unit,
                 station_id=station_id,
-                village_id=product.village_id,
-                category_id=product.category_id,
-                unit_price_fen=product.price_fen,
                 quantity=quantity,
-                line_total_fen=product.price_fen * quantity,
-                commission_bps=station.commission_bps or 0,
-                benefit_split=benefit_split_for_product(product.id),
+                line_total_fen=item["unit_price_fen"] * quantity,
+                commission_bps=commission[station_id],
+                benefit_split=splits[item["product_id"]],
+                **item,
             ))
     payment = OrderPayment(
         order=order,
@@ -232,10 +268,15 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         currency="CNY",
         created_at=now,
     )
-    db.session.add(payment)
+    new_rows.append(payment)
+    db.session.add_all(new_rows)
+    db.session.flush()  # one INSERT per table (multi-row where several)
+    record_status(order, from_status=None, to_status=status, actor=actor, now=now)
+    for shipment in shipments:
+        record_status(shipment, from_status=None, to_status=ShipmentStatus.NEW, actor=actor, now=now)
+    record_status(payment, from_status=None, to_status=payment.state, actor=actor, now=now)
     db.session.flush()
-    record_status(payment, from_status=None, to_status=payment.state, actor=buyer, now=now)
-    adjust_sold_count(order.lines, +1)
+    _add_sold_counts(wanted)
     notify(order, "placed")
     return order
 
