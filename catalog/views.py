@@ -15,6 +15,7 @@ from catalog.services import (
 )
 from shop.args import int_arg as _int_arg
 from shop.errors import DomainError
+from shop.pagecache import cached_page
 
 bp = Blueprint("catalog", __name__)
 
@@ -55,6 +56,7 @@ def _render_list(template: str, **context):
 
 
 @bp.get("/products")
+@cached_page
 def product_list():
     return _render_list("catalog/product_list.html")
 
@@ -110,12 +112,14 @@ def _visible_listings(ids: list[int]) -> list:
 
 
 @bp.get("/categories/<slug>")
+@cached_page
 def category(slug: str):
     cat = get_category(slug)
     return _render_list("catalog/category.html", category=cat, fixed={"category": cat.slug})
 
 
 @bp.get("/villages/<slug>")
+@cached_page
 def village(slug: str):
     v = get_village(slug)
     return _render_list("catalog/village.html", village=v, fixed={"village": v.id})
@@ -123,6 +127,7 @@ def village(slug: str):
 
 @bp.get("/products/<int:product_id>")
 @bp.get("/products/<int:product_id>-<slug>")
+@cached_page
 def product_detail(product_id: int, slug: str | None = None):
     product = get_visible_product(product_id)
     if slug != product.slug:

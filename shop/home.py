@@ -5,11 +5,13 @@ from flask import Blueprint, jsonify, redirect, render_template, request, sessio
 from sqlalchemy import text
 
 from shop.extensions import db
+from shop.pagecache import cached_page
 
 bp = Blueprint("home", __name__)
 
 
 @bp.get("/")
+@cached_page
 def index():
     from catalog.services import home_page_data
 

@@ -1,0 +1,211 @@
+"""Whole-page cache for anonymous visitors: hits, invalidation (price, stock, unpublish), exclusions."""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from shop import pagecache
+from shop.db import commit
+from tests.factories import make_product, make_user
+
+
+@pytest.fixture
+def cache_on(app, db, monkeypatch):
+    monkeypatch.setitem(app.config, "PAGE_CACHE", True)
+    monkeypatch.setitem(app.config, "CACHE_REDIS_URL", "")
+    with app.app_context():
+        pagecache.catalog_changed()
+    yield
+    pagecache.clear()
+
+
+@contextmanager
+def count_sql(db):
+    statements: list[str] = []
+    engine = db.engines[None].engine
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def _product_url(product) -> str:
+    return f"/products/{product.id}-{product.slug}"
+
+
+def test_second_anonymous_request_is_served_from_cache_without_sql(client, db, cache_on):
+    product = make_product(name="三江腌菜", price_fen=1990)
+    commit()
+    for url in ("/", "/products", _product_url(product), f"/villages/{product.village.slug}",
+                f"/categories/{product.category.slug}"):
+        first = client.get(url)
+        assert first.status_code == 200, url
+        with count_sql(db) as statements:
+            second = client.get(url)
+        assert second.status_code == 200
+        assert second.get_data(as_text=True) == first.get_data(as_text=True) or "csrf_token" in first.get_data(as_text=True)
+        assert statements == [], (url, statements)
+        assert "Content-Security-Policy" in second.headers
+        assert "三江腌菜" in second.get_data(as_text=True)
+
+
+def test_price_change_shows_new_price_on_next_request(client, db, cache_on):
+    product = make_product(name="土鸡蛋", price_fen=4500)
+    commit()
+    assert "¥45.00" in client.get(_product_url(product)).get_data(as_text=True)
+    assert "¥45.00" in client.get("/products").get_data(as_text=True)
+    product.price_fen = 3900
+    commit()
+    assert "¥39.00" in client.get(_product_url(product)).get_data(as_text=True)
+    listing = client.get("/products").get_data(as_text=True)
+    assert "¥39.00" in listing and "¥45.00" not in listing
+
+
+def test_stock_allocated_at_checkout_shows_sold_out(client, db, cache_on):
+    from stations.services.stock import allocate
+
+    product = make_product(stock=2)
+    commit()
+    assert "已售罄" not in client.get(_product_url(product)).get_data(as_text=True)
+    allocate({_record_id(db, product): 2})
+    commit()
+    assert "已售罄" in client.get(_product_url(product)).get_data(as_text=True)
+
+
+def _record_id(db, product) -> int:
+    from stations.models import StockRecord
+
+    return db.session.scalar(sa.select(StockRecord.id).where(StockRecord.product_id == product.id))
+
+
+def _record(db, product):
+    from stations.models import StockRecord
+
+    return db.session.scalar(sa.select(StockRecord).where(StockRecord.product_id == product.id))
+
+
+def test_stock_correction_and_receipt_update_badge(client, db, cache_on, now):
+    from stations.services.stock import correct_stock, receive_stock
+
+    product = make_product(stock=3)
+    actor = make_user(role="admin")
+    commit()
+    assert "已售罄" not in client.get(_product_url(product)).get_data(as_text=True)
+    correct_stock(_record(db, product), -3, reason="盘点", actor=actor, now=now)
+    commit()
+    page = client.get(_product_url(product)).get_data(as_text=True)
+    assert "已售罄" in page
+    receive_stock(_record(db, product), 5, actor=actor, now=now)
+    commit()
+    page = client.get(_product_url(product)).get_data(as_text=True)
+    assert "已售罄" not in page and 'max="5"' in page
+
+
+def test_unpublishing_makes_next_request_404(client, db, cache_on):
+    product = make_product(name="井冈蜜柚")
+    commit()
+    assert client.get(_product_url(product)).status_code == 200
+    assert "井冈蜜柚" in client.get("/").get_data(as_text=True)
+    product.is_published = False
+    commit()
+    assert client.get(_product_url(product)).status_code == 404
+    assert "井冈蜜柚" not in client.get("/").get_data(as_text=True)
+    assert "井冈蜜柚" not in client.get("/products").get_data(as_text=True)
+
+
+def test_logged_in_users_never_get_a_cached_page(client, db, auth, cache_on):
+    product = make_product()
+    user = make_user(email="buyer@example.com")
+    commit()
+    anonymous = client.get(_product_url(product)).get_data(as_text=True)
+    assert "buyer@example.com" not in anonymous
+    auth.login(user)
+    with count_sql(db) as statements:
+        page = client.get(_product_url(product)).get_data(as_text=True)
+    assert statements, "a logged-in page is rendered, not served from the cache"
+    assert "buyer@example.com" in page or (user.name and user.name in page)
+    assert client.get("/").get_data(as_text=True).count("退出") >= 1
+
+
+def test_add_to_cart_form_on_cached_page_works_with_csrf(app, db, cache_on, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    product = make_product(stock=5)
+    commit()
+    first_visitor = app.test_client()
+    first_visitor.get(_product_url(product))  # fills the cache with this visitor's page
+    visitor = app.test_client()
+    with count_sql(db) as statements:
+        page = visitor.get(_product_url(product)).get_data(as_text=True)
+    assert not [s for s in statements if "products" in s], "served from the cache"
+    assert pagecache.CSRF_PLACEHOLDER not in page
+    form = page[page.index('class="add-to-cart"'):]
+    action = re.search(r'action="([^"]+)"', form).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    refused = visitor.post(action, data={"product_id": product.id, "quantity": 1})
+    assert refused.status_code == 400
+    added = visitor.post(action, data={"csrf_token": token, "product_id": product.id, "quantity": 1})
+    assert added.status_code == 303, added.get_data(as_text=True)[:500]
+    assert "/cart" in added.headers["Location"]
+
+
+def test_english_and_chinese_are_cached_separately(client, db, cache_on):
+    product = make_product()
+    commit()
+    url = _product_url(product)
+    zh = client.get(url).get_data(as_text=True)
+    assert 'hreflang="en"' in zh
+    client.get("/lang/en")
+    en = client.get(url).get_data(as_text=True)
+    assert 'hreflang="zh-CN"' in en and 'hreflang="en"' not in en
+    client.get("/lang/zh_CN")
+    assert 'hreflang="en"' in client.get(url).get_data(as_text=True)
+
+
+def test_flash_pending_and_lang_argument_are_not_cached(client, db, cache_on):
+    product = make_product()
+    commit()
+    url = _product_url(product)
+    client.get(url)
+    with client.session_transaction() as s:
+        s["_flashes"] = [("success", "已加入购物车")]
+    page = client.get(url).get_data(as_text=True)
+    assert "已加入购物车" in page
+    assert "已加入购物车" not in client.get(url).get_data(as_text=True)
+    with count_sql(db) as statements:
+        client.get(url + "?lang=en")
+    assert statements
+
+
+def test_inline_nonce_is_per_request(app, db, cache_on):
+    """Cached bodies hold a placeholder instead of the nonce; each response gets its own."""
+    from flask import g
+
+    with app.test_request_context("/"):
+        g.csp_nonce = "NONCE123"
+        g.csrf_token = "TOKEN456"
+        stored = pagecache._template('<script nonce="NONCE123"></script><input value="TOKEN456">')
+        assert "NONCE123" not in stored and "TOKEN456" not in stored
+    with app.test_request_context("/"):
+        from shop.security import csp_nonce
+
+        filled = pagecache._fill(stored)
+        assert f'nonce="{csp_nonce()}"' in filled and pagecache.CSRF_PLACEHOLDER not in filled
+
+
+def test_local_backend_is_bounded_lru():
+    store = pagecache.LocalBackend(max_entries=2)
+    store.set("a", "A", 60)
+    store.set("b", "B", 60)
+    assert store.get("a") == "A"
+    store.set("c", "C", 60)
+    assert store.get("b") is None and store.get("a") == "A" and store.get("c") == "C"
+    store.bump()
+    assert store.get("a") is None
