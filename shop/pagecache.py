@@ -269,7 +269,4 @@ def _install_session_hooks() -> None:
         event.listen(Session, "after_soft_rollback", _after_soft_rollback)
 
 
-def init_app(app) -> None:
-    """Called by the factory: install the session hooks (idempotent)."""
-    app.config.setdefault("PAGE_CACHE_TTL", 300)
-    _install_session_hooks()
+_install_session_hooks()  # at import (the catalog and home views import this module), like catalog/search.py
