@@ -209,3 +209,16 @@ def test_local_backend_is_bounded_lru():
     assert store.get("b") is None and store.get("a") == "A" and store.get("c") == "C"
     store.bump()
     assert store.get("a") is None
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("TEST_REDIS_URL"), reason="set TEST_REDIS_URL to test the Redis backend")
+def test_redis_backend_shares_the_generation_between_processes():
+    import os
+
+    one = pagecache.RedisBackend(os.environ["TEST_REDIS_URL"])
+    other = pagecache.RedisBackend(os.environ["TEST_REDIS_URL"])  # another worker
+    key = f"{one.generation()}|zh_CN|/products?"
+    one.set(key, "<html>old</html>", 60)
+    assert other.get(f"{other.generation()}|zh_CN|/products?") == "<html>old</html>"
+    other.bump()
+    assert one.get(f"{one.generation()}|zh_CN|/products?") is None
