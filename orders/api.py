@@ -188,10 +188,15 @@ def create_order(body: OrderIn):
         now=now_utc(),
         shown_total_fen=body.shown_total_fen,
     )
+    if body.payment_method != "card":
+        # Everything the response shows is already in the session (nothing changes at commit):
+        # serialise now, so the commit's expiry does not cost a reload of the order.
+        out = order_out(order)
+        commit()
+        return ok(out, 201)
     order_id = order.id
     commit()
-    if body.payment_method == "card":
-        begin_card_payment(order)
+    begin_card_payment(order)
     return ok(order_out(order_for_output(order_id)), 201)
 
 

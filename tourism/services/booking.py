@@ -255,11 +255,8 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         expires_at=booking.expires_at,
         created_at=now,
     )
-    db.session.add(order)
-    db.session.flush()
-    record_status(order, from_status=None, to_status=OrderStatus.PENDING, actor=user, now=now)
     line = OrderLine(
-        order_id=order.id,
+        order=order,
         kind="booking",
         booking_id=booking.id,
         title=line_title(booking),
@@ -273,7 +270,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         benefit_split=benefit_split_for_listing(listing.id),
     )
     payment = OrderPayment(
-        order_id=order.id,
+        order=order,
         number=1,
         provider="cod" if req.pay_on_arrival else "stripe",
         state=PaymentState.CREATED,
@@ -281,14 +278,17 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         currency="CNY",
         created_at=now,
     )
-    db.session.add_all([line, payment])
-    booking.order_id = order.id
-    db.session.flush()
+    db.session.add_all([order, line, payment])
+    booking.order = order
+    db.session.flush()  # order, line and payment in one flush
+    record_status(order, from_status=None, to_status=OrderStatus.PENDING, actor=user, now=now)
     record_status(payment, from_status=None, to_status=PaymentState.CREATED, actor=user, now=now)
     if req.pay_on_arrival:
         transition(order, OrderStatus.CONFIRMED, actor=user, now=now, note="pay on arrival")
         order.expires_at = None
         confirm_booking(booking, actor=user, now=now, note="pay on arrival")
+    else:
+        db.session.flush()
     return booking
 
 
@@ -333,8 +333,10 @@ def _new_confirmation_code(booking: Booking) -> str:
 
 def confirm_booking(booking: Booking, *, actor=None, now: datetime, note: str = "") -> Booking:
     """held (or expired and re-held) -> confirmed, with a confirmation code; e-mail after commit."""
+    with db.session.no_autoflush:  # the clash check reads other bookings only: one flush below
+        code = _new_confirmation_code(booking)
     transition(booking, BookingStatus.CONFIRMED, actor=actor, now=now, note=note)
-    booking.confirmation_code = _new_confirmation_code(booking)
+    booking.confirmation_code = code
     booking.confirmed_at = now
     booking.expires_at = None
     db.session.flush()

@@ -1,0 +1,50 @@
+"""SQL statements of one API booking (`POST /api/v1/bookings`, stay paid on arrival) stay within a
+fixed budget, whatever the length of the stay or the bookings already on the unit type.
+
+A 1-night stay, then a 5-night stay over nights that already hold other bookings: the worst case for
+a query per night or per existing booking. Statements are counted with `before_cursor_execute`
+(transaction control statements excluded).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_household, make_user
+from tests.orders.test_query_budget import count_statements
+from tests.tourism.factories import make_booking, make_listing
+from tourism.models import Booking, BookingStatus
+
+#: Upper bound for one booking, e-mail task included (Celery runs eagerly in tests): the count seen
+#: when this test was written plus a little headroom.
+MAX_STATEMENTS = 40
+
+
+def _day(n):
+    return local_date(now_utc()) + timedelta(days=n)
+
+
+def _book(client, headers, listing, check_in, nights):
+    body = {"listing_id": listing.id, "checkin": check_in.isoformat(),
+            "checkout": (check_in + timedelta(days=nights)).isoformat(), "guests": 2, "payment_method": "arrival"}
+    with count_statements() as statements:
+        res = client.post("/api/v1/bookings", json=body, headers=headers)
+    assert res.status_code == 201, res.json
+    return res, statements
+
+
+def test_booking_statements_do_not_grow_per_night(client, db, api_token):
+    listing = make_listing(units=5, pay_on_arrival=True, households=[make_household(), make_household()])
+    for n in range(20, 26):
+        make_booking(listing, check_in=_day(n), check_out=_day(n + 1))
+    headers = api_token(make_user())
+    _book(client, headers, listing, _day(3), 1)  # warm-up: first-use queries (mail templates, caches)
+    res1, short = _book(client, headers, listing, _day(5), 1)
+    res5, long = _book(client, headers, listing, _day(20), 5)
+    assert res5.json["nights"] == 5 and res5.json["status"] == "confirmed"
+    assert len(short) <= MAX_STATEMENTS, "\n".join(short)
+    assert len(long) <= len(short), "\n".join(long)
+    booking = db.session.scalar(sa.select(Booking).where(Booking.code == res5.json["code"]))
+    assert booking.status == BookingStatus.CONFIRMED and len(booking.order.lines[0].benefit_split) == 2
