@@ -132,7 +132,6 @@ def enabled() -> bool:
 
 def catalog_changed() -> None:
     """Bump the catalog generation now: every cached page becomes unreachable (all processes)."""
-    global _backend
     try:
         if _backend is not None:
             _backend.bump()
