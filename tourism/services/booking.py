@@ -239,6 +239,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         raise ValidationError("暂不支持在线支付，请选择到店支付",
                               fields={"payment_method": "card payments are not available"})
     order_code = _new_unique_order_code()
+    split = benefit_split_for_listing(req.listing_id)  # read before the unit type lock: shorter lock
     booking = hold_booking(req, user=user, now=now, code=f"{order_code}-S-1")
     listing = booking.listing
     quantity = booking.nights * booking.units if listing.kind == ListingKind.STAY else booking.guests
@@ -267,7 +268,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         quantity=quantity,
         line_total_fen=booking.total_fen,
         commission_bps=0,
-        benefit_split=benefit_split_for_listing(listing.id),
+        benefit_split=split,
     )
     payment = OrderPayment(
         order=order,
