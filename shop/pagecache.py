@@ -1,7 +1,7 @@
 """Whole-page cache for anonymous GET pages (home, catalog lists, category, village, product).
 
 Key = catalog generation + locale + path + sorted query string. Backend: Redis when
-`CACHE_REDIS_URL` is set (shared by all workers), else an in-process LRU dict (embedded default).
+`CACHE_REDIS_URL` is set (app config, else the environment variable) (shared by all workers), else an in-process LRU dict (embedded default).
 
 Correctness:
 - Only anonymous GET requests with no pending flash messages and no `lang=` argument (it writes the
@@ -24,6 +24,7 @@ Correctness:
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -116,7 +117,9 @@ _backend_url: str | None = None
 def backend():
     """The backend for the current app's config (one per process)."""
     global _backend, _backend_url
-    url = current_app.config.get("CACHE_REDIS_URL") or ""
+    config = current_app.config
+    url = config["CACHE_REDIS_URL"] if "CACHE_REDIS_URL" in config else os.environ.get("CACHE_REDIS_URL", "")
+    url = url or ""
     if _backend is None or url != _backend_url:
         _backend = RedisBackend(url) if url else LocalBackend(int(current_app.config.get("PAGE_CACHE_MAX_ENTRIES", 1000)))
         _backend_url = url
