@@ -262,6 +262,10 @@ def create_booking(body: BookingIn):
                        pay_on_arrival=body.payment_method == "arrival"),
         user=user, now=now,
     )
+    if booking.pay_on_arrival:  # all it shows is in the session: serialise before commit expires it
+        out = booking_out(booking)
+        commit()
+        return ok(out, 201)
     commit()
     if not booking.pay_on_arrival:
         start_card_payment(booking.order, now=now, actor=user)
