@@ -49,6 +49,8 @@ class Config:
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")  # empty = run tasks eagerly in process
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")
 
+    #: Shared page cache for anonymous pages (Redis); unset = in-process (single-process default only).
+    CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE / "search-index"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE / "uploads"))
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024

@@ -18,10 +18,6 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 IS_CI = os.environ.get("CI") == "true"
 
 
-@pytest.mark.skipif(
-    not REDIS_URL and not IS_CI,
-    reason="needs a Redis broker: set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run the real-worker test",
-)
 def _sibling_database(url: str) -> str:
     """`<name>_worker` beside the suite's PostgreSQL database (created if missing), so the child's
     schema reset does not touch ours; SQLite children get their own temp file anyway."""
@@ -39,6 +35,10 @@ def _sibling_database(url: str) -> str:
     return f"{base}/{sibling}"
 
 
+@pytest.mark.skipif(
+    not REDIS_URL and not IS_CI,
+    reason="needs a Redis broker: set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run the real-worker test",
+)
 def test_index_updates_go_through_a_real_worker_on_the_search_queue():
     env = dict(os.environ, TEST_DATABASE_URL=_sibling_database(os.environ.get("TEST_DATABASE_URL", "")))
     result = subprocess.run(
