@@ -8,34 +8,15 @@ A unique query string keeps any page cache out of the count.
 from __future__ import annotations
 
 import itertools
-from contextlib import contextmanager
 
-import pytest
-import sqlalchemy as sa
-from sqlalchemy import event
 
 from catalog.models import ProductImage
 from tests.factories import make_household, make_product
+from tests.sql_count import count_statements as count_queries
 
 #: Upper bounds per page (the counts seen when this test was written, plus a little headroom).
 MAX_QUERIES = {"home": 14, "catalog": 14, "product": 10, "api_products": 10}
 _bust = itertools.count(1)
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
-        if verb not in ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT"):
-            statements.append(statement)
-
-    event.listen(sa.engine.Engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(sa.engine.Engine, "before_cursor_execute", before)
 
 
 def add_products(db, n: int) -> list:

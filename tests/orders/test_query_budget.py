@@ -6,16 +6,15 @@ Statements are counted with `before_cursor_execute` (transaction control stateme
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from catalog.models import Product
 from catalog.services import benefit_split_for_product
 from orders.models import Order
 from tests.factories import make_household, make_product, make_user
 from tests.orders.factories import ADDRESS_JSON
+from tests.sql_count import count_statements
 
 #: Upper bound for one checkout with one line, e-mail task included (Celery runs eagerly in tests):
 #: the count seen when this test was written (PostgreSQL 28, SQLite 30; before the batching 33 and 35) plus a little headroom.
@@ -24,22 +23,6 @@ MAX_STATEMENTS = 32
 #: and the no-oversell check need it). SQLite also writes one INSERT per new row (no multi-row
 #: INSERT ... RETURNING there): a shipment, a line and a status event per extra station.
 PER_LINE = {"postgresql": 1, "sqlite": 4}
-
-
-@contextmanager
-def count_statements():
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
-        if verb not in ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT"):
-            statements.append(statement)
-
-    event.listen(sa.engine.Engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(sa.engine.Engine, "before_cursor_execute", before)
 
 
 def _products(n: int) -> list:

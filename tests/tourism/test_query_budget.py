@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_household, make_user
-from tests.orders.test_query_budget import count_statements
+from tests.sql_count import count_statements
 from tests.tourism.factories import make_booking, make_listing
 from tourism.models import Booking, BookingStatus
 
