@@ -26,7 +26,7 @@ from orders.services.refunds import (
 )
 from shop.auth.permissions import role_required
 from shop.db import commit, rollback
-from shop.errors import DomainError, NotFound
+from shop.errors import DomainError, NotFound, json_error
 from shop.extensions import db
 from shop.history import history_of
 from shop.timeutil import now_utc
@@ -254,14 +254,13 @@ def order_pay_card(code: str):
         commit()
     except PaymentDeclined as exc:
         rollback()
-        return jsonify({"error": {"code": "card_declined", "message": str(exc) or _("银行卡被拒绝"), "fields": {}}}), 402
+        return json_error(402, "card_declined", str(exc) or _("银行卡被拒绝"))
     except ProviderError:
         rollback()
-        return jsonify({"error": {"code": "provider_unavailable", "message": _("支付服务暂时不可用，请稍后再试"),
-                                  "fields": {}}}), 503
+        return json_error(503, "provider_unavailable", _("支付服务暂时不可用，请稍后再试"))
     except DomainError as exc:
         rollback()
-        return jsonify({"error": {"code": exc.code, "message": exc.message, "fields": exc.fields}}), exc.status
+        return json_error(exc.status, exc.code, exc.message, exc.fields)
     return jsonify({"status": intent.status, "client_secret": payment.client_secret})
 
 
