@@ -26,7 +26,7 @@ from orders.services.refunds import (
 )
 from shop.auth.permissions import role_required
 from shop.db import commit, rollback
-from shop.errors import DomainError, NotFound, json_error
+from shop.errors import DomainError, NotFound, flash_domain_errors, json_error
 from shop.extensions import db
 from shop.history import history_of
 from shop.timeutil import now_utc
@@ -100,15 +100,12 @@ def cart_update(line_id: int):
     cart = _current_cart()
     if cart is None:
         raise NotFound(_("购物车中没有这一项"))
-    try:
+    with flash_domain_errors():
         if request.form.get("remove"):
             carts.remove_line(cart, line_id, now=now_utc())
         else:
             carts.set_quantity(cart, line_id, _int_arg(request.form.get("quantity"), "quantity"), now=now_utc())
         commit()
-    except DomainError as exc:
-        rollback()
-        flash(exc.message, "error")
     return redirect(url_for("orders.cart_page"), 303)
 
 

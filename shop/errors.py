@@ -7,8 +7,9 @@ into a flash message or an error page. Nothing reaches the user as a 500 that we
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, flash, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,25 @@ class Conflict(DomainError):
 
 class IllegalTransition(Conflict):
     code = "illegal_transition"
+
+
+@contextmanager
+def flash_domain_errors():
+    """For HTML actions: a refused action rolls back and becomes an error flash message.
+
+        with flash_domain_errors():
+            service(...)
+            commit()
+            flash(_("done"), "success")
+        return redirect(...)
+    """
+    try:
+        yield
+    except DomainError as exc:
+        from shop.db import rollback
+
+        rollback()
+        flash(exc.message, "error")
 
 
 def wants_json() -> bool:

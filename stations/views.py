@@ -20,7 +20,7 @@ from orders.models import OrderLine
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station, role_required
 from shop.db import commit, rollback
-from shop.errors import DomainError, NotFound
+from shop.errors import DomainError, NotFound, flash_domain_errors
 from shop.extensions import db
 from shop.history import history_of
 from shop.personal_data import mask_name
@@ -189,13 +189,10 @@ def cancel_line(code: str, line_id: int):
     if not form.validate_on_submit():
         _flash_errors(form)
         return redirect(url_for(".shipment", code=s.code))
-    try:
+    with flash_domain_errors():
         fulfilment.cancel_line(line, actor=current_user, now=now_utc(), reason=form.reason.data)
         commit()
         flash(_("已取消该商品，并通知顾客"), "success")
-    except DomainError as exc:
-        rollback()
-        flash(exc.message, "error")
     return redirect(url_for(".shipment", code=s.code))
 
 
@@ -206,13 +203,10 @@ def confirm_cash(code: str):
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with flash_domain_errors():
         cash.confirm_cash(s, actor=current_user, now=now_utc())
         commit()
         flash(_("已确认收到现金"), "success")
-    except DomainError as exc:
-        rollback()
-        flash(exc.message, "error")
     return redirect(url_for(".shipment", code=s.code))
 
 
@@ -295,16 +289,13 @@ def receive(record_id: int):
     if not form.validate_on_submit():
         _flash_errors(form)
         return redirect(url_for(".stock_record", record_id=record.id))
-    try:
+    with flash_domain_errors():
         stock_service.receive_stock(
             record, form.quantity.data, actor=current_user, now=now_utc(), lot_note=form.lot_note.data or "",
             harvest_date=form.harvest_date.data, from_household_id=form.from_household_id.data or None,
         )
         commit()
         flash(_("已入库 %(n)s", n=form.quantity.data), "success")
-    except DomainError as exc:
-        rollback()
-        flash(exc.message, "error")
     return redirect(url_for(".stock_record", record_id=record.id))
 
 
@@ -316,14 +307,11 @@ def correct(record_id: int):
     if not form.validate_on_submit():
         _flash_errors(form)
         return redirect(url_for(".stock_record", record_id=record.id))
-    try:
+    with flash_domain_errors():
         stock_service.correct_stock(record, form.delta.data, reason=form.reason.data, actor=current_user,
                                     now=now_utc())
         commit()
         flash(_("库存已调整"), "success")
-    except DomainError as exc:
-        rollback()
-        flash(exc.message, "error")
     return redirect(url_for(".stock_record", record_id=record.id))
 
 
@@ -349,14 +337,11 @@ def product_edit(product_id: int):
     if not form.validate_on_submit():
         _flash_errors(form)
     else:
-        try:
+        with flash_domain_errors():
             assisted.update_product(product, actor=current_user, now=now_utc(), price_fen=form.price.fen,
                                     is_published=form.is_published.data == "1")
             commit()
             flash(_("已保存「%(name)s」", name=product.name), "success")
-        except DomainError as exc:
-            rollback()
-            flash(exc.message, "error")
     station_args = {"station": product.station.code} if current_user.role == Role.ADMIN else {}
     return redirect(url_for(".products", **station_args))
 
