@@ -592,20 +592,16 @@ def _apply(writer, prefix: str, docs: dict[int, dict], gone: set[int]) -> None:
 
 def update_products(product_ids: Iterable[int]) -> None:
     """Bring these products' documents in line with the database (visible: indexed; else removed)."""
-    ids = sorted({int(i) for i in product_ids})
-    if not ids:
-        return
-    eng = engine()
-    if not eng.exists():
-        rebuild()
-        return
-    eng.save_words(_place_names())
-    docs, gone = _load_products(ids)
-    eng.write(lambda w: _apply(w, "p", docs, gone))
+    _update(product_ids, "p", _load_products)
 
 
 def update_listings(listing_ids: Iterable[int]) -> None:
-    ids = sorted({int(i) for i in listing_ids})
+    """The same for tourism listings."""
+    _update(listing_ids, "l", _load_listings)
+
+
+def _update(raw_ids: Iterable[int], prefix: str, load: Callable) -> None:
+    ids = sorted({int(i) for i in raw_ids})
     if not ids:
         return
     eng = engine()
@@ -613,8 +609,8 @@ def update_listings(listing_ids: Iterable[int]) -> None:
         rebuild()
         return
     eng.save_words(_place_names())
-    docs, gone = _load_listings(ids)
-    eng.write(lambda w: _apply(w, "l", docs, gone))
+    docs, gone = load(ids)
+    eng.write(lambda w: _apply(w, prefix, docs, gone))
 
 
 def rebuild(progress: Callable[[int, int], None] | None = None, *, batch: int = 500) -> int:
