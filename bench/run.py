@@ -31,7 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
-APP_PORT, HELLO_PORT = 8801, 8802
+#: BENCH_PORT moves both servers (e.g. two benchmarks on one machine).
+APP_PORT = int(os.environ.get("BENCH_PORT", "8801"))
+HELLO_PORT = APP_PORT + 1
 
 # Popular queries repeat (a Zipf-like mix): Chinese words, full pinyin, initials, village names.
 SEARCH_QUERIES = [
