@@ -1,9 +1,11 @@
 """Forms of the tourism pages (dates are Beijing calendar dates)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField
+from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from shop.forms import YuanField
 
 
 class BookingForm(FlaskForm):
@@ -26,3 +28,24 @@ class CloseDatesForm(FlaskForm):
     start = DateField(_l("从"), validators=[DataRequired()])
     end = DateField(_l("到（含）"), validators=[DataRequired()])
     reason = StringField(_l("原因"), validators=[Optional(), Length(max=120)])
+
+
+class ListingTermsForm(FlaskForm):
+    """What a host may change about their listing (name, kind and village are the county's)."""
+
+    description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=5000)])
+    included = TextAreaField(_l("包含的服务"), validators=[Optional(), Length(max=2000)])
+    free_cancel_days = IntegerField(_l("提前几天可免费取消"), validators=[InputRequired(), NumberRange(min=0, max=60)])
+    cancel_fee_pct = IntegerField(_l("逾期取消收取（%）"), validators=[InputRequired(), NumberRange(min=0, max=100)])
+    pay_on_arrival = BooleanField(_l("允许到店支付"))
+    is_published = BooleanField(_l("对游客开放（取消勾选即暂停接受新预订）"))
+
+
+class UnitTypeForm(FlaskForm):
+    """Price and size of one room type, experience or ticket."""
+
+    price = YuanField(_l("价格（元）"), validators=[DataRequired(), Length(max=16)])
+    weekend_price = YuanField(_l("周末价（元，空=同平日）"), validators=[Length(max=16)], optional=True)
+    holiday_price = YuanField(_l("节假日价（元，空=同平日）"), validators=[Length(max=16)], optional=True)
+    units = IntegerField(_l("数量（房间数/每日票数）"), validators=[InputRequired(), NumberRange(min=0, max=1000)])
+    max_guests = IntegerField(_l("每间最多入住人数"), validators=[InputRequired(), NumberRange(min=1, max=50)])

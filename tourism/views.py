@@ -18,7 +18,7 @@ from shop.auth.permissions import role_required
 from shop.db import commit
 from shop.errors import DomainError
 from shop.timeutil import local_date, month_bounds, now_utc, to_local
-from tourism.forms import BookingForm, CheckInForm, CloseDatesForm
+from tourism.forms import BookingForm, CheckInForm, CloseDatesForm, ListingTermsForm, UnitTypeForm
 from tourism.models import ListingKind
 from tourism.services.availability import ListingFilter, listing_calendar, search_listings, sessions_between
 from tourism.services.booking import (
@@ -37,12 +37,15 @@ from tourism.services.booking import (
     start_card_payment,
 )
 from tourism.services.host import (
+    ListingTerms,
     close_dates,
     get_host_listing,
     list_host_listings,
     listing_bookings,
     reopen_date,
     todays_arrivals,
+    update_listing_terms,
+    update_unit_type,
 )
 
 bp = Blueprint("tourism", __name__)
@@ -303,6 +306,85 @@ def _render_host_listing(listing, form, status=200):
 def host_listing(listing_id: int):
     listing = get_host_listing(current_user, listing_id)
     return _render_host_listing(listing, CloseDatesForm())
+
+
+def _unit_type_form(unit_type, formdata=None):
+    form = UnitTypeForm(formdata=formdata, prefix=f"ut{unit_type.id}")
+    if formdata is None:
+        form.price.data = f"{unit_type.price_fen / 100:.2f}"
+        form.weekend_price.data = f"{unit_type.weekend_price_fen / 100:.2f}" if unit_type.weekend_price_fen else ""
+        form.holiday_price.data = f"{unit_type.holiday_price_fen / 100:.2f}" if unit_type.holiday_price_fen else ""
+        form.units.data = unit_type.units
+        form.max_guests.data = unit_type.max_guests
+    return form
+
+
+def _render_host_edit(listing, terms_form=None, unit_forms=None, status=200):
+    unit_forms = unit_forms or {}
+    if terms_form is None:
+        terms_form = ListingTermsForm(obj=listing)
+    forms = [(ut, unit_forms.get(ut.id) or _unit_type_form(ut)) for ut in listing.unit_types]
+    return render_template("tourism/host_listing_edit.html", listing=listing, terms_form=terms_form,
+                           unit_forms=forms), status
+
+
+@bp.get("/host/listings/<int:listing_id>/edit")
+@role_required("host")
+def host_listing_edit(listing_id: int):
+    return _render_host_edit(get_host_listing(current_user, listing_id))
+
+
+@bp.post("/host/listings/<int:listing_id>/edit")
+@role_required("host")
+def host_listing_update(listing_id: int):
+    """Description, what is included, cancellation policy, pay on arrival, open for bookings."""
+    listing = get_host_listing(current_user, listing_id)
+    form = ListingTermsForm()
+    if not form.validate_on_submit():
+        return _render_host_edit(listing, terms_form=form, status=422)
+    terms = ListingTerms(description=form.description.data or "", included=form.included.data or "",
+                         free_cancel_days=form.free_cancel_days.data, cancel_fee_pct=form.cancel_fee_pct.data,
+                         pay_on_arrival=bool(form.pay_on_arrival.data), is_published=bool(form.is_published.data))
+    try:
+        update_listing_terms(listing, terms, actor=current_user, now=now_utc())
+        commit()
+    except DomainError as exc:
+        from shop.db import rollback
+
+        rollback()
+        field_name = next(iter(exc.fields), "free_cancel_days")
+        getattr(form, field_name, form.free_cancel_days).errors = [exc.message]
+        return _render_host_edit(get_host_listing(current_user, listing_id), terms_form=form, status=exc.status)
+    flash(_("已保存"), "success")
+    return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id))
+
+
+@bp.post("/host/listings/<int:listing_id>/unit-types/<int:unit_type_id>")
+@role_required("host")
+def host_unit_type_update(listing_id: int, unit_type_id: int):
+    """Prices (weekday, weekend, holiday), number of rooms or daily tickets, guests per room."""
+    listing = get_host_listing(current_user, listing_id)
+    unit_type = next((ut for ut in listing.unit_types if ut.id == unit_type_id), None)
+    if unit_type is None:
+        abort(404)
+    form = _unit_type_form(unit_type, formdata=request.form)
+    if not form.validate_on_submit():
+        return _render_host_edit(listing, unit_forms={unit_type.id: form}, status=422)
+    try:
+        update_unit_type(listing, unit_type.id, price_fen=form.price.fen, weekend_price_fen=form.weekend_price.fen,
+                         holiday_price_fen=form.holiday_price.fen, units=form.units.data,
+                         max_guests=form.max_guests.data, actor=current_user, now=now_utc())
+        commit()
+    except DomainError as exc:
+        from shop.db import rollback
+
+        rollback()
+        field_name = next(iter(exc.fields), "price").removesuffix("_fen")
+        getattr(form, field_name, form.price).errors = [exc.message]
+        listing = get_host_listing(current_user, listing_id)
+        return _render_host_edit(listing, unit_forms={unit_type_id: form}, status=exc.status)
+    flash(_("已保存：%(name)s", name=unit_type.name), "success")
+    return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id))
 
 
 @bp.post("/host/listings/<int:listing_id>/close")

@@ -1,15 +1,26 @@
-"""The host workspace: own listings only, closures, today's arrivals."""
+"""The host workspace: own listings only, their terms and prices, closures, today's arrivals."""
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from shop.errors import NotFound, ValidationError
+from shop.audit import record_audit
+from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
+from shop.money import MAX_FEN
 from shop.timeutil import local_date
-from tourism.models import Booking, BookingStatus, Closure, Listing
+from tourism.models import Booking, BookingStatus, Closure, Listing, ListingKind, UnitType
+from tourism.services.availability import nights, occupying
+
+MAX_FREE_CANCEL_DAYS = 60
+MAX_UNITS = 1000
+MAX_GUESTS_PER_UNIT = 50
+MAX_UNIT_PRICE_FEN = min(MAX_FEN, 10**8)  # ¥1,000,000 a night or a person
 
 
 def list_host_listings(host) -> list[Listing]:
@@ -23,7 +34,7 @@ def get_host_listing(host, listing_id: int) -> Listing:
     """The host's own listing; another host's is a 404 (admins see all)."""
     listing = db.session.get(Listing, listing_id)
     if listing is None or not (host.role == "admin" or listing.host_id == host.id):
-        raise NotFound("项目不存在")
+        raise NotFound(_("项目不存在"))
     return listing
 
 
@@ -63,7 +74,7 @@ def close_dates(listing: Listing, days: list[date], *, reason: str = "", now: da
     """Close the listing on these dates (idempotent). Past dates are refused."""
     today = local_date(now)
     if any(d < today for d in days):
-        raise ValidationError("不能关闭过去的日期", fields={"closed_date": "in the past"})
+        raise ValidationError(_("不能关闭过去的日期"), fields={"closed_date": "in the past"})
     existing = set(
         db.session.scalars(sa.select(Closure.closed_date).where(Closure.listing_id == listing.id, Closure.closed_date.in_(days)))
     )
@@ -79,3 +90,129 @@ def reopen_date(listing: Listing, day: date) -> int:
     result = db.session.execute(sa.delete(Closure).where(Closure.listing_id == listing.id, Closure.closed_date == day))
     db.session.flush()
     return result.rowcount or 0
+
+
+# --- terms and prices ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListingTerms:
+    """What a host may change about a listing; its name, kind and village are the county's."""
+
+    description: str
+    included: str
+    free_cancel_days: int
+    cancel_fee_pct: int
+    pay_on_arrival: bool
+    is_published: bool
+
+
+def _has_future_bookings(listing: Listing, *, now: datetime) -> bool:
+    return db.session.scalar(
+        sa.select(sa.exists().where(
+            Booking.listing_id == listing.id, Booking.check_in_date >= local_date(now), occupying(now)
+        ))
+    )
+
+
+def update_listing_terms(listing: Listing, terms: ListingTerms, *, actor, now: datetime) -> dict:
+    """Change description, what is included, the cancellation policy, pay-on-arrival and whether
+    new bookings are taken. Returns the audited changes.
+
+    Cancellation reads the listing's policy when the guest cancels, so a guest must never find a
+    stricter policy than the one they booked under: while the listing has bookings to come, the
+    policy may only be loosened."""
+    if not isinstance(terms.free_cancel_days, int) or not 0 <= terms.free_cancel_days <= MAX_FREE_CANCEL_DAYS:
+        raise ValidationError(_("免费取消天数须在 0 到 %(n)s 之间", n=MAX_FREE_CANCEL_DAYS),
+                              fields={"free_cancel_days": "out_of_range"})
+    if not isinstance(terms.cancel_fee_pct, int) or not 0 <= terms.cancel_fee_pct <= 100:
+        raise ValidationError(_("取消费比例须在 0 到 100 之间"), fields={"cancel_fee_pct": "out_of_range"})
+    if len(terms.description) > 5000 or len(terms.included) > 2000:
+        raise ValidationError(_("文字太长"), fields={"description": "too_long"})
+    stricter = terms.free_cancel_days > listing.free_cancel_days or terms.cancel_fee_pct > listing.cancel_fee_pct
+    if stricter and _has_future_bookings(listing, now=now):
+        raise Conflict(_("已有未到期的预订：取消政策只能放宽，不能收紧"), code="policy_in_use",
+                       fields={"free_cancel_days": "stricter", "cancel_fee_pct": "stricter"})
+    changes: dict = {}
+    for name in ("description", "included", "free_cancel_days", "cancel_fee_pct", "pay_on_arrival", "is_published"):
+        old, new = getattr(listing, name), getattr(terms, name)
+        if isinstance(new, str):
+            new = new.strip()
+        if old != new:
+            # long texts are audited as "changed", not copied into the log
+            changes[name] = [old, new] if not isinstance(new, str) else "changed"
+            setattr(listing, name, new)
+    if changes:
+        record_audit(actor=actor, action="listing.update", subject=listing, detail=changes, now=now)
+    db.session.flush()
+    return changes
+
+
+def peak_future_use(unit_type: UnitType, listing: Listing, *, now: datetime) -> int:
+    """The most this unit type is taken on any night (stays: rooms) or day (tickets: people) from
+    today on, counting confirmed bookings and live holds. Experiences count places per session,
+    so their `units` is not a capacity and this is 0."""
+    today = local_date(now)
+    if listing.kind == ListingKind.STAY:
+        rows = db.session.execute(
+            sa.select(Booking.check_in_date, Booking.check_out_date, Booking.units).where(
+                Booking.unit_type_id == unit_type.id, Booking.check_out_date > today, occupying(now)
+            )
+        )
+        taken: dict[date, int] = defaultdict(int)
+        for check_in, check_out, units in rows:
+            for night in nights(max(check_in, today), check_out):
+                taken[night] += units
+        return max(taken.values(), default=0)
+    if listing.kind == ListingKind.TICKET:
+        per_day = (
+            sa.select(sa.func.sum(Booking.guests).label("people"))
+            .where(Booking.unit_type_id == unit_type.id, Booking.check_in_date >= today, occupying(now))
+            .group_by(Booking.check_in_date)
+            .subquery()
+        )
+        return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(per_day.c.people), 0))) or 0)
+    return 0
+
+
+def update_unit_type(listing: Listing, unit_type_id: int, *, price_fen: int, weekend_price_fen: int | None,
+                     holiday_price_fen: int | None, units: int, max_guests: int, actor, now: datetime) -> UnitType:
+    """New prices apply to bookings made from now on; bookings already made keep their total.
+
+    The unit type row is locked, as every hold locks it (tourism.services.booking), so fewer rooms
+    or a smaller daily quota is checked against what is booked from today on, and no hold can slip in
+    between the check and the change: a night never has more bookings than units."""
+    unit_type = db.session.execute(
+        sa.select(UnitType)
+        .where(UnitType.id == unit_type_id, UnitType.listing_id == listing.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if unit_type is None:
+        raise NotFound(_("房型不存在"), fields={"unit_type_id": str(unit_type_id)})
+    for name, value, required in (("price_fen", price_fen, True), ("weekend_price_fen", weekend_price_fen, False),
+                                  ("holiday_price_fen", holiday_price_fen, False)):
+        if value is None and not required:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_UNIT_PRICE_FEN:
+            raise ValidationError(_("价格必须大于零"), fields={name: "invalid"})
+    if not isinstance(units, int) or not 0 <= units <= MAX_UNITS:
+        raise ValidationError(_("数量须在 0 到 %(n)s 之间", n=MAX_UNITS), fields={"units": "out_of_range"})
+    if not isinstance(max_guests, int) or not 1 <= max_guests <= MAX_GUESTS_PER_UNIT:
+        raise ValidationError(_("人数须在 1 到 %(n)s 之间", n=MAX_GUESTS_PER_UNIT), fields={"max_guests": "out_of_range"})
+    if units < unit_type.units:
+        peak = peak_future_use(unit_type, listing, now=now)
+        if units < peak:
+            raise Conflict(_("已有预订占用 %(n)s，不能减少到 %(m)s", n=peak, m=units), code="units_in_use",
+                           fields={"units": f"at least {peak}"})
+    changes: dict = {}
+    for name, new in (("price_fen", price_fen), ("weekend_price_fen", weekend_price_fen),
+                      ("holiday_price_fen", holiday_price_fen), ("units", units), ("max_guests", max_guests)):
+        old = getattr(unit_type, name)
+        if old != new:
+            changes[name] = [old, new]
+            setattr(unit_type, name, new)
+    if changes:
+        record_audit(actor=actor, action="unit_type.update", subject=unit_type, detail=changes, now=now)
+    db.session.flush()
+    return unit_type

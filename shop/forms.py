@@ -1,0 +1,34 @@
+"""Form fields shared by the packages' forms."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField
+from wtforms.validators import ValidationError
+
+from shop.money import MoneyError, parse_yuan
+
+
+class YuanField(StringField):
+    """A price typed in yuan ('12.5'); `.fen` holds the integer fen after validation.
+
+    `optional=True` accepts an empty field (then `.fen` is None): e.g. a weekend price that
+    falls back to the weekday price.
+    """
+
+    fen: int | None = None
+
+    def __init__(self, label=None, validators=None, *, optional: bool = False, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.optional = optional
+
+    def pre_validate(self, form):
+        self.fen = None
+        if self.optional and not (self.data or "").strip():
+            return
+        try:
+            fen = parse_yuan(self.data or "")
+        except MoneyError:
+            raise ValidationError(_l("请输入正确的金额，例如 12.50")) from None
+        if fen <= 0:
+            raise ValidationError(_l("价格必须大于零"))
+        self.fen = fen

@@ -1,0 +1,159 @@
+"""A host changes their listing's prices, rooms, description and cancellation policy — only their own,
+never below what is already booked, never stricter for guests who already booked."""
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from shop.audit import AuditEntry
+from shop.extensions import db
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_user
+from tests.tourism.factories import make_booking, make_listing
+from tourism.models import BookingStatus, Listing, UnitType
+
+
+def _day(n):
+    return local_date(now_utc()) + timedelta(days=n)
+
+
+def _unit_form(ut, **overrides):
+    data = {"price": "200.00", "weekend_price": "", "holiday_price": "", "units": "2", "max_guests": "2"}
+    data.update(overrides)
+    return {f"ut{ut.id}-{k}": v for k, v in data.items()}
+
+
+def _terms(**overrides):
+    data = {"description": "新介绍", "included": "早餐、接站", "free_cancel_days": "3", "cancel_fee_pct": "50",
+            "pay_on_arrival": "y", "is_published": "y"}
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_host_changes_prices_and_new_bookings_pay_them(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=2, price_fen=20000)
+    ut = listing.unit_types[0]
+    auth.login(host)
+    page = client.get(f"/host/listings/{listing.id}/edit")
+    assert page.status_code == 200 and "200.00" in page.get_data(as_text=True)
+    r = client.post(f"/host/listings/{listing.id}/unit-types/{ut.id}",
+                    data=_unit_form(ut, price="260", weekend_price="320.5", units="3", max_guests="3"))
+    assert r.status_code == 302
+    db.session.expire_all()
+    ut = db.session.get(UnitType, ut.id)
+    assert (ut.price_fen, ut.weekend_price_fen, ut.holiday_price_fen, ut.units, ut.max_guests) == (26000, 32050, None, 3, 3)
+    audit = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "unit_type.update"))
+    assert audit.detail["price_fen"] == [20000, 26000] and audit.actor_id == host.id
+    # the public availability shows the new weekday price
+    monday = _day(7 - _day(0).weekday())
+    saturday = monday + timedelta(days=5)
+    avail = client.get(f"/api/v1/listings/{listing.id}/availability?from={monday}&to={saturday + timedelta(days=1)}")
+    days = {d["date"]: d for d in avail.get_json()["days"]}
+    assert days[monday.isoformat()]["unit_types"][0]["price_fen"] == 26000
+    assert days[saturday.isoformat()]["unit_types"][0]["price_fen"] == 32050
+
+
+def test_bad_prices_and_sizes_are_refused_and_change_nothing(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=2, price_fen=20000)
+    ut = listing.unit_types[0]
+    auth.login(host)
+    for bad in ({"price": "0"}, {"price": "-5"}, {"price": "abc"}, {"price": "1.234"}, {"price": "1e9"},
+                {"weekend_price": "-1"}, {"units": "-1"}, {"units": "100000"}, {"max_guests": "0"},
+                {"units": "two"}):
+        r = client.post(f"/host/listings/{listing.id}/unit-types/{ut.id}", data=_unit_form(ut, **bad))
+        assert r.status_code == 422, bad
+    db.session.expire_all()
+    ut = db.session.get(UnitType, ut.id)
+    assert (ut.price_fen, ut.units, ut.max_guests, ut.weekend_price_fen) == (20000, 2, 2, None)
+
+
+def test_rooms_cannot_drop_below_what_is_booked(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=3)
+    ut = listing.unit_types[0]
+    make_booking(listing, check_in=_day(5), check_out=_day(7), units=1)
+    make_booking(listing, check_in=_day(6), check_out=_day(8), units=1)
+    make_booking(listing, check_in=_day(-3), check_out=_day(-1), units=1, status=BookingStatus.COMPLETED)
+    make_booking(listing, check_in=_day(6), check_out=_day(7), units=1, status=BookingStatus.CANCELED)
+    db.session.commit()
+    auth.login(host)
+    r = client.post(f"/host/listings/{listing.id}/unit-types/{ut.id}", data=_unit_form(ut, units="1"))
+    assert r.status_code == 409
+    assert "已有预订占用 2" in r.get_data(as_text=True)
+    assert db.session.get(UnitType, ut.id).units == 3
+    r = client.post(f"/host/listings/{listing.id}/unit-types/{ut.id}", data=_unit_form(ut, units="2"))
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(UnitType, ut.id).units == 2
+
+
+def test_ticket_quota_cannot_drop_below_the_busiest_day(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host, kind="ticket", units=50, max_guests=10)
+    ut = listing.unit_types[0]
+    make_booking(listing, check_in=_day(2), guests=8)
+    make_booking(listing, check_in=_day(2), guests=7)
+    make_booking(listing, check_in=_day(3), guests=9)
+    db.session.commit()
+    auth.login(host)
+    r = client.post(f"/host/listings/{listing.id}/unit-types/{ut.id}", data=_unit_form(ut, units="14", max_guests="10"))
+    assert r.status_code == 409
+    r = client.post(f"/host/listings/{listing.id}/unit-types/{ut.id}", data=_unit_form(ut, units="15", max_guests="10"))
+    assert r.status_code == 302
+
+
+def test_host_edits_terms_and_can_pause_new_bookings(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host, pay_on_arrival=False)
+    auth.login(host)
+    r = client.post(f"/host/listings/{listing.id}/edit", data=_terms(is_published=None, free_cancel_days="5",
+                                                                     cancel_fee_pct="30"))
+    assert r.status_code == 302
+    db.session.expire_all()
+    listing = db.session.get(Listing, listing.id)
+    assert (listing.description, listing.included, listing.pay_on_arrival, listing.is_published) == \
+        ("新介绍", "早餐、接站", True, False)
+    assert (listing.free_cancel_days, listing.cancel_fee_pct) == (5, 30)
+    # paused: the public page no longer takes bookings
+    assert client.get(f"/listings/{listing.id}-{listing.slug}").status_code == 404
+    for bad in ({"free_cancel_days": "61"}, {"free_cancel_days": "-1"}, {"cancel_fee_pct": "101"},
+                {"cancel_fee_pct": "x"}, {"description": "长" * 5001}):
+        assert client.post(f"/host/listings/{listing.id}/edit", data=_terms(**bad)).status_code == 422, bad
+    db.session.expire_all()
+    assert db.session.get(Listing, listing.id).free_cancel_days == 5
+
+
+def test_policy_cannot_get_stricter_for_guests_who_already_booked(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host, free_cancel_days=3, cancel_fee_pct=50)
+    make_booking(listing, check_in=_day(10), check_out=_day(11))
+    db.session.commit()
+    auth.login(host)
+    r = client.post(f"/host/listings/{listing.id}/edit", data=_terms(free_cancel_days="7"))
+    assert r.status_code == 409
+    r = client.post(f"/host/listings/{listing.id}/edit", data=_terms(cancel_fee_pct="80"))
+    assert r.status_code == 409
+    db.session.expire_all()
+    assert (db.session.get(Listing, listing.id).free_cancel_days, db.session.get(Listing, listing.id).cancel_fee_pct) == (3, 50)
+    # looser is always fine
+    r = client.post(f"/host/listings/{listing.id}/edit", data=_terms(free_cancel_days="1", cancel_fee_pct="20"))
+    assert r.status_code == 302
+
+
+def test_hosts_cannot_edit_other_hosts_listings(client, db, auth):
+    host, other = make_user(role="host"), make_user(role="host")
+    listing = make_listing(host=host, price_fen=20000)
+    theirs = make_listing(host=other)
+    ut = listing.unit_types[0]
+    auth.login(other)
+    assert client.get(f"/host/listings/{listing.id}/edit").status_code == 404
+    assert client.post(f"/host/listings/{listing.id}/unit-types/{ut.id}", data=_unit_form(ut, price="1")).status_code == 404
+    assert client.post(f"/host/listings/{listing.id}/edit", data=_terms()).status_code == 404
+    # their own listing id with my unit type id
+    assert client.post(f"/host/listings/{theirs.id}/unit-types/{ut.id}", data=_unit_form(ut, price="1")).status_code == 404
+    auth.logout()
+    auth.login(make_user())
+    assert client.get(f"/host/listings/{listing.id}/edit").status_code == 403
+    db.session.expire_all()
+    assert db.session.get(UnitType, ut.id).price_fen == 20000
