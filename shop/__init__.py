@@ -5,7 +5,7 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("shop", "catalog", "stations", "orders", "tourism", "county")
@@ -113,6 +113,8 @@ def _configure_i18n(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
 
     def select_locale() -> str:
+        if not has_request_context():  # Celery tasks, CLI commands: the default locale
+            return app.config["BABEL_DEFAULT_LOCALE"]
         wanted = request.args.get("lang") or session.get("lang")
         user = g.get("_login_user")  # only if already loaded: loading it here could recurse
         if not wanted and getattr(user, "is_authenticated", False):

@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from shop.audit import AuditEntry
 from shop.extensions import db
 from shop.timeutil import local_date, now_utc
+from tests.conftest import requires_postgres
 from tests.factories import make_user
 from tests.tourism.factories import make_booking, make_listing
-from tourism.models import BookingStatus, Listing, UnitType
+from tourism.models import Booking, BookingStatus, Listing, UnitType
 
 
 def _day(n):
@@ -157,3 +158,61 @@ def test_hosts_cannot_edit_other_hosts_listings(client, db, auth):
     assert client.get(f"/host/listings/{listing.id}/edit").status_code == 403
     db.session.expire_all()
     assert db.session.get(UnitType, ut.id).price_fen == 20000
+
+
+@requires_postgres
+def test_fewer_rooms_racing_holds_never_overbooks(app, committed_db):
+    """A host cutting rooms from 3 to 1 while six guests grab the same night: whatever the order,
+    the night ends with no more bookings than rooms (the unit type row lock serialises both)."""
+    import threading
+
+    from shop.auth.models import User
+    from shop.db import commit, rollback
+    from tests.factories import NOW
+    from tourism.services.booking import BookingRequest, BookingUnavailable, hold_booking
+    from tourism.services.host import update_unit_type
+
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=3, max_guests=2)
+    guests = [make_user() for _ in range(6)]
+    db.session.commit()
+    ut_id, listing_id, night = listing.unit_types[0].id, listing.id, local_date(NOW) + timedelta(days=10)
+    barrier = threading.Barrier(len(guests) + 1)
+    outcomes: list[str] = []
+
+    def run(action):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=10)
+                action()
+                commit()
+                outcomes.append("ok")
+            except (BookingUnavailable, Exception) as exc:  # noqa: B014 - the outcome names it
+                rollback()
+                outcomes.append(type(exc).__name__ if not isinstance(exc, RuntimeError) else repr(exc))
+            finally:
+                db.session.remove()
+
+    def book(user_id):
+        return lambda: hold_booking(BookingRequest(listing_id=listing_id, check_in=night,
+                                                   check_out=night + timedelta(days=1), guests=2),
+                                    user=db.session.get(User, user_id), now=NOW)
+
+    def cut():
+        update_unit_type(db.session.get(Listing, listing_id), ut_id, price_fen=20000, weekend_price_fen=None,
+                         holiday_price_fen=None, units=1, max_guests=2,
+                         actor=db.session.get(User, host.id), now=NOW)
+
+    threads = [threading.Thread(target=run, args=(book(u.id),)) for u in guests]
+    threads.append(threading.Thread(target=run, args=(cut,)))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(outcomes) == 7 and set(outcomes) <= {"ok", "BookingUnavailable", "Conflict"}, outcomes
+    db.session.expire_all()
+    units = db.session.get(UnitType, ut_id).units
+    held = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Booking.units), 0)).where(
+        Booking.unit_type_id == ut_id, Booking.check_in_date == night))
+    assert 1 <= held <= units
+    assert outcomes.count("ok") == held + (1 if units == 1 else 0)
