@@ -7,6 +7,7 @@ from __future__ import annotations
 
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from catalog.models import HOUSEHOLD_STATUS_LABELS, BenefitLink, Household, Product, Village
@@ -16,7 +17,7 @@ from shop.args import date_arg as _date_arg
 from shop.args import int_arg as _int_arg
 from shop.auth.permissions import role_required
 from shop.db import commit, rollback
-from shop.errors import DomainError, ValidationError
+from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.extensions import db
 from shop.timeutil import now_utc
 from tourism.models import Listing
@@ -39,7 +40,7 @@ def _export_format() -> str | None:
     if not fmt:
         return None
     if fmt not in FORMATS:
-        abort(400, "format must be xlsx or csv")
+        abort(400, _("导出格式须为 xlsx 或 csv"))
     return fmt
 
 
@@ -69,7 +70,7 @@ def dashboard():
 def income():
     group_by = request.args.get("group_by", "village")
     if group_by not in reports.GROUPS:
-        abort(400, "unknown grouping")
+        abort(400, _("未知的分组方式"))
     date_from, date_to = _date_arg("from"), _date_arg("to")
     try:
         rows = reports.income_by(group_by, date_from, date_to)
@@ -112,7 +113,7 @@ def reconcile_page():
 def households():
     status = request.args.get("status") or None
     if status and status not in HOUSEHOLD_STATUS_LABELS:
-        abort(400, "unknown status")
+        abort(400, _("未知状态"))
     f = registry.HouseholdQuery(village_id=_int_arg("village"), status=status, page=_int_arg("page") or 1)
     fmt = _export_format()
     if fmt:
@@ -131,7 +132,7 @@ def household_find():
                                                                        per_page=2))
     found = [h for h in found if h.registry_no_hash == registry.lookup_hash(request.form.get("registry_no", ""))]
     if not found:
-        flash("没有该登记号的农户", "error")
+        flash(_("没有该登记号的农户"), "error")
         return redirect(url_for("county.households"))
     return redirect(url_for("county.household_detail", household_id=found[0].id))
 
@@ -156,7 +157,7 @@ def household_new():
         try:
             household = registry.create_household(_household_data(request.form), actor=current_user, now=now_utc())
             commit()
-            flash("已登记该户", "success")
+            flash(_("已登记该户"), "success")
             return redirect(url_for("county.household_detail", household_id=household.id))
         except ValidationError as exc:
             rollback()
@@ -182,7 +183,7 @@ def household_edit(household_id: int):
         try:
             registry.update_household(household, _household_data(request.form), actor=current_user, now=now_utc())
             commit()
-            flash("已保存", "success")
+            flash(_("已保存"), "success")
             return redirect(url_for("county.household_detail", household_id=household.id))
         except ValidationError as exc:
             rollback()
@@ -214,10 +215,11 @@ def household_detail(household_id: int):
 @county_only
 def household_status(household_id: int):
     household = _load(household_id)
-    registry.change_status(household, request.form.get("status", ""), actor=current_user, now=now_utc(),
-                           note=request.form.get("note", "")[:255])
-    commit()
-    flash("状态已变更", "success")
+    with flash_domain_errors():  # an unknown or illegal status comes back as a message on the page
+        registry.change_status(household, request.form.get("status", ""), actor=current_user, now=now_utc(),
+                               note=request.form.get("note", "")[:255])
+        commit()
+        flash(_("状态已变更"), "success")
     return redirect(url_for("county.household_detail", household_id=household.id))
 
 
@@ -238,7 +240,7 @@ def household_import():
     if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            flash("请选择Excel文件", "error")
+            flash(_("请选择Excel文件"), "error")
             return render_template("county/household_import.html", report=None), 422
         try:
             report = registry.import_households(upload.stream, actor=current_user, now=now_utc())
@@ -296,13 +298,13 @@ def links_edit(kind: str, target_id: int):
                 if not hid.strip():
                     continue
                 if not hid.strip().isdigit() or not weight.strip().isdigit():
-                    raise ValidationError("户编号和权重须为正整数", fields={"links": "invalid"})
+                    raise ValidationError(_("户编号和权重须为正整数"), fields={"links": "invalid"})
                 pairs.append((int(hid), int(weight)))
             if request.form.get("links_text", "").strip():
                 pairs += links.parse_links(request.form["links_text"])
             links.set_links(target, pairs, actor=current_user, now=now_utc())
             commit()
-            flash("利益联结已更新", "success")
+            flash(_("利益联结已更新"), "success")
             return redirect(url_for("county.links_edit", kind=kind, target_id=target_id))
         except ValidationError as exc:
             rollback()
@@ -351,7 +353,7 @@ def approvals_decide(product_id: int, decision: str):
         flash(exc.message, "error")
         return redirect(url_for("county.approvals_index"))
     commit()
-    flash("已认定" if decision == "approve" else "已退回", "success")
+    flash(_("已认定") if decision == "approve" else _("已退回"), "success")
     return redirect(url_for("county.approvals_index"))
 
 

@@ -40,20 +40,12 @@ from stations.services import stock as stock_service
 
 bp = Blueprint("stations", __name__, url_prefix="/station")
 
-STATUS_LABELS = {
-    "new": "新订单",
-    "accepted": "已接单",
-    "packed": "已打包",
-    "shipped": "已发货",
-    "ready_for_pickup": "待自提",
-    "delivered": "已交付",
-    "canceled": "已取消",
-}
+STATUS_LABELS = fulfilment.STATUS_LABELS
 
 
 @bp.app_context_processor
 def _labels():
-    return {"shipment_status_label": lambda s: _(STATUS_LABELS.get(s, s))}
+    return {"shipment_status_label": fulfilment.status_label}
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -102,7 +94,7 @@ def _flash_errors(form) -> None:
     for name, errors in form.errors.items():
         label = getattr(getattr(form, name, None), "label", None)
         for error in errors:
-            flash(f"{label.text if label else name}: {error}", "error")
+            flash(_("%(field)s：%(error)s", field=label.text if label else name, error=error), "error")
 
 
 def qr_svg(text: str) -> Markup:
@@ -168,7 +160,7 @@ def shipment_action(code: str):
             tracking_number=form.tracking_number.data, pickup_code=form.pickup_code.data, reason=form.reason.data,
         )
         commit()
-        flash(_("已更新：%(status)s", status=_(STATUS_LABELS.get(s.status, s.status))), "success")
+        flash(_("已更新：%(status)s", status=fulfilment.status_label(s.status)), "success")
     except fulfilment.WrongPickupCode as exc:
         commit()  # the failure count must stick even though the hand-over failed
         flash(_("取货码错误（还可尝试 %(n)s 次）", n=exc.fields.get("attempts_left", "0")), "error")

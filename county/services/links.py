@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from catalog.models import BenefitLink, Household, Product
 from shop.audit import record_audit
@@ -43,7 +44,7 @@ def parse_links(text: str) -> list[tuple[int, int]]:
             household_id = int(parts[0])
             weight = int(parts[1]) if len(parts) > 1 else 1
         except (ValueError, IndexError):
-            raise ValidationError(f"Cannot read '{chunk[:20]}': use household id:weight",
+            raise ValidationError(_("无法识别「%(text)s」：请按“户编号:权重”填写", text=chunk[:20]),
                                   fields={"links": "invalid"}) from None
         links.append((household_id, weight))
     return links
@@ -54,12 +55,12 @@ def set_links(target, links: list[tuple[int, int]], *, actor, now: datetime) -> 
     seen = set()
     for household_id, weight in links:
         if household_id in seen:
-            raise ValidationError("A household is linked twice", fields={"links": "duplicate"})
+            raise ValidationError(_("同一农户重复联结"), fields={"links": "duplicate"})
         seen.add(household_id)
         if not isinstance(weight, int) or isinstance(weight, bool) or weight <= 0 or weight > 1_000_000:
-            raise ValidationError("Weights must be whole numbers from 1 to 1000000", fields={"links": "weight"})
+            raise ValidationError(_("权重须为 1 到 1000000 的整数"), fields={"links": "weight"})
         if db.session.get(Household, household_id) is None:
-            raise ValidationError(f"Unknown household {household_id}", fields={"links": "unknown"})
+            raise ValidationError(_("没有编号为 %(id)s 的农户", id=household_id), fields={"links": "unknown"})
     column = _column(target)
     before = [{"household_id": l.household_id, "weight": l.weight} for l in links_for(target)]
     after = [{"household_id": h, "weight": w} for h, w in sorted(links)]

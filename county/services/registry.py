@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
+from flask_babel import gettext as _
 
 from catalog.models import HOUSEHOLD_STATUS_LABELS, Household, HouseholdStatus, HouseholdStatusChange, Village
 from shop.audit import record_audit
@@ -42,6 +43,17 @@ STATUS_BY_LABEL = {label: str(status) for status, label in HOUSEHOLD_STATUS_LABE
 }
 
 
+def N_(message: str) -> str:
+    """Marks a msgid for extraction without translating it: a field reason stays the stable Chinese
+    text in `ValidationError.fields` (what API clients see) and is translated where it is shown
+    (`{{ _(errors.x) }}` in templates/county/household_form.html, the import report)."""
+    return message
+
+
+def _status_label(status: str) -> str:
+    return _(HOUSEHOLD_STATUS_LABELS[status]) if status in HOUSEHOLD_STATUS_LABELS else str(status)
+
+
 def household_row(h: Household) -> dict:
     """The masked view of a household: the only form pages, API, exports and logs may use."""
     return {
@@ -61,7 +73,7 @@ def household_row(h: Household) -> dict:
 def get_household(household_id: int) -> Household:
     household = db.session.get(Household, household_id)
     if household is None:
-        raise NotFound("No such household")
+        raise NotFound(_("没有这个农户"))
     return household
 
 
@@ -111,32 +123,32 @@ def _clean(data: HouseholdData, *, existing: Household | None = None) -> dict[st
     data.id_number = "".join((data.id_number or "").split()).upper()
     data.phone = "".join((data.phone or "").split()).replace("-", "")
     if not data.village_id or db.session.get(Village, data.village_id) is None:
-        errors["village"] = "缺少村或村不存在"
+        errors["village"] = N_("缺少村或村不存在")
     if not data.head_name or len(data.head_name) > 40:
-        errors["head_name"] = "缺少户主姓名"
+        errors["head_name"] = N_("缺少户主姓名")
     if not data.registry_no or not REGISTRY_RE.match(data.registry_no):
-        errors["registry_no"] = "登记号格式不正确"
+        errors["registry_no"] = N_("登记号格式不正确")
     else:
         other = db.session.scalar(
             sa.select(Household.id).where(Household.registry_no_hash == lookup_hash(data.registry_no))
         )
         if other is not None and (existing is None or other != existing.id):
-            errors["registry_no"] = "登记号重复"
+            errors["registry_no"] = N_("登记号重复")
     if data.phone and not PHONE_RE.match(data.phone):
-        errors["phone"] = "电话号码格式不正确"
+        errors["phone"] = N_("电话号码格式不正确")
     if data.id_number and not ID_NUMBER_RE.match(data.id_number):
-        errors["id_number"] = "身份证号格式不正确"
+        errors["id_number"] = N_("身份证号格式不正确")
     if data.members is None or not (1 <= int(data.members) <= 30):
-        errors["members"] = "家庭人口应为1-30"
+        errors["members"] = N_("家庭人口应为1-30")
     if data.status not in {s.value for s in HouseholdStatus}:
-        errors["status"] = "状态不正确"
+        errors["status"] = N_("状态不正确")
     return errors
 
 
 def create_household(data: HouseholdData, *, actor, now: datetime) -> Household:
     errors = _clean(data)
     if errors:
-        raise ValidationError("The household is not valid", fields=errors)
+        raise ValidationError(_("农户信息有误，请检查标出的项"), fields=errors)
     household = Household(
         village_id=data.village_id,
         head_name=data.head_name,
@@ -167,7 +179,7 @@ def update_household(household: Household, data: HouseholdData, *, actor, now: d
     data.phone = data.phone or (household.phone or "")
     errors = _clean(data, existing=household)
     if errors:
-        raise ValidationError("The household is not valid", fields=errors)
+        raise ValidationError(_("农户信息有误，请检查标出的项"), fields=errors)
     changed = []
     for name in ("village_id", "head_name", "registry_no", "id_number", "phone", "members"):
         new = getattr(data, name) or (None if name in ("id_number", "phone") else getattr(data, name))
@@ -185,9 +197,10 @@ def update_household(household: Household, data: HouseholdData, *, actor, now: d
 def change_status(household: Household, to_status: str, *, actor, now: datetime, note: str = "",
                   effective_date: date | None = None) -> HouseholdStatusChange:
     if to_status not in {s.value for s in HouseholdStatus}:
-        raise ValidationError("Unknown status", fields={"status": "invalid"})
+        raise ValidationError(_("未知状态"), fields={"status": "invalid"})
     if to_status not in STATUS_TRANSITIONS.get(household.status, set()):
-        raise IllegalTransition(f"Cannot go from {household.status} to {to_status}")
+        raise IllegalTransition(_("不能从「%(old)s」变为「%(new)s」", old=_status_label(household.status),
+                                  new=_status_label(to_status)))
     change = HouseholdStatusChange(
         household_id=household.id, from_status=household.status, to_status=to_status,
         effective_date=effective_date or local_date(now), actor_id=getattr(actor, "id", None),
@@ -211,7 +224,7 @@ def status_history(household: Household) -> list[HouseholdStatusChange]:
 def reveal(household: Household, field_name: str, *, actor, now: datetime) -> str:
     """Decrypt one field for a county officer, and audit it (who, when, which field — not the value)."""
     if field_name not in REVEALABLE:
-        raise ValidationError("This field cannot be revealed", fields={"field": "invalid"})
+        raise ValidationError(_("该项不能查看"), fields={"field": "invalid"})
     record_audit(actor=actor, action="household.reveal", subject=household, detail={"field": field_name}, now=now)
     return getattr(household, field_name) or ""
 
@@ -258,7 +271,7 @@ def read_sheet(source) -> tuple[list[str], list[tuple[int, dict]]]:
     try:
         workbook = load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a non-xlsx upload
-        raise ValidationError("Not an Excel (.xlsx) file", fields={"file": "invalid"}) from exc
+        raise ValidationError(_("不是 Excel（.xlsx）文件"), fields={"file": "invalid"}) from exc
     sheet = workbook.worksheets[0]
     # county sheets often start with a title row (e.g. "XX村建档立卡贫困户花名册"): the header is the first
     # of the first ten rows naming both the head of household and the registry number
@@ -270,7 +283,7 @@ def read_sheet(source) -> tuple[list[str], list[tuple[int, dict]]]:
             break
     if header_row is None:
         workbook.close()
-        raise ValidationError("The sheet needs the columns 户主姓名 and 建档立卡编号", fields={"file": "headers"})
+        raise ValidationError(_("表格须有「户主姓名」和「建档立卡编号」两列"), fields={"file": "headers"})
     rows = sheet.iter_rows(min_row=header_row + 1, values_only=True)
     out = []
     for number, values in enumerate(rows, start=header_row + 1):
@@ -295,9 +308,9 @@ def import_households(source, *, actor, now: datetime,
         registry_no = "".join(record.get("registry_no", "").split())
         village_name = record.get("village", "")
         if not village_name:
-            reasons.append("缺少村")
+            reasons.append(_("缺少村"))
         elif village_name not in villages:
-            reasons.append(f"村不存在: {village_name}")
+            reasons.append(_("村不存在: %(village)s", village=village_name))
         status_text = record.get("status", "") or HOUSEHOLD_STATUS_LABELS[HouseholdStatus.POOR]
         status = STATUS_BY_LABEL.get(status_text, status_text)
         members_text = record.get("members", "") or "1"
@@ -305,7 +318,7 @@ def import_households(source, *, actor, now: datetime,
         if registry_no:
             key = lookup_hash(registry_no)
             if key in seen_in_file:
-                report.rejected.append({"row": number, "reasons": ["登记号在表中重复"]})
+                report.rejected.append({"row": number, "reasons": [_("登记号在表中重复")]})
                 continue
             seen_in_file.add(key)
             if not reasons and db.session.scalar(sa.select(Household.id).where(Household.registry_no_hash == key)):
@@ -316,7 +329,7 @@ def import_households(source, *, actor, now: datetime,
                              phone=record.get("phone", ""), members=members, status=status)
         errors = _clean(data)
         errors.pop("village", None)  # already reported with the village's name
-        reasons += list(errors.values())
+        reasons += [_(reason) for reason in errors.values()]
         if reasons:
             report.rejected.append({"row": number, "reasons": reasons})
             continue
@@ -324,7 +337,7 @@ def import_households(source, *, actor, now: datetime,
             with db.session.begin_nested():
                 create_household(data, actor=actor, now=now)
         except (ValidationError, sa.exc.IntegrityError):
-            report.rejected.append({"row": number, "reasons": ["登记号重复"]})
+            report.rejected.append({"row": number, "reasons": [_("登记号重复")]})
             continue
         report.imported += 1
     db.session.flush()

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from catalog.models import Category, Household, Village
 from county.models import IncomeEntry, IncomeKind
@@ -40,7 +41,7 @@ def _range(query, date_from: date | None, date_to: date | None):
 
 def _check_range(date_from, date_to):
     if date_from and date_to and date_from > date_to:
-        raise ValidationError("'from' is after 'to'", fields={"from": "after to"})
+        raise ValidationError(_("开始日期晚于结束日期"), fields={"from": "after to"})
 
 
 def _sums(key_column, date_from, date_to):
@@ -70,7 +71,8 @@ def income_by(group_by: str, date_from: date | None = None, date_to: date | None
     """Rows {key, label, sale_fen, tourism_fen, reversal_fen, total_fen, entries, households}, biggest first
     (by month: in calendar order)."""
     if group_by not in GROUPS:
-        raise ValidationError("group_by must be one of " + ", ".join(GROUPS), fields={"group_by": "invalid"})
+        raise ValidationError(_("分组方式须为以下之一：%(groups)s", groups=", ".join(GROUPS)),
+                              fields={"group_by": "invalid"})
     _check_range(date_from, date_to)
     rows: dict = {}
 
@@ -165,7 +167,7 @@ def parse_month(text: str) -> tuple[date, date]:
         year, month = (int(p) for p in text.strip().split("-"))
         start, end = month_bounds(year, month)
     except (ValueError, TypeError):
-        raise ValidationError("Month must look like YYYY-MM", fields={"month": "invalid"}) from None
+        raise ValidationError(_("月份格式应为 YYYY-MM"), fields={"month": "invalid"}) from None
     return start, end - timedelta(days=1)
 
 

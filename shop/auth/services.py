@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from shop.auth.models import ApiToken, Role, User
@@ -38,19 +39,19 @@ def register_user(info: Registration, *, now: datetime) -> User:
     """Create an account. Raises Conflict if the e-mail is taken, ValidationError on bad input."""
     email = normalise_email(info.email)
     if "@" not in email or len(email) > 254:
-        raise ValidationError("A valid e-mail address is required", fields={"email": "invalid"})
+        raise ValidationError(_("请填写有效的邮箱地址"), fields={"email": "invalid"})
     if len(info.password or "") < MIN_PASSWORD:
         raise ValidationError(
-            f"The password needs at least {MIN_PASSWORD} characters", fields={"password": "too short"}
+            _("密码至少需要 %(n)s 个字符", n=MIN_PASSWORD), fields={"password": "too short"}
         )
     if len(info.password) > 200:
-        raise ValidationError("The password is too long", fields={"password": "too long"})
+        raise ValidationError(_("密码太长"), fields={"password": "too long"})
     if info.role not in set(Role):
-        raise ValidationError("Unknown role", fields={"role": "invalid"})
+        raise ValidationError(_("未知角色"), fields={"role": "invalid"})
     if info.role == Role.OPERATOR and info.station_id is None:
-        raise ValidationError("An operator belongs to a station", fields={"station": "required"})
+        raise ValidationError(_("站点操作员必须属于一个站点"), fields={"station": "required"})
     if get_user_by_email(email) is not None:
-        raise Conflict("This e-mail is already registered", code="email_taken", fields={"email": "taken"})
+        raise Conflict(_("该邮箱已注册"), code="email_taken", fields={"email": "taken"})
     user = User(
         email=email,
         password_hash=generate_password_hash(info.password),
@@ -82,7 +83,7 @@ def change_password(user: User, new_password: str) -> None:
     """Set a new password and invalidate every session and token issued before."""
     if len(new_password or "") < MIN_PASSWORD:
         raise ValidationError(
-            f"The password needs at least {MIN_PASSWORD} characters", fields={"password": "too short"}
+            _("密码至少需要 %(n)s 个字符", n=MIN_PASSWORD), fields={"password": "too short"}
         )
     user.password_hash = generate_password_hash(new_password)
     user.auth_version += 1
@@ -91,7 +92,7 @@ def change_password(user: User, new_password: str) -> None:
 
 def load_session_user(session_id: str) -> User | None:
     """flask-login loader: the session stores 'user_id:auth_version'."""
-    user_id, _, version = (session_id or "").partition(":")
+    user_id, _sep, version = (session_id or "").partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
     user = db.session.get(User, int(user_id))

@@ -79,8 +79,9 @@ def register():
                 Registration(email=form.email.data, password=form.password.data, name=form.name.data or ""),
                 now=now_utc(),
             )
-        except DomainError as exc:
-            form.email.errors.append(_(exc.message))
+        except DomainError as exc:  # the message is already in the request's language
+            field = form.password if "password" in exc.fields else form.email
+            field.errors.append(exc.message)
         else:
             commit()
             _start_session(user)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from catalog.models import Household, Product
@@ -71,15 +72,15 @@ def _validate(station: Station, data: AssistedProductInput) -> tuple[Household, 
     villages = station_village_ids(station)
     household = db.session.get(Household, data.household_id) if data.household_id else None
     if household is None or household.village_id not in villages:
-        raise ValidationError("请选择本站服务村的农户", fields={"household_id": "invalid"})
+        raise ValidationError(_("请选择本站服务村的农户"), fields={"household_id": "invalid"})
     if not isinstance(data.price_fen, int) or data.price_fen <= 0 or data.price_fen > MAX_PRICE_FEN:
-        raise ValidationError("价格必须大于零", fields={"price_fen": "invalid"})
+        raise ValidationError(_("价格必须大于零"), fields={"price_fen": "invalid"})
     if not isinstance(data.weight_g, int) or data.weight_g < 0 or data.weight_g > 1_000_000:
-        raise ValidationError("重量须在 0 到 1000000 克之间", fields={"weight_g": "invalid"})
+        raise ValidationError(_("重量须在 0 到 1000000 克之间"), fields={"weight_g": "invalid"})
     if not isinstance(data.initial_stock, int) or data.initial_stock < 0 or data.initial_stock > MAX_QUANTITY:
-        raise ValidationError("库存须在 0 到 100000 之间", fields={"initial_stock": "invalid"})
+        raise ValidationError(_("库存须在 0 到 100000 之间"), fields={"initial_stock": "invalid"})
     if not (data.unit or "").strip() or len(data.unit.strip()) > 20:
-        raise ValidationError("请填写单位（斤、盒、只……）", fields={"unit": "invalid"})
+        raise ValidationError(_("请填写单位（斤、盒、只……）"), fields={"unit": "invalid"})
     benefit = list(data.benefit) or [(household.id, 1)]
     linked = {
         h.id: h for h in db.session.scalars(sa.select(Household).where(Household.id.in_([h for h, _w in benefit])))
@@ -87,10 +88,10 @@ def _validate(station: Station, data: AssistedProductInput) -> tuple[Household, 
     for household_id, weight in benefit:
         h = linked.get(household_id)
         if h is None or h.village_id not in villages:
-            raise ValidationError("受益农户必须属于本站服务的村",
+            raise ValidationError(_("受益农户必须属于本站服务的村"),
                                   fields={"households": "invalid"})
         if not isinstance(weight, int) or weight <= 0 or weight > 1_000_000:
-            raise ValidationError("权重必须是正整数", fields={"weight": "invalid"})
+            raise ValidationError(_("权重必须是正整数"), fields={"weight": "invalid"})
     return household, benefit
 
 
@@ -146,7 +147,7 @@ def get_product_for(user, product_id: int) -> Product:
     """A product of a station `user` manages (or any, for an admin); 404 otherwise."""
     product = db.session.get(Product, product_id)
     if product is None or not can_manage_station(user, product.station_id):
-        raise NotFound("没有这个商品")
+        raise NotFound(_("没有这个商品"))
     return product
 
 
@@ -158,11 +159,11 @@ def update_product(product: Product, *, actor, now: datetime, price_fen: int | N
 
     if price_fen is not None:
         if not isinstance(price_fen, int) or price_fen <= 0 or price_fen > MAX_PRICE_FEN:
-            raise ValidationError("价格必须大于零", fields={"price_fen": "invalid"})
+            raise ValidationError(_("价格必须大于零"), fields={"price_fen": "invalid"})
     if (stock is not None or stock_delta is not None) and not (reason or "").strip():
-        raise ValidationError("库存调整需要填写原因", fields={"reason": "required"})
+        raise ValidationError(_("库存调整需要填写原因"), fields={"reason": "required"})
     if stock is not None and stock_delta is not None:
-        raise ValidationError("stock 与 stock_delta 只能给一个", fields={"stock": "ambiguous"})
+        raise ValidationError(_("stock 与 stock_delta 只能给一个"), fields={"stock": "ambiguous"})
     record = db.session.scalar(sa.select(StockRecord).where(StockRecord.product_id == product.id))
     if stock is not None:
         set_on_hand(record, stock, reason=reason, actor=actor, now=now)

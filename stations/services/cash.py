@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from orders.models import Order, PaymentMethod, Shipment, ShipmentStatus
@@ -36,11 +37,11 @@ def confirm_cash(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     db.session.execute(sa.select(Order.id).where(Order.id == shipment.order_id).with_for_update())
     db.session.refresh(shipment)
     if shipment.order.payment_method not in CASH_METHODS:
-        raise Conflict("此订单为在线支付，不收现金", code="not_cash_order")
+        raise Conflict(_("此订单为在线支付，不收现金"), code="not_cash_order")
     if shipment.cash_received_at is not None:
-        raise Conflict("此发货单的现金已确认过", code="cash_already_received")
+        raise Conflict(_("此发货单的现金已确认过"), code="cash_already_received")
     if shipment.status == ShipmentStatus.CANCELED:
-        raise Conflict("此发货单已取消", code="shipment_canceled")
+        raise Conflict(_("此发货单已取消"), code="shipment_canceled")
     amount = shipment_amount_fen(shipment)
     orders_confirm_cash(shipment, actor=actor, now=now)
     record_status(shipment, from_status=shipment.status, to_status=shipment.status, actor=actor, now=now,

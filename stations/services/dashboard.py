@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from catalog.models import Product
@@ -53,7 +54,7 @@ def get_station(station_id: int | None = None, *, code: str | None = None) -> St
     else:
         station = db.session.get(Station, station_id) if station_id else None
     if station is None:
-        raise NotFound("没有这个站点")
+        raise NotFound(_("没有这个站点"))
     return station
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from orders.models import Delivery, LineStatus, Order, OrderLine, OrderStatus, PaymentMethod, Shipment, ShipmentStatus
@@ -42,6 +43,24 @@ OPEN_STATUSES = (
     ShipmentStatus.SHIPPED,
     ShipmentStatus.READY_FOR_PICKUP,
 )
+
+
+#: Shipment status -> its Chinese label (a msgid: show it through `status_label`, never bare).
+#: Also listed in stations/translations/dynamic.pot, since the lookups are by variable.
+STATUS_LABELS = {
+    "new": "新订单",
+    "accepted": "已接单",
+    "packed": "已打包",
+    "shipped": "已发货",
+    "ready_for_pickup": "待自提",
+    "delivered": "已交付",
+    "canceled": "已取消",
+}
+
+
+def status_label(status: str) -> str:
+    """The shipment status in the current locale (the raw value if unknown)."""
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else str(status)
 
 
 class WrongPickupCode(Conflict):
@@ -71,7 +90,7 @@ def get_shipment_for(user, code: str) -> Shipment:
     code = (code or "").strip()
     shipment = db.session.scalar(_shipment_query().where(Shipment.code == code)) if code else None
     if shipment is None or not can_manage_station(user, shipment.station_id):
-        raise NotFound("没有这个发货单")
+        raise NotFound(_("没有这个发货单"))
     return shipment
 
 
@@ -79,7 +98,7 @@ def list_station_shipments(station_id: int, *, status: str | None = None, limit:
     query = _shipment_query().where(Shipment.station_id == station_id)
     if status:
         if status not in set(ShipmentStatus):
-            raise ValidationError("未知状态", fields={"status": "invalid"})
+            raise ValidationError(_("未知状态"), fields={"status": "invalid"})
         query = query.where(Shipment.status == status)
     return list(db.session.scalars(query.order_by(Shipment.created_at, Shipment.id).limit(limit)))
 
@@ -103,7 +122,7 @@ def _record_id_for(line: OrderLine) -> int:
     if line.product_id is not None:
         record_id = db.session.scalar(sa.select(StockRecord.id).where(StockRecord.product_id == line.product_id))
     if record_id is None:
-        raise Conflict("该商品没有库存记录", code="allocation_mismatch")
+        raise Conflict(_("该商品没有库存记录"), code="allocation_mismatch")
     return record_id
 
 
@@ -115,7 +134,7 @@ def _notify(shipment: Shipment, event: str) -> None:
 
 def _require_order_open(shipment: Shipment) -> None:
     if shipment.order.status != OrderStatus.CONFIRMED:
-        raise Conflict("订单未确认（尚未付款或已关闭）", code="order_not_confirmed")
+        raise Conflict(_("订单未确认（尚未付款或已关闭）"), code="order_not_confirmed")
 
 
 # --- steps ------------------------------------------------------------------------------------
@@ -149,7 +168,7 @@ def mark_ready(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     _lock(shipment)
     _require_order_open(shipment)
     if shipment.order.delivery != Delivery.PICKUP:
-        raise IllegalTransition("此订单为快递配送，不是到站自提", fields={"status": shipment.status})
+        raise IllegalTransition(_("此订单为快递配送，不是到站自提"), fields={"status": shipment.status})
     transition(shipment, ShipmentStatus.READY_FOR_PICKUP, actor=actor, now=now)
     _notify(shipment, "ready_for_pickup")
     db.session.flush()
@@ -159,12 +178,12 @@ def mark_ready(shipment: Shipment, *, actor, now: datetime) -> Shipment:
 def ship(shipment: Shipment, *, tracking_number: str | None, actor, now: datetime) -> Shipment:
     tracking = (tracking_number or "").strip()
     if not tracking or len(tracking) > 40:
-        raise ValidationError("请填写运单号（最多 40 个字符）",
+        raise ValidationError(_("请填写运单号（最多 40 个字符）"),
                               fields={"tracking_number": "required"})
     _lock(shipment)
     _require_order_open(shipment)
     if shipment.order.delivery != Delivery.SHIP:
-        raise IllegalTransition("此订单为到站自提，不能发快递",
+        raise IllegalTransition(_("此订单为到站自提，不能发快递"),
                                 fields={"status": shipment.status})
     transition(shipment, ShipmentStatus.SHIPPED, actor=actor, now=now, note=tracking)
     shipment.tracking_number = tracking
@@ -178,7 +197,7 @@ def _hand_over(shipment: Shipment, *, actor, now: datetime, note: str) -> Shipme
     from county.services.ledger import credit_line
 
     if shipment.order.payment_method == PaymentMethod.STATION_CASH and shipment.cash_received_at is None:
-        raise Conflict("请先确认已收现金，再交付", code="cash_not_received")
+        raise Conflict(_("请先确认已收现金，再交付"), code="cash_not_received")
     lines = _open_product_lines(shipment)
     pairs = sorted(((_record_id_for(line), line) for line in lines), key=lambda pair: (pair[0], pair[1].id))
     for record_id, line in pairs:  # the global lock order: stock records by id
@@ -197,7 +216,8 @@ def deliver(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     """A shipped parcel reached the buyer."""
     _lock(shipment)
     if shipment.status != ShipmentStatus.SHIPPED:
-        raise IllegalTransition(f"当前状态「{shipment.status}」不能交付", fields={"status": shipment.status})
+        raise IllegalTransition(_("当前状态「%(status)s」不能交付", status=status_label(shipment.status)),
+                                fields={"status": shipment.status})
     _require_order_open(shipment)
     return _hand_over(shipment, actor=actor, now=now, note="delivered")
 
@@ -206,10 +226,11 @@ def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now:
     """Counter hand-over against the buyer's pick-up code; wrong codes are counted, then locked out."""
     _lock(shipment)
     if shipment.status != ShipmentStatus.READY_FOR_PICKUP:
-        raise IllegalTransition(f"当前状态「{shipment.status}」不能交付", fields={"status": shipment.status})
+        raise IllegalTransition(_("当前状态「%(status)s」不能交付", status=status_label(shipment.status)),
+                                fields={"status": shipment.status})
     _require_order_open(shipment)
     if shipment.pickup_failures >= PICKUP_MAX_FAILURES:
-        raise PickupLocked("取货码错误次数过多，已锁定，请联系管理员解锁")
+        raise PickupLocked(_("取货码错误次数过多，已锁定，请联系管理员解锁"))
     if not same_secret((pickup_code or "").strip(), shipment.pickup_code):
         table = Shipment.__table__
         db.session.execute(
@@ -219,7 +240,7 @@ def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now:
         db.session.refresh(shipment)
         left = max(PICKUP_MAX_FAILURES - shipment.pickup_failures, 0)
         raise WrongPickupCode(
-            "取货码错误", fields={"pickup_code": "wrong", "attempts_left": str(left)}
+            _("取货码错误"), fields={"pickup_code": "wrong", "attempts_left": str(left)}
         )
     return _hand_over(shipment, actor=actor, now=now, note="picked up")
 
@@ -251,16 +272,16 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderL
     """
     reason = (reason or "").strip()[:200]
     if not reason:
-        raise ValidationError("请填写告知顾客的原因", fields={"reason": "required"})
+        raise ValidationError(_("请填写告知顾客的原因"), fields={"reason": "required"})
     shipment = line.shipment
     if shipment is None:
-        raise NotFound("没有这个商品行")
+        raise NotFound(_("没有这个商品行"))
     _lock(shipment)
     db.session.refresh(line)
     if line.status != LineStatus.OPEN:
-        raise Conflict("该商品已取消", code="line_not_open")
+        raise Conflict(_("该商品已取消"), code="line_not_open")
     if shipment.status not in CANCELABLE:
-        raise IllegalTransition(f"发货单状态为「{shipment.status}」，不能再取消商品",
+        raise IllegalTransition(_("发货单状态为「%(status)s」，不能再取消商品", status=status_label(shipment.status)),
                                 fields={"status": shipment.status})
     _require_order_open(shipment)
     try:
@@ -293,7 +314,8 @@ def cancel_shipment(shipment: Shipment, *, actor, now: datetime, reason: str) ->
     """Cancel every open line of the shipment (the API's `cancel` action)."""
     reason = (reason or "").strip() or "无法供货"
     if shipment.status not in CANCELABLE:
-        raise IllegalTransition(f"当前状态「{shipment.status}」不能取消", fields={"status": shipment.status})
+        raise IllegalTransition(_("当前状态「%(status)s」不能取消", status=status_label(shipment.status)),
+                                fields={"status": shipment.status})
     open_lines = [ln for ln in shipment.lines if ln.status == LineStatus.OPEN]
     if not open_lines:
         _lock(shipment)
@@ -335,7 +357,7 @@ def apply_action(shipment: Shipment, action: str, *, actor, now: datetime, track
         return hand_over_pickup(shipment, pickup_code=pickup_code, actor=actor, now=now)
     if action == "cancel":
         return cancel_shipment(shipment, actor=actor, now=now, reason=reason or "")
-    raise ValidationError("未知操作", fields={"action": "invalid"})
+    raise ValidationError(_("未知操作"), fields={"action": "invalid"})
 
 
 def shipment_amount_fen(shipment: Shipment) -> int:
