@@ -8,18 +8,20 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from shop.extensions import db
 
 log = logging.getLogger(__name__)
 
 SUBJECTS = {
-    "accepted": "您的订单 {code} 已被服务站接单",
-    "packed": "您的订单 {code} 已打包",
-    "ready_for_pickup": "您的订单 {code} 已可到站自提",
-    "shipped": "您的订单 {code} 已发货",
-    "delivered": "您的订单 {code} 已交付",
-    "canceled": "您的订单 {code} 有商品无法供货",
+    "accepted": _l("您的订单 {code} 已被服务站接单"),
+    "packed": _l("您的订单 {code} 已打包"),
+    "ready_for_pickup": _l("您的订单 {code} 已可到站自提"),
+    "shipped": _l("您的订单 {code} 已发货"),
+    "delivered": _l("您的订单 {code} 已交付"),
+    "canceled": _l("您的订单 {code} 有商品无法供货"),
 }
 
 
@@ -38,14 +40,18 @@ def notify_shipment(shipment_id: int, event: str) -> None:
     if shipment is None or shipment.order is None or shipment.order.user is None:
         return
     order = shipment.order
-    subject = SUBJECTS.get(event, "您的订单 {code} 有更新").format(code=order.code)
-    lines = [f"订单号: {order.code}", f"发货单: {shipment.code}", f"状态: {event}"]
+    subject = SUBJECTS.get(event, _l("您的订单 {code} 有更新")).format(code=order.code)
+    from stations.services.fulfilment import status_label
+
+    lines = [_("订单号: %(code)s", code=order.code), _("发货单: %(code)s", code=shipment.code),
+             _("状态: %(status)s", status=status_label(event))]
     if event == "shipped" and shipment.tracking_number:
-        lines.append(f"运单号: {shipment.tracking_number}")
+        lines.append(_("运单号: %(number)s", number=shipment.tracking_number))
     if event == "ready_for_pickup":
         station = shipment.station
-        lines.append(f"自提点: {station.name} {station.address} ({station.hours})")
-        lines.append(f"取货码: {shipment.pickup_code}")
+        lines.append(_("自提点: %(name)s %(address)s (%(hours)s)", name=station.name, address=station.address,
+                       hours=station.hours))
+        lines.append(_("取货码: %(code)s", code=shipment.pickup_code))
     _send(order.user.email, subject, "\n".join(lines))
 
 
@@ -57,8 +63,10 @@ def notify_line_canceled(line_id: int, reason: str) -> None:
     if line is None or line.order is None or line.order.user is None:
         return
     order = line.order
-    body = (
-        f"订单号: {order.code}\n商品: {line.title} × {line.quantity}\n原因: {reason}\n"
-        "该商品无法供货，已为您取消；已付款项将原路退回。"
-    )
+    body = "\n".join([
+        _("订单号: %(code)s", code=order.code),
+        _("商品: %(title)s × %(quantity)s", title=line.title, quantity=line.quantity),
+        _("原因: %(reason)s", reason=reason),
+        _("该商品无法供货，已为您取消；已付款项将原路退回。"),
+    ])
     _send(order.user.email, SUBJECTS["canceled"].format(code=order.code), body)

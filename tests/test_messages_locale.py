@@ -195,6 +195,34 @@ def test_auth_api_errors_follow_the_locale(client, db):
                                    "fields": {"email": "taken"}}
 
 
+# --- e-mail from tasks ----------------------------------------------------------------------------
+
+
+def test_shipment_mail_is_chinese_by_default_and_english_in_an_english_locale(db, monkeypatch):
+    """Tasks run outside a request (the default locale); under `flask_babel.force_locale` (how a task
+    can speak the buyer's language) the whole subject and body follow. `.run` is the task's body without
+    the app context Celery's task class pushes (a new context would drop the forced locale)."""
+    import shop.mail
+    from flask_babel import force_locale
+
+    from stations.tasks import notify_line_canceled, notify_shipment
+
+    sent = []
+    monkeypatch.setattr(shop.mail.send_mail, "delay", lambda to, subject, body: sent.append((subject, body)))
+    _operator, shipment = _station_world()
+    notify_shipment.run(shipment.id, "accepted")
+    with force_locale("en"):
+        notify_shipment.run(shipment.id, "accepted")
+        notify_line_canceled.run(shipment.lines[0].id, "缺货")
+    (zh_subject, zh_body), (en_subject, en_body), (cancel_subject, cancel_body) = sent
+    code = shipment.order.code
+    assert zh_subject == f"您的订单 {code} 已被服务站接单" and f"订单号: {code}" in zh_body and "状态: 已接单" in zh_body
+    assert en_subject == f"Your order {code} was accepted by the service station"
+    assert f"Order number: {code}" in en_body and "Status: Accepted" in en_body
+    assert cancel_subject == f"An item of your order {code} cannot be supplied" and "Reason: 缺货" in cancel_body
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in en_subject + en_body + cancel_subject)
+
+
 # --- no bare literals ----------------------------------------------------------------------------
 
 DOMAIN_ERRORS = {"DomainError", "ValidationError", "NotFound", "Forbidden", "Unauthorized", "Conflict",
