@@ -1,0 +1,69 @@
+"""Journey 3's end: the host checks the guest in with the confirmation code (a wrong code is refused),
+then sets a room's price, which the next tourist sees."""
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from tests.browser.harness import DEMO
+from tests.browser.test_04_tourist_books_and_cancels import STAY, book_two_nights, booking_facts
+
+FAMILY_ROOM = "家庭房"
+
+
+def test_host_checks_the_guest_in_by_code(open_page, live_server, viewport):
+    tourist = open_page("tourist")
+    tourist.login(DEMO["consumer"])
+    code = book_two_nights(tourist, live_server, days_ahead=0, pay="arrival")  # arriving today
+    confirmation = booking_facts(live_server, code)["confirmation"]
+    assert booking_facts(live_server, code)["status"] == "confirmed" and confirmation
+
+    host = open_page("host")
+    page = host.page
+    host.login(DEMO["host"])
+    host.goto("/host/")
+    arrivals = page.get_by_role("table").first
+    expect(arrivals).to_contain_text(code)
+    host.step("today's arrivals")
+    form = page.locator("form").filter(has=page.get_by_role("button", name="办理入住"))
+    with open_page.problems.allow(422, r"/host/check-in$"):
+        form.get_by_label("确认码").fill("000000" if confirmation != "000000" else "111111")
+        host.submit_and_wait(lambda: form.get_by_role("button", name="办理入住").click())
+        expect(page.locator("main")).to_contain_text("确认码不正确")
+    assert booking_facts(live_server, code)["status"] == "confirmed"
+    form = page.locator("form").filter(has=page.get_by_role("button", name="办理入住"))
+    form.get_by_label("确认码").fill(confirmation)
+    host.submit_and_wait(lambda: form.get_by_role("button", name="办理入住").click())
+    expect(page.locator("main")).to_contain_text(f"已办理入住：{code}")
+    host.step("checked in")
+    assert booking_facts(live_server, code)["status"] == "checked_in"
+
+
+def test_host_sets_a_room_price_that_tourists_then_see(open_page, live_server, viewport):
+    from tourism.models import Listing, UnitType
+
+    price = "288.00" if viewport.is_phone else "299.00"
+    host = open_page("host")
+    page = host.page
+    host.login(DEMO["host"])
+    host.goto("/host/")
+    host.submit_and_wait(lambda: page.locator("main").get_by_role("link", name=STAY).click())
+    host.submit_and_wait(lambda: page.get_by_role("link", name="价格与介绍").click())
+    expect(page.get_by_role("heading", level=1)).to_have_text(STAY)
+    room = page.locator("section").filter(has=page.get_by_role("heading", name=FAMILY_ROOM))
+    room.get_by_label("价格（元）").fill(price)
+    host.step("new price typed")
+    host.submit_and_wait(lambda: room.get_by_role("button", name="保存价格").click())
+    expect(page.locator("main")).to_contain_text(f"已保存：{FAMILY_ROOM}")
+    with live_server.app_context() as db:
+        listing_id = db.session.scalar(sa.select(Listing.id).where(Listing.name == STAY))
+        fen = db.session.scalar(sa.select(UnitType.price_fen).where(UnitType.listing_id == listing_id,
+                                                                  UnitType.name == FAMILY_ROOM))
+    assert fen == int(price.replace(".", ""))
+
+    tourist = open_page("tourist")
+    tourist.goto(f"/listings/{listing_id}")
+    expect(tourist.page.locator("main")).to_contain_text(re.compile(re.escape(f"¥{price}")))
+    tourist.step("tourist sees the new price")
