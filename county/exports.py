@@ -1,4 +1,7 @@
-"""XLSX and CSV of any county table: `columns` is [(key, heading)], rows are dicts (already masked)."""
+"""XLSX and CSV of any county table: `columns` is [(key, heading)], rows are dicts (already masked).
+
+Headings are msgids (`_()` in a view, `_l()` in module constants), so a download from a page is in the
+reader's language; files written by tasks and commands are in the default locale."""
 from __future__ import annotations
 
 import csv
@@ -6,6 +9,7 @@ import io
 from decimal import Decimal
 
 from flask import Response
+from flask_babel import gettext as _
 
 from shop.money import fen_to_decimal
 
@@ -18,8 +22,8 @@ def _value(key: str, value):
     return value
 
 
-def _heading(key: str, heading: str) -> str:
-    return f"{heading}(元)" if key.endswith("_fen") else heading
+def _heading(key: str, heading) -> str:
+    return _("%(heading)s(元)", heading=heading) if key.endswith("_fen") else str(heading)
 
 
 def to_csv(columns: list[tuple[str, str]], rows: list[dict]) -> bytes:

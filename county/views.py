@@ -89,7 +89,8 @@ def targets_page():
     progress = targets.progress()
     fmt = _export_format()
     if fmt:
-        columns = [("label", "目标"), ("target", "目标值"), ("actual", "完成"), ("unit", "单位"), ("percent", "完成率%")]
+        columns = [("title", _("目标")), ("target", _("目标值")), ("actual", _("完成")), ("unit", _("单位")),
+                   ("percent", _("完成率%"))]
         return export_response(fmt, "targets", columns, progress)
     return render_template("county/targets.html", progress=progress)
 
@@ -100,8 +101,9 @@ def reconcile_page():
     result = reconcile.check()
     fmt = _export_format()
     if fmt:
-        columns = [("line_id", "订单行"), ("order_id", "订单"), ("title", "商品"), ("kind", "类型"),
-                   ("problem", "问题"), ("expected_fen", "应入账"), ("credited_fen", "已入账"), ("reversed_fen", "已冲销")]
+        columns = [("line_id", _("订单行")), ("order_id", _("订单")), ("title", _("商品")), ("kind", _("类型")),
+                   ("problem", _("问题")), ("expected_fen", _("应入账")), ("credited_fen", _("已入账")),
+                   ("reversed_fen", _("已冲销"))]
         return export_response(fmt, "reconciliation", columns, result["discrepancies"])
     return render_template("county/reconcile.html", result=result)
 
@@ -262,7 +264,8 @@ def household_statement(household_id: int):
         abort(400, exc.message)
     fmt = _export_format()
     if fmt:
-        return export_response(fmt, f"statement-{household.id}", reports.STATEMENT_COLUMNS, statement.entries)
+        rows = [dict(e, kind_label=_(e["kind_label"])) for e in statement.entries]  # KIND_LABELS are msgids
+        return export_response(fmt, f"statement-{household.id}", reports.STATEMENT_COLUMNS, rows)
     return render_template("county/statement.html", h=registry.household_row(household), s=statement)
 
 
@@ -276,8 +279,8 @@ def links_index():
     if fmt:
         rows = [{"type": "product", "id": p.id, "name": p.name, "households": n} for p, n in data["products"]]
         rows += [{"type": "listing", "id": l.id, "name": l.name, "households": n} for l, n in data["listings"]]
-        return export_response(fmt, "benefit-links", [("type", "类型"), ("id", "编号"), ("name", "名称"),
-                                                      ("households", "受益户数")], rows)
+        return export_response(fmt, "benefit-links", [("type", _("类型")), ("id", _("编号")), ("name", _("名称")),
+                                                      ("households", _("受益户数"))], rows)
     return render_template("county/links.html", **data)
 
 
@@ -331,9 +334,9 @@ def approvals_index():
     if fmt:
         rows = [{"id": p.id, "name": p.name, "village": p.village.name, "station": p.station.name,
                  "category": p.category.name, "price_fen": p.price_fen, "unit": p.unit} for p in products]
-        return export_response(fmt, "pending-products", [("id", "编号"), ("name", "产品"), ("village", "村"),
-                                                         ("station", "站点"), ("category", "品类"),
-                                                         ("price_fen", "价格"), ("unit", "单位")], rows)
+        return export_response(fmt, "pending-products", [("id", _("编号")), ("name", _("产品")), ("village", _("村")),
+                                                         ("station", _("站点")), ("category", _("品类")),
+                                                         ("price_fen", _("价格")), ("unit", _("单位"))], rows)
     return render_template("county/approvals.html", products=products)
 
 

@@ -165,6 +165,24 @@ def test_county_form_errors_and_import_report_are_translated(app, db):
     assert "Not an Excel (.xlsx) file" in page
 
 
+def test_county_exports_and_targets_follow_the_locale(app, db):
+    from county.services.targets import seed_targets
+
+    officer = make_user(role="county")
+    seed_targets()
+    commit()
+    chinese, english = app.test_client(), app.test_client()
+    chinese.post("/login", data={"email": officer.email, "password": "password123"})
+    english.post("/login?lang=en", data={"email": officer.email, "password": "password123"})
+    heading = lambda client, url: _text(client.get(url)).lstrip("\ufeff").splitlines()[0]  # noqa: E731
+    assert heading(chinese, "/county/income?format=csv") == "编号,名称,电商销售(元),乡村旅游(元),冲销(元),合计(元),笔数,户数"
+    assert heading(english, "/county/income?format=csv").startswith("No.,Name,Online sales (yuan),")
+    assert heading(english, "/county/targets?format=csv").startswith("Target,Target value,Achieved,Unit,")
+    page = _text(english.get("/county/targets"))
+    assert "Poor households lifted by e-commerce" in page and "电商扶贫带动贫困户" not in page
+    assert "电商扶贫带动贫困户" in _text(chinese.get("/county/targets"))
+
+
 # --- accounts ------------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from catalog.models import HOUSEHOLD_STATUS_LABELS, Household, HouseholdStatus, HouseholdStatusChange, Village
 from shop.audit import record_audit
@@ -241,8 +242,9 @@ IMPORT_HEADERS = {
     "家庭人口": "members", "人口数": "members", "members": "members",
     "状态": "status", "户类型": "status", "status": "status",
 }
-EXPORT_COLUMNS = [("id", "编号"), ("village", "村"), ("head_name", "户主姓名"), ("registry_no", "建档立卡编号"),
-                  ("id_number", "身份证号"), ("phone", "联系电话"), ("members", "家庭人口"), ("status_label", "状态")]
+EXPORT_COLUMNS = [("id", _l("编号")), ("village", _l("村")), ("head_name", _l("户主姓名")),
+                  ("registry_no", _l("建档立卡编号")), ("id_number", _l("身份证号")), ("phone", _l("联系电话")),
+                  ("members", _l("家庭人口")), ("status_label", _l("状态"))]
 
 
 @dataclass

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from catalog.models import Category, Household, Village
 from county.models import IncomeEntry, IncomeKind
@@ -23,11 +24,13 @@ from shop.timeutil import month_bounds
 from stations.models import Station
 
 GROUPS = ("household", "village", "station", "category", "month")
-INCOME_COLUMNS = [("key", "编号"), ("label", "名称"), ("sale_fen", "电商销售"), ("tourism_fen", "乡村旅游"),
-                  ("reversal_fen", "冲销"), ("total_fen", "合计"), ("entries", "笔数"), ("households", "户数")]
-STATEMENT_COLUMNS = [("entry_date", "日期"), ("kind_label", "类型"), ("order_line_id", "订单行"),
-                     ("village", "村"), ("station", "站点"), ("category", "品类"), ("amount_fen", "金额"),
-                     ("balance_fen", "余额")]
+#: Export headings: lazy msgids, in the reader's language on a page, the default in the monthly task.
+INCOME_COLUMNS = [("key", _l("编号")), ("label", _l("名称")), ("sale_fen", _l("电商销售")),
+                  ("tourism_fen", _l("乡村旅游")), ("reversal_fen", _l("冲销")), ("total_fen", _l("合计")),
+                  ("entries", _l("笔数")), ("households", _l("户数"))]
+STATEMENT_COLUMNS = [("entry_date", _l("日期")), ("kind_label", _l("类型")), ("order_line_id", _l("订单行")),
+                     ("village", _l("村")), ("station", _l("站点")), ("category", _l("品类")),
+                     ("amount_fen", _l("金额")), ("balance_fen", _l("余额"))]
 KIND_LABELS = {IncomeKind.SALE: "电商销售", IncomeKind.TOURISM: "乡村旅游", IncomeKind.REVERSAL: "冲销"}
 
 
@@ -106,7 +109,7 @@ def income_by(group_by: str, date_from: date | None = None, date_to: date | None
         labels = _labels(group_by, set(rows))
         for key, r in rows.items():
             r["households"] = int(counts.get(key, 0))
-            r["label"] = labels.get(key, "—") if key is not None else "（未指定）"
+            r["label"] = labels.get(key, "—") if key is not None else _("（未指定）")
         ordered = sorted(rows.values(), key=lambda r: (-r["total_fen"], str(r["key"])))
     for r in ordered:
         r.pop("_households", None)

@@ -72,13 +72,18 @@ def seed_targets(*, now: datetime | None = None) -> bool:
 
 
 def progress() -> list[dict]:
-    """[{key, label, label_en, unit, target, actual, percent, met}] in plan order."""
+    """[{key, label, label_en, title, unit, target, actual, percent, met}] in plan order; `title` is the
+    label in the current locale (pages show it; units are msgids, shown as `_(unit)`)."""
+    from flask_babel import get_locale
+
+    english = str(get_locale() or "").startswith("en")
     out = []
     for target in db.session.scalars(sa.select(Target).order_by(Target.position, Target.id)):
         measure = METRICS.get(target.metric)
         actual = measure() if measure else 0
         percent = min(100, round(100 * actual / target.target_value)) if target.target_value else 100
-        out.append({"key": target.key, "label": target.label, "label_en": target.label_en, "unit": target.unit,
+        out.append({"key": target.key, "label": target.label, "label_en": target.label_en,
+                    "title": (target.label_en or target.label) if english else target.label, "unit": target.unit,
                     "metric": target.metric, "target": int(target.target_value), "actual": int(actual),
                     "percent": percent, "met": actual >= target.target_value})
     return out
