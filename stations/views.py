@@ -10,6 +10,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -342,7 +343,9 @@ def _product_form(station: Station) -> tuple[AssistedProductForm, list]:
     form = AssistedProductForm()
     households = assisted.station_households(station)
     form.household_id.choices = [SelectChoice(h.id, f"{h.village.name} · {mask_name(h.head_name)}") for h in households]
-    form.category_id.choices = [SelectChoice(c.id, c.name) for c in list_categories()]
+    english = str(get_locale() or "").startswith("en")
+    form.category_id.choices = [SelectChoice(c.id, (c.name_en or c.name) if english else c.name)
+                                for c in list_categories()]
     return form, households
 
 

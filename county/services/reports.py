@@ -66,6 +66,12 @@ def _labels(group_by: str, keys: set) -> dict:
     if group_by == "household":
         households = db.session.scalars(sa.select(Household).where(Household.id.in_(keys))).all()
         return {h.id: f"{mask_name(h.head_name)}（{h.village.name}）" for h in households}
+    if group_by == "category":  # categories carry an English name
+        from flask_babel import get_locale
+
+        english = str(get_locale() or "").startswith("en")
+        return {c.id: (c.name_en or c.name) if english else c.name
+                for c in db.session.scalars(sa.select(Category).where(Category.id.in_(keys)))}
     model = {"village": Village, "station": Station, "category": Category}[group_by]
     return dict(db.session.execute(sa.select(model.id, model.name).where(model.id.in_(keys))).all())
 
