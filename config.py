@@ -43,11 +43,26 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'shop.sqlite3'}")
     )
+    #: pool_pre_ping: a connection that died with a PostgreSQL restart is replaced, not handed out.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
 
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")  # empty = run tasks eagerly in process
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")
+    #: Redis transport: an unacknowledged task (its worker died) is delivered again after this many
+    #: seconds. Longer than the longest task and any retry countdown, or a task may run twice at once.
+    CELERY_VISIBILITY_TIMEOUT = _int("CELERY_VISIBILITY_TIMEOUT", 3600)
+    CELERY_BROKER_CONNECT_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "2"))
+    #: Transactional outbox (shop/outbox.py): beat drains it this often; the drain leaves rows younger
+    #: than OUTBOX_MIN_AGE_SECONDS to the process that wrote them; after a failed publish a process
+    #: leaves its tasks to the drain for OUTBOX_RETRY_SECONDS.
+    OUTBOX_DRAIN_SECONDS = _int("OUTBOX_DRAIN_SECONDS", 30)
+    OUTBOX_MIN_AGE_SECONDS = _int("OUTBOX_MIN_AGE_SECONDS", 10)
+    OUTBOX_RETRY_SECONDS = _int("OUTBOX_RETRY_SECONDS", 5)
+    #: Sent-mail keys (shop/mail.py): a claim older than this is taken to be from a dead worker;
+    #: keys are forgotten after MAIL_DEDUPE_DAYS.
+    MAIL_CLAIM_STALE_SECONDS = _int("MAIL_CLAIM_STALE_SECONDS", 300)
+    MAIL_DEDUPE_DAYS = _int("MAIL_DEDUPE_DAYS", 30)
 
     #: Shared page cache for anonymous pages (Redis); unset = in-process (single-process default only).
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
@@ -93,4 +108,7 @@ class Config:
     BEHIND_PROXY = _bool("BEHIND_PROXY")
     FORCE_HTTPS = _bool("FORCE_HTTPS")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    #: Redis down: count in process memory meanwhile instead of failing the request (shop/security.py).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     RATE_LIMITS = _bool("RATE_LIMITS", True)

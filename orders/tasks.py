@@ -1,4 +1,9 @@
-"""Celery tasks of the orders package: ids in, lock + re-check in the service, commit here."""
+"""Celery tasks of the orders package: ids in, lock + re-check in the service, commit here.
+
+Each makes its effect once even if it runs twice (outbox re-publish, worker killed mid-task):
+expiry locks and re-checks each order; a refund is sent only while `created`, under the provider
+idempotency key `refund-<id>`; the order e-mail is sent once per task id (`shop.mail.send_once`).
+"""
 from __future__ import annotations
 
 import logging
@@ -10,6 +15,7 @@ from flask_babel import force_locale
 from orders.providers import ProviderError
 from shop.db import commit, rollback
 from shop.extensions import db
+from shop.mail import RETRY_ON as MAIL_RETRY_ON
 from shop.timeutil import now_utc
 
 log = logging.getLogger(__name__)
@@ -50,12 +56,13 @@ def execute_refund(refund_id: int) -> None:
     commit()
 
 
-@shared_task(name="orders.tasks.send_order_mail")
-def send_order_mail(order_id: int, kind: str) -> None:
-    """Render an order e-mail and hand it to shop.mail."""
+@shared_task(name="orders.tasks.send_order_mail", bind=True, autoretry_for=MAIL_RETRY_ON, retry_backoff=True,
+             max_retries=5)
+def send_order_mail(self, order_id: int, kind: str) -> None:
+    """Render an order e-mail and send it, once per task id (SMTP, or the log by default)."""
     from orders.models import Order
     from shop.history import history_of
-    from shop.mail import send_mail
+    from shop.mail import send_once, task_mail_key
 
     order = db.session.get(Order, order_id)
     if order is None or order.user is None or not order.user.email:
@@ -64,4 +71,6 @@ def send_order_mail(order_id: int, kind: str) -> None:
     with force_locale(getattr(order.user, "locale", None) or "zh_CN"):  # no request here: pick the buyer's
         body = render_template(template, order=order, kind=kind, history=history_of(order))
     subject = f"[乡村e线] {SUBJECTS.get(kind, '订单状态更新')} {order.code}"
-    send_mail.delay(order.user.email, subject, body)
+    email = order.user.email
+    db.session.commit()  # end the read transaction before the mail's own short ones
+    send_once(task_mail_key(self), email, subject, body)

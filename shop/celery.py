@@ -2,6 +2,11 @@
 
 With no `CELERY_BROKER_URL`, tasks run eagerly in process (the embedded default). Tasks take ids,
 load, re-check under a lock, call a service and `shop.db.commit()`.
+
+Faults: late acks + `task_reject_on_worker_lost`, so a task whose worker dies runs again (with the
+Redis transport an unacknowledged message comes back after `CELERY_VISIBILITY_TIMEOUT` seconds,
+which must exceed the longest task and any retry countdown); every task makes its effect once.
+Enqueues go through the transactional outbox (`shop.outbox`), so a Redis outage loses nothing.
 """
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ from celery import Celery, Task
 from celery.schedules import crontab
 from flask import Flask, current_app, has_app_context
 
-from shop.db import after_commit
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -34,12 +38,18 @@ def celery_init_app(app: Flask) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": int(app.config.get("CELERY_VISIBILITY_TIMEOUT", 3600)),
+            "socket_connect_timeout": float(app.config.get("CELERY_BROKER_CONNECT_TIMEOUT", 2)),
+        },
         timezone="Asia/Shanghai",
         task_routes={"catalog.tasks.*": {"queue": "search"}},
         beat_schedule={
             "expire-orders": {"task": "orders.tasks.expire_orders", "schedule": 60.0},
             "expire-booking-holds": {"task": "tourism.tasks.expire_holds", "schedule": 60.0},
             "complete-stays": {"task": "tourism.tasks.complete_stays", "schedule": crontab(minute=15)},
+            "drain-outbox": {"task": "shop.outbox.drain",
+                             "schedule": float(app.config.get("OUTBOX_DRAIN_SECONDS", 30))},
             "monthly-income-report": {
                 "task": "county.tasks.monthly_income_report",
                 "schedule": crontab(day_of_month=1, hour=3, minute=0),
@@ -53,5 +63,11 @@ def celery_init_app(app: Flask) -> Celery:
 
 
 def enqueue_after_commit(task, *args, **kwargs) -> None:
-    """Queue `task.delay(*args)` to run once the current transaction commits."""
-    after_commit(lambda: task.delay(*args, **kwargs))
+    """Run `task(*args, **kwargs)` once the current transaction commits.
+
+    With a broker the task is written to the outbox in this transaction and published after the
+    commit; if Redis is down it waits there and is published by the drain (`shop.outbox`). With no
+    broker it runs in process after the commit. Arguments must be JSON values (ids, strings)."""
+    from shop.outbox import enqueue
+
+    enqueue(task, *args, **kwargs)

@@ -1,4 +1,4 @@
-"""Command line (flask --app wsgi ...): seed-demo, users create. Packages add their own groups."""
+"""Command line (flask --app wsgi ...): seed-demo, users create, outbox. Packages add their own groups."""
 from __future__ import annotations
 
 import click
@@ -55,8 +55,40 @@ def seed_demo_command():
         click.echo(f"  {role:<9} {email}")
 
 
+outbox_cli = AppGroup("outbox", help="Celery tasks kept while the broker was unreachable (shop/outbox.py).")
+
+
+@outbox_cli.command("drain")
+@click.option("--min-age", type=float, default=None,
+              help="Only rows older than this many seconds (default OUTBOX_MIN_AGE_SECONDS).")
+def outbox_drain_command(min_age):
+    """Publish the waiting tasks now (beat does it every OUTBOX_DRAIN_SECONDS). Exit 1 if the broker
+    is still unreachable."""
+    from shop.outbox import drain
+
+    result = drain(min_age=min_age)
+    click.echo(f"published {result.published}, waiting {result.left}")
+    if result.error:
+        raise click.ClickException(f"broker unreachable: {result.error}")
+
+
+@outbox_cli.command("status")
+def outbox_status_command():
+    """How many tasks wait in the outbox, and the oldest."""
+    import sqlalchemy as sa
+
+    from shop.extensions import db
+    from shop.outbox import OutboxMessage
+
+    count, oldest = db.session.execute(
+        sa.select(sa.func.count(), sa.func.min(OutboxMessage.created_at)).select_from(OutboxMessage)
+    ).one()
+    click.echo(f"waiting {count}" + (f", oldest {oldest.isoformat()}" if oldest else ""))
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
+    app.cli.add_command(outbox_cli)
     app.cli.add_command(seed_demo_command)
     import importlib
 

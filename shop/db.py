@@ -78,9 +78,12 @@ def _session():
     return db.session
 
 
-def after_commit(callback: Callable[[], None]) -> None:
-    """Run `callback` once the current transaction has been committed by `commit()`."""
-    _session().info.setdefault("after_commit", []).append(callback)
+def after_commit(callback: Callable[[], None], *, session=None) -> None:
+    """Run `callback` once the current transaction has been committed by `commit()`.
+
+    For Celery tasks use `shop.celery.enqueue_after_commit`, which keeps the task in the outbox
+    (`shop.outbox`) when the broker is down; a bare callback here is lost if it fails."""
+    (session if session is not None else _session()).info.setdefault("after_commit", []).append(callback)
 
 
 def commit() -> None:
@@ -99,6 +102,7 @@ def rollback() -> None:
     """Roll back and forget queued side effects."""
     session = _session()
     session.info.pop("after_commit", None)
+    session.info.pop("outbox_batch", None)
     session.rollback()
 
 

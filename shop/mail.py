@@ -1,33 +1,75 @@
-"""Outgoing e-mail as a Celery task. With no MAIL_SERVER the message is written to the log
-(the embedded default); otherwise it is sent over SMTP (MAIL_PORT, MAIL_USE_TLS, MAIL_USERNAME)."""
+"""Outgoing e-mail. With no MAIL_SERVER the message is written to the log (the embedded default);
+otherwise it is sent over SMTP (MAIL_PORT, MAIL_USE_TLS, MAIL_USERNAME).
+
+Once per task: a Celery task can run twice (published twice by the outbox, or redelivered after
+its worker died), so mail-sending tasks call `send_once(task_mail_key(self), ...)`. The key (task
+name + task id, the same on every delivery of one message) is claimed in `sent_mail` before the
+SMTP call and marked sent after it: a second run finds it sent and sends nothing; a claim left by a
+worker that died mid-send is taken over after MAIL_CLAIM_STALE_SECONDS; a run that finds a fresh
+claim of someone else retries later (`MailInFlight`). The Message-ID is derived from the key, so
+even the unavoidable repeat (killed between the SMTP reply and the commit) is one message to
+clients that collapse duplicates. With no broker (tasks run in process, once) there is no key.
+"""
 from __future__ import annotations
 
+import hashlib
 import logging
 import smtplib
+from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.utils import make_msgid
 
+import sqlalchemy as sa
 from celery import shared_task
 from flask import current_app
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shop.db import pk
+from shop.extensions import db
+from shop.timeutil import now_utc
 
 log = logging.getLogger("shop.mail")
 
+#: Retried by the mail tasks: SMTP trouble, and another run holding the key right now.
+RETRY_ON: tuple = (OSError, smtplib.SMTPException)
 
-def build_message(to: str, subject: str, body: str) -> EmailMessage:
+
+class MailInFlight(Exception):
+    """Another run of the same task is sending this mail right now: try again later."""
+
+
+RETRY_ON = RETRY_ON + (MailInFlight,)
+
+
+class SentMail(db.Model):
+    """One key per mail-sending task run that sent (or is sending) its mail. No addresses, no text."""
+
+    __tablename__ = "sent_mail"
+
+    id: Mapped[int] = pk()
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    #: 'sending' (claimed, SMTP call under way) or 'sent'.
+    status: Mapped[str] = mapped_column(sa.String(16))
+    claimed_at: Mapped[datetime] = mapped_column(index=True)
+    sent_at: Mapped[datetime | None]
+
+
+def build_message(to: str, subject: str, body: str, *, key: str | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = current_app.config.get("MAIL_DEFAULT_SENDER") or "noreply@localhost"
     msg["To"] = to
     msg["Subject"] = subject
+    if key:
+        msg["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@village-eline>"
+    else:
+        msg["Message-ID"] = make_msgid(domain="village-eline")
     msg.set_content(body)
     return msg
 
 
-@shared_task(name="shop.mail.send_mail", autoretry_for=(OSError, smtplib.SMTPException), retry_backoff=True,
-             max_retries=5)
-def send_mail(to: str, subject: str, body: str) -> None:
-    """Send (or log) one plain-text message."""
-    if not to:
-        return
-    msg = build_message(to, subject, body)
+def deliver(to: str, subject: str, body: str, *, key: str | None = None) -> None:
+    """Send (or log) one plain-text message, now, in this process."""
+    msg = build_message(to, subject, body, key=key)
     config = current_app.config
     if not config.get("MAIL_SERVER"):
         log.info("mail to %s: %s\n%s", to, subject, body)
@@ -38,3 +80,96 @@ def send_mail(to: str, subject: str, body: str) -> None:
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
         smtp.send_message(msg)
+
+
+def task_mail_key(task) -> str | None:
+    """The dedupe key of the running task (same on every delivery of one message); None when tasks
+    run in process with no broker, where nothing is delivered twice."""
+    if current_app.extensions["celery"].conf.task_always_eager or not task.request.id:
+        return None
+    return f"{task.name}:{task.request.id}"
+
+
+def send_once(key: str | None, to: str, subject: str, body: str) -> bool:
+    """Send unless the mail with this key was already sent. Returns whether this call sent it.
+    Commits its own short transactions: call it with nothing else pending in the session."""
+    if not to:
+        return False
+    if key is None:
+        deliver(to, subject, body)
+        return True
+    if not _claim(key):
+        log.info("mail %s already sent: not sending again", key)
+        return False
+    try:
+        deliver(to, subject, body, key=key)
+    except Exception:
+        _release(key)
+        raise
+    db.session.execute(sa.update(SentMail).where(SentMail.key == key).values(status="sent", sent_at=now_utc()))
+    db.session.commit()
+    return True
+
+
+def _insert():
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def _claim(key: str) -> bool:
+    """True if this run now owns the key; False if the mail was sent; MailInFlight if a live run owns it."""
+    session = db.session
+    now = now_utc()
+    inserted = session.execute(
+        _insert()(SentMail).values(key=key, status="sending", claimed_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    ).rowcount
+    if inserted == 1:
+        session.commit()
+        return True
+    row = session.execute(sa.select(SentMail.status, SentMail.claimed_at).where(SentMail.key == key)).one()
+    if row.status == "sent":
+        session.commit()
+        return False
+    stale = timedelta(seconds=int(current_app.config.get("MAIL_CLAIM_STALE_SECONDS", 300)))
+    if row.claimed_at > now - stale:
+        session.commit()
+        raise MailInFlight(key)
+    taken = session.execute(  # the claimant died mid-send: take over (one taker wins)
+        sa.update(SentMail)
+        .where(SentMail.key == key, SentMail.status == "sending", SentMail.claimed_at == row.claimed_at)
+        .values(claimed_at=now)
+    ).rowcount
+    session.commit()
+    if taken != 1:
+        raise MailInFlight(key)
+    return True
+
+
+def _release(key: str) -> None:
+    """The SMTP call failed: give the key back so the retry can send."""
+    try:
+        db.session.rollback()
+        db.session.execute(sa.delete(SentMail).where(SentMail.key == key, SentMail.status == "sending"))
+        db.session.commit()
+    except Exception:  # the claim turns stale and is taken over
+        log.exception("mail %s: could not release the claim", key)
+        db.session.rollback()
+
+
+def forget_sent(now: datetime | None = None) -> int:
+    """Delete keys older than MAIL_DEDUPE_DAYS (run by the outbox drain task). Returns how many."""
+    days = int(current_app.config.get("MAIL_DEDUPE_DAYS", 30))
+    cutoff = (now or now_utc()) - timedelta(days=days)
+    count = db.session.execute(sa.delete(SentMail).where(SentMail.claimed_at < cutoff)).rowcount
+    db.session.commit()
+    return count
+
+
+@shared_task(name="shop.mail.send_mail", bind=True, autoretry_for=RETRY_ON, retry_backoff=True, max_retries=5)
+def send_mail(self, to: str, subject: str, body: str) -> None:
+    """Send (or log) one plain-text message, once per task id."""
+    send_once(task_mail_key(self), to, subject, body)

@@ -3,7 +3,9 @@
 CSP: scripts only from our origin, or inline with the request's nonce
 (`<script nonce="{{ csp_nonce() }}">`), plus Stripe.js's origin when card payments are configured.
 Login and token endpoints are rate-limited (Flask-Limiter: Redis in production through
-`RATELIMIT_STORAGE_URI`, memory on the embedded default).
+`RATELIMIT_STORAGE_URI`, memory on the embedded default). A Redis outage never turns into 500s:
+the limiter counts in process memory until Redis answers again (in-memory fallback), errors are
+swallowed, and short socket timeouts keep a dead Redis from stalling logins.
 """
 from __future__ import annotations
 
@@ -68,6 +70,10 @@ def init_security(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     app.config["RATELIMIT_ENABLED"] = True  # per app through RATE_LIMITS, see _limits_off
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://")):
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
     limiter.init_app(app)
     app.add_template_global(csp_nonce, "csp_nonce")
 

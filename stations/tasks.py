@@ -2,6 +2,7 @@
 
 Tasks take ids, load, and only read (the state change was committed by the request). They are
 enqueued with `shop.celery.enqueue_after_commit`, so a rolled-back step never notifies anyone.
+A task that runs twice (outbox re-publish, worker killed) sends its mail once (`shop.mail.send_once`).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from shop.extensions import db
+from shop.mail import RETRY_ON as MAIL_RETRY_ON
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +27,17 @@ SUBJECTS = {
 }
 
 
-def _send(to: str, subject: str, body: str) -> None:
-    """Through `shop.mail.send_mail` (its own task: SMTP, or the log in the embedded default)."""
-    from shop.mail import send_mail
+def _send(task, to: str, subject: str, body: str) -> None:
+    """Once per task id (SMTP, or the log in the embedded default)."""
+    from shop.mail import send_once, task_mail_key
 
-    send_mail.delay(to, subject, body)
+    db.session.commit()  # end the read transaction before the mail's own short ones
+    send_once(task_mail_key(task), to, subject, body)
 
 
-@shared_task(name="stations.tasks.notify_shipment")
-def notify_shipment(shipment_id: int, event: str) -> None:
+@shared_task(name="stations.tasks.notify_shipment", bind=True, autoretry_for=MAIL_RETRY_ON, retry_backoff=True,
+             max_retries=5)
+def notify_shipment(self, shipment_id: int, event: str) -> None:
     from orders.models import Shipment
 
     shipment = db.session.get(Shipment, shipment_id)
@@ -52,11 +56,12 @@ def notify_shipment(shipment_id: int, event: str) -> None:
         lines.append(_("自提点: %(name)s %(address)s (%(hours)s)", name=station.name, address=station.address,
                        hours=station.hours))
         lines.append(_("取货码: %(code)s", code=shipment.pickup_code))
-    _send(order.user.email, subject, "\n".join(lines))
+    _send(self, order.user.email, subject, "\n".join(lines))
 
 
-@shared_task(name="stations.tasks.notify_line_canceled")
-def notify_line_canceled(line_id: int, reason: str) -> None:
+@shared_task(name="stations.tasks.notify_line_canceled", bind=True, autoretry_for=MAIL_RETRY_ON,
+             retry_backoff=True, max_retries=5)
+def notify_line_canceled(self, line_id: int, reason: str) -> None:
     from orders.models import OrderLine
 
     line = db.session.get(OrderLine, line_id)
@@ -69,4 +74,4 @@ def notify_line_canceled(line_id: int, reason: str) -> None:
         _("原因: %(reason)s", reason=reason),
         _("该商品无法供货，已为您取消；已付款项将原路退回。"),
     ])
-    _send(order.user.email, SUBJECTS["canceled"].format(code=order.code), body)
+    _send(self, order.user.email, SUBJECTS["canceled"].format(code=order.code), body)

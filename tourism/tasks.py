@@ -1,13 +1,17 @@
-"""Celery tasks of the tourism package: expire unpaid holds, complete stays, booking e-mail."""
-from __future__ import annotations
+"""Celery tasks of the tourism package: expire unpaid holds, complete stays, booking e-mail.
 
+Each makes its effect once even if it runs twice (outbox re-publish, worker killed mid-task):
+expiry and completion lock and re-check each booking (and the ledger credits a line once); the
+confirmation e-mail is sent once per task id (`shop.mail.send_once`).
+"""
+from __future__ import annotations
 
 from celery import shared_task
 
 from shop.db import commit
 from shop.extensions import db
+from shop.mail import RETRY_ON as MAIL_RETRY_ON
 from shop.timeutil import now_utc
-
 
 
 @shared_task(name="tourism.tasks.expire_holds")
@@ -30,10 +34,11 @@ def complete_stays() -> int:
     return count
 
 
-@shared_task(name="tourism.tasks.send_booking_mail")
-def send_booking_mail(booking_id: int) -> None:
+@shared_task(name="tourism.tasks.send_booking_mail", bind=True, autoretry_for=MAIL_RETRY_ON, retry_backoff=True,
+             max_retries=5)
+def send_booking_mail(self, booking_id: int) -> None:
     """The confirmation e-mail with the confirmation code (shop.mail: SMTP, or the log by default)."""
-    from shop.mail import send_mail
+    from shop.mail import send_once, task_mail_key
     from tourism.models import Booking
 
     booking = db.session.get(Booking, booking_id)
@@ -45,4 +50,5 @@ def send_booking_mail(booking_id: int) -> None:
         f"您的预订已确认。\n项目：{booking.listing.name}\n日期：{booking.check_in_date} – {booking.check_out_date}\n"
         f"人数：{booking.guests}\n确认码：{booking.confirmation_code}\n请到店时出示确认码。"
     )
-    send_mail(email, subject, body)
+    db.session.commit()  # end the read transaction before the mail's own short ones
+    send_once(task_mail_key(self), email, subject, body)

@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from flask import current_app
 
 from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret
-from shop.db import after_commit
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, transition
@@ -341,15 +340,11 @@ def confirm_booking(booking: Booking, *, actor=None, now: datetime, note: str = 
     booking.confirmed_at = now
     booking.expires_at = None
     db.session.flush()
-    booking_id = booking.id
-    after_commit(lambda: _send_confirmation_mail(booking_id))
-    return booking
-
-
-def _send_confirmation_mail(booking_id: int) -> None:
+    from shop.celery import enqueue_after_commit
     from tourism.tasks import send_booking_mail
 
-    send_booking_mail.delay(booking_id)
+    enqueue_after_commit(send_booking_mail, booking.id)  # the outbox: kept if Redis is down
+    return booking
 
 
 def _booking_lines(order):

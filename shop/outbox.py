@@ -1,0 +1,240 @@
+"""Transactional outbox: a Celery task is recorded in the same transaction as the change that causes it.
+
+Why: publishing to Redis after commit can fail (Redis down, restarting, unreachable). Publishing
+before commit could announce a change that then rolls back. So, with a broker configured:
+
+1. `enqueue(task, *args)` (what `shop.celery.enqueue_after_commit` calls) adds an `OutboxMessage`
+   row to the session: it commits or rolls back with the change itself.
+2. After the commit, the rows of that transaction are published (the Celery task id is the row's
+   `task_id`) and deleted in one short transaction.
+3. Rows whose publish failed stay. `drain()` publishes them once Redis is back: Celery beat runs
+   `shop.outbox.drain` every `OUTBOX_DRAIN_SECONDS`, and `flask --app wsgi outbox drain` does it by
+   hand. On PostgreSQL the rows are taken `FOR UPDATE SKIP LOCKED`, so two drainers never publish
+   the same row; on SQLite every write transaction is `BEGIN IMMEDIATE`, which serialises them.
+   Rows younger than `OUTBOX_MIN_AGE_SECONDS` are left to the process that wrote them.
+
+After a failed publish this process stops trying for `OUTBOX_RETRY_SECONDS` (the rows wait for the
+drain), so an outage costs requests nothing but one INSERT per task.
+
+A message can still be published twice (published, then the DELETE failed; a worker killed
+mid-task is redelivered too). Both copies carry the same task id, and every task makes its effect
+once: see the task modules and `shop.mail.send_once`.
+
+With no broker (the embedded default, and the tests) tasks run eagerly in this process after
+the commit, as before, and no row is written.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from celery import shared_task
+from flask import current_app
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shop.db import after_commit, pk
+from shop.extensions import db
+from shop.timeutil import now_utc
+
+log = logging.getLogger(__name__)
+
+_BATCH = "outbox_batch"
+#: A publish gives up quickly: the row is kept, so nothing is lost by not waiting for Redis.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+
+class OutboxMessage(db.Model):
+    """One Celery task waiting to be published."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = pk()
+    #: The Celery task id of every publish of this row (so a task can recognise a repeat).
+    task_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    task_name: Mapped[str] = mapped_column(sa.String(200))
+    args: Mapped[list] = mapped_column(sa.JSON, default=list)
+    kwargs: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(sa.String(300), default="")
+
+
+# --------------------------------------------------------------------------------------- broker
+
+
+class _Breaker:
+    """Per process: after a failed publish, skip publishing for a while (rows wait for the drain)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.down_until = 0.0
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self.down_until
+
+    def trip(self, seconds: float) -> None:
+        with self.lock:
+            self.down_until = time.monotonic() + seconds
+
+    def reset(self) -> None:
+        with self.lock:
+            self.down_until = 0.0
+
+
+breaker = _Breaker()
+
+
+def _celery():
+    return current_app.extensions["celery"]
+
+
+def is_eager() -> bool:
+    """No broker: tasks run in process (the embedded default)."""
+    return bool(_celery().conf.task_always_eager)
+
+
+def publish(task_name: str, args, kwargs, task_id: str) -> None:
+    """Send one task to the broker (raises when the broker is unreachable)."""
+    celery = _celery()
+    options = {"task_id": task_id, "retry": True, "retry_policy": PUBLISH_RETRY_POLICY}
+    task = celery.tasks.get(task_name)
+    if task is not None:
+        task.apply_async(args=list(args or ()), kwargs=dict(kwargs or {}), **options)
+    else:  # a task this process did not import: routing by name still applies
+        celery.send_task(task_name, args=list(args or ()), kwargs=dict(kwargs or {}), **options)
+
+
+# -------------------------------------------------------------------------------------- enqueue
+
+
+def enqueue(task, *args, session=None, **kwargs) -> None:
+    """Run `task(*args, **kwargs)` once the current transaction commits, at least once and with
+    one effect (see the module docstring). Eager mode: in process, after commit."""
+    session = session if session is not None else db.session
+    if is_eager():
+        after_commit(lambda: task.delay(*args, **kwargs), session=session)
+        return
+    message = OutboxMessage(task_id=uuid.uuid4().hex, task_name=task.name, args=list(args), kwargs=dict(kwargs),
+                            created_at=now_utc(), attempts=0, last_error="")
+    session.add(message)
+    batch = session.info.get(_BATCH)
+    if batch is None:
+        batch = session.info[_BATCH] = []
+        after_commit(lambda: _publish_committed(session), session=session)
+    batch.append((message.task_id, message.task_name, message.args, message.kwargs))
+
+
+def _publish_committed(session) -> None:
+    """After commit: publish this transaction's messages, delete the published rows."""
+    batch = session.info.pop(_BATCH, None)
+    if not batch:
+        return
+    if breaker.is_open():
+        log.info("outbox: broker marked down, %d task(s) left for the drain", len(batch))
+        return
+    published = []
+    for task_id, name, args, kwargs in batch:
+        try:
+            publish(name, args, kwargs, task_id)
+        except Exception as exc:  # Redis down: the rows stay, the drain publishes them
+            breaker.trip(float(current_app.config.get("OUTBOX_RETRY_SECONDS", 5)))
+            log.warning("outbox: publish of %s failed (%s); %d task(s) left for the drain",
+                        name, exc, len(batch) - len(published))
+            break
+        published.append(task_id)
+    if not published:
+        return
+    try:
+        session.execute(sa.delete(OutboxMessage).where(OutboxMessage.task_id.in_(published)),
+                        execution_options={"synchronize_session": False})
+        session.commit()
+    except Exception:  # the drain publishes them again; the tasks are idempotent
+        log.exception("outbox: could not delete %d published row(s)", len(published))
+        session.rollback()
+
+
+def _forget_rolled_back(session, _previous) -> None:
+    if not session.in_transaction():  # the outermost transaction rolled back: its rows are gone
+        session.info.pop(_BATCH, None)
+
+
+# ---------------------------------------------------------------------------------------- drain
+
+
+@dataclass
+class DrainResult:
+    published: int = 0
+    left: int = 0  # rows not published because the broker failed
+    error: str = ""
+
+
+def drain(*, min_age: float | None = None, batch: int = 100, now: datetime | None = None) -> DrainResult:
+    """Publish waiting rows older than `min_age` seconds (default OUTBOX_MIN_AGE_SECONDS), oldest
+    first, in batches; each batch is published and deleted in one transaction. Stops at the first
+    publish failure (the broker is still down) and records it on that row."""
+    if min_age is None:
+        min_age = float(current_app.config.get("OUTBOX_MIN_AGE_SECONDS", 10))
+    cutoff = (now or now_utc()) - timedelta(seconds=min_age)
+    session = db.session
+    result = DrainResult()
+    while True:
+        query = (sa.select(OutboxMessage).where(OutboxMessage.created_at <= cutoff)
+                 .order_by(OutboxMessage.id).limit(batch))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.scalars(query))
+        if not rows:
+            break
+        done = []
+        for row in rows:
+            try:
+                publish(row.task_name, row.args, row.kwargs, row.task_id)
+            except Exception as exc:
+                row.attempts += 1
+                row.last_error = f"{type(exc).__name__}: {exc}"[:300]
+                result.error = row.last_error
+                break
+            done.append(row.id)
+        if done:
+            session.execute(sa.delete(OutboxMessage).where(OutboxMessage.id.in_(done)),
+                            execution_options={"synchronize_session": False})
+        session.commit()
+        result.published += len(done)
+        if result.error:
+            break
+    if result.error:
+        result.left = waiting()
+        log.warning("outbox: drain stopped, broker unreachable (%s); %d row(s) wait", result.error, result.left)
+    else:
+        breaker.reset()
+    return result
+
+
+def waiting() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) or 0
+
+
+@shared_task(name="shop.outbox.drain")
+def drain_task() -> int:
+    """Beat, every OUTBOX_DRAIN_SECONDS: publish what web processes could not; forget old mail keys."""
+    from shop.mail import forget_sent
+
+    result = drain()
+    forget_sent()
+    return result.published
+
+
+def _install_session_hooks() -> None:
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    if not event.contains(Session, "after_soft_rollback", _forget_rolled_back):
+        event.listen(Session, "after_soft_rollback", _forget_rolled_back)
+
+
+_install_session_hooks()
