@@ -971,22 +971,45 @@ def _after_flush(session, _flush_context) -> None:
         pending[key].add(obj.id)
 
 
-def _flush_pending(session) -> None:
-    """After commit (shop.db.commit runs it): enqueue the index updates collected by `_after_flush`."""
-    from catalog.tasks import reindex_listings, reindex_products
+def _before_commit(session) -> None:
+    """Just before the commit: turn the collected ids into index tasks through the outbox
+    (`shop.celery.enqueue_after_commit`), so they commit with the change and survive a Redis outage;
+    with no broker they run in process after the commit."""
+    if session.info.get(_PENDING) is None:
+        return
+    session.flush()  # changes not flushed yet add their ids now, not after this hook
+    _enqueue(session, session.info.pop(_PENDING, None), in_transaction=True)
 
-    pending = session.info.pop(_PENDING, None)
+
+def _flush_pending(session) -> None:
+    """After commit (shop.db.commit runs it): anything `_before_commit` did not take (a flush after
+    it, or a commit outside the ORM session's commit) is enqueued now."""
+    _enqueue(session, session.info.pop(_PENDING, None), in_transaction=False)
+
+
+def _enqueue(session, pending: dict | None, *, in_transaction: bool) -> None:
+    from catalog.tasks import reindex_listings, reindex_products
+    from shop.celery import enqueue_after_commit
+
     if not pending:
         return
     if pending["v"] or pending["t"] or pending["c"]:
-        _add_renamed_places(session, pending)
-    if pending["p"]:
-        reindex_products.delay(sorted(pending["p"]))
-    if pending["l"]:
-        reindex_listings.delay(sorted(pending["l"]))
+        _add_renamed_places(session, pending, end_transaction=not in_transaction)
+    for key, task in (("p", reindex_products), ("l", reindex_listings)):
+        if not pending[key]:
+            continue
+        if in_transaction:
+            enqueue_after_commit(task, sorted(pending[key]), session=session)
+        else:
+            try:
+                task.delay(sorted(pending[key]))
+            except Exception:  # the index catches up with the next change or `search reindex`
+                import logging
+
+                logging.getLogger(__name__).exception("search: index update could not be queued")
 
 
-def _add_renamed_places(session, pending: dict) -> None:
+def _add_renamed_places(session, pending: dict, *, end_transaction: bool = True) -> None:
     """Products and listings of renamed villages, townships, categories join the update."""
     import sqlalchemy as sa
 
@@ -1006,7 +1029,8 @@ def _add_renamed_places(session, pending: dict) -> None:
             pass
     if cond:
         pending["p"] |= set(session.scalars(sa.select(Product.id).where(sa.or_(*cond))))
-    session.commit()  # end the read-only transaction these lookups opened
+    if end_transaction:
+        session.commit()  # end the read-only transaction these lookups opened
 
 
 def _after_soft_rollback(session, _previous) -> None:
@@ -1020,6 +1044,7 @@ def _install_session_hooks() -> None:
 
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "before_commit", _before_commit)
         event.listen(Session, "after_soft_rollback", _after_soft_rollback)
 
 
