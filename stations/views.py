@@ -234,7 +234,7 @@ def cash_summary():
     try:
         day = date.fromisoformat(raw) if raw else local_date(now_utc())
     except ValueError:
-        abort(400, "date must be YYYY-MM-DD")
+        abort(400, _("日期格式应为 YYYY-MM-DD"))
     groups = cash.cash_summary(station.id, day)
     return render_template("stations/cash.html", station=station, day=day, groups=groups,
                            total_fen=sum(g.amount_fen for g in groups), station_args=_station_args(station))

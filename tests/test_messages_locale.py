@@ -251,15 +251,15 @@ NOT_YET = {"stations/services/stock.py", "stations/api.py", "county/api.py"}
 
 
 def _bare_literals(path: Path) -> list[str]:
-    """`raise SomeDomainError("…")`, `raise X(f"…")` and `flash("…")` with an untranslated string."""
+    """`raise SomeDomainError("…")`, `flash("…")`, `abort(400, "…")` with an untranslated (or f-) string."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if not isinstance(node, ast.Call) or not node.args:
             continue
         name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-        first = node.args[0]
+        first = node.args[1] if name == "abort" and len(node.args) > 1 else node.args[0]
         literal = isinstance(first, ast.JoinedStr) or (isinstance(first, ast.Constant) and isinstance(first.value, str))
-        if literal and (name in DOMAIN_ERRORS or name == "flash"):
+        if literal and (name in DOMAIN_ERRORS or name in ("flash", "abort")):
             found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
