@@ -124,10 +124,10 @@ def _claim(key: str) -> bool:
     session = db.session
     now = now_utc()
     inserted = session.execute(
-        _insert()(SentMail).values(key=key, status="sending", claimed_at=now)
-        .on_conflict_do_nothing(index_elements=["key"])
-    ).rowcount
-    if inserted == 1:
+        _insert()(SentMail.__table__).values(key=key, status="sending", claimed_at=now)
+        .on_conflict_do_nothing(index_elements=["key"]).returning(SentMail.__table__.c.id)
+    ).scalar()
+    if inserted is not None:
         session.commit()
         return True
     row = session.execute(sa.select(SentMail.status, SentMail.claimed_at).where(SentMail.key == key)).one()
@@ -139,7 +139,7 @@ def _claim(key: str) -> bool:
         session.commit()
         raise MailInFlight(key)
     taken = session.execute(  # the claimant died mid-send: take over (one taker wins)
-        sa.update(SentMail)
+        sa.update(SentMail.__table__)
         .where(SentMail.key == key, SentMail.status == "sending", SentMail.claimed_at == row.claimed_at)
         .values(claimed_at=now)
     ).rowcount

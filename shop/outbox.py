@@ -150,12 +150,16 @@ def _publish_committed(session) -> None:
     if not published:
         return
     try:
-        session.execute(sa.delete(OutboxMessage).where(OutboxMessage.task_id.in_(published)),
-                        execution_options={"synchronize_session": False})
-        session.commit()
+        _delete_published(session, published)
     except Exception:  # the drain publishes them again; the tasks are idempotent
         log.exception("outbox: could not delete %d published row(s)", len(published))
         session.rollback()
+
+
+def _delete_published(session, task_ids: list[str]) -> None:
+    session.execute(sa.delete(OutboxMessage).where(OutboxMessage.task_id.in_(task_ids)),
+                    execution_options={"synchronize_session": False})
+    session.commit()
 
 
 def _forget_rolled_back(session, _previous) -> None:
