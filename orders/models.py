@@ -218,6 +218,8 @@ class OrderLine(db.Model):
     order = relationship(Order, back_populates="lines")
     shipment = relationship(Shipment, back_populates="lines")
     product = relationship("Product")
+    #: For kind "booking": lets one flush write the booking before its line.
+    booking = relationship("Booking")
 
 
 class PaymentState(StrEnum):

@@ -48,6 +48,8 @@ class Listing(db.Model):
     host = relationship("User")
     unit_types = relationship("UnitType", back_populates="listing", order_by="UnitType.id")
     images = relationship("ListingImage", order_by="ListingImage.position", cascade="all, delete-orphan")
+    #: The households a sale of this listing credits (read-only here: catalog owns the links).
+    benefit_links = relationship("BenefitLink", viewonly=True, order_by="BenefitLink.household_id")
 
 
 class ListingImage(db.Model):

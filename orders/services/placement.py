@@ -16,14 +16,13 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import selectinload
 
-from catalog.models import Product
-from catalog.services import benefit_splits_for_products
+from catalog.models import ApprovalStatus, BenefitLink, Product
 from orders.models import (
     Address,
     Cart,
     Delivery,
+    LineStatus,
     Order,
     OrderLine,
     OrderPayment,
@@ -41,8 +40,8 @@ from shop.codes import new_numeric_code, new_order_code, new_secret
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status
-from stations.models import Station
-from stations.services.stock import allocate
+from stations.models import Station, StockRecord
+from stations.services.stock import OutOfStock, allocate
 
 ADDRESS_FIELDS = ("name", "phone", "province", "city", "district", "line")
 ADDRESS_LIMITS = {"name": 40, "phone": 20, "province": 20, "city": 20, "district": 20, "line": 200}
@@ -98,20 +97,35 @@ def _validate(req: PlacementRequest) -> dict[int, int]:
                 errors[f"address.{name}"] = "too_long"
         if errors:
             raise ValidationError("请填写完整的收货地址", fields=errors)
-    else:
-        if not req.pickup_station_id:
-            raise ValidationError("请选择自提站点", fields={"pickup_station_id": "required"})
-        if db.session.get(Station, req.pickup_station_id) is None:
-            raise ValidationError("自提站点不存在", fields={"pickup_station_id": "unknown"})
+    elif not req.pickup_station_id:
+        raise ValidationError("请选择自提站点", fields={"pickup_station_id": "required"})
     if req.payment_method == PaymentMethod.CARD and not card_payments_enabled():
         raise ValidationError("暂不支持在线支付", fields={"payment_method": "unavailable"})
     return wanted
 
 
+@dataclass(frozen=True)
+class QuotedItem:
+    """What a line snapshots of one product, read in `quote()`'s single statement."""
+
+    product_id: int
+    name: str
+    unit: str
+    village_id: int
+    category_id: int
+    station_id: int
+    price_fen: int
+    weight_g: int
+    visible: bool
+    stock_record_id: int | None
+    commission_bps: int
+    split: list
+
+
 @dataclass
 class Quote:
-    products: dict[int, Product]
-    by_station: dict[int, list[Product]]
+    items: dict[int, QuotedItem]
+    by_station: dict[int, list[QuotedItem]]
     goods_fen: dict[int, int]
     weight_g: dict[int, int]
     shipping_fen: dict[int, int]
@@ -119,36 +133,74 @@ class Quote:
     total_fen: int
 
 
-def quote(wanted: dict[int, int], *, delivery: str) -> Quote:
-    """Server-side prices for {product_id: quantity}; unknown → 422, unavailable → 409."""
-    products = {
-        p.id: p
-        for p in db.session.scalars(
-            sa.select(Product).where(Product.id.in_(sorted(wanted))).options(selectinload(Product.stock))
+def _read_items(wanted: dict[int, int], pickup_station_id: int | None) -> tuple[dict[int, QuotedItem], bool | None]:
+    """One statement for everything a checkout reads: each product with its stock record id, its
+    station's commission and its benefit links (one row per link), plus whether the pick-up
+    station exists. Returns ({product_id: item}, pickup station exists — None when not asked or
+    when no product matched, so nothing answered)."""
+    pickup_exists = (
+        sa.select(Station.id).where(Station.id == pickup_station_id).exists()
+        if pickup_station_id else sa.null()
+    )
+    rows = db.session.execute(
+        sa.select(
+            Product.id, Product.name, Product.unit, Product.village_id, Product.category_id, Product.station_id,
+            Product.price_fen, Product.weight_g, Product.approval_status, Product.is_published,
+            StockRecord.id, Station.commission_bps, BenefitLink.household_id, BenefitLink.weight,
+            pickup_exists.label("pickup_exists"),
         )
-    }
-    for product_id in wanted:
-        product = products.get(product_id)
-        if product is None:
-            raise ValidationError("商品不存在", code="unknown_product", fields={"product_id": str(product_id)})
-        if not product.is_visible:
-            raise Conflict(f"“{product.name}”已下架", code="unavailable", fields={"product_id": str(product_id)})
-    by_station: dict[int, list[Product]] = {}
-    for product_id in sorted(wanted):
-        product = products[product_id]
-        by_station.setdefault(product.station_id, []).append(product)
-    goods = {s: sum(p.price_fen * wanted[p.id] for p in ps) for s, ps in by_station.items()}
-    weight = {s: sum(p.weight_g * wanted[p.id] for p in ps) for s, ps in by_station.items()}
+        .join(Station, Station.id == Product.station_id)
+        .outerjoin(StockRecord, StockRecord.product_id == Product.id)
+        .outerjoin(BenefitLink, BenefitLink.product_id == Product.id)
+        .where(Product.id.in_(sorted(wanted)))
+        .order_by(Product.id, BenefitLink.household_id)
+    ).all()
+    items: dict[int, QuotedItem] = {}
+    pickup_ok = None
+    for (pid, name, unit, village_id, category_id, station_id, price, weight, approval, published,
+         record_id, commission, household_id, link_weight, pickup_ok) in rows:
+        item = items.get(pid)
+        if item is None:
+            item = items[pid] = QuotedItem(
+                product_id=pid, name=name, unit=unit, village_id=village_id, category_id=category_id,
+                station_id=station_id, price_fen=price, weight_g=weight,
+                visible=approval == ApprovalStatus.APPROVED and bool(published),
+                stock_record_id=record_id, commission_bps=commission or 0, split=[],
+            )
+        if household_id is not None:
+            item.split.append({"household_id": household_id, "weight": link_weight})
+    return items, (bool(pickup_ok) if rows and pickup_station_id else None)
+
+
+def quote(wanted: dict[int, int], *, delivery: str, pickup_station_id: int | None = None) -> Quote:
+    """Server-side prices for {product_id: quantity}; unknown product or pick-up station → 422,
+    unavailable → 409. One SQL statement (see `_read_items`)."""
     pickup = delivery == Delivery.PICKUP
+    items, pickup_ok = _read_items(wanted, pickup_station_id if pickup else None)
+    if pickup and pickup_ok is None:  # no product matched: the station still gets its own answer first
+        pickup_ok = db.session.get(Station, pickup_station_id) is not None
+    if pickup and not pickup_ok:
+        raise ValidationError("自提站点不存在", fields={"pickup_station_id": "unknown"})
+    for product_id in wanted:
+        item = items.get(product_id)
+        if item is None:
+            raise ValidationError("商品不存在", code="unknown_product", fields={"product_id": str(product_id)})
+        if not item.visible:
+            raise Conflict(f"“{item.name}”已下架", code="unavailable", fields={"product_id": str(product_id)})
+    by_station: dict[int, list[QuotedItem]] = {}
+    for product_id in sorted(wanted):
+        item = items[product_id]
+        by_station.setdefault(item.station_id, []).append(item)
+    goods = {s: sum(i.price_fen * wanted[i.product_id] for i in its) for s, its in by_station.items()}
+    weight = {s: sum(i.weight_g * wanted[i.product_id] for i in its) for s, its in by_station.items()}
     shipping = {s: shipping_fen(weight_g=weight[s], goods_fen=goods[s], pickup=pickup) for s in by_station}
     subtotal = sum(goods.values())
-    return Quote(products, by_station, goods, weight, shipping, subtotal, subtotal + sum(shipping.values()))
+    return Quote(items, by_station, goods, weight, shipping, subtotal, subtotal + sum(shipping.values()))
 
 
 @dataclass(frozen=True)
 class _ActorRef:
-    """The buyer as `record_status` sees it (only `.id`): `allocate()` expires the session, and
-    reading `buyer.id` afterwards would re-select the user row for nothing."""
+    """The buyer as `record_status` sees it (only `.id`), so nothing re-reads the user row."""
 
     id: int
 
@@ -167,42 +219,27 @@ def _add_sold_counts(wanted: dict[int, int]) -> None:
 def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen: int | None = None) -> Order:
     """Create the order, its shipments, lines and payment; allocate stock. Raises, changes nothing, on refusal.
 
-    Everything the lines snapshot (products, stations, benefit splits) is read before `allocate()`
-    (which expires the session), in a fixed number of queries; the rows are written in one flush.
+    Round trips (PostgreSQL): one SELECT for products, stock records, stations, benefit links and
+    the pick-up station (`quote`), one guarded UPDATE per stock record (`allocate`), one flush
+    (one INSERT per table: order, shipments, lines, payment, then the status events, which need
+    their ids) and one UPDATE of the sold counts.
     """
     wanted = _validate(req)
-    q = quote(wanted, delivery=req.delivery)
+    q = quote(wanted, delivery=req.delivery, pickup_station_id=req.pickup_station_id)
     if shown_total_fen is not None and shown_total_fen != q.total_fen:
         raise PriceChanged(
             "价格或运费已变化，请确认新的总价后再提交",
             fields={"total_fen": str(q.total_fen), "shown_total_fen": str(shown_total_fen)},
         )
-    records = {}
-    for product in q.products.values():
-        if product.stock is None:
-            from stations.services.stock import OutOfStock
-
-            raise OutOfStock(product.id, "库存不足")
-        records[product.stock.id] = wanted[product.id]
-    stations = {s.id: s for s in db.session.scalars(sa.select(Station).where(Station.id.in_(q.by_station)))}
-    commission = {station_id: stations[station_id].commission_bps or 0 for station_id in q.by_station}
-    splits = benefit_splits_for_products(wanted)
-    snapshot = {
-        station_id: [
-            dict(
-                product_id=p.id,
-                title=p.name[:120],
-                unit=p.unit,
-                village_id=p.village_id,
-                category_id=p.category_id,
-                unit_price_fen=p.price_fen,
-            )
-            for p in products
-        ]
-        for station_id, products in q.by_station.items()
-    }
+    records: dict[int, int] = {}
+    products_of: dict[int, int] = {}
+    for item in q.items.values():
+        if item.stock_record_id is None:
+            raise OutOfStock(item.product_id)
+        records[item.stock_record_id] = wanted[item.product_id]
+        products_of[item.stock_record_id] = item.product_id
     actor = _ActorRef(buyer.id)
-    allocate(records)  # ascending record ids; all or nothing (expires the session)
+    allocate(records, product_ids=products_of)  # ascending record ids; all or nothing
 
     method = PaymentMethod(req.payment_method)
     is_card = method == PaymentMethod.CARD
@@ -228,11 +265,13 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         currency="CNY",
         expires_at=now + timedelta(minutes=int(current_app.config.get("ORDER_PAYMENT_MINUTES", 30))) if is_card else None,
         created_at=now,
+        paid_at=None,
     )
     new_rows: list = [order]
 
     needs_code = req.delivery == Delivery.PICKUP or method == PaymentMethod.STATION_CASH
     shipments = []
+    lines = []
     for n, station_id in enumerate(sorted(q.by_station), start=1):
         shipment = Shipment(
             code=f"{order.code}-{n}",
@@ -241,24 +280,34 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
             status=ShipmentStatus.NEW,
             shipping_fen=q.shipping_fen[station_id],
             weight_g=q.weight_g[station_id],
+            tracking_number="",
             pickup_code=new_numeric_code() if needs_code else "",
+            pickup_failures=0,
             created_at=now,
         )
         shipments.append(shipment)
         new_rows.append(shipment)
-        for item in snapshot[station_id]:
-            quantity = wanted[item["product_id"]]
-            new_rows.append(OrderLine(
+        for item in q.by_station[station_id]:
+            quantity = wanted[item.product_id]
+            line = OrderLine(
                 order=order,
                 shipment=shipment,
                 kind="product",
+                product_id=item.product_id,
+                status=LineStatus.OPEN,
+                title=item.name[:120],
+                unit=item.unit,
                 station_id=station_id,
+                village_id=item.village_id,
+                category_id=item.category_id,
+                unit_price_fen=item.price_fen,
                 quantity=quantity,
-                line_total_fen=item["unit_price_fen"] * quantity,
-                commission_bps=commission[station_id],
-                benefit_split=splits[item["product_id"]],
-                **item,
-            ))
+                line_total_fen=item.price_fen * quantity,
+                commission_bps=item.commission_bps,
+                benefit_split=item.split,
+            )
+            lines.append(line)
+            new_rows.append(line)
     payment = OrderPayment(
         order=order,
         number=1,
@@ -266,6 +315,8 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         state=PaymentState.CREATED if is_card else PaymentState.PENDING,
         amount_fen=order.total_fen,
         currency="CNY",
+        client_secret=None,
+        refunded_fen=0,
         created_at=now,
     )
     new_rows.append(payment)

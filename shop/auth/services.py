@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from shop.auth.models import ApiToken, Role, User
@@ -126,7 +127,9 @@ def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
     if len(token) > 200:
         return None
     now = now or now_utc()
-    row = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    row = db.session.scalar(  # the user in the same statement: one round trip per API request
+        db.select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == _hash_token(token))
+    )
     if row is None or row.expires_at <= now:
         return None
     user = row.user

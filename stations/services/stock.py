@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm.util import identity_key
 
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
@@ -21,18 +23,33 @@ MAX_QUANTITY = 100_000
 class OutOfStock(Conflict):
     code = "out_of_stock"
 
-    def __init__(self, product_id: int, message: str = "Not enough stock"):
-        super().__init__(message, fields={"product_id": str(product_id)})
+    def __init__(self, product_id: int, message: str | None = None):
+        super().__init__(message or _("库存不足，无法购买所选数量"), fields={"product_id": str(product_id)})
         self.product_id = product_id
 
 
 def _check_quantity(quantity: int) -> None:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0 or quantity > MAX_QUANTITY:
-        raise ValidationError("Quantity must be a whole number between 1 and 100000", fields={"quantity": "invalid"})
+        raise ValidationError(_("数量必须是 1 到 100000 之间的整数"), fields={"quantity": "invalid"})
 
 
-def allocate(wanted: dict[int, int]) -> None:
-    """Allocate {stock_record_id: quantity}; all or nothing (raises OutOfStock, caller rolls back)."""
+def _expire_records(record_ids) -> None:
+    """Expire the loaded StockRecord objects a Core UPDATE just changed (and nothing else: the
+    caller's other objects stay loaded, so nothing is re-read for nothing)."""
+    identity_map = db.session.identity_map
+    for record_id in record_ids:
+        record = identity_map.get(identity_key(StockRecord, record_id))
+        if record is not None:
+            db.session.expire(record)
+
+
+def allocate(wanted: dict[int, int], *, product_ids: dict[int, int] | None = None) -> None:
+    """Allocate {stock_record_id: quantity}; all or nothing (raises OutOfStock, caller rolls back).
+
+    One guarded UPDATE per record, in ascending record id (the global lock order, so orders over
+    several products never deadlock). `product_ids` ({record_id: product_id}) names the product in
+    the OutOfStock error without a query.
+    """
     table = StockRecord.__table__
     for record_id in sorted(wanted):
         quantity = wanted[record_id]
@@ -43,9 +60,10 @@ def allocate(wanted: dict[int, int]) -> None:
             .values(allocated=table.c.allocated + quantity)
         )
         if result.rowcount != 1:
-            product_id = db.session.scalar(sa.select(table.c.product_id).where(table.c.id == record_id))
+            product_id = (product_ids or {}).get(record_id) or db.session.scalar(
+                sa.select(table.c.product_id).where(table.c.id == record_id))
             raise OutOfStock(product_id or 0)
-    db.session.expire_all()
+    _expire_records(wanted)
 
 
 def cancel_allocation(wanted: dict[int, int]) -> None:
@@ -59,8 +77,8 @@ def cancel_allocation(wanted: dict[int, int]) -> None:
             .values(allocated=table.c.allocated - quantity)
         )
         if result.rowcount != 1:
-            raise Conflict("Allocation already released", code="allocation_mismatch")
-    db.session.expire_all()
+            raise Conflict(_("库存分配已释放"), code="allocation_mismatch")
+    _expire_records(wanted)
 
 
 def consume_allocation(record_id: int, quantity: int, *, order_line_id: int | None, actor, now: datetime) -> None:
@@ -72,7 +90,7 @@ def consume_allocation(record_id: int, quantity: int, *, order_line_id: int | No
         .values(allocated=table.c.allocated - quantity, on_hand=table.c.on_hand - quantity)
     )
     if result.rowcount != 1:
-        raise Conflict("Stock allocation missing for this line", code="allocation_mismatch")
+        raise Conflict(_("这一行没有对应的库存分配"), code="allocation_mismatch")
     db.session.add(
         StockMovement(
             stock_record_id=record_id,
@@ -84,7 +102,7 @@ def consume_allocation(record_id: int, quantity: int, *, order_line_id: int | No
         )
     )
     db.session.flush()
-    db.session.expire_all()
+    _expire_records([record_id])
 
 
 def receive_stock(
@@ -120,9 +138,9 @@ def receive_stock(
 def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: datetime) -> StockMovement:
     """Correct the count by `delta` (signed), with a reason; never below what is allocated."""
     if not reason or not reason.strip():
-        raise ValidationError("A correction needs a reason", fields={"reason": "required"})
+        raise ValidationError(_("盘点修正需要填写原因"), fields={"reason": "required"})
     if not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_QUANTITY:
-        raise ValidationError("The correction must be a non-zero whole number", fields={"delta": "invalid"})
+        raise ValidationError(_("修正数量必须是非零整数"), fields={"delta": "invalid"})
     table = StockRecord.__table__
     result = db.session.execute(
         sa.update(table)
@@ -130,7 +148,7 @@ def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: d
         .values(on_hand=table.c.on_hand + delta)
     )
     if result.rowcount != 1:
-        raise Conflict("The count cannot go below what is already sold", code="stock_below_allocated")
+        raise Conflict(_("库存不能少于已售出（已分配）的数量"), code="stock_below_allocated")
     movement = StockMovement(
         stock_record_id=record.id,
         kind=MovementKind.CORRECT,
@@ -172,11 +190,11 @@ def set_on_hand(record: StockRecord, target: int, *, reason: str, actor, now: da
     """Correct the count to an absolute `target` (a physical count): the delta is computed under a
     row lock, so a sale or hand-over committing meanwhile is not overwritten. None if unchanged."""
     if not isinstance(target, int) or isinstance(target, bool) or target < 0 or target > MAX_QUANTITY:
-        raise ValidationError("库存须为 0 到 100000 的整数", fields={"stock": "invalid"})
+        raise ValidationError(_("库存须为 0 到 100000 的整数"), fields={"stock": "invalid"})
     table = StockRecord.__table__
     on_hand = db.session.scalar(sa.select(table.c.on_hand).where(table.c.id == record.id).with_for_update())
     if on_hand is None:
-        raise Conflict("没有库存记录", code="allocation_mismatch")
+        raise Conflict(_("没有库存记录"), code="allocation_mismatch")
     if target == on_hand:
         return None
     return correct_stock(record, target - on_hand, reason=reason, actor=actor, now=now)

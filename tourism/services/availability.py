@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from shop.extensions import db
 from shop.timeutil import local_date, local_midnight_utc
-from tourism.models import Booking, BookingStatus, Closure, Listing, ListingKind, Session, UnitType
+from tourism.models import Booking, BookingStatus, Closure, Holiday, Listing, ListingKind, Session, UnitType
 from tourism.services.pricing import holidays_between, price_for_day
 
 ACTIVE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.COMPLETED)
@@ -69,6 +69,55 @@ def stay_availability(unit_type: UnitType, start: date, end: date, *, now: datet
     return {
         night: 0 if night in closed else max(0, unit_type.units - taken[night]) for night in nights(start, end)
     }
+
+
+@dataclass
+class StayCheck:
+    """What a stay hold needs to know once the unit type is locked (`stay_hold_check`)."""
+
+    free: dict[date, int]
+    holidays: set[date]
+    #: Candidate confirmation codes another active booking of the listing already uses.
+    taken_codes: set[str]
+
+
+def stay_hold_check(unit_type: UnitType, start: date, end: date, *, now: datetime,
+                    confirmation_codes: tuple[str, ...] = (), exclude_booking_id: int | None = None) -> StayCheck:
+    """`stay_availability` plus the holidays of [start, end) (for the price) and which candidate
+    confirmation codes are taken, in one statement (a UNION ALL tagged by kind). Read it after
+    the unit type lock: the bookings and closures it sees are then final for this hold."""
+    none_date, none_int, none_str = sa.cast(sa.null(), sa.Date), sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.String)
+    booked = sa.select(sa.literal("b").label("kind"), Booking.check_in_date.label("d1"),
+                       Booking.check_out_date.label("d2"), Booking.units.label("n"), none_str.label("code")).where(
+        Booking.unit_type_id == unit_type.id, Booking.check_in_date < end, Booking.check_out_date > start,
+        occupying(now))
+    parts = [
+        _exclude(booked, exclude_booking_id),
+        sa.select(sa.literal("c"), Closure.closed_date, none_date, none_int, none_str).where(
+            Closure.listing_id == unit_type.listing_id, Closure.closed_date >= start, Closure.closed_date < end),
+        sa.select(sa.literal("h"), Holiday.holiday_date, none_date, none_int, none_str).where(
+            Holiday.holiday_date >= start, Holiday.holiday_date < end),
+    ]
+    if confirmation_codes:
+        parts.append(sa.select(sa.literal("x"), none_date, none_date, none_int, Booking.confirmation_code).where(
+            Booking.listing_id == unit_type.listing_id, Booking.confirmation_code.in_(confirmation_codes),
+            Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN])))
+    taken: dict[date, int] = defaultdict(int)
+    closed: set[date] = set()
+    holidays: set[date] = set()
+    codes: set[str] = set()
+    for kind, d1, d2, n, code in db.session.execute(sa.union_all(*parts)):
+        if kind == "b":
+            for night in nights(max(d1, start), min(d2, end)):
+                taken[night] += n
+        elif kind == "c":
+            closed.add(d1)
+        elif kind == "h":
+            holidays.add(d1)
+        else:
+            codes.add(code)
+    free = {night: 0 if night in closed else max(0, unit_type.units - taken[night]) for night in nights(start, end)}
+    return StayCheck(free=free, holidays=holidays, taken_codes=codes)
 
 
 def ticket_availability(unit_type: UnitType, start: date, end: date, *, now: datetime,

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
@@ -28,6 +29,7 @@ from tourism.services.availability import (
     closed_dates,
     session_remaining,
     stay_availability,
+    stay_hold_check,
     ticket_availability,
 )
 from tourism.services.pricing import per_person_total_fen, stay_total_fen
@@ -89,8 +91,8 @@ def _unit_type_of(listing: Listing, unit_type_id: int | None) -> UnitType:
     raise ValidationError("该项目没有这个房型/票种", fields={"unit_type_id": "unknown"})
 
 
-def _validate_and_price(req: BookingRequest, listing: Listing, *, now: datetime, exclude_booking_id=None):
-    """Check the request; return (unit_type, session, check_in, check_out, total_fen) — no locks."""
+def _validate(req: BookingRequest, listing: Listing, *, now: datetime):
+    """Check the request; return (unit_type, session, check_in, check_out) — no locks, no prices."""
     today = local_date(now)
     if not isinstance(req.guests, int) or req.guests < 1:
         raise ValidationError("人数至少为 1", fields={"guests": "must be at least 1"})
@@ -134,14 +136,43 @@ def _validate_and_price(req: BookingRequest, listing: Listing, *, now: datetime,
             )
         if req.units > unit_type.units:
             raise ValidationError("房间数超过可订数量", fields={"units": f"at most {unit_type.units}"})
-        total = stay_total_fen(unit_type, check_in, check_out, req.units)
     else:
         if req.units != 1:
             raise ValidationError("每次只能预订一份", fields={"units": "must be 1"})
         if req.guests > unit_type.max_guests:
             raise ValidationError("人数超过上限", fields={"guests": f"at most {unit_type.max_guests}"})
+    return unit_type, session, check_in, check_out
+
+
+#: Confirmation codes tried in the availability statement; the chance that all are taken is nil.
+_CODE_CANDIDATES = 3
+
+
+def _lock_and_check(req: BookingRequest, listing: Listing, unit_type: UnitType, session, check_in: date,
+                    check_out: date, *, now: datetime, confirm: bool = False) -> tuple[int, str]:
+    """Lock the unit type, then check room and price the stay on what the lock makes final.
+
+    Returns (total_fen, confirmation code — a free one when `confirm`, else ""); raises
+    BookingUnavailable (409). A stay needs one statement after the lock (`stay_hold_check`:
+    bookings, closures, holidays and the candidate codes); the price uses the locked row, so a host
+    changing prices or rooms meanwhile is either wholly before or wholly after this hold.
+    """
+    _lock_unit_type(unit_type.id)  # populate_existing: unit_type now holds the locked row's values
+    code = ""
+    if listing.kind == ListingKind.STAY:
+        candidates = tuple(new_numeric_code(6) for _ in range(_CODE_CANDIDATES)) if confirm else ()
+        check = stay_hold_check(unit_type, check_in, check_out, now=now, confirmation_codes=candidates)
+        if not check.free or min(check.free.values()) < req.units:
+            raise BookingUnavailable("所选日期已订满")
+        total = stay_total_fen(unit_type, check_in, check_out, req.units, holidays=check.holidays)
+        code = next((c for c in candidates if c not in check.taken_codes), "")
+    else:
+        if not _has_room(listing, unit_type, session, check_in, check_out, req.guests, req.units, now=now):
+            raise BookingUnavailable("所选日期已订满")
         total = per_person_total_fen(unit_type, check_in, req.guests, kind=listing.kind)
-    return unit_type, session, check_in, check_out, total
+    if confirm and not code:
+        code = _free_confirmation_code(listing.id)
+    return total, code
 
 
 def _has_room(listing: Listing, unit_type: UnitType, session, check_in, check_out, guests, units, *, now,
@@ -164,24 +195,34 @@ def get_listing(listing_id: int, *, published_only: bool = True) -> Listing:
     return listing
 
 
+def _listing_for_booking(listing_id: int) -> Listing:
+    """The published listing with its unit types and benefit links, in one statement."""
+    listing = db.session.execute(
+        sa.select(Listing)
+        .where(Listing.id == listing_id)
+        .options(joinedload(Listing.unit_types), joinedload(Listing.benefit_links))
+    ).unique().scalar_one_or_none()
+    if listing is None or not listing.is_published:
+        raise NotFound("项目不存在")
+    return listing
+
+
 def hold_booking(req: BookingRequest, *, user, now: datetime, code: str | None = None) -> Booking:
     """Validate, lock the unit type, check availability, insert a held booking. Flushes only.
 
     Raises ValidationError (422), NotFound (404) or BookingUnavailable (409); nothing is held then.
     """
-    listing = get_listing(req.listing_id)
+    listing = _listing_for_booking(req.listing_id)
     if req.pay_on_arrival and not listing.pay_on_arrival:
         raise ValidationError("该接待户不支持到店支付", fields={"payment_method": "not allowed"})
-    unit_type, session, check_in, check_out, total = _validate_and_price(req, listing, now=now)
-    _lock_unit_type(unit_type.id)
-    if not _has_room(listing, unit_type, session, check_in, check_out, req.guests, req.units, now=now):
-        raise BookingUnavailable("所选日期已订满")
+    unit_type, session, check_in, check_out = _validate(req, listing, now=now)
+    total, _code = _lock_and_check(req, listing, unit_type, session, check_in, check_out, now=now)
     booking = Booking(
         code=code or f"{new_order_code()}-S-1",
         user_id=user.id,
-        listing_id=listing.id,
-        unit_type_id=unit_type.id,
-        session_id=session.id if session is not None else None,
+        listing=listing,
+        unit_type=unit_type,
+        session=session,
         check_in_date=check_in,
         check_out_date=check_out,
         guests=req.guests,
@@ -209,16 +250,6 @@ def benefit_split_for_listing(listing_id: int) -> list[dict]:
     return [{"household_id": h, "weight": w} for h, w in rows]
 
 
-def _new_unique_order_code() -> str:
-    from orders.models import Order
-
-    for _ in range(10):
-        code = new_order_code()
-        if db.session.scalar(sa.select(Order.id).where(Order.code == code)) is None:
-            return code
-    raise Conflict("生成订单号失败，请重试")
-
-
 def line_title(booking: Booking) -> str:
     listing = booking.listing
     if listing.kind == ListingKind.STAY:
@@ -229,66 +260,103 @@ def line_title(booking: Booking) -> str:
 def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     """Hold and sell in one transaction: Booking + Order + one OrderLine(kind="booking") + OrderPayment.
 
-    Card: the order waits for payment until the hold expires. Pay on arrival: confirmed at once.
-    The caller commits, then calls `start_card_payment(order)` for card orders.
+    Card: the order waits for payment until the hold expires. Pay on arrival: confirmed at once
+    (the rows are written confirmed, with the held → confirmed history). The caller commits, then
+    calls `start_card_payment(order)` for card orders.
+
+    Statements (a stay): the listing with its unit types and benefit links; the unit type lock;
+    bookings, closures, holidays and confirmation codes in one read (`stay_hold_check`); one
+    INSERT per table (order, booking, line, payment), then the status events.
     """
-    from orders.models import Order, OrderLine, OrderPayment, OrderStatus, PaymentState
+    from orders.models import LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
 
     if not req.pay_on_arrival and not card_payments_enabled():
         raise ValidationError("暂不支持在线支付，请选择到店支付",
                               fields={"payment_method": "card payments are not available"})
-    order_code = _new_unique_order_code()
-    split = benefit_split_for_listing(req.listing_id)  # read before the unit type lock: shorter lock
-    booking = hold_booking(req, user=user, now=now, code=f"{order_code}-S-1")
-    listing = booking.listing
-    quantity = booking.nights * booking.units if listing.kind == ListingKind.STAY else booking.guests
+    listing = _listing_for_booking(req.listing_id)
+    if req.pay_on_arrival and not listing.pay_on_arrival:
+        raise ValidationError("该接待户不支持到店支付", fields={"payment_method": "not allowed"})
+    unit_type, session, check_in, check_out = _validate(req, listing, now=now)
+    confirm = req.pay_on_arrival
+    total, confirmation_code = _lock_and_check(req, listing, unit_type, session, check_in, check_out,
+                                               now=now, confirm=confirm)
+    expires_at = None if confirm else now + timedelta(minutes=_hold_minutes())
+    order_code = new_order_code()  # 28^8 codes: a clash is left to the unique constraint
     order = Order(
         code=order_code,
         secret=new_secret(),
         user_id=user.id,
-        status=OrderStatus.PENDING,
+        status=OrderStatus.CONFIRMED if confirm else OrderStatus.PENDING,
+        delivery="ship",
         payment_method="cod" if req.pay_on_arrival else "card",
-        subtotal_fen=booking.total_fen,
+        subtotal_fen=total,
         shipping_fen=0,
-        total_fen=booking.total_fen,
+        total_fen=total,
         currency="CNY",
-        expires_at=booking.expires_at,
+        expires_at=expires_at,
         created_at=now,
     )
+    booking = Booking(
+        code=f"{order_code}-S-1",
+        user_id=user.id,
+        listing=listing,
+        unit_type=unit_type,
+        session=session,
+        check_in_date=check_in,
+        check_out_date=check_out,
+        guests=req.guests,
+        units=req.units,
+        status=BookingStatus.CONFIRMED if confirm else BookingStatus.HELD,
+        total_fen=total,
+        confirmation_code=confirmation_code,
+        order=order,
+        pay_on_arrival=req.pay_on_arrival,
+        refunded_fen=0,
+        expires_at=expires_at,
+        confirmed_at=now if confirm else None,
+        created_at=now,
+    )
+    quantity = booking.nights * booking.units if listing.kind == ListingKind.STAY else booking.guests
     line = OrderLine(
         order=order,
         kind="booking",
-        booking_id=booking.id,
+        booking=booking,
+        status=LineStatus.OPEN,
         title=line_title(booking),
         unit="晚" if listing.kind == ListingKind.STAY else "人",
         village_id=listing.village_id,
         # nightly prices may differ (weekend, holiday): the line total is the sum, the unit price its floor average
-        unit_price_fen=booking.total_fen // quantity,
+        unit_price_fen=total // quantity,
         quantity=quantity,
-        line_total_fen=booking.total_fen,
+        line_total_fen=total,
         commission_bps=0,
-        benefit_split=split,
+        benefit_split=[{"household_id": link.household_id, "weight": link.weight} for link in listing.benefit_links],
     )
     payment = OrderPayment(
         order=order,
         number=1,
         provider="cod" if req.pay_on_arrival else "stripe",
         state=PaymentState.CREATED,
-        amount_fen=booking.total_fen,
+        amount_fen=total,
         currency="CNY",
+        refunded_fen=0,
         created_at=now,
     )
-    db.session.add_all([order, line, payment])
-    booking.order = order
-    db.session.flush()  # order, line and payment in one flush
+    db.session.add_all([order, booking, line, payment])
+    db.session.flush()  # one INSERT per table; the status events below need the ids
+    record_status(booking, from_status=None, to_status=BookingStatus.HELD, actor=user, now=now)
     record_status(order, from_status=None, to_status=OrderStatus.PENDING, actor=user, now=now)
     record_status(payment, from_status=None, to_status=PaymentState.CREATED, actor=user, now=now)
-    if req.pay_on_arrival:
-        transition(order, OrderStatus.CONFIRMED, actor=user, now=now, note="pay on arrival")
-        order.expires_at = None
-        confirm_booking(booking, actor=user, now=now, note="pay on arrival")
-    else:
-        db.session.flush()
+    if confirm:
+        record_status(order, from_status=OrderStatus.PENDING, to_status=OrderStatus.CONFIRMED, actor=user, now=now,
+                      note="pay on arrival")
+        record_status(booking, from_status=BookingStatus.HELD, to_status=BookingStatus.CONFIRMED, actor=user,
+                      now=now, note="pay on arrival")
+        from shop.celery import enqueue_after_commit
+        from tourism.tasks import send_booking_mail
+
+        enqueue_after_commit(send_booking_mail, booking.id)  # as confirm_booking: through the outbox
+    db.session.flush()
     return booking
 
 
@@ -316,12 +384,13 @@ def start_card_payment(order, *, now: datetime, actor=None):
         return None
 
 
-def _new_confirmation_code(booking: Booking) -> str:
+def _free_confirmation_code(listing_id: int) -> str:
+    """A 6-digit code no confirmed or checked-in booking of the listing uses."""
     for _ in range(20):
         code = new_numeric_code(6)
         clash = db.session.scalar(
             sa.select(Booking.id).where(
-                Booking.listing_id == booking.listing_id,
+                Booking.listing_id == listing_id,
                 Booking.confirmation_code == code,
                 Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN]),
             )
@@ -329,6 +398,10 @@ def _new_confirmation_code(booking: Booking) -> str:
         if clash is None:
             return code
     raise Conflict("生成确认码失败，请重试")
+
+
+def _new_confirmation_code(booking: Booking) -> str:
+    return _free_confirmation_code(booking.listing_id)
 
 
 def confirm_booking(booking: Booking, *, actor=None, now: datetime, note: str = "") -> Booking:

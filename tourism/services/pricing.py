@@ -36,9 +36,12 @@ def price_for_day(unit_type: UnitType, day: date, *, kind: str, holidays: set[da
     return unit_type.price_fen
 
 
-def stay_total_fen(unit_type: UnitType, check_in: date, check_out: date, units: int) -> int:
-    """Sum of nightly prices over [check_in, check_out), times the number of units."""
-    holidays = holidays_between(check_in, check_out)
+def stay_total_fen(unit_type: UnitType, check_in: date, check_out: date, units: int, *,
+                   holidays: set[date] | None = None) -> int:
+    """Sum of nightly prices over [check_in, check_out), times the number of units. `holidays`:
+    the holidays of those nights when the caller has them already (else they are read)."""
+    if holidays is None:
+        holidays = holidays_between(check_in, check_out)
     nights = (check_out - check_in).days
     per_unit = sum(
         price_for_day(unit_type, check_in + timedelta(days=i), kind=ListingKind.STAY, holidays=holidays)
