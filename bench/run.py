@@ -296,7 +296,8 @@ def build_scenarios(m: dict, tokens: dict, rnd: random.Random) -> list[Scenario]
         hot = stays[:5]
         hot_day = today + timedelta(days=30)
         for i in range(2000):
-            if i % 5 == 0:  # 20% on a few popular rooms and nights: 409s there, never an oversell
+            if i % 20 == 0:  # 5% on a few popular rooms and nights (409s there, never an oversell); the
+                # rest spread over every stay and ~300 days, as real guests do: a 409 is the exception
                 ut = hot[rnd.randrange(len(hot))]
                 checkin = hot_day + timedelta(days=rnd.randrange(2))
             else:
