@@ -89,7 +89,7 @@ def targets_page():
     progress = targets.progress()
     fmt = _export_format()
     if fmt:
-        columns = [("title", _("目标")), ("target", _("目标值")), ("actual", _("完成")), ("unit", _("单位")),
+        columns = [("title", _("目标")), ("target", _("目标值")), ("actual", _("完成")), ("unit_title", _("单位")),
                    ("percent", _("完成率%"))]
         return export_response(fmt, "targets", columns, progress)
     return render_template("county/targets.html", progress=progress)

@@ -180,6 +180,7 @@ def test_county_exports_and_targets_follow_the_locale(app, db):
     assert heading(english, "/county/targets?format=csv").startswith("Target,Target value,Achieved,Unit,")
     page = _text(english.get("/county/targets"))
     assert "Poor households lifted by e-commerce" in page and "电商扶贫带动贫困户" not in page
+    assert "/ 18 villages" in page and "个" not in page
     assert "电商扶贫带动贫困户" in _text(chinese.get("/county/targets"))
 
 

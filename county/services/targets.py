@@ -29,6 +29,10 @@ PLAN_TARGETS = [
     ("tourism_households", "旅游分红受益贫困户", "Poor households credited by tourism",
      "households_credited_tourism", 18, "户"),
 ]
+#: The counted thing in English (the Chinese measure word alone, 个, says nothing in English).
+UNITS_EN = {"ecommerce_households": "households", "tourism_employment": "people",
+            "village_station_coverage": "villages", "stations_built": "stations",
+            "tourism_households": "households"}
 
 
 def _households_credited(kind: str) -> int:
@@ -72,8 +76,8 @@ def seed_targets(*, now: datetime | None = None) -> bool:
 
 
 def progress() -> list[dict]:
-    """[{key, label, label_en, title, unit, target, actual, percent, met}] in plan order; `title` is the
-    label in the current locale (pages show it; units are msgids, shown as `_(unit)`)."""
+    """[{key, label, label_en, title, unit, unit_title, target, actual, percent, met}] in plan order;
+    `title` and `unit_title` are the label and unit in the current locale (what pages show)."""
     from flask_babel import get_locale
 
     english = str(get_locale() or "").startswith("en")
@@ -84,6 +88,7 @@ def progress() -> list[dict]:
         percent = min(100, round(100 * actual / target.target_value)) if target.target_value else 100
         out.append({"key": target.key, "label": target.label, "label_en": target.label_en,
                     "title": (target.label_en or target.label) if english else target.label, "unit": target.unit,
+                    "unit_title": UNITS_EN.get(target.key, target.unit) if english else target.unit,
                     "metric": target.metric, "target": int(target.target_value), "actual": int(actual),
                     "percent": percent, "met": actual >= target.target_value})
     return out
