@@ -21,7 +21,7 @@ def import_households_command(path):
     from shop.errors import ValidationError
 
     def progress(rows):
-        with click.progressbar(rows, label="导入 households", show_pos=True) as bar:
+        with click.progressbar(rows, label="importing households", show_pos=True) as bar:
             yield from bar
 
     try:
