@@ -242,6 +242,25 @@ def test_shipment_mail_is_chinese_by_default_and_english_in_an_english_locale(db
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in en_subject + en_body + cancel_subject)
 
 
+def test_order_status_mail_names_the_statuses_in_the_readers_language(app):
+    from datetime import datetime, timezone
+    from types import SimpleNamespace as Row
+
+    from flask import render_template
+    from flask_babel import force_locale
+
+    at = datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc)
+    order = Row(user=Row(name="小李", email="a@test.cn"), code="C0DE", total_fen=4500)
+    history = [Row(created_at=at, from_status=None, to_status="pending"),
+               Row(created_at=at, from_status="pending", to_status="confirmed")]
+    with app.app_context():
+        chinese = render_template("emails/order_status.txt", order=order, history=history, kind="paid")
+        with force_locale("en"):
+            english = render_template("emails/order_status.txt", order=order, history=history, kind="paid")
+    assert "待支付 → 已确认" in chinese
+    assert "Awaiting payment → Confirmed" in english and "pending" not in english
+
+
 # --- no bare literals ----------------------------------------------------------------------------
 
 DOMAIN_ERRORS = {"DomainError", "ValidationError", "NotFound", "Forbidden", "Unauthorized", "Conflict",
