@@ -53,6 +53,7 @@ class Config:
     #: seconds. Longer than the longest task and any retry countdown, or a task may run twice at once.
     CELERY_VISIBILITY_TIMEOUT = _int("CELERY_VISIBILITY_TIMEOUT", 3600)
     CELERY_BROKER_CONNECT_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECT_TIMEOUT", "2"))
+    CELERY_BROKER_SOCKET_TIMEOUT = float(os.environ.get("CELERY_BROKER_SOCKET_TIMEOUT", "10"))
     #: Transactional outbox (shop/outbox.py): beat drains it this often; the drain leaves rows younger
     #: than OUTBOX_MIN_AGE_SECONDS to the process that wrote them; after a failed publish a process
     #: leaves its tasks to the drain for OUTBOX_RETRY_SECONDS.
@@ -76,6 +77,11 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
     STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+    #: Every Stripe call gives up after STRIPE_TIMEOUT seconds (connect and read) and is retried by the
+    #: client STRIPE_MAX_NETWORK_RETRIES times under the same idempotency key: a buyer waits at most
+    #: about (retries + 1) x timeout + 1 s before the page says the payment service is unavailable.
+    STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", "8"))
+    STRIPE_MAX_NETWORK_RETRIES = _int("STRIPE_MAX_NETWORK_RETRIES", 1)
     STRIPE_EXTRA_METHODS = [m for m in os.environ.get("STRIPE_EXTRA_METHODS", "").split(",") if m]
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")  # empty = write mail to the log

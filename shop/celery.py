@@ -38,14 +38,12 @@ def celery_init_app(app: Flask) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={
-            "visibility_timeout": int(app.config.get("CELERY_VISIBILITY_TIMEOUT", 3600)),
-            "socket_connect_timeout": float(app.config.get("CELERY_BROKER_CONNECT_TIMEOUT", 2)),
-        },
+        broker_transport_options=_transport_options(app),
         timezone="Asia/Shanghai",
         task_routes={"catalog.tasks.*": {"queue": "search"}},
         beat_schedule={
             "expire-orders": {"task": "orders.tasks.expire_orders", "schedule": 60.0},
+            "retry-refunds": {"task": "orders.tasks.retry_refunds", "schedule": 300.0},
             "expire-booking-holds": {"task": "tourism.tasks.expire_holds", "schedule": 60.0},
             "complete-stays": {"task": "tourism.tasks.complete_stays", "schedule": crontab(minute=15)},
             "drain-outbox": {"task": "shop.outbox.drain",
@@ -60,6 +58,19 @@ def celery_init_app(app: Flask) -> Celery:
     celery.set_default()
     app.extensions["celery"] = celery
     return celery
+
+
+def _transport_options(app: Flask) -> dict:
+    """Redis transport: unacked tasks come back after the visibility timeout, swept at least every
+    quarter of it; short socket timeouts so a dead Redis fails a publish instead of hanging it."""
+    visibility = int(app.config.get("CELERY_VISIBILITY_TIMEOUT", 3600))
+    return {
+        "visibility_timeout": visibility,
+        "unacked_restore_interval": max(1, min(10, visibility // 4)),
+        "unacked_restore_throttle": 1 if visibility < 400 else 10,
+        "socket_connect_timeout": float(app.config.get("CELERY_BROKER_CONNECT_TIMEOUT", 2)),
+        "socket_timeout": float(app.config.get("CELERY_BROKER_SOCKET_TIMEOUT", 10)),
+    }
 
 
 def enqueue_after_commit(task, *args, **kwargs) -> None:

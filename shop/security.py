@@ -73,7 +73,12 @@ def init_security(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://")):
-        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5})
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # no retries: redis-py's default (3, with backoff) holds each request ~4 s while Redis is down
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {
+            "socket_connect_timeout": 0.5, "socket_timeout": 0.5, "retry": Retry(NoBackoff(), 0)})
     limiter.init_app(app)
     app.add_template_global(csp_nonce, "csp_nonce")
 

@@ -73,14 +73,16 @@ class PrivateRedis:
         import redis
 
         try:
-            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.2).ping())
+            return bool(self.client(0).ping())
         except Exception:
             return False
 
     def client(self, db: int = 1):
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        return redis.Redis(port=self.port, db=db, socket_connect_timeout=0.5)
+        return redis.Redis(port=self.port, db=db, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
 
 
 class SmtpSink:
