@@ -229,18 +229,39 @@ def get_village(slug: str) -> Village:
     return village
 
 
+#: The home page: the best sellers, and the best few of each poverty village.
+HOME_FEATURED = 8
+HOME_PER_VILLAGE = 4
+
+
 def home_page_data() -> dict:
-    """Villages with their signature product (一村一品) and a few products of each."""
+    """Villages with their signature product (一村一品) and their best sellers, and the shop's best
+    sellers: exactly the products shown (at most HOME_FEATURED + HOME_PER_VILLAGE per village), picked
+    by one window query, then loaded with their relations in a fixed number of queries."""
     villages = [v for v in list_villages() if v.is_poverty_village]
-    products, _ = list_products(ProductFilter(sort="best_selling", per_page=MAX_PER_PAGE))
+    order = (Product.sold_count.desc(), Product.id)
+    featured_ids = list(db.session.scalars(
+        visible_products().with_only_columns(Product.id).order_by(*order).limit(HOME_FEATURED)))
+    village_ids = [v.id for v in villages]
+    village_rows = []
+    if village_ids:
+        rank = sa.func.row_number().over(partition_by=Product.village_id, order_by=order).label("rank")
+        ranked = (visible_products().where(Product.village_id.in_(village_ids))
+                  .with_only_columns(Product.id, Product.village_id, Product.sold_count, rank).subquery())
+        village_rows = list(db.session.execute(
+            sa.select(ranked.c.id, ranked.c.village_id).where(ranked.c.rank <= HOME_PER_VILLAGE)
+            .order_by(ranked.c.village_id, ranked.c.rank)))
+    ids = set(featured_ids) | {pid for pid, _ in village_rows}
+    loaded = {p.id: p for p in db.session.scalars(_eager(visible_products().where(Product.id.in_(ids))))} if ids else {}
     by_village: dict[int, list[Product]] = {}
-    for product in products:
-        by_village.setdefault(product.village_id, []).append(product)
+    for pid, village_id in village_rows:
+        if pid in loaded:
+            by_village.setdefault(village_id, []).append(loaded[pid])
     return {
         "villages": villages,
         "products_by_village": by_village,
         "categories": list_categories(),
-        "featured": products[:8],
+        "featured": [loaded[pid] for pid in featured_ids if pid in loaded],
     }
 
 

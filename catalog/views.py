@@ -15,7 +15,7 @@ from catalog.services import (
 )
 from shop.args import int_arg as _int_arg
 from shop.errors import DomainError
-from shop.pagecache import cached_page
+from shop.pagecache import cached_page, depends_on
 
 bp = Blueprint("catalog", __name__)
 
@@ -42,6 +42,7 @@ def _render_list(template: str, **context):
         products, total = list_products(f)
     except DomainError:
         abort(400, "Page out of range")
+    depends_on(p.id for p in products)
     pages = max(1, -(-total // f.per_page))
     return render_template(
         template,
@@ -132,6 +133,7 @@ def product_detail(product_id: int, slug: str | None = None):
     product = get_visible_product(product_id)
     if slug != product.slug:
         return redirect(url_for("catalog.product_detail", product_id=product.id, slug=product.slug), 301)
+    depends_on([product.id])
     return render_template(
         "catalog/product_detail.html",
         product=product,

@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, sessio
 from sqlalchemy import text
 
 from shop.extensions import db
-from shop.pagecache import cached_page
+from shop.pagecache import cached_page, depends_on
 
 bp = Blueprint("home", __name__)
 
@@ -15,7 +15,10 @@ bp = Blueprint("home", __name__)
 def index():
     from catalog.services import home_page_data
 
-    return render_template("home/index.html", **home_page_data())
+    data = home_page_data()
+    depends_on(p.id for p in data["featured"])
+    depends_on(p.id for items in data["products_by_village"].values() for p in items)
+    return render_template("home/index.html", **data)
 
 
 @bp.get("/healthz")

@@ -222,3 +222,135 @@ def test_redis_backend_shares_the_generation_between_processes():
     assert other.get(f"{other.generation()}|zh_CN|/products?") == "<html>old</html>"
     other.bump()
     assert one.get(f"{one.generation()}|zh_CN|/products?") is None
+
+
+# --- per-product invalidation (a checkout invalidates only what it changed) ---------------------
+
+def _served_from_cache(client, db, url) -> tuple[bool, str]:
+    with count_sql(db) as statements:
+        page = client.get(url).get_data(as_text=True)
+    return statements == [], page
+
+
+def test_checkout_allocation_invalidates_only_the_pages_showing_that_product(client, db, cache_on):
+    from stations.services.stock import allocate
+
+    sold = make_product(name="三江腌菜", stock=1)
+    other = make_product(name="无花果", stock=9)
+    commit()
+    for url in (_product_url(sold), _product_url(other), "/", "/products"):
+        client.get(url)
+    allocate({_record_id(db, sold): 1})  # a Core UPDATE naming the record by id
+    commit()
+    hit, page = _served_from_cache(client, db, _product_url(sold))
+    assert not hit and "已售罄" in page
+    hit, page = _served_from_cache(client, db, "/products")
+    assert not hit and "已售罄" in page
+    hit, page = _served_from_cache(client, db, "/")
+    assert not hit and "已售罄" in page
+    hit, page = _served_from_cache(client, db, _product_url(other))
+    assert hit and "已售罄" not in page, "another product's page stays cached"
+
+
+def test_sold_count_executemany_is_per_product_and_other_pages_stay_cached(client, db, cache_on):
+    from orders.services.placement import _add_sold_counts
+
+    sold = make_product(name="土鸡蛋", stock=5)
+    other = make_product(name="板鸭", stock=5)
+    commit()
+    client.get(_product_url(sold))
+    client.get(_product_url(other))
+    gen = pagecache.backend().generation()
+    _add_sold_counts({sold.id: 2})
+    commit()
+    assert pagecache.backend().generation() == gen, "no global bump for a sold count"
+    assert not _served_from_cache(client, db, _product_url(sold))[0]
+    assert _served_from_cache(client, db, _product_url(other))[0]
+
+
+def test_orm_stock_change_is_per_product(client, db, cache_on):
+    sold = make_product(stock=2)
+    other = make_product(stock=2)
+    commit()
+    client.get(_product_url(sold))
+    client.get(_product_url(other))
+    record = _record(db, sold)
+    record.allocated = record.on_hand
+    commit()
+    hit, page = _served_from_cache(client, db, _product_url(sold))
+    assert not hit and "已售罄" in page
+    assert _served_from_cache(client, db, _product_url(other))[0]
+
+
+def test_price_change_is_global(client, db, cache_on):
+    product = make_product(price_fen=4500)
+    other = make_product(price_fen=100)
+    commit()
+    client.get(_product_url(other))
+    gen = pagecache.backend().generation()
+    product.price_fen = 3900
+    commit()
+    assert pagecache.backend().generation() != gen
+    assert not _served_from_cache(client, db, _product_url(other))[0]
+
+
+def test_stock_update_without_ids_falls_back_to_a_global_bump(client, db, cache_on):
+    from stations.models import StockRecord
+
+    product = make_product(stock=3)
+    commit()
+    client.get(_product_url(product))
+    gen = pagecache.backend().generation()
+    db.session.execute(sa.update(StockRecord).where(StockRecord.on_hand > 0).values(allocated=StockRecord.on_hand))
+    commit()
+    assert pagecache.backend().generation() != gen
+    hit, page = _served_from_cache(client, db, _product_url(product))
+    assert not hit and "已售罄" in page
+
+
+def test_page_rendered_while_its_product_changes_is_not_stored(client, db, cache_on, monkeypatch):
+    """A commit that bumps a product between the snapshot and the end of the render: not stored."""
+    import catalog.views
+
+    product = make_product(stock=3)
+    commit()
+    real = catalog.views.get_visible_product
+
+    def racing(product_id):
+        found = real(product_id)
+        pagecache.products_changed([product_id])  # another worker's checkout commits meanwhile
+        return found
+
+    monkeypatch.setattr(catalog.views, "get_visible_product", racing)
+    client.get(_product_url(product))
+    monkeypatch.setattr(catalog.views, "get_visible_product", real)
+    assert not _served_from_cache(client, db, _product_url(product))[0], "the raced render was not stored"
+    assert _served_from_cache(client, db, _product_url(product))[0]
+
+
+def test_worker_copy_is_revalidated_on_every_hit(client, db, cache_on):
+    """The in-process copy of an entry never outlives a version bump made by another process."""
+    product = make_product(stock=1)
+    commit()
+    client.get(_product_url(product))
+    assert _served_from_cache(client, db, _product_url(product))[0]
+    pagecache.backend().bump_products([product.id])  # as if another worker's commit did it
+    assert not _served_from_cache(client, db, _product_url(product))[0]
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("TEST_REDIS_URL"), reason="set TEST_REDIS_URL to test the Redis backend")
+def test_redis_backend_shares_product_versions_between_processes():
+    import os
+
+    one = pagecache.RedisBackend(os.environ["TEST_REDIS_URL"])
+    other = pagecache.RedisBackend(os.environ["TEST_REDIS_URL"])
+    gen, seq = one.snapshot()
+    versions = one.versions([424242, 434343])
+    assert all(v <= seq for v in versions.values())
+    entry = pagecache.Entry(gen, versions, "<html>x</html>")
+    one.set("zh_CN|/products/424242?", entry.dump(), 60)
+    stored = pagecache.Entry.load(other.get("zh_CN|/products/424242?"))
+    assert stored.body == "<html>x</html>" and other.valid(stored)
+    other.bump_products([434343])
+    assert not one.valid(stored)
+    assert one.snapshot()[1] > seq
