@@ -19,7 +19,7 @@ from shop.db import commit
 from shop.outbox import OutboxMessage
 from shop.timeutil import local_date, now_utc
 from tests.factories import PASSWORD, make_household, make_product, make_user
-from tests.faults.services import PrivateRedis, SmtpSink, wait_for
+from tests.faults.services import PrivateRedis, SmtpSink, use_broker, wait_for
 from tests.orders.factories import ADDRESS_JSON
 from tests.tourism.factories import make_listing
 
@@ -44,7 +44,7 @@ def test_redis_down_then_back(app, committed_db, redis_server, monkeypatch):
     monkeypatch.setitem(app.config, "PAGE_CACHE", True)
     monkeypatch.setitem(app.config, "RATE_LIMITS", True)
     capp = app.extensions["celery"]
-    capp.conf.update(broker_url=redis_server.url(1), task_always_eager=False)
+    use_broker(capp, redis_server.url(1))
     assert app.config["RATELIMIT_STORAGE_URI"].startswith(f"redis://127.0.0.1:{PORT}/")
     assert app.config["CACHE_REDIS_URL"].startswith(f"redis://127.0.0.1:{PORT}/")
 

@@ -144,6 +144,18 @@ class SmtpSink:
                     conn.sendall(b"250 ok\r\n")
 
 
+def use_broker(capp, url: str) -> None:
+    """Point an app's Celery at `url` and out of eager mode, dropping the connection and producer
+    pools made for the previous broker."""
+    try:
+        if capp._pool is not None:
+            capp._pool.force_close_all()
+    finally:
+        capp._pool = None
+        capp.amqp._producer_pool = None
+    capp.conf.update(broker_url=url, task_always_eager=False)
+
+
 def sibling_database(suffix: str) -> str:
     """`<suite db>_<suffix>` on the suite's PostgreSQL (created if missing); SQLite children get a
     temp file of their own anyway."""
