@@ -12,7 +12,7 @@ from celery import shared_task
 from flask import render_template
 from flask_babel import force_locale
 
-from orders.providers import ProviderError
+from orders.providers import ProviderUnavailable
 from shop.db import commit, rollback
 from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
@@ -39,9 +39,13 @@ def expire_orders() -> list[str]:
     return codes
 
 
-@shared_task(name="orders.tasks.execute_refund", autoretry_for=(ProviderError,), retry_backoff=True, max_retries=5)
-def execute_refund(refund_id: int) -> None:
-    """Send a recorded refund to the payment provider."""
+@shared_task(name="orders.tasks.execute_refund", bind=True, max_retries=5)
+def execute_refund(self, refund_id: int) -> None:
+    """Send a recorded refund to the payment provider, under its idempotency key.
+
+    Stripe unreachable or slow: the refund stays `created` and the task retries with backoff (10 s
+    .. 5 min); in eager mode (no broker) it does not retry inline, which would hold the request.
+    After the last retry `retry_refunds` (beat) sends it again later, always with the same key."""
     from orders.models import Refund
     from orders.services.payments import execute_refund as run
 
@@ -50,10 +54,29 @@ def execute_refund(refund_id: int) -> None:
         return
     try:
         run(refund, now=now_utc())
+    except ProviderUnavailable as exc:
+        rollback()
+        if self.request.is_eager or self.request.retries >= self.max_retries:
+            log.warning("refund %s not sent (%s); left for the retry_refunds sweep", refund_id, exc)
+            return
+        raise self.retry(exc=exc, countdown=min(300, 10 * 2 ** self.request.retries))
     except Exception:
         rollback()
         raise
     commit()
+
+
+@shared_task(name="orders.tasks.retry_refunds")
+def retry_refunds() -> list[int]:
+    """Beat task: card refunds still `created` (Stripe was down longer than the refund task's own
+    retries) are handed to `execute_refund` again; the same idempotency key means one refund."""
+    from orders.services.payments import refunds_to_retry
+
+    ids = refunds_to_retry(now_utc())
+    db.session.commit()  # end the read transaction before the provider calls
+    for refund_id in ids:
+        execute_refund.delay(refund_id)
+    return ids
 
 
 @shared_task(name="orders.tasks.send_order_mail", bind=True, autoretry_for=MAIL_RETRY_ON, retry_backoff=True,

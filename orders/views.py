@@ -11,10 +11,10 @@ from flask_login import current_user, login_required
 
 from wtforms.fields.choices import SelectChoice
 
-from orders.api import begin_card_payment, own_order
+from orders.api import own_order
 from orders.forms import CheckoutForm, RefundRequestForm
 from orders.models import Order, OrderStatus, PaymentState, RefundRequest
-from orders.providers import PaymentDeclined, ProviderError, card_payments_enabled, extra_methods
+from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
 from orders.services import cart as carts
 from orders.services.payments import cancel_order, current_payment, pay_with_card, start_payment, sync_payment
 from orders.services.placement import AddressData, address_book, get_address, place_cart_order, save_address
@@ -33,6 +33,27 @@ from shop.timeutil import now_utc
 from stations.models import Station
 
 bp = Blueprint("orders", __name__)
+
+
+def _payment_unavailable_message() -> str:
+    """What the buyer reads when Stripe cannot be reached or is too slow (issue #10)."""
+    return _("支付服务暂时无法连接。订单仍为待支付，商品已为您保留到付款期限；请稍后点击“去支付”重试，不会重复扣款。")
+
+
+def _start_card_payment(order: Order) -> bool:
+    """After the order is committed: create its PaymentIntent and commit. False when Stripe could
+    not be reached (or refused): nothing changed, the order stays pending, the page offers a retry."""
+    payment = current_payment(order)
+    if order.payment_method != "card" or payment is None:
+        return True
+    try:
+        start_payment(payment, now=now_utc())
+        commit()
+    except ProviderError as exc:
+        rollback()
+        current_app.logger.warning("payment of order %s not started: %s", order.code, exc)
+        return False
+    return True
 
 CART_TOKEN = "cart_token"
 
@@ -178,9 +199,11 @@ def checkout():
             totals = {"ship": carts.cart_summary(cart).total_fen,
                       "pickup": carts.cart_summary(cart, pickup=True).total_fen}
         else:
-            begin_card_payment(order)
-            flash(_("订单已提交，订单号 %(code)s", code=order.code), "success")
-            return redirect(url_for("orders.order_detail", code=order.code), 303)
+            code = order.code
+            flash(_("订单已提交，订单号 %(code)s", code=code), "success")
+            if not _start_card_payment(order):
+                flash(_payment_unavailable_message(), "error")
+            return redirect(url_for("orders.order_detail", code=code), 303)
     elif form.errors:
         status = 422
     return render_template("orders/checkout.html", form=form, cart=cart, summary=summary, totals=totals,
@@ -225,16 +248,17 @@ def order_detail(code: str):
 @bp.post("/orders/<code>/pay")
 @login_required
 def order_pay(code: str):
-    """(Re)create the PaymentIntent for a pending card order, then show the payment form."""
+    """(Re)create the PaymentIntent for a pending card order, then show the payment form. Stripe
+    unreachable or slow: nothing changes and the page says so, with the same button to retry (the
+    retry re-uses the payment's idempotency key: never a second PaymentIntent)."""
     order = own_order(code, current_user)
-    payment = current_payment(order)
-    try:
-        start_payment(payment, now=now_utc())
-        commit()
-    except ProviderError:
-        rollback()
-        flash(_("支付服务暂时不可用，请稍后再试"), "error")
-    return redirect(url_for("orders.order_detail", code=order.code), 303)
+    code = order.code
+    if current_payment(order) is None:
+        raise NotFound(_("订单不存在"))
+    with flash_domain_errors():
+        if not _start_card_payment(order):
+            flash(_payment_unavailable_message(), "error")
+    return redirect(url_for("orders.order_detail", code=code), 303)
 
 
 @bp.post("/orders/<code>/payment/card")
@@ -252,9 +276,13 @@ def order_pay_card(code: str):
     except PaymentDeclined as exc:
         rollback()
         return json_error(402, "card_declined", str(exc) or _("银行卡被拒绝"))
+    except ProviderUnavailable:
+        rollback()
+        return json_error(503, "payment_unavailable",
+                          _("支付服务暂时无法连接，付款结果暂未确认。请稍后刷新订单查看；重试不会重复扣款。"))
     except ProviderError:
         rollback()
-        return json_error(503, "provider_unavailable", _("支付服务暂时不可用，请稍后再试"))
+        return json_error(502, "payment_error", _("支付服务暂时不可用，请稍后再试"))
     except DomainError as exc:
         rollback()
         return json_error(exc.status, exc.code, exc.message, exc.fields)
@@ -272,6 +300,7 @@ def order_payment_refresh(code: str):
         commit()
     except ProviderError:
         rollback()
+        flash(_("暂时无法查询支付状态，请稍后再刷新；付款结果到达后订单会自动更新。"), "error")
     return redirect(url_for("orders.order_detail", code=order.code), 303)
 
 

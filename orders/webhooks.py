@@ -1,22 +1,31 @@
-"""POST /api/v1/payments/stripe/webhook (added to shop.api's blueprint).
+"""Payment endpoints of the JSON API (added to shop.api's blueprint).
 
-No login, no CSRF (the api blueprint is exempt), raw body. The signature is verified by the
-provider; a forged or missing one is a 400 and changes nothing. The event is only a trigger: the
-PaymentIntent is re-fetched (before any lock is taken) and its amount and currency compared with
-the payment. The event id is stored in the same transaction as its effect, so a duplicate does
-nothing, and a late `payment_failed` after `succeeded` changes nothing.
+POST /api/v1/payments/stripe/webhook — no login, no CSRF (the api blueprint is exempt), raw body.
+The signature is verified by the provider; a forged or missing one is a 400 and changes nothing.
+The event is only a trigger: the PaymentIntent is re-fetched (before any lock is taken) and its
+amount and currency compared with the payment. The event id is stored in the same transaction as
+its effect, so a duplicate does nothing, and a late `payment_failed` after `succeeded` changes
+nothing. Stripe unreachable for the re-fetch: 503, nothing stored, Stripe delivers it again.
+
+POST /api/v1/orders/<code>/pay — (re)start the card payment of the caller's pending order and
+return the order with the PaymentIntent's `client_secret`. When Stripe is unreachable or slow the
+answer is a 503 `payment_unavailable` and nothing changes: the order stays pending with its stock
+allocated until it expires; calling again is safe (same idempotency key, never a second intent).
 """
 from __future__ import annotations
 
 import logging
 
 from flask import request
+from flask_babel import gettext as _
 
-from orders.providers import InvalidSignature, ProviderError, get_provider
-from orders.services.payments import handle_provider_event
-from shop.api import endpoint, ok
+from orders.api import OrderOut, order_for_output, order_out, own_order
+from orders.models import OrderStatus
+from orders.providers import InvalidSignature, ProviderError, ProviderUnavailable, card_payments_enabled, get_provider
+from orders.services.payments import current_payment, handle_provider_event, start_payment
+from shop.api import api_user, endpoint, ok
 from shop.db import commit
-from shop.errors import DomainError
+from shop.errors import Conflict, DomainError, ServiceUnavailable
 from shop.timeutil import now_utc
 
 log = logging.getLogger(__name__)
@@ -27,13 +36,38 @@ class BadSignature(DomainError):
     code = "bad_signature"
 
 
-class ProviderUnavailable(DomainError):
-    status = 503
+class ProviderUnavailableError(ServiceUnavailable):
+    """Stripe could not be reached while handling its own webhook: it delivers the event again."""
+
     code = "provider_unavailable"
 
 
+class PaymentUnavailable(ServiceUnavailable):
+    """The buyer's payment could not be started or sent: Stripe unreachable, slow or overloaded."""
+
+    code = "payment_unavailable"
+
+
+class PaymentProviderError(DomainError):
+    """Stripe refused the request (not a network fault): retrying the same request will not help."""
+
+    status = 502
+    code = "payment_error"
+
+
+def payment_unavailable() -> PaymentUnavailable:
+    return PaymentUnavailable(_("支付服务暂时无法连接。订单仍为待支付，商品已为您保留到付款期限；请稍后重试，不会重复扣款。"))
+
+
+def provider_error(exc: ProviderError) -> DomainError:
+    """The API error for a provider failure (the caller has rolled back)."""
+    if isinstance(exc, ProviderUnavailable):
+        return payment_unavailable()
+    return PaymentProviderError(_("支付服务暂时不可用，请稍后再试"))
+
+
 @endpoint("/payments/stripe/webhook", ("POST",), summary="Stripe events (signature checked)",
-          tags=("payments",), errors=(400,))
+          tags=("payments",), errors=(400, 503))
 def stripe_webhook():
     """Stripe events (signature checked)."""
     provider = get_provider("stripe")
@@ -47,7 +81,29 @@ def stripe_webhook():
             intent = provider.retrieve_intent(event.object_id)
         except ProviderError:
             log.exception("could not re-fetch %s", event.object_id)
-            raise ProviderUnavailable("Stripe could not be reached; retry later") from None
+            raise ProviderUnavailableError("Stripe could not be reached; retry later") from None
     outcome = handle_provider_event(event, intent, now=now_utc())
     commit()
     return ok({"received": True, "outcome": outcome})
+
+
+@endpoint("/orders/<code>/pay", ("POST",), response=OrderOut, auth=True, tags=("orders",), errors=(409, 502, 503),
+          summary="Start (or resume) the card payment of a pending order: its client_secret")
+def pay_order(code: str):
+    """Start (or resume) the card payment of a pending order: its client_secret."""
+    order = own_order(code, api_user())
+    payment = current_payment(order)
+    if order.payment_method != "card" or payment is None or payment.provider != "stripe":
+        raise Conflict(_("此订单无需在线支付"), code="not_payable")
+    if order.status != OrderStatus.PENDING:
+        raise Conflict(_("此订单当前不能支付"), code="not_payable")
+    if not card_payments_enabled():
+        raise Conflict(_("在线支付暂未开通"), code="not_payable")
+    order_id = order.id
+    try:
+        start_payment(payment, now=now_utc())
+    except ProviderError as exc:
+        log.warning("payment of order %s not started: %s", order.code, exc)
+        raise provider_error(exc) from None  # the error handler rolls back
+    commit()
+    return ok(order_out(order_for_output(order_id)))

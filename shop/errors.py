@@ -60,6 +60,13 @@ class IllegalTransition(Conflict):
     code = "illegal_transition"
 
 
+class ServiceUnavailable(DomainError):
+    """A service we depend on (e.g. the payment provider) cannot be reached: nothing changed, retry later."""
+
+    status = 503
+    code = "service_unavailable"
+
+
 @contextmanager
 def flash_domain_errors():
     """For HTML actions: a refused action rolls back and becomes an error flash message.

@@ -198,6 +198,8 @@ RULES: dict[str, Rule] = {
                           token=True),
     "api.cancel": Rule("/api/v1/orders/{w.order.code}/cancel", {**OWNER, "anonymous": 401}, method="POST",
                        json={}, token=True),
+    "api.pay_order": Rule("/api/v1/orders/{w.order.code}/pay", {**OWNER, "anonymous": 401}, method="POST",
+                          json={}, token=True),
     "api.create_order": Rule("/api/v1/orders", {**_all(OK), "anonymous": 401}, method="POST", json={},
                              token=True),
     # station desk: only the station's operator (and admin); the other station's operator is refused

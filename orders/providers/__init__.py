@@ -16,6 +16,12 @@ class ProviderError(Exception):
     """The provider could not be reached or refused the call (user-facing message kept generic)."""
 
 
+class ProviderUnavailable(ProviderError):
+    """The provider did not answer in time, or could not be reached, or answered 5xx / 429 after the
+    client's retries. Nothing is known about the effect: retry the same operation under the same
+    idempotency key (the provider then returns the first result instead of acting twice)."""
+
+
 class PaymentDeclined(ProviderError):
     """The card was declined; the message may be shown to the buyer."""
 
@@ -66,7 +72,7 @@ class PaymentProvider:
     def retrieve_intent(self, intent_id: str) -> Intent:
         raise NotImplementedError
 
-    def confirm_with_card(self, intent_id: str, *, token_id: str, card_id: str) -> Intent:
+    def confirm_with_card(self, intent_id: str, *, token_id: str, card_id: str, idempotency_key: str) -> Intent:
         """Attach the card tokenised in the page (Stripe.js `createToken`) and confirm the intent.
         Returns the intent (status `succeeded`, or `requires_action` for 3-D Secure)."""
         raise NotImplementedError

@@ -3,8 +3,17 @@
 PaymentIntents created on the server (`payment_method_types`, metadata; no `description` nor
 `automatic_payment_methods`, which the localstripe emulator rejects), re-fetched on webhooks,
 refunds, and webhook signature verification. `STRIPE_API_BASE` may point at localstripe.
+
+Faults (issue #10): every call is bounded by `STRIPE_TIMEOUT` seconds (connect and read) and retried
+by the client `STRIPE_MAX_NETWORK_RETRIES` times under the same idempotency key. A connection error,
+a timeout, a 5xx or a 429 left after those retries becomes `ProviderUnavailable` (the caller keeps the
+order pending and lets the buyer retry); any other Stripe error is a plain `ProviderError`. Every
+call that creates something (intent, confirmation, refund) carries the caller's idempotency key, so
+a retry after a lost response returns Stripe's first result instead of acting twice.
 """
 from __future__ import annotations
+
+import threading
 
 import stripe
 
@@ -14,9 +23,24 @@ from orders.providers import (
     PaymentDeclined,
     PaymentProvider,
     ProviderError,
+    ProviderUnavailable,
     RefundResult,
     WebhookEvent,
 )
+
+#: One client per configuration: its RequestsClient keeps a session per thread (keep-alive).
+_CLIENTS: dict[tuple, stripe.StripeClient] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _provider_error(exc: stripe.StripeError) -> ProviderError:
+    """Our error for a Stripe one: unreachable / overloaded (retry later) or refused (do not)."""
+    if isinstance(exc, (stripe.APIConnectionError, stripe.RateLimitError)):
+        return ProviderUnavailable(str(exc))
+    status = getattr(exc, "http_status", None)
+    if isinstance(exc, stripe.APIError) and (status is None or status >= 500):
+        return ProviderUnavailable(str(exc))
+    return ProviderError(str(exc))
 
 
 def _intent(pi) -> Intent:
@@ -42,13 +66,26 @@ class StripeProvider(PaymentProvider):
         key = self.config.get("STRIPE_SECRET_KEY")
         if not key:
             raise ProviderError("Stripe is not configured")
-        kwargs: dict = {"max_network_retries": int(self.config.get("STRIPE_MAX_NETWORK_RETRIES", 2))}
-        base = self.config.get("STRIPE_API_BASE")
-        if base:
-            kwargs["base_addresses"] = {"api": base.rstrip("/")}
-        return stripe.StripeClient(key, **kwargs)
+        timeout = float(self.config.get("STRIPE_TIMEOUT") or 8)
+        retries = int(self.config.get("STRIPE_MAX_NETWORK_RETRIES") or 0)
+        base = (self.config.get("STRIPE_API_BASE") or "").rstrip("/")
+        cache_key = (key, base, timeout, retries)
+        client = _CLIENTS.get(cache_key)
+        if client is None:
+            kwargs: dict = {
+                "max_network_retries": retries,
+                # (connect, read): a dead host fails fast, a silent one after `timeout`
+                "http_client": stripe.RequestsClient(timeout=(min(timeout, 3.05), timeout)),
+            }
+            if base:
+                kwargs["base_addresses"] = {"api": base}
+            client = stripe.StripeClient(key, **kwargs)
+            with _CLIENTS_LOCK:
+                client = _CLIENTS.setdefault(cache_key, client)
+        return client
 
     def create_intent(self, *, amount_fen, currency, idempotency_key, metadata, methods) -> Intent:
+        """Same key, same parameters -> Stripe returns the intent it created the first time."""
         try:
             pi = self._client().v1.payment_intents.create(
                 params={
@@ -60,34 +97,38 @@ class StripeProvider(PaymentProvider):
                 options={"idempotency_key": idempotency_key},
             )
         except stripe.StripeError as exc:
-            raise ProviderError(str(exc)) from exc
+            raise _provider_error(exc) from exc
         return _intent(pi)
 
     def retrieve_intent(self, intent_id: str) -> Intent:
         try:
             return _intent(self._client().v1.payment_intents.retrieve(intent_id))
         except stripe.StripeError as exc:
-            raise ProviderError(str(exc)) from exc
+            raise _provider_error(exc) from exc
 
-    def confirm_with_card(self, intent_id: str, *, token_id: str, card_id: str) -> Intent:
+    def confirm_with_card(self, intent_id: str, *, token_id: str, card_id: str, idempotency_key: str) -> Intent:
         """Real Stripe: confirm with `payment_method_data[card][token]`. The emulator (STRIPE_API_BASE
         set) rejects that parameter and confirm-with-payment_method, so there the token's card
-        (`card_...`) is attached with an update, then the intent is confirmed (TECH-NOTES §2)."""
+        (`card_...`) is attached with an update, then the intent is confirmed (TECH-NOTES §2).
+        A PaymentIntent is charged at most once whatever happens; the key also makes a retried
+        confirmation of the same token return the first answer."""
         client = self._client()
         try:
             if self.config.get("STRIPE_API_BASE"):
-                client.v1.payment_intents.update(intent_id, params={"payment_method": card_id})
-                pi = client.v1.payment_intents.confirm(intent_id)
+                client.v1.payment_intents.update(intent_id, params={"payment_method": card_id},
+                                                 options={"idempotency_key": idempotency_key + "-attach"})
+                pi = client.v1.payment_intents.confirm(intent_id, options={"idempotency_key": idempotency_key})
             else:
                 pi = client.v1.payment_intents.confirm(
                     intent_id,
                     params={"payment_method_data": {"type": "card", "card": {"token": token_id}},
                             "use_stripe_sdk": True},
+                    options={"idempotency_key": idempotency_key},
                 )
         except stripe.CardError as exc:
             raise PaymentDeclined(exc.user_message or "Your card was declined.") from exc
         except stripe.StripeError as exc:
-            raise ProviderError(str(exc)) from exc
+            raise _provider_error(exc) from exc
         return _intent(pi)
 
     def refund(self, *, intent_id, amount_fen, idempotency_key) -> RefundResult:
@@ -97,7 +138,7 @@ class StripeProvider(PaymentProvider):
                 options={"idempotency_key": idempotency_key},
             )
         except stripe.StripeError as exc:
-            raise ProviderError(str(exc)) from exc
+            raise _provider_error(exc) from exc
         return RefundResult(id=refund.id, status=refund.status)
 
     def parse_event(self, payload: bytes, signature: str | None) -> WebhookEvent:

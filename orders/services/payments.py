@@ -2,7 +2,11 @@
 
 * `start_payment` — after the order is committed: create the Stripe PaymentIntent (idempotency key
   = the payment's public code) and store its id and client secret. A network call: never inside
-  a transaction holding locks.
+  a transaction holding locks. When Stripe is unreachable or slow it raises `ProviderUnavailable`
+  and changes nothing: the order stays pending with its stock allocated until it expires, and the
+  buyer's retry sends the same key, so a PaymentIntent Stripe created while its answer was lost is
+  returned again instead of a second one (and a webhook for it that arrives first is matched by
+  the intent's metadata, see `payment_for_intent`).
 * `confirm_payment` — lock the payment row, return if already done (idempotent); the order becomes
   confirmed. If the order had expired meanwhile, its stock is allocated again if possible, else
   the money is refunded automatically.
@@ -12,6 +16,8 @@
 * `confirm_cash` — pay at station / cash on delivery, confirmed by the station workspace.
 * `cancel_order` — before shipping: releases stock, refunds a paid card order.
 * `handle_provider_event` — the webhook's effect, stored with the event id in one transaction.
+* `refunds_to_retry` — card refunds still `created` (Stripe was down when they were sent); beat
+  hands them to `orders.tasks.execute_refund` again, under the same idempotency key.
 
 Lock order everywhere here: the order row, then the payment row, then stock records (placement
 locks only stock records and creates new rows, so no cycle is possible).
@@ -19,7 +25,8 @@ locks only stock records and creates new rows, so no cycle is possible).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -37,7 +44,7 @@ from orders.models import (
     ShipmentStatus,
     StripeEvent,
 )
-from orders.providers import Intent, WebhookEvent, extra_methods, get_provider
+from orders.providers import Intent, ProviderError, ProviderUnavailable, WebhookEvent, extra_methods, get_provider
 from orders.services.common import (
     adjust_sold_count,
     has_booking_lines,
@@ -224,22 +231,73 @@ def refund_payment(payment: OrderPayment, amount_fen: int, *, line: OrderLine | 
     return refund
 
 
+def refund_idempotency_key(refund: Refund) -> str:
+    """The provider key of one refund: every attempt to send it (task retries, the beat sweep, a
+    worker killed mid-call) uses this key, so Stripe refunds once and returns that refund again."""
+    return f"refund-{refund.id}"
+
+
+def _lock_refund(refund_id: int) -> Refund:
+    return db.session.scalars(
+        sa.select(Refund).where(Refund.id == refund_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+
+
 def execute_refund(refund: Refund, *, now: datetime) -> None:
-    """Send a created refund to the provider (idempotent by key `refund-<id>`). Network call first,
-    then a short update; call with no locks held."""
+    """Send a created refund to the provider (idempotent by `refund_idempotency_key`). Network call
+    first, then a short update; call with no locks held.
+
+    Stripe unreachable or slow (`ProviderUnavailable`): the refund stays `created` and the error is
+    raised for the task to retry; `refunds_to_retry` picks it up again after the task gave up. A
+    refusal (any other provider error) marks it `failed` for a person to look at: sending the same
+    request again would be refused again."""
     if refund.state != "created":
         return
     payment = db.session.get(OrderPayment, refund.payment_id)
-    result = get_provider(payment.provider).refund(
-        intent_id=payment.provider_ref, amount_fen=refund.amount_fen, idempotency_key=f"refund-{refund.id}"
-    )
-    refund = db.session.scalars(
-        sa.select(Refund).where(Refund.id == refund.id).with_for_update().execution_options(populate_existing=True)
-    ).one()
+    refund_id = refund.id
+    try:
+        result = get_provider(payment.provider).refund(
+            intent_id=payment.provider_ref, amount_fen=refund.amount_fen, idempotency_key=refund_idempotency_key(refund)
+        )
+    except ProviderUnavailable:
+        raise
+    except ProviderError as exc:
+        log.error("refund %s of payment %s refused by the provider: %s", refund_id, payment.full_code, exc)
+        refund = _lock_refund(refund_id)
+        if refund.state == "created":
+            refund.state = "failed"
+        db.session.flush()
+        return
+    refund = _lock_refund(refund_id)
     if refund.state == "created":
         refund.provider_ref = result.id
         refund.state = "failed" if result.status == "failed" else "succeeded"
     db.session.flush()
+
+
+#: A refund still `created` this long after it was recorded is sent again by the beat sweep (the
+#: task's own retries cover the first minutes).
+REFUND_RETRY_AFTER = timedelta(minutes=5)
+#: Stripe keeps idempotency keys for 24 hours: past that a resend could refund twice, so older
+#: refunds are left to a person (logged) instead of being sent blind.
+REFUND_KEY_LIFETIME = timedelta(hours=23)
+
+
+def refunds_to_retry(now: datetime, *, limit: int = 100) -> list[int]:
+    """Ids of card refunds still `created` between REFUND_RETRY_AFTER and REFUND_KEY_LIFETIME old."""
+    stale = db.session.scalars(
+        sa.select(Refund.id).where(Refund.state == "created", Refund.created_at < now - REFUND_KEY_LIFETIME)
+        .order_by(Refund.id).limit(limit)
+    ).all()
+    if stale:
+        log.error("refunds %s still unsent after %s: check them at Stripe before sending by hand",
+                  list(stale), REFUND_KEY_LIFETIME)
+    return list(db.session.scalars(
+        sa.select(Refund.id).where(Refund.state == "created",
+                                   Refund.created_at <= now - REFUND_RETRY_AFTER,
+                                   Refund.created_at >= now - REFUND_KEY_LIFETIME)
+        .order_by(Refund.id).limit(limit)
+    ))
 
 
 def _reverse_income(line: OrderLine, now: datetime) -> None:
@@ -321,6 +379,42 @@ def payment_by_ref(provider_ref: str) -> OrderPayment | None:
     return db.session.scalar(sa.select(OrderPayment).where(OrderPayment.provider_ref == provider_ref))
 
 
+_PAYMENT_CODE = re.compile(r"^(?P<order>[A-Za-z0-9]{1,16})-P-(?P<number>[0-9]{1,6})$")
+
+
+def payment_for_intent(intent: Intent) -> OrderPayment | None:
+    """The payment an intent belongs to: by its stored id, else by the `payment` code in the intent's
+    metadata. The second case is an intent Stripe created while its answer to us was lost (timeout):
+    a webhook about it may come before the buyer's retry stores its id; the payment adopts it then.
+    An intent for a payment that already points at another intent is not ours to apply (logged)."""
+    payment = payment_by_ref(intent.id)
+    if payment is not None:
+        return payment
+    match = _PAYMENT_CODE.match(str(intent.metadata.get("payment") or ""))
+    if match is None:
+        return None
+    payment = db.session.scalar(
+        sa.select(OrderPayment).join(Order, Order.id == OrderPayment.order_id)
+        .where(Order.code == match["order"], OrderPayment.number == int(match["number"]),
+               OrderPayment.provider == "stripe")
+    )
+    if payment is None:
+        return None
+    lock_order(payment.order_id)  # lock order: the order row, then the payment row
+    payment = lock_payment(payment.id)
+    if payment.provider_ref is None:
+        payment.provider_ref = intent.id
+        if intent.client_secret:
+            payment.client_secret = intent.client_secret
+        db.session.flush()
+        return payment
+    if payment.provider_ref != intent.id:
+        log.error("PaymentIntent %s names payment %s, which uses %s", intent.id, payment.full_code,
+                  payment.provider_ref)
+        return None
+    return payment
+
+
 def apply_intent(payment: OrderPayment, intent: Intent, *, now: datetime, event_type: str = "") -> str:
     """Act on the re-fetched state of a PaymentIntent. Returns what happened (for logs/tests)."""
     if intent.amount != payment.amount_fen or intent.currency.lower() != payment.currency.lower():
@@ -349,7 +443,7 @@ def handle_provider_event(event: WebhookEvent, intent: Intent | None, *, now: da
         return "duplicate"
     outcome = "ignored"
     if event.type.startswith("payment_intent.") and intent is not None:
-        payment = payment_by_ref(intent.id)
+        payment = payment_for_intent(intent)
         if payment is not None:
             outcome = apply_intent(payment, intent, now=now, event_type=event.type)
     stored = db.session.get(StripeEvent, event.id)
@@ -367,7 +461,9 @@ def pay_with_card(payment: OrderPayment, *, token_id: str, card_id: str, now: da
         raise Conflict("此订单当前不能支付", code="not_payable")
     if not (token_id.startswith("tok_") and card_id.startswith("card_")) or len(token_id) > 64 or len(card_id) > 64:
         raise ValidationError("银行卡信息无效", fields={"token": "invalid"})
-    intent = get_provider("stripe").confirm_with_card(payment.provider_ref, token_id=token_id, card_id=card_id)
+    # a Stripe.js token is single-use: one token is one confirmation, whatever the retries
+    intent = get_provider("stripe").confirm_with_card(payment.provider_ref, token_id=token_id, card_id=card_id,
+                                                      idempotency_key=f"{payment.full_code}-confirm-{token_id}")
     if intent.status == "succeeded":
         apply_intent(payment, intent, now=now)
     return intent

@@ -36,9 +36,11 @@
     else if (button.dataset.label) { button.textContent = button.dataset.label; }
   }
 
+  /* A failure is shown and the button comes back: retrying is safe (the server re-uses the
+     payment's idempotency keys, and a PaymentIntent is charged at most once). */
   function done(result) {
     if (result && result.error) {
-      message.textContent = result.error.message || "支付失败";
+      message.textContent = result.error.message || form.dataset.errorLabel || "支付失败";
       busy(false);
       return;
     }
@@ -67,7 +69,10 @@
         headers: { "X-CSRFToken": token ? token.value : "" }
       }).then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (data) {
-          if (!response.ok || data.error) { return { error: data.error || { message: "支付失败" } }; }
+          if (!response.ok || data.error) {
+            var fallback = response.status >= 500 ? form.dataset.networkErrorLabel : form.dataset.errorLabel;
+            return { error: { message: (data.error && data.error.message) || fallback || "支付失败" } };
+          }
           if (data.status === "requires_action") {
             return stripe.confirmCardPayment(data.client_secret || secret);
           }
@@ -82,7 +87,9 @@
     if (button.disabled) { return; }
     busy(true);
     message.textContent = "";
-    payByCard().then(done, function (err) { done({ error: err }); });
+    payByCard().then(done, function () {  /* the request never got an answer (network, timeout) */
+      done({ error: { message: form.dataset.networkErrorLabel } });
+    });
   });
 
   form.querySelectorAll("button[data-method]").forEach(function (b) {
