@@ -20,7 +20,9 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.json_schema import models_json_schema
 
-from shop.errors import Forbidden, Unauthorized, ValidationError
+from flask_babel import gettext as _
+
+from shop.errors import Forbidden, NotFound, Unauthorized, ValidationError
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -64,6 +66,9 @@ class EndpointSpec:
 
 ENDPOINTS: list[EndpointSpec] = []
 
+#: The largest id a row can have (BIGINT); larger ids in a path are a 404, not a database overflow.
+MAX_ID = 2**63 - 1
+
 
 def _fields_from(exc: PydanticValidationError) -> dict[str, str]:
     fields: dict[str, str] = {}
@@ -78,17 +83,17 @@ def _parse_query(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(raw)
     except PydanticValidationError as exc:
-        raise ValidationError("Invalid query parameters", fields=_fields_from(exc)) from None
+        raise ValidationError(_("查询参数无效"), fields=_fields_from(exc)) from None
 
 
 def _parse_body(model: type[BaseModel]) -> BaseModel:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ValidationError("The body must be a JSON object", code="invalid_json")
+        raise ValidationError(_("请求正文必须是 JSON 对象"), code="invalid_json")
     try:
         return model.model_validate(data)
     except PydanticValidationError as exc:
-        raise ValidationError("Invalid request body", fields=_fields_from(exc)) from None
+        raise ValidationError(_("请求正文无效"), fields=_fields_from(exc)) from None
 
 
 def api_user():
@@ -99,14 +104,14 @@ def api_user():
 def _authenticate():
     header = request.headers.get("Authorization", "")
     if header:
-        scheme, _, token = header.partition(" ")
+        scheme, _sep, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("Use 'Authorization: Bearer <token>'")
+            raise Unauthorized(_("请使用 Authorization: Bearer <令牌>"))
         from shop.auth.services import user_for_token
 
         user = user_for_token(token.strip())
         if user is None:
-            raise Unauthorized("Invalid or expired token", code="invalid_token")
+            raise Unauthorized(_("令牌无效或已过期"), code="invalid_token")
         return user
     if current_user.is_authenticated:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
@@ -156,12 +161,15 @@ def endpoint(
 
         @wraps(fn)
         def view(**kwargs: Any):
+            for value in kwargs.values():
+                if isinstance(value, int) and not 0 < value <= MAX_ID:
+                    raise NotFound(_("您要找的内容不存在"))  # no row has it; the database would overflow on it
             user = _authenticate()
             g.api_user = user
             if spec.auth and user is None:
-                raise Unauthorized("Authentication required")
+                raise Unauthorized(_("请先登录"))
             if spec.roles and not (user.role in spec.roles or user.role == "admin"):
-                raise Forbidden("Your role cannot do this")
+                raise Forbidden(_("您的角色无权进行此操作"))
             if query is not None:
                 kwargs["query"] = _parse_query(query)
             if body is not None:
@@ -194,17 +202,22 @@ def _openapi_path(rule: str) -> str:
 
 def build_openapi() -> dict:
     """The OpenAPI 3.1 document, generated from the endpoint declarations and pydantic models."""
-    models: set[type[BaseModel]] = {ErrorBody}
+    # Request bodies are described as pydantic validates them, responses as they are serialised
+    # (aliases such as `from`/`to` differ); pydantic names the two `X-Input`/`X-Output` only when
+    # they differ.
+    keyed: set[tuple[type[BaseModel], str]] = {(ErrorBody, "serialization")}
     for spec in ENDPOINTS:
-        for model in (spec.body, spec.response):
-            if model is not None:
-                models.add(model)
-    keyed = [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)]
-    refs, defs = models_json_schema(keyed, ref_template="#/components/schemas/{model}")
+        if spec.body is not None:
+            keyed.add((spec.body, "validation"))
+        if spec.response is not None:
+            keyed.add((spec.response, "serialization"))
+    refs, defs = models_json_schema(
+        sorted(keyed, key=lambda k: (k[0].__name__, k[1])), ref_template="#/components/schemas/{model}"
+    )
     schemas = defs.get("$defs", {})
 
-    def ref(model):
-        return refs[(model, "validation")]
+    def ref(model, mode: str = "serialization"):
+        return refs[(model, mode)]
 
     error_response = {"content": {"application/json": {"schema": ref(ErrorBody)}}}
     paths: dict[str, dict] = {}
@@ -222,7 +235,8 @@ def build_openapi() -> dict:
                         "name": p,
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "integer"} if p in int_params else {"type": "string"},
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+                        if p in int_params else {"type": "string"},
                     }
                     for p in path_params
                 ],
@@ -238,7 +252,7 @@ def build_openapi() -> dict:
             if spec.body is not None:
                 op["requestBody"] = {
                     "required": True,
-                    "content": {"application/json": {"schema": ref(spec.body)}},
+                    "content": {"application/json": {"schema": ref(spec.body, "validation")}},
                 }
             ok_response: dict[str, Any] = {"description": "OK"}
             if spec.response is not None:
