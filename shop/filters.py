@@ -1,9 +1,12 @@
-"""Jinja filters: money and time at the edges."""
+"""Jinja filters: money and time at the edges, owners' formatted text made safe."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
+import nh3
 from flask import Flask
+from markupsafe import Markup
 
 from shop.money import format_yuan
 from shop.timeutil import to_local
@@ -23,8 +26,38 @@ def local_date(value: date | datetime | None) -> str:
     return value.isoformat()
 
 
+#: What owners may format their descriptions with: paragraphs, line breaks, bold/italic, lists.
+#: No attributes at all (so no `onerror=`, `style=`, `href=javascript:`), no links, no images.
+RICH_TEXT_TAGS = frozenset({"p", "br", "strong", "b", "em", "i", "ul", "ol", "li"})
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_BLOCK_MARKUP = re.compile(r"<\s*/?\s*(p|br|ul|ol|li)\b", re.IGNORECASE)
+
+
+def rich_text(value: str | None) -> Markup:
+    """User-written text with a little formatting, safe to insert into a page.
+
+    Owners type descriptions into a textarea: without block markup of their own, blank lines
+    separate paragraphs and single newlines become `<br>`. Everything then goes through the nh3
+    (Ammonia) allow-list: tags outside `RICH_TEXT_TAGS` are dropped with all their attributes
+    (their text stays), `<script>`/`<style>` are dropped with their content, stray `<`/`&` are
+    escaped and the result is well-formed. Autoescaping stays on everywhere else; this is the one
+    place owner-written HTML renders.
+    """
+    if not value:
+        return Markup("")
+    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not _BLOCK_MARKUP.search(text):
+        paragraphs = [p.strip() for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
+        text = "".join("<p>" + p.replace("\n", "<br>") + "</p>" for p in paragraphs)
+    cleaned = nh3.clean(text, tags=set(RICH_TEXT_TAGS), attributes={}, link_rel=None,
+                        clean_content_tags={"script", "style"}, strip_comments=True)
+    return Markup(cleaned)
+
+
 def register_filters(app: Flask) -> None:
     app.add_template_filter(format_yuan, "yuan")
     app.add_template_filter(local_dt, "local_dt")
     app.add_template_filter(local_date, "local_date")
+    app.add_template_filter(rich_text, "rich_text")
     app.add_template_global(lambda name: name in app.view_functions, "has_endpoint")
