@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import make_transient_to_detached
 
 from catalog.models import ApprovalStatus, BenefitLink, Product
 from orders.models import (
@@ -35,13 +34,13 @@ from orders.models import (
 )
 from orders.providers import card_payments_enabled
 from orders.services.cart import MAX_CART_LINES, check_quantity
-from orders.services.common import notify
+from orders.services.common import notify, write_new_rows
 from orders.services.shipping import shipping_fen
 from shop.codes import new_numeric_code, new_order_code, new_secret
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.db import is_postgres
 from shop.extensions import db
-from shop.history import StatusEvent, record_status
+from shop.history import record_status
 from stations.models import Station, StockRecord
 from stations.services.stock import OutOfStock, allocate
 
@@ -336,93 +335,23 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     return order
 
 
-def _column_values(obj) -> dict:
-    """The column values a new ORM object's INSERT sends: what is set, else the column's Python-side
-    default (also set on the object, so that nothing is expired once it is persistent). Primary key
-    and foreign keys to rows written in the same statement are left to the caller."""
-    values = {}
-    for prop in sa.inspect(obj).mapper.column_attrs:
-        column = prop.columns[0]
-        if column.primary_key:
-            continue
-        if prop.key not in obj.__dict__:
-            default = column.default
-            value = None if default is None else (default.arg(None) if default.is_callable else default.arg)
-            setattr(obj, prop.key, value)
-        values[column.name] = obj.__dict__[prop.key]
-    return values
-
-
-def _insert_from(table, values: dict, refs: dict) -> sa.Insert:
-    """INSERT INTO table SELECT <values as typed literals>, <refs: columns of earlier CTEs>."""
-    names = [n for n in values if n not in refs] + list(refs)
-    columns = [sa.literal(values[n], table.c[n].type).label(n) for n in names if n not in refs]
-    columns += [ref.label(n) for n, ref in refs.items()]
-    return sa.insert(table).from_select(names, sa.select(*columns).select_from(_cross(*(r.table for r in refs.values()))))
-
-
-def _cross(*ctes):
-    """The single-row CTEs joined ON TRUE (a cross join that says it means it)."""
-    joined = ctes[0]
-    for cte in dict.fromkeys(ctes[1:]):
-        if cte is not ctes[0]:
-            joined = joined.join(cte, sa.true())
-    return joined
-
-
 def _write_in_one_statement(order, shipments, lines, payment, initial, wanted, *, actor, now) -> None:
     """PostgreSQL: the order, its shipments, lines and payment, their initial status events and the
-    sold counts in ONE statement (data-modifying CTEs, each INSERT taking the ids it needs from the
-    RETURNING of the one before), instead of six round trips. The ORM objects built by the caller
-    then get their ids and join the session as persistent rows, exactly as a flush leaves them.
-    Every column comes from the mapped classes (`_column_values`), so a new column needs nothing here.
+    sold counts in ONE statement (`orders.services.common.write_new_rows`) instead of six round trips.
 
     Lock order is unchanged: the stock records are already locked (ascending) by `allocate()`, so
     two orders sharing a product are serialised before they reach the products' sold counts.
     """
-    orders_t, shipments_t, lines_t = Order.__table__, Shipment.__table__, OrderLine.__table__
-    payments_t, events_t, products_t = OrderPayment.__table__, StatusEvent.__table__, Product.__table__
-    o = sa.insert(orders_t).values(_column_values(order)).returning(orders_t.c.id).cte("o")
-    ship_ctes = {}
-    for n, shipment in enumerate(shipments):
-        values = _column_values(shipment)
-        ship_ctes[id(shipment)] = _insert_from(shipments_t, values, {"order_id": o.c.id}).returning(
-            shipments_t.c.id).cte(f"s{n}")
-    line_ctes = []
-    for n, line in enumerate(lines):
-        values = _column_values(line)
-        line_ctes.append(_insert_from(lines_t, values, {"order_id": o.c.id, "shipment_id": ship_ctes[id(line.shipment)].c.id})
-                         .returning(lines_t.c.id).cte(f"l{n}"))
-    p = _insert_from(payments_t, _column_values(payment), {"order_id": o.c.id}).returning(payments_t.c.id).cte("p")
-    subject_ids = {id(order): o.c.id, id(payment): p.c.id, **{k: c.c.id for k, c in ship_ctes.items()}}
-    events = [
-        sa.select(sa.literal(subject.__tablename__, events_t.c.subject_type.type), subject_ids[id(subject)],
-                  sa.literal(None, events_t.c.from_status.type), sa.literal(str(to), events_t.c.to_status.type),
-                  sa.literal(actor.id, events_t.c.actor_id.type), sa.literal("", events_t.c.note.type),
-                  sa.literal(now, events_t.c.created_at.type))
-        for subject, to in initial
-    ]
-    e = sa.insert(events_t).from_select(
-        ["subject_type", "subject_id", "from_status", "to_status", "actor_id", "note", "created_at"],
-        sa.union_all(*events)).cte("e")
+    products_t = Product.__table__
+    rows = [(order, {}), *((s, {"order_id": order}) for s in shipments),
+            *((l, {"order_id": order, "shipment_id": l.shipment}) for l in lines), (payment, {"order_id": order})]
     sold = [
         sa.update(products_t).where(products_t.c.id == product_id)
-        .values(sold_count=products_t.c.sold_count + wanted[product_id]).cte(f"u{n}")
-        for n, product_id in enumerate(sorted(wanted))
+        .values(sold_count=products_t.c.sold_count + wanted[product_id])
+        for product_id in sorted(wanted)
     ]
-    returned = [o, *ship_ctes.values(), *line_ctes, p]
-    ids = db.session.execute(
-        sa.select(*(c.c.id for c in returned)).select_from(_cross(*returned)).add_cte(e, *sold)
-    ).one()
-    order.id = ids[0]
-    for shipment, shipment_id in zip(shipments, ids[1:1 + len(shipments)]):
-        shipment.id, shipment.order_id = shipment_id, order.id
-    for line, line_id in zip(lines, ids[1 + len(shipments):-1]):
-        line.id, line.order_id, line.shipment_id = line_id, order.id, line.shipment.id
-    payment.id, payment.order_id = ids[-1], order.id
-    for obj in (order, *shipments, *lines, payment):
-        make_transient_to_detached(obj)
-    db.session.add_all([order, *shipments, *lines, payment])  # persistent, nothing pending: no flush
+    write_new_rows(rows, events=[(subject, None, to, "") for subject, to in initial], actor=actor, now=now,
+                   also=sold)
 
 
 def request_from_cart(cart: Cart, **kwargs) -> PlacementRequest:

@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy.orm import joinedload
 
 from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret
+from shop.db import is_postgres
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, transition
@@ -269,6 +270,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     INSERT per table (order, booking, line, payment), then the status events.
     """
     from orders.models import LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
+    from orders.services.common import write_new_rows
 
     if not req.pay_on_arrival and not card_payments_enabled():
         raise ValidationError("暂不支持在线支付，请选择到店支付",
@@ -300,8 +302,11 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         code=f"{order_code}-S-1",
         user_id=user.id,
         listing=listing,
+        listing_id=listing.id,
         unit_type=unit_type,
+        unit_type_id=unit_type.id,
         session=session,
+        session_id=session.id if session is not None else None,
         check_in_date=check_in,
         check_out_date=check_out,
         guests=req.guests,
@@ -342,21 +347,26 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         refunded_fen=0,
         created_at=now,
     )
-    db.session.add_all([order, booking, line, payment])
-    db.session.flush()  # one INSERT per table; the status events below need the ids
-    record_status(booking, from_status=None, to_status=BookingStatus.HELD, actor=user, now=now)
-    record_status(order, from_status=None, to_status=OrderStatus.PENDING, actor=user, now=now)
-    record_status(payment, from_status=None, to_status=PaymentState.CREATED, actor=user, now=now)
+    events = [(booking, None, BookingStatus.HELD, ""), (order, None, OrderStatus.PENDING, ""),
+              (payment, None, PaymentState.CREATED, "")]
     if confirm:
-        record_status(order, from_status=OrderStatus.PENDING, to_status=OrderStatus.CONFIRMED, actor=user, now=now,
-                      note="pay on arrival")
-        record_status(booking, from_status=BookingStatus.HELD, to_status=BookingStatus.CONFIRMED, actor=user,
-                      now=now, note="pay on arrival")
+        events += [(order, OrderStatus.PENDING, OrderStatus.CONFIRMED, "pay on arrival"),
+                   (booking, BookingStatus.HELD, BookingStatus.CONFIRMED, "pay on arrival")]
+    if is_postgres():  # one statement for the rows and their history (see write_new_rows)
+        write_new_rows([(order, {}), (booking, {"order_id": order}),
+                        (line, {"order_id": order, "booking_id": booking}), (payment, {"order_id": order})],
+                       events=events, actor=user, now=now)
+    else:
+        db.session.add_all([order, booking, line, payment])
+        db.session.flush()  # one INSERT per table; the status events below need the ids
+        for subject, from_status, to_status, note in events:
+            record_status(subject, from_status=from_status, to_status=to_status, actor=user, now=now, note=note)
+        db.session.flush()
+    if confirm:
         from shop.celery import enqueue_after_commit
         from tourism.tasks import send_booking_mail
 
         enqueue_after_commit(send_booking_mail, booking.id)  # as confirm_booking: through the outbox
-    db.session.flush()
     return booking
 
 
