@@ -71,6 +71,7 @@ from typing import Callable, Iterable
 
 from markupsafe import Markup, escape
 from whoosh.analysis import Token, Tokenizer
+from whoosh.idsets import DocIdSet
 
 log = logging.getLogger(__name__)
 
@@ -340,6 +341,52 @@ def _whoosh_schema():
 # ------------------------------------------------------------------------------ index engine
 
 
+class _SaturatedTf:
+    """Scoring: BM25 without length normalisation (B=0): idf * tf * (k1 + 1) / (tf + k1).
+
+    The name is indexed twice in `text`, so name words outweigh a mention in the description, and
+    the score depends on the term weight only: no per-document field-length read (the costliest
+    part of Whoosh's BM25F per hit), and a block's best weight bounds its best score exactly, so
+    the top-N collector skips whole posting blocks that cannot enter the page."""
+
+    K1 = 1.2
+
+    @staticmethod
+    def model():
+        from whoosh.scoring import BaseScorer, WeightingModel
+
+        k1 = _SaturatedTf.K1
+
+        class Scorer(BaseScorer):
+            def __init__(self, idf, max_weight):
+                self.idf = idf
+                self._max = self._f(max_weight)
+
+            def _f(self, w):
+                return self.idf * w * (k1 + 1) / (w + k1)
+
+            def supports_block_quality(self):
+                return True
+
+            def score(self, matcher):
+                return self._f(matcher.weight())
+
+            def max_quality(self):
+                return self._max
+
+            def block_quality(self, matcher):
+                return self._f(matcher.block_max_weight())
+
+        class Model(WeightingModel):
+            def scorer(self, searcher, fieldname, text, qf=1):
+                return Scorer(searcher.idf(fieldname, text) * qf, searcher.term_info(fieldname, text).max_weight())
+
+        return Model()
+
+
+WEIGHTING = _SaturatedTf.model()
+
+
 class Engine:
     """One index directory: the cached index, per-thread searchers, the process write lock."""
 
@@ -375,12 +422,12 @@ class Engine:
         local = self._local
         s = getattr(local, "searcher", None)
         if s is None:
-            s = self.index().searcher()
+            s = self.index().searcher(weighting=WEIGHTING)
         elif not s.up_to_date():
             # A fresh searcher, not `s.refresh()`: refresh reuses segment readers with their old
             # deletion sets (deleted documents kept matching) and fails on an empty index.
             s.close()
-            s = self.index().searcher()
+            s = self.index().searcher(weighting=WEIGHTING)
         if s is not getattr(local, "searcher", None):
             local.searcher = s
             local.pks = None
@@ -400,6 +447,23 @@ class Engine:
         if field not in local.pks:
             local.pks[field] = list(searcher.reader().column_reader(field))
         return local.pks[field]
+
+    def facet_column(self, searcher, field: str) -> list:
+        """Document number -> value of an ID field (category, village, township), built once per
+        searcher from the field's postings (a few values, each with its documents)."""
+        key = "facet:" + field
+        local = self._local
+        if local.pks is None:
+            local.pks = {}
+        if key not in local.pks:
+            reader = searcher.reader()
+            column = [""] * reader.doc_count_all()
+            for value in reader.field_terms(field):
+                if value:
+                    for docnum in reader.postings(field, value).all_ids():
+                        column[docnum] = value
+            local.pks[key] = column
+        return local.pks[key]
 
     def kind_docs(self, searcher, kind: str):
         from whoosh.query import Term
@@ -611,6 +675,16 @@ def _update(raw_ids: Iterable[int], prefix: str, load: Callable) -> None:
     eng.save_words(_place_names())
     docs, gone = load(ids)
     eng.write(lambda w: _apply(w, prefix, docs, gone))
+    _pages_changed()
+
+
+def _pages_changed() -> None:
+    """Cached search pages (shop.pagecache, keyed by the catalog generation) were rendered from the
+    index as it was: bump the generation once the index changed, so no page lags the index (the
+    commit that queued this update bumped it already, possibly before the index caught up)."""
+    from shop import pagecache
+
+    pagecache.catalog_changed()
 
 
 def rebuild(progress: Callable[[int, int], None] | None = None, *, batch: int = 500) -> int:
@@ -633,6 +707,7 @@ def rebuild(progress: Callable[[int, int], None] | None = None, *, batch: int = 
             progress(0, 0)
 
     eng.write(fill, create=not eng.exists(), clear=True, limitmb=256)
+    _pages_changed()
     return total
 
 
@@ -729,7 +804,7 @@ def _filter_query(filters: dict | None):
 
 def _ensure_index(eng: Engine) -> bool:
     """True when the index exists, building it from the database on first use."""
-    if eng.exists():
+    if getattr(eng._local, "searcher", None) is not None or eng.exists():  # open: no directory listing
         return True
     from whoosh.index import LockError
 
@@ -744,6 +819,99 @@ def _ensure_index(eng: Engine) -> bool:
 
 
 RESULT_CACHE_SIZE = 256
+FACET_FIELDS = ("category", "village", "township")
+PAGE_STEP = 48  # a page search ranks at least this many hits (pages 1-2 of 24 from one search)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One window of a search: `ids` best first, `total` documents matching in the index (index-side
+    filters applied; the caller re-filters only the shown ids), `facets` {field: {value: count}}
+    over every match (only when asked for)."""
+
+    ids: list[int]
+    total: int
+    facets: dict[str, dict[str, int]] | None = None
+
+
+class _PriceRange(DocIdSet):
+    """`docnum in range`: a price filter read from the price column, for Whoosh's FilterCollector
+    (a NumericRange query would be a wide OR of terms)."""
+
+    def __init__(self, prices, lo, hi):
+        self.prices, self.lo, self.hi = prices, lo, hi
+
+    def __bool__(self):
+        return True
+
+    def __contains__(self, docnum):
+        price = self.prices[docnum]
+        return (self.lo is None or price >= self.lo) and (self.hi is None or price <= self.hi)
+
+
+def _prepared(eng: Engine, searcher, q: str, kind: str, filters: dict | None):
+    """(query, collector keyword arguments, allow-test) for `q`, or None when nothing can match.
+
+    Field filters are ANDed terms (intersected in the matchers; `Require` would not score them but
+    trips an assertion in Whoosh's block-quality skipping); listings, a few hundred documents, are
+    ANDed for kind=listing and masked out (a set) for products; a price range is a per-document test
+    on the price column."""
+    from whoosh.query import And, Term
+
+    query = build_query(searcher.reader(), q)
+    if query is None:
+        return None
+    fq = _filter_query(filters)
+    if fq is not None:
+        query = And([query, fq])
+    listings = eng.kind_docs(searcher, "listing")
+    kwargs: dict = {}
+    if kind == "listing":
+        if not listings:
+            return None
+        query = And([query, Term("kind", "listing")])
+    elif listings:
+        kwargs["mask"] = listings
+    lo, hi = (filters or {}).get("min_fen"), (filters or {}).get("max_fen")
+    allow = None
+    if lo is not None or hi is not None:
+        allow = _PriceRange(eng.column(searcher, "price"), lo, hi)
+        kwargs["filter"] = allow
+    return query, kwargs, allow
+
+
+def _top(eng: Engine, searcher, prepared, limit: int) -> tuple[int, ...]:
+    """Database ids of the scored top `limit` (block-quality skipping: no exact count, no terms)."""
+    query, kwargs, _allow = prepared
+    results = searcher.search(query, limit=max(1, min(int(limit), 10_000)), terms=False, **kwargs)
+    pks = eng.pks(searcher)
+    return tuple(int(pks[docnum]) for _score, docnum in results.top_n)
+
+
+def _matches(eng: Engine, searcher, prepared) -> list[int]:
+    """Every matching document number (unscored: a count and facets, not a ranking)."""
+    query, kwargs, allow = prepared
+    mask = kwargs.get("mask")
+    docs = searcher.docs_for_query(query)
+    if mask:
+        docs = (d for d in docs if d not in mask)
+    if allow is not None:
+        docs = (d for d in docs if d in allow)
+    return list(docs)
+
+
+def _cached(eng: Engine, key: tuple, compute: Callable):
+    results = eng._local.results
+    if key not in results:
+        if len(results) >= RESULT_CACHE_SIZE:
+            results.pop(next(iter(results)))
+        results[key] = compute()
+    return results[key]
+
+
+def _key(q: str, kind: str, filters: dict | None) -> tuple:
+    synonyms()  # an edited synonyms file changes the key
+    return (normalize(q)[:MAX_QUERY], kind, tuple(sorted((filters or {}).items())), _syn_cache[0])
 
 
 def search_ids(q: str, *, kind: str = "product", limit: int = DEFAULT_LIMIT, filters: dict | None = None,
@@ -758,46 +926,59 @@ def search_ids(q: str, *, kind: str = "product", limit: int = DEFAULT_LIMIT, fil
     if not _ensure_index(eng):
         return []
     searcher = eng.searcher()
+
+    def compute():
+        prepared = _prepared(eng, searcher, q, kind, filters)
+        return () if prepared is None else _top(eng, searcher, prepared, limit)
+
     if not cache:
-        return list(_search(eng, searcher, q, kind, limit, filters))
-    synonyms()  # an edited synonyms file changes the key below
-    key = (normalize(q)[:MAX_QUERY], kind, limit, tuple(sorted((filters or {}).items())), _syn_cache[0])
-    results = eng._local.results
-    if key not in results:
-        if len(results) >= RESULT_CACHE_SIZE:
-            results.pop(next(iter(results)))
-        results[key] = tuple(_search(eng, searcher, q, kind, limit, filters))
-    return list(results[key])
+        return list(compute())
+    return list(_cached(eng, ("ids", limit, *_key(q, kind, filters)), compute))
 
 
-def _search(eng: Engine, searcher, q: str, kind: str, limit: int, filters: dict | None) -> list[int]:
-    query = build_query(searcher.reader(), q)
-    if query is None:
-        return []
-    fq = _filter_query(filters)
-    if fq is not None:
-        from whoosh.query import And
+def search_page(q: str, *, kind: str = "product", offset: int = 0, count: int = 24, filters: dict | None = None,
+                facets: bool = False, path: str | None = None, cache: bool = True) -> SearchPage:
+    """A window of ranked ids, the number of matches and (when asked) facet counts, for one page.
 
-        query = And([query, fq])
-    # the listings are few: exclude them with a mask for products, or restrict to them
-    listings = eng.kind_docs(searcher, "listing")
-    if kind == "listing":
-        if not listings:
-            return []
-        restrict = {"filter": listings}
-    else:
-        restrict = {"mask": listings} if listings else {}
-    lo, hi = (filters or {}).get("min_fen"), (filters or {}).get("max_fen")
-    limit = max(1, min(int(limit), 10_000))
-    results = searcher.search(query, limit=limit if lo is None and hi is None else limit * 2, **restrict)
-    docnums = [docnum for _score, docnum in results.top_n]
-    if lo is not None or hi is not None:
-        # a price range is a wide OR of numeric terms in Whoosh; checking the price column of
-        # the scored hits is far cheaper (the database re-filters prices anyway)
-        prices = eng.column(searcher, "price")
-        docnums = [d for d in docnums if (lo is None or prices[d] >= lo) and (hi is None or prices[d] <= hi)]
-    pks = eng.pks(searcher)
-    return [int(pks[d]) for d in docnums[:limit]]
+    Only `offset + count` hits are ranked (at least PAGE_STEP, so the next page comes from the same
+    search); the count and facets come from an unscored pass over the matches and the per-generation
+    facet columns. Everything is cached per index generation, like `search_ids`."""
+    empty = SearchPage([], 0, {f: {} for f in FACET_FIELDS} if facets else None)
+    if not q or not isinstance(q, str):
+        return empty
+    eng = engine(path)
+    if not _ensure_index(eng):
+        return empty
+    searcher = eng.searcher()
+    need = max(0, int(offset)) + max(1, int(count))
+    key = ("page", *_key(q, kind, filters))
+    entry = _cached(eng, key, dict) if cache else {}
+    if "prepared" not in entry:
+        entry["prepared"] = _prepared(eng, searcher, q, kind, filters)
+    prepared = entry["prepared"]
+    if prepared is None:
+        return empty
+    if "total" not in entry:
+        docs = _matches(eng, searcher, prepared)
+        entry["total"] = len(docs)
+        entry["docs"] = docs
+    if facets and "facets" not in entry:
+        entry["facets"] = {f: _count(eng.facet_column(searcher, f), entry["docs"]) for f in FACET_FIELDS}
+    if entry.get("limit", 0) < need and len(entry.get("top", ())) >= entry.get("limit", 0):
+        limit = max(need, PAGE_STEP, 2 * entry.get("limit", 0))
+        entry["top"] = _top(eng, searcher, prepared, limit)
+        entry["limit"] = limit
+    top = entry["top"][int(offset): need]
+    return SearchPage(list(top), entry["total"], entry.get("facets") if facets else None)
+
+
+def _count(column: list, docs: list[int]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for d in docs:
+        value = column[d]
+        if value:
+            counts[value] = counts.get(value, 0) + 1
+    return counts
 
 
 def search_product_ids(q: str, limit: int = DEFAULT_LIMIT) -> list[int]:

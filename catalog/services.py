@@ -99,6 +99,9 @@ def list_products(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> t
     """
     if f.page < 1 or f.page > MAX_PAGE or f.per_page < 1 or f.per_page > MAX_PER_PAGE:
         raise ValidationError("Page out of range", fields={"page": "out of range"})
+    if ranked_ids is None and _index_pages(f):
+        items, total, _facets = search_products(f)
+        return items, total
     if ranked_ids is None:
         ranked_ids = search_ranked_ids(f)
     if ranked_ids is not None and not ranked_ids:
@@ -125,6 +128,78 @@ def list_products(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> t
     query = query.order_by(*(order or [Product.sold_count.desc(), Product.id]))
     query = query.limit(f.per_page).offset(start)
     return list(db.session.scalars(_eager(query))), total
+
+
+def _index_pages(f: ProductFilter) -> bool:
+    """True when the search index can rank, count and facet `f` by itself (relevance order, no
+    stock filter): `search_products` then re-filters only the shown page in the database."""
+    return bool(f.q and f.q.strip()) and f.sort not in ("newest", "price_asc", "price_desc", "best_selling") \
+        and not f.in_stock
+
+
+def _index_filters(f: ProductFilter) -> dict | None:
+    """`f`'s filters as the index's terms ({} for none); None when they cannot match (unknown category)."""
+    filters: dict = {}
+    if f.category:
+        cat = str(f.category)
+        cid = int(cat) if cat.isdigit() else db.session.scalar(sa.select(Category.id).where(Category.slug == cat))
+        if cid is None:
+            return None
+        filters["category"] = cid
+    if f.village:
+        filters["village"] = f.village
+    if f.township:
+        filters["township"] = f.township
+    if f.min_fen is not None:
+        filters["min_fen"] = f.min_fen
+    if f.max_fen is not None:
+        filters["max_fen"] = f.max_fen
+    return filters
+
+
+def search_products(f: ProductFilter, *, facets: bool = False) -> tuple[list[Product], int, dict | None]:
+    """One page of a search (`f.q`), the number of matches and, when asked, facet counts.
+
+    Fast path (relevance, no stock filter): the index ranks only this page's window, counts the
+    matches and their facets (`catalog.search.search_page`, cached per index generation); the
+    database loads and re-checks just the shown ids with every filter. If one of them fails the
+    re-check (the index is behind the database), the whole answer comes from the exact path:
+    the index's top ids re-filtered in the database (`list_products` with `ranked_ids`), so a stale
+    index never shows an unpublished product nor counts it on the page that would show it. Counts
+    elsewhere may be off by the few documents the index has not caught up with yet.
+    """
+    if f.page < 1 or f.page > MAX_PAGE or f.per_page < 1 or f.per_page > MAX_PER_PAGE:
+        raise ValidationError(_("页码超出范围"), fields={"page": "out of range"})
+    if _index_pages(f):
+        from catalog.search import search_page
+
+        filters = _index_filters(f)
+        if filters is None:
+            return [], 0, ({"category": [], "township": [], "village": []} if facets else None)
+        start = (f.page - 1) * f.per_page
+        hits = search_page(f.q, offset=start, count=f.per_page, filters=filters, facets=facets)
+        items = list(db.session.scalars(_eager(_filtered_query(f, hits.ids)))) if hits.ids else []
+        if len(items) == len(hits.ids):
+            rank = {pid: i for i, pid in enumerate(hits.ids)}
+            items.sort(key=lambda p: rank[p.id])
+            return items, hits.total, (_facet_labels(hits.facets) if facets else None)
+    ranked = search_ranked_ids(f)  # another sort, a stock filter, or a stale index: exact
+    items, total = list_products(f, ranked_ids=ranked)
+    return items, total, (product_facets(f, ranked_ids=ranked) if facets else None)
+
+
+def _facet_labels(counts: dict[str, dict[str, int]]) -> dict[str, list[dict]]:
+    """The index's facet counts {field: {id: n}} as `product_facets` gives them (labels from the
+    database, most frequent first)."""
+    out = {}
+    for key, model, value_col in (("category", Category, Category.slug), ("township", Township, Township.id),
+                                  ("village", Village, Village.id)):
+        ids = [int(v) for v in counts.get(key, {}) if str(v).isdigit()]
+        rows = db.session.execute(sa.select(model.id, value_col, model.name).where(model.id.in_(ids))) if ids else []
+        items = [{"value": value, "label": name, "count": counts[key][str(pk)]} for pk, value, name in rows]
+        items.sort(key=lambda i: (-i["count"], i["value"]))
+        out[key] = items
+    return out
 
 
 def visible_product_ids(ids: list[int]) -> set[int]:

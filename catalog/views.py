@@ -63,10 +63,11 @@ def product_list():
 
 
 @bp.get("/search")
+@cached_page  # the index's writes bump the page cache too (catalog.search._update): hits never lag the index
 def search():
     """Search page: hits (highlighted), facets with counts, filters, sorts, paging; tourism hits too."""
     from catalog.search import highlight, search_listing_ids
-    from catalog.services import product_facets, search_ranked_ids
+    from catalog.services import search_products
 
     f = _filter_from_args()
     min_yuan, max_yuan = _int_arg("min_yuan"), _int_arg("max_yuan")  # the page's price inputs, in yuan
@@ -75,9 +76,7 @@ def search():
     if max_yuan is not None:
         f.max_fen = max_yuan * 100
     try:
-        ranked = search_ranked_ids(f)
-        products, total = list_products(f, ranked_ids=ranked)
-        facets = product_facets(f, ranked_ids=ranked)
+        products, total, facets = search_products(f, facets=True)
     except DomainError:
         abort(400, "Page out of range")
     if f.q:

@@ -296,3 +296,60 @@ def test_search_page_price_range_in_yuan_and_bad_numbers(shop_products, client):
     assert "富硒<mark>大米</mark>5斤" in html and "A级优质<mark>大米</mark>10kg" not in html
     assert client.get("/search?q=大米&max_yuan=abc").status_code == 400
     assert client.get("/search?q=大米&page=0").status_code in (200, 400)
+
+
+@pytest.fixture
+def page_cache_on(app, monkeypatch):
+    from shop import pagecache
+
+    monkeypatch.setitem(app.config, "PAGE_CACHE", True)
+    monkeypatch.setitem(app.config, "CACHE_REDIS_URL", "")
+    pagecache.catalog_changed()
+    yield
+    pagecache.clear()
+
+
+def test_cached_search_pages_follow_the_index(shop_products, client, page_cache_on):
+    """A search page cached while the index lagged the database is dropped once the index catches up."""
+    from shop.extensions import db
+
+    pid = shop_products["banya"].id
+    # the database changes, the index does not yet (a bulk UPDATE, as if the worker were behind)
+    db.session.execute(sa.update(Product).where(Product.id == pid).values(name="南安咸鸭1只"))
+    commit()
+    assert "南安咸鸭" not in client.get("/search?q=咸鸭").get_data(as_text=True)  # cached: no hit yet
+    search.update_products([pid])  # what the search worker does
+    assert "南安<mark>咸鸭</mark>1只" in client.get("/search?q=咸鸭").get_data(as_text=True)
+
+
+def test_search_page_fast_path_agrees_with_the_exact_path(shop_products):
+    """Index-side ranking, count and facets (one page re-checked in the database) give what the
+    database gives for the index's hits."""
+    from catalog.services import ProductFilter, list_products, product_facets, search_products, search_ranked_ids
+
+    p = shop_products
+    for kwargs in [dict(q="大米"), dict(q="大米", max_fen=5000), dict(q="大米", min_fen=5000),
+                   dict(q="广福镇"), dict(q="广福镇", category=p["eggs"].category.slug),
+                   dict(q="大米", village=p["rice_5"].village_id), dict(q="大米", per_page=1, page=2),
+                   dict(q="zzzz"), dict(q="大米", category="no-such-category")]:
+        f = ProductFilter(**kwargs)
+        items, total, facets = search_products(f, facets=True)
+        ranked = search_ranked_ids(f)
+        exact_items, exact_total = list_products(f, ranked_ids=ranked)
+        assert [i.id for i in items] == [i.id for i in exact_items], kwargs
+        assert total == exact_total, kwargs
+        assert facets == product_facets(f, ranked_ids=ranked), kwargs
+    assert search_products(ProductFilter(q="大米", per_page=1, page=2))[1] == 2
+
+
+def test_search_page_counts_come_from_the_database_when_the_index_is_stale(shop_products):
+    from catalog.services import ProductFilter, search_products
+    from shop.extensions import db
+
+    rice_a = shop_products["rice_a"]
+    db.session.execute(sa.update(Product).where(Product.id == rice_a.id).values(is_published=False))
+    commit()
+    assert rice_a.id in search.search_product_ids("大米")  # the index still has it
+    items, total, facets = search_products(ProductFilter(q="大米"), facets=True)
+    assert [i.id for i in items] == [shop_products["rice_5"].id] and total == 1
+    assert sum(item["count"] for item in facets["village"]) == 1
