@@ -97,48 +97,82 @@ def _cross(*ctes):
     return joined
 
 
-def write_new_rows(rows, *, events=(), actor=None, now, also=()) -> None:
-    """PostgreSQL: INSERT new ORM objects, their status events and `also` (more DML) in ONE statement.
+#: Built statements by shape (tables, parents, events, increments): built once per process, reused
+#: with new parameters, so a checkout pays neither the construction nor SQLAlchemy's compile.
+_WRITE_STATEMENTS: dict[tuple, sa.Select] = {}
+
+
+def _write_statement(shape: tuple) -> sa.Select:
+    """The statement for one shape of `write_new_rows`, with a bind parameter for every value."""
+    from shop.history import StatusEvent
+
+    row_shapes, event_shapes, increment_shapes = shape
+    ctes = []
+    for n, (table, names, parents) in enumerate(row_shapes):
+        columns = [sa.bindparam(f"r{n}_{name}", type_=table.c[name].type).label(name) for name in names]
+        if not parents:
+            ctes.append(sa.insert(table).values({c.name: c.element for c in columns})
+                        .returning(table.c.id).cte(f"r{n}"))
+            continue
+        columns += [ctes[parent].c.id.label(name) for name, parent in parents]
+        select = sa.select(*columns).select_from(_cross(*(ctes[parent] for _, parent in parents)))
+        ctes.append(sa.insert(table).from_select(list(names) + [name for name, _ in parents], select)
+                    .returning(table.c.id).cte(f"r{n}"))
+    extra = []
+    for n, (table, column) in enumerate(increment_shapes):
+        extra.append(sa.update(table).where(table.c.id == sa.bindparam(f"i{n}_id", type_=table.c.id.type))
+                     .values({column: table.c[column] + sa.bindparam(f"i{n}_by", type_=table.c[column].type)})
+                     .cte(f"i{n}"))
+    if event_shapes:
+        t = StatusEvent.__table__
+        names = ["subject_type", "from_status", "to_status", "actor_id", "note", "created_at"]
+        selects = [
+            sa.select(*(sa.bindparam(f"e{n}_{name}", type_=t.c[name].type).label(name) for name in names),
+                      ctes[subject].c.id.label("subject_id")).select_from(ctes[subject])
+            for n, subject in enumerate(event_shapes)
+        ]
+        extra.append(sa.insert(t).from_select(names + ["subject_id"],
+                                              sa.union_all(*selects) if len(selects) > 1 else selects[0]).cte("ev"))
+    statement = sa.select(*(c.c.id for c in ctes)).select_from(_cross(*ctes))
+    return statement.add_cte(*extra) if extra else statement
+
+
+def write_new_rows(rows, *, events=(), actor=None, now, increments=()) -> None:
+    """PostgreSQL: INSERT new ORM objects, their status events and counter increments in ONE statement.
 
     `rows` is [(obj, {fk column: parent obj})] in dependency order (parents first): each object is a
     data-modifying CTE `INSERT ... SELECT <its values>, <parents' ids> FROM <parents' CTEs> RETURNING id`.
     `events` is [(subject obj, from_status, to_status, note)], written as `shop.history.record_status`
-    would. Afterwards every object has its id and foreign keys and is persistent in the session with
-    nothing pending, exactly as a flush leaves it. Column values come from the mapped classes
-    (`column_values`), so a new column needs nothing here. (SQLite has no DML in CTEs: callers flush.)
+    would; `increments` is [(table, row id, column, amount)] (`column = column + amount`). Afterwards
+    every object has its id and foreign keys and is persistent in the session with nothing pending,
+    exactly as a flush leaves it. Column values come from the mapped classes (`column_values`), so a
+    new column needs nothing here; foreign keys to existing rows must be set as columns (the
+    relationship alone is not read). SQLite has no DML in CTEs: callers flush there instead.
     """
     from shop.extensions import db
-    from shop.history import StatusEvent
 
-    ctes = {}
+    index = {id(obj): n for n, (obj, _) in enumerate(rows)}
+    params = {}
+    row_shapes = []
     for n, (obj, parents) in enumerate(rows):
-        table = obj.__table__
         values = column_values(obj)
-        if not parents:
-            ctes[id(obj)] = sa.insert(table).values(values).returning(table.c.id).cte(f"r{n}")
-            continue
-        names = [name for name in values if name not in parents]
-        columns = [sa.literal(values[name], table.c[name].type).label(name) for name in names]
-        columns += [ctes[id(parent)].c.id.label(name) for name, parent in parents.items()]
-        select = sa.select(*columns).select_from(_cross(*(ctes[id(p)] for p in parents.values())))
-        ctes[id(obj)] = sa.insert(table).from_select(names + list(parents), select).returning(table.c.id).cte(f"r{n}")
-    extra = [stmt.cte(f"x{n}") for n, stmt in enumerate(also)]
-    if events:
-        t = StatusEvent.__table__
-        selects = [
-            sa.select(sa.literal(subject.__tablename__, t.c.subject_type.type), ctes[id(subject)].c.id,
-                      sa.literal(from_status and str(from_status), t.c.from_status.type),
-                      sa.literal(str(to_status), t.c.to_status.type),
-                      sa.literal(getattr(actor, "id", None), t.c.actor_id.type), sa.literal(note[:255], t.c.note.type),
-                      sa.literal(now, t.c.created_at.type))
-            for subject, from_status, to_status, note in events
-        ]
-        extra.append(sa.insert(t).from_select(
-            ["subject_type", "subject_id", "from_status", "to_status", "actor_id", "note", "created_at"],
-            sa.union_all(*selects) if len(selects) > 1 else selects[0]).cte("ev"))
-    returned = [ctes[id(obj)] for obj, _ in rows]
-    statement = sa.select(*(c.c.id for c in returned)).select_from(_cross(*returned))
-    ids = db.session.execute(statement.add_cte(*extra) if extra else statement).one()
+        names = tuple(name for name in values if name not in parents)
+        params.update({f"r{n}_{name}": values[name] for name in names})
+        row_shapes.append((obj.__table__, names, tuple((name, index[id(p)]) for name, p in parents.items())))
+    for n, (subject, from_status, to_status, note) in enumerate(events):
+        params.update({f"e{n}_subject_type": subject.__tablename__, f"e{n}_from_status": from_status and str(from_status),
+                       f"e{n}_to_status": str(to_status), f"e{n}_actor_id": getattr(actor, "id", None),
+                       f"e{n}_note": note[:255], f"e{n}_created_at": now})
+    for n, (_table, row_id, _column, amount) in enumerate(increments):
+        params.update({f"i{n}_id": row_id, f"i{n}_by": amount})
+    shape = (tuple(row_shapes), tuple(index[id(subject)] for subject, *_ in events),
+             tuple((table, column) for table, _, column, _ in increments))
+    statement = _WRITE_STATEMENTS.get(shape)
+    if statement is None:
+        if len(_WRITE_STATEMENTS) > 500:  # bounded: at most 50 lines per order make the shapes
+            _WRITE_STATEMENTS.clear()
+        statement = _WRITE_STATEMENTS[shape] = _write_statement(shape)
+    ids = db.session.execute(statement, params).one()
     for (obj, _), new_id in zip(rows, ids):
         obj.id = new_id
     for obj, parents in rows:

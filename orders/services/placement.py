@@ -342,16 +342,10 @@ def _write_in_one_statement(order, shipments, lines, payment, initial, wanted, *
     Lock order is unchanged: the stock records are already locked (ascending) by `allocate()`, so
     two orders sharing a product are serialised before they reach the products' sold counts.
     """
-    products_t = Product.__table__
     rows = [(order, {}), *((s, {"order_id": order}) for s in shipments),
             *((l, {"order_id": order, "shipment_id": l.shipment}) for l in lines), (payment, {"order_id": order})]
-    sold = [
-        sa.update(products_t).where(products_t.c.id == product_id)
-        .values(sold_count=products_t.c.sold_count + wanted[product_id])
-        for product_id in sorted(wanted)
-    ]
     write_new_rows(rows, events=[(subject, None, to, "") for subject, to in initial], actor=actor, now=now,
-                   also=sold)
+                   increments=[(Product.__table__, pid, "sold_count", wanted[pid]) for pid in sorted(wanted)])
 
 
 def request_from_cart(cart: Cart, **kwargs) -> PlacementRequest:
