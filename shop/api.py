@@ -78,8 +78,32 @@ def _fields_from(exc: PydanticValidationError) -> dict[str, str]:
     return fields
 
 
+def _unstorable_text(value: Any, loc: str = "") -> dict[str, str]:
+    """Fields holding text no database column can store: NUL characters (PostgreSQL refuses them)
+    or lone UTF-16 surrogates (JSON allows `\\ud800`, UTF-8 does not). A 422, not a 500."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return {loc or "_body": "NUL character"}
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return {loc or "_body": "invalid unicode"}
+        return {}
+    found: dict[str, str] = {}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.update(_unstorable_text(item, f"{loc}.{key}" if loc else str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.update(_unstorable_text(item, f"{loc}.{index}" if loc else str(index)))
+    return found
+
+
 def _parse_query(model: type[BaseModel]) -> BaseModel:
     raw = {key: request.args.get(key) for key in request.args.keys()}
+    bad = _unstorable_text(raw)
+    if bad:
+        raise ValidationError(_("查询参数无效"), fields=bad)
     try:
         return model.model_validate(raw)
     except PydanticValidationError as exc:
@@ -90,6 +114,9 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ValidationError(_("请求正文必须是 JSON 对象"), code="invalid_json")
+    bad = _unstorable_text(data)
+    if bad:
+        raise ValidationError(_("请求正文无效"), fields=bad)
     try:
         return model.model_validate(data)
     except PydanticValidationError as exc:
@@ -162,8 +189,9 @@ def endpoint(
         @wraps(fn)
         def view(**kwargs: Any):
             for value in kwargs.values():
-                if isinstance(value, int) and not 0 < value <= MAX_ID:
-                    raise NotFound(_("您要找的内容不存在"))  # no row has it; the database would overflow on it
+                # no row has such an id or code; the database would overflow on it or refuse it
+                if (isinstance(value, int) and not 0 < value <= MAX_ID) or _unstorable_text(value):
+                    raise NotFound(_("您要找的内容不存在"))
             user = _authenticate()
             g.api_user = user
             if spec.auth and user is None:

@@ -208,3 +208,16 @@ def test_malformed_authorization_header_is_a_401_envelope(client, db):
         response = client.get("/api/v1/me", headers={"Authorization": value})
         assert response.status_code == 401, value
         assert response.json["error"]["code"] in {"unauthorized", "invalid_token"}
+
+
+def test_text_a_database_cannot_store_is_a_422_not_a_500(client, db):
+    """Found by the fuzzer on PostgreSQL: a NUL character in a name crashed registration."""
+    body = {"email": "nul@test.cn", "password": "longenough1", "name": "王\u0000五"}
+    response = client.post("/api/v1/auth/register", json=body)
+    assert response.status_code == 422
+    assert response.json["error"]["fields"] == {"name": "NUL character"}
+    raw = b'{"email": "s@test.cn", "password": "longenough1", "name": "\\ud800"}'
+    response = client.post("/api/v1/auth/register", data=raw, content_type="application/json")
+    assert response.status_code == 422 and response.json["error"]["fields"] == {"name": "invalid unicode"}
+    assert client.get("/api/v1/products?q=%00").status_code == 422
+    assert client.get("/api/v1/orders/AB%00CD").status_code == 404
