@@ -32,6 +32,8 @@ def main(argv=None) -> int:
     parser.add_argument("--top", type=int, default=15, help="functions to list per path")
     parser.add_argument("--as", dest="login", default="", help="EMAIL:PASSWORD: send a bearer token")
     parser.add_argument("--post", default="", help="a JSON body: POST it instead of GET (e.g. an order)")
+    parser.add_argument("--cache", action="store_true",
+                        help="keep the page cache on (the default profiles the rendering: every request a miss)")
     args = parser.parse_args(argv)
 
     workdir = Path(os.environ.get("BENCH_WORKDIR", "/tmp/village-eline-bench"))
@@ -48,7 +50,7 @@ def main(argv=None) -> int:
     from shop import create_app
 
     logging.disable(logging.INFO)  # the app's INFO chatter would drown the profile
-    app = create_app()
+    app = create_app({"PAGE_CACHE": bool(args.cache), "CACHE_REDIS_URL": ""})
     logging.getLogger().setLevel(logging.WARNING)
     client = app.test_client()
     headers = {}

@@ -47,7 +47,7 @@ SEARCH_QUERIES = [
 TARGETS = {
     "home": ("ratio", 0.50), "catalog": ("ratio", 0.50), "product": ("ratio", 0.50), "search": ("ratio", 0.10),
     "api_products": None, "checkout": ("rps_p99", 150, 150), "booking": ("rps", 150),
-    "county_income": ("p99_ms", 1000),
+    "county_income": ("p99_ms", 1000), "pages_user": ("ratio", 0.20), "cart": ("ratio", 0.20),
 }
 
 
@@ -256,6 +256,8 @@ def zipf_pick(rnd: random.Random, items: list, n: int, s: float = 1.1) -> list:
 
 
 def build_scenarios(m: dict, tokens: dict, rnd: random.Random) -> list[Scenario]:
+    """The scenarios in run order. `tokens` holds bearer tokens ("consumers", "county") and the
+    cookies of logged-in browser sessions ("sessions", each with one line in its cart)."""
     consumer_tokens = tokens.get("consumers") or []
     county = tokens.get("county")
     json_h = {"Content-Type": "application/json"}
@@ -276,6 +278,18 @@ def build_scenarios(m: dict, tokens: dict, rnd: random.Random) -> list[Scenario]
             Req("GET", f"/api/v1/products?page={p}&per_page=24") for p in zipf_pick(rnd, list(range(1, pages + 1)), 400)
         ], api_path="/products"),
     ]
+    sessions = tokens.get("sessions") or []
+    user_pages = []
+    if sessions:
+        paths = (["/"] * 10 + [f"/products?page={p}" for p in zipf_pick(rnd, list(range(1, pages + 1)), 40)]
+                 + zipf_pick(rnd, m["product_paths"], 50))
+        for i, path in enumerate(rnd.sample(paths, len(paths)) * 10):
+            user_pages.append(Req("GET", path, {"Cookie": sessions[i % len(sessions)]}))
+    scenarios.append(Scenario("pages_user", "logged-in pages (home, catalog, product)", user_pages,
+                              note="" if user_pages else "no logged-in session"))
+    cart = [Req("GET", "/cart", {"Cookie": sessions[i % len(sessions)]}) for i in range(len(sessions) * 20)]
+    scenarios.append(Scenario("cart", "cart page (logged in, one line)", cart,
+                              note="" if cart else "no logged-in session"))
     address = {"name": "张伟", "phone": "13800138000", "province": "江西省", "city": "南昌市", "district": "南昌县",
                "line": "莲塘镇澄湖路1号"}
     checkout = []
@@ -589,6 +603,55 @@ def fetch_tokens(base: str, m: dict) -> dict:
     return tokens
 
 
+def fetch_sessions(base: str, m: dict, n: int = 16) -> list[str]:
+    """Cookie headers of `n` consumers logged in through the login form, each with one pool product in
+    the cart (for the logged-in page and cart scenarios); [] when the form flow fails."""
+    import http.cookies
+    import re
+
+    token_re = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
+
+    def call(method, path, jar, form=None):
+        body = urllib.parse.urlencode(form).encode() if form is not None else None
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        req = urllib.request.Request(base + path, data=body, method=method, headers=headers)
+        try:
+            resp = urllib.request.build_opener(NoRedirect).open(req, timeout=30)
+        except urllib.error.HTTPError as exc:
+            resp = exc
+        for header in resp.headers.get_all("Set-Cookie") or []:
+            cookie = http.cookies.SimpleCookie()
+            cookie.load(header)
+            for k, morsel in cookie.items():
+                jar[k] = morsel.value
+        return resp.status, resp.read().decode("utf-8", "replace")
+
+    out = []
+    product = m["pool"][0][0] if m.get("pool") else None
+    for email in m["consumers"][:n]:
+        jar: dict = {}
+        status, page = call("GET", "/login", jar)
+        token = token_re.search(page)
+        if status != 200 or not token:
+            log(f"session for {email}: login page HTTP {status}")
+            return []
+        status, _ = call("POST", "/login", jar, {"csrf_token": token.group(1), "email": email,
+                                                  "password": m["consumer_password"]})
+        if status not in (302, 303):
+            log(f"session for {email}: login HTTP {status}")
+            return []
+        status, page = call("GET", "/cart", jar)
+        if product is not None and "cart-table" not in page:
+            token = token_re.search(page)
+            call("POST", "/cart/add", jar, {"csrf_token": token.group(1) if token else "", "product_id": product,
+                                            "quantity": 1})
+        call("GET", "/cart", jar)  # shows (and so drops) the flash message: the cookie is then stable
+        out.append("; ".join(f"{k}={v}" for k, v in jar.items()))
+    return out
+
+
 def api_paths(base: str) -> set[str] | None:
     status, body = http("GET", f"{base}/api/v1/openapi.json")
     if status != 200:
@@ -618,6 +681,25 @@ def probe(base: str, scenario: Scenario, paths: set[str] | None, warm: int) -> s
     if status >= 500:
         return f"HTTP {status} on the first request (see app.log in the workdir)"
     return None
+
+
+#: Anonymous page scenarios served by the page cache: measured warm (see `warm_pages`).
+CACHED_PAGES = ("home", "catalog", "product")
+
+
+def warm_pages(base: str, scenario: Scenario, limit: int = 3000, seconds: float = 180.0) -> int:
+    """Request every distinct page of a cached-page scenario once, so that its figure is the steady
+    state of a shop that has been open for a while (cache warm) rather than the first renders of a
+    10-second window; the cost of a miss is what `python -m bench.profile` shows. Bounded in count
+    and time; returns the number of pages requested."""
+    started = time.monotonic()
+    done = 0
+    for path in dict.fromkeys(r.path for r in scenario.requests if r.method == "GET"):
+        if done >= limit or time.monotonic() - started > seconds:
+            break
+        http("GET", base + path)
+        done += 1
+    return done
 
 
 def machine() -> dict:
@@ -703,6 +785,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=int(time.time()),
                         help="random seed of the request mix (default: the clock, so that repeated runs "
                              "on the same data book other rooms and nights)")
+    parser.add_argument("--cold", action="store_true",
+                        help="do not request every distinct anonymous page once before measuring it (cold page cache)")
     parser.add_argument("--small", action="store_true", help="small volume: 1,000 products, 20 listings, 5,000 orders")
     parser.add_argument("--reuse-data", action="store_true", help="keep the bench database as it is (skip the load)")
     parser.add_argument("--no-reindex", action="store_true", help="skip `flask search reindex` after the load")
@@ -767,6 +851,8 @@ def main(argv=None) -> int:
         watch.start()
         base = f"http://127.0.0.1:{APP_PORT}"
         tokens = fetch_tokens(base, m)
+        if not only or only & {"pages_user", "cart"}:
+            tokens["sessions"] = fetch_sessions(base, m)
         scenarios = build_scenarios(m, tokens, random.Random(args.seed))
         paths = api_paths(base)
         pool_ids = [pid for pid, _station in m["pool"]]
@@ -780,6 +866,8 @@ def main(argv=None) -> int:
                 log(f"{sc.name}: {why}")
                 results.append((sc.name, sc.label, None, why))
                 continue
+            if sc.name in CACHED_PAGES and not args.cold:
+                log(f"{sc.name}: warmed {warm_pages(base, sc)} distinct pages")
             log(f"{sc.name}: {args.seconds} s, {args.connections} connections")
             res = run_wrk(wrk, base, sc, args, sc.name)
             results.append((sc.name, sc.label, res, ""))
@@ -838,7 +926,9 @@ def main(argv=None) -> int:
             + (f" ({args.gthreads} threads)" if args.worker_class == "gthread" else "")
             + f" workers, --preload; Celery worker {'off' if args.no_celery else 'solo pool, queues celery+search'}; "
             f"wrk {args.threads} threads, {args.connections} connections, {args.seconds} s per scenario, loopback; "
-            f"request mix seed {args.seed}.",
+            f"request mix seed {args.seed}; "
+            + ("page cache cold (--cold)." if args.cold else
+               "anonymous page scenarios measured with a warm page cache (each distinct page requested once before)."),
             "",
             "Data: " + ", ".join(f"{v:,} {k}" for k, v in data_counts.items()) + ".",
             "",

@@ -22,6 +22,8 @@ from catalog.models import (
     Village,
     visible_products,
 )
+from flask_babel import gettext as _
+
 from shop.codes import new_code
 from shop.errors import NotFound, ValidationError
 from shop.extensions import db
@@ -98,7 +100,7 @@ def list_products(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> t
     search hits best first; sort=relevance keeps that order, other sorts order them in the database.
     """
     if f.page < 1 or f.page > MAX_PAGE or f.per_page < 1 or f.per_page > MAX_PER_PAGE:
-        raise ValidationError("Page out of range", fields={"page": "out of range"})
+        raise ValidationError(_("页码超出范围"), fields={"page": "out of range"})
     if ranked_ids is None and _index_pages(f):
         items, total, _facets = search_products(f)
         return items, total
@@ -247,10 +249,10 @@ def product_facets(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> 
 
 def get_visible_product(product_id: int) -> Product:
     if not 0 < product_id < 2**63:  # out of the id column's range: no such product (never a DB overflow)
-        raise NotFound("No such product")
+        raise NotFound(_("商品不存在"))
     product = db.session.scalar(_eager(visible_products().where(Product.id == product_id)))
     if product is None:
-        raise NotFound("No such product")
+        raise NotFound(_("商品不存在"))
     return product
 
 
@@ -289,7 +291,7 @@ def list_stations() -> list[Station]:
 def get_category(slug: str) -> Category:
     category = db.session.scalar(sa.select(Category).where(Category.slug == slug))
     if category is None:
-        raise NotFound("No such category")
+        raise NotFound(_("分类不存在"))
     return category
 
 
@@ -300,7 +302,7 @@ def get_village(slug: str) -> Village:
         )
     )
     if village is None:
-        raise NotFound("No such village")
+        raise NotFound(_("村不存在"))
     return village
 
 
@@ -382,16 +384,16 @@ def create_product(
     """A new product with its stock record and benefit links; pending county approval unless `approved`."""
     name = (data.name or "").strip()
     if not name or len(name) > 80:
-        raise ValidationError("A name of 1 to 80 characters is required", fields={"name": "invalid"})
+        raise ValidationError(_("名称须为 1 至 80 个字"), fields={"name": "invalid"})
     if data.price_fen <= 0 or data.price_fen > 10**9:
-        raise ValidationError("The price must be positive", fields={"price_fen": "invalid"})
-    for model, value, field in (
-        (Category, data.category_id, "category_id"),
-        (Village, data.village_id, "village_id"),
-        (Station, data.station_id, "station_id"),
+        raise ValidationError(_("价格必须大于零"), fields={"price_fen": "invalid"})
+    for model, value, field, message in (
+        (Category, data.category_id, "category_id", _("分类不存在")),
+        (Village, data.village_id, "village_id", _("村不存在")),
+        (Station, data.station_id, "station_id", _("站点不存在")),
     ):
         if db.session.get(model, value) is None:
-            raise ValidationError(f"Unknown {field}", fields={field: "unknown"})
+            raise ValidationError(message, fields={field: "unknown"})
     product = Product(
         slug=slugify(name),
         name=name,
@@ -426,12 +428,12 @@ def set_benefit_links(product: Product, links: list[tuple[int, int]], *, now: da
     seen = set()
     for household_id, weight in links:
         if household_id in seen:
-            raise ValidationError("A household is linked twice", fields={"households": "duplicate"})
+            raise ValidationError(_("同一贫困户联结了两次"), fields={"households": "duplicate"})
         seen.add(household_id)
         if not isinstance(weight, int) or weight <= 0 or weight > 1_000_000:
-            raise ValidationError("Weights must be positive whole numbers", fields={"weight": "invalid"})
+            raise ValidationError(_("权重必须是正整数"), fields={"weight": "invalid"})
         if db.session.get(Household, household_id) is None:
-            raise ValidationError("Unknown household", fields={"households": "unknown"})
+            raise ValidationError(_("贫困户不存在"), fields={"households": "unknown"})
     db.session.execute(sa.delete(BenefitLink).where(BenefitLink.product_id == product.id))
     for household_id, weight in links:
         db.session.add(BenefitLink(product_id=product.id, household_id=household_id, weight=weight, created_at=now))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from catalog.services import (
     ProductFilter,
@@ -41,7 +42,7 @@ def _render_list(template: str, **context):
     try:
         products, total = list_products(f)
     except DomainError:
-        abort(400, "Page out of range")
+        abort(400, _("页码超出范围"))
     depends_on(p.id for p in products)
     pages = max(1, -(-total // f.per_page))
     return render_template(
@@ -78,7 +79,7 @@ def search():
     try:
         products, total, facets = search_products(f, facets=True)
     except DomainError:
-        abort(400, "Page out of range")
+        abort(400, _("页码超出范围"))
     if f.q:
         for p in products:
             p.search_name_html = highlight(p.name, f.q)

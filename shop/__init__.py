@@ -32,9 +32,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     from shop.filters import register_filters
     from shop.security import init_security
 
+    from shop.pagecache import FrontDoor
+
+    app.wsgi_app = FrontDoor(app, app.wsgi_app)  # inside ProxyFix (init_security adds it around this)
     init_security(app)
 
     register_error_handlers(app)
+    from shop.db import register_outage_handler
+
+    register_outage_handler(app)
     register_filters(app)
 
     from shop.celery import celery_init_app

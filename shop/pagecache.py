@@ -3,7 +3,8 @@
 Entry key = locale + path + sorted query string. Backend: Redis when `CACHE_REDIS_URL` is set (app
 config, else the environment variable; shared by all workers), else in process (embedded default).
 Each worker also keeps a small in-process copy of recent entries (`PAGE_CACHE_LOCAL_ENTRIES`, 128)
-so that a hit costs one Redis round trip (the versions below), not a transfer of the page.
+so that a hit costs one small Redis round trip (generation + the page's stamp), not a transfer of
+the page.
 
 Correctness:
 - Only anonymous GET requests with no pending flash messages and no `lang=` argument (it writes the
@@ -16,18 +17,19 @@ Correctness:
   applied after its commit (SQLAlchemy `after_commit`, so every commit path counts):
   * **per product** for what a checkout, a cancellation, a hand-over or a stock receipt changes:
     `stock_records` rows (ORM or Core, e.g. the guarded stock UPDATEs of stations/services/stock.py)
-    and `products.sold_count`. Each such product gets a new version (`pagecache:pv:<id>` = the next
-    value of the `pagecache:seq` counter). Every entry remembers the products it rendered (ORM loads
-    of Product/StockRecord rows while rendering, `_record_load`) with their versions; a hit checks
-    them (one MGET) and any change is a miss. So a checkout invalidates the pages that show the
-    product it sold - never another product's page, nor the home page if it does not show it.
+    and `products.sold_count`. Every stored page records the products it shows (`depends_on` from
+    the views, plus ORM loads of Product/StockRecord rows while rendering, `_record_load`) in a
+    reverse index (product -> pages); a product's change deletes the *stamps* of those pages (and
+    gives the product a new version, the next value of the `pagecache:seq` counter). A hit checks
+    that its page's stamp is still there and unchanged. So a checkout invalidates the pages that show
+    the product it sold - never another product's page, nor the home page if it does not show it.
   * **global** (the `pagecache:gen` counter, part of every entry) for everything else: prices, names,
     publishing, approvals, images, benefit links, categories, villages, stations, listings... and
     for any DML whose product ids cannot be read from the statement (the safe fallback).
-  Race: the global generation and the sequence are read *before* the page is rendered, the rendered
-  products' versions after; a page is stored only when none of those versions is newer than the
-  sequence read before (else a commit raced the render and the page may hold old stock), under the
-  generation read before. A page rendered during a concurrent commit is therefore never served
+  Race: the global generation and the sequence are read *before* the page is rendered; the store
+  (atomic, a Lua script in Redis) refuses when one of the page's products has a version newer than
+  that sequence (a commit raced the render and the page may hold old stock), and the page carries
+  the generation read before. A page rendered during a concurrent commit is therefore never served
   after that commit's bump.
   What is not invalidated per product: a list's *membership and order* when a product that is not on
   it changes stock or sold count (e.g. the `in_stock=1` list gaining a restocked product, best-selling
@@ -57,6 +59,8 @@ _REDIS_GEN_KEY = "pagecache:gen"
 _REDIS_SEQ_KEY = "pagecache:seq"
 _REDIS_PV = "pagecache:pv:"
 _REDIS_PAGE = "pagecache:page:"
+_REDIS_STAMP = "pagecache:stamp:"
+_REDIS_PAGES = "pagecache:pages:"
 
 #: Tables whose change can alter a cached page.
 CATALOG_TABLES = frozenset({
@@ -68,25 +72,30 @@ _PER_PRODUCT_COLUMNS = frozenset({"sold_count", "updated_at"})
 
 
 class Entry:
-    """A stored page: the generation it was rendered under, {product id: version}, the body."""
+    """A stored page: the generation it was rendered under, its stamp (see `valid`), the body."""
 
-    __slots__ = ("gen", "deps", "body")
+    __slots__ = ("gen", "stamp", "body")
 
-    def __init__(self, gen: str, deps: dict[int, int], body: str):
-        self.gen, self.deps, self.body = gen, deps, body
+    def __init__(self, gen: str, stamp: str, body: str):
+        self.gen, self.stamp, self.body = gen, stamp, body
 
     def dump(self) -> str:
-        return json.dumps({"g": self.gen, "d": self.deps}, separators=(",", ":")) + "\n" + self.body
+        return f"{self.gen} {self.stamp}\n{self.body}"
 
     @classmethod
     def load(cls, raw: str) -> "Entry":
         head, _, body = raw.partition("\n")
-        meta = json.loads(head)
-        return cls(str(meta["g"]), {int(k): int(v) for k, v in meta["d"].items()}, body)
+        gen, _, stamp = head.partition(" ")
+        return cls(gen, stamp, body)
+
+
+def new_stamp() -> str:
+    return os.urandom(8).hex()
 
 
 class LocalBackend:
-    """In-process LRU with an entry limit; generation, sequence and product versions in process."""
+    """In process: an LRU of entries with an entry limit; generation, sequence, product versions,
+    the pages of each product and each page's current stamp, all in process (one process only)."""
 
     def __init__(self, max_entries: int = 1000):
         self.max_entries = max_entries
@@ -95,6 +104,8 @@ class LocalBackend:
         self._gen = 0
         self._seq = 0
         self._versions: dict[int, int] = {}
+        self._pages_of: dict[int, set[str]] = {}
+        self._stamps: dict[str, str] = {}
 
     def generation(self) -> str:
         return str(self._gen)
@@ -103,22 +114,39 @@ class LocalBackend:
         """(generation, sequence), read before rendering."""
         return str(self._gen), self._seq
 
-    def versions(self, ids) -> dict[int, int]:
-        return {i: self._versions.get(i, 0) for i in ids}
+    def lookup(self, key: str, local: Entry | None) -> Entry | None:
+        entry = local
+        if entry is None:
+            raw = self.get(key)
+            entry = Entry.load(raw) if raw is not None else None
+        if entry is None or entry.gen != str(self._gen) or self._stamps.get(key) != entry.stamp:
+            return None
+        return entry
 
-    def valid(self, entry: Entry) -> bool:
-        return entry.gen == str(self._gen) and all(self._versions.get(i, 0) == v for i, v in entry.deps.items())
+    def store(self, key: str, entry: Entry, deps, seq: int, ttl: int) -> bool:
+        with self._lock:
+            if any(self._versions.get(i, 0) > seq for i in deps):
+                return False  # a commit raced the render
+            for i in deps:
+                self._pages_of.setdefault(i, set()).add(key)
+            self._stamps[key] = entry.stamp
+        self.set(key, entry.dump(), ttl)
+        return True
 
     def bump(self) -> None:
         with self._lock:
             self._gen += 1
             self._data.clear()  # old generations can never be read again
+            self._pages_of.clear()
+            self._stamps.clear()
 
     def bump_products(self, ids) -> None:
         with self._lock:
             self._seq += 1
             for i in ids:
                 self._versions[i] = self._seq
+                for key in self._pages_of.pop(i, ()):
+                    self._stamps.pop(key, None)
 
     def get(self, key: str) -> str | None:
         with self._lock:
@@ -145,25 +173,43 @@ class LocalBackend:
 
 
 class RedisBackend:
-    """Shared by every worker: the generation and the sequence are Redis integers, product versions
-    Redis strings (expiring: a missing version reads 0 and mismatches any stored one), entries expire by TTL."""
+    """Shared by every worker. Keys: `pagecache:gen` and `pagecache:seq` (integers);
+    `pagecache:page:<key>` (the entry), `pagecache:stamp:<key>` (its current stamp; deleted when a
+    product it shows changes), `pagecache:pages:<product id>` (the set of page keys showing it),
+    `pagecache:pv:<product id>` (the sequence value of its last change). Storing and bumping are
+    Lua scripts, so each is atomic against the other: a store either precedes a bump (which then
+    deletes its stamp) or follows it (and then sees the newer version and refuses)."""
 
+    _STORE = """
+local n = tonumber(ARGV[5])
+for i = 1, n do
+  if tonumber(redis.call('GET', KEYS[2 + i]) or '0') > tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[2])
+for i = 1, n do
+  redis.call('SADD', KEYS[2 + n + i], ARGV[6])
+  redis.call('EXPIRE', KEYS[2 + n + i], ARGV[2])
+end
+return 1
+"""
     _BUMP = """
 local s = redis.call('INCR', KEYS[1])
-for i = 2, #KEYS do redis.call('SET', KEYS[i], s, 'EX', ARGV[1]) end
+local n = tonumber(ARGV[2])
+for i = 1, n do
+  redis.call('SET', KEYS[1 + i], s, 'EX', ARGV[1])
+  for _, page in ipairs(redis.call('SMEMBERS', KEYS[1 + n + i])) do redis.call('DEL', ARGV[3] .. page) end
+  redis.call('DEL', KEYS[1 + n + i])
+end
 return s
 """
 
     def __init__(self, url: str):
         import redis
 
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
-        # no retries: redis-py's default (3, with backoff) makes each call ~4 s while Redis is down
-        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5,
-                                           retry=Retry(NoBackoff(), 0))
-        self._bump_script = self.client.register_script(self._BUMP)
+        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._store = self.client.register_script(self._STORE)
+        self._bump = self.client.register_script(self._BUMP)
         self.version_ttl = 3600
 
     def generation(self) -> str:
@@ -174,33 +220,37 @@ return s
         gen, seq = self.client.mget(_REDIS_GEN_KEY, _REDIS_SEQ_KEY)
         return (gen.decode() if gen else "0"), int(seq or 0)
 
-    def versions(self, ids) -> dict[int, int]:
-        ids = list(ids)
-        if not ids:
-            return {}
-        return {i: int(v or 0) for i, v in zip(ids, self.client.mget([_REDIS_PV + str(i) for i in ids]))}
+    def lookup(self, key: str, local: Entry | None) -> Entry | None:
+        """One round trip: the generation and the page's stamp (and the page when not held locally)."""
+        keys = [_REDIS_GEN_KEY, _REDIS_STAMP + key]
+        if local is None:
+            keys.append(_REDIS_PAGE + key)
+        values = self.client.mget(keys)
+        entry = local if local is not None else (Entry.load(values[2].decode()) if values[2] is not None else None)
+        if entry is None or values[1] is None:
+            return None
+        if (values[0].decode() if values[0] else "0") != entry.gen or values[1].decode() != entry.stamp:
+            return None
+        return entry
 
-    def valid(self, entry: Entry) -> bool:
-        ids = list(entry.deps)
-        values = self.client.mget([_REDIS_GEN_KEY, *(_REDIS_PV + str(i) for i in ids)])
-        if (values[0].decode() if values[0] else "0") != entry.gen:
-            return False
-        return all(int(v or 0) == entry.deps[i] for i, v in zip(ids, values[1:]))
+    def store(self, key: str, entry: Entry, deps, seq: int, ttl: int) -> bool:
+        deps = sorted(deps)
+        keys = [_REDIS_PAGE + key, _REDIS_STAMP + key, *(_REDIS_PV + str(i) for i in deps),
+                *(_REDIS_PAGES + str(i) for i in deps)]
+        return bool(self._store(keys=keys, args=[seq, ttl, entry.dump().encode(), entry.stamp, len(deps), key]))
 
     def bump(self) -> None:
         self.client.incr(_REDIS_GEN_KEY)
 
     def bump_products(self, ids) -> None:
-        keys = [_REDIS_PV + str(i) for i in sorted(ids)]
-        if keys:
-            self._bump_script(keys=[_REDIS_SEQ_KEY, *keys], args=[self.version_ttl])
+        ids = sorted(ids)
+        if ids:
+            keys = [_REDIS_SEQ_KEY, *(_REDIS_PV + str(i) for i in ids), *(_REDIS_PAGES + str(i) for i in ids)]
+            self._bump(keys=keys, args=[self.version_ttl, len(ids), _REDIS_STAMP])
 
     def get(self, key: str) -> str | None:
         value = self.client.get(_REDIS_PAGE + key)
         return value.decode() if value is not None else None
-
-    def set(self, key: str, body: str, ttl: int) -> None:
-        self.client.set(_REDIS_PAGE + key, body.encode(), ex=ttl)
 
     def clear(self) -> None:
         self.bump()
@@ -213,23 +263,24 @@ _local: OrderedDict[str, tuple[float, Entry]] = OrderedDict()
 _local_lock = threading.Lock()
 
 
-def backend():
+def backend(config=None):
     """The backend for the current app's config (one per process)."""
     global _backend, _backend_url
-    config = current_app.config
+    config = current_app.config if config is None else config
     url = config["CACHE_REDIS_URL"] if "CACHE_REDIS_URL" in config else os.environ.get("CACHE_REDIS_URL", "")
     url = url or ""
     if _backend is None or url != _backend_url:
-        _backend = RedisBackend(url) if url else LocalBackend(int(current_app.config.get("PAGE_CACHE_MAX_ENTRIES", 1000)))
+        _backend = RedisBackend(url) if url else LocalBackend(int(config.get("PAGE_CACHE_MAX_ENTRIES", 1000)))
         _backend_url = url
         _local.clear()
     return _backend
 
 
-def enabled() -> bool:
-    setting = current_app.config.get("PAGE_CACHE")
+def enabled(app=None) -> bool:
+    app = current_app if app is None else app
+    setting = app.config.get("PAGE_CACHE")
     if setting is None:
-        return not current_app.testing
+        return not app.testing
     return bool(setting)
 
 
@@ -284,8 +335,13 @@ def _cacheable_request() -> bool:
 def _key() -> str:
     from flask_babel import get_locale
 
-    query = "&".join(f"{k}={v}" for k, v in sorted(request.args.items(multi=True)))
-    return f"{get_locale()}|{request.path}?{query}"
+    return make_key(str(get_locale()), request.path, request.args.items(multi=True))
+
+
+def make_key(locale: str, path: str, args) -> str:
+    """The entry key: locale, path and the sorted query arguments ((name, value) pairs)."""
+    query = "&".join(f"{k}={v}" for k, v in sorted(args))
+    return f"{locale}|{path}?{query}"
 
 
 def _fill(body: str) -> str:
@@ -337,8 +393,8 @@ def depends_on(product_ids) -> None:
         deps.update(int(i) for i in product_ids)
 
 
-def _lookup(store, key: str) -> Entry | None:
-    """The valid entry for `key` (this worker's copy first, then the backend), else None."""
+def _lookup(store, key: str, config=None) -> Entry | None:
+    """The valid entry for `key` (this worker's copy, else the backend's), else None: one round trip."""
     now = time.monotonic()
     with _local_lock:
         item = _local.get(key)
@@ -348,21 +404,24 @@ def _lookup(store, key: str) -> Entry | None:
                 item = None
             else:
                 _local.move_to_end(key)
-    entry = item[1] if item is not None else None
-    if entry is None:
-        raw = store.get(key)
-        if raw is None:
-            return None
-        entry = Entry.load(raw)
-        _remember(key, entry)
-    return entry if store.valid(entry) else None
+    local = item[1] if item is not None else None
+    entry = store.lookup(key, local)
+    if entry is None and local is not None:  # maybe another worker stored a newer page
+        with _local_lock:
+            _local.pop(key, None)
+        entry = store.lookup(key, None)
+        local = None
+    if entry is not None and local is None:
+        _remember(key, entry, config)
+    return entry
 
 
-def _remember(key: str, entry: Entry) -> None:
-    limit = int(current_app.config.get("PAGE_CACHE_LOCAL_ENTRIES", 128))
+def _remember(key: str, entry: Entry, config=None) -> None:
+    config = current_app.config if config is None else config
+    limit = int(config.get("PAGE_CACHE_LOCAL_ENTRIES", 128))
     if limit <= 0:
         return
-    ttl = int(current_app.config.get("PAGE_CACHE_TTL", 300))
+    ttl = int(config.get("PAGE_CACHE_TTL", 300))
     with _local_lock:
         _local[key] = (time.monotonic() + ttl, entry)
         _local.move_to_end(key)
@@ -398,11 +457,9 @@ def cached_page(view):
                 and not response.direct_passthrough and "Set-Cookie" not in response.headers
                 and "_flashes" not in session):
             try:
-                versions = store.versions(sorted(deps))
-                if all(v <= seq for v in versions.values()):  # else a commit raced the render
-                    entry = Entry(gen, versions, _template(response.get_data(as_text=True)))
-                    store.set(key, entry.dump(), int(current_app.config.get("PAGE_CACHE_TTL", 300)))
-                    _remember(key, entry)
+                entry = Entry(gen, new_stamp(), _template(response.get_data(as_text=True)))
+                if store.store(key, entry, deps, seq, int(current_app.config.get("PAGE_CACHE_TTL", 300))):
+                    _remember(key, entry)  # (refused when a commit raced the render)
             except Exception:
                 current_app.logger.exception("page cache: store failed")
         return response
@@ -585,3 +642,121 @@ def _install_session_hooks() -> None:
 
 
 _install_session_hooks()  # at import (the catalog and home views import this module), like catalog/search.py
+
+
+# --- the front door: hits for first-time anonymous visitors without Flask's request machinery -----
+
+class FrontDoor:
+    """WSGI middleware in front of the Flask app: a GET from a visitor with **no cookie of ours and
+    no Authorization header** on a cacheable path (home, product lists, category, village, product)
+    is answered from the cache here, without a request context, session, limiter or locale
+    selection (about half the cost of a hit through Flask). Everything else, and every miss, goes
+    to the app, whose `cached_page` views render and store as before.
+
+    Why it is the same answer Flask would give: with no session cookie the visitor is anonymous,
+    has no flashes and no language choice, so the locale is the default one (the locale selector
+    reads only `lang=`, the session and the user); a `lang=` argument goes to Flask. The response
+    gets what the app's hooks would add: the security headers and the Content-Security-Policy
+    with a fresh nonce (shop.security), `Vary: Cookie`, and a new session holding a fresh CSRF
+    token (exactly flask_wtf's `generate_csrf`: a random raw token in the session, signed into the
+    page) - so the add-to-cart form of a cached page works. With `FORCE_HTTPS`, plain-HTTP requests
+    go to Flask (which redirects them).
+    """
+
+    PREFIXES = ("/products", "/categories/", "/villages/")
+
+    def __init__(self, app, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self._static = None
+
+    def _setup(self):
+        """Things that depend only on the configuration, computed at the first request."""
+        from itsdangerous import URLSafeTimedSerializer
+
+        from shop.security import content_security_policy
+
+        app = self.app
+        config = app.config
+        with app.test_request_context("/"):
+            from flask_babel import get_locale
+
+            g.csp_nonce = NONCE_PLACEHOLDER
+            csp = content_security_policy(app)
+            locale = str(get_locale())  # what the selector gives a visitor without a session
+        headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"),
+                   ("X-Frame-Options", "DENY")]
+        if config.get("FORCE_HTTPS"):
+            headers.append(("Strict-Transport-Security", "max-age=31536000"))
+        iface = app.session_interface
+        names = {config.get("SESSION_COOKIE_NAME", "session"), config.get("REMEMBER_COOKIE_NAME", "remember_token")}
+        self._static = {
+            "csp": csp,
+            "headers": headers,
+            "cookies": [n.encode("latin-1") + b"=" for n in names],
+            "locale": locale,
+            "force_https": bool(config.get("FORCE_HTTPS")),
+            "csrf": URLSafeTimedSerializer(config.get("WTF_CSRF_SECRET_KEY") or app.secret_key, salt="wtf-csrf-token"),
+            "csrf_field": config.get("WTF_CSRF_FIELD_NAME", "csrf_token"),
+            "session": iface.get_signing_serializer(app),
+            "cookie": dict(name=config.get("SESSION_COOKIE_NAME", "session"), domain=iface.get_cookie_domain(app),
+                           path=iface.get_cookie_path(app), httponly=iface.get_cookie_httponly(app),
+                           secure=iface.get_cookie_secure(app), samesite=iface.get_cookie_samesite(app)),
+        }
+        return self._static
+
+    def _candidate(self, environ) -> bool:
+        if environ.get("REQUEST_METHOD") != "GET" or "HTTP_AUTHORIZATION" in environ:
+            return False
+        path = environ.get("PATH_INFO") or "/"
+        if path != "/" and not path.startswith(self.PREFIXES):
+            return False
+        cookie = environ.get("HTTP_COOKIE")
+        if cookie:
+            raw = cookie.encode("latin-1", "replace")
+            if any(name in raw for name in self._static["cookies"]):
+                return False
+        return "lang=" not in environ.get("QUERY_STRING", "")
+
+    def __call__(self, environ, start_response):
+        static = self._static or self._setup()
+        if not self._candidate(environ) or not enabled(self.app):
+            return self.wsgi_app(environ, start_response)
+        if static["force_https"] and environ.get("wsgi.url_scheme") != "https":
+            return self.wsgi_app(environ, start_response)
+        try:
+            from urllib.parse import parse_qsl
+
+            from werkzeug.wsgi import get_path_info
+
+            args = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+            key = make_key(static["locale"], get_path_info(environ), args)
+            entry = _lookup(backend(self.app.config), key, self.app.config)
+        except Exception:
+            entry = None  # the app logs cache outages
+        if entry is None:
+            return self.wsgi_app(environ, start_response)
+        return self._respond(entry.body, static, start_response)
+
+    def _respond(self, body: str, static: dict, start_response):
+        import hashlib
+        import secrets
+
+        from werkzeug.http import dump_cookie
+
+        nonce = secrets.token_urlsafe(16)
+        headers = [("Content-Type", "text/html; charset=utf-8")]
+        if CSRF_PLACEHOLDER in body:
+            raw = hashlib.sha1(os.urandom(64)).hexdigest()
+            body = body.replace(CSRF_PLACEHOLDER, static["csrf"].dumps(raw))
+            cookie = static["cookie"]
+            value = static["session"].dumps({static["csrf_field"]: raw})
+            headers.append(("Set-Cookie", dump_cookie(cookie["name"], value, domain=cookie["domain"],
+                                                      path=cookie["path"], httponly=cookie["httponly"],
+                                                      secure=cookie["secure"], samesite=cookie["samesite"])))
+        body = body.replace(NONCE_PLACEHOLDER, nonce)
+        data = body.encode("utf-8")
+        headers += [("Content-Length", str(len(data))), ("Vary", "Cookie"), *static["headers"],
+                    ("Content-Security-Policy", static["csp"].replace(NONCE_PLACEHOLDER, nonce))]
+        start_response("200 OK", headers)
+        return [data]

@@ -15,7 +15,7 @@ from tests.factories import make_household, make_product
 from tests.sql_count import count_statements as count_queries
 
 #: Upper bounds per page (the counts seen when this test was written, plus a little headroom).
-MAX_QUERIES = {"home": 14, "catalog": 14, "product": 10, "api_products": 10}
+MAX_QUERIES = {"home": 14, "catalog": 14, "product": 10, "api_products": 10, "category": 14, "village": 16}
 _bust = itertools.count(1)
 
 
@@ -39,6 +39,8 @@ def page_urls(product) -> dict[str, str]:
         "catalog": f"/products?qc={n}",
         "product": f"/products/{product.id}-{product.slug}?qc={n}",
         "api_products": f"/api/v1/products?per_page=24&qc={n}",
+        "category": f"/categories/{product.category.slug}?qc={n}",
+        "village": f"/villages/{product.village.slug}?qc={n}",
     }
 
 
@@ -73,3 +75,44 @@ def test_catalog_page_shows_24_of_30_products_with_their_data(client, db):
     assert all(item["image_url"] and item["village"]["name"] for item in body["items"])
     html = client.get(f"/products?qc={next(_bust)}").get_data(as_text=True)
     assert html.count("土鸡蛋") >= 24
+
+
+#: Logged-in pages (never from the page cache) and the cart, per page.
+MAX_USER_QUERIES = {"home": 16, "catalog": 16, "product": 12, "cart": 16}
+
+
+def test_logged_in_pages_and_cart_run_a_fixed_number_of_queries(client, db, auth):
+    from shop.db import commit
+    from tests.factories import make_user
+
+    user = make_user(email="counter@example.com")
+    products = add_products(db, 5)
+    commit()
+    auth.login(user)
+
+    in_cart: set = set()
+
+    def measure_user(cart_ids):
+        for pid in cart_ids:
+            assert client.post("/cart/add", data={"product_id": pid, "quantity": 1}).status_code in (302, 303)
+        cart_page = client.get("/cart").get_data(as_text=True)  # shows the flash messages once
+        in_cart.update(cart_ids)
+        assert cart_page.count('name="quantity"') >= len(in_cart) or cart_page.count("土鸡蛋") >= len(in_cart), "lines"
+        urls = {**{k: v for k, v in page_urls(products[0]).items() if k in ("home", "catalog", "product")},
+                "cart": "/cart"}
+        counts = {}
+        for page, url in urls.items():
+            with count_queries() as statements:
+                response = client.get(url)
+            assert response.status_code == 200, (page, response.status_code)
+            counts[page] = len(statements)
+        return counts
+
+    few = measure_user([p.id for p in products[:2]])
+    more = add_products(db, 25)
+    commit()
+    many = measure_user([p.id for p in products[2:] + more[:8]])  # 10 more cart lines
+    print(f"logged-in queries per page: {few} / {many}")
+    for page, limit in MAX_USER_QUERIES.items():
+        assert many[page] <= few[page], f"{page}: {few[page]} queries with few products, {many[page]} with more (N+1)"
+        assert few[page] <= limit, f"{page}: {few[page]} queries, more than {limit}"

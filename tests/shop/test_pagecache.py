@@ -217,11 +217,11 @@ def test_redis_backend_shares_the_generation_between_processes():
 
     one = pagecache.RedisBackend(os.environ["TEST_REDIS_URL"])
     other = pagecache.RedisBackend(os.environ["TEST_REDIS_URL"])  # another worker
-    key = f"{one.generation()}|zh_CN|/products?"
-    one.set(key, "<html>old</html>", 60)
-    assert other.get(f"{other.generation()}|zh_CN|/products?") == "<html>old</html>"
+    gen, seq = one.snapshot()
+    assert one.store("zh_CN|/products?", pagecache.Entry(gen, "s1", "<html>old</html>"), [], seq, 60)
+    assert other.lookup("zh_CN|/products?", None).body == "<html>old</html>"
     other.bump()
-    assert one.get(f"{one.generation()}|zh_CN|/products?") is None
+    assert one.lookup("zh_CN|/products?", None) is None
 
 
 # --- per-product invalidation (a checkout invalidates only what it changed) ---------------------
@@ -338,19 +338,93 @@ def test_worker_copy_is_revalidated_on_every_hit(client, db, cache_on):
     assert not _served_from_cache(client, db, _product_url(product))[0]
 
 
-@pytest.mark.skipif(not __import__("os").environ.get("TEST_REDIS_URL"), reason="set TEST_REDIS_URL to test the Redis backend")
-def test_redis_backend_shares_product_versions_between_processes():
+@pytest.mark.parametrize("kind", ["local", "redis"])
+def test_backend_product_bump_invalidates_exactly_the_pages_showing_it(kind):
     import os
 
-    one = pagecache.RedisBackend(os.environ["TEST_REDIS_URL"])
-    other = pagecache.RedisBackend(os.environ["TEST_REDIS_URL"])
+    if kind == "redis":
+        if not os.environ.get("TEST_REDIS_URL"):
+            pytest.skip("set TEST_REDIS_URL to test the Redis backend")
+        one = pagecache.RedisBackend(os.environ["TEST_REDIS_URL"])
+        other = pagecache.RedisBackend(os.environ["TEST_REDIS_URL"])  # another worker
+    else:
+        one = other = pagecache.LocalBackend()
     gen, seq = one.snapshot()
-    versions = one.versions([424242, 434343])
-    assert all(v <= seq for v in versions.values())
-    entry = pagecache.Entry(gen, versions, "<html>x</html>")
-    one.set("zh_CN|/products/424242?", entry.dump(), 60)
-    stored = pagecache.Entry.load(other.get("zh_CN|/products/424242?"))
-    assert stored.body == "<html>x</html>" and other.valid(stored)
+    a = pagecache.Entry(gen, pagecache.new_stamp(), "<html>a</html>")
+    b = pagecache.Entry(gen, pagecache.new_stamp(), "<html>b</html>")
+    assert one.store("t|/products/424242?", a, [424242], seq, 60)
+    assert one.store("t|/products?", b, [424242, 434343], seq, 60)
+    assert other.lookup("t|/products/424242?", None).body == "<html>a</html>"
+    assert other.lookup("t|/products?", None).body == "<html>b</html>"
     other.bump_products([434343])
-    assert not one.valid(stored)
-    assert one.snapshot()[1] > seq
+    assert one.lookup("t|/products?", b) is None, "the page showing 434343 is invalid, also as a local copy"
+    assert one.lookup("t|/products/424242?", a) is a, "the other product's page stays valid"
+    # a render that began before the bump (old sequence) is refused for a page showing that product
+    c = pagecache.Entry(gen, pagecache.new_stamp(), "<html>stale</html>")
+    assert not one.store("t|/products?", c, [434343], seq, 60)
+    assert one.lookup("t|/products?", None) is None
+    gen2, seq2 = one.snapshot()
+    assert seq2 > seq
+    assert one.store("t|/products?", c, [434343], seq2, 60)
+    assert other.lookup("t|/products?", None).body == "<html>stale</html>"
+
+
+# --- the front door (cookieless anonymous hits answered before Flask) ---------------------------
+
+def test_front_door_serves_a_first_visit_like_the_app_would(app, db, cache_on, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    product = make_product(name="富硒大米", stock=4)
+    commit()
+    url = _product_url(product)
+    rendered = app.test_client().get(url)  # a miss: Flask renders and stores
+    visitor = app.test_client()
+    calls = []
+    monkeypatch.setattr(pagecache.FrontDoor, "_respond", lambda self, *a: calls.append(1) or _REAL_RESPOND(self, *a))
+    with count_sql(db) as statements:
+        served = visitor.get(url)
+    assert calls == [1] and statements == [], "answered by the front door"
+    assert served.status_code == 200 and served.mimetype == "text/html"
+    for header in ("X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"):
+        assert served.headers[header] == rendered.headers[header]
+    nonce = re.search(r"'nonce-([^']+)'", served.headers["Content-Security-Policy"]).group(1)
+    page = served.get_data(as_text=True)
+    assert pagecache.NONCE_PLACEHOLDER not in page and pagecache.CSRF_PLACEHOLDER not in page
+    assert (f'nonce="{nonce}"' in page) or ("nonce=" not in page)
+    assert "富硒大米" in page and "Set-Cookie" in served.headers and served.headers["Vary"] == "Cookie"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page[page.index('class="add-to-cart"'):]).group(1)
+    added = visitor.post("/cart/add", data={"csrf_token": token, "product_id": product.id, "quantity": 1})
+    assert added.status_code == 303 and "/cart" in added.headers["Location"]
+
+
+def test_front_door_leaves_sessions_tokens_lang_and_other_paths_to_the_app(app, db, cache_on, monkeypatch):
+    product = make_product(stock=4)
+    commit()
+    url = _product_url(product)
+    app.test_client().get(url)
+    calls = []
+    monkeypatch.setattr(pagecache.FrontDoor, "_respond", lambda self, *a: calls.append(1) or _REAL_RESPOND(self, *a))
+    client = app.test_client()
+    client.get(url)  # cookieless: the door
+    assert calls == [1]
+    client.get(url)  # now with the session cookie it was given: through Flask (still from the cache)
+    app.test_client().get(url + "?lang=en")
+    app.test_client().get(url, headers={"Authorization": "Bearer x"})
+    app.test_client().post(url)
+    app.test_client().get("/healthz")
+    assert calls == [1]
+
+
+def test_front_door_never_serves_a_page_invalidated_by_a_checkout(app, db, cache_on):
+    from stations.services.stock import allocate
+
+    product = make_product(stock=1)
+    commit()
+    url = _product_url(product)
+    app.test_client().get(url)
+    assert "已售罄" not in app.test_client().get(url).get_data(as_text=True)
+    allocate({_record_id(db, product): 1})
+    commit()
+    assert "已售罄" in app.test_client().get(url).get_data(as_text=True)
+
+
+_REAL_RESPOND = pagecache.FrontDoor._respond
