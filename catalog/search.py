@@ -6,6 +6,8 @@ Public interface (callers never see Whoosh):
   queries give `[]`. Callers re-filter the ids against the database (`catalog.services.list_products`
   keeps only visible products), so a stale index can never show an unpublished product.
 - `search_ids(q, kind=..., limit=..., filters=...)`: the same with optional index-side filters.
+- `search_page(q, offset=, count=, filters=, facets=)`: one page of ranked ids, the number of matches
+  and facet counts, for `catalog.services.search_products` (re-checks the shown ids in the database).
 - `suggest(q, limit)`: as-you-type suggestions `[{"text", "kind", "id"}]` (prefix on names, pinyin, initials).
 - `highlight(text, q)`: safe HTML (`Markup`), escaped first, matches wrapped in `<mark>`.
 - `schedule_reindex(product_ids)` / `schedule_listing_reindex(ids)`: enqueue an index update after commit.
@@ -35,11 +37,30 @@ Fields are chosen for cheap query shapes:
 Queries are built from tokens, never by a query parser, so `*`, `"`, `:`, `AND`, brackets or control
 characters are just text. Each query word becomes a single term (or a small OR of its synonyms; a
 pinyin word: its pinyin term, or a prefix when that term is unknown), words are ANDed, and terms
-absent from the index are replaced by the bigram backstop before searching. Results are the scored
-top N (`DEFAULT_LIMIT`); exact counts are never computed; a price range is checked on the hits'
-price column instead of a wide numeric OR. Searchers are cached per thread and reopened only when
-the index generation on disk changes; results are cached with them (paging repeats a search).
-Measured with `bench/search_bench.py` (figures in its output and in the search issue's closing note).
+absent from the index are replaced by the bigram backstop before searching.
+
+Speed (what costs, measured with `bench/search_bench.py`; figures in bench/README.md):
+
+- Scoring is `_SaturatedTf`: BM25 without length normalisation. Whoosh's BM25F reads every hit's
+  field length (a column lookup in Python per hit, the largest single cost) and bounds a block's score
+  loosely; with weight-only scores the top-N collector skips whole posting blocks that cannot make
+  the page. Names are indexed twice in `text`, so they still outrank a mention in a description.
+- `search_page` (the search page and the API's relevance lists) ranks only `offset + count` hits (at
+  least PAGE_STEP), never an exact count through the scorer, no per-hit term lists (`terms=False`);
+  the number of matches and the facet counts come from one unscored pass over the matching
+  document numbers and per-generation columns (document number -> category / village / township,
+  built once per searcher from the ID fields' postings; `pk` maps document numbers to database
+  ids). Callers re-check only the shown ids in the database (`catalog.services.search_products`):
+  if one fails (the index is behind), they answer exactly from the database instead.
+- Field filters are ANDed terms; listings (a few hundred documents) are ANDed for kind=listing and
+  masked out for products; a price range is a test on the price column per hit (a NumericRange
+  query would be a wide OR of terms).
+- Searchers are cached per thread and reopened only when the index generation on disk changes;
+  results (ids, pages, counts, facets) are cached with them per query and filters, so a popular
+  query or the next page costs a dictionary lookup until the index changes.
+- Whole search pages are cached for anonymous visitors by `shop.pagecache` (the `/search` view);
+  every index write bumps that cache's generation (`_pages_changed`), so a page rendered while the
+  index lagged the database is not served once the index caught up.
 
 Writes and scale-out
 --------------------
