@@ -110,3 +110,36 @@ def is_postgres() -> bool:
     from shop.extensions import db
 
     return db.engine.dialect.name == "postgresql"
+
+
+def register_outage_handler(app) -> None:
+    """The database unreachable (a PostgreSQL restart, a failover) or a transient lock/serialisation
+    failure: roll back and answer 503 with Retry-After, in the API's error envelope or the error page.
+    Nothing was written (the transaction is gone); `pool_pre_ping` replaces the dead connections, so
+    the next requests work again without restarting the app."""
+    from flask import render_template
+    from flask_babel import gettext as _
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    def _unavailable(exc):
+        from shop.errors import json_error, wants_json
+
+        log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        try:
+            rollback()
+        except Exception:  # the connection is what failed; the pool discards it
+            log.debug("rollback after a database error failed", exc_info=True)
+        message = _("服务器出错了，请稍后再试。")
+        if wants_json():
+            response, status = json_error(503, "service_unavailable", message)
+        else:
+            try:
+                response, status = render_template("errors/error.html", status=503, message=message), 503
+            except Exception:  # the page itself needs the database (the signed-in user)
+                response, status = message, 503
+        response = app.make_response((response, status))
+        response.headers["Retry-After"] = "1"
+        return response
+
+    app.register_error_handler(OperationalError, _unavailable)
+    app.register_error_handler(InterfaceError, _unavailable)

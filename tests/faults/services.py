@@ -180,6 +180,12 @@ def run_check(check: str, env: dict, timeout: int = 240) -> None:
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"tests/faults/{check}"],
         cwd=ROOT, env=dict(os.environ, **env), capture_output=True, text=True, timeout=timeout,
     )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    if result.returncode != 0:
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", prefix=f"faults-{check}-", suffix=".log", delete=False) as log:
+            log.write(result.stdout + result.stderr)
+        summary = [line for line in result.stdout.splitlines() if line.startswith(("E ", "FAILED", ">"))]
+        pytest.fail(f"{check} failed (full output: {log.name}):\n" + "\n".join(summary[:60]))
     assert " passed" in result.stdout and " failed" not in result.stdout and "skipped" not in result.stdout, \
         result.stdout[-3000:]
