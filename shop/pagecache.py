@@ -207,7 +207,12 @@ return s
     def __init__(self, url: str):
         import redis
 
-        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # no retries: redis-py's default (3, with backoff) makes each call ~4 s while Redis is down
+        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5,
+                                           retry=Retry(NoBackoff(), 0))
         self._store = self.client.register_script(self._STORE)
         self._bump = self.client.register_script(self._BUMP)
         self.version_ttl = 3600
@@ -429,24 +434,51 @@ def _remember(key: str, entry: Entry, config=None) -> None:
             _local.popitem(last=False)
 
 
+_HEADER = ("<!--pc:header-->", "<!--/pc:header-->", "_macros/_header.html")
+_FLASHES = ("<!--pc:flashes-->", "<!--/pc:flashes-->", "_macros/_flashes.html")
+
+
+def _personalize(body: str) -> str | None:
+    """A cached (anonymous) page for this visitor: its header and flash messages rendered now
+    (templates/base.html marks both; nothing else in a cacheable page depends on the visitor).
+    None when the markers are missing (then the view renders the page)."""
+    from flask import render_template
+
+    for start, end, template in (_HEADER, _FLASHES):
+        i = body.find(start)
+        j = body.find(end, i + len(start)) if i >= 0 else -1
+        if i < 0 or j < 0:
+            return None
+        body = body[: i + len(start)] + render_template(template) + body[j:]
+    return body
+
+
 def cached_page(view):
-    """Decorator for anonymous GET pages: serve from the page cache, store 200 HTML responses."""
+    """Decorator for GET pages that are the same for every visitor but for the header and flash
+    messages: anonymous visitors are served the cached page (and fill it on a miss); logged-in
+    visitors and visitors with pending flash messages get the cached page with their own header
+    and messages rendered into it (they never fill the cache: their render holds their header)."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        if not enabled() or not _cacheable_request():
+        if not enabled() or request.method != "GET" or "lang" in request.args:
             return view(*args, **kwargs)
+        anonymous = _cacheable_request()
         try:
             store = backend()
             key = _key()
             entry = _lookup(store, key)
-            if entry is None:
+            if entry is None and anonymous:
                 gen, seq = store.snapshot()  # before rendering (see module docstring)
         except Exception:
             current_app.logger.exception("page cache unavailable")
             return view(*args, **kwargs)
         if entry is not None:
-            return Response(_fill(entry.body), mimetype="text/html")
+            body = entry.body if anonymous else _personalize(entry.body)
+            if body is not None:
+                return Response(_fill(body), mimetype="text/html")
+        if not anonymous:
+            return view(*args, **kwargs)
         deps: set[int] = set()
         token = _rendering.set(deps)
         try:

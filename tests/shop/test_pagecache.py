@@ -428,3 +428,35 @@ def test_front_door_never_serves_a_page_invalidated_by_a_checkout(app, db, cache
 
 
 _REAL_RESPOND = pagecache.FrontDoor._respond
+
+
+def test_logged_in_visitor_gets_the_cached_page_with_their_own_header(client, db, auth, cache_on):
+    product = make_product(name="柴鸡蛋", stock=3)
+    user = make_user(email="header@example.com")
+    commit()
+    url = _product_url(product)
+    anonymous = pagecache.backend()  # fill the cache as an anonymous visitor
+    client.get(url)
+    auth.login(user)
+    with count_sql(db) as statements:
+        page = client.get(url).get_data(as_text=True)
+    assert not [s for s in statements if "FROM products" in s], "the content came from the cache"
+    assert "header@example.com" in page or (user.name and user.name in page)
+    assert "退出" in page and "柴鸡蛋" in page and pagecache.CSRF_PLACEHOLDER not in page
+    header = page[page.index("<!--pc:header-->"):page.index("<!--/pc:header-->")]
+    assert "/login" not in header, "no anonymous header left"
+    auth.logout() if hasattr(auth, "logout") else client.post("/logout")
+    other = client.application.test_client().get(url).get_data(as_text=True)
+    assert "header@example.com" not in other and anonymous is pagecache.backend()
+
+
+def test_cacheable_templates_keep_the_visitor_out_of_their_content():
+    """Only _macros/_header.html and _macros/_flashes.html may depend on the visitor (see _personalize)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    for path in [*root.glob("catalog/*.html"), *root.glob("home/*.html"), root / "_macros" / "catalog.html",
+                 root / "orders" / "_add_to_cart.html", root / "county" / "_benefit_note.html"]:
+        text = path.read_text(encoding="utf-8")
+        for word in ("current_user", "session", "get_flashed_messages", "nav_extra"):
+            assert word not in text, f"{path.name} uses {word}: cached pages are shared between visitors"
