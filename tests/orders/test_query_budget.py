@@ -67,3 +67,30 @@ def test_checkout_statements_do_not_grow_per_line(client, db, api_token):
     assert all(len(l.benefit_split) == 2 for l in order.lines)
     sold = db.session.scalars(sa.select(Product.sold_count).where(Product.id.in_([p.id for p in five]))).all()
     assert sold == [2] * 5
+
+
+def test_the_one_statement_write_stores_what_a_flush_would(client, db, api_token):
+    """On PostgreSQL the order's rows go in one statement (orders.services.common.write_new_rows):
+    re-read from the database, every row, default and status event is there (SQLite: the ORM flush)."""
+    from orders.models import OrderLine, OrderPayment, Shipment
+    from shop.history import history_of
+
+    user = make_user()
+    products = _products(2)
+    res, _ = _checkout(client, api_token(user), products)
+    db.session.expire_all()
+    order = db.session.scalar(sa.select(Order).where(Order.code == res.json["id"]))
+    assert (order.user_id, order.status, order.payment_method, order.total_fen) == (
+        user.id, "confirmed", "cod", res.json["total_fen"])
+    shipments = db.session.scalars(sa.select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)).all()
+    assert [s.code for s in shipments] == [s["id"] for s in res.json["shipments"]]
+    assert all((s.status, s.tracking_number, s.pickup_failures, s.pickup_code) == ("new", "", 0, "") for s in shipments)
+    lines = db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
+    assert [(l.product_id, l.quantity, l.status, l.kind) for l in lines] == [(p.id, 2, "open", "product") for p in products]
+    assert [l.shipment_id for l in lines] == [s.id for s in shipments]
+    assert all(len(l.benefit_split) == 2 for l in lines)
+    [payment] = db.session.scalars(sa.select(OrderPayment).where(OrderPayment.order_id == order.id)).all()
+    assert (payment.state, payment.amount_fen, payment.refunded_fen, payment.number) == ("pending", order.total_fen, 0, 1)
+    assert [(e.from_status, e.to_status, e.actor_id) for e in history_of(order)] == [(None, "confirmed", user.id)]
+    assert [e.to_status for s in shipments for e in history_of(s)] == ["new", "new"]
+    assert [e.to_status for e in history_of(payment)] == ["pending"]

@@ -52,3 +52,26 @@ def test_booking_statements_do_not_grow_per_night(client, db, api_token):
     assert len(long) <= len(short), "\n".join(long)
     booking = db.session.scalar(sa.select(Booking).where(Booking.code == res5.json["code"]))
     assert booking.status == BookingStatus.CONFIRMED and len(booking.order.lines[0].benefit_split) == 2
+
+
+def test_the_one_statement_write_stores_what_a_flush_would(client, db, api_token):
+    """On PostgreSQL order, booking, line, payment and history go in one statement
+    (orders.services.common.write_new_rows): re-read from the database, they are all there."""
+    from orders.models import Order
+    from shop.history import history_of
+
+    listing = make_listing(units=2, pay_on_arrival=True, households=[make_household()])
+    user = make_user()
+    res, _ = _book(client, api_token(user), listing, _day(4), 2)
+    db.session.expire_all()
+    booking = db.session.scalar(sa.select(Booking).where(Booking.code == res.json["code"]))
+    order = db.session.get(Order, booking.order_id)
+    assert (booking.user_id, booking.listing_id, booking.unit_type_id, booking.status) == (
+        user.id, listing.id, listing.unit_types[0].id, "confirmed")
+    assert booking.confirmation_code == res.json["confirmation_code"] and booking.expires_at is None
+    assert (order.code, order.status, order.total_fen) == (res.json["order"], "confirmed", booking.total_fen)
+    [line] = order.lines
+    assert (line.kind, line.booking_id, line.quantity, line.line_total_fen) == ("booking", booking.id, 2, booking.total_fen)
+    assert [p.state for p in order.payments] == ["created"]
+    assert [(e.from_status, e.to_status) for e in history_of(booking)] == [(None, "held"), ("held", "confirmed")]
+    assert [(e.from_status, e.to_status) for e in history_of(order)] == [(None, "pending"), ("pending", "confirmed")]
