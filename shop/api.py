@@ -286,7 +286,11 @@ def build_openapi() -> dict:
             if spec.response is not None:
                 ok_response["content"] = {"application/json": {"schema": ref(spec.response)}}
             op["responses"][str(spec.status)] = ok_response
+            # 400: a session caller without its CSRF token; 404: an unknown id or code in the path;
+            # 409: any state change can meet a conflicting one (stock, availability, state machine)
             codes = set(spec.errors) | {400, 404}
+            if method not in ("GET", "HEAD"):
+                codes.add(409)
             if spec.query is not None or spec.body is not None:
                 codes.add(422)
             if spec.auth:
