@@ -85,12 +85,14 @@ JUNK = ["", "   ", "*", "**", '"', '"三江', ":", "name:腌菜", "AND", "OR NOT
 @pytest.mark.parametrize("q", JUNK)
 def test_junk_and_syntax_queries_give_a_clear_result_never_an_error(shop_products, client, q):
     assert isinstance(search.search_product_ids(q), list)
-    api = client.get("/api/v1/products", query_string={"q": q[:200]})
-    assert api.status_code == 200 and isinstance(api.json["items"], list)
     page = client.get("/search", query_string={"q": q})
     assert page.status_code == 200
-    sug = client.get("/api/v1/search/suggest", query_string={"q": q[:2000]})
-    assert sug.status_code == 200 and isinstance(sug.json["items"], list)
+    for url, value in [("/api/v1/products", q[:200]), ("/api/v1/search/suggest", q[:2000])]:
+        response = client.get(url, query_string={"q": value})
+        if "\x00" in q:  # the API refuses text no database can store (shop.api): a clear 422
+            assert response.status_code == 422, url
+        else:
+            assert response.status_code == 200 and isinstance(response.json["items"], list), url
 
 
 def test_syntax_characters_are_plain_text(shop_products):
