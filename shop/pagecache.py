@@ -453,11 +453,25 @@ def _personalize(body: str) -> str | None:
     return body
 
 
+def _blank(body: str) -> str | None:
+    """A page rendered for a logged-in visitor without its header and flash messages (the parts
+    `_personalize` renders per visitor), so that it can be shared with other logged-in visitors."""
+    for start, end, _template_name in (_HEADER, _FLASHES):
+        i = body.find(start)
+        j = body.find(end, i + len(start)) if i >= 0 else -1
+        if i < 0 or j < 0:
+            return None
+        body = body[: i + len(start)] + body[j:]
+    return body
+
+
 def cached_page(view):
     """Decorator for GET pages that are the same for every visitor but for the header and flash
-    messages: anonymous visitors are served the cached page (and fill it on a miss); logged-in
-    visitors and visitors with pending flash messages get the cached page with their own header
-    and messages rendered into it (they never fill the cache: their render holds their header)."""
+    messages. Anonymous visitors without flash messages are served the cached page as stored (and
+    fill the cache on a miss). Logged-in visitors (and anonymous ones with pending flash messages)
+    use a separate entry, `u|<key>`, stored without header and messages, and get their own header
+    and messages rendered into it (`_personalize`); so an anonymous visitor never sees a page
+    rendered for someone logged in, and a logged-in visitor never sees the anonymous header."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -466,9 +480,9 @@ def cached_page(view):
         anonymous = _cacheable_request()
         try:
             store = backend()
-            key = _key()
+            key = _key() if anonymous else "u|" + _key()
             entry = _lookup(store, key)
-            if entry is None and anonymous:
+            if entry is None:
                 gen, seq = store.snapshot()  # before rendering (see module docstring)
         except Exception:
             current_app.logger.exception("page cache unavailable")
@@ -477,21 +491,22 @@ def cached_page(view):
             body = entry.body if anonymous else _personalize(entry.body)
             if body is not None:
                 return Response(_fill(body), mimetype="text/html")
-        if not anonymous:
-            return view(*args, **kwargs)
         deps: set[int] = set()
         token = _rendering.set(deps)
         try:
             response = current_app.make_response(view(*args, **kwargs))
         finally:
             _rendering.reset(token)
-        if (response.status_code == 200 and response.mimetype == "text/html"
-                and not response.direct_passthrough and "Set-Cookie" not in response.headers
-                and "_flashes" not in session):
+        if response.status_code == 200 and response.mimetype == "text/html" and not response.direct_passthrough:
+            if anonymous and ("Set-Cookie" in response.headers or "_flashes" in session):
+                return response
             try:
-                entry = Entry(gen, new_stamp(), _template(response.get_data(as_text=True)))
-                if store.store(key, entry, deps, seq, int(current_app.config.get("PAGE_CACHE_TTL", 300))):
-                    _remember(key, entry)  # (refused when a commit raced the render)
+                body = response.get_data(as_text=True)
+                body = body if anonymous else _blank(body)
+                if body is not None:
+                    entry = Entry(gen, new_stamp(), _template(body))
+                    if store.store(key, entry, deps, seq, int(current_app.config.get("PAGE_CACHE_TTL", 300))):
+                        _remember(key, entry)  # (refused when a commit raced the render)
             except Exception:
                 current_app.logger.exception("page cache: store failed")
         return response

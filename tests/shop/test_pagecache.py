@@ -438,6 +438,7 @@ def test_logged_in_visitor_gets_the_cached_page_with_their_own_header(client, db
     anonymous = pagecache.backend()  # fill the cache as an anonymous visitor
     client.get(url)
     auth.login(user)
+    client.get(url)  # logged-in visitors share their own entry (stored without header): a miss first
     with count_sql(db) as statements:
         page = client.get(url).get_data(as_text=True)
     assert not [s for s in statements if "FROM products" in s], "the content came from the cache"
@@ -460,3 +461,24 @@ def test_cacheable_templates_keep_the_visitor_out_of_their_content():
         text = path.read_text(encoding="utf-8")
         for word in ("current_user", "session", "get_flashed_messages", "nav_extra"):
             assert word not in text, f"{path.name} uses {word}: cached pages are shared between visitors"
+
+
+def test_logged_in_renders_are_shared_between_logged_in_visitors_only(app, db, cache_on):
+    from tests.conftest import AuthActions
+
+    product = make_product(name="藜蒿", stock=3)
+    alice, bob = make_user(email="alice@example.com"), make_user(email="bob@example.com")
+    commit()
+    url = _product_url(product)
+    a, b = app.test_client(), app.test_client()
+    AuthActions(a).login(alice)
+    AuthActions(b).login(bob)
+    alice.name, bob.name = "爱丽丝", "鲍勃"
+    commit()
+    assert "爱丽丝" in a.get(url).get_data(as_text=True)  # a miss: rendered, stored without the header
+    with count_sql(db) as statements:
+        page = b.get(url).get_data(as_text=True)
+    assert not [s for s in statements if "FROM products" in s], "bob gets the shared content"
+    assert "鲍勃" in page and "爱丽丝" not in page and "藜蒿" in page
+    anonymous = app.test_client().get(url).get_data(as_text=True)
+    assert "爱丽丝" not in anonymous and "鲍勃" not in anonymous and "登录" in anonymous
