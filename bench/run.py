@@ -683,8 +683,8 @@ def probe(base: str, scenario: Scenario, paths: set[str] | None, warm: int) -> s
     return None
 
 
-#: Anonymous page scenarios served by the page cache: measured warm (see `warm_pages`).
-CACHED_PAGES = ("home", "catalog", "product")
+#: Page scenarios served by the page cache (anonymous, and logged-in with their own header): measured warm.
+CACHED_PAGES = ("home", "catalog", "product", "pages_user")
 
 
 def warm_pages(base: str, scenario: Scenario, limit: int = 3000, seconds: float = 180.0) -> int:
@@ -694,10 +694,14 @@ def warm_pages(base: str, scenario: Scenario, limit: int = 3000, seconds: float 
     and time; returns the number of pages requested."""
     started = time.monotonic()
     done = 0
-    for path in dict.fromkeys(r.path for r in scenario.requests if r.method == "GET"):
+    first = {}
+    for r in scenario.requests:
+        if r.method == "GET":
+            first.setdefault(r.path, r)
+    for path, r in first.items():
         if done >= limit or time.monotonic() - started > seconds:
             break
-        http("GET", base + path)
+        http("GET", base + path, headers=r.headers)
         done += 1
     return done
 
