@@ -157,6 +157,11 @@ def _publish_committed(session) -> None:
 
 
 def _delete_published(session, task_ids: list[str]) -> None:
+    """On PostgreSQL the delete's commit does not wait for the disk (synchronous_commit off for this
+    transaction only): losing it in a crash only means the drain publishes the task again, and the
+    tasks are idempotent. It spares every checkout and booking an fsync."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
     session.execute(sa.delete(OutboxMessage).where(OutboxMessage.task_id.in_(task_ids)),
                     execution_options={"synchronize_session": False})
     session.commit()
