@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, redirect, request
+from flask import Flask, abort, current_app, g, redirect, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -91,6 +91,19 @@ def init_security(app: Flask) -> None:
     def _force_https():
         if app.config.get("FORCE_HTTPS") and not request.is_secure and request.path != "/healthz":
             return redirect(request.url.replace("http://", "https://", 1), 301)
+        return None
+
+    @app.before_request
+    def _refuse_unstorable_text():
+        """A NUL character in a submitted form or in the path: PostgreSQL cannot store or compare it
+        (psycopg raises), so the request is refused here with a 400 instead of a 500 deep inside a
+        service. The JSON API answers its own 422 (shop.api); search boxes strip it themselves."""
+        if "\x00" in request.path:
+            abort(400)
+        if request.method == "POST" and not request.path.startswith("/api/") and request.mimetype in (
+                "application/x-www-form-urlencoded", "multipart/form-data"):
+            if any("\x00" in value for _key, values in request.form.lists() for value in values):
+                abort(400)
         return None
 
     @app.after_request
