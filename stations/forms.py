@@ -6,9 +6,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from shop.money import MoneyError, parse_yuan
+from shop.forms import YuanField
 
 
 class ActionForm(FlaskForm):
@@ -37,22 +37,6 @@ class CorrectForm(FlaskForm):
     delta = IntegerField(_l("调整数量（正数增加，负数减少）"),
                          validators=[InputRequired(), NumberRange(min=-100_000, max=100_000)])
     reason = StringField(_l("调整原因"), validators=[DataRequired(), Length(max=200)])
-
-
-class YuanField(StringField):
-    """Price typed in yuan ('12.5'); `.fen` holds the integer fen after validation."""
-
-    fen: int | None = None
-
-    def pre_validate(self, form):
-        self.fen = None
-        try:
-            fen = parse_yuan(self.data or "")
-        except MoneyError:
-            raise ValidationError(_l("请输入正确的金额，例如 12.50")) from None
-        if fen <= 0:
-            raise ValidationError(_l("价格必须大于零"))
-        self.fen = fen
 
 
 class ProductEditForm(FlaskForm):

@@ -144,15 +144,20 @@ class SmtpSink:
                     conn.sendall(b"250 ok\r\n")
 
 
-def use_broker(capp, url: str) -> None:
-    """Point an app's Celery at `url` and out of eager mode, dropping the connection and producer
-    pools made for the previous broker."""
+def forget_pools(capp) -> None:
+    """Close and forget an app's Celery connection and producer pools, so the next use follows the
+    configuration (pools made in eager mode point at memory://)."""
     try:
         if capp._pool is not None:
             capp._pool.force_close_all()
     finally:
         capp._pool = None
         capp.amqp._producer_pool = None
+
+
+def use_broker(capp, url: str) -> None:
+    """Point an app's Celery at `url` and out of eager mode, dropping the pools of the previous broker."""
+    forget_pools(capp)
     capp.conf.update(broker_url=url, task_always_eager=False)
 
 

@@ -13,26 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.services import sibling_database
+
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 IS_CI = os.environ.get("CI") == "true"
-
-
-def _sibling_database(url: str) -> str:
-    """`<name>_worker` beside the suite's PostgreSQL database (created if missing), so the child's
-    schema reset does not touch ours; SQLite children get their own temp file anyway."""
-    if not url.startswith("postgresql"):
-        return url
-    import sqlalchemy as sa
-
-    base, _, name = url.rpartition("/")
-    sibling = f"{name}_worker"
-    engine = sa.create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": sibling}):
-            conn.execute(sa.text(f'CREATE DATABASE "{sibling}"'))
-    engine.dispose()
-    return f"{base}/{sibling}"
 
 
 @pytest.mark.skipif(
@@ -40,7 +25,7 @@ def _sibling_database(url: str) -> str:
     reason="needs a Redis broker: set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run the real-worker test",
 )
 def test_index_updates_go_through_a_real_worker_on_the_search_queue():
-    env = dict(os.environ, TEST_DATABASE_URL=_sibling_database(os.environ.get("TEST_DATABASE_URL", "")))
+    env = dict(os.environ, TEST_DATABASE_URL=sibling_database("worker"))
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/search/worker_check.py"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,

@@ -12,6 +12,7 @@ import pytest
 from catalog import search
 from shop.db import commit
 from tests.factories import make_product
+from tests.faults.services import forget_pools
 from tests.search.factories import make_place
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
@@ -31,24 +32,14 @@ def redis_celery(app):
     capp = app.extensions["celery"]
     keys = ("broker_url", "task_always_eager", "result_backend", "broker_connection_retry_on_startup")
     saved = {k: capp.conf.get(k) for k in keys}
-    _reset_pools(capp)  # pools made in eager mode point at memory://
+    forget_pools(capp)  # pools made in eager mode point at memory://
     capp.conf.update(broker_url=REDIS_URL, task_always_eager=False, result_backend=None,
                      broker_connection_retry_on_startup=True)
     try:
         yield capp
     finally:
-        _reset_pools(capp)
+        forget_pools(capp)
         capp.conf.update(saved)
-
-
-def _reset_pools(capp) -> None:
-    """Close and forget the connection and producer pools so the next use follows the config."""
-    try:
-        if capp._pool is not None:
-            capp._pool.force_close_all()
-    finally:
-        capp._pool = None
-        capp.amqp._producer_pool = None
 
 
 def _wait_for(check, timeout: float = 15.0):
