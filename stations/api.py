@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Literal
 
 from flask import url_for
+from flask_babel import gettext as _
 from pydantic import BaseModel, Field
 
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
@@ -170,7 +171,7 @@ def station_shipments(station_id: int, query: ShipmentQuery):
     """A station's shipments, oldest first (operator of that station, or admin)."""
     station = dashboard.get_station(station_id)
     if not can_manage_station(api_user(), station.id):
-        raise Forbidden("不是您的站点")
+        raise Forbidden(_("不是您的站点"))
     items = fulfilment.list_station_shipments(station.id, status=query.status)
     return ok({"items": [_dump(ShipmentOut, shipment_out(s)) for s in items], "total": len(items)})
 
@@ -198,7 +199,7 @@ def _benefit(body: ProductCreateBody) -> list[tuple[int, int]]:
     links = []
     for item in body.households:
         if item.household_id in seen:
-            raise ValidationError("同一农户重复填写", fields={"households": "duplicate"})
+            raise ValidationError(_("同一农户重复填写"), fields={"households": "duplicate"})
         seen.add(item.household_id)
         links.append((item.household_id, item.weight))
     return links
@@ -211,9 +212,9 @@ def create_station_product(body: ProductCreateBody):
     user = api_user()
     station_id = body.station_id if user.role == Role.ADMIN else user.station_id
     if station_id is None:
-        raise ValidationError("请指定 station_id", fields={"station_id": "required"})
+        raise ValidationError(_("请指定 station_id"), fields={"station_id": "required"})
     if not can_manage_station(user, station_id):
-        raise Forbidden("不是您的站点")
+        raise Forbidden(_("不是您的站点"))
     station = dashboard.get_station(station_id)
     product = assisted.create_assisted_product(
         station,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from flask_babel import gettext as _
 from pydantic import BaseModel, Field
 
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
@@ -208,11 +209,11 @@ def booking_out(booking: Booking) -> dict:
 
 def _parse_filter(query: ListingQuery) -> ListingFilter:
     if query.checkout and not query.checkin:
-        raise ValidationError("请同时提供入住日期", fields={"checkin": "required"})
+        raise ValidationError(_("请同时提供入住日期"), fields={"checkin": "required"})
     if query.checkin and query.checkout and query.checkout <= query.checkin:
-        raise ValidationError("离店日期必须晚于入住日期", fields={"checkout": "not after check-in"})
+        raise ValidationError(_("离店日期必须晚于入住日期"), fields={"checkout": "not after check-in"})
     if query.checkin and query.checkin < local_date(now_utc()):
-        raise ValidationError("日期不能早于今天", fields={"checkin": "in the past"})
+        raise ValidationError(_("日期不能早于今天"), fields={"checkin": "in the past"})
     return ListingFilter(kind=query.kind, village_id=query.village, check_in=query.checkin,
                          check_out=query.checkout, guests=query.guests)
 
@@ -233,9 +234,9 @@ def listing_availability(listing_id: int, query: AvailabilityQuery):
     start = query.from_ or local_date(now)
     end = query.to or start + timedelta(days=30)
     if end <= start:
-        raise ValidationError("结束日期必须晚于开始日期", fields={"to": "not after from"})
+        raise ValidationError(_("结束日期必须晚于开始日期"), fields={"to": "not after from"})
     if (end - start).days > MAX_CALENDAR_DAYS:
-        raise ValidationError(f"最多查询 {MAX_CALENDAR_DAYS} 天", fields={"to": "range too long"})
+        raise ValidationError(_("最多查询 %(days)s 天", days=MAX_CALENDAR_DAYS), fields={"to": "range too long"})
     days = listing_calendar(listing, start, end, now=now)
     out = AvailabilityOut(
         listing_id=listing.id, kind=listing.kind,

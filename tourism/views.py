@@ -64,9 +64,9 @@ def _month_arg(today: date) -> tuple[int, int]:
         year, month = (int(p) for p in value.split("-")) if value else (today.year, today.month)
         date(year, month, 1)
     except ValueError:
-        abort(400, "month must be YYYY-MM")
+        abort(400, _("月份格式应为 YYYY-MM"))
     if abs((year - today.year) * 12 + month - today.month) > 24:
-        abort(400, "month out of range")
+        abort(400, _("月份超出范围"))
     return year, month
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 
 import stripe
+from flask_babel import gettext as _
 
 from orders.providers import (
     Intent,
@@ -126,7 +127,7 @@ class StripeProvider(PaymentProvider):
                     options={"idempotency_key": idempotency_key},
                 )
         except stripe.CardError as exc:
-            raise PaymentDeclined(exc.user_message or "Your card was declined.") from exc
+            raise PaymentDeclined(exc.user_message or _("银行卡被拒绝")) from exc
         except stripe.StripeError as exc:
             raise _provider_error(exc) from exc
         return _intent(pi)

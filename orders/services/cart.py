@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from catalog.models import Product
 from orders.models import Cart, CartLine
@@ -25,10 +26,10 @@ MAX_CART_LINES = 50
 def check_quantity(quantity, *, allow_zero: bool = False) -> int:
     """A whole number between 1 (or 0) and MAX_LINE_QUANTITY, else ValidationError."""
     if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise ValidationError("数量必须是整数", fields={"quantity": "not_integer"})
+        raise ValidationError(_("数量必须是整数"), fields={"quantity": "not_integer"})
     low = 0 if allow_zero else 1
     if quantity < low or quantity > MAX_LINE_QUANTITY:
-        raise ValidationError(f"数量必须在 {low} 到 {MAX_LINE_QUANTITY} 之间", fields={"quantity": "out_of_range"})
+        raise ValidationError(_("数量必须在 %(low)s 到 %(high)s 之间", low=low, high=MAX_LINE_QUANTITY), fields={"quantity": "out_of_range"})
     return quantity
 
 
@@ -57,9 +58,9 @@ def get_or_create_cart(*, user=None, token: str | None = None, now: datetime) ->
 def _visible_product(product_id: int) -> Product:
     product = db.session.get(Product, product_id)
     if product is None:
-        raise NotFound("商品不存在", fields={"product_id": str(product_id)})
+        raise NotFound(_("商品不存在"), fields={"product_id": str(product_id)})
     if not product.is_visible:
-        raise Conflict("该商品已下架", code="unavailable", fields={"product_id": str(product_id)})
+        raise Conflict(_("该商品已下架"), code="unavailable", fields={"product_id": str(product_id)})
     return product
 
 
@@ -70,7 +71,7 @@ def add_line(cart: Cart, product_id: int, quantity: int, *, now: datetime) -> Ca
     line = next((l for l in cart.lines if l.product_id == product.id), None)
     if line is None:
         if len(cart.lines) >= MAX_CART_LINES:
-            raise Conflict("购物车已满", code="cart_full")
+            raise Conflict(_("购物车已满"), code="cart_full")
         line = CartLine(product_id=product.id, quantity=quantity, seen_price_fen=product.price_fen)
         cart.lines.append(line)
     else:
@@ -85,7 +86,7 @@ def add_line(cart: Cart, product_id: int, quantity: int, *, now: datetime) -> Ca
 def _line(cart: Cart, line_id: int) -> CartLine:
     line = next((l for l in cart.lines if l.id == line_id), None)
     if line is None:
-        raise NotFound("购物车中没有这一项")
+        raise NotFound(_("购物车中没有这一项"))
     return line
 
 

@@ -29,6 +29,7 @@ import re
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from orders.models import (
@@ -77,11 +78,11 @@ def start_payment(payment: OrderPayment, *, now: datetime) -> OrderPayment:
     Call after the order's transaction is committed; flushes only.
     """
     if payment.provider != "stripe":
-        raise ValidationError("此订单无需在线支付")
+        raise ValidationError(_("此订单无需在线支付"))
     if payment.order.status != OrderStatus.PENDING or payment.state not in (
         PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED
     ):
-        raise Conflict("此订单当前不能支付", code="not_payable")
+        raise Conflict(_("此订单当前不能支付"), code="not_payable")
     provider = get_provider("stripe")
     if payment.provider_ref:
         intent = provider.retrieve_intent(payment.provider_ref)
@@ -171,9 +172,9 @@ def confirm_cash(target: Shipment | Order, *, actor, now: datetime) -> bool:
     once every live shipment is paid. Idempotent; returns False if nothing changed."""
     order = lock_order(target.order_id if isinstance(target, Shipment) else target.id)
     if order.payment_method not in (PaymentMethod.STATION_CASH, PaymentMethod.COD):
-        raise Conflict("此订单不是现金支付", code="not_cash")
+        raise Conflict(_("此订单不是现金支付"), code="not_cash")
     if order.status not in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED):
-        raise Conflict("订单状态不允许收款", code="illegal_transition")
+        raise Conflict(_("订单状态不允许收款"), code="illegal_transition")
     shipments = [target] if isinstance(target, Shipment) else list(order.shipments)
     changed = False
     for shipment in shipments:
@@ -202,10 +203,10 @@ def refund_payment(payment: OrderPayment, amount_fen: int, *, line: OrderLine | 
     """Refund `amount_fen` of a confirmed payment (capped at what remains). The provider call runs
     after commit (card); cash refunds are handed back at the counter and recorded as succeeded."""
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen < 0:
-        raise ValidationError("退款金额无效", fields={"amount_fen": "invalid"})
+        raise ValidationError(_("退款金额无效"), fields={"amount_fen": "invalid"})
     payment = lock_payment(payment.id)
     if payment.state != PaymentState.CONFIRMED:
-        raise Conflict("该支付不能退款", code="not_refundable")
+        raise Conflict(_("该支付不能退款"), code="not_refundable")
     amount = min(amount_fen, payment.amount_fen - payment.refunded_fen)
     if amount <= 0:
         return None
@@ -313,9 +314,9 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
     order = lock_order(line.order_id)
     line = db.session.get(OrderLine, line.id)
     if line.status != LineStatus.OPEN:
-        raise Conflict("该商品已退款或取消", code="illegal_transition")
+        raise Conflict(_("该商品已退款或取消"), code="illegal_transition")
     if order.status not in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED):
-        raise Conflict("订单状态不允许退款", code="illegal_transition")
+        raise Conflict(_("订单状态不允许退款"), code="illegal_transition")
     shipment = line.shipment
     if line.kind == "product" and shipment is not None and shipment.status in CANCELABLE_SHIPMENTS:
         wanted = stock_wanted([line])
@@ -348,9 +349,9 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "") -> Ord
     """Cancel before any shipment has left: release stock, cancel shipments, refund a paid card order."""
     order = lock_order(order.id)
     if order.status not in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
-        raise Conflict("订单当前状态不能取消", code="illegal_transition", fields={"status": order.status})
+        raise Conflict(_("订单当前状态不能取消"), code="illegal_transition", fields={"status": order.status})
     if any(s.status not in CANCELABLE_SHIPMENTS and s.status != ShipmentStatus.CANCELED for s in order.shipments):
-        raise Conflict("商品已发出，不能取消；请在收货后申请退款", code="already_shipped")
+        raise Conflict(_("商品已发出，不能取消；请在收货后申请退款"), code="already_shipped")
     _release_stock(order)
     for shipment in order.shipments:
         if shipment.status != ShipmentStatus.CANCELED:
@@ -456,11 +457,11 @@ def pay_with_card(payment: OrderPayment, *, token_id: str, card_id: str, now: da
     """The page tokenised a card: attach it and confirm the intent (network call first, no locks),
     then apply the result at once (the webhook later finds nothing left to do)."""
     if payment.provider != "stripe" or not payment.provider_ref:
-        raise Conflict("请先发起支付", code="not_payable")
+        raise Conflict(_("请先发起支付"), code="not_payable")
     if payment.order.status != OrderStatus.PENDING or payment.state not in (PaymentState.PENDING, PaymentState.FAILED):
-        raise Conflict("此订单当前不能支付", code="not_payable")
+        raise Conflict(_("此订单当前不能支付"), code="not_payable")
     if not (token_id.startswith("tok_") and card_id.startswith("card_")) or len(token_id) > 64 or len(card_id) > 64:
-        raise ValidationError("银行卡信息无效", fields={"token": "invalid"})
+        raise ValidationError(_("银行卡信息无效"), fields={"token": "invalid"})
     # a Stripe.js token is single-use: one token is one confirmation, whatever the retries
     intent = get_provider("stripe").confirm_with_card(payment.provider_ref, token_id=token_id, card_id=card_id,
                                                       idempotency_key=f"{payment.full_code}-confirm-{token_id}")

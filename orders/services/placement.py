@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 
 from catalog.models import ApprovalStatus, BenefitLink, Product
 from orders.models import (
@@ -75,17 +76,17 @@ class PlacementRequest:
 
 def _validate(req: PlacementRequest) -> dict[int, int]:
     if req.payment_method not in set(PaymentMethod):
-        raise ValidationError("请选择支付方式", fields={"payment_method": "invalid"})
+        raise ValidationError(_("请选择支付方式"), fields={"payment_method": "invalid"})
     if req.delivery not in set(Delivery):
-        raise ValidationError("请选择配送方式", fields={"delivery": "invalid"})
+        raise ValidationError(_("请选择配送方式"), fields={"delivery": "invalid"})
     if not req.items:
-        raise ValidationError("订单中没有商品", fields={"items": "empty"})
+        raise ValidationError(_("订单中没有商品"), fields={"items": "empty"})
     if len(req.items) > MAX_CART_LINES:
-        raise ValidationError("商品种类太多", fields={"items": "too_many"})
+        raise ValidationError(_("商品种类太多"), fields={"items": "too_many"})
     wanted: dict[int, int] = {}
     for i, (product_id, quantity) in enumerate(req.items):
         if isinstance(product_id, bool) or not isinstance(product_id, int) or product_id <= 0:
-            raise ValidationError("商品编号无效", fields={f"items.{i}.product_id": "invalid"})
+            raise ValidationError(_("商品编号无效"), fields={f"items.{i}.product_id": "invalid"})
         check_quantity(quantity)
         wanted[product_id] = check_quantity(wanted.get(product_id, 0) + quantity)
     if req.delivery == Delivery.SHIP:
@@ -97,11 +98,11 @@ def _validate(req: PlacementRequest) -> dict[int, int]:
             elif len(value) > ADDRESS_LIMITS[name]:
                 errors[f"address.{name}"] = "too_long"
         if errors:
-            raise ValidationError("请填写完整的收货地址", fields=errors)
+            raise ValidationError(_("请填写完整的收货地址"), fields=errors)
     elif not req.pickup_station_id:
-        raise ValidationError("请选择自提站点", fields={"pickup_station_id": "required"})
+        raise ValidationError(_("请选择自提站点"), fields={"pickup_station_id": "required"})
     if req.payment_method == PaymentMethod.CARD and not card_payments_enabled():
-        raise ValidationError("暂不支持在线支付", fields={"payment_method": "unavailable"})
+        raise ValidationError(_("暂不支持在线支付"), fields={"payment_method": "unavailable"})
     return wanted
 
 
@@ -181,13 +182,13 @@ def quote(wanted: dict[int, int], *, delivery: str, pickup_station_id: int | Non
     if pickup and pickup_ok is None:  # no product matched: the station still gets its own answer first
         pickup_ok = db.session.get(Station, pickup_station_id) is not None
     if pickup and not pickup_ok:
-        raise ValidationError("自提站点不存在", fields={"pickup_station_id": "unknown"})
+        raise ValidationError(_("自提站点不存在"), fields={"pickup_station_id": "unknown"})
     for product_id in wanted:
         item = items.get(product_id)
         if item is None:
-            raise ValidationError("商品不存在", code="unknown_product", fields={"product_id": str(product_id)})
+            raise ValidationError(_("商品不存在"), code="unknown_product", fields={"product_id": str(product_id)})
         if not item.visible:
-            raise Conflict(f"“{item.name}”已下架", code="unavailable", fields={"product_id": str(product_id)})
+            raise Conflict(_("“%(name)s”已下架", name=item.name), code="unavailable", fields={"product_id": str(product_id)})
     by_station: dict[int, list[QuotedItem]] = {}
     for product_id in sorted(wanted):
         item = items[product_id]
@@ -368,7 +369,7 @@ def save_address(user, data: AddressData, *, now: datetime, make_default: bool =
         if all(getattr(a, f) == getattr(data, f).strip() for f in ADDRESS_FIELDS):
             return a
     if len(existing) >= 20:
-        raise Conflict("地址簿已满", code="address_book_full")
+        raise Conflict(_("地址簿已满"), code="address_book_full")
     address = Address(user_id=user.id, created_at=now, is_default=make_default or not existing,
                       **{f: getattr(data, f).strip()[:ADDRESS_LIMITS[f]] for f in ADDRESS_FIELDS})
     db.session.add(address)
@@ -385,5 +386,5 @@ def address_book(user) -> list[Address]:
 def get_address(user, address_id: int) -> Address:
     address = db.session.get(Address, address_id)
     if address is None or address.user_id != user.id:
-        raise NotFound("地址不存在")
+        raise NotFound(_("地址不存在"))
     return address

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from orders.models import (
     LineStatus,
@@ -25,19 +26,19 @@ def request_refund(order: Order, line_id: int, *, actor, now: datetime, reason: 
     """The buyer asks to refund one delivered line."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("请填写退款原因", fields={"reason": "required"})
+        raise ValidationError(_("请填写退款原因"), fields={"reason": "required"})
     order = lock_order(order.id)
     line = db.session.get(OrderLine, line_id)
     if line is None or line.order_id != order.id:
-        raise NotFound("订单中没有这一项")
+        raise NotFound(_("订单中没有这一项"))
     if line.status != LineStatus.OPEN:
-        raise Conflict("该商品已退款或取消", code="illegal_transition")
+        raise Conflict(_("该商品已退款或取消"), code="illegal_transition")
     if line.shipment is None or line.shipment.status != ShipmentStatus.DELIVERED:
-        raise Conflict("收货后才能申请退款；未发货的订单可直接取消", code="not_delivered")
+        raise Conflict(_("收货后才能申请退款；未发货的订单可直接取消"), code="not_delivered")
     open_request = db.session.scalar(sa.select(RefundRequest.id).where(
         RefundRequest.order_line_id == line.id, RefundRequest.status == RefundRequestStatus.REQUESTED))
     if open_request:
-        raise Conflict("已提交过退款申请，请等待处理", code="already_requested")
+        raise Conflict(_("已提交过退款申请，请等待处理"), code="already_requested")
     req = RefundRequest(order_id=order.id, order_line_id=line.id, station_id=line.station_id,
                         amount_fen=line.line_total_fen, reason=reason[:200],
                         requested_by_id=getattr(actor, "id", None), created_at=now)
@@ -60,9 +61,9 @@ def pending_requests_for(user) -> list[RefundRequest]:
 def _load_for_decision(req_id: int, user) -> RefundRequest:
     req = db.session.get(RefundRequest, req_id)
     if req is None:
-        raise NotFound("退款申请不存在")
+        raise NotFound(_("退款申请不存在"))
     if not can_decide(user, req):
-        raise Forbidden("无权处理该退款申请")
+        raise Forbidden(_("无权处理该退款申请"))
     return req
 
 

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret
@@ -89,59 +90,59 @@ def _unit_type_of(listing: Listing, unit_type_id: int | None) -> UnitType:
     for unit_type in listing.unit_types:
         if unit_type.id == unit_type_id:
             return unit_type
-    raise ValidationError("该项目没有这个房型/票种", fields={"unit_type_id": "unknown"})
+    raise ValidationError(_("该项目没有这个房型/票种"), fields={"unit_type_id": "unknown"})
 
 
 def _validate(req: BookingRequest, listing: Listing, *, now: datetime):
     """Check the request; return (unit_type, session, check_in, check_out) — no locks, no prices."""
     today = local_date(now)
     if not isinstance(req.guests, int) or req.guests < 1:
-        raise ValidationError("人数至少为 1", fields={"guests": "must be at least 1"})
+        raise ValidationError(_("人数至少为 1"), fields={"guests": "must be at least 1"})
     if not isinstance(req.units, int) or req.units < 1:
-        raise ValidationError("间数至少为 1", fields={"units": "must be at least 1"})
+        raise ValidationError(_("间数至少为 1"), fields={"units": "must be at least 1"})
     session = None
     if listing.kind == ListingKind.EXPERIENCE:
         if req.session_id is None:
-            raise ValidationError("请选择场次", fields={"session_id": "required"})
+            raise ValidationError(_("请选择场次"), fields={"session_id": "required"})
         session = db.session.get(Session, req.session_id)
         if session is None or session.unit_type_id not in {u.id for u in listing.unit_types}:
-            raise ValidationError("该项目没有这个场次", fields={"session_id": "unknown"})
+            raise ValidationError(_("该项目没有这个场次"), fields={"session_id": "unknown"})
         unit_type = session.unit_type
         if session.starts_at <= now:
-            raise ValidationError("该场次已经开始", fields={"session_id": "in the past"})
+            raise ValidationError(_("该场次已经开始"), fields={"session_id": "in the past"})
         check_in = session.session_date
         check_out = check_in + timedelta(days=1)
     else:
         unit_type = _unit_type_of(listing, req.unit_type_id)
         if req.check_in is None:
-            raise ValidationError("请选择日期", fields={"checkin": "required"})
+            raise ValidationError(_("请选择日期"), fields={"checkin": "required"})
         check_in = req.check_in
         if check_in < today:
-            raise ValidationError("日期不能早于今天", fields={"checkin": "in the past"})
+            raise ValidationError(_("日期不能早于今天"), fields={"checkin": "in the past"})
         if listing.kind == ListingKind.STAY:
             if req.check_out is None:
-                raise ValidationError("请选择离店日期", fields={"checkout": "required"})
+                raise ValidationError(_("请选择离店日期"), fields={"checkout": "required"})
             check_out = req.check_out
             if check_out <= check_in:
-                raise ValidationError("离店日期必须晚于入住日期", fields={"checkout": "not after check-in"})
+                raise ValidationError(_("离店日期必须晚于入住日期"), fields={"checkout": "not after check-in"})
             if (check_out - check_in).days > _max_nights():
                 raise ValidationError(
-                    f"最多预订 {_max_nights()} 晚", fields={"checkout": f"more than {_max_nights()} nights"}
+                    _("最多预订 %(nights)s 晚", nights=_max_nights()), fields={"checkout": f"more than {_max_nights()} nights"}
                 )
         else:
             check_out = check_in + timedelta(days=1)
     if listing.kind == ListingKind.STAY:
         if req.guests > unit_type.max_guests * req.units:
             raise ValidationError(
-                "人数超过所选房间可住人数", fields={"guests": f"at most {unit_type.max_guests * req.units}"}
+                _("人数超过所选房间可住人数"), fields={"guests": f"at most {unit_type.max_guests * req.units}"}
             )
         if req.units > unit_type.units:
-            raise ValidationError("房间数超过可订数量", fields={"units": f"at most {unit_type.units}"})
+            raise ValidationError(_("房间数超过可订数量"), fields={"units": f"at most {unit_type.units}"})
     else:
         if req.units != 1:
-            raise ValidationError("每次只能预订一份", fields={"units": "must be 1"})
+            raise ValidationError(_("每次只能预订一份"), fields={"units": "must be 1"})
         if req.guests > unit_type.max_guests:
-            raise ValidationError("人数超过上限", fields={"guests": f"at most {unit_type.max_guests}"})
+            raise ValidationError(_("人数超过上限"), fields={"guests": f"at most {unit_type.max_guests}"})
     return unit_type, session, check_in, check_out
 
 
@@ -161,7 +162,7 @@ def _lock_and_check(req: BookingRequest, listing: Listing, unit_type: UnitType, 
     _lock_unit_type(unit_type.id)  # populate_existing: unit_type now holds the locked row's values
     code = ""
     if listing.kind == ListingKind.STAY:
-        candidates = tuple(new_numeric_code(6) for _ in range(_CODE_CANDIDATES)) if confirm else ()
+        candidates = tuple(new_numeric_code(6) for _n in range(_CODE_CANDIDATES)) if confirm else ()
         check = stay_hold_check(unit_type, check_in, check_out, now=now, confirmation_codes=candidates)
         if not check.free or min(check.free.values()) < req.units:
             raise BookingUnavailable("所选日期已订满")
@@ -192,7 +193,7 @@ def _has_room(listing: Listing, unit_type: UnitType, session, check_in, check_ou
 def get_listing(listing_id: int, *, published_only: bool = True) -> Listing:
     listing = db.session.get(Listing, listing_id)
     if listing is None or (published_only and not listing.is_published):
-        raise NotFound("项目不存在")
+        raise NotFound(_("项目不存在"))
     return listing
 
 
@@ -204,7 +205,7 @@ def _listing_for_booking(listing_id: int) -> Listing:
         .options(joinedload(Listing.unit_types), joinedload(Listing.benefit_links))
     ).unique().scalar_one_or_none()
     if listing is None or not listing.is_published:
-        raise NotFound("项目不存在")
+        raise NotFound(_("项目不存在"))
     return listing
 
 
@@ -215,7 +216,7 @@ def hold_booking(req: BookingRequest, *, user, now: datetime, code: str | None =
     """
     listing = _listing_for_booking(req.listing_id)
     if req.pay_on_arrival and not listing.pay_on_arrival:
-        raise ValidationError("该接待户不支持到店支付", fields={"payment_method": "not allowed"})
+        raise ValidationError(_("该接待户不支持到店支付"), fields={"payment_method": "not allowed"})
     unit_type, session, check_in, check_out = _validate(req, listing, now=now)
     total, _code = _lock_and_check(req, listing, unit_type, session, check_in, check_out, now=now)
     booking = Booking(
@@ -273,11 +274,11 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     from orders.services.common import write_new_rows
 
     if not req.pay_on_arrival and not card_payments_enabled():
-        raise ValidationError("暂不支持在线支付，请选择到店支付",
+        raise ValidationError(_("暂不支持在线支付，请选择到店支付"),
                               fields={"payment_method": "card payments are not available"})
     listing = _listing_for_booking(req.listing_id)
     if req.pay_on_arrival and not listing.pay_on_arrival:
-        raise ValidationError("该接待户不支持到店支付", fields={"payment_method": "not allowed"})
+        raise ValidationError(_("该接待户不支持到店支付"), fields={"payment_method": "not allowed"})
     unit_type, session, check_in, check_out = _validate(req, listing, now=now)
     confirm = req.pay_on_arrival
     total, confirmation_code = _lock_and_check(req, listing, unit_type, session, check_in, check_out,
@@ -396,7 +397,7 @@ def start_card_payment(order, *, now: datetime, actor=None):
 
 def _free_confirmation_code(listing_id: int) -> str:
     """A 6-digit code no confirmed or checked-in booking of the listing uses."""
-    for _ in range(20):
+    for _attempt in range(20):
         code = new_numeric_code(6)
         clash = db.session.scalar(
             sa.select(Booking.id).where(
@@ -407,7 +408,7 @@ def _free_confirmation_code(listing_id: int) -> str:
         )
         if clash is None:
             return code
-    raise Conflict("生成确认码失败，请重试")
+    raise Conflict(_("生成确认码失败，请重试"))
 
 
 def _new_confirmation_code(booking: Booking) -> str:
@@ -538,7 +539,7 @@ def get_booking_for_user(code: str, user) -> Booking:
     """The caller's own booking by public code; another user's is a 404 (admins see all)."""
     booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
     if booking is None or user is None or not (booking.user_id == user.id or user.role == "admin"):
-        raise NotFound("预订不存在")
+        raise NotFound(_("预订不存在"))
     return booking
 
 
@@ -549,7 +550,7 @@ def is_host_of(user, listing: Listing) -> bool:
 def get_booking_for_host(code: str, user) -> Booking:
     booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
     if booking is None or not is_host_of(user, booking.listing):
-        raise NotFound("预订不存在")
+        raise NotFound(_("预订不存在"))
     return booking
 
 
@@ -601,7 +602,7 @@ def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
     if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
-        raise IllegalTransition("该预订当前不能取消", fields={"status": booking.status})
+        raise IllegalTransition(_("该预订当前不能取消"), fields={"status": booking.status})
     quote = cancel_quote(booking, now=now)
     transition(booking, BookingStatus.CANCELED, actor=actor, now=now,
                note="free cancellation" if quote.is_free else f"fee {quote.fee_fen} fen kept")
@@ -635,7 +636,7 @@ def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
 def check_in_booking(booking: Booking, confirmation_code: str, *, actor, now: datetime) -> Booking:
     """The host checks the guest in with the confirmation code the guest shows (wrong codes refused)."""
     if not is_host_of(actor, booking.listing):
-        raise NotFound("预订不存在")
+        raise NotFound(_("预订不存在"))
     if booking.order_id:
         _lock_order(booking.order_id)  # lock order: order, then booking (as the orders pipeline)
     booking = _lock_booking(booking.id)
@@ -643,9 +644,9 @@ def check_in_booking(booking: Booking, confirmation_code: str, *, actor, now: da
         raise WrongConfirmationCode("确认码不正确", fields={"confirmation_code": "does not match"})
     today = local_date(now)
     if booking.status != BookingStatus.CONFIRMED:
-        raise IllegalTransition("只有已确认的预订才能办理入住", fields={"status": booking.status})
+        raise IllegalTransition(_("只有已确认的预订才能办理入住"), fields={"status": booking.status})
     if not (booking.check_in_date <= today < booking.check_out_date):
-        raise Conflict("只能在预订日期内办理入住", code="not_arrival_day")
+        raise Conflict(_("只能在预订日期内办理入住"), code="not_arrival_day")
     transition(booking, BookingStatus.CHECKED_IN, actor=actor, now=now)
     booking.checked_in_at = now
     if booking.pay_on_arrival and booking.order is not None:
@@ -685,11 +686,11 @@ def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
     from orders.services.payments import cancel_order
 
     if not is_host_of(actor, booking.listing):
-        raise NotFound("预订不存在")
+        raise NotFound(_("预订不存在"))
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
     if booking.check_in_date > local_date(now):
-        raise Conflict("客人尚未到预订日期", code="not_due")
+        raise Conflict(_("客人尚未到预订日期"), code="not_due")
     transition(booking, BookingStatus.NO_SHOW, actor=actor, now=now)
     if order is not None and order.status == OrderStatus.CONFIRMED and not any(
         p.state == PaymentState.CONFIRMED for p in order.payments
