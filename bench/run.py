@@ -212,15 +212,17 @@ def load_data(args, env: dict) -> list[str]:
         run_step(flask + ["seed-demo"], plain, "seed-demo", 300)
         run_step([py, "-m", "bench.volume", "generate", "--warnings-out", str(warnings_file)]
                  + (["--small"] if args.small else []), plain, "volume", 600)
-        if not args.no_reindex:
-            probe = subprocess.run(flask + ["search", "--help"], cwd=ROOT, env=plain, capture_output=True, timeout=60)
-            if probe.returncode == 0:
-                shutil.rmtree(args.workdir / "index", ignore_errors=True)  # the data is new: so is the index
-                try:
-                    run_step(flask + ["search", "reindex"], plain, "search reindex", 900)
-                except (RuntimeError, subprocess.TimeoutExpired) as exc:
-                    log(f"WARNING {exc}; the search scenario will show what that means")
-                    extra_warnings.append(f"search reindex: {exc}")
+    # new data needs a new index; reused data needs one only in a work folder that has none yet
+    index_missing = not any((args.workdir / "index").glob("*.toc"))
+    if not args.no_reindex and (not args.reuse_data or index_missing):
+        probe = subprocess.run(flask + ["search", "--help"], cwd=ROOT, env=plain, capture_output=True, timeout=60)
+        if probe.returncode == 0:
+            shutil.rmtree(args.workdir / "index", ignore_errors=True)
+            try:
+                run_step(flask + ["search", "reindex"], plain, "search reindex", 900)
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                log(f"WARNING {exc}; the search scenario will show what that means")
+                extra_warnings.append(f"search reindex: {exc}")
     run_step([py, "-m", "bench.volume", "manifest", "--out", str(args.workdir / "manifest.json")], plain,
              "manifest", 120)
     try:
