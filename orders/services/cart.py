@@ -29,7 +29,8 @@ def check_quantity(quantity, *, allow_zero: bool = False) -> int:
         raise ValidationError(_("数量必须是整数"), fields={"quantity": "not_integer"})
     low = 0 if allow_zero else 1
     if quantity < low or quantity > MAX_LINE_QUANTITY:
-        raise ValidationError(_("数量必须在 %(low)s 到 %(high)s 之间", low=low, high=MAX_LINE_QUANTITY), fields={"quantity": "out_of_range"})
+        raise ValidationError(_("数量必须在 %(low)s 到 %(high)s 之间", low=low, high=MAX_LINE_QUANTITY),
+                              fields={"quantity": "out_of_range"})
     return quantity
 
 

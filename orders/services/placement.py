@@ -188,7 +188,8 @@ def quote(wanted: dict[int, int], *, delivery: str, pickup_station_id: int | Non
         if item is None:
             raise ValidationError(_("商品不存在"), code="unknown_product", fields={"product_id": str(product_id)})
         if not item.visible:
-            raise Conflict(_("“%(name)s”已下架", name=item.name), code="unavailable", fields={"product_id": str(product_id)})
+            raise Conflict(_("“%(name)s”已下架", name=item.name), code="unavailable",
+                           fields={"product_id": str(product_id)})
     by_station: dict[int, list[QuotedItem]] = {}
     for product_id in sorted(wanted):
         item = items[product_id]

@@ -127,7 +127,8 @@ def _validate(req: BookingRequest, listing: Listing, *, now: datetime):
                 raise ValidationError(_("离店日期必须晚于入住日期"), fields={"checkout": "not after check-in"})
             if (check_out - check_in).days > _max_nights():
                 raise ValidationError(
-                    _("最多预订 %(nights)s 晚", nights=_max_nights()), fields={"checkout": f"more than {_max_nights()} nights"}
+                    _("最多预订 %(nights)s 晚", nights=_max_nights()),
+                    fields={"checkout": f"more than {_max_nights()} nights"},
                 )
         else:
             check_out = check_in + timedelta(days=1)
