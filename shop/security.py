@@ -98,9 +98,11 @@ def init_security(app: Flask) -> None:
         """A NUL character in a submitted form or in the path: PostgreSQL cannot store or compare it
         (psycopg raises), so the request is refused here with a 400 instead of a 500 deep inside a
         service. The JSON API answers its own 422 (shop.api); search boxes strip it themselves."""
+        if request.path.startswith("/api/"):
+            return None
         if "\x00" in request.path:
             abort(400)
-        if request.method == "POST" and not request.path.startswith("/api/") and request.mimetype in (
+        if request.method == "POST" and request.mimetype in (
                 "application/x-www-form-urlencoded", "multipart/form-data"):
             if any("\x00" in value for _key, values in request.form.lists() for value in values):
                 abort(400)
