@@ -328,6 +328,16 @@ def _render_host_edit(listing, terms_form=None, unit_forms=None, status=200):
                            unit_forms=forms), status
 
 
+def _refused_on_field(form, exc: DomainError, *, default) -> None:
+    """A service refused the edit: roll back and show its message under the field it names
+    (`price_fen` -> the `price` field), else under `default`."""
+    from shop.db import rollback
+
+    rollback()
+    name = next(iter(exc.fields), "").removesuffix("_fen")
+    getattr(form, name, default).errors = [exc.message]
+
+
 @bp.get("/host/listings/<int:listing_id>/edit")
 @role_required("host")
 def host_listing_edit(listing_id: int):
@@ -349,11 +359,7 @@ def host_listing_update(listing_id: int):
         update_listing_terms(listing, terms, actor=current_user, now=now_utc())
         commit()
     except DomainError as exc:
-        from shop.db import rollback
-
-        rollback()
-        field_name = next(iter(exc.fields), "free_cancel_days")
-        getattr(form, field_name, form.free_cancel_days).errors = [exc.message]
+        _refused_on_field(form, exc, default=form.free_cancel_days)
         return _render_host_edit(get_host_listing(current_user, listing_id), terms_form=form, status=exc.status)
     flash(_("已保存"), "success")
     return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id))
@@ -376,13 +382,9 @@ def host_unit_type_update(listing_id: int, unit_type_id: int):
                          max_guests=form.max_guests.data, actor=current_user, now=now_utc())
         commit()
     except DomainError as exc:
-        from shop.db import rollback
-
-        rollback()
-        field_name = next(iter(exc.fields), "price").removesuffix("_fen")
-        getattr(form, field_name, form.price).errors = [exc.message]
-        listing = get_host_listing(current_user, listing_id)
-        return _render_host_edit(listing, unit_forms={unit_type_id: form}, status=exc.status)
+        _refused_on_field(form, exc, default=form.price)
+        return _render_host_edit(get_host_listing(current_user, listing_id), unit_forms={unit_type_id: form},
+                                 status=exc.status)
     flash(_("已保存：%(name)s", name=unit_type.name), "success")
     return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id))
 
