@@ -19,7 +19,7 @@ from shop.db import commit
 from shop.outbox import OutboxMessage
 from shop.timeutil import local_date, now_utc
 from tests.factories import PASSWORD, make_household, make_product, make_user
-from tests.faults.services import PrivateRedis, SmtpSink, use_broker, wait_for
+from tests.faults.services import SmtpSink, private_redis_fixture, use_broker, wait_for
 from tests.orders.factories import ADDRESS_JSON
 from tests.tourism.factories import make_listing
 
@@ -27,12 +27,7 @@ PORT = int(os.environ.get("FAULTS_REDIS_PORT") or 0)
 pytestmark = pytest.mark.skipif(not PORT, reason="run through tests/faults/test_redis_down.py")
 
 
-@pytest.fixture
-def redis_server():
-    server = PrivateRedis(PORT)
-    server.start()
-    yield server
-    server.stop()
+redis_server = private_redis_fixture(PORT)
 
 
 def test_redis_down_then_back(app, committed_db, redis_server, monkeypatch):

@@ -144,6 +144,20 @@ class SmtpSink:
                     conn.sendall(b"250 ok\r\n")
 
 
+def private_redis_fixture(port: int):
+    """A pytest fixture: a private redis-server on `port`, started for the test and stopped after
+    (the drills stop and start it themselves in between)."""
+
+    @pytest.fixture
+    def redis_server():
+        server = PrivateRedis(port)
+        server.start()
+        yield server
+        server.stop()
+
+    return redis_server
+
+
 def forget_pools(capp) -> None:
     """Close and forget an app's Celery connection and producer pools, so the next use follows the
     configuration (pools made in eager mode point at memory://)."""

@@ -21,7 +21,7 @@ from shop.db import commit
 from shop.mail import SentMail
 from shop.timeutil import now_utc
 from tests.factories import make_product, make_user
-from tests.faults.services import ROOT, PrivateRedis, SmtpSink, use_broker, wait_for
+from tests.faults.services import ROOT, SmtpSink, private_redis_fixture, use_broker, wait_for
 from tests.orders.factories import make_order
 
 PORT = int(os.environ.get("FAULTS_REDIS_PORT") or 0)
@@ -29,12 +29,7 @@ VISIBILITY = 2
 pytestmark = pytest.mark.skipif(not PORT, reason="run through tests/faults/test_worker_killed.py")
 
 
-@pytest.fixture
-def redis_server():
-    server = PrivateRedis(PORT)
-    server.start()
-    yield server
-    server.stop()
+redis_server = private_redis_fixture(PORT)
 
 
 class Worker:
