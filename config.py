@@ -60,6 +60,9 @@ class Config:
     OUTBOX_DRAIN_SECONDS = _int("OUTBOX_DRAIN_SECONDS", 30)
     OUTBOX_MIN_AGE_SECONDS = _int("OUTBOX_MIN_AGE_SECONDS", 10)
     OUTBOX_RETRY_SECONDS = _int("OUTBOX_RETRY_SECONDS", 5)
+    #: Published rows are deleted in batches by a per-process thread this often (0: at once, in the
+    #: request; what the tests use). Keep it well under OUTBOX_MIN_AGE_SECONDS.
+    OUTBOX_DELETE_SECONDS = float(os.environ.get("OUTBOX_DELETE_SECONDS", "0.5"))
     #: Sent-mail keys (shop/mail.py): a claim older than this is taken to be from a dead worker;
     #: keys are forgotten after MAIL_DEDUPE_DAYS.
     MAIL_CLAIM_STALE_SECONDS = _int("MAIL_CLAIM_STALE_SECONDS", 300)

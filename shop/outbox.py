@@ -6,7 +6,10 @@ before commit could announce a change that then rolls back. So, with a broker co
 1. `enqueue(task, *args)` (what `shop.celery.enqueue_after_commit` calls) adds an `OutboxMessage`
    row to the session: it commits or rolls back with the change itself.
 2. After the commit, the rows of that transaction are published (the Celery task id is the row's
-   `task_id`) and deleted in one short transaction.
+   `task_id`) and deleted: by default in batches, a per-process thread deleting every published row
+   of the last `OUTBOX_DELETE_SECONDS` in one statement (`_DeleteQueue`: a checkout or booking then
+   pays for no second transaction); with `OUTBOX_DELETE_SECONDS = 0` (the tests) at once, in one
+   short transaction of the request.
 3. Rows whose publish failed stay. `drain()` publishes them once Redis is back: Celery beat runs
    `shop.outbox.drain` every `OUTBOX_DRAIN_SECONDS`, and `flask --app wsgi outbox drain` does it by
    hand. On PostgreSQL the rows are taken `FOR UPDATE SKIP LOCKED`, so two drainers never publish
@@ -25,7 +28,9 @@ the commit, as before, and no row is written.
 """
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import threading
 import time
 import uuid
@@ -149,6 +154,10 @@ def _publish_committed(session) -> None:
         published.append(task_id)
     if not published:
         return
+    interval = float(current_app.config.get("OUTBOX_DELETE_SECONDS", 0) or 0)
+    if interval > 0:
+        deletes.add(db.engine, published, interval)
+        return
     try:
         _delete_published(session, published)
     except Exception:  # the drain publishes them again; the tasks are idempotent
@@ -156,15 +165,66 @@ def _publish_committed(session) -> None:
         session.rollback()
 
 
-def _delete_published(session, task_ids: list[str]) -> None:
-    """On PostgreSQL the delete's commit does not wait for the disk (synchronous_commit off for this
-    transaction only): losing it in a crash only means the drain publishes the task again, and the
-    tasks are idempotent. It spares every checkout and booking an fsync."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
-    session.execute(sa.delete(OutboxMessage).where(OutboxMessage.task_id.in_(task_ids)),
-                    execution_options={"synchronize_session": False})
-    session.commit()
+def _delete_published(session_or_connection, task_ids: list[str]) -> None:
+    """Delete published rows and commit. On PostgreSQL the commit does not wait for the disk
+    (synchronous_commit off for this transaction only): losing it in a crash only means the drain
+    publishes the task again, and the tasks are idempotent."""
+    dialect = getattr(session_or_connection, "dialect", None) or session_or_connection.get_bind().dialect
+    if dialect.name == "postgresql":
+        session_or_connection.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
+    session_or_connection.execute(sa.delete(OutboxMessage).where(OutboxMessage.task_id.in_(task_ids)),
+                                  execution_options={"synchronize_session": False})
+    session_or_connection.commit()
+
+
+class _DeleteQueue:
+    """Per process: task ids published but not yet deleted. A daemon thread (started on first use
+    in each process, so also after a fork) deletes them every `interval` seconds in one statement
+    on its own connection; `flush()` does it now (also at exit). Rows it could not delete (the
+    database down, the process killed first) stay: the drain publishes them again after
+    OUTBOX_MIN_AGE_SECONDS, which must be longer than the interval, and the task runs once
+    (same task id)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.ids: list[str] = []
+        self.engine = None
+        self.pid = 0
+        self.interval = 0.5
+        self.wake = threading.Event()
+
+    def add(self, engine, task_ids: list[str], interval: float) -> None:
+        with self.lock:
+            self.ids.extend(task_ids)
+            self.engine = engine
+            self.interval = interval
+            if self.pid != os.getpid():  # first use in this process (or a forked child)
+                self.pid = os.getpid()
+                threading.Thread(target=self._run, name="outbox-deletes", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait(self.interval)
+            self.wake.clear()
+            self.flush()
+
+    def flush(self) -> int:
+        """Delete the waiting ids now; returns how many were sent to the database."""
+        with self.lock:
+            ids, self.ids = self.ids, []
+            engine = self.engine
+        if not ids or engine is None:
+            return 0
+        try:
+            with engine.connect() as connection:
+                _delete_published(connection, ids)
+        except Exception:  # the drain publishes them again; the tasks are idempotent
+            log.exception("outbox: could not delete %d published row(s)", len(ids))
+        return len(ids)
+
+
+deletes = _DeleteQueue()
+atexit.register(deletes.flush)
 
 
 def _forget_rolled_back(session, _previous) -> None:

@@ -205,6 +205,47 @@ def _failing_delete(*_a, **_k):
     raise RuntimeError("database went away before the delete")
 
 
+def test_published_rows_are_deleted_in_batches_by_a_thread_and_a_failed_batch_is_drained_later(
+        app, committed_db, published, delivered, monkeypatch):
+    """OUTBOX_DELETE_SECONDS > 0 (production): the request publishes and returns; the process's
+    delete thread removes the published rows in one statement later. If that delete fails, the rows
+    stay and the drain publishes them again with the same task id: one mail."""
+    from orders.tasks import send_order_mail
+
+    monkeypatch.setitem(app.config, "OUTBOX_DELETE_SECONDS", 3600)  # the thread sleeps; flush() by hand
+    user = make_user()
+    order = make_order(user, [(make_product(), 1)], now=now_utc())
+    commit()
+    committed_db.session.commit()
+    shop.outbox.deletes.flush()  # what the setup enqueued (index update, order mail)
+    assert _rows() == []
+    published.clear()
+    enqueue_after_commit(send_order_mail, order.id, "placed")
+    enqueue_after_commit(send_mail, "a@test.cn", "s", "b")
+    commit()
+    assert [p[0] for p in published] == ["orders.tasks.send_order_mail", "shop.mail.send_mail"]
+    assert len(_rows()) == 2  # published; the delete waits for the batch
+    committed_db.session.commit()
+    assert shop.outbox.deletes.flush() == 2
+    assert _rows() == [] and shop.outbox.deletes.flush() == 0
+    committed_db.session.commit()
+
+    published.clear()
+    enqueue_after_commit(send_order_mail, order.id, "paid")
+    commit()
+    monkeypatch.setattr(shop.outbox, "_delete_published", _failing_delete)
+    assert shop.outbox.deletes.flush() == 1  # tried, failed, logged: the row stays
+    assert len(_rows()) == 1
+    _age_rows()
+    assert drain().published == 1 and _rows() == []
+    committed_db.session.commit()  # SQLite: the tasks below write from their own sessions
+    first, again = published
+    assert first == again  # the same message (task id) twice
+    for _name, args, task_id in (first, again):
+        assert send_order_mail.apply(args=args, task_id=task_id).successful()
+    assert [to for to, _s, _k in delivered] == [user.email]
+
+
 @requires_postgres
 def test_two_drainers_never_publish_the_same_row(app, committed_db, published, monkeypatch):
     """FOR UPDATE SKIP LOCKED: drainers running together take disjoint rows."""
