@@ -43,8 +43,12 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'shop.sqlite3'}")
     )
-    #: pool_pre_ping: a connection that died with a PostgreSQL restart is replaced, not handed out.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: A pooled connection idle for this long is pinged before use, and replaced if PostgreSQL restarted
+    #: meanwhile (shop.db.ping_idle_connections; not SQLAlchemy's pool_pre_ping, which pings on every
+    #: checkout: a round trip per request). Connections in steady use fail once, cleanly, and the pool
+    #: is then renewed. 0 pings on every checkout.
+    DB_PING_IDLE_SECONDS = float(os.environ.get("DB_PING_IDLE_SECONDS", "2"))
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_RECORD_QUERIES = False
 
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")  # empty = run tasks eagerly in process

@@ -42,6 +42,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_outage_handler(app)
     register_filters(app)
+    from shop.header import init_app as init_header
+
+    init_header(app)
 
     from shop.celery import celery_init_app
 
@@ -91,6 +94,12 @@ def _configure_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
+
+    from shop.db import ping_idle_connections
+
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_idle_connections(engine, float(app.config.get("DB_PING_IDLE_SECONDS", 2)))
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():

@@ -8,6 +8,7 @@ transaction holds locks.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -112,11 +113,39 @@ def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
+def ping_idle_connections(engine, idle_seconds: float) -> None:
+    """Pessimistic disconnect handling that costs a busy shop nothing: a pooled connection that has
+    sat unused for `idle_seconds` or more is pinged when it is checked out, and replaced if the ping
+    fails (the pool retries the checkout with a new connection). SQLAlchemy's `pool_pre_ping` would
+    ping on every checkout: one more round trip for every request and task.
+
+    A connection in steady use is not pinged: if the server restarted since its last use, that use
+    fails with an OperationalError (a clean 503, see `register_outage_handler`, or a task retry), and
+    SQLAlchemy then invalidates every connection of the pool that is older than the failure, so
+    the next checkouts connect afresh. `tests/faults/test_postgres_restart.py` shows both."""
+    from sqlalchemy import event, exc
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy):
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the pool discards this connection and checks out another
+            raise exc.DisconnectionError(f"idle connection failed its ping: {error}") from error
+
+
 def register_outage_handler(app) -> None:
     """The database unreachable (a PostgreSQL restart, a failover) or a transient lock/serialisation
     failure: roll back and answer 503 with Retry-After, in the API's error envelope or the error page.
-    Nothing was written (the transaction is gone); `pool_pre_ping` replaces the dead connections, so
-    the next requests work again without restarting the app."""
+    Nothing was written (the transaction is gone); the pool replaces the dead connections (SQLAlchemy
+    invalidates the pool on a disconnect, `ping_idle_connections` checks idle ones), so the next
+    requests work again without restarting the app."""
     from flask import render_template
     from flask_babel import gettext as _
     from sqlalchemy.exc import InterfaceError, OperationalError

@@ -366,4 +366,4 @@ def test_beat_drains_the_outbox_and_workers_come_back_for_lost_tasks(app):
     assert "shop.outbox.drain" in schedule and "shop.outbox.drain" in capp.tasks
     assert capp.conf.task_acks_late and capp.conf.task_reject_on_worker_lost
     assert capp.conf.broker_transport_options["visibility_timeout"] == app.config["CELERY_VISIBILITY_TIMEOUT"]
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    assert app.config["DB_PING_IDLE_SECONDS"] > 0  # idle pooled connections are pinged (tests/test_db_pool.py)
