@@ -441,15 +441,23 @@ _FLASHES = ("<!--pc:flashes-->", "<!--/pc:flashes-->", "_macros/_flashes.html")
 def _personalize(body: str) -> str | None:
     """A cached (anonymous) page for this visitor: its header and flash messages rendered now
     (templates/base.html marks both; nothing else in a cacheable page depends on the visitor).
-    None when the markers are missing (then the view renders the page)."""
-    from flask import render_template
+    None when the markers are missing (then the view renders the page). The header of a signed-in
+    visitor comes from shop.header (rendered once per user and locale); the flash template is
+    rendered only when a message is pending."""
+    from flask import get_flashed_messages, render_template
+
+    from shop.header import site_header
 
     for start, end, template in (_HEADER, _FLASHES):
         i = body.find(start)
         j = body.find(end, i + len(start)) if i >= 0 else -1
         if i < 0 or j < 0:
             return None
-        body = body[: i + len(start)] + render_template(template) + body[j:]
+        if template is _HEADER[2]:
+            part = str(site_header())  # a plain str: str + Markup would escape the page
+        else:
+            part = render_template(template) if get_flashed_messages() else ""
+        body = body[: i + len(start)] + part + body[j:]
     return body
 
 
@@ -478,40 +486,81 @@ def cached_page(view):
         if not enabled() or request.method != "GET" or "lang" in request.args:
             return view(*args, **kwargs)
         anonymous = _cacheable_request()
-        try:
-            store = backend()
-            key = _key() if anonymous else "u|" + _key()
-            entry = _lookup(store, key)
-            if entry is None:
-                gen, seq = store.snapshot()  # before rendering (see module docstring)
-        except Exception:
-            current_app.logger.exception("page cache unavailable")
+        return _serve(view, args, kwargs, anonymous=anonymous, prefix="" if anonymous else "u|")
+
+    return wrapper
+
+
+def user_dependency(user_id: int) -> int:
+    """The dependency id standing for one user's own data on a `user_page` (product ids are > 0)."""
+    return -int(user_id)
+
+
+def user_data_changed(session, user_ids) -> None:
+    """Mark these users' own data (e.g. their cart) as changed in `session`: after its commit their
+    `user_page` entries are misses (the same race-safe versions as a product's stock change)."""
+    _mark_products(session, [user_dependency(u) for u in user_ids])
+
+
+def unknown_change(session) -> None:
+    """A change whose rows cannot be told apart: after the commit every cached page is a miss."""
+    _mark_global(session)
+
+
+def user_page(view):
+    """Decorator for a GET page that shows a signed-in user's own data (the cart page): cached per
+    user, `p<user id>|<key>`, stored without header and flash messages like the shared logged-in
+    entries. It depends on the products it loads or declares (`depends_on`: stock, sold counts per
+    product; prices and the rest through the global generation) and on `user_dependency(user id)`,
+    which the owning package bumps with `user_data_changed` whenever that user's data changes
+    (orders/cart_pages.py for carts). Anonymous visitors always get the view."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        from flask_login import current_user
+
+        if not enabled() or request.method != "GET" or "lang" in request.args or not current_user.is_authenticated:
             return view(*args, **kwargs)
+        user_id = current_user.id
+        return _serve(view, args, kwargs, anonymous=False, prefix=f"p{user_id}|",
+                      extra_deps=(user_dependency(user_id),))
+
+    return wrapper
+
+
+def _serve(view, args, kwargs, *, anonymous: bool, prefix: str, extra_deps=()):
+    """A hit from the cache, else the view's response (stored when it is a 200 HTML page)."""
+    try:
+        store = backend()
+        key = prefix + _key()
+        entry = _lookup(store, key)
         if entry is not None:
             body = entry.body if anonymous else _personalize(entry.body)
             if body is not None:
                 return Response(_fill(body), mimetype="text/html")
-        deps: set[int] = set()
-        token = _rendering.set(deps)
+        gen, seq = store.snapshot()  # before rendering (see module docstring)
+    except Exception:
+        current_app.logger.exception("page cache unavailable")
+        return view(*args, **kwargs)
+    deps: set[int] = set(extra_deps)
+    token = _rendering.set(deps)
+    try:
+        response = current_app.make_response(view(*args, **kwargs))
+    finally:
+        _rendering.reset(token)
+    if response.status_code == 200 and response.mimetype == "text/html" and not response.direct_passthrough:
+        if anonymous and ("Set-Cookie" in response.headers or "_flashes" in session):
+            return response
         try:
-            response = current_app.make_response(view(*args, **kwargs))
-        finally:
-            _rendering.reset(token)
-        if response.status_code == 200 and response.mimetype == "text/html" and not response.direct_passthrough:
-            if anonymous and ("Set-Cookie" in response.headers or "_flashes" in session):
-                return response
-            try:
-                body = response.get_data(as_text=True)
-                body = body if anonymous else _blank(body)
-                if body is not None:
-                    entry = Entry(gen, new_stamp(), _template(body))
-                    if store.store(key, entry, deps, seq, int(current_app.config.get("PAGE_CACHE_TTL", 300))):
-                        _remember(key, entry)  # (refused when a commit raced the render)
-            except Exception:
-                current_app.logger.exception("page cache: store failed")
-        return response
-
-    return wrapper
+            body = response.get_data(as_text=True)
+            body = body if anonymous else _blank(body)
+            if body is not None:
+                entry = Entry(gen, new_stamp(), _template(body))
+                if store.store(key, entry, deps, seq, int(current_app.config.get("PAGE_CACHE_TTL", 300))):
+                    _remember(key, entry)  # (refused when a commit raced the render)
+        except Exception:
+            current_app.logger.exception("page cache: store failed")
+    return response
 
 
 # --- invalidation -----------------------------------------------------------------------------
@@ -526,6 +575,15 @@ def _mark_products(session, ids) -> None:
 
 #: stock record id -> product id (a record never changes product), filled as records are seen.
 _record_products: dict[int, int] = {}
+
+
+def remember_stock_products(mapping: dict[int, int]) -> None:
+    """{stock record id: product id} a caller already knows (a stock record never changes product),
+    e.g. `allocate()` at checkout: the commit then needs no query to learn which products' pages a
+    stock UPDATE by record id invalidates."""
+    if len(_record_products) > 100_000:
+        _record_products.clear()
+    _record_products.update(mapping)
 
 
 def _note_records(session, record_ids) -> None:

@@ -51,6 +51,10 @@ def allocate(wanted: dict[int, int], *, product_ids: dict[int, int] | None = Non
     the OutOfStock error without a query.
     """
     table = StockRecord.__table__
+    if product_ids:
+        from shop.pagecache import remember_stock_products
+
+        remember_stock_products(product_ids)
     for record_id in sorted(wanted):
         quantity = wanted[record_id]
         _check_quantity(quantity)
