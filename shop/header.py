@@ -1,0 +1,91 @@
+"""The site header of a signed-in visitor, rendered once per process and filled per request.
+
+Every page a signed-in visitor sees (cached pages through `shop.pagecache._personalize`, and every
+full render through base.html) shows `_macros/_header.html`. For a signed-in visitor it depends on:
+
+- who they are: their id, name or e-mail and role (the role picks the navigation links), and the
+  locale (translated labels, the language switch): the cache key;
+- this request: the search box's `q` and the language switch's `next=` (the current path), and the
+  CSRF token of the logout form: placeholders in the stored fragment, filled per request.
+
+Rendering it is about a quarter of a cached page hit (a Jinja render with every context processor);
+a hit here is three `str.replace` calls and one `url_for`. The fragment is the template's own output
+(rendered with placeholders), so the two can never drift apart; tests/shop/test_header.py compares
+both for several users, locales, paths and queries. Anonymous visitors keep the plain include (their
+header depends on the endpoint too; their cached pages store it whole). With template auto-reload
+(debug) nothing is cached.
+"""
+from __future__ import annotations
+
+import threading
+
+from flask import current_app, render_template, request, url_for
+from markupsafe import Markup, escape
+
+TEMPLATE = "_macros/_header.html"
+Q_PLACEHOLDER = "__HEADER_Q__"
+NEXT_PLACEHOLDER = "__HEADER_NEXT__"
+CSRF_PLACEHOLDER = "__HEADER_CSRF__"
+MAX_ENTRIES = 1024
+
+_fragments: dict[tuple, str] = {}
+_lock = threading.Lock()
+
+
+def _key(user, locale: str) -> tuple:
+    return (locale, user.id, user.name, user.email, user.role)
+
+
+def _encoded_next() -> str | None:
+    """This request's path as `url_for` writes it in the language switch's `next=` argument."""
+    url = url_for("home.set_language", code="en", next=request.full_path)
+    head, sep, value = url.partition("?next=")
+    return value if sep and "&" not in value else None
+
+
+def site_header() -> Markup:
+    """The header for the current visitor (the template global `site_header()` in base.html)."""
+    from flask_babel import get_locale
+    from flask_login import current_user
+
+    user = current_user
+    if not user.is_authenticated or current_app.jinja_env.auto_reload:
+        return Markup(render_template(TEMPLATE))
+    encoded = _encoded_next()
+    if encoded is None:
+        return Markup(render_template(TEMPLATE))
+    key = _key(user, str(get_locale()))
+    fragment = _fragments.get(key)
+    if fragment is None:
+        fragment = _render_fragment()
+        if fragment is None:
+            return Markup(render_template(TEMPLATE))
+        with _lock:
+            if len(_fragments) >= MAX_ENTRIES:
+                _fragments.clear()
+            _fragments[key] = fragment
+    from flask_wtf.csrf import generate_csrf
+
+    return Markup(fragment.replace(Q_PLACEHOLDER, str(escape(request.args.get("q", ""))))
+                  .replace(NEXT_PLACEHOLDER, str(escape(encoded)))
+                  .replace(CSRF_PLACEHOLDER, generate_csrf()))
+
+
+def _render_fragment() -> str | None:
+    """The template rendered with placeholders for the per-request parts (None if one is missing)."""
+    from flask_wtf.csrf import generate_csrf
+
+    token = generate_csrf()  # this request's token (also in g): replaced by the placeholder below
+    html = render_template(TEMPLATE, header_q=Q_PLACEHOLDER, header_next=NEXT_PLACEHOLDER)
+    if token not in html or NEXT_PLACEHOLDER not in html or Q_PLACEHOLDER not in html:
+        return None
+    return html.replace(token, CSRF_PLACEHOLDER)
+
+
+def clear() -> None:
+    with _lock:
+        _fragments.clear()
+
+
+def init_app(app) -> None:
+    app.add_template_global(site_header, "site_header")
