@@ -11,6 +11,7 @@ import logging
 from celery import shared_task
 from flask import render_template
 from flask_babel import force_locale
+from sqlalchemy.orm import joinedload, selectinload
 
 from orders.providers import ProviderUnavailable
 from shop.db import commit, rollback
@@ -87,12 +88,15 @@ def send_order_mail(self, order_id: int, kind: str) -> None:
     from shop.history import history_of
     from shop.mail import send_once, task_mail_key
 
-    order = db.session.get(Order, order_id)
+    # everything the mail shows in three statements (the order with its buyer, its lines, its shipments)
+    order = db.session.get(Order, order_id, options=[
+        joinedload(Order.user), selectinload(Order.lines), selectinload(Order.shipments)])
     if order is None or order.user is None or not order.user.email:
         return
-    template = "emails/order_confirmation.txt" if kind == "placed" else "emails/order_status.txt"
+    placed = kind == "placed"  # the confirmation shows no history
+    template = "emails/order_confirmation.txt" if placed else "emails/order_status.txt"
     with force_locale(getattr(order.user, "locale", None) or "zh_CN"):  # no request here: pick the buyer's
-        body = render_template(template, order=order, kind=kind, history=history_of(order))
+        body = render_template(template, order=order, kind=kind, history=[] if placed else history_of(order))
     subject = f"[乡村e线] {SUBJECTS.get(kind, '订单状态更新')} {order.code}"
     email = order.user.email
     db.session.commit()  # end the read transaction before the mail's own short ones

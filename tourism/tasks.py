@@ -7,6 +7,7 @@ confirmation e-mail is sent once per task id (`shop.mail.send_once`).
 from __future__ import annotations
 
 from celery import shared_task
+from sqlalchemy.orm import joinedload
 
 from shop.db import commit
 from shop.extensions import db
@@ -41,7 +42,7 @@ def send_booking_mail(self, booking_id: int) -> None:
     from shop.mail import send_once, task_mail_key
     from tourism.models import Booking
 
-    booking = db.session.get(Booking, booking_id)
+    booking = db.session.get(Booking, booking_id, options=[joinedload(Booking.user), joinedload(Booking.listing)])
     if booking is None or not booking.confirmation_code:
         return
     email = booking.user.email
