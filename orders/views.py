@@ -29,6 +29,7 @@ from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, flash_domain_errors, json_error
 from shop.extensions import db
 from shop.history import history_of
+from shop.pagecache import depends_on, user_page
 from shop.timeutil import now_utc
 from stations.models import Station
 
@@ -94,9 +95,12 @@ def _int_arg(value, field: str) -> int:
 
 
 @bp.get("/cart")
+@user_page  # cached per signed-in user; orders/cart_pages.py keeps it current
 def cart_page():
-    cart = _current_cart()
+    cart = carts.get_cart_to_show(user=current_user if current_user.is_authenticated else None,
+                                  token=session.get(CART_TOKEN))
     summary = carts.cart_summary(cart)
+    depends_on(row.product.id for row in summary.rows)
     return render_template("orders/cart.html", cart=cart, summary=summary)
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from catalog.models import Product
 from orders.models import Cart, CartLine
@@ -34,12 +35,30 @@ def check_quantity(quantity, *, allow_zero: bool = False) -> int:
     return quantity
 
 
-def get_cart(*, user=None, token: str | None = None) -> Cart | None:
+def _cart_query(user=None, token: str | None = None):
     if user is not None and getattr(user, "is_authenticated", False):
-        return db.session.scalar(sa.select(Cart).where(Cart.user_id == user.id))
+        return sa.select(Cart).where(Cart.user_id == user.id)
     if token:
-        return db.session.scalar(sa.select(Cart).where(Cart.token == token, Cart.user_id.is_(None)))
+        return sa.select(Cart).where(Cart.token == token, Cart.user_id.is_(None))
     return None
+
+
+def get_cart(*, user=None, token: str | None = None) -> Cart | None:
+    query = _cart_query(user, token)
+    return db.session.scalar(query) if query is not None else None
+
+
+def get_cart_to_show(*, user=None, token: str | None = None) -> Cart | None:
+    """`get_cart` with what `cart_summary` and the cart page read - its lines, their products, the
+    products' stock records and villages - in ONE statement (joined), not one lazy load per line
+    and relation. Read-only pages only: it fills the session's identity map with those rows, and
+    a later plain SELECT would not refresh them (checkout re-reads stock under its own locks)."""
+    query = _cart_query(user, token)
+    if query is None:
+        return None
+    query = query.options(joinedload(Cart.lines).joinedload(CartLine.product).options(
+        joinedload(Product.stock), joinedload(Product.village)))
+    return db.session.scalars(query).unique().first()
 
 
 def get_or_create_cart(*, user=None, token: str | None = None, now: datetime) -> Cart:
