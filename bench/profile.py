@@ -4,11 +4,18 @@
     python -m bench.profile "/search?q=腌菜" --repeat 50 --top 25
     python -m bench.profile --as bench-user-001@bench.cn:bench-pass-2026 --post '{"items": [...], ...}' /api/v1/orders
     python -m bench.profile --as county@demo.cn:demo12345 "/api/v1/county/income?group_by=village&from=2026-10-01&to=2026-10-31"
+    python -m bench.profile --session bench-user-001@bench.cn:bench-pass-2026 --cache / "/products?page=3" /cart
 
 Runs against the database of the last `python -m bench.run` (BENCH_DATABASE_URL / DATABASE_URL,
 default the `bench` database) and its search index (BENCH_WORKDIR/index). Each path is requested once
-to warm up, then `--repeat` times under the profiler; the output is the mean time, the SQL statements
+to warm up, `--repeat` times unprofiled (mean wall and CPU time: the figures to compare before/after),
+then `--repeat` times under the profiler; the output is the mean time, the SQL statements
 per request with their share of the time, and the functions with the most cumulative time.
+
+`--session EMAIL:PASSWORD` logs in through the login form (a browser session: cookie, CSRF token)
+as the benchmark's logged-in scenarios do (`pages_user`, `cart`); with `--cache` the page cache
+stays on, as in the benchmark (logged-in pages then share cached bodies with a per-user header).
+`--sql` prints the statements of one request after its profile.
 """
 from __future__ import annotations
 
@@ -31,6 +38,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--top", type=int, default=15, help="functions to list per path")
     parser.add_argument("--as", dest="login", default="", help="EMAIL:PASSWORD: send a bearer token")
+    parser.add_argument("--session", default="",
+                        help="EMAIL:PASSWORD: log in through the login form (browser session cookie)")
+    parser.add_argument("--sql", action="store_true", help="print the SQL statements of one request per path")
     parser.add_argument("--post", default="", help="a JSON body: POST it instead of GET (e.g. an order)")
     parser.add_argument("--cache", action="store_true",
                         help="keep the page cache on (the default profiles the rendering: every request a miss)")
@@ -60,6 +70,8 @@ def main(argv=None) -> int:
         if response.status_code != 200:
             sys.exit(f"login failed: {response.status_code} {response.get_data(as_text=True)[:200]}")
         headers["Authorization"] = f"Bearer {response.get_json()['token']}"
+    if args.session:
+        login_form(client, *args.session.split(":", 1))
 
     paths = args.paths or DEFAULT_PATHS
     if "PRODUCT" in paths:
@@ -71,14 +83,16 @@ def main(argv=None) -> int:
                                   .order_by(Product.sold_count.desc()).limit(1))
         paths = [f"/products/{p.id}-{p.slug}" if x == "PRODUCT" else x for x in paths]
 
-    sql = {"n": 0, "t": 0.0, "start": 0.0}
+    sql = {"n": 0, "t": 0.0, "start": 0.0, "log": None}
 
     def before(*_a):
         sql["start"] = time.perf_counter()
 
-    def after(*_a):
+    def after(_conn, _cursor, statement, *_a):
         sql["n"] += 1
         sql["t"] += time.perf_counter() - sql["start"]
+        if sql["log"] is not None:
+            sql["log"].append(" ".join(statement.split()))
 
     event.listen(sa.engine.Engine, "before_cursor_execute", before)
     event.listen(sa.engine.Engine, "after_cursor_execute", after)
@@ -89,6 +103,12 @@ def main(argv=None) -> int:
             return client.get(path, headers=headers)
 
         status = send().status_code  # warm-up
+        started = time.perf_counter()
+        cpu = time.process_time()
+        for _ in range(max(1, args.repeat)):
+            send()
+        plain = (time.perf_counter() - started) / max(1, args.repeat)
+        plain_cpu = (time.process_time() - cpu) / max(1, args.repeat)
         sql.update(n=0, t=0.0)
         profiler = cProfile.Profile()
         started = time.perf_counter()
@@ -98,7 +118,8 @@ def main(argv=None) -> int:
         profiler.disable()
         elapsed = (time.perf_counter() - started) / max(1, args.repeat)
         per = max(1, args.repeat)
-        print(f"\n=== {path}  HTTP {status}  {elapsed * 1000:.1f} ms/request (profiled), "
+        print(f"\n=== {path}  HTTP {status}  {plain * 1000:.2f} ms/request ({plain_cpu * 1000:.2f} ms CPU in this "
+              f"process; unprofiled), {elapsed * 1000:.1f} ms/request (profiled), "
               f"{sql['n'] / per:.1f} SQL statements taking {sql['t'] / per * 1000:.1f} ms")
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
@@ -106,7 +127,29 @@ def main(argv=None) -> int:
         lines = out.getvalue().splitlines()
         start = next((i for i, line in enumerate(lines) if line.strip().startswith("ncalls")), 0)
         print("\n".join(lines[start:]))
+        if args.sql:
+            sql["log"] = []
+            send()
+            print(f"--- SQL of one request ({len(sql['log'])}):")
+            for statement in sql["log"]:
+                print("   ", statement[:300])
+            sql["log"] = None
     return 0
+
+
+def login_form(client, email: str, password: str) -> None:
+    """Log the test client in through GET/POST /login (as bench.run's `fetch_sessions` does), then
+    show one page so that the welcome flash message is consumed (the cookie is then stable)."""
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', page)
+    if token is None:
+        sys.exit("login form: no CSRF token on /login")
+    response = client.post("/login", data={"csrf_token": token.group(1), "email": email, "password": password})
+    if response.status_code not in (302, 303):
+        sys.exit(f"login form failed: HTTP {response.status_code}")
+    client.get("/cart")
 
 
 if __name__ == "__main__":
