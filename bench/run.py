@@ -441,7 +441,9 @@ def run_wrk(wrk: str, base: str, scenario: Scenario, args, tag: str) -> dict:
 
 def gunicorn_env(env: dict, args, port: int, name: str) -> dict:
     return {**env, "BENCH_BIND": f"127.0.0.1:{port}", "BENCH_WORKERS": str(args.workers),
-            "BENCH_WORKER_CLASS": args.worker_class, "BENCH_THREADS": str(args.gthreads),
+            "BENCH_WORKER_CLASS": args.worker_class,
+            # gunicorn turns a sync worker with threads > 1 into gthread: threads only for gthread
+            "BENCH_THREADS": str(args.gthreads if args.worker_class == "gthread" else 1),
             "BENCH_PROC_NAME": f"bench-{name}", "BENCH_GC_FREEZE": "0" if args.no_gc_freeze else "1"}
 
 
@@ -784,7 +786,8 @@ def main(argv=None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="concurrent clients (default 16)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"], help="default sync")
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"],
+                        help="default gthread (see bench/gunicorn.conf.py)")
     parser.add_argument("--gthreads", type=int, default=4, help="threads per worker with --worker-class gthread")
     parser.add_argument("--no-gc-freeze", action="store_true",
                         help="do not gc.freeze() the preloaded app in the gunicorn master (to compare memory)")
