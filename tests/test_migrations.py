@@ -80,6 +80,16 @@ def _upgrade_and_compare(database_url: str, test_app) -> tuple[list, list[str]]:
                             "SELECT count(*) FROM pg_proc WHERE proname = :n"), {"n": ddl_name})
                         if not found:
                             missing_ddl.append(ddl_name)
+                    # autogenerate does not compare INCLUDE columns: check covering indexes here
+                    for table in db.metadata.tables.values():
+                        for index in table.indexes:
+                            include = index.dialect_options["postgresql"].get("include") or []
+                            if not include:
+                                continue
+                            found = conn.scalar(sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"),
+                                                {"n": index.name}) or ""
+                            if not all(f"INCLUDE (" in found and c in found.split("INCLUDE", 1)[1] for c in include):
+                                missing_ddl.append(f"{index.name} INCLUDE {include} (found: {found!r})")
             db.session.remove()
             db.engine.dispose()
     finally:
