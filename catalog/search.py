@@ -1,4 +1,5 @@
-"""Search for products and tourism listings: Whoosh + jieba + pypinyin. The ONLY module importing Whoosh.
+"""Search for products and tourism listings: Whoosh + jieba + pypinyin. The ONLY module importing Whoosh
+(with its helper `catalog.search_postings`, which reads Whoosh's posting lists and columns in bulk).
 
 Public interface (callers never see Whoosh):
 
@@ -41,17 +42,24 @@ absent from the index are replaced by the bigram backstop before searching.
 
 Speed (what costs, measured with `bench/search_bench.py`; figures in bench/README.md):
 
-- Scoring is `_SaturatedTf`: BM25 without length normalisation. Whoosh's BM25F reads every hit's
-  field length (a column lookup in Python per hit, the largest single cost) and bounds a block's score
-  loosely; with weight-only scores the top-N collector skips whole posting blocks that cannot make
-  the page. Names are indexed twice in `text`, so they still outrank a mention in a description.
-- `search_page` (the search page and the API's relevance lists) ranks only `offset + count` hits (at
-  least PAGE_STEP), never an exact count through the scorer, no per-hit term lists (`terms=False`);
-  the number of matches and the facet counts come from one unscored pass over the matching
-  document numbers and per-generation columns (document number -> category / village / township,
-  built once per searcher from the ID fields' postings; `pk` maps document numbers to database
-  ids). Callers re-check only the shown ids in the database (`catalog.services.search_products`):
-  if one fails (the index is behind), they answer exactly from the database instead.
+- Queries are evaluated by `catalog.search_postings`, not by Whoosh's matchers: each term's posting
+  list is decoded a block (128 postings) at a time, and the query's ANDs and ORs are set and dict
+  operations that run in C, giving every match with its score in one pass. Whoosh's matchers make
+  Python calls per posting (and per `skip_to` of an intersection); at 100,000 products, where a
+  popular word matches 10,000-20,000 documents, that was most of a query's time, paid twice (the
+  unscored count pass, then the scored top-N). Other query shapes fall back to Whoosh.
+- Scoring is `_SaturatedTf`: BM25 without length normalisation (Whoosh's BM25F reads every hit's
+  field length). A term's score depends on its weight only, so it is computed once per distinct
+  weight. Names are indexed twice in `text`, so they still outrank a mention in a description.
+- `search_page` (the search page and the API's relevance lists) takes the number of matches, the
+  facet counts (a `Counter` over per-generation columns: document number -> category / village /
+  township, built once per searcher from the ID fields' postings) and the best `offset + count`
+  (at least PAGE_STEP; a heap, not a sort) from that one pass; `pk` maps document numbers to
+  database ids (a column read in one piece). Callers re-check only the shown ids in the database
+  (`catalog.services.search_products`): if one fails (the index is behind), they answer exactly
+  from the database instead.
+- Segments are written as separate files, not compound ones: Whoosh opens a compound segment as an
+  in-memory copy per searcher (about 120 MB per thread at 100,000 products; see `Engine.write`).
 - Field filters are ANDed terms; listings (a few hundred documents) are ANDed for kind=listing and
   masked out for products; a price range is a test on the price column per hit (a NumericRange
   query would be a wide OR of terms).
@@ -80,12 +88,15 @@ A missing index is built from the database on first use.
 """
 from __future__ import annotations
 
+import heapq
 import logging
+import operator
 import os
 import re
 import threading
 import unicodedata
 from array import array
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -94,6 +105,8 @@ from typing import Callable, Iterable
 from markupsafe import Markup, escape
 from whoosh.analysis import Token, Tokenizer
 from whoosh.idsets import DocIdSet
+
+from catalog import search_postings
 
 log = logging.getLogger(__name__)
 
@@ -462,12 +475,13 @@ class Engine:
         return self.column(searcher, "pk")
 
     def column(self, searcher, field: str) -> list:
-        """A sortable field's values by document number, read once per searcher."""
+        """A sortable integer field's values by document number (an `array`), read once per searcher
+        in one piece (`search_postings.numeric_column`)."""
         local = self._local
         if local.pks is None:
             local.pks = {}
         if field not in local.pks:
-            local.pks[field] = list(searcher.reader().column_reader(field))
+            local.pks[field] = search_postings.numeric_column(searcher.reader(), field)
         return local.pks[field]
 
     def facet_column(self, searcher, field: str) -> list:
@@ -482,17 +496,15 @@ class Engine:
             column = [""] * reader.doc_count_all()
             for value in reader.field_terms(field):
                 if value:
-                    for docnum in reader.postings(field, value).all_ids():
+                    for docnum in search_postings.term_docs(reader, field, value):
                         column[docnum] = value
             local.pks[key] = column
         return local.pks[key]
 
     def kind_docs(self, searcher, kind: str):
-        from whoosh.query import Term
-
         local = self._local
         if kind not in local.kinds:
-            local.kinds[kind] = set(searcher.docs_for_query(Term("kind", kind)))
+            local.kinds[kind] = set(search_postings.term_docs(searcher.reader(), "kind", kind))
         return local.kinds[kind]
 
     def _load_words(self) -> None:
@@ -518,14 +530,19 @@ class Engine:
     # -- writing
     def write(self, fn: Callable, *, create: bool = False, clear: bool = False, retries: int = 120,
               limitmb: int = 64) -> None:
-        """Run `fn(writer)` and commit, as the only writer: process lock + Whoosh lock (retried)."""
+        """Run `fn(writer)` and commit, as the only writer: process lock + Whoosh lock (retried).
+
+        NOTE segments are written as separate files, not one compound file: Whoosh reads a compound
+        segment through mmap as an in-memory COPY of its terms and postings (its `BufferFile` wraps
+        the map in a `BytesIO`), about 120 MB per searcher, so per thread, at 100,000 products;
+        separate files are read through ordinary buffered files (the OS page cache, shared)."""
         from whoosh.index import LockError
 
         with self.write_lock:
             ix = self.index(create=create)
             for attempt in range(retries):
                 try:
-                    writer = ix.writer(timeout=0.5, limitmb=limitmb)
+                    writer = ix.writer(timeout=0.5, limitmb=limitmb, compound=False)  # see NOTE below
                     break
                 except LockError:
                     log.info("search index locked, retrying (%s)", attempt + 1)
@@ -902,16 +919,49 @@ def _prepared(eng: Engine, searcher, q: str, kind: str, filters: dict | None):
     return query, kwargs, allow
 
 
-def _top(eng: Engine, searcher, prepared, limit: int) -> tuple[int, ...]:
-    """Database ids of the scored top `limit` (block-quality skipping: no exact count, no terms)."""
-    query, kwargs, _allow = prepared
-    results = searcher.search(query, limit=max(1, min(int(limit), 10_000)), terms=False, **kwargs)
+def _scores(searcher, prepared) -> dict[int, float] | None:
+    """{document number: score} of every match with the kind mask and the price range applied
+    (`search_postings.evaluate`: bulk posting lists, set and dict operations), or None for a
+    query shape it does not handle (then Whoosh's matchers do it: `_top`, `_matches`)."""
+    query, kwargs, allow = prepared
+    scores = search_postings.evaluate(searcher, query)
+    if scores is None:
+        return None
+    mask = kwargs.get("mask")
+    if mask:
+        if len(mask) < len(scores):
+            for docnum in mask:
+                scores.pop(docnum, None)
+        else:
+            scores = {d: s for d, s in scores.items() if d not in mask}
+    if allow is not None:
+        prices = allow.prices
+        lo = float("-inf") if allow.lo is None else allow.lo
+        hi = float("inf") if allow.hi is None else allow.hi
+        scores = {d: s for d, s in scores.items() if lo <= prices[d] <= hi}
+    return scores
+
+
+def _top(eng: Engine, searcher, prepared, limit: int, scores: dict[int, float] | None = None) -> tuple[int, ...]:
+    """Database ids of the scored top `limit`: score descending, then document number (Whoosh's
+    order), from `scores` (`_scores`) or, for another query shape, Whoosh's top-N collector."""
+    limit = max(1, min(int(limit), 10_000))
+    if scores is None:
+        scores = _scores(searcher, prepared)
     pks = eng.pks(searcher)
+    if scores is not None:
+        best = heapq.nlargest(limit, zip(scores.values(), map(operator.neg, scores)))
+        return tuple(int(pks[-negdoc]) for _score, negdoc in best)
+    query, kwargs, _allow = prepared
+    results = searcher.search(query, limit=limit, terms=False, **kwargs)
     return tuple(int(pks[docnum]) for _score, docnum in results.top_n)
 
 
 def _matches(eng: Engine, searcher, prepared) -> list[int]:
     """Every matching document number (unscored: a count and facets, not a ranking)."""
+    scores = _scores(searcher, prepared)
+    if scores is not None:
+        return list(scores)
     query, kwargs, allow = prepared
     mask = kwargs.get("mask")
     docs = searcher.docs_for_query(query)
@@ -980,27 +1030,26 @@ def search_page(q: str, *, kind: str = "product", offset: int = 0, count: int = 
     prepared = entry["prepared"]
     if prepared is None:
         return empty
+    scores = None  # every match with its score, computed at most once per call, never cached
     if "total" not in entry:
-        docs = _matches(eng, searcher, prepared)
+        scores = _scores(searcher, prepared)
+        docs = list(scores) if scores is not None else _matches(eng, searcher, prepared)
         entry["total"] = len(docs)
         entry["docs"] = array("i", docs)  # 4 bytes a match: cached entries stay small
     if facets and "facets" not in entry:
         entry["facets"] = {f: _count(eng.facet_column(searcher, f), entry["docs"]) for f in FACET_FIELDS}
     if entry.get("limit", 0) < need and len(entry.get("top", ())) >= entry.get("limit", 0):
         limit = max(need, PAGE_STEP, 2 * entry.get("limit", 0))
-        entry["top"] = _top(eng, searcher, prepared, limit)
+        entry["top"] = _top(eng, searcher, prepared, limit, scores)
         entry["limit"] = limit
     top = entry["top"][int(offset): need]
     return SearchPage(list(top), entry["total"], entry.get("facets") if facets else None)
 
 
-def _count(column: list, docs: list[int]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for d in docs:
-        value = column[d]
-        if value:
-            counts[value] = counts.get(value, 0) + 1
-    return counts
+def _count(column: list, docs) -> dict[str, int]:
+    counts = Counter(map(column.__getitem__, docs))  # counted in C
+    counts.pop("", None)
+    return dict(counts)
 
 
 def search_product_ids(q: str, limit: int = DEFAULT_LIMIT) -> list[int]:
