@@ -6,9 +6,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from shop.auth.models import ApiToken, Role, User
@@ -96,9 +97,35 @@ def load_session_user(session_id: str) -> User | None:
     user_id, _sep, version = (session_id or "").partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    user = _get_user(int(user_id))
     if user is None or user.auth_version != int(version) or not user.is_active:
         return None
+    return user
+
+
+_USER_BY_ID = sa.select(User.__table__).where(User.__table__.c.id == sa.bindparam("id"))
+
+
+def _get_user(user_id: int) -> User | None:
+    """The user, read fresh from the database on every request (a password change or a deactivation
+    counts at once), in ONE round trip on PostgreSQL: the row is read on an autocommit connection
+    (no BEGIN / ROLLBACK around it; a read-committed SELECT sees the same either way) and attached
+    to the request's session as a clean persistent object, exactly as `session.get` would leave it.
+    A request that only needs the user (a cached page, the cached cart) then never opens a
+    transaction. Elsewhere (SQLite, the tests' shared connection, a user already in the session)
+    it is `session.get`."""
+    session = db.session
+    engine = db.engine
+    if (not isinstance(engine, sa.Engine) or engine.dialect.name != "postgresql"
+            or session.identity_key(User, user_id) in session.identity_map):
+        return session.get(User, user_id)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        row = conn.execute(_USER_BY_ID, {"id": user_id}).mappings().first()
+    if row is None:
+        return None
+    user = User(**row)
+    make_transient_to_detached(user)  # as if loaded: identity key set, no pending changes
+    session.add(user)
     return user
 
 

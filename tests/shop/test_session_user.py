@@ -1,0 +1,96 @@
+"""The session user's load on PostgreSQL (shop.auth.services._get_user): one round trip on an
+autocommit connection, no transaction for a request that needs nothing else — and still read
+fresh on every request: a password change or a deactivation ends other sessions at once.
+
+These need real commits (`committed_db`): the `db` fixture shares one connection whose data other
+connections cannot see, and there the loader is `session.get`."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flask import g
+from flask_login import current_user
+
+from shop.db import commit
+from tests.conftest import AuthActions, requires_postgres
+from tests.factories import make_user
+
+pytestmark = requires_postgres
+
+
+@pytest.fixture
+def transactions(committed_db):
+    """The isolation level of every transaction begun on the engine (None = the default)."""
+    seen: list = []
+    engine = committed_db.engine
+
+    def begin(conn):
+        seen.append(conn.get_execution_options().get("isolation_level"))
+
+    sa.event.listen(engine, "begin", begin)
+    yield seen
+    sa.event.remove(engine, "begin", begin)
+
+
+def _login(app, user):
+    client = app.test_client()
+    assert AuthActions(client).login(user).status_code in (302, 303)
+    client.get("/")  # shows the welcome message
+    return client
+
+
+def test_a_logged_in_request_that_needs_only_the_user_opens_no_transaction(app, committed_db, transactions,
+                                                                            monkeypatch):
+    monkeypatch.setitem(app.config, "PAGE_CACHE", True)
+    monkeypatch.setitem(app.config, "CACHE_REDIS_URL", "")
+    user = make_user(email="fast@example.com", name="快")
+    commit()
+    client = _login(app, user)
+    client.get("/products")  # a miss: rendered and stored
+    committed_db.session.remove()  # as in a new request (the fixture's app context outlives requests)
+    transactions.clear()
+    page = client.get("/products").get_data(as_text=True)
+    assert ">快<" in page and "退出" in page
+    assert transactions == ["AUTOCOMMIT"], transactions
+
+
+def test_the_user_is_a_clean_persistent_object_of_the_request_session(app, committed_db):
+    user = make_user(email="obj@example.com")
+    commit()
+    client = _login(app, user)
+    committed_db.session.remove()  # as in a new request
+    cookie = client.get_cookie("session").value
+    with app.test_request_context("/", headers={"Cookie": f"session={cookie}"}):
+        g.pop("_login_user", None)  # the fixture's app context (and its g) outlives requests
+        obj = current_user._get_current_object()
+        assert obj.email == "obj@example.com"
+        state = sa.inspect(obj)
+        assert state.persistent and not committed_db.session.is_modified(obj)
+        assert committed_db.session.get(type(obj), obj.id) is obj
+
+
+def test_password_change_ends_other_sessions_and_keeps_this_one(app, committed_db, monkeypatch):
+    user = make_user(email="change@example.com")
+    commit()
+    this, other = _login(app, user), _login(app, user)
+    response = this.post("/password/change", data={"current": "password123", "password": "new-password-1",
+                                                   "confirm": "new-password-1"})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    committed_db.session.remove()  # each request below starts afresh, as in production
+    assert "退出" in this.get("/").get_data(as_text=True), "this session carries the new auth version"
+    committed_db.session.remove()
+    assert other.get("/orders").status_code in (302, 401), "the other session ended at once"
+    committed_db.session.remove()
+    stored = committed_db.session.scalar(sa.select(type(user)).where(type(user).email == "change@example.com"))
+    assert stored.auth_version == 2
+
+
+def test_deactivated_account_is_logged_out_on_its_next_request(app, committed_db):
+    user = make_user(email="gone@example.com")
+    commit()
+    client = _login(app, user)
+    assert client.get("/orders").status_code == 200
+    with committed_db.engine.begin() as conn:  # another process deactivates the account
+        conn.execute(sa.text("UPDATE users SET is_active_account = false WHERE email = 'gone@example.com'"))
+    committed_db.session.remove()  # a new request (the fixture's app context outlives requests)
+    assert client.get("/orders").status_code in (302, 401)
