@@ -21,7 +21,10 @@ Analysis
 --------
 Text is NFKC-normalised and lower-cased. CJK runs are segmented by jieba in search mode (sub-words too)
 with a domain user dictionary (`search_dict.txt`, plus every synonym and every village and township
-name from the database) loaded once per process, lazily. Latin/digit runs stay whole and keep a
+name from the database) loaded once per process, lazily; jieba's own tables are packed by
+`catalog.segmenter` (the same words in about 10 MB instead of about 80). Pinyin comes from pypinyin in
+the index writer and from a table the writer saves next to the index for everyone else
+(`catalog.pinyin`), so web workers do not load pypinyin's 50 MB. Latin/digit runs stay whole and keep a
 following unit or grade character (`a级`, `5斤`, `10kg`), and are also indexed split (`10`, `kg`).
 Fields are chosen for cheap query shapes:
 
@@ -98,7 +101,6 @@ import unicodedata
 from array import array
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -106,7 +108,7 @@ from markupsafe import Markup, escape
 from whoosh.analysis import Token, Tokenizer
 from whoosh.idsets import DocIdSet
 
-from catalog import search_postings
+from catalog import pinyin, search_postings
 
 log = logging.getLogger(__name__)
 
@@ -135,26 +137,30 @@ _added_words: set[str] = set()
 
 
 def _jb():
-    """jieba with the user dictionary, loaded once per process (about 1 s)."""
+    """jieba (a `jieba.Tokenizer` on packed tables, `catalog.segmenter`) with the user dictionary,
+    loaded once per process (a few milliseconds once its packed tables are cached)."""
     global _jieba
     if _jieba is None:
         with _jieba_lock:
             if _jieba is None:
-                import jieba
+                from catalog.segmenter import tokenizer
 
-                jieba.setLogLevel(logging.WARNING)
-                jieba.initialize()
-                jieba.load_userdict(str(DICT_PATH))
-                _jieba = jieba
+                tk = tokenizer()
+                tk.load_userdict(str(DICT_PATH))
+                _jieba = tk
                 synonyms()  # adds every synonym as a word
     return _jieba
 
 
 def warm_up() -> None:
-    """Load jieba (user dictionary, synonyms) and pypinyin now, e.g. in a gunicorn `--preload` parent
-    so that forked workers share them instead of each paying about a second on its first search."""
+    """Load jieba (user dictionary, synonyms) and, in an application context, the index's pinyin
+    table now, e.g. in a gunicorn `--preload` parent: forked workers then share them. pypinyin is
+    not loaded (readers use the table, `catalog.pinyin`)."""
     _jb()
-    word_pinyin("预热")
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        pinyin.use_table(os.path.abspath(current_app.config["SEARCH_INDEX_DIR"]))
 
 
 def add_words(words: Iterable[str]) -> None:
@@ -254,14 +260,19 @@ def query_units(q: str) -> list[Unit]:
     return units[:MAX_WORDS]
 
 
-@lru_cache(maxsize=100_000)
-def word_pinyin(word: str) -> tuple[str, str]:
-    """(full pinyin, initials) of a word: 板鸭 -> ('banya', 'by'). Non-CJK characters are kept."""
-    from pypinyin import Style, lazy_pinyin
+word_pinyin = pinyin.word_pinyin  # (full pinyin, initials): 板鸭 -> ('banya', 'by')
 
-    full = "".join(lazy_pinyin(word)).lower()
-    initials = "".join(p[:1] if p.isalpha() else p for p in lazy_pinyin(word, style=Style.FIRST_LETTER)).lower()
-    return re.sub(r"[^a-z0-9]", "", full), re.sub(r"[^a-z0-9]", "", initials)
+
+def _pinyin_words(names: Iterable[str]) -> set[str]:
+    """The words whose pinyin readers look up: the synonyms (`_pinyin_synonyms`) and the words of
+    each name as `match_spans` cuts it for highlighting."""
+    jb = _jb()
+    out = {word for word in synonyms() if _CJK.search(word)}
+    for name in names:
+        for word, _s, _e in jb.tokenize((name or "").lower(), mode="search"):
+            if _CJK.search(word):
+                out.add(word)
+    return out
 
 
 def pinyin_terms(*texts: str) -> list[str]:
@@ -508,6 +519,7 @@ class Engine:
         return local.kinds[kind]
 
     def _load_words(self) -> None:
+        pinyin.use_table(self.path)
         path = os.path.join(self.path, WORDS_FILE)
         try:
             mtime = os.stat(path).st_mtime
@@ -526,6 +538,11 @@ class Engine:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write("\n".join(words) + "\n")
         os.replace(tmp, path)
+
+    def save_pinyin(self, names: Iterable[str], *, replace: bool) -> None:
+        """Save the pinyin of these names' words (and the synonyms) for readers (`catalog.pinyin`);
+        called before the index commit that adds the names."""
+        pinyin.save_table(self.path, sorted(_pinyin_words(names)), replace=replace)
 
     # -- writing
     def write(self, fn: Callable, *, create: bool = False, clear: bool = False, retries: int = 120,
@@ -686,6 +703,19 @@ def _place_names() -> list[str]:
     return names
 
 
+def _indexed_names() -> list[str]:
+    """Names of every visible product and published listing (what the index holds)."""
+    from catalog.models import Product, visible_products
+    from shop.extensions import db
+
+    names = list(db.session.scalars(visible_products().with_only_columns(Product.name)))
+    try:
+        from tourism.models import Listing
+    except ImportError:  # pragma: no cover
+        return names
+    return names + list(db.session.scalars(db.select(Listing.name).where(Listing.is_published.is_(True))))
+
+
 def _apply(writer, prefix: str, docs: dict[int, dict], gone: set[int]) -> None:
     for pk in gone:
         writer.delete_by_term("id", f"{prefix}:{pk}")
@@ -713,6 +743,10 @@ def _update(raw_ids: Iterable[int], prefix: str, load: Callable) -> None:
         return
     eng.save_words(_place_names())
     docs, gone = load(ids)
+    if pinyin.has_table(eng.path):
+        eng.save_pinyin([doc["name"] for doc in docs.values()], replace=False)
+    else:  # an index written before the table existed: the whole table now
+        eng.save_pinyin(_indexed_names(), replace=True)
     eng.write(lambda w: _apply(w, prefix, docs, gone))
     _pages_changed()
 
@@ -735,6 +769,7 @@ def rebuild(progress: Callable[[int, int], None] | None = None, *, batch: int = 
     listings, _ = _load_listings(None)
     docs = list(products.values()) + list(listings.values())
     total = len(docs)
+    eng.save_pinyin([doc["name"] for doc in docs], replace=True)
 
     def fill(writer):
         for start in range(0, total, batch):
