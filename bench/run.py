@@ -780,6 +780,17 @@ def shown_command(argv) -> str:
     return shlex.join(["python", "-m", "bench.run", *words])
 
 
+def _other_sections(path: Path) -> list[str]:
+    """The `## ...` sections of an existing report (written by other benchmarks, e.g. "Search (in
+    process)" from bench.search_bench's figures): kept below the new run's table."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    start = text.find("\n## ")
+    return ["", text[start + 1:].rstrip()] if start != -1 else []
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="duration of each scenario (default 10)")
@@ -953,6 +964,7 @@ def main(argv=None) -> int:
         ]
         if args.note:
             report += ["", f"Note: {args.note}"]
+        report += _other_sections(args.output)
         args.output.write_text("\n".join(report).rstrip() + "\n")
         log(f"written {args.output}")
     return 0
