@@ -12,8 +12,10 @@ import hashlib
 import hmac
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
+
+# cryptography is imported where a value is encrypted or decrypted (county pages, imports, exports),
+# not with the models: its Rust extension and OpenSSL are about 10 MB of every web worker otherwise.
 
 
 def _key_material() -> bytes:
@@ -23,7 +25,9 @@ def _key_material() -> bytes:
     return hashlib.sha256(b"household-data:" + current_app.config["SECRET_KEY"].encode()).digest()
 
 
-def _fernet() -> Fernet:
+def _fernet():
+    from cryptography.fernet import Fernet
+
     material = _key_material()
     if len(material) == 44:  # an actual Fernet key
         return Fernet(material)
@@ -50,6 +54,8 @@ class EncryptedString(sa.types.TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None or value == "":
             return value
+        from cryptography.fernet import InvalidToken
+
         try:
             return _fernet().decrypt(value.encode()).decode()
         except InvalidToken:
