@@ -9,10 +9,13 @@
   the GIL. It is also the setting the issue's reference figures were taken with, so the hello
   ceiling is comparable. `--worker-class gthread --threads 4` is there to compare (keep-alive,
   overlap of the database's commit waits in checkout).
-- `preload_app`: the application (and jieba's ~67 MB dictionary and pypinyin's ~50 MB, both warmed in
+- `preload_app`: the application (and jieba with its packed dictionary, about 10 MB, warmed in
   `when_ready` below) is loaded once in the master and shared copy-on-write by the forked workers;
-  `gc.freeze()` then keeps the collector from copying those shared pages into every worker.
+  `gc.freeze()` then keeps the collector from copying those shared pages into every worker. A worker's
+  RSS still counts every shared page it maps, so what the master holds is what each worker holds:
+  pypinyin (50 MB) is not loaded at all (the index writer saves the pinyin readers need, catalog/pinyin.py).
 """
+import importlib
 import os
 import sys
 
@@ -37,23 +40,12 @@ def when_ready(server):
     if "shop" not in sys.modules:  # the hello reference: nothing to warm
         return
     try:
-        import importlib
-        import logging
-
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)
-        jieba.initialize()
         search = importlib.import_module("catalog.search")
-        # the search module's own loader also reads its user dictionary (catalog/search_dict.txt)
-        warm = getattr(search, "warm_up", None) or getattr(search, "_jb", None)
-        if callable(warm):
-            warm()
-        # pypinyin loads its ~50 MB of dictionaries lazily: do it here too, or every worker has a copy
-        from pypinyin import Style, lazy_pinyin
-
-        lazy_pinyin("预热拼音", style=Style.FIRST_LETTER)
-        lazy_pinyin("预热拼音")
+        app = server.app.wsgi()
+        # jieba on its packed tables (catalog.segmenter) with the user dictionary, and the index's
+        # pinyin table (catalog.pinyin); pypinyin itself is never loaded by a web process
+        with app.app_context():
+            search.warm_up()
     except Exception as exc:  # never stop the benchmark for a warm-up
         server.log.warning("jieba warm-up failed: %s", exc)
     if os.environ.get("BENCH_GC_FREEZE", "1") == "1":
