@@ -54,7 +54,12 @@ class SentMail(db.Model):
     sent_at: Mapped[datetime | None]
 
 
-def build_message(to: str, subject: str, body: str, *, key: str | None = None) -> EmailMessage:
+#: An attachment: (file name, content, MIME type such as "image/png").
+Attachment = tuple[str, bytes, str]
+
+
+def build_message(to: str, subject: str, body: str, *, key: str | None = None,
+                  attachments: tuple[Attachment, ...] | list[Attachment] = ()) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = current_app.config.get("MAIL_DEFAULT_SENDER") or "noreply@localhost"
     msg["To"] = to
@@ -64,15 +69,20 @@ def build_message(to: str, subject: str, body: str, *, key: str | None = None) -
     else:
         msg["Message-ID"] = make_msgid(domain="village-eline")
     msg.set_content(body)
+    for filename, content, mimetype in attachments:
+        maintype, _sep, subtype = mimetype.partition("/")
+        msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return msg
 
 
-def deliver(to: str, subject: str, body: str, *, key: str | None = None) -> None:
-    """Send (or log) one plain-text message, now, in this process."""
-    msg = build_message(to, subject, body, key=key)
+def deliver(to: str, subject: str, body: str, *, key: str | None = None,
+            attachments: tuple[Attachment, ...] | list[Attachment] = ()) -> None:
+    """Send (or log) one plain-text message with its attachments, now, in this process."""
+    msg = build_message(to, subject, body, key=key, attachments=attachments)
     config = current_app.config
     if not config.get("MAIL_SERVER"):
-        log.info("mail to %s: %s\n%s", to, subject, body)
+        names = ", ".join(f"{name} ({len(content)} bytes)" for name, content, _type in attachments)
+        log.info("mail to %s: %s\n%s%s", to, subject, body, f"\n[attached: {names}]" if names else "")
         return
     with smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25), timeout=20) as smtp:
         if config.get("MAIL_USE_TLS"):
@@ -90,19 +100,21 @@ def task_mail_key(task) -> str | None:
     return f"{task.name}:{task.request.id}"
 
 
-def send_once(key: str | None, to: str, subject: str, body: str) -> bool:
+def send_once(key: str | None, to: str, subject: str, body: str, *,
+              attachments: tuple[Attachment, ...] | list[Attachment] = ()) -> bool:
     """Send unless the mail with this key was already sent. Returns whether this call sent it.
     Commits its own short transactions: call it with nothing else pending in the session."""
+    extra = {"attachments": attachments} if attachments else {}
     if not to:
         return False
     if key is None:
-        deliver(to, subject, body)
+        deliver(to, subject, body, **extra)
         return True
     if not _claim(key):
         log.info("mail %s already sent: not sending again", key)
         return False
     try:
-        deliver(to, subject, body, key=key)
+        deliver(to, subject, body, key=key, **extra)
     except Exception:
         _release(key)
         raise

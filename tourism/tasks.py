@@ -7,6 +7,9 @@ confirmation e-mail is sent once per task id (`shop.mail.send_once`).
 from __future__ import annotations
 
 from celery import shared_task
+from flask import render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from shop.db import commit
@@ -41,15 +44,15 @@ def send_booking_mail(self, booking_id: int) -> None:
     """The confirmation e-mail with the confirmation code (shop.mail: SMTP, or the log by default)."""
     from shop.mail import send_once, task_mail_key
     from tourism.models import Booking
+    from tourism.qr import checkin_text, qr_png
 
     booking = db.session.get(Booking, booking_id, options=[joinedload(Booking.user), joinedload(Booking.listing)])
     if booking is None or not booking.confirmation_code:
         return
     email = booking.user.email
-    subject = f"预订确认 {booking.code} · {booking.listing.name}"
-    body = (
-        f"您的预订已确认。\n项目：{booking.listing.name}\n日期：{booking.check_in_date} – {booking.check_out_date}\n"
-        f"人数：{booking.guests}\n确认码：{booking.confirmation_code}\n请到店时出示确认码。"
-    )
+    with force_locale(booking.user.locale or "zh_CN"):  # no request here: the guest's language
+        subject = _("预订确认 %(code)s · %(name)s", code=booking.code, name=booking.listing.name)
+        body = render_template("emails/booking_confirmation.txt", booking=booking)
+    qr = (f"{booking.code}-qr.png", qr_png(checkin_text(booking)), "image/png")
     db.session.commit()  # end the read transaction before the mail's own short ones
-    send_once(task_mail_key(self), email, subject, body)
+    send_once(task_mail_key(self), email, subject, body, attachments=[qr])

@@ -1,8 +1,6 @@
 """HTML views of the tourism package: browse, listing with calendar, book, my bookings, host workspace."""
 from __future__ import annotations
 
-import base64
-import io
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -20,6 +18,7 @@ from shop.errors import DomainError
 from shop.timeutil import local_date, month_bounds, now_utc, to_local
 from tourism.forms import BookingForm, CheckInForm, CloseDatesForm, ListingTermsForm, UnitTypeForm
 from tourism.models import ListingKind
+from tourism.qr import checkin_text, qr_data_uri
 from tourism.services.availability import ListingFilter, listing_calendar, search_listings, sessions_between
 from tourism.services.booking import (
     BookingRequest,
@@ -208,16 +207,6 @@ def my_bookings():
     return render_template("tourism/my_bookings.html", bookings=list_user_bookings(current_user))
 
 
-def qr_data_uri(text: str) -> str:
-    """A PNG QR code of `text` as a data: URI (no external service)."""
-    import qrcode
-
-    img = qrcode.make(text, box_size=6, border=2)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
 def _pay_url(order):
     if order is None:
         return None
@@ -232,7 +221,7 @@ def _pay_url(order):
 def booking_detail(code: str):
     booking = get_booking_for_user(code, current_user)
     now = now_utc()
-    qr = qr_data_uri(f"{booking.code}:{booking.confirmation_code}") if booking.confirmation_code else None
+    qr = qr_data_uri(checkin_text(booking)) if booking.confirmation_code else None
     quote = cancel_quote(booking, now=now) if booking.status in ("held", "confirmed") else None
     return render_template("tourism/booking_detail.html", booking=booking, qr=qr, quote=quote,
                            pay_url=_pay_url(booking.order), now=now)

@@ -73,7 +73,7 @@ def published(broker, monkeypatch):
 def delivered(monkeypatch):
     """Mail handed to SMTP (or the log), recorded: (to, subject, key)."""
     out: list[tuple] = []
-    monkeypatch.setattr(shop.mail, "deliver", lambda to, subject, body, key=None: out.append((to, subject, key)))
+    monkeypatch.setattr(shop.mail, "deliver", lambda to, subject, body, key=None, **_kw: out.append((to, subject, key)))
     return out
 
 
@@ -338,7 +338,7 @@ def test_a_failed_smtp_call_gives_the_key_back_so_the_retry_sends(db, dedupe, mo
     with pytest.raises(OSError):
         send_once("k-retry", "a@test.cn", "s", "b")
     assert db.session.scalar(sa.select(SentMail).where(SentMail.key == "k-retry")) is None
-    monkeypatch.setattr(shop.mail, "deliver", lambda to, subject, body, key=None: dedupe.append((to, subject, key)))
+    monkeypatch.setattr(shop.mail, "deliver", lambda to, subject, body, key=None, **_kw: dedupe.append((to, subject, key)))
     assert send_once("k-retry", "a@test.cn", "s", "b") is True
     assert send_once("k-retry", "a@test.cn", "s", "b") is False
     assert len(dedupe) == 1

@@ -1,0 +1,60 @@
+"""The booking confirmation e-mail: in the guest's language, with the confirmation code and the
+check-in QR code attached (issue #7: "a confirmation code and a QR code ... in the e-mail")."""
+from __future__ import annotations
+
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import shop.mail
+from shop.db import commit
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_user
+from tests.tourism.factories import make_booking, make_listing
+from tourism.qr import qr_png
+
+
+def _sent(monkeypatch) -> list:
+    """Messages as SMTP would get them (build_message with every argument deliver was given)."""
+    out: list = []
+    monkeypatch.setattr(shop.mail, "deliver", lambda to, subject, body, key=None, attachments=():
+                        out.append(shop.mail.build_message(to, subject, body, key=key, attachments=attachments)))
+    return out
+
+
+def _booking(locale: str | None):
+    guest = make_user(email=f"guest-{locale}@test.cn")
+    guest.locale = locale
+    day = local_date(now_utc()) + timedelta(days=5)
+    booking = make_booking(make_listing(name="罗渡农家乐"), user=guest, check_in=day, check_out=day + timedelta(days=2),
+                           guests=2, confirmation_code="482913")
+    commit()
+    return booking, day
+
+
+def test_the_confirmation_mail_carries_the_code_the_stay_and_the_qr_code(db, monkeypatch):
+    from tourism.tasks import send_booking_mail
+
+    sent = _sent(monkeypatch)
+    booking, day = _booking(None)
+    assert send_booking_mail.apply(args=[booking.id]).successful()
+    [msg] = sent
+    msg = message_from_bytes(msg.as_bytes(), policy=policy.default)  # what the recipient parses
+    assert msg["To"] == "guest-None@test.cn" and booking.code in msg["Subject"] and "罗渡农家乐" in msg["Subject"]
+    text = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    assert "您的预订已确认" in text and "482913" in text and day.isoformat() in text
+    assert (day + timedelta(days=2)).isoformat() in text and "2 晚" in text
+    [png] = [p for p in msg.walk() if p.get_content_type() == "image/png"]
+    assert png.get_filename() == f"{booking.code}-qr.png"
+    assert png.get_payload(decode=True) == qr_png(f"{booking.code}:482913")  # the code the host checks in
+
+
+def test_the_confirmation_mail_follows_the_guests_language(db, monkeypatch):
+    from tourism.tasks import send_booking_mail
+
+    sent = _sent(monkeypatch)
+    booking, _day = _booking("en")
+    assert send_booking_mail.apply(args=[booking.id]).successful()
+    [msg] = sent
+    assert msg["Subject"].startswith("Booking confirmed")
+    text = msg.get_body(("plain",)).get_content()
+    assert "Your booking is confirmed." in text and "482913" in text and "您的预订" not in text
