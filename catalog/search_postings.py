@@ -221,4 +221,6 @@ def _term_scores(searcher, term) -> dict[int, float]:
         raise Unsupported(term.fieldname)
     boost = term.boost
     by_weight = {w: scorer._f(w) * boost if boost != 1.0 else scorer._f(w) for w in set(weights)}
+    if len(by_weight) == 1:  # one score for all (existence-only fields: prefixes, ids)
+        return dict.fromkeys(ids, next(iter(by_weight.values())))
     return dict(zip(ids, map(by_weight.__getitem__, weights)))

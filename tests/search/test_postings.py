@@ -122,3 +122,48 @@ def test_writer_writes_separate_segment_files_not_a_compound_file(tmp_path, jieb
     assert any(n.endswith(".pst") for n in names)
     assert not any(n.endswith(".seg") for n in names)
     assert search.search_ids("村", path=path, cache=False)
+
+
+def test_columns_are_read_once_per_segment_and_stay_right_after_updates(tmp_path, jieba_loaded, monkeypatch):
+    """After a one-document update only the new segment's columns are read (the old segment's are
+    reused: at 100,000 products reading them again cost about 60 ms a thread), and the joined
+    columns still give every document's pk and facets."""
+    path = str(tmp_path / "index")
+    eng = search.engine(path)
+    rnd = random.Random(7)
+    docs = [_doc(i, rnd) for i in range(1, 301)]
+    ix = eng.index(create=True)
+    writer = ix.writer(compound=False)
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit()
+    built = []
+    real_numeric, real_facet = search_postings.numeric_column, search._facet_part
+    monkeypatch.setattr(search_postings, "numeric_column", lambda r, f: built.append(f) or real_numeric(r, f))
+    monkeypatch.setattr(search, "_facet_part", lambda r, f: built.append(f) or real_facet(r, f))
+
+    def check():
+        searcher = eng.searcher()
+        page = search.search_page("村", count=500, facets=True, filters={"max_fen": 10**6}, path=path, cache=False)
+        assert sorted(page.ids) == list(range(1, 301))
+        by_pk = {d["pk"]: d for d in docs}
+        for field in search.FACET_FIELDS:
+            expected = {}
+            for d in docs:
+                expected[d[field]] = expected.get(d[field], 0) + 1
+            assert page.facets[field] == expected
+        pks = eng.pks(searcher)
+        prices = eng.column(searcher, "price")
+        for docnum in searcher.reader().all_doc_ids():
+            assert prices[docnum] == by_pk[pks[docnum]]["price"]
+
+    check()
+    assert sorted(built) == sorted(["pk", "price", "category", "village", "township"])
+    built.clear()
+    docs[4] = dict(_doc(5, rnd), price=123)
+    search.search_ids("村", path=path)  # this thread's searcher is open
+    eng.write(lambda w: w.update_document(**docs[4]))
+    check()
+    assert sorted(built) == sorted(["pk", "price", "category", "village", "township"])  # the new segment only
+    assert len(eng.searcher().reader().leaf_readers()) == 2
+    assert len(eng._segment_parts) == 10
