@@ -518,6 +518,8 @@ class Engine:
         Parts of segments that are gone (merged) are dropped."""
         parts, live = [], set()
         for leaf, _offset in searcher.reader().leaf_readers():
+            if leaf.segment() is None:  # an empty index: no documents, no segment
+                continue
             key = (leaf.segment().segment_id(), name)
             live.add(key[0])
             part = self._segment_parts.get(key)
@@ -527,8 +529,8 @@ class Engine:
         for key in list(self._segment_parts):
             if key[0] not in live:
                 self._segment_parts.pop(key, None)
-        if len(parts) == 1:
-            return parts[0]
+        if len(parts) <= 1:
+            return parts[0] if parts else []
         joined = parts[0][:0]  # an empty list or array of the same kind
         for part in parts:
             joined += part

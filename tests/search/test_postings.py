@@ -167,3 +167,13 @@ def test_columns_are_read_once_per_segment_and_stay_right_after_updates(tmp_path
     assert sorted(built) == sorted(["pk", "price", "category", "village", "township"])  # the new segment only
     assert len(eng.searcher().reader().leaf_readers()) == 2
     assert len(eng._segment_parts) == 10
+
+
+def test_columns_of_an_empty_index_are_empty(tmp_path, jieba_loaded):
+    eng = search.engine(str(tmp_path / "index"))
+    eng.index(create=True)
+    searcher = eng.searcher()
+    assert list(eng.pks(searcher)) == [] and eng.facet_column(searcher, "village") == []
+    assert eng.kind_docs(searcher, "listing") == set()
+    page = search.search_page("村", facets=True, filters={"max_fen": 100}, path=str(tmp_path / "index"))
+    assert page.ids == [] and page.total == 0
