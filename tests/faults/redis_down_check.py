@@ -19,7 +19,7 @@ from shop.db import commit
 from shop.outbox import OutboxMessage
 from shop.timeutil import local_date, now_utc
 from tests.factories import PASSWORD, make_household, make_product, make_user
-from tests.faults.services import SmtpSink, private_redis_fixture, use_broker, wait_for
+from tests.faults.services import SmtpSink, message_text, private_redis_fixture, use_broker, wait_for
 from tests.orders.factories import ADDRESS_JSON
 from tests.tourism.factories import make_listing
 
@@ -87,15 +87,9 @@ def test_redis_down_then_back(app, committed_db, redis_server, monkeypatch):
                       loglevel="WARNING", shutdown_timeout=10):
         assert wait_for(lambda: len(sink.messages) >= 2 and redis_server.client(1).llen("celery") == 0, 20)
         assert wait_for(lambda: False, 1.0) is False  # give a repeat the time to arrive
-    bodies = [_text(m) for m in sink.messages]
+    bodies = [message_text(m) for m in sink.messages]
     assert len(bodies) == 2, bodies  # one order mail, one booking mail: the repeat sent nothing
     assert sum(order.json["id"] in b for b in bodies) == 1 and sum(booking.json["code"] in b for b in bodies) == 1
     assert committed_db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
     sink.close()
 
-
-def _text(raw: bytes) -> str:
-    from email import message_from_bytes, policy
-
-    msg = message_from_bytes(raw, policy=policy.default)
-    return f"{msg['Subject']}\n{msg.get_content()}"

@@ -85,6 +85,14 @@ class PrivateRedis:
         return redis.Redis(port=self.port, db=db, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
 
 
+def message_text(raw: bytes) -> str:
+    """A received message as a test reads it: the subject, then the plain-text body (attachments aside)."""
+    from email import message_from_bytes, policy
+
+    msg = message_from_bytes(raw, policy=policy.default)
+    return f"{msg['Subject']}\n{msg.get_body(('plain',)).get_content()}"
+
+
 class SmtpSink:
     """A minimal SMTP server on loopback that keeps every complete message.
 

@@ -21,7 +21,7 @@ from shop.db import commit
 from shop.mail import SentMail
 from shop.timeutil import now_utc
 from tests.factories import make_product, make_user
-from tests.faults.services import ROOT, SmtpSink, private_redis_fixture, use_broker, wait_for
+from tests.faults.services import ROOT, SmtpSink, message_text, private_redis_fixture, use_broker, wait_for
 from tests.orders.factories import make_order
 
 PORT = int(os.environ.get("FAULTS_REDIS_PORT") or 0)
@@ -93,7 +93,7 @@ def test_a_worker_killed_mid_task_runs_it_again_and_the_mail_arrives_once(app, c
         assert wait_for(lambda: len(sink.messages) >= 1, 60), second.output()
         wait_for(lambda: False, VISIBILITY * 2)  # long enough for any repeat to show up
         assert len(sink.messages) == 1 and broker.hlen("unacked") == 0, second.output()
-        assert code.encode() in sink.messages[0] or code in _text(sink.messages[0])
+        assert code.encode() in sink.messages[0] or code in message_text(sink.messages[0])
         sent = committed_db.session.scalars(sa.select(SentMail)).all()
         assert [(m.key, m.status) for m in sent] == [(f"orders.tasks.send_order_mail:{_task_id(sent)}", "sent")]
     finally:
@@ -107,9 +107,3 @@ def test_a_worker_killed_mid_task_runs_it_again_and_the_mail_arrives_once(app, c
 def _task_id(sent) -> str:
     return sent[0].key.rsplit(":", 1)[1] if sent else ""
 
-
-def _text(raw: bytes) -> str:
-    from email import message_from_bytes, policy
-
-    msg = message_from_bytes(raw, policy=policy.default)
-    return f"{msg['Subject']}\n{msg.get_content()}"
