@@ -950,7 +950,7 @@ def main(argv=None) -> int:
             "",
             f"Shape: gunicorn {args.workers} × {args.worker_class}"
             + (f" ({args.gthreads} threads)" if args.worker_class == "gthread" else "")
-            + f" workers, --preload; Celery worker {'off' if args.no_celery else 'solo pool, queues celery+search'}; "
+            + f" workers, --preload; Celery worker {'off' if args.no_celery else 'solo pool, queues celery+search' + (f', {" ".join(NICE)}' if NICE else '')}; "
             f"wrk {args.threads} threads, {args.connections} connections, {args.seconds} s per scenario, loopback; "
             f"request mix seed {args.seed}; "
             + ("page cache cold (--cold)." if args.cold else
