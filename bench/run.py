@@ -37,6 +37,7 @@ HELLO_PORT = APP_PORT + 1
 #: The Celery worker runs niced, as in production (README, "Production"): e-mails and index updates
 #: take the CPU the web requests leave; under a burst they lag by seconds, never the buyer. BENCH_WORKER_NICE=0: not.
 NICE = ["nice", "-n", os.environ.get("BENCH_WORKER_NICE", "10")] if os.environ.get("BENCH_WORKER_NICE", "10") != "0" else []
+WORKER_NICE_NOTE = f", {' '.join(NICE)}" if NICE else ""
 
 # Popular queries repeat (a Zipf-like mix): Chinese words, full pinyin, initials, village names.
 SEARCH_QUERIES = [
@@ -950,7 +951,7 @@ def main(argv=None) -> int:
             "",
             f"Shape: gunicorn {args.workers} × {args.worker_class}"
             + (f" ({args.gthreads} threads)" if args.worker_class == "gthread" else "")
-            + f" workers, --preload; Celery worker {'off' if args.no_celery else 'solo pool, queues celery+search' + (f', {" ".join(NICE)}' if NICE else '')}; "
+            + f" workers, --preload; Celery worker {'off' if args.no_celery else 'solo pool, queues celery+search' + WORKER_NICE_NOTE}; "
             f"wrk {args.threads} threads, {args.connections} connections, {args.seconds} s per scenario, loopback; "
             f"request mix seed {args.seed}; "
             + ("page cache cold (--cold)." if args.cold else
