@@ -188,3 +188,16 @@ def _reset_celery_join_flag():
     _set_task_join_will_block(False)
     yield
     _set_task_join_will_block(False)
+
+
+@pytest.fixture
+def cache_on(app, db, monkeypatch):
+    """The page cache on, in process memory, emptied before and after the test."""
+    from shop import pagecache
+
+    monkeypatch.setitem(app.config, "PAGE_CACHE", True)
+    monkeypatch.setitem(app.config, "CACHE_REDIS_URL", "")
+    with app.app_context():
+        pagecache.catalog_changed()
+    yield
+    pagecache.clear()

@@ -14,16 +14,6 @@ from tests.conftest import AuthActions
 from tests.factories import make_product, make_user
 
 
-@pytest.fixture
-def cache_on(app, db, monkeypatch):
-    monkeypatch.setitem(app.config, "PAGE_CACHE", True)
-    monkeypatch.setitem(app.config, "CACHE_REDIS_URL", "")
-    with app.app_context():
-        pagecache.catalog_changed()
-    yield
-    pagecache.clear()
-
-
 def _cart(client, db) -> tuple[bool, str]:
     """(served from the cache, page): a hit runs no statement but the user's load."""
     statements: list[str] = []

@@ -12,16 +12,6 @@ from shop.db import commit
 from tests.factories import make_product, make_user
 
 
-@pytest.fixture
-def cache_on(app, db, monkeypatch):
-    monkeypatch.setitem(app.config, "PAGE_CACHE", True)
-    monkeypatch.setitem(app.config, "CACHE_REDIS_URL", "")
-    with app.app_context():
-        pagecache.catalog_changed()
-    yield
-    pagecache.clear()
-
-
 @contextmanager
 def count_sql(db):
     statements: list[str] = []
