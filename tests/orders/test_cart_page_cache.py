@@ -12,21 +12,13 @@ from shop import pagecache
 from shop.db import commit
 from tests.conftest import AuthActions
 from tests.factories import make_product, make_user
+from tests.sql_count import count_statements
 
 
 def _cart(client, db) -> tuple[bool, str]:
     """(served from the cache, page): a hit runs no statement but the user's load."""
-    statements: list[str] = []
-    engine = db.engines[None].engine
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with count_statements() as statements:
         response = client.get("/cart")
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 200
     return not [s for s in statements if "cart" in s.lower()], response.get_data(as_text=True)
 
