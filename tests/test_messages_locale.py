@@ -56,6 +56,16 @@ def _station_world():
 # --- stations ------------------------------------------------------------------------------------
 
 
+
+def assert_api_error_in_both_languages(client, url, body, *, headers=None, status, zh, en, code, fields=None):
+    """POST `body` to `url` as is and with ?lang=en: the same status, code and fields, the message in each language."""
+    answers = [client.post(url + suffix, json=body, headers=headers or {}) for suffix in ("", "?lang=en")]
+    assert [a.status_code for a in answers] == [status, status]
+    assert [a.json["error"]["message"] for a in answers] == [zh, en]
+    assert [a.json["error"]["code"] for a in answers] == [code, code]
+    if fields is not None:
+        assert [a.json["error"]["fields"] for a in answers] == [fields, fields]
+
 def test_station_refusals_flash_in_the_users_language(app, db, auth):
     operator, shipment = _station_world()
     chinese, english = app.test_client(), app.test_client()
@@ -81,13 +91,10 @@ def test_station_api_error_message_follows_the_locale_and_code_does_not(client, 
     operator, shipment = _station_world()
     headers = api_token(operator)
     url = f"/api/v1/shipments/{shipment.code}/transition"
-    zh = client.post(url, json={"action": "deliver"}, headers=headers)
-    en = client.post(url + "?lang=en", json={"action": "deliver"}, headers=headers)
-    assert zh.status_code == en.status_code == 409
-    assert zh.json["error"]["message"] == "当前状态「新订单」不能交付"
-    assert en.json["error"]["message"] == "Cannot hand over in status “New”"
-    assert zh.json["error"]["code"] == en.json["error"]["code"] == "illegal_transition"
-    assert zh.json["error"]["fields"] == en.json["error"]["fields"] == {"status": "new"}
+    assert_api_error_in_both_languages(
+        client, url, {"action": "deliver"}, headers=headers,
+        status=409, zh="当前状态「新订单」不能交付", en="Cannot hand over in status “New”",
+        code="illegal_transition", fields={"status": "new"})
 
 
 # --- county --------------------------------------------------------------------------------------
@@ -121,13 +128,10 @@ def test_county_api_error_message_follows_the_locale(client, db, api_token):
     commit()
     headers = api_token(officer)
     url = f"/api/v1/county/products/{product.id}/reject"
-    zh = client.post(url, json={}, headers=headers)
-    en = client.post(url + "?lang=en", json={}, headers=headers)
-    assert zh.status_code == en.status_code == 422
-    assert zh.json["error"]["message"] == "退回需要填写原因"
-    assert en.json["error"]["message"] == "A reason is required to return a product"
-    assert zh.json["error"]["code"] == en.json["error"]["code"] == "validation_error"
-    assert zh.json["error"]["fields"] == en.json["error"]["fields"] == {"reason": "required"}
+    assert_api_error_in_both_languages(
+        client, url, {}, headers=headers,
+        status=422, zh="退回需要填写原因", en="A reason is required to return a product",
+        code="validation_error", fields={"reason": "required"})
 
 
 def _sheet(*rows) -> io.BytesIO:
@@ -202,12 +206,9 @@ def test_auth_api_errors_follow_the_locale(client, db):
     make_user(email="known@lang.cn")
     commit()
     body = {"email": "known@lang.cn", "password": "wrong-password"}
-    zh = client.post("/api/v1/auth/token", json=body)
-    en = client.post("/api/v1/auth/token?lang=en", json=body)
-    assert zh.status_code == en.status_code == 401
-    assert zh.json["error"]["message"] == "邮箱或密码不正确"
-    assert en.json["error"]["message"] == "Wrong e-mail or password"
-    assert zh.json["error"]["code"] == en.json["error"]["code"] == "invalid_credentials"
+    assert_api_error_in_both_languages(
+        client, "/api/v1/auth/token", body,
+        status=401, zh="邮箱或密码不正确", en="Wrong e-mail or password", code="invalid_credentials")
     taken = client.post("/api/v1/auth/register?lang=en", json={"email": "known@lang.cn", "password": "longenough1"})
     assert taken.status_code == 409
     assert taken.json["error"] == {"code": "email_taken", "message": "This e-mail is already registered",
@@ -289,13 +290,9 @@ def test_order_api_error_message_follows_the_locale_and_code_does_not(client, db
 
     headers = api_token(make_user())
     body = {"items": [{"product_id": 999999, "quantity": 1}], "address": ADDRESS_JSON, "payment_method": "cod"}
-    zh = client.post("/api/v1/orders", json=body, headers=headers)
-    en = client.post("/api/v1/orders?lang=en", json=body, headers=headers)
-    assert zh.status_code == en.status_code == 422
-    assert zh.json["error"]["message"] == "商品不存在"
-    assert en.json["error"]["message"] == "No such product"
-    assert zh.json["error"]["code"] == en.json["error"]["code"] == "unknown_product"
-    assert zh.json["error"]["fields"] == en.json["error"]["fields"] == {"product_id": "999999"}
+    assert_api_error_in_both_languages(
+        client, "/api/v1/orders", body, headers=headers,
+        status=422, zh="商品不存在", en="No such product", code="unknown_product", fields={"product_id": "999999"})
     missing = client.get("/api/v1/orders/NOSUCH01?lang=en", headers=headers)
     assert missing.status_code == 404 and missing.json["error"]["message"] == "Order not found"
 
@@ -335,13 +332,10 @@ def test_booking_api_error_message_follows_the_locale_and_code_does_not(client, 
     listing, day = _stay()
     headers = api_token(make_user())
     body = {"listing_id": listing.id, "checkin": day(7), "checkout": day(5), "guests": 2, "payment_method": "arrival"}
-    zh = client.post("/api/v1/bookings", json=body, headers=headers)
-    en = client.post("/api/v1/bookings?lang=en", json=body, headers=headers)
-    assert zh.status_code == en.status_code == 422
-    assert zh.json["error"]["message"] == "离店日期必须晚于入住日期"
-    assert en.json["error"]["message"] == "Check-out must be after check-in"
-    assert zh.json["error"]["code"] == en.json["error"]["code"] == "validation_error"
-    assert zh.json["error"]["fields"] == en.json["error"]["fields"] == {"checkout": "not after check-in"}
+    assert_api_error_in_both_languages(
+        client, "/api/v1/bookings", body, headers=headers,
+        status=422, zh="离店日期必须晚于入住日期", en="Check-out must be after check-in",
+        code="validation_error", fields={"checkout": "not after check-in"})
 
     # a placeholder in the message: the calendar's longest range
     far = client.get(f"/api/v1/listings/{listing.id}/availability?from={day(1)}&to={day(400)}&lang=en")
