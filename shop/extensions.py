@@ -7,9 +7,6 @@ from flask_wtf.csrf import CSRFProtect
 
 from shop.db import Base
 
-#: join_transaction_mode lets tests bind the session to an outer connection whose transaction
-#: is rolled back after each test (commit() in code becomes a SAVEPOINT release there).
-
 
 class Migrate:
     """Flask-Migrate, imported when first used: `flask_migrate` imports alembic (about 11 MB), which
@@ -55,6 +52,8 @@ class _DbCommands(click.Group):
         return commands.make_context(info_name, args, parent=parent, **extra)
 
 
+#: join_transaction_mode lets tests bind the session to an outer connection whose transaction
+#: is rolled back after each test (commit() in code becomes a SAVEPOINT release there).
 db = SQLAlchemy(model_class=Base, session_options={"join_transaction_mode": "create_savepoint"})
 migrate = Migrate()
 login_manager = LoginManager()
