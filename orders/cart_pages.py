@@ -21,11 +21,11 @@ CART_TABLES = frozenset({"carts", "cart_lines"})
 
 
 def _cart_user(session, cart_id):
-    """(found, user id) of a cart in the session's identity map."""
-    for obj in session.identity_map.values():
-        if getattr(obj, "__tablename__", None) == "carts" and obj.__dict__.get("id") == cart_id:
-            return True, obj.__dict__.get("user_id")
-    return False, None
+    """(found, user id) of a cart in the session's identity map (a lookup by key, no query)."""
+    from orders.models import Cart
+
+    cart = session.identity_map.get(session.identity_key(Cart, cart_id)) if cart_id is not None else None
+    return (True, cart.__dict__.get("user_id")) if cart is not None else (False, None)
 
 
 def _after_flush(session, _flush_context) -> None:
