@@ -104,17 +104,16 @@ def send_once(key: str | None, to: str, subject: str, body: str, *,
               attachments: tuple[Attachment, ...] | list[Attachment] = ()) -> bool:
     """Send unless the mail with this key was already sent. Returns whether this call sent it.
     Commits its own short transactions: call it with nothing else pending in the session."""
-    extra = {"attachments": attachments} if attachments else {}
     if not to:
         return False
     if key is None:
-        deliver(to, subject, body, **extra)
+        deliver(to, subject, body, attachments=attachments)
         return True
     if not _claim(key):
         log.info("mail %s already sent: not sending again", key)
         return False
     try:
-        deliver(to, subject, body, key=key, **extra)
+        deliver(to, subject, body, key=key, attachments=attachments)
     except Exception:
         _release(key)
         raise

@@ -221,7 +221,7 @@ def test_a_step_notifies_the_buyer_after_commit(db, world, now, monkeypatch):
     sent = []
     import shop.mail
 
-    monkeypatch.setattr(shop.mail, "deliver", lambda to, subject, body, key=None: sent.append((to, subject, body)))
+    monkeypatch.setattr(shop.mail, "deliver", lambda to, subject, body, key=None, **_kw: sent.append((to, subject, body)))
     order = make_order([(world.a.product, 1)], buyer=world.buyer)
     fulfilment.accept(order.shipments[0], actor=world.a.operator, now=now)
     assert sent == []  # nothing before commit
