@@ -2,12 +2,14 @@
 
 Each makes its effect once even if it runs twice (outbox re-publish, worker killed mid-task):
 expiry locks and re-checks each order; a refund is sent only while `created`, under the provider
-idempotency key `refund-<id>`; the order e-mail is sent once per task id (`shop.mail.send_once`).
+idempotency key `refund-<id>`; the order e-mail is sent once per task id (`shop.mail.send_once`), also
+when it runs in a batch of order e-mails (`send_order_mails`, `shop.mail.send_many`).
 """
 from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from celery import shared_task
 from flask import render_template
 from flask_babel import force_locale
@@ -17,6 +19,7 @@ from orders.providers import ProviderUnavailable
 from shop.db import commit, rollback
 from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
+from shop.outbox import batch_runner
 from shop.timeutil import now_utc
 
 log = logging.getLogger(__name__)
@@ -84,20 +87,55 @@ def retry_refunds() -> list[int]:
              max_retries=5)
 def send_order_mail(self, order_id: int, kind: str) -> None:
     """Render an order e-mail and send it, once per task id (SMTP, or the log by default)."""
-    from orders.models import Order
-    from shop.history import history_of
     from shop.mail import send_once, task_mail_key
 
-    # everything the mail shows in three statements (the order with its buyer, its lines, its shipments)
-    order = db.session.get(Order, order_id, options=[
-        joinedload(Order.user), selectinload(Order.lines), selectinload(Order.shipments)])
-    if order is None or order.user is None or not order.user.email:
-        return
+    order = _orders_for_mail([order_id]).get(order_id)
+    mail = _order_mail(order, kind) if order is not None else None
+    db.session.commit()  # end the read transaction before the mail's own short ones
+    if mail is not None:
+        send_once(task_mail_key(self), *mail)
+
+
+@batch_runner(send_order_mail)
+def send_order_mails(items: list[tuple]) -> list[tuple]:
+    """Many `send_order_mail` messages at once (`shop.outbox.run_batch`): the orders in three
+    statements, the mail keys claimed and marked in one each. Returns the items to retry alone."""
+    from shop.mail import Mail, mail_key, send_many
+
+    orders = _orders_for_mail({args[0] for _task_id, args, _kwargs in items})
+    mails = {}
+    for task_id, (order_id, kind), _kwargs in items:
+        order = orders.get(order_id)
+        mail = _order_mail(order, kind) if order is not None else None
+        if mail is not None:
+            mails[task_id] = Mail(mail_key(send_order_mail.name, task_id), *mail)
+    db.session.commit()  # end the read transaction before the mails' own short ones
+    retry = send_many(list(mails.values()))
+    return [item for item in items if item[0] in mails and mails[item[0]].key in retry]
+
+
+def _orders_for_mail(order_ids) -> dict:
+    """{id: order} with the buyer, the lines and the shipments: everything a mail shows, in three
+    statements whatever the number of orders."""
+    from orders.models import Order
+
+    orders = db.session.scalars(
+        sa.select(Order).where(Order.id.in_(sorted(order_ids)))
+        .options(joinedload(Order.user), selectinload(Order.lines), selectinload(Order.shipments))
+    ).unique()
+    return {order.id: order for order in orders}
+
+
+def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
+    """(address, subject, text) of the `kind` e-mail of `order` in its buyer's language; None when
+    the buyer has no address."""
+    from shop.history import history_of
+
+    if order.user is None or not order.user.email:
+        return None
     placed = kind == "placed"  # the confirmation shows no history
     template = "emails/order_confirmation.txt" if placed else "emails/order_status.txt"
     with force_locale(getattr(order.user, "locale", None) or "zh_CN"):  # no request here: pick the buyer's
         body = render_template(template, order=order, kind=kind, history=[] if placed else history_of(order))
     subject = f"[乡村e线] {SUBJECTS.get(kind, '订单状态更新')} {order.code}"
-    email = order.user.email
-    db.session.commit()  # end the read transaction before the mail's own short ones
-    send_once(task_mail_key(self), email, subject, body)
+    return order.user.email, subject, body

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import smtplib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -92,12 +93,18 @@ def deliver(to: str, subject: str, body: str, *, key: str | None = None,
         smtp.send_message(msg)
 
 
+def mail_key(task_name: str, task_id: str) -> str:
+    """The dedupe key of one task message: the same for the task run on its own and for the same
+    message run in a batch (`shop.outbox.run_batch`), so the two never both send."""
+    return f"{task_name}:{task_id}"
+
+
 def task_mail_key(task) -> str | None:
     """The dedupe key of the running task (same on every delivery of one message); None when tasks
     run in process with no broker, where nothing is delivered twice."""
     if current_app.extensions["celery"].conf.task_always_eager or not task.request.id:
         return None
-    return f"{task.name}:{task.request.id}"
+    return mail_key(task.name, task.request.id)
 
 
 def send_once(key: str | None, to: str, subject: str, body: str, *,
@@ -120,6 +127,66 @@ def send_once(key: str | None, to: str, subject: str, body: str, *,
     db.session.execute(sa.update(SentMail).where(SentMail.key == key).values(status="sent", sent_at=now_utc()))
     db.session.commit()
     return True
+
+
+@dataclass
+class Mail:
+    """One message for `send_many`: its dedupe key (None: no dedupe), address, subject, text, attachments."""
+
+    key: str | None
+    to: str
+    subject: str
+    body: str
+    attachments: tuple[Attachment, ...] | list[Attachment] = ()
+
+
+def send_many(mails: list[Mail]) -> set[str]:
+    """`send_once` for several mails, with the same guarantees and three statements in all instead
+    of three per mail: one INSERT claims every new key, each claimed mail is delivered, one UPDATE
+    marks the delivered ones sent. A key that was already there goes through `_claim` (sent: skip;
+    a live run holds it: retry later; a dead run's claim: take over). Returns the keys of the mails
+    to try again later (SMTP trouble, a live claim elsewhere); their claims are given back. Commits
+    its own short transactions: call it with nothing else pending in the session."""
+    mails = [m for m in mails if m.to]
+    claimed = _claim_new([m.key for m in mails if m.key])
+    retry: set[str] = set()
+    sent: list[str] = []
+    for m in mails:
+        if m.key is not None and m.key not in claimed:
+            try:
+                if not _claim(m.key):
+                    log.info("mail %s already sent: not sending again", m.key)
+                    continue
+            except MailInFlight:
+                retry.add(m.key)
+                continue
+        try:
+            deliver(m.to, m.subject, m.body, key=m.key, attachments=m.attachments)
+        except Exception:
+            log.exception("mail %s to %s not sent; it will be tried again", m.key, m.to)
+            if m.key is not None:
+                _release(m.key)
+                retry.add(m.key)
+            continue
+        if m.key is not None:
+            sent.append(m.key)
+    if sent:
+        db.session.execute(sa.update(SentMail).where(SentMail.key.in_(sent)).values(status="sent", sent_at=now_utc()))
+        db.session.commit()
+    return retry
+
+
+def _claim_new(keys: list[str]) -> set[str]:
+    """Claim the keys not yet in `sent_mail` in one statement; returns the ones this call claimed."""
+    if not keys:
+        return set()
+    now = now_utc()
+    rows = db.session.execute(
+        _insert()(SentMail.__table__).values([{"key": k, "status": "sending", "claimed_at": now} for k in keys])
+        .on_conflict_do_nothing(index_elements=["key"]).returning(SentMail.__table__.c.key)
+    ).scalars().all()
+    db.session.commit()
+    return set(rows)
 
 
 def _insert():

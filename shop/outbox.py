@@ -6,10 +6,17 @@ before commit could announce a change that then rolls back. So, with a broker co
 1. `enqueue(task, *args)` (what `shop.celery.enqueue_after_commit` calls) adds an `OutboxMessage`
    row to the session: it commits or rolls back with the change itself.
 2. After the commit, the rows of that transaction are published (the Celery task id is the row's
-   `task_id`) and deleted: by default in batches, a per-process thread deleting every published row
-   of the last `OUTBOX_DELETE_SECONDS` in one statement (`_DeleteQueue`: a checkout or booking then
-   pays for no second transaction); with `OUTBOX_DELETE_SECONDS = 0` (the tests) at once, in one
-   short transaction of the request.
+   `task_id`) and deleted. By default both happen off the request: a per-process relay thread
+   (`_Relay`) publishes what the process committed in the last `OUTBOX_RELAY_SECONDS`, and a delete
+   thread removes every published row of the last `OUTBOX_DELETE_SECONDS` in one statement
+   (`_DeleteQueue`): a checkout or booking pays for neither a broker round trip nor a second
+   transaction. With both set to 0 (the tests) each happens at once, in the request.
+   Messages of a task with a batch runner (`batch_runner`: the order and booking e-mails) travel
+   together: one `shop.outbox.run_batch` message per task name carries all of them, and the worker
+   runs them in one go (one load, one claim and one mark of the mail keys for the lot, one Celery
+   delivery instead of one each). Every item keeps its own task id, so its effect is still made
+   once; an item the runner could not do (SMTP down) is published again as its own task, under
+   its task id, with that task's retries. The drain always publishes rows one by one.
 3. Rows whose publish failed stay. `drain()` publishes them once Redis is back: Celery beat runs
    `shop.outbox.drain` every `OUTBOX_DRAIN_SECONDS`, and `flask --app wsgi outbox drain` does it by
    hand. On PostgreSQL the rows are taken `FOR UPDATE SKIP LOCKED`, so two drainers never publish
@@ -36,6 +43,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable
 
 import sqlalchemy as sa
 from celery import shared_task
@@ -135,23 +143,61 @@ def enqueue(task, *args, session=None, **kwargs) -> None:
 
 
 def _publish_committed(session) -> None:
-    """After commit: publish this transaction's messages, delete the published rows."""
+    """After commit: hand this transaction's messages to the relay thread, or (OUTBOX_RELAY_SECONDS
+    = 0) publish them now and delete the published rows."""
     batch = session.info.pop(_BATCH, None)
     if not batch:
         return
     if breaker.is_open():
         log.info("outbox: broker marked down, %d task(s) left for the drain", len(batch))
         return
-    published = []
-    for task_id, name, args, kwargs in batch:
+    interval = float(current_app.config.get("OUTBOX_RELAY_SECONDS", 0) or 0)
+    if interval > 0:
+        relay.add(current_app._get_current_object(), batch, interval)
+        return
+    _publish_and_delete(batch, session=session)
+
+
+def _units(messages: list[tuple]) -> list[tuple[str, list[tuple]]]:
+    """Messages as publish units, in commit order: (task name, [message]) for a task without a batch
+    runner or alone in its group; (task name, [messages...]) for the messages of a batched task."""
+    units: list[tuple[str, list[tuple]]] = []
+    groups: dict[str, list[tuple]] = {}
+    for message in messages:
+        name = message[1]
+        if name in _BATCH_RUNNERS:
+            if name not in groups:
+                groups[name] = []
+                units.append((name, groups[name]))
+            groups[name].append(message)
+        else:
+            units.append((name, [message]))
+    return units
+
+
+def _publish_unit(name: str, messages: list[tuple]) -> None:
+    if len(messages) == 1:
+        task_id, _name, args, kwargs = messages[0]
+        publish(name, args, kwargs, task_id)
+        return
+    items = [[task_id, list(args or ()), dict(kwargs or {})] for task_id, _name, args, kwargs in messages]
+    publish(RUN_BATCH, [name, items], {}, uuid.uuid4().hex)
+
+
+def _publish_and_delete(messages: list[tuple], *, session=None) -> None:
+    """Publish (task id, name, args, kwargs) messages, then delete their rows: through the delete
+    thread when OUTBOX_DELETE_SECONDS > 0, else at once (in `session`, or on a connection of its
+    own). The first failed publish trips the breaker and leaves the rest to the drain."""
+    published: list[str] = []
+    for name, unit in _units(messages):
         try:
-            publish(name, args, kwargs, task_id)
+            _publish_unit(name, unit)
         except Exception as exc:  # Redis down: the rows stay, the drain publishes them
             breaker.trip(float(current_app.config.get("OUTBOX_RETRY_SECONDS", 5)))
             log.warning("outbox: publish of %s failed (%s); %d task(s) left for the drain",
-                        name, exc, len(batch) - len(published))
+                        name, exc, len(messages) - len(published))
             break
-        published.append(task_id)
+        published.extend(message[0] for message in unit)
     if not published:
         return
     interval = float(current_app.config.get("OUTBOX_DELETE_SECONDS", 0) or 0)
@@ -159,10 +205,15 @@ def _publish_committed(session) -> None:
         deletes.add(db.engine, published, interval)
         return
     try:
-        _delete_published(session, published)
+        if session is not None:
+            _delete_published(session, published)
+        else:
+            with db.engine.connect() as connection:
+                _delete_published(connection, published)
     except Exception:  # the drain publishes them again; the tasks are idempotent
         log.exception("outbox: could not delete %d published row(s)", len(published))
-        session.rollback()
+        if session is not None:
+            session.rollback()
 
 
 def _delete_published(session_or_connection, task_ids: list[str]) -> None:
@@ -225,6 +276,101 @@ class _DeleteQueue:
 
 deletes = _DeleteQueue()
 atexit.register(deletes.flush)
+
+
+class _Relay:
+    """Per process: messages committed but not yet published. A daemon thread (started on first
+    use in each process, so also after a fork) wakes when messages arrive, lets `interval` seconds
+    of them gather, then publishes them (`_publish_and_delete`, in an app context of the app that
+    committed them); `flush()` does it now (also at exit). A message the thread never publishes
+    (the process killed first) keeps its row: the drain publishes it after OUTBOX_MIN_AGE_SECONDS,
+    which must be longer than the interval."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.messages: list[tuple] = []
+        self.app = None
+        self.pid = 0
+        self.interval = 0.05
+        self.wake = threading.Event()
+
+    def add(self, app, messages: list[tuple], interval: float) -> None:
+        with self.lock:
+            self.messages.extend(messages)
+            self.app = app
+            self.interval = interval
+            if self.pid != os.getpid():
+                self.pid = os.getpid()
+                threading.Thread(target=self._run, name="outbox-relay", daemon=True).start()
+        self.wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            time.sleep(self.interval)  # let the messages of the next few requests join these
+            self.wake.clear()
+            self.flush()
+
+    def flush(self) -> int:
+        """Publish the waiting messages now; returns how many were handed to the broker or the drain."""
+        with self.lock:
+            messages, self.messages = self.messages, []
+            app = self.app
+        if not messages or app is None:
+            return 0
+        try:
+            with app.app_context():
+                if breaker.is_open():
+                    log.info("outbox: broker marked down, %d task(s) left for the drain", len(messages))
+                else:
+                    _publish_and_delete(messages)
+        except Exception:  # the rows stay: the drain publishes them
+            log.exception("outbox: relay could not publish %d task(s)", len(messages))
+        return len(messages)
+
+
+relay = _Relay()
+atexit.register(relay.flush)  # atexit runs last-registered first: publish, then delete
+
+
+# ---------------------------------------------------------------------------------------- batches
+
+RUN_BATCH = "shop.outbox.run_batch"
+
+#: task name -> runner(items) -> the items it could not do; items are (task_id, args, kwargs).
+_BATCH_RUNNERS: dict[str, Callable[[list[tuple]], list[tuple]]] = {}
+
+
+def batch_runner(task):
+    """Register `runner(items) -> failed items` for the messages of `task` (items are (task id,
+    args, kwargs)). The runner must make each item's effect once per task id, exactly as the task
+    would (e.g. `shop.mail.send_many` with the key `shop.mail.mail_key(task name, task id)`), and
+    commit what it does; it returns the items to hand back to the task one by one (its retries
+    apply). Register in the task's module, so every process that enqueues the task knows it."""
+    def register(runner):
+        _BATCH_RUNNERS[task.name] = runner
+        return runner
+    return register
+
+
+@shared_task(name=RUN_BATCH)
+def run_batch(task_name: str, items: list) -> int:
+    """Worker: run the messages of one batched task in one go; what fails (or, with no runner in
+    this worker, everything) is published again as its own task under its own task id. Returns how
+    many items the runner did."""
+    items = [(task_id, list(args or ()), dict(kwargs or {})) for task_id, args, kwargs in items]
+    runner = _BATCH_RUNNERS.get(task_name)
+    failed = items
+    if runner is not None:
+        try:
+            failed = runner(items)
+        except Exception:  # each item on its own: its task's retries and once-per-task-id apply
+            log.exception("outbox: batch of %d %s failed; publishing them one by one", len(items), task_name)
+            db.session.rollback()
+            failed = items
+    for task_id, args, kwargs in failed:
+        publish(task_name, args, kwargs, task_id)
+    return len(items) - len(failed)
 
 
 def _forget_rolled_back(session, _previous) -> None:

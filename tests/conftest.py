@@ -40,6 +40,7 @@ TEST_CONFIG = {
     "SQLALCHEMY_DATABASE_URI": _database_url(),
     "WTF_CSRF_ENABLED": False,
     "CELERY_BROKER_URL": "",
+    "OUTBOX_RELAY_SECONDS": 0,  # published in the request (tests/faults/test_outbox.py tests the relay)
     "OUTBOX_DELETE_SECONDS": 0,  # published outbox rows deleted at once (tests/faults/test_outbox.py tests the batches)
     "SEARCH_INDEX_DIR": os.path.join(_TMP, "index"),
     "UPLOAD_DIR": os.path.join(_TMP, "uploads"),

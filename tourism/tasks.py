@@ -2,10 +2,12 @@
 
 Each makes its effect once even if it runs twice (outbox re-publish, worker killed mid-task):
 expiry and completion lock and re-check each booking (and the ledger credits a line once); the
-confirmation e-mail is sent once per task id (`shop.mail.send_once`).
+confirmation e-mail is sent once per task id (`shop.mail.send_once`), also when it runs in a batch
+(`send_booking_mails`, `shop.mail.send_many`).
 """
 from __future__ import annotations
 
+import sqlalchemy as sa
 from celery import shared_task
 from flask import render_template
 from flask_babel import force_locale
@@ -15,6 +17,7 @@ from sqlalchemy.orm import joinedload
 from shop.db import commit
 from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
+from shop.outbox import batch_runner
 from shop.timeutil import now_utc
 
 
@@ -41,18 +44,56 @@ def complete_stays() -> int:
 @shared_task(name="tourism.tasks.send_booking_mail", bind=True, autoretry_for=MAIL_RETRY_ON, retry_backoff=True,
              max_retries=5)
 def send_booking_mail(self, booking_id: int) -> None:
-    """The confirmation e-mail with the confirmation code (shop.mail: SMTP, or the log by default)."""
+    """The confirmation e-mail with the confirmation code and the check-in QR code (shop.mail:
+    SMTP, or the log by default), once per task id."""
     from shop.mail import send_once, task_mail_key
+
+    booking = _bookings_for_mail([booking_id]).get(booking_id)
+    mail = _booking_mail(booking) if booking is not None else None
+    db.session.commit()  # end the read transaction before the mail's own short ones
+    if mail is not None:
+        to, subject, body, attachments = mail
+        send_once(task_mail_key(self), to, subject, body, attachments=attachments)
+
+
+@batch_runner(send_booking_mail)
+def send_booking_mails(items: list[tuple]) -> list[tuple]:
+    """Many `send_booking_mail` messages at once (`shop.outbox.run_batch`): the bookings in one
+    statement, the mail keys claimed and marked in one each. Returns the items to retry alone."""
+    from shop.mail import Mail, mail_key, send_many
+
+    bookings = _bookings_for_mail({args[0] for _task_id, args, _kwargs in items})
+    mails = {}
+    for task_id, (booking_id,), _kwargs in items:
+        booking = bookings.get(booking_id)
+        mail = _booking_mail(booking) if booking is not None else None
+        if mail is not None:
+            mails[task_id] = Mail(mail_key(send_booking_mail.name, task_id), *mail)
+    db.session.commit()  # end the read transaction before the mails' own short ones
+    retry = send_many(list(mails.values()))
+    return [item for item in items if item[0] in mails and mails[item[0]].key in retry]
+
+
+def _bookings_for_mail(booking_ids) -> dict:
+    """{id: booking} with its guest and listing, in one statement whatever the number of bookings."""
     from tourism.models import Booking
+
+    bookings = db.session.scalars(
+        sa.select(Booking).where(Booking.id.in_(sorted(booking_ids)))
+        .options(joinedload(Booking.user), joinedload(Booking.listing))
+    ).unique()
+    return {booking.id: booking for booking in bookings}
+
+
+def _booking_mail(booking):
+    """(address, subject, text, [QR attachment]) of the confirmation in the guest's language; None
+    for a booking without a confirmation code (not confirmed)."""
     from tourism.qr import checkin_text, qr_png
 
-    booking = db.session.get(Booking, booking_id, options=[joinedload(Booking.user), joinedload(Booking.listing)])
-    if booking is None or not booking.confirmation_code:
-        return
-    email = booking.user.email
+    if not booking.confirmation_code or not booking.user.email:
+        return None
     with force_locale(booking.user.locale or "zh_CN"):  # no request here: the guest's language
         subject = _("预订确认 %(code)s · %(name)s", code=booking.code, name=booking.listing.name)
         body = render_template("emails/booking_confirmation.txt", booking=booking)
     qr = (f"{booking.code}-qr.png", qr_png(checkin_text(booking)), "image/png")
-    db.session.commit()  # end the read transaction before the mail's own short ones
-    send_once(task_mail_key(self), email, subject, body, attachments=[qr])
+    return booking.user.email, subject, body, [qr]

@@ -4,7 +4,8 @@ While a private redis-server is down: anonymous pages still render (page cache),
 rate-limited (in-memory fallback) and never 500, orders and bookings are taken and their e-mail
 tasks wait in the outbox, `flask outbox drain` says the broker is unreachable. Once it is back:
 the drain publishes every task, one of them twice (as when a delete after publishing fails), and a
-real Celery worker delivers each mail exactly once to an SMTP sink.
+real Celery worker delivers each mail exactly once to an SMTP sink. Then, with production's relay,
+two more orders' mails reach the worker as one batch and are sent once each.
 """
 from __future__ import annotations
 
@@ -87,9 +88,25 @@ def test_redis_down_then_back(app, committed_db, redis_server, monkeypatch):
                       loglevel="WARNING", shutdown_timeout=10):
         assert wait_for(lambda: len(sink.messages) >= 2 and redis_server.client(1).llen("celery") == 0, 20)
         assert wait_for(lambda: False, 1.0) is False  # give a repeat the time to arrive
-    bodies = [message_text(m) for m in sink.messages]
-    assert len(bodies) == 2, bodies  # one order mail, one booking mail: the repeat sent nothing
-    assert sum(order.json["id"] in b for b in bodies) == 1 and sum(booking.json["code"] in b for b in bodies) == 1
+        bodies = [message_text(m) for m in sink.messages]
+        assert len(bodies) == 2, bodies  # one order mail, one booking mail: the repeat sent nothing
+        assert sum(order.json["id"] in b for b in bodies) == 1
+        assert sum(booking.json["code"] in b for b in bodies) == 1
+
+        # production's relay: orders taken now are published a moment later, their mails in one batch
+        monkeypatch.setattr(shop.outbox, "relay", shop.outbox._Relay())
+        monkeypatch.setitem(app.config, "OUTBOX_RELAY_SECONDS", 0.3)
+        names, real_publish = [], shop.outbox.publish
+        monkeypatch.setattr(shop.outbox, "publish", lambda name, *rest: names.append(name) or real_publish(name, *rest))
+        more = [api.post("/api/v1/orders", headers=headers, json={
+            "items": [{"product_id": product.id, "quantity": 1}], "address": ADDRESS_JSON, "delivery": "ship",
+            "payment_method": "cod"}) for _ in range(2)]
+        assert [r.status_code for r in more] == [201, 201]
+        assert wait_for(lambda: len(sink.messages) >= 4, 20)
+        assert wait_for(lambda: False, 1.0) is False
+    bodies = [message_text(m) for m in sink.messages[2:]]
+    assert len(bodies) == 2 and all(sum(r.json["id"] in b for b in bodies) == 1 for r in more), bodies
+    assert names.count(shop.outbox.RUN_BATCH) == 1 and "orders.tasks.send_order_mail" not in names, names
     assert committed_db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
     sink.close()
 
