@@ -58,3 +58,22 @@ def test_the_confirmation_mail_follows_the_guests_language(db, monkeypatch):
     assert msg["Subject"].startswith("Booking confirmed")
     text = msg.get_body(("plain",)).get_content()
     assert "Your booking is confirmed." in text and "482913" in text and "您的预订" not in text
+
+
+def test_the_qr_code_is_the_image_qrcode_itself_draws():
+    """qr_png scales one pixel per module instead of drawing each module: same pixels, same size."""
+    import io
+
+    import qrcode
+    from PIL import Image
+
+    from tourism.qr import BORDER, BOX
+
+    for text in ("UYYSNHWL-S-1:482913", "A" * 60 + ":000001"):
+        code = qrcode.QRCode(box_size=BOX, border=BORDER, mask_pattern=0)
+        code.add_data(text)
+        code.make(fit=True)
+        reference = code.make_image().get_image()
+        ours = Image.open(io.BytesIO(qr_png(text)))
+        assert ours.mode == reference.mode == "1" and ours.size == reference.size
+        assert ours.tobytes() == reference.tobytes()
