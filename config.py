@@ -70,7 +70,7 @@ class Config:
     #: Committed tasks are published by a per-process relay thread, gathered for this long (0: at
     #: once, in the request; what the tests use); the order and booking e-mails of one gathering
     #: travel as one batch message. Keep it well under OUTBOX_MIN_AGE_SECONDS.
-    OUTBOX_RELAY_SECONDS = float(os.environ.get("OUTBOX_RELAY_SECONDS", "0.05"))
+    OUTBOX_RELAY_SECONDS = float(os.environ.get("OUTBOX_RELAY_SECONDS", "0.2"))
     #: Sent-mail keys (shop/mail.py): a claim older than this is taken to be from a dead worker;
     #: keys are forgotten after MAIL_DEDUPE_DAYS.
     MAIL_CLAIM_STALE_SECONDS = _int("MAIL_CLAIM_STALE_SECONDS", 300)

@@ -3,8 +3,8 @@
 Why: publishing to Redis after commit can fail (Redis down, restarting, unreachable). Publishing
 before commit could announce a change that then rolls back. So, with a broker configured:
 
-1. `enqueue(task, *args)` (what `shop.celery.enqueue_after_commit` calls) adds an `OutboxMessage`
-   row to the session: it commits or rolls back with the change itself.
+1. `enqueue(task, *args)` (what `shop.celery.enqueue_after_commit` calls) inserts an `OutboxMessage`
+   row in the session's transaction: it commits or rolls back with the change itself.
 2. After the commit, the rows of that transaction are published (the Celery task id is the row's
    `task_id`) and deleted. By default both happen off the request: a per-process relay thread
    (`_Relay`) publishes what the process committed in the last `OUTBOX_RELAY_SECONDS`, and a delete
@@ -77,6 +77,9 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str] = mapped_column(sa.String(300), default="")
 
 
+_INSERT = sa.insert(OutboxMessage.__table__)
+
+
 # --------------------------------------------------------------------------------------- broker
 
 
@@ -132,14 +135,14 @@ def enqueue(task, *args, session=None, **kwargs) -> None:
     if is_eager():
         after_commit(lambda: task.delay(*args, **kwargs), session=session)
         return
-    message = OutboxMessage(task_id=uuid.uuid4().hex, task_name=task.name, args=list(args), kwargs=dict(kwargs),
-                            created_at=now_utc(), attempts=0, last_error="")
-    session.add(message)
+    row = {"task_id": uuid.uuid4().hex, "task_name": task.name, "args": list(args), "kwargs": dict(kwargs),
+           "created_at": now_utc(), "attempts": 0, "last_error": ""}
+    session.execute(_INSERT, row)  # Core, now: no unit of work (and no flush) for a row nothing reads back
     batch = session.info.get(_BATCH)
     if batch is None:
         batch = session.info[_BATCH] = []
         after_commit(lambda: _publish_committed(session), session=session)
-    batch.append((message.task_id, message.task_name, message.args, message.kwargs))
+    batch.append((row["task_id"], row["task_name"], row["args"], row["kwargs"]))
 
 
 def _publish_committed(session) -> None:
@@ -291,7 +294,7 @@ class _Relay:
         self.messages: list[tuple] = []
         self.app = None
         self.pid = 0
-        self.interval = 0.05
+        self.interval = 0.2
         self.wake = threading.Event()
 
     def add(self, app, messages: list[tuple], interval: float) -> None:
