@@ -100,18 +100,9 @@ def send_order_mail(self, order_id: int, kind: str) -> None:
 def send_order_mails(items: list[tuple]) -> list[tuple]:
     """Many `send_order_mail` messages at once (`shop.outbox.run_batch`): the orders in three
     statements, the mail keys claimed and marked in one each. Returns the items to retry alone."""
-    from shop.mail import Mail, mail_key, send_many
+    from shop.mail import send_batch
 
-    orders = _orders_for_mail({args[0] for _task_id, args, _kwargs in items})
-    mails = {}
-    for task_id, (order_id, kind), _kwargs in items:
-        order = orders.get(order_id)
-        mail = _order_mail(order, kind) if order is not None else None
-        if mail is not None:
-            mails[task_id] = Mail(mail_key(send_order_mail.name, task_id), *mail)
-    db.session.commit()  # end the read transaction before the mails' own short ones
-    retry = send_many(list(mails.values()))
-    return [item for item in items if item[0] in mails and mails[item[0]].key in retry]
+    return send_batch(send_order_mail, items, _orders_for_mail, _order_mail)
 
 
 def _orders_for_mail(order_ids) -> dict:

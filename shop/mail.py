@@ -177,6 +177,23 @@ def send_many(mails: list[Mail]) -> set[str]:
     return retry
 
 
+def send_batch(task, items: list[tuple], load, mail_for) -> list[tuple]:
+    """The batch runner of a mail task (`shop.outbox.batch_runner`): `load(ids)` -> {id: object}
+    for the first argument of every item, in a fixed number of statements; `mail_for(object,
+    *other args)` -> (address, subject, text[, attachments]) or None (nothing to send). Each mail is
+    keyed as the task alone would key it (`mail_key`). Returns the items to retry on their own."""
+    objects = load({args[0] for _task_id, args, _kwargs in items})
+    mails: dict[str, Mail] = {}
+    for task_id, (object_id, *rest), _kwargs in items:
+        obj = objects.get(object_id)
+        mail = mail_for(obj, *rest) if obj is not None else None
+        if mail is not None:
+            mails[task_id] = Mail(mail_key(task.name, task_id), *mail)
+    db.session.commit()  # end the read transaction before the mails' own short ones
+    retry = send_many(list(mails.values()))
+    return [item for item in items if item[0] in mails and mails[item[0]].key in retry]
+
+
 def _claim_new(keys: list[str]) -> set[str]:
     """Claim the keys not yet in `sent_mail` in one statement; returns the ones this call claimed."""
     if not keys:

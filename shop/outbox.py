@@ -231,30 +231,47 @@ def _delete_published(session_or_connection, task_ids: list[str]) -> None:
     session_or_connection.commit()
 
 
-class _DeleteQueue:
-    """Per process: task ids published but not yet deleted. A daemon thread (started on first use
-    in each process, so also after a fork) deletes them every `interval` seconds in one statement
-    on its own connection; `flush()` does it now (also at exit). Rows it could not delete (the
-    database down, the process killed first) stay: the drain publishes them again after
-    OUTBOX_MIN_AGE_SECONDS, which must be longer than the interval, and the task runs once
-    (same task id)."""
+class _ProcessQueue:
+    """Per process: items waiting for a daemon thread of this process (started on first use in each
+    process, so also after a fork). `add` queues items with what the thread needs to handle them
+    (`target`: an engine, an app); `take` empties the queue."""
 
-    def __init__(self):
+    thread_name = "outbox"
+
+    def __init__(self, interval: float):
         self.lock = threading.Lock()
-        self.ids: list[str] = []
-        self.engine = None
+        self.items: list = []
+        self.target = None
         self.pid = 0
-        self.interval = 0.5
+        self.interval = interval
         self.wake = threading.Event()
 
-    def add(self, engine, task_ids: list[str], interval: float) -> None:
+    def add(self, target, items: list, interval: float) -> None:
         with self.lock:
-            self.ids.extend(task_ids)
-            self.engine = engine
+            self.items.extend(items)
+            self.target = target
             self.interval = interval
             if self.pid != os.getpid():  # first use in this process (or a forked child)
                 self.pid = os.getpid()
-                threading.Thread(target=self._run, name="outbox-deletes", daemon=True).start()
+                threading.Thread(target=self._run, name=self.thread_name, daemon=True).start()
+
+    def take(self) -> tuple[list, object]:
+        with self.lock:
+            items, self.items = self.items, []
+            return items, self.target
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class _DeleteQueue(_ProcessQueue):
+    """Task ids published but not yet deleted. The thread deletes them every `interval` seconds in
+    one statement on its own connection; `flush()` does it now (also at exit). Rows it could not
+    delete (the database down, the process killed first) stay: the drain publishes them again after
+    OUTBOX_MIN_AGE_SECONDS, which must be longer than the interval, and the task runs once (same
+    task id)."""
+
+    thread_name = "outbox-deletes"
 
     def _run(self) -> None:
         while True:
@@ -264,9 +281,7 @@ class _DeleteQueue:
 
     def flush(self) -> int:
         """Delete the waiting ids now; returns how many were sent to the database."""
-        with self.lock:
-            ids, self.ids = self.ids, []
-            engine = self.engine
+        ids, engine = self.take()
         if not ids or engine is None:
             return 0
         try:
@@ -277,34 +292,21 @@ class _DeleteQueue:
         return len(ids)
 
 
-deletes = _DeleteQueue()
+deletes = _DeleteQueue(0.5)
 atexit.register(deletes.flush)
 
 
-class _Relay:
-    """Per process: messages committed but not yet published. A daemon thread (started on first
-    use in each process, so also after a fork) wakes when messages arrive, lets `interval` seconds
-    of them gather, then publishes them (`_publish_and_delete`, in an app context of the app that
-    committed them); `flush()` does it now (also at exit). A message the thread never publishes
-    (the process killed first) keeps its row: the drain publishes it after OUTBOX_MIN_AGE_SECONDS,
-    which must be longer than the interval."""
+class _Relay(_ProcessQueue):
+    """Messages committed but not yet published. The thread wakes when messages arrive, lets
+    `interval` seconds of them gather, then publishes them (`_publish_and_delete`, in an app context
+    of the app that committed them); `flush()` does it now (also at exit). A message the thread
+    never publishes (the process killed first) keeps its row: the drain publishes it after
+    OUTBOX_MIN_AGE_SECONDS, which must be longer than the interval."""
 
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.messages: list[tuple] = []
-        self.app = None
-        self.pid = 0
-        self.interval = 0.2
-        self.wake = threading.Event()
+    thread_name = "outbox-relay"
 
     def add(self, app, messages: list[tuple], interval: float) -> None:
-        with self.lock:
-            self.messages.extend(messages)
-            self.app = app
-            self.interval = interval
-            if self.pid != os.getpid():
-                self.pid = os.getpid()
-                threading.Thread(target=self._run, name="outbox-relay", daemon=True).start()
+        super().add(app, messages, interval)
         self.wake.set()
 
     def _run(self) -> None:
@@ -316,9 +318,7 @@ class _Relay:
 
     def flush(self) -> int:
         """Publish the waiting messages now; returns how many were handed to the broker or the drain."""
-        with self.lock:
-            messages, self.messages = self.messages, []
-            app = self.app
+        messages, app = self.take()
         if not messages or app is None:
             return 0
         try:
@@ -332,7 +332,7 @@ class _Relay:
         return len(messages)
 
 
-relay = _Relay()
+relay = _Relay(0.2)
 atexit.register(relay.flush)  # atexit runs last-registered first: publish, then delete
 
 

@@ -60,18 +60,9 @@ def send_booking_mail(self, booking_id: int) -> None:
 def send_booking_mails(items: list[tuple]) -> list[tuple]:
     """Many `send_booking_mail` messages at once (`shop.outbox.run_batch`): the bookings in one
     statement, the mail keys claimed and marked in one each. Returns the items to retry alone."""
-    from shop.mail import Mail, mail_key, send_many
+    from shop.mail import send_batch
 
-    bookings = _bookings_for_mail({args[0] for _task_id, args, _kwargs in items})
-    mails = {}
-    for task_id, (booking_id,), _kwargs in items:
-        booking = bookings.get(booking_id)
-        mail = _booking_mail(booking) if booking is not None else None
-        if mail is not None:
-            mails[task_id] = Mail(mail_key(send_booking_mail.name, task_id), *mail)
-    db.session.commit()  # end the read transaction before the mails' own short ones
-    retry = send_many(list(mails.values()))
-    return [item for item in items if item[0] in mails and mails[item[0]].key in retry]
+    return send_batch(send_booking_mail, items, _bookings_for_mail, _booking_mail)
 
 
 def _bookings_for_mail(booking_ids) -> dict:

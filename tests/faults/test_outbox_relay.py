@@ -33,7 +33,7 @@ BOOKING_MAIL = "tourism.tasks.send_booking_mail"
 @pytest.fixture
 def relay(app, committed_db, monkeypatch):
     """A fresh relay for this test, on: its thread sleeps an hour after a wake-up (flush() by hand)."""
-    fresh = shop.outbox._Relay()
+    fresh = shop.outbox._Relay(0.2)
     monkeypatch.setattr(shop.outbox, "relay", fresh)
     monkeypatch.setitem(app.config, "OUTBOX_RELAY_SECONDS", 3600)
     return fresh
@@ -184,7 +184,7 @@ def test_while_redis_is_down_the_relay_leaves_the_rows_to_the_drain(app, committ
     committed_db.session.commit()
     enqueue_after_commit(send_mail, "b@test.cn", "s", "b")
     commit()
-    assert relay.messages == []  # the breaker is open: the request did not even hand it over
+    assert relay.items == []  # the breaker is open: the request did not even hand it over
     assert len(_rows()) == 2
 
 
