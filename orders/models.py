@@ -161,7 +161,8 @@ class Shipment(db.Model):
     #: Public reference: '<order code>-<n>'.
     code: Mapped[str] = mapped_column(sa.String(24), unique=True)
     order_id: Mapped[int] = fk("orders.id", ondelete="CASCADE")
-    station_id: Mapped[int] = fk("stations.id")
+    #: Indexed by ix_shipments_station_status (its leading column): no index of its own.
+    station_id: Mapped[int] = fk("stations.id", index=False)
     status: Mapped[str] = mapped_column(sa.String(20), default=ShipmentStatus.NEW)
     shipping_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     weight_g: Mapped[int] = mapped_column(sa.Integer, default=0)

@@ -166,7 +166,8 @@ class Booking(db.Model):
     code: Mapped[str] = mapped_column(sa.String(16), unique=True)
     user_id: Mapped[int] = fk("users.id")
     listing_id: Mapped[int] = fk("listings.id")
-    unit_type_id: Mapped[int] = fk("unit_types.id")
+    #: Indexed by ix_bookings_unit_type_dates (its leading column): no index of its own.
+    unit_type_id: Mapped[int] = fk("unit_types.id", index=False)
     session_id: Mapped[int | None] = fk("sessions.id", nullable=True)
     #: Stays: nights [check_in_date, check_out_date). Experiences and tickets: one day.
     check_in_date: Mapped[date]
