@@ -31,8 +31,8 @@ def nights(check_in: date, check_out: date) -> list[date]:
     return [check_in + timedelta(days=i) for i in range((check_out - check_in).days)]
 
 
-def occupying(now: datetime):
-    """SQL condition: the booking takes capacity at `now`."""
+def occupying(now):
+    """SQL condition: the booking takes capacity at `now` (a datetime, or a bind parameter)."""
     return sa.or_(
         Booking.status.in_([str(s) for s in ACTIVE_STATUSES]),
         sa.and_(Booking.status == BookingStatus.HELD, Booking.expires_at > now),
@@ -81,32 +81,53 @@ class StayCheck:
     taken_codes: set[str]
 
 
+_HOLD_CHECKS: dict[tuple[bool, bool], sa.CompoundSelect] = {}
+
+
+def _hold_check_statement(with_codes: bool, with_exclude: bool) -> sa.CompoundSelect:
+    """`stay_hold_check`'s UNION ALL with bind parameters, built once per variant and process
+    (building it per hold cost more than running it)."""
+    statement = _HOLD_CHECKS.get((with_codes, with_exclude))
+    if statement is not None:
+        return statement
+    param = sa.bindparam
+    none_date, none_int, none_str = sa.cast(sa.null(), sa.Date), sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.String)
+    booked = sa.select(sa.literal("b").label("kind"), Booking.check_in_date.label("d1"),
+                       Booking.check_out_date.label("d2"), Booking.units.label("n"), none_str.label("code")).where(
+        Booking.unit_type_id == param("unit_type_id"), Booking.check_in_date < param("end"),
+        Booking.check_out_date > param("start"), occupying(param("now")))
+    if with_exclude:
+        booked = booked.where(Booking.id != param("exclude_id"))
+    parts = [
+        booked,
+        sa.select(sa.literal("c"), Closure.closed_date, none_date, none_int, none_str).where(
+            Closure.listing_id == param("listing_id"), Closure.closed_date >= param("start"),
+            Closure.closed_date < param("end")),
+        sa.select(sa.literal("h"), Holiday.holiday_date, none_date, none_int, none_str).where(
+            Holiday.holiday_date >= param("start"), Holiday.holiday_date < param("end")),
+    ]
+    if with_codes:
+        parts.append(sa.select(sa.literal("x"), none_date, none_date, none_int, Booking.confirmation_code).where(
+            Booking.listing_id == param("listing_id"),
+            Booking.confirmation_code.in_(param("codes", expanding=True)),
+            Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN])))
+    statement = _HOLD_CHECKS[(with_codes, with_exclude)] = sa.union_all(*parts)
+    return statement
+
+
 def stay_hold_check(unit_type: UnitType, start: date, end: date, *, now: datetime,
                     confirmation_codes: tuple[str, ...] = (), exclude_booking_id: int | None = None) -> StayCheck:
     """`stay_availability` plus the holidays of [start, end) (for the price) and which candidate
     confirmation codes are taken, in one statement (a UNION ALL tagged by kind). Read it after
     the unit type lock: the bookings and closures it sees are then final for this hold."""
-    none_date, none_int, none_str = sa.cast(sa.null(), sa.Date), sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.String)
-    booked = sa.select(sa.literal("b").label("kind"), Booking.check_in_date.label("d1"),
-                       Booking.check_out_date.label("d2"), Booking.units.label("n"), none_str.label("code")).where(
-        Booking.unit_type_id == unit_type.id, Booking.check_in_date < end, Booking.check_out_date > start,
-        occupying(now))
-    parts = [
-        _exclude(booked, exclude_booking_id),
-        sa.select(sa.literal("c"), Closure.closed_date, none_date, none_int, none_str).where(
-            Closure.listing_id == unit_type.listing_id, Closure.closed_date >= start, Closure.closed_date < end),
-        sa.select(sa.literal("h"), Holiday.holiday_date, none_date, none_int, none_str).where(
-            Holiday.holiday_date >= start, Holiday.holiday_date < end),
-    ]
-    if confirmation_codes:
-        parts.append(sa.select(sa.literal("x"), none_date, none_date, none_int, Booking.confirmation_code).where(
-            Booking.listing_id == unit_type.listing_id, Booking.confirmation_code.in_(confirmation_codes),
-            Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN])))
+    statement = _hold_check_statement(bool(confirmation_codes), bool(exclude_booking_id))
+    params = {"unit_type_id": unit_type.id, "listing_id": unit_type.listing_id, "start": start, "end": end,
+              "now": now, "codes": list(confirmation_codes), "exclude_id": exclude_booking_id}
     taken: dict[date, int] = defaultdict(int)
     closed: set[date] = set()
     holidays: set[date] = set()
     codes: set[str] = set()
-    for kind, d1, d2, n, code in db.session.execute(sa.union_all(*parts)):
+    for kind, d1, d2, n, code in db.session.execute(statement, params):
         if kind == "b":
             for night in nights(max(d1, start), min(d2, end)):
                 taken[night] += n
