@@ -71,20 +71,32 @@ def notify(order: Order, kind: str) -> None:
 # --- one statement for a new order's rows (PostgreSQL) ---------------------------------------------
 
 
+#: {mapped class: ((attribute key, column name, column default), ...)} of the columns an INSERT of a
+#: new object sends (all but the primary key), read once per class for `column_values`.
+_INSERT_COLUMNS: dict[type, tuple] = {}
+
+
+def _insert_columns(cls) -> tuple:
+    columns = _INSERT_COLUMNS.get(cls)
+    if columns is None:
+        columns = _INSERT_COLUMNS[cls] = tuple(
+            (prop.key, prop.columns[0].name, prop.columns[0].default)
+            for prop in sa.inspect(cls).column_attrs if not prop.columns[0].primary_key
+        )
+    return columns
+
+
 def column_values(obj) -> dict:
     """The column values a new ORM object's INSERT sends: what is set, else the column's Python-side
     default (also set on the object, so that nothing is expired once it is persistent). The primary
     key is left out."""
+    state = obj.__dict__
     values = {}
-    for prop in sa.inspect(obj).mapper.column_attrs:
-        column = prop.columns[0]
-        if column.primary_key:
-            continue
-        if prop.key not in obj.__dict__:
-            default = column.default
+    for key, name, default in _insert_columns(type(obj)):
+        if key not in state:
             value = None if default is None else (default.arg(None) if default.is_callable else default.arg)
-            setattr(obj, prop.key, value)
-        values[column.name] = obj.__dict__[prop.key]
+            setattr(obj, key, value)
+        values[name] = state[key]
     return values
 
 
@@ -173,10 +185,13 @@ def write_new_rows(rows, *, events=(), actor=None, now, increments=()) -> None:
             _WRITE_STATEMENTS.clear()
         statement = _WRITE_STATEMENTS[shape] = _write_statement(shape)
     ids = db.session.execute(statement, params).one()
+    # The ids go straight into the objects' dicts: make_transient_to_detached() commits every
+    # attribute anyway (no history survives it), so the attribute events would be work for nothing.
     for (obj, _), new_id in zip(rows, ids):
-        obj.id = new_id
+        obj.__dict__["id"] = new_id
     for obj, parents in rows:
+        state = obj.__dict__
         for name, parent in parents.items():
-            setattr(obj, name, parent.id)
+            state[name] = parent.__dict__["id"]
         make_transient_to_detached(obj)
     db.session.add_all([obj for obj, _ in rows])  # persistent with nothing pending: no flush, no SQL
