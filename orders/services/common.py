@@ -71,6 +71,39 @@ def notify(order: Order, kind: str) -> None:
 # --- one statement for a new order's rows (PostgreSQL) ---------------------------------------------
 
 
+#: {mapped class: (column attribute keys, relationship keys)} for `new_row`.
+_ROW_KEYS: dict[type, tuple[frozenset, frozenset]] = {}
+
+
+def new_row(cls, **values):
+    """`cls(**values)` for a new row, without the attribute events of its plain columns.
+
+    A mapped class's constructor sends every keyword through an instrumented attribute (history,
+    modified flag): ~2 us a column, ~0.1 ms for the four objects of a checkout. A new (transient)
+    object needs none of it: its INSERT, by a flush or by `write_new_rows`, reads the values from
+    the instance dict. So columns go straight into the dict; relationships still go through their
+    attribute (backrefs fill the parent's collection, and a flush reads their history to set the
+    foreign keys). Unknown keywords raise TypeError, as the constructor does. Only for classes
+    without a custom __init__ or attribute listeners (ours have neither)."""
+    keys = _ROW_KEYS.get(cls)
+    if keys is None:
+        sa.orm.configure_mappers()  # what the constructor's init event would ensure
+        mapper = sa.inspect(cls)
+        keys = _ROW_KEYS[cls] = (frozenset(p.key for p in mapper.column_attrs),
+                                 frozenset(r.key for r in mapper.relationships))
+    columns, relationships = keys
+    obj = cls._sa_class_manager.new_instance()
+    state = obj.__dict__
+    for key, value in values.items():
+        if key in columns:
+            state[key] = value
+        elif key in relationships:
+            setattr(obj, key, value)
+        else:
+            raise TypeError(f"{key!r} is an invalid keyword argument for {cls.__name__}")
+    return obj
+
+
 #: {mapped class: ((attribute key, column name, column default), ...)} of the columns an INSERT of a
 #: new object sends (all but the primary key), read once per class for `column_values`.
 _INSERT_COLUMNS: dict[type, tuple] = {}

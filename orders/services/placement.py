@@ -35,7 +35,7 @@ from orders.models import (
 )
 from orders.providers import card_payments_enabled
 from orders.services.cart import MAX_CART_LINES, check_quantity
-from orders.services.common import notify, write_new_rows
+from orders.services.common import new_row, notify, write_new_rows
 from orders.services.shipping import shipping_fen
 from shop.codes import new_numeric_code, new_order_code, new_secret
 from shop.errors import Conflict, NotFound, ValidationError
@@ -258,7 +258,8 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     is_card = method == PaymentMethod.CARD
     status = OrderStatus.PENDING if is_card else OrderStatus.CONFIRMED
     address = req.address if req.delivery == Delivery.SHIP else AddressData()
-    order = Order(
+    order = new_row(
+        Order,
         code=new_order_code(),
         secret=new_secret(),
         user_id=actor.id,
@@ -286,7 +287,8 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     shipments = []
     lines = []
     for n, station_id in enumerate(sorted(q.by_station), start=1):
-        shipment = Shipment(
+        shipment = new_row(
+            Shipment,
             code=f"{order.code}-{n}",
             order=order,
             station_id=station_id,
@@ -302,7 +304,8 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         new_rows.append(shipment)
         for item in q.by_station[station_id]:
             quantity = wanted[item.product_id]
-            line = OrderLine(
+            line = new_row(
+                OrderLine,
                 order=order,
                 shipment=shipment,
                 kind="product",
@@ -321,7 +324,8 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
             )
             lines.append(line)
             new_rows.append(line)
-    payment = OrderPayment(
+    payment = new_row(
+        OrderPayment,
         order=order,
         number=1,
         provider="stripe" if is_card else str(method),

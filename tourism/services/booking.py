@@ -282,7 +282,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     INSERT per table (order, booking, line, payment), then the status events.
     """
     from orders.models import LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
-    from orders.services.common import write_new_rows
+    from orders.services.common import new_row, write_new_rows
 
     if not req.pay_on_arrival and not card_payments_enabled():
         raise ValidationError(_("暂不支持在线支付，请选择到店支付"),
@@ -296,7 +296,8 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
                                                now=now, confirm=confirm)
     expires_at = None if confirm else now + timedelta(minutes=_hold_minutes())
     order_code = new_order_code()  # 28^8 codes: a clash is left to the unique constraint
-    order = Order(
+    order = new_row(
+        Order,
         code=order_code,
         secret=new_secret(),
         user_id=user.id,
@@ -310,7 +311,8 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         expires_at=expires_at,
         created_at=now,
     )
-    booking = Booking(
+    booking = new_row(
+        Booking,
         code=f"{order_code}-S-1",
         user_id=user.id,
         listing=listing,
@@ -334,7 +336,8 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         created_at=now,
     )
     quantity = booking.nights * booking.units if listing.kind == ListingKind.STAY else booking.guests
-    line = OrderLine(
+    line = new_row(
+        OrderLine,
         order=order,
         kind="booking",
         booking=booking,
@@ -349,7 +352,8 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         commission_bps=0,
         benefit_split=[{"household_id": link.household_id, "weight": link.weight} for link in listing.benefit_links],
     )
-    payment = OrderPayment(
+    payment = new_row(
+        OrderPayment,
         order=order,
         number=1,
         provider="cod" if req.pay_on_arrival else "stripe",
