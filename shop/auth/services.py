@@ -104,6 +104,11 @@ def load_session_user(session_id: str) -> User | None:
 
 
 _USER_BY_ID = sa.select(User.__table__).where(User.__table__.c.id == sa.bindparam("id"))
+#: The same SELECT as plain SQL for the driver (psycopg), with the ORM's result processors per column
+#: (e.g. `created_at` made UTC), built per dialect at first use: see `_read_user_row`.
+_USER_SQL = ("SELECT " + ", ".join(f'"{c.name}"' for c in User.__table__.c)
+             + ' FROM "users" WHERE "id" = %s')
+_row_processors: dict = {}
 
 
 def _get_user(user_id: int) -> User | None:
@@ -119,14 +124,62 @@ def _get_user(user_id: int) -> User | None:
     if (not isinstance(engine, sa.Engine) or engine.dialect.name != "postgresql"
             or session.identity_key(User, user_id) in session.identity_map):
         return session.get(User, user_id)
+    values = _read_user_row(engine, user_id)
+    if values is None:
+        return None
+    user = User.__mapper__.class_manager.new_instance()  # as the ORM builds a loaded row: no __init__
+    user.__dict__.update(values)
+    make_transient_to_detached(user)  # as if loaded: identity key set, no pending changes
+    session.add(user)
+    return user
+
+
+def _read_user_row(engine: sa.Engine, user_id: int) -> dict | None:
+    """The user's row as {column key: value}, read on a pooled connection through the driver itself
+    in autocommit mode, or None when there is no such user.
+
+    Through a SQLAlchemy Connection the same read cost about 0.3 ms of CPU (execution options for
+    the isolation level, the result set up from psycopg's column descriptions) - a sixth of a
+    cached page hit; through the driver, under 0.1 ms. The connection comes from the engine's pool
+    (its checkout/checkin events run: `shop.db.ping_idle_connections`), and the pool's reset on
+    return finds nothing to roll back. On any driver error the connection is discarded and the read
+    is made again through SQLAlchemy (`_read_user_row_sa`), which raises and handles errors as
+    every other statement does (a disconnect invalidates the pool; the app answers 503)."""
+    processors = _row_processors.get(engine.dialect)
+    if processors is None:
+        mapper, dialect = User.__mapper__, engine.dialect
+        processors = [(mapper.get_property_by_column(c).key,
+                       c.type.dialect_impl(dialect).result_processor(dialect, None)) for c in User.__table__.c]
+        _row_processors[dialect] = processors
+    try:
+        raw = engine.raw_connection()
+    except Exception:
+        return _read_user_row_sa(engine, user_id)
+    try:
+        driver = raw.driver_connection
+        driver.autocommit = True
+        cursor = driver.execute(_USER_SQL, (user_id,))
+        row = cursor.fetchone()
+        cursor.close()
+        driver.autocommit = False
+    except Exception:
+        raw.invalidate()  # maybe broken: never back into the pool
+        raw.close()
+        return _read_user_row_sa(engine, user_id)
+    raw.close()
+    if row is None:
+        return None
+    return {key: (proc(value) if proc is not None else value) for (key, proc), value in zip(processors, row)}
+
+
+def _read_user_row_sa(engine: sa.Engine, user_id: int) -> dict | None:
+    """`_read_user_row` through a SQLAlchemy Connection (the fallback after a driver error)."""
+    mapper = User.__mapper__
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         row = conn.execute(_USER_BY_ID, {"id": user_id}).mappings().first()
     if row is None:
         return None
-    user = User(**row)
-    make_transient_to_detached(user)  # as if loaded: identity key set, no pending changes
-    session.add(user)
-    return user
+    return {mapper.get_property_by_column(c).key: row[c] for c in User.__table__.c}
 
 
 def _hash_token(token: str) -> str:

@@ -1,6 +1,7 @@
 """The session user's load on PostgreSQL (shop.auth.services._get_user): one round trip on an
-autocommit connection, no transaction for a request that needs nothing else — and still read
-fresh on every request: a password change or a deactivation ends other sessions at once.
+autocommit connection through the driver (no SQLAlchemy transaction at all for a request that needs
+nothing else), the row made exactly what the ORM would load — and still read fresh on every request:
+a password change or a deactivation ends other sessions at once.
 
 These need real commits (`committed_db`): the `db` fixture shares one connection whose data other
 connections cannot see, and there the loader is `session.get`."""
@@ -51,7 +52,8 @@ def test_a_logged_in_request_that_needs_only_the_user_opens_no_transaction(app, 
     transactions.clear()
     page = client.get("/products").get_data(as_text=True)
     assert ">快<" in page and "退出" in page
-    assert transactions == ["AUTOCOMMIT"], transactions
+    assert transactions == [], transactions  # the user is read on the driver's autocommit connection
+    assert committed_db.engine.pool.checkedout() == 0, "the connection went back to the pool"
 
 
 def test_the_user_is_a_clean_persistent_object_of_the_request_session(app, committed_db):
@@ -67,6 +69,48 @@ def test_the_user_is_a_clean_persistent_object_of_the_request_session(app, commi
         state = sa.inspect(obj)
         assert state.persistent and not committed_db.session.is_modified(obj)
         assert committed_db.session.get(type(obj), obj.id) is obj
+
+
+def test_the_user_read_through_the_driver_is_what_the_orm_loads(app, committed_db):
+    from datetime import timezone
+
+    from shop.auth import services
+
+    user = make_user(email="same@example.com", name="同")
+    commit()
+    user_id = user.id
+    committed_db.session.remove()
+    orm = committed_db.session.get(type(user), user_id)
+    expected = {c.key: getattr(orm, c.key) for c in sa.inspect(type(user)).column_attrs}
+    committed_db.session.remove()
+    values = services._read_user_row(committed_db.engine, user_id)
+    assert values == expected
+    assert values["created_at"].tzinfo == timezone.utc  # the column type's result processing applied
+    assert services._read_user_row(committed_db.engine, user_id + 1000) is None
+    assert committed_db.engine.pool.checkedout() == 0
+
+
+def test_a_driver_error_discards_the_connection_and_reads_through_sqlalchemy(app, committed_db, monkeypatch):
+    from shop.auth import services
+
+    user = make_user(email="fallback@example.com")
+    commit()
+    user_id = user.id
+    committed_db.session.remove()
+    monkeypatch.setattr(services, "_USER_SQL", "SELECT no_such_column FROM users WHERE id = %s")
+    invalidated = []
+
+    def on_invalidate(*_args):
+        invalidated.append(True)
+
+    sa.event.listen(committed_db.engine, "invalidate", on_invalidate)
+    try:
+        values = services._read_user_row(committed_db.engine, user_id)
+    finally:
+        sa.event.remove(committed_db.engine, "invalidate", on_invalidate)
+    assert values["email"] == "fallback@example.com"
+    assert invalidated, "the connection that failed never goes back to the pool"
+    assert committed_db.engine.pool.checkedout() == 0
 
 
 def test_password_change_ends_other_sessions_and_keeps_this_one(app, committed_db, monkeypatch):
