@@ -182,6 +182,20 @@ def _write_statement(shape: tuple) -> sa.Select:
     return statement.add_cte(*extra) if extra else statement
 
 
+#: {(row number, class, parent foreign keys): (its value columns, their parameter names)}.
+_ROW_PARAMS: dict[tuple, tuple[tuple, tuple]] = {}
+
+
+def _row_params(n: int, cls, parent_keys: tuple) -> tuple[tuple, tuple]:
+    """The columns row `n` sends as parameters (all but the primary key and the foreign keys taken
+    from its parents' CTEs) and their parameter names, `r<n>_<column>`."""
+    found = _ROW_PARAMS.get((n, cls, parent_keys))
+    if found is None:
+        names = tuple(name for _key, name, _default in _insert_columns(cls) if name not in parent_keys)
+        found = _ROW_PARAMS[(n, cls, parent_keys)] = (names, tuple(f"r{n}_{name}" for name in names))
+    return found
+
+
 def write_new_rows(rows, *, events=(), actor=None, now, increments=()) -> None:
     """PostgreSQL: INSERT new ORM objects, their status events and counter increments in ONE statement.
 
@@ -201,8 +215,8 @@ def write_new_rows(rows, *, events=(), actor=None, now, increments=()) -> None:
     row_shapes = []
     for n, (obj, parents) in enumerate(rows):
         values = column_values(obj)
-        names = tuple(name for name in values if name not in parents)
-        params.update({f"r{n}_{name}": values[name] for name in names})
+        names, keys = _row_params(n, type(obj), tuple(parents))
+        params.update(zip(keys, map(values.__getitem__, names)))
         row_shapes.append((obj.__table__, names, tuple((name, index[id(p)]) for name, p in parents.items())))
     for n, (subject, from_status, to_status, note) in enumerate(events):
         params.update({f"e{n}_subject_type": subject.__tablename__, f"e{n}_from_status": from_status and str(from_status),
@@ -227,4 +241,10 @@ def write_new_rows(rows, *, events=(), actor=None, now, increments=()) -> None:
         for name, parent in parents.items():
             state[name] = parent.__dict__["id"]
         make_transient_to_detached(obj)
-    db.session.add_all([obj for obj, _ in rows])  # persistent with nothing pending: no flush, no SQL
+    # Persistent with nothing pending: no flush, no SQL. Adding the first row cascades (save-update)
+    # to every row its loaded relationships reach (a checkout's order reaches all of them); adding
+    # those again would only walk their relationships once more, so they are skipped.
+    session = db.session()
+    for obj, _ in rows:
+        if obj not in session:
+            session.add(obj)
