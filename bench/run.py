@@ -528,6 +528,85 @@ class MemoryWatch(threading.Thread):
                 "workers_seen": len(self.last), "master_rss_mb": proc_mem(self.master).get("VmRSS", 0)}
 
 
+class CpuMeter:
+    """CPU seconds (user + system, from /proc) of the shop's processes by part: `web` (the gunicorn
+    master and its workers), `celery` (the worker), `postgres` (every server process: another client
+    of the same server would count too) and `redis` (every redis-server). Divided by the requests a
+    scenario answered, it says where a request's CPU goes, which on a machine whose speed drifts is
+    steadier than the request rate itself."""
+
+    PARTS = ("web", "celery", "postgres", "redis")
+
+    def __init__(self, web_pid: int, celery_pid: int | None):
+        self.web_pid = web_pid
+        self.celery_pid = celery_pid
+        self.hz = os.sysconf("SC_CLK_TCK")
+
+    def _seconds(self, pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / self.hz
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    @staticmethod
+    def _by_name() -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {"postgres": [], "redis": []}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                comm = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            if comm == "postgres":
+                found["postgres"].append(int(entry.name))
+            elif comm.startswith("redis-server"):
+                found["redis"].append(int(entry.name))
+        return found
+
+    def snapshot(self) -> dict[str, dict[int, float]]:
+        pids = {"web": [self.web_pid, *children(self.web_pid)],
+                "celery": [self.celery_pid, *children(self.celery_pid)] if self.celery_pid else [],
+                **self._by_name()}
+        return {part: {pid: self._seconds(pid) for pid in pids[part]} for part in self.PARTS}
+
+    def wait_for_celery(self, timeout: float = 30.0) -> None:
+        """Until the worker has been idle for a second (the mails of a write scenario are sent
+        after the requests): its CPU then belongs to the scenario."""
+        if not self.celery_pid:
+            return
+        deadline = time.monotonic() + timeout
+        last = self._seconds(self.celery_pid)
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            now = self._seconds(self.celery_pid)
+            if now - last < 0.02:
+                return
+            last = now
+
+    @staticmethod
+    def per_request(before: dict, after: dict, requests: int) -> dict[str, float]:
+        """CPU ms per request by part (processes that exited in between are not counted)."""
+        out = {}
+        for part, pids in after.items():
+            used = sum(seconds - before[part].get(pid, 0.0) for pid, seconds in pids.items())
+            out[part] = used * 1000 / requests if requests else 0.0
+        return out
+
+
+def render_cpu(rows: list[tuple[str, dict[str, float]]], cores: int) -> str:
+    head = ["scenario", *CpuMeter.PARTS, "total", f"≤ req/s on {cores} cores"]
+    body = []
+    for label, cpu in rows:
+        total = sum(cpu.values())
+        body.append([label, *(f"{cpu[p]:.2f}" for p in CpuMeter.PARTS), f"{total:.2f}",
+                     f"{cores * 1000 / total:.0f}" if total else "—"])
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)]
+    lines = [fmt_row(head, widths), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    return "\n".join(lines + [fmt_row(r, widths) for r in body])
+
+
 # --- checks after the write scenarios --------------------------------------------------------------
 
 def db_conn(url: str):
@@ -836,6 +915,7 @@ def main(argv=None) -> int:
     procs = Procs(args.workdir)
     results: list[tuple[str, str, dict | None, str]] = []
     checks: list[str] = []
+    cpu_rows: list[tuple[str, dict[str, float]]] = []
     memory: dict = {}
     data_counts: dict = {}
     try:
@@ -876,6 +956,8 @@ def main(argv=None) -> int:
         app_proc = start_gunicorn(procs, "app", "wsgi:app", APP_PORT, env, args, "/healthz")
         watch = MemoryWatch(app_proc.pid)
         watch.start()
+        celery_proc = procs.items.get("celery")
+        meter = CpuMeter(app_proc.pid, celery_proc.pid if celery_proc is not None else None)
         base = f"http://127.0.0.1:{APP_PORT}"
         tokens = fetch_tokens(base, m)
         if not only or only & {"pages_user", "cart"}:
@@ -896,6 +978,7 @@ def main(argv=None) -> int:
             if sc.name in CACHED_PAGES and not args.cold:
                 log(f"{sc.name}: warmed {warm_pages(base, sc)} distinct pages")
             log(f"{sc.name}: {args.seconds} s, {args.connections} connections")
+            cpu_before = meter.snapshot()
             res = run_wrk(wrk, base, sc, args, sc.name)
             results.append((sc.name, sc.label, res, ""))
             log(f"{sc.name}: {res['ok_rps']:.0f} ok req/s, p99 {res['p99_ms']:.1f} ms, statuses {res['statuses']}")
@@ -905,8 +988,11 @@ def main(argv=None) -> int:
             if sc.name == "booking":
                 checks.append(check_bookings(args.database_url))
                 log(checks[-1])
+            meter.wait_for_celery()
+            answered = sum(n for status, n in res["statuses"].items() if int(status) < 500)
+            cpu_rows.append((sc.label, CpuMeter.per_request(cpu_before, meter.snapshot(), answered)))
+            log(f"{sc.name}: CPU ms per request " + ", ".join(f"{k} {v:.2f}" for k, v in cpu_rows[-1][1].items()))
         memory = watch.stop()
-        celery_proc = procs.items.get("celery")
         if celery_proc is not None:
             memory["celery_rss_mb"] = max((proc_mem(p).get("VmRSS", 0) for p in [celery_proc.pid, *children(celery_proc.pid)]),
                                           default=0)
@@ -939,6 +1025,11 @@ def main(argv=None) -> int:
     print(mem_line)
     for c in checks:
         print(c)
+    cpu_table = render_cpu(cpu_rows, os.cpu_count() or 1) if cpu_rows else ""
+    if cpu_table:
+        print()
+        print("CPU ms per answered request, by process (wrk's own CPU not counted):")
+        print(cpu_table)
     if str(args.output) != "-":
         report = [
             "# Benchmark results",
@@ -969,6 +1060,11 @@ def main(argv=None) -> int:
             "",
             *[f"- {c}" for c in checks],
         ]
+        if cpu_table:
+            report += ["", "CPU ms per answered request, by process (the Celery worker's until it is idle "
+                       "again, so a write scenario's mails count; PostgreSQL counts the whole server; the last "
+                       "column is the most requests/s the shop's processes could answer on these cores):",
+                       "", cpu_table]
         if args.note:
             report += ["", f"Note: {args.note}"]
         report += _other_sections(args.output)

@@ -65,3 +65,21 @@ def test_an_api_scenario_missing_from_the_openapi_spec_is_not_available_without_
 def test_the_report_command_line_leaves_the_note_out():
     assert run.shown_command(["--seconds", "5", "--note", "busy machine", "--small"]) == \
         "python -m bench.run --seconds 5 --small"
+
+
+def test_cpu_per_request_counts_each_part_and_the_cores_bound():
+    before = {"web": {1: 10.0, 2: 5.0}, "celery": {3: 1.0}, "postgres": {4: 2.0}, "redis": {5: 0.5}}
+    after = {"web": {1: 11.0, 2: 6.0, 9: 0.5}, "celery": {3: 1.5}, "postgres": {4: 2.4}, "redis": {5: 0.6}}
+    cpu = run.CpuMeter.per_request(before, after, 200)  # a worker (9) that appeared counts from zero
+    assert cpu == pytest.approx({"web": 12.5, "celery": 2.5, "postgres": 2.0, "redis": 0.5})
+    table = run.render_cpu([("API checkout", cpu)], 2)
+    assert "17.50" in table and "| 114 " in table  # 2 cores / 17.5 ms
+
+
+def test_the_cpu_meter_reads_this_process():
+    import os
+
+    meter = run.CpuMeter(os.getpid(), None)
+    sum(i * i for i in range(300_000))
+    snap = meter.snapshot()
+    assert snap["web"][os.getpid()] > 0 and snap["celery"] == {}
