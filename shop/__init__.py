@@ -21,6 +21,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_object("config.Config")
     if test_config:
         app.config.update(test_config)
+    from shop.sessions import CookieSessionInterface
+
+    app.session_interface = CookieSessionInterface()  # Flask's cookie session, verified once per cookie
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

@@ -64,18 +64,18 @@ def site_header() -> Markup:
             if len(_fragments) >= MAX_ENTRIES:
                 _fragments.clear()
             _fragments[key] = fragment
-    from flask_wtf.csrf import generate_csrf
+    from shop.security import csrf_token
 
     return Markup(fragment.replace(Q_PLACEHOLDER, str(escape(request.args.get("q", ""))))
                   .replace(NEXT_PLACEHOLDER, str(escape(encoded)))
-                  .replace(CSRF_PLACEHOLDER, generate_csrf()))
+                  .replace(CSRF_PLACEHOLDER, csrf_token()))
 
 
 def _render_fragment() -> str | None:
     """The template rendered with placeholders for the per-request parts (None if one is missing)."""
-    from flask_wtf.csrf import generate_csrf
+    from shop.security import csrf_token
 
-    token = generate_csrf()  # this request's token (also in g): replaced by the placeholder below
+    token = csrf_token()  # this request's token (also in g): replaced by the placeholder below
     html = render_template(TEMPLATE, header_q=Q_PLACEHOLDER, header_next=NEXT_PLACEHOLDER)
     if token not in html or NEXT_PLACEHOLDER not in html or Q_PLACEHOLDER not in html:
         return None

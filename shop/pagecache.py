@@ -351,9 +351,9 @@ def make_key(locale: str, path: str, args) -> str:
 
 def _fill(body: str) -> str:
     if CSRF_PLACEHOLDER in body:
-        from flask_wtf.csrf import generate_csrf
+        from shop.security import csrf_token
 
-        body = body.replace(CSRF_PLACEHOLDER, generate_csrf())
+        body = body.replace(CSRF_PLACEHOLDER, csrf_token())
     if NONCE_PLACEHOLDER in body:
         from shop.security import csp_nonce
 

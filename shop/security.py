@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, redirect, request
+from flask import Flask, abort, current_app, g, redirect, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -26,6 +26,28 @@ def _limits_off() -> bool:
 
 #: Login form and API token: per client address.
 AUTH_LIMIT = "10 per minute"
+
+
+def csrf_token() -> str:
+    """This request's signed CSRF token: exactly flask_wtf's `generate_csrf()` (the raw token in the
+    session, created if missing; signed once per request and kept in `g`), signed through the
+    process's serializer, which gives the value it signed earlier in the same second again instead
+    of signing anew (shop.sessions.MemoSerializer). For the cached pages' and the header's forms."""
+    config = current_app.config
+    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if field and field in g:
+        return g.get(field)
+    secret = config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key)
+    raw = session.get(field) if field else None
+    if not secret or not isinstance(raw, str):
+        from flask_wtf.csrf import generate_csrf
+
+        return generate_csrf()  # a new raw token (or flask_wtf's own error)
+    from shop.sessions import csrf_serializer
+
+    token = csrf_serializer(secret).dumps(raw)
+    setattr(g, field, token)
+    return token
 
 
 def csp_nonce() -> str:
