@@ -36,11 +36,22 @@ def _key(user, locale: str) -> tuple:
     return (locale, user.id, user.name, user.email, user.role)
 
 
+_nexts: dict[str, str | None] = {}
+
+
 def _encoded_next() -> str | None:
-    """This request's path as `url_for` writes it in the language switch's `next=` argument."""
-    url = url_for("home.set_language", code="en", next=request.full_path)
+    """This request's path as `url_for` writes it in the language switch's `next=` argument
+    (the query encoding of `request.full_path`: remembered per path, as the header's fragments are)."""
+    full_path = request.full_path
+    if full_path in _nexts:
+        return _nexts[full_path]
+    url = url_for("home.set_language", code="en", next=full_path)
     head, sep, value = url.partition("?next=")
-    return value if sep and "&" not in value else None
+    value = value if sep and "&" not in value else None
+    if len(_nexts) >= MAX_ENTRIES:
+        _nexts.clear()
+    _nexts[full_path] = value
+    return value
 
 
 def site_header() -> Markup:
@@ -85,6 +96,7 @@ def _render_fragment() -> str | None:
 def clear() -> None:
     with _lock:
         _fragments.clear()
+        _nexts.clear()
 
 
 def init_app(app) -> None:

@@ -9,6 +9,7 @@ swallowed, and short socket timeouts keep a dead Redis from stalling logins.
 """
 from __future__ import annotations
 
+import functools
 import secrets
 from urllib.parse import urlsplit
 
@@ -62,11 +63,22 @@ def _origin(url: str) -> str:
 
 
 def content_security_policy(app: Flask) -> str:
-    script = ["'self'", f"'nonce-{csp_nonce()}'"]
+    """The policy for this request (its nonce in script-src). Built once per configuration with a
+    placeholder for the nonce (`_csp_template`), then one `str.replace` per request."""
+    return _csp_template(app.config.get("STRIPE_PUBLISHABLE_KEY"), app.config.get("STRIPE_JS_URL"),
+                         app.config.get("STRIPE_API_BASE")).replace(_NONCE_SLOT, csp_nonce())
+
+
+_NONCE_SLOT = "__CSP_NONCE_SLOT__"
+
+
+@functools.lru_cache(maxsize=16)
+def _csp_template(stripe_key, stripe_js_url, stripe_api_base) -> str:
+    script = ["'self'", f"'nonce-{_NONCE_SLOT}'"]
     frame = []
     connect = ["'self'"]
-    if app.config.get("STRIPE_PUBLISHABLE_KEY"):
-        for url in (app.config.get("STRIPE_JS_URL"), app.config.get("STRIPE_API_BASE") or "https://api.stripe.com"):
+    if stripe_key:
+        for url in (stripe_js_url, stripe_api_base or "https://api.stripe.com"):
             origin = _origin(url)
             if origin:
                 script.append(origin)
@@ -110,12 +122,13 @@ def init_security(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     @app.before_request
-    def _force_https():
+    def _check_request():
+        """HTTPS (FORCE_HTTPS redirects plain HTTP) and storable text (`_refuse_unstorable_text`):
+        one hook (every hook costs each request a call through Flask's ensure_sync)."""
         if app.config.get("FORCE_HTTPS") and not request.is_secure and request.path != "/healthz":
             return redirect(request.url.replace("http://", "https://", 1), 301)
-        return None
+        return _refuse_unstorable_text()
 
-    @app.before_request
     def _refuse_unstorable_text():
         """A NUL character in a submitted form or in the path: PostgreSQL cannot store or compare it
         (psycopg raises), so the request is refused here with a 400 instead of a 500 deep inside a

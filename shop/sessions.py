@@ -41,6 +41,21 @@ def _copy(data):
     return {k: v if isinstance(v, _SCALARS) else copy.deepcopy(v) for k, v in data.items()}
 
 
+def _scalar_key(obj):
+    """A memo key for a dict of str keys and str/int/bool/None values (a signed-in session: the user,
+    the CSRF token...), cheaper than serializing it; each value's type is part of it (True == 1).
+    None for anything else (then the serialized payload is the key)."""
+    if type(obj) is not dict:
+        return None
+    items = []
+    for k, v in obj.items():
+        kind = type(v)
+        if type(k) is not str or kind not in (str, int, bool, type(None)):
+            return None
+        items.append((k, kind, v))
+    return tuple(items)  # in the dict's order, as serializers without sort_keys write it
+
+
 class MemoSerializer(URLSafeTimedSerializer):
     """URLSafeTimedSerializer that remembers what it verified and what it signed this second."""
 
@@ -68,16 +83,21 @@ class MemoSerializer(URLSafeTimedSerializer):
     def dumps(self, obj, salt=None):
         if salt is not None:
             return super().dumps(obj, salt)
-        payload = self.serializer.dumps(obj, **self.serializer_kwargs)
+        key = _scalar_key(obj)
+        payload = None
+        if key is None:  # nested values: the serialized payload is the key
+            key = payload = self.serializer.dumps(obj, **self.serializer_kwargs)
         now = int(time.time())
         if now != self._second:
             self._signed, self._second = {}, now
-        signed = self._signed.get(payload)
+        signed = self._signed.get(key)
         if signed is None:
+            if payload is None:
+                payload = self.serializer.dumps(obj, **self.serializer_kwargs)
             signed = self._sign(payload)
             stamp = want_bytes(signed).rsplit(b".", 2)[-2]
             if bytes_to_int(base64_decode(stamp)) == now and len(self._signed) < MEMO_ENTRIES:
-                self._signed[payload] = signed
+                self._signed[key] = signed
         return signed
 
     def _sign(self, payload):

@@ -140,3 +140,9 @@ def test_csrf_token_is_flask_wtfs_token_and_validates(app, frozen):
         session["csrf_token"] = raw
         assert csrf_token() == expected  # the same second: remembered, the same bytes
         validate_csrf(expected)
+
+
+def test_a_remembered_signature_is_never_one_of_an_equal_looking_value(frozen):
+    plain, memo = _pair()
+    for obj in ({"a": True}, {"a": 1}, {"a": "1"}, {"a": None}, {"a": 1, "b": "x"}, {"b": "x", "a": 1}):
+        assert memo.dumps(obj) == plain.dumps(obj), obj
