@@ -293,10 +293,11 @@ def build_scenarios(m: dict, tokens: dict, rnd: random.Random) -> list[Scenario]
         paths = (["/"] * 10 + [f"/products?page={p}" for p in zipf_pick(rnd, list(range(1, pages + 1)), 40)]
                  + zipf_pick(rnd, m["product_paths"], 50))
         for i, path in enumerate(rnd.sample(paths, len(paths)) * 10):
-            user_pages.append(Req("GET", path, {"Cookie": sessions[i % len(sessions)]}))
+            user_pages.append(Req("GET", path, {"Cookie": sessions[i % len(sessions)], "User-Agent": BROWSER_UA}))
     scenarios.append(Scenario("pages_user", "logged-in pages (home, catalog, product)", user_pages,
                               note="" if user_pages else "no logged-in session"))
-    cart = [Req("GET", "/cart", {"Cookie": sessions[i % len(sessions)]}) for i in range(len(sessions) * 20)]
+    cart = [Req("GET", "/cart", {"Cookie": sessions[i % len(sessions)], "User-Agent": BROWSER_UA})
+            for i in range(len(sessions) * 20)]
     scenarios.append(Scenario("cart", "cart page (logged in, one line)", cart,
                               note="" if cart else "no logged-in session"))
     address = {"name": "张伟", "phone": "13800138000", "province": "江西省", "city": "南昌市", "district": "南昌县",
@@ -693,6 +694,12 @@ def fetch_tokens(base: str, m: dict) -> dict:
     return tokens
 
 
+#: The signed-in scenarios' browser: the login and every later request send it, as a browser does
+#: (Flask-Login's session protection marks a session whose User-Agent changed as not fresh and
+#: saves it again on every request).
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) village-eline-bench"
+
+
 def fetch_sessions(base: str, m: dict, n: int = 16) -> list[str]:
     """Cookie headers of `n` consumers logged in through the login form, each with one pool product in
     the cart (for the logged-in page and cart scenarios); [] when the form flow fails."""
@@ -703,7 +710,7 @@ def fetch_sessions(base: str, m: dict, n: int = 16) -> list[str]:
 
     def call(method, path, jar, form=None):
         body = urllib.parse.urlencode(form).encode() if form is not None else None
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items()), "User-Agent": BROWSER_UA}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         req = urllib.request.Request(base + path, data=body, method=method, headers=headers)
