@@ -43,6 +43,22 @@ def _expire_records(record_ids) -> None:
             db.session.expire(record)
 
 
+def _guarded_updates() -> tuple[sa.Update, sa.Update]:
+    """The allocate and release UPDATEs, built once (building one per record was about as costly
+    as running it), run with the record id `rid` and quantity `qty`. The page cache still sees
+    which records they touch (`shop.pagecache._where_ids` reads bound parameters)."""
+    table = StockRecord.__table__
+    rid, qty = sa.bindparam("rid"), sa.bindparam("qty")
+    allocate_ = (sa.update(table).where(table.c.id == rid, table.c.on_hand - table.c.allocated >= qty)
+                 .values(allocated=table.c.allocated + qty))
+    release = (sa.update(table).where(table.c.id == rid, table.c.allocated >= qty)
+               .values(allocated=table.c.allocated - qty))
+    return allocate_, release
+
+
+_ALLOCATE, _RELEASE = _guarded_updates()
+
+
 def allocate(wanted: dict[int, int], *, product_ids: dict[int, int] | None = None) -> None:
     """Allocate {stock_record_id: quantity}; all or nothing (raises OutOfStock, caller rolls back).
 
@@ -58,11 +74,7 @@ def allocate(wanted: dict[int, int], *, product_ids: dict[int, int] | None = Non
     for record_id in sorted(wanted):
         quantity = wanted[record_id]
         _check_quantity(quantity)
-        result = db.session.execute(
-            sa.update(table)
-            .where(table.c.id == record_id, table.c.on_hand - table.c.allocated >= quantity)
-            .values(allocated=table.c.allocated + quantity)
-        )
+        result = db.session.execute(_ALLOCATE, {"rid": record_id, "qty": quantity})
         if result.rowcount != 1:
             product_id = (product_ids or {}).get(record_id) or db.session.scalar(
                 sa.select(table.c.product_id).where(table.c.id == record_id))
@@ -72,14 +84,9 @@ def allocate(wanted: dict[int, int], *, product_ids: dict[int, int] | None = Non
 
 def cancel_allocation(wanted: dict[int, int]) -> None:
     """Give back allocations (expiry, cancellation). Never lets `allocated` go below zero."""
-    table = StockRecord.__table__
     for record_id in sorted(wanted):
         quantity = wanted[record_id]
-        result = db.session.execute(
-            sa.update(table)
-            .where(table.c.id == record_id, table.c.allocated >= quantity)
-            .values(allocated=table.c.allocated - quantity)
-        )
+        result = db.session.execute(_RELEASE, {"rid": record_id, "qty": quantity})
         if result.rowcount != 1:
             raise Conflict(_("库存分配已释放"), code="allocation_mismatch")
     _expire_records(wanted)
