@@ -140,6 +140,21 @@ def ping_idle_connections(engine, idle_seconds: float) -> None:
             raise exc.DisconnectionError(f"idle connection failed its ping: {error}") from error
 
 
+_STATEMENTS: dict = {}
+
+
+def statement(key, build):
+    """The statement `build()` makes, built once per process on first use and then reused with new
+    bind parameters. Building a select with its joins and loader options (and its cache key) on
+    every request cost about as much CPU as running it. First use, not import: loader options
+    need the mappers configured, which needs every model imported. `key` names the statement
+    (a string, or a tuple for its variants); `build` must give the same statement every time."""
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = _STATEMENTS.setdefault(key, build())
+    return found
+
+
 #: Statements up to this long, with up to this many parameters, get psycopg's parse cache (see below).
 PSYCOPG_CACHE_LENGTH = 16384
 PSYCOPG_CACHE_PARAMS = 250

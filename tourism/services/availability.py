@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from shop.db import statement
 from shop.extensions import db
 from shop.timeutil import local_date, local_midnight_utc
 from tourism.models import Booking, BookingStatus, Closure, Holiday, Listing, ListingKind, Session, UnitType
@@ -81,15 +82,9 @@ class StayCheck:
     taken_codes: set[str]
 
 
-_HOLD_CHECKS: dict[tuple[bool, bool], sa.CompoundSelect] = {}
-
-
 def _hold_check_statement(with_codes: bool, with_exclude: bool) -> sa.CompoundSelect:
-    """`stay_hold_check`'s UNION ALL with bind parameters, built once per variant and process
-    (building it per hold cost more than running it)."""
-    statement = _HOLD_CHECKS.get((with_codes, with_exclude))
-    if statement is not None:
-        return statement
+    """`stay_hold_check`'s UNION ALL with bind parameters (built once per variant and process by
+    `shop.db.statement`: building it per hold cost more than running it)."""
     param = sa.bindparam
     none_date, none_int, none_str = sa.cast(sa.null(), sa.Date), sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.String)
     booked = sa.select(sa.literal("b").label("kind"), Booking.check_in_date.label("d1"),
@@ -111,8 +106,7 @@ def _hold_check_statement(with_codes: bool, with_exclude: bool) -> sa.CompoundSe
             Booking.listing_id == param("listing_id"),
             Booking.confirmation_code.in_(param("codes", expanding=True)),
             Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN])))
-    statement = _HOLD_CHECKS[(with_codes, with_exclude)] = sa.union_all(*parts)
-    return statement
+    return sa.union_all(*parts)
 
 
 def stay_hold_check(unit_type: UnitType, start: date, end: date, *, now: datetime,
@@ -120,14 +114,16 @@ def stay_hold_check(unit_type: UnitType, start: date, end: date, *, now: datetim
     """`stay_availability` plus the holidays of [start, end) (for the price) and which candidate
     confirmation codes are taken, in one statement (a UNION ALL tagged by kind). Read it after
     the unit type lock: the bookings and closures it sees are then final for this hold."""
-    statement = _hold_check_statement(bool(confirmation_codes), bool(exclude_booking_id))
+    with_codes, with_exclude = bool(confirmation_codes), bool(exclude_booking_id)
+    query = statement(("tourism.hold_check", with_codes, with_exclude),
+                      lambda: _hold_check_statement(with_codes, with_exclude))
     params = {"unit_type_id": unit_type.id, "listing_id": unit_type.listing_id, "start": start, "end": end,
               "now": now, "codes": list(confirmation_codes), "exclude_id": exclude_booking_id}
     taken: dict[date, int] = defaultdict(int)
     closed: set[date] = set()
     holidays: set[date] = set()
     codes: set[str] = set()
-    for kind, d1, d2, n, code in db.session.execute(statement, params):
+    for kind, d1, d2, n, code in db.session.execute(query, params):
         if kind == "b":
             for night in nights(max(d1, start), min(d2, end)):
                 taken[night] += n

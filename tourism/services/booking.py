@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret
-from shop.db import is_postgres
+from shop.db import is_postgres, statement
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, transition
@@ -69,23 +69,11 @@ def _max_nights() -> int:
     return int(current_app.config.get("MAX_STAY_NIGHTS", 14))
 
 
-_statements: dict[str, sa.Select] = {}
-
-
-def _statement(name: str, build) -> sa.Select:
-    """A statement of this module built once per process, on first use (the mappers are configured
-    by then); building them per booking cost about as much as running them."""
-    statement = _statements.get(name)
-    if statement is None:
-        statement = _statements[name] = build()
-    return statement
-
-
 def _lock_unit_type(unit_type_id: int) -> UnitType:
     """Lock the unit type row: every hold for it queues here (PostgreSQL; SQLite locks the database)."""
-    statement = _statement("lock_unit_type", lambda: sa.select(UnitType).where(UnitType.id == sa.bindparam("id"))
+    query = statement("tourism.lock_unit_type", lambda: sa.select(UnitType).where(UnitType.id == sa.bindparam("id"))
                            .with_for_update().execution_options(populate_existing=True))
-    return db.session.execute(statement, {"id": unit_type_id}).scalar_one()
+    return db.session.execute(query, {"id": unit_type_id}).scalar_one()
 
 
 def _lock_booking(booking_id: int) -> Booking | None:
@@ -212,9 +200,9 @@ def get_listing(listing_id: int, *, published_only: bool = True) -> Listing:
 
 def _listing_for_booking(listing_id: int) -> Listing:
     """The published listing with its unit types and benefit links, in one statement."""
-    statement = _statement("listing_for_booking", lambda: sa.select(Listing).where(Listing.id == sa.bindparam("id"))
+    query = statement("tourism.listing_for_booking", lambda: sa.select(Listing).where(Listing.id == sa.bindparam("id"))
                            .options(joinedload(Listing.unit_types), joinedload(Listing.benefit_links)))
-    listing = db.session.execute(statement, {"id": listing_id}).unique().scalar_one_or_none()
+    listing = db.session.execute(query, {"id": listing_id}).unique().scalar_one_or_none()
     if listing is None or not listing.is_published:
         raise NotFound(_("项目不存在"))
     return listing
