@@ -125,9 +125,14 @@ def send_once(key: str | None, to: str, subject: str, body: str, *,
     except Exception:
         _release(key)
         raise
-    db.session.execute(sa.update(SentMail).where(SentMail.key == key).values(status="sent", sent_at=now_utc()))
-    db.session.commit()
+    _mark_sent([key])
     return True
+
+
+def _mark_sent(keys: list[str]) -> None:
+    """The mails with these keys went out: one UPDATE, committed."""
+    db.session.execute(sa.update(SentMail).where(SentMail.key.in_(keys)).values(status="sent", sent_at=now_utc()))
+    db.session.commit()
 
 
 @dataclass
@@ -172,8 +177,7 @@ def send_many(mails: list[Mail]) -> set[str]:
         if m.key is not None:
             sent.append(m.key)
     if sent:
-        db.session.execute(sa.update(SentMail).where(SentMail.key.in_(sent)).values(status="sent", sent_at=now_utc()))
-        db.session.commit()
+        _mark_sent(sent)
     return retry
 
 

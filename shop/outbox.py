@@ -149,16 +149,21 @@ def _publish_committed(session) -> None:
     """After commit: hand this transaction's messages to the relay thread, or (OUTBOX_RELAY_SECONDS
     = 0) publish them now and delete the published rows."""
     batch = session.info.pop(_BATCH, None)
-    if not batch:
-        return
-    if breaker.is_open():
-        log.info("outbox: broker marked down, %d task(s) left for the drain", len(batch))
+    if not batch or _left_for_the_drain(batch):
         return
     interval = float(current_app.config.get("OUTBOX_RELAY_SECONDS", 0) or 0)
     if interval > 0:
         relay.add(current_app._get_current_object(), batch, interval)
         return
     _publish_and_delete(batch, session=session)
+
+
+def _left_for_the_drain(messages: list) -> bool:
+    """True (and logged) while the breaker says the broker is down: the rows wait for the drain."""
+    if not breaker.is_open():
+        return False
+    log.info("outbox: broker marked down, %d task(s) left for the drain", len(messages))
+    return True
 
 
 def _units(messages: list[tuple]) -> list[tuple[str, list[tuple]]]:
@@ -323,9 +328,7 @@ class _Relay(_ProcessQueue):
             return 0
         try:
             with app.app_context():
-                if breaker.is_open():
-                    log.info("outbox: broker marked down, %d task(s) left for the drain", len(messages))
-                else:
+                if not _left_for_the_drain(messages):
                     _publish_and_delete(messages)
         except Exception:  # the rows stay: the drain publishes them
             log.exception("outbox: relay could not publish %d task(s)", len(messages))
