@@ -426,7 +426,9 @@ def run_wrk(wrk: str, base: str, scenario: Scenario, args, tag: str) -> dict:
     script.write_text(wrk_script(scenario.requests, out_file))
     argv = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "10s",
             "-s", str(script), base]
+    cpu_before = machine_cpu()
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=args.seconds + 60)
+    idle = machine_idle_share(cpu_before, machine_cpu())
     if proc.returncode != 0 or not out_file.exists():
         raise RuntimeError(f"wrk failed for {scenario.name}: {proc.stderr.strip()[-500:]}")
     data = json.loads(out_file.read_text())
@@ -441,8 +443,39 @@ def run_wrk(wrk: str, base: str, scenario: Scenario, args, tag: str) -> dict:
         "p50_ms": data["p50_us"] / 1000, "p99_ms": data["p99_us"] / 1000, "max_ms": data["max_us"] / 1000,
         "requests": data["requests"], "ok": ok, "conflicts": conflicts,
         "errors": data["requests"] - ok - conflicts + socket_errors,
-        "statuses": statuses, "socket_errors": socket_errors, "seconds": seconds,
+        "statuses": statuses, "socket_errors": socket_errors, "seconds": seconds, "idle": idle,
     }
+
+
+#: A closed loop of 16 connections keeps both cores busy (a few % idle in a normal run). A run with
+#: the cores idle more than this was slowed by the host, not by the shop: on this kind of VM some
+#: 10 s runs, at random, answer at a third of the speed with the cores idle (latency even, no
+#: errors, no steal time reported). Such a run is measured again (reads) or flagged (writes).
+IDLE_LIMIT = 0.20
+
+
+def machine_cpu() -> tuple[int, int]:
+    """(idle + iowait ticks, all ticks) of the whole machine, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields[:8])
+
+
+def machine_idle_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else 0.0
+
+
+def measure(wrk: str, base: str, scenario: Scenario, args, tag: str, *, repeatable: bool) -> dict:
+    """`run_wrk`, run once more when the host slowed the run (see IDLE_LIMIT) and a second run
+    measures the same thing (reads; a write scenario would sell or book twice): the run with the
+    cores less idle is kept, whatever its figures, and the result says so (`rerun_idle`)."""
+    res = run_wrk(wrk, base, scenario, args, tag)
+    if res["idle"] <= IDLE_LIMIT or not repeatable:
+        return res
+    log(f"{tag}: the cores were {res['idle']:.0%} idle (the host slowed the run): measuring again")
+    again = run_wrk(wrk, base, scenario, args, f"{tag}-again")
+    kept = again if again["idle"] < res["idle"] else res
+    return {**kept, "rerun_idle": res["idle"]}
 
 
 # --- the servers ---------------------------------------------------------------------------------
@@ -841,17 +874,27 @@ def verdict(name: str, res: dict, ceiling: float) -> str:
     return "—"
 
 
+def idle_cell(res: dict) -> str:
+    """The cores' idle share during the run; `⚠` over IDLE_LIMIT, `↻` when a slowed run was redone."""
+    cell = f"{res.get('idle', 0):.0%}"
+    if "rerun_idle" in res:
+        cell += f" ↻ {res['rerun_idle']:.0%}"
+    if res.get("idle", 0) > IDLE_LIMIT:
+        cell += " ⚠"
+    return cell
+
+
 def render(results: list[tuple[str, str, dict | None, str]], ceiling: float) -> str:
-    head = ["scenario", "req/s (ok)", "p50 ms", "p99 ms", "× hello", "409", "errors", "target"]
+    head = ["scenario", "req/s (ok)", "p50 ms", "p99 ms", "× hello", "409", "errors", "idle", "target"]
     rows = []
     for name, label, res, note in results:
         if res is None:
-            rows.append([label, note or "not available", "", "", "", "", "", verdict(name, None, ceiling)])
+            rows.append([label, note or "not available", "", "", "", "", "", "", verdict(name, None, ceiling)])
             continue
         ratio = res["ok_rps"] / ceiling if ceiling else 0
         rows.append([label, f"{res['ok_rps']:.0f}", f"{res['p50_ms']:.1f}", f"{res['p99_ms']:.1f}",
                      f"{ratio:.2f}" if name.startswith("hello") else f"{ratio:.3f}", str(res["conflicts"]),
-                     str(res["errors"]), verdict(name, res, ceiling)])
+                     str(res["errors"]), idle_cell(res), verdict(name, res, ceiling)])
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
     lines = [fmt_row(head, widths), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     lines += [fmt_row(r, widths) for r in rows]
@@ -956,7 +999,7 @@ def main(argv=None) -> int:
             # its first seconds of load slower, which would lower the ceiling and flatter every ratio
             run_wrk(wrk, f"http://127.0.0.1:{HELLO_PORT}", hello, argparse.Namespace(**{**vars(args),
                     "seconds": args.warmup}), "hello-warmup")
-        hello_result = run_wrk(wrk, f"http://127.0.0.1:{HELLO_PORT}", hello, args, "hello")
+        hello_result = measure(wrk, f"http://127.0.0.1:{HELLO_PORT}", hello, args, "hello", repeatable=True)
         procs.stop("hello")
         results.append(("hello", hello.label, hello_result, ""))
         log(f"hello: {hello_result['ok_rps']:.0f} req/s")
@@ -992,7 +1035,8 @@ def main(argv=None) -> int:
                 log(f"{sc.name}: warmed {warm_pages(base, sc)} distinct pages")
             log(f"{sc.name}: {args.seconds} s, {args.connections} connections")
             cpu_before = meter.snapshot()
-            res = run_wrk(wrk, base, sc, args, sc.name)
+            res = measure(wrk, base, sc, args, sc.name,
+                          repeatable=all(r.method == "GET" for r in sc.requests))
             results.append((sc.name, sc.label, res, ""))
             log(f"{sc.name}: {res['ok_rps']:.0f} ok req/s, p99 {res['p99_ms']:.1f} ms, statuses {res['statuses']}")
             if sc.name == "checkout":
@@ -1011,11 +1055,11 @@ def main(argv=None) -> int:
                                           default=0)
         procs.stop("app")
         procs.stop("celery")
-        # the ceiling again at the end: a shared machine drifts, the ceiling is the mean of both runs
+        # the ceiling again at the end: a shared machine drifts, the ceiling is the higher of both runs
         log("hello-world reference (end)")
         start_gunicorn(procs, "hello", "bench.hello:app", HELLO_PORT, env, args, "/")
         http("GET", f"http://127.0.0.1:{HELLO_PORT}/")
-        hello_end = run_wrk(wrk, f"http://127.0.0.1:{HELLO_PORT}", hello, args, "hello-end")
+        hello_end = measure(wrk, f"http://127.0.0.1:{HELLO_PORT}", hello, args, "hello-end", repeatable=True)
         procs.stop("hello")
         results.append(("hello_end", "hello world (ceiling, end)", hello_end, ""))
         log(f"hello (end): {hello_end['ok_rps']:.0f} req/s")
@@ -1023,7 +1067,8 @@ def main(argv=None) -> int:
         procs.stop_all()
 
     hellos = [r[2]["ok_rps"] for r in results if r[0].startswith("hello") and r[2]]
-    ceiling = sum(hellos) / len(hellos) if hellos else 0.0
+    # the higher of the two: a ceiling run the host slowed (see IDLE_LIMIT) must not flatter every ratio
+    ceiling = max(hellos, default=0.0)
     table = render(results, ceiling)
     mach = machine()
     print()
@@ -1063,9 +1108,12 @@ def main(argv=None) -> int:
             "",
             "Data: " + ", ".join(f"{v:,} {k}" for k, v in data_counts.items()) + ".",
             "",
-            f"Ceiling: {ceiling:.0f} req/s (mean of the hello-world runs at the start and the end). "
+            f"Ceiling: {ceiling:.0f} req/s (the higher of the hello-world runs at the start and the end). "
             "Ratios are ok requests/s divided by that ceiling; "
-            "`409` counts conflicts (sold out, no room), `errors` everything else that was not 2xx/3xx.",
+            "`409` counts conflicts (sold out, no room), `errors` everything else that was not 2xx/3xx; "
+            f"`idle` is the share of the cores left idle during the run: over {IDLE_LIMIT:.0%} the host slowed "
+            "the run (⚠), and a read scenario is measured again (↻ shows the first run's idle share; the run "
+            "with the cores busier is kept).",
             "",
             table,
             "",

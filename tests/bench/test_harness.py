@@ -83,3 +83,40 @@ def test_the_cpu_meter_reads_this_process():
     sum(i * i for i in range(300_000))
     snap = meter.snapshot()
     assert snap["web"][os.getpid()] > 0 and snap["celery"] == {}
+
+
+def _fake_runs(monkeypatch, idles):
+    """run_wrk answering with the given idle shares in turn (req/s 1000, 2000, …)."""
+    calls = []
+
+    def fake(wrk, base, scenario, args, tag):
+        calls.append(tag)
+        n = len(calls)
+        return dict(ok_rps=1000.0 * n, p50_ms=1.0, p99_ms=2.0, conflicts=0, errors=0, idle=idles[n - 1])
+
+    monkeypatch.setattr(run, "run_wrk", fake)
+    return calls
+
+
+def test_a_read_run_the_host_slowed_is_measured_again_and_the_busier_run_kept(monkeypatch):
+    calls = _fake_runs(monkeypatch, [0.45, 0.03])
+    res = run.measure("wrk", "http://x", run.Scenario("home", "home", [run.Req("GET", "/")]), None, "home",
+                      repeatable=True)
+    assert calls == ["home", "home-again"] and res["ok_rps"] == 2000.0 and res["rerun_idle"] == 0.45
+    assert "↻ 45%" in run.idle_cell(res) and "⚠" not in run.idle_cell(res)
+
+
+def test_a_slowed_write_run_is_flagged_not_repeated_and_a_busy_run_is_kept_as_is(monkeypatch):
+    calls = _fake_runs(monkeypatch, [0.45])
+    sc = run.Scenario("checkout", "checkout", [run.Req("POST", "/api/v1/orders")])
+    res = run.measure("wrk", "http://x", sc, None, "checkout", repeatable=False)
+    assert calls == ["checkout"] and "rerun_idle" not in res and run.idle_cell(res) == "45% ⚠"
+    calls = _fake_runs(monkeypatch, [0.04])
+    assert "rerun_idle" not in run.measure("wrk", "http://x", sc, None, "home", repeatable=True) and calls == ["home"]
+
+
+def test_the_machine_idle_share_comes_from_proc_stat():
+    before = run.machine_cpu()
+    assert before[1] >= before[0] >= 0
+    assert run.machine_idle_share((100, 1000), (150, 1100)) == 0.5
+    assert run.machine_idle_share((100, 1000), (100, 1000)) == 0.0
