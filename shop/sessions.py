@@ -27,7 +27,7 @@ import time
 import zlib
 
 from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_decode, base64_encode, bytes_to_int, want_bytes
 
 #: Entries per memo before it is cleared.
@@ -56,14 +56,37 @@ def _scalar_key(obj):
     return tuple(items)  # in the dict's order, as serializers without sort_keys write it
 
 
+class KeyedTimestampSigner(TimestampSigner):
+    """itsdangerous's TimestampSigner with its derived keys computed once per signer (itsdangerous
+    derives the key from the secret and the salt again for every signature and every check)."""
+
+    def derive_key(self, secret_key=None):
+        derived = self.__dict__.setdefault("_derived", {})
+        found = derived.get(secret_key)
+        if found is None:
+            found = derived[secret_key] = super().derive_key(secret_key)
+        return found
+
+
 class MemoSerializer(URLSafeTimedSerializer):
     """URLSafeTimedSerializer that remembers what it verified and what it signed this second."""
+
+    default_signer = KeyedTimestampSigner
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._verified: dict = {}
         self._signed: dict = {}
         self._second = 0
+        self._signer = None
+
+    def make_signer(self, salt=None):
+        """One signer per serializer for its own salt (with its derived keys), a new one otherwise."""
+        if salt is not None:
+            return super().make_signer(salt)
+        if self._signer is None:
+            self._signer = super().make_signer()
+        return self._signer
 
     def loads(self, s, max_age=None, return_timestamp=False, salt=None):
         if return_timestamp or salt is not None:

@@ -214,6 +214,30 @@ def test_redis_backend_shares_the_generation_between_processes():
     assert one.lookup("zh_CN|/products?", None) is None
 
 
+@pytest.mark.skipif(not __import__("os").environ.get("TEST_REDIS_URL"), reason="set TEST_REDIS_URL to test the Redis backend")
+def test_redis_lookup_connection_closed_by_the_server_fails_that_lookup_only(monkeypatch):
+    """A hit's lookup runs on the thread's own connection: when Redis drops it (a restart, a
+    timeout), that lookup fails (the request then goes to the app) and the next one reconnects."""
+    import os
+
+    import redis
+
+    store = pagecache.RedisBackend(os.environ["TEST_REDIS_URL"])
+    gen, seq = store.snapshot()
+    assert store.store("zh_CN|/?", pagecache.Entry(gen, "s1", "<html>home</html>"), [], seq, 60)
+    assert store.lookup("zh_CN|/?", None).body == "<html>home</html>"
+    own = store._threads.conn
+    own.send_command("CLIENT", "ID")
+    store.client.client_kill_filter(_id=own.read_response())
+    with pytest.raises(redis.exceptions.ConnectionError):
+        store.lookup("zh_CN|/?", None)
+    assert store.lookup("zh_CN|/?", None).body == "<html>home</html>"
+    assert store._threads.conn is not own
+    again = store._threads.conn
+    monkeypatch.setattr(pagecache.os, "getpid", lambda: -1)  # as in a worker forked after a lookup
+    assert store.lookup("zh_CN|/?", None).body == "<html>home</html>" and store._threads.conn is not again
+
+
 # --- per-product invalidation (a checkout invalidates only what it changed) ---------------------
 
 def _served_from_cache(client, db, url) -> tuple[bool, str]:
