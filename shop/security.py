@@ -100,6 +100,23 @@ def _csp_template(stripe_key, stripe_js_url, stripe_api_base) -> str:
     return "; ".join(f"{key} {' '.join(dict.fromkeys(values))}" for key, values in directives.items())
 
 
+def _drop_the_limiters_request_hook(app: Flask) -> None:
+    """Flask-Limiter checks every request in a `before_request` hook, for default, application-wide
+    and blueprint limits. This app has none (`default_limits=[]`, no RATELIMIT_DEFAULT or
+    RATELIMIT_APPLICATION, no blueprint limits): its limits are on views (`@limiter.limit`), and
+    the decorator checks its view's limit itself when the view is called. So the hook only costs
+    every request the limiter's work (about 3% of a cached signed-in page, of an API call too);
+    it is removed. Its after-request and teardown hooks stay (the headers of limited views).
+    Adding an app-wide or blueprint limit means keeping the hook: this refuses to drop it then."""
+    manager = limiter.limit_manager
+    if (app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION")
+            or manager.default_limits or manager.application_limits
+            or getattr(manager, "_blueprint_limits", True) or getattr(limiter, "_meta_limits", True)):
+        return
+    hooks = app.before_request_funcs.get(None, [])
+    hooks[:] = [hook for hook in hooks if hook != limiter._check_request_limit]
+
+
 def init_security(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     app.config["RATELIMIT_ENABLED"] = True  # per app through RATE_LIMITS, see _limits_off
@@ -114,6 +131,7 @@ def init_security(app: Flask) -> None:
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {
             "socket_connect_timeout": 0.5, "socket_timeout": 0.5, "retry": Retry(NoBackoff(), 0)})
     limiter.init_app(app)
+    _drop_the_limiters_request_hook(app)
     app.add_template_global(csp_nonce, "csp_nonce")
 
     if app.config.get("BEHIND_PROXY"):
