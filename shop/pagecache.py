@@ -319,6 +319,24 @@ def enabled(app=None) -> bool:
     return bool(setting)
 
 
+#: While the cache's Redis is down every request meets the outage: the traceback is logged once per
+#: this many seconds and per message, the rest are counted into the next log line.
+OUTAGE_LOG_SECONDS = 60.0
+_outage_logged: dict[str, tuple[float, int]] = {}
+
+
+def _log_outage(message: str) -> None:
+    """`logger.exception(message)`, at most once per OUTAGE_LOG_SECONDS per message and process."""
+    now = time.monotonic()
+    last, skipped = _outage_logged.get(message, (float("-inf"), 0))
+    if now - last < OUTAGE_LOG_SECONDS:
+        _outage_logged[message] = (last, skipped + 1)
+        return
+    _outage_logged[message] = (now, 0)
+    suffix = f" ({skipped} more since the last report)" if skipped else ""
+    current_app.logger.exception(message + suffix)
+
+
 def catalog_changed() -> None:
     """Bump the catalog generation now: every cached page becomes unreachable (all processes)."""
     try:
@@ -329,7 +347,7 @@ def catalog_changed() -> None:
     except RuntimeError:  # no app context and no backend yet: nothing is cached in this process
         pass
     except Exception:  # a cache outage must never break a committed request
-        current_app.logger.exception("page cache: generation bump failed")
+        _log_outage("page cache: generation bump failed")
 
 
 def products_changed(ids) -> None:
@@ -343,7 +361,7 @@ def products_changed(ids) -> None:
     except RuntimeError:  # no app context and no backend yet: nothing is cached in this process
         pass
     except Exception:  # a cache outage must never break a committed request
-        current_app.logger.exception("page cache: product version bump failed")
+        _log_outage("page cache: product version bump failed")
 
 
 def clear() -> None:
@@ -570,7 +588,7 @@ def _serve(view, args, kwargs, *, anonymous: bool, prefix: str, extra_deps=()):
                 return Response(_fill(body), mimetype="text/html")
         gen, seq = store.snapshot()  # before rendering (see module docstring)
     except Exception:
-        current_app.logger.exception("page cache unavailable")
+        _log_outage("page cache unavailable")
         return view(*args, **kwargs)
     deps: set[int] = set(extra_deps)
     token = _rendering.set(deps)
@@ -589,7 +607,7 @@ def _serve(view, args, kwargs, *, anonymous: bool, prefix: str, extra_deps=()):
                 if store.store(key, entry, deps, seq, int(current_app.config.get("PAGE_CACHE_TTL", 300))):
                     _remember(key, entry)  # (refused when a commit raced the render)
         except Exception:
-            current_app.logger.exception("page cache: store failed")
+            _log_outage("page cache: store failed")
     return response
 
 

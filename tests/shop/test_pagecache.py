@@ -496,3 +496,32 @@ def test_logged_in_renders_are_shared_between_logged_in_visitors_only(app, db, c
     assert "鲍勃" in page and "爱丽丝" not in page and "藜蒿" in page
     anonymous = app.test_client().get(url).get_data(as_text=True)
     assert "爱丽丝" not in anonymous and "鲍勃" not in anonymous and "登录" in anonymous
+
+
+def test_a_cache_outage_serves_rendered_pages_and_logs_its_traceback_once_a_minute(client, db, cache_on, monkeypatch,
+                                                                                  caplog):
+    """Redis down: every anonymous page is rendered by the app (200, current), and the log gets one
+    traceback per minute and message, not one per request."""
+    product = make_product(price_fen=1234)
+    commit()
+
+    class Down(pagecache.LocalBackend):
+        def lookup(self, key, local):
+            raise ConnectionError("cache down")
+
+    monkeypatch.setattr(pagecache, "_backend", Down())
+    monkeypatch.setattr(pagecache, "_backend_url", "")
+    monkeypatch.setattr(pagecache, "_outage_logged", {})
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(pagecache.time, "monotonic", lambda: clock["now"])
+    with caplog.at_level("ERROR"):
+        for _ in range(5):
+            response = client.get(_product_url(product))
+            assert response.status_code == 200 and "12.34" in response.get_data(as_text=True)
+        assert [r.getMessage() for r in caplog.records if "page cache" in r.getMessage()] == ["page cache unavailable"]
+        clock["now"] += pagecache.OUTAGE_LOG_SECONDS
+        client.get(_product_url(product))
+    logged = [r for r in caplog.records if "page cache" in r.getMessage()]
+    assert [r.getMessage() for r in logged] == ["page cache unavailable",
+                                                "page cache unavailable (4 more since the last report)"]
+    assert all(r.exc_info for r in logged)
