@@ -900,9 +900,9 @@ class FrontDoor:
         headers = [("Content-Type", "text/html; charset=utf-8")]
         if _CSRF_BYTES in data:
             raw = hashlib.sha1(os.urandom(64)).hexdigest()
-            data = data.replace(_CSRF_BYTES, static["csrf"].dumps(raw).encode("ascii"))
+            data = data.replace(_CSRF_BYTES, static["csrf"].dumps_short(raw).encode("ascii"))
             cookie = static["cookie"]
-            value = static["session"].dumps({static["csrf_field"]: raw})
+            value = static["session"].dumps_short({static["csrf_field"]: raw})
             headers.append(("Set-Cookie", dump_cookie(cookie["name"], value, domain=cookie["domain"],
                                                       path=cookie["path"], httponly=cookie["httponly"],
                                                       secure=cookie["secure"], samesite=cookie["samesite"])))
