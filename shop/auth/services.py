@@ -123,7 +123,7 @@ def _get_user(user_id: int) -> User | None:
     session = db.session
     engine = db.engine
     if (not isinstance(engine, sa.Engine) or engine.dialect.name != "postgresql"
-            or session.identity_key(User, user_id) in session.identity_map):
+            or (session.identity_map and session.identity_key(User, user_id) in session.identity_map)):
         return session.get(User, user_id)
     values = _read_user_row(engine, user_id)
     if values is None:
