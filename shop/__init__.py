@@ -35,7 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from shop.filters import register_filters
     from shop.security import init_security
 
-    from shop.pagecache import FrontDoor
+    from shop.frontdoor import FrontDoor
 
     app.wsgi_app = FrontDoor(app, app.wsgi_app)  # inside ProxyFix (init_security adds it around this)
     init_security(app)

@@ -77,9 +77,23 @@ def site_header() -> Markup:
             _fragments[key] = fragment
     from shop.security import csrf_token
 
-    return Markup(fragment.replace(Q_PLACEHOLDER, str(escape(request.args.get("q", ""))))
-                  .replace(NEXT_PLACEHOLDER, str(escape(encoded)))
-                  .replace(CSRF_PLACEHOLDER, csrf_token()))
+    return Markup(_filled(fragment, request.args.get("q", ""), encoded, csrf_token()))
+
+
+def _filled(fragment: str, q: str, encoded_next: str, token: str) -> str:
+    return (fragment.replace(Q_PLACEHOLDER, str(escape(q))).replace(NEXT_PLACEHOLDER, str(escape(encoded_next)))
+            .replace(CSRF_PLACEHOLDER, token))
+
+
+def remembered_header(user, locale: str, q: str, full_path: str, token: str) -> str | None:
+    """The header `site_header()` gives this signed-in visitor, from this process's memos alone
+    (no request context: for shop.frontdoor); None when the fragment for this user and locale or the
+    `next=` value for this path was not made yet (a request through Flask makes them)."""
+    encoded = _nexts.get(full_path)
+    fragment = _fragments.get(_key(user, locale))
+    if encoded is None or fragment is None:
+        return None
+    return _filled(fragment, q, encoded, token)
 
 
 def _render_fragment() -> str | None:

@@ -496,16 +496,19 @@ def _personalize(body: str) -> str | None:
 
     from shop.header import site_header
 
-    for start, end, template in (_HEADER, _FLASHES):
+    return splice(body, lambda: str(site_header()),  # a plain str: str + Markup would escape the page
+                  lambda: render_template(_FLASHES[2]) if get_flashed_messages() else "")
+
+
+def splice(body: str, header, flashes) -> str | None:
+    """`body` with the header and the flash messages (callables giving each part, called only when
+    the page has both pairs of markers) between their markers; None when a marker is missing."""
+    for (start, end, _template), part in ((_HEADER, header), (_FLASHES, flashes)):
         i = body.find(start)
         j = body.find(end, i + len(start)) if i >= 0 else -1
         if i < 0 or j < 0:
             return None
-        if template is _HEADER[2]:
-            part = str(site_header())  # a plain str: str + Markup would escape the page
-        else:
-            part = render_template(template) if get_flashed_messages() else ""
-        body = body[: i + len(start)] + part + body[j:]
+        body = body[: i + len(start)] + part() + body[j:]
     return body
 
 
@@ -795,119 +798,3 @@ def _install_session_hooks() -> None:
 
 
 _install_session_hooks()  # at import (the catalog and home views import this module), like catalog/search.py
-
-
-# --- the front door: hits for first-time anonymous visitors without Flask's request machinery -----
-
-class FrontDoor:
-    """WSGI middleware in front of the Flask app: a GET from a visitor with **no cookie of ours and
-    no Authorization header** on a cacheable path (home, product lists, category, village, product)
-    is answered from the cache here, without a request context, session, limiter or locale
-    selection (about half the cost of a hit through Flask). Everything else, and every miss, goes
-    to the app, whose `cached_page` views render and store as before.
-
-    Why it is the same answer Flask would give: with no session cookie the visitor is anonymous,
-    has no flashes and no language choice, so the locale is the default one (the locale selector
-    reads only `lang=`, the session and the user); a `lang=` argument goes to Flask. The response
-    gets what the app's hooks would add: the security headers and the Content-Security-Policy
-    with a fresh nonce (shop.security), `Vary: Cookie`, and a new session holding a fresh CSRF
-    token (exactly flask_wtf's `generate_csrf`: a random raw token in the session, signed into the
-    page) - so the add-to-cart form of a cached page works. With `FORCE_HTTPS`, plain-HTTP requests
-    go to Flask (which redirects them).
-    """
-
-    PREFIXES = ("/products", "/categories/", "/villages/")
-
-    def __init__(self, app, wsgi_app):
-        self.app = app
-        self.wsgi_app = wsgi_app
-        self._static = None
-
-    def _setup(self):
-        """Things that depend only on the configuration, computed at the first request."""
-        from shop.security import content_security_policy
-        from shop.sessions import csrf_serializer
-
-        app = self.app
-        config = app.config
-        with app.test_request_context("/"):
-            from flask_babel import get_locale
-
-            g.csp_nonce = NONCE_PLACEHOLDER
-            csp = content_security_policy(app)
-            locale = str(get_locale())  # what the selector gives a visitor without a session
-        headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"),
-                   ("X-Frame-Options", "DENY")]
-        if config.get("FORCE_HTTPS"):
-            headers.append(("Strict-Transport-Security", "max-age=31536000"))
-        iface = app.session_interface
-        names = {config.get("SESSION_COOKIE_NAME", "session"), config.get("REMEMBER_COOKIE_NAME", "remember_token")}
-        self._static = {
-            "csp": csp,
-            "headers": headers,
-            "cookies": [n.encode("latin-1") + b"=" for n in names],
-            "locale": locale,
-            "force_https": bool(config.get("FORCE_HTTPS")),
-            "csrf": csrf_serializer(config.get("WTF_CSRF_SECRET_KEY") or app.secret_key),  # flask_wtf's, signer kept
-            "csrf_field": config.get("WTF_CSRF_FIELD_NAME", "csrf_token"),
-            "session": iface.get_signing_serializer(app),
-            "cookie": dict(name=config.get("SESSION_COOKIE_NAME", "session"), domain=iface.get_cookie_domain(app),
-                           path=iface.get_cookie_path(app), httponly=iface.get_cookie_httponly(app),
-                           secure=iface.get_cookie_secure(app), samesite=iface.get_cookie_samesite(app)),
-        }
-        return self._static
-
-    def _candidate(self, environ) -> bool:
-        if environ.get("REQUEST_METHOD") != "GET" or "HTTP_AUTHORIZATION" in environ:
-            return False
-        path = environ.get("PATH_INFO") or "/"
-        if path != "/" and not path.startswith(self.PREFIXES):
-            return False
-        cookie = environ.get("HTTP_COOKIE")
-        if cookie:
-            raw = cookie.encode("latin-1", "replace")
-            if any(name in raw for name in self._static["cookies"]):
-                return False
-        return "lang=" not in environ.get("QUERY_STRING", "")
-
-    def __call__(self, environ, start_response):
-        static = self._static or self._setup()
-        if not self._candidate(environ) or not enabled(self.app):
-            return self.wsgi_app(environ, start_response)
-        if static["force_https"] and environ.get("wsgi.url_scheme") != "https":
-            return self.wsgi_app(environ, start_response)
-        try:
-            from urllib.parse import parse_qsl
-
-            from werkzeug.wsgi import get_path_info
-
-            args = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-            key = make_key(static["locale"], get_path_info(environ), args)
-            entry = _lookup(backend(self.app.config), key, self.app.config)
-        except Exception:
-            entry = None  # the app logs cache outages
-        if entry is None:
-            return self.wsgi_app(environ, start_response)
-        return self._respond(entry.encoded(), static, start_response)
-
-    def _respond(self, data: bytes, static: dict, start_response):
-        import hashlib
-        import secrets
-
-        from werkzeug.http import dump_cookie
-
-        nonce = secrets.token_urlsafe(16)
-        headers = [("Content-Type", "text/html; charset=utf-8")]
-        if _CSRF_BYTES in data:
-            raw = hashlib.sha1(os.urandom(64)).hexdigest()
-            data = data.replace(_CSRF_BYTES, static["csrf"].dumps_short(raw).encode("ascii"))
-            cookie = static["cookie"]
-            value = static["session"].dumps_short({static["csrf_field"]: raw})
-            headers.append(("Set-Cookie", dump_cookie(cookie["name"], value, domain=cookie["domain"],
-                                                      path=cookie["path"], httponly=cookie["httponly"],
-                                                      secure=cookie["secure"], samesite=cookie["samesite"])))
-        data = data.replace(_NONCE_BYTES, nonce.encode("ascii"))
-        headers += [("Content-Length", str(len(data))), ("Vary", "Cookie"), *static["headers"],
-                    ("Content-Security-Policy", static["csp"].replace(NONCE_PLACEHOLDER, nonce))]
-        start_response("200 OK", headers)
-        return [data]

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from shop import pagecache
+from shop.frontdoor import FrontDoor
 from shop.db import commit
 from tests.factories import make_product, make_user
 
@@ -393,7 +394,7 @@ def test_front_door_serves_a_first_visit_like_the_app_would(app, db, cache_on, m
     rendered = app.test_client().get(url)  # a miss: Flask renders and stores
     visitor = app.test_client()
     calls = []
-    monkeypatch.setattr(pagecache.FrontDoor, "_respond", lambda self, *a: calls.append(1) or _REAL_RESPOND(self, *a))
+    monkeypatch.setattr(FrontDoor, "_respond", lambda self, *a: calls.append(1) or _REAL_RESPOND(self, *a))
     with count_sql(db) as statements:
         served = visitor.get(url)
     assert calls == [1] and statements == [], "answered by the front door"
@@ -416,7 +417,7 @@ def test_front_door_leaves_sessions_tokens_lang_and_other_paths_to_the_app(app, 
     url = _product_url(product)
     app.test_client().get(url)
     calls = []
-    monkeypatch.setattr(pagecache.FrontDoor, "_respond", lambda self, *a: calls.append(1) or _REAL_RESPOND(self, *a))
+    monkeypatch.setattr(FrontDoor, "_respond", lambda self, *a: calls.append(1) or _REAL_RESPOND(self, *a))
     client = app.test_client()
     client.get(url)  # cookieless: the door
     assert calls == [1]
@@ -441,7 +442,7 @@ def test_front_door_never_serves_a_page_invalidated_by_a_checkout(app, db, cache
     assert "已售罄" in app.test_client().get(url).get_data(as_text=True)
 
 
-_REAL_RESPOND = pagecache.FrontDoor._respond
+_REAL_RESPOND = FrontDoor._respond
 
 
 def test_logged_in_visitor_gets_the_cached_page_with_their_own_header(client, db, auth, cache_on):

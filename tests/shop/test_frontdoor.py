@@ -1,0 +1,198 @@
+"""The front door (shop.frontdoor) answers signed-in and returning anonymous visitors from the page
+cache exactly as Flask would, reads the user afresh each time, and leaves every doubt to Flask."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from flask_login.utils import _create_identifier
+
+from shop import pagecache
+from shop.db import commit
+from shop.frontdoor import FrontDoor, login_identifier
+from tests.conftest import AuthActions
+from tests.factories import make_product, make_user
+
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture
+def door(monkeypatch):
+    """Counts the answers the front door gives (the rest went to Flask)."""
+    answered = []
+    real = FrontDoor._respond
+
+    def counting(self, *args):
+        answered.append(1)
+        return real(self, *args)
+
+    monkeypatch.setattr(FrontDoor, "_respond", counting)
+    return answered
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    """One second for the whole test: CSRF tokens signed by the door and by Flask are then the same bytes."""
+    monkeypatch.setattr(time, "time", lambda: NOW)
+
+
+def _without_nonce(text: str) -> str:
+    return re.sub(r"nonce-[^']+'|nonce=\"[^\"]+\"", "NONCE", text)
+
+
+def _header(page: str) -> str:
+    return page[page.index("<!--pc:header-->"):page.index("<!--/pc:header-->")]
+
+
+def _signed_in_as(page: str, user) -> bool:
+    header = _header(page)
+    return "/logout" in header and (user.name or user.email) in header
+
+
+def _flask_answer(client, url, monkeypatch):
+    """The same request answered by Flask (the door stands aside)."""
+    with monkeypatch.context() as m:
+        m.setattr(FrontDoor, "_with_session", lambda *a: None)
+        return client.get(url)
+
+
+def _same_answer(door_response, flask_response):
+    assert door_response.status_code == flask_response.status_code == 200
+    assert _without_nonce(door_response.get_data(as_text=True)) == _without_nonce(flask_response.get_data(as_text=True))
+    skip = {"Content-Security-Policy", "Date"}
+    assert {k: v for k, v in door_response.headers.items() if k not in skip} == \
+        {k: v for k, v in flask_response.headers.items() if k not in skip}
+    assert _without_nonce(door_response.headers["Content-Security-Policy"]) == \
+        _without_nonce(flask_response.headers["Content-Security-Policy"])
+
+
+@pytest.mark.parametrize("environ", [
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": "Mozilla/5.0 (iPhone)"},
+    {"REMOTE_ADDR": "10.0.0.9"},
+    {"REMOTE_ADDR": "10.0.0.9", "HTTP_X_FORWARDED_FOR": "203.0.113.7, 10.0.0.1", "HTTP_USER_AGENT": "UA é"},
+    {"HTTP_USER_AGENT": "微信".encode().decode("latin-1")},
+])
+def test_the_login_identifier_is_flask_logins(app, environ):
+    headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": environ.get("REMOTE_ADDR")}, headers=headers):
+        from flask import request
+
+        assert login_identifier(request.environ) == _create_identifier()
+
+
+def test_a_signed_in_hit_is_flasks_answer_with_the_user_read_afresh(app, db, cache_on, door, frozen, monkeypatch):
+    product = make_product(name="柴鸡蛋", stock=3)
+    user = make_user(email="door@example.com")
+    commit()
+    url = f"/products/{product.id}-{product.slug}?q=%E9%B8%A1%E8%9B%8B"
+    client = app.test_client()
+    AuthActions(client).login(user)
+    client.get(url)  # a miss: Flask renders, stores the entry and the header fragment
+    door.clear()
+    reads = []
+    from shop.auth import services
+
+    real = services.load_session_user
+    monkeypatch.setattr(services, "load_session_user", lambda v: (reads.append(v), real(v))[1])
+    answered = client.get(url)
+    assert door == [1] and len(reads) == 1, "answered by the door, after reading the user"
+    page = answered.get_data(as_text=True)
+    assert _signed_in_as(page, user) and "柴鸡蛋" in page and 'value="鸡蛋"' in page
+    assert "Set-Cookie" not in answered.headers
+    _same_answer(answered, _flask_answer(client, url, monkeypatch))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page[page.index('class="add-to-cart"'):]).group(1)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    added = client.post("/cart/add", data={"csrf_token": token, "product_id": product.id, "quantity": 1})
+    assert added.status_code == 303
+
+
+def test_a_deactivated_user_or_a_changed_password_is_never_served_as_signed_in(app, db, cache_on, door):
+    product = make_product(stock=3)
+    alice, bob = make_user(email="alice@example.com"), make_user(email="bob@example.com")
+    commit()
+    url = f"/products/{product.id}-{product.slug}"
+    a, b = app.test_client(), app.test_client()
+    AuthActions(a).login(alice)
+    AuthActions(b).login(bob)
+    a.get(url)
+    b.get(url)
+    door.clear()
+    assert _signed_in_as(a.get(url).get_data(as_text=True), alice) and door == [1]
+    alice.is_active_account = False
+    bob.auth_version += 1  # what a password change does
+    commit()
+    door.clear()
+    for client in (a, b):
+        header = _header(client.get(url).get_data(as_text=True))
+        assert "/logout" not in header and "/login" in header
+    assert door == []
+
+
+def test_flashes_another_browser_or_a_language_choice_are_answered_right(app, db, cache_on, door, frozen,
+                                                                        monkeypatch):
+    product = make_product(stock=3)
+    user = make_user(email="carol@example.com")
+    commit()
+    url = f"/products/{product.id}-{product.slug}"
+    client = app.test_client()
+    AuthActions(client).login(user)
+    client.get(url)
+    with client.session_transaction() as session:
+        session["_flashes"] = [("message", "已加入购物车")]
+    door.clear()
+    assert "已加入购物车" in client.get(url).get_data(as_text=True) and door == []  # Flask shows and clears it
+    assert client.get(url).status_code == 200 and door == [1]
+    # the same cookie from another browser: Flask-Login marks the session not fresh (a new cookie)
+    door.clear()
+    other = client.get(url, headers={"User-Agent": "another browser"})
+    assert door == [] and "Set-Cookie" in other.headers
+    assert client.get(url, headers={"User-Agent": "another browser"}).status_code == 200 and door == [1]
+    # English chosen: the English entry, the English header
+    client.get(url + "?lang=en")
+    client.get(url)  # the English entry and header: rendered once through Flask
+    door.clear()
+    english = client.get(url)
+    assert door == [1] and 'lang="en"' in english.get_data(as_text=True)
+    _same_answer(english, _flask_answer(client, url, monkeypatch))
+
+
+def test_a_returning_anonymous_visitor_keeps_their_session_and_token(app, db, cache_on, door, frozen, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    product = make_product(name="富硒大米", stock=4)
+    commit()
+    url = f"/products/{product.id}-{product.slug}"
+    app.test_client().get(url)  # fills the cache
+    visitor = app.test_client()
+    visitor.get(url)  # the first visit: the door, with a new session
+    second = visitor.get(url)  # Flask-Login marks that session not fresh (it has no login identifier)
+    assert "Set-Cookie" in second.headers
+    door.clear()
+    third = visitor.get(url)
+    assert door == [1] and "Set-Cookie" not in third.headers
+    _same_answer(third, _flask_answer(visitor, url, monkeypatch))
+    page = third.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page[page.index('class="add-to-cart"'):]).group(1)
+    added = visitor.post("/cart/add", data={"csrf_token": token, "product_id": product.id, "quantity": 1})
+    assert added.status_code == 303
+
+
+def test_tampered_expired_or_remembered_sessions_go_to_flask(app, db, cache_on, door):
+    product = make_product(stock=4)
+    user = make_user()
+    commit()
+    url = f"/products/{product.id}-{product.slug}"
+    client = app.test_client()
+    AuthActions(client).login(user)
+    client.get(url)
+    cookie = client.get_cookie("session").value
+    door.clear()
+    stranger = app.test_client()
+    stranger.set_cookie("session", cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB"))
+    page = stranger.get(url).get_data(as_text=True)
+    assert door == [] and "/login" in page
+    with client.session_transaction() as session:
+        session["_remember"] = "set"
+    client.get(url)
+    assert door == []
+    assert client.get("/products/%00").status_code == 400 and door == []
