@@ -215,13 +215,16 @@ class FrontDoor:
         return mode == "strong" or session.get("_fresh") is not False
 
     def _signed_in(self, environ, static, start_response, user_id: str, locale: str, token: str):
-        from shop.auth.services import load_session_user
+        from types import SimpleNamespace
+
+        from shop.auth.services import session_user_values
         from shop.header import remembered_header
 
-        with self.app.app_context():  # the database session for the user row; removed at the end
-            user = load_session_user(user_id)
-            if user is None:
+        with self.app.app_context():  # the database for the user row (and its session, removed at the end)
+            values = session_user_values(user_id)  # the checks of every request through Flask
+            if values is None:
                 return None
+            user = SimpleNamespace(**values)  # the header shows who it is: id, name, e-mail, role
             key, args = self._key(environ, locale, prefix="u|")
             entry = _lookup(backend(self.app.config), key, self.app.config)
             if entry is None:

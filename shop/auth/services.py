@@ -93,15 +93,40 @@ def change_password(user: User, new_password: str) -> None:
     db.session.flush()
 
 
-def load_session_user(session_id: str) -> User | None:
-    """flask-login loader: the session stores 'user_id:auth_version'."""
-    user_id, _sep, version = (session_id or "").partition(":")
+def _session_ids(session_id: str) -> tuple[int, int] | None:
+    """(user id, auth version) from the session's 'user_id:auth_version', or None."""
+    user_id, _sep, version = (session_id or "").partition(":") if isinstance(session_id, str) else ("", "", "")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = _get_user(int(user_id))
-    if user is None or user.auth_version != int(version) or not user.is_active:
+    return int(user_id), int(version)
+
+
+def load_session_user(session_id: str) -> User | None:
+    """flask-login loader: the session stores 'user_id:auth_version'; the account must be active
+    and its auth version unchanged (a password change ends every older session)."""
+    ids = _session_ids(session_id)
+    user = _get_user(ids[0]) if ids else None
+    if user is None or user.auth_version != ids[1] or not user.is_active:
         return None
     return user
+
+
+def session_user_values(session_id: str) -> dict | None:
+    """`load_session_user` as plain values ({column key: value}), read afresh with the same checks,
+    without attaching a User to the ORM session (on PostgreSQL one driver round trip, see
+    `_read_user_row`): for shop.frontdoor, which only shows who is signed in. App context needed."""
+    ids = _session_ids(session_id)
+    if ids is None:
+        return None
+    engine = db.engine
+    if isinstance(engine, sa.Engine) and engine.dialect.name == "postgresql":
+        values = _read_user_row(engine, ids[0])
+    else:
+        user = db.session.get(User, ids[0])
+        values = None if user is None else {a.key: getattr(user, a.key) for a in User.__mapper__.column_attrs}
+    if values is None or values["auth_version"] != ids[1] or not values["is_active_account"]:
+        return None
+    return values
 
 
 _USER_BY_ID = sa.select(User.__table__).where(User.__table__.c.id == sa.bindparam("id"))

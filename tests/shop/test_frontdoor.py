@@ -93,8 +93,8 @@ def test_a_signed_in_hit_is_flasks_answer_with_the_user_read_afresh(app, db, cac
     reads = []
     from shop.auth import services
 
-    real = services.load_session_user
-    monkeypatch.setattr(services, "load_session_user", lambda v: (reads.append(v), real(v))[1])
+    real = services.session_user_values
+    monkeypatch.setattr(services, "session_user_values", lambda v: (reads.append(v), real(v))[1])
     answered = client.get(url)
     assert door == [1] and len(reads) == 1, "answered by the door, after reading the user"
     page = answered.get_data(as_text=True)
@@ -196,3 +196,21 @@ def test_tampered_expired_or_remembered_sessions_go_to_flask(app, db, cache_on, 
     client.get(url)
     assert door == []
     assert client.get("/products/%00").status_code == 400 and door == []
+
+
+def test_session_user_values_checks_what_the_login_loader_checks(app, db):
+    from shop.auth.services import load_session_user, session_user_values
+
+    active, inactive = make_user(email="on@example.com"), make_user(email="off@example.com")
+    inactive.is_active_account = False
+    commit()
+    cases = [f"{active.id}:{active.auth_version}", f"{active.id}:{active.auth_version + 1}",
+             f"{inactive.id}:{inactive.auth_version}", "999999:1", "x:1", "1", "", None, 12]
+    with app.test_request_context("/"):
+        for value in cases:
+            values = session_user_values(value)
+            user = load_session_user(value) if isinstance(value, str) or value is None else None
+            assert (values is None) == (user is None), value
+            if user is not None:
+                assert (values["id"], values["email"], values["name"], values["role"]) == \
+                    (user.id, user.email, user.name, user.role)
