@@ -214,3 +214,41 @@ def test_session_user_values_checks_what_the_login_loader_checks(app, db):
             if user is not None:
                 assert (values["id"], values["email"], values["name"], values["role"]) == \
                     (user.id, user.email, user.name, user.role)
+
+
+def test_the_cart_is_answered_per_user_in_their_locale_and_never_stale(app, db, cache_on, door, frozen, monkeypatch):
+    rice, eggs = make_product(name="富硒大米", stock=5), make_product(name="土鸡蛋", stock=5)
+    user = make_user(email="cart@example.com")
+    user.locale = "en"  # a user page reads the user's locale (a shared cached page does not)
+    commit()
+    client = app.test_client()
+    AuthActions(client).login(user)
+    assert client.post("/cart/add", data={"product_id": rice.id, "quantity": 1}).status_code == 303
+    client.get("/cart")  # a miss: Flask renders and stores the user's entry
+    door.clear()
+    cart = client.get("/cart")
+    assert door == [1] and "富硒大米" in cart.get_data(as_text=True) and 'lang="en"' in cart.get_data(as_text=True)
+    _same_answer(cart, _flask_answer(client, "/cart", monkeypatch))
+    assert client.post("/cart/add", data={"product_id": eggs.id, "quantity": 2}).status_code == 303
+    page = client.get("/cart").get_data(as_text=True)
+    assert "土鸡蛋" in page and "富硒大米" in page
+    other = app.test_client()
+    AuthActions(other).login(make_user(email="other@example.com"))
+    commit()
+    door.clear()
+    assert "富硒大米" not in other.get("/cart").get_data(as_text=True)
+    anonymous = app.test_client()
+    anonymous.get("/cart")
+    anonymous.get("/cart")
+    assert "富硒大米" not in anonymous.get("/cart").get_data(as_text=True)
+
+
+def test_a_search_page_is_answered_for_a_first_visit(app, db, cache_on, door, monkeypatch):
+    make_product(name="三江腌菜", stock=5)
+    commit()
+    url = "/search?q=%E8%85%8C%E8%8F%9C"
+    first = app.test_client().get(url)  # a miss: Flask renders and stores
+    door.clear()
+    again = app.test_client().get(url)
+    assert door == [1] and again.status_code == 200
+    assert _without_nonce(again.get_data(as_text=True)) == _without_nonce(first.get_data(as_text=True))
