@@ -34,6 +34,7 @@ tests/shop/test_frontdoor.py compares the door's answers with Flask's, byte for 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 from urllib.parse import parse_qsl
@@ -112,6 +113,8 @@ class FrontDoor:
             "force_https": bool(config.get("FORCE_HTTPS")),
             "csrf": csrf_serializer(config.get("WTF_CSRF_SECRET_KEY") or app.secret_key),  # flask_wtf's, signer kept
             "csrf_field": config.get("WTF_CSRF_FIELD_NAME", "csrf_token"),
+            # a first visit's session as the session serializer writes it (compact JSON), up to the token
+            "session_head": "{" + json.dumps(config.get("WTF_CSRF_FIELD_NAME", "csrf_token")) + ':"',
             "session": iface.get_signing_serializer(app),
             "session_max_age": int(app.permanent_session_lifetime.total_seconds()),
             # sessions are answered here only where nothing of the app would change them
@@ -164,10 +167,10 @@ class FrontDoor:
         data = entry.encoded()
         headers = []
         if _CSRF_BYTES in data:
-            raw = hashlib.sha1(os.urandom(64)).hexdigest()
-            data = data.replace(_CSRF_BYTES, static["csrf"].dumps_short(raw).encode("ascii"))
+            raw = hashlib.sha1(os.urandom(64)).hexdigest()  # flask_wtf's raw token; hex needs no JSON escaping
+            data = data.replace(_CSRF_BYTES, static["csrf"].sign_short(f'"{raw}"').encode("ascii"))
             cookie = static["cookie"]
-            value = static["session"].dumps_short({static["csrf_field"]: raw})
+            value = static["session"].sign_short(static["session_head"] + raw + '"}')  # {"<field>":"<raw>"}
             headers.append(("Set-Cookie", dump_cookie(cookie["name"], value, domain=cookie["domain"],
                                                       path=cookie["path"], httponly=cookie["httponly"],
                                                       secure=cookie["secure"], samesite=cookie["samesite"])))
