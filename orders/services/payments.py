@@ -232,10 +232,13 @@ def refund_payment(payment: OrderPayment, amount_fen: int, *, line: OrderLine | 
     return refund
 
 
-def refund_idempotency_key(refund: Refund) -> str:
+def refund_idempotency_key(refund: Refund, payment: OrderPayment) -> str:
     """The provider key of one refund: every attempt to send it (task retries, the beat sweep, a
-    worker killed mid-call) uses this key, so Stripe refunds once and returns that refund again."""
-    return f"refund-{refund.id}"
+    worker killed mid-call) uses this key, so Stripe refunds once and returns that refund again.
+    It names the PaymentIntent too: refund ids start again at 1 in a new database (a restore, a
+    staging copy on the same Stripe account), and a key Stripe saw in the last 24 hours for another
+    intent would be refused."""
+    return f"refund-{payment.provider_ref}-{refund.id}"
 
 
 def _lock_refund(refund_id: int) -> Refund:
@@ -258,7 +261,8 @@ def execute_refund(refund: Refund, *, now: datetime) -> None:
     refund_id = refund.id
     try:
         result = get_provider(payment.provider).refund(
-            intent_id=payment.provider_ref, amount_fen=refund.amount_fen, idempotency_key=refund_idempotency_key(refund)
+            intent_id=payment.provider_ref, amount_fen=refund.amount_fen,
+            idempotency_key=refund_idempotency_key(refund, payment),
         )
     except ProviderUnavailable:
         raise

@@ -182,7 +182,7 @@ def test_cancel_paid_card_order_refunds_through_provider(client, db, now, fake_s
     refund = db.session.scalar(sa.select(Refund))
     assert refund.amount_fen == order.total_fen and refund.state == "succeeded" and refund.provider_ref == "re_fake1"
     assert fake_stripe.refunds == [{"intent": payment.provider_ref, "amount": order.total_fen,
-                                    "key": f"refund-{refund.id}"}]
+                                    "key": f"refund-{payment.provider_ref}-{refund.id}"}]
     assert db.session.get(StockRecord, product.stock.id).allocated == 0
 
 

@@ -392,7 +392,7 @@ def test_refund_is_kept_while_stripe_is_down_and_sent_once_after_a_lost_answer(
     assert refund.state == "succeeded" and refund.provider_ref.startswith("re_")
     assert orders.tasks.retry_refunds() == []
     sent = proxy.posts("/v1/refunds")
-    assert [s.action for s in sent] == ["dropped", "replayed"] and {s.key for s in sent} == {f"refund-{refund_id}"}
+    assert [s.action for s in sent] == ["dropped", "replayed"] and {s.key for s in sent} == {f"refund-{db.session.get(OrderPayment, refund.payment_id).provider_ref}-{refund_id}"}
     res = requests.get(f"{localstripe}/v1/refunds/{refund.provider_ref}", auth=(SK, ""), timeout=5)
     assert res.json()["amount"] == total
     assert db.session.get(OrderPayment, refund.payment_id).state == PaymentState.REFUNDED
