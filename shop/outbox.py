@@ -362,8 +362,9 @@ def batch_runner(task):
 @shared_task(name=RUN_BATCH)
 def run_batch(task_name: str, items: list) -> int:
     """Worker: run the messages of one batched task in one go; what fails (or, with no runner in
-    this worker, everything) is published again as its own task under its own task id. Returns how
-    many items the runner did."""
+    this worker, everything) is published again as its own task under its own task id, or, if the
+    broker is gone meanwhile, written back to the outbox for the drain. Returns how many items the
+    runner did."""
     items = [(task_id, list(args or ()), dict(kwargs or {})) for task_id, args, kwargs in items]
     runner = _BATCH_RUNNERS.get(task_name)
     failed = items
@@ -374,9 +375,26 @@ def run_batch(task_name: str, items: list) -> int:
             log.exception("outbox: batch of %d %s failed; publishing them one by one", len(items), task_name)
             db.session.rollback()
             failed = items
-    for task_id, args, kwargs in failed:
-        publish(task_name, args, kwargs, task_id)
+    for n, (task_id, args, kwargs) in enumerate(failed):
+        try:
+            publish(task_name, args, kwargs, task_id)
+        except Exception:  # the broker went away meanwhile: the rest wait in the outbox, as any message
+            log.exception("outbox: could not publish %d %s items again; they wait for the drain",
+                          len(failed) - n, task_name)
+            _keep_for_the_drain(task_name, failed[n:])
+            break
     return len(items) - len(failed)
+
+
+def _keep_for_the_drain(task_name: str, items: list[tuple]) -> None:
+    """Outbox rows again for batch items that could not be published (same task ids: their effect
+    is still made once); the drain publishes them once the broker answers."""
+    now = now_utc()
+    db.session.rollback()
+    db.session.execute(_INSERT, [{"task_id": task_id, "task_name": task_name, "args": list(args),
+                                  "kwargs": dict(kwargs), "created_at": now, "attempts": 1,
+                                  "last_error": "publish failed after its batch"} for task_id, args, kwargs in items])
+    db.session.commit()
 
 
 def _forget_rolled_back(session, _previous) -> None:

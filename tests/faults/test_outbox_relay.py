@@ -133,6 +133,34 @@ def test_a_batch_whose_runner_crashes_is_handed_back_item_by_item(app, committed
     assert published == [(ORDER_MAIL, [o.id, "paid"], f"t{o.id}") for o in orders]
 
 
+def test_batch_items_that_cannot_be_published_again_wait_in_the_outbox_for_the_drain(
+        app, committed_db, relay, published, monkeypatch):
+    """The worker hands failed items back to the broker; if the broker is gone by then, the items
+    are written back to the outbox (same task ids) and the drain publishes them later."""
+    _user, orders = _orders(3)
+    items = [[f"t{o.id}", [o.id, "paid"], {}] for o in orders]
+    committed_db.session.commit()
+    monkeypatch.setitem(shop.outbox._BATCH_RUNNERS, ORDER_MAIL, lambda batch: batch)  # none could be sent
+    calls = []
+
+    def flaky(name, args, kwargs, task_id):
+        calls.append(task_id)
+        if len(calls) > 1:
+            raise ConnectionError("broker gone")
+        published.append((name, args, task_id))
+
+    monkeypatch.setattr(shop.outbox, "publish", flaky)
+    assert run_batch.apply(args=[ORDER_MAIL, items]).get() == 0
+    assert published == [(ORDER_MAIL, [orders[0].id, "paid"], f"t{orders[0].id}")]
+    mine = {f"t{o.id}" for o in orders}  # (the orders' own "placed" mails wait in the relay's rows too)
+    waiting = [(r.task_name, r.args, r.task_id) for r in _rows() if r.task_id in mine]
+    assert waiting == [(ORDER_MAIL, [o.id, "paid"], f"t{o.id}") for o in orders[1:]]
+    monkeypatch.setattr(shop.outbox, "publish", lambda name, args, kwargs, task_id: published.append((name, args, task_id)))
+    shop.outbox.drain(min_age=0)
+    assert [p for p in published if p[2] in mine] == [(ORDER_MAIL, [o.id, "paid"], f"t{o.id}") for o in orders]
+    assert _rows() == []
+
+
 def test_booking_mails_travel_in_a_batch_with_their_qr_codes(app, committed_db, relay, published, monkeypatch):
     from tourism.tasks import send_booking_mail
 
