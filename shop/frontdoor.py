@@ -120,6 +120,8 @@ class FrontDoor:
             # sessions are answered here only where nothing of the app would change them
             "sessions": (login is not None and protection in (None, "basic", "strong")
                          and getattr(login, "_session_identifier_generator", None) is _create_identifier
+                         and getattr(login, "_request_callback", None) is None  # no other way to sign in
+                         and getattr(login, "_header_callback", None) is None
                          and not session_protected.receivers
                          and not config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")),
             "protection": protection if protection in ("basic", "strong") else None,

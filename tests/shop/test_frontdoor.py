@@ -252,3 +252,22 @@ def test_a_search_page_is_answered_for_a_first_visit(app, db, cache_on, door, mo
     again = app.test_client().get(url)
     assert door == [1] and again.status_code == 200
     assert _without_nonce(again.get_data(as_text=True)) == _without_nonce(first.get_data(as_text=True))
+
+
+def test_sessions_go_to_flask_when_the_login_manager_can_sign_in_otherwise(app, db, cache_on, door, monkeypatch):
+    """A request loader (or anything else the door does not know) could sign a visitor in: then
+    every visitor with a session is left to Flask."""
+    product = make_product(stock=3)
+    user = make_user()
+    commit()
+    url = f"/products/{product.id}-{product.slug}"
+    client = app.test_client()
+    AuthActions(client).login(user)
+    client.get(url)
+    client.get(url)
+    assert door == [1]
+    monkeypatch.setattr(app.login_manager, "_request_callback", lambda request: None)
+    door.clear()
+    fresh = FrontDoor(app, app.wsgi_app.wsgi_app)
+    monkeypatch.setattr(app, "wsgi_app", fresh)
+    assert _signed_in_as(client.get(url).get_data(as_text=True), user) and door == []
