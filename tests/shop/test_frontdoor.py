@@ -67,6 +67,19 @@ def _same_answer(door_response, flask_response):
         _without_nonce(flask_response.headers["Content-Security-Policy"])
 
 
+def _signed_in_on_a_cached_page(app, email=None):
+    """A signed-in client, its user and a product page it has seen once (the cache and the header
+    memo filled through Flask)."""
+    product = make_product(stock=3)
+    user = make_user(email=email) if email else make_user()
+    commit()
+    url = f"/products/{product.id}-{product.slug}"
+    client = app.test_client()
+    AuthActions(client).login(user)
+    client.get(url)
+    return client, user, url
+
+
 @pytest.mark.parametrize("environ", [
     {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": "Mozilla/5.0 (iPhone)"},
     {"REMOTE_ADDR": "10.0.0.9"},
@@ -131,13 +144,7 @@ def test_a_deactivated_user_or_a_changed_password_is_never_served_as_signed_in(a
 
 def test_flashes_another_browser_or_a_language_choice_are_answered_right(app, db, cache_on, door, frozen,
                                                                         monkeypatch):
-    product = make_product(stock=3)
-    user = make_user(email="carol@example.com")
-    commit()
-    url = f"/products/{product.id}-{product.slug}"
-    client = app.test_client()
-    AuthActions(client).login(user)
-    client.get(url)
+    client, _user, url = _signed_in_on_a_cached_page(app, "carol@example.com")
     with client.session_transaction() as session:
         session["_flashes"] = [("message", "已加入购物车")]
     door.clear()
@@ -178,13 +185,7 @@ def test_a_returning_anonymous_visitor_keeps_their_session_and_token(app, db, ca
 
 
 def test_tampered_expired_or_remembered_sessions_go_to_flask(app, db, cache_on, door):
-    product = make_product(stock=4)
-    user = make_user()
-    commit()
-    url = f"/products/{product.id}-{product.slug}"
-    client = app.test_client()
-    AuthActions(client).login(user)
-    client.get(url)
+    client, _user, url = _signed_in_on_a_cached_page(app)
     cookie = client.get_cookie("session").value
     door.clear()
     stranger = app.test_client()
@@ -257,13 +258,7 @@ def test_a_search_page_is_answered_for_a_first_visit(app, db, cache_on, door, mo
 def test_sessions_go_to_flask_when_the_login_manager_can_sign_in_otherwise(app, db, cache_on, door, monkeypatch):
     """A request loader (or anything else the door does not know) could sign a visitor in: then
     every visitor with a session is left to Flask."""
-    product = make_product(stock=3)
-    user = make_user()
-    commit()
-    url = f"/products/{product.id}-{product.slug}"
-    client = app.test_client()
-    AuthActions(client).login(user)
-    client.get(url)
+    client, user, url = _signed_in_on_a_cached_page(app)
     client.get(url)
     assert door == [1]
     monkeypatch.setattr(app.login_manager, "_request_callback", lambda request: None)
