@@ -57,6 +57,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from shop.cli import register_cli
 
     register_cli(app)
+    # every model is imported by now: set up the mappers' relationships and attributes here, once,
+    # rather than at the first query of some request (shop.auth.services builds Users from rows)
+    import sqlalchemy.orm
+
+    sqlalchemy.orm.configure_mappers()
     return app
 
 

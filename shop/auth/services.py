@@ -129,30 +129,33 @@ def session_user_values(session_id: str) -> dict | None:
     return values
 
 
-_USER_BY_ID = sa.select(User.__table__).where(User.__table__.c.id == sa.bindparam("id"))
-#: The same SELECT as plain SQL for the driver (psycopg), with the ORM's result processors per column
-#: (e.g. `created_at` made UTC), built per dialect at first use: see `_read_user_row`.
-_USER_SQL = ("SELECT " + ", ".join(f'"{c.name}"' for c in User.__table__.c)
-             + ' FROM "users" WHERE "id" = %s')
-_row_processors: dict = {}
+_USERS = User.__table__
+_TOKENS = ApiToken.__table__
+#: (key in the values, column) of the reads below: the user's columns under their ORM keys, and for
+#: a token its expiry and auth version besides.
+_USER_COLUMNS = [(User.__mapper__.get_property_by_column(c).key, c) for c in _USERS.c]
+_TOKEN_COLUMNS = [("token_expires_at", _TOKENS.c.expires_at), ("token_auth_version", _TOKENS.c.auth_version),
+                  *_USER_COLUMNS]
+_USER_BY_ID = sa.select(*(c for _k, c in _USER_COLUMNS)).where(_USERS.c.id == sa.bindparam("key"))
+_USER_BY_TOKEN = (sa.select(*(c for _k, c in _TOKEN_COLUMNS)).select_from(_TOKENS.join(_USERS))
+                  .where(_TOKENS.c.token_hash == sa.bindparam("key")))
+#: The same SELECTs as plain SQL for the driver (psycopg), built per dialect at first use, with the
+#: ORM's result processors per column (e.g. datetimes made UTC): see `_read_row`.
+_driver_sql: dict = {}
 
 
-def _get_user(user_id: int) -> User | None:
-    """The user, read fresh from the database on every request (a password change or a deactivation
-    counts at once), in ONE round trip on PostgreSQL: the row is read on an autocommit connection
-    (no BEGIN / ROLLBACK around it; a read-committed SELECT sees the same either way) and attached
-    to the request's session as a clean persistent object, exactly as `session.get` would leave it.
-    A request that only needs the user (a cached page, the cached cart) then never opens a
-    transaction. Elsewhere (SQLite, the tests' shared connection, a user already in the session)
-    it is `session.get`."""
+def _driver_reads(engine) -> bool:
+    """Whether rows can be read through the driver (`_read_row`): PostgreSQL on a real Engine (not
+    SQLite, not the tests' shared connection)."""
+    return isinstance(engine, sa.Engine) and engine.dialect.name == "postgresql"
+
+
+def _attached_user(values: dict) -> User:
+    """A User built from its row and attached to the request's session as a clean persistent
+    object, exactly as `session.get` would leave it (no SELECT); the session's own if it has one."""
     session = db.session
-    engine = db.engine
-    if (not isinstance(engine, sa.Engine) or engine.dialect.name != "postgresql"
-            or (session.identity_map and session.identity_key(User, user_id) in session.identity_map)):
-        return session.get(User, user_id)
-    values = _read_user_row(engine, user_id)
-    if values is None:
-        return None
+    if session.identity_map and session.identity_key(User, values["id"]) in session.identity_map:
+        return session.get(User, values["id"])
     user = User.__mapper__.class_manager.new_instance()  # as the ORM builds a loaded row: no __init__
     user.__dict__.update(values)
     make_transient_to_detached(user)  # as if loaded: identity key set, no pending changes
@@ -160,52 +163,74 @@ def _get_user(user_id: int) -> User | None:
     return user
 
 
+def _get_user(user_id: int) -> User | None:
+    """The user, read fresh from the database on every request (a password change or a deactivation
+    counts at once), in ONE round trip on PostgreSQL: the row is read on an autocommit connection
+    (no BEGIN / ROLLBACK around it; a read-committed SELECT sees the same either way) and attached
+    to the request's session (`_attached_user`). A request that only needs the user (a cached
+    page, the cached cart) then never opens a transaction. Elsewhere (SQLite, the tests' shared
+    connection, a user already in the session) it is `session.get`."""
+    session = db.session
+    engine = db.engine
+    if (not _driver_reads(engine)
+            or (session.identity_map and session.identity_key(User, user_id) in session.identity_map)):
+        return session.get(User, user_id)
+    values = _read_user_row(engine, user_id)
+    return None if values is None else _attached_user(values)
+
+
 def _read_user_row(engine: sa.Engine, user_id: int) -> dict | None:
-    """The user's row as {column key: value}, read on a pooled connection through the driver itself
-    in autocommit mode, or None when there is no such user.
+    """The user's row as {column key: value} (`_read_row`), or None when there is no such user."""
+    return _read_row(engine, _USER_BY_ID, _USER_COLUMNS, user_id)
+
+
+def _read_row(engine: sa.Engine, query, columns, key) -> dict | None:
+    """The row of `query` for `key` as {key in `columns`: value}, read on a pooled connection through
+    the driver itself in autocommit mode, or None when there is none.
 
     Through a SQLAlchemy Connection the same read cost about 0.3 ms of CPU (execution options for
     the isolation level, the result set up from psycopg's column descriptions) - a sixth of a
     cached page hit; through the driver, under 0.1 ms. The connection comes from the engine's pool
     (its checkout/checkin events run: `shop.db.ping_idle_connections`), and the pool's reset on
     return finds nothing to roll back. On any driver error the connection is discarded and the read
-    is made again through SQLAlchemy (`_read_user_row_sa`), which raises and handles errors as
-    every other statement does (a disconnect invalidates the pool; the app answers 503)."""
-    processors = _row_processors.get(engine.dialect)
-    if processors is None:
-        mapper, dialect = User.__mapper__, engine.dialect
-        processors = [(mapper.get_property_by_column(c).key,
-                       c.type.dialect_impl(dialect).result_processor(dialect, None)) for c in User.__table__.c]
-        _row_processors[dialect] = processors
+    is made again through SQLAlchemy (`_read_row_sa`), which raises and handles errors as every
+    other statement does (a disconnect invalidates the pool; the app answers 503)."""
+    compiled = _driver_sql.get((engine.dialect, query))
+    if compiled is None:
+        dialect = engine.dialect
+        sql = str(query.compile(dialect=dialect))  # psycopg's %(key)s placeholder
+        processors = [(name, column.type.dialect_impl(dialect).result_processor(dialect, None))
+                      for name, column in columns]
+        compiled = _driver_sql[(dialect, query)] = (sql, processors)
+    sql, processors = compiled
     try:
         raw = engine.raw_connection()
     except Exception:
-        return _read_user_row_sa(engine, user_id)
+        return _read_row_sa(engine, query, columns, key)
     try:
         driver = raw.driver_connection
         driver.autocommit = True
-        cursor = driver.execute(_USER_SQL, (user_id,))
+        cursor = driver.execute(sql, {"key": key})
         row = cursor.fetchone()
         cursor.close()
         driver.autocommit = False
     except Exception:
         raw.invalidate()  # maybe broken: never back into the pool
         raw.close()
-        return _read_user_row_sa(engine, user_id)
+        return _read_row_sa(engine, query, columns, key)
     raw.close()
     if row is None:
         return None
-    return {key: (proc(value) if proc is not None else value) for (key, proc), value in zip(processors, row)}
+    return {name: (proc(value) if proc is not None else value) for (name, proc), value in zip(processors, row)}
 
 
-def _read_user_row_sa(engine: sa.Engine, user_id: int) -> dict | None:
-    """`_read_user_row` through a SQLAlchemy Connection (the fallback after a driver error)."""
-    mapper = User.__mapper__
+def _read_row_sa(engine: sa.Engine, query, columns, key) -> dict | None:
+    """`_read_row` through a SQLAlchemy Connection (the fallback after a driver error)."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        row = conn.execute(_USER_BY_ID, {"id": user_id}).mappings().first()
+        row = conn.execute(query, {"key": key}).first()
     if row is None:
         return None
-    return {mapper.get_property_by_column(c).key: row[c] for c in User.__table__.c}
+    return {name: value for (name, _column), value in zip(columns, row)}
 
 
 def _hash_token(token: str) -> str:
@@ -233,13 +258,20 @@ def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
     if len(token) > 200:
         return None
     now = now or now_utc()
-    # the user in the same statement: one round trip per API request
-    query = statement("auth.token_with_user", lambda: sa.select(ApiToken).options(joinedload(ApiToken.user))
-                      .where(ApiToken.token_hash == sa.bindparam("token_hash")))
-    row = db.session.scalar(query, {"token_hash": _hash_token(token)})
-    if row is None or row.expires_at <= now:
-        return None
-    user = row.user
-    if not user.is_active or user.auth_version != row.auth_version:
+    engine = db.engine
+    if _driver_reads(engine):  # token and user in one driver read, the user attached as a loaded row
+        values = _read_row(engine, _USER_BY_TOKEN, _TOKEN_COLUMNS, _hash_token(token))
+        if values is None:
+            return None
+        expires_at, version = values.pop("token_expires_at"), values.pop("token_auth_version")
+        user = _attached_user(values) if expires_at > now else None
+    else:  # the user in the same statement: one round trip per API request
+        query = statement("auth.token_with_user", lambda: sa.select(ApiToken).options(joinedload(ApiToken.user))
+                          .where(ApiToken.token_hash == sa.bindparam("token_hash")))
+        row = db.session.scalar(query, {"token_hash": _hash_token(token)})
+        if row is None or row.expires_at <= now:
+            return None
+        user, version = row.user, row.auth_version
+    if user is None or not user.is_active or user.auth_version != version:
         return None
     return user

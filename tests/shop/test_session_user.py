@@ -97,7 +97,10 @@ def test_a_driver_error_discards_the_connection_and_reads_through_sqlalchemy(app
     commit()
     user_id = user.id
     committed_db.session.remove()
-    monkeypatch.setattr(services, "_USER_SQL", "SELECT no_such_column FROM users WHERE id = %s")
+    services._read_user_row(committed_db.engine, user_id)  # the driver's SQL, built once
+    key = (committed_db.engine.dialect, services._USER_BY_ID)
+    monkeypatch.setitem(services._driver_sql, key,
+                        ("SELECT no_such_column FROM users WHERE id = %(key)s", services._driver_sql[key][1]))
     invalidated = []
 
     def on_invalidate(*_args):
@@ -138,3 +141,46 @@ def test_deactivated_account_is_logged_out_on_its_next_request(app, committed_db
         conn.execute(sa.text("UPDATE users SET is_active_account = false WHERE email = 'gone@example.com'"))
     committed_db.session.remove()  # a new request (the fixture's app context outlives requests)
     assert client.get("/orders").status_code in (302, 401)
+
+
+def test_an_api_token_and_its_user_come_in_one_driver_read_with_every_check(app, committed_db, monkeypatch):
+    """`user_for_token` on PostgreSQL: the token and its user in one read through the driver, the
+    user attached as the ORM would load it; expired tokens, tokens from before a password change and
+    deactivated accounts give no user."""
+    from datetime import timedelta
+
+    from shop.auth import services
+    from shop.auth.models import ApiToken
+    from shop.timeutil import now_utc
+
+    user = make_user(email="token@example.com", name="令牌")
+    commit()
+    token = services.issue_token(user, now=now_utc())
+    commit()
+    user_id = user.id
+    committed_db.session.remove()
+    reads = []
+    real = services._read_row
+    monkeypatch.setattr(services, "_read_row", lambda *a: (reads.append(a[1]), real(*a))[1])
+    found = services.user_for_token(token)
+    assert reads == [services._USER_BY_TOKEN] and found.id == user_id and found.name == "令牌"
+    state = sa.inspect(found)
+    assert state.persistent and not committed_db.session.is_modified(found)
+    assert committed_db.session.get(type(found), user_id) is found
+    assert services.user_for_token(token + "x") is None
+    assert services.user_for_token(token, now=now_utc() + timedelta(days=365)) is None  # expired
+    committed_db.session.remove()
+    with committed_db.engine.begin() as conn:  # a password change elsewhere
+        conn.execute(sa.update(type(user)).where(type(user).id == user_id).values(auth_version=type(user).auth_version + 1))
+    assert services.user_for_token(token) is None
+    committed_db.session.remove()
+    with committed_db.engine.begin() as conn:  # a fresh token, then the account deactivated
+        conn.execute(sa.update(ApiToken).where(ApiToken.user_id == user_id)
+                     .values(auth_version=sa.select(type(user).auth_version).where(type(user).id == user_id)
+                             .scalar_subquery()))
+    assert services.user_for_token(token) is not None
+    committed_db.session.remove()
+    with committed_db.engine.begin() as conn:
+        conn.execute(sa.update(type(user)).where(type(user).id == user_id).values(is_active_account=False))
+    assert services.user_for_token(token) is None
+    assert committed_db.engine.pool.checkedout() == 0
