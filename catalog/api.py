@@ -16,6 +16,7 @@ from catalog.services import (
     list_villages,
 )
 from shop.api import QuerySchema, endpoint, ok
+from shop.pagecache import cached_api, depends_on
 
 
 class ProductQuery(QuerySchema):
@@ -127,17 +128,21 @@ def product_item(p) -> dict:
 
 
 @endpoint("/products", query=ProductQuery, response=ProductPage, tags=("catalog",))
+@cached_api  # the same list for every caller; stock and prices never stale (shop.pagecache)
 def products(query: ProductQuery):
     """List and search visible products."""
     f = ProductFilter(**query.model_dump())
     items, total = list_products(f)
+    depends_on(p.id for p in items)
     return ok({"items": [product_item(p) for p in items], "total": total, "page": f.page, "per_page": f.per_page})
 
 
 @endpoint("/products/<int:product_id>", response=ProductDetail, tags=("catalog",))
+@cached_api
 def product(product_id: int):
     """One visible product (households linked: a count only)."""
     p = get_visible_product(product_id)
+    depends_on([p.id])
     data = product_item(p)
     data.update(
         description=p.description,

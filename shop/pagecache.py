@@ -579,12 +579,31 @@ def user_page(view):
     return wrapper
 
 
-def _serve(view, args, kwargs, *, anonymous: bool, prefix: str, extra_deps=()):
-    """A hit from the cache, else the view's response (stored when it is a 200 HTML page)."""
+def cached_api(view):
+    """Decorator for a public JSON API GET whose answer is the same for every caller (nothing of the
+    user or the session in it, e.g. the product list): cached like an anonymous page, under
+    `api|<key>`, with the same invalidation (the products it loads, per product; the rest through
+    the generation). Put it under `@endpoint`, so that the query is validated first."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not enabled() or request.method != "GET":
+            return view(*args, **kwargs)
+        return _serve(view, args, kwargs, anonymous=True, prefix="api|", mimetype="application/json")
+
+    return wrapper
+
+
+def _serve(view, args, kwargs, *, anonymous: bool, prefix: str, extra_deps=(), mimetype: str = "text/html"):
+    """A hit from the cache, else the view's response (stored when it is a 200 response of
+    `mimetype`: an HTML page, or the JSON of `cached_api`, stored and served as it is)."""
+    html = mimetype == "text/html"
     try:
         store = backend()
         key = prefix + _key()
         entry = _lookup(store, key)
+        if entry is not None and not html:
+            return Response(entry.body, mimetype=mimetype)
         if entry is not None:
             body = entry.body if anonymous else _personalize(entry.body)
             if body is not None:
@@ -599,14 +618,14 @@ def _serve(view, args, kwargs, *, anonymous: bool, prefix: str, extra_deps=()):
         response = current_app.make_response(view(*args, **kwargs))
     finally:
         _rendering.reset(token)
-    if response.status_code == 200 and response.mimetype == "text/html" and not response.direct_passthrough:
+    if response.status_code == 200 and response.mimetype == mimetype and not response.direct_passthrough:
         if anonymous and ("Set-Cookie" in response.headers or "_flashes" in session):
             return response
         try:
             body = response.get_data(as_text=True)
             body = body if anonymous else _blank(body)
             if body is not None:
-                entry = Entry(gen, new_stamp(), _template(body))
+                entry = Entry(gen, new_stamp(), _template(body) if html else body)
                 if store.store(key, entry, deps, seq, int(current_app.config.get("PAGE_CACHE_TTL", 300))):
                     _remember(key, entry)  # (refused when a commit raced the render)
         except Exception:

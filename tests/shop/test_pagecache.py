@@ -526,3 +526,45 @@ def test_a_cache_outage_serves_rendered_pages_and_logs_its_traceback_once_a_minu
     assert [r.getMessage() for r in logged] == ["page cache unavailable",
                                                 "page cache unavailable (4 more since the last report)"]
     assert all(r.exc_info for r in logged)
+
+
+# --- the public JSON API (cached_api) -----------------------------------------------------------
+
+def test_the_api_product_list_and_detail_are_cached_and_never_stale(client, db, cache_on):
+    from stations.services.stock import allocate
+
+    eggs = make_product(name="土鸡蛋", price_fen=1500, stock=5)
+    rice = make_product(name="富硒大米", price_fen=3000, stock=5)
+    commit()
+    urls = ["/api/v1/products?per_page=24", f"/api/v1/products/{eggs.id}"]
+    first = [client.get(u).json for u in urls]
+    for url, expected in zip(urls, first):
+        with count_sql(db) as statements:
+            again = client.get(url)
+        assert statements == [] and again.json == expected and again.mimetype == "application/json"
+    stock = {i["id"]: i["stock"] for i in first[0]["items"]}
+    allocate({_record_id(db, eggs): 2})  # a checkout: a guarded UPDATE of the stock record
+    commit()
+    listed = {i["id"]: i for i in client.get(urls[0]).json["items"]}
+    assert listed[eggs.id]["stock"] == stock[eggs.id] - 2 and listed[rice.id]["stock"] == stock[rice.id]
+    assert client.get(urls[1]).json["stock"] == stock[eggs.id] - 2
+    eggs.price_fen = 1800
+    commit()
+    assert {i["id"]: i["price_fen"] for i in client.get(urls[0]).json["items"]}[eggs.id] == 1800
+    assert client.get(urls[1]).json["price_fen"] == 1800
+    assert client.get(f"/api/v1/products/{rice.id}").status_code == 200
+    rice.is_published = False
+    commit()
+    assert rice.id not in {i["id"] for i in client.get(urls[0]).json["items"]}
+    assert client.get(f"/api/v1/products/{rice.id}").status_code == 404
+    assert client.get("/api/v1/products?per_page=abc").status_code == 422
+
+
+def test_api_errors_are_never_cached(client, db, cache_on):
+    product = make_product(stock=1)
+    product.is_published = False
+    commit()
+    assert client.get(f"/api/v1/products/{product.id}").status_code == 404
+    product.is_published = True
+    commit()
+    assert client.get(f"/api/v1/products/{product.id}").status_code == 200
