@@ -83,6 +83,9 @@ class FrontDoor:
 
     def _setup(self):
         """Things that depend only on the configuration, computed at the first request."""
+        from flask_login.signals import session_protected
+        from flask_login.utils import _create_identifier
+
         from shop.security import content_security_policy
         from shop.sessions import csrf_serializer
 
@@ -101,8 +104,6 @@ class FrontDoor:
         iface = app.session_interface
         login = getattr(app, "login_manager", None)
         protection = config.get("SESSION_PROTECTION", getattr(login, "session_protection", None))
-        from flask_login.signals import session_protected
-        from flask_login.utils import _create_identifier
         self._static = {
             "csp": csp,
             "headers": headers,
