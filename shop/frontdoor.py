@@ -86,7 +86,7 @@ class FrontDoor:
         from flask_login.signals import session_protected
         from flask_login.utils import _create_identifier
 
-        from shop.security import content_security_policy
+        from shop.security import content_security_policy, security_headers
         from shop.sessions import csrf_serializer
 
         app = self.app
@@ -97,16 +97,12 @@ class FrontDoor:
             g.csp_nonce = NONCE_PLACEHOLDER
             csp = content_security_policy(app)
             locale = str(get_locale())  # what the selector gives a visitor without a session
-        headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"),
-                   ("X-Frame-Options", "DENY")]
-        if config.get("FORCE_HTTPS"):
-            headers.append(("Strict-Transport-Security", "max-age=31536000"))
         iface = app.session_interface
         login = getattr(app, "login_manager", None)
         protection = config.get("SESSION_PROTECTION", getattr(login, "session_protection", None))
         self._static = {
             "csp": csp,
-            "headers": headers,
+            "headers": security_headers(app),
             "session_cookie": config.get("SESSION_COOKIE_NAME", "session"),
             "remember_cookie": config.get("REMEMBER_COOKIE_NAME", "remember_token"),
             "locale": locale,

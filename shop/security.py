@@ -100,6 +100,16 @@ def _csp_template(stripe_key, stripe_js_url, stripe_api_base) -> str:
     return "; ".join(f"{key} {' '.join(dict.fromkeys(values))}" for key, values in directives.items())
 
 
+def security_headers(app: Flask) -> list[tuple[str, str]]:
+    """The headers every response carries besides the Content-Security-Policy (which has a nonce per
+    request): set by the app's after-request hook, and by shop.frontdoor for the hits it answers."""
+    headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"),
+               ("X-Frame-Options", "DENY")]
+    if app.config.get("FORCE_HTTPS"):
+        headers.append(("Strict-Transport-Security", "max-age=31536000"))
+    return headers
+
+
 def _drop_the_limiters_request_hook(app: Flask) -> None:
     """Flask-Limiter checks every request in a `before_request` hook, for default, application-wide
     and blueprint limits. This app has none (`default_limits=[]`, no RATELIMIT_DEFAULT or
@@ -163,10 +173,7 @@ def init_security(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        for name, value in security_headers(app):
+            response.headers.setdefault(name, value)
         response.headers.setdefault("Content-Security-Policy", content_security_policy(app))
-        if app.config.get("FORCE_HTTPS"):
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
