@@ -86,7 +86,7 @@ class FrontDoor:
         from flask_login.signals import session_protected
         from flask_login.utils import _create_identifier
 
-        from shop.security import content_security_policy, security_headers
+        from shop.security import content_security_policy, csrf_secret, security_headers
         from shop.sessions import csrf_serializer
 
         app = self.app
@@ -108,7 +108,7 @@ class FrontDoor:
             "locale": locale,
             "languages": tuple(config.get("LANGUAGES", ())),
             "force_https": bool(config.get("FORCE_HTTPS")),
-            "csrf": csrf_serializer(config.get("WTF_CSRF_SECRET_KEY") or app.secret_key),  # flask_wtf's, signer kept
+            "csrf": csrf_serializer(csrf_secret(app)),  # flask_wtf's serializer, its signer kept
             "csrf_field": config.get("WTF_CSRF_FIELD_NAME", "csrf_token"),
             # a first visit's session as the session serializer writes it (compact JSON), up to the token
             "session_head": "{" + json.dumps(config.get("WTF_CSRF_FIELD_NAME", "csrf_token")) + ':"',

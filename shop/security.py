@@ -29,6 +29,11 @@ def _limits_off() -> bool:
 AUTH_LIMIT = "10 per minute"
 
 
+def csrf_secret(app: Flask):
+    """The key flask_wtf signs CSRF tokens with (its own lookup: WTF_CSRF_SECRET_KEY, else SECRET_KEY)."""
+    return app.config.get("WTF_CSRF_SECRET_KEY", app.secret_key)
+
+
 def csrf_token() -> str:
     """This request's signed CSRF token: exactly flask_wtf's `generate_csrf()` (the raw token in the
     session, created if missing; signed once per request and kept in `g`), signed through the
@@ -38,7 +43,7 @@ def csrf_token() -> str:
     field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     if field and field in g:
         return g.get(field)
-    secret = config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key)
+    secret = csrf_secret(current_app)
     raw = session.get(field) if field else None
     if not secret or not isinstance(raw, str):
         from flask_wtf.csrf import generate_csrf
