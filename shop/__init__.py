@@ -133,32 +133,38 @@ def _configure_extensions(app: Flask) -> None:
     login_manager.user_loader(load_session_user)
 
 
+_parsed_locales: dict = {}
+
+
+def selected_locale(wanted, config):
+    """The babel Locale a request gets for the language it asks for (its `lang=`, else the session's,
+    else the signed-in user's; None for none): a configured language, else the default. Parsed once
+    per name (Flask-Babel passes a Locale through as is; parsing the name again was a tenth of a
+    cached page hit's locale work). The app's locale selector and shop.frontdoor both decide by
+    this; cache keys use its `str()` (e.g. zh_Hans_CN for zh_CN)."""
+    name = wanted if wanted in config["LANGUAGES"] else config["BABEL_DEFAULT_LOCALE"]
+    found = _parsed_locales.get(name)
+    if found is None:
+        from babel import Locale
+
+        found = _parsed_locales.setdefault(name, Locale.parse(name))
+    return found
+
+
 def _configure_i18n(app: Flask) -> None:
     from shop.extensions import babel
 
     dirs = [str(ROOT / pkg / "translations") for pkg in PACKAGES]
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
 
-    from babel import Locale
-
-    parsed: dict[str, Locale] = {}
-
-    def _locale(name: str) -> Locale:
-        """The Locale for a configured name, parsed once (Flask-Babel passes a Locale through as is;
-        parsing the name again was a tenth of a cached page hit's locale work)."""
-        found = parsed.get(name)
-        if found is None:
-            found = parsed.setdefault(name, Locale.parse(name))
-        return found
-
-    def select_locale() -> Locale:
+    def select_locale():
         if not has_request_context():  # Celery tasks, CLI commands: the default locale
-            return _locale(app.config["BABEL_DEFAULT_LOCALE"])
+            return selected_locale(None, app.config)
         wanted = request.args.get("lang") or session.get("lang")
         user = g.get("_login_user")  # only if already loaded: loading it here could recurse
         if not wanted and getattr(user, "is_authenticated", False):
             wanted = user.locale
-        return _locale(wanted if wanted in app.config["LANGUAGES"] else app.config["BABEL_DEFAULT_LOCALE"])
+        return selected_locale(wanted, app.config)
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")
 

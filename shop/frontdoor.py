@@ -92,11 +92,8 @@ class FrontDoor:
         app = self.app
         config = app.config
         with app.test_request_context("/"):
-            from flask_babel import get_locale
-
             g.csp_nonce = NONCE_PLACEHOLDER
             csp = content_security_policy(app)
-            locale = str(get_locale())  # what the selector gives a visitor without a session
         iface = app.session_interface
         login = getattr(app, "login_manager", None)
         protection = config.get("SESSION_PROTECTION", getattr(login, "session_protection", None))
@@ -105,8 +102,7 @@ class FrontDoor:
             "headers": security_headers(app),
             "session_cookie": config.get("SESSION_COOKIE_NAME", "session"),
             "remember_cookie": config.get("REMEMBER_COOKIE_NAME", "remember_token"),
-            "locale": locale,
-            "languages": tuple(config.get("LANGUAGES", ())),
+            "locale": self._locale(None),  # what the selector gives a visitor without a session
             "force_https": bool(config.get("FORCE_HTTPS")),
             "csrf": csrf_serializer(csrf_secret(app)),  # flask_wtf's serializer, its signer kept
             "csrf_field": config.get("WTF_CSRF_FIELD_NAME", "csrf_token"),
@@ -195,7 +191,7 @@ class FrontDoor:
         if user_id is None:
             if static["remember_cookie"] in cookies or environ.get("PATH_INFO") in self.USER_PAGES:
                 return None
-            key, _args = self._key(environ, self._locale(static, session.get("lang")))
+            key, _args = self._key(environ, self._locale(session.get("lang")))
             entry = _lookup(backend(self.app.config), key, self.app.config)
             if entry is None:
                 return None
@@ -209,10 +205,12 @@ class FrontDoor:
             return None
         return self._signed_in(environ, static, start_response, user_id, session.get("lang"), token)
 
-    @staticmethod
-    def _locale(static, wanted) -> str:
-        """The app's locale selector (shop._configure_i18n) for a request without `lang=`."""
-        return wanted if wanted in static["languages"] else static["locale"]
+    def _locale(self, wanted) -> str:
+        """The locale the app's selector gives a request without `lang=` (shop.selected_locale), as
+        cache keys write it."""
+        from shop import selected_locale
+
+        return str(selected_locale(wanted, self.app.config))
 
     @staticmethod
     def _protection_would_act(session: dict, environ, mode: str | None) -> bool:
@@ -239,10 +237,10 @@ class FrontDoor:
                 return None
             user = SimpleNamespace(**values)  # the header shows who it is: id, name, e-mail, role
             if environ.get("PATH_INFO") in self.USER_PAGES:
-                locale = self._locale(static, lang or user.locale)
+                locale = self._locale(lang or user.locale)
                 key, args = self._key(environ, locale, prefix=f"p{user.id}|")
             else:
-                locale = self._locale(static, lang)
+                locale = self._locale(lang)
                 key, args = self._key(environ, locale, prefix="u|")
             entry = _lookup(backend(self.app.config), key, self.app.config)
             if entry is None:

@@ -266,3 +266,13 @@ def test_sessions_go_to_flask_when_the_login_manager_can_sign_in_otherwise(app, 
     fresh = FrontDoor(app, app.wsgi_app.wsgi_app)
     monkeypatch.setattr(app, "wsgi_app", fresh)
     assert _signed_in_as(client.get(url).get_data(as_text=True), user) and door == []
+
+
+def test_a_language_chosen_as_the_default_one_is_answered_by_the_door(app, db, cache_on, door):
+    """`lang=zh_CN` in the session: the door keys the page as the app's selector names it (babel's
+    zh_Hans_CN), so it finds the entry Flask stored."""
+    client, user, url = _signed_in_on_a_cached_page(app)
+    client.get(url + "?lang=zh_CN")
+    client.get(url)
+    door.clear()
+    assert _signed_in_as(client.get(url).get_data(as_text=True), user) and door == [1]
