@@ -155,13 +155,21 @@ class FrontDoor:
         return prefix + make_key(locale, get_path_info(environ), args), args
 
     def _first_visit(self, environ, static, start_response):
-        key, _args = self._key(environ, static["locale"])
+        return self._anonymous(environ, static, start_response, static["locale"], session=None)
+
+    def _anonymous(self, environ, static, start_response, locale: str, session: dict | None):
+        """The anonymous entry. Its CSRF token: for a first visit (`session` None) a new one, in a new
+        session cookie; for a returning guest the one their session holds (none there: Flask would
+        add one to the session, so Flask answers)."""
+        key, _args = self._key(environ, locale)
         entry = _lookup(backend(self.app.config), key, self.app.config)
         if entry is None:
             return None
         data = entry.encoded()
         headers = []
-        if _CSRF_BYTES in data:
+        if _CSRF_BYTES not in data:
+            pass
+        elif session is None:
             raw = hashlib.sha1(os.urandom(64)).hexdigest()  # flask_wtf's raw token; hex needs no JSON escaping
             data = data.replace(_CSRF_BYTES, static["csrf"].sign_short(f'"{raw}"').encode("ascii"))
             cookie = static["cookie"]
@@ -169,6 +177,10 @@ class FrontDoor:
             headers.append(("Set-Cookie", dump_cookie(cookie["name"], value, domain=cookie["domain"],
                                                       path=cookie["path"], httponly=cookie["httponly"],
                                                       secure=cookie["secure"], samesite=cookie["samesite"])))
+        elif isinstance(session.get(static["csrf_field"]), str):
+            data = data.replace(_CSRF_BYTES, static["csrf"].dumps(session[static["csrf_field"]]).encode("ascii"))
+        else:
+            return None
         return self._respond(data, static, start_response, headers)
 
     def _with_session(self, environ, static, cookies, start_response):
@@ -184,23 +196,14 @@ class FrontDoor:
             return None
         if self._protection_would_act(session, environ, static["protection"]):
             return None  # Flask-Login marks the session not fresh (basic) or signs out (strong)
-        token = session.get(static["csrf_field"])
         if "\x00" in get_path_info(environ):
             return None  # the app answers 400
         user_id = session.get("_user_id")
         if user_id is None:
             if static["remember_cookie"] in cookies or environ.get("PATH_INFO") in self.USER_PAGES:
                 return None
-            key, _args = self._key(environ, self._locale(session.get("lang")))
-            entry = _lookup(backend(self.app.config), key, self.app.config)
-            if entry is None:
-                return None
-            data = entry.encoded()
-            if _CSRF_BYTES in data:
-                if not isinstance(token, str):
-                    return None  # Flask would put a new token in the session
-                data = data.replace(_CSRF_BYTES, static["csrf"].dumps(token).encode("ascii"))
-            return self._respond(data, static, start_response, [])
+            return self._anonymous(environ, static, start_response, self._locale(session.get("lang")), session)
+        token = session.get(static["csrf_field"])
         if not isinstance(user_id, str) or not isinstance(token, str):
             return None
         return self._signed_in(environ, static, start_response, user_id, session.get("lang"), token)
