@@ -131,8 +131,7 @@ class MemoSerializer(URLSafeTimedSerializer):
         10 µs, a twentieth of a cached page). The value is what `dumps` gives whenever zlib would
         not have won, and a valid signed value in any case (`loads` reads both forms); tests check
         both. Not remembered: each is a fresh token."""
-        signed = self.make_signer().sign(base64_encode(payload.encode("utf-8")))
-        return signed.decode("utf-8") if self.is_text_serializer else signed
+        return self._signed(base64_encode(payload.encode("utf-8")))
 
     def _sign(self, payload):
         """`dumps` of an already serialized payload: itsdangerous's URL-safe payload (zlib when
@@ -140,7 +139,10 @@ class MemoSerializer(URLSafeTimedSerializer):
         is byte for byte what URLSafeTimedSerializer gives)."""
         data = want_bytes(payload)
         compressed = zlib.compress(data)
-        body = b"." + base64_encode(compressed) if len(compressed) < len(data) - 1 else base64_encode(data)
+        return self._signed(b"." + base64_encode(compressed) if len(compressed) < len(data) - 1 else base64_encode(data))
+
+    def _signed(self, body: bytes):
+        """The URL-safe payload `body` signed with the current second, as `dumps` returns it."""
         signed = self.make_signer().sign(body)
         return signed.decode("utf-8") if self.is_text_serializer else signed
 
