@@ -131,7 +131,7 @@ class MemoSerializer(URLSafeTimedSerializer):
         10 µs, a twentieth of a cached page). The value is what `dumps` gives whenever zlib would
         not have won, and a valid signed value in any case (`loads` reads both forms); tests check
         both. Not remembered: each is a fresh token."""
-        return self._signed(base64_encode(payload.encode("utf-8")))
+        return self._sign_body(base64_encode(payload.encode("utf-8")))
 
     def _sign(self, payload):
         """`dumps` of an already serialized payload: itsdangerous's URL-safe payload (zlib when
@@ -139,9 +139,9 @@ class MemoSerializer(URLSafeTimedSerializer):
         is byte for byte what URLSafeTimedSerializer gives)."""
         data = want_bytes(payload)
         compressed = zlib.compress(data)
-        return self._signed(b"." + base64_encode(compressed) if len(compressed) < len(data) - 1 else base64_encode(data))
+        return self._sign_body(b"." + base64_encode(compressed) if len(compressed) < len(data) - 1 else base64_encode(data))
 
-    def _signed(self, body: bytes):
+    def _sign_body(self, body: bytes):
         """The URL-safe payload `body` signed with the current second, as `dumps` returns it."""
         signed = self.make_signer().sign(body)
         return signed.decode("utf-8") if self.is_text_serializer else signed
