@@ -39,7 +39,7 @@ from orders.services.common import new_row, notify, write_new_rows
 from orders.services.shipping import shipping_fen
 from shop.codes import new_numeric_code, new_order_code, new_secret
 from shop.errors import Conflict, NotFound, ValidationError
-from shop.db import is_postgres
+from shop.db import is_postgres, statement
 from shop.extensions import db
 from shop.history import record_status
 from stations.models import Station, StockRecord
@@ -155,18 +155,14 @@ def _read_items_statement(with_pickup: bool) -> sa.Select:
     )
 
 
-#: `_read_items`' statement, with and without the pick-up station check: built once per process
-#: (building it was ~5% of a checkout's CPU), run with new parameters.
-_READ_ITEMS = {with_pickup: _read_items_statement(with_pickup) for with_pickup in (False, True)}
-
-
 def _read_items(wanted: dict[int, int], pickup_station_id: int | None) -> tuple[dict[int, QuotedItem], bool | None]:
     """One statement for everything a checkout reads: each product with its stock record id, its
     station's commission and its benefit links (one row per link), plus whether the pick-up
     station exists. Returns ({product_id: item}, pickup station exists — None when not asked or
     when no product matched, so nothing answered)."""
-    statement = _READ_ITEMS[bool(pickup_station_id)]
-    rows = db.session.execute(statement, {"ids": sorted(wanted), "pickup_id": pickup_station_id}).all()
+    with_pickup = bool(pickup_station_id)  # the statement is built once per variant (was ~5% of a checkout's CPU)
+    query = statement(("orders.read_items", with_pickup), lambda: _read_items_statement(with_pickup))
+    rows = db.session.execute(query, {"ids": sorted(wanted), "pickup_id": pickup_station_id}).all()
     items: dict[int, QuotedItem] = {}
     pickup_ok = None
     for (pid, name, unit, village_id, category_id, station_id, price, weight, approval, published,

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.util import identity_key
 
+from shop.db import statement
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from stations.models import MovementKind, StockMovement, StockRecord
@@ -43,20 +44,21 @@ def _expire_records(record_ids) -> None:
             db.session.expire(record)
 
 
-def _guarded_updates() -> tuple[sa.Update, sa.Update]:
-    """The allocate and release UPDATEs, built once (building one per record was about as costly
-    as running it), run with the record id `rid` and quantity `qty`. The page cache still sees
-    which records they touch (`shop.pagecache._where_ids` reads bound parameters)."""
-    table = StockRecord.__table__
-    rid, qty = sa.bindparam("rid"), sa.bindparam("qty")
-    allocate_ = (sa.update(table).where(table.c.id == rid, table.c.on_hand - table.c.allocated >= qty)
-                 .values(allocated=table.c.allocated + qty))
-    release = (sa.update(table).where(table.c.id == rid, table.c.allocated >= qty)
-               .values(allocated=table.c.allocated - qty))
-    return allocate_, release
+def _guarded_update(kind: str) -> sa.Update:
+    """The allocate or release UPDATE with the record id `rid` and quantity `qty` as parameters,
+    built once per process by `shop.db.statement` (building one per record was about as costly as
+    running it). The page cache still sees which records they touch (`shop.pagecache._where_ids`
+    reads bound parameters)."""
+    def build():
+        table = StockRecord.__table__
+        rid, qty = sa.bindparam("rid"), sa.bindparam("qty")
+        if kind == "allocate":
+            return (sa.update(table).where(table.c.id == rid, table.c.on_hand - table.c.allocated >= qty)
+                    .values(allocated=table.c.allocated + qty))
+        return (sa.update(table).where(table.c.id == rid, table.c.allocated >= qty)
+                .values(allocated=table.c.allocated - qty))
 
-
-_ALLOCATE, _RELEASE = _guarded_updates()
+    return statement(("stations.stock", kind), build)
 
 
 def allocate(wanted: dict[int, int], *, product_ids: dict[int, int] | None = None) -> None:
@@ -74,7 +76,7 @@ def allocate(wanted: dict[int, int], *, product_ids: dict[int, int] | None = Non
     for record_id in sorted(wanted):
         quantity = wanted[record_id]
         _check_quantity(quantity)
-        result = db.session.execute(_ALLOCATE, {"rid": record_id, "qty": quantity})
+        result = db.session.execute(_guarded_update("allocate"), {"rid": record_id, "qty": quantity})
         if result.rowcount != 1:
             product_id = (product_ids or {}).get(record_id) or db.session.scalar(
                 sa.select(table.c.product_id).where(table.c.id == record_id))
@@ -86,7 +88,7 @@ def cancel_allocation(wanted: dict[int, int]) -> None:
     """Give back allocations (expiry, cancellation). Never lets `allocated` go below zero."""
     for record_id in sorted(wanted):
         quantity = wanted[record_id]
-        result = db.session.execute(_RELEASE, {"rid": record_id, "qty": quantity})
+        result = db.session.execute(_guarded_update("release"), {"rid": record_id, "qty": quantity})
         if result.rowcount != 1:
             raise Conflict(_("库存分配已释放"), code="allocation_mismatch")
     _expire_records(wanted)
