@@ -636,9 +636,7 @@ def render_cpu(rows: list[tuple[str, dict[str, float]]], cores: int) -> str:
         total = sum(cpu.values())
         body.append([label, *(f"{cpu[p]:.2f}" for p in CpuMeter.PARTS), f"{total:.2f}",
                      f"{cores * 1000 / total:.0f}" if total else "—"])
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(head)]
-    lines = [fmt_row(head, widths), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    return "\n".join(lines + [fmt_row(r, widths) for r in body])
+    return markdown_table(head, body)
 
 
 # --- checks after the write scenarios --------------------------------------------------------------
@@ -856,6 +854,13 @@ def fmt_row(cells: list[str], widths: list[int]) -> str:
     return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
 
 
+def markdown_table(head: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table with its columns padded to their widest cell."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    lines = [fmt_row(head, widths), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    return "\n".join(lines + [fmt_row(r, widths) for r in rows])
+
+
 def verdict(name: str, res: dict, ceiling: float) -> str:
     target = TARGETS.get(name)
     if not target or not res:
@@ -895,10 +900,7 @@ def render(results: list[tuple[str, str, dict | None, str]], ceiling: float) -> 
         rows.append([label, f"{res['ok_rps']:.0f}", f"{res['p50_ms']:.1f}", f"{res['p99_ms']:.1f}",
                      f"{ratio:.2f}" if name.startswith("hello") else f"{ratio:.3f}", str(res["conflicts"]),
                      str(res["errors"]), idle_cell(res), verdict(name, res, ceiling)])
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    lines = [fmt_row(head, widths), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    lines += [fmt_row(r, widths) for r in rows]
-    return "\n".join(lines)
+    return markdown_table(head, rows)
 
 
 def shown_command(argv) -> str:
