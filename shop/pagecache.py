@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import json
 import os
 import threading
 import time
@@ -658,8 +657,6 @@ def remember_stock_products(mapping: dict[int, int]) -> None:
 
 def _note_records(session, record_ids) -> None:
     """Products of these stock records: from the identity map or this process's memo, else at commit."""
-    from sqlalchemy.orm import object_session  # noqa: F401  (keeps the import local)
-
     pending = session.info.setdefault(_RECORDS, set())
     products = session.info.setdefault(_PRODUCTS, set())
     for rid in record_ids:

@@ -8,7 +8,6 @@ import time
 import pytest
 from flask_login.utils import _create_identifier
 
-from shop import pagecache
 from shop.db import commit
 from shop.frontdoor import FrontDoor, login_identifier
 from tests.conftest import AuthActions
