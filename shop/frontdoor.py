@@ -37,12 +37,14 @@ import hashlib
 import json
 import os
 import secrets
+from types import SimpleNamespace
 from urllib.parse import parse_qsl
 
 from flask import g
 from werkzeug.http import dump_cookie, parse_cookie
 from werkzeug.wsgi import get_path_info
 
+from shop import selected_locale
 from shop.pagecache import (
     _CSRF_BYTES,
     _NONCE_BYTES,
@@ -211,8 +213,6 @@ class FrontDoor:
     def _locale(self, wanted) -> str:
         """The locale the app's selector gives a request without `lang=` (shop.selected_locale), as
         cache keys write it."""
-        from shop import selected_locale
-
         return str(selected_locale(wanted, self.app.config))
 
     @staticmethod
@@ -229,8 +229,6 @@ class FrontDoor:
         The locale as the app's selector gives it at the moment each decorator reads it: a cached
         page reads it before the user is loaded (the session's `lang`, else the default), a user
         page after (the session's `lang`, else the user's own locale)."""
-        from types import SimpleNamespace
-
         from shop.auth.services import session_user_values
         from shop.header import remembered_header
 
