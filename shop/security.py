@@ -128,8 +128,9 @@ def _drop_the_limiters_request_hook(app: Flask) -> None:
             or manager.default_limits or manager.application_limits
             or getattr(manager, "_blueprint_limits", True) or getattr(limiter, "_meta_limits", True)):
         return
+    check = getattr(limiter, "_check_request_limit", None)  # (a renamed hook stays: only slower)
     hooks = app.before_request_funcs.get(None, [])
-    hooks[:] = [hook for hook in hooks if hook != limiter._check_request_limit]
+    hooks[:] = [hook for hook in hooks if check is None or hook != check]
 
 
 def init_security(app: Flask) -> None:
