@@ -29,7 +29,10 @@ def safe_next(target: str | None, default: str = "home.index") -> str:
     return url_for(default)
 
 
-def _start_session(user) -> None:
+def sign_in(user) -> None:
+    """The one way a browser session becomes signed in (login and registration alike): the session
+    is rotated, every LOGIN_HOOKS hook (e.g. the guest cart merge) runs with the guest's session,
+    and everything is committed together. Callers must not sign in any other way."""
     guest = dict(session)
     session.clear()  # rotate: nothing of the anonymous session survives but what hooks carry over
     if "lang" in guest:
@@ -37,6 +40,7 @@ def _start_session(user) -> None:
     login_user(user)
     for hook in LOGIN_HOOKS:
         hook(user, guest)
+    commit()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -48,8 +52,7 @@ def login():
         if user is None:
             form.password.errors.append(_("邮箱或密码不正确"))
         else:
-            _start_session(user)
-            commit()
+            sign_in(user)
             flash(_("欢迎回来，%(name)s", name=user.name or user.email), "success")
             return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), (422 if form.errors else 200)
@@ -83,8 +86,7 @@ def register():
             field = form.password if "password" in exc.fields else form.email
             field.errors.append(exc.message)
         else:
-            commit()
-            _start_session(user)
+            sign_in(user)  # the account, the session and the guest's cart commit together
             flash(_("注册成功"), "success")
             return redirect(safe_next(request.args.get("next")))
     return render_template("auth/register.html", form=form), (422 if form.errors else 200)
