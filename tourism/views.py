@@ -15,6 +15,7 @@ from shop.args import int_arg
 from shop.auth.permissions import role_required
 from shop.db import commit
 from shop.errors import DomainError
+from shop.money import format_yuan
 from shop.timeutil import local_date, month_bounds, now_utc, to_local
 from tourism.forms import BookingForm, CheckInForm, CloseDatesForm, ListingTermsForm, UnitTypeForm
 from tourism.models import ListingKind
@@ -33,6 +34,7 @@ from tourism.services.booking import (
     get_listing,
     list_user_bookings,
     mark_no_show,
+    refund_kept,
     start_card_payment,
 )
 from tourism.services.host import (
@@ -420,4 +422,22 @@ def host_no_show(code: str):
     mark_no_show(booking, actor=current_user, now=now_utc())
     commit()
     flash(_("已标记未到店：%(code)s", code=booking.code), "success")
+    return redirect(url_for("tourism.host_listing", listing_id=booking.listing_id))
+
+
+@bp.post("/host/bookings/<code>/refund-kept")
+@role_required("host")
+def host_refund_kept(code: str):
+    """Give back the fee or no-show charge a booking kept; the households' credit of it is reversed."""
+    booking = get_booking_for_host(code, current_user)
+    try:
+        amount = refund_kept(booking, actor=current_user, now=now_utc(), reason="host refunded the kept money")
+        commit()
+    except DomainError as exc:
+        from shop.db import rollback
+
+        rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("已退还 %(amount)s：%(code)s", amount=format_yuan(amount), code=booking.code), "success")
     return redirect(url_for("tourism.host_listing", listing_id=booking.listing_id))

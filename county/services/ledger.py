@@ -8,7 +8,9 @@ the constraint itself.
 Callers:
 - stations (shipment delivered / picked up) and tourism (stay or experience completed) call
   `credit_line(line, now=now)`;
-- orders calls `reverse_line(line, now=now, amount_fen=..., ref=f"refund:{refund.id}")` on refunds.
+- orders calls `reverse_line(line, now=now, amount_fen=..., ref=f"refund:{refund.id}")` on refunds;
+- tourism calls `credit_kept(line, amount_fen=..., ref=KEPT_LATE_CANCEL | KEPT_NO_SHOW, now=now)` for
+  money a booking keeps although the guest did not stay (docs/MONEY.md, "Tourism").
 """
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ from shop.money import apply_bps, split_fen
 from shop.timeutil import local_date
 
 KIND_FOR_LINE = {"product": IncomeKind.SALE, "booking": IncomeKind.TOURISM}
+#: `ref` of the credits of money a booking kept: a late-cancellation fee, a no-show charge.
+KEPT_LATE_CANCEL = "kept:late_cancel"
+KEPT_NO_SHOW = "kept:no_show"
+KEPT_REFS = (KEPT_LATE_CANCEL, KEPT_NO_SHOW)
 
 
 def producer_share_fen(line, amount_fen: int | None = None) -> int:
@@ -108,7 +114,7 @@ def credit_line(line, *, now: datetime) -> list[IncomeEntry]:
     kind = KIND_FOR_LINE.get(line.kind)
     if kind is None:
         raise ValueError(f"cannot credit a line of kind {line.kind!r}")
-    existing = _entries(line.id, kind)
+    existing = [e for e in _entries(line.id, kind) if not e.ref]
     if existing:
         return existing
     if (line.status or "open") != "open":  # canceled or refunded before hand-over: nothing to credit
@@ -133,7 +139,57 @@ def credit_line(line, *, now: datetime) -> list[IncomeEntry]:
         for (household_id, weight), part in zip(items, parts)
     ]
     _insert_ignore(rows)
-    return _entries(line.id, kind)
+    return [e for e in _entries(line.id, kind) if not e.ref]
+
+
+def credit_kept(line, *, amount_fen: int, ref: str, now: datetime) -> list[IncomeEntry]:
+    """Credit money a booking line kept although nobody stayed (a late-cancellation fee, a no-show
+    charge): the producer share of `amount_fen`, split by the line's snapshot like a stay.
+
+    Whatever the line's status (a canceled line keeps its fee). Once per line and `ref` (the unique
+    (order_line_id, household_id, kind, ref)); a second call returns the existing entries. Refunding
+    the kept money later reverses it like a sale (`reverse_line`, which reverses every credit of the line).
+    """
+    if ref not in KEPT_REFS:
+        raise ValueError(f"unknown kept-money ref {ref!r}")
+    kind = KIND_FOR_LINE.get(line.kind)
+    if kind != IncomeKind.TOURISM:
+        raise ValueError(f"only booking lines keep fees, not {line.kind!r}")
+    existing = [e for e in _entries(line.id, kind) if e.ref == ref]
+    if existing:
+        return existing
+    amount = int(amount_fen)
+    items = _split_items(line)
+    if amount <= 0 or not items:
+        return []
+    share = producer_share_fen(line, min(amount, line.line_total_fen))
+    weights = [w for _h, w in items]
+    parts = split_fen(share, weights)
+    rows = [
+        _row(
+            line,
+            household_id=household_id,
+            kind=kind,
+            amount_fen=part,
+            split={"producer_share_fen": share, "weight": weight, "weight_total": sum(weights),
+                   "commission_bps": line.commission_bps or 0, "kept_fen": amount, "ref": ref},
+            now=now,
+            ref=ref,
+        )
+        for (household_id, weight), part in zip(items, parts)
+        if part > 0
+    ]
+    _insert_ignore(rows)
+    return [e for e in _entries(line.id, kind) if e.ref == ref]
+
+
+def expected_kept_credit(line, amount_fen: int) -> dict[int, int]:
+    """{household_id: fen} that `amount_fen` kept on a booking line should credit."""
+    items = _split_items(line)
+    if not items or amount_fen <= 0:
+        return {}
+    parts = split_fen(producer_share_fen(line, min(int(amount_fen), line.line_total_fen)), [w for _h, w in items])
+    return {household_id: part for (household_id, _w), part in zip(items, parts) if part > 0}
 
 
 def reverse_line(line, *, now: datetime, amount_fen: int | None = None, ref: str | None = None) -> list[IncomeEntry]:

@@ -3,6 +3,7 @@
 An open line with a benefit split must have credit entries equal, household by household, to its
 producer share split; a refunded line that was credited must have been reversed (net zero); a line
 canceled before hand-over was never credited. Lines without a split credit nothing by design.
+Money kept by canceled and no-show bookings is checked by `reconcile_tourism.check_kept`.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 
 from county.models import IncomeEntry, IncomeKind
 from county.services.ledger import KIND_FOR_LINE, expected_credit
+from county.services.reconcile_tourism import check_kept
 from orders.models import OrderLine, Shipment, ShipmentStatus
 from shop.extensions import db
 from tourism.models import Booking, BookingStatus
@@ -62,4 +64,5 @@ def check() -> dict:
                 "problem": problem, "expected_fen": sum(expected.values()),
                 "credited_fen": sum(credited.values()), "reversed_fen": reversed_,
             })
-    return {"checked": len(lines), "discrepancies": problems}
+    kept = check_kept()  # late-cancellation fees and no-show charges (county.services.reconcile_tourism)
+    return {"checked": len(lines) + kept["checked"], "discrepancies": problems + kept["discrepancies"]}

@@ -626,6 +626,10 @@ def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
         booking.refunded_fen = quote.refund_fen
     if line is not None and line.status == LineStatus.OPEN:
         line.status = LineStatus.REFUNDED if quote.refund_fen > 0 else LineStatus.CANCELED
+    if line is not None and quote.fee_fen > 0:
+        from county.services.ledger import KEPT_LATE_CANCEL, credit_kept
+
+        credit_kept(line, amount_fen=kept_fen(booking, payment), ref=KEPT_LATE_CANCEL, now=now)
     if quote.fee_fen == 0 and all(l.status != LineStatus.OPEN for l in order.lines) \
             and order.status == OrderStatus.CONFIRMED:
         transition(order, OrderStatus.CANCELED, actor=actor, now=now, note="booking canceled")
@@ -695,12 +699,62 @@ def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
     if booking.check_in_date > local_date(now):
         raise Conflict(_("客人尚未到预订日期"), code="not_due")
     transition(booking, BookingStatus.NO_SHOW, actor=actor, now=now)
-    if order is not None and order.status == OrderStatus.CONFIRMED and not any(
-        p.state == PaymentState.CONFIRMED for p in order.payments
-    ):
+    payment = None if order is None else next(
+        (p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
+    if order is not None and order.status == OrderStatus.CONFIRMED and payment is None:
         cancel_order(order, actor=actor, now=now, reason="no-show, nothing paid")
+    line = None if order is None else next((l for l in order.lines if l.booking_id == booking.id), None)
+    if payment is not None and line is not None:
+        from county.services.ledger import KEPT_NO_SHOW, credit_kept
+
+        credit_kept(line, amount_fen=kept_fen(booking, payment), ref=KEPT_NO_SHOW, now=now)
     db.session.flush()
     return booking
+
+
+def kept_fen(booking: Booking, payment) -> int:
+    """What the platform holds of a canceled or no-show booking's money: captured less refunded.
+
+    Only a captured payment counts (a card payment confirmed, or cash taken); a pay-on-arrival
+    booking that was never paid keeps nothing, whatever its policy says.
+    """
+    from orders.models import PaymentState
+
+    if payment is None or payment.state not in (PaymentState.CONFIRMED, PaymentState.REFUNDED):
+        return 0
+    return max(0, min(booking.total_fen, payment.amount_fen) - booking.refunded_fen)
+
+
+def refund_kept(booking: Booking, *, actor, now: datetime, reason: str = "") -> int:
+    """Give back what a canceled or no-show booking kept (a host's goodwill, an admin's decision).
+
+    Refunds through the orders pipeline and reverses the households' credit of it like a sale's
+    (`reverse_line`, once per refund). Returns the refunded fen; 0 when nothing is kept.
+    """
+    from county.services.ledger import reverse_line
+    from orders.models import PaymentState
+    from orders.services.payments import refund_payment
+
+    if not is_host_of(actor, booking.listing):
+        raise NotFound(_("预订不存在"))
+    order = _lock_order(booking.order_id) if booking.order_id else None
+    booking = _lock_booking(booking.id)
+    if booking.status not in (BookingStatus.CANCELED, BookingStatus.NO_SHOW) or order is None:
+        raise IllegalTransition(_("只有已取消或未到店的预订才能退还违约金"), fields={"status": booking.status})
+    payment = next((p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
+    amount = kept_fen(booking, payment)
+    if amount <= 0:
+        raise Conflict(_("该预订没有可退还的款项"), code="nothing_kept")
+    line = next((l for l in order.lines if l.booking_id == booking.id), None)
+    refund = refund_payment(payment, amount, line=line, actor=actor, now=now,
+                            reason=(reason or "kept fee refunded")[:200])
+    if refund is None:
+        raise Conflict(_("该预订没有可退还的款项"), code="nothing_kept")
+    booking.refunded_fen += refund.amount_fen
+    if line is not None:
+        reverse_line(line, now=now, amount_fen=refund.amount_fen, ref=f"refund:{refund.id}")
+    db.session.flush()
+    return refund.amount_fen
 
 
 def complete_stays(now: datetime) -> int:
