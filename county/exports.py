@@ -1,7 +1,11 @@
 """XLSX and CSV of any county table: `columns` is [(key, heading)], rows are dicts (already masked).
 
 Headings are msgids (`_()` in a view, `_l()` in module constants), so a download from a page is in the
-reader's language; files written by tasks and commands are in the default locale."""
+reader's language; files written by tasks and commands are in the default locale.
+
+Every cell goes through `csv_cell` / `append_row`: text a spreadsheet would run as a formula (starting with
+`= + - @` or a control character, e.g. a product an operator named `=HYPERLINK(...)`) is written as text —
+prefixed with `'` in CSV, a string cell with the quote prefix in XLSX (docs/exports.md)."""
 from __future__ import annotations
 
 import csv
@@ -22,6 +26,36 @@ def _value(key: str, value):
     return value
 
 
+#: First characters that make Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def is_formula_like(value) -> bool:
+    """Text a spreadsheet would evaluate: starts with `= + - @` or a control character (tab, CR, LF …)."""
+    return isinstance(value, str) and bool(value) and (value.startswith(FORMULA_STARTS) or value[0] < " "
+                                                        or value[0] == "\x7f")
+
+
+def csv_cell(value) -> str:
+    """A value as CSV text; formula-like text gets a leading `'` so it is shown, never run. Numbers stay numbers."""
+    text = str(value)
+    return "'" + text if is_formula_like(value) else text
+
+
+def append_row(sheet, values) -> None:
+    """Append a row to an openpyxl sheet; formula-like text is stored as a string cell (with the quote prefix
+    that keeps it text when edited), never as a formula. Control characters XLSX cannot hold are dropped."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    cleaned = [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values]
+    sheet.append(cleaned)
+    for cell, value, text in zip(sheet[sheet.max_row], values, cleaned):
+        if is_formula_like(value) or is_formula_like(text):
+            cell.value = text
+            cell.data_type = "s"
+            cell.quotePrefix = True
+
+
 def _heading(key: str, heading) -> str:
     return _("%(heading)s(元)", heading=heading) if key.endswith("_fen") else str(heading)
 
@@ -29,9 +63,9 @@ def _heading(key: str, heading) -> str:
 def to_csv(columns: list[tuple[str, str]], rows: list[dict]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([_heading(k, h) for k, h in columns])
+    writer.writerow([csv_cell(_heading(k, h)) for k, h in columns])
     for row in rows:
-        writer.writerow([str(_value(k, row.get(k))) for k, _h in columns])
+        writer.writerow([csv_cell(_value(k, row.get(k))) for k, _h in columns])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens Chinese CSV correctly
 
 
@@ -41,13 +75,13 @@ def to_xlsx(columns: list[tuple[str, str]], rows: list[dict], *, title: str = "S
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31] or "Sheet1"
-    sheet.append([_heading(k, h) for k, h in columns])
+    append_row(sheet, [_heading(k, h) for k, h in columns])
     for row in rows:
         values = []
         for key, _h in columns:
             value = _value(key, row.get(key))
             values.append(float(value) if isinstance(value, Decimal) else value)
-        sheet.append(values)
+        append_row(sheet, values)
     for index, (key, _h) in enumerate(columns, start=1):
         if key.endswith("_fen"):
             for cell in sheet.iter_cols(min_col=index, max_col=index, min_row=2):

@@ -197,7 +197,7 @@ def write_monthly_report(month: str, *, directory: str | None = None) -> str:
     """Write instance/reports/income-YYYY-MM.xlsx: totals and one sheet per grouping (masked). Returns the path."""
     from openpyxl import Workbook
 
-    from county.exports import _heading, _value
+    from county.exports import _heading, _value, append_row
 
     date_from, date_to = parse_month(month)
     workbook = Workbook()
@@ -211,10 +211,10 @@ def write_monthly_report(month: str, *, directory: str | None = None) -> str:
     titles = {"household": "按农户", "village": "按村", "station": "按站点", "category": "按品类"}
     for group_by, title in titles.items():
         sheet = workbook.create_sheet(title)
-        sheet.append([_heading(k, h) for k, h in INCOME_COLUMNS])
+        append_row(sheet, [_heading(k, h) for k, h in INCOME_COLUMNS])
         for r in income_by(group_by, date_from, date_to):
-            sheet.append([float(v) if k.endswith("_fen") else v
-                          for k, v in ((k, _value(k, r.get(k))) for k, _h in INCOME_COLUMNS)])
+            append_row(sheet, [float(v) if k.endswith("_fen") else v
+                               for k, v in ((k, _value(k, r.get(k))) for k, _h in INCOME_COLUMNS)])
     directory = directory or reports_dir()
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"income-{month}.xlsx")
