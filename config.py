@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -36,8 +37,31 @@ def _normalise_db_url(url: str) -> str:
     return url
 
 
+def _list(name: str) -> list[str] | None:
+    value = os.environ.get(name)
+    return None if value is None else [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _trusted_hosts() -> list[str] | None:
+    """TRUSTED_HOSTS from the environment (comma-separated); else, when SITE_URL is configured (as
+    in production), its host name alone; else None (any Host: the embedded default)."""
+    hosts = _list("TRUSTED_HOSTS")
+    if hosts is not None:
+        return hosts or None
+    site = os.environ.get("SITE_URL")
+    host = urlsplit(site).hostname if site else None
+    return [host] if host else None
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    #: The shop's public base URL. Every link that leaves the site (password-reset and other mails,
+    #: QR codes, share links) is built from it (shop/urls.py), never from the request's Host. When it
+    #: is https, the session and remember-me cookies are Secure (shop/__init__.py).
+    SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
+    #: Flask refuses (400) a request whose Host (X-Forwarded-Host behind the proxy) is not listed.
+    #: Derived from SITE_URL when SITE_URL is set in the environment; None accepts any host.
+    TRUSTED_HOSTS = _trusted_hosts()
     #: Key for the household personal data at rest (Fernet). Derived from SECRET_KEY when unset.
     HOUSEHOLD_DATA_KEY = os.environ.get("HOUSEHOLD_DATA_KEY", "")
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(
@@ -117,8 +141,9 @@ class Config:
     API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 30)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")  # always on when SITE_URL is https
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")
     WTF_CSRF_TIME_LIMIT = None
     JSON_SORT_KEYS = False
     #: Behind a reverse proxy that sets X-Forwarded-*: trust one hop; FORCE_HTTPS redirects to https.

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, g, has_request_context, request, session
 
@@ -21,6 +22,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_object("config.Config")
     if test_config:
         app.config.update(test_config)
+    if urlsplit(str(app.config.get("SITE_URL", ""))).scheme == "https":  # never a cookie over plain HTTP
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
     from shop.sessions import CookieSessionInterface
 
     app.session_interface = CookieSessionInterface()  # Flask's cookie session, verified once per cookie
@@ -58,7 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_cli(app)
     # every model is imported by now: set up the mappers' relationships and attributes here, once,
-    # rather than at the first query of some request (shop.auth.services builds Users from rows)
+    # rather than at the first query of some request
     import sqlalchemy.orm
 
     sqlalchemy.orm.configure_mappers()
@@ -103,13 +107,11 @@ def _configure_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
-    from shop.db import ping_idle_connections, widen_psycopg_query_cache
+    from shop.db import ping_idle_connections
 
     with app.app_context():
         for engine in db.engines.values():
             ping_idle_connections(engine, float(app.config.get("DB_PING_IDLE_SECONDS", 2)))
-            if engine.dialect.driver == "psycopg":
-                widen_psycopg_query_cache()
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():

@@ -55,9 +55,32 @@ def celery_init_app(app: Flask) -> Celery:
         },
         **app.config.get("CELERY", {}),
     )
+    check_timeouts(app, celery)
     celery.set_default()
     app.extensions["celery"] = celery
     return celery
+
+
+class TimeoutMisconfigured(RuntimeError):
+    """The broker's visibility timeout and the mail-claim timeout are the wrong way round."""
+
+
+def check_timeouts(app: Flask, celery: Celery) -> None:
+    """Refuse to start unless the broker's visibility timeout is longer than MAIL_CLAIM_STALE_SECONDS.
+
+    A mail whose worker died is delivered again after the visibility timeout; the new run takes
+    over the dead run's claim in `sent_mail` only once the claim is older than
+    MAIL_CLAIM_STALE_SECONDS (shop/mail.py). With the visibility timeout the shorter one, the message
+    comes back while the claim still looks alive, so the redelivered run backs off, and a
+    message can run out of redeliveries and retries before the claim is ever taken over: the
+    mail is lost."""
+    visibility = (celery.conf.broker_transport_options or {}).get("visibility_timeout")
+    claim = int(app.config.get("MAIL_CLAIM_STALE_SECONDS", 300))
+    if visibility is None or float(visibility) <= claim:
+        raise TimeoutMisconfigured(
+            f"the Celery visibility timeout (CELERY_VISIBILITY_TIMEOUT={visibility}) must be longer than the "
+            f"mail-claim timeout (MAIL_CLAIM_STALE_SECONDS={claim}): a redelivered mail would find its dead "
+            "worker's claim still fresh and could be lost")
 
 
 def _transport_options(app: Flask) -> dict:

@@ -155,35 +155,6 @@ def statement(key, build):
     return found
 
 
-#: Statements up to this long, with up to this many parameters, get psycopg's parse cache (see below).
-PSYCOPG_CACHE_LENGTH = 16384
-PSYCOPG_CACHE_PARAMS = 250
-
-
-def widen_psycopg_query_cache() -> bool:
-    """Let psycopg 3 cache the parse of our longer statements too.
-
-    psycopg turns every statement's `%(name)s` placeholders into `$n` before sending it, and keeps
-    the result in an LRU cache (128 entries) only for statements of at most 4,096 bytes and 50
-    parameters (`psycopg._queries.MAX_CACHED_STATEMENT_LENGTH` / `_PARAMS`: the bound protects
-    against huge one-off `VALUES` lists). A checkout's one-statement write (`orders.services.common.
-    write_new_rows`: 4.5 KB, 76 parameters) and a booking's were parsed afresh, with a regular
-    expression, on every request: ~7% of a checkout's CPU in the web process. Our statements are
-    built from a bounded set of shapes, so raising the bounds costs at most 128 entries of a few
-    KB each. The two names are module globals that psycopg reads at call time; if a psycopg release
-    drops them this does nothing (returns False) and statements are parsed as before.
-    `tests/test_db_pool.py` checks that the checkout statement is served from the cache."""
-    try:
-        from psycopg import _queries
-    except ImportError:
-        return False
-    if not (hasattr(_queries, "MAX_CACHED_STATEMENT_LENGTH") and hasattr(_queries, "MAX_CACHED_STATEMENT_PARAMS")):
-        return False
-    _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, PSYCOPG_CACHE_LENGTH)
-    _queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS, PSYCOPG_CACHE_PARAMS)
-    return True
-
-
 def register_outage_handler(app) -> None:
     """The database unreachable (a PostgreSQL restart, a failover) or a transient lock/serialisation
     failure: roll back and answer 503 with Retry-After, in the API's error envelope or the error page.

@@ -10,7 +10,7 @@ import logging
 from contextlib import contextmanager
 
 from flask import Flask, flash, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,14 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return json_error(exc.status, exc.code, exc.message, exc.fields)
         return render_template("errors/error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_exc: SecurityError):
+        """A Host (or X-Forwarded-Host) outside TRUSTED_HOSTS: no URL can be built for it, so the
+        answer is a plain 400, not the error page (whose links need the request's URL adapter)."""
+        from flask_babel import gettext
+
+        return gettext("请求有误。"), 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

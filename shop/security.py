@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, redirect, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import generate_csrf
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
@@ -35,25 +36,9 @@ def csrf_secret(app: Flask):
 
 
 def csrf_token() -> str:
-    """This request's signed CSRF token: exactly flask_wtf's `generate_csrf()` (the raw token in the
-    session, created if missing; signed once per request and kept in `g`), signed through the
-    process's serializer, which gives the value it signed earlier in the same second again instead
-    of signing anew (shop.sessions.MemoSerializer). For the cached pages' and the header's forms."""
-    config = current_app.config
-    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    if field and field in g:
-        return g.get(field)
-    secret = csrf_secret(current_app)
-    raw = session.get(field) if field else None
-    if not secret or not isinstance(raw, str):
-        from flask_wtf.csrf import generate_csrf
-
-        return generate_csrf()  # a new raw token (or flask_wtf's own error)
-    from shop.sessions import csrf_serializer
-
-    token = csrf_serializer(secret).dumps(raw)
-    setattr(g, field, token)
-    return token
+    """This request's signed CSRF token, for the cached pages' and the header's forms: flask_wtf's
+    `generate_csrf()` (the raw token in the session, created if missing; signed once per request)."""
+    return generate_csrf()
 
 
 def csp_nonce() -> str:
@@ -115,24 +100,6 @@ def security_headers(app: Flask) -> list[tuple[str, str]]:
     return headers
 
 
-def _drop_the_limiters_request_hook(app: Flask) -> None:
-    """Flask-Limiter checks every request in a `before_request` hook, for default, application-wide
-    and blueprint limits. This app has none (`default_limits=[]`, no RATELIMIT_DEFAULT or
-    RATELIMIT_APPLICATION, no blueprint limits): its limits are on views (`@limiter.limit`), and
-    the decorator checks its view's limit itself when the view is called. So the hook only costs
-    every request the limiter's work (about 3% of a cached signed-in page, of an API call too);
-    it is removed. Its after-request and teardown hooks stay (the headers of limited views).
-    Adding an app-wide or blueprint limit means keeping the hook: this refuses to drop it then."""
-    manager = limiter.limit_manager
-    if (app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION")
-            or manager.default_limits or manager.application_limits
-            or getattr(manager, "_blueprint_limits", True) or getattr(limiter, "_meta_limits", True)):
-        return
-    check = getattr(limiter, "_check_request_limit", None)  # (a renamed hook stays: only slower)
-    hooks = app.before_request_funcs.get(None, [])
-    hooks[:] = [hook for hook in hooks if check is None or hook != check]
-
-
 def init_security(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     app.config["RATELIMIT_ENABLED"] = True  # per app through RATE_LIMITS, see _limits_off
@@ -147,7 +114,6 @@ def init_security(app: Flask) -> None:
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {
             "socket_connect_timeout": 0.5, "socket_timeout": 0.5, "retry": Retry(NoBackoff(), 0)})
     limiter.init_app(app)
-    _drop_the_limiters_request_hook(app)
     app.add_template_global(csp_nonce, "csp_nonce")
 
     if app.config.get("BEHIND_PROXY"):

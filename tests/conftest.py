@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
-from flask.globals import _cv_app
+from flask import has_app_context
+from flask.globals import app_ctx
 from flask.testing import FlaskClient
 
 from shop import create_app
@@ -46,6 +47,8 @@ TEST_CONFIG = {
     "UPLOAD_DIR": os.path.join(_TMP, "uploads"),
     "STRIPE_SECRET_KEY": "",
     "SERVER_NAME": None,
+    "SITE_URL": "http://shop.test",  # where e-mailed links point, whatever Host a request names
+    "TRUSTED_HOSTS": None,
     # tests log in far more often than a person; tests/shop/test_security.py turns limits on
     "RATE_LIMITS": False,
 }
@@ -84,13 +87,12 @@ class RequestIsolatingClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
-        ctx = _cv_app.get(None)
-        if ctx is not None:
-            for name in list(vars(ctx.g)):
-                delattr(ctx.g, name)
+        if has_app_context():
+            for name in list(vars(app_ctx.g)):
+                delattr(app_ctx.g, name)
             for name in ("babel_locale", "babel_tzinfo", "babel_translations", "forced_babel_locale"):
-                if hasattr(ctx, name):
-                    delattr(ctx, name)
+                if hasattr(app_ctx, name):
+                    delattr(app_ctx, name)
         return super().open(*args, **kwargs)
 
 

@@ -6,7 +6,6 @@ connection in steady use fails once, cleanly: tests/faults/test_postgres_restart
 """
 from __future__ import annotations
 
-import functools
 import time
 
 import sqlalchemy as sa
@@ -57,38 +56,3 @@ def test_a_connection_in_steady_use_is_not_pinged_and_an_idle_one_is(app, commit
     with engine.connect() as conn:
         conn.execute(sa.text("SELECT 3"))
     assert pings == [1]
-
-
-@requires_postgres
-def test_a_checkouts_one_statement_write_is_parsed_once_not_per_request(client, db, api_token):
-    """`shop.db.widen_psycopg_query_cache`: the order write (over 4 KB, over 50 parameters) is
-    served from psycopg's parse cache from the second checkout on."""
-    from psycopg import _queries
-
-    from shop.db import PSYCOPG_CACHE_LENGTH, PSYCOPG_CACHE_PARAMS
-    from tests.factories import make_product, make_user
-    from tests.orders.factories import ADDRESS_JSON
-
-    assert _queries.MAX_CACHED_STATEMENT_LENGTH >= PSYCOPG_CACHE_LENGTH
-    assert _queries.MAX_CACHED_STATEMENT_PARAMS >= PSYCOPG_CACHE_PARAMS
-    headers = api_token(make_user())
-    products = [make_product(stock=10) for _ in range(3)]
-    parsed = []
-    real = _queries._query2pg_nocache
-
-    def counting(query, encoding):
-        parsed.append(query)
-        return real(query, encoding)
-
-    _queries._query2pg.cache_clear()
-    original, _queries._query2pg = _queries._query2pg, functools.lru_cache(counting)
-    try:
-        for product in products:
-            r = client.post("/api/v1/orders", headers=headers, json={
-                "items": [{"product_id": product.id, "quantity": 1}], "address": ADDRESS_JSON,
-                "delivery": "ship", "payment_method": "cod"})
-            assert r.status_code == 201, r.json
-    finally:
-        _queries._query2pg = original
-    writes = [q for q in parsed if q.startswith(b"WITH") and b"INSERT INTO orders" in q]
-    assert len(writes) == 1 and len(writes[0]) > 4096  # three checkouts, one parse of the big write

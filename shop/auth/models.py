@@ -39,8 +39,11 @@ class User(UserMixin, db.Model):
     #: The one station an operator works for.
     station_id: Mapped[int | None] = fk("stations.id", nullable=True, ondelete="SET NULL")
     is_active_account: Mapped[bool] = mapped_column(sa.Boolean, default=True)
-    #: Bumped on password change: every session and token issued before is invalid.
+    #: Bumped on password change: every API token issued before is invalid.
     auth_version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    #: Named in the session (and remember-me) cookie; bumped at logout and on password change, which
+    #: ends every session issued before, copied cookies included (shop.auth.services.end_sessions).
+    session_generation: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
     locale: Mapped[str | None] = mapped_column(sa.String(8), nullable=True)
     created_at: Mapped[datetime]
 
@@ -50,8 +53,8 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # flask-login
         return bool(self.is_active_account)
 
-    def get_id(self) -> str:  # flask-login: the session names the user *and* the auth version
-        return f"{self.id}:{self.auth_version}"
+    def get_id(self) -> str:  # flask-login: the session names the user *and* the session generation
+        return f"{self.id}:{self.session_generation}"
 
     @property
     def roles(self) -> list[str]:

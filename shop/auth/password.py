@@ -18,12 +18,13 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from shop.auth.models import User
-from shop.auth.services import authenticate, change_password, get_user_by_email
+from shop.auth.services import authenticate, change_password, get_user_by_email, user_by_id
 from shop.celery import enqueue_after_commit
 from shop.db import commit
 from shop.errors import DomainError
 from shop.extensions import db
 from shop.security import AUTH_LIMIT, limiter
+from shop.urls import external_url
 
 bp = Blueprint("password", __name__, url_prefix="/password")
 
@@ -75,7 +76,7 @@ def forgot():
         if user is not None and user.is_active:
             from shop.mail import send_mail
 
-            link = url_for("password.reset", token=make_reset_token(user), _external=True)
+            link = external_url("password.reset", token=make_reset_token(user))
             enqueue_after_commit(
                 send_mail, user.email, _("乡村e线：重设密码"),
                 _("请在一小时内打开以下链接重设密码（仅可使用一次）：\n%(link)s", link=link),
@@ -110,7 +111,7 @@ def change():
         if authenticate(current_user.email, form.current.data) is None:
             form.current.errors.append(_("当前密码不正确"))
         else:
-            user = current_user._get_current_object()
+            user = user_by_id(current_user.id)  # the signed-in User itself (the request's identity map)
             try:
                 change_password(user, form.password.data)
             except DomainError as exc:

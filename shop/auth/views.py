@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from shop.auth.forms import LoginForm, RegisterForm
-from shop.auth.services import Registration, authenticate, register_user
+from shop.auth.services import Registration, authenticate, end_sessions, register_user, user_by_id
 from shop.db import commit
 from shop.errors import DomainError
 from shop.security import AUTH_LIMIT, limiter
@@ -61,6 +61,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    end_sessions(user_by_id(current_user.id))  # server-side: a copy of this cookie signs nobody in
+    commit()
     logout_user()
     lang = session.get("lang")
     session.clear()

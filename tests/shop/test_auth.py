@@ -165,16 +165,3 @@ def test_the_logout_form_in_the_header_carries_a_csrf_token(client, auth, db):
     html = client.get("/").get_data(as_text=True)
     form = re.search(r'<form method="post" action="/logout".*?</form>', html, re.S)
     assert form and 'name="csrf_token"' in form.group(0)
-
-
-def test_the_app_factory_leaves_every_mapper_configured():
-    """A User is built from a row (no query) on a request's first database use; its mapper must be
-    configured by then, in a process that has run nothing else (a new web worker)."""
-    import subprocess
-    import sys
-
-    code = ("import os; os.environ['DATABASE_URL'] = 'sqlite://'; from shop import create_app; create_app(); "
-            "from shop.auth.models import User; "
-            "assert User.__mapper__.configured and User.__mapper__.class_manager['id'].impl, 'unconfigured'")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-500:]

@@ -132,7 +132,7 @@ def test_a_deactivated_user_or_a_changed_password_is_never_served_as_signed_in(a
     door.clear()
     assert _signed_in_as(a.get(url).get_data(as_text=True), alice) and door == [1]
     alice.is_active_account = False
-    bob.auth_version += 1  # what a password change does
+    bob.session_generation += 1  # what a password change or a logout does
     commit()
     door.clear()
     for client in (a, b):
@@ -204,8 +204,8 @@ def test_session_user_values_checks_what_the_login_loader_checks(app, db):
     active, inactive = make_user(email="on@example.com"), make_user(email="off@example.com")
     inactive.is_active_account = False
     commit()
-    cases = [f"{active.id}:{active.auth_version}", f"{active.id}:{active.auth_version + 1}",
-             f"{inactive.id}:{inactive.auth_version}", "999999:1", "x:1", "1", "", None, 12]
+    cases = [f"{active.id}:{active.session_generation}", f"{active.id}:{active.session_generation + 1}",
+             f"{inactive.id}:{inactive.session_generation}", "999999:1", "x:1", "1", "", None, 12]
     with app.test_request_context("/"):
         for value in cases:
             values = session_user_values(value)
