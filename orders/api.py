@@ -223,7 +223,7 @@ def get_order(code: str):
 def cancel(code: str):
     """Cancel before shipping (stock released, a paid card order refunded)."""
     user = api_user()
-    order = cancel_order(own_order(code, user), actor=user, now=now_utc(), reason="买家取消")
+    order = cancel_order(own_order(code, user), actor=user, now=now_utc(), reason="buyer canceled")
     commit()
     db.session.refresh(order)
     return ok(order_out(order))

@@ -125,6 +125,13 @@ class Order(db.Model):
     lines = relationship("OrderLine", back_populates="order", order_by="OrderLine.id")
     payments = relationship("OrderPayment", back_populates="order", order_by="OrderPayment.id")
 
+    @property
+    def booking(self):
+        """The booking this order sells (tourism sells one booking per order), else None: such an
+        order is shown and cancelled as its booking."""
+        return next((line.booking for line in self.lines if line.kind == "booking" and line.booking_id is not None),
+                    None)
+
 
 class ShipmentStatus(StrEnum):
     NEW = "new"

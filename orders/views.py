@@ -5,6 +5,7 @@ Thin routes: parse -> load/404 -> permission -> one service -> commit() -> redir
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -13,7 +14,8 @@ from wtforms.fields.choices import SelectChoice
 
 from orders.api import own_order
 from orders.forms import CheckoutForm, RefundRequestForm
-from orders.models import Order, OrderStatus, PaymentState, RefundRequest
+from catalog.models import Product
+from orders.models import Order, OrderLine, OrderStatus, PaymentState, RefundRequest
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
 from orders.services import cart as carts
 from orders.services.payments import cancel_order, current_payment, pay_with_card, start_payment, sync_payment
@@ -220,7 +222,10 @@ def checkout():
 @login_required
 def order_list():
     orders = db.session.scalars(
-        sa.select(Order).where(Order.user_id == current_user.id).order_by(Order.created_at.desc(), Order.id.desc()).limit(100)
+        sa.select(Order).where(Order.user_id == current_user.id)
+        .options(selectinload(Order.lines).selectinload(OrderLine.product).selectinload(Product.images),
+                 selectinload(Order.lines).selectinload(OrderLine.booking))
+        .order_by(Order.created_at.desc(), Order.id.desc()).limit(100)
     ).all()
     return render_template("orders/list.html", orders=orders)
 
@@ -308,13 +313,26 @@ def order_payment_refresh(code: str):
     return redirect(url_for("orders.order_detail", code=order.code), 303)
 
 
+@bp.get("/orders/<code>/cancel")
+@login_required
+def order_cancel_confirm(code: str):
+    """The confirmation step before cancelling (no JavaScript needed). An order that sells a booking
+    is cancelled as that booking, under its policy: its own confirmation page says what comes back."""
+    order = own_order(code, current_user)
+    booking = order.booking
+    if booking is not None:
+        return redirect(url_for("tourism.booking_cancel_confirm", code=booking.code), 303)
+    return render_template("orders/cancel_confirm.html", order=order)
+
+
 @bp.post("/orders/<code>/cancel")
 @login_required
 def order_cancel(code: str):
     order = own_order(code, current_user)
-    cancel_order(order, actor=current_user, now=now_utc(), reason=_("买家取消"))
+    booking = order.booking
+    cancel_order(order, actor=current_user, now=now_utc(), reason="buyer canceled")
     commit()
-    flash(_("订单已取消"), "success")
+    flash(_("预订已取消") if booking is not None else _("订单已取消"), "success")
     return redirect(url_for("orders.order_detail", code=code), 303)
 
 

@@ -8,6 +8,7 @@ import nh3
 from flask import Flask
 from markupsafe import Markup
 
+from shop.history import note_text
 from shop.money import format_yuan
 from shop.timeutil import to_local
 
@@ -60,4 +61,5 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(local_dt, "local_dt")
     app.add_template_filter(local_date, "local_date")
     app.add_template_filter(rich_text, "rich_text")
+    app.add_template_filter(note_text, "history_note")
     app.add_template_global(lambda name: name in app.view_functions, "has_endpoint")

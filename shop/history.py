@@ -6,9 +6,12 @@ function, which refuses illegal moves and records each change with time and acto
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.db import fk, pk
@@ -71,3 +74,52 @@ def history_of(obj) -> list[StatusEvent]:
             .order_by(StatusEvent.created_at, StatusEvent.id)
         )
     )
+
+
+#: The notes the code writes on status changes (stable English keys), as the reader reads them.
+#: Notes typed by a person (a refund reason, a cancel reason) are shown as they were typed.
+NOTE_LABELS = {
+    "paid": _l("已付款"),
+    "pay on arrival": _l("到店付款"),
+    "cash received": _l("已收现金"),
+    "payment window passed": _l("付款期限已过"),
+    "late payment, stock re-allocated": _l("逾期付款，已重新分配库存"),
+    "buyer canceled": _l("买家取消"),
+    "买家取消": _l("买家取消"),
+    "booking canceled": _l("预订已取消"),
+    "free cancellation": _l("免费取消"),
+    "order released": _l("订单已释放"),
+    "hold expired": _l("保留已过期"),
+    "hold expired before payment": _l("付款前保留已过期"),
+    "hold expired; no room left": _l("保留已过期，已无空房"),
+    "paid after the hold expired; re-held": _l("保留过期后付款，已重新保留"),
+    "no room left after late payment": _l("逾期付款后已无空房"),
+    "booking hold expired and no room left: refunded": _l("保留已过期且无空房，已退款"),
+    "no-show, nothing paid": _l("未到店，未付款"),
+    "check-out date passed": _l("已过离店日期"),
+    "delivered": _l("已送达"),
+    "picked up": _l("已自提"),
+    "pickup unlocked": _l("取货码已解锁"),
+    "no line could be supplied": _l("没有可供货的商品"),
+    "订单已过期且库存不足，自动退款": _l("订单已过期且库存不足，自动退款"),
+    "订单已取消，自动退款": _l("订单已取消，自动退款"),
+}
+_CASH = re.compile(r"^cash received (?P<amount>¥[0-9,]+\.[0-9]{2})$")
+_FEE = re.compile(r"^fee (?P<fen>[0-9]+) fen kept$")
+_LINE = re.compile(r"^line (?P<line>[0-9]+) canceled: (?P<reason>.*)$", re.S)
+
+
+def note_text(note: str | None) -> str:
+    """A status note in the reader's language (template filter `history_note`)."""
+    from shop.money import format_yuan
+
+    note = note or ""
+    if note in NOTE_LABELS:
+        return str(NOTE_LABELS[note])
+    if match := _CASH.match(note):
+        return _("已收现金 %(amount)s", amount=match["amount"])
+    if match := _FEE.match(note):
+        return _("收取手续费 %(amount)s", amount=format_yuan(int(match["fen"])))
+    if match := _LINE.match(note):
+        return _("商品已取消：%(reason)s", reason=note_text(match["reason"]))
+    return note

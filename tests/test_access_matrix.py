@@ -177,6 +177,8 @@ RULES: dict[str, Rule] = {
     # Buyer pages are the owner's alone: everyone else, staff included, gets a 404 (staff see orders
     # through their own desks: the station's shipments, the county reports).
     "orders.order_detail": Rule("/orders/{w.order.code}", view("consumer", owner_only=True)),
+    "orders.order_cancel_confirm": Rule("/orders/{w.order.code}/cancel", view("consumer", owner_only=True),
+                                        note="the confirmation step before the POST"),
     "orders.order_cancel": Rule("/orders/{w.order.code}/cancel", OWNER, method="POST"),
     "orders.order_pay": Rule("/orders/{w.order.code}/pay", OWNER, method="POST"),
     "orders.order_pay_card": Rule("/orders/{w.order.code}/payment/card", OWNER, method="POST"),
@@ -233,6 +235,8 @@ RULES: dict[str, Rule] = {
                                    note="/listings/<id> redirects (301) to this canonical URL"),
     "tourism.book": Rule("/listings/{w.listing.id}/book", allow(*STAFF), method="POST", data={}),
     "tourism.booking_detail": Rule("/bookings/{w.booking.code}", view("consumer")),
+    "tourism.booking_cancel_confirm": Rule("/bookings/{w.booking.code}/cancel", view("consumer"),
+                                           note="the confirmation step before the POST"),
     "tourism.booking_cancel": Rule("/bookings/{w.booking.code}/cancel", {**OWNER, "admin": OK}, method="POST",
                                    note="the owner, or an admin (admin everything)"),
     "tourism.host_listing": Rule("/host/listings/{w.listing.id}", view("host")),

@@ -229,6 +229,18 @@ def booking_detail(code: str):
                            pay_url=_pay_url(booking.order), now=now)
 
 
+@bp.get("/bookings/<code>/cancel")
+@login_required
+def booking_cancel_confirm(code: str):
+    """The confirmation step before cancelling: what the policy refunds now (no JavaScript needed)."""
+    booking = get_booking_for_user(code, current_user)
+    if booking.status not in ("held", "confirmed"):
+        flash(_("该预订当前不能取消"), "error")
+        return redirect(url_for("tourism.booking_detail", code=booking.code), 303)
+    return render_template("tourism/booking_cancel.html", booking=booking,
+                           quote=cancel_quote(booking, now=now_utc()))
+
+
 @bp.post("/bookings/<code>/cancel")
 @login_required
 def booking_cancel(code: str):

@@ -354,6 +354,12 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "") -> Ord
     order = lock_order(order.id)
     if order.status not in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
         raise Conflict(_("订单当前状态不能取消"), code="illegal_transition", fields={"status": order.status})
+    if has_booking_lines(order):  # one cancel path for bookings, whichever page it starts from
+        from tourism.services import booking as booking_services
+
+        if booking_services.cancel_order_bookings(order, actor=actor, now=now):
+            db.session.flush()
+            return order
     if any(s.status not in CANCELABLE_SHIPMENTS and s.status != ShipmentStatus.CANCELED for s in order.shipments):
         raise Conflict(_("商品已发出，不能取消；请在收货后申请退款"), code="already_shipped")
     _release_stock(order)

@@ -637,6 +637,29 @@ def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
     return quote
 
 
+def cancel_order_bookings(order, *, actor, now: datetime) -> bool:
+    """`orders.services.payments.cancel_order` on an order that sells bookings comes here, so that
+    cancelling from the order page and from the booking page is one path (`cancel_booking`, under
+    the listing's policy): the booking, its order and the held nights stay in step. True when the
+    order's bookings were canceled here; False when it has none still to come (the caller then
+    cancels the order as any other). An order whose booking is over but whose payment was kept
+    (a cancellation fee) cannot be canceled again for the rest of the money."""
+    from orders.models import PaymentState
+
+    lines = _booking_lines(order)
+    if not lines:
+        return False
+    live = [db.session.get(Booking, line.booking_id) for line in lines]
+    live = [b for b in live if b is not None and b.status in (BookingStatus.HELD, BookingStatus.CONFIRMED)]
+    if not live:
+        if any(p.state == PaymentState.CONFIRMED for p in order.payments):
+            raise IllegalTransition(_("该预订当前不能取消"), fields={"status": order.status})
+        return False
+    for booking in live:
+        cancel_booking(booking, actor=actor, now=now)
+    return True
+
+
 # --- host actions ------------------------------------------------------------------------------
 
 

@@ -1,0 +1,138 @@
+"""One cancel path for bookings (#19.2): from the order page (我的订单) or the booking page, the
+booking, its order and the held nights change together, under the listing's cancellation policy,
+after a confirmation step that needs no JavaScript."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from orders.models import Order, Refund
+from orders.services.payments import confirm_payment
+from shop.extensions import db
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_product, make_user
+from tests.orders.factories import make_order
+from tests.tourism.factories import make_listing
+from tourism.models import Booking, BookingStatus
+
+
+def _day(n):
+    return local_date(now_utc()) + timedelta(days=n)
+
+
+def _book(client, listing, *, payment_method="arrival", start=10, nights=2):
+    return client.post(f"/listings/{listing.id}/book", data={
+        "checkin": _day(start).isoformat(), "checkout": _day(start + nights).isoformat(), "guests": 2, "units": 1,
+        "unit_type_id": listing.unit_types[0].id, "payment_method": payment_method})
+
+
+def _bookings(db):
+    db.session.expire_all()
+    return db.session.scalars(sa.select(Booking).order_by(Booking.id)).all()
+
+
+def test_my_orders_shows_a_booking_as_a_booking(client, db, auth):
+    listing = make_listing(name="罗渡农家乐", pay_on_arrival=True, units=1)
+    auth.login(make_user())
+    assert _book(client, listing).status_code == 302
+    [booking] = _bookings(db)
+    html = client.get("/orders").get_data(as_text=True)
+    assert "罗渡农家乐" in html and _day(10).isoformat() in html and _day(12).isoformat() in html
+    assert "到店付款" in html and "货到付款" not in html and "2 人" in html
+    detail = client.get(f"/orders/{booking.order.code}").get_data(as_text=True)
+    assert "罗渡农家乐" in detail and booking.code in detail and "到店付款" in detail
+    assert "货到付款" not in detail and "收货地址" not in detail and "运费" not in detail
+    assert "pay on arrival" not in detail  # the history note is shown in the reader's language
+    # the order page offers the booking's own confirmation step, not a one-tap POST
+    assert f'href="/bookings/{booking.code}/cancel"' in detail
+    assert f'action="/orders/{booking.order.code}/cancel"' not in detail
+
+
+def test_cancel_from_the_order_page_cancels_the_booking_and_frees_the_nights(client, db, auth):
+    listing = make_listing(pay_on_arrival=True, units=1)
+    auth.login(make_user())
+    _book(client, listing)
+    [booking] = _bookings(db)
+    order_code = booking.order.code
+    # the order's confirmation step is the booking's (it says what the policy returns)
+    res = client.get(f"/orders/{order_code}/cancel")
+    assert res.status_code == 303 and res.headers["Location"].endswith(f"/bookings/{booking.code}/cancel")
+    confirm = client.get(res.headers["Location"]).get_data(as_text=True)
+    assert "现在可免费取消" in confirm and f'action="/bookings/{booking.code}/cancel"' in confirm
+    assert _bookings(db)[0].status == BookingStatus.CONFIRMED  # a GET changes nothing
+    res = client.post(f"/orders/{order_code}/cancel")
+    assert res.status_code == 303
+    [booking] = _bookings(db)
+    assert booking.status == BookingStatus.CANCELED and booking.order.status == "canceled"
+    assert "已取消" in client.get(f"/orders/{order_code}").get_data(as_text=True)
+    # the night is free again: another guest books the only room for the same dates
+    client.post("/logout")
+    auth.login(make_user())
+    assert _book(client, listing).status_code == 302
+    assert [b.status for b in _bookings(db)] == [BookingStatus.CANCELED, BookingStatus.CONFIRMED]
+
+
+def test_cancel_from_the_booking_page_cancels_its_order_too(client, db, auth):
+    listing = make_listing(pay_on_arrival=True, units=1)
+    auth.login(make_user())
+    _book(client, listing)
+    [booking] = _bookings(db)
+    page = client.get(f"/bookings/{booking.code}").get_data(as_text=True)
+    assert f'href="/bookings/{booking.code}/cancel"' in page  # a link to the confirmation step
+    assert f'action="/bookings/{booking.code}/cancel"' not in page
+    confirm = client.get(f"/bookings/{booking.code}/cancel")
+    assert confirm.status_code == 200 and "确认取消预订" in confirm.get_data(as_text=True)
+    assert client.post(f"/bookings/{booking.code}/cancel").status_code == 302
+    [booking] = _bookings(db)
+    assert booking.status == BookingStatus.CANCELED and booking.order.status == "canceled"
+    # nothing left to cancel: the confirmation page sends back, the order page offers no cancel
+    assert client.get(f"/bookings/{booking.code}/cancel").status_code == 303
+    assert "取消预订" not in client.get(f"/orders/{booking.order.code}").get_data(as_text=True)
+
+
+def test_cancelling_a_paid_booking_from_the_order_page_follows_its_policy(client, db, auth, fake_stripe):
+    listing = make_listing(units=1, free_cancel_days=3, cancel_fee_pct=30, price_fen=10000)
+    auth.login(make_user())
+    assert _book(client, listing, payment_method="card", start=2, nights=2).status_code == 302
+    [booking] = _bookings(db)
+    payment = booking.order.payments[0]
+    fake_stripe.succeed(payment.provider_ref)
+    confirm_payment(payment, now=now_utc())
+    db.session.flush()
+    assert _bookings(db)[0].status == BookingStatus.CONFIRMED
+    order_code = booking.order.code
+    confirm = client.get(f"/bookings/{booking.code}/cancel").get_data(as_text=True)
+    assert "¥60.00" in confirm and "¥140.00" in confirm  # fee 30% of ¥200, refund ¥140
+    assert client.post(f"/orders/{order_code}/cancel").status_code == 303
+    [booking] = _bookings(db)
+    assert booking.status == BookingStatus.CANCELED and booking.refunded_fen == 14000
+    assert [r.amount_fen for r in db.session.scalars(sa.select(Refund))] == [14000]
+    # the kept fee is not refunded by cancelling "the order" a second time
+    assert client.post(f"/orders/{order_code}/cancel").status_code == 409
+    assert client.post(f"/bookings/{booking.code}/cancel").status_code == 409
+    assert [r.amount_fen for r in db.session.scalars(sa.select(Refund))] == [14000]
+
+
+def test_a_product_order_is_cancelled_after_a_confirmation_page(client, db, auth, now):
+    user = make_user()
+    order = make_order(user, [(make_product(name="三江腌菜"), 1)], now=now, payment_method="cod")
+    auth.login(user)
+    detail = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert f'href="/orders/{order.code}/cancel"' in detail and f'action="/orders/{order.code}/cancel"' not in detail
+    confirm = client.get(f"/orders/{order.code}/cancel")
+    html = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "三江腌菜" in html and f'action="/orders/{order.code}/cancel"' in html
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).status != "canceled"
+    assert client.post(f"/orders/{order.code}/cancel").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).status == "canceled"
+
+
+def test_order_list_shows_item_names_and_thumbnails(client, db, auth, now):
+    user = make_user()
+    make_order(user, [(make_product(name="三江腌菜"), 2), (make_product(name="霉豆腐"), 1)], now=now)
+    auth.login(user)
+    html = client.get("/orders").get_data(as_text=True)
+    assert "三江腌菜 × 2" in html and "霉豆腐 × 1" in html
