@@ -190,3 +190,40 @@ def test_start_up_refuses_a_visibility_timeout_not_longer_than_the_mail_claim(ot
 
 def test_start_up_accepts_a_visibility_timeout_longer_than_the_mail_claim(other_app):
     assert other_app(CELERY_VISIBILITY_TIMEOUT=301, MAIL_CLAIM_STALE_SECONDS=300).extensions["celery"]
+
+
+# --- the migrations: existing sessions kept, existing addresses normalised ----------------------
+
+def test_the_migrations_keep_sessions_and_normalise_existing_addresses(app, tmp_path):
+    from flask_migrate import upgrade
+
+    from shop.extensions import db as _db
+    from tests.test_migrations import _restore_logging
+
+    saved = {n: lg.disabled for n, lg in logging.root.manager.loggerDict.items() if isinstance(lg, logging.Logger)}
+    url = f"sqlite:///{tmp_path}/m.sqlite3"
+    other = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    users = sa.table("users", *(sa.column(c) for c in ("id", "email", "password_hash", "name", "phone", "role",
+                                                         "is_active_account", "auth_version", "created_at")))
+    try:
+        with other.app_context():
+            upgrade(revision="8c3f1a2b9d04")  # before session generations and normalised addresses
+            rows = [(1, "plain@example.com", 3), (2, "ＰＬＡＩＮ@example.com", 1), (3, "ｃａｒｏｌ@Example.com", 2)]
+            with _db.engine.begin() as conn:
+                conn.execute(sa.insert(users), [
+                    {"id": i, "email": e, "password_hash": "x", "name": "", "phone": "", "role": "consumer",
+                     "is_active_account": True, "auth_version": v, "created_at": "2026-01-01 00:00:00"}
+                    for i, e, v in rows])
+            upgrade()
+            with _db.engine.connect() as conn:
+                found = conn.execute(sa.text("SELECT id, email, session_generation FROM users ORDER BY id")).all()
+            _db.session.remove()
+            _db.engine.dispose()
+    finally:
+        _restore_logging(saved)
+        _restore_celery(app)
+    assert [tuple(r) for r in found] == [
+        (1, "plain@example.com", 3),  # a session cookie of before ('1:3') still signs in
+        (2, "ＰＬＡＩＮ@example.com", 1),  # the same address as account 1: left for a person to merge
+        (3, "carol@example.com", 2),
+    ]
