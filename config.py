@@ -133,6 +133,13 @@ class Config:
     ORDER_PAYMENT_MINUTES = _int("ORDER_PAYMENT_MINUTES", 30)
     BOOKING_HOLD_MINUTES = _int("BOOKING_HOLD_MINUTES", 15)
     MAX_STAY_NIGHTS = _int("MAX_STAY_NIGHTS", 14)
+    #: Bookings are taken for dates up to this many days ahead (Beijing today + N).
+    BOOKING_HORIZON_DAYS = _int("BOOKING_HORIZON_DAYS", 365)
+    #: Unpaid (pay-on-arrival) bookings: at most this many open per account, each for at most this
+    #: many nights and rooms, so one account cannot hold a listing's rooms without paying.
+    PAY_ON_ARRIVAL_MAX_OPEN = _int("PAY_ON_ARRIVAL_MAX_OPEN", 2)
+    PAY_ON_ARRIVAL_MAX_NIGHTS = _int("PAY_ON_ARRIVAL_MAX_NIGHTS", 7)
+    PAY_ON_ARRIVAL_MAX_UNITS = _int("PAY_ON_ARRIVAL_MAX_UNITS", 2)
     #: Shipping per shipment: base fee for the first kilo, per extra kilo, free from the threshold.
     SHIPPING_BASE_FEN = _int("SHIPPING_BASE_FEN", 800)
     SHIPPING_PER_KG_FEN = _int("SHIPPING_PER_KG_FEN", 200)

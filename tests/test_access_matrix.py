@@ -250,6 +250,7 @@ RULES: dict[str, Rule] = {
     "tourism.host_reopen_date": Rule("/host/listings/{w.listing.id}/reopen/2030-01-01", allow("host"),
                                      method="POST"),
     "tourism.host_no_show": Rule("/host/bookings/{w.booking.code}/no-show", allow("host"), method="POST"),
+    "tourism.host_cancel": Rule("/host/bookings/{w.booking.code}/cancel", allow("host"), method="POST"),
     "tourism.host_refund_kept": Rule("/host/bookings/{w.booking.code}/refund-kept", allow("host"), method="POST"),
     "tourism.host_check_in": Rule("/host/check-in", allow("host", "other_host"), method="POST",
                                   data={"code": "000000"}, note="a code check; a wrong code is not a 403"),

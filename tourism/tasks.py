@@ -56,6 +56,29 @@ def send_booking_mail(self, booking_id: int) -> None:
         send_once(task_mail_key(self), to, subject, body, attachments=attachments)
 
 
+@shared_task(name="tourism.tasks.send_booking_canceled_mail", bind=True, autoretry_for=MAIL_RETRY_ON,
+             retry_backoff=True, max_retries=5)
+def send_booking_canceled_mail(self, booking_id: int, why: str) -> None:
+    """Tell the guest the host canceled the booking (`why`: "host", an unpaid booking the host
+    released; "no_show", the guest did not come), in the guest's language, once per task id."""
+    from shop.mail import send_once, task_mail_key
+
+    booking = _bookings_for_mail([booking_id]).get(booking_id)
+    mail = _canceled_mail(booking, why) if booking is not None else None
+    db.session.commit()  # end the read transaction before the mail's own short ones
+    if mail is not None:
+        send_once(task_mail_key(self), *mail)
+
+
+def _canceled_mail(booking, why: str):
+    if not booking.user.email:
+        return None
+    with force_locale(booking.user.locale or "zh_CN"):
+        subject = _("预订已被接待户取消 %(code)s · %(name)s", code=booking.code, name=booking.listing.name)
+        body = render_template("emails/booking_canceled.txt", booking=booking, why=why)
+    return booking.user.email, subject, body
+
+
 @batch_runner(send_booking_mail)
 def send_booking_mails(items: list[tuple]) -> list[tuple]:
     """Many `send_booking_mail` messages at once (`shop.outbox.run_batch`): the bookings in one

@@ -32,6 +32,7 @@ from tourism.services.booking import (
     get_booking_for_host,
     get_booking_for_user,
     get_listing,
+    host_cancel_booking,
     list_user_bookings,
     mark_no_show,
     refund_kept,
@@ -452,4 +453,22 @@ def host_refund_kept(code: str):
         flash(exc.message, "error")
     else:
         flash(_("已退还 %(amount)s：%(code)s", amount=format_yuan(amount), code=booking.code), "success")
+    return redirect(url_for("tourism.host_listing", listing_id=booking.listing_id))
+
+
+@bp.post("/host/bookings/<code>/cancel")
+@role_required("host")
+def host_cancel(code: str):
+    """Release an unpaid pay-on-arrival booking; the guest is told by e-mail."""
+    booking = get_booking_for_host(code, current_user)
+    try:
+        host_cancel_booking(booking, actor=current_user, now=now_utc())
+        commit()
+    except DomainError as exc:
+        from shop.db import rollback
+
+        rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("已取消预订并通知客人：%(code)s", code=booking.code), "success")
     return redirect(url_for("tourism.host_listing", listing_id=booking.listing_id))

@@ -23,7 +23,9 @@ from tourism.models import Booking, BookingStatus
 #: another, and the rows were written confirmed in one flush (no order code check, no UPDATEs);
 #: PostgreSQL 12 before order, booking, line, payment and status events went in one statement
 #: (orders.services.common.write_new_rows).
-MAX_STATEMENTS = {"postgresql": 9, "sqlite": 17}
+#: Two more (11/19) since pay-on-arrival bookings lock the account's row, then count its open unpaid
+#: bookings (the per-account cap; the count must be a statement of its own, see `booking.py`).
+MAX_STATEMENTS = {"postgresql": 11, "sqlite": 19}
 
 
 def _day(n):
@@ -43,10 +45,10 @@ def test_booking_statements_do_not_grow_per_night(client, db, api_token):
     listing = make_listing(units=5, pay_on_arrival=True, households=[make_household(), make_household()])
     for n in range(20, 26):
         make_booking(listing, check_in=_day(n), check_out=_day(n + 1))
-    headers = api_token(make_user())
-    _book(client, headers, listing, _day(3), 1)  # warm-up: first-use queries (mail templates, caches)
-    res1, short = _book(client, headers, listing, _day(5), 1)
-    res5, long = _book(client, headers, listing, _day(20), 5)
+    # three guests: one account may hold only PAY_ON_ARRIVAL_MAX_OPEN unpaid bookings
+    _book(client, api_token(make_user()), listing, _day(3), 1)  # warm-up: first-use queries (mail templates, caches)
+    res1, short = _book(client, api_token(make_user()), listing, _day(5), 1)
+    res5, long = _book(client, api_token(make_user()), listing, _day(20), 5)
     assert res5.json["nights"] == 5 and res5.json["status"] == "confirmed"
     assert len(short) <= MAX_STATEMENTS[db.engine.dialect.name], "\n".join(short)
     assert len(long) <= len(short), "\n".join(long)

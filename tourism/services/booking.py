@@ -69,6 +69,56 @@ def _max_nights() -> int:
     return int(current_app.config.get("MAX_STAY_NIGHTS", 14))
 
 
+def _horizon_days() -> int:
+    return int(current_app.config.get("BOOKING_HORIZON_DAYS", 365))
+
+
+def _check_horizon(check_in: date, today: date) -> None:
+    """Dates beyond the booking horizon are refused (before any date arithmetic: 9999-12-31 + 1 day
+    would overflow)."""
+    if (check_in - today).days > _horizon_days():
+        raise ValidationError(
+            _("只能预订 %(days)s 天以内的日期（最晚 %(last)s）", days=_horizon_days(),
+              last=(today + timedelta(days=_horizon_days())).isoformat()),
+            fields={"checkin": "beyond the booking horizon"},
+        )
+
+
+def _check_pay_on_arrival_limits(req: "BookingRequest", listing: Listing, check_in: date, check_out: date, *,
+                                  user, now: datetime) -> None:
+    """An unpaid booking holds rooms for nothing: per account at most PAY_ON_ARRIVAL_MAX_OPEN open
+    ones, each for at most PAY_ON_ARRIVAL_MAX_NIGHTS nights and PAY_ON_ARRIVAL_MAX_UNITS rooms.
+
+    The account's row is locked first, so two bookings of one account at once count each other.
+    """
+    from shop.auth.models import User
+
+    config = current_app.config
+    max_nights = int(config.get("PAY_ON_ARRIVAL_MAX_NIGHTS", 7))
+    max_units = int(config.get("PAY_ON_ARRIVAL_MAX_UNITS", 2))
+    max_open = int(config.get("PAY_ON_ARRIVAL_MAX_OPEN", 2))
+    if listing.kind == ListingKind.STAY and (check_out - check_in).days > max_nights:
+        raise ValidationError(_("到店支付最多预订 %(n)s 晚；更长的住宿请在线支付", n=max_nights),
+                              fields={"checkout": "too many nights to pay on arrival"})
+    if req.units > max_units:
+        raise ValidationError(_("到店支付最多预订 %(n)s 间；更多房间请在线支付", n=max_units),
+                              fields={"units": "too many rooms to pay on arrival"})
+    # lock the account's row, then count in a new statement: under READ COMMITTED a statement that
+    # waited for the lock still reads the snapshot it started with (a count in the same statement
+    # would miss the booking the lock holder just committed)
+    db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
+    open_count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Booking).where(
+            Booking.user_id == user.id, Booking.pay_on_arrival.is_(True),
+            Booking.status.in_([BookingStatus.HELD, BookingStatus.CONFIRMED]),
+            Booking.check_out_date >= local_date(now),
+        )
+    )
+    if open_count >= max_open:
+        raise Conflict(_("您已有 %(n)s 个到店支付的预订未完成；请先入住或取消，或选择在线支付", n=open_count),
+                       code="too_many_unpaid_bookings")
+
+
 def _lock_unit_type(unit_type_id: int) -> UnitType:
     """Lock the unit type row: every hold for it queues here (PostgreSQL; SQLite locks the database)."""
     query = statement("tourism.lock_unit_type", lambda: sa.select(UnitType).where(UnitType.id == sa.bindparam("id"))
@@ -111,6 +161,7 @@ def _validate(req: BookingRequest, listing: Listing, *, now: datetime):
         if session.starts_at <= now:
             raise ValidationError(_("该场次已经开始"), fields={"session_id": "in the past"})
         check_in = session.session_date
+        _check_horizon(check_in, today)
         check_out = check_in + timedelta(days=1)
     else:
         unit_type = _unit_type_of(listing, req.unit_type_id)
@@ -119,6 +170,7 @@ def _validate(req: BookingRequest, listing: Listing, *, now: datetime):
         check_in = req.check_in
         if check_in < today:
             raise ValidationError(_("日期不能早于今天"), fields={"checkin": "in the past"})
+        _check_horizon(check_in, today)
         if listing.kind == ListingKind.STAY:
             if req.check_out is None:
                 raise ValidationError(_("请选择离店日期"), fields={"checkout": "required"})
@@ -217,6 +269,8 @@ def hold_booking(req: BookingRequest, *, user, now: datetime, code: str | None =
     if req.pay_on_arrival and not listing.pay_on_arrival:
         raise ValidationError(_("该接待户不支持到店支付"), fields={"payment_method": "not allowed"})
     unit_type, session, check_in, check_out = _validate(req, listing, now=now)
+    if req.pay_on_arrival:
+        _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=user, now=now)
     total, _code = _lock_and_check(req, listing, unit_type, session, check_in, check_out, now=now)
     booking = Booking(
         code=code or f"{new_order_code()}-S-1",
@@ -279,6 +333,8 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     if req.pay_on_arrival and not listing.pay_on_arrival:
         raise ValidationError(_("该接待户不支持到店支付"), fields={"payment_method": "not allowed"})
     unit_type, session, check_in, check_out = _validate(req, listing, now=now)
+    if req.pay_on_arrival:
+        _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=user, now=now)
     confirm = req.pay_on_arrival
     total, confirmation_code = _lock_and_check(req, listing, unit_type, session, check_in, check_out,
                                                now=now, confirm=confirm)
@@ -709,6 +765,38 @@ def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Book
     return matches[0]
 
 
+def host_cancel_booking(booking: Booking, *, actor, now: datetime) -> Booking:
+    """The host releases an unpaid pay-on-arrival booking (nothing was paid, so nothing to refund);
+    the guest is told by e-mail. A booking paid online is the guest's: the host cannot cancel it."""
+    from orders.models import OrderStatus, PaymentState
+    from orders.services.payments import cancel_order
+
+    if not is_host_of(actor, booking.listing):
+        raise NotFound(_("预订不存在"))
+    order = _lock_order(booking.order_id) if booking.order_id else None
+    booking = _lock_booking(booking.id)
+    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        raise IllegalTransition(_("该预订当前不能取消"), fields={"status": booking.status})
+    paid = order is not None and any(p.state == PaymentState.CONFIRMED for p in order.payments)
+    if paid or not booking.pay_on_arrival:
+        raise Conflict(_("已在线付款的预订不能由接待户取消"), code="paid_booking")
+    transition(booking, BookingStatus.CANCELED, actor=actor, now=now, note="canceled by the host: unpaid")
+    booking.canceled_at = now
+    booking.expires_at = None
+    if order is not None and order.status in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
+        cancel_order(order, actor=actor, now=now, reason="booking canceled by the host")
+    _tell_guest_canceled(booking, "host")
+    db.session.flush()
+    return booking
+
+
+def _tell_guest_canceled(booking: Booking, why: str) -> None:
+    from shop.celery import enqueue_after_commit
+    from tourism.tasks import send_booking_canceled_mail
+
+    enqueue_after_commit(send_booking_canceled_mail, booking.id, why)
+
+
 def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
     """The guest did not come. A card payment is kept (policy: no-shows are not refunded); an
     unpaid pay-on-arrival order is canceled so it does not wait for cash forever."""
@@ -726,6 +814,7 @@ def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
         (p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
     if order is not None and order.status == OrderStatus.CONFIRMED and payment is None:
         cancel_order(order, actor=actor, now=now, reason="no-show, nothing paid")
+    _tell_guest_canceled(booking, "no_show")
     line = None if order is None else next((l for l in order.lines if l.booking_id == booking.id), None)
     if payment is not None and line is not None:
         from county.services.ledger import KEPT_NO_SHOW, credit_kept

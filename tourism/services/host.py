@@ -75,6 +75,20 @@ def close_dates(listing: Listing, days: list[date], *, reason: str = "", now: da
     today = local_date(now)
     if any(d < today for d in days):
         raise ValidationError(_("不能关闭过去的日期"), fields={"closed_date": "in the past"})
+    if not days:
+        return 0
+    # the same locks a hold takes (unit types by id): a booking made meanwhile either sees the
+    # closure, or is seen here
+    for unit_type_id in sorted(ut.id for ut in listing.unit_types):
+        db.session.execute(sa.select(UnitType.id).where(UnitType.id == unit_type_id).with_for_update())
+    booked = bookings_on_days(listing, days, now=now)
+    if booked:
+        listed = "、".join(f"{b.code}（{b.check_in_date:%m-%d}–{b.check_out_date:%m-%d}）" for b in booked[:10])
+        if len(booked) > 10:
+            listed += " …"
+        raise Conflict(_("这些日期已有 %(n)s 个预订，不能关闭：%(bookings)s。请先与客人联系并取消预订。",
+                         n=len(booked), bookings=listed),
+                       code="dates_booked", fields={"closed_date": [b.code for b in booked]})
     existing = set(
         db.session.scalars(sa.select(Closure.closed_date).where(Closure.listing_id == listing.id, Closure.closed_date.in_(days)))
     )
@@ -84,6 +98,18 @@ def close_dates(listing: Listing, days: list[date], *, reason: str = "", now: da
         added += 1
     db.session.flush()
     return added
+
+
+def bookings_on_days(listing: Listing, days: list[date], *, now: datetime) -> list[Booking]:
+    """Bookings that hold capacity (confirmed, checked in, or a live hold) on any of these dates."""
+    wanted = set(days)
+    candidates = db.session.scalars(
+        sa.select(Booking).where(
+            Booking.listing_id == listing.id, occupying(now),
+            Booking.check_in_date <= max(wanted), Booking.check_out_date > min(wanted),
+        ).order_by(Booking.check_in_date, Booking.id)
+    )
+    return [b for b in candidates if any(d in wanted for d in nights(b.check_in_date, b.check_out_date))]
 
 
 def reopen_date(listing: Listing, day: date) -> int:

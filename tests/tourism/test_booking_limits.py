@@ -1,0 +1,322 @@
+"""Limits on unpaid reservations (#17.4: cap per account, booking horizon, nights and rooms paid on
+arrival, the host's right to cancel with the guest told) and closures over booked dates (#19.5)."""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from shop.db import commit
+from shop.errors import Conflict, NotFound, ValidationError
+from shop.extensions import db
+from shop.timeutil import local_date, now_utc
+from tests.conftest import requires_postgres
+from tests.factories import make_user
+from tests.tourism.factories import make_listing
+from tourism.models import Booking, BookingStatus, Closure
+from tourism.services.booking import BookingRequest, book_listing, host_cancel_booking, mark_no_show
+from tourism.services.host import close_dates
+
+pytestmark = pytest.mark.usefixtures("fake_stripe")
+
+TODAY = date(2026, 11, 28)  # Beijing "today" of the `now` fixture
+
+
+def _stay(listing, check_in, nights=1, units=1, arrival=True, guests=2):
+    return BookingRequest(listing_id=listing.id, check_in=check_in, check_out=check_in + timedelta(days=nights),
+                          guests=guests, units=units, pay_on_arrival=arrival)
+
+
+def _count(status=None):
+    query = sa.select(sa.func.count()).select_from(Booking)
+    if status:
+        query = query.where(Booking.status == status)
+    return db.session.scalar(query)
+
+
+# --- horizon ---------------------------------------------------------------------------------------
+
+
+def test_booking_horizon_is_365_days_and_configurable(app, db, now, monkeypatch):
+    listing = make_listing(units=3)
+    user = make_user()
+    book_listing(_stay(listing, TODAY + timedelta(days=365), arrival=False), user=user, now=now)
+    with pytest.raises(ValidationError) as refused:
+        book_listing(_stay(listing, TODAY + timedelta(days=366), arrival=False), user=user, now=now)
+    assert "365" in refused.value.message and refused.value.fields == {"checkin": "beyond the booking horizon"}
+    monkeypatch.setitem(app.config, "BOOKING_HORIZON_DAYS", 30)
+    with pytest.raises(ValidationError):
+        book_listing(_stay(listing, TODAY + timedelta(days=31), arrival=False), user=user, now=now)
+
+
+@pytest.mark.parametrize("kind", ["stay", "ticket"])
+def test_year_9999_is_refused_with_a_clear_message_not_a_500(client, db, api_token, kind):
+    listing = make_listing(kind=kind, units=5, max_guests=4, pay_on_arrival=True)
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    headers = api_token(make_user())
+    for method in ("card", "arrival"):
+        r = client.post("/api/v1/bookings", json={"listing_id": listing.id, "checkin": "9999-12-30",
+                                                  "checkout": "9999-12-31", "guests": 2, "payment_method": method},
+                        headers=headers)
+        assert r.status_code == 422, r.json
+        assert r.json["error"]["fields"] == {"checkin": "beyond the booking horizon"}
+        assert "365" in r.json["error"]["message"]
+    assert _count() == 0
+
+
+def test_year_9999_on_the_booking_form_is_a_form_error(client, db, auth):
+    listing = make_listing(kind="ticket", units=5, max_guests=4, pay_on_arrival=True)
+    user = make_user()
+    db.session.commit()
+    auth.login(user)
+    r = client.post(f"/listings/{listing.id}/book", data={"checkin": "9999-12-30", "guests": "2",
+                                                         "payment_method": "arrival"})
+    assert r.status_code == 422 and "365" in r.get_data(as_text=True)
+    assert _count() == 0
+
+
+# --- pay on arrival --------------------------------------------------------------------------------
+
+
+def test_pay_on_arrival_nights_and_rooms_are_capped_but_card_is_not(db, now):
+    listing = make_listing(units=6, pay_on_arrival=True)
+    user = make_user()
+    with pytest.raises(ValidationError) as nights:
+        book_listing(_stay(listing, TODAY + timedelta(days=1), nights=8), user=user, now=now)
+    assert nights.value.fields == {"checkout": "too many nights to pay on arrival"}
+    with pytest.raises(ValidationError) as rooms:
+        book_listing(_stay(listing, TODAY + timedelta(days=1), units=3, guests=3), user=user, now=now)
+    assert rooms.value.fields == {"units": "too many rooms to pay on arrival"}
+    assert _count() == 0
+    # paid online, the same stay is fine (it holds the rooms only while it is paid for)
+    assert book_listing(_stay(listing, TODAY + timedelta(days=1), nights=8, units=3, guests=3, arrival=False),
+                        user=user, now=now).status == BookingStatus.HELD
+
+
+def test_open_pay_on_arrival_bookings_are_capped_per_account(db, now):
+    listing = make_listing(units=10, pay_on_arrival=True)
+    user, other = make_user(), make_user()
+    first = book_listing(_stay(listing, TODAY + timedelta(days=1)), user=user, now=now)
+    book_listing(_stay(listing, TODAY + timedelta(days=5)), user=user, now=now)
+    with pytest.raises(Conflict) as capped:
+        book_listing(_stay(listing, TODAY + timedelta(days=9)), user=user, now=now)
+    assert capped.value.code == "too_many_unpaid_bookings"
+    book_listing(_stay(listing, TODAY + timedelta(days=9)), user=other, now=now)  # per account
+    # a finished or canceled one frees a place
+    from tourism.services.booking import cancel_booking
+
+    cancel_booking(first, actor=user, now=now)
+    book_listing(_stay(listing, TODAY + timedelta(days=9)), user=user, now=now)
+    # one whose dates are over does not count any more
+    later = now + timedelta(days=20)
+    book_listing(_stay(listing, TODAY + timedelta(days=25)), user=user, now=later)
+
+
+def test_one_account_cannot_hold_every_room_for_42_nights(db, now):
+    listing = make_listing(units=6, pay_on_arrival=True)
+    user = make_user()
+    held_nights = 0
+    for start in range(0, 42, 7):
+        try:
+            b = book_listing(_stay(listing, TODAY + timedelta(days=1 + start), nights=7, units=2, guests=2),
+                             user=user, now=now)
+            held_nights += b.nights * b.units
+        except (Conflict, ValidationError):
+            pass
+    assert held_nights <= 2 * 7 * 2  # two open bookings of at most 7 nights and 2 rooms
+
+
+@requires_postgres
+def test_concurrent_pay_on_arrival_bookings_of_one_account_respect_the_cap(app, committed_db, now):
+    listing = make_listing(units=10, pay_on_arrival=True)
+    user = make_user()
+    commit()
+    listing_id, user_id = listing.id, user.id
+    barrier = threading.Barrier(5)
+    outcomes = []
+
+    def worker(n):
+        from shop.auth.models import User
+
+        with app.app_context():
+            try:
+                u = committed_db.session.get(User, user_id)
+                req = BookingRequest(listing_id=listing_id, check_in=TODAY + timedelta(days=1 + n),
+                                     check_out=TODAY + timedelta(days=2 + n), guests=1, pay_on_arrival=True)
+                barrier.wait(timeout=10)
+                book_listing(req, user=u, now=now)
+                commit()
+                outcomes.append("ok")
+            except Conflict as exc:
+                outcomes.append(exc.code)
+            finally:
+                committed_db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["ok", "ok"] + ["too_many_unpaid_bookings"] * 3
+    with app.app_context():
+        assert committed_db.session.scalar(sa.select(sa.func.count()).select_from(Booking).where(
+            Booking.user_id == user_id)) == 2
+
+
+# --- the host cancels, the guest is told -----------------------------------------------------------
+
+
+def test_host_cancels_an_unpaid_booking_and_the_guest_is_mailed(db, now, caplog):
+    host = make_user(role="host")
+    guest = make_user(email="guest-cancel@test.cn")
+    listing = make_listing(host=host, units=2, pay_on_arrival=True)
+    booking = book_listing(_stay(listing, TODAY + timedelta(days=3)), user=guest, now=now)
+    commit()
+    with pytest.raises(NotFound):
+        host_cancel_booking(booking, actor=make_user(role="host"), now=now)
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    host_cancel_booking(booking, actor=host, now=now)
+    assert booking.status == BookingStatus.CANCELED and booking.order.status == "canceled"
+    commit()
+    mails = [r.getMessage() for r in caplog.records if r.name == "shop.mail" and "guest-cancel@test.cn" in r.getMessage()]
+    assert any(booking.code in m and "接待户取消" in m for m in mails)
+    # the room is free again
+    book_listing(_stay(listing, TODAY + timedelta(days=3), units=2), user=make_user(), now=now)
+
+
+def test_host_cannot_cancel_a_booking_paid_online(db, now):
+    from orders.services.payments import confirm_payment
+    from tourism.services.booking import on_order_paid
+
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=2, pay_on_arrival=True)
+    booking = book_listing(_stay(listing, TODAY + timedelta(days=3), arrival=False), user=make_user(), now=now)
+    confirm_payment(booking.order.payments[0], now=now)
+    on_order_paid(booking.order, now=now)
+    with pytest.raises(Conflict) as refused:
+        host_cancel_booking(booking, actor=host, now=now)
+    assert refused.value.code == "paid_booking" and booking.status == BookingStatus.CONFIRMED
+
+
+def test_no_show_tells_the_guest(db, now, caplog):
+    host = make_user(role="host")
+    guest = make_user(email="guest-noshow@test.cn")
+    listing = make_listing(host=host, units=2, pay_on_arrival=True)
+    booking = book_listing(_stay(listing, TODAY), user=guest, now=now)
+    commit()
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    mark_no_show(booking, actor=host, now=now)
+    commit()
+    assert any("guest-noshow@test.cn" in r.getMessage() and "未到店" in r.getMessage()
+               for r in caplog.records if r.name == "shop.mail")
+
+
+def test_host_cancel_from_the_listing_page(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=2, pay_on_arrival=True)
+    today = local_date(now_utc())
+    booking = book_listing(_stay(listing, today + timedelta(days=2)), user=make_user(), now=now_utc())
+    db.session.commit()
+    auth.login(host)
+    month = (today + timedelta(days=2)).strftime("%Y-%m")
+    page = client.get(f"/host/listings/{listing.id}?month={month}").get_data(as_text=True)
+    assert f"/host/bookings/{booking.code}/cancel" in page
+    r = client.post(f"/host/bookings/{booking.code}/cancel")
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CANCELED
+
+
+# --- closures over booked dates (#19.5) -----------------------------------------------------------
+
+
+def test_closing_dates_with_confirmed_bookings_is_refused_with_the_bookings_listed(db, now):
+    listing = make_listing(units=2, pay_on_arrival=True)
+    booked = book_listing(_stay(listing, TODAY + timedelta(days=4), nights=2), user=make_user(), now=now)
+    with pytest.raises(Conflict) as refused:
+        close_dates(listing, [TODAY + timedelta(days=5), TODAY + timedelta(days=6)], now=now)
+    assert refused.value.code == "dates_booked" and booked.code in refused.value.message
+    assert refused.value.fields == {"closed_date": [booked.code]}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
+    # the check-out day is not a booked night: it can be closed
+    assert close_dates(listing, [TODAY + timedelta(days=6)], now=now) == 1
+    # a canceled booking no longer blocks
+    from tourism.services.booking import cancel_booking
+
+    cancel_booking(booked, actor=booked.user, now=now)
+    assert close_dates(listing, [TODAY + timedelta(days=4), TODAY + timedelta(days=5)], now=now) == 2
+
+
+def test_closing_a_booked_ticket_day_on_the_host_page_shows_the_booking(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host, kind="ticket", units=50, max_guests=4, pay_on_arrival=True)
+    day = local_date(now_utc()) + timedelta(days=3)
+    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=day, guests=2, pay_on_arrival=True),
+                           user=make_user(), now=now_utc())
+    db.session.commit()
+    auth.login(host)
+    r = client.post(f"/host/listings/{listing.id}/close", data={"start": day.isoformat(), "end": day.isoformat()})
+    assert r.status_code == 409 and booking.code in r.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
+
+
+@requires_postgres
+def test_a_booking_and_a_closure_at_once_never_both_win(app, committed_db, now):
+    from shop.auth.models import User
+    from tourism.models import Listing
+
+    host = make_user(role="host")
+    guest = make_user()
+    listing = make_listing(host=host, units=1, pay_on_arrival=True)
+    commit()
+    ids = {"listing": listing.id, "guest": guest.id}
+    day = TODAY + timedelta(days=3)
+    for _round in range(3):
+        barrier = threading.Barrier(2)
+        outcomes = {}
+
+        def book():
+            with app.app_context():
+                try:
+                    u = committed_db.session.get(User, ids["guest"])
+                    barrier.wait(timeout=10)
+                    book_listing(BookingRequest(listing_id=ids["listing"], check_in=day,
+                                                check_out=day + timedelta(days=1), guests=1, pay_on_arrival=True),
+                                 user=u, now=now)
+                    commit()
+                    outcomes["book"] = "ok"
+                except Conflict as exc:
+                    outcomes["book"] = exc.code
+                finally:
+                    committed_db.session.remove()
+
+        def close():
+            with app.app_context():
+                try:
+                    target = committed_db.session.get(Listing, ids["listing"])
+                    barrier.wait(timeout=10)
+                    close_dates(target, [day], now=now)
+                    commit()
+                    outcomes["close"] = "ok"
+                except Conflict as exc:
+                    outcomes["close"] = exc.code
+                finally:
+                    committed_db.session.remove()
+
+        threads = [threading.Thread(target=book), threading.Thread(target=close)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert sorted(outcomes.values()) in (["dates_booked", "ok"], ["ok", "unavailable"]), outcomes
+        with app.app_context():  # reset for the next round
+            booking = committed_db.session.scalar(sa.select(Booking).where(Booking.listing_id == ids["listing"],
+                                                                          Booking.status == "confirmed"))
+            if booking is not None:
+                host_cancel_booking(booking, actor=committed_db.session.get(User, host.id), now=now)
+            committed_db.session.execute(sa.delete(Closure).where(Closure.listing_id == ids["listing"]))
+            commit()
+            committed_db.session.remove()
