@@ -94,6 +94,15 @@ def _listings_page(kind: str):
                            villages=list_villages(), today=local_date(now)), (422 if error else 200)
 
 
+def _village_listings(village_id: int):
+    """The published stays, experiences and tickets of a village (templates/catalog/village.html
+    reads `village_listings(village.id)`): tourism sits beside the goods on a village's page."""
+    return search_listings(ListingFilter(village_id=village_id), now=now_utc())
+
+
+bp.add_app_template_global(_village_listings, "village_listings")
+
+
 @bp.get("/stays")
 def stays():
     return _listings_page(ListingKind.STAY)
