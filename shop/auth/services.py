@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -61,8 +62,9 @@ def register_user(info: Registration, *, now: datetime) -> User:
         raise ValidationError(_("未知角色"), fields={"role": "invalid"})
     if info.role == Role.OPERATOR and info.station_id is None:
         raise ValidationError(_("站点操作员必须属于一个站点"), fields={"station": "required"})
+    taken = Conflict(_("该邮箱已注册"), code="email_taken", fields={"email": "taken"})
     if get_user_by_email(email) is not None:
-        raise Conflict(_("该邮箱已注册"), code="email_taken", fields={"email": "taken"})
+        raise taken
     user = User(
         email=email,
         password_hash=generate_password_hash(info.password),
@@ -71,8 +73,11 @@ def register_user(info: Registration, *, now: datetime) -> User:
         station_id=info.station_id if info.role == Role.OPERATOR else None,
         created_at=now,
     )
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a concurrent registration of the same address won the race
+            db.session.add(user)
+    except IntegrityError:
+        raise taken from None
     return user
 
 
