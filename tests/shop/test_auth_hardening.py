@@ -76,6 +76,15 @@ def test_trusted_hosts_refuse_any_other_host(other_app):
     assert client.get("/healthz", base_url="http://shop.example.cn:8000").status_code == 200
 
 
+def test_behind_the_proxy_a_forwarded_host_is_checked_too(other_app):
+    proxied = other_app(TRUSTED_HOSTS=["shop.example.cn"], BEHIND_PROXY=True)
+    client = proxied.test_client()
+    headers = {"X-Forwarded-Host": "evil.example", "X-Forwarded-For": "203.0.113.9"}
+    assert client.get("/healthz", base_url="http://shop.example.cn", headers=headers).status_code == 400
+    headers["X-Forwarded-Host"] = "shop.example.cn"
+    assert client.get("/healthz", base_url="http://10.0.0.2", headers=headers).status_code == 200
+
+
 def test_trusted_hosts_are_derived_from_the_site_url_unless_set(monkeypatch):
     import config
 
