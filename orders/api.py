@@ -68,6 +68,8 @@ class ShipmentOut(BaseModel):
     shipping_fen: int
     tracking_number: str
     pickup_code: str | None
+    #: The station the buyer chose, for every shipment of a pick-up order (null for delivery by post).
+    pickup_station_id: int | None
     items: list[LineOut]
 
 
@@ -125,6 +127,7 @@ def order_out(order: Order) -> OrderOut:
             ShipmentOut(
                 id=s.code, station_id=s.station_id, status=s.status, shipping_fen=s.shipping_fen,
                 tracking_number=s.tracking_number, pickup_code=s.pickup_code or None,
+                pickup_station_id=order.pickup_station_id if order.delivery == "pickup" else None,
                 items=[LineOut(product_id=l.product_id, title=l.title, unit=l.unit, quantity=l.quantity,
                                unit_price_fen=l.unit_price_fen, line_total_fen=l.line_total_fen, status=l.status)
                        for l in s.lines],

@@ -121,6 +121,8 @@ class Order(db.Model):
     paid_at: Mapped[datetime | None]
 
     user = relationship("User")
+    #: Where a pick-up order is collected, whole (docs/pickup.md).
+    pickup_station = relationship("Station", foreign_keys=[pickup_station_id])
     shipments = relationship("Shipment", back_populates="order", order_by="Shipment.id")
     lines = relationship("OrderLine", back_populates="order", order_by="OrderLine.id")
     payments = relationship("OrderPayment", back_populates="order", order_by="OrderPayment.id")
@@ -137,7 +139,8 @@ class ShipmentStatus(StrEnum):
     NEW = "new"
     ACCEPTED = "accepted"
     PACKED = "packed"
-    SHIPPED = "shipped"
+    SHIPPED = "shipped"  # by post to the buyer, or (pick-up order) to the station the buyer chose
+    ARRIVED = "arrived"  # a pick-up order's goods from another station, received at the chosen station
     READY_FOR_PICKUP = "ready_for_pickup"
     DELIVERED = "delivered"  # also: picked up at the counter
     CANCELED = "canceled"
@@ -149,7 +152,7 @@ class Shipment(db.Model):
     __tablename__ = "shipments"
     __table_args__ = (
         sa.CheckConstraint(
-            "status IN ('new','accepted','packed','shipped','ready_for_pickup','delivered','canceled')",
+            "status IN ('new','accepted','packed','shipped','arrived','ready_for_pickup','delivered','canceled')",
             name="status_valid",
         ),
         sa.Index("ix_shipments_station_status", "station_id", "status"),
@@ -158,7 +161,8 @@ class Shipment(db.Model):
         ShipmentStatus.NEW: {ShipmentStatus.ACCEPTED, ShipmentStatus.CANCELED},
         ShipmentStatus.ACCEPTED: {ShipmentStatus.PACKED, ShipmentStatus.CANCELED},
         ShipmentStatus.PACKED: {ShipmentStatus.SHIPPED, ShipmentStatus.READY_FOR_PICKUP, ShipmentStatus.CANCELED},
-        ShipmentStatus.SHIPPED: {ShipmentStatus.DELIVERED},
+        ShipmentStatus.SHIPPED: {ShipmentStatus.DELIVERED, ShipmentStatus.ARRIVED},
+        ShipmentStatus.ARRIVED: {ShipmentStatus.DELIVERED, ShipmentStatus.CANCELED},
         ShipmentStatus.READY_FOR_PICKUP: {ShipmentStatus.DELIVERED, ShipmentStatus.CANCELED},
         ShipmentStatus.DELIVERED: set(),
         ShipmentStatus.CANCELED: set(),

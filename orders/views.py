@@ -19,6 +19,7 @@ from orders.models import Order, OrderLine, OrderStatus, PaymentState, RefundReq
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
 from orders.services import cart as carts
 from orders.services.payments import cancel_order, current_payment, pay_with_card, start_payment, sync_payment
+from orders.services.pickup import pickup_code_to_show
 from orders.services.placement import AddressData, address_book, get_address, place_cart_order, save_address
 from orders.services.refunds import (
     approve_refund_request,
@@ -34,6 +35,7 @@ from shop.history import history_of
 from shop.pagecache import depends_on, user_page
 from shop.timeutil import now_utc
 from stations.models import Station
+from tourism.qr import qr_data_uri
 
 bp = Blueprint("orders", __name__)
 
@@ -213,7 +215,7 @@ def checkout():
     elif form.errors:
         status = 422
     return render_template("orders/checkout.html", form=form, cart=cart, summary=summary, totals=totals,
-                           addresses=addresses), status
+                           addresses=addresses, stations=stations), status
 
 
 # --- orders -----------------------------------------------------------------------------------
@@ -245,8 +247,10 @@ def order_detail(code: str):
     ).all()
     can_pay = (order.status == OrderStatus.PENDING and order.payment_method == "card" and payment is not None
                and payment.state in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED))
+    pickup_code = pickup_code_to_show(order)
     return render_template(
         "orders/detail.html", order=order, payment=payment, history=history, can_pay=can_pay,
+        pickup_code=pickup_code, pickup_qr=qr_data_uri(pickup_code) if pickup_code else None,
         refund_requests={r.order_line_id: r for r in refund_requests}, refund_form=RefundRequestForm(),
         stripe_js_url=current_app.config.get("STRIPE_JS_URL"),
         stripe_publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),

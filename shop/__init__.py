@@ -78,6 +78,7 @@ def _import_models() -> None:
     import shop.auth.models  # noqa: F401
     import shop.history  # noqa: F401
     import shop.mail  # noqa: F401  (sent-mail keys; registers the send_mail task)
+    import shop.once  # noqa: F401  (claimed form tokens)
     import shop.outbox  # noqa: F401  (the task outbox; registers the drain task)
     import stations.models  # noqa: F401
     import tourism.models  # noqa: F401

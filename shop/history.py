@@ -99,6 +99,7 @@ NOTE_LABELS = {
     "check-out date passed": _l("已过离店日期"),
     "delivered": _l("已送达"),
     "picked up": _l("已自提"),
+    "received": _l("自提站点已收货"),
     "pickup unlocked": _l("取货码已解锁"),
     "no line could be supplied": _l("没有可供货的商品"),
     "订单已过期且库存不足，自动退款": _l("订单已过期且库存不足，自动退款"),

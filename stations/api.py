@@ -1,6 +1,7 @@
 """JSON API of the stations package (added to shop.api's blueprint).
 
-- GET  /stations/<id>/shipments?status=   operator of that station (or admin)
+- GET  /stations/<id>/shipments?status=   operator of that station (or admin); includes the pick-up
+                                           orders' shipments packed elsewhere that it hands over
 - POST /shipments/<code>/transition        {action, tracking_number?, pickup_code?, reason?}
 - POST /products                           create for a household (代卖), pending county approval
 - PATCH /products/<id>                     price, stock (a correction with a reason), published
@@ -27,7 +28,8 @@ from stations.services import assisted, dashboard, fulfilment
 
 
 class ShipmentQuery(QuerySchema):
-    status: Literal["new", "accepted", "packed", "shipped", "ready_for_pickup", "delivered", "canceled"] | None = None
+    status: Literal["new", "accepted", "packed", "shipped", "arrived", "ready_for_pickup", "delivered",
+                    "canceled"] | None = None
 
 
 class ShipmentItem(BaseModel):
@@ -45,6 +47,9 @@ class ShipmentOut(BaseModel):
     id: str
     order_id: str
     station_id: int
+    #: The station the buyer chose, for every shipment of a pick-up order (null for delivery by post):
+    #: a shipment whose station_id differs travels there (shipped → arrived) and is handed over there.
+    pickup_station_id: int | None
     status: str
     delivery: str
     payment_method: str
@@ -64,7 +69,7 @@ class ShipmentList(BaseModel):
 
 
 class TransitionBody(Schema):
-    action: Literal["accept", "pack", "ready", "ship", "deliver", "pickup", "cancel"]
+    action: Literal["accept", "pack", "ready", "ship", "receive", "deliver", "pickup", "cancel"]
     tracking_number: str | None = Field(default=None, max_length=40)
     pickup_code: str | None = Field(default=None, max_length=12)
     reason: str | None = Field(default=None, max_length=200)
@@ -128,6 +133,7 @@ def shipment_out(s) -> dict:
         id=s.code,
         order_id=s.order.code,
         station_id=s.station_id,
+        pickup_station_id=fulfilment.pickup_station_id(s),
         status=s.status,
         delivery=s.order.delivery,
         payment_method=s.order.payment_method,
@@ -168,7 +174,8 @@ def _dump(model, data: dict) -> dict:
 @endpoint("/stations/<int:station_id>/shipments", query=ShipmentQuery, response=ShipmentList,
           roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404))
 def station_shipments(station_id: int, query: ShipmentQuery):
-    """A station's shipments, oldest first (operator of that station, or admin)."""
+    """A station's shipments, oldest first (operator of that station, or admin): its own, and — for the
+    pick-up orders collected there — the shipments packed at other stations that it will hand over."""
     station = dashboard.get_station(station_id)
     if not can_manage_station(api_user(), station.id):
         raise Forbidden(_("不是您的站点"))
@@ -177,9 +184,11 @@ def station_shipments(station_id: int, query: ShipmentQuery):
 
 
 @endpoint("/shipments/<code>/transition", methods=("POST",), body=TransitionBody, response=ShipmentOut,
-          roles=(Role.OPERATOR,), tags=("stations",), errors=(404, 409))
+          roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404, 409))
 def shipment_transition(code: str, body: TransitionBody):
-    """Move a shipment: accept, pack, ship (tracking number), deliver, pickup (code), cancel."""
+    """Move a shipment: accept, pack, ship (tracking number; to the chosen pick-up station for a pick-up
+    order packed elsewhere), receive (at the chosen pick-up station), deliver, pickup (the order's code:
+    hands the whole order over), cancel. A step of the other station is 403."""
     user = api_user()
     shipment = fulfilment.get_shipment_for(user, code[:24])
     try:

@@ -8,7 +8,7 @@ from wtforms import DateField, HiddenField, IntegerField, SelectField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from shop.forms import YuanField
+from shop.forms import FormTokenField, YuanField
 
 
 class ActionForm(FlaskForm):
@@ -57,3 +57,5 @@ class AssistedProductForm(FlaskForm):
     season = StringField(_l("季节（如 3-5月，空=全年）"), validators=[Optional(), Length(max=40)])
     description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=4000)])
     image = FileField(_l("商品照片（JPEG/PNG，最大 5MB）"))
+    #: Once per shown form: a double tap creates one product (shop.once).
+    form_token = FormTokenField()

@@ -51,8 +51,8 @@ def notify_shipment(self, shipment_id: int, event: str) -> None:
              _("状态: %(status)s", status=status_label(event))]
     if event == "shipped" and shipment.tracking_number:
         lines.append(_("运单号: %(number)s", number=shipment.tracking_number))
-    if event == "ready_for_pickup":
-        station = shipment.station
+    if event == "ready_for_pickup":  # sent once the whole order waits at the chosen station
+        station = order.pickup_station or shipment.station
         lines.append(_("自提点: %(name)s %(address)s (%(hours)s)", name=station.name, address=station.address,
                        hours=station.hours))
         lines.append(_("取货码: %(code)s", code=shipment.pickup_code))

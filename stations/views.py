@@ -24,6 +24,7 @@ from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, flash_domain_errors
 from shop.extensions import db
 from shop.history import history_of
+from shop.once import AlreadySubmitted
 from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
 from stations.forms import (
@@ -136,6 +137,11 @@ def shipment(code: str):
         "stations/shipment.html",
         shipment=s,
         order=s.order,
+        pickup_station=s.order.pickup_station if fulfilment.pickup_station_id(s) else None,
+        is_transfer=fulfilment.is_transfer(s),
+        may=lambda action: fulfilment.may(current_user, s, action),
+        order_shipments=fulfilment.order_shipments(s.order) if fulfilment.pickup_station_id(s) else [s],
+        amount_of=fulfilment.shipment_amount_fen,
         history=history_of(s),
         action_form=ActionForm(),
         cancel_form=CancelLineForm(),
@@ -178,6 +184,8 @@ def cancel_line(code: str, line_id: int):
     line = db.session.get(OrderLine, line_id)
     if line is None or line.shipment_id != s.id:
         abort(404)
+    if not fulfilment.may(current_user, s, "cancel"):
+        abort(403)
     form = CancelLineForm()
     if not form.validate_on_submit():
         _flash_errors(form)
@@ -193,6 +201,8 @@ def cancel_line(code: str, line_id: int):
 @role_required(Role.OPERATOR)
 def confirm_cash(code: str):
     s = _shipment(code)
+    if not fulfilment.may(current_user, s, "cash"):
+        abort(403)
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
@@ -220,6 +230,7 @@ def unlock_pickup(code: str):
 def slip(code: str):
     s = _shipment(code)
     return render_template("stations/slip.html", shipment=s, order=s.order, qr=qr_svg(s.order.code), now=now_utc(),
+                           pickup_station=s.order.pickup_station or s.station,
                            amount_fen=fulfilment.shipment_amount_fen(s))
 
 
@@ -387,9 +398,13 @@ def product_new():
                     benefit=_benefit_from_form(households),
                 )
                 product = assisted.create_assisted_product(station, data, actor=current_user, now=now_utc(),
-                                                           image=upload)
+                                                           image=upload, form_token=form.form_token.data)
                 commit()
                 flash(_("已提交「%(name)s」，等待县扶贫办认定后上架", name=product.name), "success")
+                return redirect(url_for(".products", **_station_args(station)))
+            except AlreadySubmitted as exc:
+                rollback()
+                flash(exc.message, "info")
                 return redirect(url_for(".products", **_station_args(station)))
             except DomainError as exc:
                 rollback()

@@ -280,6 +280,8 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     new_rows: list = [order]
 
     needs_code = req.delivery == Delivery.PICKUP or method == PaymentMethod.STATION_CASH
+    #: A pick-up order is collected whole at the chosen station with ONE code (docs/pickup.md).
+    order_code = new_numeric_code() if req.delivery == Delivery.PICKUP else None
     shipments = []
     lines = []
     for n, station_id in enumerate(sorted(q.by_station), start=1):
@@ -292,7 +294,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
             shipping_fen=q.shipping_fen[station_id],
             weight_g=q.weight_g[station_id],
             tracking_number="",
-            pickup_code=new_numeric_code() if needs_code else "",
+            pickup_code=order_code or (new_numeric_code() if needs_code else ""),
             pickup_failures=0,
             created_at=now,
         )

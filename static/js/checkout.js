@@ -11,6 +11,11 @@
       var pickup = chosen && chosen.value === "pickup";
       checkout.querySelectorAll(".ship-only").forEach(function (el) { el.hidden = pickup; });
       checkout.querySelectorAll(".pickup-only").forEach(function (el) { el.hidden = !pickup; });
+      /* the chosen pick-up station's address, hours and phone (all are listed without JS) */
+      var station = checkout.querySelector("select[name=pickup_station_id]");
+      checkout.querySelectorAll("[data-station]").forEach(function (el) {
+        el.hidden = !station || el.getAttribute("data-station") !== station.value;
+      });
     };
     checkout.addEventListener("change", sync);
     sync();

@@ -96,11 +96,19 @@ def _validate(station: Station, data: AssistedProductInput) -> tuple[Household, 
 
 
 def create_assisted_product(station: Station, data: AssistedProductInput, *, actor, now: datetime,
-                            image=None) -> Product:
-    """A pending product for a household, with its initial stock and (optional) photo."""
+                            image=None, form_token: str | None = None) -> Product:
+    """A pending product for a household, with its initial stock and (optional) photo.
+
+    From the HTML form, `form_token` is the form's once-token (`shop.once`): a second POST of the same
+    form (a double tap on 提交认定 during the slow upload) raises `AlreadySubmitted` and creates nothing.
+    """
     from catalog.images import check_image, save_product_image
 
     household, benefit = _validate(station, data)
+    if form_token is not None:
+        from shop.once import claim_or_refuse
+
+        claim_or_refuse("stations.product_new", form_token, user_id=getattr(actor, "id", None), now=now)
     checked = check_image(image) if image is not None else None  # before any write
     product = create_product(
         ProductInput(

@@ -23,6 +23,7 @@ STATUS_ORDER = (
     ShipmentStatus.ACCEPTED,
     ShipmentStatus.PACKED,
     ShipmentStatus.SHIPPED,
+    ShipmentStatus.ARRIVED,
     ShipmentStatus.READY_FOR_PICKUP,
     ShipmentStatus.DELIVERED,
     ShipmentStatus.CANCELED,
@@ -46,6 +47,8 @@ class Dashboard:
     pickups_waiting: list[Shipment] = field(default_factory=list)
     picked_up_today: list[Shipment] = field(default_factory=list)
     low_stock: list[StockRecord] = field(default_factory=list)
+    #: Pick-up orders collected here: their shipments packed at other stations, not yet handed over.
+    incoming: list[Shipment] = field(default_factory=list)
 
 
 def get_station(station_id: int | None = None, *, code: str | None = None) -> Station:
@@ -94,7 +97,20 @@ def station_dashboard(station: Station, *, now: datetime) -> Dashboard:
         pickup.where(Shipment.status == ShipmentStatus.DELIVERED, Shipment.delivered_at >= today_start,
                      Shipment.delivered_at < today_end).order_by(Shipment.delivered_at)
     ))
-    return Dashboard(station, groups, waiting, picked, low_stock(station.id))
+    return Dashboard(station, groups, waiting, picked, low_stock(station.id), incoming_shipments(station.id))
+
+
+def incoming_shipments(station_id: int) -> list[Shipment]:
+    """Shipments packed elsewhere for pick-up orders collected at this station, still open."""
+    return list(db.session.scalars(
+        sa.select(Shipment).join(Order, Shipment.order_id == Order.id)
+        .where(Order.delivery == Delivery.PICKUP, Order.pickup_station_id == station_id,
+               Shipment.station_id != station_id,
+               Shipment.status.in_((ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED,
+                                    ShipmentStatus.SHIPPED, ShipmentStatus.ARRIVED)))
+        .options(selectinload(Shipment.order), selectinload(Shipment.station), selectinload(Shipment.lines))
+        .order_by(Shipment.created_at, Shipment.id)
+    ))
 
 
 def low_stock(station_id: int) -> list[StockRecord]:

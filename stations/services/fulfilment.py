@@ -1,8 +1,17 @@
 """Working a shipment through its state machine (orders.models.Shipment.TRANSITIONS).
 
     new → accepted → packed → shipped → delivered              (delivery "ship")
-                          └→ ready_for_pickup → delivered       (delivery "pickup", code checked)
-    new | accepted | packed | ready_for_pickup → canceled       (every line canceled)
+                          └→ ready_for_pickup → delivered       (delivery "pickup", packed at the chosen station)
+                          └→ shipped → arrived → delivered      (delivery "pickup", packed at another station:
+                                                                 sent to the chosen station, received there)
+    new | accepted | packed | ready_for_pickup | arrived → canceled   (every line canceled)
+
+A pick-up order is collected whole at the station the buyer chose (`Order.pickup_station_id`), with
+the one pick-up code every shipment of the order carries: the chosen station's operator receives
+the shipments sent from other stations and hands the whole order over in one step (`hand_over_order`).
+Who may do what (`may`): the packing station accepts, packs, ships and cancels its shipment; the
+station that hands over (the chosen station for a pick-up order, else the packing station) receives,
+takes the cash and hands over. docs/pickup.md has the rules.
 
 Hand-over (deliver or pick-up) is the moment the goods leave the station: in the same transaction
 each open product line consumes its allocation and is credited to its households
@@ -35,14 +44,19 @@ from stations.services.stock import cancel_allocation, consume_allocation
 #: After this many wrong pick-up codes the shipment is locked for counter hand-over.
 PICKUP_MAX_FAILURES = 5
 
-ACTIONS = ("accept", "pack", "ready", "ship", "deliver", "pickup", "cancel")
+ACTIONS = ("accept", "pack", "ready", "ship", "receive", "deliver", "pickup", "cancel")
+#: Actions of the station that hands the goods over (for a pick-up order: the chosen station).
+HANDOVER_ACTIONS = frozenset({"receive", "pickup", "cash"})
 OPEN_STATUSES = (
     ShipmentStatus.NEW,
     ShipmentStatus.ACCEPTED,
     ShipmentStatus.PACKED,
     ShipmentStatus.SHIPPED,
+    ShipmentStatus.ARRIVED,
     ShipmentStatus.READY_FOR_PICKUP,
 )
+#: A pick-up order's shipment at its chosen station, waiting for the buyer.
+AT_PICKUP_STATION = (ShipmentStatus.READY_FOR_PICKUP, ShipmentStatus.ARRIVED)
 
 
 #: Shipment status -> its Chinese label (a msgid: show it through `status_label`, never bare).
@@ -52,6 +66,7 @@ STATUS_LABELS = {
     "accepted": "已接单",
     "packed": "已打包",
     "shipped": "已发货",
+    "arrived": "已到自提站",
     "ready_for_pickup": "待自提",
     "delivered": "已交付",
     "canceled": "已取消",
@@ -74,6 +89,46 @@ class PickupLocked(Conflict):
     code = "pickup_locked"
 
 
+class NotYourStep(Conflict):
+    """The station may see this shipment but this step belongs to the other station."""
+
+    status = 403
+    code = "forbidden"
+
+
+# --- where a shipment goes, who may act ---------------------------------------------------------
+
+
+def pickup_station_id(shipment: Shipment) -> int | None:
+    """The station the buyer chose for a pick-up order (None for delivery by post)."""
+    order = shipment.order
+    return order.pickup_station_id if order.delivery == Delivery.PICKUP else None
+
+
+def is_transfer(shipment: Shipment) -> bool:
+    """A pick-up order's shipment packed at another station than the chosen one: it travels there."""
+    target = pickup_station_id(shipment)
+    return target is not None and target != shipment.station_id
+
+
+def handover_station_id(shipment: Shipment) -> int:
+    """The station that hands the goods to the buyer (and takes the cash)."""
+    return pickup_station_id(shipment) or shipment.station_id
+
+
+def may(user, shipment: Shipment, action: str) -> bool:
+    """Whether `user` may take `action` on `shipment` (one of ACTIONS, or "cash")."""
+    station_id = handover_station_id(shipment) if action in HANDOVER_ACTIONS else shipment.station_id
+    return can_manage_station(user, station_id)
+
+
+def require_may(user, shipment: Shipment, action: str) -> None:
+    if not may(user, shipment, action):
+        if action in HANDOVER_ACTIONS:
+            raise NotYourStep(_("只有顾客选择的自提站点才能收货和交付"))
+        raise NotYourStep(_("这一步由发货站点操作"))
+
+
 # --- loading ----------------------------------------------------------------------------------
 
 
@@ -86,16 +141,22 @@ def _shipment_query():
 
 
 def get_shipment_for(user, code: str) -> Shipment:
-    """The shipment with public `code` if `user` manages its station; else NotFound (no leak)."""
+    """The shipment with public `code` if `user` manages its station, or the pick-up station its order
+    goes to; else NotFound (no leak)."""
     code = (code or "").strip()
     shipment = db.session.scalar(_shipment_query().where(Shipment.code == code)) if code else None
-    if shipment is None or not can_manage_station(user, shipment.station_id):
+    if shipment is None or not (can_manage_station(user, shipment.station_id)
+                                or can_manage_station(user, pickup_station_id(shipment))):
         raise NotFound(_("没有这个发货单"))
     return shipment
 
 
 def list_station_shipments(station_id: int, *, status: str | None = None, limit: int = 200) -> list[Shipment]:
-    query = _shipment_query().where(Shipment.station_id == station_id)
+    """The station's own shipments and, for pick-up orders collected here, those packed elsewhere."""
+    incoming = (
+        sa.select(Order.id).where(Order.delivery == Delivery.PICKUP, Order.pickup_station_id == station_id)
+    )
+    query = _shipment_query().where(sa.or_(Shipment.station_id == station_id, Shipment.order_id.in_(incoming)))
     if status:
         if status not in set(ShipmentStatus):
             raise ValidationError(_("未知状态"), fields={"status": "invalid"})
@@ -132,6 +193,28 @@ def _notify(shipment: Shipment, event: str) -> None:
     enqueue_after_commit(notify_shipment, shipment.id, event)
 
 
+def order_shipments(order: Order) -> list[Shipment]:
+    return sorted(order.shipments, key=lambda s: s.id)
+
+
+def live_shipments(order: Order) -> list[Shipment]:
+    """The shipments still to hand over (not canceled, not delivered)."""
+    return [s for s in order_shipments(order) if s.status in OPEN_STATUSES]
+
+
+def order_ready_for_pickup(order: Order) -> bool:
+    """Every live shipment of a pick-up order waits at the chosen station."""
+    live = live_shipments(order)
+    return bool(live) and all(s.status in AT_PICKUP_STATION for s in live)
+
+
+def _notify_if_order_ready(shipment: Shipment) -> None:
+    """Tell the buyer once the whole order waits at the chosen station (with the code)."""
+    db.session.flush()
+    if order_ready_for_pickup(shipment.order):
+        _notify(shipment, "ready_for_pickup")
+
+
 def _require_order_open(shipment: Shipment) -> None:
     if shipment.order.status != OrderStatus.CONFIRMED:
         raise Conflict(_("订单未确认（尚未付款或已关闭）"), code="order_not_confirmed")
@@ -154,9 +237,9 @@ def pack(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     _lock(shipment)
     _require_order_open(shipment)
     transition(shipment, ShipmentStatus.PACKED, actor=actor, now=now)
-    if shipment.order.delivery == Delivery.PICKUP:
+    if shipment.order.delivery == Delivery.PICKUP and not is_transfer(shipment):
         transition(shipment, ShipmentStatus.READY_FOR_PICKUP, actor=actor, now=now)
-        _notify(shipment, "ready_for_pickup")
+        _notify_if_order_ready(shipment)
     else:
         _notify(shipment, "packed")
     db.session.flush()
@@ -169,25 +252,46 @@ def mark_ready(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     _require_order_open(shipment)
     if shipment.order.delivery != Delivery.PICKUP:
         raise IllegalTransition(_("此订单为快递配送，不是到站自提"), fields={"status": shipment.status})
+    if is_transfer(shipment):
+        raise IllegalTransition(_("此发货单须送往顾客选择的自提站点"), fields={"status": shipment.status})
     transition(shipment, ShipmentStatus.READY_FOR_PICKUP, actor=actor, now=now)
-    _notify(shipment, "ready_for_pickup")
+    _notify_if_order_ready(shipment)
     db.session.flush()
     return shipment
 
 
 def ship(shipment: Shipment, *, tracking_number: str | None, actor, now: datetime) -> Shipment:
+    """Sent by post to the buyer (a tracking number is required), or — a pick-up order's shipment
+    packed at another station — sent to the chosen station (tracking number optional)."""
     tracking = (tracking_number or "").strip()
-    if not tracking or len(tracking) > 40:
-        raise ValidationError(_("请填写运单号（最多 40 个字符）"),
-                              fields={"tracking_number": "required"})
+    if len(tracking) > 40:
+        raise ValidationError(_("请填写运单号（最多 40 个字符）"), fields={"tracking_number": "too_long"})
     _lock(shipment)
     _require_order_open(shipment)
-    if shipment.order.delivery != Delivery.SHIP:
+    if shipment.order.delivery != Delivery.SHIP and not is_transfer(shipment):
         raise IllegalTransition(_("此订单为到站自提，不能发快递"),
                                 fields={"status": shipment.status})
+    if not tracking and not is_transfer(shipment):
+        raise ValidationError(_("请填写运单号（最多 40 个字符）"),
+                              fields={"tracking_number": "required"})
     transition(shipment, ShipmentStatus.SHIPPED, actor=actor, now=now, note=tracking)
     shipment.tracking_number = tracking
     _notify(shipment, "shipped")
+    db.session.flush()
+    return shipment
+
+
+def receive(shipment: Shipment, *, actor, now: datetime) -> Shipment:
+    """shipped → arrived: the chosen pick-up station received a shipment sent from another station."""
+    _lock(shipment)
+    _require_order_open(shipment)
+    if not is_transfer(shipment):
+        raise IllegalTransition(_("只有送往自提站点的发货单需要收货"), fields={"status": shipment.status})
+    if shipment.status != ShipmentStatus.SHIPPED:
+        raise IllegalTransition(_("当前状态「%(status)s」不能收货", status=status_label(shipment.status)),
+                                fields={"status": shipment.status})
+    transition(shipment, ShipmentStatus.ARRIVED, actor=actor, now=now, note="received")
+    _notify_if_order_ready(shipment)
     db.session.flush()
     return shipment
 
@@ -219,40 +323,74 @@ def deliver(shipment: Shipment, *, actor, now: datetime) -> Shipment:
         raise IllegalTransition(_("当前状态「%(status)s」不能交付", status=status_label(shipment.status)),
                                 fields={"status": shipment.status})
     _require_order_open(shipment)
+    if shipment.order.delivery != Delivery.SHIP:  # a pick-up order is handed over at the chosen station
+        raise IllegalTransition(_("此订单为到站自提，须在自提站点凭取货码交付"), fields={"status": shipment.status})
     return _hand_over(shipment, actor=actor, now=now, note="delivered")
 
 
+def _lock_order_shipments(order: Order) -> list[Shipment]:
+    """Lock the order, then its shipments by id (the global order: order row, then shipments)."""
+    db.session.execute(sa.select(Order.id).where(Order.id == order.id).with_for_update())
+    ids = list(db.session.scalars(
+        sa.select(Shipment.id).where(Shipment.order_id == order.id).order_by(Shipment.id).with_for_update()
+    ))
+    for shipment in order.shipments:
+        db.session.refresh(shipment)
+    db.session.refresh(order)
+    return [s for s in order_shipments(order) if s.id in ids]
+
+
 def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now: datetime) -> Shipment:
-    """Counter hand-over against the buyer's pick-up code; wrong codes are counted, then locked out."""
-    _lock(shipment)
-    if shipment.status != ShipmentStatus.READY_FOR_PICKUP:
+    """Counter hand-over of the whole pick-up order `shipment` belongs to, against the buyer's one
+    pick-up code; wrong codes are counted (on every live shipment of the order), then locked out.
+
+    Every live shipment must wait at the chosen station (its own: ready for pick-up; from another
+    station: arrived). For a cash order every shipment's cash must have been taken.
+    """
+    order = shipment.order
+    shipments = _lock_order_shipments(order)
+    if shipment.status not in AT_PICKUP_STATION:
         raise IllegalTransition(_("当前状态「%(status)s」不能交付", status=status_label(shipment.status)),
                                 fields={"status": shipment.status})
     _require_order_open(shipment)
-    if shipment.pickup_failures >= PICKUP_MAX_FAILURES:
+    live = [s for s in shipments if s.status in OPEN_STATUSES]
+    waiting = [s for s in live if s.status not in AT_PICKUP_STATION]
+    if waiting:
+        raise Conflict(_("还有发货单未到自提站点（%(codes)s），整单到齐后才能交付",
+                         codes="、".join(s.code for s in waiting)), code="order_not_ready")
+    if any(s.pickup_failures >= PICKUP_MAX_FAILURES for s in live):
         raise PickupLocked(_("取货码错误次数过多，已锁定，请联系管理员解锁"))
-    if not same_secret((pickup_code or "").strip(), shipment.pickup_code):
+    code = (pickup_code or "").strip()
+    if not all(same_secret(code, s.pickup_code) for s in live):
         table = Shipment.__table__
         db.session.execute(
-            sa.update(table).where(table.c.id == shipment.id).values(pickup_failures=table.c.pickup_failures + 1)
+            sa.update(table).where(table.c.id.in_([s.id for s in live]))
+            .values(pickup_failures=table.c.pickup_failures + 1)
         )
         db.session.flush()
-        db.session.refresh(shipment)
-        left = max(PICKUP_MAX_FAILURES - shipment.pickup_failures, 0)
+        for s in live:
+            db.session.refresh(s)
+        left = max(PICKUP_MAX_FAILURES - max(s.pickup_failures for s in live), 0)
         raise WrongPickupCode(
             _("取货码错误"), fields={"pickup_code": "wrong", "attempts_left": str(left)}
         )
-    return _hand_over(shipment, actor=actor, now=now, note="picked up")
+    if order.payment_method == PaymentMethod.STATION_CASH and any(s.cash_received_at is None for s in live):
+        raise Conflict(_("请先确认已收现金，再交付"), code="cash_not_received")
+    for s in live:
+        _hand_over(s, actor=actor, now=now, note="picked up")
+    db.session.refresh(shipment)
+    return shipment
 
 
 def unlock_pickup(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     """Admin: reset the wrong-code counter (recorded in the shipment's history)."""
     from shop.history import record_status
 
-    _lock(shipment)
-    shipment.pickup_failures = 0
-    record_status(shipment, from_status=shipment.status, to_status=shipment.status, actor=actor, now=now,
-                  note="pickup unlocked")
+    for s in _lock_order_shipments(shipment.order):  # the counter is the order's: every shipment's
+        if s.pickup_failures or s.id == shipment.id:
+            s.pickup_failures = 0
+            record_status(s, from_status=s.status, to_status=s.status, actor=actor, now=now,
+                          note="pickup unlocked")
     db.session.flush()
     return shipment
 
@@ -260,7 +398,8 @@ def unlock_pickup(shipment: Shipment, *, actor, now: datetime) -> Shipment:
 # --- cancellation ------------------------------------------------------------------------------
 
 
-CANCELABLE = (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED, ShipmentStatus.READY_FOR_PICKUP)
+CANCELABLE = (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED, ShipmentStatus.READY_FOR_PICKUP,
+              ShipmentStatus.ARRIVED)
 
 
 def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderLine:
@@ -343,6 +482,9 @@ def _settle_order(order: Order, *, actor, now: datetime) -> None:
 
 def apply_action(shipment: Shipment, action: str, *, actor, now: datetime, tracking_number: str | None = None,
                  pickup_code: str | None = None, reason: str | None = None) -> Shipment:
+    """The operator's step; refused (403) when it belongs to the other station (`may`)."""
+    if action in ACTIONS:
+        require_may(actor, shipment, action)
     if action == "accept":
         return accept(shipment, actor=actor, now=now)
     if action == "pack":
@@ -351,6 +493,8 @@ def apply_action(shipment: Shipment, action: str, *, actor, now: datetime, track
         return mark_ready(shipment, actor=actor, now=now)
     if action == "ship":
         return ship(shipment, tracking_number=tracking_number, actor=actor, now=now)
+    if action == "receive":
+        return receive(shipment, actor=actor, now=now)
     if action == "deliver":
         return deliver(shipment, actor=actor, now=now)
     if action == "pickup":

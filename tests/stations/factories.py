@@ -29,6 +29,7 @@ def make_order(
     status: str = "confirmed",
     created_at=None,
     pickup_code: str = PICKUP_CODE,
+    pickup_station=None,
 ) -> Order:
     """`items` = [(product, quantity)]. One shipment per station; stock allocated; card orders paid."""
     buyer = buyer or make_user()
@@ -36,6 +37,7 @@ def make_order(
     subtotal = sum(p.price_fen * q for p, q in items)
     order = Order(
         code=new_order_code(), secret=new_secret(), user_id=buyer.id, status=status, delivery=delivery,
+        pickup_station_id=pickup_station.id if pickup_station is not None else None,
         payment_method=payment_method, ship_name="李四", ship_phone="13800000000", ship_province="江西省",
         ship_city="南昌市", ship_district="南昌县", ship_line="莲塘镇 1 号", subtotal_fen=subtotal,
         shipping_fen=0, total_fen=subtotal, created_at=created_at,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from PIL import Image
 
 from catalog.images import ImageRejected, check_image
 from catalog.models import BenefitLink, Product, ProductImage
+from shop.once import new_form_token
 from stations.models import StockMovement
 from stations.services.stock import movements_total
 from tests.stations.factories import image_bytes
@@ -30,6 +32,7 @@ def _form(world, **extra):
         "description": "老坛腌制",
         f"weight_{world.a.h1.id}": "3",
         f"weight_{world.a.h2.id}": "1",
+        "form_token": new_form_token(),
     }
     data.update(extra)
     return data
@@ -141,3 +144,29 @@ def test_operator_changes_price_and_unpublishes_by_form(db, world, client, auth)
     client.post(f"/station/products/{world.a.product.id}/edit", data={"price": "abc", "is_published": "1"})
     db.session.expire_all()
     assert (world.a.product.price_fen, world.a.product.is_published) == (3680, False)
+
+
+def test_a_double_tap_on_submit_creates_one_product(db, world, client, auth):
+    """#19.6: two identical POSTs of the same shown form (its once-token) create one product."""
+    auth.login(world.a.operator)
+    page = client.get("/station/products/new").get_data(as_text=True)
+    token = re.search(r'name="form_token" type="hidden" value="([^"]+)"|name="form_token" value="([^"]+)"', page)
+    assert token, "the form carries no once-token"
+    token = token.group(1) or token.group(2)
+    before = _count(db, Product), _count(db, StockMovement)
+    first = client.post("/station/products/new", data=_form(world, form_token=token,
+                        image=(io.BytesIO(image_bytes("PNG")), "a.png")), content_type="multipart/form-data")
+    second = client.post("/station/products/new", data=_form(world, form_token=token,
+                         image=(io.BytesIO(image_bytes("PNG")), "a.png")), content_type="multipart/form-data")
+    assert first.status_code == 302 and second.status_code == 302
+    assert (_count(db, Product), _count(db, StockMovement)) == (before[0] + 1, before[1] + 1)
+    assert "已提交过" in client.get(second.headers["Location"]).get_data(as_text=True)
+    # a form posted without its token creates nothing and says why
+    data = _form(world)
+    del data["form_token"]
+    response = client.post("/station/products/new", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422 and _count(db, Product) == before[0] + 1
+    # a fresh form (a new token) is a new product
+    assert client.post("/station/products/new", data=_form(world),
+                       content_type="multipart/form-data").status_code == 302
+    assert _count(db, Product) == before[0] + 2

@@ -21,7 +21,8 @@ def test_dashboard_groups_own_shipments_oldest_first_with_low_stock(db, world, n
     record.low_stock_threshold = 18
     dash = station_dashboard(world.a.station, now=now)
     groups = {g.status: g for g in dash.groups}
-    assert list(groups) == ["new", "accepted", "packed", "shipped", "ready_for_pickup", "delivered", "canceled"]
+    assert list(groups) == ["new", "accepted", "packed", "shipped", "arrived", "ready_for_pickup", "delivered",
+                            "canceled"]
     assert groups["new"].count == 2
     assert [s.code for s in groups["new"].shipments] == [old.shipments[0].code, new.shipments[0].code]
     assert groups["new"].oldest_age == timedelta(days=2)
@@ -108,9 +109,30 @@ def test_packing_slip_has_order_code_lines_address_and_qr(db, world, client, aut
     body = client.get(f"/station/shipments/{order.shipments[0].code}/slip").get_data(as_text=True)
     assert order.code in body and world.a.product.name in body and "莲塘镇 1 号" in body
     assert "<svg" in body and "@media print" not in body  # QR inline; print rules live in stations.css
-    pickup = make_order([(world.a.product, 1)], delivery="pickup")
+    pickup = make_order([(world.a.product, 1)], delivery="pickup", pickup_station=world.a.station)
     body = client.get(f"/station/shipments/{pickup.shipments[0].code}/slip").get_data(as_text=True)
-    assert PICKUP_CODE in body and "莲塘镇 1 号" not in body
+    assert "莲塘镇 1 号" not in body and world.a.station.name in body
+
+
+def test_no_slip_or_station_page_prints_the_pick_up_code(db, world, client, auth, now):
+    """The code is the buyer's alone (#17.8, #19.6): not on the packing slip, not on the pick-up
+    shelf's slip, not on the operator's pages, at any step."""
+    order = make_order([(world.a.product, 1), (world.b.product, 1)], delivery="pickup",
+                       pickup_station=world.a.station)
+    own, incoming = order.shipments
+    auth.login(world.a.operator)
+    pages = [f"/station/shipments/{own.code}/slip", f"/station/shipments/{own.code}", "/station/",
+             f"/station/shipments/{incoming.code}"]
+    for path in pages:
+        body = client.get(path).get_data(as_text=True)
+        assert PICKUP_CODE not in body, path
+    fulfilment.accept(own, actor=world.a.operator, now=now)
+    fulfilment.pack(own, actor=world.a.operator, now=now)
+    for path in pages:
+        response = client.get(path)
+        assert response.status_code == 200 and PICKUP_CODE not in response.get_data(as_text=True), path
+    slip = client.get(f"/station/shipments/{own.code}/slip").get_data(as_text=True)
+    assert "onclick" not in slip and 'src="/static/js/print.js"' in slip and "data-print" in slip
 
 
 def test_locked_pickup_is_unlocked_only_by_an_admin(db, world, client, auth, now):
@@ -130,3 +152,18 @@ def test_locked_pickup_is_unlocked_only_by_an_admin(db, world, client, auth, now
     assert client.post(f"/station/shipments/{s.code}/unlock-pickup").status_code == 302
     db.session.expire_all()
     assert s.pickup_failures == 0
+
+
+def test_shipment_page_shows_the_recipient_to_the_station_and_nav_links_refund_requests(db, world, client, auth):
+    """#19.6: the operator sees whom to send to (a buyer, not a household: unmasked, own station only);
+    the refund requests page is reachable from the station navigation."""
+    order = make_order([(world.a.product, 1)])
+    s = order.shipments[0]
+    auth.login(world.a.operator)
+    body = client.get(f"/station/shipments/{s.code}").get_data(as_text=True)
+    for text in ("李四", "13800000000", "江西省", "南昌县", "莲塘镇 1 号"):
+        assert text in body, text
+    assert 'href="/refund-requests"' in client.get("/station/").get_data(as_text=True)
+    client.post("/logout")
+    auth.login(world.b.operator)
+    assert client.get(f"/station/shipments/{s.code}").status_code == 404

@@ -1,0 +1,28 @@
+"""What the buyer of a pick-up order is shown: the chosen station and the order's one pick-up code.
+
+A pick-up order is collected whole at the station the buyer chose (docs/pickup.md); every shipment
+carries the same code. The code is the buyer's alone: only the buyer's pages, the confirmation mail
+and the ready-for-pick-up mail show it, never an operator's page or a printed slip.
+"""
+from __future__ import annotations
+
+from orders.models import Delivery, Order, OrderStatus, ShipmentStatus
+
+_STILL_TO_COLLECT = (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED, ShipmentStatus.SHIPPED,
+                     ShipmentStatus.ARRIVED, ShipmentStatus.READY_FOR_PICKUP)
+
+
+def order_pickup_code(order: Order) -> str:
+    """The pick-up order's code ('' for delivery by post)."""
+    if order.delivery != Delivery.PICKUP:
+        return ""
+    return next((s.pickup_code for s in sorted(order.shipments, key=lambda s: s.id) if s.pickup_code), "")
+
+
+def pickup_code_to_show(order: Order) -> str:
+    """The code while something of the order is still to collect ('' otherwise)."""
+    if order.status != OrderStatus.CONFIRMED:
+        return ""
+    if not any(s.status in _STILL_TO_COLLECT for s in order.shipments):
+        return ""
+    return order_pickup_code(order)

@@ -1,0 +1,79 @@
+"""What the buyer of a pick-up order sees (#18.3): the chosen station's name, address, hours and phone
+before ordering (checkout) and after (order page), and the order's one pick-up code as digits and a QR
+code; the code is the buyer's alone."""
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import sqlalchemy as sa
+
+from orders.models import Order
+from shop.db import commit
+from tests.factories import make_product, make_station, make_user
+from tests.orders.factories import make_order
+
+
+def _station(code: str, name: str, phone: str):
+    station = make_station(code=code)
+    station.name, station.address, station.hours, station.phone = name, f"{name}村委会一楼", "08:30-17:30", phone
+    return station
+
+
+def test_checkout_shows_the_pick_up_stations_details_and_the_order_page_the_code_and_qr(client, db, auth):
+    chosen = _station("NCX1", "柳溪村站", "0791-85700001")
+    other = _station("NCX2", "新联村站", "0791-85700002")
+    a = make_product(price_fen=1000, station=chosen, stock=5)
+    b = make_product(price_fen=2000, station=other, stock=5)
+    user = make_user()
+    auth.login(user)
+    client.post("/cart/add", data={"product_id": a.id, "quantity": 1})
+    client.post("/cart/add", data={"product_id": b.id, "quantity": 1})
+    html = client.get("/checkout").get_data(as_text=True)
+    for text in ("柳溪村站", "柳溪村站村委会一楼", "08:30-17:30", "0791-85700001"):
+        assert text in html, text
+    total = re.search(r'name="shown_total_pickup" value="(\d+)"', html).group(1)
+    response = client.post("/checkout", data={
+        "address_id": 0, "delivery": "pickup", "pickup_station_id": chosen.id, "payment_method": "station_cash",
+        "shown_total_pickup": total})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    order = db.session.scalar(sa.select(Order))
+    assert order.pickup_station_id == chosen.id and len(order.shipments) == 2
+    codes = {s.pickup_code for s in order.shipments}
+    assert len(codes) == 1 and codes != {""}  # one code for the whole order
+    (code,) = codes
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    for text in ("柳溪村站", "柳溪村站村委会一楼", "08:30-17:30", "0791-85700001", code, "送往 柳溪村站"):
+        assert text in page, text
+    assert page.count(code) == 1  # shown once, for the whole order
+    qr = re.search(r'class="pickup-qr" src="data:image/png;base64,([^"]+)"', page)
+    assert qr, "no QR code image"
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(base64.b64decode(qr.group(1))))
+    assert image.format == "PNG" and image.size[0] == image.size[1] >= 100
+
+
+def test_placement_gives_every_shipment_of_a_pick_up_order_the_same_code(db, now):
+    chosen, other, third = make_station(), make_station(), make_station()
+    buyer = make_user()
+    items = [(make_product(station=s, stock=5), 1) for s in (chosen, other, third)]
+    order = make_order(buyer, items, now=now, delivery="pickup", pickup_station_id=chosen.id)
+    assert len(order.shipments) == 3 and len({s.pickup_code for s in order.shipments}) == 1
+    post = make_order(buyer, items, now=now, payment_method="cod")
+    assert {s.pickup_code for s in post.shipments} == {""}
+
+
+def test_the_confirmation_mail_names_the_station_and_the_one_code(db, now, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    chosen = _station("NCX3", "柳溪村站", "0791-85700003")
+    buyer = make_user(email="pickup-buyer@test.cn")
+    items = [(make_product(station=s, stock=5), 1) for s in (chosen, make_station())]
+    order = make_order(buyer, items, now=now, delivery="pickup", pickup_station_id=chosen.id)
+    commit()
+    [text] = [r.getMessage() for r in caplog.records if r.name == "shop.mail" and order.code in r.getMessage()]
+    code = order.shipments[0].pickup_code
+    assert "柳溪村站" in text and "0791-85700003" in text and text.count(code) == 1
