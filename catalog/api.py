@@ -93,6 +93,8 @@ class StationOut(BaseModel):
     name: str
     address: str
     hours: str
+    #: What a pick-up buyer needs before choosing the station (docs/pickup.md).
+    phone: str
     village_ids: list[int]
 
 
@@ -171,7 +173,7 @@ def villages():
 def stations():
     """Service stations and the villages they serve."""
     return ok({"items": [
-        dict(id=s.id, code=s.code, name=s.name, address=s.address, hours=s.hours,
+        dict(id=s.id, code=s.code, name=s.name, address=s.address, hours=s.hours, phone=s.phone or "",
              village_ids=[v.id for v in s.villages])
         for s in list_stations()
     ]})

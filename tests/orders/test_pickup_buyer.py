@@ -77,3 +77,11 @@ def test_the_confirmation_mail_names_the_station_and_the_one_code(db, now, caplo
     [text] = [r.getMessage() for r in caplog.records if r.name == "shop.mail" and order.code in r.getMessage()]
     code = order.shipments[0].pickup_code
     assert "柳溪村站" in text and "0791-85700003" in text and text.count(code) == 1
+
+
+def test_the_stations_api_gives_what_a_pick_up_buyer_needs(client, db):
+    _station("NCX4", "柳溪村站", "0791-85700004")
+    commit()
+    [item] = [s for s in client.get("/api/v1/stations").json["items"] if s["code"] == "NCX4"]
+    assert (item["name"], item["address"], item["hours"], item["phone"]) == \
+        ("柳溪村站", "柳溪村站村委会一楼", "08:30-17:30", "0791-85700004")
