@@ -5,14 +5,14 @@ shipped → arrived there (docs/pickup.md). `form_submissions` holds the claimed
 that create something (shop/once.py): a double submission creates one object.
 
 Revision ID: a7d3c9e1f2b4
-Revises: 3f6a9c2e1b70
-Create Date: 2026-12-02 18:40:00
+Revises: 9d2b7e4a0c15
+Create Date: 2026-12-02 19:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "a7d3c9e1f2b4"
-down_revision = "3f6a9c2e1b70"
+down_revision = "9d2b7e4a0c15"
 branch_labels = None
 depends_on = None
 
