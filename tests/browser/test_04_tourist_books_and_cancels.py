@@ -70,12 +70,44 @@ def book_two_nights(tourist, live_server, *, days_ahead: int, pay: str) -> str:
 
 
 def cancel_free(tourist, live_server, code: str) -> None:
+    """From the booking page: 取消预订 opens the confirmation step (what the policy refunds), and only
+    its button cancels."""
     main = tourist.page.locator("main")
     expect(main).to_contain_text(re.compile("免费取消|全额退款"))  # inside the free window
-    tourist.submit_and_wait(lambda: main.get_by_role("button", name="取消预订").click())
+    tourist.submit_and_wait(lambda: main.get_by_role("link", name="取消预订").click())
+    expect(main).to_contain_text(re.compile("免费取消|全额退款"))
+    tourist.step("cancel: confirmation step")
+    assert booking_facts(live_server, code)["status"] != "canceled"  # nothing happens before confirming
+    tourist.submit_and_wait(lambda: main.get_by_role("button", name="确认取消预订").click())
     expect(main).to_contain_text("已取消")
     tourist.step("canceled")
     assert booking_facts(live_server, code)["status"] == "canceled"
+
+
+def cancel_from_my_orders(tourist, live_server, code: str) -> None:
+    """From 我的订单: the booking's order is shown as the booking, and cancelling it there goes
+    through the same confirmation step and cancels the booking and its order together."""
+    page = tourist.page
+    main = page.locator("main")
+    tourist.goto("/orders")
+    row = main.locator("li.order-row").filter(has_text=STAY).first
+    expect(row).to_contain_text("到店付款")
+    expect(row).not_to_contain_text("货到付款")
+    tourist.step("my orders: the booking")
+    tourist.submit_and_wait(lambda: row.get_by_role("link").first.click())
+    expect(main).to_contain_text(code)
+    expect(main).not_to_contain_text("收货地址")
+    tourist.step("order page of the booking")
+    tourist.submit_and_wait(lambda: main.get_by_role("link", name="取消预订").click())
+    tourist.submit_and_wait(lambda: main.get_by_role("button", name="确认取消预订").click())
+    expect(main).to_contain_text("已取消")
+    tourist.step("canceled from my orders")
+    assert booking_facts(live_server, code)["status"] == "canceled"
+    with live_server.app_context() as db:
+        from tourism.models import Booking
+
+        booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
+        assert booking.order.status == "canceled"
 
 
 def test_tourist_books_two_nights_and_cancels_free_inside_the_window(open_page, live_server, viewport):
@@ -114,3 +146,11 @@ def test_tourist_pays_two_nights_by_card_cancels_inside_the_window_and_is_refund
     refunded = booking_facts(live_server, code)
     assert refunded["refunded_fen"] == refunded["total_fen"] > 0
     expect(main).to_contain_text(yuan(refunded["total_fen"]))
+
+
+def test_tourist_cancels_a_pay_on_arrival_booking_from_my_orders(open_page, live_server, viewport):
+    tourist = open_page("tourist")
+    tourist.login(DEMO["consumer"])
+    code = book_two_nights(tourist, live_server, days_ahead=20 if viewport.is_phone else 22, pay="arrival")
+    assert booking_facts(live_server, code)["status"] == "confirmed"
+    cancel_from_my_orders(tourist, live_server, code)
