@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
+from shop.forms import ShopForm
 
-class CheckoutForm(FlaskForm):
+
+class CheckoutForm(ShopForm):
     address_id = SelectField(_l("收货地址"), coerce=int, choices=[], validators=[Optional()])
     name = StringField(_l("收货人"), validators=[Optional(), Length(max=40)])
     phone = StringField(_l("手机号"), validators=[Optional(), Length(max=20)])
@@ -23,5 +24,5 @@ class CheckoutForm(FlaskForm):
     payment_method = RadioField(_l("支付方式"), choices=[], default="station_cash")
 
 
-class RefundRequestForm(FlaskForm):
+class RefundRequestForm(ShopForm):
     reason = TextAreaField(_l("退款原因"), validators=[InputRequired(), Length(max=200)])

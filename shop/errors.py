@@ -109,6 +109,38 @@ _HTTP_CODES = {
 }
 
 
+def http_message(exc: HTTPException) -> str | None:
+    """What an HTTP error says to a person, in their language; None for the status's generic text.
+    Werkzeug's and the extensions' own descriptions are English ("The CSRF token is invalid.",
+    a rate limit's "10 per 1 minute") and never shown: only messages the shop wrote itself
+    (`abort(400, _("…"))`) are."""
+    from flask_babel import gettext
+    from flask_wtf.csrf import CSRFError
+
+    if isinstance(exc, CSRFError):
+        return gettext("页面已过期，请刷新后重试")
+    if exc.code == 429:
+        return gettext("操作太频繁，请稍后再试")
+    if exc.description == type(exc).description:
+        return None
+    return exc.description
+
+
+def generic_http_message(status: int) -> str:
+    """The status's text for a person (the API's message when nothing more precise is known)."""
+    from flask_babel import gettext
+
+    if status >= 500:
+        return gettext("服务器出错了，请稍后再试。")
+    if status == 404:
+        return gettext("页面不存在。")
+    if status == 403:
+        return gettext("您没有权限访问此页面。")
+    if status == 401:
+        return gettext("请先登录。")
+    return gettext("请求有误。")
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
@@ -130,9 +162,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         status = exc.code or 500
+        message = http_message(exc)
         if wants_json():
-            return json_error(status, _HTTP_CODES.get(status, "error"), exc.description or exc.name)
-        return render_template("errors/error.html", status=status, message=exc.description), status
+            return json_error(status, _HTTP_CODES.get(status, "error"), message or generic_http_message(status))
+        return render_template("errors/error.html", status=status, message=message), status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

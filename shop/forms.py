@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import ValidationError
 
@@ -52,3 +53,67 @@ class FormTokenField(HiddenField):
 
         if not valid_token(self.data):
             raise ValidationError(_l("表单已过期，请刷新页面后重新提交"))
+
+
+#: WTForms' built-in messages (its English msgids) as this shop says them, through its own catalogue:
+#: no field name ("password") or WTForms' own Chinese ("字段必须和 password 相等。") reaches a page.
+#: Placeholders (%(min)d, %(max)d) are filled by WTForms after the lookup.
+BUILTIN_MESSAGES = {
+    "This field is required.": _l("请填写此项"),
+    "Invalid email address.": _l("请填写有效的邮箱地址"),
+    "Field must be equal to %(other_name)s.": _l("两次输入不一致"),
+    "Field must be at least %(min)d character long.": _l("至少需要 %(min)d 个字符"),
+    "Field must be at least %(min)d characters long.": _l("至少需要 %(min)d 个字符"),
+    "Field cannot be longer than %(max)d character.": _l("最多 %(max)d 个字符"),
+    "Field cannot be longer than %(max)d characters.": _l("最多 %(max)d 个字符"),
+    "Field must be exactly %(max)d character long.": _l("必须是 %(max)d 个字符"),
+    "Field must be exactly %(max)d characters long.": _l("必须是 %(max)d 个字符"),
+    "Field must be between %(min)d and %(max)d characters long.": _l("长度须为 %(min)d 到 %(max)d 个字符"),
+    "Number must be at least %(min)s.": _l("不能小于 %(min)s"),
+    "Number must be at most %(max)s.": _l("不能大于 %(max)s"),
+    "Number must be between %(min)s and %(max)s.": _l("须在 %(min)s 到 %(max)s 之间"),
+    "Date must be at least %(min)s.": _l("日期不能早于 %(min)s"),
+    "Date must be at most %(max)s.": _l("日期不能晚于 %(max)s"),
+    "Date must be between %(min)s and %(max)s.": _l("日期须在 %(min)s 到 %(max)s 之间"),
+    "Invalid input.": _l("格式不正确"),
+    "Invalid URL.": _l("网址不正确"),
+    "Not a valid choice.": _l("请选择一个有效的选项"),
+    "Invalid Choice: could not coerce.": _l("请选择一个有效的选项"),
+    "Not a valid integer value.": _l("请输入整数"),
+    "Not a valid decimal value.": _l("请输入数字"),
+    "Not a valid float value.": _l("请输入数字"),
+    "Not a valid date value.": _l("请输入有效的日期"),
+    "Not a valid datetime value.": _l("请输入有效的日期和时间"),
+    "Not a valid time value.": _l("请输入有效的时间"),
+    "Invalid value, must be one of: %(values)s.": _l("请选择一个有效的选项"),
+    "Invalid value, can't be any of: %(values)s.": _l("这个值不可用"),
+    "This field cannot be edited.": _l("此项不能修改"),
+    "This field is disabled and cannot have a value.": _l("此项不能填写"),
+    # Flask-WTF's form-level CSRF check
+    "The CSRF token is missing.": _l("页面已过期，请刷新后重试"),
+    "The CSRF token is invalid.": _l("页面已过期，请刷新后重试"),
+    "The CSRF token has expired.": _l("页面已过期，请刷新后重试"),
+    "The CSRF tokens do not match.": _l("页面已过期，请刷新后重试"),
+}
+
+
+class _Messages:
+    """WTForms' translations object (`gettext`/`ngettext`): built-in messages from BUILTIN_MESSAGES in the
+    request's language; a message WTForms has that the shop has not mapped stays as WTForms wrote it
+    (tests/test_messages_locale.py checks every form's messages are mapped)."""
+
+    def gettext(self, string):
+        message = BUILTIN_MESSAGES.get(str(string))
+        return str(message) if message is not None else string  # a lazy string: the request's language
+
+    def ngettext(self, singular, plural, n):
+        return self.gettext(singular if n == 1 else plural)
+
+
+class ShopForm(FlaskForm):
+    """The base of every form of the shop: Flask-WTF (CSRF) with WTForms' built-in messages in the
+    shop's own words and language (`Meta.get_translations`, WTForms' documented hook)."""
+
+    class Meta:
+        def get_translations(self, form):
+            return _Messages()

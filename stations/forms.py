@@ -2,49 +2,48 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from shop.forms import FormTokenField, YuanField
+from shop.forms import FormTokenField, ShopForm, YuanField
 
 
-class ActionForm(FlaskForm):
+class ActionForm(ShopForm):
     action = HiddenField(validators=[DataRequired(), Length(max=16)])
     tracking_number = StringField(_l("运单号"), validators=[Optional(), Length(max=40)])
     pickup_code = StringField(_l("取货码"), validators=[Optional(), Length(max=12)])
     reason = StringField(_l("原因"), validators=[Optional(), Length(max=200)])
 
 
-class CancelLineForm(FlaskForm):
+class CancelLineForm(ShopForm):
     reason = StringField(_l("取消原因"), validators=[DataRequired(), Length(max=200)])
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(ShopForm):
     """CSRF only (confirm cash)."""
 
 
-class ReceiveForm(FlaskForm):
+class ReceiveForm(ShopForm):
     quantity = IntegerField(_l("入库数量"), validators=[InputRequired(), NumberRange(min=1, max=100_000)])
     harvest_date = DateField(_l("采收/生产日期"), validators=[Optional()])
     lot_note = StringField(_l("批次/采收说明"), validators=[Optional(), Length(max=200)])
     from_household_id = SelectField(_l("交货农户"), coerce=int, validate_choice=True)
 
 
-class CorrectForm(FlaskForm):
+class CorrectForm(ShopForm):
     delta = IntegerField(_l("调整数量（正数增加，负数减少）"),
                          validators=[InputRequired(), NumberRange(min=-100_000, max=100_000)])
     reason = StringField(_l("调整原因"), validators=[DataRequired(), Length(max=200)])
 
 
-class ProductEditForm(FlaskForm):
+class ProductEditForm(ShopForm):
     price = YuanField(_l("价格（元）"), validators=[DataRequired(), Length(max=16)])
     is_published = SelectField(_l("上架"), choices=[SelectChoice("1", _l("上架")), SelectChoice("0", _l("下架"))], validate_choice=True)
 
 
-class AssistedProductForm(FlaskForm):
+class AssistedProductForm(ShopForm):
     household_id = SelectField(_l("代卖农户"), coerce=int, validate_choice=True)
     name = StringField(_l("商品名称"), validators=[DataRequired(), Length(max=80)])
     category_id = SelectField(_l("类别"), coerce=int, validate_choice=True)

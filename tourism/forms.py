@@ -1,14 +1,13 @@
 """Forms of the tourism pages (dates are Beijing calendar dates)."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from shop.forms import YuanField
+from shop.forms import ShopForm, YuanField
 
 
-class BookingForm(FlaskForm):
+class BookingForm(ShopForm):
     unit_type_id = SelectField(_l("房型/票种"), coerce=int, validators=[Optional()], validate_choice=False)
     session_id = SelectField(_l("场次"), coerce=int, validators=[Optional()], validate_choice=False)
     checkin = DateField(_l("入住/游玩日期"), validators=[Optional()])
@@ -20,17 +19,17 @@ class BookingForm(FlaskForm):
     )
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(ShopForm):
     confirmation_code = StringField(_l("确认码"), validators=[DataRequired(), Length(min=1, max=12)])
 
 
-class CloseDatesForm(FlaskForm):
+class CloseDatesForm(ShopForm):
     start = DateField(_l("从"), validators=[DataRequired()])
     end = DateField(_l("到（含）"), validators=[DataRequired()])
     reason = StringField(_l("原因"), validators=[Optional(), Length(max=120)])
 
 
-class ListingTermsForm(FlaskForm):
+class ListingTermsForm(ShopForm):
     """What a host may change about their listing (name, kind and village are the county's)."""
 
     description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=5000)])
@@ -41,7 +40,7 @@ class ListingTermsForm(FlaskForm):
     is_published = BooleanField(_l("对游客开放（取消勾选即暂停接受新预订）"))
 
 
-class UnitTypeForm(FlaskForm):
+class UnitTypeForm(ShopForm):
     """Price and size of one room type, experience or ticket."""
 
     price = YuanField(_l("价格（元）"), validators=[DataRequired(), Length(max=16)])

@@ -198,10 +198,10 @@ def book(listing_id: int):
 
         rollback()
         flash(exc.message, "error")
-        for name, message in exc.fields.items():
+        for name in exc.fields:  # the fields' values are machine codes ("not after check-in"): show the message
             field = getattr(form, name, None)
             if field is not None:
-                field.errors = list(field.errors) + [message]
+                field.errors = list(field.errors) + [exc.message]
         listing = get_listing(listing_id)
         return _render_listing(listing, _booking_form(listing, form), exc.status)
     if not booking.pay_on_arrival:

@@ -12,7 +12,6 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
-from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
@@ -23,6 +22,7 @@ from shop.celery import enqueue_after_commit
 from shop.db import commit
 from shop.errors import DomainError
 from shop.extensions import db
+from shop.forms import ShopForm
 from shop.security import AUTH_LIMIT, limiter
 from shop.urls import external_url
 
@@ -31,11 +31,11 @@ bp = Blueprint("password", __name__, url_prefix="/password")
 RESET_MAX_AGE = 3600  # seconds
 
 
-class ForgotForm(FlaskForm):
+class ForgotForm(ShopForm):
     email = EmailField(_l("邮箱"), validators=[DataRequired(), Email(), Length(max=254)])
 
 
-class ResetForm(FlaskForm):
+class ResetForm(ShopForm):
     password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(min=8, max=200)])
     confirm = PasswordField(_l("确认密码"), validators=[DataRequired(), EqualTo("password")])
 

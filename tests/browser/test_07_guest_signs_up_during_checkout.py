@@ -1,0 +1,60 @@
+"""Journey 7 (#19.1): a first-time buyer adds two items as a guest, goes to 去结算, signs up on the way
+(登录 → 注册) and lands on the checkout with the same two items in the cart."""
+from __future__ import annotations
+
+import itertools
+import re
+import time
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from tests.browser.journeys import VILLAGE_A, VILLAGE_B, add_from_results, search
+
+_seq = itertools.count(1)
+
+
+def test_guest_signs_up_during_checkout_and_keeps_the_cart(open_page, live_server, viewport):
+    guest = open_page("guest")
+    page = guest.page
+    main = page.locator("main")
+
+    guest.goto("/")
+    search(guest, "yancai")
+    add_from_results(guest, village=VILLAGE_A)
+    search(guest, "yancai")
+    add_from_results(guest, village=VILLAGE_B)
+    guest.goto("/cart")
+    rows = main.get_by_role("row").filter(has=page.get_by_role("spinbutton"))
+    expect(rows).to_have_count(2)
+    guest.step("guest cart")
+
+    guest.submit_and_wait(lambda: page.get_by_role("link", name=re.compile("去结算")).click())
+    expect(page.get_by_role("heading", level=1)).to_have_text("登录")
+    guest.step("checkout asks to log in")
+    guest.submit_and_wait(lambda: main.get_by_role("link", name="注册").click())
+    expect(page.get_by_role("heading", level=1)).to_have_text("注册")
+
+    email = f"new-{viewport.name}-{int(time.time())}-{next(_seq)}@test.cn"
+    form = main.locator("form")
+    form.get_by_label("称呼").fill("新买家")
+    form.get_by_label("邮箱").fill(email)
+    form.get_by_label("密码", exact=True).fill("s3cret-pass")
+    form.get_by_label("确认密码").fill("s3cret-pass")
+    guest.step("sign-up form")
+    guest.submit_and_wait(lambda: form.get_by_role("button", name="注册").click())
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text("结算")  # back on the way to checkout
+    guest.step("checkout after sign-up")
+    guest.goto("/cart")
+    expect(main).not_to_contain_text("购物车是空的")
+    expect(main.get_by_role("row").filter(has=page.get_by_role("spinbutton"))).to_have_count(2)
+    guest.step("cart kept after sign-up")
+
+    from orders.models import Cart
+    from shop.auth.models import User
+
+    with live_server.app_context() as db:
+        user_id = db.session.scalar(sa.select(User.id).where(User.email == email))
+        cart = db.session.scalar(sa.select(Cart).where(Cart.user_id == user_id))
+        assert cart is not None and len(cart.lines) == 2
