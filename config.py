@@ -132,6 +132,10 @@ class Config:
 
     ORDER_PAYMENT_MINUTES = _int("ORDER_PAYMENT_MINUTES", 30)
     BOOKING_HOLD_MINUTES = _int("BOOKING_HOLD_MINUTES", 15)
+    #: Embedded default (no CELERY_BROKER_URL): `flask run` runs Celery's beat_schedule in a thread
+    #: (shop/scheduler.py) that looks at it this often; EMBEDDED_SCHEDULER=0 turns it off.
+    SCHEDULER_TICK_SECONDS = _int("SCHEDULER_TICK_SECONDS", 30)
+    EMBEDDED_SCHEDULER = os.environ.get("EMBEDDED_SCHEDULER", "1") not in ("0", "false", "no")
     MAX_STAY_NIGHTS = _int("MAX_STAY_NIGHTS", 14)
     #: Bookings are taken for dates up to this many days ahead (Beijing today + N).
     BOOKING_HORIZON_DAYS = _int("BOOKING_HORIZON_DAYS", 365)

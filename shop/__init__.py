@@ -66,6 +66,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     import sqlalchemy.orm
 
     sqlalchemy.orm.configure_mappers()
+    from shop.scheduler import init_app as init_scheduler
+
+    init_scheduler(app)  # `flask run` on the embedded default runs what beat runs (shop/scheduler.py)
     return app
 
 

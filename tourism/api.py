@@ -17,7 +17,7 @@ from shop.db import commit
 from shop.errors import ValidationError
 from shop.timeutil import local_date, now_utc
 from tourism.models import Booking
-from tourism.services.availability import ListingFilter, listing_calendar, search_listings
+from tourism.services.availability import ListingFilter, listing_calendar, payment_methods, search_listings
 from tourism.services.booking import (
     BookingRequest,
     book_listing,
@@ -174,9 +174,9 @@ def _listing_item(result) -> ListingItem:
         village=Ref(id=listing.village.id, name=listing.village.name),
         host=Ref(id=listing.host.id, name=listing.host.name or ""),
         description=listing.description, included=listing.included,
-        from_price_fen=result.from_price_fen, available=result.available,
+        from_price_fen=result.from_price_fen, available=result.available if result.bookable else False,
         free_cancel_days=listing.free_cancel_days, cancel_fee_pct=listing.cancel_fee_pct,
-        pay_on_arrival=listing.pay_on_arrival, employed_poor_members=listing.employed_poor_members,
+        pay_on_arrival="arrival" in payment_methods(listing), employed_poor_members=listing.employed_poor_members,
         households_linked=linked,
         unit_types=[
             UnitTypeOut(id=u.id, name=u.name, units=u.units, max_guests=u.max_guests, price_fen=u.price_fen,

@@ -20,12 +20,17 @@ from shop.timeutil import local_date, month_bounds, now_utc, to_local
 from tourism.forms import BookingForm, CheckInForm, CloseDatesForm, ListingTermsForm, UnitTypeForm
 from tourism.models import ListingKind
 from tourism.qr import checkin_text, qr_data_uri
-from tourism.services.availability import ListingFilter, listing_calendar, search_listings, sessions_between
+from tourism.services.availability import (
+    ListingFilter,
+    listing_calendar,
+    payment_methods,
+    search_listings,
+    sessions_between,
+)
 from tourism.services.booking import (
     BookingRequest,
     book_listing,
     cancel_booking,
-    card_payments_enabled,
     cancel_quote,
     check_in_booking,
     find_arrival_by_code,
@@ -152,7 +157,7 @@ def _render_listing(listing, form, status=200):
     return render_template(
         "tourism/listing_detail.html", listing=listing, form=form, weeks=_month_weeks(days),
         month_label=f"{year}-{month:02d}", prev_month=prev_month, next_month=next_month, today=today,
-        households=households, card_enabled=card_payments_enabled(),
+        households=households, methods=payment_methods(listing),
     ), status
 
 

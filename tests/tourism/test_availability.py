@@ -1,5 +1,6 @@
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
 
 from shop.extensions import db
 from tests.tourism.factories import make_booking, make_listing, make_session
@@ -13,6 +14,9 @@ from tourism.services.availability import (
     stay_availability,
 )
 from tourism.services.pricing import stay_total_fen
+
+# card payments configured: every listing can be paid for (see test_payment_methods for without)
+pytestmark = pytest.mark.usefixtures("fake_stripe")
 
 D = date(2026, 12, 10)
 

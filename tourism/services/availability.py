@@ -209,10 +209,12 @@ class CalendarDay:
     is_closed: bool
     units: list[UnitDay] = field(default_factory=list)
     sessions: list[SessionSlot] = field(default_factory=list)
+    #: False when the listing cannot be paid for at all now (`payment_methods`): nothing is available.
+    bookable: bool = True
 
     @property
     def available(self) -> int:
-        if self.is_past or self.is_closed:
+        if self.is_past or self.is_closed or not self.bookable:
             return 0
         return sum(u.available for u in self.units) + sum(s.available for s in self.sessions)
 
@@ -222,12 +224,28 @@ class CalendarDay:
         return min(prices) if prices else None
 
 
+def payment_methods(listing: Listing) -> tuple[str, ...]:
+    """How this listing can be paid for now: "card" when card payments are configured; "arrival"
+    (at the gate, on arrival) when the host allows it, and always for tickets and experiences when
+    there is no card payment (the embedded default). Empty: it cannot be booked, and nothing of it
+    is shown as available."""
+    from orders.providers import card_payments_enabled
+
+    card = card_payments_enabled()
+    methods = ("card",) if card else ()
+    if listing.pay_on_arrival or (not card and listing.kind in (ListingKind.TICKET, ListingKind.EXPERIENCE)):
+        methods += ("arrival",)
+    return methods
+
+
 def listing_calendar(listing: Listing, start: date, end: date, *, now: datetime) -> list[CalendarDay]:
     """Per Beijing date in [start, end): availability and price of each unit type or session."""
     today = local_date(now)
     holidays = holidays_between(start, end)
     closed = closed_dates(listing.id, start, end)
-    days = {d: CalendarDay(day=d, is_past=d < today, is_closed=d in closed) for d in nights(start, end)}
+    bookable = bool(payment_methods(listing))
+    days = {d: CalendarDay(day=d, is_past=d < today, is_closed=d in closed, bookable=bookable)
+            for d in nights(start, end)}
     if listing.kind == ListingKind.EXPERIENCE:
         by_type = {u.id: u for u in listing.unit_types}
         for s in sessions_between(listing, start, end):
@@ -279,6 +297,8 @@ class ListingResult:
     from_price_fen: int | None
     #: None when no dates were asked; else whether the party fits on those dates.
     available: bool | None
+    #: Whether it can be paid for at all now (`payment_methods`).
+    bookable: bool = True
 
 
 def _fits(listing: Listing, f: ListingFilter, *, now: datetime) -> bool:
@@ -324,12 +344,14 @@ def search_listings(f: ListingFilter, *, now: datetime) -> list[ListingResult]:
             continue
         if f.guests and listing.kind == ListingKind.STAY and not prices:
             continue
+        bookable = bool(payment_methods(listing))
         available = None
         if f.check_in is not None:
-            available = _fits(listing, f, now=now)
+            available = bookable and _fits(listing, f, now=now)
             if not available:
                 continue
-        results.append(ListingResult(listing=listing, from_price_fen=min(prices) if prices else None, available=available))
+        results.append(ListingResult(listing=listing, from_price_fen=min(prices) if prices else None,
+                                     available=available, bookable=bookable))
     return results
 
 

@@ -29,6 +29,7 @@ from shop.timeutil import local_date
 from tourism.models import Booking, BookingStatus, Listing, ListingKind, Session, UnitType
 from tourism.services.availability import (
     closed_dates,
+    payment_methods,
     session_remaining,
     stay_availability,
     stay_hold_check,
@@ -266,7 +267,7 @@ def hold_booking(req: BookingRequest, *, user, now: datetime, code: str | None =
     Raises ValidationError (422), NotFound (404) or BookingUnavailable (409); nothing is held then.
     """
     listing = _listing_for_booking(req.listing_id)
-    if req.pay_on_arrival and not listing.pay_on_arrival:
+    if req.pay_on_arrival and "arrival" not in payment_methods(listing):
         raise ValidationError(_("该接待户不支持到店支付"), fields={"payment_method": "not allowed"})
     unit_type, session, check_in, check_out = _validate(req, listing, now=now)
     if req.pay_on_arrival:
@@ -330,7 +331,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         raise ValidationError(_("暂不支持在线支付，请选择到店支付"),
                               fields={"payment_method": "card payments are not available"})
     listing = _listing_for_booking(req.listing_id)
-    if req.pay_on_arrival and not listing.pay_on_arrival:
+    if req.pay_on_arrival and "arrival" not in payment_methods(listing):
         raise ValidationError(_("该接待户不支持到店支付"), fields={"payment_method": "not allowed"})
     unit_type, session, check_in, check_out = _validate(req, listing, now=now)
     if req.pay_on_arrival:
