@@ -118,6 +118,7 @@ def test_the_thread_ticks_by_itself(app, committed_db):
     booking = _stay_over_yesterday()
     commit()
     booking_id = booking.id
+    committed_db.session.remove()  # no transaction of ours open while the thread writes (SQLite)
     clock = Clock(T0)
     scheduler, stop, thread = start(app, clock=clock, interval=0.05)
     try:
@@ -126,8 +127,8 @@ def test_the_thread_ticks_by_itself(app, committed_db):
         deadline = time.monotonic() + 15
         status = None
         while time.monotonic() < deadline:
-            committed_db.session.remove()
             status = committed_db.session.get(Booking, booking_id).status
+            committed_db.session.remove()
             if status == BookingStatus.COMPLETED:
                 break
             time.sleep(0.1)
