@@ -72,7 +72,7 @@ def test_home_in_english_names_categories_in_english(client, world):
 
 def test_village_page_shows_township_poverty_flag_station_and_story(client, world):
     html = client.get(f"/villages/{world.village.slug}").get_data(as_text=True)
-    assert "三江镇" in html and "贫困村" in html
+    assert "三江镇" in html and "脱贫村" in html
     assert world.station.name in html and "NCX1" in html and "08:00-18:00" in html
     assert "百年历史" in html
 
@@ -83,7 +83,7 @@ def test_product_page_shows_price_unit_stock_village_trace_code_and_household_co
     assert "¥18.80" in html and "/ 袋" in html
     assert "12 袋" in html  # stock
     assert "柳溪村" in html and p.trace_code in html
-    assert "本商品结对帮扶 2 户贫困户" in html
+    assert "本商品结对帮扶 2 户脱贫户" in html
 
 
 def test_product_page_in_english_translates_the_facts(client, world):

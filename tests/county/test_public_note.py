@@ -14,7 +14,7 @@ def test_product_page_and_order_page_say_what_the_purchase_credits(client, auth,
 
     page = client.get(f"/products/{product.id}-{product.slug}").get_data(as_text=True)
     # one unit at ¥20.00 less 10 % station commission = ¥18.00 to 2 households in 柳溪村
-    assert "柳溪村 的 2 户贫困户增收 ¥18.00" in page
+    assert "柳溪村 的 2 户脱贫户增收 ¥18.00" in page
     assert "张建华" not in page and "张**" not in page
 
     headers = api_token(buyer)
@@ -27,4 +27,4 @@ def test_product_page_and_order_page_say_what_the_purchase_credits(client, auth,
     assert response.status_code == 201, response.json
     auth.login(buyer)
     order_page = client.get(f"/orders/{response.json['id']}").get_data(as_text=True)
-    assert "柳溪村 的 2 户贫困户增收 ¥36.00" in order_page
+    assert "柳溪村 的 2 户脱贫户增收 ¥36.00" in order_page
