@@ -89,7 +89,7 @@ def test_product_page_shows_price_unit_stock_village_trace_code_and_household_co
 def test_product_page_in_english_translates_the_facts(client, world):
     p = world.product
     html = client.get(f"/products/{p.id}-{p.slug}?lang=en").get_data(as_text=True)
-    assert "Traceability code" in html and "This product supports 2 poor households" in html
+    assert "Traceability code" in html and "This product supports 2 households lifted out of poverty" in html
 
 
 def test_product_page_with_wrong_slug_redirects_to_canonical_url(client, world):
