@@ -144,6 +144,12 @@ class Config:
     PAY_ON_ARRIVAL_MAX_OPEN = _int("PAY_ON_ARRIVAL_MAX_OPEN", 2)
     PAY_ON_ARRIVAL_MAX_NIGHTS = _int("PAY_ON_ARRIVAL_MAX_NIGHTS", 7)
     PAY_ON_ARRIVAL_MAX_UNITS = _int("PAY_ON_ARRIVAL_MAX_UNITS", 2)
+    #: Unpaid (station cash, cash on delivery) orders: at most this many open per account, at most
+    #: this many units per line, and a station-cash pick-up order not collected within this many days
+    #: of its placing is canceled and its stock released (orders.services.limits).
+    MAX_OPEN_PAY_LATER_ORDERS = _int("MAX_OPEN_PAY_LATER_ORDERS", 3)
+    MAX_PAY_LATER_QUANTITY = _int("MAX_PAY_LATER_QUANTITY", 10)
+    PICKUP_UNCOLLECTED_DAYS = _int("PICKUP_UNCOLLECTED_DAYS", 7)
     #: Shipping per shipment: base fee for the first kilo, per extra kilo, free from the threshold.
     SHIPPING_BASE_FEN = _int("SHIPPING_BASE_FEN", 800)
     SHIPPING_PER_KG_FEN = _int("SHIPPING_PER_KG_FEN", 200)

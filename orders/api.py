@@ -178,7 +178,10 @@ def begin_card_payment(order: Order) -> None:
 @endpoint("/orders", ("POST",), body=OrderIn, response=OrderOut, status=201, auth=True,
           tags=("orders",), errors=(409,))
 def create_order(body: OrderIn):
-    """Place an order (prices computed on the server)."""
+    """Place an order (prices computed on the server). Pay-later orders (station_cash, cod) are
+    limited: at most MAX_OPEN_PAY_LATER_ORDERS open per account (409 `too_many_open_orders`) and
+    MAX_PAY_LATER_QUANTITY units per line (422); an uncollected station-cash pick-up order is canceled
+    after PICKUP_UNCOLLECTED_DAYS."""
     address = AddressData(**body.address.model_dump()) if body.address else AddressData()
     order = place_order(
         PlacementRequest(

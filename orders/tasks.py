@@ -29,6 +29,7 @@ SUBJECTS = {
     "paid": "订单已支付",
     "canceled": "订单已取消",
     "expired": "订单已过期",
+    "uncollected": "订单未取货，已取消",
     "refunded": "订单退款",
 }
 
@@ -39,6 +40,16 @@ def expire_orders() -> list[str]:
     from orders.services.expiry import expire_pending_orders
 
     codes = expire_pending_orders(now_utc())
+    commit()
+    return codes
+
+
+@shared_task(name="orders.tasks.expire_uncollected_pickups")
+def expire_uncollected_pickups() -> list[str]:
+    """Beat task (hourly): cancel station-cash pick-up orders not collected in time; stock released."""
+    from orders.services.expiry import expire_uncollected_pickups as run
+
+    codes = run(now_utc())
     commit()
     return codes
 

@@ -19,6 +19,7 @@ from orders.models import Order, OrderLine, OrderStatus, PaymentState, RefundReq
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
 from orders.services import cart as carts
 from orders.services.payments import cancel_order, current_payment, pay_with_card, start_payment, sync_payment
+from orders.services.limits import collect_by
 from orders.services.pickup import pickup_code_to_show
 from orders.services.placement import AddressData, address_book, get_address, place_cart_order, save_address
 from orders.services.refunds import (
@@ -251,6 +252,7 @@ def order_detail(code: str):
     return render_template(
         "orders/detail.html", order=order, payment=payment, history=history, can_pay=can_pay,
         pickup_code=pickup_code, pickup_qr=qr_data_uri(pickup_code) if pickup_code else None,
+        collect_by=collect_by(order) if pickup_code else None,
         refund_requests={r.order_line_id: r for r in refund_requests}, refund_form=RefundRequestForm(),
         stripe_js_url=current_app.config.get("STRIPE_JS_URL"),
         stripe_publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),

@@ -43,6 +43,7 @@ def celery_init_app(app: Flask) -> Celery:
         task_routes={"catalog.tasks.*": {"queue": "search"}},
         beat_schedule={
             "expire-orders": {"task": "orders.tasks.expire_orders", "schedule": 60.0},
+            "expire-uncollected-pickups": {"task": "orders.tasks.expire_uncollected_pickups", "schedule": 3600.0},
             "retry-refunds": {"task": "orders.tasks.retry_refunds", "schedule": 300.0},
             "expire-booking-holds": {"task": "tourism.tasks.expire_holds", "schedule": 60.0},
             "complete-stays": {"task": "tourism.tasks.complete_stays", "schedule": crontab(minute=15)},

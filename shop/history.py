@@ -83,6 +83,7 @@ NOTE_LABELS = {
     "pay on arrival": _l("到店付款"),
     "cash received": _l("已收现金"),
     "payment window passed": _l("付款期限已过"),
+    "not collected in time": _l("逾期未取货"),
     "late payment, stock re-allocated": _l("逾期付款，已重新分配库存"),
     "buyer canceled": _l("买家取消"),
     "买家取消": _l("买家取消"),

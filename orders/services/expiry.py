@@ -1,4 +1,5 @@
 """Unpaid card orders expire (pretix `expire_orders`): pick candidates, lock each, re-check, act.
+Uncollected station-cash pick-up orders are canceled the same way (`expire_uncollected_pickups`).
 
 Two overlapping runs are safe: the second waits for the first's row lock, re-reads the order,
 sees it is no longer pending and skips it — so stock is released exactly once.
@@ -9,7 +10,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from orders.models import Order, OrderStatus
+from orders.models import Delivery, Order, OrderStatus, PaymentMethod, ShipmentStatus
 from orders.services.common import lock_order, notify
 from orders.services.payments import _call_booking_hook, _release_stock
 from shop.extensions import db
@@ -36,3 +37,36 @@ def expire_pending_orders(now: datetime, *, limit: int = 200) -> list[str]:
         expired.append(order.code)
     db.session.flush()
     return expired
+
+
+def expire_uncollected_pickups(now: datetime, *, limit: int = 200) -> list[str]:
+    """Cancel station-cash pick-up orders not collected within PICKUP_UNCOLLECTED_DAYS of their placing
+    (`orders.services.limits`): stock released, the buyer mailed. Skipped (for a later run): an order
+    with goods on their way between stations, or with cash already taken. Flushes only."""
+    from datetime import timedelta
+
+    from orders.services.limits import uncollected_days
+    from orders.services.payments import CANCELABLE_SHIPMENTS, cancel_order
+
+    cutoff = now - timedelta(days=uncollected_days())
+    candidates = db.session.scalars(
+        sa.select(Order.id)
+        .where(Order.status == OrderStatus.CONFIRMED, Order.payment_method == PaymentMethod.STATION_CASH,
+               Order.delivery == Delivery.PICKUP, Order.created_at <= cutoff)
+        .order_by(Order.id)
+        .limit(limit)
+    ).all()
+    canceled = []
+    for order_id in candidates:
+        order = lock_order(order_id)
+        if order.status != OrderStatus.CONFIRMED:
+            continue  # collected or canceled meanwhile
+        shipments = [s for s in order.shipments if s.status != ShipmentStatus.CANCELED]
+        if any(s.status not in CANCELABLE_SHIPMENTS for s in shipments):
+            continue  # on the road to the pick-up station (or handed over): not a mere reservation
+        if any(s.cash_received_at is not None for s in shipments):
+            continue  # the buyer paid at the counter: the station hands it over
+        cancel_order(order, actor=None, now=now, reason="not collected in time", mail="uncollected")
+        canceled.append(order.code)
+    db.session.flush()
+    return canceled

@@ -63,7 +63,8 @@ from stations.services.stock import OutOfStock, allocate, cancel_allocation
 log = logging.getLogger(__name__)
 
 #: Shipments in these states have not left the station: the order may still be canceled.
-CANCELABLE_SHIPMENTS = {ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED, ShipmentStatus.READY_FOR_PICKUP}
+CANCELABLE_SHIPMENTS = {ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED, ShipmentStatus.READY_FOR_PICKUP,
+                        ShipmentStatus.ARRIVED}  # arrived: at the chosen pick-up station, not yet handed over
 
 
 def current_payment(order: Order) -> OrderPayment | None:
@@ -349,8 +350,9 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
 
 # --- cancel -----------------------------------------------------------------------------------
 
-def cancel_order(order: Order, *, actor, now: datetime, reason: str = "") -> Order:
-    """Cancel before any shipment has left: release stock, cancel shipments, refund a paid card order."""
+def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: str = "canceled") -> Order:
+    """Cancel before any shipment has left: release stock, cancel shipments, refund a paid card order.
+    `mail` is the e-mail the buyer gets (`uncollected` when the schedule cancels an uncollected order)."""
     order = lock_order(order.id)
     if order.status not in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
         raise Conflict(_("订单当前状态不能取消"), code="illegal_transition", fields={"status": order.status})
@@ -378,7 +380,7 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "") -> Ord
             transition(payment, PaymentState.CANCELED, actor=actor, now=now, note=reason)
     _call_booking_hook(order, "on_order_released", now)
     db.session.flush()
-    notify(order, "canceled")
+    notify(order, mail)
     return order
 
 

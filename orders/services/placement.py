@@ -36,6 +36,7 @@ from orders.models import (
 from orders.providers import card_payments_enabled
 from orders.services.cart import MAX_CART_LINES, check_quantity
 from orders.services.common import new_row, notify, write_new_rows
+from orders.services.limits import check_pay_later
 from orders.services.shipping import shipping_fen
 from shop.codes import new_numeric_code, new_order_code, new_secret
 from shop.errors import Conflict, NotFound, ValidationError
@@ -234,6 +235,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     their ids) and one UPDATE of the sold counts.
     """
     wanted = _validate(req)
+    check_pay_later(buyer.id, req.payment_method, wanted)  # unpaid reservations are limited (#17.4)
     q = quote(wanted, delivery=req.delivery, pickup_station_id=req.pickup_station_id)
     if shown_total_fen is not None and shown_total_fen != q.total_fen:
         raise PriceChanged(

@@ -1,0 +1,82 @@
+"""Limits on unpaid reservations (#17.4): orders paid later — at the station (station_cash) or on
+delivery (cod) — are confirmed at once and hold stock without any money, so:
+
+- an account has at most MAX_OPEN_PAY_LATER_ORDERS such orders open (confirmed, not yet completed or
+  canceled) at a time; one more is a 409 `too_many_open_orders` with a clear message;
+- each line of such an order holds at most MAX_PAY_LATER_QUANTITY units, so that one account cannot
+  take a product's whole stock (3 orders × 10 units, against the 34 units one account took);
+- a station-cash pick-up order not collected within PICKUP_UNCOLLECTED_DAYS of its placing is canceled
+  by the beat schedule and its stock released (`orders.services.expiry.expire_uncollected_pickups`).
+
+The count is taken under a lock of the buyer's account row (the same lock the pay-on-arrival
+booking limits take), so two simultaneous checkouts of one account cannot both pass the cap.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from orders.models import Delivery, Order, OrderStatus, PaymentMethod
+from shop.auth.models import User
+from shop.errors import Conflict, ValidationError
+from shop.extensions import db
+
+PAY_LATER = (PaymentMethod.STATION_CASH, PaymentMethod.COD)
+
+
+class TooManyOpenOrders(Conflict):
+    code = "too_many_open_orders"
+
+
+def _config(name: str, default: int) -> int:
+    return int(current_app.config.get(name, default))
+
+
+def max_open_orders() -> int:
+    return _config("MAX_OPEN_PAY_LATER_ORDERS", 3)
+
+
+def max_quantity() -> int:
+    return _config("MAX_PAY_LATER_QUANTITY", 10)
+
+
+def uncollected_days() -> int:
+    return _config("PICKUP_UNCOLLECTED_DAYS", 7)
+
+
+def open_pay_later_orders(user_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Order.id)).where(
+            Order.user_id == user_id, Order.payment_method.in_(PAY_LATER), Order.status == OrderStatus.CONFIRMED
+        )
+    ) or 0
+
+
+def check_pay_later(buyer_id: int, payment_method: str, wanted: dict[int, int]) -> None:
+    """Refuse a pay-later order over the limits (changes nothing); locks the buyer's row until commit."""
+    if payment_method not in PAY_LATER:
+        return
+    cap = max_quantity()
+    for product_id, quantity in wanted.items():
+        if quantity > cap:
+            raise ValidationError(
+                _("到站付款和货到付款的订单，每种商品最多 %(max)s 件；更多请分次购买或在线支付", max=cap),
+                fields={"items": "pay_later_quantity", "product_id": str(product_id), "max": str(cap)},
+            )
+    db.session.execute(sa.select(User.id).where(User.id == buyer_id).with_for_update())
+    limit = max_open_orders()
+    if open_pay_later_orders(buyer_id) >= limit:
+        raise TooManyOpenOrders(
+            _("您已有 %(max)s 个未付款的到站付款或货到付款订单。请先取货付款或取消其中的订单，再下新单。", max=limit),
+            fields={"max": str(limit)},
+        )
+
+
+def collect_by(order: Order) -> datetime | None:
+    """When an uncollected station-cash pick-up order is canceled (None for other orders)."""
+    if order.delivery != Delivery.PICKUP or order.payment_method != PaymentMethod.STATION_CASH:
+        return None
+    return order.created_at + timedelta(days=uncollected_days())
