@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from orders.models import Delivery, Order, OrderStatus, PaymentMethod
+from orders.models import Delivery, Order, OrderLine, OrderStatus, PaymentMethod
 from shop.auth.models import User
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
@@ -48,9 +48,11 @@ def uncollected_days() -> int:
 
 
 def open_pay_later_orders(user_id: int) -> int:
+    """Open unpaid orders of goods (a pay-on-arrival booking's order is limited by tourism's own rule)."""
     return db.session.scalar(
         sa.select(sa.func.count(Order.id)).where(
-            Order.user_id == user_id, Order.payment_method.in_(PAY_LATER), Order.status == OrderStatus.CONFIRMED
+            Order.user_id == user_id, Order.payment_method.in_(PAY_LATER), Order.status == OrderStatus.CONFIRMED,
+            Order.lines.any(OrderLine.kind == "product"),
         )
     ) or 0
 

@@ -255,6 +255,7 @@ def live_server(browser_type_launch_args) -> LiveServer:
         "STRIPE_JS_URL": f"{stripe.url}/js.stripe.com/v3/",
         "MAIL_SERVER": "",
         "RATE_LIMITS": False,  # the journeys log in more often than a person would
+        "MAX_OPEN_PAY_LATER_ORDERS": 1000,  # the journeys place many unpaid orders for the one demo consumer
     }
 
     # create_app() makes its Celery app the default and current one; give those back so that the
