@@ -53,7 +53,7 @@ def _villages():
 @bp.get("/")
 @county_only
 def dashboard():
-    date_from, date_to = _date_arg("from"), _date_arg("to")
+    date_from, date_to, status = _range_args()
     return render_template(
         "county/dashboard.html",
         totals=reports.income_total(date_from, date_to),
@@ -62,7 +62,20 @@ def dashboard():
         progress=targets.progress(),
         pending=len(approvals.pending_products()),
         date_from=date_from, date_to=date_to,
-    )
+    ), status
+
+
+def _range_args(*, export: bool = False) -> tuple:
+    """(from, to, status) of a report's date filter. A reversed range on a page is explained on the
+    page (422, the whole period shown) instead of a bare 400; an export refuses it (400 with the
+    reason), since a file of the wrong period is worse than none."""
+    date_from, date_to = _date_arg("from"), _date_arg("to")
+    if date_from and date_to and date_from > date_to:
+        if export:
+            abort(400, _("开始日期晚于结束日期"))
+        flash(_("开始日期晚于结束日期，已显示全部日期的数据；请重新选择日期。"), "error")
+        return None, None, 422
+    return date_from, date_to, 200
 
 
 @bp.get("/income")
@@ -71,16 +84,17 @@ def income():
     group_by = request.args.get("group_by", "village")
     if group_by not in reports.GROUPS:
         abort(400, _("未知的分组方式"))
-    date_from, date_to = _date_arg("from"), _date_arg("to")
+    fmt = _export_format()
+    date_from, date_to, status = _range_args(export=bool(fmt))
     try:
         rows = reports.income_by(group_by, date_from, date_to)
     except ValidationError as exc:
         abort(400, exc.message)
-    fmt = _export_format()
     if fmt:
         return export_response(fmt, f"income-by-{group_by}", reports.INCOME_COLUMNS, rows)
     return render_template("county/income.html", rows=rows, group_by=group_by, groups=reports.GROUPS,
-                           totals=reports.income_total(date_from, date_to), date_from=date_from, date_to=date_to)
+                           totals=reports.income_total(date_from, date_to), date_from=date_from,
+                           date_to=date_to), status
 
 
 @bp.get("/targets")
@@ -258,15 +272,16 @@ def household_import():
 @county_only
 def household_statement(household_id: int):
     household = _load(household_id)
+    fmt = _export_format()
+    date_from, date_to, status = _range_args(export=bool(fmt))
     try:
-        statement = reports.household_statement(household, _date_arg("from"), _date_arg("to"))
+        statement = reports.household_statement(household, date_from, date_to)
     except ValidationError as exc:
         abort(400, exc.message)
-    fmt = _export_format()
     if fmt:
         rows = [dict(e, kind_label=_(e["kind_label"])) for e in statement.entries]  # KIND_LABELS are msgids
         return export_response(fmt, f"statement-{household.id}", reports.STATEMENT_COLUMNS, rows)
-    return render_template("county/statement.html", h=registry.household_row(household), s=statement)
+    return render_template("county/statement.html", h=registry.household_row(household), s=statement), status
 
 
 # --- benefit links -----------------------------------------------------------------------------

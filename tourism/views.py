@@ -299,7 +299,7 @@ def host_check_in():
             from shop.db import rollback
 
             rollback()
-            form.confirmation_code.errors = [_("确认码不正确")]
+            form.confirmation_code.errors = [exc.message]
     return render_template("tourism/host_home.html", listings=list_host_listings(current_user),
                            arrivals=todays_arrivals(current_user, now=now), form=form,
                            today=local_date(now)), 422

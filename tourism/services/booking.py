@@ -728,7 +728,7 @@ def check_in_booking(booking: Booking, confirmation_code: str, *, actor, now: da
         _lock_order(booking.order_id)  # lock order: order, then booking (as the orders pipeline)
     booking = _lock_booking(booking.id)
     if not same_secret((confirmation_code or "").strip(), booking.confirmation_code):
-        raise WrongConfirmationCode("确认码不正确", fields={"confirmation_code": "does not match"})
+        raise WrongConfirmationCode(_("确认码不正确"), fields={"confirmation_code": "does not match"})
     today = local_date(now)
     if booking.status != BookingStatus.CONFIRMED:
         raise IllegalTransition(_("只有已确认的预订才能办理入住"), fields={"status": booking.status})
@@ -762,8 +762,24 @@ def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Book
         query = query.where(Listing.host_id == host.id)
     matches = list(db.session.scalars(query)) if code else []
     if len(matches) != 1:
-        raise WrongConfirmationCode("确认码不正确", fields={"confirmation_code": "does not match"})
+        upcoming = _upcoming_with_code(host, code, today) if code and not matches else None
+        if upcoming is not None:  # the right code, the wrong day: say so, not "wrong code"
+            raise Conflict(_("确认码正确，但该预订的到店日期是 %(date)s，还没到入住日",
+                             date=upcoming.check_in_date.isoformat()), code="not_arrival_day",
+                           fields={"confirmation_code": "not arrival day"})
+        raise WrongConfirmationCode(_("确认码不正确"), fields={"confirmation_code": "does not match"})
     return matches[0]
+
+
+def _upcoming_with_code(host, code: str, today) -> Booking | None:
+    """The host's one confirmed booking with this code whose arrival day is still to come, if any."""
+    query = (sa.select(Booking).join(Listing, Listing.id == Booking.listing_id)
+             .where(Booking.status == BookingStatus.CONFIRMED, Booking.confirmation_code == code,
+                    Booking.check_in_date > today))
+    if host.role != "admin":
+        query = query.where(Listing.host_id == host.id)
+    found = list(db.session.scalars(query.limit(2)))
+    return found[0] if len(found) == 1 else None
 
 
 def host_cancel_booking(booking: Booking, *, actor, now: datetime) -> Booking:

@@ -1,0 +1,14 @@
+"""#19.8: forgot-password is linked from the login page, change-password from the account pages."""
+from __future__ import annotations
+
+from tests.factories import make_user
+
+
+def test_login_page_links_to_forgot_password(client, db):
+    assert 'href="/password/forgot"' in client.get("/login").get_data(as_text=True)
+
+
+def test_account_pages_link_to_change_password(client, db, auth):
+    auth.login(make_user(name="小李"))
+    for url in ("/", "/orders", "/bookings"):
+        assert 'href="/password/change"' in client.get(url).get_data(as_text=True), url

@@ -1,0 +1,34 @@
+"""#19.8: the right confirmation code on the wrong day says so; a wrong code is still refused."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_user
+from tests.tourism.factories import make_booking, make_listing
+from tourism.models import Booking, BookingStatus
+
+
+def test_a_correct_code_before_the_arrival_day_says_it_is_not_yet_the_day(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    arrival = local_date(now_utc()) + timedelta(days=4)
+    booking = make_booking(listing, check_in=arrival, check_out=arrival + timedelta(days=1),
+                           confirmation_code="482913")
+    auth.login(host)
+    res = client.post("/host/check-in", data={"confirmation_code": "482913"})
+    html = res.get_data(as_text=True)
+    assert res.status_code == 422
+    assert "还没到入住日" in html and arrival.isoformat() in html and "确认码不正确" not in html
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
+    wrong = client.post("/host/check-in", data={"confirmation_code": "111111"}).get_data(as_text=True)
+    assert "确认码不正确" in wrong
+
+
+def test_another_hosts_code_learns_nothing_about_dates(client, db, auth):
+    listing = make_listing(host=make_user(role="host"))
+    arrival = local_date(now_utc()) + timedelta(days=4)
+    make_booking(listing, check_in=arrival, check_out=arrival + timedelta(days=1), confirmation_code="482913")
+    auth.login(make_user(role="host"))
+    html = client.post("/host/check-in", data={"confirmation_code": "482913"}).get_data(as_text=True)
+    assert "确认码不正确" in html and arrival.isoformat() not in html
