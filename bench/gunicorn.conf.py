@@ -10,7 +10,7 @@
   pages likewise. Threads also overlap a request's waits for PostgreSQL (commits, row locks) with
   another request's Python work. `--worker-class sync` is there to compare (gunicorn itself turns
   a sync worker with threads > 1 into gthread, so the run passes 1 thread with sync).
-- `preload_app`: the application (and jieba with its packed dictionary, about 10 MB, warmed in
+- `preload_app`: the application (and jieba on the index's vocabulary, a few MB, warmed in
   `when_ready` below) is loaded once in the master and shared copy-on-write by the forked workers;
   `gc.freeze()` then keeps the collector from copying those shared pages into every worker. A worker's
   RSS still counts every shared page it maps, so what the master holds is what each worker holds:
@@ -43,8 +43,9 @@ def when_ready(server):
     try:
         search = importlib.import_module("catalog.search")
         app = server.app.wsgi()
-        # jieba on its packed tables (catalog.segmenter) with the user dictionary, and the index's
-        # pinyin table (catalog.pinyin); pypinyin itself is never loaded by a web process
+        # the query segmenter (jieba on the index's vocabulary, catalog.segmenter) with the user
+        # dictionary, and the index's pinyin table (catalog.pinyin); neither jieba's own dictionary
+        # nor pypinyin is loaded by a web process
         with app.app_context():
             search.warm_up()
     except Exception as exc:  # never stop the benchmark for a warm-up

@@ -130,8 +130,7 @@ def after_update(path: str, docs_for_update: list[dict], q: str) -> tuple[float,
     copy = tempfile.mkdtemp(prefix="search-bench-update-")
     try:
         shutil.copytree(path, copy, dirs_exist_ok=True)
-        eng = search.Engine(copy)
-        search._engines[os.path.abspath(copy)] = eng
+        eng = search.engine(copy)
         search.search_page(q, facets=True, path=copy, cache=False)  # open the old generation
         eng.write(lambda w: w.update_document(**docs_for_update[0]))
         t0 = time.perf_counter()
@@ -141,7 +140,7 @@ def after_update(path: str, docs_for_update: list[dict], q: str) -> tuple[float,
         search.search_page(q, facets=True, path=copy, cache=False)
         return first * 1000, (time.perf_counter() - t0) * 1000
     finally:
-        search._engines.pop(os.path.abspath(copy), None)
+        search.forget_engine(copy)
         shutil.rmtree(copy, ignore_errors=True)
 
 
@@ -149,10 +148,9 @@ def run(n: int, nq: int, limits: list[int], keep: str | None = None) -> None:
     path = os.path.join(keep, str(n)) if keep else tempfile.mkdtemp(prefix=f"search-bench-{n}-")
     try:
         t0 = time.perf_counter()
-        search._jb()
+        search.writer_segmenter()
         t_jieba = time.perf_counter() - t0
-        eng = search.Engine(path)
-        search._engines[os.path.abspath(path)] = eng
+        eng = search.engine(path)
         t_docs = t_build = 0.0
         reuse = bool(keep) and doc_count(path) == n
         if keep and not reuse and os.path.exists(path):
@@ -216,7 +214,7 @@ def run(n: int, nq: int, limits: list[int], keep: str | None = None) -> None:
         print(f"-- after a one-document update (on a copy): first search page of the new generation "
               f"{first:.0f} ms (reopens the searcher, reads the columns), the next {second:.1f} ms")
     finally:
-        search._engines.pop(os.path.abspath(path), None)
+        search.forget_engine(path)
         if not keep:
             shutil.rmtree(path, ignore_errors=True)
 

@@ -14,6 +14,7 @@ from catalog.services import (
     list_products,
     list_stations,
     list_villages,
+    search_is_partial,
 )
 from shop.api import QuerySchema, endpoint, ok
 from shop.pagecache import cached_api, depends_on
@@ -61,6 +62,11 @@ class ProductPage(BaseModel):
     total: int
     page: int
     per_page: int
+    partial: bool = Field(
+        default=False,
+        description="True when `q` was given and no product has every one of its words: the items are "
+                    "the best partial matches (products matching some of the words, most words first).",
+    )
 
 
 class ProductDetail(ProductItem):
@@ -136,7 +142,8 @@ def products(query: ProductQuery):
     f = ProductFilter(**query.model_dump())
     items, total = list_products(f)
     depends_on(p.id for p in items)
-    return ok({"items": [product_item(p) for p in items], "total": total, "page": f.page, "per_page": f.per_page})
+    return ok({"items": [product_item(p) for p in items], "total": total, "page": f.page, "per_page": f.per_page,
+               "partial": search_is_partial(f)})
 
 
 @endpoint("/products/<int:product_id>", response=ProductDetail, tags=("catalog",))

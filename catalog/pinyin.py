@@ -48,6 +48,23 @@ def word_pinyin(word: str) -> tuple[str, str]:
     return hit if hit is not None else computed(word)
 
 
+def reader_pinyin(word: str) -> tuple[str, str]:
+    """(full pinyin, initials) of a word a reader cut from a name (highlighting): from the table,
+    else joined from the table's entries of its characters (the writer saves every character of
+    every name), else computed. Readers cut names with the index's vocabulary, so a word may be
+    one the writer's jieba never produced."""
+    hit = _table.get(word)
+    if hit is None and _table_path is not None and _reload():
+        hit = _table.get(word)
+    if hit is not None:
+        return hit
+    if _table:
+        parts = [_table.get(ch) or ((ch, ch) if ch.isascii() and ch.isalnum() else None) for ch in word.lower()]
+        if all(parts):
+            return "".join(p[0] for p in parts), "".join(p[1] for p in parts)
+    return computed(word)
+
+
 # ---------------------------------------------------------------------------------- readers
 
 

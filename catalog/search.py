@@ -1,5 +1,5 @@
-"""Search for products and tourism listings: Whoosh + jieba + pypinyin. The ONLY module importing Whoosh
-(with its helper `catalog.search_postings`, which reads Whoosh's posting lists and columns in bulk).
+"""Search for products and tourism listings: Whoosh + jieba + pypinyin, each through its public API.
+The ONLY module importing Whoosh.
 
 Public interface (callers never see Whoosh):
 
@@ -7,65 +7,60 @@ Public interface (callers never see Whoosh):
   queries give `[]`. Callers re-filter the ids against the database (`catalog.services.list_products`
   keeps only visible products), so a stale index can never show an unpublished product.
 - `search_ids(q, kind=..., limit=..., filters=...)`: the same with optional index-side filters.
-- `search_page(q, offset=, count=, filters=, facets=)`: one page of ranked ids, the number of matches
-  and facet counts, for `catalog.services.search_products` (re-checks the shown ids in the database).
+- `search_page(q, offset=, count=, filters=, facets=)`: one page of ranked ids, the number of matches,
+  facet counts and whether the match is partial, for `catalog.services.search_products`.
+- `is_partial(q, kind=, filters=)`: True when no document has every word of `q` and the hits are the
+  best partial matches (the page and the API say so).
 - `suggest(q, limit)`: as-you-type suggestions `[{"text", "kind", "id"}]` (prefix on names, pinyin, initials).
 - `highlight(text, q)`: safe HTML (`Markup`), escaped first, matches wrapped in `<mark>`.
-- `schedule_reindex(product_ids)` / `schedule_listing_reindex(ids)`: enqueue an index update after commit.
-  Product and Listing inserts, updates and deletes are picked up by SQLAlchemy session events anyway
-  (see `_install_session_hooks`), so other code need not call these.
 - `update_products(ids)` / `update_listings(ids)` (run by `catalog.tasks`), `rebuild(progress)`
-  (`flask --app wsgi search reindex`).
+  (`flask --app wsgi search reindex`). Keeping the index in step with the database (the session
+  hooks, the tasks) lives in `catalog.tasks`, which imports this module (never the reverse).
 
 Analysis
 --------
-Text is NFKC-normalised and lower-cased. CJK runs are segmented by jieba in search mode (sub-words too)
-with a domain user dictionary (`search_dict.txt`, plus every synonym and every village and township
-name from the database) loaded once per process, lazily; jieba's own tables are packed by
-`catalog.segmenter` (the same words in about 10 MB instead of about 80). Pinyin comes from pypinyin in
-the index writer and from a table the writer saves next to the index for everyone else
+Text is NFKC-normalised and lower-cased. CJK runs are segmented by jieba (`catalog.segmenter`) with a
+domain user dictionary (`search_dict.txt`, plus every synonym and every village and township name).
+Documents are segmented by the index writer with jieba's own dictionary, in search mode (sub-words
+too). Queries are segmented with a jieba Tokenizer whose dictionary is the index's own vocabulary
+(`segmenter.VOCABULARY_FILE`, written by the writer next to the index): a query word is then a term
+of the index, and a web process does not hold jieba's 349,046-word dictionary. Pinyin comes from
+pypinyin in the index writer and from a table the writer saves next to the index for everyone else
 (`catalog.pinyin`), so web workers do not load pypinyin's 50 MB. Latin/digit runs stay whole and keep a
 following unit or grade character (`a级`, `5斤`, `10kg`), and are also indexed split (`10`, `kg`).
 Fields are chosen for cheap query shapes:
 
 - `text`: name (twice, as a weight), village, township, category, producer and description, one
   field, so a query word is ONE term (no per-field OR groups).
-- `py`: pinyin of every name/place word, full and initials, plus the whole name (for prefixes).
+- `py`: pinyin of every name/place word, full and initials, of every run of up to `PINYIN_SPAN`
+  consecutive words (`yancailihe` for 腌菜礼盒, `meidoufu` for 霉豆腐), and of the whole name.
 - `ng`: CJK unigrams and bigrams of name and places: the recall backstop for words jieba segments
   differently in a query than in a document, and for one-character queries.
 - `pre`: edge n-grams of the name, its pinyin and initials: a typed prefix is one term (suggestions,
   and pinyin typed half-way such as `yanc`). `name`: stored, the suggestion text.
-- `pk` (a column) maps document numbers to database ids without reading stored fields; `kind`,
-  `category`, `village`, `township`, `price` serve optional index-side filters.
+- `pk` and `price` (columns) map document numbers to database ids and prices; `kind`, `category`,
+  `village`, `township` (columns too, for the facet counts) serve index-side filters.
 
 Queries are built from tokens, never by a query parser, so `*`, `"`, `:`, `AND`, brackets or control
 characters are just text. Each query word becomes a single term (or a small OR of its synonyms; a
-pinyin word: its pinyin term, or a prefix when that term is unknown), words are ANDed, and terms
-absent from the index are replaced by the bigram backstop before searching.
+pinyin word: its pinyin term, a prefix when that term is unknown, or the pinyin words it runs
+together), and words are ANDed. Partial matches: a word that matches nothing in the index is left
+out, and when the words that do match never occur together, they are ORed (a document matching more
+of them scores higher); either way the result is marked partial (`is_partial`).
 
-Speed (what costs, measured with `bench/search_bench.py`; figures in bench/README.md):
+Evaluation and speed (figures in bench/README.md, measured with `bench/search_bench.py`):
 
-- Queries are evaluated by `catalog.search_postings`, not by Whoosh's matchers: each term's posting
-  list is decoded a block (128 postings) at a time, and the query's ANDs and ORs are set and dict
-  operations that run in C, giving every match with its score in one pass. Whoosh's matchers make
-  Python calls per posting (and per `skip_to` of an intersection); at 100,000 products, where a
-  popular word matches 10,000-20,000 documents, that was most of a query's time, paid twice (the
-  unscored count pass, then the scored top-N). Other query shapes fall back to Whoosh.
-- Scoring is `_SaturatedTf`: BM25 without length normalisation (Whoosh's BM25F reads every hit's
-  field length). A term's score depends on its weight only, so it is computed once per distinct
-  weight. Names are indexed twice in `text`, so they still outrank a mention in a description.
-- `search_page` (the search page and the API's relevance lists) takes the number of matches, the
-  facet counts (a `Counter` over per-generation columns: document number -> category / village /
-  township, built once per searcher from the ID fields' postings) and the best `offset + count`
-  (at least PAGE_STEP; a heap, not a sort) from that one pass; `pk` maps document numbers to
-  database ids (a column read in one piece). Callers re-check only the shown ids in the database
-  (`catalog.services.search_products`): if one fails (the index is behind), they answer exactly
-  from the database instead.
+- Whoosh's searcher does all the work, through its public API: `Searcher.search` with a limit (its
+  top-N collector, with block-quality skipping under the scoring model below) for `search_ids`, and
+  without one for `search_page` (one scored pass gives the ranking, the count and the documents the
+  facets are counted over); `filter=` for the price range, `mask=` for the listings.
+- Scoring is `SaturatedTf`: BM25 without length normalisation (Whoosh's BM25F reads every hit's
+  field length). Names are indexed twice in `text`, so they still outrank a mention in a description.
+- `pk`, `price` and the facet fields are read through `column_reader` once per segment and process
+  (a segment never changes; after a one-document update only the new segment is read), joined per
+  searcher, so mapping hits to ids and counting facets are list lookups.
 - Segments are written as separate files, not compound ones: Whoosh opens a compound segment as an
   in-memory copy per searcher (about 120 MB per thread at 100,000 products; see `Engine.write`).
-- Field filters are ANDed terms; listings (a few hundred documents) are ANDed for kind=listing and
-  masked out for products; a price range is a test on the price column per hit (a NumericRange
-  query would be a wide OR of terms).
 - Searchers are cached per thread and reopened only when the index generation on disk changes;
   results (ids, pages, counts, facets) are cached with them per query and filters, so a popular
   query or the next page costs a dictionary lookup until the index changes.
@@ -83,8 +78,7 @@ one worker with concurrency 1::
 
 Web nodes only read. Every search checks the index generation (one directory listing) and reopens
 its searcher when it changed, so every node sees a write as soon as the writer commits; no broadcast
-or copying is needed and nodes cannot drift apart. Other workers consume the remaining queues
-(`celery -A wsgi.celery_app worker -Q celery`). In eager mode (no broker: the embedded default and
+or copying is needed and nodes cannot drift apart. In eager mode (no broker: the embedded default and
 tests) the task runs in the committing process; writes there are serialised by a process lock and
 by Whoosh's index lock, retried on `LockError`, so concurrent updates never lose one another.
 A missing index is built from the database on first use.
@@ -93,23 +87,27 @@ from __future__ import annotations
 
 import heapq
 import logging
-import operator
 import os
 import re
 import threading
 import unicodedata
 from array import array
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 from typing import Callable, Iterable
 
 from markupsafe import Markup, escape
+from whoosh import index as whoosh_index
 from whoosh.analysis import Token, Tokenizer
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.idsets import DocIdSet
+from whoosh.index import LockError
+from whoosh.query import And, Or, Term
+from whoosh.scoring import BaseScorer, WeightingModel
+from whoosh.writing import CLEAR
 
-from catalog import pinyin, search_postings
+from catalog import pinyin, segmenter
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +120,7 @@ MAX_QUERY = 100  # characters considered
 MAX_WORDS = 8  # query words considered
 DEFAULT_LIMIT = 1000
 WORD_FREQ = 20000
+PINYIN_SPAN = 4  # consecutive words whose joined pinyin is indexed (腌菜礼盒 -> yancailihe)
 _STOP = frozenset("的了和与及或在是")
 _UNITS = "公斤|千克|斤|克|两|级|袋|盒|只|枚|个|箱|瓶|罐|包|条|件|年|天|人|晚|升|颗|粒|片"
 _SCAN = re.compile(rf"(?P<cjk>[\u4e00-\u9fff]+)|(?P<mix>[a-z0-9]+(?:\.[0-9]+)?(?:{_UNITS})?)")
@@ -132,47 +131,74 @@ _LATIN = re.compile(r"^[a-z]+$")
 
 # --------------------------------------------------------------------------------------- jieba
 
-_jieba_lock = threading.RLock()
-_jieba = None
-_added_words: set[str] = set()
+_jieba_lock = threading.Lock()
+_writer_words: segmenter.Words | None = None
+_place_words: set[str] = set()  # village and township names seen by this process (extra_words.txt)
 
 
-def _jb():
-    """jieba (a `jieba.Tokenizer` on packed tables, `catalog.segmenter`) with the user dictionary,
-    loaded once per process (a few milliseconds once its packed tables are cached)."""
-    global _jieba
-    if _jieba is None:
+def _teachable(words: Iterable[str]) -> list[str]:
+    out = []
+    for word in words:
+        word = normalize(word)
+        if len(word) >= 2 and _CJK.search(word):
+            out.append(word)
+    return out
+
+
+def _ready(words: segmenter.Words):
+    """`words.tk` with the synonyms and place names taught (synonyms re-read when the file changed)."""
+    groups = synonyms()
+    if words.synonyms_version != _syn_cache[0]:
+        words.teach(_teachable(groups))
+        words.synonyms_version = _syn_cache[0]
+    if len(words.known) < len(_place_words) or not _place_words <= words.known:
+        words.teach(sorted(_place_words))
+    return words.tk
+
+
+def _new_words(tk) -> segmenter.Words:
+    words = segmenter.Words(tk, freq=WORD_FREQ)
+    tk.load_userdict(str(DICT_PATH))
+    return words
+
+
+def writer_segmenter():
+    """jieba on its own dictionary with the user dictionary, synonyms and place names: what documents
+    are segmented with (the index writer; loaded once per process, lazily)."""
+    global _writer_words
+    if _writer_words is None:
         with _jieba_lock:
-            if _jieba is None:
-                from catalog.segmenter import tokenizer
-
-                tk = tokenizer()
-                tk.load_userdict(str(DICT_PATH))
-                _jieba = tk
-                synonyms()  # adds every synonym as a word
-    return _jieba
+            if _writer_words is None:
+                _writer_words = _new_words(segmenter.full_tokenizer())
+    return _ready(_writer_words)
 
 
 def warm_up() -> None:
-    """Load jieba (user dictionary, synonyms) and, in an application context, the index's pinyin
-    table now, e.g. in a gunicorn `--preload` parent: forked workers then share them. pypinyin is
-    not loaded (readers use the table, `catalog.pinyin`)."""
-    _jb()
+    """Load the query segmenter (the index's vocabulary, user dictionary, synonyms) and the index's
+    pinyin table now, e.g. in a gunicorn `--preload` parent: forked workers then share them.
+    Neither jieba's own dictionary nor pypinyin is loaded when the index has its tables."""
     from flask import current_app, has_app_context
 
     if has_app_context():
+        eng = engine()
         pinyin.use_table(os.path.abspath(current_app.config["SEARCH_INDEX_DIR"]))
+        eng.load_words()
+        if os.path.exists(eng.vocabulary_path()):  # else the first search builds the index (and loads jieba)
+            eng.segmenter()
+    else:
+        writer_segmenter()
 
 
 def add_words(words: Iterable[str]) -> None:
-    """Teach jieba words (place names, synonyms) so that they segment as one word."""
-    jb = _jb()
-    with _jieba_lock:
-        for word in words:
-            word = normalize(word)
-            if len(word) >= 2 and _CJK.search(word) and word not in _added_words:
-                jb.add_word(word, freq=WORD_FREQ)
-                _added_words.add(word)
+    """Teach jieba words (place names) so that they segment as one word, in every segmenter."""
+    new = set(_teachable(words)) - _place_words
+    if new:
+        _place_words.update(new)
+        if _writer_words is not None:
+            _ready(_writer_words)
+        for eng in list(_engines.values()):
+            if eng.words is not None:
+                _ready(eng.words)
 
 
 _syn_cache: tuple[float, dict[str, frozenset[str]]] = (-1.0, {})
@@ -198,7 +224,6 @@ def synonyms() -> dict[str, frozenset[str]]:
         for word in words:
             groups[word] = groups.get(word, frozenset()) | group
     _syn_cache = (mtime, groups)
-    add_words(groups)
     return groups
 
 
@@ -225,7 +250,7 @@ def _mix_pieces(token: str) -> list[str]:
 
 def index_words(text: str) -> Iterable[str]:
     """The words of a document field (jieba search mode + mixed Latin/digit tokens)."""
-    jb = _jb()
+    jb = writer_segmenter()
     for m in _SCAN.finditer(normalize(text)):
         if m.group("cjk"):
             for word, _s, _e in jb.tokenize(m.group(), mode="search"):
@@ -243,14 +268,16 @@ class Unit:
     kind: str
 
 
-def query_units(q: str) -> list[Unit]:
-    """Query words: accurate-mode jieba words, mixed tokens, Latin words; junk and stop words dropped."""
+def query_units(q: str, jb=None) -> list[Unit]:
+    """Query words: accurate-mode jieba words, mixed tokens, Latin words; junk and stop words dropped.
+    `jb`: the jieba Tokenizer to cut with (the index's query segmenter; default the writer's)."""
     q = normalize(q)[:MAX_QUERY]
     units: list[Unit] = []
     seen = set()
     for m in _SCAN.finditer(q):
         if m.group("cjk"):
-            words = [(w, "cjk") for w in _jb().cut(m.group()) if not (len(w) == 1 and w in _STOP)]
+            jb = jb or writer_segmenter()
+            words = [(w, "cjk") for w in jb.cut(m.group()) if not (len(w) == 1 and w in _STOP)]
         else:
             tok = m.group()
             words = [(tok, "latin" if _LATIN.match(tok) else "mix")]
@@ -267,19 +294,28 @@ word_pinyin = pinyin.word_pinyin  # (full pinyin, initials): 板鸭 -> ('banya',
 def _pinyin_words(names: Iterable[str]) -> set[str]:
     """The words whose pinyin readers look up: the synonyms (`_pinyin_synonyms`) and the words of
     each name as `match_spans` cuts it for highlighting."""
-    jb = _jb()
+    jb = writer_segmenter()
     out = {word for word in synonyms() if _CJK.search(word)}
     for name in names:
         for word, _s, _e in jb.tokenize((name or "").lower(), mode="search"):
             if _CJK.search(word):
                 out.add(word)
+        out.update(_CJK.findall(name or ""))  # each character: readers may cut a name differently
     return out
 
 
-def pinyin_terms(*texts: str) -> list[str]:
-    """Pinyin tokens for the `py` field: each word full + initials, each CJK run, each whole text."""
+def _spans(words: list[str]) -> Iterable[str]:
+    """Runs of 2..PINYIN_SPAN consecutive words, joined: 三江/腌菜/礼盒 -> 三江腌菜, 腌菜礼盒, ..."""
+    for i in range(len(words)):
+        for j in range(i + 2, min(len(words), i + PINYIN_SPAN) + 1):
+            yield "".join(words[i:j])
+
+
+def pinyin_terms(*texts: str, spans: bool = True) -> list[str]:
+    """Pinyin tokens for the `py` field: each word (search mode) and, with `spans`, each run of
+    consecutive words (accurate mode), full + initials; each CJK run; each whole text."""
     out: list[str] = []
-    jb = _jb()
+    jb = writer_segmenter()
     for text in texts:
         norm = normalize(text)
         if not norm:
@@ -287,7 +323,7 @@ def pinyin_terms(*texts: str) -> list[str]:
         for m in _SCAN.finditer(norm):
             if m.group("cjk"):
                 run = m.group()
-                for word in {run, *jb.cut_for_search(run)}:
+                for word in {run, *jb.cut_for_search(run), *(_spans(jb.lcut(run)) if spans else ())}:
                     out.extend(word_pinyin(word))
         whole = word_pinyin(norm.replace(" ", ""))
         out.extend(whole)
@@ -366,9 +402,10 @@ class WordTokenizer(Tokenizer):
             yield t
 
 
-def _whoosh_schema():
-    from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+FACET_FIELDS = ("category", "village", "township")
 
+
+def _whoosh_schema():
     return Schema(
         id=ID(unique=True),
         kind=ID,
@@ -378,9 +415,9 @@ def _whoosh_schema():
         py=KEYWORD(scorable=True),
         pre=KEYWORD,
         ng=TEXT(analyzer=WordTokenizer(_grams), phrase=False),
-        category=ID,
-        village=ID,
-        township=ID,
+        category=ID(sortable=True),
+        village=ID(sortable=True),
+        township=ID(sortable=True),
         price=NUMERIC(bits=32, sortable=True),
     )
 
@@ -388,7 +425,7 @@ def _whoosh_schema():
 # ------------------------------------------------------------------------------ index engine
 
 
-class _SaturatedTf:
+class SaturatedTf(WeightingModel):
     """Scoring: BM25 without length normalisation (B=0): idf * tf * (k1 + 1) / (tf + k1).
 
     The name is indexed twice in `text`, so name words outweigh a mention in the description, and
@@ -398,76 +435,69 @@ class _SaturatedTf:
 
     K1 = 1.2
 
-    @staticmethod
-    def model():
-        from whoosh.scoring import BaseScorer, WeightingModel
+    class Scorer(BaseScorer):
+        def __init__(self, idf: float, max_weight: float):
+            self.idf = idf
+            self.best = self.saturate(max_weight)
 
-        k1 = _SaturatedTf.K1
+        def saturate(self, w: float) -> float:
+            k1 = SaturatedTf.K1
+            return self.idf * w * (k1 + 1) / (w + k1)
 
-        class Scorer(BaseScorer):
-            def __init__(self, idf, max_weight):
-                self.idf = idf
-                self._max = self._f(max_weight)
+        def supports_block_quality(self):
+            return True
 
-            def _f(self, w):
-                return self.idf * w * (k1 + 1) / (w + k1)
+        def score(self, matcher):
+            return self.saturate(matcher.weight())
 
-            def supports_block_quality(self):
-                return True
+        def max_quality(self):
+            return self.best
 
-            def score(self, matcher):
-                return self._f(matcher.weight())
+        def block_quality(self, matcher):
+            return self.saturate(matcher.block_max_weight())
 
-            def max_quality(self):
-                return self._max
-
-            def block_quality(self, matcher):
-                return self._f(matcher.block_max_weight())
-
-        class Model(WeightingModel):
-            def scorer(self, searcher, fieldname, text, qf=1):
-                return Scorer(searcher.idf(fieldname, text) * qf, searcher.term_info(fieldname, text).max_weight())
-
-        return Model()
+    def scorer(self, searcher, fieldname, text, qf=1):
+        return self.Scorer(searcher.idf(fieldname, text) * qf, searcher.term_info(fieldname, text).max_weight())
 
 
-WEIGHTING = _SaturatedTf.model()
+WEIGHTING = SaturatedTf()
 
 
 class Engine:
-    """One index directory: the cached index, per-thread searchers, the process write lock."""
+    """One index directory: the cached index, per-thread searchers, the process write lock, and the
+    query segmenter built from the index's vocabulary."""
 
     def __init__(self, path: str):
         self.path = str(path)
-        self._ix = None
-        self._open_lock = threading.Lock()
+        self.ix = None
+        self.open_lock = threading.Lock()
         self.write_lock = threading.Lock()
-        self._local = threading.local()
-        self._words_mtime = None
-        self._segment_parts: dict[tuple[str, str], object] = {}  # (segment id, column) -> values
+        self.local = threading.local()
+        self.words_mtime = None
+        self.words: segmenter.Words | None = None  # the query segmenter (None: not built yet)
+        self.segment_parts: dict[tuple[str, str], list] = {}  # (segment id, column) -> values
 
     # -- reading
     def exists(self) -> bool:
-        from whoosh import index
-
-        return os.path.isdir(self.path) and index.exists_in(self.path)
+        return os.path.isdir(self.path) and whoosh_index.exists_in(self.path)
 
     def index(self, create: bool = False):
-        from whoosh import index
-
-        with self._open_lock:
-            if create or self._ix is None:
+        with self.open_lock:
+            if create or self.ix is None:
                 os.makedirs(self.path, exist_ok=True)
-                if create or not index.exists_in(self.path):
-                    self._ix = index.create_in(self.path, _whoosh_schema())
-                    self._local = threading.local()
+                if create or not whoosh_index.exists_in(self.path):
+                    self.ix = whoosh_index.create_in(self.path, _whoosh_schema())
+                    self.local = threading.local()
                 else:
-                    self._ix = index.open_dir(self.path)
-            return self._ix
+                    self.ix = whoosh_index.open_dir(self.path)
+            return self.ix
+
+    def is_open(self) -> bool:
+        return getattr(self.local, "searcher", None) is not None
 
     def searcher(self):
         """This thread's searcher, reopened only when the index generation changed."""
-        local = self._local
+        local = self.local
         s = getattr(local, "searcher", None)
         if s is None:
             s = self.index().searcher(weighting=WEIGHTING)
@@ -478,81 +508,113 @@ class Engine:
             s = self.index().searcher(weighting=WEIGHTING)
         if s is not getattr(local, "searcher", None):
             local.searcher = s
-            local.pks = None
+            local.columns = {}
             local.kinds = {}
             local.results = {}  # query results of this index generation (pages 2, 3 ... of a search)
-            self._load_words()
+            self.load_words()
         return s
+
+    def results_cache(self) -> dict:
+        return self.local.results
 
     def pks(self, searcher) -> list:
         return self.column(searcher, "pk")
 
     def column(self, searcher, field: str) -> list:
-        """A sortable integer field's values by document number (an `array`), read once per searcher
-        in one piece (`search_postings.numeric_column`)."""
-        local = self._local
-        if local.pks is None:
-            local.pks = {}
-        if field not in local.pks:
-            local.pks[field] = self._by_segment(
-                searcher, field, lambda leaf: search_postings.numeric_column(leaf, field))
-        return local.pks[field]
+        """Document number -> value of a column field (pk, price, category, village, township), read
+        through Whoosh's column readers once per segment (`joined_column`), joined per searcher."""
+        columns = self.local.columns
+        if field not in columns:
+            columns[field] = self.joined_column(searcher, field)
+        return columns[field]
 
-    def facet_column(self, searcher, field: str) -> list:
-        """Document number -> value of an ID field (category, village, township), built once per
-        searcher from the field's postings (a few values, each with its documents)."""
-        key = "facet:" + field
-        local = self._local
-        if local.pks is None:
-            local.pks = {}
-        if key not in local.pks:
-            local.pks[key] = self._by_segment(searcher, key, lambda leaf: _facet_part(leaf, field))
-        return local.pks[key]
+    def joined_column(self, searcher, field: str) -> list:
+        """A per-generation column joined from per-segment parts.
 
-    def _by_segment(self, searcher, name: str, build: Callable):
-        """A per-generation column (document number -> value) joined from per-segment parts.
-
-        A segment's documents never change (a delete only marks them), so each part is built once
-        per segment and process and shared by every thread: after a one-document update only the
-        new small segment is read, not the whole index (about 60 ms a thread at 100,000 products).
-        Parts of segments that are gone (merged) are dropped."""
+        A segment's documents never change (a delete only marks them), so each part is read once per
+        segment and process and shared by every thread: after a one-document update only the new
+        small segment is read, not the whole index. Parts of segments that are gone are dropped."""
         parts, live = [], set()
         for leaf, _offset in searcher.reader().leaf_readers():
-            if leaf.segment() is None:  # an empty index: no documents, no segment
+            segment = leaf.segment()
+            if segment is None:  # an empty index: no documents, no segment
                 continue
-            key = (leaf.segment().segment_id(), name)
+            key = (segment.segment_id(), field)
             live.add(key[0])
-            part = self._segment_parts.get(key)
+            part = self.segment_parts.get(key)
             if part is None:
-                part = self._segment_parts[key] = build(leaf)
+                part = self.segment_parts[key] = list(leaf.column_reader(field))
             parts.append(part)
-        for key in list(self._segment_parts):
+        for key in list(self.segment_parts):
             if key[0] not in live:
-                self._segment_parts.pop(key, None)
-        if len(parts) <= 1:
-            return parts[0] if parts else []
-        joined = parts[0][:0]  # an empty list or array of the same kind
+                self.segment_parts.pop(key, None)
+        if len(parts) == 1:
+            return parts[0]
+        joined: list = []
         for part in parts:
             joined += part
         return joined
 
-    def kind_docs(self, searcher, kind: str):
-        local = self._local
-        if kind not in local.kinds:
-            local.kinds[kind] = set(search_postings.term_docs(searcher.reader(), "kind", kind))
-        return local.kinds[kind]
+    def kind_docs(self, searcher, kind: str) -> set[int]:
+        kinds = self.local.kinds
+        if kind not in kinds:
+            kinds[kind] = set(searcher.docs_for_query(Term("kind", kind)))
+        return kinds[kind]
 
-    def _load_words(self) -> None:
+    def load_words(self) -> None:
+        """The writer's side files for readers: the pinyin table, the place names, the vocabulary."""
         pinyin.use_table(self.path)
         path = os.path.join(self.path, WORDS_FILE)
         try:
             mtime = os.stat(path).st_mtime
         except OSError:
-            return
-        if mtime != self._words_mtime:
+            mtime = None
+        if mtime is not None and mtime != self.words_mtime:
             with open(path, encoding="utf-8") as fh:
                 add_words(line.strip() for line in fh)
-            self._words_mtime = mtime
+            self.words_mtime = mtime
+        if self.words is not None:
+            self.refresh_vocabulary()
+
+    def vocabulary_path(self) -> str:
+        return os.path.join(self.path, segmenter.VOCABULARY_FILE)
+
+    def segmenter(self):
+        """The jieba Tokenizer queries on this index are cut with: one whose dictionary is the
+        index's vocabulary (plus the user dictionary, synonyms, place names), or the writer's when
+        the index has no vocabulary file yet (an index written by an older version)."""
+        if self.words is None:
+            with _jieba_lock:
+                if self.words is None:
+                    path = self.vocabulary_path()
+                    try:
+                        mtime = os.stat(path).st_mtime_ns
+                    except OSError:
+                        mtime = None
+                    if mtime is None:
+                        return writer_segmenter()
+                    words = _new_words(segmenter.vocabulary_tokenizer(path))
+                    words.source_mtime = mtime
+                    self.words = words
+        return _ready(self.words)
+
+    def refresh_vocabulary(self) -> None:
+        """Teach the query segmenter the words a newer vocabulary file added (words never leave it:
+        a word no document has any more is just a word that finds nothing)."""
+        words = self.words
+        path = self.vocabulary_path()
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except OSError:
+            return
+        if words is None or mtime == words.source_mtime:
+            return
+        vocabulary = segmenter.read_vocabulary(path)
+        with words.lock:
+            new = [(w, f) for w, f in vocabulary.items() if w not in words.known and not words.tk.FREQ.get(w)]
+            for word, freq in new:
+                words.tk.add_word(word, freq=freq)
+            words.source_mtime = mtime
 
     def save_words(self, words: Iterable[str]) -> None:
         words = sorted({normalize(w) for w in words if w})
@@ -568,22 +630,33 @@ class Engine:
         called before the index commit that adds the names."""
         pinyin.save_table(self.path, sorted(_pinyin_words(names)), replace=replace)
 
+    def save_vocabulary(self, *, replace: bool) -> None:
+        """Write the CJK words of the index's `text` field with their jieba frequencies for the
+        query segmenters (`segmenter.VOCABULARY_FILE`), added to the file's words unless `replace`."""
+        jb = writer_segmenter()
+        path = self.vocabulary_path()
+        vocabulary = {} if replace else segmenter.read_vocabulary(path)
+        with self.index().reader() as reader:
+            for word in reader.field_terms("text"):
+                if len(word) >= 2 and word not in vocabulary and _CJK_RUN.fullmatch(word):
+                    vocabulary[word] = segmenter.word_freq(jb, word)
+        segmenter.write_vocabulary(path, vocabulary)
+
     # -- writing
     def write(self, fn: Callable, *, create: bool = False, clear: bool = False, retries: int = 120,
               limitmb: int = 64) -> None:
-        """Run `fn(writer)` and commit, as the only writer: process lock + Whoosh lock (retried).
+        """Run `fn(writer)` and commit, as the only writer: process lock + Whoosh lock (retried);
+        then bring the vocabulary file up to date.
 
         NOTE segments are written as separate files, not one compound file: Whoosh reads a compound
-        segment through mmap as an in-memory COPY of its terms and postings (its `BufferFile` wraps
-        the map in a `BytesIO`), about 120 MB per searcher, so per thread, at 100,000 products;
-        separate files are read through ordinary buffered files (the OS page cache, shared)."""
-        from whoosh.index import LockError
-
+        segment through mmap as an in-memory COPY of its terms and postings, about 120 MB per
+        searcher, so per thread, at 100,000 products; separate files are read through ordinary
+        buffered files (the OS page cache, shared)."""
         with self.write_lock:
             ix = self.index(create=create)
             for attempt in range(retries):
                 try:
-                    writer = ix.writer(timeout=0.5, limitmb=limitmb, compound=False)  # see NOTE below
+                    writer = ix.writer(timeout=0.5, limitmb=limitmb, compound=False)  # see NOTE
                     break
                 except LockError:
                     log.info("search index locked, retrying (%s)", attempt + 1)
@@ -595,20 +668,10 @@ class Engine:
                 writer.cancel()
                 raise
             if clear:
-                from whoosh.writing import CLEAR
-
                 writer.commit(mergetype=CLEAR)  # a new generation: searchers elsewhere notice it
             else:
                 writer.commit()
-
-
-def _facet_part(leaf, field: str) -> list:
-    """Document number -> value of an ID field in one segment, from the field's postings."""
-    column = [""] * leaf.doc_count_all()
-    for value in leaf.field_terms(field):
-        if value:  # assigned in C: map() over the documents, drained by a zero-length deque
-            deque(map(column.__setitem__, search_postings.term_docs(leaf, field, value), repeat(value)), maxlen=0)
-    return column
+            self.save_vocabulary(replace=create or clear)
 
 
 _engines: dict[str, Engine] = {}
@@ -627,6 +690,12 @@ def engine(path: str | None = None) -> Engine:
         return _engines[path]
 
 
+def forget_engine(path: str) -> None:
+    """Forget one index folder's cached engine (a benchmark's or test's temporary index)."""
+    with _engines_lock:
+        _engines.pop(os.path.abspath(path), None)
+
+
 def reset_engines() -> None:
     """Forget cached indexes and searchers (tests switching index folders)."""
     with _engines_lock:
@@ -637,9 +706,9 @@ def reset_engines() -> None:
 
 
 def _pinyin_fields(name: str, village: str, township: str) -> dict:
-    name_py = pinyin_terms(name)
-    place_py = pinyin_terms(village, township)
-    return {"py": " ".join(sorted(set(name_py) | set(place_py))),
+    name_py = pinyin_terms(name, spans=False)
+    place_py = pinyin_terms(village, township, spans=False)
+    return {"py": " ".join(sorted(set(pinyin_terms(name)) | set(place_py))),
             "pre": " ".join(prefix_terms(name, pinyin=name_py + place_py))}
 
 
@@ -668,7 +737,7 @@ def listing_doc(*, id: int, name: str, description: str = "", village: str = "",
     )
 
 
-_LISTING_KINDS = {"stay": "民宿 住宿", "experience": "体验 农家乐", "ticket": "门票 景点"}
+_LISTING_KINDS = {"stay": "民宿 住宿", "experience": "体验 乡村游", "ticket": "门票 景点"}  # words a kind is found by
 
 
 def _load_products(ids: list[int] | None) -> tuple[dict[int, dict], set[int]]:
@@ -771,7 +840,7 @@ def _update(raw_ids: Iterable[int], prefix: str, load: Callable) -> None:
     if not ids:
         return
     eng = engine()
-    if not eng.exists():
+    if not eng.exists() or _outdated(eng):
         rebuild()
         return
     eng.save_words(_place_names())
@@ -813,7 +882,7 @@ def rebuild(progress: Callable[[int, int], None] | None = None, *, batch: int = 
         if progress and not total:
             progress(0, 0)
 
-    eng.write(fill, create=not eng.exists(), clear=True, limitmb=256)
+    eng.write(fill, create=not eng.exists() or _outdated(eng), clear=True, limitmb=256)
     _pages_changed()
     return total
 
@@ -830,8 +899,6 @@ def _df(reader, field: str, text: str) -> int:
 
 def _backstop(reader, word: str):
     """AND of the word's bigrams (or its single character) in `ng`, or None if one is missing."""
-    from whoosh.query import And, Term
-
     grams = [word] if len(word) == 1 else [word[i : i + 2] for i in range(len(word) - 1)]
     if any(_df(reader, "ng", g) == 0 for g in grams):
         return None
@@ -839,9 +906,39 @@ def _backstop(reader, word: str):
     return terms[0] if len(terms) == 1 else And(terms)
 
 
-def _unit_query(reader, unit: Unit):
-    from whoosh.query import Or, Term
+MAX_SPLIT = 30  # letters: longer Latin words are not split into pinyin words
+MAX_PIECE = 16
 
+
+def _pinyin_split(reader, word: str):
+    """Pinyin words typed together that are not one term of `py` (they span several words of a
+    name, or a place and a product): the fewest pieces of at least 2 letters that are each a `py`
+    term, ANDed ("liuxicunyancai" -> liuxicun + yancai), or None."""
+    n = len(word)
+    if n < 4 or n > MAX_SPLIT:
+        return None
+    known: dict[str, bool] = {}
+
+    def term(piece: str) -> bool:
+        if piece not in known:
+            known[piece] = _df(reader, "py", piece) > 0
+        return known[piece]
+
+    best: list[list[str] | None] = [None] * (n + 1)
+    best[0] = []
+    for i in range(n):
+        if best[i] is None:
+            continue
+        for j in range(i + 2, min(n, i + MAX_PIECE) + 1):
+            if (best[j] is None or len(best[j]) > len(best[i]) + 1) and term(word[i:j]):
+                best[j] = best[i] + [word[i:j]]
+    pieces = best[n]
+    if not pieces or len(pieces) < 2:
+        return None
+    return And([Term("py", p) for p in dict.fromkeys(pieces)])
+
+
+def _unit_query(reader, unit: Unit):
     word = unit.text
     if unit.kind == "cjk":
         if len(word) == 1:
@@ -849,14 +946,14 @@ def _unit_query(reader, unit: Unit):
         variants = sorted(synonyms().get(word, {word}) | {word})
         terms = [Term("text", v) for v in variants if _df(reader, "text", v)]
         if not terms:
-            back = _backstop(reader, word)
-            return back
+            return _backstop(reader, word)
         return terms[0] if len(terms) == 1 else Or(terms)
     if unit.kind == "mix":
         variants = sorted(synonyms().get(word, {word}) | {word})
         terms = [Term("text", v) for v in variants if _df(reader, "text", v)]
         return None if not terms else terms[0] if len(terms) == 1 else Or(terms)
-    # latin: pinyin (full or initials), or a Latin word of the text, or a pinyin prefix
+    # latin: pinyin (full or initials), or a Latin word of the text, or a pinyin prefix, or pinyin
+    # words typed together
     options = []
     if _df(reader, "py", word):
         options.append(Term("py", word, boost=2.0))
@@ -868,40 +965,52 @@ def _unit_query(reader, unit: Unit):
     if not options and len(word) >= 2 and _df(reader, "pre", word):
         options.append(Term("pre", word))  # a pinyin prefix as typed: "yanc", "sanjiangy"
     if not options:
+        split = _pinyin_split(reader, word)
+        if split is not None:
+            options.append(split)
+    if not options:
         return None
     return options[0] if len(options) == 1 else Or(options)
 
 
-def build_query(reader, q: str):
-    """A Whoosh query built from the tokens of `q`, or None when it cannot match anything."""
-    from whoosh.query import And
-
-    units = query_units(q)
+def query_parts(reader, q: str, jb=None) -> tuple[list, int]:
+    """(one query per word of `q` that matches something, the number of words matching nothing)."""
+    units = query_units(q, jb)
     if not units:
-        return None
+        return [], 0
     latin = [u for u in units if u.kind == "latin"]
     if len(latin) > 1 and len(latin) == len(units):
         joined = "".join(u.text for u in latin)  # "ban ya" -> banya
         if _df(reader, "py", joined):
-            from whoosh.query import Term
-
-            return Term("py", joined)
-    parts = []
+            return [Term("py", joined)], 0
+    parts, missing = [], 0
     for unit in units:
         part = _unit_query(reader, unit)
         if part is None:
-            return None  # a word that matches nothing: AND cannot match
-        parts.append(part)
+            missing += 1
+        else:
+            parts.append(part)
+    return parts, missing
+
+
+def all_of(parts: list):
+    """A query requiring every one of `parts`."""
     return parts[0] if len(parts) == 1 else And(parts)
 
 
-def _filter_query(filters: dict | None):
-    from whoosh.query import And, Term
+def build_query(reader, q: str, jb=None):
+    """The Whoosh query requiring every word of `q`, or None when one of them matches nothing."""
+    parts, missing = query_parts(reader, q, jb)
+    if not parts or missing:
+        return None
+    return all_of(parts)
 
+
+def _filter_query(filters: dict | None):
     if not filters:
         return None
     parts = []
-    for key in ("category", "village", "township"):
+    for key in FACET_FIELDS:
         if filters.get(key):
             parts.append(Term(key, str(filters[key])))
     if not parts:
@@ -910,39 +1019,47 @@ def _filter_query(filters: dict | None):
 
 
 def _ensure_index(eng: Engine) -> bool:
-    """True when the index exists, building it from the database on first use."""
-    if getattr(eng._local, "searcher", None) is not None or eng.exists():  # open: no directory listing
+    """True when the index exists, building it from the database on first use (and rebuilding one
+    written with an older schema)."""
+    if eng.is_open():  # open: no directory listing
         return True
-    from whoosh.index import LockError
-
+    if eng.exists() and not _outdated(eng):
+        return True
     try:
         rebuild()
     except RuntimeError:  # no application context (bench / scripts): nothing to build from
-        return False
+        return eng.exists()
     except (OSError, LockError):  # unwritable or busy folder: no results rather than an error page
         log.exception("could not build the search index in %s", eng.path)
         return False
     return True
 
 
+def _outdated(eng: Engine) -> bool:
+    """An index written before the facet fields were columns (or without a vocabulary file)."""
+    schema = eng.index().schema
+    return any(getattr(schema[f], "column_type", None) is None for f in FACET_FIELDS) \
+        or not os.path.exists(eng.vocabulary_path())
+
+
 RESULT_CACHE_SIZE = 256
-FACET_FIELDS = ("category", "village", "township")
-PAGE_STEP = 48  # a page search ranks at least this many hits (pages 1-2 of 24 from one search)
 
 
 @dataclass(frozen=True)
 class SearchPage:
     """One window of a search: `ids` best first, `total` documents matching in the index (index-side
     filters applied; the caller re-filters only the shown ids), `facets` {field: {value: count}}
-    over every match (only when asked for)."""
+    over every match (only when asked for), `partial`: no document has every word of the query and
+    these are the best partial matches."""
 
     ids: list[int]
     total: int
     facets: dict[str, dict[str, int]] | None = None
+    partial: bool = False
 
 
-class _PriceRange(DocIdSet):
-    """`docnum in range`: a price filter read from the price column, for Whoosh's FilterCollector
+class PriceRange(DocIdSet):
+    """`docnum in range`: a price filter read from the price column, for Whoosh's `filter=`
     (a NumericRange query would be a wide OR of terms)."""
 
     def __init__(self, prices, lo, hi):
@@ -956,92 +1073,69 @@ class _PriceRange(DocIdSet):
         return (self.lo is None or price >= self.lo) and (self.hi is None or price <= self.hi)
 
 
-def _prepared(eng: Engine, searcher, q: str, kind: str, filters: dict | None):
-    """(query, collector keyword arguments, allow-test) for `q`, or None when nothing can match.
+@dataclass(frozen=True)
+class Prepared:
+    """A query ready for Whoosh: `mask` (documents never shown: the listings of a product search),
+    `allow` (the price range, or None), `partial` (see `SearchPage`), `fallback` (any of the words:
+    the query to run when no document has all of them, or None)."""
 
-    Field filters are ANDed terms (intersected in the matchers; `Require` would not score them but
-    trips an assertion in Whoosh's block-quality skipping); listings, a few hundred documents, are
-    ANDed for kind=listing and masked out (a set) for products; a price range is a per-document test
-    on the price column."""
-    from whoosh.query import And, Term
+    query: object
+    mask: set | None
+    allow: PriceRange | None
+    partial: bool
+    fallback: object = None
 
-    query = build_query(searcher.reader(), q)
-    if query is None:
+    def search(self, searcher, limit: int | None):
+        """(Whoosh results, the Prepared they answer): every word first, then any of them."""
+        results = searcher.search(self.query, limit=limit, mask=self.mask, filter=self.allow)
+        if self.fallback is not None and results.is_empty():
+            wider = Prepared(self.fallback, self.mask, self.allow, True)
+            return wider.search(searcher, limit)
+        return results, self
+
+
+def _prepared(eng: Engine, searcher, q: str, kind: str, filters: dict | None) -> Prepared | None:
+    """The query for `q` with its filters, or None when nothing can match.
+
+    Every word is required; a word matching nothing is left out, and when the remaining words never
+    occur together (within the filters) any of them will do (`Prepared.fallback`): both are partial
+    matches. Field filters are ANDed terms; listings, a few hundred documents, are ANDed for
+    kind=listing and masked out for products; a price range is a per-document test on the price
+    column."""
+    reader = searcher.reader()
+    parts, missing = query_parts(reader, q, eng.segmenter())
+    if not parts:
         return None
     fq = _filter_query(filters)
-    if fq is not None:
-        query = And([query, fq])
     listings = eng.kind_docs(searcher, "listing")
-    kwargs: dict = {}
+    mask = None
     if kind == "listing":
         if not listings:
             return None
-        query = And([query, Term("kind", "listing")])
+        fq = Term("kind", "listing") if fq is None else And([fq, Term("kind", "listing")])
     elif listings:
-        kwargs["mask"] = listings
+        mask = listings
     lo, hi = (filters or {}).get("min_fen"), (filters or {}).get("max_fen")
-    allow = None
-    if lo is not None or hi is not None:
-        allow = _PriceRange(eng.column(searcher, "price"), lo, hi)
-        kwargs["filter"] = allow
-    return query, kwargs, allow
+    allow = PriceRange(eng.column(searcher, "price"), lo, hi) if lo is not None or hi is not None else None
+
+    def with_filters(query):
+        return query if fq is None else And([query, fq])
+
+    fallback = with_filters(Or(parts)) if len(parts) > 1 else None
+    return Prepared(with_filters(all_of(parts)), mask, allow, bool(missing), fallback)
 
 
-def _scores(searcher, prepared) -> dict[int, float] | None:
-    """{document number: score} of every match with the kind mask and the price range applied
-    (`search_postings.evaluate`: bulk posting lists, set and dict operations), or None for a
-    query shape it does not handle (then Whoosh's matchers do it: `_top`, `_matches`)."""
-    query, kwargs, allow = prepared
-    scores = search_postings.evaluate(searcher, query)
-    if scores is None:
-        return None
-    mask = kwargs.get("mask")
-    if mask:
-        if len(mask) < len(scores):
-            for docnum in mask:
-                scores.pop(docnum, None)
-        else:
-            scores = {d: s for d, s in scores.items() if d not in mask}
-    if allow is not None:
-        prices = allow.prices
-        lo = float("-inf") if allow.lo is None else allow.lo
-        hi = float("inf") if allow.hi is None else allow.hi
-        scores = {d: s for d, s in scores.items() if lo <= prices[d] <= hi}
-    return scores
-
-
-def _top(eng: Engine, searcher, prepared, limit: int, scores: dict[int, float] | None = None) -> tuple[int, ...]:
+def _top(eng: Engine, searcher, prepared: Prepared, limit: int) -> tuple[int, ...]:
     """Database ids of the scored top `limit`: score descending, then document number (Whoosh's
-    order), from `scores` (`_scores`) or, for another query shape, Whoosh's top-N collector."""
+    top-N collector)."""
     limit = max(1, min(int(limit), 10_000))
-    if scores is None:
-        scores = _scores(searcher, prepared)
+    results, _answered = prepared.search(searcher, limit)
     pks = eng.pks(searcher)
-    if scores is not None:
-        best = heapq.nlargest(limit, zip(scores.values(), map(operator.neg, scores)))
-        return tuple(int(pks[-negdoc]) for _score, negdoc in best)
-    query, kwargs, _allow = prepared
-    results = searcher.search(query, limit=limit, terms=False, **kwargs)
-    return tuple(int(pks[docnum]) for _score, docnum in results.top_n)
-
-
-def _matches(eng: Engine, searcher, prepared) -> list[int]:
-    """Every matching document number (unscored: a count and facets, not a ranking)."""
-    scores = _scores(searcher, prepared)
-    if scores is not None:
-        return list(scores)
-    query, kwargs, allow = prepared
-    mask = kwargs.get("mask")
-    docs = searcher.docs_for_query(query)
-    if mask:
-        docs = (d for d in docs if d not in mask)
-    if allow is not None:
-        docs = (d for d in docs if d in allow)
-    return list(docs)
+    return tuple(int(pks[docnum]) for docnum, _score in results.items())
 
 
 def _cached(eng: Engine, key: tuple, compute: Callable):
-    results = eng._local.results
+    results = eng.results_cache()
     if key not in results:
         if len(results) >= RESULT_CACHE_SIZE:
             results.pop(next(iter(results)))
@@ -1054,6 +1148,14 @@ def _key(q: str, kind: str, filters: dict | None) -> tuple:
     return (normalize(q)[:MAX_QUERY], kind, tuple(sorted((filters or {}).items())), _syn_cache[0])
 
 
+def _open(path: str | None):
+    """(engine, this thread's searcher) of the index, built first if missing; None without one."""
+    eng = engine(path)
+    if not _ensure_index(eng):
+        return None
+    return eng, eng.searcher()
+
+
 def search_ids(q: str, *, kind: str = "product", limit: int = DEFAULT_LIMIT, filters: dict | None = None,
                path: str | None = None, cache: bool = True) -> list[int]:
     """Ids of documents of `kind` matching `q`, best first (scored top `limit`, no exact count).
@@ -1062,10 +1164,10 @@ def search_ids(q: str, *, kind: str = "product", limit: int = DEFAULT_LIMIT, fil
     so paging through a search or repeating a popular one costs a dictionary lookup."""
     if not q or not isinstance(q, str):
         return []
-    eng = engine(path)
-    if not _ensure_index(eng):
+    opened = _open(path)
+    if opened is None:
         return []
-    searcher = eng.searcher()
+    eng, searcher = opened
 
     def compute():
         prepared = _prepared(eng, searcher, q, kind, filters)
@@ -1080,43 +1182,45 @@ def search_page(q: str, *, kind: str = "product", offset: int = 0, count: int = 
                 facets: bool = False, path: str | None = None, cache: bool = True) -> SearchPage:
     """A window of ranked ids, the number of matches and (when asked) facet counts, for one page.
 
-    Only `offset + count` hits are ranked (at least PAGE_STEP, so the next page comes from the same
-    search); the count and facets come from an unscored pass over the matches and the per-generation
-    facet columns. Everything is cached per index generation, like `search_ids`."""
+    One scored pass over every match (Whoosh's collector without a limit) gives the ranking, the
+    count and the documents the facet counts are taken from (the per-generation facet columns).
+    Everything is cached per index generation, like `search_ids`: the next page is a slice."""
     empty = SearchPage([], 0, {f: {} for f in FACET_FIELDS} if facets else None)
     if not q or not isinstance(q, str):
         return empty
-    eng = engine(path)
-    if not _ensure_index(eng):
+    opened = _open(path)
+    if opened is None:
         return empty
-    searcher = eng.searcher()
-    need = max(0, int(offset)) + max(1, int(count))
-    key = ("page", *_key(q, kind, filters))
-    entry = _cached(eng, key, dict) if cache else {}
+    eng, searcher = opened
+    entry = _cached(eng, ("page", *_key(q, kind, filters)), dict) if cache else {}
     if "prepared" not in entry:
-        entry["prepared"] = _prepared(eng, searcher, q, kind, filters)
+        prepared = _prepared(eng, searcher, q, kind, filters)
+        if prepared is not None:
+            results, prepared = prepared.search(searcher, None)
+            entry["ranked"] = array("i", (docnum for docnum, _score in results.items()))
+        entry["prepared"] = prepared
     prepared = entry["prepared"]
     if prepared is None:
         return empty
-    scores = None  # every match with its score, computed at most once per call, never cached
-    if "total" not in entry:
-        scores = _scores(searcher, prepared)
-        docs = list(scores) if scores is not None else _matches(eng, searcher, prepared)
-        entry["total"] = len(docs)
-        entry["docs"] = array("i", docs)  # 4 bytes a match: cached entries stay small
+    ranked = entry["ranked"]
     if facets and "facets" not in entry:
-        entry["facets"] = {f: _count(eng.facet_column(searcher, f), entry["docs"]) for f in FACET_FIELDS}
-    if entry.get("limit", 0) < need and len(entry.get("top", ())) >= entry.get("limit", 0):
-        limit = max(need, PAGE_STEP, 2 * entry.get("limit", 0))
-        entry["top"] = _top(eng, searcher, prepared, limit, scores)
-        entry["limit"] = limit
-    top = entry["top"][int(offset): need]
-    return SearchPage(list(top), entry["total"], entry.get("facets") if facets else None)
+        entry["facets"] = {f: _count(eng.column(searcher, f), ranked) for f in FACET_FIELDS}
+    pks = eng.pks(searcher)
+    start = max(0, int(offset))
+    ids = [int(pks[docnum]) for docnum in ranked[start : start + max(1, int(count))]]
+    return SearchPage(ids, len(ranked), entry.get("facets") if facets else None, prepared.partial)
+
+
+def is_partial(q: str, *, kind: str = "product", filters: dict | None = None, path: str | None = None) -> bool:
+    """True when no document of `kind` has every word of `q` (within `filters`) and the hits are
+    the best partial matches (cached per index generation with the query's page)."""
+    return search_page(q, kind=kind, count=1, filters=filters, path=path).partial
 
 
 def _count(column: list, docs) -> dict[str, int]:
     counts = Counter(map(column.__getitem__, docs))  # counted in C
     counts.pop("", None)
+    counts.pop(None, None)
     return dict(counts)
 
 
@@ -1133,40 +1237,44 @@ def search_listing_ids(q: str, limit: int = DEFAULT_LIMIT) -> list[int]:
 def suggest(q: str, limit: int = 8, *, path: str | None = None) -> list[dict]:
     """As-you-type suggestions: names starting with `q`, names whose pinyin or initials start with
     it, then ordinary matches. `[{"text", "kind", "id"}]`, de-duplicated by text."""
-    from whoosh.query import Term
-
     norm = normalize(q)[:MAX_QUERY].strip()
     if not norm or not any(ch.isalnum() for ch in norm):
         return []
-    eng = engine(path)
-    if not _ensure_index(eng):
+    opened = _open(path)
+    if opened is None:
         return []
-    searcher = eng.searcher()
+    eng, searcher = opened
     limit = max(1, min(int(limit), 20))
     squeezed = norm.replace(" ", "")[:MAX_PREFIX]
     found: list[int] = []
     if _df(searcher.reader(), "pre", squeezed):  # one term: prefixes of names, their pinyin, initials
-        found = [docnum for _s, docnum in searcher.search(Term("pre", squeezed), limit=limit * 3).top_n]
+        found = [docnum for docnum, _s in searcher.search(Term("pre", squeezed), limit=limit * 3).items()]
     if len(found) < limit:
-        query = build_query(searcher.reader(), q)
+        query = build_query(searcher.reader(), q, eng.segmenter())
         if query is not None:
-            found += [d for _s, d in searcher.search(query, limit=limit * 3).top_n if d not in found]
+            found += [d for d, _s in searcher.search(query, limit=limit * 3).items() if d not in found]
     items, seen = [], set()
+    pks = eng.pks(searcher)
+    listings = eng.kind_docs(searcher, "listing")
     for docnum in found:
-        fields = searcher.stored_fields(docnum)
-        key = fields.get("name", "")
+        key = searcher.stored_fields(docnum).get("name", "")
         if key in seen:
             continue
         seen.add(key)
-        pk = int(eng.pks(searcher)[docnum])
-        kind = "listing" if docnum in eng.kind_docs(searcher, "listing") else "product"
-        items.append({"text": key, "kind": kind, "id": pk})
+        items.append({"text": key, "kind": "listing" if docnum in listings else "product", "id": int(pks[docnum])})
         if len(items) >= limit:
             break
     return items
 
 
 # ---------------------------------------------------------------------------------- highlight
+
+
+def _query_segmenter():
+    """The segmenter of the app's index (a request), else the writer's (scripts, no app)."""
+    from flask import has_app_context
+
+    return engine().segmenter() if has_app_context() else writer_segmenter()
 
 
 def match_spans(text: str, q: str) -> list[tuple[int, int]]:
@@ -1176,9 +1284,10 @@ def match_spans(text: str, q: str) -> list[tuple[int, int]]:
     lower = text.lower()
     if len(lower) != len(text):
         return []
+    jb = _query_segmenter()
     needles: set[str] = set()
     latin: list[str] = []
-    units = query_units(q)
+    units = query_units(q, jb)
     for unit in units:
         if unit.kind == "latin":
             latin.append(unit.text)
@@ -1194,13 +1303,14 @@ def match_spans(text: str, q: str) -> list[tuple[int, int]]:
             spans.append((start, start + len(needle)))
             start = lower.find(needle, start + len(needle))
     if latin:
-        for word, s, e in _jb().tokenize(lower, mode="search"):
+        for word, s, e in jb.tokenize(lower, mode="search"):
             if not _CJK.search(word):
                 if word in latin:
                     spans.append((s, e))
                 continue
-            full, initials = word_pinyin(word)
-            if any(t in (full, initials) or (len(t) >= 3 and full.startswith(t)) for t in latin):
+            full, initials = pinyin.reader_pinyin(word)
+            if any(t in (full, initials) or (len(t) >= 3 and full.startswith(t)) or (len(full) >= 4 and full in t)
+                   for t in latin):
                 spans.append((s, e))
     spans.sort()
     merged: list[tuple[int, int]] = []
@@ -1222,150 +1332,3 @@ def highlight(text: str, q: str) -> Markup:
         pos = e
     out.append(str(escape(text[pos:])))
     return Markup("".join(out))
-
-
-# ------------------------------------------------------------------------- keeping up with data
-
-
-def schedule_reindex(product_ids: Iterable[int]) -> None:
-    """Update these products in the index once the current transaction commits (Celery "search")."""
-    from catalog.tasks import reindex_products
-    from shop.celery import enqueue_after_commit
-
-    ids = sorted({int(i) for i in product_ids if i is not None})
-    if ids:
-        enqueue_after_commit(reindex_products, ids)
-
-
-def schedule_listing_reindex(listing_ids: Iterable[int]) -> None:
-    from catalog.tasks import reindex_listings
-    from shop.celery import enqueue_after_commit
-
-    ids = sorted({int(i) for i in listing_ids if i is not None})
-    if ids:
-        enqueue_after_commit(reindex_listings, ids)
-
-
-_PRODUCT_FIELDS = ("name", "description", "category_id", "village_id", "producer_id", "approval_status",
-                   "is_published", "price_fen", "station_id")
-_LISTING_FIELDS = ("name", "description", "village_id", "is_published", "kind")
-_PENDING = "search_pending"
-
-
-def _changed(obj, names) -> bool:
-    import sqlalchemy as sa
-
-    state = sa.inspect(obj)
-    return any(state.attrs[n].history.has_changes() for n in names if n in state.attrs)
-
-
-def _after_flush(session, _flush_context) -> None:
-    """Collect ids of changed products and listings (and renamed villages/townships, whose names
-    are in their documents); `_flush_pending` enqueues the index update after the commit."""
-    from catalog.models import Category, Product, Township, Village
-
-    try:
-        from tourism.models import Listing
-    except ImportError:  # pragma: no cover
-        Listing = None
-    pending = session.info.get(_PENDING)
-    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
-        if isinstance(obj, Product):
-            key = "p"
-            fields = _PRODUCT_FIELDS
-        elif Listing is not None and isinstance(obj, Listing):
-            key = "l"
-            fields = _LISTING_FIELDS
-        elif isinstance(obj, (Village, Township, Category)) and obj in session.dirty:
-            key = {Village: "v", Township: "t", Category: "c"}[type(obj)]
-            fields = ("name",)
-        else:
-            continue
-        if obj in session.dirty and not _changed(obj, fields):
-            continue
-        if obj.id is None:
-            continue
-        if pending is None:
-            pending = session.info[_PENDING] = {k: set() for k in "pltvc"}
-            session.info.setdefault("after_commit", []).append(lambda s=session: _flush_pending(s))
-        pending[key].add(obj.id)
-
-
-def _before_commit(session) -> None:
-    """Just before the commit: turn the collected ids into index tasks through the outbox
-    (`shop.celery.enqueue_after_commit`), so they commit with the change and survive a Redis outage;
-    with no broker they run in process after the commit."""
-    if session.info.get(_PENDING) is None:
-        return
-    session.flush()  # changes not flushed yet add their ids now, not after this hook
-    _enqueue(session, session.info.pop(_PENDING, None), in_transaction=True)
-
-
-def _flush_pending(session) -> None:
-    """After commit (shop.db.commit runs it): anything `_before_commit` did not take (a flush after
-    it, or a commit outside the ORM session's commit) is enqueued now."""
-    _enqueue(session, session.info.pop(_PENDING, None), in_transaction=False)
-
-
-def _enqueue(session, pending: dict | None, *, in_transaction: bool) -> None:
-    from catalog.tasks import reindex_listings, reindex_products
-    from shop.celery import enqueue_after_commit
-
-    if not pending:
-        return
-    if pending["v"] or pending["t"] or pending["c"]:
-        _add_renamed_places(session, pending, end_transaction=not in_transaction)
-    for key, task in (("p", reindex_products), ("l", reindex_listings)):
-        if not pending[key]:
-            continue
-        if in_transaction:
-            enqueue_after_commit(task, sorted(pending[key]), session=session)
-        else:
-            try:
-                task.delay(sorted(pending[key]))
-            except Exception:  # the index catches up with the next change or `search reindex`
-                import logging
-
-                logging.getLogger(__name__).exception("search: index update could not be queued")
-
-
-def _add_renamed_places(session, pending: dict, *, end_transaction: bool = True) -> None:
-    """Products and listings of renamed villages, townships, categories join the update."""
-    import sqlalchemy as sa
-
-    from catalog.models import Product, Village
-
-    villages = set(pending["v"])
-    if pending["t"]:
-        villages |= set(session.scalars(sa.select(Village.id).where(Village.township_id.in_(pending["t"]))))
-    cond = [Product.category_id.in_(pending["c"])] if pending["c"] else []
-    if villages:
-        cond.append(Product.village_id.in_(villages))
-        try:
-            from tourism.models import Listing
-
-            pending["l"] |= set(session.scalars(sa.select(Listing.id).where(Listing.village_id.in_(villages))))
-        except ImportError:  # pragma: no cover
-            pass
-    if cond:
-        pending["p"] |= set(session.scalars(sa.select(Product.id).where(sa.or_(*cond))))
-    if end_transaction:
-        session.commit()  # end the read-only transaction these lookups opened
-
-
-def _after_soft_rollback(session, _previous) -> None:
-    if not session.in_transaction():  # the outermost transaction rolled back: forget its changes
-        session.info.pop(_PENDING, None)
-
-
-def _install_session_hooks() -> None:
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
-    if not event.contains(Session, "after_flush", _after_flush):
-        event.listen(Session, "after_flush", _after_flush)
-        event.listen(Session, "before_commit", _before_commit)
-        event.listen(Session, "after_soft_rollback", _after_soft_rollback)
-
-
-_install_session_hooks()

@@ -190,6 +190,21 @@ def search_products(f: ProductFilter, *, facets: bool = False) -> tuple[list[Pro
     return items, total, (product_facets(f, ranked_ids=ranked) if facets else None)
 
 
+def search_is_partial(f: ProductFilter) -> bool:
+    """True when no product has every word of `f.q` (within the filters the index applies) and the
+    results are the best partial matches: the page and the API say so."""
+    if not (f.q and f.q.strip()):
+        return False
+    from catalog.search import is_partial
+
+    filters = None
+    if _index_pages(f):
+        filters = _index_filters(f)
+        if filters is None:
+            return False
+    return is_partial(f.q, filters=filters)
+
+
 def _facet_labels(counts: dict[str, dict[str, int]]) -> dict[str, list[dict]]:
     """The index's facet counts {field: {id: n}} as `product_facets` gives them (labels from the
     database, most frequent first)."""

@@ -67,8 +67,8 @@ def product_list():
 @cached_page  # the index's writes bump the page cache too (catalog.search._update): hits never lag the index
 def search():
     """Search page: hits (highlighted), facets with counts, filters, sorts, paging; tourism hits too."""
-    from catalog.search import highlight, search_listing_ids
-    from catalog.services import search_products
+    from catalog.search import highlight, is_partial, search_listing_ids
+    from catalog.services import search_is_partial, search_products
 
     f = _filter_from_args()
     min_yuan, max_yuan = _int_arg("min_yuan"), _int_arg("max_yuan")  # the page's price inputs, in yuan
@@ -83,7 +83,10 @@ def search():
     if f.q:
         for p in products:
             p.search_name_html = highlight(p.name, f.q)
-    listings = _visible_listings(search_listing_ids(f.q)[:6]) if f.q and f.page == 1 else []
+    # tourism listings: a first-class kind of result on the first page, with their own count
+    listings = _visible_listings(search_listing_ids(f.q)) if f.q and f.page == 1 else []
+    partial = bool(f.q) and ((bool(products) and search_is_partial(f))
+                             or (bool(listings) and is_partial(f.q, kind="listing")))
     return render_template(
         "catalog/product_list.html",
         products=products,
@@ -93,8 +96,13 @@ def search():
         categories=list_categories(),
         villages=list_villages(),
         facets=facets,
-        listings=[(item, highlight(item.name, f.q)) for item in listings],
+        listings=[(item, highlight(item.name, f.q)) for item in listings[:LISTINGS_SHOWN]],
+        listing_total=len(listings),
+        partial=partial,
     )
+
+
+LISTINGS_SHOWN = 6
 
 
 def _visible_listings(ids: list[int]) -> list:

@@ -57,6 +57,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     celery_init_app(app)
     _import_tasks()
+    from catalog.tasks import install_session_hooks as install_search_hooks
+
+    install_search_hooks()  # product and listing changes enqueue search index updates
 
     from shop.cli import register_cli
 

@@ -91,7 +91,7 @@ def seed(now: datetime) -> bool:
                         created = True
     db.session.flush()
     if new_listing_ids:
-        from catalog.search import schedule_listing_reindex
+        from catalog.tasks import schedule_listing_reindex
 
         schedule_listing_reindex(new_listing_ids)  # after commit, in the search queue
     return created

@@ -9,7 +9,7 @@ def jieba_loaded():
     """jieba + user dictionary, loaded once for the whole session (about 1 s)."""
     from catalog import search
 
-    search._jb()
+    search.writer_segmenter()
     return True
 
 

@@ -23,7 +23,9 @@ def _get(port: int, path: str) -> dict:
 def _post(port: int, path: str, body: dict) -> dict:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=20) as response:
+    # the writing node loads jieba's full dictionary and pypinyin for its first index write: seconds
+    # on a loaded machine
+    with urllib.request.urlopen(request, timeout=90) as response:
         assert response.status == 201
         return json.loads(response.read())
 

@@ -181,11 +181,12 @@ def test_first_search_without_an_index_builds_it(shop_products, index_dir):
 
 
 def test_schedule_reindex_updates_after_commit_only(shop_products):
+    from catalog.tasks import schedule_reindex
     from shop.extensions import db
 
     pid = shop_products["yancai"].id
     db.session.execute(sa.update(Product).where(Product.id == pid).values(name="三江酱菜", description=""))
-    search.schedule_reindex([pid])
+    schedule_reindex([pid])
     assert search.search_product_ids("腌菜") == [pid]  # not before the commit
     commit()
     assert search.search_product_ids("腌菜") == []

@@ -1,118 +1,88 @@
-"""catalog.segmenter: jieba on packed tables cuts exactly like jieba on its own dicts."""
+"""catalog.segmenter: queries are cut with a jieba Tokenizer whose dictionary is the index's own
+vocabulary (public jieba API); they find what the same queries cut with jieba's full dictionary find."""
 from __future__ import annotations
 
-import math
-import pickle
+import os
+import re
 
 import pytest
 
-from catalog import segmenter
+from catalog import search, segmenter
 
-TEXTS = [
-    "三江腌菜500克", "南安板鸭1只", "鄱阳湖藜蒿1斤", "土鸡蛋30枚", "A级优质大米10kg", "富硒大米5斤",
-    "桃花村有机鲜无花果家庭装", "柳溪村原生态三江腌菜礼盒", "芦洲村湖畔民宿171号", "南昌县蒋巷镇的农家乐",
-    "散养走地鸡，每天在果园里吃虫子和青草长大，肉质紧实，适合炖汤。", "今年的新米已经到了，欢迎大家来买！",
-    "我来到北京清华大学", "他来到了网易杭研大厦", "小明硕士毕业于中国科学院计算所，后在日本京都大学深造",
-    "永和服装饰品有限公司", "结婚的和尚未结婚的", "江西南昌特产 黄鳝 龙虾 5斤装 包邮",
-    "蛋", "", "  ", "abc123 XYZ", "ｆｕｌｌｗｉｄｔｈ　文字", "乡村e线：扶贫，助农，惠民",
-]
-
-
-def _with_user_words(tk):
-    """The search module's user dictionary and synonyms, added the way catalog.search adds them."""
-    from catalog import search
-
-    tk.load_userdict(str(search.DICT_PATH))
-    for word in sorted(search.synonyms()):
-        tk.add_word(word, freq=search.WORD_FREQ)
-    return tk
+NAMES = ["三江腌菜500克", "三江腌菜礼盒2斤", "南安板鸭1只", "鄱阳湖藜蒿1斤", "土鸡蛋30枚", "A级优质大米10kg",
+         "富硒大米5斤", "桃花村有机鲜无花果家庭装", "农家霉豆腐400克", "红颜草莓2斤", "网箱黄鳝1斤"]
+DESCRIPTIONS = ["散养走地鸡，每天在果园里吃虫子和青草长大，肉质紧实，适合炖汤。", "今年的新米已经到了，欢迎大家来买！",
+                "三江镇传统工艺腌制的芥菜，咸香下饭。", "湖区野生藜蒿（芦蒿），清炒腊肉最香。"]
+QUERIES = ["腌菜", "三江腌菜", "三江腌菜好吃", "腌菜礼盒", "板鸭", "南安板鸭", "芦蒿", "鸡蛋", "草鸡蛋", "优质大米",
+           "大米 5斤", "无花果", "鲜无花果", "霉豆腐", "豆腐", "草莓", "黄鳝", "腊肉", "芥菜", "走地鸡", "新米",
+           "柳溪村 腌菜", "桃花村", "蛋", "鸡", "好吃的大米", "yancai", "yancailihe", "meidoufu"]
 
 
 @pytest.fixture(scope="module")
-def packed():
-    return _with_user_words(segmenter.load())  # a fresh instance, not the process's
+def indexed(tmp_path_factory, jieba_loaded):
+    path = str(tmp_path_factory.mktemp("segmenter") / "index")
+    docs = [search.product_doc(id=i, name=name, description=DESCRIPTIONS[i % len(DESCRIPTIONS)],
+                               village="柳溪村" if i % 2 else "桃花村", township="三江镇")
+            for i, name in enumerate(NAMES, start=1)]
+    eng = search.engine(path)
+    eng.write(lambda w: [w.add_document(**d) for d in docs], create=True)
+    yield path
+    search.forget_engine(path)
 
 
-@pytest.fixture(scope="module")
-def reference():
-    """jieba's own Tokenizer with its full dict (the HMM table is shared module state: checked apart)."""
-    import jieba
-
-    tk = jieba.Tokenizer()
-    tk.initialize()
-    assert isinstance(tk.FREQ, dict) and len(tk.FREQ) > 400_000
-    return _with_user_words(tk)
-
-
-def _corpus():
-    from catalog import search
-
-    words = sorted(search.synonyms()) + search.DICT_PATH.read_text(encoding="utf-8").split()
-    words = [w for w in words if not w.isdigit()]
-    return TEXTS + ["".join(words[i : i + 7]) for i in range(0, len(words), 7)]
+def test_the_writer_saves_the_index_vocabulary_with_jiebas_frequencies(indexed):
+    vocabulary = segmenter.read_vocabulary(os.path.join(indexed, segmenter.VOCABULARY_FILE))
+    full = search.writer_segmenter()
+    for word in ["腌菜", "板鸭", "豆腐", "芥菜", "大米"]:
+        assert word in vocabulary, word
+    assert vocabulary["芥菜"] == full.FREQ["芥菜"]
+    assert all(len(w) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w) for w in vocabulary)
+    assert "1只" not in vocabulary and "500克" not in vocabulary  # mixed tokens are not dictionary words
 
 
-def test_packed_tables_cut_like_jiebas_dict(packed, reference):
-    for text in _corpus():
-        assert packed.lcut(text) == reference.lcut(text), text
-        assert packed.lcut(text, HMM=False) == reference.lcut(text, HMM=False), text
-        assert packed.lcut_for_search(text) == reference.lcut_for_search(text), text
-        assert list(packed.tokenize(text, mode="search")) == list(reference.tokenize(text, mode="search")), text
+def test_the_query_segmenter_holds_the_index_words_not_jiebas_dictionary(indexed):
+    tk = search.engine(indexed).segmenter()
+    full = search.writer_segmenter()
+    assert tk is not full
+    assert len(tk.FREQ) < 20_000 < 400_000 < len(full.FREQ)
+    assert tk.lcut("南安板鸭三江腌菜") == ["南安板鸭", "三江腌菜"]  # user dictionary in
+    assert "钓鱼" in tk.FREQ and "垂钓" in tk.FREQ  # synonyms in
 
 
-def test_packed_frequencies_equal_jiebas(packed, reference):
-    import random
+@pytest.mark.parametrize("q", QUERIES)
+def test_queries_cut_with_the_vocabulary_find_what_the_full_dictionary_finds(indexed, q):
+    eng = search.engine(indexed)
+    searcher = eng.searcher()
+    reader = searcher.reader()
 
-    words = random.Random(7).sample(sorted(reference.FREQ), 20_000) + sorted(packed.FREQ._added)
-    assert packed.total == reference.total
-    for word in words:
-        assert packed.FREQ[word] == reference.FREQ[word]
-        assert word in packed.FREQ
-    for absent in ["", "不存在的词语啊", "zzz", "\x00", "\x01"]:
-        assert absent not in packed.FREQ and packed.FREQ.get(absent, -1) == -1
-    with pytest.raises(KeyError):
-        packed.FREQ["不存在的词语啊"]
+    def ids(jb):
+        parts, missing = search.query_parts(reader, q, jb)
+        if not parts:
+            return set(), bool(missing)
+        query = search.all_of(parts)
+        return set(searcher.docs_for_query(query)), bool(missing)  # the same documents, partial or not
 
-
-def test_added_words_are_kept_apart_and_found(packed):
-    freq = segmenter.PackedFreq(packed.FREQ._buckets)
-    assert freq.get("乡村e线") is None
-    freq["乡村e线"] = 5
-    assert freq["乡村e线"] == 5 and "乡村e线" in freq
+    assert ids(eng.segmenter()) == ids(search.writer_segmenter())
 
 
-def test_packed_emission_table_equals_jiebas():
-    with open(segmenter._sources()[1], "rb") as fh:
-        tables = pickle.load(fh)
-    packed = segmenter._emission(segmenter.tokenizer_tables())
-    for state, table in tables.items():
-        for char, value in table.items():
-            assert packed[state].get(char, None) == value
-        for code in range(0x20, 0x10000, 97):
-            char = chr(code)
-            if char not in table:
-                assert packed[state].get(char, -3.14e100) == -3.14e100
-        assert packed[state].get("\U0001F600", "x") == "x"
-    import jieba.finalseg
-
-    assert jieba.finalseg.emit_P["S"].get("蛋") == tables["S"]["蛋"]
-    assert not math.isnan(packed["B"].get("中", 0.0))
+def test_a_newer_vocabulary_file_teaches_readers_its_new_words(indexed, tmp_path):
+    eng = search.engine(indexed)
+    eng.searcher()
+    tk = eng.segmenter()
+    assert "鱼腥草" not in tk.FREQ
+    eng.write(lambda w: w.add_document(**search.product_doc(id=99, name="野生鱼腥草1斤")))
+    search.search_ids("鱼腥草", path=indexed)  # a new generation: the reader reloads its side files
+    assert tk.FREQ.get("鱼腥草")
+    assert search.search_ids("鱼腥草", path=indexed) == [99]
 
 
-def test_tables_are_built_once_then_read_from_the_cache(tmp_path, monkeypatch):
-    monkeypatch.setattr(segmenter.tempfile, "gettempdir", lambda: str(tmp_path))
-    path = segmenter.cache_path()
-    assert path.parent == tmp_path and not path.exists()
-    first = segmenter.load()
-    assert path.exists()
-    monkeypatch.setattr(segmenter, "build_tables", lambda: pytest.fail("the cache was not used"))
-    monkeypatch.setattr(segmenter, "_build_in_child", lambda p: pytest.fail("the cache was not used"))
-    second = segmenter.load()
-    assert second.lcut("三江腌菜礼盒") == first.lcut("三江腌菜礼盒")
-
-
-def test_an_unwritable_cache_folder_still_gives_a_tokenizer(tmp_path, monkeypatch):
-    monkeypatch.setattr(segmenter.tempfile, "gettempdir", lambda: str(tmp_path / "missing" / "folder"))
-    monkeypatch.setattr(segmenter, "_build_in_child", lambda p: None)
-    tk = segmenter.load()
-    assert tk.lcut("我来到北京清华大学") == ["我", "来到", "北京", "清华大学"]
+def test_an_index_without_a_vocabulary_is_searched_with_the_writers_segmenter(tmp_path, jieba_loaded):
+    path = str(tmp_path / "index")
+    eng = search.engine(path)
+    eng.write(lambda w: w.add_document(**search.product_doc(id=1, name="南安板鸭1只")), create=True)
+    os.unlink(os.path.join(path, segmenter.VOCABULARY_FILE))
+    search.forget_engine(path)
+    eng = search.engine(path)
+    assert eng.segmenter() is search.writer_segmenter()
+    assert search.search_ids("板鸭", path=path) == [1]
+    search.forget_engine(path)
