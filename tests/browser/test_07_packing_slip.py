@@ -41,3 +41,43 @@ def test_slip_never_shows_the_pick_up_code_and_its_print_button_works_under_the_
     operator.step("printed")  # fails on any console error, a CSP refusal included
     operator.goto(f"/station/shipments/{shipment}")
     assert code not in page.content(), "the pick-up code is on the operator's shipment page"
+
+
+def test_buyer_sees_the_chosen_station_and_one_code_and_the_station_sees_what_comes_to_it(open_page, live_server,
+                                                                                        viewport):
+    from tests.browser.journeys import VILLAGE_B
+
+    a, b = demo_product(live_server, VILLAGE_A), demo_product(live_server, VILLAGE_B)
+    token = api_token(live_server, DEMO["consumer"])
+    _status, stations = api(live_server, "GET", "/stations", token=token)
+    nc01 = next(s for s in stations["items"] if s["code"] == a["station_code"])
+    status, order = api(live_server, "POST", "/orders", {
+        "items": [{"product_id": a["id"], "quantity": 1}, {"product_id": b["id"], "quantity": 1}],
+        "delivery": "pickup", "pickup_station_id": nc01["id"], "payment_method": "station_cash"}, token=token)
+    assert status == 201, order
+    codes = {s["pickup_code"] for s in order["shipments"]}
+    assert len(order["shipments"]) == 2 and len(codes) == 1
+    assert {s["pickup_station_id"] for s in order["shipments"]} == {nc01["id"]}
+    (code,) = codes
+    incoming = next(s["id"] for s in order["shipments"] if s["station_id"] != nc01["id"])
+
+    buyer = open_page("buyer")
+    buyer.login(DEMO["consumer"])
+    buyer.goto(f"/orders/{order['id']}")
+    card = buyer.page.locator("main section.pickup")
+    expect(card).to_contain_text(nc01["name"])
+    expect(card).to_contain_text(nc01["address"])
+    expect(card).to_contain_text(code)
+    expect(card.get_by_role("img", name="取货码二维码")).to_be_visible()
+    buyer.step("order page: station, code and QR")
+
+    operator = open_page("operator")
+    operator.login(DEMO["operator"])
+    operator.goto("/station/")
+    coming = operator.page.locator("main section").filter(has_text="送来本站自提")
+    expect(coming.get_by_role("link", name=incoming, exact=True)).to_be_visible()
+    operator.step("workspace: shipment coming for pick-up")
+    operator.goto(f"/station/shipments/{incoming}")
+    expect(operator.page.locator("main")).to_contain_text(f"送往 {nc01['name']}")
+    assert code not in operator.page.content()
+    operator.step("incoming shipment")

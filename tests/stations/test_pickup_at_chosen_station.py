@@ -160,7 +160,7 @@ def test_operator_pages_show_where_each_shipment_goes(db, three, now, client, au
     w = three
     auth.login(w.b.operator)
     body = client.get(f"/station/shipments/{w.sb.code}").get_data(as_text=True)
-    assert "送往 柳溪村站" in body and PICKUP_CODE not in body
+    assert "送往 柳溪村站" in body and PICKUP_CODE not in body and "取消该商品并退款" in body
     assert client.get(f"/station/shipments/{w.sa.code}").status_code == 404  # B sees only its own
     _send_to_a(w, now, w.sb, w.b.operator)
     commit()
@@ -172,6 +172,7 @@ def test_operator_pages_show_where_each_shipment_goes(db, three, now, client, au
     assert w.sb.code in body and w.sc.code in body and "送来本站自提" in body
     body = client.get(f"/station/shipments/{w.sb.code}").get_data(as_text=True)
     assert "确认已到本站" in body and "接单" not in body.split("操作", 1)[1].split("记录", 1)[0]
+    assert "取消该商品并退款" not in body  # B's lines are B's to cancel
     response = client.post(f"/station/shipments/{w.sb.code}/action", data={"action": "receive"})
     assert response.status_code == 302
     db.session.expire_all()
