@@ -184,12 +184,50 @@ class Product(db.Model):
     def available(self) -> int:
         return self.stock.available if self.stock is not None else 0
 
-
 def visible_products():
     """The select() of products the public may see."""
     return db.select(Product).where(
         Product.approval_status == ApprovalStatus.APPROVED, Product.is_published.is_(True)
     )
+
+
+class ProductChangeStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ProductChange(db.Model):
+    """A change an operator asked for to an approved product's certified facts (price, name, unit):
+    it waits here for the county's re-certification while the shop keeps selling the approved
+    version (`catalog.changes`). At most one pending change per product; later requests merge into it."""
+
+    __tablename__ = "product_changes"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('pending','approved','rejected')", name="status_valid"),
+        sa.CheckConstraint("price_fen IS NULL OR price_fen > 0", name="price_positive"),
+        sa.Index("uq_product_changes_one_pending", "product_id", unique=True,
+                 postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = pk()
+    product_id: Mapped[int] = fk("products.id", ondelete="CASCADE")
+    status: Mapped[str] = mapped_column(sa.String(12), default=ProductChangeStatus.PENDING)
+    #: The asked-for values; None = unchanged.
+    name: Mapped[str | None] = mapped_column(sa.String(80), nullable=True)
+    unit: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    price_fen: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    #: The certified values when it was asked for (what the county compares with).
+    old_name: Mapped[str] = mapped_column(sa.String(80))
+    old_unit: Mapped[str] = mapped_column(sa.String(20))
+    old_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    requested_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    requested_at: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(sa.String(255), default="")
+
+    product = relationship(Product)
 
 
 class ProductImage(db.Model):

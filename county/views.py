@@ -352,7 +352,34 @@ def approvals_index():
         return export_response(fmt, "pending-products", [("id", _("编号")), ("name", _("产品")), ("village", _("村")),
                                                          ("station", _("站点")), ("category", _("品类")),
                                                          ("price_fen", _("价格")), ("unit", _("单位"))], rows)
-    return render_template("county/approvals.html", products=products)
+    from catalog.changes import pending_changes
+
+    changes = pending_changes()
+    benefits = approvals.benefit_rows([p.id for p in products] + [c.product_id for c in changes])
+    return render_template("county/approvals.html", products=products, changes=changes, benefits=benefits)
+
+
+@bp.post("/approvals/changes/<int:change_id>/<decision>")
+@county_only
+def approvals_change_decide(change_id: int, decision: str):
+    """Re-certification of an approved product's new price, name or unit (catalog.changes)."""
+    from catalog import changes
+
+    if decision not in ("approve", "reject"):
+        abort(404)
+    change = changes.get_change(change_id)
+    try:
+        if decision == "approve":
+            changes.approve_change(change, actor=current_user, now=now_utc(), note=request.form.get("note", ""))
+        else:
+            changes.reject_change(change, actor=current_user, now=now_utc(), reason=request.form.get("reason", ""))
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("county.approvals_index"))
+    commit()
+    flash(_("修改已认定，已按新内容销售") if decision == "approve" else _("修改已退回，继续按原认定内容销售"), "success")
+    return redirect(url_for("county.approvals_index"))
 
 
 @bp.post("/approvals/<int:product_id>/<decision>")

@@ -99,10 +99,21 @@ class ProductCreateBody(Schema):
 
 class ProductPatchBody(Schema):
     price_fen: int | None = Field(default=None, gt=0, le=assisted.MAX_PRICE_FEN)
+    name: str | None = Field(default=None, min_length=1, max_length=80)
+    unit: str | None = Field(default=None, min_length=1, max_length=20)
     stock: int | None = Field(default=None, ge=0, le=100_000)
     stock_delta: int | None = Field(default=None, ge=-100_000, le=100_000)
     reason: str | None = Field(default=None, max_length=200)
     is_published: bool | None = None
+
+
+class PendingChangeOut(BaseModel):
+    """A change of certified facts waiting for the county (null fields: unchanged)."""
+
+    name: str | None
+    unit: str | None
+    price_fen: int | None
+    requested_at: datetime
 
 
 class StationProductOut(BaseModel):
@@ -123,6 +134,9 @@ class StationProductOut(BaseModel):
     approval_note: str
     is_published: bool
     image_url: str | None
+    pending_change: PendingChangeOut | None = Field(
+        default=None, description="Price, name or unit asked for on an approved product: not on sale until the "
+                                  "county re-certifies it; price_fen, name and unit above are what is sold.")
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -161,7 +175,17 @@ def product_out(p) -> dict:
         trace_code=p.trace_code, approval_status=p.approval_status, approval_note=p.approval_note or "",
         is_published=bool(p.is_published),
         image_url=url_for("catalog.media", filename=image.thumb_path) if image else None,
+        pending_change=_pending_change_out(p),
     )
+
+
+def _pending_change_out(p) -> dict | None:
+    from catalog.changes import pending_change
+
+    change = pending_change(p.id)
+    if change is None:
+        return None
+    return dict(name=change.name, unit=change.unit, price_fen=change.price_fen, requested_at=change.requested_at)
 
 
 def _dump(model, data: dict) -> dict:
@@ -243,11 +267,15 @@ def create_station_product(body: ProductCreateBody):
 @endpoint("/products/<int:product_id>", methods=("PATCH",), body=ProductPatchBody, response=StationProductOut,
           roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404, 409))
 def update_station_product(product_id: int, body: ProductPatchBody):
-    """Change a product's price, stock (a correction with a reason) or published status."""
+    """Change price, name, unit, stock or status; on an approved product a new price, name or unit waits for the county (pending_change).
+
+    On an approved (certified) product, a new price, name or unit does not go live: it is returned
+    as `pending_change` and waits for the county's re-certification, while the product keeps
+    selling with its approved values (`price_fen`, `name`, `unit` in the answer)."""
     product = assisted.get_product_for(api_user(), product_id)
     assisted.update_product(product, actor=api_user(), now=now_utc(), price_fen=body.price_fen,
                             is_published=body.is_published, stock=body.stock, stock_delta=body.stock_delta,
-                            reason=body.reason)
+                            reason=body.reason, name=body.name, unit=body.unit)
     commit()
     db.session.refresh(product)
     return ok(_dump(StationProductOut, product_out(product)))

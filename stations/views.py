@@ -16,6 +16,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
+from catalog.changes import pending_change
 from catalog.services import list_categories
 from orders.models import OrderLine
 from shop.auth.models import Role
@@ -344,8 +345,12 @@ def product_edit(product_id: int):
         with flash_domain_errors():
             assisted.update_product(product, actor=current_user, now=now_utc(), price_fen=form.price.fen,
                                     is_published=form.is_published.data == "1")
+            waiting = pending_change(product.id)
             commit()
-            flash(_("已保存「%(name)s」", name=product.name), "success")
+            if waiting is not None:
+                flash(_("「%(name)s」的修改已提交县扶贫办重新认定；认定前按原认定的价格销售", name=product.name), "success")
+            else:
+                flash(_("已保存「%(name)s」", name=product.name), "success")
     station_args = {"station": product.station.code} if current_user.role == Role.ADMIN else {}
     return redirect(url_for(".products", **station_args))
 

@@ -275,6 +275,8 @@ RULES: dict[str, Rule] = {
     "county.household_status": Rule("/county/households/{w.household.id}/status", allow("county"),
                                     method="POST", data={"status": "active"}),
     "county.links_edit": Rule("/county/links/product/{w.product.id}", only("county")),
+    "county.approvals_change_decide": Rule("/county/approvals/changes/{w.product_change.id}/reject",
+                                           allow("county"), method="POST", data={"reason": "x"}),
     "county.approvals_decide": Rule("/county/approvals/{w.product.id}/reject", allow("county"), method="POST",
                                     data={"note": "x"}),
     "api.county_household_statement": Rule("/api/v1/county/households/{w.household.id}/statement",
@@ -359,6 +361,13 @@ def world(app, db):
     # the host's listing and the consumer's booking on it
     w.listing = make_listing(host=w.users["host"], village=w.village, households=w.households)
     w.booking = make_booking(w.listing, user=w.users["consumer"], check_in=date(2030, 1, 10))
+    # a change of the product's certified price waiting for the county (catalog.changes)
+    from catalog.models import ProductChange
+
+    w.product_change = ProductChange(product_id=w.product.id, status="pending", price_fen=w.product.price_fen + 100,
+                                     old_name=w.product.name, old_unit=w.product.unit,
+                                     old_price_fen=w.product.price_fen, requested_at=NOW, decision_note="")
+    db.session.add(w.product_change)
     db.session.flush()
     return w
 

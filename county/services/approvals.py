@@ -54,3 +54,24 @@ def reject(product: Product, *, actor, now: datetime, reason: str) -> Product:
     if not reason:
         raise ValidationError(_("退回需要填写原因"), fields={"reason": "required"})
     return _decide(product, ApprovalStatus.REJECTED, actor=actor, now=now, note=reason)
+
+
+def benefit_rows(product_ids) -> dict[int, list[dict]]:
+    """{product_id: [{"household": masked name · village, "weight": w}]}: who a product credits, for
+    the approvals page (personal data masked, as everywhere)."""
+    from catalog.models import BenefitLink
+    from shop.personal_data import mask_name
+
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    rows: dict[int, list[dict]] = {}
+    links = db.session.scalars(
+        sa.select(BenefitLink).where(BenefitLink.product_id.in_(ids)).order_by(BenefitLink.product_id,
+                                                                               BenefitLink.household_id)
+    )
+    for link in links:
+        household = link.household
+        rows.setdefault(link.product_id, []).append(
+            {"household": f"{mask_name(household.head_name)} · {household.village.name}", "weight": link.weight})
+    return rows

@@ -161,13 +161,27 @@ def get_product_for(user, product_id: int) -> Product:
 
 def update_product(product: Product, *, actor, now: datetime, price_fen: int | None = None,
                    is_published: bool | None = None, stock: int | None = None,
-                   stock_delta: int | None = None, reason: str | None = None) -> Product:
-    """Price, published flag, stock (a correction with a reason, never a bare overwrite)."""
+                   stock_delta: int | None = None, reason: str | None = None,
+                   name: str | None = None, unit: str | None = None) -> Product:
+    """Price, name, unit, published flag, stock (a correction with a reason, never a bare overwrite).
+
+    On an approved product, price, name and unit are certified facts: a change waits for the
+    county's re-certification (`catalog.changes.request_change`) and the approved version stays on
+    sale meanwhile (`catalog.changes.pending_change(product.id)` shows what waits)."""
+    from catalog.changes import needs_recertification, request_change
     from shop.audit import record_audit
 
     if price_fen is not None:
         if not isinstance(price_fen, int) or price_fen <= 0 or price_fen > MAX_PRICE_FEN:
             raise ValidationError(_("价格必须大于零"), fields={"price_fen": "invalid"})
+    if name is not None:
+        name = name.strip()
+        if not 1 <= len(name) <= 80:
+            raise ValidationError(_("名称为 1 到 80 个字"), fields={"name": "invalid"})
+    if unit is not None:
+        unit = unit.strip()
+        if not 1 <= len(unit) <= 20:
+            raise ValidationError(_("单位为 1 到 20 个字"), fields={"unit": "invalid"})
     if (stock is not None or stock_delta is not None) and not (reason or "").strip():
         raise ValidationError(_("库存调整需要填写原因"), fields={"reason": "required"})
     if stock is not None and stock_delta is not None:
@@ -180,9 +194,15 @@ def update_product(product: Product, *, actor, now: datetime, price_fen: int | N
 
         correct_stock(record, stock_delta, reason=reason, actor=actor, now=now)
     changes = {}
-    if price_fen is not None and price_fen != product.price_fen:
-        changes["price_fen"] = [product.price_fen, price_fen]
-        product.price_fen = price_fen
+    certified = {"price_fen": price_fen, "name": name, "unit": unit}
+    if needs_recertification(product):
+        if any(v is not None for v in certified.values()):
+            request_change(product, actor=actor, now=now, **certified)
+    else:  # not certified yet: the county certifies it as it is when it decides
+        for key, value in certified.items():
+            if value is not None and value != getattr(product, key):
+                changes[key] = [getattr(product, key), value]
+                setattr(product, key, value)
     if is_published is not None and bool(is_published) != bool(product.is_published):
         changes["is_published"] = [bool(product.is_published), bool(is_published)]
         product.is_published = bool(is_published)

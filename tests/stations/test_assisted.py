@@ -140,10 +140,15 @@ def test_operator_changes_price_and_unpublishes_by_form(db, world, client, auth)
     response = client.post(f"/station/products/{world.a.product.id}/edit", data={"price": "36.8", "is_published": "0"})
     assert response.status_code == 302
     db.session.expire_all()
-    assert (world.a.product.price_fen, world.a.product.is_published) == (3680, False)
+    # approved: unpublished at once, the new price waits for the county (catalog.changes)
+    from catalog.changes import pending_change
+
+    assert (world.a.product.price_fen, world.a.product.is_published) == (3333, False)
+    assert pending_change(world.a.product.id).price_fen == 3680
     client.post(f"/station/products/{world.a.product.id}/edit", data={"price": "abc", "is_published": "1"})
     db.session.expire_all()
-    assert (world.a.product.price_fen, world.a.product.is_published) == (3680, False)
+    assert (world.a.product.price_fen, world.a.product.is_published) == (3333, False)
+    assert pending_change(world.a.product.id).price_fen == 3680
 
 
 def test_a_double_tap_on_submit_creates_one_product(db, world, client, auth):

@@ -74,7 +74,9 @@ def test_api_patch_sets_stock_as_a_correction_with_reason(db, world, client, api
     response = client.patch(url, json={"stock": 7, "reason": "盘点", "price_fen": 3500, "is_published": False},
                             headers=headers)
     assert response.status_code == 200, response.json
-    assert response.json["on_hand"] == 7 and response.json["price_fen"] == 3500
+    # the product is approved: the new price waits for the county's re-certification (catalog.changes)
+    assert response.json["on_hand"] == 7 and response.json["price_fen"] == 3333
+    assert response.json["pending_change"]["price_fen"] == 3500
     assert response.json["is_published"] is False
     movement = db.session.scalar(sa.select(StockMovement).order_by(StockMovement.id.desc()))
     assert (movement.kind, movement.quantity, movement.reason) == ("correct", -13, "盘点")

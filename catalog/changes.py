@@ -1,0 +1,139 @@
+"""Re-certification: an approved product's certified facts change only with the county's approval.
+
+The county certified a product (扶贫产品认定) with its name, unit and price. An operator's change to
+any of these on an approved product does not go live: it is kept as a pending `ProductChange` (one
+per product; a later request merges into it), the shop keeps selling the approved version, and the
+county's approvals page shows old and new side by side. Approving applies it; rejecting discards it
+with a reason; request, approval and rejection are audited. A product not yet approved (pending or
+rejected) is not certified yet: its facts change directly and are certified with it.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from catalog.models import ApprovalStatus, Product, ProductChange, ProductChangeStatus
+from shop.audit import record_audit
+from shop.errors import Conflict, NotFound, ValidationError
+from shop.extensions import db
+
+#: The facts the county certifies (photo changes have no operator path yet).
+CERTIFIED = ("name", "unit", "price_fen")
+
+
+def _lock_product(product_id: int) -> Product:
+    return db.session.execute(
+        sa.select(Product).where(Product.id == product_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def pending_change(product_id: int) -> ProductChange | None:
+    return db.session.scalar(sa.select(ProductChange).where(
+        ProductChange.product_id == product_id, ProductChange.status == ProductChangeStatus.PENDING))
+
+
+def needs_recertification(product: Product) -> bool:
+    return product.approval_status == ApprovalStatus.APPROVED
+
+
+def request_change(product: Product, *, actor, now: datetime, **values) -> ProductChange | None:
+    """Keep the asked-for `name` / `unit` / `price_fen` of an approved product for the county.
+
+    Values equal to the certified ones are dropped (asking for the approved price back withdraws
+    that part; nothing left withdraws the whole request). Returns the pending change, or None.
+    """
+    unknown = set(values) - set(CERTIFIED)
+    if unknown:
+        raise ValueError(f"not a certified fact: {sorted(unknown)}")
+    product = _lock_product(product.id)  # one request at a time per product: merged, never two pending
+    change = pending_change(product.id)
+    wanted = {key: (change and getattr(change, key)) for key in CERTIFIED}
+    for key, value in values.items():
+        if value is not None:
+            wanted[key] = value
+    wanted = {key: value for key, value in wanted.items() if value is not None and value != getattr(product, key)}
+    if not wanted:
+        if change is not None:
+            db.session.delete(change)
+            record_audit(actor=actor, action="product.change.withdraw", subject=product, detail={}, now=now)
+            db.session.flush()
+        return None
+    if change is None:
+        change = ProductChange(product_id=product.id, status=ProductChangeStatus.PENDING, old_name=product.name,
+                               old_unit=product.unit, old_price_fen=product.price_fen, requested_at=now,
+                               decision_note="")
+        db.session.add(change)
+    for key in CERTIFIED:
+        setattr(change, key, wanted.get(key))
+    change.requested_by_id = getattr(actor, "id", None)
+    change.requested_at = now
+    db.session.flush()
+    record_audit(actor=actor, action="product.change.request", subject=product,
+                 detail={key: [getattr(product, key), value] for key, value in wanted.items()}, now=now)
+    return change
+
+
+def pending_changes() -> list[ProductChange]:
+    return list(db.session.scalars(
+        sa.select(ProductChange).where(ProductChange.status == ProductChangeStatus.PENDING)
+        .order_by(ProductChange.requested_at, ProductChange.id)
+    ))
+
+
+def get_change(change_id: int) -> ProductChange:
+    change = db.session.get(ProductChange, change_id)
+    if change is None:
+        raise NotFound(_("没有这项修改"))
+    return change
+
+
+def _lock_change(change: ProductChange) -> tuple[Product, ProductChange]:
+    product = _lock_product(change.product_id)  # lock order: product, then its change
+    change = db.session.execute(
+        sa.select(ProductChange).where(ProductChange.id == change.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if change.status != ProductChangeStatus.PENDING:
+        raise Conflict(_("这项修改已处理"), code="already_decided")
+    return product, change
+
+
+def approve_change(change: ProductChange, *, actor, now: datetime, note: str = "") -> Product:
+    """Apply the change: the product now sells with the new, re-certified facts."""
+    product, change = _lock_change(change)
+    applied = {}
+    for key in CERTIFIED:
+        value = getattr(change, key)
+        if value is not None and value != getattr(product, key):
+            applied[key] = [getattr(product, key), value]
+            setattr(product, key, value)
+    change.status = ProductChangeStatus.APPROVED
+    change.decided_by_id = getattr(actor, "id", None)
+    change.decided_at = now
+    change.decision_note = (note or "").strip()[:255]
+    product.approved_at = now
+    product.approved_by_id = getattr(actor, "id", None)
+    product.updated_at = now
+    db.session.flush()
+    record_audit(actor=actor, action="product.change.approve", subject=product,
+                 detail={"change_id": change.id, **applied, "note": change.decision_note}, now=now)
+    return product
+
+
+def reject_change(change: ProductChange, *, actor, now: datetime, reason: str) -> ProductChange:
+    """Discard the change with a reason; the approved version stays on sale."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("退回需要填写原因"), fields={"reason": "required"})
+    product, change = _lock_change(change)
+    change.status = ProductChangeStatus.REJECTED
+    change.decided_by_id = getattr(actor, "id", None)
+    change.decided_at = now
+    change.decision_note = reason[:255]
+    db.session.flush()
+    record_audit(actor=actor, action="product.change.reject", subject=product,
+                 detail={"change_id": change.id, "reason": reason[:255]}, now=now)
+    return change

@@ -1,0 +1,165 @@
+"""Re-certification (#18.6): an operator's change to an approved product's price, name or unit waits
+for the county; the shop keeps selling the approved version; approve applies, reject discards with a
+reason; both audited. The API's PATCH follows the same rule."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from catalog.changes import approve_change, pending_change, reject_change, request_change
+from catalog.models import ProductChange
+from shop.audit import AuditEntry
+from shop.db import commit
+from shop.errors import Conflict, ValidationError
+from shop.extensions import db
+from stations.services.assisted import update_product
+from tests.conftest import requires_postgres
+from tests.factories import make_household, make_product, make_station, make_user
+
+
+def _operator_and_product(**kw):
+    station = make_station()
+    operator = make_user(role="operator", station=station)
+    product = make_product(name="三江腌菜礼盒", price_fen=6800, station=station, unit="盒",
+                           households=[make_household(), make_household()], **kw)
+    return operator, product
+
+
+def _audit_actions(product):
+    return [a.action for a in db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.subject_id == product.id).order_by(AuditEntry.id))]
+
+
+def test_repricing_68_to_999_keeps_68_on_sale_until_approved(client, db, now):
+    operator, product = _operator_and_product()
+    county = make_user(role="county")
+    update_product(product, actor=operator, now=now, price_fen=99900)
+    assert product.price_fen == 6800 and product.approval_status == "approved"
+    change = pending_change(product.id)
+    assert (change.price_fen, change.old_price_fen) == (99900, 6800)
+    # the shop and the public API still sell at ¥68
+    assert client.get(f"/api/v1/products/{product.id}").json["price_fen"] == 6800
+    assert "¥68.00" in client.get(f"/products/{product.id}-{product.slug}").get_data(as_text=True)
+    approve_change(change, actor=county, now=now)
+    assert product.price_fen == 99900 and pending_change(product.id) is None
+    assert client.get(f"/api/v1/products/{product.id}").json["price_fen"] == 99900
+    assert "product.change.request" in _audit_actions(product) and "product.change.approve" in _audit_actions(product)
+
+
+def test_a_rejected_change_is_discarded_with_its_reason(db, now):
+    operator, product = _operator_and_product()
+    county = make_user(role="county")
+    update_product(product, actor=operator, now=now, name="三江腌菜礼盒（特级）", unit="箱")
+    change = pending_change(product.id)
+    with pytest.raises(ValidationError):
+        reject_change(change, actor=county, now=now, reason=" ")
+    reject_change(change, actor=county, now=now, reason="特级无依据")
+    assert (product.name, product.unit, product.price_fen) == ("三江腌菜礼盒", "盒", 6800)
+    assert change.status == "rejected" and change.decision_note == "特级无依据"
+    assert "product.change.reject" in _audit_actions(product)
+    with pytest.raises(Conflict):
+        approve_change(change, actor=county, now=now)  # decided once
+
+
+def test_requests_merge_into_one_pending_change_and_asking_back_withdraws(db, now):
+    operator, product = _operator_and_product()
+    request_change(product, actor=operator, now=now, price_fen=7000)
+    request_change(product, actor=operator, now=now, unit="罐")
+    [change] = db.session.scalars(sa.select(ProductChange)).all()
+    assert (change.price_fen, change.unit, change.name) == (7000, "罐", None)
+    request_change(product, actor=operator, now=now, price_fen=6800, unit="盒")  # back to the certified facts
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProductChange)) == 0
+
+
+def test_stock_and_publishing_still_change_at_once_and_unapproved_products_change_directly(db, now):
+    operator, product = _operator_and_product()
+    update_product(product, actor=operator, now=now, is_published=False, stock=3, reason="盘点")
+    assert product.is_published is False and pending_change(product.id) is None
+    _op, draft = _operator_and_product(approval_status="pending")
+    update_product(draft, actor=operator, now=now, price_fen=7200)
+    assert draft.price_fen == 7200 and pending_change(draft.id) is None
+
+
+def test_api_patch_keeps_the_approved_price_and_returns_the_pending_change(client, db, api_token):
+    operator, product = _operator_and_product()
+    db.session.commit()
+    headers = api_token(operator)
+    r = client.patch(f"/api/v1/products/{product.id}", json={"price_fen": 99900, "name": "新名字"}, headers=headers)
+    assert r.status_code == 200, r.json
+    assert r.json["price_fen"] == 6800 and r.json["name"] == "三江腌菜礼盒"
+    assert r.json["pending_change"]["price_fen"] == 99900 and r.json["pending_change"]["name"] == "新名字"
+    assert client.get(f"/api/v1/products/{product.id}").json["price_fen"] == 6800
+    spec = client.get("/api/v1/openapi.json").json
+    assert "county" in spec["paths"]["/api/v1/products/{product_id}"]["patch"]["summary"]
+    assert "pending_change" in str(spec["components"]) or "pending_change" in str(spec["paths"])
+
+
+def test_county_page_shows_old_and_new_and_decides(client, db, auth, now):
+    operator, product = _operator_and_product()
+    update_product(product, actor=operator, now=now, price_fen=99900)
+    change = pending_change(product.id)
+    county = make_user(role="county")
+    db.session.commit()
+    auth.login(county)
+    html = client.get("/county/approvals").get_data(as_text=True)
+    assert f'id="change-{change.id}"' in html and "¥68.00" in html and "¥999.00" in html
+    assert "权重" in html  # the linked households and their weights
+    r = client.post(f"/county/approvals/changes/{change.id}/reject", data={"reason": ""})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ProductChange, change.id).status == "pending"  # a reason is required
+    client.post(f"/county/approvals/changes/{change.id}/approve")
+    db.session.expire_all()
+    assert db.session.get(ProductChange, change.id).status == "approved"
+    assert db.session.get(type(product), product.id).price_fen == 99900
+
+
+def test_the_operator_page_says_the_change_waits(client, db, auth):
+    operator, product = _operator_and_product()
+    db.session.commit()
+    auth.login(operator)
+    r = client.post(f"/station/products/{product.id}/edit", data={"price": "999.00", "is_published": "1"},
+                    follow_redirects=True)
+    assert "重新认定" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(product), product.id).price_fen == 6800
+
+
+@requires_postgres
+def test_two_officers_approving_at_once_apply_it_once(app, committed_db, now):
+    operator, product = _operator_and_product()
+    request_change(product, actor=operator, now=now, price_fen=7000)
+    officers = [make_user(role="county") for _ in range(3)]
+    commit()
+    change_id, officer_ids = pending_change(product.id).id, [o.id for o in officers]
+    barrier = threading.Barrier(3)
+    outcomes = []
+
+    def worker(officer_id):
+        from shop.auth.models import User
+
+        with app.app_context():
+            try:
+                change = committed_db.session.get(ProductChange, change_id)
+                officer = committed_db.session.get(User, officer_id)
+                barrier.wait(timeout=10)
+                approve_change(change, actor=officer, now=now)
+                commit()
+                outcomes.append("ok")
+            except Conflict as exc:
+                outcomes.append(exc.code)
+            finally:
+                committed_db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in officer_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["already_decided", "already_decided", "ok"]
+    with app.app_context():
+        approvals = committed_db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "product.change.approve"))
+        assert approvals == 1
