@@ -6,7 +6,7 @@ from wtforms import BooleanField, RadioField, SelectField, StringField, TextArea
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
-from shop.forms import ShopForm
+from shop.forms import PageTokenField, ShopForm
 
 
 class CheckoutForm(ShopForm):
@@ -21,7 +21,8 @@ class CheckoutForm(ShopForm):
     delivery = RadioField(_l("配送方式"), choices=[SelectChoice("ship", _l("快递到家")), SelectChoice("pickup", _l("站点自提"))],
                           default="ship")
     pickup_station_id = SelectField(_l("自提站点"), coerce=int, choices=[], validators=[Optional()])
-    payment_method = RadioField(_l("支付方式"), choices=[], default="station_cash")
+    payment_method = RadioField(_l("支付方式"), choices=[])
+    form_token = PageTokenField()  # two POSTs of the same page place one order
 
 
 class RefundRequestForm(ShopForm):

@@ -33,6 +33,7 @@ from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, flash_domain_errors, json_error
 from shop.extensions import db
 from shop.history import history_of
+from shop.once import AlreadySubmitted, claim_or_refuse
 from shop.pagecache import depends_on, user_page
 from shop.timeutil import now_utc
 from stations.models import Station
@@ -150,6 +151,15 @@ def cart_acknowledge():
 
 # --- checkout ---------------------------------------------------------------------------------
 
+def default_payment_method(delivery: str) -> str:
+    """The payment preselected for a delivery: pay at the station when collecting there; online (when
+    offered) or cash on delivery when shipped home. checkout.js follows a change of delivery the same
+    way until the buyer picks a payment themselves."""
+    if delivery == "pickup":
+        return "station_cash"
+    return "card" if card_payments_enabled() else "cod"
+
+
 def _payment_choices():
     choices = []
     if card_payments_enabled():
@@ -175,6 +185,8 @@ def checkout():
     form.payment_method.choices = [SelectChoice(v, label) for v, label in _payment_choices()]
     if request.method == "GET" and addresses:
         form.address_id.data = addresses[0].id
+    if form.payment_method.data is None or request.method == "GET":  # follows the delivery chosen
+        form.payment_method.data = default_payment_method(form.delivery.data or "ship")
     pickup = (form.delivery.data or "ship") == "pickup"
     summary = carts.cart_summary(cart, pickup=pickup)
     totals = {"ship": carts.cart_summary(cart).total_fen, "pickup": carts.cart_summary(cart, pickup=True).total_fen}
@@ -189,6 +201,7 @@ def checkout():
                 address = AddressData(*(getattr(form, f).data or "" for f in
                                         ("name", "phone", "province", "city", "district", "line")))
             shown = request.form.get(f"shown_total_{form.delivery.data}", "")
+            claim_or_refuse("orders.checkout", form.form_token.data, user_id=current_user.id, now=now)
             order = place_cart_order(
                 cart, buyer=current_user, now=now,
                 shown_total_fen=int(shown) if shown and shown.isdigit() else None,
@@ -199,6 +212,10 @@ def checkout():
             if not pickup and not form.address_id.data and form.save_address.data:
                 save_address(current_user, address, now=now)
             commit()
+        except AlreadySubmitted as exc:  # the same page posted twice: the first POST placed the order
+            rollback()
+            flash(exc.message, "info")
+            return redirect(url_for("orders.order_list"), 303)
         except DomainError as exc:
             rollback()
             flash(exc.message, "error")
@@ -216,7 +233,7 @@ def checkout():
     elif form.errors:
         status = 422
     return render_template("orders/checkout.html", form=form, cart=cart, summary=summary, totals=totals,
-                           addresses=addresses, stations=stations), status
+                           ship_payment_default=default_payment_method("ship"), addresses=addresses, stations=stations), status
 
 
 # --- orders -----------------------------------------------------------------------------------

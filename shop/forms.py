@@ -35,6 +35,19 @@ class YuanField(StringField):
         self.fen = fen
 
 
+class PageTokenField(HiddenField):
+    """The once-token of a page's form (`shop.once`) where clients without it keep working: the page
+    always sends the token it was drawn with, so a double tap or a resubmitted page is refused; a POST
+    without one (an old page, a script) counts as a new form. Used by checkout and booking, whose
+    JSON API has its Idempotency-Key instead."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        from shop.once import new_form_token
+
+        kwargs.setdefault("default", new_form_token)
+        super().__init__(label, validators, **kwargs)
+
+
 class FormTokenField(HiddenField):
     """The once-per-form token (`shop.once`): drawn when the form is shown, claimed by the service."""
 

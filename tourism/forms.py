@@ -4,7 +4,7 @@ from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from shop.forms import ShopForm, YuanField
+from shop.forms import PageTokenField, ShopForm, YuanField
 
 
 class BookingForm(ShopForm):
@@ -17,6 +17,7 @@ class BookingForm(ShopForm):
     payment_method = RadioField(
         _l("支付方式"), choices=[SelectChoice("card", _l("在线支付")), SelectChoice("arrival", _l("到店支付"))], default="card"
     )
+    form_token = PageTokenField()  # two POSTs of the same page make one booking
 
 
 class CheckInForm(ShopForm):

@@ -15,6 +15,7 @@ from shop.args import int_arg
 from shop.auth.permissions import role_required
 from shop.db import commit
 from shop.errors import DomainError
+from shop.once import AlreadySubmitted, claim_or_refuse
 from shop.money import format_yuan
 from shop.timeutil import local_date, month_bounds, now_utc, to_local
 from tourism.forms import BookingForm, CheckInForm, CloseDatesForm, ListingTermsForm, UnitTypeForm
@@ -196,8 +197,15 @@ def book(listing_id: int):
         pay_on_arrival=form.payment_method.data == "arrival",
     )
     try:
+        claim_or_refuse("tourism.book", form.form_token.data, user_id=current_user.id, now=now)
         booking = book_listing(req, user=current_user, now=now)
         commit()
+    except AlreadySubmitted as exc:  # the same page posted twice: the first POST made the booking
+        from shop.db import rollback
+
+        rollback()
+        flash(exc.message, "info")
+        return redirect(url_for("tourism.my_bookings"), 303)
     except DomainError as exc:
         from shop.db import rollback
 

@@ -17,6 +17,18 @@
         el.hidden = !station || el.getAttribute("data-station") !== station.value;
       });
     };
+    /* the payment follows the delivery (到站点付款 for a pick-up, not for home delivery) until the
+       buyer picks a payment themselves */
+    var paymentPicked = false;
+    var followDelivery = function (event) {
+      if (event && event.target && event.target.name === "payment_method") { paymentPicked = true; return; }
+      if (paymentPicked || !(event && event.target && event.target.name === "delivery")) { return; }
+      var pickup = event.target.value === "pickup";
+      var wanted = checkout.getAttribute(pickup ? "data-pay-pickup" : "data-pay-ship");
+      var radio = checkout.querySelector("input[name=payment_method][value='" + wanted + "']");
+      if (radio) { radio.checked = true; }
+    };
+    checkout.addEventListener("change", followDelivery);
     checkout.addEventListener("change", sync);
     sync();
     checkout.addEventListener("submit", function () {
