@@ -65,6 +65,11 @@ def reader_pinyin(word: str) -> tuple[str, str]:
     return computed(word)
 
 
+def in_table(word: str) -> bool:
+    """True when the loaded table holds `word` (a reader will not compute it)."""
+    return word in _table
+
+
 # ---------------------------------------------------------------------------------- readers
 
 

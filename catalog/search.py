@@ -97,7 +97,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from flask import current_app, has_app_context
 from markupsafe import Markup, escape
+from sqlalchemy.orm import selectinload
 from whoosh import index as whoosh_index
 from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
@@ -108,6 +110,10 @@ from whoosh.scoring import BaseScorer, WeightingModel
 from whoosh.writing import CLEAR
 
 from catalog import pinyin, segmenter
+from catalog.models import Product, Township, Village, visible_products
+from shop import pagecache
+from shop.extensions import db
+from tourism.models import Listing
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +183,6 @@ def warm_up() -> None:
     """Load the query segmenter (the index's vocabulary, user dictionary, synonyms) and the index's
     pinyin table now, e.g. in a gunicorn `--preload` parent: forked workers then share them.
     Neither jieba's own dictionary nor pypinyin is loaded when the index has its tables."""
-    from flask import current_app, has_app_context
-
     if has_app_context():
         eng = engine()
         pinyin.use_table(os.path.abspath(current_app.config["SEARCH_INDEX_DIR"]))
@@ -680,8 +684,6 @@ _engines_lock = threading.Lock()
 
 def engine(path: str | None = None) -> Engine:
     if path is None:
-        from flask import current_app
-
         path = current_app.config["SEARCH_INDEX_DIR"]
     path = os.path.abspath(path)
     with _engines_lock:
@@ -742,11 +744,6 @@ _LISTING_KINDS = {"stay": "民宿 住宿", "experience": "体验 乡村游", "ti
 
 def _load_products(ids: list[int] | None) -> tuple[dict[int, dict], set[int]]:
     """{id: doc} of visible products (all when ids is None), and the ids to delete."""
-    from sqlalchemy.orm import selectinload
-
-    from catalog.models import Product, Village, visible_products
-    from shop.extensions import db
-
     query = visible_products().options(
         selectinload(Product.village).selectinload(Village.township),
         selectinload(Product.category),
@@ -769,15 +766,6 @@ def _load_products(ids: list[int] | None) -> tuple[dict[int, dict], set[int]]:
 
 
 def _load_listings(ids: list[int] | None) -> tuple[dict[int, dict], set[int]]:
-    try:
-        from tourism.models import Listing
-    except ImportError:  # tourism not built yet
-        return {}, set(ids or ())
-    from sqlalchemy.orm import selectinload
-
-    from catalog.models import Village
-    from shop.extensions import db
-
     query = db.select(Listing).where(Listing.is_published.is_(True)).options(
         selectinload(Listing.village).selectinload(Village.township)
     )
@@ -797,9 +785,6 @@ def _load_listings(ids: list[int] | None) -> tuple[dict[int, dict], set[int]]:
 
 
 def _place_names() -> list[str]:
-    from catalog.models import Township, Village
-    from shop.extensions import db
-
     names = list(db.session.scalars(db.select(Village.name)))
     names += list(db.session.scalars(db.select(Township.name)))
     return names
@@ -807,14 +792,7 @@ def _place_names() -> list[str]:
 
 def _indexed_names() -> list[str]:
     """Names of every visible product and published listing (what the index holds)."""
-    from catalog.models import Product, visible_products
-    from shop.extensions import db
-
     names = list(db.session.scalars(visible_products().with_only_columns(Product.name)))
-    try:
-        from tourism.models import Listing
-    except ImportError:  # pragma: no cover
-        return names
     return names + list(db.session.scalars(db.select(Listing.name).where(Listing.is_published.is_(True))))
 
 
@@ -857,8 +835,6 @@ def _pages_changed() -> None:
     """Cached search pages (shop.pagecache, keyed by the catalog generation) were rendered from the
     index as it was: bump the generation once the index changed, so no page lags the index (the
     commit that queued this update bumped it already, possibly before the index caught up)."""
-    from shop import pagecache
-
     pagecache.catalog_changed()
 
 
@@ -1272,8 +1248,6 @@ def suggest(q: str, limit: int = 8, *, path: str | None = None) -> list[dict]:
 
 def _query_segmenter():
     """The segmenter of the app's index (a request), else the writer's (scripts, no app)."""
-    from flask import has_app_context
-
     return engine().segmenter() if has_app_context() else writer_segmenter()
 
 

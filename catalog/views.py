@@ -64,7 +64,7 @@ def product_list():
 
 
 @bp.get("/search")
-@cached_page  # the index's writes bump the page cache too (catalog.search._update): hits never lag the index
+@cached_page  # the index's writes bump the page cache too (catalog.search.update_products): hits never lag the index
 def search():
     """Search page: hits (highlighted), facets with counts, filters, sorts, paging; tourism hits too."""
     from catalog.search import highlight, is_partial, search_listing_ids
