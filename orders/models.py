@@ -358,7 +358,3 @@ class RefundRequest(db.Model):
     order = relationship(Order)
     line = relationship(OrderLine)
 
-
-from orders.cart_pages import install as _install_cart_page_hooks  # noqa: E402
-
-_install_cart_page_hooks()  # a cart change makes its user's cached cart page a miss

@@ -34,7 +34,7 @@ from shop.errors import DomainError, NotFound, flash_domain_errors, json_error
 from shop.extensions import db
 from shop.history import history_of
 from shop.once import AlreadySubmitted, claim_or_refuse
-from shop.pagecache import depends_on, user_page
+from shop.security import same_origin_or_token
 from shop.timeutil import now_utc
 from stations.models import Station
 from tourism.qr import qr_data_uri
@@ -101,16 +101,15 @@ def _int_arg(value, field: str) -> int:
 
 
 @bp.get("/cart")
-@user_page  # cached per signed-in user; orders/cart_pages.py keeps it current
 def cart_page():
     cart = carts.get_cart_to_show(user=current_user if current_user.is_authenticated else None,
                                   token=session.get(CART_TOKEN))
     summary = carts.cart_summary(cart)
-    depends_on(row.product.id for row in summary.rows)
     return render_template("orders/cart.html", cart=cart, summary=summary)
 
 
 @bp.post("/cart/add")
+@same_origin_or_token  # the add-to-cart form is on pages the page cache shares (no token in them)
 def cart_add():
     try:
         product_id = _int_arg(request.form.get("product_id"), "product_id")

@@ -39,9 +39,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     from shop.filters import register_filters
     from shop.security import init_security
 
-    from shop.frontdoor import FrontDoor
-
-    app.wsgi_app = FrontDoor(app, app.wsgi_app)  # inside ProxyFix (init_security adds it around this)
     init_security(app)
 
     register_error_handlers(app)
@@ -49,9 +46,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_outage_handler(app)
     register_filters(app)
-    from shop.header import init_app as init_header
+    from shop import pagecache
 
-    init_header(app)
+    pagecache.init_app(app)  # Flask-Caching, the HTTP caching rule and the session hooks it needs
 
     from shop.celery import celery_init_app
 
@@ -148,9 +145,8 @@ _parsed_locales: dict = {}
 def selected_locale(wanted, config):
     """The babel Locale a request gets for the language it asks for (its `lang=`, else the session's,
     else the signed-in user's; None for none): a configured language, else the default. Parsed once
-    per name (Flask-Babel passes a Locale through as is; parsing the name again was a tenth of a
-    cached page hit's locale work). The app's locale selector and shop.frontdoor both decide by
-    this; cache keys use its `str()` (e.g. zh_Hans_CN for zh_CN)."""
+    per name (Flask-Babel passes a Locale through as is). Page cache keys use its `str()` (e.g.
+    zh_Hans_CN for zh_CN)."""
     name = wanted if wanted in config["LANGUAGES"] else config["BABEL_DEFAULT_LOCALE"]
     found = _parsed_locales.get(name)
     if found is None:

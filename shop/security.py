@@ -92,7 +92,7 @@ def _csp_template(stripe_key, stripe_js_url, stripe_api_base) -> str:
 
 def security_headers(app: Flask) -> list[tuple[str, str]]:
     """The headers every response carries besides the Content-Security-Policy (which has a nonce per
-    request): set by the app's after-request hook, and by shop.frontdoor for the hits it answers."""
+    request): set by the app's after-request hook."""
     headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"),
                ("X-Frame-Options", "DENY")]
     if app.config.get("FORCE_HTTPS"):
@@ -149,3 +149,49 @@ def init_security(app: Flask) -> None:
             response.headers.setdefault(name, value)
         response.headers.setdefault("Content-Security-Policy", content_security_policy(app))
         return response
+
+
+def same_origin_or_token(view):
+    """Cross-site request protection for a form that pages shared by the page cache carry (they hold
+    no visitor's CSRF token, see shop/pagecache.py): the view is exempt from flask_wtf's token check
+    and checks where the request comes from instead, as OWASP's CSRF cheat sheet describes - the
+    browser's `Sec-Fetch-Site` (same-origin or a user's own navigation pass), else `Origin` (this
+    site's origin passes); a request with neither (an old browser, a script) needs the form's token
+    as everywhere else (`csrf.protect()`, flask_wtf's public check). `WTF_CSRF_ENABLED=False` turns it
+    off with flask_wtf's."""
+    from shop.extensions import csrf
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            _check_same_origin(csrf)
+        return view(*args, **kwargs)
+
+    csrf.exempt(wrapper)
+    return wrapper
+
+
+def _check_same_origin(csrf) -> None:
+    from flask_babel import gettext as _
+    from flask_wtf.csrf import CSRFError
+
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        if site in ("same-origin", "none"):
+            return
+        raise CSRFError(_("请求来自其他网站，已拒绝"))
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        if origin in own_origins():
+            return
+        raise CSRFError(_("请求来自其他网站，已拒绝"))
+    csrf.protect()
+
+
+def own_origins() -> set[str]:
+    """This site's origins: the one the request was addressed to (ProxyFix gives the proxy's when
+    BEHIND_PROXY) and the configured SITE_URL's, if any."""
+    origins = {_origin(request.host_url)}
+    if current_app.config.get("SITE_URL"):
+        origins.add(_origin(current_app.config["SITE_URL"]))
+    return origins - {""}

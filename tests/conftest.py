@@ -195,12 +195,13 @@ def _reset_celery_join_flag():
 
 @pytest.fixture
 def cache_on(app, db, monkeypatch):
-    """The page cache on, in process memory, emptied before and after the test."""
+    """The page cache on (in process memory: the suite's app has no CACHE_REDIS_URL), emptied before
+    and after the test."""
     from shop import pagecache
 
     monkeypatch.setitem(app.config, "PAGE_CACHE", True)
-    monkeypatch.setitem(app.config, "CACHE_REDIS_URL", "")
     with app.app_context():
-        pagecache.catalog_changed()
+        pagecache.clear()
     yield
-    pagecache.clear()
+    with app.app_context():
+        pagecache.clear()

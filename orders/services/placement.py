@@ -38,6 +38,7 @@ from orders.services.cart import MAX_CART_LINES, check_quantity
 from orders.services.common import new_row, notify, write_new_rows
 from orders.services.limits import check_pay_later
 from orders.services.shipping import shipping_fen
+from shop import pagecache
 from shop.codes import new_numeric_code, new_order_code, new_secret
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.db import is_postgres, statement
@@ -223,6 +224,7 @@ def _add_sold_counts(wanted: dict[int, int]) -> None:
         .where(table.c.id == sa.bindparam("pid"))
         .values(sold_count=table.c.sold_count + sa.bindparam("qty")),
         [{"pid": product_id, "qty": wanted[product_id]} for product_id in sorted(wanted)],
+        execution_options=pagecache.changes(products=wanted),
     )
 
 
@@ -362,6 +364,7 @@ def _write_in_one_statement(order, shipments, lines, payment, initial, wanted, *
             *((l, {"order_id": order, "shipment_id": l.shipment}) for l in lines), (payment, {"order_id": order})]
     write_new_rows(rows, events=[(subject, None, to, "") for subject, to in initial], actor=actor, now=now,
                    increments=[(Product.__table__, pid, "sold_count", wanted[pid]) for pid in sorted(wanted)])
+    pagecache.mark_products(db.session, wanted)  # the sold counts (a CTE the session events do not see)
 
 
 def request_from_cart(cart: Cart, **kwargs) -> PlacementRequest:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm.util import identity_key
 
+from shop import pagecache
 from shop.db import statement
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
@@ -44,11 +45,19 @@ def _expire_records(record_ids) -> None:
             db.session.expire(record)
 
 
+def _changes(record_id: int, product_ids: dict[int, int] | None = None) -> dict:
+    """The page cache's execution options for a Core UPDATE of one stock record: its product's
+    pages are invalidated after the commit (by product id when the caller knows it)."""
+    product_id = (product_ids or {}).get(record_id)
+    if product_id is not None:
+        return pagecache.changes(products=[product_id])
+    return pagecache.changes(stock_records=[record_id])
+
+
 def _guarded_update(kind: str) -> sa.Update:
     """The allocate or release UPDATE with the record id `rid` and quantity `qty` as parameters,
     built once per process by `shop.db.statement` (building one per record was about as costly as
-    running it). The page cache still sees which records they touch (`shop.pagecache._where_ids`
-    reads bound parameters)."""
+    running it). Their callers name the records they change to the page cache (`pagecache.changes`)."""
     def build():
         table = StockRecord.__table__
         rid, qty = sa.bindparam("rid"), sa.bindparam("qty")
@@ -69,14 +78,11 @@ def allocate(wanted: dict[int, int], *, product_ids: dict[int, int] | None = Non
     the OutOfStock error without a query.
     """
     table = StockRecord.__table__
-    if product_ids:
-        from shop.pagecache import remember_stock_products
-
-        remember_stock_products(product_ids)
     for record_id in sorted(wanted):
         quantity = wanted[record_id]
         _check_quantity(quantity)
-        result = db.session.execute(_guarded_update("allocate"), {"rid": record_id, "qty": quantity})
+        result = db.session.execute(_guarded_update("allocate"), {"rid": record_id, "qty": quantity},
+                                    execution_options=_changes(record_id, product_ids))
         if result.rowcount != 1:
             product_id = (product_ids or {}).get(record_id) or db.session.scalar(
                 sa.select(table.c.product_id).where(table.c.id == record_id))
@@ -88,7 +94,8 @@ def cancel_allocation(wanted: dict[int, int]) -> None:
     """Give back allocations (expiry, cancellation). Never lets `allocated` go below zero."""
     for record_id in sorted(wanted):
         quantity = wanted[record_id]
-        result = db.session.execute(_guarded_update("release"), {"rid": record_id, "qty": quantity})
+        result = db.session.execute(_guarded_update("release"), {"rid": record_id, "qty": quantity},
+                                    execution_options=_changes(record_id))
         if result.rowcount != 1:
             raise Conflict(_("库存分配已释放"), code="allocation_mismatch")
     _expire_records(wanted)
@@ -100,7 +107,8 @@ def consume_allocation(record_id: int, quantity: int, *, order_line_id: int | No
     result = db.session.execute(
         sa.update(table)
         .where(table.c.id == record_id, table.c.allocated >= quantity, table.c.on_hand >= quantity)
-        .values(allocated=table.c.allocated - quantity, on_hand=table.c.on_hand - quantity)
+        .values(allocated=table.c.allocated - quantity, on_hand=table.c.on_hand - quantity),
+        execution_options=_changes(record_id),
     )
     if result.rowcount != 1:
         raise Conflict(_("这一行没有对应的库存分配"), code="allocation_mismatch")

@@ -306,10 +306,11 @@ def page_cache_on(app, monkeypatch):
     from shop import pagecache
 
     monkeypatch.setitem(app.config, "PAGE_CACHE", True)
-    monkeypatch.setitem(app.config, "CACHE_REDIS_URL", "")
-    pagecache.catalog_changed()
+    with app.app_context():
+        pagecache.clear()
     yield
-    pagecache.clear()
+    with app.app_context():
+        pagecache.clear()
 
 
 def test_cached_search_pages_follow_the_index(shop_products, client, page_cache_on):
