@@ -409,7 +409,7 @@ def product_new():
                 return redirect(url_for(".products", **_station_args(station)))
             except AlreadySubmitted as exc:
                 rollback()
-                flash(exc.message, "info")
+                flash(exc.message, "warning")
                 return redirect(url_for(".products", **_station_args(station)))
             except DomainError as exc:
                 rollback()
