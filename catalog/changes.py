@@ -1,6 +1,6 @@
 """Re-certification: an approved product's certified facts change only with the county's approval.
 
-The county certified a product (扶贫产品认定) with its name, unit and price. An operator's change to
+The county certified a product (扶贫产品认定) with its name, unit, price and photo. An operator's change to
 any of these on an approved product does not go live: it is kept as a pending `ProductChange` (one
 per product; a later request merges into it), the shop keeps selling the approved version, and the
 county's approvals page shows old and new side by side. Approving applies it; rejecting discards it
@@ -19,8 +19,9 @@ from shop.audit import record_audit
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 
-#: The facts the county certifies (photo changes have no operator path yet).
+#: The facts the county certifies besides the photo (`request_photo_change`).
 CERTIFIED = ("name", "unit", "price_fen")
+IMAGE_FIELDS = ("image_path", "image_thumb_path", "image_width", "image_height")
 
 
 def _lock_product(product_id: int) -> Product:
@@ -55,17 +56,13 @@ def request_change(product: Product, *, actor, now: datetime, **values) -> Produ
         if value is not None:
             wanted[key] = value
     wanted = {key: value for key, value in wanted.items() if value is not None and value != getattr(product, key)}
-    if not wanted:
+    if not wanted and not (change is not None and change.image_path):
         if change is not None:
             db.session.delete(change)
             record_audit(actor=actor, action="product.change.withdraw", subject=product, detail={}, now=now)
             db.session.flush()
         return None
-    if change is None:
-        change = ProductChange(product_id=product.id, status=ProductChangeStatus.PENDING, old_name=product.name,
-                               old_unit=product.unit, old_price_fen=product.price_fen, requested_at=now,
-                               decision_note="")
-        db.session.add(change)
+    change = change or _new_change(product, now=now)
     for key in CERTIFIED:
         setattr(change, key, wanted.get(key))
     change.requested_by_id = getattr(actor, "id", None)
@@ -73,6 +70,40 @@ def request_change(product: Product, *, actor, now: datetime, **values) -> Produ
     db.session.flush()
     record_audit(actor=actor, action="product.change.request", subject=product,
                  detail={key: [getattr(product, key), value] for key, value in wanted.items()}, now=now)
+    return change
+
+
+def _new_change(product: Product, *, now: datetime) -> ProductChange:
+    change = ProductChange(product_id=product.id, status=ProductChangeStatus.PENDING, old_name=product.name,
+                           old_unit=product.unit, old_price_fen=product.price_fen, requested_at=now,
+                           decision_note="")
+    db.session.add(change)
+    return change
+
+
+def change_photo(product: Product, upload, *, actor, now: datetime):
+    """A new main photo. On an approved product it waits for the county (the files are stored, the
+    shop keeps showing the certified photo); otherwise it becomes the first photo at once.
+    Returns the pending change, or the new ProductImage."""
+    from catalog.images import check_image, save_product_image, store_image_files
+
+    checked = check_image(upload)  # before any write: a bad file changes nothing
+    product = _lock_product(product.id)
+    if not needs_recertification(product):
+        for image in product.images:
+            image.position += 1
+        image = save_product_image(product, None, checked=checked, position=0)
+        record_audit(actor=actor, action="product.photo", subject=product, detail={"image": image.path}, now=now)
+        return image
+    stored = store_image_files(product.id, checked)
+    change = pending_change(product.id) or _new_change(product, now=now)
+    change.image_path, change.image_thumb_path = stored.path, stored.thumb_path
+    change.image_width, change.image_height = stored.width, stored.height
+    change.requested_by_id = getattr(actor, "id", None)
+    change.requested_at = now
+    db.session.flush()
+    record_audit(actor=actor, action="product.change.request", subject=product,
+                 detail={"image": stored.path}, now=now)
     return change
 
 
@@ -110,6 +141,15 @@ def approve_change(change: ProductChange, *, actor, now: datetime, note: str = "
         if value is not None and value != getattr(product, key):
             applied[key] = [getattr(product, key), value]
             setattr(product, key, value)
+    if change.image_path:
+        from catalog.models import ProductImage
+
+        for image in product.images:
+            image.position += 1
+        db.session.add(ProductImage(product_id=product.id, path=change.image_path,
+                                    thumb_path=change.image_thumb_path, width=change.image_width or 0,
+                                    height=change.image_height or 0, alt=product.name[:120], position=0))
+        applied["image"] = change.image_path
     change.status = ProductChangeStatus.APPROVED
     change.decided_by_id = getattr(actor, "id", None)
     change.decided_at = now

@@ -99,31 +99,47 @@ def _resized(image: Image.Image, max_px: int) -> Image.Image:
     return copy
 
 
-def save_product_image(product, upload, *, alt: str = "", position: int | None = None,
-                       checked: CheckedImage | None = None):
-    """Check (unless already `checked`), re-encode and store a photo; return the flushed ProductImage."""
-    from catalog.models import ProductImage
+@dataclass(frozen=True)
+class StoredImage:
+    """A re-encoded photo and its thumbnail on disk (paths relative to UPLOAD_DIR)."""
 
-    checked = checked or check_image(upload)
+    path: str
+    thumb_path: str
+    width: int
+    height: int
+
+
+def store_image_files(product_id: int, checked: CheckedImage) -> StoredImage:
+    """Re-encode a checked photo of a product and write it and its thumbnail; no database row
+    (`save_product_image` adds one; a photo awaiting re-certification keeps only the paths)."""
     rgb = _to_rgb(checked.image)
     full = _resized(rgb, FULL_PX)
     thumb = _resized(rgb, THUMB_PX)
     token = secrets.token_hex(8)
-    rel_dir = f"products/{product.id}"
+    rel_dir = f"products/{product_id}"
     rel_full = f"{rel_dir}/{token}.jpg"
     rel_thumb = f"{rel_dir}/{token}_t.jpg"
     root = current_app.config["UPLOAD_DIR"]
     os.makedirs(os.path.join(root, rel_dir), exist_ok=True)
     full.save(os.path.join(root, rel_full), "JPEG", quality=85, optimize=True)
     thumb.save(os.path.join(root, rel_thumb), "JPEG", quality=80, optimize=True)
+    return StoredImage(path=rel_full, thumb_path=rel_thumb, width=full.width, height=full.height)
+
+
+def save_product_image(product, upload, *, alt: str = "", position: int | None = None,
+                       checked: CheckedImage | None = None):
+    """Check (unless already `checked`), re-encode and store a photo; return the flushed ProductImage."""
+    from catalog.models import ProductImage
+
+    stored = store_image_files(product.id, checked or check_image(upload))
     if position is None:
         position = len(product.images)
     image = ProductImage(
         product_id=product.id,
-        path=rel_full,
-        thumb_path=rel_thumb,
-        width=full.width,
-        height=full.height,
+        path=stored.path,
+        thumb_path=stored.thumb_path,
+        width=stored.width,
+        height=stored.height,
         alt=(alt or product.name)[:120],
         position=position,
     )

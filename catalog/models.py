@@ -198,7 +198,7 @@ class ProductChangeStatus(StrEnum):
 
 
 class ProductChange(db.Model):
-    """A change an operator asked for to an approved product's certified facts (price, name, unit):
+    """A change an operator asked for to an approved product's certified facts (price, name, unit, photo):
     it waits here for the county's re-certification while the shop keeps selling the approved
     version (`catalog.changes`). At most one pending change per product; later requests merge into it."""
 
@@ -217,6 +217,11 @@ class ProductChange(db.Model):
     name: Mapped[str | None] = mapped_column(sa.String(80), nullable=True)
     unit: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
     price_fen: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    #: A new main photo (files stored, no ProductImage until approved; paths relative to UPLOAD_DIR).
+    image_path: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    image_thumb_path: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    image_width: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    image_height: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     #: The certified values when it was asked for (what the county compares with).
     old_name: Mapped[str] = mapped_column(sa.String(80))
     old_unit: Mapped[str] = mapped_column(sa.String(20))

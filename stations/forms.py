@@ -43,6 +43,10 @@ class ProductEditForm(ShopForm):
     is_published = SelectField(_l("上架"), choices=[SelectChoice("1", _l("上架")), SelectChoice("0", _l("下架"))], validate_choice=True)
 
 
+class ProductPhotoForm(ShopForm):
+    image = FileField(_l("新的商品照片（JPEG/PNG，最大 5MB）"))
+
+
 class AssistedProductForm(ShopForm):
     household_id = SelectField(_l("代卖农户"), coerce=int, validate_choice=True)
     name = StringField(_l("商品名称"), validators=[DataRequired(), Length(max=80)])

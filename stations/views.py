@@ -355,6 +355,36 @@ def product_edit(product_id: int):
     return redirect(url_for(".products", **station_args))
 
 
+@bp.post("/products/<int:product_id>/photo")
+@role_required(Role.OPERATOR)
+def product_photo(product_id: int):
+    """A new main photo; on an approved product it waits for the county's re-certification."""
+    from catalog.changes import change_photo
+    from catalog.models import ProductChange
+    from stations.forms import ProductPhotoForm
+
+    try:
+        product = assisted.get_product_for(current_user, product_id)
+    except NotFound:
+        abort(404)
+    form = ProductPhotoForm()
+    upload = form.image.data if form.image.data and getattr(form.image.data, "filename", "") else None
+    if not form.validate_on_submit() or upload is None:
+        _flash_errors(form)
+        if upload is None:
+            flash(_("请选择照片"), "error")
+    else:
+        with flash_domain_errors():
+            waiting = isinstance(change_photo(product, upload, actor=current_user, now=now_utc()), ProductChange)
+            commit()
+            if waiting:
+                flash(_("「%(name)s」的新照片已提交县扶贫办重新认定；认定前继续显示原照片", name=product.name), "success")
+            else:
+                flash(_("已保存「%(name)s」", name=product.name), "success")
+    station_args = {"station": product.station.code} if current_user.role == Role.ADMIN else {}
+    return redirect(url_for(".products", **station_args))
+
+
 def _product_form(station: Station) -> tuple[AssistedProductForm, list]:
     form = AssistedProductForm()
     households = assisted.station_households(station)

@@ -219,6 +219,8 @@ RULES: dict[str, Rule] = {
                              data={"quantity": "1"}),
     "stations.correct": Rule("/station/stock/{w.stock_id}/correct", allow("operator"), method="POST",
                              data={"on_hand": "5", "reason": "盘点"}),
+    "stations.product_photo": Rule("/station/products/{w.product.id}/photo", allow("operator"), method="POST",
+                                   data={}),
     "stations.product_edit": Rule("/station/products/{w.product.id}/edit", allow("operator"), method="POST",
                                   data={}),
     "api.station_shipments": Rule("/api/v1/stations/{w.station.id}/shipments", {**view("operator"), "anonymous": 401},

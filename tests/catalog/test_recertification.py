@@ -163,3 +163,44 @@ def test_two_officers_approving_at_once_apply_it_once(app, committed_db, now):
         approvals = committed_db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
             AuditEntry.action == "product.change.approve"))
         assert approvals == 1
+
+
+def test_a_new_photo_of_an_approved_product_waits_and_the_old_one_is_shown(client, db, auth, now):
+    import io
+
+    from catalog.images import save_product_image
+    from tests.stations.factories import image_bytes
+
+    operator, product = _operator_and_product()
+    old = save_product_image(product, io.BytesIO(image_bytes("PNG", color=(10, 200, 10))))
+    db.session.commit()
+    auth.login(operator)
+    r = client.post(f"/station/products/{product.id}/photo", data={"image": (io.BytesIO(image_bytes("PNG")), "new.png")},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "重新认定" in r.get_data(as_text=True)
+    db.session.expire_all()
+    product = db.session.get(type(product), product.id)
+    assert [i.path for i in product.images] == [old.path]  # the shop still shows the certified photo
+    change = pending_change(product.id)
+    assert change.image_thumb_path and change.price_fen is None
+    county = make_user(role="county")
+    db.session.commit()
+    auth.login(county)
+    html = client.get("/county/approvals").get_data(as_text=True)
+    assert change.image_thumb_path in html and old.thumb_path in html
+    client.post(f"/county/approvals/changes/{change.id}/approve")
+    db.session.expire_all()
+    product = db.session.get(type(product), product.id)
+    assert [i.path for i in sorted(product.images, key=lambda i: i.position)] == [change.image_path, old.path]
+
+
+def test_a_bad_photo_changes_nothing(client, db, auth):
+    import io
+
+    operator, product = _operator_and_product()
+    db.session.commit()
+    auth.login(operator)
+    r = client.post(f"/station/products/{product.id}/photo", data={"image": (io.BytesIO(b"not an image"), "x.png")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 302
+    assert pending_change(product.id) is None
