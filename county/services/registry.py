@@ -22,11 +22,11 @@ from shop.audit import record_audit
 from shop.errors import IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.personal_data import lookup_hash, mask_id_number, mask_name, mask_phone, mask_registry_no
+from shop.phone import is_mobile
 from shop.timeutil import local_date
 
 log = logging.getLogger(__name__)
 
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 ID_NUMBER_RE = re.compile(r"^\d{17}[\dXx]$")
 REGISTRY_RE = re.compile(r"^[0-9A-Za-z\-]{4,40}$")
 
@@ -135,7 +135,7 @@ def _clean(data: HouseholdData, *, existing: Household | None = None) -> dict[st
         )
         if other is not None and (existing is None or other != existing.id):
             errors["registry_no"] = N_("登记号重复")
-    if data.phone and not PHONE_RE.match(data.phone):
+    if data.phone and not is_mobile(data.phone):
         errors["phone"] = N_("电话号码格式不正确")
     if data.id_number and not ID_NUMBER_RE.match(data.id_number):
         errors["id_number"] = N_("身份证号格式不正确")

@@ -11,7 +11,7 @@ delivery are `confirmed` at once (the station confirms the cash later). Only `fl
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -44,6 +44,7 @@ from shop.errors import Conflict, NotFound, ValidationError
 from shop.db import is_postgres, statement
 from shop.extensions import db
 from shop.history import record_status
+from shop.phone import MOBILE_MESSAGE, is_mobile, normalise_phone
 from stations.models import Station, StockRecord
 from stations.services.stock import OutOfStock, allocate
 
@@ -101,6 +102,8 @@ def _validate(req: PlacementRequest) -> dict[int, int]:
                 errors[f"address.{name}"] = "too_long"
         if errors:
             raise ValidationError(_("请填写完整的收货地址"), fields=errors)
+        if not is_mobile(req.address.phone):
+            raise ValidationError(str(MOBILE_MESSAGE), fields={"address.phone": "invalid"})
     elif not req.pickup_station_id:
         raise ValidationError(_("请选择自提站点"), fields={"pickup_station_id": "required"})
     if req.payment_method == PaymentMethod.CARD and not card_payments_enabled():
@@ -268,7 +271,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         pickup_station_id=req.pickup_station_id if req.delivery == Delivery.PICKUP else None,
         payment_method=method,
         ship_name=address.name.strip(),
-        ship_phone=address.phone.strip(),
+        ship_phone=normalise_phone(address.phone) if address.phone else "",
         ship_province=address.province.strip(),
         ship_city=address.city.strip(),
         ship_district=address.district.strip(),
@@ -382,6 +385,9 @@ def place_cart_order(cart: Cart, *, buyer, now: datetime, shown_total_fen: int |
 
 def save_address(user, data: AddressData, *, now: datetime, make_default: bool = False) -> Address:
     """Add an entry to the user's address book (identical entries are not duplicated)."""
+    if not is_mobile(data.phone):
+        raise ValidationError(str(MOBILE_MESSAGE), fields={"address.phone": "invalid"})
+    data = replace(data, phone=normalise_phone(data.phone))
     existing = db.session.scalars(sa.select(Address).where(Address.user_id == user.id)).all()
     for a in existing:
         if all(getattr(a, f) == getattr(data, f).strip() for f in ADDRESS_FIELDS):
