@@ -18,7 +18,6 @@ overlap a request (they lock and re-check), which is also what beat assumes.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from zoneinfo import ZoneInfo
 import click
 from celery.schedules import crontab
 from flask import Flask
+from flask.helpers import get_debug_flag
 from werkzeug.serving import is_running_from_reloader
 
 from shop.timeutil import now_utc
@@ -127,8 +127,8 @@ def wanted(app: Flask) -> bool:
     if ctx is None or ctx.command is None or ctx.command.name != "run":
         return False
     reload = ctx.params.get("reload")
-    if reload is None:
-        reload = os.environ.get("FLASK_DEBUG", "").lower() in ("1", "true", "yes")
+    if reload is None:  # as `flask run` decides it: on with --debug
+        reload = get_debug_flag()
     return not reload or is_running_from_reloader()  # with the reloader: in the child that serves
 
 

@@ -187,3 +187,19 @@ def test_host_gives_back_a_no_show_charge_from_the_listing_page(db, now, client,
     again = client.post(f"/host/bookings/{booking.code}/refund-kept", follow_redirects=True)
     assert again.status_code == 200
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 1
+
+
+def test_host_gives_back_a_late_cancellation_fee_from_the_listing_page(db, now, client, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host, price_fen=10000, free_cancel_days=3, cancel_fee_pct=50,
+                           households=[make_household()], units=1)
+    booking = _paid_stay(listing, now, check_in=TODAY + timedelta(days=1), nights=1)
+    cancel_booking(booking, actor=booking.user, now=now)
+    auth.login(host)
+    page = client.get(f"/host/listings/{listing.id}?month=2026-11").get_data(as_text=True)
+    assert f"/host/bookings/{booking.code}/refund-kept" in page
+    assert client.post(f"/host/bookings/{booking.code}/refund-kept").status_code == 302
+    line_id = booking.order.lines[0].id
+    assert db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen))
+                             .where(IncomeEntry.order_line_id == line_id)) == 0
+    assert check()["discrepancies"] == []

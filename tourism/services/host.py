@@ -62,8 +62,9 @@ def listing_bookings(listing: Listing, start: date, end: date) -> list[Booking]:
                 Booking.listing_id == listing.id,
                 Booking.check_in_date < end,
                 Booking.check_out_date > start,
+                # canceled ones too: the host sees cancellations and may give back a kept fee
                 Booking.status.in_([BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN,
-                                    BookingStatus.COMPLETED, BookingStatus.NO_SHOW]),
+                                    BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.CANCELED]),
             )
             .order_by(Booking.check_in_date, Booking.id)
         )
