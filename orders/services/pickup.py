@@ -25,4 +25,6 @@ def pickup_code_to_show(order: Order) -> str:
         return ""
     if not any(s.status in _STILL_TO_COLLECT for s in order.shipments):
         return ""
+    if len({s.pickup_code for s in order.shipments}) > 1:
+        return ""  # placed before one code per order: each shipment shows its own
     return order_pickup_code(order)

@@ -111,8 +111,16 @@ def is_transfer(shipment: Shipment) -> bool:
     return target is not None and target != shipment.station_id
 
 
+def on_own_shelf(shipment: Shipment) -> bool:
+    """A pick-up order's shipment put on its packing station's shelf before pick-up moved to the
+    chosen station (only orders in flight then): it is still handed over there, alone, with its code."""
+    return is_transfer(shipment) and shipment.status == ShipmentStatus.READY_FOR_PICKUP
+
+
 def handover_station_id(shipment: Shipment) -> int:
     """The station that hands the goods to the buyer (and takes the cash)."""
+    if on_own_shelf(shipment):
+        return shipment.station_id
     return pickup_station_id(shipment) or shipment.station_id
 
 
@@ -353,7 +361,10 @@ def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now:
         raise IllegalTransition(_("当前状态「%(status)s」不能交付", status=status_label(shipment.status)),
                                 fields={"status": shipment.status})
     _require_order_open(shipment)
-    live = [s for s in shipments if s.status in OPEN_STATUSES]
+    if on_own_shelf(shipment):
+        live = [shipment]
+    else:
+        live = [s for s in shipments if s.status in OPEN_STATUSES and not on_own_shelf(s)]
     waiting = [s for s in live if s.status not in AT_PICKUP_STATION]
     if waiting:
         raise Conflict(_("还有发货单未到自提站点（%(codes)s），整单到齐后才能交付",

@@ -201,3 +201,24 @@ def test_ready_mail_is_sent_once_the_whole_order_waits_at_the_chosen_station(db,
     commit()
     [mail] = ready_mails()
     assert PICKUP_CODE in mail and "柳溪村站" in mail  # the chosen station, not C
+
+
+def test_a_shipment_already_on_its_own_shelf_before_the_rule_is_handed_over_there(db, world, now, client, auth):
+    """Orders in flight when pick-up moved to the chosen station: per-shipment codes, B's shipment on
+    B's shelf. B hands its own over with its own code; A hands over the rest with A's code."""
+    order = make_order([(world.a.product, 1), (world.b.product, 1)], buyer=world.buyer, delivery="pickup",
+                       pickup_station=world.a.station)
+    sa_, sb_ = sorted(order.shipments, key=lambda s: s.station_id != world.a.station.id)
+    sb_.pickup_code = "135790"
+    for s, op in ((sa_, world.a.operator), (sb_, world.b.operator)):
+        s.status = ShipmentStatus.READY_FOR_PICKUP  # as the old rule left it
+    db.session.flush()
+    auth.login(world.buyer)
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert "135790" in page and PICKUP_CODE in page  # each shipment's own code, as the buyer was told
+    with pytest.raises(fulfilment.NotYourStep):
+        fulfilment.apply_action(sb_, "pickup", actor=world.a.operator, now=now, pickup_code="135790")
+    fulfilment.apply_action(sb_, "pickup", actor=world.b.operator, now=now, pickup_code="135790")
+    assert (sb_.status, sa_.status) == (ShipmentStatus.DELIVERED, ShipmentStatus.READY_FOR_PICKUP)
+    fulfilment.apply_action(sa_, "pickup", actor=world.a.operator, now=now, pickup_code=PICKUP_CODE)
+    assert sa_.status == ShipmentStatus.DELIVERED and order.status == OrderStatus.COMPLETED
