@@ -24,6 +24,7 @@ from catalog.models import (
 )
 from flask_babel import gettext as _
 
+from shop.args import MAX_ID, parse_int
 from shop.codes import new_code
 from shop.errors import NotFound, ValidationError
 from shop.extensions import db
@@ -58,6 +59,14 @@ def _eager(query):
     )
 
 
+def _category_id(cat: str) -> int | None:
+    """A category given by id (ASCII digits within an id's range), else None: a slug."""
+    try:
+        return parse_int(cat, minimum=0, maximum=MAX_ID)
+    except ValueError:
+        return None
+
+
 def _filtered_query(f: ProductFilter, ranked_ids: list[int] | None):
     """visible_products() narrowed by the filter (and, for a search, to the ranked ids)."""
     query = visible_products()
@@ -65,8 +74,9 @@ def _filtered_query(f: ProductFilter, ranked_ids: list[int] | None):
         query = query.where(Product.id.in_(ranked_ids))
     if f.category:
         cat = str(f.category)
+        cid = _category_id(cat)
         query = query.join(Category, Product.category_id == Category.id).where(
-            Category.id == int(cat) if cat.isdigit() else Category.slug == cat
+            Category.id == cid if cid is not None else Category.slug == cat
         )
     if f.village:
         query = query.where(Product.village_id == f.village)
@@ -144,7 +154,9 @@ def _index_filters(f: ProductFilter) -> dict | None:
     filters: dict = {}
     if f.category:
         cat = str(f.category)
-        cid = int(cat) if cat.isdigit() else db.session.scalar(sa.select(Category.id).where(Category.slug == cat))
+        cid = _category_id(cat)
+        if cid is None:
+            cid = db.session.scalar(sa.select(Category.id).where(Category.slug == cat))
         if cid is None:
             return None
         filters["category"] = cid

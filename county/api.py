@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 from county.services import approvals, reports, targets
 from county.services.registry import get_household, household_row
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
+from shop.args import ApiDate
 from shop.db import commit
 from shop.timeutil import now_utc
 
@@ -17,8 +18,8 @@ COUNTY = ("county",)
 
 class RangeQuery(QuerySchema):
     model_config = QuerySchema.model_config | {"populate_by_name": True}
-    date_from: date | None = Field(default=None, alias="from")
-    date_to: date | None = Field(default=None, alias="to")
+    date_from: ApiDate | None = Field(default=None, alias="from")
+    date_to: ApiDate | None = Field(default=None, alias="to")
 
     @model_validator(mode="after")
     def _ordered(self):

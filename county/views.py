@@ -13,6 +13,7 @@ from flask_login import current_user
 from catalog.models import HOUSEHOLD_STATUS_LABELS, BenefitLink, Household, Product, Village
 from county.exports import export_response
 from county.services import approvals, links, reconcile, registry, reports, targets
+from shop.args import MAX_ID, parse_int
 from shop.args import date_arg as _date_arg
 from shop.args import int_arg as _int_arg
 from shop.auth.permissions import role_required
@@ -153,14 +154,19 @@ def household_find():
     return redirect(url_for("county.household_detail", household_id=found[0].id))
 
 
+def _int_or_none(text: str, maximum: int) -> int | None:
+    try:
+        return parse_int(text, minimum=1, maximum=maximum)
+    except ValueError:
+        return None  # the service names the missing or wrong field
+
+
 def _household_data(form) -> registry.HouseholdData:
-    members = form.get("members", "").strip()
-    village = form.get("village_id", "").strip()
     return registry.HouseholdData(
-        village_id=int(village) if village.isdigit() else None,
+        village_id=_int_or_none(form.get("village_id", ""), MAX_ID),
         head_name=form.get("head_name", "")[:40], registry_no=form.get("registry_no", "")[:40],
         id_number=form.get("id_number", "")[:20], phone=form.get("phone", "")[:20],
-        members=int(members) if members.isdigit() and len(members) < 4 else None,
+        members=_int_or_none(form.get("members", ""), 999),
         status=form.get("status", "poor"),
     )
 
@@ -315,9 +321,10 @@ def links_edit(kind: str, target_id: int):
             for hid, weight in zip(request.form.getlist("household_id"), request.form.getlist("weight")):
                 if not hid.strip():
                     continue
-                if not hid.strip().isdigit() or not weight.strip().isdigit():
-                    raise ValidationError(_("户编号和权重须为正整数"), fields={"links": "invalid"})
-                pairs.append((int(hid), int(weight)))
+                try:
+                    pairs.append((parse_int(hid, minimum=1, maximum=MAX_ID), parse_int(weight, minimum=1)))
+                except ValueError:
+                    raise ValidationError(_("户编号和权重须为正整数"), fields={"links": "invalid"}) from None
             if request.form.get("links_text", "").strip():
                 pairs += links.parse_links(request.form["links_text"])
             links.set_links(target, pairs, actor=current_user, now=now_utc())

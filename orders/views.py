@@ -28,6 +28,7 @@ from orders.services.refunds import (
     reject_refund_request,
     request_refund,
 )
+from shop.args import MAX_ID, MAX_INT, parse_int
 from shop.auth.permissions import role_required
 from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, flash_domain_errors, json_error
@@ -93,11 +94,19 @@ def _register_login_hook() -> None:
 _register_login_hook()
 
 
-def _int_arg(value, field: str) -> int:
+def _int_arg(value, field: str, *, maximum: int = MAX_INT) -> int:
     try:
-        return int(str(value).strip())
+        return parse_int(value, minimum=-MAX_INT, maximum=maximum)
     except (TypeError, ValueError):
         raise DomainError(_("请输入整数"), fields={field: "not_integer"}) from None
+
+
+def _shown_total(text: str) -> int | None:
+    """The total the buyer saw (a hidden field), None when absent or not a sum of fen."""
+    try:
+        return parse_int(text, maximum=MAX_ID) if text else None
+    except ValueError:
+        return None
 
 
 @bp.get("/cart")
@@ -112,7 +121,7 @@ def cart_page():
 @same_origin_or_token  # the add-to-cart form is on pages the page cache shares (no token in them)
 def cart_add():
     try:
-        product_id = _int_arg(request.form.get("product_id"), "product_id")
+        product_id = _int_arg(request.form.get("product_id"), "product_id", maximum=MAX_ID)
         quantity = _int_arg(request.form.get("quantity", 1), "quantity")
         cart = _current_cart(create=True)
         carts.add_line(cart, product_id, quantity, now=now_utc())
@@ -203,7 +212,7 @@ def checkout():
             claim_or_refuse("orders.checkout", form.form_token.data, user_id=current_user.id, now=now)
             order = place_cart_order(
                 cart, buyer=current_user, now=now,
-                shown_total_fen=int(shown) if shown and shown.isdigit() else None,
+                shown_total_fen=_shown_total(shown),
                 payment_method=form.payment_method.data, delivery=form.delivery.data,
                 address=address,
                 pickup_station_id=form.pickup_station_id.data if pickup else None,

@@ -22,6 +22,7 @@ from pydantic.json_schema import models_json_schema
 
 from flask_babel import gettext as _
 
+from shop.args import MAX_ID
 from shop.errors import Forbidden, NotFound, Unauthorized, ValidationError
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -66,8 +67,9 @@ class EndpointSpec:
 
 ENDPOINTS: list[EndpointSpec] = []
 
-#: The largest id a row can have (BIGINT); larger ids in a path are a 404, not a database overflow.
-MAX_ID = 2**63 - 1
+#: Deepest nesting of objects and lists a request body may have (the deepest real body has 3 levels);
+#: deeper bodies are refused before anything recurses over them.
+MAX_JSON_DEPTH = 16
 
 
 def _fields_from(exc: PydanticValidationError) -> dict[str, str]:
@@ -110,8 +112,30 @@ def _parse_query(model: type[BaseModel]) -> BaseModel:
         raise ValidationError(_("查询参数无效"), fields=_fields_from(exc)) from None
 
 
+def _json_depth(value: Any) -> int:
+    """Nesting depth of parsed JSON (a scalar is 0), walked without recursion."""
+    depth, level = 0, [value]
+    while level:
+        containers = [v for v in level if isinstance(v, (dict, list))]
+        if not containers:
+            break
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            break
+        level = [item for c in containers for item in (c.values() if isinstance(c, dict) else c)]
+    return depth
+
+
 def _parse_body(model: type[BaseModel]) -> BaseModel:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON decoder recurses
+        data = None
+        too_deep = True
+    else:
+        too_deep = _json_depth(data) > MAX_JSON_DEPTH
+    if too_deep:
+        raise ValidationError(_("请求正文嵌套过深（最多 %(depth)s 层）", depth=MAX_JSON_DEPTH), code="invalid_json")
     if not isinstance(data, dict):
         raise ValidationError(_("请求正文必须是 JSON 对象"), code="invalid_json")
     bad = _unstorable_text(data)

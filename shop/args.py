@@ -1,27 +1,109 @@
-"""Query-string arguments of HTML views: a clear 400 for a malformed value, never a 500."""
+"""The one validated path for untrusted numbers, dates and query arguments (docs/input-validation.md).
+
+Whatever a visitor types — a query argument, a form field, a cell of an imported sheet, a JSON value —
+becomes an int or a date here or is refused with a clear message, never a 500:
+
+- integers are ASCII digits only (`str.isdigit()` accepts `²` and `٣`, which `int()` then refuses or reads
+  as another number) and bounded to the column they are meant for (`MAX_ID` for BIGINT ids, `MAX_INT`
+  for INTEGER columns), so the database never overflows;
+- dates are ISO `YYYY-MM-DD` within [`MIN_DATE`, `MAX_DATE`], so adding days or a year to one never
+  leaves `date`'s range (year 9999 + 1 day is an OverflowError);
+- links are built from a named list of arguments (`link_args`), never by splatting `request.args` into
+  `url_for` (which reads `endpoint`, `_method`, `_external`, … as its own parameters).
+
+HTML views use `int_arg` / `date_arg` (a 400 page), forms use `shop.forms.DayField` and `coerce_id`,
+the JSON API uses the pydantic types `ApiId`, `ApiInt`, `ApiDate` (a 422 in the error envelope).
+"""
 from __future__ import annotations
 
+import re
 from datetime import date
+from typing import Annotated
 
 from flask import abort, request
+from flask_babel import gettext as _
+from pydantic import Field
+
+#: The largest value of a BIGINT column (every id).
+MAX_ID = 2**63 - 1
+#: The largest value of an INTEGER column (quantities, weights, counts).
+MAX_INT = 2**31 - 1
+#: Dates accepted anywhere: far enough for any real booking, report or harvest, and days can be added.
+MIN_DATE = date(2000, 1, 1)
+MAX_DATE = date(2099, 12, 31)
+
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_int(text, *, minimum: int = 0, maximum: int = MAX_INT) -> int:
+    """`text` (str or int) as an int in [minimum, maximum]: ASCII digits, an optional leading `-`.
+    Raises ValueError otherwise."""
+    if isinstance(text, bool):
+        raise ValueError("not a whole number")
+    if isinstance(text, int):
+        value = text
+    else:
+        text = str(text).strip()
+        if not _INTEGER.fullmatch(text):
+            raise ValueError("not a whole number")
+        value = int(text)
+    if not minimum <= value <= maximum:
+        raise ValueError("out of range")
+    return value
+
+
+def check_date(day: date) -> date:
+    """`day` if within [MIN_DATE, MAX_DATE]; ValueError otherwise."""
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise ValueError("date out of range")
+    return day
+
+
+def parse_date(text: str) -> date:
+    """`YYYY-MM-DD` (ASCII digits) as a date within [MIN_DATE, MAX_DATE]; ValueError otherwise."""
+    text = str(text).strip()
+    if not _DATE.fullmatch(text):
+        raise ValueError("not a date")
+    return check_date(date.fromisoformat(text))
+
+
+def coerce_id(value) -> int:
+    """`coerce=` of a WTForms SelectField holding a row id (0: "none" choices): a bad or oversized id is an
+    invalid choice, not a database overflow."""
+    return parse_int(value, minimum=0, maximum=MAX_ID)
 
 
 def int_arg(name: str, *, minimum: int = 0, maximum: int = 10**12) -> int | None:
-    """`?name=` as a whole number in [minimum, maximum], None when absent."""
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    if not value.isdigit() or len(value) > 12 or not minimum <= int(value) <= maximum:
-        abort(400, f"{name} must be a whole number")
-    return int(value)
-
-
-def date_arg(name: str) -> date | None:
-    """`?name=YYYY-MM-DD` as a date, None when absent."""
+    """`?name=` as a whole number in [minimum, maximum], None when absent; a 400 otherwise."""
     value = request.args.get(name, "").strip()
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        return parse_int(value, minimum=minimum, maximum=maximum)
     except ValueError:
-        abort(400, f"{name} must be a date YYYY-MM-DD")
+        abort(400, _("%(name)s 须为 %(min)s 到 %(max)s 的整数", name=name, min=minimum, max=maximum))
+
+
+def date_arg(name: str) -> date | None:
+    """`?name=YYYY-MM-DD` as a date, None when absent; a 400 otherwise."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:
+        abort(400, _("%(name)s 须为 %(min)s 到 %(max)s 之间的日期（YYYY-MM-DD）", name=name,
+                     min=MIN_DATE.isoformat(), max=MAX_DATE.isoformat()))
+
+
+def link_args(*names: str) -> dict[str, str]:
+    """The named query arguments this request carries, to build a link to a page keeping them:
+    `url_for(endpoint, **link_args("from", "to"))`. Only names the page reads, never all of `request.args`."""
+    return {name: request.args[name] for name in names if request.args.get(name)}
+
+
+#: pydantic types of the API's query strings and bodies (bounds show in the OpenAPI spec).
+ApiId = Annotated[int, Field(ge=1, le=MAX_ID)]
+ApiInt = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
+ApiDate = Annotated[date, Field(ge=MIN_DATE, le=MAX_DATE)]

@@ -63,3 +63,6 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(rich_text, "rich_text")
     app.add_template_filter(note_text, "history_note")
     app.add_template_global(lambda name: name in app.view_functions, "has_endpoint")
+    from shop.args import link_args
+
+    app.add_template_global(link_args, "link_args")

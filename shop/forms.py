@@ -3,10 +3,25 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField
+from wtforms import DateField, HiddenField, StringField
 from wtforms.validators import ValidationError
 
+from shop.args import MAX_DATE, MIN_DATE, check_date
 from shop.money import MoneyError, parse_yuan
+
+
+class DayField(DateField):
+    """A date field accepting only dates within [MIN_DATE, MAX_DATE] (shop/args.py): adding days to
+    what it holds never overflows."""
+
+    def pre_validate(self, form):
+        if self.data is not None:
+            try:
+                check_date(self.data)
+            except ValueError:
+                self.data = None
+                raise ValidationError(_l("日期须在 %(min)s 到 %(max)s 之间", min=MIN_DATE.isoformat(),
+                                         max=MAX_DATE.isoformat())) from None
 
 
 class YuanField(StringField):

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from pydantic import BaseModel, Field
 
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
+from shop.args import ApiDate, ApiId
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station
 from shop.db import commit
@@ -76,25 +77,25 @@ class TransitionBody(Schema):
 
 
 class BenefitIn(Schema):
-    household_id: int = Field(ge=1)
+    household_id: ApiId
     weight: int = Field(default=1, ge=1, le=1_000_000)
 
 
 class ProductCreateBody(Schema):
-    household_id: int = Field(ge=1)
+    household_id: ApiId
     name: str = Field(min_length=1, max_length=80)
-    category_id: int = Field(ge=1)
+    category_id: ApiId
     price_fen: int = Field(gt=0, le=assisted.MAX_PRICE_FEN)
     unit: str = Field(default="件", min_length=1, max_length=20)
     weight_g: int = Field(default=500, ge=0, le=1_000_000)
     stock: int = Field(default=0, ge=0, le=100_000)
     description: str = Field(default="", max_length=4000)
     season: str = Field(default="", max_length=40)
-    harvest_date: date | None = None
+    harvest_date: ApiDate | None = None
     lot_note: str = Field(default="", max_length=200)
     households: list[BenefitIn] = Field(default_factory=list, max_length=100)
     #: Only for an admin (an operator always lists for its own station).
-    station_id: int | None = Field(default=None, ge=1)
+    station_id: ApiId | None = None
 
 
 class ProductPatchBody(Schema):

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from shop.forms import FormTokenField, ShopForm, YuanField
+from shop.args import coerce_id
+from shop.forms import DayField, FormTokenField, ShopForm, YuanField
 
 
 class ActionForm(ShopForm):
@@ -27,9 +28,9 @@ class EmptyForm(ShopForm):
 
 class ReceiveForm(ShopForm):
     quantity = IntegerField(_l("入库数量"), validators=[InputRequired(), NumberRange(min=1, max=100_000)])
-    harvest_date = DateField(_l("采收/生产日期"), validators=[Optional()])
+    harvest_date = DayField(_l("采收/生产日期"), validators=[Optional()])
     lot_note = StringField(_l("批次/采收说明"), validators=[Optional(), Length(max=200)])
-    from_household_id = SelectField(_l("交货农户"), coerce=int, validate_choice=True)
+    from_household_id = SelectField(_l("交货农户"), coerce=coerce_id, validate_choice=True)
 
 
 class CorrectForm(ShopForm):
@@ -48,14 +49,14 @@ class ProductPhotoForm(ShopForm):
 
 
 class AssistedProductForm(ShopForm):
-    household_id = SelectField(_l("代卖农户"), coerce=int, validate_choice=True)
+    household_id = SelectField(_l("代卖农户"), coerce=coerce_id, validate_choice=True)
     name = StringField(_l("商品名称"), validators=[DataRequired(), Length(max=80)])
-    category_id = SelectField(_l("类别"), coerce=int, validate_choice=True)
+    category_id = SelectField(_l("类别"), coerce=coerce_id, validate_choice=True)
     price = YuanField(_l("价格（元）"), validators=[DataRequired(), Length(max=16)])
     unit = StringField(_l("单位"), default="斤", validators=[DataRequired(), Length(max=20)])
     weight_g = IntegerField(_l("重量（克）"), default=500, validators=[InputRequired(), NumberRange(min=0, max=1_000_000)])
     initial_stock = IntegerField(_l("首批库存"), default=0, validators=[InputRequired(), NumberRange(min=0, max=100_000)])
-    harvest_date = DateField(_l("采收/生产日期"), validators=[Optional()])
+    harvest_date = DayField(_l("采收/生产日期"), validators=[Optional()])
     lot_note = StringField(_l("批次/采收说明"), validators=[Optional(), Length(max=200)])
     season = StringField(_l("季节（如 3-5月，空=全年）"), validators=[Optional(), Length(max=40)])
     description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=4000)])

@@ -6,7 +6,6 @@ named in the URL (shipments, stock records, products) of another station are a 4
 """
 from __future__ import annotations
 
-from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -19,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from catalog.changes import pending_change
 from catalog.services import list_categories
 from orders.models import OrderLine
+from shop.args import date_arg, parse_int
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station, role_required
 from shop.db import commit, rollback
@@ -242,11 +242,7 @@ def slip(code: str):
 @role_required(Role.OPERATOR)
 def cash_summary():
     station = _current_station()
-    raw = request.args.get("date", "").strip()
-    try:
-        day = date.fromisoformat(raw) if raw else local_date(now_utc())
-    except ValueError:
-        abort(400, _("日期格式应为 YYYY-MM-DD"))
+    day = date_arg("date") or local_date(now_utc())
     groups = cash.cash_summary(station.id, day)
     return render_template("stations/cash.html", station=station, day=day, groups=groups,
                            total_fen=sum(g.amount_fen for g in groups), station_args=_station_args(station))
@@ -402,10 +398,12 @@ def _benefit_from_form(households) -> list[tuple[int, int]]:
         raw = request.form.get(f"weight_{h.id}", "").strip()
         if not raw:
             continue
-        if not raw.isdigit() or len(raw) > 7:
-            raise DomainError(_("权重必须是正整数"))
-        if int(raw) > 0:
-            links.append((h.id, int(raw)))
+        try:
+            weight = parse_int(raw, minimum=0, maximum=1_000_000)
+        except ValueError:
+            raise DomainError(_("权重必须是正整数"), fields={f"weight_{h.id}": "invalid"}) from None
+        if weight > 0:
+            links.append((h.id, weight))
     return links
 
 

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from pydantic import BaseModel, Field
 
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
+from shop.args import ApiDate
 from shop.db import commit
 from shop.errors import ValidationError
 from shop.timeutil import local_date, now_utc
@@ -35,8 +36,8 @@ MAX_CALENDAR_DAYS = 92
 class ListingQuery(QuerySchema):
     kind: Literal["stay", "experience", "ticket"] | None = None
     village: int | None = Field(default=None, ge=1, le=2**31)
-    checkin: date | None = None
-    checkout: date | None = None
+    checkin: ApiDate | None = None
+    checkout: ApiDate | None = None
     guests: int | None = Field(default=None, ge=1, le=100)
 
 
@@ -81,8 +82,8 @@ class ListingPage(BaseModel):
 
 
 class AvailabilityQuery(QuerySchema):
-    from_: date | None = Field(default=None, alias="from")
-    to: date | None = None
+    from_: ApiDate | None = Field(default=None, alias="from")
+    to: ApiDate | None = None
 
 
 class UnitDayOut(BaseModel):
@@ -119,8 +120,8 @@ class BookingIn(Schema):
     listing_id: int = Field(ge=1, le=2**62)
     unit_type_id: int | None = Field(default=None, ge=1, le=2**62)
     session_id: int | None = Field(default=None, ge=1, le=2**62)
-    checkin: date | None = None
-    checkout: date | None = None
+    checkin: ApiDate | None = None
+    checkout: ApiDate | None = None
     guests: int = Field(ge=1, le=100)
     units: int = Field(default=1, ge=1, le=50)
     payment_method: Literal["card", "arrival"] = "card"

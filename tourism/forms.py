@@ -4,12 +4,13 @@ from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from shop.forms import PageTokenField, ShopForm, YuanField
+from shop.args import coerce_id
+from shop.forms import DayField, PageTokenField, ShopForm, YuanField
 
 
 class BookingForm(ShopForm):
-    unit_type_id = SelectField(_l("房型/票种"), coerce=int, validators=[Optional()], validate_choice=False)
-    session_id = SelectField(_l("场次"), coerce=int, validators=[Optional()], validate_choice=False)
+    unit_type_id = SelectField(_l("房型/票种"), coerce=coerce_id, validators=[Optional()], validate_choice=False)
+    session_id = SelectField(_l("场次"), coerce=coerce_id, validators=[Optional()], validate_choice=False)
     checkin = DateField(_l("入住/游玩日期"), validators=[Optional()])
     checkout = DateField(_l("离店日期"), validators=[Optional()])
     guests = IntegerField(_l("人数"), default=2, validators=[DataRequired(), NumberRange(min=1, max=100)])
@@ -25,8 +26,8 @@ class CheckInForm(ShopForm):
 
 
 class CloseDatesForm(ShopForm):
-    start = DateField(_l("从"), validators=[DataRequired()])
-    end = DateField(_l("到（含）"), validators=[DataRequired()])
+    start = DayField(_l("从"), validators=[DataRequired()])
+    end = DayField(_l("到（含）"), validators=[DataRequired()])
     reason = StringField(_l("原因"), validators=[Optional(), Length(max=120)])
 
 

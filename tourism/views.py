@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from catalog.services import list_villages
 from shop.args import date_arg as _date_arg
-from shop.args import int_arg
+from shop.args import int_arg, link_args, parse_date
 from shop.auth.permissions import role_required
 from shop.db import commit
 from shop.errors import DomainError
@@ -167,7 +167,8 @@ def _render_listing(listing, form, status=200):
 def listing_detail(listing_id: int, slug: str | None = None):
     listing = get_listing(listing_id)
     if slug != listing.slug:
-        return redirect(url_for("tourism.listing_detail", listing_id=listing.id, slug=listing.slug, **request.args), 301)
+        return redirect(url_for("tourism.listing_detail", listing_id=listing.id, slug=listing.slug,
+                                **link_args("checkin", "checkout", "guests", "month")), 301)
     form = _booking_form(listing)
     # carry the dates and party size from the search page into the booking form
     form.checkin.data = form.checkin.data or _date_arg("checkin")
@@ -442,7 +443,7 @@ def host_close_dates(listing_id: int):
 def host_reopen_date(listing_id: int, day: str):
     listing = get_host_listing(current_user, listing_id)
     try:
-        parsed = date.fromisoformat(day)
+        parsed = parse_date(day)
     except ValueError:
         abort(400)
     reopen_date(listing, parsed)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from catalog.models import BenefitLink, Household, Product
+from shop.args import MAX_ID, parse_int
 from shop.audit import record_audit
 from shop.errors import ValidationError
 from shop.extensions import db
@@ -41,8 +42,8 @@ def parse_links(text: str) -> list[tuple[int, int]]:
             continue
         parts = chunk.replace(":", " ").replace("：", " ").replace("×", " ").split()
         try:
-            household_id = int(parts[0])
-            weight = int(parts[1]) if len(parts) > 1 else 1
+            household_id = parse_int(parts[0], minimum=1, maximum=MAX_ID)
+            weight = parse_int(parts[1], minimum=1) if len(parts) > 1 else 1
         except (ValueError, IndexError):
             raise ValidationError(_("无法识别「%(text)s」：请按“户编号:权重”填写", text=chunk[:20]),
                                   fields={"links": "invalid"}) from None

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from catalog.models import HOUSEHOLD_STATUS_LABELS, Household, HouseholdStatus, HouseholdStatusChange, Village
+from shop.args import parse_int
 from shop.audit import record_audit
 from shop.errors import IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
@@ -316,7 +317,10 @@ def import_households(source, *, actor, now: datetime,
         status_text = record.get("status", "") or HOUSEHOLD_STATUS_LABELS[HouseholdStatus.POOR]
         status = STATUS_BY_LABEL.get(status_text, status_text)
         members_text = record.get("members", "") or "1"
-        members = int(members_text) if members_text.isdigit() else None
+        try:
+            members = parse_int(members_text, minimum=1, maximum=999)
+        except ValueError:
+            members = None  # reported for this row by _clean below
         if registry_no:
             key = lookup_hash(registry_no)
             if key in seen_in_file:
