@@ -106,6 +106,10 @@ class Config:
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE / "uploads"))
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     MAX_UPLOAD_BYTES = _int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
+    #: Photos larger than this are refused from their header, before decoding (catalog/images.py):
+    #: JPEG (decoded scaled down) / PNG, WebP and GIF (decoded at full size, 4 bytes a pixel).
+    IMAGE_MAX_PIXELS = _int("IMAGE_MAX_PIXELS", 48_000_000)
+    IMAGE_MAX_PIXELS_FULL_DECODE = _int("IMAGE_MAX_PIXELS_FULL_DECODE", 16_000_000)
 
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")

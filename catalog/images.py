@@ -7,6 +7,13 @@ re-encoded as a fresh JPEG (which drops metadata and anything smuggled after the
 
 Files are written before the transaction commits: if the commit fails the files are orphans, which
 is harmless, whereas writing after commit could leave rows pointing at missing files.
+
+Bounded memory and time (docs/uploads.md): the size is read from the header (`Image.open` decodes
+nothing) and refused above `IMAGE_MAX_PIXELS` (JPEG, which Pillow can decode already scaled down with
+`draft()`) or `IMAGE_MAX_PIXELS_FULL_DECODE` (PNG, WebP, GIF: decoded at full size, 4 bytes a pixel)
+before a pixel is decoded; an accepted image is decoded once, at the smallest JPEG scale still at least
+`FULL_PX`, and shrunk in place (`thumbnail` with a reducing gap) before any colour conversion copies it.
+`Image.MAX_IMAGE_PIXELS` is set from `IMAGE_MAX_PIXELS`, so no other Pillow use in the process decodes more.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from shop.errors import ValidationError
@@ -24,8 +32,23 @@ from shop.extensions import db
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 FULL_PX = 1200
 THUMB_PX = 400
-MAX_PIXELS = 40_000_000  # a 6000×6000 phone photo is 36 Mpx; anything bigger is refused
+#: Defaults of IMAGE_MAX_PIXELS / IMAGE_MAX_PIXELS_FULL_DECODE: a 48 Mpx phone camera's JPEG is
+#: ~8000×6000, decoded at 1/4 scale (~12 MB); a 16 Mpx PNG is 64 MB decoded.
+MAX_PIXELS = 48_000_000
+MAX_PIXELS_FULL_DECODE = 16_000_000
 MIN_PX = 16
+
+
+def configure_images(app) -> None:
+    """Pillow's own decompression-bomb limit from the configuration (its public `MAX_IMAGE_PIXELS`)."""
+    Image.MAX_IMAGE_PIXELS = int(app.config.get("IMAGE_MAX_PIXELS", MAX_PIXELS))
+
+
+def _pixel_budget(fmt: str) -> int:
+    config = current_app.config
+    if fmt == "JPEG":
+        return int(config.get("IMAGE_MAX_PIXELS", MAX_PIXELS))
+    return int(config.get("IMAGE_MAX_PIXELS_FULL_DECODE", MAX_PIXELS_FULL_DECODE))
 
 
 class ImageRejected(ValidationError):
@@ -42,17 +65,17 @@ class CheckedImage:
 
 def _read(upload, max_bytes: int) -> bytes:
     if upload is None:
-        raise ImageRejected("没有上传文件", fields={"image": "required"})
+        raise ImageRejected(_("没有上传文件"), fields={"image": "required"})
     if isinstance(upload, (bytes, bytearray)):
         data = bytes(upload)
     else:
         stream = getattr(upload, "stream", upload)
         data = stream.read(max_bytes + 1)
     if not data:
-        raise ImageRejected("文件是空的", fields={"image": "empty"})
+        raise ImageRejected(_("文件是空的"), fields={"image": "empty"})
     if len(data) > max_bytes:
         raise ImageRejected(
-            f"照片超过 {max_bytes // (1024 * 1024) or 1} MB",
+            _("照片超过 %(mb)s MB", mb=max_bytes // (1024 * 1024) or 1),
             code="image_too_large",
             fields={"image": "too_large"},
         )
@@ -64,22 +87,33 @@ def check_image(upload, *, max_bytes: int | None = None) -> CheckedImage:
     max_bytes = max_bytes or int(current_app.config.get("MAX_UPLOAD_BYTES", 5 * 1024 * 1024))
     data = _read(upload, max_bytes)
     try:
+        # Image.open reads the header only: format and size are known before anything is decoded
         with Image.open(io.BytesIO(data)) as probe:
             fmt = probe.format
             width, height = probe.size
             if fmt not in ALLOWED_FORMATS:
-                raise ImageRejected("只接受 JPEG、PNG、WebP 或 GIF 照片", fields={"image": "type"})
-            if width * height > MAX_PIXELS:
-                raise ImageRejected("照片像素过多", fields={"image": "too_large"})
+                raise ImageRejected(_("只接受 JPEG、PNG、WebP 或 GIF 照片"), fields={"image": "type"})
+            budget = _pixel_budget(fmt)
+            if width * height > budget:
+                raise ImageRejected(
+                    _("照片尺寸过大（%(width)s×%(height)s 像素），最多 %(mp)s 百万像素，请缩小后再上传",
+                      width=width, height=height, mp=budget // 1_000_000),
+                    code="image_too_large", fields={"image": "too_many_pixels"})
             if width < MIN_PX or height < MIN_PX:
-                raise ImageRejected("照片太小", fields={"image": "too_small"})
+                raise ImageRejected(_("照片太小"), fields={"image": "too_small"})
             probe.verify()
         image = Image.open(io.BytesIO(data))
+        # JPEG: decode at 1/2, 1/4 or 1/8 scale when that still leaves FULL_PX on the long side
+        image.draft("RGB", (FULL_PX, FULL_PX))
         image.load()
     except ImageRejected:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ImageRejected("文件不是有效的图片", fields={"image": "type"}) from None
+    except Image.DecompressionBombError:  # Pillow's own limit (twice IMAGE_MAX_PIXELS), met before ours
+        raise ImageRejected(_("照片尺寸过大，最多 %(mp)s 百万像素，请缩小后再上传",
+                              mp=_pixel_budget("PNG") // 1_000_000),
+                            code="image_too_large", fields={"image": "too_many_pixels"}) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ImageRejected(_("文件不是有效的图片"), fields={"image": "type"}) from None
     return CheckedImage(image=image, source_format=fmt)
 
 
@@ -112,9 +146,10 @@ class StoredImage:
 def store_image_files(product_id: int, checked: CheckedImage) -> StoredImage:
     """Re-encode a checked photo of a product and write it and its thumbnail; no database row
     (`save_product_image` adds one; a photo awaiting re-certification keeps only the paths)."""
-    rgb = _to_rgb(checked.image)
-    full = _resized(rgb, FULL_PX)
-    thumb = _resized(rgb, THUMB_PX)
+    decoded = checked.image
+    decoded.thumbnail((FULL_PX, FULL_PX), Image.Resampling.LANCZOS, reducing_gap=3.0)  # in place, first
+    full = _to_rgb(decoded)
+    thumb = _resized(full, THUMB_PX)
     token = secrets.token_hex(8)
     rel_dir = f"products/{product_id}"
     rel_full = f"{rel_dir}/{token}.jpg"

@@ -21,6 +21,13 @@ from shop.pagecache import cached_page, depends_on
 bp = Blueprint("catalog", __name__)
 
 
+@bp.record_once
+def _configure_images(state) -> None:
+    from catalog.images import configure_images
+
+    configure_images(state.app)
+
+
 def _filter_from_args(**fixed) -> ProductFilter:
     sort = request.args.get("sort", "relevance")
     return ProductFilter(
