@@ -22,6 +22,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_object("config.Config")
     if test_config:
         app.config.update(test_config)
+    from shop.args import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route: ids past BIGINT are a 404 (shop/args.py)
     if urlsplit(str(app.config.get("SITE_URL", ""))).scheme == "https":  # never a cookie over plain HTTP
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True

@@ -23,6 +23,7 @@ from typing import Annotated
 from flask import abort, request
 from flask_babel import gettext as _
 from pydantic import Field
+from werkzeug.routing import IntegerConverter
 
 #: The largest value of a BIGINT column (every id).
 MAX_ID = 2**63 - 1
@@ -101,6 +102,15 @@ def link_args(*names: str) -> dict[str, str]:
     """The named query arguments this request carries, to build a link to a page keeping them:
     `url_for(endpoint, **link_args("from", "to"))`. Only names the page reads, never all of `request.args`."""
     return {name: request.args[name] for name in names if request.args.get(name)}
+
+
+class IdConverter(IntegerConverter):
+    """The app's `<int:…>` URL converter: ids past BIGINT (`MAX_ID`) do not match the route (a 404), so no
+    view ever looks one up and overflows the database."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID,  # noqa: A002
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 #: pydantic types of the API's query strings and bodies (bounds show in the OpenAPI spec).

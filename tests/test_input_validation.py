@@ -278,3 +278,10 @@ def test_household_id_of_2_pow_63_is_a_422_not_a_bigint_overflow(client, api_tok
     spec = client.get("/api/v1/openapi.json").json["components"]["schemas"]["ProductCreateBody"]
     assert spec["properties"]["household_id"]["maximum"] == MAX_ID
     assert NOW  # the shared clock of the factories
+
+
+def test_html_ids_past_bigint_are_a_404_not_an_overflow(client, auth, db, listing):
+    """Found by tests/test_form_fuzz.py: Flask's int converter takes any length, the database does not."""
+    for path in (f"/listings/{2**63}", f"/products/{2**63 + 5}-x", f"/host/listings/{2**64}"):
+        assert client.get(path).status_code == 404, path
+    assert client.get(f"/listings/{listing.id}-{listing.slug}").status_code == 200
