@@ -285,3 +285,21 @@ def test_html_ids_past_bigint_are_a_404_not_an_overflow(client, auth, db, listin
     for path in (f"/listings/{2**63}", f"/products/{2**63 + 5}-x", f"/host/listings/{2**64}"):
         assert client.get(path).status_code == 404, path
     assert client.get(f"/listings/{listing.id}-{listing.slug}").status_code == 200
+
+
+def test_pager_and_facet_links_keep_only_the_filters(client, db):
+    """Pagination and facet links are built from the named filters, not from every argument sent."""
+    category = make_category()
+    for n in range(25):
+        make_product(name=f"土鸡蛋{n}", category=category)
+    commit()
+    html = client.get(f"/products?category={category.slug}&sort=newest&endpoint=x&_method=POST&evil=1").get_data(
+        as_text=True)
+    links = re.findall(r'href="(\?[^"]*)"', html)
+    assert any("page=2" in link for link in links), links
+    for link in links:
+        assert "endpoint" not in link and "_method" not in link and "evil" not in link, link
+    assert any(f"category={category.slug}" in link and "sort=newest" in link for link in links), links
+    html = client.get("/search?q=土鸡蛋&endpoint=x&evil=1").get_data(as_text=True)
+    facet_links = re.findall(r'href="(\?[^"]*)"', html)
+    assert facet_links and not any("endpoint" in link or "evil" in link for link in facet_links), facet_links
