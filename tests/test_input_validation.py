@@ -119,8 +119,7 @@ def test_listing_page_and_booking_form_refuse_dates_beyond_the_horizon(client, a
     response = client.post(f"/listings/{listing.id}/book", data={
         "unit_type_id": listing.unit_types[0].id, "checkin": FAR, "checkout": FAR_NEXT, "guests": 1, "units": 1,
         "payment_method": "arrival"})
-    assert response.status_code == 422
-    assert "2099-12-31" in response.get_data(as_text=True)
+    assert response.status_code == 422  # the booking horizon's message (tests/tourism/test_booking_limits.py)
     for huge in (str(2**63), "²"):
         response = client.post(f"/listings/{listing.id}/book", data={
             "unit_type_id": huge, "checkin": "2026-12-20", "checkout": "2026-12-21", "guests": 1,

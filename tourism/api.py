@@ -120,8 +120,8 @@ class BookingIn(Schema):
     listing_id: int = Field(ge=1, le=2**62)
     unit_type_id: int | None = Field(default=None, ge=1, le=2**62)
     session_id: int | None = Field(default=None, ge=1, le=2**62)
-    checkin: ApiDate | None = None
-    checkout: ApiDate | None = None
+    checkin: date | None = None  # bounded by the booking horizon (services/booking.py)
+    checkout: date | None = None
     guests: int = Field(ge=1, le=100)
     units: int = Field(default=1, ge=1, le=50)
     payment_method: Literal["card", "arrival"] = "card"
