@@ -23,6 +23,7 @@ import pytest
 from flask_wtf import FlaskForm
 
 from shop.db import commit
+from shop.once import new_form_token
 from tests.factories import NOW, make_category, make_household, make_product, make_station, make_user
 from tests.orders.factories import make_order
 from tests.tourism.factories import make_booking, make_listing
@@ -177,6 +178,8 @@ def test_every_html_route_survives_hostile_input(app, db, world, role):
                 else:
                     data = {name: rng.choice(HOSTILE + _plausible(name)) for name in
                             rng.sample(fields, k=min(len(fields), rng.randint(5, 40)))}
+                    if rng.random() < 0.8:
+                        data["form_token"] = new_form_token()  # a once-token, so validation goes past it
                     response = client.post(url, data=data)
                     label = f"POST {url} {sorted(data.items())[:12]}"
                 sent += 1

@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from catalog.models import BenefitLink, Household, Product
 from shop.args import MAX_DATE, MAX_ID, MIN_DATE, parse_date, parse_int
 from shop.db import commit
+from shop.once import new_form_token
 from tests.factories import NOW, make_category, make_household, make_product, make_station, make_user, make_village
 from tests.tourism.factories import make_listing
 
@@ -200,7 +201,8 @@ def test_unicode_digits_in_operator_weights_are_a_form_error(client, auth, db):
     for weight in ("²", "١", str(2**63)):
         response = client.post("/station/products/new", data={
             "household_id": household.id, "name": "腌菜", "category_id": category.id, "price": "12.5", "unit": "袋",
-            "weight_g": "500", "initial_stock": "3", f"weight_{household.id}": weight})
+            "weight_g": "500", "initial_stock": "3", f"weight_{household.id}": weight,
+            "form_token": new_form_token()})
         assert response.status_code == 422, weight
         assert "权重必须是正整数" in response.get_data(as_text=True)
     assert _count(db, Product) == before
