@@ -357,3 +357,12 @@ def test_search_page_counts_come_from_the_database_when_the_index_is_stale(shop_
     items, total, facets = search_products(ProductFilter(q="大米"), facets=True)
     assert [i.id for i in items] == [shop_products["rice_5"].id] and total == 1
     assert sum(item["count"] for item in facets["village"]) == 1
+
+
+@pytest.mark.parametrize("q,key", [("liuxicunyancai", "yancai"), ("taohuacunbanya", "banya"),
+                                   ("taohuacunyancai", None)])
+def test_pinyin_of_a_place_and_a_product_typed_together_is_split_into_pinyin_words(shop_products, q, key):
+    """No single pinyin term spans a village and a product name: the query is cut into the fewest
+    pinyin terms (liuxicun + yancai), all required."""
+    expected = [shop_products[key].id] if key else []
+    assert search.search_product_ids(q) == expected
