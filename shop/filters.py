@@ -13,6 +13,14 @@ from shop.money import format_yuan
 from shop.timeutil import to_local
 
 
+def with_colon(label) -> str:
+    """'发货站点' -> '发货站点：' in Chinese, 'Station: ' in English: the colon is translated with the label."""
+    from flask_babel import gettext
+
+    colon = gettext("：")
+    return f"{label}{colon}"
+
+
 def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
@@ -59,6 +67,7 @@ def rich_text(value: str | None) -> Markup:
 def register_filters(app: Flask) -> None:
     app.add_template_filter(format_yuan, "yuan")
     app.add_template_filter(local_dt, "local_dt")
+    app.add_template_filter(with_colon, "colon")
     app.add_template_filter(local_date, "local_date")
     app.add_template_filter(rich_text, "rich_text")
     app.add_template_filter(note_text, "history_note")

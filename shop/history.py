@@ -87,6 +87,8 @@ NOTE_LABELS = {
     "late payment, stock re-allocated": _l("逾期付款，已重新分配库存"),
     "buyer canceled": _l("买家取消"),
     "买家取消": _l("买家取消"),
+    "登记": _l("登记"),
+    "建档立卡": _l("建档立卡"),
     "booking canceled": _l("预订已取消"),
     "free cancellation": _l("免费取消"),
     "order released": _l("订单已释放"),

@@ -1,0 +1,160 @@
+"""Every text a buyer or tourist reads is in the page's language (#19.7): on a zh page no English UI text
+(WTForms' or an extension's English, a machine note such as "pay on arrival"), on an en page no Chinese
+UI text (a msgid of any catalogue left untranslated, "买家取消", "建档立卡", a full-width colon). Data
+(product, village and listing names) is Chinese in both and is not UI text.
+
+How: the pages are fetched in both languages; their visible text nodes (and placeholder, title,
+aria-label and alt attributes) are read with html.parser. On zh, a node with two English words in a row
+fails; on en, a node holding a Chinese msgid of the catalogues (or a "：") fails."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_household, make_product, make_user, make_village
+from tests.orders.factories import make_order
+from tests.tourism.factories import make_booking, make_listing
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ["shop", "catalog", "stations", "orders", "tourism", "county"]
+ENGLISH_RUN = re.compile(r"\b[A-Za-z]{2,}(?:[ ,'’-]+(?:\d+ +)?[A-Za-z]{2,})+\b")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+#: English that belongs on a Chinese page: the language switch, payment brands, placeholders of pinyin
+ZH_ALLOWED = {"English"}
+
+
+class _Text(HTMLParser):
+    SKIP = {"script", "style", "template"}
+
+    def __init__(self):
+        super().__init__()
+        self.nodes: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self._skip += 1
+        for name, value in attrs:
+            if name in ("placeholder", "title", "aria-label", "alt") and value:
+                self.nodes.append(value.strip())
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip and data.strip():
+            self.nodes.append(" ".join(data.split()))
+
+
+def _nodes(html: str) -> list[str]:
+    parser = _Text()
+    parser.feed(html)
+    return parser.nodes
+
+
+def _chinese_msgids() -> set[str]:
+    ids = set()
+    for pkg in PACKAGES:
+        with (ROOT / pkg / "translations" / "messages.pot").open("rb") as f:
+            for message in read_po(f):
+                if message.id and isinstance(message.id, str) and CJK.search(message.id) and "%(" not in message.id:
+                    ids.add(message.id.strip())
+    return ids
+
+
+MSGIDS = _chinese_msgids()
+
+
+def english_ui_on_zh(nodes: list[str]) -> list[str]:
+    return [n for n in nodes if n not in ZH_ALLOWED and ENGLISH_RUN.search(n) and "@" not in n
+            and not n.startswith(("http", "/"))]
+
+
+def chinese_ui_on_en(nodes: list[str], data: set[str]) -> list[str]:
+    bad = []
+    for node in nodes:
+        if "：" in node:
+            bad.append(node)
+            continue
+        for part in re.split(r"\s*[·|/()（）,]\s*|\s+", node):
+            if part and part not in data and part in MSGIDS:
+                bad.append(node)
+                break
+    return bad
+
+
+def test_the_checks_catch_what_they_are_for():
+    assert english_ui_on_zh(["到店付款 · pay on arrival", "The CSRF token is invalid.", "10 per 1 minute"]) \
+        == ["到店付款 · pay on arrival", "The CSRF token is invalid.", "10 per 1 minute"]
+    assert english_ui_on_zh(["¥12.00", "三江腌菜", "English", "NC01"]) == []
+    assert chinese_ui_on_en(["Order 买家取消", "Station：NC01", "三江腌菜"], {"三江腌菜"}) == ["Order 买家取消", "Station：NC01"]
+
+
+@pytest.fixture
+def world(db):
+    village = make_village(name="花海村", signature_product="花海门票")
+    household = make_household(village=village)
+    product = make_product(name="花海蜂蜜", village=village, households=[household])
+    listing = make_listing(village=village, name="花海原乡民宿", pay_on_arrival=True, households=[household])
+    buyer = make_user(name="小李")
+    order = make_order(buyer, [(product, 1)], now=now_utc(), payment_method="cod")
+    day = local_date(now_utc()) + timedelta(days=9)
+    booking = make_booking(listing, user=buyer, check_in=day, check_out=day + timedelta(days=2))
+    data = {village.name, village.signature_product, product.name, listing.name, village.township.name,
+            household.head_name, buyer.name, product.category.name if product.category else "",
+            listing.unit_types[0].name, product.station.name if product.station else "", listing.description,
+            listing.included}
+    return {"village": village, "product": product, "listing": listing, "buyer": buyer, "order": order,
+            "booking": booking, "data": data}
+
+
+def _urls(w):
+    v, p, l, o, b = w["village"], w["product"], w["listing"], w["order"], w["booking"]
+    return ["/", "/products", "/search?q=蜂蜜", f"/villages/{v.slug}", f"/products/{p.id}-{p.slug}", "/stays",
+            "/experiences", "/tickets", f"/listings/{l.id}-{l.slug}", "/cart", "/orders", f"/orders/{o.code}",
+            f"/orders/{o.code}/cancel", "/bookings", f"/bookings/{b.code}", f"/bookings/{b.code}/cancel",
+            "/password/change"]
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_buyer_and_tourist_pages_speak_one_language(app, world, lang):
+    client = app.test_client()
+    client.get(f"/?lang={lang}")
+    client.post("/login", data={"email": world["buyer"].email, "password": "password123"})
+    client.post("/cart/add", data={"product_id": world["product"].id, "quantity": 1})
+    problems = {}
+    pages = {url: client.get(url) for url in _urls(world)}
+    pages["/checkout"] = client.get("/checkout")
+    pages["POST /password/change"] = client.post("/password/change", data={"current": "x", "password": "short",
+                                                                           "confirm": "other"})
+    pages["POST /checkout"] = client.post("/checkout", data={"delivery": "ship", "name": "王", "phone": "138001380",
+                                                             "line": "幸福路1号", "payment_method": "cod"})
+    client.post("/logout")
+    pages["POST /register"] = client.post("/register", data={"email": "x", "password": "short", "confirm": "o"})
+    pages["POST /login"] = client.post("/login", data={})
+    for url, response in pages.items():
+        assert response.status_code < 500, url
+        nodes = _nodes(response.get_data(as_text=True))
+        bad = english_ui_on_zh(nodes) if lang == "zh_CN" else chinese_ui_on_en(nodes, world["data"])
+        if bad:
+            problems[url] = bad
+    assert problems == {}
+
+
+def test_registry_notes_are_translated_for_an_english_reader(app):
+    from flask_babel import force_locale
+
+    from shop.history import note_text
+
+    with app.test_request_context("/"), force_locale("en"):
+        assert not CJK.search(note_text("建档立卡")) and not CJK.search(note_text("买家取消"))
+        assert not CJK.search(note_text("buyer canceled")) and note_text("cash received ¥56.40") == "Cash received ¥56.40"
+    with app.test_request_context("/"), force_locale("zh_CN"):
+        assert note_text("cash received ¥56.40") == "已收现金 ¥56.40" and note_text("pay on arrival") == "到店付款"
