@@ -28,9 +28,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     if urlsplit(str(app.config.get("SITE_URL", ""))).scheme == "https":  # never a cookie over plain HTTP
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
-    from shop.sessions import CookieSessionInterface
-
-    app.session_interface = CookieSessionInterface()  # Flask's cookie session, verified once per cookie
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, redirect, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import generate_csrf
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
@@ -28,17 +27,6 @@ def _limits_off() -> bool:
 
 #: Login form and API token: per client address.
 AUTH_LIMIT = "10 per minute"
-
-
-def csrf_secret(app: Flask):
-    """The key flask_wtf signs CSRF tokens with (its own lookup: WTF_CSRF_SECRET_KEY, else SECRET_KEY)."""
-    return app.config.get("WTF_CSRF_SECRET_KEY", app.secret_key)
-
-
-def csrf_token() -> str:
-    """This request's signed CSRF token, for the cached pages' and the header's forms: flask_wtf's
-    `generate_csrf()` (the raw token in the session, created if missing; signed once per request)."""
-    return generate_csrf()
 
 
 def csp_nonce() -> str:

@@ -7,7 +7,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
@@ -126,15 +125,6 @@ def load_session_user(session_id: str) -> User | None:
     if user is None or user.session_generation != ids[1] or not user.is_active:
         return None
     return user
-
-
-def session_user_values(session_id: str) -> dict | None:
-    """`load_session_user` as plain values ({column key: value}), with the same checks (for the
-    page cache's front door, which only shows who is signed in). App context needed."""
-    user = load_session_user(session_id)
-    if user is None:
-        return None
-    return {attr.key: getattr(user, attr.key) for attr in sa.inspect(User).column_attrs}
 
 
 def end_sessions(user: User) -> None:
