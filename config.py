@@ -42,7 +42,7 @@ def _list(name: str) -> list[str] | None:
     return None if value is None else [item.strip() for item in value.split(",") if item.strip()]
 
 
-def _trusted_hosts() -> list[str] | None:
+def trusted_hosts_from_env() -> list[str] | None:
     """TRUSTED_HOSTS from the environment (comma-separated); else, when SITE_URL is configured (as
     in production), its host name alone; else None (any Host: the embedded default)."""
     hosts = _list("TRUSTED_HOSTS")
@@ -61,7 +61,7 @@ class Config:
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
     #: Flask refuses (400) a request whose Host (X-Forwarded-Host behind the proxy) is not listed.
     #: Derived from SITE_URL when SITE_URL is set in the environment; None accepts any host.
-    TRUSTED_HOSTS = _trusted_hosts()
+    TRUSTED_HOSTS = trusted_hosts_from_env()
     #: Key for the household personal data at rest (Fernet). Derived from SECRET_KEY when unset.
     HOUSEHOLD_DATA_KEY = os.environ.get("HOUSEHOLD_DATA_KEY", "")
     SQLALCHEMY_DATABASE_URI = _normalise_db_url(

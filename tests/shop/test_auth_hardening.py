@@ -90,11 +90,11 @@ def test_trusted_hosts_are_derived_from_the_site_url_unless_set(monkeypatch):
 
     monkeypatch.delenv("TRUSTED_HOSTS", raising=False)
     monkeypatch.delenv("SITE_URL", raising=False)
-    assert config._trusted_hosts() is None  # the embedded default: any host
+    assert config.trusted_hosts_from_env() is None  # the embedded default: any host
     monkeypatch.setenv("SITE_URL", "https://shop.example.cn")
-    assert config._trusted_hosts() == ["shop.example.cn"]
+    assert config.trusted_hosts_from_env() == ["shop.example.cn"]
     monkeypatch.setenv("TRUSTED_HOSTS", "shop.example.cn, .example.cn")
-    assert config._trusted_hosts() == ["shop.example.cn", ".example.cn"]
+    assert config.trusted_hosts_from_env() == ["shop.example.cn", ".example.cn"]
 
 
 # --- #17.6: logout ends the session server-side ------------------------------------------------

@@ -7,8 +7,6 @@ cannot see."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import g
-from flask_login import current_user
 
 from shop.db import commit
 from tests.conftest import AuthActions, requires_postgres
@@ -22,21 +20,6 @@ def _login(app, user):
     assert AuthActions(client).login(user).status_code in (302, 303)
     client.get("/")  # shows the welcome message
     return client
-
-
-def test_the_user_is_a_clean_persistent_object_of_the_request_session(app, committed_db):
-    user = make_user(email="obj@example.com")
-    commit()
-    client = _login(app, user)
-    committed_db.session.remove()  # as in a new request
-    cookie = client.get_cookie("session").value
-    with app.test_request_context("/", headers={"Cookie": f"session={cookie}"}):
-        g.pop("_login_user", None)  # the fixture's app context (and its g) outlives requests
-        obj = current_user._get_current_object()
-        assert obj.email == "obj@example.com"
-        state = sa.inspect(obj)
-        assert state.persistent and not committed_db.session.is_modified(obj)
-        assert committed_db.session.get(type(obj), obj.id) is obj
 
 
 def test_password_change_ends_other_sessions_and_keeps_this_one(app, committed_db, monkeypatch):
