@@ -7,6 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from tests.browser.a11y import assert_accessible
 from tests.browser.harness import DEMO
 from tests.browser.journeys import TEST_CARD, enter_card, pay_with_card, yuan
 
@@ -56,6 +57,7 @@ def book_two_nights(tourist, live_server, *, days_ahead: int, pay: str) -> str:
     if method.count():
         method.check()
     tourist.step("booking form")
+    assert_accessible(tourist, "booking form")
     tourist.submit_and_wait(lambda: form.get_by_role("button", name=re.compile("预订")).click())
 
     m = re.search(r"/bookings/([A-Za-z0-9-]+)$", page.url.split("?")[0])
@@ -77,6 +79,7 @@ def cancel_free(tourist, live_server, code: str) -> None:
     tourist.submit_and_wait(lambda: main.get_by_role("link", name="取消预订").click())
     expect(main).to_contain_text(re.compile("免费取消|全额退款"))
     tourist.step("cancel: confirmation step")
+    assert_accessible(tourist, "cancel: confirmation step")
     assert booking_facts(live_server, code)["status"] != "canceled"  # nothing happens before confirming
     tourist.submit_and_wait(lambda: main.get_by_role("button", name="确认取消预订").click())
     expect(main).to_contain_text("已取消")
@@ -94,14 +97,17 @@ def cancel_from_my_orders(tourist, live_server, code: str) -> None:
     expect(row).to_contain_text("到店付款")
     expect(row).not_to_contain_text("货到付款")
     tourist.step("my orders: the booking")
+    assert_accessible(tourist, "my orders: the booking")
     tourist.submit_and_wait(lambda: row.get_by_role("link").first.click())
     expect(main).to_contain_text(code)
     expect(main).not_to_contain_text("收货地址")
     tourist.step("order page of the booking")
+    assert_accessible(tourist, "order page of the booking")
     tourist.submit_and_wait(lambda: main.get_by_role("link", name="取消预订").click())
     tourist.submit_and_wait(lambda: main.get_by_role("button", name="确认取消预订").click())
     expect(main).to_contain_text("已取消")
     tourist.step("canceled from my orders")
+    assert_accessible(tourist, "canceled from my orders")
     assert booking_facts(live_server, code)["status"] == "canceled"
     with live_server.app_context() as db:
         from tourism.models import Booking

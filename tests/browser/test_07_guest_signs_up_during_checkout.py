@@ -9,6 +9,7 @@ import time
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from tests.browser.a11y import assert_accessible
 from tests.browser.journeys import VILLAGE_A, VILLAGE_B, add_from_results, search
 
 _seq = itertools.count(1)
@@ -28,10 +29,12 @@ def test_guest_signs_up_during_checkout_and_keeps_the_cart(open_page, live_serve
     rows = main.get_by_role("row").filter(has=page.get_by_role("spinbutton"))
     expect(rows).to_have_count(2)
     guest.step("guest cart")
+    assert_accessible(guest, "guest cart")
 
     guest.submit_and_wait(lambda: page.get_by_role("link", name=re.compile("去结算")).click())
     expect(page.get_by_role("heading", level=1)).to_have_text("登录")
     guest.step("checkout asks to log in")
+    assert_accessible(guest, "checkout asks to log in")
     guest.submit_and_wait(lambda: main.get_by_role("link", name="注册").click())
     expect(page.get_by_role("heading", level=1)).to_have_text("注册")
 
@@ -42,14 +45,17 @@ def test_guest_signs_up_during_checkout_and_keeps_the_cart(open_page, live_serve
     form.get_by_label("密码", exact=True).fill("s3cret-pass")
     form.get_by_label("确认密码").fill("s3cret-pass")
     guest.step("sign-up form")
+    assert_accessible(guest, "sign-up form")
     guest.submit_and_wait(lambda: form.get_by_role("button", name="注册").click())
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("结算")  # back on the way to checkout
     guest.step("checkout after sign-up")
+    assert_accessible(guest, "checkout after sign-up")
     guest.goto("/cart")
     expect(main).not_to_contain_text("购物车是空的")
     expect(main.get_by_role("row").filter(has=page.get_by_role("spinbutton"))).to_have_count(2)
     guest.step("cart kept after sign-up")
+    assert_accessible(guest, "cart kept after sign-up")
 
     from orders.models import Cart
     from shop.auth.models import User
