@@ -1,4 +1,5 @@
-"""The packing slip (#17.8, #19.6): no pick-up code on it, and its 打印 button prints under the CSP."""
+"""Journey 8: pick-up at the chosen station as the buyer and the station see it; the packing slip (#17.8,
+#19.6): no pick-up code on it, and its 打印 button prints under the CSP."""
 from __future__ import annotations
 
 from playwright.sync_api import expect
