@@ -105,12 +105,13 @@ def link_args(*names: str) -> dict[str, str]:
 
 
 class IdConverter(IntegerConverter):
-    """The app's `<int:…>` URL converter: ids past BIGINT (`MAX_ID`) do not match the route (a 404), so no
-    view ever looks one up and overflows the database."""
+    """The app's `<int:…>` URL converter: an id past BIGINT (`MAX_ID`) becomes 0, an id no row has, so the
+    view answers its usual 404 and never hands the database a number it overflows on. (Refusing the match
+    instead would turn into a 405 where another method's rule has the same path.)"""
 
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID,  # noqa: A002
-                 signed: bool = False) -> None:
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= MAX_ID else 0
 
 
 #: pydantic types of the API's query strings and bodies (bounds show in the OpenAPI spec).

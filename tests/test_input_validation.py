@@ -283,9 +283,13 @@ def test_household_id_of_2_pow_63_is_a_422_not_a_bigint_overflow(client, api_tok
 
 def test_html_ids_past_bigint_are_a_404_not_an_overflow(client, auth, db, listing):
     """Found by tests/test_form_fuzz.py: Flask's int converter takes any length, the database does not."""
-    for path in (f"/listings/{2**63}", f"/products/{2**63 + 5}-x", f"/host/listings/{2**64}"):
+    for path in (f"/listings/{2**63}", f"/products/{2**63 + 5}-x", f"/listings/{10**40}"):
         assert client.get(path).status_code == 404, path
     assert client.get(f"/listings/{listing.id}-{listing.slug}").status_code == 200
+    auth.login(listing.host)
+    assert client.get(f"/host/listings/{2**64}").status_code == 404
+    assert client.post(f"/host/listings/{2**64}/close", data={"start": "2026-12-20", "end": "2026-12-21"}).status_code == 404
+    assert client.patch(f"/api/v1/products/{2**70}", json={}).status_code in (401, 404)  # not a 405
 
 
 def test_pager_and_facet_links_keep_only_the_filters(client, db):
