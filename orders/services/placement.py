@@ -244,7 +244,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     q = quote(wanted, delivery=req.delivery, pickup_station_id=req.pickup_station_id)
     if shown_total_fen is not None and shown_total_fen != q.total_fen:
         raise PriceChanged(
-            "价格或运费已变化，请确认新的总价后再提交",
+            _("价格或运费已变化，请确认新的总价后再提交"),
             fields={"total_fen": str(q.total_fen), "shown_total_fen": str(shown_total_fen)},
         )
     records: dict[int, int] = {}

@@ -136,7 +136,7 @@ def _lock_booking(booking_id: int) -> Booking | None:
 def _unit_type_of(listing: Listing, unit_type_id: int | None) -> UnitType:
     if unit_type_id is None:
         if not listing.unit_types:
-            raise BookingUnavailable("该项目暂无可预订的房型或票种")
+            raise BookingUnavailable(_("该项目暂无可预订的房型或票种"))
         return listing.unit_types[0]
     for unit_type in listing.unit_types:
         if unit_type.id == unit_type_id:
@@ -219,12 +219,12 @@ def _lock_and_check(req: BookingRequest, listing: Listing, unit_type: UnitType, 
         candidates = tuple(new_numeric_code(6) for _n in range(_CODE_CANDIDATES)) if confirm else ()
         check = stay_hold_check(unit_type, check_in, check_out, now=now, confirmation_codes=candidates)
         if not check.free or min(check.free.values()) < req.units:
-            raise BookingUnavailable("所选日期已订满")
+            raise BookingUnavailable(_("所选日期已订满"))
         total = stay_total_fen(unit_type, check_in, check_out, req.units, holidays=check.holidays)
         code = next((c for c in candidates if c not in check.taken_codes), "")
     else:
         if not _has_room(listing, unit_type, session, check_in, check_out, req.guests, req.units, now=now):
-            raise BookingUnavailable("所选日期已订满")
+            raise BookingUnavailable(_("所选日期已订满"))
         total = per_person_total_fen(unit_type, check_in, req.guests, kind=listing.kind)
     if confirm and not code:
         code = _free_confirmation_code(listing.id)
