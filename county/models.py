@@ -1,6 +1,7 @@
 """The income ledger and the plan's targets.
 
-`IncomeEntry` is append-only: never updated or deleted (model guard here, a trigger on PostgreSQL).
+`IncomeEntry` is append-only: never updated or deleted (`shop.schema.append_only`: an ORM guard and a
+trigger on PostgreSQL).
 A household's balance is a SUM over its entries, never a stored running total.
 """
 from __future__ import annotations
@@ -9,11 +10,11 @@ from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.db import fk, pk
 from shop.extensions import db
+from shop.schema import append_only
 
 
 class IncomeKind(StrEnum):
@@ -22,6 +23,7 @@ class IncomeKind(StrEnum):
     REVERSAL = "reversal"
 
 
+@append_only
 class IncomeEntry(db.Model):
     __tablename__ = "income_entries"
     __table_args__ = (
@@ -56,46 +58,6 @@ class IncomeEntry(db.Model):
     created_at: Mapped[datetime]
 
     household = relationship("Household")
-
-
-@event.listens_for(IncomeEntry, "before_update")
-def _refuse_update(mapper, connection, target):
-    raise RuntimeError("income entries are append-only")
-
-
-@event.listens_for(IncomeEntry, "before_delete")
-def _refuse_delete(mapper, connection, target):
-    raise RuntimeError("income entries are append-only")
-
-
-# The database-level guard: on PostgreSQL income entries cannot be updated or deleted even by raw SQL.
-_APPEND_ONLY_DDL = (
-    "income_entries_append_only",
-    """
-CREATE OR REPLACE FUNCTION income_entries_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'income_entries is append-only (% refused)', TG_OP USING ERRCODE = 'restrict_violation';
-END;
-$$ LANGUAGE plpgsql;
-DROP TRIGGER IF EXISTS income_entries_append_only ON income_entries;
-CREATE TRIGGER income_entries_append_only BEFORE UPDATE OR DELETE ON income_entries
-    FOR EACH ROW EXECUTE FUNCTION income_entries_append_only();
-""",
-    """
-DROP TRIGGER IF EXISTS income_entries_append_only ON income_entries;
-DROP FUNCTION IF EXISTS income_entries_append_only();
-""",
-)
-
-
-def _register_ddl() -> None:
-    from shop.schema import POSTGRES_DDL
-
-    if not any(name == _APPEND_ONLY_DDL[0] for name, _c, _d in POSTGRES_DDL):
-        POSTGRES_DDL.append(_APPEND_ONLY_DDL)
-
-
-_register_ddl()
 
 
 class Target(db.Model):

@@ -81,6 +81,29 @@ def execute_refund(self, refund_id: int) -> None:
     commit()
 
 
+@shared_task(name="orders.tasks.cancel_intent", bind=True, max_retries=5)
+def cancel_intent(self, payment_id: int) -> None:
+    """Cancel at Stripe the PaymentIntent of a payment whose order was canceled (after commit)."""
+    from orders.models import OrderPayment
+    from orders.services.payments import cancel_provider_intent
+
+    payment = db.session.get(OrderPayment, payment_id)
+    if payment is None:
+        return
+    try:
+        cancel_provider_intent(payment, now=now_utc())
+    except ProviderUnavailable as exc:
+        rollback()
+        if self.request.is_eager or self.request.retries >= self.max_retries:
+            log.warning("PaymentIntent of payment %s not canceled (%s)", payment_id, exc)
+            return
+        raise self.retry(exc=exc, countdown=min(300, 10 * 2 ** self.request.retries))
+    except Exception:
+        rollback()
+        raise
+    commit()
+
+
 @shared_task(name="orders.tasks.retry_refunds")
 def retry_refunds() -> list[int]:
     """Beat task: card refunds still `created` (Stripe was down longer than the refund task's own

@@ -3,11 +3,14 @@
 - GET  /stations/<id>/shipments?status=   operator of that station (or admin); includes the pick-up
                                            orders' shipments packed elsewhere that it hands over
 - POST /shipments/<code>/transition        {action, tracking_number?, pickup_code?, reason?}
+- GET  /stations/<id>/cashbook?date=        the station's cash book for a day (operator of that station)
+- POST /stations/<id>/cashbook/close       {date, counted_fen, note?}: the daily close (日结)
 - POST /products                           create for a household (代卖), pending county approval
 - PATCH /products/<id>                     price, stock (a correction with a reason), published
 """
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from typing import Literal
 
@@ -22,8 +25,9 @@ from shop.auth.permissions import can_manage_station
 from shop.db import commit
 from shop.errors import Forbidden, ValidationError
 from shop.extensions import db
-from shop.timeutil import now_utc
-from stations.services import assisted, dashboard, fulfilment
+from shop.money import MAX_FEN
+from shop.timeutil import local_date, now_utc
+from stations.services import assisted, cash, dashboard, fulfilment
 
 # --- shapes ------------------------------------------------------------------------------------
 
@@ -71,9 +75,47 @@ class ShipmentList(BaseModel):
 
 class TransitionBody(Schema):
     action: Literal["accept", "pack", "ready", "ship", "receive", "deliver", "pickup", "cancel"]
+    #: deliver / pickup of a cash shipment: the cash taken now, exactly the amount due (for a pick-up,
+    #: the whole order's cash not yet taken), else 409 `cash_not_received`; not needed when the cash
+    #: is already in the book.
+    cash_received_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
     tracking_number: str | None = Field(default=None, max_length=40)
     pickup_code: str | None = Field(default=None, max_length=12)
     reason: str | None = Field(default=None, max_length=200)
+
+
+class CashbookQuery(QuerySchema):
+    date: dt.date | None = None
+
+
+class CashEntryOut(BaseModel):
+    id: int
+    kind: Literal["station_cash", "cod", "refund", "remittance", "correction", "close_difference"]
+    amount_fen: int
+    business_date: dt.date
+    created_at: datetime
+    actor_id: int | None
+    order_id: str | None
+    shipment_id: str | None
+    refund_id: int | None
+    reason: str
+
+
+class CashbookOut(BaseModel):
+    station_id: int
+    date: dt.date
+    opening_fen: int
+    entries: list[CashEntryOut]
+    expected_fen: int
+    counted_fen: int | None
+    difference_fen: int | None
+    closed: bool
+
+
+class CashCloseBody(Schema):
+    date: dt.date
+    counted_fen: int = Field(ge=0, le=MAX_FEN)
+    note: str | None = Field(default=None, max_length=200)
 
 
 class BenefitIn(Schema):
@@ -219,13 +261,53 @@ def shipment_transition(code: str, body: TransitionBody):
     try:
         fulfilment.apply_action(shipment, body.action, actor=user, now=now_utc(),
                                 tracking_number=body.tracking_number, pickup_code=body.pickup_code,
-                                reason=body.reason)
+                                reason=body.reason, cash_received_fen=body.cash_received_fen)
     except fulfilment.WrongPickupCode:
         commit()  # the failure count sticks; the error handler then answers 422
         raise
     commit()
     db.session.refresh(shipment)
     return ok(_dump(ShipmentOut, shipment_out(shipment)))
+
+
+def _own_station(station_id: int):
+    station = dashboard.get_station(station_id)
+    if not can_manage_station(api_user(), station.id):
+        raise Forbidden(_("不是您的站点"))
+    return station
+
+
+def cashbook_out(station_id: int, day: dt.date) -> dict:
+    book = cash.day_book(station_id, day)
+    return dict(
+        station_id=station_id, date=day, opening_fen=book.opening_fen, expected_fen=book.expected_fen,
+        counted_fen=book.counted_fen, difference_fen=book.close.difference_fen if book.close else None,
+        closed=book.closed,
+        entries=[dict(id=e.id, kind=e.kind, amount_fen=e.amount_fen, business_date=e.business_date,
+                      created_at=e.created_at, actor_id=e.actor_id,
+                      order_id=cash.order_of(e).code if e.order_id else None,
+                      shipment_id=e.shipment.code if e.shipment is not None else None,
+                      refund_id=e.refund_id, reason=e.reason or "") for e in book.entries],
+    )
+
+
+@endpoint("/stations/<int:station_id>/cashbook", query=CashbookQuery, response=CashbookOut,
+          roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404))
+def station_cashbook(station_id: int, query: CashbookQuery):
+    """A station's cash book for one Beijing day (default today): entries, expected, counted, closed."""
+    station = _own_station(station_id)
+    return ok(_dump(CashbookOut, cashbook_out(station.id, query.date or local_date(now_utc()))))
+
+
+@endpoint("/stations/<int:station_id>/cashbook/close", methods=("POST",), body=CashCloseBody, response=CashbookOut,
+          roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404, 409))
+def close_station_cashbook(station_id: int, body: CashCloseBody):
+    """The daily close (日结): expected from the book, counted by the operator, the difference with a note."""
+    station = _own_station(station_id)
+    cash.close_day(station.id, body.date, counted_fen=body.counted_fen, note=body.note or "", actor=api_user(),
+                   now=now_utc())
+    commit()
+    return ok(_dump(CashbookOut, cashbook_out(station.id, body.date)))
 
 
 def _benefit(body: ProductCreateBody) -> list[tuple[int, int]]:

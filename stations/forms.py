@@ -16,6 +16,8 @@ class ActionForm(ShopForm):
     tracking_number = StringField(_l("运单号"), validators=[Optional(), Length(max=40)])
     pickup_code = StringField(_l("取货码"), validators=[Optional(), Length(max=12)])
     reason = StringField(_l("原因"), validators=[Optional(), Length(max=200)])
+    #: Cash orders: the cash taken from the buyer in this hand-over, in yuan (must equal what is due).
+    cash_received = YuanField(_l("收到现金（元）"), validators=[Length(max=16)], optional=True)
 
 
 class CancelLineForm(ShopForm):
@@ -63,3 +65,20 @@ class AssistedProductForm(ShopForm):
     image = FileField(_l("商品照片（JPEG/PNG，最大 5MB）"))
     #: Once per shown form: a double tap creates one product (shop.once).
     form_token = FormTokenField()
+
+
+class CashCloseForm(ShopForm):
+    """日结: what the operator counted in the till."""
+
+    day = DateField(_l("日期"), validators=[InputRequired()])
+    counted = StringField(_l("清点现金（元）"), validators=[DataRequired(), Length(max=16)])
+    note = StringField(_l("差额原因"), validators=[Optional(), Length(max=200)])
+
+
+class CashMoveForm(ShopForm):
+    """A remittance to the platform, or a correction (signed) with its reason."""
+
+    kind = SelectField(_l("类型"), choices=[SelectChoice("remittance", _l("上缴平台")),
+                                            SelectChoice("correction", _l("更正"))], validate_choice=True)
+    amount = StringField(_l("金额（元，更正可为负数）"), validators=[DataRequired(), Length(max=16)])
+    reason = StringField(_l("原因"), validators=[Optional(), Length(max=200)])

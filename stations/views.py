@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from catalog.changes import pending_change
 from catalog.services import list_categories
 from orders.models import OrderLine
+from orders.services.amounts import is_cash_order
 from shop.args import date_arg, parse_int
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station, role_required
@@ -25,6 +26,7 @@ from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, flash_domain_errors
 from shop.extensions import db
 from shop.history import history_of
+from shop.money import MoneyError, parse_yuan
 from shop.once import AlreadySubmitted
 from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
@@ -32,6 +34,8 @@ from stations.forms import (
     ActionForm,
     AssistedProductForm,
     CancelLineForm,
+    CashCloseForm,
+    CashMoveForm,
     CorrectForm,
     EmptyForm,
     ProductEditForm,
@@ -149,6 +153,9 @@ def shipment(code: str):
         cash_form=EmptyForm(),
         cash_methods=cash.CASH_METHODS,
         amount_fen=fulfilment.shipment_amount_fen(s),
+        cash_in_book=cash.taken_entry(s.id) is not None,
+        order_cash_due=cash.outstanding_cash_fen(fulfilment.live_shipments(s.order))
+        if is_cash_order(s.order) else 0,
         max_failures=fulfilment.PICKUP_MAX_FAILURES,
         now=now_utc(),
     )
@@ -160,12 +167,16 @@ def shipment_action(code: str):
     s = _shipment(code)
     form = ActionForm()
     if not form.validate_on_submit() or form.action.data not in fulfilment.ACTIONS:
-        flash(_("无效的操作"), "error")
+        if form.cash_received.errors:
+            _flash_errors(form)
+        else:
+            flash(_("无效的操作"), "error")
         return redirect(url_for(".shipment", code=s.code))
     try:
         fulfilment.apply_action(
             s, form.action.data, actor=current_user, now=now_utc(),
             tracking_number=form.tracking_number.data, pickup_code=form.pickup_code.data, reason=form.reason.data,
+            cash_received_fen=form.cash_received.fen,
         )
         commit()
         flash(_("已更新：%(status)s", status=fulfilment.status_label(s.status)), "success")
@@ -241,11 +252,68 @@ def slip(code: str):
 @bp.get("/cash")
 @role_required(Role.OPERATOR)
 def cash_summary():
+    """The station's cash book for one day: entries, per-operator summary, the close."""
     station = _current_station()
     day = date_arg("date") or local_date(now_utc())
+    book = cash.day_book(station.id, day)
     groups = cash.cash_summary(station.id, day)
-    return render_template("stations/cash.html", station=station, day=day, groups=groups,
-                           total_fen=sum(g.amount_fen for g in groups), station_args=_station_args(station))
+    return render_template("stations/cash.html", station=station, day=day, book=book, groups=groups,
+                           total_fen=sum(g.amount_fen for g in groups), station_args=_station_args(station),
+                           close_form=CashCloseForm(day=day), move_form=CashMoveForm(), kind_label=cash.kind_label,
+                           today=local_date(now_utc()))
+
+
+def _yuan(text: str, *, signed: bool = False) -> int | None:
+    raw = (text or "").strip()
+    negative = signed and raw.startswith("-")
+    try:
+        fen = parse_yuan(raw[1:] if negative else raw)
+    except MoneyError:
+        return None
+    return -fen if negative else fen
+
+
+@bp.post("/cash/close")
+@role_required(Role.OPERATOR)
+def cash_close():
+    station = _current_station()
+    form = CashCloseForm()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+        return redirect(url_for(".cash_summary", **_station_args(station)))
+    counted = _yuan(form.counted.data)
+    day = form.day.data
+    if counted is None:
+        flash(_("请输入正确的金额，例如 12.50"), "error")
+    else:
+        with flash_domain_errors():
+            cash.close_day(station.id, day, counted_fen=counted, note=form.note.data or "", actor=current_user,
+                           now=now_utc())
+            commit()
+            flash(_("%(day)s 已日结", day=day.isoformat()), "success")
+    return redirect(url_for(".cash_summary", date=day.isoformat(), **_station_args(station)))
+
+
+@bp.post("/cash/entries")
+@role_required(Role.OPERATOR)
+def cash_move():
+    station = _current_station()
+    form = CashMoveForm()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+        return redirect(url_for(".cash_summary", **_station_args(station)))
+    amount = _yuan(form.amount.data, signed=form.kind.data == "correction")
+    if amount is None:
+        flash(_("请输入正确的金额，例如 12.50"), "error")
+        return redirect(url_for(".cash_summary", **_station_args(station)))
+    with flash_domain_errors():
+        if form.kind.data == "remittance":
+            cash.remit(station.id, amount, actor=current_user, now=now_utc(), note=form.reason.data or "")
+        else:
+            cash.correct(station.id, amount, reason=form.reason.data or "", actor=current_user, now=now_utc())
+        commit()
+        flash(_("已记入现金账"), "success")
+    return redirect(url_for(".cash_summary", **_station_args(station)))
 
 
 # --- stock ---------------------------------------------------------------------------------------

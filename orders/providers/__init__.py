@@ -80,6 +80,10 @@ class PaymentProvider:
     def refund(self, *, intent_id: str, amount_fen: int, idempotency_key: str) -> RefundResult:
         raise NotImplementedError
 
+    def cancel_intent(self, intent_id: str, *, idempotency_key: str) -> Intent:
+        """Cancel an intent that was never paid (its order was canceled or expired)."""
+        raise NotImplementedError
+
     def parse_event(self, payload: bytes, signature: str | None) -> WebhookEvent:
         raise NotImplementedError
 

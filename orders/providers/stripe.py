@@ -132,6 +132,13 @@ class StripeProvider(PaymentProvider):
             raise _provider_error(exc) from exc
         return _intent(pi)
 
+    def cancel_intent(self, intent_id: str, *, idempotency_key: str) -> Intent:
+        try:
+            pi = self._client().v1.payment_intents.cancel(intent_id, options={"idempotency_key": idempotency_key})
+        except stripe.StripeError as exc:
+            raise _provider_error(exc) from exc
+        return _intent(pi)
+
     def refund(self, *, intent_id, amount_fen, idempotency_key) -> RefundResult:
         try:
             refund = self._client().v1.refunds.create(

@@ -46,6 +46,7 @@ from orders.models import (
     StripeEvent,
 )
 from orders.providers import Intent, ProviderError, ProviderUnavailable, WebhookEvent, extra_methods, get_provider
+from orders.services.amounts import is_cash_order, shipment_due_fen
 from orders.services.common import (
     adjust_sold_count,
     has_booking_lines,
@@ -169,23 +170,25 @@ def fail_payment(payment: OrderPayment, *, now: datetime, actor=None, note: str 
 
 
 def confirm_cash(target: Shipment | Order, *, actor, now: datetime) -> bool:
-    """The station received the cash for a shipment (or the whole order). Confirms the payment
-    once every live shipment is paid. Idempotent; returns False if nothing changed."""
+    """Cash received for a shipment of a cash order (written into the station's cash book, exactly the
+    amount due), or, for an order without shipments (a booking paid on arrival), for the whole order.
+    Confirms the payment once every live shipment's money is in. Idempotent; False if nothing changed."""
     order = lock_order(target.order_id if isinstance(target, Shipment) else target.id)
     if order.payment_method not in (PaymentMethod.STATION_CASH, PaymentMethod.COD):
         raise Conflict(_("此订单不是现金支付"), code="not_cash")
     if order.status not in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED):
         raise Conflict(_("订单状态不允许收款"), code="illegal_transition")
-    shipments = [target] if isinstance(target, Shipment) else list(order.shipments)
     changed = False
-    for shipment in shipments:
-        if shipment.status != ShipmentStatus.CANCELED and shipment.cash_received_at is None:
-            shipment.cash_received_at = now
-            shipment.cash_received_by_id = getattr(actor, "id", None)
-            changed = True
+    if is_cash_order(order):
+        from stations.services import cash
+
+        shipments = [target] if isinstance(target, Shipment) else list(order.shipments)
+        for shipment in shipments:
+            if shipment.status != ShipmentStatus.CANCELED and cash.taken_entry(shipment.id) is None:
+                changed = cash.take_cash(shipment, shipment_due_fen(shipment), actor=actor, now=now) is not None or changed
+        return settle_cash_payment(order, actor=actor, now=now) or changed
     payment = current_payment(order)
-    live = [s for s in order.shipments if s.status != ShipmentStatus.CANCELED]
-    if payment is not None and all(s.cash_received_at for s in live):
+    if payment is not None:
         payment = lock_payment(payment.id)
         if payment.state in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED):
             transition(payment, PaymentState.CONFIRMED, actor=actor, now=now, note="cash received")
@@ -195,6 +198,54 @@ def confirm_cash(target: Shipment | Order, *, actor, now: datetime) -> bool:
             changed = True
     db.session.flush()
     return changed
+
+
+def settle_cash_payment(order: Order, *, actor, now: datetime) -> bool:
+    """Bring a cash order's payment in line with its cash book, whatever just happened (cash taken,
+    a shipment canceled, a line refunded): confirmed once every live shipment's cash is in; canceled
+    when no shipment is left and nothing was taken. Call with the order row locked."""
+    if not is_cash_order(order):
+        return False
+    from stations.services import cash
+
+    payment = current_payment(order)
+    if payment is None:
+        return False
+    live = [s for s in order.shipments if s.status != ShipmentStatus.CANCELED]
+    changed = False
+    if live and all(cash.taken_entry(s.id) is not None for s in live):
+        if payment.state in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED):
+            payment = lock_payment(payment.id)
+            transition(payment, PaymentState.CONFIRMED, actor=actor, now=now, note="cash received")
+            payment.confirmed_at = now
+            order.paid_at = now
+            changed = True
+    elif not live and payment.state in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED):
+        payment = lock_payment(payment.id)
+        transition(payment, PaymentState.CANCELED, actor=actor, now=now, note="no shipment left")
+        changed = True
+    db.session.flush()
+    return changed
+
+
+def _refund_cash_excess(order: Order, shipment: Shipment, *, line: OrderLine | None, actor, now: datetime,
+                        reason: str) -> Refund | None:
+    """A cash shipment holds more cash than is now due for it (a line refunded, the shipment canceled):
+    the difference goes back to the buyer at the counter, a `Refund` row and a cash-book entry."""
+    from stations.services import cash
+
+    excess = cash.shipment_cash_fen(shipment.id) - shipment_due_fen(shipment)
+    payment = current_payment(order)
+    if excess <= 0 or payment is None:
+        return None
+    payment = lock_payment(payment.id)
+    refund = Refund(payment_id=payment.id, order_line_id=line.id if line is not None else None, amount_fen=excess,
+                    state="succeeded", reason=(reason or "")[:200], actor_id=getattr(actor, "id", None), created_at=now)
+    db.session.add(refund)
+    payment.refunded_fen += excess
+    db.session.flush()
+    cash.pay_out_refund(refund, shipment=shipment, actor=actor, now=now)
+    return refund
 
 
 # --- refunds ----------------------------------------------------------------------------------
@@ -315,7 +366,12 @@ def _reverse_income(line: OrderLine, now: datetime) -> None:
 
 def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> Refund | None:
     """A line is refunded (cannot be supplied, or an approved refund request): release its stock if
-    still allocated, give its money back if paid, reverse credited income."""
+    still allocated, give back what was paid for it, reverse credited income.
+
+    Nothing is rewritten: the line's status says it is gone, the money given back is a `Refund` row
+    (and, for cash, a cash-book entry); what is still due is computed (`orders.services.amounts`).
+    A shipment left without open lines is canceled and its shipping goes back too.
+    """
     order = lock_order(line.order_id)
     line = db.session.get(OrderLine, line.id)
     if line.status != LineStatus.OPEN:
@@ -328,21 +384,24 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
         if wanted:
             cancel_allocation(wanted)
         adjust_sold_count([line], -1)
-    payment = current_payment(order)
-    refund = None
-    if payment is not None and payment.state == PaymentState.CONFIRMED:
-        refund = refund_payment(payment, line.line_total_fen, line=line, actor=actor, now=now, reason=reason)
-    elif payment is not None and payment.state in (PaymentState.CREATED, PaymentState.PENDING):
-        # cash not yet taken: the buyer simply pays less
-        payment.amount_fen = max(0, payment.amount_fen - line.line_total_fen)
-        order.total_fen = max(0, order.total_fen - line.line_total_fen)
-        order.subtotal_fen = max(0, order.subtotal_fen - line.line_total_fen)
     line.status = LineStatus.REFUNDED
-    if line.kind == "product":
-        _reverse_income(line, now)
+    shipment_canceled = False
     if shipment is not None and all(l.status != LineStatus.OPEN for l in shipment.lines) \
             and can_transition(shipment, ShipmentStatus.CANCELED):
         transition(shipment, ShipmentStatus.CANCELED, actor=actor, now=now, note=reason or "all lines refunded")
+        shipment_canceled = True
+    db.session.flush()
+    payment = current_payment(order)
+    refund = None
+    if is_cash_order(order) and shipment is not None:
+        refund = _refund_cash_excess(order, shipment, line=line, actor=actor, now=now, reason=reason)
+        settle_cash_payment(order, actor=actor, now=now)
+    elif payment is not None and payment.state == PaymentState.CONFIRMED:
+        amount = line.line_total_fen + ((shipment.shipping_fen or 0) if shipment_canceled else 0)
+        refund = refund_payment(payment, amount, line=line, actor=actor, now=now, reason=reason)
+    # else nothing was paid: the buyer simply owes less (computed from the lines)
+    if line.kind == "product":
+        _reverse_income(line, now)
     db.session.flush()
     notify(order, "refunded")
     return refund
@@ -372,16 +431,49 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: 
         if line.status == LineStatus.OPEN:
             line.status = LineStatus.CANCELED
     transition(order, OrderStatus.CANCELED, actor=actor, now=now, note=reason)
+    db.session.flush()
+    if is_cash_order(order):  # cash taken at the counter before the hand-over goes back from the till
+        for shipment in order.shipments:
+            _refund_cash_excess(order, shipment, line=None, actor=actor, now=now, reason=reason or "订单取消")
     for payment in order.payments:
-        if payment.state == PaymentState.CONFIRMED:
+        if payment.state == PaymentState.CONFIRMED and is_cash_order(order):
+            if payment.refunded_fen > 0:
+                transition(payment, PaymentState.REFUNDED, actor=actor, now=now, note=reason)
+        elif payment.state == PaymentState.CONFIRMED:
             refund_payment(payment, payment.amount_fen - payment.refunded_fen, actor=actor, now=now,
                            reason=reason or "订单取消")
         elif can_transition(payment, PaymentState.CANCELED):
             transition(payment, PaymentState.CANCELED, actor=actor, now=now, note=reason)
+            if payment.provider == "stripe" and payment.provider_ref:
+                from orders.tasks import cancel_intent
+
+                enqueue_after_commit(cancel_intent, payment.id)  # the network call, after the commit
     _call_booking_hook(order, "on_order_released", now)
     db.session.flush()
     notify(order, mail)
     return order
+
+
+def cancel_provider_intent(payment: OrderPayment, *, now: datetime) -> str:
+    """Cancel the PaymentIntent of a canceled payment at the provider (a network call: no locks held).
+
+    An intent that succeeded meanwhile cannot be canceled: its webhook confirms the payment and, the
+    order being canceled, `confirm_payment` refunds it. Returns what happened."""
+    if payment.provider != "stripe" or not payment.provider_ref or payment.state != PaymentState.CANCELED:
+        return "noop"
+    provider = get_provider("stripe")
+    try:
+        intent = provider.cancel_intent(payment.provider_ref, idempotency_key=f"{payment.full_code}-cancel")
+    except ProviderUnavailable:
+        raise
+    except ProviderError as exc:  # already succeeded or canceled at Stripe: look at it again
+        log.info("PaymentIntent %s not canceled: %s", payment.provider_ref, exc)
+        intent = provider.retrieve_intent(payment.provider_ref)
+        if intent.status == "succeeded":
+            apply_intent(payment, intent, now=now)
+            return "succeeded"
+        return intent.status
+    return intent.status
 
 
 # --- provider events --------------------------------------------------------------------------
@@ -413,6 +505,11 @@ def payment_for_intent(intent: Intent) -> OrderPayment | None:
     )
     if payment is None:
         return None
+    if not intent_matches(payment, intent):
+        # never adopted: an intent for another amount or currency must not displace the buyer's own
+        log.warning("PaymentIntent %s names payment %s but its amount/currency %s %s differ; not adopted",
+                    intent.id, payment.full_code, intent.amount, intent.currency)
+        return None
     lock_order(payment.order_id)  # lock order: the order row, then the payment row
     payment = lock_payment(payment.id)
     if payment.provider_ref is None:
@@ -428,9 +525,15 @@ def payment_for_intent(intent: Intent) -> OrderPayment | None:
     return payment
 
 
+def intent_matches(payment: OrderPayment, intent: Intent) -> bool:
+    """The intent asks for exactly this payment's amount in its currency (checked before adopting it
+    and before acting on it)."""
+    return intent.amount == payment.amount_fen and (intent.currency or "").lower() == payment.currency.lower()
+
+
 def apply_intent(payment: OrderPayment, intent: Intent, *, now: datetime, event_type: str = "") -> str:
     """Act on the re-fetched state of a PaymentIntent. Returns what happened (for logs/tests)."""
-    if intent.amount != payment.amount_fen or intent.currency.lower() != payment.currency.lower():
+    if not intent_matches(payment, intent):
         log.warning("PaymentIntent %s amount/currency %s %s differ from payment %s", intent.id,
                     intent.amount, intent.currency, payment.full_code)
         return "mismatch"

@@ -1,53 +1,144 @@
-"""Counter cash: pay-at-station (station_cash) and cash-on-delivery (cod) orders.
+"""The station cash book: every cash event at a station's till is a row (`stations.models.CashEntry`).
 
-The operator confirms the cash received for a shipment (what its open lines and shipping cost);
-the time and the operator are kept on the shipment and in its status history. The day's summary
-per operator is computed from those rows (a Beijing calendar day), never a stored total.
+Rules (docs/MONEY.md):
+- Cash orders (pay at station `station_cash`, cash on delivery `cod`) are paid shipment by shipment:
+  the cash for a shipment is taken once (`take_cash`), either at the counter before the hand-over
+  or in the hand-over step itself (`stations.services.fulfilment`), and is a `station_cash` / `cod`
+  entry of exactly the amount due.
+- A cash refund is a `Refund` row AND a negative `refund` entry (`pay_out_refund`), from the till
+  that took the money.
+- Remittances to the platform and corrections (with a reason) are entries too.
+- Nothing is recomputed from order lines: the cash page, the summary and the daily close read the book.
+- The daily close (日结) writes a `CashClose`: the till's balance from the book (expected), what the
+  operator counted, and the difference as a `close_difference` entry with the reason. A closed day
+  never changes: an event after the close goes into the next open day's book; an entry dated into a
+  closed day is refused (here, and by a trigger on PostgreSQL).
+
+Concurrency: every write locks the station row (`FOR NO KEY UPDATE`, which does not block rows
+that merely reference the station), so entries and the close of one station are serialised and
+two operators closing the same day at once produce one close. Lock order: the order row (callers in
+the orders and fulfilment services take it first), then the station row.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.exc import IntegrityError
 
-from orders.models import Order, PaymentMethod, Shipment, ShipmentStatus
+from orders.models import Order, PaymentMethod, Refund, Shipment, ShipmentStatus
+from orders.services.amounts import is_cash_order, shipment_due_fen
 from shop.auth.models import User
-from shop.errors import Conflict
+from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.history import record_status
-from shop.money import format_yuan
-from shop.timeutil import local_midnight_utc
-from stations.services.fulfilment import shipment_amount_fen
+from shop.money import MAX_FEN, format_yuan
+from shop.timeutil import local_date
+from stations.models import CashClose, CashEntry, CashKind, Station
 
 CASH_METHODS = (PaymentMethod.STATION_CASH, PaymentMethod.COD)
+TAKEN_KINDS = (CashKind.STATION_CASH, CashKind.COD)
+
+#: Kind -> its Chinese label (a msgid; listed in stations/translations/dynamic.pot).
+KIND_LABELS = {
+    "station_cash": "到站付现",
+    "cod": "货到付款",
+    "refund": "现金退款",
+    "remittance": "上缴平台",
+    "correction": "更正",
+    "close_difference": "日结差额",
+}
 
 
-def confirm_cash(shipment: Shipment, *, actor, now: datetime) -> Shipment:
-    """Record that the cash for this shipment is in the till. Refused twice or for card orders.
+def kind_label(kind: str) -> str:
+    return _(KIND_LABELS[kind]) if kind in KIND_LABELS else str(kind)
 
-    The orders package owns the payment: `orders.services.payments.confirm_cash` stamps the shipment
-    and confirms the order's payment once every live shipment is paid; this adds the clear refusals
-    an operator needs and the amount to the shipment's history.
-    """
-    from orders.services.payments import confirm_cash as orders_confirm_cash
 
-    db.session.execute(sa.select(Order.id).where(Order.id == shipment.order_id).with_for_update())
-    db.session.refresh(shipment)
-    if shipment.order.payment_method not in CASH_METHODS:
-        raise Conflict(_("此订单为在线支付，不收现金"), code="not_cash_order")
-    if shipment.cash_received_at is not None:
-        raise Conflict(_("此发货单的现金已确认过"), code="cash_already_received")
-    if shipment.status == ShipmentStatus.CANCELED:
-        raise Conflict(_("此发货单已取消"), code="shipment_canceled")
-    amount = shipment_amount_fen(shipment)
-    orders_confirm_cash(shipment, actor=actor, now=now)
-    record_status(shipment, from_status=shipment.status, to_status=shipment.status, actor=actor, now=now,
-                  note=f"cash received {format_yuan(amount)}")
-    db.session.flush()
-    return shipment
+class CashNotReceived(Conflict):
+    code = "cash_not_received"
+
+
+class CashDayClosed(Conflict):
+    code = "cash_day_closed"
+
+
+# --- reading the book ----------------------------------------------------------------------------
+
+
+def shipment_cash_fen(shipment_id: int) -> int:
+    """The cash a shipment has in the books, net: taken minus cash refunds paid out for it."""
+    return int(db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(CashEntry.amount_fen), 0))
+        .where(CashEntry.shipment_id == shipment_id, CashEntry.kind.in_((*TAKEN_KINDS, CashKind.REFUND)))
+    ) or 0)
+
+
+def taken_entry(shipment_id: int) -> CashEntry | None:
+    return db.session.scalar(
+        sa.select(CashEntry).where(CashEntry.shipment_id == shipment_id, CashEntry.kind.in_(TAKEN_KINDS))
+    )
+
+
+def is_closed(station_id: int, day: date) -> bool:
+    return db.session.scalar(
+        sa.select(CashClose.id).where(CashClose.station_id == station_id, CashClose.business_date == day)
+    ) is not None
+
+
+def open_day(station_id: int, now: datetime) -> date:
+    """Today's Beijing date, or the first day after it whose book is not closed yet."""
+    day = local_date(now)
+    closed = set(db.session.scalars(
+        sa.select(CashClose.business_date).where(CashClose.station_id == station_id, CashClose.business_date >= day)
+    ))
+    while day in closed:
+        day += timedelta(days=1)
+    return day
+
+
+@dataclass
+class DayBook:
+    station_id: int
+    day: date
+    opening_fen: int
+    entries: list[CashEntry]
+    close: CashClose | None
+    #: The till's balance expected from the book at the end of the day (before the close difference).
+    expected_fen: int = 0
+    counted_fen: int | None = None
+    in_fen: int = 0
+    out_fen: int = 0
+    by_kind: dict = field(default_factory=dict)
+
+    @property
+    def closed(self) -> bool:
+        return self.close is not None
+
+
+def day_book(station_id: int, day: date) -> DayBook:
+    """A station's book for one Beijing day: opening balance, the day's entries, expected, the close."""
+    opening = int(db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(CashEntry.amount_fen), 0))
+        .where(CashEntry.station_id == station_id, CashEntry.business_date < day)
+    ) or 0)
+    entries = list(db.session.scalars(
+        sa.select(CashEntry).where(CashEntry.station_id == station_id, CashEntry.business_date == day)
+        .order_by(CashEntry.id)
+    ))
+    close = db.session.scalar(
+        sa.select(CashClose).where(CashClose.station_id == station_id, CashClose.business_date == day)
+    )
+    book = DayBook(station_id, day, opening, entries, close)
+    movements = [e for e in entries if e.kind != CashKind.CLOSE_DIFFERENCE]
+    book.expected_fen = close.expected_fen if close is not None else opening + sum(e.amount_fen for e in movements)
+    book.counted_fen = close.counted_fen if close is not None else None
+    book.in_fen = sum(e.amount_fen for e in movements if e.amount_fen > 0)
+    book.out_fen = sum(e.amount_fen for e in movements if e.amount_fen < 0)
+    for e in entries:
+        book.by_kind[e.kind] = book.by_kind.get(e.kind, 0) + e.amount_fen
+    return book
 
 
 @dataclass
@@ -56,35 +147,209 @@ class OperatorCash:
     operator_name: str
     count: int
     amount_fen: int
-    shipments: list[Shipment]
+    entries: list[CashEntry]
 
 
 def cash_summary(station_id: int, day: date) -> list[OperatorCash]:
-    """Cash confirmed at this station on Beijing calendar `day`, per operator."""
-    start = local_midnight_utc(day)
-    end = local_midnight_utc(day + timedelta(days=1))
-    shipments = list(
-        db.session.scalars(
-            sa.select(Shipment)
-            .where(Shipment.station_id == station_id, Shipment.cash_received_at >= start,
-                   Shipment.cash_received_at < end)
-            .options(selectinload(Shipment.lines), selectinload(Shipment.order))
-            .order_by(Shipment.cash_received_at, Shipment.id)
-        )
-    )
-    users = {
-        u.id: u for u in db.session.scalars(
-            sa.select(User).where(User.id.in_({s.cash_received_by_id for s in shipments if s.cash_received_by_id}))
-        )
-    }
+    """The day's book per operator (every entry, signed), read from the book."""
+    entries = day_book(station_id, day).entries
+    users = {u.id: u for u in db.session.scalars(
+        sa.select(User).where(User.id.in_({e.actor_id for e in entries if e.actor_id}))
+    )}
     groups: dict[int | None, OperatorCash] = {}
-    for s in shipments:
-        user = users.get(s.cash_received_by_id)
+    for e in entries:
+        user = users.get(e.actor_id)
         group = groups.setdefault(
-            s.cash_received_by_id,
-            OperatorCash(s.cash_received_by_id, (user.name or user.email) if user else "—", 0, 0, []),
-        )
+            e.actor_id, OperatorCash(e.actor_id, (user.name or user.email) if user else "—", 0, 0, []))
         group.count += 1
-        group.amount_fen += shipment_amount_fen(s)
-        group.shipments.append(s)
+        group.amount_fen += e.amount_fen
+        group.entries.append(e)
     return sorted(groups.values(), key=lambda g: (g.operator_name, g.operator_id or 0))
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def _lock_station(station_id: int) -> None:
+    db.session.execute(sa.select(Station.id).where(Station.id == station_id).with_for_update(key_share=True))
+
+
+def _write(station_id: int, kind: str, amount_fen: int, *, actor, now: datetime, day: date | None = None,
+           order_id: int | None = None, shipment_id: int | None = None, refund_id: int | None = None,
+           reason: str = "") -> CashEntry:
+    _lock_station(station_id)
+    if day is None:
+        day = open_day(station_id, now)
+    elif is_closed(station_id, day):
+        raise CashDayClosed(_("%(day)s 的现金账已日结，不能再更改", day=day.isoformat()))
+    entry = CashEntry(station_id=station_id, business_date=day, kind=str(kind), amount_fen=int(amount_fen),
+                      order_id=order_id, shipment_id=shipment_id, refund_id=refund_id, reason=(reason or "")[:200],
+                      actor_id=getattr(actor, "id", None), created_at=now)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def till_station_id(shipment: Shipment) -> int:
+    """Whose till takes a shipment's cash: the station that hands it over (the buyer's chosen
+    pick-up station for a pick-up order, else the packing station)."""
+    from stations.services.fulfilment import handover_station_id
+
+    return handover_station_id(shipment)
+
+
+def outstanding_cash_fen(shipments: list[Shipment]) -> int:
+    """The cash still to take for these shipments (those whose cash is not in the book yet)."""
+    return sum(shipment_due_fen(s) for s in shipments
+               if s.status != ShipmentStatus.CANCELED and taken_entry(s.id) is None)
+
+
+def take_cash_for_order(shipments: list[Shipment], cash_received_fen: int | None, *, actor, now: datetime) -> None:
+    """A whole pick-up order handed over at once: `cash_received_fen` must be the sum still due over
+    its shipments; each shipment's part is written as its own entry (409 `cash_not_received` else)."""
+    due = outstanding_cash_fen(shipments)
+    if due == 0:
+        if cash_received_fen:
+            raise Conflict(_("此订单的现金已收过"), code="cash_already_received")
+        return
+    if cash_received_fen != due:
+        raise CashNotReceived(
+            _("应收现金 %(due)s，请收款后再交付", due=format_yuan(due)),
+            fields={"cash_received_fen": "required" if cash_received_fen is None else "mismatch",
+                    "amount_due_fen": str(due)},
+        )
+    for shipment in shipments:
+        if shipment.status != ShipmentStatus.CANCELED and taken_entry(shipment.id) is None:
+            take_cash(shipment, shipment_due_fen(shipment), actor=actor, now=now)
+
+
+def take_cash(shipment: Shipment, cash_received_fen: int | None, *, actor, now: datetime) -> CashEntry | None:
+    """Write the cash taken for a shipment of a cash order: exactly what is still due for it.
+
+    Call with the order row locked (`fulfilment._lock` or `orders.services.common.lock_order`).
+    Returns None when the shipment's cash is already in the book and nothing more was handed over;
+    raises `CashNotReceived` (409) when the amount is missing or differs from what is due.
+    """
+    order = shipment.order
+    if not is_cash_order(order):
+        raise Conflict(_("此订单为在线支付，不收现金"), code="not_cash_order")
+    if shipment.status == ShipmentStatus.CANCELED:
+        raise Conflict(_("此发货单已取消"), code="shipment_canceled")
+    if cash_received_fen is not None and (isinstance(cash_received_fen, bool) or not isinstance(cash_received_fen, int)
+                                          or not 0 <= cash_received_fen <= MAX_FEN):
+        raise ValidationError(_("收款金额无效"), fields={"cash_received_fen": "invalid"})
+    due = shipment_due_fen(shipment)
+    if taken_entry(shipment.id) is not None:
+        if cash_received_fen:
+            raise Conflict(_("此发货单的现金已收过"), code="cash_already_received")
+        return None
+    if due <= 0:
+        return None
+    if cash_received_fen != due:
+        raise CashNotReceived(
+            _("应收现金 %(due)s，请收款后再交付", due=format_yuan(due)),
+            fields={"cash_received_fen": "required" if cash_received_fen is None else "mismatch",
+                    "amount_due_fen": str(due)},
+        )
+    kind = CashKind.STATION_CASH if order.payment_method == PaymentMethod.STATION_CASH else CashKind.COD
+    try:
+        with db.session.begin_nested():
+            entry = _write(till_station_id(shipment), kind, due, actor=actor, now=now, order_id=order.id,
+                           shipment_id=shipment.id)
+    except IntegrityError:  # taken meanwhile (the order lock makes this the database's last word)
+        raise Conflict(_("此发货单的现金已收过"), code="cash_already_received") from None
+    if shipment.cash_received_at is None:
+        shipment.cash_received_at = now
+        shipment.cash_received_by_id = getattr(actor, "id", None)
+    record_status(shipment, from_status=shipment.status, to_status=shipment.status, actor=actor, now=now,
+                  note=f"cash received {format_yuan(due)}")
+    db.session.flush()
+    return entry
+
+
+def confirm_cash(shipment: Shipment, *, actor, now: datetime) -> Shipment:
+    """The counter took the cash for a shipment before handing it over (pay at the counter, collect later)."""
+    from orders.services.common import lock_order
+    from orders.services.payments import settle_cash_payment
+
+    lock_order(shipment.order_id)
+    db.session.refresh(shipment)
+    if not is_cash_order(shipment.order):
+        raise Conflict(_("此订单为在线支付，不收现金"), code="not_cash_order")
+    if taken_entry(shipment.id) is not None:
+        raise Conflict(_("此发货单的现金已确认过"), code="cash_already_received")
+    take_cash(shipment, shipment_due_fen(shipment), actor=actor, now=now)
+    settle_cash_payment(shipment.order, actor=actor, now=now)
+    db.session.flush()
+    return shipment
+
+
+def pay_out_refund(refund: Refund, *, shipment: Shipment, actor, now: datetime) -> CashEntry:
+    """A cash refund leaves the till that took the shipment's cash: a negative `refund` entry."""
+    taken = taken_entry(shipment.id)
+    station_id = taken.station_id if taken is not None else shipment.station_id
+    return _write(station_id, CashKind.REFUND, -int(refund.amount_fen), actor=actor, now=now,
+                  order_id=shipment.order_id, shipment_id=shipment.id, refund_id=refund.id, reason=refund.reason)
+
+
+def _amount(amount_fen, name: str = "amount_fen") -> int:
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or abs(amount_fen) > MAX_FEN:
+        raise ValidationError(_("金额无效"), fields={name: "invalid"})
+    return amount_fen
+
+
+def remit(station_id: int, amount_fen: int, *, actor, now: datetime, note: str = "") -> CashEntry:
+    """Cash handed over to the platform (a positive amount leaves the till)."""
+    amount = _amount(amount_fen)
+    if amount <= 0:
+        raise ValidationError(_("上缴金额必须大于零"), fields={"amount_fen": "invalid"})
+    return _write(station_id, CashKind.REMITTANCE, -amount, actor=actor, now=now, reason=note)
+
+
+def correct(station_id: int, amount_fen: int, *, reason: str, actor, now: datetime,
+            day: date | None = None) -> CashEntry:
+    """A signed correction with its reason (into `day`'s book if given and still open)."""
+    amount = _amount(amount_fen)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("请填写更正原因"), fields={"reason": "required"})
+    if amount == 0:
+        raise ValidationError(_("更正金额不能为零"), fields={"amount_fen": "invalid"})
+    return _write(station_id, CashKind.CORRECTION, amount, actor=actor, now=now, day=day, reason=reason)
+
+
+def close_day(station_id: int, day: date, *, counted_fen: int, note: str = "", actor, now: datetime) -> CashClose:
+    """日结: expected from the book, counted by the operator, the difference recorded with a reason.
+
+    Refused for a day still to come, for a day already closed (`cash_day_closed`), and for a
+    difference without a reason.
+    """
+    counted = _amount(counted_fen, "counted_fen")
+    if counted < 0:
+        raise ValidationError(_("清点金额不能为负"), fields={"counted_fen": "invalid"})
+    note = (note or "").strip()[:200]
+    if day > local_date(now):
+        raise ValidationError(_("不能为将来的日期日结"), fields={"date": "future"})
+    _lock_station(station_id)
+    if is_closed(station_id, day):
+        raise CashDayClosed(_("%(day)s 的现金账已日结", day=day.isoformat()))
+    book = day_book(station_id, day)
+    difference = counted - book.expected_fen
+    if difference and not note:
+        raise ValidationError(_("清点金额与账面不符，请填写原因"),
+                              fields={"note": "required", "expected_fen": str(book.expected_fen)})
+    if difference:
+        _write(station_id, CashKind.CLOSE_DIFFERENCE, difference, actor=actor, now=now, day=day, reason=note)
+    close = CashClose(station_id=station_id, business_date=day, expected_fen=book.expected_fen, counted_fen=counted,
+                      difference_fen=difference, note=note, actor_id=getattr(actor, "id", None), created_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(close)
+            db.session.flush()
+    except IntegrityError:  # the other operator's close won (the station lock makes this rare)
+        raise CashDayClosed(_("%(day)s 的现金账已日结", day=day.isoformat())) from None
+    return close
+
+
+def order_of(entry: CashEntry) -> Order | None:
+    return db.session.get(Order, entry.order_id) if entry.order_id else None

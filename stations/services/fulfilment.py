@@ -14,7 +14,9 @@ station that hands over (the chosen station for a pick-up order, else the packin
 takes the cash and hands over. docs/pickup.md has the rules.
 
 Hand-over (deliver or pick-up) is the moment the goods leave the station: in the same transaction
-each open product line consumes its allocation and is credited to its households
+the cash of a cash order is taken into the hand-over station's cash book
+(`stations.services.cash.take_cash`; refused with 409 `cash_not_received`, nothing changed, unless it
+is already there or handed over now as `cash_received_fen`), each open product line consumes its allocation and is credited to its households
 (`county.services.ledger.credit_line`); when every shipment of the order is settled the order is
 completed. Every step is recorded by `shop.history.transition` (time + actor) and the consumer is
 notified by a Celery task after commit.
@@ -31,7 +33,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from orders.models import Delivery, LineStatus, Order, OrderLine, OrderStatus, PaymentMethod, Shipment, ShipmentStatus
+from orders.models import Delivery, LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
+from orders.services.amounts import is_cash_order, shipment_due_fen
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
 from shop.codes import same_secret
@@ -304,12 +307,17 @@ def receive(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     return shipment
 
 
-def _hand_over(shipment: Shipment, *, actor, now: datetime, note: str) -> Shipment:
-    """Consume allocations, credit households, mark delivered, complete the order if all settled."""
+def _hand_over(shipment: Shipment, *, actor, now: datetime, note: str, cash_received_fen: int | None = None) -> Shipment:
+    """Take the cash (cash orders), consume allocations, credit households, mark delivered, complete
+    the order if all settled — one transaction. A cash shipment whose cash is not in the book and not
+    handed over now (`cash_received_fen` = the amount due) is refused before anything changes."""
     from county.services.ledger import credit_line
+    from orders.services.payments import settle_cash_payment
+    from stations.services.cash import take_cash
 
-    if shipment.order.payment_method == PaymentMethod.STATION_CASH and shipment.cash_received_at is None:
-        raise Conflict(_("请先确认已收现金，再交付"), code="cash_not_received")
+    if is_cash_order(shipment.order):
+        take_cash(shipment, cash_received_fen, actor=actor, now=now)
+        settle_cash_payment(shipment.order, actor=actor, now=now)
     lines = _open_product_lines(shipment)
     pairs = sorted(((_record_id_for(line), line) for line in lines), key=lambda pair: (pair[0], pair[1].id))
     for record_id, line in pairs:  # the global lock order: stock records by id
@@ -324,8 +332,8 @@ def _hand_over(shipment: Shipment, *, actor, now: datetime, note: str) -> Shipme
     return shipment
 
 
-def deliver(shipment: Shipment, *, actor, now: datetime) -> Shipment:
-    """A shipped parcel reached the buyer."""
+def deliver(shipment: Shipment, *, actor, now: datetime, cash_received_fen: int | None = None) -> Shipment:
+    """A shipped parcel reached the buyer (cash on delivery: with its cash)."""
     _lock(shipment)
     if shipment.status != ShipmentStatus.SHIPPED:
         raise IllegalTransition(_("当前状态「%(status)s」不能交付", status=status_label(shipment.status)),
@@ -333,7 +341,7 @@ def deliver(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     _require_order_open(shipment)
     if shipment.order.delivery != Delivery.SHIP:  # a pick-up order is handed over at the chosen station
         raise IllegalTransition(_("此订单为到站自提，须在自提站点凭取货码交付"), fields={"status": shipment.status})
-    return _hand_over(shipment, actor=actor, now=now, note="delivered")
+    return _hand_over(shipment, actor=actor, now=now, note="delivered", cash_received_fen=cash_received_fen)
 
 
 def _lock_order_shipments(order: Order) -> list[Shipment]:
@@ -348,12 +356,14 @@ def _lock_order_shipments(order: Order) -> list[Shipment]:
     return [s for s in order_shipments(order) if s.id in ids]
 
 
-def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now: datetime) -> Shipment:
+def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now: datetime,
+                     cash_received_fen: int | None = None) -> Shipment:
     """Counter hand-over of the whole pick-up order `shipment` belongs to, against the buyer's one
     pick-up code; wrong codes are counted (on every live shipment of the order), then locked out.
 
     Every live shipment must wait at the chosen station (its own: ready for pick-up; from another
-    station: arrived). For a cash order every shipment's cash must have been taken.
+    station: arrived). For a cash order the cash of every shipment not yet in the book is taken in
+    the same step: `cash_received_fen` must equal the sum still due (`outstanding_cash_fen`).
     """
     order = shipment.order
     shipments = _lock_order_shipments(order)
@@ -385,8 +395,10 @@ def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now:
         raise WrongPickupCode(
             _("取货码错误"), fields={"pickup_code": "wrong", "attempts_left": str(left)}
         )
-    if order.payment_method == PaymentMethod.STATION_CASH and any(s.cash_received_at is None for s in live):
-        raise Conflict(_("请先确认已收现金，再交付"), code="cash_not_received")
+    if is_cash_order(order):
+        from stations.services.cash import take_cash_for_order
+
+        take_cash_for_order(live, cash_received_fen, actor=actor, now=now)
     for s in live:
         _hand_over(s, actor=actor, now=now, note="picked up")
     db.session.refresh(shipment)
@@ -492,7 +504,8 @@ def _settle_order(order: Order, *, actor, now: datetime) -> None:
 
 
 def apply_action(shipment: Shipment, action: str, *, actor, now: datetime, tracking_number: str | None = None,
-                 pickup_code: str | None = None, reason: str | None = None) -> Shipment:
+                 pickup_code: str | None = None, reason: str | None = None,
+                 cash_received_fen: int | None = None) -> Shipment:
     """The operator's step; refused (403) when it belongs to the other station (`may`)."""
     if action in ACTIONS:
         require_may(actor, shipment, action)
@@ -507,14 +520,15 @@ def apply_action(shipment: Shipment, action: str, *, actor, now: datetime, track
     if action == "receive":
         return receive(shipment, actor=actor, now=now)
     if action == "deliver":
-        return deliver(shipment, actor=actor, now=now)
+        return deliver(shipment, actor=actor, now=now, cash_received_fen=cash_received_fen)
     if action == "pickup":
-        return hand_over_pickup(shipment, pickup_code=pickup_code, actor=actor, now=now)
+        return hand_over_pickup(shipment, pickup_code=pickup_code, actor=actor, now=now,
+                                cash_received_fen=cash_received_fen)
     if action == "cancel":
         return cancel_shipment(shipment, actor=actor, now=now, reason=reason or "")
     raise ValidationError(_("未知操作"), fields={"action": "invalid"})
 
 
 def shipment_amount_fen(shipment: Shipment) -> int:
-    """What the buyer owes for this shipment: open lines plus its shipping."""
-    return sum(ln.line_total_fen for ln in shipment.lines if ln.status == LineStatus.OPEN) + (shipment.shipping_fen or 0)
+    """What the buyer owes for this shipment (`orders.services.amounts.shipment_due_fen`)."""
+    return shipment_due_fen(shipment)

@@ -240,7 +240,11 @@ def test_refund_line_on_unpaid_cash_order_lowers_what_is_due(db, now):
                        pickup_station_id=a.station_id)
     line = next(l for l in order.lines if l.product_id == b.id)
     assert refund_line(line, actor=None, now=now, reason="缺货") is None
-    assert order.total_fen == 1000 and order.payments[0].amount_fen == 1000
+    # the total is never rewritten (#18): what is due is computed from the lines
+    from orders.services.amounts import order_due_fen
+
+    assert order.total_fen == 3000 and order.payments[0].amount_fen == 3000
+    assert order_due_fen(order) == 1000
 
 
 def test_refund_request_after_delivery_approved_by_station(db, now, fake_stripe, client, auth):

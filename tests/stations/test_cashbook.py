@@ -1,0 +1,319 @@
+"""#18: the station cash book, cash taken in the hand-over step, cash refunds, the daily close."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from county.models import IncomeEntry
+from orders.models import LineStatus, OrderStatus, PaymentState, Refund, ShipmentStatus
+from orders.services.amounts import order_due_fen
+from shop.db import commit
+from shop.errors import Conflict, ValidationError
+from shop.schema import AppendOnlyError
+from shop.timeutil import local_date
+from stations.models import CashClose, CashEntry
+from stations.services import cash, fulfilment
+from tests.conftest import requires_postgres
+from tests.factories import make_product, make_station, make_user
+from tests.stations.factories import PICKUP_CODE, make_order
+
+
+def _credited(db, order) -> int:
+    return db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(
+        IncomeEntry.order_line_id.in_([l.id for l in order.lines])))
+
+
+def _entries(db, **where) -> list[CashEntry]:
+    query = sa.select(CashEntry).order_by(CashEntry.id)
+    for key, value in where.items():
+        query = query.where(getattr(CashEntry, key) == value)
+    return list(db.session.scalars(query))
+
+
+def _shipped(order, operator, now):
+    for shipment in order.shipments:
+        fulfilment.accept(shipment, actor=operator, now=now)
+        fulfilment.pack(shipment, actor=operator, now=now)
+        if order.delivery == "ship":
+            fulfilment.ship(shipment, tracking_number="SF1", actor=operator, now=now)
+
+
+def test_cod_delivery_through_the_api_needs_the_cash_and_then_credits_once(db, world, now, client, api_token):
+    order = make_order([(world.a.product, 2)], payment_method="cod")  # 2 × ¥33.33
+    shipment = order.shipments[0]
+    _shipped(order, world.a.operator, now)
+    commit()
+    headers = api_token(world.a.operator)
+    url = f"/api/v1/shipments/{shipment.code}/transition"
+    for body in ({"action": "deliver"}, {"action": "deliver", "cash_received_fen": 6000}):
+        response = client.post(url, json=body, headers=headers)
+        assert response.status_code == 409, response.json
+        assert response.json["error"]["code"] == "cash_not_received"
+        db.session.expire_all()
+        assert shipment.status == ShipmentStatus.SHIPPED and order.status == OrderStatus.CONFIRMED
+        assert _credited(db, order) == 0 and _entries(db) == []
+        assert order.payments[0].state == PaymentState.CREATED
+    response = client.post(url, json={"action": "deliver", "cash_received_fen": 6666}, headers=headers)
+    assert response.status_code == 200, response.json
+    assert response.json["cash_received"] is True
+    db.session.expire_all()
+    assert shipment.status == ShipmentStatus.DELIVERED and order.status == OrderStatus.COMPLETED
+    (entry,) = _entries(db)
+    assert (entry.kind, entry.amount_fen, entry.shipment_id, entry.station_id, entry.actor_id) == (
+        "cod", 6666, shipment.id, world.a.station.id, world.a.operator.id)
+    assert order.payments[0].state == PaymentState.CONFIRMED
+    credited = _credited(db, order)
+    assert credited == 6666 - 667  # the producer share (10 % commission), credited once
+    again = client.post(url, json={"action": "deliver", "cash_received_fen": 6666}, headers=headers)
+    assert again.status_code == 409
+    db.session.expire_all()
+    assert _credited(db, order) == credited and len(_entries(db)) == 1
+
+
+def test_pickup_form_needs_the_cash_received_field(db, world, now, client, auth):
+    order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")
+    shipment = order.shipments[0]
+    _shipped(order, world.a.operator, now)
+    commit()
+    auth.login(world.a.operator)
+    page = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
+    assert 'name="cash_received"' in page
+    url = f"/station/shipments/{shipment.code}/action"
+    for value in ("", "66.00", "abc"):
+        response = client.post(url, data={"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": value},
+                               follow_redirects=True)
+        assert response.status_code == 200
+        db.session.expire_all()
+        assert shipment.status == ShipmentStatus.READY_FOR_PICKUP and _entries(db) == []
+    text = client.post(url, data={"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "66.00"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "¥66.66" in text  # the message names the amount due
+    client.post(url, data={"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "66.66"})
+    db.session.expire_all()
+    assert shipment.status == ShipmentStatus.DELIVERED
+    assert [(e.kind, e.amount_fen) for e in _entries(db)] == [("station_cash", 6666)]
+    assert _credited(db, order) > 0
+    page = client.get("/station/cash").get_data(as_text=True)
+    assert "¥66.66" in page and shipment.code in page
+
+
+def test_partial_cancellation_of_a_three_station_cash_order_leaves_the_payment_paid(db, world, now):
+    third = make_product(price_fen=1000, stock=5, station=make_station(code="STC"))
+    order = make_order([(world.a.product, 1), (world.b.product, 1), (third, 1)], payment_method="station_cash",
+                       delivery="pickup")
+    operators = {world.a.station.id: world.a.operator, world.b.station.id: world.b.operator}
+    first, second, last = order.shipments
+    for shipment in (first, second):
+        op = operators[shipment.station_id]
+        fulfilment.accept(shipment, actor=op, now=now)
+        fulfilment.pack(shipment, actor=op, now=now)
+        fulfilment.hand_over_pickup(shipment, pickup_code=PICKUP_CODE, actor=op, now=now,
+                                    cash_received_fen=fulfilment.shipment_amount_fen(shipment))
+    assert order.payments[0].state != PaymentState.CONFIRMED
+    admin = make_user(role="admin")
+    fulfilment.cancel_shipment(last, actor=admin, now=now, reason="缺货")
+    assert last.status == ShipmentStatus.CANCELED
+    assert order.status == OrderStatus.COMPLETED
+    assert order.payments[0].state == PaymentState.CONFIRMED  # every remaining shipment's money is in
+    assert order.total_fen == 3333 * 2 + 1000  # never rewritten
+    assert order_due_fen(order) == 3333 * 2
+    assert sum(e.amount_fen for e in _entries(db)) == 3333 * 2
+
+
+def test_cash_refund_after_hand_over_is_a_refund_row_and_a_cash_book_entry(db, world, now, client, auth):
+    from orders.services.refunds import approve_refund_request, request_refund
+
+    second = make_product(price_fen=3333, stock=5, station=world.a.station)
+    order = make_order([(world.a.product, 1), (second, 1)], delivery="pickup", payment_method="station_cash",
+                       buyer=world.buyer)
+    shipment = order.shipments[0]
+    _shipped(order, world.a.operator, now)
+    fulfilment.hand_over_pickup(shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now,
+                                cash_received_fen=6666)
+    line = order.lines[1]
+    req = request_refund(order, line.id, actor=world.buyer, now=now, reason="坏了")
+    approve_refund_request(req.id, actor=world.a.operator, now=now + timedelta(minutes=5))
+    refund = db.session.scalar(sa.select(Refund))
+    assert (refund.amount_fen, refund.state, refund.order_line_id) == (3333, "succeeded", line.id)
+    entries = _entries(db)
+    assert [(e.kind, e.amount_fen, e.refund_id) for e in entries] == [("station_cash", 6666, None),
+                                                                        ("refund", -3333, refund.id)]
+    assert order.total_fen == 6666 and order.payments[0].amount_fen == 6666  # nothing rewritten
+    assert line.status == LineStatus.REFUNDED
+    assert cash.shipment_cash_fen(shipment.id) == fulfilment.shipment_amount_fen(shipment) == 3333
+    book = cash.day_book(world.a.station.id, local_date(now))
+    assert book.expected_fen == 3333
+    # the other line's income stays, the refunded one is reversed to zero
+    assert _credited(db, order) == 3333 - 333
+
+
+def test_cash_taken_before_hand_over_goes_back_when_lines_are_canceled(db, world, now):
+    second = make_product(price_fen=3333, stock=5, station=world.a.station)
+    order = make_order([(world.a.product, 1), (second, 2)], delivery="pickup", payment_method="station_cash")
+    shipment = order.shipments[0]
+    cash.confirm_cash(shipment, actor=world.a.operator, now=now)
+    assert order.payments[0].state == PaymentState.CONFIRMED
+    fulfilment.cancel_line(order.lines[0], actor=world.a.operator, now=now, reason="缺货")
+    fulfilment.cancel_line(order.lines[1], actor=world.a.operator, now=now, reason="缺货")
+    assert shipment.status == ShipmentStatus.CANCELED and order.status == OrderStatus.CANCELED
+    assert [e.amount_fen for e in _entries(db)] == [9999, -3333, -6666]
+    assert cash.shipment_cash_fen(shipment.id) == 0
+    assert len(db.session.scalars(sa.select(Refund)).all()) == 2
+
+
+def test_buyer_cancelling_a_cash_order_gets_the_cash_back_from_the_till(db, world, now):
+    from orders.services.payments import cancel_order
+
+    order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer)
+    cash.confirm_cash(order.shipments[0], actor=world.a.operator, now=now)
+    cancel_order(order, actor=world.buyer, now=now, reason="不要了")
+    assert [e.kind for e in _entries(db)] == ["station_cash", "refund"]
+    assert order.payments[0].state == PaymentState.REFUNDED
+    assert sum(e.amount_fen for e in _entries(db)) == 0
+
+
+def test_daily_close_records_the_difference_and_a_closed_day_refuses_every_change(db, world, now):
+    station_id = world.a.station.id
+    op = world.a.operator
+    day = local_date(now)
+    order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash")
+    cash.confirm_cash(order.shipments[0], actor=op, now=now)
+    cash.remit(station_id, 1000, actor=op, now=now, note="交平台")
+    book = cash.day_book(station_id, day)
+    assert (book.opening_fen, book.expected_fen, book.closed) == (0, 2333, False)
+    with pytest.raises(ValidationError):  # a difference needs its reason
+        cash.close_day(station_id, day, counted_fen=2300, actor=op, now=now)
+    with pytest.raises(ValidationError):
+        cash.close_day(station_id, day + timedelta(days=1), counted_fen=0, actor=op, now=now)
+    close = cash.close_day(station_id, day, counted_fen=2300, note="找零差错", actor=op, now=now)
+    assert (close.expected_fen, close.counted_fen, close.difference_fen) == (2333, 2300, -33)
+    book = cash.day_book(station_id, day)
+    assert book.closed and book.expected_fen == 2333 and book.counted_fen == 2300
+    assert book.entries[-1].kind == "close_difference" and book.entries[-1].amount_fen == -33
+    with pytest.raises(Conflict) as info:
+        cash.close_day(station_id, day, counted_fen=2300, note="again", actor=op, now=now)
+    assert info.value.code == "cash_day_closed"
+    with pytest.raises(Conflict):
+        cash.correct(station_id, 10, reason="补记", actor=op, now=now, day=day)
+    with pytest.raises(AppendOnlyError):
+        book.entries[0].amount_fen = 1
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_an_event_after_the_close_goes_into_the_next_open_day(db, world, now):
+    station_id = world.a.station.id
+    op = world.a.operator
+    day = local_date(now)
+    cash.close_day(station_id, day, counted_fen=0, actor=op, now=now)
+    order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash")
+    cash.confirm_cash(order.shipments[0], actor=op, now=now + timedelta(hours=1))
+    (entry,) = _entries(db)
+    assert entry.business_date == day + timedelta(days=1)
+    assert cash.day_book(station_id, day).entries == []
+    assert cash.day_book(station_id, day + timedelta(days=1)).opening_fen == 0
+
+
+def test_cashbook_api_for_the_station_operator_only(db, world, now, client, api_token):
+    order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash")
+    cash.confirm_cash(order.shipments[0], actor=world.a.operator, now=now)
+    commit()
+    day = local_date(now).isoformat()
+    url = f"/api/v1/stations/{world.a.station.id}/cashbook"
+    mine = api_token(world.a.operator)
+    other = api_token(world.b.operator)
+    body = client.get(f"{url}?date={day}", headers=mine).json
+    assert body["date"] == day and body["expected_fen"] == 3333 and body["closed"] is False
+    assert body["counted_fen"] is None
+    assert [(e["kind"], e["amount_fen"], e["shipment_id"]) for e in body["entries"]] == [
+        ("station_cash", 3333, order.shipments[0].code)]
+    assert client.get(f"{url}?date={day}", headers=other).status_code == 403
+    assert client.get(f"{url}?date=2026-13-01", headers=mine).status_code in (400, 422)
+    response = client.post(f"{url}/close", json={"date": day, "counted_fen": 3333}, headers=other)
+    assert response.status_code == 403
+    response = client.post(f"{url}/close", json={"date": day, "counted_fen": 3000}, headers=mine)
+    assert response.status_code == 422  # a difference without a note
+    response = client.post(f"{url}/close", json={"date": day, "counted_fen": 3000, "note": "少了"}, headers=mine)
+    assert response.status_code == 200, response.json
+    assert (response.json["closed"], response.json["counted_fen"], response.json["difference_fen"]) == (True, 3000, -333)
+    again = client.post(f"{url}/close", json={"date": day, "counted_fen": 3000, "note": "x"}, headers=mine)
+    assert again.status_code == 409 and again.json["error"]["code"] == "cash_day_closed"
+
+
+def test_cash_page_closes_the_day_and_records_remittances(db, world, now, client, auth):
+    auth.login(world.a.operator)
+    today = local_date(now)
+    response = client.post("/station/cash/entries", data={"kind": "correction", "amount": "-1.50", "reason": "点错"})
+    assert response.status_code == 302
+    response = client.post("/station/cash/entries", data={"kind": "remittance", "amount": "abc", "reason": ""})
+    assert response.status_code == 302
+    kinds = [(e.kind, e.amount_fen) for e in _entries(db)]
+    assert kinds == [("correction", -150)]
+    day = kinds and _entries(db)[0].business_date
+    client.post("/station/cash/close", data={"day": day.isoformat(), "counted": "0", "note": "补记"})
+    assert db.session.scalar(sa.select(CashClose.counted_fen)) == 0
+    page = client.get(f"/station/cash?date={day.isoformat()}").get_data(as_text=True)
+    assert "已日结" in page and "点错" in page
+    assert today  # the page defaults to today's Beijing date
+
+
+@requires_postgres
+def test_the_database_refuses_updates_deletes_and_entries_in_a_closed_day(app, committed_db, now):
+    from tests.factories import make_station as station_factory
+
+    station = station_factory(code="PGCASH")
+    cash.correct(station.id, 100, reason="开账", actor=None, now=now)
+    commit()
+    day = local_date(now)
+    with committed_db.engine.connect() as conn:
+        for statement in ("UPDATE cash_entries SET amount_fen = 1", "DELETE FROM cash_entries"):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+                conn.execute(sa.text(statement))
+            conn.rollback()
+    cash.close_day(station.id, day, counted_fen=100, actor=None, now=now)
+    commit()
+    with committed_db.engine.connect() as conn:
+        with pytest.raises(sa.exc.DBAPIError, match="closed"):
+            conn.execute(sa.text(
+                "INSERT INTO cash_entries (station_id, business_date, kind, amount_fen, reason, created_at) "
+                "VALUES (:s, :d, 'correction', 5, 'x', now())"), {"s": station.id, "d": day})
+        conn.rollback()
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            conn.execute(sa.text("UPDATE cash_closes SET counted_fen = 0"))
+
+
+@requires_postgres
+def test_two_operators_closing_the_same_day_at_once_make_one_close(app, committed_db, now):
+    from tests.factories import make_station as station_factory
+
+    station = station_factory(code="PGRACE")
+    cash.correct(station.id, 500, reason="开账", actor=None, now=now)
+    commit()
+    station_id, day = station.id, local_date(now)
+    barrier = threading.Barrier(4)
+    outcomes = []
+
+    def worker():
+        with app.app_context():
+            try:
+                barrier.wait(timeout=10)
+                cash.close_day(station_id, day, counted_fen=500, actor=None, now=now)
+                commit()
+                outcomes.append("closed")
+            except Conflict as exc:
+                committed_db.session.rollback()
+                outcomes.append(exc.code)
+            finally:
+                committed_db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["cash_day_closed"] * 3 + ["closed"]
+    with app.app_context():
+        assert committed_db.session.scalar(sa.select(sa.func.count(CashClose.id))) == 1
