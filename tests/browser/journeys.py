@@ -234,11 +234,24 @@ def deliver_by_api(live: LiveServer, code: str) -> None:
     for shipment in order_facts(live, code)["shipments"]:
         if shipment["station"] != STATION_A:
             continue
+        body = {}
         for action, extra in (("accept", {}), ("pack", {}), ("ship", {"tracking_number": "SF0000000001"}),
                               ("deliver", {})):
+            if action == "deliver" and body.get("payment_method") in ("cod", "station_cash"):
+                extra = {"cash_received_fen": body["amount_fen"]}  # cash is taken in the hand-over step
             status, body = api(live, "POST", f"/shipments/{shipment['code']}/transition",
                                {"action": action, **extra}, token=token)
             assert status == 200, (action, status, body)
+
+
+def shipment_due_yuan(live: LiveServer, shipment_code: str) -> str:
+    """What the buyer owes for a shipment, as typed into the cash field ("12.50")."""
+    from orders.models import Shipment
+    from orders.services.amounts import shipment_due_fen
+
+    with live.app_context() as db:
+        fen = shipment_due_fen(db.session.scalar(sa.select(Shipment).where(Shipment.code == shipment_code)))
+    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def village_income_fen(live: LiveServer, village: str) -> int:

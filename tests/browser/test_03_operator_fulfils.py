@@ -6,7 +6,9 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO
-from tests.browser.journeys import VILLAGE_A, demo_product, income_of_order, order_facts, place_order_by_api
+from tests.browser.journeys import (
+    VILLAGE_A, demo_product, income_of_order, order_facts, place_order_by_api, shipment_due_yuan,
+)
 
 
 def test_operator_accepts_packs_ships_delivers_and_the_consumer_sees_each_status(open_page, live_server, viewport):
@@ -49,7 +51,8 @@ def test_operator_accepts_packs_ships_delivers_and_the_consumer_sees_each_status
     act("已打包", "已打包")
     act("发货", "已发货", {"运单号": tracking})
     consumer_sees("已发货", tracking)
-    act("确认已送达", re.compile("已送达|已交付"))
+    # cash on delivery: the cash is taken in the hand-over step (#18)
+    act("收款并确认已送达", re.compile("已送达|已交付"), {"收到现金（元）": shipment_due_yuan(live_server, shipment["code"])})
     consumer_sees("已送达")
 
     facts = order_facts(live_server, code)
