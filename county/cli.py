@@ -54,14 +54,18 @@ def export_households_command(path):
 
 @county_cli.command("reconcile")
 def reconcile_command():
-    """Delivered lines and completed stays against the ledger; exit 1 on any discrepancy."""
+    """Money received, amounts due and the ledger, per shipment, order and line; exit 1 on any discrepancy."""
     from county.services.reconcile import check
 
     result = check()
     click.echo(f"checked {result['checked']} lines, {len(result['discrepancies'])} discrepancies")
     for d in result["discrepancies"]:
-        click.echo(f"  line {d['line_id']} (order {d['order_id']}): {d['problem']} "
-                   f"expected {d['expected_fen']} fen, credited {d['credited_fen']} fen")
+        if d.get("subject"):  # money: a shipment or an order (county.services.reconcile_money)
+            click.echo(f"  {d['subject']} (order {d['order_id']}): {d['problem']} "
+                       f"due {d['expected_fen']} fen, received {d['credited_fen']} fen")
+        else:
+            click.echo(f"  line {d['line_id']} (order {d['order_id']}): {d['problem']} "
+                       f"expected {d['expected_fen']} fen, credited {d['credited_fen']} fen")
     if result["discrepancies"]:
         raise SystemExit(1)
 

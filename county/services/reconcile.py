@@ -3,7 +3,8 @@
 An open line with a benefit split must have credit entries equal, household by household, to its
 producer share split; a refunded line that was credited must have been reversed (net zero); a line
 canceled before hand-over was never credited. Lines without a split credit nothing by design.
-Money kept by canceled and no-show bookings is checked by `reconcile_tourism.check_kept`.
+Money kept by canceled and no-show bookings is checked by `reconcile_tourism.check_kept`; the money
+received for shipments and card orders (cash book, captures, refunds) by `reconcile_money.check_money`.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 
 from county.models import IncomeEntry, IncomeKind
 from county.services.ledger import KIND_FOR_LINE, expected_credit
+from county.services.reconcile_money import check_money
 from county.services.reconcile_tourism import check_kept
 from orders.models import OrderLine, Shipment, ShipmentStatus
 from shop.extensions import db
@@ -65,4 +67,6 @@ def check() -> dict:
                 "credited_fen": sum(credited.values()), "reversed_fen": reversed_,
             })
     kept = check_kept()  # late-cancellation fees and no-show charges (county.services.reconcile_tourism)
-    return {"checked": len(lines) + kept["checked"], "discrepancies": problems + kept["discrepancies"]}
+    money = check_money()  # money received against what is due (county.services.reconcile_money)
+    return {"checked": len(lines) + kept["checked"] + money["checked"],
+            "discrepancies": problems + kept["discrepancies"] + money["discrepancies"]}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 
-from orders.models import Order, OrderLine, Shipment
+from orders.models import Order, OrderLine, OrderPayment, Shipment
 from shop.extensions import db
 from tests.factories import NOW, make_category, make_household, make_station, make_user
 
@@ -30,6 +30,9 @@ def make_order(*, user=None, station=None, status: str = "confirmed", shipment_s
     shipment = Shipment(code=f"{order.code}-1", order_id=order.id, station_id=station.id, status=shipment_status,
                         created_at=NOW, delivered_at=NOW if shipment_status == "delivered" else None)
     db.session.add(shipment)
+    # the card payment captured for it (grows with the lines, `make_line`): money received = amount due
+    db.session.add(OrderPayment(order_id=order.id, provider="stripe", state="confirmed", amount_fen=0,
+                                created_at=NOW, confirmed_at=NOW))
     db.session.flush()
     return order, shipment
 
@@ -69,6 +72,10 @@ def make_line(*, order=None, shipment=None, station=None, households=None, weigh
     db.session.add(line)
     order.subtotal_fen += total
     order.total_fen += total
+    payment = db.session.scalar(db.select(OrderPayment).where(OrderPayment.order_id == order.id)
+                                .order_by(OrderPayment.id).limit(1))
+    if payment is not None and status == "open":
+        payment.amount_fen += total
     db.session.flush()
     return line
 

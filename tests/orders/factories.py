@@ -46,6 +46,7 @@ class FakeStripeProvider(StripeProvider):
         cls.intents = {}
         cls.refunds = []
         cls.created_with = []
+        cls.canceled = []
         cls.fail_next = False
 
     @property
@@ -77,6 +78,17 @@ class FakeStripeProvider(StripeProvider):
     def retrieve_intent(self, intent_id):
         self._check()
         return self._intent(self.intents[intent_id])
+
+    canceled: list[str] = []
+
+    def cancel_intent(self, intent_id, *, idempotency_key):
+        self._check()
+        pi = self.intents[intent_id]
+        if pi["status"] == "succeeded":
+            raise ProviderError("You cannot cancel this PaymentIntent because it has a status of succeeded.")
+        pi["status"] = "canceled"
+        FakeStripeProvider.canceled.append(intent_id)
+        return self._intent(pi)
 
     def refund(self, *, intent_id, amount_fen, idempotency_key):
         self._check()

@@ -1,0 +1,94 @@
+"""Reconciliation against money (docs/MONEY.md, "Reconciliation").
+
+Per shipment of a cash order: the cash in the stations' cash book for it (taken minus cash refunds
+paid out) must equal what is due for it once it is handed over, nothing once it is canceled, and
+either nothing or everything before; every cash refund must be in a cash book. Per card order: the
+captured payment minus its refunds must equal what the order is due (nothing once canceled or
+expired), and no shipment may be handed over without a capture. What households were credited for
+the lines is checked against the same lines by `county.services.reconcile.check`, so together:
+money received − refunds = amount due, and credits = the split of the money received.
+
+`check_money()` answers in the shape of `reconcile.check()` (`subject` names the shipment or order,
+`expected_fen` what is due, `credited_fen` the money received net of refunds).
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from orders.models import Order, OrderStatus, PaymentState, Refund, ShipmentStatus
+from orders.services.amounts import CASH_METHODS, order_due_fen, shipment_due_fen
+from shop.extensions import db
+from stations.models import CashEntry, CashKind
+
+CAPTURED = (PaymentState.CONFIRMED, PaymentState.REFUNDED)
+
+
+def _problem(order: Order, subject: str, problem: str, due: int, received: int) -> dict:
+    return {"line_id": None, "order_id": order.id, "subject": subject, "title": subject, "kind": "money",
+            "problem": problem, "expected_fen": due, "credited_fen": received, "reversed_fen": 0}
+
+
+def _cash_by_shipment(shipment_ids: list[int]) -> tuple[dict[int, int], set[int]]:
+    """({shipment id: net cash in the book}, {refund ids paid out of a till})."""
+    net: dict[int, int] = {}
+    refunds: set[int] = set()
+    if not shipment_ids:
+        return net, refunds
+    for shipment_id, kind, refund_id, amount in db.session.execute(
+        sa.select(CashEntry.shipment_id, CashEntry.kind, CashEntry.refund_id, CashEntry.amount_fen)
+        .where(CashEntry.shipment_id.in_(shipment_ids))
+    ):
+        if kind in (CashKind.STATION_CASH, CashKind.COD, CashKind.REFUND):
+            net[shipment_id] = net.get(shipment_id, 0) + int(amount)
+        if refund_id is not None:
+            refunds.add(refund_id)
+    return net, refunds
+
+
+def check_money() -> dict:
+    orders = list(db.session.scalars(
+        sa.select(Order).where(Order.id.in_(sa.select(Order.id).join(Order.shipments)))
+        .options(selectinload(Order.shipments), selectinload(Order.lines), selectinload(Order.payments))
+        .order_by(Order.id)
+    ))
+    shipment_ids = [s.id for o in orders for s in o.shipments]
+    cash_net, refunds_in_book = _cash_by_shipment(shipment_ids)
+    payment_ids = [p.id for o in orders for p in o.payments]
+    refunds: dict[int, list[Refund]] = {}
+    if payment_ids:
+        for refund in db.session.scalars(sa.select(Refund).where(Refund.payment_id.in_(payment_ids))):
+            refunds.setdefault(refund.payment_id, []).append(refund)
+    problems: list[dict] = []
+    checked = 0
+    for order in orders:
+        if order.payment_method in CASH_METHODS:
+            for shipment in order.shipments:
+                checked += 1
+                due = shipment_due_fen(shipment)
+                received = cash_net.get(shipment.id, 0)
+                if shipment.status == ShipmentStatus.DELIVERED and received != due:
+                    problems.append(_problem(order, shipment.code, "cash_not_received" if received == 0
+                                             else "cash_mismatch", due, received))
+                elif shipment.status == ShipmentStatus.CANCELED and received != 0:
+                    problems.append(_problem(order, shipment.code, "cash_not_refunded", 0, received))
+                elif received not in (0, due):
+                    problems.append(_problem(order, shipment.code, "cash_mismatch", due, received))
+            for payment in order.payments:
+                for refund in refunds.get(payment.id, []):
+                    if refund.id not in refunds_in_book:
+                        problems.append(_problem(order, f"{order.code} refund {refund.id}",
+                                                 "cash_refund_not_in_book", 0, refund.amount_fen))
+            continue
+        checked += 1
+        captured = [p for p in order.payments if p.state in CAPTURED]
+        received = sum(p.amount_fen for p in captured) - sum(
+            r.amount_fen for p in captured for r in refunds.get(p.id, []) if r.state != "failed")
+        if not captured:
+            if any(s.status == ShipmentStatus.DELIVERED for s in order.shipments):
+                problems.append(_problem(order, order.code, "handed_over_unpaid", order_due_fen(order), 0))
+            continue
+        due = 0 if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED) else order_due_fen(order)
+        if received != due:
+            problems.append(_problem(order, order.code, "card_mismatch", due, received))
+    return {"checked": checked, "discrepancies": problems}
