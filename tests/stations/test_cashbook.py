@@ -101,26 +101,69 @@ def test_pickup_form_needs_the_cash_received_field(db, world, now, client, auth)
 
 
 def test_partial_cancellation_of_a_three_station_cash_order_leaves_the_payment_paid(db, world, now):
+    """#18.2: cash confirmed for two shipments of a three-station order, then the third station
+    cancels: the payment is paid (it was left pending forever), and the whole order is handed over
+    at the chosen station with its cash already in the book."""
     third = make_product(price_fen=1000, stock=5, station=make_station(code="STC"))
     order = make_order([(world.a.product, 1), (world.b.product, 1), (third, 1)], payment_method="station_cash",
                        delivery="pickup")
-    operators = {world.a.station.id: world.a.operator, world.b.station.id: world.b.operator}
-    first, second, last = order.shipments
+    order.pickup_station_id = world.a.station.id
+    db.session.flush()
+    by_station = {s.station_id: s for s in order.shipments}
+    first, second, last = by_station[world.a.station.id], by_station[world.b.station.id], by_station[third.station_id]
     for shipment in (first, second):
-        op = operators[shipment.station_id]
-        fulfilment.accept(shipment, actor=op, now=now)
-        fulfilment.pack(shipment, actor=op, now=now)
-        fulfilment.hand_over_pickup(shipment, pickup_code=PICKUP_CODE, actor=op, now=now,
-                                    cash_received_fen=fulfilment.shipment_amount_fen(shipment))
+        cash.confirm_cash(shipment, actor=world.a.operator, now=now)
     assert order.payments[0].state != PaymentState.CONFIRMED
+    # the entries are in the chosen station's book: it is the one that takes the cash
+    assert {e.station_id for e in _entries(db)} == {world.a.station.id}
     admin = make_user(role="admin")
     fulfilment.cancel_shipment(last, actor=admin, now=now, reason="缺货")
     assert last.status == ShipmentStatus.CANCELED
-    assert order.status == OrderStatus.COMPLETED
     assert order.payments[0].state == PaymentState.CONFIRMED  # every remaining shipment's money is in
+    fulfilment.accept(second, actor=world.b.operator, now=now)
+    fulfilment.pack(second, actor=world.b.operator, now=now)
+    fulfilment.ship(second, tracking_number="", actor=world.b.operator, now=now)
+    fulfilment.receive(second, actor=world.a.operator, now=now)
+    fulfilment.accept(first, actor=world.a.operator, now=now)
+    fulfilment.pack(first, actor=world.a.operator, now=now)
+    fulfilment.hand_over_pickup(first, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now)
+    assert {s.status for s in (first, second)} == {ShipmentStatus.DELIVERED}
+    assert order.status == OrderStatus.COMPLETED
     assert order.total_fen == 3333 * 2 + 1000  # never rewritten
     assert order_due_fen(order) == 3333 * 2
     assert sum(e.amount_fen for e in _entries(db)) == 3333 * 2
+
+
+def test_whole_pickup_order_needs_all_its_cash_in_the_hand_over_step(db, world, now, client, api_token):
+    order = make_order([(world.a.product, 1), (world.b.product, 2)], payment_method="station_cash", delivery="pickup")
+    order.pickup_station_id = world.a.station.id
+    db.session.flush()
+    mine = next(s for s in order.shipments if s.station_id == world.a.station.id)
+    other = next(s for s in order.shipments if s.station_id == world.b.station.id)
+    fulfilment.accept(other, actor=world.b.operator, now=now)
+    fulfilment.pack(other, actor=world.b.operator, now=now)
+    fulfilment.ship(other, tracking_number="", actor=world.b.operator, now=now)
+    fulfilment.receive(other, actor=world.a.operator, now=now)
+    fulfilment.accept(mine, actor=world.a.operator, now=now)
+    fulfilment.pack(mine, actor=world.a.operator, now=now)
+    commit()
+    headers = api_token(world.a.operator)
+    url = f"/api/v1/shipments/{mine.code}/transition"
+    for amount in (None, 3333, 9999 + 1):
+        body = {"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received_fen": amount}
+        response = client.post(url, json=body, headers=headers)
+        assert response.status_code == 409 and response.json["error"]["code"] == "cash_not_received", response.json
+        assert response.json["error"]["fields"]["amount_due_fen"] == "9999"
+    db.session.expire_all()
+    assert _entries(db) == [] and {mine.status, other.status} == {"ready_for_pickup", "arrived"}
+    response = client.post(url, json={"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received_fen": 9999},
+                           headers=headers)
+    assert response.status_code == 200, response.json
+    db.session.expire_all()
+    assert sorted((e.shipment_id, e.amount_fen, e.station_id) for e in _entries(db)) == sorted(
+        [(mine.id, 3333, world.a.station.id), (other.id, 6666, world.a.station.id)])
+    assert {mine.status, other.status} == {"delivered"} and order.payments[0].state == PaymentState.CONFIRMED
+    assert _credited(db, order) > 0
 
 
 def test_cash_refund_after_hand_over_is_a_refund_row_and_a_cash_book_entry(db, world, now, client, auth):
