@@ -70,7 +70,7 @@ class AssistedProductForm(ShopForm):
 class CashCloseForm(ShopForm):
     """日结: what the operator counted in the till."""
 
-    day = DateField(_l("日期"), validators=[InputRequired()])
+    day = DayField(_l("日期"), validators=[InputRequired()])
     counted = StringField(_l("清点现金（元）"), validators=[DataRequired(), Length(max=16)])
     note = StringField(_l("差额原因"), validators=[Optional(), Length(max=200)])
 

@@ -5,7 +5,7 @@ ledger (`shop.schema.append_only`); on PostgreSQL triggers refuse UPDATE/DELETE 
 written into a closed day.
 
 Revision ID: 25bcdea02584
-Revises: a7d3c9e1f2b4
+Revises: d7a1e5c3b9f2
 Create Date: 2026-12-02 18:26:33.199072
 
 """
@@ -20,7 +20,7 @@ PG_DDL = [append_only_ddl("cash_entries"), append_only_ddl("cash_closes"), CASH_
 
 # revision identifiers, used by Alembic.
 revision = '25bcdea02584'
-down_revision = 'a7d3c9e1f2b4'
+down_revision = 'd7a1e5c3b9f2'
 branch_labels = None
 depends_on = None
 
