@@ -1,0 +1,99 @@
+"""#17.9: a PaymentIntent is adopted (from its metadata) only when its amount and currency are the
+payment's, so a mismatching intent never displaces the buyer's real one; cancelling an order cancels
+its PaymentIntent at Stripe, through the provider module, after the commit."""
+from __future__ import annotations
+
+import requests
+import sqlalchemy as sa
+
+from orders.models import Order, OrderPayment, OrderStatus, PaymentState
+from orders.services.payments import cancel_order, start_payment
+from shop.db import commit
+from shop.timeutil import now_utc
+from tests.factories import make_product, make_user
+from tests.orders.factories import event_payload, make_order, signed
+
+WEBHOOK = "/api/v1/payments/stripe/webhook"
+
+
+def _post_event(client, event_id, event_type, intent_id):
+    body, sig = signed(event_payload(event_id, event_type, intent_id))
+    return client.post(WEBHOOK, data=body, headers={"Stripe-Signature": sig, "Content-Type": "application/json"})
+
+
+def _intent(fake, intent_id, *, amount, currency="cny", status="succeeded", metadata):
+    fake.intents[intent_id] = {"id": intent_id, "status": status, "amount": amount, "currency": currency,
+                               "client_secret": f"{intent_id}_secret", "metadata": metadata, "key": intent_id}
+
+
+def test_a_mismatching_intent_is_never_adopted_and_the_real_one_still_is(client, db, now, fake_stripe):
+    product = make_product(price_fen=4500, stock=5)
+    order = make_order(make_user(), [(product, 1)], now=now, payment_method="card")
+    payment = order.payments[0]  # the intent's answer was lost: no provider_ref yet
+    commit()
+    metadata = {"order_code": order.code, "payment": payment.full_code}
+    _intent(fake_stripe, "pi_cheap", amount=1, metadata=metadata)
+    _intent(fake_stripe, "pi_dollars", amount=order.total_fen, currency="usd", metadata=metadata)
+    for n, intent_id in enumerate(("pi_cheap", "pi_dollars")):
+        res = _post_event(client, f"evt_bad{n}", "payment_intent.succeeded", intent_id)
+        assert res.status_code == 200 and res.json["outcome"] == "ignored", res.json
+    db.session.expire_all()
+    payment = db.session.get(OrderPayment, payment.id)
+    assert payment.provider_ref is None and payment.state != PaymentState.CONFIRMED
+    assert db.session.get(Order, order.id).status == OrderStatus.PENDING
+    _intent(fake_stripe, "pi_real", amount=order.total_fen, metadata=metadata)
+    res = _post_event(client, "evt_good", "payment_intent.succeeded", "pi_real")
+    assert res.json["outcome"] == "confirmed"
+    db.session.expire_all()
+    payment = db.session.get(OrderPayment, payment.id)
+    assert payment.provider_ref == "pi_real" and payment.state == PaymentState.CONFIRMED
+
+
+def test_cancelling_an_unpaid_card_order_cancels_its_intent_after_commit(client, db, now, fake_stripe, api_token):
+    buyer = make_user()
+    order = make_order(buyer, [(make_product(price_fen=4500, stock=5), 1)], now=now, payment_method="card")
+    payment = start_payment(order.payments[0], now=now)
+    commit()
+    res = client.post(f"/api/v1/orders/{order.code}/cancel", headers=api_token(buyer))
+    assert res.status_code == 200 and res.json["status"] == "canceled"
+    assert fake_stripe.canceled == [payment.provider_ref]
+    assert fake_stripe.intents[payment.provider_ref]["status"] == "canceled"
+
+
+def test_an_intent_paid_meanwhile_is_not_canceled_but_refunded(db, now, fake_stripe):
+    from orders.services.payments import cancel_provider_intent
+
+    order = make_order(make_user(), [(make_product(price_fen=4500, stock=5), 1)], now=now, payment_method="card")
+    payment = start_payment(order.payments[0], now=now)
+    cancel_order(order, actor=None, now=now, reason="不要了")
+    fake_stripe.succeed(payment.provider_ref)  # the buyer paid in another tab just before
+    assert cancel_provider_intent(payment, now=now) == "succeeded"
+    db.session.expire_all()
+    assert db.session.get(OrderPayment, payment.id).state == PaymentState.REFUNDED
+    from orders.models import Refund
+
+    assert db.session.scalar(sa.select(Refund.amount_fen)) == order.total_fen  # sent after the commit
+
+
+def test_localstripe_intent_is_canceled_with_its_order(app, committed_db, localstripe, monkeypatch):
+    from orders import providers
+    from orders.providers.stripe import StripeProvider
+
+    monkeypatch.setitem(providers.PROVIDERS, "stripe", StripeProvider)
+    for key, value in {"STRIPE_SECRET_KEY": "sk_test_cancel", "STRIPE_PUBLISHABLE_KEY": "pk_test_cancel",
+                       "STRIPE_API_BASE": localstripe, "STRIPE_MAX_NETWORK_RETRIES": 0}.items():
+        monkeypatch.setitem(app.config, key, value)
+    now = now_utc()
+    buyer = make_user()
+    order = make_order(buyer, [(make_product(price_fen=4500, stock=5), 1)], now=now, payment_method="card")
+    commit()
+    payment = start_payment(order.payments[0], now=now)
+    commit()
+    intent_id = payment.provider_ref
+    cancel_order(db_order := committed_db.session.get(Order, order.id), actor=buyer, now=now, reason="不要了")
+    commit()  # the cancel task runs after the commit (eager here)
+    res = requests.get(f"{localstripe}/v1/payment_intents/{intent_id}", auth=("sk_test_cancel", ""), timeout=5)
+    assert res.status_code == 200 and res.json()["status"] == "canceled", res.json()
+    assert committed_db.session.scalar(sa.select(OrderPayment.state).where(OrderPayment.id == payment.id)) == \
+        PaymentState.CANCELED
+    assert db_order.status == OrderStatus.CANCELED
