@@ -124,6 +124,10 @@ def test_two_operators_handing_over_one_pick_up_order_at_once_hand_it_over_once(
         if shipment.station_id != stations[0].id:
             fulfilment.apply_action(shipment, "receive", actor=operators[0], now=now_utc())
     code = order.shipments[0].pickup_code
+    from stations.services.cash import outstanding_cash_fen
+
+    due = outstanding_cash_fen(fulfilment.live_shipments(order))  # cash on collection, taken at the hand-over
+    assert due > 0
     shipment_codes = [s.code for s in order.shipments]
     order_id, op_id = order.id, operators[0].id
     admin_like = make_user(role="operator", station=stations[0])
@@ -135,7 +139,8 @@ def test_two_operators_handing_over_one_pick_up_order_at_once_hand_it_over_once(
 
         user = db.session.get(User, ids[i])
         shipment = fulfilment.get_shipment_for(user, shipment_codes[i + 1])
-        fulfilment.apply_action(shipment, "pickup", actor=user, now=now_utc(), pickup_code=code)
+        fulfilment.apply_action(shipment, "pickup", actor=user, now=now_utc(), pickup_code=code,
+                                cash_received_fen=due)
 
     won, lost, errors = _run(app, db, 2, hand_over)
     assert errors == []
@@ -145,3 +150,7 @@ def test_two_operators_handing_over_one_pick_up_order_at_once_hand_it_over_once(
     credited = db.session.scalar(sa.select(sa.func.count(IncomeEntry.id))
                                  .where(IncomeEntry.order_line_id.in_([ln.id for ln in lines])))
     assert credited == 3  # one household per line, credited once
+    from stations.models import CashEntry
+
+    taken = db.session.scalars(sa.select(CashEntry).where(CashEntry.order_id == order_id)).all()
+    assert sum(e.amount_fen for e in taken) == due and {e.station_id for e in taken} == {stations[0].id}
