@@ -35,13 +35,13 @@ from orders.models import (
 )
 from orders.providers import card_payments_enabled
 from orders.services.cart import MAX_CART_LINES, check_quantity
-from orders.services.common import new_row, notify, write_new_rows
+from orders.services.common import notify
 from orders.services.limits import check_pay_later
 from orders.services.shipping import shipping_fen
 from shop import pagecache
 from shop.codes import new_numeric_code, new_order_code, new_secret
 from shop.errors import Conflict, NotFound, ValidationError
-from shop.db import is_postgres, statement
+from shop.db import statement
 from shop.extensions import db
 from shop.history import record_status
 from shop.phone import MOBILE_MESSAGE, is_mobile, normalise_phone
@@ -261,8 +261,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     is_card = method == PaymentMethod.CARD
     status = OrderStatus.PENDING if is_card else OrderStatus.CONFIRMED
     address = req.address if req.delivery == Delivery.SHIP else AddressData()
-    order = new_row(
-        Order,
+    order = Order(
         code=new_order_code(),
         secret=new_secret(),
         user_id=actor.id,
@@ -292,8 +291,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     shipments = []
     lines = []
     for n, station_id in enumerate(sorted(q.by_station), start=1):
-        shipment = new_row(
-            Shipment,
+        shipment = Shipment(
             code=f"{order.code}-{n}",
             order=order,
             station_id=station_id,
@@ -309,8 +307,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         new_rows.append(shipment)
         for item in q.by_station[station_id]:
             quantity = wanted[item.product_id]
-            line = new_row(
-                OrderLine,
+            line = OrderLine(
                 order=order,
                 shipment=shipment,
                 kind="product",
@@ -329,8 +326,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
             )
             lines.append(line)
             new_rows.append(line)
-    payment = new_row(
-        OrderPayment,
+    payment = OrderPayment(
         order=order,
         number=1,
         provider="stripe" if is_card else str(method),
@@ -343,31 +339,14 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     )
     new_rows.append(payment)
     initial = [(order, status), *((shipment, ShipmentStatus.NEW) for shipment in shipments), (payment, payment.state)]
-    if is_postgres():
-        _write_in_one_statement(order, shipments, lines, payment, initial, wanted, actor=actor, now=now)
-    else:
-        db.session.add_all(new_rows)
-        db.session.flush()  # one INSERT per table (multi-row where several)
-        for subject, to_status in initial:
-            record_status(subject, from_status=None, to_status=to_status, actor=actor, now=now)
-        db.session.flush()
-        _add_sold_counts(wanted)
+    db.session.add_all(new_rows)
+    db.session.flush()  # one INSERT per table (multi-row where several)
+    for subject, to_status in initial:
+        record_status(subject, from_status=None, to_status=to_status, actor=actor, now=now)
+    db.session.flush()
+    _add_sold_counts(wanted)
     notify(order, "placed")
     return order
-
-
-def _write_in_one_statement(order, shipments, lines, payment, initial, wanted, *, actor, now) -> None:
-    """PostgreSQL: the order, its shipments, lines and payment, their initial status events and the
-    sold counts in ONE statement (`orders.services.common.write_new_rows`) instead of six round trips.
-
-    Lock order is unchanged: the stock records are already locked (ascending) by `allocate()`, so
-    two orders sharing a product are serialised before they reach the products' sold counts.
-    """
-    rows = [(order, {}), *((s, {"order_id": order}) for s in shipments),
-            *((l, {"order_id": order, "shipment_id": l.shipment}) for l in lines), (payment, {"order_id": order})]
-    write_new_rows(rows, events=[(subject, None, to, "") for subject, to in initial], actor=actor, now=now,
-                   increments=[(Product.__table__, pid, "sold_count", wanted[pid]) for pid in sorted(wanted)])
-    pagecache.mark_products(db.session, wanted)  # the sold counts (a CTE the session events do not see)
 
 
 def request_from_cart(cart: Cart, **kwargs) -> PlacementRequest:

@@ -17,11 +17,12 @@ from tests.orders.factories import ADDRESS_JSON
 from tests.sql_count import count_statements
 
 #: Upper bound for one checkout with one line, e-mail task included (Celery runs eagerly in tests):
-#: the count seen (PostgreSQL 15, SQLite 22) plus one. History: 33/35 before the batching, 28/30 before
+#: the count seen (PostgreSQL 20, SQLite 22) plus one. History: 33/35 before the batching, 28/30 before
 #: the single read (products, stock records, stations, benefit links and the pick-up station in one
-#: SELECT) and the token lookup joined with its user, PostgreSQL 20 before the order's rows, status
-#: events and sold counts were written in one statement (placement._write_in_one_statement).
-MAX_STATEMENTS = {"postgresql": 16, "sqlite": 23}
+#: SELECT) and the token lookup joined with its user; PostgreSQL 15 while the order's rows, status
+#: events and sold counts were written in one hand-built statement (removed by #24: the ORM's flush
+#: writes them, one multi-row INSERT per table, then the status events and the sold counts).
+MAX_STATEMENTS = {"postgresql": 21, "sqlite": 23}
 #: Statements allowed per extra line: the guarded stock UPDATE (one per stock record, the lock order
 #: and the no-oversell check need it). SQLite also writes one INSERT per new row (no multi-row
 #: INSERT ... RETURNING there): a shipment, a line and a status event per extra station.
@@ -69,9 +70,9 @@ def test_checkout_statements_do_not_grow_per_line(client, db, api_token):
     assert sold == [2] * 5
 
 
-def test_the_one_statement_write_stores_what_a_flush_would(client, db, api_token):
-    """On PostgreSQL the order's rows go in one statement (orders.services.common.write_new_rows):
-    re-read from the database, every row, default and status event is there (SQLite: the ORM flush)."""
+def test_the_checkout_flush_stores_every_row_and_its_history(client, db, api_token):
+    """The order's rows go through the ORM's flush (db.session.add + flush, #24):
+    re-read from the database, every row, default and status event is there."""
     from orders.models import OrderLine, OrderPayment, Shipment
     from shop.history import history_of
 

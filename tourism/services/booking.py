@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret
-from shop.db import is_postgres, statement
+from shop.db import statement
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, transition
@@ -325,7 +325,6 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     INSERT per table (order, booking, line, payment), then the status events.
     """
     from orders.models import LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
-    from orders.services.common import new_row, write_new_rows
 
     if not req.pay_on_arrival and not card_payments_enabled():
         raise ValidationError(_("暂不支持在线支付，请选择到店支付"),
@@ -341,8 +340,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
                                                now=now, confirm=confirm)
     expires_at = None if confirm else now + timedelta(minutes=_hold_minutes())
     order_code = new_order_code()  # 28^8 codes: a clash is left to the unique constraint
-    order = new_row(
-        Order,
+    order = Order(
         code=order_code,
         secret=new_secret(),
         user_id=user.id,
@@ -356,8 +354,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         expires_at=expires_at,
         created_at=now,
     )
-    booking = new_row(
-        Booking,
+    booking = Booking(
         code=f"{order_code}-S-1",
         user_id=user.id,
         listing=listing,
@@ -381,8 +378,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         created_at=now,
     )
     quantity = booking.nights * booking.units if listing.kind == ListingKind.STAY else booking.guests
-    line = new_row(
-        OrderLine,
+    line = OrderLine(
         order=order,
         kind="booking",
         booking=booking,
@@ -397,8 +393,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         commission_bps=0,
         benefit_split=[{"household_id": link.household_id, "weight": link.weight} for link in listing.benefit_links],
     )
-    payment = new_row(
-        OrderPayment,
+    payment = OrderPayment(
         order=order,
         number=1,
         provider="cod" if req.pay_on_arrival else "stripe",
@@ -413,16 +408,11 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     if confirm:
         events += [(order, OrderStatus.PENDING, OrderStatus.CONFIRMED, "pay on arrival"),
                    (booking, BookingStatus.HELD, BookingStatus.CONFIRMED, "pay on arrival")]
-    if is_postgres():  # one statement for the rows and their history (see write_new_rows)
-        write_new_rows([(order, {}), (booking, {"order_id": order}),
-                        (line, {"order_id": order, "booking_id": booking}), (payment, {"order_id": order})],
-                       events=events, actor=user, now=now)
-    else:
-        db.session.add_all([order, booking, line, payment])
-        db.session.flush()  # one INSERT per table; the status events below need the ids
-        for subject, from_status, to_status, note in events:
-            record_status(subject, from_status=from_status, to_status=to_status, actor=user, now=now, note=note)
-        db.session.flush()
+    db.session.add_all([order, booking, line, payment])
+    db.session.flush()  # one INSERT per table; the status events below need the ids
+    for subject, from_status, to_status, note in events:
+        record_status(subject, from_status=from_status, to_status=to_status, actor=user, now=now, note=note)
+    db.session.flush()
     if confirm:
         from shop.celery import enqueue_after_commit
         from tourism.tasks import send_booking_mail
