@@ -18,6 +18,7 @@ from catalog.models import Product
 from orders.models import Order, OrderLine, OrderStatus, PaymentState, RefundRequest
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
 from orders.services import cart as carts
+from orders.services.amounts import is_cash_order, order_due_fen
 from orders.services.payments import cancel_order, current_payment, pay_with_card, start_payment, sync_payment
 from orders.services.limits import collect_by
 from orders.services.pickup import pickup_code_to_show
@@ -282,6 +283,7 @@ def order_detail(code: str):
         stripe_js_url=current_app.config.get("STRIPE_JS_URL"),
         stripe_publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
         extra_methods=extra_methods(),
+        cash_due_fen=order_due_fen(order) if is_cash_order(order) and order.status == "confirmed" else None,
     )
 
 

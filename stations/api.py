@@ -85,7 +85,7 @@ class TransitionBody(Schema):
 
 
 class CashbookQuery(QuerySchema):
-    date: dt.date | None = None
+    date: ApiDate | None = None
 
 
 class CashEntryOut(BaseModel):
@@ -113,7 +113,7 @@ class CashbookOut(BaseModel):
 
 
 class CashCloseBody(Schema):
-    date: dt.date
+    date: ApiDate
     counted_fen: int = Field(ge=0, le=MAX_FEN)
     note: str | None = Field(default=None, max_length=200)
 

@@ -360,3 +360,15 @@ def test_two_operators_closing_the_same_day_at_once_make_one_close(app, committe
     assert sorted(outcomes) == ["cash_day_closed"] * 3 + ["closed"]
     with app.app_context():
         assert committed_db.session.scalar(sa.select(sa.func.count(CashClose.id))) == 1
+
+
+def test_the_buyer_sees_the_original_total_and_what_is_due_after_a_cancellation(db, world, now, client, auth):
+    second = make_product(price_fen=1000, stock=5, station=world.a.station)
+    order = make_order([(world.a.product, 1), (second, 1)], delivery="pickup", payment_method="station_cash",
+                       buyer=world.buyer)
+    fulfilment.cancel_line(order.lines[1], actor=world.a.operator, now=now, reason="缺货")
+    commit()
+    auth.login(world.buyer)
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert "¥43.33" in page  # the total as placed, never rewritten
+    assert 'id="cash-due">¥33.33<' in page  # what is due now, computed from the lines
