@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PKGS := shop catalog stations orders tourism county
 
-.PHONY: install install-dev run test bench translations clean
+.PHONY: install install-dev run test lint bench translations clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,6 +33,9 @@ run: install ## migrate, load demo data, serve on http://127.0.0.1:5000
 
 test: install-dev ## the whole suite (PostgreSQL when TEST_DATABASE_URL is set, else SQLite)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: install-dev ## ruff (pyflakes and the no-private-names rule, pyproject.toml)
+	$(BIN)/ruff check $(PKGS) bench config.py wsgi.py
 
 bench: install-dev ## benchmark figures (see bench/README.md)
 	$(BIN)/python -m bench.run

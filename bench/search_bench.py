@@ -208,7 +208,7 @@ def run(n: int, nq: int, limits: list[int], keep: str | None = None) -> None:
             t0 = time.perf_counter()
             search.suggest(q[:3], path=path)
             sug.append((time.perf_counter() - t0) * 1000)
-        print(f"-- suggest (first 3 characters of each query)")
+        print("-- suggest (first 3 characters of each query)")
         print(f"{'suggest':<10} {len(sug):>4} {statistics.median(sug):>7.2f} {pct(sug, 95):>7.2f} {pct(sug, 99):>7.2f}")
         first, second = after_update(path, generate(2, seed=99), "腌菜")
         print(f"-- after a one-document update (on a copy): first search page of the new generation "

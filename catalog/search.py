@@ -85,7 +85,6 @@ A missing index is built from the database on first use.
 """
 from __future__ import annotations
 
-import heapq
 import logging
 import os
 import re

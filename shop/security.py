@@ -13,7 +13,7 @@ import functools
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, redirect, request, session
+from flask import Flask, abort, current_app, g, redirect, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 

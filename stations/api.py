@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
 from flask import url_for

@@ -96,6 +96,7 @@ def test_raw_sql_update_and_delete_fail_on_postgres(db, now):
 
 @given(total=st.integers(min_value=-10**9, max_value=10**9),
        weights=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=12).filter(lambda w: sum(w) > 0))
+@settings(suppress_health_check=[HealthCheck.too_slow])  # the filter is slow to satisfy on a loaded machine
 def test_split_sums_to_whole_and_each_part_within_one_fen(total, weights):
     parts = split_fen(total, weights)
     assert sum(parts) == total
