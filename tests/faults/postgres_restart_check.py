@@ -38,8 +38,10 @@ def _restart() -> float:
     return time.monotonic() - started
 
 
-def test_a_restart_under_load_fails_requests_cleanly_and_leaves_no_half_written_order(app, committed_db):
+def test_a_restart_under_load_fails_requests_cleanly_and_leaves_no_half_written_order(app, committed_db, monkeypatch):
     db = committed_db
+    # each buyer places many unpaid COD orders under load; the per-account cap is not what this tests
+    monkeypatch.setitem(app.config, "MAX_OPEN_PAY_LATER_ORDERS", 1_000_000)
     product = make_product(name="三江腌菜500克", stock=10_000)
     buyers = [make_user() for _ in range(BUYERS)]
     commit()
