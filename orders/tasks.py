@@ -65,20 +65,8 @@ def execute_refund(self, refund_id: int) -> None:
     from orders.services.payments import execute_refund as run
 
     refund = db.session.get(Refund, refund_id)
-    if refund is None:
-        return
-    try:
-        run(refund, now=now_utc())
-    except ProviderUnavailable as exc:
-        rollback()
-        if self.request.is_eager or self.request.retries >= self.max_retries:
-            log.warning("refund %s not sent (%s); left for the retry_refunds sweep", refund_id, exc)
-            return
-        raise self.retry(exc=exc, countdown=min(300, 10 * 2 ** self.request.retries))
-    except Exception:
-        rollback()
-        raise
-    commit()
+    if refund is not None:
+        _call_provider(self, run, refund, what=f"refund {refund_id} not sent; left for the retry_refunds sweep")
 
 
 @shared_task(name="orders.tasks.cancel_intent", bind=True, max_retries=5)
@@ -88,16 +76,21 @@ def cancel_intent(self, payment_id: int) -> None:
     from orders.services.payments import cancel_provider_intent
 
     payment = db.session.get(OrderPayment, payment_id)
-    if payment is None:
-        return
+    if payment is not None:
+        _call_provider(self, cancel_provider_intent, payment, what=f"PaymentIntent of payment {payment_id} not canceled")
+
+
+def _call_provider(task, service, obj, *, what: str) -> None:
+    """Run a service that calls the payment provider, then commit. Provider unreachable: roll back and
+    retry with backoff (10 s .. 5 min); in eager mode or after the last retry, log `what` and give up."""
     try:
-        cancel_provider_intent(payment, now=now_utc())
+        service(obj, now=now_utc())
     except ProviderUnavailable as exc:
         rollback()
-        if self.request.is_eager or self.request.retries >= self.max_retries:
-            log.warning("PaymentIntent of payment %s not canceled (%s)", payment_id, exc)
+        if task.request.is_eager or task.request.retries >= task.max_retries:
+            log.warning("%s (%s)", what, exc)
             return
-        raise self.retry(exc=exc, countdown=min(300, 10 * 2 ** self.request.retries))
+        raise task.retry(exc=exc, countdown=min(300, 10 * 2 ** task.request.retries)) from exc
     except Exception:
         rollback()
         raise
