@@ -52,6 +52,8 @@ class ProductItem(BaseModel):
     price_fen: int
     unit: str
     stock: int
+    sold: int = Field(description="已售: units handed over to buyers, less those refunded afterwards "
+                                   "(counted from delivered order lines, never typed in).")
     village: Ref
     station: StationRef
     image_url: str | None
@@ -129,6 +131,7 @@ def product_item(p) -> dict:
         price_fen=p.price_fen,
         unit=p.unit,
         stock=max(p.available, 0),
+        sold=p.delivered_count,
         village={"id": p.village.id, "name": p.village.name},
         station={"id": p.station.id, "code": p.station.code, "name": p.station.name},
         image_url=url_for("catalog.media", filename=image.thumb_path) if image else None,

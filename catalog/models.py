@@ -135,6 +135,7 @@ class Product(db.Model):
     __table_args__ = (
         sa.CheckConstraint("price_fen >= 0", name="price_non_negative"),
         sa.CheckConstraint("weight_g >= 0", name="weight_non_negative"),
+        sa.CheckConstraint("delivered_count >= 0", name="delivered_count_non_negative"),
         sa.CheckConstraint("approval_status IN ('pending','approved','rejected')", name="approval_valid"),
         sa.Index("ix_products_visible", "approval_status", "is_published"),
     )
@@ -164,6 +165,9 @@ class Product(db.Model):
     is_published: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     #: Units sold, kept by the order placement service (for sort=best_selling).
     sold_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: 已售 as the shop shows it: units of lines handed over to their buyers, less those refunded
+    #: afterwards; kept by `orders.services.common.adjust_delivered_count`, never typed in.
+    delivered_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     created_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -55,6 +55,29 @@ def adjust_sold_count(lines: list[OrderLine], sign: int) -> None:
         db.session.execute(sa.update(table).where(table.c.id == product_id).values(sold_count=value))
 
 
+def adjust_delivered_count(lines: list[OrderLine], sign: int) -> None:
+    """Keep Product.delivered_count (已售 on cards and product pages) in step: units of product
+    lines handed over to their buyers (+1, at hand-over), less those refunded afterwards (-1).
+    Never below zero; one guarded UPDATE per product, in ascending id, each naming its product
+    for the page cache (only that product's pages are invalidated, docs/caching.md)."""
+    from catalog.models import Product
+    from shop import pagecache
+
+    table = Product.__table__
+    qty: dict[int, int] = {}
+    for line in lines:
+        if line.kind == "product" and line.product_id is not None:
+            qty[line.product_id] = qty.get(line.product_id, 0) + line.quantity
+    for product_id in sorted(qty):
+        if sign > 0:
+            value = table.c.delivered_count + qty[product_id]
+        else:
+            value = sa.case((table.c.delivered_count >= qty[product_id], table.c.delivered_count - qty[product_id]),
+                            else_=0)
+        db.session.execute(sa.update(table).where(table.c.id == product_id).values(delivered_count=value),
+                           execution_options=pagecache.changes(products=[product_id]))
+
+
 def has_booking_lines(order: Order) -> bool:
     return any(line.kind == "booking" for line in order.lines)
 

@@ -48,6 +48,7 @@ from orders.models import (
 from orders.providers import Intent, ProviderError, ProviderUnavailable, WebhookEvent, extra_methods, get_provider
 from orders.services.amounts import is_cash_order, shipment_due_fen
 from orders.services.common import (
+    adjust_delivered_count,
     adjust_sold_count,
     has_booking_lines,
     lock_order,
@@ -384,6 +385,8 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
         if wanted:
             cancel_allocation(wanted)
         adjust_sold_count([line], -1)
+    elif line.kind == "product" and shipment is not None and shipment.status == ShipmentStatus.DELIVERED:
+        adjust_delivered_count([line], -1)  # 已售 counts what buyers kept
     line.status = LineStatus.REFUNDED
     shipment_canceled = False
     if shipment is not None and all(l.status != LineStatus.OPEN for l in shipment.lines) \

@@ -312,6 +312,7 @@ def _hand_over(shipment: Shipment, *, actor, now: datetime, note: str, cash_rece
     the order if all settled — one transaction. A cash shipment whose cash is not in the book and not
     handed over now (`cash_received_fen` = the amount due) is refused before anything changes."""
     from county.services.ledger import credit_line
+    from orders.services.common import adjust_delivered_count
     from orders.services.payments import settle_cash_payment
     from stations.services.cash import take_cash
 
@@ -324,6 +325,7 @@ def _hand_over(shipment: Shipment, *, actor, now: datetime, note: str, cash_rece
         consume_allocation(record_id, line.quantity, order_line_id=line.id, actor=actor, now=now)
     transition(shipment, ShipmentStatus.DELIVERED, actor=actor, now=now, note=note)
     shipment.delivered_at = now
+    adjust_delivered_count(lines, +1)
     for line in lines:
         credit_line(line, now=now)
     _settle_order(shipment.order, actor=actor, now=now)
