@@ -5,7 +5,14 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PKGS := shop catalog stations orders tourism county
 
-.PHONY: install install-dev run test lint bench translations clean
+.PHONY: install install-dev run test test-pg lint bench translations clean
+
+# `make test-pg`: the local PostgreSQL and Redis (override e.g. `make test-pg PGPORT=5433 TEST_PG_DB=mine`)
+PGHOST ?= 127.0.0.1
+PGPORT ?= 5432
+PGUSER ?= postgres
+TEST_PG_DB ?= test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,6 +40,14 @@ run: install ## migrate, load demo data, serve on http://127.0.0.1:5000
 
 test: install-dev ## the whole suite (PostgreSQL when TEST_DATABASE_URL is set, else SQLite)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-pg: install-dev ## the suite against the local PostgreSQL and Redis, PostgreSQL-only tests included
+	@psql -h $(PGHOST) -p $(PGPORT) -U $(PGUSER) -d postgres -tAc \
+	  "SELECT 1 FROM pg_database WHERE datname = '$(TEST_PG_DB)'" | grep -q 1 \
+	  || psql -h $(PGHOST) -p $(PGPORT) -U $(PGUSER) -d postgres -qc 'CREATE DATABASE "$(TEST_PG_DB)"'
+	TEST_DATABASE_URL=postgresql+psycopg://$(PGUSER)@$(PGHOST):$(PGPORT)/$(TEST_PG_DB) \
+	TEST_REDIS_URL=$(TEST_REDIS_URL) \
+	  $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: install-dev ## ruff (pyflakes and the no-private-names rule, pyproject.toml)
 	$(BIN)/ruff check $(PKGS) bench config.py wsgi.py
