@@ -13,6 +13,8 @@
 * `fail_payment` — a failed attempt (ignored once confirmed: late events change nothing).
 * `refund_payment` / `refund_line` — Refund rows; the provider call runs after commit
   (`orders.tasks.execute_refund`). Cash refunds are handed back at the counter (no provider).
+  A refund naming a line reverses that line's credit for what it gives back
+  (`reverse_refunded_credit`): the one place where refunds meet the income ledger.
 * `confirm_cash` — pay at station / cash on delivery, confirmed by the station workspace.
 * `cancel_order` — before shipping: releases stock, refunds a paid card order.
 * `handle_provider_event` — the webhook's effect, stored with the event id in one transaction.
@@ -246,7 +248,24 @@ def _refund_cash_excess(order: Order, shipment: Shipment, *, line: OrderLine | N
     payment.refunded_fen += excess
     db.session.flush()
     cash.pay_out_refund(refund, shipment=shipment, actor=actor, now=now)
+    reverse_refunded_credit(refund, line, now=now)
     return refund
+
+
+def reverse_refunded_credit(refund: Refund, line: OrderLine | None, *, now: datetime) -> None:
+    """Every refund takes back exactly the credit of what it gives back: the producer share of the
+    line's part of the refund (never more than the line), split over the households in proportion
+    to what each still holds from the line, once per refund (`ref = "refund:<id>"`). Product and
+    booking lines alike, whatever was credited (a sale, a completed stay, a kept fee). A refund
+    that names no line (an order canceled or expired before anything was handed over) had nothing
+    credited. Nothing credited → nothing reversed."""
+    if line is None:
+        return
+    from county.services import ledger
+
+    if ledger.has_credit(line):  # one look-up when nothing was credited (most refunds before hand-over)
+        ledger.reverse_line(line, now=now, amount_fen=min(refund.amount_fen, line.line_total_fen),
+                            ref=f"refund:{refund.id}")
 
 
 # --- refunds ----------------------------------------------------------------------------------
@@ -278,6 +297,7 @@ def refund_payment(payment: OrderPayment, amount_fen: int, *, line: OrderLine | 
     if payment.refunded_fen >= payment.amount_fen:
         transition(payment, PaymentState.REFUNDED, actor=actor, now=now, note=reason)
     db.session.flush()
+    reverse_refunded_credit(refund, line, now=now)
     if is_card:
         from orders.tasks import execute_refund
 
@@ -358,16 +378,9 @@ def refunds_to_retry(now: datetime, *, limit: int = 100) -> list[int]:
     ))
 
 
-def _reverse_income(line: OrderLine, now: datetime) -> None:
-    from county.services import ledger
-
-    if ledger.has_credit(line):
-        ledger.reverse_line(line, now=now)
-
-
 def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> Refund | None:
     """A line is refunded (cannot be supplied, or an approved refund request): release its stock if
-    still allocated, give back what was paid for it, reverse credited income.
+    still allocated, give back what was paid for it; the refund reverses the line's credit.
 
     Nothing is rewritten: the line's status says it is gone, the money given back is a `Refund` row
     (and, for cash, a cash-book entry); what is still due is computed (`orders.services.amounts`).
@@ -402,9 +415,8 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
     elif payment is not None and payment.state == PaymentState.CONFIRMED:
         amount = line.line_total_fen + ((shipment.shipping_fen or 0) if shipment_canceled else 0)
         refund = refund_payment(payment, amount, line=line, actor=actor, now=now, reason=reason)
-    # else nothing was paid: the buyer simply owes less (computed from the lines)
-    if line.kind == "product":
-        _reverse_income(line, now)
+    # else nothing was paid: the buyer simply owes less (computed from the lines). The refund itself
+    # reversed the line's credit (`reverse_refunded_credit`), product and booking lines alike.
     db.session.flush()
     notify(order, "refunded")
     return refund

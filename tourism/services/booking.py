@@ -847,10 +847,10 @@ def kept_fen(booking: Booking, payment) -> int:
 def refund_kept(booking: Booking, *, actor, now: datetime, reason: str = "") -> int:
     """Give back what a canceled or no-show booking kept (a host's goodwill, an admin's decision).
 
-    Refunds through the orders pipeline and reverses the households' credit of it like a sale's
-    (`reverse_line`, once per refund). Returns the refunded fen; 0 when nothing is kept.
+    Refunds through the orders pipeline, whose refund reverses the households' credit of it like a
+    sale's (`orders.services.payments.reverse_refunded_credit`, once per refund). Returns the
+    refunded fen; 0 when nothing is kept.
     """
-    from county.services.ledger import reverse_line
     from orders.models import PaymentState
     from orders.services.payments import refund_payment
 
@@ -870,8 +870,6 @@ def refund_kept(booking: Booking, *, actor, now: datetime, reason: str = "") -> 
     if refund is None:
         raise Conflict(_("该预订没有可退还的款项"), code="nothing_kept")
     booking.refunded_fen += refund.amount_fen
-    if line is not None:
-        reverse_line(line, now=now, amount_fen=refund.amount_fen, ref=f"refund:{refund.id}")
     db.session.flush()
     return refund.amount_fen
 
