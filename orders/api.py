@@ -17,6 +17,7 @@ from orders.models import Order, OrderStatus, Shipment
 from orders.providers import ProviderError
 from orders.services.payments import cancel_order, current_payment, start_payment
 from orders.services.placement import AddressData, PlacementRequest, place_order
+from orders.services.tabs import buyer_orders
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.db import commit, rollback
 from shop.errors import NotFound
@@ -104,6 +105,9 @@ class OrderList(BaseModel):
 
 
 class OrderListQuery(QuerySchema):
+    tab: Literal["all", "to_pay", "to_ship", "to_receive", "to_review", "after_sale"] = Field(
+        default="all", description="我的订单's tabs: all, to pay (待付款), to ship (待发货), to receive (待收货), "
+                                   "to review (待评价), refunds and after-sale (退款售后).")
     page: int = Field(default=1, ge=1, le=10_000)
     per_page: int = Field(default=20, ge=1, le=100)
 
@@ -209,13 +213,11 @@ def create_order(body: OrderIn):
 
 @endpoint("/orders", ("GET",), query=OrderListQuery, response=OrderList, auth=True, tags=("orders",))
 def list_orders(query: OrderListQuery):
-    """The caller's orders, newest first."""
+    """The caller's orders, newest first; `tab` picks one of 我的订单's tabs."""
     user = api_user()
-    base = sa.select(Order).where(Order.user_id == user.id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
-    orders = db.session.scalars(
-        base.order_by(Order.created_at.desc(), Order.id.desc()).offset((query.page - 1) * query.per_page).limit(query.per_page)
-    ).all()
+    base = buyer_orders(user.id, query.tab)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.order_by(None).subquery()))
+    orders = db.session.scalars(base.offset((query.page - 1) * query.per_page).limit(query.per_page)).all()
     return ok(OrderList(items=[order_out(o) for o in orders], total=total, page=query.page, per_page=query.per_page))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -22,6 +22,7 @@ from orders.services.amounts import is_cash_order, order_due_fen
 from orders.services.payments import cancel_order, current_payment, pay_with_card, start_payment, sync_payment
 from orders.services.limits import collect_by
 from orders.services.pickup import pickup_code_to_show
+from orders.services.tabs import TABS, buyer_orders, shown_tabs, tab_counts
 from orders.services.placement import AddressData, address_book, get_address, place_cart_order, save_address
 from orders.services.refunds import (
     approve_refund_request,
@@ -250,13 +251,16 @@ def checkout():
 @bp.get("/orders")
 @login_required
 def order_list():
+    tab = request.args.get("tab", "all") or "all"
+    if tab not in TABS:
+        abort(400, _("没有这个订单分类"))
     orders = db.session.scalars(
-        sa.select(Order).where(Order.user_id == current_user.id)
+        buyer_orders(current_user.id, tab)
         .options(selectinload(Order.lines).selectinload(OrderLine.product).selectinload(Product.images),
                  selectinload(Order.lines).selectinload(OrderLine.booking))
-        .order_by(Order.created_at.desc(), Order.id.desc()).limit(100)
+        .limit(100)
     ).all()
-    return render_template("orders/list.html", orders=orders)
+    return render_template("orders/list.html", orders=orders, tab=tab, tabs=shown_tabs(), counts=tab_counts(current_user.id))
 
 
 @bp.get("/orders/<code>")
