@@ -1,0 +1,48 @@
+"""Journey: a buyer opens 我的订单 and taps its tabs: each tab lists the orders its state puts there,
+with the item names and thumbnails; the tabs are thumb-sized on a phone."""
+from __future__ import annotations
+
+import re
+import uuid
+
+from playwright.sync_api import expect
+
+from tests.browser.harness import DEMO_PASSWORD
+from tests.browser.journeys import VILLAGE_A, api, deliver_by_api, demo_product, place_order_by_api
+
+
+def test_buyer_taps_order_tabs_and_sees_each_order_where_its_state_puts_it(open_page, live_server, viewport):
+    a = demo_product(live_server, VILLAGE_A)
+    email = f"tabs-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
+    status, body = api(live_server, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
+    assert status == 201, body
+    waiting = place_order_by_api(live_server, email, [a["id"]], payment_method="cod")
+    delivered = place_order_by_api(live_server, email, [a["id"]], payment_method="cod")
+    deliver_by_api(live_server, delivered)
+
+    buyer = open_page("buyer")
+    page = buyer.page
+    buyer.login(email)
+    buyer.goto("/orders")
+    tabs = page.get_by_role("navigation", name="订单分类")
+    main = page.locator("main")
+    expect(main).to_contain_text(waiting)
+    expect(main).to_contain_text(delivered)
+    buyer.step("all orders")
+
+    buyer.submit_and_wait(lambda: tabs.get_by_role("link", name=re.compile("^待发货")).click())
+    expect(tabs.get_by_role("link", name=re.compile("^待发货"))).to_have_attribute("aria-current", "page")
+    expect(main).to_contain_text(waiting)
+    expect(main).not_to_contain_text(delivered)
+    row = main.locator(".order-row").filter(has_text=waiting)
+    expect(row).to_contain_text("三江腌菜")
+    expect(row.locator("img.thumb")).to_have_count(1)
+    buyer.step("to ship")
+
+    buyer.submit_and_wait(lambda: tabs.get_by_role("link", name=re.compile("^待付款")).click())
+    expect(main).to_contain_text("这里还没有订单")
+    buyer.step("to pay: empty")
+
+    for link in tabs.get_by_role("link").all():
+        box = link.bounding_box()
+        assert box is not None and box["height"] >= 44, (link.inner_text(), box)
