@@ -8,25 +8,53 @@ expired), and no shipment may be handed over without a capture. What households 
 the lines is checked against the same lines by `county.services.reconcile.check`, so together:
 money received − refunds = amount due, and credits = the split of the money received.
 
-`check_money()` answers in the shape of `reconcile.check()` (`subject` names the shipment or order,
-`expected_fen` what is due, `credited_fen` the money received net of refunds).
+Per booking (`check_bookings`): the captured payment (card confirmed, or cash taken on arrival or
+at the gate) minus its refunds must equal what the booking owes (`tourism.services.amounts`):
+`card_mismatch`, `cash_not_received`, `cash_mismatch`; and the line's net credit must be the split
+of that money — nothing before the stay is completed, the producer share of the money received
+once it is (`credit_not_money_received`). Kept fees of canceled and no-show bookings are checked
+household by household by `reconcile_tourism.check_kept`.
+
+`check_money()` answers in the shape of `reconcile.check()` (`subject` names the shipment, order or
+booking, `expected_fen` what is due, `credited_fen` the money received net of refunds).
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from orders.models import Order, OrderStatus, PaymentState, Refund, ShipmentStatus
+from county.models import IncomeEntry
+from county.services.ledger import expected_kept_credit
+from orders.models import Order, OrderLine, OrderPayment, OrderStatus, PaymentState, Refund, ShipmentStatus
 from orders.services.amounts import CASH_METHODS, order_due_fen, shipment_due_fen
 from shop.extensions import db
 from stations.models import CashEntry, CashKind
+from tourism.models import Booking, BookingStatus
+from tourism.services.amounts import booking_due_fen
 
 CAPTURED = (PaymentState.CONFIRMED, PaymentState.REFUNDED)
 
 
-def _problem(order: Order, subject: str, problem: str, due: int, received: int) -> dict:
-    return {"line_id": None, "order_id": order.id, "subject": subject, "title": subject, "kind": "money",
-            "problem": problem, "expected_fen": due, "credited_fen": received, "reversed_fen": 0}
+def _problem(order: Order, subject: str, problem: str, due: int, received: int, *, title: str | None = None) -> dict:
+    return {"line_id": None, "order_id": order.id if order is not None else None, "subject": subject,
+            "title": title or subject, "kind": "money", "problem": problem, "expected_fen": due,
+            "credited_fen": received, "reversed_fen": 0}
+
+
+def _refunds_by_payment(payment_ids: list[int]) -> dict[int, list[Refund]]:
+    refunds: dict[int, list[Refund]] = {}
+    if payment_ids:
+        for refund in db.session.scalars(sa.select(Refund).where(Refund.payment_id.in_(payment_ids))):
+            refunds.setdefault(refund.payment_id, []).append(refund)
+    return refunds
+
+
+def _received_fen(payments: list[OrderPayment], refunds: dict[int, list[Refund]]) -> tuple[bool, int]:
+    """(anything captured?, captured − refunds) over an order's payments (failed refunds gave nothing back)."""
+    captured = [p for p in payments if p.state in CAPTURED]
+    received = sum(p.amount_fen for p in captured) - sum(
+        r.amount_fen for p in captured for r in refunds.get(p.id, []) if r.state != "failed")
+    return bool(captured), received
 
 
 def _cash_by_shipment(shipment_ids: list[int]) -> tuple[dict[int, int], set[int]]:
@@ -54,11 +82,7 @@ def check_money() -> dict:
     ))
     shipment_ids = [s.id for o in orders for s in o.shipments]
     cash_net, refunds_in_book = _cash_by_shipment(shipment_ids)
-    payment_ids = [p.id for o in orders for p in o.payments]
-    refunds: dict[int, list[Refund]] = {}
-    if payment_ids:
-        for refund in db.session.scalars(sa.select(Refund).where(Refund.payment_id.in_(payment_ids))):
-            refunds.setdefault(refund.payment_id, []).append(refund)
+    refunds = _refunds_by_payment([p.id for o in orders for p in o.payments])
     problems: list[dict] = []
     checked = 0
     for order in orders:
@@ -81,9 +105,7 @@ def check_money() -> dict:
                                                  "cash_refund_not_in_book", 0, refund.amount_fen))
             continue
         checked += 1
-        captured = [p for p in order.payments if p.state in CAPTURED]
-        received = sum(p.amount_fen for p in captured) - sum(
-            r.amount_fen for p in captured for r in refunds.get(p.id, []) if r.state != "failed")
+        captured, received = _received_fen(order.payments, refunds)
         if not captured:
             if any(s.status == ShipmentStatus.DELIVERED for s in order.shipments):
                 problems.append(_problem(order, order.code, "handed_over_unpaid", order_due_fen(order), 0))
@@ -91,4 +113,50 @@ def check_money() -> dict:
         due = 0 if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED) else order_due_fen(order)
         if received != due:
             problems.append(_problem(order, order.code, "card_mismatch", due, received))
-    return {"checked": checked, "discrepancies": problems}
+    bookings = check_bookings()
+    return {"checked": checked + bookings["checked"], "discrepancies": problems + bookings["discrepancies"]}
+
+
+def check_bookings() -> dict:
+    """Per booking sold through an order: money received − refunds = what it owes; its line's net
+    credit = the split of the money received (nothing before the stay is completed)."""
+    rows = db.session.execute(
+        sa.select(Booking, OrderLine, Order)
+        .join(OrderLine, OrderLine.booking_id == Booking.id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.kind == "booking")
+        .options(selectinload(Order.payments))
+        .order_by(Booking.id)
+    ).all()
+    if not rows:
+        return {"checked": 0, "discrepancies": []}
+    refunds = _refunds_by_payment([p.id for _b, _l, order in rows for p in order.payments])
+    net_credit = dict(db.session.execute(
+        sa.select(IncomeEntry.order_line_id, sa.func.sum(IncomeEntry.amount_fen))
+        .where(IncomeEntry.order_line_id.in_([line.id for _b, line, _o in rows]))
+        .group_by(IncomeEntry.order_line_id)
+    ).all())
+    problems: list[dict] = []
+    for booking, line, order in rows:
+        captured, received = _received_fen(order.payments, refunds)
+        due = booking_due_fen(booking, line, captured=captured)
+        title = f"{booking.code} · {line.title}"
+        if received != due:
+            if booking.pay_on_arrival:
+                problem = "cash_not_received" if received == 0 else "cash_mismatch"
+            else:
+                problem = "card_mismatch"
+            problems.append(_problem(order, booking.code, problem, due, received, title=title))
+        if booking.status in (BookingStatus.CANCELED, BookingStatus.NO_SHOW):
+            continue  # kept money: reconcile_tourism.check_kept, household by household
+        if booking.status == BookingStatus.COMPLETED:
+            if received == due:
+                continue  # the line's credit against its split: reconcile.check, household by household
+            credit_due = sum(expected_kept_credit(line, received).values()) if received > 0 else 0
+        else:
+            credit_due = 0  # nothing is credited before the stay is completed
+        credited = int(net_credit.get(line.id) or 0)
+        if credited != credit_due:
+            problems.append(_problem(order, booking.code, "credit_not_money_received", credit_due, credited,
+                                     title=title))
+    return {"checked": len(rows), "discrepancies": problems}
