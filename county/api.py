@@ -29,15 +29,23 @@ class RangeQuery(QuerySchema):
 
 
 class IncomeQuery(RangeQuery):
-    group_by: Literal["household", "village", "station", "category", "month"] = "household"
+    group_by: Literal["household", "village", "station", "category", "month", "kind"] = "household"
 
 
 class IncomeRow(BaseModel):
+    """One group. `sale_fen`/`tourism_fen`/`reversal_fen` split the total by where the money came from,
+    `kind_<benefit kind>_fen` by what the households earned (reversals inside the kind they reverse)."""
     key: int | str | None
     label: str
     sale_fen: int
     tourism_fen: int
     reversal_fen: int
+    kind_sale_fen: int
+    kind_purchase_fen: int
+    kind_wage_fen: int
+    kind_dividend_fen: int
+    kind_rent_fen: int
+    kind_collective_fen: int
     total_fen: int
     entries: int
     households: int
@@ -68,7 +76,10 @@ class HouseholdOut(BaseModel):
 class EntryOut(BaseModel):
     id: int
     entry_date: date
+    #: Where the money came from: sale (a product line), tourism (a booking), reversal.
     kind: str
+    #: What the household earned: sale, purchase, wage, dividend, rent, collective.
+    benefit_kind: str
     order_line_id: int
     amount_fen: int
     balance_fen: int

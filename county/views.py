@@ -94,6 +94,7 @@ def income():
     if fmt:
         return export_response(fmt, f"income-by-{group_by}", reports.INCOME_COLUMNS, rows)
     return render_template("county/income.html", rows=rows, group_by=group_by, groups=reports.GROUPS,
+                           kind_columns=reports.KIND_COLUMNS,
                            totals=reports.income_total(date_from, date_to), date_from=date_from,
                            date_to=date_to), status
 

@@ -117,3 +117,39 @@ def test_upgrade_head_on_a_fresh_database_builds_exactly_the_models(app, backend
         diff, missing_ddl = _upgrade_and_compare(url, app)
     assert diff == [], _explain(diff)
     assert missing_ddl == [], f"PostgreSQL objects of shop.schema.POSTGRES_DDL missing after upgrade: {missing_ddl}"
+
+
+@pytest.mark.skipif(not PG, reason="needs PostgreSQL (CI): rows without parents survive only with FK triggers off")
+def test_benefit_kind_migration_makes_every_existing_entry_a_sale(app):
+    """Entries written before benefit kinds existed are a household's share of a sale (issue #20).
+    On PostgreSQL (CI): SQLite's batch migration re-checks the foreign keys of these parentless rows."""
+    from flask_migrate import upgrade
+
+    from shop import create_app
+    from shop.extensions import db
+
+    saved = {n: lg.disabled for n, lg in logging.root.manager.loggerDict.items() if isinstance(lg, logging.Logger)}
+    with _fresh_postgres() as url:
+        other = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+        try:
+            with other.app_context():
+                upgrade(revision="e3f1a9c7b2d4")
+                with db.engine.connect() as conn:  # no parents for these rows: foreign key triggers off
+                    conn.execute(sa.text("SET session_replication_role = replica"))
+                    for i, kind in enumerate(("sale", "tourism", "reversal"), start=1):
+                        conn.execute(sa.text(
+                            "INSERT INTO income_entries (id, household_id, order_line_id, kind, ref, amount_fen, split,"
+                            " entry_date, created_at) VALUES (:i, 1, :i, :k, '', :a, '{}', '2026-11-01',"
+                            " '2026-11-01 00:00:00+00')"), {"i": i, "k": kind, "a": -5 if kind == "reversal" else 10})
+                    conn.commit()
+                upgrade()
+                with db.engine.connect() as conn:
+                    kinds = conn.execute(sa.text("SELECT kind, benefit_kind FROM income_entries ORDER BY id")).all()
+                db.session.remove()
+                db.engine.dispose()
+        finally:
+            _restore_logging(saved)
+            celery = app.extensions["celery"]
+            celery.set_current()
+            celery.set_default()
+    assert [tuple(k) for k in kinds] == [("sale", "sale"), ("tourism", "sale"), ("reversal", "sale")]

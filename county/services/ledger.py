@@ -18,7 +18,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from county.models import IncomeEntry, IncomeKind
+from county.models import BenefitKind, IncomeEntry, IncomeKind
 from shop.extensions import db
 from shop.money import apply_bps, split_fen
 from shop.timeutil import local_date
@@ -94,6 +94,9 @@ def _row(line, *, household_id: int, kind: str, amount_fen: int, split: dict, no
         "household_id": household_id,
         "order_line_id": line.id,
         "kind": str(kind),
+        # a line's money is the household's share of a sale it supplied (consignment); its reversals
+        # stay in that kind, so every kind's sum is net
+        "benefit_kind": BenefitKind.SALE.value,
         "ref": ref,
         "amount_fen": int(amount_fen),
         "split": split,

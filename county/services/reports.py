@@ -1,7 +1,8 @@
 """Income review: every figure is a SUM over `income_entries` (never a stored total).
 
-`income_by(group_by, date_from, date_to)` groups by household, village, station, category or month
-(by the Beijing `entry_date`, range inclusive). `household_statement` lists every entry.
+`income_by(group_by, date_from, date_to)` groups by household, village, station, category, month or
+benefit kind (by the Beijing `entry_date`, range inclusive); every row also splits its total by benefit
+kind (`kind_<kind>_fen`, reversals inside the kind they reverse). `household_statement` lists every entry.
 `write_monthly_report` writes the month's statement workbook into instance/reports/.
 """
 from __future__ import annotations
@@ -16,19 +17,26 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from catalog.models import Category, Household, Village
-from county.models import IncomeEntry, IncomeKind
+from county.models import BENEFIT_KINDS, BenefitKind, IncomeEntry, IncomeKind
 from shop.errors import ValidationError
 from shop.extensions import db
 from shop.personal_data import mask_name
 from shop.timeutil import month_bounds
 from stations.models import Station
 
-GROUPS = ("household", "village", "station", "category", "month")
+GROUPS = ("household", "village", "station", "category", "month", "kind")
+#: Benefit kinds in the reader's words (lazy: in the reader's language on a page, the default in tasks).
+BENEFIT_KIND_LABELS = {BenefitKind.SALE: _l("代销分成"), BenefitKind.PURCHASE: _l("订单收购"),
+                       BenefitKind.WAGE: _l("务工工资"), BenefitKind.DIVIDEND: _l("分红"),
+                       BenefitKind.RENT: _l("租金"), BenefitKind.COLLECTIVE: _l("村集体")}
+#: The per-kind columns of every income row.
+KIND_COLUMNS = [(f"kind_{k}_fen", BENEFIT_KIND_LABELS[k]) for k in BENEFIT_KINDS]
 #: Export headings: lazy msgids, in the reader's language on a page, the default in the monthly task.
 INCOME_COLUMNS = [("key", _l("编号")), ("label", _l("名称")), ("sale_fen", _l("电商销售")),
-                  ("tourism_fen", _l("乡村旅游")), ("reversal_fen", _l("冲销")), ("total_fen", _l("合计")),
-                  ("entries", _l("笔数")), ("households", _l("户数"))]
-STATEMENT_COLUMNS = [("entry_date", _l("日期")), ("kind_label", _l("类型")), ("order_line_id", _l("订单行")),
+                  ("tourism_fen", _l("乡村旅游")), ("reversal_fen", _l("冲销")), *KIND_COLUMNS,
+                  ("total_fen", _l("合计")), ("entries", _l("笔数")), ("households", _l("户数"))]
+STATEMENT_COLUMNS = [("entry_date", _l("日期")), ("kind_label", _l("类型")),
+                     ("benefit_kind_label", _l("受益类型")), ("order_line_id", _l("订单行")),
                      ("village", _l("村")), ("station", _l("站点")), ("category", _l("品类")),
                      ("amount_fen", _l("金额")), ("balance_fen", _l("余额"))]
 KIND_LABELS = {IncomeKind.SALE: "电商销售", IncomeKind.TOURISM: "乡村旅游", IncomeKind.REVERSAL: "冲销"}
@@ -48,9 +56,9 @@ def _check_range(date_from, date_to):
 
 
 def _sums(key_column, date_from, date_to):
-    """[(key, kind, sum, count)] over the range."""
-    query = sa.select(key_column, IncomeEntry.kind, sa.func.sum(IncomeEntry.amount_fen), sa.func.count()).group_by(
-        key_column, IncomeEntry.kind)
+    """[(key, kind, benefit_kind, sum, count)] over the range."""
+    query = sa.select(key_column, IncomeEntry.kind, IncomeEntry.benefit_kind, sa.func.sum(IncomeEntry.amount_fen),
+                      sa.func.count()).group_by(key_column, IncomeEntry.kind, IncomeEntry.benefit_kind)
     return db.session.execute(_range(query, date_from, date_to)).all()
 
 
@@ -72,13 +80,15 @@ def _labels(group_by: str, keys: set) -> dict:
         english = str(get_locale() or "").startswith("en")
         return {c.id: (c.name_en or c.name) if english else c.name
                 for c in db.session.scalars(sa.select(Category).where(Category.id.in_(keys)))}
+    if group_by == "kind":
+        return {k: str(BENEFIT_KIND_LABELS.get(k, k)) for k in keys}
     model = {"village": Village, "station": Station, "category": Category}[group_by]
     return dict(db.session.execute(sa.select(model.id, model.name).where(model.id.in_(keys))).all())
 
 
 def income_by(group_by: str, date_from: date | None = None, date_to: date | None = None) -> list[dict]:
-    """Rows {key, label, sale_fen, tourism_fen, reversal_fen, total_fen, entries, households}, biggest first
-    (by month: in calendar order)."""
+    """Rows {key, label, sale_fen, tourism_fen, reversal_fen, kind_<benefit kind>_fen…, total_fen, entries,
+    households}, biggest first (by month: in calendar order; by kind: in `BenefitKind` order)."""
     if group_by not in GROUPS:
         raise ValidationError(_("分组方式须为以下之一：%(groups)s", groups=", ".join(GROUPS)),
                               fields={"group_by": "invalid"})
@@ -87,15 +97,18 @@ def income_by(group_by: str, date_from: date | None = None, date_to: date | None
 
     def row(key):
         return rows.setdefault(key, {"key": key, "label": "", "sale_fen": 0, "tourism_fen": 0, "reversal_fen": 0,
+                                     **{k: 0 for k, _h in KIND_COLUMNS},
                                      "total_fen": 0, "entries": 0, "households": 0, "_households": set()})
 
     if group_by == "month":
-        query = sa.select(IncomeEntry.entry_date, IncomeEntry.kind, IncomeEntry.household_id,
+        query = sa.select(IncomeEntry.entry_date, IncomeEntry.kind, IncomeEntry.benefit_kind, IncomeEntry.household_id,
                           sa.func.sum(IncomeEntry.amount_fen), sa.func.count()).group_by(
-            IncomeEntry.entry_date, IncomeEntry.kind, IncomeEntry.household_id)
-        for day, kind, household_id, total, count in db.session.execute(_range(query, date_from, date_to)):
+            IncomeEntry.entry_date, IncomeEntry.kind, IncomeEntry.benefit_kind, IncomeEntry.household_id)
+        for day, kind, benefit_kind, household_id, total, count in db.session.execute(
+                _range(query, date_from, date_to)):
             r = row(f"{day.year:04d}-{day.month:02d}")
             r[f"{kind}_fen"] += int(total)
+            r[f"kind_{benefit_kind}_fen"] += int(total)
             r["total_fen"] += int(total)
             r["entries"] += int(count)
             r["_households"].add(household_id)
@@ -105,10 +118,12 @@ def income_by(group_by: str, date_from: date | None = None, date_to: date | None
         ordered = sorted(rows.values(), key=lambda r: r["key"])
     else:
         column = {"household": IncomeEntry.household_id, "village": IncomeEntry.village_id,
-                  "station": IncomeEntry.station_id, "category": IncomeEntry.category_id}[group_by]
-        for key, kind, total, count in _sums(column, date_from, date_to):
+                  "station": IncomeEntry.station_id, "category": IncomeEntry.category_id,
+                  "kind": IncomeEntry.benefit_kind}[group_by]
+        for key, kind, benefit_kind, total, count in _sums(column, date_from, date_to):
             r = row(key)
             r[f"{kind}_fen"] += int(total)
+            r[f"kind_{benefit_kind}_fen"] += int(total)
             r["total_fen"] += int(total)
             r["entries"] += int(count)
         counts = _household_counts(column, date_from, date_to)
@@ -116,7 +131,10 @@ def income_by(group_by: str, date_from: date | None = None, date_to: date | None
         for key, r in rows.items():
             r["households"] = int(counts.get(key, 0))
             r["label"] = labels.get(key, "—") if key is not None else _("（未指定）")
-        ordered = sorted(rows.values(), key=lambda r: (-r["total_fen"], str(r["key"])))
+        if group_by == "kind":
+            ordered = sorted(rows.values(), key=lambda r: BENEFIT_KINDS.index(r["key"]))
+        else:
+            ordered = sorted(rows.values(), key=lambda r: (-r["total_fen"], str(r["key"])))
     for r in ordered:
         r.pop("_households", None)
     return ordered
@@ -162,6 +180,8 @@ def household_statement(household: Household, date_from: date | None = None,
         balance += e.amount_fen
         rows.append({
             "id": e.id, "entry_date": e.entry_date, "kind": e.kind, "kind_label": KIND_LABELS.get(e.kind, e.kind),
+            "benefit_kind": e.benefit_kind,
+            "benefit_kind_label": str(BENEFIT_KIND_LABELS.get(e.benefit_kind, e.benefit_kind)),
             "order_line_id": e.order_line_id, "amount_fen": e.amount_fen, "balance_fen": balance,
             "village": names[Village].get(e.village_id, ""), "station": names[Station].get(e.station_id, ""),
             "category": names[Category].get(e.category_id, ""), "split": e.split,
@@ -208,7 +228,7 @@ def write_monthly_report(month: str, *, directory: str | None = None) -> str:
     summary.append(["入账合计(元)", float(_value("total_fen", totals["total_fen"]))])
     summary.append(["笔数", totals["entries"]])
     summary.append(["受益户数", totals["households"]])
-    titles = {"household": "按农户", "village": "按村", "station": "按站点", "category": "按品类"}
+    titles = {"household": "按农户", "village": "按村", "station": "按站点", "category": "按品类", "kind": "按受益类型"}
     for group_by, title in titles.items():
         sheet = workbook.create_sheet(title)
         append_row(sheet, [_heading(k, h) for k, h in INCOME_COLUMNS])

@@ -1,0 +1,106 @@
+"""Benefit kinds on every ledger entry: sales credit `sale`, reversals keep the kind they reverse, and
+the county review and its exports group by kind and split every row by kind, to the fen."""
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from county.models import BENEFIT_KINDS, IncomeEntry
+from shop.extensions import db as _db
+from tests.factories import NOW
+
+GROUP_KEYS = {
+    "household": lambda e: e.household_id, "village": lambda e: e.village_id,
+    "station": lambda e: e.station_id, "category": lambda e: e.category_id,
+    "month": lambda e: e.entry_date.strftime("%Y-%m"), "kind": lambda e: e.benefit_kind,
+}
+
+
+def _other_kinds(world):
+    """Entries of the other kinds (written straight into the ledger: the recording pages come later)."""
+    a, b, c = world["households"]
+    line = world["lines"][0]
+    for household, kind, amount in ((a, "wage", 12000), (b, "dividend", 3050), (c, "rent", 80000),
+                                    (a, "purchase", 4500), (b, "collective", 700), (a, "wage", -2000)):
+        _db.session.add(IncomeEntry(household_id=household.id, order_line_id=line.id, kind="sale",
+                                    benefit_kind=kind, ref=f"test:{kind}:{amount}", amount_fen=amount, split={},
+                                    village_id=household.village_id, entry_date=NOW.date(), created_at=NOW))
+    _db.session.flush()
+
+
+def _ledger(db, key):
+    out = defaultdict(lambda: defaultdict(int))
+    for e in db.session.scalars(sa.select(IncomeEntry)):
+        out[key(e)][e.benefit_kind] += e.amount_fen
+    return out
+
+
+def test_sale_credits_and_their_reversals_are_of_kind_sale(db, world):
+    entries = db.session.scalars(sa.select(IncomeEntry)).all()
+    assert {e.kind for e in entries} == {"sale", "tourism", "reversal"}
+    assert {e.benefit_kind for e in entries} == {"sale"}
+
+
+def test_an_unknown_benefit_kind_is_refused_by_the_database(db, world):
+    a = world["households"][0]
+    with pytest.raises(sa.exc.IntegrityError):
+        with db.session.begin_nested():
+            db.session.add(IncomeEntry(household_id=a.id, order_line_id=world["lines"][0].id, kind="sale",
+                                       benefit_kind="gift", ref="x", amount_fen=1, split={}, entry_date=NOW.date(),
+                                       created_at=NOW))
+            db.session.flush()
+
+
+@pytest.mark.parametrize("group_by", list(GROUP_KEYS))
+def test_api_income_splits_every_group_by_kind_to_the_fen(client, api_token, county_user, db, world, group_by):
+    _other_kinds(world)
+    body = client.get(f"/api/v1/county/income?group_by={group_by}", headers=api_token(county_user)).json
+    ledger = _ledger(db, GROUP_KEYS[group_by])
+    assert {r["key"] for r in body["rows"]} == set(ledger)
+    for r in body["rows"]:
+        assert {k: r[f"kind_{k}_fen"] for k in BENEFIT_KINDS} == {k: ledger[r["key"]][k] for k in BENEFIT_KINDS}
+        assert sum(r[f"kind_{k}_fen"] for k in BENEFIT_KINDS) == r["total_fen"]
+        assert r["sale_fen"] + r["tourism_fen"] + r["reversal_fen"] == r["total_fen"]
+    assert body["total_fen"] == sum(sum(v.values()) for v in ledger.values())
+
+
+def test_income_by_kind_counts_households_per_kind_in_kind_order(client, api_token, county_user, db, world):
+    _other_kinds(world)
+    rows = client.get("/api/v1/county/income?group_by=kind", headers=api_token(county_user)).json["rows"]
+    assert [r["key"] for r in rows] == ["sale", "purchase", "wage", "dividend", "rent", "collective"]
+    by_key = {r["key"]: r for r in rows}
+    assert by_key["wage"]["households"] == 1 and by_key["wage"]["kind_wage_fen"] == 10000
+    assert by_key["sale"]["households"] == 3
+    assert by_key["rent"]["label"] == "租金"
+
+
+def test_income_page_and_exports_group_by_kind(client, auth, county_user, db, world):
+    _other_kinds(world)
+    auth.login(county_user)
+    html = client.get("/county/income?group_by=kind").get_data(as_text=True)
+    assert 'data-key="dividend"' in html and 'data-kind="kind_dividend_fen" data-fen="3050"' in html
+    html = client.get("/county/income?group_by=village").get_data(as_text=True)
+    assert "务工工资" in html and "分红" in html
+    sheet = load_workbook(io.BytesIO(client.get("/county/income?group_by=kind&format=xlsx").data)).active
+    header = [c.value for c in sheet[1]]
+    assert "租金(元)" in header and "务工工资(元)" in header
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["rent"]["租金(元)"] == 800 and rows["wage"]["合计(元)"] == 100
+    text = client.get("/county/income?group_by=household&format=csv").data.decode("utf-8-sig")
+    reader = list(csv.DictReader(io.StringIO(text)))
+    assert sum(float(r["分红(元)"]) for r in reader) == pytest.approx(30.5)
+
+
+def test_statement_entries_carry_their_benefit_kind(client, api_token, auth, county_user, db, world):
+    _other_kinds(world)
+    a = world["households"][0]
+    body = client.get(f"/api/v1/county/households/{a.id}/statement", headers=api_token(county_user)).json
+    assert {e["benefit_kind"] for e in body["entries"]} == {"sale", "wage", "purchase"}
+    auth.login(county_user)
+    html = client.get(f"/county/households/{a.id}/statement").get_data(as_text=True)
+    assert 'data-benefit-kind="wage"' in html and "务工工资" in html
