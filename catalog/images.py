@@ -146,12 +146,18 @@ class StoredImage:
 def store_image_files(product_id: int, checked: CheckedImage) -> StoredImage:
     """Re-encode a checked photo of a product and write it and its thumbnail; no database row
     (`save_product_image` adds one; a photo awaiting re-certification keeps only the paths)."""
+    return store_photo(f"products/{product_id}", checked)
+
+
+def store_photo(rel_dir: str, checked: CheckedImage) -> StoredImage:
+    """Re-encode a checked photo (at most FULL_PX, and a THUMB_PX thumbnail) into `rel_dir` under
+    UPLOAD_DIR: the one way photos are written, for products and for any other owner (a review's
+    photos, a listing's); no database row."""
     decoded = checked.image
     decoded.thumbnail((FULL_PX, FULL_PX), Image.Resampling.LANCZOS, reducing_gap=3.0)  # in place, first
     full = _to_rgb(decoded)
     thumb = _resized(full, THUMB_PX)
     token = secrets.token_hex(8)
-    rel_dir = f"products/{product_id}"
     rel_full = f"{rel_dir}/{token}.jpg"
     rel_thumb = f"{rel_dir}/{token}_t.jpg"
     root = current_app.config["UPLOAD_DIR"]

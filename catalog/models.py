@@ -168,6 +168,9 @@ class Product(db.Model):
     #: 已售 as the shop shows it: units of lines handed over to their buyers, less those refunded
     #: afterwards; kept by `orders.services.common.adjust_delivered_count`, never typed in.
     delivered_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    #: Visible reviews' count and sum of ratings (average = sum / count), kept by `reviews.services`.
+    rating_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    rating_sum: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     created_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -187,6 +190,11 @@ class Product(db.Model):
     @property
     def available(self) -> int:
         return self.stock.available if self.stock is not None else 0
+
+    @property
+    def rating_average(self) -> float | None:
+        """The visible reviews' average rating to one decimal, None without reviews."""
+        return round(self.rating_sum / self.rating_count, 1) if self.rating_count else None
 
 def visible_products():
     """The select() of products the public may see."""

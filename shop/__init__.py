@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask import Flask, g, has_request_context, request, session
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("shop", "catalog", "stations", "orders", "tourism", "county")
+PACKAGES = ("shop", "catalog", "stations", "orders", "tourism", "county", "reviews")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -77,6 +77,7 @@ def _import_models() -> None:
     import catalog.models  # noqa: F401
     import county.models  # noqa: F401
     import orders.models  # noqa: F401
+    import reviews.models  # noqa: F401
     import shop.audit  # noqa: F401
     import shop.auth.models  # noqa: F401
     import shop.history  # noqa: F401
@@ -193,9 +194,11 @@ def _register_blueprints(app: Flask) -> None:
     import shop.auth.api  # noqa: F401
     import stations.api  # noqa: F401
     import tourism.api  # noqa: F401
+    import reviews.api  # noqa: F401
     from catalog.views import bp as catalog_bp
     from county.views import bp as county_bp
     from orders.views import bp as orders_bp
+    from reviews.views import bp as reviews_bp
     from shop.auth.password import bp as password_bp
     from shop.auth.views import bp as auth_bp
     from shop.home import bp as home_bp
@@ -203,7 +206,7 @@ def _register_blueprints(app: Flask) -> None:
     from tourism.views import bp as tourism_bp
 
     csrf.exempt(api)  # bearer-token API; session callers are CSRF-checked in shop.api
-    for bp in (home_bp, auth_bp, password_bp, catalog_bp, orders_bp, stations_bp, tourism_bp, county_bp, api):
+    for bp in (home_bp, auth_bp, password_bp, catalog_bp, orders_bp, stations_bp, tourism_bp, county_bp, reviews_bp, api):
         app.register_blueprint(bp)
 
     @app.before_request

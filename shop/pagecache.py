@@ -73,7 +73,7 @@ CATALOG_TABLES = frozenset({
     "townships", "stations", "listings", "unit_types", "producers", "listing_images", "households",
 })
 #: Product columns whose change is per product (the rest bump the generation).
-PER_PRODUCT_COLUMNS = frozenset({"sold_count", "delivered_count", "updated_at"})
+PER_PRODUCT_COLUMNS = frozenset({"sold_count", "delivered_count", "rating_count", "rating_sum", "updated_at"})
 
 _EVERYTHING = "page_cache_everything"  # session.info: a generation bump is due at commit
 _PRODUCTS = "page_cache_products"  # session.info: product ids whose version is due at commit

@@ -193,6 +193,25 @@ RULES: dict[str, Rule] = {
     "orders.order_refund_request": Rule("/orders/{w.order.code}/lines/{w.line.id}/refund", OWNER,
                                         method="POST", data={"reason": "坏了"}),
     "orders.refund_requests": Rule("/refund-requests", only("operator")),
+    # reviews: the buyer's own line; the line's station (or the listing's host) replies; the county hides
+    "reviews.write": Rule("/orders/{w.order.code}/lines/{w.line.id}/review",
+                          {**{r: 404 for r in STAFF}, "consumer": "3xx", "anonymous": "3xx"},
+                          note="already reviewed: the buyer is sent back to the order"),
+    "reviews.reply_to": Rule("/reviews/{w.review.id}/reply", {**allow("operator"), "admin": DENY}, method="POST",
+                             data={"body": "谢谢"}, note="only the station that sold it (another's: 404)"),
+    "reviews.to_answer": Rule("/reviews/answer", only("operator", "host")),
+    "reviews.moderate": Rule("/reviews/moderate", only("county")),
+    "reviews.hide_review": Rule("/reviews/{w.review.id}/hide", allow("county"), method="POST",
+                                data={"reason": "辱骂"}),
+    "api.product_reviews": Rule("/api/v1/products/{w.product.id}/reviews", api_public),
+    "api.listing_reviews": Rule("/api/v1/listings/{w.listing.id}/reviews", api_public),
+    "api.create_review": Rule("/api/v1/orders/{w.order.code}/lines/{w.line.id}/review", {**OWNER, "anonymous": 401},
+                              method="POST", json={"rating": 5}, token=True),
+    "api.reply_review": Rule("/api/v1/reviews/{w.review.id}/reply", {**allow("operator"), "admin": DENY,
+                                                                      "anonymous": 401},
+                             method="POST", json={"body": "谢谢"}, token=True),
+    "api.hide_review": Rule("/api/v1/reviews/{w.review.id}/hide", {**allow("county"), "anonymous": 401},
+                            method="POST", json={"reason": "辱骂"}, token=True),
     "orders.refund_request_decide": Rule("/refund-requests/{w.refund_request.id}/reject", allow("operator"),
                                          method="POST", data={"note": "x"},
                                          note="the line's station's operator or an admin decides"),
@@ -381,6 +400,12 @@ def world(app, db):
                                      old_name=w.product.name, old_unit=w.product.unit,
                                      old_price_fen=w.product.price_fen, requested_at=NOW, decision_note="")
     db.session.add(w.product_change)
+    # the consumer's review of the line (as if delivered)
+    from reviews.models import Review
+
+    w.review = Review(order_line_id=w.line.id, user_id=w.users["consumer"].id, product_id=w.product.id,
+                      station_id=w.station.id, rating=4, body="好", created_at=NOW)
+    db.session.add(w.review)
     db.session.flush()
     return w
 

@@ -42,6 +42,9 @@ class Listing(db.Model):
     #: Poor household members this listing employs (toward the tourism-employment target).
     employed_poor_members: Mapped[int] = mapped_column(sa.Integer, default=0)
     is_published: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    #: Visible reviews' count and sum of ratings (average = sum / count), kept by `reviews.services`.
+    rating_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    rating_sum: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
 
     village = relationship("Village")
@@ -50,6 +53,11 @@ class Listing(db.Model):
     images = relationship("ListingImage", order_by="ListingImage.position", cascade="all, delete-orphan")
     #: The households a sale of this listing credits (read-only here: catalog owns the links).
     benefit_links = relationship("BenefitLink", viewonly=True, order_by="BenefitLink.household_id")
+
+    @property
+    def rating_average(self) -> float | None:
+        """The visible reviews' average rating to one decimal, None without reviews."""
+        return round(self.rating_sum / self.rating_count, 1) if self.rating_count else None
 
 
 class ListingImage(db.Model):

@@ -1,0 +1,153 @@
+"""API: reviews of products and listings; writing one (the buyer), replying (station or host),
+hiding (county office or admin). Photos are added through the web form (multipart); the JSON API
+takes the rating and the text."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+from pydantic import BaseModel, Field, StrictInt
+
+from catalog.services import get_visible_product
+from reviews import services
+from reviews.models import MAX_BODY, MAX_REPLY, Review
+from shop.api import QuerySchema, Schema, api_user, endpoint, ok
+from shop.db import commit
+from shop.errors import NotFound
+from shop.extensions import db
+from shop.security import limiter
+from shop.timeutil import now_utc
+from tourism.models import Listing
+
+REVIEW_LIMIT = "10 per hour"
+
+
+def _caller_key() -> str:
+    user = api_user()
+    return f"account:{user.id}" if user is not None else "anonymous"
+
+
+class ReviewIn(Schema):
+    rating: StrictInt = Field(ge=1, le=5, description="1 to 5 stars")
+    body: str = Field(default="", max_length=MAX_BODY * 2,
+                      description=f"plain text, markup is dropped; at most {MAX_BODY} characters after that")
+
+
+class ReplyIn(Schema):
+    body: str = Field(min_length=1, max_length=MAX_REPLY * 2, description=f"at most {MAX_REPLY} characters")
+
+
+class HideIn(Schema):
+    reason: str = Field(min_length=1, max_length=400, description="why the review is hidden (audited)")
+
+
+class PhotoOut(BaseModel):
+    url: str
+    thumb_url: str
+
+
+class ReviewOut(BaseModel):
+    id: int
+    rating: int
+    body: str
+    author: str = Field(description="the buyer's name, masked")
+    product_id: int | None
+    listing_id: int | None
+    photos: list[PhotoOut]
+    reply: str | None
+    replied_at: datetime | None
+    created_at: datetime
+    hidden: bool
+    hidden_reason: str | None = Field(description="only to the county office, admins and the author")
+
+
+class ReviewPage(BaseModel):
+    items: list[ReviewOut]
+    rating_average: float | None
+    rating_count: int
+    page: int
+    per_page: int
+
+
+class ReviewQuery(QuerySchema):
+    page: int = Field(default=1, ge=1, le=1000)
+    per_page: int = Field(default=20, ge=1, le=50)
+
+
+def _masked(review: Review) -> str:
+    name = (review.user.name or "").strip() if review.user is not None else ""
+    return (name[:1] or "*") + "**"
+
+
+def review_out(review: Review, *, viewer=None) -> ReviewOut:
+    from flask import url_for
+
+    sees_reason = viewer is not None and (viewer.role in ("county", "admin") or viewer.id == review.user_id)
+    return ReviewOut(
+        id=review.id, rating=review.rating, body=review.body, author=_masked(review),
+        product_id=review.product_id, listing_id=review.listing_id,
+        photos=[PhotoOut(url=url_for("catalog.media", filename=p.path), thumb_url=url_for("catalog.media", filename=p.thumb_path))
+                for p in review.photos],
+        reply=review.reply_body if review.replied_at else None, replied_at=review.replied_at,
+        created_at=review.created_at, hidden=review.is_hidden,
+        hidden_reason=review.hidden_reason if review.is_hidden and sees_reason else None,
+    )
+
+
+def _page(subject, query: ReviewQuery, **which) -> ReviewPage:
+    items = services.visible_reviews(limit=query.per_page, offset=(query.page - 1) * query.per_page, **which)
+    return ReviewPage(items=[review_out(r) for r in items], rating_average=subject.rating_average,
+                      rating_count=subject.rating_count, page=query.page, per_page=query.per_page)
+
+
+@endpoint("/products/<int:product_id>/reviews", query=ReviewQuery, response=ReviewPage, tags=("reviews",))
+def product_reviews(product_id: int, query: ReviewQuery):
+    """A visible product's visible reviews, newest first, with its average and count."""
+    product = get_visible_product(product_id)
+    return ok(_page(product, query, product_id=product.id))
+
+
+@endpoint("/listings/<int:listing_id>/reviews", query=ReviewQuery, response=ReviewPage, tags=("reviews",))
+def listing_reviews(listing_id: int, query: ReviewQuery):
+    """A published listing's visible reviews, newest first, with its average and count."""
+    listing = db.session.get(Listing, listing_id)
+    if listing is None or not listing.is_published:
+        raise NotFound(_("项目不存在"))
+    return ok(_page(listing, query, listing_id=listing.id))
+
+
+@endpoint("/orders/<code>/lines/<int:line_id>/review", ("POST",), body=ReviewIn, response=ReviewOut, status=201,
+          auth=True, tags=("reviews",), errors=(409, 429),
+          summary="Review a delivered line or a completed stay of your own order (once per line)")
+@limiter.limit(REVIEW_LIMIT, key_func=_caller_key)
+def create_review(code: str, line_id: int, body: ReviewIn):
+    user = api_user()
+    line = services.own_line(code, line_id, user)
+    review = services.write_review(line, services.ReviewData(rating=body.rating, body=body.body), user=user,
+                                   now=now_utc())
+    out = review_out(review, viewer=user)
+    commit()
+    return ok(out, 201)
+
+
+@endpoint("/reviews/<int:review_id>/reply", ("POST",), body=ReplyIn, response=ReviewOut, auth=True,
+          roles=("operator", "host"), tags=("reviews",), errors=(409, 429),
+          summary="The station that sold the product, or the listing's host, replies once")
+@limiter.limit(REVIEW_LIMIT, key_func=_caller_key)
+def reply_review(review_id: int, body: ReplyIn):
+    user = api_user()
+    review = services.reply(services.get_review(review_id), body.body, user=user, now=now_utc())
+    out = review_out(review, viewer=user)
+    commit()
+    return ok(out)
+
+
+@endpoint("/reviews/<int:review_id>/hide", ("POST",), body=HideIn, response=ReviewOut, auth=True,
+          roles=("county",), tags=("reviews",), errors=(409,),
+          summary="The county office or an admin hides an abusive review with a reason (audited)")
+def hide_review(review_id: int, body: HideIn):
+    user = api_user()
+    review = services.hide(services.get_review(review_id), body.reason, actor=user, now=now_utc())
+    out = review_out(review, viewer=user)
+    commit()
+    return ok(out)

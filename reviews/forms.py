@@ -1,0 +1,26 @@
+"""Forms of the review pages (Flask-WTF; CSRF included)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import MultipleFileField
+from wtforms import RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional
+
+from reviews.models import MAX_BODY, MAX_REPLY
+from shop.forms import ShopForm
+
+
+class ReviewForm(ShopForm):
+    rating = RadioField(_l("评分"), coerce=int, validators=[InputRequired(_l("请给出 1 到 5 星的评分"))],
+                        choices=[SelectChoice(n, str(n)) for n in (5, 4, 3, 2, 1)])
+    body = TextAreaField(_l("评价内容"), validators=[Optional(), Length(max=MAX_BODY)])
+    photos = MultipleFileField(_l("照片（最多 3 张，JPEG/PNG，每张最大 5MB）"))
+
+
+class ReplyForm(ShopForm):
+    body = TextAreaField(_l("回复"), validators=[InputRequired(), Length(max=MAX_REPLY)])
+
+
+class HideForm(ShopForm):
+    reason = TextAreaField(_l("隐藏原因"), validators=[InputRequired(), Length(max=200)])

@@ -1,0 +1,243 @@
+"""The rules of reviews: who may review what and when, one per order line, one reply, hiding
+(audited), the aggregates shown on cards, and the "to review" tab of 我的订单.
+
+Services only flush; routes and the API commit.
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+import nh3
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from catalog.images import CheckedImage, check_image, store_photo
+from catalog.models import Product
+from orders.models import LineStatus, Order, OrderLine, Shipment, ShipmentStatus
+from reviews.models import MAX_BODY, MAX_PHOTOS, MAX_REPLY, Review, ReviewPhoto
+from shop import pagecache
+from shop.audit import record_audit
+from shop.errors import Conflict, Forbidden, NotFound, ValidationError
+from shop.extensions import db
+from tourism.models import Booking, BookingStatus, Listing
+
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def clean_text(text: str | None, *, limit: int) -> str:
+    """Plain text from what a visitor typed: markup dropped (nh3, no tag allowed; the text of
+    script/style dropped too), entities read back, control and direction-override characters
+    removed, line breaks normalised, at most `limit` characters. Templates escape it again."""
+    text = unicodedata.normalize("NFC", text or "").replace("\r\n", "\n").replace("\r", "\n")
+    text = html.unescape(nh3.clean(text, tags=set(), attributes={}, clean_content_tags={"script", "style"}))
+    text = _CONTROL.sub("", text)
+    text = _BLANK_LINES.sub("\n\n", text).strip()
+    if len(text) > limit:
+        raise ValidationError(_("最多 %(n)s 个字", n=limit), fields={"body": "too_long"})
+    return text
+
+
+# --- what may be reviewed ----------------------------------------------------------------------
+
+def own_line(order_code: str, line_id: int, user) -> OrderLine:
+    """The line of the user's own order; anyone else's order (or a line of another order) is a 404."""
+    line = db.session.scalar(
+        sa.select(OrderLine).join(Order, OrderLine.order_id == Order.id)
+        .where(Order.code == order_code[:16], OrderLine.id == line_id)
+    )
+    if line is None or user is None or line.order.user_id != user.id:
+        raise NotFound(_("订单不存在"))
+    return line
+
+
+def _line_done(line: OrderLine) -> bool:
+    """A product handed over (and kept), or a stay/experience/ticket completed."""
+    if line.kind == "product":
+        return (line.status == LineStatus.OPEN and line.shipment is not None
+                and line.shipment.status == ShipmentStatus.DELIVERED and line.product_id is not None)
+    booking = db.session.get(Booking, line.booking_id) if line.booking_id else None
+    return booking is not None and booking.status == BookingStatus.COMPLETED
+
+
+def review_of(line: OrderLine) -> Review | None:
+    return db.session.scalar(sa.select(Review).where(Review.order_line_id == line.id))
+
+
+def can_review(line: OrderLine) -> bool:
+    return _line_done(line) and review_of(line) is None
+
+
+def awaiting_review() -> sa.ColumnElement[bool]:
+    """Condition on `Order`: it has a line done and not yet reviewed (the "to review" tab)."""
+    not_reviewed = ~sa.exists().where(Review.order_line_id == OrderLine.id)
+    product_done = sa.and_(
+        OrderLine.kind == "product", OrderLine.status == LineStatus.OPEN, OrderLine.product_id.is_not(None),
+        sa.exists().where(Shipment.id == OrderLine.shipment_id, Shipment.status == ShipmentStatus.DELIVERED))
+    stay_done = sa.and_(
+        OrderLine.kind == "booking",
+        sa.exists().where(Booking.id == OrderLine.booking_id, Booking.status == BookingStatus.COMPLETED))
+    return sa.exists().where(OrderLine.order_id == Order.id, not_reviewed, sa.or_(product_done, stay_done))
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReviewData:
+    rating: int
+    body: str = ""
+    photos: tuple = ()
+
+
+def _parse_rating(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise ValidationError(_("请给出 1 到 5 星的评分"), fields={"rating": "range"})
+    return value
+
+
+def _bump(subject_product_id: int | None, subject_listing_id: int | None, *, count: int, total: int) -> None:
+    """Add to the aggregates of the reviewed product or listing in one guarded UPDATE; a product's
+    pages are invalidated per product (docs/caching.md)."""
+    if subject_product_id is not None:
+        table = Product.__table__
+        db.session.execute(
+            sa.update(table).where(table.c.id == subject_product_id)
+            .values(rating_count=table.c.rating_count + count, rating_sum=table.c.rating_sum + total),
+            execution_options=pagecache.changes(products=[subject_product_id]))
+    else:
+        table = Listing.__table__
+        db.session.execute(
+            sa.update(table).where(table.c.id == subject_listing_id)
+            .values(rating_count=table.c.rating_count + count, rating_sum=table.c.rating_sum + total))
+
+
+def _touch_pages(review: Review) -> None:
+    """A change of what a review shows (reply, photos) invalidates its product's cached pages."""
+    if review.product_id is not None:
+        pagecache.mark_products(db.session, [review.product_id])
+
+
+def write_review(line: OrderLine, data: ReviewData, *, user, now: datetime) -> Review:
+    """The buyer's review of a delivered line or completed stay: once per line. Photos are checked
+    (all of them) before anything is stored."""
+    rating = _parse_rating(data.rating)
+    body = clean_text(data.body, limit=MAX_BODY)
+    uploads = [p for p in data.photos if p is not None and getattr(p, "filename", True)]
+    if len(uploads) > MAX_PHOTOS:
+        raise ValidationError(_("最多上传 %(n)s 张照片", n=MAX_PHOTOS), fields={"photos": "too_many"})
+    if line.order.user_id != user.id:
+        raise NotFound(_("订单不存在"))
+    if not _line_done(line):
+        raise Conflict(_("商品送达或行程完成后才能评价"), code="not_reviewable")
+    if review_of(line) is not None:
+        raise Conflict(_("这件商品已经评价过了"), code="already_reviewed")
+    checked: list[CheckedImage] = [check_image(upload) for upload in uploads]
+    booking = db.session.get(Booking, line.booking_id) if line.kind == "booking" else None
+    review = Review(
+        order_line_id=line.id, user_id=user.id,
+        product_id=line.product_id if booking is None else None,
+        listing_id=booking.listing_id if booking is not None else None,
+        station_id=line.station_id if booking is None else None,
+        rating=rating, body=body, created_at=now,
+    )
+    db.session.add(review)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except sa.exc.IntegrityError:  # a concurrent submit of the same line won the unique constraint
+        raise Conflict(_("这件商品已经评价过了"), code="already_reviewed") from None
+    for position, image in enumerate(checked):
+        stored = store_photo(f"reviews/{review.id}", image)
+        db.session.add(ReviewPhoto(review_id=review.id, path=stored.path, thumb_path=stored.thumb_path,
+                                   width=stored.width, height=stored.height, position=position))
+    _bump(review.product_id, review.listing_id, count=1, total=rating)
+    db.session.flush()
+    return review
+
+
+def may_reply(review: Review, user) -> bool:
+    """The station that sold the product (its operators) or the listing's host."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if review.product_id is not None:
+        return user.role == "operator" and user.station_id is not None and user.station_id == review.station_id
+    return review.listing is not None and review.listing.host_id == user.id
+
+
+def reply(review: Review, text: str, *, user, now: datetime) -> Review:
+    """The station's or host's one reply."""
+    if not may_reply(review, user):
+        raise NotFound(_("评价不存在"))
+    body = clean_text(text, limit=MAX_REPLY)
+    if not body:
+        raise ValidationError(_("请填写回复"), fields={"body": "required"})
+    locked = db.session.scalars(sa.select(Review).where(Review.id == review.id).with_for_update()
+                                .execution_options(populate_existing=True)).one()
+    if locked.replied_at is not None:
+        raise Conflict(_("已经回复过了"), code="already_replied")
+    locked.reply_body, locked.reply_by_id, locked.replied_at = body, user.id, now
+    _touch_pages(locked)
+    db.session.flush()
+    return locked
+
+
+def hide(review: Review, reason: str, *, actor, now: datetime) -> Review:
+    """The county office or an admin hides an abusive review, with a reason; audited. Its rating
+    leaves the average."""
+    if actor is None or actor.role not in ("county", "admin"):
+        raise Forbidden(_("只有县扶贫办或管理员可以隐藏评价"))
+    reason = clean_text(reason, limit=200)
+    if not reason:
+        raise ValidationError(_("请填写隐藏原因"), fields={"reason": "required"})
+    locked = db.session.scalars(sa.select(Review).where(Review.id == review.id).with_for_update()
+                                .execution_options(populate_existing=True)).one()
+    if locked.hidden_at is not None:
+        raise Conflict(_("这条评价已隐藏"), code="already_hidden")
+    locked.hidden_at, locked.hidden_by_id, locked.hidden_reason = now, actor.id, reason
+    _bump(locked.product_id, locked.listing_id, count=-1, total=-locked.rating)
+    record_audit(actor=actor, action="review.hide", subject=locked, now=now,
+                 detail={"reason": reason, "rating": locked.rating, "product_id": locked.product_id,
+                         "listing_id": locked.listing_id})
+    db.session.flush()
+    return locked
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+def get_review(review_id: int) -> Review:
+    review = db.session.get(Review, review_id)
+    if review is None:
+        raise NotFound(_("评价不存在"))
+    return review
+
+
+def visible_reviews(*, product_id: int | None = None, listing_id: int | None = None, limit: int = 20,
+                    offset: int = 0) -> list[Review]:
+    query = sa.select(Review).where(Review.hidden_at.is_(None))
+    query = query.where(Review.product_id == product_id) if product_id is not None \
+        else query.where(Review.listing_id == listing_id)
+    return list(db.session.scalars(query.order_by(Review.created_at.desc(), Review.id.desc())
+                                   .offset(offset).limit(limit)))
+
+
+def reviews_to_answer(user, *, limit: int = 100) -> list[Review]:
+    """The reviews a station operator or host may reply to, unanswered first, newest first."""
+    query = sa.select(Review).where(Review.hidden_at.is_(None))
+    if user.role == "operator":
+        query = query.where(Review.station_id == user.station_id)
+    elif user.role == "host":
+        query = query.join(Listing, Review.listing_id == Listing.id).where(Listing.host_id == user.id)
+    else:
+        return []
+    return list(db.session.scalars(query.order_by(Review.replied_at.is_not(None), Review.created_at.desc(),
+                                                  Review.id.desc()).limit(limit)))
+
+
+def recent_reviews(*, limit: int = 100) -> list[Review]:
+    """For moderation: the newest reviews, hidden ones included."""
+    return list(db.session.scalars(sa.select(Review).order_by(Review.created_at.desc(), Review.id.desc())
+                                   .limit(limit)))

@@ -1,0 +1,130 @@
+"""HTML views of reviews: the buyer's review form, the station's/host's replies, the county's
+moderation. Thin routes: parse -> load/404 -> permission -> one service -> commit() -> redirect.
+
+Pages of lower packages show reviews through the template globals registered here
+(`reviews_of`, `line_review_state`) and `{% include "reviews/..." ignore missing %}`.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from orders.services.tabs import extend_tab
+from reviews import services
+from reviews.forms import HideForm, ReplyForm, ReviewForm
+from reviews.models import MAX_PHOTOS
+from shop.auth.permissions import role_required
+from shop.db import commit, rollback
+from shop.errors import DomainError, flash_domain_errors
+from shop.security import limiter
+from shop.timeutil import now_utc
+
+bp = Blueprint("reviews", __name__)
+
+#: Writing reviews and replies, per signed-in account (Flask-Limiter; off when RATE_LIMITS is False).
+REVIEW_LIMIT = "10 per hour"
+
+
+def _account_key() -> str:
+    return f"account:{current_user.get_id()}"
+
+
+@bp.record_once
+def _contribute(_state) -> None:
+    extend_tab("to_review", services.awaiting_review)
+
+
+@bp.app_template_global("reviews_of")
+def _reviews_of(subject, limit: int = 20):
+    """The visible reviews of a product or a listing, newest first (product and listing pages)."""
+    if getattr(subject, "__tablename__", "") == "products":
+        return services.visible_reviews(product_id=subject.id, limit=limit)
+    return services.visible_reviews(listing_id=subject.id, limit=limit)
+
+
+@bp.app_template_global("line_review_state")
+def _line_review_state(line):
+    """For the buyer's order page: ("reviewed", review) | ("open", None) | (None, None)."""
+    review = services.review_of(line)
+    if review is not None:
+        return "reviewed", review
+    return ("open", None) if services.can_review(line) else (None, None)
+
+
+@bp.route("/orders/<code>/lines/<int:line_id>/review", methods=["GET", "POST"])
+@login_required
+@limiter.limit(REVIEW_LIMIT, key_func=_account_key, methods=["POST"])
+def write(code: str, line_id: int):
+    line = services.own_line(code, line_id, current_user)
+    form = ReviewForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            data = services.ReviewData(rating=form.rating.data, body=form.body.data or "",
+                                       photos=tuple(form.photos.data or ()))
+            try:
+                services.write_review(line, data, user=current_user, now=now_utc())
+                commit()
+                flash(_("感谢您的评价"), "success")
+                return redirect(url_for("orders.order_detail", code=code), 303)
+            except DomainError as exc:
+                rollback()
+                if exc.status == 404:
+                    raise
+                flash(exc.message, "error")
+                status = exc.status
+        else:
+            for errors in form.errors.values():
+                for error in errors:
+                    flash(error, "error")
+            status = 422
+    elif not services.can_review(line):
+        flash(_("这件商品已经评价过了") if services.review_of(line) else _("商品送达或行程完成后才能评价"), "error")
+        return redirect(url_for("orders.order_detail", code=code), 303)
+    return render_template("reviews/write.html", form=form, line=line, code=code, max_photos=MAX_PHOTOS), status
+
+
+@bp.post("/reviews/<int:review_id>/reply")
+@role_required("operator", "host")
+@limiter.limit(REVIEW_LIMIT, key_func=_account_key)
+def reply_to(review_id: int):
+    review = services.get_review(review_id)
+    if not services.may_reply(review, current_user):
+        abort(404)  # another station's or host's review: as if it did not exist
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        flash(_("请填写回复（最多 300 字）"), "error")
+    else:
+        with flash_domain_errors():
+            services.reply(review, form.body.data, user=current_user, now=now_utc())
+            commit()
+            flash(_("回复已发布"), "success")
+    return redirect(url_for(".to_answer"), 303)
+
+
+@bp.get("/reviews/answer")
+@role_required("operator", "host")
+def to_answer():
+    return render_template("reviews/answer.html", reviews=services.reviews_to_answer(current_user), form=ReplyForm())
+
+
+@bp.get("/reviews/moderate")
+@role_required("county")
+def moderate():
+    return render_template("reviews/moderate.html", reviews=services.recent_reviews(), form=HideForm())
+
+
+@bp.post("/reviews/<int:review_id>/hide")
+@role_required("county")
+def hide_review(review_id: int):
+    review = services.get_review(review_id)
+    form = HideForm()
+    if not form.validate_on_submit():
+        flash(_("请填写隐藏原因（最多 200 字）"), "error")
+    else:
+        with flash_domain_errors():
+            services.hide(review, form.reason.data, actor=current_user, now=now_utc())
+            commit()
+            flash(_("评价已隐藏"), "success")
+    return redirect(url_for(".moderate"), 303)

@@ -1,0 +1,58 @@
+"""Journey: a buyer whose pickles were delivered finds the order under 待评价, rates it, writes a
+review with a photo; the product page shows it with the photo and the new average."""
+from __future__ import annotations
+
+import io
+import re
+import uuid
+
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.browser.harness import DEMO_PASSWORD
+from tests.browser.journeys import VILLAGE_A, api, deliver_by_api, demo_product, place_order_by_api
+
+
+def _photo() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (60, 140, 60)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_buyer_reviews_delivered_pickles_with_a_photo(open_page, live_server, viewport):
+    a = demo_product(live_server, VILLAGE_A)
+    email = f"review-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
+    status, body = api(live_server, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
+    assert status == 201, body
+    code = place_order_by_api(live_server, email, [a["id"]], payment_method="cod")
+    deliver_by_api(live_server, code)
+    words = f"腌菜很下饭 {viewport.name} {uuid.uuid4().hex[:6]}"
+
+    buyer = open_page("buyer")
+    page = buyer.page
+    buyer.login(email)
+    buyer.goto("/orders")
+    tabs = page.get_by_role("navigation", name="订单分类")
+    buyer.submit_and_wait(lambda: tabs.get_by_role("link", name=re.compile("^待评价")).click())
+    row = page.locator("main .order-row").filter(has_text=code)
+    expect(row).to_have_count(1)
+    buyer.step("to review")
+    buyer.submit_and_wait(lambda: row.get_by_role("link", name=code).click())
+    buyer.submit_and_wait(lambda: page.locator("main").get_by_role("link", name="评价", exact=True).first.click())
+    expect(page.get_by_role("heading", level=1)).to_contain_text("评价")
+    page.get_by_label("5 星").check()
+    page.get_by_label("评价内容").fill(words)
+    page.get_by_label(re.compile("照片")).set_input_files(
+        files=[{"name": "pickles.png", "mimeType": "image/png", "buffer": _photo()}])
+    buyer.step("review form")
+    buyer.submit_and_wait(lambda: page.get_by_role("button", name="发布评价").click())
+    expect(page.locator("main")).to_contain_text("已评价 5 星")
+    buyer.step("reviewed")
+
+    buyer.goto(f"/products/{a['id']}-{a['slug']}")
+    reviews = page.locator("#reviews")
+    review = reviews.locator(".review").filter(has_text=words)
+    expect(review).to_have_count(1)
+    expect(review.get_by_role("img", name=re.compile("买家照片"))).to_have_count(1)
+    expect(reviews).to_contain_text("条评价")
+    buyer.step("product page shows the review")

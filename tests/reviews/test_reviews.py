@@ -1,0 +1,260 @@
+"""Reviews from verified buyers: only for a delivered line or a completed stay of one's own order,
+once; photos checked like product photos; one reply by the station or host; hiding by the county
+(audited); aggregates on cards, product and listing pages (cached pages stay exact); sanitised;
+rate-limited; the "to review" tab."""
+from __future__ import annotations
+
+import io
+import os
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from orders.models import OrderLine
+from reviews.models import Review, ReviewPhoto
+from shop.audit import AuditEntry
+from shop.db import commit
+from shop.extensions import db
+from stations.services import fulfilment
+from tests.factories import make_user
+from tests.stations.factories import image_bytes, make_order
+from tests.tourism.factories import make_booking, make_listing
+from tourism.models import BookingStatus
+
+
+def _deliver(order, op, now):
+    shipment = order.shipments[0]
+    fulfilment.accept(shipment, actor=op, now=now)
+    fulfilment.pack(shipment, actor=op, now=now)
+    fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
+    fulfilment.deliver(shipment, actor=op, now=now)
+    return order
+
+
+def _delivered(world, now, buyer=None, product=None):
+    product = product or world.a.product
+    return _deliver(make_order([(product, 1)], buyer=buyer or world.buyer), world.a.operator if product.station_id ==
+                    world.a.station.id else world.b.operator, now)
+
+
+def _url(order, line=None) -> str:
+    line = line or order.lines[0]
+    return f"/orders/{order.code}/lines/{line.id}/review"
+
+
+def _post(client, order, *, rating=5, body="鸡蛋新鲜，包装很好", photos=()):
+    data = {"rating": str(rating), "body": body}
+    if photos:
+        data["photos"] = [(io.BytesIO(p), f"p{i}.png") for i, p in enumerate(photos)]
+    return client.post(_url(order), data=data, content_type="multipart/form-data")
+
+
+def _stay_order(buyer, listing, status=BookingStatus.COMPLETED):
+    """A booking sold through its order line (as tourism sells it)."""
+    order = make_order([], buyer=buyer)
+    booking = make_booking(listing, user=buyer, check_in=order.created_at.date() - timedelta(days=3), status=status)
+    db.session.add(OrderLine(order_id=order.id, kind="booking", booking_id=booking.id, title=listing.name,
+                             unit_price_fen=10000, quantity=1, line_total_fen=10000))
+    db.session.flush()
+    db.session.refresh(order)
+    return order
+
+
+def test_buyer_reviews_a_delivered_line_with_a_photo_and_it_shows_everywhere(client, db, world, now, auth, app):
+    order = _delivered(world, now)
+    commit()
+    auth.login(world.buyer)
+    assert "评价" in client.get(f"/orders/{order.code}").get_data(as_text=True)
+    r = _post(client, order, rating=4, photos=[image_bytes()])
+    assert r.status_code == 303, r.get_data(as_text=True)
+    review = db.session.scalar(sa.select(Review))
+    assert (review.rating, review.body, review.product_id) == (4, "鸡蛋新鲜，包装很好", world.a.product.id)
+    photo = db.session.scalar(sa.select(ReviewPhoto))
+    assert os.path.exists(os.path.join(app.config["UPLOAD_DIR"], photo.path))
+    assert os.path.exists(os.path.join(app.config["UPLOAD_DIR"], photo.thumb_path))
+    assert "已评价 4 星" in client.get(f"/orders/{order.code}").get_data(as_text=True)
+    auth.logout()
+    product = world.a.product
+    page = client.get(f"/products/{product.id}-{product.slug}").get_data(as_text=True)
+    assert "鸡蛋新鲜，包装很好" in page and photo.thumb_path in page and "4.0 分 · 1 条评价" in page
+    assert "4.0 分 · 1 条评价" in client.get("/products").get_data(as_text=True)
+    api = client.get(f"/api/v1/products/{product.id}/reviews").json
+    assert api["rating_count"] == 1 and api["rating_average"] == 4.0
+    assert api["items"][0]["body"] == "鸡蛋新鲜，包装很好" and len(api["items"][0]["photos"]) == 1
+    assert "@" not in api["items"][0]["author"]
+
+
+def test_a_line_not_yet_delivered_cannot_be_reviewed(client, db, world, now, api_token):
+    order = make_order([(world.a.product, 1)], buyer=world.buyer)
+    commit()
+    r = client.post(f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review", json={"rating": 5},
+                    headers=api_token(world.buyer))
+    assert r.status_code == 409 and r.json["error"]["code"] == "not_reviewable"
+    assert db.session.scalar(sa.select(sa.func.count(Review.id))) == 0
+
+
+def test_one_review_per_line(client, db, world, now, api_token):
+    order = _delivered(world, now)
+    commit()
+    headers = api_token(world.buyer)
+    url = f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review"
+    assert client.post(url, json={"rating": 5, "body": "好"}, headers=headers).status_code == 201
+    again = client.post(url, json={"rating": 1, "body": "再评"}, headers=headers)
+    assert again.status_code == 409 and again.json["error"]["code"] == "already_reviewed"
+    assert db.session.scalar(sa.select(sa.func.count(Review.id))) == 1
+    assert db.session.get(type(world.a.product), world.a.product.id).rating_count == 1
+
+
+def test_another_users_order_is_a_404(client, db, world, now, auth, api_token):
+    order = _delivered(world, now)
+    other = make_user()
+    commit()
+    r = client.post(f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review", json={"rating": 5},
+                    headers=api_token(other))
+    assert r.status_code == 404
+    auth.login(other)
+    assert client.get(_url(order)).status_code == 404
+    assert _post(client, order).status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count(Review.id))) == 0
+
+
+def test_bad_input_is_refused_and_stores_nothing(client, db, world, now, auth):
+    order = _delivered(world, now)
+    commit()
+    auth.login(world.buyer)
+    assert _post(client, order, rating=6).status_code == 422
+    assert _post(client, order, body="长" * 501).status_code == 422
+    four = [image_bytes()] * 4
+    assert _post(client, order, photos=four).status_code == 422
+    assert _post(client, order, photos=[b"not an image"]).status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count(Review.id))) == 0
+
+
+def test_markup_is_dropped_and_text_escaped(client, db, world, now, auth):
+    order = _delivered(world, now)
+    commit()
+    auth.login(world.buyer)
+    _post(client, order, body='<b>好吃</b><script>alert("x")</script> <img src=x onerror=alert(1)>\u202e&amp;')
+    review = db.session.scalar(sa.select(Review))
+    assert review.body == "好吃 &"
+    auth.logout()
+    page = client.get(f"/products/{world.a.product.id}-{world.a.product.slug}").get_data(as_text=True)
+    assert "好吃 &amp;" in page and "alert(" not in page and "<b>好吃" not in page
+
+
+def test_the_station_replies_once_other_stations_cannot(client, db, world, now, auth):
+    order = _delivered(world, now)
+    commit()
+    auth.login(world.buyer)
+    _post(client, order)
+    review = db.session.scalar(sa.select(Review))
+    auth.logout()
+    auth.login(world.b.operator)
+    assert client.post(f"/reviews/{review.id}/reply", data={"body": "谢谢"}).status_code == 404
+    assert "鸡蛋新鲜" not in client.get("/reviews/answer").get_data(as_text=True)
+    auth.logout()
+    auth.login(world.a.operator)
+    assert "鸡蛋新鲜" in client.get("/reviews/answer").get_data(as_text=True)
+    assert client.post(f"/reviews/{review.id}/reply", data={"body": "谢谢惠顾<script>x</script>"}).status_code == 303
+    client.post(f"/reviews/{review.id}/reply", data={"body": "再回复"})
+    db.session.refresh(review)
+    assert review.reply_body == "谢谢惠顾" and review.reply_by_id == world.a.operator.id
+    auth.logout()
+    page = client.get(f"/products/{world.a.product.id}-{world.a.product.slug}").get_data(as_text=True)
+    assert "谢谢惠顾" in page and "再回复" not in page
+
+
+def test_a_completed_stay_is_reviewed_and_its_host_replies(client, db, now, auth, api_token):
+    host = make_user(role="host")
+    listing = make_listing(host=host, name="罗渡农家乐")
+    guest = make_user()
+    done = _stay_order(guest, listing)
+    upcoming = _stay_order(guest, listing, status=BookingStatus.CONFIRMED)
+    commit()
+    headers = api_token(guest)
+    line = next(line for line in done.lines if line.kind == "booking")
+    r = client.post(f"/api/v1/orders/{done.code}/lines/{line.id}/review", json={"rating": 5, "body": "干净安静"},
+                    headers=headers)
+    assert r.status_code == 201 and r.json["listing_id"] == listing.id, r.json
+    line2 = next(line for line in upcoming.lines if line.kind == "booking")
+    assert client.post(f"/api/v1/orders/{upcoming.code}/lines/{line2.id}/review", json={"rating": 5},
+                       headers=headers).status_code == 409
+    page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
+    assert "干净安静" in page and "5.0 分 · 1 条评价" in page
+    assert "5.0 分 · 1 条评价" in client.get("/stays").get_data(as_text=True)
+    r = client.post(f"/api/v1/reviews/{r.json['id']}/reply", json={"body": "欢迎再来"}, headers=api_token(host))
+    assert r.status_code == 200 and r.json["reply"] == "欢迎再来"
+    assert client.get(f"/api/v1/listings/{listing.id}/reviews").json["items"][0]["reply"] == "欢迎再来"
+
+
+def test_the_county_hides_an_abusive_review_with_a_reason_audited(client, db, world, now, auth, api_token):
+    order = _delivered(world, now)
+    second = _delivered(world, now)
+    county = make_user(role="county")
+    commit()
+    headers = api_token(world.buyer)
+    abusive = client.post(f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",
+                          json={"rating": 1, "body": "骂人的话"}, headers=headers).json
+    client.post(f"/api/v1/orders/{second.code}/lines/{second.lines[0].id}/review", json={"rating": 5},
+                headers=headers)
+    assert client.post(f"/api/v1/reviews/{abusive['id']}/hide", json={"reason": "辱骂"},
+                       headers=headers).status_code == 403
+    auth.login(county)
+    assert client.post(f"/reviews/{abusive['id']}/hide", data={"reason": ""}).status_code == 303
+    assert db.session.get(Review, abusive["id"]).hidden_at is None, "no reason, nothing changes"
+    assert client.post(f"/reviews/{abusive['id']}/hide", data={"reason": "辱骂他人"}).status_code == 303
+    review = db.session.get(Review, abusive["id"])
+    assert review.hidden_reason == "辱骂他人" and review.hidden_by_id == county.id
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "review.hide"))
+    assert entry.actor_id == county.id and entry.subject_id == review.id and entry.detail["reason"] == "辱骂他人"
+    auth.logout()
+    product = world.a.product
+    page = client.get(f"/products/{product.id}-{product.slug}").get_data(as_text=True)
+    assert "骂人的话" not in page and "5.0 分 · 1 条评价" in page
+
+
+def test_cached_product_page_shows_a_new_review_at_once(client, db, world, now, auth, cache_on):
+    order = _delivered(world, now)
+    commit()
+    url = f"/products/{world.a.product.id}-{world.a.product.slug}"
+    assert "还没有评价" in client.get(url).get_data(as_text=True)
+    client.get(url)
+    auth.login(world.buyer)
+    _post(client, order, body="第一条评价")
+    auth.logout()
+    assert "第一条评价" in client.get(url).get_data(as_text=True)
+
+
+def test_to_review_tab_lists_orders_until_reviewed(client, db, world, now, auth):
+    delivered = _delivered(world, now)
+    waiting = make_order([(world.a.product, 1)], buyer=world.buyer)
+    commit()
+    auth.login(world.buyer)
+    html = client.get("/orders?tab=to_review").get_data(as_text=True)
+    assert delivered.code in html and waiting.code not in html
+    _post(client, delivered)
+    assert delivered.code not in client.get("/orders?tab=to_review").get_data(as_text=True)
+
+
+def test_writing_reviews_is_rate_limited(client, db, world, now, api_token, app, monkeypatch):
+    from shop.security import limiter
+
+    monkeypatch.setitem(app.config, "RATE_LIMITS", True)
+    limiter.reset()
+    order = make_order([(world.a.product, 1)], buyer=world.buyer)
+    commit()
+    headers = api_token(world.buyer)
+    url = f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review"
+    codes = [client.post(url, json={"rating": 5}, headers=headers).status_code for _ in range(11)]
+    assert codes[:10] == [409] * 10 and codes[10] == 429
+    limiter.reset()
+
+
+@pytest.mark.parametrize("path", ["/reviews/moderate"])
+def test_moderation_page_is_for_the_county(client, db, auth, path):
+    auth.login(make_user())
+    assert client.get(path).status_code == 403
+    auth.logout()
+    auth.login(make_user(role="county"))
+    assert client.get(path).status_code == 200
