@@ -1,7 +1,7 @@
 """reviews: verified buyers' reviews (one per order line) and their photos; rating aggregates on products and listings
 
 Revision ID: c4d037f16779
-Revises: e3f1a9c7b2d4
+Revises: e3f1a7c2b9d4
 Create Date: 2026-12-03 07:47:13.132219
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4d037f16779'
-down_revision = 'e3f1a9c7b2d4'
+down_revision = 'e3f1a7c2b9d4'
 branch_labels = None
 depends_on = None
 
