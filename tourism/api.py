@@ -16,6 +16,7 @@ from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.args import ApiDate
 from shop.db import commit
 from shop.errors import ValidationError
+from shop.money import MAX_FEN
 from shop.timeutil import local_date, now_utc
 from tourism.models import Booking
 from tourism.services.availability import ListingFilter, listing_calendar, payment_methods, search_listings
@@ -160,6 +161,8 @@ class CancelOut(BookingOut):
 
 class CheckInIn(Schema):
     confirmation_code: str = Field(min_length=1, max_length=12)
+    #: A booking paid on arrival (or at the gate): the cash taken from the guest, equal to what is due.
+    cash_received_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
 
 
 def _listing_item(result) -> ListingItem:
@@ -291,11 +294,13 @@ def cancel_booking_api(code: str):
 
 
 @endpoint("/bookings/<code>/check-in", ("POST",), body=CheckInIn, response=BookingOut, auth=True,
-          tags=("tourism",), errors=(409,), summary="The host checks the guest in with the confirmation code")
+          tags=("tourism",), errors=(409,),
+          summary="The host checks the guest in with the confirmation code; a booking paid on arrival needs "
+                  "cash_received_fen equal to what is due (409 cash_not_received)")
 def check_in_booking_api(code: str, body: CheckInIn):
     user = api_user()
     booking = get_booking_for_host(code, user)
-    check_in_booking(booking, body.confirmation_code, actor=user, now=now_utc())
+    check_in_booking(booking, body.confirmation_code, actor=user, now=now_utc(), cash_received_fen=body.cash_received_fen)
     commit()
     return ok(booking_out(booking))
 

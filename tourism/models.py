@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.db import fk, pk
 from shop.extensions import db
+from shop.schema import append_only
 
 
 class ListingKind(StrEnum):
@@ -205,3 +206,46 @@ class Booking(db.Model):
     @property
     def nights(self) -> int:
         return (self.check_out_date - self.check_in_date).days
+
+
+# --- the host cash book (docs/MONEY.md, "Tourism") -----------------------------------------------
+
+
+class HostCashKind(StrEnum):
+    ARRIVAL = "arrival"  # the guest paid the host on arrival (or at the gate): positive
+
+
+@append_only
+class HostCashEntry(db.Model):
+    """One cash event in a host's hands, like a station's till row (`stations.models.CashEntry`).
+
+    Append-only; what a host holds is a SUM over its entries. The cash of a booking paid on
+    arrival is taken once, at check-in, for exactly what the booking owes
+    (`tourism.services.host_cash.take_arrival_cash`); the booking's income is credited only after.
+    """
+
+    __tablename__ = "host_cash_entries"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('arrival')", name="kind_valid"),
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        sa.Index("ix_host_cash_entries_host_date", "host_id", "business_date"),
+        #: a booking's cash is taken once
+        sa.Index("uq_host_cash_entries_booking_arrival", "booking_id", unique=True,
+                 postgresql_where=sa.text("kind = 'arrival'"), sqlite_where=sa.text("kind = 'arrival'")),
+    )
+
+    id: Mapped[int] = pk()
+    #: Whose hands hold the cash: the listing's host.
+    host_id: Mapped[int] = fk("users.id", index=False)
+    listing_id: Mapped[int] = fk("listings.id")
+    #: The Beijing day the cash was taken.
+    business_date: Mapped[date]
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    #: Signed: cash into the host's hands positive.
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    booking_id: Mapped[int] = fk("bookings.id", index=False)
+    order_id: Mapped[int | None] = fk("orders.id", nullable=True)
+    actor_id: Mapped[int | None] = fk("users.id", nullable=True)
+    created_at: Mapped[datetime]
+
+    booking = relationship(Booking)

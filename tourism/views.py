@@ -44,6 +44,7 @@ from tourism.services.booking import (
     refund_kept,
     start_card_payment,
 )
+from tourism.services.host_cash import arrival_due_fen, host_book
 from tourism.services.host import (
     ListingTerms,
     close_dates,
@@ -283,13 +284,16 @@ def booking_cancel(code: str):
 # --- host workspace ----------------------------------------------------------------------------
 
 
+def _render_host_home(form, now, status=200):
+    return render_template("tourism/host_home.html", listings=list_host_listings(current_user),
+                           arrivals=todays_arrivals(current_user, now=now), form=form, today=local_date(now),
+                           arrival_due_fen=arrival_due_fen, cash_book=host_book(current_user.id)), status
+
+
 @bp.get("/host/")
 @role_required("host")
 def host_home():
-    now = now_utc()
-    return render_template("tourism/host_home.html", listings=list_host_listings(current_user),
-                           arrivals=todays_arrivals(current_user, now=now), form=CheckInForm(),
-                           today=local_date(now))
+    return _render_host_home(CheckInForm(), now_utc())
 
 
 @bp.post("/host/check-in")
@@ -300,7 +304,8 @@ def host_check_in():
     if form.validate_on_submit():
         try:
             booking = find_arrival_by_code(current_user, form.confirmation_code.data, now=now)
-            check_in_booking(booking, form.confirmation_code.data, actor=current_user, now=now)
+            check_in_booking(booking, form.confirmation_code.data, actor=current_user, now=now,
+                             cash_received_fen=form.cash_received.fen)
             commit()
             flash(_("已办理入住：%(code)s", code=booking.code), "success")
             return redirect(url_for("tourism.host_home"))
@@ -308,10 +313,11 @@ def host_check_in():
             from shop.db import rollback
 
             rollback()
-            form.confirmation_code.errors = [exc.message]
-    return render_template("tourism/host_home.html", listings=list_host_listings(current_user),
-                           arrivals=todays_arrivals(current_user, now=now), form=form,
-                           today=local_date(now)), 422
+            if "cash_received_fen" in (exc.fields or {}):
+                form.cash_received.errors = [exc.message]
+            else:
+                form.confirmation_code.errors = [exc.message]
+    return _render_host_home(form, now, 422)
 
 
 def _render_host_listing(listing, form, status=200):

@@ -10,7 +10,8 @@ money received − refunds = amount due, and credits = the split of the money re
 
 Per booking (`check_bookings`): the captured payment (card confirmed, or cash taken on arrival or
 at the gate) minus its refunds must equal what the booking owes (`tourism.services.amounts`):
-`card_mismatch`, `cash_not_received`, `cash_mismatch`; and the line's net credit must be the split
+`card_mismatch`, `cash_not_received`, `cash_mismatch`; the cash of a booking paid on arrival is
+in the host's cash book, and nothing else is (`host_cash_mismatch`); and the line's net credit must be the split
 of that money — nothing before the stay is completed, the producer share of the money received
 once it is (`credit_not_money_received`). Kept fees of canceled and no-show bookings are checked
 household by household by `reconcile_tourism.check_kept`.
@@ -31,6 +32,7 @@ from shop.extensions import db
 from stations.models import CashEntry, CashKind
 from tourism.models import Booking, BookingStatus
 from tourism.services.amounts import booking_due_fen
+from tourism.services.host_cash import cash_by_booking
 
 CAPTURED = (PaymentState.CONFIRMED, PaymentState.REFUNDED)
 
@@ -136,6 +138,7 @@ def check_bookings() -> dict:
         .where(IncomeEntry.order_line_id.in_([line.id for _b, line, _o in rows]))
         .group_by(IncomeEntry.order_line_id)
     ).all())
+    in_book = cash_by_booking([booking.id for booking, _l, _o in rows])
     problems: list[dict] = []
     for booking, line, order in rows:
         captured, received = _received_fen(order.payments, refunds)
@@ -147,6 +150,10 @@ def check_bookings() -> dict:
             else:
                 problem = "card_mismatch"
             problems.append(_problem(order, booking.code, problem, due, received, title=title))
+        book = in_book.get(booking.id, 0)
+        if book != (received if booking.pay_on_arrival else 0):  # cash taken = the host's book
+            problems.append(_problem(order, booking.code, "host_cash_mismatch",
+                                     received if booking.pay_on_arrival else 0, book, title=title))
         if booking.status in (BookingStatus.CANCELED, BookingStatus.NO_SHOW):
             continue  # kept money: reconcile_tourism.check_kept, household by household
         if booking.status == BookingStatus.COMPLETED:

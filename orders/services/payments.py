@@ -283,6 +283,10 @@ def refund_payment(payment: OrderPayment, amount_fen: int, *, line: OrderLine | 
     if amount <= 0:
         return None
     is_card = payment.provider == "stripe"
+    if not is_card and not payment.order.shipments:
+        # a booking paid on arrival: its cash is in the host's cash book, not in a station's till,
+        # and no till here can pay it out (docs/MONEY.md, "Tourism")
+        raise Conflict(_("到店付款的现金在接待户手中，不能在此退款"), code="cash_held_by_host")
     refund = Refund(
         payment_id=payment.id,
         order_line_id=line.id if line is not None else None,

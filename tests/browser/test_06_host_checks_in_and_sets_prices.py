@@ -33,10 +33,21 @@ def test_host_checks_the_guest_in_by_code(open_page, live_server, viewport):
         host.submit_and_wait(lambda: form.get_by_role("button", name="办理入住").click())
         expect(page.locator("main")).to_contain_text("确认码不正确")
     assert booking_facts(live_server, code)["status"] == "confirmed"
+    # paid on arrival: the right code without the cash is refused, the amount due is named (#18)
+    total_fen = booking_facts(live_server, code)["total_fen"]
+    due = f"{total_fen // 100}.{total_fen % 100:02d}"
+    form = page.locator("form").filter(has=page.get_by_role("button", name="办理入住"))
+    with open_page.problems.allow(422, r"/host/check-in$"):
+        form.get_by_label("确认码").fill(confirmation)
+        host.submit_and_wait(lambda: form.get_by_role("button", name="办理入住").click())
+        expect(page.locator("main")).to_contain_text(f"应收现金 ¥{due}")
+    assert booking_facts(live_server, code)["status"] == "confirmed"
     form = page.locator("form").filter(has=page.get_by_role("button", name="办理入住"))
     form.get_by_label("确认码").fill(confirmation)
+    form.get_by_label("收到现金（元）").fill(due)
     host.submit_and_wait(lambda: form.get_by_role("button", name="办理入住").click())
     expect(page.locator("main")).to_contain_text(f"已办理入住：{code}")
+    expect(page.locator(".host-cash")).to_contain_text(code)  # the cash is a row of the host's book
     host.step("checked in")
     assert booking_facts(live_server, code)["status"] == "checked_in"
 

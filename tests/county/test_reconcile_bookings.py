@@ -54,7 +54,8 @@ def _book(listing, now, *, check_in=TODAY, nights=1, pay_on_arrival=False, paid=
 
 
 def _stay(booking, host, now):
-    check_in_booking(booking, booking.confirmation_code, actor=host, now=now)
+    check_in_booking(booking, booking.confirmation_code, actor=host, now=now,
+                     cash_received_fen=booking.total_fen if booking.pay_on_arrival else None)
 
 
 def _codes(result) -> set[tuple[str, str]]:

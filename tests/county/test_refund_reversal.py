@@ -9,8 +9,9 @@ import sqlalchemy as sa
 
 from county.models import IncomeEntry
 from county.services.reconcile import check
-from orders.models import Refund
+from orders.models import OrderLine, Refund
 from orders.services import payments
+from shop.errors import Conflict
 from shop.extensions import db
 from stations.services import fulfilment
 from tests.conftest import requires_postgres
@@ -30,12 +31,15 @@ def _net(line_id: int) -> int:
                                  .where(IncomeEntry.order_line_id == line_id)))
 
 
-def _completed_stay(now, households, *, price_fen=15000):
+def _completed_stay(now, households, *, price_fen=15000, pay_on_arrival=False):
     host = make_user(role="host")
     listing = make_listing(host=host, price_fen=price_fen, pay_on_arrival=True, households=households)
     booking = book_listing(BookingRequest(listing_id=listing.id, check_in=TODAY, check_out=TODAY + timedelta(days=1),
-                                          guests=2, pay_on_arrival=True), user=make_user(), now=now)
-    check_in_booking(booking, booking.confirmation_code, actor=host, now=now)  # the host takes the cash
+                                          guests=2, pay_on_arrival=pay_on_arrival), user=make_user(), now=now)
+    if not pay_on_arrival:
+        payments.confirm_payment(booking.order.payments[0], now=now)
+    check_in_booking(booking, booking.confirmation_code, actor=host, now=now,
+                     cash_received_fen=booking.total_fen if pay_on_arrival else None)
     assert complete_stays(now + timedelta(days=1)) == 1
     [line] = booking.order.lines
     return booking, line, host
@@ -80,3 +84,16 @@ def test_a_partial_refund_reverses_the_credit_of_its_part_only(db, now):
     assert other is not None and _net(line.id) == 6300
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)
                              .where(Refund.payment_id == payment.id)) == 2
+
+
+def test_a_stay_paid_in_cash_to_the_host_is_not_refunded_from_a_till_that_never_held_it(db, now):
+    booking, line, _host = _completed_stay(now, [make_household()], pay_on_arrival=True)
+    assert _net(line.id) == 15000
+    admin = make_user(role="admin")
+    with pytest.raises(Conflict) as refused, db.session.begin_nested():  # the request's rollback, as a savepoint
+        payments.refund_line(line, actor=admin, now=now + timedelta(days=2), reason="投诉")
+    assert refused.value.code == "cash_held_by_host"
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(OrderLine.status).where(OrderLine.id == line.id)) == "open"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 0
+    assert _net(line.id) == 15000

@@ -89,7 +89,7 @@ def _stay_over_yesterday():
     day = local_date(yesterday)
     booking = book_listing(BookingRequest(listing_id=listing.id, check_in=day, check_out=day + timedelta(days=1),
                                           guests=2, pay_on_arrival=True), user=make_user(), now=yesterday)
-    check_in_booking(booking, booking.confirmation_code, actor=host, now=yesterday)
+    check_in_booking(booking, booking.confirmation_code, actor=host, now=yesterday, cash_received_fen=booking.total_fen)
     assert booking.order.payments[0].state == "confirmed"  # cash taken at arrival
     return booking
 

@@ -8,7 +8,7 @@ from shop.extensions import db
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
 from tests.tourism.factories import make_listing, make_session
-from tourism.models import Booking
+from tourism.models import Booking, HostCashEntry
 
 pytestmark = pytest.mark.usefixtures("fake_stripe")
 
@@ -184,11 +184,24 @@ def test_check_in_only_by_the_listings_host_with_the_right_code(client, db, api_
     r = client.post(f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": wrong}, headers=api_token(host))
     assert r.status_code == 422 and r.json["error"]["code"] == "wrong_confirmation_code"
     assert db.session.scalar(sa.select(Booking.status)) == "confirmed"
-    r = client.post(f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": confirmation},
-                    headers=api_token(host))
+    # paid at the gate: no check-in without the cash, in the same step (#18)
+    total = client.get(f"/api/v1/bookings/{code}", headers=api_token(guest)).json["total_fen"]
+    for body, status in (({}, 409), ({"cash_received_fen": total - 1}, 409), ({"cash_received_fen": -1}, 422)):
+        r = client.post(f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": confirmation, **body},
+                        headers=api_token(host))
+        assert r.status_code == status, r.json
+        if status == 409:
+            assert r.json["error"]["code"] == "cash_not_received"
+            assert r.json["error"]["fields"]["amount_due_fen"] == str(total)
+    assert db.session.scalar(sa.select(Booking.status)) == "confirmed"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(HostCashEntry)) == 0
+    r = client.post(f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": confirmation,
+                                                               "cash_received_fen": total}, headers=api_token(host))
     assert r.status_code == 200 and r.json["status"] == "checked_in"
     booking = db.session.scalar(sa.select(Booking))
     assert booking.order.payments[0].state == "confirmed"  # the host took the money on arrival
+    [entry] = db.session.scalars(sa.select(HostCashEntry)).all()
+    assert (entry.kind, entry.amount_fen, entry.host_id, entry.booking_id) == ("arrival", total, host.id, booking.id)
 
 
 def test_openapi_lists_the_tourism_paths(client, db):

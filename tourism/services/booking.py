@@ -710,8 +710,14 @@ def cancel_order_bookings(order, *, actor, now: datetime) -> bool:
 # --- host actions ------------------------------------------------------------------------------
 
 
-def check_in_booking(booking: Booking, confirmation_code: str, *, actor, now: datetime) -> Booking:
-    """The host checks the guest in with the confirmation code the guest shows (wrong codes refused)."""
+def check_in_booking(booking: Booking, confirmation_code: str, *, actor, now: datetime,
+                     cash_received_fen: int | None = None) -> Booking:
+    """The host checks the guest in with the confirmation code the guest shows (wrong codes refused).
+
+    A booking paid on arrival (or at the gate) is checked in only with its cash taken in the same
+    step: `cash_received_fen` must be what it owes; the cash is a row of the host's cash book
+    (`tourism.services.host_cash`) and the payment is confirmed. Without it: 409
+    `cash_not_received`, nothing changes."""
     if not is_host_of(actor, booking.listing):
         raise NotFound(_("预订不存在"))
     if booking.order_id:
@@ -724,12 +730,15 @@ def check_in_booking(booking: Booking, confirmation_code: str, *, actor, now: da
         raise IllegalTransition(_("只有已确认的预订才能办理入住"), fields={"status": booking.status})
     if not (booking.check_in_date <= today < booking.check_out_date):
         raise Conflict(_("只能在预订日期内办理入住"), code="not_arrival_day")
+    from tourism.services.host_cash import take_arrival_cash
+
+    taken = take_arrival_cash(booking, cash_received_fen, actor=actor, now=now)  # refused before any change
     transition(booking, BookingStatus.CHECKED_IN, actor=actor, now=now)
     booking.checked_in_at = now
-    if booking.pay_on_arrival and booking.order is not None:
+    if taken is not None:
         from orders.services.payments import confirm_cash
 
-        confirm_cash(booking.order, actor=actor, now=now)  # the host takes the money at arrival
+        confirm_cash(booking.order, actor=actor, now=now)  # the cash is in the host's book: the payment is in
     db.session.flush()
     return booking
 
@@ -897,12 +906,18 @@ def complete_stays(now: datetime) -> int:
 
 
 def _credit_booking(booking: Booking, *, now: datetime) -> None:
-    """Credit the booking's order line to the linked households (county ledger; idempotent)."""
+    """Credit the booking's order line to the linked households (county ledger; idempotent), when
+    its money was received (a card payment captured, or the cash in the host's book)."""
     from county.services.ledger import credit_line
     from orders.models import LineStatus
 
+    from orders.models import PaymentState
+
     if booking.order is None:
         return
+    if not any(p.state in (PaymentState.CONFIRMED, PaymentState.REFUNDED) for p in booking.order.payments):
+        log.warning("booking %s completed without its money received: not credited", booking.code)
+        return  # income is credited for money received, nothing else (reconciliation lists it)
     for line in booking.order.lines:
         if line.booking_id == booking.id and line.status == LineStatus.OPEN:
             credit_line(line, now=now)

@@ -1,0 +1,110 @@
+"""The host cash book: the cash a host takes for a booking paid on arrival (or at the gate) is a row
+(`tourism.models.HostCashEntry`), as a station's till row is (docs/MONEY.md, "Tourism").
+
+Rules:
+- The cash is taken once, in the check-in step itself (`booking.check_in_booking`), for exactly
+  what the booking owes (`arrival_due_fen`); check-in without it is refused with 409
+  `cash_not_received` and nothing changes.
+- The booking's payment becomes confirmed in the same transaction; its income is credited only
+  when the stay is completed and its money was received (`booking.complete_stays`).
+- Nothing is recomputed: what a host holds is a SUM over the book (`host_book`), and the county's
+  reconciliation compares the book with the payments (`county.services.reconcile_money`).
+
+A cash refund of a booking paid on arrival is not built: the money is in the host's hands, so the
+orders pipeline refuses it (`orders.services.payments.refund_payment`, 409 `cash_held_by_host`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from shop.errors import Conflict, ValidationError
+from shop.extensions import db
+from shop.history import record_status
+from shop.money import MAX_FEN, format_yuan
+from shop.timeutil import local_date
+from tourism.models import Booking, HostCashEntry, HostCashKind
+
+
+class CashNotReceived(Conflict):
+    code = "cash_not_received"
+
+
+def arrival_entry(booking_id: int) -> HostCashEntry | None:
+    return db.session.scalar(sa.select(HostCashEntry).where(HostCashEntry.booking_id == booking_id,
+                                                            HostCashEntry.kind == HostCashKind.ARRIVAL))
+
+
+def arrival_due_fen(booking: Booking) -> int:
+    """The cash the host takes at check-in: the booking's total when it is paid on arrival and its
+    cash is not in the book yet, else nothing."""
+    if not booking.pay_on_arrival or booking.order_id is None or arrival_entry(booking.id) is not None:
+        return 0
+    return max(0, booking.total_fen - booking.refunded_fen)
+
+
+def take_arrival_cash(booking: Booking, cash_received_fen: int | None, *, actor, now: datetime) -> HostCashEntry | None:
+    """Write the cash the guest handed the host: exactly what is due (409 `cash_not_received` else).
+
+    Call with the order row and the booking row locked (`booking.check_in_booking`). Returns None
+    when nothing is due (paid online, or already taken)."""
+    if cash_received_fen is not None and (isinstance(cash_received_fen, bool) or not isinstance(cash_received_fen, int)
+                                          or not 0 <= cash_received_fen <= MAX_FEN):
+        raise ValidationError(_("收款金额无效"), fields={"cash_received_fen": "invalid"})
+    due = arrival_due_fen(booking)
+    if due <= 0:
+        if cash_received_fen:
+            raise Conflict(_("此预订无需现金付款"), code="cash_not_due")
+        return None
+    if cash_received_fen != due:
+        raise CashNotReceived(
+            _("应收现金 %(due)s，请收款后再办理入住", due=format_yuan(due)),
+            fields={"cash_received_fen": "required" if cash_received_fen is None else "mismatch",
+                    "amount_due_fen": str(due)},
+        )
+    entry = HostCashEntry(host_id=booking.listing.host_id, listing_id=booking.listing_id,
+                          business_date=local_date(now), kind=HostCashKind.ARRIVAL, amount_fen=due,
+                          booking_id=booking.id, order_id=booking.order_id, actor_id=getattr(actor, "id", None),
+                          created_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+            db.session.flush()
+    except IntegrityError:  # taken meanwhile (the booking lock makes this the database's last word)
+        raise Conflict(_("此预订的现金已收过"), code="cash_already_received") from None
+    record_status(booking, from_status=booking.status, to_status=booking.status, actor=actor, now=now,
+                  note=f"cash received {format_yuan(due)}")
+    return entry
+
+
+@dataclass
+class HostBook:
+    entries: list[HostCashEntry]
+    #: What the host holds in total, from the book.
+    balance_fen: int
+
+
+def host_book(host_id: int, *, limit: int = 50) -> HostBook:
+    """A host's book: the latest entries and the balance (a SUM over every entry)."""
+    entries = list(db.session.scalars(
+        sa.select(HostCashEntry).where(HostCashEntry.host_id == host_id)
+        .order_by(HostCashEntry.id.desc()).limit(limit)
+    ))
+    balance = int(db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(HostCashEntry.amount_fen), 0)).where(HostCashEntry.host_id == host_id)
+    ) or 0)
+    return HostBook(entries, balance)
+
+
+def cash_by_booking(booking_ids: list[int]) -> dict[int, int]:
+    """{booking id: cash in the hosts' book for it} (for the reconciliation)."""
+    if not booking_ids:
+        return {}
+    return {booking_id: int(total) for booking_id, total in db.session.execute(
+        sa.select(HostCashEntry.booking_id, sa.func.sum(HostCashEntry.amount_fen))
+        .where(HostCashEntry.booking_id.in_(booking_ids)).group_by(HostCashEntry.booking_id)
+    )}
