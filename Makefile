@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
-PKGS := shop catalog stations orders tourism county reviews
+PKGS := shop catalog stations orders tourism county reviews favourites
 
 .PHONY: install install-dev run test test-pg lint bench translations clean
 

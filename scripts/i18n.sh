@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 PYBABEL="$BIN/pybabel"
 LOCALES=(en)
-ALL_PKGS=(shop catalog stations orders tourism county reviews)
+ALL_PKGS=(shop catalog stations orders tourism county reviews favourites)
 
 action=${1:-all}
 shift || true

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask import Flask, g, has_request_context, request, session
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("shop", "catalog", "stations", "orders", "tourism", "county", "reviews")
+PACKAGES = ("shop", "catalog", "stations", "orders", "tourism", "county", "reviews", "favourites")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -78,6 +78,7 @@ def _import_models() -> None:
     import county.models  # noqa: F401
     import orders.models  # noqa: F401
     import reviews.models  # noqa: F401
+    import favourites.models  # noqa: F401
     import shop.audit  # noqa: F401
     import shop.auth.models  # noqa: F401
     import shop.history  # noqa: F401
@@ -195,10 +196,12 @@ def _register_blueprints(app: Flask) -> None:
     import stations.api  # noqa: F401
     import tourism.api  # noqa: F401
     import reviews.api  # noqa: F401
+    import favourites.api  # noqa: F401
     from catalog.views import bp as catalog_bp
     from county.views import bp as county_bp
     from orders.views import bp as orders_bp
     from reviews.views import bp as reviews_bp
+    from favourites.views import bp as favourites_bp
     from shop.auth.password import bp as password_bp
     from shop.auth.views import bp as auth_bp
     from shop.home import bp as home_bp
@@ -206,7 +209,7 @@ def _register_blueprints(app: Flask) -> None:
     from tourism.views import bp as tourism_bp
 
     csrf.exempt(api)  # bearer-token API; session callers are CSRF-checked in shop.api
-    for bp in (home_bp, auth_bp, password_bp, catalog_bp, orders_bp, stations_bp, tourism_bp, county_bp, reviews_bp, api):
+    for bp in (home_bp, auth_bp, password_bp, catalog_bp, orders_bp, stations_bp, tourism_bp, county_bp, reviews_bp, favourites_bp, api):
         app.register_blueprint(bp)
 
     @app.before_request

@@ -1,0 +1,9 @@
+"""Favourites (收藏) of products and listings, and share links: a short URL and its QR code (for
+WeChat) on product and listing pages.
+
+A package of its own above catalog and tourism (beside stations and reviews): one list holds both
+products and listings, and the share box draws its QR code with `tourism.qr`, so neither catalog
+(below tourism) nor tourism (which knows nothing of products' pages) is the home for it. Nothing
+below imports it: the product and listing pages include `favourites/_box.html` (`ignore missing`),
+which reads the template globals registered here.
+"""

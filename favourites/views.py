@@ -1,0 +1,79 @@
+"""HTML views: add/remove a favourite, my favourites, the short share links.
+
+Thin routes: parse -> load/404 -> permission -> one service -> commit() -> redirect.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from catalog.models import Product
+from favourites import services
+from shop.db import commit
+from shop.pagecache import page_is_shared
+from shop.security import same_origin_or_token
+from shop.timeutil import now_utc
+from tourism.qr import qr_data_uri
+
+bp = Blueprint("favourites", __name__)
+
+
+def _page_of(item) -> str:
+    if isinstance(item, Product):
+        return url_for("catalog.product_detail", product_id=item.id, slug=item.slug)
+    return url_for("tourism.listing_detail", listing_id=item.id, slug=item.slug)
+
+
+@bp.app_template_global("share_box")
+def _share_box(item) -> dict:
+    """The short link of a product or listing and its QR code (a data: URI drawn here, no
+    external service); the same for every visitor, so cached pages may hold it."""
+    url = services.share_url(item)
+    return {"url": url, "qr": qr_data_uri(url)}
+
+
+@bp.app_template_global("favourite_state")
+def _favourite_state(item) -> bool | None:
+    """True/False for a signed-in visitor; None on a shared (cached) page or for a visitor not
+    signed in (the button then just says 收藏)."""
+    if page_is_shared() or not current_user.is_authenticated:
+        return None
+    return services.is_favourite(current_user, item)
+
+
+@bp.post("/favourites/<any(product, listing):kind>/<int:subject_id>")
+@same_origin_or_token  # the button is on product pages the page cache shares (no token in them)
+def toggle(kind: str, subject_id: int):
+    item = services.subject(kind, subject_id)
+    back = url_for(".mine") if request.form.get("back") == "favourites" else _page_of(item)
+    if not current_user.is_authenticated:
+        flash(_("登录后即可收藏"), "info")
+        return redirect(url_for("auth.login", next=_page_of(item)), 303)
+    if request.form.get("action") == "remove":
+        services.remove_favourite(current_user, item)
+        commit()
+        flash(_("已取消收藏"), "success")
+    else:
+        services.add_favourite(current_user, item, now=now_utc())
+        commit()
+        flash(_("已收藏"), "success")
+    return redirect(back, 303)
+
+
+@bp.get("/favourites")
+@login_required
+def mine():
+    return render_template("favourites/mine.html", favourites=services.favourites_of(current_user))
+
+
+@bp.get("/p/<int:product_id>")
+def short_product(product_id: int):
+    """The short share link of a product."""
+    return redirect(_page_of(services.subject("product", product_id)), 301)
+
+
+@bp.get("/l/<int:listing_id>")
+def short_listing(listing_id: int):
+    """The short share link of a listing."""
+    return redirect(_page_of(services.subject("listing", listing_id)), 301)

@@ -1,0 +1,47 @@
+"""Journey: a visitor likes the pickles, taps 收藏 (signs in first), finds them in 我的收藏, and opens
+the share box: a short link and a QR code that lead back to the product."""
+from __future__ import annotations
+
+import re
+import uuid
+from urllib.parse import urlsplit
+
+from playwright.sync_api import expect
+
+from tests.browser.harness import DEMO_PASSWORD
+from tests.browser.journeys import VILLAGE_A, api, demo_product
+
+
+def test_visitor_favourites_pickles_and_shares_them(open_page, live_server, viewport):
+    a = demo_product(live_server, VILLAGE_A)
+    email = f"fav-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
+    status, body = api(live_server, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
+    assert status == 201, body
+
+    visitor = open_page("visitor")
+    page = visitor.page
+    visitor.goto(f"/products/{a['id']}-{a['slug']}")
+    box = page.get_by_role("region", name="收藏与分享")
+    visitor.submit_and_wait(lambda: box.get_by_role("button", name=re.compile("收藏")).click())
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.get_by_label(re.compile("邮箱")).fill(email)
+    page.get_by_label(re.compile("密码")).fill(DEMO_PASSWORD)
+    visitor.submit_and_wait(lambda: page.locator("main form").get_by_role("button", name=re.compile("登录")).click())
+    expect(page).to_have_url(re.compile(rf"/products/{a['id']}-"))
+    box = page.get_by_role("region", name="收藏与分享")
+    visitor.submit_and_wait(lambda: box.get_by_role("button", name=re.compile("收藏")).click())
+    expect(box.get_by_role("button", name=re.compile("已收藏"))).to_have_attribute("aria-pressed", "true")
+    visitor.step("favourited")
+
+    box.get_by_text("分享", exact=True).click()
+    link = box.get_by_label("分享链接")
+    expect(link).to_have_value(re.compile(rf"/p/{a['id']}$"))
+    expect(box.get_by_role("img", name=re.compile("分享二维码"))).to_be_visible()
+    visitor.step("share box")
+    short = link.input_value()
+    visitor.goto(urlsplit(short).path)  # the short link (SITE_URL's host may not be the test server's)
+    expect(page).to_have_url(re.compile(rf"/products/{a['id']}-"))
+
+    visitor.goto("/favourites")
+    expect(page.locator("main")).to_contain_text("三江腌菜")
+    visitor.step("my favourites")
