@@ -1,7 +1,7 @@
 """favourites: a user's favourite products and listings
 
 Revision ID: 4014155d8a2f
-Revises: c4d037f16779
+Revises: 030b74beb0b0
 Create Date: 2026-12-03 08:00:47.644468
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '4014155d8a2f'
-down_revision = 'c4d037f16779'
+down_revision = '030b74beb0b0'
 branch_labels = None
 depends_on = None
 
