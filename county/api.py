@@ -178,3 +178,83 @@ def county_reject_product(product_id: int, body: DecisionIn):
     approvals.reject(product, actor=api_user(), now=now_utc(), reason=body.reason or body.note)
     commit()
     return ok(_decision(product))
+
+
+# --- re-certification of approved products (catalog.changes, the same services as the 认定 page) --------
+
+
+class CertifiedFacts(BaseModel):
+    name: str | None
+    unit: str | None
+    price_fen: int | None
+    #: A new photo waiting for approval (`new` only): its stored path.
+    image_path: str | None = None
+
+
+class ProductChangeOut(BaseModel):
+    """A change to an approved product's certified facts: `old` is what the shop sells now, `new`
+    what the operator asked for (null where unchanged)."""
+    id: int
+    product_id: int
+    status: Literal["pending", "approved", "rejected"]
+    old: CertifiedFacts
+    new: CertifiedFacts
+    requested_at: str
+    decided_at: str | None
+    decision_note: str
+
+
+class ProductChangesOut(BaseModel):
+    items: list[ProductChangeOut]
+
+
+class ChangeRejectIn(Schema):
+    reason: str = Field(min_length=1, max_length=255)
+
+
+class ChangeApproveIn(Schema):
+    note: str = Field(default="", max_length=255)
+
+
+def _change_out(change) -> dict:
+    return ProductChangeOut(
+        id=change.id, product_id=change.product_id, status=change.status,
+        old=CertifiedFacts(name=change.old_name, unit=change.old_unit, price_fen=change.old_price_fen),
+        new=CertifiedFacts(name=change.name, unit=change.unit, price_fen=change.price_fen,
+                           image_path=change.image_path),
+        requested_at=change.requested_at.isoformat(),
+        decided_at=change.decided_at.isoformat() if change.decided_at else None,
+        decision_note=change.decision_note or "",
+    ).model_dump(mode="json")
+
+
+@endpoint("/county/product-changes", response=ProductChangesOut, roles=COUNTY, tags=("county",),
+          summary="Changes to approved products waiting for re-certification, old beside new")
+def county_product_changes():
+    from catalog.changes import pending_changes
+
+    return ok({"items": [_change_out(c) for c in pending_changes()]})
+
+
+@endpoint("/county/product-changes/<int:change_id>/approve", methods=("POST",), body=ChangeApproveIn,
+          response=ProductChangeOut, roles=COUNTY, tags=("county",), errors=(409,),
+          summary="Re-certify: the product sells with the new facts from now on (audited)")
+def county_approve_product_change(change_id: int, body: ChangeApproveIn):
+    from catalog import changes
+
+    change = changes.get_change(change_id)
+    changes.approve_change(change, actor=api_user(), now=now_utc(), note=body.note)
+    commit()
+    return ok(_change_out(changes.get_change(change_id)))
+
+
+@endpoint("/county/product-changes/<int:change_id>/reject", methods=("POST",), body=ChangeRejectIn,
+          response=ProductChangeOut, roles=COUNTY, tags=("county",), errors=(409,),
+          summary="Reject a change with a reason: the approved version stays on sale (audited)")
+def county_reject_product_change(change_id: int, body: ChangeRejectIn):
+    from catalog import changes
+
+    change = changes.get_change(change_id)
+    changes.reject_change(change, actor=api_user(), now=now_utc(), reason=body.reason)
+    commit()
+    return ok(_change_out(changes.get_change(change_id)))

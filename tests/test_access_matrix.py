@@ -333,6 +333,13 @@ RULES: dict[str, Rule] = {
     "api.county_reject_product": Rule("/api/v1/county/products/{w.product.id}/reject",
                                       allow("county", anonymous=401), method="POST", json={"reason": "x"},
                                       token=True),
+    "api.county_product_changes": Rule("/api/v1/county/product-changes", api_only("county"), token=True),
+    "api.county_approve_product_change": Rule("/api/v1/county/product-changes/{w.product_change.id}/approve",
+                                              allow("county", anonymous=401), method="POST", json={},
+                                              token=True),
+    "api.county_reject_product_change": Rule("/api/v1/county/product-changes/{w.product_change.id}/reject",
+                                             allow("county", anonymous=401), method="POST", json={"reason": "x"},
+                                             token=True),
 }
 
 #: Endpoints that exist in the url map but whose rules are not written yet (routes being built

@@ -16,7 +16,7 @@ from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from stations.services.assisted import update_product
 from tests.conftest import requires_postgres
-from tests.factories import make_household, make_product, make_station, make_user
+from tests.factories import NOW, make_household, make_product, make_station, make_user
 
 
 def _operator_and_product(**kw):
@@ -204,3 +204,50 @@ def test_a_bad_photo_changes_nothing(client, db, auth):
                     content_type="multipart/form-data")
     assert r.status_code == 302
     assert pending_change(product.id) is None
+
+
+def test_the_county_decides_changes_through_the_api_audited_like_the_page(client, db, api_token):
+    operator, product = _operator_and_product()
+    county = make_user(role="county")
+    update_product(product, actor=operator, now=NOW, price_fen=99900, unit="箱")
+    change = pending_change(product.id)
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    headers = api_token(county)
+    # only the county (and admins): an operator or a buyer is refused, anonymous must sign in
+    for user, status in ((operator, 403), (make_user(), 403)):
+        assert client.get("/api/v1/county/product-changes", headers=api_token(user)).status_code == status
+        r = client.post(f"/api/v1/county/product-changes/{change.id}/approve", json={}, headers=api_token(user))
+        assert r.status_code == status
+    assert client.get("/api/v1/county/product-changes").status_code == 401
+    [item] = client.get("/api/v1/county/product-changes", headers=headers).json["items"]
+    assert item["id"] == change.id and item["product_id"] == product.id and item["status"] == "pending"
+    assert item["old"] == {"name": "三江腌菜礼盒", "unit": "盒", "price_fen": 6800, "image_path": None}
+    assert (item["new"]["price_fen"], item["new"]["unit"], item["new"]["name"]) == (99900, "箱", None)
+    # a rejection needs a reason: nothing changes without one
+    for body in ({}, {"reason": ""}, {"reason": "   "}):
+        r = client.post(f"/api/v1/county/product-changes/{change.id}/reject", json=body, headers=headers)
+        assert r.status_code == 422, body
+    assert client.post("/api/v1/county/product-changes/999999/approve", json={}, headers=headers).status_code == 404
+    db.session.expire_all()
+    assert pending_change(product.id).id == change.id and product.price_fen == 6800
+    r = client.post(f"/api/v1/county/product-changes/{change.id}/reject", json={"reason": "涨价无依据"},
+                    headers=headers)
+    assert r.status_code == 200 and r.json["status"] == "rejected" and r.json["decision_note"] == "涨价无依据"
+    db.session.expire_all()
+    assert (product.price_fen, product.unit) == (6800, "盒")
+    assert client.post(f"/api/v1/county/product-changes/{change.id}/approve", json={},
+                       headers=headers).status_code == 409  # decided already
+    # a new request, approved: the shop sells the new price; both decisions audited
+    update_product(db.session.get(type(product), product.id), actor=operator, now=NOW, price_fen=7200)
+    second = pending_change(product.id)
+    db.session.commit()
+    r = client.post(f"/api/v1/county/product-changes/{second.id}/approve", json={"note": "核实"}, headers=headers)
+    assert r.status_code == 200 and r.json["status"] == "approved"
+    assert client.get(f"/api/v1/products/{product.id}").json["price_fen"] == 7200
+    actions = _audit_actions(product)
+    assert "product.change.reject" in actions and "product.change.approve" in actions
+    assert client.get("/api/v1/county/product-changes", headers=headers).json["items"] == []
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    for path in ("/api/v1/county/product-changes", "/api/v1/county/product-changes/{change_id}/approve",
+                 "/api/v1/county/product-changes/{change_id}/reject"):
+        assert path in paths
