@@ -5,6 +5,8 @@
 - POST /shipments/<code>/transition        {action, tracking_number?, pickup_code?, reason?}
 - GET  /stations/<id>/cashbook?date=        the station's cash book for a day (operator of that station)
 - POST /stations/<id>/cashbook/close       {date, counted_fen, note?}: the daily close (日结)
+- POST /stations/<id>/cashbook/remittances {amount_fen, note?, date?}: cash handed over to the platform
+- POST /stations/<id>/cashbook/corrections {amount_fen (signed), reason, date?}: an error put right
 - POST /products                           create for a household (代卖), pending county approval
 - PATCH /products/<id>                     price, stock (a correction with a reason), published
 """
@@ -16,7 +18,7 @@ from typing import Literal
 
 from flask import url_for
 from flask_babel import gettext as _
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.args import ApiDate, ApiId
@@ -116,6 +118,21 @@ class CashCloseBody(Schema):
     date: ApiDate
     counted_fen: int = Field(ge=0, le=MAX_FEN)
     note: str | None = Field(default=None, max_length=200)
+
+
+class RemittanceBody(Schema):
+    #: What leaves the till for the platform (positive).
+    amount_fen: StrictInt = Field(ge=1, le=MAX_FEN)
+    note: str | None = Field(default=None, max_length=200)
+    #: The day's book to write into (default: the open day); a closed day is refused.
+    date: ApiDate | None = None
+
+
+class CorrectionBody(Schema):
+    #: Signed: cash found (+) or missing (−); never zero.
+    amount_fen: StrictInt = Field(ge=-MAX_FEN, le=MAX_FEN)
+    reason: str = Field(min_length=1, max_length=200)
+    date: ApiDate | None = None
 
 
 class BenefitIn(Schema):
@@ -308,6 +325,30 @@ def close_station_cashbook(station_id: int, body: CashCloseBody):
                    now=now_utc())
     commit()
     return ok(_dump(CashbookOut, cashbook_out(station.id, body.date)))
+
+
+@endpoint("/stations/<int:station_id>/cashbook/remittances", methods=("POST",), body=RemittanceBody,
+          response=CashbookOut, status=201, roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404, 409))
+def remit_station_cash(station_id: int, body: RemittanceBody):
+    """Cash handed over to the platform: a `remittance` entry (negative) in the book of `date` (default
+    the open day); a closed day answers 409 `cash_day_closed`. Returns that day's book."""
+    station = _own_station(station_id)
+    entry = cash.remit(station.id, body.amount_fen, actor=api_user(), now=now_utc(), note=body.note or "",
+                       day=body.date)
+    commit()
+    return ok(_dump(CashbookOut, cashbook_out(station.id, entry.business_date)), 201)
+
+
+@endpoint("/stations/<int:station_id>/cashbook/corrections", methods=("POST",), body=CorrectionBody,
+          response=CashbookOut, status=201, roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404, 409))
+def correct_station_cash(station_id: int, body: CorrectionBody):
+    """An error put right: a signed `correction` entry with its reason (required), in the book of
+    `date` (default the open day); a closed day answers 409 `cash_day_closed`. Returns that day's book."""
+    station = _own_station(station_id)
+    entry = cash.correct(station.id, body.amount_fen, reason=body.reason, actor=api_user(), now=now_utc(),
+                         day=body.date)
+    commit()
+    return ok(_dump(CashbookOut, cashbook_out(station.id, entry.business_date)), 201)
 
 
 def _benefit(body: ProductCreateBody) -> list[tuple[int, int]]:

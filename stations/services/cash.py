@@ -177,6 +177,8 @@ def _lock_station(station_id: int) -> None:
 def _write(station_id: int, kind: str, amount_fen: int, *, actor, now: datetime, day: date | None = None,
            order_id: int | None = None, shipment_id: int | None = None, refund_id: int | None = None,
            reason: str = "") -> CashEntry:
+    if day is not None and day > local_date(now):
+        raise ValidationError(_("不能记入将来的日期"), fields={"date": "future"})
     _lock_station(station_id)
     if day is None:
         day = open_day(station_id, now)
@@ -298,12 +300,14 @@ def _amount(amount_fen, name: str = "amount_fen") -> int:
     return amount_fen
 
 
-def remit(station_id: int, amount_fen: int, *, actor, now: datetime, note: str = "") -> CashEntry:
-    """Cash handed over to the platform (a positive amount leaves the till)."""
+def remit(station_id: int, amount_fen: int, *, actor, now: datetime, note: str = "",
+          day: date | None = None) -> CashEntry:
+    """Cash handed over to the platform (a positive amount leaves the till), into `day`'s book if
+    given and still open (a closed day: 409 `cash_day_closed`), else the open day's."""
     amount = _amount(amount_fen)
     if amount <= 0:
         raise ValidationError(_("上缴金额必须大于零"), fields={"amount_fen": "invalid"})
-    return _write(station_id, CashKind.REMITTANCE, -amount, actor=actor, now=now, reason=note)
+    return _write(station_id, CashKind.REMITTANCE, -amount, actor=actor, now=now, day=day, reason=(note or "").strip())
 
 
 def correct(station_id: int, amount_fen: int, *, reason: str, actor, now: datetime,

@@ -372,3 +372,53 @@ def test_the_buyer_sees_the_original_total_and_what_is_due_after_a_cancellation(
     page = client.get(f"/orders/{order.code}").get_data(as_text=True)
     assert "¥43.33" in page  # the total as placed, never rewritten
     assert 'id="cash-due">¥33.33<' in page  # what is due now, computed from the lines
+
+
+@requires_postgres
+def test_remittances_and_corrections_through_the_api_for_the_station_operator_only(db, world, client, api_token):
+    from shop.timeutil import now_utc
+
+    today = local_date(now_utc())
+    url = f"/api/v1/stations/{world.a.station.id}/cashbook"
+    mine = api_token(world.a.operator)
+    other = api_token(world.b.operator)
+    buyer = api_token(make_user())
+    # only the operators of that station
+    for headers, status in ((other, 403), (buyer, 403), ({}, 401)):
+        assert client.post(f"{url}/remittances", json={"amount_fen": 100}, headers=headers).status_code == status
+        assert client.post(f"{url}/corrections", json={"amount_fen": 100, "reason": "补记"},
+                           headers=headers).status_code == status
+    # bad input: a clear error, nothing written
+    for path, body in (("remittances", {}), ("remittances", {"amount_fen": 0}), ("remittances", {"amount_fen": -5}),
+                       ("remittances", {"amount_fen": "abc"}), ("remittances", {"amount_fen": 10**13}),
+                       ("remittances", {"amount_fen": 100, "date": "2026-13-01"}),
+                       ("remittances", {"amount_fen": 100, "date": (today + timedelta(days=1)).isoformat()}),
+                       ("corrections", {"amount_fen": 100}), ("corrections", {"amount_fen": 100, "reason": "   "}),
+                       ("corrections", {"amount_fen": 0, "reason": "补记"}),
+                       ("corrections", {"amount_fen": True, "reason": "补记"})):
+        response = client.post(f"{url}/{path}", json=body, headers=mine)
+        assert response.status_code == 422, (path, body, response.json)
+        assert response.json["error"]["fields"], (path, body)
+    assert _entries(db) == []
+    response = client.post(f"{url}/corrections", json={"amount_fen": 500, "reason": "昨日漏记"}, headers=mine)
+    assert response.status_code == 201, response.json
+    response = client.post(f"{url}/remittances", json={"amount_fen": 300, "note": "交平台"}, headers=mine)
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert body["date"] == today.isoformat() and body["expected_fen"] == 200
+    assert [(e["kind"], e["amount_fen"], e["reason"]) for e in body["entries"]] == [
+        ("correction", 500, "昨日漏记"), ("remittance", -300, "交平台")]
+    assert {e.actor_id for e in _entries(db)} == {world.a.operator.id}
+    # a closed day refuses both, nothing changes; without a date they go into the next open day
+    closed = client.post(f"{url}/close", json={"date": today.isoformat(), "counted_fen": 200}, headers=mine)
+    assert closed.status_code == 200, closed.json
+    for path, body in (("remittances", {"amount_fen": 100}), ("corrections", {"amount_fen": -100, "reason": "x"})):
+        response = client.post(f"{url}/{path}", json={**body, "date": today.isoformat()}, headers=mine)
+        assert response.status_code == 409 and response.json["error"]["code"] == "cash_day_closed"
+    assert len(_entries(db)) == 2
+    response = client.post(f"{url}/remittances", json={"amount_fen": 100}, headers=mine)
+    assert response.status_code == 201 and response.json["date"] == (today + timedelta(days=1)).isoformat()
+    assert response.json["opening_fen"] == 200 and response.json["expected_fen"] == 100
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    for path in ("/api/v1/stations/{station_id}/cashbook/remittances", "/api/v1/stations/{station_id}/cashbook/corrections"):
+        assert "post" in paths[path]
