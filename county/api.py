@@ -6,12 +6,18 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from county.services import approvals, reports, targets
+from flask import Response, request
+from flask_babel import gettext as _
+
+from county.services import approvals, payouts, reports, targets
 from county.services.registry import get_household, household_row
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
-from shop.args import ApiDate
+from shop.args import MAX_ID, ApiDate
 from shop.db import commit
+from shop.errors import ValidationError
 from shop.timeutil import now_utc
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 COUNTY = ("county",)
 
@@ -96,6 +102,55 @@ class StatementOut(BaseModel):
     entries: list[EntryOut]
     total_fen: int
     closing_fen: int
+    #: Paid to the household (bank confirmed), and still to pay (credited − reversed − paid), up to `to`.
+    paid_fen: int
+    payable_fen: int
+    #: The part of `payable_fen` in a payout batch the bank has not answered yet.
+    in_batch_fen: int
+
+
+class BatchIn(Schema):
+    period_from: date
+    period_to: date
+    village_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    township_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class PayoutLineOut(BaseModel):
+    """Masked: the account number shows its last four digits only."""
+    id: int
+    ref: str
+    household_id: int
+    head_name: str
+    village: str
+    amount_fen: int
+    status: str
+    account_kind: str
+    account_number: str
+    bank_ref: str
+    failure_reason: str
+
+
+class BatchOut(BaseModel):
+    id: int
+    code: str
+    period_from: date
+    period_to: date
+    scope: str
+    status: str
+    created: bool
+    skipped_no_account: int
+    lines: list[PayoutLineOut]
+    total_fen: int
+    paid_fen: int
+    failed_fen: int
+    pending_fen: int
+
+
+class ResultOut(BaseModel):
+    paid: int
+    failed: int
+    unchanged: int
 
 
 class TargetOut(BaseModel):
@@ -145,8 +200,63 @@ def county_household_statement(household_id: int, query: RangeQuery):
         date_from=query.date_from, date_to=query.date_to, opening_fen=statement.opening_fen,
         entries=[EntryOut(**e) for e in statement.entries], total_fen=statement.total_fen,
         closing_fen=statement.closing_fen,
+        **{k: v for k, v in payouts.household_payout_figures(household.id, until=query.date_to).items()
+           if k in ("paid_fen", "payable_fen", "in_batch_fen")},
     )
     return ok(out.model_dump(mode="json", by_alias=True))
+
+
+def _batch_out(batch, *, created: bool = False) -> BatchOut:
+    totals = payouts.batch_totals(batch)
+    return BatchOut(id=batch.id, code=batch.code, period_from=batch.period_from, period_to=batch.period_to,
+                    scope=batch.scope, status=batch.status, created=created,
+                    skipped_no_account=batch.skipped_no_account,
+                    lines=[PayoutLineOut(**{k: v for k, v in row.items() if k in PayoutLineOut.model_fields})
+                           for row in payouts.batch_lines(batch)],
+                    total_fen=totals["total_fen"], paid_fen=totals["paid_fen"], failed_fen=totals["failed_fen"],
+                    pending_fen=totals["pending_fen"])
+
+
+@endpoint("/county/payouts", methods=("POST",), body=BatchIn, response=BatchOut, roles=COUNTY, tags=("county",),
+          summary="Create the payout batch of a period (county, or one township or village); "
+                  "the same period and scope again returns that batch (created: false)")
+def county_create_payout(body: BatchIn):
+    result = payouts.create_batch(period_from=body.period_from, period_to=body.period_to, village_id=body.village_id,
+                                  township_id=body.township_id, actor=api_user(), now=now_utc())
+    commit()
+    return ok(_batch_out(result.batch, created=result.created))
+
+
+@endpoint("/county/payouts/<int:batch_id>", response=BatchOut, roles=COUNTY, tags=("county",),
+          summary="A payout batch with its lines (account numbers masked)")
+def county_payout(batch_id: int):
+    return ok(_batch_out(payouts.get_batch(batch_id)))
+
+
+@endpoint("/county/payouts/<int:batch_id>/export.xlsx", roles=COUNTY, tags=("county",), produces=XLSX,
+          errors=(409,), summary="The bank's batch-payment workbook of the batch's pending lines (audited)")
+def county_payout_export(batch_id: int):
+    batch = payouts.get_batch(batch_id, lock=True)
+    body = payouts.export_batch(batch, actor=api_user(), now=now_utc())
+    commit()
+    response = Response(body, mimetype=XLSX)
+    response.headers["Content-Disposition"] = f'attachment; filename="{batch.code}.xlsx"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@endpoint("/county/payouts/<int:batch_id>/result", methods=("POST",), response=ResultOut, roles=COUNTY,
+          tags=("county",), upload="file",
+          summary="Import the bank's result file (XLSX): paid lines get the bank reference, failed lines are "
+                  "payable again; a file with any bad row changes nothing; the same file twice changes nothing")
+def county_payout_result(batch_id: int):
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationError(_("请上传银行回盘文件"), fields={"file": "required"})
+    batch = payouts.get_batch(batch_id)
+    report = payouts.import_result(batch, upload.stream, actor=api_user(), now=now_utc())
+    commit()
+    return ok(ResultOut(paid=report.paid, failed=report.failed, unchanged=report.unchanged))
 
 
 @endpoint("/county/targets", response=TargetsOut, roles=COUNTY, tags=("county",),

@@ -10,9 +10,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from catalog.models import HOUSEHOLD_STATUS_LABELS, BenefitLink, Household, Product, Village
+from catalog.models import HOUSEHOLD_STATUS_LABELS, BenefitLink, Household, Product, Township, Village
 from county.exports import export_response
-from county.services import approvals, links, reconcile, registry, reports, targets
+from county.services import approvals, links, payouts, reconcile, registry, reports, targets
 from shop.args import MAX_ID, parse_int
 from shop.args import date_arg as _date_arg
 from shop.args import int_arg as _int_arg
@@ -220,6 +220,8 @@ def household_edit(household_id: int):
 def _render_detail(household: Household, revealed: dict | None = None):
     return render_template(
         "county/household_detail.html", h=registry.household_row(household),
+        account=payouts.account_row(payouts.get_account(household)),
+        payout=payouts.household_payout_figures(household.id),
         history=registry.status_history(household), revealed=revealed or {},
         next_statuses=sorted(registry.STATUS_TRANSITIONS.get(household.status, ())),
         statuses=HOUSEHOLD_STATUS_LABELS, balance=reports.household_statement(household).closing_fen,
@@ -408,6 +410,135 @@ def approvals_decide(product_id: int, decision: str):
     commit()
     flash(_("已认定") if decision == "approve" else _("已退回"), "success")
     return redirect(url_for("county.approvals_index"))
+
+
+# --- payment accounts and payouts ---------------------------------------------------------------
+
+@bp.route("/households/<int:household_id>/account", methods=["GET", "POST"])
+@county_only
+def household_account(household_id: int):
+    household = _load(household_id)
+    errors = {}
+    if request.method == "POST":
+        try:
+            payouts.set_account(household, kind=request.form.get("kind", ""), number=request.form.get("number", ""),
+                                holder_name=request.form.get("holder_name", ""),
+                                bank_name=request.form.get("bank_name", ""), actor=current_user, now=now_utc())
+            commit()
+            flash(_("收款账户已保存"), "success")
+            return redirect(url_for("county.household_detail", household_id=household.id))
+        except ValidationError as exc:
+            rollback()
+            household = _load(household_id)
+            errors = exc.fields
+    return render_template("county/account_form.html", h=registry.household_row(household),
+                           account=payouts.account_row(payouts.get_account(household)),
+                           kinds=payouts.ACCOUNT_KIND_LABELS, errors=errors,
+                           form={k: v for k, v in request.form.items() if k in ("kind", "bank_name")}), \
+        422 if errors else 200
+
+
+@bp.post("/households/<int:household_id>/account/reveal")
+@county_only
+def household_account_reveal(household_id: int):
+    household = _load(household_id)
+    try:
+        number = payouts.reveal_account(household, actor=current_user, now=now_utc())
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("county.household_detail", household_id=household.id))
+    commit()
+    return _render_detail(household, revealed={"account_number": number})
+
+
+@bp.route("/payouts", methods=["GET", "POST"])
+@county_only
+def payouts_index():
+    status = 200
+    if request.method == "POST":
+        try:
+            result = payouts.create_batch(
+                period_from=_form_date("period_from"), period_to=_form_date("period_to"),
+                village_id=_form_id("village_id"), township_id=_form_id("township_id"),
+                actor=current_user, now=now_utc())
+            commit()
+            flash(_("发放批次已生成") if result.created else _("该期间已有发放批次，已为您打开"), "success")
+            return redirect(url_for("county.payout_detail", batch_id=result.batch.id))
+        except ValidationError as exc:
+            rollback()
+            flash(exc.message, "error")
+            status = 422
+    return render_template("county/payouts.html", batches=payouts.list_batches(), villages=_villages(),
+                           scope_label=payouts.scope_label,
+                           townships=db.session.scalars(db.select(Township).order_by(Township.name)).all(),
+                           statuses=payouts.BATCH_STATUS_LABELS), status
+
+
+def _form_id(name: str) -> int | None:
+    text = request.form.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return parse_int(text, minimum=1, maximum=MAX_ID)
+    except ValueError:
+        raise ValidationError(_("请从列表中选择"), fields={name: "invalid"}) from None
+
+
+def _form_date(name: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(request.form.get(name, "").strip())
+    except ValueError:
+        raise ValidationError(_("请填写发放期间的开始和结束日期"), fields={name: "invalid"}) from None
+
+
+@bp.get("/payouts/<int:batch_id>")
+@county_only
+def payout_detail(batch_id: int):
+    batch = payouts.get_batch(batch_id)
+    return render_template("county/payout_detail.html", batch=batch, lines=payouts.batch_lines(batch),
+                           scope_label=payouts.scope_label,
+                           totals=payouts.batch_totals(batch), statuses=payouts.BATCH_STATUS_LABELS)
+
+
+@bp.get("/payouts/<int:batch_id>/export.xlsx")
+@county_only
+def payout_export(batch_id: int):
+    from flask import Response
+
+    batch = payouts.get_batch(batch_id, lock=True)
+    try:
+        body = payouts.export_batch(batch, actor=current_user, now=now_utc())
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("county.payout_detail", batch_id=batch_id))
+    commit()
+    response = Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response.headers["Content-Disposition"] = f'attachment; filename="{batch.code}.xlsx"'
+    return response
+
+
+@bp.post("/payouts/<int:batch_id>/result")
+@county_only
+def payout_result(batch_id: int):
+    batch = payouts.get_batch(batch_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("请上传银行回盘文件"), "error")
+        return redirect(url_for("county.payout_detail", batch_id=batch_id))
+    try:
+        report = payouts.import_result(batch, upload.stream, actor=current_user, now=now_utc())
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("county.payout_detail", batch_id=batch_id))
+    commit()
+    flash(_("回盘已导入：成功 %(paid)s 笔，失败 %(failed)s 笔，未变 %(unchanged)s 笔", paid=report.paid,
+            failed=report.failed, unchanged=report.unchanged), "success")
+    return redirect(url_for("county.payout_detail", batch_id=batch_id))
 
 
 # --- public partial ----------------------------------------------------------------------------

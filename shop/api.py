@@ -63,6 +63,10 @@ class EndpointSpec:
     response: type[BaseModel] | None
     status: int
     errors: tuple[int, ...] = field(default_factory=tuple)
+    #: Media type of a success that is not JSON (a file download), e.g. an XLSX workbook.
+    produces: str | None = None
+    #: Name of the file field of a multipart/form-data upload (the request body is that file).
+    upload: str | None = None
 
 
 ENDPOINTS: list[EndpointSpec] = []
@@ -186,6 +190,8 @@ def endpoint(
     summary: str = "",
     tags: tuple[str, ...] = (),
     errors: tuple[int, ...] = (),
+    produces: str | None = None,
+    upload: str | None = None,
 ):
     """Register an API view with its validation and its place in the OpenAPI spec.
 
@@ -207,6 +213,8 @@ def endpoint(
             response=response,
             status=status,
             errors=tuple(errors),
+            produces=produces,
+            upload=upload,
         )
         ENDPOINTS.append(spec)
 
@@ -306,8 +314,14 @@ def build_openapi() -> dict:
                     "required": True,
                     "content": {"application/json": {"schema": ref(spec.body, "validation")}},
                 }
+            if spec.upload is not None:
+                op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": [spec.upload],
+                    "properties": {spec.upload: {"type": "string", "format": "binary"}}}}}}
             ok_response: dict[str, Any] = {"description": "OK"}
-            if spec.response is not None:
+            if spec.produces is not None:
+                ok_response["content"] = {spec.produces: {"schema": {"type": "string", "format": "binary"}}}
+            elif spec.response is not None:
                 ok_response["content"] = {"application/json": {"schema": ref(spec.response)}}
             op["responses"][str(spec.status)] = ok_response
             # 400: a session caller without its CSRF token; 404: an unknown id or code in the path;
@@ -315,7 +329,7 @@ def build_openapi() -> dict:
             codes = set(spec.errors) | {400, 404}
             if method not in ("GET", "HEAD"):
                 codes.add(409)
-            if spec.query is not None or spec.body is not None:
+            if spec.query is not None or spec.body is not None or spec.upload is not None:
                 codes.add(422)
             if spec.auth:
                 codes |= {401, 403}

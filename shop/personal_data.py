@@ -89,3 +89,8 @@ def mask_registry_no(number: str | None) -> str:
 
 def mask_id_number(number: str | None) -> str:
     return _mask_middle(number, 3, 2)
+
+
+def mask_account_no(number: str | None) -> str:
+    """6217 0000 1234 5678 -> ************5678 (the last four digits only)."""
+    return _mask_middle("".join(str(number or "").split()), 0, 4)

@@ -332,6 +332,21 @@ RULES: dict[str, Rule] = {
                                            allow("county"), method="POST", data={"reason": "x"}),
     "county.approvals_decide": Rule("/county/approvals/{w.product.id}/reject", allow("county"), method="POST",
                                     data={"note": "x"}),
+    "county.household_account": Rule("/county/households/{w.household.id}/account", only("county")),
+    "county.household_account_reveal": Rule("/county/households/{w.household.id}/account/reveal", allow("county"),
+                                            method="POST", note="no account yet: back to the household"),
+    "county.payouts_index": Rule("/county/payouts", only("county")),
+    "county.payout_detail": Rule("/county/payouts/{w.payout_batch.id}", only("county")),
+    "county.payout_export": Rule("/county/payouts/{w.payout_batch.id}/export.xlsx", only("county")),
+    "county.payout_result": Rule("/county/payouts/{w.payout_batch.id}/result", allow("county"), method="POST",
+                                 data={}),
+    "api.county_create_payout": Rule("/api/v1/county/payouts", allow("county", anonymous=401), method="POST",
+                                     json={"period_from": "2026-11-01", "period_to": "2026-11-27"}, token=True),
+    "api.county_payout": Rule("/api/v1/county/payouts/{w.payout_batch.id}", api_only("county"), token=True),
+    "api.county_payout_export": Rule("/api/v1/county/payouts/{w.payout_batch.id}/export.xlsx", api_only("county"),
+                                     token=True),
+    "api.county_payout_result": Rule("/api/v1/county/payouts/{w.payout_batch.id}/result",
+                                     allow("county", anonymous=401), method="POST", json={}, token=True),
     "api.county_household_statement": Rule("/api/v1/county/households/{w.household.id}/statement",
                                            api_only("county"), token=True),
     "api.county_approve_product": Rule("/api/v1/county/products/{w.product.id}/approve",
@@ -435,6 +450,11 @@ def world(app, db):
                       station_id=w.station.id, rating=4, body="好", created_at=NOW)
     db.session.add(w.review)
     db.session.flush()
+    # a payout batch of the county office (county.services.payouts)
+    from county.services.payouts import create_batch
+
+    w.payout_batch = create_batch(period_from=date(2026, 11, 1), period_to=date(2026, 11, 27), actor=None,
+                                  now=NOW).batch
     return w
 
 

@@ -89,7 +89,7 @@ def hostile_request(draw, spec: dict, operation: dict):
     query += [(draw(UNKNOWN_ARGS), draw(st.sampled_from(["x", "POST", "1", "²"])))
               for _ in range(draw(st.integers(0, 2)))]
     body = None
-    if "requestBody" in operation:
+    if "application/json" in operation.get("requestBody", {}).get("content", {}):  # (multipart: query only)
         schema = operation["requestBody"]["content"]["application/json"]["schema"]
         props = _schema_properties(spec, schema)
         fields = draw(st.lists(st.sampled_from(sorted(props)), unique=True, min_size=1)) if props else []

@@ -1,0 +1,148 @@
+"""Payouts: what the ledger credited is paid to the households (issue #20, docs/MONEY.md "Payouts").
+
+- `PaymentAccount`: a household's account for payouts (bank card, 惠农一卡通, 社保卡), the number and the
+  holder's name encrypted like other personal data, shown masked, revealed only with an audit row.
+- `PayoutBatch`: the county (or a township, or a village) pays a period: one per period and scope.
+- `PayoutLine`: one household in a batch, the amount and the account it is paid to (a snapshot),
+  `pending` until the bank's result file says `paid` (with the bank's reference) or `failed` (with the
+  reason; its credits are payable again).
+- `PayoutItem`: which ledger entry a line pays. An entry is held by at most one live item (a partial
+  unique index: `released` is set when the line failed), so no credit is ever in two batches.
+
+Payable = ledger entries held by no live item; paid = entries held by items of paid lines.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.db import fk, pk
+from shop.extensions import db
+from shop.personal_data import EncryptedString
+
+
+class AccountKind(StrEnum):
+    BANK_CARD = "bank_card"  # 银行卡
+    HUINONG_CARD = "huinong_card"  # 惠农一卡通
+    SOCIAL_SECURITY_CARD = "social_security_card"  # 社保卡
+
+
+class PaymentAccount(db.Model):
+    __tablename__ = "payment_accounts"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('bank_card','huinong_card','social_security_card')", name="kind_valid"),
+        sa.UniqueConstraint("household_id", name="uq_payment_accounts_household_id"),
+    )
+
+    id: Mapped[int] = pk()
+    household_id: Mapped[int] = fk("households.id", index=False)
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    #: The card or account number, encrypted; shown masked (`mask_account_no`).
+    number: Mapped[str] = mapped_column(EncryptedString())
+    #: 户名: the account holder, encrypted.
+    holder_name: Mapped[str] = mapped_column(EncryptedString())
+    #: 开户行 (e.g. 南昌农商银行向塘支行).
+    bank_name: Mapped[str] = mapped_column(sa.String(60), default="")
+    updated_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    updated_at: Mapped[datetime]
+
+
+class BatchStatus(StrEnum):
+    OPEN = "open"  # created, not yet sent to the bank
+    EXPORTED = "exported"  # the bank file was downloaded at least once
+    SETTLED = "settled"  # every line is paid or failed
+
+
+BATCH_TRANSITIONS = {
+    BatchStatus.OPEN: {BatchStatus.EXPORTED},
+    BatchStatus.EXPORTED: {BatchStatus.EXPORTED, BatchStatus.SETTLED},
+    BatchStatus.SETTLED: set(),
+}
+
+
+class LineStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+
+
+LINE_TRANSITIONS = {
+    LineStatus.PENDING: {LineStatus.PAID, LineStatus.FAILED},
+    LineStatus.PAID: set(),
+    LineStatus.FAILED: set(),
+}
+
+
+class PayoutBatch(db.Model):
+    __tablename__ = "payout_batches"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('open','exported','settled')", name="status_valid"),
+        sa.CheckConstraint("period_from <= period_to", name="period_ordered"),
+        # one batch per period and scope: two officers creating it at once make one
+        sa.UniqueConstraint("period_from", "period_to", "scope", name="uq_payout_batches_period_scope"),
+    )
+
+    id: Mapped[int] = pk()
+    #: Shown to people and written into the bank file's 摘要 and line references, e.g. PO202611-12.
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    period_from: Mapped[date]
+    period_to: Mapped[date]
+    #: "county", "township:<id>" or "village:<id>".
+    scope: Mapped[str] = mapped_column(sa.String(32))
+    township_id: Mapped[int | None] = fk("townships.id", nullable=True)
+    village_id: Mapped[int | None] = fk("villages.id", nullable=True)
+    status: Mapped[str] = mapped_column(sa.String(12), default=BatchStatus.OPEN)
+    #: Households with money payable but no payment account (not in the batch; their credits wait).
+    skipped_no_account: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    created_at: Mapped[datetime]
+    settled_at: Mapped[datetime | None]
+
+    lines = relationship("PayoutLine", back_populates="batch", order_by="PayoutLine.id")
+
+
+class PayoutLine(db.Model):
+    __tablename__ = "payout_lines"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('pending','paid','failed')", name="status_valid"),
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        sa.UniqueConstraint("batch_id", "household_id", name="uq_payout_lines_batch_household"),
+    )
+
+    id: Mapped[int] = pk()
+    batch_id: Mapped[int] = fk("payout_batches.id", index=False)
+    household_id: Mapped[int] = fk("households.id")
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    status: Mapped[str] = mapped_column(sa.String(12), default=LineStatus.PENDING)
+    # the account it is paid to, as it was when the batch was made (encrypted like the account)
+    account_kind: Mapped[str] = mapped_column(sa.String(24))
+    account_number: Mapped[str] = mapped_column(EncryptedString())
+    holder_name: Mapped[str] = mapped_column(EncryptedString())
+    bank_name: Mapped[str] = mapped_column(sa.String(60), default="")
+    #: The bank's reference of the transfer (paid lines).
+    bank_ref: Mapped[str] = mapped_column(sa.String(64), default="")
+    #: Why the bank could not pay (failed lines).
+    failure_reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    settled_at: Mapped[datetime | None]
+
+    batch = relationship(PayoutBatch, back_populates="lines")
+    household = relationship("Household")
+
+
+class PayoutItem(db.Model):
+    __tablename__ = "payout_items"
+    __table_args__ = (
+        # a ledger entry is in at most one live (not released) item: never in two batches
+        sa.Index("uq_payout_items_live_entry", "entry_id", unique=True,
+                 postgresql_where=sa.text("NOT released"), sqlite_where=sa.text("NOT released")),
+    )
+
+    id: Mapped[int] = pk()
+    line_id: Mapped[int] = fk("payout_lines.id")
+    entry_id: Mapped[int] = fk("income_entries.id", index=False)
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: Set when the line failed: the entry is payable again.
+    released: Mapped[bool] = mapped_column(sa.Boolean, default=False)

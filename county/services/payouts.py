@@ -1,0 +1,484 @@
+"""Payouts: households are paid what the ledger credited them (docs/MONEY.md "Payouts").
+
+- `set_account` / `reveal_account`: a household's payment account (encrypted, masked, audited reveal).
+- `create_batch(period_from, period_to, village_id|township_id)`: every ledger entry dated up to the
+  period's end that no live batch holds (this period's credits, earlier ones not yet paid, failed
+  lines' credits, reversals after payment) is summed per household; a household with a positive sum
+  and an account gets a line, the entries become its items. A negative or zero sum (a reversal after
+  payment bigger than the new credits) stays payable and is carried into the next batch.
+  Creators are serialised (one lock), one batch per period and scope (the second gets the first's),
+  and a partial unique index keeps every entry in at most one live item.
+- `export_batch`: the bank's batch-payment workbook (pending lines only, so a line can never be sent
+  twice once the bank paid it); audited.
+- `import_result`: the bank's result file. All or nothing: every row is checked first (known line,
+  same amount, a reference for paid rows, no contradiction with what is recorded), then applied; a
+  row saying what is already recorded changes nothing, so importing the same file twice changes
+  nothing. Failed lines release their items: the credits are payable again.
+- `household_payout_figures`: paid, in a batch, payable — credited − reversed = paid + payable.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from catalog.models import Household, Township, Village
+from county.models import IncomeEntry
+from county.payout_models import (
+    BATCH_TRANSITIONS,
+    LINE_TRANSITIONS,
+    AccountKind,
+    BatchStatus,
+    LineStatus,
+    PaymentAccount,
+    PayoutBatch,
+    PayoutItem,
+    PayoutLine,
+)
+from shop.audit import record_audit
+from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
+from shop.extensions import db
+from shop.money import MoneyError, fen_to_decimal, parse_yuan
+from shop.personal_data import mask_account_no, mask_name
+from shop.timeutil import local_date
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_KIND_LABELS = {AccountKind.BANK_CARD: _l("银行卡"), AccountKind.HUINONG_CARD: _l("惠农一卡通"),
+                       AccountKind.SOCIAL_SECURITY_CARD: _l("社保卡")}
+BATCH_STATUS_LABELS = {BatchStatus.OPEN: _l("待导出"), BatchStatus.EXPORTED: _l("已导出，待回盘"),
+                       BatchStatus.SETTLED: _l("已完成")}
+LINE_STATUS_LABELS = {LineStatus.PENDING: _l("待发放"), LineStatus.PAID: _l("已发放"), LineStatus.FAILED: _l("失败")}
+ACCOUNT_NO_RE = re.compile(r"^\d{8,30}$")
+#: The longest period one batch may pay (a year and a day: a leap year's January to January).
+MAX_PERIOD_DAYS = 366
+#: Bank file columns (README "Payout bank file"): (heading, what).
+BANK_COLUMNS = ["序号", "明细编号", "户名", "账号", "账户类型", "开户行", "金额(元)", "摘要"]
+#: Result file headings -> field; several spellings accepted.
+RESULT_HEADERS = {
+    "明细编号": "ref", "明细号": "ref", "付款编号": "ref", "ref": "ref",
+    "金额(元)": "amount", "金额": "amount", "交易金额": "amount", "amount": "amount",
+    "状态": "status", "处理结果": "status", "交易状态": "status", "status": "status",
+    "银行流水号": "bank_ref", "流水号": "bank_ref", "交易流水号": "bank_ref", "bank_ref": "bank_ref",
+    "失败原因": "reason", "备注": "reason", "reason": "reason",
+}
+PAID_WORDS = {"成功", "已成功", "交易成功", "success", "paid", "ok"}
+FAILED_WORDS = {"失败", "交易失败", "failed", "fail", "error"}
+#: Largest result file read (rows): a batch has at most one line per household of the county.
+MAX_RESULT_ROWS = 50000
+
+
+# --- accounts ----------------------------------------------------------------------------------------
+
+def get_account(household: Household) -> PaymentAccount | None:
+    return db.session.scalar(sa.select(PaymentAccount).where(PaymentAccount.household_id == household.id))
+
+
+def account_row(account: PaymentAccount | None) -> dict | None:
+    """Masked: what pages and the API show."""
+    if account is None:
+        return None
+    return {"kind": account.kind, "kind_label": str(ACCOUNT_KIND_LABELS.get(account.kind, account.kind)),
+            "number": mask_account_no(account.number), "holder_name": mask_name(account.holder_name),
+            "bank_name": account.bank_name}
+
+
+def set_account(household: Household, *, kind: str, number: str, holder_name: str = "", bank_name: str = "",
+                actor, now: datetime) -> PaymentAccount:
+    """Create or replace the household's payment account (audited: which fields, never the values)."""
+    number = "".join(str(number or "").split())
+    holder_name = str(holder_name or "").strip() or household.head_name
+    bank_name = str(bank_name or "").strip()
+    errors = {}
+    if kind not in set(AccountKind):
+        errors["kind"] = _("请选择账户类型")
+    if not ACCOUNT_NO_RE.match(number):
+        errors["number"] = _("账号须为8到30位数字")
+    if len(holder_name) > 40:
+        errors["holder_name"] = _("户名过长")
+    if len(bank_name) > 60:
+        errors["bank_name"] = _("开户行名称过长")
+    if errors:
+        raise ValidationError(_("账户信息有误"), fields=errors)
+    account = get_account(household)
+    if account is None:
+        account = PaymentAccount(household_id=household.id)
+        db.session.add(account)
+    account.kind, account.number, account.holder_name, account.bank_name = kind, number, holder_name, bank_name
+    account.updated_by_id, account.updated_at = getattr(actor, "id", None), now
+    db.session.flush()
+    record_audit(actor=actor, action="payment_account.update", subject=household,
+                 detail={"kind": kind, "account_id": account.id}, now=now)
+    return account
+
+
+def reveal_account(household: Household, *, actor, now: datetime) -> str:
+    """The full account number for a county officer; audited (who, when — not the value)."""
+    account = get_account(household)
+    if account is None:
+        raise NotFound(_("该户尚未登记收款账户"))
+    record_audit(actor=actor, action="payment_account.reveal", subject=household,
+                 detail={"account_id": account.id}, now=now)
+    return account.number
+
+
+# --- batches -----------------------------------------------------------------------------------------
+
+def _transition(obj, to_status: str, table: dict) -> None:
+    if to_status not in table.get(obj.status, set()):
+        raise IllegalTransition(_("状态不能从 %(a)s 变为 %(b)s", a=obj.status, b=to_status))
+    log.info("%s %s: %s -> %s", obj.__tablename__, obj.id, obj.status, to_status)
+    obj.status = to_status
+
+
+def get_batch(batch_id: int, *, lock: bool = False) -> PayoutBatch:
+    query = sa.select(PayoutBatch).where(PayoutBatch.id == batch_id)
+    if lock:
+        query = query.with_for_update()
+    batch = db.session.scalar(query)
+    if batch is None:
+        raise NotFound(_("没有这个发放批次"))
+    return batch
+
+
+def scope_label(batch: PayoutBatch) -> str:
+    """全县, or the township's or village's name."""
+    if batch.village_id:
+        village = db.session.get(Village, batch.village_id)
+        return village.name if village else batch.scope
+    if batch.township_id:
+        township = db.session.get(Township, batch.township_id)
+        return township.name if township else batch.scope
+    return _("全县")
+
+
+def list_batches(limit: int = 100) -> list[PayoutBatch]:
+    return list(db.session.scalars(sa.select(PayoutBatch).order_by(PayoutBatch.id.desc()).limit(limit)))
+
+
+def _scope(village_id: int | None, township_id: int | None) -> tuple[str, int | None, int | None]:
+    if village_id and township_id:
+        raise ValidationError(_("村和乡镇只能选一个"), fields={"village_id": "either village or township"})
+    if village_id:
+        if db.session.get(Village, village_id) is None:
+            raise ValidationError(_("没有这个村"), fields={"village_id": "unknown"})
+        return f"village:{village_id}", None, village_id
+    if township_id:
+        if db.session.get(Township, township_id) is None:
+            raise ValidationError(_("没有这个乡镇"), fields={"township_id": "unknown"})
+        return f"township:{township_id}", township_id, None
+    return "county", None, None
+
+
+def _lock_batch_creation() -> None:
+    """Serialise batch creation (transaction-scoped). SQLite's writers are serialised already."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('payout_batches.create'))"))
+
+
+def _payable_entries(period_to: date, *, village_id: int | None, township_id: int | None):
+    """SELECT of the entries a new batch may take: dated up to `period_to`, held by no live item."""
+    live = sa.select(PayoutItem.id).where(PayoutItem.entry_id == IncomeEntry.id, ~PayoutItem.released)
+    query = (sa.select(IncomeEntry.id, IncomeEntry.household_id, IncomeEntry.amount_fen)
+             .where(IncomeEntry.entry_date <= period_to, ~live.exists()))
+    if village_id or township_id:
+        query = query.join(Household, Household.id == IncomeEntry.household_id)
+        if village_id:
+            query = query.where(Household.village_id == village_id)
+        else:
+            query = query.join(Village, Village.id == Household.village_id).where(Village.township_id == township_id)
+    return query
+
+
+@dataclass
+class BatchResult:
+    batch: PayoutBatch
+    created: bool
+
+
+def create_batch(*, period_from: date, period_to: date, village_id: int | None = None,
+                 township_id: int | None = None, actor, now: datetime) -> BatchResult:
+    """Create the payout batch of a period (and scope), or return the one that exists."""
+    if period_from > period_to:
+        raise ValidationError(_("开始日期晚于结束日期"), fields={"period_from": "after period_to"})
+    if period_to > local_date(now):
+        raise ValidationError(_("只能为已经开始的日期发放：结束日期不能晚于今天"), fields={"period_to": "in the future"})
+    if (period_to - period_from).days >= MAX_PERIOD_DAYS:
+        raise ValidationError(_("一个批次最长一年"), fields={"period_to": "period too long"})
+    scope, township_id, village_id = _scope(village_id, township_id)
+    _lock_batch_creation()
+    existing = db.session.scalar(sa.select(PayoutBatch).where(
+        PayoutBatch.period_from == period_from, PayoutBatch.period_to == period_to, PayoutBatch.scope == scope))
+    if existing is not None:
+        return BatchResult(existing, False)
+    batch = PayoutBatch(code="", period_from=period_from, period_to=period_to, scope=scope, township_id=township_id,
+                        village_id=village_id, status=BatchStatus.OPEN, created_by_id=getattr(actor, "id", None),
+                        created_at=now)
+    db.session.add(batch)
+    db.session.flush()
+    batch.code = f"PO{period_to:%Y%m%d}-{batch.id}"
+    entries = _payable_entries(period_to, village_id=village_id, township_id=township_id).subquery()
+    sums = db.session.execute(sa.select(entries.c.household_id, sa.func.sum(entries.c.amount_fen))
+                              .group_by(entries.c.household_id)).all()
+    positive = {household_id: int(total) for household_id, total in sums if int(total) > 0}
+    accounts = {}
+    if positive:
+        for account in db.session.scalars(sa.select(PaymentAccount).where(
+                PaymentAccount.household_id.in_(list(positive)))):
+            accounts[account.household_id] = account
+    batch.skipped_no_account = len(set(positive) - set(accounts))
+    lines = [{"batch_id": batch.id, "household_id": household_id, "amount_fen": positive[household_id],
+              "status": LineStatus.PENDING.value, "account_kind": account.kind, "account_number": account.number,
+              "holder_name": account.holder_name, "bank_name": account.bank_name, "bank_ref": "",
+              "failure_reason": ""}
+             for household_id, account in sorted(accounts.items())]
+    if lines:
+        db.session.execute(sa.insert(PayoutLine), lines)
+        # the entries each line pays: the same selection, joined to this batch's lines
+        take = _payable_entries(period_to, village_id=village_id, township_id=township_id).subquery()
+        db.session.execute(sa.insert(PayoutItem).from_select(
+            ["line_id", "entry_id", "amount_fen", "released"],
+            sa.select(PayoutLine.id, take.c.id, take.c.amount_fen, sa.false())
+            .join(take, take.c.household_id == PayoutLine.household_id)
+            .where(PayoutLine.batch_id == batch.id)))
+        _settle_amounts(batch)
+    db.session.flush()
+    record_audit(actor=actor, action="payout.create", subject=batch,
+                 detail={"lines": len(lines), "skipped_no_account": batch.skipped_no_account}, now=now)
+    return BatchResult(batch, True)
+
+
+def _settle_amounts(batch: PayoutBatch) -> None:
+    """Make each line's amount the sum of its items. They agree unless an entry was committed between
+    the two statements of `create_batch`; then the items win (a line left with nothing positive to pay
+    releases its items and is dropped)."""
+    sums = dict(db.session.execute(
+        sa.select(PayoutItem.line_id, sa.func.sum(PayoutItem.amount_fen)).join(PayoutLine)
+        .where(PayoutLine.batch_id == batch.id).group_by(PayoutItem.line_id)).all())
+    for line in db.session.scalars(sa.select(PayoutLine).where(PayoutLine.batch_id == batch.id)):
+        total = int(sums.get(line.id, 0))
+        if total == line.amount_fen:
+            continue
+        if total > 0:
+            line.amount_fen = total
+        else:
+            db.session.execute(sa.delete(PayoutItem).where(PayoutItem.line_id == line.id))
+            db.session.delete(line)
+    db.session.flush()
+
+
+def batch_lines(batch: PayoutBatch) -> list[dict]:
+    """Masked rows of a batch's lines (pages, API, the county's own export)."""
+    lines = db.session.scalars(sa.select(PayoutLine).where(PayoutLine.batch_id == batch.id)
+                               .order_by(PayoutLine.id)).all()
+    households = {h.id: h for h in db.session.scalars(sa.select(Household).where(
+        Household.id.in_([ln.household_id for ln in lines])))} if lines else {}
+    villages = dict(db.session.execute(sa.select(Village.id, Village.name)).all()) if lines else {}
+    return [{"id": ln.id, "ref": line_ref(batch, ln), "household_id": ln.household_id,
+             "head_name": mask_name(households[ln.household_id].head_name),
+             "village": villages.get(households[ln.household_id].village_id, ""),
+             "amount_fen": ln.amount_fen, "status": ln.status,
+             "status_label": str(LINE_STATUS_LABELS.get(ln.status, ln.status)),
+             "account_kind": ln.account_kind, "account_number": mask_account_no(ln.account_number),
+             "bank_ref": ln.bank_ref, "failure_reason": ln.failure_reason, "settled_at": ln.settled_at}
+            for ln in lines]
+
+
+def batch_totals(batch: PayoutBatch) -> dict:
+    rows = db.session.execute(sa.select(PayoutLine.status, sa.func.count(), sa.func.sum(PayoutLine.amount_fen))
+                              .where(PayoutLine.batch_id == batch.id).group_by(PayoutLine.status)).all()
+    out = {f"{s}_{k}": 0 for s in LineStatus for k in ("lines", "fen")}
+    for status, count, total in rows:
+        out[f"{status}_lines"], out[f"{status}_fen"] = int(count), int(total or 0)
+    out["lines"] = sum(out[f"{s}_lines"] for s in LineStatus)
+    out["total_fen"] = sum(out[f"{s}_fen"] for s in LineStatus)
+    return out
+
+
+def line_ref(batch: PayoutBatch, line: PayoutLine) -> str:
+    """The line's reference in the bank file and its result: <batch code>-<line id>."""
+    return f"{batch.code}-{line.id}"
+
+
+# --- the bank file -----------------------------------------------------------------------------------
+
+def export_batch(batch: PayoutBatch, *, actor, now: datetime) -> bytes:
+    """The bank's batch-payment workbook of the batch's pending lines, unmasked (it is the bank's
+    instruction); audited. The first export moves the batch to `exported`."""
+    from openpyxl import Workbook
+
+    from county.exports import append_row
+
+    if batch.status == BatchStatus.SETTLED:
+        raise Conflict(_("该批次已完成，没有待发放的明细"), code="batch_settled")
+    lines = db.session.scalars(sa.select(PayoutLine).where(
+        PayoutLine.batch_id == batch.id, PayoutLine.status == LineStatus.PENDING).order_by(PayoutLine.id)).all()
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "代发明细"
+    append_row(sheet, BANK_COLUMNS)
+    memo = f"乡村e线收益 {batch.period_from:%Y%m%d}-{batch.period_to:%Y%m%d}"
+    for index, line in enumerate(lines, start=1):
+        # account numbers are text (a number cell would lose digits past 15)
+        append_row(sheet, [index, line_ref(batch, line), line.holder_name, str(line.account_number),
+                           str(ACCOUNT_KIND_LABELS.get(line.account_kind, line.account_kind)), line.bank_name,
+                           float(fen_to_decimal(line.amount_fen)), memo])
+        sheet.cell(row=sheet.max_row, column=4).number_format = "@"
+        sheet.cell(row=sheet.max_row, column=7).number_format = "0.00"
+    append_row(sheet, ["合计", "", "", "", "", "", float(fen_to_decimal(sum(ln.amount_fen for ln in lines))),
+                       f"{len(lines)}笔"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    if batch.status == BatchStatus.OPEN:
+        _transition(batch, BatchStatus.EXPORTED, BATCH_TRANSITIONS)
+    record_audit(actor=actor, action="payout.export", subject=batch,
+                 detail={"lines": len(lines), "total_fen": sum(ln.amount_fen for ln in lines)}, now=now)
+    return buffer.getvalue()
+
+
+# --- the bank's result file --------------------------------------------------------------------------
+
+@dataclass
+class ResultReport:
+    paid: int = 0
+    failed: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _read_result(source) -> list[tuple[int, dict]]:
+    """[(row number, {ref, amount, status, bank_ref, reason})] from an XLSX file."""
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(source, read_only=True, data_only=True)
+    except (BadZipFile, KeyError, OSError, ValueError, TypeError):
+        raise ValidationError(_("无法读取回盘文件：请上传银行返回的 .xlsx 文件"), code="invalid_file") from None
+    try:
+        rows = workbook.active.iter_rows(values_only=True)
+        header = None
+        out = []
+        for number, row in enumerate(rows, start=1):
+            cells = ["" if c is None else str(c).strip() for c in row]
+            if header is None:
+                mapped = [RESULT_HEADERS.get(c.replace("（", "(").replace("）", ")"), None) for c in cells]
+                if {"ref", "status"} <= set(mapped):
+                    header = mapped
+                elif number > 10:
+                    break
+                continue
+            if not any(cells):
+                continue
+            if len(out) >= MAX_RESULT_ROWS:
+                raise ValidationError(_("回盘文件行数过多"), code="invalid_file")
+            out.append((number, {name: cells[i] for i, name in enumerate(header) if name and i < len(cells)}))
+    finally:
+        workbook.close()
+    if header is None:
+        raise ValidationError(_("回盘文件缺少“明细编号”和“状态”列"), code="invalid_file")
+    return out
+
+
+def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> ResultReport:
+    """Apply the bank's result file to the batch. All rows are checked before anything changes: one bad
+    row refuses the whole file (ValidationError listing the rows). Rows that repeat what is recorded
+    change nothing."""
+    rows = _read_result(source)
+    batch = get_batch(batch.id, lock=True)  # two imports of the same batch at once: one after the other
+    if batch.status == BatchStatus.OPEN:
+        raise Conflict(_("该批次尚未导出给银行，不能导入回盘"), code="batch_not_exported")
+    lines = {line_ref(batch, ln): ln for ln in db.session.scalars(
+        sa.select(PayoutLine).where(PayoutLine.batch_id == batch.id).with_for_update())}
+    report, plan, seen = ResultReport(), [], set()
+    for number, row in rows:
+        ref = row.get("ref", "")
+        if ref.startswith("合计") or (not ref and not row.get("status")):
+            continue
+        line = lines.get(ref)
+        status = row.get("status", "").lower()
+        if line is None:
+            report.errors.append(_("第%(n)s行：明细编号 %(ref)s 不属于本批次", n=number, ref=ref[:40]))
+            continue
+        if ref in seen:
+            report.errors.append(_("第%(n)s行：明细编号 %(ref)s 重复", n=number, ref=ref))
+            continue
+        seen.add(ref)
+        if row.get("amount"):
+            try:
+                amount = parse_yuan(row["amount"])
+            except (MoneyError, ValueError, ArithmeticError):
+                amount = None
+            if amount != line.amount_fen:
+                report.errors.append(_("第%(n)s行：金额与明细不符", n=number))
+                continue
+        if status in PAID_WORDS:
+            bank_ref = row.get("bank_ref", "")[:64]
+            if not bank_ref:
+                report.errors.append(_("第%(n)s行：成功的明细须有银行流水号", n=number))
+            elif line.status == LineStatus.PAID and line.bank_ref == bank_ref:
+                report.unchanged += 1
+            elif line.status != LineStatus.PENDING:
+                report.errors.append(_("第%(n)s行：该明细已记为%(s)s，与回盘不符", n=number,
+                                       s=str(LINE_STATUS_LABELS[line.status])))
+            else:
+                plan.append((line, LineStatus.PAID, bank_ref))
+        elif status in FAILED_WORDS:
+            reason = row.get("reason", "")[:200] or _("银行未说明原因")
+            if line.status == LineStatus.FAILED:
+                report.unchanged += 1
+            elif line.status != LineStatus.PENDING:
+                report.errors.append(_("第%(n)s行：该明细已记为%(s)s，与回盘不符", n=number,
+                                       s=str(LINE_STATUS_LABELS[line.status])))
+            else:
+                plan.append((line, LineStatus.FAILED, reason))
+        else:
+            report.errors.append(_("第%(n)s行：状态须为“成功”或“失败”", n=number))
+    if report.errors:
+        raise ValidationError(_("回盘文件有误，未做任何更改：%(errors)s", errors="；".join(report.errors[:20])),
+                              code="invalid_result", fields={"file": "; ".join(report.errors[:20])})
+    for line, to_status, value in plan:
+        _transition(line, to_status, LINE_TRANSITIONS)
+        line.settled_at = now
+        if to_status == LineStatus.PAID:
+            line.bank_ref = value
+            report.paid += 1
+        else:
+            line.failure_reason = value
+            db.session.execute(sa.update(PayoutItem).where(PayoutItem.line_id == line.id).values(released=True))
+            report.failed += 1
+    db.session.flush()
+    if batch.status == BatchStatus.EXPORTED and not any(ln.status == LineStatus.PENDING for ln in lines.values()):
+        _transition(batch, BatchStatus.SETTLED, BATCH_TRANSITIONS)
+        batch.settled_at = now
+    if plan:
+        record_audit(actor=actor, action="payout.result", subject=batch,
+                     detail={"paid": report.paid, "failed": report.failed, "unchanged": report.unchanged}, now=now)
+    db.session.flush()
+    return report
+
+
+# --- figures -----------------------------------------------------------------------------------------
+
+def household_payout_figures(household_id: int, *, until: date | None = None) -> dict:
+    """{credited_fen (net of reversals), paid_fen, in_batch_fen, payable_fen}: paid + payable = credited;
+    `in_batch_fen` is the part of payable already in a batch that the bank has not answered."""
+    query = (sa.select(PayoutLine.status, sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
+             .select_from(IncomeEntry)
+             .outerjoin(PayoutItem, sa.and_(PayoutItem.entry_id == IncomeEntry.id, ~PayoutItem.released))
+             .outerjoin(PayoutLine, PayoutLine.id == PayoutItem.line_id)
+             .where(IncomeEntry.household_id == household_id).group_by(PayoutLine.status))
+    if until is not None:
+        query = query.where(IncomeEntry.entry_date <= until)
+    sums = {status: int(total) for status, total in db.session.execute(query)}
+    credited = sum(sums.values())
+    paid = sums.get(LineStatus.PAID.value, 0)
+    return {"credited_fen": credited, "paid_fen": paid, "in_batch_fen": sums.get(LineStatus.PENDING.value, 0),
+            "payable_fen": credited - paid}

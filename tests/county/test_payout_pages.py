@@ -1,0 +1,122 @@
+"""Payout pages and API (issue #20): accounts masked everywhere but the bank file, audited reveals and
+exports, the bank's result file through the page and the API, the statement's paid and payable."""
+from __future__ import annotations
+
+import io
+import logging
+
+import sqlalchemy as sa
+from openpyxl import Workbook, load_workbook
+
+from county.payout_models import PayoutBatch
+from shop.audit import AuditEntry
+from shop.db import commit
+
+ACCOUNT_A = "6217991234567890123"
+ACCOUNT_B = "6230520012345678"
+PERIOD = {"period_from": "2026-11-01", "period_to": "2026-11-28"}
+
+
+def _result(rows) -> io.BytesIO:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["明细编号", "金额(元)", "状态", "银行流水号", "失败原因"])
+    for row in rows:
+        sheet.append(list(row))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    return buffer
+
+
+def _set_accounts(client, auth, county_user, world):
+    auth.login(county_user)
+    a, b, _c = world["households"]
+    for household, number in ((a, ACCOUNT_A), (b, ACCOUNT_B)):
+        response = client.post(f"/county/households/{household.id}/account",
+                               data={"kind": "bank_card", "number": number, "bank_name": "南昌农商银行"})
+        assert response.status_code == 302
+
+
+def test_account_form_refuses_bad_numbers_and_the_page_shows_only_the_last_four_digits(client, auth, county_user,
+                                                                                        world, db):
+    auth.login(county_user)
+    a = world["households"][0]
+    response = client.post(f"/county/households/{a.id}/account", data={"kind": "bank_card", "number": "12-34"})
+    assert response.status_code == 422 and "账号须为8到30位数字" in response.get_data(as_text=True)
+    _set_accounts(client, auth, county_user, world)
+    html = client.get(f"/county/households/{a.id}").get_data(as_text=True)
+    assert ACCOUNT_A not in html and "***************0123" in html
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "payment_account.reveal"))
+    html = client.post(f"/county/households/{a.id}/account/reveal").get_data(as_text=True)
+    assert f'id="revealed-account_number">{ACCOUNT_A}<' in html
+    reveals = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "payment_account.reveal")).all()
+    assert len(reveals) == before + 1 and reveals[-1].actor_id == county_user.id
+
+
+def test_batch_page_flow_export_and_result(client, auth, county_user, world, db, caplog):
+    caplog.set_level(logging.DEBUG)
+    _set_accounts(client, auth, county_user, world)
+    response = client.post("/county/payouts", data=PERIOD)
+    assert response.status_code == 302
+    batch = db.session.scalar(sa.select(PayoutBatch))
+    html = client.get(f"/county/payouts/{batch.id}").get_data(as_text=True)
+    assert ACCOUNT_A not in html and ACCOUNT_B not in html and "5678" in html
+    assert batch.skipped_no_account == 1  # household c has income but no account
+    # the same period again opens the same batch
+    assert client.post("/county/payouts", data=PERIOD).headers["Location"].endswith(f"/county/payouts/{batch.id}")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PayoutBatch)) == 1
+    bank = load_workbook(io.BytesIO(client.get(f"/county/payouts/{batch.id}/export.xlsx").data)).active
+    rows = list(bank.iter_rows(min_row=2, values_only=True))[:-1]
+    assert {r[3] for r in rows} == {ACCOUNT_A, ACCOUNT_B}
+    answers = [(r[1], r[6], "成功" if r[3] == ACCOUNT_A else "失败", "BK1" if r[3] == ACCOUNT_A else "", "户名不符")
+               for r in rows]
+    response = client.post(f"/county/payouts/{batch.id}/result", data={"file": (_result(answers), "result.xlsx")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    html = client.get(f"/county/payouts/{batch.id}").get_data(as_text=True)
+    assert 'data-status="paid"' in html and 'data-status="failed"' in html and "户名不符" in html
+    assert ACCOUNT_A not in caplog.text and ACCOUNT_B not in caplog.text
+    bad = client.post(f"/county/payouts/{batch.id}/result", data={"file": (io.BytesIO(b"nope"), "x.xlsx")},
+                      content_type="multipart/form-data", follow_redirects=True)
+    assert "无法读取回盘文件" in bad.get_data(as_text=True)
+
+
+def test_payout_api_masks_accounts_audits_exports_and_imports_results_once(client, auth, api_token, county_user,
+                                                                           world, db):
+    headers = api_token(county_user)
+    _set_accounts(client, auth, county_user, world)
+    body = client.post("/api/v1/county/payouts", json=PERIOD, headers=headers).json
+    assert body["created"] is True and len(body["lines"]) == 2
+    assert ACCOUNT_A not in str(body) and {ln["account_number"][-4:] for ln in body["lines"]} == {"0123", "5678"}
+    again = client.post("/api/v1/county/payouts", json=PERIOD, headers=headers).json
+    assert again["created"] is False and again["id"] == body["id"]
+    assert client.post("/api/v1/county/payouts", json={**PERIOD, "period_to": "2026-10-01"},
+                       headers=headers).status_code == 422
+    export = client.get(f"/api/v1/county/payouts/{body['id']}/export.xlsx", headers=headers)
+    assert export.status_code == 200 and export.mimetype.endswith("spreadsheetml.sheet")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "payout.export")) == 1
+    rows = [(ln["ref"], ln["amount_fen"] / 100, "成功", f"BK{ln['id']}", "") for ln in body["lines"]]
+    for expected in ({"paid": 2, "failed": 0, "unchanged": 0}, {"paid": 0, "failed": 0, "unchanged": 2}):
+        answer = client.post(f"/api/v1/county/payouts/{body['id']}/result", headers=headers,
+                             data={"file": (_result(rows), "result.xlsx")}, content_type="multipart/form-data")
+        assert answer.status_code == 200 and answer.json == expected
+    assert client.post(f"/api/v1/county/payouts/{body['id']}/result", headers=headers, data={},
+                       content_type="multipart/form-data").status_code == 422
+    batch = client.get(f"/api/v1/county/payouts/{body['id']}", headers=headers).json
+    assert batch["status"] == "settled" and batch["paid_fen"] == batch["total_fen"]
+    a = world["households"][0]
+    statement = client.get(f"/api/v1/county/households/{a.id}/statement", headers=headers).json
+    paid_a = next(ln["amount_fen"] for ln in body["lines"] if ln["household_id"] == a.id)
+    assert statement["paid_fen"] == paid_a and statement["payable_fen"] == statement["closing_fen"] - paid_a == 0
+    # the account numbers are in no county page, API answer or county export but the bank file
+    auth.login(county_user)
+    for path in ("/county/income?group_by=household&format=csv", f"/county/households/{a.id}/statement?format=csv",
+                 "/county/households?format=csv", f"/county/payouts/{body['id']}", "/county/payouts",
+                 f"/county/households/{a.id}"):
+        assert ACCOUNT_A not in client.get(path).get_data(as_text=True), path
+    spec = client.get("/api/v1/openapi.json").json
+    assert "multipart/form-data" in spec["paths"]["/api/v1/county/payouts/{batch_id}/result"]["post"]["requestBody"][
+        "content"]

@@ -1,0 +1,397 @@
+"""Payouts (issue #20): payables, payout batches, the bank file and the bank's result file.
+
+Credits are written by the ledger services (`credit_line`, `reverse_line`); batches, exports and
+result files go through the county's services, pages and API."""
+from __future__ import annotations
+
+import io
+import threading
+from datetime import date, timedelta
+
+import hypothesis.strategies as st
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from openpyxl import Workbook, load_workbook
+
+from county.models import IncomeEntry
+from county.payout_models import PayoutBatch, PayoutItem, PayoutLine
+from county.services import payouts
+from county.services.ledger import credit_line, reverse_line
+from shop.audit import AuditEntry
+from shop.db import commit
+from shop.errors import ValidationError
+from tests.conftest import requires_postgres
+from tests.county.factories import make_line
+from tests.factories import make_household, make_user, make_village
+
+ACCOUNT = "6217991234567890123"
+ACCOUNT_B = "6230520012345678"
+
+
+def _credit(households, amount, *, now, weights=None):
+    line = make_line(households=households, weights=weights, unit_price_fen=amount)
+    credit_line(line, now=now)
+    return line
+
+
+def _account(household, number=ACCOUNT, *, now, actor=None):
+    return payouts.set_account(household, kind="huinong_card", number=number, bank_name="南昌农商银行",
+                               actor=actor, now=now)
+
+
+def _batch(now, *, days=30, **scope):
+    today = (now + timedelta(hours=8)).date()
+    return payouts.create_batch(period_from=today - timedelta(days=days), period_to=today, actor=None, now=now,
+                                **scope)
+
+
+def _result_file(rows, header=("明细编号", "金额(元)", "状态", "银行流水号", "失败原因")) -> io.BytesIO:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append(list(row))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    return buffer
+
+
+def _export_and_answer(batch, answers: dict, *, now):
+    """Export the batch, then import a result file answering each line: {household_id: ("paid"|"failed")}."""
+    payouts.export_batch(batch, actor=None, now=now)
+    rows = []
+    for line in batch.lines:
+        answer = answers.get(line.household_id)
+        if answer == "paid":
+            rows.append((payouts.line_ref(batch, line), line.amount_fen / 100, "成功", f"BK{line.id:06d}", ""))
+        elif answer == "failed":
+            rows.append((payouts.line_ref(batch, line), line.amount_fen / 100, "失败", "", "账户已冻结"))
+    return payouts.import_result(batch, _result_file(rows), actor=None, now=now)
+
+
+def _figures(household):
+    return payouts.household_payout_figures(household.id)
+
+
+def _ledger_fen(household) -> int:
+    from shop.extensions import db
+
+    return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
+                                 .where(IncomeEntry.household_id == household.id)))
+
+
+# --- batches -------------------------------------------------------------------------------------
+
+def test_batch_pays_each_household_its_payable_and_skips_those_without_account(db, now):
+    a, b, c = make_household(), make_household(), make_household()
+    _credit([a, b], 10001, now=now, weights=[2, 1])
+    _credit([c], 5000, now=now)
+    _account(a, now=now)
+    _account(b, ACCOUNT_B, now=now)
+    result = _batch(now)
+    assert result.created
+    lines = {ln.household_id: ln for ln in result.batch.lines}
+    assert set(lines) == {a.id, b.id}
+    assert lines[a.id].amount_fen == _ledger_fen(a) == 6667 and lines[b.id].amount_fen == _ledger_fen(b) == 3334
+    assert result.batch.skipped_no_account == 1
+    assert _figures(c) == {"credited_fen": 5000, "paid_fen": 0, "in_batch_fen": 0, "payable_fen": 5000}
+    assert _figures(a)["in_batch_fen"] == 6667
+
+
+def test_credits_after_the_period_wait_for_a_later_batch(db, now):
+    a = make_household()
+    _account(a, now=now)
+    _credit([a], 3000, now=now - timedelta(days=40))
+    _credit([a], 1000, now=now)
+    first = _batch(now - timedelta(days=35), days=30).batch
+    assert [ln.amount_fen for ln in first.lines] == [3000]
+    second = _batch(now).batch
+    assert [ln.amount_fen for ln in second.lines] == [1000]
+
+
+def test_no_credit_is_in_two_batches_whatever_their_periods_or_scopes(db, now):
+    village = make_village()
+    a = make_household(village=village)
+    _account(a, now=now)
+    _credit([a], 4000, now=now)
+    village_batch = _batch(now, village_id=village.id).batch
+    county_batch = _batch(now, days=10).batch
+    assert [ln.amount_fen for ln in village_batch.lines] == [4000]
+    assert county_batch.lines == []
+    items = db.session.scalars(sa.select(PayoutItem)).all()
+    assert len(items) == len({i.entry_id for i in items})
+
+
+def test_the_same_period_and_scope_gives_the_same_batch(db, now):
+    a = make_household()
+    _account(a, now=now)
+    _credit([a], 4000, now=now)
+    first = _batch(now)
+    _credit([a], 500, now=now)
+    again = _batch(now)
+    assert not again.created and again.batch.id == first.batch.id
+    assert [ln.amount_fen for ln in again.batch.lines] == [4000]
+
+
+@pytest.mark.parametrize("kwargs,field", [
+    ({"period_from": date(2026, 11, 30), "period_to": date(2026, 11, 1)}, "period_from"),
+    ({"period_from": date(2026, 11, 1), "period_to": date(2027, 1, 1)}, "period_to"),
+    ({"period_from": date(2024, 1, 1), "period_to": date(2026, 11, 1)}, "period_to"),
+    ({"period_from": date(2026, 11, 1), "period_to": date(2026, 11, 2), "village_id": 999999}, "village_id"),
+])
+def test_bad_batch_requests_are_refused_and_create_nothing(db, now, kwargs, field):
+    with pytest.raises(ValidationError) as caught:
+        payouts.create_batch(**kwargs, actor=None, now=now)
+    assert field in caught.value.fields
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PayoutBatch)) == 0
+
+
+# --- result file -----------------------------------------------------------------------------------
+
+def test_paid_lines_get_the_bank_reference_and_failed_lines_are_payable_again(db, now):
+    a, b = make_household(), make_household()
+    _account(a, now=now)
+    _account(b, ACCOUNT_B, now=now)
+    _credit([a], 7000, now=now)
+    _credit([b], 2500, now=now)
+    batch = _batch(now).batch
+    report = _export_and_answer(batch, {a.id: "paid", b.id: "failed"}, now=now)
+    assert (report.paid, report.failed) == (1, 1)
+    lines = {ln.household_id: ln for ln in batch.lines}
+    assert lines[a.id].status == "paid" and lines[a.id].bank_ref == f"BK{lines[a.id].id:06d}"
+    assert lines[b.id].status == "failed" and lines[b.id].failure_reason == "账户已冻结"
+    assert batch.status == "settled"
+    assert _figures(a) == {"credited_fen": 7000, "paid_fen": 7000, "in_batch_fen": 0, "payable_fen": 0}
+    assert _figures(b) == {"credited_fen": 2500, "paid_fen": 0, "in_batch_fen": 0, "payable_fen": 2500}
+    later = payouts.create_batch(period_from=batch.period_to, period_to=batch.period_to + timedelta(days=1),
+                                 actor=None, now=now + timedelta(days=1)).batch
+    assert [(ln.household_id, ln.amount_fen) for ln in later.lines] == [(b.id, 2500)]
+
+
+def test_importing_the_same_result_twice_changes_nothing(db, now):
+    a = make_household()
+    _account(a, now=now)
+    _credit([a], 7000, now=now)
+    batch = _batch(now).batch
+    payouts.export_batch(batch, actor=None, now=now)
+    line = batch.lines[0]
+    rows = [(payouts.line_ref(batch, line), "70.00", "成功", "BK1", "")]
+    first = payouts.import_result(batch, _result_file(rows), actor=None, now=now)
+    audits = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry))
+    second = payouts.import_result(batch, _result_file(rows), actor=None, now=now + timedelta(hours=1))
+    assert (first.paid, second.paid, second.unchanged) == (1, 0, 1)
+    assert line.settled_at == now and line.bank_ref == "BK1"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == audits
+
+
+@pytest.mark.parametrize("row,message", [
+    (lambda ref: (ref, "69.99", "成功", "BK1", ""), "金额"),
+    (lambda ref: (ref, "70.00", "成功", "", ""), "流水号"),
+    (lambda ref: ("PO-nope-1", "70.00", "成功", "BK1", ""), "不属于"),
+    (lambda ref: (ref, "70.00", "处理中", "BK1", ""), "状态"),
+])
+def test_a_bad_result_row_refuses_the_whole_file(db, now, row, message):
+    a, b = make_household(), make_household()
+    _account(a, now=now)
+    _account(b, ACCOUNT_B, now=now)
+    _credit([a], 7000, now=now)
+    _credit([b], 7000, now=now)
+    batch = _batch(now).batch
+    payouts.export_batch(batch, actor=None, now=now)
+    good = (payouts.line_ref(batch, batch.lines[1]), "70.00", "成功", "BK2", "")
+    with pytest.raises(ValidationError) as caught:
+        payouts.import_result(batch, _result_file([good, row(payouts.line_ref(batch, batch.lines[0]))]),
+                              actor=None, now=now)
+    assert message in caught.value.message
+    assert {ln.status for ln in batch.lines} == {"pending"}
+
+
+def test_a_result_contradicting_a_recorded_payment_is_refused(db, now):
+    a = make_household()
+    _account(a, now=now)
+    _credit([a], 7000, now=now)
+    batch = _batch(now).batch
+    _export_and_answer(batch, {a.id: "paid"}, now=now)
+    ref = payouts.line_ref(batch, batch.lines[0])
+    for row in ((ref, "70.00", "失败", "", "x"), (ref, "70.00", "成功", "OTHER", "")):
+        with pytest.raises(ValidationError):
+            payouts.import_result(batch, _result_file([row]), actor=None, now=now)
+    assert batch.lines[0].status == "paid" and _figures(a)["paid_fen"] == 7000
+
+
+def test_unreadable_result_files_are_refused(db, now):
+    a = make_household()
+    _account(a, now=now)
+    _credit([a], 7000, now=now)
+    batch = _batch(now).batch
+    payouts.export_batch(batch, actor=None, now=now)
+    for source in (io.BytesIO(b"not a workbook"), _result_file([("x", "y")], header=("姓名", "电话"))):
+        with pytest.raises(ValidationError):
+            payouts.import_result(batch, source, actor=None, now=now)
+
+
+def test_a_reversal_after_payment_is_a_negative_payable_carried_into_the_next_batch(db, now):
+    a = make_household()
+    _account(a, now=now)
+    line = _credit([a], 10000, now=now)
+    batch = _batch(now).batch
+    _export_and_answer(batch, {a.id: "paid"}, now=now)
+    later = now + timedelta(days=1)
+    reverse_line(line, now=later, amount_fen=3000, ref="refund:1")
+    assert _figures(a) == {"credited_fen": 7000, "paid_fen": 10000, "in_batch_fen": 0, "payable_fen": -3000}
+    # nothing positive to pay: no line, the negative payable waits
+    nothing = payouts.create_batch(period_from=later.date(), period_to=later.date(), actor=None, now=later).batch
+    assert nothing.lines == []
+    _credit([a], 5000, now=later + timedelta(days=1))
+    after = later + timedelta(days=1)
+    carried = payouts.create_batch(period_from=after.date(), period_to=after.date(), actor=None, now=after).batch
+    assert [ln.amount_fen for ln in carried.lines] == [2000]
+    _export_and_answer(carried, {a.id: "paid"}, now=after)
+    assert _figures(a) == {"credited_fen": 12000, "paid_fen": 12000, "in_batch_fen": 0, "payable_fen": 0}
+
+
+def test_the_bank_file_has_pending_lines_unmasked_and_every_export_is_audited(db, now):
+    a, b = make_household(), make_household()
+    _account(a, now=now)
+    _account(b, ACCOUNT_B, now=now)
+    _credit([a], 7000, now=now)
+    _credit([b], 2000, now=now)
+    batch = _batch(now).batch
+    data = payouts.export_batch(batch, actor=None, now=now)
+    sheet = load_workbook(io.BytesIO(data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == payouts.BANK_COLUMNS
+    assert {r[3] for r in rows[1:-1]} == {ACCOUNT, ACCOUNT_B}  # text, every digit kept
+    assert sum(r[6] for r in rows[1:-1]) == pytest.approx(90.0) and rows[-1][6] == pytest.approx(90.0)
+    assert batch.status == "exported"
+    first = {ln.household_id: ln for ln in batch.lines}
+    payouts.import_result(batch, _result_file([(payouts.line_ref(batch, first[a.id]), "70", "成功", "BK9", "")]),
+                          actor=None, now=now)
+    again = load_workbook(io.BytesIO(payouts.export_batch(batch, actor=None, now=now))).active
+    assert [r[3] for r in again.iter_rows(min_row=2, values_only=True)][:-1] == [ACCOUNT_B]  # never sent twice
+    exports = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "payout.export")).all()
+    assert len(exports) == 2 and all(e.subject_id == batch.id for e in exports)
+    assert all(ACCOUNT not in str(e.detail) for e in db.session.scalars(sa.select(AuditEntry)))
+
+
+def test_account_numbers_are_validated_encrypted_and_revealed_with_an_audit_row(db, now):
+    a = make_household()
+    officer = make_user(role="county")
+    with pytest.raises(ValidationError):
+        payouts.set_account(a, kind="bank_card", number="12ab", actor=officer, now=now)
+    with pytest.raises(ValidationError):
+        payouts.set_account(a, kind="wallet", number=ACCOUNT, actor=officer, now=now)
+    _account(a, now=now, actor=officer)
+    stored = db.session.execute(sa.text("SELECT number FROM payment_accounts")).scalar()
+    assert ACCOUNT not in stored
+    assert payouts.account_row(payouts.get_account(a))["number"] == "***************0123"
+    assert payouts.reveal_account(a, actor=officer, now=now) == ACCOUNT
+    reveal = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "payment_account.reveal"))
+    assert reveal.actor_id == officer.id and reveal.subject_id == a.id and ACCOUNT not in str(reveal.detail)
+
+
+# --- property: credited − reversed = paid + payable, whatever happens ------------------------------
+
+class PayoutMachine(RuleBasedStateMachine):
+    now = None
+
+    def __init__(self):
+        super().__init__()
+        self.clock = PayoutMachine.now
+        self.households = [make_household() for _ in range(3)]
+        for i, h in enumerate(self.households[:2]):
+            _account(h, f"62170000000000{i:04d}", now=self.clock)
+        self.lines = []
+        self.batches = []
+
+    def _tick(self, days=0):
+        self.clock += timedelta(days=days, minutes=1)
+        return self.clock
+
+    @rule(who=st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True), amount=st.integers(1, 50000))
+    def credit(self, who, amount):
+        self.lines.append(_credit([self.households[i] for i in who], amount, now=self._tick()))
+
+    @rule(index=st.integers(0, 20), amount=st.none() | st.integers(1, 50000))
+    def reverse(self, index, amount):
+        if self.lines:
+            line = self.lines[index % len(self.lines)]
+            reverse_line(line, now=self._tick(), amount_fen=amount, ref=f"refund:{len(self.lines)}:{index}:{amount}")
+
+    @rule(days=st.integers(1, 3))
+    def batch(self, days):
+        now = self._tick(days)
+        today = (now + timedelta(hours=8)).date()
+        self.batches.append(payouts.create_batch(period_from=today, period_to=today, actor=None, now=now).batch)
+
+    @rule(index=st.integers(0, 20), answers=st.lists(st.sampled_from(["paid", "failed", None]), min_size=3,
+                                                        max_size=3))
+    def answer(self, index, answers):
+        if self.batches:
+            batch = self.batches[index % len(self.batches)]
+            if batch.status != "settled":
+                _export_and_answer(batch, {h.id: answers[i] for i, h in enumerate(self.households)}, now=self._tick())
+
+    @invariant()
+    def paid_plus_payable_is_the_ledger(self):
+        from shop.extensions import db
+
+        for h in self.households:
+            f = _figures(h)
+            assert f["paid_fen"] + f["payable_fen"] == f["credited_fen"] == _ledger_fen(h)
+            paid_lines = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(PayoutLine.amount_fen), 0))
+                                           .where(PayoutLine.household_id == h.id, PayoutLine.status == "paid"))
+            assert paid_lines == f["paid_fen"]
+        live = db.session.scalars(sa.select(PayoutItem.entry_id).where(~PayoutItem.released)).all()
+        assert len(live) == len(set(live))
+
+
+def test_paid_plus_payable_equals_the_ledger_through_random_sequences(db, now):
+    PayoutMachine.now = now - timedelta(days=200)
+    run_state_machine_as_test(PayoutMachine, settings=settings(
+        max_examples=15, stateful_step_count=15, deadline=None, derandomize=True, database=None,
+        suppress_health_check=list(HealthCheck)))
+
+
+# --- PostgreSQL: two officers at once --------------------------------------------------------------
+
+@requires_postgres
+def test_two_officers_creating_batches_at_once_never_include_a_credit_twice(app, committed_db, now):
+    village = make_village()
+    households = [make_household(village=village) for _ in range(4)]
+    for i, h in enumerate(households):
+        _account(h, f"62170000000001{i:04d}", now=now)
+        _credit([h], 1000 * (i + 1), now=now)
+    commit()
+    village_id = village.id
+    barrier = threading.Barrier(6)
+    errors, created = [], []
+
+    def worker(scope):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=10)
+                result = _batch(now, **scope)
+                commit()
+                created.append(result.created)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+            finally:
+                committed_db.session.remove()
+
+    scopes = [{}, {}, {}, {"village_id": village_id}, {"village_id": village_id}, {"days": 10}]
+    threads = [threading.Thread(target=worker, args=(s,)) for s in scopes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    with app.app_context():
+        batches = committed_db.session.scalars(sa.select(PayoutBatch)).all()
+        assert len(batches) == 3 and created.count(True) == 3
+        items = committed_db.session.scalars(sa.select(PayoutItem)).all()
+        assert len(items) == 4 == len({i.entry_id for i in items})
+        assert committed_db.session.scalar(sa.select(sa.func.sum(PayoutLine.amount_fen))) == 10000
