@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from catalog.models import HOUSEHOLD_STATUS_LABELS, BenefitLink, Household, Product, Township, Village
 from county.exports import export_response
-from county.services import approvals, links, payouts, reconcile, registry, reports, targets
+from county.services import approvals, cards, links, payouts, reconcile, registry, reports, targets
 from shop.args import MAX_ID, parse_int
 from shop.args import date_arg as _date_arg
 from shop.args import int_arg as _int_arg
@@ -539,6 +539,39 @@ def payout_result(batch_id: int):
     flash(_("回盘已导入：成功 %(paid)s 笔，失败 %(failed)s 笔，未变 %(unchanged)s 笔", paid=report.paid,
             failed=report.failed, unchanged=report.unchanged), "success")
     return redirect(url_for("county.payout_detail", batch_id=batch_id))
+
+
+# --- the household statement (明白卡) --------------------------------------------------------------
+
+def _month_arg() -> str:
+    from shop.timeutil import local_date
+
+    month = request.args.get("month", "").strip() or reports.previous_month(local_date(now_utc()))
+    try:
+        reports.parse_month(month)
+    except ValidationError as exc:
+        abort(400, exc.message)
+    return month
+
+
+@bp.get("/households/<int:household_id>/card")
+@county_only
+def household_card(household_id: int):
+    month = _month_arg()
+    return render_template("county/cards.html", cards=[cards.household_card(_load(household_id), month)],
+                           month=month, village=None)
+
+
+@bp.get("/cards")
+@county_only
+def village_cards():
+    month = _month_arg()
+    village_id = _int_arg("village_id", minimum=1, maximum=MAX_ID)
+    village = db.session.get(Village, village_id) if village_id else None
+    if village is None:
+        abort(404)
+    return render_template("county/cards.html", cards=cards.village_cards(village, month), month=month,
+                           village=village)
 
 
 # --- public partial ----------------------------------------------------------------------------

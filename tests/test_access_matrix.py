@@ -336,6 +336,8 @@ RULES: dict[str, Rule] = {
     "county.household_account_reveal": Rule("/county/households/{w.household.id}/account/reveal", allow("county"),
                                             method="POST", note="no account yet: back to the household"),
     "county.payouts_index": Rule("/county/payouts", only("county")),
+    "county.household_card": Rule("/county/households/{w.household.id}/card?month=2026-11", only("county")),
+    "county.village_cards": Rule("/county/cards?village_id={w.village.id}&month=2026-11", only("county")),
     "county.payout_detail": Rule("/county/payouts/{w.payout_batch.id}", only("county")),
     "county.payout_export": Rule("/county/payouts/{w.payout_batch.id}/export.xlsx", only("county")),
     "county.payout_result": Rule("/county/payouts/{w.payout_batch.id}/result", allow("county"), method="POST",

@@ -1,0 +1,85 @@
+"""The household statement (明白卡): every figure equals the ledger's for that household and month."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+from openpyxl import Workbook
+
+from county.models import IncomeEntry
+from county.payout_models import PayoutLine
+from county.services import cards, payouts
+from county.services.ledger import reverse_line
+from shop.db import commit
+from tests.county.conftest import SECRET_NAME
+from tests.county.test_benefit_kinds import _other_kinds
+
+ACCOUNT = "6217991234567890123"
+
+
+def _pay_everything(household, *, now):
+    payouts.set_account(household, kind="bank_card", number=ACCOUNT, actor=None, now=now)
+    today = (now + timedelta(hours=8)).date()
+    batch = payouts.create_batch(period_from=today.replace(day=1), period_to=today, actor=None, now=now).batch
+    payouts.export_batch(batch, actor=None, now=now)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["明细编号", "金额(元)", "状态", "银行流水号"])
+    for line in batch.lines:
+        sheet.append([payouts.line_ref(batch, line), line.amount_fen / 100, "成功", "BK77"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    payouts.import_result(batch, buffer, actor=None, now=now)
+
+
+def _entries(db, household, month_start, month_end):
+    return db.session.scalars(sa.select(IncomeEntry).where(
+        IncomeEntry.household_id == household.id, IncomeEntry.entry_date >= month_start,
+        IncomeEntry.entry_date <= month_end)).all()
+
+
+def test_card_figures_equal_the_ledger_for_the_household_and_month(db, world, now):
+    _other_kinds(world)
+    a, b, _c = world["households"]
+    _pay_everything(a, now=now)
+    # a reversal after payment, and a credit of the next month: neither changes November's credits
+    reverse_line(world["lines"][0], now=now + timedelta(days=3), amount_fen=1001, ref="refund:9")
+    card = cards.household_card(a, "2026-11")
+    entries = _entries(db, a, card.date_from, card.date_to)
+    credits = [e for e in entries if e.kind != "reversal"]
+    assert card.credited_fen == sum(e.amount_fen for e in credits)
+    assert card.reversed_fen == sum(e.amount_fen for e in entries if e.kind == "reversal")
+    assert card.net_fen == sum(e.amount_fen for e in entries)
+    for k in card.kinds:
+        assert k["total_fen"] == sum(e.amount_fen for e in credits if e.benefit_kind == k["kind"])
+    assert {k["kind"] for k in card.kinds} == {e.benefit_kind for e in credits}
+    paid = db.session.scalar(sa.select(sa.func.sum(PayoutLine.amount_fen)).where(
+        PayoutLine.household_id == a.id, PayoutLine.status == "paid"))
+    assert card.paid_in_month_fen == paid == card.total_paid_fen
+    assert card.total_credited_fen == sum(e.amount_fen for e in entries)  # nothing before November
+    assert card.outstanding_fen == card.total_credited_fen - card.total_paid_fen == 0
+    december = cards.household_card(a, "2026-12")
+    assert december.reversed_fen < 0 and december.credited_fen == 0 and december.paid_in_month_fen == 0
+    assert december.outstanding_fen == december.reversed_fen  # the reversal after payment waits, negative
+    assert december.total_credited_fen == december.total_paid_fen + december.outstanding_fen
+
+
+def test_card_pages_print_a_household_and_a_whole_village_masked(client, auth, county_user, world, db, now):
+    a, b, c = world["households"]
+    _pay_everything(a, now=now)
+    commit()
+    auth.login(county_user)
+    html = client.get(f"/county/households/{a.id}/card?month=2026-11").get_data(as_text=True)
+    assert SECRET_NAME not in html and ACCOUNT not in html and "欧***" in html
+    assert "村干部签字" in html and "农户签字" in html and "BK77" in html
+    net = sum(e.amount_fen for e in _entries(db, a, *cards.parse_month("2026-11")))
+    assert f'class="card-net" data-fen="{net}"' in html
+    village = world["villages"][0]
+    html = client.get(f"/county/cards?village_id={village.id}&month=2026-11").get_data(as_text=True)
+    assert sorted(int(h) for h in re.findall(r'data-household="(\d+)"', html)) == sorted([a.id, b.id])
+    assert client.get(f"/county/households/{a.id}/card?month=2026-13").status_code == 400
+    assert client.get("/county/cards?village_id=999999&month=2026-11").status_code == 404
+    assert client.get(f"/county/households/{a.id}/card").status_code == 200  # last month by default
