@@ -40,6 +40,15 @@ LISTINGS = [
      [("成人票", 500, 10, 6000, 8000, 10000)], []),
 ]
 
+#: Where the demo listings are (invented addresses, points near the townships they are in).
+PLACES = {
+    "luodu-farmstay": ("南昌县黄马乡罗渡村村委会旁 12 号（演示数据）", 28_412_300, 116_031_500),
+    "huahai-minsu": ("南昌县黄马乡花海原乡景区东门（演示数据）", 28_405_800, 116_025_200),
+    "hongxing-strawberry": ("南昌县冈上镇红星村草莓大棚基地（演示数据）", 28_471_900, 116_118_400),
+    "yucun-fishing": ("南昌县幽兰镇渔村村生态鱼塘（演示数据）", 28_335_600, 116_059_700),
+    "huangma-luodu-flower-sea": ("南昌县黄马乡罗渡花海原乡景区售票处（演示数据）", 28_406_900, 116_027_100),
+}
+
 
 def seed(now: datetime) -> bool:
     host = db.session.scalar(sa.select(User).where(User.email == HOST_EMAIL))
@@ -64,6 +73,8 @@ def seed(now: datetime) -> bool:
                               created_at=now)
             db.session.add(listing)
             db.session.flush()
+            if slug in PLACES:
+                listing.address, listing.lat_e6, listing.lon_e6 = PLACES[slug]
             for ut_name, units, max_guests, price, weekend, holiday in unit_types:
                 db.session.add(UnitType(listing_id=listing.id, name=ut_name, units=units, max_guests=max_guests,
                                         price_fen=price, weekend_price_fen=weekend, holiday_price_fen=holiday))

@@ -1,5 +1,6 @@
 """Forms of the tourism pages (dates are Beijing calendar dates)."""
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -52,3 +53,14 @@ class UnitTypeForm(ShopForm):
     holiday_price = YuanField(_l("节假日价（元，空=同平日）"), validators=[Length(max=16)], optional=True)
     units = IntegerField(_l("数量（房间数/每日票数）"), validators=[InputRequired(), NumberRange(min=0, max=1000)])
     max_guests = IntegerField(_l("每间最多入住人数"), validators=[InputRequired(), NumberRange(min=1, max=50)])
+
+
+class ListingPlaceForm(ShopForm):
+    address = StringField(_l("地址（游客到哪里找您）"), validators=[Optional(), Length(max=200)])
+    latitude = StringField(_l("纬度（如 28.547123）"), validators=[Optional(), Length(max=12)])
+    longitude = StringField(_l("经度（如 115.944321）"), validators=[Optional(), Length(max=12)])
+    contact_phone = StringField(_l("联系电话（预订后游客可见；空=账户手机号）"), validators=[Optional(), Length(max=20)])
+
+
+class ListingPhotoForm(ShopForm):
+    image = FileField(_l("照片（JPEG/PNG/WebP，最大 5MB）"))

@@ -43,6 +43,13 @@ class Listing(db.Model):
     #: Poor household members this listing employs (toward the tourism-employment target).
     employed_poor_members: Mapped[int] = mapped_column(sa.Integer, default=0)
     is_published: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    #: Where guests go, and the point on the map: integer millionths of a degree (WGS 84), shown
+    #: with an OpenStreetMap link (no map service is called by the shop).
+    address: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    lat_e6: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    lon_e6: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    #: The phone guests call once booked (empty: the host account's phone).
+    contact_phone: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
     #: Visible reviews' count and sum of ratings (average = sum / count), kept by `reviews.services`.
     rating_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     rating_sum: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
@@ -60,6 +67,18 @@ class Listing(db.Model):
         """The visible reviews' average rating to one decimal, None without reviews."""
         return round(self.rating_sum / self.rating_count, 1) if self.rating_count else None
 
+    @property
+    def coordinates(self) -> tuple[str, str] | None:
+        """(latitude, longitude) as decimal text, or None when the host has not placed it."""
+        if self.lat_e6 is None or self.lon_e6 is None:
+            return None
+        return f"{self.lat_e6 / 1e6:.6f}", f"{self.lon_e6 / 1e6:.6f}"
+
+    @property
+    def phone(self) -> str:
+        """Who guests call: the listing's contact phone, else the host's."""
+        return self.contact_phone or (self.host.phone if self.host is not None else "")
+
 
 class ListingImage(db.Model):
     """A photo of a listing; paths are relative to the upload folder (like ProductImage)."""
@@ -70,6 +89,8 @@ class ListingImage(db.Model):
     listing_id: Mapped[int] = fk("listings.id", ondelete="CASCADE")
     path: Mapped[str] = mapped_column(sa.String(255))
     thumb_path: Mapped[str] = mapped_column(sa.String(255))
+    width: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    height: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     alt: Mapped[str] = mapped_column(sa.String(120), default="")
     position: Mapped[int] = mapped_column(sa.Integer, default=0)
 

@@ -18,7 +18,15 @@ from shop.errors import DomainError
 from shop.once import AlreadySubmitted, claim_or_refuse
 from shop.money import format_yuan
 from shop.timeutil import local_date, month_bounds, now_utc, to_local
-from tourism.forms import BookingForm, CheckInForm, CloseDatesForm, ListingTermsForm, UnitTypeForm
+from tourism.forms import (
+    BookingForm,
+    CheckInForm,
+    CloseDatesForm,
+    ListingPhotoForm,
+    ListingPlaceForm,
+    ListingTermsForm,
+    UnitTypeForm,
+)
 from tourism.models import ListingKind
 from tourism.qr import checkin_text, qr_data_uri
 from tourism.services.availability import (
@@ -45,6 +53,14 @@ from tourism.services.booking import (
     start_card_payment,
 )
 from tourism.services.host_cash import arrival_due_fen, host_book
+from tourism.services.place import (
+    MAX_PHOTOS,
+    ListingPlace,
+    add_listing_photo,
+    quote_dates,
+    remove_listing_photo,
+    update_listing_place,
+)
 from tourism.services.host import (
     ListingTerms,
     close_dates,
@@ -156,10 +172,17 @@ def _render_listing(listing, form, status=200):
     from shop.extensions import db
 
     households = db.session.query(BenefitLink).filter(BenefitLink.listing_id == listing.id).count()
+    # the dates tapped on the calendar (or carried from the search page) and what they cost
+    check_in, check_out = form.checkin.data, form.checkout.data
+    guests = form.guests.data if isinstance(form.guests.data, int) and 0 < form.guests.data <= 100 else 2
+    units = form.units.data if isinstance(form.units.data, int) and 0 < form.units.data <= 50 else 1
+    quote = quote_dates(listing, check_in=check_in, check_out=check_out, guests=guests, units=units,
+                        today=today) if check_in else None
     return render_template(
         "tourism/listing_detail.html", listing=listing, form=form, weeks=_month_weeks(days),
         month_label=f"{year}-{month:02d}", prev_month=prev_month, next_month=next_month, today=today,
-        households=households, methods=payment_methods(listing),
+        households=households, methods=payment_methods(listing), pick_in=check_in, pick_out=check_out,
+        quote=quote, quote_guests=guests, quote_units=units, month_arg=f"{year}-{month:02d}",
     ), status
 
 
@@ -177,6 +200,9 @@ def listing_detail(listing_id: int, slug: str | None = None):
     guests = _int_arg("guests", maximum=100)
     if guests:
         form.guests.data = guests
+    units = _int_arg("units", maximum=50)
+    if units:
+        form.units.data = units
     return _render_listing(listing, form)
 
 
@@ -251,7 +277,8 @@ def booking_detail(code: str):
     qr = qr_data_uri(checkin_text(booking)) if booking.confirmation_code else None
     quote = cancel_quote(booking, now=now) if booking.status in ("held", "confirmed") else None
     return render_template("tourism/booking_detail.html", booking=booking, qr=qr, quote=quote,
-                           pay_url=_pay_url(booking.order), now=now)
+                           pay_url=_pay_url(booking.order), now=now,
+                           show_host_contact=booking.status in ("confirmed", "checked_in", "completed"))
 
 
 @bp.get("/bookings/<code>/cancel")
@@ -352,13 +379,70 @@ def _unit_type_form(unit_type, formdata=None):
     return form
 
 
-def _render_host_edit(listing, terms_form=None, unit_forms=None, status=200):
+def _render_host_edit(listing, terms_form=None, unit_forms=None, place_form=None, status=200):
     unit_forms = unit_forms or {}
     if terms_form is None:
         terms_form = ListingTermsForm(obj=listing)
+    if place_form is None:
+        lat_lon = listing.coordinates or ("", "")
+        place_form = ListingPlaceForm(address=listing.address, latitude=lat_lon[0], longitude=lat_lon[1],
+                                      contact_phone=listing.contact_phone)
     forms = [(ut, unit_forms.get(ut.id) or _unit_type_form(ut)) for ut in listing.unit_types]
     return render_template("tourism/host_listing_edit.html", listing=listing, terms_form=terms_form,
-                           unit_forms=forms), status
+                           unit_forms=forms, place_form=place_form, photo_form=ListingPhotoForm(),
+                           max_photos=MAX_PHOTOS), status
+
+
+@bp.post("/host/listings/<int:listing_id>/place")
+@role_required("host")
+def host_listing_place(listing_id: int):
+    """Address, the point on the map and the phone guests call once booked."""
+    listing = get_host_listing(current_user, listing_id)
+    form = ListingPlaceForm()
+    if not form.validate_on_submit():
+        return _render_host_edit(listing, place_form=form, status=422)
+    place = ListingPlace(address=form.address.data or "", latitude=form.latitude.data or "",
+                         longitude=form.longitude.data or "", contact_phone=form.contact_phone.data or "")
+    try:
+        update_listing_place(listing, place, actor=current_user, now=now_utc())
+        commit()
+    except DomainError as exc:
+        _refused_on_field(form, exc, default=form.address)
+        return _render_host_edit(get_host_listing(current_user, listing_id), place_form=form, status=exc.status)
+    flash(_("已保存"), "success")
+    return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id), 303)
+
+
+@bp.post("/host/listings/<int:listing_id>/photos")
+@role_required("host")
+def host_listing_photo_add(listing_id: int):
+    listing = get_host_listing(current_user, listing_id)
+    form = ListingPhotoForm()
+    upload = form.image.data if form.image.data and getattr(form.image.data, "filename", "") else None
+    if not form.validate_on_submit() or upload is None:
+        flash(_("请选择照片"), "error")
+        return _render_host_edit(listing, status=422)
+    try:
+        add_listing_photo(listing, upload, actor=current_user, now=now_utc())
+        commit()
+    except DomainError as exc:
+        from shop.db import rollback
+
+        rollback()
+        flash(exc.message, "error")
+        return _render_host_edit(get_host_listing(current_user, listing_id), status=exc.status)
+    flash(_("照片已上传"), "success")
+    return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id), 303)
+
+
+@bp.post("/host/listings/<int:listing_id>/photos/<int:image_id>/delete")
+@role_required("host")
+def host_listing_photo_remove(listing_id: int, image_id: int):
+    listing = get_host_listing(current_user, listing_id)
+    if remove_listing_photo(listing, image_id, actor=current_user, now=now_utc()):
+        commit()
+    flash(_("照片已删除"), "success")
+    return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id), 303)
 
 
 def _refused_on_field(form, exc: DomainError, *, default) -> None:

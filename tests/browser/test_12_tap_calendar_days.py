@@ -1,0 +1,69 @@
+"""Journey: a tourist on the farm stay's page taps the arrival day and the departure day on the
+calendar, sees the total before booking, books (pay on arrival), and finds the host's contact and the
+map link on the booking page."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from tests.browser.harness import DEMO_PASSWORD
+from tests.browser.journeys import api
+
+STAY = "罗渡农家乐"
+
+
+def _listing(live) -> tuple[int, str]:
+    from tourism.models import Listing
+
+    with live.app_context() as db:
+        row = db.session.execute(sa.select(Listing.id, Listing.slug).where(Listing.name == STAY)).one()
+    return row[0], row[1]
+
+
+def test_tourist_taps_two_days_sees_the_total_and_books(open_page, live_server, viewport):
+    from shop.timeutil import local_date, now_utc
+
+    listing_id, slug = _listing(live_server)
+    start = 60 if viewport.is_phone else 70
+    arrive = next(local_date(now_utc()) + timedelta(days=n) for n in range(start, start + 40)
+                  if (local_date(now_utc()) + timedelta(days=n)).day <= 25)
+    leave = arrive + timedelta(days=2)
+    email = f"cal-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
+    status, body = api(live_server, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
+    assert status == 201, body
+
+    tourist = open_page("tourist")
+    page = tourist.page
+    tourist.login(email)
+    tourist.goto(f"/listings/{listing_id}-{slug}?month={arrive:%Y-%m}")
+    first = page.get_by_role("link", name=f"{arrive.isoformat()} 入住")
+    box = first.bounding_box()
+    assert box is not None and box["height"] >= 44 and box["width"] >= 40, box
+    tourist.submit_and_wait(first.click)
+    expect(page.locator("main")).to_contain_text("请再点离店日期")
+    tourist.step("arrival picked")
+    tourist.submit_and_wait(page.get_by_role("link", name=f"{leave.isoformat()} 离店").click)
+    quote = page.get_by_role("region", name="所选日期")
+    expect(quote).to_contain_text("共 2 晚")
+    expect(quote).to_contain_text("合计 ¥")
+    tourist.step("total before booking")
+
+    form = page.locator("form").filter(has=page.get_by_role("button", name=re.compile("^预订")))
+    expect(form.get_by_label(re.compile("入住"))).to_have_value(arrive.isoformat())
+    expect(form.get_by_label(re.compile("离店"))).to_have_value(leave.isoformat())
+    room = form.get_by_label(re.compile("房型"))
+    if room.count():
+        room.select_option(index=0)
+    method = form.get_by_label(re.compile("到店支付"))
+    if method.count():
+        method.check()
+    tourist.submit_and_wait(lambda: form.get_by_role("button", name=re.compile("^预订")).click())
+    contact = page.get_by_role("region", name="联系接待户")
+    expect(contact).to_be_visible()
+    expect(contact.get_by_role("link", name=re.compile("OpenStreetMap"))).to_have_attribute(
+        "href", re.compile(r"^https://www\.openstreetmap\.org/\?mlat="))
+    tourist.step("booked: host contact and map")

@@ -1,0 +1,146 @@
+"""What a traveller expects of a stay or experience page: the host's photos (checked and resized like
+product photos), the address with a map link and coordinates (no map service called), the host's
+contact once booked, tappable calendar days with the total before booking, the village's 一村一品 story."""
+from __future__ import annotations
+
+import io
+import os
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+from PIL import Image
+
+from shop.audit import AuditEntry
+from shop.db import commit
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_user, make_village
+from tests.stations.factories import image_bytes
+from tests.tourism.factories import make_booking, make_listing
+from tourism.models import BookingStatus, ListingImage
+
+
+def _day(n):
+    return local_date(now_utc()) + timedelta(days=n)
+
+
+def _page(listing, **args) -> str:
+    query = "&".join(f"{k}={v}" for k, v in args.items())
+    return f"/listings/{listing.id}-{listing.slug}" + (f"?{query}" if query else "")
+
+
+def test_host_uploads_photos_checked_and_resized_and_guests_see_them(client, db, auth, app):
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    commit()
+    auth.login(host)
+    big = image_bytes(size=(3000, 2000))
+    r = client.post(f"/host/listings/{listing.id}/photos", data={"image": (io.BytesIO(big), "room.png")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 303
+    image = db.session.scalar(sa.select(ListingImage))
+    with Image.open(os.path.join(app.config["UPLOAD_DIR"], image.path)) as stored:
+        assert max(stored.size) == 1200 and stored.format == "JPEG"
+    with Image.open(os.path.join(app.config["UPLOAD_DIR"], image.thumb_path)) as thumb:
+        assert max(thumb.size) == 400
+    r = client.post(f"/host/listings/{listing.id}/photos", data={"image": (io.BytesIO(b"not an image"), "x.png")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 422 and db.session.scalar(sa.select(sa.func.count(ListingImage.id))) == 1
+    auth.logout()
+    assert image.path in client.get(_page(listing)).get_data(as_text=True)
+    auth.login(host)
+    assert client.post(f"/host/listings/{listing.id}/photos/{image.id}/delete").status_code == 303
+    assert db.session.scalar(sa.select(sa.func.count(ListingImage.id))) == 0
+
+
+def test_another_hosts_listing_photos_are_out_of_reach(client, db, auth):
+    listing = make_listing()
+    commit()
+    auth.login(make_user(role="host"))
+    r = client.post(f"/host/listings/{listing.id}/photos", data={"image": (io.BytesIO(image_bytes()), "a.png")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 404
+
+
+def test_address_and_map_point_show_with_an_openstreetmap_link(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    commit()
+    auth.login(host)
+    bad = client.post(f"/host/listings/{listing.id}/place", data={"address": "罗渡村 12 号", "latitude": "95",
+                                                                   "longitude": "116.0315"})
+    assert bad.status_code == 422 and "超出范围" in bad.get_data(as_text=True)
+    half = client.post(f"/host/listings/{listing.id}/place", data={"address": "罗渡村 12 号", "latitude": "28.4",
+                                                                    "longitude": ""})
+    assert half.status_code == 422
+    r = client.post(f"/host/listings/{listing.id}/place", data={
+        "address": "南昌县黄马乡罗渡村 12 号", "latitude": "28.4123", "longitude": "116.0315",
+        "contact_phone": "138-0000-1234"})
+    assert r.status_code == 303
+    db.session.refresh(listing)
+    assert (listing.lat_e6, listing.lon_e6, listing.contact_phone) == (28_412_300, 116_031_500, "13800001234")
+    assert db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.action == "listing.place"))
+    auth.logout()
+    page = client.get(_page(listing)).get_data(as_text=True)
+    assert "南昌县黄马乡罗渡村 12 号" in page and "28.412300, 116.031500" in page
+    assert "https://www.openstreetmap.org/?mlat=28.412300&amp;mlon=116.031500" in page
+    assert "geo:28.412300,116.031500" in page
+    assert "13800001234" not in page, "the phone is for guests who booked"
+
+
+def test_host_contact_shows_once_booked_not_while_held(client, db, auth):
+    host = make_user(role="host")
+    host.phone = "13900002222"
+    listing = make_listing(host=host)
+    guest = make_user()
+    held = make_booking(listing, user=guest, check_in=_day(5), status=BookingStatus.HELD,
+                        expires_at=now_utc() + timedelta(minutes=10))
+    confirmed = make_booking(listing, user=guest, check_in=_day(9), confirmation_code="482913")
+    commit()
+    auth.login(guest)
+    assert "13900002222" not in client.get(f"/bookings/{held.code}").get_data(as_text=True)
+    page = client.get(f"/bookings/{confirmed.code}").get_data(as_text=True)
+    assert 'href="tel:13900002222"' in page and "联系接待户" in page
+
+
+def test_tapping_two_calendar_days_shows_the_total_before_booking(client, db, auth):
+    listing = make_listing(price_fen=20000, weekend_price_fen=None, pay_on_arrival=True)
+    user = make_user()
+    commit()
+    auth.login(user)
+    a = next(_day(n) for n in range(3, 40) if _day(n).day <= 25)  # both days in one month's calendar
+    b = a + timedelta(days=2)
+    month = f"{a:%Y-%m}"
+    page = client.get(_page(listing, month=month)).get_data(as_text=True)
+    first = re.search(rf'href="([^"]*checkin={a.isoformat()}[^"]*)"', page)
+    assert first, "each open day is a link"
+    page = client.get(first.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "请再点离店日期" in page
+    second = re.search(rf'href="([^"]*checkin={a.isoformat()}&amp;checkout={b.isoformat()}[^"]*)"', page)
+    page = client.get(second.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "共 2 晚 × 1 间" in page and "合计 ¥400.00" in page
+    assert f'value="{a.isoformat()}"' in page and f'value="{b.isoformat()}"' in page, "the booking form holds them"
+
+
+def test_the_total_follows_the_party_for_an_experience(client, db):
+    listing = make_listing(kind="experience", price_fen=3800, pay_on_arrival=True)
+    commit()
+    page = client.get(_page(listing, checkin=_day(3).isoformat(), guests=3)).get_data(as_text=True)
+    assert "合计 ¥114.00" in page
+
+
+def test_past_or_reversed_dates_show_no_total(client, db):
+    listing = make_listing()
+    commit()
+    assert "合计" not in client.get(_page(listing, checkin=_day(5).isoformat(),
+                                           checkout=_day(4).isoformat())).get_data(as_text=True)
+
+
+def test_the_village_story_and_its_signature_product(client, db):
+    village = make_village(name="罗渡村", signature_product="无花果")
+    village.story = "罗渡村的无花果种了三十年。"
+    listing = make_listing(village=village)
+    commit()
+    page = client.get(_page(listing)).get_data(as_text=True)
+    assert "罗渡村的故事" in page and "无花果" in page and "罗渡村的无花果种了三十年。" in page
+    assert f"/villages/{village.slug}" in page

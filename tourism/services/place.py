@@ -1,0 +1,139 @@
+"""What a traveller needs about a listing beyond its terms: where it is (address and a point on the
+map), whom to call once booked, its photos (checked and resized like product photos,
+docs/uploads.md), and the price of the dates tapped on its calendar before booking."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from catalog.images import check_image, store_photo
+from shop.audit import record_audit
+from shop.db import after_commit
+from shop.errors import Conflict, ValidationError
+from shop.extensions import db
+from shop.phone import is_phone, normalise_phone
+from tourism.models import Listing, ListingImage, ListingKind, UnitType
+from tourism.services.pricing import per_person_total_fen, stay_total_fen
+
+MAX_PHOTOS = 8
+MAX_NIGHTS_QUOTED = 30
+_DEGREES = re.compile(r"-?\d{1,3}(\.\d{1,6})?")
+
+
+def parse_degrees(text: str, *, limit: int, field: str) -> int | None:
+    """'28.547123' -> 28547123 (millionths of a degree), within ±limit; '' -> None."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not _DEGREES.fullmatch(text):
+        raise ValidationError(_("坐标须为十进制度数，最多 6 位小数，例如 28.547123"), fields={field: "invalid"})
+    whole, _sep, frac = text.lstrip("-").partition(".")
+    value = int(whole) * 1_000_000 + int((frac + "000000")[:6])
+    value = -value if text.startswith("-") else value
+    if abs(value) > limit * 1_000_000:
+        raise ValidationError(_("坐标超出范围（纬度 ±90，经度 ±180）"), fields={field: "out_of_range"})
+    return value
+
+
+@dataclass(frozen=True)
+class ListingPlace:
+    address: str
+    latitude: str
+    longitude: str
+    contact_phone: str
+
+
+def update_listing_place(listing: Listing, place: ListingPlace, *, actor, now: datetime) -> dict:
+    """Address, map point (both coordinates or neither) and contact phone; audited."""
+    address = " ".join((place.address or "").split())
+    if len(address) > 200:
+        raise ValidationError(_("地址最多 200 个字"), fields={"address": "too_long"})
+    lat = parse_degrees(place.latitude, limit=90, field="latitude")
+    lon = parse_degrees(place.longitude, limit=180, field="longitude")
+    if (lat is None) != (lon is None):
+        raise ValidationError(_("请同时填写纬度和经度，或都不填"), fields={"latitude": "pair"})
+    phone = normalise_phone(place.contact_phone) if (place.contact_phone or "").strip() else ""
+    if phone and not is_phone(phone, landline=True):
+        raise ValidationError(_("请填写正确的手机号或座机号，例如 13800001234 或 0791-85712345"),
+                              fields={"contact_phone": "invalid"})
+    changes = {}
+    for name, new in (("address", address), ("lat_e6", lat), ("lon_e6", lon), ("contact_phone", phone)):
+        if getattr(listing, name) != new:
+            changes[name] = "changed"
+            setattr(listing, name, new)
+    if changes:
+        record_audit(actor=actor, action="listing.place", subject=listing, detail=changes, now=now)
+    db.session.flush()
+    return changes
+
+
+def add_listing_photo(listing: Listing, upload, *, actor, now: datetime) -> ListingImage:
+    """Check the upload by its content (format, pixel budget) before anything is stored, re-encode
+    it at most 1200 px with a 400 px thumbnail; at most MAX_PHOTOS per listing."""
+    if len(listing.images) >= MAX_PHOTOS:
+        raise Conflict(_("最多 %(n)s 张照片，请先删除一张", n=MAX_PHOTOS), code="too_many_photos",
+                       fields={"image": "too_many"})
+    stored = store_photo(f"listings/{listing.id}", check_image(upload))
+    image = ListingImage(listing_id=listing.id, path=stored.path, thumb_path=stored.thumb_path, width=stored.width,
+                         height=stored.height, alt=listing.name[:120],
+                         position=max((i.position for i in listing.images), default=-1) + 1)
+    db.session.add(image)
+    record_audit(actor=actor, action="listing.photo_add", subject=listing, detail={"path": stored.path}, now=now)
+    db.session.flush()
+    db.session.refresh(listing)
+    return image
+
+
+def remove_listing_photo(listing: Listing, image_id: int, *, actor, now: datetime) -> bool:
+    """Remove one of the listing's photos (its files after the commit). Idempotent: a photo that is
+    not (or no longer) there changes nothing and answers False."""
+    image = next((i for i in listing.images if i.id == image_id), None)
+    if image is None:
+        return False
+    paths = (image.path, image.thumb_path)
+    listing.images.remove(image)
+    record_audit(actor=actor, action="listing.photo_remove", subject=listing, detail={"path": image.path}, now=now)
+    db.session.flush()
+
+    after_commit(lambda: _unlink(paths))
+    return True
+
+
+def _unlink(paths) -> None:
+    root = current_app.config["UPLOAD_DIR"]
+    for rel in paths:
+        try:
+            os.remove(os.path.join(root, rel))
+        except OSError:
+            pass
+
+
+@dataclass(frozen=True)
+class DatesQuote:
+    """What the tapped dates cost, before booking: per unit type, for `units` rooms (stays) or
+    `guests` people (experiences, tickets)."""
+
+    check_in: date
+    check_out: date | None
+    nights: int
+    lines: list[tuple[UnitType, int]]
+
+
+def quote_dates(listing: Listing, *, check_in: date, check_out: date | None, guests: int, units: int,
+                today: date) -> DatesQuote | None:
+    """The total of the chosen dates for each unit type, or None when the dates are not a valid
+    choice (past, reversed, longer than MAX_NIGHTS_QUOTED): the booking form then says why."""
+    if check_in < today:
+        return None
+    if listing.kind == ListingKind.STAY:
+        if check_out is None or not 0 < (check_out - check_in).days <= MAX_NIGHTS_QUOTED:
+            return None
+        lines = [(ut, stay_total_fen(ut, check_in, check_out, units)) for ut in listing.unit_types]
+        return DatesQuote(check_in, check_out, (check_out - check_in).days, lines)
+    lines = [(ut, per_person_total_fen(ut, check_in, guests, kind=listing.kind)) for ut in listing.unit_types]
+    return DatesQuote(check_in, None, 0, lines)
