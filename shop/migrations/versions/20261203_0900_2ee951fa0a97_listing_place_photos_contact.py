@@ -1,7 +1,7 @@
 """listings: address and map point (integer microdegrees), contact phone; photo sizes
 
 Revision ID: 2ee951fa0a97
-Revises: 4014155d8a2f
+Revises: a3d94d61debc
 Create Date: 2026-12-03 08:14:30.111473
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '2ee951fa0a97'
-down_revision = '4014155d8a2f'
+down_revision = 'a3d94d61debc'
 branch_labels = None
 depends_on = None
 
