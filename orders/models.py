@@ -156,6 +156,8 @@ class Shipment(db.Model):
             name="status_valid",
         ),
         sa.Index("ix_shipments_station_status", "station_id", "status"),
+        sa.CheckConstraint("return_status IS NULL OR return_status IN ('returning','returned')",
+                           name="return_status_valid"),
     )
     TRANSITIONS = {
         ShipmentStatus.NEW: {ShipmentStatus.ACCEPTED, ShipmentStatus.CANCELED},
@@ -185,6 +187,13 @@ class Shipment(db.Model):
     cash_received_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
     delivered_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    #: Goods of a pick-up transfer canceled (whole or in part) after it arrived at the chosen station:
+    #: "returning" while they travel back to the packing station, "returned" once it received them
+    #: (docs/pickup.md). Null: nothing to send back.
+    return_status: Mapped[str | None] = mapped_column(sa.String(12), nullable=True)
+    #: What those goods hold at the packing station, {stock record id: quantity}: the allocation is
+    #: released when they are received back, not before (`stations.services.fulfilment.receive_return`).
+    return_stock: Mapped[dict | None] = mapped_column(sa.JSON, nullable=True)
 
     order = relationship(Order, back_populates="shipments")
     station = relationship("Station")

@@ -104,6 +104,7 @@ NOTE_LABELS = {
     "picked up": _l("已自提"),
     "received": _l("自提站点已收货"),
     "pickup unlocked": _l("取货码已解锁"),
+    "returned to the packing station": _l("货物已退回发货站点入库"),
     "no line could be supplied": _l("没有可供货的商品"),
     "订单已过期且库存不足，自动退款": _l("订单已过期且库存不足，自动退款"),
     "订单已取消，自动退款": _l("订单已取消，自动退款"),

@@ -67,6 +67,9 @@ class ShipmentOut(BaseModel):
     pickup_failures: int
     created_at: datetime
     delivered_at: datetime | None
+    #: Goods of a transfer canceled after it arrived at the chosen station: "returning" to the packing
+    #: station (station_id), "returned" once it received them; null when nothing goes back.
+    return_status: Literal["returning", "returned"] | None = None
     items: list[ShipmentItem]
 
 
@@ -76,7 +79,9 @@ class ShipmentList(BaseModel):
 
 
 class TransitionBody(Schema):
-    action: Literal["accept", "pack", "ready", "ship", "receive", "deliver", "pickup", "cancel"]
+    #: receive_return: the packing station received back the goods of a transfer canceled after it
+    #: arrived at the chosen station (return_status returning → returned; its stock is released then).
+    action: Literal["accept", "pack", "ready", "ship", "receive", "deliver", "pickup", "cancel", "receive_return"]
     #: deliver / pickup of a cash shipment: the cash taken now, exactly the amount due (for a pick-up,
     #: the whole order's cash not yet taken), else 409 `cash_not_received`; not needed when the cash
     #: is already in the book.
@@ -218,6 +223,7 @@ def shipment_out(s) -> dict:
         pickup_failures=s.pickup_failures or 0,
         created_at=s.created_at,
         delivered_at=s.delivered_at,
+        return_status=s.return_status,
         items=[
             dict(line_id=ln.id, product_id=ln.product_id, title=ln.title, unit=ln.unit, quantity=ln.quantity,
                  unit_price_fen=ln.unit_price_fen, line_total_fen=ln.line_total_fen, status=ln.status)

@@ -52,7 +52,7 @@ STATUS_LABELS = fulfilment.STATUS_LABELS
 
 @bp.app_context_processor
 def _labels():
-    return {"shipment_status_label": fulfilment.status_label}
+    return {"shipment_status_label": fulfilment.status_label, "shipment_return_label": fulfilment.return_label}
 
 
 # --- helpers -------------------------------------------------------------------------------------

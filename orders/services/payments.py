@@ -112,10 +112,36 @@ def start_payment(payment: OrderPayment, *, now: datetime) -> OrderPayment:
 
 # --- confirmation -----------------------------------------------------------------------------
 
-def _release_stock(order: Order) -> None:
-    wanted = stock_wanted(order.lines)
+def release_allocation(lines: list[OrderLine]) -> None:
+    """Give back the allocation of open product lines being canceled or refunded before hand-over.
+
+    Except the goods of a pick-up transfer that has arrived at the chosen station: they are not on
+    their packing station's shelf, so their allocation stays held, the shipment is marked
+    `return_status = "returning"` and what they hold is kept in `return_stock` until the packing
+    station receives them back (`stations.services.fulfilment.receive_return`, docs/pickup.md).
+    Call before the shipment is canceled (the rule reads its status)."""
+    here: list[OrderLine] = []
+    away: dict[int, tuple[Shipment, list[OrderLine]]] = {}
+    for line in lines:
+        shipment = line.shipment
+        if shipment is not None and shipment.status == ShipmentStatus.ARRIVED:
+            away.setdefault(shipment.id, (shipment, []))[1].append(line)
+        else:
+            here.append(line)
+    wanted = stock_wanted(here)
     if wanted:
         cancel_allocation(wanted)
+    for shipment, held in away.values():
+        going_back = dict((shipment.return_stock or {}).items())
+        for record_id, quantity in stock_wanted(held).items():
+            going_back[str(record_id)] = int(going_back.get(str(record_id), 0)) + quantity
+        if going_back:
+            shipment.return_stock = going_back  # a new dict: the JSON column sees the change
+            shipment.return_status = "returning"
+
+
+def _release_stock(order: Order) -> None:
+    release_allocation(order.lines)
     adjust_sold_count([l for l in order.lines if l.status == LineStatus.OPEN], -1)
 
 
@@ -398,9 +424,7 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
         raise Conflict(_("订单状态不允许退款"), code="illegal_transition")
     shipment = line.shipment
     if line.kind == "product" and shipment is not None and shipment.status in CANCELABLE_SHIPMENTS:
-        wanted = stock_wanted([line])
-        if wanted:
-            cancel_allocation(wanted)
+        release_allocation([line])  # held until received back when the goods are at the pick-up station
         adjust_sold_count([line], -1)
     elif line.kind == "product" and shipment is not None and shipment.status == ShipmentStatus.DELIVERED:
         adjust_delivered_count([line], -1)  # 已售 counts what buyers kept

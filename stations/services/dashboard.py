@@ -49,6 +49,8 @@ class Dashboard:
     low_stock: list[StockRecord] = field(default_factory=list)
     #: Pick-up orders collected here: their shipments packed at other stations, not yet handed over.
     incoming: list[Shipment] = field(default_factory=list)
+    #: This station's goods coming back from a pick-up station (a transfer canceled after it arrived).
+    returning: list[Shipment] = field(default_factory=list)
 
 
 def get_station(station_id: int | None = None, *, code: str | None = None) -> Station:
@@ -97,7 +99,17 @@ def station_dashboard(station: Station, *, now: datetime) -> Dashboard:
         pickup.where(Shipment.status == ShipmentStatus.DELIVERED, Shipment.delivered_at >= today_start,
                      Shipment.delivered_at < today_end).order_by(Shipment.delivered_at)
     ))
-    return Dashboard(station, groups, waiting, picked, low_stock(station.id), incoming_shipments(station.id))
+    return Dashboard(station, groups, waiting, picked, low_stock(station.id), incoming_shipments(station.id),
+                     returning_shipments(station.id))
+
+
+def returning_shipments(station_id: int) -> list[Shipment]:
+    """This station's shipments whose goods travel back to it (`Shipment.return_status` returning)."""
+    return list(db.session.scalars(
+        sa.select(Shipment).where(Shipment.station_id == station_id, Shipment.return_status == "returning")
+        .options(selectinload(Shipment.order))
+        .order_by(Shipment.created_at, Shipment.id)
+    ))
 
 
 def incoming_shipments(station_id: int) -> list[Shipment]:

@@ -5,6 +5,8 @@
                           └→ shipped → arrived → delivered      (delivery "pickup", packed at another station:
                                                                  sent to the chosen station, received there)
     new | accepted | packed | ready_for_pickup | arrived → canceled   (every line canceled)
+    A transfer canceled (whole or in part) after it arrived: its goods go back to the packing
+    station (return_status returning → returned by `receive_return`), whose stock is released then.
 
 A pick-up order is collected whole at the station the buyer chose (`Order.pickup_station_id`), with
 the one pick-up code every shipment of the order carries: the chosen station's operator receives
@@ -47,7 +49,7 @@ from stations.services.stock import cancel_allocation, consume_allocation
 #: After this many wrong pick-up codes the shipment is locked for counter hand-over.
 PICKUP_MAX_FAILURES = 5
 
-ACTIONS = ("accept", "pack", "ready", "ship", "receive", "deliver", "pickup", "cancel")
+ACTIONS = ("accept", "pack", "ready", "ship", "receive", "deliver", "pickup", "cancel", "receive_return")
 #: Actions of the station that hands the goods over (for a pick-up order: the chosen station).
 HANDOVER_ACTIONS = frozenset({"receive", "pickup", "cash"})
 OPEN_STATUSES = (
@@ -74,11 +76,21 @@ STATUS_LABELS = {
     "delivered": "已交付",
     "canceled": "已取消",
 }
+#: A shipment's return to its packing station (`Shipment.return_status`) -> its Chinese label.
+RETURN_LABELS = {
+    "returning": "退回中",
+    "returned": "已退回入库",
+}
 
 
 def status_label(status: str) -> str:
     """The shipment status in the current locale (the raw value if unknown)."""
     return _(STATUS_LABELS[status]) if status in STATUS_LABELS else str(status)
+
+
+def return_label(return_status: str | None) -> str:
+    """The return of a shipment's goods to its packing station, in the current locale ("" if none)."""
+    return _(RETURN_LABELS[return_status]) if return_status in RETURN_LABELS else ""
 
 
 class WrongPickupCode(Conflict):
@@ -420,6 +432,28 @@ def unlock_pickup(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     return shipment
 
 
+# --- goods going back ---------------------------------------------------------------------------
+
+
+def receive_return(shipment: Shipment, *, actor, now: datetime) -> Shipment:
+    """The packing station received back the goods of a pick-up transfer canceled after it arrived at
+    the chosen station (`return_status` returning → returned): their allocation is released now, so
+    the stock is available again — not before (`orders.services.payments.release_allocation`)."""
+    from shop.history import record_status
+
+    _lock(shipment)
+    if shipment.return_status != "returning":
+        raise IllegalTransition(_("此发货单没有待退回的货物"), fields={"return_status": shipment.return_status or ""})
+    stock = {int(record_id): int(quantity) for record_id, quantity in (shipment.return_stock or {}).items()}
+    if stock:
+        cancel_allocation(stock)
+    shipment.return_status = "returned"
+    record_status(shipment, from_status=shipment.status, to_status=shipment.status, actor=actor, now=now,
+                  note="returned to the packing station")
+    db.session.flush()
+    return shipment
+
+
 # --- cancellation ------------------------------------------------------------------------------
 
 
@@ -528,6 +562,8 @@ def apply_action(shipment: Shipment, action: str, *, actor, now: datetime, track
                                 cash_received_fen=cash_received_fen)
     if action == "cancel":
         return cancel_shipment(shipment, actor=actor, now=now, reason=reason or "")
+    if action == "receive_return":
+        return receive_return(shipment, actor=actor, now=now)
     raise ValidationError(_("未知操作"), fields={"action": "invalid"})
 
 

@@ -15,6 +15,7 @@ from county.models import IncomeEntry
 from orders.models import OrderStatus, ShipmentStatus
 from shop.db import commit
 from shop.errors import Conflict
+from shop.extensions import db as database
 from stations.services import fulfilment
 from tests.factories import make_household, make_product, make_station, make_user, make_village
 from tests.stations.factories import PICKUP_CODE, make_order
@@ -222,3 +223,67 @@ def test_a_shipment_already_on_its_own_shelf_before_the_rule_is_handed_over_ther
     assert (sb_.status, sa_.status) == (ShipmentStatus.DELIVERED, ShipmentStatus.READY_FOR_PICKUP)
     fulfilment.apply_action(sa_, "pickup", actor=world.a.operator, now=now, pickup_code=PICKUP_CODE)
     assert sa_.status == ShipmentStatus.DELIVERED and order.status == OrderStatus.COMPLETED
+
+
+def _allocated(product) -> int:
+    from stations.models import StockRecord
+
+    database.session.expire_all()
+    return database.session.scalar(sa.select(StockRecord.allocated).where(StockRecord.product_id == product.id))
+
+
+@pytest.mark.usefixtures("db")
+def test_a_transfer_canceled_after_it_arrived_goes_back_and_its_stock_returns_only_then(three, now, client,
+                                                                                       api_token):
+    w = three
+    _send_to_a(w, now, w.sb, w.b.operator)
+    fulfilment.apply_action(w.sb, "receive", actor=w.a.operator, now=now)
+    assert w.sb.status == ShipmentStatus.ARRIVED
+    held = _allocated(w.b.product)
+    assert held == 2
+    # B cannot supply after all: the goods are at A, the stock still B's — not released yet
+    fulfilment.apply_action(w.sb, "cancel", actor=w.b.operator, now=now, reason="质量问题")
+    assert w.sb.status == ShipmentStatus.CANCELED and w.sb.return_status == "returning"
+    assert _allocated(w.b.product) == held
+    commit()
+    # both operators see it in the API: B's own list and A's list of what comes to it
+    body = client.get(f"/api/v1/stations/{w.b.station.id}/shipments", headers=api_token(w.b.operator)).json
+    [item] = [s for s in body["items"] if s["id"] == w.sb.code]
+    assert item["return_status"] == "returning" and item["status"] == "canceled"
+    body = client.get(f"/api/v1/stations/{w.a.station.id}/shipments", headers=api_token(w.a.operator)).json
+    assert [s["return_status"] for s in body["items"] if s["id"] == w.sb.code] == ["returning"]
+    # only the packing station receives it back
+    url = f"/api/v1/shipments/{w.sb.code}/transition"
+    refused = client.post(url, json={"action": "receive_return"}, headers=api_token(w.a.operator))
+    assert refused.status_code == 403
+    assert _allocated(w.b.product) == held
+    done = client.post(url, json={"action": "receive_return"}, headers=api_token(w.b.operator))
+    assert done.status_code == 200, done.json
+    assert done.json["return_status"] == "returned"
+    assert _allocated(w.b.product) == held - 2  # the stock is B's to sell again, now
+    again = client.post(url, json={"action": "receive_return"}, headers=api_token(w.b.operator))
+    assert again.status_code == 409
+    assert _allocated(w.b.product) == held - 2  # once
+
+
+def test_the_pages_show_the_return_to_both_operators(db, three, now, client, auth):
+    w = three
+    _send_to_a(w, now, w.sb, w.b.operator)
+    fulfilment.apply_action(w.sb, "receive", actor=w.a.operator, now=now)
+    from orders.services.payments import cancel_order
+
+    cancel_order(w.order, actor=w.buyer, now=now, reason="不要了")  # the buyer cancels the whole order
+    assert w.sb.return_status == "returning" and _allocated(w.b.product) == 2
+    commit()
+    auth.login(w.a.operator)
+    page = client.get(f"/station/shipments/{w.sb.code}").get_data(as_text=True)
+    assert "退回中" in page and "确认退回货物已入库" not in page  # A sees it go, B's step
+    auth.logout()
+    auth.login(w.b.operator)
+    assert w.sb.code in client.get("/station/").get_data(as_text=True)  # B's dashboard: coming back
+    page = client.get(f"/station/shipments/{w.sb.code}").get_data(as_text=True)
+    assert "退回中" in page and "确认退回货物已入库" in page
+    r = client.post(f"/station/shipments/{w.sb.code}/action", data={"action": "receive_return"})
+    assert r.status_code == 302
+    assert _allocated(w.b.product) == 0
+    assert "已退回入库" in client.get(f"/station/shipments/{w.sb.code}").get_data(as_text=True)
