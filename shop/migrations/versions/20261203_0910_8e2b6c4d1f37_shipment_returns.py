@@ -5,7 +5,7 @@ packing station (`shipments.return_status`: returning → returned); the stock t
 (`shipments.return_stock`) is released when they are received back (docs/pickup.md).
 
 Revision ID: 8e2b6c4d1f37
-Revises: a3d94d61debc
+Revises: 2ee951fa0a97
 Create Date: 2026-12-03 09:00:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '8e2b6c4d1f37'
-down_revision = 'a3d94d61debc'
+down_revision = '2ee951fa0a97'
 branch_labels = None
 depends_on = None
 
