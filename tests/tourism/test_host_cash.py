@@ -76,3 +76,46 @@ def test_a_stay_whose_money_never_came_in_is_not_credited_and_is_listed(db, now)
     payments.confirm_cash(other.order, actor=host, now=now)
     problems = {(d.get("subject"), d["problem"]) for d in check()["discrepancies"]}
     assert (other.code, "host_cash_mismatch") in problems
+
+
+def test_two_check_ins_of_one_booking_at_once_take_its_cash_once(app, committed_db, now):
+    import threading
+
+    from shop.auth.models import User
+    from shop.errors import DomainError
+    from tourism.services.booking import check_in_booking
+
+    host = make_user(role="host")
+    listing = make_listing(host=host, price_fen=15000, pay_on_arrival=True, households=[make_household()])
+    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=local_date(now),
+                                          check_out=local_date(now) + timedelta(days=1), guests=2,
+                                          pay_on_arrival=True), user=make_user(), now=now)
+    commit()
+    booking_id, host_id, code = booking.id, host.id, booking.confirmation_code
+    barrier = threading.Barrier(3)
+    outcomes = []
+
+    def worker():
+        with app.app_context():
+            try:
+                desk = committed_db.session.get(User, host_id)
+                barrier.wait(timeout=10)
+                check_in_booking(committed_db.session.get(Booking, booking_id), code, actor=desk, now=now,
+                                 cash_received_fen=15000)
+                commit()
+                outcomes.append("ok")
+            except DomainError as exc:
+                outcomes.append(exc.code)
+            finally:
+                committed_db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert outcomes.count("ok") == 1 and len(outcomes) == 3
+    with app.app_context():
+        entries = committed_db.session.scalars(sa.select(HostCashEntry)).all()
+        assert [(e.booking_id, e.amount_fen) for e in entries] == [(booking_id, 15000)]
+        assert committed_db.session.scalar(sa.select(sa.func.count()).select_from(IncomeEntry)) == 0
