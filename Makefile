@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
-PKGS := shop catalog stations orders tourism county reviews favourites
+PKGS := shop stock catalog ledger orders stations tourism reviews favourites search county demo
 
 .PHONY: install install-dev run test test-pg lint bench translations clean
 
@@ -49,8 +49,9 @@ test-pg: install-dev ## the suite against the local PostgreSQL and Redis, Postgr
 	TEST_REDIS_URL=$(TEST_REDIS_URL) \
 	  $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-lint: install-dev ## ruff (pyflakes and the no-private-names rule, pyproject.toml)
+lint: install-dev ## ruff (pyflakes and the no-private-names rule) and the import contracts (layers, no circles), pyproject.toml
 	$(BIN)/ruff check $(PKGS) bench config.py wsgi.py
+	$(BIN)/lint-imports
 
 bench: install-dev ## benchmark figures (see bench/README.md)
 	$(BIN)/python -m bench.run

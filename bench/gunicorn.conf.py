@@ -14,7 +14,7 @@
   `when_ready` below) is loaded once in the master and shared copy-on-write by the forked workers;
   `gc.freeze()` then keeps the collector from copying those shared pages into every worker. A worker's
   RSS still counts every shared page it maps, so what the master holds is what each worker holds:
-  pypinyin (50 MB) is not loaded at all (the index writer saves the pinyin readers need, catalog/pinyin.py).
+  pypinyin (50 MB) is not loaded at all (the index writer saves the pinyin readers need, search/pinyin.py).
 """
 import importlib
 import os
@@ -41,10 +41,10 @@ def when_ready(server):
     if "shop" not in sys.modules:  # the hello reference: nothing to warm
         return
     try:
-        search = importlib.import_module("catalog.search")
+        search = importlib.import_module("search.index")
         app = server.app.wsgi()
-        # the query segmenter (jieba on the index's vocabulary, catalog.segmenter) with the user
-        # dictionary, and the index's pinyin table (catalog.pinyin); neither jieba's own dictionary
+        # the query segmenter (jieba on the index's vocabulary, search.segmenter) with the user
+        # dictionary, and the index's pinyin table (search.pinyin); neither jieba's own dictionary
         # nor pypinyin is loaded by a web process
         with app.app_context():
             search.warm_up()

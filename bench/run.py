@@ -217,7 +217,7 @@ def load_data(args, env: dict) -> list[str]:
         run_step([py, "-m", "bench.volume", "generate", "--warnings-out", str(warnings_file)]
                  + (["--small"] if args.small else []), plain, "volume", 600)
     # new data needs a new index; reused data needs one only in a work folder that has none yet, or
-    # one written before the index writer saved the pinyin table web workers read (catalog/pinyin.py:
+    # one written before the index writer saved the pinyin table web workers read (search/pinyin.py:
     # without it a worker loads pypinyin's 50 MB on the first pinyin query)
     index_missing = (not any((args.workdir / "index").glob("*.toc"))
                      or not (args.workdir / "index" / "pinyin.marshal").exists())

@@ -4,9 +4,9 @@
     .venv/bin/python bench/search_bench.py --sizes 10000   # one size
     .venv/bin/python bench/search_bench.py --quick         # smoke: 1,000 products, 100 queries
 
-Prints build time, index size and in-process latency p50/p95/p99 (ms) of `catalog.search.search_ids`
+Prints build time, index size and in-process latency p50/p95/p99 (ms) of `search.index.search_ids`
 (query building + scored top-N + id mapping, one reused searcher per thread; the app's per-generation
-result cache is bypassed, so every figure is a real search) and of `catalog.search.search_page` (what
+result cache is bypassed, so every figure is a real search) and of `search.index.search_page` (what
 the search page asks: top 24 + match count + facet counts), overall and per kind
 of query (Chinese, two words, pinyin, initials, mixed tokens, filters). Targets on the 2-core
 machine: p95 <= 10 ms at 10,000 products, <= 30 ms at 100,000. Each figure is given twice: wall
@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from catalog import search  # noqa: E402
+from search import index as search  # noqa: E402
 
 PRODUCTS = ["腌菜", "板鸭", "藜蒿", "土鸡蛋", "味蛋", "大米", "富硒大米", "无花果", "无花果干", "山茶油", "笋干",
             "香菇", "木耳", "土蜂蜜", "腊肉", "香肠", "莲子", "藕粉", "红薯粉", "米粉", "年糕", "豆腐乳", "辣椒酱",

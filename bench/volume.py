@@ -121,7 +121,7 @@ def _fix_sequence(conn, table: sa.Table) -> None:
 
 def _reference(conn):
     from catalog.models import Category, Household, Producer, Village
-    from stations.models import Station, station_villages
+    from stock.models import Station, station_villages
 
     villages = conn.execute(sa.select(Village.id, Village.name, Village.signature_product).order_by(Village.id)).all()
     station_of = dict(conn.execute(sa.select(station_villages.c.village_id, sa.func.min(station_villages.c.station_id))
@@ -149,8 +149,8 @@ def _largest_remainder(amount: int, weights: list[int]) -> list[int]:
 def generate_products(conn, n: int, now: datetime, rnd: random.Random) -> None:
     from catalog.models import BenefitLink, Product
     from catalog.services import slugify
-    from shop.demo import PRODUCTS
-    from stations.models import StockMovement, StockRecord
+    from demo.data import PRODUCTS
+    from stock.models import StockMovement, StockRecord
 
     villages, station_of, _commission, categories, households, producers = _reference(conn)
     all_specs = [s for specs in PRODUCTS.values() for s in specs]
@@ -260,7 +260,7 @@ def generate_listings(conn, n: int, now: datetime, rnd: random.Random) -> None:
 
 def generate_orders(conn, n: int, now: datetime, rnd: random.Random) -> None:
     from catalog.models import Product
-    from county.models import IncomeEntry
+    from ledger.models import IncomeEntry
     from orders.models import Order, OrderLine, OrderPayment, Shipment
     from shop.auth.models import User
 
@@ -377,7 +377,7 @@ def manifest() -> dict:
     """What the load generator needs: paths, ids, accounts, the report month."""
     from catalog.models import Category, Product, Village
     from shop.extensions import db
-    from stations.models import StockRecord
+    from stock.models import StockRecord
     from tourism.models import Listing, UnitType
 
     app = _app()

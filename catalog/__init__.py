@@ -1,1 +1,13 @@
 """What is sold and who it lifts: townships, villages, households, producers, categories, products."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Models, pages (home, category, village, product) and API routes."""
+    import catalog.api  # noqa: F401  (routes on the shared `api` blueprint)
+    import catalog.models  # noqa: F401
+    from catalog.home import bp as home_bp
+    from catalog.views import bp as catalog_bp
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(catalog_bp)

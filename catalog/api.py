@@ -1,4 +1,4 @@
-"""API: products, villages, stations, categories."""
+"""API: a product, villages, stations, categories (the product list and search: `search.api`)."""
 from __future__ import annotations
 
 from typing import Literal
@@ -7,14 +7,11 @@ from flask import url_for
 from pydantic import BaseModel, Field
 
 from catalog.services import (
-    ProductFilter,
     get_visible_product,
     linked_household_count,
     list_categories,
-    list_products,
     list_stations,
     list_villages,
-    search_is_partial,
 )
 from shop.api import QuerySchema, endpoint, ok
 from shop.pagecache import cached_api, depends_on
@@ -138,17 +135,6 @@ def product_item(p) -> dict:
     )
 
 
-@endpoint("/products", query=ProductQuery, response=ProductPage, tags=("catalog",))
-@cached_api  # the same list for every caller; stock and prices never stale (shop.pagecache)
-def products(query: ProductQuery):
-    """List and search visible products."""
-    f = ProductFilter(**query.model_dump())
-    items, total = list_products(f)
-    depends_on(p.id for p in items)
-    return ok({"items": [product_item(p) for p in items], "total": total, "page": f.page, "per_page": f.per_page,
-               "partial": search_is_partial(f)})
-
-
 @endpoint("/products/<int:product_id>", response=ProductDetail, tags=("catalog",))
 @cached_api
 def product(product_id: int):
@@ -194,4 +180,3 @@ def categories():
     """Product categories."""
     return ok({"items": [dict(id=c.id, slug=c.slug, name=c.name, name_en=c.name_en) for c in list_categories()]})
 
-import catalog.search_api  # noqa: E402,F401  (GET /api/v1/search/suggest)

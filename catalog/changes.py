@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from catalog.images import check_image, save_product_image, store_image_files
 from catalog.models import ApprovalStatus, Product, ProductChange, ProductChangeStatus
 from shop.audit import record_audit
 from shop.errors import Conflict, NotFound, ValidationError
@@ -85,8 +86,6 @@ def change_photo(product: Product, upload, *, actor, now: datetime):
     """A new main photo. On an approved product it waits for the county (the files are stored, the
     shop keeps showing the certified photo); otherwise it becomes the first photo at once.
     Returns the pending change, or the new ProductImage."""
-    from catalog.images import check_image, save_product_image, store_image_files
-
     checked = check_image(upload)  # before any write: a bad file changes nothing
     product = _lock_product(product.id)
     if not needs_recertification(product):

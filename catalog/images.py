@@ -26,6 +26,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from catalog.models import ProductImage
 from shop.errors import ValidationError
 from shop.extensions import db
 
@@ -58,7 +59,6 @@ class ImageRejected(ValidationError):
 @dataclass
 class CheckedImage:
     """A verified upload, decoded and ready to be written."""
-
     image: Image.Image
     source_format: str
 
@@ -136,7 +136,6 @@ def _resized(image: Image.Image, max_px: int) -> Image.Image:
 @dataclass(frozen=True)
 class StoredImage:
     """A re-encoded photo and its thumbnail on disk (paths relative to UPLOAD_DIR)."""
-
     path: str
     thumb_path: str
     width: int
@@ -170,8 +169,6 @@ def store_photo(rel_dir: str, checked: CheckedImage) -> StoredImage:
 def save_product_image(product, upload, *, alt: str = "", position: int | None = None,
                        checked: CheckedImage | None = None):
     """Check (unless already `checked`), re-encode and store a photo; return the flushed ProductImage."""
-    from catalog.models import ProductImage
-
     stored = store_image_files(product.id, checked or check_image(upload))
     if position is None:
         position = len(product.images)

@@ -7,7 +7,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.db import fk, pk
+from shop.columns import fk, pk
 from shop.extensions import db
 from shop.personal_data import EncryptedString
 

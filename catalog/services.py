@@ -28,7 +28,7 @@ from shop.args import MAX_ID, parse_int
 from shop.codes import new_code
 from shop.errors import NotFound, ValidationError
 from shop.extensions import db
-from stations.models import Station, StockRecord
+from stock.models import Station, StockRecord
 
 SORTS = ("relevance", "newest", "price_asc", "price_desc", "best_selling")
 MAX_PER_PAGE = 100
@@ -49,7 +49,8 @@ class ProductFilter:
     per_page: int = 24
 
 
-def _eager(query):
+def eager_products(query):
+    """`query` of products with what a product card shows loaded in a fixed number of queries."""
     return query.options(
         selectinload(Product.stock),
         selectinload(Product.village).selectinload(Village.township),
@@ -59,7 +60,7 @@ def _eager(query):
     )
 
 
-def _category_id(cat: str) -> int | None:
+def category_id_of(cat: str) -> int | None:
     """A category given by id (ASCII digits within an id's range), else None: a slug."""
     try:
         return parse_int(cat, minimum=0, maximum=MAX_ID)
@@ -67,14 +68,14 @@ def _category_id(cat: str) -> int | None:
         return None
 
 
-def _filtered_query(f: ProductFilter, ranked_ids: list[int] | None):
+def filtered_query(f: ProductFilter, ranked_ids: list[int] | None):
     """visible_products() narrowed by the filter (and, for a search, to the ranked ids)."""
     query = visible_products()
     if ranked_ids is not None:
         query = query.where(Product.id.in_(ranked_ids))
     if f.category:
         cat = str(f.category)
-        cid = _category_id(cat)
+        cid = category_id_of(cat)
         query = query.join(Category, Product.category_id == Category.id).where(
             Category.id == cid if cid is not None else Category.slug == cat
         )
@@ -93,32 +94,18 @@ def _filtered_query(f: ProductFilter, ranked_ids: list[int] | None):
     return query
 
 
-def search_ranked_ids(f: ProductFilter) -> list[int] | None:
-    """The search index's ranked ids for `f.q` (None without a query). A stale index is harmless:
-    the ids are always re-filtered against the database."""
-    if not (f.q and f.q.strip()):
-        return None
-    from catalog.search import search_product_ids
-
-    return search_product_ids(f.q)
-
-
 def list_products(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> tuple[list[Product], int]:
     """Visible products matching `f`, one page, and the total count.
 
-    With a query, `ranked_ids` (from `search_ranked_ids`, computed here when not given) are the
-    search hits best first; sort=relevance keeps that order, other sorts order them in the database.
+    `ranked_ids` are a search's hits, best first (`search.services` ranks a query; the catalog
+    itself does not read `f.q`): the list is narrowed to them, sort=relevance keeps their order,
+    other sorts order them in the database. None lists every visible product.
     """
     if f.page < 1 or f.page > MAX_PAGE or f.per_page < 1 or f.per_page > MAX_PER_PAGE:
         raise ValidationError(_("页码超出范围"), fields={"page": "out of range"})
-    if ranked_ids is None and _index_pages(f):
-        items, total, _facets = search_products(f)
-        return items, total
-    if ranked_ids is None:
-        ranked_ids = search_ranked_ids(f)
     if ranked_ids is not None and not ranked_ids:
         return [], 0
-    query = _filtered_query(f, ranked_ids)
+    query = filtered_query(f, ranked_ids)
     order = {
         "newest": [Product.created_at.desc(), Product.id.desc()],
         "price_asc": [Product.price_fen.asc(), Product.id],
@@ -133,102 +120,13 @@ def list_products(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> t
         page_ids = ids[start : start + f.per_page]
         if not page_ids:
             return [], len(ids)
-        items = list(db.session.scalars(_eager(visible_products().where(Product.id.in_(page_ids)))))
+        items = list(db.session.scalars(eager_products(visible_products().where(Product.id.in_(page_ids)))))
         items.sort(key=lambda p: rank[p.id])
         return items, len(ids)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
     query = query.order_by(*(order or [Product.sold_count.desc(), Product.id]))
     query = query.limit(f.per_page).offset(start)
-    return list(db.session.scalars(_eager(query))), total
-
-
-def _index_pages(f: ProductFilter) -> bool:
-    """True when the search index can rank, count and facet `f` by itself (relevance order, no
-    stock filter): `search_products` then re-filters only the shown page in the database."""
-    return bool(f.q and f.q.strip()) and f.sort not in ("newest", "price_asc", "price_desc", "best_selling") \
-        and not f.in_stock
-
-
-def _index_filters(f: ProductFilter) -> dict | None:
-    """`f`'s filters as the index's terms ({} for none); None when they cannot match (unknown category)."""
-    filters: dict = {}
-    if f.category:
-        cat = str(f.category)
-        cid = _category_id(cat)
-        if cid is None:
-            cid = db.session.scalar(sa.select(Category.id).where(Category.slug == cat))
-        if cid is None:
-            return None
-        filters["category"] = cid
-    if f.village:
-        filters["village"] = f.village
-    if f.township:
-        filters["township"] = f.township
-    if f.min_fen is not None:
-        filters["min_fen"] = f.min_fen
-    if f.max_fen is not None:
-        filters["max_fen"] = f.max_fen
-    return filters
-
-
-def search_products(f: ProductFilter, *, facets: bool = False) -> tuple[list[Product], int, dict | None]:
-    """One page of a search (`f.q`), the number of matches and, when asked, facet counts.
-
-    Fast path (relevance, no stock filter): the index ranks only this page's window, counts the
-    matches and their facets (`catalog.search.search_page`, cached per index generation); the
-    database loads and re-checks just the shown ids with every filter. If one of them fails the
-    re-check (the index is behind the database), the whole answer comes from the exact path:
-    the index's top ids re-filtered in the database (`list_products` with `ranked_ids`), so a stale
-    index never shows an unpublished product nor counts it on the page that would show it. Counts
-    elsewhere may be off by the few documents the index has not caught up with yet.
-    """
-    if f.page < 1 or f.page > MAX_PAGE or f.per_page < 1 or f.per_page > MAX_PER_PAGE:
-        raise ValidationError(_("页码超出范围"), fields={"page": "out of range"})
-    if _index_pages(f):
-        from catalog.search import search_page
-
-        filters = _index_filters(f)
-        if filters is None:
-            return [], 0, ({"category": [], "township": [], "village": []} if facets else None)
-        start = (f.page - 1) * f.per_page
-        hits = search_page(f.q, offset=start, count=f.per_page, filters=filters, facets=facets)
-        items = list(db.session.scalars(_eager(_filtered_query(f, hits.ids)))) if hits.ids else []
-        if len(items) == len(hits.ids):
-            rank = {pid: i for i, pid in enumerate(hits.ids)}
-            items.sort(key=lambda p: rank[p.id])
-            return items, hits.total, (_facet_labels(hits.facets) if facets else None)
-    ranked = search_ranked_ids(f)  # another sort, a stock filter, or a stale index: exact
-    items, total = list_products(f, ranked_ids=ranked)
-    return items, total, (product_facets(f, ranked_ids=ranked) if facets else None)
-
-
-def search_is_partial(f: ProductFilter) -> bool:
-    """True when no product has every word of `f.q` (within the filters the index applies) and the
-    results are the best partial matches: the page and the API say so."""
-    if not (f.q and f.q.strip()):
-        return False
-    from catalog.search import is_partial
-
-    filters = None
-    if _index_pages(f):
-        filters = _index_filters(f)
-        if filters is None:
-            return False
-    return is_partial(f.q, filters=filters)
-
-
-def _facet_labels(counts: dict[str, dict[str, int]]) -> dict[str, list[dict]]:
-    """The index's facet counts {field: {id: n}} as `product_facets` gives them (labels from the
-    database, most frequent first)."""
-    out = {}
-    for key, model, value_col in (("category", Category, Category.slug), ("township", Township, Township.id),
-                                  ("village", Village, Village.id)):
-        ids = [int(v) for v in counts.get(key, {}) if str(v).isdigit()]
-        rows = db.session.execute(sa.select(model.id, value_col, model.name).where(model.id.in_(ids))) if ids else []
-        items = [{"value": value, "label": name, "count": counts[key][str(pk)]} for pk, value, name in rows]
-        items.sort(key=lambda i: (-i["count"], i["value"]))
-        out[key] = items
-    return out
+    return list(db.session.scalars(eager_products(query))), total
 
 
 def visible_product_ids(ids: list[int]) -> set[int]:
@@ -238,46 +136,10 @@ def visible_product_ids(ids: list[int]) -> set[int]:
     return set(db.session.scalars(visible_products().with_only_columns(Product.id).where(Product.id.in_(ids))))
 
 
-def visible_listing_ids(ids: list[int]) -> set[int]:
-    """Those of `ids` that are published tourism listings."""
-    if not ids:
-        return set()
-    from tourism.models import Listing
-
-    return set(db.session.scalars(sa.select(Listing.id).where(Listing.id.in_(ids), Listing.is_published.is_(True))))
-
-
-def product_facets(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> dict[str, list[dict]]:
-    """Counts of the matching products by category, township and village (each over the whole
-    filtered set): {"category": [{"value", "label", "count"}], "township": [...], "village": [...]}."""
-    if ranked_ids is None:
-        ranked_ids = search_ranked_ids(f)
-    if ranked_ids is not None and not ranked_ids:
-        return {"category": [], "township": [], "village": []}
-    ids = _filtered_query(f, ranked_ids).with_only_columns(Product.id).subquery()
-    base = sa.select(Product).join(ids, ids.c.id == Product.id)
-
-    def counts(key, label, *joins, value_col=None):
-        q = base
-        for target, on in joins:
-            q = q.join(target, on)
-        q = q.with_only_columns(key, label, sa.func.count(Product.id)).group_by(key, label)
-        q = q.order_by(sa.func.count(Product.id).desc(), key)
-        return [{"value": v, "label": lbl, "count": n} for v, lbl, n in db.session.execute(q)]
-
-    village_t = sa.orm.aliased(Village)
-    return {
-        "category": counts(Category.slug, Category.name, (Category, Category.id == Product.category_id)),
-        "township": counts(Township.id, Township.name, (village_t, village_t.id == Product.village_id),
-                           (Township, Township.id == village_t.township_id)),
-        "village": counts(Village.id, Village.name, (Village, Village.id == Product.village_id)),
-    }
-
-
 def get_visible_product(product_id: int) -> Product:
     if not 0 < product_id < 2**63:  # out of the id column's range: no such product (never a DB overflow)
         raise NotFound(_("商品不存在"))
-    product = db.session.scalar(_eager(visible_products().where(Product.id == product_id)))
+    product = db.session.scalar(eager_products(visible_products().where(Product.id == product_id)))
     if product is None:
         raise NotFound(_("商品不存在"))
     return product
@@ -356,7 +218,7 @@ def home_page_data() -> dict:
             sa.select(ranked.c.id, ranked.c.village_id).where(ranked.c.rank <= HOME_PER_VILLAGE)
             .order_by(ranked.c.village_id, ranked.c.rank)))
     ids = set(featured_ids) | {pid for pid, _ in village_rows}
-    loaded = {p.id: p for p in db.session.scalars(_eager(visible_products().where(Product.id.in_(ids))))} if ids else {}
+    loaded = {p.id: p for p in db.session.scalars(eager_products(visible_products().where(Product.id.in_(ids))))} if ids else {}
     by_village: dict[int, list[Product]] = {}
     for pid, village_id in village_rows:
         if pid in loaded:

@@ -1,9 +1,10 @@
-"""Catalog pages: product list and search, category, village, product."""
+"""Catalog pages: category, village, product, media (the product list and search: `search.views`)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 
+from catalog.images import configure_images
 from catalog.services import (
     ProductFilter,
     get_category,
@@ -23,12 +24,11 @@ bp = Blueprint("catalog", __name__)
 
 @bp.record_once
 def _configure_images(state) -> None:
-    from catalog.images import configure_images
-
     configure_images(state.app)
 
 
-def _filter_from_args(**fixed) -> ProductFilter:
+def filter_from_args(**fixed) -> ProductFilter:
+    """The list filter from the request's arguments (`fixed` ones win: a category page's category)."""
     sort = request.args.get("sort", "relevance")
     return ProductFilter(
         q=request.args.get("q", "")[:100],
@@ -44,10 +44,12 @@ def _filter_from_args(**fixed) -> ProductFilter:
     )
 
 
-def _render_list(template: str, **context):
-    f = _filter_from_args(**context.pop("fixed", {}))
+def render_product_list(template: str, *, lister=list_products, **context):
+    """A product list page: `lister(filter)` gives (products, total); the catalog's own lists ignore a
+    query (`search.views` passes its ranking lister for /products?q=)."""
+    f = filter_from_args(**context.pop("fixed", {}))
     try:
-        products, total = list_products(f)
+        products, total = lister(f)
     except DomainError:
         abort(400, _("页码超出范围"))
     depends_on(p.id for p in products)
@@ -64,81 +66,18 @@ def _render_list(template: str, **context):
     )
 
 
-@bp.get("/products")
-@cached_page
-def product_list():
-    return _render_list("catalog/product_list.html")
-
-
-@bp.get("/search")
-@cached_page  # the index's writes bump the page cache too (catalog.search.update_products): hits never lag the index
-def search():
-    """Search page: hits (highlighted), facets with counts, filters, sorts, paging; tourism hits too."""
-    from catalog.search import highlight, is_partial, search_listing_ids
-    from catalog.services import search_is_partial, search_products
-
-    f = _filter_from_args()
-    min_yuan, max_yuan = _int_arg("min_yuan"), _int_arg("max_yuan")  # the page's price inputs, in yuan
-    if min_yuan is not None:
-        f.min_fen = min_yuan * 100
-    if max_yuan is not None:
-        f.max_fen = max_yuan * 100
-    try:
-        products, total, facets = search_products(f, facets=True)
-    except DomainError:
-        abort(400, _("页码超出范围"))
-    if f.q:
-        for p in products:
-            p.search_name_html = highlight(p.name, f.q)
-    # tourism listings: a first-class kind of result on the first page, with their own count
-    listings = _visible_listings(search_listing_ids(f.q)) if f.q and f.page == 1 else []
-    partial = bool(f.q) and ((bool(products) and search_is_partial(f))
-                             or (bool(listings) and is_partial(f.q, kind="listing")))
-    return render_template(
-        "catalog/product_list.html",
-        products=products,
-        total=total,
-        filter=f,
-        pages=max(1, -(-total // f.per_page)),
-        categories=list_categories(),
-        villages=list_villages(),
-        facets=facets,
-        listings=[(item, highlight(item.name, f.q)) for item in listings[:LISTINGS_SHOWN]],
-        listing_total=len(listings),
-        partial=partial,
-    )
-
-
-LISTINGS_SHOWN = 6
-
-
-def _visible_listings(ids: list[int]) -> list:
-    """Published tourism listings among the search hits, in rank order (re-checked in the database)."""
-    if not ids:
-        return []
-    try:
-        from tourism.models import Listing
-    except ImportError:
-        return []
-    from shop.extensions import db
-
-    rows = {x.id: x for x in db.session.scalars(
-        db.select(Listing).where(Listing.id.in_(ids), Listing.is_published.is_(True)))}
-    return [rows[i] for i in ids if i in rows]
-
-
 @bp.get("/categories/<slug>")
 @cached_page
 def category(slug: str):
     cat = get_category(slug)
-    return _render_list("catalog/category.html", category=cat, fixed={"category": cat.slug})
+    return render_product_list("catalog/category.html", category=cat, fixed={"category": cat.slug})
 
 
 @bp.get("/villages/<slug>")
 @cached_page
 def village(slug: str):
     v = get_village(slug)
-    return _render_list("catalog/village.html", village=v, fixed={"village": v.id})
+    return render_product_list("catalog/village.html", village=v, fixed={"village": v.id})
 
 
 @bp.get("/products/<int:product_id>")
@@ -158,6 +97,4 @@ def product_detail(product_id: int, slug: str | None = None):
 
 @bp.get("/media/<path:filename>")
 def media(filename: str):
-    from flask import current_app, send_from_directory
-
     return send_from_directory(current_app.config["UPLOAD_DIR"], filename, max_age=86400)

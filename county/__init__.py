@@ -1,1 +1,13 @@
-"""The county office (县扶贫办): the household income ledger, registry, benefit links, review, targets."""
+"""The county office (县扶贫办): registry, benefit links, review and reports, targets, reconciliation."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    import county.api  # noqa: F401  (routes on the shared `api` blueprint)
+    import county.models  # noqa: F401
+    import county.tasks  # noqa: F401
+    from county import cli
+    from county.views import bp
+
+    app.register_blueprint(bp)
+    cli.register(app)

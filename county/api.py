@@ -16,6 +16,8 @@ from shop.args import MAX_ID, ApiDate
 from shop.db import commit
 from shop.errors import ValidationError
 from shop.timeutil import now_utc
+from catalog.changes import pending_changes
+from catalog import changes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -341,8 +343,6 @@ def _change_out(change) -> dict:
 @endpoint("/county/product-changes", response=ProductChangesOut, roles=COUNTY, tags=("county",),
           summary="Changes to approved products waiting for re-certification, old beside new")
 def county_product_changes():
-    from catalog.changes import pending_changes
-
     return ok({"items": [_change_out(c) for c in pending_changes()]})
 
 
@@ -350,8 +350,6 @@ def county_product_changes():
           response=ProductChangeOut, roles=COUNTY, tags=("county",), errors=(409,),
           summary="Re-certify: the product sells with the new facts from now on (audited)")
 def county_approve_product_change(change_id: int, body: ChangeApproveIn):
-    from catalog import changes
-
     change = changes.get_change(change_id)
     changes.approve_change(change, actor=api_user(), now=now_utc(), note=body.note)
     commit()
@@ -362,8 +360,6 @@ def county_approve_product_change(change_id: int, body: ChangeApproveIn):
           response=ProductChangeOut, roles=COUNTY, tags=("county",), errors=(409,),
           summary="Reject a change with a reason: the approved version stays on sale (audited)")
 def county_reject_product_change(change_id: int, body: ChangeRejectIn):
-    from catalog import changes
-
     change = changes.get_change(change_id)
     changes.reject_change(change, actor=api_user(), now=now_utc(), reason=body.reason)
     commit()

@@ -6,7 +6,12 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from county.exports import to_csv, to_xlsx
+from county.services.reconcile import check
+from county.services.registry import EXPORT_COLUMNS, export_rows, import_households
+from county.services.reports import write_monthly_report
 from shop.db import commit, rollback
+from shop.errors import ValidationError
 from shop.timeutil import now_utc
 
 county_cli = AppGroup("county", help="County office: household registry, reconciliation.")
@@ -17,9 +22,6 @@ report_cli = AppGroup("report", help="Reports.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_households_command(path):
     """Import the household registry from an Excel sheet (re-runnable: registered rows are skipped)."""
-    from county.services.registry import import_households
-    from shop.errors import ValidationError
-
     def progress(rows):
         with click.progressbar(rows, label="importing households", show_pos=True) as bar:
             yield from bar
@@ -40,9 +42,6 @@ def import_households_command(path):
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 def export_households_command(path):
     """Export the registry (masked) to PATH (.xlsx or .csv)."""
-    from county.exports import to_csv, to_xlsx
-    from county.services.registry import EXPORT_COLUMNS, export_rows
-
     rows = export_rows()
     with click.progressbar(length=1, label="export") as bar:
         data = to_csv(EXPORT_COLUMNS, rows) if path.endswith(".csv") else to_xlsx(EXPORT_COLUMNS, rows, title="households")
@@ -55,8 +54,6 @@ def export_households_command(path):
 @county_cli.command("reconcile")
 def reconcile_command():
     """Money received, amounts due and the ledger, per shipment, order and line; exit 1 on any discrepancy."""
-    from county.services.reconcile import check
-
     result = check()
     click.echo(f"checked {result['checked']} lines, {len(result['discrepancies'])} discrepancies")
     for d in result["discrepancies"]:
@@ -74,9 +71,6 @@ def reconcile_command():
 @click.option("--month", required=True, help="YYYY-MM")
 def report_income_command(month):
     """Write the monthly income statement into instance/reports/income-YYYY-MM.xlsx."""
-    from county.services.reports import write_monthly_report
-    from shop.errors import ValidationError
-
     try:
         path = write_monthly_report(month)
     except ValidationError as exc:

@@ -5,6 +5,7 @@ import logging
 
 from celery import shared_task
 
+from county.services.reports import previous_month, write_monthly_report
 from shop.timeutil import local_date, now_utc
 
 log = logging.getLogger(__name__)
@@ -13,8 +14,6 @@ log = logging.getLogger(__name__)
 @shared_task(name="county.tasks.monthly_income_report")
 def monthly_income_report(month: str | None = None) -> str:
     """Beat, on the 1st at 03:00 Beijing: write last month's statement file (idempotent: rewrites it)."""
-    from county.services.reports import previous_month, write_monthly_report
-
     month = month or previous_month(local_date(now_utc()))
     path = write_monthly_report(month)
     log.info("monthly income report written: %s", path)

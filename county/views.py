@@ -5,14 +5,16 @@ template masked (`household_row`), except the one value a reveal POST returns, w
 """
 from __future__ import annotations
 
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from catalog import changes
+from catalog.changes import pending_changes
 from catalog.models import HOUSEHOLD_STATUS_LABELS, BenefitLink, Household, Product, Township, Village
 from county.exports import export_response
 from county.services import approvals, cards, links, payouts, reconcile, registry, reports, targets
+from county.services.public import public_benefit_summary
 from shop.args import MAX_ID, parse_int
 from shop.args import date_arg as _date_arg
 from shop.args import int_arg as _int_arg
@@ -22,6 +24,9 @@ from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.extensions import db
 from shop.timeutil import now_utc
 from tourism.models import Listing
+from datetime import date
+from flask import Response
+from shop.timeutil import local_date
 
 bp = Blueprint("county", __name__, url_prefix="/county")
 
@@ -362,7 +367,6 @@ def approvals_index():
         return export_response(fmt, "pending-products", [("id", _("编号")), ("name", _("产品")), ("village", _("村")),
                                                          ("station", _("站点")), ("category", _("品类")),
                                                          ("price_fen", _("价格")), ("unit", _("单位"))], rows)
-    from catalog.changes import pending_changes
 
     changes = pending_changes()
     benefits = approvals.benefit_rows([p.id for p in products] + [c.product_id for c in changes])
@@ -373,8 +377,6 @@ def approvals_index():
 @county_only
 def approvals_change_decide(change_id: int, decision: str):
     """Re-certification of an approved product's new price, name or unit (catalog.changes)."""
-    from catalog import changes
-
     if decision not in ("approve", "reject"):
         abort(404)
     change = changes.get_change(change_id)
@@ -486,8 +488,6 @@ def _form_id(name: str) -> int | None:
 
 
 def _form_date(name: str):
-    from datetime import date
-
     try:
         return date.fromisoformat(request.form.get(name, "").strip())
     except ValueError:
@@ -506,8 +506,6 @@ def payout_detail(batch_id: int):
 @bp.get("/payouts/<int:batch_id>/export.xlsx")
 @county_only
 def payout_export(batch_id: int):
-    from flask import Response
-
     batch = payouts.get_batch(batch_id, lock=True)
     try:
         body = payouts.export_batch(batch, actor=current_user, now=now_utc())
@@ -544,8 +542,6 @@ def payout_result(batch_id: int):
 # --- the household statement (明白卡) --------------------------------------------------------------
 
 def _month_arg() -> str:
-    from shop.timeutil import local_date
-
     month = request.args.get("month", "").strip() or reports.previous_month(local_date(now_utc()))
     try:
         reports.parse_month(month)
@@ -577,8 +573,6 @@ def village_cards():
 # --- public partial ----------------------------------------------------------------------------
 
 def _benefit_summary(subject):
-    from county.services.public import public_benefit_summary
-
     return public_benefit_summary(subject) if subject is not None else None
 
 

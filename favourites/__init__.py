@@ -2,8 +2,17 @@
 WeChat) on product and listing pages.
 
 A package of its own above catalog and tourism (beside stations and reviews): one list holds both
-products and listings, and the share box draws its QR code with `tourism.qr`, so neither catalog
+products and listings, and the share box draws its QR code with `shop.qr`, so neither catalog
 (below tourism) nor tourism (which knows nothing of products' pages) is the home for it. Nothing
 below imports it: the product and listing pages include `favourites/_box.html` (`ignore missing`),
 which reads the template globals registered here.
 """
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    import favourites.api  # noqa: F401  (routes on the shared `api` blueprint)
+    import favourites.models  # noqa: F401
+    from favourites.views import bp
+
+    app.register_blueprint(bp)  # with it, the template globals the share box reads

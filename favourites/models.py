@@ -6,7 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, relationship
 
-from shop.db import fk, pk
+from shop.columns import fk, pk
 from shop.extensions import db
 
 

@@ -14,7 +14,7 @@ from shop.db import commit
 from shop.pagecache import page_is_shared
 from shop.security import same_origin_or_token
 from shop.timeutil import now_utc
-from tourism.qr import qr_data_uri
+from shop.qr import qr_data_uri
 
 bp = Blueprint("favourites", __name__)
 

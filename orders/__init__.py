@@ -1,1 +1,13 @@
-"""Cart, checkout, orders split into shipments, payments (Stripe, pay at station, cash on delivery)."""
+"""Cart, checkout, orders split into shipments, payments (Stripe, pay at station, cash on delivery),
+and the station cash book that records cash payments."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    import orders.api  # noqa: F401  (routes on the shared `api` blueprint)
+    import orders.models  # noqa: F401
+    import orders.tasks  # noqa: F401
+    import orders.webhooks  # noqa: F401  (POST /api/v1/payments/stripe/webhook)
+    from orders.views import bp
+
+    app.register_blueprint(bp)

@@ -15,10 +15,16 @@ from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy.orm import joinedload, selectinload
 
+from orders.models import Order, OrderPayment, Refund
 from orders.providers import ProviderUnavailable
+from orders.services import expiry, payments
+from orders.services.expiry import expire_pending_orders
+from orders.services.payments import cancel_provider_intent, refunds_to_retry
 from shop.db import commit, rollback
 from shop.extensions import db
+from shop.history import history_of
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
+from shop.mail import send_batch, send_once, task_mail_key
 from shop.outbox import batch_runner
 from shop.timeutil import now_utc
 
@@ -37,8 +43,6 @@ SUBJECTS = {
 @shared_task(name="orders.tasks.expire_orders")
 def expire_orders() -> list[str]:
     """Beat task (every minute): expire unpaid card orders and release their stock."""
-    from orders.services.expiry import expire_pending_orders
-
     codes = expire_pending_orders(now_utc())
     commit()
     return codes
@@ -47,9 +51,7 @@ def expire_orders() -> list[str]:
 @shared_task(name="orders.tasks.expire_uncollected_pickups")
 def expire_uncollected_pickups() -> list[str]:
     """Beat task (hourly): cancel station-cash pick-up orders not collected in time; stock released."""
-    from orders.services.expiry import expire_uncollected_pickups as run
-
-    codes = run(now_utc())
+    codes = expiry.expire_uncollected_pickups(now_utc())
     commit()
     return codes
 
@@ -61,20 +63,14 @@ def execute_refund(self, refund_id: int) -> None:
     Stripe unreachable or slow: the refund stays `created` and the task retries with backoff (10 s
     .. 5 min); in eager mode (no broker) it does not retry inline, which would hold the request.
     After the last retry `retry_refunds` (beat) sends it again later, always with the same key."""
-    from orders.models import Refund
-    from orders.services.payments import execute_refund as run
-
     refund = db.session.get(Refund, refund_id)
     if refund is not None:
-        _call_provider(self, run, refund, what=f"refund {refund_id} not sent; left for the retry_refunds sweep")
+        _call_provider(self, payments.execute_refund, refund, what=f"refund {refund_id} not sent; left for the retry_refunds sweep")
 
 
 @shared_task(name="orders.tasks.cancel_intent", bind=True, max_retries=5)
 def cancel_intent(self, payment_id: int) -> None:
     """Cancel at Stripe the PaymentIntent of a payment whose order was canceled (after commit)."""
-    from orders.models import OrderPayment
-    from orders.services.payments import cancel_provider_intent
-
     payment = db.session.get(OrderPayment, payment_id)
     if payment is not None:
         _call_provider(self, cancel_provider_intent, payment, what=f"PaymentIntent of payment {payment_id} not canceled")
@@ -101,8 +97,6 @@ def _call_provider(task, service, obj, *, what: str) -> None:
 def retry_refunds() -> list[int]:
     """Beat task: card refunds still `created` (Stripe was down longer than the refund task's own
     retries) are handed to `execute_refund` again; the same idempotency key means one refund."""
-    from orders.services.payments import refunds_to_retry
-
     ids = refunds_to_retry(now_utc())
     db.session.commit()  # end the read transaction before the provider calls
     for refund_id in ids:
@@ -114,8 +108,6 @@ def retry_refunds() -> list[int]:
              max_retries=5)
 def send_order_mail(self, order_id: int, kind: str) -> None:
     """Render an order e-mail and send it, once per task id (SMTP, or the log by default)."""
-    from shop.mail import send_once, task_mail_key
-
     order = _orders_for_mail([order_id]).get(order_id)
     mail = _order_mail(order, kind) if order is not None else None
     db.session.commit()  # end the read transaction before the mail's own short ones
@@ -127,16 +119,12 @@ def send_order_mail(self, order_id: int, kind: str) -> None:
 def send_order_mails(items: list[tuple]) -> list[tuple]:
     """Many `send_order_mail` messages at once (`shop.outbox.run_batch`): the orders in three
     statements, the mail keys claimed and marked in one each. Returns the items to retry alone."""
-    from shop.mail import send_batch
-
     return send_batch(send_order_mail, items, _orders_for_mail, _order_mail)
 
 
 def _orders_for_mail(order_ids) -> dict:
     """{id: order} with the buyer, the lines and the shipments: everything a mail shows, in three
     statements whatever the number of orders."""
-    from orders.models import Order
-
     orders = db.session.scalars(
         sa.select(Order).where(Order.id.in_(sorted(order_ids)))
         .options(joinedload(Order.user), selectinload(Order.lines), selectinload(Order.shipments))
@@ -147,8 +135,6 @@ def _orders_for_mail(order_ids) -> dict:
 def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
     """(address, subject, text) of the `kind` e-mail of `order` in its buyer's language; None when
     the buyer has no address."""
-    from shop.history import history_of
-
     if order.user is None or not order.user.email:
         return None
     placed = kind == "placed"  # the confirmation shows no history

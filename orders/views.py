@@ -5,24 +5,22 @@ Thin routes: parse -> load/404 -> permission -> one service -> commit() -> redir
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from catalog.models import Product
 from orders.api import own_order
 from orders.forms import CheckoutForm, RefundRequestForm
-from catalog.models import Product
 from orders.models import Order, OrderLine, OrderStatus, PaymentState, RefundRequest
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
 from orders.services import cart as carts
 from orders.services.amounts import is_cash_order, order_due_fen
-from orders.services.payments import cancel_order, current_payment, pay_with_card, start_payment, sync_payment
 from orders.services.limits import collect_by
+from orders.services.payments import cancel_order, current_payment, pay_with_card, start_payment, sync_payment
 from orders.services.pickup import pickup_code_to_show
-from orders.services.tabs import TABS, buyer_orders, shown_tabs, tab_counts
 from orders.services.placement import AddressData, address_book, get_address, place_cart_order, save_address
 from orders.services.refunds import (
     approve_refund_request,
@@ -30,17 +28,19 @@ from orders.services.refunds import (
     reject_refund_request,
     request_refund,
 )
+from orders.services.tabs import TABS, buyer_orders, shown_tabs, tab_counts
 from shop.args import MAX_ID, MAX_INT, parse_int
 from shop.auth.permissions import role_required
+from shop.auth.views import LOGIN_HOOKS
 from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, flash_domain_errors, json_error
 from shop.extensions import db
 from shop.history import history_of
 from shop.once import AlreadySubmitted, claim_or_refuse
+from shop.qr import qr_data_uri
 from shop.security import same_origin_or_token
 from shop.timeutil import now_utc
-from stations.models import Station
-from tourism.qr import qr_data_uri
+from stock.models import Station
 
 bp = Blueprint("orders", __name__)
 
@@ -87,7 +87,6 @@ def _merge_on_login(user, guest_session: dict) -> None:
 
 
 def _register_login_hook() -> None:
-    from shop.auth.views import LOGIN_HOOKS
 
     if _merge_on_login not in LOGIN_HOOKS:
         LOGIN_HOOKS.append(_merge_on_login)
@@ -311,8 +310,6 @@ def order_pay(code: str):
 @login_required
 def order_pay_card(code: str):
     """checkout.js posts the Stripe.js card token here; answers JSON for the page script."""
-    from flask import jsonify
-
     order = own_order(code, current_user)
     payment = current_payment(order)
     try:

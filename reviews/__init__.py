@@ -12,3 +12,12 @@ show what it contributes through a template global and `{% include ... ignore mi
 cards read the aggregates it keeps on `Product`/`Listing` (`rating_count`, `rating_sum`), and the
 "to review" tab of 我的订单 gets its condition through `orders.services.tabs.extend_tab`.
 """
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    import reviews.api  # noqa: F401  (routes on the shared `api` blueprint)
+    import reviews.models  # noqa: F401
+    from reviews.views import bp
+
+    app.register_blueprint(bp)  # its record_once adds the "to review" tab and the template globals

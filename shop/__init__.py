@@ -1,6 +1,13 @@
-"""The application factory. Everything else is bound to the app here, in small steps."""
+"""The application factory. Everything else is bound to the app here, in small steps.
+
+The kernel knows no domain package by name: `config.Config.DOMAIN_PACKAGES` lists them, bottom layer
+first, and the factory calls each one's `init_app(app)`, which imports its models, registers its
+blueprints, API routes, commands and tasks, and connects its signal receivers and session
+listeners (docs/ARCHITECTURE.md).
+"""
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from pathlib import Path
@@ -9,7 +16,6 @@ from urllib.parse import urlsplit
 from flask import Flask, g, has_request_context, request, session
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("shop", "catalog", "stations", "orders", "tourism", "county", "reviews", "favourites")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -32,7 +38,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     _configure_extensions(app)
-    _configure_i18n(app)
+    packages = [importlib.import_module(name) for name in app.config["DOMAIN_PACKAGES"]]
+    _configure_i18n(app, ["shop", *app.config["DOMAIN_PACKAGES"]])
+    for package in packages:
+        package.init_app(app)
     _register_blueprints(app)
 
     from shop.errors import register_error_handlers
@@ -42,22 +51,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_security(app)
 
     register_error_handlers(app)
-    from shop.db import register_outage_handler
+    from shop.errors import register_outage_handler
 
     register_outage_handler(app)
     register_filters(app)
     from shop import pagecache
 
     pagecache.init_app(app)  # Flask-Caching, the HTTP caching rule and the session hooks it needs
+    from shop import outbox
+
+    outbox.install_session_hooks()  # a rolled-back transaction's queued tasks are dropped
 
     from shop.celery import celery_init_app
 
     celery_init_app(app)
-    _import_tasks()
-    from catalog.tasks import install_session_hooks as install_search_hooks
-
-    install_search_hooks()  # product and listing changes enqueue search index updates
-
     from shop.cli import register_cli
 
     register_cli(app)
@@ -73,31 +80,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _import_models() -> None:
-    """Import every models module so that metadata (and Alembic) sees every table."""
-    import catalog.models  # noqa: F401
-    import county.models  # noqa: F401
-    import orders.models  # noqa: F401
-    import reviews.models  # noqa: F401
-    import favourites.models  # noqa: F401
+    """Import the kernel's models (the domain packages import theirs in their `init_app`)."""
     import shop.audit  # noqa: F401
     import shop.auth.models  # noqa: F401
     import shop.history  # noqa: F401
     import shop.mail  # noqa: F401  (sent-mail keys; registers the send_mail task)
     import shop.once  # noqa: F401  (claimed form tokens)
     import shop.outbox  # noqa: F401  (the task outbox; registers the drain task)
-    import stations.models  # noqa: F401
-    import tourism.models  # noqa: F401
-
-
-def _import_tasks() -> None:
-    import importlib
-
-    for package in PACKAGES:
-        try:
-            importlib.import_module(f"{package}.tasks")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{package}.tasks":
-                raise
 
 
 def _configure_extensions(app: Flask) -> None:
@@ -158,10 +147,10 @@ def selected_locale(wanted, config):
     return found
 
 
-def _configure_i18n(app: Flask) -> None:
+def _configure_i18n(app: Flask, packages: list[str]) -> None:
     from shop.extensions import babel
 
-    dirs = [str(ROOT / pkg / "translations") for pkg in PACKAGES]
+    dirs = [str(ROOT / pkg / "translations") for pkg in packages if (ROOT / pkg / "translations").is_dir()]
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
 
     def select_locale():
@@ -184,32 +173,18 @@ def _configure_i18n(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    """The kernel's blueprints. The shared `api` blueprint comes last: the domain packages' API
+    modules have added their routes to it in their `init_app`."""
     from shop.api import api
-    from shop.extensions import csrf
-
-    # API modules add their routes to the shared `api` blueprint when imported.
-    import catalog.api  # noqa: F401
-    import county.api  # noqa: F401
-    import orders.api  # noqa: F401
-    import orders.webhooks  # noqa: F401  (POST /api/v1/payments/stripe/webhook)
-    import shop.auth.api  # noqa: F401
-    import stations.api  # noqa: F401
-    import tourism.api  # noqa: F401
-    import reviews.api  # noqa: F401
-    import favourites.api  # noqa: F401
-    from catalog.views import bp as catalog_bp
-    from county.views import bp as county_bp
-    from orders.views import bp as orders_bp
-    from reviews.views import bp as reviews_bp
-    from favourites.views import bp as favourites_bp
     from shop.auth.password import bp as password_bp
     from shop.auth.views import bp as auth_bp
-    from shop.home import bp as home_bp
-    from stations.views import bp as stations_bp
-    from tourism.views import bp as tourism_bp
+    from shop.extensions import csrf
+    from shop.site import bp as site_bp
+
+    import shop.auth_api  # noqa: F401  (its routes go on the shared `api` blueprint)
 
     csrf.exempt(api)  # bearer-token API; session callers are CSRF-checked in shop.api
-    for bp in (home_bp, auth_bp, password_bp, catalog_bp, orders_bp, stations_bp, tourism_bp, county_bp, reviews_bp, favourites_bp, api):
+    for bp in (site_bp, auth_bp, password_bp, api):
         app.register_blueprint(bp)
 
     @app.before_request

@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.db import fk, pk
+from shop.columns import fk, pk
 from shop.extensions import db
 
 

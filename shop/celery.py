@@ -14,6 +14,7 @@ from celery import Celery, Task
 from celery.schedules import crontab
 from flask import Flask, current_app, has_app_context
 
+from shop.outbox import enqueue
 
 
 def celery_init_app(app: Flask) -> Celery:
@@ -40,7 +41,7 @@ def celery_init_app(app: Flask) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options=_transport_options(app),
         timezone="Asia/Shanghai",
-        task_routes={"catalog.tasks.*": {"queue": "search"}},
+        task_routes={"search.tasks.*": {"queue": "search"}},
         beat_schedule={
             "expire-orders": {"task": "orders.tasks.expire_orders", "schedule": 60.0},
             "expire-uncollected-pickups": {"task": "orders.tasks.expire_uncollected_pickups", "schedule": 3600.0},
@@ -98,11 +99,10 @@ def _transport_options(app: Flask) -> dict:
 
 
 def enqueue_after_commit(task, *args, **kwargs) -> None:
-    """Run `task(*args, **kwargs)` once the current transaction commits.
+    """Run `task(*args, **kwargs)` once the current transaction commits (`task`: a task, or its
+    registered name, e.g. "orders.tasks.execute_refund").
 
     With a broker the task is written to the outbox in this transaction and published after the
     commit; if Redis is down it waits there and is published by the drain (`shop.outbox`). With no
     broker it runs in process after the commit. Arguments must be JSON values (ids, strings)."""
-    from shop.outbox import enqueue
-
     enqueue(task, *args, **kwargs)

@@ -10,7 +10,13 @@ import logging
 from contextlib import contextmanager
 
 from flask import Flask, flash, jsonify, render_template, request
+from flask_babel import gettext
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, SecurityError
+
+from shop.db import rollback
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +86,6 @@ def flash_domain_errors():
     try:
         yield
     except DomainError as exc:
-        from shop.db import rollback
 
         rollback()
         flash(exc.message, "error")
@@ -114,9 +119,6 @@ def http_message(exc: HTTPException) -> str | None:
     Werkzeug's and the extensions' own descriptions are English ("The CSRF token is invalid.",
     a rate limit's "10 per 1 minute") and never shown: only messages the shop wrote itself
     (`abort(400, _("…"))`) are."""
-    from flask_babel import gettext
-    from flask_wtf.csrf import CSRFError
-
     if isinstance(exc, CSRFError):
         return gettext("页面已过期，请刷新后重试")
     if exc.code == 429:
@@ -128,8 +130,6 @@ def http_message(exc: HTTPException) -> str | None:
 
 def generic_http_message(status: int) -> str:
     """The status's text for a person (the API's message when nothing more precise is known)."""
-    from flask_babel import gettext
-
     if status >= 500:
         return gettext("服务器出错了，请稍后再试。")
     if status == 404:
@@ -144,8 +144,6 @@ def generic_http_message(status: int) -> str:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
-        from shop.db import rollback
-
         rollback()
         if wants_json():
             return json_error(exc.status, exc.code, exc.message, exc.fields)
@@ -155,8 +153,6 @@ def register_error_handlers(app: Flask) -> None:
     def _untrusted_host(_exc: SecurityError):
         """A Host (or X-Forwarded-Host) outside TRUSTED_HOSTS: no URL can be built for it, so the
         answer is a plain 400, not the error page (whose links need the request's URL adapter)."""
-        from flask_babel import gettext
-
         return gettext("请求有误。"), 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(HTTPException)
@@ -169,8 +165,6 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        from shop.db import rollback
-
         log.exception("unhandled error on %s %s", request.method, request.path)
         try:
             rollback()
@@ -179,3 +173,31 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return json_error(500, "server_error", "Internal server error")
         return render_template("errors/error.html", status=500, message=None), 500
+
+
+def register_outage_handler(app) -> None:
+    """The database unreachable (a PostgreSQL restart, a failover) or a transient lock/serialisation
+    failure: roll back and answer 503 with Retry-After, in the API's error envelope or the error page.
+    Nothing was written (the transaction is gone); the pool replaces the dead connections (SQLAlchemy
+    invalidates the pool on a disconnect, `ping_idle_connections` checks idle ones), so the next
+    requests work again without restarting the app."""
+    def _unavailable(exc):
+        log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        try:
+            rollback()
+        except Exception:  # the connection is what failed; the pool discards it
+            log.debug("rollback after a database error failed", exc_info=True)
+        message = _("服务器出错了，请稍后再试。")
+        if wants_json():
+            response, status = json_error(503, "service_unavailable", message)
+        else:
+            try:
+                response, status = render_template("errors/error.html", status=503, message=message), 503
+            except Exception:  # the page itself needs the database (the signed-in user)
+                response, status = message, 503
+        response = app.make_response((response, status))
+        response.headers["Retry-After"] = "1"
+        return response
+
+    app.register_error_handler(OperationalError, _unavailable)
+    app.register_error_handler(InterfaceError, _unavailable)

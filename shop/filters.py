@@ -6,8 +6,10 @@ from datetime import date, datetime
 
 import nh3
 from flask import Flask
+from flask_babel import gettext
 from markupsafe import Markup
 
+from shop.args import link_args
 from shop.history import note_text
 from shop.money import format_yuan
 from shop.timeutil import to_local
@@ -15,8 +17,6 @@ from shop.timeutil import to_local
 
 def with_colon(label) -> str:
     """'发货站点' -> '发货站点：' in Chinese, 'Station: ' in English: the colon is translated with the label."""
-    from flask_babel import gettext
-
     colon = gettext("：")
     return f"{label}{colon}"
 
@@ -72,6 +72,5 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(rich_text, "rich_text")
     app.add_template_filter(note_text, "history_note")
     app.add_template_global(lambda name: name in app.view_functions, "has_endpoint")
-    from shop.args import link_args
 
     app.add_template_global(link_args, "link_args")

@@ -8,6 +8,7 @@ from wtforms.validators import ValidationError
 
 from shop.args import MAX_DATE, MIN_DATE, check_date
 from shop.money import MoneyError, parse_yuan
+from shop.once import new_form_token, valid_token
 
 
 class DayField(DateField):
@@ -57,8 +58,6 @@ class PageTokenField(HiddenField):
     JSON API has its Idempotency-Key instead."""
 
     def __init__(self, label=None, validators=None, **kwargs):
-        from shop.once import new_form_token
-
         kwargs.setdefault("default", new_form_token)
         super().__init__(label, validators, **kwargs)
 
@@ -67,8 +66,6 @@ class FormTokenField(HiddenField):
     """The once-per-form token (`shop.once`): drawn when the form is shown, claimed by the service."""
 
     def __init__(self, label=None, validators=None, **kwargs):
-        from shop.once import new_form_token
-
         kwargs.setdefault("default", new_form_token)
         super().__init__(label, validators, **kwargs)
 
@@ -77,8 +74,6 @@ class FormTokenField(HiddenField):
         self.data = valuelist[0] if valuelist else ""
 
     def pre_validate(self, form):
-        from shop.once import valid_token
-
         if not valid_token(self.data):
             raise ValidationError(_l("表单已过期，请刷新页面后重新提交"))
 

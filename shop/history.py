@@ -14,9 +14,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.db import fk, pk
+from shop.columns import fk, pk
 from shop.errors import IllegalTransition
 from shop.extensions import db
+from shop.money import format_yuan
 
 
 class StatusEvent(db.Model):
@@ -116,8 +117,6 @@ _LINE = re.compile(r"^line (?P<line>[0-9]+) canceled: (?P<reason>.*)$", re.S)
 
 def note_text(note: str | None) -> str:
     """A status note in the reader's language (template filter `history_note`)."""
-    from shop.money import format_yuan
-
     note = note or ""
     if note in NOTE_LABELS:
         return str(NOTE_LABELS[note])

@@ -25,7 +25,7 @@ from celery import shared_task
 from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.db import pk
+from shop.columns import pk
 from shop.extensions import db
 from shop.timeutil import now_utc
 

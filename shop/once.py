@@ -13,9 +13,10 @@ import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.db import fk, pk
+from shop.columns import fk, pk
 from shop.errors import Conflict
 from shop.extensions import db
 
@@ -69,8 +70,6 @@ def claim(form: str, token: str, *, user_id: int | None, now: datetime) -> bool:
 
 def claim_or_refuse(form: str, token: str | None, *, user_id: int | None, now: datetime) -> None:
     """`claim`, raising AlreadySubmitted when the token was used (or is not a token at all)."""
-    from flask_babel import gettext as _
-
     if not valid_token(token):
         raise Conflict(_("表单已过期，请刷新页面后重新提交"), code="form_token_invalid")
     if not claim(form, token, user_id=user_id, now=now):

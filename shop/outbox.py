@@ -48,10 +48,13 @@ from typing import Callable
 import sqlalchemy as sa
 from celery import shared_task
 from flask import current_app
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from shop.db import after_commit, pk
+from shop.columns import pk
+from shop.db import after_commit
 from shop.extensions import db
+from shop.mail import forget_sent
 from shop.timeutil import now_utc
 
 log = logging.getLogger(__name__)
@@ -130,12 +133,16 @@ def publish(task_name: str, args, kwargs, task_id: str) -> None:
 
 def enqueue(task, *args, session=None, **kwargs) -> None:
     """Run `task(*args, **kwargs)` once the current transaction commits, at least once and with
-    one effect (see the module docstring). Eager mode: in process, after commit."""
+    one effect (see the module docstring). Eager mode: in process, after commit.
+
+    `task` is a Celery task or its registered name: services name the tasks they enqueue, so that a
+    services module and the tasks module that calls it do not import each other."""
     session = session if session is not None else db.session
+    name = task if isinstance(task, str) else task.name
     if is_eager():
-        after_commit(lambda: task.delay(*args, **kwargs), session=session)
+        after_commit(lambda: _celery().tasks[name].delay(*args, **kwargs), session=session)
         return
-    row = {"task_id": uuid.uuid4().hex, "task_name": task.name, "args": list(args), "kwargs": dict(kwargs),
+    row = {"task_id": uuid.uuid4().hex, "task_name": name, "args": list(args), "kwargs": dict(kwargs),
            "created_at": now_utc(), "attempts": 0, "last_error": ""}
     session.execute(_INSERT, row)  # Core, now: no unit of work (and no flush) for a row nothing reads back
     batch = session.info.get(_BATCH)
@@ -240,7 +247,6 @@ class _ProcessQueue:
     """Per process: items waiting for a daemon thread of this process (started on first use in each
     process, so also after a fork). `add` queues items with what the thread needs to handle them
     (`target`: an engine, an app); `take` empties the queue."""
-
     thread_name = "outbox"
 
     def __init__(self, interval: float):
@@ -307,7 +313,6 @@ class _Relay(_ProcessQueue):
     of the app that committed them); `flush()` does it now (also at exit). A message the thread
     never publishes (the process killed first) keeps its row: the drain publishes it after
     OUTBOX_MIN_AGE_SECONDS, which must be longer than the interval."""
-
     thread_name = "outbox-relay"
 
     def add(self, app, messages: list[tuple], interval: float) -> None:
@@ -461,19 +466,13 @@ def waiting() -> int:
 @shared_task(name="shop.outbox.drain")
 def drain_task() -> int:
     """Beat, every OUTBOX_DRAIN_SECONDS: publish what web processes could not; forget old mail keys."""
-    from shop.mail import forget_sent
-
     result = drain()
     forget_sent()
     return result.published
 
 
-def _install_session_hooks() -> None:
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
+def install_session_hooks() -> None:
+    """Forget the messages of a rolled-back transaction. Installed by the app factory (installing
+    twice is harmless)."""
     if not event.contains(Session, "after_soft_rollback", _forget_rolled_back):
         event.listen(Session, "after_soft_rollback", _forget_rolled_back)
-
-
-_install_session_hooks()

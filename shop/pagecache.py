@@ -46,10 +46,14 @@ from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
 from flask import current_app, g, has_app_context, request, session
+from flask_babel import get_locale
 from flask_caching import Cache
+from flask_login import current_user
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 from werkzeug.http import generate_etag
+
+from shop.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +132,6 @@ def page_key(kind: str, locale: str, path: str, args) -> str:
 
 
 def _key(kind: str) -> str:
-    from flask_babel import get_locale
 
     return page_key(kind, str(get_locale()), request.path, request.args.items(multi=True))
 
@@ -151,7 +154,6 @@ def shared_request() -> bool:
         return False
     if request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")):
         return False
-    from flask_login import current_user
 
     return not current_user.is_authenticated
 
@@ -163,7 +165,6 @@ class _Outage:
     stored in the cache and the commits' bumps are only counted (`pending`); a thread replaces the
     generation once the cache answers, and the cache is used again only if no bump was missed
     meanwhile (else it replaces it once more)."""
-
     RETRY_SECONDS = 0.25
 
     def __init__(self, app):
@@ -515,7 +516,6 @@ def install_session_hooks() -> None:
         event.listen(Session, "before_commit", _before_commit)
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_soft_rollback", _after_soft_rollback)
-    from shop.extensions import db
 
     if not event.contains(db.Model, "load", _record_load):
         event.listen(db.Model, "load", _record_load, propagate=True)

@@ -17,6 +17,8 @@ from flask import Flask, abort, current_app, g, redirect, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from shop.extensions import csrf
+
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 
@@ -147,8 +149,6 @@ def same_origin_or_token(view):
     site's origin passes); a request with neither (an old browser, a script) needs the form's token
     as everywhere else (`csrf.protect()`, flask_wtf's public check). `WTF_CSRF_ENABLED=False` turns it
     off with flask_wtf's."""
-    from shop.extensions import csrf
-
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if current_app.config.get("WTF_CSRF_ENABLED", True):

@@ -20,6 +20,8 @@ from flask import url_for
 from flask_babel import gettext as _
 from pydantic import BaseModel, Field, StrictInt
 
+from catalog.changes import pending_change
+from orders.services import cashbook as cash
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.args import ApiDate, ApiId
 from shop.auth.models import Role
@@ -29,7 +31,7 @@ from shop.errors import Forbidden, ValidationError
 from shop.extensions import db
 from shop.money import MAX_FEN
 from shop.timeutil import local_date, now_utc
-from stations.services import assisted, cash, dashboard, fulfilment
+from stations.services import assisted, dashboard, fulfilment
 
 # --- shapes ------------------------------------------------------------------------------------
 
@@ -246,8 +248,6 @@ def product_out(p) -> dict:
 
 
 def _pending_change_out(p) -> dict | None:
-    from catalog.changes import pending_change
-
     change = pending_change(p.id)
     if change is None:
         return None

@@ -12,8 +12,11 @@ from celery import shared_task
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from orders.models import OrderLine, Shipment
 from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
+from shop.mail import send_once, task_mail_key
+from stations.services.fulfilment import status_label
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +32,6 @@ SUBJECTS = {
 
 def _send(task, to: str, subject: str, body: str) -> None:
     """Once per task id (SMTP, or the log in the embedded default)."""
-    from shop.mail import send_once, task_mail_key
-
     db.session.commit()  # end the read transaction before the mail's own short ones
     send_once(task_mail_key(task), to, subject, body)
 
@@ -38,14 +39,11 @@ def _send(task, to: str, subject: str, body: str) -> None:
 @shared_task(name="stations.tasks.notify_shipment", bind=True, autoretry_for=MAIL_RETRY_ON, retry_backoff=True,
              max_retries=5)
 def notify_shipment(self, shipment_id: int, event: str) -> None:
-    from orders.models import Shipment
-
     shipment = db.session.get(Shipment, shipment_id)
     if shipment is None or shipment.order is None or shipment.order.user is None:
         return
     order = shipment.order
     subject = SUBJECTS.get(event, _l("您的订单 {code} 有更新")).format(code=order.code)
-    from stations.services.fulfilment import status_label
 
     lines = [_("订单号: %(code)s", code=order.code), _("发货单: %(code)s", code=shipment.code),
              _("状态: %(status)s", status=status_label(event))]
@@ -62,8 +60,6 @@ def notify_shipment(self, shipment_id: int, event: str) -> None:
 @shared_task(name="stations.tasks.notify_line_canceled", bind=True, autoretry_for=MAIL_RETRY_ON,
              retry_backoff=True, max_retries=5)
 def notify_line_canceled(self, line_id: int, reason: str) -> None:
-    from orders.models import OrderLine
-
     line = db.session.get(OrderLine, line_id)
     if line is None or line.order is None or line.order.user is None:
         return

@@ -6,7 +6,6 @@ named in the URL (shipments, stock records, products) of another station are a 4
 """
 from __future__ import annotations
 
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -15,9 +14,12 @@ from flask_login import current_user
 from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
-from catalog.changes import pending_change
+from catalog.changes import change_photo, pending_change
+from catalog.models import ProductChange
 from catalog.services import list_categories
 from orders.models import OrderLine
+from orders.services import cashbook as cash
+from orders.services import payments
 from orders.services.amounts import is_cash_order
 from shop.args import date_arg, parse_int
 from shop.auth.models import Role
@@ -39,11 +41,12 @@ from stations.forms import (
     CorrectForm,
     EmptyForm,
     ProductEditForm,
+    ProductPhotoForm,
     ReceiveForm,
 )
-from stations.models import Station, StockRecord
-from stations.services import assisted, cash, dashboard, fulfilment
-from stations.services import stock as stock_service
+from stations.services import assisted, dashboard, fulfilment
+from stock import services as stock_service
+from stock.models import Station, StockRecord
 
 bp = Blueprint("stations", __name__, url_prefix="/station")
 
@@ -219,7 +222,7 @@ def confirm_cash(code: str):
     if not form.validate_on_submit():
         abort(400)
     with flash_domain_errors():
-        cash.confirm_cash(s, actor=current_user, now=now_utc())
+        payments.confirm_counter_cash(s, actor=current_user, now=now_utc())
         commit()
         flash(_("已确认收到现金"), "success")
     return redirect(url_for(".shipment", code=s.code))
@@ -423,10 +426,6 @@ def product_edit(product_id: int):
 @role_required(Role.OPERATOR)
 def product_photo(product_id: int):
     """A new main photo; on an approved product it waits for the county's re-certification."""
-    from catalog.changes import change_photo
-    from catalog.models import ProductChange
-    from stations.forms import ProductPhotoForm
-
     try:
         product = assisted.get_product_for(current_user, product_id)
     except NotFound:

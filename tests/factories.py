@@ -10,7 +10,7 @@ from catalog.models import ApprovalStatus, BenefitLink, Category, Household, Pro
 from shop.auth.models import User
 from shop.extensions import db
 from shop.personal_data import lookup_hash
-from stations.models import Station, StockMovement, StockRecord
+from stock.models import Station, StockMovement, StockRecord
 
 _seq = itertools.count(1)
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc)

@@ -108,15 +108,15 @@ P = "{w.product.id}-{w.product.slug}"
 RULES: dict[str, Rule] = {
     # home
     "home.index": Rule("/", PUBLIC),
-    "home.healthz": Rule("/healthz", PUBLIC),
-    "home.set_language": Rule("/lang/en?next=/products", _all("3xx")),
+    "site.healthz": Rule("/healthz", PUBLIC),
+    "site.set_language": Rule("/lang/en?next=/products", _all("3xx")),
     # auth pages
     "auth.login": Rule("/login", PUBLIC),
     "auth.register": Rule("/register", {**_all("3xx"), "anonymous": "2xx"}, note="signed-in users are sent home"),
     "auth.logout": Rule("/logout", _all("3xx"), method="POST", note="anonymous: login redirect; others: home"),
     # catalog pages
-    "catalog.product_list": Rule("/products", PUBLIC),
-    "catalog.search": Rule("/search?q=腌菜", PUBLIC),
+    "search.product_list": Rule("/products", PUBLIC),
+    "search.results": Rule("/search?q=腌菜", PUBLIC),
     "catalog.category": Rule("/categories/{w.category.slug}", PUBLIC),
     "catalog.village": Rule("/villages/{w.village.slug}", PUBLIC),
     "catalog.product_detail": Rule("/products/" + P, PUBLIC),

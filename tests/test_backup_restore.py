@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from county.services.ledger import credit_line, reverse_line
+from ledger.services import credit_line, reverse_line
 from shop.audit import record_audit
 from shop.db import commit
 from stations.services import assisted

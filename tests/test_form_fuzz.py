@@ -104,7 +104,7 @@ def world(db):
     listing = make_listing(host=users["host"], village=village, households=[household])
     booking = make_booking(listing, user=users["consumer"], check_in=(NOW + timedelta(days=10)).date())
     commit()
-    from stations.models import StockRecord
+    from stock.models import StockRecord
     from shop.extensions import db as _db
 
     record = _db.session.query(StockRecord).filter_by(product_id=product.id).one()

@@ -88,7 +88,7 @@ def _upgrade_and_compare(database_url: str, test_app) -> tuple[list, list[str]]:
                                 continue
                             found = conn.scalar(sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"),
                                                 {"n": index.name}) or ""
-                            if not all(f"INCLUDE (" in found and c in found.split("INCLUDE", 1)[1] for c in include):
+                            if not all("INCLUDE (" in found and c in found.split("INCLUDE", 1)[1] for c in include):
                                 missing_ddl.append(f"{index.name} INCLUDE {include} (found: {found!r})")
             db.session.remove()
             db.engine.dispose()

@@ -1,1 +1,17 @@
 """Leisure tourism: farm stays, experiences (picking, fishing), tickets (the flower sea)."""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    import tourism.api  # noqa: F401  (routes on the shared `api` blueprint)
+    import tourism.models  # noqa: F401
+    import tourism.tasks  # noqa: F401
+    from orders import signals
+    from tourism.services import booking
+    from tourism.views import bp
+
+    app.register_blueprint(bp)
+    # tourism follows the orders that sell its bookings (orders/signals.py)
+    signals.order_paid.connect(booking.on_order_paid)
+    signals.order_released.connect(booking.on_order_released)
+    signals.order_cancel_requested.connect(booking.cancel_order_bookings)

@@ -9,14 +9,17 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from flask import url_for
 from flask_babel import gettext as _
 from pydantic import BaseModel, Field
 
+from catalog.models import BenefitLink
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.args import ApiDate
 from shop.db import commit
 from shop.errors import ValidationError
 from shop.money import MAX_FEN
+from shop.extensions import db
 from shop.timeutil import local_date, now_utc
 from tourism.models import Booking
 from tourism.services.availability import ListingFilter, listing_calendar, payment_methods, search_listings
@@ -166,10 +169,6 @@ class CheckInIn(Schema):
 
 
 def _listing_item(result) -> ListingItem:
-    from flask import url_for
-
-    from catalog.models import BenefitLink
-    from shop.extensions import db
 
     listing = result.listing
     linked = db.session.query(BenefitLink).filter(BenefitLink.listing_id == listing.id).count()

@@ -1,6 +1,6 @@
 """Tourism demo data: farm stays (农家乐/民宿), picking and fishing sessions, the flower-sea ticket.
 
-Called by `shop.demo.seed_demo` after the villages, households and the host account
+Called by `demo.data.seed_demo` after the villages, households and the host account
 (`host@demo.cn`) exist. Idempotent: listings by slug, sessions by (unit type, start), holidays by date.
 """
 from __future__ import annotations
@@ -102,7 +102,8 @@ def seed(now: datetime) -> bool:
                         created = True
     db.session.flush()
     if new_listing_ids:
-        from catalog.tasks import schedule_listing_reindex
+        from shop.celery import enqueue_after_commit
 
-        schedule_listing_reindex(new_listing_ids)  # after commit, in the search queue
+        # after commit, in the search queue (the search package sits above tourism: named, not imported)
+        enqueue_after_commit("search.tasks.reindex_listings", sorted(new_listing_ids))
     return created

@@ -11,7 +11,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.db import fk, pk
+from shop.columns import fk, pk
 from shop.extensions import db
 from shop.schema import append_only
 
@@ -238,7 +238,7 @@ class HostCashKind(StrEnum):
 
 @append_only
 class HostCashEntry(db.Model):
-    """One cash event in a host's hands, like a station's till row (`stations.models.CashEntry`).
+    """One cash event in a host's hands, like a station's till row (`orders.models.CashEntry`).
 
     Append-only; what a host holds is a SUM over its entries. The cash of a booking paid on
     arrival is taken once, at check-in, for exactly what the booking owes

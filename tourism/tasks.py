@@ -17,15 +17,19 @@ from sqlalchemy.orm import joinedload
 from shop.db import commit
 from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
+from shop.mail import send_batch, send_once, task_mail_key
 from shop.outbox import batch_runner
+from shop.qr import qr_png
 from shop.timeutil import now_utc
+from tourism.models import Booking
+from tourism.qr import checkin_text
+from tourism.services.booking import complete_stays as complete
+from tourism.services.booking import expire_holds as expire
 
 
 @shared_task(name="tourism.tasks.expire_holds")
 def expire_holds() -> int:
     """Beat, every minute. Each hold is locked and re-checked, so overlapping runs expire it once."""
-    from tourism.services.booking import expire_holds as expire
-
     count = expire(now_utc())
     commit()
     return count
@@ -34,8 +38,6 @@ def expire_holds() -> int:
 @shared_task(name="tourism.tasks.complete_stays")
 def complete_stays() -> int:
     """Beat, hourly: checked-in bookings past their check-out date -> completed, households credited."""
-    from tourism.services.booking import complete_stays as complete
-
     count = complete(now_utc())
     commit()
     return count
@@ -46,8 +48,6 @@ def complete_stays() -> int:
 def send_booking_mail(self, booking_id: int) -> None:
     """The confirmation e-mail with the confirmation code and the check-in QR code (shop.mail:
     SMTP, or the log by default), once per task id."""
-    from shop.mail import send_once, task_mail_key
-
     booking = _bookings_for_mail([booking_id]).get(booking_id)
     mail = _booking_mail(booking) if booking is not None else None
     db.session.commit()  # end the read transaction before the mail's own short ones
@@ -61,8 +61,6 @@ def send_booking_mail(self, booking_id: int) -> None:
 def send_booking_canceled_mail(self, booking_id: int, why: str) -> None:
     """Tell the guest the host canceled the booking (`why`: "host", an unpaid booking the host
     released; "no_show", the guest did not come), in the guest's language, once per task id."""
-    from shop.mail import send_once, task_mail_key
-
     booking = _bookings_for_mail([booking_id]).get(booking_id)
     mail = _canceled_mail(booking, why) if booking is not None else None
     db.session.commit()  # end the read transaction before the mail's own short ones
@@ -83,15 +81,11 @@ def _canceled_mail(booking, why: str):
 def send_booking_mails(items: list[tuple]) -> list[tuple]:
     """Many `send_booking_mail` messages at once (`shop.outbox.run_batch`): the bookings in one
     statement, the mail keys claimed and marked in one each. Returns the items to retry alone."""
-    from shop.mail import send_batch
-
     return send_batch(send_booking_mail, items, _bookings_for_mail, _booking_mail)
 
 
 def _bookings_for_mail(booking_ids) -> dict:
     """{id: booking} with its guest and listing, in one statement whatever the number of bookings."""
-    from tourism.models import Booking
-
     bookings = db.session.scalars(
         sa.select(Booking).where(Booking.id.in_(sorted(booking_ids)))
         .options(joinedload(Booking.user), joinedload(Booking.listing))
@@ -102,8 +96,6 @@ def _bookings_for_mail(booking_ids) -> dict:
 def _booking_mail(booking):
     """(address, subject, text, [QR attachment]) of the confirmation in the guest's language; None
     for a booking without a confirmation code (not confirmed)."""
-    from tourism.qr import checkin_text, qr_png
-
     if not booking.confirmation_code or not booking.user.email:
         return None
     with force_locale(booking.user.locale or "zh_CN"):  # no request here: the guest's language

@@ -9,14 +9,17 @@ from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
+from catalog.models import BenefitLink
 from catalog.services import list_villages
 from shop.args import date_arg as _date_arg
 from shop.args import int_arg, link_args, parse_date
 from shop.auth.permissions import role_required
-from shop.db import commit
+from shop.db import commit, rollback
 from shop.errors import DomainError
-from shop.once import AlreadySubmitted, claim_or_refuse
+from shop.extensions import db
 from shop.money import format_yuan
+from shop.once import AlreadySubmitted, claim_or_refuse
+from shop.qr import qr_data_uri
 from shop.timeutil import local_date, month_bounds, now_utc, to_local
 from tourism.forms import (
     BookingForm,
@@ -28,7 +31,7 @@ from tourism.forms import (
     UnitTypeForm,
 )
 from tourism.models import ListingKind
-from tourism.qr import checkin_text, qr_data_uri
+from tourism.qr import checkin_text
 from tourism.services.availability import (
     ListingFilter,
     listing_calendar,
@@ -168,8 +171,6 @@ def _render_listing(listing, form, status=200):
         form.session_id.choices = [SelectChoice(s.id, to_local(s.starts_at).strftime("%Y-%m-%d %H:%M")) for s in sessions]
     prev_month = (date(year, month, 1) - timedelta(days=1)).strftime("%Y-%m")
     next_month = end.strftime("%Y-%m")
-    from catalog.models import BenefitLink
-    from shop.extensions import db
 
     households = db.session.query(BenefitLink).filter(BenefitLink.listing_id == listing.id).count()
     # the dates tapped on the calendar (or carried from the search page) and what they cost
@@ -448,8 +449,6 @@ def host_listing_photo_remove(listing_id: int, image_id: int):
 def _refused_on_field(form, exc: DomainError, *, default) -> None:
     """A service refused the edit: roll back and show its message under the field it names
     (`price_fen` -> the `price` field), else under `default`."""
-    from shop.db import rollback
-
     rollback()
     name = next(iter(exc.fields), "").removesuffix("_fen")
     getattr(form, name, default).errors = [exc.message]

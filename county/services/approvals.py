@@ -6,10 +6,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from catalog.models import ApprovalStatus, Product
+from catalog.models import ApprovalStatus, BenefitLink, Product
 from shop.audit import record_audit
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
+from shop.personal_data import mask_name
 
 
 def pending_products() -> list[Product]:
@@ -59,9 +60,6 @@ def reject(product: Product, *, actor, now: datetime, reason: str) -> Product:
 def benefit_rows(product_ids) -> dict[int, list[dict]]:
     """{product_id: [{"household": masked name · village, "weight": w}]}: who a product credits, for
     the approvals page (personal data masked, as everywhere)."""
-    from catalog.models import BenefitLink
-    from shop.personal_data import mask_name
-
     ids = sorted(set(product_ids))
     if not ids:
         return {}

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from catalog.models import Household, Village
-from county.models import BENEFIT_KINDS, IncomeEntry, IncomeKind
+from ledger.models import BENEFIT_KINDS, IncomeEntry, IncomeKind
 from county.payout_models import LineStatus, PayoutBatch, PayoutLine
 from county.services.payouts import household_payout_figures
 from county.services.reports import BENEFIT_KIND_LABELS, parse_month

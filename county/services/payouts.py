@@ -29,7 +29,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from catalog.models import Household, Township, Village
-from county.models import IncomeEntry
+from ledger.models import IncomeEntry
 from county.payout_models import (
     BATCH_TRANSITIONS,
     LINE_TRANSITIONS,
@@ -47,6 +47,7 @@ from shop.extensions import db
 from shop.money import MoneyError, fen_to_decimal, parse_yuan
 from shop.personal_data import mask_account_no, mask_name
 from shop.timeutil import local_date
+from county.exports import append_row
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +314,6 @@ def export_batch(batch: PayoutBatch, *, actor, now: datetime) -> bytes:
     instruction); audited. The first export moves the batch to `exported`."""
     from openpyxl import Workbook
 
-    from county.exports import append_row
 
     if batch.status == BatchStatus.SETTLED:
         raise Conflict(_("该批次已完成，没有待发放的明细"), code="batch_settled")

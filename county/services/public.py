@@ -4,8 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from catalog.models import BenefitLink, Household, Product, Village
-from county.models import IncomeEntry
-from county.services.ledger import expected_credit
+from ledger.models import IncomeEntry
+from ledger.services import expected_credit
 from orders.models import Order, OrderLine
 from shop.extensions import db
 from shop.money import apply_bps

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from county.models import IncomeEntry, IncomeKind
-from county.services.ledger import KIND_FOR_LINE, expected_credit
+from ledger.models import IncomeEntry, IncomeKind
+from ledger.services import KIND_FOR_LINE, expected_credit
 from county.services.reconcile_money import check_money
 from county.services.reconcile_tourism import check_kept
 from orders.models import OrderLine, Shipment, ShipmentStatus

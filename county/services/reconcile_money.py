@@ -24,12 +24,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from county.models import IncomeEntry
-from county.services.ledger import expected_kept_credit
+from ledger.models import IncomeEntry
+from ledger.services import expected_kept_credit
 from orders.models import Order, OrderLine, OrderPayment, OrderStatus, PaymentState, Refund, ShipmentStatus
 from orders.services.amounts import CASH_METHODS, order_due_fen, shipment_due_fen
 from shop.extensions import db
-from stations.models import CashEntry, CashKind
+from orders.models import CashEntry, CashKind
 from tourism.models import Booking, BookingStatus
 from tourism.services.amounts import booking_due_fen
 from tourism.services.host_cash import cash_by_booking

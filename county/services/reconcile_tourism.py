@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from county.models import IncomeEntry, IncomeKind
-from county.services.ledger import KEPT_REFS, expected_kept_credit
+from ledger.models import IncomeEntry, IncomeKind
+from ledger.services import KEPT_REFS, expected_kept_credit
+from orders.models import OrderLine, OrderPayment, PaymentState
 from shop.extensions import db
+from tourism.models import Booking, BookingStatus
+from tourism.services.booking import kept_fen
 
 
 def check_kept() -> dict:
     """{"checked": n, "discrepancies": [{line_id, order_id, booking, title, kind, problem,
     expected_fen, credited_fen, reversed_fen, kept_fen}]} over canceled and no-show bookings."""
-    from orders.models import OrderLine, OrderPayment, PaymentState
-    from tourism.models import Booking, BookingStatus
-    from tourism.services.booking import kept_fen
-
     rows = db.session.execute(
         sa.select(Booking, OrderLine)
         .join(OrderLine, OrderLine.booking_id == Booking.id)

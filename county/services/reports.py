@@ -17,12 +17,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from catalog.models import Category, Household, Village
-from county.models import BENEFIT_KINDS, BenefitKind, IncomeEntry, IncomeKind
+from county.exports import _heading, _value, append_row
+from ledger.models import BENEFIT_KINDS, BenefitKind, IncomeEntry, IncomeKind
 from shop.errors import ValidationError
 from shop.extensions import db
 from shop.personal_data import mask_name
 from shop.timeutil import month_bounds
-from stations.models import Station
+from stock.models import Station
 
 GROUPS = ("household", "village", "station", "category", "month", "kind")
 #: Benefit kinds in the reader's words (lazy: in the reader's language on a page, the default in tasks).
@@ -217,7 +218,6 @@ def write_monthly_report(month: str, *, directory: str | None = None) -> str:
     """Write instance/reports/income-YYYY-MM.xlsx: totals and one sheet per grouping (masked). Returns the path."""
     from openpyxl import Workbook
 
-    from county.exports import _heading, _value, append_row
 
     date_from, date_to = parse_month(month)
     workbook = Workbook()

@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import get_locale
 
 from catalog.models import Village
-from county.models import IncomeEntry, Target
+from county.models import Target
+from ledger.models import IncomeEntry
 from orders.models import OrderLine
 from shop.extensions import db
-from stations.models import Station, station_villages
+from stock.models import Station, station_villages
 from tourism.models import Listing
 
 #: (key, label, label_en, metric, target value, unit) — quoted from the plan.
@@ -78,8 +80,6 @@ def seed_targets(*, now: datetime | None = None) -> bool:
 def progress() -> list[dict]:
     """[{key, label, label_en, title, unit, unit_title, target, actual, percent, met}] in plan order;
     `title` and `unit_title` are the label and unit in the current locale (what pages show)."""
-    from flask_babel import get_locale
-
     english = str(get_locale() or "").startswith("en")
     out = []
     for target in db.session.scalars(sa.select(Target).order_by(Target.position, Target.id)):

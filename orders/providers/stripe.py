@@ -18,7 +18,7 @@ import threading
 import stripe
 from flask_babel import gettext as _
 
-from orders.providers import (
+from orders.providers.base import (
     Intent,
     InvalidSignature,
     PaymentDeclined,

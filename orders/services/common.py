@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from catalog.models import Product
 from orders.models import LineStatus, Order, OrderLine, OrderPayment
+from shop import pagecache
+from shop.celery import enqueue_after_commit
 from shop.extensions import db
-from stations.models import StockRecord
+from stock.models import StockRecord
 
 
 def lock_order(order_id: int) -> Order:
@@ -40,8 +43,6 @@ def stock_wanted(lines: list[OrderLine]) -> dict[int, int]:
 
 def adjust_sold_count(lines: list[OrderLine], sign: int) -> None:
     """Keep Product.sold_count (best-selling sort) in step; never below zero. Sorted by id."""
-    from catalog.models import Product
-
     table = Product.__table__
     qty: dict[int, int] = {}
     for line in lines:
@@ -60,9 +61,6 @@ def adjust_delivered_count(lines: list[OrderLine], sign: int) -> None:
     lines handed over to their buyers (+1, at hand-over), less those refunded afterwards (-1).
     Never below zero; one guarded UPDATE per product, in ascending id, each naming its product
     for the page cache (only that product's pages are invalidated, docs/caching.md)."""
-    from catalog.models import Product
-    from shop import pagecache
-
     table = Product.__table__
     qty: dict[int, int] = {}
     for line in lines:
@@ -78,13 +76,6 @@ def adjust_delivered_count(lines: list[OrderLine], sign: int) -> None:
                            execution_options=pagecache.changes(products=[product_id]))
 
 
-def has_booking_lines(order: Order) -> bool:
-    return any(line.kind == "booking" for line in order.lines)
-
-
 def notify(order: Order, kind: str) -> None:
     """E-mail the buyer after commit (Celery task)."""
-    from orders.tasks import send_order_mail
-    from shop.celery import enqueue_after_commit
-
-    enqueue_after_commit(send_order_mail, order.id, kind)
+    enqueue_after_commit("orders.tasks.send_order_mail", order.id, kind)

@@ -6,13 +6,15 @@ sees it is no longer pending and skips it — so stock is released exactly once.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from orders import signals
 from orders.models import Delivery, Order, OrderStatus, PaymentMethod, ShipmentStatus
 from orders.services.common import lock_order, notify
-from orders.services.payments import _call_booking_hook, _release_stock
+from orders.services.limits import uncollected_days
+from orders.services.payments import CANCELABLE_SHIPMENTS, cancel_order, release_stock
 from shop.extensions import db
 from shop.history import transition
 
@@ -30,9 +32,9 @@ def expire_pending_orders(now: datetime, *, limit: int = 200) -> list[str]:
         order = lock_order(order_id)
         if order.status != OrderStatus.PENDING or order.expires_at is None or order.expires_at > now:
             continue  # paid or expired by a concurrent run meanwhile
-        _release_stock(order)
+        release_stock(order)
         transition(order, OrderStatus.EXPIRED, actor=None, now=now, note="payment window passed")
-        _call_booking_hook(order, "on_order_released", now)
+        signals.order_released.send(order, now=now)
         notify(order, "expired")
         expired.append(order.code)
     db.session.flush()
@@ -43,10 +45,6 @@ def expire_uncollected_pickups(now: datetime, *, limit: int = 200) -> list[str]:
     """Cancel station-cash pick-up orders not collected within PICKUP_UNCOLLECTED_DAYS of their placing
     (`orders.services.limits`): stock released, the buyer mailed. Skipped (for a later run): an order
     with goods on their way between stations, or with cash already taken. Flushes only."""
-    from datetime import timedelta
-
-    from orders.services.limits import uncollected_days
-    from orders.services.payments import CANCELABLE_SHIPMENTS, cancel_order
 
     cutoff = now - timedelta(days=uncollected_days())
     candidates = db.session.scalars(

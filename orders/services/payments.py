@@ -34,6 +34,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+from ledger import services as ledger
+from orders import signals
 from orders.models import (
     LineStatus,
     Order,
@@ -48,11 +50,11 @@ from orders.models import (
     StripeEvent,
 )
 from orders.providers import Intent, ProviderError, ProviderUnavailable, WebhookEvent, extra_methods, get_provider
+from orders.services import cashbook as cash
 from orders.services.amounts import is_cash_order, shipment_due_fen
 from orders.services.common import (
     adjust_delivered_count,
     adjust_sold_count,
-    has_booking_lines,
     lock_order,
     lock_payment,
     notify,
@@ -62,7 +64,7 @@ from shop.celery import enqueue_after_commit
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.history import can_transition, transition
-from stations.services.stock import OutOfStock, allocate, cancel_allocation
+from stock.services import OutOfStock, allocate, cancel_allocation
 
 log = logging.getLogger(__name__)
 
@@ -140,16 +142,10 @@ def release_allocation(lines: list[OrderLine]) -> None:
             shipment.return_status = "returning"
 
 
-def _release_stock(order: Order) -> None:
+def release_stock(order: Order) -> None:
+    """Give back the stock an order's open lines hold (canceled or expired unpaid)."""
     release_allocation(order.lines)
     adjust_sold_count([l for l in order.lines if l.status == LineStatus.OPEN], -1)
-
-
-def _call_booking_hook(order: Order, name: str, now: datetime) -> None:
-    if has_booking_lines(order):
-        from tourism.services import booking as booking_services
-
-        getattr(booking_services, name)(order, now=now)
 
 
 def confirm_payment(payment: OrderPayment, *, now: datetime, actor=None, note: str = "") -> bool:
@@ -163,7 +159,7 @@ def confirm_payment(payment: OrderPayment, *, now: datetime, actor=None, note: s
     order.paid_at = now
     if order.status == OrderStatus.PENDING:
         transition(order, OrderStatus.CONFIRMED, actor=actor, now=now, note="paid")
-        _call_booking_hook(order, "on_order_paid", now)
+        signals.order_paid.send(order, now=now)
         notify(order, "paid")
     elif order.status == OrderStatus.EXPIRED:
         wanted = stock_wanted(order.lines)
@@ -179,7 +175,7 @@ def confirm_payment(payment: OrderPayment, *, now: datetime, actor=None, note: s
         else:
             adjust_sold_count([l for l in order.lines if l.status == LineStatus.OPEN], +1)
             transition(order, OrderStatus.CONFIRMED, actor=actor, now=now, note="late payment, stock re-allocated")
-            _call_booking_hook(order, "on_order_paid", now)
+            signals.order_paid.send(order, now=now)
             notify(order, "paid")
     else:  # canceled meanwhile (or already confirmed through another payment): give the money back
         refund_payment(payment, payment.amount_fen - payment.refunded_fen, actor=actor, now=now,
@@ -209,8 +205,6 @@ def confirm_cash(target: Shipment | Order, *, actor, now: datetime) -> bool:
         raise Conflict(_("订单状态不允许收款"), code="illegal_transition")
     changed = False
     if is_cash_order(order):
-        from stations.services import cash
-
         shipments = [target] if isinstance(target, Shipment) else list(order.shipments)
         for shipment in shipments:
             if shipment.status != ShipmentStatus.CANCELED and cash.taken_entry(shipment.id) is None:
@@ -223,10 +217,24 @@ def confirm_cash(target: Shipment | Order, *, actor, now: datetime) -> bool:
             transition(payment, PaymentState.CONFIRMED, actor=actor, now=now, note="cash received")
             payment.confirmed_at = now
             order.paid_at = now
-            _call_booking_hook(order, "on_order_paid", now)
+            signals.order_paid.send(order, now=now)
             changed = True
     db.session.flush()
     return changed
+
+
+def confirm_counter_cash(shipment: Shipment, *, actor, now: datetime) -> Shipment:
+    """The counter took the cash for a shipment before handing it over (pay at the counter, collect later)."""
+    lock_order(shipment.order_id)
+    db.session.refresh(shipment)
+    if not is_cash_order(shipment.order):
+        raise Conflict(_("此订单为在线支付，不收现金"), code="not_cash_order")
+    if cash.taken_entry(shipment.id) is not None:
+        raise Conflict(_("此发货单的现金已确认过"), code="cash_already_received")
+    cash.take_cash(shipment, shipment_due_fen(shipment), actor=actor, now=now)
+    settle_cash_payment(shipment.order, actor=actor, now=now)
+    db.session.flush()
+    return shipment
 
 
 def settle_cash_payment(order: Order, *, actor, now: datetime) -> bool:
@@ -235,8 +243,6 @@ def settle_cash_payment(order: Order, *, actor, now: datetime) -> bool:
     when no shipment is left and nothing was taken. Call with the order row locked."""
     if not is_cash_order(order):
         return False
-    from stations.services import cash
-
     payment = current_payment(order)
     if payment is None:
         return False
@@ -261,8 +267,6 @@ def _refund_cash_excess(order: Order, shipment: Shipment, *, line: OrderLine | N
                         reason: str) -> Refund | None:
     """A cash shipment holds more cash than is now due for it (a line refunded, the shipment canceled):
     the difference goes back to the buyer at the counter, a `Refund` row and a cash-book entry."""
-    from stations.services import cash
-
     excess = cash.shipment_cash_fen(shipment.id) - shipment_due_fen(shipment)
     payment = current_payment(order)
     if excess <= 0 or payment is None:
@@ -287,7 +291,6 @@ def reverse_refunded_credit(refund: Refund, line: OrderLine | None, *, now: date
     credited. Nothing credited → nothing reversed."""
     if line is None:
         return
-    from county.services import ledger
 
     if ledger.has_credit(line):  # one look-up when nothing was credited (most refunds before hand-over)
         ledger.reverse_line(line, now=now, amount_fen=min(refund.amount_fen, line.line_total_fen),
@@ -329,9 +332,7 @@ def refund_payment(payment: OrderPayment, amount_fen: int, *, line: OrderLine | 
     db.session.flush()
     reverse_refunded_credit(refund, line, now=now)
     if is_card:
-        from orders.tasks import execute_refund
-
-        enqueue_after_commit(execute_refund, refund.id)
+        enqueue_after_commit("orders.tasks.execute_refund", refund.id)
     return refund
 
 
@@ -458,15 +459,12 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: 
     order = lock_order(order.id)
     if order.status not in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
         raise Conflict(_("订单当前状态不能取消"), code="illegal_transition", fields={"status": order.status})
-    if has_booking_lines(order):  # one cancel path for bookings, whichever page it starts from
-        from tourism.services import booking as booking_services
-
-        if booking_services.cancel_order_bookings(order, actor=actor, now=now):
-            db.session.flush()
-            return order
+    if signals.cancel_handled_elsewhere(order, actor=actor, now=now):  # a booking's own cancel path
+        db.session.flush()
+        return order
     if any(s.status not in CANCELABLE_SHIPMENTS and s.status != ShipmentStatus.CANCELED for s in order.shipments):
         raise Conflict(_("商品已发出，不能取消；请在收货后申请退款"), code="already_shipped")
-    _release_stock(order)
+    release_stock(order)
     for shipment in order.shipments:
         if shipment.status != ShipmentStatus.CANCELED:
             transition(shipment, ShipmentStatus.CANCELED, actor=actor, now=now, note=reason)
@@ -488,10 +486,8 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: 
         elif can_transition(payment, PaymentState.CANCELED):
             transition(payment, PaymentState.CANCELED, actor=actor, now=now, note=reason)
             if payment.provider == "stripe" and payment.provider_ref:
-                from orders.tasks import cancel_intent
-
-                enqueue_after_commit(cancel_intent, payment.id)  # the network call, after the commit
-    _call_booking_hook(order, "on_order_released", now)
+                enqueue_after_commit("orders.tasks.cancel_intent", payment.id)  # the network call, after the commit
+    signals.order_released.send(order, now=now)
     db.session.flush()
     notify(order, mail)
     return order

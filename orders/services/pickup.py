@@ -6,7 +6,7 @@ and the ready-for-pick-up mail show it, never an operator's page or a printed sl
 """
 from __future__ import annotations
 
-from orders.models import Delivery, Order, OrderStatus, ShipmentStatus
+from orders.models import Delivery, Order, OrderStatus, Shipment, ShipmentStatus
 
 _STILL_TO_COLLECT = (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED, ShipmentStatus.SHIPPED,
                      ShipmentStatus.ARRIVED, ShipmentStatus.READY_FOR_PICKUP)
@@ -28,3 +28,31 @@ def pickup_code_to_show(order: Order) -> str:
     if len({s.pickup_code for s in order.shipments}) > 1:
         return ""  # placed before one code per order: each shipment shows its own
     return order_pickup_code(order)
+
+
+# --- where a shipment goes ----------------------------------------------------------------------
+
+
+def pickup_station_id(shipment: Shipment) -> int | None:
+    """The station the buyer chose for a pick-up order (None for delivery by post)."""
+    order = shipment.order
+    return order.pickup_station_id if order.delivery == Delivery.PICKUP else None
+
+
+def is_transfer(shipment: Shipment) -> bool:
+    """A pick-up order's shipment packed at another station than the chosen one: it travels there."""
+    target = pickup_station_id(shipment)
+    return target is not None and target != shipment.station_id
+
+
+def on_own_shelf(shipment: Shipment) -> bool:
+    """A pick-up order's shipment put on its packing station's shelf before pick-up moved to the
+    chosen station (only orders in flight then): it is still handed over there, alone, with its code."""
+    return is_transfer(shipment) and shipment.status == ShipmentStatus.READY_FOR_PICKUP
+
+
+def handover_station_id(shipment: Shipment) -> int:
+    """The station that hands the goods to the buyer (and takes the cash)."""
+    if on_own_shelf(shipment):
+        return shipment.station_id
+    return pickup_station_id(shipment) or shipment.station_id

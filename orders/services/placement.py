@@ -3,7 +3,7 @@
 validate input -> load products -> re-price every line on the server (client prices are never
 read) -> compute shipping per station (orders.services.shipping) -> compare with the total the
 buyer saw (`PriceChanged`) -> allocate stock in ascending stock-record id order
-(`stations.services.stock.allocate`, guarded atomic UPDATEs: never oversells) -> write the order,
+(`stock.services.allocate`, guarded atomic UPDATEs: never oversells) -> write the order,
 one shipment per fulfilling station, lines snapshotting title, unit, price, station, village,
 category, commission and benefit split, and the payment -> record every initial status.
 Card orders are `pending` and expire after ORDER_PAYMENT_MINUTES; pay at station and cash on
@@ -45,8 +45,8 @@ from shop.db import statement
 from shop.extensions import db
 from shop.history import record_status
 from shop.phone import MOBILE_MESSAGE, is_mobile, normalise_phone
-from stations.models import Station, StockRecord
-from stations.services.stock import OutOfStock, allocate
+from stock.models import Station, StockRecord
+from stock.services import OutOfStock, allocate
 
 ADDRESS_FIELDS = ("name", "phone", "province", "city", "district", "line")
 ADDRESS_LIMITS = {"name": 40, "phone": 20, "province": 20, "city": 20, "district": 20, "line": 200}

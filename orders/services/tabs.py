@@ -26,6 +26,7 @@ from orders.models import (
     Shipment,
     ShipmentStatus,
 )
+from shop.extensions import db
 
 TABS = ("all", "to_pay", "to_ship", "to_receive", "to_review", "after_sale")
 
@@ -88,8 +89,6 @@ def buyer_orders(user_id: int, tab: str = "all") -> sa.Select:
 
 def tab_counts(user_id: int) -> dict[str, int]:
     """How many of the buyer's orders each tab holds (one query)."""
-    from shop.extensions import db
-
     columns = [sa.func.count().filter(tab_condition(tab)).label(tab) for tab in TABS]
     row = db.session.execute(sa.select(*columns).select_from(Order).where(Order.user_id == user_id)).one()
     return dict(zip(TABS, row, strict=True))

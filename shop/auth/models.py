@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.db import fk, pk
+from shop.columns import fk, pk
 from shop.extensions import db
 
 

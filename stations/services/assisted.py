@@ -14,13 +14,17 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from catalog.changes import needs_recertification, request_change
+from catalog.images import check_image, save_product_image
 from catalog.models import Household, Product
 from catalog.services import ProductInput, create_product
+from shop.audit import record_audit
 from shop.auth.permissions import can_manage_station
+from shop.celery import enqueue_after_commit
 from shop.errors import NotFound, ValidationError
 from shop.extensions import db
-from stations.models import Station, StockRecord
-from stations.services.stock import MAX_QUANTITY, receive_stock, set_on_hand
+from stock.models import Station, StockRecord
+from stock.services import MAX_QUANTITY, receive_stock, set_on_hand
 
 MAX_PRICE_FEN = 10**8  # ¥1,000,000
 
@@ -43,14 +47,9 @@ class AssistedProductInput:
 
 
 def _reindex(product_id: int) -> None:
-    """Let the search index follow the change (after commit), when the catalog offers the task."""
-    try:
-        from catalog.tasks import reindex_products
-    except ImportError:
-        return
-    from shop.celery import enqueue_after_commit
-
-    enqueue_after_commit(reindex_products, [product_id])
+    """Let the search index follow the change (after commit; the search package sits above the
+    stations: its task is named, not imported)."""
+    enqueue_after_commit("search.tasks.reindex_products", [product_id])
 
 
 def station_village_ids(station: Station) -> set[int]:
@@ -102,7 +101,6 @@ def create_assisted_product(station: Station, data: AssistedProductInput, *, act
     From the HTML form, `form_token` is the form's once-token (`shop.once`): a second POST of the same
     form (a double tap on 提交认定 during the slow upload) raises `AlreadySubmitted` and creates nothing.
     """
-    from catalog.images import check_image, save_product_image
 
     household, benefit = _validate(station, data)
     if form_token is not None:
@@ -168,9 +166,6 @@ def update_product(product: Product, *, actor, now: datetime, price_fen: int | N
     On an approved product, price, name and unit are certified facts: a change waits for the
     county's re-certification (`catalog.changes.request_change`) and the approved version stays on
     sale meanwhile (`catalog.changes.pending_change(product.id)` shows what waits)."""
-    from catalog.changes import needs_recertification, request_change
-    from shop.audit import record_audit
-
     if price_fen is not None:
         if not isinstance(price_fen, int) or price_fen <= 0 or price_fen > MAX_PRICE_FEN:
             raise ValidationError(_("价格必须大于零"), fields={"price_fen": "invalid"})
@@ -190,7 +185,7 @@ def update_product(product: Product, *, actor, now: datetime, price_fen: int | N
     if stock is not None:
         set_on_hand(record, stock, reason=reason, actor=actor, now=now)
     if stock_delta is not None:
-        from stations.services.stock import correct_stock
+        from stock.services import correct_stock
 
         correct_stock(record, stock_delta, reason=reason, actor=actor, now=now)
     changes = {}

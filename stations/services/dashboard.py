@@ -16,7 +16,7 @@ from orders.models import Delivery, Order, Shipment, ShipmentStatus
 from shop.errors import NotFound
 from shop.extensions import db
 from shop.timeutil import local_date, local_midnight_utc
-from stations.models import Station, StockRecord
+from stock.models import Station, StockRecord
 
 STATUS_ORDER = (
     ShipmentStatus.NEW,

@@ -17,9 +17,9 @@ takes the cash and hands over. docs/pickup.md has the rules.
 
 Hand-over (deliver or pick-up) is the moment the goods leave the station: in the same transaction
 the cash of a cash order is taken into the hand-over station's cash book
-(`stations.services.cash.take_cash`; refused with 409 `cash_not_received`, nothing changed, unless it
+(`orders.services.cashbook.take_cash`; refused with 409 `cash_not_received`, nothing changed, unless it
 is already there or handed over now as `cash_received_fen`), each open product line consumes its allocation and is credited to its households
-(`county.services.ledger.credit_line`); when every shipment of the order is settled the order is
+(`ledger.services.credit_line`); when every shipment of the order is settled the order is
 completed. Every step is recorded by `shop.history.transition` (time + actor) and the consumer is
 notified by a Celery task after commit.
 
@@ -35,16 +35,21 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from ledger.services import credit_line
 from orders.models import Delivery, LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from orders.services.amounts import is_cash_order, shipment_due_fen
+from orders.services.cashbook import take_cash
+from orders.services.common import adjust_delivered_count
+from orders.services.payments import settle_cash_payment
+from orders.services.pickup import handover_station_id, is_transfer, on_own_shelf, pickup_station_id
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
 from shop.codes import same_secret
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
-from shop.history import transition
-from stations.models import StockRecord
-from stations.services.stock import cancel_allocation, consume_allocation
+from shop.history import record_status, transition
+from stock.models import StockRecord
+from stock.services import cancel_allocation, consume_allocation
 
 #: After this many wrong pick-up codes the shipment is locked for counter hand-over.
 PICKUP_MAX_FAILURES = 5
@@ -95,7 +100,6 @@ def return_label(return_status: str | None) -> str:
 
 class WrongPickupCode(Conflict):
     """The code read at the counter does not match. The failure count must be committed."""
-
     status = 422
     code = "wrong_pickup_code"
 
@@ -106,37 +110,11 @@ class PickupLocked(Conflict):
 
 class NotYourStep(Conflict):
     """The station may see this shipment but this step belongs to the other station."""
-
     status = 403
     code = "forbidden"
 
 
 # --- where a shipment goes, who may act ---------------------------------------------------------
-
-
-def pickup_station_id(shipment: Shipment) -> int | None:
-    """The station the buyer chose for a pick-up order (None for delivery by post)."""
-    order = shipment.order
-    return order.pickup_station_id if order.delivery == Delivery.PICKUP else None
-
-
-def is_transfer(shipment: Shipment) -> bool:
-    """A pick-up order's shipment packed at another station than the chosen one: it travels there."""
-    target = pickup_station_id(shipment)
-    return target is not None and target != shipment.station_id
-
-
-def on_own_shelf(shipment: Shipment) -> bool:
-    """A pick-up order's shipment put on its packing station's shelf before pick-up moved to the
-    chosen station (only orders in flight then): it is still handed over there, alone, with its code."""
-    return is_transfer(shipment) and shipment.status == ShipmentStatus.READY_FOR_PICKUP
-
-
-def handover_station_id(shipment: Shipment) -> int:
-    """The station that hands the goods to the buyer (and takes the cash)."""
-    if on_own_shelf(shipment):
-        return shipment.station_id
-    return pickup_station_id(shipment) or shipment.station_id
 
 
 def may(user, shipment: Shipment, action: str) -> bool:
@@ -211,9 +189,7 @@ def _record_id_for(line: OrderLine) -> int:
 
 
 def _notify(shipment: Shipment, event: str) -> None:
-    from stations.tasks import notify_shipment
-
-    enqueue_after_commit(notify_shipment, shipment.id, event)
+    enqueue_after_commit("stations.tasks.notify_shipment", shipment.id, event)
 
 
 def order_shipments(order: Order) -> list[Shipment]:
@@ -323,11 +299,6 @@ def _hand_over(shipment: Shipment, *, actor, now: datetime, note: str, cash_rece
     """Take the cash (cash orders), consume allocations, credit households, mark delivered, complete
     the order if all settled — one transaction. A cash shipment whose cash is not in the book and not
     handed over now (`cash_received_fen` = the amount due) is refused before anything changes."""
-    from county.services.ledger import credit_line
-    from orders.services.common import adjust_delivered_count
-    from orders.services.payments import settle_cash_payment
-    from stations.services.cash import take_cash
-
     if is_cash_order(shipment.order):
         take_cash(shipment, cash_received_fen, actor=actor, now=now)
         settle_cash_payment(shipment.order, actor=actor, now=now)
@@ -410,7 +381,7 @@ def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now:
             _("取货码错误"), fields={"pickup_code": "wrong", "attempts_left": str(left)}
         )
     if is_cash_order(order):
-        from stations.services.cash import take_cash_for_order
+        from orders.services.cashbook import take_cash_for_order
 
         take_cash_for_order(live, cash_received_fen, actor=actor, now=now)
     for s in live:
@@ -421,8 +392,6 @@ def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now:
 
 def unlock_pickup(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     """Admin: reset the wrong-code counter (recorded in the shipment's history)."""
-    from shop.history import record_status
-
     for s in _lock_order_shipments(shipment.order):  # the counter is the order's: every shipment's
         if s.pickup_failures or s.id == shipment.id:
             s.pickup_failures = 0
@@ -439,8 +408,6 @@ def receive_return(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     """The packing station received back the goods of a pick-up transfer canceled after it arrived at
     the chosen station (`return_status` returning → returned): their allocation is released now, so
     the stock is available again — not before (`orders.services.payments.release_allocation`)."""
-    from shop.history import record_status
-
     _lock(shipment)
     if shipment.return_status != "returning":
         raise IllegalTransition(_("此发货单没有待退回的货物"), fields={"return_status": shipment.return_status or ""})
@@ -494,16 +461,13 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderL
         line.status = LineStatus.CANCELED
     db.session.flush()
     db.session.refresh(shipment)
-    from shop.history import record_status
 
     record_status(shipment, from_status=shipment.status, to_status=shipment.status, actor=actor, now=now,
                   note=f"line {line.id} canceled: {reason}")
     if shipment.status != ShipmentStatus.CANCELED and not any(ln.status == LineStatus.OPEN for ln in shipment.lines):
         transition(shipment, ShipmentStatus.CANCELED, actor=actor, now=now, note=reason)
     _settle_order(shipment.order, actor=actor, now=now)
-    from stations.tasks import notify_line_canceled
-
-    enqueue_after_commit(notify_line_canceled, line.id, reason)
+    enqueue_after_commit("stations.tasks.notify_line_canceled", line.id, reason)
     db.session.flush()
     return line
 

@@ -8,7 +8,6 @@ A unique query string keeps any page cache out of the count.
 from __future__ import annotations
 
 import itertools
-import re
 
 
 from catalog.models import ProductImage

@@ -4,7 +4,7 @@ A worker's RSS counts every page it shares with the gunicorn master, so what the
 is what each worker holds. This runs the master's part (`import wsgi`, then bench/gunicorn.conf.py's
 `when_ready` warm-up) in a fresh interpreter, on an index another process (the writer) wrote, and
 lists the large libraries only other processes need: pypinyin (~50 MB, the index writer's), jieba's
-own dictionary (~60 MB: queries are cut with the index's vocabulary, `catalog.segmenter`), alembic
+own dictionary (~60 MB: queries are cut with the index's vocabulary, `search.segmenter`), alembic
 (~11 MB, `flask db`), cryptography (~10 MB, household data). jieba itself imports `pkg_resources`
 (~10 MB) while setuptools still ships it; that is jieba's public behaviour and is not hidden.
 """
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 WRITER = """
 import wsgi
-from catalog import search
+from search import index as search
 with wsgi.app.app_context():
     eng = search.engine()
     docs = [search.product_doc(id=1, name="南安板鸭1只", village="东湖村", description="传统工艺腌制风干板鸭。"),
@@ -32,7 +32,7 @@ with wsgi.app.app_context():
 PROBE = """
 import json, sys
 import wsgi
-from catalog import search
+from search import index as search
 with wsgi.app.app_context():
     search.warm_up()
     tk = search.engine().segmenter()

@@ -25,7 +25,7 @@ ADDRESS = {"收货人": "李游客", "手机号": "13900001234", "详细地址":
 def demo_product(live: LiveServer, village: str, name: str = PICKLES) -> dict:
     """The demo product `name` of `village`: id, slug, price, station code."""
     from catalog.models import Product, Village
-    from stations.models import Station
+    from stock.models import Station
 
     with live.app_context() as db:
         row = db.session.execute(
@@ -101,7 +101,7 @@ def order_code_from_url(user: WatchedPage) -> str:
 def order_facts(live: LiveServer, code: str) -> dict:
     """What the database says about an order: status, payment method, shipments by station code."""
     from orders.models import Order, Shipment
-    from stations.models import Station
+    from stock.models import Station
 
     with live.app_context() as db:
         order = db.session.scalar(sa.select(Order).where(Order.code == code))
@@ -202,7 +202,7 @@ def place_order_by_api(live: LiveServer, email: str, product_ids: list[int], *, 
 def income_of_order(live: LiveServer, code: str) -> dict:
     """Ledger entries written for an order's lines: total fen, households, villages."""
     from catalog.models import Village
-    from county.models import IncomeEntry
+    from ledger.models import IncomeEntry
     from orders.models import Order, OrderLine
 
     with live.app_context() as db:
@@ -257,7 +257,7 @@ def shipment_due_yuan(live: LiveServer, shipment_code: str) -> str:
 def village_income_fen(live: LiveServer, village: str) -> int:
     """All ledger entries credited to households of `village` (what the county page must show)."""
     from catalog.models import Village
-    from county.models import IncomeEntry
+    from ledger.models import IncomeEntry
 
     with live.app_context() as db:
         return int(db.session.scalar(

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from catalog.models import Category, Product, ProductImage, Village
 from shop.extensions import db
-from stations.models import Station
+from stock.models import Station
 from tests.factories import make_category, make_household, make_product, make_station, make_township, make_village
 
 SECRET_HEAD_NAME = "欧阳秘密"

@@ -84,7 +84,7 @@ def test_two_simultaneous_submissions_of_one_form_create_one_product(app, commit
 
     def submit(i):
         from shop.auth.models import User
-        from stations.models import Station
+        from stock.models import Station
 
         assisted.create_assisted_product(
             db.session.get(Station, ids[0]),
@@ -100,7 +100,7 @@ def test_two_simultaneous_submissions_of_one_form_create_one_product(app, commit
 
 @requires_postgres
 def test_two_operators_handing_over_one_pick_up_order_at_once_hand_it_over_once(app, committed_db):
-    from county.models import IncomeEntry
+    from ledger.models import IncomeEntry
     from stations.services import fulfilment
 
     db = committed_db
@@ -124,7 +124,7 @@ def test_two_operators_handing_over_one_pick_up_order_at_once_hand_it_over_once(
         if shipment.station_id != stations[0].id:
             fulfilment.apply_action(shipment, "receive", actor=operators[0], now=now_utc())
     code = order.shipments[0].pickup_code
-    from stations.services.cash import outstanding_cash_fen
+    from orders.services.cashbook import outstanding_cash_fen
 
     due = outstanding_cash_fen(fulfilment.live_shipments(order))  # cash on collection, taken at the hand-over
     assert due > 0
@@ -150,7 +150,7 @@ def test_two_operators_handing_over_one_pick_up_order_at_once_hand_it_over_once(
     credited = db.session.scalar(sa.select(sa.func.count(IncomeEntry.id))
                                  .where(IncomeEntry.order_line_id.in_([ln.id for ln in lines])))
     assert credited == 3  # one household per line, credited once
-    from stations.models import CashEntry
+    from orders.models import CashEntry
 
     taken = db.session.scalars(sa.select(CashEntry).where(CashEntry.order_id == order_id)).all()
     assert sum(e.amount_fen for e in taken) == due and {e.station_id for e in taken} == {stations[0].id}

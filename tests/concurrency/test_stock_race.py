@@ -11,7 +11,7 @@ from orders.services.placement import PlacementRequest, place_order
 from shop.db import commit, rollback
 from shop.errors import Conflict
 from shop.timeutil import now_utc
-from stations.models import StockRecord
+from stock.models import StockRecord
 from tests.conftest import requires_postgres
 from tests.factories import make_product, make_station, make_user
 from tests.orders.factories import ADDRESS

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from county.services.ledger import credit_line, reverse_line
+from ledger.services import credit_line, reverse_line
 from shop.db import commit
 from tests.county.factories import make_line, make_order
 from tests.factories import make_category, make_household, make_station, make_user, make_village

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from county.models import BENEFIT_KINDS, IncomeEntry
+from ledger.models import BENEFIT_KINDS, IncomeEntry
 from shop.extensions import db as _db
 from tests.factories import NOW
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from county.models import IncomeEntry
+from ledger.models import IncomeEntry
 from county.payout_models import PayoutLine
 from county.services import cards, payouts
-from county.services.ledger import reverse_line
+from ledger.services import reverse_line
 from shop.db import commit
 from tests.county.conftest import SECRET_NAME
 from tests.county.test_benefit_kinds import _other_kinds

@@ -5,8 +5,8 @@ import threading
 
 import sqlalchemy as sa
 
-from county.models import IncomeEntry
-from county.services.ledger import credit_line, reverse_line
+from ledger.models import IncomeEntry
+from ledger.services import credit_line, reverse_line
 from orders.models import OrderLine
 from shop.db import commit
 from tests.conftest import requires_postgres

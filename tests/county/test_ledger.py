@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from county.models import IncomeEntry
-from county.services.ledger import credit_line, has_credit, household_balance_fen, reverse_line
+from ledger.models import IncomeEntry
+from ledger.services import credit_line, has_credit, household_balance_fen, reverse_line
 from shop.money import split_fen
 from tests.conftest import requires_postgres
 from tests.county.factories import make_line

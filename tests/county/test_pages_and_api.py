@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from catalog.models import BenefitLink, Household, HouseholdStatusChange
-from county.models import IncomeEntry
+from ledger.models import IncomeEntry
 from shop.audit import AuditEntry
 from shop.db import commit
 from shop.money import format_yuan

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from openpyxl import Workbook, load_workbook
 
-from county.models import IncomeEntry
+from ledger.models import IncomeEntry
 from county.payout_models import PayoutBatch, PayoutItem, PayoutLine
 from county.services import payouts
-from county.services.ledger import credit_line, reverse_line
+from ledger.services import credit_line, reverse_line
 from shop.audit import AuditEntry
 from shop.db import commit
 from shop.errors import ValidationError

@@ -12,8 +12,8 @@ from orders.services import payments
 from orders.services.amounts import shipment_due_fen
 from orders.services.expiry import expire_pending_orders
 from orders.services.refunds import approve_refund_request, request_refund
-from shop.extensions import db
-from stations.services import cash, fulfilment
+from orders.services import cashbook as cash
+from stations.services import fulfilment
 from tests.factories import make_household, make_product, make_station, make_user, make_village
 from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture)
 from tests.orders.factories import FakeStripeProvider, make_order
@@ -68,7 +68,7 @@ def test_reconcile_is_clean_after_a_mix_and_lists_a_planted_discrepancy(app, db,
     # pay at station: cash taken early, a line canceled (cash back), the rest picked up, then refunded in cash
     counter = make_order(buyer, [(a, 1), (b, 1)], now=now, payment_method="station_cash", delivery="pickup",
                          pickup_station_id=station.id)
-    cash.confirm_cash(counter.shipments[0], actor=op, now=now)
+    payments.confirm_counter_cash(counter.shipments[0], actor=op, now=now)
     fulfilment.cancel_line(counter.lines[0], actor=op, now=now, reason="缺货")
     _hand_over(counter, op, now)
     req = request_refund(counter, counter.lines[1].id, actor=buyer, now=now, reason="坏了")

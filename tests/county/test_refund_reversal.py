@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from county.models import IncomeEntry
+from ledger.models import IncomeEntry
 from county.services.reconcile import check
 from orders.models import OrderLine, Refund
 from orders.services import payments

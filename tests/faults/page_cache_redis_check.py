@@ -107,8 +107,8 @@ def _warm(node, url) -> None:
 def test_each_node_sees_the_others_invalidations(nodes, committed_db, redis_server):
     from catalog.models import Product
     from shop.extensions import db
-    from stations.models import StockRecord
-    from stations.services.stock import allocate
+    from stock.models import StockRecord
+    from stock.services import allocate
 
     a, b = nodes
     pid, url = _new_product("三江腌菜", 2)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from orders.models import Order, OrderLine, OrderPayment, Shipment
 from shop.db import commit
-from stations.models import StockRecord
+from stock.models import StockRecord
 from tests.factories import PASSWORD, make_product, make_user
 from tests.orders.factories import ADDRESS_JSON
 

@@ -70,7 +70,6 @@ class PrivateRedis:
         assert wait_for(lambda: not self.ping(), 5)
 
     def ping(self) -> bool:
-        import redis
 
         try:
             return bool(self.client(0).ping())

@@ -121,7 +121,7 @@ def test_search_index_updates_join_the_outbox_in_the_changes_transaction(db, bro
     product = make_product(name="南安板鸭1只")
     assert _rows() == []  # nothing before the commit
     commit()
-    assert [(r.task_name, r.args) for r in _rows()] == [("catalog.tasks.reindex_products", [[product.id]])]
+    assert [(r.task_name, r.args) for r in _rows()] == [("search.tasks.reindex_products", [[product.id]])]
 
 
 def test_a_rolled_back_change_leaves_no_task(db, published):

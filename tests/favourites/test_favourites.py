@@ -89,7 +89,7 @@ def test_product_and_listing_pages_share_a_short_link_and_its_qr_code(client, db
 
 def test_the_qr_code_holds_the_short_link(client, db, app):
     from favourites.services import share_url
-    from tourism.qr import qr_data_uri
+    from shop.qr import qr_data_uri
 
     product = make_product()
     commit()

@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from orders.models import Order
-from stations.models import StockRecord
+from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
 from tests.orders.factories import ADDRESS_JSON, make_order
 

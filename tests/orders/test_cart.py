@@ -6,7 +6,7 @@ import re
 import sqlalchemy as sa
 
 from orders.models import Address, Cart, CartLine, Order
-from stations.models import StockRecord
+from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
 
 

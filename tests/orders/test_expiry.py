@@ -11,7 +11,7 @@ from orders.services.expiry import expire_pending_orders
 from orders.tasks import expire_orders
 from shop.db import commit
 from shop.history import history_of
-from stations.models import StockRecord
+from stock.models import StockRecord
 from tests.conftest import requires_postgres
 from tests.factories import make_product, make_user
 from tests.orders.factories import make_order

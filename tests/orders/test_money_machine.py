@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from county.models import IncomeEntry
+from ledger.models import IncomeEntry
 from county.services.reconcile import check
 from orders.models import LineStatus, Order, OrderStatus, Refund, ShipmentStatus
 from orders.services import payments
@@ -26,8 +26,9 @@ from orders.services.amounts import shipment_due_fen
 from orders.services.expiry import expire_pending_orders
 from orders.services.refunds import approve_refund_request, request_refund
 from shop.extensions import db
-from stations.models import CashEntry
-from stations.services import cash, fulfilment
+from orders.models import CashEntry
+from orders.services import cashbook as cash
+from stations.services import fulfilment
 from tests.factories import make_category, make_household, make_product, make_station, make_user, make_village
 from tests.orders.factories import make_order
 
@@ -99,7 +100,7 @@ class MoneyMachine(RuleBasedStateMachine):
                      if s.status in OPEN and cash.taken_entry(s.id) is None]
         shipment = self._pick(shipments, index)
         if shipment is not None:
-            cash.confirm_cash(shipment, actor=self.admin, now=self._tick())
+            payments.confirm_counter_cash(shipment, actor=self.admin, now=self._tick())
 
     @rule(index=st.integers(0, 1000), exact=st.booleans())
     def hand_over(self, index, exact):

@@ -15,7 +15,7 @@ from orders.services.limits import TooManyOpenOrders
 from orders.services.payments import cancel_order
 from shop.db import commit
 from shop.errors import ValidationError
-from stations.models import StockRecord
+from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
 from tests.orders.factories import ADDRESS_JSON, make_order
 
@@ -118,7 +118,8 @@ def test_uncollected_station_cash_pickups_are_canceled_with_stock_released_and_t
 
 
 def test_orders_in_transit_or_paid_at_the_counter_are_not_canceled(db, now, app, monkeypatch):
-    from stations.services import cash, fulfilment
+    from orders.services import payments
+    from stations.services import fulfilment
 
     monkeypatch.setitem(app.config, "PICKUP_UNCOLLECTED_DAYS", 7)
     a, b = make_station(), make_station()
@@ -129,7 +130,7 @@ def test_orders_in_transit_or_paid_at_the_counter_are_not_canceled(db, now, app,
     for action in ("accept", "pack", "ship"):
         fulfilment.apply_action(on_road, action, actor=op_b, now=now)
     paid, _p = _pickup_order(make_user(), [a], old)
-    cash.confirm_cash(paid.shipments[0], actor=op_a, now=now)
+    payments.confirm_counter_cash(paid.shipments[0], actor=op_a, now=now)
     assert expire_uncollected_pickups(now) == []
     fulfilment.apply_action(on_road, "receive", actor=op_a, now=now)  # arrived, still not collected
     assert expire_uncollected_pickups(now) == [moving.code]

@@ -24,7 +24,7 @@ from orders.services.refunds import request_refund
 from shop.db import commit
 from shop.errors import Conflict
 from shop.history import history_of
-from stations.models import StockRecord
+from stock.models import StockRecord
 from tests.factories import make_product, make_user
 from tests.orders.factories import ADDRESS_JSON, event_payload, make_order, signed
 

@@ -12,8 +12,8 @@ from orders.services.placement import PlacementRequest, PriceChanged, place_orde
 from orders.services.shipping import shipping_fen
 from shop.errors import Conflict, ValidationError
 from shop.history import history_of
-from stations.models import StockRecord
-from stations.services.stock import OutOfStock
+from stock.models import StockRecord
+from stock.services import OutOfStock
 from tests.factories import make_household, make_product, make_station, make_user
 from tests.orders.factories import ADDRESS, make_order
 

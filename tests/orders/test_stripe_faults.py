@@ -28,7 +28,7 @@ from orders.providers.stripe import StripeProvider
 from orders.services.payments import refunds_to_retry
 from shop.history import history_of
 from shop.timeutil import now_utc
-from stations.models import StockRecord
+from stock.models import StockRecord
 from tests.factories import make_product, make_user
 from tests.orders.factories import ADDRESS_JSON, event_payload, signed
 from tests.orders.stripe_faults import DeadPort, LossyStripeProxy, SilentServer

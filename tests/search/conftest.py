@@ -7,7 +7,7 @@ import pytest
 @pytest.fixture(scope="session")
 def jieba_loaded():
     """jieba + user dictionary, loaded once for the whole session (about 1 s)."""
-    from catalog import search
+    from search import index as search
 
     search.writer_segmenter()
     return True
@@ -16,7 +16,7 @@ def jieba_loaded():
 @pytest.fixture
 def index_dir(app, tmp_path, jieba_loaded):
     """A real, empty Whoosh index location for this test (built on first use)."""
-    from catalog import search
+    from search import index as search
 
     old = app.config["SEARCH_INDEX_DIR"]
     path = tmp_path / "index"

@@ -24,7 +24,7 @@ def make_app():
 
 
 def init(app) -> None:
-    from catalog.search import rebuild
+    from search.index import rebuild
     from shop.db import commit
     from shop.schema import create_schema
     from tests.factories import make_product

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog import search
+from search import index as search
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""catalog.pinyin: the index writer saves the pinyin readers need; readers search and highlight
+"""search.pinyin: the index writer saves the pinyin readers need; readers search and highlight
 pinyin queries from that table, without pypinyin."""
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from catalog import pinyin, search
+from search import index as search
+from search import pinyin
 from shop.db import commit
 from tests.factories import make_product
 from tests.search.factories import make_place

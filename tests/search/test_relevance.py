@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog import search
+from search import index as search
 from shop.db import commit
 from tests.factories import make_product
 
@@ -70,7 +70,7 @@ def demo(app, db):
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     from catalog.models import Product
-    from stations.models import Station
+    from stock.models import Station
     from shop.extensions import db as _db
 
     station = _db.session.scalars(_db.select(Station).order_by(Station.id)).first()

@@ -1,4 +1,4 @@
-"""Scale-out path (see catalog/search.py): two web processes share one SEARCH_INDEX_DIR. A write made
+"""Scale-out path (see search/index.py): two web processes share one SEARCH_INDEX_DIR. A write made
 through one is seen by the other's already-open searcher, without a restart."""
 from __future__ import annotations
 

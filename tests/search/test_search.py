@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from catalog import search
+from search import index as search
 from catalog.models import ApprovalStatus, Product
 from shop.db import commit
 from tests.factories import make_category, make_product
@@ -181,7 +181,7 @@ def test_first_search_without_an_index_builds_it(shop_products, index_dir):
 
 
 def test_schedule_reindex_updates_after_commit_only(shop_products):
-    from catalog.tasks import schedule_reindex
+    from search.tasks import schedule_reindex
     from shop.extensions import db
 
     pid = shop_products["yancai"].id
@@ -329,7 +329,8 @@ def test_cached_search_pages_follow_the_index(shop_products, client, page_cache_
 def test_search_page_fast_path_agrees_with_the_exact_path(shop_products):
     """Index-side ranking, count and facets (one page re-checked in the database) give what the
     database gives for the index's hits."""
-    from catalog.services import ProductFilter, list_products, product_facets, search_products, search_ranked_ids
+    from catalog.services import ProductFilter, list_products
+    from search.services import product_facets, search_products, search_ranked_ids
 
     p = shop_products
     for kwargs in [dict(q="大米"), dict(q="大米", max_fen=5000), dict(q="大米", min_fen=5000),
@@ -347,7 +348,8 @@ def test_search_page_fast_path_agrees_with_the_exact_path(shop_products):
 
 
 def test_search_page_counts_come_from_the_database_when_the_index_is_stale(shop_products):
-    from catalog.services import ProductFilter, search_products
+    from catalog.services import ProductFilter
+    from search.services import search_products
     from shop.extensions import db
 
     rice_a = shop_products["rice_a"]

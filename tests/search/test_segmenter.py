@@ -1,4 +1,4 @@
-"""catalog.segmenter: queries are cut with a jieba Tokenizer whose dictionary is the index's own
+"""search.segmenter: queries are cut with a jieba Tokenizer whose dictionary is the index's own
 vocabulary (public jieba API); they find what the same queries cut with jieba's full dictionary find."""
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from catalog import search, segmenter
+from search import index as search
+from search import segmenter
 
 NAMES = ["三江腌菜500克", "三江腌菜礼盒2斤", "南安板鸭1只", "鄱阳湖藜蒿1斤", "土鸡蛋30枚", "A级优质大米10kg",
          "富硒大米5斤", "桃花村有机鲜无花果家庭装", "农家霉豆腐400克", "红颜草莓2斤", "网箱黄鳝1斤"]

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 
-from catalog import search
+from search import index as search
 from shop.db import commit
 from tests.conftest import requires_postgres
 from tests.factories import make_product
@@ -57,7 +56,7 @@ def test_a_writer_waits_for_a_held_index_lock_instead_of_failing(tmp_path, jieba
 
 @requires_postgres
 def test_two_racing_product_updates_through_the_task_both_land(app, committed_db, index_dir):
-    from catalog.tasks import reindex_products
+    from search.tasks import reindex_products
 
     _v1, s1 = make_place("柳溪村", "三江镇")
     a = make_product(name="三江腌菜", station=s1)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from catalog import search
+from search import index as search
 from shop.db import commit
 from tests.factories import make_product
 from tests.faults.services import forget_pools
@@ -61,7 +61,7 @@ def test_an_index_update_happens_through_a_real_worker_on_the_search_queue(app, 
     search.rebuild()
     with start_worker(redis_celery, pool="solo", concurrency=1, queues=["search"], perform_ping_check=False,
                       loglevel="WARNING", shutdown_timeout=10):
-        commit()  # the after-commit hook publishes catalog.tasks.reindex_products to the "search" queue
+        commit()  # the after-commit hook publishes search.tasks.reindex_products to the "search" queue
         product = make_product(name="南安板鸭1只", station=station)
         assert search.search_product_ids("板鸭") == []  # nothing indexed in this process before the commit
         commit()

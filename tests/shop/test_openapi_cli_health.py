@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from catalog.models import BenefitLink, Household, Product, ProductImage, Village
 from shop.auth.models import User
 from shop.extensions import db as _db
-from stations.models import Station
+from stock.models import Station
 
 _CONVERTER = re.compile(r"<(?:[a-z_]+(?:\([^)]*\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
 

@@ -47,13 +47,13 @@ def _generation():
 
 
 def _record_id(db, product) -> int:
-    from stations.models import StockRecord
+    from stock.models import StockRecord
 
     return db.session.scalar(sa.select(StockRecord.id).where(StockRecord.product_id == product.id))
 
 
 def _record(db, product):
-    from stations.models import StockRecord
+    from stock.models import StockRecord
 
     return db.session.scalar(sa.select(StockRecord).where(StockRecord.product_id == product.id))
 
@@ -152,7 +152,7 @@ def test_price_change_shows_new_price_on_next_request(client, db, cache_on):
 
 
 def test_stock_allocated_at_checkout_shows_sold_out(client, db, cache_on):
-    from stations.services.stock import allocate
+    from stock.services import allocate
 
     product = make_product(stock=2)
     commit()
@@ -163,7 +163,7 @@ def test_stock_allocated_at_checkout_shows_sold_out(client, db, cache_on):
 
 
 def test_stock_correction_and_receipt_update_badge(client, db, cache_on, now):
-    from stations.services.stock import correct_stock, receive_stock
+    from stock.services import correct_stock, receive_stock
 
     product = make_product(stock=3)
     actor = make_user(role="admin")
@@ -179,7 +179,7 @@ def test_stock_correction_and_receipt_update_badge(client, db, cache_on, now):
 
 
 def test_cancelled_allocation_and_hand_over_update_badge(client, db, cache_on, now):
-    from stations.services.stock import allocate, cancel_allocation, consume_allocation
+    from stock.services import allocate, cancel_allocation, consume_allocation
 
     product = make_product(stock=1)
     actor = make_user(role="admin")
@@ -223,7 +223,7 @@ def test_a_404_is_never_cached(client, db, cache_on):
 
 
 def test_checkout_allocation_invalidates_only_the_pages_showing_that_product(client, db, cache_on):
-    from stations.services.stock import allocate
+    from stock.services import allocate
 
     sold = make_product(name="三江腌菜", stock=1)
     other = make_product(name="无花果", stock=9)
@@ -284,7 +284,7 @@ def test_price_change_is_global(client, db, cache_on):
 
 
 def test_undeclared_core_update_falls_back_to_a_global_bump(client, db, cache_on):
-    from stations.models import StockRecord
+    from stock.models import StockRecord
 
     product = make_product(stock=3)
     commit()
@@ -422,7 +422,7 @@ def test_paths_and_kinds_are_part_of_the_key():
 # --- the public JSON API ---------------------------------------------------------------------
 
 def test_the_api_product_list_and_detail_are_cached_and_never_stale(client, db, cache_on):
-    from stations.services.stock import allocate
+    from stock.services import allocate
 
     eggs = make_product(name="土鸡蛋", price_fen=1500, stock=5)
     rice = make_product(name="富硒大米", price_fen=3000, stock=5)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.cli import run_command
 
-from county.models import IncomeEntry
+from ledger.models import IncomeEntry
 from shop.db import commit
 from shop.scheduler import Scheduler, start, wanted
 from shop.timeutil import local_date, now_utc

@@ -13,7 +13,7 @@ from orders.models import Order, OrderLine, OrderPayment, Shipment
 from shop.codes import new_order_code, new_secret
 from shop.extensions import db
 from shop.history import record_status
-from stations.services.stock import allocate
+from stock.services import allocate
 from tests.factories import NOW, make_user
 
 _seq = itertools.count(1)

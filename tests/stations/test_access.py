@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from orders.models import Shipment
-from stations.models import StockMovement
+from stock.models import StockMovement
 from tests.stations.factories import make_order
 
 # (method, url template, json body or form data, api?)
@@ -102,7 +102,7 @@ def test_admin_may_pick_any_station(db, world, client, auth, api_token):
     auth.login(world.admin)
     body = client.get(f"/station/?station={world.b.station.code}").get_data(as_text=True)
     assert order.shipments[0].code in body
-    assert client.get(f"/station/?station=NOPE").status_code == 404
+    assert client.get("/station/?station=NOPE").status_code == 404
 
 
 def test_api_lists_only_the_stations_shipments_filtered_by_status(db, world, client, api_token):

@@ -12,8 +12,8 @@ from PIL import Image
 from catalog.images import ImageRejected, check_image
 from catalog.models import BenefitLink, Product, ProductImage
 from shop.once import new_form_token
-from stations.models import StockMovement
-from stations.services.stock import movements_total
+from stock.models import StockMovement
+from stock.services import movements_total
 from tests.stations.factories import image_bytes
 
 

@@ -7,15 +7,17 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from county.models import IncomeEntry
+from ledger.models import IncomeEntry
 from orders.models import LineStatus, OrderStatus, PaymentState, Refund, ShipmentStatus
 from orders.services.amounts import order_due_fen
 from shop.db import commit
 from shop.errors import Conflict, ValidationError
 from shop.schema import AppendOnlyError
 from shop.timeutil import local_date
-from stations.models import CashClose, CashEntry
-from stations.services import cash, fulfilment
+from orders.models import CashClose, CashEntry
+from orders.services import cashbook as cash
+from orders.services import payments
+from stations.services import fulfilment
 from tests.conftest import requires_postgres
 from tests.factories import make_product, make_station, make_user
 from tests.stations.factories import PICKUP_CODE, make_order
@@ -112,7 +114,7 @@ def test_partial_cancellation_of_a_three_station_cash_order_leaves_the_payment_p
     by_station = {s.station_id: s for s in order.shipments}
     first, second, last = by_station[world.a.station.id], by_station[world.b.station.id], by_station[third.station_id]
     for shipment in (first, second):
-        cash.confirm_cash(shipment, actor=world.a.operator, now=now)
+        payments.confirm_counter_cash(shipment, actor=world.a.operator, now=now)
     assert order.payments[0].state != PaymentState.CONFIRMED
     # the entries are in the chosen station's book: it is the one that takes the cash
     assert {e.station_id for e in _entries(db)} == {world.a.station.id}
@@ -197,7 +199,7 @@ def test_cash_taken_before_hand_over_goes_back_when_lines_are_canceled(db, world
     second = make_product(price_fen=3333, stock=5, station=world.a.station)
     order = make_order([(world.a.product, 1), (second, 2)], delivery="pickup", payment_method="station_cash")
     shipment = order.shipments[0]
-    cash.confirm_cash(shipment, actor=world.a.operator, now=now)
+    payments.confirm_counter_cash(shipment, actor=world.a.operator, now=now)
     assert order.payments[0].state == PaymentState.CONFIRMED
     fulfilment.cancel_line(order.lines[0], actor=world.a.operator, now=now, reason="缺货")
     fulfilment.cancel_line(order.lines[1], actor=world.a.operator, now=now, reason="缺货")
@@ -211,7 +213,7 @@ def test_buyer_cancelling_a_cash_order_gets_the_cash_back_from_the_till(db, worl
     from orders.services.payments import cancel_order
 
     order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer)
-    cash.confirm_cash(order.shipments[0], actor=world.a.operator, now=now)
+    payments.confirm_counter_cash(order.shipments[0], actor=world.a.operator, now=now)
     cancel_order(order, actor=world.buyer, now=now, reason="不要了")
     assert [e.kind for e in _entries(db)] == ["station_cash", "refund"]
     assert order.payments[0].state == PaymentState.REFUNDED
@@ -223,7 +225,7 @@ def test_daily_close_records_the_difference_and_a_closed_day_refuses_every_chang
     op = world.a.operator
     day = local_date(now)
     order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash")
-    cash.confirm_cash(order.shipments[0], actor=op, now=now)
+    payments.confirm_counter_cash(order.shipments[0], actor=op, now=now)
     cash.remit(station_id, 1000, actor=op, now=now, note="交平台")
     book = cash.day_book(station_id, day)
     assert (book.opening_fen, book.expected_fen, book.closed) == (0, 2333, False)
@@ -253,7 +255,7 @@ def test_an_event_after_the_close_goes_into_the_next_open_day(db, world, now):
     day = local_date(now)
     cash.close_day(station_id, day, counted_fen=0, actor=op, now=now)
     order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash")
-    cash.confirm_cash(order.shipments[0], actor=op, now=now + timedelta(hours=1))
+    payments.confirm_counter_cash(order.shipments[0], actor=op, now=now + timedelta(hours=1))
     (entry,) = _entries(db)
     assert entry.business_date == day + timedelta(days=1)
     assert cash.day_book(station_id, day).entries == []
@@ -262,7 +264,7 @@ def test_an_event_after_the_close_goes_into_the_next_open_day(db, world, now):
 
 def test_cashbook_api_for_the_station_operator_only(db, world, now, client, api_token):
     order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash")
-    cash.confirm_cash(order.shipments[0], actor=world.a.operator, now=now)
+    payments.confirm_counter_cash(order.shipments[0], actor=world.a.operator, now=now)
     commit()
     day = local_date(now).isoformat()
     url = f"/api/v1/stations/{world.a.station.id}/cashbook"

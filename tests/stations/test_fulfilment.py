@@ -4,14 +4,14 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from county.models import IncomeEntry
+from ledger.models import IncomeEntry
 from orders.models import LineStatus, OrderStatus, Refund, ShipmentStatus
 from shop.errors import Conflict, IllegalTransition, ValidationError
 from shop.history import history_of
 from shop.money import apply_bps, split_fen
-from stations.models import StockMovement, StockRecord
+from stock.models import StockMovement, StockRecord
 from stations.services import fulfilment
-from stations.services.stock import movements_total
+from stock.services import movements_total
 from tests.stations.factories import PICKUP_CODE, make_order
 
 
@@ -158,7 +158,7 @@ def test_station_cash_must_be_confirmed_before_pickup(db, world, now):
     _order, shipment = _ready_pickup(world, now, payment_method="station_cash")
     with pytest.raises(Conflict):
         fulfilment.hand_over_pickup(shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now)
-    from stations.services.cash import cash_summary, confirm_cash
+    from orders.services.cashbook import cash_summary, confirm_cash
 
     confirm_cash(shipment, actor=world.a.operator, now=now)
     with pytest.raises(Conflict):
@@ -173,7 +173,7 @@ def test_station_cash_must_be_confirmed_before_pickup(db, world, now):
 
 
 def test_card_orders_have_no_cash_to_confirm(db, world, now):
-    from stations.services.cash import confirm_cash
+    from orders.services.payments import confirm_counter_cash as confirm_cash
 
     order = make_order([(world.a.product, 1)])
     with pytest.raises(Conflict):

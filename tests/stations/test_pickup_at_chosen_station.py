@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from county.models import IncomeEntry
+from ledger.models import IncomeEntry
 from orders.models import OrderStatus, ShipmentStatus
 from shop.db import commit
 from shop.errors import Conflict
@@ -226,7 +226,7 @@ def test_a_shipment_already_on_its_own_shelf_before_the_rule_is_handed_over_ther
 
 
 def _allocated(product) -> int:
-    from stations.models import StockRecord
+    from stock.models import StockRecord
 
     database.session.expire_all()
     return database.session.scalar(sa.select(StockRecord.allocated).where(StockRecord.product_id == product.id))

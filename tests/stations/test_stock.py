@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from shop.errors import Conflict, ValidationError
-from stations.models import StockMovement, StockRecord
+from stock.models import StockMovement, StockRecord
 from stations.services import fulfilment
-from stations.services.stock import correct_stock, movements_total, receive_stock, set_on_hand
+from stock.services import correct_stock, movements_total, receive_stock, set_on_hand
 from tests.conftest import requires_postgres
 from tests.stations.factories import make_order
 
@@ -89,7 +89,7 @@ def test_api_patch_sets_stock_as_a_correction_with_reason(db, world, client, api
 def test_concurrent_sale_and_correction_do_not_lose_an_update(committed_db, app):
     """A checkout allocating and an operator setting a counted stock, at the same time, many times."""
     from shop.db import commit
-    from stations.services.stock import allocate
+    from stock.services import allocate
     from tests.factories import make_product, make_user
 
     with app.app_context():
@@ -151,7 +151,7 @@ def test_two_operators_handing_over_at_once_consume_and_credit_once(committed_db
     """Both click "deliver" on the same shipment: one wins, the other is refused; stock and income once."""
     from datetime import datetime, timezone
 
-    from county.models import IncomeEntry
+    from ledger.models import IncomeEntry
     from orders.models import Shipment
     from shop.auth.models import User
     from shop.db import commit, rollback

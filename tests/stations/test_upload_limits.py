@@ -13,7 +13,7 @@ from PIL import Image
 
 from catalog.images import check_image
 from catalog.models import Product, ProductImage
-from stations.models import StockMovement
+from stock.models import StockMovement
 from tests.stations.factories import image_bytes
 from tests.stations.test_assisted import _form
 

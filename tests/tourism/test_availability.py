@@ -2,7 +2,6 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from shop.extensions import db
 from tests.tourism.factories import make_booking, make_listing, make_session
 from tourism.models import BookingStatus, Closure, Holiday
 from tourism.services.availability import (

@@ -295,7 +295,7 @@ def test_check_in_needs_the_right_code_and_the_host(db, now):
 
 
 def test_complete_stays_after_checkout_date_and_credits_the_households(db, now):
-    from county.models import IncomeEntry
+    from ledger.models import IncomeEntry
 
     host = make_user(role="host")
     h1, h2 = make_household(), make_household()

@@ -10,7 +10,7 @@ from shop.db import commit
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
 from tests.tourism.factories import make_booking, make_listing
-from tourism.qr import qr_png
+from shop.qr import qr_png
 
 
 def _sent(monkeypatch) -> list:
@@ -60,20 +60,26 @@ def test_the_confirmation_mail_follows_the_guests_language(db, monkeypatch):
     assert "Your booking is confirmed." in text and "482913" in text and "您的预订" not in text
 
 
-def test_the_qr_code_is_the_image_qrcode_itself_draws():
-    """qr_png scales one pixel per module instead of drawing each module: same pixels, same size."""
+def test_the_qr_code_is_a_png_of_whole_modules_with_a_white_quiet_zone():
+    """qr_png: a black-and-white PNG, BOX pixels per module, BORDER modules of white around, and a
+    longer text needs a larger code (the code holds the text, not a fixed picture)."""
     import io
 
-    import qrcode
     from PIL import Image
 
-    from tourism.qr import BORDER, BOX
+    from shop.qr import BORDER, BOX
 
+    sizes = []
     for text in ("UYYSNHWL-S-1:482913", "A" * 60 + ":000001"):
-        code = qrcode.QRCode(box_size=BOX, border=BORDER, mask_pattern=0)
-        code.add_data(text)
-        code.make(fit=True)
-        reference = code.make_image().get_image()
-        ours = Image.open(io.BytesIO(qr_png(text)))
-        assert ours.mode == reference.mode == "1" and ours.size == reference.size
-        assert ours.tobytes() == reference.tobytes()
+        image = Image.open(io.BytesIO(qr_png(text))).convert("L")
+        width, height = image.size
+        assert width == height and width % BOX == 0
+        modules = width // BOX
+        assert (modules - 2 * BORDER - 17) % 4 == 0  # a QR version's side is 17 + 4 v modules
+        quiet = BORDER * BOX
+        for x in range(width):
+            for y in list(range(quiet)) + list(range(height - quiet, height)):
+                assert image.getpixel((x, y)) == 255 and image.getpixel((y, x)) == 255
+        assert image.getpixel((quiet, quiet)) == 0  # the finder pattern's dark corner
+        sizes.append(width)
+    assert sizes[0] < sizes[1]

@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 from orders.models import Order, Refund
 from orders.services.payments import confirm_payment
-from shop.extensions import db
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_product, make_user
 from tests.orders.factories import make_order

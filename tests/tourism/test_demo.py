@@ -2,7 +2,6 @@ from shop.timeutil import now_utc
 from tests.factories import make_user, make_village
 import sqlalchemy as sa
 
-from shop.extensions import db
 from tourism import demo
 from tourism.models import Listing, Session
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from county.models import IncomeEntry
+from ledger.models import IncomeEntry
 from county.services.reconcile import check
 from orders.services import payments
 from shop.db import commit

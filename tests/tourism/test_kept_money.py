@@ -9,8 +9,8 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from county.models import IncomeEntry
-from county.services.ledger import KEPT_NO_SHOW, credit_kept
+from ledger.models import IncomeEntry
+from ledger.services import KEPT_NO_SHOW, credit_kept
 from county.services.reconcile import check
 from county.services.reports import income_by
 from orders.models import OrderLine, Refund

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from shop.extensions import db
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
 from tests.tourism.factories import make_listing, make_session

@@ -2,7 +2,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from shop.extensions import db
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
 from tests.tourism.factories import make_booking, make_listing

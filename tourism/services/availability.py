@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from orders.providers import card_payments_enabled
 from shop.db import statement
 from shop.extensions import db
 from shop.timeutil import local_date, local_midnight_utc
@@ -75,7 +76,6 @@ def stay_availability(unit_type: UnitType, start: date, end: date, *, now: datet
 @dataclass
 class StayCheck:
     """What a stay hold needs to know once the unit type is locked (`stay_hold_check`)."""
-
     free: dict[date, int]
     holidays: set[date]
     #: Candidate confirmation codes another active booking of the listing already uses.
@@ -229,8 +229,6 @@ def payment_methods(listing: Listing) -> tuple[str, ...]:
     (at the gate, on arrival) when the host allows it, and always for tickets and experiences when
     there is no card payment (the embedded default). Empty: it cannot be booked, and nothing of it
     is shown as available."""
-    from orders.providers import card_payments_enabled
-
     card = card_payments_enabled()
     methods = ("card",) if card else ()
     if listing.pay_on_arrival or (not card and listing.kind in (ListingKind.TICKET, ListingKind.EXPERIENCE)):

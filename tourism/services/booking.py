@@ -19,6 +19,14 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
+from catalog.models import BenefitLink
+from ledger.services import credit_line
+from orders.models import LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
+from orders.providers import ProviderError
+from orders.providers import card_payments_enabled as enabled
+from orders.services.payments import cancel_order, refund_payment, start_payment
+from shop.auth.models import User
+from shop.celery import enqueue_after_commit
 from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret
 from shop.db import statement
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
@@ -36,6 +44,7 @@ from tourism.services.availability import (
     ticket_availability,
 )
 from tourism.services.pricing import per_person_total_fen, stay_total_fen
+from tourism.services.host_cash import take_arrival_cash
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +101,6 @@ def _check_pay_on_arrival_limits(req: "BookingRequest", listing: Listing, check_
 
     The account's row is locked first, so two bookings of one account at once count each other.
     """
-    from shop.auth.models import User
-
     config = current_app.config
     max_nights = int(config.get("PAY_ON_ARRIVAL_MAX_NIGHTS", 7))
     max_units = int(config.get("PAY_ON_ARRIVAL_MAX_UNITS", 2))
@@ -296,7 +303,6 @@ def hold_booking(req: BookingRequest, *, user, now: datetime, code: str | None =
 
 
 def benefit_split_for_listing(listing_id: int) -> list[dict]:
-    from catalog.models import BenefitLink
 
     rows = db.session.execute(
         sa.select(BenefitLink.household_id, BenefitLink.weight)
@@ -324,8 +330,6 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     bookings, closures, holidays and confirmation codes in one read (`stay_hold_check`); one
     INSERT per table (order, booking, line, payment), then the status events.
     """
-    from orders.models import LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
-
     if not req.pay_on_arrival and not card_payments_enabled():
         raise ValidationError(_("暂不支持在线支付，请选择到店支付"),
                               fields={"payment_method": "card payments are not available"})
@@ -415,15 +419,11 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     db.session.flush()
     if confirm:
         from shop.celery import enqueue_after_commit
-        from tourism.tasks import send_booking_mail
-
-        enqueue_after_commit(send_booking_mail, booking.id)  # as confirm_booking: through the outbox
+        enqueue_after_commit("tourism.tasks.send_booking_mail", booking.id)  # as confirm_booking: through the outbox
     return booking
 
 
 def card_payments_enabled() -> bool:
-    from orders.providers import card_payments_enabled as enabled
-
     return enabled()
 
 
@@ -432,9 +432,6 @@ def start_card_payment(order, *, now: datetime, actor=None):
 
     A provider outage is not fatal: the booking stays held and the order page offers to retry.
     """
-    from orders.providers import ProviderError
-    from orders.services.payments import start_payment
-
     try:
         return start_payment(order.payments[-1], now=now)
     except (ProviderError, ValidationError, Conflict) as exc:
@@ -474,10 +471,7 @@ def confirm_booking(booking: Booking, *, actor=None, now: datetime, note: str = 
     booking.confirmed_at = now
     booking.expires_at = None
     db.session.flush()
-    from shop.celery import enqueue_after_commit
-    from tourism.tasks import send_booking_mail
-
-    enqueue_after_commit(send_booking_mail, booking.id)  # the outbox: kept if Redis is down
+    enqueue_after_commit("tourism.tasks.send_booking_mail", booking.id)  # the outbox: kept if Redis is down
     return booking
 
 
@@ -527,9 +521,6 @@ def on_order_paid(order, *, now: datetime) -> bool:
 
 def _refund_unconfirmed(order, *, now: datetime) -> None:
     """The money for bookings that could not be confirmed goes back (through refund_payment)."""
-    from orders.models import LineStatus, OrderStatus, PaymentState
-    from orders.services.payments import refund_payment
-
     payment = next((p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
     for line in _booking_lines(order):
         booking = db.session.get(Booking, line.booking_id)
@@ -632,7 +623,6 @@ def cancel_quote(booking: Booking, *, now: datetime) -> CancelQuote:
 
 
 def _lock_order(order_id: int):
-    from orders.models import Order
 
     return db.session.execute(
         sa.select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
@@ -646,9 +636,6 @@ def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
     (held, or pay on arrival) cancels its order through `cancel_order`; a paid one is refunded with
     `refund_payment` for the amount the policy returns (the fee stays with the order).
     """
-    from orders.models import LineStatus, OrderStatus, PaymentState
-    from orders.services.payments import cancel_order, refund_payment
-
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
     if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
@@ -674,7 +661,7 @@ def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
     if line is not None and line.status == LineStatus.OPEN:
         line.status = LineStatus.REFUNDED if quote.refund_fen > 0 else LineStatus.CANCELED
     if line is not None and quote.fee_fen > 0:
-        from county.services.ledger import KEPT_LATE_CANCEL, credit_kept
+        from ledger.services import KEPT_LATE_CANCEL, credit_kept
 
         credit_kept(line, amount_fen=kept_fen(booking, payment), ref=KEPT_LATE_CANCEL, now=now)
     if quote.fee_fen == 0 and all(l.status != LineStatus.OPEN for l in order.lines) \
@@ -691,8 +678,6 @@ def cancel_order_bookings(order, *, actor, now: datetime) -> bool:
     order's bookings were canceled here; False when it has none still to come (the caller then
     cancels the order as any other). An order whose booking is over but whose payment was kept
     (a cancellation fee) cannot be canceled again for the rest of the money."""
-    from orders.models import PaymentState
-
     lines = _booking_lines(order)
     if not lines:
         return False
@@ -730,7 +715,6 @@ def check_in_booking(booking: Booking, confirmation_code: str, *, actor, now: da
         raise IllegalTransition(_("只有已确认的预订才能办理入住"), fields={"status": booking.status})
     if not (booking.check_in_date <= today < booking.check_out_date):
         raise Conflict(_("只能在预订日期内办理入住"), code="not_arrival_day")
-    from tourism.services.host_cash import take_arrival_cash
 
     taken = take_arrival_cash(booking, cash_received_fen, actor=actor, now=now)  # refused before any change
     transition(booking, BookingStatus.CHECKED_IN, actor=actor, now=now)
@@ -784,9 +768,6 @@ def _upcoming_with_code(host, code: str, today) -> Booking | None:
 def host_cancel_booking(booking: Booking, *, actor, now: datetime) -> Booking:
     """The host releases an unpaid pay-on-arrival booking (nothing was paid, so nothing to refund);
     the guest is told by e-mail. A booking paid online is the guest's: the host cannot cancel it."""
-    from orders.models import OrderStatus, PaymentState
-    from orders.services.payments import cancel_order
-
     if not is_host_of(actor, booking.listing):
         raise NotFound(_("预订不存在"))
     order = _lock_order(booking.order_id) if booking.order_id else None
@@ -807,18 +788,12 @@ def host_cancel_booking(booking: Booking, *, actor, now: datetime) -> Booking:
 
 
 def _tell_guest_canceled(booking: Booking, why: str) -> None:
-    from shop.celery import enqueue_after_commit
-    from tourism.tasks import send_booking_canceled_mail
-
-    enqueue_after_commit(send_booking_canceled_mail, booking.id, why)
+    enqueue_after_commit("tourism.tasks.send_booking_canceled_mail", booking.id, why)
 
 
 def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
     """The guest did not come. A card payment is kept (policy: no-shows are not refunded); an
     unpaid pay-on-arrival order is canceled so it does not wait for cash forever."""
-    from orders.models import OrderStatus, PaymentState
-    from orders.services.payments import cancel_order
-
     if not is_host_of(actor, booking.listing):
         raise NotFound(_("预订不存在"))
     order = _lock_order(booking.order_id) if booking.order_id else None
@@ -833,7 +808,7 @@ def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
     _tell_guest_canceled(booking, "no_show")
     line = None if order is None else next((l for l in order.lines if l.booking_id == booking.id), None)
     if payment is not None and line is not None:
-        from county.services.ledger import KEPT_NO_SHOW, credit_kept
+        from ledger.services import KEPT_NO_SHOW, credit_kept
 
         credit_kept(line, amount_fen=kept_fen(booking, payment), ref=KEPT_NO_SHOW, now=now)
     db.session.flush()
@@ -846,8 +821,6 @@ def kept_fen(booking: Booking, payment) -> int:
     Only a captured payment counts (a card payment confirmed, or cash taken); a pay-on-arrival
     booking that was never paid keeps nothing, whatever its policy says.
     """
-    from orders.models import PaymentState
-
     if payment is None or payment.state not in (PaymentState.CONFIRMED, PaymentState.REFUNDED):
         return 0
     return max(0, min(booking.total_fen, payment.amount_fen) - booking.refunded_fen)
@@ -860,9 +833,6 @@ def refund_kept(booking: Booking, *, actor, now: datetime, reason: str = "") -> 
     sale's (`orders.services.payments.reverse_refunded_credit`, once per refund). Returns the
     refunded fen; 0 when nothing is kept.
     """
-    from orders.models import PaymentState
-    from orders.services.payments import refund_payment
-
     if not is_host_of(actor, booking.listing):
         raise NotFound(_("预订不存在"))
     order = _lock_order(booking.order_id) if booking.order_id else None
@@ -908,10 +878,6 @@ def complete_stays(now: datetime) -> int:
 def _credit_booking(booking: Booking, *, now: datetime) -> None:
     """Credit the booking's order line to the linked households (county ledger; idempotent), when
     its money was received (a card payment captured, or the cash in the host's book)."""
-    from county.services.ledger import credit_line
-    from orders.models import LineStatus
-
-    from orders.models import PaymentState
 
     if booking.order is None:
         return

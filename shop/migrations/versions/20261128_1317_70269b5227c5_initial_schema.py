@@ -727,7 +727,7 @@ def upgrade():
 
     # ### end Alembic commands ###
     if op.get_bind().dialect.name == "postgresql":
-        # the income ledger is append-only, even for raw SQL (see county/models.py)
+        # the income ledger is append-only, even for raw SQL (see ledger/models.py)
         op.execute("""
 CREATE OR REPLACE FUNCTION income_entries_append_only() RETURNS trigger AS $$
 BEGIN

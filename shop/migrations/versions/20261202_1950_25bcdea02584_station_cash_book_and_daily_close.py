@@ -1,6 +1,6 @@
 """station cash book and daily close
 
-The cash book (`stations.models.CashEntry`) and its daily closes are append-only like the income
+The cash book (`orders.models.CashEntry`) and its daily closes are append-only like the income
 ledger (`shop.schema.append_only`); on PostgreSQL triggers refuse UPDATE/DELETE on both and any entry
 written into a closed day.
 
@@ -13,7 +13,30 @@ from alembic import op
 import sqlalchemy as sa
 
 from shop.schema import append_only_ddl
-from stations.models import CASH_DAY_CLOSED_DDL
+
+# the trigger as it was at this revision (a migration never imports application code)
+CASH_DAY_CLOSED_DDL = (
+    "cash_entries_closed_day",
+    """
+CREATE OR REPLACE FUNCTION cash_entries_closed_day() RETURNS trigger AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM cash_closes WHERE station_id = NEW.station_id
+               AND business_date = NEW.business_date) THEN
+        RAISE EXCEPTION 'cash book of station % is closed for %', NEW.station_id, NEW.business_date
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS cash_entries_closed_day ON cash_entries;
+CREATE TRIGGER cash_entries_closed_day BEFORE INSERT ON cash_entries
+    FOR EACH ROW EXECUTE FUNCTION cash_entries_closed_day();
+""",
+    """
+DROP TRIGGER IF EXISTS cash_entries_closed_day ON cash_entries;
+DROP FUNCTION IF EXISTS cash_entries_closed_day();
+""",
+)
 
 PG_DDL = [append_only_ddl("cash_entries"), append_only_ddl("cash_closes"), CASH_DAY_CLOSED_DDL]
 

@@ -1,6 +1,6 @@
 """The household income ledger: credit a sold line to its households, reverse it on refunds.
 
-Entries are append-only (model guard in `county.models`, trigger on PostgreSQL). A balance is always
+Entries are append-only (model guard in `ledger.models`, trigger on PostgreSQL). A balance is always
 a SUM over entries. Crediting is idempotent three times over: a look-up before writing, an
 `INSERT ... ON CONFLICT DO NOTHING` against the unique (order_line_id, household_id, kind, ref), and
 the constraint itself.
@@ -18,7 +18,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from county.models import BenefitKind, IncomeEntry, IncomeKind
+from ledger.models import BenefitKind, IncomeEntry, IncomeKind
 from shop.extensions import db
 from shop.money import apply_bps, split_fen
 from shop.timeutil import local_date
@@ -208,10 +208,10 @@ def reverse_line(line, *, now: datetime, amount_fen: int | None = None, ref: str
     if ref is None:
         ref = "full" if amount_fen is None else f"part:{int(amount_fen)}"
     ref = str(ref)[:40]
-    # serialise reversals of one line (two partial refunds at once must not both see the full credit)
-    from orders.models import OrderLine
-
-    db.session.execute(sa.select(OrderLine.id).where(OrderLine.id == line.id).with_for_update())
+    # serialise reversals of one line (two partial refunds at once must not both see the full credit):
+    # lock the line's row through its own mapped class (the ledger does not import orders)
+    line_class = type(line)
+    db.session.execute(sa.select(line_class.id).where(line_class.id == line.id).with_for_update())
     if db.session.scalar(
         db.select(sa.func.count()).select_from(IncomeEntry).where(
             IncomeEntry.order_line_id == line.id, IncomeEntry.kind == IncomeKind.REVERSAL, IncomeEntry.ref == ref

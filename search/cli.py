@@ -4,8 +4,10 @@ from __future__ import annotations
 import time
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
+
+from search.index import rebuild
 
 search_cli = AppGroup("search", help="Search index.")
 
@@ -13,9 +15,6 @@ search_cli = AppGroup("search", help="Search index.")
 @search_cli.command("reindex")
 def reindex_command():
     """Rebuild the search index (products and tourism listings) from the database."""
-    from flask import current_app
-
-    from catalog.search import rebuild
 
     started = time.perf_counter()
     state = {"bar": None, "done": 0}

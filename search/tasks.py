@@ -11,7 +11,7 @@ Tasks take ids and read the current database state, so a late or repeated task i
 Product and Listing inserts, updates and deletes (and renamed villages, townships, categories) are
 picked up by SQLAlchemy session events, so no caller has to remember to reindex. The app factory
 installs them (`install_session_hooks`); importing this module installs nothing. This module imports
-`catalog.search`; `catalog.search` never imports it.
+`search.index`; `search.index` never imports it.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from celery import shared_task
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from catalog import search
+from search import index as search
 from catalog.models import Category, Product, Township, Village
 from shop.celery import enqueue_after_commit
 from tourism.models import Listing
@@ -31,21 +31,21 @@ from tourism.models import Listing
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="catalog.tasks.reindex_products", acks_late=True)
+@shared_task(name="search.tasks.reindex_products", acks_late=True)
 def reindex_products(product_ids: list[int]) -> int:
     """Index visible products among `product_ids`, remove the others. Returns how many ids."""
     search.update_products(product_ids)
     return len(product_ids)
 
 
-@shared_task(name="catalog.tasks.reindex_listings", acks_late=True)
+@shared_task(name="search.tasks.reindex_listings", acks_late=True)
 def reindex_listings(listing_ids: list[int]) -> int:
     """Index published tourism listings among `listing_ids`, remove the others."""
     search.update_listings(listing_ids)
     return len(listing_ids)
 
 
-@shared_task(name="catalog.tasks.rebuild_index", acks_late=True)
+@shared_task(name="search.tasks.rebuild_index", acks_late=True)
 def rebuild_index() -> int:
     """Rebuild the whole index from the database."""
     return search.rebuild()

@@ -8,25 +8,25 @@ Public interface (callers never see Whoosh):
   keeps only visible products), so a stale index can never show an unpublished product.
 - `search_ids(q, kind=..., limit=..., filters=...)`: the same with optional index-side filters.
 - `search_page(q, offset=, count=, filters=, facets=)`: one page of ranked ids, the number of matches,
-  facet counts and whether the match is partial, for `catalog.services.search_products`.
+  facet counts and whether the match is partial, for `search.services.search_products`.
 - `is_partial(q, kind=, filters=)`: True when no document has every word of `q` and the hits are the
   best partial matches (the page and the API say so).
 - `suggest(q, limit)`: as-you-type suggestions `[{"text", "kind", "id"}]` (prefix on names, pinyin, initials).
 - `highlight(text, q)`: safe HTML (`Markup`), escaped first, matches wrapped in `<mark>`.
-- `update_products(ids)` / `update_listings(ids)` (run by `catalog.tasks`), `rebuild(progress)`
+- `update_products(ids)` / `update_listings(ids)` (run by `search.tasks`), `rebuild(progress)`
   (`flask --app wsgi search reindex`). Keeping the index in step with the database (the session
-  hooks, the tasks) lives in `catalog.tasks`, which imports this module (never the reverse).
+  hooks, the tasks) lives in `search.tasks`, which imports this module (never the reverse).
 
 Analysis
 --------
-Text is NFKC-normalised and lower-cased. CJK runs are segmented by jieba (`catalog.segmenter`) with a
+Text is NFKC-normalised and lower-cased. CJK runs are segmented by jieba (`search.segmenter`) with a
 domain user dictionary (`search_dict.txt`, plus every synonym and every village and township name).
 Documents are segmented by the index writer with jieba's own dictionary, in search mode (sub-words
 too). Queries are segmented with a jieba Tokenizer whose dictionary is the index's own vocabulary
 (`segmenter.VOCABULARY_FILE`, written by the writer next to the index): a query word is then a term
 of the index, and a web process does not hold jieba's 349,046-word dictionary. Pinyin comes from
 pypinyin in the index writer and from a table the writer saves next to the index for everyone else
-(`catalog.pinyin`), so web workers do not load pypinyin's 50 MB. Latin/digit runs stay whole and keep a
+(`search.pinyin`), so web workers do not load pypinyin's 50 MB. Latin/digit runs stay whole and keep a
 following unit or grade character (`a级`, `5斤`, `10kg`), and are also indexed split (`10`, `kg`).
 Fields are chosen for cheap query shapes:
 
@@ -108,7 +108,7 @@ from whoosh.query import And, Or, Term
 from whoosh.scoring import BaseScorer, WeightingModel
 from whoosh.writing import CLEAR
 
-from catalog import pinyin, segmenter
+from search import pinyin, segmenter
 from catalog.models import Product, Township, Village, visible_products
 from shop import pagecache
 from shop.extensions import db
@@ -629,7 +629,7 @@ class Engine:
         os.replace(tmp, path)
 
     def save_pinyin(self, names: Iterable[str], *, replace: bool) -> None:
-        """Save the pinyin of these names' words (and the synonyms) for readers (`catalog.pinyin`);
+        """Save the pinyin of these names' words (and the synonyms) for readers (`search.pinyin`);
         called before the index commit that adds the names."""
         pinyin.save_table(self.path, sorted(_pinyin_words(names)), replace=replace)
 

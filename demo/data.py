@@ -4,21 +4,25 @@ Nanchang County's townships are real; the plan does not name its 18 poverty vill
 village names here are invented and flagged `is_demo`. 18 stations: 8 that existed, 10 built in
 2018. ~40 demo households, products of the seven specialties plus seasonal ones, each linked to
 households. Idempotent: every object is looked up by a natural key before it is created.
-Packages add their own demo data through a `demo.py` module with `seed(now, accounts)`.
+Tourism (`tourism.demo`) and the county office (`county.demo`) add theirs, called at the end.
 """
 from __future__ import annotations
 
-import importlib
 from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from catalog.services import ProductInput, create_product
 from catalog.models import Category, Household, HouseholdStatusChange, Producer, Product, Township, Village
 from shop.auth.models import User
 from shop.auth.services import Registration, register_user
 from shop.extensions import db
 from shop.personal_data import lookup_hash
-from stations.models import Station
+from demo.images import seed_demo_images
+from stock.models import Station
+from stock.services import receive_stock
+from tourism import demo as tourism_demo
+from county import demo as county_demo
 
 DEMO_PASSWORD = "demo12345"
 
@@ -144,8 +148,6 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
             created_any = True
         households.append(household)
 
-    from catalog.services import ProductInput, create_product
-    from stations.services.stock import receive_stock
 
     for vi, village in enumerate(villages):
         specs = PRODUCTS.get(village.signature_product, [])
@@ -172,7 +174,6 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
             receive_stock(product.stock, 20 + 7 * ((vi + pi) % 9), actor=None, now=now, lot_note="2026年秋收批次")
             created_any = True
 
-    from shop.demo_images import seed_demo_images
 
     created_any |= seed_demo_images() > 0
 
@@ -193,13 +194,7 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
             created_any = True
         accounts.append((role, email))
 
-    for package in ("catalog", "stations", "orders", "tourism", "county"):
-        try:
-            module = importlib.import_module(f"{package}.demo")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{package}.demo":
-                raise
-            continue
-        created_any |= bool(module.seed(now=now))
+    created_any |= bool(tourism_demo.seed(now=now))
+    created_any |= bool(county_demo.seed(now=now))
     db.session.flush()
     return created_any, accounts

@@ -17,7 +17,7 @@ from shop import pagecache
 from shop.db import statement
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
-from stations.models import MovementKind, StockMovement, StockRecord
+from stock.models import MovementKind, StockMovement, StockRecord
 
 MAX_QUANTITY = 100_000
 

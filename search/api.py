@@ -1,11 +1,28 @@
-"""API: search suggestions as you type (`GET /api/v1/search/suggest?q=`)."""
+"""API: the product list and search (`GET /api/v1/products`), suggestions as you type
+(`GET /api/v1/search/suggest?q=`)."""
 from __future__ import annotations
 
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from catalog.api import ProductPage, ProductQuery, product_item
+from catalog.services import ProductFilter, visible_product_ids
+from search.index import suggest
+from search.services import find_products, search_is_partial, visible_listing_ids
 from shop.api import QuerySchema, endpoint, ok
+from shop.pagecache import cached_api, depends_on
+
+
+@endpoint("/products", query=ProductQuery, response=ProductPage, tags=("catalog",))
+@cached_api  # the same list for every caller; stock and prices never stale (shop.pagecache)
+def products(query: ProductQuery):
+    """List and search visible products."""
+    f = ProductFilter(**query.model_dump())
+    items, total = find_products(f)
+    depends_on(p.id for p in items)
+    return ok({"items": [product_item(p) for p in items], "total": total, "page": f.page, "per_page": f.per_page,
+               "partial": search_is_partial(f)})
 
 
 class SuggestQuery(QuerySchema):
@@ -27,9 +44,6 @@ class SuggestList(BaseModel):
 @endpoint("/search/suggest", query=SuggestQuery, response=SuggestList, tags=("catalog",))
 def search_suggest(query: SuggestQuery):
     """Suggestions for a partly typed query: names by prefix, pinyin and initials (`yc`, `banya`)."""
-    from catalog.search import suggest
-    from catalog.services import visible_listing_ids, visible_product_ids
-
     items = suggest(query.q, limit=query.limit)
     visible = {
         "product": visible_product_ids([i["id"] for i in items if i["kind"] == "product"]),

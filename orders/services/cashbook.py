@@ -1,4 +1,4 @@
-"""The station cash book: every cash event at a station's till is a row (`stations.models.CashEntry`).
+"""The station cash book: every cash event at a station's till is a row (`orders.models.CashEntry`).
 
 Rules (docs/MONEY.md):
 - Cash orders (pay at station `station_cash`, cash on delivery `cod`) are paid shipment by shipment:
@@ -30,13 +30,15 @@ from sqlalchemy.exc import IntegrityError
 
 from orders.models import Order, PaymentMethod, Refund, Shipment, ShipmentStatus
 from orders.services.amounts import is_cash_order, shipment_due_fen
+from orders.services.pickup import handover_station_id
 from shop.auth.models import User
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.history import record_status
 from shop.money import MAX_FEN, format_yuan
 from shop.timeutil import local_date
-from stations.models import CashClose, CashEntry, CashKind, Station
+from orders.models import CashClose, CashEntry, CashKind
+from stock.models import Station
 
 CASH_METHODS = (PaymentMethod.STATION_CASH, PaymentMethod.COD)
 TAKEN_KINDS = (CashKind.STATION_CASH, CashKind.COD)
@@ -195,8 +197,6 @@ def _write(station_id: int, kind: str, amount_fen: int, *, actor, now: datetime,
 def till_station_id(shipment: Shipment) -> int:
     """Whose till takes a shipment's cash: the station that hands it over (the buyer's chosen
     pick-up station for a pick-up order, else the packing station)."""
-    from stations.services.fulfilment import handover_station_id
-
     return handover_station_id(shipment)
 
 
@@ -267,23 +267,6 @@ def take_cash(shipment: Shipment, cash_received_fen: int | None, *, actor, now: 
                   note=f"cash received {format_yuan(due)}")
     db.session.flush()
     return entry
-
-
-def confirm_cash(shipment: Shipment, *, actor, now: datetime) -> Shipment:
-    """The counter took the cash for a shipment before handing it over (pay at the counter, collect later)."""
-    from orders.services.common import lock_order
-    from orders.services.payments import settle_cash_payment
-
-    lock_order(shipment.order_id)
-    db.session.refresh(shipment)
-    if not is_cash_order(shipment.order):
-        raise Conflict(_("此订单为在线支付，不收现金"), code="not_cash_order")
-    if taken_entry(shipment.id) is not None:
-        raise Conflict(_("此发货单的现金已确认过"), code="cash_already_received")
-    take_cash(shipment, shipment_due_fen(shipment), actor=actor, now=now)
-    settle_cash_payment(shipment.order, actor=actor, now=now)
-    db.session.flush()
-    return shipment
 
 
 def pay_out_refund(refund: Refund, *, shipment: Shipment, actor, now: datetime) -> CashEntry:

@@ -1,0 +1,18 @@
+"""The home page: the poverty villages with their signature products, and the best sellers."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from catalog.services import home_page_data
+from shop.pagecache import cached_page, depends_on
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@cached_page
+def index():
+    data = home_page_data()
+    depends_on(p.id for p in data["featured"])
+    depends_on(p.id for items in data["products_by_village"].values() for p in items)
+    return render_template("home/index.html", **data)

@@ -1,0 +1,16 @@
+"""Search over products and tourism listings: the Whoosh index (jieba + pinyin), the tasks and
+session listeners that keep it in step, the product list and search pages and API.
+
+Above the catalog and tourism, which it indexes and re-checks; below the county office.
+"""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    import search.api  # noqa: F401  (routes on the shared `api` blueprint)
+    from search import cli, tasks
+    from search.views import bp
+
+    app.register_blueprint(bp)
+    cli.register(app)
+    tasks.install_session_hooks()  # product and listing changes enqueue index updates

@@ -1,0 +1,72 @@
+"""Finding things: the product list (with a query, ranked by the search index) and the search page,
+where tourism listings are a first-class kind of result beside the products."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+from flask_babel import gettext as _
+
+from catalog.services import list_categories, list_villages
+from catalog.views import filter_from_args, render_product_list
+from search.index import highlight, is_partial, search_listing_ids
+from search.services import find_products, search_is_partial, search_products
+from shop.args import int_arg as _int_arg
+from shop.errors import DomainError
+from shop.extensions import db
+from shop.pagecache import cached_page
+from tourism.models import Listing
+
+bp = Blueprint("search", __name__)
+
+
+@bp.get("/products")
+@cached_page
+def product_list():
+    return render_product_list("catalog/product_list.html", lister=find_products)
+
+
+@bp.get("/search")
+@cached_page  # the index's writes bump the page cache too (search.index.update_products): hits never lag the index
+def results():
+    """Search page: hits (highlighted), facets with counts, filters, sorts, paging; tourism hits too."""
+    f = filter_from_args()
+    min_yuan, max_yuan = _int_arg("min_yuan"), _int_arg("max_yuan")  # the page's price inputs, in yuan
+    if min_yuan is not None:
+        f.min_fen = min_yuan * 100
+    if max_yuan is not None:
+        f.max_fen = max_yuan * 100
+    try:
+        products, total, facets = search_products(f, facets=True)
+    except DomainError:
+        abort(400, _("页码超出范围"))
+    if f.q:
+        for p in products:
+            p.search_name_html = highlight(p.name, f.q)
+    # tourism listings: a first-class kind of result on the first page, with their own count
+    listings = _visible_listings(search_listing_ids(f.q)) if f.q and f.page == 1 else []
+    partial = bool(f.q) and ((bool(products) and search_is_partial(f))
+                             or (bool(listings) and is_partial(f.q, kind="listing")))
+    return render_template(
+        "catalog/product_list.html",
+        products=products,
+        total=total,
+        filter=f,
+        pages=max(1, -(-total // f.per_page)),
+        categories=list_categories(),
+        villages=list_villages(),
+        facets=facets,
+        listings=[(item, highlight(item.name, f.q)) for item in listings[:LISTINGS_SHOWN]],
+        listing_total=len(listings),
+        partial=partial,
+    )
+
+
+LISTINGS_SHOWN = 6
+
+
+def _visible_listings(ids: list[int]) -> list:
+    """Published tourism listings among the search hits, in rank order (re-checked in the database)."""
+    if not ids:
+        return []
+    rows = {x.id: x for x in db.session.scalars(
+        db.select(Listing).where(Listing.id.in_(ids), Listing.is_published.is_(True)))}
+    return [rows[i] for i in ids if i in rows]

@@ -1,0 +1,30 @@
+"""QR codes drawn here (the `qrcode` library, PIL images): no external service.
+
+Used for the booking's check-in code and the order's pick-up code; the station or host scans
+the code or types the digits shown beside it.
+"""
+from __future__ import annotations
+
+import base64
+import io
+
+BOX = 6  # pixels per module
+BORDER = 2  # modules of quiet zone
+
+
+def qr_png(text: str) -> bytes:
+    """A PNG QR code of `text`. The mask pattern is fixed: a short code scans with any of the
+    eight, and choosing the best (qrcode's default) costs three times as much."""
+    import qrcode  # here, not at the top: a web worker that draws no code never loads it (bench/README.md, memory)
+
+    code = qrcode.QRCode(box_size=BOX, border=BORDER, mask_pattern=0)
+    code.add_data(text)
+    code.make(fit=True)
+    buf = io.BytesIO()
+    code.make_image().save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def qr_data_uri(text: str) -> str:
+    """The PNG as a data: URI, for a page."""
+    return "data:image/png;base64," + base64.b64encode(qr_png(text)).decode()

@@ -1,0 +1,26 @@
+"""Kernel pages: the health check and the language switch."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, request, session
+from sqlalchemy import text
+
+from shop.auth.views import safe_next
+from shop.extensions import db
+
+bp = Blueprint("site", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:
+        return jsonify({"status": "error", "database": "unavailable"}), 503
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    return redirect(safe_next(request.args.get("next")))

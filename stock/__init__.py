@@ -1,0 +1,9 @@
+"""Stations and the stock they hold: records, movements and the services that change them.
+
+Below orders (which allocate from it) and the station workspace (which receives and corrects it).
+"""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    import stock.models  # noqa: F401
