@@ -158,7 +158,8 @@ def test_station_cash_must_be_confirmed_before_pickup(db, world, now):
     _order, shipment = _ready_pickup(world, now, payment_method="station_cash")
     with pytest.raises(Conflict):
         fulfilment.hand_over_pickup(shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now)
-    from orders.services.cashbook import cash_summary, confirm_cash
+    from orders.services.cashbook import cash_summary
+    from orders.services.payments import confirm_counter_cash as confirm_cash
 
     confirm_cash(shipment, actor=world.a.operator, now=now)
     with pytest.raises(Conflict):
