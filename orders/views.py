@@ -132,6 +132,8 @@ def cart_add():
         flash(exc.message, "error")
         return redirect(request.referrer or url_for("orders.cart_page")), 303
     flash(_("已加入购物车"), "success")
+    if request.form.get("buy_now"):  # 立即购买: straight on to checkout, where every cart line is shown
+        return redirect(url_for("orders.checkout"), 303)
     return redirect(url_for("orders.cart_page"), 303)
 
 

@@ -137,3 +137,21 @@ def test_product_page_has_add_to_cart_form(client, db):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'action="/cart/add"' in html
+
+
+def test_buy_now_adds_to_the_cart_and_goes_straight_to_checkout(client, db, auth):
+    """立即购买 in the product page's buy bar: the same add, then checkout instead of the cart."""
+    from shop.db import commit
+    from tests.factories import make_product, make_user
+
+    product = make_product(stock=5)
+    commit()
+    page = client.get(f"/products/{product.id}-{product.slug}").get_data(as_text=True)
+    assert 'name="buy_now"' in page and "立即购买" in page and "加入购物车" in page
+    assert 'aria-label="增加数量"' in page and 'aria-label="减少数量"' in page and "js/stepper.js" in page
+    auth.login(make_user())
+    r = client.post("/cart/add", data={"product_id": product.id, "quantity": 2, "buy_now": "1"})
+    assert r.status_code == 303 and r.headers["Location"].endswith("/checkout")
+    assert f"{product.name} × 2" in client.get("/checkout").get_data(as_text=True)
+    r = client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    assert r.headers["Location"].endswith("/cart")

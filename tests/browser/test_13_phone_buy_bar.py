@@ -1,0 +1,50 @@
+"""Journey: on a phone the product page keeps a buy bar at the bottom of the screen (price, quantity
+stepper, 加入购物车, 立即购买); the stepper's buttons are thumb-sized; 立即购买 goes straight to checkout
+with the quantity chosen. On a desktop the same form sits in the page."""
+from __future__ import annotations
+
+import re
+import uuid
+
+from playwright.sync_api import expect
+
+from tests.browser.harness import DEMO_PASSWORD
+from tests.browser.journeys import VILLAGE_A, api, demo_product, empty_cart, yuan
+
+
+def test_phone_buy_bar_stepper_and_buy_now(open_page, live_server, viewport):
+    a = demo_product(live_server, VILLAGE_A)
+    email = f"bar-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
+    status, body = api(live_server, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
+    assert status == 201, body
+
+    shopper = open_page("shopper")
+    page = shopper.page
+    shopper.login(email)
+    empty_cart(shopper)
+    shopper.goto(f"/products/{a['id']}-{a['slug']}")
+    bar = page.get_by_role("form", name="购买")
+    plus = bar.get_by_role("button", name="增加数量")
+    minus = bar.get_by_role("button", name="减少数量")
+    quantity = bar.get_by_role("spinbutton", name="数量")
+    for control in (plus, minus, quantity, bar.get_by_role("button", name="加入购物车"),
+                    bar.get_by_role("button", name="立即购买")):
+        box = control.bounding_box()
+        assert box is not None and box["height"] >= 44 and box["width"] >= 44, box
+    if viewport.is_phone:
+        expect(bar).to_contain_text(yuan(a["price_fen"]))
+        box = bar.bounding_box()
+        assert abs(box["y"] + box["height"] - viewport.height) <= 1, ("bar at the bottom of the screen", box)
+        page.mouse.wheel(0, 600)
+        box = bar.bounding_box()
+        assert abs(box["y"] + box["height"] - viewport.height) <= 1, ("still there after scrolling", box)
+    plus.click()
+    plus.click()
+    minus.click()
+    expect(quantity).to_have_value("2")
+    shopper.step("buy bar, quantity 2")
+    shopper.submit_and_wait(lambda: bar.get_by_role("button", name="立即购买").click())
+    expect(page).to_have_url(re.compile(r"/checkout"))
+    expect(page.locator("main")).to_contain_text(re.compile(r"× 2"))
+    shopper.step("checkout")
+    empty_cart(shopper)
