@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PKGS := shop stock catalog ledger orders stations tourism reviews favourites search county demo
 
-.PHONY: install install-dev run test test-pg lint bench translations clean
+.PHONY: install install-dev run test test-pg lint format bench translations clean
 
 # `make test-pg`: the local PostgreSQL and Redis (override e.g. `make test-pg PGPORT=5433 TEST_PG_DB=mine`)
 PGHOST ?= 127.0.0.1
@@ -49,9 +49,13 @@ test-pg: install-dev ## the suite against the local PostgreSQL and Redis, Postgr
 	TEST_REDIS_URL=$(TEST_REDIS_URL) \
 	  $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-lint: install-dev ## ruff (pyflakes and the no-private-names rule) and the import contracts (layers, no circles), pyproject.toml
-	$(BIN)/ruff check $(PKGS) bench config.py wsgi.py
+lint: install-dev ## ruff (pyflakes, the no-private-names rule), mypy over the services packages, the import contracts (layers, no circles): pyproject.toml
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+format: ## rewrite the code in the house format (ruff format, pyproject.toml)
+	$(BIN)/ruff format .
 
 bench: install-dev ## benchmark figures (see bench/README.md)
 	$(BIN)/python -m bench.run

@@ -50,7 +50,7 @@ class HouseholdStatus(StrEnum):
     MONITORED = "monitored"  # 防止返贫监测对象
 
 
-HOUSEHOLD_STATUS_LABELS = {
+HOUSEHOLD_STATUS_LABELS: dict[str, str] = {  # keyed by the stored status text
     HouseholdStatus.POOR: "贫困户",
     HouseholdStatus.LIFTED: "脱贫户",
     HouseholdStatus.MONITORED: "监测对象",

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -18,7 +20,6 @@ from catalog.models import (
     Category,
     Household,
     Product,
-    Township,
     Village,
     visible_products,
 )
@@ -106,12 +107,13 @@ def list_products(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> t
     if ranked_ids is not None and not ranked_ids:
         return [], 0
     query = filtered_query(f, ranked_ids)
-    order = {
+    orders: dict[str, list[sa.ColumnExpressionArgument[Any]]] = {
         "newest": [Product.created_at.desc(), Product.id.desc()],
         "price_asc": [Product.price_fen.asc(), Product.id],
         "price_desc": [Product.price_fen.desc(), Product.id],
         "best_selling": [Product.sold_count.desc(), Product.id],
-    }.get(f.sort)
+    }
+    order = orders.get(f.sort)
     start = (f.page - 1) * f.per_page
     if order is None and ranked_ids is not None:
         # relevance: the matching ids only, in rank order; then load just this page
@@ -123,7 +125,9 @@ def list_products(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> t
         items = list(db.session.scalars(eager_products(visible_products().where(Product.id.in_(page_ids)))))
         items.sort(key=lambda p: rank[p.id])
         return items, len(ids)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    total = db.session.execute(
+        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    ).scalar_one()
     query = query.order_by(*(order or [Product.sold_count.desc(), Product.id]))
     query = query.limit(f.per_page).offset(start)
     return list(db.session.scalars(eager_products(query))), total
@@ -162,10 +166,6 @@ def list_villages() -> list[Village]:
             .order_by(Village.township_id, Village.name)
         )
     )
-
-
-def list_townships() -> list[Township]:
-    return list(db.session.scalars(sa.select(Township).order_by(Township.id)))
 
 
 def list_stations() -> list[Station]:
@@ -329,27 +329,8 @@ def set_benefit_links(product: Product, links: list[tuple[int, int]], *, now: da
     db.session.flush()
 
 
-def benefit_split_for_product(product_id: int) -> list[dict]:
-    """The split to snapshot on an order line: [{"household_id", "weight"}] in id order."""
-    rows = db.session.execute(
-        sa.select(BenefitLink.household_id, BenefitLink.weight)
-        .where(BenefitLink.product_id == product_id)
-        .order_by(BenefitLink.household_id)
-    )
-    return [{"household_id": h, "weight": w} for h, w in rows]
-
-
-def benefit_splits_for_products(product_ids) -> dict[int, list[dict]]:
-    """`benefit_split_for_product` for many products in one query: {product_id: split} (every id present)."""
-    ids = sorted(set(product_ids))
-    splits: dict[int, list[dict]] = {product_id: [] for product_id in ids}
-    if not ids:
-        return splits
-    rows = db.session.execute(
-        sa.select(BenefitLink.product_id, BenefitLink.household_id, BenefitLink.weight)
-        .where(BenefitLink.product_id.in_(ids))
-        .order_by(BenefitLink.product_id, BenefitLink.household_id)
-    )
-    for product_id, h, w in rows:
-        splits[product_id].append({"household_id": h, "weight": w})
-    return splits
+def benefit_split(links: Iterable[tuple[int, int]]) -> list[dict]:
+    """The benefit-split snapshot an order line keeps (`OrderLine.benefit_split`): [{"household_id",
+    "weight"}] in household id order, from the (household_id, weight) pairs of a product's or a
+    listing's benefit links. Checkout and booking both snapshot through this; the ledger credits from it."""
+    return [{"household_id": h, "weight": w} for h, w in sorted(links)]

@@ -19,7 +19,14 @@ from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable
 from orders.services import cart as carts
 from orders.services.amounts import is_cash_order, order_due_fen
 from orders.services.limits import collect_by
-from orders.services.payments import cancel_order, current_payment, pay_with_card, start_payment, sync_payment
+from orders.services.payments import (
+    cancel_order,
+    current_payment,
+    order_cancelable,
+    pay_with_card,
+    start_payment,
+    sync_payment,
+)
 from orders.services.pickup import pickup_code_to_show
 from orders.services.placement import AddressData, address_book, get_address, place_cart_order, save_address
 from orders.services.refunds import (
@@ -282,6 +289,7 @@ def order_detail(code: str):
     pickup_code = pickup_code_to_show(order)
     return render_template(
         "orders/detail.html", order=order, payment=payment, history=history, can_pay=can_pay,
+        can_cancel=order_cancelable(order),
         pickup_code=pickup_code, pickup_qr=qr_data_uri(pickup_code) if pickup_code else None,
         collect_by=collect_by(order) if pickup_code else None,
         refund_requests={r.order_line_id: r for r in refund_requests}, refund_form=RefundRequestForm(),

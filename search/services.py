@@ -6,6 +6,8 @@ filters products; a query's ranking, facets and the partial-match flag come from
 """
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
@@ -93,7 +95,7 @@ def search_products(f: ProductFilter, *, facets: bool = False) -> tuple[list[Pro
         if len(items) == len(hits.ids):
             rank = {pid: i for i, pid in enumerate(hits.ids)}
             items.sort(key=lambda p: rank[p.id])
-            return items, hits.total, (_facet_labels(hits.facets) if facets else None)
+            return items, hits.total, (_facet_labels(hits.facets) if hits.facets is not None else None)
     ranked = search_ranked_ids(f)  # another sort, a stock filter, or a stale index: exact
     items, total = list_products(f, ranked_ids=ranked)
     return items, total, (product_facets(f, ranked_ids=ranked) if facets else None)
@@ -119,8 +121,8 @@ def _facet_labels(counts: dict[str, dict[str, int]]) -> dict[str, list[dict]]:
     for key, model, value_col in (("category", Category, Category.slug), ("township", Township, Township.id),
                                   ("village", Village, Village.id)):
         ids = [int(v) for v in counts.get(key, {}) if str(v).isdigit()]
-        rows = db.session.execute(sa.select(model.id, value_col, model.name).where(model.id.in_(ids))) if ids else []
-        items = [{"value": value, "label": name, "count": counts[key][str(pk)]} for pk, value, name in rows]
+        rows = db.session.execute(sa.select(model.id, value_col, model.name).where(model.id.in_(ids))).all() if ids else []
+        items: list[dict[str, Any]] = [{"value": value, "label": name, "count": counts[key][str(pk)]} for pk, value, name in rows]
         items.sort(key=lambda i: (-i["count"], i["value"]))
         out[key] = items
     return out
@@ -143,11 +145,11 @@ def product_facets(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> 
     ids = filtered_query(f, ranked_ids).with_only_columns(Product.id).subquery()
     base = sa.select(Product).join(ids, ids.c.id == Product.id)
 
-    def counts(key, label, *joins, value_col=None):
-        q = base
+    def counts(key, label, *joins):
+        joined = base
         for target, on in joins:
-            q = q.join(target, on)
-        q = q.with_only_columns(key, label, sa.func.count(Product.id)).group_by(key, label)
+            joined = joined.join(target, on)
+        q = joined.with_only_columns(key, label, sa.func.count(Product.id)).group_by(key, label)
         q = q.order_by(sa.func.count(Product.id).desc(), key)
         return [{"value": v, "label": lbl, "count": n} for v, lbl, n in db.session.execute(q)]
 

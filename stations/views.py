@@ -21,6 +21,7 @@ from orders.models import OrderLine
 from orders.services import cashbook as cash
 from orders.services import payments
 from orders.services.amounts import is_cash_order
+from orders.services.payments import shipment_cancelable
 from shop.args import date_arg, parse_int
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station, role_required
@@ -148,6 +149,7 @@ def shipment(code: str):
         pickup_station=s.order.pickup_station if fulfilment.pickup_station_id(s) else None,
         is_transfer=fulfilment.is_transfer(s),
         may=lambda action: fulfilment.may(current_user, s, action),
+        cancelable=shipment_cancelable(s),
         order_shipments=fulfilment.order_shipments(s.order) if fulfilment.pickup_station_id(s) else [s],
         amount_of=fulfilment.shipment_amount_fen,
         history=history_of(s),

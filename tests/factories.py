@@ -4,9 +4,11 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timezone
 
+import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from catalog.models import ApprovalStatus, BenefitLink, Category, Household, Product, Township, Village
+from catalog.services import benefit_split
 from shop.auth.models import User
 from shop.extensions import db
 from shop.personal_data import lookup_hash
@@ -152,3 +154,11 @@ def make_product(
     db.session.flush()
     db.session.refresh(product)
     return product
+
+
+def product_benefit_split(product_id: int) -> list[dict]:
+    """The snapshot an order line of this product carries (`catalog.services.benefit_split` over its links)."""
+    rows = db.session.execute(
+        sa.select(BenefitLink.household_id, BenefitLink.weight).where(BenefitLink.product_id == product_id)
+    ).all()
+    return benefit_split((h, w) for h, w in rows)

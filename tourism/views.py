@@ -42,6 +42,7 @@ from tourism.services.availability import (
 from tourism.services.booking import (
     BookingRequest,
     book_listing,
+    booking_cancelable,
     cancel_booking,
     cancel_quote,
     check_in_booking,
@@ -127,6 +128,7 @@ def _village_listings(village_id: int):
 
 
 bp.add_app_template_global(_village_listings, "village_listings")
+bp.add_app_template_global(booking_cancelable, "booking_cancelable")  # the order page asks it too
 
 
 @bp.get("/stays")
@@ -276,7 +278,7 @@ def booking_detail(code: str):
     booking = get_booking_for_user(code, current_user)
     now = now_utc()
     qr = qr_data_uri(checkin_text(booking)) if booking.confirmation_code else None
-    quote = cancel_quote(booking, now=now) if booking.status in ("held", "confirmed") else None
+    quote = cancel_quote(booking, now=now) if booking_cancelable(booking) else None
     return render_template("tourism/booking_detail.html", booking=booking, qr=qr, quote=quote,
                            pay_url=_pay_url(booking.order), now=now,
                            show_host_contact=booking.status in ("confirmed", "checked_in", "completed"))
@@ -287,7 +289,7 @@ def booking_detail(code: str):
 def booking_cancel_confirm(code: str):
     """The confirmation step before cancelling: what the policy refunds now (no JavaScript needed)."""
     booking = get_booking_for_user(code, current_user)
-    if booking.status not in ("held", "confirmed"):
+    if not booking_cancelable(booking):
         flash(_("该预订当前不能取消"), "error")
         return redirect(url_for("tourism.booking_detail", code=booking.code), 303)
     return render_template("tourism/booking_cancel.html", booking=booking,

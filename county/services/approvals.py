@@ -69,6 +69,7 @@ def benefit_rows(product_ids) -> dict[int, list[dict]]:
                                                                                BenefitLink.household_id)
     )
     for link in links:
+        assert link.product_id is not None  # the query names products only
         household = link.household
         rows.setdefault(link.product_id, []).append(
             {"household": f"{mask_name(household.head_name)} · {household.village.name}", "weight": link.weight})

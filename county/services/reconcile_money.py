@@ -69,6 +69,7 @@ def _cash_by_shipment(shipment_ids: list[int]) -> tuple[dict[int, int], set[int]
         sa.select(CashEntry.shipment_id, CashEntry.kind, CashEntry.refund_id, CashEntry.amount_fen)
         .where(CashEntry.shipment_id.in_(shipment_ids))
     ):
+        assert shipment_id is not None  # the query names shipments
         if kind in (CashKind.STATION_CASH, CashKind.COD, CashKind.REFUND):
             net[shipment_id] = net.get(shipment_id, 0) + int(amount)
         if refund_id is not None:

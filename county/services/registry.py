@@ -20,7 +20,8 @@ from flask_babel import lazy_gettext as _l
 from catalog.models import HOUSEHOLD_STATUS_LABELS, Household, HouseholdStatus, HouseholdStatusChange, Village
 from shop.args import parse_int
 from shop.audit import record_audit
-from shop.errors import IllegalTransition, NotFound, ValidationError
+from shop.auth.permissions import can_read_county
+from shop.errors import Forbidden, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.personal_data import lookup_hash, mask_id_number, mask_name, mask_phone, mask_registry_no
 from shop.phone import is_mobile
@@ -32,7 +33,7 @@ ID_NUMBER_RE = re.compile(r"^\d{17}[\dXx]$")
 REGISTRY_RE = re.compile(r"^[0-9A-Za-z\-]{4,40}$")
 
 #: 贫困户 → 脱贫户 → 监测对象 (and back to 贫困户 when a monitored household falls back).
-STATUS_TRANSITIONS = {
+STATUS_TRANSITIONS: dict[str, set[str]] = {
     HouseholdStatus.POOR: {HouseholdStatus.LIFTED},
     HouseholdStatus.LIFTED: {HouseholdStatus.MONITORED, HouseholdStatus.POOR},
     HouseholdStatus.MONITORED: {HouseholdStatus.LIFTED, HouseholdStatus.POOR},
@@ -151,6 +152,7 @@ def create_household(data: HouseholdData, *, actor, now: datetime) -> Household:
     errors = _clean(data)
     if errors:
         raise ValidationError(_("农户信息有误，请检查标出的项"), fields=errors)
+    assert data.members is not None  # _clean refuses a missing count
     household = Household(
         village_id=data.village_id,
         head_name=data.head_name,
@@ -224,7 +226,10 @@ def status_history(household: Household) -> list[HouseholdStatusChange]:
 
 
 def reveal(household: Household, field_name: str, *, actor, now: datetime) -> str:
-    """Decrypt one field for a county officer, and audit it (who, when, which field — not the value)."""
+    """Decrypt one field for a county officer (or an admin), and audit it (who, when, which field — not
+    the value). Anyone else gets Forbidden and nothing is read or written, whichever page or task calls."""
+    if not can_read_county(actor):
+        raise Forbidden(_("您的角色无权进行此操作"))
     if field_name not in REVEALABLE:
         raise ValidationError(_("该项不能查看"), fields={"field": "invalid"})
     record_audit(actor=actor, action="household.reveal", subject=household, detail={"field": field_name}, now=now)
@@ -358,7 +363,3 @@ def export_rows(f: HouseholdQuery | None = None) -> list[dict]:
     f.per_page = 10**9
     households, _total = search_households(f)
     return [household_row(h) for h in households]
-
-
-def record_count() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Household)) or 0

@@ -83,7 +83,9 @@ def _labels(group_by: str, keys: set) -> dict:
                 for c in db.session.scalars(sa.select(Category).where(Category.id.in_(keys)))}
     if group_by == "kind":
         return {k: str(BENEFIT_KIND_LABELS.get(k, k)) for k in keys}
-    model = {"village": Village, "station": Station, "category": Category}[group_by]
+    models: dict[str, type[Village] | type[Station] | type[Category]] = {
+        "village": Village, "station": Station, "category": Category}
+    model = models[group_by]
     return dict(db.session.execute(sa.select(model.id, model.name).where(model.id.in_(keys))).all())
 
 

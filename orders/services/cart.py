@@ -116,12 +116,11 @@ def set_quantity(cart: Cart, line_id: int, quantity: int, *, now: datetime) -> C
     line = _line(cart, line_id)
     if quantity == 0:
         cart.lines.remove(line)
-        line = None
     else:
         line.quantity = quantity
     cart.updated_at = now
     db.session.flush()
-    return line
+    return line if quantity else None
 
 
 def remove_line(cart: Cart, line_id: int, *, now: datetime) -> None:

@@ -68,9 +68,23 @@ from stock.services import OutOfStock, allocate, cancel_allocation
 
 log = logging.getLogger(__name__)
 
-#: Shipments in these states have not left the station: the order may still be canceled.
-CANCELABLE_SHIPMENTS = {ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED, ShipmentStatus.READY_FOR_PICKUP,
-                        ShipmentStatus.ARRIVED}  # arrived: at the chosen pick-up station, not yet handed over
+#: Shipments in these states have not left the station: their lines, and their order, may still be canceled.
+CANCELABLE_SHIPMENTS = frozenset({ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED,
+                                  ShipmentStatus.READY_FOR_PICKUP,
+                                  ShipmentStatus.ARRIVED})  # arrived: at the chosen pick-up station, not yet handed over
+
+
+def shipment_cancelable(shipment: Shipment) -> bool:
+    """Whether the shipment's lines may still be canceled: it has not left the station (nor been handed over)."""
+    return shipment.status in CANCELABLE_SHIPMENTS
+
+
+def order_cancelable(order: Order) -> bool:
+    """Whether the order may still be canceled ("cancellable until shipped"): pending or confirmed, and no
+    shipment of it has left its station. `cancel_order` refuses exactly what this refuses; pages ask this."""
+    return order.status in (OrderStatus.PENDING, OrderStatus.CONFIRMED) and all(
+        s.status == ShipmentStatus.CANCELED or shipment_cancelable(s) for s in order.shipments
+    )
 
 
 def current_payment(order: Order) -> OrderPayment | None:
@@ -361,7 +375,8 @@ def execute_refund(refund: Refund, *, now: datetime) -> None:
     request again would be refused again."""
     if refund.state != "created":
         return
-    payment = db.session.get(OrderPayment, refund.payment_id)
+    payment = db.session.get_one(OrderPayment, refund.payment_id)
+    assert payment.provider_ref is not None  # a refund is of a confirmed payment, which its provider named
     refund_id = refund.id
     try:
         result = get_provider(payment.provider).refund(
@@ -418,13 +433,13 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
     A shipment left without open lines is canceled and its shipping goes back too.
     """
     order = lock_order(line.order_id)
-    line = db.session.get(OrderLine, line.id)
+    line = db.session.get_one(OrderLine, line.id)
     if line.status != LineStatus.OPEN:
         raise Conflict(_("该商品已退款或取消"), code="illegal_transition")
     if order.status not in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED):
         raise Conflict(_("订单状态不允许退款"), code="illegal_transition")
     shipment = line.shipment
-    if line.kind == "product" and shipment is not None and shipment.status in CANCELABLE_SHIPMENTS:
+    if line.kind == "product" and shipment is not None and shipment_cancelable(shipment):
         release_allocation([line])  # held until received back when the goods are at the pick-up station
         adjust_sold_count([line], -1)
     elif line.kind == "product" and shipment is not None and shipment.status == ShipmentStatus.DELIVERED:
@@ -462,7 +477,7 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: 
     if signals.cancel_handled_elsewhere(order, actor=actor, now=now):  # a booking's own cancel path
         db.session.flush()
         return order
-    if any(s.status not in CANCELABLE_SHIPMENTS and s.status != ShipmentStatus.CANCELED for s in order.shipments):
+    if not order_cancelable(order):  # the status is fine (above): a shipment has left
         raise Conflict(_("商品已发出，不能取消；请在收货后申请退款"), code="already_shipped")
     release_stock(order)
     for shipment in order.shipments:
@@ -601,7 +616,7 @@ def handle_provider_event(event: WebhookEvent, intent: Intent | None, *, now: da
         payment = payment_for_intent(intent)
         if payment is not None:
             outcome = apply_intent(payment, intent, now=now, event_type=event.type)
-    stored = db.session.get(StripeEvent, event.id)
+    stored = db.session.get_one(StripeEvent, event.id)
     stored.processed_at = now
     db.session.flush()
     return outcome

@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from catalog.models import ApprovalStatus, BenefitLink, Product
+from catalog.services import benefit_split
 from orders.models import (
     Address,
     Cart,
@@ -126,7 +127,7 @@ class QuotedItem:
     visible: bool
     stock_record_id: int | None
     commission_bps: int
-    split: list
+    links: list[tuple[int, int]]  # (household_id, weight) of its benefit links
 
 
 @dataclass
@@ -178,10 +179,10 @@ def _read_items(wanted: dict[int, int], pickup_station_id: int | None) -> tuple[
                 product_id=pid, name=name, unit=unit, village_id=village_id, category_id=category_id,
                 station_id=station_id, price_fen=price, weight_g=weight,
                 visible=approval == ApprovalStatus.APPROVED and bool(published),
-                stock_record_id=record_id, commission_bps=commission or 0, split=[],
+                stock_record_id=record_id, commission_bps=commission or 0, links=[],
             )
         if household_id is not None:
-            item.split.append({"household_id": household_id, "weight": link_weight})
+            item.links.append((household_id, link_weight))
     return items, (bool(pickup_ok) if rows and pickup_station_id else None)
 
 
@@ -322,7 +323,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
                 quantity=quantity,
                 line_total_fen=item.price_fen * quantity,
                 commission_bps=item.commission_bps,
-                benefit_split=item.split,
+                benefit_split=benefit_split(item.links),
             )
             lines.append(line)
             new_rows.append(line)

@@ -126,7 +126,7 @@ def create_assisted_product(station: Station, data: AssistedProductInput, *, act
         now=now,
         approved=False,
     )
-    record = db.session.scalar(sa.select(StockRecord).where(StockRecord.product_id == product.id))
+    record = db.session.execute(sa.select(StockRecord).where(StockRecord.product_id == product.id)).scalar_one()
     if data.initial_stock:
         receive_stock(record, data.initial_stock, actor=actor, now=now, lot_note=(data.lot_note or "首批入库"),
                       harvest_date=data.harvest_date, from_household_id=household.id)
@@ -181,13 +181,13 @@ def update_product(product: Product, *, actor, now: datetime, price_fen: int | N
         raise ValidationError(_("库存调整需要填写原因"), fields={"reason": "required"})
     if stock is not None and stock_delta is not None:
         raise ValidationError(_("stock 与 stock_delta 只能给一个"), fields={"stock": "ambiguous"})
-    record = db.session.scalar(sa.select(StockRecord).where(StockRecord.product_id == product.id))
+    record = db.session.execute(sa.select(StockRecord).where(StockRecord.product_id == product.id)).scalar_one()
     if stock is not None:
-        set_on_hand(record, stock, reason=reason, actor=actor, now=now)
+        set_on_hand(record, stock, reason=reason or "", actor=actor, now=now)
     if stock_delta is not None:
         from stock.services import correct_stock
 
-        correct_stock(record, stock_delta, reason=reason, actor=actor, now=now)
+        correct_stock(record, stock_delta, reason=reason or "", actor=actor, now=now)
     changes = {}
     certified = {"price_fen": price_fen, "name": name, "unit": unit}
     if needs_recertification(product):

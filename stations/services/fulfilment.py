@@ -40,7 +40,7 @@ from orders.models import Delivery, LineStatus, Order, OrderLine, OrderStatus, S
 from orders.services.amounts import is_cash_order, shipment_due_fen
 from orders.services.cashbook import take_cash
 from orders.services.common import adjust_delivered_count
-from orders.services.payments import settle_cash_payment
+from orders.services.payments import refund_line, settle_cash_payment, shipment_cancelable
 from orders.services.pickup import handover_station_id, is_transfer, on_own_shelf, pickup_station_id
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
@@ -49,7 +49,7 @@ from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, transition
 from stock.models import StockRecord
-from stock.services import cancel_allocation, consume_allocation
+from stock.services import consume_allocation
 
 #: After this many wrong pick-up codes the shipment is locked for counter hand-over.
 PICKUP_MAX_FAILURES = 5
@@ -424,10 +424,6 @@ def receive_return(shipment: Shipment, *, actor, now: datetime) -> Shipment:
 # --- cancellation ------------------------------------------------------------------------------
 
 
-CANCELABLE = (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED, ShipmentStatus.READY_FOR_PICKUP,
-              ShipmentStatus.ARRIVED)
-
-
 def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderLine:
     """A line that cannot be supplied: release its stock, refund it, tell the buyer why.
 
@@ -445,20 +441,11 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderL
     db.session.refresh(line)
     if line.status != LineStatus.OPEN:
         raise Conflict(_("该商品已取消"), code="line_not_open")
-    if shipment.status not in CANCELABLE:
+    if not shipment_cancelable(shipment):
         raise IllegalTransition(_("发货单状态为「%(status)s」，不能再取消商品", status=status_label(shipment.status)),
                                 fields={"status": shipment.status})
     _require_order_open(shipment)
-    try:
-        from orders.services.payments import refund_line
-    except ImportError:  # pragma: no cover - the orders package provides it
-        refund_line = None
-    if refund_line is not None:
-        refund_line(line, actor=actor, now=now, reason=reason)
-    else:  # pragma: no cover
-        if line.kind == "product":
-            cancel_allocation({_record_id_for(line): line.quantity})
-        line.status = LineStatus.CANCELED
+    refund_line(line, actor=actor, now=now, reason=reason)
     db.session.flush()
     db.session.refresh(shipment)
 
@@ -475,7 +462,7 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderL
 def cancel_shipment(shipment: Shipment, *, actor, now: datetime, reason: str) -> Shipment:
     """Cancel every open line of the shipment (the API's `cancel` action)."""
     reason = (reason or "").strip() or "无法供货"
-    if shipment.status not in CANCELABLE:
+    if not shipment_cancelable(shipment):
         raise IllegalTransition(_("当前状态「%(status)s」不能取消", status=status_label(shipment.status)),
                                 fields={"status": shipment.status})
     open_lines = [ln for ln in shipment.lines if ln.status == LineStatus.OPEN]

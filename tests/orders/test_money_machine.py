@@ -151,7 +151,7 @@ class MoneyMachine(RuleBasedStateMachine):
     @rule(index=st.integers(0, 1000))
     def cancel_line(self, index):
         lines = [l for o in self._orders() if o.status == OrderStatus.CONFIRMED for l in o.lines
-                 if l.status == LineStatus.OPEN and l.shipment.status in fulfilment.CANCELABLE]
+                 if l.status == LineStatus.OPEN and payments.shipment_cancelable(l.shipment)]
         line = self._pick(lines, index)
         if line is not None:
             fulfilment.cancel_line(line, actor=self.admin, now=self._tick(), reason="缺货")
@@ -168,8 +168,7 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule(index=st.integers(0, 1000))
     def cancel_order(self, index):
-        orders = [o for o in self._orders() if o.status in (OrderStatus.PENDING, OrderStatus.CONFIRMED)
-                  and all(s.status in fulfilment.CANCELABLE or s.status == ShipmentStatus.CANCELED for s in o.shipments)]
+        orders = [o for o in self._orders() if payments.order_cancelable(o)]
         order = self._pick(orders, index)
         if order is not None:
             payments.cancel_order(order, actor=order.user, now=self._tick(), reason="不要了")

@@ -10,9 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from catalog.models import Product
-from catalog.services import benefit_split_for_product
 from orders.models import Order
-from tests.factories import make_household, make_product, make_user
+from tests.factories import make_household, make_product, make_user, product_benefit_split
 from tests.orders.factories import ADDRESS_JSON
 from tests.sql_count import count_statements
 
@@ -64,7 +63,7 @@ def test_checkout_statements_do_not_grow_per_line(client, db, api_token):
     per_line = PER_LINE[db.engine.dialect.name]
     assert len(large) <= len(small) + 4 * per_line, "\n".join(large)
     order = db.session.scalar(sa.select(Order).where(Order.code == res5.json["id"]))
-    assert [l.benefit_split for l in order.lines] == [benefit_split_for_product(p.id) for p in five]
+    assert [l.benefit_split for l in order.lines] == [product_benefit_split(p.id) for p in five]
     assert all(len(l.benefit_split) == 2 for l in order.lines)
     sold = db.session.scalars(sa.select(Product.sold_count).where(Product.id.in_([p.id for p in five]))).all()
     assert sold == [2] * 5

@@ -8,13 +8,12 @@ from datetime import timedelta
 
 from PIL import Image
 
-from catalog.services import benefit_split_for_product
 from orders.models import Order, OrderLine, OrderPayment, Shipment
 from shop.codes import new_order_code, new_secret
 from shop.extensions import db
 from shop.history import record_status
 from stock.services import allocate
-from tests.factories import NOW, make_user
+from tests.factories import NOW, make_user, product_benefit_split
 
 _seq = itertools.count(1)
 PICKUP_CODE = "246810"
@@ -61,7 +60,7 @@ def make_order(
             unit=product.unit, station_id=product.station_id, village_id=product.village_id,
             category_id=product.category_id, unit_price_fen=product.price_fen, quantity=quantity,
             line_total_fen=product.price_fen * quantity, commission_bps=product.station.commission_bps,
-            benefit_split=benefit_split_for_product(product.id),
+            benefit_split=product_benefit_split(product.id),
         ))
     confirmed = payment_method == "card" and status == "confirmed"
     db.session.add(OrderPayment(

@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from orders.providers import card_payments_enabled
 from shop.db import statement
 from shop.extensions import db
-from shop.timeutil import local_date, local_midnight_utc
+from shop.timeutil import local_date
 from tourism.models import Booking, BookingStatus, Closure, Holiday, Listing, ListingKind, Session, UnitType
 from tourism.services.pricing import holidays_between, price_for_day
 
@@ -31,6 +31,23 @@ ACTIVE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingSta
 def nights(check_in: date, check_out: date) -> list[date]:
     """The nights of a stay: [check_in, check_out)."""
     return [check_in + timedelta(days=i) for i in range((check_out - check_in).days)]
+
+
+def rooms_per_night(stays, start: date, end: date | None = None) -> dict[date, int]:
+    """The per-night count: rooms taken on each night from `start` (up to `end`, when given) by `stays`,
+    rows of (check_in, check_out, units). Availability, the hold check and the host's capacity floor
+    all count with this."""
+    taken: dict[date, int] = defaultdict(int)
+    for check_in, check_out, units in stays:
+        for night in nights(max(check_in, start), check_out if end is None else min(check_out, end)):
+            taken[night] += units
+    return taken
+
+
+def _free_rooms(unit_type: UnitType, taken: dict[date, int], closed: set[date], start: date,
+                end: date) -> dict[date, int]:
+    return {night: 0 if night in closed else max(0, unit_type.units - taken.get(night, 0))
+            for night in nights(start, end)}
 
 
 def occupying(now):
@@ -63,14 +80,8 @@ def stay_availability(unit_type: UnitType, start: date, end: date, *, now: datet
         Booking.check_out_date > start,
         occupying(now),
     )
-    taken: dict[date, int] = defaultdict(int)
-    for check_in, check_out, units in db.session.execute(_exclude(query, exclude_booking_id)):
-        for night in nights(max(check_in, start), min(check_out, end)):
-            taken[night] += units
-    closed = closed_dates(unit_type.listing_id, start, end)
-    return {
-        night: 0 if night in closed else max(0, unit_type.units - taken[night]) for night in nights(start, end)
-    }
+    taken = rooms_per_night(db.session.execute(_exclude(query, exclude_booking_id)), start, end)
+    return _free_rooms(unit_type, taken, closed_dates(unit_type.listing_id, start, end), start, end)
 
 
 @dataclass
@@ -119,21 +130,20 @@ def stay_hold_check(unit_type: UnitType, start: date, end: date, *, now: datetim
                       lambda: _hold_check_statement(with_codes, with_exclude))
     params = {"unit_type_id": unit_type.id, "listing_id": unit_type.listing_id, "start": start, "end": end,
               "now": now, "codes": list(confirmation_codes), "exclude_id": exclude_booking_id}
-    taken: dict[date, int] = defaultdict(int)
+    stays: list[tuple[date, date, int]] = []
     closed: set[date] = set()
     holidays: set[date] = set()
     codes: set[str] = set()
     for kind, d1, d2, n, code in db.session.execute(query, params):
         if kind == "b":
-            for night in nights(max(d1, start), min(d2, end)):
-                taken[night] += n
+            stays.append((d1, d2, n))
         elif kind == "c":
             closed.add(d1)
         elif kind == "h":
             holidays.add(d1)
         else:
             codes.add(code)
-    free = {night: 0 if night in closed else max(0, unit_type.units - taken[night]) for night in nights(start, end)}
+    free = _free_rooms(unit_type, rooms_per_night(stays, start, end), closed, start, end)
     return StayCheck(free=free, holidays=holidays, taken_codes=codes)
 
 
@@ -159,7 +169,9 @@ def ticket_availability(unit_type: UnitType, start: date, end: date, *, now: dat
 
 def session_remaining(session: Session, *, now: datetime, exclude_booking_id: int | None = None) -> int:
     """Free places of an experience session (0 on a closed date)."""
-    listing_id = db.session.scalar(sa.select(UnitType.listing_id).where(UnitType.id == session.unit_type_id))
+    listing_id = db.session.execute(
+        sa.select(UnitType.listing_id).where(UnitType.id == session.unit_type_id)
+    ).scalar_one()
     if session.session_date in closed_dates(listing_id, session.session_date, session.session_date + timedelta(days=1)):
         return 0
     query = sa.select(sa.func.coalesce(sa.func.sum(Booking.guests), 0)).where(
@@ -230,7 +242,7 @@ def payment_methods(listing: Listing) -> tuple[str, ...]:
     there is no card payment (the embedded default). Empty: it cannot be booked, and nothing of it
     is shown as available."""
     card = card_payments_enabled()
-    methods = ("card",) if card else ()
+    methods: tuple[str, ...] = ("card",) if card else ()
     if listing.pay_on_arrival or (not card and listing.kind in (ListingKind.TICKET, ListingKind.EXPERIENCE)):
         methods += ("arrival",)
     return methods
@@ -299,24 +311,25 @@ class ListingResult:
     bookable: bool = True
 
 
-def _fits(listing: Listing, f: ListingFilter, *, now: datetime) -> bool:
+def _fits(listing: Listing, f: ListingFilter, check_in: date, *, now: datetime) -> bool:
+    """Whether the party of `f` fits on its dates (`check_in`: the filter's, known to be set)."""
     guests = f.guests or 1
     if listing.kind == ListingKind.STAY:
-        check_out = f.check_out or f.check_in + timedelta(days=1)
+        check_out = f.check_out or check_in + timedelta(days=1)
         for unit_type in listing.unit_types:
-            free = stay_availability(unit_type, f.check_in, check_out, now=now)
+            free = stay_availability(unit_type, check_in, check_out, now=now)
             min_free = min(free.values()) if free else 0
             if min_free > 0 and min_free * unit_type.max_guests >= guests:
                 return True
         return False
-    end = (f.check_out if f.check_out and f.check_out > f.check_in else f.check_in + timedelta(days=1))
+    end = (f.check_out if f.check_out and f.check_out > check_in else check_in + timedelta(days=1))
     if listing.kind == ListingKind.TICKET:
         for unit_type in listing.unit_types:
-            free = ticket_availability(unit_type, f.check_in, end, now=now)
+            free = ticket_availability(unit_type, check_in, end, now=now)
             if any(v >= guests for v in free.values()):
                 return True
         return False
-    for s in sessions_between(listing, f.check_in, end):
+    for s in sessions_between(listing, check_in, end):
         if s.starts_at > now and session_remaining(s, now=now) >= guests:
             return True
     return False
@@ -345,13 +358,9 @@ def search_listings(f: ListingFilter, *, now: datetime) -> list[ListingResult]:
         bookable = bool(payment_methods(listing))
         available = None
         if f.check_in is not None:
-            available = bookable and _fits(listing, f, now=now)
+            available = bookable and _fits(listing, f, f.check_in, now=now)
             if not available:
                 continue
         results.append(ListingResult(listing=listing, from_price_fen=min(prices) if prices else None,
                                      available=available, bookable=bookable))
     return results
-
-
-def day_start_utc(day: date) -> datetime:
-    return local_midnight_utc(day)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from catalog.models import BenefitLink
+from catalog.services import benefit_split
 from ledger.services import credit_line
 from orders.models import LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
 from orders.providers import ProviderError
@@ -115,13 +116,13 @@ def _check_pay_on_arrival_limits(req: "BookingRequest", listing: Listing, check_
     # waited for the lock still reads the snapshot it started with (a count in the same statement
     # would miss the booking the lock holder just committed)
     db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
-    open_count = db.session.scalar(
+    open_count = db.session.execute(
         sa.select(sa.func.count()).select_from(Booking).where(
             Booking.user_id == user.id, Booking.pay_on_arrival.is_(True),
             Booking.status.in_([BookingStatus.HELD, BookingStatus.CONFIRMED]),
             Booking.check_out_date >= local_date(now),
         )
-    )
+    ).scalar_one()
     if open_count >= max_open:
         raise Conflict(_("您已有 %(n)s 个到店支付的预订未完成；请先入住或取消，或选择在线支付", n=open_count),
                        code="too_many_unpaid_bookings")
@@ -134,10 +135,10 @@ def _lock_unit_type(unit_type_id: int) -> UnitType:
     return db.session.execute(query, {"id": unit_type_id}).scalar_one()
 
 
-def _lock_booking(booking_id: int) -> Booking | None:
+def _lock_booking(booking_id: int) -> Booking:
     return db.session.execute(
         sa.select(Booking).where(Booking.id == booking_id).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    ).scalar_one()
 
 
 def _unit_type_of(listing: Listing, unit_type_id: int | None) -> UnitType:
@@ -302,16 +303,6 @@ def hold_booking(req: BookingRequest, *, user, now: datetime, code: str | None =
     return booking
 
 
-def benefit_split_for_listing(listing_id: int) -> list[dict]:
-
-    rows = db.session.execute(
-        sa.select(BenefitLink.household_id, BenefitLink.weight)
-        .where(BenefitLink.listing_id == listing_id)
-        .order_by(BenefitLink.household_id)
-    )
-    return [{"household_id": h, "weight": w} for h, w in rows]
-
-
 def line_title(booking: Booking) -> str:
     listing = booking.listing
     if listing.kind == ListingKind.STAY:
@@ -395,7 +386,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         quantity=quantity,
         line_total_fen=total,
         commission_bps=0,
-        benefit_split=[{"household_id": link.household_id, "weight": link.weight} for link in listing.benefit_links],
+        benefit_split=benefit_split((link.household_id, link.weight) for link in listing.benefit_links),
     )
     payment = OrderPayment(
         order=order,
@@ -407,7 +398,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         refunded_fen=0,
         created_at=now,
     )
-    events = [(booking, None, BookingStatus.HELD, ""), (order, None, OrderStatus.PENDING, ""),
+    events: list[tuple[object, StrEnum | None, StrEnum, str]] = [(booking, None, BookingStatus.HELD, ""), (order, None, OrderStatus.PENDING, ""),
               (payment, None, PaymentState.CREATED, "")]
     if confirm:
         events += [(order, OrderStatus.PENDING, OrderStatus.CONFIRMED, "pay on arrival"),
@@ -489,7 +480,7 @@ def on_order_paid(order, *, now: datetime) -> bool:
     """
     all_confirmed = True
     lines = sorted(_booking_lines(order), key=lambda l: l.booking_id)
-    bookings = [db.session.get(Booking, line.booking_id) for line in lines]
+    bookings = [db.session.get_one(Booking, line.booking_id) for line in lines]
     for unit_type_id in sorted({b.unit_type_id for b in bookings}):
         _lock_unit_type(unit_type_id)  # lock order: unit types by id, then bookings
     for booking in bookings:
@@ -523,7 +514,7 @@ def _refund_unconfirmed(order, *, now: datetime) -> None:
     """The money for bookings that could not be confirmed goes back (through refund_payment)."""
     payment = next((p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
     for line in _booking_lines(order):
-        booking = db.session.get(Booking, line.booking_id)
+        booking = db.session.get_one(Booking, line.booking_id)
         if line.status != LineStatus.OPEN or booking.status not in (BookingStatus.EXPIRED, BookingStatus.CANCELED):
             continue
         if payment is not None:
@@ -540,7 +531,7 @@ def on_order_released(order, *, now: datetime) -> int:
     released = 0
     for line in _booking_lines(order):
         booking = _lock_booking(line.booking_id)
-        if booking is not None and booking.status == BookingStatus.HELD:
+        if booking.status == BookingStatus.HELD:
             transition(booking, BookingStatus.EXPIRED, now=now, note="order released")
             released += 1
     db.session.flush()
@@ -563,7 +554,7 @@ def expire_holds(now: datetime) -> int:
     expired = 0
     for booking_id in ids:
         booking = _lock_booking(booking_id)
-        if booking is None or booking.status != BookingStatus.HELD or booking.expires_at > now:
+        if booking.status != BookingStatus.HELD or booking.expires_at is None or booking.expires_at > now:
             continue
         transition(booking, BookingStatus.EXPIRED, now=now, note="hold expired")
         expired += 1
@@ -629,6 +620,13 @@ def _lock_order(order_id: int):
     ).scalar_one()
 
 
+def booking_cancelable(booking: Booking) -> bool:
+    """Whether the booking may still be canceled (held or confirmed: not checked in, completed, canceled,
+    expired or a no-show). `cancel_booking` and `host_cancel_booking` refuse exactly what this refuses;
+    pages ask this (templates as `booking_cancelable(booking)`)."""
+    return booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED)
+
+
 def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
     """Cancel under the listing's policy; refund the paid amount minus the fee through the pipeline.
 
@@ -638,7 +636,7 @@ def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
     """
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
-    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+    if not booking_cancelable(booking):
         raise IllegalTransition(_("该预订当前不能取消"), fields={"status": booking.status})
     quote = cancel_quote(booking, now=now)
     transition(booking, BookingStatus.CANCELED, actor=actor, now=now,
@@ -681,8 +679,8 @@ def cancel_order_bookings(order, *, actor, now: datetime) -> bool:
     lines = _booking_lines(order)
     if not lines:
         return False
-    live = [db.session.get(Booking, line.booking_id) for line in lines]
-    live = [b for b in live if b is not None and b.status in (BookingStatus.HELD, BookingStatus.CONFIRMED)]
+    live = [db.session.get_one(Booking, line.booking_id) for line in lines]
+    live = [b for b in live if booking_cancelable(b)]
     if not live:
         if any(p.state == PaymentState.CONFIRMED for p in order.payments):
             raise IllegalTransition(_("该预订当前不能取消"), fields={"status": order.status})
@@ -772,7 +770,7 @@ def host_cancel_booking(booking: Booking, *, actor, now: datetime) -> Booking:
         raise NotFound(_("预订不存在"))
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
-    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+    if not booking_cancelable(booking):
         raise IllegalTransition(_("该预订当前不能取消"), fields={"status": booking.status})
     paid = order is not None and any(p.state == PaymentState.CONFIRMED for p in order.payments)
     if paid or not booking.pay_on_arrival:
@@ -841,7 +839,7 @@ def refund_kept(booking: Booking, *, actor, now: datetime, reason: str = "") -> 
         raise IllegalTransition(_("只有已取消或未到店的预订才能退还违约金"), fields={"status": booking.status})
     payment = next((p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
     amount = kept_fen(booking, payment)
-    if amount <= 0:
+    if amount <= 0 or payment is None:
         raise Conflict(_("该预订没有可退还的款项"), code="nothing_kept")
     line = next((l for l in order.lines if l.booking_id == booking.id), None)
     refund = refund_payment(payment, amount, line=line, actor=actor, now=now,
@@ -866,7 +864,7 @@ def complete_stays(now: datetime) -> int:
     done = 0
     for booking_id in ids:
         booking = _lock_booking(booking_id)
-        if booking is None or booking.status != BookingStatus.CHECKED_IN:
+        if booking.status != BookingStatus.CHECKED_IN:
             continue
         transition(booking, BookingStatus.COMPLETED, now=now, note="check-out date passed")
         done += 1

@@ -1,12 +1,13 @@
 """The host workspace: own listings only, their terms and prices, closures, today's arrivals."""
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import selectinload
 
 from shop.audit import record_audit
@@ -15,7 +16,7 @@ from shop.extensions import db
 from shop.money import MAX_FEN
 from shop.timeutil import local_date
 from tourism.models import Booking, BookingStatus, Closure, Listing, ListingKind, UnitType
-from tourism.services.availability import nights, occupying
+from tourism.services.availability import nights, occupying, rooms_per_night
 
 MAX_FREE_CANCEL_DAYS = 60
 MAX_UNITS = 1000
@@ -114,7 +115,11 @@ def bookings_on_days(listing: Listing, days: list[date], *, now: datetime) -> li
 
 
 def reopen_date(listing: Listing, day: date) -> int:
-    result = db.session.execute(sa.delete(Closure).where(Closure.listing_id == listing.id, Closure.closed_date == day))
+    # a DELETE's result is a CursorResult; Session.execute is typed as the general Result (SQLAlchemy's
+    # changelog for 2.0.44 recommends this cast where rowcount is read)
+    result = cast(CursorResult[Any], db.session.execute(
+        sa.delete(Closure).where(Closure.listing_id == listing.id, Closure.closed_date == day)
+    ))
     db.session.flush()
     return result.rowcount or 0
 
@@ -135,11 +140,11 @@ class ListingTerms:
 
 
 def _has_future_bookings(listing: Listing, *, now: datetime) -> bool:
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.exists().where(
             Booking.listing_id == listing.id, Booking.check_in_date >= local_date(now), occupying(now)
         ))
-    )
+    ).scalar_one()
 
 
 def update_listing_terms(listing: Listing, terms: ListingTerms, *, actor, now: datetime) -> dict:
@@ -186,11 +191,7 @@ def peak_future_use(unit_type: UnitType, listing: Listing, *, now: datetime) -> 
                 Booking.unit_type_id == unit_type.id, Booking.check_out_date > today, occupying(now)
             )
         )
-        taken: dict[date, int] = defaultdict(int)
-        for check_in, check_out, units in rows:
-            for night in nights(max(check_in, today), check_out):
-                taken[night] += units
-        return max(taken.values(), default=0)
+        return max(rooms_per_night(rows, today).values(), default=0)
     if listing.kind == ListingKind.TICKET:
         per_day = (
             sa.select(sa.func.sum(Booking.guests).label("people"))
