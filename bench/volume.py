@@ -93,8 +93,10 @@ def copy_rows(conn, table: sa.Table, cols: list[str], rows: list[tuple]) -> int:
         return 0
     extra_names, extra_values = _defaults_for(table, cols)
     json_idx = [i for i, c in enumerate(cols) if isinstance(table.c[c].type, sa.JSON)]
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur:
+    # Connection.connection is the DBAPI connection this Connection uses (pool-proxied, inside the
+    # same transaction); its cursor() is psycopg's own cursor, whose copy() is psycopg's COPY API
+    # (SQLAlchemy: "Working with Driver SQL and Raw DBAPI Connections"; psycopg: "Using COPY TO and COPY FROM")
+    with conn.connection.cursor() as cur:
         column_list = ", ".join(f'"{c}"' for c in cols + extra_names)
         with cur.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN') as cp:
             for row in rows:
@@ -135,15 +137,6 @@ def _reference(conn):
     if not villages or not station_of or not categories:
         raise SystemExit("bench/volume.py: no demo data; run `flask --app wsgi seed-demo` first")
     return villages, station_of, commission, categories, households, producers
-
-
-def _largest_remainder(amount: int, weights: list[int]) -> list[int]:
-    total = sum(weights)
-    shares = [amount * w // total for w in weights]
-    rests = sorted(range(len(weights)), key=lambda i: -(amount * weights[i] % total))
-    for i in rests[: amount - sum(shares)]:
-        shares[i] += 1
-    return shares
 
 
 def generate_products(conn, n: int, now: datetime, rnd: random.Random) -> None:
@@ -260,9 +253,11 @@ def generate_listings(conn, n: int, now: datetime, rnd: random.Random) -> None:
 
 def generate_orders(conn, n: int, now: datetime, rnd: random.Random) -> None:
     from catalog.models import Product
+    from catalog.services import benefit_split
     from ledger.models import IncomeEntry
     from orders.models import Order, OrderLine, OrderPayment, Shipment
     from shop.auth.models import User
+    from shop.money import apply_bps, split_fen
 
     villages, station_of, commission, _c, households, _p = _reference(conn)
     users = list(conn.execute(sa.select(User.id).where(User.email.like("bench-user-%"))).scalars())
@@ -294,12 +289,11 @@ def generate_orders(conn, n: int, now: datetime, rnd: random.Random) -> None:
             subtotal += total
             weight += wgt * qty
             bps = commission.get(station, 0)
-            split = [{"household_id": h, "weight": w} for h, w in zip(hh, weights)]
             lines.append((lnid, oid, shid, "product", prid, "open", name, unit, station, vid, cat, price, qty, total,
-                          bps, split))
-            producer_share = total - total * bps // 10000
+                          bps, benefit_split(zip(hh, weights))))
+            producer_share = total - apply_bps(total, bps)  # as the ledger credits a line
             if hh:
-                for h, w, amount in zip(hh, weights, _largest_remainder(producer_share, weights)):
+                for h, w, amount in zip(hh, weights, split_fen(producer_share, weights)):
                     entries.append((eid, h, lnid, "sale", amount,
                                     {"producer_share_fen": producer_share, "weight": w, "weight_total": sum(weights)},
                                     vid, station, cat, entry_date, delivered))
@@ -395,6 +389,10 @@ def manifest() -> dict:
                              .order_by(UnitType.id)).all()
         categories = conn.execute(sa.select(Category.slug).order_by(Category.position)).scalars().all()
         villages = conn.execute(sa.select(Village.slug).order_by(Village.id)).scalars().all()
+        # words visitors type, for the long-tail search (bench.run.longtail_queries pairs them up)
+        words = set(conn.execute(sa.select(Village.name)).scalars()) | set(conn.execute(sa.select(Category.name)).scalars())
+        words |= {s for s in conn.execute(sa.select(Village.signature_product)).scalars() if s}
+        words |= set(ADJECTIVES) | {pack for pack, _price, _weight in PACKS}
     today = datetime.now(BEIJING).date()
     last_month_end = today.replace(day=1) - timedelta(days=1)
     return {
@@ -405,6 +403,7 @@ def manifest() -> dict:
         "stay_unit_types": [{"unit_type_id": u, "listing_id": lid, "max_guests": g} for u, lid, g in stays],
         "categories": list(categories),
         "villages": list(villages),
+        "search_words": sorted(words),
         "consumers": [f"bench-user-{i:03d}@bench.cn" for i in range(1, 17)],
         "consumer_password": BENCH_PASSWORD,
         "county": {"email": "county@demo.cn", "password": "demo12345"},

@@ -27,7 +27,36 @@ def test_render_gives_ratios_to_the_ceiling_and_target_verdicts():
     res = dict(ok_rps=1900.0, p50_ms=2.0, p99_ms=9.0, conflicts=0, errors=0)
     table = run.render([("hello", "hello", {**res, "ok_rps": 3800.0}, ""), ("home", "home page", res, ""),
                         ("booking", "booking", None, "not available (HTTP 404)")], 3800.0)
-    assert "0.500" in table and "≥ 0.50 ✓" in table and "not available (HTTP 404)" in table
+    assert "0.500" in table and "≥ 1.00 ✗" in table and "not available (HTTP 404)" in table
+    # the anonymous pages go through nginx: their target is the web server's speed, 1.0 × hello
+    table = run.render([("home", "home page", {**res, "ok_rps": 3800.0}, "")], 3800.0)
+    assert "≥ 1.00 ✓" in table
+
+
+def test_long_tail_queries_are_all_distinct_and_made_of_the_words():
+    words = ["腌菜", "土鸡蛋", "柳溪村", "有机", "大米"]
+    queries = run.longtail_queries(words, random.Random(1), n=50)
+    assert len(queries) == len(set(queries)) == 50
+    assert all(set(q.split()) <= set(words) and len(set(q.split())) == len(q.split()) for q in queries)
+    assert len(run.longtail_queries(words, random.Random(1), n=1000)) == 5 * 4 + 5 * 4 * 3  # all there are
+
+
+def test_the_long_tail_scenario_is_single_use_and_goes_through_nginx():
+    manifest = {"catalog_pages": 3, "categories": ["eggs"], "product_paths": ["/products/1-a"], "pool": [],
+                "stay_unit_types": [], "report_month": {"from": "2026-10-01", "to": "2026-10-31"},
+                "search_words": ["腌菜", "土鸡蛋", "柳溪村"]}
+    scenarios = {s.name: s for s in run.build_scenarios(manifest, {"consumers": [], "county": None}, random.Random(1))}
+    tail = scenarios["search_longtail"]
+    assert tail.single_use and len({r.path for r in tail.requests}) == len(tail.requests) == 12
+    assert {"home", "catalog", "product", "search_longtail"} <= set(run.PROXIED)
+
+
+def test_the_nginx_config_is_the_repositorys_with_the_places_filled_in(tmp_path):
+    conf = run.nginx_config(tmp_path).read_text()
+    assert f"root {run.ROOT};" in conf and f"server 127.0.0.1:{run.APP_PORT};" in conf
+    assert f"listen 127.0.0.1:{run.NGINX_PORT};" in conf and "/srv/village-eline" not in conf
+    assert "/tmp/village-eline-nginx" not in conf and str(tmp_path / "nginx" / "nginx.pid") in conf
+    assert "proxy_pass http://village_eline;" in conf  # everything else as deploy/nginx.conf says
 
 
 def test_scenarios_without_tokens_say_why_instead_of_sending_nothing():
@@ -38,11 +67,6 @@ def test_scenarios_without_tokens_say_why_instead_of_sending_nothing():
     assert scenarios["checkout"].requests == [] and scenarios["checkout"].note
     assert scenarios["county_income"].requests == [] and scenarios["county_income"].note
     assert len(scenarios["catalog"].requests) == 800
-
-
-def test_largest_remainder_split_is_exact_to_the_fen():
-    shares = volume._largest_remainder(1001, [1, 2, 3])
-    assert sum(shares) == 1001 and shares == [167, 334, 500]
 
 
 def test_copy_defaults_fill_scalar_defaults_and_refuse_not_null_columns_without_one():
