@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -27,7 +28,7 @@ from stock.models import Station
 
 GROUPS = ("household", "village", "station", "category", "month", "kind")
 #: Benefit kinds in the reader's words (lazy: in the reader's language on a page, the default in tasks).
-BENEFIT_KIND_LABELS = {BenefitKind.SALE: _l("代销分成"), BenefitKind.PURCHASE: _l("订单收购"),
+BENEFIT_KIND_LABELS: dict[str, Any] = {BenefitKind.SALE: _l("代销分成"), BenefitKind.PURCHASE: _l("订单收购"),
                        BenefitKind.WAGE: _l("务工工资"), BenefitKind.DIVIDEND: _l("分红"),
                        BenefitKind.RENT: _l("租金"), BenefitKind.COLLECTIVE: _l("村集体")}
 #: The per-kind columns of every income row.
