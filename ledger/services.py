@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.models import BenefitKind, IncomeEntry, IncomeKind
 from shop.extensions import db
@@ -72,20 +73,17 @@ def _insert_ignore(rows: list[dict]) -> None:
         return
     db.session.flush()
     dialect = db.session.get_bind().dialect.name
+    unique = ["order_line_id", "household_id", "kind", "ref"]
+    statement: sa.Executable
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        statement = postgresql.insert(IncomeEntry.__table__).values(rows).on_conflict_do_nothing(index_elements=unique)
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+        statement = sqlite.insert(IncomeEntry.__table__).values(rows).on_conflict_do_nothing(index_elements=unique)
     else:  # pragma: no cover - only PostgreSQL and SQLite are supported
-        insert = None
-    if insert is None:
         for row in rows:
             with db.session.begin_nested():
                 db.session.add(IncomeEntry(**row))
         return
-    statement = insert(IncomeEntry.__table__).values(rows).on_conflict_do_nothing(
-        index_elements=["order_line_id", "household_id", "kind", "ref"]
-    )
     db.session.execute(statement)
 
 
@@ -261,18 +259,6 @@ def has_credit(line) -> bool:
                 IncomeEntry.kind.in_([IncomeKind.SALE, IncomeKind.TOURISM]),
             )
         )
-    )
-
-
-def line_net_fen(line) -> int:
-    """What a line has credited in total, net of reversals."""
-    return int(
-        db.session.scalar(
-            db.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(
-                IncomeEntry.order_line_id == line.id
-            )
-        )
-        or 0
     )
 
 

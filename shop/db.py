@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from typing import Any, Callable, cast
 
 from sqlalchemy import event, exc
+from sqlalchemy.engine import CursorResult, Result
 
 from shop.extensions import db
 
@@ -79,6 +80,13 @@ def ping_idle_connections(engine, idle_seconds: float) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except Exception as error:  # the pool discards this connection and checks out another
             raise exc.DisconnectionError(f"idle connection failed its ping: {error}") from error
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE run through `Session.execute` matched. The session returns a
+    CursorResult for those statements but is typed as returning the general Result; SQLAlchemy's
+    changelog (2.0.44) recommends this cast where rowcount is read."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 _STATEMENTS: dict = {}

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm.util import identity_key
 
 from shop import pagecache
-from shop.db import statement
+from shop.db import rowcount, statement
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from stock.models import MovementKind, StockMovement, StockRecord
@@ -60,7 +60,8 @@ def _guarded_update(kind: str) -> sa.Update:
     running it). Their callers name the records they change to the page cache (`pagecache.changes`)."""
     def build():
         table = StockRecord.__table__
-        rid, qty = sa.bindparam("rid"), sa.bindparam("qty")
+        rid: sa.BindParameter[int] = sa.bindparam("rid")
+        qty: sa.BindParameter[int] = sa.bindparam("qty")
         if kind == "allocate":
             return (sa.update(table).where(table.c.id == rid, table.c.on_hand - table.c.allocated >= qty)
                     .values(allocated=table.c.allocated + qty))
@@ -83,7 +84,7 @@ def allocate(wanted: dict[int, int], *, product_ids: dict[int, int] | None = Non
         _check_quantity(quantity)
         result = db.session.execute(_guarded_update("allocate"), {"rid": record_id, "qty": quantity},
                                     execution_options=_changes(record_id, product_ids))
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             product_id = (product_ids or {}).get(record_id) or db.session.scalar(
                 sa.select(table.c.product_id).where(table.c.id == record_id))
             raise OutOfStock(product_id or 0)
@@ -96,7 +97,7 @@ def cancel_allocation(wanted: dict[int, int]) -> None:
         quantity = wanted[record_id]
         result = db.session.execute(_guarded_update("release"), {"rid": record_id, "qty": quantity},
                                     execution_options=_changes(record_id))
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             raise Conflict(_("库存分配已释放"), code="allocation_mismatch")
     _expire_records(wanted)
 
@@ -110,7 +111,7 @@ def consume_allocation(record_id: int, quantity: int, *, order_line_id: int | No
         .values(allocated=table.c.allocated - quantity, on_hand=table.c.on_hand - quantity),
         execution_options=_changes(record_id),
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise Conflict(_("这一行没有对应的库存分配"), code="allocation_mismatch")
     db.session.add(
         StockMovement(
@@ -168,7 +169,7 @@ def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: d
         .where(table.c.id == record.id, table.c.on_hand + delta >= table.c.allocated)
         .values(on_hand=table.c.on_hand + delta)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise Conflict(_("库存不能少于已售出（已分配）的数量"), code="stock_below_allocated")
     movement = StockMovement(
         stock_record_id=record.id,
@@ -199,11 +200,11 @@ def list_movements(record_id: int, *, limit: int = 500) -> list[StockMovement]:
 def movements_total(record_id: int) -> int:
     """The sum of a record's movements (equals its on_hand)."""
     return int(
-        db.session.scalar(
+        db.session.execute(
             sa.select(sa.func.coalesce(sa.func.sum(StockMovement.quantity), 0)).where(
                 StockMovement.stock_record_id == record_id
             )
-        )
+        ).scalar_one()
     )
 
 

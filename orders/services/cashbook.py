@@ -155,7 +155,7 @@ class OperatorCash:
 def cash_summary(station_id: int, day: date) -> list[OperatorCash]:
     """The day's book per operator (every entry, signed), read from the book."""
     entries = day_book(station_id, day).entries
-    users = {u.id: u for u in db.session.scalars(
+    users: dict[int | None, User] = {u.id: u for u in db.session.scalars(
         sa.select(User).where(User.id.in_({e.actor_id for e in entries if e.actor_id}))
     )}
     groups: dict[int | None, OperatorCash] = {}

@@ -121,7 +121,9 @@ def load_session_user(session_id: str) -> User | None:
     every session issued before, copied cookies included). Read through the request's ORM session,
     which starts empty for every request: a deactivation counts at once."""
     ids = _session_ids(session_id)
-    user = db.session.get(User, ids[0]) if ids else None
+    if ids is None:
+        return None
+    user = db.session.get(User, ids[0])
     if user is None or user.session_generation != ids[1] or not user.is_active:
         return None
     return user

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import selectinload
 
 from shop.audit import record_audit
+from shop.db import rowcount
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from shop.money import MAX_FEN
@@ -115,13 +114,9 @@ def bookings_on_days(listing: Listing, days: list[date], *, now: datetime) -> li
 
 
 def reopen_date(listing: Listing, day: date) -> int:
-    # a DELETE's result is a CursorResult; Session.execute is typed as the general Result (SQLAlchemy's
-    # changelog for 2.0.44 recommends this cast where rowcount is read)
-    result = cast(CursorResult[Any], db.session.execute(
-        sa.delete(Closure).where(Closure.listing_id == listing.id, Closure.closed_date == day)
-    ))
+    result = db.session.execute(sa.delete(Closure).where(Closure.listing_id == listing.id, Closure.closed_date == day))
     db.session.flush()
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 # --- terms and prices ---------------------------------------------------------------------------
