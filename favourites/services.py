@@ -33,8 +33,12 @@ def _column(item):
     return Favourite.product_id if isinstance(item, Product) else Favourite.listing_id
 
 
+def _query(user, item) -> sa.Select[Favourite]:
+    return sa.select(Favourite).where(Favourite.user_id == user.id, _column(item) == item.id)
+
+
 def _find(user, item) -> Favourite | None:
-    return db.session.scalar(sa.select(Favourite).where(Favourite.user_id == user.id, _column(item) == item.id))
+    return db.session.scalar(_query(user, item))
 
 
 def is_favourite(user, item) -> bool:
@@ -53,8 +57,8 @@ def add_favourite(user, item, *, now: datetime) -> Favourite:
         with db.session.begin_nested():
             db.session.add(favourite)
             db.session.flush()
-    except sa.exc.IntegrityError:  # the same add committed meanwhile
-        return _find(user, item)
+    except sa.exc.IntegrityError:  # the same add committed meanwhile: that one is there now
+        return db.session.execute(_query(user, item)).scalar_one()
     return favourite
 
 
