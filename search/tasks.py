@@ -16,7 +16,6 @@ installs them (`install_session_hooks`); importing this module installs nothing.
 from __future__ import annotations
 
 import logging
-from typing import Iterable
 
 import sqlalchemy as sa
 from celery import shared_task
@@ -49,20 +48,6 @@ def reindex_listings(listing_ids: list[int]) -> int:
 def rebuild_index() -> int:
     """Rebuild the whole index from the database."""
     return search.rebuild()
-
-
-def schedule_reindex(product_ids: Iterable[int]) -> None:
-    """Update these products in the index once the current transaction commits (Celery "search")."""
-    ids = sorted({int(i) for i in product_ids if i is not None})
-    if ids:
-        enqueue_after_commit(reindex_products, ids)
-
-
-def schedule_listing_reindex(listing_ids: Iterable[int]) -> None:
-    """Update these tourism listings in the index once the current transaction commits."""
-    ids = sorted({int(i) for i in listing_ids if i is not None})
-    if ids:
-        enqueue_after_commit(reindex_listings, ids)
 
 
 # ------------------------------------------------------------------------------ session hooks

@@ -180,13 +180,13 @@ def test_first_search_without_an_index_builds_it(shop_products, index_dir):
     assert search.engine().exists()
 
 
-def test_schedule_reindex_updates_after_commit_only(shop_products):
-    from search.tasks import schedule_reindex
+def test_a_reindex_enqueued_by_name_updates_after_commit_only(shop_products):
+    from shop.celery import enqueue_after_commit
     from shop.extensions import db
 
     pid = shop_products["yancai"].id
     db.session.execute(sa.update(Product).where(Product.id == pid).values(name="三江酱菜", description=""))
-    schedule_reindex([pid])
+    enqueue_after_commit("search.tasks.reindex_products", [pid])  # as the station's product form does
     assert search.search_product_ids("腌菜") == [pid]  # not before the commit
     commit()
     assert search.search_product_ids("腌菜") == []
