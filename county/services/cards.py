@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -66,7 +67,7 @@ def household_card(household: Household, month: str) -> Card:
                IncomeEntry.entry_date <= date_to)
         .order_by(IncomeEntry.entry_date, IncomeEntry.id)).all()
     by_kind: dict[str, dict[str, dict]] = {}
-    reversals = []
+    reversals: list[dict[str, Any]] = []
     for kind, benefit_kind, entry_date, amount, title in rows:
         label = str(BENEFIT_KIND_LABELS.get(benefit_kind, benefit_kind))
         if kind == IncomeKind.REVERSAL:
@@ -76,7 +77,7 @@ def household_card(household: Household, month: str) -> Card:
                                                                              "entries": 0})
         item["amount_fen"] += amount
         item["entries"] += 1
-    kinds = []
+    kinds: list[dict[str, Any]] = []
     for kind in BENEFIT_KINDS:
         if kind in by_kind:
             items = sorted(by_kind[kind].values(), key=lambda i: -i["amount_fen"])
@@ -90,9 +91,11 @@ def household_card(household: Household, month: str) -> Card:
         .where(PayoutLine.household_id == household.id, PayoutLine.status == LineStatus.PAID,
                PayoutLine.settled_at >= start, PayoutLine.settled_at < end)
         .order_by(PayoutLine.settled_at, PayoutLine.id)).all()
-    payments = [{"paid_date": settled_at.astimezone(TZ).date(), "amount_fen": amount,
-                 "account": mask_account_no(number), "bank_ref": bank_ref, "batch": code}
-                for settled_at, amount, number, bank_ref, code in paid]
+    payments: list[dict[str, Any]] = [
+        {"paid_date": settled_at.astimezone(TZ).date(), "amount_fen": amount,
+         "account": mask_account_no(number), "bank_ref": bank_ref, "batch": code}
+        for settled_at, amount, number, bank_ref, code in paid
+        if settled_at is not None]  # a paid line has its settlement time (the query asks a range of it)
     figures = household_payout_figures(household.id, until=date_to)
     credited = sum(k["total_fen"] for k in kinds)
     reversed_ = sum(r["amount_fen"] for r in reversals)

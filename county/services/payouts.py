@@ -23,6 +23,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -48,14 +49,16 @@ from shop.money import MoneyError, fen_to_decimal, parse_yuan
 from shop.personal_data import mask_account_no, mask_name
 from shop.timeutil import local_date
 from county.exports import append_row
+from county.services.registry import check_may_reveal
 
 log = logging.getLogger(__name__)
 
-ACCOUNT_KIND_LABELS = {AccountKind.BANK_CARD: _l("银行卡"), AccountKind.HUINONG_CARD: _l("惠农一卡通"),
+# keyed by the stored text (the enums are str)
+ACCOUNT_KIND_LABELS: dict[str, Any] = {AccountKind.BANK_CARD: _l("银行卡"), AccountKind.HUINONG_CARD: _l("惠农一卡通"),
                        AccountKind.SOCIAL_SECURITY_CARD: _l("社保卡")}
-BATCH_STATUS_LABELS = {BatchStatus.OPEN: _l("待导出"), BatchStatus.EXPORTED: _l("已导出，待回盘"),
+BATCH_STATUS_LABELS: dict[str, Any] = {BatchStatus.OPEN: _l("待导出"), BatchStatus.EXPORTED: _l("已导出，待回盘"),
                        BatchStatus.SETTLED: _l("已完成")}
-LINE_STATUS_LABELS = {LineStatus.PENDING: _l("待发放"), LineStatus.PAID: _l("已发放"), LineStatus.FAILED: _l("失败")}
+LINE_STATUS_LABELS: dict[str, Any] = {LineStatus.PENDING: _l("待发放"), LineStatus.PAID: _l("已发放"), LineStatus.FAILED: _l("失败")}
 ACCOUNT_NO_RE = re.compile(r"^\d{8,30}$")
 #: The longest period one batch may pay (a year and a day: a leap year's January to January).
 MAX_PERIOD_DAYS = 366
@@ -120,7 +123,8 @@ def set_account(household: Household, *, kind: str, number: str, holder_name: st
 
 
 def reveal_account(household: Household, *, actor, now: datetime) -> str:
-    """The full account number for a county officer; audited (who, when — not the value)."""
+    """The full account number for a county officer (or an admin); audited (who, when — not the value)."""
+    check_may_reveal(actor)
     account = get_account(household)
     if account is None:
         raise NotFound(_("该户尚未登记收款账户"))
@@ -365,7 +369,7 @@ def _read_result(source) -> list[tuple[int, dict]]:
     try:
         rows = workbook.active.iter_rows(values_only=True)
         header = None
-        out = []
+        out: list[tuple[int, dict[str, str]]] = []
         for number, row in enumerate(rows, start=1):
             cells = ["" if c is None else str(c).strip() for c in row]
             if header is None:

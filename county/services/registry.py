@@ -225,11 +225,18 @@ def status_history(household: Household) -> list[HouseholdStatusChange]:
     ))
 
 
-def reveal(household: Household, field_name: str, *, actor, now: datetime) -> str:
-    """Decrypt one field for a county officer (or an admin), and audit it (who, when, which field — not
-    the value). Anyone else gets Forbidden and nothing is read or written, whichever page or task calls."""
+def check_may_reveal(actor) -> None:
+    """Only county officers and admins see a household's personal data in clear: every service that
+    decrypts a value for a person (`reveal`, `payouts.reveal_account`) asks this first, whichever page,
+    API or task calls it. Anyone else: Forbidden, and nothing is read or written."""
     if not can_read_county(actor):
         raise Forbidden(_("您的角色无权进行此操作"))
+
+
+def reveal(household: Household, field_name: str, *, actor, now: datetime) -> str:
+    """Decrypt one field for a county officer (or an admin), and audit it (who, when, which field — not
+    the value)."""
+    check_may_reveal(actor)
     if field_name not in REVEALABLE:
         raise ValidationError(_("该项不能查看"), fields={"field": "invalid"})
     record_audit(actor=actor, action="household.reveal", subject=household, detail={"field": field_name}, now=now)

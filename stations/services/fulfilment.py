@@ -49,7 +49,7 @@ from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, transition
 from stock.models import StockRecord
-from stock.services import consume_allocation
+from stock.services import cancel_allocation, consume_allocation
 
 #: After this many wrong pick-up codes the shipment is locked for counter hand-over.
 PICKUP_MAX_FAILURES = 5
