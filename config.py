@@ -56,8 +56,8 @@ def trusted_hosts_from_env() -> list[str] | None:
 class Config:
     #: The domain packages, bottom layer first (docs/ARCHITECTURE.md). The app factory imports each
     #: and calls its `init_app(app)`; the kernel (`shop`) imports none of them by name.
-    DOMAIN_PACKAGES = ("stock", "catalog", "ledger", "orders", "stations", "tourism", "reviews", "favourites", "search",
-                       "county", "demo")
+    DOMAIN_PACKAGES = ("stock", "catalog", "ledger", "orders", "stations", "tourism", "institutions", "reviews",
+                       "favourites", "search", "county", "demo")
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
     #: The shop's public base URL. Every link that leaves the site (password-reset and other mails,
     #: QR codes, share links) is built from it (shop/urls.py), never from the request's Host. When it

@@ -227,6 +227,32 @@ RULES: dict[str, Rule] = {
                              method="POST", json={"body": "谢谢"}, token=True),
     "api.hide_review": Rule("/api/v1/reviews/{w.review.id}/hide", {**allow("county"), "anonymous": 401},
                             method="POST", json={"reason": "辱骂"}, token=True),
+    # institutional buying (#22): an organisation is its members' (the consumer manages the world's one),
+    # the county office verifies it; anyone else gets a 404
+    "institutions.mine": Rule("/organisations", LOGGED_IN),
+    "institutions.register": Rule("/organisations/new", {**{r: 403 for r in STAFF}, "consumer": "2xx",
+                                                        "other_consumer": "2xx", "anonymous": "3xx"},
+                                  note="organisations are registered from buyer accounts"),
+    "institutions.detail": Rule("/organisations/{w.organisation.id}", view("consumer", "county")),
+    "institutions.add_member": Rule("/organisations/{w.organisation.id}/members", allow("consumer"), method="POST",
+                                    data={"email": "matrix-other-consumer@test.cn", "role": "viewer"},
+                                    note="its manager only; county and admin read, the manager adds"),
+    "institutions.review": Rule("/county/organisations", only("county")),
+    "institutions.decide": Rule("/organisations/{w.organisation.id}/reject", allow("county"), method="POST",
+                                data={"reason": "材料不全"}),
+    "api.create_organisation": Rule("/api/v1/organisations", {**_all(OK), "anonymous": 401}, method="POST",
+                                    json={}, token=True, note="an empty body is refused (422) for everyone"),
+    "api.get_organisation": Rule("/api/v1/organisations/{w.organisation.id}",
+                                 {**view("consumer", "county"), "anonymous": 401}, token=True),
+    "api.add_organisation_member": Rule("/api/v1/organisations/{w.organisation.id}/members",
+                                        {**allow("consumer"), "anonymous": 401}, method="POST",
+                                        json={"email": "matrix-other-consumer@test.cn", "role": "viewer"},
+                                        token=True),
+    "api.approve_organisation": Rule("/api/v1/organisations/{w.organisation.id}/approve",
+                                     {**allow("county"), "anonymous": 401}, method="POST", json={}, token=True),
+    "api.reject_organisation": Rule("/api/v1/organisations/{w.organisation.id}/reject",
+                                    {**allow("county"), "anonymous": 401}, method="POST", json={"reason": "x"},
+                                    token=True),
     "orders.refund_request_decide": Rule("/refund-requests/{w.refund_request.id}/reject", allow("operator"),
                                          method="POST", data={"note": "x"},
                                          note="the line's station's operator or an admin decides"),
@@ -458,6 +484,11 @@ def world(app, db):
                       station_id=w.station.id, rating=4, body="好", created_at=NOW)
     db.session.add(w.review)
     db.session.flush()
+    # an organisation waiting for verification, the consumer its manager (institutions)
+    from tests.institutions.factories import add_member, make_organisation
+
+    w.organisation = make_organisation(status="pending")
+    add_member(w.organisation, w.users["consumer"], role="approver", is_manager=True)
     # a payout batch of the county office (county.services.payouts)
     from county.services.payouts import create_batch
 

@@ -22,7 +22,7 @@ from tests.orders.factories import make_order
 from tests.tourism.factories import make_booking, make_listing
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["shop", "catalog", "stock", "stations", "orders", "tourism", "reviews", "favourites", "search", "county"]
+PACKAGES = ["shop", "catalog", "stock", "stations", "orders", "tourism", "institutions", "reviews", "favourites", "search", "county"]
 ENGLISH_RUN = re.compile(r"\b[A-Za-z]{2,}(?:[ ,'’-]+(?:\d+ +)?[A-Za-z]{2,})+\b")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 #: English that belongs on a Chinese page: the language switch, payment brands, placeholders of pinyin

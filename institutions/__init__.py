@@ -1,0 +1,19 @@
+"""Institutional buying (消费帮扶 by budget units, trade unions and companies, #22): organisation
+accounts verified by the county office, their members (buyer, approver, viewer), and bulk purchases
+that a second person approves before they are placed.
+
+Layer: beside the station workspace and tourism, above orders. An approved purchase becomes orders
+through `orders.services.placement.place_order`, the same service the retail checkout calls, so
+stock, shipments, payments and household crediting have one path; that import is why the package
+sits above orders. It needs nothing of stations or tourism (pick-up stations are `stock`'s), and
+nothing below imports it: the county office, above, may read it for its reports.
+"""
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    import institutions.api  # noqa: F401  (routes on the shared `api` blueprint)
+    import institutions.models  # noqa: F401
+    from institutions.views import bp
+
+    app.register_blueprint(bp)

@@ -1,0 +1,19 @@
+"""What pages and the API call the kinds, roles and statuses (translated; stored values stay English)."""
+from flask_babel import lazy_gettext as _l
+
+KIND_LABELS = {
+    "budget_unit": _l("预算单位"),
+    "union": _l("工会"),
+    "company": _l("企业"),
+    "other": _l("其他"),
+}
+ROLE_LABELS = {
+    "buyer": _l("采购员"),
+    "approver": _l("审批人"),
+    "viewer": _l("查看者"),
+}
+ORGANISATION_STATUS_LABELS = {
+    "pending": _l("待审核"),
+    "approved": _l("已通过"),
+    "rejected": _l("未通过"),
+}

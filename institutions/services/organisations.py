@@ -1,0 +1,187 @@
+"""Organisations: registration, the county office's verification (audited), members and their roles,
+and who may see an organisation (its members, the county office, admins; everyone else gets a 404,
+so ids cannot be probed). Services only flush; the caller commits."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from institutions import creditcode
+from institutions.models import MemberRole, Organisation, OrganisationKind, OrganisationMember, OrganisationStatus
+from shop.audit import record_audit
+from shop.auth.models import Role, User
+from shop.errors import Conflict, Forbidden, NotFound, ValidationError
+from shop.extensions import db
+from shop.history import record_status, transition
+from shop.phone import is_phone, normalise_phone
+
+LIMITS = {"name": 100, "address": 200, "contact_name": 40, "contact_phone": 20}
+MAX_MEMBERS = 200
+
+
+class CreditCodeTaken(Conflict):
+    code = "credit_code_taken"
+
+
+@dataclass
+class OrganisationData:
+    name: str = ""
+    kind: str = ""
+    credit_code: str = ""
+    address: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+
+
+def validate_credit_code(value: str) -> str:
+    """The normalised code, or ValidationError (wrong length, characters or check character)."""
+    code = creditcode.normalise(value)
+    if not creditcode.is_valid(code):
+        raise ValidationError(_("统一社会信用代码无效：应为 18 位，最后一位校验码须正确"),
+                              fields={"credit_code": "invalid"})
+    return code
+
+
+def _clean(data: OrganisationData) -> OrganisationData:
+    errors = {}
+    values = {}
+    for name, limit in LIMITS.items():
+        value = " ".join((getattr(data, name) or "").split())
+        if not value:
+            errors[name] = "required"
+        elif len(value) > limit:
+            errors[name] = "too_long"
+        values[name] = value
+    if data.kind not in set(OrganisationKind):
+        errors["kind"] = "invalid"
+    if errors:
+        raise ValidationError(_("请完整填写单位信息"), fields=errors)
+    if not is_phone(values["contact_phone"], landline=True):
+        raise ValidationError(_("请填写正确的联系电话（手机号或带区号的座机）"), fields={"contact_phone": "invalid"})
+    return OrganisationData(kind=data.kind, credit_code=validate_credit_code(data.credit_code),
+                            **{**values, "contact_phone": normalise_phone(values["contact_phone"])})
+
+
+def register_organisation(data: OrganisationData, *, user: User, now: datetime) -> Organisation:
+    """A signed-in account registers its organisation; it waits for the county office and the account
+    becomes its first member (approver, manager). One organisation per credit code."""
+    if user.role != Role.CONSUMER:
+        raise Forbidden(_("请用买家账户登记单位"))
+    clean = _clean(data)
+    taken = db.session.scalar(sa.select(Organisation.id).where(Organisation.credit_code == clean.credit_code))
+    if taken is not None:
+        raise CreditCodeTaken(_("该统一社会信用代码已登记"), fields={"credit_code": "taken"})
+    organisation = Organisation(
+        name=clean.name, kind=clean.kind, credit_code=clean.credit_code, address=clean.address,
+        contact_name=clean.contact_name, contact_phone=clean.contact_phone, status=OrganisationStatus.PENDING,
+        decision_reason="", registered_by_id=user.id, created_at=now,
+    )
+    db.session.add(organisation)
+    db.session.add(OrganisationMember(organisation=organisation, user_id=user.id, role=MemberRole.APPROVER,
+                                      is_manager=True, created_at=now))
+    db.session.flush()
+    record_status(organisation, from_status=None, to_status=organisation.status, actor=user, now=now)
+    db.session.flush()
+    return organisation
+
+
+def decide_organisation(organisation: Organisation, *, approve: bool, reason: str = "", actor: User,
+                        now: datetime) -> Organisation:
+    """The county office approves, or rejects with a reason; audited. Only a pending organisation."""
+    reason = " ".join((reason or "").split())
+    if not approve and not reason:
+        raise ValidationError(_("请填写不通过的原因"), fields={"reason": "required"})
+    if len(reason) > 400:
+        raise ValidationError(_("原因最多 400 字"), fields={"reason": "too_long"})
+    locked = db.session.scalars(
+        sa.select(Organisation).where(Organisation.id == organisation.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if locked.status != OrganisationStatus.PENDING:
+        raise Conflict(_("该单位已审核过"), code="already_decided", fields={"status": locked.status})
+    to = OrganisationStatus.APPROVED if approve else OrganisationStatus.REJECTED
+    transition(locked, to, actor=actor, now=now, note=reason)
+    locked.decision_reason = reason
+    locked.decided_at = now
+    locked.decided_by_id = actor.id
+    record_audit(actor=actor, action=f"organisation.{'approve' if approve else 'reject'}", subject=locked,
+                 detail={"reason": reason, "credit_code": locked.credit_code}, now=now)
+    return locked
+
+
+def is_staff(user) -> bool:
+    """The county office and admins see every organisation."""
+    return bool(user is not None and user.is_authenticated and user.role in (Role.COUNTY, Role.ADMIN))
+
+
+def membership(organisation_id: int, user) -> OrganisationMember | None:
+    if user is None or not user.is_authenticated:
+        return None
+    return db.session.scalar(sa.select(OrganisationMember).where(
+        OrganisationMember.organisation_id == organisation_id, OrganisationMember.user_id == user.id))
+
+
+def get_visible_organisation(organisation_id: int, user) -> Organisation:
+    """The organisation, for its members and the county office; NotFound for anyone else."""
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None or not (is_staff(user) or membership(organisation_id, user) is not None):
+        raise NotFound(_("单位不存在"))
+    return organisation
+
+
+def organisations_of(user) -> list[tuple[Organisation, OrganisationMember]]:
+    rows = db.session.execute(
+        sa.select(Organisation, OrganisationMember).join(OrganisationMember)
+        .where(OrganisationMember.user_id == user.id).order_by(Organisation.id)
+    ).all()
+    return [(o, m) for o, m in rows]
+
+
+def list_organisations(*, status: str | None = None) -> list[Organisation]:
+    query = sa.select(Organisation).order_by(Organisation.created_at.desc(), Organisation.id.desc())
+    if status:
+        query = query.where(Organisation.status == status)
+    return list(db.session.scalars(query.limit(500)))
+
+
+def can_manage_members(organisation: Organisation, user) -> bool:
+    if user is not None and user.is_authenticated and user.role == Role.ADMIN:
+        return True
+    member = membership(organisation.id, user)
+    return member is not None and member.is_manager
+
+
+def add_member(organisation: Organisation, *, email: str, role: str, actor: User, now: datetime) -> OrganisationMember:
+    """A manager of the organisation adds an existing account (by its e-mail) with a role, or changes
+    the role of a member already there; audited."""
+    if not can_manage_members(organisation, actor):
+        raise Forbidden(_("只有单位管理员可以添加成员"))
+    if role not in set(MemberRole):
+        raise ValidationError(_("请选择成员角色"), fields={"role": "invalid"})
+    email = (email or "").strip().lower()
+    user = db.session.scalar(sa.select(User).where(User.email == email)) if email else None
+    if user is None:
+        raise ValidationError(_("没有这个邮箱的账户，请对方先注册"), fields={"email": "unknown"})
+    if user.role != Role.CONSUMER:
+        raise ValidationError(_("站点、接待户和扶贫办的账户不能加入采购单位"), fields={"email": "not_consumer"})
+    db.session.execute(sa.select(Organisation.id).where(Organisation.id == organisation.id).with_for_update())
+    member = membership(organisation.id, user)
+    if member is None:
+        count = db.session.scalar(sa.select(sa.func.count(OrganisationMember.id))
+                                  .where(OrganisationMember.organisation_id == organisation.id)) or 0
+        if count >= MAX_MEMBERS:
+            raise Conflict(_("单位成员已达上限"), code="too_many_members")
+        member = OrganisationMember(organisation_id=organisation.id, user_id=user.id, role=role, is_manager=False,
+                                    created_at=now)
+        db.session.add(member)
+        old = None
+    else:
+        old = member.role
+        member.role = role
+    db.session.flush()
+    record_audit(actor=actor, action="organisation.member", subject=organisation,
+                 detail={"user_id": user.id, "role": role, "old_role": old}, now=now)
+    return member
