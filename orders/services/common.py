@@ -41,39 +41,31 @@ def stock_wanted(lines: list[OrderLine]) -> dict[int, int]:
     return {record_id: product_qty[product_id] for record_id, product_id in rows}
 
 
-def adjust_sold_count(lines: list[OrderLine], sign: int) -> None:
-    """Keep Product.sold_count (best-selling sort) in step; never below zero. Sorted by id."""
+def _adjust_product_count(column: sa.Column, lines: list[OrderLine], sign: int, *, name_products: bool) -> None:
+    """Add (sign > 0) or take away the units of the product lines to a per-product counter column;
+    never below zero; one guarded UPDATE per product, in ascending id. `name_products`: each UPDATE
+    names its product for the page cache (only that product's pages are invalidated, docs/caching.md)."""
     table = Product.__table__
     qty: dict[int, int] = {}
     for line in lines:
         if line.kind == "product" and line.product_id is not None:
             qty[line.product_id] = qty.get(line.product_id, 0) + line.quantity
     for product_id in sorted(qty):
-        if sign > 0:
-            value = table.c.sold_count + qty[product_id]
-        else:
-            value = sa.case((table.c.sold_count >= qty[product_id], table.c.sold_count - qty[product_id]), else_=0)
-        db.session.execute(sa.update(table).where(table.c.id == product_id).values(sold_count=value))
+        n = qty[product_id]
+        value = column + n if sign > 0 else sa.case((column >= n, column - n), else_=0)
+        db.session.execute(sa.update(table).where(table.c.id == product_id).values({column.name: value}),
+                           execution_options=pagecache.changes(products=[product_id]) if name_products else {})
+
+
+def adjust_sold_count(lines: list[OrderLine], sign: int) -> None:
+    """Keep Product.sold_count (best-selling sort) in step; never below zero. Sorted by id."""
+    _adjust_product_count(Product.__table__.c.sold_count, lines, sign, name_products=False)
 
 
 def adjust_delivered_count(lines: list[OrderLine], sign: int) -> None:
     """Keep Product.delivered_count (已售 on cards and product pages) in step: units of product
-    lines handed over to their buyers (+1, at hand-over), less those refunded afterwards (-1).
-    Never below zero; one guarded UPDATE per product, in ascending id, each naming its product
-    for the page cache (only that product's pages are invalidated, docs/caching.md)."""
-    table = Product.__table__
-    qty: dict[int, int] = {}
-    for line in lines:
-        if line.kind == "product" and line.product_id is not None:
-            qty[line.product_id] = qty.get(line.product_id, 0) + line.quantity
-    for product_id in sorted(qty):
-        if sign > 0:
-            value = table.c.delivered_count + qty[product_id]
-        else:
-            value = sa.case((table.c.delivered_count >= qty[product_id], table.c.delivered_count - qty[product_id]),
-                            else_=0)
-        db.session.execute(sa.update(table).where(table.c.id == product_id).values(delivered_count=value),
-                           execution_options=pagecache.changes(products=[product_id]))
+    lines handed over to their buyers (+1, at hand-over), less those refunded afterwards (-1)."""
+    _adjust_product_count(Product.__table__.c.delivered_count, lines, sign, name_products=True)
 
 
 def notify(order: Order, kind: str) -> None:
