@@ -33,6 +33,7 @@ from tourism.services.booking import (
     get_listing,
     start_card_payment,
 )
+from tourism.services.place import host_contact_visible
 
 MAX_CALENDAR_DAYS = 92
 
@@ -137,6 +138,14 @@ class PaymentOut(BaseModel):
     client_secret: str | None = None
 
 
+class HostContact(BaseModel):
+    name: str
+    phone: str
+    address: str
+    latitude: str | None = Field(description="decimal degrees (WGS 84), for a map app")
+    longitude: str | None
+
+
 class BookingOut(BaseModel):
     id: str
     code: str
@@ -155,6 +164,8 @@ class BookingOut(BaseModel):
     confirmation_code: str | None
     order: str | None
     payment: PaymentOut | None
+    host_contact: HostContact | None = Field(
+        default=None, description="the host's name, phone, address and map point, once the booking is confirmed")
 
 
 class CancelOut(BookingOut):
@@ -206,8 +217,18 @@ def booking_out(booking: Booking) -> dict:
             method="arrival" if booking.pay_on_arrival else "card", status=payment.state,
             client_secret=payment.client_secret if payment.state in ("created", "pending") else None,
         ) if payment is not None else None,
+        host_contact=_host_contact(booking),
     )
     return data.model_dump(mode="json")
+
+
+def _host_contact(booking: Booking) -> HostContact | None:
+    if not host_contact_visible(booking):
+        return None
+    listing = booking.listing
+    lat, lon = listing.coordinates or (None, None)
+    return HostContact(name=listing.host.name if listing.host else "", phone=listing.phone, address=listing.address,
+                       latitude=lat, longitude=lon)
 
 
 def _parse_filter(query: ListingQuery) -> ListingFilter:

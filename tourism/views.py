@@ -61,6 +61,7 @@ from tourism.services.place import (
     MAX_PHOTOS,
     ListingPlace,
     add_listing_photo,
+    host_contact_visible,
     quote_dates,
     remove_listing_photo,
     update_listing_place,
@@ -281,7 +282,7 @@ def booking_detail(code: str):
     quote = cancel_quote(booking, now=now) if booking_cancelable(booking) else None
     return render_template("tourism/booking_detail.html", booking=booking, qr=qr, quote=quote,
                            pay_url=_pay_url(booking.order), now=now,
-                           show_host_contact=booking.status in ("confirmed", "checked_in", "completed"))
+                           show_host_contact=host_contact_visible(booking))
 
 
 @bp.get("/bookings/<code>/cancel")

@@ -144,3 +144,20 @@ def test_the_village_story_and_its_signature_product(client, db):
     page = client.get(_page(listing)).get_data(as_text=True)
     assert "罗渡村的故事" in page and "无花果" in page and "罗渡村的无花果种了三十年。" in page
     assert f"/villages/{village.slug}" in page
+
+
+def test_the_booking_api_gives_the_host_contact_once_confirmed(client, db, api_token):
+    host = make_user(role="host")
+    host.phone = "13900003333"
+    listing = make_listing(host=host)
+    listing.address, listing.lat_e6, listing.lon_e6 = "罗渡村 12 号", 28_412_300, 116_031_500
+    guest = make_user()
+    held = make_booking(listing, user=guest, check_in=_day(5), status=BookingStatus.HELD,
+                        expires_at=now_utc() + timedelta(minutes=10))
+    confirmed = make_booking(listing, user=guest, check_in=_day(9), confirmation_code="482913")
+    commit()
+    headers = api_token(guest)
+    assert client.get(f"/api/v1/bookings/{held.code}", headers=headers).json["host_contact"] is None
+    contact = client.get(f"/api/v1/bookings/{confirmed.code}", headers=headers).json["host_contact"]
+    assert contact == {"name": host.name, "phone": "13900003333", "address": "罗渡村 12 号",
+                       "latitude": "28.412300", "longitude": "116.031500"}

@@ -113,6 +113,14 @@ def _unlink(paths) -> None:
             pass
 
 
+#: Bookings whose guest sees the host's phone and the address (a hold not yet paid does not).
+CONTACT_VISIBLE = ("confirmed", "checked_in", "completed")
+
+
+def host_contact_visible(booking) -> bool:
+    return booking.status in CONTACT_VISIBLE
+
+
 @dataclass(frozen=True)
 class DatesQuote:
     """What the tapped dates cost, before booking: per unit type, for `units` rooms (stays) or
