@@ -9,12 +9,12 @@ from pydantic import BaseModel, Field, model_validator
 from flask import Response, request
 from flask_babel import gettext as _
 
-from county.services import approvals, payouts, reports, targets
+from county.services import approvals, benefits, payouts, reports, targets
 from county.services.registry import get_household, household_row
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.args import MAX_ID, ApiDate
 from shop.db import commit
-from shop.errors import ValidationError
+from shop.errors import Forbidden, NotFound, ValidationError
 from shop.timeutil import now_utc
 from catalog.changes import pending_changes
 from catalog import changes
@@ -41,13 +41,14 @@ class IncomeQuery(RangeQuery):
 
 
 class IncomeRow(BaseModel):
-    """One group. `sale_fen`/`tourism_fen`/`reversal_fen` split the total by where the money came from,
+    """One group. `sale_fen`/`tourism_fen`/`reversal_fen`/`recorded_fen` split the total by where the money came from,
     `kind_<benefit kind>_fen` by what the households earned (reversals inside the kind they reverse)."""
     key: int | str | None
     label: str
     sale_fen: int
     tourism_fen: int
     reversal_fen: int
+    recorded_fen: int
     kind_sale_fen: int
     kind_purchase_fen: int
     kind_wage_fen: int
@@ -83,12 +84,14 @@ class HouseholdOut(BaseModel):
 
 class EntryOut(BaseModel):
     id: int
+    #: The record of a recorded benefit (order_line_id is then null).
+    record_id: int | None = None
     entry_date: date
-    #: Where the money came from: sale (a product line), tourism (a booking), reversal.
+    #: Where the money came from: sale (a product line), tourism (a booking), reversal, recorded (a record).
     kind: str
     #: What the household earned: sale, purchase, wage, dividend, rent, collective.
     benefit_kind: str
-    order_line_id: int
+    order_line_id: int | None
     amount_fen: int
     balance_fen: int
     village: str
@@ -364,3 +367,74 @@ def county_reject_product_change(change_id: int, body: ChangeRejectIn):
     changes.reject_change(change, actor=api_user(), now=now_utc(), reason=body.reason)
     commit()
     return ok(_change_out(changes.get_change(change_id)))
+
+
+class RecordLineIn(Schema):
+    household_id: int = Field(ge=1, le=MAX_ID)
+    member_no: int | None = Field(default=None, ge=1, le=30)
+    units: int | None = Field(default=None, ge=1, le=100_000)
+    quantity: int | None = Field(default=None, ge=1, le=1_000_000)
+    rate_fen: int | None = Field(default=None, ge=1, le=100_000_000)
+    shares: int | None = Field(default=None, ge=1, le=10_000_000)
+    amount_fen: int | None = Field(default=None, ge=1, le=100_000_000)
+
+
+class RecordIn(Schema):
+    """wage: lines {household_id, member_no, units, rate_fen} and `unit` (day|hour); purchase: {household_id,
+    quantity, rate_fen (unit price)}; rent: {household_id, amount_fen}; dividend and collective: `total_fen`,
+    `shares_total` and lines {household_id, shares} (the shares must add up to shares_total)."""
+    kind: Literal["purchase", "wage", "dividend", "rent", "collective"]
+    period_from: date
+    period_to: date
+    description: str = Field(min_length=1, max_length=120)
+    unit: Literal["day", "hour"] = "day"
+    station_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    listing_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    total_fen: int | None = Field(default=None, ge=1, le=100_000_000)
+    shares_total: int | None = Field(default=None, ge=1, le=100_000_000)
+    lines: list[RecordLineIn] = Field(min_length=1, max_length=500)
+
+
+class RecordOut(BaseModel):
+    id: int
+    kind: str
+    period_from: date
+    period_to: date
+    description: str
+    station_id: int | None
+    listing_id: int | None
+    total_fen: int
+    lines: list[dict]
+
+
+def _record_out(record) -> RecordOut:
+    return RecordOut(id=record.id, kind=record.kind, period_from=record.period_from, period_to=record.period_to,
+                     description=record.description, station_id=record.station_id, listing_id=record.listing_id,
+                     total_fen=record.total_fen, lines=record.detail.get("lines", []))
+
+
+@endpoint("/county/benefits", methods=("POST",), body=RecordIn, response=RecordOut,
+          roles=("county", "operator", "host"), tags=("county",),
+          summary="Record purchases at intake, wages, dividends, rents or a collective distribution: validated, "
+                  "credited to the households' ledgers and audited (operators: their station; hosts: their listing)")
+def county_record_benefit(body: RecordIn):
+    user = api_user()
+    if not benefits.can_record(user, station_id=body.station_id, listing_id=body.listing_id):
+        raise Forbidden(_("只能登记本站点或本民宿的收益"))
+    data = benefits.RecordData(
+        kind=body.kind, period_from=body.period_from, period_to=body.period_to, description=body.description,
+        unit=body.unit, station_id=body.station_id, listing_id=body.listing_id, total_fen=body.total_fen,
+        shares_total=body.shares_total,
+        lines=[benefits.RecordLine(**line.model_dump()) for line in body.lines])
+    record = benefits.record_benefit(data, actor=user, now=now_utc())
+    commit()
+    return ok(_record_out(record))
+
+
+@endpoint("/county/benefits/<int:record_id>", response=RecordOut, roles=("county", "operator", "host"),
+          tags=("county",), summary="A benefit record with what each line credited")
+def county_benefit_record(record_id: int):
+    record = benefits.get_record(record_id)
+    if not benefits.can_record(api_user(), station_id=record.station_id, listing_id=record.listing_id):
+        raise NotFound(_("没有这条收益登记"))
+    return ok(_record_out(record))

@@ -13,7 +13,7 @@ from catalog import changes
 from catalog.changes import pending_changes
 from catalog.models import HOUSEHOLD_STATUS_LABELS, BenefitLink, Household, Product, Township, Village
 from county.exports import export_response
-from county.services import approvals, cards, links, payouts, reconcile, registry, reports, targets
+from county.services import approvals, benefits, cards, links, payouts, reconcile, registry, reports, targets
 from county.services.public import public_benefit_summary
 from shop.args import MAX_ID, parse_int
 from shop.args import date_arg as _date_arg
@@ -22,7 +22,9 @@ from shop.auth.permissions import role_required
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.extensions import db
+from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.timeutil import now_utc
+from stock.models import Station
 from tourism.models import Listing
 from datetime import date
 from flask import Response
@@ -537,6 +539,70 @@ def payout_result(batch_id: int):
     flash(_("回盘已导入：成功 %(paid)s 笔，失败 %(failed)s 笔，未变 %(unchanged)s 笔", paid=report.paid,
             failed=report.failed, unchanged=report.unchanged), "success")
     return redirect(url_for("county.payout_detail", batch_id=batch_id))
+
+
+# --- benefits recorded by hand (purchases, wages, dividends, rents, collective) ---------------------
+
+RECORD_ROWS = 10
+
+
+def _yuan_field(name: str) -> int | None:
+    text = request.form.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return parse_yuan(text)
+    except MoneyError:
+        raise ValidationError(_("金额格式不对"), fields={name: "invalid"}) from None
+
+
+def _int_field(name: str) -> int | None:
+    text = request.form.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return parse_int(text, minimum=1, maximum=MAX_ID)
+    except ValueError:
+        raise ValidationError(_("请填写正整数"), fields={name: "invalid"}) from None
+
+
+def _record_data():
+    RecordData, RecordLine = benefits.RecordData, benefits.RecordLine
+    lines = []
+    for i in range(RECORD_ROWS):
+        household_id = _int_field(f"household_{i}")
+        if household_id is None:
+            continue
+        count = _int_field(f"count_{i}")
+        lines.append(RecordLine(household_id=household_id, member_no=_int_field(f"member_{i}"), units=count,
+                                quantity=count, shares=count, rate_fen=_yuan_field(f"rate_{i}"),
+                                amount_fen=_yuan_field(f"amount_{i}")))
+    return RecordData(kind=request.form.get("kind", ""), period_from=_form_date("period_from"),
+                      period_to=_form_date("period_to"), description=request.form.get("description", "")[:200],
+                      unit=request.form.get("unit", "day"), station_id=_int_field("station_id"),
+                      listing_id=_int_field("listing_id"), total_fen=_yuan_field("total"),
+                      shares_total=_int_field("shares_total"), lines=lines)
+
+
+@bp.route("/benefits", methods=["GET", "POST"])
+@county_only
+def benefits_index():
+    status = 200
+    if request.method == "POST":
+        try:
+            record = benefits.record_benefit(_record_data(), actor=current_user, now=now_utc())
+            commit()
+            flash(_("已登记并入账：%(amount)s", amount=format_yuan(record.total_fen)), "success")
+            return redirect(url_for("county.benefits_index"))
+        except ValidationError as exc:
+            rollback()
+            flash(exc.message, "error")
+            status = 422
+    return render_template("county/benefits.html", records=benefits.list_records(), rows=RECORD_ROWS,
+                           kinds=[(k, reports.BENEFIT_KIND_LABELS[k]) for k in benefits.RECORDED_KINDS],
+                           stations=db.session.scalars(db.select(Station).order_by(Station.code)).all(),
+                           listings=db.session.scalars(db.select(Listing).order_by(Listing.name)).all(),
+                           form=request.form), status
 
 
 # --- the household statement (明白卡) --------------------------------------------------------------

@@ -20,11 +20,12 @@ from shop.schema import append_only
 
 
 class IncomeKind(StrEnum):
-    """Where an entry comes from: a product sale, a booking's money, or a reversal of either."""
+    """Where an entry comes from: a product sale, a booking's money, a reversal of either, or a record."""
 
     SALE = "sale"
     TOURISM = "tourism"
     REVERSAL = "reversal"
+    RECORDED = "recorded"  # a benefit recorded by hand (`ledger.records.BenefitRecord`)
 
 
 class BenefitKind(StrEnum):
@@ -46,7 +47,9 @@ BENEFIT_KINDS = tuple(k.value for k in BenefitKind)
 class IncomeEntry(db.Model):
     __tablename__ = "income_entries"
     __table_args__ = (
-        sa.CheckConstraint("kind IN ('sale','tourism','reversal')", name="kind_valid"),
+        sa.CheckConstraint("kind IN ('sale','tourism','reversal','recorded')", name="kind_valid"),
+        # from an order line, or (recorded benefits) from a record
+        sa.CheckConstraint("order_line_id IS NOT NULL OR record_id IS NOT NULL", name="source_present"),
         sa.CheckConstraint("benefit_kind IN ('sale','purchase','wage','dividend','rent','collective')",
                            name="benefit_kind_valid"),
         # `ref` is "" for credits (one per line, household and kind) and names the refund for reversals
@@ -61,8 +64,10 @@ class IncomeEntry(db.Model):
 
     id: Mapped[int] = pk()
     household_id: Mapped[int] = fk("households.id")
-    #: The sale it comes from (a product line, or the line that sold a booking).
-    order_line_id: Mapped[int] = fk("order_lines.id")
+    #: The sale it comes from (a product line, or the line that sold a booking); None for records.
+    order_line_id: Mapped[int | None] = fk("order_lines.id", nullable=True)
+    #: The record it comes from (wages, purchases, dividends, rents, collective distributions).
+    record_id: Mapped[int | None] = fk("benefit_records.id", nullable=True)
     kind: Mapped[str] = mapped_column(sa.String(12))
     #: What the household earned (`BenefitKind`); entries written before kinds existed are sales.
     benefit_kind: Mapped[str] = mapped_column(sa.String(12), default=BenefitKind.SALE, server_default="sale")
@@ -81,3 +86,7 @@ class IncomeEntry(db.Model):
     created_at: Mapped[datetime]
 
     household = relationship("Household")
+
+
+# entries point at benefit records: the records' table registers with the ledger's
+from ledger import records  # noqa: E402, F401

@@ -368,6 +368,13 @@ RULES: dict[str, Rule] = {
     "county.household_account_reveal": Rule("/county/households/{w.household.id}/account/reveal", allow("county"),
                                             method="POST", note="no account yet: back to the household"),
     "county.payouts_index": Rule("/county/payouts", only("county")),
+    "county.benefits_index": Rule("/county/benefits", only("county")),
+    "api.county_record_benefit": Rule("/api/v1/county/benefits", {**allow("county", "operator", "other_operator", "host",
+                                                                         "other_host", anonymous=401)},
+                                      method="POST", json={}, token=True, note="an empty body is a 422"),
+    "api.county_benefit_record": Rule("/api/v1/county/benefits/{w.benefit_record.id}",
+                                      {**api_only("county"), "operator": "2xx", "other_operator": 404,
+                                       "host": 404, "other_host": 404}, token=True),
     "county.household_card": Rule("/county/households/{w.household.id}/card?month=2026-11", only("county")),
     "county.village_cards": Rule("/county/cards?village_id={w.village.id}&month=2026-11", only("county")),
     "county.payout_detail": Rule("/county/payouts/{w.payout_batch.id}", only("county")),
@@ -492,6 +499,12 @@ def world(app, db):
     # a payout batch of the county office (county.services.payouts)
     from county.services.payouts import create_batch
 
+    from county.services.benefits import RecordData, RecordLine, record_benefit
+
+    w.benefit_record = record_benefit(RecordData(
+        kind="wage", period_from=date(2026, 11, 1), period_to=date(2026, 11, 20), description="采摘工",
+        station_id=w.station.id, lines=[RecordLine(household_id=w.household.id, member_no=1, units=2, rate_fen=8000)]),
+        actor=None, now=NOW)
     w.payout_batch = create_batch(period_from=date(2026, 11, 1), period_to=date(2026, 11, 27), actor=None,
                                   now=NOW).batch
     return w

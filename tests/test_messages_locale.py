@@ -179,7 +179,7 @@ def test_county_exports_and_targets_follow_the_locale(app, db):
     chinese.post("/login", data={"email": officer.email, "password": "password123"})
     english.post("/login?lang=en", data={"email": officer.email, "password": "password123"})
     heading = lambda client, url: _text(client.get(url)).lstrip("\ufeff").splitlines()[0]  # noqa: E731
-    assert heading(chinese, "/county/income?format=csv") == ("编号,名称,电商销售(元),乡村旅游(元),冲销(元),代销分成(元),订单收购(元),"
+    assert heading(chinese, "/county/income?format=csv") == ("编号,名称,电商销售(元),乡村旅游(元),冲销(元),登记收益(元),代销分成(元),订单收购(元),"
                                                               "务工工资(元),分红(元),租金(元),村集体(元),合计(元),笔数,户数")
     assert heading(english, "/county/income?format=csv").startswith("No.,Name,Online sales (yuan),")
     assert "Wages (yuan),Dividends (yuan),Rent (yuan)" in heading(english, "/county/income?format=csv")

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from catalog.models import Household, Village
 from ledger.models import BENEFIT_KINDS, IncomeEntry, IncomeKind
+from ledger.records import BenefitRecord
 from county.payout_models import LineStatus, PayoutBatch, PayoutLine
 from county.services.payouts import household_payout_figures
 from county.services.reports import BENEFIT_KIND_LABELS, parse_month
@@ -61,8 +62,9 @@ def household_card(household: Household, month: str) -> Card:
     date_from, date_to = parse_month(month)
     rows = db.session.execute(
         sa.select(IncomeEntry.kind, IncomeEntry.benefit_kind, IncomeEntry.entry_date, IncomeEntry.amount_fen,
-                  OrderLine.title)
+                  sa.func.coalesce(OrderLine.title, BenefitRecord.description))
         .outerjoin(OrderLine, OrderLine.id == IncomeEntry.order_line_id)
+        .outerjoin(BenefitRecord, BenefitRecord.id == IncomeEntry.record_id)
         .where(IncomeEntry.household_id == household.id, IncomeEntry.entry_date >= date_from,
                IncomeEntry.entry_date <= date_to)
         .order_by(IncomeEntry.entry_date, IncomeEntry.id)).all()

@@ -41,6 +41,8 @@ def check() -> dict:
             .group_by(IncomeEntry.order_line_id, IncomeEntry.kind, IncomeEntry.household_id)
         ).all()
         for line_id, kind, household_id, total in rows:
+            if line_id is None:  # never: filtered on it (records have no line)
+                continue
             by_line.setdefault(line_id, {}).setdefault(kind, {})[household_id] = int(total)
     problems = []
     for line in lines:

@@ -46,6 +46,8 @@ def check_kept() -> dict:
         .where(IncomeEntry.order_line_id.in_(line_ids))
         .group_by(IncomeEntry.order_line_id, IncomeEntry.kind, IncomeEntry.ref, IncomeEntry.household_id)
     ):
+        if line_id is None:  # never: filtered on it (records have no line)
+            continue
         by_household = held.setdefault(line_id, {}).setdefault(kind, {})
         by_household[household_id] = by_household.get(household_id, 0) + int(total)
         if kind == IncomeKind.TOURISM and ref in KEPT_REFS:

@@ -35,13 +35,15 @@ BENEFIT_KIND_LABELS: dict[str, Any] = {BenefitKind.SALE: _l("代销分成"), Ben
 KIND_COLUMNS = [(f"kind_{k}_fen", BENEFIT_KIND_LABELS[k]) for k in BENEFIT_KINDS]
 #: Export headings: lazy msgids, in the reader's language on a page, the default in the monthly task.
 INCOME_COLUMNS = [("key", _l("编号")), ("label", _l("名称")), ("sale_fen", _l("电商销售")),
-                  ("tourism_fen", _l("乡村旅游")), ("reversal_fen", _l("冲销")), *KIND_COLUMNS,
+                  ("tourism_fen", _l("乡村旅游")), ("reversal_fen", _l("冲销")), ("recorded_fen", _l("登记收益")),
+                  *KIND_COLUMNS,
                   ("total_fen", _l("合计")), ("entries", _l("笔数")), ("households", _l("户数"))]
 STATEMENT_COLUMNS = [("entry_date", _l("日期")), ("kind_label", _l("类型")),
                      ("benefit_kind_label", _l("受益类型")), ("order_line_id", _l("订单行")),
                      ("village", _l("村")), ("station", _l("站点")), ("category", _l("品类")),
                      ("amount_fen", _l("金额")), ("balance_fen", _l("余额"))]
-KIND_LABELS = {IncomeKind.SALE: "电商销售", IncomeKind.TOURISM: "乡村旅游", IncomeKind.REVERSAL: "冲销"}
+KIND_LABELS = {IncomeKind.SALE: "电商销售", IncomeKind.TOURISM: "乡村旅游", IncomeKind.REVERSAL: "冲销",
+               IncomeKind.RECORDED: "登记收益"}
 
 
 def _range(query, date_from: date | None, date_to: date | None):
@@ -91,7 +93,7 @@ def _labels(group_by: str, keys: set) -> dict:
 
 
 def income_by(group_by: str, date_from: date | None = None, date_to: date | None = None) -> list[dict]:
-    """Rows {key, label, sale_fen, tourism_fen, reversal_fen, kind_<benefit kind>_fen…, total_fen, entries,
+    """Rows {key, label, sale_fen, tourism_fen, reversal_fen, recorded_fen, kind_<benefit kind>_fen…, total_fen, entries,
     households}, biggest first (by month: in calendar order; by kind: in `BenefitKind` order)."""
     if group_by not in GROUPS:
         raise ValidationError(_("分组方式须为以下之一：%(groups)s", groups=", ".join(GROUPS)),
@@ -101,7 +103,7 @@ def income_by(group_by: str, date_from: date | None = None, date_to: date | None
 
     def row(key):
         return rows.setdefault(key, {"key": key, "label": "", "sale_fen": 0, "tourism_fen": 0, "reversal_fen": 0,
-                                     **{k: 0 for k, _h in KIND_COLUMNS},
+                                     "recorded_fen": 0, **{k: 0 for k, _h in KIND_COLUMNS},
                                      "total_fen": 0, "entries": 0, "households": 0, "_households": set()})
 
     if group_by == "month":
@@ -186,7 +188,7 @@ def household_statement(household: Household, date_from: date | None = None,
             "id": e.id, "entry_date": e.entry_date, "kind": e.kind, "kind_label": KIND_LABELS.get(e.kind, e.kind),
             "benefit_kind": e.benefit_kind,
             "benefit_kind_label": str(BENEFIT_KIND_LABELS.get(e.benefit_kind, e.benefit_kind)),
-            "order_line_id": e.order_line_id, "amount_fen": e.amount_fen, "balance_fen": balance,
+            "order_line_id": e.order_line_id, "record_id": e.record_id, "amount_fen": e.amount_fen, "balance_fen": balance,
             "village": names[Village].get(e.village_id, ""), "station": names[Station].get(e.station_id, ""),
             "category": names[Category].get(e.category_id, ""), "split": e.split,
         })

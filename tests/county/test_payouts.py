@@ -293,7 +293,8 @@ def test_account_numbers_are_validated_encrypted_and_revealed_with_an_audit_row(
     assert reveal.actor_id == officer.id and reveal.subject_id == a.id and ACCOUNT not in str(reveal.detail)
 
 
-# --- property: credited − reversed = paid + payable, whatever happens ------------------------------
+# --- property: credited − reversed = paid + payable, whatever happens (sales, records, reversals,
+# batches, bank answers) -----------------------------------------------------------------------------
 
 class PayoutMachine(RuleBasedStateMachine):
     now = None
@@ -314,6 +315,19 @@ class PayoutMachine(RuleBasedStateMachine):
     @rule(who=st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True), amount=st.integers(1, 50000))
     def credit(self, who, amount):
         self.lines.append(_credit([self.households[i] for i in who], amount, now=self._tick()))
+
+    @rule(kind=st.sampled_from(["purchase", "wage", "dividend", "rent", "collective"]),
+          who=st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True), amount=st.integers(1, 9000))
+    def record(self, kind, who, amount):
+        from county.services import benefits
+
+        now = self._tick()
+        today = (now + timedelta(hours=8)).date()
+        lines = [benefits.RecordLine(household_id=self.households[i].id, member_no=1, units=1, quantity=2,
+                                     rate_fen=amount, shares=i + 1, amount_fen=amount) for i in who]
+        benefits.record_benefit(benefits.RecordData(
+            kind=kind, period_from=today, period_to=today, description="t", lines=lines, total_fen=amount * 3,
+            shares_total=sum(i + 1 for i in who)), actor=None, now=now)
 
     @rule(index=st.integers(0, 20), amount=st.none() | st.integers(1, 50000))
     def reverse(self, index, amount):

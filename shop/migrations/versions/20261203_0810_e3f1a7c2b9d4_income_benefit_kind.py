@@ -37,5 +37,5 @@ def downgrade():
         batch_op.drop_index("ix_income_entries_date_covering")
         batch_op.create_index("ix_income_entries_date_covering", ["entry_date"], unique=False,
                               postgresql_include=OLD_INCLUDE)
-        batch_op.drop_constraint("ck_income_entries_benefit_kind_valid", type_="check")
+        batch_op.drop_constraint(op.f("ck_income_entries_benefit_kind_valid"), type_="check")
         batch_op.drop_column("benefit_kind")

@@ -1,0 +1,148 @@
+"""Recording purchases, wages, dividends, rents and collective distributions (issue #20): validated,
+credited by kind, audited, payable; who may record what."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ledger.records import BenefitRecord
+from ledger.models import IncomeEntry
+from county.services import cards, payouts
+from shop.audit import AuditEntry
+from shop.db import commit
+from tests.factories import make_household, make_station, make_user, make_village
+
+PERIOD = {"period_from": "2026-11-01", "period_to": "2026-11-27"}
+
+
+def _entries(db, kind=None):
+    query = sa.select(IncomeEntry).where(IncomeEntry.kind == "recorded")
+    if kind:
+        query = query.where(IncomeEntry.benefit_kind == kind)
+    return db.session.scalars(query.order_by(IncomeEntry.id)).all()
+
+
+def _setup(db):
+    village = make_village()
+    a = make_household(village=village)
+    a.members = 3
+    b = make_household(village=village)
+    station = make_station(village=village)
+    county = make_user(role="county")
+    commit()
+    return village, a, b, station, county
+
+
+def test_wages_credit_days_times_rate_per_registered_member_and_are_audited(client, api_token, db):
+    _village, a, b, station, county = _setup(db)
+    body = {**PERIOD, "kind": "wage", "description": "采摘工 11月", "station_id": station.id, "unit": "day",
+            "lines": [{"household_id": a.id, "member_no": 1, "units": 12, "rate_fen": 8000},
+                      {"household_id": a.id, "member_no": 2, "units": 3, "rate_fen": 8000},
+                      {"household_id": b.id, "member_no": 1, "units": 5, "rate_fen": 9000}]}
+    response = client.post("/api/v1/county/benefits", json=body, headers=api_token(county))
+    assert response.status_code == 200, response.json
+    assert response.json["total_fen"] == 12 * 8000 + 3 * 8000 + 5 * 9000
+    wages = _entries(db, "wage")
+    assert [(e.household_id, e.amount_fen) for e in wages] == [(a.id, 96000), (a.id, 24000), (b.id, 45000)]
+    assert all(e.order_line_id is None and e.record_id == response.json["id"] for e in wages)
+    audit = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "benefit.record"))
+    assert audit.actor_id == county.id and audit.detail["total_fen"] == 165000
+    rows = client.get("/api/v1/county/income?group_by=kind", headers=api_token(county)).json["rows"]
+    assert {r["key"]: r["total_fen"] for r in rows} == {"wage": 165000}
+    assert rows[0]["recorded_fen"] == 165000 and rows[0]["households"] == 2
+
+
+def test_dividends_split_the_total_by_shares_to_the_fen(client, api_token, db):
+    _village, a, b, _station, county = _setup(db)
+    body = {**PERIOD, "kind": "dividend", "description": "合作社分红", "total_fen": 100000, "shares_total": 3,
+            "lines": [{"household_id": a.id, "shares": 2}, {"household_id": b.id, "shares": 1}]}
+    assert client.post("/api/v1/county/benefits", json=body, headers=api_token(county)).status_code == 200
+    parts = [e.amount_fen for e in _entries(db, "dividend")]
+    assert parts == [66667, 33333] and sum(parts) == 100000
+
+
+def test_purchase_rent_and_collective_credit_their_kind(client, api_token, db):
+    _village, a, b, _station, county = _setup(db)
+    headers = api_token(county)
+    for body in ({"kind": "purchase", "description": "收购 脐橙 保底价", "lines": [
+                     {"household_id": a.id, "quantity": 200, "rate_fen": 350}]},
+                 {"kind": "rent", "description": "土地流转 3 亩", "lines": [{"household_id": b.id, "amount_fen": 90000}]},
+                 {"kind": "collective", "description": "村集体经济收益分配", "total_fen": 5000, "shares_total": 2,
+                  "lines": [{"household_id": a.id, "shares": 1}, {"household_id": b.id, "shares": 1}]}):
+        assert client.post("/api/v1/county/benefits", json={**PERIOD, **body}, headers=headers).status_code == 200
+    assert {(e.benefit_kind, e.household_id, e.amount_fen) for e in _entries(db)} == {
+        ("purchase", a.id, 70000), ("rent", b.id, 90000), ("collective", a.id, 2500), ("collective", b.id, 2500)}
+
+
+def test_bad_records_are_refused_and_write_nothing(client, api_token, db):
+    _village, a, b, _station, county = _setup(db)
+    headers = api_token(county)
+    bad = [
+        ({"kind": "dividend", "total_fen": 1000, "shares_total": 5,
+          "lines": [{"household_id": a.id, "shares": 2}, {"household_id": b.id, "shares": 1}]}, "shares_total"),
+        ({"kind": "wage", "lines": [{"household_id": a.id, "member_no": 4, "units": 1, "rate_fen": 100}]}, "lines.0"),
+        ({"kind": "wage", "lines": [{"household_id": a.id, "member_no": 1, "units": 40, "rate_fen": 100}]}, "lines.0"),
+        ({"kind": "wage", "lines": [{"household_id": a.id, "member_no": 1, "units": 1, "rate_fen": 500000}]},
+         "lines.0"),
+        ({"kind": "rent", "period_to": "2099-01-01", "lines": [{"household_id": a.id, "amount_fen": 1}]}, "period_to"),
+        ({"kind": "rent", "lines": [{"household_id": 999999, "amount_fen": 1}]}, "lines.0"),
+        ({"kind": "purchase", "lines": [{"household_id": a.id, "quantity": 2}]}, "lines.0"),
+    ]
+    for body, field in bad:
+        response = client.post("/api/v1/county/benefits", json={**PERIOD, "description": "x", **body},
+                               headers=headers)
+        assert response.status_code == 422 and field in response.json["error"]["fields"], (body, response.json)
+    assert client.post("/api/v1/county/benefits", json={**PERIOD, "kind": "sale", "description": "x",
+                                                        "lines": [{"household_id": a.id}]},
+                       headers=headers).status_code == 422
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(BenefitRecord)) == 0
+    assert _entries(db) == []
+
+
+def test_operators_record_for_their_station_hosts_for_their_listing_others_not(client, api_token, db):
+    village, a, _b, station, _county = _setup(db)
+    other = make_station(village=village)
+    operator = make_user(role="operator", station=station)
+    consumer = make_user(role="consumer")
+    commit()
+    body = {**PERIOD, "kind": "wage", "description": "分拣", "lines": [
+        {"household_id": a.id, "member_no": 1, "units": 2, "rate_fen": 8000}]}
+    assert client.post("/api/v1/county/benefits", json={**body, "station_id": station.id},
+                       headers=api_token(operator)).status_code == 200
+    assert client.post("/api/v1/county/benefits", json={**body, "station_id": other.id},
+                       headers=api_token(operator)).status_code == 403
+    assert client.post("/api/v1/county/benefits", json=body, headers=api_token(operator)).status_code == 403
+    assert client.post("/api/v1/county/benefits", json={**body, "station_id": station.id},
+                       headers=api_token(consumer)).status_code == 403
+    assert len(_entries(db)) == 1
+
+
+def test_recorded_benefits_are_payable_and_on_the_statement_card(client, api_token, db):
+    from shop.timeutil import local_date, now_utc
+
+    now = now_utc()  # the API records at the real time
+    today = local_date(now)
+    _village, a, _b, _station, county = _setup(db)
+    body = {**PERIOD, "kind": "rent", "description": "房屋出租 11月", "lines": [{"household_id": a.id, "amount_fen": 30000}]}
+    assert client.post("/api/v1/county/benefits", json=body, headers=api_token(county)).status_code == 200
+    payouts.set_account(a, kind="bank_card", number="6217991234567890123", actor=None, now=now)
+    batch = payouts.create_batch(period_from=today.replace(day=1), period_to=today, actor=None, now=now).batch
+    assert [(ln.household_id, ln.amount_fen) for ln in batch.lines] == [(a.id, 30000)]
+    card = cards.household_card(a, today.strftime("%Y-%m"))
+    assert card.kinds[0]["kind"] == "rent" and card.kinds[0]["items"][0]["title"] == "房屋出租 11月"
+
+
+def test_the_county_page_records_a_rent_and_refuses_a_bad_sheet(client, auth, db):
+    _village, a, b, _station, county = _setup(db)
+    auth.login(county)
+    form = {"kind": "rent", "description": "土地流转", "period_from": "2026-11-01", "period_to": "2026-11-27",
+            "household_0": str(a.id), "amount_0": "300.50", "household_1": str(b.id), "amount_1": "120"}
+    response = client.post("/county/benefits", data=form)
+    assert response.status_code == 302
+    assert {(e.household_id, e.amount_fen) for e in _entries(db, "rent")} == {(a.id, 30050), (b.id, 12000)}
+    html = client.get("/county/benefits").get_data(as_text=True)
+    assert 'data-kind="rent"' in html and 'data-fen="42050"' in html
+    bad = client.post("/county/benefits", data={**form, "amount_1": "-5"})
+    assert bad.status_code == 422
+    bad = client.post("/county/benefits", data={**form, "kind": "wage"})
+    assert bad.status_code == 422 and "成员序号" in bad.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(BenefitRecord)) == 1
