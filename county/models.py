@@ -23,6 +23,3 @@ class Target(db.Model):
     unit: Mapped[str] = mapped_column(sa.String(12), default="")
     position: Mapped[int] = mapped_column(sa.Integer, default=0)
 
-
-# the payout tables reference the ledger's entries; imported here so the models register together
-from county import payout_models  # noqa: E402, F401

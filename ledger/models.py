@@ -88,5 +88,5 @@ class IncomeEntry(db.Model):
     household = relationship("Household")
 
 
-# entries point at benefit records: the records' table registers with the ledger's
-from ledger import records  # noqa: E402, F401
+# entries point at benefit records, payout items at entries: their tables register with the ledger's
+from ledger import payouts, records  # noqa: E402, F401

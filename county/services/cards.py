@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from catalog.models import Household, Village
 from ledger.models import BENEFIT_KINDS, IncomeEntry, IncomeKind
 from ledger.records import BenefitRecord
-from county.payout_models import LineStatus, PayoutBatch, PayoutLine
+from ledger.payouts import LineStatus, PayoutBatch, PayoutLine
 from county.services.payouts import household_payout_figures
 from county.services.reports import BENEFIT_KIND_LABELS, parse_month
 from orders.models import OrderLine

@@ -31,7 +31,7 @@ from flask_babel import lazy_gettext as _l
 
 from catalog.models import Household, Township, Village
 from ledger.models import IncomeEntry
-from county.payout_models import (
+from ledger.payouts import (
     BATCH_TRANSITIONS,
     LINE_TRANSITIONS,
     AccountKind,

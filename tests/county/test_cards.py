@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 
 from ledger.models import IncomeEntry
-from county.payout_models import PayoutLine
+from ledger.payouts import PayoutLine
 from county.services import cards, payouts
 from ledger.services import reverse_line
 from shop.db import commit

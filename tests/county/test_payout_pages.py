@@ -8,7 +8,7 @@ import logging
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
-from county.payout_models import PayoutBatch
+from ledger.payouts import PayoutBatch
 from shop.audit import AuditEntry
 from shop.db import commit
 

@@ -16,7 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from openpyxl import Workbook, load_workbook
 
 from ledger.models import IncomeEntry
-from county.payout_models import PayoutBatch, PayoutItem, PayoutLine
+from ledger.payouts import PayoutBatch, PayoutItem, PayoutLine
 from county.services import payouts
 from ledger.services import credit_line, reverse_line
 from shop.audit import AuditEntry

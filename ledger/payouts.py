@@ -1,4 +1,5 @@
 """Payouts: what the ledger credited is paid to the households (issue #20, docs/MONEY.md "Payouts").
+The county office creates batches, exports and imports the bank files (`county.services.payouts`).
 
 - `PaymentAccount`: a household's account for payouts (bank card, 惠农一卡通, 社保卡), the number and the
   holder's name encrypted like other personal data, shown masked, revealed only with an audit row.
