@@ -143,12 +143,14 @@ def generate_products(conn, n: int, now: datetime, rnd: random.Random) -> None:
     from catalog.models import BenefitLink, Product
     from catalog.services import slugify
     from demo.data import PRODUCTS
-    from stock.models import StockMovement, StockRecord
+    from stock.models import Lot, StockMovement, StockRecord
+    from stock.services import new_lot_code
 
     villages, station_of, _commission, categories, households, producers = _reference(conn)
     all_specs = [s for specs in PRODUCTS.values() for s in specs]
-    pid, sid, mid, bid = (_next_id(conn, t.__table__) for t in (Product, StockRecord, StockMovement, BenefitLink))
-    products, stocks, moves, links = [], [], [], []
+    pid, sid, mid, bid, lid = (_next_id(conn, t.__table__) for t in (Product, StockRecord, StockMovement, BenefitLink,
+                                                                       Lot))
+    products, stocks, moves, links, lots = [], [], [], [], []
     slugs: dict[str, str] = {}
     for i in range(n):
         vid, vname, signature = villages[i % len(villages)]
@@ -168,9 +170,12 @@ def generate_products(conn, n: int, now: datetime, rnd: random.Random) -> None:
         ))
         on_hand = POOL_STOCK if i % max(1, n // POOL_SIZE) == 0 else rnd.randrange(0, 400)
         stocks.append((sid, pid, station, on_hand, 0))
-        if on_hand:
-            moves.append((mid, sid, "receive", on_hand, "压测批次", created))
+        if on_hand:  # one lot (#23), undated, from the village's producer
+            lots.append((lid, new_lot_code(), sid, pid, station, on_hand, on_hand, 0, 0, producers.get(vid), "压测批次",
+                         "active", "", created))
+            moves.append((mid, sid, lid, "receive", on_hand, "压测批次", created))
             mid += 1
+            lid += 1
         for k, hid in enumerate(households.get(vid, [])):
             links.append((bid, pid, hid, 1 + k, created))
             bid += 1
@@ -181,9 +186,13 @@ def generate_products(conn, n: int, now: datetime, rnd: random.Random) -> None:
                                         "trace_code", "approval_status", "approved_at", "is_published",
                                         "sold_count", "created_at", "updated_at"], products)
     copy_rows(conn, StockRecord.__table__, ["id", "product_id", "station_id", "on_hand", "allocated"], stocks)
-    copy_rows(conn, StockMovement.__table__, ["id", "stock_record_id", "kind", "quantity", "lot_note", "created_at"], moves)
+    copy_rows(conn, Lot.__table__, ["id", "code", "stock_record_id", "product_id", "station_id", "received_quantity",
+                                    "on_hand", "allocated", "blocked", "producer_id", "note", "status",
+                                    "recall_reason", "received_at"], lots)
+    copy_rows(conn, StockMovement.__table__, ["id", "stock_record_id", "lot_id", "kind", "quantity", "lot_note",
+                                              "created_at"], moves)
     copy_rows(conn, BenefitLink.__table__, ["id", "product_id", "household_id", "weight", "created_at"], links)
-    for t in (Product, StockRecord, StockMovement, BenefitLink):
+    for t in (Product, StockRecord, Lot, StockMovement, BenefitLink):
         _fix_sequence(conn, t.__table__)
     _log(f"products: {len(products)} (+{len(links)} benefit links)")
 

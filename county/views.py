@@ -13,7 +13,18 @@ from catalog import changes
 from catalog.changes import pending_changes
 from catalog.models import HOUSEHOLD_STATUS_LABELS, BenefitLink, Household, Product, Township, Village
 from county.exports import export_response
-from county.services import approvals, benefits, cards, links, payouts, reconcile, registry, reports, targets
+from county.services import (
+    approvals,
+    benefits,
+    cards,
+    links,
+    payouts,
+    recalls,
+    reconcile,
+    registry,
+    reports,
+    targets,
+)
 from county.services.public import public_benefit_summary
 from shop.args import MAX_ID, parse_int
 from shop.args import date_arg as _date_arg
@@ -634,6 +645,55 @@ def village_cards():
         abort(404)
     return render_template("county/cards.html", cards=cards.village_cards(village, month), month=month,
                            village=village)
+
+
+# --- recalls (#23) ------------------------------------------------------------------------------
+
+
+@bp.get("/recalls")
+@county_only
+def recalls_index():
+    return render_template("county/recalls.html", lots=recalls.recalled_lots(), code=request.args.get("code", "")[:16])
+
+
+@bp.post("/recalls")
+@county_only
+def recall_new():
+    """Recall a lot: blocked at once, its buyers mailed after the commit (county.services.recalls)."""
+    code = request.form.get("code", "")[:16]
+    try:
+        lot = recalls.get_lot(code)
+        lines = recalls.recall_lot(lot, reason=request.form.get("reason", ""), actor=current_user, now=now_utc())
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("county.recalls_index", code=code))
+    commit()
+    flash(_("批次 %(code)s 已召回：%(n)s 个订单商品受影响，已通知买家", code=lot.code, n=len(lines)), "success")
+    return redirect(url_for("county.recall_detail", code=lot.code))
+
+
+@bp.get("/recalls/<code>")
+@county_only
+def recall_detail(code: str):
+    lot = recalls.get_lot(code)
+    return render_template("county/recall_detail.html", lot=lot, lines=recalls.affected_lines(lot))
+
+
+@bp.post("/recalls/<code>/refund")
+@county_only
+def recall_refund(code: str):
+    """Approve the refunds of every affected line in one step."""
+    lot = recalls.get_lot(code)
+    try:
+        done = recalls.refund_recalled(lot, actor=current_user, now=now_utc())
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("county.recall_detail", code=lot.code))
+    commit()
+    flash(_("已为 %(n)s 个订单商品办理退款", n=done), "success")
+    return redirect(url_for("county.recall_detail", code=lot.code))
 
 
 # --- public partial ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ Tourism (`tourism.demo`) and the county office (`county.demo`) add theirs, calle
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -17,6 +17,7 @@ from catalog.models import Category, Household, HouseholdStatusChange, Producer,
 from shop.auth.models import User
 from shop.auth.services import Registration, register_user
 from shop.extensions import db
+from shop.timeutil import local_date
 from shop.personal_data import lookup_hash
 from demo.images import seed_demo_images
 from stock.models import Station
@@ -51,6 +52,9 @@ CATEGORIES = [
     ("poultry", "腊味禽肉", "Cured poultry"), ("vegetables", "生鲜蔬菜", "Vegetables"),
     ("rice", "粮油大米", "Rice"), ("aquatic", "水产", "Aquatic"),
 ]
+
+#: Days from harvest/production to best-before, per category (None: not dated), for the demo lots.
+SHELF_DAYS = {"pickles": 270, "fruit": 10, "eggs": 30, "poultry": 180, "vegetables": 5, "rice": 365, "aquatic": 3}
 
 # (name, category, unit, price_fen, weight_g, season, description)
 PRODUCTS = {
@@ -171,7 +175,18 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
                 ),
                 actor=None, now=now, approved=True,
             )
-            receive_stock(product.stock, 20 + 7 * ((vi + pi) % 9), actor=None, now=now, lot_note="2026年秋收批次")
+            # two lots (#23): an older one from the cooperative, a fresh one from a household
+            today = local_date(now)
+            shelf = SHELF_DAYS.get(cat)
+            for days_ago, quantity, household in ((min(10, (shelf or 10) - 1), 5, None),
+                                                  (1, 15 + 7 * ((vi + pi) % 9),
+                                                   village_households[0] if village_households else None)):
+                harvest = today - timedelta(days=days_ago)
+                receive_stock(product.stock, quantity, actor=None, now=now, lot_note="2026年秋收批次",
+                              harvest_date=harvest,
+                              best_before_date=harvest + timedelta(days=shelf) if shelf else None,
+                              from_household_id=household.id if household is not None else None,
+                              producer_id=producer.id if household is None else None)
             created_any = True
 
 

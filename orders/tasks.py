@@ -37,6 +37,7 @@ SUBJECTS = {
     "expired": "订单已过期",
     "uncollected": "订单未取货，已取消",
     "refunded": "订单退款",
+    "recall": "商品批次召回通知",
 }
 
 
@@ -132,6 +133,26 @@ def _orders_for_mail(order_ids) -> dict:
     return {order.id: order for order in orders}
 
 
+def _recalled_lines(user_id: int) -> list[dict]:
+    """The buyer's order lines that took a recalled lot (#23), for the recall mail: every order of
+    theirs, so one mail tells a buyer everything."""
+    from orders.models import Order, OrderLine
+    from shop.urls import external_url
+    from stock.models import Lot, LotAllocation, LotStatus
+
+    rows = db.session.execute(
+        sa.select(OrderLine.title, Order.code, Lot.code, Lot.recall_reason)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
+        .join(Lot, Lot.id == LotAllocation.lot_id)
+        .where(Order.user_id == user_id, Lot.status == LotStatus.RECALLED,
+               (LotAllocation.allocated + LotAllocation.consumed) > 0)
+        .order_by(Order.id, OrderLine.id, Lot.id)
+    ).all()
+    return [{"title": title, "order_code": order_code, "code": code, "reason": reason,
+             "url": external_url("trace.trace_page", code=code)} for title, order_code, code, reason in rows]
+
+
 def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
     """(address, subject, text) of the `kind` e-mail of `order` in its buyer's language; None when
     the buyer has no address."""
@@ -139,7 +160,9 @@ def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
         return None
     placed = kind == "placed"  # the confirmation shows no history
     template = "emails/order_confirmation.txt" if placed else "emails/order_status.txt"
+    recalled = _recalled_lines(order.user_id) if kind == "recall" else []
     with force_locale(getattr(order.user, "locale", None) or "zh_CN"):  # no request here: pick the buyer's
-        body = render_template(template, order=order, kind=kind, history=[] if placed else history_of(order))
+        body = render_template(template, order=order, kind=kind, history=[] if placed else history_of(order),
+                               recalled=recalled)
     subject = f"[乡村e线] {SUBJECTS.get(kind, '订单状态更新')} {order.code}"
     return order.user.email, subject, body

@@ -48,6 +48,7 @@ def celery_init_app(app: Flask) -> Celery:
             "retry-refunds": {"task": "orders.tasks.retry_refunds", "schedule": 300.0},
             "expire-booking-holds": {"task": "tourism.tasks.expire_holds", "schedule": 60.0},
             "complete-stays": {"task": "tourism.tasks.complete_stays", "schedule": crontab(minute=15)},
+            "expire-lots": {"task": "stations.tasks.expire_lots", "schedule": crontab(minute=5)},
             "drain-outbox": {"task": "shop.outbox.drain",
                              "schedule": float(app.config.get("OUTBOX_DRAIN_SECONDS", 30))},
             "monthly-income-report": {

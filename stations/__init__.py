@@ -6,7 +6,9 @@ def init_app(app: Flask) -> None:
     import stations.api  # noqa: F401  (routes on the shared `api` blueprint)
     import stations.tasks  # noqa: F401
     from stations import cli
+    from stations.trace_views import bp as trace_bp
     from stations.views import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(trace_bp)
     cli.register(app)

@@ -30,6 +30,7 @@ from shop.db import commit
 from shop.errors import Forbidden, ValidationError
 from shop.extensions import db
 from shop.money import MAX_FEN
+from stock import services as stock_service
 from shop.timeutil import local_date, now_utc
 from stations.services import assisted, dashboard, fulfilment
 
@@ -50,6 +51,8 @@ class ShipmentItem(BaseModel):
     unit_price_fen: int
     line_total_fen: int
     status: str
+    #: The lots (trace codes) the line took or holds.
+    lots: list[str] = Field(default_factory=list)
 
 
 class ShipmentOut(BaseModel):
@@ -91,6 +94,10 @@ class TransitionBody(Schema):
     tracking_number: str | None = Field(default=None, max_length=40)
     pickup_code: str | None = Field(default=None, max_length=12)
     reason: str | None = Field(default=None, max_length=200)
+    #: pack: the lots the packer scanned, {order line id: lot code}; lines not named keep the lots
+    #: they were given at checkout (first expiring first). 409 `lot_unavailable` when a lot cannot
+    #: supply its line, `lot_not_sellable` when a line still holds an expired or recalled lot.
+    lots: dict[int, str] | None = Field(default=None, max_length=100)
 
 
 class CashbookQuery(QuerySchema):
@@ -210,6 +217,7 @@ class StationProductOut(BaseModel):
 
 
 def shipment_out(s) -> dict:
+    lots = stock_service.line_lots([ln.id for ln in s.lines])
     return dict(
         id=s.code,
         order_id=s.order.code,
@@ -228,7 +236,8 @@ def shipment_out(s) -> dict:
         return_status=s.return_status,
         items=[
             dict(line_id=ln.id, product_id=ln.product_id, title=ln.title, unit=ln.unit, quantity=ln.quantity,
-                 unit_price_fen=ln.unit_price_fen, line_total_fen=ln.line_total_fen, status=ln.status)
+                 unit_price_fen=ln.unit_price_fen, line_total_fen=ln.line_total_fen, status=ln.status,
+                 lots=[lot.code for lot in lots.get(ln.id, [])])
             for ln in s.lines
         ],
     )
@@ -284,7 +293,8 @@ def shipment_transition(code: str, body: TransitionBody):
     try:
         fulfilment.apply_action(shipment, body.action, actor=user, now=now_utc(),
                                 tracking_number=body.tracking_number, pickup_code=body.pickup_code,
-                                reason=body.reason, cash_received_fen=body.cash_received_fen)
+                                reason=body.reason, cash_received_fen=body.cash_received_fen,
+                                lots={k: v[:16] for k, v in (body.lots or {}).items()})
     except fulfilment.WrongPickupCode:
         commit()  # the failure count sticks; the error handler then answers 422
         raise

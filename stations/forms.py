@@ -31,6 +31,7 @@ class EmptyForm(ShopForm):
 class ReceiveForm(ShopForm):
     quantity = IntegerField(_l("入库数量"), validators=[InputRequired(), NumberRange(min=1, max=100_000)])
     harvest_date = DayField(_l("采收/生产日期"), validators=[Optional()])
+    best_before_date = DayField(_l("保质期至（不适用可留空）"), validators=[Optional()])
     lot_note = StringField(_l("批次/采收说明"), validators=[Optional(), Length(max=200)])
     from_household_id = SelectField(_l("交货农户"), coerce=coerce_id, validate_choice=True)
 
@@ -39,6 +40,7 @@ class CorrectForm(ShopForm):
     delta = IntegerField(_l("调整数量（正数增加，负数减少）"),
                          validators=[InputRequired(), NumberRange(min=-100_000, max=100_000)])
     reason = StringField(_l("调整原因"), validators=[DataRequired(), Length(max=200)])
+    lot_id = SelectField(_l("批次"), coerce=coerce_id, validate_choice=True, default=0)
 
 
 class ProductEditForm(ShopForm):

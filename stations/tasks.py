@@ -71,3 +71,18 @@ def notify_line_canceled(self, line_id: int, reason: str) -> None:
         _("该商品无法供货，已为您取消；已付款项将原路退回。"),
     ])
     _send(self, order.user.email, SUBJECTS["canceled"].format(code=order.code), body)
+
+
+@shared_task(name="stations.tasks.expire_lots")
+def expire_lots() -> list[int]:
+    """Beat task (hourly): lots past their best-before date (Beijing) are blocked; their unsold units
+    leave the sellable stock. Selling never waits for it: checkout skips expired lots."""
+    from shop.db import commit
+    from shop.timeutil import now_utc
+    from stock.services import expire_lots as run
+
+    ids = run(now=now_utc())
+    commit()
+    if ids:
+        log.info("expired %d lots", len(ids))
+    return ids

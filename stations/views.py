@@ -33,6 +33,7 @@ from shop.money import MoneyError, parse_yuan
 from shop.once import AlreadySubmitted
 from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
+from shop.urls import external_url
 from stations.forms import (
     ActionForm,
     AssistedProductForm,
@@ -47,7 +48,7 @@ from stations.forms import (
 )
 from stations.services import assisted, dashboard, fulfilment
 from stock import services as stock_service
-from stock.models import Station, StockRecord
+from stock.models import Lot, Station, StockRecord
 
 bp = Blueprint("stations", __name__, url_prefix="/station")
 
@@ -153,6 +154,7 @@ def shipment(code: str):
         order_shipments=fulfilment.order_shipments(s.order) if fulfilment.pickup_station_id(s) else [s],
         amount_of=fulfilment.shipment_amount_fen,
         history=history_of(s),
+        line_lots=stock_service.line_lots([ln.id for ln in s.lines]),
         action_form=ActionForm(),
         cancel_form=CancelLineForm(),
         cash_form=EmptyForm(),
@@ -181,7 +183,7 @@ def shipment_action(code: str):
         fulfilment.apply_action(
             s, form.action.data, actor=current_user, now=now_utc(),
             tracking_number=form.tracking_number.data, pickup_code=form.pickup_code.data, reason=form.reason.data,
-            cash_received_fen=form.cash_received.fen,
+            cash_received_fen=form.cash_received.fen, lots=_scanned_lots(s),
         )
         commit()
         flash(_("已更新：%(status)s", status=fulfilment.status_label(s.status)), "success")
@@ -192,6 +194,12 @@ def shipment_action(code: str):
         rollback()
         flash(exc.message, "error")
     return redirect(url_for(".shipment", code=s.code))
+
+
+def _scanned_lots(s) -> dict[int, str]:
+    """The lot codes the packer scanned, one field `lot-<line id>` per product line (blank: keep the lot)."""
+    return {ln.id: request.form.get(f"lot-{ln.id}", "")[:16] for ln in s.lines
+            if ln.kind == "product" and request.form.get(f"lot-{ln.id}", "").strip()}
 
 
 @bp.post("/shipments/<code>/lines/<int:line_id>/cancel")
@@ -246,9 +254,12 @@ def unlock_pickup(code: str):
 @role_required(Role.OPERATOR)
 def slip(code: str):
     s = _shipment(code)
+    lots = stock_service.line_lots([ln.id for ln in s.lines])
+    trace_qr = {lot.code: qr_svg(external_url("trace.trace_page", code=lot.code))
+                for line_lots in lots.values() for lot in line_lots}
     return render_template("stations/slip.html", shipment=s, order=s.order, qr=qr_svg(s.order.code), now=now_utc(),
                            pickup_station=s.order.pickup_station or s.station,
-                           amount_fen=fulfilment.shipment_amount_fen(s))
+                           amount_fen=fulfilment.shipment_amount_fen(s), line_lots=lots, trace_qr=trace_qr)
 
 
 # --- cash ----------------------------------------------------------------------------------------
@@ -351,8 +362,17 @@ def stock_record(record_id: int):
         movements=stock_service.list_movements(record.id),
         total=stock_service.movements_total(record.id),
         receive_form=_receive_form(record),
-        correct_form=CorrectForm(),
+        correct_form=_correct_form(record),
+        lots=stock_service.record_lots(record.id),
     )
+
+
+def _correct_form(record: StockRecord) -> CorrectForm:
+    form = CorrectForm()
+    form.lot_id.choices = [SelectChoice(0, _("（不指定：先到期的批次）"))] + [
+        SelectChoice(lot.id, lot.code) for lot in stock_service.record_lots(record.id) if lot.status == "active"
+    ]
+    return form
 
 
 @bp.post("/stock/<int:record_id>/receive")
@@ -366,7 +386,8 @@ def receive(record_id: int):
     with flash_domain_errors():
         stock_service.receive_stock(
             record, form.quantity.data, actor=current_user, now=now_utc(), lot_note=form.lot_note.data or "",
-            harvest_date=form.harvest_date.data, from_household_id=form.from_household_id.data or None,
+            harvest_date=form.harvest_date.data, best_before_date=form.best_before_date.data,
+            from_household_id=form.from_household_id.data or None,
         )
         commit()
         flash(_("已入库 %(n)s", n=form.quantity.data), "success")
@@ -377,13 +398,14 @@ def receive(record_id: int):
 @role_required(Role.OPERATOR)
 def correct(record_id: int):
     record = _record(record_id)
-    form = CorrectForm()
+    form = _correct_form(record)
     if not form.validate_on_submit():
         _flash_errors(form)
         return redirect(url_for(".stock_record", record_id=record.id))
     with flash_domain_errors():
+        lot = db.session.get(Lot, form.lot_id.data) if form.lot_id.data else None
         stock_service.correct_stock(record, form.delta.data, reason=form.reason.data, actor=current_user,
-                                    now=now_utc())
+                                    now=now_utc(), lot=lot)
         commit()
         flash(_("库存已调整"), "success")
     return redirect(url_for(".stock_record", record_id=record.id))

@@ -76,19 +76,107 @@ class StockRecord(db.Model):
 
 
 class MovementKind(StrEnum):
-    RECEIVE = "receive"  # goods in from a household or producer (the traceability record)
+    RECEIVE = "receive"  # goods in from a household or producer: a new lot (the traceability record)
     CORRECT = "correct"  # count corrected, with a reason
     CONSUME = "consume"  # handed over to a buyer (shipped or picked up)
+    BLOCK = "block"  # a lot's unsold units taken out of the sellable stock (recalled or expired)
+
+
+class LotStatus(StrEnum):
+    ACTIVE = "active"  # sellable (while its best-before date has not passed)
+    EXPIRED = "expired"  # best-before passed: its unsold units are blocked
+    RECALLED = "recalled"  # recalled by the county: its unsold units are blocked, nothing more leaves
+
+
+class Lot(db.Model):
+    """一批: one stock intake of a product at its station, with its origin and dates (#23).
+
+    `on_hand` and `allocated` mirror the stock record's numbers lot by lot: the sum of a record's
+    lots' `on_hand` (`allocated`) always equals the record's `on_hand` (`allocated`). `blocked`
+    counts the units taken out of the sellable stock when the lot expired or was recalled (they are
+    no longer on hand for sale; a `block` movement names them). `code` is the public trace code
+    (`/trace/<code>`). Only `stock.services` changes the numbers, with guarded UPDATEs,
+    always after locking the lot's stock record (the one lock order).
+    """
+
+    __tablename__ = "lots"
+    __table_args__ = (
+        sa.CheckConstraint("on_hand >= 0", name="on_hand_non_negative"),
+        sa.CheckConstraint("allocated >= 0", name="allocated_non_negative"),
+        sa.CheckConstraint("allocated <= on_hand", name="allocated_within_on_hand"),
+        sa.CheckConstraint("blocked >= 0", name="blocked_non_negative"),
+        sa.CheckConstraint("status IN ('active','expired','recalled')", name="status_valid"),
+        sa.CheckConstraint("best_before_date IS NULL OR harvest_date IS NULL OR best_before_date >= harvest_date",
+                           name="best_before_after_harvest"),
+        sa.Index("ix_lots_record_fefo", "stock_record_id", "status", "best_before_date"),
+    )
+
+    id: Mapped[int] = pk()
+    #: Public trace code, printed as a QR code on the packing slip and the parcel label.
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    stock_record_id: Mapped[int] = fk("stock_records.id", ondelete="CASCADE", index=False)
+    product_id: Mapped[int] = fk("products.id", ondelete="CASCADE")
+    station_id: Mapped[int] = fk("stations.id", index=False)
+    received_quantity: Mapped[int] = mapped_column(sa.Integer)
+    on_hand: Mapped[int] = mapped_column(sa.Integer, default=0)
+    allocated: Mapped[int] = mapped_column(sa.Integer, default=0)
+    blocked: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: Harvest (fresh goods) or production (processed goods) date.
+    harvest_date: Mapped[date | None]
+    #: Best before / use by; None where it does not apply (e.g. rice in sealed bags is still dated).
+    best_before_date: Mapped[date | None]
+    household_id: Mapped[int | None] = fk("households.id", nullable=True)
+    producer_id: Mapped[int | None] = fk("producers.id", nullable=True)
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    status: Mapped[str] = mapped_column(sa.String(12), default=LotStatus.ACTIVE)
+    recall_reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    recalled_at: Mapped[datetime | None]
+    recalled_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    actor_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL", index=False)
+    received_at: Mapped[datetime]
+
+    product = relationship("Product")
+    station = relationship("Station")
+    producer = relationship("Producer")
+
+    @property
+    def free(self) -> int:
+        return self.on_hand - self.allocated
+
+    def sellable_on(self, day: date) -> bool:
+        return self.status == LotStatus.ACTIVE and (self.best_before_date is None or self.best_before_date >= day)
+
+
+class LotAllocation(db.Model):
+    """Which lot an order line took: `allocated` units still reserved in the lot, `consumed` handed over."""
+
+    __tablename__ = "lot_allocations"
+    __table_args__ = (
+        sa.UniqueConstraint("order_line_id", "lot_id", name="uq_lot_allocations_line_lot"),
+        sa.CheckConstraint("allocated >= 0", name="allocated_non_negative"),
+        sa.CheckConstraint("consumed >= 0", name="consumed_non_negative"),
+    )
+
+    id: Mapped[int] = pk()
+    order_line_id: Mapped[int] = fk("order_lines.id", ondelete="CASCADE", index=False)
+    lot_id: Mapped[int] = fk("lots.id", ondelete="CASCADE")
+    allocated: Mapped[int] = mapped_column(sa.Integer, default=0)
+    consumed: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+    lot = relationship(Lot)
 
 
 class StockMovement(db.Model):
-    """Every change of `on_hand`, signed. The sum of a record's movements equals its `on_hand`."""
+    """Every change of `on_hand`, signed. The sum of a record's movements equals its `on_hand`, and
+    the sum of a lot's movements its `on_hand`."""
 
     __tablename__ = "stock_movements"
-    __table_args__ = (sa.CheckConstraint("kind IN ('receive','correct','consume')", name="kind_valid"),)
+    __table_args__ = (sa.CheckConstraint("kind IN ('receive','correct','consume','block')", name="kind_valid"),)
 
     id: Mapped[int] = pk()
     stock_record_id: Mapped[int] = fk("stock_records.id", ondelete="CASCADE")
+    #: The lot whose units moved (None only for movements older than lots that no lot took over).
+    lot_id: Mapped[int | None] = fk("lots.id", nullable=True, ondelete="SET NULL")
     kind: Mapped[str] = mapped_column(sa.String(16))
     quantity: Mapped[int] = mapped_column(sa.Integer)
     #: For receipts: lot or harvest note and date (behind the product's traceability code).

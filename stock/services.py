@@ -4,20 +4,32 @@ Every number changes through a guarded atomic UPDATE, so concurrent checkouts ne
 concurrent sale and correction never lose an update. Records are always touched in ascending id
 order (the global lock order: stock records, then stays, then the order/payment row).
 `on_hand` changes only with a `StockMovement`, so movements always sum to `on_hand`.
+
+Lots (#23): every intake is a `Lot`; every unit on hand or allocated is in exactly one lot, so a
+record's lots sum to its `on_hand` and `allocated`. An order line takes its units from lots first
+expiring first (`allocate_lots`, `LotAllocation` says which), or from the lot the packer scans
+(`assign_lot`); hand-over consumes them; a release gives them back. A recalled or expired lot is
+blocked (`block_lot`): its unallocated units leave the sellable stock (a `block` movement), and
+units given back to it later are blocked too. Every lot change first locks its stock record
+(the guarded record UPDATE, or `_lock_record`), so lot changes of one product are serialised.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from shop import pagecache
+from shop.codes import new_code
 from shop.db import rowcount, statement
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
-from stock.models import MovementKind, StockMovement, StockRecord
+from shop.timeutil import local_date
+from stock.models import Lot, LotAllocation, LotStatus, MovementKind, StockMovement, StockRecord
 
 MAX_QUANTITY = 100_000
 
@@ -28,6 +40,32 @@ class OutOfStock(Conflict):
     def __init__(self, product_id: int, message: str | None = None):
         super().__init__(message or _("库存不足，无法购买所选数量"), fields={"product_id": str(product_id)})
         self.product_id = product_id
+
+
+class LotRecalled(Conflict):
+    code = "lot_recalled"
+
+    def __init__(self, lot: Lot):
+        super().__init__(_("批次 %(code)s 已召回，不能出库", code=lot.code), fields={"lot": lot.code})
+
+
+class LotUnavailable(Conflict):
+    code = "lot_unavailable"
+
+
+@dataclass(frozen=True)
+class LineStock:
+    """What an order line holds of a stock record (the unit of lot allocation)."""
+
+    line_id: int
+    record_id: int
+    product_id: int
+    quantity: int
+
+
+def new_lot_code() -> str:
+    """A lot's public trace code: random, never sequential (a code says nothing about others)."""
+    return "L" + new_code(11)
 
 
 def _check_quantity(quantity: int) -> None:
@@ -102,8 +140,12 @@ def cancel_allocation(wanted: dict[int, int]) -> None:
     _expire_records(wanted)
 
 
-def consume_allocation(record_id: int, quantity: int, *, order_line_id: int | None, actor, now: datetime) -> None:
-    """Hand-over: the allocated units leave the station (on_hand and allocated both go down)."""
+def consume_allocation(record_id: int, quantity: int, *, order_line_id: int | None, actor, now: datetime,
+                       refuse_recalled: bool = True) -> None:
+    """Hand-over: the allocated units leave the station (on_hand and allocated both go down), from
+    the lots the line holds (`LotAllocation`), one `consume` movement per lot. A recalled lot's units
+    never leave a counter (409 `lot_recalled`); `refuse_recalled=False` for a parcel already on its way
+    (delivered by post: the goods left at shipping, this only books it)."""
     table = StockRecord.__table__
     result = db.session.execute(
         sa.update(table)
@@ -113,16 +155,21 @@ def consume_allocation(record_id: int, quantity: int, *, order_line_id: int | No
     )
     if rowcount(result) != 1:
         raise Conflict(_("这一行没有对应的库存分配"), code="allocation_mismatch")
-    db.session.add(
-        StockMovement(
-            stock_record_id=record_id,
-            kind=MovementKind.CONSUME,
-            quantity=-quantity,
-            order_line_id=order_line_id,
-            actor_id=getattr(actor, "id", None),
-            created_at=now,
-        )
-    )
+    taken = _line_allocations(order_line_id) if order_line_id is not None else []
+    if sum(a.allocated for a in taken) != quantity:
+        raise Conflict(_("这一行没有对应的批次分配"), code="allocation_mismatch")
+    for allocation in taken:
+        lot = allocation.lot
+        if refuse_recalled and lot.status == LotStatus.RECALLED:
+            raise LotRecalled(lot)
+        count = allocation.allocated
+        _lot_update(lot, on_hand=-count, allocated=-count)
+        allocation.allocated = 0
+        allocation.consumed += count
+        db.session.add(StockMovement(
+            stock_record_id=record_id, lot_id=lot.id, kind=MovementKind.CONSUME, quantity=-count,
+            order_line_id=order_line_id, actor_id=getattr(actor, "id", None), created_at=now,
+        ))
     db.session.flush()
     _expire_records([record_id])
 
@@ -135,17 +182,50 @@ def receive_stock(
     now: datetime,
     lot_note: str = "",
     harvest_date: date | None = None,
+    best_before_date: date | None = None,
     from_household_id: int | None = None,
+    producer_id: int | None = None,
 ) -> StockMovement:
-    """Goods in: on_hand grows, with the lot / harvest record behind the traceability code."""
+    """Goods in: a new lot (with its origin and dates, behind the trace code), on_hand grows."""
     _check_quantity(quantity)
+    today = local_date(now)
+    if harvest_date is not None and harvest_date > today:
+        raise ValidationError(_("采收/生产日期不能晚于今天"), fields={"harvest_date": "future"})
+    if best_before_date is not None:
+        if harvest_date is not None and best_before_date < harvest_date:
+            raise ValidationError(_("保质期不能早于采收/生产日期"), fields={"best_before_date": "before_harvest"})
+        if best_before_date < today:
+            raise ValidationError(_("已过保质期的商品不能入库"), fields={"best_before_date": "expired"})
+    _lock_record(record.id)
+    lot = Lot(
+        code=new_lot_code(),
+        stock_record_id=record.id,
+        product_id=record.product_id,
+        station_id=record.station_id,
+        received_quantity=quantity,
+        on_hand=quantity,
+        allocated=0,
+        blocked=0,
+        harvest_date=harvest_date,
+        best_before_date=best_before_date,
+        household_id=from_household_id,
+        producer_id=producer_id,
+        note=(lot_note or "").strip()[:200],
+        status=LotStatus.ACTIVE,
+        actor_id=getattr(actor, "id", None),
+        received_at=now,
+    )
+    db.session.add(lot)
+    db.session.flush()
     table = StockRecord.__table__
-    db.session.execute(sa.update(table).where(table.c.id == record.id).values(on_hand=table.c.on_hand + quantity))
+    db.session.execute(sa.update(table).where(table.c.id == record.id).values(on_hand=table.c.on_hand + quantity),
+                       execution_options=_changes(record.id, {record.id: record.product_id}))
     movement = StockMovement(
         stock_record_id=record.id,
+        lot_id=lot.id,
         kind=MovementKind.RECEIVE,
         quantity=quantity,
-        lot_note=lot_note[:200],
+        lot_note=lot.note,
         harvest_date=harvest_date,
         from_household_id=from_household_id,
         actor_id=getattr(actor, "id", None),
@@ -157,29 +237,75 @@ def receive_stock(
     return movement
 
 
-def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: datetime) -> StockMovement:
-    """Correct the count by `delta` (signed), with a reason; never below what is allocated."""
+def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: datetime,
+                  lot: Lot | None = None) -> StockMovement:
+    """Correct the count by `delta` (signed), with a reason; never below what is allocated.
+
+    Lot by lot: `lot` names the lot counted; without it a shortfall comes out of the unallocated
+    units of the first-expiring lots, a surplus goes into the newest sellable lot (or, when the
+    record has none, a new lot with no origin, noted as a correction). Returns the last movement.
+    """
     if not reason or not reason.strip():
         raise ValidationError(_("盘点修正需要填写原因"), fields={"reason": "required"})
-    if not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_QUANTITY:
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0 or abs(delta) > MAX_QUANTITY:
         raise ValidationError(_("修正数量必须是非零整数"), fields={"delta": "invalid"})
+    reason = reason.strip()[:200]
+    _lock_record(record.id)
+    if lot is not None and lot.stock_record_id != record.id:
+        raise ValidationError(_("批次不属于这个商品"), fields={"lot": "invalid"})
+    today = local_date(now)
+    if lot is not None:
+        db.session.refresh(lot)
+        if lot.status != LotStatus.ACTIVE:
+            raise Conflict(_("批次已召回或过期，不能修正"), code="lot_blocked")
+        if lot.on_hand + delta < lot.allocated:
+            raise Conflict(_("批次库存不能少于已售出（已分配）的数量"), code="stock_below_allocated")
+        parts = [(lot, delta)]
+    elif delta < 0:
+        parts, left = [], -delta
+        for candidate in _lots_fefo(record.id, today=None):
+            take = min(candidate.free, left)
+            if take > 0:
+                parts.append((candidate, -take))
+                left -= take
+            if not left:
+                break
+        if left:  # fewer unallocated units in sellable lots than asked for
+            raise Conflict(_("库存不能少于已售出（已分配）的数量"), code="stock_below_allocated")
+    else:
+        newest = db.session.scalars(
+            sa.select(Lot).where(Lot.stock_record_id == record.id, _sellable(today))
+            .order_by(Lot.received_at.desc(), Lot.id.desc()).limit(1)
+        ).first()
+        if newest is None:
+            newest = Lot(code=new_lot_code(), stock_record_id=record.id, product_id=record.product_id,
+                         station_id=record.station_id, received_quantity=0, on_hand=0, allocated=0, blocked=0,
+                         note=reason, status=LotStatus.ACTIVE, actor_id=getattr(actor, "id", None), received_at=now)
+            db.session.add(newest)
+            db.session.flush()
+        parts = [(newest, delta)]
     table = StockRecord.__table__
     result = db.session.execute(
         sa.update(table)
         .where(table.c.id == record.id, table.c.on_hand + delta >= table.c.allocated)
-        .values(on_hand=table.c.on_hand + delta)
+        .values(on_hand=table.c.on_hand + delta),
+        execution_options=_changes(record.id, {record.id: record.product_id}),
     )
     if rowcount(result) != 1:
         raise Conflict(_("库存不能少于已售出（已分配）的数量"), code="stock_below_allocated")
-    movement = StockMovement(
-        stock_record_id=record.id,
-        kind=MovementKind.CORRECT,
-        quantity=delta,
-        reason=reason.strip()[:200],
-        actor_id=getattr(actor, "id", None),
-        created_at=now,
-    )
-    db.session.add(movement)
+    movement = None
+    for target, count in parts:
+        _lot_update(target, on_hand=count)
+        movement = StockMovement(
+            stock_record_id=record.id,
+            lot_id=target.id,
+            kind=MovementKind.CORRECT,
+            quantity=count,
+            reason=reason,
+            actor_id=getattr(actor, "id", None),
+            created_at=now,
+        )
+        db.session.add(movement)
     db.session.flush()
     db.session.refresh(record)
     return movement
@@ -220,3 +346,288 @@ def set_on_hand(record: StockRecord, target: int, *, reason: str, actor, now: da
     if target == on_hand:
         return None
     return correct_stock(record, target - on_hand, reason=reason, actor=actor, now=now)
+
+
+# --- lots (#23) ---------------------------------------------------------------------------------
+
+
+def _lock_record(record_id: int) -> None:
+    """Lock the stock record row (PostgreSQL; SQLite serialises writers): every lot change of a
+    product happens under it, after any earlier record in id order."""
+    db.session.execute(sa.select(StockRecord.id).where(StockRecord.id == record_id).with_for_update())
+
+
+def _sellable(day: date | None):
+    """The SQL condition: a lot may be sold on `day` (None: whatever its date, not blocked)."""
+    condition = Lot.status == LotStatus.ACTIVE
+    if day is not None:
+        condition = sa.and_(condition, sa.or_(Lot.best_before_date.is_(None), Lot.best_before_date >= day))
+    return condition
+
+
+def _lots_fefo(record_id: int, *, today: date | None) -> list[Lot]:
+    """The record's sellable lots with free units, first expiring first (undated last), then oldest."""
+    return list(db.session.scalars(
+        sa.select(Lot)
+        .where(Lot.stock_record_id == record_id, _sellable(today), Lot.on_hand > Lot.allocated)
+        .order_by(Lot.best_before_date.is_(None), Lot.best_before_date, Lot.received_at, Lot.id)
+        .execution_options(populate_existing=True)
+    ))
+
+
+def _line_allocations(line_id: int) -> list[LotAllocation]:
+    return list(db.session.scalars(
+        sa.select(LotAllocation).where(LotAllocation.order_line_id == line_id, LotAllocation.allocated > 0)
+        .order_by(LotAllocation.lot_id).execution_options(populate_existing=True)
+    ))
+
+
+def _lot_update(lot: Lot, *, on_hand: int = 0, allocated: int = 0, blocked: int = 0) -> None:
+    """One guarded UPDATE of a lot's numbers (the CHECK constraints are the last word; this refuses
+    first, with a clear message): never below zero, never more allocated than on hand. The new
+    numbers come back with RETURNING and become the loaded object's (no re-read)."""
+    table = Lot.__table__
+    new_on_hand = table.c.on_hand + on_hand
+    new_allocated = table.c.allocated + allocated
+    row = db.session.execute(
+        sa.update(table)
+        .where(table.c.id == lot.id, new_allocated >= 0, new_on_hand >= new_allocated,
+               table.c.blocked + blocked >= 0)
+        .values(on_hand=new_on_hand, allocated=new_allocated, blocked=table.c.blocked + blocked)
+        .returning(table.c.on_hand, table.c.allocated, table.c.blocked)
+    ).first()
+    if row is None:
+        raise LotUnavailable(_("批次 %(code)s 的数量不够", code=lot.code), fields={"lot": lot.code})
+    for name, value in zip(("on_hand", "allocated", "blocked"), row):
+        set_committed_value(lot, name, value)
+
+
+def _allocate_line(item: LineStock, lots: list[Lot], quantity: int, *, new_line: bool = False) -> int:
+    """Take up to `quantity` for the line from `lots` in order; returns what is still missing.
+    `new_line`: the line holds no allocation row yet (a checkout), so none is looked for."""
+    left = quantity
+    for lot in lots:
+        take = min(lot.on_hand - lot.allocated, left)
+        if take <= 0:
+            continue
+        _lot_update(lot, allocated=take)
+        allocation = None if new_line else db.session.scalar(sa.select(LotAllocation).where(
+            LotAllocation.order_line_id == item.line_id, LotAllocation.lot_id == lot.id))
+        if allocation is None:
+            db.session.add(LotAllocation(order_line_id=item.line_id, lot_id=lot.id, allocated=take, consumed=0))
+        else:
+            allocation.allocated += take
+        left -= take
+        if not left:
+            break
+    return left
+
+
+def allocate_lots(items: list[LineStock], *, today: date, new_lines: bool = False) -> None:
+    """Give each line its units from the lots, first expiring first, among lots sellable `today`.
+
+    Call in the transaction that allocated the records (`allocate`), which holds their locks. A
+    record whose free units are only in expired lots cannot supply the line: OutOfStock, and the
+    caller rolls everything back (an expired lot is never sold, even before `expire_lots` ran).
+    One SELECT for the lots of every record, then one guarded UPDATE per lot taken from.
+    `new_lines`: the lines were just written (a checkout), they hold no allocation rows yet.
+    """
+    if not items:
+        return
+    record_ids = sorted({i.record_id for i in items})
+    candidates: dict[int, list[Lot]] = {record_id: [] for record_id in record_ids}
+    for lot in db.session.scalars(
+        sa.select(Lot)
+        .where(Lot.stock_record_id.in_(record_ids), _sellable(today), Lot.on_hand > Lot.allocated)
+        .order_by(Lot.stock_record_id, Lot.best_before_date.is_(None), Lot.best_before_date, Lot.received_at, Lot.id)
+        .execution_options(populate_existing=True)
+    ):
+        candidates[lot.stock_record_id].append(lot)
+    for item in sorted(items, key=lambda i: (i.record_id, i.line_id)):
+        _check_quantity(item.quantity)
+        lots = candidates[item.record_id]
+        if _allocate_line(item, lots, item.quantity, new_line=new_lines):
+            raise OutOfStock(item.product_id)
+        # what the next line of the same record may still take (the lots were expired by the UPDATEs)
+        candidates[item.record_id] = [lot for lot in lots if lot.on_hand > lot.allocated]
+    db.session.flush()
+
+
+def allocate_lines(items: list[LineStock], *, today: date) -> None:
+    """Allocate records and lots for these lines (a late payment re-allocating an expired order)."""
+    wanted: dict[int, int] = {}
+    for item in items:
+        wanted[item.record_id] = wanted.get(item.record_id, 0) + item.quantity
+    if wanted:
+        allocate(wanted, product_ids={i.record_id: i.product_id for i in items})
+        allocate_lots(items, today=today)
+
+
+def _release_line_lots(item: LineStock, *, now: datetime | None, actor=None) -> None:
+    """Give back what the line holds in its lots; units going back to a blocked lot are blocked too."""
+    held = _line_allocations(item.line_id)
+    if sum(a.allocated for a in held) != item.quantity:
+        raise Conflict(_("库存分配已释放"), code="allocation_mismatch")
+    for allocation in held:
+        lot, count = allocation.lot, allocation.allocated
+        _lot_update(lot, allocated=-count)
+        allocation.allocated = 0
+        if lot.status != LotStatus.ACTIVE:
+            _block_units(lot, count, now=now, actor=actor)
+
+
+def release_lines(items: list[LineStock], *, now: datetime | None = None, actor=None) -> None:
+    """Give back the allocations of these lines (expiry, cancellation, refund): records and lots."""
+    wanted: dict[int, int] = {}
+    for item in items:
+        wanted[item.record_id] = wanted.get(item.record_id, 0) + item.quantity
+    if not wanted:
+        return
+    cancel_allocation(wanted)  # locks the records, ascending
+    for item in sorted(items, key=lambda i: (i.record_id, i.line_id)):
+        _release_line_lots(item, now=now, actor=actor)
+    db.session.flush()
+
+
+def _block_units(lot: Lot, count: int, *, now: datetime | None, actor=None, reason: str = "") -> None:
+    """Take `count` unallocated units of a blocked lot out of the sellable stock (record and lot)."""
+    if count <= 0:
+        return
+    table = StockRecord.__table__
+    result = db.session.execute(
+        sa.update(table)
+        .where(table.c.id == lot.stock_record_id, table.c.on_hand - count >= table.c.allocated)
+        .values(on_hand=table.c.on_hand - count),
+        execution_options=_changes(lot.stock_record_id, {lot.stock_record_id: lot.product_id}),
+    )
+    if rowcount(result) != 1:
+        raise Conflict(_("库存不能少于已售出（已分配）的数量"), code="stock_below_allocated")
+    _lot_update(lot, on_hand=-count, blocked=count)
+    db.session.add(StockMovement(
+        stock_record_id=lot.stock_record_id, lot_id=lot.id, kind=MovementKind.BLOCK, quantity=-count,
+        reason=(reason or lot.recall_reason or str(lot.status))[:200],
+        actor_id=getattr(actor, "id", None), created_at=now or lot.received_at,
+    ))
+    _expire_records([lot.stock_record_id])
+
+
+def block_lot(lot: Lot, status: str, *, now: datetime, actor=None, reason: str = "") -> int:
+    """Mark the lot expired or recalled and block its unallocated units; returns how many.
+
+    A recall of an expired lot is still recorded (its status becomes `recalled`); blocking an
+    already recalled lot again changes nothing."""
+    if status not in (LotStatus.EXPIRED, LotStatus.RECALLED):
+        raise ValueError(status)
+    _lock_record(lot.stock_record_id)
+    db.session.refresh(lot)
+    if lot.status == LotStatus.RECALLED or lot.status == status:
+        return 0
+    lot.status = status
+    if status == LotStatus.RECALLED:
+        lot.recall_reason = (reason or "").strip()[:200]
+        lot.recalled_at = now
+        lot.recalled_by_id = getattr(actor, "id", None)
+    db.session.flush()
+    pagecache.mark_products(db.session, [lot.product_id])  # its trace page shows the new status
+    free = lot.on_hand - lot.allocated
+    _block_units(lot, free, now=now, actor=actor, reason=reason)
+    db.session.flush()
+    return free
+
+
+def expire_lots(*, now: datetime) -> list[int]:
+    """Block every active lot whose best-before date has passed (Beijing date of `now`); returns their
+    ids. Run by the beat schedule; selling never waits for it (`allocate_lots` skips expired lots)."""
+    today = local_date(now)
+    due = list(db.session.scalars(
+        sa.select(Lot).where(Lot.status == LotStatus.ACTIVE, Lot.best_before_date < today)
+        .order_by(Lot.stock_record_id, Lot.id)
+    ))
+    for lot in due:
+        block_lot(lot, LotStatus.EXPIRED, now=now, reason="expired")
+    return [lot.id for lot in due]
+
+
+def assign_lot(item: LineStock, code: str, *, now: datetime, actor=None) -> Lot:
+    """The packer scanned `code` for this line: the line's whole quantity now comes from that lot.
+
+    Refused (409, nothing changed) when the lot is not this product's, not sellable today, or has
+    too few unallocated units (two packers scanning the last units of a lot: one wins)."""
+    code = (code or "").strip().upper()
+    lot = db.session.scalar(sa.select(Lot).where(Lot.code == code)) if code else None
+    if lot is None or lot.stock_record_id != item.record_id:
+        raise LotUnavailable(_("批次码 %(code)s 不是这个商品的批次", code=code or "-"), fields={"lot": "unknown"})
+    _lock_record(item.record_id)
+    db.session.refresh(lot)
+    if not lot.sellable_on(local_date(now)):
+        raise LotUnavailable(_("批次 %(code)s 已过期或已召回，不能出库", code=lot.code), fields={"lot": "blocked"})
+    held = _line_allocations(item.line_id)
+    if [a.lot_id for a in held] == [lot.id]:
+        return lot
+    _release_line_lots(item, now=now, actor=actor)
+    db.session.flush()
+    if _allocate_line(item, [lot], item.quantity):
+        raise LotUnavailable(_("批次 %(code)s 的数量不够", code=lot.code), fields={"lot": "short"})
+    db.session.flush()
+    return lot
+
+
+def held_lines(line_ids) -> list[LineStock]:
+    """What these lines still hold in lots, as LineStock (a canceled pick-up transfer's lines, held
+    until the goods are back at their packing station)."""
+    ids = list(line_ids)
+    if not ids:
+        return []
+    rows = db.session.execute(
+        sa.select(LotAllocation.order_line_id, Lot.stock_record_id, Lot.product_id,
+                  sa.func.sum(LotAllocation.allocated))
+        .join(Lot, Lot.id == LotAllocation.lot_id)
+        .where(LotAllocation.order_line_id.in_(ids), LotAllocation.allocated > 0)
+        .group_by(LotAllocation.order_line_id, Lot.stock_record_id, Lot.product_id)
+        .order_by(Lot.stock_record_id, LotAllocation.order_line_id)
+    ).all()
+    return [LineStock(line_id=line_id, record_id=record_id, product_id=product_id, quantity=int(quantity))
+            for line_id, record_id, product_id, quantity in rows]
+
+
+def line_lots(line_ids) -> dict[int, list[Lot]]:
+    """{order_line_id: [lots it took or holds]} (the packing slip's trace codes)."""
+    ids = list(line_ids)
+    out: dict[int, list[Lot]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = db.session.execute(
+        sa.select(LotAllocation.order_line_id, Lot)
+        .join(Lot, Lot.id == LotAllocation.lot_id)
+        .where(LotAllocation.order_line_id.in_(ids), (LotAllocation.allocated + LotAllocation.consumed) > 0)
+        .order_by(LotAllocation.order_line_id, Lot.best_before_date, Lot.id)
+    )
+    for line_id, lot in rows:
+        out[line_id].append(lot)
+    return out
+
+
+def unsellable_lots(line_ids, *, today: date) -> list[Lot]:
+    """The lots still held by these lines that may not leave today (expired or recalled)."""
+    seen: dict[int, Lot] = {}
+    for line_id in line_ids:
+        for allocation in _line_allocations(line_id):
+            if not allocation.lot.sellable_on(today):
+                seen[allocation.lot_id] = allocation.lot
+    return list(seen.values())
+
+
+def record_lots(record_id: int) -> list[Lot]:
+    """A record's lots, newest first (the station's stock page)."""
+    return list(db.session.scalars(
+        sa.select(Lot).where(Lot.stock_record_id == record_id).order_by(Lot.received_at.desc(), Lot.id.desc())
+    ))
+
+
+def lot_totals(record_id: int) -> tuple[int, int]:
+    """(sum of on_hand, sum of allocated) over a record's lots: equal to the record's numbers."""
+    row = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(Lot.on_hand), 0), sa.func.coalesce(sa.func.sum(Lot.allocated), 0))
+        .where(Lot.stock_record_id == record_id)
+    ).one()
+    return int(row[0]), int(row[1])

@@ -12,7 +12,7 @@ from catalog.services import benefit_split
 from shop.auth.models import User
 from shop.extensions import db
 from shop.personal_data import lookup_hash
-from stock.models import Station, StockMovement, StockRecord
+from stock.models import Lot, Station, StockMovement, StockRecord
 
 _seq = itertools.count(1)
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc)
@@ -120,8 +120,10 @@ def make_product(
     is_published: bool = True,
     weight_g: int = 500,
     unit: str = "盒",
+    best_before=None,
+    harvest_date=None,
 ) -> Product:
-    """A product with a stock record of `stock` units on hand (one receive movement)."""
+    """A product with a stock record of `stock` units on hand: one lot (one receive movement)."""
     n = _n()
     station = station or make_station(village=village)
     village = village or station.villages[0]
@@ -143,11 +145,11 @@ def make_product(
     )
     db.session.add(product)
     db.session.flush()
-    record = StockRecord(product_id=product.id, station_id=station.id, on_hand=stock, allocated=0)
+    record = StockRecord(product_id=product.id, station_id=station.id, on_hand=0, allocated=0)
     db.session.add(record)
     db.session.flush()
     if stock:
-        db.session.add(StockMovement(stock_record_id=record.id, kind="receive", quantity=stock, created_at=NOW))
+        make_lot(record, stock, best_before=best_before, harvest_date=harvest_date)
     for i, household in enumerate(households or []):
         weight = weights[i] if weights else 1
         db.session.add(BenefitLink(product_id=product.id, household_id=household.id, weight=weight, created_at=NOW))
@@ -162,3 +164,23 @@ def product_benefit_split(product_id: int) -> list[dict]:
         sa.select(BenefitLink.household_id, BenefitLink.weight).where(BenefitLink.product_id == product_id)
     ).all()
     return benefit_split((h, w) for h, w in rows)
+
+
+def make_lot(record, quantity: int, *, best_before=None, harvest_date=None, household=None, received_at=None) -> Lot:
+    """A lot received into `record` (on_hand grows by `quantity`, one receive movement)."""
+    from stock.services import new_lot_code
+
+    lot = Lot(code=new_lot_code(), stock_record_id=record.id, product_id=record.product_id,
+              station_id=record.station_id, received_quantity=quantity, on_hand=quantity, allocated=0, blocked=0,
+              harvest_date=harvest_date, best_before_date=best_before,
+              household_id=household.id if household is not None else None, note="", status="active",
+              received_at=received_at or NOW)
+    db.session.add(lot)
+    db.session.flush()
+    table = StockRecord.__table__
+    db.session.execute(table.update().where(table.c.id == record.id).values(on_hand=table.c.on_hand + quantity))
+    db.session.expire(record)
+    db.session.add(StockMovement(stock_record_id=record.id, lot_id=lot.id, kind="receive", quantity=quantity,
+                                 created_at=received_at or NOW))
+    db.session.flush()
+    return lot

@@ -27,7 +27,10 @@ import pytest
 
 from datetime import date
 
+import sqlalchemy as sa
+
 from orders.models import RefundRequest
+from stock.models import Lot
 from tests.catalog.factories import make_world
 from tests.factories import NOW, make_product, make_station, make_user
 from tests.stations.factories import make_order
@@ -121,6 +124,7 @@ RULES: dict[str, Rule] = {
     "catalog.village": Rule("/villages/{w.village.slug}", PUBLIC),
     "catalog.product_detail": Rule("/products/" + P, PUBLIC),
     "catalog.media": Rule("/media/matrix/probe.txt", PUBLIC),
+    "trace.trace_page": Rule("/trace/{w.lot_code}", PUBLIC),
     "static": Rule("/static/css/site.css", PUBLIC),
     # JSON API
     "api.openapi_json": Rule("/api/v1/openapi.json", api_public),
@@ -172,6 +176,11 @@ RULES: dict[str, Rule] = {
     "county.links_index": Rule("/county/links", only("county")),
     "county.reconcile_page": Rule("/county/reconcile", only("county")),
     "county.targets_page": Rule("/county/targets", only("county")),
+    "county.recalls_index": Rule("/county/recalls", only("county")),
+    "county.recall_detail": Rule("/county/recalls/{w.lot_code}", only("county")),
+    "county.recall_new": Rule("/county/recalls", allow("county"), method="POST",
+                              data={"code": "LNOSUCHLOT99", "reason": "抽检不合格"}),
+    "county.recall_refund": Rule("/county/recalls/{w.lot_code}/refund", allow("county"), method="POST"),
     # password pages
     "password.forgot": Rule("/password/forgot", PUBLIC),
     "password.reset": Rule("/password/reset/not-a-token", _all("3xx"),
@@ -469,6 +478,7 @@ def world(app, db):
     w.shipment = next(s for s in w.order.shipments if s.station_id == w.station.id)
     w.line = next(line for line in w.order.lines if line.station_id == w.station.id)
     w.stock_id = w.product.stock.id
+    w.lot_code = db.session.scalar(sa.select(Lot.code).where(Lot.product_id == w.product.id))
     w.refund_request = RefundRequest(order_id=w.order.id, order_line_id=w.line.id, station_id=w.station.id,
                                      amount_fen=w.line.line_total_fen, requested_by_id=w.users["consumer"].id,
                                      created_at=NOW)

@@ -9,6 +9,7 @@ from shop import pagecache
 from shop.celery import enqueue_after_commit
 from shop.extensions import db
 from stock.models import StockRecord
+from stock.services import LineStock
 
 
 def lock_order(order_id: int) -> Order:
@@ -27,18 +28,18 @@ def lock_payment(payment_id: int) -> OrderPayment:
     ).one()
 
 
-def stock_wanted(lines: list[OrderLine]) -> dict[int, int]:
-    """{stock_record_id: quantity} for open product lines (what their allocation holds)."""
-    product_qty: dict[int, int] = {}
-    for line in lines:
-        if line.kind == "product" and line.product_id is not None and line.status == LineStatus.OPEN:
-            product_qty[line.product_id] = product_qty.get(line.product_id, 0) + line.quantity
-    if not product_qty:
-        return {}
-    rows = db.session.execute(
-        sa.select(StockRecord.id, StockRecord.product_id).where(StockRecord.product_id.in_(product_qty))
-    )
-    return {record_id: product_qty[product_id] for record_id, product_id in rows}
+def stock_lines(lines: list[OrderLine]) -> list[LineStock]:
+    """What each open product line holds (record and lots), for allocating and releasing lot by lot."""
+    wanted = [line for line in lines
+              if line.kind == "product" and line.product_id is not None and line.status == LineStatus.OPEN]
+    if not wanted:
+        return []
+    records = dict(db.session.execute(
+        sa.select(StockRecord.product_id, StockRecord.id)
+        .where(StockRecord.product_id.in_({line.product_id for line in wanted}))
+    ).all())
+    return [LineStock(line_id=line.id, record_id=records[line.product_id], product_id=line.product_id,
+                      quantity=line.quantity) for line in wanted if line.product_id in records]
 
 
 def _adjust_product_count(column: sa.Column, lines: list[OrderLine], sign: int, *, name_products: bool) -> None:

@@ -32,7 +32,7 @@ def expire_pending_orders(now: datetime, *, limit: int = 200) -> list[str]:
         order = lock_order(order_id)
         if order.status != OrderStatus.PENDING or order.expires_at is None or order.expires_at > now:
             continue  # paid or expired by a concurrent run meanwhile
-        release_stock(order)
+        release_stock(order, now)
         transition(order, OrderStatus.EXPIRED, actor=None, now=now, note="payment window passed")
         signals.order_released.send(order, now=now)
         notify(order, "expired")

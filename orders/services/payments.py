@@ -58,13 +58,14 @@ from orders.services.common import (
     lock_order,
     lock_payment,
     notify,
-    stock_wanted,
+    stock_lines,
 )
 from shop.celery import enqueue_after_commit
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.history import can_transition, transition
-from stock.services import OutOfStock, allocate, cancel_allocation
+from shop.timeutil import local_date
+from stock.services import OutOfStock, allocate_lines, release_lines
 
 log = logging.getLogger(__name__)
 
@@ -128,14 +129,15 @@ def start_payment(payment: OrderPayment, *, now: datetime) -> OrderPayment:
 
 # --- confirmation -----------------------------------------------------------------------------
 
-def release_allocation(lines: list[OrderLine]) -> None:
-    """Give back the allocation of open product lines being canceled or refunded before hand-over.
+def release_allocation(lines: list[OrderLine], *, now: datetime | None = None, actor=None) -> None:
+    """Give back the allocation of open product lines being canceled or refunded before hand-over
+    (records and lots: `stock.services.release_lines`).
 
     Except the goods of a pick-up transfer that has arrived at the chosen station: they are not on
-    their packing station's shelf, so their allocation stays held, the shipment is marked
-    `return_status = "returning"` and what they hold is kept in `return_stock` until the packing
-    station receives them back (`stations.services.fulfilment.receive_return`, docs/pickup.md).
-    Call before the shipment is canceled (the rule reads its status)."""
+    their packing station's shelf, so their allocation (and the lots they hold) stays held, the
+    shipment is marked `return_status = "returning"` and what they hold is kept in `return_stock`
+    until the packing station receives them back (`stations.services.fulfilment.receive_return`,
+    docs/pickup.md). Call before the shipment is canceled (the rule reads its status)."""
     here: list[OrderLine] = []
     away: dict[int, tuple[Shipment, list[OrderLine]]] = {}
     for line in lines:
@@ -144,21 +146,19 @@ def release_allocation(lines: list[OrderLine]) -> None:
             away.setdefault(shipment.id, (shipment, []))[1].append(line)
         else:
             here.append(line)
-    wanted = stock_wanted(here)
-    if wanted:
-        cancel_allocation(wanted)
+    release_lines(stock_lines(here), now=now, actor=actor)
     for shipment, held in away.values():
         going_back = dict((shipment.return_stock or {}).items())
-        for record_id, quantity in stock_wanted(held).items():
-            going_back[str(record_id)] = int(going_back.get(str(record_id), 0)) + quantity
+        for item in stock_lines(held):
+            going_back[str(item.record_id)] = int(going_back.get(str(item.record_id), 0)) + item.quantity
         if going_back:
             shipment.return_stock = going_back  # a new dict: the JSON column sees the change
             shipment.return_status = "returning"
 
 
-def release_stock(order: Order) -> None:
+def release_stock(order: Order, now: datetime | None = None) -> None:
     """Give back the stock an order's open lines hold (canceled or expired unpaid)."""
-    release_allocation(order.lines)
+    release_allocation(order.lines, now=now)
     adjust_sold_count([l for l in order.lines if l.status == LineStatus.OPEN], -1)
 
 
@@ -176,11 +176,9 @@ def confirm_payment(payment: OrderPayment, *, now: datetime, actor=None, note: s
         signals.order_paid.send(order, now=now)
         notify(order, "paid")
     elif order.status == OrderStatus.EXPIRED:
-        wanted = stock_wanted(order.lines)
         try:
             with db.session.begin_nested():
-                if wanted:
-                    allocate(wanted)
+                allocate_lines(stock_lines(order.lines), today=local_date(now))
         except OutOfStock:
             log.info("late payment for expired order %s: stock gone, refunding", order.code)
             refund_payment(payment, payment.amount_fen - payment.refunded_fen, actor=actor, now=now,
@@ -440,7 +438,7 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
         raise Conflict(_("订单状态不允许退款"), code="illegal_transition")
     shipment = line.shipment
     if line.kind == "product" and shipment is not None and shipment_cancelable(shipment):
-        release_allocation([line])  # held until received back when the goods are at the pick-up station
+        release_allocation([line], now=now, actor=actor)  # held until received back when at the pick-up station
         adjust_sold_count([line], -1)
     elif line.kind == "product" and shipment is not None and shipment.status == ShipmentStatus.DELIVERED:
         adjust_delivered_count([line], -1)  # 已售 counts what buyers kept
@@ -479,7 +477,7 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: 
         return order
     if not order_cancelable(order):  # the status is fine (above): a shipment has left
         raise Conflict(_("商品已发出，不能取消；请在收货后申请退款"), code="already_shipped")
-    release_stock(order)
+    release_stock(order, now)
     for shipment in order.shipments:
         if shipment.status != ShipmentStatus.CANCELED:
             transition(shipment, ShipmentStatus.CANCELED, actor=actor, now=now, note=reason)

@@ -5,7 +5,8 @@ read) -> compute shipping per station (orders.services.shipping) -> compare with
 buyer saw (`PriceChanged`) -> allocate stock in ascending stock-record id order
 (`stock.services.allocate`, guarded atomic UPDATEs: never oversells) -> write the order,
 one shipment per fulfilling station, lines snapshotting title, unit, price, station, village,
-category, commission and benefit split, and the payment -> record every initial status.
+category, commission and benefit split, and the payment -> record every initial status -> each line
+takes its units from lots, first expiring first (`allocate_lots`; an expired lot is never sold).
 Card orders are `pending` and expire after ORDER_PAYMENT_MINUTES; pay at station and cash on
 delivery are `confirmed` at once (the station confirms the cash later). Only `flush()` here.
 """
@@ -47,7 +48,8 @@ from shop.extensions import db
 from shop.history import record_status
 from shop.phone import MOBILE_MESSAGE, is_mobile, normalise_phone
 from stock.models import Station, StockRecord
-from stock.services import OutOfStock, allocate
+from shop.timeutil import local_date
+from stock.services import LineStock, OutOfStock, allocate, allocate_lots
 
 ADDRESS_FIELDS = ("name", "phone", "province", "city", "district", "line")
 ADDRESS_LIMITS = {"name": 40, "phone": 20, "province": 20, "city": 20, "district": 20, "line": 200}
@@ -345,6 +347,10 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     for subject, to_status in initial:
         record_status(subject, from_status=None, to_status=to_status, actor=actor, now=now)
     db.session.flush()
+    # which lots the lines take, first expiring first (the records are locked by `allocate`)
+    record_of = {product_id: record_id for record_id, product_id in products_of.items()}
+    allocate_lots([LineStock(line_id=line.id, record_id=record_of[line.product_id], product_id=line.product_id,
+                             quantity=line.quantity) for line in lines], today=local_date(now), new_lines=True)
     _add_sold_counts(wanted)
     notify(order, "placed")
     return order

@@ -18,10 +18,15 @@ takes the cash and hands over. docs/pickup.md has the rules.
 Hand-over (deliver or pick-up) is the moment the goods leave the station: in the same transaction
 the cash of a cash order is taken into the hand-over station's cash book
 (`orders.services.cashbook.take_cash`; refused with 409 `cash_not_received`, nothing changed, unless it
-is already there or handed over now as `cash_received_fen`), each open product line consumes its allocation and is credited to its households
-(`ledger.services.credit_line`); when every shipment of the order is settled the order is
+is already there or handed over now as `cash_received_fen`), each open product line consumes its allocation
+from the lots it holds (a recalled lot never leaves a counter: 409 `lot_recalled`) and is credited to its
+households (`ledger.services.credit_line`); when every shipment of the order is settled the order is
 completed. Every step is recorded by `shop.history.transition` (time + actor) and the consumer is
 notified by a Celery task after commit.
+
+Packing names the lots that leave (#23): a line keeps the lots checkout gave it (first expiring first)
+unless the packer scans another lot (`pack(lots=...)`), and no line may still hold an expired or
+recalled lot (409 `lot_not_sellable`: scan another one).
 
 Services here only flush; the route commits. A wrong pick-up code is the one failure whose effect
 must survive: `hand_over_pickup` raises `WrongPickupCode` after counting the failure, and the caller
@@ -49,7 +54,16 @@ from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, transition
 from stock.models import StockRecord
-from stock.services import cancel_allocation, consume_allocation
+from shop.timeutil import local_date
+from stock.services import (
+    LineStock,
+    assign_lot,
+    cancel_allocation,
+    consume_allocation,
+    held_lines,
+    release_lines,
+    unsellable_lots,
+)
 
 #: After this many wrong pick-up codes the shipment is locked for counter hand-over.
 PICKUP_MAX_FAILURES = 5
@@ -231,10 +245,37 @@ def accept(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     return shipment
 
 
-def pack(shipment: Shipment, *, actor, now: datetime) -> Shipment:
-    """Packed; a pick-up shipment is then on the counter shelf, ready for pick-up, in the same step."""
+class LotNotSellable(Conflict):
+    code = "lot_not_sellable"
+
+
+def _pack_lots(shipment: Shipment, lots: dict[int, str] | None, *, actor, now: datetime) -> None:
+    """The lots the packer scanned ({line id: lot code}) become the lines' lots; then no line may
+    still hold a lot that is expired or recalled (the packer scans another one)."""
+    lines = _open_product_lines(shipment)
+    by_id = {line.id: line for line in lines}
+    for line_id, code in sorted((lots or {}).items()):
+        line = by_id.get(line_id)
+        if line is None:
+            raise ValidationError(_("这个发货单没有这一行"), fields={"lots": str(line_id)})
+        if not (code or "").strip():
+            continue
+        assign_lot(LineStock(line_id=line.id, record_id=_record_id_for(line), product_id=line.product_id,
+                             quantity=line.quantity), code, now=now, actor=actor)
+    blocked = unsellable_lots([line.id for line in lines], today=local_date(now))
+    if blocked:
+        raise LotNotSellable(_("批次 %(codes)s 已过期或已召回，请扫描同一商品的其他批次",
+                               codes="、".join(lot.code for lot in blocked)), fields={"lots": "blocked"})
+
+
+def pack(shipment: Shipment, *, actor, now: datetime, lots: dict[int, str] | None = None) -> Shipment:
+    """Packed; a pick-up shipment is then on the counter shelf, ready for pick-up, in the same step.
+
+    `lots` ({order line id: lot code}) are the lots the packer scanned; lines not named keep the
+    lots they were given at checkout (first expiring first)."""
     _lock(shipment)
     _require_order_open(shipment)
+    _pack_lots(shipment, lots, actor=actor, now=now)
     transition(shipment, ShipmentStatus.PACKED, actor=actor, now=now)
     if shipment.order.delivery == Delivery.PICKUP and not is_transfer(shipment):
         transition(shipment, ShipmentStatus.READY_FOR_PICKUP, actor=actor, now=now)
@@ -304,8 +345,10 @@ def _hand_over(shipment: Shipment, *, actor, now: datetime, note: str, cash_rece
         settle_cash_payment(shipment.order, actor=actor, now=now)
     lines = _open_product_lines(shipment)
     pairs = sorted(((_record_id_for(line), line) for line in lines), key=lambda pair: (pair[0], pair[1].id))
+    at_counter = note != "delivered"  # a parcel delivered by post left the station when it was shipped
     for record_id, line in pairs:  # the global lock order: stock records by id
-        consume_allocation(record_id, line.quantity, order_line_id=line.id, actor=actor, now=now)
+        consume_allocation(record_id, line.quantity, order_line_id=line.id, actor=actor, now=now,
+                           refuse_recalled=at_counter)
     transition(shipment, ShipmentStatus.DELIVERED, actor=actor, now=now, note=note)
     shipment.delivered_at = now
     adjust_delivered_count(lines, +1)
@@ -412,8 +455,14 @@ def receive_return(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     if shipment.return_status != "returning":
         raise IllegalTransition(_("此发货单没有待退回的货物"), fields={"return_status": shipment.return_status or ""})
     stock = {int(record_id): int(quantity) for record_id, quantity in (shipment.return_stock or {}).items()}
-    if stock:
-        cancel_allocation(stock)
+    # the lots the canceled lines still hold are given back with them (a recalled lot's are blocked)
+    held = held_lines([ln.id for ln in shipment.lines if ln.kind == "product" and ln.status != LineStatus.OPEN])
+    release_lines(held, now=now, actor=actor)
+    for item in held:
+        stock[item.record_id] = stock.get(item.record_id, 0) - item.quantity
+    rest = {record_id: quantity for record_id, quantity in stock.items() if quantity > 0}
+    if rest:  # allocations older than lots (none since #23's migration): records only
+        cancel_allocation(rest)
     shipment.return_status = "returned"
     record_status(shipment, from_status=shipment.status, to_status=shipment.status, actor=actor, now=now,
                   note="returned to the packing station")
@@ -492,14 +541,14 @@ def _settle_order(order: Order, *, actor, now: datetime) -> None:
 
 def apply_action(shipment: Shipment, action: str, *, actor, now: datetime, tracking_number: str | None = None,
                  pickup_code: str | None = None, reason: str | None = None,
-                 cash_received_fen: int | None = None) -> Shipment:
+                 cash_received_fen: int | None = None, lots: dict[int, str] | None = None) -> Shipment:
     """The operator's step; refused (403) when it belongs to the other station (`may`)."""
     if action in ACTIONS:
         require_may(actor, shipment, action)
     if action == "accept":
         return accept(shipment, actor=actor, now=now)
     if action == "pack":
-        return pack(shipment, actor=actor, now=now)
+        return pack(shipment, actor=actor, now=now, lots=lots)
     if action == "ready":
         return mark_ready(shipment, actor=actor, now=now)
     if action == "ship":

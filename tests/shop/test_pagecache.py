@@ -179,20 +179,22 @@ def test_stock_correction_and_receipt_update_badge(client, db, cache_on, now):
 
 
 def test_cancelled_allocation_and_hand_over_update_badge(client, db, cache_on, now):
-    from stock.services import allocate, cancel_allocation, consume_allocation
+    from orders.services.common import stock_lines
+    from stock.services import consume_allocation, release_lines
+    from tests.orders.factories import make_order
 
     product = make_product(stock=1)
     actor = make_user(role="admin")
     commit()
-    record = _record_id(db, product)
-    allocate({record: 1})
+    order = make_order(make_user(), [(product, 1)], now=now)
     commit()
     assert "已售罄" in client.get(_product_url(product)).get_data(as_text=True)
-    cancel_allocation({record: 1})  # by record id only: its product is found at commit
+    release_lines(stock_lines(order.lines))  # by record id only: its product is found at commit
     commit()
     assert "已售罄" not in client.get(_product_url(product)).get_data(as_text=True)
-    allocate({record: 1})
-    consume_allocation(record, 1, order_line_id=None, actor=actor, now=now)
+    order = make_order(make_user(), [(product, 1)], now=now)
+    (item,) = stock_lines(order.lines)
+    consume_allocation(item.record_id, 1, order_line_id=item.line_id, actor=actor, now=now)
     commit()
     assert "已售罄" in client.get(_product_url(product)).get_data(as_text=True)
 

@@ -6,13 +6,15 @@ import io
 import itertools
 from datetime import timedelta
 
+import sqlalchemy as sa
 from PIL import Image
 
 from orders.models import Order, OrderLine, OrderPayment, Shipment
 from shop.codes import new_order_code, new_secret
 from shop.extensions import db
 from shop.history import record_status
-from stock.services import allocate
+from shop.timeutil import local_date
+from stock.services import LineStock, allocate_lines
 from tests.factories import NOW, make_user, product_benefit_split
 
 _seq = itertools.count(1)
@@ -70,7 +72,9 @@ def make_order(
         if payment_method == "card" else None,
     ))
     db.session.flush()
-    allocate({p.stock.id: q for p, q in items})
+    lines = sorted(db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order.id)), key=lambda l: l.id)
+    allocate_lines([LineStock(line_id=line.id, record_id=product.stock.id, product_id=product.id, quantity=quantity)
+                    for line, (product, quantity) in zip(lines, items)], today=local_date(created_at))
     db.session.refresh(order)
     return order
 

@@ -17,6 +17,7 @@ from shop.db import commit
 from shop.errors import Conflict
 from shop.extensions import db as database
 from stations.services import fulfilment
+from tests.stations.test_lots import assert_lots_exact
 from tests.factories import make_household, make_product, make_station, make_user, make_village
 from tests.stations.factories import PICKUP_CODE, make_order
 
@@ -233,7 +234,7 @@ def _allocated(product) -> int:
 
 
 @pytest.mark.usefixtures("db")
-def test_a_transfer_canceled_after_it_arrived_goes_back_and_its_stock_returns_only_then(three, now, client,
+def test_a_transfer_canceled_after_it_arrived_goes_back_and_its_stock_returns_only_then(db, three, now, client,
                                                                                        api_token):
     w = three
     _send_to_a(w, now, w.sb, w.b.operator)
@@ -245,6 +246,7 @@ def test_a_transfer_canceled_after_it_arrived_goes_back_and_its_stock_returns_on
     fulfilment.apply_action(w.sb, "cancel", actor=w.b.operator, now=now, reason="质量问题")
     assert w.sb.status == ShipmentStatus.CANCELED and w.sb.return_status == "returning"
     assert _allocated(w.b.product) == held
+    assert_lots_exact(db, w.b.product.stock.id)  # the lots stay held too (#23)
     commit()
     # both operators see it in the API: B's own list and A's list of what comes to it
     body = client.get(f"/api/v1/stations/{w.b.station.id}/shipments", headers=api_token(w.b.operator)).json
@@ -261,6 +263,7 @@ def test_a_transfer_canceled_after_it_arrived_goes_back_and_its_stock_returns_on
     assert done.status_code == 200, done.json
     assert done.json["return_status"] == "returned"
     assert _allocated(w.b.product) == held - 2  # the stock is B's to sell again, now
+    assert_lots_exact(db, w.b.product.stock.id)  # and the lots it was taken from
     again = client.post(url, json={"action": "receive_return"}, headers=api_token(w.b.operator))
     assert again.status_code == 409
     assert _allocated(w.b.product) == held - 2  # once

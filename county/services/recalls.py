@@ -1,0 +1,123 @@
+"""Recalls (召回, #23): the county marks a lot recalled with a reason.
+
+In one transaction (`recall_lot`): the lot is blocked (its unsold units leave the sellable stock,
+`stock.services.block_lot`; units given back later are blocked too, and no packer can
+take it), every order line that took it is listed, and each buyer is mailed once, through the
+order mail (`orders.tasks.send_order_mail`, kind `recall`, after the commit) — a second recall of
+the same lot changes nothing and mails nobody. `refund_recalled` then refunds, in one step, every
+affected line still open: a line not yet shipped is canceled (its stock released, and blocked) and
+refunded, a delivered line is refunded; a parcel on its way is refunded once it is delivered.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from orders.models import LineStatus, Order, OrderLine, ShipmentStatus
+from shop.audit import record_audit
+from shop.celery import enqueue_after_commit
+from shop.errors import NotFound, ValidationError
+from shop.extensions import db
+from stock.models import Lot, LotAllocation, LotStatus
+
+RECALL_REASON_MAX = 200
+
+
+@dataclass(frozen=True)
+class AffectedLine:
+    line: OrderLine
+    order: Order
+    quantity: int  # units of the lot the line took or holds
+    #: what the one-step refund does with it: "cancel" (not shipped), "refund" (delivered),
+    #: "in_transit" (shipped: refunded once delivered), "done" (refunded or canceled already)
+    action: str
+
+
+def get_lot(code: str) -> Lot:
+    code = (code or "").strip().upper()
+    lot = db.session.scalar(sa.select(Lot).where(Lot.code == code)) if code and len(code) <= 16 else None
+    if lot is None:
+        raise NotFound(_("没有这个批次"))
+    return lot
+
+
+def recalled_lots(limit: int = 200) -> list[Lot]:
+    return list(db.session.scalars(
+        sa.select(Lot).where(Lot.status == LotStatus.RECALLED).order_by(Lot.recalled_at.desc(), Lot.id.desc())
+        .limit(limit)))
+
+
+def _action(line: OrderLine) -> str:
+    from orders.services.payments import shipment_cancelable
+
+    if line.status != LineStatus.OPEN:
+        return "done"
+    status = line.shipment.status if line.shipment is not None else None
+    if line.shipment is not None and shipment_cancelable(line.shipment):
+        return "cancel"
+    if status == ShipmentStatus.DELIVERED:
+        return "refund"
+    return "in_transit"
+
+
+def affected_lines(lot: Lot) -> list[AffectedLine]:
+    """Every order line that took units of the lot (held or handed over), oldest first."""
+    rows = db.session.execute(
+        sa.select(OrderLine, (LotAllocation.allocated + LotAllocation.consumed))
+        .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
+        .where(LotAllocation.lot_id == lot.id, (LotAllocation.allocated + LotAllocation.consumed) > 0)
+        .order_by(OrderLine.order_id, OrderLine.id)
+    ).all()
+    return [AffectedLine(line=line, order=line.order, quantity=int(quantity), action=_action(line))
+            for line, quantity in rows]
+
+
+def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedLine]:
+    """Recall the lot: blocked in this transaction, each buyer mailed once after the commit."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("请填写召回原因"), fields={"reason": "required"})
+    if len(reason) > RECALL_REASON_MAX:
+        raise ValidationError(_("召回原因最多 200 个字"), fields={"reason": "too_long"})
+    from stock.services import block_lot
+
+    already = lot.status == LotStatus.RECALLED
+    block_lot(lot, LotStatus.RECALLED, now=now, actor=actor, reason=reason)
+    lines = affected_lines(lot)
+    if already:
+        return lines
+    first_order_of: dict[int, int] = {}
+    for affected in lines:
+        user_id = affected.order.user_id
+        if user_id is not None:
+            first_order_of.setdefault(user_id, affected.order.id)
+    for order_id in sorted(first_order_of.values()):
+        enqueue_after_commit("orders.tasks.send_order_mail", order_id, "recall")
+    record_audit(actor=actor, action="lot.recall", subject=lot,
+                 detail={"reason": reason, "lines": len(lines), "buyers": len(first_order_of)}, now=now)
+    return lines
+
+
+def refund_recalled(lot: Lot, *, actor, now: datetime) -> int:
+    """Refund every open line that took the recalled lot, in one step; returns how many were refunded.
+    Lines still on their way are left for after delivery (listed as such)."""
+    from orders.services.payments import refund_line
+    from stations.services.fulfilment import cancel_line
+
+    if lot.status != LotStatus.RECALLED:
+        raise ValidationError(_("批次未召回"), fields={"lot": "not_recalled"})
+    reason = _("批次 %(code)s 召回：%(reason)s", code=lot.code, reason=lot.recall_reason)[:200]
+    done = 0
+    for affected in affected_lines(lot):
+        if affected.action == "cancel":
+            cancel_line(affected.line, actor=actor, now=now, reason=reason)
+        elif affected.action == "refund":
+            refund_line(affected.line, actor=actor, now=now, reason=reason)
+        else:
+            continue
+        done += 1
+    record_audit(actor=actor, action="lot.recall_refund", subject=lot, detail={"lines": done}, now=now)
+    return done

@@ -1,0 +1,145 @@
+"""#23 recalls: the county recalls a lot — blocked in the same transaction, every line that took it
+listed, each buyer mailed once through the order mail, refunds approved in one step."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from county.services import recalls
+from orders.models import LineStatus, Refund
+from shop.db import commit
+from shop.errors import NotFound, ValidationError
+from stock.models import Lot, LotStatus
+from stations.services import fulfilment
+from stock.services import OutOfStock
+from tests.factories import make_lot, make_product, make_station, make_user
+from tests.orders.factories import make_order
+from tests.stations.test_lots import assert_lots_exact
+
+
+@pytest.fixture
+def scene(db, now):
+    """One product with two lots (A expiring first, B later); orders that took lot A in every state."""
+    station = make_station()
+    product = make_product(stock=0, station=station, price_fen=1000)
+    record = product.stock
+    lot_a = make_lot(record, 10, best_before=now.date() + timedelta(days=10))
+    lot_b = make_lot(record, 10, best_before=now.date() + timedelta(days=60))
+    operator = make_user(role="operator", station=station)
+    county = make_user(role="county")
+    twice = make_user(email="twice@test.cn")
+    waiting = make_order(twice, [(product, 2)], now=now, payment_method="cod")  # not shipped
+    again = make_order(twice, [(product, 1)], now=now, payment_method="cod")  # the same buyer again
+    delivered = make_order(make_user(email="delivered@test.cn"), [(product, 2)], now=now, payment_method="cod")
+    moving = make_order(make_user(email="moving@test.cn"), [(product, 1)], now=now, payment_method="cod")
+    for order, last in ((delivered, "deliver"), (moving, "ship")):
+        s = order.shipments[0]
+        fulfilment.accept(s, actor=operator, now=now)
+        fulfilment.pack(s, actor=operator, now=now)
+        fulfilment.ship(s, tracking_number="SF1", actor=operator, now=now)
+        if last == "deliver":
+            fulfilment.deliver(s, actor=operator, now=now, cash_received_fen=fulfilment.shipment_amount_fen(s))
+    other = make_order(make_user(email="other@test.cn"), [(product, 5)], now=now, payment_method="cod")  # 4 A + 1 B
+    return dict(product=product, record=record, lot_a=lot_a, lot_b=lot_b, operator=operator, county=county,
+                waiting=waiting, again=again, delivered=delivered, moving=moving, other=other)
+
+
+def _recall_mails(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "shop.mail" and "召回" in r.getMessage()]
+
+
+def test_recall_blocks_the_lot_in_the_same_transaction_and_lists_every_line(db, scene, now):
+    lot, record = scene["lot_a"], scene["record"]
+    lines = recalls.recall_lot(lot, reason="抽检不合格", actor=scene["county"], now=now)
+    # not committed yet: the stock is already blocked in this transaction
+    db.session.refresh(lot)
+    db.session.refresh(record)
+    assert lot.status == LotStatus.RECALLED and lot.blocked == 0  # all 10 units of A are taken by orders
+    assert {a.order.code: a.action for a in lines} == {
+        scene["waiting"].code: "cancel", scene["again"].code: "cancel", scene["delivered"].code: "refund",
+        scene["moving"].code: "in_transit", scene["other"].code: "cancel"}
+    assert sum(a.quantity for a in lines) == 10
+    with pytest.raises(OutOfStock):  # only lot B's 9 free units are left to sell
+        with db.session.begin_nested():
+            make_order(make_user(), [(scene["product"], 10)], now=now, payment_method="cod")
+    assert_lots_exact(db, record.id)
+
+
+def test_free_units_of_a_recalled_lot_leave_the_stock_at_once(db, now):
+    product = make_product(stock=0)
+    lot = make_lot(product.stock, 7)
+    make_order(make_user(), [(product, 3)], now=now, payment_method="cod")
+    recalls.recall_lot(lot, reason="包装破损", actor=make_user(role="county"), now=now)
+    db.session.refresh(lot)
+    assert (lot.on_hand, lot.allocated, lot.blocked) == (3, 3, 4)
+    assert product.available == 0
+    assert_lots_exact(db, product.stock.id)
+
+
+def test_each_buyer_is_mailed_once_and_a_second_recall_mails_nobody(db, scene, now, caplog):
+    commit()
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    caplog.clear()
+    recalls.recall_lot(scene["lot_a"], reason="抽检不合格", actor=scene["county"], now=now)
+    commit()
+    mails = _recall_mails(caplog)
+    assert len(mails) == 4, mails
+    assert sum("twice@test.cn" in m for m in mails) == 1
+    twice_mail = next(m for m in mails if "twice@test.cn" in m)
+    assert scene["waiting"].code in twice_mail and scene["again"].code in twice_mail
+    assert scene["lot_a"].code in twice_mail and "抽检不合格" in twice_mail and f"/trace/{scene['lot_a'].code}" in twice_mail
+    caplog.clear()
+    recalls.recall_lot(scene["lot_a"], reason="再次召回", actor=scene["county"], now=now)
+    commit()
+    assert _recall_mails(caplog) == []
+
+
+def test_one_step_refund_refunds_every_open_line_once(db, scene, now):
+    lot = scene["lot_a"]
+    recalls.recall_lot(lot, reason="抽检不合格", actor=scene["county"], now=now)
+    assert recalls.refund_recalled(lot, actor=scene["county"], now=now) == 4  # waiting, again, delivered, other
+    for key in ("waiting", "again", "delivered", "other"):
+        assert all(line.status == LineStatus.REFUNDED for line in scene[key].lines), key
+    assert scene["moving"].lines[0].status == LineStatus.OPEN  # on its way: refunded once delivered
+    db.session.refresh(lot)
+    assert (lot.on_hand, lot.allocated) == (1, 1) and lot.blocked == 9 - 2  # 7 given back and blocked
+    lot_b = db.session.get(Lot, scene["lot_b"].id)
+    assert (lot_b.on_hand, lot_b.allocated) == (10, 0)  # the other order's unit of B went back for sale
+    assert_lots_exact(db, scene["record"].id)
+    refunds = db.session.scalar(sa.select(sa.func.count()).select_from(Refund))
+    assert recalls.refund_recalled(lot, actor=scene["county"], now=now) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == refunds
+    # the parcel on its way is delivered (booked), then refunded by the same step
+    s = scene["moving"].shipments[0]
+    fulfilment.deliver(s, actor=scene["operator"], now=now, cash_received_fen=fulfilment.shipment_amount_fen(s))
+    assert recalls.refund_recalled(lot, actor=scene["county"], now=now) == 1
+    assert_lots_exact(db, scene["record"].id)
+
+
+def test_recall_needs_a_reason_and_a_known_lot_and_changes_nothing(db, scene, now):
+    with pytest.raises(ValidationError):
+        recalls.recall_lot(scene["lot_a"], reason="  ", actor=scene["county"], now=now)
+    assert db.session.get(Lot, scene["lot_a"].id).status == LotStatus.ACTIVE
+    with pytest.raises(NotFound):
+        recalls.get_lot("LNOSUCHLOT99")
+    with pytest.raises(ValidationError):
+        recalls.refund_recalled(scene["lot_a"], actor=scene["county"], now=now)
+
+
+def test_the_county_recalls_and_refunds_from_its_pages(db, scene, client, auth):
+    lot = scene["lot_a"]
+    auth.login(scene["county"])
+    response = client.post("/county/recalls", data={"code": lot.code.lower(), "reason": "抽检不合格"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/county/recalls/{lot.code}")
+    page = client.get(f"/county/recalls/{lot.code}").get_data(as_text=True)
+    assert scene["waiting"].code in page and scene["moving"].code in page and "一键批准全部退款" in page
+    assert client.post(f"/county/recalls/{lot.code}/refund").status_code == 302
+    page = client.get(f"/county/recalls/{lot.code}").get_data(as_text=True)
+    assert "一键批准全部退款" not in page
+    assert lot.code in client.get("/county/recalls").get_data(as_text=True)
+    operator = scene["operator"]
+    auth.login(operator)
+    assert client.post(f"/county/recalls/{lot.code}/refund").status_code == 403

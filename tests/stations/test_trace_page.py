@@ -1,0 +1,144 @@
+"""#23: the public trace page of a lot, and the QR codes on the packing slip that lead to it."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from catalog.models import Household, Producer
+from shop.db import commit
+from shop.personal_data import mask_name
+from stock.models import Lot, LotStatus
+from stock.services import block_lot, receive_stock
+from tests.factories import NOW, make_household, make_product, make_user
+from tests.stations.factories import make_order
+
+TODAY = date(2026, 11, 28)
+
+
+def _lot(db, product) -> Lot:
+    return db.session.scalar(sa.select(Lot).where(Lot.product_id == product.id).order_by(Lot.id))
+
+
+def test_trace_page_shows_origin_dates_station_and_certification(db, world, client, now):
+    product = world.a.product
+    product.approved_at = NOW
+    producer = Producer(name="A村土鸡蛋专业合作社", kind="cooperative", village_id=world.a.village.id)
+    db.session.add(producer)
+    db.session.flush()
+    movement = receive_stock(product.stock, 6, actor=world.a.operator, now=now, harvest_date=TODAY - timedelta(days=2),
+                             best_before_date=TODAY + timedelta(days=28), producer_id=producer.id)
+    code = db.session.get(Lot, movement.lot_id).code
+    page = client.get(f"/trace/{code}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    for fact in (product.name, world.a.village.name, world.a.village.township.name, "A村土鸡蛋专业合作社",
+                 "2026-11-26", "2026-12-26", world.a.station.name, world.a.station.code, product.trace_code,
+                 f"南扶认〔2026〕{product.id:05d}号", "本商品结对帮扶 2 户脱贫户"):
+        assert fact in text, fact
+    assert "已召回" not in text
+
+
+def test_a_lot_from_a_household_reads_as_one_household_of_the_village(db, world, client, now):
+    movement = receive_stock(world.a.product.stock, 3, actor=world.a.operator, now=now,
+                             from_household_id=world.a.h1.id)
+    text = client.get(f"/trace/{db.session.get(Lot, movement.lot_id).code}").get_data(as_text=True)
+    assert "本村 1 户脱贫户" in text
+    assert world.a.h1.head_name not in text and mask_name(world.a.h1.head_name) not in text
+
+
+def test_no_trace_page_shows_any_households_personal_data(db, world, client, now):
+    """Every lot, from every household (and a household-run producer named after one), checked
+    against every household's name, ID number, registry number and phone."""
+    extra = [make_household(village=world.a.village, head_name=name, id_number=idn, phone=phone)
+             for name, idn, phone in (("欧阳秀英", "36012119750304002X", "13607091234"),
+                                      ("王五", "360121198812120011", "15979001122"))]
+    db.session.add(Producer(name=f"{extra[0].head_name}家庭农场", kind="household", village_id=world.a.village.id))
+    db.session.flush()
+    household_producer = db.session.scalar(sa.select(Producer).where(Producer.kind == "household"))
+    for household in [world.a.h1, world.a.h2, world.b.h1, world.b.h2, *extra]:
+        product = world.a.product if household.village_id == world.a.village.id else world.b.product
+        receive_stock(product.stock, 2, actor=None, now=now, harvest_date=TODAY, from_household_id=household.id,
+                      producer_id=household_producer.id if household in extra else None)
+    households = db.session.scalars(sa.select(Household)).all()
+    secrets = set()
+    for h in households:
+        for value in (h.head_name, h.id_number, h.phone, h.registry_no):
+            if value:
+                secrets.add(value)
+        secrets.add(mask_name(h.head_name))
+    secrets |= {f"{extra[0].head_name}家庭农场"}
+    lots = db.session.scalars(sa.select(Lot)).all()
+    assert len(lots) >= 8
+    for lot in lots:
+        text = client.get(f"/trace/{lot.code}").get_data(as_text=True)
+        leaked = [s for s in secrets if s in text]
+        assert leaked == [], (lot.code, leaked)
+        # phone and ID numbers in any spacing
+        digits = re.sub(r"\D", "", text)
+        for h in households:
+            for number in (h.phone, h.id_number):
+                if number:
+                    assert re.sub(r"\D", "", number) not in digits, (lot.code, number)
+
+
+@pytest.mark.parametrize("code", ["LAAAAAAAAAAA", "laaaaaaaaaaa", "x", "L" + "9" * 40, "%E4%B8%AD", "L' OR 1=1 --"])
+def test_an_unknown_code_is_the_same_plain_404(db, world, client, code):
+    existing = _lot(db, world.a.product).code
+    baseline = client.get("/trace/LZZZZZZZZZZZ")
+    response = client.get(f"/trace/{code}")
+    assert response.status_code == 404 == baseline.status_code
+
+    def plain(r):  # the page names its own path (the language switch's `next`): nothing else differs
+        return re.sub(r"trace(/|%2F)[^\"<\s]*\"", "trace/X\"", r.get_data(as_text=True))
+
+    assert plain(response) == plain(baseline)
+    assert existing not in response.get_data(as_text=True)
+    assert response.headers.get("Cache-Control") == baseline.headers.get("Cache-Control")
+
+
+def test_a_code_is_read_in_any_case(db, world, client):
+    code = _lot(db, world.a.product).code
+    assert client.get(f"/trace/{code.lower()}").status_code == 200
+
+
+def test_trace_page_is_cached_and_a_recall_shows_at_once(db, world, client, cache_on, now):
+    lot = _lot(db, world.a.product)
+    commit()
+    url = f"/trace/{lot.code}"
+    first = client.get(url)
+    assert first.status_code == 200 and "public" in first.headers["Cache-Control"]
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    block_lot(lot, LotStatus.RECALLED, now=now, actor=world.admin, reason="抽检不合格")
+    commit()
+    text = client.get(url).get_data(as_text=True)
+    assert "本批次已召回" in text and "抽检不合格" in text
+
+
+def test_an_expired_lot_says_so(db, client):
+    product = make_product(stock=0)
+    from tests.factories import make_lot
+
+    lot = make_lot(product.stock, 2, best_before=TODAY - timedelta(days=3))
+    assert "本批次已过保质期" in client.get(f"/trace/{lot.code}").get_data(as_text=True)
+
+
+def test_the_packing_slip_has_a_trace_qr_code_per_lot_of_each_line(db, world, client, auth, app):
+    product = world.a.product
+    second = receive_stock(product.stock, 5, actor=None, now=NOW, best_before_date=TODAY + timedelta(days=1))
+    order = make_order([(product, 7)], buyer=make_user())  # 5 from the dated lot, 2 from the first
+    shipment = order.shipments[0]
+    auth.login(world.a.operator)
+    slip = client.get(f"/station/shipments/{shipment.code}/slip").get_data(as_text=True)
+    codes = [lot.code for lot in db.session.scalars(sa.select(Lot).where(Lot.product_id == product.id))]
+    assert db.session.get(Lot, second.lot_id).code in codes
+    for code in codes:
+        assert code in slip
+    assert slip.count("<svg") == 1 + len(codes)  # the order's code, then one per lot
+    page = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
+    assert all(code in page for code in codes)
+    api = client.get(f"/api/v1/stations/{world.a.station.id}/shipments")
+    item = next(s for s in api.json["items"] if s["id"] == shipment.code)["items"][0]
+    assert sorted(item["lots"]) == sorted(codes)
