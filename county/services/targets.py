@@ -12,7 +12,8 @@ from flask_babel import get_locale
 
 from catalog.models import Village
 from county.models import Target
-from ledger.models import IncomeEntry
+from ledger.models import BenefitKind, IncomeEntry
+from ledger.records import BenefitRecord
 from orders.models import OrderLine
 from shop.extensions import db
 from stock.models import Station, station_villages
@@ -38,11 +39,20 @@ UNITS_EN = {"ecommerce_households": "households", "tourism_employment": "people"
 
 
 def _households_credited(kind: str) -> int:
-    """Households whose net income from lines of this kind (product|booking) is positive."""
+    """Households whose net income of the benefit kinds this target is about is positive:
+    e-commerce (product lines) — their consignment sales and the purchases at intake recorded for them;
+    tourism (booking lines) — their share of bookings and the dividends of a listing recorded for them."""
+    if kind == "product":
+        about = sa.or_(sa.and_(IncomeEntry.benefit_kind == BenefitKind.SALE, OrderLine.kind == "product"),
+                       IncomeEntry.benefit_kind == BenefitKind.PURCHASE)
+    else:
+        about = sa.or_(sa.and_(IncomeEntry.benefit_kind == BenefitKind.SALE, OrderLine.kind == "booking"),
+                       sa.and_(IncomeEntry.benefit_kind == BenefitKind.DIVIDEND, BenefitRecord.listing_id.is_not(None)))
     net = (
         sa.select(IncomeEntry.household_id)
-        .join(OrderLine, OrderLine.id == IncomeEntry.order_line_id)
-        .where(OrderLine.kind == kind)
+        .outerjoin(OrderLine, OrderLine.id == IncomeEntry.order_line_id)
+        .outerjoin(BenefitRecord, BenefitRecord.id == IncomeEntry.record_id)
+        .where(about)
         .group_by(IncomeEntry.household_id)
         .having(sa.func.sum(IncomeEntry.amount_fen) > 0)
     ).subquery()

@@ -146,3 +146,29 @@ def test_the_county_page_records_a_rent_and_refuses_a_bad_sheet(client, auth, db
     bad = client.post("/county/benefits", data={**form, "kind": "wage"})
     assert bad.status_code == 422 and "成员序号" in bad.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BenefitRecord)) == 1
+
+
+def test_the_plans_household_targets_count_the_kinds_they_are_about(client, api_token, db):
+    """电商扶贫 households: consignment sales of products and purchases at intake; 旅游分红 households:
+    shares of bookings and dividends of a listing — not wages or rents."""
+    from county.services.targets import progress, seed_targets
+    from tests.tourism.factories import make_listing
+
+    _village, a, b, _station, county = _setup(db)
+    c = make_household()
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    seed_targets()
+    commit()
+    headers = api_token(county)
+    before = {t["key"]: t["actual"] for t in progress()}
+    for body in ({"kind": "purchase", "description": "收购", "lines": [{"household_id": a.id, "quantity": 1,
+                                                                     "rate_fen": 500}]},
+                 {"kind": "dividend", "description": "民宿分红", "listing_id": listing.id, "total_fen": 900,
+                  "shares_total": 1, "lines": [{"household_id": b.id, "shares": 1}]},
+                 {"kind": "rent", "description": "房屋出租", "listing_id": listing.id,
+                  "lines": [{"household_id": c.id, "amount_fen": 900}]}):
+        assert client.post("/api/v1/county/benefits", json={**PERIOD, **body}, headers=headers).status_code == 200
+    after = {t["key"]: t["actual"] for t in progress()}
+    assert after["ecommerce_households"] == before["ecommerce_households"] + 1
+    assert after["tourism_households"] == before["tourism_households"] + 1
