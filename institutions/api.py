@@ -1,18 +1,22 @@
-"""API of institutional buying: organisations (register, read, members, the county office's decision).
+"""API of institutional buying: organisations (register, read, members, the county office's decision)
+and bulk purchases (draft, submit, approve — placed as orders —, reject).
 
 Same services as the pages. An organisation is visible to its members, the county office and admins;
 to anyone else it does not exist (404)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from institutions.models import Organisation
+from institutions.models import Organisation, Purchase, PurchaseStatus
 from institutions.services import organisations as orgs
+from institutions.services import purchases
+from orders.services.placement import AddressData
 from shop.api import Schema, api_user, endpoint, ok
 from shop.db import commit
+from shop.errors import DomainError
 from shop.timeutil import now_utc
 
 TAGS = ("organisations",)
@@ -123,5 +127,171 @@ def reject_organisation(organisation_id: int, body: DecisionIn):
     organisation = orgs.decide_organisation(orgs.get_visible_organisation(organisation_id, user), approve=False,
                                             reason=body.reason, actor=user, now=now_utc())
     out = organisation_out(organisation)
+    commit()
+    return ok(out)
+
+
+# --- purchases ------------------------------------------------------------------------------------
+
+class ItemIn(Schema):
+    product_id: int = Field(ge=1)
+    quantity: int = Field(ge=1, le=999)
+
+
+class AddressIn(Schema):
+    name: str = Field(max_length=80)
+    phone: str = Field(max_length=40, description="the receiver's mobile number")
+    province: str = Field(max_length=40)
+    city: str = Field(max_length=40)
+    district: str = Field(max_length=40)
+    line: str = Field(max_length=400)
+
+
+class DestinationIn(Schema):
+    label: str = Field(max_length=80, description="what the organisation calls the place (东校区食堂), at most 40")
+    address: AddressIn
+    items: list[ItemIn] = Field(max_length=50)
+
+
+class PurchaseIn(Schema):
+    organisation_id: int = Field(ge=1)
+    delivery: Literal["ship", "pickup"]
+    requested_date: date = Field(description="the delivery date asked for (today to a year ahead, Beijing time)")
+    payment_method: Literal["card", "station_cash", "cod"] = Field(
+        description="how the placed orders are paid; the retail rules apply (card only when enabled; "
+                    "pay-later orders have per-line and open-order limits)")
+    pickup_station_id: int | None = Field(default=None, ge=1, description="required for pickup")
+    note: str = Field(default="", max_length=400)
+    destinations: list[DestinationIn] = Field(default=[], max_length=20,
+                                              description="delivery addresses (ship): one order each")
+    items: list[ItemIn] = Field(default=[], max_length=50, description="the products (pickup)")
+
+
+class ApproveIn(Schema):
+    shown_total_fen: int | None = Field(default=None, ge=0,
+                                        description="the total the approver saw; refused (409) if it changed")
+
+
+class RejectIn(Schema):
+    reason: str = Field(max_length=800, description="why (required, at most 400 characters; audited)")
+
+
+class PurchaseLineOut(BaseModel):
+    product_id: int
+    title: str
+    quantity: int
+    destination_id: int | None
+
+
+class DestinationOut(BaseModel):
+    id: int
+    label: str
+    name: str
+    phone: str
+    province: str
+    city: str
+    district: str
+    line: str
+
+
+class PurchaseOut(BaseModel):
+    id: int
+    organisation_id: int
+    status: Literal["draft", "submitted", "approved", "rejected"]
+    created_by_id: int
+    delivery: Literal["ship", "pickup"]
+    pickup_station_id: int | None
+    requested_date: date
+    payment_method: str
+    note: str
+    destinations: list[DestinationOut]
+    lines: list[PurchaseLineOut]
+    estimated_total_fen: int | None = Field(description="today's prices and shipping (before approval)")
+    order_codes: list[str] = Field(description="the orders placed on approval")
+    decision_reason: str
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    created_at: datetime
+
+
+def purchase_out(purchase: Purchase) -> PurchaseOut:
+    estimated = None
+    if purchase.status in (PurchaseStatus.DRAFT, PurchaseStatus.SUBMITTED):
+        try:
+            estimated = sum(g.total_fen for g in purchases.groups_of(purchase))
+        except DomainError:  # a product withdrawn since: approval will say so
+            estimated = None
+    return PurchaseOut(
+        id=purchase.id, organisation_id=purchase.organisation_id, status=purchase.status,
+        created_by_id=purchase.created_by_id, delivery=purchase.delivery, pickup_station_id=purchase.pickup_station_id,
+        requested_date=purchase.requested_date, payment_method=purchase.payment_method, note=purchase.note,
+        destinations=[DestinationOut(id=d.id, label=d.label, name=d.name, phone=d.phone, province=d.province,
+                                     city=d.city, district=d.district, line=d.line) for d in purchase.destinations],
+        lines=[PurchaseLineOut(product_id=line.product_id, title=line.product.name, quantity=line.quantity,
+                               destination_id=line.destination_id) for line in purchase.lines],
+        estimated_total_fen=estimated, order_codes=[po.order.code for po in purchase.orders],
+        decision_reason=purchase.decision_reason, submitted_at=purchase.submitted_at, decided_at=purchase.decided_at,
+        created_at=purchase.created_at,
+    )
+
+
+def _items(items: list[ItemIn]) -> list[tuple[int, int]]:
+    return [(item.product_id, item.quantity) for item in items]
+
+
+@endpoint("/purchases", ("POST",), body=PurchaseIn, response=PurchaseOut, status=201, auth=True,
+          tags=("purchases",), errors=(403, 404, 409),
+          summary="A buyer of a verified organisation writes a draft purchase (several addresses or a pick-up)")
+def create_purchase(body: PurchaseIn):
+    user = api_user()
+    organisation = orgs.get_visible_organisation(body.organisation_id, user)
+    data = purchases.PurchaseData(
+        delivery=body.delivery, requested_date=body.requested_date, payment_method=body.payment_method,
+        pickup_station_id=body.pickup_station_id, note=body.note, items=_items(body.items),
+        destinations=[purchases.DestinationData(label=d.label, address=AddressData(**d.address.model_dump()),
+                                                items=_items(d.items)) for d in body.destinations],
+    )
+    purchase = purchases.create_purchase(organisation, data, user=user, now=now_utc())
+    out = purchase_out(purchase)
+    commit()
+    return ok(out, 201)
+
+
+@endpoint("/purchases/<int:purchase_id>", response=PurchaseOut, auth=True, tags=("purchases",),
+          summary="A purchase (members of its organisation and the county office; else 404)")
+def get_purchase(purchase_id: int):
+    return ok(purchase_out(purchases.get_visible_purchase(purchase_id, api_user())))
+
+
+@endpoint("/purchases/<int:purchase_id>/submit", ("POST",), response=PurchaseOut, auth=True, tags=("purchases",),
+          errors=(403, 409), summary="The buyer who built the draft submits it for approval")
+def submit_purchase(purchase_id: int):
+    user = api_user()
+    purchase = purchases.submit_purchase(purchases.get_visible_purchase(purchase_id, user), user=user, now=now_utc())
+    out = purchase_out(purchase)
+    commit()
+    return ok(out)
+
+
+@endpoint("/purchases/<int:purchase_id>/approve", ("POST",), body=ApproveIn, response=PurchaseOut, auth=True,
+          tags=("purchases",), errors=(403, 409),
+          summary="An approver of the organisation, not its buyer, approves: it is placed as orders (audited)")
+def approve_purchase(purchase_id: int, body: ApproveIn):
+    user = api_user()
+    purchase = purchases.approve_purchase(purchases.get_visible_purchase(purchase_id, user), user=user,
+                                          now=now_utc(), shown_total_fen=body.shown_total_fen)
+    out = purchase_out(purchase)
+    commit()
+    return ok(out)
+
+
+@endpoint("/purchases/<int:purchase_id>/reject", ("POST",), body=RejectIn, response=PurchaseOut, auth=True,
+          tags=("purchases",), errors=(403, 409),
+          summary="An approver of the organisation, not its buyer, rejects it with a reason (audited)")
+def reject_purchase(purchase_id: int, body: RejectIn):
+    user = api_user()
+    purchase = purchases.reject_purchase(purchases.get_visible_purchase(purchase_id, user), reason=body.reason,
+                                         user=user, now=now_utc())
+    out = purchase_out(purchase)
     commit()
     return ok(out)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -27,3 +27,28 @@ class MemberForm(ShopForm):
 
 class DecisionForm(ShopForm):
     reason = TextAreaField(_l("原因（不通过时必填）"), validators=[Optional(), Length(max=400)])
+
+
+ROWS = 5  # product rows on the page's form (the API takes up to 50 per address, and up to 20 addresses)
+
+
+class PurchaseForm(ShopForm):
+    delivery = SelectField(_l("配送方式"), choices=[SelectChoice("ship", _l("送货到单位")),
+                                                   SelectChoice("pickup", _l("到服务站自提"))])
+    pickup_station_id = SelectField(_l("自提站点"), coerce=int, choices=[], validate_choice=False)
+    requested_date = DateField(_l("希望送达日期"), validators=[InputRequired()])
+    payment_method = SelectField(_l("支付方式"), choices=[SelectChoice("card", _l("在线支付")),
+                                                         SelectChoice("station_cash", _l("到站付款")),
+                                                         SelectChoice("cod", _l("货到付款"))])
+    label = StringField(_l("收货地点名称（如东校区食堂）"), validators=[Optional(), Length(max=40)])
+    name = StringField(_l("收货人"), validators=[Optional(), Length(max=40)])
+    phone = StringField(_l("收货人手机号"), validators=[Optional(), Length(max=20)])
+    province = StringField(_l("省"), validators=[Optional(), Length(max=20)])
+    city = StringField(_l("市"), validators=[Optional(), Length(max=20)])
+    district = StringField(_l("区县"), validators=[Optional(), Length(max=20)])
+    line = StringField(_l("详细地址"), validators=[Optional(), Length(max=200)])
+    note = StringField(_l("备注"), validators=[Optional(), Length(max=200)])
+
+
+class RejectForm(ShopForm):
+    reason = TextAreaField(_l("退回原因"), validators=[InputRequired(), Length(max=400)])

@@ -17,3 +17,9 @@ ORGANISATION_STATUS_LABELS = {
     "approved": _l("已通过"),
     "rejected": _l("未通过"),
 }
+PURCHASE_STATUS_LABELS = {
+    "draft": _l("草稿"),
+    "submitted": _l("待审批"),
+    "approved": _l("已审批下单"),
+    "rejected": _l("已退回"),
+}

@@ -1,7 +1,7 @@
 """Organisations that buy for their staff or canteens (消费帮扶), and their members."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -78,3 +78,102 @@ class OrganisationMember(db.Model):
 
     organisation = relationship("Organisation", back_populates="members")
     user = relationship("User")
+
+
+class PurchaseStatus(StrEnum):
+    DRAFT = "draft"  # the buyer is building it
+    SUBMITTED = "submitted"  # waiting for an approver of the organisation
+    APPROVED = "approved"  # approved by a second person and placed as orders (one transaction)
+    REJECTED = "rejected"  # the approver refused it, with a reason
+
+
+class Purchase(db.Model):
+    """A bulk purchase of an organisation: products and quantities per delivery address (a canteen per
+    campus), or all picked up at one station, for a requested date."""
+
+    __tablename__ = "purchases"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('draft','submitted','approved','rejected')", name="status_valid"),
+        sa.CheckConstraint("delivery IN ('ship','pickup')", name="delivery_valid"),
+        sa.CheckConstraint("delivery <> 'pickup' OR pickup_station_id IS NOT NULL", name="pickup_has_station"),
+    )
+    TRANSITIONS = {
+        PurchaseStatus.DRAFT: {PurchaseStatus.SUBMITTED},
+        PurchaseStatus.SUBMITTED: {PurchaseStatus.APPROVED, PurchaseStatus.REJECTED},
+    }
+
+    id: Mapped[int] = pk()
+    organisation_id: Mapped[int] = fk("organisations.id", ondelete="RESTRICT")
+    #: The buyer who built it; never the one who approves it.
+    created_by_id: Mapped[int] = fk("users.id", ondelete="RESTRICT")
+    status: Mapped[str] = mapped_column(sa.String(16), default=PurchaseStatus.DRAFT)
+    delivery: Mapped[str] = mapped_column(sa.String(8))
+    pickup_station_id: Mapped[int | None] = fk("stations.id", nullable=True, ondelete="RESTRICT")
+    requested_date: Mapped[date]
+    #: How the placed orders are paid (orders.models.PaymentMethod; the placement's rules apply).
+    payment_method: Mapped[str] = mapped_column(sa.String(16))
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    submitted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    decided_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    decision_reason: Mapped[str] = mapped_column(sa.String(400), default="")
+    created_at: Mapped[datetime]
+
+    organisation = relationship("Organisation")
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    pickup_station = relationship("Station")
+    destinations = relationship("PurchaseDestination", back_populates="purchase", order_by="PurchaseDestination.id",
+                                cascade="all, delete-orphan")
+    lines = relationship("PurchaseLine", back_populates="purchase", order_by="PurchaseLine.id",
+                         cascade="all, delete-orphan")
+    orders = relationship("PurchaseOrder", back_populates="purchase", order_by="PurchaseOrder.id")
+
+
+class PurchaseDestination(db.Model):
+    """One delivery address of a purchase (placed as one order)."""
+
+    __tablename__ = "purchase_destinations"
+
+    id: Mapped[int] = pk()
+    purchase_id: Mapped[int] = fk("purchases.id", ondelete="CASCADE")
+    label: Mapped[str] = mapped_column(sa.String(40))  # 东校区食堂
+    name: Mapped[str] = mapped_column(sa.String(40))
+    phone: Mapped[str] = mapped_column(sa.String(20))
+    province: Mapped[str] = mapped_column(sa.String(20))
+    city: Mapped[str] = mapped_column(sa.String(20))
+    district: Mapped[str] = mapped_column(sa.String(20))
+    line: Mapped[str] = mapped_column(sa.String(200))
+
+    purchase = relationship("Purchase", back_populates="destinations")
+
+
+class PurchaseLine(db.Model):
+    __tablename__ = "purchase_lines"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = pk()
+    purchase_id: Mapped[int] = fk("purchases.id", ondelete="CASCADE")
+    #: Where it goes; None when the purchase is picked up at its station.
+    destination_id: Mapped[int | None] = fk("purchase_destinations.id", nullable=True, ondelete="CASCADE")
+    product_id: Mapped[int] = fk("products.id", ondelete="RESTRICT")
+    quantity: Mapped[int] = mapped_column(sa.Integer)
+
+    purchase = relationship("Purchase", back_populates="lines")
+    destination = relationship("PurchaseDestination")
+    product = relationship("Product")
+
+
+class PurchaseOrder(db.Model):
+    """An order placed for an approved purchase (one per destination, or one for a pick-up)."""
+
+    __tablename__ = "purchase_orders"
+
+    id: Mapped[int] = pk()
+    purchase_id: Mapped[int] = fk("purchases.id", ondelete="RESTRICT")
+    order_id: Mapped[int] = fk("orders.id", ondelete="RESTRICT", index=False)
+    destination_id: Mapped[int | None] = fk("purchase_destinations.id", nullable=True, ondelete="RESTRICT")
+
+    purchase = relationship("Purchase", back_populates="orders")
+    order = relationship("Order")
+
+    __table_args__ = (sa.UniqueConstraint("order_id", name="uq_purchase_orders_order_id"),)

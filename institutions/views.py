@@ -7,14 +7,19 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from institutions.forms import DecisionForm, MemberForm, OrganisationForm
-from institutions.labels import KIND_LABELS, ORGANISATION_STATUS_LABELS, ROLE_LABELS
-from institutions.models import OrganisationStatus
+from wtforms.fields.choices import SelectChoice
+
+from catalog.services import ProductFilter, list_products, list_stations
+from institutions.forms import ROWS, DecisionForm, MemberForm, OrganisationForm, PurchaseForm, RejectForm
+from institutions.labels import KIND_LABELS, ORGANISATION_STATUS_LABELS, PURCHASE_STATUS_LABELS, ROLE_LABELS
+from institutions.models import MemberRole, OrganisationStatus, PurchaseStatus
 from institutions.services import organisations as orgs
+from institutions.services import purchases
+from orders.services.placement import ADDRESS_FIELDS, AddressData
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
 from shop.db import commit, rollback
-from shop.errors import DomainError, flash_domain_errors
+from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.timeutil import now_utc
 
 bp = Blueprint("institutions", __name__)
@@ -23,7 +28,7 @@ bp = Blueprint("institutions", __name__)
 @bp.app_context_processor
 def _labels() -> dict:
     return {"org_kind_labels": KIND_LABELS, "org_role_labels": ROLE_LABELS,
-            "org_status_labels": ORGANISATION_STATUS_LABELS}
+            "org_status_labels": ORGANISATION_STATUS_LABELS, "purchase_status_labels": PURCHASE_STATUS_LABELS}
 
 
 def _flash_form_errors(form) -> None:
@@ -73,7 +78,7 @@ def detail(organisation_id: int):
         me=orgs.membership(organisation.id, current_user),
         can_manage=orgs.can_manage_members(organisation, current_user),
         can_decide=current_user.has_role(Role.COUNTY) and organisation.status == OrganisationStatus.PENDING,
-        member_form=MemberForm(), decision_form=DecisionForm(),
+        member_form=MemberForm(), decision_form=DecisionForm(), purchases=purchases.purchases_of(organisation),
     )
 
 
@@ -118,3 +123,105 @@ def decide(organisation_id: int, decision: str):
             commit()
             flash(_("已审核通过") if decision == "approve" else _("已退回"), "success")
     return redirect(url_for(".detail", organisation_id=organisation.id), 303)
+
+
+# --- purchases ------------------------------------------------------------------------------------
+
+def _items_from_form() -> list[tuple[int, int]]:
+    """The product rows of the purchase form (product_N, quantity_N); blank rows are skipped, a bad
+    number is refused by the service."""
+    items = []
+    for n in range(ROWS):
+        product, quantity = request.form.get(f"product_{n}", "").strip(), request.form.get(f"quantity_{n}", "").strip()
+        if not product and not quantity:
+            continue
+        if not product.isdigit() or not quantity.isdigit() or len(product) > 12 or len(quantity) > 6:
+            raise ValidationError(_("请选择商品并填写整数数量"), fields={f"items.{n}": "invalid"})
+        items.append((int(product), int(quantity)))
+    return items
+
+
+@bp.route("/organisations/<int:organisation_id>/purchases/new", methods=["GET", "POST"])
+@login_required
+def new_purchase(organisation_id: int):
+    organisation = orgs.get_visible_organisation(organisation_id, current_user)
+    member = orgs.membership(organisation.id, current_user)
+    if member is None or member.role != MemberRole.BUYER:
+        abort(403)
+    form = PurchaseForm()
+    form.pickup_station_id.choices = [SelectChoice(s.id, f"{s.name} ({s.code})") for s in list_stations()]
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                items = _items_from_form()
+                ship = form.delivery.data == "ship"
+                address = AddressData(**{name: form[name].data or "" for name in ADDRESS_FIELDS})
+                data = purchases.PurchaseData(
+                    delivery=form.delivery.data, requested_date=form.requested_date.data,
+                    payment_method=form.payment_method.data, note=form.note.data or "",
+                    pickup_station_id=None if ship else form.pickup_station_id.data,
+                    destinations=[purchases.DestinationData(label=form.label.data or "", address=address,
+                                                            items=items)] if ship else [],
+                    items=[] if ship else items,
+                )
+                purchase = purchases.create_purchase(organisation, data, user=current_user, now=now_utc())
+                commit()
+                flash(_("采购单草稿已保存，核对后请提交审批"), "success")
+                return redirect(url_for(".purchase_detail", purchase_id=purchase.id), 303)
+            except DomainError as exc:
+                rollback()
+                flash(exc.message, "error")
+                status = exc.status
+        else:
+            _flash_form_errors(form)
+            status = 422
+    products, _count = list_products(ProductFilter(sort="newest", per_page=100))
+    return render_template("institutions/purchase_new.html", form=form, organisation=organisation,
+                           products=products, rows=ROWS), status
+
+
+@bp.get("/purchases/<int:purchase_id>")
+@login_required
+def purchase_detail(purchase_id: int):
+    purchase = purchases.get_visible_purchase(purchase_id, current_user)
+    groups, quote_error = [], None
+    if purchase.status in (PurchaseStatus.DRAFT, PurchaseStatus.SUBMITTED):
+        try:
+            groups = purchases.groups_of(purchase)
+        except DomainError as exc:
+            quote_error = exc.message
+    return render_template(
+        "institutions/purchase.html", purchase=purchase, groups=groups, quote_error=quote_error,
+        total_fen=sum(g.total_fen for g in groups), can_submit=purchase.status == PurchaseStatus.DRAFT
+        and purchase.created_by_id == current_user.id, can_decide=purchases.can_decide(purchase, current_user),
+        reject_form=RejectForm(), buyer_is_me=purchase.created_by_id == current_user.id,
+    )
+
+
+@bp.post("/purchases/<int:purchase_id>/<any(submit, approve, reject):action>")
+@login_required
+def purchase_action(purchase_id: int, action: str):
+    purchase = purchases.get_visible_purchase(purchase_id, current_user)
+    try:
+        now = now_utc()
+        if action == "submit":
+            purchases.submit_purchase(purchase, user=current_user, now=now)
+            message = _("已提交审批")
+        elif action == "approve":
+            shown = request.form.get("shown_total_fen", "")
+            purchases.approve_purchase(purchase, user=current_user, now=now,
+                                       shown_total_fen=int(shown) if shown.isdigit() and len(shown) < 15 else None)
+            message = _("已审批，订单已生成")
+        else:
+            purchases.reject_purchase(purchase, reason=request.form.get("reason", "")[:1000], user=current_user,
+                                      now=now)
+            message = _("已退回采购单")
+        commit()
+        flash(message, "success")
+    except DomainError as exc:
+        rollback()
+        if exc.status == 403:  # not this member's step: refused like any other forbidden page
+            abort(403)
+        flash(exc.message, "error")
+    return redirect(url_for(".purchase_detail", purchase_id=purchase_id), 303)

@@ -262,6 +262,27 @@ RULES: dict[str, Rule] = {
     "api.reject_organisation": Rule("/api/v1/organisations/{w.organisation.id}/reject",
                                     {**allow("county"), "anonymous": 401}, method="POST", json={"reason": "x"},
                                     token=True),
+    # bulk purchases (#22 b): the consumer is a buyer of the world's verified organisation and built its draft;
+    # the approver's path (a second person) is proved in tests/institutions/test_purchases.py
+    "institutions.new_purchase": Rule("/organisations/{w.buying_org.id}/purchases/new",
+                                      view("consumer", owner_only=True), note="its buyers only"),
+    "institutions.purchase_detail": Rule("/purchases/{w.purchase.id}", view("consumer", "county")),
+    "institutions.purchase_action": Rule("/purchases/{w.purchase.id}/submit", {**allow("consumer"), "admin": DENY},
+                                         method="POST",
+                                         note="the buyer who built it submits; approve/reject: an approver"),
+    "api.create_purchase": Rule("/api/v1/purchases", {**_all(OK), "anonymous": 401}, method="POST", json={},
+                                token=True, note="an empty body is refused (422) for everyone"),
+    "api.get_purchase": Rule("/api/v1/purchases/{w.purchase.id}", {**view("consumer", "county"), "anonymous": 401},
+                             token=True),
+    "api.submit_purchase": Rule("/api/v1/purchases/{w.purchase.id}/submit", {**allow("consumer"), "admin": DENY,
+                                                                              "anonymous": 401},
+                                method="POST", token=True, note="only the buyer who built it"),
+    "api.approve_purchase": Rule("/api/v1/purchases/{w.purchase.id}/approve",
+                                 {**allow(), "admin": DENY, "anonymous": 401}, method="POST", json={}, token=True,
+                                 note="the world's purchase was built by the consumer: nobody here may approve it"),
+    "api.reject_purchase": Rule("/api/v1/purchases/{w.purchase.id}/reject",
+                                {**allow(), "admin": DENY, "anonymous": 401}, method="POST", json={"reason": "x"},
+                                token=True),
     "orders.refund_request_decide": Rule("/refund-requests/{w.refund_request.id}/reject", allow("operator"),
                                          method="POST", data={"note": "x"},
                                          note="the line's station's operator or an admin decides"),
@@ -506,6 +527,17 @@ def world(app, db):
 
     w.organisation = make_organisation(status="pending")
     add_member(w.organisation, w.users["consumer"], role="approver", is_manager=True)
+    # a verified organisation, the consumer one of its buyers, and the consumer's draft purchase
+    from institutions.models import Purchase, PurchaseLine
+
+    w.buying_org = make_organisation(name="南昌县第二中学")
+    add_member(w.buying_org, w.users["consumer"], role="buyer")
+    w.purchase = Purchase(organisation_id=w.buying_org.id, created_by_id=w.users["consumer"].id, status="draft",
+                          delivery="pickup", pickup_station_id=w.station.id, requested_date=date(2030, 1, 10),
+                          payment_method="station_cash", note="", decision_reason="", created_at=NOW)
+    db.session.add(w.purchase)
+    db.session.flush()
+    db.session.add(PurchaseLine(purchase_id=w.purchase.id, product_id=w.product.id, quantity=2))
     # a payout batch of the county office (county.services.payouts)
     from county.services.payouts import create_batch
 
