@@ -1,0 +1,139 @@
+"""What the money state machines share (#18): the clock, the orders they made, and the invariants
+checked after every step, whatever the machine does (product orders in
+`tests/orders/test_money_machine.py`, bookings in `tests/tourism/test_booking_money_machine.py`):
+
+- no order total (nor payment amount) ever changes;
+- cash books (the stations' `CashEntry` and the hosts' `HostCashEntry`) + card captures − refunds =
+  money received, order by order; cash refunds are in a station's book; nothing handed over or
+  stayed is short of its money;
+- credits = the split of the money received (`ledger.services`: every credited line by its split,
+  every refund reversed; a booking's line by `expected_kept_credit` of what it holds once the stay is
+  over, canceled or a no-show, nothing before);
+- `county.services.reconcile.check` (with `reconcile_money` and `reconcile_tourism`) finds nothing
+  about these orders, and `reconcile_money.check_money` nothing at all for them.
+
+A machine subclasses `MoneyMachineBase`, adds its rules, and calls `remember(order)` for every order
+it makes. Runs on PostgreSQL when TEST_DATABASE_URL names one (CI), else on SQLite.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine, invariant
+
+from county.services.reconcile import check
+from county.services.reconcile_money import check_money
+from ledger.models import IncomeEntry
+from ledger.services import expected_kept_credit
+from orders.models import CashEntry, Order, Refund, ShipmentStatus
+from orders.services import cashbook as cash
+from orders.services.amounts import shipment_due_fen
+from shop.extensions import db
+from tourism.models import Booking, BookingStatus, HostCashEntry
+from tourism.services.amounts import booking_due_fen
+
+CAPTURED = ("confirmed", "refunded")
+
+#: The budget of each machine's run (CI): examples × steps.
+SETTINGS = settings(max_examples=10, stateful_step_count=12, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=list(HealthCheck))
+
+
+def _sum(column, *where) -> int:
+    return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(column), 0)).where(*where)) or 0)
+
+
+def money_received_fen(order: Order) -> tuple[int, int, int, int]:
+    """(station book, host book, card captures − refunds, all refunds) of one order, from the rows."""
+    station = _sum(CashEntry.amount_fen, CashEntry.order_id == order.id)
+    host = _sum(HostCashEntry.amount_fen, HostCashEntry.order_id == order.id)
+    payment_ids = [p.id for p in order.payments]
+    refunded = _sum(Refund.amount_fen, Refund.payment_id.in_(payment_ids), Refund.state != "failed")
+    captured = sum(p.amount_fen for p in order.payments if p.state in CAPTURED)
+    card = captured - refunded if order.payment_method == "card" else 0
+    return station, host, card, refunded
+
+
+def line_credits(line_id: int) -> dict[int, int]:
+    """{household id: net credit} of one order line (credits and reversals), zeros left out."""
+    rows = db.session.execute(
+        sa.select(IncomeEntry.household_id, sa.func.sum(IncomeEntry.amount_fen))
+        .where(IncomeEntry.order_line_id == line_id).group_by(IncomeEntry.household_id)
+    ).all()
+    return {household_id: int(total) for household_id, total in rows if int(total)}
+
+
+class MoneyMachineBase(RuleBasedStateMachine):
+    now = None  # set by the test
+
+    def __init__(self):
+        super().__init__()
+        self.clock = type(self).now
+        self.totals: dict[int, tuple[int, int, int]] = {}  # order id -> (total, subtotal, payment amount)
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def tick(self, minutes: int = 1):
+        self.clock += timedelta(minutes=minutes)
+        return self.clock
+
+    def orders(self) -> list[Order]:
+        return [db.session.get(Order, order_id) for order_id in sorted(self.totals)]
+
+    @staticmethod
+    def pick(items, index):
+        return items[index % len(items)] if items else None
+
+    def remember(self, order: Order) -> None:
+        db.session.flush()
+        self.totals[order.id] = (order.total_fen, order.subtotal_fen, order.payments[0].amount_fen)
+
+    # --- invariants -----------------------------------------------------------------------------
+
+    @invariant()
+    def totals_never_change(self):
+        for order in self.orders():
+            assert (order.total_fen, order.subtotal_fen, order.payments[0].amount_fen) == self.totals[order.id]
+
+    @invariant()
+    def reconciliation_finds_nothing(self):
+        if not self.totals:
+            return
+        db.session.flush()
+        mine = set(self.totals)
+        assert [d for d in check_money()["discrepancies"] if d["order_id"] in mine] == []
+        assert [d for d in check()["discrepancies"] if d["order_id"] in mine] == []
+
+    @invariant()
+    def books_and_captures_are_the_money_received_and_credits_its_split(self):
+        if not self.totals:
+            return
+        db.session.flush()
+        for order in self.orders():
+            station, host, card, refunded = money_received_fen(order)
+            received = station + host + card
+            if order.payment_method != "card":
+                # every cash refund left a station's till (the host's till pays none: cash_held_by_host)
+                assert station == sum(cash.shipment_cash_fen(s.id) for s in order.shipments)
+                assert refunded == -_sum(CashEntry.amount_fen, CashEntry.order_id == order.id,
+                                         CashEntry.kind == "refund")
+            delivered_due = sum(shipment_due_fen(s) for s in order.shipments if s.status == ShipmentStatus.DELIVERED)
+            assert received >= delivered_due
+            credited = _sum(IncomeEntry.amount_fen, IncomeEntry.order_line_id.in_([l.id for l in order.lines]))
+            assert 0 <= credited <= received
+            for line in order.lines:
+                if line.booking_id is not None:
+                    self.check_booking_line(order, line, received)
+
+    def check_booking_line(self, order: Order, line, received: int) -> None:
+        """A booking's money: received = what it owes; its credit = the split of what it holds."""
+        booking = db.session.get(Booking, line.booking_id)
+        captured = any(p.state in CAPTURED for p in order.payments)
+        assert received == booking_due_fen(booking, line, captured=captured), booking.status
+        if booking.pay_on_arrival:
+            assert _sum(HostCashEntry.amount_fen, HostCashEntry.booking_id == booking.id) == received
+        over = (BookingStatus.COMPLETED, BookingStatus.CANCELED, BookingStatus.NO_SHOW)
+        expected = expected_kept_credit(line, received) if booking.status in over else {}
+        assert line_credits(line.id) == expected, booking.status
