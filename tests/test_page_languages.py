@@ -8,26 +8,16 @@ aria-label and alt attributes) are read with html.parser. On zh, a node with two
 fails; on en, a node holding a Chinese msgid of the catalogues (or a "：") fails."""
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
 
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_household, make_product, make_user, make_village
 from tests.orders.factories import make_order
+from tests.page_language import CJK, chinese_ui_on_en, english_ui_on_zh
 from tests.tourism.factories import make_booking, make_listing
-
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["shop", "catalog", "stock", "stations", "orders", "tourism", "institutions", "reviews", "favourites", "search", "county"]
-ENGLISH_RUN = re.compile(r"\b[A-Za-z]{2,}(?:[ ,'’-]+(?:\d+ +)?[A-Za-z]{2,})+\b")
-CJK = re.compile(r"[\u4e00-\u9fff]")
-#: English that belongs on a Chinese page: the language switch, payment brands, placeholders of pinyin
-ZH_ALLOWED = {"English"}
-
 
 class _Text(HTMLParser):
     SKIP = {"script", "style", "template"}
@@ -57,37 +47,6 @@ def _nodes(html: str) -> list[str]:
     parser = _Text()
     parser.feed(html)
     return parser.nodes
-
-
-def _chinese_msgids() -> set[str]:
-    ids = set()
-    for pkg in PACKAGES:
-        with (ROOT / pkg / "translations" / "messages.pot").open("rb") as f:
-            for message in read_po(f):
-                if message.id and isinstance(message.id, str) and CJK.search(message.id) and "%(" not in message.id:
-                    ids.add(message.id.strip())
-    return ids
-
-
-MSGIDS = _chinese_msgids()
-
-
-def english_ui_on_zh(nodes: list[str]) -> list[str]:
-    return [n for n in nodes if n not in ZH_ALLOWED and ENGLISH_RUN.search(n) and "@" not in n
-            and not n.startswith(("http", "/"))]
-
-
-def chinese_ui_on_en(nodes: list[str], data: set[str]) -> list[str]:
-    bad = []
-    for node in nodes:
-        if "：" in node:
-            bad.append(node)
-            continue
-        for part in re.split(r"\s*[·|/()（）,]\s*|\s+", node):
-            if part and part not in data and part in MSGIDS:
-                bad.append(node)
-                break
-    return bad
 
 
 def test_the_checks_catch_what_they_are_for():

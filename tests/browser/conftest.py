@@ -12,9 +12,11 @@
   - schema from `shop.schema.create_schema()`, demo data from `flask seed-demo`, search index
     from `flask search reindex` when that command exists.
   - Stripe pointed at localstripe (started here on a free port), its webhook registered.
-* Every journey runs at a phone (390x844) and a desktop (1280x800) viewport; screenshots of each
-  step go to `test-artifacts/browser/<test>/`, and any console error, uncaught JS error, failed
-  request or 4xx/5xx response from our server fails the test.
+* Every journey runs in both languages (zh_CN, en) and at both sizes, phone (390x844) and desktop
+  (1366x900): Chinese on the phone and English on the desktop (BROWSER_ALL_VARIANTS=1: all four); screenshots of each step go to `test-artifacts/browser/<journey>/<lang>-<viewport>-<test>/`.
+  Any console error, uncaught JS error, failed request or 4xx/5xx response from our server fails the
+  test, and so does any page it visits with an axe (WCAG 2 A/AA) violation, sideways scrolling, an
+  unstyled button or text in the other language (tests/browser/harness.py, checks.py).
 """
 from __future__ import annotations
 
@@ -31,7 +33,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.harness import ARTIFACTS, ROOT, VIEWPORTS, LiveServer, Problems, Viewport, WatchedPage
+from tests.browser.harness import (
+    ARTIFACTS, LANGUAGES, ROOT, VIEWPORTS, LiveServer, Problems, Viewport, WatchedPage,
+)
 
 HERE = Path(__file__).resolve().parent
 IS_CI = os.environ.get("CI") == "true"
@@ -109,8 +113,38 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
 
 
-@pytest.fixture(params=VIEWPORTS, ids=[v.name for v in VIEWPORTS])
+def _variants() -> list[tuple[Viewport, str]]:
+    """(viewport, language) pairs every journey runs in. By default two: Chinese on the phone and English
+    on the desktop, so that each journey runs in both languages and at both sizes within CI's time;
+    BROWSER_ALL_VARIANTS=1 runs the whole cross product (four)."""
+    if os.environ.get("BROWSER_ALL_VARIANTS") == "1":
+        return [(v, lang) for v in VIEWPORTS for lang in LANGUAGES]
+    return [(VIEWPORTS[0], "zh_CN"), (VIEWPORTS[1], "en")]
+
+
+def pytest_generate_tests(metafunc):
+    names = metafunc.fixturenames
+    if "viewport" not in names or "lang" not in names:
+        return
+    fixed = [m for m in metafunc.definition.iter_markers("parametrize") if "viewport" in str(m.args[0])]
+    variants = _variants()
+    if fixed:  # the test chose its viewport: the languages paired with it
+        chosen = {v.name for v in fixed[0].args[1]}
+        langs = [lang for v, lang in variants if v.name in chosen]
+        metafunc.parametrize("lang", langs, ids=langs, indirect=True)
+        return
+    metafunc.parametrize(["viewport", "lang"], variants, ids=[f"{v.name}-{lang}" for v, lang in variants],
+                         indirect=True)
+
+
+@pytest.fixture
 def viewport(request) -> Viewport:
+    return request.param
+
+
+@pytest.fixture
+def lang(request) -> str:
+    """The reader's language (zh_CN or en; see _variants)."""
     return request.param
 
 
@@ -227,6 +261,19 @@ def _run_cli(live: LiveServer, *args: str, required: bool = True) -> str:
     return result.output
 
 
+def _stock_up(live: LiveServer) -> None:
+    """The journeys buy the two demo pickles many times over (in two languages, at two sizes, and leave
+    pick-up orders open): give them enough stock, as the admin would, through the API."""
+    from tests.browser.journeys import VILLAGE_A, VILLAGE_B, api, api_token, demo_product
+
+    token = api_token(live, "admin@demo.cn")
+    for village in (VILLAGE_A, VILLAGE_B):
+        product = demo_product(live, village)
+        status, body = api(live, "PATCH", f"/products/{product['id']}",
+                           {"stock": 5000, "reason": "browser journeys"}, token=token)
+        assert status == 200, (status, body)
+
+
 @pytest.fixture(scope="session")
 def live_server(browser_type_launch_args) -> LiveServer:
     """The whole app on a real socket, demo data loaded, Stripe pointed at localstripe."""
@@ -281,6 +328,7 @@ def live_server(browser_type_launch_args) -> LiveServer:
 
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
+    _stock_up(live)
     try:
         yield live
     finally:
@@ -299,24 +347,27 @@ def live_server(browser_type_launch_args) -> LiveServer:
 # --------------------------------------------------------------------------- pages
 
 @pytest.fixture
-def open_page(request, browser, live_server, viewport):
-    """open_page(label) -> a WatchedPage in a fresh browser context (its own cookies) at this viewport."""
+def open_page(request, browser, live_server, viewport, lang):
+    """open_page(label) -> a WatchedPage in a fresh browser context (its own cookies) at this viewport,
+    speaking this language (`lang=` remembered in its session before its first page)."""
     problems = Problems()
     module = request.node.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
-    shots = ARTIFACTS / module / f"{viewport.name}-{request.node.originalname.removeprefix('test_')[:48]}"
+    shots = ARTIFACTS / module / f"{lang}-{viewport.name}-{request.node.originalname.removeprefix('test_')[:48]}"
     shutil.rmtree(shots, ignore_errors=True)
     counter = [0]
     opened: list[tuple[object, WatchedPage]] = []
 
     def _open(label: str = "user") -> WatchedPage:
         context = browser.new_context(
-            base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
+            base_url=live_server.url, locale=LANGUAGES[lang], timezone_id="Asia/Shanghai",
             accept_downloads=True, reduced_motion="reduce", **viewport.context_args(),
         )
         context.set_default_timeout(10_000)
         context.set_default_navigation_timeout(15_000)
+        # the session remembers the language (shop: `?lang=`); the context's requests share its cookies
+        assert context.request.get(f"{live_server.url}/healthz?lang={lang}").ok
         page = context.new_page()
-        watched = WatchedPage(page, label=label, live=live_server, viewport=viewport,
+        watched = WatchedPage(page, label=label, live=live_server, viewport=viewport, lang=lang,
                               problems=problems, shots=shots, counter=counter)
         opened.append((context, watched))
         return watched
@@ -333,6 +384,10 @@ def open_page(request, browser, live_server, viewport):
                 watched.page.screenshot(path=str(shots / f"zz-failed-{watched.label}.png"), full_page=True)
             except Exception:  # noqa: BLE001 - best effort on the way out
                 pass
+        elif call is not None:
+            for url in watched.unchecked_pages():
+                problems.add(f"[{watched.label}] {url} loaded but was never checked: end the action that "
+                             "reached it with submit_and_wait/goto, or take a step() there")
         context.close()
     if not failed:
         problems.check("the end of the test")

@@ -1,8 +1,14 @@
-"""What the browser journeys share: viewports, the live server handle and a watchful page.
+"""What the browser journeys share: viewports, languages, the live server handle and a watchful page.
 
 `WatchedPage` wraps a Playwright page and records every console error, uncaught page error,
-failed request and 4xx/5xx response from our own server; `step()` saves a screenshot under
-`test-artifacts/browser/<test>/` and fails the test at once if anything went wrong so far.
+failed request and 4xx/5xx response from our own server. Every page it lands on (`goto`,
+`submit_and_wait`, `login`, `step`) is checked (`check_page`, see tests/browser/checks.py): axe-core's
+WCAG 2 A/AA rules, sideways scrolling, buttons our stylesheet does not style, and text in the other
+language. `step()` also saves a screenshot under `test-artifacts/browser/<test>/` and fails the test at
+once if anything went wrong so far. A page that loaded but was never checked fails the test at its end.
+
+Journeys run in both languages: `user.t("去结算")` is the text the page shows for that catalogue msgid in
+the user's language (the msgid itself in Chinese), `user.rx(...)` the same as a regular expression.
 """
 from __future__ import annotations
 
@@ -13,7 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Response, expect
+
+from tests.browser import a11y, checks
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -50,8 +59,10 @@ class Viewport:
 
 VIEWPORTS = [
     Viewport("phone", 390, 844, True),
-    Viewport("desktop", 1280, 800, False),
+    Viewport("desktop", 1366, 900, False),
 ]
+#: the languages every journey runs in: (babel name, the browser's locale)
+LANGUAGES = {"zh_CN": "zh-CN", "en": "en-US"}
 
 
 @dataclass
@@ -86,6 +97,32 @@ class LiveServer:
     def has_route(self, rule_prefix: str) -> bool:
         return any(str(r.rule).startswith(rule_prefix) for r in self.app.url_map.iter_rules())
 
+    def translate(self, msgid: str, lang: str, **values: Any) -> str:
+        """What the app shows for catalogue `msgid` in `lang` (with `%(name)s` values); a msgid the
+        catalogue lacks is a test error."""
+        key = (msgid, lang)
+        found = self._translations.get(key)
+        if found is None:
+            if lang.startswith("zh"):
+                found = msgid
+            else:
+                from flask_babel import force_locale, gettext
+
+                with self.app.test_request_context("/"), force_locale(lang):
+                    found = gettext(msgid)
+                if found == msgid and re.search(r"[\u4e00-\u9fff]", msgid):
+                    raise AssertionError(f"{msgid!r} has no {lang} translation in the catalogues (a typo in the test?)")
+            self._translations[key] = found
+        return found % values if values else found
+
+    @property
+    def _translations(self) -> dict:
+        return self.notes.setdefault("_translations", {})
+
+
+def _without_query(url: str) -> str:
+    return url.split("#", 1)[0].split("?", 1)[0]
+
 
 def _slug(text: str) -> str:
     return re.sub(r"[^\w.-]+", "-", text).strip("-")[:80] or "step"
@@ -99,7 +136,8 @@ class Problems:
         self._allowed: list[tuple[int, re.Pattern[str]]] = []
 
     def add(self, text: str) -> None:
-        self.items.append(text)
+        if text not in self.items:  # the same page state met again (a step after a submit) says it once
+            self.items.append(text)
 
     def allowed(self, status: int, url: str) -> bool:
         if status == 404 and url.endswith("/favicon.ico"):  # Chromium asks by itself; test_00 checks it once
@@ -125,16 +163,21 @@ class Problems:
 class WatchedPage:
     """A Playwright page that records console errors and failed requests to our server."""
 
-    def __init__(self, page: Page, *, label: str, live: LiveServer, viewport: Viewport,
+    def __init__(self, page: Page, *, label: str, live: LiveServer, viewport: Viewport, lang: str,
                  problems: Problems, shots: Path, counter: list[int]) -> None:
         self.page = page
         self.label = label
         self.live = live
         self.viewport = viewport
+        self.lang = lang
         self.problems = problems
         self.shots = shots
         self._counter = counter
         self.own_origins = tuple(o for o in (live.url, live.stripe_url) if o)
+        self._checked: dict[str, str] = {}  # fingerprint of a page state -> its URL, checked already
+        self._loaded: set[str] = set()  # URLs (without query) of documents loaded in this page
+        self._checked_urls: set[str] = set()
+        page.on("load", lambda p: self._loaded.add(_without_query(p.url)))
         page.on("console", self._on_console)
         page.on("pageerror", lambda exc: problems.add(f"[{label}] uncaught JS error on {page.url}: {exc}"))
         page.on("requestfailed", self._on_request_failed)
@@ -173,12 +216,68 @@ class WatchedPage:
             f"[{self.label}] HTTP {response.status} for {response.request.method} {response.url}"
         )
 
+    # --- language --------------------------------------------------------------------------
+    @property
+    def is_en(self) -> bool:
+        return self.lang.startswith("en")
+
+    def t(self, msgid: str, **values: Any) -> str:
+        """The text the page shows for catalogue `msgid` (with `%(name)s` values) in this user's language."""
+        return self.live.translate(msgid, self.lang, **values)
+
+    def t_before(self, msgid: str) -> str:
+        """The text of `msgid` in this user's language up to its first `%(name)s` value."""
+        return self.live.translate(msgid, self.lang).split("%(", 1)[0].strip()
+
+    def rx(self, *msgids: str, exact: bool = False) -> re.Pattern[str]:
+        """A pattern matching any of the msgids' texts in this user's language (case-insensitive)."""
+        body = "|".join(re.escape(self.t(m)) for m in msgids)
+        return re.compile(f"^(?:{body})$" if exact else body, re.I)
+
+    # --- checks of the page as it is now ----------------------------------------------------
+    def check_page(self, where: str = "") -> None:
+        """Check the page as it is now (see tests/browser/checks.py); a state checked before is skipped.
+        Problems are recorded; `step()` (or the end of the test) fails on them."""
+        page = self.page
+        with contextlib.suppress(PlaywrightError):
+            page.wait_for_load_state("load", timeout=5_000)
+        if not page.url.startswith(self.live.url):
+            return
+        facts = page.evaluate(checks.PAGE_FACTS, checks.THIRD_PARTY)
+        url = page.url
+        self._checked_urls.add(_without_query(url))
+        if facts["fingerprint"] in self._checked:
+            return
+        self._checked[facts["fingerprint"]] = url
+        at = f"[{self.label}] {url}"
+        if facts["width"] > self.viewport.width + 1:
+            self.problems.add(f"{at} is {facts['width']}px wide on a {self.viewport.width}px "
+                              f"{self.viewport.name} screen (sideways scrolling)")
+        for problem in facts["buttons"]:
+            self.problems.add(f"{at} unstyled button: {problem}")
+        wanted = "zh" if self.lang.startswith("zh") else "en"
+        if not facts["lang"].lower().startswith(wanted):
+            self.problems.add(f"{at} is <html lang={facts['lang']!r}> for a {self.lang} reader")
+        bad = checks.language_problems(facts["lang"].lower(), facts["texts"],
+                                       checks.data_words(self.live))
+        if bad:
+            self.problems.add(f"{at} text in the other language: {bad}")
+        for v in a11y.violations(page):
+            nodes = "\n      ".join(v["nodes"])
+            self.problems.add(f"{at} axe (WCAG 2 A/AA) {v['id']}: {v['help']}\n      {nodes}")
+
+    def unchecked_pages(self) -> list[str]:
+        """Documents that loaded in this page and were never checked (a journey step is missing)."""
+        return sorted(u for u in self._loaded - self._checked_urls if u.startswith(self.live.url))
+
     # --- actions ----------------------------------------------------------------------------
     def url(self, path: str) -> str:
         return path if path.startswith("http") else self.live.url + path
 
-    def goto(self, path: str) -> Response | None:
+    def goto(self, path: str, *, check: bool = True) -> Response | None:
         response = self.page.goto(self.url(path), wait_until="load")
+        if check and response is not None and "text/html" in (response.headers.get("content-type") or ""):
+            self.check_page()
         return response
 
     def step(self, name: str, *, check: bool = True) -> Path:
@@ -191,10 +290,7 @@ class WatchedPage:
         if self.page.locator("canvas").count():
             self.page.wait_for_timeout(1_100)  # let chart animations (Chart.js: 1 s) finish for the picture
         self.page.screenshot(path=str(path), full_page=True)
-        width = self.page.evaluate("document.documentElement.scrollWidth")
-        if width > self.viewport.width + 1:
-            self.problems.add(f"[{self.label}] {self.page.url} is {width}px wide on a {self.viewport.width}px "
-                              f"{self.viewport.name} screen (sideways scrolling); see {path.name}")
+        self.check_page(f"step '{name}', {path.name}")
         if check:
             self.problems.check(f"step '{name}' ({self.label})")
         return path
@@ -202,16 +298,18 @@ class WatchedPage:
     def login(self, email: str, password: str = DEMO_PASSWORD) -> None:
         page = self.page
         self.goto("/login")
-        page.get_by_label(re.compile("邮箱|email", re.I)).fill(email)
-        page.get_by_label(re.compile("密码|password", re.I)).fill(password)
-        page.locator("main form").get_by_role("button", name=re.compile("登录|log ?in", re.I)).click()
-        page.wait_for_load_state("load")
+        form = page.locator("main form")
+        form.get_by_label(self.t("邮箱")).fill(email)
+        form.get_by_label(self.t("密码"), exact=True).fill(password)
+        self.submit_and_wait(lambda: form.get_by_role("button", name=self.t("登录")).click())
         expect(page.locator("form[action$='/logout']")).to_have_count(1)
 
-    def submit_and_wait(self, click: Callable[[], None]) -> None:
-        """Click something that submits a form and wait for the next page to load."""
+    def submit_and_wait(self, click: Callable[[], None], *, check: bool = True) -> None:
+        """Click something that submits a form (or follows a link), wait for the next page, check it."""
         with self.page.expect_navigation(wait_until="load"):
             click()
+        if check:
+            self.check_page()
 
     def poll(self, check: Callable[[], bool], *, timeout: float = 10.0, interval: float = 0.25,
              reload: bool = False, what: str = "condition") -> None:

@@ -42,7 +42,7 @@ def empty_cart(user: WatchedPage) -> None:
     page = user.page
     user.goto("/cart")
     for _ in range(20):
-        remove = page.locator("main").get_by_role("button", name=re.compile("^删除$|^remove$", re.I))
+        remove = page.locator("main").get_by_role("button", name=user.t("删除"), exact=True)
         if remove.count() == 0:
             return
         user.submit_and_wait(remove.first.click)
@@ -53,9 +53,9 @@ def search(user: WatchedPage, words: str) -> None:
     """Type into the search box in the page header and submit, as a person would."""
     page = user.page
     # a searchbox, or a combobox once suggest.js attaches its suggestion list
-    box = page.get_by_role("search").get_by_label(re.compile("^(搜索|Search)$"))
+    box = page.get_by_role("search").get_by_label(user.t("搜索"), exact=True)
     if not box.is_visible():  # a phone layout may fold the search behind a button
-        page.get_by_role("button", name=re.compile("搜索|search", re.I)).first.click()
+        page.get_by_role("button", name=user.t("搜索")).first.click()
     box.fill(words)
     user.submit_and_wait(lambda: box.press("Enter"))
 
@@ -68,7 +68,7 @@ def add_from_results(user: WatchedPage, *, village: str, name: str = PICKLES) ->
     user.submit_and_wait(lambda: card.get_by_role("link").first.click())
     expect(page.get_by_role("heading", level=1)).to_contain_text(name)
     expect(page.locator("main")).to_contain_text(village)
-    user.submit_and_wait(lambda: page.get_by_role("button", name=re.compile("加入购物车")).click())
+    user.submit_and_wait(lambda: page.get_by_role("button", name=user.t("加入购物车")).click())
 
 
 def go_to_checkout(user: WatchedPage, expected_lines: int) -> None:
@@ -78,18 +78,18 @@ def go_to_checkout(user: WatchedPage, expected_lines: int) -> None:
     rows = page.locator("main").get_by_role("row").filter(has=page.get_by_role("spinbutton"))
     expect(rows).to_have_count(expected_lines)
     user.step("cart")
-    user.submit_and_wait(lambda: page.get_by_role("link", name=re.compile("去结算")).click())
-    expect(page.get_by_role("heading", level=1)).to_contain_text("结算")
+    user.submit_and_wait(lambda: page.get_by_role("link", name=user.t("去结算")).click())
+    expect(page.get_by_role("heading", level=1)).to_contain_text(user.t("结算"))
 
 
 def fill_address(user: WatchedPage) -> None:
     page = user.page
-    page.get_by_label(re.compile("快递到家")).check()
-    new_address = page.get_by_label("收货地址", exact=True)
+    page.get_by_label(user.t("快递到家")).check()
+    new_address = page.get_by_label(user.t("收货地址"), exact=True)
     if new_address.count() and new_address.is_visible():
-        new_address.select_option(label="新地址")
+        new_address.select_option(label=user.t("新地址"))
     for label, value in ADDRESS.items():
-        page.get_by_label(label, exact=True).fill(value)
+        page.get_by_label(user.t(label), exact=True).fill(value)
 
 
 def order_code_from_url(user: WatchedPage) -> str:
@@ -271,7 +271,7 @@ def pay_with_card(shopper) -> bool:
     page = shopper.page
     navigated = []
     page.on("framenavigated", lambda frame: navigated.append(frame.url) if frame == page.main_frame else None)
-    page.get_by_role("button", name=re.compile("^支付")).click()
+    page.get_by_role("button", name=re.compile("^" + re.escape(shopper.t("支付")))).click()
     authenticate = page.get_by_role("button", name="Complete authentication")
     asked = False
     for _ in range(150):

@@ -7,11 +7,11 @@ import pytest
 from playwright.sync_api import expect
 
 
-def test_home_page_renders_in_chinese_without_errors(open_page, viewport):
+def test_home_page_renders_in_the_readers_language_without_errors(open_page, viewport, lang):
     shopper = open_page("shopper")
     response = shopper.goto("/")
     assert response is not None and response.status == 200
-    expect(shopper.page.locator("html")).to_have_attribute("lang", re.compile("^zh"))
+    expect(shopper.page.locator("html")).to_have_attribute("lang", re.compile("^zh" if lang == "zh_CN" else "^en"))
     expect(shopper.page.get_by_role("search")).to_be_visible()
     width = shopper.page.evaluate("document.documentElement.scrollWidth")
     assert width <= viewport.width, f"page is {width}px wide on a {viewport.width}px {viewport.name} screen"
@@ -51,3 +51,49 @@ def test_site_has_a_favicon_so_browsers_get_no_404(live_server):
         r'<link[^>]+href="([^"]+)"[^>]*rel="(?:shortcut )?icon"', html)
     icon = urllib.parse.urljoin(live_server.url + "/", link.group(1)) if link else live_server.url + "/favicon.ico"
     assert status_of(icon) == 200, f"{icon} is not served; add an icon (static file + <link rel=icon>) to base.html"
+
+
+BAD_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/static/css/site.css"></head>
+<body><main><h1>{title}</h1>
+<p>{other_language}</p>
+<button class="btn btn-primary" type="button">{title}</button>
+<button class="btn primary no-such-modifier" type="button">{title}</button>
+<img src="/static/favicon.svg">
+<div style="width: 3000px">{title}</div>
+</main></body></html>"""
+
+
+def test_harness_fails_a_page_with_each_kind_of_problem(open_page, live_server, lang):
+    """A page served in place of ours (same origin, our stylesheet) with one of each problem the
+    harness looks for: every one is reported."""
+    user = open_page("probe")
+    zh = lang == "zh_CN"
+    html = BAD_PAGE.format(lang="zh-CN" if zh else "en", title="结算" if zh else "Checkout",
+                           other_language="The CSRF token is invalid." if zh else "去结算")
+    user.page.route(f"{live_server.url}/harness-probe",
+                    lambda route: route.fulfill(status=200, body=html, content_type="text/html; charset=utf-8"))
+    user.goto("/harness-probe")
+    found = "\n".join(open_page.problems.items)
+    open_page.problems.items.clear()
+    assert "sideways scrolling" in found
+    assert "class btn-primary is in no stylesheet" in found
+    assert "class no-such-modifier is in no stylesheet" in found
+    assert "text in the other language" in found and ("CSRF" in found if zh else "去结算" in found)
+    assert "axe (WCAG 2 A/AA)" in found and "image-alt" in found
+
+
+def test_harness_fails_a_button_modifier_that_changes_nothing(open_page, live_server, lang):
+    """`button.btn` outranking `.btn-danger` drew 取消订单 as a plain white button (#19.4)."""
+    user = open_page("probe")
+    html = ('<!doctype html><html lang="{lang}"><head><meta name="viewport" content="width=device-width">'
+            '<title>OK</title><link rel="stylesheet" href="/static/css/site.css"><style>.btn.weak {{ }}</style>'
+            '</head><body><main><h1>OK</h1><button class="btn weak" type="button">OK</button></main></body></html>'
+            ).format(lang="zh-CN" if lang == "zh_CN" else "en")
+    user.page.route(f"{live_server.url}/harness-probe",
+                    lambda route: route.fulfill(status=200, body=html, content_type="text/html; charset=utf-8"))
+    user.goto("/harness-probe")
+    found = "\n".join(open_page.problems.items)
+    open_page.problems.items.clear()
+    assert "weak changes nothing" in found, found

@@ -1,8 +1,6 @@
 """Journey 1: a shopper finds 腌菜 by typing `yancai`, buys from two villages, pays at the station."""
 from __future__ import annotations
 
-import re
-
 from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO
@@ -32,11 +30,11 @@ def test_shopper_finds_yancai_buys_from_two_villages_pays_at_station_and_sees_tw
     add_from_results(shopper, village=VILLAGE_B)
 
     go_to_checkout(shopper, expected_lines=2)
-    page.get_by_label(re.compile("站点自提")).check()
-    select_option_containing(page.get_by_role("combobox", name="自提站点"), a["station_name"])
-    page.get_by_label(re.compile("到站点付款")).check()
+    page.get_by_label(shopper.t("站点自提")).check()
+    select_option_containing(page.get_by_role("combobox", name=shopper.t("自提站点")), a["station_name"])
+    page.get_by_label(shopper.t("到站点付款")).check()
     shopper.step("checkout pick-up, pay at station")
-    shopper.submit_and_wait(lambda: page.get_by_role("button", name=re.compile("提交订单")).click())
+    shopper.submit_and_wait(lambda: page.get_by_role("button", name=shopper.t("提交订单")).click())
 
     code = order_code_from_url(shopper)
     main = page.locator("main")

@@ -1,8 +1,6 @@
 """Journey 2: the same purchase paid by card through localstripe's Stripe.js; the webhook makes it paid."""
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
@@ -39,9 +37,9 @@ def buy_two_by_card_and_see_it_paid(open_page, live_server, card_data: dict, *, 
     go_to_checkout(shopper, expected_lines=2)
 
     fill_address(shopper)
-    page.get_by_label(re.compile("在线支付")).check()
+    page.get_by_label(shopper.t("在线支付")).check()
     shopper.step("checkout by card")
-    shopper.submit_and_wait(lambda: page.get_by_role("button", name=re.compile("提交订单")).click())
+    shopper.submit_and_wait(lambda: page.get_by_role("button", name=shopper.t("提交订单")).click())
     code = order_code_from_url(shopper)
     expect(page.locator("main")).to_contain_text(code)
     assert order_facts(live_server, code)["status"] == "pending"
@@ -52,10 +50,10 @@ def buy_two_by_card_and_see_it_paid(open_page, live_server, card_data: dict, *, 
     if expect_3ds:
         assert asked, "the 3-D Secure test card was paid without authentication"
 
-    payment_box = page.locator("section").filter(has=page.get_by_role("heading", name="支付"))
+    payment_box = page.locator("section").filter(has=page.get_by_role("heading", name=shopper.t("支付"), exact=True))
 
     def shows_paid() -> bool:
-        return payment_box.get_by_text("已确认").count() > 0
+        return payment_box.get_by_text(shopper.t("已确认")).count() > 0
 
     shopper.poll(shows_paid, timeout=15, interval=0.5, reload=True, what="the order page to show the payment confirmed")
     shopper.step("order paid")

@@ -7,7 +7,6 @@ from datetime import timedelta
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.browser.a11y import assert_accessible
 from tests.browser.harness import DEMO
 from tests.browser.journeys import TEST_CARD, enter_card, pay_with_card, yuan
 
@@ -35,37 +34,37 @@ def book_two_nights(tourist, live_server, *, days_ahead: int, pay: str) -> str:
     page = tourist.page
     tourist.goto("/stays")
     search = page.locator("main form").first
-    search.get_by_label("入住").fill(check_in.isoformat())
-    search.get_by_label("离店").fill(check_out.isoformat())
-    search.get_by_label("人数").fill("2")
-    tourist.submit_and_wait(lambda: search.get_by_role("button", name="查找").click())
+    search.get_by_label(tourist.t("入住")).fill(check_in.isoformat())
+    search.get_by_label(tourist.t("离店")).fill(check_out.isoformat())
+    search.get_by_label(tourist.t("人数")).fill("2")
+    tourist.submit_and_wait(lambda: search.get_by_role("button", name=tourist.t("查找")).click())
     card = page.get_by_role("article").filter(has_text=STAY)
     expect(card).to_have_count(1)
     tourist.step("stays for the dates")
     tourist.submit_and_wait(lambda: card.get_by_role("link").first.click())
     expect(page.get_by_role("heading", level=1)).to_have_text(STAY)
-    expect(page.get_by_role("region", name="日历").or_(page.locator("table")).first).to_be_visible()
+    expect(page.get_by_role("region", name=tourist.t("日历")).or_(page.locator("table")).first).to_be_visible()
 
-    form = page.locator("form").filter(has=page.get_by_role("button", name=re.compile("预订")))
-    room = form.get_by_label(re.compile("房型"))
+    book = tourist.rx("预订", "预订并去支付", exact=True)
+    form = page.locator("form").filter(has=page.get_by_role("button", name=book))
+    room = form.get_by_label(tourist.t("房型"))
     if room.count():
         room.select_option(label=ROOM)
-    form.get_by_label(re.compile("入住")).fill(check_in.isoformat())
-    form.get_by_label(re.compile("离店")).fill(check_out.isoformat())
-    form.get_by_label("人数").fill("2")
-    method = form.get_by_label(re.compile("到店支付" if pay == "arrival" else "在线支付"))
+    form.get_by_label(tourist.t("入住")).fill(check_in.isoformat())
+    form.get_by_label(tourist.t("离店")).fill(check_out.isoformat())
+    form.get_by_label(tourist.t("人数")).fill("2")
+    method = form.get_by_label(tourist.t("到店支付" if pay == "arrival" else "在线支付"))
     if method.count():
         method.check()
     tourist.step("booking form")
-    assert_accessible(tourist, "booking form")
-    tourist.submit_and_wait(lambda: form.get_by_role("button", name=re.compile("预订")).click())
+    tourist.submit_and_wait(lambda: form.get_by_role("button", name=book).click())
 
     m = re.search(r"/bookings/([A-Za-z0-9-]+)$", page.url.split("?")[0])
     assert m, f"not on a booking page: {page.url}"
     code = m.group(1)
     main = page.locator("main")
     expect(main).to_contain_text(code)
-    expect(main).to_contain_text(re.compile(r"2\s*晚"))
+    expect(main).to_contain_text(tourist.t("%(n)s 晚", n=2))
     facts = booking_facts(live_server, code)
     assert facts["nights"] == 2 and facts["check_in"] == check_in
     return code
@@ -75,14 +74,14 @@ def cancel_free(tourist, live_server, code: str) -> None:
     """From the booking page: 取消预订 opens the confirmation step (what the policy refunds), and only
     its button cancels."""
     main = tourist.page.locator("main")
-    expect(main).to_contain_text(re.compile("免费取消|全额退款"))  # inside the free window
-    tourist.submit_and_wait(lambda: main.get_by_role("link", name="取消预订").click())
-    expect(main).to_contain_text(re.compile("免费取消|全额退款"))
+    free = re.compile(re.escape(tourist.t("现在可免费取消。")) + "|" + re.escape(tourist.t_before("现在取消可全额退款 %(a)s。")))
+    expect(main).to_contain_text(free)  # inside the free window
+    tourist.submit_and_wait(lambda: main.get_by_role("link", name=tourist.t("取消预订")).click())
+    expect(main).to_contain_text(free)
     tourist.step("cancel: confirmation step")
-    assert_accessible(tourist, "cancel: confirmation step")
     assert booking_facts(live_server, code)["status"] != "canceled"  # nothing happens before confirming
-    tourist.submit_and_wait(lambda: main.get_by_role("button", name="确认取消预订").click())
-    expect(main).to_contain_text("已取消")
+    tourist.submit_and_wait(lambda: main.get_by_role("button", name=tourist.t("确认取消预订")).click())
+    expect(main).to_contain_text(tourist.t("已取消"))
     tourist.step("canceled")
     assert booking_facts(live_server, code)["status"] == "canceled"
 
@@ -94,20 +93,18 @@ def cancel_from_my_orders(tourist, live_server, code: str) -> None:
     main = page.locator("main")
     tourist.goto("/orders")
     row = main.locator("li.order-row").filter(has_text=STAY).first
-    expect(row).to_contain_text("到店付款")
-    expect(row).not_to_contain_text("货到付款")
+    expect(row).to_contain_text(tourist.t("到店付款"))
+    expect(row).not_to_contain_text(tourist.t("货到付款"))
     tourist.step("my orders: the booking")
-    assert_accessible(tourist, "my orders: the booking")
     tourist.submit_and_wait(lambda: row.get_by_role("link").first.click())
     expect(main).to_contain_text(code)
-    expect(main).not_to_contain_text("收货地址")
+    expect(main).not_to_contain_text(tourist.t("收货地址"))
     tourist.step("order page of the booking")
-    assert_accessible(tourist, "order page of the booking")
-    tourist.submit_and_wait(lambda: main.get_by_role("link", name="取消预订").click())
-    tourist.submit_and_wait(lambda: main.get_by_role("button", name="确认取消预订").click())
-    expect(main).to_contain_text("已取消")
+    tourist.submit_and_wait(lambda: main.get_by_role("link", name=tourist.t("取消预订")).click())
+    tourist.step("cancel from my orders: confirmation step")
+    tourist.submit_and_wait(lambda: main.get_by_role("button", name=tourist.t("确认取消预订")).click())
+    expect(main).to_contain_text(tourist.t("已取消"))
     tourist.step("canceled from my orders")
-    assert_accessible(tourist, "canceled from my orders")
     assert booking_facts(live_server, code)["status"] == "canceled"
     with live_server.app_context() as db:
         from tourism.models import Booking
@@ -134,7 +131,7 @@ def test_tourist_pays_two_nights_by_card_cancels_inside_the_window_and_is_refund
     code = book_two_nights(tourist, live_server, days_ahead=14 if viewport.is_phone else 16, pay="card")
     assert booking_facts(live_server, code)["status"] == "held"
     tourist.step("held")
-    tourist.submit_and_wait(lambda: page.locator("main").get_by_role("link", name="去支付").click())
+    tourist.submit_and_wait(lambda: page.locator("main").get_by_role("link", name=tourist.t("去支付")).click())
     enter_card(tourist, TEST_CARD)
     pay_with_card(tourist)
 
@@ -146,7 +143,7 @@ def test_tourist_pays_two_nights_by_card_cancels_inside_the_window_and_is_refund
     facts = booking_facts(live_server, code)
     main = page.locator("main")
     expect(main).to_contain_text(facts["confirmation"])
-    expect(main.get_by_role("img", name=re.compile("二维码"))).to_be_visible()
+    expect(main.get_by_role("img", name=tourist.t("确认码二维码"))).to_be_visible()
     tourist.step("paid, confirmation code")
     cancel_free(tourist, live_server, code)
     refunded = booking_facts(live_server, code)

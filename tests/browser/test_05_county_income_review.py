@@ -1,8 +1,6 @@
 """Journey 5: the county officer reviews income, finds the credit of a delivered sale, exports XLSX."""
 from __future__ import annotations
 
-import re
-
 from playwright.sync_api import expect
 
 from tests.browser.harness import ARTIFACTS, DEMO
@@ -11,7 +9,8 @@ from tests.browser.journeys import (
 )
 
 
-def test_county_officer_sees_the_delivery_credit_by_village_and_downloads_xlsx(open_page, live_server, viewport):
+def test_county_officer_sees_the_delivery_credit_by_village_and_downloads_xlsx(open_page, live_server, viewport,
+                                                                               lang):
     delivered = live_server.notes.get("delivered_orders") or []
     if not delivered:  # journey 3 did not run (or failed): make the delivery it would have made
         code = place_order_by_api(live_server, DEMO["consumer"], [demo_product(live_server, VILLAGE_A)["id"]])
@@ -27,9 +26,10 @@ def test_county_officer_sees_the_delivery_credit_by_village_and_downloads_xlsx(o
     officer.login(DEMO["county"])
     officer.goto("/county/")
     officer.step("county dashboard")
-    officer.submit_and_wait(lambda: page.get_by_role("navigation", name="扶贫办").get_by_role("link", name="收入统计").click())
-    expect(page.get_by_role("heading", level=1)).to_contain_text("收入统计")
-    by_village = page.get_by_role("link", name="按村")
+    officer.submit_and_wait(lambda: page.get_by_role("navigation", name=officer.t("扶贫办"))
+                            .get_by_role("link", name=officer.t("收入统计")).click())
+    expect(page.get_by_role("heading", level=1)).to_contain_text(officer.t("收入统计"))
+    by_village = page.get_by_role("link", name=officer.t("按村"))
     if by_village.count():
         officer.submit_and_wait(lambda: by_village.first.click())
 
@@ -42,7 +42,7 @@ def test_county_officer_sees_the_delivery_credit_by_village_and_downloads_xlsx(o
         page.get_by_role("link", name="XLSX").click()
     download = download_info.value
     assert download.suggested_filename.endswith(".xlsx"), download.suggested_filename
-    target = ARTIFACTS / "05_county_income_review" / f"{viewport.name}-{download.suggested_filename}"
+    target = ARTIFACTS / "05_county_income_review" / f"{lang}-{viewport.name}-{download.suggested_filename}"
     target.parent.mkdir(parents=True, exist_ok=True)
     download.save_as(str(target))
     officer.step("after download")
@@ -52,7 +52,7 @@ def test_county_officer_sees_the_delivery_credit_by_village_and_downloads_xlsx(o
     sheet = load_workbook(target, read_only=True).active
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     header = rows[0]
-    total_col = next(i for i, h in enumerate(header) if h and re.match(r"^合计", str(h)))
+    total_col = next(i for i, h in enumerate(header) if h and str(h).startswith(officer.t("合计")))
     village_rows = [r for r in rows[1:] if VILLAGE_A in r]
     assert len(village_rows) == 1, rows
     assert round(float(village_rows[0][total_col]) * 100) == expected_fen

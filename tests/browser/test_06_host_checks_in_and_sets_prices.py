@@ -27,47 +27,50 @@ def test_host_checks_the_guest_in_by_code(open_page, live_server, viewport):
     arrivals = page.get_by_role("table").first
     expect(arrivals).to_contain_text(code)
     host.step("today's arrivals")
-    form = page.locator("form").filter(has=page.get_by_role("button", name="办理入住"))
+    check_in = host.t("办理入住")
+    form = page.locator("form").filter(has=page.get_by_role("button", name=check_in))
     with open_page.problems.allow(422, r"/host/check-in$"):
-        form.get_by_label("确认码").fill("000000" if confirmation != "000000" else "111111")
-        host.submit_and_wait(lambda: form.get_by_role("button", name="办理入住").click())
-        expect(page.locator("main")).to_contain_text("确认码不正确")
+        form.get_by_label(host.t("确认码")).fill("000000" if confirmation != "000000" else "111111")
+        host.submit_and_wait(lambda: form.get_by_role("button", name=check_in).click())
+        expect(page.locator("main")).to_contain_text(host.t("确认码不正确"))
+        host.step("wrong code refused")
     assert booking_facts(live_server, code)["status"] == "confirmed"
     # paid on arrival: the right code without the cash is refused, the amount due is named (#18)
     total_fen = booking_facts(live_server, code)["total_fen"]
     due = f"{total_fen // 100}.{total_fen % 100:02d}"
-    form = page.locator("form").filter(has=page.get_by_role("button", name="办理入住"))
+    form = page.locator("form").filter(has=page.get_by_role("button", name=check_in))
     with open_page.problems.allow(422, r"/host/check-in$"):
-        form.get_by_label("确认码").fill(confirmation)
-        host.submit_and_wait(lambda: form.get_by_role("button", name="办理入住").click())
-        expect(page.locator("main")).to_contain_text(f"应收现金 ¥{due}")
+        form.get_by_label(host.t("确认码")).fill(confirmation)
+        host.submit_and_wait(lambda: form.get_by_role("button", name=check_in).click())
+        expect(page.locator("main")).to_contain_text(host.t("应收现金 %(due)s，请收款后再办理入住", due=f"¥{due}"))
+        host.step("cash not taken yet")
     assert booking_facts(live_server, code)["status"] == "confirmed"
-    form = page.locator("form").filter(has=page.get_by_role("button", name="办理入住"))
-    form.get_by_label("确认码").fill(confirmation)
-    form.get_by_label("收到现金（元）").fill(due)
-    host.submit_and_wait(lambda: form.get_by_role("button", name="办理入住").click())
-    expect(page.locator("main")).to_contain_text(f"已办理入住：{code}")
+    form = page.locator("form").filter(has=page.get_by_role("button", name=check_in))
+    form.get_by_label(host.t("确认码")).fill(confirmation)
+    form.get_by_label(host.t("收到现金（元）")).fill(due)
+    host.submit_and_wait(lambda: form.get_by_role("button", name=check_in).click())
+    expect(page.locator("main")).to_contain_text(host.t("已办理入住：%(code)s", code=code))
     expect(page.locator(".host-cash")).to_contain_text(code)  # the cash is a row of the host's book
     host.step("checked in")
     assert booking_facts(live_server, code)["status"] == "checked_in"
 
 
-def test_host_sets_a_room_price_that_tourists_then_see(open_page, live_server, viewport):
+def test_host_sets_a_room_price_that_tourists_then_see(open_page, live_server, viewport, lang):
     from tourism.models import Listing, UnitType
 
-    price = "288.00" if viewport.is_phone else "299.00"
+    price = f"{(288 if viewport.is_phone else 299) + (0 if lang == 'zh_CN' else 2)}.00"
     host = open_page("host")
     page = host.page
     host.login(DEMO["host"])
     host.goto("/host/")
     host.submit_and_wait(lambda: page.locator("main").get_by_role("link", name=STAY).click())
-    host.submit_and_wait(lambda: page.get_by_role("link", name="价格与介绍").click())
+    host.submit_and_wait(lambda: page.get_by_role("link", name=host.t("价格与介绍")).click())
     expect(page.get_by_role("heading", level=1)).to_have_text(STAY)
     room = page.locator("section").filter(has=page.get_by_role("heading", name=FAMILY_ROOM))
-    room.get_by_label("价格（元）").fill(price)
+    room.get_by_label(host.t("价格（元）")).fill(price)
     host.step("new price typed")
-    host.submit_and_wait(lambda: room.get_by_role("button", name="保存价格").click())
-    expect(page.locator("main")).to_contain_text(f"已保存：{FAMILY_ROOM}")
+    host.submit_and_wait(lambda: room.get_by_role("button", name=host.t("保存价格")).click())
+    expect(page.locator("main")).to_contain_text(host.t("已保存：%(name)s", name=FAMILY_ROOM))
     with live_server.app_context() as db:
         listing_id = db.session.scalar(sa.select(Listing.id).where(Listing.name == STAY))
         fen = db.session.scalar(sa.select(UnitType.price_fen).where(UnitType.listing_id == listing_id,

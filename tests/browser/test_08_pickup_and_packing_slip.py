@@ -8,14 +8,17 @@ from tests.browser.harness import DEMO
 from tests.browser.journeys import VILLAGE_A, api, api_token, demo_product, order_facts
 
 
+def station_list(stations) -> list[dict]:
+    return stations if isinstance(stations, list) else stations.get("items", [])
+
+
 def test_slip_never_shows_the_pick_up_code_and_its_print_button_works_under_the_csp(open_page, live_server,
                                                                                     viewport):
     product = demo_product(live_server, VILLAGE_A)  # NC01, the demo operator's station
     token = api_token(live_server, DEMO["consumer"])
     status, stations = api(live_server, "GET", "/stations", token=token)
     assert status == 200, stations
-    station_list = stations if isinstance(stations, list) else stations.get("items", [])
-    nc01 = next(s for s in station_list if s["code"] == product["station_code"])
+    nc01 = next(s for s in station_list(stations) if s["code"] == product["station_code"])
     status, order = api(live_server, "POST", "/orders", {
         "items": [{"product_id": product["id"], "quantity": 1}], "delivery": "pickup",
         "pickup_station_id": nc01["id"], "payment_method": "station_cash"}, token=token)
@@ -33,11 +36,11 @@ def test_slip_never_shows_the_pick_up_code_and_its_print_button_works_under_the_
                            token=api_token(live_server, DEMO["operator"]))
         assert status == 200, (action, body)
     operator.goto(f"/station/shipments/{shipment}/slip")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("装箱单")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(operator.t("装箱单"))
     assert code not in operator.text(), "the pick-up code is printed on the slip"
     assert code not in page.content()
     operator.step("slip")
-    page.get_by_role("button", name="打印").click()
+    page.get_by_role("button", name=operator.t("打印")).click()
     operator.poll(lambda: page.evaluate("window.__printed") == 1, timeout=5, what="window.print() to be called")
     operator.step("printed")  # fails on any console error, a CSP refusal included
     operator.goto(f"/station/shipments/{shipment}")
@@ -51,7 +54,7 @@ def test_buyer_sees_the_chosen_station_and_one_code_and_the_station_sees_what_co
     a, b = demo_product(live_server, VILLAGE_A), demo_product(live_server, VILLAGE_B)
     token = api_token(live_server, DEMO["consumer"])
     _status, stations = api(live_server, "GET", "/stations", token=token)
-    nc01 = next(s for s in stations["items"] if s["code"] == a["station_code"])
+    nc01 = next(s for s in station_list(stations) if s["code"] == a["station_code"])
     status, order = api(live_server, "POST", "/orders", {
         "items": [{"product_id": a["id"], "quantity": 1}, {"product_id": b["id"], "quantity": 1}],
         "delivery": "pickup", "pickup_station_id": nc01["id"], "payment_method": "station_cash"}, token=token)
@@ -69,16 +72,19 @@ def test_buyer_sees_the_chosen_station_and_one_code_and_the_station_sees_what_co
     expect(card).to_contain_text(nc01["name"])
     expect(card).to_contain_text(nc01["address"])
     expect(card).to_contain_text(code)
-    expect(card.get_by_role("img", name="取货码二维码")).to_be_visible()
+    expect(card.get_by_role("img", name=buyer.t("取货码二维码"))).to_be_visible()
     buyer.step("order page: station, code and QR")
 
     operator = open_page("operator")
     operator.login(DEMO["operator"])
     operator.goto("/station/")
-    coming = operator.page.locator("main section").filter(has_text="送来本站自提")
+    coming = operator.page.locator("main section").filter(has_text=operator.t("送来本站自提"))
     expect(coming.get_by_role("link", name=incoming, exact=True)).to_be_visible()
     operator.step("workspace: shipment coming for pick-up")
     operator.goto(f"/station/shipments/{incoming}")
-    expect(operator.page.locator("main")).to_contain_text(f"送往 {nc01['name']}")
+    coming_from = next(s["station_id"] for s in order["shipments"] if s["station_id"] != nc01["id"])
+    from_name = next(s["name"] for s in station_list(stations) if s["id"] == coming_from)
+    expect(operator.page.locator("main")).to_contain_text(
+        operator.t("从 %(from)s 送往 %(to)s", **{"from": from_name, "to": nc01["name"]}))
     assert code not in operator.page.content()
     operator.step("incoming shipment")

@@ -1,0 +1,118 @@
+"""What the harness checks on every page a journey visits (`WatchedPage.check_page`), beside the console
+errors and failed requests the page's event handlers record:
+
+* axe-core (WCAG 2 A and AA rules): no violation (tests/browser/a11y.py);
+* no sideways scrolling: the document is no wider than the screen;
+* every element styled as a button (a `btn` class) is styled by our stylesheet: each of its classes is
+  defined by a same-origin stylesheet, `.btn` looks different from the bare element, and each modifier
+  (`primary`, `danger`, ...) looks different from a plain `.btn`;
+* one language per page (tests/page_language.py): on a zh page no English UI text, on an en page no
+  Chinese UI text (data such as product, village and listing names excepted).
+
+Third-party widgets that are not ours are left out of the axe and language checks, narrowly: the card
+fields and the 3-D Secure box of the Stripe emulator (localstripe; real Stripe.js draws them in its own
+frames).
+"""
+from __future__ import annotations
+
+from tests.page_language import chinese_ui_on_en, english_ui_on_zh
+
+#: CSS selectors of elements drawn by third-party scripts (not our templates)
+THIRD_PARTY = ["#card-element", "[data-harness-third-party]"]
+
+PAGE_FACTS = r"""(thirdParty) => {
+  // localstripe's 3-D Secure box: a bare <div> appended to <body> around its two English buttons
+  for (const box of document.querySelectorAll('body > div:not([class]):not([id])')) {
+    if (/Complete authentication|Fail authentication/.test(box.textContent)) box.setAttribute('data-harness-third-party', '');
+  }
+  const skipped = (el) => thirdParty.some(sel => el.closest(sel));
+  const texts = [];
+  if (document.title.trim()) texts.push(document.title.trim());
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const parent = node.parentElement;
+    if (!parent || parent.closest('script,style,template,noscript') || skipped(parent)) continue;
+    const text = node.data.split(/\s+/).filter(Boolean).join(' ');
+    if (text) texts.push(text);
+  }
+  for (const el of document.body.querySelectorAll('[placeholder],[title],[aria-label],[alt]')) {
+    if (skipped(el)) continue;
+    for (const name of ['placeholder', 'title', 'aria-label', 'alt']) {
+      const value = (el.getAttribute(name) || '').trim();
+      if (value) texts.push(value);
+    }
+  }
+
+  // classes our stylesheets define (same-origin sheets only: a cross-origin one cannot be read)
+  const defined = new Set();
+  const collect = (rules) => {
+    for (const rule of rules) {
+      if (rule.selectorText) for (const m of rule.selectorText.matchAll(/\.(-?[A-Za-z_][\w-]*)/g)) defined.add(m[1]);
+      if (rule.cssRules) collect(rule.cssRules);
+    }
+  };
+  for (const sheet of document.styleSheets) {
+    try { collect(sheet.cssRules); } catch (e) { /* cross-origin */ }
+  }
+  const LOOKS = ['background-color', 'background-image', 'color', 'border-top-color', 'border-top-width',
+                 'border-top-style', 'border-top-left-radius', 'padding-top', 'padding-left', 'min-height',
+                 'font-size', 'font-weight', 'width', 'text-decoration-line', 'opacity'];
+  // not `display`: the twin is absolutely positioned, which turns inline-flex into flex
+  const look = (el) => { const s = getComputedStyle(el); return LOOKS.map(p => p + ':' + s.getPropertyValue(p)); };
+  const twin = (el, classes) => {
+    const t = document.createElement(el.tagName);
+    for (const name of ['type', 'href', 'role']) if (el.hasAttribute(name)) t.setAttribute(name, el.getAttribute(name));
+    if (el.hasAttribute('disabled')) t.setAttribute('disabled', '');
+    if (classes) t.className = classes;
+    t.textContent = el.textContent;
+    t.style.position = 'absolute'; t.style.visibility = 'hidden'; t.style.pointerEvents = 'none';
+    el.parentNode.insertBefore(t, el);
+    const result = look(t);
+    t.remove();
+    return result;
+  };
+  const same = (a, b) => a.every((v, i) => v === b[i]);
+  const describe = (el) => `<${el.tagName.toLowerCase()} class="${el.className}">${el.textContent.trim().slice(0, 30)}`;
+  const buttons = [];
+  for (const el of document.querySelectorAll('.btn, [class*="btn-"], [class^="btn"]')) {
+    if (!el.getClientRects().length || skipped(el)) continue;  // not displayed
+    const tokens = [...el.classList];
+    const undefinedTokens = tokens.filter(t => !defined.has(t));
+    if (undefinedTokens.length) { buttons.push(`${describe(el)}: class ${undefinedTokens.join(', ')} is in no stylesheet`); continue; }
+    if (!el.classList.contains('btn')) { buttons.push(`${describe(el)}: styled as a button without .btn`); continue; }
+    const mine = look(el);
+    if (same(mine, twin(el, ''))) { buttons.push(`${describe(el)}: looks like the browser's default`); continue; }
+    const modifiers = tokens.filter(t => t !== 'btn');
+    if (modifiers.length && same(mine, twin(el, 'btn'))) buttons.push(`${describe(el)}: ${modifiers.join(' ')} changes nothing (outranked?)`);
+  }
+  return {lang: document.documentElement.lang || '', width: document.documentElement.scrollWidth, texts, buttons,
+          fingerprint: location.href + '|' + document.body.innerHTML.length + '|' + document.body.innerText};
+}"""
+
+
+def data_words(live) -> frozenset[str]:
+    """Chinese data of the live database (names, addresses, descriptions): not UI text on an en page.
+    Read once per live server (the journeys add no names a later page would show as UI text)."""
+    cached = live.notes.get("_data_words")
+    if cached is not None:
+        return cached
+    import sqlalchemy as sa
+
+    from catalog.models import Category, Product, Township, Village
+    from stations.models import Station
+    from tourism.models import Listing, UnitType
+
+    words: set[str] = set()
+    with live.app_context() as db:
+        for column in (Product.name, Village.name, Village.signature_product, Township.name, Category.name,
+                       Station.name, Station.address, Listing.name, Listing.description, UnitType.name):
+            words.update(v.strip() for v in db.session.scalars(sa.select(column)) if v)
+    return live.notes.setdefault("_data_words", frozenset(words))
+
+
+def language_problems(lang: str, texts: list[str], data: frozenset[str]) -> list[str]:
+    if lang.startswith("zh"):
+        return english_ui_on_zh(texts)
+    if lang.startswith("en"):
+        return chinese_ui_on_en(texts, data)
+    return [f"<html lang={lang!r}>: neither zh nor en"]
