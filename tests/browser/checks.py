@@ -99,7 +99,7 @@ def data_words(live) -> frozenset[str]:
     import sqlalchemy as sa
 
     from catalog.models import Category, Product, Township, Village
-    from stations.models import Station
+    from stock.models import Station
     from tourism.models import Listing, UnitType
 
     words: set[str] = set()
