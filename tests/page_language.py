@@ -40,6 +40,8 @@ def chinese_ui_on_en(nodes: list[str], data: set[str] | frozenset[str]) -> list[
     msgids = chinese_msgids()
     bad = []
     for node in nodes:
+        if node in data:  # a whole text the county or a host typed (a story, an address)
+            continue
         if "：" in node:
             bad.append(node)
             continue

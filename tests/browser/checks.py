@@ -104,9 +104,10 @@ def data_words(live) -> frozenset[str]:
 
     words: set[str] = set()
     with live.app_context() as db:
-        for column in (Product.name, Village.name, Village.signature_product, Township.name, Category.name,
-                       Station.name, Station.address, Listing.name, Listing.description, UnitType.name):
-            words.update(v.strip() for v in db.session.scalars(sa.select(column)) if v)
+        for model in (Product, Village, Township, Category, Station, Listing, UnitType):
+            for column in model.__table__.columns:  # every text the county or a host typed
+                if isinstance(column.type, sa.String):
+                    words.update(" ".join(v.split()) for v in db.session.scalars(sa.select(column)) if v)
     return live.notes.setdefault("_data_words", frozenset(words))
 
 

@@ -24,14 +24,15 @@ def test_buyer_taps_order_tabs_and_sees_each_order_where_its_state_puts_it(open_
     page = buyer.page
     buyer.login(email)
     buyer.goto("/orders")
-    tabs = page.get_by_role("navigation", name="订单分类")
+    tabs = page.get_by_role("navigation", name=buyer.t("订单分类"))
     main = page.locator("main")
     expect(main).to_contain_text(waiting)
     expect(main).to_contain_text(delivered)
     buyer.step("all orders")
 
-    buyer.submit_and_wait(lambda: tabs.get_by_role("link", name=re.compile("^待发货")).click())
-    expect(tabs.get_by_role("link", name=re.compile("^待发货"))).to_have_attribute("aria-current", "page")
+    to_ship = tabs.get_by_role("link", name=re.compile("^" + re.escape(buyer.t("待发货"))))
+    buyer.submit_and_wait(lambda: to_ship.click())
+    expect(to_ship).to_have_attribute("aria-current", "page")
     expect(main).to_contain_text(waiting)
     expect(main).not_to_contain_text(delivered)
     row = main.locator(".order-row").filter(has_text=waiting)
@@ -39,8 +40,8 @@ def test_buyer_taps_order_tabs_and_sees_each_order_where_its_state_puts_it(open_
     expect(row.locator("img.thumb")).to_have_count(1)
     buyer.step("to ship")
 
-    buyer.submit_and_wait(lambda: tabs.get_by_role("link", name=re.compile("^待付款")).click())
-    expect(main).to_contain_text("这里还没有订单")
+    buyer.submit_and_wait(lambda: tabs.get_by_role("link", name=re.compile("^" + re.escape(buyer.t("待付款")))).click())
+    expect(main).to_contain_text(buyer.t("这里还没有订单。"))
     buyer.step("to pay: empty")
 
     for link in tabs.get_by_role("link").all():
