@@ -1,0 +1,76 @@
+"""Journey 13 (PRODUCT.md journey 2, at the counter): a buyer comes to the station for a pick-up order paid
+at the station. The operator shelves it, types a wrong pick-up code (refused, the attempt counted,
+nothing handed over), then the right one with the cash, and the whole order is handed over; pressing
+the browser's back button and submitting the stale hand-over form again changes nothing."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from tests.browser.harness import DEMO
+from tests.browser.journeys import VILLAGE_A, api, api_token, demo_product, order_facts, shipment_due_yuan
+
+
+def test_operator_refuses_a_wrong_pick_up_code_then_hands_over_against_the_right_one(open_page, live_server):
+    from orders.models import Shipment
+    from orders.models import CashEntry
+
+    product = demo_product(live_server, VILLAGE_A)  # NC01, the demo operator's station
+    token = api_token(live_server, DEMO["consumer"])
+    _status, stations = api(live_server, "GET", "/stations", token=token)
+    items = stations if isinstance(stations, list) else stations.get("items", [])
+    nc01 = next(s for s in items if s["code"] == product["station_code"])
+    status, order = api(live_server, "POST", "/orders", {
+        "items": [{"product_id": product["id"], "quantity": 1}], "delivery": "pickup",
+        "pickup_station_id": nc01["id"], "payment_method": "station_cash"}, token=token)
+    assert status == 201, order
+    code = order["shipments"][0]["pickup_code"]
+    shipment = order_facts(live_server, order["id"])["shipments"][0]["code"]
+    wrong = "0" * len(code) if code != "0" * len(code) else "1" * len(code)
+
+    operator = open_page("operator")
+    page = operator.page
+    main = page.locator("main")
+    operator.login(DEMO["operator"])
+    operator.goto(f"/station/shipments/{shipment}")
+    for button in ("接单", "已打包，待自提", "放上自提架"):  # packing at the chosen station shelves it at once
+        target = main.get_by_role("button", name=operator.t(button), exact=True)
+        if button == "放上自提架" and not target.count():
+            continue
+        operator.submit_and_wait(target.click)
+        operator.step(button)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(operator.t("待自提"))
+
+    hand_over = main.locator("form").filter(has=page.get_by_label(operator.t("顾客出示的取货码")))
+    cash = hand_over.get_by_label(operator.t_before("收到现金（元），应收 %(amount)s"))
+    hand_over.get_by_label(operator.t("顾客出示的取货码")).fill(wrong)
+    cash.fill(shipment_due_yuan(live_server, shipment))
+    operator.submit_and_wait(lambda: hand_over.get_by_role("button").click())
+    expect(main).to_contain_text(operator.t("取货码错误（还可尝试 %(n)s 次）", n=4))
+    operator.step("wrong pick-up code refused")
+    assert order_facts(live_server, order["id"])["shipments"][0]["status"] == "ready_for_pickup"
+
+    hand_over.get_by_label(operator.t("顾客出示的取货码")).fill(code)
+    cash.fill(shipment_due_yuan(live_server, shipment))
+    operator.step("right code and the cash typed")
+    operator.submit_and_wait(lambda: hand_over.get_by_role("button").click())
+    expect(page.get_by_role("heading", level=1)).to_contain_text(operator.t("已交付"))
+    operator.step("handed over")
+    assert order_facts(live_server, order["id"])["shipments"][0]["status"] == "delivered"
+
+    # back to the form as it was before the hand-over, and submit it again: nothing more happens
+    page.go_back(wait_until="load")
+    operator.check_page()
+    operator.step("back button")
+    stale = main.locator("form").filter(has=page.get_by_label(operator.t("顾客出示的取货码")))
+    if stale.count():
+        stale.get_by_label(operator.t("顾客出示的取货码")).fill(code)
+        operator.submit_and_wait(lambda: stale.get_by_role("button").click())
+        operator.step("stale hand-over submitted again")
+    facts = order_facts(live_server, order["id"])
+    assert facts["shipments"][0]["status"] == "delivered"
+    with live_server.app_context() as db:  # the cash was taken once
+        shipment_id = db.session.scalar(sa.select(Shipment.id).where(Shipment.code == shipment))
+        taken = db.session.scalar(sa.select(sa.func.count()).select_from(CashEntry).where(
+            CashEntry.shipment_id == shipment_id, CashEntry.kind.in_(("station_cash", "cod"))))
+    assert taken == 1, f"{taken} cash entries for one hand-over"
