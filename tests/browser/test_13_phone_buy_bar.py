@@ -23,12 +23,12 @@ def test_phone_buy_bar_stepper_and_buy_now(open_page, live_server, viewport):
     shopper.login(email)
     empty_cart(shopper)
     shopper.goto(f"/products/{a['id']}-{a['slug']}")
-    bar = page.get_by_role("form", name="购买")
-    plus = bar.get_by_role("button", name="增加数量")
-    minus = bar.get_by_role("button", name="减少数量")
-    quantity = bar.get_by_role("spinbutton", name="数量")
-    for control in (plus, minus, quantity, bar.get_by_role("button", name="加入购物车"),
-                    bar.get_by_role("button", name="立即购买")):
+    bar = page.get_by_role("form", name=shopper.t("购买"), exact=True)
+    plus = bar.get_by_role("button", name=shopper.t("增加数量"), exact=True)
+    minus = bar.get_by_role("button", name=shopper.t("减少数量"), exact=True)
+    quantity = bar.get_by_role("spinbutton", name=shopper.t("数量"), exact=True)
+    for control in (plus, minus, quantity, bar.get_by_role("button", name=shopper.t("加入购物车")),
+                    bar.get_by_role("button", name=shopper.t("立即购买"))):
         box = control.bounding_box()
         assert box is not None and box["height"] >= 44 and box["width"] >= 44, box
     if viewport.is_phone:
@@ -43,7 +43,7 @@ def test_phone_buy_bar_stepper_and_buy_now(open_page, live_server, viewport):
     minus.click()
     expect(quantity).to_have_value("2")
     shopper.step("buy bar, quantity 2")
-    shopper.submit_and_wait(lambda: bar.get_by_role("button", name="立即购买").click())
+    shopper.submit_and_wait(lambda: bar.get_by_role("button", name=shopper.t("立即购买")).click())
     expect(page).to_have_url(re.compile(r"/checkout"))
     expect(page.locator("main")).to_contain_text(re.compile(r"× 2"))
     shopper.step("checkout")

@@ -1,4 +1,4 @@
-"""Journey 16 (PRODUCT.md journey 3, for someone with no account yet): a tourist finds the farm stays from
+"""Journey 23 (PRODUCT.md journey 3, for someone with no account yet): a tourist finds the farm stays from
 the header, opens 罗渡农家乐, follows 登录后预订 → 注册, signs up and lands back on the stay, books two
 nights paying on arrival, and finds the booking under 我的预订 with its confirmation code."""
 from __future__ import annotations

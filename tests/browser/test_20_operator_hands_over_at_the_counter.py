@@ -1,4 +1,4 @@
-"""Journey 13 (PRODUCT.md journey 2, at the counter): a buyer comes to the station for a pick-up order paid
+"""Journey 20 (PRODUCT.md journey 2, at the counter): a buyer comes to the station for a pick-up order paid
 at the station. The operator shelves it, types a wrong pick-up code (refused, the attempt counted,
 nothing handed over), then the right one with the cash, and the whole order is handed over; pressing
 the browser's back button and submitting the stale hand-over form again changes nothing."""

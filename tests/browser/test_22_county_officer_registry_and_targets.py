@@ -1,4 +1,4 @@
-"""Journey 15 (PRODUCT.md journey 4, the registry side): the county officer picks a reversed date range
+"""Journey 22 (PRODUCT.md journey 4, the registry side): the county officer picks a reversed date range
 (explained on the page, the whole period shown), looks at the household registry with personal data
 masked, reveals one household's phone (written to the audit log), reads its statement, and checks the
 plan's targets."""
