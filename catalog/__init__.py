@@ -1,5 +1,6 @@
 """What is sold and who it lifts: townships, villages, households, producers, categories, products."""
 from flask import Flask
+from catalog import errors as errors  # registers the package's error codes
 
 
 def init_app(app: Flask) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from catalog.images import check_image, save_product_image, store_image_files
 from catalog.models import ApprovalStatus, Product, ProductChange, ProductChangeStatus
@@ -116,7 +115,7 @@ def pending_changes() -> list[ProductChange]:
 def get_change(change_id: int) -> ProductChange:
     change = db.session.get(ProductChange, change_id)
     if change is None:
-        raise NotFound(_("没有这项修改"))
+        raise NotFound("change_not_found")
     return change
 
 
@@ -127,7 +126,7 @@ def _lock_change(change: ProductChange) -> tuple[Product, ProductChange]:
         .execution_options(populate_existing=True)
     ).scalar_one()
     if change.status != ProductChangeStatus.PENDING:
-        raise Conflict(_("这项修改已处理"), code="already_decided")
+        raise Conflict("change_already_decided")
     return product, change
 
 
@@ -166,7 +165,7 @@ def reject_change(change: ProductChange, *, actor, now: datetime, reason: str) -
     """Discard the change with a reason; the approved version stays on sale."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError(_("退回需要填写原因"), fields={"reason": "required"})
+        raise ValidationError("reason_required_to_return", fields={"reason": "required"})
     product, change = _lock_change(change)
     change.status = ProductChangeStatus.REJECTED
     change.decided_by_id = getattr(actor, "id", None)

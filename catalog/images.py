@@ -23,7 +23,6 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
-from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from catalog.models import ProductImage
@@ -65,18 +64,17 @@ class CheckedImage:
 
 def _read(upload, max_bytes: int) -> bytes:
     if upload is None:
-        raise ImageRejected(_("没有上传文件"), fields={"image": "required"})
+        raise ImageRejected("image_required", fields={"image": "required"})
     if isinstance(upload, (bytes, bytearray)):
         data = bytes(upload)
     else:
         stream = getattr(upload, "stream", upload)
         data = stream.read(max_bytes + 1)
     if not data:
-        raise ImageRejected(_("文件是空的"), fields={"image": "empty"})
+        raise ImageRejected("image_empty", fields={"image": "empty"})
     if len(data) > max_bytes:
         raise ImageRejected(
-            _("照片超过 %(mb)s MB", mb=max_bytes // (1024 * 1024) or 1),
-            code="image_too_large",
+            "image_too_large", mb=max_bytes // (1024 * 1024) or 1,
             fields={"image": "too_large"},
         )
     return data
@@ -92,15 +90,13 @@ def check_image(upload, *, max_bytes: int | None = None) -> CheckedImage:
             fmt = probe.format
             width, height = probe.size
             if fmt not in ALLOWED_FORMATS:
-                raise ImageRejected(_("只接受 JPEG、PNG、WebP 或 GIF 照片"), fields={"image": "type"})
+                raise ImageRejected("image_type", fields={"image": "type"})
             budget = _pixel_budget(fmt)
             if width * height > budget:
                 raise ImageRejected(
-                    _("照片尺寸过大（%(width)s×%(height)s 像素），最多 %(mp)s 百万像素，请缩小后再上传",
-                      width=width, height=height, mp=budget // 1_000_000),
-                    code="image_too_large", fields={"image": "too_many_pixels"})
+                    "image_dimensions_too_large", width=width, height=height, mp=budget // 1_000_000, fields={"image": "too_many_pixels"})
             if width < MIN_PX or height < MIN_PX:
-                raise ImageRejected(_("照片太小"), fields={"image": "too_small"})
+                raise ImageRejected("image_too_small", fields={"image": "too_small"})
             probe.verify()
         image = Image.open(io.BytesIO(data))
         # JPEG: decode at 1/2, 1/4 or 1/8 scale when that still leaves FULL_PX on the long side
@@ -109,11 +105,9 @@ def check_image(upload, *, max_bytes: int | None = None) -> CheckedImage:
     except ImageRejected:
         raise
     except Image.DecompressionBombError:  # Pillow's own limit (twice IMAGE_MAX_PIXELS), met before ours
-        raise ImageRejected(_("照片尺寸过大，最多 %(mp)s 百万像素，请缩小后再上传",
-                              mp=_pixel_budget("PNG") // 1_000_000),
-                            code="image_too_large", fields={"image": "too_many_pixels"}) from None
+        raise ImageRejected("image_too_many_pixels", mp=_pixel_budget("PNG") // 1_000_000, fields={"image": "too_many_pixels"}) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise ImageRejected(_("文件不是有效的图片"), fields={"image": "type"}) from None
+        raise ImageRejected("invalid_image", fields={"image": "type"}) from None
     return CheckedImage(image=image, source_format=fmt)
 
 

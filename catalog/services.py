@@ -23,7 +23,6 @@ from catalog.models import (
     Village,
     visible_products,
 )
-from flask_babel import gettext as _
 
 from shop.args import MAX_ID, parse_int
 from shop.codes import new_code
@@ -103,7 +102,7 @@ def list_products(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> t
     other sorts order them in the database. None lists every visible product.
     """
     if f.page < 1 or f.page > MAX_PAGE or f.per_page < 1 or f.per_page > MAX_PER_PAGE:
-        raise ValidationError(_("页码超出范围"), fields={"page": "out of range"})
+        raise ValidationError("page_out_of_range", fields={"page": "out of range"})
     if ranked_ids is not None and not ranked_ids:
         return [], 0
     query = filtered_query(f, ranked_ids)
@@ -142,10 +141,10 @@ def visible_product_ids(ids: list[int]) -> set[int]:
 
 def get_visible_product(product_id: int) -> Product:
     if not 0 < product_id < 2**63:  # out of the id column's range: no such product (never a DB overflow)
-        raise NotFound(_("商品不存在"))
+        raise NotFound("product_not_found")
     product = db.session.scalar(eager_products(visible_products().where(Product.id == product_id)))
     if product is None:
-        raise NotFound(_("商品不存在"))
+        raise NotFound("product_not_found")
     return product
 
 
@@ -180,7 +179,7 @@ def list_stations() -> list[Station]:
 def get_category(slug: str) -> Category:
     category = db.session.scalar(sa.select(Category).where(Category.slug == slug))
     if category is None:
-        raise NotFound(_("分类不存在"))
+        raise NotFound("category_not_found")
     return category
 
 
@@ -191,7 +190,7 @@ def get_village(slug: str) -> Village:
         )
     )
     if village is None:
-        raise NotFound(_("村不存在"))
+        raise NotFound("village_not_found")
     return village
 
 
@@ -273,16 +272,15 @@ def create_product(
     """A new product with its stock record and benefit links; pending county approval unless `approved`."""
     name = (data.name or "").strip()
     if not name or len(name) > 80:
-        raise ValidationError(_("名称须为 1 至 80 个字"), fields={"name": "invalid"})
+        raise ValidationError("invalid_product_name", fields={"name": "invalid"})
     if data.price_fen <= 0 or data.price_fen > 10**9:
-        raise ValidationError(_("价格必须大于零"), fields={"price_fen": "invalid"})
-    for model, value, field, message in (
-        (Category, data.category_id, "category_id", _("分类不存在")),
-        (Village, data.village_id, "village_id", _("村不存在")),
-        (Station, data.station_id, "station_id", _("站点不存在")),
-    ):
-        if db.session.get(model, value) is None:
-            raise ValidationError(message, fields={field: "unknown"})
+        raise ValidationError("price_not_positive", fields={"price_fen": "invalid"})
+    if db.session.get(Category, data.category_id) is None:
+        raise ValidationError("category_not_found", fields={"category_id": "unknown"})
+    if db.session.get(Village, data.village_id) is None:
+        raise ValidationError("village_not_found", fields={"village_id": "unknown"})
+    if db.session.get(Station, data.station_id) is None:
+        raise ValidationError("station_not_found", fields={"station_id": "unknown"})
     product = Product(
         slug=slugify(name),
         name=name,
@@ -317,12 +315,12 @@ def set_benefit_links(product: Product, links: list[tuple[int, int]], *, now: da
     seen = set()
     for household_id, weight in links:
         if household_id in seen:
-            raise ValidationError(_("同一贫困户联结了两次"), fields={"households": "duplicate"})
+            raise ValidationError("household_linked_twice", fields={"households": "duplicate"})
         seen.add(household_id)
         if not isinstance(weight, int) or weight <= 0 or weight > 1_000_000:
-            raise ValidationError(_("权重必须是正整数"), fields={"weight": "invalid"})
+            raise ValidationError("invalid_weight", fields={"weight": "invalid"})
         if db.session.get(Household, household_id) is None:
-            raise ValidationError(_("贫困户不存在"), fields={"households": "unknown"})
+            raise ValidationError("household_not_found", fields={"households": "unknown"})
     db.session.execute(sa.delete(BenefitLink).where(BenefitLink.product_id == product.id))
     for household_id, weight in links:
         db.session.add(BenefitLink(product_id=product.id, household_id=household_id, weight=weight, created_at=now))

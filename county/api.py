@@ -7,7 +7,6 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from flask import Response, request
-from flask_babel import gettext as _
 
 from county.services import approvals, benefits, payouts, reports, targets
 from county.services.registry import get_household, household_row
@@ -257,7 +256,7 @@ def county_payout_export(batch_id: int):
 def county_payout_result(batch_id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise ValidationError(_("请上传银行回盘文件"), fields={"file": "required"})
+        raise ValidationError("bank_file_required", fields={"file": "required"})
     batch = payouts.get_batch(batch_id)
     report = payouts.import_result(batch, upload.stream, actor=api_user(), now=now_utc())
     commit()
@@ -420,7 +419,7 @@ def _record_out(record) -> RecordOut:
 def county_record_benefit(body: RecordIn):
     user = api_user()
     if not benefits.can_record(user, station_id=body.station_id, listing_id=body.listing_id):
-        raise Forbidden(_("只能登记本站点或本民宿的收益"))
+        raise Forbidden("benefit_scope_forbidden")
     data = benefits.RecordData(
         kind=body.kind, period_from=body.period_from, period_to=body.period_to, description=body.description,
         unit=body.unit, station_id=body.station_id, listing_id=body.listing_id, total_fen=body.total_fen,
@@ -436,5 +435,5 @@ def county_record_benefit(body: RecordIn):
 def county_benefit_record(record_id: int):
     record = benefits.get_record(record_id)
     if not benefits.can_record(api_user(), station_id=record.station_id, listing_id=record.listing_id):
-        raise NotFound(_("没有这条收益登记"))
+        raise NotFound("benefit_entry_not_found")
     return ok(_record_out(record))

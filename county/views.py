@@ -30,6 +30,7 @@ from shop.args import MAX_ID, parse_int
 from shop.args import date_arg as _date_arg
 from shop.args import int_arg as _int_arg
 from shop.auth.permissions import role_required
+from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.extensions import db
@@ -258,6 +259,14 @@ def household_detail(household_id: int):
 @county_only
 def household_status(household_id: int):
     household = _load(household_id)
+    wanted = request.form.get("status", "")
+    if registry.can_change_status(household, wanted):  # a refused change says why at once, unconfirmed
+        page = ask_first(_("确认将 %(name)s 户的状态从「%(old)s」改为「%(new)s」？变更会记入台账。",
+                           name=household.head_name, old=_(HOUSEHOLD_STATUS_LABELS[household.status]),
+                           new=_(HOUSEHOLD_STATUS_LABELS[wanted])),
+                         back=url_for("county.household_detail", household_id=household.id))
+        if page is not None:
+            return page
     with flash_domain_errors():  # an unknown or illegal status comes back as a message on the page
         registry.change_status(household, request.form.get("status", ""), actor=current_user, now=now_utc(),
                                note=request.form.get("note", "")[:255])
@@ -345,7 +354,7 @@ def links_edit(kind: str, target_id: int):
                 try:
                     pairs.append((parse_int(hid, minimum=1, maximum=MAX_ID), parse_int(weight, minimum=1)))
                 except ValueError:
-                    raise ValidationError(_("户编号和权重须为正整数"), fields={"links": "invalid"}) from None
+                    raise ValidationError("invalid_links", fields={"links": "invalid"}) from None
             if request.form.get("links_text", "").strip():
                 pairs += links.parse_links(request.form["links_text"])
             links.set_links(target, pairs, actor=current_user, now=now_utc())
@@ -386,6 +395,16 @@ def approvals_index():
     return render_template("county/approvals.html", products=products, changes=changes, benefits=benefits)
 
 
+def _ask_decision(decision: str, name: str):
+    """The confirmation step of a certification decision (shop.confirm); none for a return without its
+    reason, which the service refuses with its own message."""
+    if decision == "reject" and not request.form.get("reason", "").strip():
+        return None
+    question = (_("确认认定「%(name)s」？认定后即可上架销售。", name=name) if decision == "approve"
+                else _("确认退回「%(name)s」？", name=name))
+    return ask_first(question, back=url_for("county.approvals_index"))
+
+
 @bp.post("/approvals/changes/<int:change_id>/<decision>")
 @county_only
 def approvals_change_decide(change_id: int, decision: str):
@@ -393,6 +412,9 @@ def approvals_change_decide(change_id: int, decision: str):
     if decision not in ("approve", "reject"):
         abort(404)
     change = changes.get_change(change_id)
+    page = _ask_decision(decision, change.product.name)
+    if page is not None:
+        return page
     try:
         if decision == "approve":
             changes.approve_change(change, actor=current_user, now=now_utc(), note=request.form.get("note", ""))
@@ -413,6 +435,9 @@ def approvals_decide(product_id: int, decision: str):
     if decision not in ("approve", "reject"):
         abort(404)
     product = approvals.get_product(product_id, lock=True)
+    page = _ask_decision(decision, product.name)
+    if page is not None:
+        return page
     try:
         if decision == "approve":
             approvals.approve(product, actor=current_user, now=now_utc(), note=request.form.get("note", ""))
@@ -497,14 +522,14 @@ def _form_id(name: str) -> int | None:
     try:
         return parse_int(text, minimum=1, maximum=MAX_ID)
     except ValueError:
-        raise ValidationError(_("请从列表中选择"), fields={name: "invalid"}) from None
+        raise ValidationError("choose_from_list", fields={name: "invalid"}) from None
 
 
 def _form_date(name: str):
     try:
         return date.fromisoformat(request.form.get(name, "").strip())
     except ValueError:
-        raise ValidationError(_("请填写发放期间的开始和结束日期"), fields={name: "invalid"}) from None
+        raise ValidationError("payout_period_required", fields={name: "invalid"}) from None
 
 
 @bp.get("/payouts/<int:batch_id>")
@@ -564,7 +589,7 @@ def _yuan_field(name: str) -> int | None:
     try:
         return parse_yuan(text)
     except MoneyError:
-        raise ValidationError(_("金额格式不对"), fields={name: "invalid"}) from None
+        raise ValidationError("invalid_amount_format", fields={name: "invalid"}) from None
 
 
 def _int_field(name: str) -> int | None:
@@ -574,7 +599,7 @@ def _int_field(name: str) -> int | None:
     try:
         return parse_int(text, minimum=1, maximum=MAX_ID)
     except ValueError:
-        raise ValidationError(_("请填写正整数"), fields={name: "invalid"}) from None
+        raise ValidationError("positive_integer_required", fields={name: "invalid"}) from None
 
 
 def _record_data():

@@ -8,6 +8,7 @@ below imports it: the product and listing pages include `favourites/_box.html` (
 which reads the template globals registered here.
 """
 from flask import Flask
+from favourites import errors as errors  # registers the package's error codes
 
 
 def init_app(app: Flask) -> None:

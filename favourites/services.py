@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from catalog.models import Product
 from catalog.services import get_visible_product
@@ -24,9 +23,9 @@ def subject(kind: str, subject_id: int):
     if kind == "listing":
         listing = db.session.get(Listing, subject_id) if 0 < subject_id < 2**63 else None
         if listing is None or not listing.is_published:
-            raise NotFound(_("项目不存在"))
+            raise NotFound("listing_not_found")
         return listing
-    raise ValidationError(_("只能收藏商品或旅游项目"), fields={"kind": "invalid"})
+    raise ValidationError("favourite_kind_invalid", fields={"kind": "invalid"})
 
 
 def _column(item):

@@ -9,6 +9,7 @@ sits above orders. It needs nothing of stations or tourism (pick-up stations are
 nothing below imports it: the county office, above, may read it for its reports.
 """
 from flask import Flask
+from institutions import errors as errors  # registers the package's error codes
 
 
 def init_app(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """Cart, checkout, orders split into shipments, payments (Stripe, pay at station, cash on delivery),
 and the station cash book that records cash payments."""
 from flask import Flask
+from orders import errors as errors  # registers the package's error codes
 
 
 def init_app(app: Flask) -> None:

@@ -10,7 +10,6 @@ from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
-from flask_babel import gettext as _
 from pydantic import BaseModel, Field, StrictInt
 
 from orders.models import Order, OrderStatus, Shipment
@@ -162,7 +161,7 @@ def own_order(code: str, user) -> Order:
     """The caller's order by public code; anyone else's (or none) is a 404."""
     order = db.session.scalar(sa.select(Order).where(Order.code == code[:16]))
     if order is None or user is None or order.user_id != user.id:
-        raise NotFound(_("订单不存在"))
+        raise NotFound("order_not_found")
     return order
 
 

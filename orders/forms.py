@@ -7,7 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from shop.args import coerce_id
-from shop.forms import PageTokenField, ShopForm
+from shop.forms import OnceTokenField, ShopForm
 
 
 class CheckoutForm(ShopForm):
@@ -23,7 +23,7 @@ class CheckoutForm(ShopForm):
                           default="ship")
     pickup_station_id = SelectField(_l("自提站点"), coerce=coerce_id, choices=[], validators=[Optional()])
     payment_method = RadioField(_l("支付方式"), choices=[])
-    form_token = PageTokenField()  # two POSTs of the same page place one order
+    form_token = OnceTokenField()  # two POSTs of the same page place one order
 
 
 class RefundRequestForm(ShopForm):

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from celery import shared_task
 from flask import render_template
 from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from orders.models import Order, OrderPayment, Refund
@@ -30,14 +32,15 @@ from shop.timeutil import now_utc
 
 log = logging.getLogger(__name__)
 
+#: the subject of each kind of order mail, translated in the buyer's language when the mail is written
 SUBJECTS = {
-    "placed": "订单已提交",
-    "paid": "订单已支付",
-    "canceled": "订单已取消",
-    "expired": "订单已过期",
-    "uncollected": "订单未取货，已取消",
-    "refunded": "订单退款",
-    "recall": "商品批次召回通知",
+    "placed": _l("订单已提交"),
+    "paid": _l("订单已支付"),
+    "canceled": _l("订单已取消"),
+    "expired": _l("订单已过期"),
+    "uncollected": _l("订单未取货，已取消"),
+    "refunded": _l("订单退款"),
+    "recall": _l("商品批次召回通知"),
 }
 
 
@@ -161,8 +164,8 @@ def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
     placed = kind == "placed"  # the confirmation shows no history
     template = "emails/order_confirmation.txt" if placed else "emails/order_status.txt"
     recalled = _recalled_lines(order.user_id) if kind == "recall" else []
-    with force_locale(getattr(order.user, "locale", None) or "zh_CN"):  # no request here: pick the buyer's
+    with force_locale(order.user.locale or "zh_CN"):  # no request here: the buyer's language
         body = render_template(template, order=order, kind=kind, history=[] if placed else history_of(order),
                                recalled=recalled)
-    subject = f"[乡村e线] {SUBJECTS.get(kind, '订单状态更新')} {order.code}"
+        subject = _("[乡村e线] %(what)s %(code)s", what=SUBJECTS.get(kind) or _("订单状态更新"), code=order.code)
     return order.user.email, subject, body

@@ -33,17 +33,19 @@ from orders.services.refunds import (
     approve_refund_request,
     pending_requests_for,
     reject_refund_request,
+    request_for_decision,
     request_refund,
 )
 from orders.services.tabs import TABS, buyer_orders, shown_tabs, tab_counts
 from shop.args import MAX_ID, MAX_INT, parse_int
 from shop.auth.permissions import role_required
 from shop.auth.views import LOGIN_HOOKS
+from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, flash_domain_errors, json_error
 from shop.extensions import db
 from shop.history import history_of
-from shop.once import AlreadySubmitted, claim_or_refuse
+from shop.once import AlreadySubmitted
 from shop.qr import qr_data_uri
 from shop.security import same_origin_or_token
 from shop.timeutil import now_utc
@@ -106,7 +108,7 @@ def _int_arg(value, field: str, *, maximum: int = MAX_INT) -> int:
     try:
         return parse_int(value, minimum=-MAX_INT, maximum=maximum)
     except (TypeError, ValueError):
-        raise DomainError(_("请输入整数"), fields={field: "not_integer"}) from None
+        raise DomainError("not_integer", fields={field: "not_integer"}) from None
 
 
 def _shown_total(text: str) -> int | None:
@@ -148,7 +150,7 @@ def cart_add():
 def cart_update(line_id: int):
     cart = _current_cart()
     if cart is None:
-        raise NotFound(_("购物车中没有这一项"))
+        raise NotFound("cart_line_not_found")
     with flash_domain_errors():
         if request.form.get("remove"):
             carts.remove_line(cart, line_id, now=now_utc())
@@ -219,7 +221,7 @@ def checkout():
                 address = AddressData(*(getattr(form, f).data or "" for f in
                                         ("name", "phone", "province", "city", "district", "line")))
             shown = request.form.get(f"shown_total_{form.delivery.data}", "")
-            claim_or_refuse("orders.checkout", form.form_token.data, user_id=current_user.id, now=now)
+            form.form_token.claim("orders.checkout", user_id=current_user.id, now=now)
             order = place_cart_order(
                 cart, buyer=current_user, now=now,
                 shown_total_fen=_shown_total(shown),
@@ -309,7 +311,7 @@ def order_pay(code: str):
     order = own_order(code, current_user)
     code = order.code
     if current_payment(order) is None:
-        raise NotFound(_("订单不存在"))
+        raise NotFound("order_not_found")
     with flash_domain_errors():
         if not _start_card_payment(order):
             flash(_payment_unavailable_message(), "error")
@@ -374,6 +376,8 @@ def order_cancel_confirm(code: str):
 def order_cancel(code: str):
     order = own_order(code, current_user)
     booking = order.booking
+    if not confirmed():  # only the confirmation page's button cancels (shop.confirm)
+        return redirect(url_for("orders.order_cancel_confirm", code=order.code), 303)
     cancel_order(order, actor=current_user, now=now_utc(), reason="buyer canceled")
     commit()
     flash(_("预订已取消") if booking is not None else _("订单已取消"), "success")
@@ -407,6 +411,13 @@ def refund_requests():
 @role_required("operator", "admin")
 def refund_request_decide(req_id: int, decision: str):
     note = (request.form.get("note") or "")[:200]
+    req = request_for_decision(req_id, current_user)
+    question = (_("确认同意订单 %(order)s 中「%(title)s」的退款申请？款项将退回给顾客。", order=req.order.code,
+                  title=req.line.title) if decision == "approve"
+                else _("确认拒绝订单 %(order)s 的「%(title)s」的退款申请？", order=req.order.code, title=req.line.title))
+    page = ask_first(question, back=url_for("orders.refund_requests"))
+    if page is not None:
+        return page
     if decision == "approve":
         approve_refund_request(req_id, actor=current_user, now=now_utc(), note=note)
     else:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 
 from flask import request
-from flask_babel import gettext as _
 
 from orders.api import OrderOut, order_for_output, order_out, own_order
 from orders.models import OrderStatus
@@ -56,14 +55,14 @@ class PaymentProviderError(DomainError):
 
 
 def payment_unavailable() -> PaymentUnavailable:
-    return PaymentUnavailable(_("支付服务暂时无法连接。订单仍为待支付，商品已为您保留到付款期限；请稍后重试，不会重复扣款。"))
+    return PaymentUnavailable("payment_unavailable")
 
 
 def provider_error(exc: ProviderError) -> DomainError:
     """The API error for a provider failure (the caller has rolled back)."""
     if isinstance(exc, ProviderUnavailable):
         return payment_unavailable()
-    return PaymentProviderError(_("支付服务暂时不可用，请稍后再试"))
+    return PaymentProviderError("payment_error")
 
 
 @endpoint("/payments/stripe/webhook", ("POST",), summary="Stripe events (signature checked)",
@@ -74,14 +73,14 @@ def stripe_webhook():
     try:
         event = provider.parse_event(request.get_data(cache=False), request.headers.get("Stripe-Signature"))
     except InvalidSignature:
-        raise BadSignature("Invalid or missing Stripe signature") from None
+        raise BadSignature("bad_signature") from None
     intent = None
     if event.type.startswith("payment_intent.") and event.object_id:
         try:
             intent = provider.retrieve_intent(event.object_id)
         except ProviderError:
             log.exception("could not re-fetch %s", event.object_id)
-            raise ProviderUnavailableError("Stripe could not be reached; retry later") from None
+            raise ProviderUnavailableError("provider_unavailable") from None
     outcome = handle_provider_event(event, intent, now=now_utc())
     commit()
     return ok({"received": True, "outcome": outcome})
@@ -94,11 +93,11 @@ def pay_order(code: str):
     order = own_order(code, api_user())
     payment = current_payment(order)
     if order.payment_method != "card" or payment is None or payment.provider != "stripe":
-        raise Conflict(_("此订单无需在线支付"), code="not_payable")
+        raise Conflict("no_online_payment")
     if order.status != OrderStatus.PENDING:
-        raise Conflict(_("此订单当前不能支付"), code="not_payable")
+        raise Conflict("not_payable")
     if not card_payments_enabled():
-        raise Conflict(_("在线支付暂未开通"), code="not_payable")
+        raise Conflict("online_payment_off")
     order_id = order.id
     try:
         start_payment(payment, now=now_utc())

@@ -13,6 +13,7 @@ cards read the aggregates it keeps on `Product`/`Listing` (`rating_count`, `rati
 "to review" tab of 我的订单 gets its condition through `orders.services.tabs.extend_tab`.
 """
 from flask import Flask
+from reviews import errors as errors  # registers the package's error codes
 
 
 def init_app(app: Flask) -> None:

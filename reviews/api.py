@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import gettext as _
 from pydantic import BaseModel, Field, StrictInt
 
 from catalog.services import get_visible_product
@@ -112,7 +111,7 @@ def listing_reviews(listing_id: int, query: ReviewQuery):
     """A published listing's visible reviews, newest first, with its average and count."""
     listing = db.session.get(Listing, listing_id)
     if listing is None or not listing.is_published:
-        raise NotFound(_("项目不存在"))
+        raise NotFound("listing_not_found")
     return ok(_page(listing, query, listing_id=listing.id))
 
 

@@ -13,7 +13,6 @@ from datetime import datetime
 
 import nh3
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from catalog.images import CheckedImage, check_image, store_photo
 from catalog.models import Product
@@ -38,7 +37,7 @@ def clean_text(text: str | None, *, limit: int) -> str:
     text = _CONTROL.sub("", text)
     text = _BLANK_LINES.sub("\n\n", text).strip()
     if len(text) > limit:
-        raise ValidationError(_("最多 %(n)s 个字", n=limit), fields={"body": "too_long"})
+        raise ValidationError("review_too_long", n=limit, fields={"body": "too_long"})
     return text
 
 
@@ -51,7 +50,7 @@ def own_line(order_code: str, line_id: int, user) -> OrderLine:
         .where(Order.code == order_code[:16], OrderLine.id == line_id)
     )
     if line is None or user is None or line.order.user_id != user.id:
-        raise NotFound(_("订单不存在"))
+        raise NotFound("order_not_found")
     return line
 
 
@@ -95,7 +94,7 @@ class ReviewData:
 
 def _parse_rating(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-        raise ValidationError(_("请给出 1 到 5 星的评分"), fields={"rating": "range"})
+        raise ValidationError("rating_out_of_range", fields={"rating": "range"})
     return value
 
 
@@ -128,13 +127,13 @@ def write_review(line: OrderLine, data: ReviewData, *, user, now: datetime) -> R
     body = clean_text(data.body, limit=MAX_BODY)
     uploads = [p for p in data.photos if p is not None and getattr(p, "filename", True)]
     if len(uploads) > MAX_PHOTOS:
-        raise ValidationError(_("最多上传 %(n)s 张照片", n=MAX_PHOTOS), fields={"photos": "too_many"})
+        raise ValidationError("too_many_photos", n=MAX_PHOTOS, fields={"photos": "too_many"})
     if line.order.user_id != user.id:
-        raise NotFound(_("订单不存在"))
+        raise NotFound("order_not_found")
     if not _line_done(line):
-        raise Conflict(_("商品送达或行程完成后才能评价"), code="not_reviewable")
+        raise Conflict("not_reviewable")
     if review_of(line) is not None:
-        raise Conflict(_("这件商品已经评价过了"), code="already_reviewed")
+        raise Conflict("already_reviewed")
     checked: list[CheckedImage] = [check_image(upload) for upload in uploads]
     booking = db.session.get(Booking, line.booking_id) if line.kind == "booking" else None
     review = Review(
@@ -149,7 +148,7 @@ def write_review(line: OrderLine, data: ReviewData, *, user, now: datetime) -> R
         with db.session.begin_nested():
             db.session.flush()
     except sa.exc.IntegrityError:  # a concurrent submit of the same line won the unique constraint
-        raise Conflict(_("这件商品已经评价过了"), code="already_reviewed") from None
+        raise Conflict("already_reviewed") from None
     for position, image in enumerate(checked):
         stored = store_photo(f"reviews/{review.id}", image)
         db.session.add(ReviewPhoto(review_id=review.id, path=stored.path, thumb_path=stored.thumb_path,
@@ -171,14 +170,14 @@ def may_reply(review: Review, user) -> bool:
 def reply(review: Review, text: str, *, user, now: datetime) -> Review:
     """The station's or host's one reply."""
     if not may_reply(review, user):
-        raise NotFound(_("评价不存在"))
+        raise NotFound("review_not_found")
     body = clean_text(text, limit=MAX_REPLY)
     if not body:
-        raise ValidationError(_("请填写回复"), fields={"body": "required"})
+        raise ValidationError("reply_required", fields={"body": "required"})
     locked = db.session.scalars(sa.select(Review).where(Review.id == review.id).with_for_update()
                                 .execution_options(populate_existing=True)).one()
     if locked.replied_at is not None:
-        raise Conflict(_("已经回复过了"), code="already_replied")
+        raise Conflict("already_replied")
     locked.reply_body, locked.reply_by_id, locked.replied_at = body, user.id, now
     _touch_pages(locked)
     db.session.flush()
@@ -189,14 +188,14 @@ def hide(review: Review, reason: str, *, actor, now: datetime) -> Review:
     """The county office or an admin hides an abusive review, with a reason; audited. Its rating
     leaves the average."""
     if actor is None or actor.role not in ("county", "admin"):
-        raise Forbidden(_("只有县扶贫办或管理员可以隐藏评价"))
+        raise Forbidden("hide_forbidden")
     reason = clean_text(reason, limit=200)
     if not reason:
-        raise ValidationError(_("请填写隐藏原因"), fields={"reason": "required"})
+        raise ValidationError("hide_reason_required", fields={"reason": "required"})
     locked = db.session.scalars(sa.select(Review).where(Review.id == review.id).with_for_update()
                                 .execution_options(populate_existing=True)).one()
     if locked.hidden_at is not None:
-        raise Conflict(_("这条评价已隐藏"), code="already_hidden")
+        raise Conflict("already_hidden")
     locked.hidden_at, locked.hidden_by_id, locked.hidden_reason = now, actor.id, reason
     _bump(locked.product_id, locked.listing_id, count=-1, total=-locked.rating)
     record_audit(actor=actor, action="review.hide", subject=locked, now=now,
@@ -211,7 +210,7 @@ def hide(review: Review, reason: str, *, actor, now: datetime) -> Review:
 def get_review(review_id: int) -> Review:
     review = db.session.get(Review, review_id)
     if review is None:
-        raise NotFound(_("评价不存在"))
+        raise NotFound("review_not_found")
     return review
 
 

@@ -4,7 +4,7 @@
 #   scripts/i18n.sh [extract|update|compile|all] [pkg ...]     (default: all, every package)
 #
 # extract  pybabel extract the package's Python and its templates into <pkg>/translations/messages.pot
-#          (templates/<pkg>/ for a package; shop also owns base.html, _macros/, _nav_roles.html,
+#          (templates/<pkg>/ for a package; shop also owns base.html, confirm.html, _macros/, _nav_roles.html,
 #          home/, auth/, errors/, and the e-mails under emails/ that no package claims;
 #          emails/<pkg>_*.txt (e.g. emails/order_confirmation.txt -> orders) belong to that package)
 #          Plain-text templates (*.txt, the e-mails) are extracted as Jinja too (babel.cfg only maps *.html).
@@ -43,7 +43,7 @@ sources_for() {
   local out=("$pkg")
   local f prefix owned
   if [ "$pkg" = shop ]; then
-    for t in templates/base.html templates/_macros templates/_nav_roles.html templates/home templates/auth templates/errors; do
+    for t in templates/base.html templates/confirm.html templates/_macros templates/_nav_roles.html templates/home templates/auth templates/errors; do
       [ -e "$t" ] && out+=("$t")
     done
     for f in templates/emails/*; do

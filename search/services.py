@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from catalog.models import Category, Product, Township, Village
 from catalog.services import (
@@ -84,7 +83,7 @@ def search_products(f: ProductFilter, *, facets: bool = False) -> tuple[list[Pro
     elsewhere may be off by the few documents the index has not caught up with yet.
     """
     if f.page < 1 or f.page > MAX_PAGE or f.per_page < 1 or f.per_page > MAX_PER_PAGE:
-        raise ValidationError(_("页码超出范围"), fields={"page": "out of range"})
+        raise ValidationError("page_out_of_range", fields={"page": "out of range"})
     if _index_pages(f):
         filters = _index_filters(f)
         if filters is None:

@@ -192,4 +192,7 @@ def _register_blueprints(app: Flask) -> None:
         lang = request.args.get("lang")
         if lang in app.config["LANGUAGES"]:
             session["lang"] = lang
+            from shop.auth.services import remember_locale
+
+            remember_locale(lang)
         g.request_started = True

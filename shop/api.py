@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.json_schema import models_json_schema
 
-from flask_babel import gettext as _
 
 from shop.args import MAX_ID
 from shop.errors import Forbidden, NotFound, Unauthorized, ValidationError
@@ -109,11 +108,11 @@ def _parse_query(model: type[BaseModel]) -> BaseModel:
     raw = {key: request.args.get(key) for key in request.args.keys()}
     bad = _unstorable_text(raw)
     if bad:
-        raise ValidationError(_("查询参数无效"), fields=bad)
+        raise ValidationError("validation_error", fields=bad)
     try:
         return model.model_validate(raw)
     except PydanticValidationError as exc:
-        raise ValidationError(_("查询参数无效"), fields=_fields_from(exc)) from None
+        raise ValidationError("validation_error", fields=_fields_from(exc)) from None
 
 
 def _json_depth(value: Any) -> int:
@@ -139,16 +138,16 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
     else:
         too_deep = _json_depth(data) > MAX_JSON_DEPTH
     if too_deep:
-        raise ValidationError(_("请求正文嵌套过深（最多 %(depth)s 层）", depth=MAX_JSON_DEPTH), code="invalid_json")
+        raise ValidationError("json_too_deep", depth=MAX_JSON_DEPTH)
     if not isinstance(data, dict):
-        raise ValidationError(_("请求正文必须是 JSON 对象"), code="invalid_json")
+        raise ValidationError("invalid_json")
     bad = _unstorable_text(data)
     if bad:
-        raise ValidationError(_("请求正文无效"), fields=bad)
+        raise ValidationError("validation_error", fields=bad)
     try:
         return model.model_validate(data)
     except PydanticValidationError as exc:
-        raise ValidationError(_("请求正文无效"), fields=_fields_from(exc)) from None
+        raise ValidationError("validation_error", fields=_fields_from(exc)) from None
 
 
 def api_user():
@@ -161,12 +160,12 @@ def _authenticate():
     if header:
         scheme, _sep, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized(_("请使用 Authorization: Bearer <令牌>"))
+            raise Unauthorized("unauthorized")
         from shop.auth.services import user_for_token
 
         user = user_for_token(token.strip())
         if user is None:
-            raise Unauthorized(_("令牌无效或已过期"), code="invalid_token")
+            raise Unauthorized("invalid_token")
         return user
     if current_user.is_authenticated:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
@@ -223,13 +222,13 @@ def endpoint(
             for value in kwargs.values():
                 # no row has such an id or code; the database would overflow on it or refuse it
                 if (isinstance(value, int) and not 0 < value <= MAX_ID) or _unstorable_text(value):
-                    raise NotFound(_("您要找的内容不存在"))
+                    raise NotFound("not_found")
             user = _authenticate()
             g.api_user = user
             if spec.auth and user is None:
-                raise Unauthorized(_("请先登录"))
+                raise Unauthorized("login_required")
             if spec.roles and not (user.role in spec.roles or user.role == "admin"):
-                raise Forbidden(_("您的角色无权进行此操作"))
+                raise Forbidden("forbidden")
             if query is not None:
                 kwargs["query"] = _parse_query(query)
             if body is not None:

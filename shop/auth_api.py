@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pydantic import EmailStr, Field
-from flask_babel import gettext as _
 
 from shop.api import Schema, api_user, endpoint, ok
 from shop.auth.services import Registration, authenticate, issue_token, register_user
@@ -53,7 +52,7 @@ def auth_token(body: Credentials):
     """Exchange e-mail and password for a bearer token."""
     user = authenticate(body.email, body.password)
     if user is None:
-        raise Unauthorized(_("邮箱或密码不正确"), code="invalid_credentials")
+        raise Unauthorized("invalid_credentials")
     token = issue_token(user, now=now_utc())
     commit()
     return ok(TokenOut(token=token))

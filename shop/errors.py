@@ -1,8 +1,11 @@
 """Domain errors and the HTML/JSON error handlers.
 
-Services raise `DomainError` subclasses carrying a user-safe message and a machine `code`; the API
-turns them into PRODUCT.md's `{"error": {"code", "message", "fields"}}` envelope, the HTML views
-into a flash message or an error page. Nothing reaches the user as a 500 that we can name.
+Services raise `DomainError` subclasses carrying a stable machine `code` (one message per code), the
+message's parameters and, for form-like input, `fields`; they never translate. The message is looked up
+in one place, `error_message(code, params)`, through the code's catalogue entry (`<package>/errors.py`
+registers its codes with `register_messages`) in the reader's language: the API turns an error into
+PRODUCT.md's `{"error": {"code", "message", "fields"}}` envelope, the HTML views into a flash message or
+an error page. Nothing reaches the user as a 500 that we can name.
 """
 from __future__ import annotations
 
@@ -20,19 +23,84 @@ from shop.db import rollback
 
 log = logging.getLogger(__name__)
 
+#: code -> its message (the Chinese msgid): every code a service raises has one entry
+#: (`tests/test_error_codes.py` walks the raise sites and the English catalogue).
+MESSAGES: dict[str, str] = {}
+
+
+def N_(msgid: str) -> str:
+    """Mark a msgid for the catalogue (pybabel extracts `N_`); it is translated when shown."""
+    return msgid
+
+
+def register_messages(messages: dict[str, str]) -> None:
+    """Add a package's codes; a code means one message, whichever package registers it."""
+    for code, msgid in messages.items():
+        if MESSAGES.get(code, msgid) != msgid:
+            raise ValueError(f"error code {code!r} registered twice with different messages")
+        MESSAGES[code] = msgid
+
+
+def error_message(code: str, params: dict | None = None) -> str:
+    """The message of `code` with its parameters, in the current request's language."""
+    from flask_babel import gettext
+
+    msgid = MESSAGES.get(code)
+    if msgid is None:
+        log.error("error code %r has no message", code)
+        return gettext("请求有误。")
+    return gettext(msgid, **(params or {}))
+
+
+#: The kernel's own codes (and the classes' default codes).
+register_messages({
+    "already_submitted": N_("此表单已提交过，没有重复创建"),
+    "conflict": N_("操作与当前状态冲突，请刷新后重试"),
+    "email_taken": N_("该邮箱已注册"),
+    "forbidden": N_("您的角色无权进行此操作"),
+    "form_token_invalid": N_("表单已过期，请刷新页面后重新提交"),
+    "illegal_transition": N_("当前状态不允许此操作"),
+    "invalid": N_("请求有误。"),
+    "invalid_credentials": N_("邮箱或密码不正确"),
+    "invalid_email": N_("请填写有效的邮箱地址"),
+    "invalid_json": N_("请求正文必须是 JSON 对象"),
+    "invalid_token": N_("令牌无效或已过期"),
+    "json_too_deep": N_("请求正文嵌套过深（最多 %(depth)s 层）"),
+    "login_required": N_("请先登录"),
+    "not_found": N_("您要找的内容不存在"),
+    "operator_needs_station": N_("站点操作员必须属于一个站点"),
+    "password_too_long": N_("密码太长"),
+    "password_too_short": N_("密码至少需要 %(n)s 个字符"),
+    "price_not_positive": N_("价格必须大于零"),
+    "service_unavailable": N_("服务暂时不可用，请稍后再试"),
+    "unauthorized": N_("请使用 Authorization: Bearer <令牌>"),
+    "unknown_role": N_("未知角色"),
+    "unknown_status": N_("未知状态"),
+    "validation_error": N_("请求有误，请检查标出的项"),
+})
+
 
 class DomainError(Exception):
-    """A rule of the domain refused the action. `status` is the HTTP status the API uses."""
+    """A rule of the domain refused the action. `status` is the HTTP status the API uses; `code` names
+    the rule (and its message: `error_message`); keyword arguments are the message's parameters."""
 
     status = 422
     code = "invalid"
 
-    def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, code: str | None = None, /, *, fields: dict | None = None, **params):
         if code:
             self.code = code
+        super().__init__(self.code)
+        self.params = params
         self.fields = fields or {}
+
+    @property
+    def message(self) -> str:
+        """The message in the current request's language (read it inside a request or app context)."""
+        return error_message(self.code, self.params)
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.params}" if self.params else self.code
 
 
 class ValidationError(DomainError):

@@ -8,7 +8,7 @@ from wtforms.validators import ValidationError
 
 from shop.args import MAX_DATE, MIN_DATE, check_date
 from shop.money import MoneyError, parse_yuan
-from shop.once import new_form_token, valid_token
+from shop.once import claim_or_refuse, new_form_token, valid_token
 
 
 class DayField(DateField):
@@ -51,19 +51,17 @@ class YuanField(StringField):
         self.fen = fen
 
 
-class PageTokenField(HiddenField):
-    """The once-token of a page's form (`shop.once`) where clients without it keep working: the page
-    always sends the token it was drawn with, so a double tap or a resubmitted page is refused; a POST
-    without one (an old page, a script) counts as a new form. Used by checkout and booking, whose
-    JSON API has its Idempotency-Key instead."""
+class OnceTokenField(HiddenField):
+    """The once-token of every form that creates something (`shop.once`), one behaviour for all:
 
-    def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("default", new_form_token)
-        super().__init__(label, validators, **kwargs)
+    - drawn when the form is shown (a fresh token per page);
+    - a POST must send it back: a missing or malformed token is a form error ("表单已过期，请刷新页面后
+      重新提交") and nothing is created;
+    - the view claims it with `claim(form_name, user_id=…, now=…)` in the transaction that creates the
+      object: a second POST of the same page (a double tap, a resubmitted page, a retry after a slow
+      upload) raises `shop.once.AlreadySubmitted` and creates nothing.
 
-
-class FormTokenField(HiddenField):
-    """The once-per-form token (`shop.once`): drawn when the form is shown, claimed by the service."""
+    The JSON API has its Idempotency-Key instead."""
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("default", new_form_token)
@@ -76,6 +74,10 @@ class FormTokenField(HiddenField):
     def pre_validate(self, form):
         if not valid_token(self.data):
             raise ValidationError(_l("表单已过期，请刷新页面后重新提交"))
+
+    def claim(self, form_name: str, *, user_id: int | None, now) -> None:
+        """Claim this form's token (flushes only: it commits with what the form creates)."""
+        claim_or_refuse(form_name, self.data, user_id=user_id, now=now)
 
 
 #: WTForms' built-in messages (its English msgids) as this shop says them, through its own catalogue:

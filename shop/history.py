@@ -43,9 +43,7 @@ def transition(obj, to: str, *, actor=None, now: datetime, note: str = "", field
     """Move `obj` to status `to` or raise `IllegalTransition`; record the change."""
     current = getattr(obj, field)
     if to not in obj.TRANSITIONS.get(current, ()):
-        raise IllegalTransition(
-            f"Cannot go from '{current}' to '{to}'", fields={"status": str(current)}
-        )
+        raise IllegalTransition(fields={"status": str(current), "to": str(to)})
     setattr(obj, field, to)
     return record_status(obj, from_status=current, to_status=to, actor=actor, now=now, note=note)
 

@@ -13,7 +13,6 @@ import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.columns import fk, pk
@@ -71,6 +70,6 @@ def claim(form: str, token: str, *, user_id: int | None, now: datetime) -> bool:
 def claim_or_refuse(form: str, token: str | None, *, user_id: int | None, now: datetime) -> None:
     """`claim`, raising AlreadySubmitted when the token was used (or is not a token at all)."""
     if not valid_token(token):
-        raise Conflict(_("表单已过期，请刷新页面后重新提交"), code="form_token_invalid")
+        raise Conflict("form_token_invalid")
     if not claim(form, token, user_id=user_id, now=now):
-        raise AlreadySubmitted(_("此表单已提交过，没有重复创建"))
+        raise AlreadySubmitted("already_submitted")

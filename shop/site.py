@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, redirect, request, session
 from sqlalchemy import text
 
+from shop.auth.services import remember_locale
 from shop.auth.views import safe_next
 from shop.extensions import db
 
@@ -23,4 +24,5 @@ def healthz():
 def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
+        remember_locale(code)  # the signed-in account's mails follow
     return redirect(safe_next(request.args.get("next")))

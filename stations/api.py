@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Literal
 
 from flask import url_for
-from flask_babel import gettext as _
 from pydantic import BaseModel, Field, StrictInt
 
 from catalog.changes import pending_change
@@ -277,7 +276,7 @@ def station_shipments(station_id: int, query: ShipmentQuery):
     pick-up orders collected there — the shipments packed at other stations that it will hand over."""
     station = dashboard.get_station(station_id)
     if not can_manage_station(api_user(), station.id):
-        raise Forbidden(_("不是您的站点"))
+        raise Forbidden("not_your_station")
     items = fulfilment.list_station_shipments(station.id, status=query.status)
     return ok({"items": [_dump(ShipmentOut, shipment_out(s)) for s in items], "total": len(items)})
 
@@ -306,7 +305,7 @@ def shipment_transition(code: str, body: TransitionBody):
 def _own_station(station_id: int):
     station = dashboard.get_station(station_id)
     if not can_manage_station(api_user(), station.id):
-        raise Forbidden(_("不是您的站点"))
+        raise Forbidden("not_your_station")
     return station
 
 
@@ -372,7 +371,7 @@ def _benefit(body: ProductCreateBody) -> list[tuple[int, int]]:
     links = []
     for item in body.households:
         if item.household_id in seen:
-            raise ValidationError(_("同一农户重复填写"), fields={"households": "duplicate"})
+            raise ValidationError("household_repeated", fields={"households": "duplicate"})
         seen.add(item.household_id)
         links.append((item.household_id, item.weight))
     return links
@@ -385,9 +384,9 @@ def create_station_product(body: ProductCreateBody):
     user = api_user()
     station_id = body.station_id if user.role == Role.ADMIN else user.station_id
     if station_id is None:
-        raise ValidationError(_("请指定 station_id"), fields={"station_id": "required"})
+        raise ValidationError("station_id_required", fields={"station_id": "required"})
     if not can_manage_station(user, station_id):
-        raise Forbidden(_("不是您的站点"))
+        raise Forbidden("not_your_station")
     station = dashboard.get_station(station_id)
     product = assisted.create_assisted_product(
         station,

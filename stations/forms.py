@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from shop.args import coerce_id
-from shop.forms import DayField, FormTokenField, ShopForm, YuanField
+from shop.forms import DayField, OnceTokenField, ShopForm, YuanField
 
 
 class ActionForm(ShopForm):
@@ -34,6 +34,7 @@ class ReceiveForm(ShopForm):
     best_before_date = DayField(_l("保质期至（不适用可留空）"), validators=[Optional()])
     lot_note = StringField(_l("批次/采收说明"), validators=[Optional(), Length(max=200)])
     from_household_id = SelectField(_l("交货农户"), coerce=coerce_id, validate_choice=True)
+    form_token = OnceTokenField()  # two POSTs of the same form receive the goods once
 
 
 class CorrectForm(ShopForm):
@@ -41,6 +42,7 @@ class CorrectForm(ShopForm):
                          validators=[InputRequired(), NumberRange(min=-100_000, max=100_000)])
     reason = StringField(_l("调整原因"), validators=[DataRequired(), Length(max=200)])
     lot_id = SelectField(_l("批次"), coerce=coerce_id, validate_choice=True, default=0)
+    form_token = OnceTokenField()  # two POSTs of the same form adjust once
 
 
 class ProductEditForm(ShopForm):
@@ -66,7 +68,7 @@ class AssistedProductForm(ShopForm):
     description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=4000)])
     image = FileField(_l("商品照片（JPEG/PNG，最大 5MB）"))
     #: Once per shown form: a double tap creates one product (shop.once).
-    form_token = FormTokenField()
+    form_token = OnceTokenField()
 
 
 class CashCloseForm(ShopForm):
@@ -84,3 +86,4 @@ class CashMoveForm(ShopForm):
                                             SelectChoice("correction", _l("更正"))], validate_choice=True)
     amount = StringField(_l("金额（元，更正可为负数）"), validators=[DataRequired(), Length(max=16)])
     reason = StringField(_l("原因"), validators=[Optional(), Length(max=200)])
+    form_token = OnceTokenField()  # two POSTs of the same form record one entry

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -43,17 +44,17 @@ def notify_shipment(self, shipment_id: int, event: str) -> None:
     if shipment is None or shipment.order is None or shipment.order.user is None:
         return
     order = shipment.order
-    subject = SUBJECTS.get(event, _l("您的订单 {code} 有更新")).format(code=order.code)
-
-    lines = [_("订单号: %(code)s", code=order.code), _("发货单: %(code)s", code=shipment.code),
-             _("状态: %(status)s", status=status_label(event))]
-    if event == "shipped" and shipment.tracking_number:
-        lines.append(_("运单号: %(number)s", number=shipment.tracking_number))
-    if event == "ready_for_pickup":  # sent once the whole order waits at the chosen station
-        station = order.pickup_station or shipment.station
-        lines.append(_("自提点: %(name)s %(address)s (%(hours)s)", name=station.name, address=station.address,
-                       hours=station.hours))
-        lines.append(_("取货码: %(code)s", code=shipment.pickup_code))
+    with force_locale(order.user.locale or "zh_CN"):  # no request here: the buyer's language
+        subject = str(SUBJECTS.get(event, _l("您的订单 {code} 有更新"))).format(code=order.code)
+        lines = [_("订单号: %(code)s", code=order.code), _("发货单: %(code)s", code=shipment.code),
+                 _("状态: %(status)s", status=status_label(event))]
+        if event == "shipped" and shipment.tracking_number:
+            lines.append(_("运单号: %(number)s", number=shipment.tracking_number))
+        if event == "ready_for_pickup":  # sent once the whole order waits at the chosen station
+            station = order.pickup_station or shipment.station
+            lines.append(_("自提点: %(name)s %(address)s (%(hours)s)", name=station.name, address=station.address,
+                           hours=station.hours))
+            lines.append(_("取货码: %(code)s", code=shipment.pickup_code))
     _send(self, order.user.email, subject, "\n".join(lines))
 
 
@@ -64,13 +65,15 @@ def notify_line_canceled(self, line_id: int, reason: str) -> None:
     if line is None or line.order is None or line.order.user is None:
         return
     order = line.order
-    body = "\n".join([
-        _("订单号: %(code)s", code=order.code),
-        _("商品: %(title)s × %(quantity)s", title=line.title, quantity=line.quantity),
-        _("原因: %(reason)s", reason=reason),
-        _("该商品无法供货，已为您取消；已付款项将原路退回。"),
-    ])
-    _send(self, order.user.email, SUBJECTS["canceled"].format(code=order.code), body)
+    with force_locale(order.user.locale or "zh_CN"):  # no request here: the buyer's language
+        body = "\n".join([
+            _("订单号: %(code)s", code=order.code),
+            _("商品: %(title)s × %(quantity)s", title=line.title, quantity=line.quantity),
+            _("原因: %(reason)s", reason=reason),
+            _("该商品无法供货，已为您取消；已付款项将原路退回。"),
+        ])
+        subject = str(SUBJECTS["canceled"]).format(code=order.code)
+    _send(self, order.user.email, subject, body)
 
 
 @shared_task(name="stations.tasks.expire_lots")

@@ -25,11 +25,12 @@ from orders.services.payments import shipment_cancelable
 from shop.args import date_arg, parse_int
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station, role_required
+from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, flash_domain_errors
 from shop.extensions import db
 from shop.history import history_of
-from shop.money import MoneyError, parse_yuan
+from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.once import AlreadySubmitted
 from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
@@ -168,6 +169,22 @@ def shipment(code: str):
     )
 
 
+def _action_question(s, action: str) -> str | None:
+    """What the confirmation step asks before a step that cannot be taken back (shop.confirm): goods leave
+    the station or reach the buyer, the buyer is told, or the shipment is canceled. Accepting and packing
+    are the station's own work and need none."""
+    questions = {
+        "ready": _("确认发货单 %(code)s 已可自提？顾客会收到取货通知。"),
+        "ship": _("确认发货单 %(code)s 已交快递发出？发出后不能撤销。"),
+        "receive": _("确认本站已收到发货单 %(code)s？"),
+        "deliver": _("确认发货单 %(code)s 已交到顾客手中？交付后不能撤销。"),
+        "pickup": _("确认把发货单 %(code)s 交给取货的顾客？交付后不能撤销。"),
+        "cancel": _("确认取消发货单 %(code)s？顾客会收到通知，取消后不能恢复。"),
+    }
+    question = questions.get(action)
+    return question % {"code": s.code} if question else None
+
+
 @bp.post("/shipments/<code>/action")
 @role_required(Role.OPERATOR)
 def shipment_action(code: str):
@@ -179,6 +196,11 @@ def shipment_action(code: str):
         else:
             flash(_("无效的操作"), "error")
         return redirect(url_for(".shipment", code=s.code))
+    question = _action_question(s, form.action.data)
+    if question is not None:
+        page = ask_first(question, back=url_for(".shipment", code=s.code))
+        if page is not None:
+            return page
     try:
         fulfilment.apply_action(
             s, form.action.data, actor=current_user, now=now_utc(),
@@ -215,6 +237,10 @@ def cancel_line(code: str, line_id: int):
     if not form.validate_on_submit():
         _flash_errors(form)
         return redirect(url_for(".shipment", code=s.code))
+    page = ask_first(_("确认取消「%(title)s」× %(n)s？顾客会收到通知，已付款项将退回。", title=line.title, n=line.quantity),
+                     back=url_for(".shipment", code=s.code))
+    if page is not None:
+        return page
     with flash_domain_errors():
         fulfilment.cancel_line(line, actor=current_user, now=now_utc(), reason=form.reason.data)
         commit()
@@ -231,6 +257,11 @@ def confirm_cash(code: str):
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
+    page = ask_first(_("确认已收到发货单 %(code)s 的现金 %(amount)s？收款会记入现金账，不能撤销。", code=s.code,
+                       amount=format_yuan(fulfilment.shipment_amount_fen(s))),
+                     back=url_for(".shipment", code=s.code))
+    if page is not None:
+        return page
     with flash_domain_errors():
         payments.confirm_counter_cash(s, actor=current_user, now=now_utc())
         commit()
@@ -302,6 +333,11 @@ def cash_close():
     if counted is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
     else:
+        page = ask_first(_("确认 %(day)s 日结，清点现金 %(amount)s？日结后当天的现金账不能再更改。", day=day.isoformat(),
+                           amount=format_yuan(counted)),
+                         back=url_for(".cash_summary", date=day.isoformat(), **_station_args(station)))
+        if page is not None:
+            return page
         with flash_domain_errors():
             cash.close_day(station.id, day, counted_fen=counted, note=form.note.data or "", actor=current_user,
                            now=now_utc())
@@ -322,7 +358,14 @@ def cash_move():
     if amount is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
         return redirect(url_for(".cash_summary", **_station_args(station)))
+    question = (_("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
+                if form.kind.data == "remittance"
+                else _("确认记一笔更正 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount)))
+    page = ask_first(question, back=url_for(".cash_summary", **_station_args(station)))
+    if page is not None:
+        return page
     with flash_domain_errors():
+        form.form_token.claim("stations.cash_move", user_id=current_user.id, now=now_utc())
         if form.kind.data == "remittance":
             cash.remit(station.id, amount, actor=current_user, now=now_utc(), note=form.reason.data or "")
         else:
@@ -384,6 +427,7 @@ def receive(record_id: int):
         _flash_errors(form)
         return redirect(url_for(".stock_record", record_id=record.id))
     with flash_domain_errors():
+        form.form_token.claim("stations.stock_receive", user_id=current_user.id, now=now_utc())
         stock_service.receive_stock(
             record, form.quantity.data, actor=current_user, now=now_utc(), lot_note=form.lot_note.data or "",
             harvest_date=form.harvest_date.data, best_before_date=form.best_before_date.data,
@@ -403,6 +447,7 @@ def correct(record_id: int):
         _flash_errors(form)
         return redirect(url_for(".stock_record", record_id=record.id))
     with flash_domain_errors():
+        form.form_token.claim("stations.stock_correct", user_id=current_user.id, now=now_utc())
         lot = db.session.get(Lot, form.lot_id.data) if form.lot_id.data else None
         stock_service.correct_stock(record, form.delta.data, reason=form.reason.data, actor=current_user,
                                     now=now_utc(), lot=lot)
@@ -492,7 +537,7 @@ def _benefit_from_form(households) -> list[tuple[int, int]]:
         try:
             weight = parse_int(raw, minimum=0, maximum=1_000_000)
         except ValueError:
-            raise DomainError(_("权重必须是正整数"), fields={f"weight_{h.id}": "invalid"}) from None
+            raise DomainError("invalid_weight", fields={f"weight_{h.id}": "invalid"}) from None
         if weight > 0:
             links.append((h.id, weight))
     return links

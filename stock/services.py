@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -37,8 +36,8 @@ MAX_QUANTITY = 100_000
 class OutOfStock(Conflict):
     code = "out_of_stock"
 
-    def __init__(self, product_id: int, message: str | None = None):
-        super().__init__(message or _("库存不足，无法购买所选数量"), fields={"product_id": str(product_id)})
+    def __init__(self, product_id: int):
+        super().__init__("out_of_stock", fields={"product_id": str(product_id)})
         self.product_id = product_id
 
 
@@ -46,7 +45,7 @@ class LotRecalled(Conflict):
     code = "lot_recalled"
 
     def __init__(self, lot: Lot):
-        super().__init__(_("批次 %(code)s 已召回，不能出库", code=lot.code), fields={"lot": lot.code})
+        super().__init__("lot_recalled", code=lot.code, fields={"lot": lot.code})
 
 
 class LotUnavailable(Conflict):
@@ -70,7 +69,7 @@ def new_lot_code() -> str:
 
 def _check_quantity(quantity: int) -> None:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0 or quantity > MAX_QUANTITY:
-        raise ValidationError(_("数量必须是 1 到 100000 之间的整数"), fields={"quantity": "invalid"})
+        raise ValidationError("invalid_quantity", fields={"quantity": "invalid"})
 
 
 def _expire_records(record_ids) -> None:
@@ -149,7 +148,7 @@ def cancel_allocation(wanted: dict[int, int]) -> None:
         result = db.session.execute(_guarded_update("release"), {"rid": record_id, "qty": quantity},
                                     execution_options=_changes(record_id))
         if rowcount(result) != 1:
-            raise Conflict(_("库存分配已释放"), code="allocation_mismatch")
+            raise Conflict("allocation_released")
     _expire_records(wanted)
 
 
@@ -167,10 +166,10 @@ def consume_allocation(record_id: int, quantity: int, *, order_line_id: int | No
         execution_options=_changes(record_id),
     )
     if rowcount(result) != 1:
-        raise Conflict(_("这一行没有对应的库存分配"), code="allocation_mismatch")
+        raise Conflict("allocation_missing")
     taken = _line_allocations(order_line_id) if order_line_id is not None else []
     if sum(a.allocated for a in taken) != quantity:
-        raise Conflict(_("这一行没有对应的批次分配"), code="allocation_mismatch")
+        raise Conflict("lot_allocation_missing")
     for allocation in taken:
         lot = allocation.lot
         if refuse_recalled and lot.status == LotStatus.RECALLED:
@@ -203,12 +202,12 @@ def receive_stock(
     _check_quantity(quantity)
     today = local_date(now)
     if harvest_date is not None and harvest_date > today:
-        raise ValidationError(_("采收/生产日期不能晚于今天"), fields={"harvest_date": "future"})
+        raise ValidationError("harvest_in_future", fields={"harvest_date": "future"})
     if best_before_date is not None:
         if harvest_date is not None and best_before_date < harvest_date:
-            raise ValidationError(_("保质期不能早于采收/生产日期"), fields={"best_before_date": "before_harvest"})
+            raise ValidationError("best_before_before_harvest", fields={"best_before_date": "before_harvest"})
         if best_before_date < today:
-            raise ValidationError(_("已过保质期的商品不能入库"), fields={"best_before_date": "expired"})
+            raise ValidationError("expired_goods", fields={"best_before_date": "expired"})
     _lock_record(record.id)
     lot = Lot(
         code=new_lot_code(),
@@ -259,20 +258,20 @@ def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: d
     record has none, a new lot with no origin, noted as a correction). Returns the last movement.
     """
     if not reason or not reason.strip():
-        raise ValidationError(_("盘点修正需要填写原因"), fields={"reason": "required"})
+        raise ValidationError("count_reason_required", fields={"reason": "required"})
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0 or abs(delta) > MAX_QUANTITY:
-        raise ValidationError(_("修正数量必须是非零整数"), fields={"delta": "invalid"})
+        raise ValidationError("invalid_delta", fields={"delta": "invalid"})
     reason = reason.strip()[:200]
     _lock_record(record.id)
     if lot is not None and lot.stock_record_id != record.id:
-        raise ValidationError(_("批次不属于这个商品"), fields={"lot": "invalid"})
+        raise ValidationError("lot_of_other_product", fields={"lot": "invalid"})
     today = local_date(now)
     if lot is not None:
         db.session.refresh(lot)
         if lot.status != LotStatus.ACTIVE:
-            raise Conflict(_("批次已召回或过期，不能修正"), code="lot_blocked")
+            raise Conflict("lot_blocked")
         if lot.on_hand + delta < lot.allocated:
-            raise Conflict(_("批次库存不能少于已售出（已分配）的数量"), code="stock_below_allocated")
+            raise Conflict("lot_below_allocated")
         parts = [(lot, delta)]
     elif delta < 0:
         parts, left = [], -delta
@@ -284,7 +283,7 @@ def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: d
             if not left:
                 break
         if left:  # fewer unallocated units in sellable lots than asked for
-            raise Conflict(_("库存不能少于已售出（已分配）的数量"), code="stock_below_allocated")
+            raise Conflict("stock_below_allocated")
     else:
         newest = db.session.scalars(
             sa.select(Lot).where(Lot.stock_record_id == record.id, _sellable(today))
@@ -305,7 +304,7 @@ def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: d
         execution_options=_changes(record.id, {record.id: record.product_id}),
     )
     if rowcount(result) != 1:
-        raise Conflict(_("库存不能少于已售出（已分配）的数量"), code="stock_below_allocated")
+        raise Conflict("stock_below_allocated")
     movement = None
     for target, count in parts:
         _lot_update(target, on_hand=count)
@@ -351,11 +350,11 @@ def set_on_hand(record: StockRecord, target: int, *, reason: str, actor, now: da
     """Correct the count to an absolute `target` (a physical count): the delta is computed under a
     row lock, so a sale or hand-over committing meanwhile is not overwritten. None if unchanged."""
     if not isinstance(target, int) or isinstance(target, bool) or target < 0 or target > MAX_QUANTITY:
-        raise ValidationError(_("库存须为 0 到 100000 的整数"), fields={"stock": "invalid"})
+        raise ValidationError("invalid_stock", fields={"stock": "invalid"})
     table = StockRecord.__table__
     on_hand = db.session.scalar(sa.select(table.c.on_hand).where(table.c.id == record.id).with_for_update())
     if on_hand is None:
-        raise Conflict(_("没有库存记录"), code="allocation_mismatch")
+        raise Conflict("allocation_mismatch")
     if target == on_hand:
         return None
     return correct_stock(record, target - on_hand, reason=reason, actor=actor, now=now)
@@ -410,7 +409,7 @@ def _lot_update(lot: Lot, *, on_hand: int = 0, allocated: int = 0, blocked: int 
         .returning(table.c.on_hand, table.c.allocated, table.c.blocked)
     ).first()
     if row is None:
-        raise LotUnavailable(_("批次 %(code)s 的数量不够", code=lot.code), fields={"lot": lot.code})
+        raise LotUnavailable("lot_unavailable", code=lot.code, fields={"lot": lot.code})
     for name, value in zip(("on_hand", "allocated", "blocked"), row):
         set_committed_value(lot, name, value)
 
@@ -480,7 +479,7 @@ def _release_line_lots(item: LineStock, *, now: datetime | None, actor=None) -> 
     """Give back what the line holds in its lots; units going back to a blocked lot are blocked too."""
     held = _line_allocations(item.line_id)
     if sum(a.allocated for a in held) != item.quantity:
-        raise Conflict(_("库存分配已释放"), code="allocation_mismatch")
+        raise Conflict("allocation_released")
     for allocation in held:
         lot, count = allocation.lot, allocation.allocated
         _lot_update(lot, allocated=-count)
@@ -514,7 +513,7 @@ def _block_units(lot: Lot, count: int, *, now: datetime | None, actor=None, reas
         execution_options=_changes(lot.stock_record_id, {lot.stock_record_id: lot.product_id}),
     )
     if rowcount(result) != 1:
-        raise Conflict(_("库存不能少于已售出（已分配）的数量"), code="stock_below_allocated")
+        raise Conflict("stock_below_allocated")
     _lot_update(lot, on_hand=-count, blocked=count)
     db.session.add(StockMovement(
         stock_record_id=lot.stock_record_id, lot_id=lot.id, kind=MovementKind.BLOCK, quantity=-count,
@@ -569,18 +568,18 @@ def assign_lot(item: LineStock, code: str, *, now: datetime, actor=None) -> Lot:
     code = (code or "").strip().upper()
     lot = db.session.scalar(sa.select(Lot).where(Lot.code == code)) if code else None
     if lot is None or lot.stock_record_id != item.record_id:
-        raise LotUnavailable(_("批次码 %(code)s 不是这个商品的批次", code=code or "-"), fields={"lot": "unknown"})
+        raise LotUnavailable("lot_not_of_product", code=code or "-", fields={"lot": "unknown"})
     _lock_record(item.record_id)
     db.session.refresh(lot)
     if not lot.sellable_on(local_date(now)):
-        raise LotUnavailable(_("批次 %(code)s 已过期或已召回，不能出库", code=lot.code), fields={"lot": "blocked"})
+        raise LotUnavailable("lot_blocked_out", code=lot.code, fields={"lot": "blocked"})
     held = _line_allocations(item.line_id)
     if [a.lot_id for a in held] == [lot.id]:
         return lot
     _release_line_lots(item, now=now, actor=actor)
     db.session.flush()
     if _allocate_line(item, [lot], item.quantity):
-        raise LotUnavailable(_("批次 %(code)s 的数量不够", code=lot.code), fields={"lot": "short"})
+        raise LotUnavailable("lot_unavailable", code=lot.code, fields={"lot": "short"})
     db.session.flush()
     return lot
 

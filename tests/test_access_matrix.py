@@ -623,7 +623,7 @@ def test_a_roles_change_is_rolled_back_before_the_next_role(app, db, world):
     db.session.commit()
     savepoint = connection.begin_nested()
     try:
-        assert _check(app, RULES["orders.order_cancel"], f"/orders/{code}/cancel", None, email,
+        assert _check(app, RULES["orders.order_cancel"], f"/orders/{code}/cancel", {"confirm": "1"}, email,
                       "orders.order_cancel", "consumer") is None
         assert db.session.get(Order, order_id).status == "canceled"
     finally:

@@ -8,6 +8,8 @@ aria-label and alt attributes) are read with html.parser. On zh, a node with two
 fails; on en, a node holding a Chinese msgid of the catalogues (or a "：") fails."""
 from __future__ import annotations
 
+import re
+from html import unescape
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -117,3 +119,71 @@ def test_registry_notes_are_translated_for_an_english_reader(app):
         assert not CJK.search(note_text("buyer canceled")) and note_text("cash received ¥56.40") == "Cash received ¥56.40"
     with app.test_request_context("/"), force_locale("zh_CN"):
         assert note_text("cash received ¥56.40") == "已收现金 ¥56.40" and note_text("pay on arrival") == "到店付款"
+
+
+# --- every page each role reaches -----------------------------------------------------------------
+
+#: Where each role starts; the crawl follows the same-site links of every page it reads.
+ROLE_STARTS = {
+    "consumer": ["/", "/orders", "/bookings", "/cart", "/favourites"],
+    "operator": ["/station/", "/refund-requests"],
+    "host": ["/host/"],
+    "county": ["/county/"],
+    "admin": ["/station/", "/county/", "/refund-requests"],
+}
+#: Links not followed: leaving, downloads (CSV/XLSX exports carry column names, not pages), the API.
+SKIP_LINK = re.compile(r"logout|/lang/|format=|/static/|/api/|lang=|export|mailto:|^//|^#|\.(png|svg|jpg|pdf)\b|/qr\b")
+MAX_PAGES = 60
+
+
+def _links(html: str) -> list[str]:
+    return [unescape(h).split("#")[0] for h in re.findall(r'href="(/[^"]*)"', html)]
+
+
+@pytest.fixture
+def roles_world(world, db):
+    from shop.db import commit
+
+    product, listing = world["product"], world["listing"]
+    users = {
+        "consumer": world["buyer"],
+        "operator": make_user(role="operator", station=product.station, name="站长老王"),
+        "host": db.session.get(type(world["buyer"]), listing.host_id),
+        "county": make_user(role="county", name="县办小张"),
+        "admin": make_user(role="admin", name="管理员"),
+    }
+    make_product(name="待认定腌菜", village=world["village"], station=product.station, approval_status="pending")
+    commit()
+    data = world["data"] | {u.name for u in users.values()} | {"待认定腌菜", product.station.code}
+    return users, data
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+@pytest.mark.parametrize("role", list(ROLE_STARTS))
+def test_every_page_a_role_reaches_speaks_one_language(app, roles_world, role, lang):
+    """A crawl per role and language: the role's start pages and every same-site page they link to
+    (up to MAX_PAGES), each read for the other language's UI text."""
+    users, data = roles_world
+    client = app.test_client()
+    client.get(f"/?lang={lang}")
+    assert client.post("/login", data={"email": users[role].email, "password": "password123"}).status_code == 302
+    todo, seen, problems = list(ROLE_STARTS[role]), set(), {}
+    while todo and len(seen) < MAX_PAGES:
+        url = todo.pop(0)
+        if url in seen or SKIP_LINK.search(url):
+            continue
+        seen.add(url)
+        response = client.get(url)
+        assert response.status_code < 500, url
+        if response.status_code != 200 or not response.content_type.startswith("text/html"):
+            continue
+        html = response.get_data(as_text=True)
+        nodes = _nodes(html)
+        bad = english_ui_on_zh(nodes) if lang == "zh_CN" else chinese_ui_on_en(nodes, data)
+        if bad:
+            problems[url] = bad
+        todo.extend(link for link in _links(html) if link not in seen)
+    area = {"consumer": "/orders/", "operator": "/station/shipments/", "host": "/host/listings/",
+            "county": "/county/households/", "admin": "/county/"}[role]
+    assert len(seen) >= 20 and any(url.startswith(area) for url in seen), sorted(seen)  # the crawl got in
+    assert problems == {}

@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from flask import url_for
-from flask_babel import gettext as _
 from pydantic import BaseModel, Field
 
 from catalog.models import BenefitLink
@@ -233,11 +232,11 @@ def _host_contact(booking: Booking) -> HostContact | None:
 
 def _parse_filter(query: ListingQuery) -> ListingFilter:
     if query.checkout and not query.checkin:
-        raise ValidationError(_("请同时提供入住日期"), fields={"checkin": "required"})
+        raise ValidationError("checkin_required_with_checkout", fields={"checkin": "required"})
     if query.checkin and query.checkout and query.checkout <= query.checkin:
-        raise ValidationError(_("离店日期必须晚于入住日期"), fields={"checkout": "not after check-in"})
+        raise ValidationError("checkout_not_after_checkin", fields={"checkout": "not after check-in"})
     if query.checkin and query.checkin < local_date(now_utc()):
-        raise ValidationError(_("日期不能早于今天"), fields={"checkin": "in the past"})
+        raise ValidationError("date_in_past", fields={"checkin": "in the past"})
     return ListingFilter(kind=query.kind, village_id=query.village, check_in=query.checkin,
                          check_out=query.checkout, guests=query.guests)
 
@@ -258,9 +257,9 @@ def listing_availability(listing_id: int, query: AvailabilityQuery):
     start = query.from_ or local_date(now)
     end = query.to or start + timedelta(days=30)
     if end <= start:
-        raise ValidationError(_("结束日期必须晚于开始日期"), fields={"to": "not after from"})
+        raise ValidationError("end_not_after_start", fields={"to": "not after from"})
     if (end - start).days > MAX_CALENDAR_DAYS:
-        raise ValidationError(_("最多查询 %(days)s 天", days=MAX_CALENDAR_DAYS), fields={"to": "range too long"})
+        raise ValidationError("calendar_range_too_long", days=MAX_CALENDAR_DAYS, fields={"to": "range too long"})
     days = listing_calendar(listing, start, end, now=now)
     out = AvailabilityOut(
         listing_id=listing.id, kind=listing.kind,

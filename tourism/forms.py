@@ -6,7 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from shop.args import coerce_id
-from shop.forms import DayField, PageTokenField, ShopForm, YuanField
+from shop.forms import DayField, OnceTokenField, ShopForm, YuanField
 
 
 class BookingForm(ShopForm):
@@ -19,7 +19,7 @@ class BookingForm(ShopForm):
     payment_method = RadioField(
         _l("支付方式"), choices=[SelectChoice("card", _l("在线支付")), SelectChoice("arrival", _l("到店支付"))], default="card"
     )
-    form_token = PageTokenField()  # two POSTs of the same page make one booking
+    form_token = OnceTokenField()  # two POSTs of the same page make one booking
 
 
 class CheckInForm(ShopForm):

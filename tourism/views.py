@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from catalog.models import BenefitLink
 from catalog.services import list_villages
+from shop.confirm import ask_first, confirmed
 from shop.args import date_arg as _date_arg
 from shop.args import int_arg, link_args, parse_date
 from shop.auth.permissions import role_required
@@ -18,7 +19,7 @@ from shop.db import commit, rollback
 from shop.errors import DomainError
 from shop.extensions import db
 from shop.money import format_yuan
-from shop.once import AlreadySubmitted, claim_or_refuse
+from shop.once import AlreadySubmitted
 from shop.qr import qr_data_uri
 from shop.timeutil import local_date, month_bounds, now_utc, to_local
 from tourism.forms import (
@@ -229,7 +230,7 @@ def book(listing_id: int):
         pay_on_arrival=form.payment_method.data == "arrival",
     )
     try:
-        claim_or_refuse("tourism.book", form.form_token.data, user_id=current_user.id, now=now)
+        form.form_token.claim("tourism.book", user_id=current_user.id, now=now)
         booking = book_listing(req, user=current_user, now=now)
         commit()
     except AlreadySubmitted as exc:  # the same page posted twice: the first POST made the booking
@@ -301,6 +302,8 @@ def booking_cancel_confirm(code: str):
 @login_required
 def booking_cancel(code: str):
     booking = get_booking_for_user(code, current_user)
+    if not confirmed():  # only the confirmation page's button cancels (shop.confirm)
+        return redirect(url_for("tourism.booking_cancel_confirm", code=booking.code), 303)
     quote = cancel_booking(booking, actor=current_user, now=now_utc())
     commit()
     if quote.refund_fen:
@@ -520,6 +523,11 @@ def host_close_dates(listing_id: int):
         form.end.errors = [_("结束日期必须不早于开始日期，且不超过一年")]
         return _render_host_listing(listing, form, 422)
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    page = ask_first(_("确认关闭 %(start)s 至 %(end)s（%(n)s 天）？这些日期将不能预订。", start=start.isoformat(),
+                       end=end.isoformat(), n=len(days)),
+                     back=url_for("tourism.host_listing", listing_id=listing.id))
+    if page is not None:
+        return page
     try:
         added = close_dates(listing, days, reason=form.reason.data or "", now=now_utc())
     except DomainError as exc:
@@ -547,6 +555,11 @@ def host_reopen_date(listing_id: int, day: str):
 @role_required("host")
 def host_no_show(code: str):
     booking = get_booking_for_host(code, current_user)
+    page = ask_first(_("确认将预订 %(code)s（%(name)s）标记为未到店？客人会收到通知。", code=booking.code,
+                       name=booking.user.name or booking.user.email),
+                     back=url_for("tourism.host_listing", listing_id=booking.listing_id))
+    if page is not None:
+        return page
     mark_no_show(booking, actor=current_user, now=now_utc())
     commit()
     flash(_("已标记未到店：%(code)s", code=booking.code), "success")
@@ -558,6 +571,10 @@ def host_no_show(code: str):
 def host_refund_kept(code: str):
     """Give back the fee or no-show charge a booking kept; the households' credit of it is reversed."""
     booking = get_booking_for_host(code, current_user)
+    page = ask_first(_("确认向客人退还预订 %(code)s 保留的款项？", code=booking.code),
+                     back=url_for("tourism.host_listing", listing_id=booking.listing_id))
+    if page is not None:
+        return page
     try:
         amount = refund_kept(booking, actor=current_user, now=now_utc(), reason="host refunded the kept money")
         commit()
@@ -576,6 +593,11 @@ def host_refund_kept(code: str):
 def host_cancel(code: str):
     """Release an unpaid pay-on-arrival booking; the guest is told by e-mail."""
     booking = get_booking_for_host(code, current_user)
+    page = ask_first(_("确认取消预订 %(code)s（%(name)s）？客人会收到通知，取消后不能恢复。", code=booking.code,
+                       name=booking.user.name or booking.user.email),
+                     back=url_for("tourism.host_listing", listing_id=booking.listing_id))
+    if page is not None:
+        return page
     try:
         host_cancel_booking(booking, actor=current_user, now=now_utc())
         commit()

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from catalog.models import ApprovalStatus, BenefitLink, Product
 from shop.audit import record_audit
@@ -25,7 +24,7 @@ def get_product(product_id: int, *, lock: bool = False) -> Product:
         query = query.with_for_update()
     product = db.session.scalar(query)
     if product is None:
-        raise NotFound(_("没有这个产品"))
+        raise NotFound("no_such_product")
     return product
 
 
@@ -33,8 +32,7 @@ def _decide(product: Product, to: str, *, actor, now: datetime, note: str) -> Pr
     if product.approval_status == to:
         return product  # idempotent: a double click changes nothing
     if product.approval_status != ApprovalStatus.PENDING:
-        message = _("该产品已认定") if product.approval_status == ApprovalStatus.APPROVED else _("该产品已退回")
-        raise Conflict(message, code="already_decided")
+        raise Conflict("already_approved" if product.approval_status == ApprovalStatus.APPROVED else "already_returned")
     product.approval_status = to
     product.approval_note = note[:255]
     product.approved_at = now if to == ApprovalStatus.APPROVED else None
@@ -53,7 +51,7 @@ def approve(product: Product, *, actor, now: datetime, note: str = "") -> Produc
 def reject(product: Product, *, actor, now: datetime, reason: str) -> Product:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError(_("退回需要填写原因"), fields={"reason": "required"})
+        raise ValidationError("reason_required_to_return", fields={"reason": "required"})
     return _decide(product, ApprovalStatus.REJECTED, actor=actor, now=now, note=reason)
 
 

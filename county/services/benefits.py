@@ -172,7 +172,7 @@ def record_benefit(data: RecordData, *, actor, now: datetime) -> BenefitRecord:
         if sum(amounts) > MAX_AMOUNT_FEN:
             errors["lines"] = _("合计金额过大")
     if errors:
-        raise ValidationError(_("登记有误，未保存：%(errors)s", errors="；".join(str(v) for v in list(errors.values())[:5])),
+        raise ValidationError("benefit_entries_invalid", errors="；".join(str(v) for v in list(errors.values())[:5]),
                               fields=errors)
     lines = []
     for line, amount in zip(data.lines, amounts):
@@ -208,7 +208,7 @@ def record_benefit(data: RecordData, *, actor, now: datetime) -> BenefitRecord:
 def get_record(record_id: int) -> BenefitRecord:
     record = db.session.get(BenefitRecord, record_id)
     if record is None:
-        raise NotFound(_("没有这条收益登记"))
+        raise NotFound("benefit_entry_not_found")
     return record
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from catalog.models import BenefitLink, Household, Product
 from shop.args import MAX_ID, parse_int
@@ -45,7 +44,7 @@ def parse_links(text: str) -> list[tuple[int, int]]:
             household_id = parse_int(parts[0], minimum=1, maximum=MAX_ID)
             weight = parse_int(parts[1], minimum=1) if len(parts) > 1 else 1
         except (ValueError, IndexError):
-            raise ValidationError(_("无法识别「%(text)s」：请按“户编号:权重”填写", text=chunk[:20]),
+            raise ValidationError("unreadable_link", text=chunk[:20],
                                   fields={"links": "invalid"}) from None
         links.append((household_id, weight))
     return links
@@ -56,12 +55,12 @@ def set_links(target, links: list[tuple[int, int]], *, actor, now: datetime) -> 
     seen = set()
     for household_id, weight in links:
         if household_id in seen:
-            raise ValidationError(_("同一农户重复联结"), fields={"links": "duplicate"})
+            raise ValidationError("duplicate_link", fields={"links": "duplicate"})
         seen.add(household_id)
         if not isinstance(weight, int) or isinstance(weight, bool) or weight <= 0 or weight > 1_000_000:
-            raise ValidationError(_("权重须为 1 到 1000000 的整数"), fields={"links": "weight"})
+            raise ValidationError("link_weight_out_of_range", fields={"links": "weight"})
         if db.session.get(Household, household_id) is None:
-            raise ValidationError(_("没有编号为 %(id)s 的农户", id=household_id), fields={"links": "unknown"})
+            raise ValidationError("unknown_household_id", id=household_id, fields={"links": "unknown"})
     column = _column(target)
     before = [{"household_id": l.household_id, "weight": l.weight} for l in links_for(target)]
     after = [{"household_id": h, "weight": w} for h, w in sorted(links)]

@@ -109,7 +109,7 @@ def set_account(household: Household, *, kind: str, number: str, holder_name: st
     if len(bank_name) > 60:
         errors["bank_name"] = _("开户行名称过长")
     if errors:
-        raise ValidationError(_("账户信息有误"), fields=errors)
+        raise ValidationError("invalid_account", fields=errors)
     account = get_account(household)
     if account is None:
         account = PaymentAccount(household_id=household.id)
@@ -127,7 +127,7 @@ def reveal_account(household: Household, *, actor, now: datetime) -> str:
     check_may_reveal(actor)
     account = get_account(household)
     if account is None:
-        raise NotFound(_("该户尚未登记收款账户"))
+        raise NotFound("no_payment_account")
     record_audit(actor=actor, action="payment_account.reveal", subject=household,
                  detail={"account_id": account.id}, now=now)
     return account.number
@@ -137,7 +137,7 @@ def reveal_account(household: Household, *, actor, now: datetime) -> str:
 
 def _transition(obj, to_status: str, table: dict) -> None:
     if to_status not in table.get(obj.status, set()):
-        raise IllegalTransition(_("状态不能从 %(a)s 变为 %(b)s", a=obj.status, b=to_status))
+        raise IllegalTransition("illegal_payout_transition", a=obj.status, b=to_status)
     log.info("%s %s: %s -> %s", obj.__tablename__, obj.id, obj.status, to_status)
     obj.status = to_status
 
@@ -148,7 +148,7 @@ def get_batch(batch_id: int, *, lock: bool = False) -> PayoutBatch:
         query = query.with_for_update()
     batch = db.session.scalar(query)
     if batch is None:
-        raise NotFound(_("没有这个发放批次"))
+        raise NotFound("payout_batch_not_found")
     return batch
 
 
@@ -169,14 +169,14 @@ def list_batches(limit: int = 100) -> list[PayoutBatch]:
 
 def _scope(village_id: int | None, township_id: int | None) -> tuple[str, int | None, int | None]:
     if village_id and township_id:
-        raise ValidationError(_("村和乡镇只能选一个"), fields={"village_id": "either village or township"})
+        raise ValidationError("village_or_township", fields={"village_id": "either village or township"})
     if village_id:
         if db.session.get(Village, village_id) is None:
-            raise ValidationError(_("没有这个村"), fields={"village_id": "unknown"})
+            raise ValidationError("no_such_village", fields={"village_id": "unknown"})
         return f"village:{village_id}", None, village_id
     if township_id:
         if db.session.get(Township, township_id) is None:
-            raise ValidationError(_("没有这个乡镇"), fields={"township_id": "unknown"})
+            raise ValidationError("no_such_township", fields={"township_id": "unknown"})
         return f"township:{township_id}", township_id, None
     return "county", None, None
 
@@ -211,11 +211,11 @@ def create_batch(*, period_from: date, period_to: date, village_id: int | None =
                  township_id: int | None = None, actor, now: datetime) -> BatchResult:
     """Create the payout batch of a period (and scope), or return the one that exists."""
     if period_from > period_to:
-        raise ValidationError(_("开始日期晚于结束日期"), fields={"period_from": "after period_to"})
+        raise ValidationError("from_after_to", fields={"period_from": "after period_to"})
     if period_to > local_date(now):
-        raise ValidationError(_("只能为已经开始的日期发放：结束日期不能晚于今天"), fields={"period_to": "in the future"})
+        raise ValidationError("payout_end_in_future", fields={"period_to": "in the future"})
     if (period_to - period_from).days >= MAX_PERIOD_DAYS:
-        raise ValidationError(_("一个批次最长一年"), fields={"period_to": "period too long"})
+        raise ValidationError("payout_period_too_long", fields={"period_to": "period too long"})
     scope, township_id, village_id = _scope(village_id, township_id)
     _lock_batch_creation()
     existing = db.session.scalar(sa.select(PayoutBatch).where(
@@ -320,7 +320,7 @@ def export_batch(batch: PayoutBatch, *, actor, now: datetime) -> bytes:
 
 
     if batch.status == BatchStatus.SETTLED:
-        raise Conflict(_("该批次已完成，没有待发放的明细"), code="batch_settled")
+        raise Conflict("payout_batch_done")
     lines = db.session.scalars(sa.select(PayoutLine).where(
         PayoutLine.batch_id == batch.id, PayoutLine.status == LineStatus.PENDING).order_by(PayoutLine.id)).all()
     workbook = Workbook()
@@ -365,7 +365,7 @@ def _read_result(source) -> list[tuple[int, dict]]:
     try:
         workbook = load_workbook(source, read_only=True, data_only=True)
     except (BadZipFile, KeyError, OSError, ValueError, TypeError):
-        raise ValidationError(_("无法读取回盘文件：请上传银行返回的 .xlsx 文件"), code="invalid_file") from None
+        raise ValidationError("bank_file_unreadable") from None
     try:
         rows = workbook.active.iter_rows(values_only=True)
         header = None
@@ -382,12 +382,12 @@ def _read_result(source) -> list[tuple[int, dict]]:
             if not any(cells):
                 continue
             if len(out) >= MAX_RESULT_ROWS:
-                raise ValidationError(_("回盘文件行数过多"), code="invalid_file")
+                raise ValidationError("bank_file_too_long")
             out.append((number, {name: cells[i] for i, name in enumerate(header) if name and i < len(cells)}))
     finally:
         workbook.close()
     if header is None:
-        raise ValidationError(_("回盘文件缺少“明细编号”和“状态”列"), code="invalid_file")
+        raise ValidationError("bank_file_headers")
     return out
 
 
@@ -398,7 +398,7 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
     rows = _read_result(source)
     batch = get_batch(batch.id, lock=True)  # two imports of the same batch at once: one after the other
     if batch.status == BatchStatus.OPEN:
-        raise Conflict(_("该批次尚未导出给银行，不能导入回盘"), code="batch_not_exported")
+        raise Conflict("payout_batch_not_exported")
     lines = {line_ref(batch, ln): ln for ln in db.session.scalars(
         sa.select(PayoutLine).where(PayoutLine.batch_id == batch.id).with_for_update())}
     report, plan, seen = ResultReport(), [], set()
@@ -446,8 +446,7 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
         else:
             report.errors.append(_("第%(n)s行：状态须为“成功”或“失败”", n=number))
     if report.errors:
-        raise ValidationError(_("回盘文件有误，未做任何更改：%(errors)s", errors="；".join(report.errors[:20])),
-                              code="invalid_result", fields={"file": "; ".join(report.errors[:20])})
+        raise ValidationError("bank_file_invalid", errors="；".join(report.errors[:20]), fields={"file": "; ".join(report.errors[:20])})
     for line, to_status, value in plan:
         _transition(line, to_status, LINE_TRANSITIONS)
         line.settled_at = now

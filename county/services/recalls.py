@@ -40,7 +40,7 @@ def get_lot(code: str) -> Lot:
     code = (code or "").strip().upper()
     lot = db.session.scalar(sa.select(Lot).where(Lot.code == code)) if code and len(code) <= 16 else None
     if lot is None:
-        raise NotFound(_("没有这个批次"))
+        raise NotFound("lot_not_found")
     return lot
 
 
@@ -79,9 +79,9 @@ def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedL
     """Recall the lot: blocked in this transaction, each buyer mailed once after the commit."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError(_("请填写召回原因"), fields={"reason": "required"})
+        raise ValidationError("recall_reason_required", fields={"reason": "required"})
     if len(reason) > RECALL_REASON_MAX:
-        raise ValidationError(_("召回原因最多 200 个字"), fields={"reason": "too_long"})
+        raise ValidationError("recall_reason_too_long", fields={"reason": "too_long"})
     from stock.services import block_lot
 
     already = lot.status == LotStatus.RECALLED
@@ -108,7 +108,7 @@ def refund_recalled(lot: Lot, *, actor, now: datetime) -> int:
     from stations.services.fulfilment import cancel_line
 
     if lot.status != LotStatus.RECALLED:
-        raise ValidationError(_("批次未召回"), fields={"lot": "not_recalled"})
+        raise ValidationError("lot_not_recalled", fields={"lot": "not_recalled"})
     reason = _("批次 %(code)s 召回：%(reason)s", code=lot.code, reason=lot.recall_reason)[:200]
     done = 0
     for affected in affected_lines(lot):

@@ -76,7 +76,7 @@ def household_row(h: Household) -> dict:
 def get_household(household_id: int) -> Household:
     household = db.session.get(Household, household_id)
     if household is None:
-        raise NotFound(_("没有这个农户"))
+        raise NotFound("no_such_household")
     return household
 
 
@@ -151,7 +151,7 @@ def _clean(data: HouseholdData, *, existing: Household | None = None) -> dict[st
 def create_household(data: HouseholdData, *, actor, now: datetime) -> Household:
     errors = _clean(data)
     if errors:
-        raise ValidationError(_("农户信息有误，请检查标出的项"), fields=errors)
+        raise ValidationError("invalid_household", fields=errors)
     assert data.members is not None  # _clean refuses a missing count
     household = Household(
         village_id=data.village_id,
@@ -183,7 +183,7 @@ def update_household(household: Household, data: HouseholdData, *, actor, now: d
     data.phone = data.phone or (household.phone or "")
     errors = _clean(data, existing=household)
     if errors:
-        raise ValidationError(_("农户信息有误，请检查标出的项"), fields=errors)
+        raise ValidationError("invalid_household", fields=errors)
     changed = []
     for name in ("village_id", "head_name", "registry_no", "id_number", "phone", "members"):
         new = getattr(data, name) or (None if name in ("id_number", "phone") else getattr(data, name))
@@ -198,13 +198,17 @@ def update_household(household: Household, data: HouseholdData, *, actor, now: d
     return household
 
 
+def can_change_status(household: Household, to_status: str) -> bool:
+    """Whether `to_status` is a legal next status of the household (what `change_status` accepts)."""
+    return to_status in STATUS_TRANSITIONS.get(household.status, set())
+
+
 def change_status(household: Household, to_status: str, *, actor, now: datetime, note: str = "",
                   effective_date: date | None = None) -> HouseholdStatusChange:
     if to_status not in {s.value for s in HouseholdStatus}:
-        raise ValidationError(_("未知状态"), fields={"status": "invalid"})
-    if to_status not in STATUS_TRANSITIONS.get(household.status, set()):
-        raise IllegalTransition(_("不能从「%(old)s」变为「%(new)s」", old=_status_label(household.status),
-                                  new=_status_label(to_status)))
+        raise ValidationError("unknown_status", fields={"status": "invalid"})
+    if not can_change_status(household, to_status):
+        raise IllegalTransition("illegal_status_change", old=_status_label(household.status), new=_status_label(to_status))
     change = HouseholdStatusChange(
         household_id=household.id, from_status=household.status, to_status=to_status,
         effective_date=effective_date or local_date(now), actor_id=getattr(actor, "id", None),
@@ -230,7 +234,7 @@ def check_may_reveal(actor) -> None:
     decrypts a value for a person (`reveal`, `payouts.reveal_account`) asks this first, whichever page,
     API or task calls it. Anyone else: Forbidden, and nothing is read or written."""
     if not can_read_county(actor):
-        raise Forbidden(_("您的角色无权进行此操作"))
+        raise Forbidden("forbidden")
 
 
 def reveal(household: Household, field_name: str, *, actor, now: datetime) -> str:
@@ -238,7 +242,7 @@ def reveal(household: Household, field_name: str, *, actor, now: datetime) -> st
     the value)."""
     check_may_reveal(actor)
     if field_name not in REVEALABLE:
-        raise ValidationError(_("该项不能查看"), fields={"field": "invalid"})
+        raise ValidationError("field_not_revealable", fields={"field": "invalid"})
     record_audit(actor=actor, action="household.reveal", subject=household, detail={"field": field_name}, now=now)
     return getattr(household, field_name) or ""
 
@@ -286,7 +290,7 @@ def read_sheet(source) -> tuple[list[str], list[tuple[int, dict]]]:
     try:
         workbook = load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a non-xlsx upload
-        raise ValidationError(_("不是 Excel（.xlsx）文件"), fields={"file": "invalid"}) from exc
+        raise ValidationError("not_xlsx", fields={"file": "invalid"}) from exc
     sheet = workbook.worksheets[0]
     # county sheets often start with a title row (e.g. "XX村建档立卡贫困户花名册"): the header is the first
     # of the first ten rows naming both the head of household and the registry number
@@ -298,7 +302,7 @@ def read_sheet(source) -> tuple[list[str], list[tuple[int, dict]]]:
             break
     if header_row is None:
         workbook.close()
-        raise ValidationError(_("表格须有「户主姓名」和「建档立卡编号」两列"), fields={"file": "headers"})
+        raise ValidationError("import_headers", fields={"file": "headers"})
     rows = sheet.iter_rows(min_row=header_row + 1, values_only=True)
     out = []
     for number, values in enumerate(rows, start=header_row + 1):

@@ -56,7 +56,7 @@ def _range(query, date_from: date | None, date_to: date | None):
 
 def _check_range(date_from, date_to):
     if date_from and date_to and date_from > date_to:
-        raise ValidationError(_("开始日期晚于结束日期"), fields={"from": "after to"})
+        raise ValidationError("from_after_to", fields={"from": "after to"})
 
 
 def _sums(key_column, date_from, date_to):
@@ -96,7 +96,7 @@ def income_by(group_by: str, date_from: date | None = None, date_to: date | None
     """Rows {key, label, sale_fen, tourism_fen, reversal_fen, recorded_fen, kind_<benefit kind>_fen…, total_fen, entries,
     households}, biggest first (by month: in calendar order; by kind: in `BenefitKind` order)."""
     if group_by not in GROUPS:
-        raise ValidationError(_("分组方式须为以下之一：%(groups)s", groups=", ".join(GROUPS)),
+        raise ValidationError("invalid_group_by", groups=", ".join(GROUPS),
                               fields={"group_by": "invalid"})
     _check_range(date_from, date_to)
     rows: dict = {}
@@ -202,7 +202,7 @@ def parse_month(text: str) -> tuple[date, date]:
         year, month = (int(p) for p in text.strip().split("-"))
         start, end = month_bounds(year, month)
     except (ValueError, TypeError):
-        raise ValidationError(_("月份格式应为 YYYY-MM"), fields={"month": "invalid"}) from None
+        raise ValidationError("invalid_month", fields={"month": "invalid"}) from None
     return start, end - timedelta(days=1)
 
 

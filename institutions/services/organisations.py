@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from institutions import creditcode
 from institutions.models import MemberRole, Organisation, OrganisationKind, OrganisationMember, OrganisationStatus
@@ -40,7 +39,7 @@ def validate_credit_code(value: str) -> str:
     """The normalised code, or ValidationError (wrong length, characters or check character)."""
     code = creditcode.normalise(value)
     if not creditcode.is_valid(code):
-        raise ValidationError(_("统一社会信用代码无效：应为 18 位，最后一位校验码须正确"),
+        raise ValidationError("invalid_credit_code",
                               fields={"credit_code": "invalid"})
     return code
 
@@ -58,9 +57,9 @@ def _clean(data: OrganisationData) -> OrganisationData:
     if data.kind not in set(OrganisationKind):
         errors["kind"] = "invalid"
     if errors:
-        raise ValidationError(_("请完整填写单位信息"), fields=errors)
+        raise ValidationError("organisation_incomplete", fields=errors)
     if not is_phone(values["contact_phone"], landline=True):
-        raise ValidationError(_("请填写正确的联系电话（手机号或带区号的座机）"), fields={"contact_phone": "invalid"})
+        raise ValidationError("invalid_organisation_phone", fields={"contact_phone": "invalid"})
     return OrganisationData(kind=data.kind, credit_code=validate_credit_code(data.credit_code),
                             **{**values, "contact_phone": normalise_phone(values["contact_phone"])})
 
@@ -69,11 +68,11 @@ def register_organisation(data: OrganisationData, *, user: User, now: datetime) 
     """A signed-in account registers its organisation; it waits for the county office and the account
     becomes its first member (approver, manager). One organisation per credit code."""
     if user.role != Role.CONSUMER:
-        raise Forbidden(_("请用买家账户登记单位"))
+        raise Forbidden("buyer_account_required")
     clean = _clean(data)
     taken = db.session.scalar(sa.select(Organisation.id).where(Organisation.credit_code == clean.credit_code))
     if taken is not None:
-        raise CreditCodeTaken(_("该统一社会信用代码已登记"), fields={"credit_code": "taken"})
+        raise CreditCodeTaken("credit_code_taken", fields={"credit_code": "taken"})
     organisation = Organisation(
         name=clean.name, kind=clean.kind, credit_code=clean.credit_code, address=clean.address,
         contact_name=clean.contact_name, contact_phone=clean.contact_phone, status=OrganisationStatus.PENDING,
@@ -93,15 +92,15 @@ def decide_organisation(organisation: Organisation, *, approve: bool, reason: st
     """The county office approves, or rejects with a reason; audited. Only a pending organisation."""
     reason = " ".join((reason or "").split())
     if not approve and not reason:
-        raise ValidationError(_("请填写不通过的原因"), fields={"reason": "required"})
+        raise ValidationError("rejection_reason_required", fields={"reason": "required"})
     if len(reason) > 400:
-        raise ValidationError(_("原因最多 400 字"), fields={"reason": "too_long"})
+        raise ValidationError("reason_too_long", fields={"reason": "too_long"})
     locked = db.session.scalars(
         sa.select(Organisation).where(Organisation.id == organisation.id).with_for_update()
         .execution_options(populate_existing=True)
     ).one()
     if locked.status != OrganisationStatus.PENDING:
-        raise Conflict(_("该单位已审核过"), code="already_decided", fields={"status": locked.status})
+        raise Conflict("organisation_already_reviewed", fields={"status": locked.status})
     to = OrganisationStatus.APPROVED if approve else OrganisationStatus.REJECTED
     transition(locked, to, actor=actor, now=now, note=reason)
     locked.decision_reason = reason
@@ -128,7 +127,7 @@ def get_visible_organisation(organisation_id: int, user) -> Organisation:
     """The organisation, for its members and the county office; NotFound for anyone else."""
     organisation = db.session.get(Organisation, organisation_id)
     if organisation is None or not (is_staff(user) or membership(organisation_id, user) is not None):
-        raise NotFound(_("单位不存在"))
+        raise NotFound("organisation_not_found")
     return organisation
 
 
@@ -158,22 +157,22 @@ def add_member(organisation: Organisation, *, email: str, role: str, actor: User
     """A manager of the organisation adds an existing account (by its e-mail) with a role, or changes
     the role of a member already there; audited."""
     if not can_manage_members(organisation, actor):
-        raise Forbidden(_("只有单位管理员可以添加成员"))
+        raise Forbidden("organisation_admin_only")
     if role not in set(MemberRole):
-        raise ValidationError(_("请选择成员角色"), fields={"role": "invalid"})
+        raise ValidationError("member_role_required", fields={"role": "invalid"})
     email = (email or "").strip().lower()
     user = db.session.scalar(sa.select(User).where(User.email == email)) if email else None
     if user is None:
-        raise ValidationError(_("没有这个邮箱的账户，请对方先注册"), fields={"email": "unknown"})
+        raise ValidationError("member_account_not_found", fields={"email": "unknown"})
     if user.role != Role.CONSUMER:
-        raise ValidationError(_("站点、接待户和扶贫办的账户不能加入采购单位"), fields={"email": "not_consumer"})
+        raise ValidationError("member_role_not_allowed", fields={"email": "not_consumer"})
     db.session.execute(sa.select(Organisation.id).where(Organisation.id == organisation.id).with_for_update())
     member = membership(organisation.id, user)
     if member is None:
         count = db.session.scalar(sa.select(sa.func.count(OrganisationMember.id))
                                   .where(OrganisationMember.organisation_id == organisation.id)) or 0
         if count >= MAX_MEMBERS:
-            raise Conflict(_("单位成员已达上限"), code="too_many_members")
+            raise Conflict("organisation_full")
         member = OrganisationMember(organisation_id=organisation.id, user_id=user.id, role=role, is_manager=False,
                                     created_at=now)
         db.session.add(member)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from catalog.models import Product
@@ -27,10 +26,10 @@ MAX_CART_LINES = 50
 def check_quantity(quantity, *, allow_zero: bool = False) -> int:
     """A whole number between 1 (or 0) and MAX_LINE_QUANTITY, else ValidationError."""
     if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise ValidationError(_("数量必须是整数"), fields={"quantity": "not_integer"})
+        raise ValidationError("quantity_not_integer", fields={"quantity": "not_integer"})
     low = 0 if allow_zero else 1
     if quantity < low or quantity > MAX_LINE_QUANTITY:
-        raise ValidationError(_("数量必须在 %(low)s 到 %(high)s 之间", low=low, high=MAX_LINE_QUANTITY),
+        raise ValidationError("quantity_out_of_range", low=low, high=MAX_LINE_QUANTITY,
                               fields={"quantity": "out_of_range"})
     return quantity
 
@@ -78,9 +77,9 @@ def get_or_create_cart(*, user=None, token: str | None = None, now: datetime) ->
 def _visible_product(product_id: int) -> Product:
     product = db.session.get(Product, product_id)
     if product is None:
-        raise NotFound(_("商品不存在"), fields={"product_id": str(product_id)})
+        raise NotFound("product_not_found", fields={"product_id": str(product_id)})
     if not product.is_visible:
-        raise Conflict(_("该商品已下架"), code="unavailable", fields={"product_id": str(product_id)})
+        raise Conflict("unavailable", fields={"product_id": str(product_id)})
     return product
 
 
@@ -91,7 +90,7 @@ def add_line(cart: Cart, product_id: int, quantity: int, *, now: datetime) -> Ca
     line = next((l for l in cart.lines if l.product_id == product.id), None)
     if line is None:
         if len(cart.lines) >= MAX_CART_LINES:
-            raise Conflict(_("购物车已满"), code="cart_full")
+            raise Conflict("cart_full")
         line = CartLine(product_id=product.id, quantity=quantity, seen_price_fen=product.price_fen)
         cart.lines.append(line)
     else:
@@ -106,7 +105,7 @@ def add_line(cart: Cart, product_id: int, quantity: int, *, now: datetime) -> Ca
 def _line(cart: Cart, line_id: int) -> CartLine:
     line = next((l for l in cart.lines if l.id == line_id), None)
     if line is None:
-        raise NotFound(_("购物车中没有这一项"))
+        raise NotFound("cart_line_not_found")
     return line
 
 

@@ -180,12 +180,12 @@ def _write(station_id: int, kind: str, amount_fen: int, *, actor, now: datetime,
            order_id: int | None = None, shipment_id: int | None = None, refund_id: int | None = None,
            reason: str = "") -> CashEntry:
     if day is not None and day > local_date(now):
-        raise ValidationError(_("不能记入将来的日期"), fields={"date": "future"})
+        raise ValidationError("entry_in_future", fields={"date": "future"})
     _lock_station(station_id)
     if day is None:
         day = open_day(station_id, now)
     elif is_closed(station_id, day):
-        raise CashDayClosed(_("%(day)s 的现金账已日结，不能再更改", day=day.isoformat()))
+        raise CashDayClosed("cash_day_closed_no_change", day=day.isoformat())
     entry = CashEntry(station_id=station_id, business_date=day, kind=str(kind), amount_fen=int(amount_fen),
                       order_id=order_id, shipment_id=shipment_id, refund_id=refund_id, reason=(reason or "")[:200],
                       actor_id=getattr(actor, "id", None), created_at=now)
@@ -212,11 +212,11 @@ def take_cash_for_order(shipments: list[Shipment], cash_received_fen: int | None
     due = outstanding_cash_fen(shipments)
     if due == 0:
         if cash_received_fen:
-            raise Conflict(_("此订单的现金已收过"), code="cash_already_received")
+            raise Conflict("order_cash_already_received")
         return
     if cash_received_fen != due:
         raise CashNotReceived(
-            _("应收现金 %(due)s，请收款后再交付", due=format_yuan(due)),
+            "cash_not_received", due=format_yuan(due),
             fields={"cash_received_fen": "required" if cash_received_fen is None else "mismatch",
                     "amount_due_fen": str(due)},
         )
@@ -234,22 +234,22 @@ def take_cash(shipment: Shipment, cash_received_fen: int | None, *, actor, now: 
     """
     order = shipment.order
     if not is_cash_order(order):
-        raise Conflict(_("此订单为在线支付，不收现金"), code="not_cash_order")
+        raise Conflict("not_cash_order")
     if shipment.status == ShipmentStatus.CANCELED:
-        raise Conflict(_("此发货单已取消"), code="shipment_canceled")
+        raise Conflict("shipment_canceled")
     if cash_received_fen is not None and (isinstance(cash_received_fen, bool) or not isinstance(cash_received_fen, int)
                                           or not 0 <= cash_received_fen <= MAX_FEN):
-        raise ValidationError(_("收款金额无效"), fields={"cash_received_fen": "invalid"})
+        raise ValidationError("invalid_cash_received", fields={"cash_received_fen": "invalid"})
     due = shipment_due_fen(shipment)
     if taken_entry(shipment.id) is not None:
         if cash_received_fen:
-            raise Conflict(_("此发货单的现金已收过"), code="cash_already_received")
+            raise Conflict("cash_already_received")
         return None
     if due <= 0:
         return None
     if cash_received_fen != due:
         raise CashNotReceived(
-            _("应收现金 %(due)s，请收款后再交付", due=format_yuan(due)),
+            "cash_not_received", due=format_yuan(due),
             fields={"cash_received_fen": "required" if cash_received_fen is None else "mismatch",
                     "amount_due_fen": str(due)},
         )
@@ -259,7 +259,7 @@ def take_cash(shipment: Shipment, cash_received_fen: int | None, *, actor, now: 
             entry = _write(till_station_id(shipment), kind, due, actor=actor, now=now, order_id=order.id,
                            shipment_id=shipment.id)
     except IntegrityError:  # taken meanwhile (the order lock makes this the database's last word)
-        raise Conflict(_("此发货单的现金已收过"), code="cash_already_received") from None
+        raise Conflict("cash_already_received") from None
     if shipment.cash_received_at is None:
         shipment.cash_received_at = now
         shipment.cash_received_by_id = getattr(actor, "id", None)
@@ -279,7 +279,7 @@ def pay_out_refund(refund: Refund, *, shipment: Shipment, actor, now: datetime) 
 
 def _amount(amount_fen, name: str = "amount_fen") -> int:
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or abs(amount_fen) > MAX_FEN:
-        raise ValidationError(_("金额无效"), fields={name: "invalid"})
+        raise ValidationError("invalid_money", fields={name: "invalid"})
     return amount_fen
 
 
@@ -289,7 +289,7 @@ def remit(station_id: int, amount_fen: int, *, actor, now: datetime, note: str =
     given and still open (a closed day: 409 `cash_day_closed`), else the open day's."""
     amount = _amount(amount_fen)
     if amount <= 0:
-        raise ValidationError(_("上缴金额必须大于零"), fields={"amount_fen": "invalid"})
+        raise ValidationError("handover_not_positive", fields={"amount_fen": "invalid"})
     return _write(station_id, CashKind.REMITTANCE, -amount, actor=actor, now=now, day=day, reason=(note or "").strip())
 
 
@@ -299,9 +299,9 @@ def correct(station_id: int, amount_fen: int, *, reason: str, actor, now: dateti
     amount = _amount(amount_fen)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError(_("请填写更正原因"), fields={"reason": "required"})
+        raise ValidationError("correction_reason_required", fields={"reason": "required"})
     if amount == 0:
-        raise ValidationError(_("更正金额不能为零"), fields={"amount_fen": "invalid"})
+        raise ValidationError("correction_zero", fields={"amount_fen": "invalid"})
     return _write(station_id, CashKind.CORRECTION, amount, actor=actor, now=now, day=day, reason=reason)
 
 
@@ -313,17 +313,17 @@ def close_day(station_id: int, day: date, *, counted_fen: int, note: str = "", a
     """
     counted = _amount(counted_fen, "counted_fen")
     if counted < 0:
-        raise ValidationError(_("清点金额不能为负"), fields={"counted_fen": "invalid"})
+        raise ValidationError("counted_negative", fields={"counted_fen": "invalid"})
     note = (note or "").strip()[:200]
     if day > local_date(now):
-        raise ValidationError(_("不能为将来的日期日结"), fields={"date": "future"})
+        raise ValidationError("close_future_day", fields={"date": "future"})
     _lock_station(station_id)
     if is_closed(station_id, day):
-        raise CashDayClosed(_("%(day)s 的现金账已日结", day=day.isoformat()))
+        raise CashDayClosed("cash_day_closed", day=day.isoformat())
     book = day_book(station_id, day)
     difference = counted - book.expected_fen
     if difference and not note:
-        raise ValidationError(_("清点金额与账面不符，请填写原因"),
+        raise ValidationError("close_note_required",
                               fields={"note": "required", "expected_fen": str(book.expected_fen)})
     if difference:
         _write(station_id, CashKind.CLOSE_DIFFERENCE, difference, actor=actor, now=now, day=day, reason=note)
@@ -334,7 +334,7 @@ def close_day(station_id: int, day: date, *, counted_fen: int, note: str = "", a
             db.session.add(close)
             db.session.flush()
     except IntegrityError:  # the other operator's close won (the station lock makes this rare)
-        raise CashDayClosed(_("%(day)s 的现金账已日结", day=day.isoformat())) from None
+        raise CashDayClosed("cash_day_closed", day=day.isoformat()) from None
     return close
 
 

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 
 from orders.models import Delivery, Order, OrderLine, OrderStatus, PaymentMethod
 from shop.auth.models import User
@@ -65,14 +64,14 @@ def check_pay_later(buyer_id: int, payment_method: str, wanted: dict[int, int]) 
     for product_id, quantity in wanted.items():
         if quantity > cap:
             raise ValidationError(
-                _("到站付款和货到付款的订单，每种商品最多 %(max)s 件；更多请分次购买或在线支付", max=cap),
+                "pay_later_quantity", max=cap,
                 fields={"items": "pay_later_quantity", "product_id": str(product_id), "max": str(cap)},
             )
     db.session.execute(sa.select(User.id).where(User.id == buyer_id).with_for_update())
     limit = max_open_orders()
     if open_pay_later_orders(buyer_id) >= limit:
         raise TooManyOpenOrders(
-            _("您已有 %(max)s 个未付款的到站付款或货到付款订单。请先取货付款或取消其中的订单，再下新单。", max=limit),
+            "too_many_open_orders", max=limit,
             fields={"max": str(limit)},
         )
 

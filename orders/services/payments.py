@@ -31,7 +31,6 @@ import re
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from ledger import services as ledger
@@ -100,11 +99,11 @@ def start_payment(payment: OrderPayment, *, now: datetime) -> OrderPayment:
     Call after the order's transaction is committed; flushes only.
     """
     if payment.provider != "stripe":
-        raise ValidationError(_("此订单无需在线支付"))
+        raise ValidationError("no_online_payment")
     if payment.order.status != OrderStatus.PENDING or payment.state not in (
         PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED
     ):
-        raise Conflict(_("此订单当前不能支付"), code="not_payable")
+        raise Conflict("not_payable")
     provider = get_provider("stripe")
     if payment.provider_ref:
         intent = provider.retrieve_intent(payment.provider_ref)
@@ -212,9 +211,9 @@ def confirm_cash(target: Shipment | Order, *, actor, now: datetime) -> bool:
     Confirms the payment once every live shipment's money is in. Idempotent; False if nothing changed."""
     order = lock_order(target.order_id if isinstance(target, Shipment) else target.id)
     if order.payment_method not in (PaymentMethod.STATION_CASH, PaymentMethod.COD):
-        raise Conflict(_("此订单不是现金支付"), code="not_cash")
+        raise Conflict("not_cash")
     if order.status not in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED):
-        raise Conflict(_("订单状态不允许收款"), code="illegal_transition")
+        raise Conflict("order_not_collectable")
     changed = False
     if is_cash_order(order):
         shipments = [target] if isinstance(target, Shipment) else list(order.shipments)
@@ -240,9 +239,9 @@ def confirm_counter_cash(shipment: Shipment, *, actor, now: datetime) -> Shipmen
     lock_order(shipment.order_id)
     db.session.refresh(shipment)
     if not is_cash_order(shipment.order):
-        raise Conflict(_("此订单为在线支付，不收现金"), code="not_cash_order")
+        raise Conflict("not_cash_order")
     if cash.taken_entry(shipment.id) is not None:
-        raise Conflict(_("此发货单的现金已确认过"), code="cash_already_received")
+        raise Conflict("cash_already_confirmed")
     cash.take_cash(shipment, shipment_due_fen(shipment), actor=actor, now=now)
     settle_cash_payment(shipment.order, actor=actor, now=now)
     db.session.flush()
@@ -316,10 +315,10 @@ def refund_payment(payment: OrderPayment, amount_fen: int, *, line: OrderLine | 
     """Refund `amount_fen` of a confirmed payment (capped at what remains). The provider call runs
     after commit (card); cash refunds are handed back at the counter and recorded as succeeded."""
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen < 0:
-        raise ValidationError(_("退款金额无效"), fields={"amount_fen": "invalid"})
+        raise ValidationError("invalid_refund_amount", fields={"amount_fen": "invalid"})
     payment = lock_payment(payment.id)
     if payment.state != PaymentState.CONFIRMED:
-        raise Conflict(_("该支付不能退款"), code="not_refundable")
+        raise Conflict("not_refundable")
     amount = min(amount_fen, payment.amount_fen - payment.refunded_fen)
     if amount <= 0:
         return None
@@ -327,7 +326,7 @@ def refund_payment(payment: OrderPayment, amount_fen: int, *, line: OrderLine | 
     if not is_card and not payment.order.shipments:
         # a booking paid on arrival: its cash is in the host's cash book, not in a station's till,
         # and no till here can pay it out (docs/MONEY.md, "Tourism")
-        raise Conflict(_("到店付款的现金在接待户手中，不能在此退款"), code="cash_held_by_host")
+        raise Conflict("cash_held_by_host")
     refund = Refund(
         payment_id=payment.id,
         order_line_id=line.id if line is not None else None,
@@ -433,9 +432,9 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
     order = lock_order(line.order_id)
     line = db.session.get_one(OrderLine, line.id)
     if line.status != LineStatus.OPEN:
-        raise Conflict(_("该商品已退款或取消"), code="illegal_transition")
+        raise Conflict("line_already_refunded")
     if order.status not in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED):
-        raise Conflict(_("订单状态不允许退款"), code="illegal_transition")
+        raise Conflict("order_not_refundable")
     shipment = line.shipment
     if line.kind == "product" and shipment is not None and shipment_cancelable(shipment):
         release_allocation([line], now=now, actor=actor)  # held until received back when at the pick-up station
@@ -466,17 +465,18 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
 
 # --- cancel -----------------------------------------------------------------------------------
 
-def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: str = "canceled") -> Order:
+def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: str | None = "canceled") -> Order:
     """Cancel before any shipment has left: release stock, cancel shipments, refund a paid card order.
-    `mail` is the e-mail the buyer gets (`uncollected` when the schedule cancels an uncollected order)."""
+    `mail` is the e-mail the buyer gets (`uncollected` when the schedule cancels an uncollected order).
+    None: the caller tells the buyer itself (a host's cancellation of a booking: one mail)."""
     order = lock_order(order.id)
     if order.status not in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
-        raise Conflict(_("订单当前状态不能取消"), code="illegal_transition", fields={"status": order.status})
+        raise Conflict("order_not_cancelable", fields={"status": order.status})
     if signals.cancel_handled_elsewhere(order, actor=actor, now=now):  # a booking's own cancel path
         db.session.flush()
         return order
     if not order_cancelable(order):  # the status is fine (above): a shipment has left
-        raise Conflict(_("商品已发出，不能取消；请在收货后申请退款"), code="already_shipped")
+        raise Conflict("already_shipped")
     release_stock(order, now)
     for shipment in order.shipments:
         if shipment.status != ShipmentStatus.CANCELED:
@@ -502,7 +502,8 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: 
                 enqueue_after_commit("orders.tasks.cancel_intent", payment.id)  # the network call, after the commit
     signals.order_released.send(order, now=now)
     db.session.flush()
-    notify(order, mail)
+    if mail:
+        notify(order, mail)
     return order
 
 
@@ -624,11 +625,11 @@ def pay_with_card(payment: OrderPayment, *, token_id: str, card_id: str, now: da
     """The page tokenised a card: attach it and confirm the intent (network call first, no locks),
     then apply the result at once (the webhook later finds nothing left to do)."""
     if payment.provider != "stripe" or not payment.provider_ref:
-        raise Conflict(_("请先发起支付"), code="not_payable")
+        raise Conflict("payment_not_started")
     if payment.order.status != OrderStatus.PENDING or payment.state not in (PaymentState.PENDING, PaymentState.FAILED):
-        raise Conflict(_("此订单当前不能支付"), code="not_payable")
+        raise Conflict("not_payable")
     if not (token_id.startswith("tok_") and card_id.startswith("card_")) or len(token_id) > 64 or len(card_id) > 64:
-        raise ValidationError(_("银行卡信息无效"), fields={"token": "invalid"})
+        raise ValidationError("invalid_card", fields={"token": "invalid"})
     # a Stripe.js token is single-use: one token is one confirmation, whatever the retries
     intent = get_provider("stripe").confirm_with_card(payment.provider_ref, token_id=token_id, card_id=card_id,
                                                       idempotency_key=f"{payment.full_code}-confirm-{token_id}")

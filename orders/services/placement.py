@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 
 from catalog.models import ApprovalStatus, BenefitLink, Product
 from catalog.services import benefit_split
@@ -46,7 +45,7 @@ from shop.errors import Conflict, NotFound, ValidationError
 from shop.db import statement
 from shop.extensions import db
 from shop.history import record_status
-from shop.phone import MOBILE_MESSAGE, is_mobile, normalise_phone
+from shop.phone import is_mobile, normalise_phone
 from stock.models import Station, StockRecord
 from shop.timeutil import local_date
 from stock.services import LineStock, OutOfStock, allocate, allocate_lots
@@ -82,17 +81,17 @@ class PlacementRequest:
 
 def _validate(req: PlacementRequest) -> dict[int, int]:
     if req.payment_method not in set(PaymentMethod):
-        raise ValidationError(_("请选择支付方式"), fields={"payment_method": "invalid"})
+        raise ValidationError("payment_method_required", fields={"payment_method": "invalid"})
     if req.delivery not in set(Delivery):
-        raise ValidationError(_("请选择配送方式"), fields={"delivery": "invalid"})
+        raise ValidationError("delivery_required", fields={"delivery": "invalid"})
     if not req.items:
-        raise ValidationError(_("订单中没有商品"), fields={"items": "empty"})
+        raise ValidationError("no_items", fields={"items": "empty"})
     if len(req.items) > MAX_CART_LINES:
-        raise ValidationError(_("商品种类太多"), fields={"items": "too_many"})
+        raise ValidationError("too_many_items", fields={"items": "too_many"})
     wanted: dict[int, int] = {}
     for i, (product_id, quantity) in enumerate(req.items):
         if isinstance(product_id, bool) or not isinstance(product_id, int) or product_id <= 0:
-            raise ValidationError(_("商品编号无效"), fields={f"items.{i}.product_id": "invalid"})
+            raise ValidationError("invalid_product_id", fields={f"items.{i}.product_id": "invalid"})
         check_quantity(quantity)
         wanted[product_id] = check_quantity(wanted.get(product_id, 0) + quantity)
     if req.delivery == Delivery.SHIP:
@@ -104,13 +103,13 @@ def _validate(req: PlacementRequest) -> dict[int, int]:
             elif len(value) > ADDRESS_LIMITS[name]:
                 errors[f"address.{name}"] = "too_long"
         if errors:
-            raise ValidationError(_("请填写完整的收货地址"), fields=errors)
+            raise ValidationError("address_incomplete", fields=errors)
         if not is_mobile(req.address.phone):
-            raise ValidationError(str(MOBILE_MESSAGE), fields={"address.phone": "invalid"})
+            raise ValidationError("invalid_mobile", fields={"address.phone": "invalid"})
     elif not req.pickup_station_id:
-        raise ValidationError(_("请选择自提站点"), fields={"pickup_station_id": "required"})
+        raise ValidationError("pickup_station_required", fields={"pickup_station_id": "required"})
     if req.payment_method == PaymentMethod.CARD and not card_payments_enabled():
-        raise ValidationError(_("暂不支持在线支付"), fields={"payment_method": "unavailable"})
+        raise ValidationError("card_payments_off", fields={"payment_method": "unavailable"})
     return wanted
 
 
@@ -196,13 +195,13 @@ def quote(wanted: dict[int, int], *, delivery: str, pickup_station_id: int | Non
     if pickup and pickup_ok is None:  # no product matched: the station still gets its own answer first
         pickup_ok = db.session.get(Station, pickup_station_id) is not None
     if pickup and not pickup_ok:
-        raise ValidationError(_("自提站点不存在"), fields={"pickup_station_id": "unknown"})
+        raise ValidationError("pickup_station_not_found", fields={"pickup_station_id": "unknown"})
     for product_id in wanted:
         item = items.get(product_id)
         if item is None:
-            raise ValidationError(_("商品不存在"), code="unknown_product", fields={"product_id": str(product_id)})
+            raise ValidationError("product_not_found", fields={"product_id": str(product_id)})
         if not item.visible:
-            raise Conflict(_("“%(name)s”已下架", name=item.name), code="unavailable",
+            raise Conflict("product_unavailable", name=item.name,
                            fields={"product_id": str(product_id)})
     by_station: dict[int, list[QuotedItem]] = {}
     for product_id in sorted(wanted):
@@ -247,7 +246,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     q = quote(wanted, delivery=req.delivery, pickup_station_id=req.pickup_station_id)
     if shown_total_fen is not None and shown_total_fen != q.total_fen:
         raise PriceChanged(
-            _("价格或运费已变化，请确认新的总价后再提交"),
+            "price_changed",
             fields={"total_fen": str(q.total_fen), "shown_total_fen": str(shown_total_fen)},
         )
     records: dict[int, int] = {}
@@ -372,14 +371,14 @@ def place_cart_order(cart: Cart, *, buyer, now: datetime, shown_total_fen: int |
 def save_address(user, data: AddressData, *, now: datetime, make_default: bool = False) -> Address:
     """Add an entry to the user's address book (identical entries are not duplicated)."""
     if not is_mobile(data.phone):
-        raise ValidationError(str(MOBILE_MESSAGE), fields={"address.phone": "invalid"})
+        raise ValidationError("invalid_mobile", fields={"address.phone": "invalid"})
     data = replace(data, phone=normalise_phone(data.phone))
     existing = db.session.scalars(sa.select(Address).where(Address.user_id == user.id)).all()
     for a in existing:
         if all(getattr(a, f) == getattr(data, f).strip() for f in ADDRESS_FIELDS):
             return a
     if len(existing) >= 20:
-        raise Conflict(_("地址簿已满"), code="address_book_full")
+        raise Conflict("address_book_full")
     address = Address(user_id=user.id, created_at=now, is_default=make_default or not existing,
                       **{f: getattr(data, f).strip()[:ADDRESS_LIMITS[f]] for f in ADDRESS_FIELDS})
     db.session.add(address)
@@ -396,5 +395,5 @@ def address_book(user) -> list[Address]:
 def get_address(user, address_id: int) -> Address:
     address = db.session.get(Address, address_id)
     if address is None or address.user_id != user.id:
-        raise NotFound(_("地址不存在"))
+        raise NotFound("address_not_found")
     return address

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from orders.models import (
     LineStatus,
@@ -26,19 +25,19 @@ def request_refund(order: Order, line_id: int, *, actor, now: datetime, reason: 
     """The buyer asks to refund one delivered line."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError(_("请填写退款原因"), fields={"reason": "required"})
+        raise ValidationError("refund_reason_required", fields={"reason": "required"})
     order = lock_order(order.id)
     line = db.session.get(OrderLine, line_id)
     if line is None or line.order_id != order.id:
-        raise NotFound(_("订单中没有这一项"))
+        raise NotFound("order_line_not_found")
     if line.status != LineStatus.OPEN:
-        raise Conflict(_("该商品已退款或取消"), code="illegal_transition")
+        raise Conflict("line_already_refunded")
     if line.shipment is None or line.shipment.status != ShipmentStatus.DELIVERED:
-        raise Conflict(_("收货后才能申请退款；未发货的订单可直接取消"), code="not_delivered")
+        raise Conflict("not_delivered")
     open_request = db.session.scalar(sa.select(RefundRequest.id).where(
         RefundRequest.order_line_id == line.id, RefundRequest.status == RefundRequestStatus.REQUESTED))
     if open_request:
-        raise Conflict(_("已提交过退款申请，请等待处理"), code="already_requested")
+        raise Conflict("already_requested")
     req = RefundRequest(order_id=order.id, order_line_id=line.id, station_id=line.station_id,
                         amount_fen=line.line_total_fen, reason=reason[:200],
                         requested_by_id=getattr(actor, "id", None), created_at=now)
@@ -58,17 +57,18 @@ def pending_requests_for(user) -> list[RefundRequest]:
     return list(db.session.scalars(query.order_by(RefundRequest.id)))
 
 
-def _load_for_decision(req_id: int, user) -> RefundRequest:
+def request_for_decision(req_id: int, user) -> RefundRequest:
+    """The refund request `user` may decide (404 if none, 403 if not theirs)."""
     req = db.session.get(RefundRequest, req_id)
     if req is None:
-        raise NotFound(_("退款申请不存在"))
+        raise NotFound("refund_request_not_found")
     if not can_decide(user, req):
-        raise Forbidden(_("无权处理该退款申请"))
+        raise Forbidden("refund_request_forbidden")
     return req
 
 
 def approve_refund_request(req_id: int, *, actor, now: datetime, note: str = "") -> RefundRequest:
-    req = _load_for_decision(req_id, actor)
+    req = request_for_decision(req_id, actor)
     lock_order(req.order_id)
     req = db.session.scalars(sa.select(RefundRequest).where(RefundRequest.id == req_id)
                              .with_for_update().execution_options(populate_existing=True)).one()
@@ -83,7 +83,7 @@ def approve_refund_request(req_id: int, *, actor, now: datetime, note: str = "")
 
 
 def reject_refund_request(req_id: int, *, actor, now: datetime, note: str = "") -> RefundRequest:
-    req = _load_for_decision(req_id, actor)
+    req = request_for_decision(req_id, actor)
     transition(req, RefundRequestStatus.REJECTED, actor=actor, now=now, note=note)
     req.decided_by_id = actor.id
     req.decided_at = now

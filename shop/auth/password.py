@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
@@ -77,10 +78,11 @@ def forgot():
             from shop.mail import send_mail
 
             link = external_url("password.reset", token=make_reset_token(user))
-            enqueue_after_commit(
-                send_mail, user.email, _("乡村e线：重设密码"),
-                _("请在一小时内打开以下链接重设密码（仅可使用一次）：\n%(link)s", link=link),
-            )
+            # the account holder's language (the page's when the account has none yet)
+            with force_locale(user.locale or str(get_locale())):
+                subject = _("乡村e线：重设密码")
+                body = _("请在一小时内打开以下链接重设密码（仅可使用一次）：\n%(link)s", link=link)
+            enqueue_after_commit(send_mail, user.email, subject, body)
         commit()
         # the same answer whether or not the address is registered
         flash(_("如果该邮箱已注册，我们已发送重设密码的邮件。"), "info")

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -50,18 +49,18 @@ def register_user(info: Registration, *, now: datetime) -> User:
     """Create an account. Raises Conflict if the e-mail is taken, ValidationError on bad input."""
     email = normalise_email(info.email)
     if "@" not in email or len(email) > 254:
-        raise ValidationError(_("请填写有效的邮箱地址"), fields={"email": "invalid"})
+        raise ValidationError("invalid_email", fields={"email": "invalid"})
     if len(info.password or "") < MIN_PASSWORD:
         raise ValidationError(
-            _("密码至少需要 %(n)s 个字符", n=MIN_PASSWORD), fields={"password": "too short"}
+            "password_too_short", n=MIN_PASSWORD, fields={"password": "too short"}
         )
     if len(info.password) > 200:
-        raise ValidationError(_("密码太长"), fields={"password": "too long"})
+        raise ValidationError("password_too_long", fields={"password": "too long"})
     if info.role not in set(Role):
-        raise ValidationError(_("未知角色"), fields={"role": "invalid"})
+        raise ValidationError("unknown_role", fields={"role": "invalid"})
     if info.role == Role.OPERATOR and info.station_id is None:
-        raise ValidationError(_("站点操作员必须属于一个站点"), fields={"station": "required"})
-    taken = Conflict(_("该邮箱已注册"), code="email_taken", fields={"email": "taken"})
+        raise ValidationError("operator_needs_station", fields={"station": "required"})
+    taken = Conflict("email_taken", fields={"email": "taken"})
     if get_user_by_email(email) is not None:
         raise taken
     user = User(
@@ -98,7 +97,7 @@ def change_password(user: User, new_password: str) -> None:
     """Set a new password and invalidate every session and token issued before."""
     if len(new_password or "") < MIN_PASSWORD:
         raise ValidationError(
-            _("密码至少需要 %(n)s 个字符", n=MIN_PASSWORD), fields={"password": "too short"}
+            "password_too_short", n=MIN_PASSWORD, fields={"password": "too short"}
         )
     user.password_hash = generate_password_hash(new_password)
     user.auth_version += 1  # API tokens
@@ -173,3 +172,15 @@ def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
     if user is None or not user.is_active or user.auth_version != row.auth_version:
         return None
     return user
+
+
+def remember_locale(lang: str) -> None:
+    """The signed-in account chose `lang` (a language of the shop): its e-mails are written in it from now
+    on (tasks use `user.locale`). Commits only when it changed."""
+    from flask_login import current_user
+
+    from shop.db import commit
+
+    if current_user.is_authenticated and current_user.locale != lang:
+        current_user.locale = lang
+        commit()

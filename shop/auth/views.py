@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -37,6 +37,8 @@ def sign_in(user) -> None:
     session.clear()  # rotate: nothing of the anonymous session survives but what hooks carry over
     if "lang" in guest:
         session["lang"] = guest["lang"]
+        if guest["lang"] in current_app.config["LANGUAGES"]:
+            user.locale = guest["lang"]  # the language the account's e-mails are written in
     login_user(user)
     for hook in LOGIN_HOOKS:
         hook(user, guest)

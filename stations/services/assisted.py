@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from catalog.changes import needs_recertification, request_change
@@ -71,15 +70,15 @@ def _validate(station: Station, data: AssistedProductInput) -> tuple[Household, 
     villages = station_village_ids(station)
     household = db.session.get(Household, data.household_id) if data.household_id else None
     if household is None or household.village_id not in villages:
-        raise ValidationError(_("请选择本站服务村的农户"), fields={"household_id": "invalid"})
+        raise ValidationError("household_not_served", fields={"household_id": "invalid"})
     if not isinstance(data.price_fen, int) or data.price_fen <= 0 or data.price_fen > MAX_PRICE_FEN:
-        raise ValidationError(_("价格必须大于零"), fields={"price_fen": "invalid"})
+        raise ValidationError("price_not_positive", fields={"price_fen": "invalid"})
     if not isinstance(data.weight_g, int) or data.weight_g < 0 or data.weight_g > 1_000_000:
-        raise ValidationError(_("重量须在 0 到 1000000 克之间"), fields={"weight_g": "invalid"})
+        raise ValidationError("invalid_weight_g", fields={"weight_g": "invalid"})
     if not isinstance(data.initial_stock, int) or data.initial_stock < 0 or data.initial_stock > MAX_QUANTITY:
-        raise ValidationError(_("库存须在 0 到 100000 之间"), fields={"initial_stock": "invalid"})
+        raise ValidationError("invalid_initial_stock", fields={"initial_stock": "invalid"})
     if not (data.unit or "").strip() or len(data.unit.strip()) > 20:
-        raise ValidationError(_("请填写单位（斤、盒、只……）"), fields={"unit": "invalid"})
+        raise ValidationError("unit_required", fields={"unit": "invalid"})
     benefit = list(data.benefit) or [(household.id, 1)]
     linked = {
         h.id: h for h in db.session.scalars(sa.select(Household).where(Household.id.in_([h for h, _w in benefit])))
@@ -87,10 +86,10 @@ def _validate(station: Station, data: AssistedProductInput) -> tuple[Household, 
     for household_id, weight in benefit:
         h = linked.get(household_id)
         if h is None or h.village_id not in villages:
-            raise ValidationError(_("受益农户必须属于本站服务的村"),
+            raise ValidationError("beneficiary_not_served",
                                   fields={"households": "invalid"})
         if not isinstance(weight, int) or weight <= 0 or weight > 1_000_000:
-            raise ValidationError(_("权重必须是正整数"), fields={"weight": "invalid"})
+            raise ValidationError("invalid_weight", fields={"weight": "invalid"})
     return household, benefit
 
 
@@ -153,7 +152,7 @@ def get_product_for(user, product_id: int) -> Product:
     """A product of a station `user` manages (or any, for an admin); 404 otherwise."""
     product = db.session.get(Product, product_id)
     if product is None or not can_manage_station(user, product.station_id):
-        raise NotFound(_("没有这个商品"))
+        raise NotFound("station_product_not_found")
     return product
 
 
@@ -168,19 +167,19 @@ def update_product(product: Product, *, actor, now: datetime, price_fen: int | N
     sale meanwhile (`catalog.changes.pending_change(product.id)` shows what waits)."""
     if price_fen is not None:
         if not isinstance(price_fen, int) or price_fen <= 0 or price_fen > MAX_PRICE_FEN:
-            raise ValidationError(_("价格必须大于零"), fields={"price_fen": "invalid"})
+            raise ValidationError("price_not_positive", fields={"price_fen": "invalid"})
     if name is not None:
         name = name.strip()
         if not 1 <= len(name) <= 80:
-            raise ValidationError(_("名称为 1 到 80 个字"), fields={"name": "invalid"})
+            raise ValidationError("invalid_name", fields={"name": "invalid"})
     if unit is not None:
         unit = unit.strip()
         if not 1 <= len(unit) <= 20:
-            raise ValidationError(_("单位为 1 到 20 个字"), fields={"unit": "invalid"})
+            raise ValidationError("invalid_unit", fields={"unit": "invalid"})
     if (stock is not None or stock_delta is not None) and not (reason or "").strip():
-        raise ValidationError(_("库存调整需要填写原因"), fields={"reason": "required"})
+        raise ValidationError("stock_reason_required", fields={"reason": "required"})
     if stock is not None and stock_delta is not None:
-        raise ValidationError(_("stock 与 stock_delta 只能给一个"), fields={"stock": "ambiguous"})
+        raise ValidationError("stock_ambiguous", fields={"stock": "ambiguous"})
     record = db.session.execute(sa.select(StockRecord).where(StockRecord.product_id == product.id)).scalar_one()
     if stock is not None:
         set_on_hand(record, stock, reason=reason or "", actor=actor, now=now)

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from catalog.models import Product
@@ -59,7 +58,7 @@ def get_station(station_id: int | None = None, *, code: str | None = None) -> St
     else:
         station = db.session.get(Station, station_id) if station_id else None
     if station is None:
-        raise NotFound(_("没有这个站点"))
+        raise NotFound("no_such_station")
     return station
 
 

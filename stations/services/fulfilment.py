@@ -140,8 +140,8 @@ def may(user, shipment: Shipment, action: str) -> bool:
 def require_may(user, shipment: Shipment, action: str) -> None:
     if not may(user, shipment, action):
         if action in HANDOVER_ACTIONS:
-            raise NotYourStep(_("只有顾客选择的自提站点才能收货和交付"))
-        raise NotYourStep(_("这一步由发货站点操作"))
+            raise NotYourStep("pickup_station_only")
+        raise NotYourStep("not_your_step")
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ def get_shipment_for(user, code: str) -> Shipment:
     shipment = db.session.scalar(_shipment_query().where(Shipment.code == code)) if code else None
     if shipment is None or not (can_manage_station(user, shipment.station_id)
                                 or can_manage_station(user, pickup_station_id(shipment))):
-        raise NotFound(_("没有这个发货单"))
+        raise NotFound("shipment_not_found")
     return shipment
 
 
@@ -174,7 +174,7 @@ def list_station_shipments(station_id: int, *, status: str | None = None, limit:
     query = _shipment_query().where(sa.or_(Shipment.station_id == station_id, Shipment.order_id.in_(incoming)))
     if status:
         if status not in set(ShipmentStatus):
-            raise ValidationError(_("未知状态"), fields={"status": "invalid"})
+            raise ValidationError("unknown_status", fields={"status": "invalid"})
         query = query.where(Shipment.status == status)
     return list(db.session.scalars(query.order_by(Shipment.created_at, Shipment.id).limit(limit)))
 
@@ -198,7 +198,7 @@ def _record_id_for(line: OrderLine) -> int:
     if line.product_id is not None:
         record_id = db.session.scalar(sa.select(StockRecord.id).where(StockRecord.product_id == line.product_id))
     if record_id is None:
-        raise Conflict(_("该商品没有库存记录"), code="allocation_mismatch")
+        raise Conflict("no_stock_record_for_product")
     return record_id
 
 
@@ -230,7 +230,7 @@ def _notify_if_order_ready(shipment: Shipment) -> None:
 
 def _require_order_open(shipment: Shipment) -> None:
     if shipment.order.status != OrderStatus.CONFIRMED:
-        raise Conflict(_("订单未确认（尚未付款或已关闭）"), code="order_not_confirmed")
+        raise Conflict("order_not_confirmed")
 
 
 # --- steps ------------------------------------------------------------------------------------
@@ -257,15 +257,14 @@ def _pack_lots(shipment: Shipment, lots: dict[int, str] | None, *, actor, now: d
     for line_id, code in sorted((lots or {}).items()):
         line = by_id.get(line_id)
         if line is None:
-            raise ValidationError(_("这个发货单没有这一行"), fields={"lots": str(line_id)})
+            raise ValidationError("shipment_line_not_found", fields={"lots": str(line_id)})
         if not (code or "").strip():
             continue
         assign_lot(LineStock(line_id=line.id, record_id=_record_id_for(line), product_id=line.product_id,
                              quantity=line.quantity), code, now=now, actor=actor)
     blocked = unsellable_lots([line.id for line in lines], today=local_date(now))
     if blocked:
-        raise LotNotSellable(_("批次 %(codes)s 已过期或已召回，请扫描同一商品的其他批次",
-                               codes="、".join(lot.code for lot in blocked)), fields={"lots": "blocked"})
+        raise LotNotSellable("lot_not_sellable", codes="、".join(lot.code for lot in blocked), fields={"lots": "blocked"})
 
 
 def pack(shipment: Shipment, *, actor, now: datetime, lots: dict[int, str] | None = None) -> Shipment:
@@ -291,9 +290,9 @@ def mark_ready(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     _lock(shipment)
     _require_order_open(shipment)
     if shipment.order.delivery != Delivery.PICKUP:
-        raise IllegalTransition(_("此订单为快递配送，不是到站自提"), fields={"status": shipment.status})
+        raise IllegalTransition("not_a_pickup", fields={"status": shipment.status})
     if is_transfer(shipment):
-        raise IllegalTransition(_("此发货单须送往顾客选择的自提站点"), fields={"status": shipment.status})
+        raise IllegalTransition("wrong_pickup_station", fields={"status": shipment.status})
     transition(shipment, ShipmentStatus.READY_FOR_PICKUP, actor=actor, now=now)
     _notify_if_order_ready(shipment)
     db.session.flush()
@@ -305,14 +304,14 @@ def ship(shipment: Shipment, *, tracking_number: str | None, actor, now: datetim
     packed at another station — sent to the chosen station (tracking number optional)."""
     tracking = (tracking_number or "").strip()
     if len(tracking) > 40:
-        raise ValidationError(_("请填写运单号（最多 40 个字符）"), fields={"tracking_number": "too_long"})
+        raise ValidationError("tracking_number_required", fields={"tracking_number": "too_long"})
     _lock(shipment)
     _require_order_open(shipment)
     if shipment.order.delivery != Delivery.SHIP and not is_transfer(shipment):
-        raise IllegalTransition(_("此订单为到站自提，不能发快递"),
+        raise IllegalTransition("pickup_not_shippable",
                                 fields={"status": shipment.status})
     if not tracking and not is_transfer(shipment):
-        raise ValidationError(_("请填写运单号（最多 40 个字符）"),
+        raise ValidationError("tracking_number_required",
                               fields={"tracking_number": "required"})
     transition(shipment, ShipmentStatus.SHIPPED, actor=actor, now=now, note=tracking)
     shipment.tracking_number = tracking
@@ -326,9 +325,9 @@ def receive(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     _lock(shipment)
     _require_order_open(shipment)
     if not is_transfer(shipment):
-        raise IllegalTransition(_("只有送往自提站点的发货单需要收货"), fields={"status": shipment.status})
+        raise IllegalTransition("nothing_to_receive", fields={"status": shipment.status})
     if shipment.status != ShipmentStatus.SHIPPED:
-        raise IllegalTransition(_("当前状态「%(status)s」不能收货", status=status_label(shipment.status)),
+        raise IllegalTransition("cannot_receive", status=status_label(shipment.status),
                                 fields={"status": shipment.status})
     transition(shipment, ShipmentStatus.ARRIVED, actor=actor, now=now, note="received")
     _notify_if_order_ready(shipment)
@@ -364,11 +363,11 @@ def deliver(shipment: Shipment, *, actor, now: datetime, cash_received_fen: int 
     """A shipped parcel reached the buyer (cash on delivery: with its cash)."""
     _lock(shipment)
     if shipment.status != ShipmentStatus.SHIPPED:
-        raise IllegalTransition(_("当前状态「%(status)s」不能交付", status=status_label(shipment.status)),
+        raise IllegalTransition("cannot_deliver", status=status_label(shipment.status),
                                 fields={"status": shipment.status})
     _require_order_open(shipment)
     if shipment.order.delivery != Delivery.SHIP:  # a pick-up order is handed over at the chosen station
-        raise IllegalTransition(_("此订单为到站自提，须在自提站点凭取货码交付"), fields={"status": shipment.status})
+        raise IllegalTransition("pickup_needs_code", fields={"status": shipment.status})
     return _hand_over(shipment, actor=actor, now=now, note="delivered", cash_received_fen=cash_received_fen)
 
 
@@ -396,7 +395,7 @@ def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now:
     order = shipment.order
     shipments = _lock_order_shipments(order)
     if shipment.status not in AT_PICKUP_STATION:
-        raise IllegalTransition(_("当前状态「%(status)s」不能交付", status=status_label(shipment.status)),
+        raise IllegalTransition("cannot_deliver", status=status_label(shipment.status),
                                 fields={"status": shipment.status})
     _require_order_open(shipment)
     if on_own_shelf(shipment):
@@ -405,10 +404,9 @@ def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now:
         live = [s for s in shipments if s.status in OPEN_STATUSES and not on_own_shelf(s)]
     waiting = [s for s in live if s.status not in AT_PICKUP_STATION]
     if waiting:
-        raise Conflict(_("还有发货单未到自提站点（%(codes)s），整单到齐后才能交付",
-                         codes="、".join(s.code for s in waiting)), code="order_not_ready")
+        raise Conflict("order_not_ready", codes="、".join(s.code for s in waiting))
     if any(s.pickup_failures >= PICKUP_MAX_FAILURES for s in live):
-        raise PickupLocked(_("取货码错误次数过多，已锁定，请联系管理员解锁"))
+        raise PickupLocked("pickup_locked")
     code = (pickup_code or "").strip()
     if not all(same_secret(code, s.pickup_code) for s in live):
         table = Shipment.__table__
@@ -421,7 +419,7 @@ def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now:
             db.session.refresh(s)
         left = max(PICKUP_MAX_FAILURES - max(s.pickup_failures for s in live), 0)
         raise WrongPickupCode(
-            _("取货码错误"), fields={"pickup_code": "wrong", "attempts_left": str(left)}
+            "wrong_pickup_code", fields={"pickup_code": "wrong", "attempts_left": str(left)}
         )
     if is_cash_order(order):
         from orders.services.cashbook import take_cash_for_order
@@ -453,7 +451,7 @@ def receive_return(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     the stock is available again — not before (`orders.services.payments.release_allocation`)."""
     _lock(shipment)
     if shipment.return_status != "returning":
-        raise IllegalTransition(_("此发货单没有待退回的货物"), fields={"return_status": shipment.return_status or ""})
+        raise IllegalTransition("nothing_to_return", fields={"return_status": shipment.return_status or ""})
     stock = {int(record_id): int(quantity) for record_id, quantity in (shipment.return_stock or {}).items()}
     # the lots the canceled lines still hold are given back with them (a recalled lot's are blocked)
     held = held_lines([ln.id for ln in shipment.lines if ln.kind == "product" and ln.status != LineStatus.OPEN])
@@ -482,16 +480,16 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderL
     """
     reason = (reason or "").strip()[:200]
     if not reason:
-        raise ValidationError(_("请填写告知顾客的原因"), fields={"reason": "required"})
+        raise ValidationError("cancel_reason_required", fields={"reason": "required"})
     shipment = line.shipment
     if shipment is None:
-        raise NotFound(_("没有这个商品行"))
+        raise NotFound("line_not_found")
     _lock(shipment)
     db.session.refresh(line)
     if line.status != LineStatus.OPEN:
-        raise Conflict(_("该商品已取消"), code="line_not_open")
+        raise Conflict("line_not_open")
     if not shipment_cancelable(shipment):
-        raise IllegalTransition(_("发货单状态为「%(status)s」，不能再取消商品", status=status_label(shipment.status)),
+        raise IllegalTransition("cannot_cancel_line", status=status_label(shipment.status),
                                 fields={"status": shipment.status})
     _require_order_open(shipment)
     refund_line(line, actor=actor, now=now, reason=reason)
@@ -512,7 +510,7 @@ def cancel_shipment(shipment: Shipment, *, actor, now: datetime, reason: str) ->
     """Cancel every open line of the shipment (the API's `cancel` action)."""
     reason = (reason or "").strip() or "无法供货"
     if not shipment_cancelable(shipment):
-        raise IllegalTransition(_("当前状态「%(status)s」不能取消", status=status_label(shipment.status)),
+        raise IllegalTransition("cannot_cancel_shipment", status=status_label(shipment.status),
                                 fields={"status": shipment.status})
     open_lines = [ln for ln in shipment.lines if ln.status == LineStatus.OPEN]
     if not open_lines:
@@ -564,7 +562,7 @@ def apply_action(shipment: Shipment, action: str, *, actor, now: datetime, track
         return cancel_shipment(shipment, actor=actor, now=now, reason=reason or "")
     if action == "receive_return":
         return receive_return(shipment, actor=actor, now=now)
-    raise ValidationError(_("未知操作"), fields={"action": "invalid"})
+    raise ValidationError("unknown_action", fields={"action": "invalid"})
 
 
 def shipment_amount_fen(shipment: Shipment) -> int:

@@ -106,11 +106,11 @@ def test_county_page_shows_old_and_new_and_decides(client, db, auth, now):
     html = client.get("/county/approvals").get_data(as_text=True)
     assert f'id="change-{change.id}"' in html and "¥68.00" in html and "¥999.00" in html
     assert "权重" in html  # the linked households and their weights
-    r = client.post(f"/county/approvals/changes/{change.id}/reject", data={"reason": ""})
+    r = client.post(f"/county/approvals/changes/{change.id}/reject", data={"confirm": "1", "reason": ""})
     assert r.status_code == 302
     db.session.expire_all()
     assert db.session.get(ProductChange, change.id).status == "pending"  # a reason is required
-    client.post(f"/county/approvals/changes/{change.id}/approve")
+    client.post(f"/county/approvals/changes/{change.id}/approve", data={"confirm": "1"})
     db.session.expire_all()
     assert db.session.get(ProductChange, change.id).status == "approved"
     assert db.session.get(type(product), product.id).price_fen == 99900
@@ -188,7 +188,7 @@ def test_a_new_photo_of_an_approved_product_waits_and_the_old_one_is_shown(clien
     auth.login(county)
     html = client.get("/county/approvals").get_data(as_text=True)
     assert change.image_thumb_path in html and old.thumb_path in html
-    client.post(f"/county/approvals/changes/{change.id}/approve")
+    client.post(f"/county/approvals/changes/{change.id}/approve", data={"confirm": "1"})
     db.session.expire_all()
     product = db.session.get(type(product), product.id)
     assert [i.path for i in sorted(product.images, key=lambda i: i.position)] == [change.image_path, old.path]

@@ -47,7 +47,7 @@ def test_other_roles_get_403_on_county_pages_and_api(client, auth, api_token, db
     assert response.status_code == 403
     assert SECRET_PHONE not in response.get_data(as_text=True)
     assert client.post(f"/county/households/{world['households'][0].id}/status",
-                       data={"status": "lifted"}).status_code == 403
+                       data={"confirm": "1", "status": "lifted"}).status_code == 403
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
 
 
@@ -207,9 +207,9 @@ def test_create_edit_and_status_history(client, auth, county_user, db, world):
     assert bad_phone.status_code == 422
     assert client.post(f"/county/households/{h.id}/edit", data={"village_id": v1.id, "members": "5"}).status_code == 302
     assert db.session.get(Household, h.id).members == 5
-    assert client.post(f"/county/households/{h.id}/status", data={"status": "lifted"}).status_code == 302
-    assert client.post(f"/county/households/{h.id}/status", data={"status": "monitored"}).status_code == 302
-    refused = client.post(f"/county/households/{h.id}/status", data={"status": "monitored"}, follow_redirects=True)
+    assert client.post(f"/county/households/{h.id}/status", data={"confirm": "1", "status": "lifted"}).status_code == 302
+    assert client.post(f"/county/households/{h.id}/status", data={"confirm": "1", "status": "monitored"}).status_code == 302
+    refused = client.post(f"/county/households/{h.id}/status", data={"confirm": "1", "status": "monitored"}, follow_redirects=True)
     assert refused.status_code == 200 and "不能从「监测对象」变为「监测对象」" in refused.get_data(as_text=True)
     history = db.session.scalars(sa.select(HouseholdStatusChange.to_status).where(
         HouseholdStatusChange.household_id == h.id).order_by(HouseholdStatusChange.id)).all()
@@ -252,7 +252,7 @@ def test_approve_and_reject_pending_products(client, auth, api_token, county_use
     headers = api_token(county_user)  # before the session login (the token endpoint then needs CSRF)
     auth.login(county_user)
     assert pending.name in client.get("/county/approvals").get_data(as_text=True)
-    assert client.post(f"/county/approvals/{pending.id}/approve").status_code == 302
+    assert client.post(f"/county/approvals/{pending.id}/approve", data={"confirm": "1"}).status_code == 302
     db.session.refresh(pending)
     assert pending.approval_status == "approved" and pending.approved_by_id == county_user.id
     client.post("/logout")

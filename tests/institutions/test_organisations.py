@@ -118,7 +118,7 @@ def test_a_member_of_one_organisation_sees_nothing_of_another(client, db, auth, 
               client.get("/api/v1/organisations/99999", headers=headers),
               client.post(f"/api/v1/organisations/{b.id}/members", headers=headers,
                           json={"email": a_buyer.email, "role": "approver"})):
-        assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
+        assert r.status_code == 404 and r.json["error"]["code"] == "organisation_not_found"
     assert _count(OrganisationMember) == 2
 
 

@@ -139,7 +139,7 @@ def test_other_users_order_is_404_in_api(client, db, api_token, now):
     headers = api_token(other)
     assert client.get(f"/api/v1/orders/{order.code}", headers=headers).status_code == 404
     res = client.post(f"/api/v1/orders/{order.code}/cancel", headers=headers)
-    assert res.status_code == 404 and res.json["error"]["code"] == "not_found"
+    assert res.status_code == 404 and res.json["error"]["code"] == "order_not_found"
     assert db.session.get(Order, order.id).status == "confirmed"
     assert client.get("/api/v1/orders", headers=headers).json["total"] == 0
     mine = client.get(f"/api/v1/orders/{order.code}", headers=api_token(owner))

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from orders.models import Address, Cart, CartLine, Order
 from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
+from shop.once import new_form_token
 
 
 def _cart_lines(db):
@@ -85,7 +86,7 @@ def test_html_checkout_places_order_and_saves_address(client, db, auth):
     html = page.get_data(as_text=True)
     ship_total = re.search(r'name="shown_total_ship" value="(\d+)"', html).group(1)
     assert 'value="card"' not in html  # no Stripe keys: no card option
-    res = client.post("/checkout", data={
+    res = client.post("/checkout", data={"form_token": new_form_token(),
         "address_id": 0, "name": "王小明", "phone": "13800000000", "province": "江西省", "city": "南昌市",
         "district": "南昌县", "line": "幸福路1号", "save_address": "y", "delivery": "ship",
         "payment_method": "cod", "shown_total_ship": ship_total, "pickup_station_id": s1.id})
@@ -106,14 +107,14 @@ def test_html_checkout_shows_price_change_and_places_nothing(client, db, auth):
     station = make_station()
     auth.login(make_user())
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
-    res = client.post("/checkout", data={
+    res = client.post("/checkout", data={"form_token": new_form_token(),
         "address_id": 0, "name": "王", "phone": "1", "province": "江西省", "city": "南昌市", "district": "南昌县",
         "line": "1号", "delivery": "pickup", "pickup_station_id": station.id, "payment_method": "station_cash",
         "shown_total_pickup": "900"})
     assert res.status_code == 409
     assert "价格或运费已变化" in res.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
-    res = client.post("/checkout", data={
+    res = client.post("/checkout", data={"form_token": new_form_token(),
         "address_id": 0, "delivery": "pickup", "pickup_station_id": station.id, "payment_method": "station_cash",
         "shown_total_pickup": "1000"})
     assert res.status_code == 303, re.findall(r'class="(?:error|alert[^"]*)"[^>]*>([^<]*)', res.get_data(as_text=True))

@@ -14,6 +14,7 @@ from orders.services.expiry import expire_uncollected_pickups
 from orders.services.limits import TooManyOpenOrders
 from orders.services.payments import cancel_order
 from shop.db import commit
+from shop.once import new_form_token
 from shop.errors import ValidationError
 from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
@@ -68,7 +69,7 @@ def test_card_orders_do_not_count_and_the_checkout_page_explains_the_cap(client,
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
     html = client.get("/checkout").get_data(as_text=True)
     total = re.search(r'name="shown_total_ship" value="(\d+)"', html).group(1)
-    response = client.post("/checkout", data={
+    response = client.post("/checkout", data={"form_token": new_form_token(),
         "address_id": 0, "name": "王小明", "phone": "13800000000", "province": "江西省", "city": "南昌市",
         "district": "南昌县", "line": "幸福路1号", "delivery": "ship", "payment_method": "cod",
         "shown_total_ship": total})

@@ -264,7 +264,7 @@ def test_refund_request_after_delivery_approved_by_station(db, now, fake_stripe,
     commit()
     auth.login(operator)
     assert "坏了" in client.get("/refund-requests").get_data(as_text=True)
-    res = client.post(f"/refund-requests/{req.id}/approve", data={"note": "同意"})
+    res = client.post(f"/refund-requests/{req.id}/approve", data={"confirm": "1", "note": "同意"})
     assert res.status_code == 303
     db.session.expire_all()
     req = db.session.get(RefundRequest, req.id)
@@ -284,7 +284,7 @@ def test_refund_request_other_station_operator_is_forbidden(db, now, client, aut
     stranger = make_user(role="operator", station=make_product().station)
     commit()
     auth.login(stranger)
-    assert client.post(f"/refund-requests/{req.id}/approve").status_code == 403
+    assert client.post(f"/refund-requests/{req.id}/approve", data={"confirm": "1"}).status_code == 403
     assert db.session.get(RefundRequest, req.id).status == "requested"
 
 

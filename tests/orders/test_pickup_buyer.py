@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from orders.models import Order
 from shop.db import commit
+from shop.once import new_form_token
 from tests.factories import make_product, make_station, make_user
 from tests.orders.factories import make_order
 
@@ -34,7 +35,7 @@ def test_checkout_shows_the_pick_up_stations_details_and_the_order_page_the_code
     for text in ("柳溪村站", "柳溪村站村委会一楼", "08:30-17:30", "0791-85700001"):
         assert text in html, text
     total = re.search(r'name="shown_total_pickup" value="(\d+)"', html).group(1)
-    response = client.post("/checkout", data={
+    response = client.post("/checkout", data={"form_token": new_form_token(),
         "address_id": 0, "delivery": "pickup", "pickup_station_id": chosen.id, "payment_method": "station_cash",
         "shown_total_pickup": total})
     assert response.status_code == 303, response.get_data(as_text=True)

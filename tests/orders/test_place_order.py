@@ -143,7 +143,7 @@ def test_unpublished_product_is_a_conflict(db, now):
     product = make_product(is_published=False)
     with pytest.raises(Conflict) as exc:
         make_order(make_user(), [(product, 1)], now=now)
-    assert exc.value.code == "unavailable"
+    assert exc.value.code == "product_unavailable"
 
 
 def test_confirm_cash_confirms_payment_once_every_shipment_is_paid(db, now):

@@ -17,6 +17,8 @@ import time
 from datetime import timedelta
 
 import pytest
+
+from shop.once import new_form_token
 import requests
 import sqlalchemy as sa
 from werkzeug.serving import make_server
@@ -162,7 +164,7 @@ def test_api_pay_refuses_orders_that_are_not_card_or_not_pending(client, db, api
     res = client.post("/api/v1/orders", headers=headers, json={
         "items": [{"product_id": product.id, "quantity": 1}], "address": ADDRESS_JSON, "payment_method": "cod"})
     res = client.post(f"/api/v1/orders/{res.json['id']}/pay", headers=headers)
-    assert res.status_code == 409 and res.json["error"]["code"] == "not_payable"
+    assert res.status_code == 409 and res.json["error"]["code"] == "no_online_payment"
     other = api_token(make_user())
     code = _place_card_order_api(client, headers, product).json["id"]
     assert client.post(f"/api/v1/orders/{code}/pay", headers=other).status_code == 404
@@ -217,7 +219,7 @@ def _checkout_card_order(client, db, auth, product):
     assert 'value="card"' in html
     total = re.search(r'name="shown_total_ship" value="(\d+)"', html).group(1)
     started = time.monotonic()
-    res = client.post("/checkout", data={
+    res = client.post("/checkout", data={"form_token": new_form_token(),
         "address_id": 0, "name": "王小明", "phone": "13800000000", "province": "江西省", "city": "南昌市",
         "district": "南昌县", "line": "幸福路1号", "delivery": "ship", "payment_method": "card",
         "shown_total_ship": total})

@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from shop import create_app
 from shop.forms import BUILTIN_MESSAGES, ShopForm
 from tests.conftest import TEST_CONFIG
+from shop.once import new_form_token
 
 CJK = re.compile(r"[\u4e00-\u9fff\uff1a]")
 ENGLISH_WORDS = re.compile(r"[A-Za-z]{2,}(?: [A-Za-z]{2,})+")
@@ -130,7 +131,7 @@ def test_a_refused_booking_names_no_machine_code(client, db, auth):
     listing = make_listing(pay_on_arrival=True)
     auth.login(make_user())
     day = lambda n: (local_date(now_utc()) + timedelta(days=n)).isoformat()  # noqa: E731
-    html = client.post(f"/listings/{listing.id}/book", data={
+    html = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(),
         "checkin": day(7), "checkout": day(5), "guests": 2, "units": 1,
         "unit_type_id": listing.unit_types[0].id, "payment_method": "arrival"}).get_data(as_text=True)
     assert "离店日期必须晚于入住日期" in html and "not after check-in" not in html

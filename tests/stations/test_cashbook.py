@@ -21,6 +21,7 @@ from stations.services import fulfilment
 from tests.conftest import requires_postgres
 from tests.factories import make_product, make_station, make_user
 from tests.stations.factories import PICKUP_CODE, make_order
+from shop.once import new_form_token
 
 
 def _credited(db, order) -> int:
@@ -85,15 +86,15 @@ def test_pickup_form_needs_the_cash_received_field(db, world, now, client, auth)
     assert 'name="cash_received"' in page
     url = f"/station/shipments/{shipment.code}/action"
     for value in ("", "66.00", "abc"):
-        response = client.post(url, data={"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": value},
+        response = client.post(url, data={"confirm": "1", "action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": value},
                                follow_redirects=True)
         assert response.status_code == 200
         db.session.expire_all()
         assert shipment.status == ShipmentStatus.READY_FOR_PICKUP and _entries(db) == []
-    text = client.post(url, data={"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "66.00"},
+    text = client.post(url, data={"confirm": "1", "action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "66.00"},
                        follow_redirects=True).get_data(as_text=True)
     assert "¥66.66" in text  # the message names the amount due
-    client.post(url, data={"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "66.66"})
+    client.post(url, data={"confirm": "1", "action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "66.66"})
     db.session.expire_all()
     assert shipment.status == ShipmentStatus.DELIVERED
     assert [(e.kind, e.amount_fen) for e in _entries(db)] == [("station_cash", 6666)]
@@ -291,14 +292,14 @@ def test_cashbook_api_for_the_station_operator_only(db, world, now, client, api_
 def test_cash_page_closes_the_day_and_records_remittances(db, world, now, client, auth):
     auth.login(world.a.operator)
     today = local_date(now)
-    response = client.post("/station/cash/entries", data={"kind": "correction", "amount": "-1.50", "reason": "点错"})
+    response = client.post("/station/cash/entries", data={"form_token": new_form_token(), "confirm": "1", "kind": "correction", "amount": "-1.50", "reason": "点错"})
     assert response.status_code == 302
-    response = client.post("/station/cash/entries", data={"kind": "remittance", "amount": "abc", "reason": ""})
+    response = client.post("/station/cash/entries", data={"form_token": new_form_token(), "confirm": "1", "kind": "remittance", "amount": "abc", "reason": ""})
     assert response.status_code == 302
     kinds = [(e.kind, e.amount_fen) for e in _entries(db)]
     assert kinds == [("correction", -150)]
     day = kinds and _entries(db)[0].business_date
-    client.post("/station/cash/close", data={"day": day.isoformat(), "counted": "0", "note": "补记"})
+    client.post("/station/cash/close", data={"confirm": "1", "day": day.isoformat(), "counted": "0", "note": "补记"})
     assert db.session.scalar(sa.select(CashClose.counted_fen)) == 0
     page = client.get(f"/station/cash?date={day.isoformat()}").get_data(as_text=True)
     assert "已日结" in page and "点错" in page

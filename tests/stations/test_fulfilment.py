@@ -77,7 +77,8 @@ def test_illegal_jumps_from_new_are_409(db, world, client, api_token, action):
                            json={"action": action, "tracking_number": "X1", "pickup_code": PICKUP_CODE},
                            headers=api_token(world.a.operator))
     assert response.status_code == 409, response.json
-    assert response.json["error"]["code"] == "illegal_transition"
+    # each refusal names its rule: a shipment still new can be neither delivered nor handed over
+    assert response.json["error"]["code"] == ("cannot_deliver" if action in ("deliver", "pickup") else "illegal_transition")
     db.session.refresh(shipment)
     assert shipment.status == ShipmentStatus.NEW
 
@@ -111,7 +112,7 @@ def test_unknown_shipment_is_404(db, world, client, api_token):
     response = client.post("/api/v1/shipments/NOPE-1/transition", json={"action": "accept"},
                            headers=api_token(world.a.operator))
     assert response.status_code == 404
-    assert response.json["error"]["code"] == "not_found"
+    assert response.json["error"]["code"] == "shipment_not_found"
 
 
 def _ready_pickup(world, now, **kw):

@@ -17,6 +17,7 @@ from tests.factories import make_user
 from tests.stations.factories import make_order
 from tests.tourism.factories import make_listing
 from tourism.models import Booking
+from shop.once import new_form_token
 
 
 def _codes(html: str) -> set[str]:
@@ -84,7 +85,7 @@ def test_a_booking_appears_as_a_booking_with_its_listing(client, db, auth):
     user = make_user()
     auth.login(user)
     day = local_date(now_utc()) + timedelta(days=5)
-    r = client.post(f"/listings/{listing.id}/book", data={
+    r = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(),
         "checkin": day.isoformat(), "checkout": (day + timedelta(days=2)).isoformat(), "guests": 2, "units": 1,
         "unit_type_id": listing.unit_types[0].id, "payment_method": "arrival"})
     assert r.status_code == 302

@@ -55,17 +55,17 @@ def test_shipment_page_walks_the_workflow_by_forms(db, world, client, auth):
     code = order.shipments[0].code
     auth.login(world.a.operator)
     assert client.get(f"/station/shipments/{code}").status_code == 200
-    for data in ({"action": "accept"}, {"action": "pack"}, {"action": "ship", "tracking_number": ""}):
+    for data in ({"action": "accept"}, {"action": "pack"}, {"action": "ship", "tracking_number": "", "confirm": "1"}):
         assert client.post(f"/station/shipments/{code}/action", data=data).status_code == 302
     db.session.expire_all()
     assert db.session.scalar(sa.select(Shipment.status).where(Shipment.code == code)) == "packed"
-    client.post(f"/station/shipments/{code}/action", data={"action": "ship", "tracking_number": "EMS88"})
-    client.post(f"/station/shipments/{code}/action", data={"action": "deliver"})
+    client.post(f"/station/shipments/{code}/action", data={"confirm": "1", "action": "ship", "tracking_number": "EMS88"})
+    client.post(f"/station/shipments/{code}/action", data={"confirm": "1", "action": "deliver"})
     db.session.expire_all()
     assert db.session.scalar(sa.select(Shipment.status).where(Shipment.code == code)) == "delivered"
     page = client.get(f"/station/shipments/{code}").get_data(as_text=True)
     assert "EMS88" in page
-    assert client.post(f"/station/shipments/{code}/action", data={"action": "teleport"}).status_code == 302
+    assert client.post(f"/station/shipments/{code}/action", data={"confirm": "1", "action": "teleport"}).status_code == 302
 
 
 def test_wrong_pickup_code_by_form_is_counted(db, world, client, auth, now):
@@ -77,7 +77,7 @@ def test_wrong_pickup_code_by_form_is_counted(db, world, client, auth, now):
 
     commit()
     auth.login(world.a.operator)
-    response = client.post(f"/station/shipments/{s.code}/action", data={"action": "pickup", "pickup_code": "1"},
+    response = client.post(f"/station/shipments/{s.code}/action", data={"confirm": "1", "action": "pickup", "pickup_code": "1"},
                            follow_redirects=True)
     assert "取货码错误" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -88,17 +88,17 @@ def test_cancel_line_and_cash_by_form(db, world, client, auth):
     order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")
     s = order.shipments[0]
     auth.login(world.a.operator)
-    assert client.post(f"/station/shipments/{s.code}/cash").status_code == 302
+    assert client.post(f"/station/shipments/{s.code}/cash", data={"confirm": "1"}).status_code == 302
     db.session.expire_all()
     assert s.cash_received_by_id == world.a.operator.id
     page = client.get("/station/cash").get_data(as_text=True)
     assert "¥66.66" in page
     assert client.get("/station/cash?date=garbage").status_code == 400
-    response = client.post(f"/station/shipments/{s.code}/lines/{order.lines[0].id}/cancel", data={"reason": ""})
+    response = client.post(f"/station/shipments/{s.code}/lines/{order.lines[0].id}/cancel", data={"confirm": "1", "reason": ""})
     assert response.status_code == 302
     db.session.expire_all()
     assert order.lines[0].status == "open"
-    client.post(f"/station/shipments/{s.code}/lines/{order.lines[0].id}/cancel", data={"reason": "缺货"})
+    client.post(f"/station/shipments/{s.code}/lines/{order.lines[0].id}/cancel", data={"confirm": "1", "reason": "缺货"})
     db.session.expire_all()
     assert order.lines[0].status != "open" and s.status == "canceled"
 

@@ -175,14 +175,14 @@ def test_operator_pages_show_where_each_shipment_goes(db, three, now, client, au
     body = client.get(f"/station/shipments/{w.sb.code}").get_data(as_text=True)
     assert "确认已到本站" in body and "接单" not in body.split("操作", 1)[1].split("记录", 1)[0]
     assert "取消该商品并退款" not in body  # B's lines are B's to cancel
-    response = client.post(f"/station/shipments/{w.sb.code}/action", data={"action": "receive"})
+    response = client.post(f"/station/shipments/{w.sb.code}/action", data={"confirm": "1", "action": "receive"})
     assert response.status_code == 302
     db.session.expire_all()
     assert w.sb.status == ShipmentStatus.ARRIVED
     # A cannot cancel B's line or take over B's packing steps through the pages
     line = w.sb.lines[0]
     assert client.post(f"/station/shipments/{w.sb.code}/lines/{line.id}/cancel",
-                       data={"reason": "x"}).status_code == 403
+                       data={"confirm": "1", "reason": "x"}).status_code == 403
 
 
 def test_ready_mail_is_sent_once_the_whole_order_waits_at_the_chosen_station(db, three, now, caplog):

@@ -13,6 +13,7 @@ from stations.services import fulfilment
 from stock.services import correct_stock, movements_total, receive_stock, set_on_hand
 from tests.conftest import requires_postgres
 from tests.stations.factories import make_order
+from shop.once import new_form_token
 
 
 def test_movements_sum_to_on_hand_through_receipts_corrections_and_hand_over(db, world, now):
@@ -49,14 +50,14 @@ def test_correction_below_allocated_is_refused_and_changes_nothing(db, world, no
 def test_receive_and_correct_pages_write_movements(db, world, client, auth):
     auth.login(world.a.operator)
     record_id = world.a.product.stock.id
-    response = client.post(f"/station/stock/{record_id}/receive", data={
+    response = client.post(f"/station/stock/{record_id}/receive", data={"form_token": new_form_token(),
         "quantity": "8", "harvest_date": "2026-11-26", "lot_note": "早稻", "from_household_id": str(world.a.h2.id)})
     assert response.status_code == 302
-    response = client.post(f"/station/stock/{record_id}/correct", data={"delta": "-2", "reason": "盘点"})
+    response = client.post(f"/station/stock/{record_id}/correct", data={"form_token": new_form_token(), "delta": "-2", "reason": "盘点"})
     assert response.status_code == 302
-    response = client.post(f"/station/stock/{record_id}/correct", data={"delta": "-2", "reason": ""})
+    response = client.post(f"/station/stock/{record_id}/correct", data={"form_token": new_form_token(), "delta": "-2", "reason": ""})
     assert response.status_code == 302
-    response = client.post(f"/station/stock/{record_id}/receive", data={"quantity": "-4", "from_household_id": "0"})
+    response = client.post(f"/station/stock/{record_id}/receive", data={"form_token": new_form_token(), "quantity": "-4", "from_household_id": "0"})
     assert response.status_code == 302
     db.session.expire_all()
     record = db.session.get(StockRecord, record_id)

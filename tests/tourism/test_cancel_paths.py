@@ -14,6 +14,7 @@ from tests.factories import make_product, make_user
 from tests.orders.factories import make_order
 from tests.tourism.factories import make_listing
 from tourism.models import Booking, BookingStatus
+from shop.once import new_form_token
 
 
 def _day(n):
@@ -21,7 +22,7 @@ def _day(n):
 
 
 def _book(client, listing, *, payment_method="arrival", start=10, nights=2):
-    return client.post(f"/listings/{listing.id}/book", data={
+    return client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(),
         "checkin": _day(start).isoformat(), "checkout": _day(start + nights).isoformat(), "guests": 2, "units": 1,
         "unit_type_id": listing.unit_types[0].id, "payment_method": payment_method})
 
@@ -60,7 +61,7 @@ def test_cancel_from_the_order_page_cancels_the_booking_and_frees_the_nights(cli
     confirm = client.get(res.headers["Location"]).get_data(as_text=True)
     assert "现在可免费取消" in confirm and f'action="/bookings/{booking.code}/cancel"' in confirm
     assert _bookings(db)[0].status == BookingStatus.CONFIRMED  # a GET changes nothing
-    res = client.post(f"/orders/{order_code}/cancel")
+    res = client.post(f"/orders/{order_code}/cancel", data={"confirm": "1"})
     assert res.status_code == 303
     [booking] = _bookings(db)
     assert booking.status == BookingStatus.CANCELED and booking.order.status == "canceled"
@@ -82,7 +83,7 @@ def test_cancel_from_the_booking_page_cancels_its_order_too(client, db, auth):
     assert f'action="/bookings/{booking.code}/cancel"' not in page
     confirm = client.get(f"/bookings/{booking.code}/cancel")
     assert confirm.status_code == 200 and "确认取消预订" in confirm.get_data(as_text=True)
-    assert client.post(f"/bookings/{booking.code}/cancel").status_code == 302
+    assert client.post(f"/bookings/{booking.code}/cancel", data={"confirm": "1"}).status_code == 302
     [booking] = _bookings(db)
     assert booking.status == BookingStatus.CANCELED and booking.order.status == "canceled"
     # nothing left to cancel: the confirmation page sends back, the order page offers no cancel
@@ -103,13 +104,13 @@ def test_cancelling_a_paid_booking_from_the_order_page_follows_its_policy(client
     order_code = booking.order.code
     confirm = client.get(f"/bookings/{booking.code}/cancel").get_data(as_text=True)
     assert "¥60.00" in confirm and "¥140.00" in confirm  # fee 30% of ¥200, refund ¥140
-    assert client.post(f"/orders/{order_code}/cancel").status_code == 303
+    assert client.post(f"/orders/{order_code}/cancel", data={"confirm": "1"}).status_code == 303
     [booking] = _bookings(db)
     assert booking.status == BookingStatus.CANCELED and booking.refunded_fen == 14000
     assert [r.amount_fen for r in db.session.scalars(sa.select(Refund))] == [14000]
     # the kept fee is not refunded by cancelling "the order" a second time
-    assert client.post(f"/orders/{order_code}/cancel").status_code == 409
-    assert client.post(f"/bookings/{booking.code}/cancel").status_code == 409
+    assert client.post(f"/orders/{order_code}/cancel", data={"confirm": "1"}).status_code == 409
+    assert client.post(f"/bookings/{booking.code}/cancel", data={"confirm": "1"}).status_code == 409
     assert [r.amount_fen for r in db.session.scalars(sa.select(Refund))] == [14000]
 
 
@@ -124,7 +125,7 @@ def test_a_product_order_is_cancelled_after_a_confirmation_page(client, db, auth
     assert confirm.status_code == 200 and "三江腌菜" in html and f'action="/orders/{order.code}/cancel"' in html
     db.session.expire_all()
     assert db.session.get(Order, order.id).status != "canceled"
-    assert client.post(f"/orders/{order.code}/cancel").status_code == 303
+    assert client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"}).status_code == 303
     db.session.expire_all()
     assert db.session.get(Order, order.id).status == "canceled"
 

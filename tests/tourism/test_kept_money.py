@@ -179,12 +179,12 @@ def test_host_gives_back_a_no_show_charge_from_the_listing_page(db, now, client,
     auth.login(host)
     page = client.get(f"/host/listings/{listing.id}?month=2026-11")
     assert f"/host/bookings/{booking.code}/refund-kept" in page.get_data(as_text=True)
-    response = client.post(f"/host/bookings/{booking.code}/refund-kept")
+    response = client.post(f"/host/bookings/{booking.code}/refund-kept", data={"confirm": "1"})
     assert response.status_code == 302
     line_id = booking.order.lines[0].id
     assert db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen))
                              .where(IncomeEntry.order_line_id == line_id)) == 0
-    again = client.post(f"/host/bookings/{booking.code}/refund-kept", follow_redirects=True)
+    again = client.post(f"/host/bookings/{booking.code}/refund-kept", data={"confirm": "1"}, follow_redirects=True)
     assert again.status_code == 200
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 1
 
@@ -198,7 +198,7 @@ def test_host_gives_back_a_late_cancellation_fee_from_the_listing_page(db, now, 
     auth.login(host)
     page = client.get(f"/host/listings/{listing.id}?month=2026-11").get_data(as_text=True)
     assert f"/host/bookings/{booking.code}/refund-kept" in page
-    assert client.post(f"/host/bookings/{booking.code}/refund-kept").status_code == 302
+    assert client.post(f"/host/bookings/{booking.code}/refund-kept", data={"confirm": "1"}).status_code == 302
     line_id = booking.order.lines[0].id
     assert db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen))
                              .where(IncomeEntry.order_line_id == line_id)) == 0

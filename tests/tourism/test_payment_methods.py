@@ -12,6 +12,7 @@ from tests.factories import make_user
 from tests.tourism.factories import make_listing, make_session
 from tourism.models import Booking, BookingStatus
 from tourism.services.availability import payment_methods
+from shop.once import new_form_token
 
 
 def _day(n):
@@ -39,7 +40,7 @@ def test_a_card_only_ticket_is_booked_at_the_gate_without_card_payments(client, 
     page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
     assert "余500" in page and 'name="payment_method" value="arrival"' in page
     assert "暂不支持在线支付" not in page
-    r = client.post(f"/listings/{listing.id}/book", data={"checkin": _day(2).isoformat(), "guests": "2",
+    r = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(), "checkin": _day(2).isoformat(), "guests": "2",
                                                          "payment_method": "arrival"})
     assert r.status_code == 302, r.get_data(as_text=True)
     booking = db.session.scalar(sa.select(Booking))

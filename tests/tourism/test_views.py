@@ -7,6 +7,7 @@ from shop.timeutil import local_date, now_utc
 from tests.factories import make_user, make_village
 from tests.tourism.factories import make_booking, make_listing
 from tourism.models import Booking, BookingStatus, Closure
+from shop.once import new_form_token
 
 
 def _day(n):
@@ -48,7 +49,7 @@ def test_book_pay_on_arrival_shows_confirmation_code_and_qr(client, db, auth):
     listing = make_listing(pay_on_arrival=True, units=1)
     user = make_user()
     auth.login(user)
-    r = client.post(f"/listings/{listing.id}/book", data={
+    r = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(),
         "checkin": _day(5).isoformat(), "checkout": _day(7).isoformat(), "guests": 2, "units": 1,
         "unit_type_id": listing.unit_types[0].id, "payment_method": "arrival"})
     assert r.status_code == 302
@@ -62,7 +63,7 @@ def test_book_with_bad_dates_rerenders_with_422_and_holds_nothing(client, db, au
     listing = make_listing(pay_on_arrival=True)
     db.session.commit()
     auth.login(make_user())
-    r = client.post(f"/listings/{listing.id}/book", data={
+    r = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(),
         "checkin": _day(5).isoformat(), "checkout": _day(5).isoformat(), "guests": 2, "payment_method": "arrival"})
     assert r.status_code == 422
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
@@ -72,7 +73,7 @@ def test_card_booking_without_card_payments_is_refused(client, db, auth):
     listing = make_listing()
     db.session.commit()
     auth.login(make_user())
-    r = client.post(f"/listings/{listing.id}/book", data={
+    r = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(),
         "checkin": _day(5).isoformat(), "checkout": _day(6).isoformat(), "guests": 1, "payment_method": "card"})
     assert r.status_code == 422
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
@@ -84,7 +85,7 @@ def test_tourists_see_only_their_own_bookings(client, db, auth):
     other = make_user()
     auth.login(other)
     assert client.get(f"/bookings/{mine.code}").status_code == 404
-    assert client.post(f"/bookings/{mine.code}/cancel").status_code == 404
+    assert client.post(f"/bookings/{mine.code}/cancel", data={"confirm": "1"}).status_code == 404
     assert mine.code not in client.get("/bookings").get_data(as_text=True)
 
 
@@ -100,7 +101,7 @@ def test_host_workspace_is_for_hosts_and_shows_own_listings_only(client, db, aut
     assert "我的农家乐" in html and "别人的民宿" not in html
     assert client.get(f"/host/listings/{mine.id}").status_code == 200
     assert client.get(f"/host/listings/{theirs.id}").status_code == 404
-    r = client.post(f"/host/listings/{theirs.id}/close", data={"start": _day(3).isoformat(), "end": _day(4).isoformat()})
+    r = client.post(f"/host/listings/{theirs.id}/close", data={"confirm": "1", "start": _day(3).isoformat(), "end": _day(4).isoformat()})
     assert r.status_code == 404
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
 
@@ -110,10 +111,10 @@ def test_host_closes_dates(client, db, auth):
     listing = make_listing(host=host)
     auth.login(host)
     r = client.post(f"/host/listings/{listing.id}/close",
-                    data={"start": _day(3).isoformat(), "end": _day(5).isoformat(), "reason": "维修"})
+                    data={"confirm": "1", "start": _day(3).isoformat(), "end": _day(5).isoformat(), "reason": "维修"})
     assert r.status_code == 302
     assert sorted(db.session.scalars(sa.select(Closure.closed_date))) == [_day(3), _day(4), _day(5)]
-    r = client.post(f"/host/listings/{listing.id}/close", data={"start": _day(-2).isoformat(), "end": _day(1).isoformat()})
+    r = client.post(f"/host/listings/{listing.id}/close", data={"confirm": "1", "start": _day(-2).isoformat(), "end": _day(1).isoformat()})
     assert r.status_code == 422
 
 
@@ -142,10 +143,10 @@ def test_host_marks_no_show_on_own_bookings_only(client, db, auth):
     booking = make_booking(listing, check_in=_day(0))
     db.session.commit()
     auth.login(other_host)
-    assert client.post(f"/host/bookings/{booking.code}/no-show").status_code == 404
+    assert client.post(f"/host/bookings/{booking.code}/no-show", data={"confirm": "1"}).status_code == 404
     auth.logout()
     auth.login(host)
-    assert client.post(f"/host/bookings/{booking.code}/no-show").status_code == 302
+    assert client.post(f"/host/bookings/{booking.code}/no-show", data={"confirm": "1"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.NO_SHOW
 

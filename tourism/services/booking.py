@@ -17,7 +17,6 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from catalog.services import benefit_split
@@ -89,8 +88,7 @@ def _check_horizon(check_in: date, today: date) -> None:
     would overflow)."""
     if (check_in - today).days > _horizon_days():
         raise ValidationError(
-            _("只能预订 %(days)s 天以内的日期（最晚 %(last)s）", days=_horizon_days(),
-              last=(today + timedelta(days=_horizon_days())).isoformat()),
+            "beyond_booking_horizon", days=_horizon_days(), last=(today + timedelta(days=_horizon_days())).isoformat(),
             fields={"checkin": "beyond the booking horizon"},
         )
 
@@ -107,10 +105,10 @@ def _check_pay_on_arrival_limits(req: "BookingRequest", listing: Listing, check_
     max_units = int(config.get("PAY_ON_ARRIVAL_MAX_UNITS", 2))
     max_open = int(config.get("PAY_ON_ARRIVAL_MAX_OPEN", 2))
     if listing.kind == ListingKind.STAY and (check_out - check_in).days > max_nights:
-        raise ValidationError(_("到店支付最多预订 %(n)s 晚；更长的住宿请在线支付", n=max_nights),
+        raise ValidationError("arrival_too_many_nights", n=max_nights,
                               fields={"checkout": "too many nights to pay on arrival"})
     if req.units > max_units:
-        raise ValidationError(_("到店支付最多预订 %(n)s 间；更多房间请在线支付", n=max_units),
+        raise ValidationError("arrival_too_many_units", n=max_units,
                               fields={"units": "too many rooms to pay on arrival"})
     # lock the account's row, then count in a new statement: under READ COMMITTED a statement that
     # waited for the lock still reads the snapshot it started with (a count in the same statement
@@ -124,8 +122,7 @@ def _check_pay_on_arrival_limits(req: "BookingRequest", listing: Listing, check_
         )
     ).scalar_one()
     if open_count >= max_open:
-        raise Conflict(_("您已有 %(n)s 个到店支付的预订未完成；请先入住或取消，或选择在线支付", n=open_count),
-                       code="too_many_unpaid_bookings")
+        raise Conflict("too_many_unpaid_bookings", n=open_count)
 
 
 def _lock_unit_type(unit_type_id: int) -> UnitType:
@@ -144,51 +141,51 @@ def _lock_booking(booking_id: int) -> Booking:
 def _unit_type_of(listing: Listing, unit_type_id: int | None) -> UnitType:
     if unit_type_id is None:
         if not listing.unit_types:
-            raise BookingUnavailable(_("该项目暂无可预订的房型或票种"))
+            raise BookingUnavailable("nothing_bookable")
         return listing.unit_types[0]
     for unit_type in listing.unit_types:
         if unit_type.id == unit_type_id:
             return unit_type
-    raise ValidationError(_("该项目没有这个房型/票种"), fields={"unit_type_id": "unknown"})
+    raise ValidationError("unknown_unit_type", fields={"unit_type_id": "unknown"})
 
 
 def _validate(req: BookingRequest, listing: Listing, *, now: datetime):
     """Check the request; return (unit_type, session, check_in, check_out) — no locks, no prices."""
     today = local_date(now)
     if not isinstance(req.guests, int) or req.guests < 1:
-        raise ValidationError(_("人数至少为 1"), fields={"guests": "must be at least 1"})
+        raise ValidationError("guests_at_least_one", fields={"guests": "must be at least 1"})
     if not isinstance(req.units, int) or req.units < 1:
-        raise ValidationError(_("间数至少为 1"), fields={"units": "must be at least 1"})
+        raise ValidationError("units_at_least_one", fields={"units": "must be at least 1"})
     session = None
     if listing.kind == ListingKind.EXPERIENCE:
         if req.session_id is None:
-            raise ValidationError(_("请选择场次"), fields={"session_id": "required"})
+            raise ValidationError("session_required", fields={"session_id": "required"})
         session = db.session.get(Session, req.session_id)
         if session is None or session.unit_type_id not in {u.id for u in listing.unit_types}:
-            raise ValidationError(_("该项目没有这个场次"), fields={"session_id": "unknown"})
+            raise ValidationError("unknown_session", fields={"session_id": "unknown"})
         unit_type = session.unit_type
         if session.starts_at <= now:
-            raise ValidationError(_("该场次已经开始"), fields={"session_id": "in the past"})
+            raise ValidationError("session_started", fields={"session_id": "in the past"})
         check_in = session.session_date
         _check_horizon(check_in, today)
         check_out = check_in + timedelta(days=1)
     else:
         unit_type = _unit_type_of(listing, req.unit_type_id)
         if req.check_in is None:
-            raise ValidationError(_("请选择日期"), fields={"checkin": "required"})
+            raise ValidationError("checkin_required", fields={"checkin": "required"})
         check_in = req.check_in
         if check_in < today:
-            raise ValidationError(_("日期不能早于今天"), fields={"checkin": "in the past"})
+            raise ValidationError("date_in_past", fields={"checkin": "in the past"})
         _check_horizon(check_in, today)
         if listing.kind == ListingKind.STAY:
             if req.check_out is None:
-                raise ValidationError(_("请选择离店日期"), fields={"checkout": "required"})
+                raise ValidationError("checkout_required", fields={"checkout": "required"})
             check_out = req.check_out
             if check_out <= check_in:
-                raise ValidationError(_("离店日期必须晚于入住日期"), fields={"checkout": "not after check-in"})
+                raise ValidationError("checkout_not_after_checkin", fields={"checkout": "not after check-in"})
             if (check_out - check_in).days > _max_nights():
                 raise ValidationError(
-                    _("最多预订 %(nights)s 晚", nights=_max_nights()),
+                    "too_many_nights", nights=_max_nights(),
                     fields={"checkout": f"more than {_max_nights()} nights"},
                 )
         else:
@@ -196,15 +193,15 @@ def _validate(req: BookingRequest, listing: Listing, *, now: datetime):
     if listing.kind == ListingKind.STAY:
         if req.guests > unit_type.max_guests * req.units:
             raise ValidationError(
-                _("人数超过所选房间可住人数"), fields={"guests": f"at most {unit_type.max_guests * req.units}"}
+                "too_many_guests_for_rooms", fields={"guests": f"at most {unit_type.max_guests * req.units}"}
             )
         if req.units > unit_type.units:
-            raise ValidationError(_("房间数超过可订数量"), fields={"units": f"at most {unit_type.units}"})
+            raise ValidationError("too_many_units", fields={"units": f"at most {unit_type.units}"})
     else:
         if req.units != 1:
-            raise ValidationError(_("每次只能预订一份"), fields={"units": "must be 1"})
+            raise ValidationError("one_unit_only", fields={"units": "must be 1"})
         if req.guests > unit_type.max_guests:
-            raise ValidationError(_("人数超过上限"), fields={"guests": f"at most {unit_type.max_guests}"})
+            raise ValidationError("too_many_guests", fields={"guests": f"at most {unit_type.max_guests}"})
     return unit_type, session, check_in, check_out
 
 
@@ -227,12 +224,12 @@ def _lock_and_check(req: BookingRequest, listing: Listing, unit_type: UnitType, 
         candidates = tuple(new_numeric_code(6) for _n in range(_CODE_CANDIDATES)) if confirm else ()
         check = stay_hold_check(unit_type, check_in, check_out, now=now, confirmation_codes=candidates)
         if not check.free or min(check.free.values()) < req.units:
-            raise BookingUnavailable(_("所选日期已订满"))
+            raise BookingUnavailable("sold_out")
         total = stay_total_fen(unit_type, check_in, check_out, req.units, holidays=check.holidays)
         code = next((c for c in candidates if c not in check.taken_codes), "")
     else:
         if not _has_room(listing, unit_type, session, check_in, check_out, req.guests, req.units, now=now):
-            raise BookingUnavailable(_("所选日期已订满"))
+            raise BookingUnavailable("sold_out")
         total = per_person_total_fen(unit_type, check_in, req.guests, kind=listing.kind)
     if confirm and not code:
         code = _free_confirmation_code(listing.id)
@@ -255,7 +252,7 @@ def _has_room(listing: Listing, unit_type: UnitType, session, check_in, check_ou
 def get_listing(listing_id: int, *, published_only: bool = True) -> Listing:
     listing = db.session.get(Listing, listing_id)
     if listing is None or (published_only and not listing.is_published):
-        raise NotFound(_("项目不存在"))
+        raise NotFound("listing_not_found")
     return listing
 
 
@@ -265,7 +262,7 @@ def _listing_for_booking(listing_id: int) -> Listing:
                            .options(joinedload(Listing.unit_types), joinedload(Listing.benefit_links)))
     listing = db.session.execute(query, {"id": listing_id}).unique().scalar_one_or_none()
     if listing is None or not listing.is_published:
-        raise NotFound(_("项目不存在"))
+        raise NotFound("listing_not_found")
     return listing
 
 
@@ -276,7 +273,7 @@ def hold_booking(req: BookingRequest, *, user, now: datetime, code: str | None =
     """
     listing = _listing_for_booking(req.listing_id)
     if req.pay_on_arrival and "arrival" not in payment_methods(listing):
-        raise ValidationError(_("该接待户不支持到店支付"), fields={"payment_method": "not allowed"})
+        raise ValidationError("arrival_payment_not_allowed", fields={"payment_method": "not allowed"})
     unit_type, session, check_in, check_out = _validate(req, listing, now=now)
     if req.pay_on_arrival:
         _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=user, now=now)
@@ -322,11 +319,11 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     INSERT per table (order, booking, line, payment), then the status events.
     """
     if not req.pay_on_arrival and not card_payments_enabled():
-        raise ValidationError(_("暂不支持在线支付，请选择到店支付"),
+        raise ValidationError("booking_card_payments_off",
                               fields={"payment_method": "card payments are not available"})
     listing = _listing_for_booking(req.listing_id)
     if req.pay_on_arrival and "arrival" not in payment_methods(listing):
-        raise ValidationError(_("该接待户不支持到店支付"), fields={"payment_method": "not allowed"})
+        raise ValidationError("arrival_payment_not_allowed", fields={"payment_method": "not allowed"})
     unit_type, session, check_in, check_out = _validate(req, listing, now=now)
     if req.pay_on_arrival:
         _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=user, now=now)
@@ -446,7 +443,7 @@ def _free_confirmation_code(listing_id: int) -> str:
         )
         if clash is None:
             return code
-    raise Conflict(_("生成确认码失败，请重试"))
+    raise Conflict("confirmation_code_failed")
 
 
 def _new_confirmation_code(booking: Booking) -> str:
@@ -571,7 +568,7 @@ def get_booking_for_user(code: str, user) -> Booking:
     """The caller's own booking by public code; another user's is a 404 (admins see all)."""
     booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
     if booking is None or user is None or not (booking.user_id == user.id or user.role == "admin"):
-        raise NotFound(_("预订不存在"))
+        raise NotFound("booking_not_found")
     return booking
 
 
@@ -582,7 +579,7 @@ def is_host_of(user, listing: Listing) -> bool:
 def get_booking_for_host(code: str, user) -> Booking:
     booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
     if booking is None or not is_host_of(user, booking.listing):
-        raise NotFound(_("预订不存在"))
+        raise NotFound("booking_not_found")
     return booking
 
 
@@ -637,7 +634,7 @@ def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
     if not booking_cancelable(booking):
-        raise IllegalTransition(_("该预订当前不能取消"), fields={"status": booking.status})
+        raise IllegalTransition("booking_not_cancelable", fields={"status": booking.status})
     quote = cancel_quote(booking, now=now)
     transition(booking, BookingStatus.CANCELED, actor=actor, now=now,
                note="free cancellation" if quote.is_free else f"fee {quote.fee_fen} fen kept")
@@ -683,7 +680,7 @@ def cancel_order_bookings(order, *, actor, now: datetime) -> bool:
     live = [b for b in live if booking_cancelable(b)]
     if not live:
         if any(p.state == PaymentState.CONFIRMED for p in order.payments):
-            raise IllegalTransition(_("该预订当前不能取消"), fields={"status": order.status})
+            raise IllegalTransition("booking_not_cancelable", fields={"status": order.status})
         return False
     for booking in live:
         cancel_booking(booking, actor=actor, now=now)
@@ -702,17 +699,17 @@ def check_in_booking(booking: Booking, confirmation_code: str, *, actor, now: da
     (`tourism.services.host_cash`) and the payment is confirmed. Without it: 409
     `cash_not_received`, nothing changes."""
     if not is_host_of(actor, booking.listing):
-        raise NotFound(_("预订不存在"))
+        raise NotFound("booking_not_found")
     if booking.order_id:
         _lock_order(booking.order_id)  # lock order: order, then booking (as the orders pipeline)
     booking = _lock_booking(booking.id)
     if not same_secret((confirmation_code or "").strip(), booking.confirmation_code):
-        raise WrongConfirmationCode(_("确认码不正确"), fields={"confirmation_code": "does not match"})
+        raise WrongConfirmationCode("wrong_confirmation_code", fields={"confirmation_code": "does not match"})
     today = local_date(now)
     if booking.status != BookingStatus.CONFIRMED:
-        raise IllegalTransition(_("只有已确认的预订才能办理入住"), fields={"status": booking.status})
+        raise IllegalTransition("booking_not_confirmed", fields={"status": booking.status})
     if not (booking.check_in_date <= today < booking.check_out_date):
-        raise Conflict(_("只能在预订日期内办理入住"), code="not_arrival_day")
+        raise Conflict("not_arrival_day")
 
     taken = take_arrival_cash(booking, cash_received_fen, actor=actor, now=now)  # refused before any change
     transition(booking, BookingStatus.CHECKED_IN, actor=actor, now=now)
@@ -745,10 +742,9 @@ def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Book
     if len(matches) != 1:
         upcoming = _upcoming_with_code(host, code, today) if code and not matches else None
         if upcoming is not None:  # the right code, the wrong day: say so, not "wrong code"
-            raise Conflict(_("确认码正确，但该预订的到店日期是 %(date)s，还没到入住日",
-                             date=upcoming.check_in_date.isoformat()), code="not_arrival_day",
+            raise Conflict("arrival_day_later", date=upcoming.check_in_date.isoformat(),
                            fields={"confirmation_code": "not arrival day"})
-        raise WrongConfirmationCode(_("确认码不正确"), fields={"confirmation_code": "does not match"})
+        raise WrongConfirmationCode("wrong_confirmation_code", fields={"confirmation_code": "does not match"})
     return matches[0]
 
 
@@ -767,19 +763,20 @@ def host_cancel_booking(booking: Booking, *, actor, now: datetime) -> Booking:
     """The host releases an unpaid pay-on-arrival booking (nothing was paid, so nothing to refund);
     the guest is told by e-mail. A booking paid online is the guest's: the host cannot cancel it."""
     if not is_host_of(actor, booking.listing):
-        raise NotFound(_("预订不存在"))
+        raise NotFound("booking_not_found")
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
     if not booking_cancelable(booking):
-        raise IllegalTransition(_("该预订当前不能取消"), fields={"status": booking.status})
+        raise IllegalTransition("booking_not_cancelable", fields={"status": booking.status})
     paid = order is not None and any(p.state == PaymentState.CONFIRMED for p in order.payments)
     if paid or not booking.pay_on_arrival:
-        raise Conflict(_("已在线付款的预订不能由接待户取消"), code="paid_booking")
+        raise Conflict("paid_booking")
     transition(booking, BookingStatus.CANCELED, actor=actor, now=now, note="canceled by the host: unpaid")
     booking.canceled_at = now
     booking.expires_at = None
     if order is not None and order.status in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
-        cancel_order(order, actor=actor, now=now, reason="booking canceled by the host")
+        # the guest gets the host's cancellation mail below, not the order's as well
+        cancel_order(order, actor=actor, now=now, reason="booking canceled by the host", mail=None)
     _tell_guest_canceled(booking, "host")
     db.session.flush()
     return booking
@@ -793,16 +790,16 @@ def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
     """The guest did not come. A card payment is kept (policy: no-shows are not refunded); an
     unpaid pay-on-arrival order is canceled so it does not wait for cash forever."""
     if not is_host_of(actor, booking.listing):
-        raise NotFound(_("预订不存在"))
+        raise NotFound("booking_not_found")
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
     if booking.check_in_date > local_date(now):
-        raise Conflict(_("客人尚未到预订日期"), code="not_due")
+        raise Conflict("not_due")
     transition(booking, BookingStatus.NO_SHOW, actor=actor, now=now)
     payment = None if order is None else next(
         (p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
     if order is not None and order.status == OrderStatus.CONFIRMED and payment is None:
-        cancel_order(order, actor=actor, now=now, reason="no-show, nothing paid")
+        cancel_order(order, actor=actor, now=now, reason="no-show, nothing paid", mail=None)  # one mail: below
     _tell_guest_canceled(booking, "no_show")
     line = None if order is None else next((l for l in order.lines if l.booking_id == booking.id), None)
     if payment is not None and line is not None:
@@ -832,20 +829,20 @@ def refund_kept(booking: Booking, *, actor, now: datetime, reason: str = "") -> 
     refunded fen; 0 when nothing is kept.
     """
     if not is_host_of(actor, booking.listing):
-        raise NotFound(_("预订不存在"))
+        raise NotFound("booking_not_found")
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
     if booking.status not in (BookingStatus.CANCELED, BookingStatus.NO_SHOW) or order is None:
-        raise IllegalTransition(_("只有已取消或未到店的预订才能退还违约金"), fields={"status": booking.status})
+        raise IllegalTransition("booking_fee_not_returnable", fields={"status": booking.status})
     payment = next((p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
     amount = kept_fen(booking, payment)
     if amount <= 0 or payment is None:
-        raise Conflict(_("该预订没有可退还的款项"), code="nothing_kept")
+        raise Conflict("nothing_kept")
     line = next((l for l in order.lines if l.booking_id == booking.id), None)
     refund = refund_payment(payment, amount, line=line, actor=actor, now=now,
                             reason=(reason or "kept fee refunded")[:200])
     if refund is None:
-        raise Conflict(_("该预订没有可退还的款项"), code="nothing_kept")
+        raise Conflict("nothing_kept")
     booking.refunded_fen += refund.amount_fen
     db.session.flush()
     return refund.amount_fen

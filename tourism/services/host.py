@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from shop.audit import record_audit
@@ -34,7 +33,7 @@ def get_host_listing(host, listing_id: int) -> Listing:
     """The host's own listing; another host's is a 404 (admins see all)."""
     listing = db.session.get(Listing, listing_id)
     if listing is None or not (host.role == "admin" or listing.host_id == host.id):
-        raise NotFound(_("项目不存在"))
+        raise NotFound("listing_not_found")
     return listing
 
 
@@ -75,7 +74,7 @@ def close_dates(listing: Listing, days: list[date], *, reason: str = "", now: da
     """Close the listing on these dates (idempotent). Past dates are refused."""
     today = local_date(now)
     if any(d < today for d in days):
-        raise ValidationError(_("不能关闭过去的日期"), fields={"closed_date": "in the past"})
+        raise ValidationError("close_past_date", fields={"closed_date": "in the past"})
     if not days:
         return 0
     # the same locks a hold takes (unit types by id): a booking made meanwhile either sees the
@@ -87,9 +86,7 @@ def close_dates(listing: Listing, days: list[date], *, reason: str = "", now: da
         listed = "、".join(f"{b.code}（{b.check_in_date:%m-%d}–{b.check_out_date:%m-%d}）" for b in booked[:10])
         if len(booked) > 10:
             listed += " …"
-        raise Conflict(_("这些日期已有 %(n)s 个预订，不能关闭：%(bookings)s。请先与客人联系并取消预订。",
-                         n=len(booked), bookings=listed),
-                       code="dates_booked", fields={"closed_date": [b.code for b in booked]})
+        raise Conflict("dates_booked", n=len(booked), bookings=listed, fields={"closed_date": [b.code for b in booked]})
     existing = set(
         db.session.scalars(sa.select(Closure.closed_date).where(Closure.listing_id == listing.id, Closure.closed_date.in_(days)))
     )
@@ -150,15 +147,15 @@ def update_listing_terms(listing: Listing, terms: ListingTerms, *, actor, now: d
     stricter policy than the one they booked under: while the listing has bookings to come, the
     policy may only be loosened."""
     if not isinstance(terms.free_cancel_days, int) or not 0 <= terms.free_cancel_days <= MAX_FREE_CANCEL_DAYS:
-        raise ValidationError(_("免费取消天数须在 0 到 %(n)s 之间", n=MAX_FREE_CANCEL_DAYS),
+        raise ValidationError("free_cancel_days_out_of_range", n=MAX_FREE_CANCEL_DAYS,
                               fields={"free_cancel_days": "out_of_range"})
     if not isinstance(terms.cancel_fee_pct, int) or not 0 <= terms.cancel_fee_pct <= 100:
-        raise ValidationError(_("取消费比例须在 0 到 100 之间"), fields={"cancel_fee_pct": "out_of_range"})
+        raise ValidationError("cancel_fee_out_of_range", fields={"cancel_fee_pct": "out_of_range"})
     if len(terms.description) > 5000 or len(terms.included) > 2000:
-        raise ValidationError(_("文字太长"), fields={"description": "too_long"})
+        raise ValidationError("text_too_long", fields={"description": "too_long"})
     stricter = terms.free_cancel_days > listing.free_cancel_days or terms.cancel_fee_pct > listing.cancel_fee_pct
     if stricter and _has_future_bookings(listing, now=now):
-        raise Conflict(_("已有未到期的预订：取消政策只能放宽，不能收紧"), code="policy_in_use",
+        raise Conflict("policy_in_use",
                        fields={"free_cancel_days": "stricter", "cancel_fee_pct": "stricter"})
     changes: dict = {}
     for name in ("description", "included", "free_cancel_days", "cancel_fee_pct", "pay_on_arrival", "is_published"):
@@ -212,21 +209,21 @@ def update_unit_type(listing: Listing, unit_type_id: int, *, price_fen: int, wee
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if unit_type is None:
-        raise NotFound(_("房型不存在"), fields={"unit_type_id": str(unit_type_id)})
+        raise NotFound("unit_type_not_found", fields={"unit_type_id": str(unit_type_id)})
     for name, value, required in (("price_fen", price_fen, True), ("weekend_price_fen", weekend_price_fen, False),
                                   ("holiday_price_fen", holiday_price_fen, False)):
         if value is None and not required:
             continue
         if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_UNIT_PRICE_FEN:
-            raise ValidationError(_("价格必须大于零"), fields={name: "invalid"})
+            raise ValidationError("price_not_positive", fields={name: "invalid"})
     if not isinstance(units, int) or not 0 <= units <= MAX_UNITS:
-        raise ValidationError(_("数量须在 0 到 %(n)s 之间", n=MAX_UNITS), fields={"units": "out_of_range"})
+        raise ValidationError("units_out_of_range", n=MAX_UNITS, fields={"units": "out_of_range"})
     if not isinstance(max_guests, int) or not 1 <= max_guests <= MAX_GUESTS_PER_UNIT:
-        raise ValidationError(_("人数须在 1 到 %(n)s 之间", n=MAX_GUESTS_PER_UNIT), fields={"max_guests": "out_of_range"})
+        raise ValidationError("max_guests_out_of_range", n=MAX_GUESTS_PER_UNIT, fields={"max_guests": "out_of_range"})
     if units < unit_type.units:
         peak = peak_future_use(unit_type, listing, now=now)
         if units < peak:
-            raise Conflict(_("已有预订占用 %(n)s，不能减少到 %(m)s", n=peak, m=units), code="units_in_use",
+            raise Conflict("units_in_use", n=peak, m=units,
                            fields={"units": f"at least {peak}"})
     changes: dict = {}
     for name, new in (("price_fen", price_fen), ("weekend_price_fen", weekend_price_fen),

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from shop.errors import Conflict, ValidationError
@@ -31,7 +30,7 @@ from tourism.models import Booking, HostCashEntry, HostCashKind
 
 
 class CashNotReceived(Conflict):
-    code = "cash_not_received"
+    code = "checkin_cash_not_received"
 
 
 def arrival_entry(booking_id: int) -> HostCashEntry | None:
@@ -54,15 +53,15 @@ def take_arrival_cash(booking: Booking, cash_received_fen: int | None, *, actor,
     when nothing is due (paid online, or already taken)."""
     if cash_received_fen is not None and (isinstance(cash_received_fen, bool) or not isinstance(cash_received_fen, int)
                                           or not 0 <= cash_received_fen <= MAX_FEN):
-        raise ValidationError(_("收款金额无效"), fields={"cash_received_fen": "invalid"})
+        raise ValidationError("invalid_arrival_cash", fields={"cash_received_fen": "invalid"})
     due = arrival_due_fen(booking)
     if due <= 0:
         if cash_received_fen:
-            raise Conflict(_("此预订无需现金付款"), code="cash_not_due")
+            raise Conflict("cash_not_due")
         return None
     if cash_received_fen != due:
         raise CashNotReceived(
-            _("应收现金 %(due)s，请收款后再办理入住", due=format_yuan(due)),
+            "checkin_cash_not_received", due=format_yuan(due),
             fields={"cash_received_fen": "required" if cash_received_fen is None else "mismatch",
                     "amount_due_fen": str(due)},
         )
@@ -75,7 +74,7 @@ def take_arrival_cash(booking: Booking, cash_received_fen: int | None, *, actor,
             db.session.add(entry)
             db.session.flush()
     except IntegrityError:  # taken meanwhile (the booking lock makes this the database's last word)
-        raise Conflict(_("此预订的现金已收过"), code="cash_already_received") from None
+        raise Conflict("booking_cash_already_received") from None
     record_status(booking, from_status=booking.status, to_status=booking.status, actor=actor, now=now,
                   note=f"cash received {format_yuan(due)}")
     return entry

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import current_app
-from flask_babel import gettext as _
 
 from catalog.images import check_image, store_photo
 from shop.audit import record_audit
@@ -31,12 +30,12 @@ def parse_degrees(text: str, *, limit: int, field: str) -> int | None:
     if not text:
         return None
     if not _DEGREES.fullmatch(text):
-        raise ValidationError(_("坐标须为十进制度数，最多 6 位小数，例如 28.547123"), fields={field: "invalid"})
+        raise ValidationError("invalid_coordinate", fields={field: "invalid"})
     whole, _sep, frac = text.lstrip("-").partition(".")
     value = int(whole) * 1_000_000 + int((frac + "000000")[:6])
     value = -value if text.startswith("-") else value
     if abs(value) > limit * 1_000_000:
-        raise ValidationError(_("坐标超出范围（纬度 ±90，经度 ±180）"), fields={field: "out_of_range"})
+        raise ValidationError("coordinate_out_of_range", fields={field: "out_of_range"})
     return value
 
 
@@ -52,14 +51,14 @@ def update_listing_place(listing: Listing, place: ListingPlace, *, actor, now: d
     """Address, map point (both coordinates or neither) and contact phone; audited."""
     address = " ".join((place.address or "").split())
     if len(address) > 200:
-        raise ValidationError(_("地址最多 200 个字"), fields={"address": "too_long"})
+        raise ValidationError("address_too_long", fields={"address": "too_long"})
     lat = parse_degrees(place.latitude, limit=90, field="latitude")
     lon = parse_degrees(place.longitude, limit=180, field="longitude")
     if (lat is None) != (lon is None):
-        raise ValidationError(_("请同时填写纬度和经度，或都不填"), fields={"latitude": "pair"})
+        raise ValidationError("coordinates_incomplete", fields={"latitude": "pair"})
     phone = normalise_phone(place.contact_phone) if (place.contact_phone or "").strip() else ""
     if phone and not is_phone(phone, landline=True):
-        raise ValidationError(_("请填写正确的手机号或座机号，例如 13800001234 或 0791-85712345"),
+        raise ValidationError("invalid_contact_phone",
                               fields={"contact_phone": "invalid"})
     changes = {}
     for name, new in (("address", address), ("lat_e6", lat), ("lon_e6", lon), ("contact_phone", phone)):
@@ -76,7 +75,7 @@ def add_listing_photo(listing: Listing, upload, *, actor, now: datetime) -> List
     """Check the upload by its content (format, pixel budget) before anything is stored, re-encode
     it at most 1200 px with a 400 px thumbnail; at most MAX_PHOTOS per listing."""
     if len(listing.images) >= MAX_PHOTOS:
-        raise Conflict(_("最多 %(n)s 张照片，请先删除一张", n=MAX_PHOTOS), code="too_many_photos",
+        raise Conflict("listing_photos_full", n=MAX_PHOTOS,
                        fields={"image": "too_many"})
     stored = store_photo(f"listings/{listing.id}", check_image(upload))
     image = ListingImage(listing_id=listing.id, path=stored.path, thumb_path=stored.thumb_path, width=stored.width,

@@ -1,0 +1,32 @@
+"""The error codes this package raises (catalogue, products, images, households) and their messages.
+
+A service raises `shop.errors.DomainError`s by code; `shop.errors.error_message` shows the message of the
+code in the reader's language (the msgids are in this package's catalogue). Importing the package
+registers them.
+"""
+from shop.errors import N_, register_messages
+
+MESSAGES = {
+    "category_not_found": N_("分类不存在"),
+    "change_already_decided": N_("这项修改已处理"),
+    "change_not_found": N_("没有这项修改"),
+    "household_linked_twice": N_("同一贫困户联结了两次"),
+    "household_not_found": N_("贫困户不存在"),
+    "image_dimensions_too_large": N_("照片尺寸过大（%(width)s×%(height)s 像素），最多 %(mp)s 百万像素，请缩小后再上传"),
+    "image_empty": N_("文件是空的"),
+    "image_required": N_("没有上传文件"),
+    "image_too_large": N_("照片超过 %(mb)s MB"),
+    "image_too_many_pixels": N_("照片尺寸过大，最多 %(mp)s 百万像素，请缩小后再上传"),
+    "image_too_small": N_("照片太小"),
+    "image_type": N_("只接受 JPEG、PNG、WebP 或 GIF 照片"),
+    "invalid_image": N_("文件不是有效的图片"),
+    "invalid_product_name": N_("名称须为 1 至 80 个字"),
+    "invalid_weight": N_("权重必须是正整数"),
+    "page_out_of_range": N_("页码超出范围"),
+    "product_not_found": N_("商品不存在"),
+    "reason_required_to_return": N_("退回需要填写原因"),
+    "station_not_found": N_("站点不存在"),
+    "village_not_found": N_("村不存在"),
+}
+
+register_messages(MESSAGES)

@@ -1,0 +1,258 @@
+"""Every irreversible action takes a confirmation step that needs no JavaScript (shop.confirm).
+
+The first POST (the action's own button) changes nothing: the answer is a page saying what will happen,
+with the form's fields kept and a button that posts them again with confirm=1; only that POST acts.
+Cancelling an order or a booking sends the first POST to its own confirmation page (the refund the
+policy gives). HTTP only: each test reads the state before and after through the database.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html import unescape
+
+import pytest
+
+from shop.db import commit
+from shop.extensions import db
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_household, make_product, make_station, make_user
+
+def _confirm_page(response) -> dict[str, str]:
+    """The confirmation page's form: its fields (confirm=1 among them)."""
+    assert response.status_code == 200, response.status_code
+    page = response.get_data(as_text=True)
+    assert "请确认" in page and "此操作不能撤销" in page
+    form = page[page.index('<section class="card confirm-step">'):]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+    assert fields.get("confirm") == "1"
+    return {k: unescape(v) for k, v in fields.items() if k != "csrf_token"}
+
+
+def _reload(obj):
+    db.session.expire_all()
+    return db.session.get(type(obj), obj.id)
+
+
+# --- station: ship, deliver, hand over, cancel a line, cash, daily close, remittance -------------------
+
+
+def _station_order(**kw):
+    from tests.stations.factories import make_order
+
+    station = make_station()
+    operator = make_user(role="operator", station=station)
+    product = make_product(price_fen=1000, stock=10, station=station)
+    order = make_order([(product, 2)], **kw)
+    commit()
+    return operator, order, order.shipments[0]
+
+
+@pytest.mark.parametrize(("action", "before", "after", "data"), [
+    ("ship", "packed", "shipped", {"tracking_number": "SF123456"}),
+    ("deliver", "shipped", "delivered", {}),
+    ("cancel", "new", "canceled", {"reason": "缺货"}),
+])
+def test_shipment_steps_wait_for_the_confirmation(client, auth, db, action, before, after, data):
+    operator, _order, shipment = _station_order()
+    shipment.status = before
+    commit()
+    auth.login(operator)
+    url = f"/station/shipments/{shipment.code}/action"
+    fields = _confirm_page(client.post(url, data={"action": action, **data}))
+    assert _reload(shipment).status == before  # the first POST changed nothing
+    assert fields["action"] == action and all(fields[k] == v for k, v in data.items())
+    assert client.post(url, data=fields).status_code == 302
+    assert _reload(shipment).status == after
+
+
+def test_accepting_and_packing_need_no_confirmation(client, auth, db):
+    operator, _order, shipment = _station_order()
+    auth.login(operator)
+    assert client.post(f"/station/shipments/{shipment.code}/action", data={"action": "accept"}).status_code == 302
+    assert _reload(shipment).status == "accepted"
+
+
+def test_cancelling_a_line_waits_for_the_confirmation(client, auth, db):
+    operator, order, shipment = _station_order()
+    line = order.lines[0]
+    auth.login(operator)
+    url = f"/station/shipments/{shipment.code}/lines/{line.id}/cancel"
+    fields = _confirm_page(client.post(url, data={"reason": "缺货"}))
+    assert _reload(line).status == "open"
+    client.post(url, data=fields)
+    assert _reload(line).status != "open"
+
+
+def test_confirming_cash_waits_for_the_confirmation(client, auth, db):
+    from orders.services.cashbook import shipment_cash_fen
+
+    operator, _order, shipment = _station_order(payment_method="cod")
+    shipment.status = "shipped"
+    commit()
+    auth.login(operator)
+    url = f"/station/shipments/{shipment.code}/cash"
+    fields = _confirm_page(client.post(url, data={}))
+    assert shipment_cash_fen(shipment.id) == 0
+    client.post(url, data=fields)
+    assert shipment_cash_fen(shipment.id) == 2000
+
+
+def test_daily_close_and_remittance_wait_for_the_confirmation(client, auth, db):
+    import sqlalchemy as sa
+
+    from orders.models import CashClose, CashEntry
+
+    station = make_station()
+    operator = make_user(role="operator", station=station)
+    commit()
+    auth.login(operator)
+    day = local_date(now_utc())
+    page = client.get("/station/cash").get_data(as_text=True)
+    token = re.search(r'name="form_token" type="hidden" value="([^"]+)"|name="form_token" value="([^"]+)"', page)
+    token = next(g for g in token.groups() if g)
+    fields = _confirm_page(client.post("/station/cash/entries",
+                                       data={"kind": "correction", "amount": "5.00", "reason": "点错", "form_token": token}))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CashEntry)) == 0
+    client.post("/station/cash/entries", data=fields)
+    client.post("/station/cash/entries", data=fields)  # the same form twice: one entry
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CashEntry)) == 1
+
+    fields = _confirm_page(client.post("/station/cash/close",
+                                       data={"day": day.isoformat(), "counted": "5.00", "note": ""}))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CashClose)) == 0
+    client.post("/station/cash/close", data=fields)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CashClose)) == 1
+
+
+# --- refunds ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("decision", "status"), [("approve", "approved"), ("reject", "rejected")])
+def test_refund_decisions_wait_for_the_confirmation(client, auth, db, now, decision, status):
+    from orders.models import RefundRequest
+    from orders.services.refunds import request_refund
+
+    operator, order, shipment = _station_order()
+    shipment.status = "delivered"
+    order.status = "completed"
+    commit()
+    req = request_refund(order, order.lines[0].id, actor=order.user, now=now, reason="坏了")
+    commit()
+    auth.login(operator)
+    url = f"/refund-requests/{req.id}/{decision}"
+    fields = _confirm_page(client.post(url, data={"note": "好"}))
+    assert _reload(req).status == "requested" and fields["note"] == "好"
+    client.post(url, data=fields)
+    assert db.session.get(RefundRequest, req.id).status == status
+
+
+# --- tourism: the host's closures, no-shows, cancellations, refunds of kept money ----------------------
+
+
+def _host_booking(days: int = 3):
+    from tests.tourism.factories import make_listing
+    from tourism.services.booking import BookingRequest, book_listing
+
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=2, pay_on_arrival=True)
+    day = local_date(now_utc()) + timedelta(days=days)
+    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=day, check_out=day + timedelta(days=1),
+                                          guests=1, unit_type_id=listing.unit_types[0].id, pay_on_arrival=True),
+                           user=make_user(), now=now_utc())
+    commit()
+    return host, listing, booking
+
+
+def test_host_cancel_and_no_show_wait_for_the_confirmation(client, auth, db):
+    host, _listing, booking = _host_booking()
+    auth.login(host)
+    fields = _confirm_page(client.post(f"/host/bookings/{booking.code}/cancel"))
+    assert _reload(booking).status == "confirmed"
+    client.post(f"/host/bookings/{booking.code}/cancel", data=fields)
+    assert _reload(booking).status == "canceled"
+
+    host, _listing, booking = _host_booking(days=0)
+    auth.login(host)
+    fields = _confirm_page(client.post(f"/host/bookings/{booking.code}/no-show"))
+    assert _reload(booking).status == "confirmed"
+    client.post(f"/host/bookings/{booking.code}/no-show", data=fields)
+    assert _reload(booking).status == "no_show"
+
+
+def test_closing_dates_waits_for_the_confirmation(client, auth, db):
+    import sqlalchemy as sa
+
+    from tourism.models import Closure
+
+    host, listing, _booking = _host_booking()
+    auth.login(host)
+    start = local_date(now_utc()) + timedelta(days=20)
+    data = {"start": start.isoformat(), "end": (start + timedelta(days=2)).isoformat(), "reason": "装修"}
+    fields = _confirm_page(client.post(f"/host/listings/{listing.id}/close", data=data))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
+    client.post(f"/host/listings/{listing.id}/close", data=fields)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 3
+
+
+def test_a_guests_cancel_post_goes_to_its_confirmation_page_first(client, auth, db):
+    _host, _listing, booking = _host_booking()
+    auth.login(booking.user)
+    first = client.post(f"/bookings/{booking.code}/cancel")
+    assert first.status_code == 303 and first.headers["Location"].endswith(f"/bookings/{booking.code}/cancel")
+    assert _reload(booking).status == "confirmed"
+    page = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert 'name="confirm" value="1"' in page
+    client.post(f"/bookings/{booking.code}/cancel", data={"confirm": "1"})
+    assert _reload(booking).status == "canceled"
+
+
+def test_a_buyers_cancel_post_goes_to_its_confirmation_page_first(client, auth, db, now):
+    from orders.models import Order
+    from tests.orders.factories import make_order
+
+    buyer = make_user()
+    order = make_order(buyer, [(make_product(), 1)], now=now)
+    commit()
+    auth.login(buyer)
+    status = order.status
+    first = client.post(f"/orders/{order.code}/cancel")
+    assert first.status_code == 303 and first.headers["Location"].endswith(f"/orders/{order.code}/cancel")
+    assert db.session.get(Order, order.id).status == status != "canceled"
+    assert 'name="confirm" value="1"' in client.get(first.headers["Location"]).get_data(as_text=True)
+    client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"})
+    assert _reload(order).status == "canceled"
+
+
+# --- county: certification decisions and household status changes -------------------------------------
+
+
+def test_county_decisions_wait_for_the_confirmation(client, auth, db):
+    county = make_user(role="county")
+    pending, other = make_product(approval_status="pending"), make_product(approval_status="pending")
+    household = make_household()
+    commit()
+    auth.login(county)
+    fields = _confirm_page(client.post(f"/county/approvals/{pending.id}/approve"))
+    assert _reload(pending).approval_status == "pending"
+    client.post(f"/county/approvals/{pending.id}/approve", data=fields)
+    assert _reload(pending).approval_status == "approved"
+
+    fields = _confirm_page(client.post(f"/county/approvals/{other.id}/reject", data={"reason": "非扶贫产品"}))
+    assert _reload(other).approval_status == "pending" and fields["reason"] == "非扶贫产品"
+    client.post(f"/county/approvals/{other.id}/reject", data=fields)
+    assert _reload(other).approval_status == "rejected"
+
+    fields = _confirm_page(client.post(f"/county/households/{household.id}/status", data={"status": "lifted"}))
+    assert _reload(household).status == "poor"
+    client.post(f"/county/households/{household.id}/status", data=fields)
+    assert _reload(household).status == "lifted"
+
+
+def test_the_confirmation_page_is_in_the_readers_language(client, auth, db):
+    county = make_user(role="county")
+    pending = make_product(approval_status="pending", name="腌菜礼盒")
+    commit()
+    auth.login(county)
+    page = client.post(f"/county/approvals/{pending.id}/approve?lang=en").get_data(as_text=True)
+    assert "Please confirm" in page and "请确认" not in page and 'name="confirm" value="1"' in page
