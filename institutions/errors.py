@@ -7,20 +7,38 @@ registers them.
 from shop.errors import N_, register_messages
 
 MESSAGES = {
+    "address_label_required": N_("请为每个收货地址起一个名称（最多 40 字）"),
+    "approver_only": N_("只有本单位的审批人可以审批采购单"),
     "buyer_account_required": N_("请用买家账户登记单位"),
     "credit_code_taken": N_("该统一社会信用代码已登记"),
     "invalid_credit_code": N_("统一社会信用代码无效：应为 18 位，最后一位校验码须正确"),
+    "invalid_delivery_date": N_("请选择今天起一年内的送达日期"),
     "invalid_organisation_phone": N_("请填写正确的联系电话（手机号或带区号的座机）"),
     "member_account_not_found": N_("没有这个邮箱的账户，请对方先注册"),
     "member_role_not_allowed": N_("站点、接待户和扶贫办的账户不能加入采购单位"),
     "member_role_required": N_("请选择成员角色"),
+    "not_submitted": N_("采购单已审批过或尚未提交"),
+    "note_too_long": N_("备注最多 200 字"),
     "organisation_admin_only": N_("只有单位管理员可以添加成员"),
     "organisation_already_reviewed": N_("该单位已审核过"),
     "organisation_full": N_("单位成员已达上限"),
     "organisation_incomplete": N_("请完整填写单位信息"),
     "organisation_not_found": N_("单位不存在"),
+    "organisation_not_verified": N_("单位通过扶贫办审核后才能采购"),
+    "pickup_purchase_no_address": N_("自提的采购单不填收货地址"),
+    "purchase_address_required": N_("请至少填写一个收货地址"),
+    "purchase_already_submitted": N_("采购单已提交"),
+    "purchase_creator_only": N_("只有建单的采购员可以提交"),
+    "purchase_items_invalid": N_("请选择商品并填写整数数量"),
+    "purchase_items_required": N_("请至少添加一种商品"),
+    "purchase_not_found": N_("采购单不存在"),
+    "purchase_price_changed": N_("价格或运费已变化，请确认新的总价后再审批"),
+    "purchase_return_reason_required": N_("请填写退回原因（最多 400 字）"),
+    "purchaser_only": N_("只有本单位的采购员可以建采购单"),
     "reason_too_long": N_("原因最多 400 字"),
     "rejection_reason_required": N_("请填写不通过的原因"),
+    "same_person": N_("审批人不能审批自己建的采购单，须由另一人审批"),
+    "too_many_addresses": N_("收货地址太多"),
 }
 
 register_messages(MESSAGES)

@@ -136,7 +136,7 @@ def _items_from_form() -> list[tuple[int, int]]:
         if not product and not quantity:
             continue
         if not product.isdigit() or not quantity.isdigit() or len(product) > 12 or len(quantity) > 6:
-            raise ValidationError(_("请选择商品并填写整数数量"), fields={f"items.{n}": "invalid"})
+            raise ValidationError("purchase_items_invalid", fields={f"items.{n}": "invalid"})
         items.append((int(product), int(quantity)))
     return items
 

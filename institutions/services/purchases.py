@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from institutions.models import (
     MemberRole,
@@ -45,7 +44,7 @@ from shop.auth.models import User
 from shop.errors import Conflict, Forbidden, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, transition
-from shop.phone import MOBILE_MESSAGE, is_mobile, normalise_phone
+from shop.phone import is_mobile, normalise_phone
 from shop.timeutil import local_date
 from stock.services import lock_records_of_products
 
@@ -82,13 +81,13 @@ class Group:
 
 def _merge(items: list[tuple[int, int]], where: str) -> dict[int, int]:
     if not items:
-        raise ValidationError(_("请至少添加一种商品"), fields={where: "empty"})
+        raise ValidationError("purchase_items_required", fields={where: "empty"})
     if len(items) > MAX_CART_LINES:
-        raise ValidationError(_("商品种类太多"), fields={where: "too_many"})
+        raise ValidationError("too_many_items", fields={where: "too_many"})
     wanted: dict[int, int] = {}
     for product_id, quantity in items:
         if isinstance(product_id, bool) or not isinstance(product_id, int) or product_id <= 0:
-            raise ValidationError(_("商品编号无效"), fields={where: "invalid_product"})
+            raise ValidationError("invalid_product_id", fields={where: "invalid_product"})
         wanted[product_id] = check_quantity(wanted.get(product_id, 0) + check_quantity(quantity))
     return wanted
 
@@ -104,9 +103,9 @@ def _address(data: AddressData, where: str) -> AddressData:
             errors[f"{where}.address.{name}"] = "too_long"
         values[name] = value
     if errors:
-        raise ValidationError(_("请填写完整的收货地址"), fields=errors)
+        raise ValidationError("address_incomplete", fields=errors)
     if not is_mobile(values["phone"]):
-        raise ValidationError(str(MOBILE_MESSAGE), fields={f"{where}.address.phone": "invalid"})
+        raise ValidationError("invalid_mobile", fields={f"{where}.address.phone": "invalid"})
     values["phone"] = normalise_phone(values["phone"])
     return AddressData(**values)
 
@@ -114,9 +113,9 @@ def _address(data: AddressData, where: str) -> AddressData:
 def _check_buyer(organisation: Organisation, user: User) -> None:
     member = membership(organisation.id, user)
     if member is None or member.role != MemberRole.BUYER:
-        raise Forbidden(_("只有本单位的采购员可以建采购单"))
+        raise Forbidden("purchaser_only")
     if organisation.status != OrganisationStatus.APPROVED:
-        raise Conflict(_("单位通过扶贫办审核后才能采购"), code="organisation_not_verified")
+        raise Conflict("organisation_not_verified")
 
 
 def create_purchase(organisation: Organisation, data: PurchaseData, *, user: User, now: datetime) -> Purchase:
@@ -124,31 +123,31 @@ def create_purchase(organisation: Organisation, data: PurchaseData, *, user: Use
     (the retail quote decides); quantities follow the retail line limit."""
     _check_buyer(organisation, user)
     if data.delivery not in set(Delivery):
-        raise ValidationError(_("请选择配送方式"), fields={"delivery": "invalid"})
+        raise ValidationError("delivery_required", fields={"delivery": "invalid"})
     if data.payment_method not in set(PaymentMethod):
-        raise ValidationError(_("请选择支付方式"), fields={"payment_method": "invalid"})
+        raise ValidationError("payment_method_required", fields={"payment_method": "invalid"})
     today = local_date(now)
     if data.requested_date is None or not today <= data.requested_date <= today + timedelta(days=MAX_DAYS_AHEAD):
-        raise ValidationError(_("请选择今天起一年内的送达日期"), fields={"requested_date": "invalid"})
+        raise ValidationError("invalid_delivery_date", fields={"requested_date": "invalid"})
     note = " ".join((data.note or "").split())
     if len(note) > 200:
-        raise ValidationError(_("备注最多 200 字"), fields={"note": "too_long"})
+        raise ValidationError("note_too_long", fields={"note": "too_long"})
     groups: list[tuple[DestinationData | None, AddressData | None, dict[int, int]]] = []
     if data.delivery == Delivery.PICKUP:
         if not data.pickup_station_id:
-            raise ValidationError(_("请选择自提站点"), fields={"pickup_station_id": "required"})
+            raise ValidationError("pickup_station_required", fields={"pickup_station_id": "required"})
         if data.destinations:
-            raise ValidationError(_("自提的采购单不填收货地址"), fields={"destinations": "not_allowed"})
+            raise ValidationError("pickup_purchase_no_address", fields={"destinations": "not_allowed"})
         groups.append((None, None, _merge(data.items, "items")))
     else:
         if not data.destinations:
-            raise ValidationError(_("请至少填写一个收货地址"), fields={"destinations": "empty"})
+            raise ValidationError("purchase_address_required", fields={"destinations": "empty"})
         if len(data.destinations) > MAX_DESTINATIONS:
-            raise ValidationError(_("收货地址太多"), fields={"destinations": "too_many"})
+            raise ValidationError("too_many_addresses", fields={"destinations": "too_many"})
         for i, dest in enumerate(data.destinations):
             label = " ".join((dest.label or "").split())
             if not label or len(label) > 40:
-                raise ValidationError(_("请为每个收货地址起一个名称（最多 40 字）"),
+                raise ValidationError("address_label_required",
                                       fields={f"destinations.{i}.label": "invalid"})
             groups.append((DestinationData(label=label), _address(dest.address, f"destinations.{i}"),
                            _merge(dest.items, f"destinations.{i}.items")))
@@ -180,7 +179,7 @@ def get_visible_purchase(purchase_id: int, user) -> Purchase:
     """The purchase, for the members of its organisation and the county office; NotFound for anyone else."""
     purchase = db.session.get(Purchase, purchase_id)
     if purchase is None or not (is_staff(user) or membership(purchase.organisation_id, user) is not None):
-        raise NotFound(_("采购单不存在"))
+        raise NotFound("purchase_not_found")
     return purchase
 
 
@@ -211,10 +210,10 @@ def _lock(purchase: Purchase) -> Purchase:
 def submit_purchase(purchase: Purchase, *, user: User, now: datetime) -> Purchase:
     """The buyer who built the draft sends it to the organisation's approvers."""
     if user.id != purchase.created_by_id:
-        raise Forbidden(_("只有建单的采购员可以提交"))
+        raise Forbidden("purchase_creator_only")
     locked = _lock(purchase)
     if locked.status != PurchaseStatus.DRAFT:
-        raise Conflict(_("采购单已提交"), code="already_submitted", fields={"status": locked.status})
+        raise Conflict("purchase_already_submitted", fields={"status": locked.status})
     transition(locked, PurchaseStatus.SUBMITTED, actor=user, now=now)
     locked.submitted_at = now
     db.session.flush()
@@ -224,9 +223,9 @@ def submit_purchase(purchase: Purchase, *, user: User, now: datetime) -> Purchas
 def _check_approver(purchase: Purchase, user: User) -> None:
     member = membership(purchase.organisation_id, user)
     if member is None or member.role != MemberRole.APPROVER:
-        raise Forbidden(_("只有本单位的审批人可以审批采购单"))
+        raise Forbidden("approver_only")
     if user.id == purchase.created_by_id:
-        raise Forbidden(_("审批人不能审批自己建的采购单，须由另一人审批"), code="same_person")
+        raise Forbidden("same_person")
 
 
 def can_decide(purchase: Purchase, user) -> bool:
@@ -244,9 +243,9 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
     _check_approver(purchase, user)
     locked = _lock(purchase)
     if locked.status != PurchaseStatus.SUBMITTED:
-        raise Conflict(_("采购单已审批过或尚未提交"), code="not_submitted", fields={"status": locked.status})
+        raise Conflict("not_submitted", fields={"status": locked.status})
     if locked.organisation.status != OrganisationStatus.APPROVED:
-        raise Conflict(_("单位通过扶贫办审核后才能采购"), code="organisation_not_verified")
+        raise Conflict("organisation_not_verified")
     buyer = db.session.get(User, locked.created_by_id)
     lock_records_of_products(line.product_id for line in locked.lines)
     placed = []
@@ -264,7 +263,7 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
         placed.append(order)
     total = sum(order.total_fen for order in placed)
     if shown_total_fen is not None and shown_total_fen != total:
-        raise PriceChanged(_("价格或运费已变化，请确认新的总价后再审批"),
+        raise PriceChanged("purchase_price_changed",
                            fields={"total_fen": str(total), "shown_total_fen": str(shown_total_fen)})
     transition(locked, PurchaseStatus.APPROVED, actor=user, now=now)
     locked.decided_at = now
@@ -280,10 +279,10 @@ def reject_purchase(purchase: Purchase, *, reason: str, user: User, now: datetim
     _check_approver(purchase, user)
     reason = " ".join((reason or "").split())
     if not reason or len(reason) > 400:
-        raise ValidationError(_("请填写退回原因（最多 400 字）"), fields={"reason": "required"})
+        raise ValidationError("purchase_return_reason_required", fields={"reason": "required"})
     locked = _lock(purchase)
     if locked.status != PurchaseStatus.SUBMITTED:
-        raise Conflict(_("采购单已审批过或尚未提交"), code="not_submitted", fields={"status": locked.status})
+        raise Conflict("not_submitted", fields={"status": locked.status})
     transition(locked, PurchaseStatus.REJECTED, actor=user, now=now, note=reason)
     locked.decided_at = now
     locked.decided_by_id = user.id

@@ -160,7 +160,7 @@ def test_a_changed_total_is_refused_at_approval(client, db, api_token):
     client.post(f"/api/v1/purchases/{created['id']}/submit", headers=b)
     r = client.post(f"/api/v1/purchases/{created['id']}/approve", headers=a,
                     json={"shown_total_fen": created["estimated_total_fen"] - 100})
-    assert r.status_code == 409 and r.json["error"]["code"] == "price_changed"
+    assert r.status_code == 409 and r.json["error"]["code"] == "purchase_price_changed"
     assert _db.session.scalar(sa.select(sa.func.count(Order.id))) == 0 and _allocated(rice) == 0
 
 
