@@ -18,7 +18,7 @@ from orders.models import LineStatus, OrderStatus, ShipmentStatus
 from orders.services import cashbook as cash
 from orders.services import payments
 from orders.services.amounts import shipment_due_fen
-from orders.services.common import stock_wanted
+from orders.services.common import stock_lines
 from orders.services.expiry import expire_pending_orders
 from orders.services.refunds import approve_refund_request, request_refund
 from shop.extensions import db
@@ -199,8 +199,8 @@ class MoneyMachine(MoneyMachineBase):
             live = order.status not in (OrderStatus.CANCELED, OrderStatus.EXPIRED)
             waiting = [l for l in order.lines if live and l.status == LineStatus.OPEN and l.shipment is not None
                        and l.shipment.status not in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELED)]
-            for record_id, quantity in stock_wanted(waiting).items():
-                held[record_id] = held.get(record_id, 0) + quantity
+            for item in stock_lines(waiting):
+                held[item.record_id] = held.get(item.record_id, 0) + item.quantity
             for shipment in order.shipments:
                 if shipment.return_status == "returning":
                     for record_id, quantity in (shipment.return_stock or {}).items():
