@@ -15,6 +15,7 @@ from decimal import Decimal
 from flask import Response
 from flask_babel import gettext as _
 
+from shop.exports import FORMULA_STARTS, append_row, csv_cell, is_formula_like  # noqa: F401  (county's importers)
 from shop.money import fen_to_decimal
 
 
@@ -24,36 +25,6 @@ def _value(key: str, value):
     if value is None:
         return ""
     return value
-
-
-#: First characters that make Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@")
-
-
-def is_formula_like(value) -> bool:
-    """Text a spreadsheet would evaluate: starts with `= + - @` or a control character (tab, CR, LF …)."""
-    return isinstance(value, str) and bool(value) and (value.startswith(FORMULA_STARTS) or value[0] < " "
-                                                        or value[0] == "\x7f")
-
-
-def csv_cell(value) -> str:
-    """A value as CSV text; formula-like text gets a leading `'` so it is shown, never run. Numbers stay numbers."""
-    text = str(value)
-    return "'" + text if is_formula_like(value) else text
-
-
-def append_row(sheet, values) -> None:
-    """Append a row to an openpyxl sheet; formula-like text is stored as a string cell (with the quote prefix
-    that keeps it text when edited), never as a formula. Control characters XLSX cannot hold are dropped."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    cleaned = [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values]
-    sheet.append(cleaned)
-    for cell, value, text in zip(sheet[sheet.max_row], values, cleaned):
-        if is_formula_like(value) or is_formula_like(text):
-            cell.value = text
-            cell.data_type = "s"
-            cell.quotePrefix = True
 
 
 def _heading(key: str, heading) -> str:

@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field
 
 from institutions.models import Organisation, Purchase, PurchaseStatus
 from institutions.services import organisations as orgs
-from institutions.services import purchases
+from institutions.services import purchases, statements
 from orders.services.placement import AddressData
-from shop.api import Schema, api_user, endpoint, ok
+from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.db import commit
 from shop.errors import DomainError
 from shop.timeutil import now_utc
@@ -295,3 +295,61 @@ def reject_purchase(purchase_id: int, body: RejectIn):
     out = purchase_out(purchase)
     commit()
     return ok(out)
+
+
+# --- budget and statement -------------------------------------------------------------------------
+
+class BudgetIn(Schema):
+    year: int = Field(ge=2016, le=2100)
+    budget_fen: int = Field(ge=0, le=10**14, description="the year's food procurement budget")
+    reserved_bps: int = Field(ge=0, le=10000, description="share reserved for lifted-out areas' products (3000 = 30%)")
+
+
+class StatementQuery(QuerySchema):
+    year: int = Field(ge=2016, le=2100)
+
+
+class MonthOut(BaseModel):
+    month: int
+    orders: int
+    purchased_fen: int
+    cumulative_fen: int
+
+
+class StatementOut(BaseModel):
+    organisation_id: int
+    year: int
+    budget_fen: int | None
+    reserved_bps: int | None
+    share_fen: int | None = Field(description="budget × reserved share")
+    purchased_fen: int = Field(description="the sum of the months: what the year's purchase orders are due")
+    progress_bps: int | None
+    months: list[MonthOut]
+
+
+@endpoint("/organisations/<int:organisation_id>/budget", ("POST",), body=BudgetIn, response=StatementOut,
+          auth=True, tags=TAGS, errors=(403,),
+          summary="The organisation's manager or an approver sets a year's budget and reserved share (audited)")
+def set_organisation_budget(organisation_id: int, body: BudgetIn):
+    user = api_user()
+    organisation = orgs.get_visible_organisation(organisation_id, user)
+    statements.set_budget(organisation, year=body.year, budget_fen=body.budget_fen, reserved_bps=body.reserved_bps,
+                          actor=user, now=now_utc())
+    out = statement_out(organisation, statements.statement(organisation, body.year))
+    commit()
+    return ok(out)
+
+
+def statement_out(organisation: Organisation, st) -> StatementOut:
+    return StatementOut(organisation_id=organisation.id, year=st.year, budget_fen=st.budget_fen,
+                        reserved_bps=st.reserved_bps, share_fen=st.share_fen, purchased_fen=st.purchased_fen,
+                        progress_bps=st.progress_bps,
+                        months=[MonthOut(month=m.month, orders=m.orders, purchased_fen=m.purchased_fen,
+                                         cumulative_fen=m.cumulative_fen) for m in st.months])
+
+
+@endpoint("/organisations/<int:organisation_id>/statement", query=StatementQuery, response=StatementOut, auth=True,
+          tags=TAGS, summary="A year's budget, reserved share and purchases month by month (members, county)")
+def organisation_statement(organisation_id: int, query: StatementQuery):
+    organisation = orgs.get_visible_organisation(organisation_id, api_user())
+    return ok(statement_out(organisation, statements.statement(organisation, query.year)))

@@ -7,6 +7,10 @@ registers them.
 from shop.errors import N_, register_messages
 
 MESSAGES = {
+    "budget_setter_only": N_("只有单位管理员或审批人可以设置预算"),
+    "invalid_budget": N_("预算金额无效"),
+    "invalid_reserved_share": N_("预留比例须在 0 到 100 之间"),
+    "invalid_year": N_("年份无效"),
     "address_label_required": N_("请为每个收货地址起一个名称（最多 40 字）"),
     "approver_only": N_("只有本单位的审批人可以审批采购单"),
     "buyer_account_required": N_("请用买家账户登记单位"),

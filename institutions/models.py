@@ -177,3 +177,24 @@ class PurchaseOrder(db.Model):
     order = relationship("Order")
 
     __table_args__ = (sa.UniqueConstraint("order_id", name="uq_purchase_orders_order_id"),)
+
+
+class OrganisationBudget(db.Model):
+    """An organisation's food procurement budget for a year and the share of it reserved for products of
+    the lifted-out areas (预留份额), in basis points (3000 = 30 %)."""
+
+    __tablename__ = "organisation_budgets"
+    __table_args__ = (
+        sa.UniqueConstraint("organisation_id", "year", name="uq_organisation_budgets_organisation_year"),
+        sa.CheckConstraint("budget_fen >= 0", name="budget_not_negative"),
+        sa.CheckConstraint("reserved_bps BETWEEN 0 AND 10000", name="reserved_bps_range"),
+    )
+
+    id: Mapped[int] = pk()
+    #: Indexed by the unique constraint (its leading column).
+    organisation_id: Mapped[int] = fk("organisations.id", ondelete="CASCADE", index=False)
+    year: Mapped[int] = mapped_column(sa.Integer)
+    budget_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    reserved_bps: Mapped[int] = mapped_column(sa.Integer)
+    updated_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    updated_at: Mapped[datetime]

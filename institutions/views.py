@@ -3,7 +3,7 @@ its members, and the county office's verification list. Thin routes: parse -> lo
 permission -> one service -> commit() -> redirect."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -14,13 +14,14 @@ from institutions.forms import ROWS, DecisionForm, MemberForm, OrganisationForm,
 from institutions.labels import KIND_LABELS, ORGANISATION_STATUS_LABELS, PURCHASE_STATUS_LABELS, ROLE_LABELS
 from institutions.models import MemberRole, OrganisationStatus, PurchaseStatus
 from institutions.services import organisations as orgs
-from institutions.services import purchases
+from institutions.services import purchases, statements
 from orders.services.placement import ADDRESS_FIELDS, AddressData
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
-from shop.timeutil import now_utc
+from shop.money import MoneyError, parse_yuan
+from shop.timeutil import local_date, now_utc
 
 bp = Blueprint("institutions", __name__)
 
@@ -225,3 +226,53 @@ def purchase_action(purchase_id: int, action: str):
             abort(403)
         flash(exc.message, "error")
     return redirect(url_for(".purchase_detail", purchase_id=purchase_id), 303)
+
+
+# --- budget and statement -------------------------------------------------------------------------
+
+def _year() -> int:
+    raw = request.args.get("year", "")
+    if raw.isdigit() and len(raw) == 4:
+        return int(raw)
+    return local_date(now_utc()).year
+
+
+@bp.post("/organisations/<int:organisation_id>/budget")
+@login_required
+def set_budget(organisation_id: int):
+    organisation = orgs.get_visible_organisation(organisation_id, current_user)
+    if not statements.can_set_budget(organisation, current_user):
+        abort(403)
+    year = request.form.get("year", "")
+    try:
+        budget_fen = parse_yuan(request.form.get("budget", "")[:20])
+        reserved_bps = parse_yuan(request.form.get("reserved_pct", "")[:10])  # a percentage with 2 decimals, x100
+    except MoneyError:
+        flash(_("请填写正确的预算金额和预留比例"), "error")
+        return redirect(url_for(".statement_page", organisation_id=organisation.id), 303)
+    with flash_domain_errors():
+        statements.set_budget(organisation, year=int(year) if year.isdigit() and len(year) == 4 else 0,
+                              budget_fen=budget_fen, reserved_bps=reserved_bps, actor=current_user, now=now_utc())
+        commit()
+        flash(_("预算已保存"), "success")
+    return redirect(url_for(".statement_page", organisation_id=organisation.id, year=year), 303)
+
+
+@bp.get("/organisations/<int:organisation_id>/statement")
+@login_required
+def statement_page(organisation_id: int):
+    organisation = orgs.get_visible_organisation(organisation_id, current_user)
+    st = statements.statement(organisation, _year())
+    return render_template("institutions/statement.html", organisation=organisation, st=st,
+                           can_set_budget=statements.can_set_budget(organisation, current_user))
+
+
+@bp.get("/organisations/<int:organisation_id>/statement.xlsx")
+@login_required
+def statement_xlsx(organisation_id: int):
+    organisation = orgs.get_visible_organisation(organisation_id, current_user)
+    st = statements.statement(organisation, _year())
+    response = Response(statements.statement_xlsx(organisation, st),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response.headers["Content-Disposition"] = f'attachment; filename="statement-{organisation.id}-{st.year}.xlsx"'
+    return response

@@ -262,6 +262,18 @@ RULES: dict[str, Rule] = {
     "api.reject_organisation": Rule("/api/v1/organisations/{w.organisation.id}/reject",
                                     {**allow("county"), "anonymous": 401}, method="POST", json={"reason": "x"},
                                     token=True),
+    "institutions.statement_page": Rule("/organisations/{w.organisation.id}/statement?year=2026",
+                                        view("consumer", "county")),
+    "institutions.statement_xlsx": Rule("/organisations/{w.organisation.id}/statement.xlsx?year=2026",
+                                        view("consumer", "county")),
+    "institutions.set_budget": Rule("/organisations/{w.organisation.id}/budget", allow("consumer"), method="POST",
+                                    data={"year": "2026", "budget": "1000", "reserved_pct": "30"},
+                                    note="its manager or an approver (the county reads)"),
+    "api.set_organisation_budget": Rule("/api/v1/organisations/{w.organisation.id}/budget",
+                                        {**allow("consumer"), "anonymous": 401}, method="POST",
+                                        json={"year": 2026, "budget_fen": 100000, "reserved_bps": 3000}, token=True),
+    "api.organisation_statement": Rule("/api/v1/organisations/{w.organisation.id}/statement?year=2026",
+                                       {**view("consumer", "county"), "anonymous": 401}, token=True),
     # bulk purchases (#22 b): the consumer is a buyer of the world's verified organisation and built its draft;
     # the approver's path (a second person) is proved in tests/institutions/test_purchases.py
     "institutions.new_purchase": Rule("/organisations/{w.buying_org.id}/purchases/new",

@@ -254,5 +254,5 @@ def test_the_purchase_pages_speak_english_too(app, db):
     data = {organisation.name, rice.name, eggs.name, "本部食堂", buyer.name, approver.name, _viewer.name,
             organisation.address, organisation.contact_name}
     for url in (f"/organisations/{organisation.id}", f"/organisations/{organisation.id}/purchases/new",
-                r.headers["Location"], "/organisations"):
+                r.headers["Location"], "/organisations", f"/organisations/{organisation.id}/statement"):
         assert chinese_ui_on_en(_nodes(client.get(url).get_data(as_text=True)), data) == [], url
