@@ -37,7 +37,7 @@ def buy_two_by_card_and_see_it_paid(open_page, live_server, card_data: dict, *, 
     go_to_checkout(shopper, expected_lines=2)
 
     fill_address(shopper)
-    page.get_by_label(shopper.t("在线支付")).check()
+    page.get_by_label(shopper.t("在线支付（银行卡）")).check()
     shopper.step("checkout by card")
     shopper.submit_and_wait(lambda: page.get_by_role("button", name=shopper.t("提交订单")).click())
     code = order_code_from_url(shopper)
