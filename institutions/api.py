@@ -353,3 +353,31 @@ def statement_out(organisation: Organisation, st) -> StatementOut:
 def organisation_statement(organisation_id: int, query: StatementQuery):
     organisation = orgs.get_visible_organisation(organisation_id, api_user())
     return ok(statement_out(organisation, statements.statement(organisation, query.year)))
+
+
+class ReportRowOut(BaseModel):
+    organisation_id: int
+    name: str
+    kind: Kind
+    months_fen: list[int] = Field(description="purchases per month, January first")
+    total_fen: int
+
+
+class CountyReportOut(BaseModel):
+    year: int
+    organisations: list[ReportRowOut]
+    by_kind_fen: dict[str, int]
+    by_month_fen: list[int]
+    total_fen: int
+
+
+@endpoint("/county/institutions", query=StatementQuery, response=CountyReportOut, roles=("county",),
+          tags=TAGS, summary="Institutional purchasing of a year by organisation, type and month (county office)")
+def county_institutions(query: StatementQuery):
+    report = statements.county_report(query.year)
+    return ok(CountyReportOut(
+        year=report.year, by_kind_fen=report.by_kind, by_month_fen=report.by_month, total_fen=report.total_fen,
+        organisations=[ReportRowOut(organisation_id=r.organisation.id, name=r.organisation.name,
+                                    kind=r.organisation.kind, months_fen=r.months, total_fen=r.total_fen)
+                       for r in report.rows],
+    ))

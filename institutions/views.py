@@ -276,3 +276,9 @@ def statement_xlsx(organisation_id: int):
                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response.headers["Content-Disposition"] = f'attachment; filename="statement-{organisation.id}-{st.year}.xlsx"'
     return response
+
+
+@bp.get("/county/organisations/report")
+@role_required("county")
+def county_report():
+    return render_template("institutions/county_report.html", report=statements.county_report(_year()))

@@ -274,6 +274,8 @@ RULES: dict[str, Rule] = {
                                         json={"year": 2026, "budget_fen": 100000, "reserved_bps": 3000}, token=True),
     "api.organisation_statement": Rule("/api/v1/organisations/{w.organisation.id}/statement?year=2026",
                                        {**view("consumer", "county"), "anonymous": 401}, token=True),
+    "institutions.county_report": Rule("/county/organisations/report?year=2026", only("county")),
+    "api.county_institutions": Rule("/api/v1/county/institutions?year=2026", api_only("county"), token=True),
     # bulk purchases (#22 b): the consumer is a buyer of the world's verified organisation and built its draft;
     # the approver's path (a second person) is proved in tests/institutions/test_purchases.py
     "institutions.new_purchase": Rule("/organisations/{w.buying_org.id}/purchases/new",

@@ -151,3 +151,45 @@ def statement_xlsx(organisation: Organisation, st: Statement) -> bytes:
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+@dataclass
+class ReportRow:
+    organisation: Organisation
+    months: list[int]  # purchased_fen, January first
+    total_fen: int
+
+
+@dataclass
+class CountyReport:
+    year: int
+    rows: list[ReportRow]
+    by_kind: dict[str, int]
+    by_month: list[int]
+    total_fen: int
+
+
+def county_report(year: int) -> CountyReport:
+    """Institutional purchasing of a year for the county office: per organisation and month, by type
+    and by month; each figure the sum of the organisations' statements (the same orders, the same dues)."""
+    check_year(year)
+    start, end = _year_bounds(year)
+    rows = db.session.execute(
+        sa.select(Purchase.organisation_id, Order)
+        .join(PurchaseOrder, PurchaseOrder.order_id == Order.id)
+        .join(Purchase, Purchase.id == PurchaseOrder.purchase_id)
+        .where(Order.created_at >= start, Order.created_at < end,
+               Order.status.not_in((OrderStatus.CANCELED, OrderStatus.EXPIRED)))
+        .order_by(Order.id)
+    ).all()
+    months: dict[int, list[int]] = {}
+    for organisation_id, order in rows:
+        months.setdefault(organisation_id, [0] * 12)[local_date(order.created_at).month - 1] += order_due_fen(order)
+    organisations = db.session.scalars(sa.select(Organisation).where(Organisation.id.in_(list(months)))
+                                       .order_by(Organisation.id)).all() if months else []
+    report_rows = [ReportRow(o, months[o.id], sum(months[o.id])) for o in organisations]
+    by_kind: dict[str, int] = {}
+    for row in report_rows:
+        by_kind[row.organisation.kind] = by_kind.get(row.organisation.kind, 0) + row.total_fen
+    by_month = [sum(row.months[m] for row in report_rows) for m in range(12)]
+    return CountyReport(year=year, rows=report_rows, by_kind=by_kind, by_month=by_month, total_fen=sum(by_month))

@@ -94,3 +94,28 @@ def test_another_organisations_statement_is_a_404(client, db, api_token):
     assert client.post(f"/api/v1/organisations/{organisation.id}/budget", headers=h,
                        json={"year": year, "budget_fen": 1, "reserved_bps": 1}).status_code == 404
     assert client.get(f"/api/v1/organisations/{other.id}/statement?year={year}", headers=h).status_code == 200
+
+
+def test_the_county_report_by_organisation_type_and_month_is_the_sum_of_the_statements(client, db, api_token):
+    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    union_buyer, union_approver = make_user(), make_user()
+    union = make_organisation(name="县总工会", kind="union", members={"buyer": union_buyer, "approver": union_approver})
+    county = make_user(role="county")
+    commit()
+    _approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
+    _approved_purchase(client, api_token, union, union_buyer, union_approver, rice, eggs)
+    year, month = local_date(now_utc()).year, local_date(now_utc()).month
+    h = api_token(county)
+    report = client.get(f"/api/v1/county/institutions?year={year}", headers=h).json
+    statements = {o.id: client.get(f"/api/v1/organisations/{o.id}/statement?year={year}", headers=h).json
+                  for o in (organisation, union)}
+    assert {r["organisation_id"]: r["total_fen"] for r in report["organisations"]} \
+        == {oid: st["purchased_fen"] for oid, st in statements.items()}
+    assert report["by_kind_fen"] == {"budget_unit": statements[organisation.id]["purchased_fen"],
+                                     "union": statements[union.id]["purchased_fen"]}
+    assert report["by_month_fen"][month - 1] == report["total_fen"] == sum(
+        o.total_fen for o in _db.session.scalars(sa.select(Order)))
+    assert client.get(f"/api/v1/county/institutions?year={year}", headers=api_token(buyer)).status_code == 403
+    client.post("/login", data={"email": county.email, "password": "password123"})
+    page = client.get(f"/county/organisations/report?year={year}").get_data(as_text=True)
+    assert "县总工会" in page and "单位采购统计" in page
