@@ -4,10 +4,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from shop.args import coerce_id
-from shop.forms import OnceTokenField, ShopForm
+from shop.forms import DayField, OnceTokenField, ShopForm
+from shop.money import MoneyError, parse_yuan
 
 
 class CheckoutForm(ShopForm):
@@ -28,3 +29,35 @@ class CheckoutForm(ShopForm):
 
 class RefundRequestForm(ShopForm):
     reason = TextAreaField(_l("退款原因"), validators=[InputRequired(), Length(max=200)])
+
+
+# --- a till's cash book (a station's or a host's; orders.services.cashbook) -----------------------
+
+
+class CashCloseForm(ShopForm):
+    """日结: what the operator counted in the till."""
+
+    day = DayField(_l("日期"), validators=[InputRequired()])
+    counted = StringField(_l("清点现金（元）"), validators=[DataRequired(), Length(max=16)])
+    note = StringField(_l("差额原因"), validators=[Optional(), Length(max=200)])
+
+
+class CashMoveForm(ShopForm):
+    """A remittance to the platform, or a correction (signed) with its reason."""
+
+    kind = SelectField(_l("类型"), choices=[SelectChoice("remittance", _l("上缴平台")),
+                                            SelectChoice("correction", _l("更正"))], validate_choice=True)
+    amount = StringField(_l("金额（元，更正可为负数）"), validators=[DataRequired(), Length(max=16)])
+    reason = StringField(_l("原因"), validators=[Optional(), Length(max=200)])
+    form_token = OnceTokenField()  # two POSTs of the same form record one entry
+
+
+def cash_amount_fen(text: str, *, signed: bool = False) -> int | None:
+    """A yuan amount typed into a cash-book form, in fen (a leading minus when `signed`); None if unreadable."""
+    raw = (text or "").strip()
+    negative = signed and raw.startswith("-")
+    try:
+        fen = parse_yuan(raw[1:] if negative else raw)
+    except MoneyError:
+        return None
+    return -fen if negative else fen

@@ -82,3 +82,29 @@ def append_only(model):
     event.listen(model, "before_delete", refuse)
     register_postgres_ddl(*append_only_ddl(table))
     return model
+
+
+def closed_day_ddl(entries: str, closes: str, owner: str) -> tuple[str, str, str]:
+    """(name, create, drop) of the trigger refusing an entry of a cash book (`entries`) dated into a day
+    its owner (`owner` column) closed in `closes` (the station's and the host's books)."""
+    name = f"{entries}_closed_day"
+    create = f"""
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM {closes} WHERE {owner} = NEW.{owner}
+               AND business_date = NEW.business_date) THEN
+        RAISE EXCEPTION '{entries} of % is closed for %', NEW.{owner}, NEW.business_date
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS {name} ON {entries};
+CREATE TRIGGER {name} BEFORE INSERT ON {entries}
+    FOR EACH ROW EXECUTE FUNCTION {name}();
+"""
+    drop = f"""
+DROP TRIGGER IF EXISTS {name} ON {entries};
+DROP FUNCTION IF EXISTS {name}();
+"""
+    return name, create, drop

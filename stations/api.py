@@ -17,9 +17,10 @@ from datetime import datetime
 from typing import Literal
 
 from flask import url_for
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 
 from catalog.changes import pending_change
+from orders.cashbook_api import CashbookQuery, CashCloseBody, CorrectionBody, RemittanceBody
 from orders.services import cashbook as cash
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.args import ApiDate, ApiId
@@ -99,10 +100,6 @@ class TransitionBody(Schema):
     lots: dict[int, str] | None = Field(default=None, max_length=100)
 
 
-class CashbookQuery(QuerySchema):
-    date: ApiDate | None = None
-
-
 class CashEntryOut(BaseModel):
     id: int
     kind: Literal["station_cash", "cod", "refund", "remittance", "correction", "close_difference"]
@@ -125,27 +122,6 @@ class CashbookOut(BaseModel):
     counted_fen: int | None
     difference_fen: int | None
     closed: bool
-
-
-class CashCloseBody(Schema):
-    date: ApiDate
-    counted_fen: int = Field(ge=0, le=MAX_FEN)
-    note: str | None = Field(default=None, max_length=200)
-
-
-class RemittanceBody(Schema):
-    #: What leaves the till for the platform (positive).
-    amount_fen: StrictInt = Field(ge=1, le=MAX_FEN)
-    note: str | None = Field(default=None, max_length=200)
-    #: The day's book to write into (default: the open day); a closed day is refused.
-    date: ApiDate | None = None
-
-
-class CorrectionBody(Schema):
-    #: Signed: cash found (+) or missing (−); never zero.
-    amount_fen: StrictInt = Field(ge=-MAX_FEN, le=MAX_FEN)
-    reason: str = Field(min_length=1, max_length=200)
-    date: ApiDate | None = None
 
 
 class BenefitIn(Schema):

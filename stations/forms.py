@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from shop.args import coerce_id
+from orders.forms import CashCloseForm, CashMoveForm  # noqa: F401 (the cash page's forms, shared with the host's)
 from shop.forms import DayField, OnceTokenField, ShopForm, YuanField
 
 
@@ -71,19 +72,3 @@ class AssistedProductForm(ShopForm):
     form_token = OnceTokenField()
 
 
-class CashCloseForm(ShopForm):
-    """日结: what the operator counted in the till."""
-
-    day = DayField(_l("日期"), validators=[InputRequired()])
-    counted = StringField(_l("清点现金（元）"), validators=[DataRequired(), Length(max=16)])
-    note = StringField(_l("差额原因"), validators=[Optional(), Length(max=200)])
-
-
-class CashMoveForm(ShopForm):
-    """A remittance to the platform, or a correction (signed) with its reason."""
-
-    kind = SelectField(_l("类型"), choices=[SelectChoice("remittance", _l("上缴平台")),
-                                            SelectChoice("correction", _l("更正"))], validate_choice=True)
-    amount = StringField(_l("金额（元，更正可为负数）"), validators=[DataRequired(), Length(max=16)])
-    reason = StringField(_l("原因"), validators=[Optional(), Length(max=200)])
-    form_token = OnceTokenField()  # two POSTs of the same form record one entry

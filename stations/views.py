@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from catalog.changes import change_photo, pending_change
 from catalog.models import ProductChange
 from catalog.services import list_categories
+from orders.forms import cash_amount_fen
 from orders.models import OrderLine
 from orders.services import cashbook as cash
 from orders.services import payments
@@ -30,7 +31,7 @@ from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, flash_domain_errors
 from shop.extensions import db
 from shop.history import history_of
-from shop.money import MoneyError, format_yuan, parse_yuan
+from shop.money import format_yuan
 from shop.once import AlreadySubmitted
 from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
@@ -296,6 +297,13 @@ def slip(code: str):
 # --- cash ----------------------------------------------------------------------------------------
 
 
+def _shipment_link(entry) -> Markup:
+    if entry.shipment is None:
+        return Markup("")
+    return Markup('<a href="{}">{}</a>').format(url_for("stations.shipment", code=entry.shipment.code),
+                                                entry.shipment.code)
+
+
 @bp.get("/cash")
 @role_required(Role.OPERATOR)
 def cash_summary():
@@ -307,17 +315,8 @@ def cash_summary():
     return render_template("stations/cash.html", station=station, day=day, book=book, groups=groups,
                            total_fen=sum(g.amount_fen for g in groups), station_args=_station_args(station),
                            close_form=CashCloseForm(day=day), move_form=CashMoveForm(), kind_label=cash.kind_label,
+                           entry_ref=_shipment_link,
                            today=local_date(now_utc()))
-
-
-def _yuan(text: str, *, signed: bool = False) -> int | None:
-    raw = (text or "").strip()
-    negative = signed and raw.startswith("-")
-    try:
-        fen = parse_yuan(raw[1:] if negative else raw)
-    except MoneyError:
-        return None
-    return -fen if negative else fen
 
 
 @bp.post("/cash/close")
@@ -328,7 +327,7 @@ def cash_close():
     if not form.validate_on_submit():
         _flash_errors(form)
         return redirect(url_for(".cash_summary", **_station_args(station)))
-    counted = _yuan(form.counted.data)
+    counted = cash_amount_fen(form.counted.data)
     day = form.day.data
     if counted is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
@@ -354,7 +353,7 @@ def cash_move():
     if not form.validate_on_submit():
         _flash_errors(form)
         return redirect(url_for(".cash_summary", **_station_args(station)))
-    amount = _yuan(form.amount.data, signed=form.kind.data == "correction")
+    amount = cash_amount_fen(form.amount.data, signed=form.kind.data == "correction")
     if amount is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
         return redirect(url_for(".cash_summary", **_station_args(station)))

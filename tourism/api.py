@@ -13,10 +13,13 @@ from flask import url_for
 from pydantic import BaseModel, Field
 
 from catalog.models import BenefitLink
+from orders.cashbook_api import CashbookQuery, CashCloseBody, CorrectionBody, RemittanceBody
+from orders.services import cashbook as cash
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
+from shop.auth.models import Role
 from shop.args import ApiDate
 from shop.db import commit
-from shop.errors import ValidationError
+from shop.errors import Forbidden, ValidationError
 from shop.money import MAX_FEN
 from shop.extensions import db
 from shop.timeutil import local_date, now_utc
@@ -32,6 +35,7 @@ from tourism.services.booking import (
     get_listing,
     start_card_payment,
 )
+from tourism.services.host_cash import HOST_TILL
 from tourism.services.place import host_contact_visible
 
 MAX_CALENDAR_DAYS = 92
@@ -324,3 +328,98 @@ def check_in_booking_api(code: str, body: CheckInIn):
     return ok(booking_out(booking))
 
 
+
+
+# --- the host's cash book (docs/MONEY.md, "The host's cash book") ----------------------------------
+
+
+class HostCashEntryOut(BaseModel):
+    id: int
+    kind: Literal["arrival", "remittance", "correction", "close_difference"]
+    amount_fen: int
+    business_date: date
+    created_at: datetime
+    actor_id: int | None
+    listing_id: int | None
+    booking_code: str | None
+    reason: str
+
+
+class HostCashbookOut(BaseModel):
+    host_id: int
+    date: date
+    opening_fen: int
+    entries: list[HostCashEntryOut]
+    expected_fen: int
+    counted_fen: int | None
+    difference_fen: int | None
+    closed: bool
+
+
+def _dump(model, data: dict) -> dict:
+    return model.model_validate(data).model_dump(mode="json")
+
+
+def _own_till() -> int:
+    user = api_user()
+    if user.role != Role.HOST:
+        raise Forbidden("host_cash_book_only")
+    return user.id
+
+
+def host_cashbook_out(host_id: int, day: date) -> dict:
+    book = cash.day_book(host_id, day, till=HOST_TILL)
+    return dict(
+        host_id=host_id, date=day, opening_fen=book.opening_fen, expected_fen=book.expected_fen,
+        counted_fen=book.counted_fen, difference_fen=book.close.difference_fen if book.close else None,
+        closed=book.closed,
+        entries=[dict(id=e.id, kind=e.kind, amount_fen=e.amount_fen, business_date=e.business_date,
+                      created_at=e.created_at, actor_id=e.actor_id, listing_id=e.listing_id,
+                      booking_code=e.booking.code if e.booking is not None else None, reason=e.reason or "")
+                 for e in book.entries],
+    )
+
+
+@endpoint("/host/cashbook", query=CashbookQuery, response=HostCashbookOut, roles=(Role.HOST,), tags=("tourism",),
+          errors=(403,))
+def host_cashbook(query: CashbookQuery):
+    """The calling host's cash book for one Beijing day (default today): cash taken on arrival,
+    remittances, corrections, expected, counted, closed — the station cash book's shape."""
+    host_id = _own_till()
+    return ok(_dump(HostCashbookOut, host_cashbook_out(host_id, query.date or local_date(now_utc()))))
+
+
+@endpoint("/host/cashbook/close", methods=("POST",), body=CashCloseBody, response=HostCashbookOut,
+          roles=(Role.HOST,), tags=("tourism",), errors=(403, 409))
+def close_host_cashbook(body: CashCloseBody):
+    """The host's daily close (日结): expected from the book, counted by the host, a difference needs a
+    note; a closed day (409 `cash_day_closed`) never changes again."""
+    host_id = _own_till()
+    cash.close_day(host_id, body.date, counted_fen=body.counted_fen, note=body.note or "", actor=api_user(),
+                   now=now_utc(), till=HOST_TILL)
+    commit()
+    return ok(_dump(HostCashbookOut, host_cashbook_out(host_id, body.date)))
+
+
+@endpoint("/host/cashbook/remittances", methods=("POST",), body=RemittanceBody, response=HostCashbookOut,
+          status=201, roles=(Role.HOST,), tags=("tourism",), errors=(403, 409))
+def remit_host_cash(body: RemittanceBody):
+    """Cash the host hands over to the platform: a `remittance` entry (negative) in the book of `date`
+    (default the open day); a closed day answers 409 `cash_day_closed`. Returns that day's book."""
+    host_id = _own_till()
+    entry = cash.remit(host_id, body.amount_fen, actor=api_user(), now=now_utc(), note=body.note or "",
+                       day=body.date, till=HOST_TILL)
+    commit()
+    return ok(_dump(HostCashbookOut, host_cashbook_out(host_id, entry.business_date)), 201)
+
+
+@endpoint("/host/cashbook/corrections", methods=("POST",), body=CorrectionBody, response=HostCashbookOut,
+          status=201, roles=(Role.HOST,), tags=("tourism",), errors=(403, 409))
+def correct_host_cash(body: CorrectionBody):
+    """An error in the host's till put right: a signed `correction` entry with its reason (required), in
+    the book of `date` (default the open day); a closed day answers 409 `cash_day_closed`."""
+    host_id = _own_till()
+    entry = cash.correct(host_id, body.amount_fen, reason=body.reason, actor=api_user(), now=now_utc(),
+                         day=body.date, till=HOST_TILL)
+    commit()
+    return ok(_dump(HostCashbookOut, host_cashbook_out(host_id, entry.business_date)), 201)

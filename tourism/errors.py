@@ -22,6 +22,7 @@ MESSAGES = {
     "calendar_range_too_long": N_("最多查询 %(days)s 天"),
     "cancel_fee_out_of_range": N_("取消费比例须在 0 到 100 之间"),
     "cash_not_due": N_("此预订无需现金付款"),
+    "host_cash_book_only": N_("只有接待户有现金账"),
     "checkin_cash_not_received": N_("应收现金 %(due)s，请收款后再办理入住"),
     "checkin_required": N_("请选择日期"),
     "checkin_required_with_checkout": N_("请同时提供入住日期"),

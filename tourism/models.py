@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.columns import fk, pk
 from shop.extensions import db
-from shop.schema import append_only
+from shop.schema import append_only, closed_day_ddl, register_postgres_ddl
 
 
 class ListingKind(StrEnum):
@@ -234,6 +234,9 @@ class Booking(db.Model):
 
 class HostCashKind(StrEnum):
     ARRIVAL = "arrival"  # the guest paid the host on arrival (or at the gate): positive
+    REMITTANCE = "remittance"  # cash handed over to the platform: negative
+    CORRECTION = "correction"  # an error put right, with its reason: signed
+    CLOSE_DIFFERENCE = "close_difference"  # counted − expected at the daily close, with its reason
 
 
 @append_only
@@ -247,8 +250,13 @@ class HostCashEntry(db.Model):
 
     __tablename__ = "host_cash_entries"
     __table_args__ = (
-        sa.CheckConstraint("kind IN ('arrival')", name="kind_valid"),
-        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        sa.CheckConstraint("kind IN ('arrival','remittance','correction','close_difference')", name="kind_valid"),
+        sa.CheckConstraint(
+            "(kind = 'arrival' AND amount_fen > 0 AND booking_id IS NOT NULL)"
+            " OR (kind = 'remittance' AND amount_fen < 0)"
+            " OR (kind IN ('correction','close_difference') AND amount_fen <> 0)",
+            name="amount_sign",
+        ),
         sa.Index("ix_host_cash_entries_host_date", "host_id", "business_date"),
         #: a booking's cash is taken once
         sa.Index("uq_host_cash_entries_booking_arrival", "booking_id", unique=True,
@@ -258,15 +266,43 @@ class HostCashEntry(db.Model):
     id: Mapped[int] = pk()
     #: Whose hands hold the cash: the listing's host.
     host_id: Mapped[int] = fk("users.id", index=False)
-    listing_id: Mapped[int] = fk("listings.id")
-    #: The Beijing day the cash was taken.
+    #: The listing and booking of an arrival; none for a remittance, correction or close difference.
+    listing_id: Mapped[int | None] = fk("listings.id", nullable=True)
+    #: The Beijing day whose book holds the entry (the next open day when that day is closed).
     business_date: Mapped[date]
     kind: Mapped[str] = mapped_column(sa.String(20))
-    #: Signed: cash into the host's hands positive.
+    #: Signed: cash into the host's hands positive, out of them negative.
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    booking_id: Mapped[int] = fk("bookings.id", index=False)
+    booking_id: Mapped[int | None] = fk("bookings.id", index=False, nullable=True)
     order_id: Mapped[int | None] = fk("orders.id", nullable=True)
+    reason: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     actor_id: Mapped[int | None] = fk("users.id", nullable=True)
     created_at: Mapped[datetime]
 
     booking = relationship(Booking)
+
+
+@append_only
+class HostCashClose(db.Model):
+    """The daily close (日结) of a host's cash book, like a station's (`orders.models.CashClose`):
+    once written, that day's book never changes."""
+
+    __tablename__ = "host_cash_closes"
+    __table_args__ = (sa.UniqueConstraint("host_id", "business_date", name="uq_host_cash_closes_host_date"),)
+
+    id: Mapped[int] = pk()
+    host_id: Mapped[int] = fk("users.id", index=False)
+    business_date: Mapped[date]
+    #: The till's balance from the book at the close (every entry up to and including the day).
+    expected_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    counted_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: counted - expected; when not zero a `close_difference` entry of this amount is in the day's book.
+    difference_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    actor_id: Mapped[int | None] = fk("users.id", nullable=True)
+    created_at: Mapped[datetime]
+
+
+#: PostgreSQL: no entry can be written into a day the host closed, even by raw SQL.
+HOST_CASH_DAY_CLOSED_DDL = closed_day_ddl("host_cash_entries", "host_cash_closes", "host_id")
+register_postgres_ddl(*HOST_CASH_DAY_CLOSED_DDL)

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
@@ -16,7 +17,7 @@ from shop.args import date_arg as _date_arg
 from shop.args import int_arg, link_args, parse_date
 from shop.auth.permissions import role_required
 from shop.db import commit, rollback
-from shop.errors import DomainError
+from shop.errors import DomainError, flash_domain_errors
 from shop.extensions import db
 from shop.money import format_yuan
 from shop.once import AlreadySubmitted
@@ -57,7 +58,9 @@ from tourism.services.booking import (
     refund_kept,
     start_card_payment,
 )
-from tourism.services.host_cash import arrival_due_fen, host_book
+from orders.forms import CashCloseForm, CashMoveForm, cash_amount_fen
+from orders.services import cashbook as cash
+from tourism.services.host_cash import HOST_TILL, arrival_due_fen, host_book
 from tourism.services.place import (
     MAX_PHOTOS,
     ListingPlace,
@@ -321,13 +324,100 @@ def booking_cancel(code: str):
 def _render_host_home(form, now, status=200):
     return render_template("tourism/host_home.html", listings=list_host_listings(current_user),
                            arrivals=todays_arrivals(current_user, now=now), form=form, today=local_date(now),
-                           arrival_due_fen=arrival_due_fen, cash_book=host_book(current_user.id)), status
+                           arrival_due_fen=arrival_due_fen, cash_book=host_book(current_user.id),
+                           kind_label=cash.kind_label), status
 
 
 @bp.get("/host/")
 @role_required("host")
 def host_home():
     return _render_host_home(CheckInForm(), now_utc())
+
+
+def _own_till() -> int:
+    """The host's own till; an admin passes `role_required` but has no till."""
+    if current_user.role != "host":
+        abort(403)
+    return current_user.id
+
+
+def _booking_code(entry) -> Markup:
+    return Markup("<code>{}</code>").format(entry.booking.code) if entry.booking is not None else Markup("")
+
+
+@bp.get("/host/cash")
+@role_required("host")
+def host_cash():
+    """The host's cash book for one day, its daily close, remittances and corrections — the station
+    cash page's book and forms over the host's till (`orders.services.cashbook`, `HOST_TILL`)."""
+    host_id = _own_till()
+    day = _date_arg("date") or local_date(now_utc())
+    book = cash.day_book(host_id, day, till=HOST_TILL)
+    return render_template("tourism/host_cash.html", day=day, book=book, today=local_date(now_utc()),
+                           close_form=CashCloseForm(day=day), move_form=CashMoveForm(), kind_label=cash.kind_label,
+                           entry_ref=_booking_code)
+
+
+def _form_errors(form) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            flash(str(error), "error")
+
+
+@bp.post("/host/cash/close")
+@role_required("host")
+def host_cash_close():
+    _own_till()
+    form = CashCloseForm()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return redirect(url_for("tourism.host_cash"))
+    counted = cash_amount_fen(form.counted.data)
+    day = form.day.data
+    if counted is None:
+        flash(_("请输入正确的金额，例如 12.50"), "error")
+    else:
+        page = ask_first(_("确认 %(day)s 日结，清点现金 %(amount)s？日结后当天的现金账不能再更改。", day=day.isoformat(),
+                           amount=format_yuan(counted)), back=url_for("tourism.host_cash", date=day.isoformat()))
+        if page is not None:
+            return page
+        with flash_domain_errors():
+            cash.close_day(current_user.id, day, counted_fen=counted, note=form.note.data or "", actor=current_user,
+                           now=now_utc(), till=HOST_TILL)
+            commit()
+            flash(_("%(day)s 已日结", day=day.isoformat()), "success")
+    return redirect(url_for("tourism.host_cash", date=day.isoformat()))
+
+
+@bp.post("/host/cash/entries")
+@role_required("host")
+def host_cash_move():
+    _own_till()
+    form = CashMoveForm()
+    if not form.validate_on_submit():
+        _form_errors(form)
+        return redirect(url_for("tourism.host_cash"))
+    amount = cash_amount_fen(form.amount.data, signed=form.kind.data == "correction")
+    if amount is None:
+        flash(_("请输入正确的金额，例如 12.50"), "error")
+        return redirect(url_for("tourism.host_cash"))
+    question = (_("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
+                if form.kind.data == "remittance"
+                else _("确认记一笔更正 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount)))
+    page = ask_first(question, back=url_for("tourism.host_cash"))
+    if page is not None:
+        return page
+    with flash_domain_errors():
+        form.form_token.claim("tourism.host_cash_move", user_id=current_user.id, now=now_utc())
+        if form.kind.data == "remittance":
+            cash.remit(current_user.id, amount, actor=current_user, now=now_utc(), note=form.reason.data or "",
+                       till=HOST_TILL)
+        else:
+            cash.correct(current_user.id, amount, reason=form.reason.data or "", actor=current_user, now=now_utc(),
+                         till=HOST_TILL)
+        commit()
+        flash(_("已记入现金账"), "success")
+    return redirect(url_for("tourism.host_cash"))
 
 
 @bp.post("/host/check-in")

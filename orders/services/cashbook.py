@@ -14,6 +14,11 @@ Rules (docs/MONEY.md):
   never changes: an event after the close goes into the next open day's book; an entry dated into a
   closed day is refused (here, and by a trigger on PostgreSQL).
 
+One service for every till: the rules below are written over a `Till` (entry model, close model, the
+owner column and the owner's row to lock); the station's book is `STATION_TILL`, the host's book
+(`tourism.services.host_cash.HOST_TILL`) passes its own, so both books close, take remittances and
+corrections by the same code.
+
 Concurrency: every write locks the station row (`FOR NO KEY UPDATE`, which does not block rows
 that merely reference the station), so entries and the close of one station are serialised and
 two operators closing the same day at once produce one close. Lock order: the order row (callers in
@@ -22,6 +27,7 @@ the orders and fulfilment services take it first), then the station row.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -51,6 +57,7 @@ KIND_LABELS = {
     "remittance": "上缴平台",
     "correction": "更正",
     "close_difference": "日结差额",
+    "arrival": "到店收现",
 }
 
 
@@ -83,17 +90,45 @@ def taken_entry(shipment_id: int) -> CashEntry | None:
     )
 
 
-def is_closed(station_id: int, day: date) -> bool:
+@dataclass(frozen=True)
+class Till:
+    """One kind of till and its book: the station's (`STATION_TILL`) or the host's
+    (`tourism.services.host_cash.HOST_TILL`). Every rule below — the open day, the day's book, a
+    closed day refusing every change, remittances, corrections, the daily close, the lock that
+    serialises them — is written once over a till; `owner` names the column of the entry and close
+    models that says whose till it is (`station_id`, `host_id`)."""
+
+    entry: Any  # the entry model (a mapped class)
+    close: Any  # the close model
+    owner: str
+    #: The row locked (`FOR NO KEY UPDATE`) before every write: serialises one owner's book.
+    owner_model: Any
+    #: kind values of the entry model
+    remittance: str = "remittance"
+    correction: str = "correction"
+    close_difference: str = "close_difference"
+
+    def entry_owner(self):
+        return getattr(self.entry, self.owner)
+
+    def close_owner(self):
+        return getattr(self.close, self.owner)
+
+
+STATION_TILL = Till(entry=CashEntry, close=CashClose, owner="station_id", owner_model=Station)
+
+
+def is_closed(station_id: int, day: date, *, till: Till = STATION_TILL) -> bool:
     return db.session.scalar(
-        sa.select(CashClose.id).where(CashClose.station_id == station_id, CashClose.business_date == day)
+        sa.select(till.close.id).where(till.close_owner() == station_id, till.close.business_date == day)
     ) is not None
 
 
-def open_day(station_id: int, now: datetime) -> date:
+def open_day(station_id: int, now: datetime, *, till: Till = STATION_TILL) -> date:
     """Today's Beijing date, or the first day after it whose book is not closed yet."""
     day = local_date(now)
     closed = set(db.session.scalars(
-        sa.select(CashClose.business_date).where(CashClose.station_id == station_id, CashClose.business_date >= day)
+        sa.select(till.close.business_date).where(till.close_owner() == station_id, till.close.business_date >= day)
     ))
     while day in closed:
         day += timedelta(days=1)
@@ -102,11 +137,11 @@ def open_day(station_id: int, now: datetime) -> date:
 
 @dataclass
 class DayBook:
-    station_id: int
+    owner_id: int
     day: date
     opening_fen: int
-    entries: list[CashEntry]
-    close: CashClose | None
+    entries: list[Any]
+    close: Any | None
     #: The till's balance expected from the book at the end of the day (before the close difference).
     expected_fen: int = 0
     counted_fen: int | None = None
@@ -118,22 +153,26 @@ class DayBook:
     def closed(self) -> bool:
         return self.close is not None
 
+    @property
+    def station_id(self) -> int:
+        return self.owner_id
 
-def day_book(station_id: int, day: date) -> DayBook:
-    """A station's book for one Beijing day: opening balance, the day's entries, expected, the close."""
+
+def day_book(station_id: int, day: date, *, till: Till = STATION_TILL) -> DayBook:
+    """A till's book for one Beijing day: opening balance, the day's entries, expected, the close."""
+    entry = till.entry
     opening = int(db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(CashEntry.amount_fen), 0))
-        .where(CashEntry.station_id == station_id, CashEntry.business_date < day)
+        sa.select(sa.func.coalesce(sa.func.sum(entry.amount_fen), 0))
+        .where(till.entry_owner() == station_id, entry.business_date < day)
     ) or 0)
     entries = list(db.session.scalars(
-        sa.select(CashEntry).where(CashEntry.station_id == station_id, CashEntry.business_date == day)
-        .order_by(CashEntry.id)
+        sa.select(entry).where(till.entry_owner() == station_id, entry.business_date == day).order_by(entry.id)
     ))
     close = db.session.scalar(
-        sa.select(CashClose).where(CashClose.station_id == station_id, CashClose.business_date == day)
+        sa.select(till.close).where(till.close_owner() == station_id, till.close.business_date == day)
     )
     book = DayBook(station_id, day, opening, entries, close)
-    movements = [e for e in entries if e.kind != CashKind.CLOSE_DIFFERENCE]
+    movements = [e for e in entries if e.kind != till.close_difference]
     book.expected_fen = close.expected_fen if close is not None else opening + sum(e.amount_fen for e in movements)
     book.counted_fen = close.counted_fen if close is not None else None
     book.in_fen = sum(e.amount_fen for e in movements if e.amount_fen > 0)
@@ -172,26 +211,37 @@ def cash_summary(station_id: int, day: date) -> list[OperatorCash]:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _lock_station(station_id: int) -> None:
-    db.session.execute(sa.select(Station.id).where(Station.id == station_id).with_for_update(key_share=True))
+def lock_till(till: Till, owner_id: int) -> None:
+    """Serialise one owner's book (`FOR NO KEY UPDATE` on the owner's row: rows that merely
+    reference it are not blocked)."""
+    db.session.execute(sa.select(till.owner_model.id).where(till.owner_model.id == owner_id)
+                       .with_for_update(key_share=True))
+
+
+def write_entry(till: Till, owner_id: int, kind: str, amount_fen: int, *, actor, now: datetime,
+                day: date | None = None, reason: str = "", **refs) -> Any:
+    """Write one entry into `day`'s book if given (refused when still to come, or closed: 409
+    `cash_day_closed`), else into the owner's open day. `refs` are the entry model's own columns
+    (order, shipment, refund; listing, booking)."""
+    if day is not None and day > local_date(now):
+        raise ValidationError("entry_in_future", fields={"date": "future"})
+    lock_till(till, owner_id)
+    if day is None:
+        day = open_day(owner_id, now, till=till)
+    elif is_closed(owner_id, day, till=till):
+        raise CashDayClosed("cash_day_closed", day=day.isoformat())  # the documented code (docs/MONEY.md)
+    entry = till.entry(business_date=day, kind=str(kind), amount_fen=int(amount_fen), reason=(reason or "")[:200],
+                       actor_id=getattr(actor, "id", None), created_at=now, **{till.owner: owner_id}, **refs)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
 
 
 def _write(station_id: int, kind: str, amount_fen: int, *, actor, now: datetime, day: date | None = None,
            order_id: int | None = None, shipment_id: int | None = None, refund_id: int | None = None,
            reason: str = "") -> CashEntry:
-    if day is not None and day > local_date(now):
-        raise ValidationError("entry_in_future", fields={"date": "future"})
-    _lock_station(station_id)
-    if day is None:
-        day = open_day(station_id, now)
-    elif is_closed(station_id, day):
-        raise CashDayClosed("cash_day_closed_no_change", day=day.isoformat())
-    entry = CashEntry(station_id=station_id, business_date=day, kind=str(kind), amount_fen=int(amount_fen),
-                      order_id=order_id, shipment_id=shipment_id, refund_id=refund_id, reason=(reason or "")[:200],
-                      actor_id=getattr(actor, "id", None), created_at=now)
-    db.session.add(entry)
-    db.session.flush()
-    return entry
+    return write_entry(STATION_TILL, station_id, kind, amount_fen, actor=actor, now=now, day=day, reason=reason,
+                       order_id=order_id, shipment_id=shipment_id, refund_id=refund_id)
 
 
 def till_station_id(shipment: Shipment) -> int:
@@ -284,17 +334,18 @@ def _amount(amount_fen, name: str = "amount_fen") -> int:
 
 
 def remit(station_id: int, amount_fen: int, *, actor, now: datetime, note: str = "",
-          day: date | None = None) -> CashEntry:
+          day: date | None = None, till: Till = STATION_TILL):
     """Cash handed over to the platform (a positive amount leaves the till), into `day`'s book if
     given and still open (a closed day: 409 `cash_day_closed`), else the open day's."""
     amount = _amount(amount_fen)
     if amount <= 0:
         raise ValidationError("handover_not_positive", fields={"amount_fen": "invalid"})
-    return _write(station_id, CashKind.REMITTANCE, -amount, actor=actor, now=now, day=day, reason=(note or "").strip())
+    return write_entry(till, station_id, till.remittance, -amount, actor=actor, now=now, day=day,
+                       reason=(note or "").strip())
 
 
 def correct(station_id: int, amount_fen: int, *, reason: str, actor, now: datetime,
-            day: date | None = None) -> CashEntry:
+            day: date | None = None, till: Till = STATION_TILL):
     """A signed correction with its reason (into `day`'s book if given and still open)."""
     amount = _amount(amount_fen)
     reason = (reason or "").strip()
@@ -302,11 +353,12 @@ def correct(station_id: int, amount_fen: int, *, reason: str, actor, now: dateti
         raise ValidationError("correction_reason_required", fields={"reason": "required"})
     if amount == 0:
         raise ValidationError("correction_zero", fields={"amount_fen": "invalid"})
-    return _write(station_id, CashKind.CORRECTION, amount, actor=actor, now=now, day=day, reason=reason)
+    return write_entry(till, station_id, till.correction, amount, actor=actor, now=now, day=day, reason=reason)
 
 
-def close_day(station_id: int, day: date, *, counted_fen: int, note: str = "", actor, now: datetime) -> CashClose:
-    """日结: expected from the book, counted by the operator, the difference recorded with a reason.
+def close_day(station_id: int, day: date, *, counted_fen: int, note: str = "", actor, now: datetime,
+              till: Till = STATION_TILL):
+    """日结: expected from the book, counted by the till's keeper, the difference recorded with a reason.
 
     Refused for a day still to come, for a day already closed (`cash_day_closed`), and for a
     difference without a reason.
@@ -317,23 +369,24 @@ def close_day(station_id: int, day: date, *, counted_fen: int, note: str = "", a
     note = (note or "").strip()[:200]
     if day > local_date(now):
         raise ValidationError("close_future_day", fields={"date": "future"})
-    _lock_station(station_id)
-    if is_closed(station_id, day):
+    lock_till(till, station_id)
+    if is_closed(station_id, day, till=till):
         raise CashDayClosed("cash_day_closed", day=day.isoformat())
-    book = day_book(station_id, day)
+    book = day_book(station_id, day, till=till)
     difference = counted - book.expected_fen
     if difference and not note:
         raise ValidationError("close_note_required",
                               fields={"note": "required", "expected_fen": str(book.expected_fen)})
     if difference:
-        _write(station_id, CashKind.CLOSE_DIFFERENCE, difference, actor=actor, now=now, day=day, reason=note)
-    close = CashClose(station_id=station_id, business_date=day, expected_fen=book.expected_fen, counted_fen=counted,
-                      difference_fen=difference, note=note, actor_id=getattr(actor, "id", None), created_at=now)
+        write_entry(till, station_id, till.close_difference, difference, actor=actor, now=now, day=day, reason=note)
+    close = till.close(business_date=day, expected_fen=book.expected_fen, counted_fen=counted,
+                       difference_fen=difference, note=note, actor_id=getattr(actor, "id", None), created_at=now,
+                       **{till.owner: station_id})
     try:
         with db.session.begin_nested():
             db.session.add(close)
             db.session.flush()
-    except IntegrityError:  # the other operator's close won (the station lock makes this rare)
+    except IntegrityError:  # the other keeper's close won (the owner lock makes this rare)
         raise CashDayClosed("cash_day_closed", day=day.isoformat()) from None
     return close
 

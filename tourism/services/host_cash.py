@@ -10,6 +10,11 @@ Rules:
 - Nothing is recomputed: what a host holds is a SUM over the book (`host_book`), and the county's
   reconciliation compares the book with the payments (`county.services.reconcile_money`).
 
+- The host's till has the station till's daily close (日结), remittances and corrections, by the same
+  service (`orders.services.cashbook`, over `HOST_TILL`): a closed day refuses every change (an
+  arrival after the close goes into the next open day's book), a close difference needs a reason,
+  two closes of one day at once make one close (the host's user row is locked for every write).
+
 A cash refund of a booking paid on arrival is not built: the money is in the host's hands, so the
 orders pipeline refuses it (`orders.services.payments.refund_payment`, 409 `cash_held_by_host`).
 """
@@ -21,12 +26,17 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from orders.services.cashbook import Till, write_entry
+from shop.auth.models import User
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.history import record_status
 from shop.money import MAX_FEN, format_yuan
-from shop.timeutil import local_date
-from tourism.models import Booking, HostCashEntry, HostCashKind
+from tourism.models import Booking, HostCashClose, HostCashEntry, HostCashKind
+
+#: The host's till for the shared cash-book service (`orders.services.cashbook`): pass `till=HOST_TILL`
+#: and the host's user id where the station's book takes a station id.
+HOST_TILL = Till(entry=HostCashEntry, close=HostCashClose, owner="host_id", owner_model=User)
 
 
 class CashNotReceived(Conflict):
@@ -65,14 +75,10 @@ def take_arrival_cash(booking: Booking, cash_received_fen: int | None, *, actor,
             fields={"cash_received_fen": "required" if cash_received_fen is None else "mismatch",
                     "amount_due_fen": str(due)},
         )
-    entry = HostCashEntry(host_id=booking.listing.host_id, listing_id=booking.listing_id,
-                          business_date=local_date(now), kind=HostCashKind.ARRIVAL, amount_fen=due,
-                          booking_id=booking.id, order_id=booking.order_id, actor_id=getattr(actor, "id", None),
-                          created_at=now)
     try:
         with db.session.begin_nested():
-            db.session.add(entry)
-            db.session.flush()
+            entry = write_entry(HOST_TILL, booking.listing.host_id, HostCashKind.ARRIVAL, due, actor=actor, now=now,
+                                listing_id=booking.listing_id, booking_id=booking.id, order_id=booking.order_id)
     except IntegrityError:  # taken meanwhile (the booking lock makes this the database's last word)
         raise Conflict("booking_cash_already_received") from None
     record_status(booking, from_status=booking.status, to_status=booking.status, actor=actor, now=now,
@@ -103,7 +109,8 @@ def cash_by_booking(booking_ids: list[int]) -> dict[int, int]:
     """{booking id: cash in the hosts' book for it} (for the reconciliation)."""
     if not booking_ids:
         return {}
-    return {booking_id: int(total) for booking_id, total in db.session.execute(
+    rows = db.session.execute(
         sa.select(HostCashEntry.booking_id, sa.func.sum(HostCashEntry.amount_fen))
         .where(HostCashEntry.booking_id.in_(booking_ids)).group_by(HostCashEntry.booking_id)
-    )}
+    )
+    return {booking_id: int(total) for booking_id, total in rows if booking_id is not None}
