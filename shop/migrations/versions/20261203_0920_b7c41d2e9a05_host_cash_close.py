@@ -6,7 +6,7 @@ the daily close `host_cash_closes` (append-only, one per host and day) and, on P
 trigger refusing an entry dated into a closed day.
 
 Revision ID: b7c41d2e9a05
-Revises: 586233dd6916
+Revises: f125741c3f35
 Create Date: 2026-12-03 09:20:00
 
 """
@@ -20,7 +20,7 @@ ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 # revision identifiers, used by Alembic.
 revision = 'b7c41d2e9a05'
-down_revision = '586233dd6916'
+down_revision = 'f125741c3f35'
 branch_labels = None
 depends_on = None
 
