@@ -296,6 +296,8 @@ def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: d
             db.session.add(newest)
             db.session.flush()
         parts = [(newest, delta)]
+    if not parts:  # no lot holds what would be taken
+        raise Conflict("stock_below_allocated")
     table = StockRecord.__table__
     result = db.session.execute(
         sa.update(table)
@@ -305,7 +307,7 @@ def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: d
     )
     if rowcount(result) != 1:
         raise Conflict("stock_below_allocated")
-    movement = None
+    movements = []
     for target, count in parts:
         _lot_update(target, on_hand=count)
         movement = StockMovement(
@@ -318,9 +320,10 @@ def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: d
             created_at=now,
         )
         db.session.add(movement)
+        movements.append(movement)
     db.session.flush()
     db.session.refresh(record)
-    return movement
+    return movements[-1]  # the lots' parts cover `delta` (at least one part)
 
 
 def list_movements(record_id: int, *, limit: int = 500) -> list[StockMovement]:

@@ -349,7 +349,8 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     # which lots the lines take, first expiring first (the records are locked by `allocate`)
     record_of = {product_id: record_id for record_id, product_id in products_of.items()}
     allocate_lots([LineStock(line_id=line.id, record_id=record_of[line.product_id], product_id=line.product_id,
-                             quantity=line.quantity) for line in lines], today=local_date(now), new_lines=True)
+                             quantity=line.quantity) for line in lines if line.product_id is not None],
+                  today=local_date(now), new_lines=True)
     _add_sold_counts(wanted)
     notify(order, "placed")
     return order

@@ -258,7 +258,7 @@ def _pack_lots(shipment: Shipment, lots: dict[int, str] | None, *, actor, now: d
         line = by_id.get(line_id)
         if line is None:
             raise ValidationError("shipment_line_not_found", fields={"lots": str(line_id)})
-        if not (code or "").strip():
+        if not (code or "").strip() or line.product_id is None:
             continue
         assign_lot(LineStock(line_id=line.id, record_id=_record_id_for(line), product_id=line.product_id,
                              quantity=line.quantity), code, now=now, actor=actor)

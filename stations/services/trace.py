@@ -40,7 +40,7 @@ class TraceFacts:
     linked_households: int
     harvest_date: date | None
     best_before_date: date | None
-    received_on: date
+    received_on: date | None
     station_name: str
     station_code: str
     certified: bool
@@ -74,9 +74,9 @@ def trace_facts(code: str) -> TraceFacts | None:
     lot = db.session.scalar(sa.select(Lot).where(Lot.code == code))
     if lot is None:
         return None
-    product = db.session.get(Product, lot.product_id)
-    village = db.session.get(Village, product.village_id)
-    station = db.session.get(Station, lot.station_id)
+    product = db.session.get_one(Product, lot.product_id)
+    village = db.session.get_one(Village, product.village_id)
+    station = db.session.get_one(Station, lot.station_id)
     producer = db.session.get(Producer, lot.producer_id or product.producer_id) \
         if (lot.producer_id or product.producer_id) else None
     producer_name = producer.name if producer is not None and producer.kind in NAMED_PRODUCER_KINDS else ""

@@ -306,3 +306,16 @@ def enter_card(user: WatchedPage, card_data: dict) -> None:
     for field, value in card_data.items():
         card.get_by_placeholder(field, exact=True).fill(value)
     user.step("card entered")
+
+
+def confirm_if_asked(user: WatchedPage) -> bool:
+    """The confirmation step of an irreversible action (shop/confirm.py, templates/confirm.html):
+    when the page asks, the question is recorded as a step and confirmed with its primary button.
+    True when there was a question."""
+    page = user.page
+    heading = page.get_by_role("heading", level=1)
+    if not heading.count() or user.t("请确认") not in heading.first.inner_text():
+        return False
+    user.step("asked to confirm")
+    user.submit_and_wait(lambda: page.locator("main form").get_by_role("button", name=re.compile(".")).first.click())
+    return True

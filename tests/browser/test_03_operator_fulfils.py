@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO
 from tests.browser.journeys import (
-    VILLAGE_A, demo_product, income_of_order, order_facts, place_order_by_api, shipment_due_yuan,
+    VILLAGE_A, confirm_if_asked, demo_product, income_of_order, order_facts, place_order_by_api, shipment_due_yuan,
 )
 
 
@@ -36,6 +36,7 @@ def test_operator_accepts_packs_ships_delivers_and_the_consumer_sees_each_status
             op.get_by_label(operator.t(label)).fill(value)
         operator.submit_and_wait(
             lambda: op.locator("main").get_by_role("button", name=operator.t(button), exact=True).click())
+        confirm_if_asked(operator)  # irreversible steps ask first (shop/confirm.py)
         expect(op.get_by_role("heading", level=1)).to_contain_text(operator.rx(*status_labels))
         operator.step(button)
 

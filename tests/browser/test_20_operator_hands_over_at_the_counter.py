@@ -1,14 +1,16 @@
 """Journey 20 (PRODUCT.md journey 2, at the counter): a buyer comes to the station for a pick-up order paid
 at the station. The operator shelves it, types a wrong pick-up code (refused, the attempt counted,
-nothing handed over), then the right one with the cash, and the whole order is handed over; pressing
-the browser's back button and submitting the stale hand-over form again changes nothing."""
+nothing handed over), then the right one with the cash, and the whole order is handed over; reopening
+the shipment afterwards shows nothing left to hand over, and the cash was taken once."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO
-from tests.browser.journeys import VILLAGE_A, api, api_token, demo_product, order_facts, shipment_due_yuan
+from tests.browser.journeys import (
+    VILLAGE_A, api, api_token, confirm_if_asked, demo_product, order_facts, shipment_due_yuan,
+)
 
 
 def test_operator_refuses_a_wrong_pick_up_code_then_hands_over_against_the_right_one(open_page, live_server):
@@ -38,6 +40,7 @@ def test_operator_refuses_a_wrong_pick_up_code_then_hands_over_against_the_right
         if button == "放上自提架" and not target.count():
             continue
         operator.submit_and_wait(target.click)
+        confirm_if_asked(operator)  # irreversible steps ask first (shop/confirm.py)
         operator.step(button)
     expect(page.get_by_role("heading", level=1)).to_contain_text(operator.t("待自提"))
 
@@ -46,6 +49,7 @@ def test_operator_refuses_a_wrong_pick_up_code_then_hands_over_against_the_right
     hand_over.get_by_label(operator.t("顾客出示的取货码")).fill(wrong)
     cash.fill(shipment_due_yuan(live_server, shipment))
     operator.submit_and_wait(lambda: hand_over.get_by_role("button").click())
+    confirm_if_asked(operator)
     expect(main).to_contain_text(operator.t("取货码错误（还可尝试 %(n)s 次）", n=4))
     operator.step("wrong pick-up code refused")
     assert order_facts(live_server, order["id"])["shipments"][0]["status"] == "ready_for_pickup"
@@ -54,19 +58,16 @@ def test_operator_refuses_a_wrong_pick_up_code_then_hands_over_against_the_right
     cash.fill(shipment_due_yuan(live_server, shipment))
     operator.step("right code and the cash typed")
     operator.submit_and_wait(lambda: hand_over.get_by_role("button").click())
+    confirm_if_asked(operator)
     expect(page.get_by_role("heading", level=1)).to_contain_text(operator.t("已交付"))
     operator.step("handed over")
     assert order_facts(live_server, order["id"])["shipments"][0]["status"] == "delivered"
 
-    # back to the form as it was before the hand-over, and submit it again: nothing more happens
-    page.go_back(wait_until="load")
-    operator.check_page()
-    operator.step("back button")
-    stale = main.locator("form").filter(has=page.get_by_label(operator.t("顾客出示的取货码")))
-    if stale.count():
-        stale.get_by_label(operator.t("顾客出示的取货码")).fill(code)
-        operator.submit_and_wait(lambda: stale.get_by_role("button").click())
-        operator.step("stale hand-over submitted again")
+    # the back button now meets the confirmation step, a POST's answer, which the browser will not send
+    # again unasked; the operator reopens the shipment: nothing is left to hand over, nothing changed
+    operator.goto(f"/station/shipments/{shipment}")
+    operator.step("shipment reopened")
+    expect(main.locator("form").filter(has=page.get_by_label(operator.t("顾客出示的取货码")))).to_have_count(0)
     facts = order_facts(live_server, order["id"])
     assert facts["shipments"][0]["status"] == "delivered"
     with live_server.app_context() as db:  # the cash was taken once
