@@ -49,8 +49,9 @@ test-pg: install-dev ## the suite against the local PostgreSQL and Redis, Postgr
 	TEST_REDIS_URL=$(TEST_REDIS_URL) \
 	  $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-lint: install-dev ## ruff (pyflakes, the no-private-names rule), mypy over the services packages, the import contracts (layers, no circles): pyproject.toml
+lint: install-dev ## ruff (pyflakes, the no-private-names rule, the house format), mypy over the services packages, the import contracts (layers, no circles): pyproject.toml
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -3,6 +3,7 @@
 Variable names are the ones PRODUCT.md promises (`SECRET_KEY`, `DATABASE_URL`, `CELERY_BROKER_URL`,
 `SEARCH_INDEX_DIR`, `STRIPE_*`, `MAIL_*`). A `.env` file in the project root is read too.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,7 @@ def _normalise_db_url(url: str) -> str:
     """Accept plain `postgresql://` / `postgres://` URLs and use psycopg 3 for them."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -56,8 +57,20 @@ def trusted_hosts_from_env() -> list[str] | None:
 class Config:
     #: The domain packages, bottom layer first (docs/ARCHITECTURE.md). The app factory imports each
     #: and calls its `init_app(app)`; the kernel (`shop`) imports none of them by name.
-    DOMAIN_PACKAGES = ("stock", "catalog", "ledger", "orders", "stations", "tourism", "institutions", "reviews",
-                       "favourites", "search", "county", "demo")
+    DOMAIN_PACKAGES = (
+        "stock",
+        "catalog",
+        "ledger",
+        "orders",
+        "stations",
+        "tourism",
+        "institutions",
+        "reviews",
+        "favourites",
+        "search",
+        "county",
+        "demo",
+    )
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
     #: The shop's public base URL. Every link that leaves the site (password-reset and other mails,
     #: QR codes, share links) is built from it (shop/urls.py), never from the request's Host. When it

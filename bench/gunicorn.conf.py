@@ -16,6 +16,7 @@
   RSS still counts every shared page it maps, so what the master holds is what each worker holds:
   pypinyin (50 MB) is not loaded at all (the index writer saves the pinyin readers need, search/pinyin.py).
 """
+
 import importlib
 import os
 import sys

@@ -3,6 +3,7 @@
 Its requests/s in the same run is the ceiling of the framework on this machine; every figure of the
 shop is reported as a ratio to it (`gunicorn -c bench/gunicorn.conf.py bench.hello:app`).
 """
+
 from flask import Flask
 
 app = Flask(__name__)

@@ -17,6 +17,7 @@ as the benchmark's logged-in scenarios do (`pages_user`, `cart`); with `--cache`
 stays on, as in the benchmark (logged-in pages then share cached bodies with a per-user header).
 `--sql` prints the statements of one request after its profile.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,15 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_PATHS = ["/", "/products", "/products?page=7", "PRODUCT", "/search?q=腌菜", "/search?q=yancai",
-                 "/api/v1/products?per_page=24"]
+DEFAULT_PATHS = [
+    "/",
+    "/products",
+    "/products?page=7",
+    "PRODUCT",
+    "/search?q=腌菜",
+    "/search?q=yancai",
+    "/api/v1/products?per_page=24",
+]
 
 
 def main(argv=None) -> int:
@@ -38,17 +46,22 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--top", type=int, default=15, help="functions to list per path")
     parser.add_argument("--as", dest="login", default="", help="EMAIL:PASSWORD: send a bearer token")
-    parser.add_argument("--session", default="",
-                        help="EMAIL:PASSWORD: log in through the login form (browser session cookie)")
+    parser.add_argument(
+        "--session", default="", help="EMAIL:PASSWORD: log in through the login form (browser session cookie)"
+    )
     parser.add_argument("--sql", action="store_true", help="print the SQL statements of one request per path")
     parser.add_argument("--post", default="", help="a JSON body: POST it instead of GET (e.g. an order)")
-    parser.add_argument("--cache", action="store_true",
-                        help="keep the page cache on (the default profiles the rendering: every request a miss)")
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="keep the page cache on (the default profiles the rendering: every request a miss)",
+    )
     args = parser.parse_args(argv)
 
     workdir = Path(os.environ.get("BENCH_WORKDIR", "/tmp/village-eline-bench"))
     os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or os.environ.get(
-        "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
+        "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
+    )
     os.environ.setdefault("SEARCH_INDEX_DIR", str(workdir / "index"))
     os.environ.setdefault("UPLOAD_DIR", str(workdir / "uploads"))
     os.environ["CELERY_BROKER_URL"] = ""
@@ -79,8 +92,12 @@ def main(argv=None) -> int:
         from shop.extensions import db
 
         with app.app_context():
-            p = db.session.scalar(sa.select(Product).where(Product.approval_status == "approved")
-                                  .order_by(Product.sold_count.desc()).limit(1))
+            p = db.session.scalar(
+                sa.select(Product)
+                .where(Product.approval_status == "approved")
+                .order_by(Product.sold_count.desc())
+                .limit(1)
+            )
         paths = [f"/products/{p.id}-{p.slug}" if x == "PRODUCT" else x for x in paths]
 
     sql = {"n": 0, "t": 0.0, "start": 0.0, "log": None}
@@ -97,6 +114,7 @@ def main(argv=None) -> int:
     event.listen(sa.engine.Engine, "before_cursor_execute", before)
     event.listen(sa.engine.Engine, "after_cursor_execute", after)
     for path in paths:
+
         def send():
             if args.post:
                 return client.post(path, headers=headers, data=args.post, content_type="application/json")
@@ -118,9 +136,11 @@ def main(argv=None) -> int:
         profiler.disable()
         elapsed = (time.perf_counter() - started) / max(1, args.repeat)
         per = max(1, args.repeat)
-        print(f"\n=== {path}  HTTP {status}  {plain * 1000:.2f} ms/request ({plain_cpu * 1000:.2f} ms CPU in this "
-              f"process; unprofiled), {elapsed * 1000:.1f} ms/request (profiled), "
-              f"{sql['n'] / per:.1f} SQL statements taking {sql['t'] / per * 1000:.1f} ms")
+        print(
+            f"\n=== {path}  HTTP {status}  {plain * 1000:.2f} ms/request ({plain_cpu * 1000:.2f} ms CPU in this "
+            f"process; unprofiled), {elapsed * 1000:.1f} ms/request (profiled), "
+            f"{sql['n'] / per:.1f} SQL statements taking {sql['t'] / per * 1000:.1f} ms"
+        )
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
         stats.sort_stats("cumulative").print_stats(args.top)

@@ -9,6 +9,7 @@ generated volume (bench/volume.py); drives each scenario with wrk (16 connection
 prints one table and writes it to bench/results.md. Options: `python -m bench.run --help`.
 Every loop is bounded in count and time; all traffic goes to 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,24 +40,61 @@ HELLO_PORT = APP_PORT + 1
 NGINX_PORT = APP_PORT + 2
 #: The Celery worker runs niced, as in production (README, "Production"): e-mails and index updates
 #: take the CPU the web requests leave; under a burst they lag by seconds, never the buyer. BENCH_WORKER_NICE=0: not.
-NICE = ["nice", "-n", os.environ.get("BENCH_WORKER_NICE", "10")] if os.environ.get("BENCH_WORKER_NICE", "10") != "0" else []
+NICE = (
+    ["nice", "-n", os.environ.get("BENCH_WORKER_NICE", "10")]
+    if os.environ.get("BENCH_WORKER_NICE", "10") != "0"
+    else []
+)
 WORKER_NICE_NOTE = f", {' '.join(NICE)}" if NICE else ""
 
 # Popular queries repeat (a Zipf-like mix): Chinese words, full pinyin, initials, village names.
 SEARCH_QUERIES = [
-    ("腌菜", 30), ("土鸡蛋", 22), ("yancai", 15), ("大米", 14), ("无花果", 12), ("板鸭", 10), ("藜蒿", 8),
-    ("banya", 7), ("by", 6), ("草莓", 6), ("龙虾", 5), ("tjd", 4), ("wuhuaguo", 4), ("味蛋", 3), ("芦蒿", 3),
-    ("柴鸡蛋", 3), ("三江腌菜", 3), ("桃花村", 2), ("富硒大米", 2), ("黄鳝", 2), ("xigua", 2), ("民宿", 2),
-    ("礼盒", 2), ("有机 大米", 1), ("鸡蛋 礼盒", 1), ("lihao", 1), ("yc", 1), ("柳溪村", 1), ("西瓜", 1), ("hx", 1),
+    ("腌菜", 30),
+    ("土鸡蛋", 22),
+    ("yancai", 15),
+    ("大米", 14),
+    ("无花果", 12),
+    ("板鸭", 10),
+    ("藜蒿", 8),
+    ("banya", 7),
+    ("by", 6),
+    ("草莓", 6),
+    ("龙虾", 5),
+    ("tjd", 4),
+    ("wuhuaguo", 4),
+    ("味蛋", 3),
+    ("芦蒿", 3),
+    ("柴鸡蛋", 3),
+    ("三江腌菜", 3),
+    ("桃花村", 2),
+    ("富硒大米", 2),
+    ("黄鳝", 2),
+    ("xigua", 2),
+    ("民宿", 2),
+    ("礼盒", 2),
+    ("有机 大米", 1),
+    ("鸡蛋 礼盒", 1),
+    ("lihao", 1),
+    ("yc", 1),
+    ("柳溪村", 1),
+    ("西瓜", 1),
+    ("hx", 1),
 ]
 
 # name -> (kind of target, value[, p99 ms]) from the issues; None = no target. The anonymous pages are
 # measured through nginx (the production shape): the proxy should answer them at a web server's speed.
 TARGETS = {
-    "home": ("ratio", 1.0), "catalog": ("ratio", 1.0), "product": ("ratio", 1.0), "search": ("ratio", 0.10),
+    "home": ("ratio", 1.0),
+    "catalog": ("ratio", 1.0),
+    "product": ("ratio", 1.0),
+    "search": ("ratio", 0.10),
     "search_longtail": ("ratio", 0.05),
-    "api_products": None, "checkout": ("rps_p99", 150, 150), "booking": ("rps", 150),
-    "county_income": ("p99_ms", 1000), "pages_user": ("ratio", 0.20), "cart": ("ratio", 0.20),
+    "api_products": None,
+    "checkout": ("rps_p99", 150, 150),
+    "booking": ("rps", 150),
+    "county_income": ("p99_ms", 1000),
+    "pages_user": ("ratio", 0.20),
+    "cart": ("ratio", 0.20),
 }
 #: Anonymous page scenarios: sent to nginx (deploy/nginx.conf) in front of gunicorn, unless --no-nginx.
 PROXIED = ("home", "catalog", "product", "search", "search_longtail")
@@ -70,6 +108,7 @@ def log(msg: str) -> None:
 
 # --- processes -----------------------------------------------------------------------------------
 
+
 class Procs:
     """The processes this run started (each in its own process group); stopped by id at the end."""
 
@@ -79,8 +118,15 @@ class Procs:
 
     def start(self, name: str, argv: list[str], env: dict) -> subprocess.Popen:
         logfile = open(self.workdir / f"{name}.log", "ab")
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=logfile, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self.items[name] = proc
         return proc
 
@@ -120,8 +166,9 @@ def wait_until(check, timeout: float, what: str, proc: subprocess.Popen | None =
     raise RuntimeError(f"{what}: not ready after {timeout:.0f} s")
 
 
-def http(method: str, url: str, *, headers: dict | None = None, body: bytes | None = None,
-         timeout: float = 30) -> tuple[int, bytes]:
+def http(
+    method: str, url: str, *, headers: dict | None = None, body: bytes | None = None, timeout: float = 30
+) -> tuple[int, bytes]:
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     opener = urllib.request.build_opener(NoRedirect)
     try:
@@ -138,45 +185,59 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 # --- prerequisites -------------------------------------------------------------------------------
 
+
 def ensure_wrk(install: bool) -> str:
     path = shutil.which("wrk")
     if path:
         return path
     if install and os.geteuid() == 0 and shutil.which("apt-get"):
         log("installing wrk from Debian (apt-get install -y wrk)")
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, timeout=300,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, timeout=300, stdout=subprocess.DEVNULL)
         path = shutil.which("wrk")
         if not path:
             subprocess.run(["apt-get", "update", "-q"], check=False, timeout=300, stdout=subprocess.DEVNULL)
-            subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, timeout=300,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                ["apt-get", "install", "-y", "-q", "wrk"], check=False, timeout=300, stdout=subprocess.DEVNULL
+            )
             path = shutil.which("wrk")
     if not path:
-        sys.exit("bench: the load generator wrk is missing. Install it with `sudo apt-get install -y wrk` "
-                 "(Debian/Ubuntu) and run `make bench` again.")
+        sys.exit(
+            "bench: the load generator wrk is missing. Install it with `sudo apt-get install -y wrk` "
+            "(Debian/Ubuntu) and run `make bench` again."
+        )
     return path
 
 
 def ensure_nginx(install: bool) -> str:
     """Debian's nginx binary; installed with apt-get when missing and this run is root (as wrk is)."""
+
     def found() -> str | None:
         path = shutil.which("nginx") or "/usr/sbin/nginx"
         return path if os.access(path, os.X_OK) else None
 
     if not found() and install and os.geteuid() == 0 and shutil.which("apt-get"):
         log("installing nginx from Debian (apt-get install -y nginx)")
-        for argv in (["apt-get", "install", "-y", "-q", "nginx"], ["apt-get", "update", "-q"],
-                     ["apt-get", "install", "-y", "-q", "nginx"]):
-            subprocess.run(argv, check=False, timeout=300, stdout=subprocess.DEVNULL,
-                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        for argv in (
+            ["apt-get", "install", "-y", "-q", "nginx"],
+            ["apt-get", "update", "-q"],
+            ["apt-get", "install", "-y", "-q", "nginx"],
+        ):
+            subprocess.run(
+                argv,
+                check=False,
+                timeout=300,
+                stdout=subprocess.DEVNULL,
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            )
             if found():
                 break
     path = found()
     if not path:
-        sys.exit("bench: nginx (the production shape's reverse proxy) is missing. Install it with "
-                 "`sudo apt-get install -y nginx` (Debian/Ubuntu) and run `make bench` again, "
-                 "or pass --no-nginx to measure the pages against gunicorn directly.")
+        sys.exit(
+            "bench: nginx (the production shape's reverse proxy) is missing. Install it with "
+            "`sudo apt-get install -y nginx` (Debian/Ubuntu) and run `make bench` again, "
+            "or pass --no-nginx to measure the pages against gunicorn directly."
+        )
     return path
 
 
@@ -187,11 +248,13 @@ def nginx_config(workdir: Path) -> Path:
     prefix = workdir / "nginx"
     prefix.mkdir(parents=True, exist_ok=True)
     text = (ROOT / "deploy" / "nginx.conf").read_text()
-    for old, new in (("/tmp/village-eline-nginx.pid", str(prefix / "nginx.pid")),
-                     ("/tmp/village-eline-nginx-", str(prefix) + "/"),
-                     ("root /srv/village-eline;", f"root {ROOT};"),
-                     ("server 127.0.0.1:8000;", f"server 127.0.0.1:{APP_PORT};"),
-                     ("listen 8080;", f"listen 127.0.0.1:{NGINX_PORT};")):
+    for old, new in (
+        ("/tmp/village-eline-nginx.pid", str(prefix / "nginx.pid")),
+        ("/tmp/village-eline-nginx-", str(prefix) + "/"),
+        ("root /srv/village-eline;", f"root {ROOT};"),
+        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{APP_PORT};"),
+        ("listen 8080;", f"listen 127.0.0.1:{NGINX_PORT};"),
+    ):
         if old not in text:
             raise RuntimeError(f"deploy/nginx.conf: expected {old!r} (bench/run.py fills it in)")
         text = text.replace(old, new)
@@ -207,8 +270,7 @@ def start_nginx(procs: Procs, nginx: str, workdir: Path) -> subprocess.Popen:
     if check.returncode != 0:
         raise RuntimeError(f"nginx -t refused the configuration: {check.stderr.strip()[-800:]}")
     proc = procs.start("nginx", argv, dict(os.environ))
-    wait_until(lambda: http("GET", f"http://127.0.0.1:{NGINX_PORT}/healthz", timeout=5)[0] == 200, 30,
-               "nginx", proc)
+    wait_until(lambda: http("GET", f"http://127.0.0.1:{NGINX_PORT}/healthz", timeout=5)[0] == 200, 30, "nginx", proc)
     return proc
 
 
@@ -231,8 +293,10 @@ def ensure_database(url: str) -> str:
                 log(f"created database {name}")
             return conn.execute("SHOW server_version").fetchone()[0]
     except psycopg.OperationalError as exc:
-        sys.exit(f"bench: PostgreSQL does not answer at {parsed.hostname}:{parsed.port or 5432} ({exc}). "
-                 "Start it (e.g. `pg_ctlcluster 15 main start`) or pass --database-url.")
+        sys.exit(
+            f"bench: PostgreSQL does not answer at {parsed.hostname}:{parsed.port or 5432} ({exc}). "
+            "Start it (e.g. `pg_ctlcluster 15 main start`) or pass --database-url."
+        )
 
 
 def ensure_redis(url: str, procs: Procs) -> str:
@@ -246,14 +310,28 @@ def ensure_redis(url: str, procs: Procs) -> str:
         if parsed.hostname not in ("127.0.0.1", "localhost") or not shutil.which("redis-server"):
             sys.exit(f"bench: Redis does not answer at {url}; start it or pass --redis-url")
         log(f"starting a private redis-server on 127.0.0.1:{parsed.port or 6379}")
-        proc = procs.start("redis", ["redis-server", "--port", str(parsed.port or 6379), "--bind", "127.0.0.1",
-                                     "--save", "", "--appendonly", "no"], dict(os.environ))
+        proc = procs.start(
+            "redis",
+            [
+                "redis-server",
+                "--port",
+                str(parsed.port or 6379),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            dict(os.environ),
+        )
         wait_until(client.ping, 15, "redis-server", proc)
     client.flushdb()  # our own db number only
     return client.info("server").get("redis_version", "?")
 
 
 # --- data ----------------------------------------------------------------------------------------
+
 
 def run_step(argv: list[str], env: dict, what: str, timeout: float) -> None:
     started = time.monotonic()
@@ -277,13 +355,19 @@ def load_data(args, env: dict) -> list[str]:
     if not args.reuse_data:
         run_step([py, "-m", "bench.volume", "schema"], plain, "schema", 120)
         run_step(flask + ["seed-demo"], plain, "seed-demo", 300)
-        run_step([py, "-m", "bench.volume", "generate", "--warnings-out", str(warnings_file)]
-                 + (["--small"] if args.small else []), plain, "volume", 600)
+        run_step(
+            [py, "-m", "bench.volume", "generate", "--warnings-out", str(warnings_file)]
+            + (["--small"] if args.small else []),
+            plain,
+            "volume",
+            600,
+        )
     # new data needs a new index; reused data needs one only in a work folder that has none yet, or
     # one written before the index writer saved the pinyin table web workers read (search/pinyin.py:
     # without it a worker loads pypinyin's 50 MB on the first pinyin query)
-    index_missing = (not any((args.workdir / "index").glob("*.toc"))
-                     or not (args.workdir / "index" / "pinyin.marshal").exists())
+    index_missing = (
+        not any((args.workdir / "index").glob("*.toc")) or not (args.workdir / "index" / "pinyin.marshal").exists()
+    )
     if not args.no_reindex and (not args.reuse_data or index_missing):
         probe = subprocess.run(flask + ["search", "--help"], cwd=ROOT, env=plain, capture_output=True, timeout=60)
         if probe.returncode == 0:
@@ -293,8 +377,9 @@ def load_data(args, env: dict) -> list[str]:
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
                 log(f"WARNING {exc}; the search scenario will show what that means")
                 extra_warnings.append(f"search reindex: {exc}")
-    run_step([py, "-m", "bench.volume", "manifest", "--out", str(args.workdir / "manifest.json")], plain,
-             "manifest", 120)
+    run_step(
+        [py, "-m", "bench.volume", "manifest", "--out", str(args.workdir / "manifest.json")], plain, "manifest", 120
+    )
     try:
         volume_warnings = json.loads(warnings_file.read_text()) if warnings_file.exists() else []
     except ValueError:
@@ -303,6 +388,7 @@ def load_data(args, env: dict) -> list[str]:
 
 
 # --- scenarios and the wrk script ----------------------------------------------------------------
+
 
 @dataclass
 class Req:
@@ -337,8 +423,11 @@ def longtail_queries(words: list[str], rnd: random.Random, n: int = LONGTAIL_QUE
     out: list[str] = []
     seen: set[str] = set()
     for size in (2, 3):
-        combos = [(a, b) for a in words for b in words if a != b] if size == 2 else \
-            [(a, b, c) for a in words for b in words for c in words if len({a, b, c}) == 3]
+        combos = (
+            [(a, b) for a in words for b in words if a != b]
+            if size == 2
+            else [(a, b, c) for a in words for b in words for c in words if len({a, b, c}) == 3]
+        )
         rnd.shuffle(combos)
         for combo in combos:
             q = " ".join(combo)
@@ -369,40 +458,87 @@ def build_scenarios(m: dict, tokens: dict, rnd: random.Random) -> list[Scenario]
         Scenario("catalog", "catalog page (24 products)", catalog),
         Scenario("product", "product page", [Req("GET", p) for p in zipf_pick(rnd, m["product_paths"], 2000)]),
         Scenario("search", "search page (Chinese, pinyin)", search),
-        Scenario("search_longtail", "search page, long tail (every query distinct)",
-                 [Req("GET", "/search?" + urllib.parse.urlencode({"q": q}))
-                  for q in longtail_queries(m.get("search_words") or [], rnd)],
-                 note="" if m.get("search_words") else "no search words in the manifest", single_use=True),
-        Scenario("api_products", "API product list", [
-            Req("GET", f"/api/v1/products?page={p}&per_page=24") for p in zipf_pick(rnd, list(range(1, pages + 1)), 400)
-        ], api_path="/products"),
+        Scenario(
+            "search_longtail",
+            "search page, long tail (every query distinct)",
+            [
+                Req("GET", "/search?" + urllib.parse.urlencode({"q": q}))
+                for q in longtail_queries(m.get("search_words") or [], rnd)
+            ],
+            note="" if m.get("search_words") else "no search words in the manifest",
+            single_use=True,
+        ),
+        Scenario(
+            "api_products",
+            "API product list",
+            [
+                Req("GET", f"/api/v1/products?page={p}&per_page=24")
+                for p in zipf_pick(rnd, list(range(1, pages + 1)), 400)
+            ],
+            api_path="/products",
+        ),
     ]
     sessions = tokens.get("sessions") or []
     user_pages = []
     if sessions:
-        paths = (["/"] * 10 + [f"/products?page={p}" for p in zipf_pick(rnd, list(range(1, pages + 1)), 40)]
-                 + zipf_pick(rnd, m["product_paths"], 50))
+        paths = (
+            ["/"] * 10
+            + [f"/products?page={p}" for p in zipf_pick(rnd, list(range(1, pages + 1)), 40)]
+            + zipf_pick(rnd, m["product_paths"], 50)
+        )
         for i, path in enumerate(rnd.sample(paths, len(paths)) * 10):
             user_pages.append(Req("GET", path, {"Cookie": sessions[i % len(sessions)], "User-Agent": BROWSER_UA}))
-    scenarios.append(Scenario("pages_user", "logged-in pages (home, catalog, product)", user_pages,
-                              note="" if user_pages else "no logged-in session"))
-    cart = [Req("GET", "/cart", {"Cookie": sessions[i % len(sessions)], "User-Agent": BROWSER_UA})
-            for i in range(len(sessions) * 20)]
-    scenarios.append(Scenario("cart", "cart page (logged in, one line)", cart,
-                              note="" if cart else "no logged-in session"))
-    address = {"name": "张伟", "phone": "13800138000", "province": "江西省", "city": "南昌市", "district": "南昌县",
-               "line": "莲塘镇澄湖路1号"}
+    scenarios.append(
+        Scenario(
+            "pages_user",
+            "logged-in pages (home, catalog, product)",
+            user_pages,
+            note="" if user_pages else "no logged-in session",
+        )
+    )
+    cart = [
+        Req("GET", "/cart", {"Cookie": sessions[i % len(sessions)], "User-Agent": BROWSER_UA})
+        for i in range(len(sessions) * 20)
+    ]
+    scenarios.append(
+        Scenario("cart", "cart page (logged in, one line)", cart, note="" if cart else "no logged-in session")
+    )
+    address = {
+        "name": "张伟",
+        "phone": "13800138000",
+        "province": "江西省",
+        "city": "南昌市",
+        "district": "南昌县",
+        "line": "莲塘镇澄湖路1号",
+    }
     checkout = []
     if consumer_tokens and m["pool"]:
         for i in range(2000):
             pid, station = m["pool"][rnd.randrange(len(m["pool"]))]
-            body = {"items": [{"product_id": pid, "quantity": rnd.choice((1, 1, 2))}], "address": address,
-                    "delivery": "pickup", "pickup_station_id": station, "payment_method": "station_cash"}
-            checkout.append(Req("POST", "/api/v1/orders",
-                                {**json_h, "Authorization": f"Bearer {consumer_tokens[i % len(consumer_tokens)]}"},
-                                json.dumps(body, ensure_ascii=False)))
-    scenarios.append(Scenario("checkout", "API checkout (pay at station)", checkout, api_path="/orders",
-                              note="" if checkout else "no consumer token or no stock pool"))
+            body = {
+                "items": [{"product_id": pid, "quantity": rnd.choice((1, 1, 2))}],
+                "address": address,
+                "delivery": "pickup",
+                "pickup_station_id": station,
+                "payment_method": "station_cash",
+            }
+            checkout.append(
+                Req(
+                    "POST",
+                    "/api/v1/orders",
+                    {**json_h, "Authorization": f"Bearer {consumer_tokens[i % len(consumer_tokens)]}"},
+                    json.dumps(body, ensure_ascii=False),
+                )
+            )
+    scenarios.append(
+        Scenario(
+            "checkout",
+            "API checkout (pay at station)",
+            checkout,
+            api_path="/orders",
+            note="" if checkout else "no consumer token or no stock pool",
+        )
+    )
     booking = []
     stays = m["stay_unit_types"]
     if consumer_tokens and stays:
@@ -417,14 +553,32 @@ def build_scenarios(m: dict, tokens: dict, rnd: random.Random) -> list[Scenario]
             else:
                 ut = stays[rnd.randrange(len(stays))]
                 checkin = today + timedelta(days=rnd.randrange(7, 300))
-            body = {"listing_id": ut["listing_id"], "unit_type_id": ut["unit_type_id"],
-                    "checkin": checkin.isoformat(), "checkout": (checkin + timedelta(days=rnd.choice((1, 2)))).isoformat(),
-                    "guests": min(2, ut["max_guests"]), "units": 1, "payment_method": "arrival"}
-            booking.append(Req("POST", "/api/v1/bookings",
-                               {**json_h, "Authorization": f"Bearer {consumer_tokens[i % len(consumer_tokens)]}"},
-                               json.dumps(body, ensure_ascii=False)))
-    scenarios.append(Scenario("booking", "API booking (stay, pay on arrival)", booking, api_path="/bookings",
-                              note="" if booking else "no consumer token or no stay"))
+            body = {
+                "listing_id": ut["listing_id"],
+                "unit_type_id": ut["unit_type_id"],
+                "checkin": checkin.isoformat(),
+                "checkout": (checkin + timedelta(days=rnd.choice((1, 2)))).isoformat(),
+                "guests": min(2, ut["max_guests"]),
+                "units": 1,
+                "payment_method": "arrival",
+            }
+            booking.append(
+                Req(
+                    "POST",
+                    "/api/v1/bookings",
+                    {**json_h, "Authorization": f"Bearer {consumer_tokens[i % len(consumer_tokens)]}"},
+                    json.dumps(body, ensure_ascii=False),
+                )
+            )
+    scenarios.append(
+        Scenario(
+            "booking",
+            "API booking (stay, pay on arrival)",
+            booking,
+            api_path="/bookings",
+            note="" if booking else "no consumer token or no stay",
+        )
+    )
     report = []
     if county:
         month_end = date.fromisoformat(m["report_month"]["to"])
@@ -434,10 +588,22 @@ def build_scenarios(m: dict, tokens: dict, rnd: random.Random) -> list[Scenario]
             months.append((start, month_end))
             month_end = start - timedelta(days=1)
         for start, end in zipf_pick(rnd, months, 200, s=0.8):
-            report.append(Req("GET", f"/api/v1/county/income?group_by=village&from={start}&to={end}",
-                              {"Authorization": f"Bearer {county}"}))
-    scenarios.append(Scenario("county_income", "county income report (month, by village)", report,
-                              api_path="/county/income", note="" if report else "no county token"))
+            report.append(
+                Req(
+                    "GET",
+                    f"/api/v1/county/income?group_by=village&from={start}&to={end}",
+                    {"Authorization": f"Bearer {county}"},
+                )
+            )
+    scenarios.append(
+        Scenario(
+            "county_income",
+            "county income report (month, by village)",
+            report,
+            api_path="/county/income",
+            note="" if report else "no county token",
+        )
+    )
     return scenarios
 
 
@@ -461,7 +627,7 @@ def wrk_script(requests: list[Req], out_file: Path) -> str:
         lines.append(f"  {{{lua_string(r.method)}, {lua_string(r.path)}, {{{headers}}}, {body}}},")
     lines.append("}")
     lines.append(f"local out_file = {lua_string(str(out_file))}")
-    lines.append(r'''
+    lines.append(r"""
 local threads = {}
 local tid = 0
 function setup(thread)
@@ -505,7 +671,7 @@ function done(summary, latency, requests)
     table.concat(parts, ", ")))
   f:close()
 end
-''')
+""")
     return "\n".join(lines)
 
 
@@ -514,8 +680,17 @@ def run_wrk(wrk: str, base: str, scenario: Scenario, args, tag: str) -> dict:
     out_file.unlink(missing_ok=True)
     script = args.workdir / f"wrk-{tag}.lua"
     script.write_text(wrk_script(scenario.requests, out_file))
-    argv = [wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "10s",
-            "-s", str(script), base]
+    argv = [
+        wrk,
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        base,
+    ]
     cpu_before = machine_cpu()
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=args.seconds + 60)
     idle = machine_idle_share(cpu_before, machine_cpu())
@@ -530,10 +705,17 @@ def run_wrk(wrk: str, base: str, scenario: Scenario, args, tag: str) -> dict:
     return {
         "rps": data["requests"] / seconds if seconds else 0.0,
         "ok_rps": ok / seconds if seconds else 0.0,
-        "p50_ms": data["p50_us"] / 1000, "p99_ms": data["p99_us"] / 1000, "max_ms": data["max_us"] / 1000,
-        "requests": data["requests"], "ok": ok, "conflicts": conflicts,
+        "p50_ms": data["p50_us"] / 1000,
+        "p99_ms": data["p99_us"] / 1000,
+        "max_ms": data["max_us"] / 1000,
+        "requests": data["requests"],
+        "ok": ok,
+        "conflicts": conflicts,
         "errors": data["requests"] - ok - conflicts + socket_errors,
-        "statuses": statuses, "socket_errors": socket_errors, "seconds": seconds, "idle": idle,
+        "statuses": statuses,
+        "socket_errors": socket_errors,
+        "seconds": seconds,
+        "idle": idle,
     }
 
 
@@ -570,19 +752,28 @@ def measure(wrk: str, base: str, scenario: Scenario, args, tag: str, *, repeatab
 
 # --- the servers ---------------------------------------------------------------------------------
 
+
 def gunicorn_env(env: dict, args, port: int, name: str) -> dict:
-    return {**env, "BENCH_BIND": f"127.0.0.1:{port}", "BENCH_WORKERS": str(args.workers),
-            "BENCH_WORKER_CLASS": args.worker_class,
-            # gunicorn turns a sync worker with threads > 1 into gthread: threads only for gthread
-            "BENCH_THREADS": str(args.gthreads if args.worker_class == "gthread" else 1),
-            "BENCH_PROC_NAME": f"bench-{name}", "BENCH_GC_FREEZE": "0" if args.no_gc_freeze else "1"}
+    return {
+        **env,
+        "BENCH_BIND": f"127.0.0.1:{port}",
+        "BENCH_WORKERS": str(args.workers),
+        "BENCH_WORKER_CLASS": args.worker_class,
+        # gunicorn turns a sync worker with threads > 1 into gthread: threads only for gthread
+        "BENCH_THREADS": str(args.gthreads if args.worker_class == "gthread" else 1),
+        "BENCH_PROC_NAME": f"bench-{name}",
+        "BENCH_GC_FREEZE": "0" if args.no_gc_freeze else "1",
+    }
 
 
-def start_gunicorn(procs: Procs, name: str, target: str, port: int, env: dict, args, ready_path: str) -> subprocess.Popen:
+def start_gunicorn(
+    procs: Procs, name: str, target: str, port: int, env: dict, args, ready_path: str
+) -> subprocess.Popen:
     argv = [str(BIN / "gunicorn"), "-c", str(ROOT / "bench" / "gunicorn.conf.py"), target]
     proc = procs.start(name, argv, gunicorn_env(env, args, port, name))
-    wait_until(lambda: http("GET", f"http://127.0.0.1:{port}{ready_path}", timeout=5)[0] == 200, 90,
-               f"gunicorn {name}", proc)
+    wait_until(
+        lambda: http("GET", f"http://127.0.0.1:{port}{ready_path}", timeout=5)[0] == 200, 90, f"gunicorn {name}", proc
+    )
     return proc
 
 
@@ -648,8 +839,13 @@ class MemoryWatch(threading.Thread):
         self._stop_event.set()
         pss = max((m.get("Pss", 0) for m in self.last.values()), default=0)
         private = max((m.get("Private_Clean", 0) + m.get("Private_Dirty", 0) for m in self.last.values()), default=0)
-        return {"peak_rss_mb": max(self.peak_rss, self.peak_hwm), "pss_mb": pss, "private_mb": private,
-                "workers_seen": len(self.last), "master_rss_mb": proc_mem(self.master).get("VmRSS", 0)}
+        return {
+            "peak_rss_mb": max(self.peak_rss, self.peak_hwm),
+            "pss_mb": pss,
+            "private_mb": private,
+            "workers_seen": len(self.last),
+            "master_rss_mb": proc_mem(self.master).get("VmRSS", 0),
+        }
 
 
 class CpuMeter:
@@ -692,9 +888,11 @@ class CpuMeter:
         return found
 
     def snapshot(self) -> dict[str, dict[int, float]]:
-        pids = {"web": [self.web_pid, *children(self.web_pid)],
-                "celery": [self.celery_pid, *children(self.celery_pid)] if self.celery_pid else [],
-                **self._by_name()}
+        pids = {
+            "web": [self.web_pid, *children(self.web_pid)],
+            "celery": [self.celery_pid, *children(self.celery_pid)] if self.celery_pid else [],
+            **self._by_name(),
+        }
         return {part: {pid: self._seconds(pid) for pid in pids[part]} for part in self.PARTS}
 
     def wait_for_celery(self, timeout: float = 30.0) -> None:
@@ -726,12 +924,19 @@ def render_cpu(rows: list[tuple[str, dict[str, float]]], cores: int) -> str:
     body = []
     for label, cpu in rows:
         total = sum(cpu.values())
-        body.append([label, *(f"{cpu.get(p, 0.0):.2f}" for p in CpuMeter.PARTS), f"{total:.2f}",
-                     f"{cores * 1000 / total:.0f}" if total else "—"])
+        body.append(
+            [
+                label,
+                *(f"{cpu.get(p, 0.0):.2f}" for p in CpuMeter.PARTS),
+                f"{total:.2f}",
+                f"{cores * 1000 / total:.0f}" if total else "—",
+            ]
+        )
     return markdown_table(head, body)
 
 
 # --- checks after the write scenarios --------------------------------------------------------------
+
 
 def db_conn(url: str):
     import psycopg
@@ -744,7 +949,9 @@ def stock_snapshot(url: str, pool_ids: list[int]) -> dict:
         row = conn.execute(
             "SELECT COALESCE(SUM(on_hand), 0), COALESCE(SUM(allocated), 0), "
             "COUNT(*) FILTER (WHERE allocated > on_hand OR on_hand < 0 OR allocated < 0) "
-            "FROM stock_records WHERE product_id = ANY(%s)", (pool_ids,)).fetchone()
+            "FROM stock_records WHERE product_id = ANY(%s)",
+            (pool_ids,),
+        ).fetchone()
         max_order = conn.execute("SELECT COALESCE(MAX(id), 0) FROM orders").fetchone()[0]
     return {"on_hand": int(row[0]), "allocated": int(row[1]), "bad_rows": row[2], "max_order": max_order}
 
@@ -769,13 +976,17 @@ def check_stock(url: str, before: dict, pool_ids: list[int], created_201: int) -
         sold, orders = conn.execute(
             "SELECT COALESCE(SUM(l.quantity), 0), COUNT(DISTINCT l.order_id) FROM order_lines l "
             "JOIN orders o ON o.id = l.order_id WHERE o.id > %s AND l.product_id = ANY(%s) "
-            "AND o.status NOT IN ('canceled', 'expired')", (before["max_order"], pool_ids)).fetchone()
+            "AND o.status NOT IN ('canceled', 'expired')",
+            (before["max_order"], pool_ids),
+        ).fetchone()
     available_before = before["on_hand"] - before["allocated"]
     available_after = after["on_hand"] - after["allocated"]
     consistent = available_after + int(sold) == available_before and after["bad_rows"] == 0
     verdict = "OK" if consistent else "MISMATCH"
-    return (f"stock {verdict}: available {available_before} before = {available_after} after + {int(sold)} sold "
-            f"in {orders} new orders ({created_201} answered 201); rows over-allocated or negative: {after['bad_rows']}")
+    return (
+        f"stock {verdict}: available {available_before} before = {available_after} after + {int(sold)} sold "
+        f"in {orders} new orders ({created_201} answered 201); rows over-allocated or negative: {after['bad_rows']}"
+    )
 
 
 def check_bookings(url: str) -> str:
@@ -798,12 +1009,17 @@ def check_bookings(url: str) -> str:
 
 # --- the run -------------------------------------------------------------------------------------
 
+
 def fetch_tokens(base: str, m: dict) -> dict:
     tokens: dict = {"consumers": []}
 
     def token(email: str, password: str) -> str | None:
-        status, body = http("POST", f"{base}/api/v1/auth/token", headers={"Content-Type": "application/json"},
-                            body=json.dumps({"email": email, "password": password}).encode())
+        status, body = http(
+            "POST",
+            f"{base}/api/v1/auth/token",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps({"email": email, "password": password}).encode(),
+        )
         if status != 200:
             log(f"token for {email}: HTTP {status} {body[:200]!r}")
             return None
@@ -857,16 +1073,21 @@ def fetch_sessions(base: str, m: dict, n: int = 16) -> list[str]:
         if status != 200 or not token:
             log(f"session for {email}: login page HTTP {status}")
             return []
-        status, _ = call("POST", "/login", jar, {"csrf_token": token.group(1), "email": email,
-                                                  "password": m["consumer_password"]})
+        status, _ = call(
+            "POST", "/login", jar, {"csrf_token": token.group(1), "email": email, "password": m["consumer_password"]}
+        )
         if status not in (302, 303):
             log(f"session for {email}: login HTTP {status}")
             return []
         status, page = call("GET", "/cart", jar)
         if product is not None and "cart-table" not in page:
             token = token_re.search(page)
-            call("POST", "/cart/add", jar, {"csrf_token": token.group(1) if token else "", "product_id": product,
-                                            "quantity": 1})
+            call(
+                "POST",
+                "/cart/add",
+                jar,
+                {"csrf_token": token.group(1) if token else "", "product_id": product, "quantity": 1},
+            )
         call("GET", "/cart", jar)  # shows (and so drops) the flash message: the cookie is then stable
         out.append("; ".join(f"{k}={v}" for k, v in jar.items()))
     return out
@@ -891,8 +1112,9 @@ def probe(base: str, scenario: Scenario, paths: set[str] | None, warm: int) -> s
         return "not available (endpoint not in /api/v1/openapi.json)"
     first = None
     for r in scenario.requests[:warm]:
-        status, body = http(r.method, base + r.path, headers=r.headers,
-                            body=r.body.encode() if r.body is not None else None)
+        status, body = http(
+            r.method, base + r.path, headers=r.headers, body=r.body.encode() if r.body is not None else None
+        )
         if first is None:
             first = (status, body)
     status, body = first
@@ -933,13 +1155,19 @@ def machine() -> dict:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-        mem_kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines()
-                          if l.startswith("MemTotal")).split()[1])
+        mem_kb = int(
+            next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1]
+        )
     except (OSError, StopIteration, ValueError):
         mem_kb = 0
-    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": round(mem_kb / 1024 / 1024, 1),
-            "kernel": platform.release(), "python": platform.python_version(),
-            "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
 
 
 def fmt_row(cells: list[str], widths: list[int]) -> str:
@@ -989,9 +1217,19 @@ def render(results: list[tuple[str, str, dict | None, str]], ceiling: float) -> 
             rows.append([label, note or "not available", "", "", "", "", "", "", verdict(name, None, ceiling)])
             continue
         ratio = res["ok_rps"] / ceiling if ceiling else 0
-        rows.append([label, f"{res['ok_rps']:.0f}", f"{res['p50_ms']:.1f}", f"{res['p99_ms']:.1f}",
-                     f"{ratio:.2f}" if name.startswith("hello") else f"{ratio:.3f}", str(res["conflicts"]),
-                     str(res["errors"]), idle_cell(res), verdict(name, res, ceiling)])
+        rows.append(
+            [
+                label,
+                f"{res['ok_rps']:.0f}",
+                f"{res['p50_ms']:.1f}",
+                f"{res['p99_ms']:.1f}",
+                f"{ratio:.2f}" if name.startswith("hello") else f"{ratio:.3f}",
+                str(res["conflicts"]),
+                str(res["errors"]),
+                idle_cell(res),
+                verdict(name, res, ceiling),
+            ]
+        )
     return markdown_table(head, rows)
 
 
@@ -1000,7 +1238,7 @@ def shown_command(argv) -> str:
     import shlex
 
     words, skip = [], False
-    for word in (argv if argv is not None else sys.argv[1:]):
+    for word in argv if argv is not None else sys.argv[1:]:
         if skip:
             skip = False
         elif word == "--note":
@@ -1018,7 +1256,7 @@ def _other_sections(path: Path) -> list[str]:
     except OSError:
         return []
     start = text.find("\n## ")
-    return ["", text[start + 1:].rstrip()] if start != -1 else []
+    return ["", text[start + 1 :].rstrip()] if start != -1 else []
 
 
 def main(argv=None) -> int:
@@ -1027,31 +1265,57 @@ def main(argv=None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="concurrent clients (default 16)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"],
-                        help="default gthread (see bench/gunicorn.conf.py)")
+    parser.add_argument(
+        "--worker-class",
+        default="gthread",
+        choices=["sync", "gthread"],
+        help="default gthread (see bench/gunicorn.conf.py)",
+    )
     parser.add_argument("--gthreads", type=int, default=4, help="threads per worker with --worker-class gthread")
-    parser.add_argument("--warmup", type=int, default=10,
-                        help="seconds of unmeasured hello-world load before the first ceiling run")
-    parser.add_argument("--no-gc-freeze", action="store_true",
-                        help="do not gc.freeze() the preloaded app in the gunicorn master (to compare memory)")
-    parser.add_argument("--seed", type=int, default=int(time.time()),
-                        help="random seed of the request mix (default: the clock, so that repeated runs "
-                             "on the same data book other rooms and nights)")
-    parser.add_argument("--cold", action="store_true",
-                        help="do not request every distinct anonymous page once before measuring it (cold page cache)")
+    parser.add_argument(
+        "--warmup", type=int, default=10, help="seconds of unmeasured hello-world load before the first ceiling run"
+    )
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="do not gc.freeze() the preloaded app in the gunicorn master (to compare memory)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=int(time.time()),
+        help="random seed of the request mix (default: the clock, so that repeated runs "
+        "on the same data book other rooms and nights)",
+    )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="do not request every distinct anonymous page once before measuring it (cold page cache)",
+    )
     parser.add_argument("--small", action="store_true", help="small volume: 1,000 products, 20 listings, 5,000 orders")
     parser.add_argument("--reuse-data", action="store_true", help="keep the bench database as it is (skip the load)")
     parser.add_argument("--no-reindex", action="store_true", help="skip `flask search reindex` after the load")
     parser.add_argument("--only", default="", help="comma-separated scenarios: " + ",".join(TARGETS))
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS))
-    parser.add_argument("--no-celery", action="store_true", help="no Celery worker (tasks run eagerly in the web workers)")
+    parser.add_argument(
+        "--no-celery", action="store_true", help="no Celery worker (tasks run eagerly in the web workers)"
+    )
     parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk or nginx")
-    parser.add_argument("--no-nginx", action="store_true",
-                        help="send the anonymous page scenarios to gunicorn directly (not the production shape)")
-    parser.add_argument("--workdir", type=Path, default=Path(os.environ.get("BENCH_WORKDIR", "/tmp/village-eline-bench")))
-    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.md",
-                        help="markdown report (default bench/results.md); '-' for none")
+    parser.add_argument(
+        "--no-nginx",
+        action="store_true",
+        help="send the anonymous page scenarios to gunicorn directly (not the production shape)",
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(os.environ.get("BENCH_WORKDIR", "/tmp/village-eline-bench"))
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "bench" / "results.md",
+        help="markdown report (default bench/results.md); '-' for none",
+    )
     parser.add_argument("--note", default="", help="a sentence added to the report (e.g. the machine was busy)")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -1060,8 +1324,9 @@ def main(argv=None) -> int:
 
     wrk = ensure_wrk(not args.no_install)
     nginx = None if args.no_nginx else ensure_nginx(not args.no_install)
-    nginx_version = (subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip().split("/")[-1]
-                     if nginx else "")
+    nginx_version = (
+        subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip().split("/")[-1] if nginx else ""
+    )
     wrk_version = subprocess.run([wrk, "--version"], capture_output=True, text=True).stdout.split("[")[0].strip()
     procs = Procs(args.workdir)
     results: list[tuple[str, str, dict | None, str]] = []
@@ -1072,24 +1337,40 @@ def main(argv=None) -> int:
     try:
         pg_version = ensure_database(args.database_url)
         redis_version = ensure_redis(args.redis_url, procs)
-        env = {**os.environ, "DATABASE_URL": args.database_url, "SECRET_KEY": "bench-not-secret",
-               "CELERY_BROKER_URL": "" if args.no_celery else args.redis_url, "CELERY_RESULT_BACKEND": "",
-               "REDIS_URL": args.redis_url, "CACHE_REDIS_URL": args.redis_url,
-               "SEARCH_INDEX_DIR": str(args.workdir / "index"), "UPLOAD_DIR": str(args.workdir / "uploads"),
-               "STRIPE_SECRET_KEY": "", "STRIPE_PUBLISHABLE_KEY": "", "STRIPE_WEBHOOK_SECRET": "",
-               "MAIL_SERVER": "", "PYTHONUNBUFFERED": "1",
-               # behind nginx, as in production: Flask reads the X-Forwarded-* headers nginx sets
-               "BEHIND_PROXY": "0" if args.no_nginx else "1",
-               # hundreds of bench users take tokens from one address: the login limit would refuse them
-               "RATE_LIMITS": "0",
-               # each bench consumer places many pay-at-station orders: the per-account cap of open
-               # unpaid orders (orders.services.limits) would turn the checkout scenario into 409s
-               "MAX_OPEN_PAY_LATER_ORDERS": "1000000"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": args.database_url,
+            "SECRET_KEY": "bench-not-secret",
+            "CELERY_BROKER_URL": "" if args.no_celery else args.redis_url,
+            "CELERY_RESULT_BACKEND": "",
+            "REDIS_URL": args.redis_url,
+            "CACHE_REDIS_URL": args.redis_url,
+            "SEARCH_INDEX_DIR": str(args.workdir / "index"),
+            "UPLOAD_DIR": str(args.workdir / "uploads"),
+            "STRIPE_SECRET_KEY": "",
+            "STRIPE_PUBLISHABLE_KEY": "",
+            "STRIPE_WEBHOOK_SECRET": "",
+            "MAIL_SERVER": "",
+            "PYTHONUNBUFFERED": "1",
+            # behind nginx, as in production: Flask reads the X-Forwarded-* headers nginx sets
+            "BEHIND_PROXY": "0" if args.no_nginx else "1",
+            # hundreds of bench users take tokens from one address: the login limit would refuse them
+            "RATE_LIMITS": "0",
+            # each bench consumer places many pay-at-station orders: the per-account cap of open
+            # unpaid orders (orders.services.limits) would turn the checkout scenario into 409s
+            "MAX_OPEN_PAY_LATER_ORDERS": "1000000",
+        }
         warnings = load_data(args, env)
         checks += [f"data warning: {w}" for w in warnings]
         m = json.loads((args.workdir / "manifest.json").read_text())
-        counts = subprocess.run([str(BIN / "python"), "-m", "bench.volume", "counts"], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=120)
+        counts = subprocess.run(
+            [str(BIN / "python"), "-m", "bench.volume", "counts"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         try:
             data_counts = json.loads(counts.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
@@ -1101,17 +1382,41 @@ def main(argv=None) -> int:
         http("GET", f"http://127.0.0.1:{HELLO_PORT}/")
         if args.warmup > 0:  # not measured: a machine idle until now (a VM's CPU, caches) answers
             # its first seconds of load slower, which would lower the ceiling and flatter every ratio
-            run_wrk(wrk, f"http://127.0.0.1:{HELLO_PORT}", hello, argparse.Namespace(**{**vars(args),
-                    "seconds": args.warmup}), "hello-warmup")
+            run_wrk(
+                wrk,
+                f"http://127.0.0.1:{HELLO_PORT}",
+                hello,
+                argparse.Namespace(**{**vars(args), "seconds": args.warmup}),
+                "hello-warmup",
+            )
         hello_result = measure(wrk, f"http://127.0.0.1:{HELLO_PORT}", hello, args, "hello", repeatable=True)
         procs.stop("hello")
         results.append(("hello", hello.label, hello_result, ""))
         log(f"hello: {hello_result['ok_rps']:.0f} req/s")
 
         if not args.no_celery:
-            celery = procs.start("celery", [*NICE, str(BIN / "celery"), "-A", "wsgi:celery_app", "worker", "-Q", "celery,search",
-                                            "--pool", "solo", "--without-gossip", "--without-mingle",
-                                            "--without-heartbeat", "--loglevel", "info", "-n", "bench@%h"], env)
+            celery = procs.start(
+                "celery",
+                [
+                    *NICE,
+                    str(BIN / "celery"),
+                    "-A",
+                    "wsgi:celery_app",
+                    "worker",
+                    "-Q",
+                    "celery,search",
+                    "--pool",
+                    "solo",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "--loglevel",
+                    "info",
+                    "-n",
+                    "bench@%h",
+                ],
+                env,
+            )
             wait_until(lambda: b" ready." in (args.workdir / "celery.log").read_bytes(), 90, "celery worker", celery)
         app_proc = start_gunicorn(procs, "app", "wsgi:app", APP_PORT, env, args, "/healthz")
         watch = MemoryWatch(app_proc.pid)
@@ -1143,15 +1448,25 @@ def main(argv=None) -> int:
                 continue
             if sc.name in CACHED_PAGES and not args.cold:
                 log(f"{sc.name}: warmed {warm_pages(sc_base, sc)} distinct pages")
-            log(f"{sc.name}: {args.seconds} s, {args.connections} connections"
-                + (" through nginx" if sc_base != base else ""))
+            log(
+                f"{sc.name}: {args.seconds} s, {args.connections} connections"
+                + (" through nginx" if sc_base != base else "")
+            )
             cpu_before = meter.snapshot()
-            res = measure(wrk, sc_base, sc, args, sc.name,
-                          repeatable=not sc.single_use and all(r.method == "GET" for r in sc.requests))
+            res = measure(
+                wrk,
+                sc_base,
+                sc,
+                args,
+                sc.name,
+                repeatable=not sc.single_use and all(r.method == "GET" for r in sc.requests),
+            )
             results.append((sc.name, sc.label, res, ""))
             if sc.single_use and res["requests"] > len(sc.requests) // 2:
-                checks.append(f"{sc.name}: {res['requests']} requests over {len(sc.requests)} distinct queries: "
-                              "some queries may have come twice (the wrk threads' start offsets overlapped)")
+                checks.append(
+                    f"{sc.name}: {res['requests']} requests over {len(sc.requests)} distinct queries: "
+                    "some queries may have come twice (the wrk threads' start offsets overlapped)"
+                )
             log(f"{sc.name}: {res['ok_rps']:.0f} ok req/s, p99 {res['p99_ms']:.1f} ms, statuses {res['statuses']}")
             if sc.name == "checkout":
                 checks.append(check_stock(args.database_url, before, pool_ids, res["statuses"].get(201, 0)))
@@ -1165,8 +1480,9 @@ def main(argv=None) -> int:
             log(f"{sc.name}: CPU ms per request " + ", ".join(f"{k} {v:.2f}" for k, v in cpu_rows[-1][1].items()))
         memory = watch.stop()
         if celery_proc is not None:
-            memory["celery_rss_mb"] = max((proc_mem(p).get("VmRSS", 0) for p in [celery_proc.pid, *children(celery_proc.pid)]),
-                                          default=0)
+            memory["celery_rss_mb"] = max(
+                (proc_mem(p).get("VmRSS", 0) for p in [celery_proc.pid, *children(celery_proc.pid)]), default=0
+            )
         procs.stop("app")
         procs.stop("celery")
         # the ceiling again at the end: a shared machine drifts, the ceiling is the higher of both runs
@@ -1189,11 +1505,13 @@ def main(argv=None) -> int:
     print(table)
     print()
     pss = memory.get("pss_mb", 0)
-    mem_line = (f"web worker memory (target < 150 MB): peak RSS {memory.get('peak_rss_mb', 0):.0f} MB "
-                f"(counts the pages shared with the master), PSS {pss:.0f} MB {'✓' if 0 < pss < 150 else '✗'}, "
-                f"private {memory.get('private_mb', 0):.0f} MB; "
-                f"gunicorn master RSS {memory.get('master_rss_mb', 0):.0f} MB"
-                + (f"; Celery worker RSS {memory['celery_rss_mb']:.0f} MB" if memory.get("celery_rss_mb") else ""))
+    mem_line = (
+        f"web worker memory (target < 150 MB): peak RSS {memory.get('peak_rss_mb', 0):.0f} MB "
+        f"(counts the pages shared with the master), PSS {pss:.0f} MB {'✓' if 0 < pss < 150 else '✗'}, "
+        f"private {memory.get('private_mb', 0):.0f} MB; "
+        f"gunicorn master RSS {memory.get('master_rss_mb', 0):.0f} MB"
+        + (f"; Celery worker RSS {memory['celery_rss_mb']:.0f} MB" if memory.get("celery_rss_mb") else "")
+    )
     print(mem_line)
     for c in checks:
         print(c)
@@ -1215,13 +1533,20 @@ def main(argv=None) -> int:
             f"Shape: gunicorn {args.workers} × {args.worker_class}"
             + (f" ({args.gthreads} threads)" if args.worker_class == "gthread" else "")
             + " workers, --preload; "
-            + (f"nginx {nginx_version} in front (deploy/nginx.conf) for the anonymous pages ({', '.join(PROXIED)}), "
-               "the other scenarios to gunicorn directly; " if nginx else "no nginx (--no-nginx): every scenario to gunicorn directly; ")
+            + (
+                f"nginx {nginx_version} in front (deploy/nginx.conf) for the anonymous pages ({', '.join(PROXIED)}), "
+                "the other scenarios to gunicorn directly; "
+                if nginx
+                else "no nginx (--no-nginx): every scenario to gunicorn directly; "
+            )
             + f"Celery worker {'off' if args.no_celery else 'solo pool, queues celery+search' + WORKER_NICE_NOTE}; "
             f"wrk {args.threads} threads, {args.connections} connections, {args.seconds} s per scenario, loopback; "
             f"request mix seed {args.seed}; "
-            + ("page cache cold (--cold)." if args.cold else
-               "anonymous page scenarios measured with a warm page cache (each distinct page requested once before)."),
+            + (
+                "page cache cold (--cold)."
+                if args.cold
+                else "anonymous page scenarios measured with a warm page cache (each distinct page requested once before)."
+            ),
             "",
             "Data: " + ", ".join(f"{v:,} {k}" for k, v in data_counts.items()) + ".",
             "",
@@ -1239,10 +1564,14 @@ def main(argv=None) -> int:
             *[f"- {c}" for c in checks],
         ]
         if cpu_table:
-            report += ["", "CPU ms per answered request, by process (the Celery worker's until it is idle "
-                       "again, so a write scenario's mails count; PostgreSQL counts the whole server; the last "
-                       "column is the most requests/s the shop's processes could answer on these cores):",
-                       "", cpu_table]
+            report += [
+                "",
+                "CPU ms per answered request, by process (the Celery worker's until it is idle "
+                "again, so a write scenario's mails count; PostgreSQL counts the whole server; the last "
+                "column is the most requests/s the shop's processes could answer on these cores):",
+                "",
+                cpu_table,
+            ]
         if args.note:
             report += ["", f"Note: {args.note}"]
         report += _other_sections(args.output)

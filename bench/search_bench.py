@@ -17,6 +17,7 @@ a kept index is reused only when it holds the expected number of documents (an i
 is built again). Also printed: the memory a searcher adds (RSS), and the first search page after a
 one-document update (on a copy of the index: the per-generation cost every web thread pays).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,17 +34,77 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from search import index as search  # noqa: E402
 
-PRODUCTS = ["腌菜", "板鸭", "藜蒿", "土鸡蛋", "味蛋", "大米", "富硒大米", "无花果", "无花果干", "山茶油", "笋干",
-            "香菇", "木耳", "土蜂蜜", "腊肉", "香肠", "莲子", "藕粉", "红薯粉", "米粉", "年糕", "豆腐乳", "辣椒酱",
-            "草莓", "蜜桔", "脐橙", "鳜鱼", "咸鸭蛋", "绿茶", "菜籽油"]
+PRODUCTS = [
+    "腌菜",
+    "板鸭",
+    "藜蒿",
+    "土鸡蛋",
+    "味蛋",
+    "大米",
+    "富硒大米",
+    "无花果",
+    "无花果干",
+    "山茶油",
+    "笋干",
+    "香菇",
+    "木耳",
+    "土蜂蜜",
+    "腊肉",
+    "香肠",
+    "莲子",
+    "藕粉",
+    "红薯粉",
+    "米粉",
+    "年糕",
+    "豆腐乳",
+    "辣椒酱",
+    "草莓",
+    "蜜桔",
+    "脐橙",
+    "鳜鱼",
+    "咸鸭蛋",
+    "绿茶",
+    "菜籽油",
+]
 ADJ = ["优质", "农家", "手工", "有机", "特级", "精选", "新鲜", "传统", "A级", "野生", ""]
 SPECS = ["500克", "1斤", "2斤", "5斤", "10kg", "5kg", "250克", "礼盒装", "30枚", "1只", "袋装", ""]
 TOWNSHIPS = ["三江镇", "冈上镇", "向塘镇", "塘南镇", "幽兰镇", "广福镇", "武阳镇", "莲塘镇", "蒋巷镇"]
-VILLAGES = ["东湖村", "丰乐村", "前进村", "新联村", "柳溪村", "桃花村", "沙洲村", "渔村村", "港口村", "湖滨村",
-            "白沙村", "红星村", "罗渡村", "芦洲村", "花海村", "荷塘村", "金塘村", "龙潭村"]
+VILLAGES = [
+    "东湖村",
+    "丰乐村",
+    "前进村",
+    "新联村",
+    "柳溪村",
+    "桃花村",
+    "沙洲村",
+    "渔村村",
+    "港口村",
+    "湖滨村",
+    "白沙村",
+    "红星村",
+    "罗渡村",
+    "芦洲村",
+    "花海村",
+    "荷塘村",
+    "金塘村",
+    "龙潭村",
+]
 CATEGORIES = ["腌菜酱菜", "禽蛋", "粮油大米", "时令水果", "生鲜蔬菜", "干货", "茶叶", "肉禽"]
-CLAUSES = ["当天采摘当天发货", "来自{v}的合作社", "{v}贫困户种植", "不打农药", "自然晾晒", "传统工艺制作",
-           "真空包装", "顺丰冷链", "欢迎来{v}体验采摘", "软糯清香", "口感鲜美", "产自鄱阳湖畔", "一村一品"]
+CLAUSES = [
+    "当天采摘当天发货",
+    "来自{v}的合作社",
+    "{v}贫困户种植",
+    "不打农药",
+    "自然晾晒",
+    "传统工艺制作",
+    "真空包装",
+    "顺丰冷链",
+    "欢迎来{v}体验采摘",
+    "软糯清香",
+    "口感鲜美",
+    "产自鄱阳湖畔",
+    "一村一品",
+]
 
 
 def generate(n: int, seed: int = 7) -> list[dict]:
@@ -56,11 +117,21 @@ def generate(n: int, seed: int = 7) -> list[dict]:
         name = f"{rnd.choice(ADJ)}{rnd.choice(['', village[:2], '鄱阳湖', '南安', '三江'])}{word}{rnd.choice(SPECS)}"
         desc = "，".join(rnd.choice(CLAUSES).format(v=village) for _ in range(rnd.randint(3, 6))) + "。"
         c = rnd.randrange(len(CATEGORIES))
-        docs.append(search.product_doc(
-            id=i, name=name, description=f"{word}{desc}", category=CATEGORIES[c], village=village,
-            township=township, producer=f"{village}合作社", category_id=c + 1, village_id=v + 1,
-            township_id=v % len(TOWNSHIPS) + 1, price_fen=rnd.randrange(500, 30000),
-        ))
+        docs.append(
+            search.product_doc(
+                id=i,
+                name=name,
+                description=f"{word}{desc}",
+                category=CATEGORIES[c],
+                village=village,
+                township=township,
+                producer=f"{village}合作社",
+                category_id=c + 1,
+                village_id=v + 1,
+                township_id=v % len(TOWNSHIPS) + 1,
+                price_fen=rnd.randrange(500, 30000),
+            )
+        )
     return docs
 
 
@@ -78,8 +149,7 @@ def queries(count: int, seed: int = 11) -> list[tuple[str, str, dict | None]]:
         ("initials", lambda: (rnd.choice(initials), None)),
         ("mixed", lambda: (rnd.choice(["A级", "5斤", "10kg", "500克", "30枚", "2斤 大米"]), None)),
         ("filtered", lambda: (rnd.choice(PRODUCTS), {"category": rnd.randint(1, len(CATEGORIES))})),
-        ("filtered", lambda: (rnd.choice(pinyin), {"village": rnd.randint(1, len(VILLAGES)),
-                                                   "max_fen": 15000})),
+        ("filtered", lambda: (rnd.choice(pinyin), {"village": rnd.randint(1, len(VILLAGES)), "max_fen": 15000})),
     ]
     out = []
     for _ in range(count):
@@ -172,16 +242,25 @@ def run(n: int, nq: int, limits: list[int], keep: str | None = None) -> None:
         for _kind, q, f in qs:  # warm-up pass
             search.search_ids(q, filters=f, path=path, cache=False)
         print(f"\n== {n:,} products, {nq} queries ==")
-        print(f"jieba load {t_jieba:.2f} s | documents (jieba + pinyin) {t_docs:.1f} s | "
-              f"index add+commit {t_build:.1f} s | size {dir_size(path) / 1e6:.1f} MB | "
-              f"first search (opens searcher) {t_open * 1000:.0f} ms, RSS +{rss_open:.0f} MB"
-              + (" (reused)" if reuse else ""))
-        cases = [(f"scored top {limit} (search_ids)",
-                  lambda q, f, limit=limit: search.search_ids(q, filters=f, path=path, limit=limit, cache=False))
-                 for limit in limits]
-        cases.append(("page: top 24 + count + facets (search_page)",
-                      lambda q, f: search.search_page(q, count=24, filters=f, facets=True, path=path,
-                                                      cache=False).ids))
+        print(
+            f"jieba load {t_jieba:.2f} s | documents (jieba + pinyin) {t_docs:.1f} s | "
+            f"index add+commit {t_build:.1f} s | size {dir_size(path) / 1e6:.1f} MB | "
+            f"first search (opens searcher) {t_open * 1000:.0f} ms, RSS +{rss_open:.0f} MB"
+            + (" (reused)" if reuse else "")
+        )
+        cases = [
+            (
+                f"scored top {limit} (search_ids)",
+                lambda q, f, limit=limit: search.search_ids(q, filters=f, path=path, limit=limit, cache=False),
+            )
+            for limit in limits
+        ]
+        cases.append(
+            (
+                "page: top 24 + count + facets (search_page)",
+                lambda q, f: search.search_page(q, count=24, filters=f, facets=True, path=path, cache=False).ids,
+            )
+        )
         for title, fn in cases:
             wall: dict[str, list[float]] = {}
             cpu: dict[str, list[float]] = {}
@@ -195,14 +274,18 @@ def run(n: int, nq: int, limits: list[int], keep: str | None = None) -> None:
                     wall.setdefault(k, []).append(ms)
                     cpu.setdefault(k, []).append(cms)
             print(f"-- {title} | queries with hits {hits}/{nq}")
-            print(f"{'kind':<10} {'n':>4} {'p50':>7} {'p95':>7} {'p99':>7}  (ms wall) | {'p50':>7} {'p95':>7} "
-                  f"{'p99':>7}  (ms CPU of this process)")
+            print(
+                f"{'kind':<10} {'n':>4} {'p50':>7} {'p95':>7} {'p99':>7}  (ms wall) | {'p50':>7} {'p95':>7} "
+                f"{'p99':>7}  (ms CPU of this process)"
+            )
             for kind in ["ALL", "chinese", "two_words", "pinyin", "initials", "mixed", "filtered"]:
                 v, c = wall.get(kind, []), cpu.get(kind, [])
                 if v:
-                    print(f"{kind:<10} {len(v):>4} {statistics.median(v):>7.2f} {pct(v, 95):>7.2f} "
-                          f"{pct(v, 99):>7.2f}            | {statistics.median(c):>7.2f} {pct(c, 95):>7.2f} "
-                          f"{pct(c, 99):>7.2f}")
+                    print(
+                        f"{kind:<10} {len(v):>4} {statistics.median(v):>7.2f} {pct(v, 95):>7.2f} "
+                        f"{pct(v, 99):>7.2f}            | {statistics.median(c):>7.2f} {pct(c, 95):>7.2f} "
+                        f"{pct(c, 99):>7.2f}"
+                    )
         sug = []
         for _kind, q, _f in qs[:100]:
             t0 = time.perf_counter()
@@ -211,8 +294,10 @@ def run(n: int, nq: int, limits: list[int], keep: str | None = None) -> None:
         print("-- suggest (first 3 characters of each query)")
         print(f"{'suggest':<10} {len(sug):>4} {statistics.median(sug):>7.2f} {pct(sug, 95):>7.2f} {pct(sug, 99):>7.2f}")
         first, second = after_update(path, generate(2, seed=99), "腌菜")
-        print(f"-- after a one-document update (on a copy): first search page of the new generation "
-              f"{first:.0f} ms (reopens the searcher, reads the columns), the next {second:.1f} ms")
+        print(
+            f"-- after a one-document update (on a copy): first search page of the new generation "
+            f"{first:.0f} ms (reopens the searcher, reads the columns), the next {second:.1f} ms"
+        )
     finally:
         search.forget_engine(path)
         if not keep:
@@ -223,10 +308,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=500)
-    parser.add_argument("--limits", type=int, nargs="+", default=[search.DEFAULT_LIMIT],
-                        help="scored top-N sizes to time (default: the app's DEFAULT_LIMIT)")
-    parser.add_argument("--keep", metavar="DIR",
-                        help="keep the indexes in DIR/<size> and reuse them on the next run (rebuild: delete DIR)")
+    parser.add_argument(
+        "--limits",
+        type=int,
+        nargs="+",
+        default=[search.DEFAULT_LIMIT],
+        help="scored top-N sizes to time (default: the app's DEFAULT_LIMIT)",
+    )
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="keep the indexes in DIR/<size> and reuse them on the next run (rebuild: delete DIR)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 1,000 products, 100 queries")
     args = parser.parse_args()
     if args.quick:

@@ -11,6 +11,7 @@ explicit ids (sequences are moved past them afterwards), so the full volume load
 Columns the generator does not name get their model's scalar default; a new NOT NULL column
 without a default stops that section with a message saying which column.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,16 @@ POOL_STOCK = 1_000_000
 BEIJING = timezone(timedelta(hours=8))
 
 ADJECTIVES = ["农家", "有机", "生态", "手工", "新鲜", "土法", "精选", "传统", "原生态", "山区", "湖区", "特级"]
-PACKS = [("500克装", 1.0, 1.0), ("1斤装", 1.0, 1.0), ("2斤装", 1.9, 2.0), ("礼盒装", 2.6, 2.2),
-         ("家庭装", 3.5, 4.0), ("尝鲜装", 0.6, 0.5), ("5斤装", 4.5, 5.0), ("精品装", 1.5, 1.1)]
+PACKS = [
+    ("500克装", 1.0, 1.0),
+    ("1斤装", 1.0, 1.0),
+    ("2斤装", 1.9, 2.0),
+    ("礼盒装", 2.6, 2.2),
+    ("家庭装", 3.5, 4.0),
+    ("尝鲜装", 0.6, 0.5),
+    ("5斤装", 4.5, 5.0),
+    ("精品装", 1.5, 1.1),
+]
 NAMES = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "黄敏", "赵强", "周杰", "吴霞"]
 
 
@@ -52,6 +61,7 @@ def _app():
 
 
 # --- COPY helper ---------------------------------------------------------------------------------
+
 
 def _defaults_for(table: sa.Table, given: list[str]) -> tuple[list[str], list]:
     """Values for the columns the generator does not give: the model's scalar (or 0-arg) default."""
@@ -71,9 +81,7 @@ def _defaults_for(table: sa.Table, given: list[str]) -> tuple[list[str], list]:
             names.append(col.name)
             values.append(_adapt(col, value))
         elif not col.nullable and col.server_default is None:
-            raise RuntimeError(
-                f"{table.name}.{col.name} is NOT NULL without a default: teach bench/volume.py about it"
-            )
+            raise RuntimeError(f"{table.name}.{col.name} is NOT NULL without a default: teach bench/volume.py about it")
     return names, values
 
 
@@ -113,27 +121,37 @@ def _next_id(conn, table: sa.Table) -> int:
 
 
 def _fix_sequence(conn, table: sa.Table) -> None:
-    conn.execute(sa.text(
-        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-        f"GREATEST((SELECT COALESCE(MAX(id), 0) FROM \"{table.name}\"), 1))"
-    ))
+    conn.execute(
+        sa.text(
+            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+            f'GREATEST((SELECT COALESCE(MAX(id), 0) FROM "{table.name}"), 1))'
+        )
+    )
 
 
 # --- generation ----------------------------------------------------------------------------------
+
 
 def _reference(conn):
     from catalog.models import Category, Household, Producer, Village
     from stock.models import Station, station_villages
 
     villages = conn.execute(sa.select(Village.id, Village.name, Village.signature_product).order_by(Village.id)).all()
-    station_of = dict(conn.execute(sa.select(station_villages.c.village_id, sa.func.min(station_villages.c.station_id))
-                                   .group_by(station_villages.c.village_id)).all())
+    station_of = dict(
+        conn.execute(
+            sa.select(station_villages.c.village_id, sa.func.min(station_villages.c.station_id)).group_by(
+                station_villages.c.village_id
+            )
+        ).all()
+    )
     commission = dict(conn.execute(sa.select(Station.id, Station.commission_bps)).all())
     categories = dict(conn.execute(sa.select(Category.slug, Category.id)).all())
     households: dict[int, list[int]] = {}
     for hid, vid in conn.execute(sa.select(Household.id, Household.village_id).order_by(Household.id)):
         households.setdefault(vid, []).append(hid)
-    producers = dict(conn.execute(sa.select(Producer.village_id, sa.func.min(Producer.id)).group_by(Producer.village_id)).all())
+    producers = dict(
+        conn.execute(sa.select(Producer.village_id, sa.func.min(Producer.id)).group_by(Producer.village_id)).all()
+    )
     if not villages or not station_of or not categories:
         raise SystemExit("bench/volume.py: no demo data; run `flask --app wsgi seed-demo` first")
     return villages, station_of, commission, categories, households, producers
@@ -148,8 +166,9 @@ def generate_products(conn, n: int, now: datetime, rnd: random.Random) -> None:
 
     villages, station_of, _commission, categories, households, producers = _reference(conn)
     all_specs = [s for specs in PRODUCTS.values() for s in specs]
-    pid, sid, mid, bid, lid = (_next_id(conn, t.__table__) for t in (Product, StockRecord, StockMovement, BenefitLink,
-                                                                       Lot))
+    pid, sid, mid, bid, lid = (
+        _next_id(conn, t.__table__) for t in (Product, StockRecord, StockMovement, BenefitLink, Lot)
+    )
     products, stocks, moves, links, lots = [], [], [], [], []
     slugs: dict[str, str] = {}
     for i in range(n):
@@ -163,16 +182,50 @@ def generate_products(conn, n: int, now: datetime, rnd: random.Random) -> None:
         slug = slugs.get(name) or slugs.setdefault(name, slugify(name))
         station = station_of[vid]
         created = now - timedelta(days=rnd.randrange(720), seconds=rnd.randrange(86400))
-        products.append((
-            pid, slug, name, f"{desc}（{vname}{adjective}，{pack}）", categories[cat], vid, station,
-            producers.get(vid), unit, max(100, int(price * price_k)), int(weight * weight_k), season,
-            f"BV{pid:012d}", "approved", now, True, int(rnd.paretovariate(1.2) * 3), created, created,
-        ))
+        products.append(
+            (
+                pid,
+                slug,
+                name,
+                f"{desc}（{vname}{adjective}，{pack}）",
+                categories[cat],
+                vid,
+                station,
+                producers.get(vid),
+                unit,
+                max(100, int(price * price_k)),
+                int(weight * weight_k),
+                season,
+                f"BV{pid:012d}",
+                "approved",
+                now,
+                True,
+                int(rnd.paretovariate(1.2) * 3),
+                created,
+                created,
+            )
+        )
         on_hand = POOL_STOCK if i % max(1, n // POOL_SIZE) == 0 else rnd.randrange(0, 400)
         stocks.append((sid, pid, station, on_hand, 0))
         if on_hand:  # one lot (#23), undated, from the village's producer
-            lots.append((lid, new_lot_code(), sid, pid, station, on_hand, on_hand, 0, 0, producers.get(vid), "压测批次",
-                         "active", "", created))
+            lots.append(
+                (
+                    lid,
+                    new_lot_code(),
+                    sid,
+                    pid,
+                    station,
+                    on_hand,
+                    on_hand,
+                    0,
+                    0,
+                    producers.get(vid),
+                    "压测批次",
+                    "active",
+                    "",
+                    created,
+                )
+            )
             moves.append((mid, sid, lid, "receive", on_hand, "压测批次", created))
             mid += 1
             lid += 1
@@ -181,16 +234,60 @@ def generate_products(conn, n: int, now: datetime, rnd: random.Random) -> None:
             bid += 1
         pid += 1
         sid += 1
-    copy_rows(conn, Product.__table__, ["id", "slug", "name", "description", "category_id", "village_id",
-                                        "station_id", "producer_id", "unit", "price_fen", "weight_g", "season",
-                                        "trace_code", "approval_status", "approved_at", "is_published",
-                                        "sold_count", "created_at", "updated_at"], products)
+    copy_rows(
+        conn,
+        Product.__table__,
+        [
+            "id",
+            "slug",
+            "name",
+            "description",
+            "category_id",
+            "village_id",
+            "station_id",
+            "producer_id",
+            "unit",
+            "price_fen",
+            "weight_g",
+            "season",
+            "trace_code",
+            "approval_status",
+            "approved_at",
+            "is_published",
+            "sold_count",
+            "created_at",
+            "updated_at",
+        ],
+        products,
+    )
     copy_rows(conn, StockRecord.__table__, ["id", "product_id", "station_id", "on_hand", "allocated"], stocks)
-    copy_rows(conn, Lot.__table__, ["id", "code", "stock_record_id", "product_id", "station_id", "received_quantity",
-                                    "on_hand", "allocated", "blocked", "producer_id", "note", "status",
-                                    "recall_reason", "received_at"], lots)
-    copy_rows(conn, StockMovement.__table__, ["id", "stock_record_id", "lot_id", "kind", "quantity", "lot_note",
-                                              "created_at"], moves)
+    copy_rows(
+        conn,
+        Lot.__table__,
+        [
+            "id",
+            "code",
+            "stock_record_id",
+            "product_id",
+            "station_id",
+            "received_quantity",
+            "on_hand",
+            "allocated",
+            "blocked",
+            "producer_id",
+            "note",
+            "status",
+            "recall_reason",
+            "received_at",
+        ],
+        lots,
+    )
+    copy_rows(
+        conn,
+        StockMovement.__table__,
+        ["id", "stock_record_id", "lot_id", "kind", "quantity", "lot_note", "created_at"],
+        moves,
+    )
     copy_rows(conn, BenefitLink.__table__, ["id", "product_id", "household_id", "weight", "created_at"], links)
     for t in (Product, StockRecord, Lot, StockMovement, BenefitLink):
         _fix_sequence(conn, t.__table__)
@@ -213,8 +310,12 @@ def generate_users(conn, now: datetime) -> None:
             continue
         rows.append((uid, email, password_hash, f"压测用户{i}", "consumer", True, 1, now))
         uid += 1
-    copy_rows(conn, t, ["id", "email", "password_hash", "name", "role", "is_active_account", "auth_version",
-                        "created_at"], rows)
+    copy_rows(
+        conn,
+        t,
+        ["id", "email", "password_hash", "name", "role", "is_active_account", "auth_version", "created_at"],
+        rows,
+    )
     _fix_sequence(conn, t)
     _log(f"bench users: {len(rows)} new")
 
@@ -231,14 +332,35 @@ def generate_listings(conn, n: int, now: datetime, rnd: random.Random) -> None:
 
     lid, uid = _next_id(conn, Listing.__table__), _next_id(conn, UnitType.__table__)
     listings, units = [], []
-    kinds = [("stay", "农家乐民宿"), ("stay", "田园小院"), ("stay", "湖畔民宿"), ("experience", "观光采摘"),
-             ("experience", "垂钓体验"), ("ticket", "花海门票")]
+    kinds = [
+        ("stay", "农家乐民宿"),
+        ("stay", "田园小院"),
+        ("stay", "湖畔民宿"),
+        ("experience", "观光采摘"),
+        ("experience", "垂钓体验"),
+        ("ticket", "花海门票"),
+    ]
     for i in range(n):
         vid, vname, _sig = villages[i % len(villages)]
         kind, label = kinds[i % len(kinds)]
         name = f"{vname}{label}{i + 1}号"
-        listings.append((lid, kind, slugify(name), name, f"{vname}的{label}，压测数据。", vid, host,
-                         3, 50, kind == "stay", rnd.randrange(0, 4), True, now - timedelta(days=rnd.randrange(365))))
+        listings.append(
+            (
+                lid,
+                kind,
+                slugify(name),
+                name,
+                f"{vname}的{label}，压测数据。",
+                vid,
+                host,
+                3,
+                50,
+                kind == "stay",
+                rnd.randrange(0, 4),
+                True,
+                now - timedelta(days=rnd.randrange(365)),
+            )
+        )
         if kind == "stay":
             units.append((uid, lid, "标准间", 4, 2, 16800 + 100 * rnd.randrange(50), None, None))
             units.append((uid + 1, lid, "家庭房", 2, 4, 26800 + 100 * rnd.randrange(50), None, None))
@@ -250,11 +372,32 @@ def generate_listings(conn, n: int, now: datetime, rnd: random.Random) -> None:
             units.append((uid, lid, "成人票", 500, 1, 3000, None, None))
             uid += 1
         lid += 1
-    copy_rows(conn, Listing.__table__, ["id", "kind", "slug", "name", "description", "village_id", "host_id",
-                                        "free_cancel_days", "cancel_fee_pct", "pay_on_arrival",
-                                        "employed_poor_members", "is_published", "created_at"], listings)
-    copy_rows(conn, UnitType.__table__, ["id", "listing_id", "name", "units", "max_guests", "price_fen",
-                                         "weekend_price_fen", "holiday_price_fen"], units)
+    copy_rows(
+        conn,
+        Listing.__table__,
+        [
+            "id",
+            "kind",
+            "slug",
+            "name",
+            "description",
+            "village_id",
+            "host_id",
+            "free_cancel_days",
+            "cancel_fee_pct",
+            "pay_on_arrival",
+            "employed_poor_members",
+            "is_published",
+            "created_at",
+        ],
+        listings,
+    )
+    copy_rows(
+        conn,
+        UnitType.__table__,
+        ["id", "listing_id", "name", "units", "max_guests", "price_fen", "weekend_price_fen", "holiday_price_fen"],
+        units,
+    )
     _fix_sequence(conn, Listing.__table__)
     _fix_sequence(conn, UnitType.__table__)
     _log(f"listings: {len(listings)} ({len(units)} unit types)")
@@ -271,12 +414,23 @@ def generate_orders(conn, n: int, now: datetime, rnd: random.Random) -> None:
     villages, station_of, commission, _c, households, _p = _reference(conn)
     users = list(conn.execute(sa.select(User.id).where(User.email.like("bench-user-%"))).scalars())
     by_village: dict[int, list[tuple]] = {}
-    for row in conn.execute(sa.select(Product.id, Product.name, Product.unit, Product.price_fen, Product.weight_g,
-                                      Product.village_id, Product.station_id, Product.category_id)
-                            .where(Product.approval_status == "approved")):
+    for row in conn.execute(
+        sa.select(
+            Product.id,
+            Product.name,
+            Product.unit,
+            Product.price_fen,
+            Product.weight_g,
+            Product.village_id,
+            Product.station_id,
+            Product.category_id,
+        ).where(Product.approval_status == "approved")
+    ):
         by_village.setdefault(row.village_id, []).append(tuple(row))
     village_ids = [v for v, _n, _s in villages if by_village.get(v)]
-    oid, shid, lnid, payid, eid = (_next_id(conn, t.__table__) for t in (Order, Shipment, OrderLine, OrderPayment, IncomeEntry))
+    oid, shid, lnid, payid, eid = (
+        _next_id(conn, t.__table__) for t in (Order, Shipment, OrderLine, OrderPayment, IncomeEntry)
+    )
     orders, shipments, lines, payments, entries = [], [], [], [], []
     methods = ["station_cash", "cod", "card"]
     for i in range(n):
@@ -298,44 +452,194 @@ def generate_orders(conn, n: int, now: datetime, rnd: random.Random) -> None:
             subtotal += total
             weight += wgt * qty
             bps = commission.get(station, 0)
-            lines.append((lnid, oid, shid, "product", prid, "open", name, unit, station, vid, cat, price, qty, total,
-                          bps, benefit_split(zip(hh, weights))))
+            lines.append(
+                (
+                    lnid,
+                    oid,
+                    shid,
+                    "product",
+                    prid,
+                    "open",
+                    name,
+                    unit,
+                    station,
+                    vid,
+                    cat,
+                    price,
+                    qty,
+                    total,
+                    bps,
+                    benefit_split(zip(hh, weights)),
+                )
+            )
             producer_share = total - apply_bps(total, bps)  # as the ledger credits a line
             if hh:
                 for h, w, amount in zip(hh, weights, split_fen(producer_share, weights)):
-                    entries.append((eid, h, lnid, "sale", amount,
-                                    {"producer_share_fen": producer_share, "weight": w, "weight_total": sum(weights)},
-                                    vid, station, cat, entry_date, delivered))
+                    entries.append(
+                        (
+                            eid,
+                            h,
+                            lnid,
+                            "sale",
+                            amount,
+                            {"producer_share_fen": producer_share, "weight": w, "weight_total": sum(weights)},
+                            vid,
+                            station,
+                            cat,
+                            entry_date,
+                            delivered,
+                        )
+                    )
                     eid += 1
             lnid += 1
         shipping = 0 if subtotal >= 9900 else 800
         method = methods[i % 3]
         station = station_of[vid]
         name = NAMES[i % len(NAMES)]
-        orders.append((oid, code, f"{rnd.getrandbits(128):032x}", users[i % len(users)], "completed", "ship",
-                       method, name, f"138{i:08d}"[:11], "江西省", "南昌市", "南昌县", f"莲塘镇澄湖路{i % 900 + 1}号",
-                       subtotal, shipping, subtotal + shipping, "CNY", created, created))
-        shipments.append((shid, f"{code}-1", oid, station, "delivered", shipping, weight, f"YZ{i:010d}", delivered,
-                          created))
-        payments.append((payid, oid, 1, "stripe" if method == "card" else method, "confirmed", subtotal + shipping,
-                         "CNY", f"pi_bench_{i:08d}" if method == "card" else None, created, created))
+        orders.append(
+            (
+                oid,
+                code,
+                f"{rnd.getrandbits(128):032x}",
+                users[i % len(users)],
+                "completed",
+                "ship",
+                method,
+                name,
+                f"138{i:08d}"[:11],
+                "江西省",
+                "南昌市",
+                "南昌县",
+                f"莲塘镇澄湖路{i % 900 + 1}号",
+                subtotal,
+                shipping,
+                subtotal + shipping,
+                "CNY",
+                created,
+                created,
+            )
+        )
+        shipments.append(
+            (shid, f"{code}-1", oid, station, "delivered", shipping, weight, f"YZ{i:010d}", delivered, created)
+        )
+        payments.append(
+            (
+                payid,
+                oid,
+                1,
+                "stripe" if method == "card" else method,
+                "confirmed",
+                subtotal + shipping,
+                "CNY",
+                f"pi_bench_{i:08d}" if method == "card" else None,
+                created,
+                created,
+            )
+        )
         oid += 1
         shid += 1
         payid += 1
-    copy_rows(conn, Order.__table__, ["id", "code", "secret", "user_id", "status", "delivery", "payment_method",
-                                      "ship_name", "ship_phone", "ship_province", "ship_city", "ship_district",
-                                      "ship_line", "subtotal_fen", "shipping_fen", "total_fen", "currency",
-                                      "created_at", "paid_at"], orders)
-    copy_rows(conn, Shipment.__table__, ["id", "code", "order_id", "station_id", "status", "shipping_fen", "weight_g",
-                                         "tracking_number", "delivered_at", "created_at"], shipments)
-    copy_rows(conn, OrderLine.__table__, ["id", "order_id", "shipment_id", "kind", "product_id", "status", "title",
-                                          "unit", "station_id", "village_id", "category_id", "unit_price_fen",
-                                          "quantity", "line_total_fen", "commission_bps", "benefit_split"], lines)
-    copy_rows(conn, OrderPayment.__table__, ["id", "order_id", "number", "provider", "state", "amount_fen",
-                                             "currency", "provider_ref", "created_at", "confirmed_at"], payments)
-    copy_rows(conn, IncomeEntry.__table__, ["id", "household_id", "order_line_id", "kind", "amount_fen", "split",
-                                            "village_id", "station_id", "category_id", "entry_date", "created_at"],
-              entries)
+    copy_rows(
+        conn,
+        Order.__table__,
+        [
+            "id",
+            "code",
+            "secret",
+            "user_id",
+            "status",
+            "delivery",
+            "payment_method",
+            "ship_name",
+            "ship_phone",
+            "ship_province",
+            "ship_city",
+            "ship_district",
+            "ship_line",
+            "subtotal_fen",
+            "shipping_fen",
+            "total_fen",
+            "currency",
+            "created_at",
+            "paid_at",
+        ],
+        orders,
+    )
+    copy_rows(
+        conn,
+        Shipment.__table__,
+        [
+            "id",
+            "code",
+            "order_id",
+            "station_id",
+            "status",
+            "shipping_fen",
+            "weight_g",
+            "tracking_number",
+            "delivered_at",
+            "created_at",
+        ],
+        shipments,
+    )
+    copy_rows(
+        conn,
+        OrderLine.__table__,
+        [
+            "id",
+            "order_id",
+            "shipment_id",
+            "kind",
+            "product_id",
+            "status",
+            "title",
+            "unit",
+            "station_id",
+            "village_id",
+            "category_id",
+            "unit_price_fen",
+            "quantity",
+            "line_total_fen",
+            "commission_bps",
+            "benefit_split",
+        ],
+        lines,
+    )
+    copy_rows(
+        conn,
+        OrderPayment.__table__,
+        [
+            "id",
+            "order_id",
+            "number",
+            "provider",
+            "state",
+            "amount_fen",
+            "currency",
+            "provider_ref",
+            "created_at",
+            "confirmed_at",
+        ],
+        payments,
+    )
+    copy_rows(
+        conn,
+        IncomeEntry.__table__,
+        [
+            "id",
+            "household_id",
+            "order_line_id",
+            "kind",
+            "amount_fen",
+            "split",
+            "village_id",
+            "station_id",
+            "category_id",
+            "entry_date",
+            "created_at",
+        ],
+        entries,
+    )
     for t in (Order, Shipment, OrderLine, OrderPayment, IncomeEntry):
         _fix_sequence(conn, t.__table__)
     _log(f"orders: {len(orders)} ({len(lines)} lines, {len(entries)} income entries)")
@@ -350,12 +654,15 @@ def generate(sizes: dict, seed: int = 2017) -> list[str]:
     warnings = []
     with app.app_context():
         with db.engine.connect() as conn:
-            superuser = bool(conn.exec_driver_sql(
-                "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar())
-        for label, fn in (("users", lambda c, r: generate_users(c, now)),
-                          ("products", lambda c, r: generate_products(c, sizes["products"], now, r)),
-                          ("listings", lambda c, r: generate_listings(c, sizes["listings"], now, r)),
-                          ("orders", lambda c, r: generate_orders(c, sizes["orders"], now, r))):
+            superuser = bool(
+                conn.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar()
+            )
+        for label, fn in (
+            ("users", lambda c, r: generate_users(c, now)),
+            ("products", lambda c, r: generate_products(c, sizes["products"], now, r)),
+            ("listings", lambda c, r: generate_listings(c, sizes["listings"], now, r)),
+            ("orders", lambda c, r: generate_orders(c, sizes["orders"], now, r)),
+        ):
             started = time.monotonic()
             try:
                 with db.engine.begin() as conn:
@@ -376,6 +683,7 @@ def generate(sizes: dict, seed: int = 2017) -> list[str]:
 
 # --- manifest ------------------------------------------------------------------------------------
 
+
 def manifest() -> dict:
     """What the load generator needs: paths, ids, accounts, the report month."""
     from catalog.models import Category, Product, Village
@@ -387,19 +695,30 @@ def manifest() -> dict:
     with app.app_context(), db.engine.connect() as conn:
         visible = (Product.approval_status == "approved") & Product.is_published.is_(True)
         total = conn.execute(sa.select(sa.func.count()).select_from(Product).where(visible)).scalar() or 0
-        popular = conn.execute(sa.select(Product.id, Product.slug).where(visible)
-                               .order_by(Product.sold_count.desc(), Product.id).limit(2000)).all()
-        pool = conn.execute(sa.select(StockRecord.product_id, Product.station_id).join(Product, Product.id == StockRecord.product_id)
-                            .where(visible, StockRecord.on_hand - StockRecord.allocated >= POOL_STOCK // 2)
-                            .order_by(StockRecord.product_id)).all()
-        stays = conn.execute(sa.select(UnitType.id, UnitType.listing_id, UnitType.max_guests)
-                             .join(Listing, Listing.id == UnitType.listing_id)
-                             .where(Listing.kind == "stay", Listing.is_published.is_(True))
-                             .order_by(UnitType.id)).all()
+        popular = conn.execute(
+            sa.select(Product.id, Product.slug)
+            .where(visible)
+            .order_by(Product.sold_count.desc(), Product.id)
+            .limit(2000)
+        ).all()
+        pool = conn.execute(
+            sa.select(StockRecord.product_id, Product.station_id)
+            .join(Product, Product.id == StockRecord.product_id)
+            .where(visible, StockRecord.on_hand - StockRecord.allocated >= POOL_STOCK // 2)
+            .order_by(StockRecord.product_id)
+        ).all()
+        stays = conn.execute(
+            sa.select(UnitType.id, UnitType.listing_id, UnitType.max_guests)
+            .join(Listing, Listing.id == UnitType.listing_id)
+            .where(Listing.kind == "stay", Listing.is_published.is_(True))
+            .order_by(UnitType.id)
+        ).all()
         categories = conn.execute(sa.select(Category.slug).order_by(Category.position)).scalars().all()
         villages = conn.execute(sa.select(Village.slug).order_by(Village.id)).scalars().all()
         # words visitors type, for the long-tail search (bench.run.longtail_queries pairs them up)
-        words = set(conn.execute(sa.select(Village.name)).scalars()) | set(conn.execute(sa.select(Category.name)).scalars())
+        words = set(conn.execute(sa.select(Village.name)).scalars()) | set(
+            conn.execute(sa.select(Category.name)).scalars()
+        )
         words |= {s for s in conn.execute(sa.select(Village.signature_product)).scalars() if s}
         words |= set(ADJECTIVES) | {pack for pack, _price, _weight in PACKS}
     today = datetime.now(BEIJING).date()
@@ -468,8 +787,10 @@ def main(argv=None) -> int:
         data = manifest()
         with open(args.out, "w") as fh:
             json.dump(data, fh, ensure_ascii=False)
-        _log(f"manifest: {data['visible_products']} visible products, {len(data['pool'])} in the "
-             f"checkout pool, {len(data['stay_unit_types'])} stay unit types")
+        _log(
+            f"manifest: {data['visible_products']} visible products, {len(data['pool'])} in the "
+            f"checkout pool, {len(data['stay_unit_types'])} stay unit types"
+        )
     elif args.cmd == "counts":
         print(json.dumps(counts()))
     return 0

@@ -1,4 +1,5 @@
 """API: a product, villages, stations, categories (the product list and search: `search.api`)."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -49,8 +50,10 @@ class ProductItem(BaseModel):
     price_fen: int
     unit: str
     stock: int
-    sold: int = Field(description="已售: units handed over to buyers, less those refunded afterwards "
-                                   "(counted from delivered order lines, never typed in).")
+    sold: int = Field(
+        description="已售: units handed over to buyers, less those refunded afterwards "
+        "(counted from delivered order lines, never typed in)."
+    )
     village: Ref
     station: StationRef
     image_url: str | None
@@ -64,7 +67,7 @@ class ProductPage(BaseModel):
     partial: bool = Field(
         default=False,
         description="True when `q` was given and no product has every one of its words: the items are "
-                    "the best partial matches (products matching some of the words, most words first).",
+        "the best partial matches (products matching some of the words, most words first).",
     )
 
 
@@ -157,26 +160,46 @@ def product(product_id: int):
 @endpoint("/villages", response=VillageList, tags=("reference",))
 def villages():
     """Villages with their township and stations."""
-    return ok({"items": [
-        dict(id=v.id, name=v.name, slug=v.slug, township={"id": v.township.id, "name": v.township.name},
-             is_poverty_village=v.is_poverty_village, signature_product=v.signature_product,
-             station_ids=[s.id for s in v.stations])
-        for v in list_villages()
-    ]})
+    return ok(
+        {
+            "items": [
+                dict(
+                    id=v.id,
+                    name=v.name,
+                    slug=v.slug,
+                    township={"id": v.township.id, "name": v.township.name},
+                    is_poverty_village=v.is_poverty_village,
+                    signature_product=v.signature_product,
+                    station_ids=[s.id for s in v.stations],
+                )
+                for v in list_villages()
+            ]
+        }
+    )
 
 
 @endpoint("/stations", response=StationList, tags=("reference",))
 def stations():
     """Service stations and the villages they serve."""
-    return ok({"items": [
-        dict(id=s.id, code=s.code, name=s.name, address=s.address, hours=s.hours, phone=s.phone or "",
-             village_ids=[v.id for v in s.villages])
-        for s in list_stations()
-    ]})
+    return ok(
+        {
+            "items": [
+                dict(
+                    id=s.id,
+                    code=s.code,
+                    name=s.name,
+                    address=s.address,
+                    hours=s.hours,
+                    phone=s.phone or "",
+                    village_ids=[v.id for v in s.villages],
+                )
+                for s in list_stations()
+            ]
+        }
+    )
 
 
 @endpoint("/categories", response=CategoryList, tags=("reference",))
 def categories():
     """Product categories."""
     return ok({"items": [dict(id=c.id, slug=c.slug, name=c.name, name_en=c.name_en) for c in list_categories()]})
-

@@ -7,6 +7,7 @@ county's approvals page shows old and new side by side. Approving applies it; re
 with a reason; request, approval and rejection are audited. A product not yet approved (pending or
 rejected) is not certified yet: its facts change directly and are certified with it.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -26,14 +27,16 @@ IMAGE_FIELDS = ("image_path", "image_thumb_path", "image_width", "image_height")
 
 def _lock_product(product_id: int) -> Product:
     return db.session.execute(
-        sa.select(Product).where(Product.id == product_id).with_for_update()
-        .execution_options(populate_existing=True)
+        sa.select(Product).where(Product.id == product_id).with_for_update().execution_options(populate_existing=True)
     ).scalar_one()
 
 
 def pending_change(product_id: int) -> ProductChange | None:
-    return db.session.scalar(sa.select(ProductChange).where(
-        ProductChange.product_id == product_id, ProductChange.status == ProductChangeStatus.PENDING))
+    return db.session.scalar(
+        sa.select(ProductChange).where(
+            ProductChange.product_id == product_id, ProductChange.status == ProductChangeStatus.PENDING
+        )
+    )
 
 
 def needs_recertification(product: Product) -> bool:
@@ -68,15 +71,26 @@ def request_change(product: Product, *, actor, now: datetime, **values) -> Produ
     change.requested_by_id = getattr(actor, "id", None)
     change.requested_at = now
     db.session.flush()
-    record_audit(actor=actor, action="product.change.request", subject=product,
-                 detail={key: [getattr(product, key), value] for key, value in wanted.items()}, now=now)
+    record_audit(
+        actor=actor,
+        action="product.change.request",
+        subject=product,
+        detail={key: [getattr(product, key), value] for key, value in wanted.items()},
+        now=now,
+    )
     return change
 
 
 def _new_change(product: Product, *, now: datetime) -> ProductChange:
-    change = ProductChange(product_id=product.id, status=ProductChangeStatus.PENDING, old_name=product.name,
-                           old_unit=product.unit, old_price_fen=product.price_fen, requested_at=now,
-                           decision_note="")
+    change = ProductChange(
+        product_id=product.id,
+        status=ProductChangeStatus.PENDING,
+        old_name=product.name,
+        old_unit=product.unit,
+        old_price_fen=product.price_fen,
+        requested_at=now,
+        decision_note="",
+    )
     db.session.add(change)
     return change
 
@@ -100,16 +114,18 @@ def change_photo(product: Product, upload, *, actor, now: datetime):
     change.requested_by_id = getattr(actor, "id", None)
     change.requested_at = now
     db.session.flush()
-    record_audit(actor=actor, action="product.change.request", subject=product,
-                 detail={"image": stored.path}, now=now)
+    record_audit(actor=actor, action="product.change.request", subject=product, detail={"image": stored.path}, now=now)
     return change
 
 
 def pending_changes() -> list[ProductChange]:
-    return list(db.session.scalars(
-        sa.select(ProductChange).where(ProductChange.status == ProductChangeStatus.PENDING)
-        .order_by(ProductChange.requested_at, ProductChange.id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(ProductChange)
+            .where(ProductChange.status == ProductChangeStatus.PENDING)
+            .order_by(ProductChange.requested_at, ProductChange.id)
+        )
+    )
 
 
 def get_change(change_id: int) -> ProductChange:
@@ -122,7 +138,9 @@ def get_change(change_id: int) -> ProductChange:
 def _lock_change(change: ProductChange) -> tuple[Product, ProductChange]:
     product = _lock_product(change.product_id)  # lock order: product, then its change
     change = db.session.execute(
-        sa.select(ProductChange).where(ProductChange.id == change.id).with_for_update()
+        sa.select(ProductChange)
+        .where(ProductChange.id == change.id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
     if change.status != ProductChangeStatus.PENDING:
@@ -144,9 +162,17 @@ def approve_change(change: ProductChange, *, actor, now: datetime, note: str = "
 
         for image in product.images:
             image.position += 1
-        db.session.add(ProductImage(product_id=product.id, path=change.image_path,
-                                    thumb_path=change.image_thumb_path, width=change.image_width or 0,
-                                    height=change.image_height or 0, alt=product.name[:120], position=0))
+        db.session.add(
+            ProductImage(
+                product_id=product.id,
+                path=change.image_path,
+                thumb_path=change.image_thumb_path,
+                width=change.image_width or 0,
+                height=change.image_height or 0,
+                alt=product.name[:120],
+                position=0,
+            )
+        )
         applied["image"] = change.image_path
     change.status = ProductChangeStatus.APPROVED
     change.decided_by_id = getattr(actor, "id", None)
@@ -156,8 +182,13 @@ def approve_change(change: ProductChange, *, actor, now: datetime, note: str = "
     product.approved_by_id = getattr(actor, "id", None)
     product.updated_at = now
     db.session.flush()
-    record_audit(actor=actor, action="product.change.approve", subject=product,
-                 detail={"change_id": change.id, **applied, "note": change.decision_note}, now=now)
+    record_audit(
+        actor=actor,
+        action="product.change.approve",
+        subject=product,
+        detail={"change_id": change.id, **applied, "note": change.decision_note},
+        now=now,
+    )
     return product
 
 
@@ -172,6 +203,11 @@ def reject_change(change: ProductChange, *, actor, now: datetime, reason: str) -
     change.decided_at = now
     change.decision_note = reason[:255]
     db.session.flush()
-    record_audit(actor=actor, action="product.change.reject", subject=product,
-                 detail={"change_id": change.id, "reason": reason[:255]}, now=now)
+    record_audit(
+        actor=actor,
+        action="product.change.reject",
+        subject=product,
+        detail={"change_id": change.id, "reason": reason[:255]},
+        now=now,
+    )
     return change

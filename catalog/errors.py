@@ -4,6 +4,7 @@ A service raises `shop.errors.DomainError`s by code; `shop.errors.error_message`
 code in the reader's language (the msgids are in this package's catalogue). Importing the package
 registers them.
 """
+
 from shop.errors import N_, register_messages
 
 MESSAGES = {

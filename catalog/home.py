@@ -1,4 +1,5 @@
 """The home page: the poverty villages with their signature products, and the best sellers."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template

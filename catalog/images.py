@@ -15,6 +15,7 @@ before a pixel is decoded; an accepted image is decoded once, at the smallest JP
 `FULL_PX`, and shrunk in place (`thumbnail` with a reducing gap) before any colour conversion copies it.
 `Image.MAX_IMAGE_PIXELS` is set from `IMAGE_MAX_PIXELS`, so no other Pillow use in the process decodes more.
 """
+
 from __future__ import annotations
 
 import io
@@ -58,6 +59,7 @@ class ImageRejected(ValidationError):
 @dataclass
 class CheckedImage:
     """A verified upload, decoded and ready to be written."""
+
     image: Image.Image
     source_format: str
 
@@ -74,7 +76,8 @@ def _read(upload, max_bytes: int) -> bytes:
         raise ImageRejected("image_empty", fields={"image": "empty"})
     if len(data) > max_bytes:
         raise ImageRejected(
-            "image_too_large", mb=max_bytes // (1024 * 1024) or 1,
+            "image_too_large",
+            mb=max_bytes // (1024 * 1024) or 1,
             fields={"image": "too_large"},
         )
     return data
@@ -94,7 +97,12 @@ def check_image(upload, *, max_bytes: int | None = None) -> CheckedImage:
             budget = _pixel_budget(fmt)
             if width * height > budget:
                 raise ImageRejected(
-                    "image_dimensions_too_large", width=width, height=height, mp=budget // 1_000_000, fields={"image": "too_many_pixels"})
+                    "image_dimensions_too_large",
+                    width=width,
+                    height=height,
+                    mp=budget // 1_000_000,
+                    fields={"image": "too_many_pixels"},
+                )
             if width < MIN_PX or height < MIN_PX:
                 raise ImageRejected("image_too_small", fields={"image": "too_small"})
             probe.verify()
@@ -105,7 +113,9 @@ def check_image(upload, *, max_bytes: int | None = None) -> CheckedImage:
     except ImageRejected:
         raise
     except Image.DecompressionBombError:  # Pillow's own limit (twice IMAGE_MAX_PIXELS), met before ours
-        raise ImageRejected("image_too_many_pixels", mp=_pixel_budget("PNG") // 1_000_000, fields={"image": "too_many_pixels"}) from None
+        raise ImageRejected(
+            "image_too_many_pixels", mp=_pixel_budget("PNG") // 1_000_000, fields={"image": "too_many_pixels"}
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageRejected("invalid_image", fields={"image": "type"}) from None
     return CheckedImage(image=image, source_format=fmt)
@@ -130,6 +140,7 @@ def _resized(image: Image.Image, max_px: int) -> Image.Image:
 @dataclass(frozen=True)
 class StoredImage:
     """A re-encoded photo and its thumbnail on disk (paths relative to UPLOAD_DIR)."""
+
     path: str
     thumb_path: str
     width: int
@@ -160,8 +171,9 @@ def store_photo(rel_dir: str, checked: CheckedImage) -> StoredImage:
     return StoredImage(path=rel_full, thumb_path=rel_thumb, width=full.width, height=full.height)
 
 
-def save_product_image(product, upload, *, alt: str = "", position: int | None = None,
-                       checked: CheckedImage | None = None):
+def save_product_image(
+    product, upload, *, alt: str = "", position: int | None = None, checked: CheckedImage | None = None
+):
     """Check (unless already `checked`), re-encode and store a photo; return the flushed ProductImage."""
     stored = store_image_files(product.id, checked or check_image(upload))
     if position is None:

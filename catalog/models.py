@@ -1,4 +1,5 @@
 """Catalog models: places, households, producers, categories, products, benefit links."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -196,11 +197,10 @@ class Product(db.Model):
         """The visible reviews' average rating to one decimal, None without reviews."""
         return round(self.rating_sum / self.rating_count, 1) if self.rating_count else None
 
+
 def visible_products():
     """The select() of products the public may see."""
-    return db.select(Product).where(
-        Product.approval_status == ApprovalStatus.APPROVED, Product.is_published.is_(True)
-    )
+    return db.select(Product).where(Product.approval_status == ApprovalStatus.APPROVED, Product.is_published.is_(True))
 
 
 class ProductChangeStatus(StrEnum):
@@ -218,8 +218,13 @@ class ProductChange(db.Model):
     __table_args__ = (
         sa.CheckConstraint("status IN ('pending','approved','rejected')", name="status_valid"),
         sa.CheckConstraint("price_fen IS NULL OR price_fen > 0", name="price_positive"),
-        sa.Index("uq_product_changes_one_pending", "product_id", unique=True,
-                 postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'")),
+        sa.Index(
+            "uq_product_changes_one_pending",
+            "product_id",
+            unique=True,
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = pk()

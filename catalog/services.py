@@ -3,6 +3,7 @@
 Public reads go through `visible_products()`: a product is shown only when the county approved it
 and its station publishes it. Lists load their relations in a fixed number of queries.
 """
+
 from __future__ import annotations
 
 import re
@@ -124,9 +125,7 @@ def list_products(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> t
         items = list(db.session.scalars(eager_products(visible_products().where(Product.id.in_(page_ids)))))
         items.sort(key=lambda p: rank[p.id])
         return items, len(ids)
-    total = db.session.execute(
-        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
-    ).scalar_one()
+    total = db.session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     query = query.order_by(*(order or [Product.sold_count.desc(), Product.id]))
     query = query.limit(f.per_page).offset(start)
     return list(db.session.scalars(eager_products(query))), total
@@ -149,9 +148,7 @@ def get_visible_product(product_id: int) -> Product:
 
 
 def linked_household_count(product_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(BenefitLink.id)).where(BenefitLink.product_id == product_id)
-    ) or 0
+    return db.session.scalar(sa.select(sa.func.count(BenefitLink.id)).where(BenefitLink.product_id == product_id)) or 0
 
 
 def list_categories() -> list[Category]:
@@ -161,7 +158,8 @@ def list_categories() -> list[Category]:
 def list_villages() -> list[Village]:
     return list(
         db.session.scalars(
-            sa.select(Village).options(selectinload(Village.township), selectinload(Village.stations))
+            sa.select(Village)
+            .options(selectinload(Village.township), selectinload(Village.stations))
             .order_by(Village.township_id, Village.name)
         )
     )
@@ -170,7 +168,8 @@ def list_villages() -> list[Village]:
 def list_stations() -> list[Station]:
     return list(
         db.session.scalars(
-            sa.select(Station).options(selectinload(Station.villages), selectinload(Station.township))
+            sa.select(Station)
+            .options(selectinload(Station.villages), selectinload(Station.township))
             .order_by(Station.code)
         )
     )
@@ -185,9 +184,9 @@ def get_category(slug: str) -> Category:
 
 def get_village(slug: str) -> Village:
     village = db.session.scalar(
-        sa.select(Village).where(Village.slug == slug).options(
-            selectinload(Village.township), selectinload(Village.stations)
-        )
+        sa.select(Village)
+        .where(Village.slug == slug)
+        .options(selectinload(Village.township), selectinload(Village.stations))
     )
     if village is None:
         raise NotFound("village_not_found")
@@ -205,19 +204,32 @@ def home_page_data() -> dict:
     by one window query, then loaded with their relations in a fixed number of queries."""
     villages = [v for v in list_villages() if v.is_poverty_village]
     order = (Product.sold_count.desc(), Product.id)
-    featured_ids = list(db.session.scalars(
-        visible_products().with_only_columns(Product.id).order_by(*order).limit(HOME_FEATURED)))
+    featured_ids = list(
+        db.session.scalars(visible_products().with_only_columns(Product.id).order_by(*order).limit(HOME_FEATURED))
+    )
     village_ids = [v.id for v in villages]
     village_rows = []
     if village_ids:
         rank = sa.func.row_number().over(partition_by=Product.village_id, order_by=order).label("rank")
-        ranked = (visible_products().where(Product.village_id.in_(village_ids))
-                  .with_only_columns(Product.id, Product.village_id, Product.sold_count, rank).subquery())
-        village_rows = list(db.session.execute(
-            sa.select(ranked.c.id, ranked.c.village_id).where(ranked.c.rank <= HOME_PER_VILLAGE)
-            .order_by(ranked.c.village_id, ranked.c.rank)))
+        ranked = (
+            visible_products()
+            .where(Product.village_id.in_(village_ids))
+            .with_only_columns(Product.id, Product.village_id, Product.sold_count, rank)
+            .subquery()
+        )
+        village_rows = list(
+            db.session.execute(
+                sa.select(ranked.c.id, ranked.c.village_id)
+                .where(ranked.c.rank <= HOME_PER_VILLAGE)
+                .order_by(ranked.c.village_id, ranked.c.rank)
+            )
+        )
     ids = set(featured_ids) | {pid for pid, _ in village_rows}
-    loaded = {p.id: p for p in db.session.scalars(eager_products(visible_products().where(Product.id.in_(ids))))} if ids else {}
+    loaded = (
+        {p.id: p for p in db.session.scalars(eager_products(visible_products().where(Product.id.in_(ids))))}
+        if ids
+        else {}
+    )
     by_village: dict[int, list[Product]] = {}
     for pid, village_id in village_rows:
         if pid in loaded:

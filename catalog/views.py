@@ -1,4 +1,5 @@
 """Catalog pages: category, village, product, media (the product list and search: `search.views`)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for

@@ -1,4 +1,5 @@
 """JSON API endpoints of the county package (added to shop.api's blueprint). Role county (admin passes)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -42,6 +43,7 @@ class IncomeQuery(RangeQuery):
 class IncomeRow(BaseModel):
     """One group. `sale_fen`/`tourism_fen`/`reversal_fen`/`recorded_fen` split the total by where the money came from,
     `kind_<benefit kind>_fen` by what the households earned (reversals inside the kind they reverse)."""
+
     key: int | str | None
     label: str
     sale_fen: int
@@ -71,6 +73,7 @@ class IncomeOut(BaseModel):
 
 class HouseholdOut(BaseModel):
     """Masked identity only."""
+
     id: int
     village_id: int
     village: str
@@ -122,6 +125,7 @@ class BatchIn(Schema):
 
 class PayoutLineOut(BaseModel):
     """Masked: the account number shows its last four digits only."""
+
     id: int
     ref: str
     household_id: int
@@ -184,61 +188,119 @@ class ProductDecisionOut(BaseModel):
     approval_note: str
 
 
-@endpoint("/county/income", query=IncomeQuery, response=IncomeOut, roles=COUNTY, tags=("county",),
-          summary="Income credited to households, grouped, for a date range (Beijing dates, inclusive)")
+@endpoint(
+    "/county/income",
+    query=IncomeQuery,
+    response=IncomeOut,
+    roles=COUNTY,
+    tags=("county",),
+    summary="Income credited to households, grouped, for a date range (Beijing dates, inclusive)",
+)
 def county_income(query: IncomeQuery):
     rows = reports.income_by(query.group_by, query.date_from, query.date_to)
     totals = reports.income_total(query.date_from, query.date_to)
-    out = IncomeOut(group_by=query.group_by, date_from=query.date_from, date_to=query.date_to,
-                    rows=[IncomeRow(**r) for r in rows], **totals)
+    out = IncomeOut(
+        group_by=query.group_by,
+        date_from=query.date_from,
+        date_to=query.date_to,
+        rows=[IncomeRow(**r) for r in rows],
+        **totals,
+    )
     return ok(out.model_dump(mode="json", by_alias=True))
 
 
-@endpoint("/county/households/<int:household_id>/statement", query=RangeQuery, response=StatementOut,
-          roles=COUNTY, tags=("county",), summary="A household's statement: every entry and the total")
+@endpoint(
+    "/county/households/<int:household_id>/statement",
+    query=RangeQuery,
+    response=StatementOut,
+    roles=COUNTY,
+    tags=("county",),
+    summary="A household's statement: every entry and the total",
+)
 def county_household_statement(household_id: int, query: RangeQuery):
     household = get_household(household_id)
     statement = reports.household_statement(household, query.date_from, query.date_to)
     out = StatementOut(
         household=HouseholdOut(**household_row(household)),
-        date_from=query.date_from, date_to=query.date_to, opening_fen=statement.opening_fen,
-        entries=[EntryOut(**e) for e in statement.entries], total_fen=statement.total_fen,
+        date_from=query.date_from,
+        date_to=query.date_to,
+        opening_fen=statement.opening_fen,
+        entries=[EntryOut(**e) for e in statement.entries],
+        total_fen=statement.total_fen,
         closing_fen=statement.closing_fen,
-        **{k: v for k, v in payouts.household_payout_figures(household.id, until=query.date_to).items()
-           if k in ("paid_fen", "payable_fen", "in_batch_fen")},
+        **{
+            k: v
+            for k, v in payouts.household_payout_figures(household.id, until=query.date_to).items()
+            if k in ("paid_fen", "payable_fen", "in_batch_fen")
+        },
     )
     return ok(out.model_dump(mode="json", by_alias=True))
 
 
 def _batch_out(batch, *, created: bool = False) -> BatchOut:
     totals = payouts.batch_totals(batch)
-    return BatchOut(id=batch.id, code=batch.code, period_from=batch.period_from, period_to=batch.period_to,
-                    scope=batch.scope, status=batch.status, created=created,
-                    skipped_no_account=batch.skipped_no_account,
-                    lines=[PayoutLineOut(**{k: v for k, v in row.items() if k in PayoutLineOut.model_fields})
-                           for row in payouts.batch_lines(batch)],
-                    total_fen=totals["total_fen"], paid_fen=totals["paid_fen"], failed_fen=totals["failed_fen"],
-                    pending_fen=totals["pending_fen"])
+    return BatchOut(
+        id=batch.id,
+        code=batch.code,
+        period_from=batch.period_from,
+        period_to=batch.period_to,
+        scope=batch.scope,
+        status=batch.status,
+        created=created,
+        skipped_no_account=batch.skipped_no_account,
+        lines=[
+            PayoutLineOut(**{k: v for k, v in row.items() if k in PayoutLineOut.model_fields})
+            for row in payouts.batch_lines(batch)
+        ],
+        total_fen=totals["total_fen"],
+        paid_fen=totals["paid_fen"],
+        failed_fen=totals["failed_fen"],
+        pending_fen=totals["pending_fen"],
+    )
 
 
-@endpoint("/county/payouts", methods=("POST",), body=BatchIn, response=BatchOut, roles=COUNTY, tags=("county",),
-          summary="Create the payout batch of a period (county, or one township or village); "
-                  "the same period and scope again returns that batch (created: false)")
+@endpoint(
+    "/county/payouts",
+    methods=("POST",),
+    body=BatchIn,
+    response=BatchOut,
+    roles=COUNTY,
+    tags=("county",),
+    summary="Create the payout batch of a period (county, or one township or village); "
+    "the same period and scope again returns that batch (created: false)",
+)
 def county_create_payout(body: BatchIn):
-    result = payouts.create_batch(period_from=body.period_from, period_to=body.period_to, village_id=body.village_id,
-                                  township_id=body.township_id, actor=api_user(), now=now_utc())
+    result = payouts.create_batch(
+        period_from=body.period_from,
+        period_to=body.period_to,
+        village_id=body.village_id,
+        township_id=body.township_id,
+        actor=api_user(),
+        now=now_utc(),
+    )
     commit()
     return ok(_batch_out(result.batch, created=result.created))
 
 
-@endpoint("/county/payouts/<int:batch_id>", response=BatchOut, roles=COUNTY, tags=("county",),
-          summary="A payout batch with its lines (account numbers masked)")
+@endpoint(
+    "/county/payouts/<int:batch_id>",
+    response=BatchOut,
+    roles=COUNTY,
+    tags=("county",),
+    summary="A payout batch with its lines (account numbers masked)",
+)
 def county_payout(batch_id: int):
     return ok(_batch_out(payouts.get_batch(batch_id)))
 
 
-@endpoint("/county/payouts/<int:batch_id>/export.xlsx", roles=COUNTY, tags=("county",), produces=XLSX,
-          errors=(409,), summary="The bank's batch-payment workbook of the batch's pending lines (audited)")
+@endpoint(
+    "/county/payouts/<int:batch_id>/export.xlsx",
+    roles=COUNTY,
+    tags=("county",),
+    produces=XLSX,
+    errors=(409,),
+    summary="The bank's batch-payment workbook of the batch's pending lines (audited)",
+)
 def county_payout_export(batch_id: int):
     batch = payouts.get_batch(batch_id, lock=True)
     body = payouts.export_batch(batch, actor=api_user(), now=now_utc())
@@ -249,10 +311,16 @@ def county_payout_export(batch_id: int):
     return response
 
 
-@endpoint("/county/payouts/<int:batch_id>/result", methods=("POST",), response=ResultOut, roles=COUNTY,
-          tags=("county",), upload="file",
-          summary="Import the bank's result file (XLSX): paid lines get the bank reference, failed lines are "
-                  "payable again; a file with any bad row changes nothing; the same file twice changes nothing")
+@endpoint(
+    "/county/payouts/<int:batch_id>/result",
+    methods=("POST",),
+    response=ResultOut,
+    roles=COUNTY,
+    tags=("county",),
+    upload="file",
+    summary="Import the bank's result file (XLSX): paid lines get the bank reference, failed lines are "
+    "payable again; a file with any bad row changes nothing; the same file twice changes nothing",
+)
 def county_payout_result(batch_id: int):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -263,20 +331,33 @@ def county_payout_result(batch_id: int):
     return ok(ResultOut(paid=report.paid, failed=report.failed, unchanged=report.unchanged))
 
 
-@endpoint("/county/targets", response=TargetsOut, roles=COUNTY, tags=("county",),
-          summary="The plan's targets with live progress")
+@endpoint(
+    "/county/targets",
+    response=TargetsOut,
+    roles=COUNTY,
+    tags=("county",),
+    summary="The plan's targets with live progress",
+)
 def county_targets():
     return ok(TargetsOut(items=[TargetOut(**t) for t in targets.progress()]))
 
 
 def _decision(product) -> ProductDecisionOut:
-    return ProductDecisionOut(id=product.id, name=product.name, approval_status=product.approval_status,
-                              approval_note=product.approval_note)
+    return ProductDecisionOut(
+        id=product.id, name=product.name, approval_status=product.approval_status, approval_note=product.approval_note
+    )
 
 
-@endpoint("/county/products/<int:product_id>/approve", methods=("POST",), body=DecisionIn,
-          response=ProductDecisionOut, roles=COUNTY, tags=("county",), errors=(409,),
-          summary="Approve a pending product as a poverty-alleviation product (扶贫产品认定)")
+@endpoint(
+    "/county/products/<int:product_id>/approve",
+    methods=("POST",),
+    body=DecisionIn,
+    response=ProductDecisionOut,
+    roles=COUNTY,
+    tags=("county",),
+    errors=(409,),
+    summary="Approve a pending product as a poverty-alleviation product (扶贫产品认定)",
+)
 def county_approve_product(product_id: int, body: DecisionIn):
     product = approvals.get_product(product_id, lock=True)
     approvals.approve(product, actor=api_user(), now=now_utc(), note=body.note or body.reason)
@@ -284,9 +365,16 @@ def county_approve_product(product_id: int, body: DecisionIn):
     return ok(_decision(product))
 
 
-@endpoint("/county/products/<int:product_id>/reject", methods=("POST",), body=DecisionIn,
-          response=ProductDecisionOut, roles=COUNTY, tags=("county",), errors=(409,),
-          summary="Reject a pending product, with a reason")
+@endpoint(
+    "/county/products/<int:product_id>/reject",
+    methods=("POST",),
+    body=DecisionIn,
+    response=ProductDecisionOut,
+    roles=COUNTY,
+    tags=("county",),
+    errors=(409,),
+    summary="Reject a pending product, with a reason",
+)
 def county_reject_product(product_id: int, body: DecisionIn):
     product = approvals.get_product(product_id, lock=True)
     approvals.reject(product, actor=api_user(), now=now_utc(), reason=body.reason or body.note)
@@ -308,6 +396,7 @@ class CertifiedFacts(BaseModel):
 class ProductChangeOut(BaseModel):
     """A change to an approved product's certified facts: `old` is what the shop sells now, `new`
     what the operator asked for (null where unchanged)."""
+
     id: int
     product_id: int
     status: Literal["pending", "approved", "rejected"]
@@ -332,25 +421,40 @@ class ChangeApproveIn(Schema):
 
 def _change_out(change) -> dict:
     return ProductChangeOut(
-        id=change.id, product_id=change.product_id, status=change.status,
+        id=change.id,
+        product_id=change.product_id,
+        status=change.status,
         old=CertifiedFacts(name=change.old_name, unit=change.old_unit, price_fen=change.old_price_fen),
-        new=CertifiedFacts(name=change.name, unit=change.unit, price_fen=change.price_fen,
-                           image_path=change.image_path),
+        new=CertifiedFacts(
+            name=change.name, unit=change.unit, price_fen=change.price_fen, image_path=change.image_path
+        ),
         requested_at=change.requested_at.isoformat(),
         decided_at=change.decided_at.isoformat() if change.decided_at else None,
         decision_note=change.decision_note or "",
     ).model_dump(mode="json")
 
 
-@endpoint("/county/product-changes", response=ProductChangesOut, roles=COUNTY, tags=("county",),
-          summary="Changes to approved products waiting for re-certification, old beside new")
+@endpoint(
+    "/county/product-changes",
+    response=ProductChangesOut,
+    roles=COUNTY,
+    tags=("county",),
+    summary="Changes to approved products waiting for re-certification, old beside new",
+)
 def county_product_changes():
     return ok({"items": [_change_out(c) for c in pending_changes()]})
 
 
-@endpoint("/county/product-changes/<int:change_id>/approve", methods=("POST",), body=ChangeApproveIn,
-          response=ProductChangeOut, roles=COUNTY, tags=("county",), errors=(409,),
-          summary="Re-certify: the product sells with the new facts from now on (audited)")
+@endpoint(
+    "/county/product-changes/<int:change_id>/approve",
+    methods=("POST",),
+    body=ChangeApproveIn,
+    response=ProductChangeOut,
+    roles=COUNTY,
+    tags=("county",),
+    errors=(409,),
+    summary="Re-certify: the product sells with the new facts from now on (audited)",
+)
 def county_approve_product_change(change_id: int, body: ChangeApproveIn):
     change = changes.get_change(change_id)
     changes.approve_change(change, actor=api_user(), now=now_utc(), note=body.note)
@@ -358,9 +462,16 @@ def county_approve_product_change(change_id: int, body: ChangeApproveIn):
     return ok(_change_out(changes.get_change(change_id)))
 
 
-@endpoint("/county/product-changes/<int:change_id>/reject", methods=("POST",), body=ChangeRejectIn,
-          response=ProductChangeOut, roles=COUNTY, tags=("county",), errors=(409,),
-          summary="Reject a change with a reason: the approved version stays on sale (audited)")
+@endpoint(
+    "/county/product-changes/<int:change_id>/reject",
+    methods=("POST",),
+    body=ChangeRejectIn,
+    response=ProductChangeOut,
+    roles=COUNTY,
+    tags=("county",),
+    errors=(409,),
+    summary="Reject a change with a reason: the approved version stays on sale (audited)",
+)
 def county_reject_product_change(change_id: int, body: ChangeRejectIn):
     change = changes.get_change(change_id)
     changes.reject_change(change, actor=api_user(), now=now_utc(), reason=body.reason)
@@ -382,6 +493,7 @@ class RecordIn(Schema):
     """wage: lines {household_id, member_no, units, rate_fen} and `unit` (day|hour); purchase: {household_id,
     quantity, rate_fen (unit price)}; rent: {household_id, amount_fen}; dividend and collective: `total_fen`,
     `shares_total` and lines {household_id, shares} (the shares must add up to shares_total)."""
+
     kind: Literal["purchase", "wage", "dividend", "rent", "collective"]
     period_from: date
     period_to: date
@@ -407,31 +519,57 @@ class RecordOut(BaseModel):
 
 
 def _record_out(record) -> RecordOut:
-    return RecordOut(id=record.id, kind=record.kind, period_from=record.period_from, period_to=record.period_to,
-                     description=record.description, station_id=record.station_id, listing_id=record.listing_id,
-                     total_fen=record.total_fen, lines=record.detail.get("lines", []))
+    return RecordOut(
+        id=record.id,
+        kind=record.kind,
+        period_from=record.period_from,
+        period_to=record.period_to,
+        description=record.description,
+        station_id=record.station_id,
+        listing_id=record.listing_id,
+        total_fen=record.total_fen,
+        lines=record.detail.get("lines", []),
+    )
 
 
-@endpoint("/county/benefits", methods=("POST",), body=RecordIn, response=RecordOut,
-          roles=("county", "operator", "host"), tags=("county",),
-          summary="Record purchases at intake, wages, dividends, rents or a collective distribution: validated, "
-                  "credited to the households' ledgers and audited (operators: their station; hosts: their listing)")
+@endpoint(
+    "/county/benefits",
+    methods=("POST",),
+    body=RecordIn,
+    response=RecordOut,
+    roles=("county", "operator", "host"),
+    tags=("county",),
+    summary="Record purchases at intake, wages, dividends, rents or a collective distribution: validated, "
+    "credited to the households' ledgers and audited (operators: their station; hosts: their listing)",
+)
 def county_record_benefit(body: RecordIn):
     user = api_user()
     if not benefits.can_record(user, station_id=body.station_id, listing_id=body.listing_id):
         raise Forbidden("benefit_scope_forbidden")
     data = benefits.RecordData(
-        kind=body.kind, period_from=body.period_from, period_to=body.period_to, description=body.description,
-        unit=body.unit, station_id=body.station_id, listing_id=body.listing_id, total_fen=body.total_fen,
+        kind=body.kind,
+        period_from=body.period_from,
+        period_to=body.period_to,
+        description=body.description,
+        unit=body.unit,
+        station_id=body.station_id,
+        listing_id=body.listing_id,
+        total_fen=body.total_fen,
         shares_total=body.shares_total,
-        lines=[benefits.RecordLine(**line.model_dump()) for line in body.lines])
+        lines=[benefits.RecordLine(**line.model_dump()) for line in body.lines],
+    )
     record = benefits.record_benefit(data, actor=user, now=now_utc())
     commit()
     return ok(_record_out(record))
 
 
-@endpoint("/county/benefits/<int:record_id>", response=RecordOut, roles=("county", "operator", "host"),
-          tags=("county",), summary="A benefit record with what each line credited")
+@endpoint(
+    "/county/benefits/<int:record_id>",
+    response=RecordOut,
+    roles=("county", "operator", "host"),
+    tags=("county",),
+    summary="A benefit record with what each line credited",
+)
 def county_benefit_record(record_id: int):
     record = benefits.get_record(record_id)
     if not benefits.can_record(api_user(), station_id=record.station_id, listing_id=record.listing_id):

@@ -1,5 +1,6 @@
 """Command line: `flask --app wsgi county import-households FILE | export-households FILE | reconcile`,
 `flask --app wsgi report income --month YYYY-MM`."""
+
 from __future__ import annotations
 
 import click
@@ -22,6 +23,7 @@ report_cli = AppGroup("report", help="Reports.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def import_households_command(path):
     """Import the household registry from an Excel sheet (re-runnable: registered rows are skipped)."""
+
     def progress(rows):
         with click.progressbar(rows, label="importing households", show_pos=True) as bar:
             yield from bar
@@ -32,8 +34,9 @@ def import_households_command(path):
         rollback()
         raise click.ClickException(exc.message) from None
     commit()
-    click.echo(f"imported {report.imported}, already registered {report.already_registered}, "
-               f"rejected {len(report.rejected)}")
+    click.echo(
+        f"imported {report.imported}, already registered {report.already_registered}, rejected {len(report.rejected)}"
+    )
     for item in report.rejected:
         click.echo(f"  row {item['row']}: {'; '.join(item['reasons'])}")
 
@@ -44,7 +47,9 @@ def export_households_command(path):
     """Export the registry (masked) to PATH (.xlsx or .csv)."""
     rows = export_rows()
     with click.progressbar(length=1, label="export") as bar:
-        data = to_csv(EXPORT_COLUMNS, rows) if path.endswith(".csv") else to_xlsx(EXPORT_COLUMNS, rows, title="households")
+        data = (
+            to_csv(EXPORT_COLUMNS, rows) if path.endswith(".csv") else to_xlsx(EXPORT_COLUMNS, rows, title="households")
+        )
         bar.update(1)
     with open(path, "wb") as fh:
         fh.write(data)
@@ -58,11 +63,15 @@ def reconcile_command():
     click.echo(f"checked {result['checked']} lines, {len(result['discrepancies'])} discrepancies")
     for d in result["discrepancies"]:
         if d.get("subject"):  # money: a shipment or an order (county.services.reconcile_money)
-            click.echo(f"  {d['subject']} (order {d['order_id']}): {d['problem']} "
-                       f"due {d['expected_fen']} fen, received {d['credited_fen']} fen")
+            click.echo(
+                f"  {d['subject']} (order {d['order_id']}): {d['problem']} "
+                f"due {d['expected_fen']} fen, received {d['credited_fen']} fen"
+            )
         else:
-            click.echo(f"  line {d['line_id']} (order {d['order_id']}): {d['problem']} "
-                       f"expected {d['expected_fen']} fen, credited {d['credited_fen']} fen")
+            click.echo(
+                f"  line {d['line_id']} (order {d['order_id']}): {d['problem']} "
+                f"expected {d['expected_fen']} fen, credited {d['credited_fen']} fen"
+            )
     if result["discrepancies"]:
         raise SystemExit(1)
 

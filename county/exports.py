@@ -6,6 +6,7 @@ reader's language; files written by tasks and commands are in the default locale
 Every cell goes through `csv_cell` / `append_row`: text a spreadsheet would run as a formula (starting with
 `= + - @` or a control character, e.g. a product an operator named `=HYPERLINK(...)`) is written as text —
 prefixed with `'` in CSV, a string cell with the quote prefix in XLSX (docs/exports.md)."""
+
 from __future__ import annotations
 
 import csv

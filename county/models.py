@@ -1,4 +1,5 @@
 """The plan's targets (the income ledger itself is `ledger.models`)."""
+
 from __future__ import annotations
 
 
@@ -22,4 +23,3 @@ class Target(db.Model):
     target_value: Mapped[int] = mapped_column(sa.BigInteger)
     unit: Mapped[str] = mapped_column(sa.String(12), default="")
     position: Mapped[int] = mapped_column(sa.Integer, default=0)
-

@@ -1,4 +1,5 @@
 """Celery tasks of the county package."""
+
 from __future__ import annotations
 
 import logging

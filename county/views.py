@@ -3,6 +3,7 @@
 Thin routes: parse → load/404 → one service → commit → respond. Personal data only ever reaches a
 template masked (`household_row`), except the one value a reveal POST returns, which is audited.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -70,6 +71,7 @@ def _villages():
 
 # --- dashboard, income, targets ----------------------------------------------------------------
 
+
 @bp.get("/")
 @county_only
 def dashboard():
@@ -81,7 +83,8 @@ def dashboard():
         villages=reports.income_by("village", date_from, date_to)[:10],
         progress=targets.progress(),
         pending=len(approvals.pending_products()),
-        date_from=date_from, date_to=date_to,
+        date_from=date_from,
+        date_to=date_to,
     ), status
 
 
@@ -112,10 +115,16 @@ def income():
         abort(400, exc.message)
     if fmt:
         return export_response(fmt, f"income-by-{group_by}", reports.INCOME_COLUMNS, rows)
-    return render_template("county/income.html", rows=rows, group_by=group_by, groups=reports.GROUPS,
-                           kind_columns=reports.KIND_COLUMNS,
-                           totals=reports.income_total(date_from, date_to), date_from=date_from,
-                           date_to=date_to), status
+    return render_template(
+        "county/income.html",
+        rows=rows,
+        group_by=group_by,
+        groups=reports.GROUPS,
+        kind_columns=reports.KIND_COLUMNS,
+        totals=reports.income_total(date_from, date_to),
+        date_from=date_from,
+        date_to=date_to,
+    ), status
 
 
 @bp.get("/targets")
@@ -124,8 +133,13 @@ def targets_page():
     progress = targets.progress()
     fmt = _export_format()
     if fmt:
-        columns = [("title", _("目标")), ("target", _("目标值")), ("actual", _("完成")), ("unit_title", _("单位")),
-                   ("percent", _("完成率%"))]
+        columns = [
+            ("title", _("目标")),
+            ("target", _("目标值")),
+            ("actual", _("完成")),
+            ("unit_title", _("单位")),
+            ("percent", _("完成率%")),
+        ]
         return export_response(fmt, "targets", columns, progress)
     return render_template("county/targets.html", progress=progress)
 
@@ -136,14 +150,22 @@ def reconcile_page():
     result = reconcile.check()
     fmt = _export_format()
     if fmt:
-        columns = [("line_id", _("订单行")), ("order_id", _("订单")), ("title", _("商品")), ("kind", _("类型")),
-                   ("problem", _("问题")), ("expected_fen", _("应入账")), ("credited_fen", _("已入账")),
-                   ("reversed_fen", _("已冲销"))]
+        columns = [
+            ("line_id", _("订单行")),
+            ("order_id", _("订单")),
+            ("title", _("商品")),
+            ("kind", _("类型")),
+            ("problem", _("问题")),
+            ("expected_fen", _("应入账")),
+            ("credited_fen", _("已入账")),
+            ("reversed_fen", _("已冲销")),
+        ]
         return export_response(fmt, "reconciliation", columns, result["discrepancies"])
     return render_template("county/reconcile.html", result=result)
 
 
 # --- household registry ------------------------------------------------------------------------
+
 
 @bp.get("/households")
 @county_only
@@ -156,17 +178,25 @@ def households():
     if fmt:
         return export_response(fmt, "households", registry.EXPORT_COLUMNS, registry.export_rows(f))
     found, total = registry.search_households(f)
-    return render_template("county/households.html", rows=[registry.household_row(h) for h in found], total=total,
-                           page=f.page, pages=max(1, -(-total // f.per_page)), villages=_villages(),
-                           statuses=HOUSEHOLD_STATUS_LABELS, f=f)
+    return render_template(
+        "county/households.html",
+        rows=[registry.household_row(h) for h in found],
+        total=total,
+        page=f.page,
+        pages=max(1, -(-total // f.per_page)),
+        villages=_villages(),
+        statuses=HOUSEHOLD_STATUS_LABELS,
+        f=f,
+    )
 
 
 @bp.post("/households/find")
 @county_only
 def household_find():
     """Look a household up by its registry number: a POST, so the number never lands in a URL or access log."""
-    found, _total = registry.search_households(registry.HouseholdQuery(q=request.form.get("registry_no", "")[:40],
-                                                                       per_page=2))
+    found, _total = registry.search_households(
+        registry.HouseholdQuery(q=request.form.get("registry_no", "")[:40], per_page=2)
+    )
     found = [h for h in found if h.registry_no_hash == registry.lookup_hash(request.form.get("registry_no", ""))]
     if not found:
         flash(_("没有该登记号的农户"), "error")
@@ -184,8 +214,10 @@ def _int_or_none(text: str, maximum: int) -> int | None:
 def _household_data(form) -> registry.HouseholdData:
     return registry.HouseholdData(
         village_id=_int_or_none(form.get("village_id", ""), MAX_ID),
-        head_name=form.get("head_name", "")[:40], registry_no=form.get("registry_no", "")[:40],
-        id_number=form.get("id_number", "")[:20], phone=form.get("phone", "")[:20],
+        head_name=form.get("head_name", "")[:40],
+        registry_no=form.get("registry_no", "")[:40],
+        id_number=form.get("id_number", "")[:20],
+        phone=form.get("phone", "")[:20],
         members=_int_or_none(form.get("members", ""), 999),
         status=form.get("status", "poor"),
     )
@@ -205,8 +237,14 @@ def household_new():
             rollback()
             errors = exc.fields
     # never echo personal data back: the form is re-shown empty except village/members
-    return render_template("county/household_form.html", household=None, errors=errors, villages=_villages(),
-                           statuses=HOUSEHOLD_STATUS_LABELS, form=request.form), 422 if errors else 200
+    return render_template(
+        "county/household_form.html",
+        household=None,
+        errors=errors,
+        villages=_villages(),
+        statuses=HOUSEHOLD_STATUS_LABELS,
+        form=request.form,
+    ), 422 if errors else 200
 
 
 def _load(household_id: int) -> Household:
@@ -231,21 +269,32 @@ def household_edit(household_id: int):
             rollback()
             household = _load(household_id)
             errors = exc.fields
-    return render_template("county/household_form.html", household=registry.household_row(household), errors=errors,
-                           villages=_villages(), statuses=HOUSEHOLD_STATUS_LABELS, form=request.form), \
-        422 if errors else 200
+    return render_template(
+        "county/household_form.html",
+        household=registry.household_row(household),
+        errors=errors,
+        villages=_villages(),
+        statuses=HOUSEHOLD_STATUS_LABELS,
+        form=request.form,
+    ), 422 if errors else 200
 
 
 def _render_detail(household: Household, revealed: dict | None = None):
     return render_template(
-        "county/household_detail.html", h=registry.household_row(household),
+        "county/household_detail.html",
+        h=registry.household_row(household),
         account=payouts.account_row(payouts.get_account(household)),
         payout=payouts.household_payout_figures(household.id),
-        history=registry.status_history(household), revealed=revealed or {},
+        history=registry.status_history(household),
+        revealed=revealed or {},
         next_statuses=sorted(registry.STATUS_TRANSITIONS.get(household.status, ())),
-        statuses=HOUSEHOLD_STATUS_LABELS, balance=reports.household_statement(household).closing_fen,
-        links=db.session.scalars(db.select(Product).join(BenefitLink, BenefitLink.product_id == Product.id)
-                                 .where(BenefitLink.household_id == household.id)).all(),
+        statuses=HOUSEHOLD_STATUS_LABELS,
+        balance=reports.household_statement(household).closing_fen,
+        links=db.session.scalars(
+            db.select(Product)
+            .join(BenefitLink, BenefitLink.product_id == Product.id)
+            .where(BenefitLink.household_id == household.id)
+        ).all(),
     )
 
 
@@ -261,15 +310,25 @@ def household_status(household_id: int):
     household = _load(household_id)
     wanted = request.form.get("status", "")
     if registry.can_change_status(household, wanted):  # a refused change says why at once, unconfirmed
-        page = ask_first(_("确认将 %(name)s 户的状态从「%(old)s」改为「%(new)s」？变更会记入台账。",
-                           name=household.head_name, old=_(HOUSEHOLD_STATUS_LABELS[household.status]),
-                           new=_(HOUSEHOLD_STATUS_LABELS[wanted])),
-                         back=url_for("county.household_detail", household_id=household.id))
+        page = ask_first(
+            _(
+                "确认将 %(name)s 户的状态从「%(old)s」改为「%(new)s」？变更会记入台账。",
+                name=household.head_name,
+                old=_(HOUSEHOLD_STATUS_LABELS[household.status]),
+                new=_(HOUSEHOLD_STATUS_LABELS[wanted]),
+            ),
+            back=url_for("county.household_detail", household_id=household.id),
+        )
         if page is not None:
             return page
     with flash_domain_errors():  # an unknown or illegal status comes back as a message on the page
-        registry.change_status(household, request.form.get("status", ""), actor=current_user, now=now_utc(),
-                               note=request.form.get("note", "")[:255])
+        registry.change_status(
+            household,
+            request.form.get("status", ""),
+            actor=current_user,
+            now=now_utc(),
+            note=request.form.get("note", "")[:255],
+        )
         commit()
         flash(_("状态已变更"), "success")
     return redirect(url_for("county.household_detail", household_id=household.id))
@@ -322,6 +381,7 @@ def household_statement(household_id: int):
 
 # --- benefit links -----------------------------------------------------------------------------
 
+
 @bp.get("/links")
 @county_only
 def links_index():
@@ -330,8 +390,12 @@ def links_index():
     if fmt:
         rows = [{"type": "product", "id": p.id, "name": p.name, "households": n} for p, n in data["products"]]
         rows += [{"type": "listing", "id": l.id, "name": l.name, "households": n} for l, n in data["listings"]]
-        return export_response(fmt, "benefit-links", [("type", _("类型")), ("id", _("编号")), ("name", _("名称")),
-                                                      ("households", _("受益户数"))], rows)
+        return export_response(
+            fmt,
+            "benefit-links",
+            [("type", _("类型")), ("id", _("编号")), ("name", _("名称")), ("households", _("受益户数"))],
+            rows,
+        )
     return render_template("county/links.html", **data)
 
 
@@ -367,16 +431,24 @@ def links_edit(kind: str, target_id: int):
             error = exc.message
     current = [(l, registry.household_row(l.household)) for l in links.links_for(target)]
     # offer the households of the target's village; others can be typed in by registry id
-    nearby = db.session.scalars(db.select(Household).where(Household.village_id == target.village_id)
-                                .order_by(Household.id).limit(500)).all()
+    nearby = db.session.scalars(
+        db.select(Household).where(Household.village_id == target.village_id).order_by(Household.id).limit(500)
+    ).all()
     choices = {h.id: registry.household_row(h) for h in nearby}
     for _link, row in current:
         choices.setdefault(row["id"], row)
-    return render_template("county/links_edit.html", kind=kind, target=target, current=current, error=error,
-                           households=sorted(choices.values(), key=lambda r: r["id"])), 422 if error else 200
+    return render_template(
+        "county/links_edit.html",
+        kind=kind,
+        target=target,
+        current=current,
+        error=error,
+        households=sorted(choices.values(), key=lambda r: r["id"]),
+    ), 422 if error else 200
 
 
 # --- approvals ---------------------------------------------------------------------------------
+
 
 @bp.get("/approvals")
 @county_only
@@ -384,11 +456,32 @@ def approvals_index():
     products = approvals.pending_products()
     fmt = _export_format()
     if fmt:
-        rows = [{"id": p.id, "name": p.name, "village": p.village.name, "station": p.station.name,
-                 "category": p.category.name, "price_fen": p.price_fen, "unit": p.unit} for p in products]
-        return export_response(fmt, "pending-products", [("id", _("编号")), ("name", _("产品")), ("village", _("村")),
-                                                         ("station", _("站点")), ("category", _("品类")),
-                                                         ("price_fen", _("价格")), ("unit", _("单位"))], rows)
+        rows = [
+            {
+                "id": p.id,
+                "name": p.name,
+                "village": p.village.name,
+                "station": p.station.name,
+                "category": p.category.name,
+                "price_fen": p.price_fen,
+                "unit": p.unit,
+            }
+            for p in products
+        ]
+        return export_response(
+            fmt,
+            "pending-products",
+            [
+                ("id", _("编号")),
+                ("name", _("产品")),
+                ("village", _("村")),
+                ("station", _("站点")),
+                ("category", _("品类")),
+                ("price_fen", _("价格")),
+                ("unit", _("单位")),
+            ],
+            rows,
+        )
 
     changes = pending_changes()
     benefits = approvals.benefit_rows([p.id for p in products] + [c.product_id for c in changes])
@@ -400,8 +493,11 @@ def _ask_decision(decision: str, name: str):
     reason, which the service refuses with its own message."""
     if decision == "reject" and not request.form.get("reason", "").strip():
         return None
-    question = (_("确认认定「%(name)s」？认定后即可上架销售。", name=name) if decision == "approve"
-                else _("确认退回「%(name)s」？", name=name))
+    question = (
+        _("确认认定「%(name)s」？认定后即可上架销售。", name=name)
+        if decision == "approve"
+        else _("确认退回「%(name)s」？", name=name)
+    )
     return ask_first(question, back=url_for("county.approvals_index"))
 
 
@@ -425,7 +521,9 @@ def approvals_change_decide(change_id: int, decision: str):
         flash(exc.message, "error")
         return redirect(url_for("county.approvals_index"))
     commit()
-    flash(_("修改已认定，已按新内容销售") if decision == "approve" else _("修改已退回，继续按原认定内容销售"), "success")
+    flash(
+        _("修改已认定，已按新内容销售") if decision == "approve" else _("修改已退回，继续按原认定内容销售"), "success"
+    )
     return redirect(url_for("county.approvals_index"))
 
 
@@ -454,6 +552,7 @@ def approvals_decide(product_id: int, decision: str):
 
 # --- payment accounts and payouts ---------------------------------------------------------------
 
+
 @bp.route("/households/<int:household_id>/account", methods=["GET", "POST"])
 @county_only
 def household_account(household_id: int):
@@ -461,9 +560,15 @@ def household_account(household_id: int):
     errors = {}
     if request.method == "POST":
         try:
-            payouts.set_account(household, kind=request.form.get("kind", ""), number=request.form.get("number", ""),
-                                holder_name=request.form.get("holder_name", ""),
-                                bank_name=request.form.get("bank_name", ""), actor=current_user, now=now_utc())
+            payouts.set_account(
+                household,
+                kind=request.form.get("kind", ""),
+                number=request.form.get("number", ""),
+                holder_name=request.form.get("holder_name", ""),
+                bank_name=request.form.get("bank_name", ""),
+                actor=current_user,
+                now=now_utc(),
+            )
             commit()
             flash(_("收款账户已保存"), "success")
             return redirect(url_for("county.household_detail", household_id=household.id))
@@ -471,11 +576,14 @@ def household_account(household_id: int):
             rollback()
             household = _load(household_id)
             errors = exc.fields
-    return render_template("county/account_form.html", h=registry.household_row(household),
-                           account=payouts.account_row(payouts.get_account(household)),
-                           kinds=payouts.ACCOUNT_KIND_LABELS, errors=errors,
-                           form={k: v for k, v in request.form.items() if k in ("kind", "bank_name")}), \
-        422 if errors else 200
+    return render_template(
+        "county/account_form.html",
+        h=registry.household_row(household),
+        account=payouts.account_row(payouts.get_account(household)),
+        kinds=payouts.ACCOUNT_KIND_LABELS,
+        errors=errors,
+        form={k: v for k, v in request.form.items() if k in ("kind", "bank_name")},
+    ), 422 if errors else 200
 
 
 @bp.post("/households/<int:household_id>/account/reveal")
@@ -499,9 +607,13 @@ def payouts_index():
     if request.method == "POST":
         try:
             result = payouts.create_batch(
-                period_from=_form_date("period_from"), period_to=_form_date("period_to"),
-                village_id=_form_id("village_id"), township_id=_form_id("township_id"),
-                actor=current_user, now=now_utc())
+                period_from=_form_date("period_from"),
+                period_to=_form_date("period_to"),
+                village_id=_form_id("village_id"),
+                township_id=_form_id("township_id"),
+                actor=current_user,
+                now=now_utc(),
+            )
             commit()
             flash(_("发放批次已生成") if result.created else _("该期间已有发放批次，已为您打开"), "success")
             return redirect(url_for("county.payout_detail", batch_id=result.batch.id))
@@ -509,10 +621,14 @@ def payouts_index():
             rollback()
             flash(exc.message, "error")
             status = 422
-    return render_template("county/payouts.html", batches=payouts.list_batches(), villages=_villages(),
-                           scope_label=payouts.scope_label,
-                           townships=db.session.scalars(db.select(Township).order_by(Township.name)).all(),
-                           statuses=payouts.BATCH_STATUS_LABELS), status
+    return render_template(
+        "county/payouts.html",
+        batches=payouts.list_batches(),
+        villages=_villages(),
+        scope_label=payouts.scope_label,
+        townships=db.session.scalars(db.select(Township).order_by(Township.name)).all(),
+        statuses=payouts.BATCH_STATUS_LABELS,
+    ), status
 
 
 def _form_id(name: str) -> int | None:
@@ -536,9 +652,14 @@ def _form_date(name: str):
 @county_only
 def payout_detail(batch_id: int):
     batch = payouts.get_batch(batch_id)
-    return render_template("county/payout_detail.html", batch=batch, lines=payouts.batch_lines(batch),
-                           scope_label=payouts.scope_label,
-                           totals=payouts.batch_totals(batch), statuses=payouts.BATCH_STATUS_LABELS)
+    return render_template(
+        "county/payout_detail.html",
+        batch=batch,
+        lines=payouts.batch_lines(batch),
+        scope_label=payouts.scope_label,
+        totals=payouts.batch_totals(batch),
+        statuses=payouts.BATCH_STATUS_LABELS,
+    )
 
 
 @bp.get("/payouts/<int:batch_id>/export.xlsx")
@@ -572,8 +693,15 @@ def payout_result(batch_id: int):
         flash(exc.message, "error")
         return redirect(url_for("county.payout_detail", batch_id=batch_id))
     commit()
-    flash(_("回盘已导入：成功 %(paid)s 笔，失败 %(failed)s 笔，未变 %(unchanged)s 笔", paid=report.paid,
-            failed=report.failed, unchanged=report.unchanged), "success")
+    flash(
+        _(
+            "回盘已导入：成功 %(paid)s 笔，失败 %(failed)s 笔，未变 %(unchanged)s 笔",
+            paid=report.paid,
+            failed=report.failed,
+            unchanged=report.unchanged,
+        ),
+        "success",
+    )
     return redirect(url_for("county.payout_detail", batch_id=batch_id))
 
 
@@ -610,14 +738,29 @@ def _record_data():
         if household_id is None:
             continue
         count = _int_field(f"count_{i}")
-        lines.append(RecordLine(household_id=household_id, member_no=_int_field(f"member_{i}"), units=count,
-                                quantity=count, shares=count, rate_fen=_yuan_field(f"rate_{i}"),
-                                amount_fen=_yuan_field(f"amount_{i}")))
-    return RecordData(kind=request.form.get("kind", ""), period_from=_form_date("period_from"),
-                      period_to=_form_date("period_to"), description=request.form.get("description", "")[:200],
-                      unit=request.form.get("unit", "day"), station_id=_int_field("station_id"),
-                      listing_id=_int_field("listing_id"), total_fen=_yuan_field("total"),
-                      shares_total=_int_field("shares_total"), lines=lines)
+        lines.append(
+            RecordLine(
+                household_id=household_id,
+                member_no=_int_field(f"member_{i}"),
+                units=count,
+                quantity=count,
+                shares=count,
+                rate_fen=_yuan_field(f"rate_{i}"),
+                amount_fen=_yuan_field(f"amount_{i}"),
+            )
+        )
+    return RecordData(
+        kind=request.form.get("kind", ""),
+        period_from=_form_date("period_from"),
+        period_to=_form_date("period_to"),
+        description=request.form.get("description", "")[:200],
+        unit=request.form.get("unit", "day"),
+        station_id=_int_field("station_id"),
+        listing_id=_int_field("listing_id"),
+        total_fen=_yuan_field("total"),
+        shares_total=_int_field("shares_total"),
+        lines=lines,
+    )
 
 
 @bp.route("/benefits", methods=["GET", "POST"])
@@ -634,14 +777,19 @@ def benefits_index():
             rollback()
             flash(exc.message, "error")
             status = 422
-    return render_template("county/benefits.html", records=benefits.list_records(), rows=RECORD_ROWS,
-                           kinds=[(k, reports.BENEFIT_KIND_LABELS[k]) for k in benefits.RECORDED_KINDS],
-                           stations=db.session.scalars(db.select(Station).order_by(Station.code)).all(),
-                           listings=db.session.scalars(db.select(Listing).order_by(Listing.name)).all(),
-                           form=request.form), status
+    return render_template(
+        "county/benefits.html",
+        records=benefits.list_records(),
+        rows=RECORD_ROWS,
+        kinds=[(k, reports.BENEFIT_KIND_LABELS[k]) for k in benefits.RECORDED_KINDS],
+        stations=db.session.scalars(db.select(Station).order_by(Station.code)).all(),
+        listings=db.session.scalars(db.select(Listing).order_by(Listing.name)).all(),
+        form=request.form,
+    ), status
 
 
 # --- the household statement (明白卡) --------------------------------------------------------------
+
 
 def _month_arg() -> str:
     month = request.args.get("month", "").strip() or reports.previous_month(local_date(now_utc()))
@@ -656,8 +804,9 @@ def _month_arg() -> str:
 @county_only
 def household_card(household_id: int):
     month = _month_arg()
-    return render_template("county/cards.html", cards=[cards.household_card(_load(household_id), month)],
-                           month=month, village=None)
+    return render_template(
+        "county/cards.html", cards=[cards.household_card(_load(household_id), month)], month=month, village=None
+    )
 
 
 @bp.get("/cards")
@@ -668,8 +817,7 @@ def village_cards():
     village = db.session.get(Village, village_id) if village_id else None
     if village is None:
         abort(404)
-    return render_template("county/cards.html", cards=cards.village_cards(village, month), month=month,
-                           village=village)
+    return render_template("county/cards.html", cards=cards.village_cards(village, month), month=month, village=village)
 
 
 # --- recalls (#23) ------------------------------------------------------------------------------
@@ -722,6 +870,7 @@ def recall_refund(code: str):
 
 
 # --- public partial ----------------------------------------------------------------------------
+
 
 def _benefit_summary(subject):
     return public_benefit_summary(subject) if subject is not None else None

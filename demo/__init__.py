@@ -1,5 +1,6 @@
 """Demo data from the county's 2017 plan, loaded by `flask seed-demo` (the top of the layers: it
 uses every domain package's services)."""
+
 from flask import Flask
 
 

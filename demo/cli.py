@@ -1,4 +1,5 @@
 """`flask seed-demo`: the demo data of the county's 2017 plan."""
+
 from __future__ import annotations
 
 import click

@@ -6,6 +6,7 @@ village names here are invented and flagged `is_demo`. 18 stations: 8 that exist
 households. Idempotent: every object is looked up by a natural key before it is created.
 Tourism (`tourism.demo`) and the county office (`county.demo`) add theirs, called at the end.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -28,29 +29,53 @@ from county import demo as county_demo
 DEMO_PASSWORD = "demo12345"
 
 TOWNSHIPS = [
-    ("莲塘镇", "liantang"), ("向塘镇", "xiangtang"), ("三江镇", "sanjiang"), ("塘南镇", "tangnan"),
-    ("幽兰镇", "youlan"), ("蒋巷镇", "jiangxiang"), ("武阳镇", "wuyang"), ("冈上镇", "gangshang"),
-    ("广福镇", "guangfu"), ("泾口乡", "jingkou"), ("南新乡", "nanxin"), ("塔城乡", "tacheng"),
-    ("黄马乡", "huangma"), ("富山乡", "fushan"), ("八一乡", "bayi"),
+    ("莲塘镇", "liantang"),
+    ("向塘镇", "xiangtang"),
+    ("三江镇", "sanjiang"),
+    ("塘南镇", "tangnan"),
+    ("幽兰镇", "youlan"),
+    ("蒋巷镇", "jiangxiang"),
+    ("武阳镇", "wuyang"),
+    ("冈上镇", "gangshang"),
+    ("广福镇", "guangfu"),
+    ("泾口乡", "jingkou"),
+    ("南新乡", "nanxin"),
+    ("塔城乡", "tacheng"),
+    ("黄马乡", "huangma"),
+    ("富山乡", "fushan"),
+    ("八一乡", "bayi"),
 ]
 
 # (village, township slug, signature product, category slug)
 VILLAGES = [
-    ("柳溪村", "sanjiang", "三江腌菜", "pickles"), ("前进村", "sanjiang", "三江腌菜", "pickles"),
-    ("桃花村", "huangma", "无花果", "fruit"), ("罗渡村", "huangma", "无花果", "fruit"),
-    ("龙潭村", "jiangxiang", "土鸡蛋", "eggs"), ("港口村", "jiangxiang", "味蛋", "eggs"),
-    ("东湖村", "tacheng", "板鸭", "poultry"), ("新联村", "tangnan", "板鸭", "poultry"),
-    ("芦洲村", "jingkou", "藜蒿", "vegetables"), ("白沙村", "jingkou", "藜蒿", "vegetables"),
-    ("丰乐村", "xiangtang", "优质大米", "rice"), ("荷塘村", "wuyang", "优质大米", "rice"),
-    ("红星村", "gangshang", "草莓", "fruit"), ("沙洲村", "guangfu", "西瓜", "fruit"),
-    ("湖滨村", "nanxin", "龙虾", "aquatic"), ("渔村村", "youlan", "黄鳝", "aquatic"),
-    ("花海村", "huangma", "花海门票", "vegetables"), ("金塘村", "fushan", "土鸡蛋", "eggs"),
+    ("柳溪村", "sanjiang", "三江腌菜", "pickles"),
+    ("前进村", "sanjiang", "三江腌菜", "pickles"),
+    ("桃花村", "huangma", "无花果", "fruit"),
+    ("罗渡村", "huangma", "无花果", "fruit"),
+    ("龙潭村", "jiangxiang", "土鸡蛋", "eggs"),
+    ("港口村", "jiangxiang", "味蛋", "eggs"),
+    ("东湖村", "tacheng", "板鸭", "poultry"),
+    ("新联村", "tangnan", "板鸭", "poultry"),
+    ("芦洲村", "jingkou", "藜蒿", "vegetables"),
+    ("白沙村", "jingkou", "藜蒿", "vegetables"),
+    ("丰乐村", "xiangtang", "优质大米", "rice"),
+    ("荷塘村", "wuyang", "优质大米", "rice"),
+    ("红星村", "gangshang", "草莓", "fruit"),
+    ("沙洲村", "guangfu", "西瓜", "fruit"),
+    ("湖滨村", "nanxin", "龙虾", "aquatic"),
+    ("渔村村", "youlan", "黄鳝", "aquatic"),
+    ("花海村", "huangma", "花海门票", "vegetables"),
+    ("金塘村", "fushan", "土鸡蛋", "eggs"),
 ]
 
 CATEGORIES = [
-    ("pickles", "腌菜酱菜", "Pickles"), ("fruit", "时令水果", "Fruit"), ("eggs", "禽蛋", "Eggs"),
-    ("poultry", "腊味禽肉", "Cured poultry"), ("vegetables", "生鲜蔬菜", "Vegetables"),
-    ("rice", "粮油大米", "Rice"), ("aquatic", "水产", "Aquatic"),
+    ("pickles", "腌菜酱菜", "Pickles"),
+    ("fruit", "时令水果", "Fruit"),
+    ("eggs", "禽蛋", "Eggs"),
+    ("poultry", "腊味禽肉", "Cured poultry"),
+    ("vegetables", "生鲜蔬菜", "Vegetables"),
+    ("rice", "粮油大米", "Rice"),
+    ("aquatic", "水产", "Aquatic"),
 ]
 
 #: Days from harvest/production to best-before, per category (None: not dated), for the demo lots.
@@ -58,16 +83,22 @@ SHELF_DAYS = {"pickles": 270, "fruit": 10, "eggs": 30, "poultry": 180, "vegetabl
 
 # (name, category, unit, price_fen, weight_g, season, description)
 PRODUCTS = {
-    "三江腌菜": [("三江腌菜500克", "pickles", "袋", 1880, 550, "", "三江镇传统工艺腌制的芥菜，咸香下饭。"),
-               ("三江腌菜礼盒2斤", "pickles", "盒", 4580, 1100, "", "三江腌菜礼盒装，送亲友。")],
-    "无花果": [("鲜无花果1斤", "fruit", "斤", 2600, 550, "7-10月", "当天采摘当天发货的新鲜无花果。"),
-             ("无花果干250克", "fruit", "袋", 3200, 280, "", "自然晾晒的无花果干。")],
+    "三江腌菜": [
+        ("三江腌菜500克", "pickles", "袋", 1880, 550, "", "三江镇传统工艺腌制的芥菜，咸香下饭。"),
+        ("三江腌菜礼盒2斤", "pickles", "盒", 4580, 1100, "", "三江腌菜礼盒装，送亲友。"),
+    ],
+    "无花果": [
+        ("鲜无花果1斤", "fruit", "斤", 2600, 550, "7-10月", "当天采摘当天发货的新鲜无花果。"),
+        ("无花果干250克", "fruit", "袋", 3200, 280, "", "自然晾晒的无花果干。"),
+    ],
     "土鸡蛋": [("土鸡蛋30枚", "eggs", "盒", 4500, 1800, "", "林下散养土鸡蛋（草鸡蛋、柴鸡蛋）。")],
     "味蛋": [("南昌味蛋20枚", "eggs", "盒", 3600, 1300, "", "卤香入味的南昌特色味蛋。")],
     "板鸭": [("南安板鸭1只", "poultry", "只", 6800, 1000, "11-2月", "传统工艺腌制风干板鸭。")],
     "藜蒿": [("鄱阳湖藜蒿1斤", "vegetables", "斤", 1500, 550, "2-4月", "湖区野生藜蒿（芦蒿），清炒腊肉最香。")],
-    "优质大米": [("优质大米5kg", "rice", "袋", 5900, 5000, "", "本地优质稻米，软糯清香。"),
-              ("富硒大米10斤", "rice", "袋", 6900, 5000, "", "富硒土壤种植的优质大米。")],
+    "优质大米": [
+        ("优质大米5kg", "rice", "袋", 5900, 5000, "", "本地优质稻米，软糯清香。"),
+        ("富硒大米10斤", "rice", "袋", 6900, 5000, "", "富硒土壤种植的优质大米。"),
+    ],
     "草莓": [("红颜草莓2斤", "fruit", "盒", 7800, 1100, "12-4月", "大棚红颜草莓，酸甜多汁。")],
     "西瓜": [("麒麟西瓜1个", "fruit", "个", 3500, 5000, "6-8月", "沙地西瓜，皮薄瓤甜。")],
     "龙虾": [("鲜活小龙虾2斤", "aquatic", "份", 9800, 1200, "5-9月", "稻田生态养殖小龙虾。")],
@@ -103,9 +134,13 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
     villages = []
     for i, (name, tslug, signature, _cat) in enumerate(VILLAGES):
         village, created = _get_or_create(
-            Village, {"slug": f"demo-{i + 1:02d}"},
-            name=name, township_id=townships[tslug].id, is_poverty_village=True,
-            signature_product=signature, is_demo=True,
+            Village,
+            {"slug": f"demo-{i + 1:02d}"},
+            name=name,
+            township_id=townships[tslug].id,
+            is_poverty_village=True,
+            signature_product=signature,
+            is_demo=True,
             story=f"{name}位于南昌县{townships[tslug].name}，一村一品：{signature}。（演示数据）",
         )
         villages.append(village)
@@ -114,10 +149,15 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
     stations = []
     for i, village in enumerate(villages):
         station, created = _get_or_create(
-            Station, {"code": f"NC{i + 1:02d}"},
-            name=f"{village.name}电商服务站", township_id=village.township_id,
-            address=f"南昌县{village.township.name}{village.name}村委会旁", hours="08:00-18:00",
-            phone=f"0791-8{i + 1:02d}0000", commission_bps=500, is_new=i >= 8,
+            Station,
+            {"code": f"NC{i + 1:02d}"},
+            name=f"{village.name}电商服务站",
+            township_id=village.township_id,
+            address=f"南昌县{village.township.name}{village.name}村委会旁",
+            hours="08:00-18:00",
+            phone=f"0791-8{i + 1:02d}0000",
+            commission_bps=500,
+            is_new=i >= 8,
             opened_year=2018 if i >= 8 else 2016,
         )
         if created:
@@ -129,7 +169,9 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
     for i in range(40):
         village = villages[i % len(villages)]
         registry_no = f"3601210{i + 1:05d}"
-        household = db.session.scalar(sa.select(Household).where(Household.registry_no_hash == lookup_hash(registry_no)))
+        household = db.session.scalar(
+            sa.select(Household).where(Household.registry_no_hash == lookup_hash(registry_no))
+        )
         if household is None:
             household = Household(
                 village_id=village.id,
@@ -145,50 +187,74 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
             )
             db.session.add(household)
             db.session.flush()
-            db.session.add(HouseholdStatusChange(
-                household_id=household.id, from_status=None, to_status="poor",
-                effective_date=date(2017, 1, 1), note="建档立卡", created_at=now,
-            ))
+            db.session.add(
+                HouseholdStatusChange(
+                    household_id=household.id,
+                    from_status=None,
+                    to_status="poor",
+                    effective_date=date(2017, 1, 1),
+                    note="建档立卡",
+                    created_at=now,
+                )
+            )
             created_any = True
         households.append(household)
-
 
     for vi, village in enumerate(villages):
         specs = PRODUCTS.get(village.signature_product, [])
         if not specs:
             continue
         producer, created = _get_or_create(
-            Producer, {"name": f"{village.name}{village.signature_product}专业合作社"},
-            kind="cooperative", village_id=village.id,
+            Producer,
+            {"name": f"{village.name}{village.signature_product}专业合作社"},
+            kind="cooperative",
+            village_id=village.id,
         )
         village_households = [h for h in households if h.village_id == village.id]
         for pi, (name, cat, unit, price, weight, season, desc) in enumerate(specs):
             full_name = name if vi < 11 else f"{village.name}{name}"
-            if db.session.scalar(sa.select(Product.id).where(Product.name == full_name, Product.village_id == village.id)):
+            if db.session.scalar(
+                sa.select(Product.id).where(Product.name == full_name, Product.village_id == village.id)
+            ):
                 continue
             product = create_product(
                 ProductInput(
-                    name=full_name, category_id=categories[cat].id, village_id=village.id,
-                    station_id=stations[vi].id, price_fen=price, unit=unit, weight_g=weight,
-                    season=season, description=desc, producer_id=producer.id,
+                    name=full_name,
+                    category_id=categories[cat].id,
+                    village_id=village.id,
+                    station_id=stations[vi].id,
+                    price_fen=price,
+                    unit=unit,
+                    weight_g=weight,
+                    season=season,
+                    description=desc,
+                    producer_id=producer.id,
                     benefit=[(h.id, 1 + k) for k, h in enumerate(village_households)],
                 ),
-                actor=None, now=now, approved=True,
+                actor=None,
+                now=now,
+                approved=True,
             )
             # two lots (#23): an older one from the cooperative, a fresh one from a household
             today = local_date(now)
             shelf = SHELF_DAYS.get(cat)
-            for days_ago, quantity, household in ((min(10, (shelf or 10) - 1), 5, None),
-                                                  (1, 15 + 7 * ((vi + pi) % 9),
-                                                   village_households[0] if village_households else None)):
+            for days_ago, quantity, household in (
+                (min(10, (shelf or 10) - 1), 5, None),
+                (1, 15 + 7 * ((vi + pi) % 9), village_households[0] if village_households else None),
+            ):
                 harvest = today - timedelta(days=days_ago)
-                receive_stock(product.stock, quantity, actor=None, now=now, lot_note="2026年秋收批次",
-                              harvest_date=harvest,
-                              best_before_date=harvest + timedelta(days=shelf) if shelf else None,
-                              from_household_id=household.id if household is not None else None,
-                              producer_id=producer.id if household is None else None)
+                receive_stock(
+                    product.stock,
+                    quantity,
+                    actor=None,
+                    now=now,
+                    lot_note="2026年秋收批次",
+                    harvest_date=harvest,
+                    best_before_date=harvest + timedelta(days=shelf) if shelf else None,
+                    from_household_id=household.id if household is not None else None,
+                    producer_id=producer.id if household is None else None,
+                )
             created_any = True
-
 
     created_any |= seed_demo_images() > 0
 
@@ -202,8 +268,13 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
     ]:
         if db.session.scalar(sa.select(User.id).where(User.email == email)) is None:
             register_user(
-                Registration(email=email, password=DEMO_PASSWORD, name=name, role=role,
-                             station_id=station.id if station else None),
+                Registration(
+                    email=email,
+                    password=DEMO_PASSWORD,
+                    name=name,
+                    role=role,
+                    station_id=station.id if station else None,
+                ),
                 now=now,
             )
             created_any = True

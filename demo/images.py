@@ -9,6 +9,7 @@ and the product name in Chinese when a CJK font is installed (WenQuanYi Micro He
 
 Only demo seeding uses this module; uploads are `catalog/images.py`'s job.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,7 +51,10 @@ def cjk_font_path() -> str | None:
         try:
             out = subprocess.run(
                 ["fc-match", "-f", "%{file}", "WenQuanYi Micro Hei:lang=zh-cn"],
-                capture_output=True, text=True, timeout=5, check=False,
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
             ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             out = ""
@@ -109,18 +113,31 @@ def _draw_subject(draw: ImageDraw.ImageDraw, kind: str, dark, light) -> None:
     elif kind == "fruit":  # three figs
         for dx, dy, r in ((-140, 40, 110), (130, 60, 100), (0, -60, 125)):
             draw.ellipse([cx + dx - r, cy + dy - r, cx + dx + r, cy + dy + r], fill=_mix(ink, (90, 30, 70), 0.4))
-            draw.polygon([(cx + dx - 18, cy + dy - r + 8), (cx + dx + 18, cy + dy - r + 8), (cx + dx, cy + dy - r - 40)],
-                         fill=(90, 130, 60))
-            draw.ellipse([cx + dx - r * 0.45, cy + dy - r * 0.45, cx + dx + r * 0.1, cy + dy + r * 0.1],
-                         fill=_mix(ink, (255, 255, 255), 0.35))
+            draw.polygon(
+                [(cx + dx - 18, cy + dy - r + 8), (cx + dx + 18, cy + dy - r + 8), (cx + dx, cy + dy - r - 40)],
+                fill=(90, 130, 60),
+            )
+            draw.ellipse(
+                [cx + dx - r * 0.45, cy + dy - r * 0.45, cx + dx + r * 0.1, cy + dy + r * 0.1],
+                fill=_mix(ink, (255, 255, 255), 0.35),
+            )
     elif kind == "eggs":  # a basket of eggs
         draw.pieslice([cx - 260, cy - 80, cx + 260, cy + 260], 0, 180, fill=_mix(ink, (120, 80, 40), 0.5))
         for i, dx in enumerate((-170, -60, 50, 160)):
             h = 150 if i % 2 else 170
-            draw.ellipse([cx + dx - 55, cy - h + 60, cx + dx + 55, cy + 100], fill=(250, 240, 222), outline=_mix(ink, light, 0.4), width=4)
+            draw.ellipse(
+                [cx + dx - 55, cy - h + 60, cx + dx + 55, cy + 100],
+                fill=(250, 240, 222),
+                outline=_mix(ink, light, 0.4),
+                width=4,
+            )
     elif kind == "poultry":  # a flattened salted duck
-        draw.ellipse([cx - 230, cy - 130, cx + 230, cy + 150], fill=_mix(ink, (230, 170, 90), 0.45), outline=ink, width=10)
-        draw.ellipse([cx + 160, cy - 200, cx + 280, cy - 90], fill=_mix(ink, (230, 170, 90), 0.45), outline=ink, width=8)
+        draw.ellipse(
+            [cx - 230, cy - 130, cx + 230, cy + 150], fill=_mix(ink, (230, 170, 90), 0.45), outline=ink, width=10
+        )
+        draw.ellipse(
+            [cx + 160, cy - 200, cx + 280, cy - 90], fill=_mix(ink, (230, 170, 90), 0.45), outline=ink, width=8
+        )
         draw.polygon([(cx + 270, cy - 160), (cx + 340, cy - 140), (cx + 270, cy - 120)], fill=(230, 150, 40))
         for i in range(-2, 3):
             draw.line([(cx - 150, cy + i * 40), (cx + 150, cy + i * 40)], fill=_mix(ink, light, 0.3), width=6)
@@ -135,7 +152,9 @@ def _draw_subject(draw: ImageDraw.ImageDraw, kind: str, dark, light) -> None:
                 draw.ellipse([x0, y - 18, x1, y + 18], fill=_mix(ink, light, 0.15))
         draw.rounded_rectangle([cx - 210, cy + 130, cx + 210, cy + 170], radius=18, fill=(200, 60, 60))
     elif kind == "rice":  # a bowl of rice
-        draw.ellipse([cx - 230, cy - 150, cx + 230, cy + 40], fill=(252, 252, 246), outline=_mix(ink, light, 0.3), width=6)
+        draw.ellipse(
+            [cx - 230, cy - 150, cx + 230, cy + 40], fill=(252, 252, 246), outline=_mix(ink, light, 0.3), width=6
+        )
         draw.pieslice([cx - 250, cy - 140, cx + 250, cy + 230], 0, 180, fill=ink)
         for i in range(24):
             a = i * 2.39
@@ -152,20 +171,30 @@ def _draw_subject(draw: ImageDraw.ImageDraw, kind: str, dark, light) -> None:
     elif kind == "watermelon":
         draw.ellipse([cx - 240, cy - 170, cx + 240, cy + 190], fill=(56, 130, 60))
         for i in range(-3, 4):
-            draw.arc([cx - 240 + abs(i) * 30, cy - 170, cx + 240 - abs(i) * 30, cy + 190], 250, 290, fill=(28, 80, 36), width=16)
+            draw.arc(
+                [cx - 240 + abs(i) * 30, cy - 170, cx + 240 - abs(i) * 30, cy + 190],
+                250,
+                290,
+                fill=(28, 80, 36),
+                width=16,
+            )
             draw.line([(cx + i * 60, cy - 160), (cx + i * 66, cy + 180)], fill=(30, 90, 40), width=14)
     elif kind == "strawberry":
         for dx, dy, s in ((-150, 40, 1.0), (150, 50, 0.95), (0, -40, 1.15)):
             w, h = 120 * s, 170 * s
-            draw.polygon([(cx + dx - w, cy + dy - h * 0.45), (cx + dx + w, cy + dy - h * 0.45), (cx + dx, cy + dy + h)],
-                         fill=(214, 40, 60))
+            draw.polygon(
+                [(cx + dx - w, cy + dy - h * 0.45), (cx + dx + w, cy + dy - h * 0.45), (cx + dx, cy + dy + h)],
+                fill=(214, 40, 60),
+            )
             draw.ellipse([cx + dx - w, cy + dy - h * 0.75, cx + dx + w, cy + dy + h * 0.1], fill=(214, 40, 60))
             for k in range(9):
                 sx = cx + dx + (k % 3 - 1) * w * 0.5
                 sy = cy + dy - h * 0.35 + (k // 3) * h * 0.35
                 draw.ellipse([sx - 6, sy - 9, sx + 6, sy + 9], fill=(250, 220, 120))
-            draw.polygon([(cx + dx - 60, cy + dy - h * 0.7), (cx + dx + 60, cy + dy - h * 0.7), (cx + dx, cy + dy - h * 0.45)],
-                         fill=(60, 140, 60))
+            draw.polygon(
+                [(cx + dx - 60, cy + dy - h * 0.7), (cx + dx + 60, cy + dy - h * 0.7), (cx + dx, cy + dy - h * 0.45)],
+                fill=(60, 140, 60),
+            )
     else:
         draw.ellipse([cx - 180, cy - 180, cx + 180, cy + 180], fill=_mix(ink, light, 0.3))
 
@@ -234,8 +263,13 @@ def write_product_image(product: Product, upload_dir: str | Path) -> ProductImag
     thumb.thumbnail(THUMB_SIZE, Image.Resampling.BICUBIC, reducing_gap=2.0)
     thumb.save(root / thumb_rel, "WEBP", quality=80, method=2)
     image = ProductImage(
-        product_id=product.id, path=full_rel, thumb_path=thumb_rel,
-        width=img.width, height=img.height, alt=product.name, position=0,
+        product_id=product.id,
+        path=full_rel,
+        thumb_path=thumb_rel,
+        width=img.width,
+        height=img.height,
+        alt=product.name,
+        position=0,
     )
     db.session.add(image)
     return image
@@ -246,8 +280,10 @@ def seed_demo_images() -> int:
     upload_dir = current_app.config["UPLOAD_DIR"]
     has_image = sa.select(ProductImage.id).where(ProductImage.product_id == Product.id).exists()
     products = db.session.scalars(
-        sa.select(Product).join(Village, Product.village_id == Village.id)
-        .where(Village.is_demo.is_(True), ~has_image).order_by(Product.id)
+        sa.select(Product)
+        .join(Village, Product.village_id == Village.id)
+        .where(Village.is_demo.is_(True), ~has_image)
+        .order_by(Product.id)
     ).all()
     for product in products:
         write_product_image(product, upload_dir)

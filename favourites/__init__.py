@@ -7,6 +7,7 @@ products and listings, and the share box draws its QR code with `shop.qr`, so ne
 below imports it: the product and listing pages include `favourites/_box.html` (`ignore missing`),
 which reads the template globals registered here.
 """
+
 from flask import Flask
 from favourites import errors as errors  # registers the package's error codes
 

@@ -1,4 +1,5 @@
 """API: the caller's favourites (products and listings) and the share link of each."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -30,12 +31,22 @@ class FavouriteList(BaseModel):
 def _out(item) -> FavouriteOut:
     image = item.images[0] if item.images else None
     if isinstance(item, Product):
-        kind, url, price = "product", url_for("catalog.product_detail", product_id=item.id, slug=item.slug), item.price_fen
+        kind, url, price = (
+            "product",
+            url_for("catalog.product_detail", product_id=item.id, slug=item.slug),
+            item.price_fen,
+        )
     else:
         kind, url, price = "listing", url_for("tourism.listing_detail", listing_id=item.id, slug=item.slug), None
-    return FavouriteOut(kind=kind, id=item.id, name=item.name, url=url, share_url=services.share_url(item),
-                        image_url=url_for("catalog.media", filename=image.thumb_path) if image else None,
-                        price_fen=price)
+    return FavouriteOut(
+        kind=kind,
+        id=item.id,
+        name=item.name,
+        url=url,
+        share_url=services.share_url(item),
+        image_url=url_for("catalog.media", filename=image.thumb_path) if image else None,
+        price_fen=price,
+    )
 
 
 def _list(user) -> FavouriteList:
@@ -62,25 +73,49 @@ def _remove(kind: str, subject_id: int):
     return ok(_list(user))
 
 
-@endpoint("/me/favourites/products/<int:product_id>", ("PUT",), response=FavouriteList, auth=True,
-          tags=("favourites",), summary="Add a visible product to the caller's favourites (idempotent)")
+@endpoint(
+    "/me/favourites/products/<int:product_id>",
+    ("PUT",),
+    response=FavouriteList,
+    auth=True,
+    tags=("favourites",),
+    summary="Add a visible product to the caller's favourites (idempotent)",
+)
 def add_favourite_product(product_id: int):
     return _add("product", product_id)
 
 
-@endpoint("/me/favourites/products/<int:product_id>", ("DELETE",), response=FavouriteList, auth=True,
-          tags=("favourites",), summary="Remove a product from the caller's favourites (idempotent)")
+@endpoint(
+    "/me/favourites/products/<int:product_id>",
+    ("DELETE",),
+    response=FavouriteList,
+    auth=True,
+    tags=("favourites",),
+    summary="Remove a product from the caller's favourites (idempotent)",
+)
 def remove_favourite_product(product_id: int):
     return _remove("product", product_id)
 
 
-@endpoint("/me/favourites/listings/<int:listing_id>", ("PUT",), response=FavouriteList, auth=True,
-          tags=("favourites",), summary="Add a published listing to the caller's favourites (idempotent)")
+@endpoint(
+    "/me/favourites/listings/<int:listing_id>",
+    ("PUT",),
+    response=FavouriteList,
+    auth=True,
+    tags=("favourites",),
+    summary="Add a published listing to the caller's favourites (idempotent)",
+)
 def add_favourite_listing(listing_id: int):
     return _add("listing", listing_id)
 
 
-@endpoint("/me/favourites/listings/<int:listing_id>", ("DELETE",), response=FavouriteList, auth=True,
-          tags=("favourites",), summary="Remove a listing from the caller's favourites (idempotent)")
+@endpoint(
+    "/me/favourites/listings/<int:listing_id>",
+    ("DELETE",),
+    response=FavouriteList,
+    auth=True,
+    tags=("favourites",),
+    summary="Remove a listing from the caller's favourites (idempotent)",
+)
 def remove_favourite_listing(listing_id: int):
     return _remove("listing", listing_id)

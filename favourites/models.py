@@ -1,4 +1,5 @@
 """A user's favourite product or listing."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Favourites and share links. Services only flush; routes and the API commit."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -49,9 +50,12 @@ def add_favourite(user, item, *, now: datetime) -> Favourite:
     existing = _find(user, item)
     if existing is not None:
         return existing
-    favourite = Favourite(user_id=user.id, created_at=now,
-                          product_id=item.id if isinstance(item, Product) else None,
-                          listing_id=item.id if isinstance(item, Listing) else None)
+    favourite = Favourite(
+        user_id=user.id,
+        created_at=now,
+        product_id=item.id if isinstance(item, Product) else None,
+        listing_id=item.id if isinstance(item, Listing) else None,
+    )
     try:
         with db.session.begin_nested():
             db.session.add(favourite)
@@ -69,10 +73,17 @@ def remove_favourite(user, item) -> None:
 
 def favourites_of(user, *, limit: int = 200) -> list[Favourite]:
     """The user's favourites, newest first, whose product or listing is still shown."""
-    rows = db.session.scalars(sa.select(Favourite).where(Favourite.user_id == user.id)
-                              .order_by(Favourite.created_at.desc(), Favourite.id.desc()).limit(limit))
-    return [f for f in rows if (f.product is not None and f.product.is_visible)
-            or (f.listing is not None and f.listing.is_published)]
+    rows = db.session.scalars(
+        sa.select(Favourite)
+        .where(Favourite.user_id == user.id)
+        .order_by(Favourite.created_at.desc(), Favourite.id.desc())
+        .limit(limit)
+    )
+    return [
+        f
+        for f in rows
+        if (f.product is not None and f.product.is_visible) or (f.listing is not None and f.listing.is_published)
+    ]
 
 
 def share_url(item) -> str:

@@ -2,6 +2,7 @@
 
 Thin routes: parse -> load/404 -> permission -> one service -> commit() -> redirect.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for

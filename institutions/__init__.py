@@ -8,6 +8,7 @@ stock, shipments, payments and household crediting have one path; that import is
 sits above orders. It needs nothing of stations or tourism (pick-up stations are `stock`'s), and
 nothing below imports it: the county office, above, may read it for its reports.
 """
+
 from flask import Flask
 from institutions import errors as errors  # registers the package's error codes
 

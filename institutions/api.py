@@ -3,6 +3,7 @@ and bulk purchases (draft, submit, approve — placed as orders —, reject).
 
 Same services as the pages. An organisation is visible to its members, the county office and admins;
 to anyone else it does not exist (404)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -67,71 +68,131 @@ class OrganisationOut(BaseModel):
 
 def organisation_out(organisation: Organisation) -> OrganisationOut:
     return OrganisationOut(
-        id=organisation.id, name=organisation.name, kind=organisation.kind, credit_code=organisation.credit_code,
-        address=organisation.address, contact_name=organisation.contact_name,
-        contact_phone=organisation.contact_phone, status=organisation.status,
-        decision_reason=organisation.decision_reason, decided_at=organisation.decided_at,
+        id=organisation.id,
+        name=organisation.name,
+        kind=organisation.kind,
+        credit_code=organisation.credit_code,
+        address=organisation.address,
+        contact_name=organisation.contact_name,
+        contact_phone=organisation.contact_phone,
+        status=organisation.status,
+        decision_reason=organisation.decision_reason,
+        decided_at=organisation.decided_at,
         created_at=organisation.created_at,
-        members=[MemberOut(user_id=m.user_id, name=m.user.name, email=m.user.email, role=m.role,
-                           is_manager=m.is_manager) for m in organisation.members],
+        members=[
+            MemberOut(user_id=m.user_id, name=m.user.name, email=m.user.email, role=m.role, is_manager=m.is_manager)
+            for m in organisation.members
+        ],
     )
 
 
-@endpoint("/organisations", ("POST",), body=OrganisationIn, response=OrganisationOut, status=201, auth=True,
-          tags=TAGS, errors=(403, 409),
-          summary="Register an organisation (a buyer account; it waits for the county office's verification)")
+@endpoint(
+    "/organisations",
+    ("POST",),
+    body=OrganisationIn,
+    response=OrganisationOut,
+    status=201,
+    auth=True,
+    tags=TAGS,
+    errors=(403, 409),
+    summary="Register an organisation (a buyer account; it waits for the county office's verification)",
+)
 def create_organisation(body: OrganisationIn):
-    organisation = orgs.register_organisation(orgs.OrganisationData(**body.model_dump()), user=api_user(),
-                                              now=now_utc())
+    organisation = orgs.register_organisation(
+        orgs.OrganisationData(**body.model_dump()), user=api_user(), now=now_utc()
+    )
     out = organisation_out(organisation)
     commit()
     return ok(out, 201)
 
 
-@endpoint("/organisations/<int:organisation_id>", response=OrganisationOut, auth=True, tags=TAGS,
-          summary="An organisation with its members (its members, the county office and admins; else 404)")
+@endpoint(
+    "/organisations/<int:organisation_id>",
+    response=OrganisationOut,
+    auth=True,
+    tags=TAGS,
+    summary="An organisation with its members (its members, the county office and admins; else 404)",
+)
 def get_organisation(organisation_id: int):
     return ok(organisation_out(orgs.get_visible_organisation(organisation_id, api_user())))
 
 
-@endpoint("/organisations/<int:organisation_id>/members", ("POST",), body=MemberIn, response=MemberOut, status=201,
-          auth=True, tags=TAGS, errors=(403, 409),
-          summary="A manager of the organisation adds an account as buyer, approver or viewer (or changes its role)")
+@endpoint(
+    "/organisations/<int:organisation_id>/members",
+    ("POST",),
+    body=MemberIn,
+    response=MemberOut,
+    status=201,
+    auth=True,
+    tags=TAGS,
+    errors=(403, 409),
+    summary="A manager of the organisation adds an account as buyer, approver or viewer (or changes its role)",
+)
 def add_organisation_member(organisation_id: int, body: MemberIn):
     user = api_user()
     organisation = orgs.get_visible_organisation(organisation_id, user)
     member = orgs.add_member(organisation, email=body.email, role=body.role, actor=user, now=now_utc())
-    out = MemberOut(user_id=member.user_id, name=member.user.name, email=member.user.email, role=member.role,
-                    is_manager=member.is_manager)
+    out = MemberOut(
+        user_id=member.user_id,
+        name=member.user.name,
+        email=member.user.email,
+        role=member.role,
+        is_manager=member.is_manager,
+    )
     commit()
     return ok(out, 201)
 
 
-@endpoint("/organisations/<int:organisation_id>/approve", ("POST",), body=DecisionIn, response=OrganisationOut,
-          roles=("county",), tags=TAGS, errors=(409,),
-          summary="The county office verifies a pending organisation (audited)")
+@endpoint(
+    "/organisations/<int:organisation_id>/approve",
+    ("POST",),
+    body=DecisionIn,
+    response=OrganisationOut,
+    roles=("county",),
+    tags=TAGS,
+    errors=(409,),
+    summary="The county office verifies a pending organisation (audited)",
+)
 def approve_organisation(organisation_id: int, body: DecisionIn):
     user = api_user()
-    organisation = orgs.decide_organisation(orgs.get_visible_organisation(organisation_id, user), approve=True,
-                                            reason=body.reason, actor=user, now=now_utc())
+    organisation = orgs.decide_organisation(
+        orgs.get_visible_organisation(organisation_id, user),
+        approve=True,
+        reason=body.reason,
+        actor=user,
+        now=now_utc(),
+    )
     out = organisation_out(organisation)
     commit()
     return ok(out)
 
 
-@endpoint("/organisations/<int:organisation_id>/reject", ("POST",), body=DecisionIn, response=OrganisationOut,
-          roles=("county",), tags=TAGS, errors=(409,),
-          summary="The county office refuses a pending organisation with a reason (audited)")
+@endpoint(
+    "/organisations/<int:organisation_id>/reject",
+    ("POST",),
+    body=DecisionIn,
+    response=OrganisationOut,
+    roles=("county",),
+    tags=TAGS,
+    errors=(409,),
+    summary="The county office refuses a pending organisation with a reason (audited)",
+)
 def reject_organisation(organisation_id: int, body: DecisionIn):
     user = api_user()
-    organisation = orgs.decide_organisation(orgs.get_visible_organisation(organisation_id, user), approve=False,
-                                            reason=body.reason, actor=user, now=now_utc())
+    organisation = orgs.decide_organisation(
+        orgs.get_visible_organisation(organisation_id, user),
+        approve=False,
+        reason=body.reason,
+        actor=user,
+        now=now_utc(),
+    )
     out = organisation_out(organisation)
     commit()
     return ok(out)
 
 
 # --- purchases ------------------------------------------------------------------------------------
+
 
 class ItemIn(Schema):
     product_id: int = Field(ge=1)
@@ -159,17 +220,20 @@ class PurchaseIn(Schema):
     requested_date: date = Field(description="the delivery date asked for (today to a year ahead, Beijing time)")
     payment_method: Literal["card", "station_cash", "cod"] = Field(
         description="how the placed orders are paid; the retail rules apply (card only when enabled; "
-                    "pay-later orders have per-line and open-order limits)")
+        "pay-later orders have per-line and open-order limits)"
+    )
     pickup_station_id: int | None = Field(default=None, ge=1, description="required for pickup")
     note: str = Field(default="", max_length=400)
-    destinations: list[DestinationIn] = Field(default=[], max_length=20,
-                                              description="delivery addresses (ship): one order each")
+    destinations: list[DestinationIn] = Field(
+        default=[], max_length=20, description="delivery addresses (ship): one order each"
+    )
     items: list[ItemIn] = Field(default=[], max_length=50, description="the products (pickup)")
 
 
 class ApproveIn(Schema):
-    shown_total_fen: int | None = Field(default=None, ge=0,
-                                        description="the total the approver saw; refused (409) if it changed")
+    shown_total_fen: int | None = Field(
+        default=None, ge=0, description="the total the approver saw; refused (409) if it changed"
+    )
 
 
 class RejectIn(Schema):
@@ -222,15 +286,42 @@ def purchase_out(purchase: Purchase) -> PurchaseOut:
         except DomainError:  # a product withdrawn since: approval will say so
             estimated = None
     return PurchaseOut(
-        id=purchase.id, organisation_id=purchase.organisation_id, status=purchase.status,
-        created_by_id=purchase.created_by_id, delivery=purchase.delivery, pickup_station_id=purchase.pickup_station_id,
-        requested_date=purchase.requested_date, payment_method=purchase.payment_method, note=purchase.note,
-        destinations=[DestinationOut(id=d.id, label=d.label, name=d.name, phone=d.phone, province=d.province,
-                                     city=d.city, district=d.district, line=d.line) for d in purchase.destinations],
-        lines=[PurchaseLineOut(product_id=line.product_id, title=line.product.name, quantity=line.quantity,
-                               destination_id=line.destination_id) for line in purchase.lines],
-        estimated_total_fen=estimated, order_codes=[po.order.code for po in purchase.orders],
-        decision_reason=purchase.decision_reason, submitted_at=purchase.submitted_at, decided_at=purchase.decided_at,
+        id=purchase.id,
+        organisation_id=purchase.organisation_id,
+        status=purchase.status,
+        created_by_id=purchase.created_by_id,
+        delivery=purchase.delivery,
+        pickup_station_id=purchase.pickup_station_id,
+        requested_date=purchase.requested_date,
+        payment_method=purchase.payment_method,
+        note=purchase.note,
+        destinations=[
+            DestinationOut(
+                id=d.id,
+                label=d.label,
+                name=d.name,
+                phone=d.phone,
+                province=d.province,
+                city=d.city,
+                district=d.district,
+                line=d.line,
+            )
+            for d in purchase.destinations
+        ],
+        lines=[
+            PurchaseLineOut(
+                product_id=line.product_id,
+                title=line.product.name,
+                quantity=line.quantity,
+                destination_id=line.destination_id,
+            )
+            for line in purchase.lines
+        ],
+        estimated_total_fen=estimated,
+        order_codes=[po.order.code for po in purchase.orders],
+        decision_reason=purchase.decision_reason,
+        submitted_at=purchase.submitted_at,
+        decided_at=purchase.decided_at,
         created_at=purchase.created_at,
     )
 
@@ -239,17 +330,33 @@ def _items(items: list[ItemIn]) -> list[tuple[int, int]]:
     return [(item.product_id, item.quantity) for item in items]
 
 
-@endpoint("/purchases", ("POST",), body=PurchaseIn, response=PurchaseOut, status=201, auth=True,
-          tags=("purchases",), errors=(403, 404, 409),
-          summary="A buyer of a verified organisation writes a draft purchase (several addresses or a pick-up)")
+@endpoint(
+    "/purchases",
+    ("POST",),
+    body=PurchaseIn,
+    response=PurchaseOut,
+    status=201,
+    auth=True,
+    tags=("purchases",),
+    errors=(403, 404, 409),
+    summary="A buyer of a verified organisation writes a draft purchase (several addresses or a pick-up)",
+)
 def create_purchase(body: PurchaseIn):
     user = api_user()
     organisation = orgs.get_visible_organisation(body.organisation_id, user)
     data = purchases.PurchaseData(
-        delivery=body.delivery, requested_date=body.requested_date, payment_method=body.payment_method,
-        pickup_station_id=body.pickup_station_id, note=body.note, items=_items(body.items),
-        destinations=[purchases.DestinationData(label=d.label, address=AddressData(**d.address.model_dump()),
-                                                items=_items(d.items)) for d in body.destinations],
+        delivery=body.delivery,
+        requested_date=body.requested_date,
+        payment_method=body.payment_method,
+        pickup_station_id=body.pickup_station_id,
+        note=body.note,
+        items=_items(body.items),
+        destinations=[
+            purchases.DestinationData(
+                label=d.label, address=AddressData(**d.address.model_dump()), items=_items(d.items)
+            )
+            for d in body.destinations
+        ],
     )
     purchase = purchases.create_purchase(organisation, data, user=user, now=now_utc())
     out = purchase_out(purchase)
@@ -257,14 +364,26 @@ def create_purchase(body: PurchaseIn):
     return ok(out, 201)
 
 
-@endpoint("/purchases/<int:purchase_id>", response=PurchaseOut, auth=True, tags=("purchases",),
-          summary="A purchase (members of its organisation and the county office; else 404)")
+@endpoint(
+    "/purchases/<int:purchase_id>",
+    response=PurchaseOut,
+    auth=True,
+    tags=("purchases",),
+    summary="A purchase (members of its organisation and the county office; else 404)",
+)
 def get_purchase(purchase_id: int):
     return ok(purchase_out(purchases.get_visible_purchase(purchase_id, api_user())))
 
 
-@endpoint("/purchases/<int:purchase_id>/submit", ("POST",), response=PurchaseOut, auth=True, tags=("purchases",),
-          errors=(403, 409), summary="The buyer who built the draft submits it for approval")
+@endpoint(
+    "/purchases/<int:purchase_id>/submit",
+    ("POST",),
+    response=PurchaseOut,
+    auth=True,
+    tags=("purchases",),
+    errors=(403, 409),
+    summary="The buyer who built the draft submits it for approval",
+)
 def submit_purchase(purchase_id: int):
     user = api_user()
     purchase = purchases.submit_purchase(purchases.get_visible_purchase(purchase_id, user), user=user, now=now_utc())
@@ -273,31 +392,51 @@ def submit_purchase(purchase_id: int):
     return ok(out)
 
 
-@endpoint("/purchases/<int:purchase_id>/approve", ("POST",), body=ApproveIn, response=PurchaseOut, auth=True,
-          tags=("purchases",), errors=(403, 409),
-          summary="An approver of the organisation, not its buyer, approves: it is placed as orders (audited)")
+@endpoint(
+    "/purchases/<int:purchase_id>/approve",
+    ("POST",),
+    body=ApproveIn,
+    response=PurchaseOut,
+    auth=True,
+    tags=("purchases",),
+    errors=(403, 409),
+    summary="An approver of the organisation, not its buyer, approves: it is placed as orders (audited)",
+)
 def approve_purchase(purchase_id: int, body: ApproveIn):
     user = api_user()
-    purchase = purchases.approve_purchase(purchases.get_visible_purchase(purchase_id, user), user=user,
-                                          now=now_utc(), shown_total_fen=body.shown_total_fen)
+    purchase = purchases.approve_purchase(
+        purchases.get_visible_purchase(purchase_id, user),
+        user=user,
+        now=now_utc(),
+        shown_total_fen=body.shown_total_fen,
+    )
     out = purchase_out(purchase)
     commit()
     return ok(out)
 
 
-@endpoint("/purchases/<int:purchase_id>/reject", ("POST",), body=RejectIn, response=PurchaseOut, auth=True,
-          tags=("purchases",), errors=(403, 409),
-          summary="An approver of the organisation, not its buyer, rejects it with a reason (audited)")
+@endpoint(
+    "/purchases/<int:purchase_id>/reject",
+    ("POST",),
+    body=RejectIn,
+    response=PurchaseOut,
+    auth=True,
+    tags=("purchases",),
+    errors=(403, 409),
+    summary="An approver of the organisation, not its buyer, rejects it with a reason (audited)",
+)
 def reject_purchase(purchase_id: int, body: RejectIn):
     user = api_user()
-    purchase = purchases.reject_purchase(purchases.get_visible_purchase(purchase_id, user), reason=body.reason,
-                                         user=user, now=now_utc())
+    purchase = purchases.reject_purchase(
+        purchases.get_visible_purchase(purchase_id, user), reason=body.reason, user=user, now=now_utc()
+    )
     out = purchase_out(purchase)
     commit()
     return ok(out)
 
 
 # --- budget and statement -------------------------------------------------------------------------
+
 
 class BudgetIn(Schema):
     year: int = Field(ge=2016, le=2100)
@@ -327,29 +466,56 @@ class StatementOut(BaseModel):
     months: list[MonthOut]
 
 
-@endpoint("/organisations/<int:organisation_id>/budget", ("POST",), body=BudgetIn, response=StatementOut,
-          auth=True, tags=TAGS, errors=(403,),
-          summary="The organisation's manager or an approver sets a year's budget and reserved share (audited)")
+@endpoint(
+    "/organisations/<int:organisation_id>/budget",
+    ("POST",),
+    body=BudgetIn,
+    response=StatementOut,
+    auth=True,
+    tags=TAGS,
+    errors=(403,),
+    summary="The organisation's manager or an approver sets a year's budget and reserved share (audited)",
+)
 def set_organisation_budget(organisation_id: int, body: BudgetIn):
     user = api_user()
     organisation = orgs.get_visible_organisation(organisation_id, user)
-    statements.set_budget(organisation, year=body.year, budget_fen=body.budget_fen, reserved_bps=body.reserved_bps,
-                          actor=user, now=now_utc())
+    statements.set_budget(
+        organisation,
+        year=body.year,
+        budget_fen=body.budget_fen,
+        reserved_bps=body.reserved_bps,
+        actor=user,
+        now=now_utc(),
+    )
     out = statement_out(organisation, statements.statement(organisation, body.year))
     commit()
     return ok(out)
 
 
 def statement_out(organisation: Organisation, st) -> StatementOut:
-    return StatementOut(organisation_id=organisation.id, year=st.year, budget_fen=st.budget_fen,
-                        reserved_bps=st.reserved_bps, share_fen=st.share_fen, purchased_fen=st.purchased_fen,
-                        progress_bps=st.progress_bps,
-                        months=[MonthOut(month=m.month, orders=m.orders, purchased_fen=m.purchased_fen,
-                                         cumulative_fen=m.cumulative_fen) for m in st.months])
+    return StatementOut(
+        organisation_id=organisation.id,
+        year=st.year,
+        budget_fen=st.budget_fen,
+        reserved_bps=st.reserved_bps,
+        share_fen=st.share_fen,
+        purchased_fen=st.purchased_fen,
+        progress_bps=st.progress_bps,
+        months=[
+            MonthOut(month=m.month, orders=m.orders, purchased_fen=m.purchased_fen, cumulative_fen=m.cumulative_fen)
+            for m in st.months
+        ],
+    )
 
 
-@endpoint("/organisations/<int:organisation_id>/statement", query=StatementQuery, response=StatementOut, auth=True,
-          tags=TAGS, summary="A year's budget, reserved share and purchases month by month (members, county)")
+@endpoint(
+    "/organisations/<int:organisation_id>/statement",
+    query=StatementQuery,
+    response=StatementOut,
+    auth=True,
+    tags=TAGS,
+    summary="A year's budget, reserved share and purchases month by month (members, county)",
+)
 def organisation_statement(organisation_id: int, query: StatementQuery):
     organisation = orgs.get_visible_organisation(organisation_id, api_user())
     return ok(statement_out(organisation, statements.statement(organisation, query.year)))
@@ -371,13 +537,31 @@ class CountyReportOut(BaseModel):
     total_fen: int
 
 
-@endpoint("/county/institutions", query=StatementQuery, response=CountyReportOut, roles=("county",),
-          tags=TAGS, summary="Institutional purchasing of a year by organisation, type and month (county office)")
+@endpoint(
+    "/county/institutions",
+    query=StatementQuery,
+    response=CountyReportOut,
+    roles=("county",),
+    tags=TAGS,
+    summary="Institutional purchasing of a year by organisation, type and month (county office)",
+)
 def county_institutions(query: StatementQuery):
     report = statements.county_report(query.year)
-    return ok(CountyReportOut(
-        year=report.year, by_kind_fen=report.by_kind, by_month_fen=report.by_month, total_fen=report.total_fen,
-        organisations=[ReportRowOut(organisation_id=r.organisation.id, name=r.organisation.name,
-                                    kind=r.organisation.kind, months_fen=r.months, total_fen=r.total_fen)
-                       for r in report.rows],
-    ))
+    return ok(
+        CountyReportOut(
+            year=report.year,
+            by_kind_fen=report.by_kind,
+            by_month_fen=report.by_month,
+            total_fen=report.total_fen,
+            organisations=[
+                ReportRowOut(
+                    organisation_id=r.organisation.id,
+                    name=r.organisation.name,
+                    kind=r.organisation.kind,
+                    months_fen=r.months,
+                    total_fen=r.total_fen,
+                )
+                for r in report.rows
+            ],
+        )
+    )

@@ -6,6 +6,7 @@ written as the character of that value (31 becomes 0). As 31 is prime and no wei
 changing any single character to any other character of the alphabet changes the sum mod 31, so
 every single-character corruption is refused (tests/institutions/test_credit_code.py proves it).
 """
+
 from __future__ import annotations
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -1,4 +1,5 @@
 """Forms of the organisation and purchase pages (Flask-WTF; CSRF included)."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -13,7 +14,9 @@ from shop.forms import ShopForm
 
 class OrganisationForm(ShopForm):
     name = StringField(_l("单位名称"), validators=[InputRequired(), Length(max=LIMITS["name"])])
-    kind = SelectField(_l("单位类型"), choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()], validators=[InputRequired()])
+    kind = SelectField(
+        _l("单位类型"), choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()], validators=[InputRequired()]
+    )
     credit_code = StringField(_l("统一社会信用代码（18 位）"), validators=[InputRequired(), Length(max=30)])
     address = StringField(_l("单位地址"), validators=[InputRequired(), Length(max=LIMITS["address"])])
     contact_name = StringField(_l("联系人"), validators=[InputRequired(), Length(max=LIMITS["contact_name"])])
@@ -22,7 +25,9 @@ class OrganisationForm(ShopForm):
 
 class MemberForm(ShopForm):
     email = StringField(_l("成员的登录邮箱"), validators=[InputRequired(), Length(max=254)])
-    role = SelectField(_l("角色"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()], validators=[InputRequired()])
+    role = SelectField(
+        _l("角色"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()], validators=[InputRequired()]
+    )
 
 
 class DecisionForm(ShopForm):
@@ -33,13 +38,19 @@ ROWS = 5  # product rows on the page's form (the API takes up to 50 per address,
 
 
 class PurchaseForm(ShopForm):
-    delivery = SelectField(_l("配送方式"), choices=[SelectChoice("ship", _l("送货到单位")),
-                                                   SelectChoice("pickup", _l("到服务站自提"))])
+    delivery = SelectField(
+        _l("配送方式"), choices=[SelectChoice("ship", _l("送货到单位")), SelectChoice("pickup", _l("到服务站自提"))]
+    )
     pickup_station_id = SelectField(_l("自提站点"), coerce=int, choices=[], validate_choice=False)
     requested_date = DateField(_l("希望送达日期"), validators=[InputRequired()])
-    payment_method = SelectField(_l("支付方式"), choices=[SelectChoice("card", _l("在线支付")),
-                                                         SelectChoice("station_cash", _l("到站付款")),
-                                                         SelectChoice("cod", _l("货到付款"))])
+    payment_method = SelectField(
+        _l("支付方式"),
+        choices=[
+            SelectChoice("card", _l("在线支付")),
+            SelectChoice("station_cash", _l("到站付款")),
+            SelectChoice("cod", _l("货到付款")),
+        ],
+    )
     label = StringField(_l("收货地点名称（如东校区食堂）"), validators=[Optional(), Length(max=40)])
     name = StringField(_l("收货人"), validators=[Optional(), Length(max=40)])
     phone = StringField(_l("收货人手机号"), validators=[Optional(), Length(max=20)])

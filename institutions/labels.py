@@ -1,4 +1,5 @@
 """What pages and the API call the kinds, roles and statuses (translated; stored values stay English)."""
+
 from flask_babel import lazy_gettext as _l
 
 KIND_LABELS = {

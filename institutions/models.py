@@ -1,4 +1,5 @@
 """Organisations that buy for their staff or canteens (消费帮扶), and their members."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -56,8 +57,12 @@ class Organisation(db.Model):
     registered_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
     created_at: Mapped[datetime]
 
-    members = relationship("OrganisationMember", back_populates="organisation", order_by="OrganisationMember.id",
-                           cascade="all, delete-orphan")
+    members = relationship(
+        "OrganisationMember",
+        back_populates="organisation",
+        order_by="OrganisationMember.id",
+        cascade="all, delete-orphan",
+    )
 
 
 class OrganisationMember(db.Model):
@@ -122,10 +127,15 @@ class Purchase(db.Model):
     organisation = relationship("Organisation")
     created_by = relationship("User", foreign_keys=[created_by_id])
     pickup_station = relationship("Station")
-    destinations = relationship("PurchaseDestination", back_populates="purchase", order_by="PurchaseDestination.id",
-                                cascade="all, delete-orphan")
-    lines = relationship("PurchaseLine", back_populates="purchase", order_by="PurchaseLine.id",
-                         cascade="all, delete-orphan")
+    destinations = relationship(
+        "PurchaseDestination",
+        back_populates="purchase",
+        order_by="PurchaseDestination.id",
+        cascade="all, delete-orphan",
+    )
+    lines = relationship(
+        "PurchaseLine", back_populates="purchase", order_by="PurchaseLine.id", cascade="all, delete-orphan"
+    )
     orders = relationship("PurchaseOrder", back_populates="purchase", order_by="PurchaseOrder.id")
 
 

@@ -1,6 +1,7 @@
 """HTML views of institutional buying: my organisations, registering one, an organisation's page with
 its members, and the county office's verification list. Thin routes: parse -> load/404 ->
 permission -> one service -> commit() -> redirect."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -28,8 +29,12 @@ bp = Blueprint("institutions", __name__)
 
 @bp.app_context_processor
 def _labels() -> dict:
-    return {"org_kind_labels": KIND_LABELS, "org_role_labels": ROLE_LABELS,
-            "org_status_labels": ORGANISATION_STATUS_LABELS, "purchase_status_labels": PURCHASE_STATUS_LABELS}
+    return {
+        "org_kind_labels": KIND_LABELS,
+        "org_role_labels": ROLE_LABELS,
+        "org_status_labels": ORGANISATION_STATUS_LABELS,
+        "purchase_status_labels": PURCHASE_STATUS_LABELS,
+    }
 
 
 def _flash_form_errors(form) -> None:
@@ -53,8 +58,12 @@ def register():
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            data = orgs.OrganisationData(**{name: form[name].data or "" for name in (
-                "name", "kind", "credit_code", "address", "contact_name", "contact_phone")})
+            data = orgs.OrganisationData(
+                **{
+                    name: form[name].data or ""
+                    for name in ("name", "kind", "credit_code", "address", "contact_name", "contact_phone")
+                }
+            )
             try:
                 organisation = orgs.register_organisation(data, user=current_user, now=now_utc())
                 commit()
@@ -75,11 +84,14 @@ def register():
 def detail(organisation_id: int):
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
     return render_template(
-        "institutions/detail.html", organisation=organisation,
+        "institutions/detail.html",
+        organisation=organisation,
         me=orgs.membership(organisation.id, current_user),
         can_manage=orgs.can_manage_members(organisation, current_user),
         can_decide=current_user.has_role(Role.COUNTY) and organisation.status == OrganisationStatus.PENDING,
-        member_form=MemberForm(), decision_form=DecisionForm(), purchases=purchases.purchases_of(organisation),
+        member_form=MemberForm(),
+        decision_form=DecisionForm(),
+        purchases=purchases.purchases_of(organisation),
     )
 
 
@@ -94,8 +106,7 @@ def add_member(organisation_id: int):
         _flash_form_errors(form)
     else:
         with flash_domain_errors():
-            orgs.add_member(organisation, email=form.email.data, role=form.role.data, actor=current_user,
-                            now=now_utc())
+            orgs.add_member(organisation, email=form.email.data, role=form.role.data, actor=current_user, now=now_utc())
             commit()
             flash(_("成员已保存"), "success")
     return redirect(url_for(".detail", organisation_id=organisation.id), 303)
@@ -106,8 +117,9 @@ def add_member(organisation_id: int):
 def review():
     wanted = request.args.get("status", OrganisationStatus.PENDING)
     status = wanted if wanted in set(OrganisationStatus) else None
-    return render_template("institutions/review.html", organisations=orgs.list_organisations(status=status),
-                           status=status)
+    return render_template(
+        "institutions/review.html", organisations=orgs.list_organisations(status=status), status=status
+    )
 
 
 @bp.post("/organisations/<int:organisation_id>/<any(approve, reject):decision>")
@@ -119,14 +131,20 @@ def decide(organisation_id: int, decision: str):
         _flash_form_errors(form)
     else:
         with flash_domain_errors():
-            orgs.decide_organisation(organisation, approve=decision == "approve", reason=form.reason.data or "",
-                                     actor=current_user, now=now_utc())
+            orgs.decide_organisation(
+                organisation,
+                approve=decision == "approve",
+                reason=form.reason.data or "",
+                actor=current_user,
+                now=now_utc(),
+            )
             commit()
             flash(_("已审核通过") if decision == "approve" else _("已退回"), "success")
     return redirect(url_for(".detail", organisation_id=organisation.id), 303)
 
 
 # --- purchases ------------------------------------------------------------------------------------
+
 
 def _items_from_form() -> list[tuple[int, int]]:
     """The product rows of the purchase form (product_N, quantity_N); blank rows are skipped, a bad
@@ -159,11 +177,14 @@ def new_purchase(organisation_id: int):
                 ship = form.delivery.data == "ship"
                 address = AddressData(**{name: form[name].data or "" for name in ADDRESS_FIELDS})
                 data = purchases.PurchaseData(
-                    delivery=form.delivery.data, requested_date=form.requested_date.data,
-                    payment_method=form.payment_method.data, note=form.note.data or "",
+                    delivery=form.delivery.data,
+                    requested_date=form.requested_date.data,
+                    payment_method=form.payment_method.data,
+                    note=form.note.data or "",
                     pickup_station_id=None if ship else form.pickup_station_id.data,
-                    destinations=[purchases.DestinationData(label=form.label.data or "", address=address,
-                                                            items=items)] if ship else [],
+                    destinations=[purchases.DestinationData(label=form.label.data or "", address=address, items=items)]
+                    if ship
+                    else [],
                     items=[] if ship else items,
                 )
                 purchase = purchases.create_purchase(organisation, data, user=current_user, now=now_utc())
@@ -178,8 +199,9 @@ def new_purchase(organisation_id: int):
             _flash_form_errors(form)
             status = 422
     products, _count = list_products(ProductFilter(sort="newest", per_page=100))
-    return render_template("institutions/purchase_new.html", form=form, organisation=organisation,
-                           products=products, rows=ROWS), status
+    return render_template(
+        "institutions/purchase_new.html", form=form, organisation=organisation, products=products, rows=ROWS
+    ), status
 
 
 @bp.get("/purchases/<int:purchase_id>")
@@ -193,10 +215,15 @@ def purchase_detail(purchase_id: int):
         except DomainError as exc:
             quote_error = exc.message
     return render_template(
-        "institutions/purchase.html", purchase=purchase, groups=groups, quote_error=quote_error,
-        total_fen=sum(g.total_fen for g in groups), can_submit=purchase.status == PurchaseStatus.DRAFT
-        and purchase.created_by_id == current_user.id, can_decide=purchases.can_decide(purchase, current_user),
-        reject_form=RejectForm(), buyer_is_me=purchase.created_by_id == current_user.id,
+        "institutions/purchase.html",
+        purchase=purchase,
+        groups=groups,
+        quote_error=quote_error,
+        total_fen=sum(g.total_fen for g in groups),
+        can_submit=purchase.status == PurchaseStatus.DRAFT and purchase.created_by_id == current_user.id,
+        can_decide=purchases.can_decide(purchase, current_user),
+        reject_form=RejectForm(),
+        buyer_is_me=purchase.created_by_id == current_user.id,
     )
 
 
@@ -211,12 +238,17 @@ def purchase_action(purchase_id: int, action: str):
             message = _("已提交审批")
         elif action == "approve":
             shown = request.form.get("shown_total_fen", "")
-            purchases.approve_purchase(purchase, user=current_user, now=now,
-                                       shown_total_fen=int(shown) if shown.isdigit() and len(shown) < 15 else None)
+            purchases.approve_purchase(
+                purchase,
+                user=current_user,
+                now=now,
+                shown_total_fen=int(shown) if shown.isdigit() and len(shown) < 15 else None,
+            )
             message = _("已审批，订单已生成")
         else:
-            purchases.reject_purchase(purchase, reason=request.form.get("reason", "")[:1000], user=current_user,
-                                      now=now)
+            purchases.reject_purchase(
+                purchase, reason=request.form.get("reason", "")[:1000], user=current_user, now=now
+            )
             message = _("已退回采购单")
         commit()
         flash(message, "success")
@@ -229,6 +261,7 @@ def purchase_action(purchase_id: int, action: str):
 
 
 # --- budget and statement -------------------------------------------------------------------------
+
 
 def _year() -> int:
     raw = request.args.get("year", "")
@@ -251,8 +284,14 @@ def set_budget(organisation_id: int):
         flash(_("请填写正确的预算金额和预留比例"), "error")
         return redirect(url_for(".statement_page", organisation_id=organisation.id), 303)
     with flash_domain_errors():
-        statements.set_budget(organisation, year=int(year) if year.isdigit() and len(year) == 4 else 0,
-                              budget_fen=budget_fen, reserved_bps=reserved_bps, actor=current_user, now=now_utc())
+        statements.set_budget(
+            organisation,
+            year=int(year) if year.isdigit() and len(year) == 4 else 0,
+            budget_fen=budget_fen,
+            reserved_bps=reserved_bps,
+            actor=current_user,
+            now=now_utc(),
+        )
         commit()
         flash(_("预算已保存"), "success")
     return redirect(url_for(".statement_page", organisation_id=organisation.id, year=year), 303)
@@ -263,8 +302,12 @@ def set_budget(organisation_id: int):
 def statement_page(organisation_id: int):
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
     st = statements.statement(organisation, _year())
-    return render_template("institutions/statement.html", organisation=organisation, st=st,
-                           can_set_budget=statements.can_set_budget(organisation, current_user))
+    return render_template(
+        "institutions/statement.html",
+        organisation=organisation,
+        st=st,
+        can_set_budget=statements.can_set_budget(organisation, current_user),
+    )
 
 
 @bp.get("/organisations/<int:organisation_id>/statement.xlsx")
@@ -272,8 +315,10 @@ def statement_page(organisation_id: int):
 def statement_xlsx(organisation_id: int):
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
     st = statements.statement(organisation, _year())
-    response = Response(statements.statement_xlsx(organisation, st),
-                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = Response(
+        statements.statement_xlsx(organisation, st),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
     response.headers["Content-Disposition"] = f'attachment; filename="statement-{organisation.id}-{st.year}.xlsx"'
     return response
 

@@ -2,6 +2,7 @@
 
 Below orders, stations and tourism, which credit and reverse through it; the county office reads it.
 """
+
 from flask import Flask
 
 

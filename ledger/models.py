@@ -6,6 +6,7 @@ trigger on PostgreSQL). A household's balance is a SUM over its entries, never a
 The ledger sits below orders, stations and tourism, which credit and reverse through
 `ledger.services`; the county office (county/) reads it for its reports (docs/ARCHITECTURE.md).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -50,16 +51,30 @@ class IncomeEntry(db.Model):
         sa.CheckConstraint("kind IN ('sale','tourism','reversal','recorded')", name="kind_valid"),
         # from an order line, or (recorded benefits) from a record
         sa.CheckConstraint("order_line_id IS NOT NULL OR record_id IS NOT NULL", name="source_present"),
-        sa.CheckConstraint("benefit_kind IN ('sale','purchase','wage','dividend','rent','collective')",
-                           name="benefit_kind_valid"),
+        sa.CheckConstraint(
+            "benefit_kind IN ('sale','purchase','wage','dividend','rent','collective')", name="benefit_kind_valid"
+        ),
         # `ref` is "" for credits (one per line, household and kind) and names the refund for reversals
-        sa.UniqueConstraint("order_line_id", "household_id", "kind", "ref", name="uq_income_entries_line_household_kind"),
+        sa.UniqueConstraint(
+            "order_line_id", "household_id", "kind", "ref", name="uq_income_entries_line_household_kind"
+        ),
         sa.Index("ix_income_entries_household_date", "household_id", "entry_date"),
         # the county reports (county.services.reports) sum a date range grouped by one of these
         # columns: on PostgreSQL they read only this index (an index-only scan; a month of the
         # bench's 370,000 entries: 48 ms -> 7 ms), not the entries scattered over the table
-        sa.Index("ix_income_entries_date_covering", "entry_date",
-                 postgresql_include=["kind", "benefit_kind", "amount_fen", "household_id", "village_id", "station_id", "category_id"]),
+        sa.Index(
+            "ix_income_entries_date_covering",
+            "entry_date",
+            postgresql_include=[
+                "kind",
+                "benefit_kind",
+                "amount_fen",
+                "household_id",
+                "village_id",
+                "station_id",
+                "category_id",
+            ],
+        ),
     )
 
     id: Mapped[int] = pk()

@@ -12,6 +12,7 @@ The county office creates batches, exports and imports the bank files (`county.s
 
 Payable = ledger entries held by no live item; paid = entries held by items of paid lines.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -137,8 +138,13 @@ class PayoutItem(db.Model):
     __tablename__ = "payout_items"
     __table_args__ = (
         # a ledger entry is in at most one live (not released) item: never in two batches
-        sa.Index("uq_payout_items_live_entry", "entry_id", unique=True,
-                 postgresql_where=sa.text("NOT released"), sqlite_where=sa.text("NOT released")),
+        sa.Index(
+            "uq_payout_items_live_entry",
+            "entry_id",
+            unique=True,
+            postgresql_where=sa.text("NOT released"),
+            sqlite_where=sa.text("NOT released"),
+        ),
     )
 
     id: Mapped[int] = pk()

@@ -4,6 +4,7 @@ with its lines as entered; each line credits one `IncomeEntry` (kind `recorded`,
 record's benefit kind) in the same transaction. Records are never edited: a mistake is put right by a
 reversal record (negative lines are refused). Recorded by `county.services.benefits` (the county office's
 service, which checks who may record what)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -12,6 +12,7 @@ Callers:
 - tourism calls `credit_kept(line, amount_fen=..., ref=KEPT_LATE_CANCEL | KEPT_NO_SHOW, now=now)` for
   money a booking keeps although the guest did not stay (docs/MONEY.md, "Tourism").
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -133,8 +134,13 @@ def credit_line(line, *, now: datetime) -> list[IncomeEntry]:
             household_id=household_id,
             kind=kind,
             amount_fen=part,
-            split={"producer_share_fen": share, "weight": weight, "weight_total": weight_total,
-                   "commission_bps": line.commission_bps or 0, "line_total_fen": line.line_total_fen},
+            split={
+                "producer_share_fen": share,
+                "weight": weight,
+                "weight_total": weight_total,
+                "commission_bps": line.commission_bps or 0,
+                "line_total_fen": line.line_total_fen,
+            },
             now=now,
         )
         for (household_id, weight), part in zip(items, parts)
@@ -172,8 +178,14 @@ def credit_kept(line, *, amount_fen: int, ref: str, now: datetime) -> list[Incom
             household_id=household_id,
             kind=kind,
             amount_fen=part,
-            split={"producer_share_fen": share, "weight": weight, "weight_total": sum(weights),
-                   "commission_bps": line.commission_bps or 0, "kept_fen": amount, "ref": ref},
+            split={
+                "producer_share_fen": share,
+                "weight": weight,
+                "weight_total": sum(weights),
+                "commission_bps": line.commission_bps or 0,
+                "kept_fen": amount,
+                "ref": ref,
+            },
             now=now,
             ref=ref,
         )
@@ -211,9 +223,9 @@ def reverse_line(line, *, now: datetime, amount_fen: int | None = None, ref: str
     line_class = type(line)
     db.session.execute(sa.select(line_class.id).where(line_class.id == line.id).with_for_update())
     if db.session.scalar(
-        db.select(sa.func.count()).select_from(IncomeEntry).where(
-            IncomeEntry.order_line_id == line.id, IncomeEntry.kind == IncomeKind.REVERSAL, IncomeEntry.ref == ref
-        )
+        db.select(sa.func.count())
+        .select_from(IncomeEntry)
+        .where(IncomeEntry.order_line_id == line.id, IncomeEntry.kind == IncomeKind.REVERSAL, IncomeEntry.ref == ref)
     ):
         return [e for e in _entries(line.id, IncomeKind.REVERSAL) if e.ref == ref]
     held: dict[int, int] = {}
@@ -239,8 +251,7 @@ def reverse_line(line, *, now: datetime, amount_fen: int | None = None, ref: str
             household_id=household_id,
             kind=IncomeKind.REVERSAL,
             amount_fen=-part,
-            split={"reversed_fen": to_reverse, "held_fen": held[household_id],
-                   "refund_fen": amount_fen, "ref": ref},
+            split={"reversed_fen": to_reverse, "held_fen": held[household_id], "refund_fen": amount_fen, "ref": ref},
             now=now,
             ref=ref,
         )
@@ -254,7 +265,9 @@ def reverse_line(line, *, now: datetime, amount_fen: int | None = None, ref: str
 def has_credit(line) -> bool:
     return bool(
         db.session.scalar(
-            db.select(sa.func.count()).select_from(IncomeEntry).where(
+            db.select(sa.func.count())
+            .select_from(IncomeEntry)
+            .where(
                 IncomeEntry.order_line_id == line.id,
                 IncomeEntry.kind.in_([IncomeKind.SALE, IncomeKind.TOURISM]),
             )

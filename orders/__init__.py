@@ -1,5 +1,6 @@
 """Cart, checkout, orders split into shipments, payments (Stripe, pay at station, cash on delivery),
 and the station cash book that records cash payments."""
+
 from flask import Flask
 from orders import errors as errors  # registers the package's error codes
 

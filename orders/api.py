@@ -3,6 +3,7 @@
 POST /orders, GET /orders, GET /orders/<code>, POST /orders/<code>/cancel — the caller's own
 orders only (another's is a 404). Orders are named by their public code.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -105,8 +106,10 @@ class OrderList(BaseModel):
 
 class OrderListQuery(QuerySchema):
     tab: Literal["all", "to_pay", "to_ship", "to_receive", "to_review", "after_sale"] = Field(
-        default="all", description="我的订单's tabs: all, to pay (待付款), to ship (待发货), to receive (待收货), "
-                                   "to review (待评价), refunds and after-sale (退款售后).")
+        default="all",
+        description="我的订单's tabs: all, to pay (待付款), to ship (待发货), to receive (待收货), "
+        "to review (待评价), refunds and after-sale (退款售后).",
+    )
     page: int = Field(default=1, ge=1, le=10_000)
     per_page: int = Field(default=20, ge=1, le=100)
 
@@ -128,12 +131,25 @@ def order_out(order: Order) -> OrderOut:
         expires_at=order.expires_at,
         shipments=[
             ShipmentOut(
-                id=s.code, station_id=s.station_id, status=s.status, shipping_fen=s.shipping_fen,
-                tracking_number=s.tracking_number, pickup_code=s.pickup_code or None,
+                id=s.code,
+                station_id=s.station_id,
+                status=s.status,
+                shipping_fen=s.shipping_fen,
+                tracking_number=s.tracking_number,
+                pickup_code=s.pickup_code or None,
                 pickup_station_id=order.pickup_station_id if order.delivery == "pickup" else None,
-                items=[LineOut(product_id=l.product_id, title=l.title, unit=l.unit, quantity=l.quantity,
-                               unit_price_fen=l.unit_price_fen, line_total_fen=l.line_total_fen, status=l.status)
-                       for l in s.lines],
+                items=[
+                    LineOut(
+                        product_id=l.product_id,
+                        title=l.title,
+                        unit=l.unit,
+                        quantity=l.quantity,
+                        unit_price_fen=l.unit_price_fen,
+                        line_total_fen=l.line_total_fen,
+                        status=l.status,
+                    )
+                    for l in s.lines
+                ],
             )
             for s in order.shipments
         ],
@@ -178,8 +194,7 @@ def begin_card_payment(order: Order) -> None:
         rollback()
 
 
-@endpoint("/orders", ("POST",), body=OrderIn, response=OrderOut, status=201, auth=True,
-          tags=("orders",), errors=(409,))
+@endpoint("/orders", ("POST",), body=OrderIn, response=OrderOut, status=201, auth=True, tags=("orders",), errors=(409,))
 def create_order(body: OrderIn):
     """Place an order (prices computed on the server). Pay-later orders (station_cash, cod) are
     limited: at most MAX_OPEN_PAY_LATER_ORDERS open per account (409 `too_many_open_orders`) and

@@ -1,5 +1,6 @@
 """The request bodies of the cash-book API, one for every till (a station's `/stations/{id}/cashbook/…`,
 a host's `/host/cashbook/…`): the same rules as the shared service (`orders.services.cashbook`)."""
+
 from __future__ import annotations
 
 from pydantic import Field, StrictInt

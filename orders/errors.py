@@ -4,6 +4,7 @@ A service raises `shop.errors.DomainError`s by code; `shop.errors.error_message`
 code in the reader's language (the msgids are in this package's catalogue). Importing the package
 registers them.
 """
+
 from shop.errors import N_, register_messages
 
 MESSAGES = {
@@ -56,7 +57,9 @@ MESSAGES = {
     "payment_error": N_("支付服务暂时不可用，请稍后再试"),
     "payment_method_required": N_("请选择支付方式"),
     "payment_not_started": N_("请先发起支付"),
-    "payment_unavailable": N_("支付服务暂时无法连接。订单仍为待支付，商品已为您保留到付款期限；请稍后重试，不会重复扣款。"),
+    "payment_unavailable": N_(
+        "支付服务暂时无法连接。订单仍为待支付，商品已为您保留到付款期限；请稍后重试，不会重复扣款。"
+    ),
     "pickup_station_not_found": N_("自提站点不存在"),
     "pickup_station_required": N_("请选择自提站点"),
     "price_changed": N_("价格或运费已变化，请确认新的总价后再提交"),
@@ -69,7 +72,9 @@ MESSAGES = {
     "refund_request_not_found": N_("退款申请不存在"),
     "shipment_canceled": N_("此发货单已取消"),
     "too_many_items": N_("商品种类太多"),
-    "too_many_open_orders": N_("您已有 %(max)s 个未付款的到站付款或货到付款订单。请先取货付款或取消其中的订单，再下新单。"),
+    "too_many_open_orders": N_(
+        "您已有 %(max)s 个未付款的到站付款或货到付款订单。请先取货付款或取消其中的订单，再下新单。"
+    ),
     "unavailable": N_("该商品已下架"),
 }
 

@@ -1,4 +1,5 @@
 """Forms of the orders pages (Flask-WTF; CSRF included)."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -20,8 +21,11 @@ class CheckoutForm(ShopForm):
     district = StringField(_l("区县"), default="南昌县", validators=[Optional(), Length(max=20)])
     line = StringField(_l("详细地址"), validators=[Optional(), Length(max=200)])
     save_address = BooleanField(_l("保存到地址簿"), default=True)
-    delivery = RadioField(_l("配送方式"), choices=[SelectChoice("ship", _l("快递到家")), SelectChoice("pickup", _l("站点自提"))],
-                          default="ship")
+    delivery = RadioField(
+        _l("配送方式"),
+        choices=[SelectChoice("ship", _l("快递到家")), SelectChoice("pickup", _l("站点自提"))],
+        default="ship",
+    )
     pickup_station_id = SelectField(_l("自提站点"), coerce=coerce_id, choices=[], validators=[Optional()])
     payment_method = RadioField(_l("支付方式"), choices=[])
     form_token = OnceTokenField()  # two POSTs of the same page place one order
@@ -45,8 +49,11 @@ class CashCloseForm(ShopForm):
 class CashMoveForm(ShopForm):
     """A remittance to the platform, or a correction (signed) with its reason."""
 
-    kind = SelectField(_l("类型"), choices=[SelectChoice("remittance", _l("上缴平台")),
-                                            SelectChoice("correction", _l("更正"))], validate_choice=True)
+    kind = SelectField(
+        _l("类型"),
+        choices=[SelectChoice("remittance", _l("上缴平台")), SelectChoice("correction", _l("更正"))],
+        validate_choice=True,
+    )
     amount = StringField(_l("金额（元，更正可为负数）"), validators=[DataRequired(), Length(max=16)])
     reason = StringField(_l("原因"), validators=[Optional(), Length(max=200)])
     form_token = OnceTokenField()  # two POSTs of the same form record one entry

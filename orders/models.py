@@ -2,6 +2,7 @@
 
 Status fields are state machines (shop.history.transition): each class has a `TRANSITIONS` table.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -132,8 +133,9 @@ class Order(db.Model):
     def booking(self):
         """The booking this order sells (tourism sells one booking per order), else None: such an
         order is shown and cancelled as its booking."""
-        return next((line.booking for line in self.lines if line.kind == "booking" and line.booking_id is not None),
-                    None)
+        return next(
+            (line.booking for line in self.lines if line.kind == "booking" and line.booking_id is not None), None
+        )
 
 
 class ShipmentStatus(StrEnum):
@@ -157,8 +159,9 @@ class Shipment(db.Model):
             name="status_valid",
         ),
         sa.Index("ix_shipments_station_status", "station_id", "status"),
-        sa.CheckConstraint("return_status IS NULL OR return_status IN ('returning','returned')",
-                           name="return_status_valid"),
+        sa.CheckConstraint(
+            "return_status IS NULL OR return_status IN ('returning','returned')", name="return_status_valid"
+        ),
     )
     TRANSITIONS = {
         ShipmentStatus.NEW: {ShipmentStatus.ACCEPTED, ShipmentStatus.CANCELED},
@@ -264,7 +267,12 @@ class OrderPayment(db.Model):
         ),
     )
     TRANSITIONS = {
-        PaymentState.CREATED: {PaymentState.PENDING, PaymentState.CONFIRMED, PaymentState.FAILED, PaymentState.CANCELED},
+        PaymentState.CREATED: {
+            PaymentState.PENDING,
+            PaymentState.CONFIRMED,
+            PaymentState.FAILED,
+            PaymentState.CANCELED,
+        },
         PaymentState.PENDING: {PaymentState.CONFIRMED, PaymentState.FAILED, PaymentState.CANCELED},
         PaymentState.FAILED: {PaymentState.PENDING, PaymentState.CONFIRMED, PaymentState.CANCELED},
         PaymentState.CONFIRMED: {PaymentState.REFUNDED},
@@ -405,9 +413,13 @@ class CashEntry(db.Model):
         sa.UniqueConstraint("refund_id", name="uq_cash_entries_refund_id"),  # a refund is paid out once
         sa.Index("ix_cash_entries_station_date", "station_id", "business_date"),
         #: a shipment's cash is taken once
-        sa.Index("uq_cash_entries_shipment_taken", "shipment_id", unique=True,
-                 postgresql_where=sa.text("kind IN ('station_cash','cod')"),
-                 sqlite_where=sa.text("kind IN ('station_cash','cod')")),
+        sa.Index(
+            "uq_cash_entries_shipment_taken",
+            "shipment_id",
+            unique=True,
+            postgresql_where=sa.text("kind IN ('station_cash','cod')"),
+            sqlite_where=sa.text("kind IN ('station_cash','cod')"),
+        ),
     )
 
     id: Mapped[int] = pk()

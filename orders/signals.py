@@ -6,6 +6,7 @@ then the payment row), so what they write commits or rolls back with the order. 
 connected by their package's `init_app` (tourism/__init__.py), never as an import side effect.
 Each signal's sender is the `Order`; keyword arguments as documented below.
 """
+
 from __future__ import annotations
 
 from blinker import Namespace

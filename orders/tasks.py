@@ -5,6 +5,7 @@ expiry locks and re-checks each order; a refund is sent only while `created`, un
 idempotency key `refund-<id>`; the order e-mail is sent once per task id (`shop.mail.send_once`), also
 when it runs in a batch of order e-mails (`send_order_mails`, `shop.mail.send_many`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -69,7 +70,9 @@ def execute_refund(self, refund_id: int) -> None:
     After the last retry `retry_refunds` (beat) sends it again later, always with the same key."""
     refund = db.session.get(Refund, refund_id)
     if refund is not None:
-        _call_provider(self, payments.execute_refund, refund, what=f"refund {refund_id} not sent; left for the retry_refunds sweep")
+        _call_provider(
+            self, payments.execute_refund, refund, what=f"refund {refund_id} not sent; left for the retry_refunds sweep"
+        )
 
 
 @shared_task(name="orders.tasks.cancel_intent", bind=True, max_retries=5)
@@ -77,7 +80,9 @@ def cancel_intent(self, payment_id: int) -> None:
     """Cancel at Stripe the PaymentIntent of a payment whose order was canceled (after commit)."""
     payment = db.session.get(OrderPayment, payment_id)
     if payment is not None:
-        _call_provider(self, cancel_provider_intent, payment, what=f"PaymentIntent of payment {payment_id} not canceled")
+        _call_provider(
+            self, cancel_provider_intent, payment, what=f"PaymentIntent of payment {payment_id} not canceled"
+        )
 
 
 def _call_provider(task, service, obj, *, what: str) -> None:
@@ -90,7 +95,7 @@ def _call_provider(task, service, obj, *, what: str) -> None:
         if task.request.is_eager or task.request.retries >= task.max_retries:
             log.warning("%s (%s)", what, exc)
             return
-        raise task.retry(exc=exc, countdown=min(300, 10 * 2 ** task.request.retries)) from exc
+        raise task.retry(exc=exc, countdown=min(300, 10 * 2**task.request.retries)) from exc
     except Exception:
         rollback()
         raise
@@ -108,8 +113,9 @@ def retry_refunds() -> list[int]:
     return ids
 
 
-@shared_task(name="orders.tasks.send_order_mail", bind=True, autoretry_for=MAIL_RETRY_ON, retry_backoff=True,
-             max_retries=5)
+@shared_task(
+    name="orders.tasks.send_order_mail", bind=True, autoretry_for=MAIL_RETRY_ON, retry_backoff=True, max_retries=5
+)
 def send_order_mail(self, order_id: int, kind: str) -> None:
     """Render an order e-mail and send it, once per task id (SMTP, or the log by default)."""
     order = _orders_for_mail([order_id]).get(order_id)
@@ -130,7 +136,8 @@ def _orders_for_mail(order_ids) -> dict:
     """{id: order} with the buyer, the lines and the shipments: everything a mail shows, in three
     statements whatever the number of orders."""
     orders = db.session.scalars(
-        sa.select(Order).where(Order.id.in_(sorted(order_ids)))
+        sa.select(Order)
+        .where(Order.id.in_(sorted(order_ids)))
         .options(joinedload(Order.user), selectinload(Order.lines), selectinload(Order.shipments))
     ).unique()
     return {order.id: order for order in orders}
@@ -148,12 +155,23 @@ def _recalled_lines(user_id: int) -> list[dict]:
         .join(Order, Order.id == OrderLine.order_id)
         .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
         .join(Lot, Lot.id == LotAllocation.lot_id)
-        .where(Order.user_id == user_id, Lot.status == LotStatus.RECALLED,
-               (LotAllocation.allocated + LotAllocation.consumed) > 0)
+        .where(
+            Order.user_id == user_id,
+            Lot.status == LotStatus.RECALLED,
+            (LotAllocation.allocated + LotAllocation.consumed) > 0,
+        )
         .order_by(Order.id, OrderLine.id, Lot.id)
     ).all()
-    return [{"title": title, "order_code": order_code, "code": code, "reason": reason,
-             "url": external_url("trace.trace_page", code=code)} for title, order_code, code, reason in rows]
+    return [
+        {
+            "title": title,
+            "order_code": order_code,
+            "code": code,
+            "reason": reason,
+            "url": external_url("trace.trace_page", code=code),
+        }
+        for title, order_code, code, reason in rows
+    ]
 
 
 def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
@@ -165,7 +183,8 @@ def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
     template = "emails/order_confirmation.txt" if placed else "emails/order_status.txt"
     recalled = _recalled_lines(order.user_id) if kind == "recall" else []
     with force_locale(order.user.locale or "zh_CN"):  # no request here: the buyer's language
-        body = render_template(template, order=order, kind=kind, history=[] if placed else history_of(order),
-                               recalled=recalled)
+        body = render_template(
+            template, order=order, kind=kind, history=[] if placed else history_of(order), recalled=recalled
+        )
         subject = _("[乡村e线] %(what)s %(code)s", what=SUBJECTS.get(kind) or _("订单状态更新"), code=order.code)
     return order.user.email, subject, body

@@ -2,6 +2,7 @@
 
 Thin routes: parse -> load/404 -> permission -> one service -> commit() -> redirect/render.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -74,10 +75,12 @@ def _start_card_payment(order: Order) -> bool:
         return False
     return True
 
+
 CART_TOKEN = "cart_token"
 
 
 # --- cart -------------------------------------------------------------------------------------
+
 
 def _current_cart(create: bool = False):
     user = current_user if current_user.is_authenticated else None
@@ -121,8 +124,9 @@ def _shown_total(text: str) -> int | None:
 
 @bp.get("/cart")
 def cart_page():
-    cart = carts.get_cart_to_show(user=current_user if current_user.is_authenticated else None,
-                                  token=session.get(CART_TOKEN))
+    cart = carts.get_cart_to_show(
+        user=current_user if current_user.is_authenticated else None, token=session.get(CART_TOKEN)
+    )
     summary = carts.cart_summary(cart)
     return render_template("orders/cart.html", cart=cart, summary=summary)
 
@@ -171,6 +175,7 @@ def cart_acknowledge():
 
 # --- checkout ---------------------------------------------------------------------------------
 
+
 def default_payment_method(delivery: str) -> str:
     """The payment preselected for a delivery: pay at the station when collecting there; online (when
     offered) or cash on delivery when shipped home. checkout.js follows a change of delivery the same
@@ -218,14 +223,18 @@ def checkout():
                 a = get_address(current_user, form.address_id.data)
                 address = AddressData(a.name, a.phone, a.province, a.city, a.district, a.line)
             else:
-                address = AddressData(*(getattr(form, f).data or "" for f in
-                                        ("name", "phone", "province", "city", "district", "line")))
+                address = AddressData(
+                    *(getattr(form, f).data or "" for f in ("name", "phone", "province", "city", "district", "line"))
+                )
             shown = request.form.get(f"shown_total_{form.delivery.data}", "")
             form.form_token.claim("orders.checkout", user_id=current_user.id, now=now)
             order = place_cart_order(
-                cart, buyer=current_user, now=now,
+                cart,
+                buyer=current_user,
+                now=now,
                 shown_total_fen=_shown_total(shown),
-                payment_method=form.payment_method.data, delivery=form.delivery.data,
+                payment_method=form.payment_method.data,
+                delivery=form.delivery.data,
                 address=address,
                 pickup_station_id=form.pickup_station_id.data if pickup else None,
             )
@@ -242,8 +251,10 @@ def checkout():
             status = exc.status
             cart = _current_cart()
             summary = carts.cart_summary(cart, pickup=pickup)
-            totals = {"ship": carts.cart_summary(cart).total_fen,
-                      "pickup": carts.cart_summary(cart, pickup=True).total_fen}
+            totals = {
+                "ship": carts.cart_summary(cart).total_fen,
+                "pickup": carts.cart_summary(cart, pickup=True).total_fen,
+            }
         else:
             code = order.code
             flash(_("订单已提交，订单号 %(code)s", code=code), "success")
@@ -252,11 +263,20 @@ def checkout():
             return redirect(url_for("orders.order_detail", code=code), 303)
     elif form.errors:
         status = 422
-    return render_template("orders/checkout.html", form=form, cart=cart, summary=summary, totals=totals,
-                           ship_payment_default=default_payment_method("ship"), addresses=addresses, stations=stations), status
+    return render_template(
+        "orders/checkout.html",
+        form=form,
+        cart=cart,
+        summary=summary,
+        totals=totals,
+        ship_payment_default=default_payment_method("ship"),
+        addresses=addresses,
+        stations=stations,
+    ), status
 
 
 # --- orders -----------------------------------------------------------------------------------
+
 
 @bp.get("/orders")
 @login_required
@@ -266,11 +286,15 @@ def order_list():
         abort(400, _("没有这个订单分类"))
     orders = db.session.scalars(
         buyer_orders(current_user.id, tab)
-        .options(selectinload(Order.lines).selectinload(OrderLine.product).selectinload(Product.images),
-                 selectinload(Order.lines).selectinload(OrderLine.booking))
+        .options(
+            selectinload(Order.lines).selectinload(OrderLine.product).selectinload(Product.images),
+            selectinload(Order.lines).selectinload(OrderLine.booking),
+        )
         .limit(100)
     ).all()
-    return render_template("orders/list.html", orders=orders, tab=tab, tabs=shown_tabs(), counts=tab_counts(current_user.id))
+    return render_template(
+        "orders/list.html", orders=orders, tab=tab, tabs=shown_tabs(), counts=tab_counts(current_user.id)
+    )
 
 
 @bp.get("/orders/<code>")
@@ -286,15 +310,25 @@ def order_detail(code: str):
     refund_requests = db.session.scalars(
         sa.select(RefundRequest).where(RefundRequest.order_id == order.id).order_by(RefundRequest.id)
     ).all()
-    can_pay = (order.status == OrderStatus.PENDING and order.payment_method == "card" and payment is not None
-               and payment.state in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED))
+    can_pay = (
+        order.status == OrderStatus.PENDING
+        and order.payment_method == "card"
+        and payment is not None
+        and payment.state in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED)
+    )
     pickup_code = pickup_code_to_show(order)
     return render_template(
-        "orders/detail.html", order=order, payment=payment, history=history, can_pay=can_pay,
+        "orders/detail.html",
+        order=order,
+        payment=payment,
+        history=history,
+        can_pay=can_pay,
         can_cancel=order_cancelable(order),
-        pickup_code=pickup_code, pickup_qr=qr_data_uri(pickup_code) if pickup_code else None,
+        pickup_code=pickup_code,
+        pickup_qr=qr_data_uri(pickup_code) if pickup_code else None,
         collect_by=collect_by(order) if pickup_code else None,
-        refund_requests={r.order_line_id: r for r in refund_requests}, refund_form=RefundRequestForm(),
+        refund_requests={r.order_line_id: r for r in refund_requests},
+        refund_form=RefundRequestForm(),
         stripe_js_url=current_app.config.get("STRIPE_JS_URL"),
         stripe_publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
         extra_methods=extra_methods(),
@@ -325,16 +359,23 @@ def order_pay_card(code: str):
     order = own_order(code, current_user)
     payment = current_payment(order)
     try:
-        intent = pay_with_card(payment, token_id=(request.form.get("token") or "").strip(),
-                               card_id=(request.form.get("card") or "").strip(), now=now_utc())
+        intent = pay_with_card(
+            payment,
+            token_id=(request.form.get("token") or "").strip(),
+            card_id=(request.form.get("card") or "").strip(),
+            now=now_utc(),
+        )
         commit()
     except PaymentDeclined as exc:
         rollback()
         return json_error(402, "card_declined", str(exc) or _("银行卡被拒绝"))
     except ProviderUnavailable:
         rollback()
-        return json_error(503, "payment_unavailable",
-                          _("支付服务暂时无法连接，付款结果暂未确认。请稍后刷新订单查看；重试不会重复扣款。"))
+        return json_error(
+            503,
+            "payment_unavailable",
+            _("支付服务暂时无法连接，付款结果暂未确认。请稍后刷新订单查看；重试不会重复扣款。"),
+        )
     except ProviderError:
         rollback()
         return json_error(502, "payment_error", _("支付服务暂时不可用，请稍后再试"))
@@ -412,9 +453,15 @@ def refund_requests():
 def refund_request_decide(req_id: int, decision: str):
     note = (request.form.get("note") or "")[:200]
     req = request_for_decision(req_id, current_user)
-    question = (_("确认同意订单 %(order)s 中「%(title)s」的退款申请？款项将退回给顾客。", order=req.order.code,
-                  title=req.line.title) if decision == "approve"
-                else _("确认拒绝订单 %(order)s 的「%(title)s」的退款申请？", order=req.order.code, title=req.line.title))
+    question = (
+        _(
+            "确认同意订单 %(order)s 中「%(title)s」的退款申请？款项将退回给顾客。",
+            order=req.order.code,
+            title=req.line.title,
+        )
+        if decision == "approve"
+        else _("确认拒绝订单 %(order)s 的「%(title)s」的退款申请？", order=req.order.code, title=req.line.title)
+    )
     page = ask_first(question, back=url_for("orders.refund_requests"))
     if page is not None:
         return page

@@ -12,6 +12,7 @@ return the order with the PaymentIntent's `client_secret`. When Stripe is unreac
 answer is a 503 `payment_unavailable` and nothing changes: the order stays pending with its stock
 allocated until it expires; calling again is safe (same idempotency key, never a second intent).
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,8 +66,13 @@ def provider_error(exc: ProviderError) -> DomainError:
     return PaymentProviderError("payment_error")
 
 
-@endpoint("/payments/stripe/webhook", ("POST",), summary="Stripe events (signature checked)",
-          tags=("payments",), errors=(400, 503))
+@endpoint(
+    "/payments/stripe/webhook",
+    ("POST",),
+    summary="Stripe events (signature checked)",
+    tags=("payments",),
+    errors=(400, 503),
+)
 def stripe_webhook():
     """Stripe events (signature checked)."""
     provider = get_provider("stripe")
@@ -86,8 +92,15 @@ def stripe_webhook():
     return ok({"received": True, "outcome": outcome})
 
 
-@endpoint("/orders/<code>/pay", ("POST",), response=OrderOut, auth=True, tags=("orders",), errors=(409, 502, 503),
-          summary="Start (or resume) the card payment of a pending order: its client_secret")
+@endpoint(
+    "/orders/<code>/pay",
+    ("POST",),
+    response=OrderOut,
+    auth=True,
+    tags=("orders",),
+    errors=(409, 502, 503),
+    summary="Start (or resume) the card payment of a pending order: its client_secret",
+)
 def pay_order(code: str):
     """Start (or resume) the card payment of a pending order: its client_secret."""
     order = own_order(code, api_user())

@@ -12,6 +12,7 @@ show what it contributes through a template global and `{% include ... ignore mi
 cards read the aggregates it keeps on `Product`/`Listing` (`rating_count`, `rating_sum`), and the
 "to review" tab of 我的订单 gets its condition through `orders.services.tabs.extend_tab`.
 """
+
 from flask import Flask
 from reviews import errors as errors  # registers the package's error codes
 

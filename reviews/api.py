@@ -1,6 +1,7 @@
 """API: reviews of products and listings; writing one (the buyer), replying (station or host),
 hiding (county office or admin). Photos are added through the web form (multipart); the JSON API
 takes the rating and the text."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -28,8 +29,11 @@ def _caller_key() -> str:
 
 class ReviewIn(Schema):
     rating: StrictInt = Field(ge=1, le=5, description="1 to 5 stars")
-    body: str = Field(default="", max_length=MAX_BODY * 2,
-                      description=f"plain text, markup is dropped; at most {MAX_BODY} characters after that")
+    body: str = Field(
+        default="",
+        max_length=MAX_BODY * 2,
+        description=f"plain text, markup is dropped; at most {MAX_BODY} characters after that",
+    )
 
 
 class ReplyIn(Schema):
@@ -83,20 +87,35 @@ def review_out(review: Review, *, viewer=None) -> ReviewOut:
 
     sees_reason = viewer is not None and (viewer.role in ("county", "admin") or viewer.id == review.user_id)
     return ReviewOut(
-        id=review.id, rating=review.rating, body=review.body, author=_masked(review),
-        product_id=review.product_id, listing_id=review.listing_id,
-        photos=[PhotoOut(url=url_for("catalog.media", filename=p.path), thumb_url=url_for("catalog.media", filename=p.thumb_path))
-                for p in review.photos],
-        reply=review.reply_body if review.replied_at else None, replied_at=review.replied_at,
-        created_at=review.created_at, hidden=review.is_hidden,
+        id=review.id,
+        rating=review.rating,
+        body=review.body,
+        author=_masked(review),
+        product_id=review.product_id,
+        listing_id=review.listing_id,
+        photos=[
+            PhotoOut(
+                url=url_for("catalog.media", filename=p.path), thumb_url=url_for("catalog.media", filename=p.thumb_path)
+            )
+            for p in review.photos
+        ],
+        reply=review.reply_body if review.replied_at else None,
+        replied_at=review.replied_at,
+        created_at=review.created_at,
+        hidden=review.is_hidden,
         hidden_reason=review.hidden_reason if review.is_hidden and sees_reason else None,
     )
 
 
 def _page(subject, query: ReviewQuery, **which) -> ReviewPage:
     items = services.visible_reviews(limit=query.per_page, offset=(query.page - 1) * query.per_page, **which)
-    return ReviewPage(items=[review_out(r) for r in items], rating_average=subject.rating_average,
-                      rating_count=subject.rating_count, page=query.page, per_page=query.per_page)
+    return ReviewPage(
+        items=[review_out(r) for r in items],
+        rating_average=subject.rating_average,
+        rating_count=subject.rating_count,
+        page=query.page,
+        per_page=query.per_page,
+    )
 
 
 @endpoint("/products/<int:product_id>/reviews", query=ReviewQuery, response=ReviewPage, tags=("reviews",))
@@ -115,23 +134,40 @@ def listing_reviews(listing_id: int, query: ReviewQuery):
     return ok(_page(listing, query, listing_id=listing.id))
 
 
-@endpoint("/orders/<code>/lines/<int:line_id>/review", ("POST",), body=ReviewIn, response=ReviewOut, status=201,
-          auth=True, tags=("reviews",), errors=(409, 429),
-          summary="Review a delivered line or a completed stay of your own order (once per line)")
+@endpoint(
+    "/orders/<code>/lines/<int:line_id>/review",
+    ("POST",),
+    body=ReviewIn,
+    response=ReviewOut,
+    status=201,
+    auth=True,
+    tags=("reviews",),
+    errors=(409, 429),
+    summary="Review a delivered line or a completed stay of your own order (once per line)",
+)
 @limiter.limit(REVIEW_LIMIT, key_func=_caller_key)
 def create_review(code: str, line_id: int, body: ReviewIn):
     user = api_user()
     line = services.own_line(code, line_id, user)
-    review = services.write_review(line, services.ReviewData(rating=body.rating, body=body.body), user=user,
-                                   now=now_utc())
+    review = services.write_review(
+        line, services.ReviewData(rating=body.rating, body=body.body), user=user, now=now_utc()
+    )
     out = review_out(review, viewer=user)
     commit()
     return ok(out, 201)
 
 
-@endpoint("/reviews/<int:review_id>/reply", ("POST",), body=ReplyIn, response=ReviewOut, auth=True,
-          roles=("operator", "host"), tags=("reviews",), errors=(409, 429),
-          summary="The station that sold the product, or the listing's host, replies once")
+@endpoint(
+    "/reviews/<int:review_id>/reply",
+    ("POST",),
+    body=ReplyIn,
+    response=ReviewOut,
+    auth=True,
+    roles=("operator", "host"),
+    tags=("reviews",),
+    errors=(409, 429),
+    summary="The station that sold the product, or the listing's host, replies once",
+)
 @limiter.limit(REVIEW_LIMIT, key_func=_caller_key)
 def reply_review(review_id: int, body: ReplyIn):
     user = api_user()
@@ -141,9 +177,17 @@ def reply_review(review_id: int, body: ReplyIn):
     return ok(out)
 
 
-@endpoint("/reviews/<int:review_id>/hide", ("POST",), body=HideIn, response=ReviewOut, auth=True,
-          roles=("county",), tags=("reviews",), errors=(409,),
-          summary="The county office or an admin hides an abusive review with a reason (audited)")
+@endpoint(
+    "/reviews/<int:review_id>/hide",
+    ("POST",),
+    body=HideIn,
+    response=ReviewOut,
+    auth=True,
+    roles=("county",),
+    tags=("reviews",),
+    errors=(409,),
+    summary="The county office or an admin hides an abusive review with a reason (audited)",
+)
 def hide_review(review_id: int, body: HideIn):
     user = api_user()
     review = services.hide(services.get_review(review_id), body.reason, actor=user, now=now_utc())

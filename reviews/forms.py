@@ -1,4 +1,5 @@
 """Forms of the review pages (Flask-WTF; CSRF included)."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -12,8 +13,12 @@ from shop.forms import ShopForm
 
 
 class ReviewForm(ShopForm):
-    rating = RadioField(_l("评分"), coerce=int, validators=[InputRequired(_l("请给出 1 到 5 星的评分"))],
-                        choices=[SelectChoice(n, str(n)) for n in (5, 4, 3, 2, 1)])
+    rating = RadioField(
+        _l("评分"),
+        coerce=int,
+        validators=[InputRequired(_l("请给出 1 到 5 星的评分"))],
+        choices=[SelectChoice(n, str(n)) for n in (5, 4, 3, 2, 1)],
+    )
     body = TextAreaField(_l("评价内容"), validators=[Optional(), Length(max=MAX_BODY)])
     photos = MultipleFileField(_l("照片（最多 3 张，JPEG/PNG，每张最大 5MB）"))
 

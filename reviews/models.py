@@ -1,4 +1,5 @@
 """A review of one order line (a product delivered, or a stay/experience/ticket completed), its photos."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,8 +25,10 @@ class Review(db.Model):
     id: Mapped[int] = pk()
     #: One review per order line (a booking is sold through its order line).
     order_line_id: Mapped[int] = mapped_column(
-        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), sa.ForeignKey("order_lines.id", ondelete="CASCADE"),
-        unique=True)
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        sa.ForeignKey("order_lines.id", ondelete="CASCADE"),
+        unique=True,
+    )
     user_id: Mapped[int] = fk("users.id", ondelete="CASCADE")
     #: What is reviewed: a product, or a listing (exactly one).
     product_id: Mapped[int | None] = fk("products.id", nullable=True, ondelete="CASCADE")

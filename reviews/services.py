@@ -3,6 +3,7 @@
 
 Services only flush; routes and the API commit.
 """
+
 from __future__ import annotations
 
 import html
@@ -43,10 +44,12 @@ def clean_text(text: str | None, *, limit: int) -> str:
 
 # --- what may be reviewed ----------------------------------------------------------------------
 
+
 def own_line(order_code: str, line_id: int, user) -> OrderLine:
     """The line of the user's own order; anyone else's order (or a line of another order) is a 404."""
     line = db.session.scalar(
-        sa.select(OrderLine).join(Order, OrderLine.order_id == Order.id)
+        sa.select(OrderLine)
+        .join(Order, OrderLine.order_id == Order.id)
         .where(Order.code == order_code[:16], OrderLine.id == line_id)
     )
     if line is None or user is None or line.order.user_id != user.id:
@@ -57,8 +60,12 @@ def own_line(order_code: str, line_id: int, user) -> OrderLine:
 def _line_done(line: OrderLine) -> bool:
     """A product handed over (and kept), or a stay/experience/ticket completed."""
     if line.kind == "product":
-        return (line.status == LineStatus.OPEN and line.shipment is not None
-                and line.shipment.status == ShipmentStatus.DELIVERED and line.product_id is not None)
+        return (
+            line.status == LineStatus.OPEN
+            and line.shipment is not None
+            and line.shipment.status == ShipmentStatus.DELIVERED
+            and line.product_id is not None
+        )
     booking = db.session.get(Booking, line.booking_id) if line.booking_id else None
     return booking is not None and booking.status == BookingStatus.COMPLETED
 
@@ -75,15 +82,20 @@ def awaiting_review() -> sa.ColumnElement[bool]:
     """Condition on `Order`: it has a line done and not yet reviewed (the "to review" tab)."""
     not_reviewed = ~sa.exists().where(Review.order_line_id == OrderLine.id)
     product_done = sa.and_(
-        OrderLine.kind == "product", OrderLine.status == LineStatus.OPEN, OrderLine.product_id.is_not(None),
-        sa.exists().where(Shipment.id == OrderLine.shipment_id, Shipment.status == ShipmentStatus.DELIVERED))
+        OrderLine.kind == "product",
+        OrderLine.status == LineStatus.OPEN,
+        OrderLine.product_id.is_not(None),
+        sa.exists().where(Shipment.id == OrderLine.shipment_id, Shipment.status == ShipmentStatus.DELIVERED),
+    )
     stay_done = sa.and_(
         OrderLine.kind == "booking",
-        sa.exists().where(Booking.id == OrderLine.booking_id, Booking.status == BookingStatus.COMPLETED))
+        sa.exists().where(Booking.id == OrderLine.booking_id, Booking.status == BookingStatus.COMPLETED),
+    )
     return sa.exists().where(OrderLine.order_id == Order.id, not_reviewed, sa.or_(product_done, stay_done))
 
 
 # --- writing -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ReviewData:
@@ -104,14 +116,18 @@ def _bump(subject_product_id: int | None, subject_listing_id: int | None, *, cou
     if subject_product_id is not None:
         table = Product.__table__
         db.session.execute(
-            sa.update(table).where(table.c.id == subject_product_id)
+            sa.update(table)
+            .where(table.c.id == subject_product_id)
             .values(rating_count=table.c.rating_count + count, rating_sum=table.c.rating_sum + total),
-            execution_options=pagecache.changes(products=[subject_product_id]))
+            execution_options=pagecache.changes(products=[subject_product_id]),
+        )
     else:
         table = Listing.__table__
         db.session.execute(
-            sa.update(table).where(table.c.id == subject_listing_id)
-            .values(rating_count=table.c.rating_count + count, rating_sum=table.c.rating_sum + total))
+            sa.update(table)
+            .where(table.c.id == subject_listing_id)
+            .values(rating_count=table.c.rating_count + count, rating_sum=table.c.rating_sum + total)
+        )
 
 
 def _touch_pages(review: Review) -> None:
@@ -137,11 +153,14 @@ def write_review(line: OrderLine, data: ReviewData, *, user, now: datetime) -> R
     checked: list[CheckedImage] = [check_image(upload) for upload in uploads]
     booking = db.session.get(Booking, line.booking_id) if line.kind == "booking" else None
     review = Review(
-        order_line_id=line.id, user_id=user.id,
+        order_line_id=line.id,
+        user_id=user.id,
         product_id=line.product_id if booking is None else None,
         listing_id=booking.listing_id if booking is not None else None,
         station_id=line.station_id if booking is None else None,
-        rating=rating, body=body, created_at=now,
+        rating=rating,
+        body=body,
+        created_at=now,
     )
     db.session.add(review)
     try:
@@ -151,8 +170,16 @@ def write_review(line: OrderLine, data: ReviewData, *, user, now: datetime) -> R
         raise Conflict("already_reviewed") from None
     for position, image in enumerate(checked):
         stored = store_photo(f"reviews/{review.id}", image)
-        db.session.add(ReviewPhoto(review_id=review.id, path=stored.path, thumb_path=stored.thumb_path,
-                                   width=stored.width, height=stored.height, position=position))
+        db.session.add(
+            ReviewPhoto(
+                review_id=review.id,
+                path=stored.path,
+                thumb_path=stored.thumb_path,
+                width=stored.width,
+                height=stored.height,
+                position=position,
+            )
+        )
     _bump(review.product_id, review.listing_id, count=1, total=rating)
     db.session.flush()
     return review
@@ -174,8 +201,9 @@ def reply(review: Review, text: str, *, user, now: datetime) -> Review:
     body = clean_text(text, limit=MAX_REPLY)
     if not body:
         raise ValidationError("reply_required", fields={"body": "required"})
-    locked = db.session.scalars(sa.select(Review).where(Review.id == review.id).with_for_update()
-                                .execution_options(populate_existing=True)).one()
+    locked = db.session.scalars(
+        sa.select(Review).where(Review.id == review.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
     if locked.replied_at is not None:
         raise Conflict("already_replied")
     locked.reply_body, locked.reply_by_id, locked.replied_at = body, user.id, now
@@ -192,20 +220,31 @@ def hide(review: Review, reason: str, *, actor, now: datetime) -> Review:
     reason = clean_text(reason, limit=200)
     if not reason:
         raise ValidationError("hide_reason_required", fields={"reason": "required"})
-    locked = db.session.scalars(sa.select(Review).where(Review.id == review.id).with_for_update()
-                                .execution_options(populate_existing=True)).one()
+    locked = db.session.scalars(
+        sa.select(Review).where(Review.id == review.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
     if locked.hidden_at is not None:
         raise Conflict("already_hidden")
     locked.hidden_at, locked.hidden_by_id, locked.hidden_reason = now, actor.id, reason
     _bump(locked.product_id, locked.listing_id, count=-1, total=-locked.rating)
-    record_audit(actor=actor, action="review.hide", subject=locked, now=now,
-                 detail={"reason": reason, "rating": locked.rating, "product_id": locked.product_id,
-                         "listing_id": locked.listing_id})
+    record_audit(
+        actor=actor,
+        action="review.hide",
+        subject=locked,
+        now=now,
+        detail={
+            "reason": reason,
+            "rating": locked.rating,
+            "product_id": locked.product_id,
+            "listing_id": locked.listing_id,
+        },
+    )
     db.session.flush()
     return locked
 
 
 # --- reading -----------------------------------------------------------------------------------
+
 
 def get_review(review_id: int) -> Review:
     review = db.session.get(Review, review_id)
@@ -214,13 +253,18 @@ def get_review(review_id: int) -> Review:
     return review
 
 
-def visible_reviews(*, product_id: int | None = None, listing_id: int | None = None, limit: int = 20,
-                    offset: int = 0) -> list[Review]:
+def visible_reviews(
+    *, product_id: int | None = None, listing_id: int | None = None, limit: int = 20, offset: int = 0
+) -> list[Review]:
     query = sa.select(Review).where(Review.hidden_at.is_(None))
-    query = query.where(Review.product_id == product_id) if product_id is not None \
+    query = (
+        query.where(Review.product_id == product_id)
+        if product_id is not None
         else query.where(Review.listing_id == listing_id)
-    return list(db.session.scalars(query.order_by(Review.created_at.desc(), Review.id.desc())
-                                   .offset(offset).limit(limit)))
+    )
+    return list(
+        db.session.scalars(query.order_by(Review.created_at.desc(), Review.id.desc()).offset(offset).limit(limit))
+    )
 
 
 def reviews_to_answer(user, *, limit: int = 100) -> list[Review]:
@@ -232,11 +276,13 @@ def reviews_to_answer(user, *, limit: int = 100) -> list[Review]:
         query = query.join(Listing, Review.listing_id == Listing.id).where(Listing.host_id == user.id)
     else:
         return []
-    return list(db.session.scalars(query.order_by(Review.replied_at.is_not(None), Review.created_at.desc(),
-                                                  Review.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            query.order_by(Review.replied_at.is_not(None), Review.created_at.desc(), Review.id.desc()).limit(limit)
+        )
+    )
 
 
 def recent_reviews(*, limit: int = 100) -> list[Review]:
     """For moderation: the newest reviews, hidden ones included."""
-    return list(db.session.scalars(sa.select(Review).order_by(Review.created_at.desc(), Review.id.desc())
-                                   .limit(limit)))
+    return list(db.session.scalars(sa.select(Review).order_by(Review.created_at.desc(), Review.id.desc()).limit(limit)))

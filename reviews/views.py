@@ -4,6 +4,7 @@ moderation. Thin routes: parse -> load/404 -> permission -> one service -> commi
 Pages of lower packages show reviews through the template globals registered here
 (`reviews_of`, `line_review_state`) and `{% include "reviews/..." ignore missing %}`.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -61,8 +62,9 @@ def write(code: str, line_id: int):
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            data = services.ReviewData(rating=form.rating.data, body=form.body.data or "",
-                                       photos=tuple(form.photos.data or ()))
+            data = services.ReviewData(
+                rating=form.rating.data, body=form.body.data or "", photos=tuple(form.photos.data or ())
+            )
             try:
                 services.write_review(line, data, user=current_user, now=now_utc())
                 commit()

@@ -5,6 +5,7 @@
 The stock CLI binds every interface and shares state through a pickle file; this launcher does
 neither (TECH-NOTES §2).
 """
+
 from __future__ import annotations
 
 import argparse

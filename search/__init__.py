@@ -3,6 +3,7 @@ session listeners that keep it in step, the product list and search pages and AP
 
 Above the catalog and tourism, which it indexes and re-checks; below the county office.
 """
+
 from flask import Flask
 
 

@@ -1,5 +1,6 @@
 """API: the product list and search (`GET /api/v1/products`), suggestions as you type
 (`GET /api/v1/search/suggest?q=`)."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -21,8 +22,15 @@ def products(query: ProductQuery):
     f = ProductFilter(**query.model_dump())
     items, total = find_products(f)
     depends_on(p.id for p in items)
-    return ok({"items": [product_item(p) for p in items], "total": total, "page": f.page, "per_page": f.per_page,
-               "partial": search_is_partial(f)})
+    return ok(
+        {
+            "items": [product_item(p) for p in items],
+            "total": total,
+            "page": f.page,
+            "per_page": f.per_page,
+            "partial": search_is_partial(f),
+        }
+    )
 
 
 class SuggestQuery(QuerySchema):

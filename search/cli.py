@@ -1,4 +1,5 @@
 """`flask --app wsgi search reindex`: rebuild the search index from the database, with a progress bar."""
+
 from __future__ import annotations
 
 import time
@@ -31,8 +32,10 @@ def reindex_command():
     finally:
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
-    click.echo(f"Indexed {total} documents into {current_app.config['SEARCH_INDEX_DIR']} "
-               f"in {time.perf_counter() - started:.1f} s")
+    click.echo(
+        f"Indexed {total} documents into {current_app.config['SEARCH_INDEX_DIR']} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
 
 
 def register(app: Flask) -> None:

@@ -83,6 +83,7 @@ tests) the task runs in the committing process; writes there are serialised by a
 by Whoosh's index lock, retried on `LockError`, so concurrent updates never lose one another.
 A missing index is built from the database on first use.
 """
+
 from __future__ import annotations
 
 import logging
@@ -387,8 +388,19 @@ class WordTokenizer(Tokenizer):
     def __eq__(self, other):
         return type(self) is type(other) and self.func is other.func
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         words = self.func(value) if tokenize else [value]
         for i, word in enumerate(words):
@@ -646,8 +658,9 @@ class Engine:
         segmenter.write_vocabulary(path, vocabulary)
 
     # -- writing
-    def write(self, fn: Callable, *, create: bool = False, clear: bool = False, retries: int = 120,
-              limitmb: int = 64) -> None:
+    def write(
+        self, fn: Callable, *, create: bool = False, clear: bool = False, retries: int = 120, limitmb: int = 64
+    ) -> None:
         """Run `fn(writer)` and commit, as the only writer: process lock + Whoosh lock (retried);
         then bring the vocabulary file up to date.
 
@@ -709,31 +722,64 @@ def reset_engines() -> None:
 def _pinyin_fields(name: str, village: str, township: str) -> dict:
     name_py = pinyin_terms(name, spans=False)
     place_py = pinyin_terms(village, township, spans=False)
-    return {"py": " ".join(sorted(set(pinyin_terms(name)) | set(place_py))),
-            "pre": " ".join(prefix_terms(name, pinyin=name_py + place_py))}
+    return {
+        "py": " ".join(sorted(set(pinyin_terms(name)) | set(place_py))),
+        "pre": " ".join(prefix_terms(name, pinyin=name_py + place_py)),
+    }
 
 
-def product_doc(*, id: int, name: str, description: str = "", category: str = "", village: str = "",
-                township: str = "", producer: str = "", category_id=None, village_id=None,
-                township_id=None, price_fen: int = 0) -> dict:
+def product_doc(
+    *,
+    id: int,
+    name: str,
+    description: str = "",
+    category: str = "",
+    village: str = "",
+    township: str = "",
+    producer: str = "",
+    category_id=None,
+    village_id=None,
+    township_id=None,
+    price_fen: int = 0,
+) -> dict:
     return dict(
-        id=f"p:{id}", kind="product", pk=id, name=name,
+        id=f"p:{id}",
+        kind="product",
+        pk=id,
+        name=name,
         text="\n".join([name, name, village, township, category, producer, description]),
         **_pinyin_fields(name, village, township),
         ng=" ".join([name, village, township, category]),
-        category=str(category_id or ""), village=str(village_id or ""), township=str(township_id or ""),
+        category=str(category_id or ""),
+        village=str(village_id or ""),
+        township=str(township_id or ""),
         price=int(price_fen or 0),
     )
 
 
-def listing_doc(*, id: int, name: str, description: str = "", village: str = "", township: str = "",
-                kind_label: str = "", village_id=None, township_id=None, price_fen: int = 0) -> dict:
+def listing_doc(
+    *,
+    id: int,
+    name: str,
+    description: str = "",
+    village: str = "",
+    township: str = "",
+    kind_label: str = "",
+    village_id=None,
+    township_id=None,
+    price_fen: int = 0,
+) -> dict:
     return dict(
-        id=f"l:{id}", kind="listing", pk=id, name=name,
+        id=f"l:{id}",
+        kind="listing",
+        pk=id,
+        name=name,
         text="\n".join([name, name, village, township, kind_label, description]),
         **_pinyin_fields(name, village, township),
         ng=" ".join([name, village, township]),
-        category="", village=str(village_id or ""), township=str(township_id or ""),
+        category="",
+        village=str(village_id or ""),
+        township=str(township_id or ""),
         price=int(price_fen or 0),
     )
 
@@ -753,20 +799,26 @@ def _load_products(ids: list[int] | None) -> tuple[dict[int, dict], set[int]]:
     docs = {}
     for p in db.session.scalars(query.order_by(Product.id)):
         docs[p.id] = product_doc(
-            id=p.id, name=p.name, description=p.description or "",
+            id=p.id,
+            name=p.name,
+            description=p.description or "",
             category=p.category.name if p.category else "",
             village=p.village.name if p.village else "",
             township=p.village.township.name if p.village and p.village.township else "",
             producer=p.producer.name if p.producer else "",
-            category_id=p.category_id, village_id=p.village_id,
-            township_id=p.village.township_id if p.village else None, price_fen=p.price_fen,
+            category_id=p.category_id,
+            village_id=p.village_id,
+            township_id=p.village.township_id if p.village else None,
+            price_fen=p.price_fen,
         )
     return docs, set(ids or ()) - set(docs)
 
 
 def _load_listings(ids: list[int] | None) -> tuple[dict[int, dict], set[int]]:
-    query = db.select(Listing).where(Listing.is_published.is_(True)).options(
-        selectinload(Listing.village).selectinload(Village.township)
+    query = (
+        db.select(Listing)
+        .where(Listing.is_published.is_(True))
+        .options(selectinload(Listing.village).selectinload(Village.township))
     )
     if ids is not None:
         query = query.where(Listing.id.in_(ids))
@@ -774,11 +826,14 @@ def _load_listings(ids: list[int] | None) -> tuple[dict[int, dict], set[int]]:
     for item in db.session.scalars(query.order_by(Listing.id)):
         village = item.village
         docs[item.id] = listing_doc(
-            id=item.id, name=item.name, description=item.description or "",
+            id=item.id,
+            name=item.name,
+            description=item.description or "",
             village=village.name if village else "",
             township=village.township.name if village and village.township else "",
             kind_label=_LISTING_KINDS.get(str(item.kind), ""),
-            village_id=item.village_id, township_id=village.township_id if village else None,
+            village_id=item.village_id,
+            township_id=village.township_id if village else None,
         )
     return docs, set(ids or ()) - set(docs)
 
@@ -1013,8 +1068,9 @@ def _ensure_index(eng: Engine) -> bool:
 def _outdated(eng: Engine) -> bool:
     """An index written before the facet fields were columns (or without a vocabulary file)."""
     schema = eng.index().schema
-    return any(getattr(schema[f], "column_type", None) is None for f in FACET_FIELDS) \
-        or not os.path.exists(eng.vocabulary_path())
+    return any(getattr(schema[f], "column_type", None) is None for f in FACET_FIELDS) or not os.path.exists(
+        eng.vocabulary_path()
+    )
 
 
 RESULT_CACHE_SIZE = 256
@@ -1131,8 +1187,15 @@ def _open(path: str | None):
     return eng, eng.searcher()
 
 
-def search_ids(q: str, *, kind: str = "product", limit: int = DEFAULT_LIMIT, filters: dict | None = None,
-               path: str | None = None, cache: bool = True) -> list[int]:
+def search_ids(
+    q: str,
+    *,
+    kind: str = "product",
+    limit: int = DEFAULT_LIMIT,
+    filters: dict | None = None,
+    path: str | None = None,
+    cache: bool = True,
+) -> list[int]:
     """Ids of documents of `kind` matching `q`, best first (scored top `limit`, no exact count).
 
     Results are cached per thread for the current index generation (any write empties the cache),
@@ -1153,8 +1216,17 @@ def search_ids(q: str, *, kind: str = "product", limit: int = DEFAULT_LIMIT, fil
     return list(_cached(eng, ("ids", limit, *_key(q, kind, filters)), compute))
 
 
-def search_page(q: str, *, kind: str = "product", offset: int = 0, count: int = 24, filters: dict | None = None,
-                facets: bool = False, path: str | None = None, cache: bool = True) -> SearchPage:
+def search_page(
+    q: str,
+    *,
+    kind: str = "product",
+    offset: int = 0,
+    count: int = 24,
+    filters: dict | None = None,
+    facets: bool = False,
+    path: str | None = None,
+    cache: bool = True,
+) -> SearchPage:
     """A window of ranked ids, the number of matches and (when asked) facet counts, for one page.
 
     One scored pass over every match (Whoosh's collector without a limit) gives the ranking, the
@@ -1282,8 +1354,10 @@ def match_spans(text: str, q: str) -> list[tuple[int, int]]:
                     spans.append((s, e))
                 continue
             full, initials = pinyin.reader_pinyin(word)
-            if any(t in (full, initials) or (len(t) >= 3 and full.startswith(t)) or (len(full) >= 4 and full in t)
-                   for t in latin):
+            if any(
+                t in (full, initials) or (len(t) >= 3 and full.startswith(t)) or (len(full) >= 4 and full in t)
+                for t in latin
+            ):
                 spans.append((s, e))
     spans.sort()
     merged: list[tuple[int, int]] = []

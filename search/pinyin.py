@@ -12,6 +12,7 @@ Readers load it when they open a new index generation (`use_table`).
 A word the table lacks (a name committed after the index was written, a synonym added since) is
 computed with pypinyin, exactly as the writer would: correct, but that process then holds pypinyin.
 """
+
 from __future__ import annotations
 
 import marshal

@@ -14,6 +14,7 @@ Two kinds of tokenizer, because jieba's own dictionary (349,046 words) costs abo
 
 The domain user dictionary, the synonyms and the place names are added to both (`Words.teach`).
 """
+
 from __future__ import annotations
 
 import logging

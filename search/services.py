@@ -4,6 +4,7 @@ re-checking the hits in the database (a stale index never shows what is no longe
 The search package sits above the catalog and tourism (docs/ARCHITECTURE.md): the catalog lists and
 filters products; a query's ranking, facets and the partial-match flag come from here.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -45,8 +46,11 @@ def search_ranked_ids(f: ProductFilter) -> list[int] | None:
 def _index_pages(f: ProductFilter) -> bool:
     """True when the search index can rank, count and facet `f` by itself (relevance order, no
     stock filter): `search_products` then re-filters only the shown page in the database."""
-    return bool(f.q and f.q.strip()) and f.sort not in ("newest", "price_asc", "price_desc", "best_selling") \
+    return (
+        bool(f.q and f.q.strip())
+        and f.sort not in ("newest", "price_asc", "price_desc", "best_selling")
         and not f.in_stock
+    )
 
 
 def _index_filters(f: ProductFilter) -> dict | None:
@@ -117,11 +121,18 @@ def _facet_labels(counts: dict[str, dict[str, int]]) -> dict[str, list[dict]]:
     """The index's facet counts {field: {id: n}} as `product_facets` gives them (labels from the
     database, most frequent first)."""
     out = {}
-    for key, model, value_col in (("category", Category, Category.slug), ("township", Township, Township.id),
-                                  ("village", Village, Village.id)):
+    for key, model, value_col in (
+        ("category", Category, Category.slug),
+        ("township", Township, Township.id),
+        ("village", Village, Village.id),
+    ):
         ids = [int(v) for v in counts.get(key, {}) if str(v).isdigit()]
-        rows = db.session.execute(sa.select(model.id, value_col, model.name).where(model.id.in_(ids))).all() if ids else []
-        items: list[dict[str, Any]] = [{"value": value, "label": name, "count": counts[key][str(pk)]} for pk, value, name in rows]
+        rows = (
+            db.session.execute(sa.select(model.id, value_col, model.name).where(model.id.in_(ids))).all() if ids else []
+        )
+        items: list[dict[str, Any]] = [
+            {"value": value, "label": name, "count": counts[key][str(pk)]} for pk, value, name in rows
+        ]
         items.sort(key=lambda i: (-i["count"], i["value"]))
         out[key] = items
     return out
@@ -155,7 +166,11 @@ def product_facets(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> 
     village_t = sa.orm.aliased(Village)
     return {
         "category": counts(Category.slug, Category.name, (Category, Category.id == Product.category_id)),
-        "township": counts(Township.id, Township.name, (village_t, village_t.id == Product.village_id),
-                           (Township, Township.id == village_t.township_id)),
+        "township": counts(
+            Township.id,
+            Township.name,
+            (village_t, village_t.id == Product.village_id),
+            (Township, Township.id == village_t.township_id),
+        ),
         "village": counts(Village.id, Village.name, (Village, Village.id == Product.village_id)),
     }

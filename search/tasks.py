@@ -13,6 +13,7 @@ picked up by SQLAlchemy session events, so no caller has to remember to reindex.
 installs them (`install_session_hooks`); importing this module installs nothing. This module imports
 `search.index`; `search.index` never imports it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,8 +53,17 @@ def rebuild_index() -> int:
 
 # ------------------------------------------------------------------------------ session hooks
 
-_PRODUCT_FIELDS = ("name", "description", "category_id", "village_id", "producer_id", "approval_status",
-                   "is_published", "price_fen", "station_id")
+_PRODUCT_FIELDS = (
+    "name",
+    "description",
+    "category_id",
+    "village_id",
+    "producer_id",
+    "approval_status",
+    "is_published",
+    "price_fen",
+    "station_id",
+)
 _LISTING_FIELDS = ("name", "description", "village_id", "is_published", "kind")
 _PLACES = {Village: "v", Township: "t", Category: "c"}
 PENDING = "search_pending"

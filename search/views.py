@@ -1,5 +1,6 @@
 """Finding things: the product list (with a query, ranked by the search index) and the search page,
 where tourism listings are a first-class kind of result beside the products."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
@@ -43,8 +44,9 @@ def results():
             p.search_name_html = highlight(p.name, f.q)
     # tourism listings: a first-class kind of result on the first page, with their own count
     listings = _visible_listings(search_listing_ids(f.q)) if f.q and f.page == 1 else []
-    partial = bool(f.q) and ((bool(products) and search_is_partial(f))
-                             or (bool(listings) and is_partial(f.q, kind="listing")))
+    partial = bool(f.q) and (
+        (bool(products) and search_is_partial(f)) or (bool(listings) and is_partial(f.q, kind="listing"))
+    )
     return render_template(
         "catalog/product_list.html",
         products=products,
@@ -67,6 +69,8 @@ def _visible_listings(ids: list[int]) -> list:
     """Published tourism listings among the search hits, in rank order (re-checked in the database)."""
     if not ids:
         return []
-    rows = {x.id: x for x in db.session.scalars(
-        db.select(Listing).where(Listing.id.in_(ids), Listing.is_published.is_(True)))}
+    rows = {
+        x.id: x
+        for x in db.session.scalars(db.select(Listing).where(Listing.id.in_(ids), Listing.is_published.is_(True)))
+    }
     return [rows[i] for i in ids if i in rows]

@@ -5,6 +5,7 @@ first, and the factory calls each one's `init_app(app)`, which imports its model
 blueprints, API routes, commands and tasks, and connects its signal receivers and session
 listeners (docs/ARCHITECTURE.md).
 """
+
 from __future__ import annotations
 
 import importlib

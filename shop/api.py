@@ -7,6 +7,7 @@ body and response. The same models validate requests at run time and generate
 Handlers receive the validated models as keyword arguments `query` and `body`, call one service,
 `commit()` and return `ok(...)`. Errors use PRODUCT.md's envelope (see `shop.errors`).
 """
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,6 @@ from shop.args import MAX_ID
 from shop.errors import Forbidden, NotFound, Unauthorized, ValidationError
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
-
 
 
 class Schema(BaseModel):
@@ -295,7 +295,8 @@ def build_openapi() -> dict:
                         "in": "path",
                         "required": True,
                         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-                        if p in int_params else {"type": "string"},
+                        if p in int_params
+                        else {"type": "string"},
                     }
                     for p in path_params
                 ],
@@ -305,18 +306,25 @@ def build_openapi() -> dict:
                 qschema = spec.query.model_json_schema(ref_template="#/components/schemas/{model}")
                 required = set(qschema.get("required", []))
                 for name, prop in qschema.get("properties", {}).items():
-                    op["parameters"].append(
-                        {"name": name, "in": "query", "required": name in required, "schema": prop}
-                    )
+                    op["parameters"].append({"name": name, "in": "query", "required": name in required, "schema": prop})
             if spec.body is not None:
                 op["requestBody"] = {
                     "required": True,
                     "content": {"application/json": {"schema": ref(spec.body, "validation")}},
                 }
             if spec.upload is not None:
-                op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
-                    "type": "object", "required": [spec.upload],
-                    "properties": {spec.upload: {"type": "string", "format": "binary"}}}}}}
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": [spec.upload],
+                                "properties": {spec.upload: {"type": "string", "format": "binary"}},
+                            }
+                        }
+                    },
+                }
             ok_response: dict[str, Any] = {"description": "OK"}
             if spec.produces is not None:
                 ok_response["content"] = {spec.produces: {"schema": {"type": "string", "format": "binary"}}}

@@ -14,6 +14,7 @@ becomes an int or a date here or is refused with a clear message, never a 500:
 HTML views use `int_arg` / `date_arg` (a 400 page), forms use `shop.forms.DayField` and `coerce_id`,
 the JSON API uses the pydantic types `ApiId`, `ApiInt`, `ApiDate` (a 422 in the error envelope).
 """
+
 from __future__ import annotations
 
 import re
@@ -94,8 +95,15 @@ def date_arg(name: str) -> date | None:
     try:
         return parse_date(value)
     except ValueError:
-        abort(400, _("%(name)s 须为 %(min)s 到 %(max)s 之间的日期（YYYY-MM-DD）", name=name,
-                     min=MIN_DATE.isoformat(), max=MAX_DATE.isoformat()))
+        abort(
+            400,
+            _(
+                "%(name)s 须为 %(min)s 到 %(max)s 之间的日期（YYYY-MM-DD）",
+                name=name,
+                min=MIN_DATE.isoformat(),
+                max=MAX_DATE.isoformat(),
+            ),
+        )
 
 
 def link_args(*names: str) -> dict[str, str]:

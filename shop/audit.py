@@ -3,6 +3,7 @@
 Used for reveals of household personal data, benefit-link changes, approvals and the like.
 Status changes of orders, shipments, payments and bookings go to `shop.history` instead.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """API: register, token, me."""
+
 from __future__ import annotations
 
 from pydantic import EmailStr, Field

@@ -8,6 +8,7 @@ Redis transport an unacknowledged message comes back after `CELERY_VISIBILITY_TI
 which must exceed the longest task and any retry countdown); every task makes its effect once.
 Enqueues go through the transactional outbox (`shop.outbox`), so a Redis outage loses nothing.
 """
+
 from __future__ import annotations
 
 from celery import Celery, Task
@@ -49,8 +50,10 @@ def celery_init_app(app: Flask) -> Celery:
             "expire-booking-holds": {"task": "tourism.tasks.expire_holds", "schedule": 60.0},
             "complete-stays": {"task": "tourism.tasks.complete_stays", "schedule": crontab(minute=15)},
             "expire-lots": {"task": "stations.tasks.expire_lots", "schedule": crontab(minute=5)},
-            "drain-outbox": {"task": "shop.outbox.drain",
-                             "schedule": float(app.config.get("OUTBOX_DRAIN_SECONDS", 30))},
+            "drain-outbox": {
+                "task": "shop.outbox.drain",
+                "schedule": float(app.config.get("OUTBOX_DRAIN_SECONDS", 30)),
+            },
             "monthly-income-report": {
                 "task": "county.tasks.monthly_income_report",
                 "schedule": crontab(day_of_month=1, hour=3, minute=0),
@@ -83,7 +86,8 @@ def check_timeouts(app: Flask, celery: Celery) -> None:
         raise TimeoutMisconfigured(
             f"the Celery visibility timeout (CELERY_VISIBILITY_TIMEOUT={visibility}) must be longer than the "
             f"mail-claim timeout (MAIL_CLAIM_STALE_SECONDS={claim}): a redelivered mail would find its dead "
-            "worker's claim still fresh and could be lost")
+            "worker's claim still fresh and could be lost"
+        )
 
 
 def _transport_options(app: Flask) -> dict:

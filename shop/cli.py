@@ -1,4 +1,5 @@
 """Kernel commands (flask --app wsgi ...): outbox. Domain packages add their own groups."""
+
 from __future__ import annotations
 
 import click
@@ -13,8 +14,12 @@ outbox_cli = AppGroup("outbox", help="Celery tasks kept while the broker was unr
 
 
 @outbox_cli.command("drain")
-@click.option("--min-age", type=float, default=None,
-              help="Only rows older than this many seconds (default OUTBOX_MIN_AGE_SECONDS).")
+@click.option(
+    "--min-age",
+    type=float,
+    default=None,
+    help="Only rows older than this many seconds (default OUTBOX_MIN_AGE_SECONDS).",
+)
 def outbox_drain_command(min_age):
     """Publish the waiting tasks now (beat does it every OUTBOX_DRAIN_SECONDS). Exit 1 if the broker
     is still unreachable."""

@@ -1,4 +1,5 @@
 """Public codes: unambiguous alphabet, random, never sequential (STYLE.md B6)."""
+
 from __future__ import annotations
 
 import hmac

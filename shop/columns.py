@@ -1,4 +1,5 @@
 """The declarative base (naming convention, UTC datetimes) and the column helpers every model uses."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

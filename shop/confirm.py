@@ -13,6 +13,7 @@ the same form fields re-posted as hidden inputs, a button that adds `confirm=1`,
 button the action's own page shows can carry `confirm=1` itself when that page already is the
 confirmation (e.g. the order's cancel page). Tests: tests/shop/test_confirm_steps.py.
 """
+
 from __future__ import annotations
 
 from flask import render_template, request
@@ -29,8 +30,10 @@ def ask_first(question: str, *, back: str, details: list[str] | tuple = (), butt
     """None when the POST is confirmed; else the confirmation page (nothing changed)."""
     if confirmed():
         return None
-    fields = [(name, value) for name, value in request.form.items(multi=True)
-              if name not in ("csrf_token", CONFIRM_FIELD)]
+    fields = [
+        (name, value) for name, value in request.form.items(multi=True) if name not in ("csrf_token", CONFIRM_FIELD)
+    ]
     action = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
-    return render_template("confirm.html", question=question, details=list(details), fields=fields,
-                           action=action, back=back, button=button)
+    return render_template(
+        "confirm.html", question=question, details=list(details), fields=fields, action=action, back=back, button=button
+    )

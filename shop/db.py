@@ -7,6 +7,7 @@ The transaction rule (STYLE.md B2): services only `flush()`; the request or task
 enqueues, e-mail, search index updates). Nothing talks to Stripe, SMTP or Whoosh while a database
 transaction holds locks.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,6 +20,7 @@ from sqlalchemy.engine import CursorResult, Result
 from shop.extensions import db
 
 log = logging.getLogger(__name__)
+
 
 def _session():
     return db.session
@@ -67,6 +69,7 @@ def ping_idle_connections(engine, idle_seconds: float) -> None:
     fails with an OperationalError (a clean 503, see `register_outage_handler`, or a task retry), and
     SQLAlchemy then invalidates every connection of the pool that is older than the failure, so
     the next checkouts connect afresh. `tests/faults/test_postgres_restart.py` shows both."""
+
     @event.listens_for(engine, "checkin")
     def _checked_in(_dbapi_connection, record):
         record.info["idle_since"] = time.monotonic()

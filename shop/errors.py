@@ -7,6 +7,7 @@ registers its codes with `register_messages`) in the reader's language: the API 
 PRODUCT.md's `{"error": {"code", "message", "fields"}}` envelope, the HTML views into a flash message or
 an error page. Nothing reaches the user as a 500 that we can name.
 """
+
 from __future__ import annotations
 
 import logging
@@ -53,31 +54,33 @@ def error_message(code: str, params: dict | None = None) -> str:
 
 
 #: The kernel's own codes (and the classes' default codes).
-register_messages({
-    "already_submitted": N_("此表单已提交过，没有重复创建"),
-    "conflict": N_("操作与当前状态冲突，请刷新后重试"),
-    "email_taken": N_("该邮箱已注册"),
-    "forbidden": N_("您的角色无权进行此操作"),
-    "form_token_invalid": N_("表单已过期，请刷新页面后重新提交"),
-    "illegal_transition": N_("当前状态不允许此操作"),
-    "invalid": N_("请求有误。"),
-    "invalid_credentials": N_("邮箱或密码不正确"),
-    "invalid_email": N_("请填写有效的邮箱地址"),
-    "invalid_json": N_("请求正文必须是 JSON 对象"),
-    "invalid_token": N_("令牌无效或已过期"),
-    "json_too_deep": N_("请求正文嵌套过深（最多 %(depth)s 层）"),
-    "login_required": N_("请先登录"),
-    "not_found": N_("您要找的内容不存在"),
-    "operator_needs_station": N_("站点操作员必须属于一个站点"),
-    "password_too_long": N_("密码太长"),
-    "password_too_short": N_("密码至少需要 %(n)s 个字符"),
-    "price_not_positive": N_("价格必须大于零"),
-    "service_unavailable": N_("服务暂时不可用，请稍后再试"),
-    "unauthorized": N_("请使用 Authorization: Bearer <令牌>"),
-    "unknown_role": N_("未知角色"),
-    "unknown_status": N_("未知状态"),
-    "validation_error": N_("请求有误，请检查标出的项"),
-})
+register_messages(
+    {
+        "already_submitted": N_("此表单已提交过，没有重复创建"),
+        "conflict": N_("操作与当前状态冲突，请刷新后重试"),
+        "email_taken": N_("该邮箱已注册"),
+        "forbidden": N_("您的角色无权进行此操作"),
+        "form_token_invalid": N_("表单已过期，请刷新页面后重新提交"),
+        "illegal_transition": N_("当前状态不允许此操作"),
+        "invalid": N_("请求有误。"),
+        "invalid_credentials": N_("邮箱或密码不正确"),
+        "invalid_email": N_("请填写有效的邮箱地址"),
+        "invalid_json": N_("请求正文必须是 JSON 对象"),
+        "invalid_token": N_("令牌无效或已过期"),
+        "json_too_deep": N_("请求正文嵌套过深（最多 %(depth)s 层）"),
+        "login_required": N_("请先登录"),
+        "not_found": N_("您要找的内容不存在"),
+        "operator_needs_station": N_("站点操作员必须属于一个站点"),
+        "password_too_long": N_("密码太长"),
+        "password_too_short": N_("密码至少需要 %(n)s 个字符"),
+        "price_not_positive": N_("价格必须大于零"),
+        "service_unavailable": N_("服务暂时不可用，请稍后再试"),
+        "unauthorized": N_("请使用 Authorization: Bearer <令牌>"),
+        "unknown_role": N_("未知角色"),
+        "unknown_status": N_("未知状态"),
+        "validation_error": N_("请求有误，请检查标出的项"),
+    }
+)
 
 
 class DomainError(Exception):
@@ -145,16 +148,15 @@ class ServiceUnavailable(DomainError):
 def flash_domain_errors():
     """For HTML actions: a refused action rolls back and becomes an error flash message.
 
-        with flash_domain_errors():
-            service(...)
-            commit()
-            flash(_("done"), "success")
-        return redirect(...)
+    with flash_domain_errors():
+        service(...)
+        commit()
+        flash(_("done"), "success")
+    return redirect(...)
     """
     try:
         yield
     except DomainError as exc:
-
         rollback()
         flash(exc.message, "error")
 
@@ -249,6 +251,7 @@ def register_outage_handler(app) -> None:
     Nothing was written (the transaction is gone); the pool replaces the dead connections (SQLAlchemy
     invalidates the pool on a disconnect, `ping_idle_connections` checks idle ones), so the next
     requests work again without restarting the app."""
+
     def _unavailable(exc):
         log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         try:

@@ -3,6 +3,7 @@
 Text a spreadsheet would run as a formula (starting with `= + - @` or a control character, e.g. a
 product an operator named `=HYPERLINK(...)`) is written as text — prefixed with `'` in CSV, a string
 cell with the quote prefix in XLSX."""
+
 from __future__ import annotations
 
 #: First characters that make Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP "CSV injection").
@@ -11,8 +12,11 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 
 def is_formula_like(value) -> bool:
     """Text a spreadsheet would evaluate: starts with `= + - @` or a control character (tab, CR, LF …)."""
-    return isinstance(value, str) and bool(value) and (value.startswith(FORMULA_STARTS) or value[0] < " "
-                                                        or value[0] == "\x7f")
+    return (
+        isinstance(value, str)
+        and bool(value)
+        and (value.startswith(FORMULA_STARTS) or value[0] < " " or value[0] == "\x7f")
+    )
 
 
 def csv_cell(value) -> str:

@@ -1,4 +1,5 @@
 """Every Flask extension, created unbound. Nothing here imports the app; `create_app` binds them."""
+
 import click
 from flask_babel import Babel
 from flask_login import LoginManager

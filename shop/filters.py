@@ -1,4 +1,5 @@
 """Jinja filters: money and time at the edges, owners' formatted text made safe."""
+
 from __future__ import annotations
 
 import re
@@ -59,8 +60,14 @@ def rich_text(value: str | None) -> Markup:
     if not _BLOCK_MARKUP.search(text):
         paragraphs = [p.strip() for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
         text = "".join("<p>" + p.replace("\n", "<br>") + "</p>" for p in paragraphs)
-    cleaned = nh3.clean(text, tags=set(RICH_TEXT_TAGS), attributes={}, link_rel=None,
-                        clean_content_tags={"script", "style"}, strip_comments=True)
+    cleaned = nh3.clean(
+        text,
+        tags=set(RICH_TEXT_TAGS),
+        attributes={},
+        link_rel=None,
+        clean_content_tags={"script", "style"},
+        strip_comments=True,
+    )
     return Markup(cleaned)
 
 

@@ -1,4 +1,5 @@
 """Form fields shared by the packages' forms."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -21,8 +22,9 @@ class DayField(DateField):
                 check_date(self.data)
             except ValueError:
                 self.data = None
-                raise ValidationError(_l("日期须在 %(min)s 到 %(max)s 之间", min=MIN_DATE.isoformat(),
-                                         max=MAX_DATE.isoformat())) from None
+                raise ValidationError(
+                    _l("日期须在 %(min)s 到 %(max)s 之间", min=MIN_DATE.isoformat(), max=MAX_DATE.isoformat())
+                ) from None
 
 
 class YuanField(StringField):

@@ -4,6 +4,7 @@ Every status of an order, shipment, payment or booking is an explicit state mach
 a transition table on the model (`TRANSITIONS = {from: {to, ...}}`) and this one `transition()`
 function, which refuses illegal moves and records each change with time and actor.
 """
+
 from __future__ import annotations
 
 import re

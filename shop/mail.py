@@ -10,6 +10,7 @@ claim of someone else retries later (`MailInFlight`). The Message-ID is derived 
 even the unavoidable repeat (killed between the SMTP reply and the commit) is one message to
 clients that collapse duplicates. With no broker (tasks run in process, once) there is no key.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,8 +60,14 @@ class SentMail(db.Model):
 Attachment = tuple[str, bytes, str]
 
 
-def build_message(to: str, subject: str, body: str, *, key: str | None = None,
-                  attachments: tuple[Attachment, ...] | list[Attachment] = ()) -> EmailMessage:
+def build_message(
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    key: str | None = None,
+    attachments: tuple[Attachment, ...] | list[Attachment] = (),
+) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = current_app.config.get("MAIL_DEFAULT_SENDER") or "noreply@localhost"
     msg["To"] = to
@@ -76,8 +83,14 @@ def build_message(to: str, subject: str, body: str, *, key: str | None = None,
     return msg
 
 
-def deliver(to: str, subject: str, body: str, *, key: str | None = None,
-            attachments: tuple[Attachment, ...] | list[Attachment] = ()) -> None:
+def deliver(
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    key: str | None = None,
+    attachments: tuple[Attachment, ...] | list[Attachment] = (),
+) -> None:
     """Send (or log) one plain-text message with its attachments, now, in this process. The MIME
     message is built only for SMTP (it was a third of a logged booking mail's cost)."""
     config = current_app.config
@@ -108,8 +121,9 @@ def task_mail_key(task) -> str | None:
     return mail_key(task.name, task.request.id)
 
 
-def send_once(key: str | None, to: str, subject: str, body: str, *,
-              attachments: tuple[Attachment, ...] | list[Attachment] = ()) -> bool:
+def send_once(
+    key: str | None, to: str, subject: str, body: str, *, attachments: tuple[Attachment, ...] | list[Attachment] = ()
+) -> bool:
     """Send unless the mail with this key was already sent. Returns whether this call sent it.
     Commits its own short transactions: call it with nothing else pending in the session."""
     if not to:
@@ -203,10 +217,16 @@ def _claim_new(keys: list[str]) -> set[str]:
     if not keys:
         return set()
     now = now_utc()
-    rows = db.session.execute(
-        _insert()(SentMail.__table__).values([{"key": k, "status": "sending", "claimed_at": now} for k in keys])
-        .on_conflict_do_nothing(index_elements=["key"]).returning(SentMail.__table__.c.key)
-    ).scalars().all()
+    rows = (
+        db.session.execute(
+            _insert()(SentMail.__table__)
+            .values([{"key": k, "status": "sending", "claimed_at": now} for k in keys])
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(SentMail.__table__.c.key)
+        )
+        .scalars()
+        .all()
+    )
     db.session.commit()
     return set(rows)
 
@@ -224,8 +244,10 @@ def _claim(key: str) -> bool:
     session = db.session
     now = now_utc()
     inserted = session.execute(
-        _insert()(SentMail.__table__).values(key=key, status="sending", claimed_at=now)
-        .on_conflict_do_nothing(index_elements=["key"]).returning(SentMail.__table__.c.id)
+        _insert()(SentMail.__table__)
+        .values(key=key, status="sending", claimed_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(SentMail.__table__.c.id)
     ).scalar()
     if inserted is not None:
         session.commit()

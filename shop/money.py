@@ -1,4 +1,5 @@
 """Money is integer fen (分) of CNY. This module is the only place that converts it."""
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation

@@ -7,6 +7,7 @@ The claim is an INSERT .. ON CONFLICT DO NOTHING on a unique key: on PostgreSQL 
 claim waits for the first transaction and then sees the conflict (or takes the token over when the
 first rolled back), so exactly one of two simultaneous requests creates the object.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -61,8 +62,10 @@ def claim(form: str, token: str, *, user_id: int | None, now: datetime) -> bool:
     the claim commits (or rolls back) with the object the form creates."""
     table = FormSubmission.__table__
     inserted = db.session.execute(
-        _insert()(table).values(key=f"{form}:{token}", user_id=user_id, created_at=now)
-        .on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+        _insert()(table)
+        .values(key=f"{form}:{token}", user_id=user_id, created_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.id)
     ).scalar()
     return inserted is not None
 

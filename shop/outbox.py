@@ -33,6 +33,7 @@ once: see the task modules and `shop.mail.send_once`.
 With no broker (the embedded default, and the tests) tasks run eagerly in this process after
 the commit, as before, and no row is written.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -142,8 +143,15 @@ def enqueue(task, *args, session=None, **kwargs) -> None:
     if is_eager():
         after_commit(lambda: _celery().tasks[name].delay(*args, **kwargs), session=session)
         return
-    row = {"task_id": uuid.uuid4().hex, "task_name": name, "args": list(args), "kwargs": dict(kwargs),
-           "created_at": now_utc(), "attempts": 0, "last_error": ""}
+    row = {
+        "task_id": uuid.uuid4().hex,
+        "task_name": name,
+        "args": list(args),
+        "kwargs": dict(kwargs),
+        "created_at": now_utc(),
+        "attempts": 0,
+        "last_error": "",
+    }
     session.execute(_INSERT, row)  # Core, now: no unit of work (and no flush) for a row nothing reads back
     batch = session.info.get(_BATCH)
     if batch is None:
@@ -209,8 +217,12 @@ def _publish_and_delete(messages: list[tuple], *, session=None) -> None:
             _publish_unit(name, unit)
         except Exception as exc:  # Redis down: the rows stay, the drain publishes them
             breaker.trip(float(current_app.config.get("OUTBOX_RETRY_SECONDS", 5)))
-            log.warning("outbox: publish of %s failed (%s); %d task(s) left for the drain",
-                        name, exc, len(messages) - len(published))
+            log.warning(
+                "outbox: publish of %s failed (%s); %d task(s) left for the drain",
+                name,
+                exc,
+                len(messages) - len(published),
+            )
             break
         published.extend(message[0] for message in unit)
     if not published:
@@ -238,8 +250,10 @@ def _delete_published(session_or_connection, task_ids: list[str]) -> None:
     dialect = getattr(session_or_connection, "dialect", None) or session_or_connection.get_bind().dialect
     if dialect.name == "postgresql":
         session_or_connection.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
-    session_or_connection.execute(sa.delete(OutboxMessage).where(OutboxMessage.task_id.in_(task_ids)),
-                                  execution_options={"synchronize_session": False})
+    session_or_connection.execute(
+        sa.delete(OutboxMessage).where(OutboxMessage.task_id.in_(task_ids)),
+        execution_options={"synchronize_session": False},
+    )
     session_or_connection.commit()
 
 
@@ -247,6 +261,7 @@ class _ProcessQueue:
     """Per process: items waiting for a daemon thread of this process (started on first use in each
     process, so also after a fork). `add` queues items with what the thread needs to handle them
     (`target`: an engine, an app); `take` empties the queue."""
+
     thread_name = "outbox"
 
     def __init__(self, interval: float):
@@ -313,6 +328,7 @@ class _Relay(_ProcessQueue):
     of the app that committed them); `flush()` does it now (also at exit). A message the thread
     never publishes (the process killed first) keeps its row: the drain publishes it after
     OUTBOX_MIN_AGE_SECONDS, which must be longer than the interval."""
+
     thread_name = "outbox-relay"
 
     def add(self, app, messages: list[tuple], interval: float) -> None:
@@ -358,9 +374,11 @@ def batch_runner(task):
     would (e.g. `shop.mail.send_many` with the key `shop.mail.mail_key(task name, task id)`), and
     commit what it does; it returns the items to hand back to the task one by one (its retries
     apply). Register in the task's module, so every process that enqueues the task knows it."""
+
     def register(runner):
         _BATCH_RUNNERS[task.name] = runner
         return runner
+
     return register
 
 
@@ -384,8 +402,9 @@ def run_batch(task_name: str, items: list) -> int:
         try:
             publish(task_name, args, kwargs, task_id)
         except Exception:  # the broker went away meanwhile: the rest wait in the outbox, as any message
-            log.exception("outbox: could not publish %d %s items again; they wait for the drain",
-                          len(failed) - n, task_name)
+            log.exception(
+                "outbox: could not publish %d %s items again; they wait for the drain", len(failed) - n, task_name
+            )
             _keep_for_the_drain(task_name, failed[n:])
             break
     return len(items) - len(failed)
@@ -396,9 +415,21 @@ def _keep_for_the_drain(task_name: str, items: list[tuple]) -> None:
     is still made once); the drain publishes them once the broker answers."""
     now = now_utc()
     db.session.rollback()
-    db.session.execute(_INSERT, [{"task_id": task_id, "task_name": task_name, "args": list(args),
-                                  "kwargs": dict(kwargs), "created_at": now, "attempts": 1,
-                                  "last_error": "publish failed after its batch"} for task_id, args, kwargs in items])
+    db.session.execute(
+        _INSERT,
+        [
+            {
+                "task_id": task_id,
+                "task_name": task_name,
+                "args": list(args),
+                "kwargs": dict(kwargs),
+                "created_at": now,
+                "attempts": 1,
+                "last_error": "publish failed after its batch",
+            }
+            for task_id, args, kwargs in items
+        ],
+    )
     db.session.commit()
 
 
@@ -427,8 +458,9 @@ def drain(*, min_age: float | None = None, batch: int = 100, now: datetime | Non
     session = db.session
     result = DrainResult()
     while True:
-        query = (sa.select(OutboxMessage).where(OutboxMessage.created_at <= cutoff)
-                 .order_by(OutboxMessage.id).limit(batch))
+        query = (
+            sa.select(OutboxMessage).where(OutboxMessage.created_at <= cutoff).order_by(OutboxMessage.id).limit(batch)
+        )
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = list(session.scalars(query))
@@ -445,8 +477,10 @@ def drain(*, min_age: float | None = None, batch: int = 100, now: datetime | Non
                 break
             done.append(row.id)
         if done:
-            session.execute(sa.delete(OutboxMessage).where(OutboxMessage.id.in_(done)),
-                            execution_options={"synchronize_session": False})
+            session.execute(
+                sa.delete(OutboxMessage).where(OutboxMessage.id.in_(done)),
+                execution_options={"synchronize_session": False},
+            )
         session.commit()
         result.published += len(done)
         if result.error:

@@ -35,6 +35,7 @@ HTTP: shared responses get `Cache-Control: public, max-age=PAGE_MAX_AGE (0), mus
 ETag and 304s (`make_conditional`), `Vary: Cookie`; every other response without its own
 Cache-Control gets `no-store` (`_http_caching`, one after-request rule).
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -72,10 +73,23 @@ MAX_KEY_LENGTH = 2048
 OPTION = "page_cache_changes"
 
 #: Tables whose change can alter a cached page.
-CATALOG_TABLES = frozenset({
-    "products", "stock_records", "product_images", "benefit_links", "categories", "villages",
-    "townships", "stations", "listings", "unit_types", "producers", "listing_images", "households",
-})
+CATALOG_TABLES = frozenset(
+    {
+        "products",
+        "stock_records",
+        "product_images",
+        "benefit_links",
+        "categories",
+        "villages",
+        "townships",
+        "stations",
+        "listings",
+        "unit_types",
+        "producers",
+        "listing_images",
+        "households",
+    }
+)
 #: Product columns whose change is per product (the rest bump the generation).
 PER_PRODUCT_COLUMNS = frozenset({"sold_count", "delivered_count", "rating_count", "rating_sum", "updated_at"})
 
@@ -85,6 +99,7 @@ _RECORDS = "page_cache_records"  # session.info: stock record ids whose product 
 
 
 # --- setup -----------------------------------------------------------------------------------
+
 
 def init_app(app) -> None:
     """Bind Flask-Caching (Redis when CACHE_REDIS_URL is set, else in process), the HTTP caching
@@ -96,8 +111,11 @@ def init_app(app) -> None:
 
         # short timeouts and no retries: a dead Redis costs one request half a second, once
         # (then this process stops asking it until it answers again, see _Outage)
-        config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url, "CACHE_OPTIONS": {
-            "socket_timeout": 0.5, "socket_connect_timeout": 0.5, "retry": Retry(NoBackoff(), 0)}}
+        config = {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": url,
+            "CACHE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5, "retry": Retry(NoBackoff(), 0)},
+        }
     else:
         config = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": int(app.config.get("PAGE_CACHE_MAX_ENTRIES", 5000))}
     config.update(CACHE_DEFAULT_TIMEOUT=VERSION_TIMEOUT, CACHE_KEY_PREFIX=app.config.get("PAGE_CACHE_PREFIX", "shop:"))
@@ -121,6 +139,7 @@ def page_is_shared() -> bool:
 
 
 # --- keys ------------------------------------------------------------------------------------
+
 
 def page_key(kind: str, locale: str, path: str, args) -> str:
     """The entry key of a page: its kind, the locale, the path and the parsed query arguments
@@ -146,6 +165,7 @@ def _new_generation() -> str:
 
 # --- who gets shared pages ---------------------------------------------------------------------
 
+
 def shared_request() -> bool:
     """A request that may be answered with, and may fill, a shared entry (see the module docstring)."""
     if request.method not in ("GET", "HEAD") or "lang" in request.args or "Authorization" in request.headers:
@@ -160,11 +180,13 @@ def shared_request() -> bool:
 
 # --- outage: fail closed -----------------------------------------------------------------------
 
+
 class _Outage:
     """One app's view of its cache: up, or down since an error. While down nothing is read from or
     stored in the cache and the commits' bumps are only counted (`pending`); a thread replaces the
     generation once the cache answers, and the cache is used again only if no bump was missed
     meanwhile (else it replaces it once more)."""
+
     RETRY_SECONDS = 0.25
 
     def __init__(self, app):
@@ -291,8 +313,13 @@ def _serve(view, args, kwargs, *, kind: str, mimetype: str):
         response = current_app.make_response(view(*args, **kwargs))
     finally:
         _rendering.reset(token)
-    if (response.status_code != 200 or response.mimetype != mimetype or response.direct_passthrough
-            or "_flashes" in session or "Set-Cookie" in response.headers):
+    if (
+        response.status_code != 200
+        or response.mimetype != mimetype
+        or response.direct_passthrough
+        or "_flashes" in session
+        or "Set-Cookie" in response.headers
+    ):
         return response
     body = response.get_data()
     etag = generate_etag(body)
@@ -300,8 +327,11 @@ def _serve(view, args, kwargs, *, kind: str, mimetype: str):
     try:
         versions = _versions_to_store(deps, int(seq or 0))
         if versions is not None and not is_down():
-            cache.set(key, {"gen": gen, "versions": versions, "body": body, "mimetype": response.mimetype,
-                            "etag": etag}, timeout=int(current_app.config.get("PAGE_CACHE_TTL", 300)))
+            cache.set(
+                key,
+                {"gen": gen, "versions": versions, "body": body, "mimetype": response.mimetype, "etag": etag},
+                timeout=int(current_app.config.get("PAGE_CACHE_TTL", 300)),
+            )
     except Exception:
         _failed()
     return response
@@ -343,8 +373,12 @@ def _http_caching(response):
     revalidated on every use (`PAGE_MAX_AGE`, 0 by default: any longer and a browser or proxy could
     show a changed price), with an ETag and 304s. Anything else that did not set its own
     Cache-Control (static files and media do): `no-store`, as personal pages need."""
-    if g.get("page_cache_shared") and response.status_code == 200 and request.method in ("GET", "HEAD") \
-            and not current_app.session_interface.should_set_cookie(current_app, session):
+    if (
+        g.get("page_cache_shared")
+        and response.status_code == 200
+        and request.method in ("GET", "HEAD")
+        and not current_app.session_interface.should_set_cookie(current_app, session)
+    ):
         response.cache_control.public = True
         response.cache_control.max_age = int(current_app.config.get("PAGE_MAX_AGE", 0))
         response.cache_control.must_revalidate = True
@@ -358,6 +392,7 @@ def _http_caching(response):
 
 
 # --- invalidation ----------------------------------------------------------------------------
+
 
 def catalog_changed() -> None:
     """Replace the generation now: every cached page becomes a miss (every process, every node)."""
@@ -399,8 +434,9 @@ def changes(*, products=(), stock_records=()) -> dict:
     """Execution options for a Core statement run through the session that changes the stock or the
     sold counts of these products or stock records only: their pages are invalidated after the
     commit, per product (a Core statement on a catalog table without them bumps the generation)."""
-    return {OPTION: {"products": tuple(int(i) for i in products),
-                     "stock_records": tuple(int(i) for i in stock_records)}}
+    return {
+        OPTION: {"products": tuple(int(i) for i in products), "stock_records": tuple(int(i) for i in stock_records)}
+    }
 
 
 def mark_products(session, ids) -> None:
@@ -467,8 +503,12 @@ def _before_commit(session) -> None:
     if not records or session.info.get(_EVERYTHING):
         return
     try:
-        rows = session.execute(sa.text("SELECT product_id FROM stock_records WHERE id IN :ids")
-                               .bindparams(sa.bindparam("ids", expanding=True)), {"ids": sorted(records)})
+        rows = session.execute(
+            sa.text("SELECT product_id FROM stock_records WHERE id IN :ids").bindparams(
+                sa.bindparam("ids", expanding=True)
+            ),
+            {"ids": sorted(records)},
+        )
         mark_products(session, [row[0] for row in rows])
     except Exception:  # (the commit fails too, or commits: then every page is a miss)
         mark_everything(session)

@@ -5,6 +5,7 @@ Registry numbers, ID numbers and phones of poor households are stored with Ferne
 Pages, API responses, exports and logs only ever see the `mask_*` forms; a county officer's
 "reveal" decrypts one value and writes an audit entry (see county services).
 """
+
 from __future__ import annotations
 
 import base64

@@ -4,6 +4,7 @@ A buyer's or a household's number is a mobile number: 11 digits, `1[3-9]` then n
 (spaces, dashes and a leading +86 are tolerated and removed). A station may also give a landline:
 an area code `0` + 2–3 digits, then a 7–8 digit number (`0791-85712345`).
 """
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 Used for the booking's check-in code and the order's pick-up code; the station or host scans
 the code or types the digits shown beside it.
 """
+
 from __future__ import annotations
 
 import base64

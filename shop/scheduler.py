@@ -15,6 +15,7 @@ Tasks run eagerly in this thread (`task.apply()`), each in its own app context a
 failing one is logged and the others still run. Every scheduled task is safe to run twice or to
 overlap a request (they lock and re-check), which is also what beat assumes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -60,12 +61,16 @@ class Scheduler:
         for name, entry in self.entries().items():
             schedule = entry["schedule"]
             if isinstance(schedule, crontab):
-                if self.last_tick is not None and _cron_matches_between(schedule, self.last_tick, now,
-                                                                        self._timezone()):
+                if self.last_tick is not None and _cron_matches_between(
+                    schedule, self.last_tick, now, self._timezone()
+                ):
                     names.append(name)
             else:
-                seconds = schedule.total_seconds() if isinstance(schedule, timedelta) else float(
-                    getattr(schedule, "seconds", schedule))
+                seconds = (
+                    schedule.total_seconds()
+                    if isinstance(schedule, timedelta)
+                    else float(getattr(schedule, "seconds", schedule))
+                )
                 last = self.last_run.get(name)
                 if last is None or (now - last).total_seconds() >= seconds:
                     names.append(name)
@@ -108,9 +113,13 @@ def _cron_matches_between(schedule: crontab, start: datetime, end: datetime, tz:
     minute = (start.astimezone(tz).replace(second=0, microsecond=0)) + timedelta(minutes=1)
     last = end.astimezone(tz)
     while minute <= last:
-        if (minute.minute in schedule.minute and minute.hour in schedule.hour
-                and minute.day in schedule.day_of_month and minute.month in schedule.month_of_year
-                and minute.isoweekday() % 7 in schedule.day_of_week):
+        if (
+            minute.minute in schedule.minute
+            and minute.hour in schedule.hour
+            and minute.day in schedule.day_of_month
+            and minute.month in schedule.month_of_year
+            and minute.isoweekday() % 7 in schedule.day_of_week
+        ):
             return True
         minute += timedelta(minutes=1)
     return False
@@ -132,14 +141,14 @@ def wanted(app: Flask) -> bool:
     return not reload or is_running_from_reloader()  # with the reloader: in the child that serves
 
 
-def start(app: Flask, *, clock: Callable[[], datetime] = now_utc, interval: float | None = None
-          ) -> tuple[Scheduler, threading.Event, threading.Thread]:
+def start(
+    app: Flask, *, clock: Callable[[], datetime] = now_utc, interval: float | None = None
+) -> tuple[Scheduler, threading.Event, threading.Thread]:
     """Start the scheduler thread; returns it with its stop event."""
     scheduler = Scheduler(app, clock=clock)
     stop = threading.Event()
     interval = float(interval if interval is not None else app.config.get("SCHEDULER_TICK_SECONDS", 30))
-    thread = threading.Thread(target=scheduler.run_forever, args=(stop, interval), name="embedded-beat",
-                              daemon=True)
+    thread = threading.Thread(target=scheduler.run_forever, args=(stop, interval), name="embedded-beat", daemon=True)
     thread.start()
     app.extensions["embedded_scheduler"] = scheduler
     log.info("embedded scheduler started: %s", ", ".join(sorted(scheduler.entries())))

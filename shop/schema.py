@@ -4,6 +4,7 @@ Database-level rules that live outside the models (PostgreSQL triggers such as t
 ledger guard) are registered in `POSTGRES_DDL` by their packages, so both `create_schema()` and
 the migrations install them.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -7,6 +7,7 @@ Login and token endpoints are rate-limited (Flask-Limiter: Redis in production t
 the limiter counts in process memory until Redis answers again (in-memory fallback), errors are
 swallowed, and short socket timeouts keep a dead Redis from stalling logins.
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,6 +28,7 @@ def _limits_off() -> bool:
     """`RATE_LIMITS=False` turns limits off for one app (the limiter itself is process-wide)."""
     return not current_app.config.get("RATE_LIMITS", True)
 
+
 #: Login form and API token: per client address.
 AUTH_LIMIT = "10 per minute"
 
@@ -45,8 +47,9 @@ def _origin(url: str) -> str:
 def content_security_policy(app: Flask) -> str:
     """The policy for this request (its nonce in script-src). Built once per configuration with a
     placeholder for the nonce (`_csp_template`), then one `str.replace` per request."""
-    return _csp_template(app.config.get("STRIPE_PUBLISHABLE_KEY"), app.config.get("STRIPE_JS_URL"),
-                         app.config.get("STRIPE_API_BASE")).replace(_NONCE_SLOT, csp_nonce())
+    return _csp_template(
+        app.config.get("STRIPE_PUBLISHABLE_KEY"), app.config.get("STRIPE_JS_URL"), app.config.get("STRIPE_API_BASE")
+    ).replace(_NONCE_SLOT, csp_nonce())
 
 
 _NONCE_SLOT = "__CSP_NONCE_SLOT__"
@@ -83,8 +86,11 @@ def _csp_template(stripe_key, stripe_js_url, stripe_api_base) -> str:
 def security_headers(app: Flask) -> list[tuple[str, str]]:
     """The headers every response carries besides the Content-Security-Policy (which has a nonce per
     request): set by the app's after-request hook."""
-    headers = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin"),
-               ("X-Frame-Options", "DENY")]
+    headers = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("X-Frame-Options", "DENY"),
+    ]
     if app.config.get("FORCE_HTTPS"):
         headers.append(("Strict-Transport-Security", "max-age=31536000"))
     return headers
@@ -101,8 +107,10 @@ def init_security(app: Flask) -> None:
         from redis.retry import Retry
 
         # no retries: redis-py's default (3, with backoff) holds each request ~4 s while Redis is down
-        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {
-            "socket_connect_timeout": 0.5, "socket_timeout": 0.5, "retry": Retry(NoBackoff(), 0)})
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS",
+            {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "retry": Retry(NoBackoff(), 0)},
+        )
     limiter.init_app(app)
     app.add_template_global(csp_nonce, "csp_nonce")
 
@@ -128,7 +136,9 @@ def init_security(app: Flask) -> None:
         if "\x00" in request.path:
             abort(400)
         if request.method == "POST" and request.mimetype in (
-                "application/x-www-form-urlencoded", "multipart/form-data"):
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
             if any("\x00" in value for _key, values in request.form.lists() for value in values):
                 abort(400)
         return None
@@ -149,6 +159,7 @@ def same_origin_or_token(view):
     site's origin passes); a request with neither (an old browser, a script) needs the form's token
     as everywhere else (`csrf.protect()`, flask_wtf's public check). `WTF_CSRF_ENABLED=False` turns it
     off with flask_wtf's."""
+
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         if current_app.config.get("WTF_CSRF_ENABLED", True):

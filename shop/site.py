@@ -1,4 +1,5 @@
 """Kernel pages: the health check and the language switch."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, redirect, request, session

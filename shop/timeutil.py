@@ -1,4 +1,5 @@
 """Time: aware UTC inside, Asia/Shanghai at the edges. Services take `now` as an argument."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone

@@ -1,6 +1,7 @@
 """Links that leave the site (e-mails, QR codes, share links): built from the configured SITE_URL,
 never from the request's Host or X-Forwarded-Host, which a client chooses (a reset link built from
 them could be mailed pointing at an attacker's host)."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

@@ -10,6 +10,7 @@
 - POST /products                           create for a household (代卖), pending county approval
 - PATCH /products/<id>                     price, stock (a correction with a reason), published
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,8 +39,9 @@ from stations.services import assisted, dashboard, fulfilment
 
 
 class ShipmentQuery(QuerySchema):
-    status: Literal["new", "accepted", "packed", "shipped", "arrived", "ready_for_pickup", "delivered",
-                    "canceled"] | None = None
+    status: (
+        Literal["new", "accepted", "packed", "shipped", "arrived", "ready_for_pickup", "delivered", "canceled"] | None
+    ) = None
 
 
 class ShipmentItem(BaseModel):
@@ -184,8 +186,10 @@ class StationProductOut(BaseModel):
     is_published: bool
     image_url: str | None
     pending_change: PendingChangeOut | None = Field(
-        default=None, description="Price, name or unit asked for on an approved product: not on sale until the "
-                                  "county re-certifies it; price_fen, name and unit above are what is sold.")
+        default=None,
+        description="Price, name or unit asked for on an approved product: not on sale until the "
+        "county re-certifies it; price_fen, name and unit above are what is sold.",
+    )
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -210,9 +214,17 @@ def shipment_out(s) -> dict:
         delivered_at=s.delivered_at,
         return_status=s.return_status,
         items=[
-            dict(line_id=ln.id, product_id=ln.product_id, title=ln.title, unit=ln.unit, quantity=ln.quantity,
-                 unit_price_fen=ln.unit_price_fen, line_total_fen=ln.line_total_fen, status=ln.status,
-                 lots=[lot.code for lot in lots.get(ln.id, [])])
+            dict(
+                line_id=ln.id,
+                product_id=ln.product_id,
+                title=ln.title,
+                unit=ln.unit,
+                quantity=ln.quantity,
+                unit_price_fen=ln.unit_price_fen,
+                line_total_fen=ln.line_total_fen,
+                status=ln.status,
+                lots=[lot.code for lot in lots.get(ln.id, [])],
+            )
             for ln in s.lines
         ],
     )
@@ -221,10 +233,21 @@ def shipment_out(s) -> dict:
 def product_out(p) -> dict:
     image = p.images[0] if p.images else None
     return dict(
-        id=p.id, name=p.name, slug=p.slug, category_id=p.category_id, village_id=p.village_id,
-        station_id=p.station_id, household_id=p.listed_for_household_id, price_fen=p.price_fen, unit=p.unit,
-        weight_g=p.weight_g, stock=max(p.available, 0), on_hand=p.stock.on_hand if p.stock else 0,
-        trace_code=p.trace_code, approval_status=p.approval_status, approval_note=p.approval_note or "",
+        id=p.id,
+        name=p.name,
+        slug=p.slug,
+        category_id=p.category_id,
+        village_id=p.village_id,
+        station_id=p.station_id,
+        household_id=p.listed_for_household_id,
+        price_fen=p.price_fen,
+        unit=p.unit,
+        weight_g=p.weight_g,
+        stock=max(p.available, 0),
+        on_hand=p.stock.on_hand if p.stock else 0,
+        trace_code=p.trace_code,
+        approval_status=p.approval_status,
+        approval_note=p.approval_note or "",
         is_published=bool(p.is_published),
         image_url=url_for("catalog.media", filename=image.thumb_path) if image else None,
         pending_change=_pending_change_out(p),
@@ -245,8 +268,14 @@ def _dump(model, data: dict) -> dict:
 # --- endpoints ---------------------------------------------------------------------------------
 
 
-@endpoint("/stations/<int:station_id>/shipments", query=ShipmentQuery, response=ShipmentList,
-          roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404))
+@endpoint(
+    "/stations/<int:station_id>/shipments",
+    query=ShipmentQuery,
+    response=ShipmentList,
+    roles=(Role.OPERATOR,),
+    tags=("stations",),
+    errors=(403, 404),
+)
 def station_shipments(station_id: int, query: ShipmentQuery):
     """A station's shipments, oldest first (operator of that station, or admin): its own, and — for the
     pick-up orders collected there — the shipments packed at other stations that it will hand over."""
@@ -257,8 +286,15 @@ def station_shipments(station_id: int, query: ShipmentQuery):
     return ok({"items": [_dump(ShipmentOut, shipment_out(s)) for s in items], "total": len(items)})
 
 
-@endpoint("/shipments/<code>/transition", methods=("POST",), body=TransitionBody, response=ShipmentOut,
-          roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404, 409))
+@endpoint(
+    "/shipments/<code>/transition",
+    methods=("POST",),
+    body=TransitionBody,
+    response=ShipmentOut,
+    roles=(Role.OPERATOR,),
+    tags=("stations",),
+    errors=(403, 404, 409),
+)
 def shipment_transition(code: str, body: TransitionBody):
     """Move a shipment: accept, pack, ship (tracking number; to the chosen pick-up station for a pick-up
     order packed elsewhere), receive (at the chosen pick-up station), deliver, pickup (the order's code:
@@ -266,10 +302,17 @@ def shipment_transition(code: str, body: TransitionBody):
     user = api_user()
     shipment = fulfilment.get_shipment_for(user, code[:24])
     try:
-        fulfilment.apply_action(shipment, body.action, actor=user, now=now_utc(),
-                                tracking_number=body.tracking_number, pickup_code=body.pickup_code,
-                                reason=body.reason, cash_received_fen=body.cash_received_fen,
-                                lots={k: v[:16] for k, v in (body.lots or {}).items()})
+        fulfilment.apply_action(
+            shipment,
+            body.action,
+            actor=user,
+            now=now_utc(),
+            tracking_number=body.tracking_number,
+            pickup_code=body.pickup_code,
+            reason=body.reason,
+            cash_received_fen=body.cash_received_fen,
+            lots={k: v[:16] for k, v in (body.lots or {}).items()},
+        )
     except fulfilment.WrongPickupCode:
         commit()  # the failure count sticks; the error handler then answers 422
         raise
@@ -288,56 +331,102 @@ def _own_station(station_id: int):
 def cashbook_out(station_id: int, day: dt.date) -> dict:
     book = cash.day_book(station_id, day)
     return dict(
-        station_id=station_id, date=day, opening_fen=book.opening_fen, expected_fen=book.expected_fen,
-        counted_fen=book.counted_fen, difference_fen=book.close.difference_fen if book.close else None,
+        station_id=station_id,
+        date=day,
+        opening_fen=book.opening_fen,
+        expected_fen=book.expected_fen,
+        counted_fen=book.counted_fen,
+        difference_fen=book.close.difference_fen if book.close else None,
         closed=book.closed,
-        entries=[dict(id=e.id, kind=e.kind, amount_fen=e.amount_fen, business_date=e.business_date,
-                      created_at=e.created_at, actor_id=e.actor_id,
-                      order_id=cash.order_of(e).code if e.order_id else None,
-                      shipment_id=e.shipment.code if e.shipment is not None else None,
-                      refund_id=e.refund_id, reason=e.reason or "") for e in book.entries],
+        entries=[
+            dict(
+                id=e.id,
+                kind=e.kind,
+                amount_fen=e.amount_fen,
+                business_date=e.business_date,
+                created_at=e.created_at,
+                actor_id=e.actor_id,
+                order_id=cash.order_of(e).code if e.order_id else None,
+                shipment_id=e.shipment.code if e.shipment is not None else None,
+                refund_id=e.refund_id,
+                reason=e.reason or "",
+            )
+            for e in book.entries
+        ],
     )
 
 
-@endpoint("/stations/<int:station_id>/cashbook", query=CashbookQuery, response=CashbookOut,
-          roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404))
+@endpoint(
+    "/stations/<int:station_id>/cashbook",
+    query=CashbookQuery,
+    response=CashbookOut,
+    roles=(Role.OPERATOR,),
+    tags=("stations",),
+    errors=(403, 404),
+)
 def station_cashbook(station_id: int, query: CashbookQuery):
     """A station's cash book for one Beijing day (default today): entries, expected, counted, closed."""
     station = _own_station(station_id)
     return ok(_dump(CashbookOut, cashbook_out(station.id, query.date or local_date(now_utc()))))
 
 
-@endpoint("/stations/<int:station_id>/cashbook/close", methods=("POST",), body=CashCloseBody, response=CashbookOut,
-          roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404, 409))
+@endpoint(
+    "/stations/<int:station_id>/cashbook/close",
+    methods=("POST",),
+    body=CashCloseBody,
+    response=CashbookOut,
+    roles=(Role.OPERATOR,),
+    tags=("stations",),
+    errors=(403, 404, 409),
+)
 def close_station_cashbook(station_id: int, body: CashCloseBody):
     """The daily close (日结): expected from the book, counted by the operator, the difference with a note."""
     station = _own_station(station_id)
-    cash.close_day(station.id, body.date, counted_fen=body.counted_fen, note=body.note or "", actor=api_user(),
-                   now=now_utc())
+    cash.close_day(
+        station.id, body.date, counted_fen=body.counted_fen, note=body.note or "", actor=api_user(), now=now_utc()
+    )
     commit()
     return ok(_dump(CashbookOut, cashbook_out(station.id, body.date)))
 
 
-@endpoint("/stations/<int:station_id>/cashbook/remittances", methods=("POST",), body=RemittanceBody,
-          response=CashbookOut, status=201, roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404, 409))
+@endpoint(
+    "/stations/<int:station_id>/cashbook/remittances",
+    methods=("POST",),
+    body=RemittanceBody,
+    response=CashbookOut,
+    status=201,
+    roles=(Role.OPERATOR,),
+    tags=("stations",),
+    errors=(403, 404, 409),
+)
 def remit_station_cash(station_id: int, body: RemittanceBody):
     """Cash handed over to the platform: a `remittance` entry (negative) in the book of `date` (default
     the open day); a closed day answers 409 `cash_day_closed`. Returns that day's book."""
     station = _own_station(station_id)
-    entry = cash.remit(station.id, body.amount_fen, actor=api_user(), now=now_utc(), note=body.note or "",
-                       day=body.date)
+    entry = cash.remit(
+        station.id, body.amount_fen, actor=api_user(), now=now_utc(), note=body.note or "", day=body.date
+    )
     commit()
     return ok(_dump(CashbookOut, cashbook_out(station.id, entry.business_date)), 201)
 
 
-@endpoint("/stations/<int:station_id>/cashbook/corrections", methods=("POST",), body=CorrectionBody,
-          response=CashbookOut, status=201, roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404, 409))
+@endpoint(
+    "/stations/<int:station_id>/cashbook/corrections",
+    methods=("POST",),
+    body=CorrectionBody,
+    response=CashbookOut,
+    status=201,
+    roles=(Role.OPERATOR,),
+    tags=("stations",),
+    errors=(403, 404, 409),
+)
 def correct_station_cash(station_id: int, body: CorrectionBody):
     """An error put right: a signed `correction` entry with its reason (required), in the book of
     `date` (default the open day); a closed day answers 409 `cash_day_closed`. Returns that day's book."""
     station = _own_station(station_id)
-    entry = cash.correct(station.id, body.amount_fen, reason=body.reason, actor=api_user(), now=now_utc(),
-                         day=body.date)
+    entry = cash.correct(
+        station.id, body.amount_fen, reason=body.reason, actor=api_user(), now=now_utc(), day=body.date
+    )
     commit()
     return ok(_dump(CashbookOut, cashbook_out(station.id, entry.business_date)), 201)
 
@@ -353,8 +442,16 @@ def _benefit(body: ProductCreateBody) -> list[tuple[int, int]]:
     return links
 
 
-@endpoint("/products", methods=("POST",), body=ProductCreateBody, response=StationProductOut, status=201,
-          roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404))
+@endpoint(
+    "/products",
+    methods=("POST",),
+    body=ProductCreateBody,
+    response=StationProductOut,
+    status=201,
+    roles=(Role.OPERATOR,),
+    tags=("stations",),
+    errors=(403, 404),
+)
 def create_station_product(body: ProductCreateBody):
     """Create a product for a household (代卖); it waits for county approval."""
     user = api_user()
@@ -367,9 +464,18 @@ def create_station_product(body: ProductCreateBody):
     product = assisted.create_assisted_product(
         station,
         assisted.AssistedProductInput(
-            household_id=body.household_id, name=body.name, category_id=body.category_id, price_fen=body.price_fen,
-            unit=body.unit, weight_g=body.weight_g, initial_stock=body.stock, description=body.description,
-            season=body.season, harvest_date=body.harvest_date, lot_note=body.lot_note, benefit=_benefit(body),
+            household_id=body.household_id,
+            name=body.name,
+            category_id=body.category_id,
+            price_fen=body.price_fen,
+            unit=body.unit,
+            weight_g=body.weight_g,
+            initial_stock=body.stock,
+            description=body.description,
+            season=body.season,
+            harvest_date=body.harvest_date,
+            lot_note=body.lot_note,
+            benefit=_benefit(body),
         ),
         actor=user,
         now=now_utc(),
@@ -379,8 +485,15 @@ def create_station_product(body: ProductCreateBody):
     return ok(_dump(StationProductOut, product_out(product)), 201)
 
 
-@endpoint("/products/<int:product_id>", methods=("PATCH",), body=ProductPatchBody, response=StationProductOut,
-          roles=(Role.OPERATOR,), tags=("stations",), errors=(403, 404, 409))
+@endpoint(
+    "/products/<int:product_id>",
+    methods=("PATCH",),
+    body=ProductPatchBody,
+    response=StationProductOut,
+    roles=(Role.OPERATOR,),
+    tags=("stations",),
+    errors=(403, 404, 409),
+)
 def update_station_product(product_id: int, body: ProductPatchBody):
     """Change price, name, unit, stock or status; on an approved product a new price, name or unit waits for the county (pending_change).
 
@@ -388,9 +501,18 @@ def update_station_product(product_id: int, body: ProductPatchBody):
     as `pending_change` and waits for the county's re-certification, while the product keeps
     selling with its approved values (`price_fen`, `name`, `unit` in the answer)."""
     product = assisted.get_product_for(api_user(), product_id)
-    assisted.update_product(product, actor=api_user(), now=now_utc(), price_fen=body.price_fen,
-                            is_published=body.is_published, stock=body.stock, stock_delta=body.stock_delta,
-                            reason=body.reason, name=body.name, unit=body.unit)
+    assisted.update_product(
+        product,
+        actor=api_user(),
+        now=now_utc(),
+        price_fen=body.price_fen,
+        is_published=body.is_published,
+        stock=body.stock,
+        stock_delta=body.stock_delta,
+        reason=body.reason,
+        name=body.name,
+        unit=body.unit,
+    )
     commit()
     db.session.refresh(product)
     return ok(_dump(StationProductOut, product_out(product)))

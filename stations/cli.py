@@ -1,4 +1,5 @@
 """Station commands: `flask users create` (an operator belongs to a station, given by its code)."""
+
 from __future__ import annotations
 
 import click

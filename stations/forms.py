@@ -1,4 +1,5 @@
 """Forms of the operator's workspace (plain HTML forms, CSRF-protected)."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -39,8 +40,9 @@ class ReceiveForm(ShopForm):
 
 
 class CorrectForm(ShopForm):
-    delta = IntegerField(_l("调整数量（正数增加，负数减少）"),
-                         validators=[InputRequired(), NumberRange(min=-100_000, max=100_000)])
+    delta = IntegerField(
+        _l("调整数量（正数增加，负数减少）"), validators=[InputRequired(), NumberRange(min=-100_000, max=100_000)]
+    )
     reason = StringField(_l("调整原因"), validators=[DataRequired(), Length(max=200)])
     lot_id = SelectField(_l("批次"), coerce=coerce_id, validate_choice=True, default=0)
     form_token = OnceTokenField()  # two POSTs of the same form adjust once
@@ -48,7 +50,9 @@ class CorrectForm(ShopForm):
 
 class ProductEditForm(ShopForm):
     price = YuanField(_l("价格（元）"), validators=[DataRequired(), Length(max=16)])
-    is_published = SelectField(_l("上架"), choices=[SelectChoice("1", _l("上架")), SelectChoice("0", _l("下架"))], validate_choice=True)
+    is_published = SelectField(
+        _l("上架"), choices=[SelectChoice("1", _l("上架")), SelectChoice("0", _l("下架"))], validate_choice=True
+    )
 
 
 class ProductPhotoForm(ShopForm):
@@ -61,8 +65,12 @@ class AssistedProductForm(ShopForm):
     category_id = SelectField(_l("类别"), coerce=coerce_id, validate_choice=True)
     price = YuanField(_l("价格（元）"), validators=[DataRequired(), Length(max=16)])
     unit = StringField(_l("单位"), default="斤", validators=[DataRequired(), Length(max=20)])
-    weight_g = IntegerField(_l("重量（克）"), default=500, validators=[InputRequired(), NumberRange(min=0, max=1_000_000)])
-    initial_stock = IntegerField(_l("首批库存"), default=0, validators=[InputRequired(), NumberRange(min=0, max=100_000)])
+    weight_g = IntegerField(
+        _l("重量（克）"), default=500, validators=[InputRequired(), NumberRange(min=0, max=1_000_000)]
+    )
+    initial_stock = IntegerField(
+        _l("首批库存"), default=0, validators=[InputRequired(), NumberRange(min=0, max=100_000)]
+    )
     harvest_date = DayField(_l("采收/生产日期"), validators=[Optional()])
     lot_note = StringField(_l("批次/采收说明"), validators=[Optional(), Length(max=200)])
     season = StringField(_l("季节（如 3-5月，空=全年）"), validators=[Optional(), Length(max=40)])
@@ -70,5 +78,3 @@ class AssistedProductForm(ShopForm):
     image = FileField(_l("商品照片（JPEG/PNG，最大 5MB）"))
     #: Once per shown form: a double tap creates one product (shop.once).
     form_token = OnceTokenField()
-
-

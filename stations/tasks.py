@@ -4,6 +4,7 @@ Tasks take ids, load, and only read (the state change was committed by the reque
 enqueued with `shop.celery.enqueue_after_commit`, so a rolled-back step never notifies anyone.
 A task that runs twice (outbox re-publish, worker killed) sends its mail once (`shop.mail.send_once`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,9 @@ def _send(task, to: str, subject: str, body: str) -> None:
     send_once(task_mail_key(task), to, subject, body)
 
 
-@shared_task(name="stations.tasks.notify_shipment", bind=True, autoretry_for=MAIL_RETRY_ON, retry_backoff=True,
-             max_retries=5)
+@shared_task(
+    name="stations.tasks.notify_shipment", bind=True, autoretry_for=MAIL_RETRY_ON, retry_backoff=True, max_retries=5
+)
 def notify_shipment(self, shipment_id: int, event: str) -> None:
     shipment = db.session.get(Shipment, shipment_id)
     if shipment is None or shipment.order is None or shipment.order.user is None:
@@ -46,32 +48,48 @@ def notify_shipment(self, shipment_id: int, event: str) -> None:
     order = shipment.order
     with force_locale(order.user.locale or "zh_CN"):  # no request here: the buyer's language
         subject = str(SUBJECTS.get(event, _l("您的订单 {code} 有更新"))).format(code=order.code)
-        lines = [_("订单号: %(code)s", code=order.code), _("发货单: %(code)s", code=shipment.code),
-                 _("状态: %(status)s", status=status_label(event))]
+        lines = [
+            _("订单号: %(code)s", code=order.code),
+            _("发货单: %(code)s", code=shipment.code),
+            _("状态: %(status)s", status=status_label(event)),
+        ]
         if event == "shipped" and shipment.tracking_number:
             lines.append(_("运单号: %(number)s", number=shipment.tracking_number))
         if event == "ready_for_pickup":  # sent once the whole order waits at the chosen station
             station = order.pickup_station or shipment.station
-            lines.append(_("自提点: %(name)s %(address)s (%(hours)s)", name=station.name, address=station.address,
-                           hours=station.hours))
+            lines.append(
+                _(
+                    "自提点: %(name)s %(address)s (%(hours)s)",
+                    name=station.name,
+                    address=station.address,
+                    hours=station.hours,
+                )
+            )
             lines.append(_("取货码: %(code)s", code=shipment.pickup_code))
     _send(self, order.user.email, subject, "\n".join(lines))
 
 
-@shared_task(name="stations.tasks.notify_line_canceled", bind=True, autoretry_for=MAIL_RETRY_ON,
-             retry_backoff=True, max_retries=5)
+@shared_task(
+    name="stations.tasks.notify_line_canceled",
+    bind=True,
+    autoretry_for=MAIL_RETRY_ON,
+    retry_backoff=True,
+    max_retries=5,
+)
 def notify_line_canceled(self, line_id: int, reason: str) -> None:
     line = db.session.get(OrderLine, line_id)
     if line is None or line.order is None or line.order.user is None:
         return
     order = line.order
     with force_locale(order.user.locale or "zh_CN"):  # no request here: the buyer's language
-        body = "\n".join([
-            _("订单号: %(code)s", code=order.code),
-            _("商品: %(title)s × %(quantity)s", title=line.title, quantity=line.quantity),
-            _("原因: %(reason)s", reason=reason),
-            _("该商品无法供货，已为您取消；已付款项将原路退回。"),
-        ])
+        body = "\n".join(
+            [
+                _("订单号: %(code)s", code=order.code),
+                _("商品: %(title)s × %(quantity)s", title=line.title, quantity=line.quantity),
+                _("原因: %(reason)s", reason=reason),
+                _("该商品无法供货，已为您取消；已付款项将原路退回。"),
+            ]
+        )
         subject = str(SUBJECTS["canceled"]).format(code=order.code)
     _send(self, order.user.email, subject, body)
 

@@ -5,6 +5,7 @@ page depends on its product, whose version changes with its stock and with a rec
 one of its lots (`stock.services.block_lot`). Any code that names no lot gets the same
 plain 404 (not cached), whatever the code looks like.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template

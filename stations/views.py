@@ -4,6 +4,7 @@ Every page is for operators (admins pass everywhere and pick a station with `?st
 An operator only ever sees its own station: pages take the station from the account, and objects
 named in the URL (shipments, stock records, products) of another station are a 404.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -131,11 +132,16 @@ def index():
     now = now_utc()
     data = dashboard.station_dashboard(station, now=now)
     stations = (
-        list(db.session.scalars(sa.select(Station).order_by(Station.code)))
-        if current_user.role == Role.ADMIN else []
+        list(db.session.scalars(sa.select(Station).order_by(Station.code))) if current_user.role == Role.ADMIN else []
     )
-    return render_template("stations/index.html", dash=data, station=station, now=now, stations=stations,
-                           station_args=_station_args(station))
+    return render_template(
+        "stations/index.html",
+        dash=data,
+        station=station,
+        now=now,
+        stations=stations,
+        station_args=_station_args(station),
+    )
 
 
 # --- shipments -----------------------------------------------------------------------------------
@@ -163,8 +169,7 @@ def shipment(code: str):
         cash_methods=cash.CASH_METHODS,
         amount_fen=fulfilment.shipment_amount_fen(s),
         cash_in_book=cash.taken_entry(s.id) is not None,
-        order_cash_due=cash.outstanding_cash_fen(fulfilment.live_shipments(s.order))
-        if is_cash_order(s.order) else 0,
+        order_cash_due=cash.outstanding_cash_fen(fulfilment.live_shipments(s.order)) if is_cash_order(s.order) else 0,
         max_failures=fulfilment.PICKUP_MAX_FAILURES,
         now=now_utc(),
     )
@@ -204,9 +209,15 @@ def shipment_action(code: str):
             return page
     try:
         fulfilment.apply_action(
-            s, form.action.data, actor=current_user, now=now_utc(),
-            tracking_number=form.tracking_number.data, pickup_code=form.pickup_code.data, reason=form.reason.data,
-            cash_received_fen=form.cash_received.fen, lots=_scanned_lots(s),
+            s,
+            form.action.data,
+            actor=current_user,
+            now=now_utc(),
+            tracking_number=form.tracking_number.data,
+            pickup_code=form.pickup_code.data,
+            reason=form.reason.data,
+            cash_received_fen=form.cash_received.fen,
+            lots=_scanned_lots(s),
         )
         commit()
         flash(_("已更新：%(status)s", status=fulfilment.status_label(s.status)), "success")
@@ -221,8 +232,11 @@ def shipment_action(code: str):
 
 def _scanned_lots(s) -> dict[int, str]:
     """The lot codes the packer scanned, one field `lot-<line id>` per product line (blank: keep the lot)."""
-    return {ln.id: request.form.get(f"lot-{ln.id}", "")[:16] for ln in s.lines
-            if ln.kind == "product" and request.form.get(f"lot-{ln.id}", "").strip()}
+    return {
+        ln.id: request.form.get(f"lot-{ln.id}", "")[:16]
+        for ln in s.lines
+        if ln.kind == "product" and request.form.get(f"lot-{ln.id}", "").strip()
+    }
 
 
 @bp.post("/shipments/<code>/lines/<int:line_id>/cancel")
@@ -238,8 +252,10 @@ def cancel_line(code: str, line_id: int):
     if not form.validate_on_submit():
         _flash_errors(form)
         return redirect(url_for(".shipment", code=s.code))
-    page = ask_first(_("确认取消「%(title)s」× %(n)s？顾客会收到通知，已付款项将退回。", title=line.title, n=line.quantity),
-                     back=url_for(".shipment", code=s.code))
+    page = ask_first(
+        _("确认取消「%(title)s」× %(n)s？顾客会收到通知，已付款项将退回。", title=line.title, n=line.quantity),
+        back=url_for(".shipment", code=s.code),
+    )
     if page is not None:
         return page
     with flash_domain_errors():
@@ -258,9 +274,14 @@ def confirm_cash(code: str):
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
-    page = ask_first(_("确认已收到发货单 %(code)s 的现金 %(amount)s？收款会记入现金账，不能撤销。", code=s.code,
-                       amount=format_yuan(fulfilment.shipment_amount_fen(s))),
-                     back=url_for(".shipment", code=s.code))
+    page = ask_first(
+        _(
+            "确认已收到发货单 %(code)s 的现金 %(amount)s？收款会记入现金账，不能撤销。",
+            code=s.code,
+            amount=format_yuan(fulfilment.shipment_amount_fen(s)),
+        ),
+        back=url_for(".shipment", code=s.code),
+    )
     if page is not None:
         return page
     with flash_domain_errors():
@@ -287,11 +308,22 @@ def unlock_pickup(code: str):
 def slip(code: str):
     s = _shipment(code)
     lots = stock_service.line_lots([ln.id for ln in s.lines])
-    trace_qr = {lot.code: qr_svg(external_url("trace.trace_page", code=lot.code))
-                for line_lots in lots.values() for lot in line_lots}
-    return render_template("stations/slip.html", shipment=s, order=s.order, qr=qr_svg(s.order.code), now=now_utc(),
-                           pickup_station=s.order.pickup_station or s.station,
-                           amount_fen=fulfilment.shipment_amount_fen(s), line_lots=lots, trace_qr=trace_qr)
+    trace_qr = {
+        lot.code: qr_svg(external_url("trace.trace_page", code=lot.code))
+        for line_lots in lots.values()
+        for lot in line_lots
+    }
+    return render_template(
+        "stations/slip.html",
+        shipment=s,
+        order=s.order,
+        qr=qr_svg(s.order.code),
+        now=now_utc(),
+        pickup_station=s.order.pickup_station or s.station,
+        amount_fen=fulfilment.shipment_amount_fen(s),
+        line_lots=lots,
+        trace_qr=trace_qr,
+    )
 
 
 # --- cash ----------------------------------------------------------------------------------------
@@ -300,8 +332,9 @@ def slip(code: str):
 def _shipment_link(entry) -> Markup:
     if entry.shipment is None:
         return Markup("")
-    return Markup('<a href="{}">{}</a>').format(url_for("stations.shipment", code=entry.shipment.code),
-                                                entry.shipment.code)
+    return Markup('<a href="{}">{}</a>').format(
+        url_for("stations.shipment", code=entry.shipment.code), entry.shipment.code
+    )
 
 
 @bp.get("/cash")
@@ -312,11 +345,20 @@ def cash_summary():
     day = date_arg("date") or local_date(now_utc())
     book = cash.day_book(station.id, day)
     groups = cash.cash_summary(station.id, day)
-    return render_template("stations/cash.html", station=station, day=day, book=book, groups=groups,
-                           total_fen=sum(g.amount_fen for g in groups), station_args=_station_args(station),
-                           close_form=CashCloseForm(day=day), move_form=CashMoveForm(), kind_label=cash.kind_label,
-                           entry_ref=_shipment_link,
-                           today=local_date(now_utc()))
+    return render_template(
+        "stations/cash.html",
+        station=station,
+        day=day,
+        book=book,
+        groups=groups,
+        total_fen=sum(g.amount_fen for g in groups),
+        station_args=_station_args(station),
+        close_form=CashCloseForm(day=day),
+        move_form=CashMoveForm(),
+        kind_label=cash.kind_label,
+        entry_ref=_shipment_link,
+        today=local_date(now_utc()),
+    )
 
 
 @bp.post("/cash/close")
@@ -332,14 +374,20 @@ def cash_close():
     if counted is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
     else:
-        page = ask_first(_("确认 %(day)s 日结，清点现金 %(amount)s？日结后当天的现金账不能再更改。", day=day.isoformat(),
-                           amount=format_yuan(counted)),
-                         back=url_for(".cash_summary", date=day.isoformat(), **_station_args(station)))
+        page = ask_first(
+            _(
+                "确认 %(day)s 日结，清点现金 %(amount)s？日结后当天的现金账不能再更改。",
+                day=day.isoformat(),
+                amount=format_yuan(counted),
+            ),
+            back=url_for(".cash_summary", date=day.isoformat(), **_station_args(station)),
+        )
         if page is not None:
             return page
         with flash_domain_errors():
-            cash.close_day(station.id, day, counted_fen=counted, note=form.note.data or "", actor=current_user,
-                           now=now_utc())
+            cash.close_day(
+                station.id, day, counted_fen=counted, note=form.note.data or "", actor=current_user, now=now_utc()
+            )
             commit()
             flash(_("%(day)s 已日结", day=day.isoformat()), "success")
     return redirect(url_for(".cash_summary", date=day.isoformat(), **_station_args(station)))
@@ -357,9 +405,11 @@ def cash_move():
     if amount is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
         return redirect(url_for(".cash_summary", **_station_args(station)))
-    question = (_("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
-                if form.kind.data == "remittance"
-                else _("确认记一笔更正 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount)))
+    question = (
+        _("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
+        if form.kind.data == "remittance"
+        else _("确认记一笔更正 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
+    )
     page = ask_first(question, back=url_for(".cash_summary", **_station_args(station)))
     if page is not None:
         return page
@@ -381,8 +431,12 @@ def cash_move():
 @role_required(Role.OPERATOR)
 def stock():
     station = _current_station()
-    return render_template("stations/stock.html", station=station, records=dashboard.station_stock(station.id),
-                           station_args=_station_args(station))
+    return render_template(
+        "stations/stock.html",
+        station=station,
+        records=dashboard.station_stock(station.id),
+        station_args=_station_args(station),
+    )
 
 
 def _receive_form(record: StockRecord) -> ReceiveForm:
@@ -428,8 +482,13 @@ def receive(record_id: int):
     with flash_domain_errors():
         form.form_token.claim("stations.stock_receive", user_id=current_user.id, now=now_utc())
         stock_service.receive_stock(
-            record, form.quantity.data, actor=current_user, now=now_utc(), lot_note=form.lot_note.data or "",
-            harvest_date=form.harvest_date.data, best_before_date=form.best_before_date.data,
+            record,
+            form.quantity.data,
+            actor=current_user,
+            now=now_utc(),
+            lot_note=form.lot_note.data or "",
+            harvest_date=form.harvest_date.data,
+            best_before_date=form.best_before_date.data,
             from_household_id=form.from_household_id.data or None,
         )
         commit()
@@ -448,8 +507,9 @@ def correct(record_id: int):
     with flash_domain_errors():
         form.form_token.claim("stations.stock_correct", user_id=current_user.id, now=now_utc())
         lot = db.session.get(Lot, form.lot_id.data) if form.lot_id.data else None
-        stock_service.correct_stock(record, form.delta.data, reason=form.reason.data, actor=current_user,
-                                    now=now_utc(), lot=lot)
+        stock_service.correct_stock(
+            record, form.delta.data, reason=form.reason.data, actor=current_user, now=now_utc(), lot=lot
+        )
         commit()
         flash(_("库存已调整"), "success")
     return redirect(url_for(".stock_record", record_id=record.id))
@@ -462,8 +522,13 @@ def correct(record_id: int):
 @role_required(Role.OPERATOR)
 def products():
     station = _current_station()
-    return render_template("stations/products.html", station=station, edit_form=ProductEditForm(),
-                           products=assisted.list_station_products(station.id), station_args=_station_args(station))
+    return render_template(
+        "stations/products.html",
+        station=station,
+        edit_form=ProductEditForm(),
+        products=assisted.list_station_products(station.id),
+        station_args=_station_args(station),
+    )
 
 
 @bp.post("/products/<int:product_id>/edit")
@@ -478,12 +543,20 @@ def product_edit(product_id: int):
         _flash_errors(form)
     else:
         with flash_domain_errors():
-            assisted.update_product(product, actor=current_user, now=now_utc(), price_fen=form.price.fen,
-                                    is_published=form.is_published.data == "1")
+            assisted.update_product(
+                product,
+                actor=current_user,
+                now=now_utc(),
+                price_fen=form.price.fen,
+                is_published=form.is_published.data == "1",
+            )
             waiting = pending_change(product.id)
             commit()
             if waiting is not None:
-                flash(_("「%(name)s」的修改已提交县扶贫办重新认定；认定前按原认定的价格销售", name=product.name), "success")
+                flash(
+                    _("「%(name)s」的修改已提交县扶贫办重新认定；认定前按原认定的价格销售", name=product.name),
+                    "success",
+                )
             else:
                 flash(_("已保存「%(name)s」", name=product.name), "success")
     station_args = {"station": product.station.code} if current_user.role == Role.ADMIN else {}
@@ -509,7 +582,9 @@ def product_photo(product_id: int):
             waiting = isinstance(change_photo(product, upload, actor=current_user, now=now_utc()), ProductChange)
             commit()
             if waiting:
-                flash(_("「%(name)s」的新照片已提交县扶贫办重新认定；认定前继续显示原照片", name=product.name), "success")
+                flash(
+                    _("「%(name)s」的新照片已提交县扶贫办重新认定；认定前继续显示原照片", name=product.name), "success"
+                )
             else:
                 flash(_("已保存「%(name)s」", name=product.name), "success")
     station_args = {"station": product.station.code} if current_user.role == Role.ADMIN else {}
@@ -521,8 +596,9 @@ def _product_form(station: Station) -> tuple[AssistedProductForm, list]:
     households = assisted.station_households(station)
     form.household_id.choices = [SelectChoice(h.id, f"{h.village.name} · {mask_name(h.head_name)}") for h in households]
     english = str(get_locale() or "").startswith("en")
-    form.category_id.choices = [SelectChoice(c.id, (c.name_en or c.name) if english else c.name)
-                                for c in list_categories()]
+    form.category_id.choices = [
+        SelectChoice(c.id, (c.name_en or c.name) if english else c.name) for c in list_categories()
+    ]
     return form, households
 
 
@@ -565,8 +641,9 @@ def product_new():
                     lot_note=form.lot_note.data or "",
                     benefit=_benefit_from_form(households),
                 )
-                product = assisted.create_assisted_product(station, data, actor=current_user, now=now_utc(),
-                                                           image=upload, form_token=form.form_token.data)
+                product = assisted.create_assisted_product(
+                    station, data, actor=current_user, now=now_utc(), image=upload, form_token=form.form_token.data
+                )
                 commit()
                 flash(_("已提交「%(name)s」，等待县扶贫办认定后上架", name=product.name), "success")
                 return redirect(url_for(".products", **_station_args(station)))
@@ -581,8 +658,17 @@ def product_new():
         else:
             _flash_errors(form)
             status = 422
-        return render_template("stations/product_new.html", form=form, station=station, households=households,
-                               station_args=_station_args(station)), status
-    return render_template("stations/product_new.html", form=form, station=station, households=households,
-                           station_args=_station_args(station))
-
+        return render_template(
+            "stations/product_new.html",
+            form=form,
+            station=station,
+            households=households,
+            station_args=_station_args(station),
+        ), status
+    return render_template(
+        "stations/product_new.html",
+        form=form,
+        station=station,
+        households=households,
+        station_args=_station_args(station),
+    )

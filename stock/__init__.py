@@ -2,6 +2,7 @@
 
 Below orders (which allocate from it) and the station workspace (which receives and corrects it).
 """
+
 from flask import Flask
 from stock import errors as errors  # registers the package's error codes
 

@@ -2,6 +2,7 @@
 
 The bottom domain layer after the kernel: the catalog shows stock, orders allocate from it, the
 station workspace receives and corrects it (docs/ARCHITECTURE.md)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -16,10 +17,19 @@ from shop.extensions import db
 station_villages = sa.Table(
     "station_villages",
     db.metadata,
-    sa.Column("station_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-              sa.ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("village_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-              sa.ForeignKey("villages.id", ondelete="CASCADE"), primary_key=True, index=True),
+    sa.Column(
+        "station_id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        sa.ForeignKey("stations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "village_id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        sa.ForeignKey("villages.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
 )
 
 
@@ -106,8 +116,10 @@ class Lot(db.Model):
         sa.CheckConstraint("allocated <= on_hand", name="allocated_within_on_hand"),
         sa.CheckConstraint("blocked >= 0", name="blocked_non_negative"),
         sa.CheckConstraint("status IN ('active','expired','recalled')", name="status_valid"),
-        sa.CheckConstraint("best_before_date IS NULL OR harvest_date IS NULL OR best_before_date >= harvest_date",
-                           name="best_before_after_harvest"),
+        sa.CheckConstraint(
+            "best_before_date IS NULL OR harvest_date IS NULL OR best_before_date >= harvest_date",
+            name="best_before_after_harvest",
+        ),
         sa.Index("ix_lots_record_fefo", "stock_record_id", "status", "best_before_date"),
     )
 

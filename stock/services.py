@@ -13,6 +13,7 @@ blocked (`block_lot`): its unallocated units leave the sellable stock (a `block`
 units given back to it later are blocked too. Every lot change first locks its stock record
 (the guarded record UPDATE, or `_lock_record`), so lot changes of one product are serialised.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -95,15 +96,22 @@ def _guarded_update(kind: str) -> sa.Update:
     """The allocate or release UPDATE with the record id `rid` and quantity `qty` as parameters,
     built once per process by `shop.db.statement` (building one per record was about as costly as
     running it). Their callers name the records they change to the page cache (`pagecache.changes`)."""
+
     def build():
         table = StockRecord.__table__
         rid: sa.BindParameter[int] = sa.bindparam("rid")
         qty: sa.BindParameter[int] = sa.bindparam("qty")
         if kind == "allocate":
-            return (sa.update(table).where(table.c.id == rid, table.c.on_hand - table.c.allocated >= qty)
-                    .values(allocated=table.c.allocated + qty))
-        return (sa.update(table).where(table.c.id == rid, table.c.allocated >= qty)
-                .values(allocated=table.c.allocated - qty))
+            return (
+                sa.update(table)
+                .where(table.c.id == rid, table.c.on_hand - table.c.allocated >= qty)
+                .values(allocated=table.c.allocated + qty)
+            )
+        return (
+            sa.update(table)
+            .where(table.c.id == rid, table.c.allocated >= qty)
+            .values(allocated=table.c.allocated - qty)
+        )
 
     return statement(("stations.stock", kind), build)
 
@@ -119,11 +127,15 @@ def allocate(wanted: dict[int, int], *, product_ids: dict[int, int] | None = Non
     for record_id in sorted(wanted):
         quantity = wanted[record_id]
         _check_quantity(quantity)
-        result = db.session.execute(_guarded_update("allocate"), {"rid": record_id, "qty": quantity},
-                                    execution_options=_changes(record_id, product_ids))
+        result = db.session.execute(
+            _guarded_update("allocate"),
+            {"rid": record_id, "qty": quantity},
+            execution_options=_changes(record_id, product_ids),
+        )
         if rowcount(result) != 1:
             product_id = (product_ids or {}).get(record_id) or db.session.scalar(
-                sa.select(table.c.product_id).where(table.c.id == record_id))
+                sa.select(table.c.product_id).where(table.c.id == record_id)
+            )
             raise OutOfStock(product_id or 0)
     _expire_records(wanted)
 
@@ -137,23 +149,24 @@ def lock_records_of_products(product_ids) -> None:
     if not ids:
         return
     table = StockRecord.__table__
-    db.session.execute(sa.select(table.c.id).where(table.c.product_id.in_(ids)).order_by(table.c.id)
-                       .with_for_update())
+    db.session.execute(sa.select(table.c.id).where(table.c.product_id.in_(ids)).order_by(table.c.id).with_for_update())
 
 
 def cancel_allocation(wanted: dict[int, int]) -> None:
     """Give back allocations (expiry, cancellation). Never lets `allocated` go below zero."""
     for record_id in sorted(wanted):
         quantity = wanted[record_id]
-        result = db.session.execute(_guarded_update("release"), {"rid": record_id, "qty": quantity},
-                                    execution_options=_changes(record_id))
+        result = db.session.execute(
+            _guarded_update("release"), {"rid": record_id, "qty": quantity}, execution_options=_changes(record_id)
+        )
         if rowcount(result) != 1:
             raise Conflict("allocation_released")
     _expire_records(wanted)
 
 
-def consume_allocation(record_id: int, quantity: int, *, order_line_id: int | None, actor, now: datetime,
-                       refuse_recalled: bool = True) -> None:
+def consume_allocation(
+    record_id: int, quantity: int, *, order_line_id: int | None, actor, now: datetime, refuse_recalled: bool = True
+) -> None:
     """Hand-over: the allocated units leave the station (on_hand and allocated both go down), from
     the lots the line holds (`LotAllocation`), one `consume` movement per lot. A recalled lot's units
     never leave a counter (409 `lot_recalled`); `refuse_recalled=False` for a parcel already on its way
@@ -178,10 +191,17 @@ def consume_allocation(record_id: int, quantity: int, *, order_line_id: int | No
         _lot_update(lot, on_hand=-count, allocated=-count)
         allocation.allocated = 0
         allocation.consumed += count
-        db.session.add(StockMovement(
-            stock_record_id=record_id, lot_id=lot.id, kind=MovementKind.CONSUME, quantity=-count,
-            order_line_id=order_line_id, actor_id=getattr(actor, "id", None), created_at=now,
-        ))
+        db.session.add(
+            StockMovement(
+                stock_record_id=record_id,
+                lot_id=lot.id,
+                kind=MovementKind.CONSUME,
+                quantity=-count,
+                order_line_id=order_line_id,
+                actor_id=getattr(actor, "id", None),
+                created_at=now,
+            )
+        )
     db.session.flush()
     _expire_records([record_id])
 
@@ -230,8 +250,10 @@ def receive_stock(
     db.session.add(lot)
     db.session.flush()
     table = StockRecord.__table__
-    db.session.execute(sa.update(table).where(table.c.id == record.id).values(on_hand=table.c.on_hand + quantity),
-                       execution_options=_changes(record.id, {record.id: record.product_id}))
+    db.session.execute(
+        sa.update(table).where(table.c.id == record.id).values(on_hand=table.c.on_hand + quantity),
+        execution_options=_changes(record.id, {record.id: record.product_id}),
+    )
     movement = StockMovement(
         stock_record_id=record.id,
         lot_id=lot.id,
@@ -249,8 +271,9 @@ def receive_stock(
     return movement
 
 
-def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: datetime,
-                  lot: Lot | None = None) -> StockMovement:
+def correct_stock(
+    record: StockRecord, delta: int, *, reason: str, actor, now: datetime, lot: Lot | None = None
+) -> StockMovement:
     """Correct the count by `delta` (signed), with a reason; never below what is allocated.
 
     Lot by lot: `lot` names the lot counted; without it a shortfall comes out of the unallocated
@@ -286,13 +309,26 @@ def correct_stock(record: StockRecord, delta: int, *, reason: str, actor, now: d
             raise Conflict("stock_below_allocated")
     else:
         newest = db.session.scalars(
-            sa.select(Lot).where(Lot.stock_record_id == record.id, _sellable(today))
-            .order_by(Lot.received_at.desc(), Lot.id.desc()).limit(1)
+            sa.select(Lot)
+            .where(Lot.stock_record_id == record.id, _sellable(today))
+            .order_by(Lot.received_at.desc(), Lot.id.desc())
+            .limit(1)
         ).first()
         if newest is None:
-            newest = Lot(code=new_lot_code(), stock_record_id=record.id, product_id=record.product_id,
-                         station_id=record.station_id, received_quantity=0, on_hand=0, allocated=0, blocked=0,
-                         note=reason, status=LotStatus.ACTIVE, actor_id=getattr(actor, "id", None), received_at=now)
+            newest = Lot(
+                code=new_lot_code(),
+                stock_record_id=record.id,
+                product_id=record.product_id,
+                station_id=record.station_id,
+                received_quantity=0,
+                on_hand=0,
+                allocated=0,
+                blocked=0,
+                note=reason,
+                status=LotStatus.ACTIVE,
+                actor_id=getattr(actor, "id", None),
+                received_at=now,
+            )
             db.session.add(newest)
             db.session.flush()
         parts = [(newest, delta)]
@@ -382,19 +418,25 @@ def _sellable(day: date | None):
 
 def _lots_fefo(record_id: int, *, today: date | None) -> list[Lot]:
     """The record's sellable lots with free units, first expiring first (undated last), then oldest."""
-    return list(db.session.scalars(
-        sa.select(Lot)
-        .where(Lot.stock_record_id == record_id, _sellable(today), Lot.on_hand > Lot.allocated)
-        .order_by(Lot.best_before_date.is_(None), Lot.best_before_date, Lot.received_at, Lot.id)
-        .execution_options(populate_existing=True)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Lot)
+            .where(Lot.stock_record_id == record_id, _sellable(today), Lot.on_hand > Lot.allocated)
+            .order_by(Lot.best_before_date.is_(None), Lot.best_before_date, Lot.received_at, Lot.id)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def _line_allocations(line_id: int) -> list[LotAllocation]:
-    return list(db.session.scalars(
-        sa.select(LotAllocation).where(LotAllocation.order_line_id == line_id, LotAllocation.allocated > 0)
-        .order_by(LotAllocation.lot_id).execution_options(populate_existing=True)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(LotAllocation)
+            .where(LotAllocation.order_line_id == line_id, LotAllocation.allocated > 0)
+            .order_by(LotAllocation.lot_id)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def _lot_update(lot: Lot, *, on_hand: int = 0, allocated: int = 0, blocked: int = 0) -> None:
@@ -406,8 +448,7 @@ def _lot_update(lot: Lot, *, on_hand: int = 0, allocated: int = 0, blocked: int 
     new_allocated = table.c.allocated + allocated
     row = db.session.execute(
         sa.update(table)
-        .where(table.c.id == lot.id, new_allocated >= 0, new_on_hand >= new_allocated,
-               table.c.blocked + blocked >= 0)
+        .where(table.c.id == lot.id, new_allocated >= 0, new_on_hand >= new_allocated, table.c.blocked + blocked >= 0)
         .values(on_hand=new_on_hand, allocated=new_allocated, blocked=table.c.blocked + blocked)
         .returning(table.c.on_hand, table.c.allocated, table.c.blocked)
     ).first()
@@ -426,8 +467,15 @@ def _allocate_line(item: LineStock, lots: list[Lot], quantity: int, *, new_line:
         if take <= 0:
             continue
         _lot_update(lot, allocated=take)
-        allocation = None if new_line else db.session.scalar(sa.select(LotAllocation).where(
-            LotAllocation.order_line_id == item.line_id, LotAllocation.lot_id == lot.id))
+        allocation = (
+            None
+            if new_line
+            else db.session.scalar(
+                sa.select(LotAllocation).where(
+                    LotAllocation.order_line_id == item.line_id, LotAllocation.lot_id == lot.id
+                )
+            )
+        )
         if allocation is None:
             db.session.add(LotAllocation(order_line_id=item.line_id, lot_id=lot.id, allocated=take, consumed=0))
         else:
@@ -518,11 +566,17 @@ def _block_units(lot: Lot, count: int, *, now: datetime | None, actor=None, reas
     if rowcount(result) != 1:
         raise Conflict("stock_below_allocated")
     _lot_update(lot, on_hand=-count, blocked=count)
-    db.session.add(StockMovement(
-        stock_record_id=lot.stock_record_id, lot_id=lot.id, kind=MovementKind.BLOCK, quantity=-count,
-        reason=(reason or lot.recall_reason or str(lot.status))[:200],
-        actor_id=getattr(actor, "id", None), created_at=now or lot.received_at,
-    ))
+    db.session.add(
+        StockMovement(
+            stock_record_id=lot.stock_record_id,
+            lot_id=lot.id,
+            kind=MovementKind.BLOCK,
+            quantity=-count,
+            reason=(reason or lot.recall_reason or str(lot.status))[:200],
+            actor_id=getattr(actor, "id", None),
+            created_at=now or lot.received_at,
+        )
+    )
     _expire_records([lot.stock_record_id])
 
 
@@ -554,10 +608,13 @@ def expire_lots(*, now: datetime) -> list[int]:
     """Block every active lot whose best-before date has passed (Beijing date of `now`); returns their
     ids. Run by the beat schedule; selling never waits for it (`allocate_lots` skips expired lots)."""
     today = local_date(now)
-    due = list(db.session.scalars(
-        sa.select(Lot).where(Lot.status == LotStatus.ACTIVE, Lot.best_before_date < today)
-        .order_by(Lot.stock_record_id, Lot.id)
-    ))
+    due = list(
+        db.session.scalars(
+            sa.select(Lot)
+            .where(Lot.status == LotStatus.ACTIVE, Lot.best_before_date < today)
+            .order_by(Lot.stock_record_id, Lot.id)
+        )
+    )
     for lot in due:
         block_lot(lot, LotStatus.EXPIRED, now=now, reason="expired")
     return [lot.id for lot in due]
@@ -594,15 +651,18 @@ def held_lines(line_ids) -> list[LineStock]:
     if not ids:
         return []
     rows = db.session.execute(
-        sa.select(LotAllocation.order_line_id, Lot.stock_record_id, Lot.product_id,
-                  sa.func.sum(LotAllocation.allocated))
+        sa.select(
+            LotAllocation.order_line_id, Lot.stock_record_id, Lot.product_id, sa.func.sum(LotAllocation.allocated)
+        )
         .join(Lot, Lot.id == LotAllocation.lot_id)
         .where(LotAllocation.order_line_id.in_(ids), LotAllocation.allocated > 0)
         .group_by(LotAllocation.order_line_id, Lot.stock_record_id, Lot.product_id)
         .order_by(Lot.stock_record_id, LotAllocation.order_line_id)
     ).all()
-    return [LineStock(line_id=line_id, record_id=record_id, product_id=product_id, quantity=int(quantity))
-            for line_id, record_id, product_id, quantity in rows]
+    return [
+        LineStock(line_id=line_id, record_id=record_id, product_id=product_id, quantity=int(quantity))
+        for line_id, record_id, product_id, quantity in rows
+    ]
 
 
 def line_lots(line_ids) -> dict[int, list[Lot]]:
@@ -634,15 +694,18 @@ def unsellable_lots(line_ids, *, today: date) -> list[Lot]:
 
 def record_lots(record_id: int) -> list[Lot]:
     """A record's lots, newest first (the station's stock page)."""
-    return list(db.session.scalars(
-        sa.select(Lot).where(Lot.stock_record_id == record_id).order_by(Lot.received_at.desc(), Lot.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Lot).where(Lot.stock_record_id == record_id).order_by(Lot.received_at.desc(), Lot.id.desc())
+        )
+    )
 
 
 def lot_totals(record_id: int) -> tuple[int, int]:
     """(sum of on_hand, sum of allocated) over a record's lots: equal to the record's numbers."""
     row = db.session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(Lot.on_hand), 0), sa.func.coalesce(sa.func.sum(Lot.allocated), 0))
-        .where(Lot.stock_record_id == record_id)
+        sa.select(sa.func.coalesce(sa.func.sum(Lot.on_hand), 0), sa.func.coalesce(sa.func.sum(Lot.allocated), 0)).where(
+            Lot.stock_record_id == record_id
+        )
     ).one()
     return int(row[0]), int(row[1])

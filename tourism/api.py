@@ -4,6 +4,7 @@ PRODUCT.md: `GET /listings`, `GET /listings/{id}/availability`, `POST /bookings`
 `GET /bookings/{id}`, `POST /bookings/{id}/cancel`, `POST /bookings/{id}/check-in`.
 Bookings are named by their public code; another user's booking is a 404.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -168,7 +169,8 @@ class BookingOut(BaseModel):
     order: str | None
     payment: PaymentOut | None
     host_contact: HostContact | None = Field(
-        default=None, description="the host's name, phone, address and map point, once the booking is confirmed")
+        default=None, description="the host's name, phone, address and map point, once the booking is confirmed"
+    )
 
 
 class CancelOut(BookingOut):
@@ -187,17 +189,31 @@ def _listing_item(result) -> ListingItem:
     listing = result.listing
     linked = db.session.query(BenefitLink).filter(BenefitLink.listing_id == listing.id).count()
     return ListingItem(
-        id=listing.id, kind=listing.kind, name=listing.name, slug=listing.slug,
+        id=listing.id,
+        kind=listing.kind,
+        name=listing.name,
+        slug=listing.slug,
         village=Ref(id=listing.village.id, name=listing.village.name),
         host=Ref(id=listing.host.id, name=listing.host.name or ""),
-        description=listing.description, included=listing.included,
-        from_price_fen=result.from_price_fen, available=result.available if result.bookable else False,
-        free_cancel_days=listing.free_cancel_days, cancel_fee_pct=listing.cancel_fee_pct,
-        pay_on_arrival="arrival" in payment_methods(listing), employed_poor_members=listing.employed_poor_members,
+        description=listing.description,
+        included=listing.included,
+        from_price_fen=result.from_price_fen,
+        available=result.available if result.bookable else False,
+        free_cancel_days=listing.free_cancel_days,
+        cancel_fee_pct=listing.cancel_fee_pct,
+        pay_on_arrival="arrival" in payment_methods(listing),
+        employed_poor_members=listing.employed_poor_members,
         households_linked=linked,
         unit_types=[
-            UnitTypeOut(id=u.id, name=u.name, units=u.units, max_guests=u.max_guests, price_fen=u.price_fen,
-                        weekend_price_fen=u.weekend_price_fen, holiday_price_fen=u.holiday_price_fen)
+            UnitTypeOut(
+                id=u.id,
+                name=u.name,
+                units=u.units,
+                max_guests=u.max_guests,
+                price_fen=u.price_fen,
+                weekend_price_fen=u.weekend_price_fen,
+                holiday_price_fen=u.holiday_price_fen,
+            )
             for u in listing.unit_types
         ],
         url=url_for("tourism.listing_detail", listing_id=listing.id, slug=listing.slug),
@@ -208,18 +224,29 @@ def booking_out(booking: Booking) -> dict:
     order = booking.order
     payment = order.payments[-1] if order is not None and order.payments else None
     data = BookingOut(
-        id=booking.code, code=booking.code, status=booking.status,
+        id=booking.code,
+        code=booking.code,
+        status=booking.status,
         listing=Ref(id=booking.listing.id, name=booking.listing.name),
         unit_type=Ref(id=booking.unit_type.id, name=booking.unit_type.name),
-        session_id=booking.session_id, checkin=booking.check_in_date, checkout=booking.check_out_date,
-        nights=booking.nights, guests=booking.guests, units=booking.units, total_fen=booking.total_fen,
-        refunded_fen=booking.refunded_fen, expires_at=booking.expires_at,
+        session_id=booking.session_id,
+        checkin=booking.check_in_date,
+        checkout=booking.check_out_date,
+        nights=booking.nights,
+        guests=booking.guests,
+        units=booking.units,
+        total_fen=booking.total_fen,
+        refunded_fen=booking.refunded_fen,
+        expires_at=booking.expires_at,
         confirmation_code=booking.confirmation_code or None,
         order=order.code if order is not None else None,
         payment=PaymentOut(
-            method="arrival" if booking.pay_on_arrival else "card", status=payment.state,
+            method="arrival" if booking.pay_on_arrival else "card",
+            status=payment.state,
             client_secret=payment.client_secret if payment.state in ("created", "pending") else None,
-        ) if payment is not None else None,
+        )
+        if payment is not None
+        else None,
         host_contact=_host_contact(booking),
     )
     return data.model_dump(mode="json")
@@ -230,8 +257,13 @@ def _host_contact(booking: Booking) -> HostContact | None:
         return None
     listing = booking.listing
     lat, lon = listing.coordinates or (None, None)
-    return HostContact(name=listing.host.name if listing.host else "", phone=listing.phone, address=listing.address,
-                       latitude=lat, longitude=lon)
+    return HostContact(
+        name=listing.host.name if listing.host else "",
+        phone=listing.phone,
+        address=listing.address,
+        latitude=lat,
+        longitude=lon,
+    )
 
 
 def _parse_filter(query: ListingQuery) -> ListingFilter:
@@ -241,20 +273,31 @@ def _parse_filter(query: ListingQuery) -> ListingFilter:
         raise ValidationError("checkout_not_after_checkin", fields={"checkout": "not after check-in"})
     if query.checkin and query.checkin < local_date(now_utc()):
         raise ValidationError("date_in_past", fields={"checkin": "in the past"})
-    return ListingFilter(kind=query.kind, village_id=query.village, check_in=query.checkin,
-                         check_out=query.checkout, guests=query.guests)
+    return ListingFilter(
+        kind=query.kind, village_id=query.village, check_in=query.checkin, check_out=query.checkout, guests=query.guests
+    )
 
 
-@endpoint("/listings", query=ListingQuery, response=ListingPage, tags=("tourism",),
-          summary="Stays, experiences and tickets; with dates and guests, only those with room")
+@endpoint(
+    "/listings",
+    query=ListingQuery,
+    response=ListingPage,
+    tags=("tourism",),
+    summary="Stays, experiences and tickets; with dates and guests, only those with room",
+)
 def list_listings(query: ListingQuery):
     results = search_listings(_parse_filter(query), now=now_utc())
     items = [_listing_item(r) for r in results]
     return ok(ListingPage(items=items, total=len(items)))
 
 
-@endpoint("/listings/<int:listing_id>/availability", query=AvailabilityQuery, response=AvailabilityOut,
-          tags=("tourism",), summary="Availability and price per Beijing date in [from, to)")
+@endpoint(
+    "/listings/<int:listing_id>/availability",
+    query=AvailabilityQuery,
+    response=AvailabilityOut,
+    tags=("tourism",),
+    summary="Availability and price per Beijing date in [from, to)",
+)
 def listing_availability(listing_id: int, query: AvailabilityQuery):
     listing = get_listing(listing_id)
     now = now_utc()
@@ -266,10 +309,14 @@ def listing_availability(listing_id: int, query: AvailabilityQuery):
         raise ValidationError("calendar_range_too_long", days=MAX_CALENDAR_DAYS, fields={"to": "range too long"})
     days = listing_calendar(listing, start, end, now=now)
     out = AvailabilityOut(
-        listing_id=listing.id, kind=listing.kind,
+        listing_id=listing.id,
+        kind=listing.kind,
         days=[
             DayOut(
-                date=d.day, is_past=d.is_past, is_closed=d.is_closed, available=d.available,
+                date=d.day,
+                is_past=d.is_past,
+                is_closed=d.is_closed,
+                available=d.available,
                 unit_types=[UnitDayOut(**u.__dict__) for u in d.units],
                 sessions=[SessionOut(**s.__dict__) for s in d.sessions],
             )
@@ -279,16 +326,33 @@ def listing_availability(listing_id: int, query: AvailabilityQuery):
     return ok(out)
 
 
-@endpoint("/bookings", ("POST",), body=BookingIn, response=BookingOut, status=201, auth=True,
-          tags=("tourism",), errors=(409,), summary="Hold a booking (15 minutes) and start its payment")
+@endpoint(
+    "/bookings",
+    ("POST",),
+    body=BookingIn,
+    response=BookingOut,
+    status=201,
+    auth=True,
+    tags=("tourism",),
+    errors=(409,),
+    summary="Hold a booking (15 minutes) and start its payment",
+)
 def create_booking(body: BookingIn):
     user = api_user()
     now = now_utc()
     booking = book_listing(
-        BookingRequest(listing_id=body.listing_id, unit_type_id=body.unit_type_id, session_id=body.session_id,
-                       check_in=body.checkin, check_out=body.checkout, guests=body.guests, units=body.units,
-                       pay_on_arrival=body.payment_method == "arrival"),
-        user=user, now=now,
+        BookingRequest(
+            listing_id=body.listing_id,
+            unit_type_id=body.unit_type_id,
+            session_id=body.session_id,
+            check_in=body.checkin,
+            check_out=body.checkout,
+            guests=body.guests,
+            units=body.units,
+            pay_on_arrival=body.payment_method == "arrival",
+        ),
+        user=user,
+        now=now,
     )
     if booking.pay_on_arrival:  # all it shows is in the session: serialise before commit expires it
         out = booking_out(booking)
@@ -306,8 +370,15 @@ def get_booking(code: str):
     return ok(booking_out(get_booking_for_user(code, api_user())))
 
 
-@endpoint("/bookings/<code>/cancel", ("POST",), response=CancelOut, auth=True, tags=("tourism",), errors=(409,),
-          summary="Cancel under the listing's policy; the refund goes through the payment pipeline")
+@endpoint(
+    "/bookings/<code>/cancel",
+    ("POST",),
+    response=CancelOut,
+    auth=True,
+    tags=("tourism",),
+    errors=(409,),
+    summary="Cancel under the listing's policy; the refund goes through the payment pipeline",
+)
 def cancel_booking_api(code: str):
     user = api_user()
     booking = get_booking_for_user(code, user)
@@ -316,18 +387,25 @@ def cancel_booking_api(code: str):
     return ok({**booking_out(booking), "refund_fen": quote.refund_fen, "fee_fen": quote.fee_fen})
 
 
-@endpoint("/bookings/<code>/check-in", ("POST",), body=CheckInIn, response=BookingOut, auth=True,
-          tags=("tourism",), errors=(409,),
-          summary="The host checks the guest in with the confirmation code; a booking paid on arrival needs "
-                  "cash_received_fen equal to what is due (409 cash_not_received)")
+@endpoint(
+    "/bookings/<code>/check-in",
+    ("POST",),
+    body=CheckInIn,
+    response=BookingOut,
+    auth=True,
+    tags=("tourism",),
+    errors=(409,),
+    summary="The host checks the guest in with the confirmation code; a booking paid on arrival needs "
+    "cash_received_fen equal to what is due (409 cash_not_received)",
+)
 def check_in_booking_api(code: str, body: CheckInIn):
     user = api_user()
     booking = get_booking_for_host(code, user)
-    check_in_booking(booking, body.confirmation_code, actor=user, now=now_utc(), cash_received_fen=body.cash_received_fen)
+    check_in_booking(
+        booking, body.confirmation_code, actor=user, now=now_utc(), cash_received_fen=body.cash_received_fen
+    )
     commit()
     return ok(booking_out(booking))
-
-
 
 
 # --- the host's cash book (docs/MONEY.md, "The host's cash book") ----------------------------------
@@ -370,18 +448,38 @@ def _own_till() -> int:
 def host_cashbook_out(host_id: int, day: date) -> dict:
     book = cash.day_book(host_id, day, till=HOST_TILL)
     return dict(
-        host_id=host_id, date=day, opening_fen=book.opening_fen, expected_fen=book.expected_fen,
-        counted_fen=book.counted_fen, difference_fen=book.close.difference_fen if book.close else None,
+        host_id=host_id,
+        date=day,
+        opening_fen=book.opening_fen,
+        expected_fen=book.expected_fen,
+        counted_fen=book.counted_fen,
+        difference_fen=book.close.difference_fen if book.close else None,
         closed=book.closed,
-        entries=[dict(id=e.id, kind=e.kind, amount_fen=e.amount_fen, business_date=e.business_date,
-                      created_at=e.created_at, actor_id=e.actor_id, listing_id=e.listing_id,
-                      booking_code=e.booking.code if e.booking is not None else None, reason=e.reason or "")
-                 for e in book.entries],
+        entries=[
+            dict(
+                id=e.id,
+                kind=e.kind,
+                amount_fen=e.amount_fen,
+                business_date=e.business_date,
+                created_at=e.created_at,
+                actor_id=e.actor_id,
+                listing_id=e.listing_id,
+                booking_code=e.booking.code if e.booking is not None else None,
+                reason=e.reason or "",
+            )
+            for e in book.entries
+        ],
     )
 
 
-@endpoint("/host/cashbook", query=CashbookQuery, response=HostCashbookOut, roles=(Role.HOST,), tags=("tourism",),
-          errors=(403,))
+@endpoint(
+    "/host/cashbook",
+    query=CashbookQuery,
+    response=HostCashbookOut,
+    roles=(Role.HOST,),
+    tags=("tourism",),
+    errors=(403,),
+)
 def host_cashbook(query: CashbookQuery):
     """The calling host's cash book for one Beijing day (default today): cash taken on arrival,
     remittances, corrections, expected, counted, closed — the station cash book's shape."""
@@ -389,37 +487,69 @@ def host_cashbook(query: CashbookQuery):
     return ok(_dump(HostCashbookOut, host_cashbook_out(host_id, query.date or local_date(now_utc()))))
 
 
-@endpoint("/host/cashbook/close", methods=("POST",), body=CashCloseBody, response=HostCashbookOut,
-          roles=(Role.HOST,), tags=("tourism",), errors=(403, 409))
+@endpoint(
+    "/host/cashbook/close",
+    methods=("POST",),
+    body=CashCloseBody,
+    response=HostCashbookOut,
+    roles=(Role.HOST,),
+    tags=("tourism",),
+    errors=(403, 409),
+)
 def close_host_cashbook(body: CashCloseBody):
     """The host's daily close (日结): expected from the book, counted by the host, a difference needs a
     note; a closed day (409 `cash_day_closed`) never changes again."""
     host_id = _own_till()
-    cash.close_day(host_id, body.date, counted_fen=body.counted_fen, note=body.note or "", actor=api_user(),
-                   now=now_utc(), till=HOST_TILL)
+    cash.close_day(
+        host_id,
+        body.date,
+        counted_fen=body.counted_fen,
+        note=body.note or "",
+        actor=api_user(),
+        now=now_utc(),
+        till=HOST_TILL,
+    )
     commit()
     return ok(_dump(HostCashbookOut, host_cashbook_out(host_id, body.date)))
 
 
-@endpoint("/host/cashbook/remittances", methods=("POST",), body=RemittanceBody, response=HostCashbookOut,
-          status=201, roles=(Role.HOST,), tags=("tourism",), errors=(403, 409))
+@endpoint(
+    "/host/cashbook/remittances",
+    methods=("POST",),
+    body=RemittanceBody,
+    response=HostCashbookOut,
+    status=201,
+    roles=(Role.HOST,),
+    tags=("tourism",),
+    errors=(403, 409),
+)
 def remit_host_cash(body: RemittanceBody):
     """Cash the host hands over to the platform: a `remittance` entry (negative) in the book of `date`
     (default the open day); a closed day answers 409 `cash_day_closed`. Returns that day's book."""
     host_id = _own_till()
-    entry = cash.remit(host_id, body.amount_fen, actor=api_user(), now=now_utc(), note=body.note or "",
-                       day=body.date, till=HOST_TILL)
+    entry = cash.remit(
+        host_id, body.amount_fen, actor=api_user(), now=now_utc(), note=body.note or "", day=body.date, till=HOST_TILL
+    )
     commit()
     return ok(_dump(HostCashbookOut, host_cashbook_out(host_id, entry.business_date)), 201)
 
 
-@endpoint("/host/cashbook/corrections", methods=("POST",), body=CorrectionBody, response=HostCashbookOut,
-          status=201, roles=(Role.HOST,), tags=("tourism",), errors=(403, 409))
+@endpoint(
+    "/host/cashbook/corrections",
+    methods=("POST",),
+    body=CorrectionBody,
+    response=HostCashbookOut,
+    status=201,
+    roles=(Role.HOST,),
+    tags=("tourism",),
+    errors=(403, 409),
+)
 def correct_host_cash(body: CorrectionBody):
     """An error in the host's till put right: a signed `correction` entry with its reason (required), in
     the book of `date` (default the open day); a closed day answers 409 `cash_day_closed`."""
     host_id = _own_till()
-    entry = cash.correct(host_id, body.amount_fen, reason=body.reason, actor=api_user(), now=now_utc(),
-                         day=body.date, till=HOST_TILL)
+    entry = cash.correct(
+        host_id, body.amount_fen, reason=body.reason, actor=api_user(), now=now_utc(), day=body.date, till=HOST_TILL
+    )
     commit()
     return ok(_dump(HostCashbookOut, host_cashbook_out(host_id, entry.business_date)), 201)

@@ -1,4 +1,5 @@
 """Forms of the tourism pages (dates are Beijing calendar dates)."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
@@ -17,7 +18,9 @@ class BookingForm(ShopForm):
     guests = IntegerField(_l("人数"), default=2, validators=[DataRequired(), NumberRange(min=1, max=100)])
     units = IntegerField(_l("间数"), default=1, validators=[Optional(), NumberRange(min=1, max=50)])
     payment_method = RadioField(
-        _l("支付方式"), choices=[SelectChoice("card", _l("在线支付")), SelectChoice("arrival", _l("到店支付"))], default="card"
+        _l("支付方式"),
+        choices=[SelectChoice("card", _l("在线支付")), SelectChoice("arrival", _l("到店支付"))],
+        default="card",
     )
     form_token = OnceTokenField()  # two POSTs of the same page make one booking
 
@@ -59,7 +62,9 @@ class ListingPlaceForm(ShopForm):
     address = StringField(_l("地址（游客到哪里找您）"), validators=[Optional(), Length(max=200)])
     latitude = StringField(_l("纬度（如 28.547123）"), validators=[Optional(), Length(max=12)])
     longitude = StringField(_l("经度（如 115.944321）"), validators=[Optional(), Length(max=12)])
-    contact_phone = StringField(_l("联系电话（预订后游客可见；空=账户手机号）"), validators=[Optional(), Length(max=20)])
+    contact_phone = StringField(
+        _l("联系电话（预订后游客可见；空=账户手机号）"), validators=[Optional(), Length(max=20)]
+    )
 
 
 class ListingPhotoForm(ShopForm):

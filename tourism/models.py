@@ -3,6 +3,7 @@
 Availability is computed from bookings, never counted down (STYLE.md B3): nights are the half-open
 range [check_in_date, check_out_date).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -259,8 +260,13 @@ class HostCashEntry(db.Model):
         ),
         sa.Index("ix_host_cash_entries_host_date", "host_id", "business_date"),
         #: a booking's cash is taken once
-        sa.Index("uq_host_cash_entries_booking_arrival", "booking_id", unique=True,
-                 postgresql_where=sa.text("kind = 'arrival'"), sqlite_where=sa.text("kind = 'arrival'")),
+        sa.Index(
+            "uq_host_cash_entries_booking_arrival",
+            "booking_id",
+            unique=True,
+            postgresql_where=sa.text("kind = 'arrival'"),
+            sqlite_where=sa.text("kind = 'arrival'"),
+        ),
     )
 
     id: Mapped[int] = pk()

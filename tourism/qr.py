@@ -1,4 +1,5 @@
 """What a booking's QR code holds (the image is `shop.qr`)."""
+
 from __future__ import annotations
 
 

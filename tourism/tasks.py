@@ -5,6 +5,7 @@ expiry and completion lock and re-check each booking (and the ledger credits a l
 confirmation e-mail is sent once per task id (`shop.mail.send_once`), also when it runs in a batch
 (`send_booking_mails`, `shop.mail.send_many`).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -43,8 +44,9 @@ def complete_stays() -> int:
     return count
 
 
-@shared_task(name="tourism.tasks.send_booking_mail", bind=True, autoretry_for=MAIL_RETRY_ON, retry_backoff=True,
-             max_retries=5)
+@shared_task(
+    name="tourism.tasks.send_booking_mail", bind=True, autoretry_for=MAIL_RETRY_ON, retry_backoff=True, max_retries=5
+)
 def send_booking_mail(self, booking_id: int) -> None:
     """The confirmation e-mail with the confirmation code and the check-in QR code (shop.mail:
     SMTP, or the log by default), once per task id."""
@@ -56,8 +58,13 @@ def send_booking_mail(self, booking_id: int) -> None:
         send_once(task_mail_key(self), to, subject, body, attachments=attachments)
 
 
-@shared_task(name="tourism.tasks.send_booking_canceled_mail", bind=True, autoretry_for=MAIL_RETRY_ON,
-             retry_backoff=True, max_retries=5)
+@shared_task(
+    name="tourism.tasks.send_booking_canceled_mail",
+    bind=True,
+    autoretry_for=MAIL_RETRY_ON,
+    retry_backoff=True,
+    max_retries=5,
+)
 def send_booking_canceled_mail(self, booking_id: int, why: str) -> None:
     """Tell the guest the host canceled the booking (`why`: "host", an unpaid booking the host
     released; "no_show", the guest did not come), in the guest's language, once per task id."""
@@ -87,7 +94,8 @@ def send_booking_mails(items: list[tuple]) -> list[tuple]:
 def _bookings_for_mail(booking_ids) -> dict:
     """{id: booking} with its guest and listing, in one statement whatever the number of bookings."""
     bookings = db.session.scalars(
-        sa.select(Booking).where(Booking.id.in_(sorted(booking_ids)))
+        sa.select(Booking)
+        .where(Booking.id.in_(sorted(booking_ids)))
         .options(joinedload(Booking.user), joinedload(Booking.listing))
     ).unique()
     return {booking.id: booking for booking in bookings}

@@ -1,4 +1,5 @@
 """HTML views of the tourism package: browse, listing with calendar, book, my bookings, host workspace."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -116,14 +117,22 @@ def _listings_page(kind: str):
     error = None
     if f.check_in and f.check_in < local_date(now):
         error = _("日期不能早于今天")
-    elif f.check_out and (not f.check_in or f.check_out <= f.check_in or (f.check_out - f.check_in).days > MAX_STAY_DAYS):
+    elif f.check_out and (
+        not f.check_in or f.check_out <= f.check_in or (f.check_out - f.check_in).days > MAX_STAY_DAYS
+    ):
         error = _("离店日期必须晚于入住日期")
     if error:
         flash(error, "error")
         f.check_in = f.check_out = None
     results = search_listings(f, now=now)
-    return render_template("tourism/listing_list.html", kind=kind, results=results, filter=f,
-                           villages=list_villages(), today=local_date(now)), (422 if error else 200)
+    return render_template(
+        "tourism/listing_list.html",
+        kind=kind,
+        results=results,
+        filter=f,
+        villages=list_villages(),
+        today=local_date(now),
+    ), (422 if error else 200)
 
 
 def _village_listings(village_id: int):
@@ -157,7 +166,7 @@ def _month_weeks(days):
         return []
     cells = [None] * days[0].day.weekday() + list(days)
     cells += [None] * (-len(cells) % 7)
-    return [cells[i:i + 7] for i in range(0, len(cells), 7)]
+    return [cells[i : i + 7] for i in range(0, len(cells), 7)]
 
 
 def _booking_form(listing, form=None):
@@ -175,7 +184,9 @@ def _render_listing(listing, form, status=200):
     sessions = []
     if listing.kind == ListingKind.EXPERIENCE:
         sessions = [s for s in sessions_between(listing, today, today + timedelta(days=60)) if s.starts_at > now]
-        form.session_id.choices = [SelectChoice(s.id, to_local(s.starts_at).strftime("%Y-%m-%d %H:%M")) for s in sessions]
+        form.session_id.choices = [
+            SelectChoice(s.id, to_local(s.starts_at).strftime("%Y-%m-%d %H:%M")) for s in sessions
+        ]
     prev_month = (date(year, month, 1) - timedelta(days=1)).strftime("%Y-%m")
     next_month = end.strftime("%Y-%m")
 
@@ -184,13 +195,28 @@ def _render_listing(listing, form, status=200):
     check_in, check_out = form.checkin.data, form.checkout.data
     guests = form.guests.data if isinstance(form.guests.data, int) and 0 < form.guests.data <= 100 else 2
     units = form.units.data if isinstance(form.units.data, int) and 0 < form.units.data <= 50 else 1
-    quote = quote_dates(listing, check_in=check_in, check_out=check_out, guests=guests, units=units,
-                        today=today) if check_in else None
+    quote = (
+        quote_dates(listing, check_in=check_in, check_out=check_out, guests=guests, units=units, today=today)
+        if check_in
+        else None
+    )
     return render_template(
-        "tourism/listing_detail.html", listing=listing, form=form, weeks=_month_weeks(days),
-        month_label=f"{year}-{month:02d}", prev_month=prev_month, next_month=next_month, today=today,
-        households=households, methods=payment_methods(listing), pick_in=check_in, pick_out=check_out,
-        quote=quote, quote_guests=guests, quote_units=units, month_arg=f"{year}-{month:02d}",
+        "tourism/listing_detail.html",
+        listing=listing,
+        form=form,
+        weeks=_month_weeks(days),
+        month_label=f"{year}-{month:02d}",
+        prev_month=prev_month,
+        next_month=next_month,
+        today=today,
+        households=households,
+        methods=payment_methods(listing),
+        pick_in=check_in,
+        pick_out=check_out,
+        quote=quote,
+        quote_guests=guests,
+        quote_units=units,
+        month_arg=f"{year}-{month:02d}",
     ), status
 
 
@@ -199,8 +225,15 @@ def _render_listing(listing, form, status=200):
 def listing_detail(listing_id: int, slug: str | None = None):
     listing = get_listing(listing_id)
     if slug != listing.slug:
-        return redirect(url_for("tourism.listing_detail", listing_id=listing.id, slug=listing.slug,
-                                **link_args("checkin", "checkout", "guests", "month")), 301)
+        return redirect(
+            url_for(
+                "tourism.listing_detail",
+                listing_id=listing.id,
+                slug=listing.slug,
+                **link_args("checkin", "checkout", "guests", "month"),
+            ),
+            301,
+        )
     form = _booking_form(listing)
     # carry the dates and party size from the search page into the booking form
     form.checkin.data = form.checkin.data or _date_arg("checkin")
@@ -256,7 +289,10 @@ def book(listing_id: int):
     if not booking.pay_on_arrival:
         start_card_payment(booking.order, now=now, actor=current_user)
         commit()
-        flash(_("已为您保留，请在 %(m)s 分钟内完成支付", m=int((booking.expires_at - now).total_seconds() // 60)), "success")
+        flash(
+            _("已为您保留，请在 %(m)s 分钟内完成支付", m=int((booking.expires_at - now).total_seconds() // 60)),
+            "success",
+        )
     else:
         flash(_("预订成功，请到店支付"), "success")
     return redirect(url_for("tourism.booking_detail", code=booking.code))
@@ -284,9 +320,15 @@ def booking_detail(code: str):
     now = now_utc()
     qr = qr_data_uri(checkin_text(booking)) if booking.confirmation_code else None
     quote = cancel_quote(booking, now=now) if booking_cancelable(booking) else None
-    return render_template("tourism/booking_detail.html", booking=booking, qr=qr, quote=quote,
-                           pay_url=_pay_url(booking.order), now=now,
-                           show_host_contact=host_contact_visible(booking))
+    return render_template(
+        "tourism/booking_detail.html",
+        booking=booking,
+        qr=qr,
+        quote=quote,
+        pay_url=_pay_url(booking.order),
+        now=now,
+        show_host_contact=host_contact_visible(booking),
+    )
 
 
 @bp.get("/bookings/<code>/cancel")
@@ -297,8 +339,7 @@ def booking_cancel_confirm(code: str):
     if not booking_cancelable(booking):
         flash(_("该预订当前不能取消"), "error")
         return redirect(url_for("tourism.booking_detail", code=booking.code), 303)
-    return render_template("tourism/booking_cancel.html", booking=booking,
-                           quote=cancel_quote(booking, now=now_utc()))
+    return render_template("tourism/booking_cancel.html", booking=booking, quote=cancel_quote(booking, now=now_utc()))
 
 
 @bp.post("/bookings/<code>/cancel")
@@ -322,10 +363,16 @@ def booking_cancel(code: str):
 
 
 def _render_host_home(form, now, status=200):
-    return render_template("tourism/host_home.html", listings=list_host_listings(current_user),
-                           arrivals=todays_arrivals(current_user, now=now), form=form, today=local_date(now),
-                           arrival_due_fen=arrival_due_fen, cash_book=host_book(current_user.id),
-                           kind_label=cash.kind_label), status
+    return render_template(
+        "tourism/host_home.html",
+        listings=list_host_listings(current_user),
+        arrivals=todays_arrivals(current_user, now=now),
+        form=form,
+        today=local_date(now),
+        arrival_due_fen=arrival_due_fen,
+        cash_book=host_book(current_user.id),
+        kind_label=cash.kind_label,
+    ), status
 
 
 @bp.get("/host/")
@@ -353,9 +400,16 @@ def host_cash():
     host_id = _own_till()
     day = _date_arg("date") or local_date(now_utc())
     book = cash.day_book(host_id, day, till=HOST_TILL)
-    return render_template("tourism/host_cash.html", day=day, book=book, today=local_date(now_utc()),
-                           close_form=CashCloseForm(day=day), move_form=CashMoveForm(), kind_label=cash.kind_label,
-                           entry_ref=_booking_code)
+    return render_template(
+        "tourism/host_cash.html",
+        day=day,
+        book=book,
+        today=local_date(now_utc()),
+        close_form=CashCloseForm(day=day),
+        move_form=CashMoveForm(),
+        kind_label=cash.kind_label,
+        entry_ref=_booking_code,
+    )
 
 
 def _form_errors(form) -> None:
@@ -377,13 +431,26 @@ def host_cash_close():
     if counted is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
     else:
-        page = ask_first(_("确认 %(day)s 日结，清点现金 %(amount)s？日结后当天的现金账不能再更改。", day=day.isoformat(),
-                           amount=format_yuan(counted)), back=url_for("tourism.host_cash", date=day.isoformat()))
+        page = ask_first(
+            _(
+                "确认 %(day)s 日结，清点现金 %(amount)s？日结后当天的现金账不能再更改。",
+                day=day.isoformat(),
+                amount=format_yuan(counted),
+            ),
+            back=url_for("tourism.host_cash", date=day.isoformat()),
+        )
         if page is not None:
             return page
         with flash_domain_errors():
-            cash.close_day(current_user.id, day, counted_fen=counted, note=form.note.data or "", actor=current_user,
-                           now=now_utc(), till=HOST_TILL)
+            cash.close_day(
+                current_user.id,
+                day,
+                counted_fen=counted,
+                note=form.note.data or "",
+                actor=current_user,
+                now=now_utc(),
+                till=HOST_TILL,
+            )
             commit()
             flash(_("%(day)s 已日结", day=day.isoformat()), "success")
     return redirect(url_for("tourism.host_cash", date=day.isoformat()))
@@ -401,20 +468,29 @@ def host_cash_move():
     if amount is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
         return redirect(url_for("tourism.host_cash"))
-    question = (_("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
-                if form.kind.data == "remittance"
-                else _("确认记一笔更正 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount)))
+    question = (
+        _("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
+        if form.kind.data == "remittance"
+        else _("确认记一笔更正 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
+    )
     page = ask_first(question, back=url_for("tourism.host_cash"))
     if page is not None:
         return page
     with flash_domain_errors():
         form.form_token.claim("tourism.host_cash_move", user_id=current_user.id, now=now_utc())
         if form.kind.data == "remittance":
-            cash.remit(current_user.id, amount, actor=current_user, now=now_utc(), note=form.reason.data or "",
-                       till=HOST_TILL)
+            cash.remit(
+                current_user.id, amount, actor=current_user, now=now_utc(), note=form.reason.data or "", till=HOST_TILL
+            )
         else:
-            cash.correct(current_user.id, amount, reason=form.reason.data or "", actor=current_user, now=now_utc(),
-                         till=HOST_TILL)
+            cash.correct(
+                current_user.id,
+                amount,
+                reason=form.reason.data or "",
+                actor=current_user,
+                now=now_utc(),
+                till=HOST_TILL,
+            )
         commit()
         flash(_("已记入现金账"), "success")
     return redirect(url_for("tourism.host_cash"))
@@ -428,8 +504,13 @@ def host_check_in():
     if form.validate_on_submit():
         try:
             booking = find_arrival_by_code(current_user, form.confirmation_code.data, now=now)
-            check_in_booking(booking, form.confirmation_code.data, actor=current_user, now=now,
-                             cash_received_fen=form.cash_received.fen)
+            check_in_booking(
+                booking,
+                form.confirmation_code.data,
+                actor=current_user,
+                now=now,
+                cash_received_fen=form.cash_received.fen,
+            )
             commit()
             flash(_("已办理入住：%(code)s", code=booking.code), "success")
             return redirect(url_for("tourism.host_home"))
@@ -451,9 +532,14 @@ def _render_host_listing(listing, form, status=200):
     start, end = month_bounds(year, month)
     days = listing_calendar(listing, start, end, now=now)
     return render_template(
-        "tourism/host_listing.html", listing=listing, weeks=_month_weeks(days), form=form,
-        bookings=listing_bookings(listing, start, end), month_label=f"{year}-{month:02d}",
-        prev_month=(date(year, month, 1) - timedelta(days=1)).strftime("%Y-%m"), next_month=end.strftime("%Y-%m"),
+        "tourism/host_listing.html",
+        listing=listing,
+        weeks=_month_weeks(days),
+        form=form,
+        bookings=listing_bookings(listing, start, end),
+        month_label=f"{year}-{month:02d}",
+        prev_month=(date(year, month, 1) - timedelta(days=1)).strftime("%Y-%m"),
+        next_month=end.strftime("%Y-%m"),
         today=today,
     ), status
 
@@ -482,12 +568,19 @@ def _render_host_edit(listing, terms_form=None, unit_forms=None, place_form=None
         terms_form = ListingTermsForm(obj=listing)
     if place_form is None:
         lat_lon = listing.coordinates or ("", "")
-        place_form = ListingPlaceForm(address=listing.address, latitude=lat_lon[0], longitude=lat_lon[1],
-                                      contact_phone=listing.contact_phone)
+        place_form = ListingPlaceForm(
+            address=listing.address, latitude=lat_lon[0], longitude=lat_lon[1], contact_phone=listing.contact_phone
+        )
     forms = [(ut, unit_forms.get(ut.id) or _unit_type_form(ut)) for ut in listing.unit_types]
-    return render_template("tourism/host_listing_edit.html", listing=listing, terms_form=terms_form,
-                           unit_forms=forms, place_form=place_form, photo_form=ListingPhotoForm(),
-                           max_photos=MAX_PHOTOS), status
+    return render_template(
+        "tourism/host_listing_edit.html",
+        listing=listing,
+        terms_form=terms_form,
+        unit_forms=forms,
+        place_form=place_form,
+        photo_form=ListingPhotoForm(),
+        max_photos=MAX_PHOTOS,
+    ), status
 
 
 @bp.post("/host/listings/<int:listing_id>/place")
@@ -498,8 +591,12 @@ def host_listing_place(listing_id: int):
     form = ListingPlaceForm()
     if not form.validate_on_submit():
         return _render_host_edit(listing, place_form=form, status=422)
-    place = ListingPlace(address=form.address.data or "", latitude=form.latitude.data or "",
-                         longitude=form.longitude.data or "", contact_phone=form.contact_phone.data or "")
+    place = ListingPlace(
+        address=form.address.data or "",
+        latitude=form.latitude.data or "",
+        longitude=form.longitude.data or "",
+        contact_phone=form.contact_phone.data or "",
+    )
     try:
         update_listing_place(listing, place, actor=current_user, now=now_utc())
         commit()
@@ -564,9 +661,14 @@ def host_listing_update(listing_id: int):
     form = ListingTermsForm()
     if not form.validate_on_submit():
         return _render_host_edit(listing, terms_form=form, status=422)
-    terms = ListingTerms(description=form.description.data or "", included=form.included.data or "",
-                         free_cancel_days=form.free_cancel_days.data, cancel_fee_pct=form.cancel_fee_pct.data,
-                         pay_on_arrival=bool(form.pay_on_arrival.data), is_published=bool(form.is_published.data))
+    terms = ListingTerms(
+        description=form.description.data or "",
+        included=form.included.data or "",
+        free_cancel_days=form.free_cancel_days.data,
+        cancel_fee_pct=form.cancel_fee_pct.data,
+        pay_on_arrival=bool(form.pay_on_arrival.data),
+        is_published=bool(form.is_published.data),
+    )
     try:
         update_listing_terms(listing, terms, actor=current_user, now=now_utc())
         commit()
@@ -589,14 +691,23 @@ def host_unit_type_update(listing_id: int, unit_type_id: int):
     if not form.validate_on_submit():
         return _render_host_edit(listing, unit_forms={unit_type.id: form}, status=422)
     try:
-        update_unit_type(listing, unit_type.id, price_fen=form.price.fen, weekend_price_fen=form.weekend_price.fen,
-                         holiday_price_fen=form.holiday_price.fen, units=form.units.data,
-                         max_guests=form.max_guests.data, actor=current_user, now=now_utc())
+        update_unit_type(
+            listing,
+            unit_type.id,
+            price_fen=form.price.fen,
+            weekend_price_fen=form.weekend_price.fen,
+            holiday_price_fen=form.holiday_price.fen,
+            units=form.units.data,
+            max_guests=form.max_guests.data,
+            actor=current_user,
+            now=now_utc(),
+        )
         commit()
     except DomainError as exc:
         _refused_on_field(form, exc, default=form.price)
-        return _render_host_edit(get_host_listing(current_user, listing_id), unit_forms={unit_type_id: form},
-                                 status=exc.status)
+        return _render_host_edit(
+            get_host_listing(current_user, listing_id), unit_forms={unit_type_id: form}, status=exc.status
+        )
     flash(_("已保存：%(name)s", name=unit_type.name), "success")
     return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id))
 
@@ -613,9 +724,15 @@ def host_close_dates(listing_id: int):
         form.end.errors = [_("结束日期必须不早于开始日期，且不超过一年")]
         return _render_host_listing(listing, form, 422)
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    page = ask_first(_("确认关闭 %(start)s 至 %(end)s（%(n)s 天）？这些日期将不能预订。", start=start.isoformat(),
-                       end=end.isoformat(), n=len(days)),
-                     back=url_for("tourism.host_listing", listing_id=listing.id))
+    page = ask_first(
+        _(
+            "确认关闭 %(start)s 至 %(end)s（%(n)s 天）？这些日期将不能预订。",
+            start=start.isoformat(),
+            end=end.isoformat(),
+            n=len(days),
+        ),
+        back=url_for("tourism.host_listing", listing_id=listing.id),
+    )
     if page is not None:
         return page
     try:
@@ -645,9 +762,14 @@ def host_reopen_date(listing_id: int, day: str):
 @role_required("host")
 def host_no_show(code: str):
     booking = get_booking_for_host(code, current_user)
-    page = ask_first(_("确认将预订 %(code)s（%(name)s）标记为未到店？客人会收到通知。", code=booking.code,
-                       name=booking.user.name or booking.user.email),
-                     back=url_for("tourism.host_listing", listing_id=booking.listing_id))
+    page = ask_first(
+        _(
+            "确认将预订 %(code)s（%(name)s）标记为未到店？客人会收到通知。",
+            code=booking.code,
+            name=booking.user.name or booking.user.email,
+        ),
+        back=url_for("tourism.host_listing", listing_id=booking.listing_id),
+    )
     if page is not None:
         return page
     mark_no_show(booking, actor=current_user, now=now_utc())
@@ -661,8 +783,10 @@ def host_no_show(code: str):
 def host_refund_kept(code: str):
     """Give back the fee or no-show charge a booking kept; the households' credit of it is reversed."""
     booking = get_booking_for_host(code, current_user)
-    page = ask_first(_("确认向客人退还预订 %(code)s 保留的款项？", code=booking.code),
-                     back=url_for("tourism.host_listing", listing_id=booking.listing_id))
+    page = ask_first(
+        _("确认向客人退还预订 %(code)s 保留的款项？", code=booking.code),
+        back=url_for("tourism.host_listing", listing_id=booking.listing_id),
+    )
     if page is not None:
         return page
     try:
@@ -683,9 +807,14 @@ def host_refund_kept(code: str):
 def host_cancel(code: str):
     """Release an unpaid pay-on-arrival booking; the guest is told by e-mail."""
     booking = get_booking_for_host(code, current_user)
-    page = ask_first(_("确认取消预订 %(code)s（%(name)s）？客人会收到通知，取消后不能恢复。", code=booking.code,
-                       name=booking.user.name or booking.user.email),
-                     back=url_for("tourism.host_listing", listing_id=booking.listing_id))
+    page = ask_first(
+        _(
+            "确认取消预订 %(code)s（%(name)s）？客人会收到通知，取消后不能恢复。",
+            code=booking.code,
+            name=booking.user.name or booking.user.email,
+        ),
+        back=url_for("tourism.host_listing", listing_id=booking.listing_id),
+    )
     if page is not None:
         return page
     try:

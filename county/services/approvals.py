@@ -1,4 +1,5 @@
 """扶贫产品认定 / 消费帮扶产品: the county approves (or rejects, with a reason) products stations submit."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,9 +14,13 @@ from shop.personal_data import mask_name
 
 
 def pending_products() -> list[Product]:
-    return list(db.session.scalars(
-        sa.select(Product).where(Product.approval_status == ApprovalStatus.PENDING).order_by(Product.created_at, Product.id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Product)
+            .where(Product.approval_status == ApprovalStatus.PENDING)
+            .order_by(Product.created_at, Product.id)
+        )
+    )
 
 
 def get_product(product_id: int, *, lock: bool = False) -> Product:
@@ -39,8 +44,13 @@ def _decide(product: Product, to: str, *, actor, now: datetime, note: str) -> Pr
     product.approved_by_id = getattr(actor, "id", None)
     product.updated_at = now
     db.session.flush()
-    record_audit(actor=actor, action=f"product.{'approve' if to == ApprovalStatus.APPROVED else 'reject'}",
-                 subject=product, detail={"note": note[:255]}, now=now)
+    record_audit(
+        actor=actor,
+        action=f"product.{'approve' if to == ApprovalStatus.APPROVED else 'reject'}",
+        subject=product,
+        detail={"note": note[:255]},
+        now=now,
+    )
     return product
 
 
@@ -63,12 +73,14 @@ def benefit_rows(product_ids) -> dict[int, list[dict]]:
         return {}
     rows: dict[int, list[dict]] = {}
     links = db.session.scalars(
-        sa.select(BenefitLink).where(BenefitLink.product_id.in_(ids)).order_by(BenefitLink.product_id,
-                                                                               BenefitLink.household_id)
+        sa.select(BenefitLink)
+        .where(BenefitLink.product_id.in_(ids))
+        .order_by(BenefitLink.product_id, BenefitLink.household_id)
     )
     for link in links:
         assert link.product_id is not None  # the query names products only
         household = link.household
         rows.setdefault(link.product_id, []).append(
-            {"household": f"{mask_name(household.head_name)} · {household.village.name}", "weight": link.weight})
+            {"household": f"{mask_name(household.head_name)} · {household.village.name}", "weight": link.weight}
+        )
     return rows

@@ -13,6 +13,7 @@ writes nothing. Who may record: the county office (any), a station's operator (i
 - dividend / collective: `total_fen` split by shares (`split_fen`, largest remainder: the parts add up
   to the total); the shares must add up to `shares_total`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -33,8 +34,13 @@ from shop.timeutil import local_date
 from stock.models import Station
 from tourism.models import Listing
 
-RECORDED_KINDS = (BenefitKind.PURCHASE, BenefitKind.WAGE, BenefitKind.DIVIDEND, BenefitKind.RENT,
-                  BenefitKind.COLLECTIVE)
+RECORDED_KINDS = (
+    BenefitKind.PURCHASE,
+    BenefitKind.WAGE,
+    BenefitKind.DIVIDEND,
+    BenefitKind.RENT,
+    BenefitKind.COLLECTIVE,
+)
 UNITS = ("day", "hour")
 MAX_LINES = 500
 #: Bounds that catch typing errors (a rate in fen typed as yuan, a year of hours in a month).
@@ -128,14 +134,21 @@ def _check(data: RecordData, now: datetime) -> tuple[dict[str, str], dict[int, H
                 errors["unit"] = _("计工单位须为天或小时")
             elif not _positive(line.member_no, household.members):
                 errors[where] = _("第%(n)s行：成员序号须为1到%(m)s（该户登记人口）", n=i + 1, m=household.members)
-            elif not _positive(line.units, (data.period_to - data.period_from).days + 1
-                               if data.unit == "day" else 24 * ((data.period_to - data.period_from).days + 1)):
+            elif not _positive(
+                line.units,
+                (data.period_to - data.period_from).days + 1
+                if data.unit == "day"
+                else 24 * ((data.period_to - data.period_from).days + 1),
+            ):
                 errors[where] = _("第%(n)s行：工日或工时须为正数且不超过期间", n=i + 1)
             elif not _positive(line.rate_fen, MAX_RATE_FEN[data.unit]):
                 errors[where] = _("第%(n)s行：工价须为正数且在合理范围内", n=i + 1)
         elif data.kind == BenefitKind.PURCHASE:
-            if not _positive(line.quantity, 1_000_000) or not _positive(line.rate_fen, MAX_AMOUNT_FEN) \
-                    or int(line.quantity or 0) * int(line.rate_fen or 0) > MAX_AMOUNT_FEN:
+            if (
+                not _positive(line.quantity, 1_000_000)
+                or not _positive(line.rate_fen, MAX_AMOUNT_FEN)
+                or int(line.quantity or 0) * int(line.rate_fen or 0) > MAX_AMOUNT_FEN
+            ):
                 errors[where] = _("第%(n)s行：数量和收购单价须为正数", n=i + 1)
         elif data.kind == BenefitKind.RENT:
             if not _positive(line.amount_fen, MAX_AMOUNT_FEN):
@@ -148,8 +161,9 @@ def _check(data: RecordData, now: datetime) -> tuple[dict[str, str], dict[int, H
             errors["total_fen"] = _("请填写分配总额")
         shares = sum(line.shares for line in data.lines if isinstance(line.shares, int))
         if not errors and data.shares_total != shares:
-            errors["shares_total"] = _("各户股份之和（%(sum)s）与总股数（%(total)s）不符", sum=shares,
-                                       total=data.shares_total)
+            errors["shares_total"] = _(
+                "各户股份之和（%(sum)s）与总股数（%(total)s）不符", sum=shares, total=data.shares_total
+            )
     return errors, households
 
 
@@ -172,8 +186,9 @@ def record_benefit(data: RecordData, *, actor, now: datetime) -> BenefitRecord:
         if sum(amounts) > MAX_AMOUNT_FEN:
             errors["lines"] = _("合计金额过大")
     if errors:
-        raise ValidationError("benefit_entries_invalid", errors="；".join(str(v) for v in list(errors.values())[:5]),
-                              fields=errors)
+        raise ValidationError(
+            "benefit_entries_invalid", errors="；".join(str(v) for v in list(errors.values())[:5]), fields=errors
+        )
     lines = []
     for line, amount in zip(data.lines, amounts):
         row = {k: v for k, v in vars(line).items() if v is not None}
@@ -182,10 +197,18 @@ def record_benefit(data: RecordData, *, actor, now: datetime) -> BenefitRecord:
     detail: dict[str, Any] = {"lines": lines, "unit": data.unit if data.kind == BenefitKind.WAGE else None}
     if data.shares_total is not None:
         detail["shares_total"] = data.shares_total
-    record = BenefitRecord(kind=str(data.kind), period_from=data.period_from, period_to=data.period_to,
-                           station_id=data.station_id, listing_id=data.listing_id,
-                           description=data.description.strip(), detail=detail, total_fen=sum(amounts),
-                           recorded_by_id=getattr(actor, "id", None), created_at=now)
+    record = BenefitRecord(
+        kind=str(data.kind),
+        period_from=data.period_from,
+        period_to=data.period_to,
+        station_id=data.station_id,
+        listing_id=data.listing_id,
+        description=data.description.strip(),
+        detail=detail,
+        total_fen=sum(amounts),
+        recorded_by_id=getattr(actor, "id", None),
+        created_at=now,
+    )
     db.session.add(record)
     db.session.flush()
     entry_date = local_date(now)
@@ -193,15 +216,35 @@ def record_benefit(data: RecordData, *, actor, now: datetime) -> BenefitRecord:
         if amount <= 0:  # a share too small to earn a fen
             continue
         household = households[line.household_id]
-        db.session.add(IncomeEntry(
-            household_id=household.id, order_line_id=None, record_id=record.id, kind=IncomeKind.RECORDED,
-            benefit_kind=str(data.kind), ref=f"record:{record.id}:{index}", amount_fen=amount,
-            split={"record_id": record.id, "line": index, **({"member_no": line.member_no} if line.member_no else {})},
-            village_id=household.village_id, station_id=data.station_id, category_id=None,
-            entry_date=entry_date, created_at=now))
+        db.session.add(
+            IncomeEntry(
+                household_id=household.id,
+                order_line_id=None,
+                record_id=record.id,
+                kind=IncomeKind.RECORDED,
+                benefit_kind=str(data.kind),
+                ref=f"record:{record.id}:{index}",
+                amount_fen=amount,
+                split={
+                    "record_id": record.id,
+                    "line": index,
+                    **({"member_no": line.member_no} if line.member_no else {}),
+                },
+                village_id=household.village_id,
+                station_id=data.station_id,
+                category_id=None,
+                entry_date=entry_date,
+                created_at=now,
+            )
+        )
     db.session.flush()
-    record_audit(actor=actor, action="benefit.record", subject=record,
-                 detail={"kind": record.kind, "lines": len(lines), "total_fen": record.total_fen}, now=now)
+    record_audit(
+        actor=actor,
+        action="benefit.record",
+        subject=record,
+        detail={"kind": record.kind, "lines": len(lines), "total_fen": record.total_fen},
+        now=now,
+    )
     return record
 
 

@@ -4,6 +4,7 @@ Same semantics as `catalog.services.set_benefit_links` (replace the whole set; p
 each household once), extended to listings and with an audit entry of the old and new sets (household
 ids and weights only — no personal data). Existing order lines keep the split snapshotted at sale.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -27,9 +28,11 @@ def _column(target):
 
 
 def links_for(target) -> list[BenefitLink]:
-    return list(db.session.scalars(
-        sa.select(BenefitLink).where(_column(target) == target.id).order_by(BenefitLink.household_id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(BenefitLink).where(_column(target) == target.id).order_by(BenefitLink.household_id)
+        )
+    )
 
 
 def parse_links(text: str) -> list[tuple[int, int]]:
@@ -44,8 +47,7 @@ def parse_links(text: str) -> list[tuple[int, int]]:
             household_id = parse_int(parts[0], minimum=1, maximum=MAX_ID)
             weight = parse_int(parts[1], minimum=1) if len(parts) > 1 else 1
         except (ValueError, IndexError):
-            raise ValidationError("unreadable_link", text=chunk[:20],
-                                  fields={"links": "invalid"}) from None
+            raise ValidationError("unreadable_link", text=chunk[:20], fields={"links": "invalid"}) from None
         links.append((household_id, weight))
     return links
 
@@ -71,19 +73,28 @@ def set_links(target, links: list[tuple[int, int]], *, actor, now: datetime) -> 
         kwargs = {"product_id": target.id} if column is BenefitLink.product_id else {"listing_id": target.id}
         db.session.add(BenefitLink(household_id=household_id, weight=weight, created_at=now, **kwargs))
     db.session.flush()
-    record_audit(actor=actor, action="benefit_link.update", subject=target,
-                 detail={"before": before, "after": after}, now=now)
+    record_audit(
+        actor=actor, action="benefit_link.update", subject=target, detail={"before": before, "after": after}, now=now
+    )
     return links_for(target)
 
 
 def linked_targets() -> dict:
     """Products and listings with their link counts, for the links overview page."""
-    counts_p = dict(db.session.execute(
-        sa.select(BenefitLink.product_id, sa.func.count()).where(BenefitLink.product_id.is_not(None))
-        .group_by(BenefitLink.product_id)).all())
-    counts_l = dict(db.session.execute(
-        sa.select(BenefitLink.listing_id, sa.func.count()).where(BenefitLink.listing_id.is_not(None))
-        .group_by(BenefitLink.listing_id)).all())
+    counts_p = dict(
+        db.session.execute(
+            sa.select(BenefitLink.product_id, sa.func.count())
+            .where(BenefitLink.product_id.is_not(None))
+            .group_by(BenefitLink.product_id)
+        ).all()
+    )
+    counts_l = dict(
+        db.session.execute(
+            sa.select(BenefitLink.listing_id, sa.func.count())
+            .where(BenefitLink.listing_id.is_not(None))
+            .group_by(BenefitLink.listing_id)
+        ).all()
+    )
     products = db.session.scalars(sa.select(Product).order_by(Product.name, Product.id)).all()
     listings = db.session.scalars(sa.select(Listing).order_by(Listing.name, Listing.id)).all()
     return {

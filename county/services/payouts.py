@@ -16,6 +16,7 @@
   nothing. Failed lines release their items: the credits are payable again.
 - `household_payout_figures`: paid, in a batch, payable — credited − reversed = paid + payable.
 """
+
 from __future__ import annotations
 
 import io
@@ -54,11 +55,21 @@ from county.services.registry import check_may_reveal
 log = logging.getLogger(__name__)
 
 # keyed by the stored text (the enums are str)
-ACCOUNT_KIND_LABELS: dict[str, Any] = {AccountKind.BANK_CARD: _l("银行卡"), AccountKind.HUINONG_CARD: _l("惠农一卡通"),
-                       AccountKind.SOCIAL_SECURITY_CARD: _l("社保卡")}
-BATCH_STATUS_LABELS: dict[str, Any] = {BatchStatus.OPEN: _l("待导出"), BatchStatus.EXPORTED: _l("已导出，待回盘"),
-                       BatchStatus.SETTLED: _l("已完成")}
-LINE_STATUS_LABELS: dict[str, Any] = {LineStatus.PENDING: _l("待发放"), LineStatus.PAID: _l("已发放"), LineStatus.FAILED: _l("失败")}
+ACCOUNT_KIND_LABELS: dict[str, Any] = {
+    AccountKind.BANK_CARD: _l("银行卡"),
+    AccountKind.HUINONG_CARD: _l("惠农一卡通"),
+    AccountKind.SOCIAL_SECURITY_CARD: _l("社保卡"),
+}
+BATCH_STATUS_LABELS: dict[str, Any] = {
+    BatchStatus.OPEN: _l("待导出"),
+    BatchStatus.EXPORTED: _l("已导出，待回盘"),
+    BatchStatus.SETTLED: _l("已完成"),
+}
+LINE_STATUS_LABELS: dict[str, Any] = {
+    LineStatus.PENDING: _l("待发放"),
+    LineStatus.PAID: _l("已发放"),
+    LineStatus.FAILED: _l("失败"),
+}
 ACCOUNT_NO_RE = re.compile(r"^\d{8,30}$")
 #: The longest period one batch may pay (a year and a day: a leap year's January to January).
 MAX_PERIOD_DAYS = 366
@@ -66,11 +77,25 @@ MAX_PERIOD_DAYS = 366
 BANK_COLUMNS = ["序号", "明细编号", "户名", "账号", "账户类型", "开户行", "金额(元)", "摘要"]
 #: Result file headings -> field; several spellings accepted.
 RESULT_HEADERS = {
-    "明细编号": "ref", "明细号": "ref", "付款编号": "ref", "ref": "ref",
-    "金额(元)": "amount", "金额": "amount", "交易金额": "amount", "amount": "amount",
-    "状态": "status", "处理结果": "status", "交易状态": "status", "status": "status",
-    "银行流水号": "bank_ref", "流水号": "bank_ref", "交易流水号": "bank_ref", "bank_ref": "bank_ref",
-    "失败原因": "reason", "备注": "reason", "reason": "reason",
+    "明细编号": "ref",
+    "明细号": "ref",
+    "付款编号": "ref",
+    "ref": "ref",
+    "金额(元)": "amount",
+    "金额": "amount",
+    "交易金额": "amount",
+    "amount": "amount",
+    "状态": "status",
+    "处理结果": "status",
+    "交易状态": "status",
+    "status": "status",
+    "银行流水号": "bank_ref",
+    "流水号": "bank_ref",
+    "交易流水号": "bank_ref",
+    "bank_ref": "bank_ref",
+    "失败原因": "reason",
+    "备注": "reason",
+    "reason": "reason",
 }
 PAID_WORDS = {"成功", "已成功", "交易成功", "success", "paid", "ok"}
 FAILED_WORDS = {"失败", "交易失败", "failed", "fail", "error"}
@@ -80,6 +105,7 @@ MAX_RESULT_ROWS = 50000
 
 # --- accounts ----------------------------------------------------------------------------------------
 
+
 def get_account(household: Household) -> PaymentAccount | None:
     return db.session.scalar(sa.select(PaymentAccount).where(PaymentAccount.household_id == household.id))
 
@@ -88,13 +114,18 @@ def account_row(account: PaymentAccount | None) -> dict | None:
     """Masked: what pages and the API show."""
     if account is None:
         return None
-    return {"kind": account.kind, "kind_label": str(ACCOUNT_KIND_LABELS.get(account.kind, account.kind)),
-            "number": mask_account_no(account.number), "holder_name": mask_name(account.holder_name),
-            "bank_name": account.bank_name}
+    return {
+        "kind": account.kind,
+        "kind_label": str(ACCOUNT_KIND_LABELS.get(account.kind, account.kind)),
+        "number": mask_account_no(account.number),
+        "holder_name": mask_name(account.holder_name),
+        "bank_name": account.bank_name,
+    }
 
 
-def set_account(household: Household, *, kind: str, number: str, holder_name: str = "", bank_name: str = "",
-                actor, now: datetime) -> PaymentAccount:
+def set_account(
+    household: Household, *, kind: str, number: str, holder_name: str = "", bank_name: str = "", actor, now: datetime
+) -> PaymentAccount:
     """Create or replace the household's payment account (audited: which fields, never the values)."""
     number = "".join(str(number or "").split())
     holder_name = str(holder_name or "").strip() or household.head_name
@@ -117,8 +148,13 @@ def set_account(household: Household, *, kind: str, number: str, holder_name: st
     account.kind, account.number, account.holder_name, account.bank_name = kind, number, holder_name, bank_name
     account.updated_by_id, account.updated_at = getattr(actor, "id", None), now
     db.session.flush()
-    record_audit(actor=actor, action="payment_account.update", subject=household,
-                 detail={"kind": kind, "account_id": account.id}, now=now)
+    record_audit(
+        actor=actor,
+        action="payment_account.update",
+        subject=household,
+        detail={"kind": kind, "account_id": account.id},
+        now=now,
+    )
     return account
 
 
@@ -128,12 +164,14 @@ def reveal_account(household: Household, *, actor, now: datetime) -> str:
     account = get_account(household)
     if account is None:
         raise NotFound("no_payment_account")
-    record_audit(actor=actor, action="payment_account.reveal", subject=household,
-                 detail={"account_id": account.id}, now=now)
+    record_audit(
+        actor=actor, action="payment_account.reveal", subject=household, detail={"account_id": account.id}, now=now
+    )
     return account.number
 
 
 # --- batches -----------------------------------------------------------------------------------------
+
 
 def _transition(obj, to_status: str, table: dict) -> None:
     if to_status not in table.get(obj.status, set()):
@@ -190,8 +228,9 @@ def _lock_batch_creation() -> None:
 def _payable_entries(period_to: date, *, village_id: int | None, township_id: int | None):
     """SELECT of the entries a new batch may take: dated up to `period_to`, held by no live item."""
     live = sa.select(PayoutItem.id).where(PayoutItem.entry_id == IncomeEntry.id, ~PayoutItem.released)
-    query = (sa.select(IncomeEntry.id, IncomeEntry.household_id, IncomeEntry.amount_fen)
-             .where(IncomeEntry.entry_date <= period_to, ~live.exists()))
+    query = sa.select(IncomeEntry.id, IncomeEntry.household_id, IncomeEntry.amount_fen).where(
+        IncomeEntry.entry_date <= period_to, ~live.exists()
+    )
     if village_id or township_id:
         query = query.join(Household, Household.id == IncomeEntry.household_id)
         if village_id:
@@ -207,8 +246,15 @@ class BatchResult:
     created: bool
 
 
-def create_batch(*, period_from: date, period_to: date, village_id: int | None = None,
-                 township_id: int | None = None, actor, now: datetime) -> BatchResult:
+def create_batch(
+    *,
+    period_from: date,
+    period_to: date,
+    village_id: int | None = None,
+    township_id: int | None = None,
+    actor,
+    now: datetime,
+) -> BatchResult:
     """Create the payout batch of a period (and scope), or return the one that exists."""
     if period_from > period_to:
         raise ValidationError("from_after_to", fields={"period_from": "after period_to"})
@@ -218,44 +264,75 @@ def create_batch(*, period_from: date, period_to: date, village_id: int | None =
         raise ValidationError("payout_period_too_long", fields={"period_to": "period too long"})
     scope, township_id, village_id = _scope(village_id, township_id)
     _lock_batch_creation()
-    existing = db.session.scalar(sa.select(PayoutBatch).where(
-        PayoutBatch.period_from == period_from, PayoutBatch.period_to == period_to, PayoutBatch.scope == scope))
+    existing = db.session.scalar(
+        sa.select(PayoutBatch).where(
+            PayoutBatch.period_from == period_from, PayoutBatch.period_to == period_to, PayoutBatch.scope == scope
+        )
+    )
     if existing is not None:
         return BatchResult(existing, False)
-    batch = PayoutBatch(code="", period_from=period_from, period_to=period_to, scope=scope, township_id=township_id,
-                        village_id=village_id, status=BatchStatus.OPEN, created_by_id=getattr(actor, "id", None),
-                        created_at=now)
+    batch = PayoutBatch(
+        code="",
+        period_from=period_from,
+        period_to=period_to,
+        scope=scope,
+        township_id=township_id,
+        village_id=village_id,
+        status=BatchStatus.OPEN,
+        created_by_id=getattr(actor, "id", None),
+        created_at=now,
+    )
     db.session.add(batch)
     db.session.flush()
     batch.code = f"PO{period_to:%Y%m%d}-{batch.id}"
     entries = _payable_entries(period_to, village_id=village_id, township_id=township_id).subquery()
-    sums = db.session.execute(sa.select(entries.c.household_id, sa.func.sum(entries.c.amount_fen))
-                              .group_by(entries.c.household_id)).all()
+    sums = db.session.execute(
+        sa.select(entries.c.household_id, sa.func.sum(entries.c.amount_fen)).group_by(entries.c.household_id)
+    ).all()
     positive = {household_id: int(total) for household_id, total in sums if int(total) > 0}
     accounts = {}
     if positive:
-        for account in db.session.scalars(sa.select(PaymentAccount).where(
-                PaymentAccount.household_id.in_(list(positive)))):
+        for account in db.session.scalars(
+            sa.select(PaymentAccount).where(PaymentAccount.household_id.in_(list(positive)))
+        ):
             accounts[account.household_id] = account
     batch.skipped_no_account = len(set(positive) - set(accounts))
-    lines = [{"batch_id": batch.id, "household_id": household_id, "amount_fen": positive[household_id],
-              "status": LineStatus.PENDING.value, "account_kind": account.kind, "account_number": account.number,
-              "holder_name": account.holder_name, "bank_name": account.bank_name, "bank_ref": "",
-              "failure_reason": ""}
-             for household_id, account in sorted(accounts.items())]
+    lines = [
+        {
+            "batch_id": batch.id,
+            "household_id": household_id,
+            "amount_fen": positive[household_id],
+            "status": LineStatus.PENDING.value,
+            "account_kind": account.kind,
+            "account_number": account.number,
+            "holder_name": account.holder_name,
+            "bank_name": account.bank_name,
+            "bank_ref": "",
+            "failure_reason": "",
+        }
+        for household_id, account in sorted(accounts.items())
+    ]
     if lines:
         db.session.execute(sa.insert(PayoutLine), lines)
         # the entries each line pays: the same selection, joined to this batch's lines
         take = _payable_entries(period_to, village_id=village_id, township_id=township_id).subquery()
-        db.session.execute(sa.insert(PayoutItem).from_select(
-            ["line_id", "entry_id", "amount_fen", "released"],
-            sa.select(PayoutLine.id, take.c.id, take.c.amount_fen, sa.false())
-            .join(take, take.c.household_id == PayoutLine.household_id)
-            .where(PayoutLine.batch_id == batch.id)))
+        db.session.execute(
+            sa.insert(PayoutItem).from_select(
+                ["line_id", "entry_id", "amount_fen", "released"],
+                sa.select(PayoutLine.id, take.c.id, take.c.amount_fen, sa.false())
+                .join(take, take.c.household_id == PayoutLine.household_id)
+                .where(PayoutLine.batch_id == batch.id),
+            )
+        )
         _settle_amounts(batch)
     db.session.flush()
-    record_audit(actor=actor, action="payout.create", subject=batch,
-                 detail={"lines": len(lines), "skipped_no_account": batch.skipped_no_account}, now=now)
+    record_audit(
+        actor=actor,
+        action="payout.create",
+        subject=batch,
+        detail={"lines": len(lines), "skipped_no_account": batch.skipped_no_account},
+        now=now,
+    )
     return BatchResult(batch, True)
 
 
@@ -263,9 +340,14 @@ def _settle_amounts(batch: PayoutBatch) -> None:
     """Make each line's amount the sum of its items. They agree unless an entry was committed between
     the two statements of `create_batch`; then the items win (a line left with nothing positive to pay
     releases its items and is dropped)."""
-    sums = dict(db.session.execute(
-        sa.select(PayoutItem.line_id, sa.func.sum(PayoutItem.amount_fen)).join(PayoutLine)
-        .where(PayoutLine.batch_id == batch.id).group_by(PayoutItem.line_id)).all())
+    sums = dict(
+        db.session.execute(
+            sa.select(PayoutItem.line_id, sa.func.sum(PayoutItem.amount_fen))
+            .join(PayoutLine)
+            .where(PayoutLine.batch_id == batch.id)
+            .group_by(PayoutItem.line_id)
+        ).all()
+    )
     for line in db.session.scalars(sa.select(PayoutLine).where(PayoutLine.batch_id == batch.id)):
         total = int(sums.get(line.id, 0))
         if total == line.amount_fen:
@@ -280,24 +362,44 @@ def _settle_amounts(batch: PayoutBatch) -> None:
 
 def batch_lines(batch: PayoutBatch) -> list[dict]:
     """Masked rows of a batch's lines (pages, API, the county's own export)."""
-    lines = db.session.scalars(sa.select(PayoutLine).where(PayoutLine.batch_id == batch.id)
-                               .order_by(PayoutLine.id)).all()
-    households = {h.id: h for h in db.session.scalars(sa.select(Household).where(
-        Household.id.in_([ln.household_id for ln in lines])))} if lines else {}
+    lines = db.session.scalars(
+        sa.select(PayoutLine).where(PayoutLine.batch_id == batch.id).order_by(PayoutLine.id)
+    ).all()
+    households = (
+        {
+            h.id: h
+            for h in db.session.scalars(sa.select(Household).where(Household.id.in_([ln.household_id for ln in lines])))
+        }
+        if lines
+        else {}
+    )
     villages = dict(db.session.execute(sa.select(Village.id, Village.name)).all()) if lines else {}
-    return [{"id": ln.id, "ref": line_ref(batch, ln), "household_id": ln.household_id,
-             "head_name": mask_name(households[ln.household_id].head_name),
-             "village": villages.get(households[ln.household_id].village_id, ""),
-             "amount_fen": ln.amount_fen, "status": ln.status,
-             "status_label": str(LINE_STATUS_LABELS.get(ln.status, ln.status)),
-             "account_kind": ln.account_kind, "account_number": mask_account_no(ln.account_number),
-             "bank_ref": ln.bank_ref, "failure_reason": ln.failure_reason, "settled_at": ln.settled_at}
-            for ln in lines]
+    return [
+        {
+            "id": ln.id,
+            "ref": line_ref(batch, ln),
+            "household_id": ln.household_id,
+            "head_name": mask_name(households[ln.household_id].head_name),
+            "village": villages.get(households[ln.household_id].village_id, ""),
+            "amount_fen": ln.amount_fen,
+            "status": ln.status,
+            "status_label": str(LINE_STATUS_LABELS.get(ln.status, ln.status)),
+            "account_kind": ln.account_kind,
+            "account_number": mask_account_no(ln.account_number),
+            "bank_ref": ln.bank_ref,
+            "failure_reason": ln.failure_reason,
+            "settled_at": ln.settled_at,
+        }
+        for ln in lines
+    ]
 
 
 def batch_totals(batch: PayoutBatch) -> dict:
-    rows = db.session.execute(sa.select(PayoutLine.status, sa.func.count(), sa.func.sum(PayoutLine.amount_fen))
-                              .where(PayoutLine.batch_id == batch.id).group_by(PayoutLine.status)).all()
+    rows = db.session.execute(
+        sa.select(PayoutLine.status, sa.func.count(), sa.func.sum(PayoutLine.amount_fen))
+        .where(PayoutLine.batch_id == batch.id)
+        .group_by(PayoutLine.status)
+    ).all()
     out = {f"{s}_{k}": 0 for s in LineStatus for k in ("lines", "fen")}
     for status, count, total in rows:
         out[f"{status}_lines"], out[f"{status}_fen"] = int(count), int(total or 0)
@@ -313,16 +415,19 @@ def line_ref(batch: PayoutBatch, line: PayoutLine) -> str:
 
 # --- the bank file -----------------------------------------------------------------------------------
 
+
 def export_batch(batch: PayoutBatch, *, actor, now: datetime) -> bytes:
     """The bank's batch-payment workbook of the batch's pending lines, unmasked (it is the bank's
     instruction); audited. The first export moves the batch to `exported`."""
     from openpyxl import Workbook
 
-
     if batch.status == BatchStatus.SETTLED:
         raise Conflict("payout_batch_done")
-    lines = db.session.scalars(sa.select(PayoutLine).where(
-        PayoutLine.batch_id == batch.id, PayoutLine.status == LineStatus.PENDING).order_by(PayoutLine.id)).all()
+    lines = db.session.scalars(
+        sa.select(PayoutLine)
+        .where(PayoutLine.batch_id == batch.id, PayoutLine.status == LineStatus.PENDING)
+        .order_by(PayoutLine.id)
+    ).all()
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "代发明细"
@@ -330,23 +435,41 @@ def export_batch(batch: PayoutBatch, *, actor, now: datetime) -> bytes:
     memo = f"乡村e线收益 {batch.period_from:%Y%m%d}-{batch.period_to:%Y%m%d}"
     for index, line in enumerate(lines, start=1):
         # account numbers are text (a number cell would lose digits past 15)
-        append_row(sheet, [index, line_ref(batch, line), line.holder_name, str(line.account_number),
-                           str(ACCOUNT_KIND_LABELS.get(line.account_kind, line.account_kind)), line.bank_name,
-                           float(fen_to_decimal(line.amount_fen)), memo])
+        append_row(
+            sheet,
+            [
+                index,
+                line_ref(batch, line),
+                line.holder_name,
+                str(line.account_number),
+                str(ACCOUNT_KIND_LABELS.get(line.account_kind, line.account_kind)),
+                line.bank_name,
+                float(fen_to_decimal(line.amount_fen)),
+                memo,
+            ],
+        )
         sheet.cell(row=sheet.max_row, column=4).number_format = "@"
         sheet.cell(row=sheet.max_row, column=7).number_format = "0.00"
-    append_row(sheet, ["合计", "", "", "", "", "", float(fen_to_decimal(sum(ln.amount_fen for ln in lines))),
-                       f"{len(lines)}笔"])
+    append_row(
+        sheet,
+        ["合计", "", "", "", "", "", float(fen_to_decimal(sum(ln.amount_fen for ln in lines))), f"{len(lines)}笔"],
+    )
     buffer = io.BytesIO()
     workbook.save(buffer)
     if batch.status == BatchStatus.OPEN:
         _transition(batch, BatchStatus.EXPORTED, BATCH_TRANSITIONS)
-    record_audit(actor=actor, action="payout.export", subject=batch,
-                 detail={"lines": len(lines), "total_fen": sum(ln.amount_fen for ln in lines)}, now=now)
+    record_audit(
+        actor=actor,
+        action="payout.export",
+        subject=batch,
+        detail={"lines": len(lines), "total_fen": sum(ln.amount_fen for ln in lines)},
+        now=now,
+    )
     return buffer.getvalue()
 
 
 # --- the bank's result file --------------------------------------------------------------------------
+
 
 @dataclass
 class ResultReport:
@@ -399,8 +522,10 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
     batch = get_batch(batch.id, lock=True)  # two imports of the same batch at once: one after the other
     if batch.status == BatchStatus.OPEN:
         raise Conflict("payout_batch_not_exported")
-    lines = {line_ref(batch, ln): ln for ln in db.session.scalars(
-        sa.select(PayoutLine).where(PayoutLine.batch_id == batch.id).with_for_update())}
+    lines = {
+        line_ref(batch, ln): ln
+        for ln in db.session.scalars(sa.select(PayoutLine).where(PayoutLine.batch_id == batch.id).with_for_update())
+    }
     report, plan, seen = ResultReport(), [], set()
     for number, row in rows:
         ref = row.get("ref", "")
@@ -430,8 +555,9 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
             elif line.status == LineStatus.PAID and line.bank_ref == bank_ref:
                 report.unchanged += 1
             elif line.status != LineStatus.PENDING:
-                report.errors.append(_("第%(n)s行：该明细已记为%(s)s，与回盘不符", n=number,
-                                       s=str(LINE_STATUS_LABELS[line.status])))
+                report.errors.append(
+                    _("第%(n)s行：该明细已记为%(s)s，与回盘不符", n=number, s=str(LINE_STATUS_LABELS[line.status]))
+                )
             else:
                 plan.append((line, LineStatus.PAID, bank_ref))
         elif status in FAILED_WORDS:
@@ -439,14 +565,17 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
             if line.status == LineStatus.FAILED:
                 report.unchanged += 1
             elif line.status != LineStatus.PENDING:
-                report.errors.append(_("第%(n)s行：该明细已记为%(s)s，与回盘不符", n=number,
-                                       s=str(LINE_STATUS_LABELS[line.status])))
+                report.errors.append(
+                    _("第%(n)s行：该明细已记为%(s)s，与回盘不符", n=number, s=str(LINE_STATUS_LABELS[line.status]))
+                )
             else:
                 plan.append((line, LineStatus.FAILED, reason))
         else:
             report.errors.append(_("第%(n)s行：状态须为“成功”或“失败”", n=number))
     if report.errors:
-        raise ValidationError("bank_file_invalid", errors="；".join(report.errors[:20]), fields={"file": "; ".join(report.errors[:20])})
+        raise ValidationError(
+            "bank_file_invalid", errors="；".join(report.errors[:20]), fields={"file": "; ".join(report.errors[:20])}
+        )
     for line, to_status, value in plan:
         _transition(line, to_status, LINE_TRANSITIONS)
         line.settled_at = now
@@ -462,26 +591,39 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
         _transition(batch, BatchStatus.SETTLED, BATCH_TRANSITIONS)
         batch.settled_at = now
     if plan:
-        record_audit(actor=actor, action="payout.result", subject=batch,
-                     detail={"paid": report.paid, "failed": report.failed, "unchanged": report.unchanged}, now=now)
+        record_audit(
+            actor=actor,
+            action="payout.result",
+            subject=batch,
+            detail={"paid": report.paid, "failed": report.failed, "unchanged": report.unchanged},
+            now=now,
+        )
     db.session.flush()
     return report
 
 
 # --- figures -----------------------------------------------------------------------------------------
 
+
 def household_payout_figures(household_id: int, *, until: date | None = None) -> dict:
     """{credited_fen (net of reversals), paid_fen, in_batch_fen, payable_fen}: paid + payable = credited;
     `in_batch_fen` is the part of payable already in a batch that the bank has not answered."""
-    query = (sa.select(PayoutLine.status, sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
-             .select_from(IncomeEntry)
-             .outerjoin(PayoutItem, sa.and_(PayoutItem.entry_id == IncomeEntry.id, ~PayoutItem.released))
-             .outerjoin(PayoutLine, PayoutLine.id == PayoutItem.line_id)
-             .where(IncomeEntry.household_id == household_id).group_by(PayoutLine.status))
+    query = (
+        sa.select(PayoutLine.status, sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
+        .select_from(IncomeEntry)
+        .outerjoin(PayoutItem, sa.and_(PayoutItem.entry_id == IncomeEntry.id, ~PayoutItem.released))
+        .outerjoin(PayoutLine, PayoutLine.id == PayoutItem.line_id)
+        .where(IncomeEntry.household_id == household_id)
+        .group_by(PayoutLine.status)
+    )
     if until is not None:
         query = query.where(IncomeEntry.entry_date <= until)
     sums = {status: int(total) for status, total in db.session.execute(query)}
     credited = sum(sums.values())
     paid = sums.get(LineStatus.PAID.value, 0)
-    return {"credited_fen": credited, "paid_fen": paid, "in_batch_fen": sums.get(LineStatus.PENDING.value, 0),
-            "payable_fen": credited - paid}
+    return {
+        "credited_fen": credited,
+        "paid_fen": paid,
+        "in_batch_fen": sums.get(LineStatus.PENDING.value, 0),
+        "payable_fen": credited - paid,
+    }

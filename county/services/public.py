@@ -1,4 +1,5 @@
 """The public, anonymous side: "this order credits ¥X to N households in 某某村". No identities."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -14,9 +15,15 @@ from shop.money import apply_bps
 def _village_names(household_ids: set[int]) -> list[str]:
     if not household_ids:
         return []
-    return list(db.session.scalars(
-        sa.select(Village.name).distinct().join(Household, Household.village_id == Village.id)
-        .where(Household.id.in_(household_ids)).order_by(Village.name)))
+    return list(
+        db.session.scalars(
+            sa.select(Village.name)
+            .distinct()
+            .join(Household, Household.village_id == Village.id)
+            .where(Household.id.in_(household_ids))
+            .order_by(Village.name)
+        )
+    )
 
 
 def public_benefit_summary(subject) -> dict:
@@ -34,12 +41,20 @@ def public_benefit_summary(subject) -> dict:
                 expected += sum(parts.values())
             household_ids |= set(parts)
         if lines:
-            credited = int(db.session.scalar(
-                sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
-                .where(IncomeEntry.order_line_id.in_([l.id for l in lines]))) or 0)
+            credited = int(
+                db.session.scalar(
+                    sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(
+                        IncomeEntry.order_line_id.in_([l.id for l in lines])
+                    )
+                )
+                or 0
+            )
     elif isinstance(subject, Product):
-        links = db.session.execute(sa.select(BenefitLink.household_id).where(
-            BenefitLink.product_id == subject.id)).scalars().all()
+        links = (
+            db.session.execute(sa.select(BenefitLink.household_id).where(BenefitLink.product_id == subject.id))
+            .scalars()
+            .all()
+        )
         household_ids = set(links)
         if household_ids:
             station = subject.station

@@ -8,6 +8,7 @@ the same lot changes nothing and mails nobody. `refund_recalled` then refunds, i
 affected line still open: a line not yet shipped is canceled (its stock released, and blocked) and
 refunded, a delivered line is refunded; a parcel on its way is refunded once it is delivered.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,9 +46,14 @@ def get_lot(code: str) -> Lot:
 
 
 def recalled_lots(limit: int = 200) -> list[Lot]:
-    return list(db.session.scalars(
-        sa.select(Lot).where(Lot.status == LotStatus.RECALLED).order_by(Lot.recalled_at.desc(), Lot.id.desc())
-        .limit(limit)))
+    return list(
+        db.session.scalars(
+            sa.select(Lot)
+            .where(Lot.status == LotStatus.RECALLED)
+            .order_by(Lot.recalled_at.desc(), Lot.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def _action(line: OrderLine) -> str:
@@ -71,8 +77,10 @@ def affected_lines(lot: Lot) -> list[AffectedLine]:
         .where(LotAllocation.lot_id == lot.id, (LotAllocation.allocated + LotAllocation.consumed) > 0)
         .order_by(OrderLine.order_id, OrderLine.id)
     ).all()
-    return [AffectedLine(line=line, order=line.order, quantity=int(quantity), action=_action(line))
-            for line, quantity in rows]
+    return [
+        AffectedLine(line=line, order=line.order, quantity=int(quantity), action=_action(line))
+        for line, quantity in rows
+    ]
 
 
 def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedLine]:
@@ -96,8 +104,13 @@ def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedL
             first_order_of.setdefault(user_id, affected.order.id)
     for order_id in sorted(first_order_of.values()):
         enqueue_after_commit("orders.tasks.send_order_mail", order_id, "recall")
-    record_audit(actor=actor, action="lot.recall", subject=lot,
-                 detail={"reason": reason, "lines": len(lines), "buyers": len(first_order_of)}, now=now)
+    record_audit(
+        actor=actor,
+        action="lot.recall",
+        subject=lot,
+        detail={"reason": reason, "lines": len(lines), "buyers": len(first_order_of)},
+        now=now,
+    )
     return lines
 
 

@@ -6,6 +6,7 @@ canceled before hand-over was never credited. Lines without a split credit nothi
 Money kept by canceled and no-show bookings is checked by `reconcile_tourism.check_kept`; the money
 received for shipments and card orders (cash book, captures, refunds) by `reconcile_money.check_money`.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -21,10 +22,16 @@ from tourism.models import Booking, BookingStatus
 
 def lines_due() -> list[OrderLine]:
     """Lines whose crediting event happened: shipment delivered/picked up, or booking completed."""
-    product_lines = sa.select(OrderLine).join(Shipment, Shipment.id == OrderLine.shipment_id).where(
-        OrderLine.kind == "product", Shipment.status == ShipmentStatus.DELIVERED)
-    booking_lines = sa.select(OrderLine).join(Booking, Booking.id == OrderLine.booking_id).where(
-        OrderLine.kind == "booking", Booking.status == BookingStatus.COMPLETED)
+    product_lines = (
+        sa.select(OrderLine)
+        .join(Shipment, Shipment.id == OrderLine.shipment_id)
+        .where(OrderLine.kind == "product", Shipment.status == ShipmentStatus.DELIVERED)
+    )
+    booking_lines = (
+        sa.select(OrderLine)
+        .join(Booking, Booking.id == OrderLine.booking_id)
+        .where(OrderLine.kind == "booking", Booking.status == BookingStatus.COMPLETED)
+    )
     lines = list(db.session.scalars(product_lines)) + list(db.session.scalars(booking_lines))
     return sorted(lines, key=lambda l: l.id)
 
@@ -35,8 +42,12 @@ def check() -> dict:
     by_line: dict[int, dict] = {}
     if lines:
         rows = db.session.execute(
-            sa.select(IncomeEntry.order_line_id, IncomeEntry.kind, IncomeEntry.household_id,
-                      sa.func.sum(IncomeEntry.amount_fen))
+            sa.select(
+                IncomeEntry.order_line_id,
+                IncomeEntry.kind,
+                IncomeEntry.household_id,
+                sa.func.sum(IncomeEntry.amount_fen),
+            )
             .where(IncomeEntry.order_line_id.in_([l.id for l in lines]))
             .group_by(IncomeEntry.order_line_id, IncomeEntry.kind, IncomeEntry.household_id)
         ).all()
@@ -63,12 +74,21 @@ def check() -> dict:
         elif -reversed_ > sum(credited.values()):
             problem = "over_reversed"
         if problem:
-            problems.append({
-                "line_id": line.id, "order_id": line.order_id, "title": line.title, "kind": line.kind,
-                "problem": problem, "expected_fen": sum(expected.values()),
-                "credited_fen": sum(credited.values()), "reversed_fen": reversed_,
-            })
+            problems.append(
+                {
+                    "line_id": line.id,
+                    "order_id": line.order_id,
+                    "title": line.title,
+                    "kind": line.kind,
+                    "problem": problem,
+                    "expected_fen": sum(expected.values()),
+                    "credited_fen": sum(credited.values()),
+                    "reversed_fen": reversed_,
+                }
+            )
     kept = check_kept()  # late-cancellation fees and no-show charges (county.services.reconcile_tourism)
     money = check_money()  # money received against what is due (county.services.reconcile_money)
-    return {"checked": len(lines) + kept["checked"] + money["checked"],
-            "discrepancies": problems + kept["discrepancies"] + money["discrepancies"]}
+    return {
+        "checked": len(lines) + kept["checked"] + money["checked"],
+        "discrepancies": problems + kept["discrepancies"] + money["discrepancies"],
+    }

@@ -19,6 +19,7 @@ household by household by `reconcile_tourism.check_kept`.
 `check_money()` answers in the shape of `reconcile.check()` (`subject` names the shipment, order or
 booking, `expected_fen` what is due, `credited_fen` the money received net of refunds).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -38,9 +39,17 @@ CAPTURED = (PaymentState.CONFIRMED, PaymentState.REFUNDED)
 
 
 def _problem(order: Order, subject: str, problem: str, due: int, received: int, *, title: str | None = None) -> dict:
-    return {"line_id": None, "order_id": order.id if order is not None else None, "subject": subject,
-            "title": title or subject, "kind": "money", "problem": problem, "expected_fen": due,
-            "credited_fen": received, "reversed_fen": 0}
+    return {
+        "line_id": None,
+        "order_id": order.id if order is not None else None,
+        "subject": subject,
+        "title": title or subject,
+        "kind": "money",
+        "problem": problem,
+        "expected_fen": due,
+        "credited_fen": received,
+        "reversed_fen": 0,
+    }
 
 
 def _refunds_by_payment(payment_ids: list[int]) -> dict[int, list[Refund]]:
@@ -55,7 +64,8 @@ def _received_fen(payments: list[OrderPayment], refunds: dict[int, list[Refund]]
     """(anything captured?, captured − refunds) over an order's payments (failed refunds gave nothing back)."""
     captured = [p for p in payments if p.state in CAPTURED]
     received = sum(p.amount_fen for p in captured) - sum(
-        r.amount_fen for p in captured for r in refunds.get(p.id, []) if r.state != "failed")
+        r.amount_fen for p in captured for r in refunds.get(p.id, []) if r.state != "failed"
+    )
     return bool(captured), received
 
 
@@ -66,8 +76,9 @@ def _cash_by_shipment(shipment_ids: list[int]) -> tuple[dict[int, int], set[int]
     if not shipment_ids:
         return net, refunds
     for shipment_id, kind, refund_id, amount in db.session.execute(
-        sa.select(CashEntry.shipment_id, CashEntry.kind, CashEntry.refund_id, CashEntry.amount_fen)
-        .where(CashEntry.shipment_id.in_(shipment_ids))
+        sa.select(CashEntry.shipment_id, CashEntry.kind, CashEntry.refund_id, CashEntry.amount_fen).where(
+            CashEntry.shipment_id.in_(shipment_ids)
+        )
     ):
         assert shipment_id is not None  # the query names shipments
         if kind in (CashKind.STATION_CASH, CashKind.COD, CashKind.REFUND):
@@ -78,11 +89,14 @@ def _cash_by_shipment(shipment_ids: list[int]) -> tuple[dict[int, int], set[int]
 
 
 def check_money() -> dict:
-    orders = list(db.session.scalars(
-        sa.select(Order).where(Order.id.in_(sa.select(Order.id).join(Order.shipments)))
-        .options(selectinload(Order.shipments), selectinload(Order.lines), selectinload(Order.payments))
-        .order_by(Order.id)
-    ))
+    orders = list(
+        db.session.scalars(
+            sa.select(Order)
+            .where(Order.id.in_(sa.select(Order.id).join(Order.shipments)))
+            .options(selectinload(Order.shipments), selectinload(Order.lines), selectinload(Order.payments))
+            .order_by(Order.id)
+        )
+    )
     shipment_ids = [s.id for o in orders for s in o.shipments]
     cash_net, refunds_in_book = _cash_by_shipment(shipment_ids)
     refunds = _refunds_by_payment([p.id for o in orders for p in o.payments])
@@ -95,8 +109,15 @@ def check_money() -> dict:
                 due = shipment_due_fen(shipment)
                 received = cash_net.get(shipment.id, 0)
                 if shipment.status == ShipmentStatus.DELIVERED and received != due:
-                    problems.append(_problem(order, shipment.code, "cash_not_received" if received == 0
-                                             else "cash_mismatch", due, received))
+                    problems.append(
+                        _problem(
+                            order,
+                            shipment.code,
+                            "cash_not_received" if received == 0 else "cash_mismatch",
+                            due,
+                            received,
+                        )
+                    )
                 elif shipment.status == ShipmentStatus.CANCELED and received != 0:
                     problems.append(_problem(order, shipment.code, "cash_not_refunded", 0, received))
                 elif received not in (0, due):
@@ -104,8 +125,15 @@ def check_money() -> dict:
             for payment in order.payments:
                 for refund in refunds.get(payment.id, []):
                     if refund.id not in refunds_in_book:
-                        problems.append(_problem(order, f"{order.code} refund {refund.id}",
-                                                 "cash_refund_not_in_book", 0, refund.amount_fen))
+                        problems.append(
+                            _problem(
+                                order,
+                                f"{order.code} refund {refund.id}",
+                                "cash_refund_not_in_book",
+                                0,
+                                refund.amount_fen,
+                            )
+                        )
             continue
         checked += 1
         captured, received = _received_fen(order.payments, refunds)
@@ -134,11 +162,13 @@ def check_bookings() -> dict:
     if not rows:
         return {"checked": 0, "discrepancies": []}
     refunds = _refunds_by_payment([p.id for _b, _l, order in rows for p in order.payments])
-    net_credit = dict(db.session.execute(
-        sa.select(IncomeEntry.order_line_id, sa.func.sum(IncomeEntry.amount_fen))
-        .where(IncomeEntry.order_line_id.in_([line.id for _b, line, _o in rows]))
-        .group_by(IncomeEntry.order_line_id)
-    ).all())
+    net_credit = dict(
+        db.session.execute(
+            sa.select(IncomeEntry.order_line_id, sa.func.sum(IncomeEntry.amount_fen))
+            .where(IncomeEntry.order_line_id.in_([line.id for _b, line, _o in rows]))
+            .group_by(IncomeEntry.order_line_id)
+        ).all()
+    )
     in_book = cash_by_booking([booking.id for booking, _l, _o in rows])
     problems: list[dict] = []
     for booking, line, order in rows:
@@ -153,8 +183,16 @@ def check_bookings() -> dict:
             problems.append(_problem(order, booking.code, problem, due, received, title=title))
         book = in_book.get(booking.id, 0)
         if book != (received if booking.pay_on_arrival else 0):  # cash taken = the host's book
-            problems.append(_problem(order, booking.code, "host_cash_mismatch",
-                                     received if booking.pay_on_arrival else 0, book, title=title))
+            problems.append(
+                _problem(
+                    order,
+                    booking.code,
+                    "host_cash_mismatch",
+                    received if booking.pay_on_arrival else 0,
+                    book,
+                    title=title,
+                )
+            )
         if booking.status in (BookingStatus.CANCELED, BookingStatus.NO_SHOW):
             continue  # kept money: reconcile_tourism.check_kept, household by household
         if booking.status == BookingStatus.COMPLETED:
@@ -165,6 +203,7 @@ def check_bookings() -> dict:
             credit_due = 0  # nothing is credited before the stay is completed
         credited = int(net_credit.get(line.id) or 0)
         if credited != credit_due:
-            problems.append(_problem(order, booking.code, "credit_not_money_received", credit_due, credited,
-                                     title=title))
+            problems.append(
+                _problem(order, booking.code, "credit_not_money_received", credit_due, credited, title=title)
+            )
     return {"checked": len(rows), "discrepancies": problems}

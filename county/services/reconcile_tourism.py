@@ -6,6 +6,7 @@ A canceled or no-show booking whose payment was captured keeps `kept = captured 
 kept, reversed like a sale when it is given back. `check_kept()` is a separate function so the money
 reconciliation (`county.services.reconcile`) can call it beside its own checks.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -32,17 +33,24 @@ def check_kept() -> dict:
     line_ids = [line.id for _b, line in rows]
     payments: dict[int, OrderPayment] = {}
     for payment in db.session.scalars(
-        sa.select(OrderPayment).where(
+        sa.select(OrderPayment)
+        .where(
             OrderPayment.order_id.in_({line.order_id for _b, line in rows}),
             OrderPayment.state.in_([PaymentState.CONFIRMED, PaymentState.REFUNDED]),
-        ).order_by(OrderPayment.id)
+        )
+        .order_by(OrderPayment.id)
     ):
         payments.setdefault(payment.order_id, payment)
     held: dict[int, dict[str, dict[int, int]]] = {}
     kept_credits: dict[int, int] = {}
     for line_id, kind, ref, household_id, total in db.session.execute(
-        sa.select(IncomeEntry.order_line_id, IncomeEntry.kind, IncomeEntry.ref, IncomeEntry.household_id,
-                  sa.func.sum(IncomeEntry.amount_fen))
+        sa.select(
+            IncomeEntry.order_line_id,
+            IncomeEntry.kind,
+            IncomeEntry.ref,
+            IncomeEntry.household_id,
+            sa.func.sum(IncomeEntry.amount_fen),
+        )
         .where(IncomeEntry.order_line_id.in_(line_ids))
         .group_by(IncomeEntry.order_line_id, IncomeEntry.kind, IncomeEntry.ref, IncomeEntry.household_id)
     ):
@@ -71,10 +79,18 @@ def check_kept() -> dict:
         elif credited and credited_at_keep != sum(credited.values()):
             problem = "kept_fee_mismatch"  # a stay credit on a booking nobody stayed
         if problem:
-            problems.append({
-                "line_id": line.id, "order_id": line.order_id, "booking": booking.code, "title": line.title,
-                "kind": line.kind, "problem": problem, "expected_fen": sum(expected.values()),
-                "credited_fen": sum(credited.values()), "reversed_fen": reversed_, "kept_fen": kept,
-            })
+            problems.append(
+                {
+                    "line_id": line.id,
+                    "order_id": line.order_id,
+                    "booking": booking.code,
+                    "title": line.title,
+                    "kind": line.kind,
+                    "problem": problem,
+                    "expected_fen": sum(expected.values()),
+                    "credited_fen": sum(credited.values()),
+                    "reversed_fen": reversed_,
+                    "kept_fen": kept,
+                }
+            )
     return {"checked": len(rows), "discrepancies": problems}
-

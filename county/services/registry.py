@@ -4,6 +4,7 @@ Personal data (head's name, registry number, ID number, phone) is encrypted in t
 ever leaves this module masked (`household_row`). `reveal()` is the one way to see a value, and each
 call writes an audit entry (who, when, which field).
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,9 +41,18 @@ STATUS_TRANSITIONS: dict[str, set[str]] = {
 }
 REVEALABLE = {"head_name", "registry_no", "id_number", "phone"}
 STATUS_BY_LABEL = {label: str(status) for status, label in HOUSEHOLD_STATUS_LABELS.items()} | {
-    "一般贫困户": "poor", "低保贫困户": "poor", "五保贫困户": "poor", "建档立卡贫困户": "poor", "未脱贫": "poor",
-    "已脱贫": "lifted", "脱贫": "lifted", "稳定脱贫": "lifted",
-    "监测户": "monitored", "边缘户": "monitored", "脱贫不稳定户": "monitored", "边缘易致贫户": "monitored",
+    "一般贫困户": "poor",
+    "低保贫困户": "poor",
+    "五保贫困户": "poor",
+    "建档立卡贫困户": "poor",
+    "未脱贫": "poor",
+    "已脱贫": "lifted",
+    "脱贫": "lifted",
+    "稳定脱贫": "lifted",
+    "监测户": "monitored",
+    "边缘户": "monitored",
+    "脱贫不稳定户": "monitored",
+    "边缘易致贫户": "monitored",
 }
 
 
@@ -102,7 +112,10 @@ def search_households(f: HouseholdQuery) -> tuple[list[Household], int]:
         )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
-        query.options(selectinload(Household.village)).order_by(Village.name, Household.id).limit(f.per_page).offset((max(f.page, 1) - 1) * f.per_page)
+        query.options(selectinload(Household.village))
+        .order_by(Village.name, Household.id)
+        .limit(f.per_page)
+        .offset((max(f.page, 1) - 1) * f.per_page)
     ).all()
     return list(rows), int(total)
 
@@ -166,11 +179,20 @@ def create_household(data: HouseholdData, *, actor, now: datetime) -> Household:
     )
     db.session.add(household)
     db.session.flush()
-    db.session.add(HouseholdStatusChange(household_id=household.id, from_status=None, to_status=data.status,
-                                         effective_date=local_date(now), actor_id=getattr(actor, "id", None),
-                                         note="登记", created_at=now))
-    record_audit(actor=actor, action="household.create", subject=household, detail={"village_id": data.village_id},
-                 now=now)
+    db.session.add(
+        HouseholdStatusChange(
+            household_id=household.id,
+            from_status=None,
+            to_status=data.status,
+            effective_date=local_date(now),
+            actor_id=getattr(actor, "id", None),
+            note="登记",
+            created_at=now,
+        )
+    )
+    record_audit(
+        actor=actor, action="household.create", subject=household, detail={"village_id": data.village_id}, now=now
+    )
     return household
 
 
@@ -203,30 +225,45 @@ def can_change_status(household: Household, to_status: str) -> bool:
     return to_status in STATUS_TRANSITIONS.get(household.status, set())
 
 
-def change_status(household: Household, to_status: str, *, actor, now: datetime, note: str = "",
-                  effective_date: date | None = None) -> HouseholdStatusChange:
+def change_status(
+    household: Household, to_status: str, *, actor, now: datetime, note: str = "", effective_date: date | None = None
+) -> HouseholdStatusChange:
     if to_status not in {s.value for s in HouseholdStatus}:
         raise ValidationError("unknown_status", fields={"status": "invalid"})
     if not can_change_status(household, to_status):
-        raise IllegalTransition("illegal_status_change", old=_status_label(household.status), new=_status_label(to_status))
+        raise IllegalTransition(
+            "illegal_status_change", old=_status_label(household.status), new=_status_label(to_status)
+        )
     change = HouseholdStatusChange(
-        household_id=household.id, from_status=household.status, to_status=to_status,
-        effective_date=effective_date or local_date(now), actor_id=getattr(actor, "id", None),
-        note=(note or "")[:255], created_at=now,
+        household_id=household.id,
+        from_status=household.status,
+        to_status=to_status,
+        effective_date=effective_date or local_date(now),
+        actor_id=getattr(actor, "id", None),
+        note=(note or "")[:255],
+        created_at=now,
     )
     household.status = to_status
     db.session.add(change)
     db.session.flush()
-    record_audit(actor=actor, action="household.status", subject=household,
-                 detail={"from": change.from_status, "to": to_status}, now=now)
+    record_audit(
+        actor=actor,
+        action="household.status",
+        subject=household,
+        detail={"from": change.from_status, "to": to_status},
+        now=now,
+    )
     return change
 
 
 def status_history(household: Household) -> list[HouseholdStatusChange]:
-    return list(db.session.scalars(
-        sa.select(HouseholdStatusChange).where(HouseholdStatusChange.household_id == household.id)
-        .order_by(HouseholdStatusChange.created_at, HouseholdStatusChange.id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(HouseholdStatusChange)
+            .where(HouseholdStatusChange.household_id == household.id)
+            .order_by(HouseholdStatusChange.created_at, HouseholdStatusChange.id)
+        )
+    )
 
 
 def check_may_reveal(actor) -> None:
@@ -251,17 +288,42 @@ def reveal(household: Household, field_name: str, *, actor, now: datetime) -> st
 
 #: Column headings of the county office's sheet -> HouseholdData field. Several spellings accepted.
 IMPORT_HEADERS = {
-    "村": "village", "所在村": "village", "行政村": "village", "village": "village",
-    "户主姓名": "head_name", "户主": "head_name", "姓名": "head_name", "head_name": "head_name",
-    "建档立卡编号": "registry_no", "登记号": "registry_no", "户编号": "registry_no", "registry_no": "registry_no",
-    "身份证号": "id_number", "身份证号码": "id_number", "id_number": "id_number",
-    "联系电话": "phone", "电话": "phone", "手机号": "phone", "phone": "phone",
-    "家庭人口": "members", "人口数": "members", "members": "members",
-    "状态": "status", "户类型": "status", "status": "status",
+    "村": "village",
+    "所在村": "village",
+    "行政村": "village",
+    "village": "village",
+    "户主姓名": "head_name",
+    "户主": "head_name",
+    "姓名": "head_name",
+    "head_name": "head_name",
+    "建档立卡编号": "registry_no",
+    "登记号": "registry_no",
+    "户编号": "registry_no",
+    "registry_no": "registry_no",
+    "身份证号": "id_number",
+    "身份证号码": "id_number",
+    "id_number": "id_number",
+    "联系电话": "phone",
+    "电话": "phone",
+    "手机号": "phone",
+    "phone": "phone",
+    "家庭人口": "members",
+    "人口数": "members",
+    "members": "members",
+    "状态": "status",
+    "户类型": "status",
+    "status": "status",
 }
-EXPORT_COLUMNS = [("id", _l("编号")), ("village", _l("村")), ("head_name", _l("户主姓名")),
-                  ("registry_no", _l("建档立卡编号")), ("id_number", _l("身份证号")), ("phone", _l("联系电话")),
-                  ("members", _l("家庭人口")), ("status_label", _l("状态"))]
+EXPORT_COLUMNS = [
+    ("id", _l("编号")),
+    ("village", _l("村")),
+    ("head_name", _l("户主姓名")),
+    ("registry_no", _l("建档立卡编号")),
+    ("id_number", _l("身份证号")),
+    ("phone", _l("联系电话")),
+    ("members", _l("家庭人口")),
+    ("status_label", _l("状态")),
+]
 
 
 @dataclass
@@ -314,8 +376,9 @@ def read_sheet(source) -> tuple[list[str], list[tuple[int, dict]]]:
     return [f for f in fields if f], out
 
 
-def import_households(source, *, actor, now: datetime,
-                      progress: Callable[[Iterable], Iterable] | None = None) -> ImportReport:
+def import_households(
+    source, *, actor, now: datetime, progress: Callable[[Iterable], Iterable] | None = None
+) -> ImportReport:
     """Import good rows, reject bad ones with reasons; re-running skips rows already registered."""
     _fields, rows = read_sheet(source)
     villages = {v.name: v.id for v in db.session.scalars(sa.select(Village))}
@@ -346,9 +409,15 @@ def import_households(source, *, actor, now: datetime,
             if not reasons and db.session.scalar(sa.select(Household.id).where(Household.registry_no_hash == key)):
                 report.already_registered += 1
                 continue
-        data = HouseholdData(village_id=villages.get(village_name), head_name=record.get("head_name", ""),
-                             registry_no=registry_no, id_number=record.get("id_number", ""),
-                             phone=record.get("phone", ""), members=members, status=status)
+        data = HouseholdData(
+            village_id=villages.get(village_name),
+            head_name=record.get("head_name", ""),
+            registry_no=registry_no,
+            id_number=record.get("id_number", ""),
+            phone=record.get("phone", ""),
+            members=members,
+            status=status,
+        )
         errors = _clean(data)
         errors.pop("village", None)  # already reported with the village's name
         reasons += [_(reason) for reason in errors.values()]
@@ -363,8 +432,12 @@ def import_households(source, *, actor, now: datetime,
             continue
         report.imported += 1
     db.session.flush()
-    log.info("household import: %s imported, %s already registered, %s rejected",
-             report.imported, report.already_registered, len(report.rejected))
+    log.info(
+        "household import: %s imported, %s already registered, %s rejected",
+        report.imported,
+        report.already_registered,
+        len(report.rejected),
+    )
     return report
 
 

@@ -5,6 +5,7 @@ benefit kind (by the Beijing `entry_date`, range inclusive); every row also spli
 kind (`kind_<kind>_fen`, reversals inside the kind they reverse). `household_statement` lists every entry.
 `write_monthly_report` writes the month's statement workbook into instance/reports/.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,22 +29,46 @@ from stock.models import Station
 
 GROUPS = ("household", "village", "station", "category", "month", "kind")
 #: Benefit kinds in the reader's words (lazy: in the reader's language on a page, the default in tasks).
-BENEFIT_KIND_LABELS: dict[str, Any] = {BenefitKind.SALE: _l("代销分成"), BenefitKind.PURCHASE: _l("订单收购"),
-                       BenefitKind.WAGE: _l("务工工资"), BenefitKind.DIVIDEND: _l("分红"),
-                       BenefitKind.RENT: _l("租金"), BenefitKind.COLLECTIVE: _l("村集体")}
+BENEFIT_KIND_LABELS: dict[str, Any] = {
+    BenefitKind.SALE: _l("代销分成"),
+    BenefitKind.PURCHASE: _l("订单收购"),
+    BenefitKind.WAGE: _l("务工工资"),
+    BenefitKind.DIVIDEND: _l("分红"),
+    BenefitKind.RENT: _l("租金"),
+    BenefitKind.COLLECTIVE: _l("村集体"),
+}
 #: The per-kind columns of every income row.
 KIND_COLUMNS = [(f"kind_{k}_fen", BENEFIT_KIND_LABELS[k]) for k in BENEFIT_KINDS]
 #: Export headings: lazy msgids, in the reader's language on a page, the default in the monthly task.
-INCOME_COLUMNS = [("key", _l("编号")), ("label", _l("名称")), ("sale_fen", _l("电商销售")),
-                  ("tourism_fen", _l("乡村旅游")), ("reversal_fen", _l("冲销")), ("recorded_fen", _l("登记收益")),
-                  *KIND_COLUMNS,
-                  ("total_fen", _l("合计")), ("entries", _l("笔数")), ("households", _l("户数"))]
-STATEMENT_COLUMNS = [("entry_date", _l("日期")), ("kind_label", _l("类型")),
-                     ("benefit_kind_label", _l("受益类型")), ("order_line_id", _l("订单行")),
-                     ("village", _l("村")), ("station", _l("站点")), ("category", _l("品类")),
-                     ("amount_fen", _l("金额")), ("balance_fen", _l("余额"))]
-KIND_LABELS = {IncomeKind.SALE: "电商销售", IncomeKind.TOURISM: "乡村旅游", IncomeKind.REVERSAL: "冲销",
-               IncomeKind.RECORDED: "登记收益"}
+INCOME_COLUMNS = [
+    ("key", _l("编号")),
+    ("label", _l("名称")),
+    ("sale_fen", _l("电商销售")),
+    ("tourism_fen", _l("乡村旅游")),
+    ("reversal_fen", _l("冲销")),
+    ("recorded_fen", _l("登记收益")),
+    *KIND_COLUMNS,
+    ("total_fen", _l("合计")),
+    ("entries", _l("笔数")),
+    ("households", _l("户数")),
+]
+STATEMENT_COLUMNS = [
+    ("entry_date", _l("日期")),
+    ("kind_label", _l("类型")),
+    ("benefit_kind_label", _l("受益类型")),
+    ("order_line_id", _l("订单行")),
+    ("village", _l("村")),
+    ("station", _l("站点")),
+    ("category", _l("品类")),
+    ("amount_fen", _l("金额")),
+    ("balance_fen", _l("余额")),
+]
+KIND_LABELS = {
+    IncomeKind.SALE: "电商销售",
+    IncomeKind.TOURISM: "乡村旅游",
+    IncomeKind.REVERSAL: "冲销",
+    IncomeKind.RECORDED: "登记收益",
+}
 
 
 def _range(query, date_from: date | None, date_to: date | None):
@@ -61,8 +86,9 @@ def _check_range(date_from, date_to):
 
 def _sums(key_column, date_from, date_to):
     """[(key, kind, benefit_kind, sum, count)] over the range."""
-    query = sa.select(key_column, IncomeEntry.kind, IncomeEntry.benefit_kind, sa.func.sum(IncomeEntry.amount_fen),
-                      sa.func.count()).group_by(key_column, IncomeEntry.kind, IncomeEntry.benefit_kind)
+    query = sa.select(
+        key_column, IncomeEntry.kind, IncomeEntry.benefit_kind, sa.func.sum(IncomeEntry.amount_fen), sa.func.count()
+    ).group_by(key_column, IncomeEntry.kind, IncomeEntry.benefit_kind)
     return db.session.execute(_range(query, date_from, date_to)).all()
 
 
@@ -82,12 +108,17 @@ def _labels(group_by: str, keys: set) -> dict:
         from flask_babel import get_locale
 
         english = str(get_locale() or "").startswith("en")
-        return {c.id: (c.name_en or c.name) if english else c.name
-                for c in db.session.scalars(sa.select(Category).where(Category.id.in_(keys)))}
+        return {
+            c.id: (c.name_en or c.name) if english else c.name
+            for c in db.session.scalars(sa.select(Category).where(Category.id.in_(keys)))
+        }
     if group_by == "kind":
         return {k: str(BENEFIT_KIND_LABELS.get(k, k)) for k in keys}
     models: dict[str, type[Village] | type[Station] | type[Category]] = {
-        "village": Village, "station": Station, "category": Category}
+        "village": Village,
+        "station": Station,
+        "category": Category,
+    }
     model = models[group_by]
     return dict(db.session.execute(sa.select(model.id, model.name).where(model.id.in_(keys))).all())
 
@@ -96,22 +127,40 @@ def income_by(group_by: str, date_from: date | None = None, date_to: date | None
     """Rows {key, label, sale_fen, tourism_fen, reversal_fen, recorded_fen, kind_<benefit kind>_fen…, total_fen, entries,
     households}, biggest first (by month: in calendar order; by kind: in `BenefitKind` order)."""
     if group_by not in GROUPS:
-        raise ValidationError("invalid_group_by", groups=", ".join(GROUPS),
-                              fields={"group_by": "invalid"})
+        raise ValidationError("invalid_group_by", groups=", ".join(GROUPS), fields={"group_by": "invalid"})
     _check_range(date_from, date_to)
     rows: dict = {}
 
     def row(key):
-        return rows.setdefault(key, {"key": key, "label": "", "sale_fen": 0, "tourism_fen": 0, "reversal_fen": 0,
-                                     "recorded_fen": 0, **{k: 0 for k, _h in KIND_COLUMNS},
-                                     "total_fen": 0, "entries": 0, "households": 0, "_households": set()})
+        return rows.setdefault(
+            key,
+            {
+                "key": key,
+                "label": "",
+                "sale_fen": 0,
+                "tourism_fen": 0,
+                "reversal_fen": 0,
+                "recorded_fen": 0,
+                **{k: 0 for k, _h in KIND_COLUMNS},
+                "total_fen": 0,
+                "entries": 0,
+                "households": 0,
+                "_households": set(),
+            },
+        )
 
     if group_by == "month":
-        query = sa.select(IncomeEntry.entry_date, IncomeEntry.kind, IncomeEntry.benefit_kind, IncomeEntry.household_id,
-                          sa.func.sum(IncomeEntry.amount_fen), sa.func.count()).group_by(
-            IncomeEntry.entry_date, IncomeEntry.kind, IncomeEntry.benefit_kind, IncomeEntry.household_id)
+        query = sa.select(
+            IncomeEntry.entry_date,
+            IncomeEntry.kind,
+            IncomeEntry.benefit_kind,
+            IncomeEntry.household_id,
+            sa.func.sum(IncomeEntry.amount_fen),
+            sa.func.count(),
+        ).group_by(IncomeEntry.entry_date, IncomeEntry.kind, IncomeEntry.benefit_kind, IncomeEntry.household_id)
         for day, kind, benefit_kind, household_id, total, count in db.session.execute(
-                _range(query, date_from, date_to)):
+            _range(query, date_from, date_to)
+        ):
             r = row(f"{day.year:04d}-{day.month:02d}")
             r[f"{kind}_fen"] += int(total)
             r[f"kind_{benefit_kind}_fen"] += int(total)
@@ -123,9 +172,13 @@ def income_by(group_by: str, date_from: date | None = None, date_to: date | None
             r["households"] = len(r["_households"])
         ordered = sorted(rows.values(), key=lambda r: r["key"])
     else:
-        column = {"household": IncomeEntry.household_id, "village": IncomeEntry.village_id,
-                  "station": IncomeEntry.station_id, "category": IncomeEntry.category_id,
-                  "kind": IncomeEntry.benefit_kind}[group_by]
+        column = {
+            "household": IncomeEntry.household_id,
+            "village": IncomeEntry.village_id,
+            "station": IncomeEntry.station_id,
+            "category": IncomeEntry.category_id,
+            "kind": IncomeEntry.benefit_kind,
+        }[group_by]
         for key, kind, benefit_kind, total, count in _sums(column, date_from, date_to):
             r = row(key)
             r[f"{kind}_fen"] += int(total)
@@ -147,8 +200,11 @@ def income_by(group_by: str, date_from: date | None = None, date_to: date | None
 
 
 def income_total(date_from: date | None = None, date_to: date | None = None) -> dict:
-    query = sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0), sa.func.count(),
-                      sa.func.count(sa.distinct(IncomeEntry.household_id)))
+    query = sa.select(
+        sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0),
+        sa.func.count(),
+        sa.func.count(sa.distinct(IncomeEntry.household_id)),
+    )
     total, entries, households = db.session.execute(_range(query, date_from, date_to)).one()
     return {"total_fen": int(total), "entries": int(entries), "households": int(households)}
 
@@ -164,34 +220,52 @@ class Statement:
     closing_fen: int
 
 
-def household_statement(household: Household, date_from: date | None = None,
-                        date_to: date | None = None) -> Statement:
+def household_statement(household: Household, date_from: date | None = None, date_to: date | None = None) -> Statement:
     _check_range(date_from, date_to)
     opening = 0
     if date_from is not None:
-        opening = int(db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(
-                IncomeEntry.household_id == household.id, IncomeEntry.entry_date < date_from)) or 0)
+        opening = int(
+            db.session.scalar(
+                sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(
+                    IncomeEntry.household_id == household.id, IncomeEntry.entry_date < date_from
+                )
+            )
+            or 0
+        )
     query = _range(sa.select(IncomeEntry).where(IncomeEntry.household_id == household.id), date_from, date_to)
     entries = db.session.scalars(query.order_by(IncomeEntry.entry_date, IncomeEntry.id)).all()
     names = {}
-    for model, ids in ((Village, {e.village_id for e in entries}), (Station, {e.station_id for e in entries}),
-                       (Category, {e.category_id for e in entries})):
+    for model, ids in (
+        (Village, {e.village_id for e in entries}),
+        (Station, {e.station_id for e in entries}),
+        (Category, {e.category_id for e in entries}),
+    ):
         ids.discard(None)
-        names[model] = dict(db.session.execute(sa.select(model.id, model.name).where(model.id.in_(ids))).all()) \
-            if ids else {}
+        names[model] = (
+            dict(db.session.execute(sa.select(model.id, model.name).where(model.id.in_(ids))).all()) if ids else {}
+        )
     balance = opening
     rows = []
     for e in entries:
         balance += e.amount_fen
-        rows.append({
-            "id": e.id, "entry_date": e.entry_date, "kind": e.kind, "kind_label": KIND_LABELS.get(e.kind, e.kind),
-            "benefit_kind": e.benefit_kind,
-            "benefit_kind_label": str(BENEFIT_KIND_LABELS.get(e.benefit_kind, e.benefit_kind)),
-            "order_line_id": e.order_line_id, "record_id": e.record_id, "amount_fen": e.amount_fen, "balance_fen": balance,
-            "village": names[Village].get(e.village_id, ""), "station": names[Station].get(e.station_id, ""),
-            "category": names[Category].get(e.category_id, ""), "split": e.split,
-        })
+        rows.append(
+            {
+                "id": e.id,
+                "entry_date": e.entry_date,
+                "kind": e.kind,
+                "kind_label": KIND_LABELS.get(e.kind, e.kind),
+                "benefit_kind": e.benefit_kind,
+                "benefit_kind_label": str(BENEFIT_KIND_LABELS.get(e.benefit_kind, e.benefit_kind)),
+                "order_line_id": e.order_line_id,
+                "record_id": e.record_id,
+                "amount_fen": e.amount_fen,
+                "balance_fen": balance,
+                "village": names[Village].get(e.village_id, ""),
+                "station": names[Station].get(e.station_id, ""),
+                "category": names[Category].get(e.category_id, ""),
+                "split": e.split,
+            }
+        )
     total = sum(r["amount_fen"] for r in rows)
     return Statement(household, date_from, date_to, opening, rows, total, opening + total)
 
@@ -223,7 +297,6 @@ def write_monthly_report(month: str, *, directory: str | None = None) -> str:
     """Write instance/reports/income-YYYY-MM.xlsx: totals and one sheet per grouping (masked). Returns the path."""
     from openpyxl import Workbook
 
-
     date_from, date_to = parse_month(month)
     workbook = Workbook()
     summary = workbook.active
@@ -238,8 +311,13 @@ def write_monthly_report(month: str, *, directory: str | None = None) -> str:
         sheet = workbook.create_sheet(title)
         append_row(sheet, [_heading(k, h) for k, h in INCOME_COLUMNS])
         for r in income_by(group_by, date_from, date_to):
-            append_row(sheet, [float(v) if k.endswith("_fen") else v
-                               for k, v in ((k, _value(k, r.get(k))) for k, _h in INCOME_COLUMNS)])
+            append_row(
+                sheet,
+                [
+                    float(v) if k.endswith("_fen") else v
+                    for k, v in ((k, _value(k, r.get(k))) for k, _h in INCOME_COLUMNS)
+                ],
+            )
     directory = directory or reports_dir()
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"income-{month}.xlsx")

@@ -3,6 +3,7 @@
 Each `Target.metric` names a function here; progress is always recomputed from the data (income
 entries, listings, stations), never stored.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,21 +22,55 @@ from tourism.models import Listing
 
 #: (key, label, label_en, metric, target value, unit) — quoted from the plan.
 PLAN_TARGETS = [
-    ("ecommerce_households", "电商扶贫带动贫困户", "Poor households lifted by e-commerce",
-     "households_credited_sale", 100, "户"),
-    ("tourism_employment", "旅游带动贫困农民就业", "Poor farmers employed by rural tourism",
-     "listing_employed_poor", 100, "人"),
-    ("village_station_coverage", "贫困村扶贫站点全覆盖", "Poverty villages with an e-commerce station",
-     "poverty_villages_with_station", 18, "个"),
-    ("stations_built", "电商扶贫站点(现有8个+新建10个)", "E-commerce poverty-relief stations (8 + 10 new)",
-     "stations_count", 18, "个"),
-    ("tourism_households", "旅游分红受益贫困户", "Poor households credited by tourism",
-     "households_credited_tourism", 18, "户"),
+    (
+        "ecommerce_households",
+        "电商扶贫带动贫困户",
+        "Poor households lifted by e-commerce",
+        "households_credited_sale",
+        100,
+        "户",
+    ),
+    (
+        "tourism_employment",
+        "旅游带动贫困农民就业",
+        "Poor farmers employed by rural tourism",
+        "listing_employed_poor",
+        100,
+        "人",
+    ),
+    (
+        "village_station_coverage",
+        "贫困村扶贫站点全覆盖",
+        "Poverty villages with an e-commerce station",
+        "poverty_villages_with_station",
+        18,
+        "个",
+    ),
+    (
+        "stations_built",
+        "电商扶贫站点(现有8个+新建10个)",
+        "E-commerce poverty-relief stations (8 + 10 new)",
+        "stations_count",
+        18,
+        "个",
+    ),
+    (
+        "tourism_households",
+        "旅游分红受益贫困户",
+        "Poor households credited by tourism",
+        "households_credited_tourism",
+        18,
+        "户",
+    ),
 ]
 #: The counted thing in English (the Chinese measure word alone, 个, says nothing in English).
-UNITS_EN = {"ecommerce_households": "households", "tourism_employment": "people",
-            "village_station_coverage": "villages", "stations_built": "stations",
-            "tourism_households": "households"}
+UNITS_EN = {
+    "ecommerce_households": "households",
+    "tourism_employment": "people",
+    "village_station_coverage": "villages",
+    "stations_built": "stations",
+    "tourism_households": "households",
+}
 
 
 def _households_credited(kind: str) -> int:
@@ -43,11 +78,15 @@ def _households_credited(kind: str) -> int:
     e-commerce (product lines) — their consignment sales and the purchases at intake recorded for them;
     tourism (booking lines) — their share of bookings and the dividends of a listing recorded for them."""
     if kind == "product":
-        about = sa.or_(sa.and_(IncomeEntry.benefit_kind == BenefitKind.SALE, OrderLine.kind == "product"),
-                       IncomeEntry.benefit_kind == BenefitKind.PURCHASE)
+        about = sa.or_(
+            sa.and_(IncomeEntry.benefit_kind == BenefitKind.SALE, OrderLine.kind == "product"),
+            IncomeEntry.benefit_kind == BenefitKind.PURCHASE,
+        )
     else:
-        about = sa.or_(sa.and_(IncomeEntry.benefit_kind == BenefitKind.SALE, OrderLine.kind == "booking"),
-                       sa.and_(IncomeEntry.benefit_kind == BenefitKind.DIVIDEND, BenefitRecord.listing_id.is_not(None)))
+        about = sa.or_(
+            sa.and_(IncomeEntry.benefit_kind == BenefitKind.SALE, OrderLine.kind == "booking"),
+            sa.and_(IncomeEntry.benefit_kind == BenefitKind.DIVIDEND, BenefitRecord.listing_id.is_not(None)),
+        )
     net = (
         sa.select(IncomeEntry.household_id)
         .outerjoin(OrderLine, OrderLine.id == IncomeEntry.order_line_id)
@@ -62,13 +101,22 @@ def _households_credited(kind: str) -> int:
 METRICS = {
     "households_credited_sale": lambda: _households_credited("product"),
     "households_credited_tourism": lambda: _households_credited("booking"),
-    "listing_employed_poor": lambda: int(db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Listing.employed_poor_members), 0))
-        .where(Listing.is_published.is_(True))) or 0),
-    "poverty_villages_with_station": lambda: int(db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(Village.id)))
-        .join(station_villages, station_villages.c.village_id == Village.id)
-        .where(Village.is_poverty_village.is_(True))) or 0),
+    "listing_employed_poor": lambda: int(
+        db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(Listing.employed_poor_members), 0)).where(
+                Listing.is_published.is_(True)
+            )
+        )
+        or 0
+    ),
+    "poverty_villages_with_station": lambda: int(
+        db.session.scalar(
+            sa.select(sa.func.count(sa.distinct(Village.id)))
+            .join(station_villages, station_villages.c.village_id == Village.id)
+            .where(Village.is_poverty_village.is_(True))
+        )
+        or 0
+    ),
     "stations_count": lambda: int(db.session.scalar(sa.select(sa.func.count()).select_from(Station)) or 0),
 }
 
@@ -80,8 +128,11 @@ def seed_targets(*, now: datetime | None = None) -> bool:
     for position, (key, label, label_en, metric, value, unit) in enumerate(PLAN_TARGETS):
         if key in existing:
             continue
-        db.session.add(Target(key=key, label=label, label_en=label_en, metric=metric, target_value=value,
-                              unit=unit, position=position))
+        db.session.add(
+            Target(
+                key=key, label=label, label_en=label_en, metric=metric, target_value=value, unit=unit, position=position
+            )
+        )
         created = True
     db.session.flush()
     return created
@@ -96,9 +147,19 @@ def progress() -> list[dict]:
         measure = METRICS.get(target.metric)
         actual = measure() if measure else 0
         percent = min(100, round(100 * actual / target.target_value)) if target.target_value else 100
-        out.append({"key": target.key, "label": target.label, "label_en": target.label_en,
-                    "title": (target.label_en or target.label) if english else target.label, "unit": target.unit,
-                    "unit_title": UNITS_EN.get(target.key, target.unit) if english else target.unit,
-                    "metric": target.metric, "target": int(target.target_value), "actual": int(actual),
-                    "percent": percent, "met": actual >= target.target_value})
+        out.append(
+            {
+                "key": target.key,
+                "label": target.label,
+                "label_en": target.label_en,
+                "title": (target.label_en or target.label) if english else target.label,
+                "unit": target.unit,
+                "unit_title": UNITS_EN.get(target.key, target.unit) if english else target.unit,
+                "metric": target.metric,
+                "target": int(target.target_value),
+                "actual": int(actual),
+                "percent": percent,
+                "met": actual >= target.target_value,
+            }
+        )
     return out

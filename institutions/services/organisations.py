@@ -1,6 +1,7 @@
 """Organisations: registration, the county office's verification (audited), members and their roles,
 and who may see an organisation (its members, the county office, admins; everyone else gets a 404,
 so ids cannot be probed). Services only flush; the caller commits."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,8 +40,7 @@ def validate_credit_code(value: str) -> str:
     """The normalised code, or ValidationError (wrong length, characters or check character)."""
     code = creditcode.normalise(value)
     if not creditcode.is_valid(code):
-        raise ValidationError("invalid_credit_code",
-                              fields={"credit_code": "invalid"})
+        raise ValidationError("invalid_credit_code", fields={"credit_code": "invalid"})
     return code
 
 
@@ -60,8 +60,11 @@ def _clean(data: OrganisationData) -> OrganisationData:
         raise ValidationError("organisation_incomplete", fields=errors)
     if not is_phone(values["contact_phone"], landline=True):
         raise ValidationError("invalid_organisation_phone", fields={"contact_phone": "invalid"})
-    return OrganisationData(kind=data.kind, credit_code=validate_credit_code(data.credit_code),
-                            **{**values, "contact_phone": normalise_phone(values["contact_phone"])})
+    return OrganisationData(
+        kind=data.kind,
+        credit_code=validate_credit_code(data.credit_code),
+        **{**values, "contact_phone": normalise_phone(values["contact_phone"])},
+    )
 
 
 def register_organisation(data: OrganisationData, *, user: User, now: datetime) -> Organisation:
@@ -74,21 +77,32 @@ def register_organisation(data: OrganisationData, *, user: User, now: datetime) 
     if taken is not None:
         raise CreditCodeTaken("credit_code_taken", fields={"credit_code": "taken"})
     organisation = Organisation(
-        name=clean.name, kind=clean.kind, credit_code=clean.credit_code, address=clean.address,
-        contact_name=clean.contact_name, contact_phone=clean.contact_phone, status=OrganisationStatus.PENDING,
-        decision_reason="", registered_by_id=user.id, created_at=now,
+        name=clean.name,
+        kind=clean.kind,
+        credit_code=clean.credit_code,
+        address=clean.address,
+        contact_name=clean.contact_name,
+        contact_phone=clean.contact_phone,
+        status=OrganisationStatus.PENDING,
+        decision_reason="",
+        registered_by_id=user.id,
+        created_at=now,
     )
     db.session.add(organisation)
-    db.session.add(OrganisationMember(organisation=organisation, user_id=user.id, role=MemberRole.APPROVER,
-                                      is_manager=True, created_at=now))
+    db.session.add(
+        OrganisationMember(
+            organisation=organisation, user_id=user.id, role=MemberRole.APPROVER, is_manager=True, created_at=now
+        )
+    )
     db.session.flush()
     record_status(organisation, from_status=None, to_status=organisation.status, actor=user, now=now)
     db.session.flush()
     return organisation
 
 
-def decide_organisation(organisation: Organisation, *, approve: bool, reason: str = "", actor: User,
-                        now: datetime) -> Organisation:
+def decide_organisation(
+    organisation: Organisation, *, approve: bool, reason: str = "", actor: User, now: datetime
+) -> Organisation:
     """The county office approves, or rejects with a reason; audited. Only a pending organisation."""
     reason = " ".join((reason or "").split())
     if not approve and not reason:
@@ -96,7 +110,9 @@ def decide_organisation(organisation: Organisation, *, approve: bool, reason: st
     if len(reason) > 400:
         raise ValidationError("reason_too_long", fields={"reason": "too_long"})
     locked = db.session.scalars(
-        sa.select(Organisation).where(Organisation.id == organisation.id).with_for_update()
+        sa.select(Organisation)
+        .where(Organisation.id == organisation.id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
     if locked.status != OrganisationStatus.PENDING:
@@ -106,8 +122,13 @@ def decide_organisation(organisation: Organisation, *, approve: bool, reason: st
     locked.decision_reason = reason
     locked.decided_at = now
     locked.decided_by_id = actor.id
-    record_audit(actor=actor, action=f"organisation.{'approve' if approve else 'reject'}", subject=locked,
-                 detail={"reason": reason, "credit_code": locked.credit_code}, now=now)
+    record_audit(
+        actor=actor,
+        action=f"organisation.{'approve' if approve else 'reject'}",
+        subject=locked,
+        detail={"reason": reason, "credit_code": locked.credit_code},
+        now=now,
+    )
     return locked
 
 
@@ -119,8 +140,11 @@ def is_staff(user) -> bool:
 def membership(organisation_id: int, user) -> OrganisationMember | None:
     if user is None or not user.is_authenticated:
         return None
-    return db.session.scalar(sa.select(OrganisationMember).where(
-        OrganisationMember.organisation_id == organisation_id, OrganisationMember.user_id == user.id))
+    return db.session.scalar(
+        sa.select(OrganisationMember).where(
+            OrganisationMember.organisation_id == organisation_id, OrganisationMember.user_id == user.id
+        )
+    )
 
 
 def get_visible_organisation(organisation_id: int, user) -> Organisation:
@@ -133,8 +157,10 @@ def get_visible_organisation(organisation_id: int, user) -> Organisation:
 
 def organisations_of(user) -> list[tuple[Organisation, OrganisationMember]]:
     rows = db.session.execute(
-        sa.select(Organisation, OrganisationMember).join(OrganisationMember)
-        .where(OrganisationMember.user_id == user.id).order_by(Organisation.id)
+        sa.select(Organisation, OrganisationMember)
+        .join(OrganisationMember)
+        .where(OrganisationMember.user_id == user.id)
+        .order_by(Organisation.id)
     ).all()
     return [(o, m) for o, m in rows]
 
@@ -169,18 +195,30 @@ def add_member(organisation: Organisation, *, email: str, role: str, actor: User
     db.session.execute(sa.select(Organisation.id).where(Organisation.id == organisation.id).with_for_update())
     member = membership(organisation.id, user)
     if member is None:
-        count = db.session.scalar(sa.select(sa.func.count(OrganisationMember.id))
-                                  .where(OrganisationMember.organisation_id == organisation.id)) or 0
+        count = (
+            db.session.scalar(
+                sa.select(sa.func.count(OrganisationMember.id)).where(
+                    OrganisationMember.organisation_id == organisation.id
+                )
+            )
+            or 0
+        )
         if count >= MAX_MEMBERS:
             raise Conflict("organisation_full")
-        member = OrganisationMember(organisation_id=organisation.id, user_id=user.id, role=role, is_manager=False,
-                                    created_at=now)
+        member = OrganisationMember(
+            organisation_id=organisation.id, user_id=user.id, role=role, is_manager=False, created_at=now
+        )
         db.session.add(member)
         old = None
     else:
         old = member.role
         member.role = role
     db.session.flush()
-    record_audit(actor=actor, action="organisation.member", subject=organisation,
-                 detail={"user_id": user.id, "role": role, "old_role": old}, now=now)
+    record_audit(
+        actor=actor,
+        action="organisation.member",
+        subject=organisation,
+        detail={"user_id": user.id, "role": role, "old_role": old},
+        now=now,
+    )
     return member

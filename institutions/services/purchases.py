@@ -10,6 +10,7 @@ limit), nothing is placed and the purchase stays submitted.
 Lock order on approval: the purchase row, then every stock record of its products in ascending id
 (`stock.services.lock_records_of_products`), then what placement takes. Services only flush.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -147,28 +148,42 @@ def create_purchase(organisation: Organisation, data: PurchaseData, *, user: Use
         for i, dest in enumerate(data.destinations):
             label = " ".join((dest.label or "").split())
             if not label or len(label) > 40:
-                raise ValidationError("address_label_required",
-                                      fields={f"destinations.{i}.label": "invalid"})
-            groups.append((DestinationData(label=label), _address(dest.address, f"destinations.{i}"),
-                           _merge(dest.items, f"destinations.{i}.items")))
+                raise ValidationError("address_label_required", fields={f"destinations.{i}.label": "invalid"})
+            groups.append(
+                (
+                    DestinationData(label=label),
+                    _address(dest.address, f"destinations.{i}"),
+                    _merge(dest.items, f"destinations.{i}.items"),
+                )
+            )
     for _named, _where, wanted in groups:  # unknown (422) or withdrawn (409) products, unknown station (422)
         quote(wanted, delivery=data.delivery, pickup_station_id=data.pickup_station_id)
     purchase = Purchase(
-        organisation_id=organisation.id, created_by_id=user.id, status=PurchaseStatus.DRAFT, delivery=data.delivery,
+        organisation_id=organisation.id,
+        created_by_id=user.id,
+        status=PurchaseStatus.DRAFT,
+        delivery=data.delivery,
         pickup_station_id=data.pickup_station_id if data.delivery == Delivery.PICKUP else None,
-        requested_date=data.requested_date, payment_method=data.payment_method, note=note, decision_reason="",
+        requested_date=data.requested_date,
+        payment_method=data.payment_method,
+        note=note,
+        decision_reason="",
         created_at=now,
     )
     db.session.add(purchase)
     for named, address, wanted in groups:
         destination = None
         if named is not None and address is not None:
-            destination = PurchaseDestination(purchase=purchase, label=named.label,
-                                              **{name: getattr(address, name) for name in ADDRESS_FIELDS})
+            destination = PurchaseDestination(
+                purchase=purchase, label=named.label, **{name: getattr(address, name) for name in ADDRESS_FIELDS}
+            )
             db.session.add(destination)
         for product_id in sorted(wanted):
-            db.session.add(PurchaseLine(purchase=purchase, destination=destination, product_id=product_id,
-                                        quantity=wanted[product_id]))
+            db.session.add(
+                PurchaseLine(
+                    purchase=purchase, destination=destination, product_id=product_id, quantity=wanted[product_id]
+                )
+            )
     db.session.flush()
     record_status(purchase, from_status=None, to_status=purchase.status, actor=user, now=now)
     db.session.flush()
@@ -184,8 +199,14 @@ def get_visible_purchase(purchase_id: int, user) -> Purchase:
 
 
 def purchases_of(organisation: Organisation) -> list[Purchase]:
-    return list(db.session.scalars(sa.select(Purchase).where(Purchase.organisation_id == organisation.id)
-                                   .order_by(Purchase.id.desc()).limit(200)))
+    return list(
+        db.session.scalars(
+            sa.select(Purchase)
+            .where(Purchase.organisation_id == organisation.id)
+            .order_by(Purchase.id.desc())
+            .limit(200)
+        )
+    )
 
 
 def groups_of(purchase: Purchase) -> list[Group]:
@@ -203,8 +224,12 @@ def groups_of(purchase: Purchase) -> list[Group]:
 
 
 def _lock(purchase: Purchase) -> Purchase:
-    return db.session.scalars(sa.select(Purchase).where(Purchase.id == purchase.id).with_for_update()
-                              .execution_options(populate_existing=True)).one()
+    return db.session.scalars(
+        sa.select(Purchase)
+        .where(Purchase.id == purchase.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def submit_purchase(purchase: Purchase, *, user: User, now: datetime) -> Purchase:
@@ -251,25 +276,45 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
     placed = []
     for group in groups_of(locked):
         destination = group.destination
-        address = AddressData(**{name: getattr(destination, name) for name in ADDRESS_FIELDS}) \
-            if destination is not None else AddressData()
-        order = place_order(
-            PlacementRequest(items=sorted(group.wanted.items()), payment_method=locked.payment_method,
-                             delivery=locked.delivery, address=address, pickup_station_id=locked.pickup_station_id),
-            buyer=buyer, now=now,
+        address = (
+            AddressData(**{name: getattr(destination, name) for name in ADDRESS_FIELDS})
+            if destination is not None
+            else AddressData()
         )
-        db.session.add(PurchaseOrder(purchase_id=locked.id, order_id=order.id,
-                                     destination_id=destination.id if destination is not None else None))
+        order = place_order(
+            PlacementRequest(
+                items=sorted(group.wanted.items()),
+                payment_method=locked.payment_method,
+                delivery=locked.delivery,
+                address=address,
+                pickup_station_id=locked.pickup_station_id,
+            ),
+            buyer=buyer,
+            now=now,
+        )
+        db.session.add(
+            PurchaseOrder(
+                purchase_id=locked.id,
+                order_id=order.id,
+                destination_id=destination.id if destination is not None else None,
+            )
+        )
         placed.append(order)
     total = sum(order.total_fen for order in placed)
     if shown_total_fen is not None and shown_total_fen != total:
-        raise PriceChanged("purchase_price_changed",
-                           fields={"total_fen": str(total), "shown_total_fen": str(shown_total_fen)})
+        raise PriceChanged(
+            "purchase_price_changed", fields={"total_fen": str(total), "shown_total_fen": str(shown_total_fen)}
+        )
     transition(locked, PurchaseStatus.APPROVED, actor=user, now=now)
     locked.decided_at = now
     locked.decided_by_id = user.id
-    record_audit(actor=user, action="purchase.approve", subject=locked,
-                 detail={"orders": [o.code for o in placed], "total_fen": total}, now=now)
+    record_audit(
+        actor=user,
+        action="purchase.approve",
+        subject=locked,
+        detail={"orders": [o.code for o in placed], "total_fen": total},
+        now=now,
+    )
     db.session.flush()
     return locked
 
@@ -290,4 +335,3 @@ def reject_purchase(purchase: Purchase, *, reason: str, user: User, now: datetim
     record_audit(actor=user, action="purchase.reject", subject=locked, detail={"reason": reason}, now=now)
     db.session.flush()
     return locked
-

@@ -5,6 +5,7 @@ A month's purchases are the orders placed for the organisation's approved purcha
 (Beijing time), each counted at what it is due now (`orders.services.amounts.order_due_fen`: live
 lines and shipping; canceled lines, canceled and expired orders count nothing), so the statement is
 always the sum of its orders. Setting the budget is audited."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -70,8 +71,9 @@ def can_set_budget(organisation: Organisation, user) -> bool:
     return member is not None and (member.is_manager or member.role == MemberRole.APPROVER)
 
 
-def set_budget(organisation: Organisation, *, year: int, budget_fen: int, reserved_bps: int, actor,
-               now: datetime) -> OrganisationBudget:
+def set_budget(
+    organisation: Organisation, *, year: int, budget_fen: int, reserved_bps: int, actor, now: datetime
+) -> OrganisationBudget:
     """The organisation's manager or an approver sets (or changes) a year's budget and reserved share; audited."""
     if not can_set_budget(organisation, actor):
         raise Forbidden("budget_setter_only")
@@ -81,8 +83,11 @@ def set_budget(organisation: Organisation, *, year: int, budget_fen: int, reserv
     if isinstance(reserved_bps, bool) or not isinstance(reserved_bps, int) or not 0 <= reserved_bps <= 10000:
         raise ValidationError("invalid_reserved_share", fields={"reserved_bps": "invalid"})
     db.session.execute(sa.select(Organisation.id).where(Organisation.id == organisation.id).with_for_update())
-    budget = db.session.scalar(sa.select(OrganisationBudget).where(
-        OrganisationBudget.organisation_id == organisation.id, OrganisationBudget.year == year))
+    budget = db.session.scalar(
+        sa.select(OrganisationBudget).where(
+            OrganisationBudget.organisation_id == organisation.id, OrganisationBudget.year == year
+        )
+    )
     old = None if budget is None else {"budget_fen": budget.budget_fen, "reserved_bps": budget.reserved_bps}
     if budget is None:
         budget = OrganisationBudget(organisation_id=organisation.id, year=year)
@@ -90,8 +95,13 @@ def set_budget(organisation: Organisation, *, year: int, budget_fen: int, reserv
     budget.budget_fen, budget.reserved_bps = budget_fen, reserved_bps
     budget.updated_by_id, budget.updated_at = actor.id, now
     db.session.flush()
-    record_audit(actor=actor, action="organisation.budget", subject=organisation,
-                 detail={"year": year, "budget_fen": budget_fen, "reserved_bps": reserved_bps, "old": old}, now=now)
+    record_audit(
+        actor=actor,
+        action="organisation.budget",
+        subject=organisation,
+        detail={"year": year, "budget_fen": budget_fen, "reserved_bps": reserved_bps, "old": old},
+        now=now,
+    )
     return budget
 
 
@@ -104,14 +114,22 @@ def _year_bounds(year: int) -> tuple[datetime, datetime]:
 def statement(organisation: Organisation, year: int) -> Statement:
     """The year's budget, share and purchases month by month (all twelve months)."""
     check_year(year)
-    budget = db.session.scalar(sa.select(OrganisationBudget).where(
-        OrganisationBudget.organisation_id == organisation.id, OrganisationBudget.year == year))
+    budget = db.session.scalar(
+        sa.select(OrganisationBudget).where(
+            OrganisationBudget.organisation_id == organisation.id, OrganisationBudget.year == year
+        )
+    )
     start, end = _year_bounds(year)
     orders = db.session.scalars(
-        sa.select(Order).join(PurchaseOrder, PurchaseOrder.order_id == Order.id)
+        sa.select(Order)
+        .join(PurchaseOrder, PurchaseOrder.order_id == Order.id)
         .join(Purchase, Purchase.id == PurchaseOrder.purchase_id)
-        .where(Purchase.organisation_id == organisation.id, Order.created_at >= start, Order.created_at < end,
-               Order.status.not_in((OrderStatus.CANCELED, OrderStatus.EXPIRED)))
+        .where(
+            Purchase.organisation_id == organisation.id,
+            Order.created_at >= start,
+            Order.created_at < end,
+            Order.status.not_in((OrderStatus.CANCELED, OrderStatus.EXPIRED)),
+        )
         .order_by(Order.id)
     ).all()
     by_month = {m: [0, 0] for m in range(1, 13)}
@@ -124,9 +142,14 @@ def statement(organisation: Organisation, year: int) -> Statement:
         running += by_month[m][1]
         months.append(Month(month=m, orders=by_month[m][0], purchased_fen=by_month[m][1], cumulative_fen=running))
     share = apply_bps(budget.budget_fen, budget.reserved_bps) if budget is not None else None
-    return Statement(year=year, budget_fen=budget.budget_fen if budget else None,
-                     reserved_bps=budget.reserved_bps if budget else None, share_fen=share, purchased_fen=running,
-                     months=months)
+    return Statement(
+        year=year,
+        budget_fen=budget.budget_fen if budget else None,
+        reserved_bps=budget.reserved_bps if budget else None,
+        share_fen=share,
+        purchased_fen=running,
+        months=months,
+    )
 
 
 def statement_xlsx(organisation: Organisation, st: Statement) -> bytes:
@@ -178,15 +201,23 @@ def county_report(year: int) -> CountyReport:
         sa.select(Purchase.organisation_id, Order)
         .join(PurchaseOrder, PurchaseOrder.order_id == Order.id)
         .join(Purchase, Purchase.id == PurchaseOrder.purchase_id)
-        .where(Order.created_at >= start, Order.created_at < end,
-               Order.status.not_in((OrderStatus.CANCELED, OrderStatus.EXPIRED)))
+        .where(
+            Order.created_at >= start,
+            Order.created_at < end,
+            Order.status.not_in((OrderStatus.CANCELED, OrderStatus.EXPIRED)),
+        )
         .order_by(Order.id)
     ).all()
     months: dict[int, list[int]] = {}
     for organisation_id, order in rows:
         months.setdefault(organisation_id, [0] * 12)[local_date(order.created_at).month - 1] += order_due_fen(order)
-    organisations = db.session.scalars(sa.select(Organisation).where(Organisation.id.in_(list(months)))
-                                       .order_by(Organisation.id)).all() if months else []
+    organisations = (
+        db.session.scalars(
+            sa.select(Organisation).where(Organisation.id.in_(list(months))).order_by(Organisation.id)
+        ).all()
+        if months
+        else []
+    )
     report_rows = [ReportRow(o, months[o.id], sum(months[o.id])) for o in organisations]
     by_kind: dict[str, int] = {}
     for row in report_rows:

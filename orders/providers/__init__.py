@@ -5,6 +5,7 @@ Tests replace the class at this seam (`PROVIDERS["stripe"] = FakeStripeProvider`
 methods speak in plain dataclasses, so nothing outside `orders/providers/stripe.py` sees a Stripe
 object (or imports `stripe`).
 """
+
 from __future__ import annotations
 
 from flask import current_app

@@ -1,4 +1,5 @@
 """What every payment provider speaks: plain dataclasses and errors, and the provider interface."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -57,8 +58,9 @@ class PaymentProvider:
     def configured(self) -> bool:
         return False
 
-    def create_intent(self, *, amount_fen: int, currency: str, idempotency_key: str, metadata: dict,
-                      methods: list[str]) -> Intent:
+    def create_intent(
+        self, *, amount_fen: int, currency: str, idempotency_key: str, metadata: dict, methods: list[str]
+    ) -> Intent:
         raise NotImplementedError
 
     def retrieve_intent(self, intent_id: str) -> Intent:

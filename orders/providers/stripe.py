@@ -11,6 +11,7 @@ order pending and lets the buyer retry); any other Stripe error is a plain `Prov
 call that creates something (intent, confirmation, refund) carries the caller's idempotency key, so
 a retry after a lost response returns Stripe's first result instead of acting twice.
 """
+
 from __future__ import annotations
 
 import threading
@@ -116,14 +117,19 @@ class StripeProvider(PaymentProvider):
         client = self._client()
         try:
             if self.config.get("STRIPE_API_BASE"):
-                client.v1.payment_intents.update(intent_id, params={"payment_method": card_id},
-                                                 options={"idempotency_key": idempotency_key + "-attach"})
+                client.v1.payment_intents.update(
+                    intent_id,
+                    params={"payment_method": card_id},
+                    options={"idempotency_key": idempotency_key + "-attach"},
+                )
                 pi = client.v1.payment_intents.confirm(intent_id, options={"idempotency_key": idempotency_key})
             else:
                 pi = client.v1.payment_intents.confirm(
                     intent_id,
-                    params={"payment_method_data": {"type": "card", "card": {"token": token_id}},
-                            "use_stripe_sdk": True},
+                    params={
+                        "payment_method_data": {"type": "card", "card": {"token": token_id}},
+                        "use_stripe_sdk": True,
+                    },
                     options={"idempotency_key": idempotency_key},
                 )
         except stripe.CardError as exc:

@@ -2,6 +2,7 @@
 and never rewritten: cancellations are line statuses, refunds are `Refund` rows, cash is in the
 stations' cash book. Every "what is still owed" figure is computed here, from those rows.
 """
+
 from __future__ import annotations
 
 from orders.models import LineStatus, Order, PaymentMethod, Shipment, ShipmentStatus
@@ -18,10 +19,13 @@ def shipment_due_fen(shipment: Shipment) -> int:
     """What the buyer owes for a shipment: its open lines plus its shipping (nothing once canceled)."""
     if shipment.status == ShipmentStatus.CANCELED:
         return 0
-    return sum(ln.line_total_fen for ln in shipment.lines if ln.status == LineStatus.OPEN) + (shipment.shipping_fen or 0)
+    return sum(ln.line_total_fen for ln in shipment.lines if ln.status == LineStatus.OPEN) + (
+        shipment.shipping_fen or 0
+    )
 
 
 def order_due_fen(order: Order) -> int:
     """What the buyer owes for the whole order now: live shipments plus open lines outside shipments."""
     return sum(shipment_due_fen(s) for s in order.shipments) + sum(
-        ln.line_total_fen for ln in order.lines if ln.shipment_id is None and ln.status == LineStatus.OPEN)
+        ln.line_total_fen for ln in order.lines if ln.shipment_id is None and ln.status == LineStatus.OPEN
+    )

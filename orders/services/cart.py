@@ -4,6 +4,7 @@ Each line remembers the unit price the buyer saw (`seen_price_fen`); a later pri
 stock shortage is shown by `cart_summary()` and never silently applied — checkout re-prices on
 the server anyway.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,8 +30,9 @@ def check_quantity(quantity, *, allow_zero: bool = False) -> int:
         raise ValidationError("quantity_not_integer", fields={"quantity": "not_integer"})
     low = 0 if allow_zero else 1
     if quantity < low or quantity > MAX_LINE_QUANTITY:
-        raise ValidationError("quantity_out_of_range", low=low, high=MAX_LINE_QUANTITY,
-                              fields={"quantity": "out_of_range"})
+        raise ValidationError(
+            "quantity_out_of_range", low=low, high=MAX_LINE_QUANTITY, fields={"quantity": "out_of_range"}
+        )
     return quantity
 
 
@@ -55,8 +57,11 @@ def get_cart_to_show(*, user=None, token: str | None = None) -> Cart | None:
     query = _cart_query(user, token)
     if query is None:
         return None
-    query = query.options(joinedload(Cart.lines).joinedload(CartLine.product).options(
-        joinedload(Product.stock), joinedload(Product.village)))
+    query = query.options(
+        joinedload(Cart.lines)
+        .joinedload(CartLine.product)
+        .options(joinedload(Product.stock), joinedload(Product.village))
+    )
     return db.session.scalars(query).unique().first()
 
 
@@ -157,7 +162,9 @@ def merge_guest_cart(user, token: str | None, *, now: datetime) -> Cart | None:
     for gl in list(guest.lines):
         line = next((l for l in cart.lines if l.product_id == gl.product_id), None)
         if line is None:
-            cart.lines.append(CartLine(product_id=gl.product_id, quantity=gl.quantity, seen_price_fen=gl.seen_price_fen))
+            cart.lines.append(
+                CartLine(product_id=gl.product_id, quantity=gl.quantity, seen_price_fen=gl.seen_price_fen)
+            )
         else:
             line.quantity = min(MAX_LINE_QUANTITY, line.quantity + gl.quantity)
             line.seen_price_fen = gl.seen_price_fen
@@ -193,16 +200,22 @@ def cart_summary(cart: Cart | None, *, pickup: bool = False) -> CartSummary:
     """Current prices and availability next to what the buyer saw; an estimate of shipping."""
     rows: list[CartRow] = []
     by_station: dict[int, list[int]] = {}
-    for line in (cart.lines if cart else []):
+    for line in cart.lines if cart else []:
         product = line.product
         available = product.available
         purchasable = product.is_visible
-        rows.append(CartRow(
-            line=line, product=product, unit_price_fen=product.price_fen,
-            line_total_fen=product.price_fen * line.quantity,
-            price_changed=product.price_fen != line.seen_price_fen,
-            available=available, purchasable=purchasable, short=available < line.quantity,
-        ))
+        rows.append(
+            CartRow(
+                line=line,
+                product=product,
+                unit_price_fen=product.price_fen,
+                line_total_fen=product.price_fen * line.quantity,
+                price_changed=product.price_fen != line.seen_price_fen,
+                available=available,
+                purchasable=purchasable,
+                short=available < line.quantity,
+            )
+        )
         if purchasable:
             entry = by_station.setdefault(product.station_id, [0, 0])
             entry[0] += product.price_fen * line.quantity

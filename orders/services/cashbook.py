@@ -24,6 +24,7 @@ that merely reference the station), so entries and the close of one station are 
 two operators closing the same day at once produce one close. Lock order: the order row (callers in
 the orders and fulfilment services take it first), then the station row.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -78,10 +79,14 @@ class CashDayClosed(Conflict):
 
 def shipment_cash_fen(shipment_id: int) -> int:
     """The cash a shipment has in the books, net: taken minus cash refunds paid out for it."""
-    return int(db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(CashEntry.amount_fen), 0))
-        .where(CashEntry.shipment_id == shipment_id, CashEntry.kind.in_((*TAKEN_KINDS, CashKind.REFUND)))
-    ) or 0)
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(CashEntry.amount_fen), 0)).where(
+                CashEntry.shipment_id == shipment_id, CashEntry.kind.in_((*TAKEN_KINDS, CashKind.REFUND))
+            )
+        )
+        or 0
+    )
 
 
 def taken_entry(shipment_id: int) -> CashEntry | None:
@@ -119,17 +124,22 @@ STATION_TILL = Till(entry=CashEntry, close=CashClose, owner="station_id", owner_
 
 
 def is_closed(station_id: int, day: date, *, till: Till = STATION_TILL) -> bool:
-    return db.session.scalar(
-        sa.select(till.close.id).where(till.close_owner() == station_id, till.close.business_date == day)
-    ) is not None
+    return (
+        db.session.scalar(
+            sa.select(till.close.id).where(till.close_owner() == station_id, till.close.business_date == day)
+        )
+        is not None
+    )
 
 
 def open_day(station_id: int, now: datetime, *, till: Till = STATION_TILL) -> date:
     """Today's Beijing date, or the first day after it whose book is not closed yet."""
     day = local_date(now)
-    closed = set(db.session.scalars(
-        sa.select(till.close.business_date).where(till.close_owner() == station_id, till.close.business_date >= day)
-    ))
+    closed = set(
+        db.session.scalars(
+            sa.select(till.close.business_date).where(till.close_owner() == station_id, till.close.business_date >= day)
+        )
+    )
     while day in closed:
         day += timedelta(days=1)
     return day
@@ -161,13 +171,19 @@ class DayBook:
 def day_book(station_id: int, day: date, *, till: Till = STATION_TILL) -> DayBook:
     """A till's book for one Beijing day: opening balance, the day's entries, expected, the close."""
     entry = till.entry
-    opening = int(db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(entry.amount_fen), 0))
-        .where(till.entry_owner() == station_id, entry.business_date < day)
-    ) or 0)
-    entries = list(db.session.scalars(
-        sa.select(entry).where(till.entry_owner() == station_id, entry.business_date == day).order_by(entry.id)
-    ))
+    opening = int(
+        db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(entry.amount_fen), 0)).where(
+                till.entry_owner() == station_id, entry.business_date < day
+            )
+        )
+        or 0
+    )
+    entries = list(
+        db.session.scalars(
+            sa.select(entry).where(till.entry_owner() == station_id, entry.business_date == day).order_by(entry.id)
+        )
+    )
     close = db.session.scalar(
         sa.select(till.close).where(till.close_owner() == station_id, till.close.business_date == day)
     )
@@ -194,14 +210,16 @@ class OperatorCash:
 def cash_summary(station_id: int, day: date) -> list[OperatorCash]:
     """The day's book per operator (every entry, signed), read from the book."""
     entries = day_book(station_id, day).entries
-    users: dict[int | None, User] = {u.id: u for u in db.session.scalars(
-        sa.select(User).where(User.id.in_({e.actor_id for e in entries if e.actor_id}))
-    )}
+    users: dict[int | None, User] = {
+        u.id: u
+        for u in db.session.scalars(sa.select(User).where(User.id.in_({e.actor_id for e in entries if e.actor_id})))
+    }
     groups: dict[int | None, OperatorCash] = {}
     for e in entries:
         user = users.get(e.actor_id)
         group = groups.setdefault(
-            e.actor_id, OperatorCash(e.actor_id, (user.name or user.email) if user else "—", 0, 0, []))
+            e.actor_id, OperatorCash(e.actor_id, (user.name or user.email) if user else "—", 0, 0, [])
+        )
         group.count += 1
         group.amount_fen += e.amount_fen
         group.entries.append(e)
@@ -214,12 +232,23 @@ def cash_summary(station_id: int, day: date) -> list[OperatorCash]:
 def lock_till(till: Till, owner_id: int) -> None:
     """Serialise one owner's book (`FOR NO KEY UPDATE` on the owner's row: rows that merely
     reference it are not blocked)."""
-    db.session.execute(sa.select(till.owner_model.id).where(till.owner_model.id == owner_id)
-                       .with_for_update(key_share=True))
+    db.session.execute(
+        sa.select(till.owner_model.id).where(till.owner_model.id == owner_id).with_for_update(key_share=True)
+    )
 
 
-def write_entry(till: Till, owner_id: int, kind: str, amount_fen: int, *, actor, now: datetime,
-                day: date | None = None, reason: str = "", **refs) -> Any:
+def write_entry(
+    till: Till,
+    owner_id: int,
+    kind: str,
+    amount_fen: int,
+    *,
+    actor,
+    now: datetime,
+    day: date | None = None,
+    reason: str = "",
+    **refs,
+) -> Any:
     """Write one entry into `day`'s book if given (refused when still to come, or closed: 409
     `cash_day_closed`), else into the owner's open day. `refs` are the entry model's own columns
     (order, shipment, refund; listing, booking)."""
@@ -230,18 +259,47 @@ def write_entry(till: Till, owner_id: int, kind: str, amount_fen: int, *, actor,
         day = open_day(owner_id, now, till=till)
     elif is_closed(owner_id, day, till=till):
         raise CashDayClosed("cash_day_closed", day=day.isoformat())  # the documented code (docs/MONEY.md)
-    entry = till.entry(business_date=day, kind=str(kind), amount_fen=int(amount_fen), reason=(reason or "")[:200],
-                       actor_id=getattr(actor, "id", None), created_at=now, **{till.owner: owner_id}, **refs)
+    entry = till.entry(
+        business_date=day,
+        kind=str(kind),
+        amount_fen=int(amount_fen),
+        reason=(reason or "")[:200],
+        actor_id=getattr(actor, "id", None),
+        created_at=now,
+        **{till.owner: owner_id},
+        **refs,
+    )
     db.session.add(entry)
     db.session.flush()
     return entry
 
 
-def _write(station_id: int, kind: str, amount_fen: int, *, actor, now: datetime, day: date | None = None,
-           order_id: int | None = None, shipment_id: int | None = None, refund_id: int | None = None,
-           reason: str = "") -> CashEntry:
-    return write_entry(STATION_TILL, station_id, kind, amount_fen, actor=actor, now=now, day=day, reason=reason,
-                       order_id=order_id, shipment_id=shipment_id, refund_id=refund_id)
+def _write(
+    station_id: int,
+    kind: str,
+    amount_fen: int,
+    *,
+    actor,
+    now: datetime,
+    day: date | None = None,
+    order_id: int | None = None,
+    shipment_id: int | None = None,
+    refund_id: int | None = None,
+    reason: str = "",
+) -> CashEntry:
+    return write_entry(
+        STATION_TILL,
+        station_id,
+        kind,
+        amount_fen,
+        actor=actor,
+        now=now,
+        day=day,
+        reason=reason,
+        order_id=order_id,
+        shipment_id=shipment_id,
+        refund_id=refund_id,
+    )
 
 
 def till_station_id(shipment: Shipment) -> int:
@@ -252,8 +310,9 @@ def till_station_id(shipment: Shipment) -> int:
 
 def outstanding_cash_fen(shipments: list[Shipment]) -> int:
     """The cash still to take for these shipments (those whose cash is not in the book yet)."""
-    return sum(shipment_due_fen(s) for s in shipments
-               if s.status != ShipmentStatus.CANCELED and taken_entry(s.id) is None)
+    return sum(
+        shipment_due_fen(s) for s in shipments if s.status != ShipmentStatus.CANCELED and taken_entry(s.id) is None
+    )
 
 
 def take_cash_for_order(shipments: list[Shipment], cash_received_fen: int | None, *, actor, now: datetime) -> None:
@@ -266,9 +325,12 @@ def take_cash_for_order(shipments: list[Shipment], cash_received_fen: int | None
         return
     if cash_received_fen != due:
         raise CashNotReceived(
-            "cash_not_received", due=format_yuan(due),
-            fields={"cash_received_fen": "required" if cash_received_fen is None else "mismatch",
-                    "amount_due_fen": str(due)},
+            "cash_not_received",
+            due=format_yuan(due),
+            fields={
+                "cash_received_fen": "required" if cash_received_fen is None else "mismatch",
+                "amount_due_fen": str(due),
+            },
         )
     for shipment in shipments:
         if shipment.status != ShipmentStatus.CANCELED and taken_entry(shipment.id) is None:
@@ -287,8 +349,11 @@ def take_cash(shipment: Shipment, cash_received_fen: int | None, *, actor, now: 
         raise Conflict("not_cash_order")
     if shipment.status == ShipmentStatus.CANCELED:
         raise Conflict("shipment_canceled")
-    if cash_received_fen is not None and (isinstance(cash_received_fen, bool) or not isinstance(cash_received_fen, int)
-                                          or not 0 <= cash_received_fen <= MAX_FEN):
+    if cash_received_fen is not None and (
+        isinstance(cash_received_fen, bool)
+        or not isinstance(cash_received_fen, int)
+        or not 0 <= cash_received_fen <= MAX_FEN
+    ):
         raise ValidationError("invalid_cash_received", fields={"cash_received_fen": "invalid"})
     due = shipment_due_fen(shipment)
     if taken_entry(shipment.id) is not None:
@@ -299,22 +364,32 @@ def take_cash(shipment: Shipment, cash_received_fen: int | None, *, actor, now: 
         return None
     if cash_received_fen != due:
         raise CashNotReceived(
-            "cash_not_received", due=format_yuan(due),
-            fields={"cash_received_fen": "required" if cash_received_fen is None else "mismatch",
-                    "amount_due_fen": str(due)},
+            "cash_not_received",
+            due=format_yuan(due),
+            fields={
+                "cash_received_fen": "required" if cash_received_fen is None else "mismatch",
+                "amount_due_fen": str(due),
+            },
         )
     kind = CashKind.STATION_CASH if order.payment_method == PaymentMethod.STATION_CASH else CashKind.COD
     try:
         with db.session.begin_nested():
-            entry = _write(till_station_id(shipment), kind, due, actor=actor, now=now, order_id=order.id,
-                           shipment_id=shipment.id)
+            entry = _write(
+                till_station_id(shipment), kind, due, actor=actor, now=now, order_id=order.id, shipment_id=shipment.id
+            )
     except IntegrityError:  # taken meanwhile (the order lock makes this the database's last word)
         raise Conflict("cash_already_received") from None
     if shipment.cash_received_at is None:
         shipment.cash_received_at = now
         shipment.cash_received_by_id = getattr(actor, "id", None)
-    record_status(shipment, from_status=shipment.status, to_status=shipment.status, actor=actor, now=now,
-                  note=f"cash received {format_yuan(due)}")
+    record_status(
+        shipment,
+        from_status=shipment.status,
+        to_status=shipment.status,
+        actor=actor,
+        now=now,
+        note=f"cash received {format_yuan(due)}",
+    )
     db.session.flush()
     return entry
 
@@ -323,8 +398,17 @@ def pay_out_refund(refund: Refund, *, shipment: Shipment, actor, now: datetime) 
     """A cash refund leaves the till that took the shipment's cash: a negative `refund` entry."""
     taken = taken_entry(shipment.id)
     station_id = taken.station_id if taken is not None else shipment.station_id
-    return _write(station_id, CashKind.REFUND, -int(refund.amount_fen), actor=actor, now=now,
-                  order_id=shipment.order_id, shipment_id=shipment.id, refund_id=refund.id, reason=refund.reason)
+    return _write(
+        station_id,
+        CashKind.REFUND,
+        -int(refund.amount_fen),
+        actor=actor,
+        now=now,
+        order_id=shipment.order_id,
+        shipment_id=shipment.id,
+        refund_id=refund.id,
+        reason=refund.reason,
+    )
 
 
 def _amount(amount_fen, name: str = "amount_fen") -> int:
@@ -333,19 +417,36 @@ def _amount(amount_fen, name: str = "amount_fen") -> int:
     return amount_fen
 
 
-def remit(station_id: int, amount_fen: int, *, actor, now: datetime, note: str = "",
-          day: date | None = None, till: Till = STATION_TILL):
+def remit(
+    station_id: int,
+    amount_fen: int,
+    *,
+    actor,
+    now: datetime,
+    note: str = "",
+    day: date | None = None,
+    till: Till = STATION_TILL,
+):
     """Cash handed over to the platform (a positive amount leaves the till), into `day`'s book if
     given and still open (a closed day: 409 `cash_day_closed`), else the open day's."""
     amount = _amount(amount_fen)
     if amount <= 0:
         raise ValidationError("handover_not_positive", fields={"amount_fen": "invalid"})
-    return write_entry(till, station_id, till.remittance, -amount, actor=actor, now=now, day=day,
-                       reason=(note or "").strip())
+    return write_entry(
+        till, station_id, till.remittance, -amount, actor=actor, now=now, day=day, reason=(note or "").strip()
+    )
 
 
-def correct(station_id: int, amount_fen: int, *, reason: str, actor, now: datetime,
-            day: date | None = None, till: Till = STATION_TILL):
+def correct(
+    station_id: int,
+    amount_fen: int,
+    *,
+    reason: str,
+    actor,
+    now: datetime,
+    day: date | None = None,
+    till: Till = STATION_TILL,
+):
     """A signed correction with its reason (into `day`'s book if given and still open)."""
     amount = _amount(amount_fen)
     reason = (reason or "").strip()
@@ -356,8 +457,9 @@ def correct(station_id: int, amount_fen: int, *, reason: str, actor, now: dateti
     return write_entry(till, station_id, till.correction, amount, actor=actor, now=now, day=day, reason=reason)
 
 
-def close_day(station_id: int, day: date, *, counted_fen: int, note: str = "", actor, now: datetime,
-              till: Till = STATION_TILL):
+def close_day(
+    station_id: int, day: date, *, counted_fen: int, note: str = "", actor, now: datetime, till: Till = STATION_TILL
+):
     """日结: expected from the book, counted by the till's keeper, the difference recorded with a reason.
 
     Refused for a day still to come, for a day already closed (`cash_day_closed`), and for a
@@ -375,13 +477,21 @@ def close_day(station_id: int, day: date, *, counted_fen: int, note: str = "", a
     book = day_book(station_id, day, till=till)
     difference = counted - book.expected_fen
     if difference and not note:
-        raise ValidationError("close_note_required",
-                              fields={"note": "required", "expected_fen": str(book.expected_fen)})
+        raise ValidationError(
+            "close_note_required", fields={"note": "required", "expected_fen": str(book.expected_fen)}
+        )
     if difference:
         write_entry(till, station_id, till.close_difference, difference, actor=actor, now=now, day=day, reason=note)
-    close = till.close(business_date=day, expected_fen=book.expected_fen, counted_fen=counted,
-                       difference_fen=difference, note=note, actor_id=getattr(actor, "id", None), created_at=now,
-                       **{till.owner: station_id})
+    close = till.close(
+        business_date=day,
+        expected_fen=book.expected_fen,
+        counted_fen=counted,
+        difference_fen=difference,
+        note=note,
+        actor_id=getattr(actor, "id", None),
+        created_at=now,
+        **{till.owner: station_id},
+    )
     try:
         with db.session.begin_nested():
             db.session.add(close)

@@ -1,4 +1,5 @@
 """Small helpers shared by the order services: row locks, stock of lines, mail after commit."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -30,16 +31,27 @@ def lock_payment(payment_id: int) -> OrderPayment:
 
 def stock_lines(lines: list[OrderLine]) -> list[LineStock]:
     """What each open product line holds (record and lots), for allocating and releasing lot by lot."""
-    wanted = [line for line in lines
-              if line.kind == "product" and line.product_id is not None and line.status == LineStatus.OPEN]
+    wanted = [
+        line
+        for line in lines
+        if line.kind == "product" and line.product_id is not None and line.status == LineStatus.OPEN
+    ]
     if not wanted:
         return []
-    records = dict(db.session.execute(
-        sa.select(StockRecord.product_id, StockRecord.id)
-        .where(StockRecord.product_id.in_({line.product_id for line in wanted}))
-    ).all())
-    return [LineStock(line_id=line.id, record_id=records[line.product_id], product_id=line.product_id,
-                      quantity=line.quantity) for line in wanted if line.product_id in records]
+    records = dict(
+        db.session.execute(
+            sa.select(StockRecord.product_id, StockRecord.id).where(
+                StockRecord.product_id.in_({line.product_id for line in wanted})
+            )
+        ).all()
+    )
+    return [
+        LineStock(
+            line_id=line.id, record_id=records[line.product_id], product_id=line.product_id, quantity=line.quantity
+        )
+        for line in wanted
+        if line.product_id in records
+    ]
 
 
 def _adjust_product_count(column: sa.Column, lines: list[OrderLine], sign: int, *, name_products: bool) -> None:
@@ -54,8 +66,10 @@ def _adjust_product_count(column: sa.Column, lines: list[OrderLine], sign: int, 
     for product_id in sorted(qty):
         n = qty[product_id]
         value = column + n if sign > 0 else sa.case((column >= n, column - n), else_=0)
-        db.session.execute(sa.update(table).where(table.c.id == product_id).values({column.name: value}),
-                           execution_options=pagecache.changes(products=[product_id]) if name_products else {})
+        db.session.execute(
+            sa.update(table).where(table.c.id == product_id).values({column.name: value}),
+            execution_options=pagecache.changes(products=[product_id]) if name_products else {},
+        )
 
 
 def adjust_sold_count(lines: list[OrderLine], sign: int) -> None:

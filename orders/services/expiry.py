@@ -4,6 +4,7 @@ Uncollected station-cash pick-up orders are canceled the same way (`expire_uncol
 Two overlapping runs are safe: the second waits for the first's row lock, re-reads the order,
 sees it is no longer pending and skips it — so stock is released exactly once.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -49,8 +50,12 @@ def expire_uncollected_pickups(now: datetime, *, limit: int = 200) -> list[str]:
     cutoff = now - timedelta(days=uncollected_days())
     candidates = db.session.scalars(
         sa.select(Order.id)
-        .where(Order.status == OrderStatus.CONFIRMED, Order.payment_method == PaymentMethod.STATION_CASH,
-               Order.delivery == Delivery.PICKUP, Order.created_at <= cutoff)
+        .where(
+            Order.status == OrderStatus.CONFIRMED,
+            Order.payment_method == PaymentMethod.STATION_CASH,
+            Order.delivery == Delivery.PICKUP,
+            Order.created_at <= cutoff,
+        )
         .order_by(Order.id)
         .limit(limit)
     ).all()

@@ -11,6 +11,7 @@ delivery (cod) — are confirmed at once and hold stock without any money, so:
 The count is taken under a lock of the buyer's account row (the same lock the pay-on-arrival
 booking limits take), so two simultaneous checkouts of one account cannot both pass the cap.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -48,12 +49,17 @@ def uncollected_days() -> int:
 
 def open_pay_later_orders(user_id: int) -> int:
     """Open unpaid orders of goods (a pay-on-arrival booking's order is limited by tourism's own rule)."""
-    return db.session.scalar(
-        sa.select(sa.func.count(Order.id)).where(
-            Order.user_id == user_id, Order.payment_method.in_(PAY_LATER), Order.status == OrderStatus.CONFIRMED,
-            Order.lines.any(OrderLine.kind == "product"),
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Order.id)).where(
+                Order.user_id == user_id,
+                Order.payment_method.in_(PAY_LATER),
+                Order.status == OrderStatus.CONFIRMED,
+                Order.lines.any(OrderLine.kind == "product"),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def check_pay_later(buyer_id: int, payment_method: str, wanted: dict[int, int]) -> None:
@@ -64,14 +70,16 @@ def check_pay_later(buyer_id: int, payment_method: str, wanted: dict[int, int]) 
     for product_id, quantity in wanted.items():
         if quantity > cap:
             raise ValidationError(
-                "pay_later_quantity", max=cap,
+                "pay_later_quantity",
+                max=cap,
                 fields={"items": "pay_later_quantity", "product_id": str(product_id), "max": str(cap)},
             )
     db.session.execute(sa.select(User.id).where(User.id == buyer_id).with_for_update())
     limit = max_open_orders()
     if open_pay_later_orders(buyer_id) >= limit:
         raise TooManyOpenOrders(
-            "too_many_open_orders", max=limit,
+            "too_many_open_orders",
+            max=limit,
             fields={"max": str(limit)},
         )
 

@@ -24,6 +24,7 @@
 Lock order everywhere here: the order row, then the payment row, then stock records (placement
 locks only stock records and creates new rows, so no cycle is possible).
 """
+
 from __future__ import annotations
 
 import logging
@@ -69,9 +70,15 @@ from stock.services import OutOfStock, allocate_lines, release_lines
 log = logging.getLogger(__name__)
 
 #: Shipments in these states have not left the station: their lines, and their order, may still be canceled.
-CANCELABLE_SHIPMENTS = frozenset({ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED,
-                                  ShipmentStatus.READY_FOR_PICKUP,
-                                  ShipmentStatus.ARRIVED})  # arrived: at the chosen pick-up station, not yet handed over
+CANCELABLE_SHIPMENTS = frozenset(
+    {
+        ShipmentStatus.NEW,
+        ShipmentStatus.ACCEPTED,
+        ShipmentStatus.PACKED,
+        ShipmentStatus.READY_FOR_PICKUP,
+        ShipmentStatus.ARRIVED,
+    }
+)  # arrived: at the chosen pick-up station, not yet handed over
 
 
 def shipment_cancelable(shipment: Shipment) -> bool:
@@ -93,6 +100,7 @@ def current_payment(order: Order) -> OrderPayment | None:
 
 # --- starting a card payment ------------------------------------------------------------------
 
+
 def start_payment(payment: OrderPayment, *, now: datetime) -> OrderPayment:
     """Create (or find again, same idempotency key) the PaymentIntent; store id and client secret.
 
@@ -101,7 +109,9 @@ def start_payment(payment: OrderPayment, *, now: datetime) -> OrderPayment:
     if payment.provider != "stripe":
         raise ValidationError("no_online_payment")
     if payment.order.status != OrderStatus.PENDING or payment.state not in (
-        PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED
+        PaymentState.CREATED,
+        PaymentState.PENDING,
+        PaymentState.FAILED,
     ):
         raise Conflict("not_payable")
     provider = get_provider("stripe")
@@ -127,6 +137,7 @@ def start_payment(payment: OrderPayment, *, now: datetime) -> OrderPayment:
 
 
 # --- confirmation -----------------------------------------------------------------------------
+
 
 def release_allocation(lines: list[OrderLine], *, now: datetime | None = None, actor=None) -> None:
     """Give back the allocation of open product lines being canceled or refunded before hand-over
@@ -180,8 +191,13 @@ def confirm_payment(payment: OrderPayment, *, now: datetime, actor=None, note: s
                 allocate_lines(stock_lines(order.lines), today=local_date(now))
         except OutOfStock:
             log.info("late payment for expired order %s: stock gone, refunding", order.code)
-            refund_payment(payment, payment.amount_fen - payment.refunded_fen, actor=actor, now=now,
-                           reason="订单已过期且库存不足，自动退款")
+            refund_payment(
+                payment,
+                payment.amount_fen - payment.refunded_fen,
+                actor=actor,
+                now=now,
+                reason="订单已过期且库存不足，自动退款",
+            )
             notify(order, "refunded")
         else:
             adjust_sold_count([l for l in order.lines if l.status == LineStatus.OPEN], +1)
@@ -189,8 +205,9 @@ def confirm_payment(payment: OrderPayment, *, now: datetime, actor=None, note: s
             signals.order_paid.send(order, now=now)
             notify(order, "paid")
     else:  # canceled meanwhile (or already confirmed through another payment): give the money back
-        refund_payment(payment, payment.amount_fen - payment.refunded_fen, actor=actor, now=now,
-                       reason="订单已取消，自动退款")
+        refund_payment(
+            payment, payment.amount_fen - payment.refunded_fen, actor=actor, now=now, reason="订单已取消，自动退款"
+        )
     db.session.flush()
     return True
 
@@ -219,7 +236,9 @@ def confirm_cash(target: Shipment | Order, *, actor, now: datetime) -> bool:
         shipments = [target] if isinstance(target, Shipment) else list(order.shipments)
         for shipment in shipments:
             if shipment.status != ShipmentStatus.CANCELED and cash.taken_entry(shipment.id) is None:
-                changed = cash.take_cash(shipment, shipment_due_fen(shipment), actor=actor, now=now) is not None or changed
+                changed = (
+                    cash.take_cash(shipment, shipment_due_fen(shipment), actor=actor, now=now) is not None or changed
+                )
         return settle_cash_payment(order, actor=actor, now=now) or changed
     payment = current_payment(order)
     if payment is not None:
@@ -274,8 +293,9 @@ def settle_cash_payment(order: Order, *, actor, now: datetime) -> bool:
     return changed
 
 
-def _refund_cash_excess(order: Order, shipment: Shipment, *, line: OrderLine | None, actor, now: datetime,
-                        reason: str) -> Refund | None:
+def _refund_cash_excess(
+    order: Order, shipment: Shipment, *, line: OrderLine | None, actor, now: datetime, reason: str
+) -> Refund | None:
     """A cash shipment holds more cash than is now due for it (a line refunded, the shipment canceled):
     the difference goes back to the buyer at the counter, a `Refund` row and a cash-book entry."""
     excess = cash.shipment_cash_fen(shipment.id) - shipment_due_fen(shipment)
@@ -283,8 +303,15 @@ def _refund_cash_excess(order: Order, shipment: Shipment, *, line: OrderLine | N
     if excess <= 0 or payment is None:
         return None
     payment = lock_payment(payment.id)
-    refund = Refund(payment_id=payment.id, order_line_id=line.id if line is not None else None, amount_fen=excess,
-                    state="succeeded", reason=(reason or "")[:200], actor_id=getattr(actor, "id", None), created_at=now)
+    refund = Refund(
+        payment_id=payment.id,
+        order_line_id=line.id if line is not None else None,
+        amount_fen=excess,
+        state="succeeded",
+        reason=(reason or "")[:200],
+        actor_id=getattr(actor, "id", None),
+        created_at=now,
+    )
     db.session.add(refund)
     payment.refunded_fen += excess
     db.session.flush()
@@ -304,14 +331,23 @@ def reverse_refunded_credit(refund: Refund, line: OrderLine | None, *, now: date
         return
 
     if ledger.has_credit(line):  # one look-up when nothing was credited (most refunds before hand-over)
-        ledger.reverse_line(line, now=now, amount_fen=min(refund.amount_fen, line.line_total_fen),
-                            ref=f"refund:{refund.id}")
+        ledger.reverse_line(
+            line, now=now, amount_fen=min(refund.amount_fen, line.line_total_fen), ref=f"refund:{refund.id}"
+        )
 
 
 # --- refunds ----------------------------------------------------------------------------------
 
-def refund_payment(payment: OrderPayment, amount_fen: int, *, line: OrderLine | None = None, actor=None,
-                   now: datetime, reason: str = "") -> Refund | None:
+
+def refund_payment(
+    payment: OrderPayment,
+    amount_fen: int,
+    *,
+    line: OrderLine | None = None,
+    actor=None,
+    now: datetime,
+    reason: str = "",
+) -> Refund | None:
     """Refund `amount_fen` of a confirmed payment (capped at what remains). The provider call runs
     after commit (card); cash refunds are handed back at the counter and recorded as succeeded."""
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen < 0:
@@ -377,7 +413,8 @@ def execute_refund(refund: Refund, *, now: datetime) -> None:
     refund_id = refund.id
     try:
         result = get_provider(payment.provider).refund(
-            intent_id=payment.provider_ref, amount_fen=refund.amount_fen,
+            intent_id=payment.provider_ref,
+            amount_fen=refund.amount_fen,
             idempotency_key=refund_idempotency_key(refund, payment),
         )
     except ProviderUnavailable:
@@ -407,18 +444,29 @@ REFUND_KEY_LIFETIME = timedelta(hours=23)
 def refunds_to_retry(now: datetime, *, limit: int = 100) -> list[int]:
     """Ids of card refunds still `created` between REFUND_RETRY_AFTER and REFUND_KEY_LIFETIME old."""
     stale = db.session.scalars(
-        sa.select(Refund.id).where(Refund.state == "created", Refund.created_at < now - REFUND_KEY_LIFETIME)
-        .order_by(Refund.id).limit(limit)
+        sa.select(Refund.id)
+        .where(Refund.state == "created", Refund.created_at < now - REFUND_KEY_LIFETIME)
+        .order_by(Refund.id)
+        .limit(limit)
     ).all()
     if stale:
-        log.error("refunds %s still unsent after %s: check them at Stripe before sending by hand",
-                  list(stale), REFUND_KEY_LIFETIME)
-    return list(db.session.scalars(
-        sa.select(Refund.id).where(Refund.state == "created",
-                                   Refund.created_at <= now - REFUND_RETRY_AFTER,
-                                   Refund.created_at >= now - REFUND_KEY_LIFETIME)
-        .order_by(Refund.id).limit(limit)
-    ))
+        log.error(
+            "refunds %s still unsent after %s: check them at Stripe before sending by hand",
+            list(stale),
+            REFUND_KEY_LIFETIME,
+        )
+    return list(
+        db.session.scalars(
+            sa.select(Refund.id)
+            .where(
+                Refund.state == "created",
+                Refund.created_at <= now - REFUND_RETRY_AFTER,
+                Refund.created_at >= now - REFUND_KEY_LIFETIME,
+            )
+            .order_by(Refund.id)
+            .limit(limit)
+        )
+    )
 
 
 def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> Refund | None:
@@ -443,8 +491,11 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
         adjust_delivered_count([line], -1)  # 已售 counts what buyers kept
     line.status = LineStatus.REFUNDED
     shipment_canceled = False
-    if shipment is not None and all(l.status != LineStatus.OPEN for l in shipment.lines) \
-            and can_transition(shipment, ShipmentStatus.CANCELED):
+    if (
+        shipment is not None
+        and all(l.status != LineStatus.OPEN for l in shipment.lines)
+        and can_transition(shipment, ShipmentStatus.CANCELED)
+    ):
         transition(shipment, ShipmentStatus.CANCELED, actor=actor, now=now, note=reason or "all lines refunded")
         shipment_canceled = True
     db.session.flush()
@@ -464,6 +515,7 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
 
 
 # --- cancel -----------------------------------------------------------------------------------
+
 
 def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: str | None = "canceled") -> Order:
     """Cancel before any shipment has left: release stock, cancel shipments, refund a paid card order.
@@ -494,8 +546,9 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: 
             if payment.refunded_fen > 0:
                 transition(payment, PaymentState.REFUNDED, actor=actor, now=now, note=reason)
         elif payment.state == PaymentState.CONFIRMED:
-            refund_payment(payment, payment.amount_fen - payment.refunded_fen, actor=actor, now=now,
-                           reason=reason or "订单取消")
+            refund_payment(
+                payment, payment.amount_fen - payment.refunded_fen, actor=actor, now=now, reason=reason or "订单取消"
+            )
         elif can_transition(payment, PaymentState.CANCELED):
             transition(payment, PaymentState.CANCELED, actor=actor, now=now, note=reason)
             if payment.provider == "stripe" and payment.provider_ref:
@@ -531,6 +584,7 @@ def cancel_provider_intent(payment: OrderPayment, *, now: datetime) -> str:
 
 # --- provider events --------------------------------------------------------------------------
 
+
 def payment_by_ref(provider_ref: str) -> OrderPayment | None:
     if not provider_ref:
         return None
@@ -552,16 +606,23 @@ def payment_for_intent(intent: Intent) -> OrderPayment | None:
     if match is None:
         return None
     payment = db.session.scalar(
-        sa.select(OrderPayment).join(Order, Order.id == OrderPayment.order_id)
-        .where(Order.code == match["order"], OrderPayment.number == int(match["number"]),
-               OrderPayment.provider == "stripe")
+        sa.select(OrderPayment)
+        .join(Order, Order.id == OrderPayment.order_id)
+        .where(
+            Order.code == match["order"], OrderPayment.number == int(match["number"]), OrderPayment.provider == "stripe"
+        )
     )
     if payment is None:
         return None
     if not intent_matches(payment, intent):
         # never adopted: an intent for another amount or currency must not displace the buyer's own
-        log.warning("PaymentIntent %s names payment %s but its amount/currency %s %s differ; not adopted",
-                    intent.id, payment.full_code, intent.amount, intent.currency)
+        log.warning(
+            "PaymentIntent %s names payment %s but its amount/currency %s %s differ; not adopted",
+            intent.id,
+            payment.full_code,
+            intent.amount,
+            intent.currency,
+        )
         return None
     lock_order(payment.order_id)  # lock order: the order row, then the payment row
     payment = lock_payment(payment.id)
@@ -572,8 +633,9 @@ def payment_for_intent(intent: Intent) -> OrderPayment | None:
         db.session.flush()
         return payment
     if payment.provider_ref != intent.id:
-        log.error("PaymentIntent %s names payment %s, which uses %s", intent.id, payment.full_code,
-                  payment.provider_ref)
+        log.error(
+            "PaymentIntent %s names payment %s, which uses %s", intent.id, payment.full_code, payment.provider_ref
+        )
         return None
     return payment
 
@@ -587,8 +649,13 @@ def intent_matches(payment: OrderPayment, intent: Intent) -> bool:
 def apply_intent(payment: OrderPayment, intent: Intent, *, now: datetime, event_type: str = "") -> str:
     """Act on the re-fetched state of a PaymentIntent. Returns what happened (for logs/tests)."""
     if not intent_matches(payment, intent):
-        log.warning("PaymentIntent %s amount/currency %s %s differ from payment %s", intent.id,
-                    intent.amount, intent.currency, payment.full_code)
+        log.warning(
+            "PaymentIntent %s amount/currency %s %s differ from payment %s",
+            intent.id,
+            intent.amount,
+            intent.currency,
+            payment.full_code,
+        )
         return "mismatch"
     if intent.status == "succeeded":
         return "confirmed" if confirm_payment(payment, now=now, note=intent.id) else "noop"
@@ -606,8 +673,9 @@ def handle_provider_event(event: WebhookEvent, intent: Intent | None, *, now: da
         return "duplicate"
     try:
         with db.session.begin_nested():
-            db.session.add(StripeEvent(id=event.id, type=event.type[:64], object_id=event.object_id[:64],
-                                       received_at=now))
+            db.session.add(
+                StripeEvent(id=event.id, type=event.type[:64], object_id=event.object_id[:64], received_at=now)
+            )
     except IntegrityError:
         return "duplicate"
     outcome = "ignored"
@@ -631,8 +699,12 @@ def pay_with_card(payment: OrderPayment, *, token_id: str, card_id: str, now: da
     if not (token_id.startswith("tok_") and card_id.startswith("card_")) or len(token_id) > 64 or len(card_id) > 64:
         raise ValidationError("invalid_card", fields={"token": "invalid"})
     # a Stripe.js token is single-use: one token is one confirmation, whatever the retries
-    intent = get_provider("stripe").confirm_with_card(payment.provider_ref, token_id=token_id, card_id=card_id,
-                                                      idempotency_key=f"{payment.full_code}-confirm-{token_id}")
+    intent = get_provider("stripe").confirm_with_card(
+        payment.provider_ref,
+        token_id=token_id,
+        card_id=card_id,
+        idempotency_key=f"{payment.full_code}-confirm-{token_id}",
+    )
     if intent.status == "succeeded":
         apply_intent(payment, intent, now=now)
     return intent

@@ -4,12 +4,19 @@ A pick-up order is collected whole at the station the buyer chose (docs/pickup.m
 carries the same code. The code is the buyer's alone: only the buyer's pages, the confirmation mail
 and the ready-for-pick-up mail show it, never an operator's page or a printed slip.
 """
+
 from __future__ import annotations
 
 from orders.models import Delivery, Order, OrderStatus, Shipment, ShipmentStatus
 
-_STILL_TO_COLLECT = (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED, ShipmentStatus.SHIPPED,
-                     ShipmentStatus.ARRIVED, ShipmentStatus.READY_FOR_PICKUP)
+_STILL_TO_COLLECT = (
+    ShipmentStatus.NEW,
+    ShipmentStatus.ACCEPTED,
+    ShipmentStatus.PACKED,
+    ShipmentStatus.SHIPPED,
+    ShipmentStatus.ARRIVED,
+    ShipmentStatus.READY_FOR_PICKUP,
+)
 
 
 def order_pickup_code(order: Order) -> str:

@@ -10,6 +10,7 @@ takes its units from lots, first expiring first (`allocate_lots`; an expired lot
 Card orders are `pending` and expire after ORDER_PAYMENT_MINUTES; pay at station and cash on
 delivery are `confirmed` at once (the station confirms the cash later). Only `flush()` here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -144,14 +145,24 @@ class Quote:
 
 def _read_items_statement(with_pickup: bool) -> sa.Select:
     pickup_exists = (
-        sa.select(Station.id).where(Station.id == sa.bindparam("pickup_id")).exists()
-        if with_pickup else sa.null()
+        sa.select(Station.id).where(Station.id == sa.bindparam("pickup_id")).exists() if with_pickup else sa.null()
     )
     return (
         sa.select(
-            Product.id, Product.name, Product.unit, Product.village_id, Product.category_id, Product.station_id,
-            Product.price_fen, Product.weight_g, Product.approval_status, Product.is_published,
-            StockRecord.id, Station.commission_bps, BenefitLink.household_id, BenefitLink.weight,
+            Product.id,
+            Product.name,
+            Product.unit,
+            Product.village_id,
+            Product.category_id,
+            Product.station_id,
+            Product.price_fen,
+            Product.weight_g,
+            Product.approval_status,
+            Product.is_published,
+            StockRecord.id,
+            Station.commission_bps,
+            BenefitLink.household_id,
+            BenefitLink.weight,
             pickup_exists.label("pickup_exists"),
         )
         .join(Station, Station.id == Product.station_id)
@@ -172,15 +183,38 @@ def _read_items(wanted: dict[int, int], pickup_station_id: int | None) -> tuple[
     rows = db.session.execute(query, {"ids": sorted(wanted), "pickup_id": pickup_station_id}).all()
     items: dict[int, QuotedItem] = {}
     pickup_ok = None
-    for (pid, name, unit, village_id, category_id, station_id, price, weight, approval, published,
-         record_id, commission, household_id, link_weight, pickup_ok) in rows:
+    for (
+        pid,
+        name,
+        unit,
+        village_id,
+        category_id,
+        station_id,
+        price,
+        weight,
+        approval,
+        published,
+        record_id,
+        commission,
+        household_id,
+        link_weight,
+        pickup_ok,
+    ) in rows:
         item = items.get(pid)
         if item is None:
             item = items[pid] = QuotedItem(
-                product_id=pid, name=name, unit=unit, village_id=village_id, category_id=category_id,
-                station_id=station_id, price_fen=price, weight_g=weight,
+                product_id=pid,
+                name=name,
+                unit=unit,
+                village_id=village_id,
+                category_id=category_id,
+                station_id=station_id,
+                price_fen=price,
+                weight_g=weight,
                 visible=approval == ApprovalStatus.APPROVED and bool(published),
-                stock_record_id=record_id, commission_bps=commission or 0, links=[],
+                stock_record_id=record_id,
+                commission_bps=commission or 0,
+                links=[],
             )
         if household_id is not None:
             item.links.append((household_id, link_weight))
@@ -201,8 +235,7 @@ def quote(wanted: dict[int, int], *, delivery: str, pickup_station_id: int | Non
         if item is None:
             raise ValidationError("product_not_found", fields={"product_id": str(product_id)})
         if not item.visible:
-            raise Conflict("product_unavailable", name=item.name,
-                           fields={"product_id": str(product_id)})
+            raise Conflict("product_unavailable", name=item.name, fields={"product_id": str(product_id)})
     by_station: dict[int, list[QuotedItem]] = {}
     for product_id in sorted(wanted):
         item = items[product_id]
@@ -281,7 +314,9 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         shipping_fen=sum(q.shipping_fen.values()),
         total_fen=q.total_fen,
         currency="CNY",
-        expires_at=now + timedelta(minutes=int(current_app.config.get("ORDER_PAYMENT_MINUTES", 30))) if is_card else None,
+        expires_at=now + timedelta(minutes=int(current_app.config.get("ORDER_PAYMENT_MINUTES", 30)))
+        if is_card
+        else None,
         created_at=now,
         paid_at=None,
     )
@@ -348,9 +383,20 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     db.session.flush()
     # which lots the lines take, first expiring first (the records are locked by `allocate`)
     record_of = {product_id: record_id for record_id, product_id in products_of.items()}
-    allocate_lots([LineStock(line_id=line.id, record_id=record_of[line.product_id], product_id=line.product_id,
-                             quantity=line.quantity) for line in lines if line.product_id is not None],
-                  today=local_date(now), new_lines=True)
+    allocate_lots(
+        [
+            LineStock(
+                line_id=line.id,
+                record_id=record_of[line.product_id],
+                product_id=line.product_id,
+                quantity=line.quantity,
+            )
+            for line in lines
+            if line.product_id is not None
+        ],
+        today=local_date(now),
+        new_lines=True,
+    )
     _add_sold_counts(wanted)
     notify(order, "placed")
     return order
@@ -380,17 +426,23 @@ def save_address(user, data: AddressData, *, now: datetime, make_default: bool =
             return a
     if len(existing) >= 20:
         raise Conflict("address_book_full")
-    address = Address(user_id=user.id, created_at=now, is_default=make_default or not existing,
-                      **{f: getattr(data, f).strip()[:ADDRESS_LIMITS[f]] for f in ADDRESS_FIELDS})
+    address = Address(
+        user_id=user.id,
+        created_at=now,
+        is_default=make_default or not existing,
+        **{f: getattr(data, f).strip()[: ADDRESS_LIMITS[f]] for f in ADDRESS_FIELDS},
+    )
     db.session.add(address)
     db.session.flush()
     return address
 
 
 def address_book(user) -> list[Address]:
-    return list(db.session.scalars(
-        sa.select(Address).where(Address.user_id == user.id).order_by(Address.is_default.desc(), Address.id.desc())
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Address).where(Address.user_id == user.id).order_by(Address.is_default.desc(), Address.id.desc())
+        )
+    )
 
 
 def get_address(user, address_id: int) -> Address:

@@ -1,4 +1,5 @@
 """Refund requests after delivery: the buyer asks per line, an admin or the line's station decides."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -34,13 +35,22 @@ def request_refund(order: Order, line_id: int, *, actor, now: datetime, reason: 
         raise Conflict("line_already_refunded")
     if line.shipment is None or line.shipment.status != ShipmentStatus.DELIVERED:
         raise Conflict("not_delivered")
-    open_request = db.session.scalar(sa.select(RefundRequest.id).where(
-        RefundRequest.order_line_id == line.id, RefundRequest.status == RefundRequestStatus.REQUESTED))
+    open_request = db.session.scalar(
+        sa.select(RefundRequest.id).where(
+            RefundRequest.order_line_id == line.id, RefundRequest.status == RefundRequestStatus.REQUESTED
+        )
+    )
     if open_request:
         raise Conflict("already_requested")
-    req = RefundRequest(order_id=order.id, order_line_id=line.id, station_id=line.station_id,
-                        amount_fen=line.line_total_fen, reason=reason[:200],
-                        requested_by_id=getattr(actor, "id", None), created_at=now)
+    req = RefundRequest(
+        order_id=order.id,
+        order_line_id=line.id,
+        station_id=line.station_id,
+        amount_fen=line.line_total_fen,
+        reason=reason[:200],
+        requested_by_id=getattr(actor, "id", None),
+        created_at=now,
+    )
     db.session.add(req)
     db.session.flush()
     return req
@@ -70,8 +80,12 @@ def request_for_decision(req_id: int, user) -> RefundRequest:
 def approve_refund_request(req_id: int, *, actor, now: datetime, note: str = "") -> RefundRequest:
     req = request_for_decision(req_id, actor)
     lock_order(req.order_id)
-    req = db.session.scalars(sa.select(RefundRequest).where(RefundRequest.id == req_id)
-                             .with_for_update().execution_options(populate_existing=True)).one()
+    req = db.session.scalars(
+        sa.select(RefundRequest)
+        .where(RefundRequest.id == req_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     transition(req, RefundRequestStatus.APPROVED, actor=actor, now=now, note=note)
     refund = refund_line(req.line, actor=actor, now=now, reason=req.reason)
     req.refund_id = refund.id if refund is not None else None

@@ -11,6 +11,7 @@ The rule (configurable, all amounts in fen):
 
 Defaults: ¥8.00 first kilo, ¥2.00 each further kilo, free from ¥99.00.
 """
+
 from __future__ import annotations
 
 from flask import current_app

@@ -9,6 +9,7 @@ docs/STYLE). A booking sold in an order appears as a booking: to pay while its o
 card, to review once its stay is completed, under refunds when money went back; it has no
 shipment, so never "to ship" or "to receive".
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -52,9 +53,11 @@ def shown_tabs() -> tuple[str, ...]:
 
 
 def _has_shipment_in(statuses) -> sa.ColumnElement[bool]:
-    return sa.exists().where(Shipment.order_id == Order.id, Shipment.status.in_(statuses),
-                             sa.exists().where(OrderLine.shipment_id == Shipment.id,
-                                               OrderLine.status == LineStatus.OPEN))
+    return sa.exists().where(
+        Shipment.order_id == Order.id,
+        Shipment.status.in_(statuses),
+        sa.exists().where(OrderLine.shipment_id == Shipment.id, OrderLine.status == LineStatus.OPEN),
+    )
 
 
 def tab_condition(tab: str) -> sa.ColumnElement[bool]:
@@ -83,8 +86,11 @@ def tab_condition(tab: str) -> sa.ColumnElement[bool]:
 
 def buyer_orders(user_id: int, tab: str = "all") -> sa.Select:
     """The select of a buyer's orders in a tab, newest first."""
-    return (sa.select(Order).where(Order.user_id == user_id, tab_condition(tab))
-            .order_by(Order.created_at.desc(), Order.id.desc()))
+    return (
+        sa.select(Order)
+        .where(Order.user_id == user_id, tab_condition(tab))
+        .order_by(Order.created_at.desc(), Order.id.desc())
+    )
 
 
 def tab_counts(user_id: int) -> dict[str, int]:

@@ -1,4 +1,5 @@
 """User accounts and API tokens."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,9 +24,7 @@ class Role(StrEnum):
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        sa.CheckConstraint(
-            "role IN ('consumer','operator','host','county','admin')", name="role_valid"
-        ),
+        sa.CheckConstraint("role IN ('consumer','operator','host','county','admin')", name="role_valid"),
         sa.CheckConstraint("role <> 'operator' OR station_id IS NOT NULL", name="operator_has_station"),
     )
 

@@ -4,6 +4,7 @@ expiring link.
 The reset token is signed (itsdangerous) over the user id and a fingerprint of the current password
 hash and auth version: once the password changes, every earlier link stops working (single use).
 """
+
 from __future__ import annotations
 
 import hashlib

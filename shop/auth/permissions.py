@@ -4,6 +4,7 @@ Rules (PRODUCT.md): operators see only their station; consumers only their own o
 bookings (another's is a 404); county officers read everything and change only the registry,
 links and approvals; admin may do everything.
 """
+
 from __future__ import annotations
 
 from functools import wraps

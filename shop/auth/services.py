@@ -1,4 +1,5 @@
 """Accounts: registration, password check, sessions and API tokens."""
+
 from __future__ import annotations
 
 import hashlib
@@ -51,9 +52,7 @@ def register_user(info: Registration, *, now: datetime) -> User:
     if "@" not in email or len(email) > 254:
         raise ValidationError("invalid_email", fields={"email": "invalid"})
     if len(info.password or "") < MIN_PASSWORD:
-        raise ValidationError(
-            "password_too_short", n=MIN_PASSWORD, fields={"password": "too short"}
-        )
+        raise ValidationError("password_too_short", n=MIN_PASSWORD, fields={"password": "too short"})
     if len(info.password) > 200:
         raise ValidationError("password_too_long", fields={"password": "too long"})
     if info.role not in set(Role):
@@ -96,9 +95,7 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 def change_password(user: User, new_password: str) -> None:
     """Set a new password and invalidate every session and token issued before."""
     if len(new_password or "") < MIN_PASSWORD:
-        raise ValidationError(
-            "password_too_short", n=MIN_PASSWORD, fields={"password": "too short"}
-        )
+        raise ValidationError("password_too_short", n=MIN_PASSWORD, fields={"password": "too short"})
     user.password_hash = generate_password_hash(new_password)
     user.auth_version += 1  # API tokens
     end_sessions(user)

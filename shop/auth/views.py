@@ -1,4 +1,5 @@
 """Login, logout, registration (HTML)."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

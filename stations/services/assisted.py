@@ -5,6 +5,7 @@ for the county's approval (扶贫产品认定 / 消费帮扶产品) before the s
 is a receipt from the household (the traceability record), its photo is checked by content.
 Everything is validated before anything is written, so bad input changes nothing.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -86,15 +87,15 @@ def _validate(station: Station, data: AssistedProductInput) -> tuple[Household, 
     for household_id, weight in benefit:
         h = linked.get(household_id)
         if h is None or h.village_id not in villages:
-            raise ValidationError("beneficiary_not_served",
-                                  fields={"households": "invalid"})
+            raise ValidationError("beneficiary_not_served", fields={"households": "invalid"})
         if not isinstance(weight, int) or weight <= 0 or weight > 1_000_000:
             raise ValidationError("invalid_weight", fields={"weight": "invalid"})
     return household, benefit
 
 
-def create_assisted_product(station: Station, data: AssistedProductInput, *, actor, now: datetime,
-                            image=None, form_token: str | None = None) -> Product:
+def create_assisted_product(
+    station: Station, data: AssistedProductInput, *, actor, now: datetime, image=None, form_token: str | None = None
+) -> Product:
     """A pending product for a household, with its initial stock and (optional) photo.
 
     From the HTML form, `form_token` is the form's once-token (`shop.once`): a second POST of the same
@@ -127,8 +128,15 @@ def create_assisted_product(station: Station, data: AssistedProductInput, *, act
     )
     record = db.session.execute(sa.select(StockRecord).where(StockRecord.product_id == product.id)).scalar_one()
     if data.initial_stock:
-        receive_stock(record, data.initial_stock, actor=actor, now=now, lot_note=(data.lot_note or "首批入库"),
-                      harvest_date=data.harvest_date, from_household_id=household.id)
+        receive_stock(
+            record,
+            data.initial_stock,
+            actor=actor,
+            now=now,
+            lot_note=(data.lot_note or "首批入库"),
+            harvest_date=data.harvest_date,
+            from_household_id=household.id,
+        )
     if checked is not None:
         save_product_image(product, None, checked=checked)
     _reindex(product.id)
@@ -156,10 +164,19 @@ def get_product_for(user, product_id: int) -> Product:
     return product
 
 
-def update_product(product: Product, *, actor, now: datetime, price_fen: int | None = None,
-                   is_published: bool | None = None, stock: int | None = None,
-                   stock_delta: int | None = None, reason: str | None = None,
-                   name: str | None = None, unit: str | None = None) -> Product:
+def update_product(
+    product: Product,
+    *,
+    actor,
+    now: datetime,
+    price_fen: int | None = None,
+    is_published: bool | None = None,
+    stock: int | None = None,
+    stock_delta: int | None = None,
+    reason: str | None = None,
+    name: str | None = None,
+    unit: str | None = None,
+) -> Product:
     """Price, name, unit, published flag, stock (a correction with a reason, never a bare overwrite).
 
     On an approved product, price, name and unit are certified facts: a change waits for the

@@ -2,6 +2,7 @@
 
 Everything is filtered by `station_id` in the query itself: nothing of another station is loaded.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -74,8 +75,10 @@ def station_dashboard(station: Station, *, now: datetime) -> Dashboard:
             .group_by(Shipment.status)
         ).all()
     )
-    base = sa.select(Shipment).where(Shipment.station_id == station.id).options(
-        selectinload(Shipment.order), selectinload(Shipment.lines)
+    base = (
+        sa.select(Shipment)
+        .where(Shipment.station_id == station.id)
+        .options(selectinload(Shipment.order), selectinload(Shipment.lines))
     )
     groups = []
     for status in STATUS_ORDER:
@@ -91,37 +94,67 @@ def station_dashboard(station: Station, *, now: datetime) -> Dashboard:
     today_start = local_midnight_utc(local_date(now))
     today_end = today_start + timedelta(days=1)
     pickup = base.join(Order, Shipment.order_id == Order.id).where(Order.delivery == Delivery.PICKUP)
-    waiting = list(db.session.scalars(
-        pickup.where(Shipment.status == ShipmentStatus.READY_FOR_PICKUP).order_by(Shipment.created_at, Shipment.id)
-    ))
-    picked = list(db.session.scalars(
-        pickup.where(Shipment.status == ShipmentStatus.DELIVERED, Shipment.delivered_at >= today_start,
-                     Shipment.delivered_at < today_end).order_by(Shipment.delivered_at)
-    ))
-    return Dashboard(station, groups, waiting, picked, low_stock(station.id), incoming_shipments(station.id),
-                     returning_shipments(station.id))
+    waiting = list(
+        db.session.scalars(
+            pickup.where(Shipment.status == ShipmentStatus.READY_FOR_PICKUP).order_by(Shipment.created_at, Shipment.id)
+        )
+    )
+    picked = list(
+        db.session.scalars(
+            pickup.where(
+                Shipment.status == ShipmentStatus.DELIVERED,
+                Shipment.delivered_at >= today_start,
+                Shipment.delivered_at < today_end,
+            ).order_by(Shipment.delivered_at)
+        )
+    )
+    return Dashboard(
+        station,
+        groups,
+        waiting,
+        picked,
+        low_stock(station.id),
+        incoming_shipments(station.id),
+        returning_shipments(station.id),
+    )
 
 
 def returning_shipments(station_id: int) -> list[Shipment]:
     """This station's shipments whose goods travel back to it (`Shipment.return_status` returning)."""
-    return list(db.session.scalars(
-        sa.select(Shipment).where(Shipment.station_id == station_id, Shipment.return_status == "returning")
-        .options(selectinload(Shipment.order))
-        .order_by(Shipment.created_at, Shipment.id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Shipment)
+            .where(Shipment.station_id == station_id, Shipment.return_status == "returning")
+            .options(selectinload(Shipment.order))
+            .order_by(Shipment.created_at, Shipment.id)
+        )
+    )
 
 
 def incoming_shipments(station_id: int) -> list[Shipment]:
     """Shipments packed elsewhere for pick-up orders collected at this station, still open."""
-    return list(db.session.scalars(
-        sa.select(Shipment).join(Order, Shipment.order_id == Order.id)
-        .where(Order.delivery == Delivery.PICKUP, Order.pickup_station_id == station_id,
-               Shipment.station_id != station_id,
-               Shipment.status.in_((ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED,
-                                    ShipmentStatus.SHIPPED, ShipmentStatus.ARRIVED)))
-        .options(selectinload(Shipment.order), selectinload(Shipment.station), selectinload(Shipment.lines))
-        .order_by(Shipment.created_at, Shipment.id)
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(Shipment)
+            .join(Order, Shipment.order_id == Order.id)
+            .where(
+                Order.delivery == Delivery.PICKUP,
+                Order.pickup_station_id == station_id,
+                Shipment.station_id != station_id,
+                Shipment.status.in_(
+                    (
+                        ShipmentStatus.NEW,
+                        ShipmentStatus.ACCEPTED,
+                        ShipmentStatus.PACKED,
+                        ShipmentStatus.SHIPPED,
+                        ShipmentStatus.ARRIVED,
+                    )
+                ),
+            )
+            .options(selectinload(Shipment.order), selectinload(Shipment.station), selectinload(Shipment.lines))
+            .order_by(Shipment.created_at, Shipment.id)
+        )
+    )
 
 
 def low_stock(station_id: int) -> list[StockRecord]:
@@ -130,8 +163,10 @@ def low_stock(station_id: int) -> list[StockRecord]:
         db.session.scalars(
             sa.select(StockRecord)
             .join(Product, StockRecord.product_id == Product.id)
-            .where(StockRecord.station_id == station_id,
-                   StockRecord.on_hand - StockRecord.allocated <= StockRecord.low_stock_threshold)
+            .where(
+                StockRecord.station_id == station_id,
+                StockRecord.on_hand - StockRecord.allocated <= StockRecord.low_stock_threshold,
+            )
             .options(selectinload(StockRecord.product))
             .order_by(StockRecord.on_hand - StockRecord.allocated, Product.name)
         )

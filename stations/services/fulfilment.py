@@ -32,6 +32,7 @@ Services here only flush; the route commits. A wrong pick-up code is the one fai
 must survive: `hand_over_pickup` raises `WrongPickupCode` after counting the failure, and the caller
 commits the count before answering (see `stations.views` / `stations.api`).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -114,6 +115,7 @@ def return_label(return_status: str | None) -> str:
 
 class WrongPickupCode(Conflict):
     """The code read at the counter does not match. The failure count must be committed."""
+
     status = 422
     code = "wrong_pickup_code"
 
@@ -124,6 +126,7 @@ class PickupLocked(Conflict):
 
 class NotYourStep(Conflict):
     """The station may see this shipment but this step belongs to the other station."""
+
     status = 403
     code = "forbidden"
 
@@ -160,17 +163,16 @@ def get_shipment_for(user, code: str) -> Shipment:
     goes to; else NotFound (no leak)."""
     code = (code or "").strip()
     shipment = db.session.scalar(_shipment_query().where(Shipment.code == code)) if code else None
-    if shipment is None or not (can_manage_station(user, shipment.station_id)
-                                or can_manage_station(user, pickup_station_id(shipment))):
+    if shipment is None or not (
+        can_manage_station(user, shipment.station_id) or can_manage_station(user, pickup_station_id(shipment))
+    ):
         raise NotFound("shipment_not_found")
     return shipment
 
 
 def list_station_shipments(station_id: int, *, status: str | None = None, limit: int = 200) -> list[Shipment]:
     """The station's own shipments and, for pick-up orders collected here, those packed elsewhere."""
-    incoming = (
-        sa.select(Order.id).where(Order.delivery == Delivery.PICKUP, Order.pickup_station_id == station_id)
-    )
+    incoming = sa.select(Order.id).where(Order.delivery == Delivery.PICKUP, Order.pickup_station_id == station_id)
     query = _shipment_query().where(sa.or_(Shipment.station_id == station_id, Shipment.order_id.in_(incoming)))
     if status:
         if status not in set(ShipmentStatus):
@@ -260,11 +262,19 @@ def _pack_lots(shipment: Shipment, lots: dict[int, str] | None, *, actor, now: d
             raise ValidationError("shipment_line_not_found", fields={"lots": str(line_id)})
         if not (code or "").strip() or line.product_id is None:
             continue
-        assign_lot(LineStock(line_id=line.id, record_id=_record_id_for(line), product_id=line.product_id,
-                             quantity=line.quantity), code, now=now, actor=actor)
+        assign_lot(
+            LineStock(
+                line_id=line.id, record_id=_record_id_for(line), product_id=line.product_id, quantity=line.quantity
+            ),
+            code,
+            now=now,
+            actor=actor,
+        )
     blocked = unsellable_lots([line.id for line in lines], today=local_date(now))
     if blocked:
-        raise LotNotSellable("lot_not_sellable", codes="、".join(lot.code for lot in blocked), fields={"lots": "blocked"})
+        raise LotNotSellable(
+            "lot_not_sellable", codes="、".join(lot.code for lot in blocked), fields={"lots": "blocked"}
+        )
 
 
 def pack(shipment: Shipment, *, actor, now: datetime, lots: dict[int, str] | None = None) -> Shipment:
@@ -308,11 +318,9 @@ def ship(shipment: Shipment, *, tracking_number: str | None, actor, now: datetim
     _lock(shipment)
     _require_order_open(shipment)
     if shipment.order.delivery != Delivery.SHIP and not is_transfer(shipment):
-        raise IllegalTransition("pickup_not_shippable",
-                                fields={"status": shipment.status})
+        raise IllegalTransition("pickup_not_shippable", fields={"status": shipment.status})
     if not tracking and not is_transfer(shipment):
-        raise ValidationError("tracking_number_required",
-                              fields={"tracking_number": "required"})
+        raise ValidationError("tracking_number_required", fields={"tracking_number": "required"})
     transition(shipment, ShipmentStatus.SHIPPED, actor=actor, now=now, note=tracking)
     shipment.tracking_number = tracking
     _notify(shipment, "shipped")
@@ -327,15 +335,18 @@ def receive(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     if not is_transfer(shipment):
         raise IllegalTransition("nothing_to_receive", fields={"status": shipment.status})
     if shipment.status != ShipmentStatus.SHIPPED:
-        raise IllegalTransition("cannot_receive", status=status_label(shipment.status),
-                                fields={"status": shipment.status})
+        raise IllegalTransition(
+            "cannot_receive", status=status_label(shipment.status), fields={"status": shipment.status}
+        )
     transition(shipment, ShipmentStatus.ARRIVED, actor=actor, now=now, note="received")
     _notify_if_order_ready(shipment)
     db.session.flush()
     return shipment
 
 
-def _hand_over(shipment: Shipment, *, actor, now: datetime, note: str, cash_received_fen: int | None = None) -> Shipment:
+def _hand_over(
+    shipment: Shipment, *, actor, now: datetime, note: str, cash_received_fen: int | None = None
+) -> Shipment:
     """Take the cash (cash orders), consume allocations, credit households, mark delivered, complete
     the order if all settled — one transaction. A cash shipment whose cash is not in the book and not
     handed over now (`cash_received_fen` = the amount due) is refused before anything changes."""
@@ -346,8 +357,9 @@ def _hand_over(shipment: Shipment, *, actor, now: datetime, note: str, cash_rece
     pairs = sorted(((_record_id_for(line), line) for line in lines), key=lambda pair: (pair[0], pair[1].id))
     at_counter = note != "delivered"  # a parcel delivered by post left the station when it was shipped
     for record_id, line in pairs:  # the global lock order: stock records by id
-        consume_allocation(record_id, line.quantity, order_line_id=line.id, actor=actor, now=now,
-                           refuse_recalled=at_counter)
+        consume_allocation(
+            record_id, line.quantity, order_line_id=line.id, actor=actor, now=now, refuse_recalled=at_counter
+        )
     transition(shipment, ShipmentStatus.DELIVERED, actor=actor, now=now, note=note)
     shipment.delivered_at = now
     adjust_delivered_count(lines, +1)
@@ -363,8 +375,9 @@ def deliver(shipment: Shipment, *, actor, now: datetime, cash_received_fen: int 
     """A shipped parcel reached the buyer (cash on delivery: with its cash)."""
     _lock(shipment)
     if shipment.status != ShipmentStatus.SHIPPED:
-        raise IllegalTransition("cannot_deliver", status=status_label(shipment.status),
-                                fields={"status": shipment.status})
+        raise IllegalTransition(
+            "cannot_deliver", status=status_label(shipment.status), fields={"status": shipment.status}
+        )
     _require_order_open(shipment)
     if shipment.order.delivery != Delivery.SHIP:  # a pick-up order is handed over at the chosen station
         raise IllegalTransition("pickup_needs_code", fields={"status": shipment.status})
@@ -374,17 +387,20 @@ def deliver(shipment: Shipment, *, actor, now: datetime, cash_received_fen: int 
 def _lock_order_shipments(order: Order) -> list[Shipment]:
     """Lock the order, then its shipments by id (the global order: order row, then shipments)."""
     db.session.execute(sa.select(Order.id).where(Order.id == order.id).with_for_update())
-    ids = list(db.session.scalars(
-        sa.select(Shipment.id).where(Shipment.order_id == order.id).order_by(Shipment.id).with_for_update()
-    ))
+    ids = list(
+        db.session.scalars(
+            sa.select(Shipment.id).where(Shipment.order_id == order.id).order_by(Shipment.id).with_for_update()
+        )
+    )
     for shipment in order.shipments:
         db.session.refresh(shipment)
     db.session.refresh(order)
     return [s for s in order_shipments(order) if s.id in ids]
 
 
-def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now: datetime,
-                     cash_received_fen: int | None = None) -> Shipment:
+def hand_over_pickup(
+    shipment: Shipment, *, pickup_code: str | None, actor, now: datetime, cash_received_fen: int | None = None
+) -> Shipment:
     """Counter hand-over of the whole pick-up order `shipment` belongs to, against the buyer's one
     pick-up code; wrong codes are counted (on every live shipment of the order), then locked out.
 
@@ -395,8 +411,9 @@ def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now:
     order = shipment.order
     shipments = _lock_order_shipments(order)
     if shipment.status not in AT_PICKUP_STATION:
-        raise IllegalTransition("cannot_deliver", status=status_label(shipment.status),
-                                fields={"status": shipment.status})
+        raise IllegalTransition(
+            "cannot_deliver", status=status_label(shipment.status), fields={"status": shipment.status}
+        )
     _require_order_open(shipment)
     if on_own_shelf(shipment):
         live = [shipment]
@@ -411,16 +428,15 @@ def hand_over_pickup(shipment: Shipment, *, pickup_code: str | None, actor, now:
     if not all(same_secret(code, s.pickup_code) for s in live):
         table = Shipment.__table__
         db.session.execute(
-            sa.update(table).where(table.c.id.in_([s.id for s in live]))
+            sa.update(table)
+            .where(table.c.id.in_([s.id for s in live]))
             .values(pickup_failures=table.c.pickup_failures + 1)
         )
         db.session.flush()
         for s in live:
             db.session.refresh(s)
         left = max(PICKUP_MAX_FAILURES - max(s.pickup_failures for s in live), 0)
-        raise WrongPickupCode(
-            "wrong_pickup_code", fields={"pickup_code": "wrong", "attempts_left": str(left)}
-        )
+        raise WrongPickupCode("wrong_pickup_code", fields={"pickup_code": "wrong", "attempts_left": str(left)})
     if is_cash_order(order):
         from orders.services.cashbook import take_cash_for_order
 
@@ -436,8 +452,7 @@ def unlock_pickup(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     for s in _lock_order_shipments(shipment.order):  # the counter is the order's: every shipment's
         if s.pickup_failures or s.id == shipment.id:
             s.pickup_failures = 0
-            record_status(s, from_status=s.status, to_status=s.status, actor=actor, now=now,
-                          note="pickup unlocked")
+            record_status(s, from_status=s.status, to_status=s.status, actor=actor, now=now, note="pickup unlocked")
     db.session.flush()
     return shipment
 
@@ -462,8 +477,14 @@ def receive_return(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     if rest:  # allocations older than lots (none since #23's migration): records only
         cancel_allocation(rest)
     shipment.return_status = "returned"
-    record_status(shipment, from_status=shipment.status, to_status=shipment.status, actor=actor, now=now,
-                  note="returned to the packing station")
+    record_status(
+        shipment,
+        from_status=shipment.status,
+        to_status=shipment.status,
+        actor=actor,
+        now=now,
+        note="returned to the packing station",
+    )
     db.session.flush()
     return shipment
 
@@ -489,15 +510,22 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderL
     if line.status != LineStatus.OPEN:
         raise Conflict("line_not_open")
     if not shipment_cancelable(shipment):
-        raise IllegalTransition("cannot_cancel_line", status=status_label(shipment.status),
-                                fields={"status": shipment.status})
+        raise IllegalTransition(
+            "cannot_cancel_line", status=status_label(shipment.status), fields={"status": shipment.status}
+        )
     _require_order_open(shipment)
     refund_line(line, actor=actor, now=now, reason=reason)
     db.session.flush()
     db.session.refresh(shipment)
 
-    record_status(shipment, from_status=shipment.status, to_status=shipment.status, actor=actor, now=now,
-                  note=f"line {line.id} canceled: {reason}")
+    record_status(
+        shipment,
+        from_status=shipment.status,
+        to_status=shipment.status,
+        actor=actor,
+        now=now,
+        note=f"line {line.id} canceled: {reason}",
+    )
     if shipment.status != ShipmentStatus.CANCELED and not any(ln.status == LineStatus.OPEN for ln in shipment.lines):
         transition(shipment, ShipmentStatus.CANCELED, actor=actor, now=now, note=reason)
     _settle_order(shipment.order, actor=actor, now=now)
@@ -510,8 +538,9 @@ def cancel_shipment(shipment: Shipment, *, actor, now: datetime, reason: str) ->
     """Cancel every open line of the shipment (the API's `cancel` action)."""
     reason = (reason or "").strip() or "无法供货"
     if not shipment_cancelable(shipment):
-        raise IllegalTransition("cannot_cancel_shipment", status=status_label(shipment.status),
-                                fields={"status": shipment.status})
+        raise IllegalTransition(
+            "cannot_cancel_shipment", status=status_label(shipment.status), fields={"status": shipment.status}
+        )
     open_lines = [ln for ln in shipment.lines if ln.status == LineStatus.OPEN]
     if not open_lines:
         _lock(shipment)
@@ -537,9 +566,18 @@ def _settle_order(order: Order, *, actor, now: datetime) -> None:
 # --- one entry point for the API and the form --------------------------------------------------
 
 
-def apply_action(shipment: Shipment, action: str, *, actor, now: datetime, tracking_number: str | None = None,
-                 pickup_code: str | None = None, reason: str | None = None,
-                 cash_received_fen: int | None = None, lots: dict[int, str] | None = None) -> Shipment:
+def apply_action(
+    shipment: Shipment,
+    action: str,
+    *,
+    actor,
+    now: datetime,
+    tracking_number: str | None = None,
+    pickup_code: str | None = None,
+    reason: str | None = None,
+    cash_received_fen: int | None = None,
+    lots: dict[int, str] | None = None,
+) -> Shipment:
     """The operator's step; refused (403) when it belongs to the other station (`may`)."""
     if action in ACTIONS:
         require_may(actor, shipment, action)
@@ -556,8 +594,9 @@ def apply_action(shipment: Shipment, action: str, *, actor, now: datetime, track
     if action == "deliver":
         return deliver(shipment, actor=actor, now=now, cash_received_fen=cash_received_fen)
     if action == "pickup":
-        return hand_over_pickup(shipment, pickup_code=pickup_code, actor=actor, now=now,
-                                cash_received_fen=cash_received_fen)
+        return hand_over_pickup(
+            shipment, pickup_code=pickup_code, actor=actor, now=now, cash_received_fen=cash_received_fen
+        )
     if action == "cancel":
         return cancel_shipment(shipment, actor=actor, now=now, reason=reason or "")
     if action == "receive_return":

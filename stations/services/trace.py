@@ -6,6 +6,7 @@ reads "本村 1 户脱贫户", a household-run producer is never named, the hous
 are a count. An unknown code is simply None (the view answers the one 404 it gives every unknown
 code: nothing says whether a code exists).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -77,12 +78,16 @@ def trace_facts(code: str) -> TraceFacts | None:
     product = db.session.get_one(Product, lot.product_id)
     village = db.session.get_one(Village, product.village_id)
     station = db.session.get_one(Station, lot.station_id)
-    producer = db.session.get(Producer, lot.producer_id or product.producer_id) \
-        if (lot.producer_id or product.producer_id) else None
+    producer = (
+        db.session.get(Producer, lot.producer_id or product.producer_id)
+        if (lot.producer_id or product.producer_id)
+        else None
+    )
     producer_name = producer.name if producer is not None and producer.kind in NAMED_PRODUCER_KINDS else ""
     from_households = 1 if lot.household_id is not None or (producer is not None and not producer_name) else 0
     linked = db.session.scalar(
-        sa.select(sa.func.count()).select_from(BenefitLink).where(BenefitLink.product_id == product.id))
+        sa.select(sa.func.count()).select_from(BenefitLink).where(BenefitLink.product_id == product.id)
+    )
     return TraceFacts(
         code=lot.code,
         product_id=product.id,

@@ -2,6 +2,7 @@
 `orders.services.amounts` does for shipments. Nothing is stored: the booking's status, its order
 line's status and what the booking says it gave back (`refunded_fen`) decide.
 """
+
 from __future__ import annotations
 
 from tourism.models import Booking, BookingStatus

@@ -9,6 +9,7 @@ A booking occupies capacity while it is confirmed, checked in or completed, or h
 has not expired at `now` (so capacity comes back the moment a hold expires, whether or not the
 expiry job has run yet).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -44,10 +45,12 @@ def rooms_per_night(stays, start: date, end: date | None = None) -> dict[date, i
     return taken
 
 
-def _free_rooms(unit_type: UnitType, taken: dict[date, int], closed: set[date], start: date,
-                end: date) -> dict[date, int]:
-    return {night: 0 if night in closed else max(0, unit_type.units - taken.get(night, 0))
-            for night in nights(start, end)}
+def _free_rooms(
+    unit_type: UnitType, taken: dict[date, int], closed: set[date], start: date, end: date
+) -> dict[date, int]:
+    return {
+        night: 0 if night in closed else max(0, unit_type.units - taken.get(night, 0)) for night in nights(start, end)
+    }
 
 
 def occupying(now):
@@ -71,8 +74,9 @@ def _exclude(query, exclude_booking_id):
     return query.where(Booking.id != exclude_booking_id) if exclude_booking_id else query
 
 
-def stay_availability(unit_type: UnitType, start: date, end: date, *, now: datetime,
-                      exclude_booking_id: int | None = None) -> dict[date, int]:
+def stay_availability(
+    unit_type: UnitType, start: date, end: date, *, now: datetime, exclude_booking_id: int | None = None
+) -> dict[date, int]:
     """Free units of a room type for each night in [start, end)."""
     query = sa.select(Booking.check_in_date, Booking.check_out_date, Booking.units).where(
         Booking.unit_type_id == unit_type.id,
@@ -87,6 +91,7 @@ def stay_availability(unit_type: UnitType, start: date, end: date, *, now: datet
 @dataclass
 class StayCheck:
     """What a stay hold needs to know once the unit type is locked (`stay_hold_check`)."""
+
     free: dict[date, int]
     holidays: set[date]
     #: Candidate confirmation codes another active booking of the listing already uses.
@@ -97,39 +102,72 @@ def _hold_check_statement(with_codes: bool, with_exclude: bool) -> sa.CompoundSe
     """`stay_hold_check`'s UNION ALL with bind parameters (built once per variant and process by
     `shop.db.statement`: building it per hold cost more than running it)."""
     param = sa.bindparam
-    none_date, none_int, none_str = sa.cast(sa.null(), sa.Date), sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.String)
-    booked = sa.select(sa.literal("b").label("kind"), Booking.check_in_date.label("d1"),
-                       Booking.check_out_date.label("d2"), Booking.units.label("n"), none_str.label("code")).where(
-        Booking.unit_type_id == param("unit_type_id"), Booking.check_in_date < param("end"),
-        Booking.check_out_date > param("start"), occupying(param("now")))
+    none_date, none_int, none_str = (
+        sa.cast(sa.null(), sa.Date),
+        sa.cast(sa.null(), sa.Integer),
+        sa.cast(sa.null(), sa.String),
+    )
+    booked = sa.select(
+        sa.literal("b").label("kind"),
+        Booking.check_in_date.label("d1"),
+        Booking.check_out_date.label("d2"),
+        Booking.units.label("n"),
+        none_str.label("code"),
+    ).where(
+        Booking.unit_type_id == param("unit_type_id"),
+        Booking.check_in_date < param("end"),
+        Booking.check_out_date > param("start"),
+        occupying(param("now")),
+    )
     if with_exclude:
         booked = booked.where(Booking.id != param("exclude_id"))
     parts = [
         booked,
         sa.select(sa.literal("c"), Closure.closed_date, none_date, none_int, none_str).where(
-            Closure.listing_id == param("listing_id"), Closure.closed_date >= param("start"),
-            Closure.closed_date < param("end")),
+            Closure.listing_id == param("listing_id"),
+            Closure.closed_date >= param("start"),
+            Closure.closed_date < param("end"),
+        ),
         sa.select(sa.literal("h"), Holiday.holiday_date, none_date, none_int, none_str).where(
-            Holiday.holiday_date >= param("start"), Holiday.holiday_date < param("end")),
+            Holiday.holiday_date >= param("start"), Holiday.holiday_date < param("end")
+        ),
     ]
     if with_codes:
-        parts.append(sa.select(sa.literal("x"), none_date, none_date, none_int, Booking.confirmation_code).where(
-            Booking.listing_id == param("listing_id"),
-            Booking.confirmation_code.in_(param("codes", expanding=True)),
-            Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN])))
+        parts.append(
+            sa.select(sa.literal("x"), none_date, none_date, none_int, Booking.confirmation_code).where(
+                Booking.listing_id == param("listing_id"),
+                Booking.confirmation_code.in_(param("codes", expanding=True)),
+                Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN]),
+            )
+        )
     return sa.union_all(*parts)
 
 
-def stay_hold_check(unit_type: UnitType, start: date, end: date, *, now: datetime,
-                    confirmation_codes: tuple[str, ...] = (), exclude_booking_id: int | None = None) -> StayCheck:
+def stay_hold_check(
+    unit_type: UnitType,
+    start: date,
+    end: date,
+    *,
+    now: datetime,
+    confirmation_codes: tuple[str, ...] = (),
+    exclude_booking_id: int | None = None,
+) -> StayCheck:
     """`stay_availability` plus the holidays of [start, end) (for the price) and which candidate
     confirmation codes are taken, in one statement (a UNION ALL tagged by kind). Read it after
     the unit type lock: the bookings and closures it sees are then final for this hold."""
     with_codes, with_exclude = bool(confirmation_codes), bool(exclude_booking_id)
-    query = statement(("tourism.hold_check", with_codes, with_exclude),
-                      lambda: _hold_check_statement(with_codes, with_exclude))
-    params = {"unit_type_id": unit_type.id, "listing_id": unit_type.listing_id, "start": start, "end": end,
-              "now": now, "codes": list(confirmation_codes), "exclude_id": exclude_booking_id}
+    query = statement(
+        ("tourism.hold_check", with_codes, with_exclude), lambda: _hold_check_statement(with_codes, with_exclude)
+    )
+    params = {
+        "unit_type_id": unit_type.id,
+        "listing_id": unit_type.listing_id,
+        "start": start,
+        "end": end,
+        "now": now,
+        "codes": list(confirmation_codes),
+        "exclude_id": exclude_booking_id,
+    }
     stays: list[tuple[date, date, int]] = []
     closed: set[date] = set()
     holidays: set[date] = set()
@@ -147,8 +185,9 @@ def stay_hold_check(unit_type: UnitType, start: date, end: date, *, now: datetim
     return StayCheck(free=free, holidays=holidays, taken_codes=codes)
 
 
-def ticket_availability(unit_type: UnitType, start: date, end: date, *, now: datetime,
-                        exclude_booking_id: int | None = None) -> dict[date, int]:
+def ticket_availability(
+    unit_type: UnitType, start: date, end: date, *, now: datetime, exclude_booking_id: int | None = None
+) -> dict[date, int]:
     """Remaining daily quota (people) for each day in [start, end)."""
     query = (
         sa.select(Booking.check_in_date, sa.func.sum(Booking.guests))
@@ -162,9 +201,7 @@ def ticket_availability(unit_type: UnitType, start: date, end: date, *, now: dat
     )
     taken = {day: int(total) for day, total in db.session.execute(_exclude(query, exclude_booking_id))}
     closed = closed_dates(unit_type.listing_id, start, end)
-    return {
-        day: 0 if day in closed else max(0, unit_type.units - taken.get(day, 0)) for day in nights(start, end)
-    }
+    return {day: 0 if day in closed else max(0, unit_type.units - taken.get(day, 0)) for day in nights(start, end)}
 
 
 def session_remaining(session: Session, *, now: datetime, exclude_booking_id: int | None = None) -> int:
@@ -254,8 +291,9 @@ def listing_calendar(listing: Listing, start: date, end: date, *, now: datetime)
     holidays = holidays_between(start, end)
     closed = closed_dates(listing.id, start, end)
     bookable = bool(payment_methods(listing))
-    days = {d: CalendarDay(day=d, is_past=d < today, is_closed=d in closed, bookable=bookable)
-            for d in nights(start, end)}
+    days = {
+        d: CalendarDay(day=d, is_past=d < today, is_closed=d in closed, bookable=bookable) for d in nights(start, end)
+    }
     if listing.kind == ListingKind.EXPERIENCE:
         by_type = {u.id: u for u in listing.unit_types}
         for s in sessions_between(listing, start, end):
@@ -322,7 +360,7 @@ def _fits(listing: Listing, f: ListingFilter, check_in: date, *, now: datetime) 
             if min_free > 0 and min_free * unit_type.max_guests >= guests:
                 return True
         return False
-    end = (f.check_out if f.check_out and f.check_out > check_in else check_in + timedelta(days=1))
+    end = f.check_out if f.check_out and f.check_out > check_in else check_in + timedelta(days=1)
     if listing.kind == ListingKind.TICKET:
         for unit_type in listing.unit_types:
             free = ticket_availability(unit_type, check_in, end, now=now)
@@ -349,9 +387,16 @@ def search_listings(f: ListingFilter, *, now: datetime) -> list[ListingResult]:
         query = query.where(Listing.village_id == f.village_id)
     results = []
     for listing in db.session.scalars(query):
-        prices = [u.price_fen for u in listing.unit_types if not f.guests or listing.kind != ListingKind.STAY
-                  or u.max_guests * u.units >= f.guests]
-        if f.guests and listing.kind != ListingKind.STAY and not any(u.max_guests >= f.guests for u in listing.unit_types):
+        prices = [
+            u.price_fen
+            for u in listing.unit_types
+            if not f.guests or listing.kind != ListingKind.STAY or u.max_guests * u.units >= f.guests
+        ]
+        if (
+            f.guests
+            and listing.kind != ListingKind.STAY
+            and not any(u.max_guests >= f.guests for u in listing.unit_types)
+        ):
             continue
         if f.guests and listing.kind == ListingKind.STAY and not prices:
             continue
@@ -361,6 +406,9 @@ def search_listings(f: ListingFilter, *, now: datetime) -> list[ListingResult]:
             available = bookable and _fits(listing, f, f.check_in, now=now)
             if not available:
                 continue
-        results.append(ListingResult(listing=listing, from_price_fen=min(prices) if prices else None,
-                                     available=available, bookable=bookable))
+        results.append(
+            ListingResult(
+                listing=listing, from_price_fen=min(prices) if prices else None, available=available, bookable=bookable
+            )
+        )
     return results

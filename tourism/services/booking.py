@@ -8,6 +8,7 @@ orders payment pipeline calls back `on_order_paid` / `on_order_released`.
 
 Services only flush; the caller commits. Side effects (e-mail) are queued after commit.
 """
+
 from __future__ import annotations
 
 import logging
@@ -88,13 +89,16 @@ def _check_horizon(check_in: date, today: date) -> None:
     would overflow)."""
     if (check_in - today).days > _horizon_days():
         raise ValidationError(
-            "beyond_booking_horizon", days=_horizon_days(), last=(today + timedelta(days=_horizon_days())).isoformat(),
+            "beyond_booking_horizon",
+            days=_horizon_days(),
+            last=(today + timedelta(days=_horizon_days())).isoformat(),
             fields={"checkin": "beyond the booking horizon"},
         )
 
 
-def _check_pay_on_arrival_limits(req: "BookingRequest", listing: Listing, check_in: date, check_out: date, *,
-                                  user, now: datetime) -> None:
+def _check_pay_on_arrival_limits(
+    req: "BookingRequest", listing: Listing, check_in: date, check_out: date, *, user, now: datetime
+) -> None:
     """An unpaid booking holds rooms for nothing: per account at most PAY_ON_ARRIVAL_MAX_OPEN open
     ones, each for at most PAY_ON_ARRIVAL_MAX_NIGHTS nights and PAY_ON_ARRIVAL_MAX_UNITS rooms.
 
@@ -105,18 +109,23 @@ def _check_pay_on_arrival_limits(req: "BookingRequest", listing: Listing, check_
     max_units = int(config.get("PAY_ON_ARRIVAL_MAX_UNITS", 2))
     max_open = int(config.get("PAY_ON_ARRIVAL_MAX_OPEN", 2))
     if listing.kind == ListingKind.STAY and (check_out - check_in).days > max_nights:
-        raise ValidationError("arrival_too_many_nights", n=max_nights,
-                              fields={"checkout": "too many nights to pay on arrival"})
+        raise ValidationError(
+            "arrival_too_many_nights", n=max_nights, fields={"checkout": "too many nights to pay on arrival"}
+        )
     if req.units > max_units:
-        raise ValidationError("arrival_too_many_units", n=max_units,
-                              fields={"units": "too many rooms to pay on arrival"})
+        raise ValidationError(
+            "arrival_too_many_units", n=max_units, fields={"units": "too many rooms to pay on arrival"}
+        )
     # lock the account's row, then count in a new statement: under READ COMMITTED a statement that
     # waited for the lock still reads the snapshot it started with (a count in the same statement
     # would miss the booking the lock holder just committed)
     db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
     open_count = db.session.execute(
-        sa.select(sa.func.count()).select_from(Booking).where(
-            Booking.user_id == user.id, Booking.pay_on_arrival.is_(True),
+        sa.select(sa.func.count())
+        .select_from(Booking)
+        .where(
+            Booking.user_id == user.id,
+            Booking.pay_on_arrival.is_(True),
             Booking.status.in_([BookingStatus.HELD, BookingStatus.CONFIRMED]),
             Booking.check_out_date >= local_date(now),
         )
@@ -127,8 +136,15 @@ def _check_pay_on_arrival_limits(req: "BookingRequest", listing: Listing, check_
 
 def _lock_unit_type(unit_type_id: int) -> UnitType:
     """Lock the unit type row: every hold for it queues here (PostgreSQL; SQLite locks the database)."""
-    query = statement("tourism.lock_unit_type", lambda: sa.select(UnitType).where(UnitType.id == sa.bindparam("id"))
-                           .with_for_update().execution_options(populate_existing=True))
+    query = statement(
+        "tourism.lock_unit_type",
+        lambda: (
+            sa.select(UnitType)
+            .where(UnitType.id == sa.bindparam("id"))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ),
+    )
     return db.session.execute(query, {"id": unit_type_id}).scalar_one()
 
 
@@ -185,7 +201,8 @@ def _validate(req: BookingRequest, listing: Listing, *, now: datetime):
                 raise ValidationError("checkout_not_after_checkin", fields={"checkout": "not after check-in"})
             if (check_out - check_in).days > _max_nights():
                 raise ValidationError(
-                    "too_many_nights", nights=_max_nights(),
+                    "too_many_nights",
+                    nights=_max_nights(),
                     fields={"checkout": f"more than {_max_nights()} nights"},
                 )
         else:
@@ -209,8 +226,17 @@ def _validate(req: BookingRequest, listing: Listing, *, now: datetime):
 _CODE_CANDIDATES = 3
 
 
-def _lock_and_check(req: BookingRequest, listing: Listing, unit_type: UnitType, session, check_in: date,
-                    check_out: date, *, now: datetime, confirm: bool = False) -> tuple[int, str]:
+def _lock_and_check(
+    req: BookingRequest,
+    listing: Listing,
+    unit_type: UnitType,
+    session,
+    check_in: date,
+    check_out: date,
+    *,
+    now: datetime,
+    confirm: bool = False,
+) -> tuple[int, str]:
     """Lock the unit type, then check room and price the stay on what the lock makes final.
 
     Returns (total_fen, confirmation code — a free one when `confirm`, else ""); raises
@@ -236,8 +262,9 @@ def _lock_and_check(req: BookingRequest, listing: Listing, unit_type: UnitType, 
     return total, code
 
 
-def _has_room(listing: Listing, unit_type: UnitType, session, check_in, check_out, guests, units, *, now,
-              exclude_booking_id=None) -> bool:
+def _has_room(
+    listing: Listing, unit_type: UnitType, session, check_in, check_out, guests, units, *, now, exclude_booking_id=None
+) -> bool:
     if listing.kind == ListingKind.STAY:
         free = stay_availability(unit_type, check_in, check_out, now=now, exclude_booking_id=exclude_booking_id)
         return bool(free) and min(free.values()) >= units
@@ -258,8 +285,14 @@ def get_listing(listing_id: int, *, published_only: bool = True) -> Listing:
 
 def _listing_for_booking(listing_id: int) -> Listing:
     """The published listing with its unit types and benefit links, in one statement."""
-    query = statement("tourism.listing_for_booking", lambda: sa.select(Listing).where(Listing.id == sa.bindparam("id"))
-                           .options(joinedload(Listing.unit_types), joinedload(Listing.benefit_links)))
+    query = statement(
+        "tourism.listing_for_booking",
+        lambda: (
+            sa.select(Listing)
+            .where(Listing.id == sa.bindparam("id"))
+            .options(joinedload(Listing.unit_types), joinedload(Listing.benefit_links))
+        ),
+    )
     listing = db.session.execute(query, {"id": listing_id}).unique().scalar_one_or_none()
     if listing is None or not listing.is_published:
         raise NotFound("listing_not_found")
@@ -303,7 +336,11 @@ def hold_booking(req: BookingRequest, *, user, now: datetime, code: str | None =
 def line_title(booking: Booking) -> str:
     listing = booking.listing
     if listing.kind == ListingKind.STAY:
-        return f"{listing.name} · {booking.unit_type.name} · {booking.check_in_date:%m-%d}–{booking.check_out_date:%m-%d}"[:120]
+        return (
+            f"{listing.name} · {booking.unit_type.name} · {booking.check_in_date:%m-%d}–{booking.check_out_date:%m-%d}"[
+                :120
+            ]
+        )
     return f"{listing.name} · {booking.check_in_date:%Y-%m-%d}"[:120]
 
 
@@ -319,8 +356,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     INSERT per table (order, booking, line, payment), then the status events.
     """
     if not req.pay_on_arrival and not card_payments_enabled():
-        raise ValidationError("booking_card_payments_off",
-                              fields={"payment_method": "card payments are not available"})
+        raise ValidationError("booking_card_payments_off", fields={"payment_method": "card payments are not available"})
     listing = _listing_for_booking(req.listing_id)
     if req.pay_on_arrival and "arrival" not in payment_methods(listing):
         raise ValidationError("arrival_payment_not_allowed", fields={"payment_method": "not allowed"})
@@ -328,8 +364,9 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     if req.pay_on_arrival:
         _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=user, now=now)
     confirm = req.pay_on_arrival
-    total, confirmation_code = _lock_and_check(req, listing, unit_type, session, check_in, check_out,
-                                               now=now, confirm=confirm)
+    total, confirmation_code = _lock_and_check(
+        req, listing, unit_type, session, check_in, check_out, now=now, confirm=confirm
+    )
     expires_at = None if confirm else now + timedelta(minutes=_hold_minutes())
     order_code = new_order_code()  # 28^8 codes: a clash is left to the unique constraint
     order = Order(
@@ -395,11 +432,16 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         refunded_fen=0,
         created_at=now,
     )
-    events: list[tuple[object, StrEnum | None, StrEnum, str]] = [(booking, None, BookingStatus.HELD, ""), (order, None, OrderStatus.PENDING, ""),
-              (payment, None, PaymentState.CREATED, "")]
+    events: list[tuple[object, StrEnum | None, StrEnum, str]] = [
+        (booking, None, BookingStatus.HELD, ""),
+        (order, None, OrderStatus.PENDING, ""),
+        (payment, None, PaymentState.CREATED, ""),
+    ]
     if confirm:
-        events += [(order, OrderStatus.PENDING, OrderStatus.CONFIRMED, "pay on arrival"),
-                   (booking, BookingStatus.HELD, BookingStatus.CONFIRMED, "pay on arrival")]
+        events += [
+            (order, OrderStatus.PENDING, OrderStatus.CONFIRMED, "pay on arrival"),
+            (booking, BookingStatus.HELD, BookingStatus.CONFIRMED, "pay on arrival"),
+        ]
     db.session.add_all([order, booking, line, payment])
     db.session.flush()  # one INSERT per table; the status events below need the ids
     for subject, from_status, to_status, note in events:
@@ -407,6 +449,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     db.session.flush()
     if confirm:
         from shop.celery import enqueue_after_commit
+
         enqueue_after_commit("tourism.tasks.send_booking_mail", booking.id)  # as confirm_booking: through the outbox
     return booking
 
@@ -491,9 +534,17 @@ def on_order_paid(order, *, now: datetime) -> bool:
             all_confirmed = False  # canceled meanwhile
             continue
         listing = booking.listing
-        if _has_room(listing, booking.unit_type, booking.session, booking.check_in_date, booking.check_out_date,
-                     booking.guests, booking.units, now=now, exclude_booking_id=booking.id) \
-                and booking.check_in_date >= local_date(now):
+        if _has_room(
+            listing,
+            booking.unit_type,
+            booking.session,
+            booking.check_in_date,
+            booking.check_out_date,
+            booking.guests,
+            booking.units,
+            now=now,
+            exclude_booking_id=booking.id,
+        ) and booking.check_in_date >= local_date(now):
             if booking.status == BookingStatus.HELD:
                 transition(booking, BookingStatus.EXPIRED, now=now, note="hold expired before payment")
             confirm_booking(booking, now=now, note="paid after the hold expired; re-held")
@@ -515,8 +566,13 @@ def _refund_unconfirmed(order, *, now: datetime) -> None:
         if line.status != LineStatus.OPEN or booking.status not in (BookingStatus.EXPIRED, BookingStatus.CANCELED):
             continue
         if payment is not None:
-            refund_payment(payment, line.line_total_fen, line=line, now=now,
-                           reason="booking hold expired and no room left: refunded")
+            refund_payment(
+                payment,
+                line.line_total_fen,
+                line=line,
+                now=now,
+                reason="booking hold expired and no room left: refunded",
+            )
             booking.refunded_fen = min(booking.total_fen, booking.refunded_fen + line.line_total_fen)
         line.status = LineStatus.REFUNDED
     if all(l.status != LineStatus.OPEN for l in order.lines) and order.status == OrderStatus.CONFIRMED:
@@ -585,7 +641,9 @@ def get_booking_for_host(code: str, user) -> Booking:
 
 def list_user_bookings(user) -> list[Booking]:
     return list(
-        db.session.scalars(sa.select(Booking).where(Booking.user_id == user.id).order_by(Booking.created_at.desc(), Booking.id.desc()))
+        db.session.scalars(
+            sa.select(Booking).where(Booking.user_id == user.id).order_by(Booking.created_at.desc(), Booking.id.desc())
+        )
     )
 
 
@@ -636,8 +694,13 @@ def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
     if not booking_cancelable(booking):
         raise IllegalTransition("booking_not_cancelable", fields={"status": booking.status})
     quote = cancel_quote(booking, now=now)
-    transition(booking, BookingStatus.CANCELED, actor=actor, now=now,
-               note="free cancellation" if quote.is_free else f"fee {quote.fee_fen} fen kept")
+    transition(
+        booking,
+        BookingStatus.CANCELED,
+        actor=actor,
+        now=now,
+        note="free cancellation" if quote.is_free else f"fee {quote.fee_fen} fen kept",
+    )
     booking.canceled_at = now
     booking.expires_at = None
     if order is None:
@@ -659,8 +722,11 @@ def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
         from ledger.services import KEPT_LATE_CANCEL, credit_kept
 
         credit_kept(line, amount_fen=kept_fen(booking, payment), ref=KEPT_LATE_CANCEL, now=now)
-    if quote.fee_fen == 0 and all(l.status != LineStatus.OPEN for l in order.lines) \
-            and order.status == OrderStatus.CONFIRMED:
+    if (
+        quote.fee_fen == 0
+        and all(l.status != LineStatus.OPEN for l in order.lines)
+        and order.status == OrderStatus.CONFIRMED
+    ):
         transition(order, OrderStatus.CANCELED, actor=actor, now=now, note="booking canceled")
     db.session.flush()
     return quote
@@ -690,8 +756,9 @@ def cancel_order_bookings(order, *, actor, now: datetime) -> bool:
 # --- host actions ------------------------------------------------------------------------------
 
 
-def check_in_booking(booking: Booking, confirmation_code: str, *, actor, now: datetime,
-                     cash_received_fen: int | None = None) -> Booking:
+def check_in_booking(
+    booking: Booking, confirmation_code: str, *, actor, now: datetime, cash_received_fen: int | None = None
+) -> Booking:
     """The host checks the guest in with the confirmation code the guest shows (wrong codes refused).
 
     A booking paid on arrival (or at the gate) is checked in only with its cash taken in the same
@@ -742,17 +809,24 @@ def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Book
     if len(matches) != 1:
         upcoming = _upcoming_with_code(host, code, today) if code and not matches else None
         if upcoming is not None:  # the right code, the wrong day: say so, not "wrong code"
-            raise Conflict("arrival_day_later", date=upcoming.check_in_date.isoformat(),
-                           fields={"confirmation_code": "not arrival day"})
+            raise Conflict(
+                "arrival_day_later",
+                date=upcoming.check_in_date.isoformat(),
+                fields={"confirmation_code": "not arrival day"},
+            )
         raise WrongConfirmationCode("wrong_confirmation_code", fields={"confirmation_code": "does not match"})
     return matches[0]
 
 
 def _upcoming_with_code(host, code: str, today) -> Booking | None:
     """The host's one confirmed booking with this code whose arrival day is still to come, if any."""
-    query = (sa.select(Booking).join(Listing, Listing.id == Booking.listing_id)
-             .where(Booking.status == BookingStatus.CONFIRMED, Booking.confirmation_code == code,
-                    Booking.check_in_date > today))
+    query = (
+        sa.select(Booking)
+        .join(Listing, Listing.id == Booking.listing_id)
+        .where(
+            Booking.status == BookingStatus.CONFIRMED, Booking.confirmation_code == code, Booking.check_in_date > today
+        )
+    )
     if host.role != "admin":
         query = query.where(Listing.host_id == host.id)
     found = list(db.session.scalars(query.limit(2)))
@@ -796,8 +870,7 @@ def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
     if booking.check_in_date > local_date(now):
         raise Conflict("not_due")
     transition(booking, BookingStatus.NO_SHOW, actor=actor, now=now)
-    payment = None if order is None else next(
-        (p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
+    payment = None if order is None else next((p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
     if order is not None and order.status == OrderStatus.CONFIRMED and payment is None:
         cancel_order(order, actor=actor, now=now, reason="no-show, nothing paid", mail=None)  # one mail: below
     _tell_guest_canceled(booking, "no_show")
@@ -839,8 +912,9 @@ def refund_kept(booking: Booking, *, actor, now: datetime, reason: str = "") -> 
     if amount <= 0 or payment is None:
         raise Conflict("nothing_kept")
     line = next((l for l in order.lines if l.booking_id == booking.id), None)
-    refund = refund_payment(payment, amount, line=line, actor=actor, now=now,
-                            reason=(reason or "kept fee refunded")[:200])
+    refund = refund_payment(
+        payment, amount, line=line, actor=actor, now=now, reason=(reason or "kept fee refunded")[:200]
+    )
     if refund is None:
         raise Conflict("nothing_kept")
     booking.refunded_fen += refund.amount_fen

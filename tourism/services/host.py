@@ -1,4 +1,5 @@
 """The host workspace: own listings only, their terms and prices, closures, today's arrivals."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,7 +24,9 @@ MAX_UNIT_PRICE_FEN = min(MAX_FEN, 10**8)  # ¥1,000,000 a night or a person
 
 
 def list_host_listings(host) -> list[Listing]:
-    query = sa.select(Listing).options(selectinload(Listing.unit_types), selectinload(Listing.village)).order_by(Listing.id)
+    query = (
+        sa.select(Listing).options(selectinload(Listing.unit_types), selectinload(Listing.village)).order_by(Listing.id)
+    )
     if host.role != "admin":
         query = query.where(Listing.host_id == host.id)
     return list(db.session.scalars(query))
@@ -62,8 +65,16 @@ def listing_bookings(listing: Listing, start: date, end: date) -> list[Booking]:
                 Booking.check_in_date < end,
                 Booking.check_out_date > start,
                 # canceled ones too: the host sees cancellations and may give back a kept fee
-                Booking.status.in_([BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN,
-                                    BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.CANCELED]),
+                Booking.status.in_(
+                    [
+                        BookingStatus.HELD,
+                        BookingStatus.CONFIRMED,
+                        BookingStatus.CHECKED_IN,
+                        BookingStatus.COMPLETED,
+                        BookingStatus.NO_SHOW,
+                        BookingStatus.CANCELED,
+                    ]
+                ),
             )
             .order_by(Booking.check_in_date, Booking.id)
         )
@@ -88,7 +99,9 @@ def close_dates(listing: Listing, days: list[date], *, reason: str = "", now: da
             listed += " …"
         raise Conflict("dates_booked", n=len(booked), bookings=listed, fields={"closed_date": [b.code for b in booked]})
     existing = set(
-        db.session.scalars(sa.select(Closure.closed_date).where(Closure.listing_id == listing.id, Closure.closed_date.in_(days)))
+        db.session.scalars(
+            sa.select(Closure.closed_date).where(Closure.listing_id == listing.id, Closure.closed_date.in_(days))
+        )
     )
     added = 0
     for d in sorted(set(days) - existing):
@@ -102,10 +115,14 @@ def bookings_on_days(listing: Listing, days: list[date], *, now: datetime) -> li
     """Bookings that hold capacity (confirmed, checked in, or a live hold) on any of these dates."""
     wanted = set(days)
     candidates = db.session.scalars(
-        sa.select(Booking).where(
-            Booking.listing_id == listing.id, occupying(now),
-            Booking.check_in_date <= max(wanted), Booking.check_out_date > min(wanted),
-        ).order_by(Booking.check_in_date, Booking.id)
+        sa.select(Booking)
+        .where(
+            Booking.listing_id == listing.id,
+            occupying(now),
+            Booking.check_in_date <= max(wanted),
+            Booking.check_out_date > min(wanted),
+        )
+        .order_by(Booking.check_in_date, Booking.id)
     )
     return [b for b in candidates if any(d in wanted for d in nights(b.check_in_date, b.check_out_date))]
 
@@ -133,9 +150,11 @@ class ListingTerms:
 
 def _has_future_bookings(listing: Listing, *, now: datetime) -> bool:
     return db.session.execute(
-        sa.select(sa.exists().where(
-            Booking.listing_id == listing.id, Booking.check_in_date >= local_date(now), occupying(now)
-        ))
+        sa.select(
+            sa.exists().where(
+                Booking.listing_id == listing.id, Booking.check_in_date >= local_date(now), occupying(now)
+            )
+        )
     ).scalar_one()
 
 
@@ -147,16 +166,16 @@ def update_listing_terms(listing: Listing, terms: ListingTerms, *, actor, now: d
     stricter policy than the one they booked under: while the listing has bookings to come, the
     policy may only be loosened."""
     if not isinstance(terms.free_cancel_days, int) or not 0 <= terms.free_cancel_days <= MAX_FREE_CANCEL_DAYS:
-        raise ValidationError("free_cancel_days_out_of_range", n=MAX_FREE_CANCEL_DAYS,
-                              fields={"free_cancel_days": "out_of_range"})
+        raise ValidationError(
+            "free_cancel_days_out_of_range", n=MAX_FREE_CANCEL_DAYS, fields={"free_cancel_days": "out_of_range"}
+        )
     if not isinstance(terms.cancel_fee_pct, int) or not 0 <= terms.cancel_fee_pct <= 100:
         raise ValidationError("cancel_fee_out_of_range", fields={"cancel_fee_pct": "out_of_range"})
     if len(terms.description) > 5000 or len(terms.included) > 2000:
         raise ValidationError("text_too_long", fields={"description": "too_long"})
     stricter = terms.free_cancel_days > listing.free_cancel_days or terms.cancel_fee_pct > listing.cancel_fee_pct
     if stricter and _has_future_bookings(listing, now=now):
-        raise Conflict("policy_in_use",
-                       fields={"free_cancel_days": "stricter", "cancel_fee_pct": "stricter"})
+        raise Conflict("policy_in_use", fields={"free_cancel_days": "stricter", "cancel_fee_pct": "stricter"})
     changes: dict = {}
     for name in ("description", "included", "free_cancel_days", "cancel_fee_pct", "pay_on_arrival", "is_published"):
         old, new = getattr(listing, name), getattr(terms, name)
@@ -195,8 +214,18 @@ def peak_future_use(unit_type: UnitType, listing: Listing, *, now: datetime) -> 
     return 0
 
 
-def update_unit_type(listing: Listing, unit_type_id: int, *, price_fen: int, weekend_price_fen: int | None,
-                     holiday_price_fen: int | None, units: int, max_guests: int, actor, now: datetime) -> UnitType:
+def update_unit_type(
+    listing: Listing,
+    unit_type_id: int,
+    *,
+    price_fen: int,
+    weekend_price_fen: int | None,
+    holiday_price_fen: int | None,
+    units: int,
+    max_guests: int,
+    actor,
+    now: datetime,
+) -> UnitType:
     """New prices apply to bookings made from now on; bookings already made keep their total.
 
     The unit type row is locked, as every hold locks it (tourism.services.booking), so fewer rooms
@@ -210,8 +239,11 @@ def update_unit_type(listing: Listing, unit_type_id: int, *, price_fen: int, wee
     ).scalar_one_or_none()
     if unit_type is None:
         raise NotFound("unit_type_not_found", fields={"unit_type_id": str(unit_type_id)})
-    for name, value, required in (("price_fen", price_fen, True), ("weekend_price_fen", weekend_price_fen, False),
-                                  ("holiday_price_fen", holiday_price_fen, False)):
+    for name, value, required in (
+        ("price_fen", price_fen, True),
+        ("weekend_price_fen", weekend_price_fen, False),
+        ("holiday_price_fen", holiday_price_fen, False),
+    ):
         if value is None and not required:
             continue
         if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_UNIT_PRICE_FEN:
@@ -223,11 +255,15 @@ def update_unit_type(listing: Listing, unit_type_id: int, *, price_fen: int, wee
     if units < unit_type.units:
         peak = peak_future_use(unit_type, listing, now=now)
         if units < peak:
-            raise Conflict("units_in_use", n=peak, m=units,
-                           fields={"units": f"at least {peak}"})
+            raise Conflict("units_in_use", n=peak, m=units, fields={"units": f"at least {peak}"})
     changes: dict = {}
-    for name, new in (("price_fen", price_fen), ("weekend_price_fen", weekend_price_fen),
-                      ("holiday_price_fen", holiday_price_fen), ("units", units), ("max_guests", max_guests)):
+    for name, new in (
+        ("price_fen", price_fen),
+        ("weekend_price_fen", weekend_price_fen),
+        ("holiday_price_fen", holiday_price_fen),
+        ("units", units),
+        ("max_guests", max_guests),
+    ):
         old = getattr(unit_type, name)
         if old != new:
             changes[name] = [old, new]

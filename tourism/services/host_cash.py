@@ -18,6 +18,7 @@ Rules:
 A cash refund of a booking paid on arrival is not built: the money is in the host's hands, so the
 orders pipeline refuses it (`orders.services.payments.refund_payment`, 409 `cash_held_by_host`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,8 +45,11 @@ class CashNotReceived(Conflict):
 
 
 def arrival_entry(booking_id: int) -> HostCashEntry | None:
-    return db.session.scalar(sa.select(HostCashEntry).where(HostCashEntry.booking_id == booking_id,
-                                                            HostCashEntry.kind == HostCashKind.ARRIVAL))
+    return db.session.scalar(
+        sa.select(HostCashEntry).where(
+            HostCashEntry.booking_id == booking_id, HostCashEntry.kind == HostCashKind.ARRIVAL
+        )
+    )
 
 
 def arrival_due_fen(booking: Booking) -> int:
@@ -61,8 +65,11 @@ def take_arrival_cash(booking: Booking, cash_received_fen: int | None, *, actor,
 
     Call with the order row and the booking row locked (`booking.check_in_booking`). Returns None
     when nothing is due (paid online, or already taken)."""
-    if cash_received_fen is not None and (isinstance(cash_received_fen, bool) or not isinstance(cash_received_fen, int)
-                                          or not 0 <= cash_received_fen <= MAX_FEN):
+    if cash_received_fen is not None and (
+        isinstance(cash_received_fen, bool)
+        or not isinstance(cash_received_fen, int)
+        or not 0 <= cash_received_fen <= MAX_FEN
+    ):
         raise ValidationError("invalid_arrival_cash", fields={"cash_received_fen": "invalid"})
     due = arrival_due_fen(booking)
     if due <= 0:
@@ -71,18 +78,36 @@ def take_arrival_cash(booking: Booking, cash_received_fen: int | None, *, actor,
         return None
     if cash_received_fen != due:
         raise CashNotReceived(
-            "checkin_cash_not_received", due=format_yuan(due),
-            fields={"cash_received_fen": "required" if cash_received_fen is None else "mismatch",
-                    "amount_due_fen": str(due)},
+            "checkin_cash_not_received",
+            due=format_yuan(due),
+            fields={
+                "cash_received_fen": "required" if cash_received_fen is None else "mismatch",
+                "amount_due_fen": str(due),
+            },
         )
     try:
         with db.session.begin_nested():
-            entry = write_entry(HOST_TILL, booking.listing.host_id, HostCashKind.ARRIVAL, due, actor=actor, now=now,
-                                listing_id=booking.listing_id, booking_id=booking.id, order_id=booking.order_id)
+            entry = write_entry(
+                HOST_TILL,
+                booking.listing.host_id,
+                HostCashKind.ARRIVAL,
+                due,
+                actor=actor,
+                now=now,
+                listing_id=booking.listing_id,
+                booking_id=booking.id,
+                order_id=booking.order_id,
+            )
     except IntegrityError:  # taken meanwhile (the booking lock makes this the database's last word)
         raise Conflict("booking_cash_already_received") from None
-    record_status(booking, from_status=booking.status, to_status=booking.status, actor=actor, now=now,
-                  note=f"cash received {format_yuan(due)}")
+    record_status(
+        booking,
+        from_status=booking.status,
+        to_status=booking.status,
+        actor=actor,
+        now=now,
+        note=f"cash received {format_yuan(due)}",
+    )
     return entry
 
 
@@ -95,13 +120,22 @@ class HostBook:
 
 def host_book(host_id: int, *, limit: int = 50) -> HostBook:
     """A host's book: the latest entries and the balance (a SUM over every entry)."""
-    entries = list(db.session.scalars(
-        sa.select(HostCashEntry).where(HostCashEntry.host_id == host_id)
-        .order_by(HostCashEntry.id.desc()).limit(limit)
-    ))
-    balance = int(db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(HostCashEntry.amount_fen), 0)).where(HostCashEntry.host_id == host_id)
-    ) or 0)
+    entries = list(
+        db.session.scalars(
+            sa.select(HostCashEntry)
+            .where(HostCashEntry.host_id == host_id)
+            .order_by(HostCashEntry.id.desc())
+            .limit(limit)
+        )
+    )
+    balance = int(
+        db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(HostCashEntry.amount_fen), 0)).where(
+                HostCashEntry.host_id == host_id
+            )
+        )
+        or 0
+    )
     return HostBook(entries, balance)
 
 
@@ -111,6 +145,7 @@ def cash_by_booking(booking_ids: list[int]) -> dict[int, int]:
         return {}
     rows = db.session.execute(
         sa.select(HostCashEntry.booking_id, sa.func.sum(HostCashEntry.amount_fen))
-        .where(HostCashEntry.booking_id.in_(booking_ids)).group_by(HostCashEntry.booking_id)
+        .where(HostCashEntry.booking_id.in_(booking_ids))
+        .group_by(HostCashEntry.booking_id)
     )
     return {booking_id: int(total) for booking_id, total in rows if booking_id is not None}

@@ -1,6 +1,7 @@
 """What a traveller needs about a listing beyond its terms: where it is (address and a point on the
 map), whom to call once booked, its photos (checked and resized like product photos,
 docs/uploads.md), and the price of the dates tapped on its calendar before booking."""
+
 from __future__ import annotations
 
 import os
@@ -58,8 +59,7 @@ def update_listing_place(listing: Listing, place: ListingPlace, *, actor, now: d
         raise ValidationError("coordinates_incomplete", fields={"latitude": "pair"})
     phone = normalise_phone(place.contact_phone) if (place.contact_phone or "").strip() else ""
     if phone and not is_phone(phone, landline=True):
-        raise ValidationError("invalid_contact_phone",
-                              fields={"contact_phone": "invalid"})
+        raise ValidationError("invalid_contact_phone", fields={"contact_phone": "invalid"})
     changes = {}
     for name, new in (("address", address), ("lat_e6", lat), ("lon_e6", lon), ("contact_phone", phone)):
         if getattr(listing, name) != new:
@@ -75,12 +75,17 @@ def add_listing_photo(listing: Listing, upload, *, actor, now: datetime) -> List
     """Check the upload by its content (format, pixel budget) before anything is stored, re-encode
     it at most 1200 px with a 400 px thumbnail; at most MAX_PHOTOS per listing."""
     if len(listing.images) >= MAX_PHOTOS:
-        raise Conflict("listing_photos_full", n=MAX_PHOTOS,
-                       fields={"image": "too_many"})
+        raise Conflict("listing_photos_full", n=MAX_PHOTOS, fields={"image": "too_many"})
     stored = store_photo(f"listings/{listing.id}", check_image(upload))
-    image = ListingImage(listing_id=listing.id, path=stored.path, thumb_path=stored.thumb_path, width=stored.width,
-                         height=stored.height, alt=listing.name[:120],
-                         position=max((i.position for i in listing.images), default=-1) + 1)
+    image = ListingImage(
+        listing_id=listing.id,
+        path=stored.path,
+        thumb_path=stored.thumb_path,
+        width=stored.width,
+        height=stored.height,
+        alt=listing.name[:120],
+        position=max((i.position for i in listing.images), default=-1) + 1,
+    )
     db.session.add(image)
     record_audit(actor=actor, action="listing.photo_add", subject=listing, detail={"path": stored.path}, now=now)
     db.session.flush()
@@ -131,8 +136,9 @@ class DatesQuote:
     lines: list[tuple[UnitType, int]]
 
 
-def quote_dates(listing: Listing, *, check_in: date, check_out: date | None, guests: int, units: int,
-                today: date) -> DatesQuote | None:
+def quote_dates(
+    listing: Listing, *, check_in: date, check_out: date | None, guests: int, units: int, today: date
+) -> DatesQuote | None:
     """The total of the chosen dates for each unit type, or None when the dates are not a valid
     choice (past, reversed, longer than MAX_NIGHTS_QUOTED): the booking form then says why."""
     if check_in < today:

@@ -3,6 +3,7 @@
 Weekend nights are Friday and Saturday nights (the guest leaves on Saturday or Sunday); a ticket or
 an experience on a Saturday or Sunday is a weekend day. All amounts are integer fen.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -36,8 +37,9 @@ def price_for_day(unit_type: UnitType, day: date, *, kind: str, holidays: set[da
     return unit_type.price_fen
 
 
-def stay_total_fen(unit_type: UnitType, check_in: date, check_out: date, units: int, *,
-                   holidays: set[date] | None = None) -> int:
+def stay_total_fen(
+    unit_type: UnitType, check_in: date, check_out: date, units: int, *, holidays: set[date] | None = None
+) -> int:
     """Sum of nightly prices over [check_in, check_out), times the number of units. `holidays`:
     the holidays of those nights when the caller has them already (else they are read)."""
     if holidays is None:
