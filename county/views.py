@@ -836,6 +836,12 @@ def recall_new():
     code = request.form.get("code", "")[:16]
     try:
         lot = recalls.get_lot(code)
+        page = ask_first(
+            _("确认召回批次 %(code)s？库存立即冻结，买家将收到通知，不能撤销。", code=lot.code),
+            back=url_for("county.recalls_index", code=code),
+        )
+        if page is not None:
+            return page
         lines = recalls.recall_lot(lot, reason=request.form.get("reason", ""), actor=current_user, now=now_utc())
     except DomainError as exc:
         rollback()
@@ -858,6 +864,12 @@ def recall_detail(code: str):
 def recall_refund(code: str):
     """Approve the refunds of every affected line in one step."""
     lot = recalls.get_lot(code)
+    page = ask_first(
+        _("确认为批次 %(code)s 的全部受影响订单商品办理退款？不能撤销。", code=lot.code),
+        back=url_for("county.recall_detail", code=lot.code),
+    )
+    if page is not None:
+        return page
     try:
         done = recalls.refund_recalled(lot, actor=current_user, now=now_utc())
     except DomainError as exc:

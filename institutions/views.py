@@ -19,6 +19,7 @@ from institutions.services import purchases, statements
 from orders.services.placement import ADDRESS_FIELDS, AddressData
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
+from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.money import MoneyError, parse_yuan
@@ -130,6 +131,14 @@ def decide(organisation_id: int, decision: str):
     if not form.validate_on_submit():
         _flash_form_errors(form)
     else:
+        page = ask_first(
+            _("确认审核通过单位「%(name)s」？", name=organisation.name)
+            if decision == "approve"
+            else _("确认退回单位「%(name)s」的注册？", name=organisation.name),
+            back=url_for(".detail", organisation_id=organisation.id),
+        )
+        if page is not None:
+            return page
         with flash_domain_errors():
             orgs.decide_organisation(
                 organisation,
@@ -231,6 +240,15 @@ def purchase_detail(purchase_id: int):
 @login_required
 def purchase_action(purchase_id: int, action: str):
     purchase = purchases.get_visible_purchase(purchase_id, current_user)
+    if action in ("approve", "reject"):
+        page = ask_first(
+            _("确认审批通过采购单 %(id)s？将立即生成订单。", id=purchase.id)
+            if action == "approve"
+            else _("确认退回采购单 %(id)s？", id=purchase.id),
+            back=url_for(".purchase_detail", purchase_id=purchase_id),
+        )
+        if page is not None:
+            return page
     try:
         now = now_utc()
         if action == "submit":

@@ -249,7 +249,7 @@ RULES: dict[str, Rule] = {
                                     note="its manager only; county and admin read, the manager adds"),
     "institutions.review": Rule("/county/organisations", only("county")),
     "institutions.decide": Rule("/organisations/{w.organisation.id}/reject", allow("county"), method="POST",
-                                data={"reason": "材料不全"}),
+                                data={"reason": "材料不全", "confirm": "1"}),
     "api.create_organisation": Rule("/api/v1/organisations", {**_all(OK), "anonymous": 401}, method="POST",
                                     json={}, token=True, note="an empty body is refused (422) for everyone"),
     "api.get_organisation": Rule("/api/v1/organisations/{w.organisation.id}",

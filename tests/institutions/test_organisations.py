@@ -61,17 +61,18 @@ def test_the_county_office_approves_or_rejects_with_a_reason_and_both_are_audite
     auth.login(county)
     listing = client.get("/county/organisations").get_data(as_text=True)
     assert "南昌县第一中学" in listing and "某公司" in listing
-    assert client.post(f"/organisations/{first.id}/approve", data={}).status_code == 303
-    r = client.post(f"/organisations/{second.id}/reject", data={"reason": ""})
+    assert "请确认" in client.post(f"/organisations/{first.id}/approve", data={}).get_data(as_text=True)
+    assert client.post(f"/organisations/{first.id}/approve", data={"confirm": "1"}).status_code == 303
+    r = client.post(f"/organisations/{second.id}/reject", data={"reason": "", "confirm": "1"})
     assert "请填写不通过的原因" in client.get(r.headers["Location"]).get_data(as_text=True)
     assert db.session.get(Organisation, second.id).status == "pending"
-    client.post(f"/organisations/{second.id}/reject", data={"reason": "信用代码与营业执照不符"})
+    client.post(f"/organisations/{second.id}/reject", data={"reason": "信用代码与营业执照不符", "confirm": "1"})
     db.session.expire_all()
     assert db.session.get(Organisation, first.id).status == "approved"
     refused = db.session.get(Organisation, second.id)
     assert (refused.status, refused.decision_reason, refused.decided_by_id) == ("rejected", "信用代码与营业执照不符",
                                                                                 county.id)
-    r = client.post(f"/organisations/{first.id}/reject", data={"reason": "改主意"})  # decided once
+    r = client.post(f"/organisations/{first.id}/reject", data={"reason": "改主意", "confirm": "1"})  # decided once
     assert "已审核过" in client.get(r.headers["Location"]).get_data(as_text=True)
     audit = db.session.execute(sa.select(AuditEntry.action, AuditEntry.subject_id, AuditEntry.actor_id)
                                .order_by(AuditEntry.id)).all()

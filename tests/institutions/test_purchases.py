@@ -223,11 +223,11 @@ def test_the_pages_let_a_buyer_draft_and_submit_and_the_approver_approve(app, db
     buyer_client.post(purchase_url + "/submit")
     page = approver_client.get(purchase_url).get_data(as_text=True)
     assert "待审批" in page and "审批通过并下单" in page
-    approver_client.post(purchase_url + "/approve", data={"shown_total_fen": "1"})  # what it showed is stale
+    approver_client.post(purchase_url + "/approve", data={"shown_total_fen": "1", "confirm": "1"})  # what it showed is stale
     assert "价格或运费已变化" in approver_client.get(purchase_url).get_data(as_text=True)
     page = approver_client.get(purchase_url).get_data(as_text=True)
     shown = page.split('name="shown_total_fen" value="')[1].split('"')[0]
-    approver_client.post(purchase_url + "/approve", data={"shown_total_fen": shown})
+    approver_client.post(purchase_url + "/approve", data={"shown_total_fen": shown, "confirm": "1"})
     page = buyer_client.get(purchase_url).get_data(as_text=True)
     assert "已审批下单" in page
     code = _db.session.scalar(sa.select(Order.code))
