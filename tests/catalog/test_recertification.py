@@ -158,7 +158,7 @@ def test_two_officers_approving_at_once_apply_it_once(app, committed_db, now):
         t.start()
     for t in threads:
         t.join(timeout=30)
-    assert sorted(outcomes) == ["already_decided", "already_decided", "ok"]
+    assert sorted(outcomes) == ["change_already_decided", "change_already_decided", "ok"]
     with app.app_context():
         approvals = committed_db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
             AuditEntry.action == "product.change.approve"))
