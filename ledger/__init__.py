@@ -8,3 +8,5 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     import ledger.models  # noqa: F401
+    import ledger.payouts  # noqa: F401  (payout items point at entries)
+    import ledger.records  # noqa: F401  (entries point at benefit records)

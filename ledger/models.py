@@ -101,7 +101,3 @@ class IncomeEntry(db.Model):
     created_at: Mapped[datetime]
 
     household = relationship("Household")
-
-
-# entries point at benefit records, payout items at entries: their tables register with the ledger's
-from ledger import payouts, records  # noqa: E402, F401
