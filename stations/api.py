@@ -21,7 +21,15 @@ from flask import url_for
 from pydantic import BaseModel, Field
 
 from catalog.changes import pending_change
-from orders.cashbook_api import CashbookQuery, CashCloseBody, CorrectionBody, RemittanceBody
+from orders.cashbook_api import (
+    CashbookFields,
+    CashbookQuery,
+    CashCloseBody,
+    CashEntryFields,
+    CorrectionBody,
+    RemittanceBody,
+    book_out,
+)
 from orders.services import cashbook as cash
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.args import ApiDate, ApiId
@@ -102,28 +110,16 @@ class TransitionBody(Schema):
     lots: dict[int, str] | None = Field(default=None, max_length=100)
 
 
-class CashEntryOut(BaseModel):
-    id: int
+class CashEntryOut(CashEntryFields):
     kind: Literal["station_cash", "cod", "refund", "remittance", "correction", "close_difference"]
-    amount_fen: int
-    business_date: dt.date
-    created_at: datetime
-    actor_id: int | None
     order_id: str | None
     shipment_id: str | None
     refund_id: int | None
-    reason: str
 
 
-class CashbookOut(BaseModel):
+class CashbookOut(CashbookFields):
     station_id: int
-    date: dt.date
-    opening_fen: int
     entries: list[CashEntryOut]
-    expected_fen: int
-    counted_fen: int | None
-    difference_fen: int | None
-    closed: bool
 
 
 class BenefitIn(Schema):
@@ -328,31 +324,17 @@ def _own_station(station_id: int):
     return station
 
 
-def cashbook_out(station_id: int, day: dt.date) -> dict:
-    book = cash.day_book(station_id, day)
+def _station_entry_refs(e) -> dict:
     return dict(
-        station_id=station_id,
-        date=day,
-        opening_fen=book.opening_fen,
-        expected_fen=book.expected_fen,
-        counted_fen=book.counted_fen,
-        difference_fen=book.close.difference_fen if book.close else None,
-        closed=book.closed,
-        entries=[
-            dict(
-                id=e.id,
-                kind=e.kind,
-                amount_fen=e.amount_fen,
-                business_date=e.business_date,
-                created_at=e.created_at,
-                actor_id=e.actor_id,
-                order_id=cash.order_of(e).code if e.order_id else None,
-                shipment_id=e.shipment.code if e.shipment is not None else None,
-                refund_id=e.refund_id,
-                reason=e.reason or "",
-            )
-            for e in book.entries
-        ],
+        order_id=cash.order_of(e).code if e.order_id else None,
+        shipment_id=e.shipment.code if e.shipment is not None else None,
+        refund_id=e.refund_id,
+    )
+
+
+def cashbook_out(station_id: int, day: dt.date) -> dict:
+    return dict(
+        station_id=station_id, **book_out(station_id, day, till=cash.STATION_TILL, entry_refs=_station_entry_refs)
     )
 
 

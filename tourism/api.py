@@ -14,7 +14,15 @@ from flask import url_for
 from pydantic import BaseModel, Field
 
 from catalog.models import BenefitLink
-from orders.cashbook_api import CashbookQuery, CashCloseBody, CorrectionBody, RemittanceBody
+from orders.cashbook_api import (
+    CashbookFields,
+    CashbookQuery,
+    CashCloseBody,
+    CashEntryFields,
+    CorrectionBody,
+    RemittanceBody,
+    book_out,
+)
 from orders.services import cashbook as cash
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.auth.models import Role
@@ -411,27 +419,15 @@ def check_in_booking_api(code: str, body: CheckInIn):
 # --- the host's cash book (docs/MONEY.md, "The host's cash book") ----------------------------------
 
 
-class HostCashEntryOut(BaseModel):
-    id: int
+class HostCashEntryOut(CashEntryFields):
     kind: Literal["arrival", "remittance", "correction", "close_difference"]
-    amount_fen: int
-    business_date: date
-    created_at: datetime
-    actor_id: int | None
     listing_id: int | None
     booking_code: str | None
-    reason: str
 
 
-class HostCashbookOut(BaseModel):
+class HostCashbookOut(CashbookFields):
     host_id: int
-    date: date
-    opening_fen: int
     entries: list[HostCashEntryOut]
-    expected_fen: int
-    counted_fen: int | None
-    difference_fen: int | None
-    closed: bool
 
 
 def _dump(model, data: dict) -> dict:
@@ -445,31 +441,12 @@ def _own_till() -> int:
     return user.id
 
 
+def _host_entry_refs(e) -> dict:
+    return dict(listing_id=e.listing_id, booking_code=e.booking.code if e.booking is not None else None)
+
+
 def host_cashbook_out(host_id: int, day: date) -> dict:
-    book = cash.day_book(host_id, day, till=HOST_TILL)
-    return dict(
-        host_id=host_id,
-        date=day,
-        opening_fen=book.opening_fen,
-        expected_fen=book.expected_fen,
-        counted_fen=book.counted_fen,
-        difference_fen=book.close.difference_fen if book.close else None,
-        closed=book.closed,
-        entries=[
-            dict(
-                id=e.id,
-                kind=e.kind,
-                amount_fen=e.amount_fen,
-                business_date=e.business_date,
-                created_at=e.created_at,
-                actor_id=e.actor_id,
-                listing_id=e.listing_id,
-                booking_code=e.booking.code if e.booking is not None else None,
-                reason=e.reason or "",
-            )
-            for e in book.entries
-        ],
-    )
+    return dict(host_id=host_id, **book_out(host_id, day, till=HOST_TILL, entry_refs=_host_entry_refs))
 
 
 @endpoint(
