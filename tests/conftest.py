@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
+from celery.result import allow_join_result
 from flask import has_app_context
 from flask.globals import app_ctx
 from flask.testing import FlaskClient
@@ -185,12 +186,10 @@ def api_token(client):
 def _reset_celery_join_flag():
     """Celery's eager `apply()` sets a process-global "joins would block" flag and restores it on
     exit; eager tasks overlapping in threads (the concurrency tests) can leave it set, after which
-    any `.get()` on an eager result raises. Reset it around every test."""
-    from celery._state import _set_task_join_will_block
-
-    _set_task_join_will_block(False)
-    yield
-    _set_task_join_will_block(False)
+    any `.get()` on an eager result raises. Every test starts with joins allowed, through Celery's
+    public `allow_join_result`."""
+    with allow_join_result():
+        yield
 
 
 @pytest.fixture

@@ -277,7 +277,7 @@ def _stock_up(live: LiveServer) -> None:
 @pytest.fixture(scope="session")
 def live_server(browser_type_launch_args) -> LiveServer:
     """The whole app on a real socket, demo data loaded, Stripe pointed at localstripe."""
-    from celery import _state
+    from celery.app import app_or_default
     from werkzeug.serving import make_server
 
     from shop import create_app
@@ -306,11 +306,11 @@ def live_server(browser_type_launch_args) -> LiveServer:
 
     # create_app() makes its Celery app the default and current one; give those back so that the
     # rest of the suite keeps its own, and bind ours only to the threads that serve the live app.
-    previous_default, previous_current = _state.default_app, _state._tls.current_app
+    previous = app_or_default()
     app = create_app(config)
     celery = app.extensions["celery"]
-    _state.set_default_app(previous_default)
-    _state._set_current_app(previous_current)
+    previous.set_default()
+    previous.set_current()
 
     def wsgi(environ, start_response):
         celery.set_current()

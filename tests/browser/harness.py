@@ -79,11 +79,11 @@ class LiveServer:
     @contextlib.contextmanager
     def app_context(self) -> Iterator[Any]:
         """An app context bound to the live app's database and Celery, for reading and preparing data."""
-        from celery import _state
+        from celery.app import app_or_default
 
         from shop.extensions import db
 
-        previous = _state._tls.current_app
+        previous = app_or_default()
         self.celery.set_current()
         try:
             with self.app.app_context():
@@ -92,7 +92,7 @@ class LiveServer:
                 finally:
                     db.session.remove()
         finally:
-            _state._set_current_app(previous)
+            previous.set_current()
 
     def has_route(self, rule_prefix: str) -> bool:
         return any(str(r.rule).startswith(rule_prefix) for r in self.app.url_map.iter_rules())

@@ -39,8 +39,7 @@ def test_redis_down_then_back(app, committed_db, redis_server, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_PORT", sink.port)
     monkeypatch.setitem(app.config, "PAGE_CACHE", True)
     monkeypatch.setitem(app.config, "RATE_LIMITS", True)
-    capp = app.extensions["celery"]
-    use_broker(capp, redis_server.url(1))
+    capp = use_broker(app, redis_server.url(1))
     assert app.config["RATELIMIT_STORAGE_URI"].startswith(f"redis://127.0.0.1:{PORT}/")
     assert app.config["CACHE_REDIS_URL"].startswith(f"redis://127.0.0.1:{PORT}/")
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from shop.celery import celery_init_app
+
 ROOT = Path(__file__).resolve().parents[2]
 IS_CI = os.environ.get("CI") == "true"
 REDIS_SERVER = shutil.which("redis-server") or ""
@@ -165,21 +167,27 @@ def private_redis_fixture(port: int):
     return redis_server
 
 
-def forget_pools(capp) -> None:
-    """Close and forget an app's Celery connection and producer pools, so the next use follows the
-    configuration (pools made in eager mode point at memory://)."""
-    try:
-        if capp._pool is not None:
-            capp._pool.force_close_all()
-    finally:
-        capp._pool = None
-        capp.amqp._producer_pool = None
+def celery_for_broker(app, url: str, **conf):
+    """A fresh Celery for `app` (the factory's own `celery_init_app`) pointed at `url`, out of eager
+    mode, with `conf` over its settings; it becomes the app's Celery. Being new, it has no connection
+    or producer pool made for the previous broker (pools made in eager mode point at memory://).
+    Returns it; the caller that must give the app's previous Celery back keeps that one and puts it
+    back with `restore_celery`."""
+    fresh = celery_init_app(app)
+    fresh.conf.update(broker_url=url, task_always_eager=False, **conf)
+    return fresh
 
 
-def use_broker(capp, url: str) -> None:
-    """Point an app's Celery at `url` and out of eager mode, dropping the pools of the previous broker."""
-    forget_pools(capp)
-    capp.conf.update(broker_url=url, task_always_eager=False)
+def restore_celery(app, previous) -> None:
+    """Give `app` its `previous` Celery back (also as Celery's default app)."""
+    app.extensions["celery"] = previous
+    previous.set_default()
+
+
+def use_broker(app, url: str):
+    """The app's Celery pointed at `url` and out of eager mode, for a check that runs in a process of
+    its own (nothing to give back). Returns the new Celery."""
+    return celery_for_broker(app, url)
 
 
 def sibling_database(suffix: str) -> str:

@@ -23,34 +23,25 @@ from shop.outbox import OutboxMessage, drain
 from shop.timeutil import local_date, now_utc
 from tests.conftest import requires_postgres
 from tests.factories import make_household, make_product, make_user
-from tests.faults.services import free_port
+from tests.faults.services import celery_for_broker, free_port, restore_celery
 from tests.orders.factories import ADDRESS_JSON, make_order
 from tests.tourism.factories import make_listing
 
 
-def _reset_pools(capp) -> None:
-    """Forget (without closing: kombu shares pools process-wide by URL) the pools of the last broker."""
-    capp._pool = None
-    capp.amqp._producer_pool = None
-
-
 @pytest.fixture
 def broker(app):
-    """The app's Celery out of eager mode; `set_url(url)` picks the broker. Restored afterwards."""
-    capp = app.extensions["celery"]
-    saved = {k: capp.conf.get(k) for k in ("broker_url", "task_always_eager")}
+    """The app's Celery out of eager mode; `set_url(url)` picks the broker (a fresh Celery each time,
+    so no pool of the previous broker is reused). The app's own Celery is given back afterwards."""
+    previous = app.extensions["celery"]
 
     def set_url(url: str):
-        _reset_pools(capp)
-        capp.conf.update(broker_url=url, task_always_eager=False)
-        return capp
+        return celery_for_broker(app, url)
 
     shop.outbox.breaker.reset()
     try:
         yield set_url
     finally:
-        _reset_pools(capp)
-        capp.conf.update(saved)
+        restore_celery(app, previous)
         shop.outbox.breaker.reset()
 
 

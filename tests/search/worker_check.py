@@ -12,7 +12,7 @@ import pytest
 from search import index as search
 from shop.db import commit
 from tests.factories import make_product
-from tests.faults.services import forget_pools
+from tests.faults.services import celery_for_broker, restore_celery
 from tests.search.factories import make_place
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
@@ -29,17 +29,12 @@ def redis_celery(app):
     """The app's Celery switched from eager mode to the Redis broker, restored afterwards."""
     if not REDIS_URL:
         pytest.fail("CI=true requires TEST_REDIS_URL for the real Celery worker test")
-    capp = app.extensions["celery"]
-    keys = ("broker_url", "task_always_eager", "result_backend", "broker_connection_retry_on_startup")
-    saved = {k: capp.conf.get(k) for k in keys}
-    forget_pools(capp)  # pools made in eager mode point at memory://
-    capp.conf.update(broker_url=REDIS_URL, task_always_eager=False, result_backend=None,
-                     broker_connection_retry_on_startup=True)
+    previous = app.extensions["celery"]
+    capp = celery_for_broker(app, REDIS_URL, result_backend=None, broker_connection_retry_on_startup=True)
     try:
         yield capp
     finally:
-        forget_pools(capp)
-        capp.conf.update(saved)
+        restore_celery(app, previous)
 
 
 def _wait_for(check, timeout: float = 15.0):
