@@ -3,6 +3,7 @@
     python -m bench.volume schema                 # DROP and rebuild the schema (bench databases only)
     python -m bench.volume generate [--small]     # 10,000 products, 200 listings, 100,000 past orders
     python -m bench.volume manifest --out FILE    # ids, paths and accounts the load generator needs
+    python -m bench.volume guests --count N --out FILE   # N new consumer accounts and their API tokens
 
 `DATABASE_URL` names the database (PostgreSQL; its name must contain "bench"). `flask --app wsgi
 seed-demo` runs between `schema` and `generate`: the volume hangs off the demo villages, stations,
@@ -26,7 +27,7 @@ from enum import Enum
 import sqlalchemy as sa
 
 BENCH_PASSWORD = "bench-pass-2026"
-BENCH_USERS = 500  # consumers owning the past orders; the first 16 drive checkout and booking
+BENCH_USERS = 500  # consumers owning the past orders; the first 16 drive checkout (booking: `guests`)
 FULL = dict(products=10_000, listings=200, orders=100_000)
 SMALL = dict(products=1_000, listings=20, orders=5_000)
 POOL_SIZE = 200  # products with a huge stock that the checkout scenario buys
@@ -318,6 +319,60 @@ def generate_users(conn, now: datetime) -> None:
     )
     _fix_sequence(conn, t)
     _log(f"bench users: {len(rows)} new")
+
+
+def create_guests(n: int) -> list[str]:
+    """`n` new consumer accounts (`bench-guest-<stamp>-NNNNN@bench.cn`), each with one API token;
+    returns the tokens. The booking scenario sends at most PAY_ON_ARRIVAL_MAX_OPEN (2) bookings per
+    account, so the per-account cap of open pay-on-arrival bookings never answers for the shop: the
+    scenario measures bookings, not 409s. New accounts on every run (also with `--reuse-data`): the
+    open bookings of an earlier run do not count against them."""
+    import hashlib
+    import secrets
+
+    from werkzeug.security import generate_password_hash
+
+    from shop.auth.models import ApiToken, User
+    from shop.extensions import db
+
+    app = _app()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    stamp = now.strftime("%Y%m%d%H%M%S")
+    password_hash = generate_password_hash(BENCH_PASSWORD)
+    tokens = [secrets.token_urlsafe(32) for _ in range(n)]
+    with app.app_context(), db.engine.begin() as conn:
+        users, tokens_t = User.__table__, ApiToken.__table__
+        uid, tid = _next_id(conn, users), _next_id(conn, tokens_t)
+        user_rows, token_rows = [], []
+        for i, token in enumerate(tokens):
+            user_rows.append(
+                (
+                    uid + i,
+                    f"bench-guest-{stamp}-{i:05d}@bench.cn",
+                    password_hash,
+                    f"压测住客{i}",
+                    "consumer",
+                    True,
+                    1,
+                    now,
+                )
+            )
+            token_rows.append(
+                (tid + i, uid + i, hashlib.sha256(token.encode()).hexdigest(), 1, now, now + timedelta(days=30))
+            )
+        copy_rows(
+            conn,
+            users,
+            ["id", "email", "password_hash", "name", "role", "is_active_account", "auth_version", "created_at"],
+            user_rows,
+        )
+        copy_rows(
+            conn, tokens_t, ["id", "user_id", "token_hash", "auth_version", "created_at", "expires_at"], token_rows
+        )
+        _fix_sequence(conn, users)
+        _fix_sequence(conn, tokens_t)
+    _log(f"guests: {n} new accounts with API tokens")
+    return tokens
 
 
 def generate_listings(conn, n: int, now: datetime, rnd: random.Random) -> None:
@@ -763,6 +818,9 @@ def main(argv=None) -> int:
     g.add_argument("--warnings-out", help="write the warnings (JSON list) here")
     m = sub.add_parser("manifest", help="write the load generator's manifest")
     m.add_argument("--out", required=True)
+    gu = sub.add_parser("guests", help="new consumer accounts with API tokens (the booking scenario's guests)")
+    gu.add_argument("--count", type=int, required=True)
+    gu.add_argument("--out", required=True, help="write the tokens (JSON list) here")
     sub.add_parser("counts", help="print row counts")
     args = parser.parse_args(argv)
 
@@ -791,6 +849,9 @@ def main(argv=None) -> int:
             f"manifest: {data['visible_products']} visible products, {len(data['pool'])} in the "
             f"checkout pool, {len(data['stay_unit_types'])} stay unit types"
         )
+    elif args.cmd == "guests":
+        with open(args.out, "w") as fh:
+            json.dump(create_guests(args.count), fh)
     elif args.cmd == "counts":
         print(json.dumps(counts()))
     return 0

@@ -59,6 +59,23 @@ def test_the_nginx_config_is_the_repositorys_with_the_places_filled_in(tmp_path)
     assert "proxy_pass http://village_eline;" in conf  # everything else as deploy/nginx.conf says
 
 
+def test_the_booking_scenario_never_books_more_than_twice_per_guest_and_sends_each_request_once(tmp_path):
+    manifest = {"catalog_pages": 3, "categories": ["eggs"], "product_paths": ["/products/1-a"], "pool": [],
+                "stay_unit_types": [{"unit_type_id": 1, "listing_id": 1, "max_guests": 2}],
+                "report_month": {"from": "2026-10-01", "to": "2026-10-31"}}
+    guests = [f"token-{i}" for i in range(50)]
+    scenarios = {s.name: s for s in run.build_scenarios(manifest, {"consumers": [], "county": None, "guests": guests},
+                                                        random.Random(1))}
+    booking = scenarios["booking"]
+    per_guest: dict[str, int] = {}
+    for r in booking.requests:
+        per_guest[r.headers["Authorization"]] = per_guest.get(r.headers["Authorization"], 0) + 1
+    assert booking.single_use and len(per_guest) == 50 and max(per_guest.values()) == 2  # the cap: 2 open
+    assert per_guest["Bearer token-0"] == 1  # the probe's request is the first one: guest 0 books twice too
+    assert "local stripes = 2" in run.wrk_script(booking.requests, tmp_path / "o.json", stripes=2)
+    assert run.guest_count(10) == 5000 and run.guest_count(1) == 500
+
+
 def test_scenarios_without_tokens_say_why_instead_of_sending_nothing():
     manifest = {"catalog_pages": 3, "categories": ["eggs"], "product_paths": ["/products/1-a"], "pool": [[1, 1]],
                 "stay_unit_types": [{"unit_type_id": 1, "listing_id": 1, "max_guests": 2}],
