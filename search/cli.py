@@ -16,7 +16,6 @@ search_cli = AppGroup("search", help="Search index.")
 @search_cli.command("reindex")
 def reindex_command():
     """Rebuild the search index (products and tourism listings) from the database."""
-
     started = time.perf_counter()
     state = {"bar": None, "done": 0}
 

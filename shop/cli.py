@@ -32,7 +32,6 @@ def outbox_drain_command(min_age):
 @outbox_cli.command("status")
 def outbox_status_command():
     """How many tasks wait in the outbox, and the oldest."""
-
     count, oldest = db.session.execute(
         sa.select(sa.func.count(), sa.func.min(OutboxMessage.created_at)).select_from(OutboxMessage)
     ).one()

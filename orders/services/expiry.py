@@ -46,7 +46,6 @@ def expire_uncollected_pickups(now: datetime, *, limit: int = 200) -> list[str]:
     """Cancel station-cash pick-up orders not collected within PICKUP_UNCOLLECTED_DAYS of their placing
     (`orders.services.limits`): stock released, the buyer mailed. Skipped (for a later run): an order
     with goods on their way between stations, or with cash already taken. Flushes only."""
-
     cutoff = now - timedelta(days=uncollected_days())
     candidates = db.session.scalars(
         sa.select(Order.id)

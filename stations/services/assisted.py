@@ -101,7 +101,6 @@ def create_assisted_product(
     From the HTML form, `form_token` is the form's once-token (`shop.once`): a second POST of the same
     form (a double tap on 提交认定 during the slow upload) raises `AlreadySubmitted` and creates nothing.
     """
-
     household, benefit = _validate(station, data)
     if form_token is not None:
         from shop.once import claim_or_refuse

@@ -947,7 +947,6 @@ def complete_stays(now: datetime) -> int:
 def _credit_booking(booking: Booking, *, now: datetime) -> None:
     """Credit the booking's order line to the linked households (county ledger; idempotent), when
     its money was received (a card payment captured, or the cash in the host's book)."""
-
     if booking.order is None:
         return
     if not any(p.state in (PaymentState.CONFIRMED, PaymentState.REFUNDED) for p in booking.order.payments):
