@@ -61,6 +61,29 @@ class IncomeRow(BaseModel):
     households: int
 
 
+class SaleRow(BaseModel):
+    """Where the money of the sales went, to the fen: sale_fen = household_fen (the households' consignment
+    shares) + commission_fen (the platform's or station's) + collective_fen (the village collective's: the
+    producer share of goods no household is linked to) + purchased_fen (units bought at intake, whose
+    household was credited `purchase` then)."""
+
+    key: int | str | None = None
+    label: str = ""
+    sale_fen: int
+    household_fen: int
+    commission_fen: int
+    collective_fen: int
+    purchased_fen: int
+    lines: int
+
+
+class SalesOut(BaseModel):
+    #: village, station, category or month (station for the household and kind groupings)
+    group_by: str
+    rows: list[SaleRow]
+    total: SaleRow
+
+
 class IncomeOut(BaseModel):
     group_by: str
     date_from: date | None = Field(serialization_alias="from")
@@ -69,6 +92,7 @@ class IncomeOut(BaseModel):
     total_fen: int
     entries: int
     households: int
+    sales: SalesOut
 
 
 class HouseholdOut(BaseModel):
@@ -199,11 +223,15 @@ class ProductDecisionOut(BaseModel):
 def county_income(query: IncomeQuery):
     rows = reports.income_by(query.group_by, query.date_from, query.date_to)
     totals = reports.income_total(query.date_from, query.date_to)
+    sales = reports.sale_figures(query.group_by, query.date_from, query.date_to)
     out = IncomeOut(
         group_by=query.group_by,
         date_from=query.date_from,
         date_to=query.date_to,
         rows=[IncomeRow(**r) for r in rows],
+        sales=SalesOut(
+            group_by=sales["group_by"], rows=[SaleRow(**r) for r in sales["rows"]], total=SaleRow(**sales["total"])
+        ),
         **totals,
     )
     return ok(out.model_dump(mode="json", by_alias=True))

@@ -113,10 +113,14 @@ def income():
         rows = reports.income_by(group_by, date_from, date_to)
     except ValidationError as exc:
         abort(400, exc.message)
+    sales = reports.sale_figures(group_by, date_from, date_to)
+    if fmt and request.args.get("table") == "sales":
+        return export_response(fmt, f"sales-by-{sales['group_by']}", reports.SALE_COLUMNS, sales["rows"])
     if fmt:
         return export_response(fmt, f"income-by-{group_by}", reports.INCOME_COLUMNS, rows)
     return render_template(
         "county/income.html",
+        sales=sales,
         rows=rows,
         group_by=group_by,
         groups=reports.GROUPS,

@@ -101,3 +101,58 @@ class IncomeEntry(db.Model):
     created_at: Mapped[datetime]
 
     household = relationship("Household")
+
+
+class SaleFigure(db.Model):
+    """Where a sale's money went, written beside its ledger entries in the same transaction
+    (docs/MONEY.md "Where a sale's money goes"): one row per credit of a line (`ref` "" or a kept-money
+    ref) and per reversal (`ref` of the refund), signed like the entries. For every row
+
+        sale_fen = household_fen + commission_fen + collective_fen + purchased_fen
+
+    - `household_fen`: what the row's ledger entries credited (or reversed) to households (kind `sale`);
+    - `commission_fen`: the platform's or station's commission on the consigned part;
+    - `collective_fen`: the producer share no registered household holds (a product with no benefit
+      link: the village collective's cooperative's goods), and a fen of rounding a capped reversal leaves;
+    - `purchased_fen`: the part of the sale that units bought at intake (订单收购) make up — the station's
+      or cooperative's, whose household was credited `purchase` at intake, never again at sale.
+
+    The county's figures (`county.services.reports.sale_figures`) are SUMs over these rows.
+    """
+
+    __tablename__ = "sale_figures"
+    __table_args__ = (
+        sa.UniqueConstraint("order_line_id", "ref", name="uq_sale_figures_line_ref"),
+        sa.CheckConstraint(
+            "sale_fen = household_fen + commission_fen + collective_fen + purchased_fen", name="parts_add_up"
+        ),
+        sa.Index(
+            "ix_sale_figures_date_covering",
+            "entry_date",
+            postgresql_include=[
+                "sale_fen",
+                "household_fen",
+                "commission_fen",
+                "collective_fen",
+                "purchased_fen",
+                "village_id",
+                "station_id",
+                "category_id",
+            ],
+        ),
+    )
+
+    id: Mapped[int] = pk()
+    order_line_id: Mapped[int] = fk("order_lines.id", index=False)
+    #: "" for the credit at hand-over or a completed stay, a kept-money ref, or the refund's ref.
+    ref: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    sale_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    household_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    commission_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    collective_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    purchased_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    village_id: Mapped[int | None] = fk("villages.id", nullable=True, index=False)
+    station_id: Mapped[int | None] = fk("stations.id", nullable=True, index=False)
+    category_id: Mapped[int | None] = fk("categories.id", nullable=True, index=False)
+    entry_date: Mapped[date]
+    created_at: Mapped[datetime]

@@ -22,6 +22,7 @@ class BenefitRecord(db.Model):
         sa.CheckConstraint("kind IN ('purchase','wage','dividend','rent','collective')", name="kind_valid"),
         sa.CheckConstraint("period_from <= period_to", name="period_ordered"),
         sa.CheckConstraint("total_fen > 0", name="total_positive"),
+        sa.UniqueConstraint("lot_id", name="uq_benefit_records_lot_id"),
     )
 
     id: Mapped[int] = pk()
@@ -32,6 +33,8 @@ class BenefitRecord(db.Model):
     #: Who pays it: a station, a listing's host, or (neither) the county office on a cooperative's behalf.
     station_id: Mapped[int | None] = fk("stations.id", nullable=True)
     listing_id: Mapped[int | None] = fk("listings.id", nullable=True)
+    #: A purchase at stock intake: the lot bought (`stock.models.Lot.purchase_price_fen`), once per lot.
+    lot_id: Mapped[int | None] = fk("lots.id", nullable=True, index=False)
     #: What it is for, e.g. "采摘工 11月" or "合作社 2026 年分红" or "土地流转 3 亩".
     description: Mapped[str] = mapped_column(sa.String(120))
     #: The lines as entered, with what each credited: [{household_id, member_no?, units?, unit?, rate_fen?,

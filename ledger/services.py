@@ -20,10 +20,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ledger.models import BenefitKind, IncomeEntry, IncomeKind
+from ledger.models import BenefitKind, IncomeEntry, IncomeKind, SaleFigure
 from shop.extensions import db
 from shop.money import apply_bps, split_fen
 from shop.timeutil import local_date
+from stock.models import Lot, LotAllocation
 
 KIND_FOR_LINE = {"product": IncomeKind.SALE, "booking": IncomeKind.TOURISM}
 #: `ref` of the credits of money a booking kept: a late-cancellation fee, a no-show charge.
@@ -32,10 +33,85 @@ KEPT_NO_SHOW = "kept:no_show"
 KEPT_REFS = (KEPT_LATE_CANCEL, KEPT_NO_SHOW)
 
 
-def producer_share_fen(line, amount_fen: int | None = None) -> int:
-    """Line revenue (or `amount_fen` of it) less the station commission."""
+def purchased_units(line) -> int:
+    """How many of a product line's units come from lots bought at intake (`Lot.purchase_price_fen`):
+    their household was credited `purchase` at intake, so selling them credits no household again."""
+    if line.kind != "product" or line.id is None:
+        return 0
+    units = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(LotAllocation.allocated + LotAllocation.consumed), 0))
+        .join(Lot, Lot.id == LotAllocation.lot_id)
+        .where(LotAllocation.order_line_id == line.id, Lot.purchase_price_fen.is_not(None))
+    )
+    return min(int(units or 0), int(line.quantity or 0))
+
+
+def sale_parts(line, amount_fen: int | None = None) -> dict[str, int]:
+    """Where `amount_fen` of the line's money (default: the line total) goes, to the fen:
+    {"sale_fen", "purchased_fen", "commission_fen", "share_fen"} with sale = purchased + commission + share.
+    Units bought at intake make up `purchased_fen` (by units, rounded in their favour); the station's
+    commission is taken on the consigned rest, and `share_fen` is the producer share of the consigned
+    units, which the line's households share (or, with no household linked, the collective)."""
     amount = line.line_total_fen if amount_fen is None else int(amount_fen)
-    return amount - apply_bps(amount, line.commission_bps or 0)
+    quantity = int(line.quantity or 0)
+    purchased_units_ = purchased_units(line)
+    if purchased_units_ <= 0 or quantity <= 0:
+        consigned = amount
+    else:
+        consigned = amount * (quantity - purchased_units_) // quantity
+    commission = apply_bps(consigned, line.commission_bps or 0)
+    return {
+        "sale_fen": amount,
+        "purchased_fen": amount - consigned,
+        "commission_fen": commission,
+        "share_fen": consigned - commission,
+    }
+
+
+def producer_share_fen(line, amount_fen: int | None = None) -> int:
+    """What the line's households share of its revenue (or `amount_fen` of it): the consigned units'
+    part less the station commission (`sale_parts`)."""
+    return sale_parts(line, amount_fen)["share_fen"]
+
+
+def _write_figure(line, *, ref: str, parts: dict[str, int], household_fen: int, now: datetime) -> None:
+    """One `SaleFigure` row (once per line and ref): the rest of the money after households, commission
+    and purchased units is the collective's."""
+    row = {
+        "order_line_id": line.id,
+        "ref": ref,
+        "sale_fen": parts["sale_fen"],
+        "household_fen": household_fen,
+        "commission_fen": parts["commission_fen"],
+        "purchased_fen": parts["purchased_fen"],
+        "collective_fen": parts["sale_fen"] - household_fen - parts["commission_fen"] - parts["purchased_fen"],
+        "village_id": line.village_id,
+        "station_id": line.station_id,
+        "category_id": line.category_id,
+        "entry_date": local_date(now),
+        "created_at": now,
+    }
+    db.session.flush()
+    dialect = db.session.get_bind().dialect.name
+    unique = ["order_line_id", "ref"]
+    statement: sa.Executable
+    if dialect == "postgresql":
+        statement = postgresql.insert(SaleFigure.__table__).values(row).on_conflict_do_nothing(index_elements=unique)
+    else:
+        statement = sqlite.insert(SaleFigure.__table__).values(row).on_conflict_do_nothing(index_elements=unique)
+    db.session.execute(statement)
+
+
+def _figure_totals(line_id: int) -> dict[str, int]:
+    """Net sums of a line's sale figures so far."""
+    row = db.session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(SaleFigure.sale_fen), 0),
+            sa.func.coalesce(sa.func.sum(SaleFigure.purchased_fen), 0),
+            sa.func.coalesce(sa.func.sum(SaleFigure.commission_fen), 0),
+        ).where(SaleFigure.order_line_id == line_id)
+    ).one()
+    return {"sale_fen": int(row[0]), "purchased_fen": int(row[1]), "commission_fen": int(row[2])}
 
 
 def _split_items(line) -> list[tuple[int, int]]:
@@ -53,11 +129,13 @@ def _split_items(line) -> list[tuple[int, int]]:
 
 
 def expected_credit(line) -> dict[int, int]:
-    """{household_id: fen} the line should credit (empty without a benefit split)."""
+    """{household_id: fen} the line should credit (empty without a benefit split, or when every unit
+    was bought at intake)."""
     items = _split_items(line)
-    if not items:
+    share = producer_share_fen(line) if items else 0
+    if share <= 0:
         return {}
-    parts = split_fen(producer_share_fen(line), [w for _h, w in items])
+    parts = split_fen(share, [w for _h, w in items])
     return {household_id: part for (household_id, _w), part in zip(items, parts)}
 
 
@@ -121,10 +199,12 @@ def credit_line(line, *, now: datetime) -> list[IncomeEntry]:
         return existing
     if (line.status or "open") != "open":  # canceled or refunded before hand-over: nothing to credit
         return []
+    money = sale_parts(line)
     items = _split_items(line)
-    if not items:
+    share = money["share_fen"]
+    if not items or share <= 0:  # no household linked, or every unit was bought at intake
+        _write_figure(line, ref="", parts=money, household_fen=0, now=now)
         return []
-    share = producer_share_fen(line)
     weights = [w for _h, w in items]
     weight_total = sum(weights)
     parts = split_fen(share, weights)
@@ -140,13 +220,16 @@ def credit_line(line, *, now: datetime) -> list[IncomeEntry]:
                 "weight_total": weight_total,
                 "commission_bps": line.commission_bps or 0,
                 "line_total_fen": line.line_total_fen,
+                **({"purchased_fen": money["purchased_fen"]} if money["purchased_fen"] else {}),
             },
             now=now,
         )
         for (household_id, weight), part in zip(items, parts)
     ]
     _insert_ignore(rows)
-    return [e for e in _entries(line.id, kind) if not e.ref]
+    credited = [e for e in _entries(line.id, kind) if not e.ref]
+    _write_figure(line, ref="", parts=money, household_fen=sum(e.amount_fen for e in credited), now=now)
+    return credited
 
 
 def credit_kept(line, *, amount_fen: int, ref: str, now: datetime) -> list[IncomeEntry]:
@@ -167,9 +250,13 @@ def credit_kept(line, *, amount_fen: int, ref: str, now: datetime) -> list[Incom
         return existing
     amount = int(amount_fen)
     items = _split_items(line)
-    if amount <= 0 or not items:
+    if amount <= 0:
         return []
-    share = producer_share_fen(line, min(amount, line.line_total_fen))
+    money = sale_parts(line, min(amount, line.line_total_fen))
+    share = money["share_fen"]
+    if not items:
+        _write_figure(line, ref=ref, parts=money, household_fen=0, now=now)
+        return []
     weights = [w for _h, w in items]
     parts = split_fen(share, weights)
     rows = [
@@ -193,7 +280,9 @@ def credit_kept(line, *, amount_fen: int, ref: str, now: datetime) -> list[Incom
         if part > 0
     ]
     _insert_ignore(rows)
-    return [e for e in _entries(line.id, kind) if e.ref == ref]
+    credited = [e for e in _entries(line.id, kind) if e.ref == ref]
+    _write_figure(line, ref=ref, parts=money, household_fen=sum(e.amount_fen for e in credited), now=now)
+    return credited
 
 
 def expected_kept_credit(line, amount_fen: int) -> dict[int, int]:
@@ -228,20 +317,39 @@ def reverse_line(line, *, now: datetime, amount_fen: int | None = None, ref: str
         .where(IncomeEntry.order_line_id == line.id, IncomeEntry.kind == IncomeKind.REVERSAL, IncomeEntry.ref == ref)
     ):
         return [e for e in _entries(line.id, IncomeKind.REVERSAL) if e.ref == ref]
+    if amount_fen is not None and int(amount_fen) <= 0:
+        return []
+    # the money given back, out of the sale figures written so far (nothing was credited: nothing to take)
+    sold = _figure_totals(line.id)
+    if sold["sale_fen"] > 0 and not db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(SaleFigure)
+        .where(SaleFigure.order_line_id == line.id, SaleFigure.ref == ref)
+    ):
+        if amount_fen is None or int(amount_fen) >= sold["sale_fen"]:
+            # everything that is left: the figures of the line come back to zero exactly
+            money = {
+                "sale_fen": -sold["sale_fen"],
+                "purchased_fen": -sold["purchased_fen"],
+                "commission_fen": -sold["commission_fen"],
+            }
+        else:
+            part = sale_parts(line, int(amount_fen))
+            money = {k: -part[k] for k in ("sale_fen", "purchased_fen", "commission_fen")}
+    else:
+        money = None
     held: dict[int, int] = {}
     for entry in _entries(line.id):
         held[entry.household_id] = held.get(entry.household_id, 0) + entry.amount_fen
     remaining = sum(v for v in held.values() if v > 0)
-    if remaining <= 0:
-        return []
     if amount_fen is None:
         to_reverse = remaining
     else:
-        if int(amount_fen) <= 0:
-            return []
-        to_reverse = min(producer_share_fen(line, amount_fen), remaining)
-        if to_reverse <= 0:
-            return []
+        to_reverse = max(0, min(producer_share_fen(line, amount_fen), remaining))
+    if to_reverse <= 0:
+        if money is not None:
+            _write_figure(line, ref=ref, parts=money, household_fen=0, now=now)
+        return []
     households = sorted(h for h, v in held.items() if v > 0)
     weights = [held[h] for h in households]
     parts = split_fen(to_reverse, weights)
@@ -259,7 +367,10 @@ def reverse_line(line, *, now: datetime, amount_fen: int | None = None, ref: str
         if part > 0
     ]
     _insert_ignore(rows)
-    return [e for e in _entries(line.id, IncomeKind.REVERSAL) if e.ref == ref]
+    reversed_ = [e for e in _entries(line.id, IncomeKind.REVERSAL) if e.ref == ref]
+    if money is not None:
+        _write_figure(line, ref=ref, parts=money, household_fen=sum(e.amount_fen for e in reversed_), now=now)
+    return reversed_
 
 
 def has_credit(line) -> bool:

@@ -36,7 +36,29 @@ class ReceiveForm(ShopForm):
     best_before_date = DayField(_l("保质期至（不适用可留空）"), validators=[Optional()])
     lot_note = StringField(_l("批次/采收说明"), validators=[Optional(), Length(max=200)])
     from_household_id = SelectField(_l("交货农户"), coerce=coerce_id, validate_choice=True)
+    #: 代销 (the household is credited when the units sell) or 收购 (bought now at `purchase_price`)
+    acquisition = SelectField(
+        _l("货品来源"),
+        choices=[
+            SelectChoice("consigned", _l("代销：售出后按比例记入农户收益")),
+            SelectChoice("purchased", _l("收购：按约定价或保底价现在记入农户收益")),
+        ],
+        default="consigned",
+        validate_choice=True,
+    )
+    purchase_price = YuanField(_l("收购单价（元，收购时填写）"), validators=[Length(max=16)], optional=True)
     form_token = OnceTokenField()  # two POSTs of the same form receive the goods once
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.acquisition.data == "purchased":
+            if self.purchase_price.fen is None and not self.purchase_price.errors:
+                self.purchase_price.errors = [*self.purchase_price.errors, _l("收购须填写收购单价")]
+                ok = False
+            if not self.from_household_id.data:
+                self.from_household_id.errors = [*self.from_household_id.errors, _l("收购须选择交货农户")]
+                ok = False
+        return ok
 
 
 class CorrectForm(ShopForm):

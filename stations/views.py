@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from catalog.changes import change_photo, pending_change
 from catalog.models import ProductChange
 from catalog.services import list_categories
+from ledger.purchases import credit_intake_purchase
 from orders.forms import cash_amount_fen
 from orders.models import OrderLine
 from orders.services import cashbook as cash
@@ -481,7 +482,7 @@ def receive(record_id: int):
         return redirect(url_for(".stock_record", record_id=record.id))
     with flash_domain_errors():
         form.form_token.claim("stations.stock_receive", user_id=current_user.id, now=now_utc())
-        stock_service.receive_stock(
+        movement = stock_service.receive_stock(
             record,
             form.quantity.data,
             actor=current_user,
@@ -490,9 +491,22 @@ def receive(record_id: int):
             harvest_date=form.harvest_date.data,
             best_before_date=form.best_before_date.data,
             from_household_id=form.from_household_id.data or None,
+            purchase_price_fen=form.purchase_price.fen if form.acquisition.data == "purchased" else None,
         )
+        lot = db.session.get(Lot, movement.lot_id) if movement.lot_id else None
+        record_purchase = credit_intake_purchase(lot, actor=current_user, now=now_utc()) if lot else None
         commit()
-        flash(_("已入库 %(n)s", n=form.quantity.data), "success")
+        if record_purchase is not None:
+            flash(
+                _(
+                    "已入库 %(n)s，收购款 %(amount)s 已记入农户收益",
+                    n=form.quantity.data,
+                    amount=format_yuan(record_purchase.total_fen),
+                ),
+                "success",
+            )
+        else:
+            flash(_("已入库 %(n)s", n=form.quantity.data), "success")
     return redirect(url_for(".stock_record", record_id=record.id))
 
 

@@ -16,6 +16,7 @@ MESSAGES = {
     "expired_goods": N_("已过保质期的商品不能入库"),
     "harvest_in_future": N_("采收/生产日期不能晚于今天"),
     "invalid_delta": N_("修正数量必须是非零整数"),
+    "invalid_purchase_price": N_("收购单价须为 0.01 到 10000 元"),
     "invalid_quantity": N_("数量必须是 1 到 100000 之间的整数"),
     "invalid_stock": N_("库存须为 0 到 100000 的整数"),
     "lot_allocation_missing": N_("这一行没有对应的批次分配"),
@@ -27,6 +28,8 @@ MESSAGES = {
     "lot_recalled": N_("批次 %(code)s 已召回，不能出库"),
     "lot_unavailable": N_("批次 %(code)s 的数量不够"),
     "out_of_stock": N_("库存不足，无法购买所选数量"),
+    "purchase_too_large": N_("一次收购金额不能超过 100 万元"),
+    "purchase_needs_household": N_("收购入库须选择交货农户"),
     "stock_below_allocated": N_("库存不能少于已售出（已分配）的数量"),
 }
 

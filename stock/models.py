@@ -120,6 +120,11 @@ class Lot(db.Model):
             "best_before_date IS NULL OR harvest_date IS NULL OR best_before_date >= harvest_date",
             name="best_before_after_harvest",
         ),
+        # bought at intake from a household (订单收购): a positive price and the household it came from
+        sa.CheckConstraint(
+            "purchase_price_fen IS NULL OR (purchase_price_fen > 0 AND household_id IS NOT NULL)",
+            name="purchase_from_household",
+        ),
         sa.Index("ix_lots_record_fefo", "stock_record_id", "status", "best_before_date"),
     )
 
@@ -140,6 +145,10 @@ class Lot(db.Model):
     household_id: Mapped[int | None] = fk("households.id", nullable=True)
     producer_id: Mapped[int | None] = fk("producers.id", nullable=True)
     note: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: 收购单价: set when the station (or cooperative) bought the lot from `household_id` at intake at an
+    #: agreed or guaranteed price (订单收购/保底价) — the household is credited `purchase` then, and the
+    #: lot's units credit no household when they are sold. None: consignment (代销), credited at sale.
+    purchase_price_fen: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     status: Mapped[str] = mapped_column(sa.String(12), default=LotStatus.ACTIVE)
     recall_reason: Mapped[str] = mapped_column(sa.String(200), default="")
     recalled_at: Mapped[datetime | None]
@@ -154,6 +163,10 @@ class Lot(db.Model):
     @property
     def free(self) -> int:
         return self.on_hand - self.allocated
+
+    @property
+    def purchased(self) -> bool:
+        return self.purchase_price_fen is not None
 
     def sellable_on(self, day: date) -> bool:
         return self.status == LotStatus.ACTIVE and (self.best_before_date is None or self.best_before_date >= day)

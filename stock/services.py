@@ -32,6 +32,10 @@ from shop.timeutil import local_date
 from stock.models import Lot, LotAllocation, LotStatus, MovementKind, StockMovement, StockRecord
 
 MAX_QUANTITY = 100_000
+#: A purchase price per unit above this is a typing error (10,000 yuan), and so is a purchase of more
+#: than 1,000,000 yuan in one intake.
+MAX_PURCHASE_PRICE_FEN = 1_000_000
+MAX_PURCHASE_TOTAL_FEN = 100_000_000
 
 
 class OutOfStock(Conflict):
@@ -217,9 +221,24 @@ def receive_stock(
     best_before_date: date | None = None,
     from_household_id: int | None = None,
     producer_id: int | None = None,
+    purchase_price_fen: int | None = None,
 ) -> StockMovement:
-    """Goods in: a new lot (with its origin and dates, behind the trace code), on_hand grows."""
+    """Goods in: a new lot (with its origin and dates, behind the trace code), on_hand grows.
+
+    `purchase_price_fen`: the lot is bought from `from_household_id` at that unit price (订单收购); the
+    caller credits the household at intake (`ledger.purchases.credit_intake_purchase`). None: consigned."""
     _check_quantity(quantity)
+    if purchase_price_fen is not None:
+        if from_household_id is None:
+            raise ValidationError("purchase_needs_household", fields={"from_household_id": "required"})
+        if (
+            isinstance(purchase_price_fen, bool)
+            or not isinstance(purchase_price_fen, int)
+            or not 0 < purchase_price_fen <= MAX_PURCHASE_PRICE_FEN
+        ):
+            raise ValidationError("invalid_purchase_price", fields={"purchase_price_fen": "invalid"})
+        if quantity * purchase_price_fen > MAX_PURCHASE_TOTAL_FEN:
+            raise ValidationError("purchase_too_large", fields={"purchase_price_fen": "too_large"})
     today = local_date(now)
     if harvest_date is not None and harvest_date > today:
         raise ValidationError("harvest_in_future", fields={"harvest_date": "future"})
@@ -242,6 +261,7 @@ def receive_stock(
         best_before_date=best_before_date,
         household_id=from_household_id,
         producer_id=producer_id,
+        purchase_price_fen=purchase_price_fen,
         note=(lot_note or "").strip()[:200],
         status=LotStatus.ACTIVE,
         actor_id=getattr(actor, "id", None),

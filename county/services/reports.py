@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 
 from catalog.models import Category, Household, Village
 from county.exports import _heading, _value, append_row
-from ledger.models import BENEFIT_KINDS, BenefitKind, IncomeEntry, IncomeKind
+from ledger.models import BENEFIT_KINDS, BenefitKind, IncomeEntry, IncomeKind, SaleFigure
 from shop.errors import ValidationError
 from shop.extensions import db
 from shop.personal_data import mask_name
@@ -62,6 +62,20 @@ STATEMENT_COLUMNS = [
     ("category", _l("品类")),
     ("amount_fen", _l("金额")),
     ("balance_fen", _l("余额")),
+]
+#: Where the money of the sales went (`ledger.models.SaleFigure`): sale = households + commission + collective
+#: + purchased units, row by row and in total, to the fen.
+SALE_PARTS = ("sale_fen", "household_fen", "commission_fen", "collective_fen", "purchased_fen")
+SALE_GROUPS = ("village", "station", "category", "month")
+SALE_COLUMNS = [
+    ("key", _l("编号")),
+    ("label", _l("名称")),
+    ("sale_fen", _l("销售额")),
+    ("household_fen", _l("农户代销分成")),
+    ("commission_fen", _l("平台/站点佣金")),
+    ("collective_fen", _l("村集体")),
+    ("purchased_fen", _l("收购货品（入库时已付农户）")),
+    ("lines", _l("笔数")),
 ]
 KIND_LABELS = {
     IncomeKind.SALE: "电商销售",
@@ -209,6 +223,48 @@ def income_total(date_from: date | None = None, date_to: date | None = None) -> 
     return {"total_fen": int(total), "entries": int(entries), "households": int(households)}
 
 
+def sale_figures(group_by: str, date_from: date | None = None, date_to: date | None = None) -> dict:
+    """{"group_by", "total": {sale_fen, household_fen, commission_fen, collective_fen, purchased_fen, lines},
+    "rows": [{key, label, ...the same}]} — SUMs over `sale_figures` (by the Beijing `entry_date`). Rows by
+    village, station, category or month (grouped by station for the household and kind groupings, which
+    a sale's commission and collective share have no household or benefit kind of)."""
+    _check_range(date_from, date_to)
+    by = group_by if group_by in SALE_GROUPS else "station"
+    sums = [sa.func.coalesce(sa.func.sum(getattr(SaleFigure, k)), 0) for k in SALE_PARTS]
+    key: Any
+    if by == "month":
+        # month by SQL would differ by dialect: sum by day, fold into months here (a year is 366 rows)
+        key = SaleFigure.entry_date
+    else:
+        key = {"village": SaleFigure.village_id, "station": SaleFigure.station_id, "category": SaleFigure.category_id}[
+            by
+        ]
+    query = sa.select(key, *sums, sa.func.count()).group_by(key)
+    if date_from is not None:
+        query = query.where(SaleFigure.entry_date >= date_from)
+    if date_to is not None:
+        query = query.where(SaleFigure.entry_date <= date_to)
+    rows: dict = {}
+    for k, *values in db.session.execute(query):
+        if by == "month":
+            k = f"{k.year:04d}-{k.month:02d}"
+        row = rows.setdefault(k, {"key": k, "label": "", **{p: 0 for p in SALE_PARTS}, "lines": 0})
+        for part, value in zip(SALE_PARTS, values[:-1]):
+            row[part] += int(value)
+        row["lines"] += int(values[-1])
+    if by == "month":
+        ordered = sorted(rows.values(), key=lambda r: r["key"])
+        for r in ordered:
+            r["label"] = r["key"]
+    else:
+        labels = _labels(by, set(rows))
+        for k, r in rows.items():
+            r["label"] = labels.get(k, "—") if k is not None else _("（未指定）")
+        ordered = sorted(rows.values(), key=lambda r: (-r["sale_fen"], str(r["key"])))
+    total = {p: sum(r[p] for r in ordered) for p in (*SALE_PARTS, "lines")}
+    return {"group_by": by, "total": total, "rows": ordered}
+
+
 @dataclass
 class Statement:
     household: Household
@@ -306,6 +362,15 @@ def write_monthly_report(month: str, *, directory: str | None = None) -> str:
     summary.append(["入账合计(元)", float(_value("total_fen", totals["total_fen"]))])
     summary.append(["笔数", totals["entries"]])
     summary.append(["受益户数", totals["households"]])
+    sales = sale_figures("station", date_from, date_to)
+    for part, title in (
+        ("sale_fen", "销售额(元)"),
+        ("household_fen", "其中农户代销分成(元)"),
+        ("commission_fen", "其中平台/站点佣金(元)"),
+        ("collective_fen", "其中村集体(元)"),
+        ("purchased_fen", "其中收购货品(元)"),
+    ):
+        summary.append([title, float(_value(part, sales["total"][part]))])
     titles = {"household": "按农户", "village": "按村", "station": "按站点", "category": "按品类", "kind": "按受益类型"}
     for group_by, title in titles.items():
         sheet = workbook.create_sheet(title)
@@ -318,6 +383,13 @@ def write_monthly_report(month: str, *, directory: str | None = None) -> str:
                     for k, v in ((k, _value(k, r.get(k))) for k, _h in INCOME_COLUMNS)
                 ],
             )
+    sheet = workbook.create_sheet("销售去向")
+    append_row(sheet, [_heading(k, h) for k, h in SALE_COLUMNS])
+    for r in sales["rows"]:
+        append_row(
+            sheet,
+            [float(v) if k.endswith("_fen") else v for k, v in ((k, _value(k, r.get(k))) for k, _h in SALE_COLUMNS)],
+        )
     directory = directory or reports_dir()
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"income-{month}.xlsx")

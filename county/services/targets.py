@@ -18,7 +18,6 @@ from ledger.records import BenefitRecord
 from orders.models import OrderLine
 from shop.extensions import db
 from stock.models import Station, station_villages
-from tourism.models import Listing
 
 #: (key, label, label_en, metric, target value, unit) — quoted from the plan.
 PLAN_TARGETS = [
@@ -34,9 +33,25 @@ PLAN_TARGETS = [
         "tourism_employment",
         "旅游带动贫困农民就业",
         "Poor farmers employed by rural tourism",
-        "listing_employed_poor",
+        "persons_with_tourism_wages",
         100,
         "人",
+    ),
+    (
+        "employment",
+        "就业扶贫安排",
+        "Poor people given work",
+        "persons_with_wages",
+        2200,
+        "人",
+    ),
+    (
+        "asset_income_households",
+        "资金入股资产收益帮扶",
+        "Households with asset income (dividends on shares)",
+        "households_with_dividends",
+        2000,
+        "户",
     ),
     (
         "village_station_coverage",
@@ -70,6 +85,8 @@ UNITS_EN = {
     "village_station_coverage": "villages",
     "stations_built": "stations",
     "tourism_households": "households",
+    "employment": "people",
+    "asset_income_households": "households",
 }
 
 
@@ -98,17 +115,36 @@ def _households_credited(kind: str) -> int:
     return int(db.session.scalar(sa.select(sa.func.count()).select_from(net)) or 0)
 
 
+def _persons_with_wages(*, tourism: bool) -> int:
+    """Registered household members (household, member no.) whose net wages are positive — paid by a
+    listing's host for tourism, by anyone otherwise (a wage entry names its member, `split.member_no`)."""
+    member = IncomeEntry.split["member_no"].as_integer()
+    query = sa.select(IncomeEntry.household_id, member).where(IncomeEntry.benefit_kind == BenefitKind.WAGE)
+    if tourism:
+        query = query.join(BenefitRecord, BenefitRecord.id == IncomeEntry.record_id).where(
+            BenefitRecord.listing_id.is_not(None)
+        )
+    persons = query.group_by(IncomeEntry.household_id, member).having(sa.func.sum(IncomeEntry.amount_fen) > 0)
+    return int(db.session.scalar(sa.select(sa.func.count()).select_from(persons.subquery())) or 0)
+
+
+def _households_with_dividends() -> int:
+    """Households whose net dividends (资产收益: shares in a cooperative, an enterprise or a listing) are positive."""
+    households = (
+        sa.select(IncomeEntry.household_id)
+        .where(IncomeEntry.benefit_kind == BenefitKind.DIVIDEND)
+        .group_by(IncomeEntry.household_id)
+        .having(sa.func.sum(IncomeEntry.amount_fen) > 0)
+    )
+    return int(db.session.scalar(sa.select(sa.func.count()).select_from(households.subquery())) or 0)
+
+
 METRICS = {
+    "persons_with_tourism_wages": lambda: _persons_with_wages(tourism=True),
+    "persons_with_wages": lambda: _persons_with_wages(tourism=False),
+    "households_with_dividends": _households_with_dividends,
     "households_credited_sale": lambda: _households_credited("product"),
     "households_credited_tourism": lambda: _households_credited("booking"),
-    "listing_employed_poor": lambda: int(
-        db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(Listing.employed_poor_members), 0)).where(
-                Listing.is_published.is_(True)
-            )
-        )
-        or 0
-    ),
     "poverty_villages_with_station": lambda: int(
         db.session.scalar(
             sa.select(sa.func.count(sa.distinct(Village.id)))
@@ -122,11 +158,13 @@ METRICS = {
 
 
 def seed_targets(*, now: datetime | None = None) -> bool:
-    """Create the plan's targets that are missing. True if anything was created (idempotent)."""
-    existing = set(db.session.scalars(sa.select(Target.key)))
+    """Create the plan's targets that are missing, and measure the existing ones as the plan says (their
+    metric). True if anything was created (idempotent)."""
+    existing = {t.key: t for t in db.session.scalars(sa.select(Target))}
     created = False
     for position, (key, label, label_en, metric, value, unit) in enumerate(PLAN_TARGETS):
         if key in existing:
+            existing[key].metric = metric
             continue
         db.session.add(
             Target(

@@ -104,3 +104,48 @@ def test_statement_entries_carry_their_benefit_kind(client, api_token, auth, cou
     auth.login(county_user)
     html = client.get(f"/county/households/{a.id}/statement").get_data(as_text=True)
     assert 'data-benefit-kind="wage"' in html and "务工工资" in html
+
+
+# --- where the sales' money went: households + commission + collective (+ purchased units) -----------
+
+SALE_GROUPS = {"village": lambda l: l.village_id, "station": lambda l: l.station_id,
+               "category": lambda l: l.category_id, "month": lambda l: "2026-11"}
+
+
+@pytest.mark.parametrize("group_by", [*SALE_GROUPS, "household", "kind"])
+def test_county_income_shows_commission_and_collective_and_they_add_up_to_the_sales(
+        client, api_token, auth, county_user, db, world, group_by):
+    """world: l1 3 × 10.01 at 0%, l2 50.00 at 10% with 20.00 refunded, l3 a booking of 288.00; plus a line
+    of goods no household is linked to (the collective's)."""
+    from ledger.services import credit_line
+    from tests.county.factories import make_line
+
+    v1 = world["villages"][0]
+    collective_line = make_line(households=[], unit_price_fen=1999, quantity=2, commission_bps=500, village=v1,
+                                category=world["categories"][0])
+    credit_line(collective_line, now=NOW)
+    _db.session.commit()
+    body = client.get(f"/api/v1/county/income?group_by={group_by}", headers=api_token(county_user)).json
+    sales = body["sales"]
+    total = sales["total"]
+    assert total["sale_fen"] == 3003 + (5000 - 2000) + 28800 + 3998
+    assert total["commission_fen"] == 0 + (500 - 200) + 0 + 200
+    assert total["collective_fen"] == 3998 - 200
+    assert total["household_fen"] == sum(e.amount_fen for e in _db.session.scalars(
+        sa.select(IncomeEntry).where(IncomeEntry.order_line_id.is_not(None))))
+    rows = sales["rows"]
+    for r in [*rows, total]:
+        assert r["sale_fen"] == r["household_fen"] + r["commission_fen"] + r["collective_fen"] + r["purchased_fen"]
+    for part in ("sale_fen", "household_fen", "commission_fen", "collective_fen", "purchased_fen", "lines"):
+        assert sum(r[part] for r in rows) == total[part]
+    if group_by in SALE_GROUPS:
+        assert sales["group_by"] == group_by
+    auth.login(county_user)
+    html = client.get(f"/county/income?group_by={group_by}").get_data(as_text=True)
+    assert 'id="sales-table"' in html and f'data-part="commission_fen" data-fen="{total["commission_fen"]}"' in html
+    assert f'data-part="collective_fen" data-fen="{total["collective_fen"]}"' in html
+    sheet = load_workbook(io.BytesIO(client.get(f"/county/income?group_by={group_by}&format=xlsx&table=sales").data)).active
+    header = [c.value for c in sheet[1]]
+    assert "平台/站点佣金(元)" in header and "村集体(元)" in header
+    values = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert sum(r[header.index("销售额(元)")] for r in values) == pytest.approx(total["sale_fen"] / 100)

@@ -101,7 +101,7 @@ def test_cli_import_reconcile_export_and_monthly_report(app, db, now, tmp_path, 
     report_path = str(tmp_path / "reports" / "income-2026-11.xlsx")
     assert f"wrote {report_path}" in result.output
     workbook = load_workbook(report_path)
-    assert workbook.sheetnames == ["汇总", "按农户", "按村", "按站点", "按品类", "按受益类型"]
+    assert workbook.sheetnames == ["汇总", "按农户", "按村", "按站点", "按品类", "按受益类型", "销售去向"]
     from county.services.reports import income_total
     assert round(workbook["汇总"]["B2"].value * 100) == income_total()["total_fen"]
     assert runner.invoke(args=["report", "income", "--month", "2026-13"]).exit_code != 0

@@ -170,14 +170,41 @@ def test_completed_booking_without_credit_is_a_discrepancy_until_credited(db, no
     assert check()["discrepancies"] == []
 
 
-def test_tourism_employment_target_sums_listing_employment(db, now):
+def test_employment_targets_count_persons_with_wages_and_asset_income_households_with_dividends(db, now):
+    """就业 targets count registered members paid wages (旅游带动就业: by a listing's host), not what a listing
+    declares; 资产收益 counts households with dividends."""
+    from datetime import timedelta
+
+    from county.services import benefits
     from county.services.targets import progress, seed_targets
     from tests.county.factories import make_booking_line
-    make_booking_line(households=[make_household()], employed=4)
-    make_booking_line(households=[make_household()], employed=7)
+    from tests.factories import make_station
+
+    listing, _booking, _line = make_booking_line(households=[make_household()], employed=40)
+    a, b, c, d = (make_household() for _ in range(4))
+    for household in (a, b, c):
+        household.members = 3
+    day = (now - timedelta(days=2)).date()
+
+    def record(kind, lines, **extra):
+        benefits.record_benefit(benefits.RecordData(kind=kind, period_from=day, period_to=day, description="t",
+                                                    lines=lines, **extra), actor=None, now=now)
+
+    wage = benefits.RecordLine
+    record("wage", [wage(household_id=a.id, member_no=1, units=1, rate_fen=12000),
+                    wage(household_id=a.id, member_no=2, units=1, rate_fen=12000),
+                    wage(household_id=b.id, member_no=1, units=1, rate_fen=12000)], listing_id=listing.id)
+    record("wage", [wage(household_id=a.id, member_no=1, units=1, rate_fen=9000),  # the same person again
+                    wage(household_id=c.id, member_no=3, units=1, rate_fen=9000)], station_id=make_station().id)
+    record("dividend", [benefits.RecordLine(household_id=d.id, shares=1), benefits.RecordLine(household_id=a.id,
+                                                                                               shares=2)],
+           total_fen=3000, shares_total=3)
+    record("rent", [benefits.RecordLine(household_id=b.id, amount_fen=5000)], listing_id=listing.id)
     seed_targets(now=now)
     by_key = {t["key"]: t for t in progress()}
-    assert by_key["tourism_employment"]["actual"] == 11 and by_key["tourism_employment"]["target"] == 100
+    assert by_key["tourism_employment"]["actual"] == 3 and by_key["tourism_employment"]["target"] == 100
+    assert by_key["employment"]["actual"] == 4 and by_key["employment"]["target"] == 2200
+    assert by_key["asset_income_households"]["actual"] == 2 and by_key["asset_income_households"]["unit"] == "户"
 
 
 def test_balance_until_a_date_sums_only_entries_up_to_it(db, now):

@@ -15,13 +15,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from openpyxl import Workbook, load_workbook
 
-from ledger.models import IncomeEntry
+from ledger.models import IncomeEntry, SaleFigure
 from ledger.payouts import PayoutBatch, PayoutItem, PayoutLine
-from county.services import payouts
+from county.services import payouts, reports
 from ledger.services import credit_line, reverse_line
 from shop.audit import AuditEntry
 from shop.db import commit
 from shop.errors import ValidationError
+from shop.money import apply_bps
 from tests.conftest import requires_postgres
 from tests.county.factories import make_line
 from tests.factories import make_household, make_user, make_village
@@ -307,6 +308,8 @@ class PayoutMachine(RuleBasedStateMachine):
             _account(h, f"62170000000000{i:04d}", now=self.clock)
         self.lines = []
         self.batches = []
+        self.sold = {}  # line id: its money not given back
+        self.bought = {}  # line id: the part of its money units bought at intake make up
 
     def _tick(self, days=0):
         self.clock += timedelta(days=days, minutes=1)
@@ -314,7 +317,10 @@ class PayoutMachine(RuleBasedStateMachine):
 
     @rule(who=st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True), amount=st.integers(1, 50000))
     def credit(self, who, amount):
-        self.lines.append(_credit([self.households[i] for i in who], amount, now=self._tick()))
+        line = _credit([self.households[i] for i in who], amount, now=self._tick())
+        self.lines.append(line)
+        self.sold[line.id] = line.line_total_fen
+        self.bought[line.id] = 0
 
     @rule(kind=st.sampled_from(["purchase", "wage", "dividend", "rent", "collective"]),
           who=st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True), amount=st.integers(1, 9000))
@@ -329,11 +335,41 @@ class PayoutMachine(RuleBasedStateMachine):
             kind=kind, period_from=today, period_to=today, description="t", lines=lines, total_fen=amount * 3,
             shares_total=sum(i + 1 for i in who)), actor=None, now=now)
 
+    @rule(who=st.lists(st.integers(0, 2), max_size=3, unique=True), quantity=st.integers(1, 6),
+          bought=st.integers(0, 6), price=st.integers(1, 9000), bps=st.sampled_from([0, 500, 1000, 1234]))
+    def sell(self, who, quantity, bought, price, bps):
+        """A product line of `quantity` units, `bought` of them from a lot bought at intake from the first
+        household (credited `purchase` then); no household linked: the collective's goods."""
+        from ledger.purchases import credit_intake_purchase
+        from shop.extensions import db
+        from stock.models import LotAllocation
+        from tests.factories import make_lot, make_product
+
+        now = self._tick()
+        bought = min(bought, quantity)
+        product = make_product(stock=0)
+        line = make_line(households=[self.households[i] for i in who], unit_price_fen=price, quantity=quantity,
+                         commission_bps=bps, product=product)
+        if bought:
+            lot = make_lot(product.stock, bought, household=self.households[0])
+            lot.purchase_price_fen = max(1, price // 2)
+            credit_intake_purchase(lot, actor=None, now=now)
+            db.session.add(LotAllocation(order_line_id=line.id, lot_id=lot.id, allocated=0, consumed=bought))
+            db.session.flush()
+        credit_line(line, now=now)
+        self.lines.append(line)
+        self.sold[line.id] = line.line_total_fen
+        self.bought[line.id] = line.line_total_fen - line.line_total_fen * (quantity - bought) // quantity
+
     @rule(index=st.integers(0, 20), amount=st.none() | st.integers(1, 50000))
     def reverse(self, index, amount):
         if self.lines:
             line = self.lines[index % len(self.lines)]
             reverse_line(line, now=self._tick(), amount_fen=amount, ref=f"refund:{len(self.lines)}:{index}:{amount}")
+            if amount is None or amount >= self.sold[line.id]:
+                self.sold[line.id] = 0
+            else:
+                self.sold[line.id] -= amount
 
     @rule(days=st.integers(1, 3))
     def batch(self, days):
@@ -361,6 +397,34 @@ class PayoutMachine(RuleBasedStateMachine):
             assert paid_lines == f["paid_fen"]
         live = db.session.scalars(sa.select(PayoutItem.entry_id).where(~PayoutItem.released)).all()
         assert len(live) == len(set(live))
+
+    @invariant()
+    def every_sale_is_households_commission_collective_and_purchased_units(self):
+        """Per sale: sale value = household kinds + commission + collective (+ the units bought at intake,
+        whose household was credited then), to the fen; the household part is the ledger's."""
+        from shop.extensions import db
+
+        parts = ("sale_fen", "household_fen", "commission_fen", "collective_fen", "purchased_fen")
+        for line in self.lines:
+            sums = db.session.execute(sa.select(*(sa.func.coalesce(sa.func.sum(getattr(SaleFigure, p)), 0)
+                                                  for p in parts)).where(SaleFigure.order_line_id == line.id)).one()
+            sale, household, commission, collective, purchased = (int(v) for v in sums)
+            assert sale == household + commission + collective + purchased == self.sold[line.id]
+            ledger = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
+                                       .where(IncomeEntry.order_line_id == line.id))
+            assert household == ledger
+            if not line.benefit_split:
+                assert household == 0
+            if self.sold[line.id] == line.line_total_fen:  # nothing given back yet
+                assert purchased == self.bought[line.id]
+                assert commission == apply_bps(sale - purchased, line.commission_bps)
+        county = reports.sale_figures("station")["total"]
+        everything = db.session.execute(sa.select(*(sa.func.coalesce(sa.func.sum(getattr(SaleFigure, p)), 0)
+                                                    for p in parts))).one()
+        assert [county[p] for p in parts] == [int(v) for v in everything]
+        from_sales = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
+                                       .where(IncomeEntry.order_line_id.is_not(None)))
+        assert county["household_fen"] == from_sales
 
 
 def test_paid_plus_payable_equals_the_ledger_through_random_sequences(db, now):
