@@ -13,6 +13,7 @@ from catalog.services import (
     list_categories,
     list_stations,
     list_villages,
+    shown_product_ids,
 )
 from shop.api import QuerySchema, endpoint, ok
 from shop.pagecache import cached_api, depends_on
@@ -42,17 +43,33 @@ class StationRef(BaseModel):
     name: str
 
 
-class ProductItem(BaseModel):
-    id: int
-    name: str
-    slug: str
-    category: str
+class VariantOut(BaseModel):
+    id: int = Field(description="The variant's id: the `product_id` of cart and order lines.")
+    label: str = Field(description="The variant (规格), e.g. 500克袋装; empty for a product sold in one variant.")
     price_fen: int
     unit: str
+    weight_g: int
     stock: int
+    sold: int
+    code: str = Field(description="The variant's trace code (溯源码).")
+
+
+class ProductItem(BaseModel):
+    id: int = Field(description="The shown variant's id (a product sold in one variant: the product's id).")
+    name: str = Field(description="The product's name (a family's name for a product with variants).")
+    slug: str
+    category: str
+    price_fen: int = Field(description="The shown variant's price.")
+    unit: str
+    stock: int = Field(description="Units of the shown variant for sale now.")
     sold: int = Field(
         description="已售: units handed over to buyers, less those refunded afterwards "
-        "(counted from delivered order lines, never typed in)."
+        "(counted from delivered order lines, never typed in), summed over all the product's variants."
+    )
+    variant_label: str = Field(description="The shown variant's label (规格); empty without variants.")
+    variants: list[VariantOut] = Field(
+        description="The variants a buyer may pick, in picker order (one entry, this one, for a product "
+        "without variants). Add one to the cart or an order with its `id` as `product_id`."
     )
     village: Ref
     station: StationRef
@@ -125,13 +142,27 @@ def product_item(p) -> dict:
     image = p.images[0] if p.images else None
     return dict(
         id=p.id,
-        name=p.name,
+        name=p.display_name,
         slug=p.slug,
         category=p.category.slug,
         price_fen=p.price_fen,
         unit=p.unit,
         stock=max(p.available, 0),
-        sold=p.delivered_count,
+        sold=p.family_sold,
+        variant_label=p.variant_label,
+        variants=[
+            dict(
+                id=v.id,
+                label=v.variant_label,
+                price_fen=v.price_fen,
+                unit=v.unit,
+                weight_g=v.weight_g,
+                stock=max(v.available, 0),
+                sold=v.delivered_count,
+                code=v.trace_code,
+            )
+            for v in p.variants
+        ],
         village={"id": p.village.id, "name": p.village.name},
         station={"id": p.station.id, "code": p.station.code, "name": p.station.name},
         image_url=url_for("catalog.media", filename=image.thumb_path) if image else None,
@@ -141,9 +172,10 @@ def product_item(p) -> dict:
 @endpoint("/products/<int:product_id>", response=ProductDetail, tags=("catalog",))
 @cached_api
 def product(product_id: int):
-    """One visible product (households linked: a count only)."""
+    """One visible product (households linked: a count only); any variant's id gives the product with
+    that variant shown."""
     p = get_visible_product(product_id)
-    depends_on([p.id])
+    depends_on(shown_product_ids([p]))
     data = product_item(p)
     data.update(
         description=p.description,

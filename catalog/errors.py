@@ -28,6 +28,9 @@ MESSAGES = {
     "reason_required_to_return": N_("退回需要填写原因"),
     "station_not_found": N_("站点不存在"),
     "village_not_found": N_("村不存在"),
+    "variant_not_found": N_("这个商品没有这个规格"),
+    "invalid_variant_label": N_("规格名称须为 1 至 40 个字"),
+    "variant_label_taken": N_("这个商品已有同名规格"),
 }
 
 register_messages(MESSAGES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from catalog.services import home_page_data
+from catalog.services import home_page_data, shown_product_ids
 from shop.pagecache import cached_page, depends_on
 
 bp = Blueprint("home", __name__)
@@ -14,6 +14,6 @@ bp = Blueprint("home", __name__)
 @cached_page
 def index():
     data = home_page_data()
-    depends_on(p.id for p in data["featured"])
-    depends_on(p.id for items in data["products_by_village"].values() for p in items)
+    depends_on(shown_product_ids(data["featured"]))
+    depends_on(shown_product_ids(p for items in data["products_by_village"].values() for p in items))
     return render_template("home/index.html", **data)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from shop.columns import fk, pk
 from shop.extensions import db
@@ -131,7 +131,28 @@ class ApprovalStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class ProductFamily(db.Model):
+    """One product as the buyer sees it, sold in several variants (规格: 500克袋装 / 2斤礼盒 / 整只).
+
+    Each variant is a `Product` row (a SKU) with its own price, weight, stock record, lots, trace
+    code, certification and benefit links; the family only groups them under one name, one card and
+    one product page with a picker (docs/catalog.md). A product without a family is its own single
+    variant."""
+
+    __tablename__ = "product_families"
+
+    id: Mapped[int] = pk()
+    name: Mapped[str] = mapped_column(sa.String(80))
+    created_at: Mapped[datetime]
+
+    #: Every variant, shown or not, in picker order.
+    members = relationship("Product", back_populates="family", order_by="[Product.variant_position, Product.id]")
+
+
 class Product(db.Model):
+    """A sellable unit (SKU): what cart lines, order lines, stock records, lots, changes and ledger
+    credits reference. Variants of one product share a `family_id` (`ProductFamily`)."""
+
     __tablename__ = "products"
     __table_args__ = (
         sa.CheckConstraint("price_fen >= 0", name="price_non_negative"),
@@ -164,6 +185,12 @@ class Product(db.Model):
     approved_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
     is_published: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    #: The product this unit is a variant (规格) of; None = a product sold in one variant.
+    family_id: Mapped[int | None] = fk("product_families.id", nullable=True, ondelete="SET NULL")
+    #: The variant's name in its family's picker, e.g. "500克袋装" (empty without a family).
+    variant_label: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    #: Order in the picker (then id); the first visible variant is the one a list shows.
+    variant_position: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     #: Units sold, kept by the order placement service (for sort=best_selling).
     sold_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     #: 已售 as the shop shows it: units of lines handed over to their buyers, less those refunded
@@ -180,6 +207,7 @@ class Product(db.Model):
     village = relationship(Village)
     station = relationship("Station")
     producer = relationship(Producer)
+    family = relationship(ProductFamily, back_populates="members")
     images = relationship("ProductImage", order_by="ProductImage.position", cascade="all, delete-orphan")
     stock = relationship("StockRecord", uselist=False, back_populates="product")
 
@@ -187,6 +215,30 @@ class Product(db.Model):
     def is_visible(self) -> bool:
         """Shown in the shop: approved by the county and published by its station."""
         return self.approval_status == ApprovalStatus.APPROVED and bool(self.is_published)
+
+    @property
+    def display_name(self) -> str:
+        """The name a card or the product page shows: the family's name for a variant."""
+        return self.family.name if self.family is not None else self.name
+
+    @property
+    def variants(self) -> list[Product]:
+        """The variants a buyer may pick (the family's visible members in picker order, this one
+        always among them); [self] for a product without a family."""
+        if self.family is None:
+            return [self]
+        return [m for m in self.family.members if m is self or m.is_visible]
+
+    @property
+    def family_sold(self) -> int:
+        """已售 of the whole product: the delivered units of all its variants."""
+        members = self.family.members if self.family is not None else [self]
+        return sum(v.delivered_count for v in members)
+
+    @property
+    def family_available(self) -> int:
+        """Units for sale across the shown variants (a card's stock note)."""
+        return sum(max(v.available, 0) for v in self.variants)
 
     @property
     def available(self) -> int:
@@ -201,6 +253,31 @@ class Product(db.Model):
 def visible_products():
     """The select() of products the public may see."""
     return db.select(Product).where(Product.approval_status == ApprovalStatus.APPROVED, Product.is_published.is_(True))
+
+
+def is_family_face():
+    """The condition a product list adds to show each family once: a visible product without a
+    family, or its family's first visible variant (by `variant_position`, then id)."""
+    other = aliased(Product)
+    earlier = (
+        sa.select(other.id)
+        .where(
+            other.family_id == Product.family_id,
+            other.approval_status == ApprovalStatus.APPROVED,
+            other.is_published.is_(True),
+            sa.or_(
+                other.variant_position < Product.variant_position,
+                sa.and_(other.variant_position == Product.variant_position, other.id < Product.id),
+            ),
+        )
+        .correlate(Product)
+    )
+    return sa.or_(Product.family_id.is_(None), ~earlier.exists())
+
+
+def listed_products():
+    """visible_products() with each family once (its face, `is_family_face`): what lists show."""
+    return visible_products().where(is_family_face())
 
 
 class ProductChangeStatus(StrEnum):

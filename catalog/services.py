@@ -21,7 +21,9 @@ from catalog.models import (
     Category,
     Household,
     Product,
+    ProductFamily,
     Village,
+    listed_products,
     visible_products,
 )
 
@@ -58,7 +60,14 @@ def eager_products(query):
         selectinload(Product.station),
         selectinload(Product.category),
         selectinload(Product.images),
+        selectinload(Product.family).selectinload(ProductFamily.members).selectinload(Product.stock),
     )
+
+
+def shown_product_ids(products: Iterable[Product]) -> list[int]:
+    """The ids of `products` and of their variants (a card or page shows a family's variant count
+    and sales; the page cache must follow each of them)."""
+    return sorted({v.id for p in products for v in ([p, *p.family.members] if p.family is not None else [p])})
 
 
 def category_id_of(cat: str) -> int | None:
@@ -70,8 +79,8 @@ def category_id_of(cat: str) -> int | None:
 
 
 def filtered_query(f: ProductFilter, ranked_ids: list[int] | None):
-    """visible_products() narrowed by the filter (and, for a search, to the ranked ids)."""
-    query = visible_products()
+    """listed_products() (each family once) narrowed by the filter (and, for a search, to the ranked ids)."""
+    query = listed_products()
     if ranked_ids is not None:
         query = query.where(Product.id.in_(ranked_ids))
     if f.category:
@@ -147,6 +156,15 @@ def get_visible_product(product_id: int) -> Product:
     return product
 
 
+def pick_variant(product: Product, variant_id: int) -> Product:
+    """The variant `variant_id` of `product`'s family, as the picker offers it (visible); a variant
+    of another product or an unknown id is NotFound."""
+    for variant in product.variants:
+        if variant.id == variant_id:
+            return variant
+    raise NotFound("variant_not_found", fields={"variant": str(variant_id)})
+
+
 def linked_household_count(product_id: int) -> int:
     return db.session.scalar(sa.select(sa.func.count(BenefitLink.id)).where(BenefitLink.product_id == product_id)) or 0
 
@@ -205,14 +223,14 @@ def home_page_data() -> dict:
     villages = [v for v in list_villages() if v.is_poverty_village]
     order = (Product.sold_count.desc(), Product.id)
     featured_ids = list(
-        db.session.scalars(visible_products().with_only_columns(Product.id).order_by(*order).limit(HOME_FEATURED))
+        db.session.scalars(listed_products().with_only_columns(Product.id).order_by(*order).limit(HOME_FEATURED))
     )
     village_ids = [v.id for v in villages]
     village_rows = []
     if village_ids:
         rank = sa.func.row_number().over(partition_by=Product.village_id, order_by=order).label("rank")
         ranked = (
-            visible_products()
+            listed_products()
             .where(Product.village_id.in_(village_ids))
             .with_only_columns(Product.id, Product.village_id, Product.sold_count, rank)
             .subquery()
@@ -272,6 +290,9 @@ class ProductInput:
     producer_id: int | None = None
     listed_for_household_id: int | None = None
     benefit: list[tuple[int, int]] | None = None  # [(household_id, weight)]
+    #: A new variant (规格) of this product (any variant of its family): its label, e.g. "2斤礼盒".
+    variant_of: int | None = None
+    variant_label: str = ""
 
 
 def create_product(
@@ -314,12 +335,46 @@ def create_product(
         created_at=now,
         updated_at=now,
     )
+    if data.variant_of is not None:
+        join_family(product, data.variant_of, data.variant_label, now=now)
     db.session.add(product)
     db.session.flush()
     db.session.add(StockRecord(product_id=product.id, station_id=data.station_id, on_hand=0, allocated=0))
     set_benefit_links(product, data.benefit or [], now=now)
     db.session.flush()
     return product
+
+
+def clean_variant_label(label: str) -> str:
+    label = (label or "").strip()
+    if not label or len(label) > 40:
+        raise ValidationError("invalid_variant_label", fields={"variant_label": "invalid"})
+    return label
+
+
+def join_family(product: Product, sibling_id: int, label: str, *, now: datetime, sibling_label: str = "") -> None:
+    """Make `product` (new or not) a variant labelled `label` of the product `sibling_id` belongs to.
+
+    A sibling without a family gets one (named after it, its own label `sibling_label` or, when
+    empty, "标准"). The new variant sorts last; it is certified on its own like any product
+    (a pending product is not offered until the county approves it)."""
+    label = clean_variant_label(label)
+    sibling = db.session.get(Product, sibling_id) if 0 < sibling_id < 2**63 else None
+    if sibling is None or sibling is product:
+        raise NotFound("variant_not_found", fields={"variant_of": str(sibling_id)})
+    if sibling.family is None:
+        family = ProductFamily(name=sibling.name, created_at=now)
+        db.session.add(family)
+        sibling.family = family
+        sibling.variant_label = clean_variant_label(sibling_label or "标准")
+        sibling.variant_position = 0
+        db.session.flush()
+    family = sibling.family
+    if any(m.variant_label == label for m in family.members if m is not product):
+        raise ValidationError("variant_label_taken", fields={"variant_label": "taken"})
+    product.family = family
+    product.variant_label = label
+    product.variant_position = max((m.variant_position for m in family.members if m is not product), default=0) + 1
 
 
 def set_benefit_links(product: Product, links: list[tuple[int, int]], *, now: datetime) -> None:

@@ -15,6 +15,8 @@ from catalog.services import (
     list_categories,
     list_products,
     list_villages,
+    pick_variant,
+    shown_product_ids,
 )
 from shop.args import int_arg as _int_arg
 from shop.errors import DomainError
@@ -53,7 +55,7 @@ def render_product_list(template: str, *, lister=list_products, **context):
         products, total = lister(f)
     except DomainError:
         abort(400, _("页码超出范围"))
-    depends_on(p.id for p in products)
+    depends_on(shown_product_ids(products))
     pages = max(1, -(-total // f.per_page))
     return render_template(
         template,
@@ -85,10 +87,20 @@ def village(slug: str):
 @bp.get("/products/<int:product_id>-<slug>")
 @cached_page
 def product_detail(product_id: int, slug: str | None = None):
+    """One product with its variant picker: each variant (规格) is its own page (/products/<its id>),
+    so the choice works as plain links, and `?variant=<id>` (the picker's radio buttons submitted
+    without JavaScript) redirects to the chosen variant's page."""
     product = get_visible_product(product_id)
+    variant_id = _int_arg("variant")
+    if variant_id is not None:
+        try:
+            variant = pick_variant(product, variant_id)
+        except DomainError:
+            abort(404)
+        return redirect(url_for("catalog.product_detail", product_id=variant.id, slug=variant.slug), 303)
     if slug != product.slug:
         return redirect(url_for("catalog.product_detail", product_id=product.id, slug=product.slug), 301)
-    depends_on([product.id])
+    depends_on(shown_product_ids([product]))
     return render_template(
         "catalog/product_detail.html",
         product=product,

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from catalog.services import ProductInput, create_product
+from catalog.services import ProductInput, create_product, join_family
 from catalog.models import Category, Household, HouseholdStatusChange, Producer, Product, Township, Village
 from shop.auth.models import User
 from shop.auth.services import Registration, register_user
@@ -81,19 +81,27 @@ CATEGORIES = [
 #: Days from harvest/production to best-before, per category (None: not dated), for the demo lots.
 SHELF_DAYS = {"pickles": 270, "fruit": 10, "eggs": 30, "poultry": 180, "vegetables": 5, "rice": 365, "aquatic": 3}
 
-# (name, category, unit, price_fen, weight_g, season, description)
+# (name, category, unit, price_fen, weight_g, season, description[, variant label])
+# Specs of one signature product with a variant label are the variants (规格) of one product, named
+# FAMILY_NAMES[signature] (else the signature itself): one card, one page with a picker.
 PRODUCTS = {
     "三江腌菜": [
-        ("三江腌菜500克", "pickles", "袋", 1880, 550, "", "三江镇传统工艺腌制的芥菜，咸香下饭。"),
-        ("三江腌菜礼盒2斤", "pickles", "盒", 4580, 1100, "", "三江腌菜礼盒装，送亲友。"),
+        ("三江腌菜500克", "pickles", "袋", 1880, 550, "", "三江镇传统工艺腌制的芥菜，咸香下饭。", "500克袋装"),
+        ("三江腌菜礼盒2斤", "pickles", "盒", 4580, 1100, "", "三江腌菜礼盒装，送亲友。", "2斤礼盒"),
     ],
     "无花果": [
         ("鲜无花果1斤", "fruit", "斤", 2600, 550, "7-10月", "当天采摘当天发货的新鲜无花果。"),
         ("无花果干250克", "fruit", "袋", 3200, 280, "", "自然晾晒的无花果干。"),
     ],
-    "土鸡蛋": [("土鸡蛋30枚", "eggs", "盒", 4500, 1800, "", "林下散养土鸡蛋（草鸡蛋、柴鸡蛋）。")],
+    "土鸡蛋": [
+        ("土鸡蛋30枚", "eggs", "盒", 4500, 1800, "", "林下散养土鸡蛋（草鸡蛋、柴鸡蛋）。", "30枚装"),
+        ("土鸡蛋15枚", "eggs", "盒", 2400, 900, "", "林下散养土鸡蛋（草鸡蛋、柴鸡蛋），小份尝鲜装。", "15枚装"),
+    ],
     "味蛋": [("南昌味蛋20枚", "eggs", "盒", 3600, 1300, "", "卤香入味的南昌特色味蛋。")],
-    "板鸭": [("南安板鸭1只", "poultry", "只", 6800, 1000, "11-2月", "传统工艺腌制风干板鸭。")],
+    "板鸭": [
+        ("南安板鸭1只", "poultry", "只", 6800, 1000, "11-2月", "传统工艺腌制风干板鸭。", "整只"),
+        ("南安板鸭半只", "poultry", "件", 3600, 520, "11-2月", "传统工艺腌制风干板鸭，半只真空装。", "半只"),
+    ],
     "藜蒿": [("鄱阳湖藜蒿1斤", "vegetables", "斤", 1500, 550, "2-4月", "湖区野生藜蒿（芦蒿），清炒腊肉最香。")],
     "优质大米": [
         ("优质大米5kg", "rice", "袋", 5900, 5000, "", "本地优质稻米，软糯清香。"),
@@ -104,6 +112,8 @@ PRODUCTS = {
     "龙虾": [("鲜活小龙虾2斤", "aquatic", "份", 9800, 1200, "5-9月", "稻田生态养殖小龙虾。")],
     "黄鳝": [("网箱黄鳝1斤", "aquatic", "斤", 8800, 600, "5-10月", "网箱生态养殖黄鳝。")],
 }
+
+FAMILY_NAMES = {"板鸭": "南安板鸭"}
 
 SURNAMES = "张王李刘陈杨黄赵吴周徐孙胡朱高林何郭罗梁"
 GIVEN = ["建华", "秀英", "国平", "桂兰", "志强", "春梅", "水生", "冬英", "细毛", "金根"]
@@ -117,6 +127,21 @@ def _get_or_create(model, lookup: dict, **values):
     db.session.add(obj)
     db.session.flush()
     return obj, True
+
+
+def _group_variants(variants: list[tuple[Product, str]], name: str, *, now: datetime) -> bool:
+    """Make the demo's packs of one product the variants of one product named `name` (also for a
+    database seeded before variants existed: its separate products are grouped). True if changed."""
+    if len(variants) < 2 or all(p.family_id is not None for p, _label in variants):
+        return False
+    (first, first_label), rest = variants[0], variants[1:]
+    for product, label in rest:
+        if product.family_id is None:
+            join_family(product, first.id, label, now=now, sibling_label=first_label)
+    assert first.family is not None  # join_family gave it one
+    first.family.name = name
+    db.session.flush()
+    return True
 
 
 def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
@@ -211,11 +236,15 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
             village_id=village.id,
         )
         village_households = [h for h in households if h.village_id == village.id]
-        for pi, (name, cat, unit, price, weight, season, desc) in enumerate(specs):
+        variants: list[tuple[Product, str]] = []
+        for pi, (name, cat, unit, price, weight, season, desc, *label) in enumerate(specs):
             full_name = name if vi < 11 else f"{village.name}{name}"
-            if db.session.scalar(
-                sa.select(Product.id).where(Product.name == full_name, Product.village_id == village.id)
-            ):
+            existing = db.session.scalar(
+                sa.select(Product).where(Product.name == full_name, Product.village_id == village.id)
+            )
+            if existing is not None:
+                if label:
+                    variants.append((existing, label[0]))
                 continue
             product = create_product(
                 ProductInput(
@@ -254,7 +283,11 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
                     from_household_id=household.id if household is not None else None,
                     producer_id=producer.id if household is None else None,
                 )
+            if label:
+                variants.append((product, label[0]))
             created_any = True
+        family_name = FAMILY_NAMES.get(village.signature_product, village.signature_product)
+        created_any |= _group_variants(variants, family_name if vi < 11 else f"{village.name}{family_name}", now=now)
 
     created_any |= seed_demo_images() > 0
 

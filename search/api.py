@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from catalog.api import ProductPage, ProductQuery, product_item
-from catalog.services import ProductFilter, visible_product_ids
+from catalog.services import ProductFilter, shown_product_ids, visible_product_ids
 from search.index import suggest
 from search.services import find_products, search_is_partial, visible_listing_ids
 from shop.api import QuerySchema, endpoint, ok
@@ -21,7 +21,7 @@ def products(query: ProductQuery):
     """List and search visible products."""
     f = ProductFilter(**query.model_dump())
     items, total = find_products(f)
-    depends_on(p.id for p in items)
+    depends_on(shown_product_ids(items))
     return ok(
         {
             "items": [product_item(p) for p in items],

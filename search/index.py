@@ -110,7 +110,7 @@ from whoosh.scoring import BaseScorer, WeightingModel
 from whoosh.writing import CLEAR
 
 from search import pinyin, segmenter
-from catalog.models import Product, Township, Village, visible_products
+from catalog.models import Product, ProductFamily, Township, Village, visible_products
 from shop import pagecache
 from shop.extensions import db
 from tourism.models import Listing
@@ -741,15 +741,16 @@ def product_doc(
     village_id=None,
     township_id=None,
     price_fen: int = 0,
+    variants: str = "",
 ) -> dict:
     return dict(
         id=f"p:{id}",
         kind="product",
         pk=id,
         name=name,
-        text="\n".join([name, name, village, township, category, producer, description]),
-        **_pinyin_fields(name, village, township),
-        ng=" ".join([name, village, township, category]),
+        text="\n".join([name, name, variants, village, township, category, producer, description]),
+        **_pinyin_fields(f"{name} {variants}" if variants else name, village, township),
+        ng=" ".join([name, variants, village, township, category]),
         category=str(category_id or ""),
         village=str(village_id or ""),
         township=str(township_id or ""),
@@ -787,20 +788,39 @@ def listing_doc(
 _LISTING_KINDS = {"stay": "民宿 住宿", "experience": "体验 乡村游", "ticket": "门票 景点"}  # words a kind is found by
 
 
+def _family_ids(ids: list[int]) -> list[int]:
+    """`ids` and every variant of their families: a change to one variant can change which variant is
+    its family's face (the one document the family has) and the words of that document."""
+    families = db.select(Product.family_id).where(Product.id.in_(ids), Product.family_id.is_not(None))
+    siblings = db.session.scalars(db.select(Product.id).where(Product.family_id.in_(families)))
+    return sorted(set(ids) | set(siblings))
+
+
 def _load_products(ids: list[int] | None) -> tuple[dict[int, dict], set[int]]:
-    """{id: doc} of visible products (all when ids is None), and the ids to delete."""
+    """{id: doc} of visible products (all when ids is None), and the ids to delete.
+
+    A product with variants (规格) has one document, under its face's id (its first visible variant,
+    `catalog.models.is_family_face`): the family's name, found by every shown variant's name and
+    label too; its other variants have none, so a search shows the product once."""
+    if ids is not None:
+        ids = _family_ids(ids)
     query = visible_products().options(
         selectinload(Product.village).selectinload(Village.township),
         selectinload(Product.category),
         selectinload(Product.producer),
+        selectinload(Product.family).selectinload(ProductFamily.members),
     )
     if ids is not None:
         query = query.where(Product.id.in_(ids))
     docs = {}
     for p in db.session.scalars(query.order_by(Product.id)):
+        variants = p.variants
+        if variants[0] is not p:
+            continue  # not its family's face: the face's document finds it
+        words = [w for v in variants if p.family is not None for w in (v.name, v.variant_label)]
         docs[p.id] = product_doc(
             id=p.id,
-            name=p.name,
+            name=p.display_name,
             description=p.description or "",
             category=p.category.name if p.category else "",
             village=p.village.name if p.village else "",
@@ -810,6 +830,7 @@ def _load_products(ids: list[int] | None) -> tuple[dict[int, dict], set[int]]:
             village_id=p.village_id,
             township_id=p.village.township_id if p.village else None,
             price_fen=p.price_fen,
+            variants=" ".join(words),
         )
     return docs, set(ids or ()) - set(docs)
 
@@ -847,6 +868,7 @@ def _place_names() -> list[str]:
 def _indexed_names() -> list[str]:
     """Names of every visible product and published listing (what the index holds)."""
     names = list(db.session.scalars(visible_products().with_only_columns(Product.name)))
+    names += list(db.session.scalars(db.select(ProductFamily.name)))
     return names + list(db.session.scalars(db.select(Listing.name).where(Listing.is_published.is_(True))))
 
 

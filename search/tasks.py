@@ -63,6 +63,9 @@ _PRODUCT_FIELDS = (
     "is_published",
     "price_fen",
     "station_id",
+    "family_id",
+    "variant_label",
+    "variant_position",
 )
 _LISTING_FIELDS = ("name", "description", "village_id", "is_published", "kind")
 _PLACES = {Village: "v", Township: "t", Category: "c"}

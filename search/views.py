@@ -41,7 +41,7 @@ def results():
         abort(400, _("页码超出范围"))
     if f.q:
         for p in products:
-            p.search_name_html = highlight(p.name, f.q)
+            p.search_name_html = highlight(p.display_name, f.q)
     # tourism listings: a first-class kind of result on the first page, with their own count
     listings = _visible_listings(search_listing_ids(f.q)) if f.q and f.page == 1 else []
     partial = bool(f.q) and (

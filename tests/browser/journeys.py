@@ -17,7 +17,8 @@ from tests.browser.harness import LiveServer, WatchedPage
 # different stations: 柳溪村 → NC01 (the demo operator's station), 前进村 → NC02.
 VILLAGE_A, STATION_A = "柳溪村", "NC01"
 VILLAGE_B, STATION_B = "前进村", "NC02"
-PICKLES = "三江腌菜500克"
+PICKLES = "三江腌菜500克"  # the 500克袋装 variant (规格), shown first on the product's card and page
+PICKLES_FAMILY = "三江腌菜"  # the product's name on its card and page
 
 ADDRESS = {"收货人": "李游客", "手机号": "13900001234", "详细地址": "莲塘镇澄湖东路88号"}
 
@@ -60,8 +61,8 @@ def search(user: WatchedPage, words: str) -> None:
     user.submit_and_wait(lambda: box.press("Enter"))
 
 
-def add_from_results(user: WatchedPage, *, village: str, name: str = PICKLES) -> None:
-    """From a result list, open `name` of `village` and add one to the cart."""
+def add_from_results(user: WatchedPage, *, village: str, name: str = PICKLES_FAMILY) -> None:
+    """From a result list, open `name` of `village` and add one (of its first variant) to the cart."""
     page = user.page
     card = page.get_by_role("article").filter(has_text=village).filter(has_text=name)
     expect(card).to_have_count(1)

@@ -12,43 +12,44 @@ from tests.factories import make_product
 
 pytestmark = pytest.mark.usefixtures("index_dir")
 
-# (query, kind, names that must be in the top 5, partial: expected `is_partial`)
+# (query, kind, names that must be in the top 5, partial: expected `is_partial`). A product with
+# variants (规格) is one hit under its name: 三江腌菜 (500克袋装, 2斤礼盒), 南安板鸭 (整只, 半只), 土鸡蛋.
 CASES = [
     # Chinese words
-    ("腌菜", "product", ["三江腌菜500克", "三江腌菜礼盒2斤"], False),
-    ("板鸭", "product", ["南安板鸭1只"], False),
+    ("腌菜", "product", ["三江腌菜"], False),
+    ("板鸭", "product", ["南安板鸭"], False),
     ("大米", "product", ["优质大米5kg", "富硒大米10斤"], False),
     ("无花果", "product", ["鲜无花果1斤", "无花果干250克"], False),
     ("草莓", "product", ["红星村红颜草莓2斤"], False),
-    ("鸡蛋", "product", ["土鸡蛋30枚"], False),
-    ("腌菜礼盒", "product", ["三江腌菜礼盒2斤"], False),
+    ("鸡蛋", "product", ["土鸡蛋"], False),
+    ("腌菜礼盒", "product", ["三江腌菜"], False),
     # full pinyin
-    ("yancai", "product", ["三江腌菜500克", "三江腌菜礼盒2斤"], False),
-    ("banya", "product", ["南安板鸭1只"], False),
+    ("yancai", "product", ["三江腌菜"], False),
+    ("banya", "product", ["南安板鸭"], False),
     ("doufu", "product", ["农家霉豆腐400克"], False),
     ("wuhuaguo", "product", ["鲜无花果1斤", "无花果干250克"], False),
-    ("ban ya", "product", ["南安板鸭1只"], False),
+    ("ban ya", "product", ["南安板鸭"], False),
     # initials
-    ("yc", "product", ["三江腌菜500克"], False),
-    ("by", "product", ["南安板鸭1只"], False),
-    ("tjd", "product", ["土鸡蛋30枚"], False),
+    ("yc", "product", ["三江腌菜"], False),
+    ("by", "product", ["南安板鸭"], False),
+    ("tjd", "product", ["土鸡蛋"], False),
     # pinyin typed together across words
-    ("yancailihe", "product", ["三江腌菜礼盒2斤"], False),
+    ("yancailihe", "product", ["三江腌菜"], False),
     ("meidoufu", "product", ["农家霉豆腐400克"], False),
-    ("nananbanya", "product", ["南安板鸭1只"], False),
-    ("sanjiangyancai", "product", ["三江腌菜500克", "三江腌菜礼盒2斤"], False),
+    ("nananbanya", "product", ["南安板鸭"], False),
+    ("sanjiangyancai", "product", ["三江腌菜"], False),
     ("hongyancaomei", "product", ["红星村红颜草莓2斤"], False),
     # synonyms
     ("芦蒿", "product", ["鄱阳湖藜蒿1斤"], False),
-    ("草鸡蛋", "product", ["土鸡蛋30枚"], False),
-    ("柴鸡蛋", "product", ["土鸡蛋30枚"], False),
+    ("草鸡蛋", "product", ["土鸡蛋"], False),
+    ("柴鸡蛋", "product", ["土鸡蛋"], False),
     ("腐乳", "product", ["农家霉豆腐400克"], False),
     ("鳝鱼", "product", ["渔村村网箱黄鳝1斤"], False),
     ("稻米", "product", ["优质大米5kg", "富硒大米10斤"], False),
     # partial matches: one word matches nothing, or the words never occur together
-    ("三江腌菜好吃", "product", ["三江腌菜500克", "三江腌菜礼盒2斤"], True),
-    ("好吃的板鸭", "product", ["南安板鸭1只"], True),
-    ("板鸭 草莓", "product", ["南安板鸭1只", "红星村红颜草莓2斤"], True),
+    ("三江腌菜好吃", "product", ["三江腌菜"], True),
+    ("好吃的板鸭", "product", ["南安板鸭"], True),
+    ("板鸭 草莓", "product", ["南安板鸭", "红星村红颜草莓2斤"], True),
     # tourism listings
     ("民宿", "listing", ["花海原乡民宿", "罗渡农家乐"], False),
     ("农家乐", "listing", ["罗渡农家乐", "花海原乡民宿"], False),
@@ -78,7 +79,7 @@ def demo(app, db):
     tofu.description = "本地黄豆发酵的霉豆腐，香辣下饭。"
     commit()
     search.rebuild()
-    names = {"product": {p.id: p.name for p in _db.session.scalars(_db.select(Product))}}
+    names = {"product": {p.id: p.display_name for p in _db.session.scalars(_db.select(Product))}}
     from tourism.models import Listing
 
     names["listing"] = {x.id: x.name for x in _db.session.scalars(_db.select(Listing))}
@@ -98,7 +99,7 @@ def test_the_relevance_set_ranks_the_expected_items_in_the_top_5(demo):
 def test_the_search_page_says_when_it_shows_partial_matches(demo, client):
     html = client.get("/search", query_string={"q": "三江腌菜好吃"}).get_data(as_text=True)
     assert "没有完全匹配的结果，以下是部分匹配" in html
-    assert "三江<mark>腌菜</mark>500克" in html or "<mark>三江腌菜</mark>500克" in html
+    assert "三江<mark>腌菜</mark></h3>" in html or "<mark>三江腌菜</mark></h3>" in html
     exact = client.get("/search", query_string={"q": "三江腌菜"}).get_data(as_text=True)
     assert "没有完全匹配的结果" not in exact
     english = client.get("/search", query_string={"q": "三江腌菜好吃", "lang": "en"}).get_data(as_text=True)
@@ -108,7 +109,7 @@ def test_the_search_page_says_when_it_shows_partial_matches(demo, client):
 def test_the_api_says_when_it_returns_partial_matches(demo, client):
     body = client.get("/api/v1/products", query_string={"q": "三江腌菜好吃"}).json
     assert body["partial"] is True and body["total"] >= 2
-    assert {"三江腌菜500克", "三江腌菜礼盒2斤"} <= {item["name"] for item in body["items"][:5]}
+    assert "三江腌菜" in {item["name"] for item in body["items"][:5]}
     body = client.get("/api/v1/products", query_string={"q": "三江腌菜"}).json
     assert body["partial"] is False
     assert client.get("/api/v1/products").json["partial"] is False
