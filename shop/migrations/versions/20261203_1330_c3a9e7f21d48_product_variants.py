@@ -6,14 +6,14 @@ A product sold in several variants (500克袋装 / 2斤礼盒 / 整只) keeps on
 products get no family: each stays a product sold in one variant.
 
 Revision ID: c3a9e7f21d48
-Revises: b7c41d2e9a05
+Revises: a9c1e5d7f203
 Create Date: 2026-12-03 13:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "c3a9e7f21d48"
-down_revision = "b7c41d2e9a05"
+down_revision = "a9c1e5d7f203"
 branch_labels = None
 depends_on = None
 
