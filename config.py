@@ -152,6 +152,14 @@ class Config:
     LANGUAGES = ("zh_CN", "en")
 
     ORDER_PAYMENT_MINUTES = _int("ORDER_PAYMENT_MINUTES", 30)
+    #: Orders placed for an organisation's approved purchase and still unpaid (a bank transfer on its
+    #: way, a card payment the finance office makes later) expire after this many days, not the
+    #: retail ORDER_PAYMENT_MINUTES (orders.services.placement).
+    INSTITUTIONAL_PAYMENT_DAYS = _int("INSTITUTIONAL_PAYMENT_DAYS", 10)
+    #: The account an organisation pays a bank transfer (对公转账) into, shown on the order page.
+    BANK_TRANSFER_PAYEE = os.environ.get("BANK_TRANSFER_PAYEE", "南昌县乡村e线电子商务服务中心")
+    BANK_TRANSFER_BANK = os.environ.get("BANK_TRANSFER_BANK", "中国农业银行南昌县支行")
+    BANK_TRANSFER_ACCOUNT = os.environ.get("BANK_TRANSFER_ACCOUNT", "1413 0101 0400 0000 0")
     BOOKING_HOLD_MINUTES = _int("BOOKING_HOLD_MINUTES", 15)
     #: Embedded default (no CELERY_BROKER_URL): `flask run` runs Celery's beat_schedule in a thread
     #: (shop/scheduler.py) that looks at it this often; EMBEDDED_SCHEDULER=0 turns it off.

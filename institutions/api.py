@@ -218,9 +218,12 @@ class PurchaseIn(Schema):
     organisation_id: int = Field(ge=1)
     delivery: Literal["ship", "pickup"]
     requested_date: date = Field(description="the delivery date asked for (today to a year ahead, Beijing time)")
-    payment_method: Literal["card", "station_cash", "cod"] = Field(
+    payment_method: Literal["card", "station_cash", "cod", "bank_transfer"] = Field(
         description="how the placed orders are paid; the retail rules apply (card only when enabled; "
-        "pay-later orders have per-line and open-order limits)"
+        "pay-later orders have per-line and open-order limits). bank_transfer (对公转账): each order waits "
+        "unpaid, showing the payee's account and the reference to quote, until the county office or the "
+        "selling station records the transfer (POST /orders/{code}/bank-transfer); unpaid card and "
+        "bank-transfer orders of a purchase expire after INSTITUTIONAL_PAYMENT_DAYS"
     )
     pickup_station_id: int | None = Field(default=None, ge=1, description="required for pickup")
     note: str = Field(default="", max_length=400)

@@ -46,6 +46,7 @@ class PurchaseForm(ShopForm):
     payment_method = SelectField(
         _l("支付方式"),
         choices=[
+            SelectChoice("bank_transfer", _l("对公转账")),
             SelectChoice("card", _l("在线支付")),
             SelectChoice("station_cash", _l("到站付款")),
             SelectChoice("cod", _l("货到付款")),

@@ -2,11 +2,13 @@
 
 POST /orders, GET /orders, GET /orders/<code>, POST /orders/<code>/cancel — the caller's own
 orders only (another's is a 404). Orders are named by their public code.
+POST /orders/<code>/bank-transfer — the county office or a station selling in the order records the
+bank transfer that pays it (orders.services.transfers); anyone else gets a 404.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
@@ -18,6 +20,7 @@ from orders.providers import ProviderError
 from orders.services.payments import cancel_order, current_payment, start_payment
 from orders.services.placement import AddressData, PlacementRequest, place_order
 from orders.services.tabs import buyer_orders
+from orders.services import transfers
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.db import commit, rollback
 from shop.errors import NotFound
@@ -74,11 +77,22 @@ class ShipmentOut(BaseModel):
     items: list[LineOut]
 
 
+class TransferToOut(BaseModel):
+    payee: str
+    bank: str
+    account: str
+    reference: str = Field(description="write it in the transfer's remark (附言): the order code")
+    amount_fen: int
+
+
 class PaymentOut(BaseModel):
     method: str
     status: str
     client_secret: str | None = None
     refunded_fen: int = 0
+    transfer_to: TransferToOut | None = Field(
+        default=None, description="bank_transfer while unpaid: the account to pay and the reference to quote"
+    )
 
 
 class OrderOut(BaseModel):
@@ -158,7 +172,22 @@ def order_out(order: Order) -> OrderOut:
             status=payment.state if payment else "none",
             client_secret=payment.client_secret if show_secret else None,
             refunded_fen=payment.refunded_fen if payment else 0,
+            transfer_to=_transfer_to(order),
         ),
+    )
+
+
+def _transfer_to(order: Order) -> TransferToOut | None:
+    payment = current_payment(order)
+    if payment is None or not transfers.awaiting_transfer(order):
+        return None
+    payee = transfers.payee()
+    return TransferToOut(
+        payee=payee.name,
+        bank=payee.bank,
+        account=payee.account,
+        reference=transfers.transfer_reference(order),
+        amount_fen=payment.amount_fen,
     )
 
 
@@ -249,3 +278,58 @@ def cancel(code: str):
     commit()
     db.session.refresh(order)
     return ok(order_out(order))
+
+
+class BankTransferIn(Schema):
+    amount_fen: StrictInt = Field(ge=1, le=10**12, description="the amount that arrived: exactly what the order asks")
+    reference: str = Field(max_length=100, description="the bank's reference (流水号), 4 to 64 letters, digits, - / _")
+    received_on: date | None = Field(default=None, description="the day it arrived (Beijing; default today)")
+
+
+class BankTransferOut(BaseModel):
+    order: str
+    order_status: str
+    payment_status: str
+    amount_fen: int
+    reference: str
+    recorded: bool = Field(description="false when this transfer was already recorded (nothing changed)")
+
+
+@endpoint(
+    "/orders/<code>/bank-transfer",
+    ("POST",),
+    body=BankTransferIn,
+    response=BankTransferOut,
+    auth=True,
+    tags=("orders",),
+    errors=(404, 409),
+    summary="Record the bank transfer (对公转账) that pays an order (county office or a station selling in it)",
+)
+def record_bank_transfer(code: str, body: BankTransferIn):
+    """The amount must be what the order's payment asks (422 `transfer_amount_mismatch` with
+    `amount_due_fen`; nothing is recorded); the same transfer again answers 200 with `recorded: false`
+    and changes nothing; another transfer for a paid order is 409 `transfer_already_recorded`, a
+    reference that paid another order 409 `transfer_reference_used`. The order is confirmed and the
+    stations fulfil it; households are credited at hand-over, as for a card payment."""
+    user = api_user()
+    order = transfers.order_for_recorder(code, user)
+    changed = transfers.record_transfer(
+        order,
+        amount_fen=body.amount_fen,
+        reference=body.reference,
+        received_on=body.received_on,
+        actor=user,
+        now=now_utc(),
+    )
+    payment = current_payment(order)
+    assert payment is not None  # a bank-transfer order has its payment from placement
+    out = BankTransferOut(
+        order=order.code,
+        order_status=order.status,
+        payment_status=payment.state,
+        amount_fen=payment.amount_fen,
+        reference=payment.provider_ref or "",
+        recorded=changed,
+    )
+    commit()
+    return ok(out)

@@ -31,6 +31,14 @@ class CheckoutForm(ShopForm):
     form_token = OnceTokenField()  # two POSTs of the same page place one order
 
 
+class BankTransferForm(ShopForm):
+    """The county office or a selling station records the transfer that paid an order (对公转账)."""
+
+    amount = StringField(_l("到账金额（元）"), validators=[DataRequired(), Length(max=16)])
+    reference = StringField(_l("银行流水号"), validators=[DataRequired(), Length(max=64)])
+    received_on = DayField(_l("到账日期"), validators=[Optional()])
+
+
 class RefundRequestForm(ShopForm):
     reason = TextAreaField(_l("退款原因"), validators=[InputRequired(), Length(max=200)])
 

@@ -77,6 +77,9 @@ class PaymentMethod(StrEnum):
     CARD = "card"
     STATION_CASH = "station_cash"
     COD = "cod"
+    #: 对公转账: an organisation's approved purchase only; the order waits pending until the county office
+    #: or the selling station records the transfer (orders.services.transfers).
+    BANK_TRANSFER = "bank_transfer"
 
 
 class Delivery(StrEnum):
@@ -285,11 +288,11 @@ class OrderPayment(db.Model):
     order_id: Mapped[int] = fk("orders.id", ondelete="CASCADE")
     #: n in the public reference '<order code>-P-<n>', also the Stripe idempotency key.
     number: Mapped[int] = mapped_column(sa.Integer, default=1)
-    provider: Mapped[str] = mapped_column(sa.String(16))  # stripe | station_cash | cod
+    provider: Mapped[str] = mapped_column(sa.String(16))  # stripe | station_cash | cod | bank_transfer
     state: Mapped[str] = mapped_column(sa.String(12), default=PaymentState.CREATED)
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     currency: Mapped[str] = mapped_column(sa.String(3), default="CNY")
-    #: The PaymentIntent id (pi_...), unique.
+    #: The PaymentIntent id (pi_...), or a bank transfer's reference (流水号) once recorded; unique.
     provider_ref: Mapped[str | None] = mapped_column(sa.String(64), unique=True, nullable=True)
     client_secret: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     refunded_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 
 from catalog.models import Product
 from orders.api import own_order
-from orders.forms import CheckoutForm, RefundRequestForm
+from orders.forms import BankTransferForm, CheckoutForm, RefundRequestForm
 from orders.models import Order, OrderLine, OrderStatus, PaymentState, RefundRequest
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
 from orders.services import cart as carts
@@ -38,6 +38,7 @@ from orders.services.refunds import (
     request_refund,
 )
 from orders.services.tabs import TABS, buyer_orders, shown_tabs, tab_counts
+from orders.services import transfers
 from shop.args import MAX_ID, MAX_INT, parse_int
 from shop.auth.permissions import role_required
 from shop.auth.views import LOGIN_HOOKS
@@ -49,6 +50,7 @@ from shop.history import history_of
 from shop.once import AlreadySubmitted
 from shop.qr import qr_data_uri
 from shop.security import same_origin_or_token
+from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.timeutil import now_utc
 from stock.models import Station
 
@@ -333,6 +335,9 @@ def order_detail(code: str):
         stripe_publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
         extra_methods=extra_methods(),
         cash_due_fen=order_due_fen(order) if is_cash_order(order) and order.status == "confirmed" else None,
+        transfer_payee=transfers.payee() if transfers.awaiting_transfer(order) else None,
+        transfer_reference=transfers.transfer_reference(order),
+        transfer=transfers.transfer_of(order) if transfers.is_bank_transfer(order) else None,
     )
 
 
@@ -472,3 +477,73 @@ def refund_request_decide(req_id: int, decision: str):
     commit()
     flash(_("已处理"), "success")
     return redirect(url_for("orders.refund_requests"), 303)
+
+
+# --- bank transfers (对公转账) -------------------------------------------------------------------------
+
+
+@bp.get("/bank-transfers")
+@role_required("county", "operator")
+def bank_transfers():
+    """Orders waiting for their bank transfer that this county officer or station may record."""
+    return render_template("orders/bank_transfers.html", orders=transfers.orders_awaiting(current_user))
+
+
+@bp.route("/bank-transfers/<code>", methods=["GET", "POST"])
+@role_required("county", "operator")
+def bank_transfer_record(code: str):
+    order = transfers.order_for_recorder(code, current_user)
+    form = BankTransferForm()
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            for errors in form.errors.values():
+                for error in errors:
+                    flash(error, "error")
+            status = 422
+        else:
+            try:
+                amount_fen = parse_yuan((form.amount.data or "")[:16])
+            except MoneyError:
+                flash(_("请填写正确的到账金额"), "error")
+                amount_fen = None
+                status = 422
+            if amount_fen is not None:
+                page = ask_first(
+                    _(
+                        "确认订单 %(code)s 已收到对公转账 %(amount)s（流水号 %(ref)s）？登记后订单将开始备货，不能撤销。",
+                        code=order.code,
+                        amount=format_yuan(amount_fen),
+                        ref=form.reference.data,
+                    ),
+                    back=url_for("orders.bank_transfer_record", code=order.code),
+                )
+                if page is not None:
+                    return page
+                try:
+                    changed = transfers.record_transfer(
+                        order,
+                        amount_fen=amount_fen,
+                        reference=form.reference.data or "",
+                        received_on=form.received_on.data,
+                        actor=current_user,
+                        now=now_utc(),
+                    )
+                    commit()
+                    flash(_("转账已登记，订单已确认") if changed else _("这笔转账已登记过，没有变化"), "success")
+                    return redirect(url_for("orders.bank_transfer_record", code=order.code), 303)
+                except DomainError as exc:
+                    rollback()
+                    flash(exc.message, "error")
+                    status = exc.status
+                    order = transfers.order_for_recorder(code, current_user)
+    payment = current_payment(order)
+    return render_template(
+        "orders/bank_transfer.html",
+        order=order,
+        payment=payment,
+        transfer=transfers.transfer_of(order),
+        awaiting=transfers.awaiting_transfer(order),
+        reference=transfers.transfer_reference(order),
+        form=form,
+    ), status

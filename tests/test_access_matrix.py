@@ -203,6 +203,16 @@ RULES: dict[str, Rule] = {
     "orders.order_refund_request": Rule("/orders/{w.order.code}/lines/{w.line.id}/refund", OWNER,
                                         method="POST", data={"reason": "坏了"}),
     "orders.refund_requests": Rule("/refund-requests", only("operator")),
+    # bank transfers (对公转账, #22): the county office and the stations selling in the order record them
+    "orders.bank_transfers": Rule("/bank-transfers", only("operator", "county"),
+                                  note="each sees the orders it may record (the other operator: none here)"),
+    "orders.bank_transfer_record": Rule("/bank-transfers/{w.transfer_order.code}",
+                                        {**only("operator", "county"), "other_operator": 404},
+                                        note="an order of another station is not found"),
+    "api.record_bank_transfer": Rule("/api/v1/orders/{w.transfer_order.code}/bank-transfer",
+                                     {**allow("operator", "county"), "anonymous": 401}, method="POST",
+                                     json={"amount_fen": 1, "reference": "ABCD1234"}, token=True,
+                                     note="a wrong amount: 422 for those who may record, nothing recorded"),
     # reviews: the buyer's own line; the line's station (or the listing's host) replies; the county hides
     "reviews.write": Rule("/orders/{w.order.code}/lines/{w.line.id}/review",
                           {**{r: 404 for r in STAFF}, "consumer": "3xx", "anonymous": "3xx"},
@@ -534,6 +544,9 @@ def world(app, db):
                                      created_at=NOW)
     db.session.add(w.refund_request)
     w.household = w.households[0]
+    # an organisation's order waiting for its bank transfer, at the operator's station
+    w.transfer_order = make_order([(w.product, 1)], buyer=w.users["consumer"], payment_method="bank_transfer",
+                                  status="pending")
     # the host's listing and the consumer's booking on it
     w.listing = make_listing(host=w.users["host"], village=w.village, households=w.households)
     w.booking = make_booking(w.listing, user=w.users["consumer"], check_in=date(2030, 1, 10))

@@ -2,9 +2,10 @@
 
 Per shipment of a cash order: the cash in the stations' cash book for it (taken minus cash refunds
 paid out) must equal what is due for it once it is handed over, nothing once it is canceled, and
-either nothing or everything before; every cash refund must be in a cash book. Per card order: the
-captured payment minus its refunds must equal what the order is due (nothing once canceled or
-expired), and no shipment may be handed over without a capture. What households were credited for
+either nothing or everything before; every cash refund must be in a cash book. Per card order (and
+per bank-transfer order, the transfer recorded being its capture and its refunds bank refunds:
+`transfer_mismatch`): the captured payment minus its refunds must equal what the order is due
+(nothing once canceled or expired), and no shipment may be handed over without a capture. What households were credited for
 the lines is checked against the same lines by `county.services.reconcile.check`, so together:
 money received − refunds = amount due, and credits = the split of the money received.
 
@@ -27,7 +28,16 @@ from sqlalchemy.orm import selectinload
 
 from ledger.models import IncomeEntry
 from ledger.services import expected_kept_credit
-from orders.models import Order, OrderLine, OrderPayment, OrderStatus, PaymentState, Refund, ShipmentStatus
+from orders.models import (
+    Order,
+    OrderLine,
+    OrderPayment,
+    OrderStatus,
+    PaymentMethod,
+    PaymentState,
+    Refund,
+    ShipmentStatus,
+)
 from orders.services.amounts import CASH_METHODS, order_due_fen, shipment_due_fen
 from shop.extensions import db
 from orders.models import CashEntry, CashKind
@@ -143,7 +153,8 @@ def check_money() -> dict:
             continue
         due = 0 if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED) else order_due_fen(order)
         if received != due:
-            problems.append(_problem(order, order.code, "card_mismatch", due, received))
+            problem = "transfer_mismatch" if order.payment_method == PaymentMethod.BANK_TRANSFER else "card_mismatch"
+            problems.append(_problem(order, order.code, problem, due, received))
     bookings = check_bookings()
     return {"checked": checked + bookings["checked"], "discrepancies": problems + bookings["discrepancies"]}
 

@@ -288,6 +288,7 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
                 delivery=locked.delivery,
                 address=address,
                 pickup_station_id=locked.pickup_station_id,
+                institutional=True,
             ),
             buyer=buyer,
             now=now,

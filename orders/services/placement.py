@@ -8,7 +8,11 @@ one shipment per fulfilling station, lines snapshotting title, unit, price, stat
 category, commission and benefit split, and the payment -> record every initial status -> each line
 takes its units from lots, first expiring first (`allocate_lots`; an expired lot is never sold).
 Card orders are `pending` and expire after ORDER_PAYMENT_MINUTES; pay at station and cash on
-delivery are `confirmed` at once (the station confirms the cash later). Only `flush()` here.
+delivery are `confirmed` at once (the station confirms the cash later). An organisation's approved
+purchase (`institutional`) may be paid by bank transfer (对公转账, `pending` until the transfer is
+recorded, `orders.services.transfers`), and its unpaid orders expire after INSTITUTIONAL_PAYMENT_DAYS;
+its lines accepted from a station's quote carry the quoted unit price (`agreed_prices`, read from
+the answered quote by the server, never from the client). Only `flush()` here.
 """
 
 from __future__ import annotations
@@ -78,6 +82,16 @@ class PlacementRequest:
     delivery: str = Delivery.SHIP
     address: AddressData = field(default_factory=AddressData)
     pickup_station_id: int | None = None
+    #: Placed for an organisation's approved purchase (institutions): bank transfer allowed, the longer
+    #: payment term. Set by server code only.
+    institutional: bool = False
+    #: {product id: unit price in fen} agreed in a station's answer to a quote request (institutions):
+    #: read by the server from the answered quote, never from a client.
+    agreed_prices: dict[int, int] = field(default_factory=dict)
+
+
+#: Paid later than the placement and held `pending` meanwhile (expiring): a card, a bank transfer.
+PAID_BEFORE_FULFILMENT = (PaymentMethod.CARD, PaymentMethod.BANK_TRANSFER)
 
 
 def _validate(req: PlacementRequest) -> dict[int, int]:
@@ -109,6 +123,8 @@ def _validate(req: PlacementRequest) -> dict[int, int]:
             raise ValidationError("invalid_mobile", fields={"address.phone": "invalid"})
     elif not req.pickup_station_id:
         raise ValidationError("pickup_station_required", fields={"pickup_station_id": "required"})
+    if req.payment_method == PaymentMethod.BANK_TRANSFER and not req.institutional:
+        raise ValidationError("bank_transfer_institutional_only", fields={"payment_method": "unavailable"})
     if req.payment_method == PaymentMethod.CARD and not card_payments_enabled():
         raise ValidationError("card_payments_off", fields={"payment_method": "unavailable"})
     return wanted
@@ -221,11 +237,21 @@ def _read_items(wanted: dict[int, int], pickup_station_id: int | None) -> tuple[
     return items, (bool(pickup_ok) if rows and pickup_station_id else None)
 
 
-def quote(wanted: dict[int, int], *, delivery: str, pickup_station_id: int | None = None) -> Quote:
+def quote(
+    wanted: dict[int, int],
+    *,
+    delivery: str,
+    pickup_station_id: int | None = None,
+    agreed_prices: dict[int, int] | None = None,
+) -> Quote:
     """Server-side prices for {product_id: quantity}; unknown product or pick-up station → 422,
-    unavailable → 409. One SQL statement (see `_read_items`)."""
+    unavailable → 409. One SQL statement (see `_read_items`). `agreed_prices` replaces the catalogue
+    price of a product by the unit price a station quoted (institutions; server-side only)."""
     pickup = delivery == Delivery.PICKUP
     items, pickup_ok = _read_items(wanted, pickup_station_id if pickup else None)
+    for product_id, price in (agreed_prices or {}).items():
+        if product_id in items:
+            items[product_id] = replace(items[product_id], price_fen=int(price))
     if pickup and pickup_ok is None:  # no product matched: the station still gets its own answer first
         pickup_ok = db.session.get(Station, pickup_station_id) is not None
     if pickup and not pickup_ok:
@@ -276,7 +302,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     """
     wanted = _validate(req)
     check_pay_later(buyer.id, req.payment_method, wanted)  # unpaid reservations are limited (#17.4)
-    q = quote(wanted, delivery=req.delivery, pickup_station_id=req.pickup_station_id)
+    q = quote(wanted, delivery=req.delivery, pickup_station_id=req.pickup_station_id, agreed_prices=req.agreed_prices)
     if shown_total_fen is not None and shown_total_fen != q.total_fen:
         raise PriceChanged(
             "price_changed",
@@ -294,7 +320,14 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
 
     method = PaymentMethod(req.payment_method)
     is_card = method == PaymentMethod.CARD
-    status = OrderStatus.PENDING if is_card else OrderStatus.CONFIRMED
+    paid_first = method in PAID_BEFORE_FULFILMENT
+    status = OrderStatus.PENDING if paid_first else OrderStatus.CONFIRMED
+    if not paid_first:
+        expires_at = None
+    elif req.institutional:
+        expires_at = now + timedelta(days=int(current_app.config.get("INSTITUTIONAL_PAYMENT_DAYS", 10)))
+    else:
+        expires_at = now + timedelta(minutes=int(current_app.config.get("ORDER_PAYMENT_MINUTES", 30)))
     address = req.address if req.delivery == Delivery.SHIP else AddressData()
     order = Order(
         code=new_order_code(),
@@ -314,9 +347,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         shipping_fen=sum(q.shipping_fen.values()),
         total_fen=q.total_fen,
         currency="CNY",
-        expires_at=now + timedelta(minutes=int(current_app.config.get("ORDER_PAYMENT_MINUTES", 30)))
-        if is_card
-        else None,
+        expires_at=expires_at,
         created_at=now,
         paid_at=None,
     )

@@ -1,0 +1,180 @@
+"""Bank transfer (对公转账) payments of an organisation's orders (docs/MONEY.md, "Bank transfers").
+
+An order placed for an approved purchase with `payment_method = "bank_transfer"` waits `pending`, its
+stock allocated, until the transfer arrives or the longer institutional term passes
+(INSTITUTIONAL_PAYMENT_DAYS, then `orders.services.expiry` expires it like an unpaid card order).
+The buyer's page shows the payee's account and the reference to quote (the order code).
+
+When the money is on the account, the county office or a station that sells in the order records
+it (`record_transfer`): the amount must be exactly what the payment asks (a partial or larger
+transfer is refused, nothing changes; the difference is settled with the organisation outside the
+shop, and the full amount recorded once it is in), the bank's reference (流水号) becomes the payment's
+`provider_ref` (unique: one transfer pays one order), and the payment is confirmed through
+`orders.services.payments.confirm_payment`, the card's own confirmation: the order becomes
+confirmed (or, expired meanwhile, re-allocated or refunded; canceled meanwhile, refunded), so the
+stations work it and the hand-over credits the households exactly as for a captured card — income
+is credited only for money received, through the one crediting path. Recording the same transfer
+again (the same reference, or a double submit) changes nothing; audited (`payment.bank_transfer`).
+
+Refunds of a transfer-paid order are `Refund` rows of its `bank_transfer` payment (state
+`succeeded`: the money goes back by bank transfer to the paying account); they reverse the credit
+like every refund (`reverse_refunded_credit`) and the reconciliation counts them like card refunds.
+
+Lock order: the order row, then the payment row (as every payment service here).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import current_app
+
+from orders.models import Order, OrderPayment, OrderStatus, PaymentMethod, PaymentState, Shipment
+from orders.services.common import lock_order, lock_payment
+from orders.services.payments import confirm_payment, current_payment
+from shop.audit import record_audit
+from shop.auth.models import Role
+from shop.errors import Conflict, NotFound, ValidationError
+from shop.extensions import db
+from shop.money import format_yuan
+from shop.timeutil import local_date
+
+PROVIDER = "bank_transfer"
+#: A bank's transaction reference (流水号): letters, digits, dashes, slashes.
+REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_-]{3,63}$")
+MAX_AMOUNT_FEN = 10**12
+
+
+@dataclass(frozen=True)
+class Payee:
+    name: str
+    bank: str
+    account: str
+
+
+def payee() -> Payee:
+    """The account organisations transfer to (configuration)."""
+    config = current_app.config
+    return Payee(
+        name=str(config.get("BANK_TRANSFER_PAYEE", "")),
+        bank=str(config.get("BANK_TRANSFER_BANK", "")),
+        account=str(config.get("BANK_TRANSFER_ACCOUNT", "")),
+    )
+
+
+def transfer_reference(order: Order) -> str:
+    """What the organisation writes in the transfer's remark (附言) so the money finds its order."""
+    return order.code
+
+
+def is_bank_transfer(order: Order) -> bool:
+    return order.payment_method == PaymentMethod.BANK_TRANSFER
+
+
+def awaiting_transfer(order: Order) -> bool:
+    """The order waits for its transfer (the buyer's page shows the account and the reference)."""
+    payment = current_payment(order)
+    return (
+        is_bank_transfer(order)
+        and order.status == OrderStatus.PENDING
+        and payment is not None
+        and payment.state in (PaymentState.CREATED, PaymentState.PENDING)
+    )
+
+
+def can_record(user, order: Order) -> bool:
+    """The county office (and admins), or an operator of a station that sells in the order."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.role in (Role.COUNTY, Role.ADMIN):
+        return True
+    return user.role == Role.OPERATOR and any(s.station_id == user.station_id for s in order.shipments)
+
+
+def order_for_recorder(code: str, user) -> Order:
+    """A bank-transfer order the user may record a transfer for; NotFound for anything else."""
+    order = db.session.scalar(sa.select(Order).where(Order.code == (code or "")[:16]))
+    if order is None or not is_bank_transfer(order) or not can_record(user, order):
+        raise NotFound("order_not_found")
+    return order
+
+
+def orders_awaiting(user, *, limit: int = 200) -> list[Order]:
+    """Bank-transfer orders still waiting for their money that the user may record, oldest first."""
+    query = (
+        sa.select(Order)
+        .where(Order.payment_method == PaymentMethod.BANK_TRANSFER, Order.status == OrderStatus.PENDING)
+        .order_by(Order.id)
+        .limit(limit)
+    )
+    if user.role == Role.OPERATOR:
+        query = query.where(Order.shipments.any(Shipment.station_id == user.station_id))
+    elif user.role not in (Role.COUNTY, Role.ADMIN):
+        return []
+    return list(db.session.scalars(query))
+
+
+def transfer_of(order: Order) -> OrderPayment | None:
+    """The payment whose transfer was recorded (its reference in `provider_ref`), if any."""
+    payment = current_payment(order)
+    return payment if payment is not None and payment.provider_ref else None
+
+
+def _clean_reference(reference: str) -> str:
+    value = "".join((reference or "").split())
+    if not REFERENCE.match(value):
+        raise ValidationError("invalid_transfer_reference", fields={"reference": "invalid"})
+    return value
+
+
+def record_transfer(
+    order: Order, *, amount_fen: int, reference: str, received_on: date | None, actor, now: datetime
+) -> bool:
+    """Record the bank transfer that pays `order`; True if it changed something, False when this very
+    transfer (same reference, same amount) was recorded already. Refuses, changing nothing: a bad
+    reference or amount (422), an amount other than the payment's (422 `transfer_amount_mismatch`
+    with `amount_due_fen`), a day still to come (422), another transfer already recorded for the
+    order (409 `transfer_already_recorded`), a reference that paid another order (409
+    `transfer_reference_used`). Flushes only."""
+    reference = _clean_reference(reference)
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or not 0 < amount_fen <= MAX_AMOUNT_FEN:
+        raise ValidationError("invalid_transfer_amount", fields={"amount_fen": "invalid"})
+    today = local_date(now)
+    if received_on is not None and received_on > today:
+        raise ValidationError("transfer_date_future", fields={"received_on": "future"})
+    order = lock_order(order.id)
+    if not is_bank_transfer(order):
+        raise Conflict("not_bank_transfer")
+    payment = current_payment(order)
+    if payment is None:
+        raise Conflict("not_bank_transfer")
+    payment = lock_payment(payment.id)
+    if payment.provider_ref is not None:
+        if payment.provider_ref == reference and payment.amount_fen == amount_fen:
+            return False  # this transfer is recorded already: nothing changes
+        raise Conflict("transfer_already_recorded", reference=payment.provider_ref)
+    used = db.session.scalar(sa.select(OrderPayment.id).where(OrderPayment.provider_ref == reference))
+    if used is not None:
+        raise Conflict("transfer_reference_used", fields={"reference": "used"})
+    if amount_fen != payment.amount_fen:
+        raise ValidationError(
+            "transfer_amount_mismatch",
+            due=format_yuan(payment.amount_fen),
+            fields={"amount_fen": "mismatch", "amount_due_fen": str(payment.amount_fen)},
+        )
+    payment.provider_ref = reference
+    db.session.flush()
+    day = (received_on or today).isoformat()
+    confirm_payment(payment, now=now, actor=actor, note=f"bank transfer {reference} ({day})")
+    record_audit(
+        actor=actor,
+        action="payment.bank_transfer",
+        subject=order,
+        detail={"reference": reference, "amount_fen": amount_fen, "received_on": day, "status": order.status},
+        now=now,
+    )
+    db.session.flush()
+    return True
