@@ -119,6 +119,12 @@ class Config:
 
     #: Shared page cache for anonymous pages (Redis); unset = in-process (single-process default only).
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
+    #: nginx's page cache (deploy/nginx.conf, shop/proxycache.py): nginx's address as the app reaches it,
+    #: for the PURGE requests that keep it exact (needs CACHE_REDIS_URL); unset = nginx stores no page.
+    PROXY_CACHE_PURGE_URL = os.environ.get("PROXY_CACHE_PURGE_URL", "")
+    #: How long nginx keeps a page nothing purged (seconds); every purge is sent again this much later.
+    PROXY_CACHE_TTL = _int("PROXY_CACHE_TTL", 300)
+    PROXY_CACHE_REPURGE_SECONDS = float(os.environ.get("PROXY_CACHE_REPURGE_SECONDS", "2"))
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE / "search-index"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE / "uploads"))
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024

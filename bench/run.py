@@ -208,19 +208,24 @@ def ensure_wrk(install: bool) -> str:
     return path
 
 
+#: Debian's libnginx-mod-http-cache-purge (deploy/nginx.conf loads it by this path).
+NGINX_PURGE_MODULE = "/usr/lib/nginx/modules/ngx_http_cache_purge_module.so"
+
+
 def ensure_nginx(install: bool) -> str:
     """Debian's nginx binary; installed with apt-get when missing and this run is root (as wrk is)."""
 
     def found() -> str | None:
         path = shutil.which("nginx") or "/usr/sbin/nginx"
-        return path if os.access(path, os.X_OK) else None
+        return path if os.access(path, os.X_OK) and os.path.exists(NGINX_PURGE_MODULE) else None
 
+    packages = ["nginx", "libnginx-mod-http-cache-purge"]
     if not found() and install and os.geteuid() == 0 and shutil.which("apt-get"):
-        log("installing nginx from Debian (apt-get install -y nginx)")
+        log(f"installing nginx from Debian (apt-get install -y {' '.join(packages)})")
         for argv in (
-            ["apt-get", "install", "-y", "-q", "nginx"],
+            ["apt-get", "install", "-y", "-q", *packages],
             ["apt-get", "update", "-q"],
-            ["apt-get", "install", "-y", "-q", "nginx"],
+            ["apt-get", "install", "-y", "-q", *packages],
         ):
             subprocess.run(
                 argv,
@@ -234,8 +239,9 @@ def ensure_nginx(install: bool) -> str:
     path = found()
     if not path:
         sys.exit(
-            "bench: nginx (the production shape's reverse proxy) is missing. Install it with "
-            "`sudo apt-get install -y nginx` (Debian/Ubuntu) and run `make bench` again, "
+            "bench: nginx (the production shape's reverse proxy) or its cache-purge module is missing. Install "
+            "them with `sudo apt-get install -y nginx libnginx-mod-http-cache-purge` (Debian/Ubuntu) and run "
+            "`make bench` again, "
             "or pass --no-nginx to measure the pages against gunicorn directly."
         )
     return path
@@ -265,6 +271,8 @@ def nginx_config(workdir: Path) -> Path:
 
 def start_nginx(procs: Procs, nginx: str, workdir: Path) -> subprocess.Popen:
     conf = nginx_config(workdir)
+    # pages an earlier run left on disk were registered in a Redis db this run flushed: no one could purge them
+    shutil.rmtree(conf.parent / "cache", ignore_errors=True)
     argv = [nginx, "-e", "stderr", "-p", str(conf.parent), "-c", str(conf), "-g", "daemon off;"]
     check = subprocess.run(argv[:-2] + ["-t"], capture_output=True, text=True, timeout=30)
     if check.returncode != 0:
@@ -1398,6 +1406,9 @@ def main(argv=None) -> int:
             "PYTHONUNBUFFERED": "1",
             # behind nginx, as in production: Flask reads the X-Forwarded-* headers nginx sets
             "BEHIND_PROXY": "0" if args.no_nginx else "1",
+            # nginx keeps the anonymous pages the app lets it keep, and the app PURGEs them exactly
+            # (shop/proxycache.py); the Celery worker purges too (its commits change stock)
+            "PROXY_CACHE_PURGE_URL": "" if args.no_nginx else f"http://127.0.0.1:{NGINX_PORT}",
             # hundreds of bench users take tokens from one address: the login limit would refuse them
             "RATE_LIMITS": "0",
             # each bench consumer places many pay-at-station orders: the per-account cap of open

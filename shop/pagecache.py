@@ -34,6 +34,10 @@ then does the process use the cache again.
 HTTP: shared responses get `Cache-Control: public, max-age=PAGE_MAX_AGE (0), must-revalidate`, an
 ETag and 304s (`make_conditional`), `Vary: Cookie`; every other response without its own
 Cache-Control gets `no-store` (`_http_caching`, one after-request rule).
+
+nginx in front (`shop.proxycache`, when PROXY_CACHE_PURGE_URL is set): a page that passes the checks
+above, for a request nginx offers to store, is registered and marked `X-Accel-Expires`; the bumps
+below purge what nginx holds of the changed products (or everything, with a new generation).
 """
 
 from __future__ import annotations
@@ -54,7 +58,9 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 from werkzeug.http import generate_etag
 
+from shop import proxycache
 from shop.extensions import db
+from shop.security import content_security_policy
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +129,7 @@ def init_app(app) -> None:
     app.extensions["page_cache_outage"] = _Outage(app)
     app.after_request(_http_caching)
     app.add_template_global(page_is_shared, "page_is_shared")
+    proxycache.init_app(app)  # nginx's page cache, when PROXY_CACHE_PURGE_URL is set
     install_session_hooks()
 
 
@@ -224,6 +231,9 @@ class _Outage:
                 with self.app.app_context():
                     if not cache.set(GEN_KEY, _new_generation(), timeout=VERSION_TIMEOUT):
                         continue
+                    proxy = proxycache.get()
+                    if proxy is not None:  # what nginx holds was not purged while down
+                        proxy.everything_changed()
             except Exception:
                 continue
             with self.lock:
@@ -292,11 +302,14 @@ def _serve(view, args, kwargs, *, kind: str, mimetype: str):
     key = _key(kind)
     if is_down() or len(key) > MAX_KEY_LENGTH:
         return view(*args, **kwargs)
+    proxy_key = proxycache.request_key() if kind == "html" and proxycache.get() is not None else None
     try:
         entry, gen, seq = cache.get_many(key, GEN_KEY, SEQ_KEY)
         if entry is not None and gen is not None and entry["gen"] == gen and _versions_hold(entry["versions"]):
             response = current_app.response_class(entry["body"], mimetype=entry["mimetype"])
             response.set_etag(entry["etag"])
+            if proxy_key:
+                _offer_to_proxy(proxy_key, gen, entry["versions"])
             return response
         if gen is None:  # a fresh cache (or an evicted generation): a new one
             cache.add(GEN_KEY, _new_generation(), timeout=VERSION_TIMEOUT)
@@ -332,9 +345,28 @@ def _serve(view, args, kwargs, *, kind: str, mimetype: str):
                 {"gen": gen, "versions": versions, "body": body, "mimetype": response.mimetype, "etag": etag},
                 timeout=int(current_app.config.get("PAGE_CACHE_TTL", 300)),
             )
+            if proxy_key:
+                _offer_to_proxy(proxy_key, gen, versions)
     except Exception:
         _failed()
     return response
+
+
+def _offer_to_proxy(proxy_key: str, gen, versions: dict) -> None:
+    """Let nginx store this page (`_http_caching` adds X-Accel-Expires) if, once it is registered
+    with its products, the generation and its products' versions are still those it was rendered
+    under: a change whose bump came first is seen here, one whose bump comes later finds the
+    registration and purges the page (shop.proxycache)."""
+    proxy = proxycache.get()
+    try:
+        proxy.register(proxy_key, list(versions))
+    except Exception:
+        log.warning("nginx cache: a page could not be registered; not offered to nginx", exc_info=True)
+        return
+    ids = list(versions)
+    current = cache.get_many(GEN_KEY, *(_version_key(i) for i in ids))
+    if current[0] == gen and all(value == versions[i] for i, value in zip(ids, current[1:])):
+        g.proxy_cache_offer = True
 
 
 def _versions_hold(versions: dict) -> bool:
@@ -383,6 +415,11 @@ def _http_caching(response):
         response.cache_control.max_age = int(current_app.config.get("PAGE_MAX_AGE", 0))
         response.cache_control.must_revalidate = True
         response.vary.add("Cookie")
+        if g.get("proxy_cache_offer") and "csp_nonce" not in g:  # nginx may store it (shop.proxycache)
+            response.headers[proxycache.EXPIRES_HEADER] = str(proxycache.get().ttl)  # (nginx does not pass it on)
+            # the page runs no inline script (it asked for no nonce): a policy without one, as the
+            # same headers go to every visitor nginx answers
+            response.headers["Content-Security-Policy"] = content_security_policy(current_app, nonce=False)
         if response.get_etag()[0] is None:
             response.add_etag()
         return response.make_conditional(request)
@@ -402,6 +439,9 @@ def catalog_changed() -> None:
         if not cache.set(GEN_KEY, _new_generation(), timeout=VERSION_TIMEOUT):
             raise RuntimeError("the cache refused the page generation")
         cache.add(SEQ_KEY, 1, timeout=VERSION_TIMEOUT)  # (a new counter only with a new generation)
+        proxy = proxycache.get()
+        if proxy is not None:  # after the bump: a page registered later is checked against it
+            proxy.everything_changed()
     except Exception:
         _failed()
 
@@ -415,11 +455,15 @@ def products_changed(ids) -> None:
         seq = cache.cache.inc(SEQ_KEY)  # (atomic: INCR in Redis, under the lock in process)
         if seq is None:
             raise RuntimeError("the cache refused the version counter")
-        if int(seq) == 1:  # a counter started afresh (lost): versions from before it could repeat
+        fresh = int(seq) == 1
+        if fresh:  # a counter started afresh (lost): versions from before it could repeat
             cache.set(GEN_KEY, _new_generation(), timeout=VERSION_TIMEOUT)
         stored = cache.set_many({_version_key(i): int(seq) for i in ids}, timeout=VERSION_TIMEOUT)
         if len(stored) != len(ids):
             raise RuntimeError("the cache refused product versions")
+        proxy = proxycache.get()
+        if proxy is not None:  # after the bump: a page registered later is checked against it
+            proxy.everything_changed() if fresh else proxy.products_changed(ids)
     except Exception:
         _failed()
 

@@ -44,12 +44,17 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def content_security_policy(app: Flask) -> str:
+def content_security_policy(app: Flask, *, nonce: bool = True) -> str:
     """The policy for this request (its nonce in script-src). Built once per configuration with a
-    placeholder for the nonce (`_csp_template`), then one `str.replace` per request."""
-    return _csp_template(
+    placeholder for the nonce (`_csp_template`), then one `str.replace` per request. `nonce=False`:
+    the policy without one, for a page that runs no inline script and that a shared cache keeps
+    (a nonce everyone can read would be no nonce)."""
+    template = _csp_template(
         app.config.get("STRIPE_PUBLISHABLE_KEY"), app.config.get("STRIPE_JS_URL"), app.config.get("STRIPE_API_BASE")
-    ).replace(_NONCE_SLOT, csp_nonce())
+    )
+    if not nonce:
+        return template.replace(f" 'nonce-{_NONCE_SLOT}'", "")
+    return template.replace(_NONCE_SLOT, csp_nonce())
 
 
 _NONCE_SLOT = "__CSP_NONCE_SLOT__"
