@@ -133,6 +133,14 @@ class Config:
     #: JPEG (decoded scaled down) / PNG, WebP and GIF (decoded at full size, 4 bytes a pixel).
     IMAGE_MAX_PIXELS = _int("IMAGE_MAX_PIXELS", 48_000_000)
     IMAGE_MAX_PIXELS_FULL_DECODE = _int("IMAGE_MAX_PIXELS_FULL_DECODE", 16_000_000)
+    #: Food-safety papers (catalog/papers.py, docs/papers.md): stored here, never under the public
+    #: UPLOAD_DIR (default: `papers` beside it); at most PAPER_MAX_BYTES a file (PDF, JPEG or PNG).
+    PAPERS_DIR = os.environ.get("PAPERS_DIR", "")
+    PAPER_MAX_BYTES = _int("PAPER_MAX_BYTES", 5 * 1024 * 1024)
+    #: The station is told this many days before a document expires, once per document and threshold.
+    PAPER_REMINDER_DAYS = tuple(
+        int(d) for d in os.environ.get("PAPER_REMINDER_DAYS", "30,7,1").split(",") if d.strip().isdigit()
+    )
 
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")

@@ -8,6 +8,9 @@ def init_app(app: Flask) -> None:
     """Models, pages (home, category, village, product) and API routes."""
     import catalog.api  # noqa: F401  (routes on the shared `api` blueprint)
     import catalog.models  # noqa: F401
+    from catalog.papers import kind_label
+
+    app.add_template_global(kind_label, "paper_kind_label")
     from catalog.home import bp as home_bp
     from catalog.views import bp as catalog_bp
 

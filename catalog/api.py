@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from flask import url_for
 from pydantic import BaseModel, Field
 
+from catalog.papers import product_papers, public_issuer
 from catalog.services import (
     get_visible_product,
     linked_household_count,
@@ -17,6 +19,7 @@ from catalog.services import (
 )
 from shop.api import QuerySchema, endpoint, ok
 from shop.pagecache import cached_api, depends_on
+from shop.timeutil import local_date, now_utc
 
 
 class ProductQuery(QuerySchema):
@@ -88,7 +91,30 @@ class ProductPage(BaseModel):
     )
 
 
+class PaperGapOut(BaseModel):
+    kind: Literal["compliance_certificate", "production_licence", "test_report"]
+    reason: Literal["missing", "pending", "expired", "not_yet_valid"]
+    message: str
+
+
+class PaperOut(BaseModel):
+    """An approved food-safety document valid today (no file: the file is the station's and the county's;
+    `issuer` is empty for a 合格证, which its producer issues itself and may name a household)."""
+
+    kind: Literal["compliance_certificate", "production_licence", "test_report"]
+    number: str
+    issuer: str
+    valid_from: date
+    valid_until: date
+
+
 class ProductDetail(ProductItem):
+    sellable: bool = Field(
+        description="False when a food-safety document its category needs is missing, not yet approved or "
+        "expired today (catalog.papers): the cart and checkout refuse it with 409 papers_missing."
+    )
+    paper_gaps: list[PaperGapOut] = Field(description="Why it cannot be sold (empty when sellable).")
+    documents: list[PaperOut]
     description: str
     weight_g: int
     season: str
@@ -176,8 +202,21 @@ def product(product_id: int):
     that variant shown."""
     p = get_visible_product(product_id)
     depends_on(shown_product_ids([p]))
+    papers = product_papers(p, today=local_date(now_utc()))
     data = product_item(p)
     data.update(
+        sellable=not papers.gaps,
+        paper_gaps=[dict(kind=g.kind, reason=g.reason, message=g.message) for g in papers.gaps],
+        documents=[
+            dict(
+                kind=d.kind,
+                number=d.number,
+                issuer=public_issuer(d),
+                valid_from=d.valid_from,
+                valid_until=d.valid_until,
+            )
+            for d in papers.documents
+        ],
         description=p.description,
         weight_g=p.weight_g,
         season=p.season,

@@ -115,12 +115,16 @@ class Producer(db.Model):
 
 class Category(db.Model):
     __tablename__ = "categories"
+    __table_args__ = (sa.CheckConstraint("food_class IN ('farm','processed','non_food')", name="food_class_valid"),)
 
     id: Mapped[int] = pk()
     slug: Mapped[str] = mapped_column(sa.String(40), unique=True)
     name: Mapped[str] = mapped_column(sa.String(40))
     name_en: Mapped[str] = mapped_column(sa.String(60), default="")
     position: Mapped[int] = mapped_column(sa.Integer, default=0)
+    #: 食用农产品 (farm), 加工食品 (processed) or not food: says which food-safety papers its products
+    #: need before they may be sold (`catalog.papers.REQUIRED_DOCUMENTS`, docs/papers.md).
+    food_class: Mapped[str] = mapped_column(sa.String(12), default="farm", server_default="farm")
 
 
 class ApprovalStatus(StrEnum):

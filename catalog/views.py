@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from catalog.images import configure_images
+from catalog.papers import product_papers
 from catalog.services import (
     ProductFilter,
     get_category,
@@ -21,6 +22,7 @@ from catalog.services import (
 from shop.args import int_arg as _int_arg
 from shop.errors import DomainError
 from shop.pagecache import cached_page, depends_on
+from shop.timeutil import local_date, now_utc
 
 bp = Blueprint("catalog", __name__)
 
@@ -101,10 +103,14 @@ def product_detail(product_id: int, slug: str | None = None):
     if slug != product.slug:
         return redirect(url_for("catalog.product_detail", product_id=product.id, slug=product.slug), 301)
     depends_on(shown_product_ids([product]))
+    # a document expiring at midnight: the page cache's TTL bounds how long the page says otherwise
+    papers = product_papers(product, today=local_date(now_utc()))
     return render_template(
         "catalog/product_detail.html",
         product=product,
         household_count=linked_household_count(product.id),
+        paper_gaps=papers.gaps,
+        documents=papers.documents,
     )
 
 

@@ -21,6 +21,7 @@ from shop.extensions import db
 from shop.timeutil import local_date
 from shop.personal_data import lookup_hash
 from demo.images import seed_demo_images
+from demo.papers import seed_demo_papers
 from stock.models import Station
 from stock.services import receive_stock
 from tourism import demo as tourism_demo
@@ -68,14 +69,15 @@ VILLAGES = [
     ("金塘村", "fushan", "土鸡蛋", "eggs"),
 ]
 
+# (slug, name, English name, food class: which food-safety papers its products need, catalog/papers.py)
 CATEGORIES = [
-    ("pickles", "腌菜酱菜", "Pickles"),
-    ("fruit", "时令水果", "Fruit"),
-    ("eggs", "禽蛋", "Eggs"),
-    ("poultry", "腊味禽肉", "Cured poultry"),
-    ("vegetables", "生鲜蔬菜", "Vegetables"),
-    ("rice", "粮油大米", "Rice"),
-    ("aquatic", "水产", "Aquatic"),
+    ("pickles", "腌菜酱菜", "Pickles", "processed"),
+    ("fruit", "时令水果", "Fruit", "farm"),
+    ("eggs", "禽蛋", "Eggs", "farm"),
+    ("poultry", "腊味禽肉", "Cured poultry", "processed"),
+    ("vegetables", "生鲜蔬菜", "Vegetables", "farm"),
+    ("rice", "粮油大米", "Rice", "processed"),
+    ("aquatic", "水产", "Aquatic", "farm"),
 ]
 
 #: Days from harvest/production to best-before, per category (None: not dated), for the demo lots.
@@ -152,8 +154,10 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
         townships[slug], created = _get_or_create(Township, {"slug": slug}, name=name)
         created_any |= created
     categories = {}
-    for i, (slug, name, name_en) in enumerate(CATEGORIES):
-        categories[slug], created = _get_or_create(Category, {"slug": slug}, name=name, name_en=name_en, position=i)
+    for i, (slug, name, name_en, food_class) in enumerate(CATEGORIES):
+        categories[slug], created = _get_or_create(
+            Category, {"slug": slug}, name=name, name_en=name_en, position=i, food_class=food_class
+        )
         created_any |= created
 
     villages = []
@@ -289,6 +293,7 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
         family_name = FAMILY_NAMES.get(village.signature_product, village.signature_product)
         created_any |= _group_variants(variants, family_name if vi < 11 else f"{village.name}{family_name}", now=now)
 
+    created_any |= seed_demo_papers(now=now) > 0
     created_any |= seed_demo_images() > 0
 
     accounts = []

@@ -98,9 +98,11 @@ def make_household(*, village=None, head_name: str = "张建华", registry_no: s
     return household
 
 
-def make_category(*, slug: str | None = None, name: str = "禽蛋") -> Category:
+def make_category(*, slug: str | None = None, name: str = "禽蛋", food_class: str = "non_food") -> Category:
+    """A category; its products need no food-safety papers unless `food_class` says farm or processed
+    (tests/catalog/test_papers.py: the papers' rule has its own tests)."""
     n = _n()
-    category = Category(slug=slug or f"cat-{n}", name=name, name_en="Eggs", position=n)
+    category = Category(slug=slug or f"cat-{n}", name=name, name_en="Eggs", position=n, food_class=food_class)
     db.session.add(category)
     db.session.flush()
     return category
@@ -184,3 +186,25 @@ def make_lot(record, quantity: int, *, best_before=None, harvest_date=None, hous
                                  created_at=received_at or NOW))
     db.session.flush()
     return lot
+
+
+def make_document(product, kind: str = "compliance_certificate", *, status: str = "approved", valid_from=None,
+                  valid_until=None, number: str | None = None, issuer: str = "南昌县市场监督管理局"):
+    """A food-safety document row for `product` (no file on disk: tests of uploads use the services).
+    Valid from a year before NOW until a year after the real today by default."""
+    from datetime import date, timedelta
+
+    from catalog.papers import ProductDocument
+    from shop.timeutil import local_date, now_utc
+
+    n = _n()
+    document = ProductDocument(
+        product_id=product.id, kind=kind,
+        number=number or (f"SC{n:014d}" if kind == "production_licence" else f"HGZ{n:08d}"),
+        issuer=issuer, valid_from=valid_from or date(2025, 11, 28),
+        valid_until=valid_until or local_date(now_utc()) + timedelta(days=365),
+        file_path=f"{product.id}/test-{n}.pdf", file_type="pdf", file_size=100, status=status, decision_note="",
+        uploaded_at=NOW, decided_at=NOW if status != "pending" else None)
+    db.session.add(document)
+    db.session.flush()
+    return document

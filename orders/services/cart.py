@@ -14,11 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from catalog.models import Product
+from catalog.papers import PapersMissing, paper_gaps
 from orders.models import Cart, CartLine
 from orders.services.shipping import shipping_fen
 from shop.codes import new_secret
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
+from shop.timeutil import local_date, now_utc
 
 MAX_LINE_QUANTITY = 999
 MAX_CART_LINES = 50
@@ -89,9 +91,18 @@ def _visible_product(product_id: int) -> Product:
 
 
 def add_line(cart: Cart, product_id: int, quantity: int, *, now: datetime) -> CartLine:
-    """Add `quantity` of a visible product (adds to an existing line); remembers the price seen now."""
+    """Add `quantity` of a visible product (adds to an existing line); remembers the price seen now.
+    A product whose food-safety papers do not count today is refused (409 `papers_missing`)."""
     check_quantity(quantity)
     product = _visible_product(product_id)
+    gaps = paper_gaps([product.id], today=local_date(now))[product.id]
+    if gaps:
+        raise PapersMissing(
+            "papers_missing",
+            name=product.name,
+            what="、".join(g.message for g in gaps),
+            fields={"product_id": str(product.id)},
+        )
     line = next((l for l in cart.lines if l.product_id == product.id), None)
     if line is None:
         if len(cart.lines) >= MAX_CART_LINES:
@@ -184,6 +195,8 @@ class CartRow:
     available: int
     purchasable: bool
     short: bool  # fewer units available than wanted
+    #: Why its food-safety papers stop the sale today ("" when they do not; catalog.papers).
+    papers_gap: str = ""
 
 
 @dataclass
@@ -196,14 +209,22 @@ class CartSummary:
     can_checkout: bool
 
 
-def cart_summary(cart: Cart | None, *, pickup: bool = False) -> CartSummary:
-    """Current prices and availability next to what the buyer saw; an estimate of shipping."""
+def cart_summary(cart: Cart | None, *, pickup: bool = False, today=None) -> CartSummary:
+    """Current prices and availability next to what the buyer saw; an estimate of shipping. A product
+    without valid food-safety papers today is not purchasable (`papers_gap` says why)."""
     rows: list[CartRow] = []
     by_station: dict[int, list[int]] = {}
-    for line in cart.lines if cart else []:
+    lines = list(cart.lines) if cart else []
+    gaps = (
+        paper_gaps([ln.product_id for ln in lines if ln.product_id], today=today or local_date(now_utc()))
+        if lines
+        else {}
+    )
+    for line in lines:
         product = line.product
         available = product.available
-        purchasable = product.is_visible
+        gap = "、".join(g.message for g in gaps.get(product.id, []))
+        purchasable = product.is_visible and not gap
         rows.append(
             CartRow(
                 line=line,
@@ -214,6 +235,7 @@ def cart_summary(cart: Cart | None, *, pickup: bool = False) -> CartSummary:
                 available=available,
                 purchasable=purchasable,
                 short=available < line.quantity,
+                papers_gap=gap,
             )
         )
         if purchasable:

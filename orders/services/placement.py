@@ -7,6 +7,8 @@ buyer saw (`PriceChanged`) -> allocate stock in ascending stock-record id order
 one shipment per fulfilling station, lines snapshotting title, unit, price, station, village,
 category, commission and benefit split, and the payment -> record every initial status -> each line
 takes its units from lots, first expiring first (`allocate_lots`; an expired lot is never sold).
+A product whose food-safety papers do not count today is refused in the same read and transaction
+(`catalog.papers.papers_ok_clause`, 409 `papers_missing`).
 Card orders are `pending` and expire after ORDER_PAYMENT_MINUTES; pay at station and cash on
 delivery are `confirmed` at once (the station confirms the cash later). An organisation's approved
 purchase (`institutional`) may be paid by bank transfer (对公转账, `pending` until the transfer is
@@ -18,12 +20,13 @@ the answered quote by the server, never from the client). Only `flush()` here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
-from catalog.models import ApprovalStatus, BenefitLink, Product
+from catalog.models import ApprovalStatus, BenefitLink, Category, Product
+from catalog.papers import PapersMissing, gaps_of, papers_ok_clause
 from catalog.services import benefit_split
 from orders.models import (
     Address,
@@ -52,7 +55,7 @@ from shop.extensions import db
 from shop.history import record_status
 from shop.phone import is_mobile, normalise_phone
 from stock.models import Station, StockRecord
-from shop.timeutil import local_date
+from shop.timeutil import local_date, now_utc
 from stock.services import LineStock, OutOfStock, allocate, allocate_lots
 
 ADDRESS_FIELDS = ("name", "phone", "province", "city", "district", "line")
@@ -143,6 +146,8 @@ class QuotedItem:
     price_fen: int
     weight_g: int
     visible: bool
+    #: Its food-safety papers count on the checkout's day (catalog.papers).
+    papers_ok: bool
     stock_record_id: int | None
     commission_bps: int
     links: list[tuple[int, int]]  # (household_id, weight) of its benefit links
@@ -180,8 +185,12 @@ def _read_items_statement(with_pickup: bool) -> sa.Select:
             BenefitLink.household_id,
             BenefitLink.weight,
             pickup_exists.label("pickup_exists"),
+            papers_ok_clause(Product.id, Category.food_class, sa.bindparam("today", type_=sa.Date())).label(
+                "papers_ok"
+            ),
         )
         .join(Station, Station.id == Product.station_id)
+        .join(Category, Category.id == Product.category_id)
         .outerjoin(StockRecord, StockRecord.product_id == Product.id)
         .outerjoin(BenefitLink, BenefitLink.product_id == Product.id)
         .where(Product.id.in_(sa.bindparam("ids", expanding=True)))
@@ -189,14 +198,16 @@ def _read_items_statement(with_pickup: bool) -> sa.Select:
     )
 
 
-def _read_items(wanted: dict[int, int], pickup_station_id: int | None) -> tuple[dict[int, QuotedItem], bool | None]:
+def _read_items(
+    wanted: dict[int, int], pickup_station_id: int | None, today: date
+) -> tuple[dict[int, QuotedItem], bool | None]:
     """One statement for everything a checkout reads: each product with its stock record id, its
     station's commission and its benefit links (one row per link), plus whether the pick-up
     station exists. Returns ({product_id: item}, pickup station exists — None when not asked or
     when no product matched, so nothing answered)."""
     with_pickup = bool(pickup_station_id)  # the statement is built once per variant (was ~5% of a checkout's CPU)
     query = statement(("orders.read_items", with_pickup), lambda: _read_items_statement(with_pickup))
-    rows = db.session.execute(query, {"ids": sorted(wanted), "pickup_id": pickup_station_id}).all()
+    rows = db.session.execute(query, {"ids": sorted(wanted), "pickup_id": pickup_station_id, "today": today}).all()
     items: dict[int, QuotedItem] = {}
     pickup_ok = None
     for (
@@ -215,6 +226,7 @@ def _read_items(wanted: dict[int, int], pickup_station_id: int | None) -> tuple[
         household_id,
         link_weight,
         pickup_ok,
+        papers_ok,
     ) in rows:
         item = items.get(pid)
         if item is None:
@@ -228,6 +240,7 @@ def _read_items(wanted: dict[int, int], pickup_station_id: int | None) -> tuple[
                 price_fen=price,
                 weight_g=weight,
                 visible=approval == ApprovalStatus.APPROVED and bool(published),
+                papers_ok=bool(papers_ok),
                 stock_record_id=record_id,
                 commission_bps=commission or 0,
                 links=[],
@@ -243,12 +256,15 @@ def quote(
     delivery: str,
     pickup_station_id: int | None = None,
     agreed_prices: dict[int, int] | None = None,
+    today: date | None = None,
 ) -> Quote:
     """Server-side prices for {product_id: quantity}; unknown product or pick-up station → 422,
-    unavailable → 409. One SQL statement (see `_read_items`). `agreed_prices` replaces the catalogue
-    price of a product by the unit price a station quoted (institutions; server-side only)."""
+    unavailable or without valid food-safety papers on `today` (default: today in Beijing) → 409.
+    One SQL statement (see `_read_items`). `agreed_prices` replaces the catalogue price of a product
+    by the unit price a station quoted (institutions; server-side only)."""
     pickup = delivery == Delivery.PICKUP
-    items, pickup_ok = _read_items(wanted, pickup_station_id if pickup else None)
+    today = today or local_date(now_utc())
+    items, pickup_ok = _read_items(wanted, pickup_station_id if pickup else None, today)
     for product_id, price in (agreed_prices or {}).items():
         if product_id in items:
             items[product_id] = replace(items[product_id], price_fen=int(price))
@@ -262,6 +278,14 @@ def quote(
             raise ValidationError("product_not_found", fields={"product_id": str(product_id)})
         if not item.visible:
             raise Conflict("product_unavailable", name=item.name, fields={"product_id": str(product_id)})
+        if not item.papers_ok:  # the rule in SQL; the message says which paper (catalog.papers)
+            gaps = gaps_of(db.session.get_one(Product, product_id), today=today)
+            raise PapersMissing(
+                "papers_missing",
+                name=item.name,
+                what="、".join(g.message for g in gaps),
+                fields={"product_id": str(product_id)},
+            )
     by_station: dict[int, list[QuotedItem]] = {}
     for product_id in sorted(wanted):
         item = items[product_id]
@@ -302,7 +326,13 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     """
     wanted = _validate(req)
     check_pay_later(buyer.id, req.payment_method, wanted)  # unpaid reservations are limited (#17.4)
-    q = quote(wanted, delivery=req.delivery, pickup_station_id=req.pickup_station_id, agreed_prices=req.agreed_prices)
+    q = quote(
+        wanted,
+        delivery=req.delivery,
+        pickup_station_id=req.pickup_station_id,
+        agreed_prices=req.agreed_prices,
+        today=local_date(now),
+    )
     if shown_total_fen is not None and shown_total_fen != q.total_fen:
         raise PriceChanged(
             "price_changed",
