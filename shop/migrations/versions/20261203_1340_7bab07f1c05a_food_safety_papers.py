@@ -5,7 +5,7 @@ existing categories are farm produce (a 合格证) except the processed ones the
 (pickles, cured poultry, rice: an SC licence and a test report).
 
 Revision ID: 7bab07f1c05a
-Revises: a9c1e5d7f203
+Revises: c3a9e7f21d48
 Create Date: 2026-12-03 13:21:26.428445
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7bab07f1c05a'
-down_revision = 'a9c1e5d7f203'
+down_revision = 'c3a9e7f21d48'
 branch_labels = None
 depends_on = None
 
