@@ -65,6 +65,7 @@ class Config:
         "stations",
         "tourism",
         "institutions",
+        "invoices",
         "reviews",
         "favourites",
         "search",

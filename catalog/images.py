@@ -29,6 +29,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from catalog.models import ProductImage
 from shop.errors import ValidationError
 from shop.extensions import db
+from shop.uploads import UploadCodes, max_upload_bytes, read_upload
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 FULL_PX = 1200
@@ -64,29 +65,13 @@ class CheckedImage:
     source_format: str
 
 
-def _read(upload, max_bytes: int) -> bytes:
-    if upload is None:
-        raise ImageRejected("image_required", fields={"image": "required"})
-    if isinstance(upload, (bytes, bytearray)):
-        data = bytes(upload)
-    else:
-        stream = getattr(upload, "stream", upload)
-        data = stream.read(max_bytes + 1)
-    if not data:
-        raise ImageRejected("image_empty", fields={"image": "empty"})
-    if len(data) > max_bytes:
-        raise ImageRejected(
-            "image_too_large",
-            mb=max_bytes // (1024 * 1024) or 1,
-            fields={"image": "too_large"},
-        )
-    return data
+IMAGE_UPLOAD = UploadCodes(required="image_required", empty="image_empty", too_large="image_too_large", field="image")
 
 
 def check_image(upload, *, max_bytes: int | None = None) -> CheckedImage:
     """Verify an upload (bytes, a file object or a werkzeug FileStorage) by its content."""
-    max_bytes = max_bytes or int(current_app.config.get("MAX_UPLOAD_BYTES", 5 * 1024 * 1024))
-    data = _read(upload, max_bytes)
+    max_bytes = max_bytes or max_upload_bytes()
+    data = read_upload(upload, max_bytes, codes=IMAGE_UPLOAD, error=ImageRejected)
     try:
         # Image.open reads the header only: format and size are known before anything is decoded
         with Image.open(io.BytesIO(data)) as probe:

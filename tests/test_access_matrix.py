@@ -308,6 +308,34 @@ RULES: dict[str, Rule] = {
     "api.reject_purchase": Rule("/api/v1/purchases/{w.purchase.id}/reject",
                                 {**allow(), "admin": DENY, "anonymous": 401}, method="POST", json={"reason": "x"},
                                 token=True),
+    # invoices (#22): the consumer asked for the invoice of its order, the operator's station issued it (with a
+    # file); the other operator's station, another consumer get a 404; the county office reads
+    "invoices.request_order": Rule("/orders/{w.order.code}/invoice", view("consumer", owner_only=True)),
+    "invoices.request_period": Rule("/invoices/period", LOGGED_IN),
+    "invoices.mine": Rule("/invoices", LOGGED_IN),
+    "invoices.detail": Rule("/invoices/{w.invoice.id}", view("consumer", "operator", "county")),
+    "invoices.download": Rule("/invoices/{w.invoice.id}/file", view("consumer", "operator", "county")),
+    "invoices.issue": Rule("/invoices/{w.invoice.id}/issue", allow("operator"), method="POST",
+                           data={"number": "12345678", "amount": "1"}, note="the issuing station only"),
+    "invoices.red": Rule("/invoices/{w.invoice.id}/red", allow("operator"), method="POST",
+                         data={"number": "12345679", "amount": "1"}),
+    "invoices.station_list": Rule("/station/invoices", only("operator")),
+    "api.request_order_invoice": Rule("/api/v1/orders/{w.order.code}/invoice-request",
+                                      {**allow("consumer"), "admin": DENY, "anonymous": 401}, method="POST",
+                                      json={"kind": "ordinary", "title": "个人"}, token=True,
+                                      note="its buyer (or an organisation member with rights)"),
+    "api.request_period_invoice": Rule("/api/v1/invoice-requests", {**_all(OK), "anonymous": 401}, method="POST",
+                                       json={}, token=True, note="an empty body is refused (422) for everyone"),
+    "api.list_invoices": Rule("/api/v1/invoices", api_auth, token=True),
+    "api.get_invoice": Rule("/api/v1/invoices/{w.invoice.id}",
+                            {**view("consumer", "operator", "county"), "anonymous": 401}, token=True),
+    "api.download_invoice": Rule("/api/v1/invoices/{w.invoice.id}/file",
+                                 {**view("consumer", "operator", "county"), "anonymous": 401}, token=True),
+    "api.issue_invoice": Rule("/api/v1/invoices/{w.invoice.id}/issue?number=12345678&issued_on=2026-01-01&amount_fen=1",
+                              {**allow("operator"), "anonymous": 401}, method="POST", token=True),
+    "api.red_invoice": Rule("/api/v1/invoices/{w.invoice.id}/red?number=12345679&issued_on=2026-01-01&amount_fen=-1",
+                            {**allow("operator"), "anonymous": 401}, method="POST", token=True),
+    "api.station_invoices": Rule("/api/v1/station/invoices", api_only("operator"), token=True),
     "orders.refund_request_decide": Rule("/refund-requests/{w.refund_request.id}/reject", allow("operator"),
                                          method="POST", data={"note": "x"},
                                          note="the line's station's operator or an admin decides"),
@@ -591,6 +619,18 @@ def world(app, db):
         actor=None, now=NOW)
     w.payout_batch = create_batch(period_from=date(2026, 11, 1), period_to=date(2026, 11, 27), actor=None,
                                   now=NOW).batch
+    # the consumer's invoice of its order, issued by the operator's station with its file (invoices)
+    from invoices.models import Invoice, InvoiceOrder
+
+    invoice_file = Path(app.config["UPLOAD_DIR"]) / "invoices" / "matrix" / "probe.pdf"
+    invoice_file.parent.mkdir(parents=True, exist_ok=True)
+    invoice_file.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    w.invoice = Invoice(station_id=w.station.id, requested_by_id=w.users["consumer"].id, kind="ordinary",
+                        status="issued", title="个人", number="04400009999", issued_on=date(2026, 11, 1),
+                        amount_fen=100, file_path="invoices/matrix/probe.pdf", file_format="pdf", created_at=NOW)
+    w.invoice.orders.append(InvoiceOrder(order_id=w.order.id, amount_fen=100))
+    db.session.add(w.invoice)
+    db.session.flush()
     return w
 
 

@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 from shop.errors import MESSAGES, DomainError, error_message
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("shop", "stock", "catalog", "ledger", "orders", "stations", "tourism", "institutions", "reviews",
+PACKAGES = ("shop", "stock", "catalog", "ledger", "orders", "stations", "tourism", "institutions", "invoices", "reviews",
             "favourites", "search", "county", "demo")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")

@@ -16,7 +16,7 @@ from babel.support import Translations
 from tests.factories import make_station, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["shop", "catalog", "stock", "stations", "orders", "tourism", "institutions", "reviews", "favourites", "search", "county"]
+PACKAGES = ["shop", "catalog", "stock", "stations", "orders", "tourism", "institutions", "invoices", "reviews", "favourites", "search", "county"]
 LOCALES = ["en"]
 
 

@@ -1,0 +1,279 @@
+"""API of invoices (发票): the buyer asks for one per order or per period, reads and downloads it; the
+selling station records the invoice it issued (number, date, amount, PDF/OFD file) and the red invoice
+after a refund. Same services as the pages. An invoice is visible to whoever asked, its organisation's
+members with rights, the issuing station and the county office; to anyone else it does not exist (404)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from flask import Response, request
+from pydantic import BaseModel, Field
+
+from invoices.files import absolute_path
+from invoices.models import Invoice
+from invoices.services import invoices as svc
+from shop.api import QuerySchema, Schema, api_user, endpoint, ok
+from shop.auth.models import Role
+from shop.db import commit
+from shop.errors import NotFound
+from shop.timeutil import now_utc
+
+BUYER_TAGS = ("orders",)
+STATION_TAGS = ("stations",)
+KindName = Literal["ordinary", "special"]
+
+
+class DetailsIn(Schema):
+    kind: KindName = Field(description="ordinary (普通发票) or special (专用发票)")
+    title: str = Field(max_length=200, description="抬头, at most 100 characters")
+    tax_number: str = Field(
+        default="",
+        max_length=40,
+        description="税号: 15, 17, 18 (a valid 统一社会信用代码) or 20 characters; required for 专票",
+    )
+    address: str = Field(default="", max_length=400, description="required for 专票")
+    phone: str = Field(default="", max_length=40, description="required for 专票")
+    bank: str = Field(default="", max_length=200, description="开户行, required for 专票")
+    account: str = Field(default="", max_length=80, description="银行账号, required for 专票")
+
+    def details(self) -> svc.InvoiceDetails:
+        return svc.InvoiceDetails(**self.model_dump())
+
+
+class PeriodRequestIn(DetailsIn):
+    from_: date = Field(alias="from", description="first day of the period (Beijing date)")
+    to: date = Field(description="last day of the period, at most one year after `from`, not in the future")
+    organisation_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**63 - 1,
+        description="the organisation's purchase orders (a member with rights); "
+        "omitted: the caller's own retail orders",
+    )
+
+    def details(self) -> svc.InvoiceDetails:
+        return svc.InvoiceDetails(**self.model_dump(exclude={"from_", "to", "organisation_id"}))
+
+
+class InvoiceOrderOut(BaseModel):
+    order_code: str
+    amount_fen: int
+
+
+class InvoiceOut(BaseModel):
+    id: int
+    station_id: int
+    organisation_id: int | None
+    scope: Literal["order", "period"]
+    period_from: date | None
+    period_to: date | None
+    kind: KindName
+    status: Literal["requested", "issued"]
+    title: str
+    tax_number: str
+    number: str | None
+    issued_on: date | None
+    amount_fen: int | None = Field(description="negative for a red invoice (红字发票)")
+    file_format: str = Field(description="pdf, ofd, or empty when no file")
+    red_of_id: int | None
+    red_due_fen: int = Field(description="what a refund after invoicing asks to reverse by a red invoice")
+    available_fen: int = Field(description="for a request: what the station may issue now (paid − refunded − invoiced)")
+    orders: list[InvoiceOrderOut]
+    created_at: datetime
+
+
+class InvoiceListOut(BaseModel):
+    items: list[InvoiceOut]
+
+
+def invoice_out(invoice: Invoice) -> InvoiceOut:
+    return InvoiceOut(
+        id=invoice.id,
+        station_id=invoice.station_id,
+        organisation_id=invoice.organisation_id,
+        scope=invoice.scope,
+        period_from=invoice.period_from,
+        period_to=invoice.period_to,
+        kind=invoice.kind,
+        status=invoice.status,
+        title=invoice.title,
+        tax_number=invoice.tax_number,
+        number=invoice.number,
+        issued_on=invoice.issued_on,
+        amount_fen=invoice.amount_fen,
+        file_format=invoice.file_format,
+        red_of_id=invoice.red_of_id,
+        red_due_fen=svc.red_due_fen(invoice),
+        available_fen=svc.invoice_available_fen(invoice) if invoice.status == "requested" else 0,
+        orders=[InvoiceOrderOut(order_code=link.order.code, amount_fen=link.amount_fen) for link in invoice.orders],
+        created_at=invoice.created_at,
+    )
+
+
+@endpoint(
+    "/orders/<code>/invoice-request",
+    ("POST",),
+    body=DetailsIn,
+    response=InvoiceListOut,
+    status=201,
+    auth=True,
+    tags=BUYER_TAGS,
+    summary="Ask for the invoice of an order (its buyer, or a member with rights of the organisation that bought it); "
+    "one request per selling station; the order shows 待开票 until issued",
+)
+def request_order_invoice(code: str, body: DetailsIn):
+    user = api_user()
+    order = svc.get_order_for_invoice(code, user)
+    created = svc.request_for_order(order, body.details(), user=user, now=now_utc())
+    out = InvoiceListOut(items=[invoice_out(i) for i in created])
+    commit()
+    return ok(out, 201)
+
+
+@endpoint(
+    "/invoice-requests",
+    ("POST",),
+    body=PeriodRequestIn,
+    response=InvoiceListOut,
+    status=201,
+    auth=True,
+    tags=BUYER_TAGS,
+    errors=(403,),
+    summary="Ask for invoices over a period: the paid, not yet invoiced orders of the caller (or of an organisation "
+    "where the caller has rights), one invoice per selling station",
+)
+def request_period_invoice(body: PeriodRequestIn):
+    user = api_user()
+    created = svc.request_for_period(
+        body.details(), start=body.from_, end=body.to, organisation_id=body.organisation_id, user=user, now=now_utc()
+    )
+    out = InvoiceListOut(items=[invoice_out(i) for i in created])
+    commit()
+    return ok(out, 201)
+
+
+@endpoint(
+    "/invoices",
+    response=InvoiceListOut,
+    auth=True,
+    tags=BUYER_TAGS,
+    summary="The caller's invoices and those of the organisations where the caller has rights, newest first",
+)
+def list_invoices():
+    return ok(InvoiceListOut(items=[invoice_out(i) for i in svc.invoices_of(api_user())]))
+
+
+@endpoint(
+    "/invoices/<int:invoice_id>",
+    response=InvoiceOut,
+    auth=True,
+    tags=BUYER_TAGS,
+    summary="One invoice (who asked, the organisation's members with rights, the issuing station, county; else 404)",
+)
+def get_invoice(invoice_id: int):
+    return ok(invoice_out(svc.get_visible_invoice(invoice_id, api_user())))
+
+
+@endpoint(
+    "/invoices/<int:invoice_id>/file",
+    auth=True,
+    tags=BUYER_TAGS,
+    produces="application/octet-stream",
+    summary="Download the invoice's file (PDF or OFD), for those who may see the invoice",
+)
+def download_invoice(invoice_id: int):
+    invoice = svc.get_visible_invoice(invoice_id, api_user())
+    if not invoice.file_path:
+        raise NotFound("invoice_not_found")
+    with open(absolute_path(invoice.file_path), "rb") as f:
+        data = f.read()
+    response = Response(data, mimetype="application/octet-stream")
+    response.headers["Content-Disposition"] = f'attachment; filename="invoice-{invoice.number}.{invoice.file_format}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+class IssueQuery(QuerySchema):
+    number: str = Field(max_length=40, description="the invoice number: 8 to 20 digits, unique")
+    issued_on: date = Field(description="the date on the invoice")
+    amount_fen: int = Field(
+        ge=-(10**14),
+        le=10**14,
+        description="at most what is left to invoice (paid − refunded − invoiced); negative for a red invoice",
+    )
+
+
+@endpoint(
+    "/invoices/<int:invoice_id>/issue",
+    ("POST",),
+    query=IssueQuery,
+    response=InvoiceOut,
+    auth=True,
+    tags=STATION_TAGS,
+    errors=(403,),
+    upload="file",
+    summary="The selling station records the invoice it issued: number, date, amount (query) and the file "
+    "(multipart `file`, PDF or OFD, checked by content, at most MAX_UPLOAD_BYTES); audited",
+)
+def issue_invoice(invoice_id: int, query: IssueQuery):
+    user = api_user()
+    invoice = svc.get_visible_invoice(invoice_id, user)
+    issued = svc.issue_invoice(
+        invoice,
+        svc.IssuedData(number=query.number, issued_on=query.issued_on, amount_fen=query.amount_fen),
+        request.files.get("file"),
+        actor=user,
+        now=now_utc(),
+    )
+    out = invoice_out(issued)
+    commit()
+    return ok(out)
+
+
+@endpoint(
+    "/invoices/<int:invoice_id>/red",
+    ("POST",),
+    query=IssueQuery,
+    response=InvoiceOut,
+    status=201,
+    auth=True,
+    tags=STATION_TAGS,
+    errors=(403,),
+    upload="file",
+    summary="The station records a red invoice (红字发票) against an issued invoice: number, date, a negative amount "
+    "(query) and its file; audited",
+)
+def red_invoice(invoice_id: int, query: IssueQuery):
+    user = api_user()
+    original = svc.get_visible_invoice(invoice_id, user)
+    red = svc.record_red_invoice(
+        original,
+        svc.IssuedData(number=query.number, issued_on=query.issued_on, amount_fen=query.amount_fen),
+        request.files.get("file"),
+        actor=user,
+        now=now_utc(),
+    )
+    out = invoice_out(red)
+    commit()
+    return ok(out, 201)
+
+
+class StationInvoicesQuery(QuerySchema):
+    station_id: int | None = Field(default=None, ge=1, le=2**63 - 1, description="admins only: the station")
+
+
+@endpoint(
+    "/station/invoices",
+    query=StationInvoicesQuery,
+    response=InvoiceListOut,
+    roles=("operator",),
+    tags=STATION_TAGS,
+    summary="The station's invoice requests waiting (待开票) first, then its issued invoices with any red invoice due",
+)
+def station_invoices(query: StationInvoicesQuery):
+    user = api_user()
+    station_id = query.station_id if user.role == Role.ADMIN and query.station_id else user.station_id
+    items = svc.station_invoices(station_id) if station_id else []
+    return ok(InvoiceListOut(items=[invoice_out(i) for i in items]))

@@ -1,0 +1,1 @@
+"""Invoice rules (services only flush; the caller commits)."""

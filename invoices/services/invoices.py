@@ -1,0 +1,685 @@
+"""Invoices (发票): who may ask for one and see it, what may be invoiced, the station's record of the
+invoice it issued and of a red invoice (红字发票) after a refund. Services only flush; the caller commits.
+
+What may be invoiced is computed from rows, never stored:
+
+- an order's money received (`order_paid_fen`): card (and any non-cash method) payments captured
+  minus what they refunded; a cash order's net cash in the stations' books;
+- a station's part of it (`station_paid_fen`): its shipments' cash for a cash order, else what its
+  shipments are still due, capped by the order's money received;
+- invoiced (`invoiced_fen`): the sum of the issued invoices' parts for the order (red ones negative).
+
+Per order and station, what is left to invoice is `min(station part − invoiced by the station, order
+money − invoiced by all)`. Issuing an invoice (per order or per period) locks its orders and their
+payments (the documented lock order: order rows by id, then payment rows), refuses an amount above
+what is left, and spreads the amount over the orders, so the per-order sums never exceed what was
+paid minus refunds and the period's total never exceeds the sum of its orders. A refund after
+invoicing leaves an order invoiced above its money: its invoices show `red_due_fen` until the station
+records the red invoice against the original.
+
+Who sees an invoice: whoever asked for it, the members of its organisation with rights (buyers,
+approvers, managers — not viewers), the issuing station's operators, the county office and admins;
+anyone else gets a 404.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from institutions import creditcode
+from institutions.models import MemberRole, OrganisationMember, Purchase, PurchaseOrder
+from institutions.services.organisations import get_visible_organisation, is_staff
+from invoices.files import check_invoice_file, store_invoice_file
+from invoices.models import Invoice, InvoiceKind, InvoiceOrder, InvoiceScope, InvoiceStatus
+from orders.models import Order, OrderStatus, PaymentState, ShipmentStatus
+from orders.services.amounts import is_cash_order, shipment_due_fen
+from orders.services.cashbook import shipment_cash_fen
+from orders.services.common import lock_order, lock_payment
+from shop.audit import record_audit
+from shop.auth.permissions import can_manage_station
+from shop.errors import Conflict, Forbidden, NotFound, ValidationError
+from shop.extensions import db
+from shop.history import transition
+from shop.money import format_yuan
+from shop.phone import is_phone, normalise_phone
+from shop.timeutil import local_date, local_midnight_utc
+
+CAPTURED = (PaymentState.CONFIRMED, PaymentState.REFUNDED)
+TAX_NUMBER_LENGTHS = (15, 17, 18, 20)
+TAX_NUMBER_RE = re.compile(r"^[0-9A-Z]+$")
+NUMBER_RE = re.compile(r"^[0-9]{8,20}$")
+ACCOUNT_RE = re.compile(r"^[0-9 -]{4,40}$")
+MAX_PERIOD_DAYS = 366
+MAX_LIST = 200
+
+
+# --- the buyer's details ---------------------------------------------------------------------------
+
+
+@dataclass
+class InvoiceDetails:
+    kind: str = ""
+    title: str = ""
+    tax_number: str = ""
+    address: str = ""
+    phone: str = ""
+    bank: str = ""
+    account: str = ""
+
+
+def _text(value: str | None) -> str:
+    return " ".join((value or "").split())
+
+
+def normalise_tax_number(value: str | None) -> str:
+    return "".join((value or "").split()).upper()
+
+
+def is_valid_tax_number(value: str) -> bool:
+    """税号: 15, 17, 18 or 20 digits or capital letters; an 18-character one is a 统一社会信用代码
+    and must carry its check character (GB 32100)."""
+    if len(value) not in TAX_NUMBER_LENGTHS or not TAX_NUMBER_RE.match(value):
+        return False
+    return len(value) != 18 or creditcode.is_valid(value)
+
+
+def clean_details(data: InvoiceDetails) -> InvoiceDetails:
+    """The buyer's invoice details, normalised; ValidationError naming the fields otherwise.
+
+    普通发票: a title, the tax number optional (an individual has none) but valid when given.
+    专用发票: title, tax number, address, phone, bank and account all required."""
+    if data.kind not in set(InvoiceKind):
+        raise ValidationError("invoice_kind_required", fields={"kind": "required"})
+    title = _text(data.title)
+    if not title or len(title) > 100:
+        raise ValidationError("invoice_title_required", fields={"title": "required" if not title else "too_long"})
+    tax_number = normalise_tax_number(data.tax_number)
+    special = data.kind == InvoiceKind.SPECIAL
+    if (tax_number or special) and not is_valid_tax_number(tax_number):
+        raise ValidationError("invoice_invalid_tax_number", fields={"tax_number": "invalid"})
+    address, bank = _text(data.address), _text(data.bank)
+    phone = normalise_phone(data.phone) if _text(data.phone) else ""
+    account = _text(data.account)
+    errors = {}
+    if len(address) > 200:
+        errors["address"] = "too_long"
+    if len(bank) > 100:
+        errors["bank"] = "too_long"
+    if phone and not is_phone(phone, landline=True):
+        errors["phone"] = "invalid"
+    if account and not ACCOUNT_RE.match(account):
+        errors["account"] = "invalid"
+    if special:
+        for name, value in (("address", address), ("phone", phone), ("bank", bank), ("account", account)):
+            if not value:
+                errors.setdefault(name, "required")
+    if errors:
+        raise ValidationError("invoice_incomplete", fields=errors)
+    return InvoiceDetails(
+        kind=data.kind, title=title, tax_number=tax_number, address=address, phone=phone, bank=bank, account=account
+    )
+
+
+# --- who may ask and see -----------------------------------------------------------------------------
+
+
+def _rights_member(organisation_id: int, user) -> OrganisationMember | None:
+    """The user's membership of the organisation if it carries invoice rights (buyer, approver, manager)."""
+    if user is None or not user.is_authenticated:
+        return None
+    member = db.session.scalar(
+        sa.select(OrganisationMember).where(
+            OrganisationMember.organisation_id == organisation_id, OrganisationMember.user_id == user.id
+        )
+    )
+    if member is None or not (member.is_manager or member.role in (MemberRole.BUYER, MemberRole.APPROVER)):
+        return None
+    return member
+
+
+def _rights_organisation_ids(user) -> sa.Select:
+    return sa.select(OrganisationMember.organisation_id).where(
+        OrganisationMember.user_id == user.id,
+        sa.or_(
+            OrganisationMember.is_manager.is_(True),
+            OrganisationMember.role.in_((MemberRole.BUYER, MemberRole.APPROVER)),
+        ),
+    )
+
+
+def order_organisation_id(order_id: int) -> int | None:
+    """The organisation whose approved purchase placed the order, or None (a retail order)."""
+    return db.session.scalar(
+        sa.select(Purchase.organisation_id)
+        .join(PurchaseOrder, PurchaseOrder.purchase_id == Purchase.id)
+        .where(PurchaseOrder.order_id == order_id)
+    )
+
+
+def may_request(order: Order, user) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    if order.user_id == user.id:
+        return True
+    organisation_id = order_organisation_id(order.id)
+    return organisation_id is not None and _rights_member(organisation_id, user) is not None
+
+
+def get_order_for_invoice(code: str, user) -> Order:
+    """The order with public `code` if `user` may ask for its invoice (its buyer, or a member with
+    rights of the organisation that bought it); NotFound otherwise."""
+    order = db.session.scalar(sa.select(Order).where(Order.code == code))
+    if order is None or not may_request(order, user):
+        raise NotFound("not_found")
+    return order
+
+
+def may_see(invoice: Invoice, user) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    if invoice.requested_by_id == user.id or is_staff(user) or can_manage_station(user, invoice.station_id):
+        return True
+    return invoice.organisation_id is not None and _rights_member(invoice.organisation_id, user) is not None
+
+
+def get_visible_invoice(invoice_id: int, user, *, lock: bool = False) -> Invoice:
+    query = sa.select(Invoice).where(Invoice.id == invoice_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    invoice = db.session.scalar(query)
+    if invoice is None or not may_see(invoice, user):
+        raise NotFound("invoice_not_found")
+    return invoice
+
+
+def may_issue(invoice: Invoice, user) -> bool:
+    return can_manage_station(user, invoice.station_id)
+
+
+# --- what may be invoiced ----------------------------------------------------------------------------
+
+
+def order_paid_fen(order: Order) -> int:
+    """The order's money received: a cash order's net cash in the books, else captured − refunded."""
+    if is_cash_order(order):
+        return sum(shipment_cash_fen(s.id) for s in order.shipments)
+    return sum(p.amount_fen - p.refunded_fen for p in order.payments if p.state in CAPTURED)
+
+
+def station_paid_fen(order: Order, station_id: int) -> int:
+    """The station's part of the order's money received."""
+    shipments = [s for s in order.shipments if s.station_id == station_id]
+    if is_cash_order(order):
+        return sum(shipment_cash_fen(s.id) for s in shipments)
+    return min(sum(shipment_due_fen(s) for s in shipments), order_paid_fen(order))
+
+
+def station_due_fen(order: Order, station_id: int) -> int:
+    return sum(shipment_due_fen(s) for s in order.shipments if s.station_id == station_id)
+
+
+def invoiced_fen(order_id: int, station_id: int | None = None) -> int:
+    """What the issued invoices (red ones negative) attribute to the order (of one station, or all)."""
+    query = (
+        sa.select(sa.func.coalesce(sa.func.sum(InvoiceOrder.amount_fen), 0))
+        .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
+        .where(InvoiceOrder.order_id == order_id, Invoice.status == InvoiceStatus.ISSUED)
+    )
+    if station_id is not None:
+        query = query.where(Invoice.station_id == station_id)
+    return int(db.session.scalar(query) or 0)
+
+
+def available_fen(order: Order, station_id: int) -> int:
+    """What the station may still invoice for the order: never above what was paid minus refunds."""
+    if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED):
+        return 0
+    left = min(
+        station_paid_fen(order, station_id) - invoiced_fen(order.id, station_id),
+        order_paid_fen(order) - invoiced_fen(order.id),
+    )
+    return max(0, left)
+
+
+def over_fen(order: Order, station_id: int) -> int:
+    """How far the order is invoiced above its money (a refund after invoicing), for the station."""
+    return max(
+        0,
+        invoiced_fen(order.id, station_id) - station_paid_fen(order, station_id),
+        invoiced_fen(order.id) - order_paid_fen(order),
+    )
+
+
+def _net_parts(invoice: Invoice) -> dict[int, int]:
+    """A blue invoice's part of each order, less what its red invoices took back."""
+    parts = {link.order_id: link.amount_fen for link in invoice.orders}
+    for order_id, amount in db.session.execute(
+        sa.select(InvoiceOrder.order_id, InvoiceOrder.amount_fen)
+        .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
+        .where(Invoice.red_of_id == invoice.id)
+    ):
+        parts[order_id] = parts.get(order_id, 0) + int(amount)
+    return parts
+
+
+def net_amount_fen(invoice: Invoice) -> int:
+    """A blue invoice's amount less its red invoices."""
+    reds = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Invoice.amount_fen), 0)).where(Invoice.red_of_id == invoice.id)
+    )
+    return (invoice.amount_fen or 0) + int(reds or 0)
+
+
+def red_due_fen(invoice: Invoice) -> int:
+    """What of an issued blue invoice should be reversed by a red invoice: its part of orders now
+    invoiced above their money (a refund after invoicing). 0 for a request or a red invoice."""
+    if invoice.status != InvoiceStatus.ISSUED or invoice.red_of_id is not None:
+        return 0
+    due = 0
+    for link in invoice.orders:
+        part = _net_parts(invoice).get(link.order_id, 0)
+        if part > 0:
+            due += min(part, over_fen(link.order, invoice.station_id))
+    return due
+
+
+def invoice_available_fen(invoice: Invoice) -> int:
+    """What the station may issue now for a request (the sum over its orders)."""
+    return sum(available_fen(link.order, invoice.station_id) for link in invoice.orders)
+
+
+# --- asking ----------------------------------------------------------------------------------------------
+
+
+def _new_invoice(
+    details: InvoiceDetails,
+    *,
+    station_id: int,
+    organisation_id: int | None,
+    user,
+    now: datetime,
+    scope: str,
+    period: tuple[date, date] | None = None,
+) -> Invoice:
+    invoice = Invoice(
+        station_id=station_id,
+        requested_by_id=user.id,
+        organisation_id=organisation_id,
+        scope=scope,
+        period_from=period[0] if period else None,
+        period_to=period[1] if period else None,
+        kind=details.kind,
+        status=InvoiceStatus.REQUESTED,
+        title=details.title,
+        tax_number=details.tax_number,
+        address=details.address,
+        phone=details.phone,
+        bank=details.bank,
+        account=details.account,
+        created_at=now,
+    )
+    db.session.add(invoice)
+    return invoice
+
+
+def _open_request_exists(order_id: int, station_id: int) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(InvoiceOrder.id)
+            .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
+            .where(
+                InvoiceOrder.order_id == order_id,
+                Invoice.station_id == station_id,
+                Invoice.status == InvoiceStatus.REQUESTED,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _live_station_ids(order: Order) -> list[int]:
+    return sorted({s.station_id for s in order.shipments if s.status != ShipmentStatus.CANCELED})
+
+
+def request_for_order(order: Order, details: InvoiceDetails, *, user, now: datetime) -> list[Invoice]:
+    """Ask for the invoice of one order: one request per station that sells in it (most orders have one).
+    It may be asked before payment; the station issues at most what was paid minus refunds."""
+    if not may_request(order, user):
+        raise NotFound("not_found")
+    details = clean_details(details)
+    order = lock_order(order.id)
+    if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED) or not order.shipments:
+        raise Conflict("invoice_order_not_invoiceable")
+    organisation_id = order_organisation_id(order.id)
+    created, pending = [], False
+    for station_id in _live_station_ids(order):
+        if _open_request_exists(order.id, station_id):
+            pending = True
+            continue
+        if station_due_fen(order, station_id) - invoiced_fen(order.id, station_id) <= 0:
+            continue
+        invoice = _new_invoice(
+            details,
+            station_id=station_id,
+            organisation_id=organisation_id,
+            user=user,
+            now=now,
+            scope=InvoiceScope.ORDER,
+        )
+        invoice.orders.append(InvoiceOrder(order_id=order.id, amount_fen=0))
+        created.append(invoice)
+    if not created:
+        raise Conflict("invoice_already_requested" if pending else "nothing_to_invoice")
+    db.session.flush()
+    for invoice in created:
+        record_audit(
+            actor=user,
+            action="invoice.request",
+            subject=invoice,
+            detail={"order": order.code, "station_id": invoice.station_id, "kind": invoice.kind},
+            now=now,
+        )
+    return created
+
+
+def check_period(start: date, end: date, *, today: date) -> tuple[date, date]:
+    if not isinstance(start, date) or not isinstance(end, date):
+        raise ValidationError("invoice_invalid_period", fields={"from": "invalid"})
+    if start > end or end > today or (end - start).days >= MAX_PERIOD_DAYS or start.year < 2016:
+        raise ValidationError("invoice_invalid_period", fields={"from": "invalid", "to": "invalid"})
+    return start, end
+
+
+def period_orders(user, organisation_id: int | None, start: date, end: date) -> list[Order]:
+    """The orders a period invoice may cover: the organisation's purchase orders (a member with rights
+    asks), or the caller's own retail orders, placed between `start` and `end` (Beijing dates)."""
+    query = sa.select(Order).where(
+        Order.created_at >= local_midnight_utc(start),
+        Order.created_at < local_midnight_utc(end + timedelta(days=1)),
+        Order.status.not_in((OrderStatus.CANCELED, OrderStatus.EXPIRED)),
+    )
+    in_purchase = sa.select(PurchaseOrder.order_id)
+    if organisation_id is not None:
+        query = query.where(
+            Order.id.in_(
+                sa.select(PurchaseOrder.order_id)
+                .join(Purchase, Purchase.id == PurchaseOrder.purchase_id)
+                .where(Purchase.organisation_id == organisation_id)
+            )
+        )
+    else:
+        query = query.where(Order.user_id == user.id, Order.id.not_in(in_purchase))
+    return list(db.session.scalars(query.order_by(Order.id)))
+
+
+def request_for_period(
+    details: InvoiceDetails,
+    *,
+    start: date,
+    end: date,
+    organisation_id: int | None,
+    user,
+    now: datetime,
+) -> list[Invoice]:
+    """Ask for one invoice per station over a period's paid orders (an organisation's, or the caller's own)."""
+    if organisation_id is not None:
+        get_visible_organisation(organisation_id, user)  # 404 to strangers
+        if _rights_member(organisation_id, user) is None:
+            raise Forbidden("forbidden")
+    details = clean_details(details)
+    start, end = check_period(start, end, today=local_date(now))
+    by_station: dict[int, list[Order]] = {}
+    for order in period_orders(user, organisation_id, start, end):
+        for station_id in _live_station_ids(order):
+            if available_fen(order, station_id) > 0:
+                by_station.setdefault(station_id, []).append(order)
+    if not by_station:
+        raise Conflict("nothing_to_invoice")
+    created = []
+    for station_id, orders in sorted(by_station.items()):
+        invoice = _new_invoice(
+            details,
+            station_id=station_id,
+            organisation_id=organisation_id,
+            user=user,
+            now=now,
+            scope=InvoiceScope.PERIOD,
+            period=(start, end),
+        )
+        for order in orders:
+            invoice.orders.append(InvoiceOrder(order_id=order.id, amount_fen=0))
+        created.append(invoice)
+    db.session.flush()
+    for invoice in created:
+        record_audit(
+            actor=user,
+            action="invoice.request",
+            subject=invoice,
+            detail={
+                "period": [start.isoformat(), end.isoformat()],
+                "orders": [link.order_id for link in invoice.orders],
+                "station_id": invoice.station_id,
+                "kind": invoice.kind,
+            },
+            now=now,
+        )
+    return created
+
+
+# --- the station's record ----------------------------------------------------------------------------
+
+
+@dataclass
+class IssuedData:
+    number: str = ""
+    issued_on: date | None = None
+    amount_fen: int | None = None
+
+
+def _check_number(number: str) -> str:
+    number = "".join((number or "").split())
+    if not NUMBER_RE.match(number):
+        raise ValidationError("invoice_invalid_number", fields={"number": "invalid"})
+    if db.session.scalar(sa.select(Invoice.id).where(Invoice.number == number)) is not None:
+        raise Conflict("invoice_number_taken", fields={"number": "taken"})
+    return number
+
+
+def _check_date(issued_on: date | None, invoice: Invoice, now: datetime) -> date:
+    earliest = local_date(invoice.created_at) - timedelta(days=MAX_PERIOD_DAYS)
+    if not isinstance(issued_on, date) or not earliest <= issued_on <= local_date(now):
+        raise ValidationError("invoice_invalid_date", fields={"issued_on": "invalid"})
+    return issued_on
+
+
+def _lock_orders(order_ids: list[int]) -> dict[int, Order]:
+    """Order rows by id, then their payment rows (the documented lock order): no refund or cash entry
+    changes what they received while the invoice is recorded."""
+    orders = {order_id: lock_order(order_id) for order_id in sorted(set(order_ids))}
+    for payment_id in sorted(p.id for o in orders.values() for p in o.payments):
+        lock_payment(payment_id)
+    return orders
+
+
+def issue_invoice(invoice: Invoice, data: IssuedData, upload, *, actor, now: datetime) -> Invoice:
+    """The station records the invoice it issued: number, date, amount (at most what is left to invoice
+    on its orders: paid minus refunds minus invoiced) and the file (PDF or OFD); audited. The amount is
+    spread over the orders oldest first. Anything refused changes nothing."""
+    if not may_issue(invoice, actor):
+        raise Forbidden("invoice_station_only")
+    if invoice.status != InvoiceStatus.REQUESTED:
+        raise Conflict("invoice_already_issued")
+    amount = data.amount_fen
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValidationError("invoice_invalid_amount", fields={"amount_fen": "invalid"})
+    number = _check_number(data.number)
+    issued_on = _check_date(data.issued_on, invoice, now)
+    checked = check_invoice_file(upload)
+    orders = _lock_orders([link.order_id for link in invoice.orders])
+    invoice = db.session.scalars(
+        sa.select(Invoice).where(Invoice.id == invoice.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+    if invoice.status != InvoiceStatus.REQUESTED:  # issued meanwhile
+        raise Conflict("invoice_already_issued")
+    left = {link.order_id: available_fen(orders[link.order_id], invoice.station_id) for link in invoice.orders}
+    if amount > sum(left.values()):
+        raise Conflict("invoice_exceeds_paid", available=format_yuan(sum(left.values())))
+    remaining = amount
+    for link in invoice.orders:
+        part = min(left[link.order_id], remaining)
+        link.amount_fen = part
+        remaining -= part
+    invoice.number, invoice.issued_on, invoice.amount_fen = number, issued_on, amount
+    invoice.file_path, invoice.file_format = store_invoice_file(invoice.id, checked), checked.fmt
+    invoice.issued_by_id, invoice.issued_at = actor.id, now
+    transition(invoice, InvoiceStatus.ISSUED, actor=actor, now=now)
+    db.session.flush()
+    record_audit(
+        actor=actor,
+        action="invoice.issue",
+        subject=invoice,
+        detail={
+            "number": number,
+            "issued_on": issued_on.isoformat(),
+            "amount_fen": amount,
+            "orders": {str(link.order_id): link.amount_fen for link in invoice.orders},
+        },
+        now=now,
+    )
+    return invoice
+
+
+def record_red_invoice(original: Invoice, data: IssuedData, upload, *, actor, now: datetime) -> Invoice:
+    """The station records a red invoice (红字发票) against an issued blue one: a negative amount no larger
+    than what of the original is not yet reversed, taken first from the orders invoiced above their
+    money (a refund after invoicing), with its file. Audited."""
+    if not may_issue(original, actor):
+        raise Forbidden("invoice_station_only")
+    if original.status != InvoiceStatus.ISSUED or original.red_of_id is not None:
+        raise Conflict("invoice_not_issued")
+    amount = data.amount_fen
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount >= 0:
+        raise ValidationError(
+            "invoice_red_exceeds", available=format_yuan(net_amount_fen(original)), fields={"amount_fen": "invalid"}
+        )
+    number = _check_number(data.number)
+    issued_on = _check_date(data.issued_on, original, now)
+    checked = check_invoice_file(upload)
+    orders = _lock_orders([link.order_id for link in original.orders])
+    original = db.session.scalars(
+        sa.select(Invoice).where(Invoice.id == original.id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+    net = net_amount_fen(original)
+    if -amount > net:
+        raise Conflict("invoice_red_exceeds", available=format_yuan(net), fields={"amount_fen": "invalid"})
+    parts = _net_parts(original)
+    take: dict[int, int] = {}
+    remaining = -amount
+    # first what is invoiced above the money received, then the rest, order by order
+    for order_id in sorted(parts):
+        part = min(parts[order_id], over_fen(orders[order_id], original.station_id), remaining)
+        if part > 0:
+            take[order_id] = part
+            remaining -= part
+    for order_id in sorted(parts):
+        part = min(parts[order_id] - take.get(order_id, 0), remaining)
+        if part > 0:
+            take[order_id] = take.get(order_id, 0) + part
+            remaining -= part
+    red = Invoice(
+        station_id=original.station_id,
+        requested_by_id=original.requested_by_id,
+        organisation_id=original.organisation_id,
+        scope=original.scope,
+        period_from=original.period_from,
+        period_to=original.period_to,
+        kind=original.kind,
+        status=InvoiceStatus.ISSUED,
+        title=original.title,
+        tax_number=original.tax_number,
+        address=original.address,
+        phone=original.phone,
+        bank=original.bank,
+        account=original.account,
+        number=number,
+        issued_on=issued_on,
+        amount_fen=amount,
+        issued_by_id=actor.id,
+        issued_at=now,
+        red_of_id=original.id,
+        created_at=now,
+    )
+    for order_id, part in sorted(take.items()):
+        red.orders.append(InvoiceOrder(order_id=order_id, amount_fen=-part))
+    db.session.add(red)
+    db.session.flush()
+    red.file_path, red.file_format = store_invoice_file(red.id, checked), checked.fmt
+    db.session.flush()
+    record_audit(
+        actor=actor,
+        action="invoice.red",
+        subject=red,
+        detail={
+            "original": original.number,
+            "number": number,
+            "issued_on": issued_on.isoformat(),
+            "amount_fen": amount,
+            "orders": {str(k): -v for k, v in take.items()},
+        },
+        now=now,
+    )
+    return red
+
+
+# --- lists -------------------------------------------------------------------------------------------------
+
+
+def invoices_of(user) -> list[Invoice]:
+    """The invoices the user asked for and those of the organisations where they have rights, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Invoice)
+            .where(
+                sa.or_(Invoice.requested_by_id == user.id, Invoice.organisation_id.in_(_rights_organisation_ids(user)))
+            )
+            .order_by(Invoice.id.desc())
+            .limit(MAX_LIST)
+        )
+    )
+
+
+def station_invoices(station_id: int) -> list[Invoice]:
+    """A station's requests waiting first, then its issued invoices, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Invoice)
+            .where(Invoice.station_id == station_id)
+            .order_by(sa.case((Invoice.status == InvoiceStatus.REQUESTED, 0), else_=1), Invoice.id.desc())
+            .limit(MAX_LIST)
+        )
+    )
+
+
+def reds_of(invoice: Invoice) -> list[Invoice]:
+    return list(db.session.scalars(sa.select(Invoice).where(Invoice.red_of_id == invoice.id).order_by(Invoice.id)))
+
+
+def order_invoice_state(order: Order) -> str | None:
+    """ "requested" (待开票) while a request of the order waits, "issued" once invoiced, else None."""
+    statuses = set(
+        db.session.scalars(
+            sa.select(Invoice.status)
+            .join(InvoiceOrder, InvoiceOrder.invoice_id == Invoice.id)
+            .where(InvoiceOrder.order_id == order.id, Invoice.red_of_id.is_(None))
+        )
+    )
+    if InvoiceStatus.REQUESTED in statuses:
+        return InvoiceStatus.REQUESTED
+    if InvoiceStatus.ISSUED in statuses:
+        return InvoiceStatus.ISSUED
+    return None

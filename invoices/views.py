@@ -1,0 +1,210 @@
+"""HTML pages of invoices: the buyer asks for one (per order or per period), lists and downloads them;
+the selling station lists its requests and records the invoices it issued and the red invoices after a
+refund. Thin routes: parse -> load/404 -> one service -> commit() -> redirect."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from institutions.services.organisations import organisations_of
+from invoices.files import MIMETYPES, absolute_path
+from invoices.models import Invoice, InvoiceKind
+from invoices.services import invoices as svc
+from shop import once
+from shop.auth.models import Role
+from shop.auth.permissions import role_required
+from shop.confirm import ask_first
+from shop.db import commit
+from shop.errors import ValidationError, flash_domain_errors
+from shop.money import MoneyError, parse_yuan
+from shop.timeutil import local_date, now_utc
+
+bp = Blueprint("invoices", __name__)
+
+DETAIL_FIELDS = ("kind", "title", "tax_number", "address", "phone", "bank", "account")
+LIMITS = {"title": 200, "tax_number": 40, "address": 400, "phone": 40, "bank": 200, "account": 80}
+
+
+@bp.app_template_global("order_invoice_state")
+def _order_invoice_state(order) -> str | None:
+    """The order page's 待开票 / 已开票 (None when no invoice was asked for)."""
+    return svc.order_invoice_state(order)
+
+
+@bp.app_context_processor
+def _labels() -> dict:
+    return {
+        "invoice_kind_labels": {InvoiceKind.ORDINARY: _("增值税普通发票"), InvoiceKind.SPECIAL: _("增值税专用发票")},
+        "invoice_status_labels": {"requested": _("待开票"), "issued": _("已开票")},
+    }
+
+
+def _details_from_form() -> svc.InvoiceDetails:
+    values = {name: request.form.get(name, "")[: LIMITS.get(name, 20)] for name in DETAIL_FIELDS}
+    return svc.InvoiceDetails(**values)
+
+
+def _date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.form.get(name, "")[:10])
+    except ValueError:
+        return None
+
+
+# --- the buyer ----------------------------------------------------------------------------------------
+
+
+@bp.route("/orders/<code>/invoice", methods=["GET", "POST"])
+@login_required
+def request_order(code: str):
+    order = svc.get_order_for_invoice(code, current_user)
+    if request.method == "POST":
+        with flash_domain_errors():
+            svc.request_for_order(order, _details_from_form(), user=current_user, now=now_utc())
+            commit()
+            flash(_("已申请发票，站点开具后可在“我的发票”下载"), "success")
+            return redirect(url_for(".mine"), 303)
+    return render_template(
+        "invoices/request.html",
+        order=order,
+        form=request.form,
+        state=svc.order_invoice_state(order),
+        action=url_for(".request_order", code=code),
+    ), (422 if request.method == "POST" else 200)
+
+
+@bp.route("/invoices/period", methods=["GET", "POST"])
+@login_required
+def request_period():
+    rights = [(o, m) for o, m in organisations_of(current_user) if m.is_manager or m.role in ("buyer", "approver")]
+    if request.method == "POST":
+        raw_org = request.form.get("organisation_id", "")
+        organisation_id = int(raw_org) if raw_org.isascii() and raw_org.isdigit() and len(raw_org) < 18 else None
+        with flash_domain_errors():
+            now = now_utc()
+            start, end = _date("from"), _date("to")
+            if start is None or end is None:
+                raise ValidationError("invoice_invalid_period", fields={"from": "invalid"})
+            once.claim_or_refuse("invoice-period", request.form.get("form_token"), user_id=current_user.id, now=now)
+            created = svc.request_for_period(
+                _details_from_form(), start=start, end=end, organisation_id=organisation_id, user=current_user, now=now
+            )
+            commit()
+            flash(_("已申请 %(n)s 张发票", n=len(created)), "success")
+            return redirect(url_for(".mine"), 303)
+    today = local_date(now_utc())
+    return render_template(
+        "invoices/period.html",
+        organisations=rights,
+        form=request.form,
+        form_token=once.new_form_token(),
+        default_from=today.replace(day=1).isoformat(),
+        default_to=today.isoformat(),
+    ), (422 if request.method == "POST" else 200)
+
+
+@bp.get("/invoices")
+@login_required
+def mine():
+    return render_template("invoices/mine.html", invoices=svc.invoices_of(current_user))
+
+
+@bp.get("/invoices/<int:invoice_id>")
+@login_required
+def detail(invoice_id: int):
+    invoice = svc.get_visible_invoice(invoice_id, current_user)
+    return render_template(
+        "invoices/detail.html",
+        invoice=invoice,
+        may_issue=svc.may_issue(invoice, current_user),
+        available_fen=svc.invoice_available_fen(invoice) if invoice.status == "requested" else 0,
+        red_due_fen=svc.red_due_fen(invoice),
+        net_fen=svc.net_amount_fen(invoice) if invoice.status == "issued" and invoice.red_of_id is None else None,
+        reds=svc.reds_of(invoice),
+        today=local_date(now_utc()).isoformat(),
+    )
+
+
+@bp.get("/invoices/<int:invoice_id>/file")
+@login_required
+def download(invoice_id: int):
+    invoice = svc.get_visible_invoice(invoice_id, current_user)
+    if not invoice.file_path:
+        abort(404)
+    response = send_file(
+        absolute_path(invoice.file_path),
+        mimetype=MIMETYPES[invoice.file_format],
+        as_attachment=True,
+        download_name=f"invoice-{invoice.number}.{invoice.file_format}",
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- the station ----------------------------------------------------------------------------------------
+
+
+def _issued_data() -> svc.IssuedData:
+    try:
+        amount = parse_yuan(request.form.get("amount", "")[:20])
+    except MoneyError:
+        amount = None
+    return svc.IssuedData(number=request.form.get("number", "")[:40], issued_on=_date("issued_on"), amount_fen=amount)
+
+
+@bp.post("/invoices/<int:invoice_id>/issue")
+@login_required
+def issue(invoice_id: int):
+    invoice = svc.get_visible_invoice(invoice_id, current_user)
+    if not svc.may_issue(invoice, current_user):
+        abort(403)
+    back = url_for(".detail", invoice_id=invoice.id)
+    page = ask_first(_("确认登记发票？登记后不能撤销。"), back=back)
+    if page is not None:
+        return page
+    with flash_domain_errors():
+        svc.issue_invoice(invoice, _issued_data(), request.files.get("file"), actor=current_user, now=now_utc())
+        commit()
+        flash(_("发票已登记"), "success")
+    return redirect(back, 303)
+
+
+@bp.post("/invoices/<int:invoice_id>/red")
+@login_required
+def red(invoice_id: int):
+    invoice = svc.get_visible_invoice(invoice_id, current_user)
+    if not svc.may_issue(invoice, current_user):
+        abort(403)
+    back = url_for(".detail", invoice_id=invoice.id)
+    page = ask_first(_("确认登记红字发票？登记后不能撤销。"), back=back)
+    if page is not None:
+        return page
+    data = _issued_data()
+    if data.amount_fen is not None and data.amount_fen > 0:
+        data.amount_fen = -data.amount_fen  # the form asks for the amount reversed
+    with flash_domain_errors():
+        svc.record_red_invoice(invoice, data, request.files.get("file"), actor=current_user, now=now_utc())
+        commit()
+        flash(_("红字发票已登记"), "success")
+    return redirect(back, 303)
+
+
+@bp.get("/station/invoices")
+@role_required("operator")
+def station_list():
+    station_id = current_user.station_id
+    if current_user.role == Role.ADMIN:
+        raw = request.args.get("station", "")
+        station_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 18 else None
+    invoices: list[Invoice] = svc.station_invoices(station_id) if station_id else []
+    return render_template(
+        "invoices/station.html",
+        invoices=invoices,
+        red_due={i.id: svc.red_due_fen(i) for i in invoices},
+        available={i.id: svc.invoice_available_fen(i) for i in invoices if i.status == "requested"},
+    )

@@ -1,0 +1,386 @@
+"""Invoices (#22 发票): asked per order or per period, issued by the selling station with a PDF/OFD file,
+never above what was paid minus refunds (per order and per period), a red invoice after a refund,
+and nobody else's invoice reachable (404)."""
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+
+import pytest
+import sqlalchemy as sa
+
+from institutions import creditcode
+from invoices.models import Invoice, InvoiceOrder
+from orders.services import payments
+from orders.services.refunds import approve_refund_request, request_refund
+from shop.audit import AuditEntry
+from shop.db import commit
+from shop.extensions import db as _db
+from shop.timeutil import local_date, now_utc
+from tests.county.test_reconcile_money import _hand_over
+from tests.factories import make_product, make_station, make_user
+from tests.institutions.factories import add_member, make_organisation
+from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture)
+from tests.orders.factories import FakeStripeProvider, make_order
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def ofd_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as package:
+        package.writestr("OFD.xml", "<ofd:OFD xmlns:ofd='http://www.ofdspec.org/2016'/>")
+        package.writestr("Doc_0/Document.xml", "<doc/>")
+    return buffer.getvalue()
+
+
+DETAILS = {"kind": "ordinary", "title": "南昌县第一中学", "tax_number": ""}
+
+
+def special_details() -> dict:
+    body = "91360121000000042"
+    return {"kind": "special", "title": "南昌县第一中学", "tax_number": body + creditcode.check_character(body),
+            "address": "南昌县莲塘镇澄湖路1号", "phone": "0791-85712345", "bank": "中国银行南昌县支行",
+            "account": "6216 6100 0000 1234"}
+
+
+def _paid_card_order(buyer, items, now):
+    order = make_order(buyer, items, now=now, payment_method="card")
+    payment = payments.start_payment(order.payments[0], now=now)
+    FakeStripeProvider.succeed(payment.provider_ref)
+    payments.sync_payment(payment, now=now)
+    return order
+
+
+@pytest.fixture
+def world(db, fake_stripe):
+    station = make_station()
+    op = make_user(role="operator", station=station)
+    other_op = make_user(role="operator", station=make_station())
+    rice = make_product(name="南昌大米", price_fen=6000, stock=50, station=station)
+    eggs = make_product(name="土鸡蛋", price_fen=4500, stock=50, station=station)
+    buyer, stranger, county = make_user(), make_user(), make_user(role="county")
+    commit()
+    return {"station": station, "op": op, "other_op": other_op, "rice": rice, "eggs": eggs, "buyer": buyer,
+            "stranger": stranger, "county": county}
+
+
+def _issue(client, headers, invoice_id, *, number, amount_fen, data=PDF, name="invoice.pdf", day=None):
+    day = day or local_date(now_utc()).isoformat()
+    return client.post(f"/api/v1/invoices/{invoice_id}/issue?number={number}&issued_on={day}&amount_fen={amount_fen}",
+                       headers=headers, data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+
+
+def _red(client, headers, invoice_id, *, number, amount_fen, data=PDF):
+    day = local_date(now_utc()).isoformat()
+    return client.post(f"/api/v1/invoices/{invoice_id}/red?number={number}&issued_on={day}&amount_fen={amount_fen}",
+                       headers=headers, data={"file": (io.BytesIO(data), "red.pdf")}, content_type="multipart/form-data")
+
+
+def _state(invoice_id: int):
+    _db.session.expire_all()
+    invoice = _db.session.get(Invoice, invoice_id)
+    return (invoice.status, invoice.number, invoice.amount_fen, invoice.file_path,
+            [link.amount_fen for link in invoice.orders])
+
+
+def _audits(action: str) -> int:
+    return _db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == action))
+
+
+def test_an_order_invoice_never_exceeds_what_was_paid_and_the_order_shows_it_is_waiting(app, client, world,
+                                                                                       api_token, auth):
+    w, now = world, now_utc()
+    order = _paid_card_order(w["buyer"], [(w["rice"], 2), (w["eggs"], 1)], now)
+    commit()
+    paid = order.total_fen
+    b, op = api_token(w["buyer"]), api_token(w["op"])
+    r = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS)
+    assert r.status_code == 201, r.json
+    [invoice] = r.json["items"]
+    assert invoice["status"] == "requested" and invoice["available_fen"] == paid
+    assert invoice["station_id"] == w["station"].id and invoice["orders"] == [{"order_code": order.code,
+                                                                              "amount_fen": 0}]
+    # asked twice: refused, nothing added
+    r = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS)
+    assert r.status_code == 409 and r.json["error"]["code"] == "invoice_already_requested"
+    assert _db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 1
+    auth.login(w["buyer"])
+    assert "待开票" in client.get(f"/orders/{order.code}").get_data(as_text=True)
+    # one fen above what was paid: refused, nothing changed, no file written
+    before = _state(invoice["id"])
+    r = _issue(client, op, invoice["id"], number="04400000001", amount_fen=paid + 1)
+    assert r.status_code == 409 and r.json["error"]["code"] == "invoice_exceeds_paid"
+    assert _state(invoice["id"]) == before == ("requested", None, None, "", [0])
+    assert not os.path.exists(os.path.join(app.config["UPLOAD_DIR"], "invoices", str(invoice["id"])))
+    assert _audits("invoice.issue") == 0
+    # the buyer may not record it; the station may
+    assert _issue(client, b, invoice["id"], number="04400000001", amount_fen=paid).status_code == 403
+    r = _issue(client, op, invoice["id"], number="04400000001", amount_fen=paid)
+    assert r.status_code == 200, r.json
+    assert (r.json["status"], r.json["number"], r.json["amount_fen"], r.json["file_format"]) == (
+        "issued", "04400000001", paid, "pdf")
+    assert r.json["orders"] == [{"order_code": order.code, "amount_fen": paid}]
+    assert _audits("invoice.issue") == 1
+    # issued once only; nothing left to ask for
+    assert _issue(client, op, invoice["id"], number="04400000002", amount_fen=1).status_code == 409
+    r = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS)
+    assert r.status_code == 409 and r.json["error"]["code"] == "nothing_to_invoice"
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert "已开票" in page and "待开票" not in page
+    # the buyer downloads the file (page and API)
+    r = client.get(f"/invoices/{invoice['id']}/file")
+    assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data == PDF
+    assert client.get(f"/api/v1/invoices/{invoice['id']}/file", headers=b).data == PDF
+
+
+def test_a_refund_after_invoicing_asks_for_a_red_invoice_recorded_against_the_original(client, world, api_token):
+    w, now = world, now_utc()
+    order = _paid_card_order(w["buyer"], [(w["rice"], 1), (w["eggs"], 1)], now)
+    _hand_over(order, w["op"], now)
+    commit()
+    b, op = api_token(w["buyer"]), api_token(w["op"])
+    [invoice] = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS).json["items"]
+    assert _issue(client, op, invoice["id"], number="04400000011", amount_fen=order.total_fen).status_code == 200
+    assert client.get(f"/api/v1/invoices/{invoice['id']}", headers=b).json["red_due_fen"] == 0
+    eggs_line = next(line for line in order.lines if line.product_id == w["eggs"].id)
+    rr = request_refund(order, eggs_line.id, actor=w["buyer"], now=now, reason="破损")
+    approve_refund_request(rr.id, actor=w["op"], now=now)
+    commit()
+    out = client.get(f"/api/v1/invoices/{invoice['id']}", headers=b).json
+    assert out["red_due_fen"] == 4500
+    listed = client.get("/api/v1/station/invoices", headers=op).json["items"]
+    assert [(i["id"], i["red_due_fen"]) for i in listed] == [(invoice["id"], 4500)]
+    # a positive amount, or more than the invoice: refused, nothing recorded
+    r = _red(client, op, invoice["id"], number="04400000012", amount_fen=4500)
+    assert r.status_code == 422 and r.json["error"]["code"] == "invoice_red_exceeds"
+    r = _red(client, op, invoice["id"], number="04400000012", amount_fen=-(order.total_fen + 1))
+    assert r.status_code == 409 and r.json["error"]["code"] == "invoice_red_exceeds"
+    r = _red(client, op, invoice["id"], number="04400000011", amount_fen=-4500)  # the original's number
+    assert r.status_code == 409 and r.json["error"]["code"] == "invoice_number_taken"
+    assert _db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 1
+    # the buyer cannot record it
+    assert _red(client, b, invoice["id"], number="04400000012", amount_fen=-4500).status_code == 403
+    r = _red(client, op, invoice["id"], number="04400000012", amount_fen=-4500)
+    assert r.status_code == 201, r.json
+    assert (r.json["red_of_id"], r.json["amount_fen"], r.json["status"]) == (invoice["id"], -4500, "issued")
+    assert r.json["orders"] == [{"order_code": order.code, "amount_fen": -4500}]
+    assert client.get(f"/api/v1/invoices/{invoice['id']}", headers=b).json["red_due_fen"] == 0
+    assert _audits("invoice.red") == 1
+    # invoiced net = paid − refunded, exactly
+    net = _db.session.scalar(sa.select(sa.func.sum(InvoiceOrder.amount_fen)).where(InvoiceOrder.order_id == order.id))
+    assert net == order.total_fen - 4500
+    # the buyer sees both
+    ids = {i["id"] for i in client.get("/api/v1/invoices", headers=b).json["items"]}
+    assert ids == {invoice["id"], r.json["id"]}
+
+
+def test_a_period_invoice_never_exceeds_its_orders_paid_minus_refunded_and_is_spread_over_them(client, world,
+                                                                                              api_token):
+    w, now = world, now_utc()
+    first = _paid_card_order(w["buyer"], [(w["rice"], 1)], now)
+    second = _paid_card_order(w["buyer"], [(w["eggs"], 2)], now)
+    unpaid = make_order(w["buyer"], [(w["eggs"], 1)], now=now, payment_method="card")
+    make_order(w["stranger"], [(w["rice"], 1)], now=now, payment_method="card")  # someone else's
+    commit()
+    # the first order was invoiced on its own for part of it
+    b, op = api_token(w["buyer"]), api_token(w["op"])
+    [own] = client.post(f"/api/v1/orders/{first.code}/invoice-request", headers=b, json=DETAILS).json["items"]
+    assert _issue(client, op, own["id"], number="04400000021", amount_fen=1000).status_code == 200
+    today = local_date(now).isoformat()
+    r = client.post("/api/v1/invoice-requests", headers=b, json={**DETAILS, "from": today, "to": today})
+    assert r.status_code == 201, r.json
+    [period] = r.json["items"]
+    assert [o["order_code"] for o in period["orders"]] == [first.code, second.code]  # not the unpaid one
+    assert unpaid.code not in str(period)
+    left = first.total_fen - 1000 + second.total_fen
+    assert period["available_fen"] == left
+    before = _state(period["id"])
+    r = _issue(client, op, period["id"], number="04400000022", amount_fen=left + 1)
+    assert r.status_code == 409 and r.json["error"]["code"] == "invoice_exceeds_paid"
+    assert _state(period["id"]) == before
+    r = _issue(client, op, period["id"], number="04400000022", amount_fen=left)
+    assert r.status_code == 200, r.json
+    assert r.json["orders"] == [{"order_code": first.code, "amount_fen": first.total_fen - 1000},
+                                {"order_code": second.code, "amount_fen": second.total_fen}]
+    for order in (first, second):
+        invoiced = _db.session.scalar(sa.select(sa.func.sum(InvoiceOrder.amount_fen))
+                                      .where(InvoiceOrder.order_id == order.id))
+        assert invoiced == order.total_fen
+    # everything is invoiced: a new period request finds nothing
+    r = client.post("/api/v1/invoice-requests", headers=b, json={**DETAILS, "from": today, "to": today})
+    assert r.status_code == 409 and r.json["error"]["code"] == "nothing_to_invoice"
+    # a period in the future or longer than a year is refused
+    r = client.post("/api/v1/invoice-requests", headers=b, json={**DETAILS, "from": "2020-01-01", "to": today})
+    assert r.status_code == 422 and r.json["error"]["code"] == "invoice_invalid_period"
+
+
+def test_an_organisation_period_invoice_covers_its_purchase_orders_and_its_members_with_rights_see_it(
+        client, world, api_token):
+    from institutions.models import Purchase, PurchaseOrder
+
+    w, now = world, now_utc()
+    approver, viewer = make_user(), make_user()
+    organisation = make_organisation(members={"buyer": w["buyer"], "approver": approver, "viewer": viewer})
+    order = _paid_card_order(w["buyer"], [(w["rice"], 3)], now)
+    retail = _paid_card_order(w["buyer"], [(w["eggs"], 1)], now)  # the buyer's own shopping
+    purchase = Purchase(organisation_id=organisation.id, created_by_id=w["buyer"].id, status="approved",
+                        delivery="ship", requested_date=local_date(now), payment_method="card", created_at=now)
+    _db.session.add(purchase)
+    _db.session.flush()
+    _db.session.add(PurchaseOrder(purchase_id=purchase.id, order_id=order.id))
+    commit()
+    today = local_date(now).isoformat()
+    body = {**special_details(), "from": today, "to": today, "organisation_id": organisation.id}
+    # a viewer has no invoice rights, a stranger does not see the organisation
+    assert client.post("/api/v1/invoice-requests", headers=api_token(viewer), json=body).status_code == 403
+    assert client.post("/api/v1/invoice-requests", headers=api_token(w["stranger"]), json=body).status_code == 404
+    r = client.post("/api/v1/invoice-requests", headers=api_token(approver), json=body)
+    assert r.status_code == 201, r.json
+    [invoice] = r.json["items"]
+    assert invoice["organisation_id"] == organisation.id and invoice["kind"] == "special"
+    assert [o["order_code"] for o in invoice["orders"]] == [order.code]  # not the retail order
+    assert retail.code not in str(invoice)
+    for user, status in ((w["buyer"], 200), (approver, 200), (viewer, 404), (w["stranger"], 404),
+                         (w["op"], 200), (w["other_op"], 404), (w["county"], 200)):
+        assert client.get(f"/api/v1/invoices/{invoice['id']}", headers=api_token(user)).status_code == status, user
+    # an approver (rights) may ask for the invoice of the organisation's order built by the buyer
+    _db.session.expire_all()
+    r = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=api_token(approver), json=DETAILS)
+    assert r.status_code == 409 and r.json["error"]["code"] == "invoice_already_requested"  # the period's request
+    assert client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=api_token(viewer),
+                       json=DETAILS).status_code == 404
+
+
+def test_invoice_files_are_checked_by_content_and_size(app, client, world, api_token, monkeypatch):
+    w, now = world, now_utc()
+    order = _paid_card_order(w["buyer"], [(w["rice"], 1)], now)
+    commit()
+    b, op = api_token(w["buyer"]), api_token(w["op"])
+    [invoice] = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS).json["items"]
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+    for data, name in ((png, "invoice.pdf"), (b"%PDF-1.4 but never ends", "invoice.pdf"),
+                       (b"PK\x03\x04not a zip", "invoice.ofd"), (b"<html>%PDF-</html>", "invoice.ofd")):
+        r = _issue(client, op, invoice["id"], number="04400000031", amount_fen=100, data=data, name=name)
+        assert r.status_code == 422 and r.json["error"]["code"] == "invoice_file_type", (name, r.json)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as package:
+        package.writestr("Doc_0/Document.xml", "<doc/>")  # a zip, but no OFD.xml
+    r = _issue(client, op, invoice["id"], number="04400000031", amount_fen=100, data=buffer.getvalue(), name="x.ofd")
+    assert r.json["error"]["code"] == "invoice_file_type"
+    r = client.post(f"/api/v1/invoices/{invoice['id']}/issue?number=04400000031&issued_on="
+                    f"{local_date(now).isoformat()}&amount_fen=100", headers=op)
+    assert r.status_code == 422 and r.json["error"]["code"] == "invoice_file_required"
+    monkeypatch.setitem(app.config, "MAX_UPLOAD_BYTES", 1024)
+    big = PDF[:-6] + b" " * 2048 + b"%%EOF\n"
+    r = _issue(client, op, invoice["id"], number="04400000031", amount_fen=100, data=big)
+    assert r.status_code == 422 and r.json["error"]["code"] == "invoice_file_too_large"
+    assert _state(invoice["id"])[0] == "requested"
+    r = _issue(client, op, invoice["id"], number="04400000031", amount_fen=100, data=ofd_bytes(), name="发票.bin")
+    assert r.status_code == 200 and r.json["file_format"] == "ofd"
+    r = client.get(f"/api/v1/invoices/{invoice['id']}/file", headers=b)
+    assert r.status_code == 200 and r.data == ofd_bytes()
+
+
+def test_nobody_else_reaches_an_order_or_an_invoice(client, world, api_token):
+    w, now = world, now_utc()
+    order = _paid_card_order(w["buyer"], [(w["rice"], 1)], now)
+    commit()
+    b = api_token(w["buyer"])
+    for user in (w["stranger"], w["op"], w["county"]):
+        r = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=api_token(user), json=DETAILS)
+        assert r.status_code == 404, user
+    assert client.post("/api/v1/orders/NOSUCHORDER/invoice-request", headers=b, json=DETAILS).status_code == 404
+    [invoice] = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS).json["items"]
+    assert _issue(client, api_token(w["op"]), invoice["id"], number="04400000041",
+                  amount_fen=100).status_code == 200
+    for user in (w["stranger"], w["other_op"]):
+        headers = api_token(user)
+        assert client.get(f"/api/v1/invoices/{invoice['id']}", headers=headers).status_code == 404
+        assert client.get(f"/api/v1/invoices/{invoice['id']}/file", headers=headers).status_code == 404
+        assert invoice["id"] not in {i["id"] for i in client.get("/api/v1/invoices", headers=headers).json["items"]}
+    r = _issue(client, api_token(w["other_op"]), invoice["id"], number="04400000042", amount_fen=1)
+    assert r.status_code == 404
+    assert client.get(f"/api/v1/invoices/{invoice['id']}/file", headers=api_token(w["county"])).status_code == 200
+    assert client.get("/api/v1/invoices/999999", headers=b).status_code == 404
+    assert client.get("/api/v1/station/invoices", headers=api_token(w["other_op"])).json["items"] == []
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"kind": "special", "tax_number": ""}, "tax_number"),
+    ({"kind": "special", "bank": ""}, "bank"),
+    ({"kind": "special", "account": ""}, "account"),
+    ({"kind": "special", "address": ""}, "address"),
+    ({"kind": "special", "phone": ""}, "phone"),
+    ({"tax_number": "1234567890123456"}, "tax_number"),  # 16
+    ({"tax_number": "91360121000000042X"[:17] + "0"}, "tax_number"),  # 18, wrong check character
+    ({"tax_number": "9136012100000004a"}, None),  # 17, lower case is normalised
+    ({"title": ""}, "title"),
+])
+def test_invoice_details_are_validated(client, world, api_token, change, field):
+    w = world
+    order = _paid_card_order(w["buyer"], [(w["rice"], 1)], now_utc())
+    commit()
+    body = {**special_details(), **change}
+    r = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=api_token(w["buyer"]), json=body)
+    if field is None:
+        assert r.status_code == 201, r.json
+        assert r.json["items"][0]["tax_number"] == "9136012100000004A"
+    else:
+        assert r.status_code == 422 and field in r.json["error"]["fields"], r.json
+        assert _db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 0
+
+
+def test_the_pages_ask_issue_and_download(client, world, auth):
+    w, now = world, now_utc()
+    order = _paid_card_order(w["buyer"], [(w["rice"], 1)], now)
+    commit()
+    auth.login(w["buyer"])
+    assert "申请发票" in client.get(f"/orders/{order.code}/invoice").get_data(as_text=True)
+    r = client.post(f"/orders/{order.code}/invoice", data={**DETAILS, "kind": "special", "tax_number": "123"})
+    assert r.status_code == 422 and _db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 0
+    r = client.post(f"/orders/{order.code}/invoice", data=DETAILS)
+    assert r.status_code == 303
+    invoice = _db.session.scalar(sa.select(Invoice))
+    assert "待开票" in client.get("/invoices").get_data(as_text=True)
+    auth.logout()
+    auth.login(w["op"])
+    assert "南昌县第一中学" in client.get("/station/invoices").get_data(as_text=True)
+    page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    assert "登记已开具的发票" in page
+    total = f"{order.total_fen / 100:.2f}"
+    over = f"{(order.total_fen + 1) / 100:.2f}"
+    form = {"number": "04400000051", "issued_on": local_date(now).isoformat(), "amount": total}
+    # without confirm=1 nothing changes (the confirmation step)
+    r = client.post(f"/invoices/{invoice.id}/issue", data={**form, "file": (io.BytesIO(PDF), "a.pdf")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 200 and _state(invoice.id)[0] == "requested"
+    r = client.post(f"/invoices/{invoice.id}/issue", data={**form, "confirm": "1", "amount": over,
+                                                           "file": (io.BytesIO(PDF), "a.pdf")},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "超过可开票金额" in r.get_data(as_text=True) and _state(invoice.id)[0] == "requested"
+    r = client.post(f"/invoices/{invoice.id}/issue", data={**form, "confirm": "1", "file": (io.BytesIO(PDF), "a.pdf")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 303 and _state(invoice.id)[:3] == ("issued", "04400000051", order.total_fen)
+    auth.logout()
+    auth.login(w["stranger"])
+    assert client.get(f"/invoices/{invoice.id}").status_code == 404
+    assert client.get(f"/invoices/{invoice.id}/file").status_code == 404
+    assert client.get(f"/orders/{order.code}/invoice").status_code == 404
+    auth.logout()
+    auth.login(w["buyer"])
+    page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    assert "04400000051" in page and "下载发票" in page
+    r = client.get(f"/invoices/{invoice.id}/file")
+    assert r.status_code == 200 and r.data == PDF
+
+
+def test_the_api_documents_the_invoice_operations(client, db):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    assert {"/api/v1/orders/{code}/invoice-request", "/api/v1/invoice-requests", "/api/v1/invoices",
+            "/api/v1/invoices/{invoice_id}", "/api/v1/invoices/{invoice_id}/file", "/api/v1/invoices/{invoice_id}/issue",
+            "/api/v1/invoices/{invoice_id}/red", "/api/v1/station/invoices"} <= set(paths)
+    issue = paths["/api/v1/invoices/{invoice_id}/issue"]["post"]
+    assert {p["name"] for p in issue["parameters"]} >= {"number", "issued_on", "amount_fen"}
+    assert "multipart/form-data" in issue["requestBody"]["content"]
