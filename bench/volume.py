@@ -175,7 +175,8 @@ def generate_products(conn, n: int, now: datetime, rnd: random.Random) -> None:
     for i in range(n):
         vid, vname, signature = villages[i % len(villages)]
         specs = PRODUCTS.get(signature) or all_specs
-        base, cat, unit, price, weight, season, desc = specs[(i // len(villages)) % len(specs)]
+        # (a demo spec may end with its variant label, #21: the generated products are single items)
+        base, cat, unit, price, weight, season, desc = specs[(i // len(villages)) % len(specs)][:7]
         adjective = ADJECTIVES[rnd.randrange(len(ADJECTIVES))]
         pack, price_k, weight_k = PACKS[rnd.randrange(len(PACKS))]
         stem = base.rstrip("0123456789克斤枚个只份kg")
