@@ -1,7 +1,7 @@
 """invoices (#22): invoice requests and the invoices stations issue (blue and red), and the orders they cover
 
 Revision ID: 08064dabe93d
-Revises: c3a9e7f21d48
+Revises: 7bab07f1c05a
 Create Date: 2026-12-03 13:24:32.670931
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '08064dabe93d'
-down_revision = 'c3a9e7f21d48'
+down_revision = '7bab07f1c05a'
 branch_labels = None
 depends_on = None
 
