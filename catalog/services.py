@@ -293,6 +293,8 @@ class ProductInput:
     #: A new variant (规格) of this product (any variant of its family): its label, e.g. "2斤礼盒".
     variant_of: int | None = None
     variant_label: str = ""
+    #: The label `variant_of` gets when it has no family yet (default "标准").
+    variant_of_label: str = ""
 
 
 def create_product(
@@ -336,7 +338,7 @@ def create_product(
         updated_at=now,
     )
     if data.variant_of is not None:
-        join_family(product, data.variant_of, data.variant_label, now=now)
+        join_family(product, data.variant_of, data.variant_label, now=now, sibling_label=data.variant_of_label)
     db.session.add(product)
     db.session.flush()
     db.session.add(StockRecord(product_id=product.id, station_id=data.station_id, on_hand=0, allocated=0))

@@ -98,5 +98,10 @@ class AssistedProductForm(ShopForm):
     season = StringField(_l("季节（如 3-5月，空=全年）"), validators=[Optional(), Length(max=40)])
     description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=4000)])
     image = FileField(_l("商品照片（JPEG/PNG，最大 5MB）"))
+    #: A new variant (规格) of one of the station's products: that product, the new variant's label and,
+    #: when that product has no variants yet, its own label (docs/catalog.md).
+    variant_of = SelectField(_l("作为哪个商品的新规格（可不选）"), coerce=coerce_id, validate_choice=True, default=0)
+    variant_label = StringField(_l("新规格名称（如 2斤礼盒）"), validators=[Optional(), Length(max=40)])
+    variant_of_label = StringField(_l("原商品的规格名称（如 500克袋装）"), validators=[Optional(), Length(max=40)])
     #: Once per shown form: a double tap creates one product (shop.once).
     form_token = OnceTokenField()

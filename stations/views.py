@@ -613,6 +613,9 @@ def _product_form(station: Station) -> tuple[AssistedProductForm, list]:
     form.category_id.choices = [
         SelectChoice(c.id, (c.name_en or c.name) if english else c.name) for c in list_categories()
     ]
+    form.variant_of.choices = [SelectChoice(0, _("不是新规格，是新商品"))] + [
+        SelectChoice(p.id, p.name) for p in assisted.list_station_products(station.id)
+    ]
     return form, households
 
 
@@ -654,6 +657,9 @@ def product_new():
                     harvest_date=form.harvest_date.data,
                     lot_note=form.lot_note.data or "",
                     benefit=_benefit_from_form(households),
+                    variant_of=form.variant_of.data or None,
+                    variant_label=form.variant_label.data or "",
+                    variant_of_label=form.variant_of_label.data or "",
                 )
                 product = assisted.create_assisted_product(
                     station, data, actor=current_user, now=now_utc(), image=upload, form_token=form.form_token.data

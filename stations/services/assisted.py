@@ -44,6 +44,11 @@ class AssistedProductInput:
     lot_note: str = ""
     #: [(household_id, weight)]; empty = the listed household alone, weight 1.
     benefit: list[tuple[int, int]] = field(default_factory=list)
+    #: A new variant (规格) of this product of the station, labelled `variant_label`; a product without
+    #: variants yet gets `variant_of_label` as its own label (docs/catalog.md).
+    variant_of: int | None = None
+    variant_label: str = ""
+    variant_of_label: str = ""
 
 
 def _reindex(product_id: int) -> None:
@@ -102,6 +107,10 @@ def create_assisted_product(
     form (a double tap on 提交认定 during the slow upload) raises `AlreadySubmitted` and creates nothing.
     """
     household, benefit = _validate(station, data)
+    if data.variant_of is not None:
+        sibling = db.session.get(Product, data.variant_of) if 0 < data.variant_of < 2**63 else None
+        if sibling is None or sibling.station_id != station.id:
+            raise NotFound("variant_not_found", fields={"variant_of": str(data.variant_of)})
     if form_token is not None:
         from shop.once import claim_or_refuse
 
@@ -120,6 +129,9 @@ def create_assisted_product(
             season=(data.season or "").strip()[:40],
             listed_for_household_id=household.id,
             benefit=benefit,
+            variant_of=data.variant_of,
+            variant_label=data.variant_label,
+            variant_of_label=data.variant_of_label,
         ),
         actor=actor,
         now=now,

@@ -193,3 +193,28 @@ def test_a_variant_label_is_checked(db, now):
     assert other.family_id is None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Product).where(
         Product.family_id == bag.family_id)) == 3
+
+
+def test_an_institutions_purchase_form_offers_every_variant(app, db):
+    from tests.institutions.test_purchases import _setup
+
+    organisation, buyer, _approver, _viewer, _rice, _eggs = _setup()
+    bag, box, jar = make_family(stocks=(8, 3, 1))
+    commit()
+    buyer_client = app.test_client()
+    buyer_client.post("/login", data={"email": buyer.email, "password": "password123"})
+    html = buyer_client.get(f"/organisations/{organisation.id}/purchases/new").get_data(as_text=True)
+    for variant in (bag, box, jar):
+        assert f'<option value="{variant.id}">{variant.name}' in html
+
+
+def test_the_countys_approvals_page_names_the_variant_it_certifies(client, db, auth, now):
+    bag, _box, _jar = make_family()
+    new = create_product(
+        ProductInput(name="三江腌菜10斤家庭装", category_id=bag.category_id, village_id=bag.village_id,
+                     station_id=bag.station_id, price_fen=17800, variant_of=bag.id, variant_label="10斤家庭装"),
+        actor=None, now=now)
+    commit()
+    auth.login(make_user(role="county"))
+    html = client.get("/county/approvals").get_data(as_text=True)
+    assert f'id="product-{new.id}"' in html and "「三江腌菜」的规格：10斤家庭装" in html

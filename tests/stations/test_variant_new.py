@@ -1,0 +1,39 @@
+"""An operator adds a variant (规格) to one of the station's products through 新增代卖商品 (#21): it waits
+for the county's certification like any product; another station's product or no label is refused."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from catalog.models import Product, ProductFamily
+from tests.stations.test_assisted import _count, _form
+
+
+def test_operator_adds_a_variant_to_a_station_product(db, world, client, auth):
+    auth.login(world.a.operator)
+    page = client.get("/station/products/new").get_data(as_text=True)
+    assert f'<option value="{world.a.product.id}">{world.a.product.name}</option>' in page
+    assert world.b.product.name not in page
+    data = _form(world, name="A土鸡蛋60枚礼盒", variant_of=str(world.a.product.id), variant_label="60枚礼盒",
+                 variant_of_label="30枚装")
+    response = client.post("/station/products/new", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    new = db.session.scalar(sa.select(Product).where(Product.name == "A土鸡蛋60枚礼盒"))
+    db.session.refresh(world.a.product)
+    assert new.approval_status == "pending" and new.family_id == world.a.product.family_id is not None
+    assert (world.a.product.variant_label, new.variant_label) == ("30枚装", "60枚礼盒")
+    assert new.family.name == world.a.product.name
+
+
+def test_a_variant_of_another_stations_product_or_without_label_is_refused(db, world, client, auth):
+    auth.login(world.a.operator)
+    before = _count(db, Product), _count(db, ProductFamily)
+    for extra in ({"variant_of": str(world.b.product.id), "variant_label": "礼盒"},
+                  {"variant_of": str(world.a.product.id), "variant_label": ""},
+                  {"variant_of": "99999999", "variant_label": "礼盒"},
+                  {"variant_of": "abc", "variant_label": "礼盒"}):
+        response = client.post("/station/products/new", data=_form(world, name="A土鸡蛋礼盒", **extra),
+                               content_type="multipart/form-data")
+        assert response.status_code in (400, 404, 422), (extra, response.status_code)
+        assert (_count(db, Product), _count(db, ProductFamily)) == before, extra
+    db.session.refresh(world.a.product)
+    assert world.a.product.family_id is None
