@@ -37,3 +37,28 @@ def test_a_variant_of_another_stations_product_or_without_label_is_refused(db, w
         assert (_count(db, Product), _count(db, ProductFamily)) == before, extra
     db.session.refresh(world.a.product)
     assert world.a.product.family_id is None
+
+
+def test_sold_of_a_product_with_variants_sums_its_delivered_variants_even_on_cached_pages(
+        client, db, world, now, cache_on):
+    from catalog.services import join_family
+    from shop.db import commit
+    from tests.factories import make_product
+    from tests.stations.factories import make_order
+    from tests.stations.test_sold_counts import _deliver
+
+    eggs = world.a.product
+    box = make_product(name="A土鸡蛋60枚", stock=10, station=world.a.station, category=world.category)
+    join_family(box, eggs.id, "60枚装", now=now, sibling_label="30枚装")
+    order = make_order([(box, 2)], buyer=world.buyer)
+    commit()
+    face = f"/products/{eggs.id}-{eggs.slug}"
+    assert "已售" not in client.get("/products").get_data(as_text=True).split("A土鸡蛋")[1][:300]
+    client.get(face)  # cached before the hand-over of the other variant
+    _deliver(order.shipments[0], world.a.operator, now)
+    commit()
+    page = client.get(face).get_data(as_text=True)
+    assert '<dd class="sold">共 2 件' in page
+    assert "已售 2" in client.get("/products").get_data(as_text=True)
+    item = next(i for i in client.get("/api/v1/products").json["items"] if i["id"] == eggs.id)
+    assert item["sold"] == 2 and {v["id"]: v["sold"] for v in item["variants"]} == {eggs.id: 0, box.id: 2}
