@@ -296,6 +296,38 @@ def generate_products(conn, n: int, now: datetime, rnd: random.Random) -> None:
     _log(f"products: {len(products)} (+{len(links)} benefit links)")
 
 
+def generate_papers(conn, now: datetime) -> None:
+    """The food-safety documents each product's category needs (catalog.papers.REQUIRED_DOCUMENTS),
+    approved and valid for a year, for every product without them: a product without its papers is
+    not sold (409 `papers_missing`). One INSERT ... SELECT; no file behind them (never served here)."""
+    from catalog.papers import REQUIRED_DOCUMENTS
+
+    pairs = [(str(food_class), str(kind)) for food_class, kinds in REQUIRED_DOCUMENTS.items() for kind in kinds]
+    if not pairs:
+        return
+    values = ", ".join(f"(:c{i}, :k{i})" for i in range(len(pairs)))
+    params: dict = {f"c{i}": c for i, (c, _k) in enumerate(pairs)} | {f"k{i}": k for i, (_c, k) in enumerate(pairs)}
+    today = now.astimezone(BEIJING).date()
+    params |= {"valid_from": today - timedelta(days=30), "valid_until": today + timedelta(days=365), "now": now}
+    inserted = conn.execute(
+        sa.text(
+            f"""INSERT INTO product_documents (product_id, kind, number, issuer, valid_from, valid_until,
+                   file_path, file_type, file_size, status, decision_note, decided_at, uploaded_at)
+                SELECT p.id, r.kind,
+                       CASE WHEN r.kind = 'production_licence' THEN 'SC' || lpad(p.id::text, 14, '0')
+                            ELSE 'BENCH-' || p.id END,
+                       '南昌县市场监督管理局', :valid_from, :valid_until, 'bench/none.pdf', 'pdf', 0,
+                       'approved', '', :now, :now
+                FROM products p
+                JOIN categories c ON c.id = p.category_id
+                JOIN (VALUES {values}) AS r (food_class, kind) ON r.food_class = c.food_class
+                WHERE NOT EXISTS (SELECT 1 FROM product_documents d WHERE d.product_id = p.id AND d.kind = r.kind)"""
+        ),
+        params,
+    ).rowcount
+    _log(f"papers: {inserted} documents")
+
+
 def generate_users(conn, now: datetime) -> None:
     from werkzeug.security import generate_password_hash
 
@@ -716,6 +748,7 @@ def generate(sizes: dict, seed: int = 2017) -> list[str]:
         for label, fn in (
             ("users", lambda c, r: generate_users(c, now)),
             ("products", lambda c, r: generate_products(c, sizes["products"], now, r)),
+            ("papers", lambda c, r: generate_papers(c, now)),
             ("listings", lambda c, r: generate_listings(c, sizes["listings"], now, r)),
             ("orders", lambda c, r: generate_orders(c, sizes["orders"], now, r)),
         ):
