@@ -1,5 +1,6 @@
-"""API of institutional buying: organisations (register, read, members, the county office's decision)
-and bulk purchases (draft, submit, approve — placed as orders —, reject).
+"""API of institutional buying: organisations (register, read, members, the county office's decision),
+bulk purchases (draft, submit, approve — placed as orders —, reject) and quote requests (询价: ask the
+selling station, its answer, accepted into a draft purchase at the quoted price).
 
 Same services as the pages. An organisation is visible to its members, the county office and admins;
 to anyone else it does not exist (404)."""
@@ -9,16 +10,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from institutions.models import Organisation, Purchase, PurchaseStatus
 from institutions.services import organisations as orgs
-from institutions.services import purchases, statements
+from institutions.services import purchases, quotes, statements
 from orders.services.placement import AddressData
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.db import commit
 from shop.errors import DomainError
-from shop.timeutil import now_utc
+from shop.timeutil import local_date, now_utc
 
 TAGS = ("organisations",)
 Kind = Literal["budget_unit", "union", "company", "other"]
@@ -195,6 +196,11 @@ def reject_organisation(organisation_id: int, body: DecisionIn):
 
 
 class ItemIn(Schema):
+    """A product and a quantity. No price: prices are the catalogue's or a station's accepted quote,
+    never the client's (a body naming one is refused, 422)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
     product_id: int = Field(ge=1)
     quantity: int = Field(ge=1, le=999)
 
@@ -248,6 +254,8 @@ class PurchaseLineOut(BaseModel):
     title: str
     quantity: int
     destination_id: int | None
+    unit_price_fen: int | None = Field(description="the quoted unit price of a line accepted from a quote, else null")
+    quote_request_id: int | None
 
 
 class DestinationOut(BaseModel):
@@ -317,6 +325,8 @@ def purchase_out(purchase: Purchase) -> PurchaseOut:
                 title=line.product.name,
                 quantity=line.quantity,
                 destination_id=line.destination_id,
+                unit_price_fen=line.unit_price_fen,
+                quote_request_id=line.quote_request_id,
             )
             for line in purchase.lines
         ],
@@ -434,6 +444,220 @@ def reject_purchase(purchase_id: int, body: RejectIn):
         purchases.get_visible_purchase(purchase_id, user), reason=body.reason, user=user, now=now_utc()
     )
     out = purchase_out(purchase)
+    commit()
+    return ok(out)
+
+
+# --- quote requests (询价) ------------------------------------------------------------------------
+
+
+class QuoteRequestIn(Schema):
+    organisation_id: int = Field(ge=1)
+    product_id: int = Field(ge=1, description="the product; the request goes to the station that sells it")
+    quantity: int = Field(ge=1, le=999)
+    needed_by: date = Field(description="the delivery date wanted (today to a year ahead, Beijing time)")
+    note: str = Field(default="", max_length=400, description="at most 200 characters")
+
+
+class QuoteAnswerIn(Schema):
+    quantity: int = Field(ge=1, le=999, description="what the station can supply (1 to the quantity asked)")
+    unit_price_fen: int = Field(ge=1, le=10**9)
+    lead_days: int = Field(ge=0, le=365, description="days from placement to delivery")
+    valid_until: date = Field(description="the last day the answer may be accepted (today to 90 days ahead)")
+    note: str = Field(default="", max_length=400)
+
+
+class QuoteDeclineIn(Schema):
+    reason: str = Field(max_length=400, description="why the station cannot supply it (required)")
+
+
+class QuoteAcceptIn(Schema):
+    """Where the answer goes. No price: the line takes the station's quoted price (a body naming one
+    is refused, 422)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    purchase_id: int = Field(ge=1, description="a draft purchase of the caller, of the request's organisation")
+    destination_id: int | None = Field(default=None, ge=1, description="one of its addresses (none for pickup)")
+
+
+class QuoteOut(BaseModel):
+    id: int
+    organisation_id: int
+    station_id: int
+    product_id: int
+    title: str
+    quantity: int
+    needed_by: date
+    note: str
+    status: Literal["open", "answered", "accepted", "declined"]
+    expired: bool = Field(description="answered but not accepted by valid_until")
+    answered_quantity: int | None
+    unit_price_fen: int | None
+    lead_days: int | None
+    valid_until: date | None
+    answer_note: str
+    answered_at: datetime | None
+    created_at: datetime
+
+
+class QuoteList(BaseModel):
+    items: list[QuoteOut]
+
+
+def quote_out(request) -> QuoteOut:
+    return QuoteOut(
+        id=request.id,
+        organisation_id=request.organisation_id,
+        station_id=request.station_id,
+        product_id=request.product_id,
+        title=request.product.name,
+        quantity=request.quantity,
+        needed_by=request.needed_by,
+        note=request.note,
+        status=request.status,
+        expired=quotes.is_expired(request, local_date(now_utc())),
+        answered_quantity=request.answered_quantity,
+        unit_price_fen=request.unit_price_fen,
+        lead_days=request.lead_days,
+        valid_until=request.valid_until,
+        answer_note=request.answer_note,
+        answered_at=request.answered_at,
+        created_at=request.created_at,
+    )
+
+
+class QuoteListQuery(QuerySchema):
+    organisation_id: int | None = Field(
+        default=None, ge=1, description="an organisation of the caller's; without it, a station's requests"
+    )
+
+
+@endpoint(
+    "/quote-requests",
+    ("POST",),
+    body=QuoteRequestIn,
+    response=QuoteOut,
+    status=201,
+    auth=True,
+    tags=("purchases",),
+    errors=(403, 404, 409),
+    summary="A buyer of a verified organisation asks the station selling a product for a quote (询价)",
+)
+def create_quote_request(body: QuoteRequestIn):
+    user = api_user()
+    organisation = orgs.get_visible_organisation(body.organisation_id, user)
+    request = quotes.create_quote_request(
+        organisation,
+        product_id=body.product_id,
+        quantity=body.quantity,
+        needed_by=body.needed_by,
+        note=body.note,
+        user=user,
+        now=now_utc(),
+    )
+    out = quote_out(request)
+    commit()
+    return ok(out, 201)
+
+
+@endpoint(
+    "/quote-requests",
+    query=QuoteListQuery,
+    response=QuoteList,
+    auth=True,
+    tags=("purchases",),
+    summary="Quote requests: an organisation's (its members), or those addressed to the caller's station",
+)
+def list_quote_requests(query: QuoteListQuery):
+    user = api_user()
+    if query.organisation_id is not None:
+        items = quotes.quotes_of(orgs.get_visible_organisation(query.organisation_id, user))
+    else:
+        items = quotes.quotes_for(user)
+    return ok(QuoteList(items=[quote_out(q) for q in items]))
+
+
+@endpoint(
+    "/quote-requests/<int:quote_id>",
+    response=QuoteOut,
+    auth=True,
+    tags=("purchases",),
+    summary="A quote request (its organisation's members, its station, the county office; else 404)",
+)
+def get_quote_request(quote_id: int):
+    return ok(quote_out(quotes.get_visible_quote(quote_id, api_user())))
+
+
+@endpoint(
+    "/quote-requests/<int:quote_id>/answer",
+    ("POST",),
+    body=QuoteAnswerIn,
+    response=QuoteOut,
+    auth=True,
+    tags=("purchases",),
+    errors=(403, 404, 409),
+    summary="The station it is addressed to answers once: quantity, unit price, lead time, valid until (audited)",
+)
+def answer_quote_request(quote_id: int, body: QuoteAnswerIn):
+    user = api_user()
+    request = quotes.answer_quote(
+        quotes.get_visible_quote(quote_id, user),
+        quotes.AnswerData(
+            quantity=body.quantity,
+            unit_price_fen=body.unit_price_fen,
+            lead_days=body.lead_days,
+            valid_until=body.valid_until,
+            note=body.note,
+        ),
+        user=user,
+        now=now_utc(),
+    )
+    out = quote_out(request)
+    commit()
+    return ok(out)
+
+
+@endpoint(
+    "/quote-requests/<int:quote_id>/decline",
+    ("POST",),
+    body=QuoteDeclineIn,
+    response=QuoteOut,
+    auth=True,
+    tags=("purchases",),
+    errors=(403, 404, 409),
+    summary="The station it is addressed to cannot supply it: declined with a reason (audited)",
+)
+def decline_quote_request(quote_id: int, body: QuoteDeclineIn):
+    user = api_user()
+    request = quotes.decline_quote(
+        quotes.get_visible_quote(quote_id, user), reason=body.reason, user=user, now=now_utc()
+    )
+    out = quote_out(request)
+    commit()
+    return ok(out)
+
+
+@endpoint(
+    "/quote-requests/<int:quote_id>/accept",
+    ("POST",),
+    body=QuoteAcceptIn,
+    response=PurchaseOut,
+    auth=True,
+    tags=("purchases",),
+    errors=(403, 404, 409),
+    summary="The buyer accepts the answer (until valid_until) into a draft purchase: a line at the quoted price",
+)
+def accept_quote_request(quote_id: int, body: QuoteAcceptIn):
+    user = api_user()
+    line = quotes.accept_quote(
+        quotes.get_visible_quote(quote_id, user),
+        purchase_id=body.purchase_id,
+        destination_id=body.destination_id,
+        user=user,
+        now=now_utc(),
+    )
+    out = purchase_out(line.purchase)
     commit()
     return ok(out)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from institutions.labels import KIND_LABELS, ROLE_LABELS
 from institutions.services.organisations import LIMITS
-from shop.forms import ShopForm
+from shop.forms import DayField, OnceTokenField, ShopForm
 
 
 class OrganisationForm(ShopForm):
@@ -64,3 +64,31 @@ class PurchaseForm(ShopForm):
 
 class RejectForm(ShopForm):
     reason = TextAreaField(_l("退回原因"), validators=[InputRequired(), Length(max=400)])
+
+
+# --- quote requests (询价) ------------------------------------------------------------------------
+
+
+class QuoteRequestForm(ShopForm):
+    product_id = SelectField(_l("商品"), coerce=int, choices=[], validate_choice=False)
+    quantity = IntegerField(_l("数量"), validators=[InputRequired(), NumberRange(min=1, max=999)])
+    needed_by = DayField(_l("希望送达日期"), validators=[InputRequired()])
+    note = StringField(_l("备注"), validators=[Optional(), Length(max=200)])
+    form_token = OnceTokenField()  # two POSTs of the same page send one request
+
+
+class QuoteAnswerForm(ShopForm):
+    quantity = IntegerField(_l("可供数量"), validators=[InputRequired(), NumberRange(min=1, max=999)])
+    unit_price = StringField(_l("单价（元）"), validators=[InputRequired(), Length(max=16)])
+    lead_days = IntegerField(_l("交货周期（天）"), validators=[InputRequired(), NumberRange(min=0, max=365)])
+    valid_until = DayField(_l("报价有效至"), validators=[InputRequired()])
+    note = StringField(_l("说明"), validators=[Optional(), Length(max=200)])
+
+
+class QuoteDeclineForm(ShopForm):
+    reason = StringField(_l("无法供货的原因"), validators=[InputRequired(), Length(max=200)])
+
+
+class QuoteAcceptForm(ShopForm):
+    #: "<purchase id>:<destination id or 0>", from the buyer's draft purchases
+    target = SelectField(_l("加入采购单"), choices=[], validate_choice=True)

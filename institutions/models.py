@@ -159,7 +159,13 @@ class PurchaseDestination(db.Model):
 
 class PurchaseLine(db.Model):
     __tablename__ = "purchase_lines"
-    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("unit_price_fen IS NULL OR unit_price_fen > 0", name="unit_price_positive"),
+        sa.CheckConstraint("(quote_request_id IS NULL) = (unit_price_fen IS NULL)", name="quoted_price_with_quote"),
+        #: a quote becomes one line, once
+        sa.UniqueConstraint("quote_request_id", name="uq_purchase_lines_quote_request_id"),
+    )
 
     id: Mapped[int] = pk()
     purchase_id: Mapped[int] = fk("purchases.id", ondelete="CASCADE")
@@ -167,9 +173,72 @@ class PurchaseLine(db.Model):
     destination_id: Mapped[int | None] = fk("purchase_destinations.id", nullable=True, ondelete="CASCADE")
     product_id: Mapped[int] = fk("products.id", ondelete="RESTRICT")
     quantity: Mapped[int] = mapped_column(sa.Integer)
+    #: A line accepted from a station's answer to a quote request: the quoted unit price, held through
+    #: approval and placement (the catalogue price otherwise, None here). Copied from the answer by the
+    #: server, never from a client.
+    unit_price_fen: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    quote_request_id: Mapped[int | None] = fk("quote_requests.id", nullable=True, ondelete="RESTRICT", index=False)
 
     purchase = relationship("Purchase", back_populates="lines")
     destination = relationship("PurchaseDestination")
+    product = relationship("Product")
+    quote_request = relationship("QuoteRequest")
+
+
+class QuoteStatus(StrEnum):
+    OPEN = "open"  # sent to the station, waiting for its answer
+    ANSWERED = "answered"  # the station answered: the buyer may accept it until `valid_until`
+    ACCEPTED = "accepted"  # it became a line of a draft purchase, at the quoted price
+    DECLINED = "declined"  # the station cannot supply it (with its reason)
+
+
+class QuoteRequest(db.Model):
+    """询价: when stock is short, a buyer of an organisation asks the station selling a product for a
+    quantity by a date; the station answers with the quantity it can supply, a unit price, a lead time
+    and how long the answer is valid; the buyer accepts it into a draft purchase."""
+
+    __tablename__ = "quote_requests"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('open','answered','accepted','declined')", name="status_valid"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint(
+            "status IN ('open','declined') OR (answered_quantity > 0 AND unit_price_fen > 0"
+            " AND lead_days >= 0 AND valid_until IS NOT NULL)",
+            name="answer_complete",
+        ),
+        sa.Index("ix_quote_requests_station_status", "station_id", "status"),
+    )
+    TRANSITIONS = {
+        QuoteStatus.OPEN: {QuoteStatus.ANSWERED, QuoteStatus.DECLINED},
+        QuoteStatus.ANSWERED: {QuoteStatus.ACCEPTED},
+    }
+
+    id: Mapped[int] = pk()
+    organisation_id: Mapped[int] = fk("organisations.id", ondelete="RESTRICT")
+    created_by_id: Mapped[int] = fk("users.id", ondelete="RESTRICT")
+    #: The station that sells the product (the one the request is addressed to). Indexed by
+    #: ix_quote_requests_station_status (its leading column).
+    station_id: Mapped[int] = fk("stations.id", ondelete="RESTRICT", index=False)
+    product_id: Mapped[int] = fk("products.id", ondelete="RESTRICT")
+    quantity: Mapped[int] = mapped_column(sa.Integer)
+    needed_by: Mapped[date]
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    status: Mapped[str] = mapped_column(sa.String(12), default=QuoteStatus.OPEN)
+    # --- the station's answer ---
+    answered_quantity: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    unit_price_fen: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    lead_days: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    #: The last day (Beijing) the answer may be accepted.
+    valid_until: Mapped[date | None] = mapped_column(nullable=True)
+    answer_note: Mapped[str] = mapped_column(sa.String(200), default="")
+    answered_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
+    answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime]
+
+    organisation = relationship("Organisation")
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    station = relationship("Station")
     product = relationship("Product")
 
 

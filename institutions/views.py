@@ -6,23 +6,36 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from wtforms.fields.choices import SelectChoice
 
 from catalog.services import ProductFilter, list_products, list_stations
-from institutions.forms import ROWS, DecisionForm, MemberForm, OrganisationForm, PurchaseForm, RejectForm
+from institutions.forms import (
+    ROWS,
+    DecisionForm,
+    MemberForm,
+    OrganisationForm,
+    PurchaseForm,
+    QuoteAcceptForm,
+    QuoteAnswerForm,
+    QuoteDeclineForm,
+    QuoteRequestForm,
+    RejectForm,
+)
 from institutions.labels import KIND_LABELS, ORGANISATION_STATUS_LABELS, PURCHASE_STATUS_LABELS, ROLE_LABELS
 from institutions.models import MemberRole, OrganisationStatus, PurchaseStatus
 from institutions.services import organisations as orgs
-from institutions.services import purchases, statements
+from institutions.services import purchases, quotes, statements
 from orders.services.placement import ADDRESS_FIELDS, AddressData
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
-from shop.money import MoneyError, parse_yuan
+from shop.once import AlreadySubmitted
+from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.timeutil import local_date, now_utc
 
 bp = Blueprint("institutions", __name__)
@@ -345,3 +358,201 @@ def statement_xlsx(organisation_id: int):
 @role_required("county")
 def county_report():
     return render_template("institutions/county_report.html", report=statements.county_report(_year()))
+
+
+# --- quote requests (询价) ------------------------------------------------------------------------
+
+
+QUOTE_STATUS_LABELS = {
+    "open": _l("待报价"),
+    "answered": _l("已报价"),
+    "accepted": _l("已采纳"),
+    "declined": _l("无法供货"),
+}
+
+
+@bp.app_context_processor
+def _quote_labels() -> dict:
+    return {"quote_status_labels": QUOTE_STATUS_LABELS}
+
+
+@bp.route("/organisations/<int:organisation_id>/quote-requests", methods=["GET", "POST"])
+@login_required
+def organisation_quotes(organisation_id: int):
+    """An organisation's quote requests; its buyers send new ones."""
+    organisation = orgs.get_visible_organisation(organisation_id, current_user)
+    member = orgs.membership(organisation.id, current_user)
+    can_ask = member is not None and member.role == MemberRole.BUYER and organisation.status == "approved"
+    form = QuoteRequestForm()
+    products, _count = list_products(ProductFilter(sort="newest", per_page=100))
+    form.product_id.choices = [
+        SelectChoice(p.id, f"{p.name} · {format_yuan(p.price_fen)} / {p.unit}") for p in products
+    ]
+    status = 200
+    if request.method == "POST":
+        if not can_ask:
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                now = now_utc()
+                form.form_token.claim("institutions.quote_request", user_id=current_user.id, now=now)
+                created = quotes.create_quote_request(
+                    organisation,
+                    product_id=form.product_id.data,
+                    quantity=form.quantity.data,
+                    needed_by=form.needed_by.data,
+                    note=form.note.data or "",
+                    user=current_user,
+                    now=now,
+                )
+                commit()
+                flash(_("询价已发给站点"), "success")
+                return redirect(url_for(".quote_detail", quote_id=created.id), 303)
+            except AlreadySubmitted as exc:
+                rollback()
+                flash(exc.message, "info")
+                return redirect(url_for(".organisation_quotes", organisation_id=organisation.id), 303)
+            except DomainError as exc:
+                rollback()
+                flash(exc.message, "error")
+                status = exc.status
+        else:
+            _flash_form_errors(form)
+            status = 422
+    return render_template(
+        "institutions/quotes.html",
+        organisation=organisation,
+        rows=quotes.quotes_of(organisation),
+        form=form,
+        can_ask=can_ask,
+        today=local_date(now_utc()),
+    ), status
+
+
+@bp.get("/station/quote-requests")
+@role_required("operator")
+def station_quotes():
+    """The quote requests addressed to the operator's station (the station workspace)."""
+    return render_template(
+        "institutions/station_quotes.html", rows=quotes.quotes_for(current_user), today=local_date(now_utc())
+    )
+
+
+def _accept_form(quote, user) -> QuoteAcceptForm:
+    form = QuoteAcceptForm()
+    form.target.choices = [
+        SelectChoice(
+            f"{purchase.id}:{destination.id if destination is not None else 0}",
+            _("采购单 %(n)s", n=purchase.id) + (f" · {destination.label}" if destination is not None else ""),
+        )
+        for purchase, destination in quotes.draft_targets(quote, user)
+    ]
+    return form
+
+
+@bp.get("/quote-requests/<int:quote_id>")
+@login_required
+def quote_detail(quote_id: int):
+    quote = quotes.get_visible_quote(quote_id, current_user)
+    member = orgs.membership(quote.organisation_id, current_user)
+    today = local_date(now_utc())
+    is_buyer = member is not None and member.role == MemberRole.BUYER
+    return render_template(
+        "institutions/quote.html",
+        quote=quote,
+        expired=quotes.is_expired(quote, today),
+        can_answer=quotes.is_station_of(quote, current_user) and quote.status == "open",
+        can_accept=is_buyer and quote.status == "answered" and not quotes.is_expired(quote, today),
+        answer_form=QuoteAnswerForm(),
+        decline_form=QuoteDeclineForm(),
+        accept_form=_accept_form(quote, current_user) if is_buyer else None,
+    )
+
+
+@bp.post("/quote-requests/<int:quote_id>/<any(answer, decline, accept):action>")
+@login_required
+def quote_action(quote_id: int, action: str):
+    quote = quotes.get_visible_quote(quote_id, current_user)
+    if action == "accept":
+        member = orgs.membership(quote.organisation_id, current_user)
+        if member is None or member.role != MemberRole.BUYER:
+            abort(403)
+    elif not quotes.is_station_of(quote, current_user):
+        abort(403)
+    back = url_for(".quote_detail", quote_id=quote.id)
+    now = now_utc()
+    if action == "answer":
+        form = QuoteAnswerForm()
+        if not form.validate_on_submit():
+            _flash_form_errors(form)
+            return redirect(back, 303)
+        try:
+            price = parse_yuan((form.unit_price.data or "")[:16])
+        except MoneyError:
+            flash(_("请填写正确的单价"), "error")
+            return redirect(back, 303)
+        page = ask_first(
+            _(
+                "确认报价：%(q)s 件，单价 %(price)s，%(days)s 天交货，有效至 %(day)s？报价后不能修改。",
+                q=form.quantity.data,
+                price=format_yuan(price),
+                days=form.lead_days.data,
+                day=form.valid_until.data.isoformat() if form.valid_until.data else "",
+            ),
+            back=back,
+        )
+        if page is not None:
+            return page
+        data = quotes.AnswerData(
+            quantity=form.quantity.data,
+            unit_price_fen=price,
+            lead_days=form.lead_days.data,
+            valid_until=form.valid_until.data,
+            note=form.note.data or "",
+        )
+        service, message = (lambda: quotes.answer_quote(quote, data, user=current_user, now=now)), _("已报价")
+    elif action == "decline":
+        form = QuoteDeclineForm()
+        if not form.validate_on_submit():
+            _flash_form_errors(form)
+            return redirect(back, 303)
+        page = ask_first(_("确认答复无法供货？"), back=back)
+        if page is not None:
+            return page
+        reason = form.reason.data or ""
+        service, message = (
+            (lambda: quotes.decline_quote(quote, reason=reason, user=current_user, now=now)),
+            _("已答复无法供货"),
+        )
+    else:
+        form = _accept_form(quote, current_user)
+        if not form.validate_on_submit():
+            _flash_form_errors(form)
+            return redirect(back, 303)
+        purchase_id, destination_id = (int(part) for part in form.target.data.split(":"))
+        page = ask_first(
+            _("确认按报价单价 %(price)s 加入采购单 %(n)s？", price=format_yuan(quote.unit_price_fen), n=purchase_id),
+            back=back,
+        )
+        if page is not None:
+            return page
+        service, message = (
+            (
+                lambda: quotes.accept_quote(
+                    quote, purchase_id=purchase_id, destination_id=destination_id or None, user=current_user, now=now
+                )
+            ),
+            _("已采纳报价，已加入采购单"),
+        )
+        back = url_for(".purchase_detail", purchase_id=purchase_id)
+    try:
+        service()
+        commit()
+        flash(message, "success")
+    except DomainError as exc:
+        rollback()
+        if exc.status == 403:
+            abort(403)
+        flash(exc.message, "error")
+        back = url_for(".quote_detail", quote_id=quote.id)
+    return redirect(back, 303)

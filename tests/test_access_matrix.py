@@ -287,6 +287,32 @@ RULES: dict[str, Rule] = {
                                        {**view("consumer", "county"), "anonymous": 401}, token=True),
     "institutions.county_report": Rule("/county/organisations/report?year=2026", only("county")),
     "api.county_institutions": Rule("/api/v1/county/institutions?year=2026", api_only("county"), token=True),
+    # quote requests (询价, #22): the consumer is a buyer of the world's verified organisation and asked the
+    # operator's station; the answer and the acceptance are proved in tests/institutions/test_quotes.py
+    "institutions.organisation_quotes": Rule("/organisations/{w.buying_org.id}/quote-requests",
+                                             view("consumer", "county")),
+    "institutions.station_quotes": Rule("/station/quote-requests", only("operator")),
+    "institutions.quote_detail": Rule("/quote-requests/{w.quote.id}", view("consumer", "operator", "county")),
+    "institutions.quote_action": Rule("/quote-requests/{w.quote.id}/answer", allow("operator"), method="POST",
+                                      data={}, note="the addressed station answers; an empty form changes nothing"),
+    "api.create_quote_request": Rule("/api/v1/quote-requests", {**_all(OK), "anonymous": 401}, method="POST",
+                                     json={}, token=True, note="an empty body is refused (422) for everyone"),
+    "api.list_quote_requests": Rule("/api/v1/quote-requests", api_auth, token=True,
+                                    note="each sees its own: a station's requests, or none"),
+    "api.get_quote_request": Rule("/api/v1/quote-requests/{w.quote.id}",
+                                  {**view("consumer", "operator", "county"), "anonymous": 401}, token=True),
+    "api.answer_quote_request": Rule("/api/v1/quote-requests/{w.quote.id}/answer",
+                                     {**allow("operator"), "anonymous": 401}, method="POST", token=True,
+                                     json={"quantity": 1, "unit_price_fen": 100, "lead_days": 1,
+                                           "valid_until": "2030-01-01"},
+                                     note="valid too far ahead: 422 for the station, nothing answered"),
+    "api.decline_quote_request": Rule("/api/v1/quote-requests/{w.quote.id}/decline",
+                                      {**allow("operator"), "anonymous": 401}, method="POST", token=True,
+                                      json={"reason": ""}),
+    "api.accept_quote_request": Rule("/api/v1/quote-requests/{w.quote.id}/accept",
+                                     {**allow("consumer"), "admin": DENY, "anonymous": 401}, method="POST",
+                                     token=True, json={"purchase_id": 1},
+                                     note="its buyers only; not answered yet: 409"),
     # bulk purchases (#22 b): the consumer is a buyer of the world's verified organisation and built its draft;
     # the approver's path (a second person) is proved in tests/institutions/test_purchases.py
     "institutions.new_purchase": Rule("/organisations/{w.buying_org.id}/purchases/new",
@@ -608,6 +634,14 @@ def world(app, db):
     db.session.add(w.purchase)
     db.session.flush()
     db.session.add(PurchaseLine(purchase_id=w.purchase.id, product_id=w.product.id, quantity=2))
+    # the consumer's quote request to the operator's station (institutions.services.quotes)
+    from institutions.models import QuoteRequest
+
+    w.quote = QuoteRequest(organisation_id=w.buying_org.id, created_by_id=w.users["consumer"].id,
+                           station_id=w.station.id, product_id=w.product.id, quantity=3, needed_by=date(2030, 1, 5),
+                           note="", status="open", answer_note="", created_at=NOW)
+    db.session.add(w.quote)
+    db.session.flush()
     # a payout batch of the county office (county.services.payouts)
     from county.services.payouts import create_batch
 

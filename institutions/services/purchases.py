@@ -4,7 +4,8 @@ same organisation — never the one who built it — approves or rejects it (aud
 purchase is placed, in the same transaction, through `orders.services.placement.place_order`, the
 retail checkout's own service: one order per delivery address (or one pick-up order), so prices,
 stock allocation (never oversold), shipments, payments and household crediting follow the retail
-rules with no second path. If placement refuses (out of stock, a product withdrawn, a pay-later
+rules with no second path; a line accepted from a station's quote (`institutions.services.quotes`)
+is placed at its quoted unit price (`agreed_prices`). If placement refuses (out of stock, a product withdrawn, a pay-later
 limit), nothing is placed and the purchase stays submitted.
 
 Lock order on approval: the purchase row, then every stock record of its products in ascending id
@@ -78,6 +79,8 @@ class Group:
     destination: PurchaseDestination | None
     wanted: dict[int, int]
     total_fen: int
+    #: {product id: unit price} of the lines accepted from a station's quote (institutions.services.quotes)
+    prices: dict[int, int] = field(default_factory=dict)
 
 
 def _merge(items: list[tuple[int, int]], where: str) -> dict[int, int]:
@@ -210,16 +213,23 @@ def purchases_of(organisation: Organisation) -> list[Purchase]:
 
 
 def groups_of(purchase: Purchase) -> list[Group]:
-    """The purchase's orders-to-be with today's prices and shipping (the retail quote)."""
+    """The purchase's orders-to-be with today's prices and shipping (the retail quote), a line accepted
+    from a station's quote at its quoted price."""
     by_destination: dict[int | None, dict[int, int]] = {}
+    prices: dict[int | None, dict[int, int]] = {}
     for line in purchase.lines:
         by_destination.setdefault(line.destination_id, {})[line.product_id] = line.quantity
+        if line.unit_price_fen is not None:
+            prices.setdefault(line.destination_id, {})[line.product_id] = line.unit_price_fen
     destinations = {d.id: d for d in purchase.destinations}
     groups = []
     for destination_id in sorted(by_destination, key=lambda d: d or 0):
         wanted = by_destination[destination_id]
-        total = quote(wanted, delivery=purchase.delivery, pickup_station_id=purchase.pickup_station_id).total_fen
-        groups.append(Group(destinations.get(destination_id) if destination_id else None, wanted, total))
+        agreed = prices.get(destination_id, {})
+        total = quote(
+            wanted, delivery=purchase.delivery, pickup_station_id=purchase.pickup_station_id, agreed_prices=agreed
+        ).total_fen
+        groups.append(Group(destinations.get(destination_id) if destination_id else None, wanted, total, agreed))
     return groups
 
 
@@ -289,6 +299,7 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
                 address=address,
                 pickup_station_id=locked.pickup_station_id,
                 institutional=True,
+                agreed_prices=group.prices,
             ),
             buyer=buyer,
             now=now,

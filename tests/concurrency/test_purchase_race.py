@@ -106,3 +106,90 @@ def test_an_approved_purchase_and_retail_buyers_never_oversell_or_deadlock(app, 
     orders = db.session.scalar(sa.select(sa.func.count(PurchaseOrder.id)))
     assert (placed.status, orders) == (("approved", 2) if purchase_placed else ("submitted", 0))
     assert retail_won == (STOCK - BULK if purchase_placed else STOCK)  # every unit left was sold, no more
+
+
+QUOTED_PRICE = 3100
+
+
+@requires_postgres
+def test_a_purchase_with_a_quoted_line_and_retail_buyers_never_oversell_and_keep_the_quoted_price(app,
+                                                                                                committed_db):
+    """The same race, the purchase holding a line accepted from a station's quote (询价) at a price below
+    the catalogue's: placed through the same allocation, at the quoted price, never oversold."""
+    db = committed_db
+    from institutions.services.quotes import AnswerData, accept_quote, answer_quote, create_quote_request
+    from shop.auth.models import User
+
+    a = make_product(name="南昌大米", price_fen=6000, stock=STOCK, station=make_station())
+    b = make_product(name="土鸡蛋", stock=STOCK, station=make_station())
+    buyer, approver = make_user(), make_user()
+    operator = make_user(role="operator", station=a.station)
+    organisation = make_organisation(members={"buyer": buyer, "approver": approver})
+    now = now_utc()
+    purchase = create_purchase(organisation, PurchaseData(
+        delivery="ship", requested_date=local_date(now) + timedelta(days=5), payment_method="bank_transfer",
+        destinations=[DestinationData(label="东校区食堂", address=ADDRESS, items=[(b.id, BULK)]),
+                      DestinationData(label="西校区食堂", address=ADDRESS, items=[(b.id, BULK)])],
+    ), user=buyer, now=now)
+    quote = create_quote_request(organisation, product_id=a.id, quantity=BULK, needed_by=local_date(now),
+                                 user=buyer, now=now)
+    answer_quote(quote, AnswerData(quantity=BULK, unit_price_fen=QUOTED_PRICE, lead_days=0,
+                                   valid_until=local_date(now)), user=operator, now=now)
+    accept_quote(quote, purchase_id=purchase.id, destination_id=purchase.destinations[0].id, user=buyer, now=now)
+    submit_purchase(purchase, user=buyer, now=now)
+    ids = {"a": a.id, "b": b.id, "purchase": purchase.id, "approver": approver.id}
+    bulk = {"a": BULK, "b": 2 * BULK}
+    retail_ids = [make_user().id for _ in range(RETAIL)]
+    commit()
+
+    barrier = threading.Barrier(RETAIL + 1)
+    won, lost, errors = [], [], []
+
+    def run(name, work):
+        with app.app_context():
+            try:
+                barrier.wait()
+                work()
+                commit()
+                won.append(name)
+            except Conflict:
+                rollback()
+                lost.append(name)
+            except Exception as exc:  # a deadlock is a failure
+                rollback()
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    def approve():
+        approve_purchase(db.session.get(Purchase, ids["purchase"]), user=db.session.get(User, ids["approver"]),
+                         now=now_utc())
+
+    def retail(i):
+        place_order(PlacementRequest(items=[(ids["a"], 1), (ids["b"], 1)], payment_method="cod", address=ADDRESS),
+                    buyer=db.session.get(User, retail_ids[i]), now=now_utc())
+
+    threads = [threading.Thread(target=run, args=("purchase", approve))] + [
+        threading.Thread(target=run, args=(i, lambda i=i: retail(i))) for i in range(RETAIL)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert errors == []
+    db.session.remove()
+    retail_won = len([w for w in won if w != "purchase"])
+    placed = "purchase" in won
+    for key in ("a", "b"):
+        record = db.session.scalar(sa.select(StockRecord).where(StockRecord.product_id == ids[key]))
+        sold = db.session.scalar(sa.select(sa.func.sum(OrderLine.quantity)).where(OrderLine.product_id == ids[key]))
+        assert record.allocated == sold <= record.on_hand == STOCK  # never oversold
+        assert sold == retail_won + (bulk[key] if placed else 0)
+    assert retail_won == (STOCK - 2 * BULK if placed else STOCK)  # b, the scarcer, sold out
+    if placed:
+        order_ids = db.session.scalars(sa.select(PurchaseOrder.order_id)).all()
+        prices = db.session.execute(sa.select(OrderLine.product_id, OrderLine.unit_price_fen)
+                                    .where(OrderLine.order_id.in_(order_ids))).all()
+        assert (ids["a"], QUOTED_PRICE) in prices and all(p != 6000 for pid, p in prices if pid == ids["a"])
+        retail_prices = db.session.scalars(sa.select(OrderLine.unit_price_fen).where(
+            OrderLine.product_id == ids["a"], OrderLine.order_id.not_in(order_ids))).all()
+        assert set(retail_prices) <= {6000}  # the quote is the organisation's, not the retail buyers'
