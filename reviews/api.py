@@ -1,16 +1,18 @@
 """API: reviews of products and listings; writing one (the buyer), replying (station or host),
-hiding (county office or admin). Photos are added through the web form (multipart); the JSON API
-takes the rating and the text."""
+hiding (county office or admin). The JSON body of a review takes the rating and the text; its author
+then adds up to three photos, one multipart `photo` a call (`POST /reviews/<id>/photos`), checked
+like every photo (docs/uploads.md)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from flask import request
 from pydantic import BaseModel, Field, StrictInt
 
 from catalog.services import get_visible_product
 from reviews import services
-from reviews.models import MAX_BODY, MAX_REPLY, Review
+from reviews.models import MAX_BODY, MAX_PHOTOS, MAX_REPLY, Review
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.db import commit
 from shop.errors import NotFound
@@ -152,6 +154,28 @@ def create_review(code: str, line_id: int, body: ReviewIn):
     review = services.write_review(
         line, services.ReviewData(rating=body.rating, body=body.body), user=user, now=now_utc()
     )
+    out = review_out(review, viewer=user)
+    commit()
+    return ok(out, 201)
+
+
+@endpoint(
+    "/reviews/<int:review_id>/photos",
+    ("POST",),
+    response=ReviewOut,
+    status=201,
+    auth=True,
+    tags=("reviews",),
+    errors=(409, 429),
+    upload="photo",
+    summary=f"The author adds a photo to their review (multipart `photo`: JPEG, PNG, WebP or GIF, checked by "
+    f"content, at most MAX_UPLOAD_BYTES; at most {MAX_PHOTOS} photos a review)",
+)
+@limiter.limit(REVIEW_LIMIT, key_func=_caller_key)
+def add_review_photo(review_id: int):
+    user = api_user()
+    review = services.get_review(review_id)
+    services.add_photo(review, request.files.get("photo"), user=user, now=now_utc())
     out = review_out(review, viewer=user)
     commit()
     return ok(out, 201)

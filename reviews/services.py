@@ -185,6 +185,35 @@ def write_review(line: OrderLine, data: ReviewData, *, user, now: datetime) -> R
     return review
 
 
+def add_photo(review: Review, upload, *, user, now: datetime) -> ReviewPhoto:
+    """The author adds one photo to their review (the API: one multipart file a call), at most
+    MAX_PHOTOS in all, checked and re-encoded like every photo (docs/uploads.md) before anything is
+    stored. Another user's review is NotFound; a hidden review takes none."""
+    if user is None or review.user_id != user.id:
+        raise NotFound("review_not_found")
+    db.session.refresh(review, with_for_update=True)  # two uploads at once never make a fourth photo
+    if review.is_hidden:
+        raise Conflict("already_hidden")
+    count = db.session.scalar(sa.select(sa.func.count()).where(ReviewPhoto.review_id == review.id)) or 0
+    if count >= MAX_PHOTOS:
+        raise ValidationError("too_many_photos", n=MAX_PHOTOS, fields={"photo": "too_many"})
+    checked = check_image(upload)
+    stored = store_photo(f"reviews/{review.id}", checked)
+    photo = ReviewPhoto(
+        review_id=review.id,
+        path=stored.path,
+        thumb_path=stored.thumb_path,
+        width=stored.width,
+        height=stored.height,
+        position=count,
+    )
+    db.session.add(photo)
+    db.session.flush()
+    db.session.expire(review, ["photos"])
+    _touch_pages(review)
+    return photo
+
+
 def may_reply(review: Review, user) -> bool:
     """The station that sold the product (its operators) or the listing's host."""
     if user is None or not getattr(user, "is_authenticated", False):
