@@ -19,7 +19,9 @@ is set (the production shape: nginx in front of gunicorn, `CACHE_REDIS_URL` requ
   `PURGE /purge-page-cache<key>` to nginx (Debian's `libnginx-mod-http-cache-purge`, `proxy_cache_purge`) for every
   key registered with one of the changed products, or for every key when the generation changed.
   Only keys registered in the last `PROXY_CACHE_TTL` + `REGISTRATION_MARGIN` seconds can still be in
-  nginx: older ones are left out and dropped.
+  nginx: older ones are left out. The keys are taken out of the sets they were read from in the
+  same atomic step (a Lua script), so the next change purges a page again only if a new render
+  registered it again (a checkout after a checkout sends no purge for a page nobody asked for since).
 - **Races.** A page is registered *before* the app re-reads the generation and the versions of its
   products, and offered only if they are still the ones it was rendered under: a change whose bump
   came first is seen by that check, one whose bump came after it finds the registration and purges.
@@ -56,6 +58,18 @@ MAX_KEY_LENGTH = 2048
 PURGE_PREFIX = "/purge-page-cache"
 #: Seconds added to the TTL for a page stored a little after its registration.
 REGISTRATION_MARGIN = 60
+#: KEYS: registration sets; ARGV[1]: the oldest registration time that can still be in nginx.
+#: Returns the members registered since then and removes every member from those sets.
+TAKE_SCRIPT = """
+local taken = {}
+for _, name in ipairs(KEYS) do
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', name, ARGV[1], '+inf')) do
+    taken[#taken + 1] = member
+  end
+  redis.call('DEL', name)
+end
+return taken
+"""
 
 
 def init_app(app) -> None:
@@ -99,6 +113,7 @@ class ProxyCache:
         self.thread: threading.Thread | None = None
         self.thread_pid = 0
         self.lock = threading.Lock()
+        self.take_script = self.redis.register_script(TAKE_SCRIPT)
 
     # --- registry ---------------------------------------------------------------------------
 
@@ -118,28 +133,22 @@ class ProxyCache:
             pipe.expire(name, keep)
         pipe.execute()
 
-    def _registered(self, names: list[str]) -> set[str]:
+    def _take(self, names: list[str]) -> set[str]:
+        """The keys registered in these sets in the last TTL + margin, taken out of them in the same
+        atomic step (a Lua script: a page registered after it stays registered), so a later change
+        does not purge them again unless a new render registered them again."""
         since = time.time() - self.ttl - REGISTRATION_MARGIN
-        pipe = self.redis.pipeline(transaction=False)
-        for name in names:
-            pipe.zremrangebyscore(name, "-inf", f"({since}")
-            pipe.zrangebyscore(name, since, "+inf")
-        found: set[str] = set()
-        for i, result in enumerate(pipe.execute()):
-            if i % 2:
-                found.update(k.decode() for k in result)
-        return found
+        return {k.decode() for k in self.take_script(keys=names, args=[since])}
 
     # --- invalidation -----------------------------------------------------------------------
 
     def products_changed(self, product_ids) -> None:
         """Purge the pages that show one of these products (raises on a Redis error)."""
-        keys = self._registered([self._product(i) for i in product_ids])
-        self.purge(keys)
+        self.purge(self._take([self._product(i) for i in product_ids]))
 
     def everything_changed(self) -> None:
         """Purge every page nginx may hold (raises on a Redis error)."""
-        self.purge(self._registered([self._all()]))
+        self.purge(self._take([self._all()]))
 
     def purge(self, keys, *, again: bool = True) -> None:
         """PURGE each key now and, with `again`, once more PROXY_CACHE_REPURGE_SECONDS later."""
