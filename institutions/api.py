@@ -18,7 +18,7 @@ from institutions.services import purchases, quotes, statements
 from orders.services.placement import AddressData
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.db import commit
-from shop.errors import DomainError
+from shop.errors import DomainError, ValidationError
 from shop.timeutil import local_date, now_utc
 
 TAGS = ("organisations",)
@@ -671,26 +671,47 @@ class BudgetIn(Schema):
     reserved_bps: int = Field(ge=0, le=10000, description="share reserved for lifted-out areas' products (3000 = 30%)")
 
 
-class StatementQuery(QuerySchema):
+class YearQuery(QuerySchema):
     year: int = Field(ge=2016, le=2100)
 
 
+class StatementQuery(QuerySchema):
+    year: int | None = Field(default=None, ge=2016, le=2100, description="a whole year (or give from and to)")
+    from_: date | None = Field(default=None, alias="from", description="first day of the period (Beijing date)")
+    to: date | None = Field(default=None, description="last day of the period, at most a year after `from`")
+
+
 class MonthOut(BaseModel):
+    year: int
     month: int
     orders: int
     purchased_fen: int
     cumulative_fen: int
 
 
+class StatementOrderOut(BaseModel):
+    code: str
+    placed_on: date
+    purchase_id: int
+    label: str = Field(description="the delivery address's name, empty for a pick-up")
+    status: str
+    due_fen: int = Field(description="what the order is due now (canceled lines count nothing)")
+
+
 class StatementOut(BaseModel):
     organisation_id: int
-    year: int
-    budget_fen: int | None
+    year: int = Field(description="the year of the period's first day")
+    period_from: date
+    period_to: date
+    budget_fen: int | None = Field(description="the year's budget (none when the period spans two years)")
     reserved_bps: int | None
     share_fen: int | None = Field(description="budget × reserved share")
-    purchased_fen: int = Field(description="the sum of the months: what the year's purchase orders are due")
+    purchased_fen: int = Field(
+        description="the sum of the months and of the orders: what the period's purchase orders are due"
+    )
     progress_bps: int | None
     months: list[MonthOut]
+    orders: list[StatementOrderOut]
 
 
 @endpoint(
@@ -728,9 +749,28 @@ def statement_out(organisation: Organisation, st) -> StatementOut:
         share_fen=st.share_fen,
         purchased_fen=st.purchased_fen,
         progress_bps=st.progress_bps,
+        period_from=st.period_from,
+        period_to=st.period_to,
         months=[
-            MonthOut(month=m.month, orders=m.orders, purchased_fen=m.purchased_fen, cumulative_fen=m.cumulative_fen)
+            MonthOut(
+                year=m.year,
+                month=m.month,
+                orders=m.orders,
+                purchased_fen=m.purchased_fen,
+                cumulative_fen=m.cumulative_fen,
+            )
             for m in st.months
+        ],
+        orders=[
+            StatementOrderOut(
+                code=o.code,
+                placed_on=o.placed_on,
+                purchase_id=o.purchase_id,
+                label=o.label,
+                status=o.status,
+                due_fen=o.due_fen,
+            )
+            for o in st.orders or []
         ],
     )
 
@@ -741,11 +781,18 @@ def statement_out(organisation: Organisation, st) -> StatementOut:
     response=StatementOut,
     auth=True,
     tags=TAGS,
-    summary="A year's budget, reserved share and purchases month by month (members, county)",
+    summary="The statement (对账单) of a year (`year`) or a period (`from`, `to`, at most a year): budget, reserved "
+    "share, purchases month by month and order by order, each the sum of its orders (members, county)",
 )
 def organisation_statement(organisation_id: int, query: StatementQuery):
     organisation = orgs.get_visible_organisation(organisation_id, api_user())
-    return ok(statement_out(organisation, statements.statement(organisation, query.year)))
+    if query.from_ is not None and query.to is not None:
+        st = statements.statement_for(organisation, query.from_, query.to)
+    elif query.year is not None and query.from_ is None and query.to is None:
+        st = statements.statement(organisation, query.year)
+    else:
+        raise ValidationError("statement_period_required", fields={"from": "required", "to": "required"})
+    return ok(statement_out(organisation, st))
 
 
 class ReportRowOut(BaseModel):
@@ -756,23 +803,32 @@ class ReportRowOut(BaseModel):
     total_fen: int
 
 
+class CreditedHouseholdOut(BaseModel):
+    household_id: int
+    label: str = Field(description="masked head name · village")
+    credited_fen: int = Field(description="credits less reversals of the year's institutional order lines")
+
+
 class CountyReportOut(BaseModel):
     year: int
     organisations: list[ReportRowOut]
     by_kind_fen: dict[str, int]
     by_month_fen: list[int]
     total_fen: int
+    households: list[CreditedHouseholdOut] = Field(description="the households those purchases credited")
+    credited_fen: int
 
 
 @endpoint(
     "/county/institutions",
-    query=StatementQuery,
+    query=YearQuery,
     response=CountyReportOut,
     roles=("county",),
     tags=TAGS,
-    summary="Institutional purchasing of a year by organisation, type and month (county office)",
+    summary="Institutional purchasing of a year by organisation, type and month, and the households it credited "
+    "(county office)",
 )
-def county_institutions(query: StatementQuery):
+def county_institutions(query: YearQuery):
     report = statements.county_report(query.year)
     return ok(
         CountyReportOut(
@@ -780,6 +836,11 @@ def county_institutions(query: StatementQuery):
             by_kind_fen=report.by_kind,
             by_month_fen=report.by_month,
             total_fen=report.total_fen,
+            credited_fen=report.credited_fen,
+            households=[
+                CreditedHouseholdOut(household_id=h.household_id, label=h.label, credited_fen=h.credited_fen)
+                for h in report.households
+            ],
             organisations=[
                 ReportRowOut(
                     organisation_id=r.organisation.id,

@@ -12,6 +12,8 @@ MESSAGES = {
     "invalid_budget": N_("预算金额无效"),
     "invalid_reserved_share": N_("预留比例须在 0 到 100 之间"),
     "invalid_year": N_("年份无效"),
+    "invalid_statement_period": N_("请选择正确的对账期间（起止日期，最长一年）"),
+    "statement_period_required": N_("请给出年份，或起止日期（from 和 to）"),
     "address_label_required": N_("请为每个收货地址起一个名称（最多 40 字）"),
     "approver_only": N_("只有本单位的审批人可以审批采购单"),
     "buyer_account_required": N_("请用买家账户登记单位"),

@@ -4,6 +4,8 @@ permission -> one service -> commit() -> redirect."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -328,15 +330,37 @@ def set_budget(organisation_id: int):
     return redirect(url_for(".statement_page", organisation_id=organisation.id, year=year), 303)
 
 
+def _period():
+    """(from, to) when the query gives both as ISO dates, else None."""
+    try:
+        start = date.fromisoformat(request.args.get("from", "")[:10])
+        end = date.fromisoformat(request.args.get("to", "")[:10])
+    except ValueError:
+        return None
+    return start, end
+
+
+def _statement(organisation):
+    """The statement of the asked period (`from`–`to`) or year; a bad period falls back to the year."""
+    period = _period()
+    if period is not None:
+        try:
+            return statements.statement_for(organisation, *period), True
+        except ValidationError as exc:
+            flash(exc.message, "error")
+    return statements.statement(organisation, _year()), False
+
+
 @bp.get("/organisations/<int:organisation_id>/statement")
 @login_required
 def statement_page(organisation_id: int):
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
-    st = statements.statement(organisation, _year())
+    st, is_period = _statement(organisation)
     return render_template(
         "institutions/statement.html",
         organisation=organisation,
         st=st,
+        is_period=is_period,
         can_set_budget=statements.can_set_budget(organisation, current_user),
     )
 
@@ -345,12 +369,13 @@ def statement_page(organisation_id: int):
 @login_required
 def statement_xlsx(organisation_id: int):
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
-    st = statements.statement(organisation, _year())
+    st, is_period = _statement(organisation)
     response = Response(
         statements.statement_xlsx(organisation, st),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response.headers["Content-Disposition"] = f'attachment; filename="statement-{organisation.id}-{st.year}.xlsx"'
+    name = f"{st.period_from}_{st.period_to}" if is_period else str(st.year)
+    response.headers["Content-Disposition"] = f'attachment; filename="statement-{organisation.id}-{name}.xlsx"'
     return response
 
 
@@ -556,3 +581,15 @@ def quote_action(quote_id: int, action: str):
         flash(exc.message, "error")
         back = url_for(".quote_detail", quote_id=quote.id)
     return redirect(back, 303)
+
+
+@bp.get("/county/organisations/report.xlsx")
+@role_required("county")
+def county_report_xlsx():
+    report = statements.county_report(_year())
+    response = Response(
+        statements.county_report_xlsx(report, {kind: str(label) for kind, label in KIND_LABELS.items()}),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="institutions-{report.year}.xlsx"'
+    return response

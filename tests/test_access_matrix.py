@@ -289,6 +289,7 @@ RULES: dict[str, Rule] = {
     "api.organisation_statement": Rule("/api/v1/organisations/{w.organisation.id}/statement?year=2026",
                                        {**view("consumer", "county"), "anonymous": 401}, token=True),
     "institutions.county_report": Rule("/county/organisations/report?year=2026", only("county")),
+    "institutions.county_report_xlsx": Rule("/county/organisations/report.xlsx?year=2026", only("county")),
     "api.county_institutions": Rule("/api/v1/county/institutions?year=2026", api_only("county"), token=True),
     # quote requests (询价, #22): the consumer is a buyer of the world's verified organisation and asked the
     # operator's station; the answer and the acceptance are proved in tests/institutions/test_quotes.py

@@ -1,5 +1,6 @@
 """An organisation's year: its food procurement budget, the share reserved for products of the
-lifted-out areas, and its purchases against that share month by month (the statement, 对账单).
+lifted-out areas, and its purchases against that share month by month (the statement, 对账单), for a
+year or for any period (`from`–`to`, at most a year), with the period's orders one by one.
 
 A month's purchases are the orders placed for the organisation's approved purchases in that month
 (Beijing time), each counted at what it is due now (`orders.services.amounts.order_due_fen`: live
@@ -8,16 +9,25 @@ always the sum of its orders. Setting the budget is audited."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, time, timezone
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
 from io import BytesIO
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from institutions.models import MemberRole, Organisation, OrganisationBudget, PurchaseOrder, Purchase
+from catalog.models import Household
+from institutions.models import (
+    MemberRole,
+    Organisation,
+    OrganisationBudget,
+    Purchase,
+    PurchaseDestination,
+    PurchaseOrder,
+)
 from institutions.services.organisations import membership
-from orders.models import Order, OrderStatus
+from ledger.models import IncomeEntry
+from orders.models import Order, OrderLine, OrderStatus
 from orders.services.amounts import order_due_fen
 from shop.audit import record_audit
 from shop.auth.models import Role
@@ -25,10 +35,14 @@ from shop.errors import Forbidden, ValidationError
 from shop.exports import append_row
 from shop.extensions import db
 from shop.money import apply_bps, fen_to_decimal
-from shop.timeutil import TZ, local_date
+from shop.personal_data import mask_name
+from shop.timeutil import TZ, local_date, local_midnight_utc
 
 MIN_YEAR, MAX_YEAR = 2016, 2100
 MAX_BUDGET_FEN = 10**14  # a trillion yuan
+
+
+MAX_PERIOD_DAYS = 366
 
 
 @dataclass
@@ -37,6 +51,19 @@ class Month:
     orders: int
     purchased_fen: int
     cumulative_fen: int
+    year: int = 0
+
+
+@dataclass
+class StatementOrder:
+    """One order of the statement, at what it is due now."""
+
+    code: str
+    placed_on: date
+    purchase_id: int
+    label: str  # the delivery address's name (东校区食堂), or "" for a pick-up
+    status: str
+    due_fen: int
 
 
 @dataclass
@@ -47,6 +74,9 @@ class Statement:
     share_fen: int | None
     purchased_fen: int
     months: list[Month]
+    period_from: date | None = None
+    period_to: date | None = None
+    orders: list[StatementOrder] | None = None
 
     @property
     def progress_bps(self) -> int | None:
@@ -111,66 +141,147 @@ def _year_bounds(year: int) -> tuple[datetime, datetime]:
     return start, end
 
 
-def statement(organisation: Organisation, year: int) -> Statement:
-    """The year's budget, share and purchases month by month (all twelve months)."""
-    check_year(year)
-    budget = db.session.scalar(
-        sa.select(OrganisationBudget).where(
-            OrganisationBudget.organisation_id == organisation.id, OrganisationBudget.year == year
-        )
-    )
-    start, end = _year_bounds(year)
-    orders = db.session.scalars(
-        sa.select(Order)
-        .join(PurchaseOrder, PurchaseOrder.order_id == Order.id)
+def check_period(start, end) -> tuple[date, date]:
+    """A statement period: two dates, in order, at most a year long, within the supported years."""
+    if not isinstance(start, date) or not isinstance(end, date):
+        raise ValidationError("invalid_statement_period", fields={"from": "invalid", "to": "invalid"})
+    if start > end or (end - start).days >= MAX_PERIOD_DAYS or start.year < MIN_YEAR or end.year > MAX_YEAR:
+        raise ValidationError("invalid_statement_period", fields={"from": "invalid", "to": "invalid"})
+    return start, end
+
+
+def _purchase_orders(
+    organisation_id: int | None, start: datetime, end: datetime
+) -> list[tuple[int, PurchaseOrder, Order]]:
+    """(organisation id, link, order) of the orders placed for approved purchases (of one organisation,
+    or all) in [start, end), live ones."""
+    query = (
+        sa.select(Purchase.organisation_id, PurchaseOrder, Order)
+        .join(Order, PurchaseOrder.order_id == Order.id)
         .join(Purchase, Purchase.id == PurchaseOrder.purchase_id)
         .where(
-            Purchase.organisation_id == organisation.id,
             Order.created_at >= start,
             Order.created_at < end,
             Order.status.not_in((OrderStatus.CANCELED, OrderStatus.EXPIRED)),
         )
         .order_by(Order.id)
-    ).all()
-    by_month = {m: [0, 0] for m in range(1, 13)}
-    for order in orders:
-        month = local_date(order.created_at).month
-        by_month[month][0] += 1
-        by_month[month][1] += order_due_fen(order)
+    )
+    if organisation_id is not None:
+        query = query.where(Purchase.organisation_id == organisation_id)
+    return [(org_id, link, order) for org_id, link, order in db.session.execute(query).all()]
+
+
+def _months_between(start: date, end: date) -> list[tuple[int, int]]:
+    months, y, m = [], start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        months.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return months
+
+
+def statement_for(organisation: Organisation, start: date, end: date) -> Statement:
+    """The organisation's purchases between two Beijing dates (both included), month by month and order
+    by order; the budget and share of the year when the period lies in one year."""
+    start, end = check_period(start, end)
+    budget = (
+        db.session.scalar(
+            sa.select(OrganisationBudget).where(
+                OrganisationBudget.organisation_id == organisation.id, OrganisationBudget.year == start.year
+            )
+        )
+        if start.year == end.year
+        else None
+    )
+    rows = _purchase_orders(organisation.id, local_midnight_utc(start), local_midnight_utc(end + timedelta(days=1)))
+    by_month = {key: [0, 0] for key in _months_between(start, end)}
+    lines = []
+    for _org_id, link, order in rows:
+        placed = local_date(order.created_at)
+        due = order_due_fen(order)
+        by_month[(placed.year, placed.month)][0] += 1
+        by_month[(placed.year, placed.month)][1] += due
+        destination = link.destination_id and db.session.get(PurchaseDestination, link.destination_id)
+        lines.append(
+            StatementOrder(
+                code=order.code,
+                placed_on=placed,
+                purchase_id=link.purchase_id,
+                label=destination.label if destination else "",
+                status=order.status,
+                due_fen=due,
+            )
+        )
     months, running = [], 0
-    for m in range(1, 13):
-        running += by_month[m][1]
-        months.append(Month(month=m, orders=by_month[m][0], purchased_fen=by_month[m][1], cumulative_fen=running))
+    for (y, m), (count, fen) in by_month.items():
+        running += fen
+        months.append(Month(month=m, orders=count, purchased_fen=fen, cumulative_fen=running, year=y))
     share = apply_bps(budget.budget_fen, budget.reserved_bps) if budget is not None else None
     return Statement(
-        year=year,
+        year=start.year,
         budget_fen=budget.budget_fen if budget else None,
         reserved_bps=budget.reserved_bps if budget else None,
         share_fen=share,
         purchased_fen=running,
         months=months,
+        period_from=start,
+        period_to=end,
+        orders=lines,
     )
 
 
+def statement(organisation: Organisation, year: int) -> Statement:
+    """The year's budget, share and purchases month by month (all twelve months) and order by order."""
+    check_year(year)
+    return statement_for(organisation, date(year, 1, 1), date(year, 12, 31))
+
+
 def statement_xlsx(organisation: Organisation, st: Statement) -> bytes:
-    """The statement as a workbook: the organisation, budget and share, then one row per month."""
+    """The statement as a workbook: the organisation, period, budget and share, one row per month, then
+    one row per order (their sum is the total). Every cell through `shop.exports.append_row` (no formulas)."""
     from openpyxl import Workbook
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = str(st.year)
+    sheet.title = (
+        str(st.year)
+        if st.period_from == date(st.year, 1, 1) and st.period_to == date(st.year, 12, 31)
+        else (f"{st.period_from}~{st.period_to}"[:31])
+    )
     yuan = fen_to_decimal
     append_row(sheet, [_("单位名称"), organisation.name])
     append_row(sheet, [_("统一社会信用代码"), organisation.credit_code])
-    append_row(sheet, [_("年份"), st.year])
+    append_row(sheet, [_("期间"), f"{st.period_from} ~ {st.period_to}"])
     append_row(sheet, [_("年度食品采购预算(元)"), float(yuan(st.budget_fen)) if st.budget_fen is not None else ""])
     append_row(sheet, [_("预留比例(%)"), st.reserved_bps / 100 if st.reserved_bps is not None else ""])
     append_row(sheet, [_("预留份额(元)"), float(yuan(st.share_fen)) if st.share_fen is not None else ""])
     append_row(sheet, [])
+    one_year = st.period_from is None or st.period_to is None or st.period_from.year == st.period_to.year
+
+    def label(m: Month) -> int | str:
+        return m.month if one_year else f"{m.year}-{m.month:02d}"
+
     append_row(sheet, [_("月份"), _("订单数"), _("当月采购(元)"), _("累计采购(元)")])
     for m in st.months:
-        append_row(sheet, [m.month, m.orders, float(yuan(m.purchased_fen)), float(yuan(m.cumulative_fen))])
+        append_row(
+            sheet,
+            [label(m), m.orders, float(yuan(m.purchased_fen)), float(yuan(m.cumulative_fen))],
+        )
     append_row(sheet, [_("合计"), sum(m.orders for m in st.months), float(yuan(st.purchased_fen)), ""])
+    append_row(sheet, [])
+    append_row(sheet, [_("订单号"), _("下单日期"), _("采购单"), _("收货地址"), _("状态"), _("金额(元)")])
+    for line in st.orders or []:
+        append_row(
+            sheet,
+            [
+                line.code,
+                line.placed_on.isoformat(),
+                line.purchase_id,
+                line.label,
+                line.status,
+                float(yuan(line.due_fen)),
+            ],
+        )
+    append_row(sheet, [_("合计"), "", "", "", "", float(yuan(sum(line.due_fen for line in st.orders or [])))])
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -184,30 +295,56 @@ class ReportRow:
 
 
 @dataclass
+class CreditedHousehold:
+    household_id: int
+    label: str  # masked head name · village (personal data stays masked in reports)
+    credited_fen: int  # credits minus reversals of the year's institutional order lines
+
+
+@dataclass
 class CountyReport:
     year: int
     rows: list[ReportRow]
     by_kind: dict[str, int]
     by_month: list[int]
     total_fen: int
+    households: list[CreditedHousehold] = field(default_factory=list)
+
+    @property
+    def credited_fen(self) -> int:
+        return sum(h.credited_fen for h in self.households)
+
+
+def _credited_households(order_ids: list[int]) -> list[CreditedHousehold]:
+    """The households the orders' lines credited (the ledger: credits less reversals), largest first."""
+    if not order_ids:
+        return []
+    rows = db.session.execute(
+        sa.select(IncomeEntry.household_id, sa.func.sum(IncomeEntry.amount_fen))
+        .where(IncomeEntry.order_line_id.in_(sa.select(OrderLine.id).where(OrderLine.order_id.in_(order_ids))))
+        .group_by(IncomeEntry.household_id)
+    ).all()
+    households = {
+        h.id: h for h in db.session.scalars(sa.select(Household).where(Household.id.in_([r[0] for r in rows])))
+    }
+    out = [
+        CreditedHousehold(
+            household_id=household_id,
+            label=f"{mask_name(households[household_id].head_name)} · {households[household_id].village.name}",
+            credited_fen=int(total or 0),
+        )
+        for household_id, total in rows
+    ]
+    return sorted(out, key=lambda h: (-h.credited_fen, h.household_id))
 
 
 def county_report(year: int) -> CountyReport:
     """Institutional purchasing of a year for the county office: per organisation and month, by type
-    and by month; each figure the sum of the organisations' statements (the same orders, the same dues)."""
+    and by month; each figure the sum of the organisations' statements (the same orders, the same dues);
+    and the households those orders credited (the ledger entries of their lines)."""
     check_year(year)
     start, end = _year_bounds(year)
-    rows = db.session.execute(
-        sa.select(Purchase.organisation_id, Order)
-        .join(PurchaseOrder, PurchaseOrder.order_id == Order.id)
-        .join(Purchase, Purchase.id == PurchaseOrder.purchase_id)
-        .where(
-            Order.created_at >= start,
-            Order.created_at < end,
-            Order.status.not_in((OrderStatus.CANCELED, OrderStatus.EXPIRED)),
-        )
-        .order_by(Order.id)
-    ).all()
+    rows = [(org_id, order) for org_id, _link, order in _purchase_orders(None, start, end)]
     months: dict[int, list[int]] = {}
     for organisation_id, order in rows:
         months.setdefault(organisation_id, [0] * 12)[local_date(order.created_at).month - 1] += order_due_fen(order)
@@ -223,4 +360,46 @@ def county_report(year: int) -> CountyReport:
     for row in report_rows:
         by_kind[row.organisation.kind] = by_kind.get(row.organisation.kind, 0) + row.total_fen
     by_month = [sum(row.months[m] for row in report_rows) for m in range(12)]
-    return CountyReport(year=year, rows=report_rows, by_kind=by_kind, by_month=by_month, total_fen=sum(by_month))
+    return CountyReport(
+        year=year,
+        rows=report_rows,
+        by_kind=by_kind,
+        by_month=by_month,
+        total_fen=sum(by_month),
+        households=_credited_households([order.id for _, order in rows]),
+    )
+
+
+def county_report_xlsx(report: CountyReport, kind_labels: dict[str, str]) -> bytes:
+    """The county's institutional report as a workbook: by organisation and month, by type, and the
+    households credited (masked names). Cells through `shop.exports.append_row` (no formulas)."""
+    from openpyxl import Workbook
+
+    yuan = fen_to_decimal
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("按单位和月份")
+    append_row(sheet, [_("单位名称"), _("单位类型"), *[str(m) for m in range(1, 13)], _("合计(元)")])
+    for row in report.rows:
+        append_row(
+            sheet,
+            [
+                row.organisation.name,
+                kind_labels.get(row.organisation.kind, row.organisation.kind),
+                *[float(yuan(fen)) for fen in row.months],
+                float(yuan(row.total_fen)),
+            ],
+        )
+    append_row(sheet, [_("合计"), "", *[float(yuan(fen)) for fen in report.by_month], float(yuan(report.total_fen))])
+    kinds = workbook.create_sheet(_("按单位类型"))
+    append_row(kinds, [_("单位类型"), _("采购金额(元)")])
+    for kind, label in kind_labels.items():
+        append_row(kinds, [label, float(yuan(report.by_kind.get(kind, 0)))])
+    homes = workbook.create_sheet(_("带动农户"))
+    append_row(homes, [_("农户"), _("增收(元)")])
+    for household in report.households:
+        append_row(homes, [household.label, float(yuan(household.credited_fen))])
+    append_row(homes, [_("合计"), float(yuan(report.credited_fen))])
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -45,7 +45,8 @@ def test_the_share_progress_is_the_sum_of_the_purchase_orders_month_by_month(cli
     total = sum(o.total_fen for o in orders)
     st = client.get(f"/api/v1/organisations/{organisation.id}/statement?year={year}", headers=api_token(viewer)).json
     assert st["purchased_fen"] == total == sum(m["purchased_fen"] for m in st["months"])
-    assert st["months"][month - 1] == {"month": month, "orders": 2, "purchased_fen": total, "cumulative_fen": total}
+    assert st["months"][month - 1] == {"year": year, "month": month, "orders": 2, "purchased_fen": total,
+                                       "cumulative_fen": total}
     assert st["progress_bps"] == total * 10000 // apply_bps(120_000_00, 3000)
     audit = _db.session.scalar(sa.select(AuditEntry.detail).where(AuditEntry.action == "organisation.budget"))
     assert audit == {"year": year, "budget_fen": 120_000_00, "reserved_bps": 3000, "old": None}
