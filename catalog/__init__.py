@@ -8,6 +8,7 @@ def init_app(app: Flask) -> None:
     """Models, pages (home, category, village, product) and API routes."""
     import catalog.api  # noqa: F401  (routes on the shared `api` blueprint)
     import catalog.models  # noqa: F401
+    import catalog.tasks  # noqa: F401  (food-safety papers' expiry reminders)
     from catalog.papers import kind_label
 
     app.add_template_global(kind_label, "paper_kind_label")

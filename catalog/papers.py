@@ -29,7 +29,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -42,9 +42,11 @@ from catalog.images import ImageRejected, check_image
 from catalog.models import Category, Product
 from shop import pagecache
 from shop.audit import record_audit
+from shop.celery import enqueue_after_commit
 from shop.columns import fk, pk
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
+from shop.timeutil import local_date
 
 
 class FoodClass(StrEnum):
@@ -401,8 +403,6 @@ def document_file_path(document: ProductDocument) -> str:
 def upload_document(product: Product, data: DocumentInput, upload, *, actor, now: datetime) -> ProductDocument:
     """A new document for `product`, waiting for the county. Everything is checked before the file
     is written; nothing changes on a refusal. The caller checked that `actor` may manage the product."""
-    from shop.timeutil import local_date
-
     number, issuer = _check_input(data, today=local_date(now))
     checked = check_document_file(upload)
     document = ProductDocument(
@@ -487,12 +487,47 @@ def product_documents(product_id: int) -> list[ProductDocument]:
     )
 
 
+def documents_of_products(product_ids) -> dict[int, list[ProductDocument]]:
+    """{product_id: its documents, newest first} in one SELECT (a station's papers page)."""
+    ids = sorted({int(i) for i in product_ids})
+    out: dict[int, list[ProductDocument]] = {i: [] for i in ids}
+    if ids:
+        for document in db.session.scalars(
+            sa.select(ProductDocument)
+            .where(ProductDocument.product_id.in_(ids))
+            .order_by(ProductDocument.uploaded_at.desc(), ProductDocument.id.desc())
+        ):
+            out[document.product_id].append(document)
+    return out
+
+
+def may_read_document(user, document: ProductDocument) -> bool:
+    """The product's station (its operators), the county office and admins read a document and its file."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.role in ("county", "admin"):
+        return True
+    return user.role == "operator" and user.station_id == document.product.station_id
+
+
 def pending_documents(limit: int = 500) -> list[ProductDocument]:
     return list(
         db.session.scalars(
             sa.select(ProductDocument)
             .where(ProductDocument.status == DocumentStatus.PENDING)
             .order_by(ProductDocument.uploaded_at, ProductDocument.id)
+            .limit(limit)
+        )
+    )
+
+
+def documents_by_status(status: str, limit: int = 500) -> list[ProductDocument]:
+    """Decided documents, latest decision first."""
+    return list(
+        db.session.scalars(
+            sa.select(ProductDocument)
+            .where(ProductDocument.status == status)
+            .order_by(ProductDocument.decided_at.desc(), ProductDocument.id.desc())
             .limit(limit)
         )
     )
@@ -530,3 +565,68 @@ def document_out(document: ProductDocument, *, file_url: str | None = None) -> d
         uploaded_at=document.uploaded_at,
         decided_at=document.decided_at,
     )
+
+
+# --- expiry reminders ----------------------------------------------------------------------------
+
+
+def reminder_thresholds() -> list[int]:
+    """PAPER_REMINDER_DAYS, largest first (e.g. [30, 7, 1])."""
+    days = current_app.config.get("PAPER_REMINDER_DAYS") or (30, 7, 1)
+    return sorted({int(d) for d in days if int(d) >= 0}, reverse=True)
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    document_id: int
+    threshold: int  # the smallest threshold newly reached
+    days_left: int
+
+
+def remind_expiring_papers(*, now: datetime) -> list[DueReminder]:
+    """Queue a reminder to the station for every approved document `valid_until` at most N days away,
+    once per document and threshold N (a `document_reminders` row, unique, written with the queued
+    mail in this transaction). Several thresholds reached at once: one mail. Also gives the pages of
+    products whose document expired since yesterday a new version (their 暂停销售 shows at once)."""
+    today = local_date(now)
+    thresholds = reminder_thresholds()
+    due: list[DueReminder] = []
+    if thresholds:
+        horizon = today + timedelta(days=thresholds[0])
+        documents = db.session.scalars(
+            sa.select(ProductDocument)
+            .where(
+                ProductDocument.status == DocumentStatus.APPROVED,
+                ProductDocument.valid_until >= today,
+                ProductDocument.valid_until <= horizon,
+            )
+            .order_by(ProductDocument.id)
+        ).all()
+        sent = {
+            (document_id, days)
+            for document_id, days in db.session.execute(
+                sa.select(DocumentReminder.document_id, DocumentReminder.days_before).where(
+                    DocumentReminder.document_id.in_([d.id for d in documents])
+                )
+            )
+        }
+        for document in documents:
+            days_left = (document.valid_until - today).days
+            new = [t for t in thresholds if days_left <= t and (document.id, t) not in sent]
+            if not new:
+                continue
+            for threshold in new:
+                db.session.add(DocumentReminder(document_id=document.id, days_before=threshold, sent_at=now))
+            reminder = DueReminder(document_id=document.id, threshold=min(new), days_left=days_left)
+            enqueue_after_commit("catalog.tasks.send_paper_reminder", document.id, reminder.threshold, days_left)
+            due.append(reminder)
+        db.session.flush()
+    expired = db.session.scalars(
+        sa.select(ProductDocument.product_id).where(
+            ProductDocument.status == DocumentStatus.APPROVED,
+            ProductDocument.valid_until == today - timedelta(days=1),
+        )
+    ).all()
+    if expired:
+        pagecache.mark_products(db.session, expired)
+    return due

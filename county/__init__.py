@@ -7,6 +7,7 @@ from county import errors as errors  # registers the package's error codes
 def init_app(app: Flask) -> None:
     import county.api  # noqa: F401  (routes on the shared `api` blueprint)
     import county.models  # noqa: F401
+    import county.papers  # noqa: F401  (food-safety papers' review: pages on the county blueprint, API routes)
     import county.tasks  # noqa: F401
     from county import cli
     from county.views import bp

@@ -64,7 +64,8 @@ class EndpointSpec:
     errors: tuple[int, ...] = field(default_factory=tuple)
     #: Media type of a success that is not JSON (a file download), e.g. an XLSX workbook.
     produces: str | None = None
-    #: Name of the file field of a multipart/form-data upload (the request body is that file).
+    #: Name of the file field of a multipart/form-data upload (the request body is that file; with a
+    #: `body` model, the other form fields are that model, validated like a JSON body).
     upload: str | None = None
 
 
@@ -127,6 +128,18 @@ def _json_depth(value: Any) -> int:
             break
         level = [item for c in containers for item in (c.values() if isinstance(c, dict) else c)]
     return depth
+
+
+def _parse_form(model: type[BaseModel]) -> BaseModel:
+    """The text fields of a multipart/form-data upload, validated by `model` (the file is the view's)."""
+    raw = {key: request.form.get(key) for key in request.form.keys()}
+    bad = _unstorable_text(raw)
+    if bad:
+        raise ValidationError("validation_error", fields=bad)
+    try:
+        return model.model_validate(raw)
+    except PydanticValidationError as exc:
+        raise ValidationError("validation_error", fields=_fields_from(exc)) from None
 
 
 def _parse_body(model: type[BaseModel]) -> BaseModel:
@@ -232,7 +245,7 @@ def endpoint(
             if query is not None:
                 kwargs["query"] = _parse_query(query)
             if body is not None:
-                kwargs["body"] = _parse_body(body)
+                kwargs["body"] = _parse_form(body) if upload is not None else _parse_body(body)
             return fn(**kwargs)
 
         api.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=list(methods))
@@ -307,21 +320,24 @@ def build_openapi() -> dict:
                 required = set(qschema.get("required", []))
                 for name, prop in qschema.get("properties", {}).items():
                     op["parameters"].append({"name": name, "in": "query", "required": name in required, "schema": prop})
-            if spec.body is not None:
+            if spec.body is not None and spec.upload is None:
                 op["requestBody"] = {
                     "required": True,
                     "content": {"application/json": {"schema": ref(spec.body, "validation")}},
                 }
             if spec.upload is not None:
+                file_part = {
+                    "type": "object",
+                    "required": [spec.upload],
+                    "properties": {spec.upload: {"type": "string", "format": "binary"}},
+                }
                 op["requestBody"] = {
                     "required": True,
                     "content": {
                         "multipart/form-data": {
-                            "schema": {
-                                "type": "object",
-                                "required": [spec.upload],
-                                "properties": {spec.upload: {"type": "string", "format": "binary"}},
-                            }
+                            "schema": {"allOf": [ref(spec.body, "validation"), file_part]}
+                            if spec.body is not None
+                            else file_part
                         }
                     },
                 }

@@ -50,6 +50,7 @@ def celery_init_app(app: Flask) -> Celery:
             "expire-booking-holds": {"task": "tourism.tasks.expire_holds", "schedule": 60.0},
             "complete-stays": {"task": "tourism.tasks.complete_stays", "schedule": crontab(minute=15)},
             "expire-lots": {"task": "stations.tasks.expire_lots", "schedule": crontab(minute=5)},
+            "remind-expiring-papers": {"task": "catalog.tasks.remind_expiring_papers", "schedule": crontab(minute=20)},
             "drain-outbox": {
                 "task": "shop.outbox.drain",
                 "schedule": float(app.config.get("OUTBOX_DRAIN_SECONDS", 30)),

@@ -1,13 +1,16 @@
 """QR codes drawn here (the `qrcode` library, PIL images): no external service.
 
 Used for the booking's check-in code and the order's pick-up code; the station or host scans
-the code or types the digits shown beside it.
+the code or types the digits shown beside it; and, as inline SVG (`qr_svg`), on the packing slip and
+the parcel label: the order's code and each lot's trace page (`/trace/<code>`).
 """
 
 from __future__ import annotations
 
 import base64
 import io
+
+from markupsafe import Markup
 
 BOX = 6  # pixels per module
 BORDER = 2  # modules of quiet zone
@@ -29,3 +32,13 @@ def qr_png(text: str) -> bytes:
 def qr_data_uri(text: str) -> str:
     """The PNG as a data: URI, for a page."""
     return "data:image/png;base64," + base64.b64encode(qr_png(text)).decode()
+
+
+def qr_svg(text: str) -> Markup:
+    """An inline SVG QR code of `text` (a printed sheet: sharp at any size, no image request, nothing
+    the page's CSP has to allow)."""
+    import qrcode  # here, not at the top: see qr_png
+    from qrcode.image.svg import SvgPathImage
+
+    image = qrcode.make(text, image_factory=SvgPathImage, box_size=10, border=2)
+    return Markup(image.to_string(encoding="unicode"))

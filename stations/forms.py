@@ -81,6 +81,19 @@ class ProductPhotoForm(ShopForm):
     image = FileField(_l("新的商品照片（JPEG/PNG，最大 5MB）"))
 
 
+class PaperForm(ShopForm):
+    """A food-safety document for one of the station's products (catalog.papers checks the rest)."""
+
+    product_id = SelectField(_l("商品"), coerce=coerce_id, validate_choice=True)
+    kind = SelectField(_l("证件类型"), validate_choice=True)
+    number = StringField(_l("证件编号（生产许可证为 SC 加 14 位数字）"), validators=[DataRequired(), Length(max=40)])
+    issuer = StringField(_l("发证机关/检测机构"), validators=[DataRequired(), Length(max=80)])
+    valid_from = DayField(_l("有效期起"), validators=[InputRequired()])
+    valid_until = DayField(_l("有效期至"), validators=[InputRequired()])
+    file = FileField(_l("证件文件（PDF、JPEG 或 PNG，最大 5MB）"))
+    form_token = OnceTokenField()  # a double tap uploads once
+
+
 class AssistedProductForm(ShopForm):
     household_id = SelectField(_l("代卖农户"), coerce=coerce_id, validate_choice=True)
     name = StringField(_l("商品名称"), validators=[DataRequired(), Length(max=80)])

@@ -16,6 +16,16 @@ from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from catalog.changes import change_photo, pending_change
+from catalog.papers import (
+    FOOD_CLASS_LABELS,
+    STATUS_LABELS as PAPER_STATUS_LABELS,
+    DocumentInput,
+    DocumentKind,
+    documents_of_products,
+    kind_label,
+    paper_gaps,
+    upload_document,
+)
 from catalog.models import ProductChange
 from catalog.services import list_categories
 from ledger.purchases import credit_intake_purchase
@@ -35,6 +45,7 @@ from shop.extensions import db
 from shop.history import history_of
 from shop.money import format_yuan
 from shop.once import AlreadySubmitted
+from shop.qr import qr_svg
 from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
 from shop.urls import external_url
@@ -46,6 +57,7 @@ from stations.forms import (
     CashMoveForm,
     CorrectForm,
     EmptyForm,
+    PaperForm,
     ProductEditForm,
     ProductPhotoForm,
     ReceiveForm,
@@ -111,16 +123,6 @@ def _flash_errors(form) -> None:
         label = getattr(getattr(form, name, None), "label", None)
         for error in errors:
             flash(_("%(field)s：%(error)s", field=label.text if label else name, error=error), "error")
-
-
-def qr_svg(text: str) -> Markup:
-    """An inline SVG QR code (for the packing slip)."""
-    import qrcode
-    from qrcode.image.svg import SvgPathImage
-
-    image = qrcode.make(text, image_factory=SvgPathImage, box_size=10, border=2)
-    svg = image.to_string(encoding="unicode")
-    return Markup(svg)
 
 
 # --- dashboard -----------------------------------------------------------------------------------
@@ -304,16 +306,24 @@ def unlock_pickup(code: str):
     return redirect(url_for(".shipment", code=s.code))
 
 
+def _trace_urls(lots: dict) -> dict[str, str]:
+    """{lot code: its public trace page's address} (`SITE_URL`, whatever host the station uses)."""
+    return {
+        lot.code: external_url("trace.trace_page", code=lot.code) for line_lots in lots.values() for lot in line_lots
+    }
+
+
+def _trace_qr(lots: dict) -> dict:
+    """{lot code: the QR code of its public trace page}: what a buyer scans on the slip or the label."""
+    return {code: qr_svg(url) for code, url in _trace_urls(lots).items()}
+
+
 @bp.get("/shipments/<code>/slip")
 @role_required(Role.OPERATOR)
 def slip(code: str):
     s = _shipment(code)
     lots = stock_service.line_lots([ln.id for ln in s.lines])
-    trace_qr = {
-        lot.code: qr_svg(external_url("trace.trace_page", code=lot.code))
-        for line_lots in lots.values()
-        for lot in line_lots
-    }
+    trace_qr = _trace_qr(lots)
     return render_template(
         "stations/slip.html",
         shipment=s,
@@ -324,6 +334,29 @@ def slip(code: str):
         amount_fen=fulfilment.shipment_amount_fen(s),
         line_lots=lots,
         trace_qr=trace_qr,
+    )
+
+
+@bp.get("/shipments/<code>/label")
+@role_required(Role.OPERATOR)
+def label(code: str):
+    """The parcel label (面单), separate from the packing slip: who it goes to, from which station, the
+    shipment's code, and for each open line a QR code per lot to its trace page (the buyer scans it
+    on the parcel). Printed like the slip: a plain sheet, the print button by static/js/print.js."""
+    s = _shipment(code)
+    lines = [ln for ln in s.lines if ln.status == "open"]
+    lots = stock_service.line_lots([ln.id for ln in lines])
+    return render_template(
+        "stations/label.html",
+        shipment=s,
+        order=s.order,
+        lines=lines,
+        line_lots=lots,
+        trace_qr=_trace_qr(lots),
+        trace_urls=_trace_urls(lots),
+        code_qr=qr_svg(s.code),
+        pickup_station=s.order.pickup_station or s.station,
+        now=now_utc(),
     )
 
 
@@ -692,3 +725,79 @@ def product_new():
         households=households,
         station_args=_station_args(station),
     )
+
+
+# --- food-safety papers (#23, catalog.papers) -------------------------------------------------------
+
+
+def _paper_form(station: Station) -> tuple[PaperForm, list]:
+    form = PaperForm()
+    products = assisted.list_station_products(station.id)
+    form.product_id.choices = [SelectChoice(p.id, p.name) for p in products]
+    form.kind.choices = [SelectChoice(k.value, kind_label(k)) for k in DocumentKind]
+    if request.method == "GET":
+        wanted = request.args.get("product", "")
+        form.product_id.data = int(wanted) if wanted.isdigit() and len(wanted) < 12 else None
+    return form, products
+
+
+@bp.route("/papers", methods=["GET", "POST"])
+@role_required(Role.OPERATOR)
+def papers():
+    """The station's products with the food-safety documents each needs, has and lacks; one form
+    uploads a document (it waits for the county). Bad input: the form again with the reason, 422."""
+    station = _current_station()
+    form, products = _paper_form(station)
+    status = 200
+    if request.method == "POST":
+        upload = form.file.data if form.file.data and getattr(form.file.data, "filename", "") else None
+        if not form.validate_on_submit():
+            _flash_errors(form)
+            status = 422
+        else:
+            try:
+                product = assisted.get_product_for(current_user, form.product_id.data)
+                form.form_token.claim("stations.paper_upload", user_id=current_user.id, now=now_utc())
+                upload_document(
+                    product,
+                    DocumentInput(
+                        kind=form.kind.data,
+                        number=form.number.data,
+                        issuer=form.issuer.data,
+                        valid_from=form.valid_from.data,
+                        valid_until=form.valid_until.data,
+                    ),
+                    upload,
+                    actor=current_user,
+                    now=now_utc(),
+                )
+                commit()
+                flash(
+                    _(
+                        "已上传「%(name)s」的%(kind)s，等待县扶贫办审核",
+                        name=product.name,
+                        kind=kind_label(form.kind.data),
+                    ),
+                    "success",
+                )
+                return redirect(url_for(".papers", **_station_args(station)), 303)
+            except AlreadySubmitted as exc:
+                rollback()
+                flash(exc.message, "warning")
+                return redirect(url_for(".papers", **_station_args(station)), 303)
+            except DomainError as exc:
+                rollback()
+                flash(exc.message, "error")
+                status = 422
+    ids = [p.id for p in products]
+    return render_template(
+        "stations/papers.html",
+        station=station,
+        station_args=_station_args(station),
+        form=form,
+        products=products,
+        gaps=paper_gaps(ids, today=local_date(now_utc())),
+        documents=documents_of_products(ids),
+        food_class_labels=FOOD_CLASS_LABELS,
+        status_labels=PAPER_STATUS_LABELS,
+    ), status

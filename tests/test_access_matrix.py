@@ -182,6 +182,22 @@ RULES: dict[str, Rule] = {
     "county.recall_new": Rule("/county/recalls", allow("county"), method="POST",
                               data={"code": "LNOSUCHLOT99", "reason": "抽检不合格"}),
     "county.recall_refund": Rule("/county/recalls/{w.lot_code}/refund", allow("county"), method="POST"),
+    # food-safety papers (#23)
+    "stations.papers": Rule("/station/papers", only("operator")),
+    "county.papers_index": Rule("/county/papers", only("county")),
+    "county.papers_decide": Rule("/county/papers/{w.document.id}/reject", allow("county"), method="POST",
+                                 data={"reason": ""}),
+    "api.product_documents": Rule("/api/v1/products/{w.product.id}/documents",
+                                  {**view("operator", "county"), "anonymous": 401}, token=True),
+    "api.upload_product_document": Rule(
+        "/api/v1/products/{w.product.id}/documents", allow("operator", anonymous=401), method="POST",
+        data={"kind": "test_report", "number": "NCJC-1", "issuer": "检测站", "valid_from": "2026-01-01",
+              "valid_until": "2030-01-01"}, token=True, note="the operator sends no file: 422"),
+    "api.document_file": Rule("/api/v1/documents/{w.document.id}/file",
+                              {**view("operator", "county"), "anonymous": 401}, token=True),
+    "api.county_documents": Rule("/api/v1/county/documents", api_only("county"), token=True),
+    "api.decide_product_document": Rule("/api/v1/county/documents/{w.document.id}/decision",
+                                        allow("county", anonymous=401), method="POST", json={}, token=True),
     # password pages
     "password.forgot": Rule("/password/forgot", PUBLIC),
     "password.reset": Rule("/password/reset/not-a-token", _all("3xx"),
@@ -386,6 +402,7 @@ RULES: dict[str, Rule] = {
     # station desk: only the station's operator (and admin); the other station's operator is refused
     "stations.shipment": Rule("/station/shipments/{w.shipment.code}", view("operator")),
     "stations.slip": Rule("/station/shipments/{w.shipment.code}/slip", view("operator")),
+    "stations.label": Rule("/station/shipments/{w.shipment.code}/label", view("operator")),
     "stations.shipment_action": Rule("/station/shipments/{w.shipment.code}/action", allow("operator"),
                                      method="POST", data={"action": "accept"}),
     "stations.confirm_cash": Rule("/station/shipments/{w.shipment.code}/cash", allow("operator"), method="POST"),
@@ -596,6 +613,12 @@ def world(app, db):
     w.shipment = next(s for s in w.order.shipments if s.station_id == w.station.id)
     w.line = next(line for line in w.order.lines if line.station_id == w.station.id)
     w.stock_id = w.product.stock.id
+    from tests.factories import make_document
+
+    w.document = make_document(w.product, "test_report", status="pending")
+    document_file = Path(app.config["UPLOAD_DIR"]).parent / "papers" / w.document.file_path
+    document_file.parent.mkdir(parents=True, exist_ok=True)
+    document_file.write_bytes(b"%PDF-1.4\n%%EOF\n")
     w.lot_code = db.session.scalar(sa.select(Lot.code).where(Lot.product_id == w.product.id))
     w.refund_request = RefundRequest(order_id=w.order.id, order_line_id=w.line.id, station_id=w.station.id,
                                      amount_fen=w.line.line_total_fen, requested_by_id=w.users["consumer"].id,

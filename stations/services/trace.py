@@ -3,7 +3,7 @@
 `trace_facts` gathers plain values only — strings, dates, counts — never a household, a user or a
 producer object, so the page cannot show personal data by accident: a lot delivered by a household
 reads "本村 1 户脱贫户", a household-run producer is never named, the households a product credits
-are a count. An unknown code is simply None (the view answers the one 404 it gives every unknown
+are a count, and a 合格证's issuer (its producer itself) is never shown. An unknown code is simply None (the view answers the one 404 it gives every unknown
 code: nothing says whether a code exists).
 """
 
@@ -15,12 +15,24 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from catalog.models import ApprovalStatus, BenefitLink, Producer, Product, Village
+from catalog.papers import approved_documents, public_issuer
 from shop.extensions import db
+from shop.timeutil import local_date, now_utc
 from stock.models import Lot, LotStatus, Station
 
 #: Producer kinds that may be named on a public page (a household-run producer is a household).
 NAMED_PRODUCER_KINDS = ("cooperative", "enterprise")
 MAX_CODE_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class TraceDocument:
+    kind: str
+    number: str
+    #: "" for a 合格证: its producer issues it, possibly a household (catalog.papers.public_issuer).
+    issuer: str
+    valid_from: date
+    valid_until: date
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,8 @@ class TraceFacts:
     status: str  # active | expired | recalled
     recall_reason: str
     recalled_on: date | None
-    documents: list = field(default_factory=list)
+    #: The approved food-safety documents valid today: kind, number, public issuer, validity (plain values).
+    documents: list[TraceDocument] = field(default_factory=list)
 
 
 def certificate_number(product: Product) -> str:
@@ -62,8 +75,6 @@ def certificate_number(product: Product) -> str:
 
 
 def _local_day(moment: datetime | None) -> date | None:
-    from shop.timeutil import local_date
-
     return local_date(moment) if moment is not None else None
 
 
@@ -111,4 +122,14 @@ def trace_facts(code: str) -> TraceFacts | None:
         status=LotStatus(lot.status).value,
         recall_reason=lot.recall_reason if lot.status == LotStatus.RECALLED else "",
         recalled_on=_local_day(lot.recalled_at),
+        documents=[
+            TraceDocument(
+                kind=d.kind,
+                number=d.number,
+                issuer=public_issuer(d),
+                valid_from=d.valid_from,
+                valid_until=d.valid_until,
+            )
+            for d in approved_documents(product.id, today=local_date(now_utc()))
+        ],
     )

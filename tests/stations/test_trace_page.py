@@ -58,6 +58,12 @@ def test_no_trace_page_shows_any_households_personal_data(db, world, client, now
     db.session.add(Producer(name=f"{extra[0].head_name}家庭农场", kind="household", village_id=world.a.village.id))
     db.session.flush()
     household_producer = db.session.scalar(sa.select(Producer).where(Producer.kind == "household"))
+    # papers on file (#23): a 合格证 is issued by its producer, here a household named after its head
+    from tests.factories import make_document
+
+    for product, household in ((world.a.product, extra[0]), (world.b.product, world.b.h1)):
+        make_document(product, "compliance_certificate", issuer=household.head_name, number="HGZ-2026-77")
+        make_document(product, "test_report", issuer="南昌县农产品质量安全检测站", number="NCJC-2026-0001")
     for household in [world.a.h1, world.a.h2, world.b.h1, world.b.h2, *extra]:
         product = world.a.product if household.village_id == world.a.village.id else world.b.product
         receive_stock(product.stock, 2, actor=None, now=now, harvest_date=TODAY, from_household_id=household.id,
@@ -74,6 +80,7 @@ def test_no_trace_page_shows_any_households_personal_data(db, world, client, now
     assert len(lots) >= 8
     for lot in lots:
         text = client.get(f"/trace/{lot.code}").get_data(as_text=True)
+        assert "HGZ-2026-77" in text and "南昌县农产品质量安全检测站" in text  # the papers are shown
         leaked = [s for s in secrets if s in text]
         assert leaked == [], (lot.code, leaked)
         # phone and ID numbers in any spacing
@@ -142,3 +149,50 @@ def test_the_packing_slip_has_a_trace_qr_code_per_lot_of_each_line(db, world, cl
     api = client.get(f"/api/v1/stations/{world.a.station.id}/shipments")
     item = next(s for s in api.json["items"] if s["id"] == shipment.code)["items"][0]
     assert sorted(item["lots"]) == sorted(codes)
+
+
+def test_the_trace_page_lists_the_approved_papers_valid_today(db, world, client):
+    from datetime import date as _date
+
+    from shop.timeutil import local_date, now_utc
+    from tests.factories import make_document
+
+    today = local_date(now_utc())
+    product = world.a.product
+    make_document(product, "production_licence", number="SC10336012100001", issuer="南昌县市场监督管理局",
+                  valid_from=_date(2025, 1, 1), valid_until=today + timedelta(days=30))
+    make_document(product, "test_report", number="JC-PENDING", status="pending")
+    make_document(product, "test_report", number="JC-REJECTED", status="rejected")
+    make_document(product, "test_report", number="JC-OLD", valid_from=_date(2024, 1, 1),
+                  valid_until=today - timedelta(days=1))
+    text = client.get(f"/trace/{_lot(db, product).code}").get_data(as_text=True)
+    assert "食品安全证件" in text and "食品生产许可证（SC）" in text and "SC10336012100001" in text
+    assert "南昌县市场监督管理局" in text and (today + timedelta(days=30)).isoformat() in text
+    for hidden in ("JC-PENDING", "JC-REJECTED", "JC-OLD"):
+        assert hidden not in text
+
+
+def test_the_parcel_label_has_a_trace_qr_code_per_lot_separate_from_the_slip(db, world, client, auth, app):
+    from shop.qr import qr_svg
+
+    product = world.a.product
+    second = receive_stock(product.stock, 5, actor=None, now=NOW, best_before_date=TODAY + timedelta(days=1))
+    order = make_order([(product, 7)], buyer=make_user())
+    shipment = order.shipments[0]
+    auth.login(world.a.operator)
+    label = client.get(f"/station/shipments/{shipment.code}/label")
+    assert label.status_code == 200
+    text = label.get_data(as_text=True)
+    codes = [lot.code for lot in db.session.scalars(sa.select(Lot).where(Lot.product_id == product.id))]
+    assert db.session.get(Lot, second.lot_id).code in codes
+    for code in codes:
+        url = f"http://shop.test/trace/{code}"  # SITE_URL: the address a phone can open
+        assert str(qr_svg(url)) in text and url in text
+    assert "包裹面单" in text and "装箱单" not in text and order.ship_name in text
+    assert 'data-print' in text and "<script>" not in text and 'js/print.js' in text  # prints under the CSP
+    assert "onclick" not in text and "<style" not in text
+    page = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
+    assert f"/station/shipments/{shipment.code}/label" in page
+    auth.logout()
+    auth.login(world.b.operator)
+    assert client.get(f"/station/shipments/{shipment.code}/label").status_code == 404
