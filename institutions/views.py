@@ -411,7 +411,9 @@ def organisation_quotes(organisation_id: int):
     form = QuoteRequestForm()
     products, _count = list_products(ProductFilter(sort="newest", per_page=100))
     form.product_id.choices = [
-        SelectChoice(p.id, f"{p.name} · {format_yuan(p.price_fen)} / {p.unit}") for p in products
+        SelectChoice(p.id, f"{p.name} · {format_yuan(p.price_fen)} / {p.unit}")
+        for listed in products
+        for p in listed.variants  # every variant (规格): a quote names the variant it asks for
     ]
     status = 200
     if request.method == "POST":

@@ -195,7 +195,7 @@ def test_a_variant_label_is_checked(db, now):
         Product.family_id == bag.family_id)) == 3
 
 
-def test_an_institutions_purchase_form_offers_every_variant(app, db):
+def test_an_institutions_purchase_and_quote_forms_offer_every_variant(app, db):
     from tests.institutions.test_purchases import _setup
 
     organisation, buyer, _approver, _viewer, _rice, _eggs = _setup()
@@ -204,6 +204,9 @@ def test_an_institutions_purchase_form_offers_every_variant(app, db):
     buyer_client = app.test_client()
     buyer_client.post("/login", data={"email": buyer.email, "password": "password123"})
     html = buyer_client.get(f"/organisations/{organisation.id}/purchases/new").get_data(as_text=True)
+    for variant in (bag, box, jar):
+        assert f'<option value="{variant.id}">{variant.name}' in html
+    html = buyer_client.get(f"/organisations/{organisation.id}/quote-requests").get_data(as_text=True)
     for variant in (bag, box, jar):
         assert f'<option value="{variant.id}">{variant.name}' in html
 

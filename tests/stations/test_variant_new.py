@@ -62,3 +62,24 @@ def test_sold_of_a_product_with_variants_sums_its_delivered_variants_even_on_cac
     assert "已售 2" in client.get("/products").get_data(as_text=True)
     item = next(i for i in client.get("/api/v1/products").json["items"] if i["id"] == eggs.id)
     assert item["sold"] == 2 and {v["id"]: v["sold"] for v in item["variants"]} == {eggs.id: 0, box.id: 2}
+
+
+def test_each_variant_credits_its_own_households_at_hand_over(db, world, now):
+    from catalog.services import join_family
+    from ledger.models import IncomeEntry
+    from shop.db import commit
+    from tests.factories import make_household, make_product
+    from tests.stations.factories import make_order
+    from tests.stations.test_sold_counts import _deliver
+
+    eggs = world.a.product  # linked to world.a.h1 and world.a.h2
+    other = make_household(village=world.a.village)
+    box = make_product(name="A土鸡蛋60枚", price_fen=8000, stock=10, station=world.a.station,
+                       category=world.category, households=[other])
+    join_family(box, eggs.id, "60枚装", now=now, sibling_label="30枚装")
+    order = make_order([(box, 1)], buyer=world.buyer)
+    commit()
+    _deliver(order.shipments[0], world.a.operator, now)
+    commit()
+    credited = {e.household_id for e in db.session.scalars(sa.select(IncomeEntry))}
+    assert credited == {other.id}, "only the sold variant's households are credited"
