@@ -1,7 +1,9 @@
 """JSON API endpoints of the orders package (added to shop.api's blueprint).
 
 POST /orders, GET /orders, GET /orders/<code>, POST /orders/<code>/cancel — the caller's own
-orders only (another's is a 404). Orders are named by their public code.
+orders only (another's is a 404). Orders are named by their public code. An order's items are
+products and booking lines (a stay, a session's seats, a day's tickets), placed, paid and cancelled
+together (`orders.services.placement`, `orders.bookables`).
 POST /orders/<code>/bank-transfer — the county office or a station selling in the order records the
 bank transfer that pays it (orders.services.transfers); anyone else gets a 404.
 """
@@ -13,9 +15,10 @@ from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from orders.models import Order, OrderStatus, Shipment
+from orders.bookables import BookingItem
+from orders.models import Order, OrderLine, OrderStatus, Shipment
 from orders.providers import ProviderError
 from orders.services.payments import cancel_order, current_payment, start_payment
 from orders.services.placement import AddressData, PlacementRequest, place_order
@@ -29,11 +32,77 @@ from shop.timeutil import now_utc
 
 Quantity = Annotated[StrictInt, Field(ge=1, le=999)]
 Id = Annotated[StrictInt, Field(ge=1, le=2**53)]
+Guests = Annotated[StrictInt, Field(ge=1, le=100)]
+Rooms = Annotated[StrictInt, Field(ge=1, le=50)]
+
+
+#: Keys that name a booking line: an item with a product and one of these mixes two kinds (422).
+BOOKING_KEYS = frozenset({"listing_id", "checkin", "checkout", "session_id", "date", "guests", "units"})
 
 
 class ItemIn(Schema):
+    """A product and its quantity (other keys are ignored, as a client's prices are; keys of a
+    booking line are refused)."""
+
+    model_config = ConfigDict(title="ProductItem")
     product_id: Id
     quantity: Quantity
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_kind(cls, data):
+        if isinstance(data, dict) and BOOKING_KEYS & set(data):
+            raise ValueError("an item is a product or a booking line, not both")
+        return data
+
+
+class StayItemIn(Schema):
+    """A stay: nights [checkin, checkout) in `units` rooms of a room type (the listing's first when
+    absent), Beijing dates."""
+
+    model_config = ConfigDict(extra="forbid", title="StayItem")
+    listing_id: Id
+    checkin: date
+    checkout: date
+    guests: Guests
+    units: Rooms = 1
+    unit_type_id: Id | None = None
+
+
+class SessionItemIn(Schema):
+    """Seats of an experience's session."""
+
+    model_config = ConfigDict(extra="forbid", title="SessionItem")
+    listing_id: Id
+    session_id: Id
+    guests: Guests
+
+
+class TicketItemIn(Schema):
+    """A day's tickets (a Beijing date) of a ticket kind (the listing's first when absent)."""
+
+    model_config = ConfigDict(extra="forbid", title="TicketItem")
+    listing_id: Id
+    date: date
+    guests: Guests
+    unit_type_id: Id | None = None
+
+
+def _booking_item(item) -> BookingItem:
+    if isinstance(item, StayItemIn):
+        return BookingItem(
+            listing_id=item.listing_id,
+            guests=item.guests,
+            check_in=item.checkin,
+            check_out=item.checkout,
+            units=item.units,
+            unit_type_id=item.unit_type_id,
+        )
+    if isinstance(item, SessionItemIn):
+        return BookingItem(listing_id=item.listing_id, guests=item.guests, session_id=item.session_id)
+    return BookingItem(
+        listing_id=item.listing_id, guests=item.guests, check_in=item.date, unit_type_id=item.unit_type_id
+    )
 
 
 class AddressIn(Schema):
@@ -46,11 +115,14 @@ class AddressIn(Schema):
 
 
 class OrderIn(Schema):
-    items: list[ItemIn] = Field(min_length=1, max_length=50)
+    #: Products and booking lines; an item with the fields of two kinds is refused (422).
+    items: list[ItemIn | StayItemIn | SessionItemIn | TicketItemIn] = Field(min_length=1, max_length=50)
+    #: Needed when the order has products delivered by post.
     address: AddressIn | None = None
     delivery: Literal["ship", "pickup"] = "ship"
     pickup_station_id: Id | None = None
-    payment_method: Literal["card", "station_cash", "cod"]
+    #: With booking lines: card; "arrival" only for one booking line alone whose listing allows it.
+    payment_method: Literal["card", "station_cash", "cod", "arrival"]
     #: Optional: the total the buyer saw; a different server total is refused with 409 price_changed.
     shown_total_fen: StrictInt | None = None
 
@@ -85,6 +157,22 @@ class TransferToOut(BaseModel):
     amount_fen: int
 
 
+class BookingLineOut(BaseModel):
+    id: str = Field(description="the booking's code (GET /bookings/<code>)")
+    listing_id: int
+    title: str
+    status: str = Field(description="held, confirmed, checked_in, completed, canceled, expired, no_show")
+    checkin: date
+    checkout: date
+    session_id: int | None
+    guests: int
+    units: int
+    total_fen: int
+    refunded_fen: int
+    line_status: str
+    confirmation_code: str | None = Field(description="shown to the host on arrival, once confirmed")
+
+
 class PaymentOut(BaseModel):
     method: str
     status: str
@@ -108,6 +196,8 @@ class OrderOut(BaseModel):
     created_at: datetime
     expires_at: datetime | None
     shipments: list[ShipmentOut]
+    #: The booking lines (stays, sessions, tickets) of the order.
+    bookings: list[BookingLineOut] = []
     payment: PaymentOut
 
 
@@ -167,6 +257,9 @@ def order_out(order: Order) -> OrderOut:
             )
             for s in order.shipments
         ],
+        bookings=[
+            _booking_line_out(line) for line in order.lines if line.kind == "booking" and line.booking is not None
+        ],
         payment=PaymentOut(
             method=order.payment_method,
             status=payment.state if payment else "none",
@@ -191,13 +284,38 @@ def _transfer_to(order: Order) -> TransferToOut | None:
     )
 
 
+def _booking_line_out(line: OrderLine) -> BookingLineOut:
+    b = line.booking
+    return BookingLineOut(
+        id=b.code,
+        listing_id=b.listing_id,
+        title=line.title,
+        status=b.status,
+        checkin=b.check_in_date,
+        checkout=b.check_out_date,
+        session_id=b.session_id,
+        guests=b.guests,
+        units=b.units,
+        total_fen=b.total_fen,
+        refunded_fen=b.refunded_fen,
+        line_status=line.status,
+        confirmation_code=b.confirmation_code
+        if b.status in ("confirmed", "checked_in") and b.confirmation_code
+        else None,
+    )
+
+
 def order_for_output(order_id: int) -> Order:
     """The order with its shipments, their lines and its payments, in one query per table (the
     commit expired them; `order_out` would otherwise lazy-load the lines shipment by shipment)."""
     return db.session.scalars(
         sa.select(Order)
         .where(Order.id == order_id)
-        .options(selectinload(Order.shipments).selectinload(Shipment.lines), selectinload(Order.payments))
+        .options(
+            selectinload(Order.shipments).selectinload(Shipment.lines),
+            selectinload(Order.payments),
+            selectinload(Order.lines).selectinload(OrderLine.booking),
+        )
         .execution_options(populate_existing=True)
     ).one()
 
@@ -223,16 +341,26 @@ def begin_card_payment(order: Order) -> None:
         rollback()
 
 
-@endpoint("/orders", ("POST",), body=OrderIn, response=OrderOut, status=201, auth=True, tags=("orders",), errors=(409,))
+@endpoint(
+    "/orders", ("POST",), body=OrderIn, response=OrderOut, status=201, auth=True, tags=("orders",), errors=(404, 409)
+)
 def create_order(body: OrderIn):
-    """Place an order (prices computed on the server). Pay-later orders (station_cash, cod) are
+    """Place an order (prices computed on the server) of products and booking lines: `{product_id,
+    quantity}`, a stay `{listing_id, checkin, checkout, guests, units?}`, a session `{listing_id,
+    session_id, guests}` or a day's tickets `{listing_id, date, guests}`. One transaction: stock
+    allocated and every booking held (as POST /bookings), or nothing — a booking line without room is a
+    409 `booking_line_unavailable` naming it, and nothing is allocated or charged. Booking lines are
+    paid by card with the rest (one payment; the order expires with its holds); one booking alone may
+    be paid on arrival (`arrival`) when its listing allows it. Unknown listing 404; dates reversed or
+    past, guests out of range, an item mixing kinds: 422. Pay-later orders (station_cash, cod) are
     limited: at most MAX_OPEN_PAY_LATER_ORDERS open per account (409 `too_many_open_orders`) and
     MAX_PAY_LATER_QUANTITY units per line (422); an uncollected station-cash pick-up order is canceled
     after PICKUP_UNCOLLECTED_DAYS."""
     address = AddressData(**body.address.model_dump()) if body.address else AddressData()
     order = place_order(
         PlacementRequest(
-            items=[(i.product_id, i.quantity) for i in body.items],
+            items=[(i.product_id, i.quantity) for i in body.items if isinstance(i, ItemIn)],
+            bookings=[_booking_item(i) for i in body.items if not isinstance(i, ItemIn)],
             payment_method=body.payment_method,
             delivery=body.delivery,
             address=address,
@@ -242,7 +370,7 @@ def create_order(body: OrderIn):
         now=now_utc(),
         shown_total_fen=body.shown_total_fen,
     )
-    if body.payment_method != "card":
+    if body.payment_method != "card" and not order.bookings:
         # Everything the response shows is already in the session (nothing changes at commit):
         # serialise now, so the commit's expiry does not cost a reload of the order.
         out = order_out(order)

@@ -8,6 +8,16 @@ registers them.
 from shop.errors import N_, register_messages
 
 MESSAGES = {
+    "arrival_one_booking_only": N_("到店支付只适用于单独预订的一项住宿或门票；含商品或多项预订的订单请在线支付"),
+    "booking_guests_out_of_range": N_("预订人数须在 1 到 %(high)s 之间"),
+    "booking_lines_card_only": N_("含预订的订单只能在线支付"),
+    "booking_units_out_of_range": N_("预订间数须在 1 到 %(high)s 之间"),
+    "bookings_not_sold": N_("暂不支持预订"),
+    "booking_line_quantity": N_("预订请修改人数或间数"),
+    "booking_line_sold_out": N_("「%(name)s」所选日期已订满"),
+    "invalid_date": N_("日期格式不正确"),
+    "invalid_listing_id": N_("项目编号无效"),
+    "unpaid_order_cancel_whole": N_("订单尚未付款：请取消整个订单（不会扣款），或付款后再单独取消这一项预订"),
     "address_book_full": N_("地址簿已满"),
     "address_incomplete": N_("请填写完整的收货地址"),
     "address_not_found": N_("地址不存在"),

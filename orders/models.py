@@ -49,20 +49,48 @@ class Cart(db.Model):
 
 
 class CartLine(db.Model):
+    """One line of a cart: a product and its quantity, or a booking to be held at checkout.
+
+    A booking line keeps what the buyer asked as plain values (orders knows nothing of tourism's
+    models): the listing, a unit type (room type or ticket kind), a session, the dates, guests and
+    rooms. Tourism checks, prices and holds it through `orders.bookables` (docs/ARCHITECTURE.md).
+    """
+
     __tablename__ = "cart_lines"
     __table_args__ = (
         sa.UniqueConstraint("cart_id", "product_id", name="uq_cart_lines_cart_product"),
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("kind IN ('product','booking')", name="kind_valid"),
+        sa.CheckConstraint(
+            "(kind = 'product' AND product_id IS NOT NULL)"
+            " OR (kind = 'booking' AND listing_id IS NOT NULL AND guests > 0 AND units > 0)",
+            name="line_complete",
+        ),
     )
 
     id: Mapped[int] = pk()
     cart_id: Mapped[int] = fk("carts.id", ondelete="CASCADE")
-    product_id: Mapped[int] = fk("products.id", ondelete="CASCADE")
+    kind: Mapped[str] = mapped_column(sa.String(8), default="product", server_default="product")
+    product_id: Mapped[int | None] = fk("products.id", nullable=True, ondelete="CASCADE")
     quantity: Mapped[int] = mapped_column(sa.Integer)
-    #: The unit price the buyer saw when adding: a later change is shown, not silently applied.
+    #: The unit price the buyer saw when adding (a booking line: its total): a later change is
+    #: shown, not silently applied.
     seen_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    # --- a booking line (kind "booking") ---
+    listing_id: Mapped[int | None] = fk("listings.id", nullable=True, ondelete="CASCADE")
+    unit_type_id: Mapped[int | None] = fk("unit_types.id", nullable=True, ondelete="CASCADE")
+    session_id: Mapped[int | None] = fk("sessions.id", nullable=True, ondelete="CASCADE")
+    #: Stays: nights [check_in, check_out). Tickets: the day (check_in). Sessions: their own day.
+    check_in: Mapped[date | None]
+    check_out: Mapped[date | None]
+    guests: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    units: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
 
     product = relationship("Product")
+
+    @property
+    def is_booking(self) -> bool:
+        return self.kind == "booking"
 
 
 class OrderStatus(StrEnum):
@@ -133,12 +161,18 @@ class Order(db.Model):
     payments = relationship("OrderPayment", back_populates="order", order_by="OrderPayment.id")
 
     @property
+    def bookings(self) -> list:
+        """The bookings this order sells (its lines of kind "booking"), in line order."""
+        return [line.booking for line in self.lines if line.kind == "booking" and line.booking_id is not None]
+
+    @property
     def booking(self):
-        """The booking this order sells (tourism sells one booking per order), else None: such an
-        order is shown and cancelled as its booking."""
-        return next(
-            (line.booking for line in self.lines if line.kind == "booking" and line.booking_id is not None), None
-        )
+        """The booking when the order is exactly one booking (placed by `POST /bookings`, or a cart
+        holding one booking line and nothing else), else None: such an order is shown and cancelled
+        as its booking. A mixed order shows its bookings and shipments side by side (`bookings`)."""
+        if len(self.lines) != 1:
+            return None
+        return next(iter(self.bookings), None)
 
 
 class ShipmentStatus(StrEnum):

@@ -5,6 +5,8 @@ Thin routes: parse -> load/404 -> permission -> one service -> commit() -> redir
 
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -14,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 
 from catalog.models import Product
 from orders.api import own_order
+from orders.bookables import BookingItem
 from orders.forms import BankTransferForm, CheckoutForm, RefundRequestForm
 from orders.models import Order, OrderLine, OrderStatus, PaymentState, RefundRequest
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
@@ -29,7 +32,16 @@ from orders.services.payments import (
     sync_payment,
 )
 from orders.services.pickup import pickup_code_to_show
-from orders.services.placement import AddressData, address_book, get_address, place_cart_order, save_address
+from orders.services.placement import (
+    MAX_GUESTS,
+    MAX_UNITS,
+    AddressData,
+    address_book,
+    get_address,
+    payment_methods_for,
+    place_cart_order,
+    save_address,
+)
 from orders.services.refunds import (
     approve_refund_request,
     pending_requests_for,
@@ -152,6 +164,51 @@ def cart_add():
     return redirect(url_for("orders.cart_page"), 303)
 
 
+def _date_arg(value, field: str) -> date | None:
+    """A Beijing calendar date typed as YYYY-MM-DD (None when empty); anything else is a 422."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise DomainError("invalid_date", fields={field: "invalid"}) from None
+
+
+def _optional_id(value, field: str) -> int | None:
+    return _int_arg(value, field, maximum=MAX_ID) if (value or "").strip() else None
+
+
+@bp.post("/cart/bookings")
+@login_required
+def cart_add_booking():
+    """加入购物车 from a listing's booking form: a stay's dates and rooms, a session, a ticket day.
+    Checked and priced by tourism now; held only at checkout (orders.bookables)."""
+    form = request.form
+    try:
+        item = BookingItem(
+            listing_id=_int_arg(form.get("listing_id"), "listing_id", maximum=MAX_ID),
+            guests=_int_arg(form.get("guests"), "guests"),
+            check_in=_date_arg(form.get("checkin"), "checkin"),
+            check_out=_date_arg(form.get("checkout"), "checkout"),
+            session_id=_optional_id(form.get("session_id"), "session_id"),
+            unit_type_id=_optional_id(form.get("unit_type_id"), "unit_type_id"),
+            units=_int_arg(form.get("units") or 1, "units"),
+        )
+        if not (0 < item.guests <= MAX_GUESTS and 0 < item.units <= MAX_UNITS):
+            raise DomainError("booking_guests_out_of_range", high=MAX_GUESTS, fields={"guests": "out_of_range"})
+        carts.add_booking_line(_current_cart(create=True), item, now=now_utc())
+        commit()
+    except DomainError as exc:
+        rollback()
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+        return redirect(request.referrer or url_for("orders.cart_page"), 303)
+    flash(_("已加入购物车"), "success")
+    return redirect(url_for("orders.cart_page"), 303)
+
+
 @bp.post("/cart/lines/<int:line_id>")
 def cart_update(line_id: int):
     cart = _current_cart()
@@ -160,6 +217,16 @@ def cart_update(line_id: int):
     with flash_domain_errors():
         if request.form.get("remove"):
             carts.remove_line(cart, line_id, now=now_utc())
+        elif "guests" in request.form:  # a booking line: guests, rooms, dates
+            carts.set_booking(
+                cart,
+                line_id,
+                guests=_int_arg(request.form.get("guests"), "guests"),
+                units=_int_arg(request.form.get("units") or 1, "units"),
+                check_in=_date_arg(request.form.get("checkin"), "checkin"),
+                check_out=_date_arg(request.form.get("checkout"), "checkout"),
+                now=now_utc(),
+            )
         else:
             carts.set_quantity(cart, line_id, _int_arg(request.form.get("quantity"), "quantity"), now=now_utc())
         commit()
@@ -187,12 +254,21 @@ def default_payment_method(delivery: str) -> str:
     return "card" if card_payments_enabled() else "cod"
 
 
-def _payment_choices():
-    choices = []
-    if card_payments_enabled():
-        choices.append(("card", _("在线支付（银行卡）")))
-    choices += [("station_cash", _("到站点付款")), ("cod", _("货到付款"))]
-    return choices
+def _payment_choices(summary=None):
+    """The payment methods every line of the cart allows (`placement.payment_methods_for`): goods
+    alone as always; with booking lines card, or on arrival for one booking alone when its listing
+    allows it."""
+    labels = {
+        "card": _("在线支付（银行卡）"),
+        "station_cash": _("到站点付款"),
+        "cod": _("货到付款"),
+        "arrival": _("到店支付"),
+    }
+    methods = payment_methods_for(
+        goods=bool(summary.goods_rows) if summary is not None else True,
+        booking_methods=summary.booking_methods if summary is not None else [],
+    )
+    return [(m, labels[m]) for m in methods]
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
@@ -209,19 +285,26 @@ def checkout():
     ]
     stations = db.session.scalars(sa.select(Station).order_by(Station.code)).all()
     form.pickup_station_id.choices = [SelectChoice(s.id, f"{s.name}（{s.address}）") for s in stations]
-    form.payment_method.choices = [SelectChoice(v, label) for v, label in _payment_choices()]
+    pickup = (form.delivery.data or "ship") == "pickup"
+    summary = carts.cart_summary(cart, pickup=pickup)
+    if not summary.goods_rows:  # bookings only: nothing is shipped or collected
+        form.delivery.data, pickup = "ship", False
+    choices = _payment_choices(summary)
+    form.payment_method.choices = [SelectChoice(v, label) for v, label in choices]
     if request.method == "GET" and addresses:
         form.address_id.data = addresses[0].id
     if form.payment_method.data is None or request.method == "GET":  # follows the delivery chosen
         form.payment_method.data = default_payment_method(form.delivery.data or "ship")
-    pickup = (form.delivery.data or "ship") == "pickup"
-    summary = carts.cart_summary(cart, pickup=pickup)
+        if choices and form.payment_method.data not in {v for v, _label in choices}:
+            form.payment_method.data = choices[0][0]
     totals = {"ship": carts.cart_summary(cart).total_fen, "pickup": carts.cart_summary(cart, pickup=True).total_fen}
     status = 200
     if form.validate_on_submit():
         now = now_utc()
         try:
-            if form.address_id.data:
+            if not summary.goods_rows:
+                address = AddressData()
+            elif form.address_id.data:
                 a = get_address(current_user, form.address_id.data)
                 address = AddressData(a.name, a.phone, a.province, a.city, a.district, a.line)
             else:
@@ -240,7 +323,7 @@ def checkout():
                 address=address,
                 pickup_station_id=form.pickup_station_id.data if pickup else None,
             )
-            if not pickup and not form.address_id.data and form.save_address.data:
+            if summary.goods_rows and not pickup and not form.address_id.data and form.save_address.data:
                 save_address(current_user, address, now=now)
             commit()
         except AlreadySubmitted as exc:  # the same page posted twice: the first POST placed the order

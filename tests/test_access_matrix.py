@@ -387,6 +387,10 @@ RULES: dict[str, Rule] = {
                                          note="the line's station's operator or an admin decides"),
     "orders.cart_add": Rule("/cart/add", _all(OK), method="POST", data={"product_id": "{w.product.id}",
                                                                            "quantity": "1"}),
+    "orders.cart_add_booking": Rule("/cart/bookings", _all("3xx"), method="POST",
+                                    data={"listing_id": "{w.listing.id}", "guests": "0"},
+                                    note="signed in: refused with a message (guests 0), back to the page; "
+                                         "anonymous: to the login page"),
     "orders.cart_update": Rule("/cart/lines/999999", _all(404), method="POST", data={"quantity": "1"},
                                note="the cart is the caller's own (session); an unknown line is a 404 for all"),
     "orders.cart_acknowledge": Rule("/cart/acknowledge", _all(OK), method="POST"),

@@ -8,7 +8,7 @@ def init_app(app: Flask) -> None:
     import tourism.api  # noqa: F401  (routes on the shared `api` blueprint)
     import tourism.models  # noqa: F401
     import tourism.tasks  # noqa: F401
-    from orders import signals
+    from orders import bookables, signals
     from tourism.services import booking
     from tourism.views import bp
 
@@ -17,3 +17,5 @@ def init_app(app: Flask) -> None:
     signals.order_paid.connect(booking.on_order_paid)
     signals.order_released.connect(booking.on_order_released)
     signals.order_cancel_requested.connect(booking.cancel_order_bookings)
+    # the cart's booking lines: checked, priced and held by tourism (orders/bookables.py)
+    bookables.register(booking.CartBookings())

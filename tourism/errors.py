@@ -14,6 +14,9 @@ MESSAGES = {
     "arrival_too_many_nights": N_("到店支付最多预订 %(n)s 晚；更长的住宿请在线支付"),
     "arrival_too_many_units": N_("到店支付最多预订 %(n)s 间；更多房间请在线支付"),
     "beyond_booking_horizon": N_("只能预订 %(days)s 天以内的日期（最晚 %(last)s）"),
+    "booking_line_unavailable": N_(
+        "「%(name)s」已订满，订单没有提交，也没有扣款。请从购物车删除这一项或改换日期后重试"
+    ),
     "booking_card_payments_off": N_("暂不支持在线支付，请选择到店支付"),
     "booking_cash_already_received": N_("此预订的现金已收过"),
     "booking_fee_not_returnable": N_("只有已取消或未到店的预订才能退还违约金"),

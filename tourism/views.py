@@ -143,6 +143,7 @@ def _village_listings(village_id: int):
 
 bp.add_app_template_global(_village_listings, "village_listings")
 bp.add_app_template_global(booking_cancelable, "booking_cancelable")  # the order page asks it too
+bp.add_app_template_global(host_contact_visible, "host_contact_visible")  # the order page shows it after booking
 
 
 @bp.get("/stays")

@@ -152,11 +152,43 @@ def check_money() -> dict:
                 problems.append(_problem(order, order.code, "handed_over_unpaid", order_due_fen(order), 0))
             continue
         due = 0 if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED) else order_due_fen(order)
+        if {line.kind for line in order.lines} == {"product", "booking"}:  # a mixed order (#21)
+            due = _mixed_due_fen(order)
         if received != due:
             problem = "transfer_mismatch" if order.payment_method == PaymentMethod.BANK_TRANSFER else "card_mismatch"
             problems.append(_problem(order, order.code, problem, due, received))
     bookings = check_bookings()
     return {"checked": checked + bookings["checked"], "discrepancies": problems + bookings["discrepancies"]}
+
+
+def _mixed_due_fen(order: Order) -> int:
+    """What a card order of goods and bookings should hold: its live shipments (nothing once the
+    order is canceled or expired) plus what each booking owes or kept (`booking_due_fen`; a booking
+    line without its booking row: its total while open, as `order_due_fen` counts it)."""
+    over = order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED)
+    due = 0 if over else sum(map(shipment_due_fen, order.shipments))
+    for line in order.lines:
+        if line.kind != "booking":
+            continue
+        if line.booking is not None:
+            due += booking_due_fen(line.booking, line, captured=True)
+        elif not over and line.status == "open":
+            due += line.line_total_fen
+    return due
+
+
+def _line_received_fen(line: OrderLine, order: Order, refunds: dict[int, list[Refund]]) -> int:
+    """A booking line's own money in an order of several lines: its total once captured, less the
+    refunds that name it (a mixed order's payment is for all its lines)."""
+    captured = [p for p in order.payments if p.state in CAPTURED]
+    if not captured:
+        return 0
+    return line.line_total_fen - sum(
+        r.amount_fen
+        for p in captured
+        for r in refunds.get(p.id, [])
+        if r.state != "failed" and r.order_line_id == line.id
+    )
 
 
 def check_bookings() -> dict:
@@ -167,7 +199,7 @@ def check_bookings() -> dict:
         .join(OrderLine, OrderLine.booking_id == Booking.id)
         .join(Order, Order.id == OrderLine.order_id)
         .where(OrderLine.kind == "booking")
-        .options(selectinload(Order.payments))
+        .options(selectinload(Order.payments), selectinload(Order.lines))
         .order_by(Booking.id)
     ).all()
     if not rows:
@@ -184,6 +216,8 @@ def check_bookings() -> dict:
     problems: list[dict] = []
     for booking, line, order in rows:
         captured, received = _received_fen(order.payments, refunds)
+        if len(order.lines) > 1:  # the order's payment is for several lines: this line's part of it
+            received = _line_received_fen(line, order, refunds)
         due = booking_due_fen(booking, line, captured=captured)
         title = f"{booking.code} · {line.title}"
         if received != due:

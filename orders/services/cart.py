@@ -3,11 +3,15 @@
 Each line remembers the unit price the buyer saw (`seen_price_fen`); a later price change or a
 stock shortage is shown by `cart_summary()` and never silently applied — checkout re-prices on
 the server anyway.
+
+A line is a product and its quantity, or a booking (a stay's dates and rooms, a session's seats, a
+day's tickets) kept as plain values and checked, priced and — at checkout — held by tourism through
+`orders.bookables` (orders does not import tourism).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,10 +19,11 @@ from sqlalchemy.orm import joinedload
 
 from catalog.models import Product
 from catalog.papers import PapersMissing, paper_gaps
+from orders.bookables import BookingItem, BookingQuote, booking_lines, item_of
 from orders.models import Cart, CartLine
 from orders.services.shipping import shipping_fen
 from shop.codes import new_secret
-from shop.errors import Conflict, NotFound, ValidationError
+from shop.errors import Conflict, DomainError, NotFound, ValidationError
 from shop.extensions import db
 from shop.timeutil import local_date, now_utc
 
@@ -118,6 +123,67 @@ def add_line(cart: Cart, product_id: int, quantity: int, *, now: datetime) -> Ca
     return line
 
 
+def add_booking_line(cart: Cart, item: BookingItem, *, now: datetime) -> CartLine:
+    """Add a booking line after tourism checked it (unknown listing 404, bad dates or guests 422,
+    no room now 409). The same listing, unit type, session and dates again replace the line's guests
+    and rooms. Nothing is held yet: the hold is placed at checkout."""
+    quote = booking_lines().quote(item, now=now)
+    if not quote.available:
+        raise Conflict("booking_line_sold_out", name=quote.title)
+    same = next(
+        (
+            l
+            for l in cart.lines
+            if l.kind == "booking"
+            and l.listing_id == item.listing_id
+            and l.unit_type_id == item.unit_type_id
+            and l.session_id == item.session_id
+            and l.check_in == quote.check_in
+        ),
+        None,
+    )
+    if same is None:
+        if len(cart.lines) >= MAX_CART_LINES:
+            raise Conflict("cart_full")
+        same = CartLine(kind="booking", quantity=1, listing_id=item.listing_id)
+        cart.lines.append(same)
+    same.unit_type_id = item.unit_type_id
+    same.session_id = item.session_id
+    same.check_in = quote.check_in if item.session_id is None else None
+    same.check_out = quote.check_out if quote.kind == "stay" else None
+    same.guests = quote.guests
+    same.units = quote.units
+    same.seen_price_fen = quote.total_fen
+    cart.updated_at = now
+    db.session.flush()
+    return same
+
+
+def set_booking(cart: Cart, line_id: int, *, guests: int, units: int, check_in=None, check_out=None, now: datetime):
+    """Change a booking line's guests, rooms or dates (checked by tourism again; 422/409 change nothing)."""
+    line = _line(cart, line_id)
+    if line.kind != "booking":
+        raise NotFound("cart_line_not_found")
+    item = replace(
+        item_of(line),
+        guests=guests,
+        units=units,
+        check_in=check_in or line.check_in,
+        check_out=check_out or line.check_out,
+    )
+    quote = booking_lines().quote(item, now=now)
+    if not quote.available:
+        raise Conflict("booking_line_sold_out", name=quote.title)
+    line.guests, line.units = quote.guests, quote.units
+    if line.session_id is None:
+        line.check_in = quote.check_in
+        line.check_out = quote.check_out if quote.kind == "stay" else None
+    line.seen_price_fen = quote.total_fen
+    cart.updated_at = now
+    db.session.flush()
+    return line
+
+
 def _line(cart: Cart, line_id: int) -> CartLine:
     line = next((l for l in cart.lines if l.id == line_id), None)
     if line is None:
@@ -129,6 +195,8 @@ def set_quantity(cart: Cart, line_id: int, quantity: int, *, now: datetime) -> C
     """Change a line's quantity; 0 removes it."""
     check_quantity(quantity, allow_zero=True)
     line = _line(cart, line_id)
+    if line.kind == "booking" and quantity:
+        raise Conflict("booking_line_quantity")  # guests and rooms: set_booking
     if quantity == 0:
         cart.lines.remove(line)
     else:
@@ -149,6 +217,10 @@ def acknowledge_prices(cart: Cart, *, now: datetime) -> None:
     for line in cart.lines:
         if line.product is not None:
             line.seen_price_fen = line.product.price_fen
+        elif line.kind == "booking":
+            quote = _quote_or_none(line, now=now)
+            if quote is not None:
+                line.seen_price_fen = quote.total_fen
     cart.updated_at = now
     db.session.flush()
 
@@ -171,6 +243,23 @@ def merge_guest_cart(user, token: str | None, *, now: datetime) -> Cart | None:
         return get_cart(user=user)
     cart = get_or_create_cart(user=user, now=now)
     for gl in list(guest.lines):
+        if gl.kind == "booking":  # a booking line moves as it is (checked again at checkout)
+            if len(cart.lines) < MAX_CART_LINES:
+                cart.lines.append(
+                    CartLine(
+                        kind="booking",
+                        quantity=1,
+                        seen_price_fen=gl.seen_price_fen,
+                        listing_id=gl.listing_id,
+                        unit_type_id=gl.unit_type_id,
+                        session_id=gl.session_id,
+                        check_in=gl.check_in,
+                        check_out=gl.check_out,
+                        guests=gl.guests,
+                        units=gl.units,
+                    )
+                )
+            continue
         line = next((l for l in cart.lines if l.product_id == gl.product_id), None)
         if line is None:
             cart.lines.append(
@@ -188,7 +277,7 @@ def merge_guest_cart(user, token: str | None, *, now: datetime) -> Cart | None:
 @dataclass
 class CartRow:
     line: CartLine
-    product: Product
+    product: Product | None
     unit_price_fen: int
     line_total_fen: int
     price_changed: bool
@@ -197,6 +286,14 @@ class CartRow:
     short: bool  # fewer units available than wanted
     #: Why its food-safety papers stop the sale today ("" when they do not; catalog.papers).
     papers_gap: str = ""
+    #: A booking line: what tourism says of it now (None for products, or when it cannot be booked).
+    booking: BookingQuote | None = None
+    #: Why a booking line cannot be booked any more (a message), else "".
+    problem: str = ""
+
+    @property
+    def is_booking(self) -> bool:
+        return self.line.kind == "booking"
 
 
 @dataclass
@@ -208,19 +305,76 @@ class CartSummary:
     has_changes: bool
     can_checkout: bool
 
+    @property
+    def goods_rows(self) -> list[CartRow]:
+        return [r for r in self.rows if not r.is_booking]
 
-def cart_summary(cart: Cart | None, *, pickup: bool = False, today=None) -> CartSummary:
+    @property
+    def booking_rows(self) -> list[CartRow]:
+        return [r for r in self.rows if r.is_booking]
+
+    @property
+    def goods_fen(self) -> int:
+        return sum(r.line_total_fen for r in self.goods_rows if r.purchasable)
+
+    @property
+    def bookings_fen(self) -> int:
+        return sum(r.line_total_fen for r in self.booking_rows if r.purchasable)
+
+    @property
+    def booking_methods(self) -> list[tuple[str, ...]]:
+        """The payment methods each booking line allows (`placement.payment_methods_for`)."""
+        return [r.booking.methods for r in self.booking_rows if r.booking is not None]
+
+
+def _quote_or_none(line: CartLine, *, now: datetime) -> BookingQuote | None:
+    try:
+        return booking_lines().quote(item_of(line), now=now)
+    except DomainError:
+        return None
+
+
+def _booking_row(line: CartLine, *, now: datetime) -> CartRow:
+    try:
+        quote = booking_lines().quote(item_of(line), now=now)
+    except DomainError as exc:  # the listing is gone, the dates have passed...
+        return CartRow(
+            line=line,
+            product=None,
+            unit_price_fen=0,
+            line_total_fen=0,
+            price_changed=False,
+            available=0,
+            purchasable=False,
+            short=True,
+            problem=exc.message,
+        )
+    return CartRow(
+        line=line,
+        product=None,
+        unit_price_fen=quote.total_fen,
+        line_total_fen=quote.total_fen,
+        price_changed=quote.total_fen != line.seen_price_fen,
+        available=1 if quote.available else 0,
+        purchasable=quote.available,
+        short=not quote.available,
+        booking=quote,
+    )
+
+
+def cart_summary(cart: Cart | None, *, pickup: bool = False, today=None, now: datetime | None = None) -> CartSummary:
     """Current prices and availability next to what the buyer saw; an estimate of shipping. A product
-    without valid food-safety papers today is not purchasable (`papers_gap` says why)."""
+    without valid food-safety papers today is not purchasable (`papers_gap` says why). Booking lines
+    are priced and checked by tourism (no hold yet: that is checkout's)."""
     rows: list[CartRow] = []
     by_station: dict[int, list[int]] = {}
     lines = list(cart.lines) if cart else []
-    gaps = (
-        paper_gaps([ln.product_id for ln in lines if ln.product_id], today=today or local_date(now_utc()))
-        if lines
-        else {}
-    )
+    product_ids = [ln.product_id for ln in lines if ln.product_id]
+    gaps = paper_gaps(product_ids, today=today or local_date(now_utc())) if product_ids else {}
     for line in lines:
+        if line.kind == "booking":
+            rows.append(_booking_row(line, now=now or now_utc()))
+            continue
         product = line.product
         available = product.available
         gap = "、".join(g.message for g in gaps.get(product.id, []))

@@ -524,11 +524,19 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: 
     order = lock_order(order.id)
     if order.status not in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
         raise Conflict("order_not_cancelable", fields={"status": order.status})
-    if signals.cancel_handled_elsewhere(order, actor=actor, now=now):  # a booking's own cancel path
-        db.session.flush()
-        return order
     if not order_cancelable(order):  # the status is fine (above): a shipment has left
         raise Conflict("already_shipped")
+    # an order that sells bookings: tourism cancels them first, each under its policy (and the whole
+    # order, when it sells nothing else); the goods and the order are closed below
+    if signals.cancel_handled_elsewhere(order, actor=actor, now=now):
+        db.session.flush()
+        return order
+    sells_bookings = any(line.kind == "booking" for line in order.lines)
+    #: what the goods still cost (their open lines and live shipments): what a mixed order gives back
+    #: here; its booking lines gave back what their policies return
+    goods_fen = sum(
+        line.line_total_fen for line in order.lines if line.kind == "product" and line.status == LineStatus.OPEN
+    ) + sum(s.shipping_fen or 0 for s in order.shipments if s.status != ShipmentStatus.CANCELED)
     release_stock(order, now)
     for shipment in order.shipments:
         if shipment.status != ShipmentStatus.CANCELED:
@@ -546,8 +554,13 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: 
             if payment.refunded_fen > 0:
                 transition(payment, PaymentState.REFUNDED, actor=actor, now=now, note=reason)
         elif payment.state == PaymentState.CONFIRMED:
+            remaining = payment.amount_fen - payment.refunded_fen
             refund_payment(
-                payment, payment.amount_fen - payment.refunded_fen, actor=actor, now=now, reason=reason or "订单取消"
+                payment,
+                min(remaining, goods_fen) if sells_bookings else remaining,
+                actor=actor,
+                now=now,
+                reason=reason or "订单取消",
             )
         elif can_transition(payment, PaymentState.CANCELED):
             transition(payment, PaymentState.CANCELED, actor=actor, now=now, note=reason)

@@ -15,6 +15,14 @@ purchase (`institutional`) may be paid by bank transfer (对公转账, `pending`
 recorded, `orders.services.transfers`), and its unpaid orders expire after INSTITUTIONAL_PAYMENT_DAYS;
 its lines accepted from a station's quote carry the quoted unit price (`agreed_prices`, read from
 the answered quote by the server, never from the client). Only `flush()` here.
+
+Booking lines (a stay, a session's seats, a day's tickets) go in the same order: after the stock is
+allocated, the registered `orders.bookables.BookingLines` (tourism) holds each under its unit-type
+lock, the same hold as `POST /bookings`; a line without room raises and the caller's rollback
+takes the stock back too (all or nothing). An order with booking lines is paid by card, once for
+everything (it expires with its holds); one booking alone may instead be paid on arrival when its
+listing allows it (`payment_method="arrival"`, as `POST /bookings`): cash to the host is not cash at a
+station, so a mixed order offers only the methods every line allows — card.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from orders.models import (
     Shipment,
     ShipmentStatus,
 )
+from orders.bookables import ARRIVAL, BookingItem, booking_lines, item_of
 from orders.providers import card_payments_enabled
 from orders.services.cart import MAX_CART_LINES, check_quantity
 from orders.services.common import notify
@@ -92,27 +101,77 @@ class PlacementRequest:
     #: read by the server from the answered quote, never from a client.
     agreed_prices: dict[int, int] = field(default_factory=dict)
 
+    #: Booking lines, held by tourism in the same transaction (`orders.bookables`).
+    bookings: list[BookingItem] = field(default_factory=list)
+
 
 #: Paid later than the placement and held `pending` meanwhile (expiring): a card, a bank transfer.
 PAID_BEFORE_FULFILMENT = (PaymentMethod.CARD, PaymentMethod.BANK_TRANSFER)
 
+#: Guests of one booking line and rooms of one stay line, at most (the API's bounds; tourism's own
+#: rules — a room's or session's capacity — come on top).
+MAX_GUESTS = 100
+MAX_UNITS = 50
+
+
+def _valid_count(value, high: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and 1 <= value <= high
+
+
+def payment_methods_for(*, goods: bool, booking_methods: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """The payment methods an order of these lines may use: those every line allows. Goods allow
+    card, station cash and cash on delivery; a booking line allows what its listing allows (card,
+    arrival). Cash to a host on arrival is not cash at a station, and one payment cannot be taken
+    at two tills: so an order with booking lines is paid by card, unless it is one booking alone
+    (then as its listing allows, as `POST /bookings`). Card is offered only when it is configured."""
+    card = card_payments_enabled()
+    if not booking_methods:
+        methods: tuple[str, ...] = ("card", "station_cash", "cod")
+    elif not goods and len(booking_methods) == 1:
+        methods = booking_methods[0]
+    else:
+        methods = ("card",)
+    return tuple(m for m in methods if m != "card" or card)
+
+
+def _validate_bookings(req: PlacementRequest) -> None:
+    for i, item in enumerate(req.bookings):
+        listing_id = item.listing_id
+        if isinstance(listing_id, bool) or not isinstance(listing_id, int) or listing_id <= 0:
+            raise ValidationError("invalid_listing_id", fields={f"items.{i}.listing_id": "invalid"})
+        if not _valid_count(item.guests, MAX_GUESTS):
+            raise ValidationError(
+                "booking_guests_out_of_range", high=MAX_GUESTS, fields={f"items.{i}.guests": "out_of_range"}
+            )
+        if not _valid_count(item.units, MAX_UNITS):
+            raise ValidationError(
+                "booking_units_out_of_range", high=MAX_UNITS, fields={f"items.{i}.units": "out_of_range"}
+            )
+    if req.payment_method == ARRIVAL and (req.items or len(req.bookings) != 1):
+        raise ValidationError("arrival_one_booking_only", fields={"payment_method": "card only"})
+    if req.bookings and req.payment_method not in ("card", ARRIVAL):
+        raise ValidationError("booking_lines_card_only", fields={"payment_method": "card only"})
+
 
 def _validate(req: PlacementRequest) -> dict[int, int]:
-    if req.payment_method not in set(PaymentMethod):
+    if req.payment_method not in set(PaymentMethod) and not (req.bookings and req.payment_method == ARRIVAL):
         raise ValidationError("payment_method_required", fields={"payment_method": "invalid"})
     if req.delivery not in set(Delivery):
         raise ValidationError("delivery_required", fields={"delivery": "invalid"})
-    if not req.items:
+    if not req.items and not req.bookings:
         raise ValidationError("no_items", fields={"items": "empty"})
-    if len(req.items) > MAX_CART_LINES:
+    if len(req.items) + len(req.bookings) > MAX_CART_LINES:
         raise ValidationError("too_many_items", fields={"items": "too_many"})
+    _validate_bookings(req)
     wanted: dict[int, int] = {}
     for i, (product_id, quantity) in enumerate(req.items):
         if isinstance(product_id, bool) or not isinstance(product_id, int) or product_id <= 0:
             raise ValidationError("invalid_product_id", fields={f"items.{i}.product_id": "invalid"})
         check_quantity(quantity)
         wanted[product_id] = check_quantity(wanted.get(product_id, 0) + quantity)
-    if req.delivery == Delivery.SHIP:
+    if not wanted:
+        pass  # bookings only: nothing is shipped or collected
+    elif req.delivery == Delivery.SHIP:
         errors = {}
         for name in ADDRESS_FIELDS:
             value = (getattr(req.address, name) or "").strip()
@@ -325,16 +384,20 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     their ids) and one UPDATE of the sold counts.
     """
     wanted = _validate(req)
-    check_pay_later(buyer.id, req.payment_method, wanted)  # unpaid reservations are limited (#17.4)
-    q = quote(
-        wanted,
-        delivery=req.delivery,
-        pickup_station_id=req.pickup_station_id,
-        agreed_prices=req.agreed_prices,
-        today=local_date(now),
-    )
-    if shown_total_fen is not None and shown_total_fen != q.total_fen:
-        raise PriceChanged(
+    on_arrival = req.payment_method == ARRIVAL
+    if wanted:
+        check_pay_later(buyer.id, req.payment_method, wanted)  # unpaid reservations are limited (#17.4)
+        q = quote(
+            wanted,
+            delivery=req.delivery,
+            pickup_station_id=req.pickup_station_id,
+            agreed_prices=req.agreed_prices,
+            today=local_date(now),
+        )
+    else:
+        q = Quote({}, {}, {}, {}, {}, 0, 0)
+    if not req.bookings and shown_total_fen is not None and shown_total_fen != q.total_fen:
+        raise PriceChanged(  # goods only: refused before any stock is touched
             "price_changed",
             fields={"total_fen": str(q.total_fen), "shown_total_fen": str(shown_total_fen)},
         )
@@ -346,9 +409,10 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         records[item.stock_record_id] = wanted[item.product_id]
         products_of[item.stock_record_id] = item.product_id
     actor = _ActorRef(buyer.id)
-    allocate(records, product_ids=products_of)  # ascending record ids; all or nothing
+    if records:
+        allocate(records, product_ids=products_of)  # ascending record ids; all or nothing
 
-    method = PaymentMethod(req.payment_method)
+    method = PaymentMethod.COD if on_arrival else PaymentMethod(req.payment_method)
     is_card = method == PaymentMethod.CARD
     paid_first = method in PAID_BEFORE_FULFILMENT
     status = OrderStatus.PENDING if paid_first else OrderStatus.CONFIRMED
@@ -358,14 +422,15 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         expires_at = now + timedelta(days=int(current_app.config.get("INSTITUTIONAL_PAYMENT_DAYS", 10)))
     else:
         expires_at = now + timedelta(minutes=int(current_app.config.get("ORDER_PAYMENT_MINUTES", 30)))
-    address = req.address if req.delivery == Delivery.SHIP else AddressData()
+    address = req.address if wanted and req.delivery == Delivery.SHIP else AddressData()
+    delivery = req.delivery if wanted else Delivery.SHIP
     order = Order(
         code=new_order_code(),
         secret=new_secret(),
         user_id=actor.id,
         status=status,
-        delivery=req.delivery,
-        pickup_station_id=req.pickup_station_id if req.delivery == Delivery.PICKUP else None,
+        delivery=delivery,
+        pickup_station_id=req.pickup_station_id if delivery == Delivery.PICKUP else None,
         payment_method=method,
         ship_name=address.name.strip(),
         ship_phone=normalise_phone(address.phone) if address.phone else "",
@@ -382,10 +447,23 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         paid_at=None,
     )
     new_rows: list = [order]
+    held = None
+    if req.bookings:  # after the stock: the lock order is stock records, then unit types (by id)
+        held = booking_lines().hold(order, req.bookings, buyer=buyer, now=now, pay_on_arrival=on_arrival)
+        order.subtotal_fen += held.total_fen
+        order.total_fen += held.total_fen
+        if is_card and held.expires_at is not None and order.expires_at is not None:
+            order.expires_at = min(order.expires_at, held.expires_at)  # the order lapses with its holds
+        new_rows += held.rows
+    if shown_total_fen is not None and shown_total_fen != order.total_fen:
+        raise PriceChanged(
+            "price_changed",
+            fields={"total_fen": str(order.total_fen), "shown_total_fen": str(shown_total_fen)},
+        )
 
-    needs_code = req.delivery == Delivery.PICKUP or method == PaymentMethod.STATION_CASH
+    needs_code = delivery == Delivery.PICKUP or method == PaymentMethod.STATION_CASH
     #: A pick-up order is collected whole at the chosen station with ONE code (docs/pickup.md).
-    order_code = new_numeric_code() if req.delivery == Delivery.PICKUP else None
+    order_code = new_numeric_code() if delivery == Delivery.PICKUP else None
     shipments = []
     lines = []
     for n, station_id in enumerate(sorted(q.by_station), start=1):
@@ -428,7 +506,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
         order=order,
         number=1,
         provider="stripe" if is_card else str(method),
-        state=PaymentState.CREATED if is_card else PaymentState.PENDING,
+        state=PaymentState.CREATED if is_card or on_arrival else PaymentState.PENDING,
         amount_fen=order.total_fen,
         currency="CNY",
         client_secret=None,
@@ -441,30 +519,39 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     db.session.flush()  # one INSERT per table (multi-row where several)
     for subject, to_status in initial:
         record_status(subject, from_status=None, to_status=to_status, actor=actor, now=now)
+    for subject, from_status, to_status, note in held.events if held else ():
+        record_status(subject, from_status=from_status, to_status=to_status, actor=actor, now=now, note=note)
     db.session.flush()
-    # which lots the lines take, first expiring first (the records are locked by `allocate`)
-    record_of = {product_id: record_id for record_id, product_id in products_of.items()}
-    allocate_lots(
-        [
-            LineStock(
-                line_id=line.id,
-                record_id=record_of[line.product_id],
-                product_id=line.product_id,
-                quantity=line.quantity,
-            )
-            for line in lines
-            if line.product_id is not None
-        ],
-        today=local_date(now),
-        new_lines=True,
-    )
-    _add_sold_counts(wanted)
+    if lines:
+        # which lots the lines take, first expiring first (the records are locked by `allocate`)
+        record_of = {product_id: record_id for record_id, product_id in products_of.items()}
+        allocate_lots(
+            [
+                LineStock(
+                    line_id=line.id,
+                    record_id=record_of[line.product_id],
+                    product_id=line.product_id,
+                    quantity=line.quantity,
+                )
+                for line in lines
+                if line.product_id is not None
+            ],
+            today=local_date(now),
+            new_lines=True,
+        )
+        _add_sold_counts(wanted)
+    if held is not None:
+        booking_lines().placed(order, now=now)
     notify(order, "placed")
     return order
 
 
 def request_from_cart(cart: Cart, **kwargs) -> PlacementRequest:
-    return PlacementRequest(items=[(l.product_id, l.quantity) for l in cart.lines], **kwargs)
+    return PlacementRequest(
+        items=[(l.product_id, l.quantity) for l in cart.lines if l.kind == "product" and l.product_id is not None],
+        bookings=[item_of(l) for l in cart.lines if l.kind == "booking"],
+        **kwargs,
+    )
 
 
 def place_cart_order(cart: Cart, *, buyer, now: datetime, shown_total_fen: int | None = None, **kwargs) -> Order:

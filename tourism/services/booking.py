@@ -34,7 +34,7 @@ from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, transition
 from shop.money import apply_bps
-from shop.timeutil import local_date
+from shop.timeutil import local_date, to_local
 from tourism.models import Booking, BookingStatus, Listing, ListingKind, Session, UnitType
 from tourism.services.availability import (
     closed_dates,
@@ -383,9 +383,70 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         expires_at=expires_at,
         created_at=now,
     )
+    booking, line, events = _booking_rows(
+        order,
+        req,
+        listing,
+        unit_type,
+        session,
+        check_in,
+        check_out,
+        total,
+        confirmation_code,
+        confirm=confirm,
+        now=now,
+        number=1,
+    )
+    payment = OrderPayment(
+        order=order,
+        number=1,
+        provider="cod" if req.pay_on_arrival else "stripe",
+        state=PaymentState.CREATED,
+        amount_fen=total,
+        currency="CNY",
+        refunded_fen=0,
+        created_at=now,
+    )
+    events = [
+        events[0],
+        (order, None, OrderStatus.PENDING, ""),
+        (payment, None, PaymentState.CREATED, ""),
+        *events[1:],
+    ]
+    if confirm:
+        events.insert(-1, (order, OrderStatus.PENDING, OrderStatus.CONFIRMED, "pay on arrival"))
+    db.session.add_all([order, booking, line, payment])
+    db.session.flush()  # one INSERT per table; the status events below need the ids
+    for subject, from_status, to_status, note in events:
+        record_status(subject, from_status=from_status, to_status=to_status, actor=user, now=now, note=note)
+    db.session.flush()
+    if confirm:
+        enqueue_after_commit("tourism.tasks.send_booking_mail", booking.id)  # as confirm_booking: through the outbox
+    return booking
+
+
+def _booking_rows(
+    order: Order,
+    req: BookingRequest,
+    listing: Listing,
+    unit_type: UnitType,
+    session,
+    check_in: date,
+    check_out: date,
+    total: int,
+    confirmation_code: str,
+    *,
+    confirm: bool,
+    now: datetime,
+    number: int,
+) -> tuple[Booking, OrderLine, list[tuple[object, StrEnum | None, StrEnum, str]]]:
+    """The booking and its order line for a hold just checked under the unit-type lock (one path for
+    `POST /bookings` and the cart's checkout). Not added to the session: the caller adds and flushes.
+    Returns them with their status events: held, then confirmed at once when `confirm` (pay on arrival)."""
+    expires_at = None if confirm else now + timedelta(minutes=_hold_minutes())
     booking = Booking(
-        code=f"{order_code}-S-1",
-        user_id=user.id,
+        code=f"{order.code}-S-{number}",
+        user_id=order.user_id,
         listing=listing,
         listing_id=listing.id,
         unit_type=unit_type,
@@ -422,36 +483,10 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         commission_bps=0,
         benefit_split=benefit_split((link.household_id, link.weight) for link in listing.benefit_links),
     )
-    payment = OrderPayment(
-        order=order,
-        number=1,
-        provider="cod" if req.pay_on_arrival else "stripe",
-        state=PaymentState.CREATED,
-        amount_fen=total,
-        currency="CNY",
-        refunded_fen=0,
-        created_at=now,
-    )
-    events: list[tuple[object, StrEnum | None, StrEnum, str]] = [
-        (booking, None, BookingStatus.HELD, ""),
-        (order, None, OrderStatus.PENDING, ""),
-        (payment, None, PaymentState.CREATED, ""),
-    ]
+    events: list[tuple[object, StrEnum | None, StrEnum, str]] = [(booking, None, BookingStatus.HELD, "")]
     if confirm:
-        events += [
-            (order, OrderStatus.PENDING, OrderStatus.CONFIRMED, "pay on arrival"),
-            (booking, BookingStatus.HELD, BookingStatus.CONFIRMED, "pay on arrival"),
-        ]
-    db.session.add_all([order, booking, line, payment])
-    db.session.flush()  # one INSERT per table; the status events below need the ids
-    for subject, from_status, to_status, note in events:
-        record_status(subject, from_status=from_status, to_status=to_status, actor=user, now=now, note=note)
-    db.session.flush()
-    if confirm:
-        from shop.celery import enqueue_after_commit
-
-        enqueue_after_commit("tourism.tasks.send_booking_mail", booking.id)  # as confirm_booking: through the outbox
-    return booking
+        events.append((booking, BookingStatus.HELD, BookingStatus.CONFIRMED, "pay on arrival"))
+    return booking, line, events
 
 
 def card_payments_enabled() -> bool:
@@ -682,17 +717,26 @@ def booking_cancelable(booking: Booking) -> bool:
     return booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED)
 
 
-def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
+def cancel_booking(booking: Booking, *, actor, now: datetime, with_order: bool = False) -> CancelQuote:
     """Cancel under the listing's policy; refund the paid amount minus the fee through the pipeline.
 
     Lock order as in the orders pipeline: order row, then payment, then booking. An unpaid booking
-    (held, or pay on arrival) cancels its order through `cancel_order`; a paid one is refunded with
-    `refund_payment` for the amount the policy returns (the fee stays with the order).
+    (held, or pay on arrival) cancels its order through `cancel_order` when it is the order's only
+    open line; a booking of an unpaid order with other lines (goods, other bookings) is not
+    cancelled alone (409 `unpaid_order_cancel_whole`: the buyer cancels the order, or pays first). A
+    paid one is refunded with `refund_payment` for exactly the amount the policy returns of this line
+    (the fee stays with the order). `with_order`: the whole order is being cancelled
+    (`cancel_order_bookings`): its line is closed here and orders closes the rest and the order.
     """
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
     if not booking_cancelable(booking):
         raise IllegalTransition("booking_not_cancelable", fields={"status": booking.status})
+    line = None if order is None else next((l for l in order.lines if l.booking_id == booking.id), None)
+    payment = None if order is None else next((p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
+    others_open = order is not None and any(l.status == LineStatus.OPEN and l is not line for l in order.lines)
+    if payment is None and others_open and not with_order:
+        raise Conflict("unpaid_order_cancel_whole")
     quote = cancel_quote(booking, now=now)
     transition(
         booking,
@@ -706,10 +750,11 @@ def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
     if order is None:
         db.session.flush()
         return quote
-    line = next((l for l in order.lines if l.booking_id == booking.id), None)
-    payment = next((p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
     if payment is None:
-        if order.status in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
+        if with_order:
+            if line is not None and line.status == LineStatus.OPEN:
+                line.status = LineStatus.CANCELED
+        elif order.status in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
             cancel_order(order, actor=actor, now=now, reason="booking canceled")
         db.session.flush()
         return quote
@@ -723,7 +768,8 @@ def cancel_booking(booking: Booking, *, actor, now: datetime) -> CancelQuote:
 
         credit_kept(line, amount_fen=kept_fen(booking, payment), ref=KEPT_LATE_CANCEL, now=now)
     if (
-        quote.fee_fen == 0
+        not with_order
+        and quote.fee_fen == 0
         and all(l.status != LineStatus.OPEN for l in order.lines)
         and order.status == OrderStatus.CONFIRMED
     ):
@@ -736,20 +782,34 @@ def cancel_order_bookings(order, *, actor, now: datetime) -> bool:
     """`orders.services.payments.cancel_order` on an order that sells bookings comes here, so that
     cancelling from the order page and from the booking page is one path (`cancel_booking`, under
     the listing's policy): the booking, its order and the held nights stay in step. True when the
-    order's bookings were canceled here; False when it has none still to come (the caller then
-    cancels the order as any other). An order whose booking is over but whose payment was kept
-    (a cancellation fee) cannot be canceled again for the rest of the money."""
+    order's bookings were canceled here and it sells nothing else; False when it has none still to
+    come, or when it sells goods too: its bookings are then canceled here, each under its policy, and
+    the caller cancels the goods and the order. An order whose booking is over but whose payment
+    was kept (a cancellation fee) cannot be canceled again for the rest of the money; a mixed order
+    with a booking under way (checked in) cannot be canceled whole."""
     lines = _booking_lines(order)
     if not lines:
         return False
-    live = [db.session.get_one(Booking, line.booking_id) for line in lines]
-    live = [b for b in live if booking_cancelable(b)]
+    goods = any(l.kind == "product" for l in order.lines)
+    bookings = [db.session.get_one(Booking, line.booking_id) for line in lines]
+    live = [b for b in bookings if booking_cancelable(b)]
+    if goods:
+        under_way = [
+            b for b, l in zip(bookings, lines, strict=True) if l.status == LineStatus.OPEN and not booking_cancelable(b)
+        ]
+        if any(b.status not in (BookingStatus.EXPIRED, BookingStatus.CANCELED) for b in under_way):
+            raise IllegalTransition("booking_not_cancelable", fields={"status": order.status})
+        for booking in live:
+            cancel_booking(booking, actor=actor, now=now, with_order=True)
+        return False
     if not live:
         if any(p.state == PaymentState.CONFIRMED for p in order.payments):
             raise IllegalTransition("booking_not_cancelable", fields={"status": order.status})
         return False
     for booking in live:
-        cancel_booking(booking, actor=actor, now=now)
+        cancel_booking(booking, actor=actor, now=now, with_order=len(live) > 1)
+    if len(live) > 1 and order.status in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
+        return False  # several bookings: each closed under its policy above; orders closes the order
     return True
 
 
@@ -955,3 +1015,123 @@ def _credit_booking(booking: Booking, *, now: datetime) -> None:
     for line in booking.order.lines:
         if line.booking_id == booking.id and line.status == LineStatus.OPEN:
             credit_line(line, now=now)
+
+
+# --- booking lines of the cart's checkout (orders.bookables) ------------------------------------
+
+
+class BookingLineUnavailable(BookingUnavailable):
+    """One booking line of a checkout has no room left: the message names it (409)."""
+
+    code = "booking_line_unavailable"
+
+
+def _request_of(item, *, pay_on_arrival: bool = False) -> BookingRequest:
+    return BookingRequest(
+        listing_id=item.listing_id,
+        guests=item.guests,
+        check_in=item.check_in,
+        check_out=item.check_out,
+        unit_type_id=item.unit_type_id,
+        session_id=item.session_id,
+        units=item.units,
+        pay_on_arrival=pay_on_arrival,
+    )
+
+
+def _line_label(listing: Listing, check_in: date, check_out: date) -> str:
+    if listing.kind == ListingKind.STAY:
+        return f"{listing.name} {check_in:%m-%d}–{check_out:%m-%d}"
+    return f"{listing.name} {check_in:%m-%d}"
+
+
+class CartBookings:
+    """Tourism's side of `orders.bookables`: booking lines in the cart and in one checkout with goods.
+    `hold` is `POST /bookings`' own hold (`_validate`, the pay-on-arrival limits, `_lock_and_check`,
+    `_booking_rows`): one path for the rules, the locks and the expiry."""
+
+    def quote(self, item, *, now: datetime):
+        from orders.bookables import BookingQuote
+
+        listing = _listing_for_booking(item.listing_id)
+        req = _request_of(item)
+        unit_type, session, check_in, check_out = _validate(req, listing, now=now)
+        if listing.kind == ListingKind.STAY:
+            total = stay_total_fen(unit_type, check_in, check_out, req.units)
+            detail = unit_type.name
+        else:
+            total = per_person_total_fen(unit_type, check_in, req.guests, kind=listing.kind)
+            detail = unit_type.name if session is None else f"{unit_type.name} {to_local(session.starts_at):%H:%M}"
+        available = _has_room(listing, unit_type, session, check_in, check_out, req.guests, req.units, now=now)
+        return BookingQuote(
+            listing_id=listing.id,
+            kind=listing.kind,
+            title=listing.name,
+            detail=detail,
+            check_in=check_in,
+            check_out=check_out,
+            nights=(check_out - check_in).days,
+            guests=req.guests,
+            units=req.units,
+            total_fen=total,
+            available=available,
+            methods=payment_methods(listing),
+            url=f"/listings/{listing.id}-{listing.slug}",
+            free_cancel_days=listing.free_cancel_days,
+            cancel_fee_pct=listing.cancel_fee_pct,
+        )
+
+    def hold(self, order, items, *, buyer, now: datetime, pay_on_arrival: bool):
+        from orders.bookables import HeldLines
+
+        checked = []
+        for item in items:
+            req = _request_of(item, pay_on_arrival=pay_on_arrival)
+            listing = _listing_for_booking(req.listing_id)
+            if pay_on_arrival and "arrival" not in payment_methods(listing):
+                raise ValidationError("arrival_payment_not_allowed", fields={"payment_method": "not allowed"})
+            unit_type, session, check_in, check_out = _validate(req, listing, now=now)
+            if pay_on_arrival:
+                _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=buyer, now=now)
+            checked.append((req, listing, unit_type, session, check_in, check_out))
+        held = HeldLines()
+        # lock order: unit types by id (two checkouts holding the same two unit types queue, never cross)
+        for number, (req, listing, unit_type, session, check_in, check_out) in enumerate(
+            sorted(checked, key=lambda c: (c[2].id, c[4])), start=1
+        ):
+            try:
+                total, code = _lock_and_check(
+                    req, listing, unit_type, session, check_in, check_out, now=now, confirm=pay_on_arrival
+                )
+            except BookingUnavailable:
+                raise BookingLineUnavailable(
+                    "booking_line_unavailable",
+                    name=_line_label(listing, check_in, check_out),
+                    fields={"listing_id": str(listing.id), "checkin": check_in.isoformat()},
+                ) from None
+            booking, line, events = _booking_rows(
+                order,
+                req,
+                listing,
+                unit_type,
+                session,
+                check_in,
+                check_out,
+                total,
+                code,
+                confirm=pay_on_arrival,
+                now=now,
+                number=number,
+            )
+            held.lines.append(line)
+            held.rows += [booking, line]
+            held.total_fen += total
+            if booking.expires_at is not None:
+                held.expires_at = min(held.expires_at or booking.expires_at, booking.expires_at)
+            held.events += events
+        return held
+
+    def placed(self, order, *, now: datetime) -> None:
+        for line in _booking_lines(order):
+            if line.booking is not None and line.booking.status == BookingStatus.CONFIRMED:
+                enqueue_after_commit("tourism.tasks.send_booking_mail", line.booking.id)

@@ -1,0 +1,122 @@
+"""Booking lines in the cart and in checkout, without orders knowing tourism.
+
+Orders sits below tourism (docs/ARCHITECTURE.md), so the cart keeps a booking line as plain values
+(`BookingItem`: a listing id, dates, guests...) and asks the one registered `BookingLines` — tourism's,
+connected by `tourism.init_app` with `register` — to check and price it (`quote`, no locks: the cart
+page) and to hold it inside the checkout's transaction (`hold`: the same unit-type lock, availability
+check, expiry and pay-on-arrival limits as `POST /bookings`). A refusal raises a `DomainError`; the
+checkout's transaction then rolls back whole, stock allocations included.
+
+The order's lifecycle after placement (paid, released, cancel) reaches tourism through
+`orders.signals`, as for an order placed by `POST /bookings`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from shop.errors import ValidationError
+
+#: The payment methods a booking line may allow: card (online), arrival (cash to the host on
+#: arrival or at the gate).
+CARD = "card"
+ARRIVAL = "arrival"
+
+
+@dataclass(frozen=True)
+class BookingItem:
+    """What the buyer asks for, as plain values. A stay: check_in and check_out (and rooms in
+    `units`); a session: session_id; a ticket day: check_in."""
+
+    listing_id: int
+    guests: int
+    check_in: date | None = None
+    check_out: date | None = None
+    session_id: int | None = None
+    unit_type_id: int | None = None
+    units: int = 1
+
+
+@dataclass
+class BookingQuote:
+    """What one booking line is, as the cart page and checkout show it."""
+
+    listing_id: int
+    kind: str  # stay | experience | ticket
+    title: str  # listing name
+    detail: str  # room type or ticket kind, or the session's start
+    check_in: date
+    check_out: date
+    nights: int
+    guests: int
+    units: int
+    total_fen: int
+    #: Whether there is room now (checked again, under lock, at checkout).
+    available: bool
+    #: Payment methods this line allows: ("card",) or ("card", "arrival").
+    methods: tuple[str, ...] = (CARD,)
+    #: The listing's public page (path).
+    url: str = ""
+    #: The cancellation policy: free until this many days before, then this percent is kept.
+    free_cancel_days: int = 0
+    cancel_fee_pct: int = 0
+
+
+@dataclass
+class HeldLines:
+    """What `hold` made for the order, not yet added to the session: the booking order lines
+    (their bookings attached), every new row to add (`rows`), their total, when the holds lapse
+    (None: confirmed at once), and status events to record once the rows have ids:
+    (subject, from, to, note)."""
+
+    lines: list = field(default_factory=list)
+    rows: list = field(default_factory=list)
+    total_fen: int = 0
+    expires_at: datetime | None = None
+    events: list[tuple[Any, Any, Any, str]] = field(default_factory=list)
+
+
+class BookingLines(Protocol):
+    def quote(self, item: BookingItem, *, now: datetime) -> BookingQuote:
+        """Check and price one line without locks; raise a DomainError when it cannot be booked
+        (unknown listing 404, bad dates or guests 422)."""
+        ...
+
+    def hold(self, order, items: list[BookingItem], *, buyer, now: datetime, pay_on_arrival: bool) -> HeldLines:
+        """Hold every item for `order` (not yet flushed) under the unit-type locks, or raise and
+        hold nothing (the caller rolls back). Pay on arrival: confirmed at once, as `POST /bookings`."""
+        ...
+
+    def placed(self, order, *, now: datetime) -> None:
+        """After the order's rows are flushed: side effects of the new bookings (mail)."""
+        ...
+
+
+_provider: list[BookingLines] = []
+
+
+def register(provider: BookingLines) -> None:
+    """Called by the package that sells bookings (tourism.init_app); once."""
+    _provider[:] = [provider]
+
+
+def booking_lines() -> BookingLines:
+    """The registered provider; without one, booking lines are refused (422)."""
+    if not _provider:
+        raise ValidationError("bookings_not_sold", fields={"items": "bookings are not sold here"})
+    return _provider[0]
+
+
+def item_of(line) -> BookingItem:
+    """The `BookingItem` of a cart line of kind "booking"."""
+    return BookingItem(
+        listing_id=line.listing_id,
+        guests=line.guests or 0,
+        check_in=line.check_in,
+        check_out=line.check_out,
+        session_id=line.session_id,
+        unit_type_id=line.unit_type_id,
+        units=line.units or 1,
+    )

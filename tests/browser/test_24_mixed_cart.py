@@ -1,0 +1,97 @@
+"""Journey 24 (#21): on a phone, in Chinese, a shopper puts the village's pickles and a two-night farm
+stay in one cart, checks out once, pays once by card, and reaches the order page showing the goods'
+shipment and the confirmed stay (its dates and confirmation code) together."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from tests.browser.harness import DEMO, VIEWPORTS
+from tests.browser.journeys import (
+    TEST_CARD, VILLAGE_A, add_from_results, empty_cart, enter_card, fill_address, go_to_checkout,
+    order_code_from_url, pay_with_card, search,
+)
+
+STAY = "罗渡农家乐"
+ROOM = "标准间"
+
+
+def order_bookings(live, code: str) -> list[dict]:
+    from orders.models import Order
+
+    with live.app_context() as db:
+        order = db.session.scalar(sa.select(Order).where(Order.code == code))
+        assert order is not None, f"no order {code}"
+        return [{"code": b.code, "status": str(b.status), "confirmation": b.confirmation_code,
+                 "check_in": b.check_in_date, "check_out": b.check_out_date} for b in order.bookings]
+
+
+@pytest.mark.parametrize("viewport", [VIEWPORTS[0]], ids=[VIEWPORTS[0].name], indirect=True)
+def test_goods_and_a_stay_in_one_cart_one_checkout_one_payment(open_page, live_server):
+    from shop.timeutil import local_date, now_utc
+
+    shopper = open_page("shopper")
+    page = shopper.page
+    shopper.login(DEMO["consumer"])
+    empty_cart(shopper)
+
+    search(shopper, "yancai")
+    add_from_results(shopper, village=VILLAGE_A)
+
+    # the stay: its page's booking form has 加入购物车 next to 预订
+    check_in = local_date(now_utc()) + timedelta(days=20)
+    check_out = check_in + timedelta(days=2)
+    shopper.goto("/stays")
+    card = page.get_by_role("article").filter(has_text=STAY)
+    shopper.submit_and_wait(lambda: card.get_by_role("link").first.click())
+    expect(page.get_by_role("heading", level=1)).to_have_text(STAY)
+    to_cart = page.get_by_role("button", name=shopper.t("加入购物车"), exact=True)
+    form = page.locator("form").filter(has=to_cart)
+    room = form.get_by_label(shopper.t("房型/票种"))
+    if room.count():
+        room.select_option(label=ROOM)
+    form.get_by_label(shopper.t("入住")).fill(check_in.isoformat())
+    form.get_by_label(shopper.t("离店")).fill(check_out.isoformat())
+    form.get_by_label(shopper.t("人数")).fill("2")
+    shopper.step("stay to the cart")
+    shopper.submit_and_wait(to_cart.click)
+
+    # the cart shows the stay with its dates, guests and price beside the pickles
+    main = page.locator("main")
+    booking_row = main.locator("tr.booking-line")
+    expect(booking_row).to_have_count(1)
+    expect(booking_row).to_contain_text(STAY)
+    expect(booking_row).to_contain_text(check_in.isoformat())
+    expect(booking_row).to_contain_text(check_out.isoformat())
+    go_to_checkout(shopper, expected_lines=2)
+
+    # one checkout: the address for the goods, card (the only method every line allows)
+    fill_address(shopper)
+    card_choice = page.get_by_label(shopper.t("在线支付（银行卡）"))
+    expect(card_choice).to_be_checked()
+    expect(page.get_by_label(shopper.t("货到付款"))).to_have_count(0)
+    expect(main).to_contain_text(STAY)
+    shopper.step("checkout: goods and stay")
+    shopper.submit_and_wait(lambda: page.get_by_role("button", name=shopper.t("提交订单")).click())
+    code = order_code_from_url(shopper)
+    [held] = order_bookings(live_server, code)
+    assert held["status"] == "held" and held["check_in"] == check_in and held["check_out"] == check_out
+
+    enter_card(shopper, TEST_CARD)
+    pay_with_card(shopper)
+
+    def confirmed() -> bool:
+        return order_bookings(live_server, code)[0]["status"] == "confirmed"
+
+    shopper.poll(confirmed, timeout=15, interval=0.5, reload=True, what="the stay to be confirmed by the payment")
+    shopper.goto(f"/orders/{code}")
+    [booking] = order_bookings(live_server, code)
+    booking_box = main.locator("section.booking")
+    expect(booking_box).to_contain_text(STAY)
+    expect(booking_box).to_contain_text(check_in.isoformat())
+    expect(booking_box).to_contain_text(booking["confirmation"])
+    expect(main.locator("section.shipment")).to_contain_text("腌菜")
+    shopper.step("confirmation: shipment and stay")

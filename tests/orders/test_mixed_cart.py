@@ -1,0 +1,306 @@
+"""#21: one cart and one checkout for goods and trips — booking lines in the cart, one order with
+product and booking lines placed in one transaction (all or nothing), paid once, expired, cancelled
+whole or booking by booking, through the pages and `POST /api/v1/orders`."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from orders.models import CartLine, Order, Refund
+from orders.services import payments
+from orders.services.expiry import expire_pending_orders
+from shop.once import new_form_token
+from shop.timeutil import local_date, now_utc
+from stock.models import StockRecord
+from tests.factories import make_product, make_user
+from tests.orders.factories import ADDRESS_JSON, FakeStripeProvider
+from tests.tourism.factories import make_booking, make_listing, make_session
+from tourism.models import Booking, BookingStatus, ListingKind
+
+
+def _day(n: int):
+    return local_date(now_utc()) + timedelta(days=n)
+
+
+def _count(db, model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def _allocated(db, product) -> int:
+    return db.session.scalar(sa.select(StockRecord.allocated).where(StockRecord.product_id == product.id))
+
+
+def _stay_item(listing, *, checkin=7, nights=2, guests=2, **extra) -> dict:
+    return {
+        "listing_id": listing.id,
+        "checkin": _day(checkin).isoformat(),
+        "checkout": _day(checkin + nights).isoformat(),
+        "guests": guests,
+        **extra,
+    }
+
+
+def _mixed_body(product, listing, **stay) -> dict:
+    return {
+        "items": [{"product_id": product.id, "quantity": 2}, _stay_item(listing, **stay)],
+        "address": ADDRESS_JSON,
+        "payment_method": "card",
+    }
+
+
+def _pay(db, order_code: str) -> Order:
+    order = db.session.scalar(sa.select(Order).where(Order.code == order_code))
+    payment = order.payments[0]
+    FakeStripeProvider.succeed(payment.provider_ref)
+    payments.sync_payment(payment, now=now_utc())
+    db.session.flush()
+    return order
+
+
+# --- the API -------------------------------------------------------------------------------------
+
+
+def test_api_places_one_order_of_goods_and_a_stay_and_payment_confirms_the_booking(client, db, api_token, fake_stripe):
+    product = make_product(price_fen=1500, stock=5)
+    listing = make_listing(price_fen=20000, units=1, free_cancel_days=3)
+    headers = api_token(make_user())
+    res = client.post("/api/v1/orders", json=_mixed_body(product, listing), headers=headers)
+    assert res.status_code == 201, res.json
+    data = res.json
+    assert data["status"] == "pending" and data["payment"]["method"] == "card"
+    assert data["payment"]["client_secret"]  # one PaymentIntent for everything
+    assert data["subtotal_fen"] == 2 * 1500 + 2 * 20000
+    assert data["total_fen"] == data["subtotal_fen"] + data["shipping_fen"]
+    assert len(data["shipments"]) == 1 and data["shipments"][0]["items"][0]["quantity"] == 2
+    [stay] = data["bookings"]
+    assert stay["status"] == "held" and stay["checkin"] == _day(7).isoformat() and stay["guests"] == 2
+    assert stay["total_fen"] == 40000 and stay["confirmation_code"] is None
+    assert _allocated(db, product) == 2
+    order = db.session.scalar(sa.select(Order).where(Order.code == data["id"]))
+    assert order.payments[0].amount_fen == data["total_fen"] and len(order.payments) == 1
+    booking = db.session.scalar(sa.select(Booking).where(Booking.code == stay["id"]))
+    assert order.expires_at <= booking.expires_at  # the order lapses with its hold
+
+    _pay(db, data["id"])
+    shown = client.get(f"/api/v1/orders/{data['id']}", headers=headers).json
+    assert shown["status"] == "confirmed" and shown["payment"]["status"] == "confirmed"
+    assert shown["bookings"][0]["status"] == "confirmed"
+    assert re.fullmatch(r"\d{6}", shown["bookings"][0]["confirmation_code"])
+    # POST /bookings still works beside it
+    res = client.post(
+        "/api/v1/bookings",
+        json={**_stay_item(make_listing(units=1)), "payment_method": "card"},
+        headers=headers,
+    )
+    assert res.status_code == 201, res.json
+
+
+def test_api_session_and_ticket_items(client, db, api_token, fake_stripe):
+    experience = make_listing(kind=ListingKind.EXPERIENCE, price_fen=3000, max_guests=10)
+    session = make_session(experience, day=_day(5), capacity=4)
+    ticket = make_listing(kind=ListingKind.TICKET, price_fen=5000, units=100, max_guests=10)
+    res = client.post(
+        "/api/v1/orders",
+        json={
+            "items": [
+                {"listing_id": experience.id, "session_id": session.id, "guests": 3},
+                {"listing_id": ticket.id, "date": _day(6).isoformat(), "guests": 2},
+            ],
+            "payment_method": "card",
+        },
+        headers=api_token(make_user()),
+    )
+    assert res.status_code == 201, res.json
+    kinds = {(b["listing_id"], b["guests"], b["total_fen"]) for b in res.json["bookings"]}
+    assert kinds == {(experience.id, 3, 9000), (ticket.id, 2, 10000)}
+    assert res.json["shipments"] == [] and res.json["total_fen"] == 19000
+
+
+def test_api_room_gone_means_no_order_no_goods_and_the_line_named(client, db, api_token, fake_stripe):
+    product = make_product(price_fen=1500, stock=5)
+    listing = make_listing(units=1, name="罗渡山居")
+    make_booking(listing, check_in=_day(7), check_out=_day(9))  # the last room those nights
+    res = client.post("/api/v1/orders", json=_mixed_body(product, listing), headers=api_token(make_user()))
+    assert res.status_code == 409
+    assert res.json["error"]["code"] == "booking_line_unavailable"
+    assert "罗渡山居" in res.json["error"]["message"]
+    assert res.json["error"]["fields"]["listing_id"] == str(listing.id)
+    assert _count(db, Order) == 0 and _allocated(db, product) == 0
+
+
+def test_api_bad_booking_items_are_refused_and_change_nothing(client, db, api_token, fake_stripe):
+    product = make_product(stock=5)
+    listing = make_listing(units=2)
+    headers = api_token(make_user())
+    stay = _stay_item(listing)
+    cases = [
+        ({**stay, "listing_id": 999999}, 404, "listing_not_found"),
+        ({**stay, "checkin": stay["checkout"], "checkout": stay["checkin"]}, 422, "checkout_not_after_checkin"),
+        ({**stay, "checkin": _day(-2).isoformat(), "checkout": _day(-1).isoformat()}, 422, "date_in_past"),
+        ({**stay, "guests": 0}, 422, "validation_error"),
+        ({**stay, "guests": 100000}, 422, "validation_error"),
+        ({**stay, "guests": 9}, 422, "too_many_guests_for_rooms"),
+        ({**stay, "product_id": product.id, "quantity": 1}, 422, "validation_error"),  # two kinds in one item
+        ({"listing_id": listing.id, "guests": 2}, 422, "validation_error"),  # no dates, no session
+        ({**stay, "checkout": _day(60).isoformat()}, 422, "too_many_nights"),
+    ]
+    for item, status, code in cases:
+        body = {"items": [{"product_id": product.id, "quantity": 1}, item], "address": ADDRESS_JSON,
+                "payment_method": "card"}
+        res = client.post("/api/v1/orders", json=body, headers=headers)
+        assert (res.status_code, res.json["error"]["code"]) == (status, code), (item, res.json)
+    # goods with a booking are paid by card: station cash, cash on delivery and arrival are refused
+    for method, code in (("cod", "booking_lines_card_only"), ("arrival", "arrival_one_booking_only")):
+        res = client.post("/api/v1/orders", json={**_mixed_body(product, listing), "payment_method": method},
+                          headers=headers)
+        assert (res.status_code, res.json["error"]["code"]) == (422, code)
+    assert _count(db, Order) == 0 and _count(db, Booking) == 0 and _allocated(db, product) == 0
+
+
+def test_api_one_booking_alone_may_be_paid_on_arrival(client, db, api_token, fake_stripe):
+    listing = make_listing(pay_on_arrival=True)
+    res = client.post("/api/v1/orders", json={"items": [_stay_item(listing)], "payment_method": "arrival"},
+                      headers=api_token(make_user()))
+    assert res.status_code == 201, res.json
+    assert res.json["status"] == "confirmed" and res.json["bookings"][0]["status"] == "confirmed"
+    assert res.json["bookings"][0]["confirmation_code"]
+
+
+# --- lifecycle: expiry, cancel whole, cancel one booking ------------------------------------------
+
+
+def test_expiry_releases_the_goods_and_the_hold_together(client, db, api_token, fake_stripe):
+    product = make_product(stock=5)
+    listing = make_listing(units=1)
+    res = client.post("/api/v1/orders", json=_mixed_body(product, listing), headers=api_token(make_user()))
+    order = db.session.scalar(sa.select(Order).where(Order.code == res.json["id"]))
+    assert expire_pending_orders(order.expires_at + timedelta(seconds=1)) == [order.code]
+    assert order.status == "expired" and _allocated(db, product) == 0
+    assert order.bookings[0].status == BookingStatus.EXPIRED
+
+
+def test_cancel_whole_paid_order_refunds_goods_and_the_booking_by_its_policy(client, db, api_token, fake_stripe):
+    product = make_product(price_fen=1500, stock=5)
+    listing = make_listing(price_fen=20000, units=1, free_cancel_days=3)
+    headers = api_token(make_user())
+    res = client.post("/api/v1/orders", json=_mixed_body(product, listing, checkin=1), headers=headers)
+    order = _pay(db, res.json["id"])
+    res = client.post(f"/api/v1/orders/{order.code}/cancel", headers=headers)
+    assert res.status_code == 200, res.json
+    db.session.refresh(order)
+    payment = order.payments[0]
+    booking = order.bookings[0]
+    # late (1 day before, free until 3): half of the stay is kept, the goods and shipping come back
+    assert booking.status == BookingStatus.CANCELED and booking.refunded_fen == 20000
+    refunds = db.session.scalars(sa.select(Refund).where(Refund.payment_id == payment.id)).all()
+    assert sum(r.amount_fen for r in refunds) == payment.amount_fen - 20000
+    assert {line.status for line in order.lines} <= {"canceled", "refunded"}
+    assert _allocated(db, product) == 0 and order.status == "canceled"
+
+
+def test_cancel_one_booking_line_refunds_exactly_that_line(client, db, api_token, fake_stripe):
+    product = make_product(price_fen=1500, stock=5)
+    listing = make_listing(price_fen=20000, units=1, free_cancel_days=3)
+    headers = api_token(make_user())
+    res = client.post("/api/v1/orders", json=_mixed_body(product, listing), headers=headers)
+    order = _pay(db, res.json["id"])
+    booking = order.bookings[0]
+    res = client.post(f"/api/v1/bookings/{booking.code}/cancel", headers=headers)
+    assert res.status_code == 200, res.json
+    assert res.json["refund_fen"] == 40000 and res.json["fee_fen"] == 0
+    db.session.refresh(order)
+    [refund] = db.session.scalars(sa.select(Refund).where(Refund.payment_id == order.payments[0].id)).all()
+    assert refund.amount_fen == 40000 and refund.order_line_id == next(l.id for l in order.lines if l.booking_id)
+    assert order.status == "confirmed" and _allocated(db, product) == 2  # the goods go on
+    assert order.shipments[0].status == "new"
+
+
+def test_a_booking_of_an_unpaid_mixed_order_is_not_cancelled_alone(client, db, api_token, fake_stripe):
+    product = make_product(stock=5)
+    listing = make_listing(units=1)
+    headers = api_token(make_user())
+    res = client.post("/api/v1/orders", json=_mixed_body(product, listing), headers=headers)
+    code = res.json["bookings"][0]["id"]
+    res = client.post(f"/api/v1/bookings/{code}/cancel", headers=headers)
+    assert (res.status_code, res.json["error"]["code"]) == (409, "unpaid_order_cancel_whole")
+    res = client.post(f"/api/v1/orders/{code.split('-')[0]}/cancel", headers=headers)
+    assert res.status_code == 200 and res.json["status"] == "canceled"
+    assert res.json["bookings"][0]["status"] == "canceled" and _allocated(db, product) == 0
+
+
+# --- the pages -----------------------------------------------------------------------------------
+
+
+def test_web_journey_cart_with_goods_and_a_stay_to_one_order(client, db, auth, fake_stripe):
+    product = make_product(name="三江腌菜", price_fen=1200, stock=10)
+    listing = make_listing(name="罗渡山居", price_fen=18800, units=2)
+    user = make_user()
+    auth.login(user)
+    page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
+    assert "加入购物车" in page and 'formaction="/cart/bookings"' in page
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 2})
+    res = client.post("/cart/bookings", data={"listing_id": listing.id, "checkin": _day(10).isoformat(),
+                                              "checkout": _day(12).isoformat(), "guests": 2, "units": 1})
+    assert res.status_code == 303 and res.headers["Location"].endswith("/cart")
+    cart = client.get("/cart").get_data(as_text=True)
+    assert "罗渡山居" in cart and _day(10).isoformat() in cart and "¥376.00" in cart and "三江腌菜" in cart
+    # edit the stay: one more guest than the room takes is refused, three nights are fine
+    line = db.session.scalar(sa.select(CartLine).where(CartLine.kind == "booking"))
+    res = client.post(f"/cart/lines/{line.id}", data={"guests": 9, "units": 1})
+    assert res.status_code == 303 and line.guests == 2
+    client.post(f"/cart/lines/{line.id}", data={"guests": 2, "units": 1, "checkout": _day(13).isoformat()})
+    db.session.refresh(line)
+    assert line.check_out == _day(13) and line.seen_price_fen == 3 * 18800
+
+    page = client.get("/checkout").get_data(as_text=True)
+    assert 'value="card"' in page and 'value="cod"' not in page and 'value="station_cash"' not in page
+    ship_total = re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1)
+    res = client.post("/checkout", data={"form_token": new_form_token(), "address_id": 0, "name": "王小明",
+        "phone": "13800000000", "province": "江西省", "city": "南昌市", "district": "南昌县", "line": "幸福路1号",
+        "delivery": "ship", "payment_method": "card", "shown_total_ship": ship_total})
+    assert res.status_code == 303, res.get_data(as_text=True)
+    order = db.session.scalar(sa.select(Order))
+    assert order.total_fen == int(ship_total) and len(order.lines) == 2 and order.bookings[0].status == "held"
+    assert _count(db, CartLine) == 0
+    _pay(db, order.code)
+    detail = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    booking = order.bookings[0]
+    assert "三江腌菜" in detail and "罗渡山居" in detail and booking.code in detail
+    assert booking.confirmation_code in detail and _day(13).isoformat() in detail
+    assert "接待户" in detail  # the host's contact once booked
+
+
+def test_web_checkout_names_the_booking_line_that_failed_and_keeps_the_cart(client, db, auth, fake_stripe):
+    product = make_product(stock=10)
+    listing = make_listing(name="罗渡山居", units=1)
+    auth.login(make_user())
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    client.post("/cart/bookings", data={"listing_id": listing.id, "checkin": _day(10).isoformat(),
+                                        "checkout": _day(11).isoformat(), "guests": 2})
+    page = client.get("/checkout").get_data(as_text=True)
+    ship_total = re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1)
+    make_booking(listing, check_in=_day(10), check_out=_day(11))  # someone else took the room meanwhile
+    res = client.post("/checkout", data={"form_token": new_form_token(), "address_id": 0, "name": "王小明",
+        "phone": "13800000000", "province": "江西省", "city": "南昌市", "district": "南昌县", "line": "幸福路1号",
+        "delivery": "ship", "payment_method": "card", "shown_total_ship": ship_total})
+    assert res.status_code == 409
+    assert "罗渡山居" in res.get_data(as_text=True)
+    assert _count(db, Order) == 0 and _allocated(db, product) == 0 and _count(db, CartLine) == 2
+
+
+def test_cart_booking_bad_input(client, db, auth):
+    listing = make_listing(units=1)
+    auth.login(make_user())
+    for data in (
+        {"listing_id": listing.id, "checkin": "2020-01-01", "checkout": "2020-01-02", "guests": 2},
+        {"listing_id": listing.id, "checkin": "not a date", "guests": 2},
+        {"listing_id": listing.id, "checkin": _day(3).isoformat(), "checkout": _day(2).isoformat(), "guests": 2},
+        {"listing_id": listing.id, "checkin": _day(3).isoformat(), "checkout": _day(4).isoformat(), "guests": 0},
+    ):
+        res = client.post("/cart/bookings", data=data)
+        assert res.status_code == 303
+    assert client.post("/cart/bookings", data={"listing_id": 99999999, "guests": 1}).status_code == 404
+    assert _count(db, CartLine) == 0
