@@ -304,3 +304,22 @@ def test_cart_booking_bad_input(client, db, auth):
         assert res.status_code == 303
     assert client.post("/cart/bookings", data={"listing_id": 99999999, "guests": 1}).status_code == 404
     assert _count(db, CartLine) == 0
+
+
+def test_web_checkout_of_one_stay_alone_offers_arrival_when_the_listing_allows_it(client, db, auth, fake_stripe):
+    listing = make_listing(name="罗渡山居", units=1, pay_on_arrival=True)
+    auth.login(make_user())
+    client.post("/cart/bookings", data={"listing_id": listing.id, "checkin": _day(10).isoformat(),
+                                        "checkout": _day(11).isoformat(), "guests": 2})
+    page = client.get("/checkout").get_data(as_text=True)
+    assert 'value="card"' in page and 'value="arrival"' in page and 'value="cod"' not in page
+    assert "收货地址" not in page  # nothing is shipped
+    total = re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1)
+    res = client.post("/checkout", data={"form_token": new_form_token(), "payment_method": "arrival",
+                                         "shown_total_ship": total})
+    assert res.status_code == 303, res.get_data(as_text=True)
+    order = db.session.scalar(sa.select(Order))
+    assert order.status == "confirmed" and order.booking is not None and order.booking.status == "confirmed"
+    assert order.shipments == [] and order.total_fen == int(total)
+    detail = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert order.booking.confirmation_code in detail and "到店付款" in detail
