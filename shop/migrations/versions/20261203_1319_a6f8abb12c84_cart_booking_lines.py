@@ -5,7 +5,7 @@ dates, guests, rooms as plain values; tourism checks and holds them at checkout 
 `orders.bookables`). product_id becomes nullable; a check says which columns each kind needs.
 
 Revision ID: a6f8abb12c84
-Revises: 08064dabe93d
+Revises: 8c8dc058b96c
 Create Date: 2026-12-03 13:19:34.336802
 
 """
@@ -17,7 +17,7 @@ ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 # revision identifiers, used by Alembic.
 revision = 'a6f8abb12c84'
-down_revision = '08064dabe93d'
+down_revision = '8c8dc058b96c'
 branch_labels = None
 depends_on = None
 
