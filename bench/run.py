@@ -98,6 +98,8 @@ TARGETS = {
     "county_income": ("p99_ms", 1000),
     "pages_user": ("ratio", 0.20),
     "cart": ("ratio", 0.20),
+    # in process, not through wrk (bench/payouts.py): create + export a month's batch for every household
+    "payout_batch": ("seconds", 10),
 }
 #: Anonymous page scenarios: sent to nginx (deploy/nginx.conf) in front of gunicorn, unless --no-nginx.
 PROXIED = ("home", "catalog", "product", "search", "search_longtail")
@@ -1289,6 +1291,39 @@ def warm_pages(base: str, scenario: Scenario, limit: int = 3000, seconds: float 
     return done
 
 
+def measure_payouts(args, env: dict) -> dict | None:
+    """The payout batch of the last month for every registered household, created and exported in
+    process (`python -m bench.payouts`, before the web scenarios, on the loaded data); None if it failed."""
+    out = args.workdir / "payouts.json"
+    out.unlink(missing_ok=True)
+    log("payout batch: a month for every household (create + export), in process")
+    proc = subprocess.run(
+        [str(BIN / "python"), "-m", "bench.payouts", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    try:
+        return json.loads(out.read_text())
+    except (OSError, ValueError):
+        log(f"payout batch failed: {proc.stderr.strip()[-500:]}")
+        return None
+
+
+def payout_line(f: dict | None) -> str:
+    if not f:
+        return "payout batch (target < 10 s): failed, see the log"
+    ok = "✓" if f["total_s"] < f["target_s"] else "✗"
+    return (
+        f"payout batch (target < {f['target_s']:.0f} s): {f['lines']:,} lines ({f['households']:,} households, "
+        f"{f['payment_accounts']:,} accounts) paying {f['entries']:,} ledger entries of {f['period']}: "
+        f"create {f['create_s']:.2f} s + export {f['export_s']:.2f} s = {f['total_s']:.2f} s {ok} "
+        f"(Python CPU {f['create_cpu_s']:.2f} s + {f['export_cpu_s']:.2f} s)"
+    )
+
+
 def machine() -> dict:
     cpu = "?"
     try:
@@ -1516,6 +1551,10 @@ def main(argv=None) -> int:
         warnings = load_data(args, env)
         checks += [f"data warning: {w}" for w in warnings]
         m = json.loads((args.workdir / "manifest.json").read_text())
+        if not only or "payout_batch" in only:
+            payout_figures = measure_payouts(args, env)
+            checks.append(payout_line(payout_figures))
+            log(checks[-1])
         counts = subprocess.run(
             [str(BIN / "python"), "-m", "bench.volume", "counts"],
             cwd=ROOT,

@@ -10,7 +10,9 @@ def init_app(app: Flask) -> None:
     import county.papers  # noqa: F401  (food-safety papers' review: pages on the county blueprint, API routes)
     import county.tasks  # noqa: F401
     from county import cli
+    from county.recording import bp as recording_bp
     from county.views import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(recording_bp)  # /station/benefits and /host/benefits
     cli.register(app)

@@ -47,6 +47,7 @@ MESSAGES = {
     "payout_period_required": N_("请填写发放期间的开始和结束日期"),
     "payout_period_too_long": N_("一个批次最长一年"),
     "positive_integer_required": N_("请填写正整数"),
+    "record_period_required": N_("请填写期间的开始和结束日期"),
     "recall_reason_required": N_("请填写召回原因"),
     "recall_reason_too_long": N_("召回原因最多 200 个字"),
     "unknown_household_id": N_("没有编号为 %(id)s 的农户"),

@@ -13,6 +13,7 @@ from flask_login import current_user
 from catalog import changes
 from catalog.changes import pending_changes
 from catalog.models import HOUSEHOLD_STATUS_LABELS, BenefitLink, Household, Product, Township, Village
+from county import recording
 from county.exports import export_response
 from county.services import (
     approvals,
@@ -35,7 +36,6 @@ from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.extensions import db
-from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.timeutil import now_utc
 from stock.models import Station
 from tourism.models import Listing
@@ -663,6 +663,8 @@ def payout_detail(batch_id: int):
         scope_label=payouts.scope_label,
         totals=payouts.batch_totals(batch),
         statuses=payouts.BATCH_STATUS_LABELS,
+        villages=payouts.batch_villages(batch),
+        month=f"{batch.period_to:%Y-%m}",
     )
 
 
@@ -710,86 +712,23 @@ def payout_result(batch_id: int):
 
 
 # --- benefits recorded by hand (purchases, wages, dividends, rents, collective) ---------------------
-
-RECORD_ROWS = 10
-
-
-def _yuan_field(name: str) -> int | None:
-    text = request.form.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        return parse_yuan(text)
-    except MoneyError:
-        raise ValidationError("invalid_amount_format", fields={name: "invalid"}) from None
-
-
-def _int_field(name: str) -> int | None:
-    text = request.form.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        return parse_int(text, minimum=1, maximum=MAX_ID)
-    except ValueError:
-        raise ValidationError("positive_integer_required", fields={name: "invalid"}) from None
-
-
-def _record_data():
-    RecordData, RecordLine = benefits.RecordData, benefits.RecordLine
-    lines = []
-    for i in range(RECORD_ROWS):
-        household_id = _int_field(f"household_{i}")
-        if household_id is None:
-            continue
-        count = _int_field(f"count_{i}")
-        lines.append(
-            RecordLine(
-                household_id=household_id,
-                member_no=_int_field(f"member_{i}"),
-                units=count,
-                quantity=count,
-                shares=count,
-                rate_fen=_yuan_field(f"rate_{i}"),
-                amount_fen=_yuan_field(f"amount_{i}"),
-            )
-        )
-    return RecordData(
-        kind=request.form.get("kind", ""),
-        period_from=_form_date("period_from"),
-        period_to=_form_date("period_to"),
-        description=request.form.get("description", "")[:200],
-        unit=request.form.get("unit", "day"),
-        station_id=_int_field("station_id"),
-        listing_id=_int_field("listing_id"),
-        total_fen=_yuan_field("total"),
-        shares_total=_int_field("shares_total"),
-        lines=lines,
-    )
+# the form and its handling are shared with the station's and the host's pages (county.recording)
 
 
 @bp.route("/benefits", methods=["GET", "POST"])
 @county_only
 def benefits_index():
-    status = 200
-    if request.method == "POST":
-        try:
-            record = benefits.record_benefit(_record_data(), actor=current_user, now=now_utc())
-            commit()
-            flash(_("已登记并入账：%(amount)s", amount=format_yuan(record.total_fen)), "success")
-            return redirect(url_for("county.benefits_index"))
-        except ValidationError as exc:
-            rollback()
-            flash(exc.message, "error")
-            status = 422
-    return render_template(
-        "county/benefits.html",
-        records=benefits.list_records(),
-        rows=RECORD_ROWS,
-        kinds=[(k, reports.BENEFIT_KIND_LABELS[k]) for k in benefits.RECORDED_KINDS],
-        stations=db.session.scalars(db.select(Station).order_by(Station.code)).all(),
-        listings=db.session.scalars(db.select(Listing).order_by(Listing.name)).all(),
-        form=request.form,
-    ), status
+    return recording.handle(
+        payer="county",
+        payer_ids=lambda: (recording.int_field("station_id"), recording.int_field("listing_id")),
+        back=url_for("county.benefits_index"),
+        page={
+            "records": benefits.list_records(),
+            "stations": db.session.scalars(db.select(Station).order_by(Station.code)).all(),
+            "listings": db.session.scalars(db.select(Listing).order_by(Listing.name)).all(),
+            "action": url_for("county.benefits_index"),
+        },
+    )
 
 
 # --- the household statement (明白卡) --------------------------------------------------------------

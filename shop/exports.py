@@ -27,13 +27,22 @@ def csv_cell(value) -> str:
 
 def append_row(sheet, values) -> None:
     """Append a row to an openpyxl sheet; formula-like text is stored as a string cell (with the quote prefix
-    that keeps it text when edited), never as a formula. Control characters XLSX cannot hold are dropped."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    that keeps it text when edited), never as a formula. Control characters XLSX cannot hold are dropped.
 
-    cleaned = [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values]
-    sheet.append(cleaned)
-    for cell, value, text in zip(sheet[sheet.max_row], values, cleaned):
+    The cells are built before they are appended (`Worksheet.append` takes `Cell` objects): looking the row
+    up again afterwards (`sheet[sheet.max_row]`) scans every cell of the sheet, row after row — 12,000 rows
+    took seconds."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+
+    row = []
+    for value in values:
+        text = ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
         if is_formula_like(value) or is_formula_like(text):
+            cell = Cell(sheet)
             cell.value = text
             cell.data_type = "s"
             cell.quotePrefix = True
+            row.append(cell)
+        else:
+            row.append(text)
+    sheet.append(row)

@@ -255,5 +255,13 @@ def get_record(record_id: int) -> BenefitRecord:
     return record
 
 
-def list_records(limit: int = 100) -> list[BenefitRecord]:
-    return list(db.session.scalars(sa.select(BenefitRecord).order_by(BenefitRecord.id.desc()).limit(limit)))
+def list_records(
+    limit: int = 100, *, station_id: int | None = None, listing_ids: list[int] | None = None
+) -> list[BenefitRecord]:
+    """The latest records: all, a station's, or those of some listings (a host's)."""
+    query = sa.select(BenefitRecord)
+    if station_id is not None:
+        query = query.where(BenefitRecord.station_id == station_id)
+    if listing_ids is not None:
+        query = query.where(BenefitRecord.listing_id.in_(listing_ids or [-1]))
+    return list(db.session.scalars(query.order_by(BenefitRecord.id.desc()).limit(limit)))

@@ -44,6 +44,7 @@ from ledger.payouts import (
     PayoutLine,
 )
 from shop.audit import record_audit
+from shop.db import rowcount
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.money import MoneyError, fen_to_decimal, parse_yuan
@@ -285,35 +286,50 @@ def create_batch(
     db.session.add(batch)
     db.session.flush()
     batch.code = f"PO{period_to:%Y%m%d}-{batch.id}"
+    # per household, the sum of what it may be paid; those with a positive sum and an account get a line,
+    # in SQL: the account's encrypted number and name are copied as they are stored (never decrypted here)
     entries = _payable_entries(period_to, village_id=village_id, township_id=township_id).subquery()
-    sums = db.session.execute(
-        sa.select(entries.c.household_id, sa.func.sum(entries.c.amount_fen)).group_by(entries.c.household_id)
-    ).all()
-    positive = {household_id: int(total) for household_id, total in sums if int(total) > 0}
-    accounts = {}
-    if positive:
-        for account in db.session.scalars(
-            sa.select(PaymentAccount).where(PaymentAccount.household_id.in_(list(positive)))
-        ):
-            accounts[account.household_id] = account
-    batch.skipped_no_account = len(set(positive) - set(accounts))
-    lines = [
-        {
-            "batch_id": batch.id,
-            "household_id": household_id,
-            "amount_fen": positive[household_id],
-            "status": LineStatus.PENDING.value,
-            "account_kind": account.kind,
-            "account_number": account.number,
-            "holder_name": account.holder_name,
-            "bank_name": account.bank_name,
-            "bank_ref": "",
-            "failure_reason": "",
-        }
-        for household_id, account in sorted(accounts.items())
-    ]
+    sums = (
+        sa.select(entries.c.household_id, sa.func.sum(entries.c.amount_fen).label("amount_fen"))
+        .group_by(entries.c.household_id)
+        .having(sa.func.sum(entries.c.amount_fen) > 0)
+        .subquery()
+    )
+    positive = int(db.session.scalar(sa.select(sa.func.count()).select_from(sums)) or 0)
+    accounts = PaymentAccount.__table__
+    inserted = db.session.execute(
+        sa.insert(PayoutLine.__table__).from_select(
+            [
+                "batch_id",
+                "household_id",
+                "amount_fen",
+                "status",
+                "account_kind",
+                "account_number",
+                "holder_name",
+                "bank_name",
+                "bank_ref",
+                "failure_reason",
+            ],
+            sa.select(
+                sa.literal(batch.id),
+                sums.c.household_id,
+                sums.c.amount_fen,
+                sa.literal(LineStatus.PENDING.value),
+                accounts.c.kind,
+                accounts.c.number,
+                accounts.c.holder_name,
+                accounts.c.bank_name,
+                sa.literal(""),
+                sa.literal(""),
+            )
+            .join(accounts, accounts.c.household_id == sums.c.household_id)
+            .order_by(sums.c.household_id),
+        )
+    )
+    lines = rowcount(inserted)
+    batch.skipped_no_account = positive - lines
     if lines:
-        db.session.execute(sa.insert(PayoutLine), lines)
         # the entries each line pays: the same selection, joined to this batch's lines
         take = _payable_entries(period_to, village_id=village_id, township_id=township_id).subquery()
         db.session.execute(
@@ -330,7 +346,7 @@ def create_batch(
         actor=actor,
         action="payout.create",
         subject=batch,
-        detail={"lines": len(lines), "skipped_no_account": batch.skipped_no_account},
+        detail={"lines": lines, "skipped_no_account": batch.skipped_no_account},
         now=now,
     )
     return BatchResult(batch, True)
@@ -394,6 +410,21 @@ def batch_lines(batch: PayoutBatch) -> list[dict]:
     ]
 
 
+def batch_villages(batch: PayoutBatch) -> list[tuple[int, str]]:
+    """[(village id, name)] of the batch's households, by name (each village's cards print at once)."""
+    return [
+        (int(vid), name)
+        for vid, name in db.session.execute(
+            sa.select(Village.id, Village.name)
+            .join(Household, Household.village_id == Village.id)
+            .join(PayoutLine, PayoutLine.household_id == Household.id)
+            .where(PayoutLine.batch_id == batch.id)
+            .group_by(Village.id, Village.name)
+            .order_by(Village.name)
+        )
+    ]
+
+
 def batch_totals(batch: PayoutBatch) -> dict:
     rows = db.session.execute(
         sa.select(PayoutLine.status, sa.func.count(), sa.func.sum(PayoutLine.amount_fen))
@@ -420,6 +451,7 @@ def export_batch(batch: PayoutBatch, *, actor, now: datetime) -> bytes:
     """The bank's batch-payment workbook of the batch's pending lines, unmasked (it is the bank's
     instruction); audited. The first export moves the batch to `exported`."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     if batch.status == BatchStatus.SETTLED:
         raise Conflict("payout_batch_done")
@@ -428,28 +460,31 @@ def export_batch(batch: PayoutBatch, *, actor, now: datetime) -> bytes:
         .where(PayoutLine.batch_id == batch.id, PayoutLine.status == LineStatus.PENDING)
         .order_by(PayoutLine.id)
     ).all()
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "代发明细"
+    # write-only mode (openpyxl's optimised mode for large files): rows are streamed, not kept as a grid
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("代发明细")
     append_row(sheet, BANK_COLUMNS)
     memo = f"乡村e线收益 {batch.period_from:%Y%m%d}-{batch.period_to:%Y%m%d}"
+    kind_labels = {kind: str(label) for kind, label in ACCOUNT_KIND_LABELS.items()}  # once, not per line
     for index, line in enumerate(lines, start=1):
         # account numbers are text (a number cell would lose digits past 15)
+        number = WriteOnlyCell(sheet, value=str(line.account_number))
+        number.number_format = "@"
+        amount = WriteOnlyCell(sheet, value=float(fen_to_decimal(line.amount_fen)))
+        amount.number_format = "0.00"
         append_row(
             sheet,
             [
                 index,
                 line_ref(batch, line),
                 line.holder_name,
-                str(line.account_number),
-                str(ACCOUNT_KIND_LABELS.get(line.account_kind, line.account_kind)),
+                number,
+                kind_labels.get(line.account_kind, line.account_kind),
                 line.bank_name,
-                float(fen_to_decimal(line.amount_fen)),
+                amount,
                 memo,
             ],
         )
-        sheet.cell(row=sheet.max_row, column=4).number_format = "@"
-        sheet.cell(row=sheet.max_row, column=7).number_format = "0.00"
     append_row(
         sheet,
         ["合计", "", "", "", "", "", float(fen_to_decimal(sum(ln.amount_fen for ln in lines))), f"{len(lines)}笔"],

@@ -9,6 +9,7 @@ from ledger.models import IncomeEntry
 from county.services import cards, payouts
 from shop.audit import AuditEntry
 from shop.db import commit
+from shop.once import new_form_token
 from tests.factories import make_household, make_station, make_user, make_village
 
 PERIOD = {"period_from": "2026-11-01", "period_to": "2026-11-27"}
@@ -135,9 +136,12 @@ def test_the_county_page_records_a_rent_and_refuses_a_bad_sheet(client, auth, db
     _village, a, b, _station, county = _setup(db)
     auth.login(county)
     form = {"kind": "rent", "description": "土地流转", "period_from": "2026-11-01", "period_to": "2026-11-27",
-            "household_0": str(a.id), "amount_0": "300.50", "household_1": str(b.id), "amount_1": "120"}
+            "household_0": str(a.id), "amount_0": "300.50", "household_1": str(b.id), "amount_1": "120",
+            "form_token": new_form_token()}
     response = client.post("/county/benefits", data=form)
     assert response.status_code == 302
+    assert client.post("/county/benefits", data=form).status_code == 409  # the same form again: nothing new
+    form["form_token"] = new_form_token()
     assert {(e.household_id, e.amount_fen) for e in _entries(db, "rent")} == {(a.id, 30050), (b.id, 12000)}
     html = client.get("/county/benefits").get_data(as_text=True)
     assert 'data-kind="rent"' in html and 'data-fen="42050"' in html
@@ -172,3 +176,60 @@ def test_the_plans_household_targets_count_the_kinds_they_are_about(client, api_
     after = {t["key"]: t["actual"] for t in progress()}
     assert after["ecommerce_households"] == before["ecommerce_households"] + 1
     assert after["tourism_households"] == before["tourism_households"] + 1
+
+
+# --- the station's and the host's own recording pages ----------------------------------------------
+
+def test_an_operator_records_wages_on_the_station_page_for_its_own_station_only(client, auth, db):
+    village, a, b, station, _county = _setup(db)
+    other = make_station(village=village)
+    operator = make_user(role="operator", station=station)
+    commit()
+    auth.login(operator)
+    page = client.get("/station/benefits").get_data(as_text=True)
+    assert "收益登记" in page and 'name="form_token"' in page and 'name="csrf_token"' in page
+    assert f'data-household="{a.id}"' in page and 'name="station_id"' not in page  # its own station, fixed
+    assert "欧阳" not in page  # names masked
+    form = {"kind": "wage", "description": "分拣工 11月", "unit": "day", "form_token": new_form_token(), **PERIOD,
+            "household_0": str(a.id), "member_0": "2", "count_0": "3", "rate_0": "120",
+            "station_id": str(other.id)}  # a station typed in is ignored: the page records for its own
+    response = client.post("/station/benefits", data=form)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/station/benefits")
+    [entry] = _entries(db, "wage")
+    assert (entry.household_id, entry.amount_fen, entry.station_id) == (a.id, 36000, station.id)
+    record = db.session.get(BenefitRecord, entry.record_id)
+    assert record.station_id == station.id and record.recorded_by_id == operator.id
+    audit = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "benefit.record"))
+    assert audit.actor_id == operator.id and audit.subject_id == record.id
+    assert client.post("/station/benefits", data=form).status_code == 409  # double tap: nothing new
+    for bad in ({"member_0": "9"}, {"rate_0": "abc"}, {"period_to": "2099-01-01"}, {"period_from": "x"},
+                {"kind": "sale"}, {"household_0": "999999"}):
+        response = client.post("/station/benefits", data={**form, "form_token": new_form_token(), **bad})
+        assert response.status_code == 422, bad
+        assert 'class="flash' in response.get_data(as_text=True) or "error" in response.get_data(as_text=True)
+    assert len(_entries(db)) == 1
+    html = client.get("/station/benefits").get_data(as_text=True)
+    assert f'data-record="{record.id}"' in html
+
+
+def test_a_host_records_a_rent_for_its_own_listing_and_never_for_anothers(client, auth, db):
+    from tests.tourism.factories import make_listing
+
+    _village, a, _b, _station, _county = _setup(db)
+    host, other_host = make_user(role="host"), make_user(role="host")
+    mine, theirs = make_listing(host=host), make_listing(host=other_host)
+    commit()
+    auth.login(host)
+    page = client.get("/host/benefits").get_data(as_text=True)
+    assert f'<option value="{mine.id}"' in page and f'<option value="{theirs.id}"' not in page
+    form = {"kind": "rent", "description": "房屋出租 11月", "form_token": new_form_token(), **PERIOD,
+            "listing_id": str(mine.id), "household_0": str(a.id), "amount_0": "300"}
+    assert client.post("/host/benefits", data=form).status_code == 302
+    [entry] = _entries(db, "rent")
+    assert db.session.get(BenefitRecord, entry.record_id).listing_id == mine.id
+    response = client.post("/host/benefits", data={**form, "form_token": new_form_token(), "listing_id": str(theirs.id)})
+    assert response.status_code == 404
+    response = client.post("/host/benefits", data={**form, "form_token": new_form_token(), "listing_id": ""})
+    assert response.status_code == 404
+    assert len(_entries(db)) == 1
+    assert "登记务工工资、分红与租金" in client.get("/host/").get_data(as_text=True)

@@ -64,6 +64,12 @@ def test_batch_page_flow_export_and_result(client, auth, county_user, world, db,
     html = client.get(f"/county/payouts/{batch.id}").get_data(as_text=True)
     assert ACCOUNT_A not in html and ACCOUNT_B not in html and "5678" in html
     assert batch.skipped_no_account == 1  # household c has income but no account
+    # each village of the batch prints all its statements (明白卡) at once, for the batch's month
+    village = world["villages"][0]
+    month = f"{batch.period_to:%Y-%m}"
+    assert f'href="/county/cards?village_id={village.id}&amp;month={month}"' in html
+    cards = client.get(f"/county/cards?village_id={village.id}&month={month}").get_data(as_text=True)
+    assert ACCOUNT_A not in cards and 'class="card-who"' in cards
     # the same period again opens the same batch
     assert client.post("/county/payouts", data=PERIOD).headers["Location"].endswith(f"/county/payouts/{batch.id}")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PayoutBatch)) == 1

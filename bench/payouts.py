@@ -1,0 +1,138 @@
+"""The payout batch of a month (issue #20), in process against the bench database:
+
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench .venv/bin/python -m bench.payouts [--out FILE]
+
+After `bench.volume generate` (12,000 registered households with payment accounts, a year of orders and
+a month of recorded benefits): everything dated before the last 30 days is paid first, as the county
+would have paid it month by month (one batch, its lines marked paid; not measured, kept for the next
+run). Then the county's batch of the last 30 days is created (`county.services.payouts.create_batch`,
+committed) and its bank file exported (`export_batch`), each timed with the wall clock; the figures are
+printed as JSON (and written to `--out`), with this process's CPU seconds beside the wall clock. The measured batch is deleted afterwards, so that the next
+run (`bench.run --reuse-data`) measures the same work again. Target: create + export under 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from bench.volume import BEIJING, bench_app
+
+TARGET_S = 10.0
+#: The measured batch covers the last 30 days (Beijing dates, today included).
+MONTH_DAYS = 30
+
+
+def _pay_history(db, payouts, cutoff, now) -> int:
+    """Pay everything dated up to `cutoff` (once: the batch of that period exists afterwards)."""
+    from ledger.payouts import PayoutBatch, PayoutLine
+
+    first = db.session.scalar(sa.text("SELECT min(entry_date) FROM income_entries"))
+    if first is None or first > cutoff:
+        return 0
+    if cutoff - first >= timedelta(days=366):
+        first = cutoff - timedelta(days=365)
+        # older entries still: a year-long batch at most; the ones before it stay unpaid and are taken
+        # by the measured batch (none with the bench's year of orders)
+    result = payouts.create_batch(period_from=first, period_to=cutoff, actor=None, now=now)
+    batch = result.batch
+    if result.created:
+        db.session.execute(
+            sa.update(PayoutLine)
+            .where(PayoutLine.batch_id == batch.id)
+            .values(status="paid", bank_ref="BENCH-HISTORY", settled_at=now)
+        )
+        db.session.execute(
+            sa.update(PayoutBatch).where(PayoutBatch.id == batch.id).values(status="settled", settled_at=now)
+        )
+    db.session.commit()
+    return len(batch.lines) if result.created else 0
+
+
+def _delete_batch(db, batch_id: int) -> None:
+    db.session.execute(
+        sa.text("DELETE FROM payout_items WHERE line_id IN (SELECT id FROM payout_lines WHERE batch_id = :b)"),
+        {"b": batch_id},
+    )
+    db.session.execute(sa.text("DELETE FROM payout_lines WHERE batch_id = :b"), {"b": batch_id})
+    db.session.execute(sa.text("DELETE FROM payout_batches WHERE id = :b"), {"b": batch_id})
+    db.session.commit()
+
+
+def measure() -> dict:
+    from county.services import payouts
+    from shop.extensions import db
+
+    app = bench_app()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    today = now.astimezone(BEIJING).date()
+    period_from = today - timedelta(days=MONTH_DAYS - 1)
+    with app.app_context():
+        started = time.monotonic()
+        history = _pay_history(db, payouts, period_from - timedelta(days=1), now)
+        history_s = time.monotonic() - started
+        stale = db.session.scalar(
+            sa.text("SELECT id FROM payout_batches WHERE period_from = :f AND period_to = :t AND scope = 'county'"),
+            {"f": period_from, "t": today},
+        )
+        if stale is not None:  # a run that stopped before cleaning up
+            _delete_batch(db, stale)
+        households = db.session.scalar(sa.text("SELECT count(*) FROM households"))
+        accounts = db.session.scalar(sa.text("SELECT count(*) FROM payment_accounts"))
+        t0, c0 = time.monotonic(), time.process_time()
+        batch = payouts.create_batch(period_from=period_from, period_to=today, actor=None, now=now).batch
+        db.session.commit()
+        t1, c1 = time.monotonic(), time.process_time()
+        body = payouts.export_batch(batch, actor=None, now=now)
+        db.session.commit()
+        t2, c2 = time.monotonic(), time.process_time()
+        items = db.session.scalar(
+            sa.text(
+                "SELECT count(*) FROM payout_items i JOIN payout_lines l ON l.id = i.line_id WHERE l.batch_id = :b"
+            ),
+            {"b": batch.id},
+        )
+        out = {
+            "households": int(households or 0),
+            "payment_accounts": int(accounts or 0),
+            "period": f"{period_from}..{today}",
+            "lines": len(batch.lines),
+            "entries": int(items or 0),
+            "total_fen": sum(line.amount_fen for line in batch.lines),
+            "create_s": round(t1 - t0, 3),
+            "export_s": round(t2 - t1, 3),
+            "total_s": round(t2 - t0, 3),
+            # this process's CPU (the shop's Python; PostgreSQL's work is not in it): steadier than the
+            # wall clock on a shared machine
+            "create_cpu_s": round(c1 - c0, 3),
+            "export_cpu_s": round(c2 - c1, 3),
+            "file_bytes": len(body),
+            "history_lines": history,
+            "history_s": round(history_s, 1),
+            "target_s": TARGET_S,
+        }
+        _delete_batch(db, batch.id)
+        db.session.remove()
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.payouts", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", help="write the figures (JSON) here")
+    args = parser.parse_args(argv)
+    figures = measure()
+    text = json.dumps(figures, ensure_ascii=False)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(text)
+    return 0 if figures["total_s"] < TARGET_S else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
