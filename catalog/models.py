@@ -240,6 +240,24 @@ class Product(db.Model):
         return sum(v.delivered_count for v in members)
 
     @property
+    def family_rating_count(self) -> int:
+        """Visible reviews of the whole product (all its variants): cards and the product page."""
+        members = self.family.members if self.family is not None else [self]
+        return sum(v.rating_count for v in members)
+
+    @property
+    def family_rating_average(self) -> float | None:
+        """The whole product's average rating to one decimal (None without reviews)."""
+        members = self.family.members if self.family is not None else [self]
+        count = sum(v.rating_count for v in members)
+        return round(sum(v.rating_sum for v in members) / count, 1) if count else None
+
+    @property
+    def family_ids(self) -> list[int]:
+        """The ids of all the product's variants (itself alone without a family)."""
+        return [v.id for v in self.family.members] if self.family is not None else [self.id]
+
+    @property
     def family_available(self) -> int:
         """Units for sale across the shown variants (a card's stock note)."""
         return sum(max(v.available, 0) for v in self.variants)

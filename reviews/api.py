@@ -109,12 +109,12 @@ def review_out(review: Review, *, viewer=None) -> ReviewOut:
     )
 
 
-def _page(subject, query: ReviewQuery, **which) -> ReviewPage:
+def _page(average: float | None, count: int, query: ReviewQuery, **which) -> ReviewPage:
     items = services.visible_reviews(limit=query.per_page, offset=(query.page - 1) * query.per_page, **which)
     return ReviewPage(
         items=[review_out(r) for r in items],
-        rating_average=subject.rating_average,
-        rating_count=subject.rating_count,
+        rating_average=average,
+        rating_count=count,
         page=query.page,
         per_page=query.per_page,
     )
@@ -122,9 +122,10 @@ def _page(subject, query: ReviewQuery, **which) -> ReviewPage:
 
 @endpoint("/products/<int:product_id>/reviews", query=ReviewQuery, response=ReviewPage, tags=("reviews",))
 def product_reviews(product_id: int, query: ReviewQuery):
-    """A visible product's visible reviews, newest first, with its average and count."""
+    """A visible product's visible reviews, newest first, with its average and count; a product with
+    variants (规格): the reviews of all its variants (each names its `product_id`)."""
     product = get_visible_product(product_id)
-    return ok(_page(product, query, product_id=product.id))
+    return ok(_page(product.family_rating_average, product.family_rating_count, query, product_ids=product.family_ids))
 
 
 @endpoint("/listings/<int:listing_id>/reviews", query=ReviewQuery, response=ReviewPage, tags=("reviews",))
@@ -133,7 +134,7 @@ def listing_reviews(listing_id: int, query: ReviewQuery):
     listing = db.session.get(Listing, listing_id)
     if listing is None or not listing.is_published:
         raise NotFound("listing_not_found")
-    return ok(_page(listing, query, listing_id=listing.id))
+    return ok(_page(listing.rating_average, listing.rating_count, query, listing_id=listing.id))
 
 
 @endpoint(

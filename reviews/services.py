@@ -283,14 +283,21 @@ def get_review(review_id: int) -> Review:
 
 
 def visible_reviews(
-    *, product_id: int | None = None, listing_id: int | None = None, limit: int = 20, offset: int = 0
+    *,
+    product_id: int | None = None,
+    product_ids: list[int] | None = None,
+    listing_id: int | None = None,
+    limit: int = 20,
+    offset: int = 0,
 ) -> list[Review]:
+    """Visible reviews of a product, of several (a product's variants, `product_ids`) or of a listing."""
     query = sa.select(Review).where(Review.hidden_at.is_(None))
-    query = (
-        query.where(Review.product_id == product_id)
-        if product_id is not None
-        else query.where(Review.listing_id == listing_id)
-    )
+    if product_ids is not None:
+        query = query.where(Review.product_id.in_(product_ids))
+    elif product_id is not None:
+        query = query.where(Review.product_id == product_id)
+    else:
+        query = query.where(Review.listing_id == listing_id)
     return list(
         db.session.scalars(query.order_by(Review.created_at.desc(), Review.id.desc()).offset(offset).limit(limit))
     )

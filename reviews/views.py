@@ -38,9 +38,10 @@ def _contribute(_state) -> None:
 
 @bp.app_template_global("reviews_of")
 def _reviews_of(subject, limit: int = 20):
-    """The visible reviews of a product or a listing, newest first (product and listing pages)."""
+    """The visible reviews of a product (all its variants, 规格) or a listing, newest first (product
+    and listing pages)."""
     if getattr(subject, "__tablename__", "") == "products":
-        return services.visible_reviews(product_id=subject.id, limit=limit)
+        return services.visible_reviews(product_ids=subject.family_ids, limit=limit)
     return services.visible_reviews(listing_id=subject.id, limit=limit)
 
 

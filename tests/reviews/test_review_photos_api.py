@@ -81,3 +81,23 @@ def test_the_openapi_document_describes_the_photo_upload(client):
     op = spec["paths"]["/api/v1/reviews/{review_id}/photos"]["post"]
     assert "photo" in op["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
     assert {"201", "404", "409", "422"} <= set(op["responses"])
+
+
+def test_a_product_with_variants_shows_the_reviews_of_all_its_variants(client, db, world, now, api_token):
+    from catalog.services import join_family
+    from tests.factories import make_product
+
+    eggs = world.a.product
+    box = make_product(name="A土鸡蛋60枚", stock=10, station=world.a.station, category=world.category)
+    join_family(box, eggs.id, "60枚装", now=now, sibling_label="30枚装")
+    order = _delivered(world, now, product=box)
+    commit()
+    r = client.post(f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",
+                    json={"rating": 4, "body": "大盒很划算"}, headers=api_token(world.buyer))
+    assert r.status_code == 201, r.json
+    commit()
+    page = client.get(f"/products/{eggs.id}-{eggs.slug}").get_data(as_text=True)  # the other variant's page
+    assert "大盒很划算" in page and "4.0 分 · 1 条评价" in page and "60枚装" in page
+    assert "4.0 分 · 1 条评价" in client.get("/products").get_data(as_text=True)
+    api = client.get(f"/api/v1/products/{eggs.id}/reviews").json
+    assert api["rating_count"] == 1 and api["items"][0]["product_id"] == box.id
