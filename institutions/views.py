@@ -30,6 +30,7 @@ from institutions.labels import KIND_LABELS, ORGANISATION_STATUS_LABELS, PURCHAS
 from institutions.models import MemberRole, OrganisationStatus, PurchaseStatus
 from institutions.services import organisations as orgs
 from institutions.services import purchases, quotes, statements
+from orders.services import transfers
 from orders.services.placement import ADDRESS_FIELDS, AddressData
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
@@ -238,6 +239,7 @@ def purchase_detail(purchase_id: int):
             groups = purchases.groups_of(purchase)
         except DomainError as exc:
             quote_error = exc.message
+    awaiting = {po.order.code for po in purchase.orders if transfers.awaiting_transfer(po.order)}
     return render_template(
         "institutions/purchase.html",
         purchase=purchase,
@@ -248,6 +250,8 @@ def purchase_detail(purchase_id: int):
         can_decide=purchases.can_decide(purchase, current_user),
         reject_form=RejectForm(),
         buyer_is_me=purchase.created_by_id == current_user.id,
+        awaiting_transfer=awaiting,
+        transfer_payee=transfers.payee() if awaiting else None,
     )
 
 

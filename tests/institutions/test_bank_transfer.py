@@ -241,3 +241,25 @@ def test_the_station_records_it_on_its_page_after_a_confirmation_step(app, clien
     buyer = app.test_client()
     buyer.post("/login", data={"email": s["buyer"].email, "password": "password123"})
     assert buyer.get(f"/bank-transfers/{order.code}").status_code == 403
+
+
+def test_the_purchase_page_shows_the_organisations_finance_where_to_pay_each_order(app, client, db, api_token):
+    s = _placed(client, api_token)
+    order = s["order"]
+    from institutions.models import PurchaseOrder
+
+    purchase_id = _db.session.scalar(sa.select(PurchaseOrder.purchase_id).where(PurchaseOrder.order_id == order.id))
+    web = app.test_client()
+    finance = [m for m in _organisation_members(purchase_id) if m.role == "approver"][0]
+    web.post("/login", data={"email": finance.user.email, "password": "password123"})
+    page = web.get(f"/purchases/{purchase_id}").get_data(as_text=True)
+    assert 'id="bank-transfer"' in page and order.code in page and app.config["BANK_TRANSFER_ACCOUNT"] in page
+    _transfer(client, api_token(s["county"]), order.code, order.total_fen)
+    page = web.get(f"/purchases/{purchase_id}").get_data(as_text=True)
+    assert 'id="bank-transfer"' not in page
+
+
+def _organisation_members(purchase_id):
+    from institutions.models import Purchase
+
+    return _db.session.get(Purchase, purchase_id).organisation.members

@@ -17,8 +17,10 @@ ADDRESS_JSON = {"name": "王小明", "phone": "13800000000", "province": "江西
                 "district": "南昌县", "line": "莲塘镇幸福路1号"}
 
 
-def make_order(buyer, items, *, now, payment_method="station_cash", delivery="ship", pickup_station_id=None) -> Order:
-    """Place an order for [(product, quantity)] through the real placement service."""
+def make_order(buyer, items, *, now, payment_method="station_cash", delivery="ship", pickup_station_id=None,
+               institutional: bool = False) -> Order:
+    """Place an order for [(product, quantity)] through the real placement service (`institutional`: as
+    an organisation's approved purchase does, which may pay by bank transfer)."""
     return place_order(
         PlacementRequest(
             items=[(p.id, q) for p, q in items],
@@ -26,6 +28,7 @@ def make_order(buyer, items, *, now, payment_method="station_cash", delivery="sh
             delivery=delivery,
             address=ADDRESS if delivery == "ship" else AddressData(),
             pickup_station_id=pickup_station_id,
+            institutional=institutional,
         ),
         buyer=buyer,
         now=now,
