@@ -357,17 +357,19 @@ def open_page(request, browser, live_server, viewport, lang):
     counter = [0]
     opened: list[tuple[object, WatchedPage]] = []
 
-    def _open(label: str = "user") -> WatchedPage:
+    def _open(label: str = "user", *, size: Viewport | None = None) -> WatchedPage:
+        """`size`: this user's screen when the journey needs two (a buyer at a desk, an approver on a phone)."""
+        screen = size or viewport
         context = browser.new_context(
             base_url=live_server.url, locale=LANGUAGES[lang], timezone_id="Asia/Shanghai",
-            accept_downloads=True, reduced_motion="reduce", **viewport.context_args(),
+            accept_downloads=True, reduced_motion="reduce", **screen.context_args(),
         )
         context.set_default_timeout(10_000)
         context.set_default_navigation_timeout(15_000)
         # the session remembers the language (shop: `?lang=`); the context's requests share its cookies
         assert context.request.get(f"{live_server.url}/healthz?lang={lang}").ok
         page = context.new_page()
-        watched = WatchedPage(page, label=label, live=live_server, viewport=viewport, lang=lang,
+        watched = WatchedPage(page, label=label, live=live_server, viewport=screen, lang=lang,
                               problems=problems, shots=shots, counter=counter)
         opened.append((context, watched))
         return watched
