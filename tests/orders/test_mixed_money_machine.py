@@ -3,7 +3,8 @@ once by card (or left unpaid until they expire together), paid late, the goods h
 checked in and the stay completed, one booking line cancelled under its policy, a product line
 cancelled, the whole order cancelled — and after every step the invariants of `tests.money_machine`
 (card captures − refunds = money received, credits = the split of it, totals never change,
-reconciliation finds nothing) with, for these orders:
+reconciliation finds nothing) with, for these orders (a rule with nothing to act on places the
+order it needs first, so that every run reaches cancellations, late payments, stays and hand-overs):
 
 - each booking line's own money (its total once captured, less the refunds naming it) is what the
   booking owes or kept (`booking_due_fen`), and the order's money is its goods' due plus that;
@@ -86,18 +87,28 @@ class MixedMoneyMachine(MoneyMachineBase):
     def pay_late(self, index):
         """A pending or expired order's payment succeeds (the stock and the hold are taken again if
         they can be; a stay with no room left is refunded)."""
-        orders = [o for o in self.orders() if o.status in (OrderStatus.PENDING, OrderStatus.EXPIRED)
-                  and o.payments[0].state in ("pending", "created", "failed")]
-        order = self.pick(orders, index)
+        def unpaid():
+            return [o for o in self.orders() if o.status in (OrderStatus.PENDING, OrderStatus.EXPIRED)
+                    and o.payments[0].state in ("pending", "created", "failed")]
+
+        if not unpaid():  # an order left unpaid, then (every other time) its holds lapse first
+            self.place(index % 2, 1, index % 3, 1, False)
+            if index % 2:
+                self.expire()
+        order = self.pick(unpaid(), index)
         if order is not None:
             FakeStripeProvider.succeed(order.payments[0].provider_ref)
             payments.sync_payment(order.payments[0], now=self.tick())
 
     @rule(index=st.integers(0, 1000))
     def hand_over(self, index):
-        shipments = [s for o in self.orders() if o.status == OrderStatus.CONFIRMED for s in o.shipments
-                     if s.status in (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED)]
-        shipment = self.pick(shipments, index)
+        def waiting():
+            return [s for o in self.orders() if o.status == OrderStatus.CONFIRMED for s in o.shipments
+                    if s.status in (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED)]
+
+        if not waiting():
+            self.place(index % 2, 1, 1 + index % 3, 1, True)
+        shipment = self.pick(waiting(), index)
         if shipment is None:
             return
         if shipment.status == ShipmentStatus.NEW:
@@ -112,10 +123,14 @@ class MixedMoneyMachine(MoneyMachineBase):
 
     @rule(index=st.integers(0, 1000))
     def guest_arrives_and_stays(self, index):
-        today = local_date(self.clock)
-        arriving = [b for o in self.orders() for b in o.bookings
-                    if b.status == BookingStatus.CONFIRMED and b.check_in_date <= today < b.check_out_date]
-        booking = self.pick(arriving, index)
+        def arriving():
+            return [b for o in self.orders() for b in o.bookings
+                    if b.status == BookingStatus.CONFIRMED and b.check_in_date <= local_date(self.clock)
+                    < b.check_out_date]
+
+        if not arriving():  # a guest who booked with goods arrives today
+            self.place(index % 2, 1, 0, 1 + index % 2, True)
+        booking = self.pick(arriving(), index)
         if booking is None:
             return
         stays.check_in_booking(booking, booking.confirmation_code, actor=self.host, now=self.tick())
@@ -123,8 +138,12 @@ class MixedMoneyMachine(MoneyMachineBase):
 
     @rule(index=st.integers(0, 1000))
     def cancel_booking_line(self, index):
-        bookings = [b for o in self.orders() for b in o.bookings if stays.booking_cancelable(b)]
-        booking = self.pick(bookings, index)
+        def cancelable():
+            return [b for o in self.orders() for b in o.bookings if stays.booking_cancelable(b)]
+
+        if not cancelable():  # paid or not, near (a fee) or far (free)
+            self.place(index % 2, 1, index % 4, 1, bool(index % 3))
+        booking = self.pick(cancelable(), index)
         if booking is None:
             return
         paid = any(p.state == "confirmed" for p in booking.order.payments)
@@ -148,8 +167,12 @@ class MixedMoneyMachine(MoneyMachineBase):
 
     @rule(index=st.integers(0, 1000))
     def cancel_order(self, index):
-        orders = [o for o in self.orders() if payments.order_cancelable(o)]
-        order = self.pick(orders, index)
+        def cancelable():
+            return [o for o in self.orders() if payments.order_cancelable(o)]
+
+        if not cancelable():
+            self.place(index % 2, 2, index % 4, 2, bool(index % 3))
+        order = self.pick(cancelable(), index)
         if order is None:
             return
         try:
@@ -237,4 +260,4 @@ class MixedMoneyMachine(MoneyMachineBase):
 
 def test_mixed_orders_keep_money_stock_and_holds_true_through_random_sequences(db, now, fake_stripe):
     MixedMoneyMachine.now = now
-    run_state_machine_as_test(MixedMoneyMachine, settings=settings(SETTINGS, stateful_step_count=16))
+    run_state_machine_as_test(MixedMoneyMachine, settings=settings(SETTINGS, stateful_step_count=20))
