@@ -1,4 +1,4 @@
-"""Journey 24 (#21): on a phone, in Chinese, a shopper puts the village's pickles and a two-night farm
+"""Journey 25 (#21): on a phone, in Chinese, a shopper puts the village's pickles and a two-night farm
 stay in one cart, checks out once, pays once by card, and reaches the order page showing the goods'
 shipment and the confirmed stay (its dates and confirmation code) together."""
 from __future__ import annotations
