@@ -1,0 +1,78 @@
+"""Two invoices of one paid order (its own request and a period request) recorded at the same moment by the
+station, each for the whole amount: one is recorded, the other refused, never more invoiced than paid
+(the order and payment rows are locked before what is left is computed; PostgreSQL threads)."""
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+
+from invoices.models import Invoice, InvoiceOrder
+from invoices.services import invoices as svc
+from orders.services import payments
+from shop.db import commit, rollback
+from shop.errors import Conflict
+from shop.timeutil import local_date, now_utc
+from tests.conftest import requires_postgres
+from tests.factories import make_product, make_station, make_user
+from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture)
+from tests.orders.factories import FakeStripeProvider, make_order
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+@requires_postgres
+def test_two_invoices_of_one_order_recorded_at_once_never_exceed_what_was_paid(app, committed_db, fake_stripe):
+    db = committed_db
+    from shop.auth.models import User
+
+    station = make_station()
+    product = make_product(stock=20, station=station)
+    buyer, op = make_user(), make_user(role="operator", station=station)
+    now = now_utc()
+    order = make_order(buyer, [(product, 2)], now=now, payment_method="card")
+    payment = payments.start_payment(order.payments[0], now=now)
+    FakeStripeProvider.succeed(payment.provider_ref)
+    payments.sync_payment(payment, now=now)
+    details = svc.InvoiceDetails(kind="ordinary", title="个人")
+    [own] = svc.request_for_order(order, details, user=buyer, now=now)
+    [period] = svc.request_for_period(details, start=local_date(now), end=local_date(now), organisation_id=None,
+                                      user=buyer, now=now)
+    ids = {"own": own.id, "period": period.id, "op": op.id, "order": order.id}
+    paid = order.total_fen
+    commit()
+
+    barrier = threading.Barrier(2)
+    won, lost, errors = [], [], []
+
+    def issue(key: str, number: str):
+        with app.app_context():
+            try:
+                barrier.wait()
+                svc.issue_invoice(db.session.get(Invoice, ids[key]),
+                                  svc.IssuedData(number=number, issued_on=local_date(now_utc()), amount_fen=paid),
+                                  PDF, actor=db.session.get(User, ids["op"]), now=now_utc())
+                commit()
+                won.append(key)
+            except Conflict as exc:
+                rollback()
+                lost.append((key, exc.code))
+            except Exception as exc:  # a deadlock is a failure
+                rollback()
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=issue, args=("own", "04400000101")),
+               threading.Thread(target=issue, args=("period", "04400000102"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(won) == 1 and len(lost) == 1 and lost[0][1] == "invoice_exceeds_paid", (won, lost)
+    db.session.remove()
+    invoiced = db.session.scalar(sa.select(sa.func.sum(InvoiceOrder.amount_fen))
+                                 .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
+                                 .where(InvoiceOrder.order_id == ids["order"], Invoice.status == "issued"))
+    assert invoiced == paid
