@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from catalog.models import (
     ApprovalStatus,
@@ -97,9 +97,22 @@ def filtered_query(f: ProductFilter, ranked_ids: list[int] | None):
         query = query.where(Product.price_fen >= f.min_fen)
     if f.max_fen is not None:
         query = query.where(Product.price_fen <= f.max_fen)
-    if f.in_stock:
-        query = query.join(StockRecord, StockRecord.product_id == Product.id).where(
-            StockRecord.on_hand - StockRecord.allocated > 0
+    if f.in_stock:  # any shown variant for sale (as the card's stock note counts them)
+        variant = aliased(Product)
+        same_product = sa.or_(
+            variant.id == Product.id, sa.and_(Product.family_id.is_not(None), variant.family_id == Product.family_id)
+        )
+        query = query.where(
+            sa.select(StockRecord.id)
+            .join(variant, variant.id == StockRecord.product_id)
+            .where(
+                same_product,
+                variant.approval_status == ApprovalStatus.APPROVED,
+                variant.is_published.is_(True),
+                StockRecord.on_hand - StockRecord.allocated > 0,
+            )
+            .correlate(Product)
+            .exists()
         )
     return query
 

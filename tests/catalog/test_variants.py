@@ -221,3 +221,16 @@ def test_the_countys_approvals_page_names_the_variant_it_certifies(client, db, a
     auth.login(make_user(role="county"))
     html = client.get("/county/approvals").get_data(as_text=True)
     assert f'id="product-{new.id}"' in html and "「三江腌菜」的规格：10斤家庭装" in html
+
+
+def test_the_in_stock_filter_keeps_a_product_whose_first_variant_is_sold_out(client, db):
+    bag, box, jar = make_family(stocks=(0, 3, 0))
+    gone = make_product(name="南安板鸭1只", stock=0)
+    commit()
+    ids = [i["id"] for i in client.get("/api/v1/products?in_stock=true").json["items"]]
+    assert ids == [bag.id] and gone.id not in ids
+    html = client.get("/products?in_stock=1").get_data(as_text=True)
+    assert html.count('class="card product-card"') == 1 and "仅剩 3 件" in html
+    box.is_published = False  # the only variant in stock leaves the shop: the product is not in stock
+    commit()
+    assert client.get("/api/v1/products?in_stock=true").json["items"] == []
