@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from institutions.models import Organisation, Purchase, PurchaseStatus
 from institutions.services import organisations as orgs
 from institutions.services import purchases, quotes, statements
+from orders.services import transfers
 from orders.services.placement import AddressData
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.db import commit
@@ -269,6 +270,35 @@ class DestinationOut(BaseModel):
     line: str
 
 
+class TransferDueOut(BaseModel):
+    order_code: str
+    amount_fen: int
+    reference: str
+    payee: str
+    bank: str
+    account: str
+    expires_at: datetime | None
+
+
+def transfers_due(purchase: Purchase) -> list[TransferDueOut]:
+    due = [po.order for po in purchase.orders if transfers.awaiting_transfer(po.order)]
+    if not due:
+        return []
+    payee = transfers.payee()
+    return [
+        TransferDueOut(
+            order_code=order.code,
+            amount_fen=order.payments[-1].amount_fen,
+            reference=transfers.transfer_reference(order),
+            payee=payee.name,
+            bank=payee.bank,
+            account=payee.account,
+            expires_at=order.expires_at,
+        )
+        for order in due
+    ]
+
+
 class PurchaseOut(BaseModel):
     id: int
     organisation_id: int
@@ -283,6 +313,11 @@ class PurchaseOut(BaseModel):
     lines: list[PurchaseLineOut]
     estimated_total_fen: int | None = Field(description="today's prices and shipping (before approval)")
     order_codes: list[str] = Field(description="the orders placed on approval")
+    bank_transfers_due: list[TransferDueOut] = Field(
+        default=[],
+        description="bank_transfer: each placed order still waiting for its transfer, with the account to pay "
+        "and the reference (the order code) to write in the remark",
+    )
     decision_reason: str
     submitted_at: datetime | None
     decided_at: datetime | None
@@ -332,6 +367,7 @@ def purchase_out(purchase: Purchase) -> PurchaseOut:
         ],
         estimated_total_fen=estimated,
         order_codes=[po.order.code for po in purchase.orders],
+        bank_transfers_due=transfers_due(purchase),
         decision_reason=purchase.decision_reason,
         submitted_at=purchase.submitted_at,
         decided_at=purchase.decided_at,

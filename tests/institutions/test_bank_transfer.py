@@ -257,9 +257,39 @@ def test_the_purchase_page_shows_the_organisations_finance_where_to_pay_each_ord
     _transfer(client, api_token(s["county"]), order.code, order.total_fen)
     page = web.get(f"/purchases/{purchase_id}").get_data(as_text=True)
     assert 'id="bank-transfer"' not in page
+    assert client.get(f"/api/v1/purchases/{purchase_id}", headers=api_token(finance.user)).json[
+        "bank_transfers_due"] == []
+
+
+def test_the_purchase_api_lists_the_transfers_due(client, db, api_token):
+    s = _placed(client, api_token)
+    order = s["order"]
+    from institutions.models import PurchaseOrder
+
+    purchase_id = _db.session.scalar(sa.select(PurchaseOrder.purchase_id).where(PurchaseOrder.order_id == order.id))
+    due = client.get(f"/api/v1/purchases/{purchase_id}", headers=s["b"]).json["bank_transfers_due"]
+    assert [(d["order_code"], d["amount_fen"], d["reference"]) for d in due] == [(order.code, order.total_fen,
+                                                                                  order.code)]
+    assert due[0]["account"] and due[0]["expires_at"]
 
 
 def _organisation_members(purchase_id):
     from institutions.models import Purchase
 
     return _db.session.get(Purchase, purchase_id).organisation.members
+
+
+def test_the_transfer_pages_speak_english_too(app, client, db, api_token):
+    from tests.test_page_languages import _nodes, chinese_ui_on_en
+
+    s = _placed(client, api_token)
+    order = s["order"]
+    payee = {app.config["BANK_TRANSFER_PAYEE"], app.config["BANK_TRANSFER_BANK"], "本部食堂", "南昌大米"}
+    for user, url in ((s["county"], f"/bank-transfers/{order.code}"), (s["county"], "/bank-transfers"),
+                      (s["buyer"], f"/orders/{order.code}")):
+        web = app.test_client()
+        web.get("/?lang=en")
+        web.post("/login", data={"email": user.email, "password": "password123"})
+        page = web.get(url)
+        assert page.status_code == 200, url
+        assert chinese_ui_on_en(_nodes(page.get_data(as_text=True)), payee) == [], url

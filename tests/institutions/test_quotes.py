@@ -218,3 +218,25 @@ def test_the_pages_let_the_buyer_ask_the_station_answer_and_the_buyer_accept(app
     href = 'href="/quote-requests/' + quote_url.split("/")[-1] + '"'
     assert href in station.get("/station/quote-requests").get_data(as_text=True)
     assert href not in other.get("/station/quote-requests").get_data(as_text=True)
+
+
+def test_the_quote_and_transfer_pages_speak_english_too(app, client, db, api_token):
+    from tests.test_page_languages import _nodes, chinese_ui_on_en
+
+    s = _setup(client, api_token)
+    q = _ask(client, s)
+    open_q = _ask(client, s, quantity=3)
+    _answer(client, api_token(s["operator"]), q["id"], note="新米")
+    data = {s["organisation"].name, s["rice"].name, s["eggs"].name, "本部食堂", "食堂月度用米", "新米",
+            s["station"].name, s["rice"].unit, s["buyer"].name}
+    for user, urls in ((s["buyer"], [f"/quote-requests/{q['id']}", f"/organisations/{s['organisation'].id}/quote-requests",
+                                     f"/purchases/{s['purchase']['id']}"]),
+                       (s["operator"], [f"/quote-requests/{open_q['id']}", "/station/quote-requests",
+                                        "/bank-transfers"])):
+        web = app.test_client()
+        web.get("/?lang=en")
+        web.post("/login", data={"email": user.email, "password": "password123"})
+        for url in urls:
+            page = web.get(url)
+            assert page.status_code == 200, url
+            assert chinese_ui_on_en(_nodes(page.get_data(as_text=True)), data) == [], url
