@@ -221,8 +221,7 @@ class ProductDecisionOut(BaseModel):
     summary="Income credited to households, grouped, for a date range (Beijing dates, inclusive)",
 )
 def county_income(query: IncomeQuery):
-    rows = reports.income_by(query.group_by, query.date_from, query.date_to)
-    totals = reports.income_total(query.date_from, query.date_to)
+    rows, totals = reports.income_report(query.group_by, query.date_from, query.date_to)
     sales = reports.sale_figures(query.group_by, query.date_from, query.date_to)
     out = IncomeOut(
         group_by=query.group_by,

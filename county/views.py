@@ -110,7 +110,7 @@ def income():
     fmt = _export_format()
     date_from, date_to, status = _range_args(export=bool(fmt))
     try:
-        rows = reports.income_by(group_by, date_from, date_to)
+        rows, totals = reports.income_report(group_by, date_from, date_to)
     except ValidationError as exc:
         abort(400, exc.message)
     sales = reports.sale_figures(group_by, date_from, date_to)
@@ -125,7 +125,7 @@ def income():
         group_by=group_by,
         groups=reports.GROUPS,
         kind_columns=reports.KIND_COLUMNS,
-        totals=reports.income_total(date_from, date_to),
+        totals=totals,
         date_from=date_from,
         date_to=date_to,
     ), status

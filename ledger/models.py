@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.columns import fk, pk
 from shop.extensions import db
-from shop.schema import append_only
+from shop.schema import append_only, register_postgres_ddl
 
 
 class IncomeKind(StrEnum):
@@ -156,3 +156,72 @@ class SaleFigure(db.Model):
     category_id: Mapped[int | None] = fk("categories.id", nullable=True, index=False)
     entry_date: Mapped[date]
     created_at: Mapped[datetime]
+
+
+class IncomeDaily(db.Model):
+    """The ledger summed by day (docs/MONEY.md "County figures at volume"): one row per Beijing day,
+    household, village, station, category, entry kind and benefit kind, with the SUM of the entries'
+    amounts and their count. Kept by a database trigger on every INSERT into `income_entries`
+    (`INCOME_DAILY_DDL`: PostgreSQL and SQLite), in the inserting transaction, so it always equals a GROUP
+    BY over the ledger; the ledger being append-only, nothing else ever changes it. The county reports
+    (`county.services.reports.income_report`) read it: a month of a million orders is some thousands of
+    rows here instead of hundreds of thousands of entries. Ids are 0 where the entry has none."""
+
+    __tablename__ = "income_daily"
+
+    entry_date: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    village_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    category_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    benefit_kind: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    entries: Mapped[int] = mapped_column(sa.Integer)
+
+
+_DAILY_COLUMNS = "entry_date, household_id, village_id, station_id, category_id, kind, benefit_kind"
+_DAILY_VALUES = (
+    "NEW.entry_date, NEW.household_id, COALESCE(NEW.village_id, 0), COALESCE(NEW.station_id, 0), "
+    "COALESCE(NEW.category_id, 0), NEW.kind, NEW.benefit_kind, NEW.amount_fen, 1"
+)
+_DAILY_UPSERT = (
+    f"INSERT INTO income_daily ({_DAILY_COLUMNS}, amount_fen, entries) VALUES ({_DAILY_VALUES}) "
+    f"ON CONFLICT ({_DAILY_COLUMNS}) DO UPDATE SET amount_fen = income_daily.amount_fen + excluded.amount_fen, "
+    "entries = income_daily.entries + 1"
+)
+#: (name, create, drop) of the PostgreSQL trigger keeping `income_daily` (registered in `shop.schema`).
+INCOME_DAILY_DDL = (
+    "income_daily_add",
+    f"""
+CREATE OR REPLACE FUNCTION income_daily_add() RETURNS trigger AS $$
+BEGIN
+    {_DAILY_UPSERT};
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS income_daily_add ON income_entries;
+CREATE TRIGGER income_daily_add AFTER INSERT ON income_entries
+    FOR EACH ROW EXECUTE FUNCTION income_daily_add();
+""",
+    """
+DROP TRIGGER IF EXISTS income_daily_add ON income_entries;
+DROP FUNCTION IF EXISTS income_daily_add();
+""",
+)
+#: The same trigger in SQLite's dialect (tests and development databases).
+INCOME_DAILY_SQLITE = (
+    f"CREATE TRIGGER IF NOT EXISTS income_daily_add AFTER INSERT ON income_entries BEGIN {_DAILY_UPSERT}; END"
+)
+#: Rebuild the whole summary from the ledger (after a bulk load that bypassed the trigger, a migration).
+INCOME_DAILY_REBUILD = (
+    "DELETE FROM income_daily",
+    f"INSERT INTO income_daily ({_DAILY_COLUMNS}, amount_fen, entries) "
+    "SELECT entry_date, household_id, COALESCE(village_id, 0), COALESCE(station_id, 0), COALESCE(category_id, 0), "
+    "kind, benefit_kind, SUM(amount_fen), COUNT(*) FROM income_entries "
+    "GROUP BY entry_date, household_id, COALESCE(village_id, 0), COALESCE(station_id, 0), "
+    "COALESCE(category_id, 0), kind, benefit_kind",
+)
+
+register_postgres_ddl(*INCOME_DAILY_DDL)
+sa.event.listen(IncomeEntry.__table__, "after_create", sa.DDL(INCOME_DAILY_SQLITE).execute_if(dialect="sqlite"))

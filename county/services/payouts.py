@@ -44,7 +44,6 @@ from ledger.payouts import (
     PayoutLine,
 )
 from shop.audit import record_audit
-from shop.db import rowcount
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.money import MoneyError, fen_to_decimal, parse_yuan
@@ -297,7 +296,7 @@ def create_batch(
     )
     positive = int(db.session.scalar(sa.select(sa.func.count()).select_from(sums)) or 0)
     accounts = PaymentAccount.__table__
-    inserted = db.session.execute(
+    db.session.execute(
         sa.insert(PayoutLine.__table__).from_select(
             [
                 "batch_id",
@@ -327,7 +326,10 @@ def create_batch(
             .order_by(sums.c.household_id),
         )
     )
-    lines = rowcount(inserted)
+    lines = int(
+        db.session.scalar(sa.select(sa.func.count()).select_from(PayoutLine).where(PayoutLine.batch_id == batch.id))
+        or 0
+    )
     batch.skipped_no_account = positive - lines
     if lines:
         # the entries each line pays: the same selection, joined to this batch's lines

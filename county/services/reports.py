@@ -1,8 +1,9 @@
 """Income review: every figure is a SUM over `income_entries` (never a stored total).
 
-`income_by(group_by, date_from, date_to)` groups by household, village, station, category, month or
-benefit kind (by the Beijing `entry_date`, range inclusive); every row also splits its total by benefit
-kind (`kind_<kind>_fen`, reversals inside the kind they reverse). `household_statement` lists every entry.
+`income_report(group_by, date_from, date_to)` (rows and totals; `income_by` the rows) groups by household,
+village, station, category, month or benefit kind (by the Beijing `entry_date`, range inclusive) in one
+scan of the range's entries; every row also splits its total by benefit kind (`kind_<kind>_fen`,
+reversals inside the kind they reverse). `sale_figures` says where the sales' money went. `household_statement` lists every entry.
 `write_monthly_report` writes the month's statement workbook into instance/reports/.
 """
 
@@ -20,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 
 from catalog.models import Category, Household, Village
 from county.exports import _heading, _value, append_row
-from ledger.models import BENEFIT_KINDS, BenefitKind, IncomeEntry, IncomeKind, SaleFigure
+from ledger.models import BENEFIT_KINDS, BenefitKind, IncomeDaily, IncomeEntry, IncomeKind, SaleFigure
 from shop.errors import ValidationError
 from shop.extensions import db
 from shop.personal_data import mask_name
@@ -98,19 +99,6 @@ def _check_range(date_from, date_to):
         raise ValidationError("from_after_to", fields={"from": "after to"})
 
 
-def _sums(key_column, date_from, date_to):
-    """[(key, kind, benefit_kind, sum, count)] over the range."""
-    query = sa.select(
-        key_column, IncomeEntry.kind, IncomeEntry.benefit_kind, sa.func.sum(IncomeEntry.amount_fen), sa.func.count()
-    ).group_by(key_column, IncomeEntry.kind, IncomeEntry.benefit_kind)
-    return db.session.execute(_range(query, date_from, date_to)).all()
-
-
-def _household_counts(key_column, date_from, date_to) -> dict:
-    query = sa.select(key_column, sa.func.count(sa.distinct(IncomeEntry.household_id))).group_by(key_column)
-    return dict(db.session.execute(_range(query, date_from, date_to)).all())
-
-
 def _labels(group_by: str, keys: set) -> dict:
     keys = {k for k in keys if k is not None}
     if not keys:
@@ -137,9 +125,12 @@ def _labels(group_by: str, keys: set) -> dict:
     return dict(db.session.execute(sa.select(model.id, model.name).where(model.id.in_(keys))).all())
 
 
-def income_by(group_by: str, date_from: date | None = None, date_to: date | None = None) -> list[dict]:
-    """Rows {key, label, sale_fen, tourism_fen, reversal_fen, recorded_fen, kind_<benefit kind>_fen…, total_fen, entries,
-    households}, biggest first (by month: in calendar order; by kind: in `BenefitKind` order)."""
+def income_report(group_by: str, date_from: date | None = None, date_to: date | None = None) -> tuple[list[dict], dict]:
+    """(rows, totals) from ONE scan of the range's days in `income_daily` (the ledger summed by day,
+    household, village, station, category and kinds, kept by a trigger in the inserting transaction: always
+    a GROUP BY of the entries): SUMs grouped by the grouping's key, the entry kind, the benefit kind and
+    the household, folded here into the rows (their households counted distinct) and the totals
+    {total_fen, entries, households} — the same figures as `income_by` and `income_total`, one pass."""
     if group_by not in GROUPS:
         raise ValidationError("invalid_group_by", groups=", ".join(GROUPS), fields={"group_by": "invalid"})
     _check_range(date_from, date_to)
@@ -163,63 +154,75 @@ def income_by(group_by: str, date_from: date | None = None, date_to: date | None
             },
         )
 
+    daily = IncomeDaily
+    column = {
+        "household": daily.household_id,
+        "village": daily.village_id,
+        "station": daily.station_id,
+        "category": daily.category_id,
+        "kind": daily.benefit_kind,
+        "month": daily.entry_date,  # by day, folded into months below (month SQL differs by dialect)
+    }[group_by]
+    columns = list(dict.fromkeys([column, daily.kind, daily.benefit_kind, daily.household_id]))
+    query = sa.select(*columns, sa.func.sum(daily.amount_fen), sa.func.sum(daily.entries)).group_by(*columns)
+    if date_from is not None:
+        query = query.where(daily.entry_date >= date_from)
+    if date_to is not None:
+        query = query.where(daily.entry_date <= date_to)
+    everyone: set = set()
+    total = entries = 0
+    values: Any
+    for values in db.session.execute(query):
+        named: dict[str, Any] = dict(zip([c.key for c in columns], values[: len(columns)]))
+        amount, count = int(values[-2]), int(values[-1])
+        key: Any = named[column.key]
+        if group_by == "month":
+            key = f"{key.year:04d}-{key.month:02d}"
+        elif group_by in ("village", "station", "category") and key == 0:
+            key = None  # the summary keeps 0 for "none"
+        r = row(key)
+        r[f"{named['kind']}_fen"] += amount
+        r[f"kind_{named['benefit_kind']}_fen"] += amount
+        r["total_fen"] += amount
+        r["entries"] += count
+        r["_households"].add(named["household_id"])
+        everyone.add(named["household_id"])
+        total += amount
+        entries += count
+    for r in rows.values():
+        r["households"] = len(r.pop("_households"))
     if group_by == "month":
-        query = sa.select(
-            IncomeEntry.entry_date,
-            IncomeEntry.kind,
-            IncomeEntry.benefit_kind,
-            IncomeEntry.household_id,
-            sa.func.sum(IncomeEntry.amount_fen),
-            sa.func.count(),
-        ).group_by(IncomeEntry.entry_date, IncomeEntry.kind, IncomeEntry.benefit_kind, IncomeEntry.household_id)
-        for day, kind, benefit_kind, household_id, total, count in db.session.execute(
-            _range(query, date_from, date_to)
-        ):
-            r = row(f"{day.year:04d}-{day.month:02d}")
-            r[f"{kind}_fen"] += int(total)
-            r[f"kind_{benefit_kind}_fen"] += int(total)
-            r["total_fen"] += int(total)
-            r["entries"] += int(count)
-            r["_households"].add(household_id)
         for r in rows.values():
             r["label"] = r["key"]
-            r["households"] = len(r["_households"])
         ordered = sorted(rows.values(), key=lambda r: r["key"])
     else:
-        column = {
-            "household": IncomeEntry.household_id,
-            "village": IncomeEntry.village_id,
-            "station": IncomeEntry.station_id,
-            "category": IncomeEntry.category_id,
-            "kind": IncomeEntry.benefit_kind,
-        }[group_by]
-        for key, kind, benefit_kind, total, count in _sums(column, date_from, date_to):
-            r = row(key)
-            r[f"{kind}_fen"] += int(total)
-            r[f"kind_{benefit_kind}_fen"] += int(total)
-            r["total_fen"] += int(total)
-            r["entries"] += int(count)
-        counts = _household_counts(column, date_from, date_to)
         labels = _labels(group_by, set(rows))
         for key, r in rows.items():
-            r["households"] = int(counts.get(key, 0))
             r["label"] = labels.get(key, "—") if key is not None else _("（未指定）")
         if group_by == "kind":
             ordered = sorted(rows.values(), key=lambda r: BENEFIT_KINDS.index(r["key"]))
         else:
             ordered = sorted(rows.values(), key=lambda r: (-r["total_fen"], str(r["key"])))
-    for r in ordered:
-        r.pop("_households", None)
-    return ordered
+    return ordered, {"total_fen": total, "entries": entries, "households": len(everyone)}
+
+
+def income_by(group_by: str, date_from: date | None = None, date_to: date | None = None) -> list[dict]:
+    """Rows {key, label, sale_fen, tourism_fen, reversal_fen, recorded_fen, kind_<benefit kind>_fen…, total_fen, entries,
+    households}, biggest first (by month: in calendar order; by kind: in `BenefitKind` order)."""
+    return income_report(group_by, date_from, date_to)[0]
 
 
 def income_total(date_from: date | None = None, date_to: date | None = None) -> dict:
     query = sa.select(
-        sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0),
-        sa.func.count(),
-        sa.func.count(sa.distinct(IncomeEntry.household_id)),
+        sa.func.coalesce(sa.func.sum(IncomeDaily.amount_fen), 0),
+        sa.func.coalesce(sa.func.sum(IncomeDaily.entries), 0),
+        sa.func.count(sa.distinct(IncomeDaily.household_id)),
     )
-    total, entries, households = db.session.execute(_range(query, date_from, date_to)).one()
+    if date_from is not None:
+        query = query.where(IncomeDaily.entry_date >= date_from)
+    if date_to is not None:
+        query = query.where(IncomeDaily.entry_date <= date_to)
+    total, entries, households = db.session.execute(query).one()
     return {"total_fen": int(total), "entries": int(entries), "households": int(households)}
 
 

@@ -67,6 +67,12 @@ def test_api_income_splits_every_group_by_kind_to_the_fen(client, api_token, cou
         assert sum(r[f"kind_{k}_fen"] for k in BENEFIT_KINDS) == r["total_fen"]
         assert r["sale_fen"] + r["tourism_fen"] + r["reversal_fen"] == r["total_fen"]
     assert body["total_fen"] == sum(sum(v.values()) for v in ledger.values())
+    entries = db.session.scalars(sa.select(IncomeEntry)).all()
+    assert body["entries"] == len(entries) == sum(r["entries"] for r in body["rows"])
+    assert body["households"] == len({e.household_id for e in entries})
+    for r in body["rows"]:
+        key = GROUP_KEYS[group_by]
+        assert r["households"] == len({e.household_id for e in entries if key(e) == r["key"]})
 
 
 def test_income_by_kind_counts_households_per_kind_in_kind_order(client, api_token, county_user, db, world):

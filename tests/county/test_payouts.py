@@ -426,6 +426,23 @@ class PayoutMachine(RuleBasedStateMachine):
                                        .where(IncomeEntry.order_line_id.is_not(None)))
         assert county["household_fen"] == from_sales
 
+    @invariant()
+    def the_daily_summary_is_the_ledger_grouped(self):
+        """income_daily (kept by the trigger, read by the county reports) = a GROUP BY over the entries."""
+        from ledger.models import IncomeDaily
+        from shop.extensions import db
+
+        keys = (IncomeEntry.entry_date, IncomeEntry.household_id, sa.func.coalesce(IncomeEntry.village_id, 0),
+                sa.func.coalesce(IncomeEntry.station_id, 0), sa.func.coalesce(IncomeEntry.category_id, 0),
+                IncomeEntry.kind, IncomeEntry.benefit_kind)
+        grouped = {tuple(r[:-2]): (int(r[-2]), int(r[-1])) for r in db.session.execute(
+            sa.select(*keys, sa.func.sum(IncomeEntry.amount_fen), sa.func.count()).group_by(*keys))}
+        d = IncomeDaily  # rows, not ORM objects: the trigger changes them behind the identity map
+        daily = {tuple(r[:-2]): (int(r[-2]), int(r[-1])) for r in db.session.execute(sa.select(
+            d.entry_date, d.household_id, d.village_id, d.station_id, d.category_id, d.kind, d.benefit_kind,
+            d.amount_fen, d.entries))}
+        assert daily == grouped
+
 
 def test_paid_plus_payable_equals_the_ledger_through_random_sequences(db, now):
     PayoutMachine.now = now - timedelta(days=200)
