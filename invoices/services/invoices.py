@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from institutions import creditcode
 from institutions.models import MemberRole, OrganisationMember, Purchase, PurchaseOrder
@@ -490,6 +491,16 @@ def _check_number(number: str) -> str:
     return number
 
 
+def _flush_number() -> None:
+    """Write the invoice number: a number recorded meanwhile by another request (checked before, but
+    not locked) is the unique constraint's last word, refused as taken rather than a server error."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict("invoice_number_taken", fields={"number": "taken"}) from None
+
+
 def _check_date(issued_on: date | None, invoice: Invoice, now: datetime) -> date:
     earliest = local_date(invoice.created_at) - timedelta(days=MAX_PERIOD_DAYS)
     if not isinstance(issued_on, date) or not earliest <= issued_on <= local_date(now):
@@ -537,6 +548,7 @@ def issue_invoice(invoice: Invoice, data: IssuedData, upload, *, actor, now: dat
     invoice.number, invoice.issued_on, invoice.amount_fen = number, issued_on, amount
     invoice.file_path, invoice.file_format = store_invoice_file(invoice.id, checked), checked.fmt
     invoice.issued_by_id, invoice.issued_at = actor.id, now
+    _flush_number()
     transition(invoice, InvoiceStatus.ISSUED, actor=actor, now=now)
     db.session.flush()
     record_audit(
@@ -617,7 +629,7 @@ def record_red_invoice(original: Invoice, data: IssuedData, upload, *, actor, no
     for order_id, part in sorted(take.items()):
         red.orders.append(InvoiceOrder(order_id=order_id, amount_fen=-part))
     db.session.add(red)
-    db.session.flush()
+    _flush_number()
     red.file_path, red.file_format = store_invoice_file(red.id, checked), checked.fmt
     db.session.flush()
     record_audit(

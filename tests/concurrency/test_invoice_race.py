@@ -76,3 +76,52 @@ def test_two_invoices_of_one_order_recorded_at_once_never_exceed_what_was_paid(a
                                  .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
                                  .where(InvoiceOrder.order_id == ids["order"], Invoice.status == "issued"))
     assert invoiced == paid
+
+
+@requires_postgres
+def test_one_invoice_number_recorded_twice_at_once_is_refused_once_not_a_server_error(app, committed_db,
+                                                                                    fake_stripe):
+    db = committed_db
+    from shop.auth.models import User
+
+    station = make_station()
+    product = make_product(stock=20, station=station)
+    buyer, op = make_user(), make_user(role="operator", station=station)
+    now = now_utc()
+    details = svc.InvoiceDetails(kind="ordinary", title="个人")
+    ids = {"op": op.id}
+    for key in ("first", "second"):
+        order = make_order(buyer, [(product, 1)], now=now, payment_method="card")
+        payment = payments.start_payment(order.payments[0], now=now)
+        FakeStripeProvider.succeed(payment.provider_ref)
+        payments.sync_payment(payment, now=now)
+        [invoice] = svc.request_for_order(order, details, user=buyer, now=now)
+        ids[key] = invoice.id
+    commit()
+    barrier = threading.Barrier(2)
+    won, lost, errors = [], [], []
+
+    def issue(key: str):
+        with app.app_context():
+            try:
+                barrier.wait()
+                svc.issue_invoice(db.session.get(Invoice, ids[key]),
+                                  svc.IssuedData(number="04400000201", issued_on=local_date(now_utc()), amount_fen=100),
+                                  PDF, actor=db.session.get(User, ids["op"]), now=now_utc())
+                commit()
+                won.append(key)
+            except Conflict as exc:
+                rollback()
+                lost.append(exc.code)
+            except Exception as exc:
+                rollback()
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=issue, args=(key,)) for key in ("first", "second")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(won) == 1 and lost == ["invoice_number_taken"], (won, lost, errors)
