@@ -6,7 +6,8 @@ from stations import errors as errors  # registers the package's error codes
 
 def init_app(app: Flask) -> None:
     import stations.api  # noqa: F401  (routes on the shared `api` blueprint)
-    import stations.papers_api  # noqa: F401  (food-safety papers, also the county's review)
+    import stations.lots_api  # noqa: F401  (stock intake by lots)
+    import stations.papers_api  # noqa: F401  (food-safety papers)
     import stations.tasks  # noqa: F401
     from stations import cli
     from stations.trace_views import bp as trace_bp

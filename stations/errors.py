@@ -15,6 +15,7 @@ MESSAGES = {
     "cannot_deliver": N_("当前状态「%(status)s」不能交付"),
     "cannot_receive": N_("当前状态「%(status)s」不能收货"),
     "household_not_served": N_("请选择本站服务村的农户"),
+    "producer_not_found": N_("生产者（合作社）不存在"),
     "household_repeated": N_("同一农户重复填写"),
     "invalid_initial_stock": N_("库存须在 0 到 100000 之间"),
     "invalid_name": N_("名称为 1 到 80 个字"),

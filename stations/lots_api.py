@@ -1,0 +1,136 @@
+"""JSON API of stock intake by lots (#23), added to shop.api's blueprint.
+
+- POST /products/<id>/lots   receive a lot: quantity, harvest/production date, best-before date, the
+                             household or cooperative it came from, a note, a purchase price when the
+                             station bought it; answers the lot with its trace code (operator of the
+                             product's station)
+- GET  /products/<id>/lots   the product's lots, newest first
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from shop.api import Schema, api_user, endpoint, ok
+from shop.args import ApiDate, ApiId
+from shop.auth.models import Role
+from shop.db import commit
+from shop.errors import ValidationError
+from shop.timeutil import now_utc
+from shop.urls import external_url
+from stations.services import assisted
+from stations.services.intake import LotIntake, receive_lot
+from stock.services import MAX_PURCHASE_PRICE_FEN, MAX_QUANTITY, record_lots
+
+
+class LotIntakeBody(Schema):
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    #: Harvest (fresh goods) or production (processed goods) date: not in the future.
+    harvest_date: ApiDate | None = None
+    #: Best before / use by, where it applies: not before harvest_date and not already past.
+    best_before_date: ApiDate | None = None
+    #: The household it came from: one of the villages the station serves.
+    household_id: ApiId | None = None
+    #: The producer (cooperative) it came from.
+    producer_id: ApiId | None = None
+    note: str = Field(default="", max_length=200)
+    #: 收购: the unit price the station paid the household (needs household_id); absent: consigned.
+    purchase_price_fen: int | None = Field(default=None, gt=0, le=MAX_PURCHASE_PRICE_FEN)
+
+
+class LotOut(BaseModel):
+    code: str = Field(description="The public trace code: /trace/{code}, printed as a QR code on the parcel.")
+    product_id: int
+    station_id: int
+    received_quantity: int
+    on_hand: int
+    allocated: int
+    harvest_date: dt.date | None
+    best_before_date: dt.date | None
+    household_id: int | None
+    producer_id: int | None
+    note: str
+    status: Literal["active", "expired", "recalled"]
+    purchased: bool
+    purchase_price_fen: int | None
+    trace_url: str
+    received_at: datetime
+
+
+class LotList(BaseModel):
+    items: list[LotOut]
+
+
+def lot_json(lot) -> dict:
+    return LotOut(
+        code=lot.code,
+        product_id=lot.product_id,
+        station_id=lot.station_id,
+        received_quantity=lot.received_quantity,
+        on_hand=lot.on_hand,
+        allocated=lot.allocated,
+        harvest_date=lot.harvest_date,
+        best_before_date=lot.best_before_date,
+        household_id=lot.household_id,
+        producer_id=lot.producer_id,
+        note=lot.note or "",
+        status=lot.status,
+        purchased=lot.purchased,
+        purchase_price_fen=lot.purchase_price_fen,
+        trace_url=external_url("trace.trace_page", code=lot.code),
+        received_at=lot.received_at,
+    ).model_dump(mode="json")
+
+
+@endpoint(
+    "/products/<int:product_id>/lots",
+    methods=("POST",),
+    body=LotIntakeBody,
+    response=LotOut,
+    status=201,
+    roles=(Role.OPERATOR,),
+    tags=("stations",),
+    errors=(403, 404),
+)
+def receive_product_lot(product_id: int, body: LotIntakeBody):
+    """Stock intake: a new lot of one of the station's products, with its dates and origin; answers its
+    trace code. Dates out of order, a best-before already past, a household the station does not serve:
+    422, nothing changed."""
+    user = api_user()
+    product = assisted.get_product_for(user, product_id)
+    if body.purchase_price_fen is not None and body.household_id is None:
+        raise ValidationError("purchase_needs_household", fields={"household_id": "required"})
+    lot = receive_lot(
+        product,
+        LotIntake(
+            quantity=body.quantity,
+            harvest_date=body.harvest_date,
+            best_before_date=body.best_before_date,
+            household_id=body.household_id,
+            producer_id=body.producer_id,
+            note=body.note,
+            purchase_price_fen=body.purchase_price_fen,
+        ),
+        actor=user,
+        now=now_utc(),
+    )
+    commit()
+    return ok(lot_json(lot), 201)
+
+
+@endpoint(
+    "/products/<int:product_id>/lots",
+    response=LotList,
+    roles=(Role.OPERATOR,),
+    tags=("stations",),
+    errors=(403, 404),
+)
+def product_lots(product_id: int):
+    """A product's lots, newest first (operator of its station)."""
+    product = assisted.get_product_for(api_user(), product_id)
+    lots = record_lots(product.stock.id) if product.stock is not None else []
+    return ok({"items": [lot_json(lot) for lot in lots]})
