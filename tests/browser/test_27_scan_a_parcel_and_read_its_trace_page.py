@@ -1,4 +1,4 @@
-"""Journey 24 (#23): the station prints a parcel's label — a QR code per lot, under the CSP — and a
+"""Journey 27 (#23): the station prints a parcel's label — a QR code per lot, under the CSP — and a
 buyer scans one on a phone: the QR holds the lot's trace address, which opens its public trace page
 (origin, dates, station, the county's certification, the food-safety papers), signed in or not."""
 from __future__ import annotations
