@@ -172,3 +172,22 @@ def test_the_sql_rule_agrees_with_the_python_rule(db, food_class):
         .where(Product.id.in_([p.id for p in products])), {"today": day}).all())
     assert {k: bool(v) for k, v in sql.items()} == python
     assert any(python.values()) and (food_class == "non_food" or not all(python.values()))
+
+
+def test_the_demo_shop_sells_every_demo_product_with_approved_papers(app, db):
+    """seed-demo gives each product the papers its category needs, approved and valid; a second run adds none."""
+    from catalog.papers import ProductDocument
+
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    products = db.session.scalars(sa.select(Product)).all()
+    gaps = paper_gaps([p.id for p in products], today=TODAY)
+    assert products and all(not g for g in gaps.values()), {k: v for k, v in gaps.items() if v}
+    pickles = next(p for p in products if p.category.slug == "pickles")
+    kinds = db.session.scalars(sa.select(ProductDocument.kind).where(ProductDocument.product_id == pickles.id)).all()
+    assert sorted(kinds) == ["production_licence", "test_report"]
+    figs = next(p for p in products if p.category.slug == "fruit")
+    assert db.session.scalars(sa.select(ProductDocument.kind).where(ProductDocument.product_id == figs.id)).all() == [
+        "compliance_certificate"]
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(ProductDocument))
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ProductDocument)) == count
