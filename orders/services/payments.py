@@ -183,8 +183,8 @@ def confirm_payment(payment: OrderPayment, *, now: datetime, actor=None, note: s
     order.paid_at = now
     if order.status == OrderStatus.PENDING:
         transition(order, OrderStatus.CONFIRMED, actor=actor, now=now, note="paid")
-        signals.order_paid.send(order, now=now)
-        notify(order, "paid")
+        if _paid_whole(order, actor=actor, now=now):
+            notify(order, "paid")
     elif order.status == OrderStatus.EXPIRED:
         try:
             with db.session.begin_nested():
@@ -202,13 +202,26 @@ def confirm_payment(payment: OrderPayment, *, now: datetime, actor=None, note: s
         else:
             adjust_sold_count([l for l in order.lines if l.status == LineStatus.OPEN], +1)
             transition(order, OrderStatus.CONFIRMED, actor=actor, now=now, note="late payment, stock re-allocated")
-            signals.order_paid.send(order, now=now)
-            notify(order, "paid")
+            if _paid_whole(order, actor=actor, now=now):
+                notify(order, "paid")
     else:  # canceled meanwhile (or already confirmed through another payment): give the money back
         refund_payment(
             payment, payment.amount_fen - payment.refunded_fen, actor=actor, now=now, reason="订单已取消，自动退款"
         )
     db.session.flush()
+    return True
+
+
+def _paid_whole(order: Order, *, actor, now: datetime) -> bool:
+    """Send `order_paid`. A mixed order is all or nothing: when a receiver could not confirm a booking
+    it sells (its hold lapsed and the nights were taken meanwhile: the receiver refunded that line),
+    the goods are not sold alone — the order is cancelled and the rest refunded. False then."""
+    results = signals.order_paid.send(order, now=now)
+    refused = any(result is False for _receiver, result in results)
+    goods = any(line.kind == "product" and line.status == LineStatus.OPEN for line in order.lines)
+    if refused and goods and order.status == OrderStatus.CONFIRMED:
+        cancel_order(order, actor=actor, now=now, reason="预订已无房，整单退款")
+        return False
     return True
 
 

@@ -323,3 +323,28 @@ def test_web_checkout_of_one_stay_alone_offers_arrival_when_the_listing_allows_i
     assert order.shipments == [] and order.total_fen == int(total)
     detail = client.get(f"/orders/{order.code}").get_data(as_text=True)
     assert order.booking.confirmation_code in detail and "到店付款" in detail
+
+
+def test_a_late_payment_when_the_room_is_gone_refunds_everything_and_sells_no_goods(client, db, api_token,
+                                                                                   fake_stripe):
+    """All or nothing, also after the holds lapsed: the goods are not sold without the stay."""
+    product = make_product(price_fen=1500, stock=5)
+    listing = make_listing(price_fen=20000, units=1)
+    headers = api_token(make_user())
+    res = client.post("/api/v1/orders", json=_mixed_body(product, listing), headers=headers)
+    order = db.session.scalar(sa.select(Order).where(Order.code == res.json["id"]))
+    expire_pending_orders(order.expires_at + timedelta(seconds=1))
+    make_booking(listing, check_in=_day(7), check_out=_day(9))  # the night goes to someone else
+    order = _pay(db, order.code)  # the buyer's payment arrives late
+    db.session.refresh(order)
+    payment = order.payments[0]
+    assert order.status == "canceled" and payment.state == "refunded"
+    assert payment.refunded_fen == payment.amount_fen and _allocated(db, product) == 0
+    assert order.bookings[0].status == BookingStatus.EXPIRED
+    # a late payment with the room still free confirms everything
+    other = client.post("/api/v1/orders", json=_mixed_body(product, make_listing(units=1)), headers=headers).json
+    late = db.session.scalar(sa.select(Order).where(Order.code == other["id"]))
+    expire_pending_orders(late.expires_at + timedelta(seconds=1))
+    late = _pay(db, late.code)
+    db.session.refresh(late)
+    assert late.status == "confirmed" and late.bookings[0].status == "confirmed" and _allocated(db, product) == 2
