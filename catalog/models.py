@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.columns import fk, pk
 from shop.extensions import db
@@ -279,22 +279,25 @@ def visible_products():
 
 def is_family_face():
     """The condition a product list adds to show each family once: a visible product without a
-    family, or its family's first visible variant (by `variant_position`, then id)."""
-    other = aliased(Product)
-    earlier = (
-        sa.select(other.id)
-        .where(
-            other.family_id == Product.family_id,
-            other.approval_status == ApprovalStatus.APPROVED,
-            other.is_published.is_(True),
-            sa.or_(
-                other.variant_position < Product.variant_position,
-                sa.and_(other.variant_position == Product.variant_position, other.id < Product.id),
-            ),
+    family, or its family's first visible variant (by `variant_position`, then id). The faces are
+    ranked once for the whole query (a window over the visible variants: a hashed subplan on
+    PostgreSQL), not probed row by row."""
+    ranked = (
+        sa.select(
+            Product.id,
+            sa.func.row_number()
+            .over(partition_by=Product.family_id, order_by=(Product.variant_position, Product.id))
+            .label("rank"),
         )
-        .correlate(Product)
+        .where(
+            Product.family_id.is_not(None),
+            Product.approval_status == ApprovalStatus.APPROVED,
+            Product.is_published.is_(True),
+        )
+        .subquery()
     )
-    return sa.or_(Product.family_id.is_(None), ~earlier.exists())
+    faces = sa.select(ranked.c.id).where(ranked.c.rank == 1)
+    return sa.or_(Product.family_id.is_(None), Product.id.in_(faces))
 
 
 def listed_products():

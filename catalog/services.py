@@ -98,21 +98,23 @@ def filtered_query(f: ProductFilter, ranked_ids: list[int] | None):
     if f.max_fen is not None:
         query = query.where(Product.price_fen <= f.max_fen)
     if f.in_stock:  # any shown variant for sale (as the card's stock note counts them)
+        for_sale = StockRecord.on_hand - StockRecord.allocated > 0
         variant = aliased(Product)
-        same_product = sa.or_(
-            variant.id == Product.id, sa.and_(Product.family_id.is_not(None), variant.family_id == Product.family_id)
-        )
-        query = query.where(
-            sa.select(StockRecord.id)
-            .join(variant, variant.id == StockRecord.product_id)
+        families_for_sale = (
+            sa.select(variant.family_id)
+            .join(StockRecord, StockRecord.product_id == variant.id)
             .where(
-                same_product,
+                variant.family_id.is_not(None),
                 variant.approval_status == ApprovalStatus.APPROVED,
                 variant.is_published.is_(True),
-                StockRecord.on_hand - StockRecord.allocated > 0,
+                for_sale,
             )
-            .correlate(Product)
-            .exists()
+        )
+        query = query.where(
+            sa.or_(
+                Product.id.in_(sa.select(StockRecord.product_id).where(for_sale)),
+                Product.family_id.in_(families_for_sale),
+            )
         )
     return query
 
