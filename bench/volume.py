@@ -947,15 +947,15 @@ def generate(sizes: dict, seed: int = 2017) -> list[str]:
                 _log(f"WARNING {warnings[-1]}")
                 continue
             _log(f"{label} loaded in {time.monotonic() - started:.1f} s")
-        # the ledger's daily summary (county reports) is kept by a trigger, which COPY in replica mode
+        # the daily summaries (county reports) are kept by triggers, which COPY in replica mode
         # skips: rebuild it from the entries, as the migration that created it does
-        from ledger.models import INCOME_DAILY_REBUILD
+        from ledger.models import INCOME_DAILY_REBUILD, SALE_DAILY_REBUILD
 
         started = time.monotonic()
         with db.engine.begin() as conn:
-            for statement in INCOME_DAILY_REBUILD:
+            for statement in (*INCOME_DAILY_REBUILD, *SALE_DAILY_REBUILD):
                 conn.execute(sa.text(statement))
-        _log(f"income_daily rebuilt in {time.monotonic() - started:.1f} s")
+        _log(f"income_daily and sale_daily rebuilt in {time.monotonic() - started:.1f} s")
         # as after any bulk load: statistics for the planner, and the visibility map that lets the
         # reports' covering index answer without visiting the table (an index-only scan)
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

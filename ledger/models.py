@@ -225,3 +225,66 @@ INCOME_DAILY_REBUILD = (
 
 register_postgres_ddl(*INCOME_DAILY_DDL)
 sa.event.listen(IncomeEntry.__table__, "after_create", sa.DDL(INCOME_DAILY_SQLITE).execute_if(dialect="sqlite"))
+
+
+class SaleDaily(db.Model):
+    """The sale figures summed by Beijing day, village, station and category (ids 0 for none), kept like
+    `IncomeDaily` by a trigger on every INSERT into `sale_figures` (`SALE_DAILY_DDL`), so it is always a
+    GROUP BY of them; the county's 销售去向 reads it (`county.services.reports.sale_figures`)."""
+
+    __tablename__ = "sale_daily"
+
+    entry_date: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    village_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    station_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    category_id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    sale_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    household_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    commission_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    collective_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    purchased_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    lines: Mapped[int] = mapped_column(sa.Integer)
+
+
+_SALE_KEYS = "entry_date, village_id, station_id, category_id"
+_SALE_PARTS = ("sale_fen", "household_fen", "commission_fen", "collective_fen", "purchased_fen")
+_SALE_UPSERT = (
+    f"INSERT INTO sale_daily ({_SALE_KEYS}, {', '.join(_SALE_PARTS)}, lines) VALUES (NEW.entry_date, "
+    "COALESCE(NEW.village_id, 0), COALESCE(NEW.station_id, 0), COALESCE(NEW.category_id, 0), "
+    + ", ".join(f"NEW.{p}" for p in _SALE_PARTS)
+    + f", 1) ON CONFLICT ({_SALE_KEYS}) DO UPDATE SET "
+    + ", ".join(f"{p} = sale_daily.{p} + excluded.{p}" for p in _SALE_PARTS)
+    + ", lines = sale_daily.lines + 1"
+)
+SALE_DAILY_DDL = (
+    "sale_daily_add",
+    f"""
+CREATE OR REPLACE FUNCTION sale_daily_add() RETURNS trigger AS $$
+BEGIN
+    {_SALE_UPSERT};
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS sale_daily_add ON sale_figures;
+CREATE TRIGGER sale_daily_add AFTER INSERT ON sale_figures
+    FOR EACH ROW EXECUTE FUNCTION sale_daily_add();
+""",
+    """
+DROP TRIGGER IF EXISTS sale_daily_add ON sale_figures;
+DROP FUNCTION IF EXISTS sale_daily_add();
+""",
+)
+SALE_DAILY_SQLITE = (
+    f"CREATE TRIGGER IF NOT EXISTS sale_daily_add AFTER INSERT ON sale_figures BEGIN {_SALE_UPSERT}; END"
+)
+SALE_DAILY_REBUILD = (
+    "DELETE FROM sale_daily",
+    f"INSERT INTO sale_daily ({_SALE_KEYS}, {', '.join(_SALE_PARTS)}, lines) SELECT entry_date, "
+    "COALESCE(village_id, 0), COALESCE(station_id, 0), COALESCE(category_id, 0), "
+    + ", ".join(f"SUM({p})" for p in _SALE_PARTS)
+    + ", COUNT(*) FROM sale_figures GROUP BY entry_date, COALESCE(village_id, 0), COALESCE(station_id, 0), "
+    "COALESCE(category_id, 0)",
+)
+
+register_postgres_ddl(*SALE_DAILY_DDL)
+sa.event.listen(SaleFigure.__table__, "after_create", sa.DDL(SALE_DAILY_SQLITE).execute_if(dialect="sqlite"))

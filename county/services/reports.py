@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 
 from catalog.models import Category, Household, Village
 from county.exports import _heading, _value, append_row
-from ledger.models import BENEFIT_KINDS, BenefitKind, IncomeDaily, IncomeEntry, IncomeKind, SaleFigure
+from ledger.models import BENEFIT_KINDS, BenefitKind, IncomeDaily, IncomeEntry, IncomeKind, SaleDaily
 from shop.errors import ValidationError
 from shop.extensions import db
 from shop.personal_data import mask_name
@@ -163,34 +163,51 @@ def income_report(group_by: str, date_from: date | None = None, date_to: date | 
         "kind": daily.benefit_kind,
         "month": daily.entry_date,  # by day, folded into months below (month SQL differs by dialect)
     }[group_by]
-    columns = list(dict.fromkeys([column, daily.kind, daily.benefit_kind, daily.household_id]))
-    query = sa.select(*columns, sa.func.sum(daily.amount_fen), sa.func.sum(daily.entries)).group_by(*columns)
-    if date_from is not None:
-        query = query.where(daily.entry_date >= date_from)
-    if date_to is not None:
-        query = query.where(daily.entry_date <= date_to)
-    everyone: set = set()
+
+    def in_range(query, first=date_from, last=date_to):
+        if first is not None:
+            query = query.where(daily.entry_date >= first)
+        if last is not None:
+            query = query.where(daily.entry_date <= last)
+        return query
+
+    # SQL aggregation: the sums by key and kinds, then the households counted distinct by key and in all
+    # (a month of the county's 12,000 households is tens of thousands of summary rows: never in Python)
+    query = sa.select(
+        column.label("key"), daily.kind, daily.benefit_kind, sa.func.sum(daily.amount_fen), sa.func.sum(daily.entries)
+    ).group_by(column, daily.kind, daily.benefit_kind)
     total = entries = 0
-    values: Any
-    for values in db.session.execute(query):
-        named: dict[str, Any] = dict(zip([c.key for c in columns], values[: len(columns)]))
-        amount, count = int(values[-2]), int(values[-1])
-        key: Any = named[column.key]
+    for key, kind, benefit_kind, amount, count in db.session.execute(in_range(query)):
+        amount, count = int(amount), int(count)
         if group_by == "month":
             key = f"{key.year:04d}-{key.month:02d}"
         elif group_by in ("village", "station", "category") and key == 0:
             key = None  # the summary keeps 0 for "none"
         r = row(key)
-        r[f"{named['kind']}_fen"] += amount
-        r[f"kind_{named['benefit_kind']}_fen"] += amount
+        r[f"{kind}_fen"] += amount
+        r[f"kind_{benefit_kind}_fen"] += amount
         r["total_fen"] += amount
         r["entries"] += count
-        r["_households"].add(named["household_id"])
-        everyone.add(named["household_id"])
         total += amount
         entries += count
-    for r in rows.values():
-        r["households"] = len(r.pop("_households"))
+    distinct = sa.func.count(sa.distinct(daily.household_id))
+    if group_by == "month":
+        for key, r in rows.items():
+            year, month = (int(p) for p in key.split("-"))
+            first, end = month_bounds(year, month)
+            first = max(first, date_from) if date_from else first
+            last = min(end - timedelta(days=1), date_to) if date_to else end - timedelta(days=1)
+            r["households"] = int(db.session.scalar(in_range(sa.select(distinct), first, last)) or 0)
+    elif group_by == "household":
+        for r in rows.values():
+            r["households"] = 1
+    else:
+        for key, count in db.session.execute(in_range(sa.select(column, distinct).group_by(column))):
+            if group_by != "kind" and key == 0:
+                key = None
+            if key in rows:
+                rows[key]["households"] = int(count)
+    households = int(db.session.scalar(in_range(sa.select(distinct))) or 0)
     if group_by == "month":
         for r in rows.values():
             r["label"] = r["key"]
@@ -203,7 +220,7 @@ def income_report(group_by: str, date_from: date | None = None, date_to: date | 
             ordered = sorted(rows.values(), key=lambda r: BENEFIT_KINDS.index(r["key"]))
         else:
             ordered = sorted(rows.values(), key=lambda r: (-r["total_fen"], str(r["key"])))
-    return ordered, {"total_fen": total, "entries": entries, "households": len(everyone)}
+    return ordered, {"total_fen": total, "entries": entries, "households": households}
 
 
 def income_by(group_by: str, date_from: date | None = None, date_to: date | None = None) -> list[dict]:
@@ -233,24 +250,26 @@ def sale_figures(group_by: str, date_from: date | None = None, date_to: date | N
     a sale's commission and collective share have no household or benefit kind of)."""
     _check_range(date_from, date_to)
     by = group_by if group_by in SALE_GROUPS else "station"
-    sums = [sa.func.coalesce(sa.func.sum(getattr(SaleFigure, k)), 0) for k in SALE_PARTS]
+    # SUMs over `sale_daily` (the figures summed by day, village, station and category, kept by a
+    # trigger: always a GROUP BY of `sale_figures`), ids 0 for none
+    sums = [sa.func.coalesce(sa.func.sum(getattr(SaleDaily, k)), 0) for k in SALE_PARTS]
     key: Any
     if by == "month":
         # month by SQL would differ by dialect: sum by day, fold into months here (a year is 366 rows)
-        key = SaleFigure.entry_date
+        key = SaleDaily.entry_date
     else:
-        key = {"village": SaleFigure.village_id, "station": SaleFigure.station_id, "category": SaleFigure.category_id}[
-            by
-        ]
-    query = sa.select(key, *sums, sa.func.count()).group_by(key)
+        key = {"village": SaleDaily.village_id, "station": SaleDaily.station_id, "category": SaleDaily.category_id}[by]
+    query = sa.select(key, *sums, sa.func.coalesce(sa.func.sum(SaleDaily.lines), 0)).group_by(key)
     if date_from is not None:
-        query = query.where(SaleFigure.entry_date >= date_from)
+        query = query.where(SaleDaily.entry_date >= date_from)
     if date_to is not None:
-        query = query.where(SaleFigure.entry_date <= date_to)
+        query = query.where(SaleDaily.entry_date <= date_to)
     rows: dict = {}
     for k, *values in db.session.execute(query):
         if by == "month":
             k = f"{k.year:04d}-{k.month:02d}"
+        elif k == 0:
+            k = None
         row = rows.setdefault(k, {"key": k, "label": "", **{p: 0 for p in SALE_PARTS}, "lines": 0})
         for part, value in zip(SALE_PARTS, values[:-1]):
             row[part] += int(value)

@@ -442,6 +442,17 @@ class PayoutMachine(RuleBasedStateMachine):
             d.entry_date, d.household_id, d.village_id, d.station_id, d.category_id, d.kind, d.benefit_kind,
             d.amount_fen, d.entries))}
         assert daily == grouped
+        from ledger.models import SaleDaily
+
+        parts = ("sale_fen", "household_fen", "commission_fen", "collective_fen", "purchased_fen")
+        keys = (SaleFigure.entry_date, sa.func.coalesce(SaleFigure.village_id, 0),
+                sa.func.coalesce(SaleFigure.station_id, 0), sa.func.coalesce(SaleFigure.category_id, 0))
+        grouped = {tuple(r[:4]): tuple(int(v) for v in r[4:]) for r in db.session.execute(
+            sa.select(*keys, *(sa.func.sum(getattr(SaleFigure, p)) for p in parts), sa.func.count()).group_by(*keys))}
+        s = SaleDaily
+        daily = {tuple(r[:4]): tuple(int(v) for v in r[4:]) for r in db.session.execute(sa.select(
+            s.entry_date, s.village_id, s.station_id, s.category_id, *(getattr(s, p) for p in parts), s.lines))}
+        assert daily == grouped
 
 
 def test_paid_plus_payable_equals_the_ledger_through_random_sequences(db, now):
