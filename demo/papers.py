@@ -87,6 +87,6 @@ def seed_demo_papers(*, now: datetime) -> int:
                 actor=None,
                 now=now,
             )
-            decide_document(document, "approve", actor=None, now=now, note="演示数据")
+            decide_document(document, "approve", actor=None, now=now)
             done += 1
     return done

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from shop.qr import qr_svg
 from tests.browser.harness import DEMO
-from tests.browser.journeys import VILLAGE_A, api, api_token, demo_product, order_facts
+from tests.browser.journeys import PICKLES, VILLAGE_A, api, api_token, demo_product, order_facts
 
 
 def test_a_buyer_scans_the_parcels_qr_and_reads_the_lots_trace_page(open_page, live_server, viewport):
@@ -71,3 +71,46 @@ def test_a_buyer_scans_the_parcels_qr_and_reads_the_lots_trace_page(open_page, l
     assert f"/products/{product['id']}-" in buyer.page.url
     expect(main).not_to_contain_text(buyer.t("暂停销售"))  # its papers are valid: the demo shop sells it
     buyer.step("product page")
+
+
+def test_the_operator_uploads_a_renewed_test_report_from_a_phone(open_page, live_server, viewport):
+    """The station's papers page works on the phone it is used on: a renewed 检测报告 is uploaded (a PDF)
+    and waits for the county; a malformed SC number is refused with the reason, nothing uploaded."""
+    import secrets
+    from datetime import timedelta
+
+    from demo.papers import demo_pdf
+    from shop.timeutil import local_date, now_utc
+
+    product = demo_product(live_server, VILLAGE_A)
+    today = local_date(now_utc())
+    operator = open_page("operator")
+    page = operator.page
+    operator.login(DEMO["operator"])
+    operator.goto("/station/papers")
+    form = page.locator("form#upload")
+
+    def fill(kind: str, number: str) -> None:
+        form.get_by_label(operator.t("商品"), exact=True).select_option(label=PICKLES)
+        form.get_by_label(operator.t("证件类型"), exact=True).select_option(label=operator.t(kind))
+        form.get_by_label(operator.t("证件编号（生产许可证为 SC 加 14 位数字）"), exact=True).fill(number)
+        form.get_by_label(operator.t("发证机关/检测机构"), exact=True).fill("南昌县农产品质量安全检测站")
+        form.get_by_label(operator.t("有效期起"), exact=True).fill(today.isoformat())
+        form.get_by_label(operator.t("有效期至"), exact=True).fill((today + timedelta(days=180)).isoformat())
+        form.get_by_label(operator.t("证件文件（PDF、JPEG 或 PNG，最大 5MB）"), exact=True).set_input_files(
+            files=[{"name": "report.pdf", "mimeType": "application/pdf", "buffer": demo_pdf("test report")}])
+
+    fill("食品生产许可证（SC）", "SC12")
+    operator.step("a malformed SC number")
+    with operator.problems.allow(422, r"/station/papers$"):
+        operator.submit_and_wait(form.get_by_role("button", name=operator.t("上传，提交县扶贫办审核")).click)
+        expect(page.locator("main")).to_contain_text(
+            operator.t("食品生产许可证编号格式不正确：应为 SC 加 14 位数字"))
+        operator.step("refused with the reason")
+    number = f"NCJC-2026-{secrets.token_hex(3).upper()}"  # the live server is shared by the journey's variants
+    fill("检测报告", number)
+    operator.submit_and_wait(form.get_by_role("button", name=operator.t("上传，提交县扶贫办审核")).click)
+    card = page.locator("article.paper-product").filter(has_text=number)
+    expect(card).to_contain_text(operator.t("待审核"))
+    assert page.locator("main").get_by_text(number).count() == 1  # uploaded once, the bad one not at all
+    operator.step("uploaded, waiting for the county")
