@@ -33,7 +33,8 @@ def test_county_officer_sees_the_delivery_credit_by_village_and_downloads_xlsx(o
     if by_village.count():
         officer.submit_and_wait(lambda: by_village.first.click())
 
-    row = page.get_by_role("row").filter(has=page.get_by_role("cell", name=VILLAGE_A, exact=True))
+    income = page.locator("#income-table")  # the page also shows where each sale's money went (#sales-table)
+    row = income.get_by_role("row").filter(has=page.get_by_role("cell", name=VILLAGE_A, exact=True))
     expect(row).to_have_count(1)
     expect(row).to_contain_text(yuan(expected_fen))
     officer.step("income by village")
