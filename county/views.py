@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from flask_login import current_user
 
 from catalog import changes
@@ -141,7 +142,7 @@ def targets_page():
             ("title", _("目标")),
             ("target", _("目标值")),
             ("actual", _("完成")),
-            ("unit_title", _("单位")),
+            ("unit_title", pgettext("measure", "单位")),
             ("percent", _("完成率%")),
         ]
         return export_response(fmt, "targets", columns, progress)
@@ -482,7 +483,7 @@ def approvals_index():
                 ("station", _("站点")),
                 ("category", _("品类")),
                 ("price_fen", _("价格")),
-                ("unit", _("单位")),
+                ("unit", pgettext("measure", "单位")),
             ],
             rows,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf.file import FileField
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -99,7 +100,7 @@ class AssistedProductForm(ShopForm):
     name = StringField(_l("商品名称"), validators=[DataRequired(), Length(max=80)])
     category_id = SelectField(_l("类别"), coerce=coerce_id, validate_choice=True)
     price = YuanField(_l("价格（元）"), validators=[DataRequired(), Length(max=16)])
-    unit = StringField(_l("单位"), default="斤", validators=[DataRequired(), Length(max=20)])
+    unit = StringField(lazy_pgettext("measure", "单位"), default="斤", validators=[DataRequired(), Length(max=20)])
     weight_g = IntegerField(
         _l("重量（克）"), default=500, validators=[InputRequired(), NumberRange(min=0, max=1_000_000)]
     )

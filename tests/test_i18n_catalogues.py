@@ -12,6 +12,7 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from flask_babel import gettext, pgettext
 
 from tests.factories import make_station, make_user
 
@@ -47,7 +48,7 @@ def test_catalogue_translates_every_message_and_none_is_fuzzy(pkg, locale):
 @pytest.mark.parametrize("pkg", PACKAGES)
 def test_catalogue_is_up_to_date_with_its_template(pkg, locale):
     catalogue = _catalogue(pkg, locale)
-    missing = [m.id for m in _template(pkg) if m.id and m.id not in catalogue]
+    missing = [m.id for m in _template(pkg) if m.id and catalogue.get(m.id, context=m.context) is None]
     assert missing == [], f"{pkg}/{locale}: in messages.pot but not in the .po (run scripts/i18n.sh update {pkg})"
 
 
@@ -64,7 +65,38 @@ def test_catalogue_compiles_and_loads_with_matching_placeholders(pkg, locale):
     translations = Translations(buf)
     for message in catalogue:
         if message.id and isinstance(message.id, str):
-            assert translations.gettext(message.id) == message.string
+            if message.context:
+                assert translations.pgettext(message.context, message.id) == message.string
+            else:
+                assert translations.gettext(message.id) == message.string
+
+
+def test_no_msgid_has_two_different_english_strings_across_the_packages():
+    """The app merges every package's catalogue into one (BABEL_TRANSLATION_DIRECTORIES), so when two
+    packages give one (context, msgid) different English, only one of them wins and the other package's
+    pages show the wrong English. Same meaning: use the same English everywhere; different meanings:
+    give the msgid a context (`pgettext("measure", "单位")`, `lazy_pgettext(...)` in Python)."""
+    for locale in LOCALES:
+        english: dict[tuple[str | None, str], dict[str, str]] = {}
+        for pkg in PACKAGES:
+            for message in _catalogue(pkg, locale):
+                if not message.id or not message.string:
+                    continue
+                msgid = message.id if isinstance(message.id, str) else message.id[0]
+                string = message.string if isinstance(message.string, str) else message.string[0]
+                english.setdefault((message.context, msgid), {})[pkg] = string
+        conflicts = {key: by_pkg for key, by_pkg in english.items() if len(set(by_pkg.values())) > 1}
+        assert conflicts == {}, f"{locale}: (context, msgid) translated differently by different packages"
+
+
+def test_the_merged_catalogue_keeps_each_context_apart(app):
+    """What the pages get at run time: one merged catalogue in which the contexted meanings stay apart."""
+    with app.test_request_context("/?lang=en"):
+        assert gettext("预订") == "Booking" and pgettext("verb", "预订") == "Book"
+        assert pgettext("organisation", "单位") == "Organisation" and pgettext("measure", "单位") == "Unit"
+        assert gettext("批次") == "Lot" and pgettext("payout", "批次") == "Batch"
+        assert gettext("已完成") == "Completed" and pgettext("payout", "已完成") == "Settled"
+        assert gettext("认定") == "Certification" and pgettext("verb", "认定") == "Certify"
 
 
 # --- pages ---------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from catalog.models import Household, Township, Village
 from ledger.models import IncomeEntry
@@ -63,7 +64,7 @@ ACCOUNT_KIND_LABELS: dict[str, Any] = {
 BATCH_STATUS_LABELS: dict[str, Any] = {
     BatchStatus.OPEN: _l("待导出"),
     BatchStatus.EXPORTED: _l("已导出，待回盘"),
-    BatchStatus.SETTLED: _l("已完成"),
+    BatchStatus.SETTLED: lazy_pgettext("payout", "已完成"),
 }
 LINE_STATUS_LABELS: dict[str, Any] = {
     LineStatus.PENDING: _l("待发放"),
