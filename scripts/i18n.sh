@@ -15,6 +15,12 @@
 # all      extract + update + compile
 #
 # Source strings are Chinese; the English .po files are edited by hand (or by a translator).
+#
+# The app merges every package's catalogue into ONE at run time (BABEL_TRANSLATION_DIRECTORIES, shop/__init__.py),
+# so a msgid must have the same English in every package that has it (tests/test_i18n_catalogues.py fails
+# otherwise). Same meaning: use the English the other packages already use. A Chinese word with two
+# meanings gets a context: `pgettext("measure", "单位")` / `lazy_pgettext(...)` in Python,
+# `{{ pgettext("verb", "预订") }}` in templates (contexts in use: organisation, measure, verb, payout, plural).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
@@ -95,7 +101,7 @@ with open(pot_path, "rb") as f:
 with open(dynamic_path, "rb") as f:
     dynamic = read_po(f)
 for message in dynamic:
-    if message.id and message.id not in pot:
+    if message.id and pot.get(message.id, context=message.context) is None:
         pot.add(message.id, context=message.context, auto_comments=message.auto_comments, flags=message.flags)
 with open(pot_path, "wb") as f:
     write_po(f, pot, width=76, sort_output=True, omit_header=False)
