@@ -18,7 +18,7 @@ from shop.args import date_arg as _date_arg
 from shop.args import int_arg, link_args, parse_date
 from shop.auth.permissions import role_required
 from shop.db import commit, rollback
-from shop.errors import DomainError, flash_domain_errors
+from shop.errors import DomainError, error_message, flash_domain_errors
 from shop.extensions import db
 from shop.money import format_yuan
 from shop.once import AlreadySubmitted
@@ -48,6 +48,7 @@ from tourism.services.booking import (
     booking_cancelable,
     cancel_booking,
     cancel_quote,
+    cancels_with_its_order,
     check_in_booking,
     find_arrival_by_code,
     get_booking_for_host,
@@ -340,6 +341,9 @@ def booking_cancel_confirm(code: str):
     if not booking_cancelable(booking):
         flash(_("该预订当前不能取消"), "error")
         return redirect(url_for("tourism.booking_detail", code=booking.code), 303)
+    if cancels_with_its_order(booking):
+        flash(error_message("unpaid_order_cancel_whole"), "error")
+        return redirect(url_for("orders.order_detail", code=booking.order.code), 303)
     return render_template("tourism/booking_cancel.html", booking=booking, quote=cancel_quote(booking, now=now_utc()))
 
 
@@ -352,8 +356,6 @@ def booking_cancel(code: str):
     quote = cancel_booking(booking, actor=current_user, now=now_utc())
     commit()
     if quote.refund_fen:
-        from shop.money import format_yuan
-
         flash(_("预订已取消，将退款 %(amount)s", amount=format_yuan(quote.refund_fen)), "success")
     else:
         flash(_("预订已取消"), "success")

@@ -231,6 +231,30 @@ def test_a_booking_of_an_unpaid_mixed_order_is_not_cancelled_alone(client, db, a
     assert res.json["bookings"][0]["status"] == "canceled" and _allocated(db, product) == 0
 
 
+def test_the_cancel_page_of_a_booking_of_an_unpaid_mixed_order_sends_the_buyer_to_the_order(
+    client, db, auth, api_token, fake_stripe
+):
+    """The cancel page sends the buyer to the order and says what to do (cancel the whole order, or
+    pay first); a POST that gets there anyway is refused with the same message and changes nothing."""
+    product = make_product(stock=5)
+    listing = make_listing(units=1)
+    user = make_user()
+    res = client.post("/api/v1/orders", json=_mixed_body(product, listing), headers=api_token(user))
+    assert res.status_code == 201, res.json
+    order_code, booking_code = res.json["id"], res.json["bookings"][0]["id"]
+    allocated = _allocated(db, product)
+    auth.login(user)
+    page = client.get(f"/bookings/{booking_code}/cancel")
+    assert page.status_code == 303 and page.headers["Location"].endswith(f"/orders/{order_code}")
+    assert "请取消整个订单" in client.get(page.headers["Location"]).get_data(as_text=True)
+    res = client.post(f"/bookings/{booking_code}/cancel", data={"confirm": "1"})  # e.g. an old page
+    assert res.status_code == 409 and "请取消整个订单" in res.get_data(as_text=True)
+    db.session.expire_all()
+    order = db.session.scalar(sa.select(Order).where(Order.code == order_code))
+    assert order.status != "canceled" and {b.status for b in order.bookings} == {"held"}
+    assert _allocated(db, product) == allocated > 0
+
+
 # --- the pages -----------------------------------------------------------------------------------
 
 

@@ -717,6 +717,17 @@ def booking_cancelable(booking: Booking) -> bool:
     return booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED)
 
 
+def cancels_with_its_order(booking: Booking) -> bool:
+    """A booking of an unpaid order that has other open lines (goods, other bookings) is not cancelled
+    alone: the buyer cancels the whole order (nothing was charged) or pays first. `cancel_booking`
+    refuses exactly this (409 `unpaid_order_cancel_whole`); the cancel page asks it first."""
+    order = booking.order
+    if order is None:
+        return False
+    paid = any(p.state == PaymentState.CONFIRMED for p in order.payments)
+    return not paid and any(l.status == LineStatus.OPEN and l.booking_id != booking.id for l in order.lines)
+
+
 def cancel_booking(booking: Booking, *, actor, now: datetime, with_order: bool = False) -> CancelQuote:
     """Cancel under the listing's policy; refund the paid amount minus the fee through the pipeline.
 
@@ -734,8 +745,7 @@ def cancel_booking(booking: Booking, *, actor, now: datetime, with_order: bool =
         raise IllegalTransition("booking_not_cancelable", fields={"status": booking.status})
     line = None if order is None else next((l for l in order.lines if l.booking_id == booking.id), None)
     payment = None if order is None else next((p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
-    others_open = order is not None and any(l.status == LineStatus.OPEN and l is not line for l in order.lines)
-    if payment is None and others_open and not with_order:
+    if not with_order and cancels_with_its_order(booking):
         raise Conflict("unpaid_order_cancel_whole")
     quote = cancel_quote(booking, now=now)
     transition(
