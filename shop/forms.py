@@ -63,7 +63,8 @@ class OnceTokenField(HiddenField):
       object: a second POST of the same page (a double tap, a resubmitted page, a retry after a slow
       upload) raises `shop.once.AlreadySubmitted` and creates nothing.
 
-    The JSON API has its Idempotency-Key instead."""
+    The JSON API has no such token yet: a client that retries a POST after a lost answer should look
+    for what it created (GET /orders, GET /bookings) before sending it again."""
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("default", new_form_token)
