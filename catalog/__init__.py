@@ -1,6 +1,7 @@
 """What is sold and who it lifts: townships, villages, households, producers, categories, products."""
 
 from flask import Flask
+
 from catalog import errors as errors  # registers the package's error codes
 
 

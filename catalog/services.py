@@ -7,9 +7,9 @@ and its station publishes it. Lists load their relations in a fixed number of qu
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +26,6 @@ from catalog.models import (
     listed_products,
     visible_products,
 )
-
 from shop.args import MAX_ID, parse_int
 from shop.codes import new_code
 from shop.errors import NotFound, ValidationError

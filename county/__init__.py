@@ -1,6 +1,7 @@
 """The county office (县扶贫办): registry, benefit links, review and reports, targets, reconciliation."""
 
 from flask import Flask
+
 from county import errors as errors  # registers the package's error codes
 
 

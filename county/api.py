@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
+from flask import Response, request
 from pydantic import BaseModel, Field, model_validator
 
-from flask import Response, request
-
+from catalog import changes
+from catalog.changes import pending_changes
 from county.services import approvals, benefits, payouts, reports, targets
 from county.services.registry import get_household, household_row
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
@@ -16,8 +17,6 @@ from shop.args import MAX_ID, ApiDate
 from shop.db import commit
 from shop.errors import Forbidden, NotFound, ValidationError
 from shop.timeutil import now_utc
-from catalog.changes import pending_changes
-from catalog import changes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -6,7 +6,9 @@ template masked (`household_row`), except the one value a reveal POST returns, w
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from datetime import date
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import pgettext
 from flask_login import current_user
@@ -37,12 +39,9 @@ from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.extensions import db
-from shop.timeutil import now_utc
+from shop.timeutil import local_date, now_utc
 from stock.models import Station
 from tourism.models import Listing
-from datetime import date
-from flask import Response
-from shop.timeutil import local_date
 
 bp = Blueprint("county", __name__, url_prefix="/county")
 

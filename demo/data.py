@@ -13,19 +13,19 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from catalog.services import ProductInput, create_product, join_family
 from catalog.models import Category, Household, HouseholdStatusChange, Producer, Product, Township, Village
+from catalog.services import ProductInput, create_product, join_family
+from county import demo as county_demo
+from demo.images import seed_demo_images
+from demo.papers import seed_demo_papers
 from shop.auth.models import User
 from shop.auth.services import Registration, register_user
 from shop.extensions import db
-from shop.timeutil import local_date
 from shop.personal_data import lookup_hash
-from demo.images import seed_demo_images
-from demo.papers import seed_demo_papers
+from shop.timeutil import local_date
 from stock.models import Station
 from stock.services import receive_stock
 from tourism import demo as tourism_demo
-from county import demo as county_demo
 
 DEMO_PASSWORD = "demo12345"
 

@@ -9,6 +9,7 @@ which reads the template globals registered here.
 """
 
 from flask import Flask
+
 from favourites import errors as errors  # registers the package's error codes
 
 

@@ -13,9 +13,9 @@ from catalog.models import Product
 from favourites import services
 from shop.db import commit
 from shop.pagecache import page_is_shared
+from shop.qr import qr_data_uri
 from shop.security import same_origin_or_token
 from shop.timeutil import now_utc
-from shop.qr import qr_data_uri
 
 bp = Blueprint("favourites", __name__)
 

@@ -10,6 +10,7 @@ nothing below imports it: the county office, above, may read it for its reports.
 """
 
 from flask import Flask
+
 from institutions import errors as errors  # registers the package's error codes
 
 

@@ -10,7 +10,6 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-
 from wtforms.fields.choices import SelectChoice
 
 from catalog.services import ProductFilter, list_products, list_stations
@@ -37,8 +36,8 @@ from shop.auth.permissions import role_required
 from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
-from shop.once import AlreadySubmitted
 from shop.money import MoneyError, format_yuan, parse_yuan
+from shop.once import AlreadySubmitted
 from shop.timeutil import local_date, now_utc
 
 bp = Blueprint("institutions", __name__)

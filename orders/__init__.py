@@ -2,6 +2,7 @@
 and the station cash book that records cash payments."""
 
 from flask import Flask
+
 from orders import errors as errors  # registers the package's error codes
 
 

@@ -14,16 +14,16 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from sqlalchemy.orm import selectinload
 
 from orders.bookables import BookingItem
 from orders.models import Order, OrderLine, OrderStatus, Shipment
 from orders.providers import ProviderError
+from orders.services import transfers
 from orders.services.payments import cancel_order, current_payment, start_payment
 from orders.services.placement import AddressData, PlacementRequest, place_order
 from orders.services.tabs import buyer_orders
-from orders.services import transfers
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.db import commit, rollback
 from shop.errors import NotFound

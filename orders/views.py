@@ -21,6 +21,7 @@ from orders.forms import BankTransferForm, CheckoutForm, RefundRequestForm
 from orders.models import Order, OrderLine, OrderStatus, PaymentState, RefundRequest
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
 from orders.services import cart as carts
+from orders.services import transfers
 from orders.services.amounts import is_cash_order, order_due_fen
 from orders.services.limits import collect_by
 from orders.services.payments import (
@@ -50,7 +51,6 @@ from orders.services.refunds import (
     request_refund,
 )
 from orders.services.tabs import TABS, buyer_orders, shown_tabs, tab_counts
-from orders.services import transfers
 from shop.args import MAX_ID, MAX_INT, parse_int
 from shop.auth.permissions import role_required
 from shop.auth.views import LOGIN_HOOKS
@@ -59,10 +59,10 @@ from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, flash_domain_errors, json_error
 from shop.extensions import db
 from shop.history import history_of
+from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.once import AlreadySubmitted
 from shop.qr import qr_data_uri
 from shop.security import same_origin_or_token
-from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.timeutil import now_utc
 from stock.models import Station
 

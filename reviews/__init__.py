@@ -14,6 +14,7 @@ cards read the aggregates it keeps on `Product`/`Listing` (`rating_count`, `rati
 """
 
 from flask import Flask
+
 from reviews import errors as errors  # registers the package's error codes
 
 

@@ -109,8 +109,8 @@ from whoosh.query import And, Or, Term
 from whoosh.scoring import BaseScorer, WeightingModel
 from whoosh.writing import CLEAR
 
-from search import pinyin, segmenter
 from catalog.models import Product, ProductFamily, Township, Village, visible_products
+from search import pinyin, segmenter
 from shop import pagecache
 from shop.extensions import db
 from tourism.models import Listing

@@ -23,8 +23,8 @@ from celery import shared_task
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from search import index as search
 from catalog.models import Category, Product, Township, Village
+from search import index as search
 from shop.celery import enqueue_after_commit
 from tourism.models import Listing
 

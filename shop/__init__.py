@@ -176,13 +176,12 @@ def _configure_i18n(app: Flask, packages: list[str]) -> None:
 def _register_blueprints(app: Flask) -> None:
     """The kernel's blueprints. The shared `api` blueprint comes last: the domain packages' API
     modules have added their routes to it in their `init_app`."""
+    import shop.auth_api  # noqa: F401  (its routes go on the shared `api` blueprint)
     from shop.api import api
     from shop.auth.password import bp as password_bp
     from shop.auth.views import bp as auth_bp
     from shop.extensions import csrf
     from shop.site import bp as site_bp
-
-    import shop.auth_api  # noqa: F401  (its routes go on the shared `api` blueprint)
 
     csrf.exempt(api)  # bearer-token API; session callers are CSRF-checked in shop.api
     for bp in (site_bp, auth_bp, password_bp, api):

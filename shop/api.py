@@ -21,7 +21,6 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.json_schema import models_json_schema
 
-
 from shop.args import MAX_ID
 from shop.errors import Forbidden, NotFound, Unauthorized, ValidationError
 

@@ -1,6 +1,7 @@
 """Village e-commerce service stations' workspace: fulfilment, stock intake, counter cash, assisted selling."""
 
 from flask import Flask
+
 from stations import errors as errors  # registers the package's error codes
 
 

@@ -39,9 +39,9 @@ from shop.db import commit
 from shop.errors import Forbidden, ValidationError
 from shop.extensions import db
 from shop.money import MAX_FEN
-from stock import services as stock_service
 from shop.timeutil import local_date, now_utc
 from stations.services import assisted, dashboard, fulfilment
+from stock import services as stock_service
 
 # --- shapes ------------------------------------------------------------------------------------
 

@@ -9,8 +9,8 @@ from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from shop.args import coerce_id
 from orders.forms import CashCloseForm, CashMoveForm  # noqa: F401 (the cash page's forms, shared with the host's)
+from shop.args import coerce_id
 from shop.forms import DayField, OnceTokenField, ShopForm, YuanField
 
 

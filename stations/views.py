@@ -16,9 +16,9 @@ from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from catalog.changes import change_photo, pending_change
+from catalog.models import ProductChange
 from catalog.papers import (
     FOOD_CLASS_LABELS,
-    STATUS_LABELS as PAPER_STATUS_LABELS,
     DocumentInput,
     DocumentKind,
     documents_of_products,
@@ -26,7 +26,9 @@ from catalog.papers import (
     paper_gaps,
     upload_document,
 )
-from catalog.models import ProductChange
+from catalog.papers import (
+    STATUS_LABELS as PAPER_STATUS_LABELS,
+)
 from catalog.services import list_categories
 from ledger.purchases import credit_intake_purchase
 from orders.forms import cash_amount_fen
@@ -45,8 +47,8 @@ from shop.extensions import db
 from shop.history import history_of
 from shop.money import format_yuan
 from shop.once import AlreadySubmitted
-from shop.qr import qr_svg
 from shop.personal_data import mask_name
+from shop.qr import qr_svg
 from shop.timeutil import local_date, now_utc
 from shop.urls import external_url
 from stations.forms import (

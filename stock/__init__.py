@@ -4,6 +4,7 @@ Below orders (which allocate from it) and the station workspace (which receives 
 """
 
 from flask import Flask
+
 from stock import errors as errors  # registers the package's error codes
 
 

@@ -1,6 +1,7 @@
 """Leisure tourism: farm stays, experiences (picking, fishing), tickets (the flower sea)."""
 
 from flask import Flask
+
 from tourism import errors as errors  # registers the package's error codes
 
 

@@ -25,12 +25,12 @@ from orders.cashbook_api import (
 )
 from orders.services import cashbook as cash
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
-from shop.auth.models import Role
 from shop.args import ApiDate
+from shop.auth.models import Role
 from shop.db import commit
 from shop.errors import Forbidden, ValidationError
-from shop.money import MAX_FEN
 from shop.extensions import db
+from shop.money import MAX_FEN
 from shop.timeutil import local_date, now_utc
 from tourism.models import Booking
 from tourism.services.availability import ListingFilter, listing_calendar, payment_methods, search_listings

@@ -6,17 +6,19 @@ from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from markupsafe import Markup
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
 from catalog.models import BenefitLink
 from catalog.services import list_villages
-from shop.confirm import ask_first, confirmed
+from orders.forms import CashCloseForm, CashMoveForm, cash_amount_fen
+from orders.services import cashbook as cash
 from shop.args import date_arg as _date_arg
 from shop.args import int_arg, link_args, parse_date
 from shop.auth.permissions import role_required
+from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
 from shop.errors import DomainError, error_message, flash_domain_errors
 from shop.extensions import db
@@ -60,18 +62,6 @@ from tourism.services.booking import (
     refund_kept,
     start_card_payment,
 )
-from orders.forms import CashCloseForm, CashMoveForm, cash_amount_fen
-from orders.services import cashbook as cash
-from tourism.services.host_cash import HOST_TILL, arrival_due_fen, host_book
-from tourism.services.place import (
-    MAX_PHOTOS,
-    ListingPlace,
-    add_listing_photo,
-    host_contact_visible,
-    quote_dates,
-    remove_listing_photo,
-    update_listing_place,
-)
 from tourism.services.host import (
     ListingTerms,
     close_dates,
@@ -82,6 +72,16 @@ from tourism.services.host import (
     todays_arrivals,
     update_listing_terms,
     update_unit_type,
+)
+from tourism.services.host_cash import HOST_TILL, arrival_due_fen, host_book
+from tourism.services.place import (
+    MAX_PHOTOS,
+    ListingPlace,
+    add_listing_photo,
+    host_contact_visible,
+    quote_dates,
+    remove_listing_photo,
+    update_listing_place,
 )
 
 bp = Blueprint("tourism", __name__)

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from catalog.models import Household
-from ledger.records import BenefitRecord
 from ledger.models import BenefitKind, IncomeEntry, IncomeKind
+from ledger.records import BenefitRecord
 from shop.audit import record_audit
 from shop.errors import NotFound, ValidationError
 from shop.extensions import db

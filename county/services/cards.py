@@ -17,11 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from catalog.models import Household, Village
-from ledger.models import BENEFIT_KINDS, IncomeEntry, IncomeKind
-from ledger.records import BenefitRecord
-from ledger.payouts import LineStatus, PayoutBatch, PayoutLine
 from county.services.payouts import household_payout_figures
 from county.services.reports import BENEFIT_KIND_LABELS, parse_month
+from ledger.models import BENEFIT_KINDS, IncomeEntry, IncomeKind
+from ledger.payouts import LineStatus, PayoutBatch, PayoutLine
+from ledger.records import BenefitRecord
 from orders.models import OrderLine
 from shop.extensions import db
 from shop.personal_data import mask_account_no, mask_name

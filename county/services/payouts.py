@@ -32,6 +32,8 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
 from catalog.models import Household, Township, Village
+from county.exports import append_row
+from county.services.registry import check_may_reveal
 from ledger.models import IncomeEntry
 from ledger.payouts import (
     BATCH_TRANSITIONS,
@@ -50,8 +52,6 @@ from shop.extensions import db
 from shop.money import MoneyError, fen_to_decimal, parse_yuan
 from shop.personal_data import mask_account_no, mask_name
 from shop.timeutil import local_date
-from county.exports import append_row
-from county.services.registry import check_may_reveal
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ledger.models import IncomeEntry, IncomeKind
-from ledger.services import KIND_FOR_LINE, expected_credit
 from county.services.reconcile_money import check_money
 from county.services.reconcile_tourism import check_kept
+from ledger.models import IncomeEntry, IncomeKind
+from ledger.services import KIND_FOR_LINE, expected_credit
 from orders.models import OrderLine, Shipment, ShipmentStatus
 from shop.extensions import db
 from tourism.models import Booking, BookingStatus

@@ -29,6 +29,8 @@ from sqlalchemy.orm import selectinload
 from ledger.models import IncomeEntry
 from ledger.services import expected_kept_credit
 from orders.models import (
+    CashEntry,
+    CashKind,
     Order,
     OrderLine,
     OrderPayment,
@@ -40,7 +42,6 @@ from orders.models import (
 )
 from orders.services.amounts import CASH_METHODS, order_due_fen, shipment_due_fen
 from shop.extensions import db
-from orders.models import CashEntry, CashKind
 from tourism.models import Booking, BookingStatus
 from tourism.services.amounts import booking_due_fen
 from tourism.services.host_cash import cash_by_booking

@@ -14,9 +14,9 @@ from datetime import date, datetime
 from typing import Callable, Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
 
 from catalog.models import HOUSEHOLD_STATUS_LABELS, Household, HouseholdStatus, HouseholdStatusChange, Village
 from shop.args import parse_int

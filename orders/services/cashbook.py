@@ -28,14 +28,14 @@ the orders and fulfilment services take it first), then the station row.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from orders.models import Order, PaymentMethod, Refund, Shipment, ShipmentStatus
+from orders.models import CashClose, CashEntry, CashKind, Order, PaymentMethod, Refund, Shipment, ShipmentStatus
 from orders.services.amounts import is_cash_order, shipment_due_fen
 from orders.services.pickup import handover_station_id
 from shop.auth.models import User
@@ -44,7 +44,6 @@ from shop.extensions import db
 from shop.history import record_status
 from shop.money import MAX_FEN, format_yuan
 from shop.timeutil import local_date
-from orders.models import CashClose, CashEntry, CashKind
 from stock.models import Station
 
 CASH_METHODS = (PaymentMethod.STATION_CASH, PaymentMethod.COD)

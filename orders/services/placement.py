@@ -36,6 +36,7 @@ from flask import current_app
 from catalog.models import ApprovalStatus, BenefitLink, Category, Product
 from catalog.papers import PapersMissing, gaps_of, papers_ok_clause
 from catalog.services import benefit_split
+from orders.bookables import ARRIVAL, BookingItem, booking_lines, item_of
 from orders.models import (
     Address,
     Cart,
@@ -50,7 +51,6 @@ from orders.models import (
     Shipment,
     ShipmentStatus,
 )
-from orders.bookables import ARRIVAL, BookingItem, booking_lines, item_of
 from orders.providers import card_payments_enabled
 from orders.services.cart import MAX_CART_LINES, check_quantity
 from orders.services.common import notify
@@ -58,13 +58,13 @@ from orders.services.limits import check_pay_later
 from orders.services.shipping import shipping_fen
 from shop import pagecache
 from shop.codes import new_numeric_code, new_order_code, new_secret
-from shop.errors import Conflict, NotFound, ValidationError
 from shop.db import statement
+from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status
 from shop.phone import is_mobile, normalise_phone
-from stock.models import Station, StockRecord
 from shop.timeutil import local_date, now_utc
+from stock.models import Station, StockRecord
 from stock.services import LineStock, OutOfStock, allocate, allocate_lots
 
 ADDRESS_FIELDS = ("name", "phone", "province", "city", "district", "line")

@@ -54,8 +54,8 @@ from shop.codes import same_secret
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, transition
-from stock.models import StockRecord
 from shop.timeutil import local_date
+from stock.models import StockRecord
 from stock.services import (
     LineStock,
     assign_lot,

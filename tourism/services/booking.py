@@ -44,8 +44,8 @@ from tourism.services.availability import (
     stay_hold_check,
     ticket_availability,
 )
-from tourism.services.pricing import per_person_total_fen, stay_total_fen
 from tourism.services.host_cash import take_arrival_cash
+from tourism.services.pricing import per_person_total_fen, stay_total_fen
 
 log = logging.getLogger(__name__)
 
