@@ -97,19 +97,19 @@ class LiveServer:
     def has_route(self, rule_prefix: str) -> bool:
         return any(str(r.rule).startswith(rule_prefix) for r in self.app.url_map.iter_rules())
 
-    def translate(self, msgid: str, lang: str, **values: Any) -> str:
-        """What the app shows for catalogue `msgid` in `lang` (with `%(name)s` values); a msgid the
-        catalogue lacks is a test error."""
-        key = (msgid, lang)
+    def translate(self, msgid: str, lang: str, *, context: str | None = None, **values: Any) -> str:
+        """What the app shows for catalogue `msgid` (in `context`, the templates' `pgettext`) in `lang`
+        (with `%(name)s` values); a msgid the catalogue lacks is a test error."""
+        key = (context, msgid, lang)
         found = self._translations.get(key)
         if found is None:
             if lang.startswith("zh"):
                 found = msgid
             else:
-                from flask_babel import force_locale, gettext
+                from flask_babel import force_locale, gettext, pgettext
 
                 with self.app.test_request_context("/"), force_locale(lang):
-                    found = gettext(msgid)
+                    found = gettext(msgid) if context is None else pgettext(context, msgid)
                 if found == msgid and re.search(r"[\u4e00-\u9fff]", msgid):
                     raise AssertionError(f"{msgid!r} has no {lang} translation in the catalogues (a typo in the test?)")
             self._translations[key] = found
@@ -221,17 +221,20 @@ class WatchedPage:
     def is_en(self) -> bool:
         return self.lang.startswith("en")
 
-    def t(self, msgid: str, **values: Any) -> str:
-        """The text the page shows for catalogue `msgid` (with `%(name)s` values) in this user's language."""
-        return self.live.translate(msgid, self.lang, **values)
+    def t(self, msgid: str, *, context: str | None = None, **values: Any) -> str:
+        """The text the page shows for catalogue `msgid` (in `context`, for a template's `pgettext`; with
+        `%(name)s` values) in this user's language."""
+        return self.live.translate(msgid, self.lang, context=context, **values)
 
     def t_before(self, msgid: str) -> str:
         """The text of `msgid` in this user's language up to its first `%(name)s` value."""
         return self.live.translate(msgid, self.lang).split("%(", 1)[0].strip()
 
-    def rx(self, *msgids: str, exact: bool = False) -> re.Pattern[str]:
-        """A pattern matching any of the msgids' texts in this user's language (case-insensitive)."""
-        body = "|".join(re.escape(self.t(m)) for m in msgids)
+    def rx(self, *msgids: str | tuple[str, str], exact: bool = False) -> re.Pattern[str]:
+        """A pattern matching any of the msgids' texts in this user's language (case-insensitive); a
+        `(context, msgid)` pair stands for a template's `pgettext(context, msgid)`."""
+        texts = (self.t(m) if isinstance(m, str) else self.t(m[1], context=m[0]) for m in msgids)
+        body = "|".join(re.escape(text) for text in texts)
         return re.compile(f"^(?:{body})$" if exact else body, re.I)
 
     # --- checks of the page as it is now ----------------------------------------------------

@@ -45,7 +45,7 @@ def book_two_nights(tourist, live_server, *, days_ahead: int, pay: str) -> str:
     expect(page.get_by_role("heading", level=1)).to_have_text(STAY)
     expect(page.get_by_role("region", name=tourist.t("日历")).or_(page.locator("table")).first).to_be_visible()
 
-    book = tourist.rx("预订", "预订并去支付", exact=True)
+    book = tourist.rx(("verb", "预订"), "预订并去支付", exact=True)
     form = page.locator("form").filter(has=page.get_by_role("button", name=book))
     room = form.get_by_label(tourist.t("房型/票种"))
     if room.count():

@@ -53,7 +53,7 @@ def test_tourist_taps_two_days_sees_the_total_and_books(open_page, live_server, 
     expect(quote).to_contain_text(tourist.t("合计 %(t)s", t="¥"))
     tourist.step("total before booking")
 
-    book = tourist.rx("预订", "预订并去支付", exact=True)
+    book = tourist.rx(("verb", "预订"), "预订并去支付", exact=True)
     form = page.locator("form").filter(has=page.get_by_role("button", name=book))
     expect(form.get_by_label(tourist.t("入住"))).to_have_value(arrive.isoformat())
     expect(form.get_by_label(tourist.t("离店"))).to_have_value(leave.isoformat())
