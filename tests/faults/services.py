@@ -179,9 +179,11 @@ def celery_for_broker(app, url: str, **conf):
 
 
 def restore_celery(app, previous) -> None:
-    """Give `app` its `previous` Celery back (also as Celery's default app)."""
+    """Give `app` its `previous` Celery back, also as Celery's default and current app (a new Celery
+    makes itself the current one when it is built, and task proxies follow the current app)."""
     app.extensions["celery"] = previous
     previous.set_default()
+    previous.set_current()
 
 
 def use_broker(app, url: str):
