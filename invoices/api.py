@@ -218,18 +218,7 @@ class IssueQuery(QuerySchema):
     "(multipart `file`, PDF or OFD, checked by content, at most MAX_UPLOAD_BYTES); audited",
 )
 def issue_invoice(invoice_id: int, query: IssueQuery):
-    user = api_user()
-    invoice = svc.get_visible_invoice(invoice_id, user)
-    issued = svc.issue_invoice(
-        invoice,
-        svc.IssuedData(number=query.number, issued_on=query.issued_on, amount_fen=query.amount_fen),
-        request.files.get("file"),
-        actor=user,
-        now=now_utc(),
-    )
-    out = invoice_out(issued)
-    commit()
-    return ok(out)
+    return ok(_record_issued(invoice_id, query, svc.issue_invoice))
 
 
 @endpoint(
@@ -246,18 +235,19 @@ def issue_invoice(invoice_id: int, query: IssueQuery):
     "(query) and its file; audited",
 )
 def red_invoice(invoice_id: int, query: IssueQuery):
+    return ok(_record_issued(invoice_id, query, svc.record_red_invoice), 201)
+
+
+def _record_issued(invoice_id: int, query: IssueQuery, record) -> dict:
+    """What the station issued outside the system (`record`: the invoice, or a red one against it),
+    with its uploaded file; committed, and answered as the invoice recorded."""
     user = api_user()
-    original = svc.get_visible_invoice(invoice_id, user)
-    red = svc.record_red_invoice(
-        original,
-        svc.IssuedData(number=query.number, issued_on=query.issued_on, amount_fen=query.amount_fen),
-        request.files.get("file"),
-        actor=user,
-        now=now_utc(),
-    )
-    out = invoice_out(red)
+    invoice = svc.get_visible_invoice(invoice_id, user)
+    data = svc.IssuedData(number=query.number, issued_on=query.issued_on, amount_fen=query.amount_fen)
+    recorded = record(invoice, data, request.files.get("file"), actor=user, now=now_utc())
+    out = invoice_out(recorded)
     commit()
-    return ok(out, 201)
+    return out
 
 
 class StationInvoicesQuery(QuerySchema):
