@@ -5,6 +5,7 @@
     python -m bench.profile --as bench-user-001@bench.cn:bench-pass-2026 --post '{"items": [...], ...}' /api/v1/orders
     python -m bench.profile --as county@demo.cn:demo12345 "/api/v1/county/income?group_by=village&from=2026-10-01&to=2026-10-31"
     python -m bench.profile --session bench-user-001@bench.cn:bench-pass-2026 --cache / "/products?page=3" /cart
+    python -m bench.profile --longtail 100          # the long-tail search: 100 distinct queries, each once
 
 Runs against the database of the last `python -m bench.run` (BENCH_DATABASE_URL / DATABASE_URL,
 default the `bench` database) and its search index (BENCH_WORKDIR/index). Each path is requested once
@@ -16,6 +17,11 @@ per request with their share of the time, and the functions with the most cumula
 as the benchmark's logged-in scenarios do (`pages_user`, `cart`); with `--cache` the page cache
 stays on, as in the benchmark (logged-in pages then share cached bodies with a per-user header).
 `--sql` prints the statements of one request after its profile.
+
+`--longtail N` profiles the `search_longtail` scenario's requests instead of repeating one path:
+`/search?q=` with distinct pairs and triples of the manifest's search words (BENCH_WORKDIR/manifest.json,
+the same generator as `bench.run`), each sent ONCE (warm-up, timed and profiled requests all
+different), so neither the index's result cache nor any page cache answers one.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import os
 import pstats
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 DEFAULT_PATHS = [
@@ -51,6 +58,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--sql", action="store_true", help="print the SQL statements of one request per path")
     parser.add_argument("--post", default="", help="a JSON body: POST it instead of GET (e.g. an order)")
+    parser.add_argument(
+        "--longtail", type=int, default=0, metavar="N", help="N distinct long-tail searches, each sent once"
+    )
     parser.add_argument(
         "--cache",
         action="store_true",
@@ -86,7 +96,7 @@ def main(argv=None) -> int:
     if args.session:
         login_form(client, *args.session.split(":", 1))
 
-    paths = args.paths or DEFAULT_PATHS
+    paths = args.paths or ([] if args.longtail else DEFAULT_PATHS)
     if "PRODUCT" in paths:
         from catalog.models import Product
         from shop.extensions import db
@@ -113,31 +123,40 @@ def main(argv=None) -> int:
 
     event.listen(sa.engine.Engine, "before_cursor_execute", before)
     event.listen(sa.engine.Engine, "after_cursor_execute", after)
-    for path in paths:
+    per = max(1, args.repeat)
+    jobs = [(path, [path], [path] * per, [path] * per, path) for path in paths]
+    if args.longtail:
+        queries = [f"/search?{urllib.parse.urlencode({'q': q})}" for q in longtail(workdir, 3 + 2 * args.longtail + 1)]
+        n = args.longtail
+        if len(queries) < 3 + 2 * n + 1:
+            sys.exit(f"--longtail {n}: the manifest's words give only {len(queries)} distinct queries")
+        label = f"long-tail search: {n} distinct queries, each once (e.g. {queries[3]})"
+        jobs.append((label, queries[:3], queries[3 : 3 + n], queries[3 + n : 3 + 2 * n], queries[-1]))
+    for label, warm, timed, profiled, last in jobs:
 
-        def send():
+        def send(path):
             if args.post:
                 return client.post(path, headers=headers, data=args.post, content_type="application/json")
             return client.get(path, headers=headers)
 
-        status = send().status_code  # warm-up
+        status = [send(path).status_code for path in warm][-1]  # warm-up
         started = time.perf_counter()
         cpu = time.process_time()
-        for _ in range(max(1, args.repeat)):
-            send()
-        plain = (time.perf_counter() - started) / max(1, args.repeat)
-        plain_cpu = (time.process_time() - cpu) / max(1, args.repeat)
+        for path in timed:
+            send(path)
+        per = len(timed)
+        plain = (time.perf_counter() - started) / per
+        plain_cpu = (time.process_time() - cpu) / per
         sql.update(n=0, t=0.0)
         profiler = cProfile.Profile()
         started = time.perf_counter()
         profiler.enable()
-        for _ in range(max(1, args.repeat)):
-            send()
+        for path in profiled:
+            send(path)
         profiler.disable()
-        elapsed = (time.perf_counter() - started) / max(1, args.repeat)
-        per = max(1, args.repeat)
+        elapsed = (time.perf_counter() - started) / per
         print(
-            f"\n=== {path}  HTTP {status}  {plain * 1000:.2f} ms/request ({plain_cpu * 1000:.2f} ms CPU in this "
+            f"\n=== {label}  HTTP {status}  {plain * 1000:.2f} ms/request ({plain_cpu * 1000:.2f} ms CPU in this "
             f"process; unprofiled), {elapsed * 1000:.1f} ms/request (profiled), "
             f"{sql['n'] / per:.1f} SQL statements taking {sql['t'] / per * 1000:.1f} ms"
         )
@@ -149,12 +168,27 @@ def main(argv=None) -> int:
         print("\n".join(lines[start:]))
         if args.sql:
             sql["log"] = []
-            send()
+            send(last)
             print(f"--- SQL of one request ({len(sql['log'])}):")
             for statement in sql["log"]:
                 print("   ", statement[:300])
             sql["log"] = None
     return 0
+
+
+def longtail(workdir: Path, n: int) -> list[str]:
+    """`n` distinct long-tail queries from the bench manifest, as `bench.run`'s search_longtail builds them."""
+    import json
+    import random
+
+    from bench.run import longtail_queries
+
+    manifest = workdir / "manifest.json"
+    try:
+        words = json.loads(manifest.read_text(encoding="utf-8")).get("search_words") or []
+    except OSError:
+        sys.exit(f"--longtail: no {manifest} (run python -m bench.run first)")
+    return longtail_queries(words, random.Random(2026), n)
 
 
 def login_form(client, email: str, password: str) -> None:
