@@ -258,6 +258,17 @@ class Product(db.Model):
         return [v.id for v in self.family.members] if self.family is not None else [self.id]
 
     @property
+    def lowest_price_fen(self) -> int:
+        """The lowest price of the shown variants: what a card shows ("¥X 起" when they differ), what
+        a list's price sort orders by (`catalog.services.lowest_variant_price`)."""
+        return min(v.price_fen for v in self.variants)
+
+    @property
+    def prices_differ(self) -> bool:
+        """True when the shown variants do not all cost the same (the card says "起": from)."""
+        return len({v.price_fen for v in self.variants}) > 1
+
+    @property
     def family_available(self) -> int:
         """Units for sale across the shown variants (a card's stock note)."""
         return sum(max(v.available, 0) for v in self.variants)

@@ -92,10 +92,8 @@ def filtered_query(f: ProductFilter, ranked_ids: list[int] | None):
         query = query.where(Product.village_id == f.village)
     if f.township:
         query = query.join(Village, Product.village_id == Village.id).where(Village.township_id == f.township)
-    if f.min_fen is not None:
-        query = query.where(Product.price_fen >= f.min_fen)
-    if f.max_fen is not None:
-        query = query.where(Product.price_fen <= f.max_fen)
+    if f.min_fen is not None or f.max_fen is not None:
+        query = query.where(price_in_range(f.min_fen, f.max_fen))
     if f.in_stock:  # any shown variant for sale (as the card's stock note counts them)
         for_sale = StockRecord.on_hand - StockRecord.allocated > 0
         variant = aliased(Product)
@@ -118,6 +116,51 @@ def filtered_query(f: ProductFilter, ranked_ids: list[int] | None):
     return query
 
 
+def _shown_variant():
+    """(an alias of Product, the conditions that make it a shown variant of some family)."""
+    variant = aliased(Product)
+    return variant, (
+        variant.family_id.is_not(None),
+        variant.approval_status == ApprovalStatus.APPROVED,
+        variant.is_published.is_(True),
+    )
+
+
+def price_in_range(lo: int | None, hi: int | None):
+    """The condition a list adds for a price range (fen, either end open): a product without
+    variants by its price, a family's face when ANY of its shown variants (approved, published)
+    costs within the range: 三江腌菜 at ¥18.80 / ¥45.80 / ¥98.00 is found by ¥40–50."""
+
+    def within(price):
+        return sa.and_(
+            sa.true() if lo is None else price >= lo,
+            sa.true() if hi is None else price <= hi,
+        )
+
+    variant, shown = _shown_variant()
+    families = sa.select(variant.family_id).where(*shown, within(variant.price_fen))
+    return sa.or_(
+        sa.and_(Product.family_id.is_(None), within(Product.price_fen)),
+        Product.family_id.in_(families),
+    )
+
+
+def with_lowest_price(query):
+    """(`query` of faces joined to their families' lowest shown price, that price as an expression):
+    a family sorts by its cheapest shown variant, the price its card shows (`Product.lowest_price_fen`);
+    a product without variants by its own. One grouped subquery over the shown variants, joined
+    once (the faces are one row per family, so the join adds no rows)."""
+    variant, shown = _shown_variant()
+    lowest = (
+        sa.select(variant.family_id, sa.func.min(variant.price_fen).label("low_fen"))
+        .where(*shown)
+        .group_by(variant.family_id)
+        .subquery()
+    )
+    query = query.outerjoin(lowest, lowest.c.family_id == Product.family_id)
+    return query, sa.func.coalesce(lowest.c.low_fen, Product.price_fen)
+
+
 def list_products(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> tuple[list[Product], int]:
     """Visible products matching `f`, one page, and the total count.
 
@@ -132,13 +175,12 @@ def list_products(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> t
     query = filtered_query(f, ranked_ids)
     orders: dict[str, list[sa.ColumnExpressionArgument[Any]]] = {
         "newest": [Product.created_at.desc(), Product.id.desc()],
-        "price_asc": [Product.price_fen.asc(), Product.id],
-        "price_desc": [Product.price_fen.desc(), Product.id],
         "best_selling": [Product.sold_count.desc(), Product.id],
     }
     order = orders.get(f.sort)
+    by_price = f.sort in ("price_asc", "price_desc")
     start = (f.page - 1) * f.per_page
-    if order is None and ranked_ids is not None:
+    if order is None and not by_price and ranked_ids is not None:
         # relevance: the matching ids only, in rank order; then load just this page
         rank = {pid: i for i, pid in enumerate(ranked_ids)}
         ids = sorted(db.session.scalars(query.with_only_columns(Product.id)), key=rank.__getitem__)
@@ -149,6 +191,9 @@ def list_products(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> t
         items.sort(key=lambda p: rank[p.id])
         return items, len(ids)
     total = db.session.execute(sa.select(sa.func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    if by_price:
+        query, lowest = with_lowest_price(query)
+        order = [lowest.asc() if f.sort == "price_asc" else lowest.desc(), Product.id]
     query = query.order_by(*(order or [Product.sold_count.desc(), Product.id]))
     query = query.limit(f.per_page).offset(start)
     return list(db.session.scalars(eager_products(query))), total

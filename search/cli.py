@@ -8,14 +8,18 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from search.index import rebuild
+from search.index import needs_rebuild, rebuild
 
 search_cli = AppGroup("search", help="Search index.")
 
 
 @search_cli.command("reindex")
-def reindex_command():
+@click.option("--if-outdated", is_flag=True, help="Only when the index is missing or written by an older version.")
+def reindex_command(if_outdated: bool):
     """Rebuild the search index (products and tourism listings) from the database."""
+    if if_outdated and not needs_rebuild():
+        click.echo(f"The index in {current_app.config['SEARCH_INDEX_DIR']} is up to date.")
+        return
     started = time.perf_counter()
     state = {"bar": None, "done": 0}
 

@@ -38,7 +38,8 @@ Fields are chosen for cheap query shapes:
   differently in a query than in a document, and for one-character queries.
 - `pre`: edge n-grams of the name, its pinyin and initials: a typed prefix is one term (suggestions,
   and pinyin typed half-way such as `yanc`). `name`: stored, the suggestion text.
-- `pk` and `price` (columns) map document numbers to database ids and prices; `kind`, `category`,
+- `pk` and `prices` (columns) map document numbers to database ids and to every shown variant's
+  price (a product with variants is found by a price range holding any of them); `kind`, `category`,
   `village`, `township` (columns too, for the facet counts) serve index-side filters.
 
 Queries are built from tokens, never by a query parser, so `*`, `"`, `:`, `AND`, brackets or control
@@ -102,7 +103,8 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import selectinload
 from whoosh import index as whoosh_index
 from whoosh.analysis import Token, Tokenizer
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.columns import VarBytesColumn
+from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.idsets import DocIdSet
 from whoosh.index import LockError
 from whoosh.query import And, Or, Term
@@ -433,8 +435,21 @@ def _whoosh_schema():
         category=ID(sortable=True),
         village=ID(sortable=True),
         township=ID(sortable=True),
-        price=NUMERIC(bits=32, sortable=True),
+        prices=COLUMN(VarBytesColumn()),
     )
+
+
+def _encode_prices(prices: Iterable[int]) -> bytes:
+    """The `prices` column's value: every shown variant's price in fen, space-separated."""
+    return " ".join(str(int(p)) for p in sorted(set(prices))).encode("ascii")
+
+
+def _decode_prices(raw: bytes) -> tuple[int, ...]:
+    return tuple(int(p) for p in raw.split())
+
+
+#: Columns read as something else than stored (once per segment, see `Engine.joined_column`).
+COLUMN_DECODERS: dict[str, Callable] = {"prices": _decode_prices}
 
 
 # ------------------------------------------------------------------------------ index engine
@@ -536,7 +551,7 @@ class Engine:
         return self.column(searcher, "pk")
 
     def column(self, searcher, field: str) -> list:
-        """Document number -> value of a column field (pk, price, category, village, township), read
+        """Document number -> value of a column field (pk, prices, category, village, township), read
         through Whoosh's column readers once per segment (`joined_column`), joined per searcher."""
         columns = self.local.columns
         if field not in columns:
@@ -558,7 +573,9 @@ class Engine:
             live.add(key[0])
             part = self.segment_parts.get(key)
             if part is None:
-                part = self.segment_parts[key] = list(leaf.column_reader(field))
+                values = leaf.column_reader(field)
+                decode = COLUMN_DECODERS.get(field)
+                part = self.segment_parts[key] = list(values) if decode is None else [decode(v) for v in values]
             parts.append(part)
         for key in list(self.segment_parts):
             if key[0] not in live:
@@ -741,8 +758,11 @@ def product_doc(
     village_id=None,
     township_id=None,
     price_fen: int = 0,
+    prices: Iterable[int] | None = None,
     variants: str = "",
 ) -> dict:
+    """A product's document. `prices`: every shown variant's price (default `[price_fen]`): a price
+    filter finds the product when any of them is in range (`PriceRange`)."""
     return dict(
         id=f"p:{id}",
         kind="product",
@@ -754,7 +774,7 @@ def product_doc(
         category=str(category_id or ""),
         village=str(village_id or ""),
         township=str(township_id or ""),
-        price=int(price_fen or 0),
+        prices=_encode_prices(prices if prices is not None else [price_fen or 0]),
     )
 
 
@@ -781,7 +801,7 @@ def listing_doc(
         category="",
         village=str(village_id or ""),
         township=str(township_id or ""),
-        price=int(price_fen or 0),
+        prices=_encode_prices([price_fen or 0]),
     )
 
 
@@ -829,7 +849,7 @@ def _load_products(ids: list[int] | None) -> tuple[dict[int, dict], set[int]]:
             category_id=p.category_id,
             village_id=p.village_id,
             township_id=p.village.township_id if p.village else None,
-            price_fen=p.price_fen,
+            prices=[v.price_fen for v in variants],
             variants=" ".join(words),
         )
     return docs, set(ids or ()) - set(docs)
@@ -1088,11 +1108,20 @@ def _ensure_index(eng: Engine) -> bool:
 
 
 def _outdated(eng: Engine) -> bool:
-    """An index written before the facet fields were columns (or without a vocabulary file)."""
+    """An index written before the facet fields were columns, before it held every variant's price
+    (`prices`), or without a vocabulary file."""
     schema = eng.index().schema
-    return any(getattr(schema[f], "column_type", None) is None for f in FACET_FIELDS) or not os.path.exists(
-        eng.vocabulary_path()
+    columns = (*FACET_FIELDS, "prices")
+    return any(f not in schema or getattr(schema[f], "column_type", None) is None for f in columns) or not (
+        os.path.exists(eng.vocabulary_path())
     )
+
+
+def needs_rebuild(path: str | None = None) -> bool:
+    """True when the index is missing or was written by an older version (`_outdated`): what
+    `flask --app wsgi search reindex --if-outdated` asks before rebuilding."""
+    eng = engine(path)
+    return not eng.exists() or _outdated(eng)
 
 
 RESULT_CACHE_SIZE = 256
@@ -1112,18 +1141,22 @@ class SearchPage:
 
 
 class PriceRange(DocIdSet):
-    """`docnum in range`: a price filter read from the price column, for Whoosh's `filter=`
-    (a NumericRange query would be a wide OR of terms)."""
+    """`docnum in range`: a price filter read from the prices column, for Whoosh's `filter=` (a
+    NumericRange query would be a wide OR of terms). A document is in range when any of its prices
+    is: a product with variants (规格) is found by any shown variant's price, as the catalog's
+    `price_in_range` finds it in the database."""
 
     def __init__(self, prices, lo, hi):
-        self.prices, self.lo, self.hi = prices, lo, hi
+        self.prices = prices
+        self.lo = -1 if lo is None else lo
+        self.hi = float("inf") if hi is None else hi
 
     def __bool__(self):
         return True
 
     def __contains__(self, docnum):
-        price = self.prices[docnum]
-        return (self.lo is None or price >= self.lo) and (self.hi is None or price <= self.hi)
+        lo, hi = self.lo, self.hi
+        return any(lo <= price <= hi for price in self.prices[docnum])
 
 
 @dataclass(frozen=True)
@@ -1169,7 +1202,7 @@ def _prepared(eng: Engine, searcher, q: str, kind: str, filters: dict | None) ->
     elif listings:
         mask = listings
     lo, hi = (filters or {}).get("min_fen"), (filters or {}).get("max_fen")
-    allow = PriceRange(eng.column(searcher, "price"), lo, hi) if lo is not None or hi is not None else None
+    allow = PriceRange(eng.column(searcher, "prices"), lo, hi) if lo is not None or hi is not None else None
 
     def with_filters(query):
         return query if fq is None else And([query, fq])

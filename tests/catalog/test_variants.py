@@ -234,3 +234,54 @@ def test_the_in_stock_filter_keeps_a_product_whose_first_variant_is_sold_out(cli
     box.is_published = False  # the only variant in stock leaves the shop: the product is not in stock
     commit()
     assert client.get("/api/v1/products?in_stock=true").json["items"] == []
+
+
+def _family_priced_apart():
+    """三江腌菜 whose card (face: 2斤礼盒 ¥45.80, first in the picker) is not its cheapest variant
+    (500克袋装 ¥18.80), beside 南安板鸭 at ¥30.00 and 霉豆腐 at ¥10.00."""
+    bag, box, jar = make_family()
+    bag.variant_position = 2  # the picker shows 礼盒, 坛装, then 袋装: the face is 礼盒
+    duck = make_product(name="南安板鸭1只", price_fen=3000, unit="只")
+    tofu = make_product(name="霉豆腐1瓶", price_fen=1000)
+    commit()
+    return bag, box, jar, duck, tofu
+
+
+def _api_ids(client, query: str) -> list[int]:
+    return [i["id"] for i in client.get(f"/api/v1/products?{query}").json["items"]]
+
+
+def test_a_price_range_finds_a_product_by_any_shown_variants_price(client, db):
+    bag, box, jar, duck, tofu = _family_priced_apart()
+    assert _api_ids(client, "min_fen=1500&max_fen=2000") == [box.id]  # only 袋装 ¥18.80 is in range
+    assert _api_ids(client, "min_fen=9000") == [box.id]  # 坛装 ¥98.00
+    assert sorted(_api_ids(client, "max_fen=2000")) == sorted([box.id, tofu.id])
+    assert _api_ids(client, "min_fen=2000&max_fen=4000") == [duck.id]  # no variant costs ¥20–40
+    html = client.get("/products?min_fen=1500&max_fen=2000").get_data(as_text=True)
+    assert html.count('class="card product-card"') == 1 and "¥18.80 起" in html
+    jar.is_published = False  # a variant the shop no longer shows finds nothing
+    commit()
+    assert _api_ids(client, "min_fen=9000") == []
+
+
+def test_the_price_sort_orders_a_product_by_its_lowest_shown_price(client, db):
+    bag, box, jar, duck, tofu = _family_priced_apart()
+    assert _api_ids(client, "sort=price_asc") == [tofu.id, box.id, duck.id]  # 10.00, 18.80 起, 30.00
+    assert _api_ids(client, "sort=price_desc") == [duck.id, box.id, tofu.id]
+    html = client.get("/products?sort=price_asc").get_data(as_text=True)
+    assert html.index("¥10.00") < html.index("¥18.80 起") < html.index("¥30.00")
+    bag.is_published = False  # now its cheapest shown variant is 礼盒 at ¥45.80
+    commit()
+    assert _api_ids(client, "sort=price_asc") == [tofu.id, duck.id, box.id]
+
+
+def test_a_card_shows_the_lowest_price_and_says_from_only_when_the_variants_differ(client, db):
+    bag, box, jar, duck, tofu = _family_priced_apart()
+    html = client.get("/products").get_data(as_text=True)
+    assert "¥18.80 起" in html and "¥45.80" not in html  # the face's own price is not the card's
+    assert "¥30.00 <span class=\"unit\">/ 只</span>" in html  # one variant: its price and unit, no 起
+    for variant in (bag, jar):
+        variant.price_fen = box.price_fen
+    commit()
+    html = client.get("/products").get_data(as_text=True)
+    assert "¥45.80 <span class=\"unit\">/ 盒</span>" in html and not re.search(r"¥[0-9.]+ 起", html)

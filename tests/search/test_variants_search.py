@@ -1,6 +1,8 @@
 """Search shows a product with variants (规格) once, found by any variant's words (#21)."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from search import index as search
@@ -40,3 +42,50 @@ def test_the_index_follows_a_change_of_face(client, db):
     commit()
     search.update_products([bag.id])
     assert search.search_product_ids("腌菜") == [bag.id]
+
+
+def test_a_searchs_price_range_and_sort_use_every_shown_variants_price(client, db):
+    from tests.catalog.test_variants import _family_priced_apart
+
+    bag, box, jar, duck, tofu = _family_priced_apart()
+    box.description = bag.description = "腌菜下饭"
+    duck.description = tofu.description = "下饭"
+    commit()
+    search.rebuild()
+
+    def ids(query):
+        data = client.get(f"/api/v1/products?q=下饭&{query}").json
+        assert data["total"] == len(data["items"])
+        return [i["id"] for i in data["items"]]
+
+    # the index's own filter (relevance order: the index ranks, counts and filters the page)
+    assert search.search_ids("下饭", filters={"min_fen": 1500, "max_fen": 2000}) == [box.id]
+    assert ids("min_fen=1500&max_fen=2000") == [box.id]
+    assert ids("min_fen=9000") == [box.id]
+    assert ids("min_fen=2000&max_fen=4000") == [duck.id]
+    # the database's (another sort): the same answer, ordered by the lowest shown price
+    assert ids("min_fen=1500&max_fen=2000&sort=price_asc") == [box.id]
+    assert ids("sort=price_asc") == [tofu.id, box.id, duck.id]
+    assert ids("sort=price_desc") == [duck.id, box.id, tofu.id]
+    html = client.get("/search?q=下饭&min_yuan=15&max_yuan=20").get_data(as_text=True)
+    assert html.count('class="card product-card"') == 1 and "¥18.80 起" in html
+    jar.is_published = False  # the index follows: 坛装's price no longer finds the product
+    commit()
+    search.update_products([jar.id])
+    assert ids("min_fen=9000") == [] and search.search_ids("下饭", filters={"min_fen": 9000}) == []
+
+
+def test_an_index_written_before_it_held_every_variants_price_is_rebuilt(client, db, index_dir):
+    from whoosh import index as whoosh_index
+    from whoosh.fields import ID, NUMERIC, Schema
+
+    bag, box, jar = make_family()
+    commit()  # (the commit's index update builds a current index first: replaced below)
+    shutil.rmtree(index_dir, ignore_errors=True)
+    search.reset_engines()
+    index_dir.mkdir()
+    old = Schema(id=ID(unique=True), pk=NUMERIC(bits=64, sortable=True), price=NUMERIC(bits=32, sortable=True))
+    whoosh_index.create_in(str(index_dir), old)  # one price per document, no `prices` column
+    assert search.needs_rebuild()
+    assert search.search_ids("腌菜", filters={"min_fen": 9000}) == [bag.id]  # rebuilt on first use
+    assert not search.needs_rebuild()
