@@ -7,7 +7,7 @@ before commit could announce a change that then rolls back. So, with a broker co
    row in the session's transaction: it commits or rolls back with the change itself.
 2. After the commit, the rows of that transaction are published (the Celery task id is the row's
    `task_id`) and deleted. By default both happen off the request: a per-process relay thread
-   (`_Relay`) publishes what the process committed in the last `OUTBOX_RELAY_SECONDS`, and a delete
+   (`Relay`) publishes what the process committed in the last `OUTBOX_RELAY_SECONDS`, and a delete
    thread removes every published row of the last `OUTBOX_DELETE_SECONDS` in one statement
    (`_DeleteQueue`): a checkout or booking pays for neither a broker round trip nor a second
    transaction. With both set to 0 (the tests) each happens at once, in the request.
@@ -322,7 +322,7 @@ deletes = _DeleteQueue(0.5)
 atexit.register(deletes.flush)
 
 
-class _Relay(_ProcessQueue):
+class Relay(_ProcessQueue):
     """Messages committed but not yet published. The thread wakes when messages arrive, lets
     `interval` seconds of them gather, then publishes them (`_publish_and_delete`, in an app context
     of the app that committed them); `flush()` does it now (also at exit). A message the thread
@@ -356,7 +356,7 @@ class _Relay(_ProcessQueue):
         return len(messages)
 
 
-relay = _Relay(0.2)
+relay = Relay(0.2)
 atexit.register(relay.flush)  # atexit runs last-registered first: publish, then delete
 
 

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from bench import run, volume
+from tests.conftest import requires_postgres
 
 
 def test_lua_string_escapes_every_non_ascii_byte_and_quote():
@@ -86,15 +87,25 @@ def test_scenarios_without_tokens_say_why_instead_of_sending_nothing():
     assert len(scenarios["catalog"].requests) == 800
 
 
-def test_copy_defaults_fill_scalar_defaults_and_refuse_not_null_columns_without_one():
-    table = sa.Table("t", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+@requires_postgres
+def test_copy_fills_the_columns_it_is_not_given_with_their_scalar_defaults(db):
+    """bench.volume.copy_rows (PostgreSQL's COPY): a column the generator leaves out gets the model's
+    scalar or 0-arg default (a JSON one written as JSON); a nullable column without one stays NULL."""
+    table = sa.Table("copy_defaults", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
                      sa.Column("a", sa.Integer, default=7, nullable=False), sa.Column("b", sa.JSON, default=list),
-                     sa.Column("c", sa.String, nullable=True))
-    assert volume._defaults_for(table, ["id"]) == (["a", "b"], [7, "[]"])
+                     sa.Column("c", sa.String, nullable=True), prefixes=["TEMPORARY"])
+    conn = db.session.connection()
+    table.create(conn)
+    assert volume.copy_rows(conn, table, ["id"], [(1,), (2,)]) == 2
+    assert conn.execute(sa.select(table.c.id, table.c.a, table.c.b, table.c.c).order_by(table.c.id)).all() == [
+        (1, 7, [], None), (2, 7, [], None)]
+
+
+def test_copy_refuses_a_not_null_column_without_a_default_before_writing_anything():
     strict = sa.Table("u", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
                       sa.Column("d", sa.Integer, nullable=False))
     with pytest.raises(RuntimeError, match="u.d is NOT NULL"):
-        volume._defaults_for(strict, ["id"])
+        volume.copy_rows(None, strict, ["id"], [(1,)])  # no connection needed: refused first
 
 
 def test_an_api_scenario_missing_from_the_openapi_spec_is_not_available_without_any_request():

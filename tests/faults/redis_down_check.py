@@ -93,7 +93,7 @@ def test_redis_down_then_back(app, committed_db, redis_server, monkeypatch):
         assert sum(booking.json["code"] in b for b in bodies) == 1
 
         # production's relay: orders taken now are published a moment later, their mails in one batch
-        monkeypatch.setattr(shop.outbox, "relay", shop.outbox._Relay(0.2))
+        monkeypatch.setattr(shop.outbox, "relay", shop.outbox.Relay(0.2))
         monkeypatch.setitem(app.config, "OUTBOX_RELAY_SECONDS", 0.3)
         names, real_publish = [], shop.outbox.publish
         monkeypatch.setattr(shop.outbox, "publish", lambda name, *rest: names.append(name) or real_publish(name, *rest))

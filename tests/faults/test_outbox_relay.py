@@ -8,6 +8,7 @@ a task of its own. The real Redis + worker run of a batch is in tests/faults/red
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,7 @@ import shop.outbox
 from shop.celery import enqueue_after_commit
 from shop.db import commit
 from shop.mail import Mail, SentMail, mail_key, send_mail, send_many
-from shop.outbox import RUN_BATCH, run_batch
+from shop.outbox import RUN_BATCH, batch_runner, run_batch
 from shop.timeutil import now_utc
 from tests.factories import PASSWORD, make_household, make_product, make_user
 from tests.faults.services import wait_for
@@ -33,10 +34,23 @@ BOOKING_MAIL = "tourism.tasks.send_booking_mail"
 @pytest.fixture
 def relay(app, committed_db, monkeypatch):
     """A fresh relay for this test, on: its thread sleeps an hour after a wake-up (flush() by hand)."""
-    fresh = shop.outbox._Relay(0.2)
+    fresh = shop.outbox.Relay(0.2)
     monkeypatch.setattr(shop.outbox, "relay", fresh)
     monkeypatch.setitem(app.config, "OUTBOX_RELAY_SECONDS", 3600)
     return fresh
+
+
+@contextmanager
+def order_mail_runner(runner):
+    """`runner` is the order mails' batch runner inside the block (registered through
+    `shop.outbox.batch_runner`, as orders.tasks registers its own), orders.tasks' own again after."""
+    from orders.tasks import send_order_mail, send_order_mails
+
+    batch_runner(send_order_mail)(runner)
+    try:
+        yield
+    finally:
+        batch_runner(send_order_mail)(send_order_mails)
 
 
 def _orders(n: int):
@@ -120,7 +134,7 @@ def test_a_batch_item_that_cannot_be_sent_goes_back_as_its_own_task_and_the_othe
     assert sent.count(mail_key(ORDER_MAIL, f"task-{ids[1]}")) == 1 and len(sent) == 3
 
 
-def test_a_batch_whose_runner_crashes_is_handed_back_item_by_item(app, committed_db, relay, published, monkeypatch):
+def test_a_batch_whose_runner_crashes_is_handed_back_item_by_item(app, committed_db, relay, published):
     _user, orders = _orders(2)
     items = [[f"t{o.id}", [o.id, "paid"], {}] for o in orders]
     committed_db.session.commit()
@@ -128,8 +142,8 @@ def test_a_batch_whose_runner_crashes_is_handed_back_item_by_item(app, committed
     def crash(_items):
         raise RuntimeError("database went away")
 
-    monkeypatch.setitem(shop.outbox._BATCH_RUNNERS, ORDER_MAIL, crash)
-    assert run_batch.apply(args=[ORDER_MAIL, items]).get() == 0
+    with order_mail_runner(crash):
+        assert run_batch.apply(args=[ORDER_MAIL, items]).get() == 0
     assert published == [(ORDER_MAIL, [o.id, "paid"], f"t{o.id}") for o in orders]
 
 
@@ -140,7 +154,6 @@ def test_batch_items_that_cannot_be_published_again_wait_in_the_outbox_for_the_d
     _user, orders = _orders(3)
     items = [[f"t{o.id}", [o.id, "paid"], {}] for o in orders]
     committed_db.session.commit()
-    monkeypatch.setitem(shop.outbox._BATCH_RUNNERS, ORDER_MAIL, lambda batch: batch)  # none could be sent
     calls = []
 
     def flaky(name, args, kwargs, task_id):
@@ -150,7 +163,8 @@ def test_batch_items_that_cannot_be_published_again_wait_in_the_outbox_for_the_d
         published.append((name, args, task_id))
 
     monkeypatch.setattr(shop.outbox, "publish", flaky)
-    assert run_batch.apply(args=[ORDER_MAIL, items]).get() == 0
+    with order_mail_runner(lambda batch: batch):  # none could be sent
+        assert run_batch.apply(args=[ORDER_MAIL, items]).get() == 0
     assert published == [(ORDER_MAIL, [orders[0].id, "paid"], f"t{orders[0].id}")]
     mine = {f"t{o.id}" for o in orders}  # (the orders' own "placed" mails wait in the relay's rows too)
     waiting = [(r.task_name, r.args, r.task_id) for r in _rows() if r.task_id in mine]
