@@ -180,10 +180,13 @@ def _optional_id(value, field: str) -> int | None:
 
 
 @bp.post("/cart/bookings")
-@login_required
 def cart_add_booking():
     """加入购物车 from a listing's booking form: a stay's dates and rooms, a session, a ticket day.
-    Checked and priced by tourism now; held only at checkout (orders.bookables)."""
+    Checked and priced by tourism now; held only at checkout (orders.bookables).
+
+    Signed in or not, as `cart_add`: a guest's line goes into the guest cart (`_current_cart`), which
+    signing in at checkout merges into the account's cart. `buy_now` (a guest's 预订) goes on to the
+    checkout, which asks a guest to sign in or register first, as 立即购买 does for goods."""
     form = request.form
     try:
         item = BookingItem(
@@ -205,6 +208,8 @@ def cart_add_booking():
             raise
         flash(exc.message, "error")
         return redirect(request.referrer or url_for("orders.cart_page"), 303)
+    if form.get("buy_now"):
+        return redirect(url_for("orders.checkout"), 303)
     flash(_("已加入购物车"), "success")
     return redirect(url_for("orders.cart_page"), 303)
 

@@ -130,17 +130,8 @@ def add_booking_line(cart: Cart, item: BookingItem, *, now: datetime) -> CartLin
     quote = booking_lines().quote(item, now=now)
     if not quote.available:
         raise Conflict("booking_line_sold_out", name=quote.title)
-    same = next(
-        (
-            l
-            for l in cart.lines
-            if l.kind == "booking"
-            and l.listing_id == item.listing_id
-            and l.unit_type_id == item.unit_type_id
-            and l.session_id == item.session_id
-            and l.check_in == quote.check_in
-        ),
-        None,
+    same = _same_booking(
+        cart, item.listing_id, item.unit_type_id, item.session_id, quote.check_in if item.session_id is None else None
     )
     if same is None:
         if len(cart.lines) >= MAX_CART_LINES:
@@ -157,6 +148,23 @@ def add_booking_line(cart: Cart, item: BookingItem, *, now: datetime) -> CartLin
     cart.updated_at = now
     db.session.flush()
     return same
+
+
+def _same_booking(cart: Cart, listing_id, unit_type_id, session_id, check_in) -> CartLine | None:
+    """The cart's booking line for the same listing, unit type, session and first day: adding that
+    booking again (or merging a guest cart that holds it) changes this line instead of adding one."""
+    return next(
+        (
+            l
+            for l in cart.lines
+            if l.kind == "booking"
+            and l.listing_id == listing_id
+            and l.unit_type_id == unit_type_id
+            and l.session_id == session_id
+            and l.check_in == check_in
+        ),
+        None,
+    )
 
 
 def set_booking(cart: Cart, line_id: int, *, guests: int, units: int, check_in=None, check_out=None, now: datetime):
@@ -244,7 +252,11 @@ def merge_guest_cart(user, token: str | None, *, now: datetime) -> Cart | None:
     cart = get_or_create_cart(user=user, now=now)
     for gl in list(guest.lines):
         if gl.kind == "booking":  # a booking line moves as it is (checked again at checkout)
-            if len(cart.lines) < MAX_CART_LINES:
+            same = _same_booking(cart, gl.listing_id, gl.unit_type_id, gl.session_id, gl.check_in)
+            if same is not None:  # the same booking chosen again as a guest: the guest's choice wins
+                same.check_out, same.guests, same.units = gl.check_out, gl.guests, gl.units
+                same.seen_price_fen = gl.seen_price_fen
+            elif len(cart.lines) < MAX_CART_LINES:
                 cart.lines.append(
                     CartLine(
                         kind="booking",

@@ -122,6 +122,17 @@ def order_facts(live: LiveServer, code: str) -> dict:
         }
 
 
+def order_bookings(live: LiveServer, code: str) -> list[dict]:
+    """The bookings of an order: code, status, confirmation code, dates."""
+    from orders.models import Order
+
+    with live.app_context() as db:
+        order = db.session.scalar(sa.select(Order).where(Order.code == code))
+        assert order is not None, f"no order {code}"
+        return [{"code": b.code, "status": str(b.status), "confirmation": b.confirmation_code,
+                 "check_in": b.check_in_date, "check_out": b.check_out_date} for b in order.bookings]
+
+
 def select_option_containing(select, text: str) -> None:
     """Choose the option of a <select> whose visible text contains `text`."""
     labels = [t.strip() for t in select.locator("option").all_inner_texts()]

@@ -1,16 +1,17 @@
 """Journey 23 (PRODUCT.md journey 3, for someone with no account yet): a tourist finds the farm stays from
-the header, opens 罗渡农家乐, follows 登录后预订 → 注册, signs up and lands back on the stay, books two
-nights paying on arrival, and finds the booking under 我的预订 with its confirmation code."""
+the header, opens 罗渡农家乐 and, not signed in, picks two nights and taps 预订 (the stay goes into the guest
+cart); the checkout asks them to log in or sign up (saying the cart is kept), they sign up and land on the
+checkout with the stay, pay on arrival, and find the confirmed booking on the order page and under 我的预订."""
 from __future__ import annotations
 
 import itertools
-import re
 import time
 from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from tests.browser.test_04_tourist_books_and_cancels import STAY, booking_facts
+from tests.browser.journeys import order_bookings, order_code_from_url
+from tests.browser.test_04_tourist_books_and_cancels import STAY
 
 _seq = itertools.count(1)
 
@@ -30,8 +31,18 @@ def test_first_time_tourist_finds_the_stays_signs_up_on_the_way_and_books(open_p
     tourist.submit_and_wait(lambda: card.get_by_role("link").first.click())
     expect(page.get_by_role("heading", level=1)).to_have_text(STAY)
     tourist.step("the stay, not signed in")
-    tourist.submit_and_wait(lambda: main.get_by_role("link", name=tourist.t("登录后预订")).click())
-    expect(page.get_by_role("heading", level=1)).to_have_text(tourist.t("登录"))
+
+    check_in = local_date(now_utc()) + timedelta(days=30 if viewport.is_phone else 33)
+    book = tourist.rx(("verb", "预订"), "预订并去支付", exact=True)
+    booking = main.locator("form").filter(has=page.get_by_role("button", name=book))
+    booking.get_by_label(tourist.t("房型/票种")).select_option(label="标准间")
+    booking.get_by_label(tourist.t("入住")).fill(check_in.isoformat())
+    booking.get_by_label(tourist.t("离店")).fill((check_in + timedelta(days=2)).isoformat())
+    booking.get_by_label(tourist.t("人数")).fill("2")
+    tourist.step("booking form, not signed in")
+    tourist.submit_and_wait(lambda: booking.get_by_role("button", name=book).click())
+    expect(page.get_by_role("heading", level=1)).to_have_text(tourist.t("登录"))  # the checkout asks first
+    expect(main).to_contain_text(tourist.t("登录或注册后继续结算，购物车里的商品和预订都会保留。"))
     tourist.submit_and_wait(lambda: main.get_by_role("link", name=tourist.t("注册"), exact=True).click())
     form = main.locator("form")
     email = f"tourist-{lang.lower()}-{viewport.name}-{int(time.time())}-{next(_seq)}@test.cn"
@@ -41,25 +52,16 @@ def test_first_time_tourist_finds_the_stays_signs_up_on_the_way_and_books(open_p
     form.get_by_label(tourist.t("确认密码")).fill("s3cret-pass")
     tourist.step("sign-up form")
     tourist.submit_and_wait(lambda: form.get_by_role("button", name=tourist.t("注册")).click())
-    expect(page.get_by_role("heading", level=1)).to_have_text(STAY)  # back on the stay
-    tourist.step("back on the stay, signed in")
-
-    check_in = local_date(now_utc()) + timedelta(days=30 if viewport.is_phone else 33)
-    book = tourist.rx(("verb", "预订"), "预订并去支付", exact=True)
-    booking = main.locator("form").filter(has=page.get_by_role("button", name=book))
-    booking.get_by_label(tourist.t("房型/票种")).select_option(label="标准间")
-    booking.get_by_label(tourist.t("入住")).fill(check_in.isoformat())
-    booking.get_by_label(tourist.t("离店")).fill((check_in + timedelta(days=2)).isoformat())
-    booking.get_by_label(tourist.t("人数")).fill("2")
-    booking.get_by_label(tourist.t("到店支付")).check()
-    tourist.step("booking form")
-    tourist.submit_and_wait(lambda: booking.get_by_role("button", name=book).click())
-    m = re.search(r"/bookings/([A-Za-z0-9-]+)$", page.url.split("?")[0])
-    assert m, f"not on a booking page: {page.url}"
-    facts = booking_facts(live_server, m.group(1))
-    assert facts["status"] == "confirmed" and facts["nights"] == 2
+    expect(page.get_by_role("heading", level=1)).to_have_text(tourist.t("结算"))  # on to the checkout
+    expect(main).to_contain_text(STAY)
+    expect(main).to_contain_text(check_in.isoformat())
+    page.get_by_label(tourist.t("到店支付")).check()
+    tourist.step("checkout with the stay, signed up")
+    tourist.submit_and_wait(lambda: page.get_by_role("button", name=tourist.t("提交订单")).click())
+    [facts] = order_bookings(live_server, order_code_from_url(tourist))
+    assert facts["status"] == "confirmed" and (facts["check_out"] - facts["check_in"]).days == 2
     expect(main).to_contain_text(facts["confirmation"])
     tourist.step("booked")
     tourist.goto("/bookings")
-    expect(main).to_contain_text(m.group(1))
+    expect(main).to_contain_text(facts["code"])
     tourist.step("my bookings")

@@ -1,32 +1,24 @@
-"""Journey 25 (#21): on a phone, in Chinese, a shopper puts the village's pickles and a two-night farm
-stay in one cart, checks out once, pays once by card, and reaches the order page showing the goods'
-shipment and the confirmed stay (its dates and confirmation code) together."""
+"""Journey 25 (#21): on a phone, in Chinese, a shopper not signed in yet puts the village's pickles and a
+two-night farm stay in one (guest) cart, signs up when going to checkout and finds both still there, checks
+out once, pays once by card, and reaches the order page showing the goods' shipment and the confirmed stay
+(its dates and confirmation code) together."""
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.browser.harness import DEMO, VIEWPORTS
+from tests.browser.harness import VIEWPORTS
 from tests.browser.journeys import (
-    TEST_CARD, VILLAGE_A, add_from_results, empty_cart, enter_card, fill_address, go_to_checkout,
-    order_code_from_url, pay_with_card, search,
+    TEST_CARD, VILLAGE_A, add_from_results, enter_card, fill_address, order_bookings, order_code_from_url,
+    pay_with_card, search,
 )
 
 STAY = "罗渡农家乐"
 ROOM = "标准间"
-
-
-def order_bookings(live, code: str) -> list[dict]:
-    from orders.models import Order
-
-    with live.app_context() as db:
-        order = db.session.scalar(sa.select(Order).where(Order.code == code))
-        assert order is not None, f"no order {code}"
-        return [{"code": b.code, "status": str(b.status), "confirmation": b.confirmation_code,
-                 "check_in": b.check_in_date, "check_out": b.check_out_date} for b in order.bookings]
 
 
 @pytest.mark.parametrize("viewport", [VIEWPORTS[0]], ids=[VIEWPORTS[0].name], indirect=True)
@@ -35,9 +27,7 @@ def test_goods_and_a_stay_in_one_cart_one_checkout_one_payment(open_page, live_s
 
     shopper = open_page("shopper")
     page = shopper.page
-    shopper.login(DEMO["consumer"])
-    empty_cart(shopper)
-
+    shopper.goto("/")
     search(shopper, "yancai")
     add_from_results(shopper, village=VILLAGE_A)
 
@@ -66,7 +56,21 @@ def test_goods_and_a_stay_in_one_cart_one_checkout_one_payment(open_page, live_s
     expect(booking_row).to_contain_text(STAY)
     expect(booking_row).to_contain_text(check_in.isoformat())
     expect(booking_row).to_contain_text(check_out.isoformat())
-    go_to_checkout(shopper, expected_lines=2)
+    rows = main.get_by_role("row").filter(has=page.get_by_role("spinbutton"))
+    expect(rows).to_have_count(2)
+    shopper.step("guest cart: goods and stay")
+
+    # 去结算 asks a guest to log in or sign up; signing up keeps the cart, goods and stay
+    shopper.submit_and_wait(lambda: page.get_by_role("link", name=shopper.t("去结算")).click())
+    expect(page.get_by_role("heading", level=1)).to_have_text(shopper.t("登录"))
+    shopper.submit_and_wait(lambda: main.get_by_role("link", name=shopper.t("注册"), exact=True).click())
+    form = main.locator("form")
+    form.get_by_label(shopper.t("称呼")).fill("新买家")
+    form.get_by_label(shopper.t("邮箱")).fill(f"mixed-{int(time.time() * 1000)}@test.cn")
+    form.get_by_label(shopper.t("密码"), exact=True).fill("s3cret-pass")
+    form.get_by_label(shopper.t("确认密码")).fill("s3cret-pass")
+    shopper.submit_and_wait(lambda: form.get_by_role("button", name=shopper.t("注册")).click())
+    expect(page.get_by_role("heading", level=1)).to_contain_text(shopper.t("结算"))
 
     # one checkout: the address for the goods, card (the only method every line allows)
     fill_address(shopper)

@@ -1,0 +1,116 @@
+"""#21 for first-time users: a visitor who is not signed in picks a stay's dates (or a session, or a
+ticket day) and puts it in a guest cart, as goods; the checkout asks them to sign in or register, and
+the cart — goods and bookings — is kept. Nothing is held before checkout."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from orders.models import Cart, CartLine
+from shop.auth.models import User
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_product, make_user
+from tests.tourism.factories import make_listing, make_session
+from tourism.models import Booking, ListingKind
+
+
+def _day(n: int):
+    return local_date(now_utc()) + timedelta(days=n)
+
+
+def _stay(listing, *, checkin=10, nights=2, guests=2, **extra) -> dict:
+    return {"listing_id": listing.id, "checkin": _day(checkin).isoformat(),
+            "checkout": _day(checkin + nights).isoformat(), "guests": guests, "units": 1, **extra}
+
+
+def _carts(db) -> list[Cart]:
+    db.session.expire_all()
+    return db.session.scalars(sa.select(Cart)).all()
+
+
+def test_a_guest_sees_the_booking_form_and_puts_a_stay_in_the_guest_cart(client, db, fake_stripe):
+    listing = make_listing(name="罗渡山居", price_fen=18800, units=2)
+    page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
+    assert 'action="/cart/bookings"' in page and "加入购物车" in page and 'name="buy_now"' in page
+    assert 'name="checkin"' in page and "登录后预订" not in page
+    assert 'name="payment_method" value="card"' not in page  # the payment is chosen at checkout
+
+    res = client.post("/cart/bookings", data=_stay(listing))
+    assert res.status_code == 303 and res.headers["Location"].endswith("/cart")
+    [cart] = _carts(db)
+    assert cart.user_id is None and cart.token
+    [line] = cart.lines
+    assert line.kind == "booking" and line.check_in == _day(10) and line.seen_price_fen == 2 * 18800
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0  # nothing held yet
+    cart_page = client.get("/cart").get_data(as_text=True)
+    assert "罗渡山居" in cart_page and _day(12).isoformat() in cart_page and "去结算" in cart_page
+
+    # the guest changes the stay in the cart like anyone
+    res = client.post(f"/cart/lines/{line.id}", data={"guests": 2, "units": 1, "checkout": _day(13).isoformat()})
+    assert res.status_code == 303
+    db.session.refresh(line)
+    assert line.check_out == _day(13) and line.seen_price_fen == 3 * 18800
+
+
+def test_a_guest_who_books_goes_to_checkout_signs_up_and_keeps_goods_and_stay(client, db, fake_stripe):
+    product = make_product(name="三江腌菜", price_fen=1200, stock=10)
+    listing = make_listing(name="罗渡山居", price_fen=18800, units=2)
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 2})
+    res = client.post("/cart/bookings", data=_stay(listing, buy_now="1"))  # the guest's 预订
+    assert res.status_code == 303 and res.headers["Location"].endswith("/checkout")
+    res = client.get("/checkout")
+    assert res.status_code == 302 and "/login" in res.headers["Location"]
+    login_page = client.get(res.headers["Location"]).get_data(as_text=True)
+    assert "购物车里的商品和预订都会保留" in login_page and "/register?next=/checkout" in login_page
+    register_page = client.get("/register?next=/checkout").get_data(as_text=True)
+    assert "购物车里的商品和预订都会保留" in register_page and "/login?next=/checkout" in register_page
+
+    res = client.post("/register?next=/checkout", data={"name": "新游客", "email": "guest@test.cn",
+                                                        "password": "s3cret-pass", "confirm": "s3cret-pass"})
+    assert res.status_code == 302 and res.headers["Location"] == "/checkout"
+    [cart] = _carts(db)
+    assert cart.user_id == db.session.scalar(sa.select(User.id).where(User.email == "guest@test.cn"))
+    kinds = sorted((ln.kind, ln.product_id, ln.listing_id, ln.check_in) for ln in cart.lines)
+    assert kinds == [("booking", None, listing.id, _day(10)), ("product", product.id, None, None)]
+    checkout = client.get("/checkout").get_data(as_text=True)
+    assert "三江腌菜" in checkout and "罗渡山居" in checkout and _day(12).isoformat() in checkout
+
+
+def test_signing_in_with_the_same_stay_in_both_carts_keeps_one_line_with_the_guests_choice(client, db, auth):
+    listing = make_listing(units=2, max_guests=3)
+    user = make_user()
+    auth.login(user)
+    client.post("/cart/bookings", data=_stay(listing, guests=1))
+    client.post("/logout")
+    client.post("/cart/bookings", data=_stay(listing, guests=3, nights=3))  # as a guest, the same stay again
+    res = client.post("/login?next=/checkout", data={"email": user.email, "password": "password123"})
+    assert res.status_code == 302
+    [cart] = _carts(db)
+    [line] = cart.lines
+    assert cart.user_id == user.id and line.guests == 3 and line.check_out == _day(13)
+
+
+def test_a_session_tapped_twice_is_one_line(client, db):
+    experience = make_listing(kind=ListingKind.EXPERIENCE, price_fen=3000, max_guests=10)
+    session = make_session(experience, day=_day(5), capacity=6)
+    for guests in (2, 3):  # a double tap, then a change of mind
+        res = client.post("/cart/bookings", data={"listing_id": experience.id, "session_id": session.id,
+                                                  "guests": guests})
+        assert res.status_code == 303
+    [cart] = _carts(db)
+    [line] = cart.lines
+    assert line.session_id == session.id and line.guests == 3 and line.seen_price_fen == 9000
+
+
+def test_a_guest_ticket_day_and_bad_input(client, db):
+    ticket = make_listing(kind=ListingKind.TICKET, price_fen=5000, units=100, max_guests=10)
+    res = client.post("/cart/bookings", data={"listing_id": ticket.id, "checkin": _day(6).isoformat(), "guests": 2})
+    assert res.status_code == 303 and res.headers["Location"].endswith("/cart")
+    res = client.post("/cart/bookings", data={"listing_id": ticket.id, "checkin": "2020-01-01", "guests": 2})
+    assert res.status_code == 303  # refused with a message, back where the guest was
+    assert client.post("/cart/bookings", data={"listing_id": 99999999, "guests": 1}).status_code == 404
+    [cart] = _carts(db)
+    assert [ln.check_in for ln in cart.lines] == [_day(6)]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CartLine)) == 1
