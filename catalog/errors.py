@@ -48,6 +48,8 @@ MESSAGES = {
     "variant_not_found": N_("这个商品没有这个规格"),
     "invalid_variant_label": N_("规格名称须为 1 至 40 个字"),
     "variant_label_taken": N_("这个商品已有同名规格"),
+    "invalid_family_name": N_("商品名称须为 1 至 80 个字"),
+    "family_order_mismatch": N_("规格顺序须包含这个商品的每个规格各一次，请刷新页面后重试"),
 }
 
 register_messages(MESSAGES)

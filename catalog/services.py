@@ -27,6 +27,8 @@ from catalog.models import (
     visible_products,
 )
 from shop.args import MAX_ID, parse_int
+from shop.audit import record_audit
+from shop.celery import enqueue_after_commit
 from shop.codes import new_code
 from shop.errors import NotFound, ValidationError
 from shop.extensions import db
@@ -436,6 +438,46 @@ def join_family(product: Product, sibling_id: int, label: str, *, now: datetime,
     product.family = family
     product.variant_label = label
     product.variant_position = max((m.variant_position for m in family.members if m is not product), default=0) + 1
+
+
+def update_family(family: ProductFamily, *, actor, now: datetime, name: str | None = None, order=None) -> dict:
+    """Rename a family (the name its card and product page show) and/or set its variants' picker order:
+    `order` lists every member's id, the first shown first (and, while visible, the family's face in
+    lists). Returns what changed ({} when nothing did); a change is audited ("product_family.update").
+
+    The family's name is presentation: each variant keeps its own certified name (what the county
+    approved, the cart, order lines and slips show), so a rename needs no re-certification; the audit
+    log keeps who renamed what. A wrong `order` (a missing, repeated or foreign id) changes nothing."""
+    changes: dict[str, Any] = {}
+    if name is not None:
+        name = name.strip()
+        if not 1 <= len(name) <= 80:
+            raise ValidationError("invalid_family_name", fields={"name": "invalid"})
+        if name != family.name:
+            changes["name"] = [family.name, name]
+    members = list(family.members)
+    if order is not None:
+        order = list(order)
+        if len(set(order)) != len(order) or set(order) != {m.id for m in members}:
+            raise ValidationError("family_order_mismatch", fields={"order": "invalid"})
+        before = [m.id for m in members]
+        if order != before:
+            changes["order"] = [before, order]
+    if not changes:
+        return changes
+    if "name" in changes:
+        family.name = changes["name"][1]
+    if "order" in changes:
+        by_id = {m.id: m for m in members}
+        for position, product_id in enumerate(order):
+            by_id[product_id].variant_position = position
+            by_id[product_id].updated_at = now
+    record_audit(actor=actor, action="product_family.update", subject=family, detail=changes, now=now)
+    # the search documents hold the family's name (a reorder is seen by search's own hooks: variant_position)
+    enqueue_after_commit("search.tasks.reindex_products", [m.id for m in members])
+    db.session.flush()
+    db.session.expire(family, ["members"])  # read again in the new picker order
+    return changes
 
 
 def set_benefit_links(product: Product, links: list[tuple[int, int]], *, now: datetime) -> None:

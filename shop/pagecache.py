@@ -82,6 +82,7 @@ OPTION = "page_cache_changes"
 CATALOG_TABLES = frozenset(
     {
         "products",
+        "product_families",
         "stock_records",
         "product_images",
         "benefit_links",

@@ -41,6 +41,8 @@ MESSAGES = {
     "shipment_not_found": N_("没有这个发货单"),
     "station_id_required": N_("请指定 station_id"),
     "station_product_not_found": N_("没有这个商品"),
+    "family_not_found": N_("没有这个商品"),
+    "family_position_invalid": N_("规格顺序请填 1 至 99 的数字"),
     "stock_ambiguous": N_("stock 与 stock_delta 只能给一个"),
     "stock_reason_required": N_("库存调整需要填写原因"),
     "tracking_number_required": N_("请填写运单号（最多 40 个字符）"),

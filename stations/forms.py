@@ -78,6 +78,13 @@ class ProductEditForm(ShopForm):
     )
 
 
+class FamilyForm(ShopForm):
+    """A product sold in several variants (规格): its name and the picker order of its variants (the
+    order comes as `position_<variant id>` numbers, read by the view)."""
+
+    name = StringField(_l("商品名称（各规格共用）"), validators=[DataRequired(), Length(max=80)])
+
+
 class ProductPhotoForm(ShopForm):
     image = FileField(_l("新的商品照片（JPEG/PNG，最大 5MB）"))
 

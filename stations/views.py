@@ -29,7 +29,7 @@ from catalog.papers import (
 from catalog.papers import (
     STATUS_LABELS as PAPER_STATUS_LABELS,
 )
-from catalog.services import list_categories
+from catalog.services import list_categories, update_family
 from ledger.purchases import credit_intake_purchase
 from orders.forms import cash_amount_fen
 from orders.models import OrderLine
@@ -59,6 +59,7 @@ from stations.forms import (
     CashMoveForm,
     CorrectForm,
     EmptyForm,
+    FamilyForm,
     PaperForm,
     ProductEditForm,
     ProductPhotoForm,
@@ -576,8 +577,47 @@ def products():
         station=station,
         edit_form=ProductEditForm(),
         products=assisted.list_station_products(station.id),
+        families=assisted.station_families(station.id),
+        family_form=FamilyForm(),
         station_args=_station_args(station),
     )
+
+
+def _family_order(family) -> list[int]:
+    """The variants' ids in the order typed as numbers (`position_<id>`, 1 first); equal numbers keep
+    the current order between them. A missing or non-number position is a 422 naming the field."""
+    keyed = []
+    for index, member in enumerate(family.members):
+        field = f"position_{member.id}"
+        try:
+            position = parse_int(request.form.get(field, ""), minimum=1, maximum=99)
+        except (TypeError, ValueError):
+            raise DomainError("family_position_invalid", fields={field: "invalid"}) from None
+        keyed.append((position, index, member.id))
+    return [product_id for _position, _index, product_id in sorted(keyed)]
+
+
+@bp.post("/families/<int:family_id>")
+@role_required(Role.OPERATOR)
+def family_edit(family_id: int):
+    """Rename a product sold in variants and set its variants' order (the product page's picker, and
+    the first one shown is the card in lists); audited (catalog.services.update_family)."""
+    try:
+        family = assisted.get_family_for(current_user, family_id)
+    except NotFound:
+        abort(404)
+    station_args = {"station": family.members[0].station.code} if current_user.role == Role.ADMIN else {}
+    form = FamilyForm()
+    if not form.validate_on_submit():
+        _flash_errors(form)
+    else:
+        with flash_domain_errors():
+            changes = update_family(
+                family, actor=current_user, now=now_utc(), name=form.name.data, order=_family_order(family)
+            )
+            commit()
+            flash(_("已保存「%(name)s」", name=family.name) if changes else _("没有修改"), "success")
+    return redirect(url_for(".products", **station_args, _anchor=f"family-{family_id}"), 303)
 
 
 @bp.post("/products/<int:product_id>/edit")

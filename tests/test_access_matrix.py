@@ -393,8 +393,8 @@ RULES: dict[str, Rule] = {
                                                                            "quantity": "1"}),
     "orders.cart_add_booking": Rule("/cart/bookings", _all("3xx"), method="POST",
                                     data={"listing_id": "{w.listing.id}", "guests": "0"},
-                                    note="signed in: refused with a message (guests 0), back to the page; "
-                                         "anonymous: to the login page"),
+                                    note="everyone, guests too (a guest cart, as /cart/add): refused with a "
+                                         "message (guests 0), back to the page"),
     "orders.cart_update": Rule("/cart/lines/999999", _all(404), method="POST", data={"quantity": "1"},
                                note="the cart is the caller's own (session); an unknown line is a 404 for all"),
     "orders.cart_acknowledge": Rule("/cart/acknowledge", _all(OK), method="POST"),
@@ -427,6 +427,8 @@ RULES: dict[str, Rule] = {
                                    data={}),
     "stations.product_edit": Rule("/station/products/{w.product.id}/edit", allow("operator"), method="POST",
                                   data={}),
+    "stations.family_edit": Rule("/station/families/{w.family_id}", allow("operator"), method="POST", data={},
+                                 note="a family whose variants are all the operator's station's"),
     "api.station_shipments": Rule("/api/v1/stations/{w.station.id}/shipments", {**view("operator"), "anonymous": 401},
                                   token=True, note="PRODUCT.md API table: operator of that station"),
     "api.station_cashbook": Rule("/api/v1/stations/{w.station.id}/cashbook", {**view("operator"), "anonymous": 401},
@@ -625,6 +627,13 @@ def world(app, db):
     w.shipment = next(s for s in w.order.shipments if s.station_id == w.station.id)
     w.line = next(line for line in w.order.lines if line.station_id == w.station.id)
     w.stock_id = w.product.stock.id
+    # a product sold in two variants (规格) at the operator's station
+    from catalog.services import join_family
+
+    bag = make_product(name="柳溪腌菜袋装", station=w.station, village=w.village, category=w.category)
+    box = make_product(name="柳溪腌菜礼盒", station=w.station, village=w.village, category=w.category)
+    join_family(box, bag.id, "礼盒", now=NOW, sibling_label="袋装")
+    w.family_id = bag.family_id
     from tests.factories import make_document
 
     w.document = make_document(w.product, "test_report", status="pending")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from catalog.changes import needs_recertification, request_change
 from catalog.images import check_image, save_product_image
-from catalog.models import Household, Product
+from catalog.models import Household, Product, ProductFamily
 from catalog.services import ProductInput, create_product
 from shop.audit import record_audit
 from shop.auth.permissions import can_manage_station
@@ -173,6 +173,26 @@ def get_product_for(user, product_id: int) -> Product:
     if product is None or not can_manage_station(user, product.station_id):
         raise NotFound("station_product_not_found")
     return product
+
+
+def station_families(station_id: int) -> list[ProductFamily]:
+    """The families (规格 groups) whose variants are all this station's, in name order: the ones its
+    operator may rename and reorder (`get_family_for`)."""
+    families = db.session.scalars(
+        sa.select(ProductFamily)
+        .where(ProductFamily.id.in_(sa.select(Product.family_id).where(Product.station_id == station_id)))
+        .options(selectinload(ProductFamily.members).selectinload(Product.images))
+        .order_by(ProductFamily.name, ProductFamily.id)
+    ).all()
+    return [f for f in families if all(m.station_id == station_id for m in f.members)]
+
+
+def get_family_for(user, family_id: int) -> ProductFamily:
+    """A family every variant of which is at a station `user` manages (any, for an admin); 404 otherwise."""
+    family = db.session.get(ProductFamily, family_id) if 0 < family_id < 2**63 else None
+    if family is None or not family.members or not all(can_manage_station(user, m.station_id) for m in family.members):
+        raise NotFound("family_not_found")
+    return family
 
 
 def update_product(
