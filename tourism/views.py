@@ -249,10 +249,14 @@ def listing_detail(listing_id: int, slug: str | None = None):
     return _render_listing(listing, form)
 
 
-@bp.post("/listings/<int:listing_id>/book")
+@bp.route("/listings/<int:listing_id>/book", methods=["GET", "POST"])
 @login_required
 def book(listing_id: int):
+    """预订 of a signed-in visitor. A GET is someone sent back here after signing in (a POST whose session
+    had ended goes to the login page with this address as `next`): the listing's page, not a 405."""
     listing = get_listing(listing_id)
+    if request.method == "GET":
+        return redirect(url_for("tourism.listing_detail", listing_id=listing.id, slug=listing.slug), 303)
     form = _booking_form(listing)
     if not form.validate_on_submit():
         return _render_listing(listing, form, 422)

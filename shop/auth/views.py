@@ -49,6 +49,9 @@ def sign_in(user) -> None:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
 def login():
+    if current_user.is_authenticated and request.method == "GET" and request.args.get("next"):
+        # signed in already (the back button from the checkout it led to): go on where it led
+        return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
@@ -78,8 +81,8 @@ def logout():
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(AUTH_LIMIT, methods=["POST"])
 def register():
-    if current_user.is_authenticated:
-        return redirect(url_for("home.index"))
+    if current_user.is_authenticated:  # (the back button from the checkout it led to): go on where it led
+        return redirect(safe_next(request.args.get("next")))
     form = RegisterForm()
     if form.validate_on_submit():
         try:

@@ -114,3 +114,26 @@ def test_a_guest_ticket_day_and_bad_input(client, db):
     [cart] = _carts(db)
     assert [ln.check_in for ln in cart.lines] == [_day(6)]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CartLine)) == 1
+
+
+def test_the_back_button_after_signing_up_at_checkout_goes_on_to_the_checkout(client, db, fake_stripe):
+    listing = make_listing(units=2)
+    client.post("/cart/bookings", data=_stay(listing, buy_now="1"))
+    client.post("/register?next=/checkout", data={"name": "新游客", "email": "back@test.cn",
+                                                  "password": "s3cret-pass", "confirm": "s3cret-pass"})
+    for page in ("/register?next=/checkout", "/login?next=/checkout"):  # where the back button leads
+        res = client.get(page)
+        assert res.status_code == 302 and res.headers["Location"] == "/checkout", page
+    assert client.get("/login").status_code == 200  # asked for on purpose: the form (another account)
+    assert client.get("/register?next=//evil.example").headers["Location"] == "/"
+
+
+def test_a_booking_sent_back_after_signing_in_lands_on_the_listing_not_a_405(client, db, auth):
+    """A 预订 whose session had ended goes to the login page with the booking address as `next`; after
+    signing in the browser GETs it."""
+    listing = make_listing(units=2)
+    res = client.post(f"/listings/{listing.id}/book", data=_stay(listing))
+    assert res.status_code == 302 and f"next=/listings/{listing.id}/book" in res.headers["Location"].replace("%2F", "/")
+    auth.login(make_user())
+    res = client.get(f"/listings/{listing.id}/book")
+    assert res.status_code == 303 and res.headers["Location"].endswith(f"/listings/{listing.id}-{listing.slug}")
