@@ -16,6 +16,9 @@ from favourites import errors as errors  # registers the package's error codes
 def init_app(app: Flask) -> None:
     import favourites.api  # noqa: F401  (routes on the shared `api` blueprint)
     import favourites.models  # noqa: F401
-    from favourites.views import bp
+    from favourites.views import bp, favourite_on_sign_in
+    from shop.auth.views import LOGIN_HOOKS
 
     app.register_blueprint(bp)  # with it, the template globals the share box reads
+    if favourite_on_sign_in not in LOGIN_HOOKS:  # a favourite tapped before signing in is added then
+        LOGIN_HOOKS.append(favourite_on_sign_in)

@@ -5,19 +5,36 @@ Thin routes: parse -> load/404 -> permission -> one service -> commit() -> redir
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from catalog.models import Product
 from favourites import services
 from shop.db import commit
+from shop.errors import DomainError
 from shop.pagecache import page_is_shared
 from shop.qr import qr_data_uri
 from shop.security import same_origin_or_token
 from shop.timeutil import now_utc
 
 bp = Blueprint("favourites", __name__)
+
+#: The session key of a favourite tapped before signing in: [kind, id].
+PENDING = "favourite_after_sign_in"
+
+
+def favourite_on_sign_in(user, guest_session: dict) -> None:
+    """shop.auth LOGIN_HOOKS: the favourite a visitor tapped before signing in is added now (the caller
+    commits). One that is gone meanwhile (hidden, unpublished) is dropped without a word."""
+    pending = guest_session.get(PENDING)
+    if not (isinstance(pending, list) and len(pending) == 2 and pending[0] in services.KINDS):
+        return
+    try:
+        item = services.subject(pending[0], int(pending[1]))
+    except (DomainError, TypeError, ValueError):
+        return
+    services.add_favourite(user, item, now=now_utc())
 
 
 def _page_of(item) -> str:
@@ -49,7 +66,9 @@ def toggle(kind: str, subject_id: int):
     item = services.subject(kind, subject_id)
     back = url_for(".mine") if request.form.get("back") == "favourites" else _page_of(item)
     if not current_user.is_authenticated:
-        flash(_("登录后即可收藏"), "info")
+        # the tap is kept: signing in (or up) adds it (`favourite_on_sign_in`) and goes back to the page
+        session[PENDING] = [kind, item.id]
+        flash(_("登录或注册后即为您收藏"), "info")
         return redirect(url_for("auth.login", next=_page_of(item)), 303)
     if request.form.get("action") == "remove":
         services.remove_favourite(current_user, item)

@@ -42,6 +42,25 @@ def test_a_visitor_not_signed_in_is_sent_to_sign_in_and_back(client, db):
     r = client.post(f"/favourites/product/{product.id}", data={"action": "add"})
     assert r.status_code == 303 and "/login" in r.headers["Location"] and str(product.id) in r.headers["Location"]
     assert db.session.scalar(sa.select(sa.func.count(Favourite.id))) == 0
+    assert "登录或注册后即为您收藏" in client.get(r.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_favourite_tapped_before_signing_in_is_added_by_the_sign_in(client, db):
+    """As the guest cart: the tap is kept in the session and signing in (here: signing up) adds it."""
+    product = make_product(name="三江腌菜")
+    commit()
+    r = client.post(f"/favourites/product/{product.id}", data={"action": "add"})
+    r = client.post(r.headers["Location"].replace("/login", "/register"),
+                    data={"name": "新买家", "email": "fav@test.cn", "password": "s3cret-pass", "confirm": "s3cret-pass"})
+    assert r.status_code == 302 and r.headers["Location"] == _page(product)
+    [favourite] = db.session.scalars(sa.select(Favourite)).all()
+    assert favourite.product_id == product.id
+    assert "已收藏" in client.get(_page(product)).get_data(as_text=True)
+    client.post("/logout")
+    user = make_user()
+    commit()
+    client.post("/login", data={"email": user.email, "password": "password123"})  # nothing pending: nothing added
+    assert db.session.scalar(sa.select(sa.func.count(Favourite.id))) == 1
 
 
 def test_hidden_or_unknown_things_cannot_be_favourited(client, db, auth):
