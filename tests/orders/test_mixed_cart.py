@@ -295,6 +295,8 @@ def test_web_journey_cart_with_goods_and_a_stay_to_one_order(client, db, auth, f
     assert "三江腌菜" in detail and "罗渡山居" in detail and booking.code in detail
     assert booking.confirmation_code in detail and _day(13).isoformat() in detail
     assert "接待户" in detail  # the host's contact once booked
+    listed = client.get("/orders").get_data(as_text=True)  # 我的订单: the stay with its dates, not "× 1"
+    assert f"{_day(10).isoformat()} – {_day(13).isoformat()} · 2 人" in listed and "三江腌菜 × 2" in listed
 
 
 def test_web_checkout_names_the_booking_line_that_failed_and_keeps_the_cart(client, db, auth, fake_stripe):
