@@ -947,13 +947,13 @@ def generate(sizes: dict, seed: int = 2017) -> list[str]:
                 _log(f"WARNING {warnings[-1]}")
                 continue
             _log(f"{label} loaded in {time.monotonic() - started:.1f} s")
-        # the daily summaries (county reports) are kept by triggers, which COPY in replica mode
-        # skips: rebuild it from the entries, as the migration that created it does
-        from ledger.models import INCOME_DAILY_REBUILD, SALE_DAILY_REBUILD
+        # the daily summaries (county reports) are kept by the ledger's services, which COPY
+        # bypasses: sum them again from the entries and figures
+        from ledger.summaries import REBUILD
 
         started = time.monotonic()
         with db.engine.begin() as conn:
-            for statement in (*INCOME_DAILY_REBUILD, *SALE_DAILY_REBUILD):
+            for statement in REBUILD:
                 conn.execute(sa.text(statement))
         _log(f"income_daily and sale_daily rebuilt in {time.monotonic() - started:.1f} s")
         # as after any bulk load: statistics for the planner, and the visibility map that lets the

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.columns import fk, pk
 from shop.extensions import db
-from shop.schema import append_only, register_postgres_ddl
+from shop.schema import append_only
 
 
 class IncomeKind(StrEnum):
@@ -161,9 +161,9 @@ class SaleFigure(db.Model):
 class IncomeDaily(db.Model):
     """The ledger summed by day (docs/MONEY.md "County figures at volume"): one row per Beijing day,
     household, village, station, category, entry kind and benefit kind, with the SUM of the entries'
-    amounts and their count. Kept by a database trigger on every INSERT into `income_entries`
-    (`INCOME_DAILY_DDL`: PostgreSQL and SQLite), in the inserting transaction, so it always equals a GROUP
-    BY over the ledger; the ledger being append-only, nothing else ever changes it. The county reports
+    amounts and their count. Kept by the ledger in the transaction that inserts the entries, as its last
+    write, in key order (`ledger.summaries`), so it always equals a GROUP BY over the ledger; the ledger
+    being append-only, nothing else ever changes it. The county reports
     (`county.services.reports.income_report`) read it: a month of a million orders is some thousands of
     rows here instead of hundreds of thousands of entries. Ids are 0 where the entry has none."""
 
@@ -180,57 +180,10 @@ class IncomeDaily(db.Model):
     entries: Mapped[int] = mapped_column(sa.Integer)
 
 
-_DAILY_COLUMNS = "entry_date, household_id, village_id, station_id, category_id, kind, benefit_kind"
-_DAILY_VALUES = (
-    "NEW.entry_date, NEW.household_id, COALESCE(NEW.village_id, 0), COALESCE(NEW.station_id, 0), "
-    "COALESCE(NEW.category_id, 0), NEW.kind, NEW.benefit_kind, NEW.amount_fen, 1"
-)
-_DAILY_UPSERT = (
-    f"INSERT INTO income_daily ({_DAILY_COLUMNS}, amount_fen, entries) VALUES ({_DAILY_VALUES}) "
-    f"ON CONFLICT ({_DAILY_COLUMNS}) DO UPDATE SET amount_fen = income_daily.amount_fen + excluded.amount_fen, "
-    "entries = income_daily.entries + 1"
-)
-#: (name, create, drop) of the PostgreSQL trigger keeping `income_daily` (registered in `shop.schema`).
-INCOME_DAILY_DDL = (
-    "income_daily_add",
-    f"""
-CREATE OR REPLACE FUNCTION income_daily_add() RETURNS trigger AS $$
-BEGIN
-    {_DAILY_UPSERT};
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
-DROP TRIGGER IF EXISTS income_daily_add ON income_entries;
-CREATE TRIGGER income_daily_add AFTER INSERT ON income_entries
-    FOR EACH ROW EXECUTE FUNCTION income_daily_add();
-""",
-    """
-DROP TRIGGER IF EXISTS income_daily_add ON income_entries;
-DROP FUNCTION IF EXISTS income_daily_add();
-""",
-)
-#: The same trigger in SQLite's dialect (tests and development databases).
-INCOME_DAILY_SQLITE = (
-    f"CREATE TRIGGER IF NOT EXISTS income_daily_add AFTER INSERT ON income_entries BEGIN {_DAILY_UPSERT}; END"
-)
-#: Rebuild the whole summary from the ledger (after a bulk load that bypassed the trigger, a migration).
-INCOME_DAILY_REBUILD = (
-    "DELETE FROM income_daily",
-    f"INSERT INTO income_daily ({_DAILY_COLUMNS}, amount_fen, entries) "
-    "SELECT entry_date, household_id, COALESCE(village_id, 0), COALESCE(station_id, 0), COALESCE(category_id, 0), "
-    "kind, benefit_kind, SUM(amount_fen), COUNT(*) FROM income_entries "
-    "GROUP BY entry_date, household_id, COALESCE(village_id, 0), COALESCE(station_id, 0), "
-    "COALESCE(category_id, 0), kind, benefit_kind",
-)
-
-register_postgres_ddl(*INCOME_DAILY_DDL)
-sa.event.listen(IncomeEntry.__table__, "after_create", sa.DDL(INCOME_DAILY_SQLITE).execute_if(dialect="sqlite"))
-
-
 class SaleDaily(db.Model):
     """The sale figures summed by Beijing day, village, station and category (ids 0 for none), kept like
-    `IncomeDaily` by a trigger on every INSERT into `sale_figures` (`SALE_DAILY_DDL`), so it is always a
-    GROUP BY of them; the county's 销售去向 reads it (`county.services.reports.sale_figures`)."""
+    `IncomeDaily` by the ledger in the transaction that inserts the figures (`ledger.summaries`), so it is
+    always a GROUP BY of them; the county's 销售去向 reads it (`county.services.reports.sale_figures`)."""
 
     __tablename__ = "sale_daily"
 
@@ -244,47 +197,3 @@ class SaleDaily(db.Model):
     collective_fen: Mapped[int] = mapped_column(sa.BigInteger)
     purchased_fen: Mapped[int] = mapped_column(sa.BigInteger)
     lines: Mapped[int] = mapped_column(sa.Integer)
-
-
-_SALE_KEYS = "entry_date, village_id, station_id, category_id"
-_SALE_PARTS = ("sale_fen", "household_fen", "commission_fen", "collective_fen", "purchased_fen")
-_SALE_UPSERT = (
-    f"INSERT INTO sale_daily ({_SALE_KEYS}, {', '.join(_SALE_PARTS)}, lines) VALUES (NEW.entry_date, "
-    "COALESCE(NEW.village_id, 0), COALESCE(NEW.station_id, 0), COALESCE(NEW.category_id, 0), "
-    + ", ".join(f"NEW.{p}" for p in _SALE_PARTS)
-    + f", 1) ON CONFLICT ({_SALE_KEYS}) DO UPDATE SET "
-    + ", ".join(f"{p} = sale_daily.{p} + excluded.{p}" for p in _SALE_PARTS)
-    + ", lines = sale_daily.lines + 1"
-)
-SALE_DAILY_DDL = (
-    "sale_daily_add",
-    f"""
-CREATE OR REPLACE FUNCTION sale_daily_add() RETURNS trigger AS $$
-BEGIN
-    {_SALE_UPSERT};
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
-DROP TRIGGER IF EXISTS sale_daily_add ON sale_figures;
-CREATE TRIGGER sale_daily_add AFTER INSERT ON sale_figures
-    FOR EACH ROW EXECUTE FUNCTION sale_daily_add();
-""",
-    """
-DROP TRIGGER IF EXISTS sale_daily_add ON sale_figures;
-DROP FUNCTION IF EXISTS sale_daily_add();
-""",
-)
-SALE_DAILY_SQLITE = (
-    f"CREATE TRIGGER IF NOT EXISTS sale_daily_add AFTER INSERT ON sale_figures BEGIN {_SALE_UPSERT}; END"
-)
-SALE_DAILY_REBUILD = (
-    "DELETE FROM sale_daily",
-    f"INSERT INTO sale_daily ({_SALE_KEYS}, {', '.join(_SALE_PARTS)}, lines) SELECT entry_date, "
-    "COALESCE(village_id, 0), COALESCE(station_id, 0), COALESCE(category_id, 0), "
-    + ", ".join(f"SUM({p})" for p in _SALE_PARTS)
-    + ", COUNT(*) FROM sale_figures GROUP BY entry_date, COALESCE(village_id, 0), COALESCE(station_id, 0), "
-    "COALESCE(category_id, 0)",
-)
-
-register_postgres_ddl(*SALE_DAILY_DDL)
-sa.event.listen(SaleFigure.__table__, "after_create", sa.DDL(SALE_DAILY_SQLITE).execute_if(dialect="sqlite"))

@@ -14,8 +14,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from catalog.models import Household, Product
-from ledger.models import BenefitKind, IncomeEntry, IncomeKind
+from ledger.models import BenefitKind, IncomeKind
 from ledger.records import BenefitRecord
+from ledger.services import insert_entries
 from shop.audit import record_audit
 from shop.errors import ValidationError
 from shop.extensions import db
@@ -67,24 +68,25 @@ def credit_intake_purchase(lot: Lot, *, actor, now: datetime) -> BenefitRecord |
     )
     db.session.add(record)
     db.session.flush()
-    db.session.add(
-        IncomeEntry(
-            household_id=household.id,
-            order_line_id=None,
-            record_id=record.id,
-            kind=IncomeKind.RECORDED,
-            benefit_kind=BenefitKind.PURCHASE.value,
-            ref=f"record:{record.id}:0",
-            amount_fen=total,
-            split={"record_id": record.id, "line": 0, "lot_id": lot.id},
-            village_id=household.village_id,
-            station_id=lot.station_id,
-            category_id=product.category_id,
-            entry_date=today,
-            created_at=now,
-        )
+    insert_entries(
+        [
+            {
+                "household_id": household.id,
+                "order_line_id": None,
+                "record_id": record.id,
+                "kind": IncomeKind.RECORDED.value,
+                "benefit_kind": BenefitKind.PURCHASE.value,
+                "ref": f"record:{record.id}:0",
+                "amount_fen": total,
+                "split": {"record_id": record.id, "line": 0, "lot_id": lot.id},
+                "village_id": household.village_id,
+                "station_id": lot.station_id,
+                "category_id": product.category_id,
+                "entry_date": today,
+                "created_at": now,
+            }
+        ]
     )
-    db.session.flush()
     record_audit(
         actor=actor,
         action="benefit.record",

@@ -1,7 +1,9 @@
 """The household income ledger: credit a sold line to its households, reverse it on refunds.
 
 Entries are append-only (model guard in `ledger.models`, trigger on PostgreSQL). A balance is always
-a SUM over entries. Crediting is idempotent three times over: a look-up before writing, an
+a SUM over entries. Every entry and sale figure is written here (`insert_entries`, `_write_figure`),
+which tells `ledger.summaries` what it wrote (the county's daily summaries follow in the same
+transaction). Crediting is idempotent three times over: a look-up before writing, an
 `INSERT ... ON CONFLICT DO NOTHING` against the unique (order_line_id, household_id, kind, ref), and
 the constraint itself.
 
@@ -21,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.models import BenefitKind, IncomeEntry, IncomeKind, SaleFigure
+from ledger.summaries import ENTRY_COLUMNS, FIGURE_COLUMNS, add_entries, add_figures
 from shop.extensions import db
 from shop.money import apply_bps, split_fen
 from shop.timeutil import local_date
@@ -92,14 +95,9 @@ def _write_figure(line, *, ref: str, parts: dict[str, int], household_fen: int, 
         "created_at": now,
     }
     db.session.flush()
-    dialect = db.session.get_bind().dialect.name
-    unique = ["order_line_id", "ref"]
-    statement: sa.Executable
-    if dialect == "postgresql":
-        statement = postgresql.insert(SaleFigure.__table__).values(row).on_conflict_do_nothing(index_elements=unique)
-    else:
-        statement = sqlite.insert(SaleFigure.__table__).values(row).on_conflict_do_nothing(index_elements=unique)
-    db.session.execute(statement)
+    statement = _insert(SaleFigure).values(row).on_conflict_do_nothing(index_elements=["order_line_id", "ref"])
+    written = db.session.execute(statement.returning(*(SaleFigure.__table__.c[c] for c in FIGURE_COLUMNS)))
+    add_figures(written.mappings())
 
 
 def _figure_totals(line_id: int) -> dict[str, int]:
@@ -146,24 +144,29 @@ def _entries(line_id: int, kind: str | None = None) -> list[IncomeEntry]:
     return list(db.session.scalars(query.order_by(IncomeEntry.id)))
 
 
-def _insert_ignore(rows: list[dict]) -> None:
-    """Insert entries; rows that collide with the unique constraint are silently skipped."""
-    if not rows:
-        return
-    db.session.flush()
+def _insert(model):
+    """The INSERT construct of the session's dialect for `model` (ON CONFLICT and RETURNING are
+    spelled alike on PostgreSQL and SQLite, the two databases the shop runs on)."""
     dialect = db.session.get_bind().dialect.name
-    unique = ["order_line_id", "household_id", "kind", "ref"]
-    statement: sa.Executable
-    if dialect == "postgresql":
-        statement = postgresql.insert(IncomeEntry.__table__).values(rows).on_conflict_do_nothing(index_elements=unique)
-    elif dialect == "sqlite":
-        statement = sqlite.insert(IncomeEntry.__table__).values(rows).on_conflict_do_nothing(index_elements=unique)
-    else:  # pragma: no cover - only PostgreSQL and SQLite are supported
-        for row in rows:
-            with db.session.begin_nested():
-                db.session.add(IncomeEntry(**row))
-        return
-    db.session.execute(statement)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
+
+
+def insert_entries(rows: list[dict]) -> int:
+    """Insert ledger entries (dicts of `IncomeEntry` columns) — the one way entries are written, so the
+    county's daily summary follows them (`ledger.summaries`). A row that collides with the unique
+    (order_line_id, household_id, kind, ref) is skipped and adds nothing. Returns how many were written."""
+    if not rows:
+        return 0
+    db.session.flush()
+    statement = (
+        _insert(IncomeEntry)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["order_line_id", "household_id", "kind", "ref"])
+    )
+    written = db.session.execute(statement.returning(*(IncomeEntry.__table__.c[c] for c in ENTRY_COLUMNS)))
+    inserted = list(written.mappings())
+    add_entries(inserted)
+    return len(inserted)
 
 
 def _row(line, *, household_id: int, kind: str, amount_fen: int, split: dict, now: datetime, ref: str = "") -> dict:
@@ -226,7 +229,7 @@ def credit_line(line, *, now: datetime) -> list[IncomeEntry]:
         )
         for (household_id, weight), part in zip(items, parts)
     ]
-    _insert_ignore(rows)
+    insert_entries(rows)
     credited = [e for e in _entries(line.id, kind) if not e.ref]
     _write_figure(line, ref="", parts=money, household_fen=sum(e.amount_fen for e in credited), now=now)
     return credited
@@ -279,7 +282,7 @@ def credit_kept(line, *, amount_fen: int, ref: str, now: datetime) -> list[Incom
         for (household_id, weight), part in zip(items, parts)
         if part > 0
     ]
-    _insert_ignore(rows)
+    insert_entries(rows)
     credited = [e for e in _entries(line.id, kind) if e.ref == ref]
     _write_figure(line, ref=ref, parts=money, household_fen=sum(e.amount_fen for e in credited), now=now)
     return credited
@@ -366,7 +369,7 @@ def reverse_line(line, *, now: datetime, amount_fen: int | None = None, ref: str
         for household_id, part in zip(households, parts)
         if part > 0
     ]
-    _insert_ignore(rows)
+    insert_entries(rows)
     reversed_ = [e for e in _entries(line.id, IncomeKind.REVERSAL) if e.ref == ref]
     if money is not None:
         _write_figure(line, ref=ref, parts=money, household_fen=sum(e.amount_fen for e in reversed_), now=now)

@@ -24,8 +24,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from catalog.models import Household
-from ledger.models import BenefitKind, IncomeEntry, IncomeKind
+from ledger.models import BenefitKind, IncomeKind
 from ledger.records import BenefitRecord
+from ledger.services import insert_entries
 from shop.audit import record_audit
 from shop.errors import NotFound, ValidationError
 from shop.extensions import db
@@ -212,32 +213,31 @@ def record_benefit(data: RecordData, *, actor, now: datetime) -> BenefitRecord:
     db.session.add(record)
     db.session.flush()
     entry_date = local_date(now)
-    for index, (line, amount) in enumerate(zip(data.lines, amounts)):
-        if amount <= 0:  # a share too small to earn a fen
-            continue
-        household = households[line.household_id]
-        db.session.add(
-            IncomeEntry(
-                household_id=household.id,
-                order_line_id=None,
-                record_id=record.id,
-                kind=IncomeKind.RECORDED,
-                benefit_kind=str(data.kind),
-                ref=f"record:{record.id}:{index}",
-                amount_fen=amount,
-                split={
+    insert_entries(
+        [
+            {
+                "household_id": households[line.household_id].id,
+                "order_line_id": None,
+                "record_id": record.id,
+                "kind": IncomeKind.RECORDED.value,
+                "benefit_kind": str(data.kind),
+                "ref": f"record:{record.id}:{index}",
+                "amount_fen": amount,
+                "split": {
                     "record_id": record.id,
                     "line": index,
                     **({"member_no": line.member_no} if line.member_no else {}),
                 },
-                village_id=household.village_id,
-                station_id=data.station_id,
-                category_id=None,
-                entry_date=entry_date,
-                created_at=now,
-            )
-        )
-    db.session.flush()
+                "village_id": households[line.household_id].village_id,
+                "station_id": data.station_id,
+                "category_id": None,
+                "entry_date": entry_date,
+                "created_at": now,
+            }
+            for index, (line, amount) in enumerate(zip(data.lines, amounts))
+            if amount > 0  # a share too small to earn a fen
+        ]
+    )
     record_audit(
         actor=actor,
         action="benefit.record",

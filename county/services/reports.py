@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 
 from catalog.models import Category, Household, Village
 from county.exports import _heading, _value, append_row
+from ledger import summaries
 from ledger.models import BENEFIT_KINDS, BenefitKind, IncomeDaily, IncomeEntry, IncomeKind, SaleDaily
 from shop.errors import ValidationError
 from shop.extensions import db
@@ -127,13 +128,14 @@ def _labels(group_by: str, keys: set) -> dict:
 
 def income_report(group_by: str, date_from: date | None = None, date_to: date | None = None) -> tuple[list[dict], dict]:
     """(rows, totals) from ONE scan of the range's days in `income_daily` (the ledger summed by day,
-    household, village, station, category and kinds, kept by a trigger in the inserting transaction: always
-    a GROUP BY of the entries): SUMs grouped by the grouping's key, the entry kind, the benefit kind and
+    household, village, station, category and kinds, kept by the ledger in the inserting transaction
+    (`ledger.summaries`): always a GROUP BY of the entries): SUMs grouped by the grouping's key, the entry kind, the benefit kind and
     the household, folded here into the rows (their households counted distinct) and the totals
     {total_fen, entries, households} — the same figures as `income_by` and `income_total`, one pass."""
     if group_by not in GROUPS:
         raise ValidationError("invalid_group_by", groups=", ".join(GROUPS), fields={"group_by": "invalid"})
     _check_range(date_from, date_to)
+    summaries.apply_pending()  # what this transaction wrote, if anything, as autoflush does for rows
     rows: dict = {}
 
     def row(key):
@@ -230,6 +232,7 @@ def income_by(group_by: str, date_from: date | None = None, date_to: date | None
 
 
 def income_total(date_from: date | None = None, date_to: date | None = None) -> dict:
+    summaries.apply_pending()
     query = sa.select(
         sa.func.coalesce(sa.func.sum(IncomeDaily.amount_fen), 0),
         sa.func.coalesce(sa.func.sum(IncomeDaily.entries), 0),
@@ -250,8 +253,9 @@ def sale_figures(group_by: str, date_from: date | None = None, date_to: date | N
     a sale's commission and collective share have no household or benefit kind of)."""
     _check_range(date_from, date_to)
     by = group_by if group_by in SALE_GROUPS else "station"
-    # SUMs over `sale_daily` (the figures summed by day, village, station and category, kept by a
-    # trigger: always a GROUP BY of `sale_figures`), ids 0 for none
+    # SUMs over `sale_daily` (the figures summed by day, village, station and category, kept by the
+    # ledger: always a GROUP BY of `sale_figures`), ids 0 for none
+    summaries.apply_pending()
     sums = [sa.func.coalesce(sa.func.sum(getattr(SaleDaily, k)), 0) for k in SALE_PARTS]
     key: Any
     if by == "month":

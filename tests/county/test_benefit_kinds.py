@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from ledger.models import BENEFIT_KINDS, IncomeEntry
+from ledger.services import insert_entries
 from shop.extensions import db as _db
 from tests.factories import NOW
 
@@ -25,12 +26,13 @@ def _other_kinds(world):
     """Entries of the other kinds (written straight into the ledger: the recording pages come later)."""
     a, b, c = world["households"]
     line = world["lines"][0]
-    for household, kind, amount in ((a, "wage", 12000), (b, "dividend", 3050), (c, "rent", 80000),
-                                    (a, "purchase", 4500), (b, "collective", 700), (a, "wage", -2000)):
-        _db.session.add(IncomeEntry(household_id=household.id, order_line_id=line.id, kind="sale",
-                                    benefit_kind=kind, ref=f"test:{kind}:{amount}", amount_fen=amount, split={},
-                                    village_id=household.village_id, entry_date=NOW.date(), created_at=NOW))
-    _db.session.flush()
+    insert_entries([
+        dict(household_id=household.id, order_line_id=line.id, kind="sale", benefit_kind=kind,
+             ref=f"test:{kind}:{amount}", amount_fen=amount, split={}, village_id=household.village_id,
+             entry_date=NOW.date(), created_at=NOW)
+        for household, kind, amount in ((a, "wage", 12000), (b, "dividend", 3050), (c, "rent", 80000),
+                                        (a, "purchase", 4500), (b, "collective", 700), (a, "wage", -2000))
+    ])
 
 
 def _ledger(db, key):

@@ -428,16 +428,21 @@ class PayoutMachine(RuleBasedStateMachine):
 
     @invariant()
     def the_daily_summary_is_the_ledger_grouped(self):
-        """income_daily (kept by the trigger, read by the county reports) = a GROUP BY over the entries."""
+        """income_daily and sale_daily (kept by the ledger, read by the county reports) = a GROUP BY over the
+        entries and figures, at every commit (the steps run in one transaction: apply what it wrote, as
+        a report does)."""
         from ledger.models import IncomeDaily
+        from ledger.summaries import apply_pending
         from shop.extensions import db
+
+        apply_pending()
 
         keys = (IncomeEntry.entry_date, IncomeEntry.household_id, sa.func.coalesce(IncomeEntry.village_id, 0),
                 sa.func.coalesce(IncomeEntry.station_id, 0), sa.func.coalesce(IncomeEntry.category_id, 0),
                 IncomeEntry.kind, IncomeEntry.benefit_kind)
         grouped = {tuple(r[:-2]): (int(r[-2]), int(r[-1])) for r in db.session.execute(
             sa.select(*keys, sa.func.sum(IncomeEntry.amount_fen), sa.func.count()).group_by(*keys))}
-        d = IncomeDaily  # rows, not ORM objects: the trigger changes them behind the identity map
+        d = IncomeDaily  # rows, not ORM objects: upserts change them behind the identity map
         daily = {tuple(r[:-2]): (int(r[-2]), int(r[-1])) for r in db.session.execute(sa.select(
             d.entry_date, d.household_id, d.village_id, d.station_id, d.category_id, d.kind, d.benefit_kind,
             d.amount_fen, d.entries))}

@@ -10,7 +10,33 @@ Create Date: 2026-12-03 14:10:00
 from alembic import op
 import sqlalchemy as sa
 
-from ledger.models import INCOME_DAILY_DDL, INCOME_DAILY_REBUILD, INCOME_DAILY_SQLITE
+# the trigger and the rebuild as they were at this revision (a migration never imports application
+# code; revision 7b1e4c9d2f60 replaced the trigger by the ledger's own upsert, ledger.summaries)
+INCOME_DAILY_DDL = (
+    'income_daily_add',
+    """
+CREATE OR REPLACE FUNCTION income_daily_add() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO income_daily (entry_date, household_id, village_id, station_id, category_id, kind, benefit_kind, amount_fen, entries) VALUES (NEW.entry_date, NEW.household_id, COALESCE(NEW.village_id, 0), COALESCE(NEW.station_id, 0), COALESCE(NEW.category_id, 0), NEW.kind, NEW.benefit_kind, NEW.amount_fen, 1) ON CONFLICT (entry_date, household_id, village_id, station_id, category_id, kind, benefit_kind) DO UPDATE SET amount_fen = income_daily.amount_fen + excluded.amount_fen, entries = income_daily.entries + 1;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS income_daily_add ON income_entries;
+CREATE TRIGGER income_daily_add AFTER INSERT ON income_entries
+    FOR EACH ROW EXECUTE FUNCTION income_daily_add();
+""",
+    """
+DROP TRIGGER IF EXISTS income_daily_add ON income_entries;
+DROP FUNCTION IF EXISTS income_daily_add();
+""",
+)
+INCOME_DAILY_SQLITE = (
+    'CREATE TRIGGER IF NOT EXISTS income_daily_add AFTER INSERT ON income_entries BEGIN INSERT INTO income_daily (entry_date, household_id, village_id, station_id, category_id, kind, benefit_kind, amount_fen, entries) VALUES (NEW.entry_date, NEW.household_id, COALESCE(NEW.village_id, 0), COALESCE(NEW.station_id, 0), COALESCE(NEW.category_id, 0), NEW.kind, NEW.benefit_kind, NEW.amount_fen, 1) ON CONFLICT (entry_date, household_id, village_id, station_id, category_id, kind, benefit_kind) DO UPDATE SET amount_fen = income_daily.amount_fen + excluded.amount_fen, entries = income_daily.entries + 1; END'
+)
+INCOME_DAILY_REBUILD = (
+    'DELETE FROM income_daily',
+    'INSERT INTO income_daily (entry_date, household_id, village_id, station_id, category_id, kind, benefit_kind, amount_fen, entries) SELECT entry_date, household_id, COALESCE(village_id, 0), COALESCE(station_id, 0), COALESCE(category_id, 0), kind, benefit_kind, SUM(amount_fen), COUNT(*) FROM income_entries GROUP BY entry_date, household_id, COALESCE(village_id, 0), COALESCE(station_id, 0), COALESCE(category_id, 0), kind, benefit_kind',
+)
 
 
 # revision identifiers, used by Alembic.
