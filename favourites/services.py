@@ -41,8 +41,14 @@ def _find(user, item) -> Favourite | None:
     return db.session.scalar(_query(user, item))
 
 
-def is_favourite(user, item) -> bool:
-    return user is not None and _find(user, item) is not None
+def is_favourite(user, kind: str, subject_id: int) -> bool:
+    """Whether `user` keeps this product or listing (`kind`: product | listing) among their
+    favourites, by its id (the subject is not loaded)."""
+    column = Favourite.product_id if kind == "product" else Favourite.listing_id
+    found = db.session.scalar(
+        sa.select(sa.literal(True)).where(Favourite.user_id == user.id, column == subject_id).limit(1)
+    )
+    return bool(found)
 
 
 def add_favourite(user, item, *, now: datetime) -> Favourite:

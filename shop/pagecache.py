@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import re
 import secrets
 import threading
 from urllib.parse import quote, urlencode
@@ -54,6 +55,8 @@ from flask import current_app, g, has_app_context, request, session
 from flask_babel import get_locale
 from flask_caching import Cache
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 from werkzeug.http import generate_etag
@@ -130,6 +133,8 @@ def init_app(app) -> None:
     app.extensions["page_cache_outage"] = _Outage(app)
     app.after_request(_http_caching)
     app.add_template_global(page_is_shared, "page_is_shared")
+    app.add_template_global(visitor, "visitor")
+    app.add_template_global(personal_part, "personal_part")
     proxycache.init_app(app)  # nginx's page cache, when PROXY_CACHE_PURGE_URL is set
     install_session_hooks()
 
@@ -144,6 +149,14 @@ def page_is_shared() -> bool:
     """True while rendering a response that may be stored and served to other visitors (templates
     leave per-visitor values, such as the CSRF token, out of it)."""
     return bool(g.get("page_cache_shared"))
+
+
+def visitor():
+    """The signed-in visitor a personal part is rendered for (template global); None on a shared
+    render or for a visitor not signed in."""
+    if page_is_shared() or not current_user.is_authenticated:
+        return None
+    return current_user
 
 
 # --- keys ------------------------------------------------------------------------------------
@@ -184,6 +197,89 @@ def shared_request() -> bool:
         return False
 
     return not current_user.is_authenticated
+
+
+def personal_request() -> bool:
+    """A signed-in visitor's GET of a cached page (no `lang=`, no `Authorization`): answered with
+    the page's shared entry and its personal parts rendered for the visitor."""
+    if request.method not in ("GET", "HEAD") or "lang" in request.args or "Authorization" in request.headers:
+        return False
+    return bool(current_user.is_authenticated)
+
+
+# --- personal parts ----------------------------------------------------------------------------
+
+#: The template that defines the personal parts, one macro each (`personal_part`).
+PARTS_TEMPLATE = "_macros/_personal.html"
+#: Marks a personal part in a render the cache may store; random per process, so no text of a page
+#: can imitate it (and the stored body holds the parts' places, not the marks).
+_MARK = secrets.token_hex(8)
+_PART = re.compile(
+    rb"<!--pc-" + _MARK.encode() + rb":([a-z]+)((?::[\w-]+)*)-->(.*?)<!--/pc-" + _MARK.encode() + rb"-->", re.S
+)
+_PART_ARG = re.compile(r"[\w-]+")
+
+
+def _parts(context):
+    """The personal parts' macros, as a template module over `context` (once per request)."""
+    module = g.get("page_cache_parts")
+    if module is None:
+        module = current_app.jinja_env.get_template(PARTS_TEMPLATE).make_module(context)
+        g.page_cache_parts = module
+    return module
+
+
+@pass_context
+def personal_part(context, name: str, *args):
+    """A personal part of the page (template global): the macro `name` of PARTS_TEMPLATE, called
+    with `args` (ids and words). Rendered for the visitor, or as an anonymous visitor sees it on a
+    shared render; in a render the page cache stores, it is marked, and a signed-in visitor served
+    from that entry gets it rendered for them in its place (`_personal_body`). Parts do not nest."""
+    html = getattr(_parts(context.get_all()), name)(*args)
+    if not g.get("page_cache_marks"):
+        return html
+    words = [str(arg) for arg in args]
+    if not all(_PART_ARG.fullmatch(word) for word in words):
+        raise ValueError(f"personal_part {name}: arguments are ids and words, not {words!r}")
+    opening = "".join(f":{word}" for word in words)
+    return Markup(f"<!--pc-{_MARK}:{name}{opening}-->") + html + Markup(f"<!--/pc-{_MARK}-->")
+
+
+def _split_parts(body: bytes) -> tuple[bytes, list]:
+    """The marked render `body` without its marks (what an anonymous visitor gets), and the places
+    of its personal parts in it: [(start, end, name, args)], byte offsets."""
+    pieces: list[bytes] = []
+    parts: list = []
+    size = position = 0
+    for found in _PART.finditer(body):
+        before, inner = body[position : found.start()], found.group(3)
+        size += len(before)
+        words = found.group(2).decode().split(":")[1:]
+        args = tuple(int(word) if word.isdigit() else word for word in words)
+        parts.append((size, size + len(inner), found.group(1).decode(), args))
+        pieces += (before, inner)
+        size += len(inner)
+        position = found.end()
+    if not parts:
+        return body, []
+    pieces.append(body[position:])
+    return b"".join(pieces), parts
+
+
+def _personal_body(body: bytes, parts) -> bytes:
+    """The shared `body` with each personal part rendered for this request's visitor."""
+    if not parts:
+        return body
+    context: dict = {}
+    current_app.update_template_context(context)
+    module = _parts(context)
+    pieces: list[bytes] = []
+    position = 0
+    for start, end, name, args in parts:
+        pieces += (body[position:start], str(getattr(module, name)(*args)).encode())
+        position = end
+    pieces.append(body[position:])
+    return b"".join(pieces)
 
 
 # --- outage: fail closed -----------------------------------------------------------------------
@@ -292,21 +388,39 @@ def _decorate(view, *, kind: str, mimetype: str, everyone: bool):
             return view(*args, **kwargs)
         shared = shared_request()
         g.page_cache_shared = shared  # (public HTTP caching too, see _http_caching)
-        if not enabled() or not (shared or everyone):
+        if not enabled():
             return view(*args, **kwargs)
-        return _serve(view, args, kwargs, kind=kind, mimetype=mimetype)
+        if shared or everyone:
+            return _serve(view, args, kwargs, kind=kind, mimetype=mimetype)
+        if kind == "html" and personal_request():
+            return _serve(view, args, kwargs, kind=kind, mimetype=mimetype, personal=True)
+        return view(*args, **kwargs)
 
     return wrapper
 
 
-def _serve(view, args, kwargs, *, kind: str, mimetype: str):
+def _serve(view, args, kwargs, *, kind: str, mimetype: str, personal: bool = False):
+    """Answer from the entry, or render (shared, its personal parts marked), store and answer. A
+    `personal` request (a signed-in visitor) gets the shared body with its personal parts rendered
+    for the visitor; its answer stays personal (`no-store`, never offered to nginx)."""
     key = _key(kind)
     if is_down() or len(key) > MAX_KEY_LENGTH:
         return view(*args, **kwargs)
-    proxy_key = proxycache.request_key() if kind == "html" and proxycache.get() is not None else None
+    proxy_key = None
+    if kind == "html" and not personal and proxycache.get() is not None:
+        proxy_key = proxycache.request_key()
     try:
         entry, gen, seq = cache.get_many(key, GEN_KEY, SEQ_KEY)
-        if entry is not None and gen is not None and entry["gen"] == gen and _versions_hold(entry["versions"]):
+        if (
+            entry is not None
+            and gen is not None
+            and entry["gen"] == gen
+            and (not personal or "parts" in entry)  # (an entry stored before parts were kept)
+            and _versions_hold(entry["versions"])
+        ):
+            if personal:
+                body = _personal_body(entry["body"], entry["parts"])
+                return current_app.response_class(body, mimetype=entry["mimetype"])
             response = current_app.response_class(entry["body"], mimetype=entry["mimetype"])
             response.set_etag(entry["etag"])
             if proxy_key:
@@ -323,27 +437,45 @@ def _serve(view, args, kwargs, *, kind: str, mimetype: str):
         return view(*args, **kwargs)
     deps: set[int] = set()
     token = _rendering.set(deps)
+    flashes = session.get("_flashes")
+    g.page_cache_shared = g.page_cache_marks = True  # (a signed-in visitor's miss renders the shared page)
     try:
         response = current_app.make_response(view(*args, **kwargs))
     finally:
         _rendering.reset(token)
+        g.page_cache_marks = False
+        g.page_cache_shared = not personal
+    flashed = session.get("_flashes") != flashes  # (the view flashed a message; before the parts show them)
+    parts: list = []
+    if response.mimetype == "text/html" and not response.direct_passthrough:
+        body, parts = _split_parts(response.get_data())
+        response.set_data(_personal_body(body, parts) if personal else body)
     if (
         response.status_code != 200
         or response.mimetype != mimetype
         or response.direct_passthrough
-        or "_flashes" in session
+        or flashed
         or "Set-Cookie" in response.headers
     ):
         return response
-    body = response.get_data()
+    if not personal:
+        body = response.get_data()
     etag = generate_etag(body)
-    response.set_etag(etag)
+    if not personal:
+        response.set_etag(etag)
     try:
         versions = _versions_to_store(deps, int(seq or 0))
         if versions is not None and not is_down():
             cache.set(
                 key,
-                {"gen": gen, "versions": versions, "body": body, "mimetype": response.mimetype, "etag": etag},
+                {
+                    "gen": gen,
+                    "versions": versions,
+                    "body": body,
+                    "parts": parts,
+                    "mimetype": response.mimetype,
+                    "etag": etag,
+                },
                 timeout=int(current_app.config.get("PAGE_CACHE_TTL", 300)),
             )
             if proxy_key:

@@ -76,22 +76,27 @@ def test_second_anonymous_request_is_served_from_cache_without_sql(client, db, c
         assert "三江腌菜" in second.get_data(as_text=True)
 
 
-def test_logged_in_users_never_get_a_cached_page(client, db, auth, cache_on):
+def test_logged_in_users_get_the_shared_body_with_their_own_header(client, db, auth, cache_on):
+    """A signed-in visitor is answered from the page's shared entry (no product read), with the
+    personal parts (header, tokens, favourite button) rendered for them; the entry stays anonymous."""
     product = make_product(name="柴鸡蛋")
     user = make_user(email="buyer@example.com")
     commit()
-    anonymous = client.get(_product_url(product)).get_data(as_text=True)
+    url, name = _product_url(product), user.name
+    anonymous = client.get(url).get_data(as_text=True)
     assert "buyer@example.com" not in anonymous and "/login" in anonymous
     auth.login(user)
     for _ in range(2):
         with count_sql(db) as statements:
-            page = client.get(_product_url(product)).get_data(as_text=True)
-        assert [s for s in statements if "FROM products" in s], "rendered by Flask, not served from the cache"
-        assert "buyer@example.com" in page or (user.name and user.name in page)
-        assert "退出" in page and "柴鸡蛋" in page
+            response = client.get(url)
+        page = response.get_data(as_text=True)
+        assert not [s for s in statements if "FROM products" in s], "the shared body, from the cache"
+        assert name in page and "退出" in page and "柴鸡蛋" in page
+        assert response.headers["Cache-Control"] == "no-store" and "ETag" not in response.headers
     auth.logout()
-    other = client.application.test_client().get(_product_url(product)).get_data(as_text=True)
-    assert "buyer@example.com" not in other and "退出" not in other
+    other = client.application.test_client().get(url).get_data(as_text=True)
+    assert other == anonymous, "the same bytes as before for anonymous visitors"
+    assert name not in other and "退出" not in other
 
 
 def test_english_and_chinese_are_cached_separately(client, db, cache_on):
@@ -124,12 +129,14 @@ def test_flash_pending_and_lang_argument_are_not_cached(client, db, cache_on):
 
 
 def test_cacheable_templates_keep_the_visitor_out_of_their_content():
-    """Shared pages are rendered for anonymous visitors only, and their content never reads the
-    visitor (the header's signed-in branch is never stored)."""
+    """The content of shared pages never reads the visitor: what differs between visitors is in the
+    personal parts (templates/_macros/_personal.html, through `personal_part`), which the cache
+    stores as an anonymous visitor sees them and renders anew for each signed-in visitor."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2] / "templates"
     for path in [*root.glob("catalog/*.html"), *root.glob("home/*.html"), root / "_macros" / "catalog.html",
+                 root / "base.html", root / "_macros" / "_header.html",
                  root / "orders" / "_add_to_cart.html", root / "county" / "_benefit_note.html",
                  root / "reviews" / "_list.html", root / "reviews" / "_stars.html", root / "favourites" / "_box.html"]:
         text = path.read_text(encoding="utf-8")
@@ -560,3 +567,135 @@ def test_a_page_rendered_for_a_signed_in_visitor_carries_the_token(app, db, cach
     assert client.post("/cart/add", data={"product_id": product.id, "quantity": 1}).status_code == 400
     added = client.post("/cart/add", data={"csrf_token": token, "product_id": product.id, "quantity": 1})
     assert added.status_code == 303
+
+
+# --- signed-in visitors: the shared body, their own personal parts ----------------------------
+
+def _signed_in(app, user):
+    from tests.conftest import AuthActions
+
+    browser = app.test_client()
+    AuthActions(browser).login(user)
+    return browser
+
+
+def _nav(page: str) -> str:
+    return page[page.index('<nav class="nav"'):page.index("</nav>", page.index('<nav class="nav"'))]
+
+
+def test_signed_in_visitors_never_see_each_others_header_role_links_or_favourites(app, db, cache_on, now):
+    """Two signed-in visitors and an anonymous one, in every order of filling the entry: each gets
+    their own name, role links and favourite button, never the other's; the entry stays anonymous."""
+    from favourites.services import add_favourite
+
+    product = make_product(name="三江腌菜", price_fen=1990)
+    buyer = make_user(email="buyer@example.com", name="买家甲")
+    operator = make_user(email="op@example.com", name="站长乙", role="operator", station=product.station)
+    add_favourite(buyer, product, now=now)
+    commit()
+    url = _product_url(product)
+    for path in (url, "/", "/products"):
+        for first in ("buyer", "operator", "anonymous"):
+            pagecache.clear()
+            browsers = {"buyer": _signed_in(app, buyer), "operator": _signed_in(app, operator),
+                        "anonymous": app.test_client()}
+            order = [first] + [name for name in browsers if name != first]
+            pages = {name: browsers[name].get(path).get_data(as_text=True) for name in order * 2}
+            for name in order:  # the second round: every one of them from the entry
+                with count_sql(db) as statements:
+                    pages[name] = browsers[name].get(path).get_data(as_text=True)
+                assert not [s for s in statements if "FROM products" in s], (path, name)
+            assert "买家甲" in _nav(pages["buyer"]) and "站长乙" not in pages["buyer"], (path, first)
+            assert "站长乙" in _nav(pages["operator"]) and "买家甲" not in pages["operator"], (path, first)
+            assert "站点工作台" in pages["operator"] and "站点工作台" not in pages["buyer"], (path, first)
+            anonymous = pages["anonymous"]
+            assert "买家甲" not in anonymous and "站长乙" not in anonymous and "退出" not in anonymous
+            assert "站点工作台" not in anonymous and "csrf_token" not in anonymous and "<!--pc-" not in anonymous
+            if path == url:
+                assert "已收藏" in pages["buyer"], first
+                assert "已收藏" not in pages["operator"] and "已收藏" not in anonymous, first
+
+
+def test_a_signed_in_visitor_served_from_the_entry_sees_a_new_price_and_sold_out(app, db, cache_on):
+    from stock.services import allocate
+
+    product = make_product(name="土鸡蛋", price_fen=4500, stock=2)
+    user = make_user(name="买家丙")
+    commit()
+    browser = _signed_in(app, user)
+    url = _product_url(product)
+    for path in (url, "/products", "/"):
+        assert "¥45.00" in browser.get(path).get_data(as_text=True), path
+        assert "¥45.00" in browser.get(path).get_data(as_text=True), path  # from the entry
+    product.price_fen = 3900
+    commit()
+    for path in (url, "/products", "/"):
+        page = browser.get(path).get_data(as_text=True)
+        assert "¥39.00" in page and "¥45.00" not in page and "买家丙" in page, path
+    assert "已售罄" not in browser.get(url).get_data(as_text=True)
+    allocate({_record_id(db, product): 2})
+    commit()
+    page = browser.get(url).get_data(as_text=True)
+    assert "已售罄" in page and "买家丙" in page
+
+
+def test_a_signed_in_visitor_served_from_the_entry_gets_their_own_working_token(app, db, cache_on, monkeypatch):
+    product = make_product(stock=5)
+    one, two = make_user(name="甲"), make_user(name="乙")
+    commit()
+    url, product_id = _product_url(product), product.id
+    app.test_client().get(url)  # the entry, filled by an anonymous visitor
+    browsers = {user.id: _signed_in(app, user) for user in (one, two)}
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    tokens = {}
+    for user in (one.id, two.id):
+        browser = browsers[user]
+        with count_sql(db) as statements:
+            page = browser.get(url).get_data(as_text=True)
+        assert not [s for s in statements if "FROM products" in s], "from the entry"
+        form = _add_form(page)
+        tokens[user] = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        fav = page[page.index('class="fav-form"'):page.index("</form>", page.index('class="fav-form"'))]
+        assert f'value="{tokens[user]}"' in fav
+        assert browser.post("/cart/add", data={"product_id": product_id, "quantity": 1}).status_code == 400
+        added = browser.post("/cart/add", data={"csrf_token": tokens[user], "product_id": product_id, "quantity": 1})
+        assert added.status_code == 303
+    assert tokens[one.id] != tokens[two.id]
+
+
+def test_a_signed_in_visitors_flash_shows_once_and_never_reaches_the_entry(app, db, cache_on):
+    product = make_product()
+    user = make_user(name="买家丁")
+    commit()
+    url = _product_url(product)
+    browser = _signed_in(app, user)
+    browser.get(url)  # the entry
+    with browser.session_transaction() as s:
+        s["_flashes"] = [("success", "已收藏")]
+    with count_sql(db) as statements:
+        page = browser.get(url).get_data(as_text=True)
+    assert not [s for s in statements if "FROM products" in s]
+    assert 'class="alert alert-success"' in page and "买家丁" in page
+    assert 'class="alert alert-success"' not in browser.get(url).get_data(as_text=True)
+    pagecache.clear()
+    with browser.session_transaction() as s:
+        s["_flashes"] = [("success", "已收藏")]
+    assert 'class="alert alert-success"' in browser.get(url).get_data(as_text=True)  # a miss renders it too
+    anonymous = app.test_client().get(url).get_data(as_text=True)
+    assert 'class="alert' not in anonymous and "买家丁" not in anonymous
+
+
+def test_signed_in_visitors_get_the_entry_of_their_language(app, db, cache_on):
+    product = make_product(name="板鸭")
+    english = make_user(name="Ann")
+    english.locale = "en"
+    chinese = make_user(name="王芳")
+    commit()
+    url = _product_url(product)
+    for _ in range(2):
+        page_en = _signed_in(app, english).get(url).get_data(as_text=True)
+        page_zh = _signed_in(app, chinese).get(url).get_data(as_text=True)
+        assert 'hreflang="zh-CN"' in page_en and 'hreflang="en"' not in page_en and "Ann" in page_en
+        assert 'hreflang="en"' in page_zh and 'hreflang="zh-CN"' not in page_zh and "王芳" in page_zh
+        assert "Sign out" in page_en or "Log out" in page_en
+    assert 'hreflang="en"' in app.test_client().get(url).get_data(as_text=True)
