@@ -15,7 +15,8 @@ per request with their share of the time, and the functions with the most cumula
 
 `--session EMAIL:PASSWORD` logs in through the login form (a browser session: cookie, CSRF token)
 as the benchmark's logged-in scenarios do (`pages_user`, `cart`); with `--cache` the page cache
-stays on, as in the benchmark (logged-in pages then share cached bodies with a per-user header).
+stays on, as in the benchmark (logged-in pages are then answered from the page's entry with their
+personal parts rendered per request, shop.pagecache).
 `--sql` prints the statements of one request after its profile.
 
 `--longtail N` profiles the `search_longtail` scenario's requests instead of repeating one path:

@@ -1,12 +1,19 @@
-"""Whole-page cache for anonymous visitors, on Flask-Caching, exact for stock and prices.
+"""Whole-page cache on Flask-Caching, exact for stock and prices.
 
 What is cached: the responses of the views decorated `cached_page` (home, product list, search,
-category, village, product pages) and `cached_api` (the public product API), for *shared* requests
-only: GET or HEAD, no `lang=` argument, no signed-in user (no Flask-Login user in the session, no
-remember cookie), no pending flash message. Everyone else gets the view rendered by Flask. A shared
-page carries nothing personal: it is rendered with `page_is_shared()` true, which leaves the CSRF
-token out of its forms (their cross-site protection is the Origin check of
-`shop.security.same_origin_or_token`), and it has no per-request CSP nonce.
+category, village, product pages) and `cached_api` (the public product API). *Shared* requests (GET
+or HEAD, no `lang=` argument, no signed-in user (no Flask-Login user in the session, no remember
+cookie), no pending flash message) get the entry as it is. A shared page carries nothing personal:
+it is rendered with `page_is_shared()` true, which leaves the CSRF token out of its forms (their
+cross-site protection is the Origin check of `shop.security.same_origin_or_token`), and it has no
+per-request CSP nonce.
+
+Signed-in visitors (`personal_request`) get the same entry with its *personal parts* rendered for
+them: the header's navigation, flash messages, form tokens, the favourite button (the macros of
+`PARTS_TEMPLATE`, called through the template global `personal_part`). A render the cache stores
+marks its parts; the entry keeps the body without the marks (what anonymous visitors get) and the
+parts' places, and `_personal_body` renders them into those places per request. Their answers stay
+`no-store`. Everyone else (other personal pages) gets the view rendered by Flask.
 
 Backend: Flask-Caching's RedisCache when `CACHE_REDIS_URL` is set (shared by every web process and
 node), its SimpleCache in process otherwise (the single-process default).
