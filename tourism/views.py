@@ -189,6 +189,8 @@ def _render_listing(listing, form, status=200):
         form.session_id.choices = [
             SelectChoice(s.id, to_local(s.starts_at).strftime("%Y-%m-%d %H:%M")) for s in sessions
         ]
+        if form.checkin.data and not form.session_id.data:  # a day tapped on the calendar: its first session
+            form.session_id.data = next((s.id for s in sessions if s.session_date == form.checkin.data), None)
     prev_month = (date(year, month, 1) - timedelta(days=1)).strftime("%Y-%m")
     next_month = end.strftime("%Y-%m")
 

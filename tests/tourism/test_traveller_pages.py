@@ -16,7 +16,7 @@ from shop.db import commit
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user, make_village
 from tests.stations.factories import image_bytes
-from tests.tourism.factories import make_booking, make_listing
+from tests.tourism.factories import make_booking, make_listing, make_session
 from tourism.models import BookingStatus, ListingImage
 
 
@@ -127,6 +127,17 @@ def test_the_total_follows_the_party_for_an_experience(client, db):
     commit()
     page = client.get(_page(listing, checkin=_day(3).isoformat(), guests=3)).get_data(as_text=True)
     assert "合计 ¥114.00" in page
+
+
+def test_a_day_tapped_on_an_experience_calendar_chooses_that_days_session(client, db):
+    listing = make_listing(kind="experience", price_fen=3800, pay_on_arrival=True)
+    first = make_session(listing, day=_day(3), hour=9)
+    tapped = make_session(listing, day=_day(5), hour=14)
+    commit()
+    page = client.get(_page(listing)).get_data(as_text=True)
+    assert re.search(rf'<option selected value="{first.id}"|<option value="{first.id}" selected', page) is None
+    page = client.get(_page(listing, checkin=_day(5).isoformat())).get_data(as_text=True)
+    assert re.search(rf'<option selected value="{tapped.id}">', page), "the booking form offers the tapped day's session"
 
 
 def test_past_or_reversed_dates_show_no_total(client, db):
