@@ -385,10 +385,7 @@ def _decision(product) -> ProductDecisionOut:
     summary="Approve a pending product as a poverty-alleviation product (扶贫产品认定)",
 )
 def county_approve_product(product_id: int, body: DecisionIn):
-    product = approvals.get_product(product_id, lock=True)
-    approvals.approve(product, actor=api_user(), now=now_utc(), note=body.note or body.reason)
-    commit()
-    return ok(_decision(product))
+    return _decide_product(product_id, approvals.approve, note=body.note or body.reason)
 
 
 @endpoint(
@@ -402,8 +399,14 @@ def county_approve_product(product_id: int, body: DecisionIn):
     summary="Reject a pending product, with a reason",
 )
 def county_reject_product(product_id: int, body: DecisionIn):
+    return _decide_product(product_id, approvals.reject, reason=body.reason or body.note)
+
+
+def _decide_product(product_id: int, decide, **text: str):
+    """Lock the product, `decide` it (`approvals.approve` or `approvals.reject`, which audit), commit,
+    answer the decision."""
     product = approvals.get_product(product_id, lock=True)
-    approvals.reject(product, actor=api_user(), now=now_utc(), reason=body.reason or body.note)
+    decide(product, actor=api_user(), now=now_utc(), **text)
     commit()
     return ok(_decision(product))
 
@@ -482,10 +485,7 @@ def county_product_changes():
     summary="Re-certify: the product sells with the new facts from now on (audited)",
 )
 def county_approve_product_change(change_id: int, body: ChangeApproveIn):
-    change = changes.get_change(change_id)
-    changes.approve_change(change, actor=api_user(), now=now_utc(), note=body.note)
-    commit()
-    return ok(_change_out(changes.get_change(change_id)))
+    return _decide_change(change_id, changes.approve_change, note=body.note)
 
 
 @endpoint(
@@ -499,8 +499,13 @@ def county_approve_product_change(change_id: int, body: ChangeApproveIn):
     summary="Reject a change with a reason: the approved version stays on sale (audited)",
 )
 def county_reject_product_change(change_id: int, body: ChangeRejectIn):
-    change = changes.get_change(change_id)
-    changes.reject_change(change, actor=api_user(), now=now_utc(), reason=body.reason)
+    return _decide_change(change_id, changes.reject_change, reason=body.reason)
+
+
+def _decide_change(change_id: int, decide, **text: str):
+    """`decide` a product change (`changes.approve_change` or `changes.reject_change`, which lock and
+    audit), commit, answer the change as it now stands."""
+    decide(changes.get_change(change_id), actor=api_user(), now=now_utc(), **text)
     commit()
     return ok(_change_out(changes.get_change(change_id)))
 

@@ -17,8 +17,7 @@ from institutions.services import organisations as orgs
 from institutions.services import purchases, quotes, statements
 from orders.services import transfers
 from orders.services.placement import AddressData
-from shop.api import QuerySchema, Schema, api_user, endpoint, ok
-from shop.db import commit
+from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
 from shop.errors import DomainError, ValidationError
 from shop.timeutil import local_date, now_utc
 
@@ -81,10 +80,17 @@ def organisation_out(organisation: Organisation) -> OrganisationOut:
         decision_reason=organisation.decision_reason,
         decided_at=organisation.decided_at,
         created_at=organisation.created_at,
-        members=[
-            MemberOut(user_id=m.user_id, name=m.user.name, email=m.user.email, role=m.role, is_manager=m.is_manager)
-            for m in organisation.members
-        ],
+        members=[member_out(m) for m in organisation.members],
+    )
+
+
+def member_out(member) -> MemberOut:
+    return MemberOut(
+        user_id=member.user_id,
+        name=member.user.name,
+        email=member.user.email,
+        role=member.role,
+        is_manager=member.is_manager,
     )
 
 
@@ -103,9 +109,7 @@ def create_organisation(body: OrganisationIn):
     organisation = orgs.register_organisation(
         orgs.OrganisationData(**body.model_dump()), user=api_user(), now=now_utc()
     )
-    out = organisation_out(organisation)
-    commit()
-    return ok(out, 201)
+    return committed(organisation_out(organisation), 201)
 
 
 @endpoint(
@@ -134,15 +138,7 @@ def add_organisation_member(organisation_id: int, body: MemberIn):
     user = api_user()
     organisation = orgs.get_visible_organisation(organisation_id, user)
     member = orgs.add_member(organisation, email=body.email, role=body.role, actor=user, now=now_utc())
-    out = MemberOut(
-        user_id=member.user_id,
-        name=member.user.name,
-        email=member.user.email,
-        role=member.role,
-        is_manager=member.is_manager,
-    )
-    commit()
-    return ok(out, 201)
+    return committed(member_out(member), 201)
 
 
 @endpoint(
@@ -156,17 +152,7 @@ def add_organisation_member(organisation_id: int, body: MemberIn):
     summary="The county office verifies a pending organisation (audited)",
 )
 def approve_organisation(organisation_id: int, body: DecisionIn):
-    user = api_user()
-    organisation = orgs.decide_organisation(
-        orgs.get_visible_organisation(organisation_id, user),
-        approve=True,
-        reason=body.reason,
-        actor=user,
-        now=now_utc(),
-    )
-    out = organisation_out(organisation)
-    commit()
-    return ok(out)
+    return _decide_organisation(organisation_id, body, approve=True)
 
 
 @endpoint(
@@ -180,17 +166,20 @@ def approve_organisation(organisation_id: int, body: DecisionIn):
     summary="The county office refuses a pending organisation with a reason (audited)",
 )
 def reject_organisation(organisation_id: int, body: DecisionIn):
+    return _decide_organisation(organisation_id, body, approve=False)
+
+
+def _decide_organisation(organisation_id: int, body: DecisionIn, *, approve: bool):
+    """The county office's decision on a pending organisation (the service audits it), answered."""
     user = api_user()
     organisation = orgs.decide_organisation(
         orgs.get_visible_organisation(organisation_id, user),
-        approve=False,
+        approve=approve,
         reason=body.reason,
         actor=user,
         now=now_utc(),
     )
-    out = organisation_out(organisation)
-    commit()
-    return ok(out)
+    return committed(organisation_out(organisation))
 
 
 # --- purchases ------------------------------------------------------------------------------------
@@ -408,9 +397,7 @@ def create_purchase(body: PurchaseIn):
         ],
     )
     purchase = purchases.create_purchase(organisation, data, user=user, now=now_utc())
-    out = purchase_out(purchase)
-    commit()
-    return ok(out, 201)
+    return committed(purchase_out(purchase), 201)
 
 
 @endpoint(
@@ -436,9 +423,7 @@ def get_purchase(purchase_id: int):
 def submit_purchase(purchase_id: int):
     user = api_user()
     purchase = purchases.submit_purchase(purchases.get_visible_purchase(purchase_id, user), user=user, now=now_utc())
-    out = purchase_out(purchase)
-    commit()
-    return ok(out)
+    return committed(purchase_out(purchase))
 
 
 @endpoint(
@@ -459,9 +444,7 @@ def approve_purchase(purchase_id: int, body: ApproveIn):
         now=now_utc(),
         shown_total_fen=body.shown_total_fen,
     )
-    out = purchase_out(purchase)
-    commit()
-    return ok(out)
+    return committed(purchase_out(purchase))
 
 
 @endpoint(
@@ -479,9 +462,7 @@ def reject_purchase(purchase_id: int, body: RejectIn):
     purchase = purchases.reject_purchase(
         purchases.get_visible_purchase(purchase_id, user), reason=body.reason, user=user, now=now_utc()
     )
-    out = purchase_out(purchase)
-    commit()
-    return ok(out)
+    return committed(purchase_out(purchase))
 
 
 # --- quote requests (询价) ------------------------------------------------------------------------
@@ -592,9 +573,7 @@ def create_quote_request(body: QuoteRequestIn):
         user=user,
         now=now_utc(),
     )
-    out = quote_out(request)
-    commit()
-    return ok(out, 201)
+    return committed(quote_out(request), 201)
 
 
 @endpoint(
@@ -649,9 +628,7 @@ def answer_quote_request(quote_id: int, body: QuoteAnswerIn):
         user=user,
         now=now_utc(),
     )
-    out = quote_out(request)
-    commit()
-    return ok(out)
+    return committed(quote_out(request))
 
 
 @endpoint(
@@ -669,9 +646,7 @@ def decline_quote_request(quote_id: int, body: QuoteDeclineIn):
     request = quotes.decline_quote(
         quotes.get_visible_quote(quote_id, user), reason=body.reason, user=user, now=now_utc()
     )
-    out = quote_out(request)
-    commit()
-    return ok(out)
+    return committed(quote_out(request))
 
 
 @endpoint(
@@ -693,9 +668,7 @@ def accept_quote_request(quote_id: int, body: QuoteAcceptIn):
         user=user,
         now=now_utc(),
     )
-    out = purchase_out(line.purchase)
-    commit()
-    return ok(out)
+    return committed(purchase_out(line.purchase))
 
 
 # --- budget and statement -------------------------------------------------------------------------
@@ -771,9 +744,7 @@ def set_organisation_budget(organisation_id: int, body: BudgetIn):
         actor=user,
         now=now_utc(),
     )
-    out = statement_out(organisation, statements.statement(organisation, body.year))
-    commit()
-    return ok(out)
+    return committed(statement_out(organisation, statements.statement(organisation, body.year)))
 
 
 def statement_out(organisation: Organisation, st) -> StatementOut:

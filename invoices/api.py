@@ -14,9 +14,8 @@ from pydantic import BaseModel, Field
 from invoices.files import absolute_path
 from invoices.models import Invoice
 from invoices.services import invoices as svc
-from shop.api import QuerySchema, Schema, api_user, endpoint, ok
+from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
 from shop.auth.models import Role
-from shop.db import commit
 from shop.errors import NotFound
 from shop.timeutil import now_utc
 
@@ -127,9 +126,7 @@ def request_order_invoice(code: str, body: DetailsIn):
     user = api_user()
     order = svc.get_order_for_invoice(code, user)
     created = svc.request_for_order(order, body.details(), user=user, now=now_utc())
-    out = InvoiceListOut(items=[invoice_out(i) for i in created])
-    commit()
-    return ok(out, 201)
+    return committed(InvoiceListOut(items=[invoice_out(i) for i in created]), 201)
 
 
 @endpoint(
@@ -149,9 +146,7 @@ def request_period_invoice(body: PeriodRequestIn):
     created = svc.request_for_period(
         body.details(), start=body.from_, end=body.to, organisation_id=body.organisation_id, user=user, now=now_utc()
     )
-    out = InvoiceListOut(items=[invoice_out(i) for i in created])
-    commit()
-    return ok(out, 201)
+    return committed(InvoiceListOut(items=[invoice_out(i) for i in created]), 201)
 
 
 @endpoint(
@@ -218,7 +213,7 @@ class IssueQuery(QuerySchema):
     "(multipart `file`, PDF or OFD, checked by content, at most MAX_UPLOAD_BYTES); audited",
 )
 def issue_invoice(invoice_id: int, query: IssueQuery):
-    return ok(_record_issued(invoice_id, query, svc.issue_invoice))
+    return _record_issued(invoice_id, query, svc.issue_invoice)
 
 
 @endpoint(
@@ -235,19 +230,17 @@ def issue_invoice(invoice_id: int, query: IssueQuery):
     "(query) and its file; audited",
 )
 def red_invoice(invoice_id: int, query: IssueQuery):
-    return ok(_record_issued(invoice_id, query, svc.record_red_invoice), 201)
+    return _record_issued(invoice_id, query, svc.record_red_invoice, status=201)
 
 
-def _record_issued(invoice_id: int, query: IssueQuery, record) -> dict:
+def _record_issued(invoice_id: int, query: IssueQuery, record, *, status: int = 200):
     """What the station issued outside the system (`record`: the invoice, or a red one against it),
     with its uploaded file; committed, and answered as the invoice recorded."""
     user = api_user()
     invoice = svc.get_visible_invoice(invoice_id, user)
     data = svc.IssuedData(number=query.number, issued_on=query.issued_on, amount_fen=query.amount_fen)
     recorded = record(invoice, data, request.files.get("file"), actor=user, now=now_utc())
-    out = invoice_out(recorded)
-    commit()
-    return out
+    return committed(invoice_out(recorded), status)
 
 
 class StationInvoicesQuery(QuerySchema):

@@ -24,7 +24,7 @@ from orders.services import transfers
 from orders.services.payments import cancel_order, current_payment, start_payment
 from orders.services.placement import AddressData, PlacementRequest, place_order
 from orders.services.tabs import buyer_orders
-from shop.api import QuerySchema, Schema, api_user, endpoint, ok
+from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
 from shop.db import commit, rollback
 from shop.errors import NotFound
 from shop.extensions import db
@@ -451,13 +451,13 @@ def record_bank_transfer(code: str, body: BankTransferIn):
     )
     payment = current_payment(order)
     assert payment is not None  # a bank-transfer order has its payment from placement
-    out = BankTransferOut(
-        order=order.code,
-        order_status=order.status,
-        payment_status=payment.state,
-        amount_fen=payment.amount_fen,
-        reference=payment.provider_ref or "",
-        recorded=changed,
+    return committed(
+        BankTransferOut(
+            order=order.code,
+            order_status=order.status,
+            payment_status=payment.state,
+            amount_fen=payment.amount_fen,
+            reference=payment.provider_ref or "",
+            recorded=changed,
+        )
     )
-    commit()
-    return ok(out)

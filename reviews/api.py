@@ -13,8 +13,7 @@ from pydantic import BaseModel, Field, StrictInt
 from catalog.services import get_visible_product
 from reviews import services
 from reviews.models import MAX_BODY, MAX_PHOTOS, MAX_REPLY, Review
-from shop.api import QuerySchema, Schema, api_user, endpoint, ok
-from shop.db import commit
+from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
 from shop.errors import NotFound
 from shop.extensions import db
 from shop.security import limiter
@@ -155,9 +154,7 @@ def create_review(code: str, line_id: int, body: ReviewIn):
     review = services.write_review(
         line, services.ReviewData(rating=body.rating, body=body.body), user=user, now=now_utc()
     )
-    out = review_out(review, viewer=user)
-    commit()
-    return ok(out, 201)
+    return committed(review_out(review, viewer=user), 201)
 
 
 @endpoint(
@@ -177,9 +174,7 @@ def add_review_photo(review_id: int):
     user = api_user()
     review = services.get_review(review_id)
     services.add_photo(review, request.files.get("photo"), user=user, now=now_utc())
-    out = review_out(review, viewer=user)
-    commit()
-    return ok(out, 201)
+    return committed(review_out(review, viewer=user), 201)
 
 
 @endpoint(
@@ -197,9 +192,7 @@ def add_review_photo(review_id: int):
 def reply_review(review_id: int, body: ReplyIn):
     user = api_user()
     review = services.reply(services.get_review(review_id), body.body, user=user, now=now_utc())
-    out = review_out(review, viewer=user)
-    commit()
-    return ok(out)
+    return committed(review_out(review, viewer=user))
 
 
 @endpoint(
@@ -216,6 +209,4 @@ def reply_review(review_id: int, body: ReplyIn):
 def hide_review(review_id: int, body: HideIn):
     user = api_user()
     review = services.hide(services.get_review(review_id), body.reason, actor=user, now=now_utc())
-    out = review_out(review, viewer=user)
-    commit()
-    return ok(out)
+    return committed(review_out(review, viewer=user))

@@ -4,8 +4,10 @@ Every endpoint is declared with `@endpoint(...)`, naming pydantic models for its
 body and response. The same models validate requests at run time and generate
 `/api/v1/openapi.json`, so the spec cannot drift from what the code accepts.
 
-Handlers receive the validated models as keyword arguments `query` and `body`, call one service,
-`commit()` and return `ok(...)`. Errors use PRODUCT.md's envelope (see `shop.errors`).
+Handlers receive the validated models as keyword arguments `query` and `body`, find the object
+(the domain's `get_visible_*`: 404 when the caller may not see it), call one service (which audits),
+then commit and answer: `return committed(thing_out(result))`, or `commit()` and `ok(...)` when the
+answer must be read after the commit. Errors use PRODUCT.md's envelope (see `shop.errors`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.json_schema import models_json_schema
 
 from shop.args import MAX_ID
+from shop.db import commit
 from shop.errors import Forbidden, NotFound, Unauthorized, ValidationError
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -260,6 +263,14 @@ def ok(data: Any, status: int = 200):
     elif isinstance(data, list):
         data = [d.model_dump(mode="json") if isinstance(d, BaseModel) else d for d in data]
     return jsonify(data), status
+
+
+def committed(out: Any, status: int = 200):
+    """Commit the request's work, then answer `out` as `ok` does. `out` is built by the caller, before
+    the commit: the commit expires every loaded object, so building it afterwards would load each row
+    again."""
+    commit()
+    return ok(out, status)
 
 
 # --- OpenAPI -----------------------------------------------------------------------------------
