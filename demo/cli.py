@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from demo.data import seed_demo
 from shop.db import commit
 from shop.timeutil import now_utc
 
@@ -12,6 +11,10 @@ from shop.timeutil import now_utc
 @click.command("seed-demo")
 def seed_demo_command():
     """Load the demo data (idempotent: a second run changes nothing)."""
+    # Here, not at the top: the app registers this command in every process, and only this command
+    # needs the demo data and Pillow's drawing modules (bench/README.md, "Web worker memory").
+    from demo.data import seed_demo
+
     created, accounts = seed_demo(now=now_utc())
     commit()
     if created:

@@ -2,7 +2,8 @@
 
 Used for the booking's check-in code and the order's pick-up code; the station or host scans
 the code or types the digits shown beside it; and, as inline SVG (`qr_svg`), on the packing slip and
-the parcel label: the order's code and each lot's trace page (`/trace/<code>`).
+the parcel label: the order's code and each lot's trace page (`/trace/<code>`). Every product and
+listing page draws one too (the share box's short link), so web workers load `qrcode` with the app.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import base64
 import io
 
+import qrcode
 from markupsafe import Markup
+from qrcode.image.svg import SvgPathImage
 
 BOX = 6  # pixels per module
 BORDER = 2  # modules of quiet zone
@@ -19,8 +22,6 @@ BORDER = 2  # modules of quiet zone
 def qr_png(text: str) -> bytes:
     """A PNG QR code of `text`. The mask pattern is fixed: a short code scans with any of the
     eight, and choosing the best (qrcode's default) costs three times as much."""
-    import qrcode  # here, not at the top: a web worker that draws no code never loads it (bench/README.md, memory)
-
     code = qrcode.QRCode(box_size=BOX, border=BORDER, mask_pattern=0)
     code.add_data(text)
     code.make(fit=True)
@@ -37,8 +38,5 @@ def qr_data_uri(text: str) -> str:
 def qr_svg(text: str) -> Markup:
     """An inline SVG QR code of `text` (a printed sheet: sharp at any size, no image request, nothing
     the page's CSP has to allow)."""
-    import qrcode  # here, not at the top: see qr_png
-    from qrcode.image.svg import SvgPathImage
-
     image = qrcode.make(text, image_factory=SvgPathImage, box_size=10, border=2)
     return Markup(image.to_string(encoding="unicode"))

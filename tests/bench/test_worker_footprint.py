@@ -5,8 +5,9 @@ is what each worker holds. This runs the master's part (`import wsgi`, then benc
 `when_ready` warm-up) in a fresh interpreter, on an index another process (the writer) wrote, and
 lists the large libraries only other processes need: pypinyin (~50 MB, the index writer's), jieba's
 own dictionary (~60 MB: queries are cut with the index's vocabulary, `search.segmenter`), alembic
-(~11 MB, `flask db`), cryptography (~10 MB, household data). jieba itself imports `pkg_resources`
-(~10 MB) while setuptools still ships it; that is jieba's public behaviour and is not hidden.
+(~11 MB, `flask db`), cryptography (~10 MB, household data), openpyxl and stripe, and the demo data
+(`flask seed-demo`). jieba imports `pkg_resources` (~5 MB) whenever it is installed; setuptools 82 and
+later no longer ship it, and requirements.txt pins such a setuptools.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ with wsgi.app.app_context():
     words = tk.lcut("南安板鸭三江腌菜")
     found = search.search_ids("banya")
 import jieba
-heavy = ["pypinyin", "alembic", "flask_migrate", "cryptography", "stripe", "openpyxl", "qrcode"]
+heavy = ["pypinyin", "alembic", "flask_migrate", "cryptography", "stripe", "openpyxl", "demo.data", "pkg_resources"]
 rss = next(int(line.split()[1]) // 1024 for line in open("/proc/self/status") if line.startswith("VmRSS:"))
 print(json.dumps({
     "loaded": [m for m in heavy if m in sys.modules],
