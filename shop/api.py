@@ -107,15 +107,19 @@ def _unstorable_text(value: Any, loc: str = "") -> dict[str, str]:
     return found
 
 
-def _parse_query(model: type[BaseModel]) -> BaseModel:
-    raw = {key: request.args.get(key) for key in request.args.keys()}
-    bad = _unstorable_text(raw)
+def _validated(model: type[BaseModel], data: Any) -> BaseModel:
+    """`data` (a query string's, a form's or a JSON body's fields) as `model`, or a 422 naming the fields."""
+    bad = _unstorable_text(data)
     if bad:
         raise ValidationError("validation_error", fields=bad)
     try:
-        return model.model_validate(raw)
+        return model.model_validate(data)
     except PydanticValidationError as exc:
         raise ValidationError("validation_error", fields=_fields_from(exc)) from None
+
+
+def _parse_query(model: type[BaseModel]) -> BaseModel:
+    return _validated(model, {key: request.args.get(key) for key in request.args.keys()})
 
 
 def _json_depth(value: Any) -> int:
@@ -134,14 +138,7 @@ def _json_depth(value: Any) -> int:
 
 def _parse_form(model: type[BaseModel]) -> BaseModel:
     """The text fields of a multipart/form-data upload, validated by `model` (the file is the view's)."""
-    raw = {key: request.form.get(key) for key in request.form.keys()}
-    bad = _unstorable_text(raw)
-    if bad:
-        raise ValidationError("validation_error", fields=bad)
-    try:
-        return model.model_validate(raw)
-    except PydanticValidationError as exc:
-        raise ValidationError("validation_error", fields=_fields_from(exc)) from None
+    return _validated(model, {key: request.form.get(key) for key in request.form.keys()})
 
 
 def _parse_body(model: type[BaseModel]) -> BaseModel:
@@ -156,13 +153,7 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
         raise ValidationError("json_too_deep", depth=MAX_JSON_DEPTH)
     if not isinstance(data, dict):
         raise ValidationError("invalid_json")
-    bad = _unstorable_text(data)
-    if bad:
-        raise ValidationError("validation_error", fields=bad)
-    try:
-        return model.model_validate(data)
-    except PydanticValidationError as exc:
-        raise ValidationError("validation_error", fields=_fields_from(exc)) from None
+    return _validated(model, data)
 
 
 def api_user():
