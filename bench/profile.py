@@ -17,7 +17,8 @@ per request with their share of the time, and the functions with the most cumula
 as the benchmark's logged-in scenarios do (`pages_user`, `cart`); with `--cache` the page cache
 stays on, as in the benchmark (logged-in pages are then answered from the page's entry with their
 personal parts rendered per request, shop.pagecache).
-`--sql` prints the statements of one request after its profile.
+`--sql` prints the statements of one request after its profile. `--broker URL` publishes tasks to a
+broker (through the outbox, as the benchmark's web processes do) instead of running them in process.
 
 `--longtail N` profiles the `search_longtail` scenario's requests instead of repeating one path:
 `/search?q=` with distinct pairs and triples of the manifest's search words (BENCH_WORKDIR/manifest.json,
@@ -63,6 +64,13 @@ def main(argv=None) -> int:
         "--longtail", type=int, default=0, metavar="N", help="N distinct long-tail searches, each sent once"
     )
     parser.add_argument(
+        "--broker",
+        default="",
+        help="a Celery broker URL (e.g. redis://127.0.0.1:6379/4): tasks go through the outbox to it, as in the "
+        "benchmark's web processes, instead of running in this process (an order's e-mail, say)",
+    )
+    parser.add_argument("--sort", default="cumulative", help="the profile's order: cumulative or tottime")
+    parser.add_argument(
         "--cache",
         action="store_true",
         help="keep the page cache on (the default profiles the rendering: every request a miss)",
@@ -75,7 +83,7 @@ def main(argv=None) -> int:
     )
     os.environ.setdefault("SEARCH_INDEX_DIR", str(workdir / "index"))
     os.environ.setdefault("UPLOAD_DIR", str(workdir / "uploads"))
-    os.environ["CELERY_BROKER_URL"] = ""
+    os.environ["CELERY_BROKER_URL"] = args.broker
     import logging
 
     import sqlalchemy as sa
@@ -163,7 +171,7 @@ def main(argv=None) -> int:
         )
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
-        stats.sort_stats("cumulative").print_stats(args.top)
+        stats.sort_stats(args.sort).print_stats(args.top)
         lines = out.getvalue().splitlines()
         start = next((i for i, line in enumerate(lines) if line.strip().startswith("ncalls")), 0)
         print("\n".join(lines[start:]))

@@ -121,6 +121,9 @@ class Order(db.Model):
         sa.CheckConstraint("total_fen >= 0 AND subtotal_fen >= 0 AND shipping_fen >= 0", name="amounts_non_negative"),
         sa.CheckConstraint("status IN ('pending','confirmed','completed','canceled','expired')", name="status_valid"),
         sa.Index("ix_orders_status_expires", "status", "expires_at"),
+        # a buyer's orders (my orders), and its open pay-later orders counted at every checkout
+        # (`orders.services.limits`): by status within the buyer, not among every confirmed order
+        sa.Index("ix_orders_user_status", "user_id", "status"),
     )
     TRANSITIONS = {
         OrderStatus.PENDING: {OrderStatus.CONFIRMED, OrderStatus.CANCELED, OrderStatus.EXPIRED},
@@ -134,7 +137,7 @@ class Order(db.Model):
     #: Public reference (8 chars, unambiguous alphabet); used in URLs and the API.
     code: Mapped[str] = mapped_column(sa.String(16), unique=True)
     secret: Mapped[str] = mapped_column(sa.String(32))
-    user_id: Mapped[int] = fk("users.id")
+    user_id: Mapped[int] = fk("users.id", index=False)  # ix_orders_user_status
     status: Mapped[str] = mapped_column(sa.String(16), default=OrderStatus.PENDING)
     delivery: Mapped[str] = mapped_column(sa.String(8), default=Delivery.SHIP)
     pickup_station_id: Mapped[int | None] = fk("stations.id", nullable=True)

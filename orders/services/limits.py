@@ -21,6 +21,7 @@ from flask import current_app
 
 from orders.models import Delivery, Order, OrderLine, OrderStatus, PaymentMethod
 from shop.auth.models import User
+from shop.db import statement
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 
@@ -47,23 +48,38 @@ def uncollected_days() -> int:
     return _config("PICKUP_UNCOLLECTED_DAYS", 7)
 
 
-def open_pay_later_orders(user_id: int) -> int:
-    """Open unpaid orders of goods (a pay-on-arrival booking's order is limited by tourism's own rule)."""
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(Order.id)).where(
-                Order.user_id == user_id,
-                Order.payment_method.in_(PAY_LATER),
-                Order.status == OrderStatus.CONFIRMED,
-                Order.lines.any(OrderLine.kind == "product"),
-            )
+def _open_orders_statement() -> sa.Select:
+    open_orders = (
+        sa.select(Order.id)
+        .where(
+            Order.user_id == sa.bindparam("user_id"),
+            Order.payment_method.in_(PAY_LATER),
+            Order.status == OrderStatus.CONFIRMED,
+            Order.lines.any(OrderLine.kind == "product"),
         )
-        or 0
+        .limit(sa.bindparam("at_most"))
+        .subquery()
     )
+    return sa.select(sa.func.count()).select_from(open_orders)
+
+
+def open_pay_later_orders(user_id: int, *, at_most: int) -> int:
+    """Open unpaid orders of goods (a pay-on-arrival booking's order is limited by tourism's own rule),
+    counted up to `at_most` (the cap: a checkout only needs to know whether it is reached). Read through
+    `ix_orders_user_status`: the buyer's confirmed orders, not every confirmed order of the shop."""
+    query = statement("orders.open_pay_later_orders", _open_orders_statement)
+    return int(db.session.scalar(query, {"user_id": user_id, "at_most": at_most}) or 0)
+
+
+def _lock_buyer_statement() -> sa.Select:
+    return sa.select(User.id).where(User.id == sa.bindparam("user_id")).with_for_update()
 
 
 def check_pay_later(buyer_id: int, payment_method: str, wanted: dict[int, int]) -> None:
-    """Refuse a pay-later order over the limits (changes nothing); locks the buyer's row until commit."""
+    """Refuse a pay-later order over the limits (changes nothing); locks the buyer's row until commit.
+    The count is a second statement, after the lock: under READ COMMITTED a statement sees the rows
+    committed before it started, so the count must start once a concurrent checkout of the same
+    account has committed (one statement locking and counting would count with the older snapshot)."""
     if payment_method not in PAY_LATER:
         return
     cap = max_quantity()
@@ -74,9 +90,9 @@ def check_pay_later(buyer_id: int, payment_method: str, wanted: dict[int, int]) 
                 max=cap,
                 fields={"items": "pay_later_quantity", "product_id": str(product_id), "max": str(cap)},
             )
-    db.session.execute(sa.select(User.id).where(User.id == buyer_id).with_for_update())
+    db.session.execute(statement("orders.lock_buyer", _lock_buyer_statement), {"user_id": buyer_id})
     limit = max_open_orders()
-    if open_pay_later_orders(buyer_id) >= limit:
+    if open_pay_later_orders(buyer_id, at_most=limit) >= limit:
         raise TooManyOpenOrders(
             "too_many_open_orders",
             max=limit,
