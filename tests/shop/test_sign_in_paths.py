@@ -70,3 +70,16 @@ def test_an_api_token_is_not_a_browser_sign_in_and_touches_no_cart(client, db):
     assert res.status_code == 200
     [cart] = _only_cart(db)
     assert cart.user_id is None and len(cart.lines) == 2
+
+
+def test_the_headers_sign_up_link_leads_back_to_the_page_like_its_log_in_link(client, db):
+    product = make_product(name="三江腌菜", stock=10)
+    page = f"/products/{product.id}-{product.slug}"
+    html = client.get(page).get_data(as_text=True)
+    assert f'href="/register?next={page}' in html.replace("%2F", "/") and f'href="/login?next={page}' in html.replace("%2F", "/")
+    res = client.post(f"/register?next={page}", data={"name": "新买家", "email": "back@test.cn",
+                                                      "password": "s3cret-pass", "confirm": "s3cret-pass"})
+    assert res.status_code == 302 and res.headers["Location"] == page
+    client.post("/logout")
+    login_page = client.get("/login?next=/checkout").get_data(as_text=True)
+    assert 'href="/register?next=/checkout"' in login_page.replace("%2F", "/")  # the header's too
