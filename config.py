@@ -200,6 +200,10 @@ class Config:
     FREE_SHIPPING_FROM_FEN = _int("FREE_SHIPPING_FROM_FEN", 9900)
 
     API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 30)
+    #: How passwords are hashed (werkzeug's `generate_password_hash` method; its default, scrypt
+    #: n=2**15: about 0.1 s of CPU per hash and per check). Set in code only, never from the
+    #: environment; the test suite sets a cheap one, since its logins prove the logic, not the cost.
+    PASSWORD_HASH_METHOD = "scrypt"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")  # always on when SITE_URL is https

@@ -52,6 +52,8 @@ TEST_CONFIG = {
     "TRUSTED_HOSTS": None,
     # tests log in far more often than a person; tests/shop/test_security.py turns limits on
     "RATE_LIMITS": False,
+    # passwords hashed cheaply (production: scrypt, ~0.1 s of CPU a hash); tests/shop/test_auth.py checks both
+    "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
 }
 
 

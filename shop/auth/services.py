@@ -64,7 +64,7 @@ def register_user(info: Registration, *, now: datetime) -> User:
         raise taken
     user = User(
         email=email,
-        password_hash=generate_password_hash(info.password),
+        password_hash=hash_password(info.password),
         name=(info.name or "")[:80],
         role=info.role,
         station_id=info.station_id if info.role == Role.OPERATOR else None,
@@ -82,21 +82,35 @@ def authenticate(email: str, password: str) -> User | None:
     """The active user with this e-mail and password, else None (same answer for both failures)."""
     user = get_user_by_email(email)
     if user is None or not user.is_active:
-        check_password_hash(_DUMMY_HASH, password or "")  # same time whether or not the user exists
+        check_password_hash(_dummy_hash(), password or "")  # same time whether or not the user exists
         return None
     if not check_password_hash(user.password_hash, password or ""):
         return None
     return user
 
 
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+def hash_password(password: str) -> str:
+    """The stored form of a password, hashed with the app's PASSWORD_HASH_METHOD."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash made with the configured method, checked when there is no such user: the answer takes
+    as long as for a real account's wrong password."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 def change_password(user: User, new_password: str) -> None:
     """Set a new password and invalidate every session and token issued before."""
     if len(new_password or "") < MIN_PASSWORD:
         raise ValidationError("password_too_short", n=MIN_PASSWORD, fields={"password": "too short"})
-    user.password_hash = generate_password_hash(new_password)
+    user.password_hash = hash_password(new_password)
     user.auth_version += 1  # API tokens
     end_sessions(user)
 

@@ -301,6 +301,7 @@ def live_server(browser_type_launch_args) -> LiveServer:
         "STRIPE_JS_URL": f"{stripe.url}/js.stripe.com/v3/",
         "MAIL_SERVER": "",
         "RATE_LIMITS": False,  # the journeys log in more often than a person would
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # and each scrypt login would cost 0.1 s of CPU
         "MAX_OPEN_PAY_LATER_ORDERS": 1000,  # the journeys place many unpaid orders for the one demo consumer
     }
 

@@ -26,6 +26,23 @@ def test_register_creates_a_consumer_with_a_hashed_password_and_logs_in(client, 
     assert "小李" in client.get("/").get_data(as_text=True)  # logged in: the header names the user
 
 
+def test_passwords_are_hashed_with_the_configured_method_scrypt_unless_set(app, db, now, monkeypatch):
+    """Production hashes with scrypt (Config); the suite's TEST_CONFIG sets a cheap method. Both paths:
+    the stored hash names the method, the right password passes, a wrong one and an unknown account fail
+    (the unknown account is checked against a dummy hash of the same method)."""
+    from config import Config
+    from shop.auth.services import Registration, authenticate, register_user
+
+    assert Config.PASSWORD_HASH_METHOD == "scrypt"
+    for method in (TEST_CONFIG["PASSWORD_HASH_METHOD"], "scrypt"):
+        monkeypatch.setitem(app.config, "PASSWORD_HASH_METHOD", method)
+        email = f"{method.partition(':')[0]}@test.cn"
+        user = register_user(Registration(email=email, password="s3cret-pass"), now=now)
+        assert user.password_hash.startswith(method) and "s3cret-pass" not in user.password_hash
+        assert authenticate(email, "s3cret-pass") is user
+        assert authenticate(email, "wrong-pass1") is None and authenticate("nobody@test.cn", "s3cret-pass") is None
+
+
 def test_register_refuses_a_taken_email_and_short_password(client, db):
     make_user(email="taken@test.cn")
     response = client.post("/register", data={"email": "taken@test.cn", "password": "longenough1",
