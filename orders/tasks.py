@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from orders.models import Order, OrderPayment, Refund
 from orders.providers import ProviderUnavailable
+from orders.services import cart as cart_service
 from orders.services import expiry, payments
 from orders.services.expiry import expire_pending_orders
 from orders.services.payments import cancel_provider_intent, refunds_to_retry
@@ -59,6 +60,14 @@ def expire_uncollected_pickups() -> list[str]:
     codes = expiry.expire_uncollected_pickups(now_utc())
     commit()
     return codes
+
+
+@shared_task(name="orders.tasks.forget_guest_carts")
+def forget_guest_carts() -> int:
+    """Beat task (daily): delete guest carts untouched for `cart.GUEST_CART_DAYS` days."""
+    count = cart_service.forget_guest_carts(now=now_utc())
+    commit()
+    return count
 
 
 @shared_task(name="orders.tasks.execute_refund", bind=True, max_retries=5)

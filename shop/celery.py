@@ -46,6 +46,7 @@ def celery_init_app(app: Flask) -> Celery:
         beat_schedule={
             "expire-orders": {"task": "orders.tasks.expire_orders", "schedule": 60.0},
             "expire-uncollected-pickups": {"task": "orders.tasks.expire_uncollected_pickups", "schedule": 3600.0},
+            "forget-guest-carts": {"task": "orders.tasks.forget_guest_carts", "schedule": crontab(hour=4, minute=40)},
             "retry-refunds": {"task": "orders.tasks.retry_refunds", "schedule": 300.0},
             "expire-booking-holds": {"task": "tourism.tasks.expire_holds", "schedule": 60.0},
             "complete-stays": {"task": "tourism.tasks.complete_stays", "schedule": crontab(minute=15)},

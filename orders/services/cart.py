@@ -12,7 +12,7 @@ day's tickets) kept as plain values and checked, priced and — at checkout — 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -237,6 +237,27 @@ def clear(cart: Cart, *, now: datetime) -> None:
     cart.lines.clear()
     cart.updated_at = now
     db.session.flush()
+
+
+#: A guest cart nobody touched for this many days is forgotten (`forget_guest_carts`, a daily beat task).
+GUEST_CART_DAYS = 30
+
+
+def forget_guest_carts(*, now: datetime, days: int = GUEST_CART_DAYS) -> int:
+    """Delete the carts of guests (no account) untouched for `days` days, lines and all; returns how
+    many. A guest cart lives in a browser session that may be long gone; nothing is held for it (a
+    booking line is held only at checkout), so forgetting it frees nothing but rows."""
+    stale = sa.select(Cart.id).where(Cart.user_id.is_(None), Cart.updated_at < now - timedelta(days=days))
+    ids = list(db.session.scalars(stale))
+    if not ids:
+        return 0
+    for chunk in range(0, len(ids), 1000):
+        part = ids[chunk : chunk + 1000]
+        db.session.execute(
+            sa.delete(CartLine).where(CartLine.cart_id.in_(part)), execution_options={"synchronize_session": False}
+        )
+        db.session.execute(sa.delete(Cart).where(Cart.id.in_(part)), execution_options={"synchronize_session": False})
+    return len(ids)
 
 
 def merge_guest_cart(user, token: str | None, *, now: datetime) -> Cart | None:

@@ -137,3 +137,24 @@ def test_a_booking_sent_back_after_signing_in_lands_on_the_listing_not_a_405(cli
     auth.login(make_user())
     res = client.get(f"/listings/{listing.id}/book")
     assert res.status_code == 303 and res.headers["Location"].endswith(f"/listings/{listing.id}-{listing.slug}")
+
+
+def test_guest_carts_untouched_for_thirty_days_are_forgotten_and_account_carts_kept(client, db, app):
+    from orders.services.cart import forget_guest_carts
+    from orders.tasks import forget_guest_carts as task
+
+    listing = make_listing(units=2)
+    product = make_product(stock=5)
+    client.post("/cart/bookings", data=_stay(listing))  # a guest's cart with a stay
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    user_cart = Cart(user_id=make_user().id, updated_at=now_utc() - timedelta(days=90))
+    db.session.add(user_cart)
+    db.session.flush()
+    [guest_id] = [c.id for c in _carts(db) if c.user_id is None]
+    assert forget_guest_carts(now=now_utc() + timedelta(days=29)) == 0
+    assert forget_guest_carts(now=now_utc() + timedelta(days=31)) == 1
+    assert {c.id for c in _carts(db)} == {user_cart.id}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CartLine)) == 0
+    assert task() == 0
+    assert "orders.tasks.forget_guest_carts" in {e["task"] for e in app.extensions["celery"].conf.beat_schedule.values()}
+    assert guest_id not in {c.id for c in _carts(db)}
