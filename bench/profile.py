@@ -24,6 +24,18 @@ broker (through the outbox, as the benchmark's web processes do) instead of runn
 `/search?q=` with distinct pairs and triples of the manifest's search words (BENCH_WORKDIR/manifest.json,
 the same generator as `bench.run`), each sent ONCE (warm-up, timed and profiled requests all
 different), so neither the index's result cache nor any page cache answers one.
+
+Writes that cannot be sent twice (a booking takes a room; a guest may hold only two unpaid bookings)
+are profiled as the benchmark sends them: `--bodies FILE` (a JSON list of bodies) POSTs the next body
+on each request, `--tokens FILE` (a JSON list of bearer tokens, as `python -m bench.volume guests
+--out FILE` writes them) sends each request with the next token, both cycling:
+
+    python -m bench.volume guests --count 200 --out /tmp/guests.json
+    python -m bench.profile --tokens /tmp/guests.json --bodies /tmp/stays.json --repeat 40 /api/v1/bookings
+
+`--cpu` makes the profiler count CPU time instead of wall time (waits for the database drop out of
+the listing); the header also gives the statuses of the timed requests and the Python function
+calls per request, which a busy machine does not blur. `--dump FILE` keeps the profile for pstats.
 """
 
 from __future__ import annotations
@@ -31,11 +43,13 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import pstats
 import sys
 import time
 import urllib.parse
+from collections import Counter
 from pathlib import Path
 
 DEFAULT_PATHS = [
@@ -70,6 +84,16 @@ def main(argv=None) -> int:
         "benchmark's web processes, instead of running in this process (an order's e-mail, say)",
     )
     parser.add_argument("--sort", default="cumulative", help="the profile's order: cumulative or tottime")
+    parser.add_argument("--bodies", default="", help="a file with a JSON list of bodies: POST the next on each request")
+    parser.add_argument(
+        "--tokens", default="", help="a file with a JSON list of bearer tokens: the next on each request"
+    )
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="the profiler counts CPU time (time.process_time), not wall time: waits for the database drop out",
+    )
+    parser.add_argument("--dump", default="", help="write each profile to this file (pstats; -N after the first)")
     parser.add_argument(
         "--cache",
         action="store_true",
@@ -141,23 +165,32 @@ def main(argv=None) -> int:
             sys.exit(f"--longtail {n}: the manifest's words give only {len(queries)} distinct queries")
         label = f"long-tail search: {n} distinct queries, each once (e.g. {queries[3]})"
         jobs.append((label, queries[:3], queries[3 : 3 + n], queries[3 + n : 3 + 2 * n], queries[-1]))
-    for label, warm, timed, profiled, last in jobs:
+    bodies = (
+        [json.dumps(b, ensure_ascii=False) for b in json.loads(Path(args.bodies).read_text())] if args.bodies else []
+    )
+    tokens = json.loads(Path(args.tokens).read_text()) if args.tokens else []
+    sent = {"n": 0}
+    for number, (label, warm, timed, profiled, last) in enumerate(jobs):
 
         def send(path):
-            if args.post:
-                return client.post(path, headers=headers, data=args.post, content_type="application/json")
-            return client.get(path, headers=headers)
+            n, sent["n"] = sent["n"], sent["n"] + 1
+            these = {**headers, "Authorization": f"Bearer {tokens[n % len(tokens)]}"} if tokens else headers
+            body = bodies[n % len(bodies)] if bodies else args.post
+            if body:
+                return client.post(path, headers=these, data=body, content_type="application/json")
+            return client.get(path, headers=these)
 
         status = [send(path).status_code for path in warm][-1]  # warm-up
+        statuses: Counter[int] = Counter()
         started = time.perf_counter()
         cpu = time.process_time()
         for path in timed:
-            send(path)
+            statuses[send(path).status_code] += 1
         per = len(timed)
         plain = (time.perf_counter() - started) / per
         plain_cpu = (time.process_time() - cpu) / per
         sql.update(n=0, t=0.0)
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
         started = time.perf_counter()
         profiler.enable()
         for path in profiled:
@@ -167,10 +200,15 @@ def main(argv=None) -> int:
         print(
             f"\n=== {label}  HTTP {status}  {plain * 1000:.2f} ms/request ({plain_cpu * 1000:.2f} ms CPU in this "
             f"process; unprofiled), {elapsed * 1000:.1f} ms/request (profiled), "
-            f"{sql['n'] / per:.1f} SQL statements taking {sql['t'] / per * 1000:.1f} ms"
+            f"{sql['n'] / per:.1f} SQL statements taking {sql['t'] / per * 1000:.1f} ms; "
+            f"timed requests' statuses {dict(statuses)}"
         )
+        if args.dump:
+            profiler.dump_stats(args.dump if number == 0 else f"{args.dump}-{number}")
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
+        # the calls are counted exactly: a measure of the work that a busy machine does not blur
+        print(f"    {stats.total_calls / per:,.0f} Python function calls per request (profiled)")
         stats.sort_stats(args.sort).print_stats(args.top)
         lines = out.getvalue().splitlines()
         start = next((i for i, line in enumerate(lines) if line.strip().startswith("ncalls")), 0)
@@ -187,7 +225,6 @@ def main(argv=None) -> int:
 
 def longtail(workdir: Path, n: int) -> list[str]:
     """`n` distinct long-tail queries from the bench manifest, as `bench.run`'s search_longtail builds them."""
-    import json
     import random
 
     from bench.run import longtail_queries
