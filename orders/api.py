@@ -21,7 +21,7 @@ from orders.bookables import BookingItem
 from orders.models import Order, OrderLine, OrderStatus, Shipment
 from orders.providers import ProviderError
 from orders.services import transfers
-from orders.services.payments import cancel_order, current_payment, start_payment
+from orders.services.payments import NewCardPayment, cancel_order, current_payment, start_new_payment
 from orders.services.placement import AddressData, PlacementRequest, place_order
 from orders.services.tabs import buyer_orders
 from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
@@ -218,9 +218,14 @@ class OrderListQuery(QuerySchema):
     per_page: int = Field(default=20, ge=1, le=100)
 
 
+def shows_client_secret(order_status: str, payment) -> bool:
+    """The answer carries the PaymentIntent's client secret while the card order waits for payment."""
+    return payment is not None and order_status == OrderStatus.PENDING and payment.provider == "stripe"
+
+
 def order_out(order: Order) -> OrderOut:
     payment = current_payment(order)
-    show_secret = payment is not None and order.status == OrderStatus.PENDING and payment.provider == "stripe"
+    show_secret = shows_client_secret(order.status, payment)
     return OrderOut(
         id=order.code,
         number=order.code,
@@ -328,17 +333,23 @@ def own_order(code: str, user) -> Order:
     return order
 
 
-def begin_card_payment(order: Order) -> None:
-    """After the order is committed: create the PaymentIntent (network), store it, commit.
-    A provider failure leaves the order pending; the order page offers to try again."""
-    payment = current_payment(order)
-    if order.payment_method != "card" or payment is None:
-        return
+def begin_card_payment(new: NewCardPayment, out: OrderOut) -> OrderOut:
+    """After the order is committed: create the PaymentIntent (network), store it, commit. Returns
+    `out` (the order as placed, serialised before that commit) with the started payment; a provider
+    failure leaves the order pending and `out` as it was: the order page offers to try again."""
     try:
-        start_payment(payment, now=now_utc())
+        payment = start_new_payment(new, now=now_utc())
+        started = out.payment.model_copy(
+            update={
+                "status": payment.state,
+                "client_secret": payment.client_secret if shows_client_secret(out.status, payment) else None,
+            }
+        )
         commit()
     except ProviderError:
         rollback()
+        return out
+    return out.model_copy(update={"payment": started})
 
 
 @endpoint(
@@ -370,16 +381,15 @@ def create_order(body: OrderIn):
         now=now_utc(),
         shown_total_fen=body.shown_total_fen,
     )
-    if body.payment_method != "card" and not order.bookings:
-        # Everything the response shows is already in the session (nothing changes at commit):
-        # serialise now, so the commit's expiry does not cost a reload of the order.
-        out = order_out(order)
-        commit()
-        return ok(out, 201)
-    order_id = order.id
+    # Everything the answer shows is in the session (nothing changes at commit): serialise now, so
+    # that the commit's expiry does not cost a reload of the order, its shipments, lines and bookings.
+    out = order_out(order)
+    payment = current_payment(order)
+    new = NewCardPayment.of(payment) if order.payment_method == "card" and payment is not None else None
     commit()
-    begin_card_payment(order)
-    return ok(order_out(order_for_output(order_id)), 201)
+    if new is not None:
+        out = begin_card_payment(new, out)
+    return ok(out, 201)
 
 
 @endpoint("/orders", ("GET",), query=OrderListQuery, response=OrderList, auth=True, tags=("orders",))

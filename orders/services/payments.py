@@ -6,7 +6,9 @@
   and changes nothing: the order stays pending with its stock allocated until it expires, and the
   buyer's retry sends the same key, so a PaymentIntent Stripe created while its answer was lost is
   returned again instead of a second one (and a webhook for it that arrives first is matched by
-  the intent's metadata, see `payment_for_intent`).
+  the intent's metadata, see `payment_for_intent`). `start_new_payment` does the same for the card
+  payment of an order the request has just placed (`POST /orders`), from what it kept of the
+  payment before the commit (`NewCardPayment`): nothing is read again before the provider call.
 * `confirm_payment` — lock the payment row, return if already done (idempotent); the order becomes
   confirmed. If the order had expired meanwhile, its stock is allocated again if possible, else
   the money is refunded automatically.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -114,18 +117,50 @@ def start_payment(payment: OrderPayment, *, now: datetime) -> OrderPayment:
         PaymentState.FAILED,
     ):
         raise Conflict("not_payable")
-    provider = get_provider("stripe")
     if payment.provider_ref:
-        intent = provider.retrieve_intent(payment.provider_ref)
+        intent = get_provider("stripe").retrieve_intent(payment.provider_ref)
     else:
-        intent = provider.create_intent(
-            amount_fen=payment.amount_fen,
-            currency=payment.currency.lower(),
-            idempotency_key=payment.full_code,
-            metadata={"order_code": payment.order.code, "payment": payment.full_code},
-            methods=["card", *extra_methods()],
-        )
-    payment = lock_payment(payment.id)
+        intent = _create_intent(NewCardPayment.of(payment))
+    return _store_intent(payment.id, intent, now=now)
+
+
+@dataclass(frozen=True)
+class NewCardPayment:
+    """A card payment just placed with its order, as the provider is asked for its PaymentIntent:
+    read before the placement's commit expires the rows (`NewCardPayment.of`), so that
+    `start_new_payment` after the commit reads nothing again before the provider call."""
+
+    payment_id: int
+    amount_fen: int
+    currency: str
+    #: The payment's public code: the PaymentIntent's idempotency key.
+    key: str
+    order_code: str
+
+    @classmethod
+    def of(cls, payment: OrderPayment) -> NewCardPayment:
+        return cls(payment.id, payment.amount_fen, payment.currency, payment.full_code, payment.order.code)
+
+
+def start_new_payment(new: NewCardPayment, *, now: datetime) -> OrderPayment:
+    """`start_payment` for the card payment of an order this request has just placed and committed
+    (`place_order`: payment `created`, order `pending`, no intent yet): the PaymentIntent is created
+    from what `new` kept, then stored under the payment's lock as `start_payment` stores it. Flushes only."""
+    return _store_intent(new.payment_id, _create_intent(new), now=now)
+
+
+def _create_intent(new: NewCardPayment) -> Intent:
+    return get_provider("stripe").create_intent(
+        amount_fen=new.amount_fen,
+        currency=new.currency.lower(),
+        idempotency_key=new.key,
+        metadata={"order_code": new.order_code, "payment": new.key},
+        methods=["card", *extra_methods()],
+    )
+
+
+def _store_intent(payment_id: int, intent: Intent, *, now: datetime) -> OrderPayment:
+    payment = lock_payment(payment_id)
     if payment.provider_ref is None:
         payment.provider_ref = intent.id
     if intent.client_secret:
