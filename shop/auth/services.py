@@ -8,12 +8,14 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from shop.auth.models import ApiToken, Role, User
+from shop.db import statement
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.timeutil import now_utc
@@ -174,9 +176,13 @@ def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
     if len(token) > 200:
         return None
     now = now or now_utc()
-    row = db.session.scalar(
-        db.select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == _hash_token(token))
+    query = statement(
+        "auth.token_with_user",
+        lambda: (
+            db.select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == sa.bindparam("hash"))
+        ),
     )
+    row = db.session.scalar(query, {"hash": _hash_token(token)})
     if row is None or row.expires_at <= now:
         return None
     user = row.user
