@@ -66,6 +66,29 @@ def record_status(obj, *, from_status, to_status, actor=None, now: datetime, not
     return event
 
 
+def record_statuses(events, *, actor=None, now: datetime) -> None:
+    """`record_status` for rows just written, in one INSERT: `events` are (subject, from_status,
+    to_status, note), every subject flushed (it has its id). A checkout or a booking records the
+    first statuses of its order, payment, shipments and bookings at once; the events are written
+    with SQLAlchemy's bulk INSERT, not as objects of the session (its flush has no more to do)."""
+    if any(obj.id is None for obj, _from, _to, _note in events):
+        db.session.flush()
+    rows = [
+        {
+            "subject_type": obj.__tablename__,
+            "subject_id": obj.id,
+            "from_status": from_status,
+            "to_status": str(to_status),
+            "actor_id": getattr(actor, "id", None),
+            "note": note[:255],
+            "created_at": now,
+        }
+        for obj, from_status, to_status, note in events
+    ]
+    if rows:
+        db.session.execute(sa.insert(StatusEvent.__table__), rows)
+
+
 def history_of(obj) -> list[StatusEvent]:
     return list(
         db.session.scalars(

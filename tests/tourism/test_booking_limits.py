@@ -167,6 +167,63 @@ def test_concurrent_pay_on_arrival_bookings_of_one_account_respect_the_cap(app, 
             Booking.user_id == user_id)) == 2
 
 
+@requires_postgres
+def test_one_account_booking_five_listings_at_once_stops_at_the_cap(app, committed_db, now):
+    """As above, but each booking takes another listing: no unit-type lock is shared, so only the
+    account's lock orders them, and the count (read in the unit-type lock's statement, after the
+    account's lock) must see the bookings committed while it waited."""
+    listings = [make_listing(units=1, pay_on_arrival=True) for _ in range(5)]
+    user = make_user()
+    commit()
+    listing_ids, user_id = [l.id for l in listings], user.id
+    barrier = threading.Barrier(5)
+    outcomes = []
+
+    def worker(n):
+        from shop.auth.models import User
+
+        with app.app_context():
+            try:
+                u = committed_db.session.get(User, user_id)
+                req = BookingRequest(listing_id=listing_ids[n], check_in=TODAY + timedelta(days=3),
+                                     check_out=TODAY + timedelta(days=4), guests=1, pay_on_arrival=True)
+                barrier.wait(timeout=10)
+                book_listing(req, user=u, now=now)
+                commit()
+                outcomes.append("ok")
+            except Conflict as exc:
+                outcomes.append(exc.code)
+            finally:
+                committed_db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["ok", "ok"] + ["too_many_unpaid_bookings"] * 3
+    with app.app_context():
+        assert committed_db.session.scalar(sa.select(sa.func.count()).select_from(Booking).where(
+            Booking.user_id == user_id)) == 2
+
+
+def test_the_cap_holds_for_a_booking_paid_on_arrival_through_the_cart_checkout(db, now):
+    """The checkout's booking line paid on arrival (`POST /orders`, `payment_method="arrival"`) counts
+    against the same cap, in the same statement as `POST /bookings`."""
+    from orders.bookables import BookingItem
+    from orders.services.placement import PlacementRequest, place_order
+
+    listing = make_listing(units=10, pay_on_arrival=True)
+    user = make_user()
+    for day in (1, 5):
+        book_listing(_stay(listing, TODAY + timedelta(days=day)), user=user, now=now)
+    item = BookingItem(listing_id=listing.id, guests=1, check_in=TODAY + timedelta(days=9),
+                       check_out=TODAY + timedelta(days=10))
+    with pytest.raises(Conflict) as capped:
+        place_order(PlacementRequest(items=[], bookings=[item], payment_method="arrival"), buyer=user, now=now)
+    assert capped.value.code == "too_many_unpaid_bookings"
+
+
 # --- the host cancels, the guest is told -----------------------------------------------------------
 
 

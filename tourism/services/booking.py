@@ -32,7 +32,7 @@ from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret
 from shop.db import statement
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
-from shop.history import record_status, transition
+from shop.history import record_status, record_statuses, transition
 from shop.money import apply_bps
 from shop.timeutil import local_date, to_local
 from tourism.models import Booking, BookingStatus, Listing, ListingKind, Session, UnitType
@@ -102,12 +102,17 @@ def _check_pay_on_arrival_limits(
     """An unpaid booking holds rooms for nothing: per account at most PAY_ON_ARRIVAL_MAX_OPEN open
     ones, each for at most PAY_ON_ARRIVAL_MAX_NIGHTS nights and PAY_ON_ARRIVAL_MAX_UNITS rooms.
 
-    The account's row is locked first, so two bookings of one account at once count each other.
+    The nights and rooms are checked here, and the account's row is locked, so two bookings of one
+    account at once count each other. Its open ones are counted afterwards, by the unit-type lock's
+    statement (`_lock_unit_type` with `open_unpaid_of`), which refuses one too many: under READ
+    COMMITTED a statement reads the snapshot it started with, so the count must be in a statement
+    that starts after this lock is granted (in the statement that waited for it, it would miss the
+    booking the lock holder just committed). No pay-on-arrival booking of the account is written
+    by anyone else while this transaction holds the lock, so that later count is final.
     """
     config = current_app.config
     max_nights = int(config.get("PAY_ON_ARRIVAL_MAX_NIGHTS", 7))
     max_units = int(config.get("PAY_ON_ARRIVAL_MAX_UNITS", 2))
-    max_open = int(config.get("PAY_ON_ARRIVAL_MAX_OPEN", 2))
     if listing.kind == ListingKind.STAY and (check_out - check_in).days > max_nights:
         raise ValidationError(
             "arrival_too_many_nights", n=max_nights, fields={"checkout": "too many nights to pay on arrival"}
@@ -116,36 +121,58 @@ def _check_pay_on_arrival_limits(
         raise ValidationError(
             "arrival_too_many_units", n=max_units, fields={"units": "too many rooms to pay on arrival"}
         )
-    # lock the account's row, then count in a new statement: under READ COMMITTED a statement that
-    # waited for the lock still reads the snapshot it started with (a count in the same statement
-    # would miss the booking the lock holder just committed)
     db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
-    open_count = db.session.execute(
+
+
+def _open_unpaid_count() -> sa.ScalarSelect:
+    """SQL: how many open unpaid (pay-on-arrival) bookings the account `user_id` has — held or
+    confirmed, not yet checked out on `today` (bind parameters)."""
+    return (
         sa.select(sa.func.count())
         .select_from(Booking)
         .where(
-            Booking.user_id == user.id,
+            Booking.user_id == sa.bindparam("user_id"),
             Booking.pay_on_arrival.is_(True),
             Booking.status.in_([BookingStatus.HELD, BookingStatus.CONFIRMED]),
-            Booking.check_out_date >= local_date(now),
+            Booking.check_out_date >= sa.bindparam("today", type_=sa.Date()),
         )
-    ).scalar_one()
-    if open_count >= max_open:
-        raise Conflict("too_many_unpaid_bookings", n=open_count)
+        .scalar_subquery()
+    )
 
 
-def _lock_unit_type(unit_type_id: int) -> UnitType:
-    """Lock the unit type row: every hold for it queues here (PostgreSQL; SQLite locks the database)."""
+def _lock_unit_type(unit_type_id: int, *, open_unpaid_of: int | None = None, now: datetime | None = None) -> UnitType:
+    """Lock the unit type row: every hold for it queues here (PostgreSQL; SQLite locks the database).
+
+    `open_unpaid_of`: the account of a pay-on-arrival booking, whose row this transaction has
+    locked (`_check_pay_on_arrival_limits`); the same statement counts its open unpaid bookings and
+    one more than PAY_ON_ARRIVAL_MAX_OPEN allows is refused (409 `too_many_unpaid_bookings`)."""
+    if open_unpaid_of is None:
+        query = statement(
+            "tourism.lock_unit_type",
+            lambda: (
+                sa.select(UnitType)
+                .where(UnitType.id == sa.bindparam("id"))
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ),
+        )
+        return db.session.execute(query, {"id": unit_type_id}).scalar_one()
     query = statement(
-        "tourism.lock_unit_type",
+        "tourism.lock_unit_type_count_unpaid",
         lambda: (
-            sa.select(UnitType)
+            sa.select(UnitType, _open_unpaid_count())
             .where(UnitType.id == sa.bindparam("id"))
-            .with_for_update()
+            .with_for_update(of=UnitType)
             .execution_options(populate_existing=True)
         ),
     )
-    return db.session.execute(query, {"id": unit_type_id}).scalar_one()
+    today = local_date(now) if now is not None else None
+    unit_type, open_count = db.session.execute(
+        query, {"id": unit_type_id, "user_id": open_unpaid_of, "today": today}
+    ).one()
+    if open_count >= int(current_app.config.get("PAY_ON_ARRIVAL_MAX_OPEN", 2)):
+        raise Conflict("too_many_unpaid_bookings", n=open_count)
+    return unit_type
 
 
 def _lock_booking(booking_id: int) -> Booking:
@@ -236,6 +263,7 @@ def _lock_and_check(
     *,
     now: datetime,
     confirm: bool = False,
+    open_unpaid_of: int | None = None,
 ) -> tuple[int, str]:
     """Lock the unit type, then check room and price the stay on what the lock makes final.
 
@@ -243,8 +271,11 @@ def _lock_and_check(
     BookingUnavailable (409). A stay needs one statement after the lock (`stay_hold_check`:
     bookings, closures, holidays and the candidate codes); the price uses the locked row, so a host
     changing prices or rooms meanwhile is either wholly before or wholly after this hold.
+    `open_unpaid_of`: a pay-on-arrival booking's account (locked), whose open ones the lock's
+    statement counts (`_lock_unit_type`).
     """
-    _lock_unit_type(unit_type.id)  # populate_existing: unit_type now holds the locked row's values
+    # populate_existing: unit_type now holds the locked row's values
+    _lock_unit_type(unit_type.id, open_unpaid_of=open_unpaid_of, now=now)
     code = ""
     if listing.kind == ListingKind.STAY:
         candidates = tuple(new_numeric_code(6) for _n in range(_CODE_CANDIDATES)) if confirm else ()
@@ -283,16 +314,17 @@ def get_listing(listing_id: int, *, published_only: bool = True) -> Listing:
     return listing
 
 
-def _listing_for_booking(listing_id: int) -> Listing:
-    """The published listing with its unit types and benefit links, in one statement."""
-    query = statement(
-        "tourism.listing_for_booking",
-        lambda: (
-            sa.select(Listing)
-            .where(Listing.id == sa.bindparam("id"))
-            .options(joinedload(Listing.unit_types), joinedload(Listing.benefit_links))
-        ),
-    )
+def _listing_for_booking(listing_id: int, *, with_host: bool = False) -> Listing:
+    """The published listing with its unit types and benefit links, in one statement; `with_host`:
+    its host too (a confirmed booking's answer shows the host's contact)."""
+
+    def build():
+        options = [joinedload(Listing.unit_types), joinedload(Listing.benefit_links)]
+        if with_host:
+            options.append(joinedload(Listing.host))
+        return sa.select(Listing).where(Listing.id == sa.bindparam("id")).options(*options)
+
+    query = statement(("tourism.listing_for_booking", with_host), build)
     listing = db.session.execute(query, {"id": listing_id}).unique().scalar_one_or_none()
     if listing is None or not listing.is_published:
         raise NotFound("listing_not_found")
@@ -310,7 +342,16 @@ def hold_booking(req: BookingRequest, *, user, now: datetime, code: str | None =
     unit_type, session, check_in, check_out = _validate(req, listing, now=now)
     if req.pay_on_arrival:
         _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=user, now=now)
-    total, _code = _lock_and_check(req, listing, unit_type, session, check_in, check_out, now=now)
+    total, _code = _lock_and_check(
+        req,
+        listing,
+        unit_type,
+        session,
+        check_in,
+        check_out,
+        now=now,
+        open_unpaid_of=user.id if req.pay_on_arrival else None,
+    )
     booking = Booking(
         code=code or f"{new_order_code()}-S-1",
         user_id=user.id,
@@ -351,13 +392,15 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     (the rows are written confirmed, with the held → confirmed history). The caller commits, then
     calls `start_card_payment(order)` for card orders.
 
-    Statements (a stay): the listing with its unit types and benefit links; the unit type lock;
-    bookings, closures, holidays and confirmation codes in one read (`stay_hold_check`); one
-    INSERT per table (order, booking, line, payment), then the status events.
+    Statements (a stay): the listing with its unit types and benefit links (and, paid on arrival,
+    its host: the answer shows the contact); paid on arrival, the account's lock; the unit type
+    lock (paid on arrival, with the count of the account's open unpaid bookings); bookings,
+    closures, holidays and confirmation codes in one read (`stay_hold_check`); one INSERT per table
+    (order, booking, line, payment), then the status events.
     """
     if not req.pay_on_arrival and not card_payments_enabled():
         raise ValidationError("booking_card_payments_off", fields={"payment_method": "card payments are not available"})
-    listing = _listing_for_booking(req.listing_id)
+    listing = _listing_for_booking(req.listing_id, with_host=req.pay_on_arrival)  # confirmed at once: contact shown
     if req.pay_on_arrival and "arrival" not in payment_methods(listing):
         raise ValidationError("arrival_payment_not_allowed", fields={"payment_method": "not allowed"})
     unit_type, session, check_in, check_out = _validate(req, listing, now=now)
@@ -365,7 +408,15 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=user, now=now)
     confirm = req.pay_on_arrival
     total, confirmation_code = _lock_and_check(
-        req, listing, unit_type, session, check_in, check_out, now=now, confirm=confirm
+        req,
+        listing,
+        unit_type,
+        session,
+        check_in,
+        check_out,
+        now=now,
+        confirm=confirm,
+        open_unpaid_of=user.id if req.pay_on_arrival else None,
     )
     expires_at = None if confirm else now + timedelta(minutes=_hold_minutes())
     order_code = new_order_code()  # 28^8 codes: a clash is left to the unique constraint
@@ -417,9 +468,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
         events.insert(-1, (order, OrderStatus.PENDING, OrderStatus.CONFIRMED, "pay on arrival"))
     db.session.add_all([order, booking, line, payment])
     db.session.flush()  # one INSERT per table; the status events below need the ids
-    for subject, from_status, to_status, note in events:
-        record_status(subject, from_status=from_status, to_status=to_status, actor=user, now=now, note=note)
-    db.session.flush()
+    record_statuses(events, actor=user, now=now)
     if confirm:
         enqueue_after_commit("tourism.tasks.send_booking_mail", booking.id)  # as confirm_booking: through the outbox
     return booking
@@ -1111,7 +1160,15 @@ class CartBookings:
         ):
             try:
                 total, code = _lock_and_check(
-                    req, listing, unit_type, session, check_in, check_out, now=now, confirm=pay_on_arrival
+                    req,
+                    listing,
+                    unit_type,
+                    session,
+                    check_in,
+                    check_out,
+                    now=now,
+                    confirm=pay_on_arrival,
+                    open_unpaid_of=buyer.id if pay_on_arrival else None,
                 )
             except BookingUnavailable:
                 raise BookingLineUnavailable(
