@@ -699,3 +699,19 @@ def test_signed_in_visitors_get_the_entry_of_their_language(app, db, cache_on):
         assert 'hreflang="en"' in page_zh and 'hreflang="zh-CN"' not in page_zh and "王芳" in page_zh
         assert "Sign out" in page_en or "Log out" in page_en
     assert 'hreflang="en"' in app.test_client().get(url).get_data(as_text=True)
+
+
+def test_while_the_cache_is_down_a_signed_in_visitor_gets_a_full_render_of_their_own(app, db, cache_on, monkeypatch):
+    product = make_product(name="藜蒿", price_fen=1200)
+    user = make_user(name="买家戊")
+    commit()
+    url = _product_url(product)
+    browser = _signed_in(app, user)
+    assert "买家戊" in browser.get(url).get_data(as_text=True)  # the entry
+    monkeypatch.setattr(app.extensions["page_cache_outage"], "down", True)
+    product.price_fen = 1500
+    commit()  # (the bump is only counted while down)
+    with count_sql(db) as statements:
+        page = browser.get(url).get_data(as_text=True)
+    assert [s for s in statements if "FROM products" in s], "rendered, not read from the cache"
+    assert "买家戊" in page and "¥15.00" in page and "¥12.00" not in page and "<!--pc-" not in page
