@@ -222,9 +222,11 @@ PARTS_TEMPLATE = "_macros/_personal.html"
 #: can imitate it (and the stored body holds the parts' places, not the marks).
 _MARK = secrets.token_hex(8)
 _PART = re.compile(
-    rb"<!--pc-" + _MARK.encode() + rb":([a-z]+)((?::[\w-]+)*)-->(.*?)<!--/pc-" + _MARK.encode() + rb"-->", re.S
+    rb"<!--pc-" + _MARK.encode() + rb":([a-z_]+)((?::[\w-]+)*)-->(.*?)<!--/pc-" + _MARK.encode() + rb"-->", re.S
 )
-_PART_ARG = re.compile(r"[\w-]+")
+#: A part's name and arguments, as the marks carry them (ASCII, as _PART reads them).
+_PART_NAME = re.compile(r"[a-z_]+")
+_PART_ARG = re.compile(r"[\w-]+", re.ASCII)
 
 
 def _parts(context):
@@ -242,12 +244,12 @@ def personal_part(context, name: str, *args):
     with `args` (ids and words). Rendered for the visitor, or as an anonymous visitor sees it on a
     shared render; in a render the page cache stores, it is marked, and a signed-in visitor served
     from that entry gets it rendered for them in its place (`_personal_body`). Parts do not nest."""
+    words = [str(arg) for arg in args]
+    if not _PART_NAME.fullmatch(name) or not all(_PART_ARG.fullmatch(word) for word in words):
+        raise ValueError(f"personal_part {name!r}: a name of a-z and _, arguments ids and ASCII words, not {words!r}")
     html = getattr(_parts(context.get_all()), name)(*args)
     if not g.get("page_cache_marks"):
         return html
-    words = [str(arg) for arg in args]
-    if not all(_PART_ARG.fullmatch(word) for word in words):
-        raise ValueError(f"personal_part {name}: arguments are ids and words, not {words!r}")
     opening = "".join(f":{word}" for word in words)
     return Markup(f"<!--pc-{_MARK}:{name}{opening}-->") + html + Markup(f"<!--/pc-{_MARK}-->")
 

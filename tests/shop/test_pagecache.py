@@ -715,3 +715,28 @@ def test_while_the_cache_is_down_a_signed_in_visitor_gets_a_full_render_of_their
         page = browser.get(url).get_data(as_text=True)
     assert [s for s in statements if "FROM products" in s], "rendered, not read from the cache"
     assert "买家戊" in page and "¥15.00" in page and "¥12.00" not in page and "<!--pc-" not in page
+
+
+def test_marked_parts_come_out_whole_and_in_their_places(app):
+    """What a stored render marks (`personal_part` with the marks on) is taken out byte for byte, and
+    every part is found with its name and arguments; a name or argument the marks could not carry is
+    refused when rendering, never left in a page."""
+    from flask import g
+
+    with app.test_request_context("/"):
+        g.page_cache_shared = g.page_cache_marks = True
+        template = app.jinja_env.from_string(
+            "<p>一{{ personal_part('csrf') }}二{{ personal_part('fav', 'product', 42) }}三</p>"
+        )
+        body, parts = pagecache._split_parts(template.render().encode())
+        g.page_cache_marks = False
+        plain = template.render().encode()
+        assert body == plain and b"<!--pc-" not in body
+        assert [(name, args) for _start, _end, name, args in parts] == [("csrf", ()), ("fav", ("product", 42))]
+        for start, end, name, args in parts:
+            assert body[start:end] == str(getattr(pagecache._parts({}), name)(*args)).encode()
+        g.page_cache_marks = True
+        for bad in ("{{ personal_part('fav', '产品', 1) }}", "{{ personal_part('Fav', 'product', 1) }}",
+                    "{{ personal_part('fav', 'a:b', 1) }}"):
+            with pytest.raises(ValueError):
+                app.jinja_env.from_string(bad).render()
