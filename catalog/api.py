@@ -8,7 +8,7 @@ from typing import Literal
 from flask import url_for
 from pydantic import BaseModel, Field
 
-from catalog.papers import product_papers, public_issuer
+from catalog.papers import product_papers, public_issuer, unsellable_ids
 from catalog.services import (
     get_visible_product,
     linked_household_count,
@@ -55,10 +55,18 @@ class VariantOut(BaseModel):
     stock: int
     sold: int
     code: str = Field(description="The variant's trace code (溯源码).")
+    sellable: bool = Field(
+        description="False when a food-safety document the variant needs is missing, not yet approved or "
+        "expired today (catalog.papers): the cart and checkout refuse it with 409 papers_missing."
+    )
 
 
 class ProductItem(BaseModel):
     id: int = Field(description="The shown variant's id (a product sold in one variant: the product's id).")
+    sellable: bool = Field(
+        description="False when a food-safety document the shown variant needs is missing, not yet approved "
+        "or expired today (catalog.papers): the cart and checkout refuse it with 409 papers_missing."
+    )
     name: str = Field(description="The product's name (a family's name for a product with variants).")
     slug: str
     category: str
@@ -109,10 +117,6 @@ class PaperOut(BaseModel):
 
 
 class ProductDetail(ProductItem):
-    sellable: bool = Field(
-        description="False when a food-safety document its category needs is missing, not yet approved or "
-        "expired today (catalog.papers): the cart and checkout refuse it with 409 papers_missing."
-    )
     paper_gaps: list[PaperGapOut] = Field(description="Why it cannot be sold (empty when sellable).")
     documents: list[PaperOut]
     description: str
@@ -164,10 +168,19 @@ class CategoryList(BaseModel):
     items: list[CategoryOut]
 
 
-def product_item(p) -> dict:
+def product_items(products) -> list[dict]:
+    """List items of `products`, each variant's papers asked once for the whole list (one SELECT)."""
+    unsellable = unsellable_ids({v.id for p in products for v in p.variants}, today=local_date(now_utc()))
+    return [product_item(p, unsellable=unsellable) for p in products]
+
+
+def product_item(p, *, unsellable: set[int]) -> dict:
+    """`p` as a list item; `unsellable`: ids (of its variants among them) whose papers do not count
+    today (`catalog.papers.unsellable_ids`)."""
     image = p.images[0] if p.images else None
     return dict(
         id=p.id,
+        sellable=p.id not in unsellable,
         name=p.display_name,
         slug=p.slug,
         category=p.category.slug,
@@ -186,6 +199,7 @@ def product_item(p) -> dict:
                 stock=max(v.available, 0),
                 sold=v.delivered_count,
                 code=v.trace_code,
+                sellable=v.id not in unsellable,
             )
             for v in p.variants
         ],
@@ -202,8 +216,9 @@ def product(product_id: int):
     that variant shown."""
     p = get_visible_product(product_id)
     depends_on(shown_product_ids([p]))
-    papers = product_papers(p, today=local_date(now_utc()))
-    data = product_item(p)
+    today = local_date(now_utc())
+    papers = product_papers(p, today=today)
+    data = product_item(p, unsellable=unsellable_ids([v.id for v in p.variants], today=today))
     data.update(
         sellable=not papers.gaps,
         paper_gaps=[dict(kind=g.kind, reason=g.reason, message=g.message) for g in papers.gaps],

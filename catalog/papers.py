@@ -24,6 +24,7 @@ the county read them.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -267,6 +268,38 @@ def papers_ok_clause(product_id, food_class, today) -> sa.ColumnElement[bool]:
         )
         parts.append(sa.or_(food_class.notin_(classes), has) if classes else sa.true())
     return sa.and_(*parts)
+
+
+@functools.cache
+def _unsellable_statement() -> sa.Select:
+    """The SELECT of `unsellable_ids`, built once per process (building the rule's expression costs
+    more than running it): its ids and day are bound parameters."""
+    return (
+        sa.select(Product.id)
+        .join(Category, Category.id == Product.category_id)
+        .where(
+            Product.id.in_(sa.bindparam("ids", expanding=True)),
+            sa.not_(papers_ok_clause(Product.id, Category.food_class, sa.bindparam("today", type_=sa.Date))),
+        )
+    )
+
+
+def unsellable_ids(product_ids, *, today: date) -> set[int]:
+    """Those of `product_ids` whose papers do not count `today`: the rule's SQL form
+    (`papers_ok_clause`), one SELECT that returns only the few products with a gap."""
+    ids = sorted({int(i) for i in product_ids})
+    if not ids:
+        return set()
+    return set(db.session.scalars(_unsellable_statement(), {"ids": ids, "today": today}))
+
+
+def paused_cards(products, *, today: date) -> set[int]:
+    """Ids of the listed products (cards) none of whose shown variants may be sold `today` for want of
+    papers: their cards say 暂停销售, as their product pages do. A product some variant of which may
+    be sold is listed as usual (its picker offers that variant; the other's page says 暂停销售)."""
+    variants = {p.id: [v.id for v in p.variants] for p in products}
+    gaps = unsellable_ids({v for ids in variants.values() for v in ids}, today=today)
+    return {pid for pid, ids in variants.items() if all(v in gaps for v in ids)} if gaps else set()
 
 
 class PapersMissing(Conflict):

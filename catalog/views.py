@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from catalog.images import configure_images
-from catalog.papers import product_papers
+from catalog.papers import paused_cards, product_papers
 from catalog.services import (
     ProductFilter,
     get_category,
@@ -62,6 +62,7 @@ def render_product_list(template: str, *, lister=list_products, **context):
     return render_template(
         template,
         products=products,
+        paused=paused_cards(products, today=local_date(now_utc())),
         total=total,
         filter=f,
         pages=pages,

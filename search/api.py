@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from catalog.api import ProductPage, ProductQuery, product_item
+from catalog.api import ProductPage, ProductQuery, product_items
 from catalog.services import ProductFilter, shown_product_ids, visible_product_ids
 from search.index import suggest
 from search.services import find_products, search_is_partial, visible_listing_ids
@@ -24,7 +24,7 @@ def products(query: ProductQuery):
     depends_on(shown_product_ids(items))
     return ok(
         {
-            "items": [product_item(p) for p in items],
+            "items": product_items(items),
             "total": total,
             "page": f.page,
             "per_page": f.per_page,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 
+from catalog.papers import paused_cards
 from catalog.services import list_categories, list_villages
 from catalog.views import filter_from_args, render_product_list
 from search.index import highlight, is_partial, search_listing_ids
@@ -14,6 +15,7 @@ from shop.args import int_arg as _int_arg
 from shop.errors import DomainError
 from shop.extensions import db
 from shop.pagecache import cached_page
+from shop.timeutil import local_date, now_utc
 from tourism.models import Listing
 
 bp = Blueprint("search", __name__)
@@ -50,6 +52,7 @@ def results():
     return render_template(
         "catalog/product_list.html",
         products=products,
+        paused=paused_cards(products, today=local_date(now_utc())),
         total=total,
         filter=f,
         pages=max(1, -(-total // f.per_page)),

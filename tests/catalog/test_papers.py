@@ -12,6 +12,7 @@ from catalog.models import Product
 from catalog.papers import REQUIRED_DOCUMENTS, paper_gaps, papers_ok_clause
 from catalog.models import Category
 from orders.models import Order
+from shop import pagecache
 from shop.errors import Conflict
 from shop.timeutil import local_date, now_utc
 from stock.models import StockRecord
@@ -191,3 +192,51 @@ def test_the_demo_shop_sells_every_demo_product_with_approved_papers(app, db):
     count = db.session.scalar(sa.select(sa.func.count()).select_from(ProductDocument))
     assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ProductDocument)) == count
+
+
+def _card(html: str, name: str) -> str:
+    """The product card of `name` in a list page."""
+    start = html.index(f">{name}</h3>")
+    return html[start: html.index("</article>", start)]
+
+
+def test_lists_and_the_list_api_flag_a_product_without_valid_papers_as_its_page_does(db, client):
+    fig = _farm_product()  # no 合格证: its page says 暂停销售
+    pickles = _processed_product()
+    make_document(pickles, "production_licence")
+    make_document(pickles, "test_report")
+    db.session.commit()
+    html = client.get("/products").get_data(as_text=True)
+    assert "暂停销售" in _card(html, "鲜无花果1斤") and "有货" not in _card(html, "鲜无花果1斤")
+    assert "暂停销售" not in _card(html, "三江腌菜500克") and "仅剩 10 盒" in _card(html, "三江腌菜500克")
+    village = client.get(f"/villages/{fig.village.slug}").get_data(as_text=True)
+    assert "暂停销售" in _card(village, "鲜无花果1斤")
+    assert "暂停销售" in _card(client.get("/").get_data(as_text=True), "鲜无花果1斤")
+    items = {i["id"]: i for i in client.get("/api/v1/products").json["items"]}
+    assert items[fig.id]["sellable"] is False and items[fig.id]["variants"][0]["sellable"] is False
+    assert items[pickles.id]["sellable"] is True and items[pickles.id]["variants"][0]["sellable"] is True
+    make_document(fig)  # approved (as catalog.papers.decide_document marks its product for the page cache)
+    pagecache.mark_products(db.session, [fig.id])
+    db.session.commit()
+    assert "暂停销售" not in _card(client.get("/products").get_data(as_text=True), "鲜无花果1斤")
+    assert client.get(f"/api/v1/products/{fig.id}").json["sellable"] is True
+
+
+def test_a_product_with_variants_is_flagged_only_when_no_shown_variant_may_be_sold(db, client):
+    from catalog.services import join_family
+
+    cat = make_category(food_class="farm")
+    small = make_product(name="鲜无花果1斤", category=cat)
+    big = make_product(name="鲜无花果3斤", category=cat)
+    join_family(big, small.id, "3斤装", now=small.created_at, sibling_label="1斤装")
+    small.family.name = "鲜无花果"
+    make_document(big)  # only 3斤装 has its 合格证
+    db.session.commit()
+    html = client.get("/products").get_data(as_text=True)
+    assert "暂停销售" not in _card(html, "鲜无花果")  # 3斤装 may be bought
+    item = client.get("/api/v1/products").json["items"][0]
+    assert (item["id"], item["sellable"]) == (small.id, False)  # the shown variant's own papers
+    assert [(v["id"], v["sellable"]) for v in item["variants"]] == [(small.id, False), (big.id, True)]
+    big.is_published = False  # the only sellable variant leaves the shop
+    db.session.commit()
+    assert "暂停销售" in _card(client.get("/products").get_data(as_text=True), "鲜无花果")

@@ -368,3 +368,19 @@ def test_pinyin_of_a_place_and_a_product_typed_together_is_split_into_pinyin_wor
     pinyin terms (liuxicun + yancai), all required."""
     expected = [shop_products[key].id] if key else []
     assert search.search_product_ids(q) == expected
+
+
+def test_the_search_page_flags_a_product_without_valid_papers_as_its_page_does(client, db):
+    from tests.factories import make_document
+
+    fig = make_product(name="鲜无花果1斤", category=make_category(food_class="farm"))
+    fresh = make_product(name="无花果干1袋", category=make_category(food_class="farm"))
+    make_document(fresh)
+    commit()
+    html = client.get("/search?q=无花果").get_data(as_text=True)
+    cards = {name: html[html.index(name):].split("</article>", 1)[0] for name in ("鲜<mark>无花果</mark>1斤",
+                                                                                  "<mark>无花果</mark>干1袋")}
+    assert "暂停销售" in cards["鲜<mark>无花果</mark>1斤"] and "暂停销售" not in cards["<mark>无花果</mark>干1袋"]
+    items = {i["id"]: i["sellable"] for i in client.get("/api/v1/products?q=无花果").json["items"]}
+    assert items == {fig.id: False, fresh.id: True}
+
