@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -288,11 +289,13 @@ def visible_products():
     return db.select(Product).where(Product.approval_status == ApprovalStatus.APPROVED, Product.is_published.is_(True))
 
 
+@functools.cache
 def is_family_face():
     """The condition a product list adds to show each family once: a visible product without a
     family, or its family's first visible variant (by `variant_position`, then id). The faces are
     ranked once for the whole query (a window over the visible variants: a hashed subplan on
-    PostgreSQL), not probed row by row."""
+    PostgreSQL), not probed row by row. Built once per process (an SQL expression is immutable;
+    building it cost more than running it)."""
     ranked = (
         sa.select(
             Product.id,

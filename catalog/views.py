@@ -13,9 +13,7 @@ from catalog.services import (
     get_village,
     get_visible_product,
     linked_household_count,
-    list_categories,
     list_products,
-    list_villages,
     pick_variant,
     shown_product_ids,
 )
@@ -66,8 +64,6 @@ def render_product_list(template: str, *, lister=list_products, **context):
         total=total,
         filter=f,
         pages=pages,
-        categories=list_categories(),
-        villages=list_villages(),
         **context,
     )
 

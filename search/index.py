@@ -54,7 +54,9 @@ Evaluation and speed (figures in bench/README.md, measured with `bench/search_be
 - Whoosh's searcher does all the work, through its public API: `Searcher.search` with a limit (its
   top-N collector, with block-quality skipping under the scoring model below) for `search_ids`, and
   without one for `search_page` (one scored pass gives the ranking, the count and the documents the
-  facets are counted over); `filter=` for the price range, `mask=` for the listings.
+  facets are counted over); `filter=` for the price range, `mask=` for the listings. Without
+  filters the search page's products and listings come from ONE such pass over every document,
+  split by kind (`_ranking`): a pass that masks the listings out walks their postings anyway.
 - Scoring is `SaturatedTf`: BM25 without length normalisation (Whoosh's BM25F reads every hit's
   field length). Names are indexed twice in `text`, so they still outrank a mention in a description.
 - `pk`, `price` and the facet fields are read through `column_reader` once per segment and process
@@ -1199,8 +1201,8 @@ def _prepared(eng: Engine, searcher, q: str, kind: str, filters: dict | None) ->
         if not listings:
             return None
         fq = Term("kind", "listing") if fq is None else And([fq, Term("kind", "listing")])
-    elif listings:
-        mask = listings
+    elif kind == "product" and listings:
+        mask = listings  # (kind "all": every document, products and listings, as `_ranking` splits them)
     lo, hi = (filters or {}).get("min_fen"), (filters or {}).get("max_fen")
     allow = PriceRange(eng.column(searcher, "prices"), lo, hi) if lo is not None or hi is not None else None
 
@@ -1296,11 +1298,7 @@ def search_page(
     eng, searcher = opened
     entry = _cached(eng, ("page", *_key(q, kind, filters)), dict) if cache else {}
     if "prepared" not in entry:
-        prepared = _prepared(eng, searcher, q, kind, filters)
-        if prepared is not None:
-            results, prepared = prepared.search(searcher, None)
-            entry["ranked"] = array("i", (docnum for docnum, _score in results.items()))
-        entry["prepared"] = prepared
+        entry["prepared"], entry["ranked"] = _ranking(eng, searcher, q, kind, filters, cache)
     prepared = entry["prepared"]
     if prepared is None:
         return empty
@@ -1311,6 +1309,51 @@ def search_page(
     start = max(0, int(offset))
     ids = [int(pks[docnum]) for docnum in ranked[start : start + max(1, int(count))]]
     return SearchPage(ids, len(ranked), entry.get("facets") if facets else None, prepared.partial)
+
+
+def _ranking(eng: Engine, searcher, q: str, kind: str, filters: dict | None, cache: bool):
+    """(the Prepared query that answered, document numbers of `kind` best first) for `search_page`.
+
+    Without filters one scored pass over every document serves both kinds: the search page asks
+    for the products and the listings of the same query, and a pass that masks the listings out
+    walks their postings all the same. Each kind keeps the documents of its kind from it, in the
+    same order as a pass of its own (scores do not depend on the other documents matched; the
+    listing pass's `kind` term adds the same score to every listing), and falls back to the pass
+    of any of the words when none of its documents has all of them, as `Prepared.search` does
+    (shared too when the products needed it first; else the listings' own)."""
+    if filters:
+        prepared = _prepared(eng, searcher, q, kind, filters)
+        if prepared is None:
+            return None, array("i")
+        results, prepared = prepared.search(searcher, None)
+        return prepared, array("i", (docnum for docnum, _score in results.items()))
+    shared = _cached(eng, ("all", *_key(q, "all", None)), dict) if cache else {}
+    if "prepared" not in shared:
+        shared["prepared"] = _prepared(eng, searcher, q, "all", None)
+        shared["passes"] = []
+    prepared, passes = shared["prepared"], shared["passes"]
+    if prepared is None:
+        return None, array("i")
+    listings = eng.kind_docs(searcher, "listing")
+    if kind == "listing" and not listings:
+        return None, array("i")
+    want_listing = kind == "listing"
+
+    def ranked(i: int, query) -> array:
+        if len(passes) <= i:
+            passes.append(array("i", (d for d, _score in searcher.search(query, limit=None).items())))
+        return array("i", (d for d in passes[i] if (d in listings) is want_listing))
+
+    mine = ranked(0, prepared.query)
+    if mine or prepared.fallback is None:
+        return prepared, mine
+    wider = Prepared(prepared.fallback, None, None, True)
+    if want_listing and len(passes) < 2:
+        # the products had all the words, the listings not: any of the words among the listings
+        # alone (a pass of the few listings, not of every product matching one of the words)
+        only = And([prepared.fallback, Term("kind", "listing")])
+        return wider, array("i", (d for d, _score in searcher.search(only, limit=None).items()))
+    return wider, ranked(1, prepared.fallback)
 
 
 def is_partial(q: str, *, kind: str = "product", filters: dict | None = None, path: str | None = None) -> bool:
@@ -1377,60 +1420,78 @@ def _query_segmenter():
     return engine().segmenter() if has_app_context() else writer_segmenter()
 
 
+class Highlighter:
+    """The matches of one query, worked out once (its words, their synonyms, its pinyin words) and
+    found in any number of texts: a search page highlights every name it shows with one."""
+
+    def __init__(self, q: str):
+        self.jb = _query_segmenter() if q else None
+        self.needles: set[str] = set()
+        self.latin: list[str] = []
+        units = query_units(q, self.jb) if q else []
+        for unit in units:
+            if unit.kind == "latin":
+                self.latin.append(unit.text)
+            else:
+                self.needles.add(unit.text)
+                self.needles.update(synonyms().get(unit.text, ()))
+        if len(self.latin) > 1 and len(self.latin) == len(units):
+            self.latin.append("".join(self.latin))
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of `text` that match the query (words, synonyms, pinyin, initials)."""
+        if not text or self.jb is None:
+            return []
+        lower = text.lower()
+        if len(lower) != len(text):
+            return []
+        spans = []
+        for needle in self.needles:
+            start = lower.find(needle)
+            while needle and start != -1:
+                spans.append((start, start + len(needle)))
+                start = lower.find(needle, start + len(needle))
+        latin = self.latin
+        if latin:
+            for word, s, e in self.jb.tokenize(lower, mode="search"):
+                if not _CJK.search(word):
+                    if word in latin:
+                        spans.append((s, e))
+                    continue
+                full, initials = pinyin.reader_pinyin(word)
+                if any(
+                    t in (full, initials) or (len(t) >= 3 and full.startswith(t)) or (len(full) >= 4 and full in t)
+                    for t in latin
+                ):
+                    spans.append((s, e))
+        spans.sort()
+        merged: list[tuple[int, int]] = []
+        for s, e in spans:
+            if merged and s <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+            else:
+                merged.append((s, e))
+        return merged
+
+    def __call__(self, text: str) -> Markup:
+        """`text` as safe HTML with the matches in <mark>: each piece escaped, then marked."""
+        text = text or ""
+        out, pos = [], 0
+        for s, e in self.spans(text):
+            out.append(str(escape(text[pos:s])))
+            out.append(f"<mark>{escape(text[s:e])}</mark>")
+            pos = e
+        out.append(str(escape(text[pos:])))
+        return Markup("".join(out))
+
+
 def match_spans(text: str, q: str) -> list[tuple[int, int]]:
     """Character spans of `text` that match the query (words, synonyms, pinyin, initials)."""
     if not text or not q:
         return []
-    lower = text.lower()
-    if len(lower) != len(text):
-        return []
-    jb = _query_segmenter()
-    needles: set[str] = set()
-    latin: list[str] = []
-    units = query_units(q, jb)
-    for unit in units:
-        if unit.kind == "latin":
-            latin.append(unit.text)
-        else:
-            needles.add(unit.text)
-            needles.update(synonyms().get(unit.text, ()))
-    if len(latin) > 1 and len(latin) == len(units):
-        latin.append("".join(latin))
-    spans = []
-    for needle in needles:
-        start = lower.find(needle)
-        while needle and start != -1:
-            spans.append((start, start + len(needle)))
-            start = lower.find(needle, start + len(needle))
-    if latin:
-        for word, s, e in jb.tokenize(lower, mode="search"):
-            if not _CJK.search(word):
-                if word in latin:
-                    spans.append((s, e))
-                continue
-            full, initials = pinyin.reader_pinyin(word)
-            if any(
-                t in (full, initials) or (len(t) >= 3 and full.startswith(t)) or (len(full) >= 4 and full in t)
-                for t in latin
-            ):
-                spans.append((s, e))
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
-        else:
-            merged.append((s, e))
-    return merged
+    return Highlighter(q).spans(text)
 
 
 def highlight(text: str, q: str) -> Markup:
-    """`text` as safe HTML with matches of `q` in <mark>: each piece escaped, then marked."""
-    text = text or ""
-    out, pos = [], 0
-    for s, e in match_spans(text, q):
-        out.append(str(escape(text[pos:s])))
-        out.append(f"<mark>{escape(text[s:e])}</mark>")
-        pos = e
-    out.append(str(escape(text[pos:])))
-    return Markup("".join(out))
+    """`text` as safe HTML with matches of `q` in <mark>, escaped first (`Highlighter` for many texts)."""
+    return Highlighter(q)(text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from catalog.models import Category, Product, Township, Village
 from catalog.services import (
@@ -119,23 +120,45 @@ def search_is_partial(f: ProductFilter) -> bool:
 
 def _facet_labels(counts: dict[str, dict[str, int]]) -> dict[str, list[dict]]:
     """The index's facet counts {field: {id: n}} as `product_facets` gives them (labels from the
-    database, most frequent first)."""
-    out = {}
+    database in one SELECT over the three tables, most frequent first)."""
+    selects = []
     for key, model, value_col in (
         ("category", Category, Category.slug),
-        ("township", Township, Township.id),
-        ("village", Village, Village.id),
+        ("township", Township, sa.cast(Township.id, sa.String)),
+        ("village", Village, sa.cast(Village.id, sa.String)),
     ):
         ids = [int(v) for v in counts.get(key, {}) if str(v).isdigit()]
-        rows = (
-            db.session.execute(sa.select(model.id, value_col, model.name).where(model.id.in_(ids))).all() if ids else []
+        if ids:
+            selects.append(
+                sa.select(sa.literal(key).label("facet"), model.id, value_col.label("value"), model.name).where(
+                    model.id.in_(ids)
+                )
+            )
+    out: dict[str, list[dict[str, Any]]] = {"category": [], "township": [], "village": []}
+    rows = db.session.execute(sa.union_all(*selects)).all() if selects else []
+    for key, pk, value, name in rows:
+        out[key].append(
+            {"value": value if key == "category" else int(value), "label": name, "count": counts[key][str(pk)]}
         )
-        items: list[dict[str, Any]] = [
-            {"value": value, "label": name, "count": counts[key][str(pk)]} for pk, value, name in rows
-        ]
+    for items in out.values():
         items.sort(key=lambda i: (-i["count"], i["value"]))
-        out[key] = items
     return out
+
+
+def visible_listings(ids: list[int], shown: int) -> tuple[list[Listing], int]:
+    """The first `shown` published tourism listings among the search hits `ids` (in rank order,
+    with their villages) and how many of the hits are published (re-checked in the database)."""
+    visible = visible_listing_ids(ids)
+    ranked = [i for i in ids if i in visible]
+    if not ranked:
+        return [], 0
+    rows = {
+        x.id: x
+        for x in db.session.scalars(
+            sa.select(Listing).where(Listing.id.in_(ranked[:shown])).options(joinedload(Listing.village))
+        )
+    }
+    return [rows[i] for i in ranked[:shown] if i in rows], len(ranked)
 
 
 def visible_listing_ids(ids: list[int]) -> set[int]:

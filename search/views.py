@@ -7,16 +7,13 @@ from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 
 from catalog.papers import paused_cards
-from catalog.services import list_categories, list_villages
 from catalog.views import filter_from_args, render_product_list
-from search.index import highlight, is_partial, search_listing_ids
-from search.services import find_products, search_is_partial, search_products
+from search.index import Highlighter, search_page
+from search.services import find_products, search_is_partial, search_products, visible_listings
 from shop.args import int_arg as _int_arg
 from shop.errors import DomainError
-from shop.extensions import db
 from shop.pagecache import cached_page
 from shop.timeutil import local_date, now_utc
-from tourism.models import Listing
 
 bp = Blueprint("search", __name__)
 
@@ -41,13 +38,16 @@ def results():
         products, total, facets = search_products(f, facets=True)
     except DomainError:
         abort(400, _("页码超出范围"))
+    highlight = Highlighter(f.q)
     if f.q:
         for p in products:
-            p.search_name_html = highlight(p.display_name, f.q)
-    # tourism listings: a first-class kind of result on the first page, with their own count
-    listings = _visible_listings(search_listing_ids(f.q)) if f.q and f.page == 1 else []
+            p.search_name_html = highlight(p.display_name)
+    # tourism listings: a first-class kind of result on the first page, with their own count (one
+    # pass of the index gives their ranking and whether the match is partial)
+    hits = search_page(f.q, kind="listing", count=LISTINGS_CONSIDERED) if f.q and f.page == 1 else None
+    listings, listing_total = visible_listings(hits.ids if hits is not None else [], LISTINGS_SHOWN)
     partial = bool(f.q) and (
-        (bool(products) and search_is_partial(f)) or (bool(listings) and is_partial(f.q, kind="listing"))
+        (bool(products) and search_is_partial(f)) or (bool(listings) and hits is not None and hits.partial)
     )
     return render_template(
         "catalog/product_list.html",
@@ -56,24 +56,12 @@ def results():
         total=total,
         filter=f,
         pages=max(1, -(-total // f.per_page)),
-        categories=list_categories(),
-        villages=list_villages(),
         facets=facets,
-        listings=[(item, highlight(item.name, f.q)) for item in listings[:LISTINGS_SHOWN]],
-        listing_total=len(listings),
+        listings=[(item, highlight(item.name)) for item in listings],
+        listing_total=listing_total,
         partial=partial,
     )
 
 
 LISTINGS_SHOWN = 6
-
-
-def _visible_listings(ids: list[int]) -> list:
-    """Published tourism listings among the search hits, in rank order (re-checked in the database)."""
-    if not ids:
-        return []
-    rows = {
-        x.id: x
-        for x in db.session.scalars(db.select(Listing).where(Listing.id.in_(ids), Listing.is_published.is_(True)))
-    }
-    return [rows[i] for i in ids if i in rows]
+LISTINGS_CONSIDERED = 1000  # listings matching a query, at most (the count the page shows)

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from search import index as search
-from catalog.models import ApprovalStatus, Product
+from catalog.models import ApprovalStatus, Product, Village
 from shop.db import commit
 from tests.factories import make_category, make_product
 from tests.search.factories import make_listing, make_place
@@ -384,3 +384,27 @@ def test_the_search_page_flags_a_product_without_valid_papers_as_its_page_does(c
     items = {i["id"]: i["sellable"] for i in client.get("/api/v1/products?q=无花果").json["items"]}
     assert items == {fig.id: False, fresh.id: True}
 
+
+def test_one_pass_serves_the_products_and_the_listings_of_a_query_as_their_own_passes_would(shop_products, db):
+    """The search page's unfiltered pass over every document, split by kind (`search.index._ranking`),
+    ranks and flags each kind as a pass of its own (`search_ids`: products with the listings masked,
+    listings ANDed with their kind) — every word, and any of them when a kind has no document with all."""
+    liuxi = db.session.scalar(sa.select(Village).where(Village.name == "柳溪村"))
+    make_listing(name="柳溪村腌菜作坊体验", village=liuxi, description="学做三江腌菜，品尝板鸭")
+    make_listing(name="柳溪村民宿", village=liuxi, description="推窗见稻田")
+    commit()
+    search.rebuild()
+    queries = ["腌菜", "柳溪村 腌菜", "民宿", "板鸭 民宿", "腌菜 稻田", "yancai", "大米 民宿", "土鸡蛋", "无此词"]
+    for q in queries:
+        for kind in ("product", "listing"):
+            page = search.search_page(q, kind=kind, count=100)
+            alone = search.search_ids(q, kind=kind, cache=False)
+            assert page.ids == alone and page.total == len(alone), (q, kind)
+            # a filter that filters nothing takes the kind's own pass (`Prepared.search`)
+            own = search.search_page(q, kind=kind, count=100, filters={"village": None}, cache=False)
+            assert (page.ids, page.total, page.partial) == (own.ids, own.total, own.partial), (q, kind)
+    # "板鸭 民宿": no product is a stay, and no listing has 板鸭 and 民宿: both are partial, each its own
+    assert search.search_page("板鸭 民宿", kind="product").partial
+    assert search.search_page("板鸭 民宿", kind="listing").ids  # the 作坊 (板鸭) and the 民宿
+    # "腌菜": products have it and so has a listing: neither partial
+    assert not search.search_page("腌菜", kind="listing").partial
