@@ -200,10 +200,14 @@ class Config:
     FREE_SHIPPING_FROM_FEN = _int("FREE_SHIPPING_FROM_FEN", 9900)
 
     API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 30)
-    #: How passwords are hashed (werkzeug's `generate_password_hash` method; its default, scrypt
-    #: n=2**15: about 0.1 s of CPU per hash and per check). Set in code only, never from the
-    #: environment; the test suite sets a cheap one, since its logins prove the logic, not the cost.
-    PASSWORD_HASH_METHOD = "scrypt"
+    #: How passwords are hashed (werkzeug's `generate_password_hash` method, "scrypt:N:r:p"). scrypt
+    #: with N=2**13, r=8, p=10 is one of the minimum settings of OWASP's Password Storage Cheat Sheet
+    #: (werkzeug's default, N=2**15, r=8, p=1, is below all of them) and needs 8 MiB per hash instead
+    #: of 32 MiB: a threaded web worker checking several logins at once stays small. Its CPU cost per
+    #: hash and per check is measured in bench/README.md. Hashes made with another method still check,
+    #: and are replaced at the account's next successful login (`authenticate`). Set in code only,
+    #: never from the environment; the test suite sets a cheap one, since its logins prove the logic.
+    PASSWORD_HASH_METHOD = "scrypt:8192:8:10"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")  # always on when SITE_URL is https

@@ -26,6 +26,8 @@ from enum import Enum
 
 import sqlalchemy as sa
 
+from config import Config
+
 BENCH_PASSWORD = "bench-pass-2026"
 BENCH_USERS = 500  # consumers owning the past orders; the first 16 drive checkout (booking: `guests`)
 #: orders: the county income report is measured over a million (issue #20); households: the county's
@@ -339,7 +341,7 @@ def generate_users(conn, now: datetime) -> None:
 
     t = User.__table__
     existing = set(conn.execute(sa.select(t.c.email).where(t.c.email.like("bench-user-%"))).scalars())
-    password_hash = generate_password_hash(BENCH_PASSWORD)
+    password_hash = generate_password_hash(BENCH_PASSWORD, method=Config.PASSWORD_HASH_METHOD)
     uid = _next_id(conn, t)
     rows = []
     for i in range(1, BENCH_USERS + 1):
@@ -375,7 +377,7 @@ def create_guests(n: int) -> list[str]:
     app = bench_app()
     now = datetime.now(timezone.utc).replace(microsecond=0)
     stamp = now.strftime("%Y%m%d%H%M%S")
-    password_hash = generate_password_hash(BENCH_PASSWORD)
+    password_hash = generate_password_hash(BENCH_PASSWORD, method=Config.PASSWORD_HASH_METHOD)
     tokens = [secrets.token_urlsafe(32) for _ in range(n)]
     with app.app_context(), db.engine.begin() as conn:
         users, tokens_t = User.__table__, ApiToken.__table__

@@ -81,14 +81,24 @@ def register_user(info: Registration, *, now: datetime) -> User:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with this e-mail and password, else None (same answer for both failures)."""
+    """The active user with this e-mail and password, else None (same answer for both failures).
+
+    A password stored with another method than PASSWORD_HASH_METHOD (an older setting) is hashed
+    again with the current one; the caller's commit stores it, as it stores the sign-in."""
     user = get_user_by_email(email)
     if user is None or not user.is_active:
         check_password_hash(_dummy_hash(), password or "")  # same time whether or not the user exists
         return None
     if not check_password_hash(user.password_hash, password or ""):
         return None
+    if hash_method(user.password_hash) != current_app.config["PASSWORD_HASH_METHOD"]:
+        user.password_hash = hash_password(password)
     return user
+
+
+def hash_method(password_hash: str) -> str:
+    """The method a stored hash was made with: werkzeug's documented format is `method$salt$hash`."""
+    return password_hash.partition("$")[0]
 
 
 def hash_password(password: str) -> str:

@@ -27,20 +27,41 @@ def test_register_creates_a_consumer_with_a_hashed_password_and_logs_in(client, 
 
 
 def test_passwords_are_hashed_with_the_configured_method_scrypt_unless_set(app, db, now, monkeypatch):
-    """Production hashes with scrypt (Config); the suite's TEST_CONFIG sets a cheap method. Both paths:
+    """Production hashes with scrypt N=2**13, r=8, p=10 (Config); the suite's TEST_CONFIG sets a cheap method. Both paths:
     the stored hash names the method, the right password passes, a wrong one and an unknown account fail
     (the unknown account is checked against a dummy hash of the same method)."""
     from config import Config
     from shop.auth.services import Registration, authenticate, register_user
 
-    assert Config.PASSWORD_HASH_METHOD == "scrypt"
-    for method in (TEST_CONFIG["PASSWORD_HASH_METHOD"], "scrypt"):
+    assert Config.PASSWORD_HASH_METHOD == "scrypt:8192:8:10"
+    for method in (TEST_CONFIG["PASSWORD_HASH_METHOD"], Config.PASSWORD_HASH_METHOD):
         monkeypatch.setitem(app.config, "PASSWORD_HASH_METHOD", method)
         email = f"{method.partition(':')[0]}@test.cn"
         user = register_user(Registration(email=email, password="s3cret-pass"), now=now)
         assert user.password_hash.startswith(method) and "s3cret-pass" not in user.password_hash
         assert authenticate(email, "s3cret-pass") is user
         assert authenticate(email, "wrong-pass1") is None and authenticate("nobody@test.cn", "s3cret-pass") is None
+
+
+def test_a_password_hashed_by_an_older_method_is_hashed_again_at_the_next_login(client, auth, app, db, monkeypatch):
+    """Changing PASSWORD_HASH_METHOD keeps every account working: the old hash still checks, and the
+    first successful login (form or API token) stores a hash of the current method; a wrong password
+    changes nothing."""
+    user = make_user(email="old@test.cn")
+    old_hash = user.password_hash
+    assert old_hash.startswith("pbkdf2:sha256:1000$")
+    monkeypatch.setitem(app.config, "PASSWORD_HASH_METHOD", "pbkdf2:sha256:2000")
+    assert auth.login(user, password="wrong-pass1").status_code == 422
+    db.session.expire_all()
+    assert _user(db, "old@test.cn").password_hash == old_hash
+    assert auth.login(user).status_code == 302
+    db.session.expire_all()
+    new_hash = _user(db, "old@test.cn").password_hash
+    assert new_hash.startswith("pbkdf2:sha256:2000$") and new_hash != old_hash
+    auth.logout()
+    assert auth.login(user).status_code == 302  # the new hash checks
+    db.session.expire_all()
+    assert _user(db, "old@test.cn").password_hash == new_hash  # and is kept: same method now
 
 
 def test_register_refuses_a_taken_email_and_short_password(client, db):
