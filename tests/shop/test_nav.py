@@ -37,7 +37,7 @@ def test_header_links_follow_the_role(app, client, auth, db, role):
 
 def test_anonymous_header_has_login_register_language_and_cart(app, client, db):
     header = _header(client.get("/").get_data(as_text=True))
-    assert 'href="/login' in header and 'href="/register"' in header and "English" in header
+    assert 'href="/login' in header and 'href="/register' in header and "English" in header
     for href in _expected_links(app, LINKS):
         assert f'href="{href}"' not in header
     if "orders.cart_page" in app.view_functions:
