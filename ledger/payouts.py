@@ -9,8 +9,13 @@ The county office creates batches, exports and imports the bank files (`county.s
   reason; its credits are payable again).
 - `PayoutItem`: which ledger entry a line pays. An entry is held by at most one live item (a partial
   unique index: `released` is set when the line failed), so no credit is ever in two batches.
+- `Payable`: the ledger entries no live item holds, one row each — what the next batch may pay. A
+  trigger gives every new entry its row; a batch moves the rows it pays into its items; a failed line
+  puts its entries' rows back. So a batch reads this small table (the unpaid entries: about a month of
+  the ledger), never an anti-join of the whole ledger with every item ever written.
 
-Payable = ledger entries held by no live item; paid = entries held by items of paid lines.
+Payable = ledger entries held by no live item (= the `payables` rows); paid = entries held by items of
+paid lines.
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.columns import fk, pk
+from shop.columns import BigIntPK, fk, pk
 from shop.extensions import db
 from shop.personal_data import EncryptedString
+from shop.schema import register_postgres_ddl
 
 
 class AccountKind(StrEnum):
@@ -153,3 +159,71 @@ class PayoutItem(db.Model):
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     #: Set when the line failed: the entry is payable again.
     released: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+
+class Payable(db.Model):
+    """A ledger entry that no live payout item holds: the next batch may pay it (docs/MONEY.md "Payouts").
+
+    Invariant: the rows of `payables` are exactly the entries of `income_entries` held by no live item
+    of `payout_items`. It is kept in the transactions that change either side:
+
+    - every new entry gets its row from a trigger `AFTER INSERT ON income_entries` (`PAYABLES_DDL`,
+      PostgreSQL; `PAYABLES_SQLITE`), in the inserting transaction, whoever writes the entry;
+    - `county.services.payouts.create_batch` turns the rows it pays into items and deletes them;
+    - a failed line's items are released and their entries' rows written back (`import_result`).
+
+    The household, date and amount are the entry's (an entry never changes), so a batch sums and takes
+    what is unpaid up to its period's end from this table alone: `(household_id, entry_date)` serves
+    a village's or township's households, a county batch reads the table, which holds what is unpaid
+    (about a month of entries once the earlier months are paid) rather than the whole ledger.
+    `PAYABLES_REBUILD` makes it again from the entries and the items (the migration, a bulk load)."""
+
+    __tablename__ = "payables"
+    __table_args__ = (sa.Index("ix_payables_household_date", "household_id", "entry_date"),)
+
+    entry_id: Mapped[int] = mapped_column(
+        BigIntPK, sa.ForeignKey("income_entries.id", ondelete="RESTRICT"), primary_key=True, autoincrement=False
+    )
+    household_id: Mapped[int] = fk("households.id", index=False)
+    entry_date: Mapped[date]
+    #: Signed like the entry: a reversal after payment is a negative payable.
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+_PAYABLE_INSERT = (
+    "INSERT INTO payables (entry_id, household_id, entry_date, amount_fen) "
+    "VALUES (NEW.id, NEW.household_id, NEW.entry_date, NEW.amount_fen)"
+)
+#: (name, create, drop) of the PostgreSQL trigger giving every new ledger entry its `payables` row.
+PAYABLES_DDL = (
+    "payables_add",
+    f"""
+CREATE OR REPLACE FUNCTION payables_add() RETURNS trigger AS $$
+BEGIN
+    {_PAYABLE_INSERT};
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS payables_add ON income_entries;
+CREATE TRIGGER payables_add AFTER INSERT ON income_entries
+    FOR EACH ROW EXECUTE FUNCTION payables_add();
+""",
+    """
+DROP TRIGGER IF EXISTS payables_add ON income_entries;
+DROP FUNCTION IF EXISTS payables_add();
+""",
+)
+#: The same trigger in SQLite's dialect (tests and development databases).
+PAYABLES_SQLITE = (
+    f"CREATE TRIGGER IF NOT EXISTS payables_add AFTER INSERT ON income_entries BEGIN {_PAYABLE_INSERT}; END"
+)
+#: Make `payables` again from the ledger and the items (after a bulk load that bypassed the trigger).
+PAYABLES_REBUILD = (
+    "DELETE FROM payables",
+    "INSERT INTO payables (entry_id, household_id, entry_date, amount_fen) "
+    "SELECT e.id, e.household_id, e.entry_date, e.amount_fen FROM income_entries e "
+    "WHERE NOT EXISTS (SELECT 1 FROM payout_items i WHERE i.entry_id = e.id AND NOT i.released)",
+)
+
+register_postgres_ddl(*PAYABLES_DDL)
+sa.event.listen(Payable.__table__, "after_create", sa.DDL(PAYABLES_SQLITE).execute_if(dialect="sqlite"))

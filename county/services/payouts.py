@@ -3,9 +3,10 @@
 - `set_account` / `reveal_account`: a household's payment account (encrypted, masked, audited reveal).
 - `create_batch(period_from, period_to, village_id|township_id)`: every ledger entry dated up to the
   period's end that no live batch holds (this period's credits, earlier ones not yet paid, failed
-  lines' credits, reversals after payment) is summed per household; a household with a positive sum
-  and an account gets a line, the entries become its items. A negative or zero sum (a reversal after
-  payment bigger than the new credits) stays payable and is carried into the next batch.
+  lines' credits, reversals after payment: the `payables` rows, `ledger.payouts.Payable`) is summed per
+  household; a household with a positive sum and an account gets a line, the entries become its items
+  and leave `payables`. A negative or zero sum (a reversal after payment bigger than the new credits)
+  stays payable and is carried into the next batch.
   Creators are serialised (one lock), one batch per period and scope (the second gets the first's),
   and a partial unique index keeps every entry in at most one live item.
 - `export_batch`: the bank's batch-payment workbook (pending lines only, so a line can never be sent
@@ -13,7 +14,7 @@
 - `import_result`: the bank's result file. All or nothing: every row is checked first (known line,
   same amount, a reference for paid rows, no contradiction with what is recorded), then applied; a
   row saying what is already recorded changes nothing, so importing the same file twice changes
-  nothing. Failed lines release their items: the credits are payable again.
+  nothing. Failed lines release their items: the credits are payable again (back in `payables`).
 - `household_payout_figures`: paid, in a batch, payable — credited − reversed = paid + payable.
 """
 
@@ -41,6 +42,7 @@ from ledger.payouts import (
     AccountKind,
     BatchStatus,
     LineStatus,
+    Payable,
     PaymentAccount,
     PayoutBatch,
     PayoutItem,
@@ -226,19 +228,33 @@ def _lock_batch_creation() -> None:
         db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('payout_batches.create'))"))
 
 
-def _payable_entries(period_to: date, *, village_id: int | None, township_id: int | None):
-    """SELECT of the entries a new batch may take: dated up to `period_to`, held by no live item."""
-    live = sa.select(PayoutItem.id).where(PayoutItem.entry_id == IncomeEntry.id, ~PayoutItem.released)
-    query = sa.select(IncomeEntry.id, IncomeEntry.household_id, IncomeEntry.amount_fen).where(
-        IncomeEntry.entry_date <= period_to, ~live.exists()
+def _payable_sums(period_to: date, *, village_id: int | None, township_id: int | None):
+    """SELECT (household_id, amount_fen) of what a new batch may pay, per household with a positive sum:
+    the `payables` rows (entries no live item holds) dated up to `period_to`, in the scope."""
+    query = sa.select(Payable.household_id, sa.func.sum(Payable.amount_fen).label("amount_fen")).where(
+        Payable.entry_date <= period_to
     )
     if village_id or township_id:
-        query = query.join(Household, Household.id == IncomeEntry.household_id)
+        query = query.join(Household, Household.id == Payable.household_id)
         if village_id:
             query = query.where(Household.village_id == village_id)
         else:
             query = query.join(Village, Village.id == Household.village_id).where(Village.township_id == township_id)
-    return query
+    return query.group_by(Payable.household_id).having(sa.func.sum(Payable.amount_fen) > 0)
+
+
+def _reopen(line_ids) -> None:
+    """The entries of these lines' items are payable again: their `payables` rows are written back (a
+    failed line, whose items are released; a line dropped before it was ever sent)."""
+    items = PayoutItem.__table__
+    db.session.execute(
+        sa.insert(Payable.__table__).from_select(
+            ["entry_id", "household_id", "entry_date", "amount_fen"],
+            sa.select(items.c.entry_id, IncomeEntry.household_id, IncomeEntry.entry_date, IncomeEntry.amount_fen)
+            .join(IncomeEntry, IncomeEntry.id == items.c.entry_id)
+            .where(items.c.line_id.in_(line_ids), ~items.c.released),
+        )
+    )
 
 
 @dataclass
@@ -288,13 +304,7 @@ def create_batch(
     batch.code = f"PO{period_to:%Y%m%d}-{batch.id}"
     # per household, the sum of what it may be paid; those with a positive sum and an account get a line,
     # in SQL: the account's encrypted number and name are copied as they are stored (never decrypted here)
-    entries = _payable_entries(period_to, village_id=village_id, township_id=township_id).subquery()
-    sums = (
-        sa.select(entries.c.household_id, sa.func.sum(entries.c.amount_fen).label("amount_fen"))
-        .group_by(entries.c.household_id)
-        .having(sa.func.sum(entries.c.amount_fen) > 0)
-        .subquery()
-    )
+    sums = _payable_sums(period_to, village_id=village_id, township_id=township_id).subquery()
     positive = int(db.session.scalar(sa.select(sa.func.count()).select_from(sums)) or 0)
     accounts = PaymentAccount.__table__
     db.session.execute(
@@ -333,17 +343,21 @@ def create_batch(
     )
     batch.skipped_no_account = positive - lines
     if lines:
-        # the entries each line pays: the same selection, joined to this batch's lines
-        take = _payable_entries(period_to, village_id=village_id, township_id=township_id).subquery()
+        # each line takes its household's payable rows up to the period's end (the lines are in the scope)
+        payables = Payable.__table__
         db.session.execute(
-            sa.insert(PayoutItem).from_select(
+            sa.insert(PayoutItem.__table__).from_select(
                 ["line_id", "entry_id", "amount_fen", "released"],
-                sa.select(PayoutLine.id, take.c.id, take.c.amount_fen, sa.false())
-                .join(take, take.c.household_id == PayoutLine.household_id)
-                .where(PayoutLine.batch_id == batch.id),
+                sa.select(PayoutLine.id, payables.c.entry_id, payables.c.amount_fen, sa.false())
+                .join(payables, payables.c.household_id == PayoutLine.household_id)
+                .where(PayoutLine.batch_id == batch.id, payables.c.entry_date <= period_to),
             )
         )
         _settle_amounts(batch)
+        # what the items hold is no longer payable (the items decide: a row committed after they were
+        # written stays payable)
+        taken = sa.select(PayoutItem.entry_id).join(PayoutLine).where(PayoutLine.batch_id == batch.id)
+        db.session.execute(sa.delete(Payable.__table__).where(payables.c.entry_id.in_(taken)))
     db.session.flush()
     record_audit(
         actor=actor,
@@ -357,26 +371,27 @@ def create_batch(
 
 def _settle_amounts(batch: PayoutBatch) -> None:
     """Make each line's amount the sum of its items. They agree unless an entry was committed between
-    the two statements of `create_batch`; then the items win (a line left with nothing positive to pay
-    releases its items and is dropped)."""
-    sums = dict(
-        db.session.execute(
-            sa.select(PayoutItem.line_id, sa.func.sum(PayoutItem.amount_fen))
-            .join(PayoutLine)
-            .where(PayoutLine.batch_id == batch.id)
-            .group_by(PayoutItem.line_id)
-        ).all()
+    the two statements of `create_batch` (the sums, then the items); then the items win, and a line
+    left with nothing positive to pay is dropped with its items (its entries stay payable)."""
+    totals = (
+        sa.select(PayoutItem.line_id, sa.func.sum(PayoutItem.amount_fen).label("total"))
+        .join(PayoutLine)
+        .where(PayoutLine.batch_id == batch.id)
+        .group_by(PayoutItem.line_id)
+        .subquery()
     )
-    for line in db.session.scalars(sa.select(PayoutLine).where(PayoutLine.batch_id == batch.id)):
-        total = int(sums.get(line.id, 0))
-        if total == line.amount_fen:
-            continue
+    changed = db.session.execute(
+        sa.select(PayoutLine.id, sa.func.coalesce(totals.c.total, 0))
+        .outerjoin(totals, totals.c.line_id == PayoutLine.id)
+        .where(PayoutLine.batch_id == batch.id, PayoutLine.amount_fen != sa.func.coalesce(totals.c.total, 0))
+    ).all()
+    dropped = [line_id for line_id, total in changed if total <= 0]
+    for line_id, total in changed:
         if total > 0:
-            line.amount_fen = total
-        else:
-            db.session.execute(sa.delete(PayoutItem).where(PayoutItem.line_id == line.id))
-            db.session.delete(line)
-    db.session.flush()
+            db.session.execute(sa.update(PayoutLine).where(PayoutLine.id == line_id).values(amount_fen=int(total)))
+    if dropped:
+        db.session.execute(sa.delete(PayoutItem).where(PayoutItem.line_id.in_(dropped)))
+        db.session.execute(sa.delete(PayoutLine).where(PayoutLine.id.in_(dropped)))
 
 
 def batch_lines(batch: PayoutBatch) -> list[dict]:
@@ -614,6 +629,7 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
         raise ValidationError(
             "bank_file_invalid", errors="；".join(report.errors[:20]), fields={"file": "; ".join(report.errors[:20])}
         )
+    failed = []
     for line, to_status, value in plan:
         _transition(line, to_status, LINE_TRANSITIONS)
         line.settled_at = now
@@ -622,9 +638,12 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
             report.paid += 1
         else:
             line.failure_reason = value
-            db.session.execute(sa.update(PayoutItem).where(PayoutItem.line_id == line.id).values(released=True))
+            failed.append(line.id)
             report.failed += 1
     db.session.flush()
+    if failed:  # their credits are payable again: rows back into `payables`, then the items released
+        _reopen(failed)
+        db.session.execute(sa.update(PayoutItem).where(PayoutItem.line_id.in_(failed)).values(released=True))
     if batch.status == BatchStatus.EXPORTED and not any(ln.status == LineStatus.PENDING for ln in lines.values()):
         _transition(batch, BatchStatus.SETTLED, BATCH_TRANSITIONS)
         batch.settled_at = now

@@ -16,7 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from openpyxl import Workbook, load_workbook
 
 from ledger.models import IncomeEntry, SaleFigure
-from ledger.payouts import PayoutBatch, PayoutItem, PayoutLine
+from ledger.payouts import PAYABLES_REBUILD, Payable, PayoutBatch, PayoutItem, PayoutLine
 from county.services import payouts, reports
 from ledger.services import credit_line, reverse_line
 from shop.audit import AuditEntry
@@ -75,6 +75,23 @@ def _export_and_answer(batch, answers: dict, *, now):
 
 def _figures(household):
     return payouts.household_payout_figures(household.id)
+
+
+def _payables() -> set[tuple]:
+    from shop.extensions import db
+
+    return {tuple(r) for r in db.session.execute(
+        sa.select(Payable.entry_id, Payable.household_id, Payable.entry_date, Payable.amount_fen))}
+
+
+def _unheld_entries() -> set[tuple]:
+    """What `payables` must hold: the ledger's entries that no live payout item holds."""
+    from shop.extensions import db
+
+    live = sa.select(PayoutItem.entry_id).where(~PayoutItem.released)
+    return {tuple(r) for r in db.session.execute(
+        sa.select(IncomeEntry.id, IncomeEntry.household_id, IncomeEntry.entry_date, IncomeEntry.amount_fen)
+        .where(IncomeEntry.id.not_in(live)))}
 
 
 def _ledger_fen(household) -> int:
@@ -150,6 +167,44 @@ def test_bad_batch_requests_are_refused_and_create_nothing(db, now, kwargs, fiel
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PayoutBatch)) == 0
 
 
+def test_a_batch_reads_the_payables_not_the_ledger(db, now):
+    """Every new entry is payable at once (its `payables` row, written by the trigger); a batch takes
+    the rows it pays out of `payables` and never reads `income_entries` (no anti-join over the ledger)."""
+    a, b = make_household(), make_household()
+    _account(a, now=now)
+    _credit([a, b], 10001, now=now, weights=[2, 1])
+    assert _payables() == _unheld_entries() and len(_payables()) == 2
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        batch = _batch(now).batch
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert [ln.amount_fen for ln in batch.lines] == [6667]
+    assert statements and not [s for s in statements if "income_entries" in s]
+    assert _payables() == _unheld_entries() and {p[1] for p in _payables()} == {b.id}
+
+
+def test_rebuilding_the_payables_gives_the_rows_the_trigger_and_the_batches_kept(db, now):
+    a, b = make_household(), make_household()
+    _account(a, now=now)
+    _account(b, ACCOUNT_B, now=now)
+    line = _credit([a, b], 9000, now=now - timedelta(days=3))
+    batch = _batch(now - timedelta(days=2)).batch
+    _export_and_answer(batch, {a.id: "paid", b.id: "failed"}, now=now)
+    reverse_line(line, now=now, amount_fen=3000, ref="refund:1")
+    _credit([a], 500, now=now)
+    kept = _payables()
+    assert kept == _unheld_entries() and len(kept) == 4  # b's failed credit, two reversals, a's new credit
+    for statement in PAYABLES_REBUILD:
+        db.session.execute(sa.text(statement))
+    assert _payables() == kept
+
+
 # --- result file -----------------------------------------------------------------------------------
 
 def test_paid_lines_get_the_bank_reference_and_failed_lines_are_payable_again(db, now):
@@ -167,6 +222,7 @@ def test_paid_lines_get_the_bank_reference_and_failed_lines_are_payable_again(db
     assert batch.status == "settled"
     assert _figures(a) == {"credited_fen": 7000, "paid_fen": 7000, "in_batch_fen": 0, "payable_fen": 0}
     assert _figures(b) == {"credited_fen": 2500, "paid_fen": 0, "in_batch_fen": 0, "payable_fen": 2500}
+    assert {p[1:] for p in _payables()} == {(b.id, (now + timedelta(hours=8)).date(), 2500)}
     later = payouts.create_batch(period_from=batch.period_to, period_to=batch.period_to + timedelta(days=1),
                                  actor=None, now=now + timedelta(days=1)).batch
     assert [(ln.household_id, ln.amount_fen) for ln in later.lines] == [(b.id, 2500)]
@@ -397,6 +453,12 @@ class PayoutMachine(RuleBasedStateMachine):
             assert paid_lines == f["paid_fen"]
         live = db.session.scalars(sa.select(PayoutItem.entry_id).where(~PayoutItem.released)).all()
         assert len(live) == len(set(live))
+
+    @invariant()
+    def the_payables_are_the_entries_no_live_item_holds(self):
+        """What a batch reads (`payables`) is exactly what is unpaid: every writer's entries (sales,
+        records, purchases at intake, reversals) arrive there, batches take them, failed lines give them back."""
+        assert _payables() == _unheld_entries()
 
     @invariant()
     def every_sale_is_households_commission_collective_and_purchased_units(self):

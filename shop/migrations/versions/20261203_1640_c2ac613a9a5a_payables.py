@@ -1,0 +1,72 @@
+"""payables: the ledger entries no live payout item holds, one row each, so that a payout batch reads
+what is unpaid instead of anti-joining the whole ledger with every item (#20, a county's month of 12,000
+households). Every new entry gets its row from a trigger AFTER INSERT ON income_entries (PostgreSQL and
+SQLite); the rows of the existing entries are built here from the entries and the items.
+
+The SQL is written out here (not imported from the models) so that this revision stays what it was.
+
+Revision ID: c2ac613a9a5a
+Revises: d5e3a2b9f714
+Create Date: 2026-12-03 16:40:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'c2ac613a9a5a'
+down_revision = 'd5e3a2b9f714'
+branch_labels = None
+depends_on = None
+
+INSERT = (
+    "INSERT INTO payables (entry_id, household_id, entry_date, amount_fen) "
+    "VALUES (NEW.id, NEW.household_id, NEW.entry_date, NEW.amount_fen)"
+)
+POSTGRES_TRIGGER = f"""
+CREATE OR REPLACE FUNCTION payables_add() RETURNS trigger AS $$
+BEGIN
+    {INSERT};
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS payables_add ON income_entries;
+CREATE TRIGGER payables_add AFTER INSERT ON income_entries
+    FOR EACH ROW EXECUTE FUNCTION payables_add();
+"""
+SQLITE_TRIGGER = f"CREATE TRIGGER IF NOT EXISTS payables_add AFTER INSERT ON income_entries BEGIN {INSERT}; END"
+BUILD = (
+    "INSERT INTO payables (entry_id, household_id, entry_date, amount_fen) "
+    "SELECT e.id, e.household_id, e.entry_date, e.amount_fen FROM income_entries e "
+    "WHERE NOT EXISTS (SELECT 1 FROM payout_items i WHERE i.entry_id = e.id AND NOT i.released)"
+)
+
+
+def upgrade():
+    op.create_table('payables',
+    sa.Column('entry_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
+    sa.Column('household_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('entry_date', sa.Date(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['entry_id'], ['income_entries.id'], name=op.f('fk_payables_entry_id_income_entries'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_payables_household_id_households'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('entry_id', name=op.f('pk_payables'))
+    )
+    with op.batch_alter_table('payables', schema=None) as batch_op:
+        batch_op.create_index('ix_payables_household_date', ['household_id', 'entry_date'], unique=False)
+    op.execute(BUILD)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(POSTGRES_TRIGGER)
+    else:
+        op.execute(SQLITE_TRIGGER)
+
+
+def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS payables_add ON income_entries; DROP FUNCTION IF EXISTS payables_add();")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS payables_add")
+    with op.batch_alter_table('payables', schema=None) as batch_op:
+        batch_op.drop_index('ix_payables_household_date')
+    op.drop_table('payables')
