@@ -112,10 +112,11 @@ class EntryOut(BaseModel):
     #: The record of a recorded benefit (order_line_id is then null).
     record_id: int | None = None
     entry_date: date
-    #: Where the money came from: sale (a product line), tourism (a booking), reversal, recorded (a record).
-    kind: str
-    #: What the household earned: sale, purchase, wage, dividend, rent, collective.
-    benefit_kind: str
+    #: What the household earned (its benefit kind); a reversal has the kind of the credit it reverses.
+    kind: Literal["sale", "purchase", "wage", "dividend", "rent", "collective"]
+    #: Where the money came from: sale (a product line), tourism (a booking), reversal (a refund of either),
+    #: recorded (a benefit record: wages, purchases at intake, dividends, rents, collective shares).
+    source: Literal["sale", "tourism", "reversal", "recorded"]
     order_line_id: int | None
     amount_fen: int
     balance_fen: int
@@ -241,7 +242,7 @@ def county_income(query: IncomeQuery):
     response=StatementOut,
     roles=COUNTY,
     tags=("county",),
-    summary="A household's statement: every entry and the total",
+    summary="A household's statement: every entry with its kind, the total, and what of it is paid and payable",
 )
 def county_household_statement(household_id: int, query: RangeQuery):
     household = get_household(household_id)
@@ -251,7 +252,8 @@ def county_household_statement(household_id: int, query: RangeQuery):
         date_from=query.date_from,
         date_to=query.date_to,
         opening_fen=statement.opening_fen,
-        entries=[EntryOut(**e) for e in statement.entries],
+        # the ledger's column names (`IncomeEntry.benefit_kind`, `.kind`) are the API's kind and source
+        entries=[EntryOut(**{**e, "kind": e["benefit_kind"], "source": e["kind"]}) for e in statement.entries],
         total_fen=statement.total_fen,
         closing_fen=statement.closing_fen,
         **{

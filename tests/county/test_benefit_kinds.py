@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from ledger.models import BENEFIT_KINDS, IncomeEntry
+from ledger.models import BENEFIT_KINDS, IncomeEntry, IncomeKind
 from ledger.services import insert_entries
 from shop.extensions import db as _db
 from tests.factories import NOW
@@ -104,11 +104,20 @@ def test_income_page_and_exports_group_by_kind(client, auth, county_user, db, wo
     assert sum(float(r["分红(元)"]) for r in reader) == pytest.approx(30.5)
 
 
-def test_statement_entries_carry_their_benefit_kind(client, api_token, auth, county_user, db, world):
+def test_statement_entries_carry_their_kind_and_source(client, api_token, auth, county_user, db, world):
+    """The API says `kind` for what the household earned (issue #20) and `source` for where the money
+    came from; the ledger's columns are `benefit_kind` and `kind`."""
     _other_kinds(world)
     a = world["households"][0]
     body = client.get(f"/api/v1/county/households/{a.id}/statement", headers=api_token(county_user)).json
-    assert {e["benefit_kind"] for e in body["entries"]} == {"sale", "wage", "purchase"}
+    entries = {e.id: e for e in db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.household_id == a.id))}
+    assert {e["kind"] for e in body["entries"]} == {"sale", "wage", "purchase"}
+    assert all((e["kind"], e["source"]) == (entries[e["id"]].benefit_kind, entries[e["id"]].kind)
+               for e in body["entries"]) and len(body["entries"]) == len(entries)
+    assert "benefit_kind" not in body["entries"][0]
+    spec = client.get("/api/v1/openapi.json").json["components"]["schemas"]["EntryOut"]["properties"]
+    assert tuple(spec["kind"]["enum"]) == BENEFIT_KINDS
+    assert set(spec["source"]["enum"]) == {k.value for k in IncomeKind}
     auth.login(county_user)
     html = client.get(f"/county/households/{a.id}/statement").get_data(as_text=True)
     assert 'data-benefit-kind="wage"' in html and "务工工资" in html
