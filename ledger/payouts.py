@@ -155,7 +155,10 @@ class PayoutItem(db.Model):
 
     id: Mapped[int] = pk()
     line_id: Mapped[int] = fk("payout_lines.id")
-    entry_id: Mapped[int] = fk("income_entries.id", index=False)
+    #: The ledger entry paid. No foreign key: an item is written only from that entry's `payables` row,
+    #: whose key was checked when the entry was written, and the ledger deletes nothing (append-only);
+    #: a key checked here would lock every entry a batch pays (a write to each of a month's entries).
+    entry_id: Mapped[int] = mapped_column(BigIntPK)
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     #: Set when the line failed: the entry is payable again.
     released: Mapped[bool] = mapped_column(sa.Boolean, default=False)

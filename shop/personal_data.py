@@ -9,6 +9,7 @@ Pages, API responses, exports and logs only ever see the `mask_*` forms; a count
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 
@@ -27,9 +28,14 @@ def _key_material() -> bytes:
 
 
 def _fernet():
+    return _fernet_for(_key_material())
+
+
+@functools.lru_cache(maxsize=4)
+def _fernet_for(material: bytes):
+    """One Fernet per key, built once (a bank file decrypts two values per line of the batch)."""
     from cryptography.fernet import Fernet
 
-    material = _key_material()
     if len(material) == 44:  # an actual Fernet key
         return Fernet(material)
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(material).digest()))

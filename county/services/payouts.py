@@ -25,7 +25,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -343,21 +343,8 @@ def create_batch(
     )
     batch.skipped_no_account = positive - lines
     if lines:
-        # each line takes its household's payable rows up to the period's end (the lines are in the scope)
-        payables = Payable.__table__
-        db.session.execute(
-            sa.insert(PayoutItem.__table__).from_select(
-                ["line_id", "entry_id", "amount_fen", "released"],
-                sa.select(PayoutLine.id, payables.c.entry_id, payables.c.amount_fen, sa.false())
-                .join(payables, payables.c.household_id == PayoutLine.household_id)
-                .where(PayoutLine.batch_id == batch.id, payables.c.entry_date <= period_to),
-            )
-        )
+        _take_payables(batch)
         _settle_amounts(batch)
-        # what the items hold is no longer payable (the items decide: a row committed after they were
-        # written stays payable)
-        taken = sa.select(PayoutItem.entry_id).join(PayoutLine).where(PayoutLine.batch_id == batch.id)
-        db.session.execute(sa.delete(Payable.__table__).where(payables.c.entry_id.in_(taken)))
     db.session.flush()
     record_audit(
         actor=actor,
@@ -369,10 +356,44 @@ def create_batch(
     return BatchResult(batch, True)
 
 
+def _take_payables(batch: PayoutBatch) -> None:
+    """Move each line's payable rows (its household's, dated up to the period's end) into the line's
+    items: the rows taken leave `payables`, exactly those, even if an entry is committed meanwhile."""
+    payables, items = Payable.__table__, PayoutItem.__table__
+    columns = ["line_id", "entry_id", "amount_fen", "released"]
+    taken = sa.and_(
+        PayoutLine.batch_id == batch.id,
+        payables.c.household_id == PayoutLine.household_id,
+        payables.c.entry_date <= batch.period_to,
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        # one statement (DELETE ... RETURNING feeding the INSERT): one pass over the rows
+        moved = (
+            sa.delete(payables)
+            .where(taken)
+            .returning(PayoutLine.id.label("line_id"), payables.c.entry_id, payables.c.amount_fen)
+            .cte("moved")
+        )
+        db.session.execute(
+            sa.insert(items).from_select(
+                columns, sa.select(moved.c.line_id, moved.c.entry_id, moved.c.amount_fen, sa.false())
+            )
+        )
+        return
+    # elsewhere in two statements; the second deletes the rows the items hold, whatever was committed between
+    db.session.execute(
+        sa.insert(items).from_select(
+            columns, sa.select(PayoutLine.id, payables.c.entry_id, payables.c.amount_fen, sa.false()).where(taken)
+        )
+    )
+    held = sa.select(items.c.entry_id).join(PayoutLine, PayoutLine.id == items.c.line_id)
+    db.session.execute(sa.delete(payables).where(payables.c.entry_id.in_(held.where(PayoutLine.batch_id == batch.id))))
+
+
 def _settle_amounts(batch: PayoutBatch) -> None:
     """Make each line's amount the sum of its items. They agree unless an entry was committed between
-    the two statements of `create_batch` (the sums, then the items); then the items win, and a line
-    left with nothing positive to pay is dropped with its items (its entries stay payable)."""
+    the statements of `create_batch` (the sums, then the items); then the items win, and a line left
+    with nothing positive to pay is dropped with its items (its entries payable again)."""
     totals = (
         sa.select(PayoutItem.line_id, sa.func.sum(PayoutItem.amount_fen).label("total"))
         .join(PayoutLine)
@@ -390,6 +411,7 @@ def _settle_amounts(batch: PayoutBatch) -> None:
         if total > 0:
             db.session.execute(sa.update(PayoutLine).where(PayoutLine.id == line_id).values(amount_fen=int(total)))
     if dropped:
+        _reopen(dropped)
         db.session.execute(sa.delete(PayoutItem).where(PayoutItem.line_id.in_(dropped)))
         db.session.execute(sa.delete(PayoutLine).where(PayoutLine.id.in_(dropped)))
 
@@ -457,8 +479,13 @@ def batch_totals(batch: PayoutBatch) -> dict:
     return out
 
 
-def line_ref(batch: PayoutBatch, line: PayoutLine) -> str:
-    """The line's reference in the bank file and its result: <batch code>-<line id>."""
+class _Line(Protocol):
+    id: int
+
+
+def line_ref(batch: PayoutBatch, line: _Line) -> str:
+    """The line's reference in the bank file and its result: <batch code>-<line id> (a `PayoutLine`, or a
+    row of its columns)."""
     return f"{batch.code}-{line.id}"
 
 
@@ -473,8 +500,16 @@ def export_batch(batch: PayoutBatch, *, actor, now: datetime) -> bytes:
 
     if batch.status == BatchStatus.SETTLED:
         raise Conflict("payout_batch_done")
-    lines = db.session.scalars(
-        sa.select(PayoutLine)
+    # the columns the file needs (rows, not ORM objects: a county's batch has a line per household)
+    lines = db.session.execute(
+        sa.select(
+            PayoutLine.id,
+            PayoutLine.amount_fen,
+            PayoutLine.holder_name,
+            PayoutLine.account_number,
+            PayoutLine.account_kind,
+            PayoutLine.bank_name,
+        )
         .where(PayoutLine.batch_id == batch.id, PayoutLine.status == LineStatus.PENDING)
         .order_by(PayoutLine.id)
     ).all()

@@ -459,6 +459,12 @@ class PayoutMachine(RuleBasedStateMachine):
         """What a batch reads (`payables`) is exactly what is unpaid: every writer's entries (sales,
         records, purchases at intake, reversals) arrive there, batches take them, failed lines give them back."""
         assert _payables() == _unheld_entries()
+        from shop.extensions import db
+
+        # every item names a ledger entry (payout_items.entry_id has no foreign key: items are written from
+        # payables rows, whose key is checked)
+        assert not db.session.scalars(sa.select(PayoutItem.entry_id).where(
+            PayoutItem.entry_id.not_in(sa.select(IncomeEntry.id)))).all()
 
     @invariant()
     def every_sale_is_households_commission_collective_and_purchased_units(self):
