@@ -1326,7 +1326,12 @@ def payout_line(f: dict | None) -> str:
         f"payout batch (target < {f['target_s']:.0f} s): {f['lines']:,} lines ({f['households']:,} households, "
         f"{f['payment_accounts']:,} accounts) paying {f['entries']:,} ledger entries of {f['period']}: "
         f"create {f['create_s']:.2f} s + export {f['export_s']:.2f} s = {f['total_s']:.2f} s {ok} "
-        f"(Python CPU {f['create_cpu_s']:.2f} s + {f['export_cpu_s']:.2f} s)"
+        f"(Python CPU {f['create_cpu_s']:.2f} s + {f['export_cpu_s']:.2f} s"
+        + (
+            f"; PostgreSQL CPU {f['create_pg_cpu_s']:.2f} s + {f['export_pg_cpu_s']:.2f} s)"
+            if f.get("create_pg_cpu_s") is not None and f.get("export_pg_cpu_s") is not None
+            else ")"
+        )
     )
 
 
