@@ -8,6 +8,7 @@ import logging
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
+from ledger.models import IncomeEntry
 from ledger.payouts import PayoutBatch
 from shop.audit import AuditEntry
 from shop.db import commit
@@ -126,3 +127,40 @@ def test_payout_api_masks_accounts_audits_exports_and_imports_results_once(clien
     spec = client.get("/api/v1/openapi.json").json
     assert "multipart/form-data" in spec["paths"]["/api/v1/county/payouts/{batch_id}/result"]["post"]["requestBody"][
         "content"]
+
+
+def test_statement_for_a_range_says_paid_payable_and_in_batch_and_each_entry_kind(client, auth, api_token,
+                                                                                   county_user, world, db):
+    """`GET /county/households/{id}/statement?from=&to=`: paid_fen + payable_fen = what was credited up to
+    `to` (closing_fen), in_batch_fen the part of payable in a batch the bank has not answered; entries
+    carry their kind and source."""
+    headers = api_token(county_user)
+    _set_accounts(client, auth, county_user, world)
+    a, b, _c = world["households"]
+    entries = {h.id: db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.household_id == h.id)).all()
+               for h in (a, b)}
+
+    def statement(household, query="from=2026-11-01&to=2026-11-30"):
+        return client.get(f"/api/v1/county/households/{household.id}/statement?{query}", headers=headers).json
+
+    before = statement(b)
+    assert {(e["kind"], e["source"]) for e in before["entries"]} == {(x.benefit_kind, x.kind) for x in entries[b.id]}
+    assert (before["paid_fen"], before["in_batch_fen"]) == (0, 0)
+    assert before["payable_fen"] == before["closing_fen"] == sum(x.amount_fen for x in entries[b.id]) > 0
+    body = client.post("/api/v1/county/payouts", json=PERIOD, headers=headers).json
+    lines = {ln["household_id"]: ln for ln in body["lines"]}
+    pending = statement(b)
+    assert (pending["paid_fen"], pending["in_batch_fen"], pending["payable_fen"]) == (
+        0, lines[b.id]["amount_fen"], before["payable_fen"])
+    assert client.get(f"/api/v1/county/payouts/{body['id']}/export.xlsx", headers=headers).status_code == 200
+    rows = [(lines[a.id]["ref"], lines[a.id]["amount_fen"] / 100, "成功", "BK1", ""),
+            (lines[b.id]["ref"], lines[b.id]["amount_fen"] / 100, "失败", "", "账户已冻结")]
+    answer = client.post(f"/api/v1/county/payouts/{body['id']}/result", headers=headers,
+                         data={"file": (_result(rows), "result.xlsx")}, content_type="multipart/form-data")
+    assert answer.json == {"paid": 1, "failed": 1, "unchanged": 0}
+    paid, failed = statement(a), statement(b)
+    assert (paid["paid_fen"], paid["payable_fen"], paid["in_batch_fen"]) == (lines[a.id]["amount_fen"], 0, 0)
+    assert (failed["paid_fen"], failed["payable_fen"], failed["in_batch_fen"]) == (0, before["payable_fen"], 0)
+    # a range ending before the credits (the world's are of 2026-11-28): nothing credited, paid or payable
+    earlier = statement(a, "from=2026-11-01&to=2026-11-27")
+    assert (earlier["entries"], earlier["closing_fen"], earlier["paid_fen"], earlier["payable_fen"]) == ([], 0, 0, 0)
