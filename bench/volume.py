@@ -958,7 +958,7 @@ def generate(sizes: dict, seed: int = 2017) -> list[str]:
             for statement in REBUILD:
                 conn.execute(sa.text(statement))
         _log(f"income_daily and sale_daily rebuilt in {time.monotonic() - started:.1f} s")
-        # every entry's `payables` row (what the payout batch reads) is written by a trigger too
+        # and every entry's `payables` row (what the payout batch reads), which the ledger writes with it
         from ledger.payouts import PAYABLES_REBUILD
 
         started = time.monotonic()

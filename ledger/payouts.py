@@ -9,9 +9,9 @@ The county office creates batches, exports and imports the bank files (`county.s
   reason; its credits are payable again).
 - `PayoutItem`: which ledger entry a line pays. An entry is held by at most one live item (a partial
   unique index: `released` is set when the line failed), so no credit is ever in two batches.
-- `Payable`: the ledger entries no live item holds, one row each — what the next batch may pay. A
-  trigger gives every new entry its row; a batch moves the rows it pays into its items; a failed line
-  puts its entries' rows back. So a batch reads this small table (the unpaid entries: about a month of
+- `Payable`: the ledger entries no live item holds, one row each — what the next batch may pay. The
+  ledger writes every new entry's row (`add_payables`, from `ledger.services.insert_entries`); a batch
+  moves the rows it pays into its items; a failed line puts its entries' rows back. So a batch reads this small table (the unpaid entries: about a month of
   the ledger), never an anti-join of the whole ledger with every item ever written.
 
 Payable = ledger entries held by no live item (= the `payables` rows); paid = entries held by items of
@@ -20,8 +20,10 @@ paid lines.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -29,7 +31,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shop.columns import BigIntPK, fk, pk
 from shop.extensions import db
 from shop.personal_data import EncryptedString
-from shop.schema import register_postgres_ddl
 
 
 class AccountKind(StrEnum):
@@ -170,8 +171,8 @@ class Payable(db.Model):
     Invariant: the rows of `payables` are exactly the entries of `income_entries` held by no live item
     of `payout_items`. It is kept in the transactions that change either side:
 
-    - every new entry gets its row from a trigger `AFTER INSERT ON income_entries` (`PAYABLES_DDL`,
-      PostgreSQL; `PAYABLES_SQLITE`), in the inserting transaction, whoever writes the entry;
+    - every new entry gets its row when it is written (`add_payables`, called by
+      `ledger.services.insert_entries`, the one way entries are written), in the same transaction;
     - `county.services.payouts.create_batch` turns the rows it pays into items and deletes them;
     - a failed line's items are released and their entries' rows written back (`import_result`).
 
@@ -193,40 +194,27 @@ class Payable(db.Model):
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
 
 
-_PAYABLE_INSERT = (
-    "INSERT INTO payables (entry_id, household_id, entry_date, amount_fen) "
-    "VALUES (NEW.id, NEW.household_id, NEW.entry_date, NEW.amount_fen)"
-)
-#: (name, create, drop) of the PostgreSQL trigger giving every new ledger entry its `payables` row.
-PAYABLES_DDL = (
-    "payables_add",
-    f"""
-CREATE OR REPLACE FUNCTION payables_add() RETURNS trigger AS $$
-BEGIN
-    {_PAYABLE_INSERT};
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
-DROP TRIGGER IF EXISTS payables_add ON income_entries;
-CREATE TRIGGER payables_add AFTER INSERT ON income_entries
-    FOR EACH ROW EXECUTE FUNCTION payables_add();
-""",
-    """
-DROP TRIGGER IF EXISTS payables_add ON income_entries;
-DROP FUNCTION IF EXISTS payables_add();
-""",
-)
-#: The same trigger in SQLite's dialect (tests and development databases).
-PAYABLES_SQLITE = (
-    f"CREATE TRIGGER IF NOT EXISTS payables_add AFTER INSERT ON income_entries BEGIN {_PAYABLE_INSERT}; END"
-)
-#: Make `payables` again from the ledger and the items (after a bulk load that bypassed the trigger).
+def add_payables(entries: Iterable[Mapping[Any, Any]]) -> None:
+    """Ledger entries just inserted (mappings with id, household_id, entry_date, amount_fen) are payable:
+    their `payables` rows, in the same transaction (`ledger.services.insert_entries` calls this)."""
+    rows = [
+        {
+            "entry_id": e["id"],
+            "household_id": e["household_id"],
+            "entry_date": e["entry_date"],
+            "amount_fen": e["amount_fen"],
+        }
+        for e in entries
+    ]
+    if rows:
+        db.session.execute(sa.insert(Payable.__table__).values(rows))
+
+
+#: Make `payables` again from the ledger and the items (after a bulk load that wrote entries around the
+#: ledger's services).
 PAYABLES_REBUILD = (
     "DELETE FROM payables",
     "INSERT INTO payables (entry_id, household_id, entry_date, amount_fen) "
     "SELECT e.id, e.household_id, e.entry_date, e.amount_fen FROM income_entries e "
     "WHERE NOT EXISTS (SELECT 1 FROM payout_items i WHERE i.entry_id = e.id AND NOT i.released)",
 )
-
-register_postgres_ddl(*PAYABLES_DDL)
-sa.event.listen(Payable.__table__, "after_create", sa.DDL(PAYABLES_SQLITE).execute_if(dialect="sqlite"))

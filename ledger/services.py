@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger.models import BenefitKind, IncomeEntry, IncomeKind, SaleFigure
+from ledger.payouts import add_payables
 from ledger.summaries import ENTRY_COLUMNS, FIGURE_COLUMNS, add_entries, add_figures
 from shop.extensions import db
 from shop.money import apply_bps, split_fen
@@ -153,7 +154,7 @@ def _insert(model):
 
 def insert_entries(rows: list[dict]) -> int:
     """Insert ledger entries (dicts of `IncomeEntry` columns) — the one way entries are written, so the
-    county's daily summary follows them (`ledger.summaries`). A row that collides with the unique
+    county's daily summary follows them (`ledger.summaries`) and each is payable (`ledger.payouts.Payable`). A row that collides with the unique
     (order_line_id, household_id, kind, ref) is skipped and adds nothing. Returns how many were written."""
     if not rows:
         return 0
@@ -163,9 +164,11 @@ def insert_entries(rows: list[dict]) -> int:
         .values(rows)
         .on_conflict_do_nothing(index_elements=["order_line_id", "household_id", "kind", "ref"])
     )
-    written = db.session.execute(statement.returning(*(IncomeEntry.__table__.c[c] for c in ENTRY_COLUMNS)))
+    columns = IncomeEntry.__table__.c
+    written = db.session.execute(statement.returning(columns.id, *(columns[c] for c in ENTRY_COLUMNS)))
     inserted = list(written.mappings())
     add_entries(inserted)
+    add_payables(inserted)  # what is credited is payable (docs/MONEY.md "Payouts")
     return len(inserted)
 
 

@@ -168,7 +168,7 @@ def test_bad_batch_requests_are_refused_and_create_nothing(db, now, kwargs, fiel
 
 
 def test_a_batch_reads_the_payables_not_the_ledger(db, now):
-    """Every new entry is payable at once (its `payables` row, written by the trigger); a batch takes
+    """Every new entry is payable at once (its `payables` row, written with it by the ledger); a batch takes
     the rows it pays out of `payables` and never reads `income_entries` (no anti-join over the ledger)."""
     a, b = make_household(), make_household()
     _account(a, now=now)
@@ -189,7 +189,7 @@ def test_a_batch_reads_the_payables_not_the_ledger(db, now):
     assert _payables() == _unheld_entries() and {p[1] for p in _payables()} == {b.id}
 
 
-def test_rebuilding_the_payables_gives_the_rows_the_trigger_and_the_batches_kept(db, now):
+def test_rebuilding_the_payables_gives_the_rows_the_ledger_and_the_batches_kept(db, now):
     a, b = make_household(), make_household()
     _account(a, now=now)
     _account(b, ACCOUNT_B, now=now)

@@ -1,7 +1,7 @@
 """payables: the ledger entries no live payout item holds, one row each, so that a payout batch reads
 what is unpaid instead of anti-joining the whole ledger with every item (#20, a county's month of 12,000
-households). Every new entry gets its row from a trigger AFTER INSERT ON income_entries (PostgreSQL and
-SQLite); the rows of the existing entries are built here from the entries and the items.
+households). Every new entry gets its row from the ledger's insert_entries (ledger.payouts.add_payables);
+the rows of the existing entries are built here from the entries and the items.
 
 payout_items.entry_id loses its foreign key: items are written from payables rows, whose key is
 checked when the entry is written, and the ledger deletes nothing; checked again per item, the key
@@ -10,8 +10,8 @@ locked each of the month's entries a batch pays (most of a batch's time at a cou
 The SQL is written out here (not imported from the models) so that this revision stays what it was.
 
 Revision ID: c2ac613a9a5a
-Revises: d5e3a2b9f714
-Create Date: 2026-12-03 16:40:00
+Revises: 8c2f5a1d3e74
+Create Date: 2026-12-03 17:50:00
 
 """
 from alembic import op
@@ -20,26 +20,10 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c2ac613a9a5a'
-down_revision = 'd5e3a2b9f714'
+down_revision = '8c2f5a1d3e74'
 branch_labels = None
 depends_on = None
 
-INSERT = (
-    "INSERT INTO payables (entry_id, household_id, entry_date, amount_fen) "
-    "VALUES (NEW.id, NEW.household_id, NEW.entry_date, NEW.amount_fen)"
-)
-POSTGRES_TRIGGER = f"""
-CREATE OR REPLACE FUNCTION payables_add() RETURNS trigger AS $$
-BEGIN
-    {INSERT};
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
-DROP TRIGGER IF EXISTS payables_add ON income_entries;
-CREATE TRIGGER payables_add AFTER INSERT ON income_entries
-    FOR EACH ROW EXECUTE FUNCTION payables_add();
-"""
-SQLITE_TRIGGER = f"CREATE TRIGGER IF NOT EXISTS payables_add AFTER INSERT ON income_entries BEGIN {INSERT}; END"
 BUILD = (
     "INSERT INTO payables (entry_id, household_id, entry_date, amount_fen) "
     "SELECT e.id, e.household_id, e.entry_date, e.amount_fen FROM income_entries e "
@@ -62,17 +46,9 @@ def upgrade():
     op.execute(BUILD)
     with op.batch_alter_table('payout_items', schema=None) as batch_op:
         batch_op.drop_constraint('fk_payout_items_entry_id_income_entries', type_='foreignkey')
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(POSTGRES_TRIGGER)
-    else:
-        op.execute(SQLITE_TRIGGER)
 
 
 def downgrade():
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS payables_add ON income_entries; DROP FUNCTION IF EXISTS payables_add();")
-    else:
-        op.execute("DROP TRIGGER IF EXISTS payables_add")
     with op.batch_alter_table('payout_items', schema=None) as batch_op:
         batch_op.create_foreign_key('fk_payout_items_entry_id_income_entries', 'income_entries', ['entry_id'], ['id'], ondelete='RESTRICT')
     with op.batch_alter_table('payables', schema=None) as batch_op:
