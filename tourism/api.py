@@ -24,6 +24,7 @@ from orders.cashbook_api import (
     book_out,
 )
 from orders.services import cashbook as cash
+from orders.services.payments import NewCardPayment
 from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.args import ApiDate
 from shop.auth.models import Role
@@ -248,16 +249,18 @@ def booking_out(booking: Booking) -> dict:
         expires_at=booking.expires_at,
         confirmation_code=booking.confirmation_code or None,
         order=order.code if order is not None else None,
-        payment=PaymentOut(
-            method="arrival" if booking.pay_on_arrival else "card",
-            status=payment.state,
-            client_secret=payment.client_secret if payment.state in ("created", "pending") else None,
-        )
-        if payment is not None
-        else None,
+        payment=payment_out(booking, payment) if payment is not None else None,
         host_contact=_host_contact(booking),
     )
     return data.model_dump(mode="json")
+
+
+def payment_out(booking: Booking, payment) -> PaymentOut:
+    return PaymentOut(
+        method="arrival" if booking.pay_on_arrival else "card",
+        status=payment.state,
+        client_secret=payment.client_secret if payment.state in ("created", "pending") else None,
+    )
 
 
 def _host_contact(booking: Booking) -> HostContact | None:
@@ -362,15 +365,17 @@ def create_booking(body: BookingIn):
         user=user,
         now=now,
     )
-    if booking.pay_on_arrival:  # all it shows is in the session: serialise before commit expires it
-        out = booking_out(booking)
+    out = booking_out(booking)  # all it shows is in the session: serialise before the commit expires it
+    if booking.pay_on_arrival:
         commit()
         return ok(out, 201)
+    new = NewCardPayment.of(booking.order.payments[-1])
     commit()
-    if not booking.pay_on_arrival:
-        start_card_payment(booking.order, now=now, actor=user)
+    payment = start_card_payment(booking.order, now=now, actor=user, new=new)
+    if payment is not None:  # the answer shows the started payment (a provider outage: as placed)
+        out["payment"] = payment_out(booking, payment).model_dump(mode="json")
         commit()
-    return ok(booking_out(booking), 201)
+    return ok(out, 201)
 
 
 @endpoint("/bookings/<code>", response=BookingOut, auth=True, tags=("tourism",), summary="One of your bookings")

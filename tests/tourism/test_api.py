@@ -73,6 +73,36 @@ def test_create_booking_201_holds_and_returns_the_payment(client, db, api_token)
     assert _bookings() == 1
 
 
+#: Statements of one card booking (token, listing, lock, hold check, the rows and their statuses,
+#: then the payment's lock, update and status): the count seen (15 on PostgreSQL and SQLite) plus
+#: one. 5 more (20) while the answer re-read the order and its payments before the PaymentIntent
+#: call and the booking and its payment after it.
+CARD_MAX_STATEMENTS = {"postgresql": 16, "sqlite": 16}
+
+
+def test_card_booking_answers_from_the_session_then_stores_the_intent(client, db, api_token):
+    """The answer is the booking as held (serialised before the commit) with the started payment:
+    after the commit only the payment row is locked, updated and its status recorded. It says what a
+    fresh read says."""
+    from orders.models import OrderPayment
+    from tests.sql_count import count_statements
+
+    listing = make_listing(units=3)
+    db.session.commit()
+    headers = api_token(make_user())
+    assert _book(client, headers, listing, checkin=_day(3).isoformat(), checkout=_day(4).isoformat()).status_code == 201
+    with count_statements() as statements:
+        r = _book(client, headers, listing)
+    assert r.status_code == 201, r.json
+    assert len(statements) <= CARD_MAX_STATEMENTS[db.engine.dialect.name], "\n".join(statements)
+    body = r.json
+    assert (body["status"], body["payment"]["status"]) == ("held", "pending")
+    booking = db.session.scalar(sa.select(Booking).where(Booking.code == body["code"]))
+    payment = db.session.scalar(sa.select(OrderPayment).where(OrderPayment.order_id == booking.order_id))
+    assert body["payment"]["client_secret"] == payment.client_secret and payment.provider_ref
+    assert client.get(f"/api/v1/bookings/{body['code']}", headers=headers).json == body
+
+
 def test_booking_needs_auth(client, db):
     listing = make_listing()
     db.session.commit()  # error responses roll the session back: keep the fixture data

@@ -25,11 +25,11 @@ from ledger.services import credit_line
 from orders.models import LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
 from orders.providers import ProviderError
 from orders.providers import card_payments_enabled as enabled
-from orders.services.payments import cancel_order, refund_payment, start_payment
+from orders.services.payments import NewCardPayment, cancel_order, refund_payment, start_new_payment, start_payment
 from shop.auth.models import User
 from shop.celery import enqueue_after_commit
 from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret
-from shop.db import statement
+from shop.db import rollback, statement
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, record_statuses, transition
@@ -542,18 +542,20 @@ def card_payments_enabled() -> bool:
     return enabled()
 
 
-def start_card_payment(order, *, now: datetime, actor=None):
+def start_card_payment(order, *, now: datetime, actor=None, new: NewCardPayment | None = None):
     """After the booking order is committed: create the PaymentIntent through the orders pipeline.
+    `new`: what `book_listing`'s caller kept of the payment before that commit (`NewCardPayment.of`),
+    so that nothing of the order is read again (`start_new_payment`).
 
     A provider outage is not fatal: the booking stays held and the order page offers to retry.
     """
     try:
+        if new is not None:
+            return start_new_payment(new, now=now)
         return start_payment(order.payments[-1], now=now)
     except (ProviderError, ValidationError, Conflict) as exc:
-        from shop.db import rollback
-
         rollback()
-        log.warning("could not start the payment of booking order %s: %s", order.code, exc)
+        log.warning("could not start the payment of booking order %s: %s", new.order_code if new else order.code, exc)
         return None
 
 
