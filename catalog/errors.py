@@ -49,6 +49,7 @@ MESSAGES = {
     "invalid_variant_label": N_("规格名称须为 1 至 40 个字"),
     "variant_label_taken": N_("这个商品已有同名规格"),
     "invalid_family_name": N_("商品名称须为 1 至 80 个字"),
+    "family_rename_needs_certification": N_("商品名称是县扶贫办认定的内容，改名请联系平台管理员"),
     "family_order_mismatch": N_("规格顺序须包含这个商品的每个规格各一次，请刷新页面后重试"),
 }
 

@@ -28,9 +28,10 @@ from catalog.models import (
 )
 from shop.args import MAX_ID, parse_int
 from shop.audit import record_audit
+from shop.auth.models import Role
 from shop.celery import enqueue_after_commit
 from shop.codes import new_code
-from shop.errors import NotFound, ValidationError
+from shop.errors import Forbidden, NotFound, ValidationError
 from shop.extensions import db
 from stock.models import Station, StockRecord
 
@@ -448,15 +449,19 @@ def update_family(family: ProductFamily, *, actor, now: datetime, name: str | No
     `order` lists every member's id, the first shown first (and, while visible, the family's face in
     lists). Returns what changed ({} when nothing did); a change is audited ("product_family.update").
 
-    The family's name is presentation: each variant keeps its own certified name (what the county
-    approved, the cart, order lines and slips show), so a rename needs no re-certification; the audit
-    log keeps who renamed what. A wrong `order` (a missing, repeated or foreign id) changes nothing."""
+    The family's name is what cards, search and the product page's title show: a certified fact like
+    a variant's own name (`catalog.changes` re-certifies an operator's rename of an approved product).
+    There is no re-certification of a family's name yet, so only the platform admin renames one
+    (`family_rename_needs_certification` for anyone else); operators set the order. A wrong `order`
+    (a missing, repeated or foreign id) or a refused rename changes nothing."""
     changes: dict[str, Any] = {}
     if name is not None:
         name = name.strip()
         if not 1 <= len(name) <= 80:
             raise ValidationError("invalid_family_name", fields={"name": "invalid"})
         if name != family.name:
+            if getattr(actor, "role", None) != Role.ADMIN:
+                raise Forbidden("family_rename_needs_certification")
             changes["name"] = [family.name, name]
     members = list(family.members)
     if order is not None:

@@ -26,25 +26,25 @@ def _audits(db) -> list[AuditEntry]:
     return db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "product_family.update")).all()
 
 
-def test_operator_renames_the_family_and_puts_the_gift_box_first(client, db, world, auth, now, cache_on):
+def test_the_admin_renames_the_family_and_puts_the_gift_box_first(client, db, world, auth, now, cache_on):
     eggs, box = _family(world, now)
     family_id = eggs.family_id
     commit()
     assert "A土鸡蛋" in client.get(f"/products/{eggs.id}-{eggs.slug}").get_data(as_text=True)  # cached now
-    auth.login(world.a.operator)
-    page = client.get("/station/products").get_data(as_text=True)
+    auth.login(world.admin)
+    page = client.get("/station/products?station=STA").get_data(as_text=True)
     assert f'action="/station/families/{family_id}"' in page
     assert f'name="position_{eggs.id}"' in page and f'name="position_{box.id}"' in page
 
     res = client.post(f"/station/families/{family_id}",
                       data={"name": "柳溪土鸡蛋", f"position_{eggs.id}": "2", f"position_{box.id}": "1"})
-    assert res.status_code == 303 and res.headers["Location"].endswith(f"/station/products#family-{family_id}")
+    assert res.status_code == 303 and res.headers["Location"].endswith(f"/station/products?station=STA#family-{family_id}")
     db.session.expire_all()
     family = db.session.get(ProductFamily, family_id)
     assert family.name == "柳溪土鸡蛋" and [m.id for m in family.members] == [box.id, eggs.id]
     assert eggs.name == "A土鸡蛋" and box.name == "A土鸡蛋60枚礼盒"  # each variant's certified name stays
     [audit] = _audits(db)
-    assert audit.actor_id == world.a.operator.id and audit.subject_id == family_id
+    assert audit.actor_id == world.admin.id and audit.subject_id == family_id
     assert audit.detail == {"name": ["A土鸡蛋", "柳溪土鸡蛋"], "order": [[eggs.id, box.id], [box.id, eggs.id]]}
 
     client.post("/logout")
@@ -56,7 +56,7 @@ def test_operator_renames_the_family_and_puts_the_gift_box_first(client, db, wor
     assert listed["id"] == box.id and [v["id"] for v in listed["variants"]] == [box.id, eggs.id]
 
     # the same form again changes nothing and audits nothing
-    auth.login(world.a.operator)
+    auth.login(world.admin)
     client.post(f"/station/families/{family_id}",
                 data={"name": "柳溪土鸡蛋", f"position_{eggs.id}": "2", f"position_{box.id}": "1"})
     assert len(_audits(db)) == 1
@@ -79,6 +79,31 @@ def test_another_stations_family_is_a_404_and_an_admin_may(client, db, world, au
     assert db.session.get(ProductFamily, eggs.family_id).name == "别的名字"
 
 
+def test_an_operator_orders_the_variants_but_may_not_rename_the_certified_name(client, db, world, auth, now):
+    """The family's name is what cards and the product page's title show, a certified fact: an
+    operator's form shows it read-only; a forged rename is refused whole (the order in the same form
+    is not applied either) and audits nothing; the order alone is saved."""
+    eggs, box = _family(world, now)
+    family_id = eggs.family_id
+    auth.login(world.a.operator)
+    page = client.get("/station/products").get_data(as_text=True)
+    assert f'id="fname-{family_id}" name="name" value="A土鸡蛋" readonly' in page
+    res = client.post(f"/station/families/{family_id}",
+                      data={"name": "有机富硒土鸡蛋", f"position_{eggs.id}": "2", f"position_{box.id}": "1"})
+    assert res.status_code == 303
+    assert "改名请联系平台管理员" in client.get("/station/products").get_data(as_text=True)
+    db.session.expire_all()
+    family = db.session.get(ProductFamily, family_id)
+    assert family.name == "A土鸡蛋" and [m.id for m in family.members] == [eggs.id, box.id] and _audits(db) == []
+    client.post(f"/station/families/{family_id}",
+                data={"name": "A土鸡蛋", f"position_{eggs.id}": "2", f"position_{box.id}": "1"})
+    db.session.expire_all()
+    family = db.session.get(ProductFamily, family_id)
+    assert family.name == "A土鸡蛋" and [m.id for m in family.members] == [box.id, eggs.id]
+    [audit] = _audits(db)
+    assert audit.actor_id == world.a.operator.id and audit.detail == {"order": [[eggs.id, box.id], [box.id, eggs.id]]}
+
+
 def test_a_family_with_a_variant_at_another_station_is_not_the_operators(client, db, world, auth, now):
     eggs, _box = _family(world, now)
     elsewhere = make_product(name="B土鸡蛋礼盒", station=world.b.station, category=world.category)
@@ -89,7 +114,7 @@ def test_a_family_with_a_variant_at_another_station_is_not_the_operators(client,
 
 def test_bad_names_and_positions_change_nothing(client, db, world, auth, now):
     eggs, box = _family(world, now)
-    auth.login(world.a.operator)
+    auth.login(world.admin)
     for data in (
         {"name": "", f"position_{eggs.id}": "2", f"position_{box.id}": "1"},
         {"name": "x" * 81, f"position_{eggs.id}": "2", f"position_{box.id}": "1"},
@@ -103,7 +128,7 @@ def test_bad_names_and_positions_change_nothing(client, db, world, auth, now):
         family = db.session.get(ProductFamily, eggs.family_id)
         assert family.name == "A土鸡蛋" and [m.id for m in family.members] == [eggs.id, box.id], data
     assert _audits(db) == []
-    flashed = client.get("/station/products").get_data(as_text=True)
+    flashed = client.get("/station/products?station=STA").get_data(as_text=True)
     assert "规格顺序请填 1 至 99 的数字" in flashed
 
 
@@ -126,6 +151,6 @@ def test_a_rename_alone_reaches_the_cached_pages(client, db, world, auth, now, c
     eggs, box = _family(world, now)
     commit()
     assert "<h1>A土鸡蛋</h1>" in client.get(f"/products/{eggs.id}-{eggs.slug}").get_data(as_text=True)
-    update_family(eggs.family, actor=world.a.operator, now=now, name="柳溪土鸡蛋")
+    update_family(eggs.family, actor=world.admin, now=now, name="柳溪土鸡蛋")
     commit()
     assert "<h1>柳溪土鸡蛋</h1>" in client.get(f"/products/{eggs.id}-{eggs.slug}").get_data(as_text=True)
