@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -30,6 +31,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from orders.models import RefundRequest
+from shop.extensions import db as _db
 from stock.models import Lot
 from tests.catalog.factories import make_world
 from tests.factories import NOW, make_product, make_station, make_user
@@ -472,7 +474,7 @@ RULES: dict[str, Rule] = {
     "tourism.host_listing_edit": Rule("/host/listings/{w.listing.id}/edit", view("host")),
     "tourism.host_listing_update": Rule("/host/listings/{w.listing.id}/edit", allow("host"), method="POST",
                                         data={"free_cancel_days": "3", "cancel_fee_pct": "50"}),
-    "tourism.host_unit_type_update": Rule("/host/listings/{w.listing.id}/unit-types/{w.listing.unit_types[0].id}",
+    "tourism.host_unit_type_update": Rule("/host/listings/{w.listing.id}/unit-types/{w.unit_type.id}",
                                           allow("host"), method="POST", data={}),
     "tourism.host_close_dates": Rule("/host/listings/{w.listing.id}/close", allow("host"), method="POST",
                                      data={"start": "2030-01-01", "end": "2030-01-02"}),
@@ -608,12 +610,76 @@ def test_pending_and_rules_do_not_overlap():
 
 # --- the matrix ---------------------------------------------------------------------------------
 
+@pytest.fixture(scope="module")
+def matrix_connection(app):
+    """The world, built once for the module on a connection whose transaction is rolled back at the
+    module's end (as the suite's `db` fixture does per test); yields (connection, world's values)."""
+    with app.app_context():
+        engines = _db.engines
+        engine = engines[None]
+        connection = engine.connect()
+        transaction = connection.begin()
+        engines[None] = connection
+        _db.session.remove()
+        try:
+            world = _values(_build_world(app, _db))
+            _db.session.commit()  # inside the module's transaction: nothing really commits
+            _db.session.remove()
+            yield connection, world
+        finally:
+            _db.session.remove()
+            transaction.rollback()
+            connection.close()
+            engines[None] = engine
+
+
 @pytest.fixture
-def world(app, db):
+def db(app, matrix_connection):
+    """This module's `db`: each test inside a SAVEPOINT of the module's transaction, rolled back
+    afterwards, so what one endpoint's test changes never reaches the next (the world is not rebuilt)."""
+    connection, _world = matrix_connection
+    with app.app_context():
+        savepoint = connection.begin_nested()
+        _db.session.remove()
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            if savepoint.is_active:
+                savepoint.rollback()
+
+
+@pytest.fixture
+def world(app, matrix_connection, db):
+    """The world's ids, codes and slugs (plain values: its ORM objects' session is long gone), and
+    its files written afresh for each test (files are not rolled back)."""
+    w = matrix_connection[1]
+    uploads = Path(app.config["UPLOAD_DIR"])
+    for path, content in ((uploads / "matrix" / "probe.txt", b"probe"),
+                          (uploads.parent / "papers" / w.document.file_path, b"%PDF-1.4\n%%EOF\n"),
+                          (uploads / "invoices" / "matrix" / "probe.pdf", b"%PDF-1.4\n%%EOF\n")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    return w
+
+
+def _values(value):
+    """A world attribute as plain values: a mapped object's column attributes, recursively through
+    lists, tuples and dicts."""
+    if isinstance(value, dict):
+        return {key: _values(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_values(v) for v in value]
+    mapper = sa.inspect(value, raiseerr=False)
+    if mapper is not None and hasattr(mapper, "mapper"):
+        return SimpleNamespace(**{a.key: getattr(value, a.key) for a in mapper.mapper.column_attrs})
+    if hasattr(value, "__dataclass_fields__") or isinstance(value, SimpleNamespace):
+        return SimpleNamespace(**{key: _values(v) for key, v in vars(value).items()})
+    return value
+
+
+def _build_world(app, db):
     w = make_world()
-    probe = Path(app.config["UPLOAD_DIR"]) / "matrix" / "probe.txt"
-    probe.parent.mkdir(parents=True, exist_ok=True)
-    probe.write_text("probe")
     w.other_station = make_station(village=w.village, code="NCX2")
     w.other_product = make_product(name="柳溪土鸡蛋", price_fen=1200, stock=10, station=w.other_station,
                                    village=w.village, category=w.category, households=w.households)
@@ -637,9 +703,6 @@ def world(app, db):
     from tests.factories import make_document
 
     w.document = make_document(w.product, "test_report", status="pending")
-    document_file = Path(app.config["UPLOAD_DIR"]).parent / "papers" / w.document.file_path
-    document_file.parent.mkdir(parents=True, exist_ok=True)
-    document_file.write_bytes(b"%PDF-1.4\n%%EOF\n")
     w.lot_code = db.session.scalar(sa.select(Lot.code).where(Lot.product_id == w.product.id))
     w.refund_request = RefundRequest(order_id=w.order.id, order_line_id=w.line.id, station_id=w.station.id,
                                      amount_fen=w.line.line_total_fen, requested_by_id=w.users["consumer"].id,
@@ -652,6 +715,7 @@ def world(app, db):
     # the host's listing and the consumer's booking on it
     w.listing = make_listing(host=w.users["host"], village=w.village, households=w.households)
     w.booking = make_booking(w.listing, user=w.users["consumer"], check_in=date(2030, 1, 10))
+    w.unit_type = w.listing.unit_types[0]
     # a change of the product's certified price waiting for the county (catalog.changes)
     from catalog.models import ProductChange
 
@@ -704,9 +768,6 @@ def world(app, db):
     # the consumer's invoice of its order, issued by the operator's station with its file (invoices)
     from invoices.models import Invoice, InvoiceOrder
 
-    invoice_file = Path(app.config["UPLOAD_DIR"]) / "invoices" / "matrix" / "probe.pdf"
-    invoice_file.parent.mkdir(parents=True, exist_ok=True)
-    invoice_file.write_bytes(b"%PDF-1.4\n%%EOF\n")
     w.invoice = Invoice(station_id=w.station.id, requested_by_id=w.users["consumer"].id, kind="ordinary",
                         status="issued", title="个人", number="04400009999", issued_on=date(2026, 11, 1),
                         amount_fen=100, file_path="invoices/matrix/probe.pdf", file_format="pdf", created_at=NOW)
@@ -750,9 +811,10 @@ def _check(app, rule: Rule, url: str, data: dict | None, email: str | None, endp
 
 @pytest.mark.parametrize("endpoint", sorted(RULES))
 def test_access(app, db, world, endpoint):
-    """Every role against one endpoint. The world is built once per endpoint; each role's request runs
-    inside a SAVEPOINT rolled back afterwards, so one role's change (a cancel, an accept) never leaks
-    into the next role's request. All failures of the endpoint are reported together."""
+    """Every role against one endpoint. The world is built once for the module; each endpoint's test
+    runs inside a SAVEPOINT rolled back afterwards, and each role's request inside one more, so one
+    role's change (a cancel, an accept) never leaks into the next role's request or the next
+    endpoint's test. All failures of the endpoint are reported together."""
     if endpoint not in app.view_functions:
         pytest.fail(f"rule for unknown endpoint {endpoint}")
     rule = RULES[endpoint]
