@@ -33,8 +33,12 @@ on each request, `--tokens FILE` (a JSON list of bearer tokens, as `python -m be
     python -m bench.volume guests --count 200 --out /tmp/guests.json
     python -m bench.profile --tokens /tmp/guests.json --bodies /tmp/stays.json --repeat 40 /api/v1/bookings
 
-`--cpu` makes the profiler count CPU time instead of wall time (waits for the database drop out of
-the listing); the header also gives the statuses of the timed requests and the Python function
+`--cpu` makes the profiler count the requests' thread's CPU time instead of wall time (waits for the
+database drop out of the listing, and so does the app's background threads' work, the outbox relay's
+publishing, which would otherwise land on whatever function the requests' thread is in); the header
+splits the process CPU into the requests' thread and the rest, gives the garbage collector's share
+(the loaded app is `gc.freeze()`d after the warm-up, as the benchmark's gunicorn master does before
+it forks; `--no-gc-freeze` to compare), and also gives the statuses of the timed requests and the Python function
 calls per request, which a busy machine does not blur. `--dump FILE` keeps the profile for pstats.
 """
 
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import json
 import os
@@ -91,7 +96,13 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--cpu",
         action="store_true",
-        help="the profiler counts CPU time (time.process_time), not wall time: waits for the database drop out",
+        help="the profiler counts the requests' thread CPU time (time.thread_time), not wall time: waits for the "
+        "database and the app's background threads drop out",
+    )
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="do not gc.freeze() the loaded app after the warm-up (the benchmark's gunicorn master freezes it)",
     )
     parser.add_argument("--dump", default="", help="write each profile to this file (pstats; -N after the first)")
     parser.add_argument(
@@ -154,6 +165,16 @@ def main(argv=None) -> int:
         if sql["log"] is not None:
             sql["log"].append(" ".join(statement.split()))
 
+    collector = {"t": 0.0, "n": 0, "start": 0.0}
+
+    def collecting(phase, _info):
+        if phase == "start":
+            collector["start"] = time.process_time()
+        else:
+            collector["t"] += time.process_time() - collector["start"]
+            collector["n"] += 1
+
+    gc.callbacks.append(collecting)
     event.listen(sa.engine.Engine, "before_cursor_execute", before)
     event.listen(sa.engine.Engine, "after_cursor_execute", after)
     per = max(1, args.repeat)
@@ -181,16 +202,23 @@ def main(argv=None) -> int:
             return client.get(path, headers=these)
 
         status = [send(path).status_code for path in warm][-1]  # warm-up
+        if not args.no_gc_freeze:  # as bench/gunicorn.conf.py's when_ready does before the workers fork
+            gc.collect()
+            gc.freeze()
+        collector.update(t=0.0, n=0)
         statuses: Counter[int] = Counter()
         started = time.perf_counter()
         cpu = time.process_time()
+        thread_cpu = time.thread_time()
         for path in timed:
             statuses[send(path).status_code] += 1
         per = len(timed)
         plain = (time.perf_counter() - started) / per
         plain_cpu = (time.process_time() - cpu) / per
+        plain_thread = (time.thread_time() - thread_cpu) / per
+        plain_gc = (collector["t"] / per, collector["n"] / per)
         sql.update(n=0, t=0.0)
-        profiler = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
+        profiler = cProfile.Profile(time.thread_time) if args.cpu else cProfile.Profile()
         started = time.perf_counter()
         profiler.enable()
         for path in profiled:
@@ -199,7 +227,8 @@ def main(argv=None) -> int:
         elapsed = (time.perf_counter() - started) / per
         print(
             f"\n=== {label}  HTTP {status}  {plain * 1000:.2f} ms/request ({plain_cpu * 1000:.2f} ms CPU in this "
-            f"process; unprofiled), {elapsed * 1000:.1f} ms/request (profiled), "
+            f"process, {plain_thread * 1000:.2f} ms of it in the requests' thread, {plain_gc[0] * 1000:.2f} ms in "
+            f"{plain_gc[1]:.2f} garbage collections; unprofiled), {elapsed * 1000:.1f} ms/request (profiled), "
             f"{sql['n'] / per:.1f} SQL statements taking {sql['t'] / per * 1000:.1f} ms; "
             f"timed requests' statuses {dict(statuses)}"
         )
