@@ -514,6 +514,8 @@ def allocate_lots(items: list[LineStock], *, today: date, new_lines: bool = Fals
     caller rolls everything back (an expired lot is never sold, even before `expire_lots` ran).
     One SELECT for the lots of every record, then one guarded UPDATE per lot taken from.
     `new_lines`: the lines were just written (a checkout), they hold no allocation rows yet.
+    The allocation rows are added to the session, not flushed: the caller's next flush writes them
+    with whatever else it adds meanwhile (a checkout's status events: one flush, not two).
     """
     if not items:
         return
@@ -533,7 +535,6 @@ def allocate_lots(items: list[LineStock], *, today: date, new_lines: bool = Fals
             raise OutOfStock(item.product_id)
         # what the next line of the same record may still take (the lots were expired by the UPDATEs)
         candidates[item.record_id] = [lot for lot in lots if lot.on_hand > lot.allocated]
-    db.session.flush()
 
 
 def allocate_lines(items: list[LineStock], *, today: date) -> None:
@@ -544,6 +545,7 @@ def allocate_lines(items: list[LineStock], *, today: date) -> None:
     if wanted:
         allocate(wanted, product_ids={i.record_id: i.product_id for i in items})
         allocate_lots(items, today=today)
+        db.session.flush()
 
 
 def _release_line_lots(item: LineStock, *, now: datetime | None, actor=None) -> None:

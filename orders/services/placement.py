@@ -379,9 +379,11 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     """Create the order, its shipments, lines and payment; allocate stock. Raises, changes nothing, on refusal.
 
     Round trips (PostgreSQL): one SELECT for products, stock records, stations, benefit links and
-    the pick-up station (`quote`), one guarded UPDATE per stock record (`allocate`), one flush
-    (one INSERT per table: order, shipments, lines, payment, then the status events, which need
-    their ids) and one UPDATE of the sold counts.
+    the pick-up station (`quote`), one guarded UPDATE per stock record (`allocate`), a flush of
+    the new rows (one INSERT per table: order, shipments, lines, payment), the lots (one SELECT,
+    one guarded UPDATE per lot taken from, `allocate_lots`), a second flush for the rows that need
+    the first one's ids (the status events and the lots' allocation rows: one INSERT per table),
+    and one UPDATE of the sold counts.
     """
     wanted = _validate(req)
     on_arrival = req.payment_method == ARRIVAL
@@ -516,12 +518,7 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     new_rows.append(payment)
     initial = [(order, status), *((shipment, ShipmentStatus.NEW) for shipment in shipments), (payment, payment.state)]
     db.session.add_all(new_rows)
-    db.session.flush()  # one INSERT per table (multi-row where several)
-    for subject, to_status in initial:
-        record_status(subject, from_status=None, to_status=to_status, actor=actor, now=now)
-    for subject, from_status, to_status, note in held.events if held else ():
-        record_status(subject, from_status=from_status, to_status=to_status, actor=actor, now=now, note=note)
-    db.session.flush()
+    db.session.flush()  # one INSERT per table (multi-row where several): the ids the rows below need
     if lines:
         # which lots the lines take, first expiring first (the records are locked by `allocate`)
         record_of = {product_id: record_id for record_id, product_id in products_of.items()}
@@ -539,6 +536,13 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
             today=local_date(now),
             new_lines=True,
         )
+    # the status events and the lot allocations (added by `allocate_lots`) in one flush
+    for subject, to_status in initial:
+        record_status(subject, from_status=None, to_status=to_status, actor=actor, now=now)
+    for subject, from_status, to_status, note in held.events if held else ():
+        record_status(subject, from_status=from_status, to_status=to_status, actor=actor, now=now, note=note)
+    db.session.flush()
+    if lines:
         _add_sold_counts(wanted)
     if held is not None:
         booking_lines().placed(order, now=now)
