@@ -478,23 +478,24 @@ def _lot_update(lot: Lot, *, on_hand: int = 0, allocated: int = 0, blocked: int 
         set_committed_value(lot, name, value)
 
 
-def _allocate_line(item: LineStock, lots: list[Lot], quantity: int, *, new_line: bool = False) -> int:
+def _allocate_line(item: LineStock, lots: list[Lot], quantity: int, *, new_rows: list[dict] | None = None) -> int:
     """Take up to `quantity` for the line from `lots` in order; returns what is still missing.
-    `new_line`: the line holds no allocation row yet (a checkout), so none is looked for."""
+    `new_rows`: the line holds no allocation row yet (a checkout), so none is looked for; the rows it
+    gets are appended there (column values) for the caller to write in one INSERT."""
     left = quantity
     for lot in lots:
         take = min(lot.on_hand - lot.allocated, left)
         if take <= 0:
             continue
         _lot_update(lot, allocated=take)
-        allocation = (
-            None
-            if new_line
-            else db.session.scalar(
-                sa.select(LotAllocation).where(
-                    LotAllocation.order_line_id == item.line_id, LotAllocation.lot_id == lot.id
-                )
-            )
+        if new_rows is not None:
+            new_rows.append({"order_line_id": item.line_id, "lot_id": lot.id, "allocated": take, "consumed": 0})
+            left -= take
+            if not left:
+                break
+            continue
+        allocation = db.session.scalar(
+            sa.select(LotAllocation).where(LotAllocation.order_line_id == item.line_id, LotAllocation.lot_id == lot.id)
         )
         if allocation is None:
             db.session.add(LotAllocation(order_line_id=item.line_id, lot_id=lot.id, allocated=take, consumed=0))
@@ -513,9 +514,10 @@ def allocate_lots(items: list[LineStock], *, today: date, new_lines: bool = Fals
     record whose free units are only in expired lots cannot supply the line: OutOfStock, and the
     caller rolls everything back (an expired lot is never sold, even before `expire_lots` ran).
     One SELECT for the lots of every record, then one guarded UPDATE per lot taken from.
-    `new_lines`: the lines were just written (a checkout), they hold no allocation rows yet.
-    The allocation rows are added to the session, not flushed: the caller's next flush writes them
-    with whatever else it adds meanwhile (a checkout's status events: one flush, not two).
+    `new_lines`: the lines were just written (a checkout), they hold no allocation rows yet: theirs
+    are written at the end in one INSERT (SQLAlchemy's bulk INSERT, not objects of the session, as
+    `shop.history.record_statuses`), so the checkout needs no second flush. Otherwise the allocation
+    rows are added to (or updated in) the session, and the caller's next flush writes them.
     """
     if not items:
         return
@@ -528,13 +530,16 @@ def allocate_lots(items: list[LineStock], *, today: date, new_lines: bool = Fals
         .execution_options(populate_existing=True)
     ):
         candidates[lot.stock_record_id].append(lot)
+    new_rows: list[dict] | None = [] if new_lines else None
     for item in sorted(items, key=lambda i: (i.record_id, i.line_id)):
         _check_quantity(item.quantity)
         lots = candidates[item.record_id]
-        if _allocate_line(item, lots, item.quantity, new_line=new_lines):
+        if _allocate_line(item, lots, item.quantity, new_rows=new_rows):
             raise OutOfStock(item.product_id)
         # what the next line of the same record may still take (the lots were expired by the UPDATEs)
         candidates[item.record_id] = [lot for lot in lots if lot.on_hand > lot.allocated]
+    if new_rows:
+        db.session.execute(sa.insert(LotAllocation.__table__), new_rows)
 
 
 def allocate_lines(items: list[LineStock], *, today: date) -> None:

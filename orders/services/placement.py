@@ -61,7 +61,7 @@ from shop.codes import new_numeric_code, new_order_code, new_secret
 from shop.db import statement
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
-from shop.history import record_status
+from shop.history import record_statuses
 from shop.phone import is_mobile, normalise_phone
 from shop.timeutil import local_date, now_utc
 from stock.models import Station, StockRecord
@@ -381,9 +381,9 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     Round trips (PostgreSQL): one SELECT for products, stock records, stations, benefit links and
     the pick-up station (`quote`), one guarded UPDATE per stock record (`allocate`), a flush of
     the new rows (one INSERT per table: order, shipments, lines, payment), the lots (one SELECT,
-    one guarded UPDATE per lot taken from, `allocate_lots`), a second flush for the rows that need
-    the first one's ids (the status events and the lots' allocation rows: one INSERT per table),
-    and one UPDATE of the sold counts.
+    one guarded UPDATE per lot taken from and one INSERT of the lines' allocation rows,
+    `allocate_lots`), one INSERT of the first statuses (`record_statuses`) and one UPDATE of the
+    sold counts: one flush in all.
     """
     wanted = _validate(req)
     on_arrival = req.payment_method == ARRIVAL
@@ -536,12 +536,10 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
             today=local_date(now),
             new_lines=True,
         )
-    # the status events and the lot allocations (added by `allocate_lots`) in one flush
-    for subject, to_status in initial:
-        record_status(subject, from_status=None, to_status=to_status, actor=actor, now=now)
-    for subject, from_status, to_status, note in held.events if held else ():
-        record_status(subject, from_status=from_status, to_status=to_status, actor=actor, now=now, note=note)
-    db.session.flush()
+    # the first statuses in one INSERT (the rows have their ids)
+    events = [(subject, None, to_status, "") for subject, to_status in initial]
+    events += list(held.events) if held else []
+    record_statuses(events, actor=actor, now=now)
     if lines:
         _add_sold_counts(wanted)
     if held is not None:
