@@ -96,3 +96,41 @@ def test_the_checkout_flush_stores_every_row_and_its_history(client, db, api_tok
     assert [(e.from_status, e.to_status, e.actor_id) for e in history_of(order)] == [(None, "confirmed", user.id)]
     assert [e.to_status for s in shipments for e in history_of(s)] == ["new", "new"]
     assert [e.to_status for e in history_of(payment)] == ["pending"]
+
+
+def test_the_checkout_writes_its_rows_in_one_flush(client, db, api_token):
+    """The order, its shipments, lines and payment are flushed once (they need ids); the first statuses
+    and the lines' lot allocations follow in one bulk INSERT each, not in a second flush: re-read,
+    every line holds its units in a lot and every new row has its first status."""
+    from sqlalchemy.orm import Session
+
+    from orders.models import OrderLine
+    from shop.history import history_of
+    from stock.models import LotAllocation
+
+    headers = api_token(make_user())
+    _checkout(client, headers, _products(1))  # warm-up
+    products = _products(3)
+    flushes = []
+
+    def count(_session, _context):
+        flushes.append(1)
+
+    sa.event.listen(Session, "after_flush", count)
+    try:
+        res, _ = _checkout(client, headers, products)
+    finally:
+        sa.event.remove(Session, "after_flush", count)
+    assert len(flushes) == 1
+    db.session.expire_all()
+    order = db.session.scalar(sa.select(Order).where(Order.code == res.json["id"]))
+    lines = db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
+    held = db.session.execute(
+        sa.select(LotAllocation.order_line_id, LotAllocation.allocated, LotAllocation.consumed)
+        .where(LotAllocation.order_line_id.in_([l.id for l in lines]))
+        .order_by(LotAllocation.order_line_id)
+    ).all()
+    assert [tuple(r) for r in held] == [(l.id, 2, 0) for l in lines]
+    assert [e.to_status for e in history_of(order)] == ["confirmed"]
+    assert [e.to_status for s in order.shipments for e in history_of(s)] == ["new"] * 3
+    assert [e.to_status for p in order.payments for e in history_of(p)] == ["pending"]
