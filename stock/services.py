@@ -428,8 +428,9 @@ def _lock_record(record_id: int) -> None:
     db.session.execute(sa.select(StockRecord.id).where(StockRecord.id == record_id).with_for_update())
 
 
-def _sellable(day: date | None):
-    """The SQL condition: a lot may be sold on `day` (None: whatever its date, not blocked)."""
+def _sellable(day: date | sa.BindParameter[date] | None):
+    """The SQL condition: a lot may be sold on `day` (None: whatever its date, not blocked; a bind
+    parameter: the day given when the statement runs)."""
     condition = Lot.status == LotStatus.ACTIVE
     if day is not None:
         condition = sa.and_(condition, sa.or_(Lot.best_before_date.is_(None), Lot.best_before_date >= day))
@@ -459,18 +460,34 @@ def _line_allocations(line_id: int) -> list[LotAllocation]:
     )
 
 
+def _lot_update_statement() -> sa.Update:
+    table = Lot.__table__
+    on_hand = sa.bindparam("on_hand", type_=sa.Integer)
+    allocated = sa.bindparam("allocated", type_=sa.Integer)
+    blocked = sa.bindparam("blocked", type_=sa.Integer)
+    new_on_hand = table.c.on_hand + on_hand
+    new_allocated = table.c.allocated + allocated
+    return (
+        sa.update(table)
+        .where(
+            table.c.id == sa.bindparam("lot_id"),
+            new_allocated >= 0,
+            new_on_hand >= new_allocated,
+            table.c.blocked + blocked >= 0,
+        )
+        .values(on_hand=new_on_hand, allocated=new_allocated, blocked=table.c.blocked + blocked)
+        .returning(table.c.on_hand, table.c.allocated, table.c.blocked)
+    )
+
+
 def _lot_update(lot: Lot, *, on_hand: int = 0, allocated: int = 0, blocked: int = 0) -> None:
     """One guarded UPDATE of a lot's numbers (the CHECK constraints are the last word; this refuses
     first, with a clear message): never below zero, never more allocated than on hand. The new
-    numbers come back with RETURNING and become the loaded object's (no re-read)."""
-    table = Lot.__table__
-    new_on_hand = table.c.on_hand + on_hand
-    new_allocated = table.c.allocated + allocated
+    numbers come back with RETURNING and become the loaded object's (no re-read). The statement
+    is built once (`shop.db.statement`): the changes are its parameters."""
     row = db.session.execute(
-        sa.update(table)
-        .where(table.c.id == lot.id, new_allocated >= 0, new_on_hand >= new_allocated, table.c.blocked + blocked >= 0)
-        .values(on_hand=new_on_hand, allocated=new_allocated, blocked=table.c.blocked + blocked)
-        .returning(table.c.on_hand, table.c.allocated, table.c.blocked)
+        statement("stock.lot_update", _lot_update_statement),
+        {"lot_id": lot.id, "on_hand": on_hand, "allocated": allocated, "blocked": blocked},
     ).first()
     if row is None:
         raise LotUnavailable("lot_unavailable", code=lot.code, fields={"lot": lot.code})
@@ -507,6 +524,21 @@ def _allocate_line(item: LineStock, lots: list[Lot], quantity: int, *, new_rows:
     return left
 
 
+def _lots_fefo_statement() -> sa.Select:
+    """The sellable lots with free units of the records `record_ids` on the day `today`, per record
+    first expiring first (undated last), then oldest: `_sellable` with the day as a parameter."""
+    return (
+        sa.select(Lot)
+        .where(
+            Lot.stock_record_id.in_(sa.bindparam("record_ids", expanding=True)),
+            _sellable(sa.bindparam("today", type_=sa.Date)),
+            Lot.on_hand > Lot.allocated,
+        )
+        .order_by(Lot.stock_record_id, Lot.best_before_date.is_(None), Lot.best_before_date, Lot.received_at, Lot.id)
+        .execution_options(populate_existing=True)
+    )
+
+
 def allocate_lots(items: list[LineStock], *, today: date, new_lines: bool = False) -> None:
     """Give each line its units from the lots, first expiring first, among lots sellable `today`.
 
@@ -523,12 +555,8 @@ def allocate_lots(items: list[LineStock], *, today: date, new_lines: bool = Fals
         return
     record_ids = sorted({i.record_id for i in items})
     candidates: dict[int, list[Lot]] = {record_id: [] for record_id in record_ids}
-    for lot in db.session.scalars(
-        sa.select(Lot)
-        .where(Lot.stock_record_id.in_(record_ids), _sellable(today), Lot.on_hand > Lot.allocated)
-        .order_by(Lot.stock_record_id, Lot.best_before_date.is_(None), Lot.best_before_date, Lot.received_at, Lot.id)
-        .execution_options(populate_existing=True)
-    ):
+    query = statement("stock.lots_fefo", _lots_fefo_statement)
+    for lot in db.session.scalars(query, {"record_ids": record_ids, "today": today}):
         candidates[lot.stock_record_id].append(lot)
     new_rows: list[dict] | None = [] if new_lines else None
     for item in sorted(items, key=lambda i: (i.record_id, i.line_id)):
