@@ -364,12 +364,19 @@ class _ActorRef:
 
 
 def _add_sold_counts(wanted: dict[int, int]) -> None:
-    """`adjust_sold_count(+1)` for the new lines in one executemany, still in ascending product id."""
+    """`adjust_sold_count(+1)` for the new lines in one executemany, still in ascending product id.
+    The statement is built once (`shop.db.statement`)."""
     table = Product.__table__
+    query = statement(
+        "orders.sold_counts",
+        lambda: (
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("pid"))
+            .values(sold_count=table.c.sold_count + sa.bindparam("qty"))
+        ),
+    )
     db.session.execute(
-        sa.update(table)
-        .where(table.c.id == sa.bindparam("pid"))
-        .values(sold_count=table.c.sold_count + sa.bindparam("qty")),
+        query,
         [{"pid": product_id, "qty": wanted[product_id]} for product_id in sorted(wanted)],
         execution_options=pagecache.changes(products=wanted),
     )
