@@ -233,17 +233,17 @@ def _publish_and_delete(messages: list[tuple], *, session=None) -> None:
         return
     try:
         if session is not None:
-            _delete_published(session, published)
+            delete_published(session, published)
         else:
             with db.engine.connect() as connection:
-                _delete_published(connection, published)
+                delete_published(connection, published)
     except Exception:  # the drain publishes them again; the tasks are idempotent
         log.exception("outbox: could not delete %d published row(s)", len(published))
         if session is not None:
             session.rollback()
 
 
-def _delete_published(session_or_connection, task_ids: list[str]) -> None:
+def delete_published(session_or_connection, task_ids: list[str]) -> None:
     """Delete published rows and commit. On PostgreSQL the commit does not wait for the disk
     (synchronous_commit off for this transaction only): losing it in a crash only means the drain
     publishes the task again, and the tasks are idempotent."""
@@ -312,7 +312,7 @@ class _DeleteQueue(_ProcessQueue):
             return 0
         try:
             with engine.connect() as connection:
-                _delete_published(connection, ids)
+                delete_published(connection, ids)
         except Exception:  # the drain publishes them again; the tasks are idempotent
             log.exception("outbox: could not delete %d published row(s)", len(ids))
         return len(ids)

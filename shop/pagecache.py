@@ -229,7 +229,7 @@ _PART_NAME = re.compile(r"[a-z_]+")
 _PART_ARG = re.compile(r"[\w-]+", re.ASCII)
 
 
-def _parts(context):
+def parts_module(context):
     """The personal parts' macros, as a template module over `context` (once per request)."""
     module = g.get("page_cache_parts")
     if module is None:
@@ -247,14 +247,14 @@ def personal_part(context, name: str, *args):
     words = [str(arg) for arg in args]
     if not _PART_NAME.fullmatch(name) or not all(_PART_ARG.fullmatch(word) for word in words):
         raise ValueError(f"personal_part {name!r}: a name of a-z and _, arguments ids and ASCII words, not {words!r}")
-    html = getattr(_parts(context.get_all()), name)(*args)
+    html = getattr(parts_module(context.get_all()), name)(*args)
     if not g.get("page_cache_marks"):
         return html
     opening = "".join(f":{word}" for word in words)
     return Markup(f"<!--pc-{_MARK}:{name}{opening}-->") + html + Markup(f"<!--/pc-{_MARK}-->")
 
 
-def _split_parts(body: bytes) -> tuple[bytes, list]:
+def split_parts(body: bytes) -> tuple[bytes, list]:
     """The marked render `body` without its marks (what an anonymous visitor gets), and the places
     of its personal parts in it: [(start, end, name, args)], byte offsets."""
     pieces: list[bytes] = []
@@ -281,7 +281,7 @@ def _personal_body(body: bytes, parts) -> bytes:
         return body
     context: dict = {}
     current_app.update_template_context(context)
-    module = _parts(context)
+    module = parts_module(context)
     pieces: list[bytes] = []
     position = 0
     for start, end, name, args in parts:
@@ -457,7 +457,7 @@ def _serve(view, args, kwargs, *, kind: str, mimetype: str, personal: bool = Fal
     flashed = session.get("_flashes") != flashes  # (the view flashed a message; before the parts show them)
     parts: list = []
     if response.mimetype == "text/html" and not response.direct_passthrough:
-        body, parts = _split_parts(response.get_data())
+        body, parts = split_parts(response.get_data())
         response.set_data(_personal_body(body, parts) if personal else body)
     if (
         response.status_code != 200

@@ -21,13 +21,11 @@ engineers may sit in `PENDING` (printed by the test; empty now).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
-from datetime import date
-
 import sqlalchemy as sa
 
 from orders.models import RefundRequest
@@ -755,9 +753,8 @@ def _build_world(app, db):
     db.session.add(w.quote)
     db.session.flush()
     # a payout batch of the county office (county.services.payouts)
-    from county.services.payouts import create_batch
-
     from county.services.benefits import RecordData, RecordLine, record_benefit
+    from county.services.payouts import create_batch
 
     w.benefit_record = record_benefit(RecordData(
         kind="wage", period_from=date(2026, 11, 1), period_to=date(2026, 11, 20), description="采摘工",

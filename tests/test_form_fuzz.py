@@ -104,8 +104,8 @@ def world(db):
     listing = make_listing(host=users["host"], village=village, households=[household])
     booking = make_booking(listing, user=users["consumer"], check_in=(NOW + timedelta(days=10)).date())
     commit()
-    from stock.models import StockRecord
     from shop.extensions import db as _db
+    from stock.models import StockRecord
 
     record = _db.session.query(StockRecord).filter_by(product_id=product.id).one()
     shipment = order.shipments[0]

@@ -9,8 +9,8 @@ fails; on en, a node holding a Chinese msgid of the catalogues (or a "：") fail
 from __future__ import annotations
 
 import re
-from html import unescape
 from datetime import timedelta
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
@@ -20,6 +20,7 @@ from tests.factories import make_household, make_product, make_user, make_villag
 from tests.orders.factories import make_order
 from tests.page_language import CJK, chinese_ui_on_en, english_ui_on_zh
 from tests.tourism.factories import make_booking, make_listing
+
 
 class _Text(HTMLParser):
     SKIP = {"script", "style", "template"}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 
-
 from catalog.models import ProductImage
 from tests.factories import make_household, make_product
 from tests.sql_count import count_statements as count_queries

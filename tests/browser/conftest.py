@@ -34,7 +34,14 @@ from pathlib import Path
 import pytest
 
 from tests.browser.harness import (
-    ARTIFACTS, LANGUAGES, ROOT, VIEWPORTS, LiveServer, Problems, Viewport, WatchedPage,
+    ARTIFACTS,
+    LANGUAGES,
+    ROOT,
+    VIEWPORTS,
+    LiveServer,
+    Problems,
+    Viewport,
+    WatchedPage,
 )
 
 HERE = Path(__file__).resolve().parent

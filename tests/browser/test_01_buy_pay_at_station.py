@@ -5,8 +5,16 @@ from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO
 from tests.browser.journeys import (
-    VILLAGE_A, VILLAGE_B, add_from_results, demo_product, empty_cart, go_to_checkout,
-    order_code_from_url, order_facts, search, select_option_containing,
+    VILLAGE_A,
+    VILLAGE_B,
+    add_from_results,
+    demo_product,
+    empty_cart,
+    go_to_checkout,
+    order_code_from_url,
+    order_facts,
+    search,
+    select_option_containing,
 )
 
 

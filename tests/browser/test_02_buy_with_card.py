@@ -6,11 +6,22 @@ from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO, VIEWPORTS
 from tests.browser.journeys import (
-    VILLAGE_A, VILLAGE_B, add_from_results, demo_product, empty_cart, fill_address, go_to_checkout,
-    order_code_from_url, order_facts, pay_with_card, payment_facts, search, TEST_CARD, THREE_D_SECURE_CARD,
+    TEST_CARD,
+    THREE_D_SECURE_CARD,
+    VILLAGE_A,
+    VILLAGE_B,
+    add_from_results,
+    demo_product,
+    empty_cart,
     enter_card,
+    fill_address,
+    go_to_checkout,
+    order_code_from_url,
+    order_facts,
+    pay_with_card,
+    payment_facts,
+    search,
 )
-
 
 
 def test_shopper_pays_by_card_with_stripe_js_and_the_webhook_turns_the_order_paid(open_page, live_server):

@@ -7,7 +7,13 @@ from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO
 from tests.browser.journeys import (
-    VILLAGE_A, confirm_if_asked, demo_product, income_of_order, order_facts, place_order_by_api, shipment_due_yuan,
+    VILLAGE_A,
+    confirm_if_asked,
+    demo_product,
+    income_of_order,
+    order_facts,
+    place_order_by_api,
+    shipment_due_yuan,
 )
 
 

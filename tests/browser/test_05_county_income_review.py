@@ -5,7 +5,13 @@ from playwright.sync_api import expect
 
 from tests.browser.harness import ARTIFACTS, DEMO
 from tests.browser.journeys import (
-    VILLAGE_A, deliver_by_api, demo_product, income_of_order, place_order_by_api, village_income_fen, yuan,
+    VILLAGE_A,
+    deliver_by_api,
+    demo_product,
+    income_of_order,
+    place_order_by_api,
+    village_income_fen,
+    yuan,
 )
 
 

@@ -9,13 +9,18 @@ from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO
 from tests.browser.journeys import (
-    VILLAGE_A, api, api_token, confirm_if_asked, demo_product, order_facts, shipment_due_yuan,
+    VILLAGE_A,
+    api,
+    api_token,
+    confirm_if_asked,
+    demo_product,
+    order_facts,
+    shipment_due_yuan,
 )
 
 
 def test_operator_refuses_a_wrong_pick_up_code_then_hands_over_against_the_right_one(open_page, live_server):
-    from orders.models import Shipment
-    from orders.models import CashEntry
+    from orders.models import CashEntry, Shipment
 
     product = demo_product(live_server, VILLAGE_A)  # NC01, the demo operator's station
     token = api_token(live_server, DEMO["consumer"])

@@ -8,13 +8,19 @@ import time
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.browser.harness import VIEWPORTS
 from tests.browser.journeys import (
-    TEST_CARD, VILLAGE_A, add_from_results, enter_card, fill_address, order_bookings, order_code_from_url,
-    pay_with_card, search,
+    TEST_CARD,
+    VILLAGE_A,
+    add_from_results,
+    enter_card,
+    fill_address,
+    order_bookings,
+    order_code_from_url,
+    pay_with_card,
+    search,
 )
 
 STAY = "罗渡农家乐"

@@ -82,7 +82,7 @@ def test_the_operator_uploads_a_renewed_test_report_from_a_phone(open_page, live
     from demo.papers import demo_pdf
     from shop.timeutil import local_date, now_utc
 
-    product = demo_product(live_server, VILLAGE_A)
+    demo_product(live_server, VILLAGE_A)
     today = local_date(now_utc())
     operator = open_page("operator")
     page = operator.page

@@ -8,9 +8,8 @@ from itertools import product as combinations
 import pytest
 import sqlalchemy as sa
 
-from catalog.models import Product
+from catalog.models import Category, Product
 from catalog.papers import REQUIRED_DOCUMENTS, paper_gaps, papers_ok_clause
-from catalog.models import Category
 from orders.models import Order
 from shop import pagecache
 from shop.errors import Conflict

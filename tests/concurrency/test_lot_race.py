@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from orders.models import Order, Shipment
 from shop.db import commit, rollback
 from shop.errors import Conflict
-from stock.models import Lot, LotAllocation, StockRecord
 from stations.services import fulfilment
+from stock.models import Lot, LotAllocation, StockRecord
 from stock.services import lot_totals
 from tests.conftest import requires_postgres
 from tests.factories import NOW, make_lot, make_product, make_user

@@ -9,8 +9,13 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from institutions.models import Purchase, PurchaseOrder
-from institutions.services.purchases import DestinationData, PurchaseData, approve_purchase, create_purchase, \
-    submit_purchase
+from institutions.services.purchases import (
+    DestinationData,
+    PurchaseData,
+    approve_purchase,
+    create_purchase,
+    submit_purchase,
+)
 from orders.models import OrderLine
 from orders.services.placement import PlacementRequest, place_order
 from shop.db import commit, rollback

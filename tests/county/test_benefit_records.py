@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ledger.records import BenefitRecord
-from ledger.models import IncomeEntry
 from county.services import cards, payouts
+from ledger.models import IncomeEntry
+from ledger.records import BenefitRecord
 from shop.audit import AuditEntry
 from shop.db import commit
 from shop.once import new_form_token

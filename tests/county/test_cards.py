@@ -8,9 +8,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from openpyxl import Workbook
 
+from county.services import cards, payouts
 from ledger.models import IncomeEntry
 from ledger.payouts import PayoutLine
-from county.services import cards, payouts
 from ledger.services import reverse_line
 from shop.db import commit
 from tests.county.conftest import SECRET_NAME

@@ -71,7 +71,7 @@ def test_numbers_stay_numbers(client, auth, db, county_user):
 
 
 def test_imported_names_beginning_with_equals_export_as_text(client, auth, db, county_user, app, tmp_path):
-    village = make_village(name="=村")
+    make_village(name="=村")
     commit()
     wb = Workbook()
     wb.active.append(["所在村", "户主姓名", "建档立卡编号", "身份证号", "联系电话", "家庭人口", "状态"])

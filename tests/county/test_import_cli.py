@@ -109,8 +109,9 @@ def test_cli_import_reconcile_export_and_monthly_report(app, db, now, tmp_path, 
 
 def test_monthly_task_writes_previous_month(app, db, world, monkeypatch, tmp_path):
     monkeypatch.setitem(app.config, "REPORTS_DIR", str(tmp_path))
-    import county.tasks
     from datetime import datetime, timezone
+
+    import county.tasks
     monkeypatch.setattr(county.tasks, "now_utc", lambda: datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc))
     path = county.tasks.monthly_income_report.delay().get()
     assert path == str(tmp_path / "income-2026-11.xlsx") and os.path.exists(path)
@@ -148,6 +149,7 @@ def test_import_finds_the_header_below_a_title_row_and_reads_status_words(db, no
 
 def test_import_without_the_required_columns_is_refused(db, now):
     import pytest
+
     from shop.errors import ValidationError
     with pytest.raises(ValidationError):
         import_households(io.BytesIO(_bad_sheet()), actor=None, now=now)

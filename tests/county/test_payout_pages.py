@@ -11,7 +11,6 @@ from openpyxl import Workbook, load_workbook
 from ledger.models import IncomeEntry
 from ledger.payouts import PayoutBatch
 from shop.audit import AuditEntry
-from shop.db import commit
 
 ACCOUNT_A = "6217991234567890123"
 ACCOUNT_B = "6230520012345678"

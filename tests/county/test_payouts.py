@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from openpyxl import Workbook, load_workbook
 
+from county.services import payouts, reports
 from ledger.models import IncomeEntry, SaleFigure
 from ledger.payouts import PAYABLES_REBUILD, Payable, PayoutBatch, PayoutItem, PayoutLine
-from county.services import payouts, reports
 from ledger.services import credit_line, reverse_line
 from shop.audit import AuditEntry
 from shop.db import commit

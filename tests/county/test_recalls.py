@@ -12,8 +12,8 @@ from county.services import recalls
 from orders.models import LineStatus, Refund
 from shop.db import commit
 from shop.errors import NotFound, ValidationError
-from stock.models import Lot, LotStatus
 from stations.services import fulfilment
+from stock.models import Lot, LotStatus
 from stock.services import OutOfStock
 from tests.factories import make_lot, make_product, make_station, make_user
 from tests.orders.factories import make_order

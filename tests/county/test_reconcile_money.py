@@ -8,11 +8,11 @@ import sqlalchemy as sa
 
 from county.services.reconcile import check
 from orders.models import Refund, Shipment
+from orders.services import cashbook as cash
 from orders.services import payments
 from orders.services.amounts import shipment_due_fen
 from orders.services.expiry import expire_pending_orders
 from orders.services.refunds import approve_refund_request, request_refund
-from orders.services import cashbook as cash
 from stations.services import fulfilment
 from tests.factories import make_household, make_product, make_station, make_user, make_village
 from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture)

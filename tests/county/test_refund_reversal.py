@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from ledger.models import IncomeEntry
 from county.services.reconcile import check
+from ledger.models import IncomeEntry
 from orders.models import OrderLine, Refund
 from orders.services import payments
 from shop.errors import Conflict

@@ -178,11 +178,11 @@ def test_a_row_whose_delete_failed_is_published_again_with_the_same_task_id_and_
     order = make_order(user, [(make_product(), 1)], now=now_utc())
     commit()
     published.clear()
-    delete = shop.outbox._delete_published
-    monkeypatch.setattr(shop.outbox, "_delete_published", _failing_delete)
+    delete = shop.outbox.delete_published
+    monkeypatch.setattr(shop.outbox, "delete_published", _failing_delete)
     enqueue_after_commit(send_order_mail, order.id, "placed")
     commit()  # published, but the row stays
-    monkeypatch.setattr(shop.outbox, "_delete_published", delete)
+    monkeypatch.setattr(shop.outbox, "delete_published", delete)
     _age_rows()
     assert drain().published == 1 and _rows() == []
     first, second = [p for p in published if p[0] == "orders.tasks.send_order_mail"]
@@ -224,7 +224,7 @@ def test_published_rows_are_deleted_in_batches_by_a_thread_and_a_failed_batch_is
     published.clear()
     enqueue_after_commit(send_order_mail, order.id, "paid")
     commit()
-    monkeypatch.setattr(shop.outbox, "_delete_published", _failing_delete)
+    monkeypatch.setattr(shop.outbox, "delete_published", _failing_delete)
     assert shop.outbox.deletes.flush() == 1  # tried, failed, logged: the row stays
     assert len(_rows()) == 1
     _age_rows()

@@ -69,7 +69,7 @@ def test_a_worker_killed_mid_task_runs_it_again_and_the_mail_arrives_once(app, c
     commit()  # still eager: the order's own mail goes to the log
     code, order_id = order.code, order.id
     sink = SmtpSink(hang_first_data=True)
-    capp = use_broker(app, redis_server.url(1))
+    use_broker(app, redis_server.url(1))
     env = dict(
         os.environ,
         DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY=app.config["SECRET_KEY"],

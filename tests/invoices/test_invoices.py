@@ -20,7 +20,7 @@ from shop.extensions import db as _db
 from shop.timeutil import local_date, now_utc
 from tests.county.test_reconcile_money import _hand_over
 from tests.factories import make_product, make_station, make_user
-from tests.institutions.factories import add_member, make_organisation
+from tests.institutions.factories import make_organisation
 from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture)
 from tests.orders.factories import FakeStripeProvider, make_order
 

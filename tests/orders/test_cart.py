@@ -6,9 +6,9 @@ import re
 import sqlalchemy as sa
 
 from orders.models import Address, Cart, CartLine, Order
+from shop.once import new_form_token
 from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
-from shop.once import new_form_token
 
 
 def _cart_lines(db):

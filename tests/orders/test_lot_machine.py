@@ -9,12 +9,11 @@ names one (CI), else on SQLite.
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import hypothesis.strategies as st
 import sqlalchemy as sa
-from collections import Counter
-
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
@@ -25,8 +24,8 @@ from orders.services.payments import shipment_cancelable
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.timeutil import local_date
-from stock.models import Lot, LotStatus
 from stations.services import fulfilment
+from stock.models import Lot, LotStatus
 from stock.services import block_lot, correct_stock, expire_lots, receive_stock
 from tests.factories import make_category, make_product, make_station, make_user, make_village
 from tests.orders.factories import make_order

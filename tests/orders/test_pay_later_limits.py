@@ -14,8 +14,8 @@ from orders.services.expiry import expire_uncollected_pickups
 from orders.services.limits import TooManyOpenOrders
 from orders.services.payments import cancel_order
 from shop.db import commit
-from shop.once import new_form_token
 from shop.errors import ValidationError
+from shop.once import new_form_token
 from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
 from tests.orders.factories import ADDRESS_JSON, make_order

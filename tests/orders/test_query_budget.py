@@ -6,7 +6,6 @@ Statements are counted with `before_cursor_execute` (transaction control stateme
 """
 from __future__ import annotations
 
-
 import sqlalchemy as sa
 
 from catalog.models import Product

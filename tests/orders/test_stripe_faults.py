@@ -17,8 +17,6 @@ import time
 from datetime import timedelta
 
 import pytest
-
-from shop.once import new_form_token
 import requests
 import sqlalchemy as sa
 from werkzeug.serving import make_server
@@ -29,6 +27,7 @@ from orders.models import Order, OrderPayment, OrderStatus, PaymentState, Refund
 from orders.providers.stripe import StripeProvider
 from orders.services.payments import refunds_to_retry
 from shop.history import history_of
+from shop.once import new_form_token
 from shop.timeutil import now_utc
 from stock.models import StockRecord
 from tests.factories import make_product, make_user

@@ -1,8 +1,8 @@
 """Extra factories for the search tests."""
 from __future__ import annotations
 
-from tests.factories import NOW, make_category, make_station, make_township, make_user, make_village
 from shop.extensions import db
+from tests.factories import NOW, make_category, make_station, make_township, make_user, make_village
 
 
 def make_place(village_name: str, township_name: str):

@@ -71,8 +71,8 @@ def demo(app, db):
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
     from catalog.models import Product
-    from stock.models import Station
     from shop.extensions import db as _db
+    from stock.models import Station
 
     station = _db.session.scalars(_db.select(Station).order_by(Station.id)).first()
     tofu = make_product(name="农家霉豆腐400克", station=station)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from search import index as search
 from catalog.models import ApprovalStatus, Product, Village
+from search import index as search
 from shop.db import commit
 from tests.factories import make_category, make_product
 from tests.search.factories import make_listing, make_place

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 
-
 from search import index as search
 from shop.db import commit
 from tests.conftest import requires_postgres

@@ -18,6 +18,7 @@ from shop.extensions import db
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_household, make_product, make_station, make_user
 
+
 def _confirm_page(response) -> dict[str, str]:
     """The confirmation page's form: its fields (confirm=1 among them)."""
     assert response.status_code == 200, response.status_code

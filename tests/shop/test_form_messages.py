@@ -11,8 +11,8 @@ from flask_wtf import FlaskForm
 
 from shop import create_app
 from shop.forms import BUILTIN_MESSAGES, ShopForm
-from tests.conftest import TEST_CONFIG
 from shop.once import new_form_token
+from tests.conftest import TEST_CONFIG
 
 CJK = re.compile(r"[\u4e00-\u9fff\uff1a]")
 ENGLISH_WORDS = re.compile(r"[A-Za-z]{2,}(?: [A-Za-z]{2,})+")

@@ -3,11 +3,10 @@ API and the county registry; landlines only where a station's number is meant.""
 from __future__ import annotations
 
 import pytest
-
-from shop.once import new_form_token
 import sqlalchemy as sa
 
 from orders.models import Address, Order
+from shop.once import new_form_token
 from shop.phone import is_mobile, is_phone, normalise_phone
 from tests.factories import make_product, make_user
 

@@ -8,20 +8,19 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.models import IncomeEntry
-from orders.models import LineStatus, OrderStatus, PaymentState, Refund, ShipmentStatus
+from orders.models import CashClose, CashEntry, LineStatus, OrderStatus, PaymentState, Refund, ShipmentStatus
+from orders.services import cashbook as cash
+from orders.services import payments
 from orders.services.amounts import order_due_fen
 from shop.db import commit
 from shop.errors import Conflict, ValidationError
+from shop.once import new_form_token
 from shop.schema import AppendOnlyError
 from shop.timeutil import local_date
-from orders.models import CashClose, CashEntry
-from orders.services import cashbook as cash
-from orders.services import payments
 from stations.services import fulfilment
 from tests.conftest import requires_postgres
 from tests.factories import make_product, make_station, make_user
 from tests.stations.factories import PICKUP_CODE, make_order
-from shop.once import new_form_token
 
 
 def _credited(db, order) -> int:

@@ -9,8 +9,8 @@ from orders.models import LineStatus, OrderStatus, Refund, ShipmentStatus
 from shop.errors import Conflict, IllegalTransition, ValidationError
 from shop.history import history_of
 from shop.money import apply_bps, split_fen
-from stock.models import StockMovement, StockRecord
 from stations.services import fulfilment
+from stock.models import StockMovement, StockRecord
 from stock.services import movements_total
 from tests.stations.factories import PICKUP_CODE, make_order
 

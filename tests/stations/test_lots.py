@@ -8,10 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from orders.models import LineStatus
-from orders.services import payments
 from shop.errors import Conflict, ValidationError
-from stock.models import Lot, LotAllocation, LotStatus, StockMovement, StockRecord
 from stations.services import fulfilment
+from stock.models import Lot, LotAllocation, LotStatus, StockMovement, StockRecord
 from stock.services import (
     OutOfStock,
     block_lot,

@@ -3,21 +3,20 @@ in the tab its state puts it in, on the page and in `GET /api/v1/orders?tab=`; n
 in the list; bookings shown as bookings; another buyer's orders never."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import re
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from orders.services.payments import refund_line
 from shop.db import commit
+from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from stations.services import fulfilment
 from tests.factories import make_user
 from tests.stations.factories import make_order
 from tests.tourism.factories import make_listing
 from tourism.models import Booking
-from shop.once import new_form_token
 
 
 def _codes(html: str) -> set[str]:

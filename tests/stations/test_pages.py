@@ -7,9 +7,9 @@ import sqlalchemy as sa
 
 from orders.models import Shipment
 from shop.timeutil import now_utc
-from stock.models import StockRecord
 from stations.services import fulfilment
 from stations.services.dashboard import station_dashboard
+from stock.models import StockRecord
 from tests.stations.factories import PICKUP_CODE, make_order
 
 

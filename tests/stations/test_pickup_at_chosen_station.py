@@ -17,9 +17,9 @@ from shop.db import commit
 from shop.errors import Conflict
 from shop.extensions import db as database
 from stations.services import fulfilment
-from tests.stations.test_lots import assert_lots_exact
 from tests.factories import make_household, make_product, make_station, make_user, make_village
 from tests.stations.factories import PICKUP_CODE, make_order
+from tests.stations.test_lots import assert_lots_exact
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 
 from shop.errors import Conflict, ValidationError
-from stock.models import StockMovement, StockRecord
+from shop.once import new_form_token
 from stations.services import fulfilment
+from stock.models import StockMovement, StockRecord
 from stock.services import correct_stock, movements_total, receive_stock, set_on_hand
 from tests.conftest import requires_postgres
 from tests.stations.factories import make_order
-from shop.once import new_form_token
 
 
 def test_movements_sum_to_on_hand_through_receipts_corrections_and_hand_over(db, world, now):

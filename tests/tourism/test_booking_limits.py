@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from shop.db import commit
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
+from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from tests.conftest import requires_postgres
 from tests.factories import make_user
@@ -19,7 +20,6 @@ from tests.tourism.factories import make_listing
 from tourism.models import Booking, BookingStatus, Closure
 from tourism.services.booking import BookingRequest, book_listing, host_cancel_booking, mark_no_show
 from tourism.services.host import close_dates
-from shop.once import new_form_token
 
 pytestmark = pytest.mark.usefixtures("fake_stripe")
 

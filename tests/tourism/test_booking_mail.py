@@ -7,10 +7,10 @@ from email import message_from_bytes, policy
 
 import shop.mail
 from shop.db import commit
+from shop.qr import qr_png
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
 from tests.tourism.factories import make_booking, make_listing
-from shop.qr import qr_png
 
 
 def _sent(monkeypatch) -> list:

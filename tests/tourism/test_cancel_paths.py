@@ -9,12 +9,12 @@ import sqlalchemy as sa
 
 from orders.models import Order, Refund
 from orders.services.payments import confirm_payment
+from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_product, make_user
 from tests.orders.factories import make_order
 from tests.tourism.factories import make_listing
 from tourism.models import Booking, BookingStatus
-from shop.once import new_form_token
 
 
 def _day(n):

@@ -1,7 +1,7 @@
-from shop.timeutil import now_utc
-from tests.factories import make_user, make_village
 import sqlalchemy as sa
 
+from shop.timeutil import now_utc
+from tests.factories import make_user, make_village
 from tourism import demo
 from tourism.models import Listing, Session
 

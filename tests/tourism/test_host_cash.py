@@ -6,11 +6,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from ledger.models import IncomeEntry
 from county.services.reconcile import check
+from ledger.models import IncomeEntry
 from orders.services import payments
 from shop.db import commit
-from shop.extensions import db
 from shop.timeutil import local_date, now_utc
 from tests.conftest import requires_postgres
 from tests.factories import make_household, make_user

@@ -9,10 +9,10 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from ledger.models import IncomeEntry
-from ledger.services import KEPT_NO_SHOW, credit_kept
 from county.services.reconcile import check
 from county.services.reports import income_by
+from ledger.models import IncomeEntry
+from ledger.services import KEPT_NO_SHOW, credit_kept
 from orders.models import OrderLine, Refund
 from shop.db import commit
 from shop.errors import Conflict

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
 from tests.tourism.factories import make_listing, make_session
 from tourism.models import Booking, BookingStatus
 from tourism.services.availability import payment_methods
-from shop.once import new_form_token
 
 
 def _day(n):

@@ -3,11 +3,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user, make_village
 from tests.tourism.factories import make_booking, make_listing
 from tourism.models import Booking, BookingStatus, Closure
-from shop.once import new_form_token
 
 
 def _day(n):
