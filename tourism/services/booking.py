@@ -331,18 +331,18 @@ def _listing_for_booking(listing_id: int, *, with_host: bool = False) -> Listing
     return listing
 
 
-def hold_booking(req: BookingRequest, *, user, now: datetime, code: str | None = None) -> Booking:
-    """Validate, lock the unit type, check availability, insert a held booking. Flushes only.
-
-    Raises ValidationError (422), NotFound (404) or BookingUnavailable (409); nothing is held then.
-    """
-    listing = _listing_for_booking(req.listing_id)
+def _checked_and_locked(req: BookingRequest, *, user, now: datetime, confirm: bool = False):
+    """What every booking does before it writes: the listing (with its host when `confirm`), the
+    payment method allowed, the request validated, the pay-on-arrival limits, then the unit type
+    locked and the room checked and priced (`_lock_and_check`). Returns (listing, unit_type,
+    session, check_in, check_out, total_fen, confirmation code or "")."""
+    listing = _listing_for_booking(req.listing_id, with_host=confirm)
     if req.pay_on_arrival and "arrival" not in payment_methods(listing):
         raise ValidationError("arrival_payment_not_allowed", fields={"payment_method": "not allowed"})
     unit_type, session, check_in, check_out = _validate(req, listing, now=now)
     if req.pay_on_arrival:
         _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=user, now=now)
-    total, _code = _lock_and_check(
+    total, code = _lock_and_check(
         req,
         listing,
         unit_type,
@@ -350,8 +350,18 @@ def hold_booking(req: BookingRequest, *, user, now: datetime, code: str | None =
         check_in,
         check_out,
         now=now,
+        confirm=confirm,
         open_unpaid_of=user.id if req.pay_on_arrival else None,
     )
+    return listing, unit_type, session, check_in, check_out, total, code
+
+
+def hold_booking(req: BookingRequest, *, user, now: datetime, code: str | None = None) -> Booking:
+    """Validate, lock the unit type, check availability, insert a held booking. Flushes only.
+
+    Raises ValidationError (422), NotFound (404) or BookingUnavailable (409); nothing is held then.
+    """
+    listing, unit_type, session, check_in, check_out, total, _code = _checked_and_locked(req, user=user, now=now)
     booking = Booking(
         code=code or f"{new_order_code()}-S-1",
         user_id=user.id,
@@ -400,23 +410,9 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     """
     if not req.pay_on_arrival and not card_payments_enabled():
         raise ValidationError("booking_card_payments_off", fields={"payment_method": "card payments are not available"})
-    listing = _listing_for_booking(req.listing_id, with_host=req.pay_on_arrival)  # confirmed at once: contact shown
-    if req.pay_on_arrival and "arrival" not in payment_methods(listing):
-        raise ValidationError("arrival_payment_not_allowed", fields={"payment_method": "not allowed"})
-    unit_type, session, check_in, check_out = _validate(req, listing, now=now)
-    if req.pay_on_arrival:
-        _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=user, now=now)
-    confirm = req.pay_on_arrival
-    total, confirmation_code = _lock_and_check(
-        req,
-        listing,
-        unit_type,
-        session,
-        check_in,
-        check_out,
-        now=now,
-        confirm=confirm,
-        open_unpaid_of=user.id if req.pay_on_arrival else None,
+    confirm = req.pay_on_arrival  # confirmed at once: the answer shows the host's contact
+    listing, unit_type, session, check_in, check_out, total, confirmation_code = _checked_and_locked(
+        req, user=user, now=now, confirm=confirm
     )
     expires_at = None if confirm else now + timedelta(minutes=_hold_minutes())
     order_code = new_order_code()  # 28^8 codes: a clash is left to the unique constraint
