@@ -130,23 +130,18 @@ def test_one_account_cannot_hold_every_room_for_42_nights(db, now):
     assert held_nights <= 2 * 7 * 2  # two open bookings of at most 7 nights and 2 rooms
 
 
-@requires_postgres
-def test_concurrent_pay_on_arrival_bookings_of_one_account_respect_the_cap(app, committed_db, now):
-    listing = make_listing(units=10, pay_on_arrival=True)
-    user = make_user()
-    commit()
-    listing_id, user_id = listing.id, user.id
-    barrier = threading.Barrier(5)
+def _book_at_once(app, committed_db, user_id, requests, now) -> list[str]:
+    """Each request booked by the same account in its own thread, all released at once by a barrier;
+    the outcomes ("ok" or the Conflict's code)."""
+    barrier = threading.Barrier(len(requests))
     outcomes = []
 
-    def worker(n):
+    def worker(req):
         from shop.auth.models import User
 
         with app.app_context():
             try:
                 u = committed_db.session.get(User, user_id)
-                req = BookingRequest(listing_id=listing_id, check_in=TODAY + timedelta(days=1 + n),
-                                     check_out=TODAY + timedelta(days=2 + n), guests=1, pay_on_arrival=True)
                 barrier.wait(timeout=10)
                 book_listing(req, user=u, now=now)
                 commit()
@@ -156,15 +151,32 @@ def test_concurrent_pay_on_arrival_bookings_of_one_account_respect_the_cap(app, 
             finally:
                 committed_db.session.remove()
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(5)]
+    threads = [threading.Thread(target=worker, args=(req,)) for req in requests]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=30)
-    assert sorted(outcomes) == ["ok", "ok"] + ["too_many_unpaid_bookings"] * 3
+    return outcomes
+
+
+def _bookings_of(app, committed_db, user_id) -> int:
     with app.app_context():
-        assert committed_db.session.scalar(sa.select(sa.func.count()).select_from(Booking).where(
-            Booking.user_id == user_id)) == 2
+        return committed_db.session.scalar(
+            sa.select(sa.func.count()).select_from(Booking).where(Booking.user_id == user_id))
+
+
+@requires_postgres
+def test_concurrent_pay_on_arrival_bookings_of_one_account_respect_the_cap(app, committed_db, now):
+    listing = make_listing(units=10, pay_on_arrival=True)
+    user = make_user()
+    commit()
+    listing_id, user_id = listing.id, user.id
+    requests = [BookingRequest(listing_id=listing_id, check_in=TODAY + timedelta(days=1 + n),
+                               check_out=TODAY + timedelta(days=2 + n), guests=1, pay_on_arrival=True)
+                for n in range(5)]
+    outcomes = _book_at_once(app, committed_db, user_id, requests, now)
+    assert sorted(outcomes) == ["ok", "ok"] + ["too_many_unpaid_bookings"] * 3
+    assert _bookings_of(app, committed_db, user_id) == 2
 
 
 @requires_postgres
@@ -176,35 +188,12 @@ def test_one_account_booking_five_listings_at_once_stops_at_the_cap(app, committ
     user = make_user()
     commit()
     listing_ids, user_id = [l.id for l in listings], user.id
-    barrier = threading.Barrier(5)
-    outcomes = []
-
-    def worker(n):
-        from shop.auth.models import User
-
-        with app.app_context():
-            try:
-                u = committed_db.session.get(User, user_id)
-                req = BookingRequest(listing_id=listing_ids[n], check_in=TODAY + timedelta(days=3),
-                                     check_out=TODAY + timedelta(days=4), guests=1, pay_on_arrival=True)
-                barrier.wait(timeout=10)
-                book_listing(req, user=u, now=now)
-                commit()
-                outcomes.append("ok")
-            except Conflict as exc:
-                outcomes.append(exc.code)
-            finally:
-                committed_db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    requests = [BookingRequest(listing_id=listing_id, check_in=TODAY + timedelta(days=3),
+                               check_out=TODAY + timedelta(days=4), guests=1, pay_on_arrival=True)
+                for listing_id in listing_ids]
+    outcomes = _book_at_once(app, committed_db, user_id, requests, now)
     assert sorted(outcomes) == ["ok", "ok"] + ["too_many_unpaid_bookings"] * 3
-    with app.app_context():
-        assert committed_db.session.scalar(sa.select(sa.func.count()).select_from(Booking).where(
-            Booking.user_id == user_id)) == 2
+    assert _bookings_of(app, committed_db, user_id) == 2
 
 
 def test_the_cap_holds_for_a_booking_paid_on_arrival_through_the_cart_checkout(db, now):
