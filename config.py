@@ -153,6 +153,9 @@ class Config:
     #: about (retries + 1) x timeout + 1 s before the page says the payment service is unavailable.
     STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", "8"))
     STRIPE_MAX_NETWORK_RETRIES = _int("STRIPE_MAX_NETWORK_RETRIES", 1)
+    #: The proxy to reach Stripe through, if the network needs one (e.g. http://proxy:3128). The Stripe
+    #: client does not read HTTPS_PROXY from the environment (orders/providers/stripe.py).
+    STRIPE_PROXY = os.environ.get("STRIPE_PROXY", "")
     STRIPE_EXTRA_METHODS = [m for m in os.environ.get("STRIPE_EXTRA_METHODS", "").split(",") if m]
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")  # empty = write mail to the log

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 
+import requests
 import stripe
 from flask_babel import gettext as _
 
@@ -30,9 +31,26 @@ from orders.providers.base import (
     WebhookEvent,
 )
 
-#: One client per configuration: its RequestsClient keeps a session per thread (keep-alive).
-_CLIENTS: dict[tuple, stripe.StripeClient] = {}
-_CLIENTS_LOCK = threading.Lock()
+
+class _ThreadClients(threading.local):
+    """One client per configuration and thread, each with its own `requests.Session` (keep-alive; a
+    session is not shared between threads)."""
+
+    def __init__(self) -> None:
+        self.by_config: dict[tuple, stripe.StripeClient] = {}
+
+
+_CLIENTS = _ThreadClients()
+
+
+def _http_client(timeout: float, proxy: str) -> stripe.RequestsClient:
+    """Stripe's requests client on a session that ignores the environment (`trust_env = False`):
+    requests would otherwise read every environment variable on each call, looking for proxy and
+    CA-bundle settings. A proxy, if the network needs one, is STRIPE_PROXY; the CA bundle is stripe's."""
+    session = requests.Session()
+    session.trust_env = False
+    # (connect, read): a dead host fails fast, a silent one after `timeout`
+    return stripe.RequestsClient(timeout=(min(timeout, 3.05), timeout), session=session, proxy=proxy or None)
 
 
 def _provider_error(exc: stripe.StripeError) -> ProviderError:
@@ -71,19 +89,15 @@ class StripeProvider(PaymentProvider):
         timeout = float(self.config.get("STRIPE_TIMEOUT") or 8)
         retries = int(self.config.get("STRIPE_MAX_NETWORK_RETRIES") or 0)
         base = (self.config.get("STRIPE_API_BASE") or "").rstrip("/")
-        cache_key = (key, base, timeout, retries)
-        client = _CLIENTS.get(cache_key)
+        proxy = self.config.get("STRIPE_PROXY") or ""
+        cache_key = (key, base, timeout, retries, proxy)
+        clients = _CLIENTS.by_config
+        client = clients.get(cache_key)
         if client is None:
-            kwargs: dict = {
-                "max_network_retries": retries,
-                # (connect, read): a dead host fails fast, a silent one after `timeout`
-                "http_client": stripe.RequestsClient(timeout=(min(timeout, 3.05), timeout)),
-            }
+            kwargs: dict = {"max_network_retries": retries, "http_client": _http_client(timeout, proxy)}
             if base:
                 kwargs["base_addresses"] = {"api": base}
-            client = stripe.StripeClient(key, **kwargs)
-            with _CLIENTS_LOCK:
-                client = _CLIENTS.setdefault(cache_key, client)
+            client = clients[cache_key] = stripe.StripeClient(key, **kwargs)
         return client
 
     def create_intent(self, *, amount_fen, currency, idempotency_key, metadata, methods) -> Intent:

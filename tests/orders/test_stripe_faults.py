@@ -397,3 +397,27 @@ def test_refund_is_kept_while_stripe_is_down_and_sent_once_after_a_lost_answer(
     res = requests.get(f"{localstripe}/v1/refunds/{refund.provider_ref}", auth=(SK, ""), timeout=5)
     assert res.json()["amount"] == total
     assert db.session.get(OrderPayment, refund.payment_id).state == PaymentState.REFUNDED
+
+
+# --- the network's proxy ----------------------------------------------------------------------
+
+def test_the_stripe_client_ignores_proxy_variables_and_uses_stripe_proxy(
+        client, db, api_token, stripe_at, dead, localstripe, monkeypatch):
+    """The client's session does not read the environment (requests would scan it on every call):
+    HTTP(S)_PROXY pointing nowhere changes nothing; STRIPE_PROXY is the one proxy setting it obeys."""
+    stripe_at(localstripe)
+    proxy_variables = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+    for name in proxy_variables:
+        monkeypatch.setenv(name, dead)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    headers = api_token(make_user())
+    res = _place_card_order_api(client, headers, make_product(stock=5))
+    assert res.json["payment"]["status"] == "pending" and res.json["payment"]["client_secret"]
+
+    monkeypatch.setitem(client.application.config, "STRIPE_PROXY", dead)  # a proxy that is down
+    res = _place_card_order_api(client, headers, make_product(stock=5))
+    assert (res.json["payment"]["status"], res.json["payment"]["client_secret"]) == ("created", None)
+    for name in proxy_variables:  # the test's own requests below do read them
+        monkeypatch.delenv(name)
+    assert _intents_for(localstripe, f"{res.json['id']}-P-1") == []
