@@ -15,11 +15,18 @@
   `gc.freeze()` then keeps the collector from copying those shared pages into every worker. A worker's
   RSS still counts every shared page it maps, so what the master holds is what each worker holds:
   pypinyin (50 MB) is not loaded at all (the index writer saves the pinyin readers need, search/pinyin.py).
+- two malloc arenas per process (`mallopt(M_ARENA_MAX, 2)`, what `MALLOC_ARENA_MAX=2` in the
+  environment does): glibc otherwise gives each of a worker's threads an arena of its own, and each
+  keeps its own high-water mark of freed memory (bench/README.md has the figures).
 """
 
+import ctypes
 import importlib
 import os
 import sys
+
+#: glibc's mallopt parameter number for the arena limit (malloc.h: M_ARENA_MAX).
+M_ARENA_MAX = -8
 
 bind = os.environ.get("BENCH_BIND", "127.0.0.1:8800")
 workers = int(os.environ.get("BENCH_WORKERS", "2"))
@@ -35,6 +42,20 @@ accesslog = None
 errorlog = os.environ.get("BENCH_ERRORLOG", "-")
 loglevel = os.environ.get("BENCH_LOGLEVEL", "warning")
 proc_name = os.environ.get("BENCH_PROC_NAME", "bench-gunicorn")
+
+
+def _limit_malloc_arenas(count: int) -> None:
+    """At most `count` malloc arenas in this process and the workers it forks (glibc only; the
+    environment's MALLOC_ARENA_MAX, when set, is left as it is; 0 leaves glibc's default: 8 per core)."""
+    if count <= 0 or os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, count)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+_limit_malloc_arenas(int(os.environ.get("BENCH_MALLOC_ARENAS", "2")))
 
 
 def when_ready(server):
@@ -65,8 +86,6 @@ def _release_free_heap() -> None:
     """Hand the heap pages freed while loading the app back to the kernel before the first fork
     (glibc keeps them otherwise: about 3 MB here, counted in the master's and every worker's RSS)."""
     try:
-        import ctypes
-
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
         pass
