@@ -29,7 +29,11 @@ class ProductQuery(QuerySchema):
     township: int | None = Field(default=None, ge=1, le=2**31)
     min_fen: int | None = Field(default=None, ge=0, le=10**12)
     max_fen: int | None = Field(default=None, ge=0, le=10**12)
-    in_stock: bool = False
+    in_stock: bool = Field(
+        default=False,
+        description="Only products that can be bought now: some shown variant has units for sale and the "
+        "food-safety papers it needs count today (catalog.papers); a product without them is left out.",
+    )
     sort: Literal["relevance", "newest", "price_asc", "price_desc", "best_selling"] = "relevance"
     page: int = Field(default=1, ge=1, le=10_000)
     per_page: int = Field(default=24, ge=1, le=100)

@@ -6,10 +6,11 @@ and its station publishes it. Lists load their relations in a fixed number of qu
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from catalog.models import (
     listed_products,
     visible_products,
 )
+from catalog.papers import papers_ok_clause
 from shop.args import MAX_ID, parse_int
 from shop.audit import record_audit
 from shop.auth.models import Role
@@ -33,6 +35,7 @@ from shop.celery import enqueue_after_commit
 from shop.codes import new_code
 from shop.errors import Forbidden, NotFound, ValidationError
 from shop.extensions import db
+from shop.timeutil import local_date, now_utc
 from stock.models import Station, StockRecord
 
 SORTS = ("relevance", "newest", "price_asc", "price_desc", "best_selling")
@@ -52,6 +55,8 @@ class ProductFilter:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 24
+    #: The (Beijing) day whose food-safety papers `in_stock` asks for; None: today.
+    today: date | None = None
 
 
 def eager_products(query):
@@ -100,26 +105,33 @@ def filtered_query(f: ProductFilter, ranked_ids: list[int] | None):
         query = query.join(Village, Product.village_id == Village.id).where(Village.township_id == f.township)
     if f.min_fen is not None or f.max_fen is not None:
         query = query.where(price_in_range(f.min_fen, f.max_fen))
-    if f.in_stock:  # any shown variant for sale (as the card's stock note counts them)
-        for_sale = StockRecord.on_hand - StockRecord.allocated > 0
-        variant = aliased(Product)
-        families_for_sale = (
-            sa.select(variant.family_id)
-            .join(StockRecord, StockRecord.product_id == variant.id)
-            .where(
-                variant.family_id.is_not(None),
-                variant.approval_status == ApprovalStatus.APPROVED,
-                variant.is_published.is_(True),
-                for_sale,
-            )
-        )
-        query = query.where(
-            sa.or_(
-                Product.id.in_(sa.select(StockRecord.product_id).where(for_sale)),
-                Product.family_id.in_(families_for_sale),
-            )
-        )
+    if f.in_stock:  # can be bought now: some shown variant for sale whose papers count today
+        query = query.where(buyable_now()).params(buyable_day=f.today or local_date(now_utc()))
     return query
+
+
+@functools.cache
+def buyable_now() -> sa.ColumnElement[bool]:
+    """The condition 只看有货 (in stock) adds: a product that can be bought now, i.e. some shown
+    variant (the product itself without a family) has units for sale and the food-safety papers
+    its food class needs count on the day bound as `buyable_day` (the one rule's SQL form,
+    `catalog.papers.papers_ok_clause`; its card then never says 暂停销售). Built once per process."""
+    variant, category = aliased(Product), aliased(Category)
+    buyable = (
+        sa.select(variant.id)
+        .join(StockRecord, StockRecord.product_id == variant.id)
+        .join(category, category.id == variant.category_id)
+        .where(
+            StockRecord.on_hand - StockRecord.allocated > 0,
+            papers_ok_clause(variant.id, category.food_class, sa.bindparam("buyable_day", type_=sa.Date)),
+        )
+    )
+    shown = buyable.where(
+        variant.family_id.is_not(None),
+        variant.approval_status == ApprovalStatus.APPROVED,
+        variant.is_published.is_(True),
+    ).with_only_columns(variant.family_id)
+    return sa.or_(Product.id.in_(buyable), Product.family_id.in_(shown))
 
 
 def _shown_variant():

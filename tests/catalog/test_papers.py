@@ -239,3 +239,55 @@ def test_a_product_with_variants_is_flagged_only_when_no_shown_variant_may_be_so
     big.is_published = False  # the only sellable variant leaves the shop
     db.session.commit()
     assert "暂停销售" in _card(client.get("/products").get_data(as_text=True), "鲜无花果")
+
+
+def _cards(html: str) -> list[str]:
+    """The names on a list page's product cards, in order."""
+    return [part.split("<h3>", 1)[1].split("</h3>", 1)[0] for part in html.split('class="card product-card"')[1:]]
+
+
+def test_in_stock_means_it_can_be_bought_now_papers_included(db, client):
+    """只看有货 lists what can be bought now: stock alone is not enough, the papers must count today
+    (catalog.services.buyable_now over papers_ok_clause); without the tick the card says 暂停销售."""
+    fig = _farm_product()  # 10 in stock, no 合格证
+    expired = make_product(name="鲜草莓1斤", category=fig.category, stock=10)
+    make_document(expired, valid_from=TODAY - timedelta(days=400), valid_until=TODAY - timedelta(days=1))
+    pickles = _processed_product()
+    make_document(pickles, "production_licence")
+    make_document(pickles, "test_report")
+    eggs = make_product(name="土鸡蛋30枚", category=make_category(food_class="non_food"), stock=10)
+    db.session.commit()
+    assert sorted(_cards(client.get("/products?in_stock=1").get_data(as_text=True))) == ["三江腌菜500克", "土鸡蛋30枚"]
+    assert sorted(i["id"] for i in client.get("/api/v1/products?in_stock=true").json["items"]) == sorted(
+        [pickles.id, eggs.id])
+    assert _cards(client.get(f"/categories/{fig.category.slug}?in_stock=1").get_data(as_text=True)) == []
+    assert _cards(client.get(f"/villages/{fig.village.slug}?in_stock=1").get_data(as_text=True)) == []
+    html = client.get("/products").get_data(as_text=True)  # without the tick: listed, flagged
+    assert "暂停销售" in _card(html, "鲜无花果1斤") and "暂停销售" in _card(html, "鲜草莓1斤")
+    make_document(fig)
+    pagecache.mark_products(db.session, [fig.id])
+    db.session.commit()
+    assert fig.id in [i["id"] for i in client.get("/api/v1/products?in_stock=true").json["items"]]
+
+
+def test_in_stock_asks_for_a_variant_with_both_stock_and_papers(db, client):
+    """A family whose variant in stock lacks papers and whose variant with papers is sold out cannot
+    be bought now: not listed under 只看有货; once the variant with papers has stock it is, unflagged."""
+    from catalog.services import join_family
+    from tests.factories import make_lot
+
+    cat = make_category(food_class="farm")
+    small = make_product(name="鲜无花果1斤", category=cat, stock=5)  # no 合格证
+    big = make_product(name="鲜无花果3斤", category=cat, stock=0)
+    join_family(big, small.id, "3斤装", now=small.created_at, sibling_label="1斤装")
+    small.family.name = "鲜无花果"
+    make_document(big)
+    db.session.commit()
+    assert client.get("/api/v1/products?in_stock=true").json["items"] == []
+    assert _cards(client.get("/products?in_stock=1").get_data(as_text=True)) == []
+    make_lot(big.stock, 2)
+    pagecache.mark_products(db.session, [big.id])
+    db.session.commit()
+    assert [i["id"] for i in client.get("/api/v1/products?in_stock=true").json["items"]] == [small.id]
+    html = client.get("/products?in_stock=1").get_data(as_text=True)
+    assert _cards(html) == ["鲜无花果"] and "暂停销售" not in _card(html, "鲜无花果")

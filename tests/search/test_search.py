@@ -385,6 +385,24 @@ def test_the_search_page_flags_a_product_without_valid_papers_as_its_page_does(c
     assert items == {fig.id: False, fresh.id: True}
 
 
+def test_in_stock_on_the_search_page_leaves_out_a_product_without_valid_papers(client, db):
+    """只看有货 on the search page and in the search API means "can be bought now": a product in stock
+    without valid papers is left out of the hits and of the facet counts."""
+    from tests.factories import make_document
+
+    village, station = make_place("沙洲村", "冈上镇")
+    fig = make_product(name="鲜无花果1斤", station=station, category=make_category(food_class="farm"))
+    fresh = make_product(name="无花果干1袋", station=station, category=make_category(food_class="farm"))
+    make_document(fresh)
+    commit()
+    html = client.get("/search?q=无花果&in_stock=1").get_data(as_text=True)
+    assert "<mark>无花果</mark>干1袋" in html and "鲜<mark>无花果</mark>1斤" not in html
+    assert "沙洲村 <span class=\"n\">(1)</span>" in html
+    body = client.get("/api/v1/products?q=无花果&in_stock=true").json
+    assert [i["id"] for i in body["items"]] == [fresh.id] and body["total"] == 1
+    assert sorted(i["id"] for i in client.get("/api/v1/products?q=无花果").json["items"]) == sorted([fig.id, fresh.id])
+
+
 def test_one_pass_serves_the_products_and_the_listings_of_a_query_as_their_own_passes_would(shop_products, db):
     """The search page's unfiltered pass over every document, split by kind (`search.index._ranking`),
     ranks and flags each kind as a pass of its own (`search_ids`: products with the listings masked,
