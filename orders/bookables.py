@@ -93,6 +93,12 @@ class BookingLines(Protocol):
         """After the order's rows are flushed: side effects of the new bookings (mail)."""
         ...
 
+    def shown_options(self) -> tuple:
+        """Loader options on `OrderLine.booking` for lists of orders (我的订单): what they show of a
+        booking — its listing with its photos (the line's thumbnail), its unit type — loaded with
+        the lines, one SELECT per relation, never one per line."""
+        ...
+
 
 _provider: list[BookingLines] = []
 
@@ -107,6 +113,11 @@ def booking_lines() -> BookingLines:
     if not _provider:
         raise ValidationError("bookings_not_sold", fields={"items": "bookings are not sold here"})
     return _provider[0]
+
+
+def booking_shown_options() -> tuple:
+    """The registered provider's `shown_options` (none without a provider: no booking lines then)."""
+    return _provider[0].shown_options() if _provider else ()
 
 
 def item_of(line) -> BookingItem:

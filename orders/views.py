@@ -16,7 +16,7 @@ from wtforms.fields.choices import SelectChoice
 
 from catalog.models import Product
 from orders.api import own_order
-from orders.bookables import BookingItem
+from orders.bookables import BookingItem, booking_shown_options
 from orders.forms import BankTransferForm, CheckoutForm, RefundRequestForm
 from orders.models import Order, OrderLine, OrderStatus, PaymentState, RefundRequest
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
@@ -378,7 +378,8 @@ def order_list():
         buyer_orders(current_user.id, tab)
         .options(
             selectinload(Order.lines).selectinload(OrderLine.product).selectinload(Product.images),
-            selectinload(Order.lines).selectinload(OrderLine.booking),
+            # a booking line's listing (its first photo is the line's thumbnail) and unit type
+            selectinload(Order.lines).selectinload(OrderLine.booking).options(*booking_shown_options()),
         )
         .limit(100)
     ).all()

@@ -329,6 +329,70 @@ def test_web_journey_cart_with_goods_and_a_stay_to_one_order(client, db, auth, f
     assert f"{_day(10).isoformat()} – {_day(13).isoformat()} · 2 人" in listed and "三江腌菜 × 2" in listed
 
 
+
+def _photo(listing, position: int) -> None:
+    from shop.extensions import db
+    from tourism.models import ListingImage
+
+    db.session.add(ListingImage(listing_id=listing.id, path=f"demo/l{listing.id}-{position}.jpg",
+                                thumb_path=f"demo/l{listing.id}-{position}-thumb.webp", position=position))
+    db.session.flush()
+
+
+def _item_li(html: str, name: str) -> str:
+    """The <li> of the order line named `name` in 我的订单 (a line of an order of several lines)."""
+    [line] = [part.split("</li>", 1)[0] for part in html.split("<li>")[1:] if name in part.split("</li>", 1)[0]]
+    return line
+
+
+def test_my_orders_shows_each_booking_line_with_its_listings_first_photo_in_bounded_statements(
+        client, db, auth, api_token, fake_stripe):
+    """我的订单: a booking line of a mixed order shows its listing's first photo (by position, as the
+    listing's page picks it), a placeholder when the listing has none; the page's statements do not
+    grow with its orders, lines or listings (listings, photos and unit types load with the lines)."""
+    from tests.sql_count import count_statements
+
+    buyer = make_user()
+    headers = api_token(buyer)
+    auth.login(buyer)
+
+    def mixed(listing, **item):
+        body = _mixed_body(make_product(stock=5), listing, **item)
+        if listing.kind == ListingKind.TICKET:
+            body["items"][1] = {"listing_id": listing.id, "date": _day(6).isoformat(), "guests": 2}
+        res = client.post("/api/v1/orders", json=body, headers=headers)
+        assert res.status_code == 201, res.json
+
+    stay = make_listing(name="罗渡山居", units=5)
+    _photo(stay, 1)
+    _photo(stay, 0)  # the first photo, added second
+    ticket = make_listing(kind=ListingKind.TICKET, name="花海门票", units=100, max_guests=5)  # no photo
+    mixed(stay)
+    mixed(ticket)
+    alone = client.post("/api/v1/orders", headers=headers, json={  # an order of one booking: shown as the booking
+        "items": [{"listing_id": ticket.id, "date": _day(9).isoformat(), "guests": 1}], "payment_method": "card"})
+    assert alone.status_code == 201, alone.json
+    client.get("/orders")  # warm-up: first-use queries
+    db.session.expire_all()  # as after a commit: nothing of the orders in hand
+    with count_statements() as few:
+        html = client.get("/orders").get_data(as_text=True)
+    stay_line = _item_li(html, "罗渡山居")
+    assert f'src="/media/demo/l{stay.id}-0-thumb.webp"' in stay_line and "thumb-placeholder" not in stay_line
+    ticket_line = _item_li(html, "花海门票")
+    assert "thumb-placeholder" in ticket_line and "<img" not in ticket_line
+    row = html[html.index(f'href="/orders/{alone.json["id"]}"'):]
+    assert row.index("thumb-placeholder") < row.index("</li>")
+    for n in range(3):  # more orders, each with a listing and a product of its own
+        other = make_listing(name=f"罗渡山居{n}号", units=5)
+        _photo(other, 0)
+        mixed(other, checkin=8 + n)
+    db.session.expire_all()
+    with count_statements() as many:
+        html = client.get("/orders").get_data(as_text=True)
+    assert html.count('<img class="thumb"') == 4 and html.count("thumb-placeholder") == 2  # goods: no photos here
+    assert len(many) == len(few), "\n".join(many)
+
+
 def test_web_checkout_names_the_booking_line_that_failed_and_keeps_the_cart(client, db, auth, fake_stripe):
     product = make_product(stock=10)
     listing = make_listing(name="罗渡山居", units=1)

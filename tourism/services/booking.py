@@ -18,7 +18,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from catalog.services import benefit_split
 from ledger.services import credit_line
@@ -1200,3 +1200,6 @@ class CartBookings:
         for line in _booking_lines(order):
             if line.booking is not None and line.booking.status == BookingStatus.CONFIRMED:
                 enqueue_after_commit("tourism.tasks.send_booking_mail", line.booking.id)
+
+    def shown_options(self) -> tuple:
+        return (selectinload(Booking.listing).selectinload(Listing.images), selectinload(Booking.unit_type))
