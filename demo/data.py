@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from catalog.models import Category, Household, HouseholdStatusChange, Producer, Product, Township, Village
 from catalog.services import ProductInput, create_product, join_family
 from county import demo as county_demo
-from demo.images import seed_demo_images
+from demo.images import seed_demo_images, seed_demo_listing_images
 from demo.papers import seed_demo_papers
 from shop.auth.models import User
 from shop.auth.services import Registration, register_user
@@ -319,6 +319,7 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
         accounts.append((role, email))
 
     created_any |= bool(tourism_demo.seed(now=now))
+    created_any |= seed_demo_listing_images() > 0
     created_any |= bool(county_demo.seed(now=now))
     db.session.flush()
     return created_any, accounts

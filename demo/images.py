@@ -1,4 +1,4 @@
-"""Demo product pictures, drawn locally with Pillow (no downloads).
+"""Demo product and listing pictures, drawn locally with Pillow (no downloads).
 
 Each demo product gets an illustrated card: a soft gradient in its category's colour, a simple
 drawing of the specialty (a pickle jar, figs, eggs, a duck, artemisia stalks, a rice bowl, waves),
@@ -6,6 +6,10 @@ and the product name in Chinese when a CJK font is installed (WenQuanYi Micro He
 `fc-match`); without one the card carries the drawing only. Files go under
 `UPLOAD_DIR/demo/`: a full image (1200×900, JPEG) and a thumbnail (400×300, WebP), recorded as
 `ProductImage` rows. Idempotent: products that already have an image are skipped.
+
+The demo's tourism listings (stays, sessions, the flower-sea day ticket) get their first photo the
+same way (`seed_demo_listing_images`, `ListingImage` rows): a farmhouse for a stay, the subject of an
+experience by its name (strawberries, fishing waters), a flower field for a ticket.
 
 Only demo seeding uses this module; uploads are `catalog/images.py`'s job.
 """
@@ -25,6 +29,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from catalog.models import Product, ProductImage, Village
 from shop.extensions import db
+from tourism.models import Listing, ListingImage
 
 FULL_SIZE = (1200, 900)
 THUMB_SIZE = (400, 300)
@@ -39,6 +44,10 @@ PALETTE = {
     "vegetables": ((222, 242, 222), (46, 125, 50)),
     "rice": ((250, 246, 226), (176, 146, 60)),
     "aquatic": ((218, 236, 248), (30, 110, 170)),
+    # the listings' looks (LISTING_LOOKS)
+    "stay": ((246, 236, 220), (140, 90, 50)),
+    "strawberry": ((253, 232, 226), (196, 72, 80)),
+    "flowers": ((250, 240, 210), (190, 120, 40)),
 }
 DEFAULT_COLOURS = ((236, 240, 236), (80, 110, 90))
 CJK_FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",)
@@ -195,12 +204,30 @@ def _draw_subject(draw: ImageDraw.ImageDraw, kind: str, dark, light) -> None:
                 [(cx + dx - 60, cy + dy - h * 0.7), (cx + dx + 60, cy + dy - h * 0.7), (cx + dx, cy + dy - h * 0.45)],
                 fill=(60, 140, 60),
             )
+    elif kind == "stay":  # a farmhouse: white walls, a dark tiled roof, a door and two windows
+        draw.rectangle([cx - 230, cy - 60, cx + 230, cy + 190], fill=(250, 248, 240), outline=ink, width=8)
+        draw.polygon([(cx - 290, cy - 50), (cx, cy - 230), (cx + 290, cy - 50)], fill=_mix(ink, (40, 40, 50), 0.5))
+        draw.rectangle([cx - 45, cy + 60, cx + 45, cy + 190], fill=_mix(ink, light, 0.2))
+        for dx in (-160, 100):
+            draw.rectangle([cx + dx, cy, cx + dx + 60, cy + 60], fill=(180, 215, 235), outline=ink, width=6)
+    elif kind == "flowers":  # a field of flowers under the hills
+        for row in range(3):
+            for i in range(9):
+                x, y = 250 + i * 88 + (row % 2) * 44, cy - 80 + row * 110
+                draw.line([(x, y), (x, y + 90)], fill=(70, 130, 60), width=8)
+                colour = ((240, 200, 40), (230, 110, 150), (200, 90, 200))[(i + row) % 3]
+                for a in range(5):
+                    px, py = x + 26 * math.cos(a * 1.2566), y + 26 * math.sin(a * 1.2566)
+                    draw.ellipse([px - 18, py - 18, px + 18, py + 18], fill=colour)
+                draw.ellipse([x - 12, y - 12, x + 12, y + 12], fill=(250, 240, 200))
     else:
         draw.ellipse([cx - 180, cy - 180, cx + 180, cy + 180], fill=_mix(ink, light, 0.3))
 
 
 #: Product-name keywords that pick a more specific drawing than the category's.
-SUBJECT_BY_KEYWORD = (("西瓜", "watermelon"), ("草莓", "strawberry"))
+SUBJECT_BY_KEYWORD = (("西瓜", "watermelon"), ("草莓", "strawberry"), ("垂钓", "aquatic"))
+#: A listing's drawing by its kind (a keyword of its name wins, as for products).
+LISTING_LOOKS = {"stay": "stay", "experience": "vegetables", "ticket": "flowers"}
 
 
 def subject_for(name: str, category_slug: str) -> str:
@@ -251,17 +278,22 @@ def _paths(product_id: int) -> tuple[str, str]:
     return f"{SUBDIR}/product-{product_id}.jpg", f"{SUBDIR}/product-{product_id}-thumb.webp"
 
 
-def write_product_image(product: Product, upload_dir: str | Path) -> ProductImage:
-    """Draw, save and record the picture of `product` (flushes, never commits)."""
-    full_rel, thumb_rel = _paths(product.id)
+def _save(img: Image.Image, upload_dir: str | Path, full_rel: str, thumb_rel: str) -> None:
+    """The full picture (JPEG) and its thumbnail (WebP) under the upload folder."""
     root = Path(upload_dir)
     (root / SUBDIR).mkdir(parents=True, exist_ok=True)
-    subtitle = product.village.name if product.village is not None else ""
-    img = render_card(product.name, product.category.slug if product.category else "", subtitle)
     img.save(root / full_rel, "JPEG", quality=84, progressive=True)
     thumb = img.copy()
     thumb.thumbnail(THUMB_SIZE, Image.Resampling.BICUBIC, reducing_gap=2.0)
     thumb.save(root / thumb_rel, "WEBP", quality=80, method=2)
+
+
+def write_product_image(product: Product, upload_dir: str | Path) -> ProductImage:
+    """Draw, save and record the picture of `product` (flushes, never commits)."""
+    full_rel, thumb_rel = _paths(product.id)
+    subtitle = product.village.name if product.village is not None else ""
+    img = render_card(product.name, product.category.slug if product.category else "", subtitle)
+    _save(img, upload_dir, full_rel, thumb_rel)
     image = ProductImage(
         product_id=product.id,
         path=full_rel,
@@ -290,3 +322,39 @@ def seed_demo_images() -> int:
     if products:
         db.session.flush()
     return len(products)
+
+
+def write_listing_image(listing: Listing, upload_dir: str | Path) -> ListingImage:
+    """Draw, save and record the first photo of `listing` (never commits)."""
+    full_rel, thumb_rel = f"{SUBDIR}/listing-{listing.id}.jpg", f"{SUBDIR}/listing-{listing.id}-thumb.webp"
+    look = subject_for(listing.name, LISTING_LOOKS.get(listing.kind, ""))
+    img = render_card(listing.name, look, listing.village.name if listing.village is not None else "")
+    _save(img, upload_dir, full_rel, thumb_rel)
+    image = ListingImage(
+        listing_id=listing.id,
+        path=full_rel,
+        thumb_path=thumb_rel,
+        width=img.width,
+        height=img.height,
+        alt=listing.name,
+        position=0,
+    )
+    db.session.add(image)
+    return image
+
+
+def seed_demo_listing_images() -> int:
+    """A photo for every listing of a demo village that has none; returns how many were made."""
+    upload_dir = current_app.config["UPLOAD_DIR"]
+    has_image = sa.select(ListingImage.id).where(ListingImage.listing_id == Listing.id).exists()
+    listings = db.session.scalars(
+        sa.select(Listing)
+        .join(Village, Listing.village_id == Village.id)
+        .where(Village.is_demo.is_(True), ~has_image)
+        .order_by(Listing.id)
+    ).all()
+    for listing in listings:
+        write_listing_image(listing, upload_dir)
+    if listings:
+        db.session.flush()
+    return len(listings)

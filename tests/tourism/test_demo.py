@@ -22,3 +22,26 @@ def test_demo_seed_is_idempotent(db):
 
 def test_demo_seed_without_host_does_nothing(db):
     assert demo.seed(now_utc()) is False
+
+
+def test_every_demo_listing_has_a_photo_drawn_locally(app, db, client):
+    """seed-demo gives each demo listing — the stays, the sessions and the flower-sea day ticket — its
+    first photo as the demo products get theirs (demo.images: drawn with Pillow, no download), shown on
+    its page; seeding again adds none."""
+    import os
+
+    from tourism.models import ListingImage
+
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    listings = db.session.scalars(sa.select(Listing).order_by(Listing.id)).all()
+    assert sorted({x.kind for x in listings}) == ["experience", "stay", "ticket"]
+    assert [x.slug for x in listings if not x.images] == []
+    for listing in listings:
+        image = listing.images[0]
+        for path in (image.path, image.thumb_path):
+            assert os.path.getsize(os.path.join(app.config["UPLOAD_DIR"], path)) > 0
+        page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
+        assert f"/media/{image.path}" in page or f"/media/{image.thumb_path}" in page
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(ListingImage))
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ListingImage)) == count == len(listings)
