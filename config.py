@@ -1,7 +1,7 @@
 """Configuration: safe defaults for the embedded default, everything secret or external from the environment.
 
-Variable names are the ones PRODUCT.md promises (`SECRET_KEY`, `DATABASE_URL`, `CELERY_BROKER_URL`,
-`SEARCH_INDEX_DIR`, `STRIPE_*`, `MAIL_*`). A `.env` file in the project root is read too.
+Variable names are the ones README.md's "Configuration" table documents (`SECRET_KEY`, `DATABASE_URL`,
+`CELERY_BROKER_URL`, `SEARCH_INDEX_DIR`, `STRIPE_*`, `MAIL_*`). A `.env` file in the project root is read too.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Demo data from the county's 2017 plan (`../shared/county-plan-2017.txt`).
+"""Demo data from the county's 2017 plan (docs/county-plan.md, "The demo data").
 
 Nanchang County's townships are real; the plan does not name its 18 poverty villages, so the
 village names here are invented and flagged `is_demo`. 18 stations: 8 that existed, 10 built in

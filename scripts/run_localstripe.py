@@ -3,7 +3,7 @@
     python scripts/run_localstripe.py --port 8420
 
 The stock CLI binds every interface and shares state through a pickle file; this launcher does
-neither (TECH-NOTES §2).
+neither (docs/MONEY.md, "The Stripe emulator").
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ body and response. The same models validate requests at run time and generate
 Handlers receive the validated models as keyword arguments `query` and `body`, find the object
 (the domain's `get_visible_*`: 404 when the caller may not see it), call one service (which audits),
 then commit and answer: `return committed(thing_out(result))`, or `commit()` and `ok(...)` when the
-answer must be read after the commit. Errors use PRODUCT.md's envelope (see `shop.errors`).
+answer must be read after the commit. Errors use docs/api.md's envelope (see `shop.errors`).
 """
 
 from __future__ import annotations

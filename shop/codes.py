@@ -1,4 +1,4 @@
-"""Public codes: unambiguous alphabet, random, never sequential (STYLE.md B6)."""
+"""Public codes: unambiguous alphabet, random, never sequential (docs/ARCHITECTURE.md, "Public codes")."""
 
 from __future__ import annotations
 

@@ -2,10 +2,10 @@
 
 The declarative base and the column helpers are `shop.columns`.
 
-The transaction rule (STYLE.md B2): services only `flush()`; the request or task boundary calls
-`commit()`, which commits and then runs the side effects queued with `after_commit()` (Celery
-enqueues, e-mail, search index updates). Nothing talks to Stripe, SMTP or Whoosh while a database
-transaction holds locks.
+The transaction rule (docs/ARCHITECTURE.md, "A request, from route to side effects"): services only `flush()`;
+the request or task boundary calls `commit()`, which commits and then runs the side effects queued with
+`after_commit()` (Celery enqueues, e-mail, search index updates). Nothing talks to Stripe, SMTP or Whoosh
+while a database transaction holds locks.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Services raise `DomainError` subclasses carrying a stable machine `code` (one me
 message's parameters and, for form-like input, `fields`; they never translate. The message is looked up
 in one place, `error_message(code, params)`, through the code's catalogue entry (`<package>/errors.py`
 registers its codes with `register_messages`) in the reader's language: the API turns an error into
-PRODUCT.md's `{"error": {"code", "message", "fields"}}` envelope, the HTML views into a flash message or
+docs/api.md's `{"error": {"code", "message", "fields"}}` envelope, the HTML views into a flash message or
 an error page. Nothing reaches the user as a 500 that we can name.
 """
 

@@ -1,4 +1,5 @@
-"""Two-stage stock (STYLE.md B3): allocate at checkout, consume at hand-over, cancel on expiry.
+"""Two-stage stock (docs/ARCHITECTURE.md, "Stock and nights"): allocate at checkout, consume at hand-over,
+cancel on expiry.
 
 Every number changes through a guarded atomic UPDATE, so concurrent checkouts never oversell and a
 concurrent sale and correction never lose an update. Records are always touched in ascending id

@@ -1,4 +1,4 @@
-"""Test fixtures (STYLE.md B9).
+"""Test fixtures (README.md, "Tests").
 
 Database: `TEST_DATABASE_URL` (PostgreSQL in CI) or, when unset, a throwaway SQLite file; under
 `CI=true` PostgreSQL is required. The schema is built once per session by the Alembic migrations; each test runs inside a

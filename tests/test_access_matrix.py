@@ -430,7 +430,7 @@ RULES: dict[str, Rule] = {
     "stations.family_edit": Rule("/station/families/{w.family_id}", allow("operator"), method="POST", data={},
                                  note="a family whose variants are all the operator's station's"),
     "api.station_shipments": Rule("/api/v1/stations/{w.station.id}/shipments", {**view("operator"), "anonymous": 401},
-                                  token=True, note="PRODUCT.md API table: operator of that station"),
+                                  token=True, note="docs/api.md, core endpoints: operator of that station"),
     "api.station_cashbook": Rule("/api/v1/stations/{w.station.id}/cashbook", {**view("operator"), "anonymous": 401},
                                  token=True, note="#18: operators of that station only"),
     "api.close_station_cashbook": Rule("/api/v1/stations/{w.station.id}/cashbook/close",

@@ -5,7 +5,7 @@ Every operation in `/api/v1/openapi.json` gets a bounded number of generated req
 with data (a station and its operator, households, products, an order, a listing and a booking),
 once anonymously and once with a bearer token of a user suited to the operation. Each response must
 not be a 500 and must conform to the spec: a documented status code, a body matching the documented
-schema (errors in PRODUCT.md's envelope), the documented content type. Operations with ids in their
+schema (errors in docs/api.md's envelope), the documented content type. Operations with ids in their
 path are fuzzed twice: with generated ids (mostly 404s) and with the ids of real rows, so the
 handlers' happy paths and refusals run too.
 

@@ -1,6 +1,6 @@
 """JSON API endpoints of the tourism package (added to shop.api's blueprint).
 
-PRODUCT.md: `GET /listings`, `GET /listings/{id}/availability`, `POST /bookings`,
+docs/api.md, "The core endpoints": `GET /listings`, `GET /listings/{id}/availability`, `POST /bookings`,
 `GET /bookings/{id}`, `POST /bookings/{id}/cancel`, `POST /bookings/{id}/check-in`.
 Bookings are named by their public code; another user's booking is a 404.
 """

@@ -1,7 +1,7 @@
 """Tourism listings, their unit types (rooms, sessions, ticket quotas) and bookings.
 
-Availability is computed from bookings, never counted down (STYLE.md B3): nights are the half-open
-range [check_in_date, check_out_date).
+Availability is computed from bookings, never counted down (docs/ARCHITECTURE.md, "Stock and nights"):
+nights are the half-open range [check_in_date, check_out_date).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The 2017 plan's targets (`../shared/county-plan-2017.txt`) and their progress, measured live.
+"""The 2017 plan's targets (docs/county-plan.md, "Targets") and their progress, measured live.
 
 Each `Target.metric` names a function here; progress is always recomputed from the data (income
 entries, listings, stations), never stored.

@@ -1,4 +1,4 @@
-"""Stripe, the only module that imports `stripe` (STYLE.md rule 9).
+"""Stripe, the only module that imports `stripe` (docs/ARCHITECTURE.md, "External systems, one module each").
 
 PaymentIntents created on the server (`payment_method_types`, metadata; no `description` nor
 `automatic_payment_methods`, which the localstripe emulator rejects), re-fetched on webhooks,
@@ -125,7 +125,7 @@ class StripeProvider(PaymentProvider):
     def confirm_with_card(self, intent_id: str, *, token_id: str, card_id: str, idempotency_key: str) -> Intent:
         """Real Stripe: confirm with `payment_method_data[card][token]`. The emulator (STRIPE_API_BASE
         set) rejects that parameter and confirm-with-payment_method, so there the token's card
-        (`card_...`) is attached with an update, then the intent is confirmed (TECH-NOTES §2).
+        (`card_...`) is attached with an update, then the intent is confirmed (docs/MONEY.md, "The Stripe emulator").
         A PaymentIntent is charged at most once whatever happens; the key also makes a retried
         confirmation of the same token return the first answer."""
         client = self._client()

@@ -1,6 +1,6 @@
 """Role gates for HTML views, and the per-object rules every package asks.
 
-Rules (PRODUCT.md): operators see only their station; consumers only their own orders and
+Rules (docs/auth.md, "Who sees what"): operators see only their station; consumers only their own orders and
 bookings (another's is a 404); county officers read everything and change only the registry,
 links and approvals; admin may do everything.
 """

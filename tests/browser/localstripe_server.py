@@ -4,7 +4,7 @@
 
 Unlike the stock `localstripe` command it binds 127.0.0.1 only (not `::`) and never reads or
 writes the shared pickle file in the temp folder, so two runs never share state
-(TECH-NOTES §2). Used when `scripts/run_localstripe.py` is absent.
+(docs/MONEY.md, "The Stripe emulator"). Used when `scripts/run_localstripe.py` is absent.
 """
 from __future__ import annotations
 

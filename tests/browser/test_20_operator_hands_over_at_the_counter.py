@@ -1,6 +1,6 @@
-"""Journey 20 (PRODUCT.md journey 2, at the counter): a buyer comes to the station for a pick-up order paid
-at the station. The operator shelves it, types a wrong pick-up code (refused, the attempt counted,
-nothing handed over), then the right one with the cash, and the whole order is handed over; reopening
+"""Journey 20 (product journey 2 in docs/journeys.md, at the counter): a buyer comes to the station for a
+pick-up order paid at the station. The operator shelves it, types a wrong pick-up code (refused, the attempt
+counted, nothing handed over), then the right one with the cash, and the whole order is handed over; reopening
 the shipment afterwards shows nothing left to hand over, and the cash was taken once."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Journey 21 (PRODUCT.md journey 1, walked as people really do): a buyer double-taps 提交订单 (one
+"""Journey 21 (product journey 1 in docs/journeys.md, walked as people really do): a buyer double-taps 提交订单 (one
 order), presses the browser's back button and submits whatever is there again (still one order); then
 buys again and types a 9-digit mobile number (refused in their language, nothing placed) and corrects it."""
 from __future__ import annotations

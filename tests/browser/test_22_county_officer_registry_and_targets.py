@@ -1,7 +1,7 @@
-"""Journey 22 (PRODUCT.md journey 4, the registry side): the county officer picks a reversed date range
-(explained on the page, the whole period shown), looks at the household registry with personal data
-masked, reveals one household's phone (written to the audit log), reads its statement, and checks the
-plan's targets."""
+"""Journey 22 (product journey 4 in docs/journeys.md, the registry side): the county officer picks a reversed
+date range (explained on the page, the whole period shown), looks at the household registry with personal data
+masked, reveals one household's phone (written to the audit log), reads its statement, and checks the plan's
+targets."""
 from __future__ import annotations
 
 import re

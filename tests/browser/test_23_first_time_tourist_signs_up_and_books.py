@@ -1,7 +1,8 @@
-"""Journey 23 (PRODUCT.md journey 3, for someone with no account yet): a tourist finds the farm stays from
-the header, opens 罗渡农家乐 and, not signed in, picks two nights and taps 预订 (the stay goes into the guest
-cart); the checkout asks them to log in or sign up (saying the cart is kept), they sign up and land on the
-checkout with the stay, pay on arrival, and find the confirmed booking on the order page and under 我的预订."""
+"""Journey 23 (product journey 3 in docs/journeys.md, for someone with no account yet): a tourist finds the
+farm stays from the header, opens 罗渡农家乐 and, not signed in, picks two nights and taps 预订 (the stay goes into
+the guest cart); the checkout asks them to log in or sign up (saying the cart is kept), they sign up and land
+on the checkout with the stay, pay on arrival, and find the confirmed booking on the order page and under
+我的预订."""
 from __future__ import annotations
 
 import itertools

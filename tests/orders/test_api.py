@@ -1,4 +1,4 @@
-"""JSON API: shapes from PRODUCT.md, client prices ignored, bad input matrix, other users' orders 404."""
+"""JSON API: shapes from docs/api.md, client prices ignored, bad input matrix, other users' orders 404."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,4 @@
-"""The JSON API answers bad input with PRODUCT.md's error envelope and a 4xx — never a 500."""
+"""The JSON API answers bad input with docs/api.md's error envelope and a 4xx — never a 500."""
 from __future__ import annotations
 
 import pytest

@@ -242,7 +242,8 @@ def test_openapi_lists_the_tourism_paths(client, db):
 
 
 def test_journey_book_two_nights_pay_by_card_cancel_free_refunded_in_full(client, db, api_token, fake_stripe):
-    """PRODUCT.md journey 3 through the API and the real orders payment pipeline (fake Stripe at the seam)."""
+    """Product journey 3 (docs/journeys.md) through the API and the real orders payment pipeline (fake
+    Stripe at the seam)."""
     from orders.models import OrderPayment, Refund
     from orders.services.payments import sync_payment
 

@@ -1,8 +1,9 @@
 """Bookings: hold, sell through the orders pipeline, confirm, cancel, expire, check in, complete.
 
-The flow (STYLE.md B3): `hold_booking` locks the unit type row (`SELECT … FOR UPDATE`; one lock
-per unit type, so two holds for the last room queue up instead of both seeing it free), computes
-availability from bookings and inserts a `held` booking that expires after BOOKING_HOLD_MINUTES.
+The flow (docs/ARCHITECTURE.md, "Stock and nights"): `hold_booking` locks the unit type row
+(`SELECT … FOR UPDATE`; one lock per unit type, so two holds for the last room queue up instead of both
+seeing it free), computes availability from bookings and inserts a `held` booking that expires after
+BOOKING_HOLD_MINUTES.
 `book_listing` sells the hold through the same Order/OrderLine/OrderPayment tables as goods; the
 orders payment pipeline calls back `on_order_paid` / `on_order_released`.
 
