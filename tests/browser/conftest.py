@@ -199,10 +199,7 @@ class _Localstripe:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        script = ROOT / "scripts" / "run_localstripe.py"
-        if not script.exists():
-            script = HERE / "localstripe_server.py"
-        self.script = script
+        self.script = script = ROOT / "scripts" / "run_localstripe.py"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(

@@ -7,19 +7,13 @@ CI=true, where that is an error.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
 from orders import providers
+from tests.orders import emulator
 from tests.orders.factories import WEBHOOK_SECRET, FakeStripeProvider
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -34,40 +28,18 @@ def fake_stripe(app, monkeypatch):
     FakeStripeProvider.reset()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def localstripe():
-    """Base URL of a private localstripe (in memory, loopback)."""
+    """Base URL of a private localstripe (in memory, loopback: scripts/run_localstripe.py)."""
     try:
         import localstripe as _  # noqa: F401
     except ImportError:
         if os.environ.get("CI") == "true":
             raise
         pytest.skip("localstripe is not installed (pip install localstripe); Stripe end-to-end tests skipped")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "run_localstripe.py"), "--port", str(port), "--quiet"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    port = emulator.free_port()
+    proc, base = emulator.start(
+        [sys.executable, str(emulator.ROOT / "scripts" / "run_localstripe.py"), "--port", str(port), "--quiet"], port
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/js.stripe.com/v3/", timeout=1).read(10)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("localstripe did not start")
-            time.sleep(0.1)
     yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    emulator.stop(proc)
