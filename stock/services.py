@@ -3,7 +3,8 @@ cancel on expiry.
 
 Every number changes through a guarded atomic UPDATE, so concurrent checkouts never oversell and a
 concurrent sale and correction never lose an update. Records are always touched in ascending id
-order (the global lock order: stock records, then stays, then the order/payment row).
+order, after any existing order and payment row the caller locks and before any unit type (the one
+lock order: docs/ARCHITECTURE.md, "A request, from route to side effects").
 `on_hand` changes only with a `StockMovement`, so movements always sum to `on_hand`.
 
 Lots (#23): every intake is a `Lot`; every unit on hand or allocated is in exactly one lot, so a
