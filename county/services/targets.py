@@ -19,7 +19,9 @@ from orders.models import OrderLine
 from shop.extensions import db
 from stock.models import Station, station_villages
 
-#: (key, label, label_en, metric, target value, unit) — quoted from the plan.
+#: (key, label, label_en, metric, target value, unit) — quoted from the plan, but for
+#: `tourism_households`: the plan asks for tourism dividends (旅游分红) without a figure, so 18 (one household
+#: per poverty village) is the county office's own working target (docs/county-plan.md, "Targets").
 PLAN_TARGETS = [
     (
         "ecommerce_households",
