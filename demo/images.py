@@ -22,6 +22,7 @@ import shutil
 import subprocess
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -288,40 +289,28 @@ def _save(img: Image.Image, upload_dir: str | Path, full_rel: str, thumb_rel: st
     thumb.save(root / thumb_rel, "WEBP", quality=80, method=2)
 
 
-def write_product_image(product: Product, upload_dir: str | Path) -> ProductImage:
-    """Draw, save and record the picture of `product` (flushes, never commits)."""
-    full_rel, thumb_rel = _paths(product.id)
-    subtitle = product.village.name if product.village is not None else ""
-    img = render_card(product.name, product.category.slug if product.category else "", subtitle)
+def _record(image_model, owner, owner_key: str, img: Image.Image, full_rel: str, thumb_rel: str, upload_dir) -> Any:
+    """Save `img` (full size and thumbnail) and add the image row of `owner` (a product or listing)."""
     _save(img, upload_dir, full_rel, thumb_rel)
-    image = ProductImage(
-        product_id=product.id,
+    image = image_model(
+        **{owner_key: owner.id},
         path=full_rel,
         thumb_path=thumb_rel,
         width=img.width,
         height=img.height,
-        alt=product.name,
+        alt=owner.name,
         position=0,
     )
     db.session.add(image)
     return image
 
 
-def seed_demo_images() -> int:
-    """A picture for every demo-village product that has none; returns how many were made."""
-    upload_dir = current_app.config["UPLOAD_DIR"]
-    has_image = sa.select(ProductImage.id).where(ProductImage.product_id == Product.id).exists()
-    products = db.session.scalars(
-        sa.select(Product)
-        .join(Village, Product.village_id == Village.id)
-        .where(Village.is_demo.is_(True), ~has_image)
-        .order_by(Product.id)
-    ).all()
-    for product in products:
-        write_product_image(product, upload_dir)
-    if products:
-        db.session.flush()
-    return len(products)
+def write_product_image(product: Product, upload_dir: str | Path) -> ProductImage:
+    """Draw, save and record the picture of `product` (flushes, never commits)."""
+    full_rel, thumb_rel = _paths(product.id)
+    subtitle = product.village.name if product.village is not None else ""
+    img = render_card(product.name, product.category.slug if product.category else "", subtitle)
+    return _record(ProductImage, product, "product_id", img, full_rel, thumb_rel, upload_dir)
 
 
 def write_listing_image(listing: Listing, upload_dir: str | Path) -> ListingImage:
@@ -329,32 +318,31 @@ def write_listing_image(listing: Listing, upload_dir: str | Path) -> ListingImag
     full_rel, thumb_rel = f"{SUBDIR}/listing-{listing.id}.jpg", f"{SUBDIR}/listing-{listing.id}-thumb.webp"
     look = subject_for(listing.name, LISTING_LOOKS.get(listing.kind, ""))
     img = render_card(listing.name, look, listing.village.name if listing.village is not None else "")
-    _save(img, upload_dir, full_rel, thumb_rel)
-    image = ListingImage(
-        listing_id=listing.id,
-        path=full_rel,
-        thumb_path=thumb_rel,
-        width=img.width,
-        height=img.height,
-        alt=listing.name,
-        position=0,
-    )
-    db.session.add(image)
-    return image
+    return _record(ListingImage, listing, "listing_id", img, full_rel, thumb_rel, upload_dir)
+
+
+def _seed_missing(model, image_model, owner_column, write) -> int:
+    """`write` a picture for every `model` row of a demo village that has no image yet; how many."""
+    upload_dir = current_app.config["UPLOAD_DIR"]
+    has_image = sa.select(image_model.id).where(owner_column == model.id).exists()
+    rows = db.session.scalars(
+        sa.select(model)
+        .join(Village, model.village_id == Village.id)
+        .where(Village.is_demo.is_(True), ~has_image)
+        .order_by(model.id)
+    ).all()
+    for row in rows:
+        write(row, upload_dir)
+    if rows:
+        db.session.flush()
+    return len(rows)
+
+
+def seed_demo_images() -> int:
+    """A picture for every demo-village product that has none; returns how many were made."""
+    return _seed_missing(Product, ProductImage, ProductImage.product_id, write_product_image)
 
 
 def seed_demo_listing_images() -> int:
     """A photo for every listing of a demo village that has none; returns how many were made."""
-    upload_dir = current_app.config["UPLOAD_DIR"]
-    has_image = sa.select(ListingImage.id).where(ListingImage.listing_id == Listing.id).exists()
-    listings = db.session.scalars(
-        sa.select(Listing)
-        .join(Village, Listing.village_id == Village.id)
-        .where(Village.is_demo.is_(True), ~has_image)
-        .order_by(Listing.id)
-    ).all()
-    for listing in listings:
-        write_listing_image(listing, upload_dir)
-    if listings:
-        db.session.flush()
-    return len(listings)
+    return _seed_missing(Listing, ListingImage, ListingImage.listing_id, write_listing_image)
