@@ -42,7 +42,7 @@ from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station, role_required
 from shop.confirm import ask_first
 from shop.db import commit, rollback
-from shop.errors import DomainError, NotFound, flash_domain_errors
+from shop.errors import DomainError, NotFound, error_message, flash_domain_errors
 from shop.extensions import db
 from shop.history import history_of
 from shop.money import format_yuan
@@ -229,7 +229,11 @@ def shipment_action(code: str):
         flash(_("已更新：%(status)s", status=fulfilment.status_label(s.status)), "success")
     except fulfilment.WrongPickupCode as exc:
         commit()  # the failure count must stick even though the hand-over failed
-        flash(_("取货码错误（还可尝试 %(n)s 次）", n=exc.fields.get("attempts_left", "0")), "error")
+        left = exc.fields.get("attempts_left", "0")
+        if left == "0":  # that was the last try: say it is locked now, not "0 tries left"
+            flash(error_message("pickup_locked"), "error")
+        else:
+            flash(_("取货码错误（还可尝试 %(n)s 次）", n=left), "error")
     except DomainError as exc:
         rollback()
         flash(exc.message, "error")

@@ -167,3 +167,23 @@ def test_shipment_page_shows_the_recipient_to_the_station_and_nav_links_refund_r
     client.post("/logout")
     auth.login(world.b.operator)
     assert client.get(f"/station/shipments/{s.code}").status_code == 404
+
+
+def test_the_last_wrong_pickup_code_says_the_order_is_locked_not_zero_tries_left(db, world, client, auth, now):
+    """The fifth wrong code locks the order: the operator is told so at once, not "还可尝试 0 次"."""
+    order = make_order([(world.a.product, 1)], delivery="pickup")
+    s = order.shipments[0]
+    fulfilment.accept(s, actor=world.a.operator, now=now)
+    fulfilment.pack(s, actor=world.a.operator, now=now)
+    s.pickup_failures = fulfilment.PICKUP_MAX_FAILURES - 1
+    from shop.db import commit
+
+    commit()
+    auth.login(world.a.operator)
+    response = client.post(f"/station/shipments/{s.code}/action",
+                           data={"confirm": "1", "action": "pickup", "pickup_code": "1"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "还可尝试 0 次" not in page
+    assert "已锁定" in page
+    db.session.expire_all()
+    assert (s.pickup_failures, s.status) == (fulfilment.PICKUP_MAX_FAILURES, "ready_for_pickup")
