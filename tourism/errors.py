@@ -21,6 +21,7 @@ MESSAGES = {
     "booking_cash_already_received": N_("此预订的现金已收过"),
     "booking_fee_not_returnable": N_("只有已取消或未到店的预订才能退还违约金"),
     "booking_not_cancelable": N_("该预订当前不能取消"),
+    "booking_already_checked_in": N_("预订 %(code)s 已办理入住，无需重复办理"),
     "booking_not_confirmed": N_("只有已确认的预订才能办理入住"),
     "booking_not_found": N_("预订不存在"),
     "calendar_range_too_long": N_("最多查询 %(days)s 天"),

@@ -32,3 +32,22 @@ def test_another_hosts_code_learns_nothing_about_dates(client, db, auth):
     auth.login(make_user(role="host"))
     html = client.post("/host/check-in", data={"confirmation_code": "482913"}).get_data(as_text=True)
     assert "确认码不正确" in html and arrival.isoformat() not in html
+
+
+def test_the_code_of_a_guest_already_checked_in_says_so_not_wrong_code(client, db, auth):
+    """A double tap on 办理入住 (or a colleague who was quicker): the second answer says the guest is in."""
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    today = local_date(now_utc())
+    booking = make_booking(listing, check_in=today, check_out=today + timedelta(days=2), confirmation_code="730154",
+                           status=BookingStatus.CHECKED_IN)
+    auth.login(host)
+    res = client.post("/host/check-in", data={"confirmation_code": "730154"})
+    html = res.get_data(as_text=True)
+    assert res.status_code == 422
+    assert "确认码不正确" not in html and "已办理入住" in html and booking.code in html
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CHECKED_IN
+    auth.logout()
+    auth.login(make_user(role="host"))  # another host's guest: still only "wrong code"
+    html = client.post("/host/check-in", data={"confirmation_code": "730154"}).get_data(as_text=True)
+    assert "确认码不正确" in html and booking.code not in html

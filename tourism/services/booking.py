@@ -932,6 +932,13 @@ def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Book
                 date=upcoming.check_in_date.isoformat(),
                 fields={"confirmation_code": "not arrival day"},
             )
+        checked_in = _checked_in_with_code(host, code, today) if code and not matches else None
+        if checked_in is not None:  # a second tap, or a colleague was quicker: the guest is in, say so
+            raise Conflict(
+                "booking_already_checked_in",
+                code=checked_in.code,
+                fields={"confirmation_code": "already checked in"},
+            )
         raise WrongConfirmationCode("wrong_confirmation_code", fields={"confirmation_code": "does not match"})
     return matches[0]
 
@@ -943,6 +950,24 @@ def _upcoming_with_code(host, code: str, today) -> Booking | None:
         .join(Listing, Listing.id == Booking.listing_id)
         .where(
             Booking.status == BookingStatus.CONFIRMED, Booking.confirmation_code == code, Booking.check_in_date > today
+        )
+    )
+    if host.role != "admin":
+        query = query.where(Listing.host_id == host.id)
+    found = list(db.session.scalars(query.limit(2)))
+    return found[0] if len(found) == 1 else None
+
+
+def _checked_in_with_code(host, code: str, today) -> Booking | None:
+    """The host's one booking with this code already checked in for a stay that covers today, if any."""
+    query = (
+        sa.select(Booking)
+        .join(Listing, Listing.id == Booking.listing_id)
+        .where(
+            Booking.status == BookingStatus.CHECKED_IN,
+            Booking.confirmation_code == code,
+            Booking.check_in_date <= today,
+            Booking.check_out_date > today,
         )
     )
     if host.role != "admin":
