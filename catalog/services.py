@@ -33,7 +33,7 @@ from shop.audit import record_audit
 from shop.auth.models import Role
 from shop.celery import enqueue_after_commit
 from shop.codes import new_code
-from shop.errors import Forbidden, NotFound, ValidationError
+from shop.errors import Forbidden, NotFound, ValidationError, check_price_fen
 from shop.extensions import db
 from shop.timeutil import local_date, now_utc
 from stock.models import Station, StockRecord
@@ -385,8 +385,7 @@ def create_product(
     name = (data.name or "").strip()
     if not name or len(name) > 80:
         raise ValidationError("invalid_product_name", fields={"name": "invalid"})
-    if data.price_fen <= 0 or data.price_fen > 10**9:
-        raise ValidationError("price_not_positive", fields={"price_fen": "invalid"})
+    check_price_fen(data.price_fen, limit=10**9)
     if db.session.get(Category, data.category_id) is None:
         raise ValidationError("category_not_found", fields={"category_id": "unknown"})
     if db.session.get(Village, data.village_id) is None:

@@ -74,6 +74,7 @@ register_messages(
         "password_too_long": N_("密码太长"),
         "password_too_short": N_("密码至少需要 %(n)s 个字符"),
         "price_not_positive": N_("价格必须大于零"),
+        "price_too_high": N_("价格不能超过 %(max)s"),
         "service_unavailable": N_("服务暂时不可用，请稍后再试"),
         "unauthorized": N_("请使用 Authorization: Bearer <令牌>"),
         "unknown_role": N_("未知角色"),
@@ -135,6 +136,17 @@ class Conflict(DomainError):
 
 class IllegalTransition(Conflict):
     code = "illegal_transition"
+
+
+def check_price_fen(value, *, limit: int, field: str = "price_fen") -> None:
+    """A price typed by an owner: a positive integer of fen up to `limit`. Too high is said as such
+    (价格不能超过 ¥…), not as 价格必须大于零."""
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValidationError("price_not_positive", fields={field: "invalid"})
+    if value > limit:
+        from shop.money import format_yuan
+
+        raise ValidationError("price_too_high", max=format_yuan(limit), fields={field: "too high"})
 
 
 class ServiceUnavailable(DomainError):

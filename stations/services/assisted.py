@@ -21,7 +21,7 @@ from catalog.services import ProductInput, create_product
 from shop.audit import record_audit
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
-from shop.errors import NotFound, ValidationError
+from shop.errors import NotFound, ValidationError, check_price_fen
 from shop.extensions import db
 from stock.models import Station, StockRecord
 from stock.services import MAX_QUANTITY, receive_stock, set_on_hand
@@ -77,8 +77,7 @@ def _validate(station: Station, data: AssistedProductInput) -> tuple[Household, 
     household = db.session.get(Household, data.household_id) if data.household_id else None
     if household is None or household.village_id not in villages:
         raise ValidationError("household_not_served", fields={"household_id": "invalid"})
-    if not isinstance(data.price_fen, int) or data.price_fen <= 0 or data.price_fen > MAX_PRICE_FEN:
-        raise ValidationError("price_not_positive", fields={"price_fen": "invalid"})
+    check_price_fen(data.price_fen, limit=MAX_PRICE_FEN)
     if not isinstance(data.weight_g, int) or data.weight_g < 0 or data.weight_g > 1_000_000:
         raise ValidationError("invalid_weight_g", fields={"weight_g": "invalid"})
     if not isinstance(data.initial_stock, int) or data.initial_stock < 0 or data.initial_stock > MAX_QUANTITY:
@@ -214,8 +213,7 @@ def update_product(
     county's re-certification (`catalog.changes.request_change`) and the approved version stays on
     sale meanwhile (`catalog.changes.pending_change(product.id)` shows what waits)."""
     if price_fen is not None:
-        if not isinstance(price_fen, int) or price_fen <= 0 or price_fen > MAX_PRICE_FEN:
-            raise ValidationError("price_not_positive", fields={"price_fen": "invalid"})
+        check_price_fen(price_fen, limit=MAX_PRICE_FEN)
     if name is not None:
         name = name.strip()
         if not 1 <= len(name) <= 80:

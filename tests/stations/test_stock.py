@@ -207,3 +207,18 @@ def test_two_operators_handing_over_at_once_consume_and_credit_once(committed_db
         assert (record.on_hand, record.allocated) == (7, 0)
         assert movements_total(record_id) == 7
         assert committed_db.session.scalar(sa.select(sa.func.count(IncomeEntry.id))) == 1
+
+
+
+def test_the_price_form_refuses_a_price_above_the_ceiling_as_too_high(db, world, client, auth):
+    """改价 ¥10,000,000 on the station's product page: the message names the ceiling (价格不能超过
+    ¥1,000,000.00), not 价格必须大于零; the price is unchanged."""
+    product = world.a.product
+    before = product.price_fen
+    auth.login(world.a.operator)
+    response = client.post(f"/station/products/{product.id}/edit", data={"price": "10000000", "is_published": "1"},
+                           follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "价格必须大于零" not in page and "价格不能超过 ¥1,000,000.00" in page
+    db.session.expire_all()
+    assert db.session.get(type(product), product.id).price_fen == before

@@ -69,6 +69,20 @@ def test_bad_prices_and_sizes_are_refused_and_change_nothing(client, db, auth):
     assert (ut.price_fen, ut.units, ut.max_guests, ut.weekend_price_fen) == (20000, 2, 2, None)
 
 
+def test_a_price_above_the_ceiling_says_too_high_not_must_be_positive(client, db, auth):
+    """¥10,000,000 a night is refused as too high (价格不能超过 ¥1,000,000.00), not as 价格必须大于零."""
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=2, price_fen=20000)
+    ut = listing.unit_types[0]
+    auth.login(host)
+    r = client.post(f"/host/listings/{listing.id}/unit-types/{ut.id}", data=_unit_form(ut, price="10000000"))
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert "价格必须大于零" not in html and "价格不能超过 ¥1,000,000.00" in html
+    db.session.expire_all()
+    assert db.session.get(UnitType, ut.id).price_fen == 20000
+
+
 def test_rooms_cannot_drop_below_what_is_booked(client, db, auth):
     host = make_user(role="host")
     listing = make_listing(host=host, units=3)

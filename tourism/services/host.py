@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from shop.audit import record_audit
 from shop.db import rowcount
-from shop.errors import Conflict, NotFound, ValidationError
+from shop.errors import Conflict, NotFound, ValidationError, check_price_fen
 from shop.extensions import db
 from shop.money import MAX_FEN
 from shop.timeutil import local_date
@@ -246,8 +246,7 @@ def update_unit_type(
     ):
         if value is None and not required:
             continue
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_UNIT_PRICE_FEN:
-            raise ValidationError("price_not_positive", fields={name: "invalid"})
+        check_price_fen(value, limit=MAX_UNIT_PRICE_FEN, field=name)
     if not isinstance(units, int) or not 0 <= units <= MAX_UNITS:
         raise ValidationError("units_out_of_range", n=MAX_UNITS, fields={"units": "out_of_range"})
     if not isinstance(max_guests, int) or not 1 <= max_guests <= MAX_GUESTS_PER_UNIT:
