@@ -83,3 +83,21 @@ def test_card_pages_print_a_household_and_a_whole_village_masked(client, auth, c
     assert client.get(f"/county/households/{a.id}/card?month=2026-13").status_code == 400
     assert client.get("/county/cards?village_id=999999&month=2026-11").status_code == 404
     assert client.get(f"/county/households/{a.id}/card").status_code == 200  # last month by default
+
+
+def test_the_card_in_english_has_no_chinese_punctuation(client, auth, county_user, world, db, now):
+    """The 明白卡 read in English: labels end in ': ' and the closing sentence uses ', ' and '.' (the
+    full-width '：', '，' and '。' were written into the template outside the catalogue)."""
+    a = world["households"][0]
+    _pay_everything(a, now=now)
+    commit()
+    auth.login(county_user)
+    client.get("/?lang=en")
+    html = client.get(f"/county/households/{a.id}/card?month=2026-11").get_data(as_text=True)
+    card = html[html.index('<article class="mingbai-card"'):html.index("</article>")]
+    assert "Village cadre's signature: " in card or "Village cadre&#39;s signature: " in card
+    for mark in ("：", "，", "。"):
+        assert mark not in card, mark
+    client.get("/?lang=zh_CN")
+    html = client.get(f"/county/households/{a.id}/card?month=2026-11").get_data(as_text=True)
+    assert "村干部签字：" in html and "尚待发放" in html

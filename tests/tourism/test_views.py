@@ -158,3 +158,14 @@ def test_search_dates_carry_into_the_booking_form(client, db, auth):
     assert f"checkin={_day(3)}" in html
     html = client.get(f"/listings/{listing.id}-{listing.slug}?checkin={_day(3)}&checkout={_day(5)}&guests=3").get_data(as_text=True)
     assert f'value="{_day(3)}"' in html and f'value="{_day(5)}"' in html and 'value="3"' in html
+
+
+def test_host_home_labels_the_cash_in_hand_with_the_readers_colon(client, db, auth):
+    """'手中现金（账面）：' on a Chinese page, 'Cash in hand (by the book): ' on an English one (was an
+    ASCII ':' after the Chinese label in both)."""
+    host = make_user(role="host")
+    auth.login(host)
+    html = client.get("/host/").get_data(as_text=True)
+    assert "手中现金（账面）：" in html and "手中现金（账面）:" not in html
+    client.get("/?lang=en")
+    assert "Cash in hand (by the book): " in client.get("/host/").get_data(as_text=True)
