@@ -142,7 +142,9 @@ def cart_page():
         user=current_user if current_user.is_authenticated else None, token=session.get(CART_TOKEN)
     )
     summary = carts.cart_summary(cart)
-    return render_template("orders/cart.html", cart=cart, summary=summary)
+    return render_template(
+        "orders/cart.html", cart=cart, summary=summary, payable=bool(summary.rows and _payment_choices(summary))
+    )
 
 
 @bp.post("/cart/add")

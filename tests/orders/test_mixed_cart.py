@@ -468,3 +468,33 @@ def test_a_late_payment_when_the_room_is_gone_refunds_everything_and_sells_no_go
     late = _pay(db, late.code)
     db.session.refresh(late)
     assert late.status == "confirmed" and late.bookings[0].status == "confirmed" and _allocated(db, product) == 2
+
+
+def test_goods_and_a_stay_without_card_payments_say_why_instead_of_an_empty_checkout(client, db, auth):
+    """Card payments off (no Stripe keys, the embedded default): goods and a stay paid on arrival share no
+    payment method. The cart and the checkout say so and how to go on (check out separately) instead of
+    offering a checkout with no payment method whose 提交订单 answered a bare 422; the listing does not
+    promise one payment for both."""
+    product = make_product(name="三江腌菜", price_fen=1200, stock=10)
+    listing = make_listing(name="罗渡山居", units=2, pay_on_arrival=True)
+    auth.login(make_user())
+    page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
+    assert "一次付款" not in page
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    res = client.post("/cart/bookings", data={"listing_id": listing.id, "checkin": _day(10).isoformat(),
+                                              "checkout": _day(11).isoformat(), "guests": 2})
+    assert res.status_code == 303 and _count(db, CartLine) == 2
+    cart = client.get("/cart").get_data(as_text=True)
+    assert "暂未开通在线支付" in cart and "去结算" not in cart
+    page = client.get("/checkout").get_data(as_text=True)
+    assert "暂未开通在线支付" in page and "提交订单" not in page
+    res = client.post("/checkout", data={"form_token": new_form_token(), "address_id": 0, "name": "王小明",
+        "phone": "13800000000", "province": "江西省", "city": "南昌市", "district": "南昌县", "line": "幸福路1号",
+        "delivery": "ship", "payment_method": "arrival"})
+    assert res.status_code == 422 and "暂未开通在线支付" in res.get_data(as_text=True)
+    assert _count(db, Order) == 0 and _count(db, CartLine) == 2
+    # each alone goes through: the stay is removed, the goods are checked out (cash on delivery offered)
+    line = db.session.scalar(sa.select(CartLine).where(CartLine.kind == "booking"))
+    client.post(f"/cart/lines/{line.id}", data={"remove": "1"})
+    assert "去结算" in client.get("/cart").get_data(as_text=True)
+    assert 'value="cod"' in client.get("/checkout").get_data(as_text=True)
