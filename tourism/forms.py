@@ -15,7 +15,7 @@ class BookingForm(ShopForm):
     session_id = SelectField(_l("场次"), coerce=coerce_id, validators=[Optional()], validate_choice=False)
     checkin = DateField(_l("入住/游玩日期"), validators=[Optional()])
     checkout = DateField(_l("离店日期"), validators=[Optional()])
-    guests = IntegerField(_l("人数"), default=2, validators=[DataRequired(), NumberRange(min=1, max=100)])
+    guests = IntegerField(_l("人数"), default=2, validators=[InputRequired(), NumberRange(min=1, max=100)])
     units = IntegerField(_l("间数"), default=1, validators=[Optional(), NumberRange(min=1, max=50)])
     payment_method = RadioField(
         _l("支付方式"),

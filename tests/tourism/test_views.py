@@ -69,6 +69,21 @@ def test_book_with_bad_dates_rerenders_with_422_and_holds_nothing(client, db, au
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
 
 
+def test_book_with_zero_or_typed_guests_says_what_is_wrong(client, db, auth):
+    """人数 0 is out of range and 人数 'abc' is not a number: neither is "请填写此项" (the field was filled)."""
+    listing = make_listing(pay_on_arrival=True)
+    auth.login(make_user())
+    for guests, message in (("0", "须在 1 到 100 之间"), ("abc", "请输入整数"), ("", "请填写此项")):
+        r = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(),
+            "checkin": _day(5).isoformat(), "checkout": _day(6).isoformat(), "guests": guests,
+            "payment_method": "arrival"})
+        page = r.get_data(as_text=True)
+        assert r.status_code == 422 and message in page, guests
+        if guests:
+            assert "请填写此项" not in page, guests
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
+
+
 def test_card_booking_without_card_payments_is_refused(client, db, auth):
     listing = make_listing()
     db.session.commit()
