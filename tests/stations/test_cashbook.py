@@ -75,6 +75,22 @@ def test_cod_delivery_through_the_api_needs_the_cash_and_then_credits_once(db, w
     assert _credited(db, order) == credited and len(_entries(db)) == 1
 
 
+def test_buyer_reads_the_cash_taken_in_the_shipment_history_not_a_second_shipped(db, world, now, client, auth):
+    """The cash written at the hand-over is an event of the shipment that keeps its status (shipped ->
+    shipped): the buyer's order page names it (已收现金 ¥66.66) instead of showing 已发货 twice."""
+    buyer = make_user()
+    order = make_order([(world.a.product, 2)], buyer=buyer, payment_method="cod")
+    shipment = order.shipments[0]
+    _shipped(order, world.a.operator, now)
+    fulfilment.deliver(shipment, actor=world.a.operator, now=now, cash_received_fen=6666)
+    commit()
+    auth.login(buyer)
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    history = page.split(shipment.code, 1)[1].split("</ol>", 1)[0]
+    assert "已收现金 ¥66.66" in history
+    assert history.count("已发货") == 1 and "已送达" in history
+
+
 def test_pickup_form_needs_the_cash_received_field(db, world, now, client, auth):
     order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")
     shipment = order.shipments[0]
