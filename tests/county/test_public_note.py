@@ -28,3 +28,29 @@ def test_product_page_and_order_page_say_what_the_purchase_credits(client, auth,
     auth.login(buyer)
     order_page = client.get(f"/orders/{response.json['id']}").get_data(as_text=True)
     assert "柳溪村 的 2 户脱贫户增收 ¥36.00" in order_page
+
+
+def test_an_order_from_two_villages_names_them_in_the_readers_language(client, auth, db, api_token):
+    """Two villages are joined with 、 on a Chinese page and with a comma on an English one (no Chinese
+    punctuation left between the names on an English page)."""
+    products = []
+    for name in ("柳溪村", "东湖村"):
+        village = make_village(name=name)
+        station = make_station(village=village)
+        products.append(make_product(station=station, households=[make_household(village=village)]))
+    buyer = make_user()
+    commit()
+    response = client.post("/api/v1/orders", headers=api_token(buyer), json={
+        "items": [{"product_id": p.id, "quantity": 1} for p in products],
+        "address": {"name": "李游客", "phone": "13900001234", "province": "江西省", "city": "南昌市",
+                    "district": "南昌县", "line": "莲塘镇1号"},
+        "delivery": "ship", "payment_method": "station_cash",
+    })
+    assert response.status_code == 201, response.json
+    auth.login(buyer)
+    zh = client.get(f"/orders/{response.json['id']}").get_data(as_text=True)
+    assert "东湖村、柳溪村" in zh or "柳溪村、东湖村" in zh
+    en = client.get(f"/orders/{response.json['id']}?lang=en").get_data(as_text=True)
+    assert "for 2 households in" in en
+    assert "东湖村, 柳溪村" in en or "柳溪村, 东湖村" in en
+    assert "村、" not in en
