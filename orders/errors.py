@@ -27,6 +27,7 @@ MESSAGES = {
     "bad_signature": N_("支付通知的签名无效或缺失"),
     "card_payments_off": N_("暂不支持在线支付"),
     "cart_full": N_("购物车已满"),
+    "cart_over_stock": N_("「%(name)s」库存仅剩 %(available)s，请减少数量"),
     "cart_line_not_found": N_("购物车中没有这一项"),
     "cash_already_confirmed": N_("此发货单的现金已确认过"),
     "cash_already_received": N_("此发货单的现金已收过"),

@@ -86,6 +86,15 @@ def get_or_create_cart(*, user=None, token: str | None = None, now: datetime) ->
     return cart
 
 
+def _check_stock(product: Product, quantity: int) -> None:
+    """A line may not ask for more than is left now (409 `cart_over_stock`). What changes later (stock
+    sold to others) is shown by `cart_summary()`; checkout decides."""
+    if quantity > product.available:
+        raise Conflict(
+            "cart_over_stock", name=product.name, available=product.available, fields={"quantity": "over_stock"}
+        )
+
+
 def _visible_product(product_id: int) -> Product:
     product = db.session.get(Product, product_id)
     if product is None:
@@ -112,10 +121,12 @@ def add_line(cart: Cart, product_id: int, quantity: int, *, now: datetime) -> Ca
     if line is None:
         if len(cart.lines) >= MAX_CART_LINES:
             raise Conflict("cart_full")
+        _check_stock(product, quantity)
         line = CartLine(product_id=product.id, quantity=quantity, seen_price_fen=product.price_fen)
         cart.lines.append(line)
     else:
         check_quantity(line.quantity + quantity)
+        _check_stock(product, line.quantity + quantity)
         line.quantity += quantity
         line.seen_price_fen = product.price_fen
     cart.updated_at = now
@@ -208,6 +219,8 @@ def set_quantity(cart: Cart, line_id: int, quantity: int, *, now: datetime) -> C
     if quantity == 0:
         cart.lines.remove(line)
     else:
+        if line.product is not None and quantity > line.quantity:  # fewer is always allowed
+            _check_stock(line.product, quantity)
         line.quantity = quantity
     cart.updated_at = now
     db.session.flush()

@@ -6,6 +6,7 @@ import re
 import sqlalchemy as sa
 
 from orders.models import Address, Cart, CartLine, Order
+from shop.db import commit
 from shop.once import new_form_token
 from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
@@ -40,6 +41,33 @@ def test_bad_cart_input_changes_nothing(client, db):
         res = client.post("/cart/add", data=data)
         assert res.status_code == 303
     assert _cart_lines(db) == []
+
+
+def test_adding_more_than_the_stock_says_how_many_are_left_and_changes_nothing(client, db):
+    """25 bags of a product with 20 left: refused at once with how many are left (the cart did say
+    已加入购物车, then "prices or stock changed since you added them", which they had not). Adding to
+    a line, and changing a line's quantity in the cart, are held to the same stock."""
+    product = make_product(name="三江腌菜", stock=20)
+    commit()  # the refused POST rolls back its own transaction
+    res = client.post("/cart/add", data={"product_id": product.id, "quantity": 25},
+                      headers={"Referer": f"http://localhost/products/{product.id}"})
+    assert res.status_code == 303 and res.headers["Location"].endswith(f"/products/{product.id}")
+    assert _cart_lines(db) == []
+    page = client.get("/cart").get_data(as_text=True)
+    assert "「三江腌菜」库存仅剩 20" in page and "已加入购物车" not in page
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 15})
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 6})  # 21 in all
+    [line] = _cart_lines(db)
+    assert line.quantity == 15
+    assert "「三江腌菜」库存仅剩 20" in client.get("/cart").get_data(as_text=True)
+    client.post(f"/cart/lines/{line.id}", data={"quantity": 21})
+    db.session.expire_all()
+    assert _cart_lines(db)[0].quantity == 15
+    client.post(f"/cart/lines/{line.id}", data={"quantity": 20})
+    db.session.expire_all()
+    assert _cart_lines(db)[0].quantity == 20
+    page = client.get("/cart").get_data(as_text=True)
+    assert "部分商品的价格或库存有变化" not in page and "去结算" in page
 
 
 def test_price_and_stock_changes_are_shown_not_silently_applied(client, db):
