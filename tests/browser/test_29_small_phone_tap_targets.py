@@ -1,0 +1,54 @@
+"""Journey: a first-time buyer on a small phone (360 px wide) taps the shop's links and buttons with a
+thumb: the header's 特产 / 农家乐民宿 / 乡村体验 / 景区门票 row, the home page's category chips, the search
+filters and facets, the cart's 更新 and 删除, and the footer's links are each at least 40 × 40 px (they
+were 22-36 px high), and no page scrolls sideways. The header's account row is left as it is (see
+docs/journeys.md, "Buttons")."""
+from __future__ import annotations
+
+from tests.browser.harness import Viewport
+from tests.browser.journeys import VILLAGE_A, demo_product, empty_cart, search
+
+SMALL_PHONE = Viewport("small-phone", 360, 740, True)
+MIN = 40
+
+
+def _too_small(locator) -> list[tuple[str, float, float]]:
+    small = []
+    for i in range(locator.count()):
+        item = locator.nth(i)
+        box = item.bounding_box()
+        assert box is not None, item
+        if box["height"] < MIN or box["width"] < MIN:
+            small.append((item.inner_text().strip()[:20], round(box["width"]), round(box["height"])))
+    return small
+
+
+def test_small_phone_tap_targets(open_page, live_server):
+    a = demo_product(live_server, VILLAGE_A)
+    shopper = open_page("shopper", size=SMALL_PHONE)
+    page = shopper.page
+    shopper.goto("/")
+    kinds = page.locator(".site-header nav.kinds a")
+    footer = page.locator(".site-footer a")
+    chips = page.locator("main a.chip")
+    assert kinds.count() == 4 and footer.count() >= 4 and chips.count() >= 4
+    assert _too_small(kinds) == [] and _too_small(footer) == [] and _too_small(chips) == []
+
+    search(shopper, "yancai")
+    shopper.step("search results")
+    filters = page.locator("main form.filters").locator("input:not([type=hidden]):not([type=checkbox]), select, button")
+    checkbox_label = page.locator("main form.filters label").filter(has=page.locator("input[type=checkbox]"))
+    facets = page.locator("main .facet a")
+    assert filters.count() >= 4 and facets.count() >= 2
+    assert _too_small(filters) == [] and _too_small(checkbox_label) == [] and _too_small(facets) == []
+
+    empty_cart(shopper)
+    shopper.goto(f"/products/{a['id']}-{a['slug']}")
+    shopper.submit_and_wait(
+        lambda: page.get_by_role("form", name=shopper.t("购买"), exact=True)
+        .get_by_role("button", name=shopper.t("加入购物车")).click()
+    )
+    buttons = page.locator("main .cart-table").get_by_role("button")
+    assert buttons.count() == 2  # 更新, 删除
+    assert _too_small(buttons) == []
+    empty_cart(shopper)
