@@ -233,6 +233,10 @@ def test_to_review_tab_lists_orders_until_reviewed(client, db, world, now, auth)
     auth.login(world.buyer)
     html = client.get("/orders?tab=to_review").get_data(as_text=True)
     assert delivered.code in html and waiting.code not in html
+    # the tab leads on to writing it: 去评价 opens the order, whose delivered lines each have 评价
+    assert f'href="/orders/{delivered.code}">去评价</a>' in html
+    order_page = client.get(f"/orders/{delivered.code}").get_data(as_text=True)
+    assert f"/orders/{delivered.code}/lines/{delivered.lines[0].id}/review" in order_page
     _post(client, delivered)
     assert delivered.code not in client.get("/orders?tab=to_review").get_data(as_text=True)
 
