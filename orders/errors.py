@@ -43,6 +43,7 @@ MESSAGES = {
     "delivery_required": N_("请选择配送方式"),
     "entry_in_future": N_("不能记入将来的日期"),
     "handover_not_positive": N_("上缴金额必须大于零"),
+    "remittance_exceeds_cash": N_("上缴金额不能超过手中现金（账面 %(in_hand)s）"),
     "invalid_card": N_("银行卡信息无效"),
     "invalid_cash_received": N_("收款金额无效"),
     "invalid_mobile": N_("请填写正确的手机号（1 开头的 11 位数字）"),

@@ -507,7 +507,8 @@ def close_host_cashbook(body: CashCloseBody):
 )
 def remit_host_cash(body: RemittanceBody):
     """Cash the host hands over to the platform: a `remittance` entry (negative) in the book of `date`
-    (default the open day); a closed day answers 409 `cash_day_closed`. Returns that day's book."""
+    (default the open day); a closed day answers 409 `cash_day_closed`, more than the cash in hand 409
+    `remittance_exceeds_cash`. Returns that day's book."""
     host_id = _own_till()
     entry = cash.remit(
         host_id, body.amount_fen, actor=api_user(), now=now_utc(), note=body.note or "", day=body.date, till=HOST_TILL

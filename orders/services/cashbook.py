@@ -246,14 +246,28 @@ def write_entry(
     now: datetime,
     day: date | None = None,
     reason: str = "",
+    from_cash_in_hand: bool = False,
     **refs,
 ) -> Any:
     """Write one entry into `day`'s book if given (refused when still to come, or closed: 409
     `cash_day_closed`), else into the owner's open day. `refs` are the entry model's own columns
-    (order, shipment, refund; listing, booking)."""
+    (order, shipment, refund; listing, booking). `from_cash_in_hand`: the (negative) amount is cash
+    taken out of the till, so it cannot be more than the book says is in it (409
+    `remittance_exceeds_cash`, read under the till's lock)."""
     if day is not None and day > local_date(now):
         raise ValidationError("entry_in_future", fields={"date": "future"})
     lock_till(till, owner_id)
+    if from_cash_in_hand:
+        in_hand = int(
+            db.session.scalar(
+                sa.select(sa.func.coalesce(sa.func.sum(till.entry.amount_fen), 0)).where(till.entry_owner() == owner_id)
+            )
+            or 0
+        )
+        if in_hand + amount_fen < 0:
+            raise Conflict(
+                "remittance_exceeds_cash", in_hand=format_yuan(in_hand), fields={"amount_fen": "above cash in hand"}
+            )
     if day is None:
         day = open_day(owner_id, now, till=till)
     elif is_closed(owner_id, day, till=till):
@@ -432,7 +446,15 @@ def remit(
     if amount <= 0:
         raise ValidationError("handover_not_positive", fields={"amount_fen": "invalid"})
     return write_entry(
-        till, station_id, till.remittance, -amount, actor=actor, now=now, day=day, reason=(note or "").strip()
+        till,
+        station_id,
+        till.remittance,
+        -amount,
+        actor=actor,
+        now=now,
+        day=day,
+        reason=(note or "").strip(),
+        from_cash_in_hand=True,
     )
 
 

@@ -440,3 +440,24 @@ def test_remittances_and_corrections_through_the_api_for_the_station_operator_on
     paths = client.get("/api/v1/openapi.json").json["paths"]
     for path in ("/api/v1/stations/{station_id}/cashbook/remittances", "/api/v1/stations/{station_id}/cashbook/corrections"):
         assert "post" in paths[path]
+
+
+def test_a_remittance_above_the_cash_in_hand_is_refused_and_writes_nothing(db, world, now, client, auth):
+    """上缴 ¥100 from a till whose book holds ¥33.33 (a typo: 3333 for 33.33) would leave the book with
+    negative cash: refused with what is in hand, nothing written; the whole of it may be handed over."""
+    station_id = world.a.station.id
+    order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash")
+    payments.confirm_counter_cash(order.shipments[0], actor=world.a.operator, now=now)
+    commit()
+    with pytest.raises(Conflict) as refused:
+        cash.remit(station_id, 3334, actor=world.a.operator, now=now)
+    assert refused.value.code == "remittance_exceeds_cash"
+    auth.login(world.a.operator)
+    response = client.post("/station/cash/entries", data={"form_token": new_form_token(), "confirm": "1",
+                                                          "kind": "remittance", "amount": "100", "reason": "上缴"},
+                           follow_redirects=True)
+    assert "上缴金额不能超过手中现金（账面 ¥33.33）" in response.get_data(as_text=True)
+    assert [e.kind for e in _entries(db)] == ["station_cash"]
+    client.post("/station/cash/entries", data={"form_token": new_form_token(), "confirm": "1",
+                                               "kind": "remittance", "amount": "33.33", "reason": "上缴"})
+    assert [(e.kind, e.amount_fen) for e in _entries(db)] == [("station_cash", 3333), ("remittance", -3333)]
