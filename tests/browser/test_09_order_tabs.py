@@ -47,3 +47,12 @@ def test_buyer_taps_order_tabs_and_sees_each_order_where_its_state_puts_it(open_
     for link in tabs.get_by_role("link").all():
         box = link.bounding_box()
         assert box is not None and box["height"] >= 44, (link.inner_text(), box)
+
+    # the last tab, 退款售后, lies past the edge of a phone's screen in the row that scrolls sideways:
+    # once chosen, the row shows it (it used to stay cut off, "待" of 待评价 or nothing of 退款售后 showing)
+    after_sale = tabs.get_by_role("link", name=re.compile("^" + re.escape(buyer.t("退款售后"))))
+    buyer.submit_and_wait(lambda: after_sale.click())
+    expect(after_sale).to_have_attribute("aria-current", "page")
+    page.wait_for_function("() => { const a = document.querySelector('.order-tabs a[aria-current=page]');"
+                           " const r = a.getBoundingClientRect(); return r.left >= 0 && r.right <= innerWidth; }")
+    buyer.step("after sale: the tab in view")
