@@ -88,7 +88,6 @@ MESSAGES = {
     "quantity_not_integer": N_("数量必须是整数"),
     "quantity_out_of_range": N_("数量必须在 %(low)s 到 %(high)s 之间"),
     "refund_reason_required": N_("请填写退款原因"),
-    "refund_request_forbidden": N_("无权处理该退款申请"),
     "refund_request_not_found": N_("退款申请不存在"),
     "shipment_canceled": N_("此发货单已取消"),
     "too_many_items": N_("商品种类太多"),

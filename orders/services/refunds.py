@@ -17,7 +17,7 @@ from orders.models import (
 from orders.services.common import lock_order
 from orders.services.payments import refund_line
 from shop.auth.permissions import can_manage_station
-from shop.errors import Conflict, Forbidden, NotFound, ValidationError
+from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import transition
 
@@ -68,12 +68,11 @@ def pending_requests_for(user) -> list[RefundRequest]:
 
 
 def request_for_decision(req_id: int, user) -> RefundRequest:
-    """The refund request `user` may decide (404 if none, 403 if not theirs)."""
+    """The refund request `user` may decide; none, or another station's, is the same 404 (as every
+    object of another station: its sequential id says nothing)."""
     req = db.session.get(RefundRequest, req_id)
-    if req is None:
+    if req is None or not can_decide(user, req):
         raise NotFound("refund_request_not_found")
-    if not can_decide(user, req):
-        raise Forbidden("refund_request_forbidden")
     return req
 
 

@@ -275,7 +275,7 @@ def test_refund_request_after_delivery_approved_by_station(db, now, fake_stripe,
     assert payment.refunded_fen == 3000 and payment.state == PaymentState.CONFIRMED  # shipping was spent
 
 
-def test_refund_request_other_station_operator_is_forbidden(db, now, client, auth):
+def test_refund_request_of_another_station_is_a_404_for_its_operator(db, now, client, auth):
     product = make_product(price_fen=3000, stock=5)
     buyer = make_user()
     order = make_order(buyer, [(product, 1)], now=now, payment_method="cod")
@@ -284,7 +284,9 @@ def test_refund_request_other_station_operator_is_forbidden(db, now, client, aut
     stranger = make_user(role="operator", station=make_product().station)
     commit()
     auth.login(stranger)
-    assert client.post(f"/refund-requests/{req.id}/approve", data={"confirm": "1"}).status_code == 403
+    for decision in ("approve", "reject"):  # the same answer as an id that does not exist
+        assert client.post(f"/refund-requests/{req.id}/{decision}", data={"confirm": "1"}).status_code == 404
+    assert client.post(f"/refund-requests/{req.id + 1000}/approve", data={"confirm": "1"}).status_code == 404
     assert db.session.get(RefundRequest, req.id).status == "requested"
 
 
