@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
+import unicodedata
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ3789"
 
@@ -40,3 +42,9 @@ def new_numeric_code(digits: int = 6) -> str:
 
 def same_secret(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+
+
+def typed_numeric_code(text: str | None) -> str:
+    """A pick-up or check-in code as typed at a counter, in the form it was issued: full-width digits
+    (a Chinese input method) made ASCII, and spaces or dashes between groups ("600 941") dropped."""
+    return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", text or ""))

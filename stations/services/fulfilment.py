@@ -50,7 +50,7 @@ from orders.services.payments import refund_line, settle_cash_payment, shipment_
 from orders.services.pickup import handover_station_id, is_transfer, on_own_shelf, pickup_station_id
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
-from shop.codes import same_secret
+from shop.codes import same_secret, typed_numeric_code
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, transition
@@ -424,7 +424,7 @@ def hand_over_pickup(
         raise Conflict("order_not_ready", codes="、".join(s.code for s in waiting))
     if any(s.pickup_failures >= PICKUP_MAX_FAILURES for s in live):
         raise PickupLocked("pickup_locked")
-    code = (pickup_code or "").strip()
+    code = typed_numeric_code(pickup_code)
     if not all(same_secret(code, s.pickup_code) for s in live):
         table = Shipment.__table__
         db.session.execute(

@@ -187,3 +187,23 @@ def test_the_last_wrong_pickup_code_says_the_order_is_locked_not_zero_tries_left
     assert "已锁定" in page
     db.session.expire_all()
     assert (s.pickup_failures, s.status) == (fulfilment.PICKUP_MAX_FAILURES, "ready_for_pickup")
+
+
+def test_a_pickup_code_typed_in_full_width_digits_or_in_groups_is_the_code(db, world, client, auth, now):
+    """What the buyer shows, typed with a Chinese input method's full-width digits, or read out in two
+    groups ("123 456"), hands the order over; it is not a wrong try towards the lockout."""
+    from shop.db import commit
+
+    typed = [" ".join([PICKUP_CODE[:3], PICKUP_CODE[3:]]),
+             PICKUP_CODE.translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})]
+    auth.login(world.a.operator)
+    for code in typed:
+        order = make_order([(world.a.product, 1)], delivery="pickup")
+        s = order.shipments[0]
+        fulfilment.accept(s, actor=world.a.operator, now=now)
+        fulfilment.pack(s, actor=world.a.operator, now=now)
+        commit()
+        client.post(f"/station/shipments/{s.code}/action",
+                    data={"confirm": "1", "action": "pickup", "pickup_code": code})
+        db.session.expire_all()
+        assert (s.status, s.pickup_failures) == ("delivered", 0), code

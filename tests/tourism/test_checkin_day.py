@@ -51,3 +51,15 @@ def test_the_code_of_a_guest_already_checked_in_says_so_not_wrong_code(client, d
     auth.login(make_user(role="host"))  # another host's guest: still only "wrong code"
     html = client.post("/host/check-in", data={"confirmation_code": "730154"}).get_data(as_text=True)
     assert "确认码不正确" in html and booking.code not in html
+
+
+def test_a_confirmation_code_typed_in_groups_or_full_width_checks_the_guest_in(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    today = local_date(now_utc())
+    auth.login(host)
+    for code, typed in (("482913", "482 913"), ("517204", "５１７２０４")):
+        booking = make_booking(listing, check_in=today, check_out=today + timedelta(days=1), confirmation_code=code)
+        res = client.post("/host/check-in", data={"confirmation_code": typed})
+        assert res.status_code == 302, res.get_data(as_text=True)
+        assert db.session.get(Booking, booking.id).status == BookingStatus.CHECKED_IN

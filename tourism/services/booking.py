@@ -29,7 +29,7 @@ from orders.providers import card_payments_enabled as enabled
 from orders.services.payments import NewCardPayment, cancel_order, refund_payment, start_new_payment, start_payment
 from shop.auth.models import User
 from shop.celery import enqueue_after_commit
-from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret
+from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret, typed_numeric_code
 from shop.db import rollback, statement
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
@@ -888,7 +888,7 @@ def check_in_booking(
     if booking.order_id:
         _lock_order(booking.order_id)  # lock order: order, then booking (as the orders pipeline)
     booking = _lock_booking(booking.id)
-    if not same_secret((confirmation_code or "").strip(), booking.confirmation_code):
+    if not same_secret(typed_numeric_code(confirmation_code), booking.confirmation_code):
         raise WrongConfirmationCode("wrong_confirmation_code", fields={"confirmation_code": "does not match"})
     today = local_date(now)
     if booking.status != BookingStatus.CONFIRMED:
@@ -909,7 +909,7 @@ def check_in_booking(
 
 def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Booking:
     """A confirmed booking of the host's listings for today with this confirmation code."""
-    code = (confirmation_code or "").strip()
+    code = typed_numeric_code(confirmation_code)
     today = local_date(now)
     query = (
         sa.select(Booking)
