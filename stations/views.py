@@ -363,6 +363,7 @@ def label(code: str):
         trace_urls=_trace_urls(lots),
         code_qr=qr_svg(s.code),
         pickup_station=s.order.pickup_station or s.station,
+        amount_fen=fulfilment.shipment_amount_fen(s),  # what the courier collects on a cash-on-delivery parcel
         now=now_utc(),
     )
 

@@ -207,3 +207,16 @@ def test_a_pickup_code_typed_in_full_width_digits_or_in_groups_is_the_code(db, w
                     data={"confirm": "1", "action": "pickup", "pickup_code": code})
         db.session.expire_all()
         assert (s.status, s.pickup_failures) == ("delivered", 0), code
+
+
+def test_a_cash_on_delivery_parcel_label_says_how_much_to_collect(db, world, client, auth):
+    """货到付款 on the label with the amount the courier collects (the slip inside the parcel had it, the
+    label outside did not); a prepaid parcel's label names no amount."""
+    cod = make_order([(world.a.product, 2)], payment_method="cod")
+    paid = make_order([(world.a.product, 1)])
+    auth.login(world.a.operator)
+    label = client.get(f"/station/shipments/{cod.shipments[0].code}/label").get_data(as_text=True)
+    due = fulfilment.shipment_amount_fen(cod.shipments[0])
+    assert "货到付款" in label and f'应收金额：<strong class="cod-due">¥{due // 100}.{due % 100:02d}</strong>' in label
+    label = client.get(f"/station/shipments/{paid.shipments[0].code}/label").get_data(as_text=True)
+    assert "货到付款" not in label and "cod-due" not in label
