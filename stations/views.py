@@ -177,6 +177,7 @@ def shipment(code: str):
         cash_in_book=cash.taken_entry(s.id) is not None,
         order_cash_due=cash.outstanding_cash_fen(fulfilment.live_shipments(s.order)) if is_cash_order(s.order) else 0,
         max_failures=fulfilment.PICKUP_MAX_FAILURES,
+        pickup_waiting=fulfilment.not_yet_at_pickup_station(s) if s.order.delivery == "pickup" else [],
         now=now_utc(),
     )
 

@@ -223,6 +223,17 @@ def order_ready_for_pickup(order: Order) -> bool:
     return bool(live) and all(s.status in AT_PICKUP_STATION for s in live)
 
 
+def not_yet_at_pickup_station(shipment: Shipment, shipments: list[Shipment] | None = None) -> list[Shipment]:
+    """The live shipments of `shipment`'s pick-up order the counter hand-over still waits for (goods
+    on their way, or still being packed); none for a shipment handed over alone from its own shelf."""
+    if on_own_shelf(shipment):
+        return []
+    shipments = order_shipments(shipment.order) if shipments is None else shipments
+    return [
+        s for s in shipments if s.status in OPEN_STATUSES and not on_own_shelf(s) and s.status not in AT_PICKUP_STATION
+    ]
+
+
 def _notify_if_order_ready(shipment: Shipment) -> None:
     """Tell the buyer once the whole order waits at the chosen station (with the code)."""
     db.session.flush()
@@ -419,7 +430,7 @@ def hand_over_pickup(
         live = [shipment]
     else:
         live = [s for s in shipments if s.status in OPEN_STATUSES and not on_own_shelf(s)]
-    waiting = [s for s in live if s.status not in AT_PICKUP_STATION]
+    waiting = not_yet_at_pickup_station(shipment, shipments)
     if waiting:
         raise Conflict("order_not_ready", codes="、".join(s.code for s in waiting))
     if any(s.pickup_failures >= PICKUP_MAX_FAILURES for s in live):

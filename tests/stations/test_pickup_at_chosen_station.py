@@ -290,3 +290,24 @@ def test_the_pages_show_the_return_to_both_operators(db, three, now, client, aut
     assert r.status_code == 302
     assert _allocated(w.b.product) == 0
     assert "已退回入库" in client.get(f"/station/shipments/{w.sb.code}").get_data(as_text=True)
+
+
+def test_the_counter_says_what_it_waits_for_instead_of_asking_for_the_code_too_early(db, three, now, client, auth):
+    """A's shelf holds its part while C's is still on the road: the page names C's shipment and offers no
+    code or cash field (the hand-over would be refused after both were typed); once C's goods are
+    received, the whole-order form is there."""
+    w = three
+    _send_to_a(w, now, w.sb, w.b.operator)
+    _send_to_a(w, now, w.sc, w.c.operator)
+    fulfilment.apply_action(w.sb, "receive", actor=w.a.operator, now=now)
+    fulfilment.apply_action(w.sa, "accept", actor=w.a.operator, now=now)
+    fulfilment.apply_action(w.sa, "pack", actor=w.a.operator, now=now)
+    commit()
+    auth.login(w.a.operator)
+    page = client.get(f"/station/shipments/{w.sa.code}").get_data(as_text=True)
+    assert f"还有发货单未到自提站点（{w.sc.code}），整单到齐后才能交付" in page
+    assert 'name="pickup_code"' not in page
+    fulfilment.apply_action(w.sc, "receive", actor=w.a.operator, now=now)
+    commit()
+    page = client.get(f"/station/shipments/{w.sa.code}").get_data(as_text=True)
+    assert 'name="pickup_code"' in page and "未到自提站点" not in page
