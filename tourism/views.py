@@ -64,6 +64,7 @@ from tourism.services.booking import (
 )
 from tourism.services.host import (
     ListingTerms,
+    check_closable,
     close_dates,
     get_host_listing,
     list_host_listings,
@@ -733,6 +734,11 @@ def host_close_dates(listing_id: int):
         form.end.errors = [_("结束日期必须不早于开始日期，且不超过一年")]
         return _render_host_listing(listing, form, 422)
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    try:  # a closure that would be refused is refused now, not after its confirmation step
+        check_closable(listing, days, now=now_utc())
+    except DomainError as exc:
+        form.start.errors = [exc.message]
+        return _render_host_listing(listing, form, exc.status)
     page = ask_first(
         _(
             "确认关闭 %(start)s 至 %(end)s（%(n)s 天）？这些日期将不能预订。",

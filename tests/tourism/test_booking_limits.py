@@ -368,3 +368,24 @@ def test_a_booking_and_a_closure_at_once_never_both_win(app, committed_db, now):
             committed_db.session.execute(sa.delete(Closure).where(Closure.listing_id == ids["listing"]))
             commit()
             committed_db.session.remove()
+
+
+def test_a_closure_that_would_be_refused_is_refused_before_its_confirmation_step(client, db, auth):
+    """Closing a booked day or a past day: the host is told at once (the booking named), not first asked
+    "确认关闭…？" and refused only after confirming."""
+    host = make_user(role="host")
+    listing = make_listing(host=host, kind="ticket", units=50, max_guests=4, pay_on_arrival=True)
+    day = local_date(now_utc()) + timedelta(days=3)
+    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=day, guests=2, pay_on_arrival=True),
+                           user=make_user(), now=now_utc())
+    db.session.commit()
+    auth.login(host)
+    past = local_date(now_utc()) - timedelta(days=2)
+    for start, end, said in ((day, day, booking.code), (past, past, "不能关闭过去的日期")):
+        r = client.post(f"/host/listings/{listing.id}/close", data={"start": start.isoformat(), "end": end.isoformat()})
+        html = r.get_data(as_text=True)
+        assert r.status_code in (409, 422) and said in html and "确认关闭" not in html
+    free = day + timedelta(days=10)
+    asked = client.post(f"/host/listings/{listing.id}/close", data={"start": free.isoformat(), "end": free.isoformat()})
+    assert asked.status_code == 200 and "确认关闭" in asked.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0

@@ -81,23 +81,32 @@ def listing_bookings(listing: Listing, start: date, end: date) -> list[Booking]:
     )
 
 
-def close_dates(listing: Listing, days: list[date], *, reason: str = "", now: datetime) -> int:
-    """Close the listing on these dates (idempotent). Past dates are refused."""
+def check_closable(listing: Listing, days: list[date], *, now: datetime) -> None:
+    """Refuse closing these dates: a past date (422 `close_past_date`), or a date a booking holds (409
+    `dates_booked`, naming them). `close_dates` asks it under the unit types' locks; a page may ask it
+    first, so that its confirmation step is not shown for a closure that would be refused."""
     today = local_date(now)
     if any(d < today for d in days):
         raise ValidationError("close_past_date", fields={"closed_date": "in the past"})
     if not days:
-        return 0
-    # the same locks a hold takes (unit types by id): a booking made meanwhile either sees the
-    # closure, or is seen here
-    for unit_type_id in sorted(ut.id for ut in listing.unit_types):
-        db.session.execute(sa.select(UnitType.id).where(UnitType.id == unit_type_id).with_for_update())
+        return
     booked = bookings_on_days(listing, days, now=now)
     if booked:
         listed = "、".join(f"{b.code}（{b.check_in_date:%m-%d}–{b.check_out_date:%m-%d}）" for b in booked[:10])
         if len(booked) > 10:
             listed += " …"
         raise Conflict("dates_booked", n=len(booked), bookings=listed, fields={"closed_date": [b.code for b in booked]})
+
+
+def close_dates(listing: Listing, days: list[date], *, reason: str = "", now: datetime) -> int:
+    """Close the listing on these dates (idempotent). Past dates are refused."""
+    if not days:
+        return 0
+    # the same locks a hold takes (unit types by id): a booking made meanwhile either sees the
+    # closure, or is seen here
+    for unit_type_id in sorted(ut.id for ut in listing.unit_types):
+        db.session.execute(sa.select(UnitType.id).where(UnitType.id == unit_type_id).with_for_update())
+    check_closable(listing, days, now=now)
     existing = set(
         db.session.scalars(
             sa.select(Closure.closed_date).where(Closure.listing_id == listing.id, Closure.closed_date.in_(days))
