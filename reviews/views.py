@@ -16,6 +16,7 @@ from reviews import services
 from reviews.forms import HideForm, ReplyForm, ReviewForm
 from reviews.models import MAX_PHOTOS
 from shop.auth.permissions import role_required
+from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, flash_domain_errors
 from shop.security import limiter
@@ -126,6 +127,12 @@ def hide_review(review_id: int):
     if not form.validate_on_submit():
         flash(_("请填写隐藏原因（最多 200 字）"), "error")
     else:
+        page = ask_first(  # irreversible: nothing shows a hidden review again
+            _("确认隐藏这条评价？隐藏后不能恢复，买家和其他人都看不到它。"),
+            back=url_for(".moderate"),
+        )
+        if page is not None:
+            return page
         with flash_domain_errors():
             services.hide(review, form.reason.data, actor=current_user, now=now_utc())
             commit()

@@ -203,7 +203,10 @@ def test_the_county_hides_an_abusive_review_with_a_reason_audited(client, db, wo
     auth.login(county)
     assert client.post(f"/reviews/{abusive['id']}/hide", data={"reason": ""}).status_code == 303
     assert db.session.get(Review, abusive["id"]).hidden_at is None, "no reason, nothing changes"
-    assert client.post(f"/reviews/{abusive['id']}/hide", data={"reason": "辱骂他人"}).status_code == 303
+    asked = client.post(f"/reviews/{abusive['id']}/hide", data={"reason": "辱骂他人"})  # irreversible: asked first
+    assert asked.status_code == 200 and "隐藏后不能恢复" in asked.get_data(as_text=True)
+    assert db.session.get(Review, abusive["id"]).hidden_at is None
+    assert client.post(f"/reviews/{abusive['id']}/hide", data={"reason": "辱骂他人", "confirm": "1"}).status_code == 303
     review = db.session.get(Review, abusive["id"])
     assert review.hidden_reason == "辱骂他人" and review.hidden_by_id == county.id
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "review.hide"))
