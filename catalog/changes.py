@@ -43,6 +43,19 @@ def needs_recertification(product: Product) -> bool:
     return product.approval_status == ApprovalStatus.APPROVED
 
 
+def resubmit_if_returned(product: Product, *, actor, now: datetime) -> bool:
+    """A product the county returned (rejected, with its reason) goes back to the county's queue when
+    the station changes what it certifies (name, unit, price, photo): pending again, the reason it was
+    returned kept in the audit log (`product.resubmit`). True when it was resubmitted."""
+    if product.approval_status != ApprovalStatus.REJECTED:
+        return False
+    detail = {"returned_for": product.approval_note}
+    product.approval_status = ApprovalStatus.PENDING
+    product.approval_note = ""
+    record_audit(actor=actor, action="product.resubmit", subject=product, detail=detail, now=now)
+    return True
+
+
 def request_change(product: Product, *, actor, now: datetime, **values) -> ProductChange | None:
     """Keep the asked-for `name` / `unit` / `price_fen` of an approved product for the county.
 
@@ -106,6 +119,7 @@ def change_photo(product: Product, upload, *, actor, now: datetime):
             image.position += 1
         image = save_product_image(product, None, checked=checked, position=0)
         record_audit(actor=actor, action="product.photo", subject=product, detail={"image": image.path}, now=now)
+        resubmit_if_returned(product, actor=actor, now=now)
         return image
     stored = store_image_files(product.id, checked)
     change = pending_change(product.id) or _new_change(product, now=now)

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from catalog.changes import change_photo, pending_change
-from catalog.models import ProductChange
+from catalog.models import ApprovalStatus, ProductChange
 from catalog.papers import (
     FOOD_CLASS_LABELS,
     DocumentInput,
@@ -637,6 +637,7 @@ def product_edit(product_id: int):
     if not form.validate_on_submit():
         _flash_errors(form)
     else:
+        returned = product.approval_status == ApprovalStatus.REJECTED
         with flash_domain_errors():
             assisted.update_product(
                 product,
@@ -652,6 +653,8 @@ def product_edit(product_id: int):
                     _("「%(name)s」的修改已提交县扶贫办重新认定；认定前按原认定的价格销售", name=product.name),
                     "success",
                 )
+            elif returned and product.approval_status == ApprovalStatus.PENDING:
+                flash(_("已保存「%(name)s」，并重新提交县扶贫办认定", name=product.name), "success")
             else:
                 flash(_("已保存「%(name)s」", name=product.name), "success")
     station_args = {"station": product.station.code} if current_user.role == Role.ADMIN else {}
@@ -673,6 +676,7 @@ def product_photo(product_id: int):
         if upload is None:
             flash(_("请选择照片"), "error")
     else:
+        returned = product.approval_status == ApprovalStatus.REJECTED
         with flash_domain_errors():
             waiting = isinstance(change_photo(product, upload, actor=current_user, now=now_utc()), ProductChange)
             commit()
@@ -680,6 +684,8 @@ def product_photo(product_id: int):
                 flash(
                     _("「%(name)s」的新照片已提交县扶贫办重新认定；认定前继续显示原照片", name=product.name), "success"
                 )
+            elif returned and product.approval_status == ApprovalStatus.PENDING:
+                flash(_("已保存「%(name)s」，并重新提交县扶贫办认定", name=product.name), "success")
             else:
                 flash(_("已保存「%(name)s」", name=product.name), "success")
     station_args = {"station": product.station.code} if current_user.role == Role.ADMIN else {}

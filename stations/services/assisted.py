@@ -14,7 +14,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from catalog.changes import needs_recertification, request_change
+from catalog.changes import needs_recertification, request_change, resubmit_if_returned
 from catalog.images import check_image, save_product_image
 from catalog.models import Household, Product, ProductFamily
 from catalog.services import ProductInput, create_product
@@ -243,6 +243,8 @@ def update_product(
             if value is not None and value != getattr(product, key):
                 changes[key] = [getattr(product, key), value]
                 setattr(product, key, value)
+    if changes:  # a returned product whose certified facts changed goes back to the county
+        resubmit_if_returned(product, actor=actor, now=now)
     if is_published is not None and bool(is_published) != bool(product.is_published):
         changes["is_published"] = [bool(product.is_published), bool(is_published)]
         product.is_published = bool(is_published)

@@ -251,3 +251,41 @@ def test_the_county_decides_changes_through_the_api_audited_like_the_page(client
     for path in ("/api/v1/county/product-changes", "/api/v1/county/product-changes/{change_id}/approve",
                  "/api/v1/county/product-changes/{change_id}/reject"):
         assert path in paths
+
+
+def test_a_returned_product_goes_back_to_the_county_when_the_station_fixes_it(client, db, auth):
+    """The county returns a product with a reason (图片不清楚); the station changes its price or photo and the
+    product is pending again, on the county's approvals page (it stayed 未通过 for good, nowhere to be
+    seen by the county); publishing alone does not resubmit; the reason is kept in the audit log."""
+    import io
+
+    from catalog.models import ApprovalStatus
+    from tests.stations.factories import image_bytes
+
+    operator, product = _operator_and_product()
+    product.approval_status, product.approval_note = ApprovalStatus.REJECTED, "图片不清楚"
+    db.session.commit()
+    auth.login(operator)
+    client.post(f"/station/products/{product.id}/edit", data={"price": "68.00", "is_published": "0"})
+    db.session.expire_all()
+    assert db.session.get(type(product), product.id).approval_status == ApprovalStatus.REJECTED
+    r = client.post(f"/station/products/{product.id}/photo", data={"image": (io.BytesIO(image_bytes("PNG")), "new.png")},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "并重新提交县扶贫办认定" in r.get_data(as_text=True)
+    db.session.expire_all()
+    product = db.session.get(type(product), product.id)
+    assert (product.approval_status, product.approval_note) == (ApprovalStatus.PENDING, "")
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "product.resubmit"))
+    assert entry.subject_id == product.id and entry.detail == {"returned_for": "图片不清楚"}
+    auth.logout()
+    auth.login(make_user(role="county"))
+    assert product.name in client.get("/county/approvals").get_data(as_text=True)
+
+
+def test_a_new_price_resubmits_a_returned_product(db, now):
+    from catalog.models import ApprovalStatus
+
+    operator, product = _operator_and_product()
+    product.approval_status, product.approval_note = ApprovalStatus.REJECTED, "价格偏高"
+    update_product(product, actor=operator, now=now, price_fen=5800)
+    assert (product.approval_status, product.price_fen) == (ApprovalStatus.PENDING, 5800)
