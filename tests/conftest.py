@@ -5,6 +5,7 @@ Database: `TEST_DATABASE_URL` (PostgreSQL in CI) or, when unset, a throwaway SQL
 transaction that is rolled back (the app's `commit()` releases a SAVEPOINT instead). Tests that
 need real commits from several threads use `committed_db`, which empties the tables afterwards.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Test data factories: plain functions with keyword defaults that add, flush and return."""
+
 from __future__ import annotations
 
 import itertools
@@ -78,8 +79,14 @@ def make_station(*, village=None, code: str | None = None, commission_bps: int =
     return station
 
 
-def make_household(*, village=None, head_name: str = "张建华", registry_no: str | None = None,
-                   phone: str = "13912345678", id_number: str = "360121196001011234") -> Household:
+def make_household(
+    *,
+    village=None,
+    head_name: str = "张建华",
+    registry_no: str | None = None,
+    phone: str = "13912345678",
+    id_number: str = "360121196001011234",
+) -> Household:
     n = _n()
     registry_no = registry_no or f"36012199{n:06d}"
     household = Household(
@@ -172,24 +179,46 @@ def make_lot(record, quantity: int, *, best_before=None, harvest_date=None, hous
     """A lot received into `record` (on_hand grows by `quantity`, one receive movement)."""
     from stock.services import new_lot_code
 
-    lot = Lot(code=new_lot_code(), stock_record_id=record.id, product_id=record.product_id,
-              station_id=record.station_id, received_quantity=quantity, on_hand=quantity, allocated=0, blocked=0,
-              harvest_date=harvest_date, best_before_date=best_before,
-              household_id=household.id if household is not None else None, note="", status="active",
-              received_at=received_at or NOW)
+    lot = Lot(
+        code=new_lot_code(),
+        stock_record_id=record.id,
+        product_id=record.product_id,
+        station_id=record.station_id,
+        received_quantity=quantity,
+        on_hand=quantity,
+        allocated=0,
+        blocked=0,
+        harvest_date=harvest_date,
+        best_before_date=best_before,
+        household_id=household.id if household is not None else None,
+        note="",
+        status="active",
+        received_at=received_at or NOW,
+    )
     db.session.add(lot)
     db.session.flush()
     table = StockRecord.__table__
     db.session.execute(table.update().where(table.c.id == record.id).values(on_hand=table.c.on_hand + quantity))
     db.session.expire(record)
-    db.session.add(StockMovement(stock_record_id=record.id, lot_id=lot.id, kind="receive", quantity=quantity,
-                                 created_at=received_at or NOW))
+    db.session.add(
+        StockMovement(
+            stock_record_id=record.id, lot_id=lot.id, kind="receive", quantity=quantity, created_at=received_at or NOW
+        )
+    )
     db.session.flush()
     return lot
 
 
-def make_document(product, kind: str = "compliance_certificate", *, status: str = "approved", valid_from=None,
-                  valid_until=None, number: str | None = None, issuer: str = "南昌县市场监督管理局"):
+def make_document(
+    product,
+    kind: str = "compliance_certificate",
+    *,
+    status: str = "approved",
+    valid_from=None,
+    valid_until=None,
+    number: str | None = None,
+    issuer: str = "南昌县市场监督管理局",
+):
     """A food-safety document row for `product` (no file on disk: tests of uploads use the services).
     Valid from a year before NOW until a year after the real today by default."""
     from datetime import date, timedelta
@@ -199,12 +228,20 @@ def make_document(product, kind: str = "compliance_certificate", *, status: str 
 
     n = _n()
     document = ProductDocument(
-        product_id=product.id, kind=kind,
+        product_id=product.id,
+        kind=kind,
         number=number or (f"SC{n:014d}" if kind == "production_licence" else f"HGZ{n:08d}"),
-        issuer=issuer, valid_from=valid_from or date(2025, 11, 28),
+        issuer=issuer,
+        valid_from=valid_from or date(2025, 11, 28),
         valid_until=valid_until or local_date(now_utc()) + timedelta(days=365),
-        file_path=f"{product.id}/test-{n}.pdf", file_type="pdf", file_size=100, status=status, decision_note="",
-        uploaded_at=NOW, decided_at=NOW if status != "pending" else None)
+        file_path=f"{product.id}/test-{n}.pdf",
+        file_type="pdf",
+        file_size=100,
+        status=status,
+        decision_note="",
+        uploaded_at=NOW,
+        decided_at=NOW if status != "pending" else None,
+    )
     db.session.add(document)
     db.session.flush()
     return document

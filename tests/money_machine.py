@@ -15,6 +15,7 @@ checked after every step, whatever the machine does (product orders in
 A machine subclasses `MoneyMachineBase`, adds its rules, and calls `remember(order)` for every order
 it makes. Runs on PostgreSQL when TEST_DATABASE_URL names one (CI), else on SQLite.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -37,8 +38,14 @@ from tourism.services.amounts import booking_due_fen
 CAPTURED = ("confirmed", "refunded")
 
 #: The budget of each machine's run (CI): examples × steps.
-SETTINGS = settings(max_examples=10, stateful_step_count=12, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=10,
+    stateful_step_count=12,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 #: Paid before fulfilment, not into a till: a card capture, a bank transfer recorded (对公转账).
@@ -64,7 +71,8 @@ def line_credits(line_id: int) -> dict[int, int]:
     """{household id: net credit} of one order line (credits and reversals), zeros left out."""
     rows = db.session.execute(
         sa.select(IncomeEntry.household_id, sa.func.sum(IncomeEntry.amount_fen))
-        .where(IncomeEntry.order_line_id == line_id).group_by(IncomeEntry.household_id)
+        .where(IncomeEntry.order_line_id == line_id)
+        .group_by(IncomeEntry.household_id)
     ).all()
     return {household_id: int(total) for household_id, total in rows if int(total)}
 
@@ -121,8 +129,9 @@ class MoneyMachineBase(RuleBasedStateMachine):
             if order.payment_method not in PAID_FIRST:
                 # every cash refund left a station's till (the host's till pays none: cash_held_by_host)
                 assert station == sum(cash.shipment_cash_fen(s.id) for s in order.shipments)
-                assert refunded == -_sum(CashEntry.amount_fen, CashEntry.order_id == order.id,
-                                         CashEntry.kind == "refund")
+                assert refunded == -_sum(
+                    CashEntry.amount_fen, CashEntry.order_id == order.id, CashEntry.kind == "refund"
+                )
             delivered_due = sum(shipment_due_fen(s) for s in order.shipments if s.status == ShipmentStatus.DELIVERED)
             assert received >= delivered_due
             credited = _sum(IncomeEntry.amount_fen, IncomeEntry.order_line_id.in_([l.id for l in order.lines]))

@@ -5,6 +5,7 @@ On a zh page, a node with two English words in a row is English UI text (WTForms
 English, a machine note such as "pay on arrival"); on an en page, a node holding a Chinese msgid of the
 catalogues that is not data (a product, village or listing name), or a full-width colon, is Chinese UI
 text. Data is Chinese in both languages and is not UI text."""
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,11 @@ def chinese_msgids() -> frozenset[str]:
 
 
 def english_ui_on_zh(nodes: list[str]) -> list[str]:
-    return [n for n in nodes if n not in ZH_ALLOWED and ENGLISH_RUN.search(n) and "@" not in n
-            and not n.startswith(("http", "/"))]
+    return [
+        n
+        for n in nodes
+        if n not in ZH_ALLOWED and ENGLISH_RUN.search(n) and "@" not in n and not n.startswith(("http", "/"))
+    ]
 
 
 def chinese_ui_on_en(nodes: list[str], data: set[str] | frozenset[str]) -> list[str]:

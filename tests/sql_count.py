@@ -1,4 +1,5 @@
 """Count the SQL statements a block of code sends (transaction control excluded)."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager

@@ -18,6 +18,7 @@ authenticate with a bearer token (a session cookie would need the CSRF header).
 rule, so a new route cannot ship ungated by accident. Endpoints still being built by other
 engineers may sit in `PENDING` (printed by the test; empty now).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,8 +37,17 @@ from tests.factories import NOW, make_product, make_station, make_user
 from tests.stations.factories import make_order
 from tests.tourism.factories import make_booking, make_listing
 
-ROLES = ("anonymous", "consumer", "other_consumer", "operator", "other_operator", "host", "other_host", "county",
-         "admin")
+ROLES = (
+    "anonymous",
+    "consumer",
+    "other_consumer",
+    "operator",
+    "other_operator",
+    "host",
+    "other_host",
+    "county",
+    "admin",
+)
 STAFF = ROLES[1:]
 #: The account role behind each matrix role: "other_*" are a second user of the same role (another
 #: consumer, the operator of another station, another host) who must not reach the first one's objects.
@@ -134,8 +144,13 @@ RULES: dict[str, Rule] = {
     "api.stations": Rule("/api/v1/stations", api_public),
     "api.categories": Rule("/api/v1/categories", api_public),
     # POSTs with a session cookie must carry X-CSRFToken (shop.api): without it a signed-in caller gets 400.
-    "api.auth_register": Rule("/api/v1/auth/register", {**_all(400), "anonymous": 422}, method="POST", json={},
-                              note="open to all; an empty body is refused"),
+    "api.auth_register": Rule(
+        "/api/v1/auth/register",
+        {**_all(400), "anonymous": 422},
+        method="POST",
+        json={},
+        note="open to all; an empty body is refused",
+    ),
     "api.auth_token": Rule("/api/v1/auth/token", {**_all(400), "anonymous": 422}, method="POST", json={}),
     "api.me": Rule("/api/v1/me", api_auth),
     "api.list_listings": Rule("/api/v1/listings", api_public),
@@ -143,8 +158,13 @@ RULES: dict[str, Rule] = {
     "api.list_orders": Rule("/api/v1/orders", api_auth),
     "api.county_income": Rule("/api/v1/county/income?group_by=village", api_only("county")),
     "api.county_targets": Rule("/api/v1/county/targets", api_only("county")),
-    "api.stripe_webhook": Rule("/api/v1/payments/stripe/webhook", _all("4xx"), method="POST", json={},
-                               note="unsigned events are refused for everyone"),
+    "api.stripe_webhook": Rule(
+        "/api/v1/payments/stripe/webhook",
+        _all("4xx"),
+        method="POST",
+        json={},
+        note="unsigned events are refused for everyone",
+    ),
     # orders
     "orders.cart_page": Rule("/cart", PUBLIC),
     "orders.order_list": Rule("/orders", LOGGED_IN),
@@ -154,12 +174,20 @@ RULES: dict[str, Rule] = {
     "stations.products": Rule("/station/products", only("operator")),
     "stations.product_new": Rule("/station/products/new", only("operator")),
     "stations.cash_summary": Rule("/station/cash", only("operator")),
-    "stations.cash_close": Rule("/station/cash/close", allow("operator", "other_operator"), method="POST",
-                                data={"day": "2026-01-01", "counted": "0"},
-                                note="an operator closes its own station's book (the station comes from the account)"),
-    "stations.cash_move": Rule("/station/cash/entries", allow("operator", "other_operator"), method="POST",
-                               data={"kind": "correction", "amount": "1", "reason": "盘点"},
-                               note="an operator writes into its own station's book only"),
+    "stations.cash_close": Rule(
+        "/station/cash/close",
+        allow("operator", "other_operator"),
+        method="POST",
+        data={"day": "2026-01-01", "counted": "0"},
+        note="an operator closes its own station's book (the station comes from the account)",
+    ),
+    "stations.cash_move": Rule(
+        "/station/cash/entries",
+        allow("operator", "other_operator"),
+        method="POST",
+        data={"kind": "correction", "amount": "1", "reason": "盘点"},
+        note="an operator writes into its own station's book only",
+    ),
     # tourism
     "tourism.stays": Rule("/stays", PUBLIC),
     "tourism.experiences": Rule("/experiences", PUBLIC),
@@ -179,33 +207,61 @@ RULES: dict[str, Rule] = {
     "county.targets_page": Rule("/county/targets", only("county")),
     "county.recalls_index": Rule("/county/recalls", only("county")),
     "county.recall_detail": Rule("/county/recalls/{w.lot_code}", only("county")),
-    "county.recall_new": Rule("/county/recalls", allow("county"), method="POST",
-                              data={"code": "LNOSUCHLOT99", "reason": "抽检不合格"}),
+    "county.recall_new": Rule(
+        "/county/recalls", allow("county"), method="POST", data={"code": "LNOSUCHLOT99", "reason": "抽检不合格"}
+    ),
     "county.recall_refund": Rule("/county/recalls/{w.lot_code}/refund", allow("county"), method="POST"),
     # food-safety papers (#23)
     "stations.papers": Rule("/station/papers", only("operator")),
     "county.papers_index": Rule("/county/papers", only("county")),
-    "county.papers_decide": Rule("/county/papers/{w.document.id}/reject", allow("county"), method="POST",
-                                 data={"reason": ""}),
-    "api.product_documents": Rule("/api/v1/products/{w.product.id}/documents",
-                                  {**view("operator", "county"), "anonymous": 401}, token=True),
+    "county.papers_decide": Rule(
+        "/county/papers/{w.document.id}/reject", allow("county"), method="POST", data={"reason": ""}
+    ),
+    "api.product_documents": Rule(
+        "/api/v1/products/{w.product.id}/documents", {**view("operator", "county"), "anonymous": 401}, token=True
+    ),
     "api.upload_product_document": Rule(
-        "/api/v1/products/{w.product.id}/documents", allow("operator", anonymous=401), method="POST",
-        data={"kind": "test_report", "number": "NCJC-1", "issuer": "检测站", "valid_from": "2026-01-01",
-              "valid_until": "2030-01-01"}, token=True, note="the operator sends no file: 422"),
-    "api.receive_product_lot": Rule("/api/v1/products/{w.product.id}/lots", allow("operator", anonymous=401),
-                                    method="POST", json={"quantity": 1}, token=True),
-    "api.product_lots": Rule("/api/v1/products/{w.product.id}/lots", {**view("operator"), "anonymous": 401},
-                             token=True),
-    "api.document_file": Rule("/api/v1/documents/{w.document.id}/file",
-                              {**view("operator", "county"), "anonymous": 401}, token=True),
+        "/api/v1/products/{w.product.id}/documents",
+        allow("operator", anonymous=401),
+        method="POST",
+        data={
+            "kind": "test_report",
+            "number": "NCJC-1",
+            "issuer": "检测站",
+            "valid_from": "2026-01-01",
+            "valid_until": "2030-01-01",
+        },
+        token=True,
+        note="the operator sends no file: 422",
+    ),
+    "api.receive_product_lot": Rule(
+        "/api/v1/products/{w.product.id}/lots",
+        allow("operator", anonymous=401),
+        method="POST",
+        json={"quantity": 1},
+        token=True,
+    ),
+    "api.product_lots": Rule(
+        "/api/v1/products/{w.product.id}/lots", {**view("operator"), "anonymous": 401}, token=True
+    ),
+    "api.document_file": Rule(
+        "/api/v1/documents/{w.document.id}/file", {**view("operator", "county"), "anonymous": 401}, token=True
+    ),
     "api.county_documents": Rule("/api/v1/county/documents", api_only("county"), token=True),
-    "api.decide_product_document": Rule("/api/v1/county/documents/{w.document.id}/decision",
-                                        allow("county", anonymous=401), method="POST", json={}, token=True),
+    "api.decide_product_document": Rule(
+        "/api/v1/county/documents/{w.document.id}/decision",
+        allow("county", anonymous=401),
+        method="POST",
+        json={},
+        token=True,
+    ),
     # password pages
     "password.forgot": Rule("/password/forgot", PUBLIC),
-    "password.reset": Rule("/password/reset/not-a-token", _all("3xx"),
-                           note="a bad token is sent back to /password/forgot; valid tokens: tests/shop"),
+    "password.reset": Rule(
+        "/password/reset/not-a-token",
+        _all("3xx"),
+        note="a bad token is sent back to /password/forgot; valid tokens: tests/shop",
+    ),
     "password.change": Rule("/password/change", LOGGED_IN),
     # --- object routes (the world holds: the consumer's order with a shipment at the operator's station
     # and one at the other operator's station; the host's listing; the consumer's booking on it; a household)
@@ -213,151 +269,285 @@ RULES: dict[str, Rule] = {
     # Buyer pages are the owner's alone: everyone else, staff included, gets a 404 (staff see orders
     # through their own desks: the station's shipments, the county reports).
     "orders.order_detail": Rule("/orders/{w.order.code}", view("consumer", owner_only=True)),
-    "orders.order_cancel_confirm": Rule("/orders/{w.order.code}/cancel", view("consumer", owner_only=True),
-                                        note="the confirmation step before the POST"),
+    "orders.order_cancel_confirm": Rule(
+        "/orders/{w.order.code}/cancel", view("consumer", owner_only=True), note="the confirmation step before the POST"
+    ),
     "orders.order_cancel": Rule("/orders/{w.order.code}/cancel", OWNER, method="POST"),
     "orders.order_pay": Rule("/orders/{w.order.code}/pay", OWNER, method="POST"),
     "orders.order_pay_card": Rule("/orders/{w.order.code}/payment/card", OWNER, method="POST"),
-    "orders.order_payment_refresh": Rule("/orders/{w.order.code}/payment/refresh", OWNER,
-                                         method="POST"),
-    "orders.order_refund_request": Rule("/orders/{w.order.code}/lines/{w.line.id}/refund", OWNER,
-                                        method="POST", data={"reason": "坏了"}),
+    "orders.order_payment_refresh": Rule("/orders/{w.order.code}/payment/refresh", OWNER, method="POST"),
+    "orders.order_refund_request": Rule(
+        "/orders/{w.order.code}/lines/{w.line.id}/refund", OWNER, method="POST", data={"reason": "坏了"}
+    ),
     "orders.refund_requests": Rule("/refund-requests", only("operator")),
     # bank transfers (对公转账, #22): the county office and the stations selling in the order record them
-    "orders.bank_transfers": Rule("/bank-transfers", only("operator", "county"),
-                                  note="each sees the orders it may record (the other operator: none here)"),
-    "orders.bank_transfer_record": Rule("/bank-transfers/{w.transfer_order.code}",
-                                        {**only("operator", "county"), "other_operator": 404},
-                                        note="an order of another station is not found"),
-    "api.record_bank_transfer": Rule("/api/v1/orders/{w.transfer_order.code}/bank-transfer",
-                                     {**allow("operator", "county"), "anonymous": 401}, method="POST",
-                                     json={"amount_fen": 1, "reference": "ABCD1234"}, token=True,
-                                     note="a wrong amount: 422 for those who may record, nothing recorded"),
+    "orders.bank_transfers": Rule(
+        "/bank-transfers",
+        only("operator", "county"),
+        note="each sees the orders it may record (the other operator: none here)",
+    ),
+    "orders.bank_transfer_record": Rule(
+        "/bank-transfers/{w.transfer_order.code}",
+        {**only("operator", "county"), "other_operator": 404},
+        note="an order of another station is not found",
+    ),
+    "api.record_bank_transfer": Rule(
+        "/api/v1/orders/{w.transfer_order.code}/bank-transfer",
+        {**allow("operator", "county"), "anonymous": 401},
+        method="POST",
+        json={"amount_fen": 1, "reference": "ABCD1234"},
+        token=True,
+        note="a wrong amount: 422 for those who may record, nothing recorded",
+    ),
     # reviews: the buyer's own line; the line's station (or the listing's host) replies; the county hides
-    "reviews.write": Rule("/orders/{w.order.code}/lines/{w.line.id}/review",
-                          {**{r: 404 for r in STAFF}, "consumer": "3xx", "anonymous": "3xx"},
-                          note="already reviewed: the buyer is sent back to the order"),
-    "reviews.reply_to": Rule("/reviews/{w.review.id}/reply", {**allow("operator"), "admin": DENY}, method="POST",
-                             data={"body": "谢谢"}, note="only the station that sold it (another's: 404)"),
+    "reviews.write": Rule(
+        "/orders/{w.order.code}/lines/{w.line.id}/review",
+        {**{r: 404 for r in STAFF}, "consumer": "3xx", "anonymous": "3xx"},
+        note="already reviewed: the buyer is sent back to the order",
+    ),
+    "reviews.reply_to": Rule(
+        "/reviews/{w.review.id}/reply",
+        {**allow("operator"), "admin": DENY},
+        method="POST",
+        data={"body": "谢谢"},
+        note="only the station that sold it (another's: 404)",
+    ),
     "reviews.to_answer": Rule("/reviews/answer", only("operator", "host")),
     "reviews.moderate": Rule("/reviews/moderate", only("county")),
-    "reviews.hide_review": Rule("/reviews/{w.review.id}/hide", allow("county"), method="POST",
-                                data={"reason": "辱骂"}),
+    "reviews.hide_review": Rule("/reviews/{w.review.id}/hide", allow("county"), method="POST", data={"reason": "辱骂"}),
     # favourites and share links: anyone signed in keeps their own list; short links are public
-    "favourites.toggle": Rule("/favourites/product/{w.product.id}", {**_all(OK), "anonymous": DENY}, method="POST",
-                              data={"action": "add"}, note="anonymous: sent to sign in"),
+    "favourites.toggle": Rule(
+        "/favourites/product/{w.product.id}",
+        {**_all(OK), "anonymous": DENY},
+        method="POST",
+        data={"action": "add"},
+        note="anonymous: sent to sign in",
+    ),
     "favourites.mine": Rule("/favourites", LOGGED_IN),
     "favourites.short_product": Rule("/p/{w.product.id}", _all("3xx")),
     "favourites.short_listing": Rule("/l/{w.listing.id}", _all("3xx")),
     "api.my_favourites": Rule("/api/v1/me/favourites", api_auth, token=True),
-    "api.add_favourite_product": Rule("/api/v1/me/favourites/products/{w.product.id}",
-                                      {**_all(OK), "anonymous": 401}, method="PUT", token=True),
-    "api.remove_favourite_product": Rule("/api/v1/me/favourites/products/{w.product.id}",
-                                         {**_all(OK), "anonymous": 401}, method="DELETE", token=True),
-    "api.add_favourite_listing": Rule("/api/v1/me/favourites/listings/{w.listing.id}",
-                                      {**_all(OK), "anonymous": 401}, method="PUT", token=True),
-    "api.remove_favourite_listing": Rule("/api/v1/me/favourites/listings/{w.listing.id}",
-                                         {**_all(OK), "anonymous": 401}, method="DELETE", token=True),
+    "api.add_favourite_product": Rule(
+        "/api/v1/me/favourites/products/{w.product.id}", {**_all(OK), "anonymous": 401}, method="PUT", token=True
+    ),
+    "api.remove_favourite_product": Rule(
+        "/api/v1/me/favourites/products/{w.product.id}", {**_all(OK), "anonymous": 401}, method="DELETE", token=True
+    ),
+    "api.add_favourite_listing": Rule(
+        "/api/v1/me/favourites/listings/{w.listing.id}", {**_all(OK), "anonymous": 401}, method="PUT", token=True
+    ),
+    "api.remove_favourite_listing": Rule(
+        "/api/v1/me/favourites/listings/{w.listing.id}", {**_all(OK), "anonymous": 401}, method="DELETE", token=True
+    ),
     "api.product_reviews": Rule("/api/v1/products/{w.product.id}/reviews", api_public),
     "api.listing_reviews": Rule("/api/v1/listings/{w.listing.id}/reviews", api_public),
-    "api.create_review": Rule("/api/v1/orders/{w.order.code}/lines/{w.line.id}/review", {**OWNER, "anonymous": 401},
-                              method="POST", json={"rating": 5}, token=True),
-    "api.reply_review": Rule("/api/v1/reviews/{w.review.id}/reply", {**allow("operator"), "admin": DENY,
-                                                                      "anonymous": 401},
-                             method="POST", json={"body": "谢谢"}, token=True),
-    "api.add_review_photo": Rule("/api/v1/reviews/{w.review.id}/photos",
-                                 {**allow("consumer"), "admin": DENY, "anonymous": 401}, method="POST", token=True,
-                                 note="only the review's author adds photos (no file here: a 422 for the author)"),
-    "api.hide_review": Rule("/api/v1/reviews/{w.review.id}/hide", {**allow("county"), "anonymous": 401},
-                            method="POST", json={"reason": "辱骂"}, token=True),
+    "api.create_review": Rule(
+        "/api/v1/orders/{w.order.code}/lines/{w.line.id}/review",
+        {**OWNER, "anonymous": 401},
+        method="POST",
+        json={"rating": 5},
+        token=True,
+    ),
+    "api.reply_review": Rule(
+        "/api/v1/reviews/{w.review.id}/reply",
+        {**allow("operator"), "admin": DENY, "anonymous": 401},
+        method="POST",
+        json={"body": "谢谢"},
+        token=True,
+    ),
+    "api.add_review_photo": Rule(
+        "/api/v1/reviews/{w.review.id}/photos",
+        {**allow("consumer"), "admin": DENY, "anonymous": 401},
+        method="POST",
+        token=True,
+        note="only the review's author adds photos (no file here: a 422 for the author)",
+    ),
+    "api.hide_review": Rule(
+        "/api/v1/reviews/{w.review.id}/hide",
+        {**allow("county"), "anonymous": 401},
+        method="POST",
+        json={"reason": "辱骂"},
+        token=True,
+    ),
     # institutional buying (#22): an organisation is its members' (the consumer manages the world's one),
     # the county office verifies it; anyone else gets a 404
     "institutions.mine": Rule("/organisations", LOGGED_IN),
-    "institutions.register": Rule("/organisations/new", {**{r: 403 for r in STAFF}, "consumer": "2xx",
-                                                        "other_consumer": "2xx", "anonymous": "3xx"},
-                                  note="organisations are registered from buyer accounts"),
+    "institutions.register": Rule(
+        "/organisations/new",
+        {**{r: 403 for r in STAFF}, "consumer": "2xx", "other_consumer": "2xx", "anonymous": "3xx"},
+        note="organisations are registered from buyer accounts",
+    ),
     "institutions.detail": Rule("/organisations/{w.organisation.id}", view("consumer", "county")),
-    "institutions.add_member": Rule("/organisations/{w.organisation.id}/members", allow("consumer"), method="POST",
-                                    data={"email": "matrix-other-consumer@test.cn", "role": "viewer"},
-                                    note="its manager only; county and admin read, the manager adds"),
+    "institutions.add_member": Rule(
+        "/organisations/{w.organisation.id}/members",
+        allow("consumer"),
+        method="POST",
+        data={"email": "matrix-other-consumer@test.cn", "role": "viewer"},
+        note="its manager only; county and admin read, the manager adds",
+    ),
     "institutions.review": Rule("/county/organisations", only("county")),
-    "institutions.decide": Rule("/organisations/{w.organisation.id}/reject", allow("county"), method="POST",
-                                data={"reason": "材料不全", "confirm": "1"}),
-    "api.create_organisation": Rule("/api/v1/organisations", {**_all(OK), "anonymous": 401}, method="POST",
-                                    json={}, token=True, note="an empty body is refused (422) for everyone"),
-    "api.get_organisation": Rule("/api/v1/organisations/{w.organisation.id}",
-                                 {**view("consumer", "county"), "anonymous": 401}, token=True),
-    "api.add_organisation_member": Rule("/api/v1/organisations/{w.organisation.id}/members",
-                                        {**allow("consumer"), "anonymous": 401}, method="POST",
-                                        json={"email": "matrix-other-consumer@test.cn", "role": "viewer"},
-                                        token=True),
-    "api.approve_organisation": Rule("/api/v1/organisations/{w.organisation.id}/approve",
-                                     {**allow("county"), "anonymous": 401}, method="POST", json={}, token=True),
-    "api.reject_organisation": Rule("/api/v1/organisations/{w.organisation.id}/reject",
-                                    {**allow("county"), "anonymous": 401}, method="POST", json={"reason": "x"},
-                                    token=True),
-    "institutions.statement_page": Rule("/organisations/{w.organisation.id}/statement?year=2026",
-                                        view("consumer", "county")),
-    "institutions.statement_xlsx": Rule("/organisations/{w.organisation.id}/statement.xlsx?year=2026",
-                                        view("consumer", "county")),
-    "institutions.set_budget": Rule("/organisations/{w.organisation.id}/budget", allow("consumer"), method="POST",
-                                    data={"year": "2026", "budget": "1000", "reserved_pct": "30"},
-                                    note="its manager or an approver (the county reads)"),
-    "api.set_organisation_budget": Rule("/api/v1/organisations/{w.organisation.id}/budget",
-                                        {**allow("consumer"), "anonymous": 401}, method="POST",
-                                        json={"year": 2026, "budget_fen": 100000, "reserved_bps": 3000}, token=True),
-    "api.organisation_statement": Rule("/api/v1/organisations/{w.organisation.id}/statement?year=2026",
-                                       {**view("consumer", "county"), "anonymous": 401}, token=True),
+    "institutions.decide": Rule(
+        "/organisations/{w.organisation.id}/reject",
+        allow("county"),
+        method="POST",
+        data={"reason": "材料不全", "confirm": "1"},
+    ),
+    "api.create_organisation": Rule(
+        "/api/v1/organisations",
+        {**_all(OK), "anonymous": 401},
+        method="POST",
+        json={},
+        token=True,
+        note="an empty body is refused (422) for everyone",
+    ),
+    "api.get_organisation": Rule(
+        "/api/v1/organisations/{w.organisation.id}", {**view("consumer", "county"), "anonymous": 401}, token=True
+    ),
+    "api.add_organisation_member": Rule(
+        "/api/v1/organisations/{w.organisation.id}/members",
+        {**allow("consumer"), "anonymous": 401},
+        method="POST",
+        json={"email": "matrix-other-consumer@test.cn", "role": "viewer"},
+        token=True,
+    ),
+    "api.approve_organisation": Rule(
+        "/api/v1/organisations/{w.organisation.id}/approve",
+        {**allow("county"), "anonymous": 401},
+        method="POST",
+        json={},
+        token=True,
+    ),
+    "api.reject_organisation": Rule(
+        "/api/v1/organisations/{w.organisation.id}/reject",
+        {**allow("county"), "anonymous": 401},
+        method="POST",
+        json={"reason": "x"},
+        token=True,
+    ),
+    "institutions.statement_page": Rule(
+        "/organisations/{w.organisation.id}/statement?year=2026", view("consumer", "county")
+    ),
+    "institutions.statement_xlsx": Rule(
+        "/organisations/{w.organisation.id}/statement.xlsx?year=2026", view("consumer", "county")
+    ),
+    "institutions.set_budget": Rule(
+        "/organisations/{w.organisation.id}/budget",
+        allow("consumer"),
+        method="POST",
+        data={"year": "2026", "budget": "1000", "reserved_pct": "30"},
+        note="its manager or an approver (the county reads)",
+    ),
+    "api.set_organisation_budget": Rule(
+        "/api/v1/organisations/{w.organisation.id}/budget",
+        {**allow("consumer"), "anonymous": 401},
+        method="POST",
+        json={"year": 2026, "budget_fen": 100000, "reserved_bps": 3000},
+        token=True,
+    ),
+    "api.organisation_statement": Rule(
+        "/api/v1/organisations/{w.organisation.id}/statement?year=2026",
+        {**view("consumer", "county"), "anonymous": 401},
+        token=True,
+    ),
     "institutions.county_report": Rule("/county/organisations/report?year=2026", only("county")),
     "institutions.county_report_xlsx": Rule("/county/organisations/report.xlsx?year=2026", only("county")),
     "api.county_institutions": Rule("/api/v1/county/institutions?year=2026", api_only("county"), token=True),
     # quote requests (询价, #22): the consumer is a buyer of the world's verified organisation and asked the
     # operator's station; the answer and the acceptance are proved in tests/institutions/test_quotes.py
-    "institutions.organisation_quotes": Rule("/organisations/{w.buying_org.id}/quote-requests",
-                                             view("consumer", "county")),
+    "institutions.organisation_quotes": Rule(
+        "/organisations/{w.buying_org.id}/quote-requests", view("consumer", "county")
+    ),
     "institutions.station_quotes": Rule("/station/quote-requests", only("operator")),
     "institutions.quote_detail": Rule("/quote-requests/{w.quote.id}", view("consumer", "operator", "county")),
-    "institutions.quote_action": Rule("/quote-requests/{w.quote.id}/answer", allow("operator"), method="POST",
-                                      data={}, note="the addressed station answers; an empty form changes nothing"),
-    "api.create_quote_request": Rule("/api/v1/quote-requests", {**_all(OK), "anonymous": 401}, method="POST",
-                                     json={}, token=True, note="an empty body is refused (422) for everyone"),
-    "api.list_quote_requests": Rule("/api/v1/quote-requests", api_auth, token=True,
-                                    note="each sees its own: a station's requests, or none"),
-    "api.get_quote_request": Rule("/api/v1/quote-requests/{w.quote.id}",
-                                  {**view("consumer", "operator", "county"), "anonymous": 401}, token=True),
-    "api.answer_quote_request": Rule("/api/v1/quote-requests/{w.quote.id}/answer",
-                                     {**allow("operator"), "anonymous": 401}, method="POST", token=True,
-                                     json={"quantity": 1, "unit_price_fen": 100, "lead_days": 1,
-                                           "valid_until": "2030-01-01"},
-                                     note="valid too far ahead: 422 for the station, nothing answered"),
-    "api.decline_quote_request": Rule("/api/v1/quote-requests/{w.quote.id}/decline",
-                                      {**allow("operator"), "anonymous": 401}, method="POST", token=True,
-                                      json={"reason": ""}),
-    "api.accept_quote_request": Rule("/api/v1/quote-requests/{w.quote.id}/accept",
-                                     {**allow("consumer"), "admin": DENY, "anonymous": 401}, method="POST",
-                                     token=True, json={"purchase_id": 1},
-                                     note="its buyers only; not answered yet: 409"),
+    "institutions.quote_action": Rule(
+        "/quote-requests/{w.quote.id}/answer",
+        allow("operator"),
+        method="POST",
+        data={},
+        note="the addressed station answers; an empty form changes nothing",
+    ),
+    "api.create_quote_request": Rule(
+        "/api/v1/quote-requests",
+        {**_all(OK), "anonymous": 401},
+        method="POST",
+        json={},
+        token=True,
+        note="an empty body is refused (422) for everyone",
+    ),
+    "api.list_quote_requests": Rule(
+        "/api/v1/quote-requests", api_auth, token=True, note="each sees its own: a station's requests, or none"
+    ),
+    "api.get_quote_request": Rule(
+        "/api/v1/quote-requests/{w.quote.id}", {**view("consumer", "operator", "county"), "anonymous": 401}, token=True
+    ),
+    "api.answer_quote_request": Rule(
+        "/api/v1/quote-requests/{w.quote.id}/answer",
+        {**allow("operator"), "anonymous": 401},
+        method="POST",
+        token=True,
+        json={"quantity": 1, "unit_price_fen": 100, "lead_days": 1, "valid_until": "2030-01-01"},
+        note="valid too far ahead: 422 for the station, nothing answered",
+    ),
+    "api.decline_quote_request": Rule(
+        "/api/v1/quote-requests/{w.quote.id}/decline",
+        {**allow("operator"), "anonymous": 401},
+        method="POST",
+        token=True,
+        json={"reason": ""},
+    ),
+    "api.accept_quote_request": Rule(
+        "/api/v1/quote-requests/{w.quote.id}/accept",
+        {**allow("consumer"), "admin": DENY, "anonymous": 401},
+        method="POST",
+        token=True,
+        json={"purchase_id": 1},
+        note="its buyers only; not answered yet: 409",
+    ),
     # bulk purchases (#22 b): the consumer is a buyer of the world's verified organisation and built its draft;
     # the approver's path (a second person) is proved in tests/institutions/test_purchases.py
-    "institutions.new_purchase": Rule("/organisations/{w.buying_org.id}/purchases/new",
-                                      view("consumer", owner_only=True), note="its buyers only"),
+    "institutions.new_purchase": Rule(
+        "/organisations/{w.buying_org.id}/purchases/new", view("consumer", owner_only=True), note="its buyers only"
+    ),
     "institutions.purchase_detail": Rule("/purchases/{w.purchase.id}", view("consumer", "county")),
-    "institutions.purchase_action": Rule("/purchases/{w.purchase.id}/submit", {**allow("consumer"), "admin": DENY},
-                                         method="POST",
-                                         note="the buyer who built it submits; approve/reject: an approver"),
-    "api.create_purchase": Rule("/api/v1/purchases", {**_all(OK), "anonymous": 401}, method="POST", json={},
-                                token=True, note="an empty body is refused (422) for everyone"),
-    "api.get_purchase": Rule("/api/v1/purchases/{w.purchase.id}", {**view("consumer", "county"), "anonymous": 401},
-                             token=True),
-    "api.submit_purchase": Rule("/api/v1/purchases/{w.purchase.id}/submit", {**allow("consumer"), "admin": DENY,
-                                                                              "anonymous": 401},
-                                method="POST", token=True, note="only the buyer who built it"),
-    "api.approve_purchase": Rule("/api/v1/purchases/{w.purchase.id}/approve",
-                                 {**allow(), "admin": DENY, "anonymous": 401}, method="POST", json={}, token=True,
-                                 note="the world's purchase was built by the consumer: nobody here may approve it"),
-    "api.reject_purchase": Rule("/api/v1/purchases/{w.purchase.id}/reject",
-                                {**allow(), "admin": DENY, "anonymous": 401}, method="POST", json={"reason": "x"},
-                                token=True),
+    "institutions.purchase_action": Rule(
+        "/purchases/{w.purchase.id}/submit",
+        {**allow("consumer"), "admin": DENY},
+        method="POST",
+        note="the buyer who built it submits; approve/reject: an approver",
+    ),
+    "api.create_purchase": Rule(
+        "/api/v1/purchases",
+        {**_all(OK), "anonymous": 401},
+        method="POST",
+        json={},
+        token=True,
+        note="an empty body is refused (422) for everyone",
+    ),
+    "api.get_purchase": Rule(
+        "/api/v1/purchases/{w.purchase.id}", {**view("consumer", "county"), "anonymous": 401}, token=True
+    ),
+    "api.submit_purchase": Rule(
+        "/api/v1/purchases/{w.purchase.id}/submit",
+        {**allow("consumer"), "admin": DENY, "anonymous": 401},
+        method="POST",
+        token=True,
+        note="only the buyer who built it",
+    ),
+    "api.approve_purchase": Rule(
+        "/api/v1/purchases/{w.purchase.id}/approve",
+        {**allow(), "admin": DENY, "anonymous": 401},
+        method="POST",
+        json={},
+        token=True,
+        note="the world's purchase was built by the consumer: nobody here may approve it",
+    ),
+    "api.reject_purchase": Rule(
+        "/api/v1/purchases/{w.purchase.id}/reject",
+        {**allow(), "admin": DENY, "anonymous": 401},
+        method="POST",
+        json={"reason": "x"},
+        token=True,
+    ),
     # invoices (#22): the consumer asked for the invoice of its order, the operator's station issued it (with a
     # file); the other operator's station, another consumer get a 404; the county office reads
     "invoices.request_order": Rule("/orders/{w.order.code}/invoice", view("consumer", owner_only=True)),
@@ -365,201 +555,392 @@ RULES: dict[str, Rule] = {
     "invoices.mine": Rule("/invoices", LOGGED_IN),
     "invoices.detail": Rule("/invoices/{w.invoice.id}", view("consumer", "operator", "county")),
     "invoices.download": Rule("/invoices/{w.invoice.id}/file", view("consumer", "operator", "county")),
-    "invoices.issue": Rule("/invoices/{w.invoice.id}/issue", allow("operator"), method="POST",
-                           data={"number": "12345678", "amount": "1"}, note="the issuing station only"),
-    "invoices.red": Rule("/invoices/{w.invoice.id}/red", allow("operator"), method="POST",
-                         data={"number": "12345679", "amount": "1"}),
+    "invoices.issue": Rule(
+        "/invoices/{w.invoice.id}/issue",
+        allow("operator"),
+        method="POST",
+        data={"number": "12345678", "amount": "1"},
+        note="the issuing station only",
+    ),
+    "invoices.red": Rule(
+        "/invoices/{w.invoice.id}/red", allow("operator"), method="POST", data={"number": "12345679", "amount": "1"}
+    ),
     "invoices.station_list": Rule("/station/invoices", only("operator")),
-    "api.request_order_invoice": Rule("/api/v1/orders/{w.order.code}/invoice-request",
-                                      {**allow("consumer"), "admin": DENY, "anonymous": 401}, method="POST",
-                                      json={"kind": "ordinary", "title": "个人"}, token=True,
-                                      note="its buyer (or an organisation member with rights)"),
-    "api.request_period_invoice": Rule("/api/v1/invoice-requests", {**_all(OK), "anonymous": 401}, method="POST",
-                                       json={}, token=True, note="an empty body is refused (422) for everyone"),
+    "api.request_order_invoice": Rule(
+        "/api/v1/orders/{w.order.code}/invoice-request",
+        {**allow("consumer"), "admin": DENY, "anonymous": 401},
+        method="POST",
+        json={"kind": "ordinary", "title": "个人"},
+        token=True,
+        note="its buyer (or an organisation member with rights)",
+    ),
+    "api.request_period_invoice": Rule(
+        "/api/v1/invoice-requests",
+        {**_all(OK), "anonymous": 401},
+        method="POST",
+        json={},
+        token=True,
+        note="an empty body is refused (422) for everyone",
+    ),
     "api.list_invoices": Rule("/api/v1/invoices", api_auth, token=True),
-    "api.get_invoice": Rule("/api/v1/invoices/{w.invoice.id}",
-                            {**view("consumer", "operator", "county"), "anonymous": 401}, token=True),
-    "api.download_invoice": Rule("/api/v1/invoices/{w.invoice.id}/file",
-                                 {**view("consumer", "operator", "county"), "anonymous": 401}, token=True),
-    "api.issue_invoice": Rule("/api/v1/invoices/{w.invoice.id}/issue?number=12345678&issued_on=2026-01-01&amount_fen=1",
-                              {**allow("operator"), "anonymous": 401}, method="POST", token=True),
-    "api.red_invoice": Rule("/api/v1/invoices/{w.invoice.id}/red?number=12345679&issued_on=2026-01-01&amount_fen=-1",
-                            {**allow("operator"), "anonymous": 401}, method="POST", token=True),
+    "api.get_invoice": Rule(
+        "/api/v1/invoices/{w.invoice.id}", {**view("consumer", "operator", "county"), "anonymous": 401}, token=True
+    ),
+    "api.download_invoice": Rule(
+        "/api/v1/invoices/{w.invoice.id}/file", {**view("consumer", "operator", "county"), "anonymous": 401}, token=True
+    ),
+    "api.issue_invoice": Rule(
+        "/api/v1/invoices/{w.invoice.id}/issue?number=12345678&issued_on=2026-01-01&amount_fen=1",
+        {**allow("operator"), "anonymous": 401},
+        method="POST",
+        token=True,
+    ),
+    "api.red_invoice": Rule(
+        "/api/v1/invoices/{w.invoice.id}/red?number=12345679&issued_on=2026-01-01&amount_fen=-1",
+        {**allow("operator"), "anonymous": 401},
+        method="POST",
+        token=True,
+    ),
     "api.station_invoices": Rule("/api/v1/station/invoices", api_only("operator"), token=True),
-    "orders.refund_request_decide": Rule("/refund-requests/{w.refund_request.id}/reject", allow("operator"),
-                                         method="POST", data={"note": "x"},
-                                         note="the line's station's operator or an admin decides"),
-    "orders.cart_add": Rule("/cart/add", _all(OK), method="POST", data={"product_id": "{w.product.id}",
-                                                                           "quantity": "1"}),
-    "orders.cart_add_booking": Rule("/cart/bookings", _all("3xx"), method="POST",
-                                    data={"listing_id": "{w.listing.id}", "guests": "0"},
-                                    note="everyone, guests too (a guest cart, as /cart/add): refused with a "
-                                         "message (guests 0), back to the page"),
-    "orders.cart_update": Rule("/cart/lines/999999", _all(404), method="POST", data={"quantity": "1"},
-                               note="the cart is the caller's own (session); an unknown line is a 404 for all"),
+    "orders.refund_request_decide": Rule(
+        "/refund-requests/{w.refund_request.id}/reject",
+        allow("operator"),
+        method="POST",
+        data={"note": "x"},
+        note="the line's station's operator or an admin decides",
+    ),
+    "orders.cart_add": Rule(
+        "/cart/add", _all(OK), method="POST", data={"product_id": "{w.product.id}", "quantity": "1"}
+    ),
+    "orders.cart_add_booking": Rule(
+        "/cart/bookings",
+        _all("3xx"),
+        method="POST",
+        data={"listing_id": "{w.listing.id}", "guests": "0"},
+        note="everyone, guests too (a guest cart, as /cart/add): refused with a message (guests 0), back to the page",
+    ),
+    "orders.cart_update": Rule(
+        "/cart/lines/999999",
+        _all(404),
+        method="POST",
+        data={"quantity": "1"},
+        note="the cart is the caller's own (session); an unknown line is a 404 for all",
+    ),
     "orders.cart_acknowledge": Rule("/cart/acknowledge", _all(OK), method="POST"),
     "orders.checkout": Rule("/checkout", {**_all(OK), "anonymous": "3xx"}, note="empty cart: sent back"),
-    "api.get_order": Rule("/api/v1/orders/{w.order.code}", {**view("consumer", owner_only=True), "anonymous": 401},
-                          token=True),
-    "api.cancel": Rule("/api/v1/orders/{w.order.code}/cancel", {**OWNER, "anonymous": 401}, method="POST",
-                       json={}, token=True),
-    "api.pay_order": Rule("/api/v1/orders/{w.order.code}/pay", {**OWNER, "anonymous": 401}, method="POST",
-                          json={}, token=True),
-    "api.create_order": Rule("/api/v1/orders", {**_all(OK), "anonymous": 401}, method="POST", json={},
-                             token=True),
+    "api.get_order": Rule(
+        "/api/v1/orders/{w.order.code}", {**view("consumer", owner_only=True), "anonymous": 401}, token=True
+    ),
+    "api.cancel": Rule(
+        "/api/v1/orders/{w.order.code}/cancel", {**OWNER, "anonymous": 401}, method="POST", json={}, token=True
+    ),
+    "api.pay_order": Rule(
+        "/api/v1/orders/{w.order.code}/pay", {**OWNER, "anonymous": 401}, method="POST", json={}, token=True
+    ),
+    "api.create_order": Rule("/api/v1/orders", {**_all(OK), "anonymous": 401}, method="POST", json={}, token=True),
     # station desk: only the station's operator (and admin); the other station's operator is refused
     "stations.shipment": Rule("/station/shipments/{w.shipment.code}", view("operator")),
     "stations.slip": Rule("/station/shipments/{w.shipment.code}/slip", view("operator")),
     "stations.label": Rule("/station/shipments/{w.shipment.code}/label", view("operator")),
-    "stations.shipment_action": Rule("/station/shipments/{w.shipment.code}/action", allow("operator"),
-                                     method="POST", data={"action": "accept"}),
+    "stations.shipment_action": Rule(
+        "/station/shipments/{w.shipment.code}/action", allow("operator"), method="POST", data={"action": "accept"}
+    ),
     "stations.confirm_cash": Rule("/station/shipments/{w.shipment.code}/cash", allow("operator"), method="POST"),
-    "stations.unlock_pickup": Rule("/station/shipments/{w.shipment.code}/unlock-pickup", allow(), method="POST",
-                                   note="after too many wrong pick-up codes only an admin unlocks"),
-    "stations.cancel_line": Rule("/station/shipments/{w.shipment.code}/lines/{w.line.id}/cancel",
-                                 allow("operator"), method="POST", data={"reason": "缺货"}),
+    "stations.unlock_pickup": Rule(
+        "/station/shipments/{w.shipment.code}/unlock-pickup",
+        allow(),
+        method="POST",
+        note="after too many wrong pick-up codes only an admin unlocks",
+    ),
+    "stations.cancel_line": Rule(
+        "/station/shipments/{w.shipment.code}/lines/{w.line.id}/cancel",
+        allow("operator"),
+        method="POST",
+        data={"reason": "缺货"},
+    ),
     "stations.stock_record": Rule("/station/stock/{w.stock_id}", view("operator")),
-    "stations.receive": Rule("/station/stock/{w.stock_id}/receive", allow("operator"), method="POST",
-                             data={"quantity": "1"}),
-    "stations.correct": Rule("/station/stock/{w.stock_id}/correct", allow("operator"), method="POST",
-                             data={"on_hand": "5", "reason": "盘点"}),
-    "stations.product_photo": Rule("/station/products/{w.product.id}/photo", allow("operator"), method="POST",
-                                   data={}),
-    "stations.product_edit": Rule("/station/products/{w.product.id}/edit", allow("operator"), method="POST",
-                                  data={}),
-    "stations.family_edit": Rule("/station/families/{w.family_id}", allow("operator"), method="POST", data={},
-                                 note="a family whose variants are all the operator's station's"),
-    "api.station_shipments": Rule("/api/v1/stations/{w.station.id}/shipments", {**view("operator"), "anonymous": 401},
-                                  token=True, note="docs/api.md, core endpoints: operator of that station"),
-    "api.station_cashbook": Rule("/api/v1/stations/{w.station.id}/cashbook", {**view("operator"), "anonymous": 401},
-                                 token=True, note="#18: operators of that station only"),
-    "api.close_station_cashbook": Rule("/api/v1/stations/{w.station.id}/cashbook/close",
-                                       allow("operator", anonymous=401), method="POST",
-                                       json={"date": "2026-01-01", "counted_fen": 0}, token=True),
-    "api.remit_station_cash": Rule("/api/v1/stations/{w.station.id}/cashbook/remittances",
-                                   allow("operator", anonymous=401), method="POST", json={"amount_fen": 100},
-                                   token=True, note="#18: operators of that station only"),
-    "api.correct_station_cash": Rule("/api/v1/stations/{w.station.id}/cashbook/corrections",
-                                     allow("operator", anonymous=401), method="POST",
-                                     json={"amount_fen": 100, "reason": "补记"}, token=True),
-    "api.host_cashbook": Rule("/api/v1/host/cashbook", {**api_only("host", "other_host"), "admin": 403}, token=True,
-                              note="#18: a host's own till (an admin has none)"),
-    "api.close_host_cashbook": Rule("/api/v1/host/cashbook/close", {**allow("host", "other_host", anonymous=401), "admin": DENY},
-                                    method="POST", json={"date": "2026-01-01", "counted_fen": 0}, token=True),
-    "api.remit_host_cash": Rule("/api/v1/host/cashbook/remittances",
-                                {**allow("host", "other_host", anonymous=401), "admin": DENY},
-                                method="POST", json={"amount_fen": 100}, token=True),
-    "api.correct_host_cash": Rule("/api/v1/host/cashbook/corrections",
-                                  {**allow("host", "other_host", anonymous=401), "admin": DENY},
-                                  method="POST", json={"amount_fen": 100, "reason": "补记"}, token=True),
-    "api.shipment_transition": Rule("/api/v1/shipments/{w.shipment.code}/transition",
-                                    allow("operator", anonymous=401), method="POST", json={"action": "accept"},
-                                    token=True),
-    "api.create_station_product": Rule("/api/v1/products", allow("operator", "other_operator", anonymous=401),
-                                       method="POST", json={}, token=True),
-    "api.update_station_product": Rule("/api/v1/products/{w.product.id}", allow("operator", anonymous=401),
-                                       method="PATCH", json={}, token=True),
+    "stations.receive": Rule(
+        "/station/stock/{w.stock_id}/receive", allow("operator"), method="POST", data={"quantity": "1"}
+    ),
+    "stations.correct": Rule(
+        "/station/stock/{w.stock_id}/correct", allow("operator"), method="POST", data={"on_hand": "5", "reason": "盘点"}
+    ),
+    "stations.product_photo": Rule("/station/products/{w.product.id}/photo", allow("operator"), method="POST", data={}),
+    "stations.product_edit": Rule("/station/products/{w.product.id}/edit", allow("operator"), method="POST", data={}),
+    "stations.family_edit": Rule(
+        "/station/families/{w.family_id}",
+        allow("operator"),
+        method="POST",
+        data={},
+        note="a family whose variants are all the operator's station's",
+    ),
+    "api.station_shipments": Rule(
+        "/api/v1/stations/{w.station.id}/shipments",
+        {**view("operator"), "anonymous": 401},
+        token=True,
+        note="docs/api.md, core endpoints: operator of that station",
+    ),
+    "api.station_cashbook": Rule(
+        "/api/v1/stations/{w.station.id}/cashbook",
+        {**view("operator"), "anonymous": 401},
+        token=True,
+        note="#18: operators of that station only",
+    ),
+    "api.close_station_cashbook": Rule(
+        "/api/v1/stations/{w.station.id}/cashbook/close",
+        allow("operator", anonymous=401),
+        method="POST",
+        json={"date": "2026-01-01", "counted_fen": 0},
+        token=True,
+    ),
+    "api.remit_station_cash": Rule(
+        "/api/v1/stations/{w.station.id}/cashbook/remittances",
+        allow("operator", anonymous=401),
+        method="POST",
+        json={"amount_fen": 100},
+        token=True,
+        note="#18: operators of that station only",
+    ),
+    "api.correct_station_cash": Rule(
+        "/api/v1/stations/{w.station.id}/cashbook/corrections",
+        allow("operator", anonymous=401),
+        method="POST",
+        json={"amount_fen": 100, "reason": "补记"},
+        token=True,
+    ),
+    "api.host_cashbook": Rule(
+        "/api/v1/host/cashbook",
+        {**api_only("host", "other_host"), "admin": 403},
+        token=True,
+        note="#18: a host's own till (an admin has none)",
+    ),
+    "api.close_host_cashbook": Rule(
+        "/api/v1/host/cashbook/close",
+        {**allow("host", "other_host", anonymous=401), "admin": DENY},
+        method="POST",
+        json={"date": "2026-01-01", "counted_fen": 0},
+        token=True,
+    ),
+    "api.remit_host_cash": Rule(
+        "/api/v1/host/cashbook/remittances",
+        {**allow("host", "other_host", anonymous=401), "admin": DENY},
+        method="POST",
+        json={"amount_fen": 100},
+        token=True,
+    ),
+    "api.correct_host_cash": Rule(
+        "/api/v1/host/cashbook/corrections",
+        {**allow("host", "other_host", anonymous=401), "admin": DENY},
+        method="POST",
+        json={"amount_fen": 100, "reason": "补记"},
+        token=True,
+    ),
+    "api.shipment_transition": Rule(
+        "/api/v1/shipments/{w.shipment.code}/transition",
+        allow("operator", anonymous=401),
+        method="POST",
+        json={"action": "accept"},
+        token=True,
+    ),
+    "api.create_station_product": Rule(
+        "/api/v1/products", allow("operator", "other_operator", anonymous=401), method="POST", json={}, token=True
+    ),
+    "api.update_station_product": Rule(
+        "/api/v1/products/{w.product.id}", allow("operator", anonymous=401), method="PATCH", json={}, token=True
+    ),
     # tourism
-    "tourism.listing_detail": Rule("/listings/{w.listing.id}-{w.listing.slug}", PUBLIC,
-                                   note="/listings/<id> redirects (301) to this canonical URL"),
+    "tourism.listing_detail": Rule(
+        "/listings/{w.listing.id}-{w.listing.slug}", PUBLIC, note="/listings/<id> redirects (301) to this canonical URL"
+    ),
     "tourism.book": Rule("/listings/{w.listing.id}/book", allow(*STAFF), method="POST", data={}),
     "tourism.booking_detail": Rule("/bookings/{w.booking.code}", view("consumer")),
-    "tourism.booking_cancel_confirm": Rule("/bookings/{w.booking.code}/cancel", view("consumer"),
-                                           note="the confirmation step before the POST"),
-    "tourism.booking_cancel": Rule("/bookings/{w.booking.code}/cancel", {**OWNER, "admin": OK}, method="POST",
-                                   note="the owner, or an admin (admin everything)"),
+    "tourism.booking_cancel_confirm": Rule(
+        "/bookings/{w.booking.code}/cancel", view("consumer"), note="the confirmation step before the POST"
+    ),
+    "tourism.booking_cancel": Rule(
+        "/bookings/{w.booking.code}/cancel",
+        {**OWNER, "admin": OK},
+        method="POST",
+        note="the owner, or an admin (admin everything)",
+    ),
     "tourism.host_listing": Rule("/host/listings/{w.listing.id}", view("host")),
     "tourism.host_listing_edit": Rule("/host/listings/{w.listing.id}/edit", view("host")),
-    "tourism.host_listing_update": Rule("/host/listings/{w.listing.id}/edit", allow("host"), method="POST",
-                                        data={"free_cancel_days": "3", "cancel_fee_pct": "50"}),
-    "tourism.host_unit_type_update": Rule("/host/listings/{w.listing.id}/unit-types/{w.unit_type.id}",
-                                          allow("host"), method="POST", data={}),
-    "tourism.host_close_dates": Rule("/host/listings/{w.listing.id}/close", allow("host"), method="POST",
-                                     data={"start": "2030-01-01", "end": "2030-01-02"}),
-    "tourism.host_reopen_date": Rule("/host/listings/{w.listing.id}/reopen/2030-01-01", allow("host"),
-                                     method="POST"),
-    "tourism.host_listing_place": Rule("/host/listings/{w.listing.id}/place", allow("host"), method="POST",
-                                       data={"address": "罗渡村 1 号"}),
-    "tourism.host_listing_photo_add": Rule("/host/listings/{w.listing.id}/photos", allow("host"), method="POST",
-                                           data={}, note="no file: 422, after the owner check"),
-    "tourism.host_listing_photo_remove": Rule("/host/listings/{w.listing.id}/photos/999999/delete", allow("host"),
-                                              method="POST", note="removing what is not there changes nothing"),
+    "tourism.host_listing_update": Rule(
+        "/host/listings/{w.listing.id}/edit",
+        allow("host"),
+        method="POST",
+        data={"free_cancel_days": "3", "cancel_fee_pct": "50"},
+    ),
+    "tourism.host_unit_type_update": Rule(
+        "/host/listings/{w.listing.id}/unit-types/{w.unit_type.id}", allow("host"), method="POST", data={}
+    ),
+    "tourism.host_close_dates": Rule(
+        "/host/listings/{w.listing.id}/close",
+        allow("host"),
+        method="POST",
+        data={"start": "2030-01-01", "end": "2030-01-02"},
+    ),
+    "tourism.host_reopen_date": Rule("/host/listings/{w.listing.id}/reopen/2030-01-01", allow("host"), method="POST"),
+    "tourism.host_listing_place": Rule(
+        "/host/listings/{w.listing.id}/place", allow("host"), method="POST", data={"address": "罗渡村 1 号"}
+    ),
+    "tourism.host_listing_photo_add": Rule(
+        "/host/listings/{w.listing.id}/photos",
+        allow("host"),
+        method="POST",
+        data={},
+        note="no file: 422, after the owner check",
+    ),
+    "tourism.host_listing_photo_remove": Rule(
+        "/host/listings/{w.listing.id}/photos/999999/delete",
+        allow("host"),
+        method="POST",
+        note="removing what is not there changes nothing",
+    ),
     "tourism.host_no_show": Rule("/host/bookings/{w.booking.code}/no-show", allow("host"), method="POST"),
     "tourism.host_cancel": Rule("/host/bookings/{w.booking.code}/cancel", allow("host"), method="POST"),
     "tourism.host_refund_kept": Rule("/host/bookings/{w.booking.code}/refund-kept", allow("host"), method="POST"),
-    "tourism.host_cash_close": Rule("/host/cash/close", {**allow("host", "other_host"), "admin": DENY}, method="POST",
-                                    data={"day": "2026-01-01", "counted": "0"}),
-    "tourism.host_cash_move": Rule("/host/cash/entries", {**allow("host", "other_host"), "admin": DENY}, method="POST",
-                                   data={"kind": "correction", "amount": "1", "reason": "补记"}),
-    "tourism.host_check_in": Rule("/host/check-in", allow("host", "other_host"), method="POST",
-                                  data={"code": "000000"}, note="a code check; a wrong code is not a 403"),
-    "api.listing_availability": Rule("/api/v1/listings/{w.listing.id}/availability?from=2030-01-01&to=2030-01-05",
-                                     api_public),
-    "api.create_booking": Rule("/api/v1/bookings", {**_all(OK), "anonymous": 401}, method="POST", json={},
-                               token=True),
-    "api.get_booking": Rule("/api/v1/bookings/{w.booking.code}", {**view("consumer"),
-                                                                 "anonymous": 401}, token=True),
-    "api.cancel_booking_api": Rule("/api/v1/bookings/{w.booking.code}/cancel", {**OWNER, "admin": OK, "anonymous": 401},
-                                   method="POST", json={}, token=True),
-    "api.check_in_booking_api": Rule("/api/v1/bookings/{w.booking.code}/check-in", allow("host", anonymous=401),
-                                     method="POST", json={"confirmation_code": "000000"}, token=True),
+    "tourism.host_cash_close": Rule(
+        "/host/cash/close",
+        {**allow("host", "other_host"), "admin": DENY},
+        method="POST",
+        data={"day": "2026-01-01", "counted": "0"},
+    ),
+    "tourism.host_cash_move": Rule(
+        "/host/cash/entries",
+        {**allow("host", "other_host"), "admin": DENY},
+        method="POST",
+        data={"kind": "correction", "amount": "1", "reason": "补记"},
+    ),
+    "tourism.host_check_in": Rule(
+        "/host/check-in",
+        allow("host", "other_host"),
+        method="POST",
+        data={"code": "000000"},
+        note="a code check; a wrong code is not a 403",
+    ),
+    "api.listing_availability": Rule(
+        "/api/v1/listings/{w.listing.id}/availability?from=2030-01-01&to=2030-01-05", api_public
+    ),
+    "api.create_booking": Rule("/api/v1/bookings", {**_all(OK), "anonymous": 401}, method="POST", json={}, token=True),
+    "api.get_booking": Rule("/api/v1/bookings/{w.booking.code}", {**view("consumer"), "anonymous": 401}, token=True),
+    "api.cancel_booking_api": Rule(
+        "/api/v1/bookings/{w.booking.code}/cancel",
+        {**OWNER, "admin": OK, "anonymous": 401},
+        method="POST",
+        json={},
+        token=True,
+    ),
+    "api.check_in_booking_api": Rule(
+        "/api/v1/bookings/{w.booking.code}/check-in",
+        allow("host", anonymous=401),
+        method="POST",
+        json={"confirmation_code": "000000"},
+        token=True,
+    ),
     # county office: reads everything; changes the registry, benefit links and approvals
     "county.household_detail": Rule("/county/households/{w.household.id}", only("county")),
     "county.household_statement": Rule("/county/households/{w.household.id}/statement", only("county")),
     "county.household_edit": Rule("/county/households/{w.household.id}/edit", only("county")),
-    "county.household_find": Rule("/county/households/find", allow("county"), method="POST",
-                                  data={"registry_no": "x"}),
-    "county.household_reveal": Rule("/county/households/{w.household.id}/reveal", allow("county"), method="POST",
-                                    data={"reason": "核对"}),
-    "county.household_status": Rule("/county/households/{w.household.id}/status", allow("county"),
-                                    method="POST", data={"status": "active"}),
+    "county.household_find": Rule("/county/households/find", allow("county"), method="POST", data={"registry_no": "x"}),
+    "county.household_reveal": Rule(
+        "/county/households/{w.household.id}/reveal", allow("county"), method="POST", data={"reason": "核对"}
+    ),
+    "county.household_status": Rule(
+        "/county/households/{w.household.id}/status", allow("county"), method="POST", data={"status": "active"}
+    ),
     "county.links_edit": Rule("/county/links/product/{w.product.id}", only("county")),
-    "county.approvals_change_decide": Rule("/county/approvals/changes/{w.product_change.id}/reject",
-                                           allow("county"), method="POST", data={"reason": "x"}),
-    "county.approvals_decide": Rule("/county/approvals/{w.product.id}/reject", allow("county"), method="POST",
-                                    data={"note": "x"}),
+    "county.approvals_change_decide": Rule(
+        "/county/approvals/changes/{w.product_change.id}/reject", allow("county"), method="POST", data={"reason": "x"}
+    ),
+    "county.approvals_decide": Rule(
+        "/county/approvals/{w.product.id}/reject", allow("county"), method="POST", data={"note": "x"}
+    ),
     "county.household_account": Rule("/county/households/{w.household.id}/account", only("county")),
-    "county.household_account_reveal": Rule("/county/households/{w.household.id}/account/reveal", allow("county"),
-                                            method="POST", note="no account yet: back to the household"),
+    "county.household_account_reveal": Rule(
+        "/county/households/{w.household.id}/account/reveal",
+        allow("county"),
+        method="POST",
+        note="no account yet: back to the household",
+    ),
     "county.payouts_index": Rule("/county/payouts", only("county")),
     "county.benefits_index": Rule("/county/benefits", only("county")),
-    "benefit_pages.station_benefits": Rule("/station/benefits", only("operator"),
-                                           note="#20: a station records its purchases, wages, dividends, rents"),
-    "benefit_pages.host_benefits": Rule("/host/benefits", {**only("host"), "admin": 403},
-                                        note="#20: a host records wages, dividends, rents for its own listings"),
-    "api.county_record_benefit": Rule("/api/v1/county/benefits", {**allow("county", "operator", "other_operator", "host",
-                                                                         "other_host", anonymous=401)},
-                                      method="POST", json={}, token=True, note="an empty body is a 422"),
-    "api.county_benefit_record": Rule("/api/v1/county/benefits/{w.benefit_record.id}",
-                                      {**api_only("county"), "operator": "2xx", "other_operator": 404,
-                                       "host": 404, "other_host": 404}, token=True),
+    "benefit_pages.station_benefits": Rule(
+        "/station/benefits", only("operator"), note="#20: a station records its purchases, wages, dividends, rents"
+    ),
+    "benefit_pages.host_benefits": Rule(
+        "/host/benefits",
+        {**only("host"), "admin": 403},
+        note="#20: a host records wages, dividends, rents for its own listings",
+    ),
+    "api.county_record_benefit": Rule(
+        "/api/v1/county/benefits",
+        {**allow("county", "operator", "other_operator", "host", "other_host", anonymous=401)},
+        method="POST",
+        json={},
+        token=True,
+        note="an empty body is a 422",
+    ),
+    "api.county_benefit_record": Rule(
+        "/api/v1/county/benefits/{w.benefit_record.id}",
+        {**api_only("county"), "operator": "2xx", "other_operator": 404, "host": 404, "other_host": 404},
+        token=True,
+    ),
     "county.household_card": Rule("/county/households/{w.household.id}/card?month=2026-11", only("county")),
     "county.village_cards": Rule("/county/cards?village_id={w.village.id}&month=2026-11", only("county")),
     "county.payout_detail": Rule("/county/payouts/{w.payout_batch.id}", only("county")),
     "county.payout_export": Rule("/county/payouts/{w.payout_batch.id}/export.xlsx", only("county")),
-    "county.payout_result": Rule("/county/payouts/{w.payout_batch.id}/result", allow("county"), method="POST",
-                                 data={}),
-    "api.county_create_payout": Rule("/api/v1/county/payouts", allow("county", anonymous=401), method="POST",
-                                     json={"period_from": "2026-11-01", "period_to": "2026-11-27"}, token=True),
+    "county.payout_result": Rule("/county/payouts/{w.payout_batch.id}/result", allow("county"), method="POST", data={}),
+    "api.county_create_payout": Rule(
+        "/api/v1/county/payouts",
+        allow("county", anonymous=401),
+        method="POST",
+        json={"period_from": "2026-11-01", "period_to": "2026-11-27"},
+        token=True,
+    ),
     "api.county_payout": Rule("/api/v1/county/payouts/{w.payout_batch.id}", api_only("county"), token=True),
-    "api.county_payout_export": Rule("/api/v1/county/payouts/{w.payout_batch.id}/export.xlsx", api_only("county"),
-                                     token=True),
-    "api.county_payout_result": Rule("/api/v1/county/payouts/{w.payout_batch.id}/result",
-                                     allow("county", anonymous=401), method="POST", json={}, token=True),
-    "api.county_household_statement": Rule("/api/v1/county/households/{w.household.id}/statement",
-                                           api_only("county"), token=True),
-    "api.county_approve_product": Rule("/api/v1/county/products/{w.product.id}/approve",
-                                       allow("county", anonymous=401), method="POST", json={}, token=True),
-    "api.county_reject_product": Rule("/api/v1/county/products/{w.product.id}/reject",
-                                      allow("county", anonymous=401), method="POST", json={"reason": "x"},
-                                      token=True),
+    "api.county_payout_export": Rule(
+        "/api/v1/county/payouts/{w.payout_batch.id}/export.xlsx", api_only("county"), token=True
+    ),
+    "api.county_payout_result": Rule(
+        "/api/v1/county/payouts/{w.payout_batch.id}/result",
+        allow("county", anonymous=401),
+        method="POST",
+        json={},
+        token=True,
+    ),
+    "api.county_household_statement": Rule(
+        "/api/v1/county/households/{w.household.id}/statement", api_only("county"), token=True
+    ),
+    "api.county_approve_product": Rule(
+        "/api/v1/county/products/{w.product.id}/approve",
+        allow("county", anonymous=401),
+        method="POST",
+        json={},
+        token=True,
+    ),
+    "api.county_reject_product": Rule(
+        "/api/v1/county/products/{w.product.id}/reject",
+        allow("county", anonymous=401),
+        method="POST",
+        json={"reason": "x"},
+        token=True,
+    ),
     "api.county_product_changes": Rule("/api/v1/county/product-changes", api_only("county"), token=True),
-    "api.county_approve_product_change": Rule("/api/v1/county/product-changes/{w.product_change.id}/approve",
-                                              allow("county", anonymous=401), method="POST", json={},
-                                              token=True),
-    "api.county_reject_product_change": Rule("/api/v1/county/product-changes/{w.product_change.id}/reject",
-                                             allow("county", anonymous=401), method="POST", json={"reason": "x"},
-                                             token=True),
+    "api.county_approve_product_change": Rule(
+        "/api/v1/county/product-changes/{w.product_change.id}/approve",
+        allow("county", anonymous=401),
+        method="POST",
+        json={},
+        token=True,
+    ),
+    "api.county_reject_product_change": Rule(
+        "/api/v1/county/product-changes/{w.product_change.id}/reject",
+        allow("county", anonymous=401),
+        method="POST",
+        json={"reason": "x"},
+        token=True,
+    ),
 }
 
 #: Endpoints that exist in the url map but whose rules are not written yet (routes being built
@@ -582,6 +963,7 @@ def _matches(status: int, expected: object, location: str = "") -> bool:
 
 
 # --- the walker ---------------------------------------------------------------------------------
+
 
 def test_every_endpoint_has_an_access_rule(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
@@ -607,6 +989,7 @@ def test_pending_and_rules_do_not_overlap():
 
 
 # --- the matrix ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def matrix_connection(app):
@@ -653,9 +1036,11 @@ def world(app, matrix_connection, db):
     its files written afresh for each test (files are not rolled back)."""
     w = matrix_connection[1]
     uploads = Path(app.config["UPLOAD_DIR"])
-    for path, content in ((uploads / "matrix" / "probe.txt", b"probe"),
-                          (uploads.parent / "papers" / w.document.file_path, b"%PDF-1.4\n%%EOF\n"),
-                          (uploads / "invoices" / "matrix" / "probe.pdf", b"%PDF-1.4\n%%EOF\n")):
+    for path, content in (
+        (uploads / "matrix" / "probe.txt", b"probe"),
+        (uploads.parent / "papers" / w.document.file_path, b"%PDF-1.4\n%%EOF\n"),
+        (uploads / "invoices" / "matrix" / "probe.pdf", b"%PDF-1.4\n%%EOF\n"),
+    ):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
     return w
@@ -679,11 +1064,21 @@ def _values(value):
 def _build_world(app, db):
     w = make_world()
     w.other_station = make_station(village=w.village, code="NCX2")
-    w.other_product = make_product(name="柳溪土鸡蛋", price_fen=1200, stock=10, station=w.other_station,
-                                   village=w.village, category=w.category, households=w.households)
+    w.other_product = make_product(
+        name="柳溪土鸡蛋",
+        price_fen=1200,
+        stock=10,
+        station=w.other_station,
+        village=w.village,
+        category=w.category,
+        households=w.households,
+    )
     w.users = {
-        role: make_user(role=BASE[role], email=f"matrix-{role.replace('_', '-')}@test.cn",
-                        station={"operator": w.station, "other_operator": w.other_station}.get(role))
+        role: make_user(
+            role=BASE[role],
+            email=f"matrix-{role.replace('_', '-')}@test.cn",
+            station={"operator": w.station, "other_operator": w.other_station}.get(role),
+        )
         for role in STAFF
     }
     # the consumer's order: one shipment at the operator's station, one at the other operator's station
@@ -702,14 +1097,20 @@ def _build_world(app, db):
 
     w.document = make_document(w.product, "test_report", status="pending")
     w.lot_code = db.session.scalar(sa.select(Lot.code).where(Lot.product_id == w.product.id))
-    w.refund_request = RefundRequest(order_id=w.order.id, order_line_id=w.line.id, station_id=w.station.id,
-                                     amount_fen=w.line.line_total_fen, requested_by_id=w.users["consumer"].id,
-                                     created_at=NOW)
+    w.refund_request = RefundRequest(
+        order_id=w.order.id,
+        order_line_id=w.line.id,
+        station_id=w.station.id,
+        amount_fen=w.line.line_total_fen,
+        requested_by_id=w.users["consumer"].id,
+        created_at=NOW,
+    )
     db.session.add(w.refund_request)
     w.household = w.households[0]
     # an organisation's order waiting for its bank transfer, at the operator's station
-    w.transfer_order = make_order([(w.product, 1)], buyer=w.users["consumer"], payment_method="bank_transfer",
-                                  status="pending")
+    w.transfer_order = make_order(
+        [(w.product, 1)], buyer=w.users["consumer"], payment_method="bank_transfer", status="pending"
+    )
     # the host's listing and the consumer's booking on it
     w.listing = make_listing(host=w.users["host"], village=w.village, households=w.households)
     w.booking = make_booking(w.listing, user=w.users["consumer"], check_in=date(2030, 1, 10))
@@ -717,15 +1118,29 @@ def _build_world(app, db):
     # a change of the product's certified price waiting for the county (catalog.changes)
     from catalog.models import ProductChange
 
-    w.product_change = ProductChange(product_id=w.product.id, status="pending", price_fen=w.product.price_fen + 100,
-                                     old_name=w.product.name, old_unit=w.product.unit,
-                                     old_price_fen=w.product.price_fen, requested_at=NOW, decision_note="")
+    w.product_change = ProductChange(
+        product_id=w.product.id,
+        status="pending",
+        price_fen=w.product.price_fen + 100,
+        old_name=w.product.name,
+        old_unit=w.product.unit,
+        old_price_fen=w.product.price_fen,
+        requested_at=NOW,
+        decision_note="",
+    )
     db.session.add(w.product_change)
     # the consumer's review of the line (as if delivered)
     from reviews.models import Review
 
-    w.review = Review(order_line_id=w.line.id, user_id=w.users["consumer"].id, product_id=w.product.id,
-                      station_id=w.station.id, rating=4, body="好", created_at=NOW)
+    w.review = Review(
+        order_line_id=w.line.id,
+        user_id=w.users["consumer"].id,
+        product_id=w.product.id,
+        station_id=w.station.id,
+        rating=4,
+        body="好",
+        created_at=NOW,
+    )
     db.session.add(w.review)
     db.session.flush()
     # an organisation waiting for verification, the consumer its manager (institutions)
@@ -738,44 +1153,80 @@ def _build_world(app, db):
 
     w.buying_org = make_organisation(name="南昌县第二中学")
     add_member(w.buying_org, w.users["consumer"], role="buyer")
-    w.purchase = Purchase(organisation_id=w.buying_org.id, created_by_id=w.users["consumer"].id, status="draft",
-                          delivery="pickup", pickup_station_id=w.station.id, requested_date=date(2030, 1, 10),
-                          payment_method="station_cash", note="", decision_reason="", created_at=NOW)
+    w.purchase = Purchase(
+        organisation_id=w.buying_org.id,
+        created_by_id=w.users["consumer"].id,
+        status="draft",
+        delivery="pickup",
+        pickup_station_id=w.station.id,
+        requested_date=date(2030, 1, 10),
+        payment_method="station_cash",
+        note="",
+        decision_reason="",
+        created_at=NOW,
+    )
     db.session.add(w.purchase)
     db.session.flush()
     db.session.add(PurchaseLine(purchase_id=w.purchase.id, product_id=w.product.id, quantity=2))
     # the consumer's quote request to the operator's station (institutions.services.quotes)
     from institutions.models import QuoteRequest
 
-    w.quote = QuoteRequest(organisation_id=w.buying_org.id, created_by_id=w.users["consumer"].id,
-                           station_id=w.station.id, product_id=w.product.id, quantity=3, needed_by=date(2030, 1, 5),
-                           note="", status="open", answer_note="", created_at=NOW)
+    w.quote = QuoteRequest(
+        organisation_id=w.buying_org.id,
+        created_by_id=w.users["consumer"].id,
+        station_id=w.station.id,
+        product_id=w.product.id,
+        quantity=3,
+        needed_by=date(2030, 1, 5),
+        note="",
+        status="open",
+        answer_note="",
+        created_at=NOW,
+    )
     db.session.add(w.quote)
     db.session.flush()
     # a payout batch of the county office (county.services.payouts)
     from county.services.benefits import RecordData, RecordLine, record_benefit
     from county.services.payouts import create_batch
 
-    w.benefit_record = record_benefit(RecordData(
-        kind="wage", period_from=date(2026, 11, 1), period_to=date(2026, 11, 20), description="采摘工",
-        station_id=w.station.id, lines=[RecordLine(household_id=w.household.id, member_no=1, units=2, rate_fen=8000)]),
-        actor=None, now=NOW)
-    w.payout_batch = create_batch(period_from=date(2026, 11, 1), period_to=date(2026, 11, 27), actor=None,
-                                  now=NOW).batch
+    w.benefit_record = record_benefit(
+        RecordData(
+            kind="wage",
+            period_from=date(2026, 11, 1),
+            period_to=date(2026, 11, 20),
+            description="采摘工",
+            station_id=w.station.id,
+            lines=[RecordLine(household_id=w.household.id, member_no=1, units=2, rate_fen=8000)],
+        ),
+        actor=None,
+        now=NOW,
+    )
+    w.payout_batch = create_batch(
+        period_from=date(2026, 11, 1), period_to=date(2026, 11, 27), actor=None, now=NOW
+    ).batch
     # the consumer's invoice of its order, issued by the operator's station with its file (invoices)
     from invoices.models import Invoice, InvoiceOrder
 
-    w.invoice = Invoice(station_id=w.station.id, requested_by_id=w.users["consumer"].id, kind="ordinary",
-                        status="issued", title="个人", number="04400009999", issued_on=date(2026, 11, 1),
-                        amount_fen=100, file_path="invoices/matrix/probe.pdf", file_format="pdf", created_at=NOW)
+    w.invoice = Invoice(
+        station_id=w.station.id,
+        requested_by_id=w.users["consumer"].id,
+        kind="ordinary",
+        status="issued",
+        title="个人",
+        number="04400009999",
+        issued_on=date(2026, 11, 1),
+        amount_fen=100,
+        file_path="invoices/matrix/probe.pdf",
+        file_format="pdf",
+        created_at=NOW,
+    )
     w.invoice.orders.append(InvoiceOrder(order_id=w.order.id, amount_fen=100))
     db.session.add(w.invoice)
     db.session.flush()
     return w
 
 
-def _check(app, rule: Rule, url: str, data: dict | None, email: str | None, endpoint: str,
-           role: str) -> str | None:
+def _check(app, rule: Rule, url: str, data: dict | None, email: str | None, endpoint: str, role: str) -> str | None:
     """One request of the matrix, from a fresh client; returns a failure message or None."""
     expected = rule.expect[role]
     client = app.test_client()
@@ -800,8 +1251,12 @@ def _check(app, rule: Rule, url: str, data: dict | None, email: str | None, endp
         return f"{where}: got {response.status_code} (never a 500)"
     if not _matches(response.status_code, expected, location):
         return f"{where}: got {response.status_code} {location}, expected {expected}"
-    if role == "anonymous" and expected == "3xx" and rule.expect.get("consumer") not in ("3xx", OK) \
-            and "/login" not in location:
+    if (
+        role == "anonymous"
+        and expected == "3xx"
+        and rule.expect.get("consumer") not in ("3xx", OK)
+        and "/login" not in location
+    ):
         return f"{where}: anonymous visitors are sent to the login page, got {location}"
     return None
 
@@ -846,8 +1301,18 @@ def test_a_roles_change_is_rolled_back_before_the_next_role(app, db, world):
     db.session.commit()
     savepoint = connection.begin_nested()
     try:
-        assert _check(app, RULES["orders.order_cancel"], f"/orders/{code}/cancel", {"confirm": "1"}, email,
-                      "orders.order_cancel", "consumer") is None
+        assert (
+            _check(
+                app,
+                RULES["orders.order_cancel"],
+                f"/orders/{code}/cancel",
+                {"confirm": "1"},
+                email,
+                "orders.order_cancel",
+                "consumer",
+            )
+            is None
+        )
         assert db.session.get(Order, order_id).status == "canceled"
     finally:
         db.session.remove()

@@ -18,6 +18,7 @@ integers past 2^63, JSON nested deeper than the API accepts, and query arguments
 know (`endpoint`, `_method`, …), in every query parameter and body field; and schemathesis's own date
 strings include the extremes (`schemathesis.openapi.format("date", …)`).
 """
+
 from __future__ import annotations
 
 import os
@@ -59,15 +60,24 @@ SKIP = {"stripe_webhook"}
 
 # --- hostile values (issue #17.7) ---------------------------------------------------------------
 
-EXTREME_DATES = st.sampled_from(["9999-12-31", "9999-12-30", "0001-01-01", "2026-02-30", "+10000-01-01",
-                                 "2099-12-31", "2100-01-01", "1999-12-31"])
+EXTREME_DATES = st.sampled_from(
+    ["9999-12-31", "9999-12-30", "0001-01-01", "2026-02-30", "+10000-01-01", "2099-12-31", "2100-01-01", "1999-12-31"]
+)
 UNICODE_DIGITS = st.text(alphabet="²³¹١٢٣۴۵०१２３߁৩๓", min_size=1, max_size=6)
-HUGE_INTS = st.one_of(st.sampled_from([2**63, 2**63 - 1, 2**64, -(2**63) - 1, 10**30, 2**31]),
-                      st.integers(min_value=2**63, max_value=2**200))
-UNKNOWN_ARGS = st.sampled_from(["endpoint", "_method", "slug", "_external", "_scheme", "_anchor", "values",
-                                "format", "lang", "page"])
-HOSTILE = st.one_of(EXTREME_DATES, UNICODE_DIGITS, HUGE_INTS, HUGE_INTS.map(str),
-                    st.sampled_from(["", "NaN", "1e309", "=1+1", "-0", True, None, [], {}]))
+HUGE_INTS = st.one_of(
+    st.sampled_from([2**63, 2**63 - 1, 2**64, -(2**63) - 1, 10**30, 2**31]),
+    st.integers(min_value=2**63, max_value=2**200),
+)
+UNKNOWN_ARGS = st.sampled_from(
+    ["endpoint", "_method", "slug", "_external", "_scheme", "_anchor", "values", "format", "lang", "page"]
+)
+HOSTILE = st.one_of(
+    EXTREME_DATES,
+    UNICODE_DIGITS,
+    HUGE_INTS,
+    HUGE_INTS.map(str),
+    st.sampled_from(["", "NaN", "1e309", "=1+1", "-0", True, None, [], {}]),
+)
 
 
 def _nested(depth: int):
@@ -86,8 +96,9 @@ def hostile_request(draw, spec: dict, operation: dict):
     names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
     chosen = draw(st.lists(st.sampled_from(names), unique=True, max_size=4)) if names else []
     query = [(name, str(draw(HOSTILE))) for name in chosen]
-    query += [(draw(UNKNOWN_ARGS), draw(st.sampled_from(["x", "POST", "1", "²"])))
-              for _ in range(draw(st.integers(0, 2)))]
+    query += [
+        (draw(UNKNOWN_ARGS), draw(st.sampled_from(["x", "POST", "1", "²"]))) for _ in range(draw(st.integers(0, 2)))
+    ]
     body = None
     if "application/json" in operation.get("requestBody", {}).get("content", {}):  # (multipart: query only)
         schema = operation["requestBody"]["content"]["application/json"]["schema"]
@@ -97,8 +108,11 @@ def hostile_request(draw, spec: dict, operation: dict):
         for name in fields:
             value = draw(HOSTILE)
             if props[name].get("type") == "array" or "items" in props[name]:
-                value = draw(st.sampled_from([[value], [{"household_id": value, "product_id": value,
-                                                         "quantity": value, "weight": value}]]))
+                value = draw(
+                    st.sampled_from(
+                        [[value], [{"household_id": value, "product_id": value, "quantity": value, "weight": value}]]
+                    )
+                )
             body[name] = value
         if draw(st.integers(0, 4)) == 0:
             body = _nested(draw(st.integers(17, 5000)))  # raw text, deeper than MAX_JSON_DEPTH
@@ -177,22 +191,37 @@ def _real_path_parameters(operation, world) -> dict | None:
     return values
 
 
-def _fuzz(operation, client, headers: dict, path_parameters: dict | None, failures: list,
-          *, examples: int = EXAMPLES, negative: bool = True) -> None:
+def _fuzz(
+    operation,
+    client,
+    headers: dict,
+    path_parameters: dict | None,
+    failures: list,
+    *,
+    examples: int = EXAMPLES,
+    negative: bool = True,
+) -> None:
     """Run one operation's generated cases; record (not raise) the first failure per mode."""
-    invalid_possible = bool(operation.body) or bool(operation.query) or (
-        path_parameters is None and bool(operation.path_parameters))
+    invalid_possible = (
+        bool(operation.body) or bool(operation.query) or (path_parameters is None and bool(operation.path_parameters))
+    )
     modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if negative and invalid_possible else [])
     for mode in modes:
         strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
 
-        @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-                  phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=strategy)
         def run(case):
-            case.call_and_validate(session=client, headers=headers,
-                                   excluded_checks=EXCLUDED_WITH_TOKEN if headers else EXCLUDED_CHECKS)
+            case.call_and_validate(
+                session=client, headers=headers, excluded_checks=EXCLUDED_WITH_TOKEN if headers else EXCLUDED_CHECKS
+            )
 
         try:
             run()
@@ -298,8 +327,14 @@ def _send_hostile(client, spec, path_template, method, operation, headers, value
     for name, value in values.items():
         path = path.replace("{" + name + "}", str(value))
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(request=hostile_request(spec, operation))
     def run(request):
         query, body = request
@@ -310,10 +345,12 @@ def _send_hostile(client, spec, path_template, method, operation, headers, value
             kwargs["json"] = body
         response = client.open(path, method=method.upper(), **kwargs)
         documented = set(operation["responses"])
-        assert response.status_code < 500 or str(response.status_code) in documented, \
+        assert response.status_code < 500 or str(response.status_code) in documented, (
             f"{method.upper()} {path} {query} {str(body)[:300]} -> {response.status_code}"
-        assert str(response.status_code) in documented, \
+        )
+        assert str(response.status_code) in documented, (
             f"{method.upper()} {path} {query} {str(body)[:300]} -> undocumented {response.status_code}"
+        )
         if response.status_code >= 400:
             assert set(response.json["error"]) >= {"code", "message", "fields"}
 
@@ -338,9 +375,13 @@ def test_fuzz_hostile_values(app, cookieless, world, api_token):
             values = {}
             for p in operation.get("parameters", []):
                 if p["in"] == "path":
-                    values[p["name"]] = (world["codes"].get(tag) if p["name"] == "code"
-                                         else world["pending_product_id"] if p["name"] == "product_id" and tag == "county"
-                                         else world["ids"].get(p["name"])) or 1
+                    values[p["name"]] = (
+                        world["codes"].get(tag)
+                        if p["name"] == "code"
+                        else world["pending_product_id"]
+                        if p["name"] == "product_id" and tag == "county"
+                        else world["ids"].get(p["name"])
+                    ) or 1
             role = ROLE_FOR_TAG.get(tag, "consumer")
             if operation.get("security"):
                 if role not in tokens:
@@ -348,6 +389,7 @@ def test_fuzz_hostile_values(app, cookieless, world, api_token):
                 headers = tokens[role]
             else:
                 headers = {}
-            _send_hostile(cookieless, spec, path_template, method, operation, headers, values,
-                          max(4, EXAMPLES * 2), failures)
+            _send_hostile(
+                cookieless, spec, path_template, method, operation, headers, values, max(4, EXAMPLES * 2), failures
+            )
     assert not failures, "\n\n".join(failures)

@@ -4,6 +4,7 @@ and the audit log come back intact (issue #10, README "Backups").
 Real commits (`committed_db`): pg_dump runs in its own session and only sees committed rows. The
 restored database is dropped at the end whatever happens.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,14 +33,16 @@ def _libpq(url) -> str:
 
 def _balances(conn) -> dict[int, tuple[int, int]]:
     """{household_id: (balance_fen, entries)} recomputed from income_entries alone."""
-    rows = conn.execute(sa.text(
-        "SELECT household_id, SUM(amount_fen), COUNT(*) FROM income_entries GROUP BY household_id"))
+    rows = conn.execute(
+        sa.text("SELECT household_id, SUM(amount_fen), COUNT(*) FROM income_entries GROUP BY household_id")
+    )
     return {h: (int(total), int(n)) for h, total, n in rows}
 
 
 def _audit(conn) -> list[tuple]:
-    rows = conn.execute(sa.text(
-        "SELECT id, actor_id, action, subject_type, subject_id, detail, created_at FROM audit_log ORDER BY id"))
+    rows = conn.execute(
+        sa.text("SELECT id, actor_id, action, subject_type, subject_id, detail, created_at FROM audit_log ORDER BY id")
+    )
     return [tuple(r) for r in rows]
 
 
@@ -63,8 +66,9 @@ def _world(now):
 
 
 def _run(*args, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in args], cwd=ROOT, env={**os.environ, **(env or {})},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(a) for a in args], cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=120
+    )
 
 
 @requires_postgres
@@ -74,8 +78,9 @@ def test_backup_restores_ledger_audit_log_and_trigger_into_a_fresh_database(comm
     with committed_db.engine.connect() as conn:
         balances = _balances(conn)
         audit = _audit(conn)
-        order_row = conn.execute(sa.text("SELECT code, status, total_fen FROM orders WHERE id = :id"),
-                                 {"id": order.id}).one()
+        order_row = conn.execute(
+            sa.text("SELECT code, status, total_fen FROM orders WHERE id = :id"), {"id": order.id}
+        ).one()
     assert len(balances) == 3 and sum(n for _t, n in balances.values()) >= 5
     assert len(audit) >= 2
 
@@ -95,13 +100,15 @@ def test_backup_restores_ledger_audit_log_and_trigger_into_a_fresh_database(comm
         with engine.connect() as conn:
             assert _balances(conn) == balances  # every household's balance, recomputed from the entries
             assert _audit(conn) == audit
-            assert tuple(conn.execute(sa.text("SELECT code, status, total_fen FROM orders WHERE code = :c"),
-                                      {"c": order_row.code}).one()) == tuple(order_row)
+            assert tuple(
+                conn.execute(
+                    sa.text("SELECT code, status, total_fen FROM orders WHERE code = :c"), {"c": order_row.code}
+                ).one()
+            ) == tuple(order_row)
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
         # the append-only trigger came back with the table
-        for statement in ("UPDATE income_entries SET amount_fen = amount_fen + 1",
-                          "DELETE FROM income_entries"):
+        for statement in ("UPDATE income_entries SET amount_fen = amount_fen + 1", "DELETE FROM income_entries"):
             with engine.connect() as conn, pytest.raises(sa.exc.DBAPIError, match="append-only"):
                 conn.execute(sa.text(statement))
         with engine.connect() as conn:

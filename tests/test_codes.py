@@ -1,4 +1,5 @@
 """shop.codes: random public codes (order codes, pick-up and check-in codes)."""
+
 from __future__ import annotations
 
 from collections import Counter

@@ -4,6 +4,7 @@
 checked out and replaced if the server dropped it; a busy shop pays no round trip for that. (A
 connection in steady use fails once, cleanly: tests/faults/test_postgres_restart.py.)
 """
+
 from __future__ import annotations
 
 import time
@@ -18,9 +19,14 @@ def _kill_other_backends(engine) -> int:
     killer = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
     try:
         with killer.begin() as conn:
-            return len(conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).all())
+            return len(
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).all()
+            )
     finally:
         killer.dispose()
 

@@ -5,6 +5,7 @@ and its parameters into the message of the code's catalogue entry (`<package>/er
 language. These tests walk every raise site of the packages: a code without a registered message, a
 message without its English translation, or a placeholder the raise site does not fill fails here.
 """
+
 from __future__ import annotations
 
 import ast
@@ -17,8 +18,22 @@ from babel.messages.pofile import read_po
 from shop.errors import MESSAGES, DomainError, error_message
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("shop", "stock", "catalog", "ledger", "orders", "stations", "tourism", "institutions", "invoices", "reviews",
-            "favourites", "search", "county", "demo")
+PACKAGES = (
+    "shop",
+    "stock",
+    "catalog",
+    "ledger",
+    "orders",
+    "stations",
+    "tourism",
+    "institutions",
+    "invoices",
+    "reviews",
+    "favourites",
+    "search",
+    "county",
+    "demo",
+)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
@@ -41,12 +56,21 @@ def _raise_sites(classes) -> list[tuple[str, str | None, set[str] | None, ast.ex
                 continue
             tree = ast.parse(path.read_text(encoding="utf-8"))
             # WTForms' own ValidationError (a form field's message) is not a domain error
-            foreign = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
-                       and not (n.module or "").startswith("shop.errors") and (n.module or "").split(".")[0] not in PACKAGES
-                       for a in n.names}
+            foreign = {
+                a.asname or a.name
+                for n in ast.walk(tree)
+                if isinstance(n, ast.ImportFrom)
+                and not (n.module or "").startswith("shop.errors")
+                and (n.module or "").split(".")[0] not in PACKAGES
+                for a in n.names
+            }
             for node in ast.walk(tree):
-                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in classes
-                        and node.func.id not in foreign):
+                if not (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in classes
+                    and node.func.id not in foreign
+                ):
                     continue
                 where = f"{path.relative_to(ROOT)}:{node.lineno}"
                 if any(k.arg is None for k in node.keywords):
@@ -61,7 +85,9 @@ def _raise_sites(classes) -> list[tuple[str, str | None, set[str] | None, ast.ex
                     sites.append((where, classes[node.func.id].code, params, None))
                 elif isinstance(first, ast.Constant) and isinstance(first.value, str):
                     sites.append((where, first.value, params, first))
-                elif isinstance(first, ast.IfExp) and all(isinstance(b, ast.Constant) for b in (first.body, first.orelse)):
+                elif isinstance(first, ast.IfExp) and all(
+                    isinstance(b, ast.Constant) for b in (first.body, first.orelse)
+                ):
                     sites.extend((where, b.value, params, first) for b in (first.body, first.orelse))
                 else:
                     sites.append((where, None, params, first))

@@ -10,6 +10,7 @@ numbers past the database's range. No response may be a 500. CSRF is off in test
 in tests/shop). Bounded: FORM_FUZZ_EXAMPLES requests per route, role and method (default 1, about a
 minute in all); raise it for a deeper local run (`FORM_FUZZ_EXAMPLES=20`).
 """
+
 from __future__ import annotations
 
 import os
@@ -37,25 +38,82 @@ SESSION_ENDING = {"auth.logout", "password.change", "auth.login", "auth.register
 SKIP = {"static", "catalog.media"}
 
 HOSTILE = [
-    "", " ", "0", "-1", "²", "١٢", "４２", "1e309", "NaN", "12.345", "-0.01",
-    "99999999999999999999", str(2**63), str(2**63 - 1), str(2**31),
-    "9999-12-31", "9999-12-30", "0001-01-01", "2026-02-30", "9999-12",
-    '=HYPERLINK("http://evil.example","x")', "@SUM(1)", "\x00", "\t\r\n", "<script>alert(1)</script>",
-    "../../etc/passwd", "//evil.example", "a" * 3000, "true", "on", "y", "x",
+    "",
+    " ",
+    "0",
+    "-1",
+    "²",
+    "١٢",
+    "４２",
+    "1e309",
+    "NaN",
+    "12.345",
+    "-0.01",
+    "99999999999999999999",
+    str(2**63),
+    str(2**63 - 1),
+    str(2**31),
+    "9999-12-31",
+    "9999-12-30",
+    "0001-01-01",
+    "2026-02-30",
+    "9999-12",
+    '=HYPERLINK("http://evil.example","x")',
+    "@SUM(1)",
+    "\x00",
+    "\t\r\n",
+    "<script>alert(1)</script>",
+    "../../etc/passwd",
+    "//evil.example",
+    "a" * 3000,
+    "true",
+    "on",
+    "y",
+    "x",
 ]
 PLAUSIBLE = {
-    "date": ["2026-12-20", "2026-12-21"], "number": ["1", "2", "3"], "money": ["12.50", "1"],
+    "date": ["2026-12-20", "2026-12-21"],
+    "number": ["1", "2", "3"],
+    "money": ["12.50", "1"],
     "text": ["张三", "13800000000", "江西省南昌市", "y"],
 }
 ODD_QUERY = [
-    ("endpoint", "x"), ("_method", "POST"), ("slug", "x"), ("_external", "1"), ("_scheme", "javascript"),
-    ("_anchor", "x"), ("values", "x"), ("page", "²"), ("page", "99999999999999999999"), ("page", "-1"),
-    ("date", "9999-12-31"), ("from", "9999-12-31"), ("to", "0001-01-01"), ("checkin", "9999-12-30"),
-    ("checkout", "9999-12-31"), ("month", "9999-12"), ("month", "²"), ("format", "xlsx"), ("format", "csv"),
-    ("format", "pdf"), ("q", "\x00"), ("q", "=1+1"), ("category", "²"), ("village", str(2**63)),
-    ("township", "١٢"), ("guests", "²"), ("sort", "x"), ("lang", "xx"), ("next", "//evil.example"),
-    ("status", "x"), ("group_by", "household"), ("group_by", "x"), ("station", "²"), ("in_stock", "on"),
-    ("min_fen", "99999999999999999999"), ("unknown", "x"),
+    ("endpoint", "x"),
+    ("_method", "POST"),
+    ("slug", "x"),
+    ("_external", "1"),
+    ("_scheme", "javascript"),
+    ("_anchor", "x"),
+    ("values", "x"),
+    ("page", "²"),
+    ("page", "99999999999999999999"),
+    ("page", "-1"),
+    ("date", "9999-12-31"),
+    ("from", "9999-12-31"),
+    ("to", "0001-01-01"),
+    ("checkin", "9999-12-30"),
+    ("checkout", "9999-12-31"),
+    ("month", "9999-12"),
+    ("month", "²"),
+    ("format", "xlsx"),
+    ("format", "csv"),
+    ("format", "pdf"),
+    ("q", "\x00"),
+    ("q", "=1+1"),
+    ("category", "²"),
+    ("village", str(2**63)),
+    ("township", "١٢"),
+    ("guests", "²"),
+    ("sort", "x"),
+    ("lang", "xx"),
+    ("next", "//evil.example"),
+    ("status", "x"),
+    ("group_by", "household"),
+    ("group_by", "x"),
+    ("station", "²"),
+    ("in_stock", "on"),
+    ("min_fen", "99999999999999999999"),
+    ("unknown", "x"),
 ]
 
 
@@ -80,8 +138,18 @@ def _plausible(name: str) -> list[str]:
         return PLAUSIBLE["date"]
     if any(k in name for k in ("price", "amount", "fen")):
         return PLAUSIBLE["money"]
-    if name.endswith(("_id", "id")) or name in ("quantity", "units", "guests", "weight", "members", "delta",
-                                                 "stock", "initial_stock", "free_cancel_days", "cancel_fee_pct"):
+    if name.endswith(("_id", "id")) or name in (
+        "quantity",
+        "units",
+        "guests",
+        "weight",
+        "members",
+        "delta",
+        "stock",
+        "initial_stock",
+        "free_cancel_days",
+        "cancel_fee_pct",
+    ):
         return PLAUSIBLE["number"]
     return PLAUSIBLE["text"]
 
@@ -110,13 +178,21 @@ def world(db):
     record = _db.session.query(StockRecord).filter_by(product_id=product.id).one()
     shipment = order.shipments[0]
     values = {
-        "product_id": [product.id, pending.id], "listing_id": [listing.id], "household_id": [household.id],
-        "record_id": [record.id], "line_id": [order.lines[0].id], "target_id": [product.id, listing.id],
-        "unit_type_id": [listing.unit_types[0].id], "req_id": [1],
+        "product_id": [product.id, pending.id],
+        "listing_id": [listing.id],
+        "household_id": [household.id],
+        "record_id": [record.id],
+        "line_id": [order.lines[0].id],
+        "target_id": [product.id, listing.id],
+        "unit_type_id": [listing.unit_types[0].id],
+        "req_id": [1],
         "code": [order.code, shipment.code, booking.code, "NOPE"],
-        "slug": [product.slug, listing.slug, village.slug, "x"], "kind": ["product", "listing"],
-        "decision": ["approve", "reject", "x"], "day": ["2026-12-20", "9999-12-31", "x"],
-        "token": ["x"], "filename": ["x.jpg"],
+        "slug": [product.slug, listing.slug, village.slug, "x"],
+        "kind": ["product", "listing"],
+        "decision": ["approve", "reject", "x"],
+        "day": ["2026-12-20", "9999-12-31", "x"],
+        "token": ["x"],
+        "filename": ["x.jpg"],
     }
     return {"users": users, "values": values}
 
@@ -172,8 +248,10 @@ def test_every_html_route_survives_hostile_input(app, db, world, role):
                     response = client.get(f"{url}?{query}")
                     label = f"GET {url}?{query}"
                 else:
-                    data = {name: rng.choice(HOSTILE + _plausible(name)) for name in
-                            rng.sample(fields, k=min(len(fields), rng.randint(5, 40)))}
+                    data = {
+                        name: rng.choice(HOSTILE + _plausible(name))
+                        for name in rng.sample(fields, k=min(len(fields), rng.randint(5, 40)))
+                    }
                     if rng.random() < 0.8:
                         data["form_token"] = new_form_token()  # a once-token, so validation goes past it
                     response = client.post(url, data=data)

@@ -3,6 +3,7 @@
 The source strings are Chinese; `scripts/i18n.sh all <pkg>` re-extracts a package and updates its
 `<pkg>/translations/en/LC_MESSAGES/messages.po`, which must then be translated by hand.
 """
+
 from __future__ import annotations
 
 import io
@@ -17,7 +18,20 @@ from flask_babel import gettext, pgettext
 from tests.factories import make_station, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["shop", "catalog", "stock", "stations", "orders", "tourism", "institutions", "invoices", "reviews", "favourites", "search", "county"]
+PACKAGES = [
+    "shop",
+    "catalog",
+    "stock",
+    "stations",
+    "orders",
+    "tourism",
+    "institutions",
+    "invoices",
+    "reviews",
+    "favourites",
+    "search",
+    "county",
+]
 LOCALES = ["en"]
 
 

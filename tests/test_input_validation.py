@@ -2,6 +2,7 @@
 through one validated path (shop/args.py, shop/api.py) and bad input is a clear 4xx that changes nothing.
 
 Each was reproduced first against the code before the fix (a 500 or an uncaught exception)."""
+
 from __future__ import annotations
 
 import io
@@ -44,6 +45,7 @@ def county_user(db):
 
 # --- the one path ------------------------------------------------------------------------------
 
+
 def test_parse_int_takes_ascii_digits_within_bounds_only():
     assert parse_int("42") == 42 and parse_int(" 7 ") == 7 and parse_int("-3", minimum=-5) == -3
     for bad in ("²", "١٢", "４２", "1e3", "0x10", "", " ", "1_000", "+1", "9" * 20, True, "-1"):
@@ -64,8 +66,10 @@ def test_parse_date_keeps_dates_where_days_can_be_added():
 
 # --- query arguments that url_for would take as its own --------------------------------------
 
-@pytest.mark.parametrize("args", ["slug=x", "endpoint=x", "_method=POST", "_external=1&_scheme=javascript",
-                                  "_anchor=x&values=y"])
+
+@pytest.mark.parametrize(
+    "args", ["slug=x", "endpoint=x", "_method=POST", "_external=1&_scheme=javascript", "_anchor=x&values=y"]
+)
 def test_listing_redirect_keeps_only_its_own_arguments(client, listing, args):
     response = client.get(f"/listings/{listing.id}?{args}&checkin=2026-12-20&guests=2")
     assert response.status_code == 301
@@ -76,8 +80,10 @@ def test_listing_redirect_keeps_only_its_own_arguments(client, listing, args):
         assert unknown not in location
 
 
-@pytest.mark.parametrize("page", ["/county/households", "/county/income", "/county/links", "/county/targets",
-                                  "/county/reconcile", "/county/"])
+@pytest.mark.parametrize(
+    "page",
+    ["/county/households", "/county/income", "/county/links", "/county/targets", "/county/reconcile", "/county/"],
+)
 def test_county_export_links_ignore_unknown_arguments(client, auth, county_user, page):
     auth.login(county_user)
     for args in ("endpoint=x", "_method=POST", "endpoint=x&_external=1&format="):
@@ -94,6 +100,7 @@ def test_county_export_links_keep_the_filters(client, auth, county_user):
 
 
 # --- year-9999 dates -------------------------------------------------------------------------
+
 
 def test_availability_api_refuses_dates_beyond_the_horizon(client, listing):
     for args in (f"from={FAR}", f"from={FAR}&to={FAR_NEXT}", f"to={FAR}", "from=0001-01-01"):
@@ -117,14 +124,29 @@ def test_listing_pages_refuse_dates_beyond_the_horizon(client, listing, page):
 def test_listing_page_and_booking_form_refuse_dates_beyond_the_horizon(client, auth, db, listing):
     assert client.get(f"/listings/{listing.id}-{listing.slug}?checkin={FAR}").status_code == 400
     auth.login(make_user())
-    response = client.post(f"/listings/{listing.id}/book", data={
-        "unit_type_id": listing.unit_types[0].id, "checkin": FAR, "checkout": FAR_NEXT, "guests": 1, "units": 1,
-        "payment_method": "arrival"})
+    response = client.post(
+        f"/listings/{listing.id}/book",
+        data={
+            "unit_type_id": listing.unit_types[0].id,
+            "checkin": FAR,
+            "checkout": FAR_NEXT,
+            "guests": 1,
+            "units": 1,
+            "payment_method": "arrival",
+        },
+    )
     assert response.status_code == 422  # the booking horizon's message (tests/tourism/test_booking_limits.py)
     for huge in (str(2**63), "²"):
-        response = client.post(f"/listings/{listing.id}/book", data={
-            "unit_type_id": huge, "checkin": "2026-12-20", "checkout": "2026-12-21", "guests": 1,
-            "payment_method": "arrival"})
+        response = client.post(
+            f"/listings/{listing.id}/book",
+            data={
+                "unit_type_id": huge,
+                "checkin": "2026-12-20",
+                "checkout": "2026-12-21",
+                "guests": 1,
+                "payment_method": "arrival",
+            },
+        )
         assert response.status_code == 422, huge
 
 
@@ -151,6 +173,7 @@ def test_county_income_api_refuses_year_9999(client, api_token, county_user):
 
 # --- deep JSON -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("depth", [17, 100, 100_000])
 def test_deeply_nested_json_body_is_refused_in_the_error_envelope(client, db, depth):
     body = "[" * depth + "]" * depth
@@ -170,22 +193,39 @@ def test_json_within_the_depth_limit_is_validated_as_usual(client, db):
 
 # --- Unicode digits in number fields -------------------------------------------------------------
 
+
 def test_unicode_digits_in_the_checkout_total_are_ignored_not_a_500(client, auth, db):
     product = make_product(price_fen=1000, stock=5)
     station = make_station()
     auth.login(make_user())
     for shown in ("²", "١٠٠٠", str(2**64)):
         client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
-        response = client.post("/checkout", data={"form_token": new_form_token(),
-            "address_id": 0, "delivery": "pickup", "pickup_station_id": station.id, "payment_method": "station_cash",
-            "shown_total_pickup": shown})
+        response = client.post(
+            "/checkout",
+            data={
+                "form_token": new_form_token(),
+                "address_id": 0,
+                "delivery": "pickup",
+                "pickup_station_id": station.id,
+                "payment_method": "station_cash",
+                "shown_total_pickup": shown,
+            },
+        )
         assert response.status_code in (303, 409), shown  # placed at the server's total, or the cart changed
     for bad in ("²", str(2**64)):
         assert client.post("/cart/add", data={"product_id": bad, "quantity": 1}).status_code < 500
         assert client.post("/cart/add", data={"product_id": product.id, "quantity": bad}).status_code < 500
         client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
-        response = client.post("/checkout", data={"form_token": new_form_token(), "address_id": bad, "delivery": "pickup",
-                                                  "pickup_station_id": bad, "payment_method": "station_cash"})
+        response = client.post(
+            "/checkout",
+            data={
+                "form_token": new_form_token(),
+                "address_id": bad,
+                "delivery": "pickup",
+                "pickup_station_id": bad,
+                "payment_method": "station_cash",
+            },
+        )
         assert response.status_code == 422, bad
 
 
@@ -199,10 +239,20 @@ def test_unicode_digits_in_operator_weights_are_a_form_error(client, auth, db):
     auth.login(operator)
     before = _count(db, Product)
     for weight in ("²", "١", str(2**63)):
-        response = client.post("/station/products/new", data={
-            "household_id": household.id, "name": "腌菜", "category_id": category.id, "price": "12.5", "unit": "袋",
-            "weight_g": "500", "initial_stock": "3", f"weight_{household.id}": weight,
-            "form_token": new_form_token()})
+        response = client.post(
+            "/station/products/new",
+            data={
+                "household_id": household.id,
+                "name": "腌菜",
+                "category_id": category.id,
+                "price": "12.5",
+                "unit": "袋",
+                "weight_g": "500",
+                "initial_stock": "3",
+                f"weight_{household.id}": weight,
+                "form_token": new_form_token(),
+            },
+        )
         assert response.status_code == 422, weight
         assert "权重必须是正整数" in response.get_data(as_text=True)
     assert _count(db, Product) == before
@@ -219,8 +269,11 @@ def test_unicode_digits_in_one_import_cell_reject_that_row_only(client, auth, db
     buffer = io.BytesIO()
     wb.save(buffer)
     auth.login(county_user)
-    response = client.post("/county/households/import", data={"file": (io.BytesIO(buffer.getvalue()), "h.xlsx")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/county/households/import",
+        data={"file": (io.BytesIO(buffer.getvalue()), "h.xlsx")},
+        content_type="multipart/form-data",
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'id="imported">1<' in html and 'id="rejected">2<' in html and "家庭人口应为1-30" in html
@@ -234,22 +287,38 @@ def test_unicode_digits_and_huge_ids_in_county_forms_are_form_errors(client, aut
     auth.login(county_user)
     before = _count(db, Household)
     for members, village_id in (("²", str(village.id)), ("3", "²"), ("3", str(2**63))):
-        response = client.post("/county/households/new", data={
-            "village_id": village_id, "head_name": "赵六", "registry_no": "36010000119999", "phone": "13800001111",
-            "members": members, "status": "poor"})
+        response = client.post(
+            "/county/households/new",
+            data={
+                "village_id": village_id,
+                "head_name": "赵六",
+                "registry_no": "36010000119999",
+                "phone": "13800001111",
+                "members": members,
+                "status": "poor",
+            },
+        )
         assert response.status_code == 422, (members, village_id)
     assert _count(db, Household) == before
     links = _count(db, BenefitLink)
-    for hid, weight, text in ((str(household.id), "²", ""), ("²", "1", ""), (str(2**63), "1", ""),
-                              ("", "", f"{2**63}:1"), ("", "", f"{household.id}:²")):
-        response = client.post(f"/county/links/product/{product.id}",
-                               data={"household_id": hid, "weight": weight, "links_text": text})
+    for hid, weight, text in (
+        (str(household.id), "²", ""),
+        ("²", "1", ""),
+        (str(2**63), "1", ""),
+        ("", "", f"{2**63}:1"),
+        ("", "", f"{household.id}:²"),
+    ):
+        response = client.post(
+            f"/county/links/product/{product.id}", data={"household_id": hid, "weight": weight, "links_text": text}
+        )
         assert response.status_code == 422, (hid, weight, text)
     assert _count(db, BenefitLink) == links
 
 
-@pytest.mark.parametrize("args", ["page=²", "page=99999999999999999999", "category=²",
-                                  "category=99999999999999999999", "village=²", "page=-1"])
+@pytest.mark.parametrize(
+    "args",
+    ["page=²", "page=99999999999999999999", "category=²", "category=99999999999999999999", "village=²", "page=-1"],
+)
 def test_catalog_arguments_with_odd_numbers_are_a_400_or_ignored(client, db, args):
     make_product()
     commit()
@@ -260,6 +329,7 @@ def test_catalog_arguments_with_odd_numbers_are_a_400_or_ignored(client, db, arg
 
 # --- integers past the column's range --------------------------------------------------------------
 
+
 def test_household_id_of_2_pow_63_is_a_422_not_a_bigint_overflow(client, api_token, db):
     village = make_village()
     station = make_station(village=village)
@@ -268,9 +338,14 @@ def test_household_id_of_2_pow_63_is_a_422_not_a_bigint_overflow(client, api_tok
     commit()
     headers = api_token(operator)
     before = _count(db, Product)
-    for body in ({"household_id": 2**63}, {"category_id": 2**63}, {"station_id": 2**63},
-                 {"households": [{"household_id": 2**63, "weight": 1}]}, {"household_id": 2**64 + 5},
-                 {"harvest_date": FAR}):
+    for body in (
+        {"household_id": 2**63},
+        {"category_id": 2**63},
+        {"station_id": 2**63},
+        {"households": [{"household_id": 2**63, "weight": 1}]},
+        {"household_id": 2**64 + 5},
+        {"harvest_date": FAR},
+    ):
         data = {"household_id": 1, "name": "x", "category_id": category.id, "price_fen": 100, **body}
         response = client.post("/api/v1/products", headers=headers, json=data)
         assert response.status_code == 422, body
@@ -288,7 +363,12 @@ def test_html_ids_past_bigint_are_a_404_not_an_overflow(client, auth, db, listin
     assert client.get(f"/listings/{listing.id}-{listing.slug}").status_code == 200
     auth.login(listing.host)
     assert client.get(f"/host/listings/{2**64}").status_code == 404
-    assert client.post(f"/host/listings/{2**64}/close", data={"confirm": "1", "start": "2026-12-20", "end": "2026-12-21"}).status_code == 404
+    assert (
+        client.post(
+            f"/host/listings/{2**64}/close", data={"confirm": "1", "start": "2026-12-20", "end": "2026-12-21"}
+        ).status_code
+        == 404
+    )
     assert client.patch(f"/api/v1/products/{2**70}", json={}).status_code in (401, 404)  # not a 405
 
 
@@ -299,7 +379,8 @@ def test_pager_and_facet_links_keep_only_the_filters(client, db):
         make_product(name=f"土鸡蛋{n}", category=category)
     commit()
     html = client.get(f"/products?category={category.slug}&sort=newest&endpoint=x&_method=POST&evil=1").get_data(
-        as_text=True)
+        as_text=True
+    )
     links = re.findall(r'href="(\?[^"]*)"', html)
     assert any("page=2" in link for link in links), links
     for link in links:

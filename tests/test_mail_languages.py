@@ -5,6 +5,7 @@ when the account has none). The account's language is the one it last chose (`?l
 or the language of the page it signed in from). With no MAIL_SERVER, shop.mail writes each message to its
 log: that is what is read here.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,15 +20,21 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _mails(caplog, to: str) -> list[tuple[str, str]]:
-    return [(r.args[1], r.args[2]) for r in caplog.records
-            if r.name == "shop.mail" and r.msg.startswith("mail to") and r.args[0] == to]
+    return [
+        (r.args[1], r.args[2])
+        for r in caplog.records
+        if r.name == "shop.mail" and r.msg.startswith("mail to") and r.args[0] == to
+    ]
 
 
-@pytest.mark.parametrize(("locale", "placed", "canceled"), [
-    (None, "[乡村e线] 订单已提交 {code}", "[乡村e线] 订单已取消 {code}"),
-    ("zh_CN", "[乡村e线] 订单已提交 {code}", "[乡村e线] 订单已取消 {code}"),
-    ("en", "[Village e-Line] Order placed {code}", "[Village e-Line] Order canceled {code}"),
-])
+@pytest.mark.parametrize(
+    ("locale", "placed", "canceled"),
+    [
+        (None, "[乡村e线] 订单已提交 {code}", "[乡村e线] 订单已取消 {code}"),
+        ("zh_CN", "[乡村e线] 订单已提交 {code}", "[乡村e线] 订单已取消 {code}"),
+        ("en", "[Village e-Line] Order placed {code}", "[Village e-Line] Order canceled {code}"),
+    ],
+)
 def test_order_mails_follow_the_buyers_language(db, now, caplog, locale, placed, canceled):
     from orders.tasks import send_order_mail
 

@@ -6,6 +6,7 @@ Services raise `DomainError`s by code; the message is the code's catalogue entry
 locale (`shop.errors.error_message`, tests/test_error_codes.py); the last test keeps bare literals out of
 flash messages and aborts.
 """
+
 from __future__ import annotations
 
 import ast
@@ -47,8 +48,9 @@ def _station_world():
     village = make_village(name="语言村")
     station = make_station(village=village, code="LANG1")
     household = make_household(village=village)
-    product = make_product(price_fen=1000, stock=10, station=station, category=make_category(),
-                           households=[household], weights=[1])
+    product = make_product(
+        price_fen=1000, stock=10, station=station, category=make_category(), households=[household], weights=[1]
+    )
     operator = make_user(role="operator", station=station)
     order = make_order([(product, 1)], payment_method="card")
     commit()
@@ -56,7 +58,6 @@ def _station_world():
 
 
 # --- stations ------------------------------------------------------------------------------------
-
 
 
 def assert_api_error_in_both_languages(client, url, body, *, headers=None, status, zh, en, code, fields=None):
@@ -68,6 +69,7 @@ def assert_api_error_in_both_languages(client, url, body, *, headers=None, statu
     if fields is not None:
         assert [a.json["error"]["fields"] for a in answers] == [fields, fields]
 
+
 def test_station_refusals_flash_in_the_users_language(app, db, auth):
     operator, shipment = _station_world()
     chinese, english = app.test_client(), app.test_client()
@@ -77,16 +79,27 @@ def test_station_refusals_flash_in_the_users_language(app, db, auth):
     # a card-paid shipment has no cash to confirm
     page = _text(chinese.post(f"/station/shipments/{shipment.code}/cash", data={"confirm": "1"}, follow_redirects=True))
     assert "此订单为在线支付，不收现金" in page
-    page = _text(english.post(f"/station/shipments/{shipment.code}/cash?lang=en", data={"confirm": "1"},
-                              follow_redirects=True))
+    page = _text(
+        english.post(f"/station/shipments/{shipment.code}/cash?lang=en", data={"confirm": "1"}, follow_redirects=True)
+    )
     assert "This order is paid online, no cash is collected" in page and "此订单为在线支付" not in page
 
     # a new shipment cannot be handed over: the status inside the message is translated too
-    page = _text(chinese.post(f"/station/shipments/{shipment.code}/action", data={"action": "deliver", "confirm": "1"},
-                              follow_redirects=True))
+    page = _text(
+        chinese.post(
+            f"/station/shipments/{shipment.code}/action",
+            data={"action": "deliver", "confirm": "1"},
+            follow_redirects=True,
+        )
+    )
     assert "当前状态「新订单」不能交付" in page
-    page = _text(english.post(f"/station/shipments/{shipment.code}/action", data={"action": "deliver", "confirm": "1"},
-                              follow_redirects=True))  # the session remembers English
+    page = _text(
+        english.post(
+            f"/station/shipments/{shipment.code}/action",
+            data={"action": "deliver", "confirm": "1"},
+            follow_redirects=True,
+        )
+    )  # the session remembers English
     assert "Cannot hand over in status “New”" in page and "不能交付" not in page
 
 
@@ -95,9 +108,16 @@ def test_station_api_error_message_follows_the_locale_and_code_does_not(client, 
     headers = api_token(operator)
     url = f"/api/v1/shipments/{shipment.code}/transition"
     assert_api_error_in_both_languages(
-        client, url, {"action": "deliver"}, headers=headers,
-        status=409, zh="当前状态「新订单」不能交付", en="Cannot hand over in status “New”",
-        code="cannot_deliver", fields={"status": "new"})
+        client,
+        url,
+        {"action": "deliver"},
+        headers=headers,
+        status=409,
+        zh="当前状态「新订单」不能交付",
+        en="Cannot hand over in status “New”",
+        code="cannot_deliver",
+        fields={"status": "new"},
+    )
 
 
 # --- county --------------------------------------------------------------------------------------
@@ -132,9 +152,16 @@ def test_county_api_error_message_follows_the_locale(client, db, api_token):
     headers = api_token(officer)
     url = f"/api/v1/county/products/{product.id}/reject"
     assert_api_error_in_both_languages(
-        client, url, {}, headers=headers,
-        status=422, zh="退回需要填写原因", en="A reason is needed to return it",
-        code="reason_required_to_return", fields={"reason": "required"})
+        client,
+        url,
+        {},
+        headers=headers,
+        status=422,
+        zh="退回需要填写原因",
+        en="A reason is needed to return it",
+        code="reason_required_to_return",
+        fields={"reason": "required"},
+    )
 
 
 def _sheet(*rows) -> io.BytesIO:
@@ -162,14 +189,25 @@ def test_county_form_errors_and_import_report_are_translated(app, db):
     assert "Invalid registry number" in page and "Invalid phone number" in page and "登记号格式不正确" not in page
 
     rows = (["无此村", "乙", "LANG0001", ""], ["译村", "丙", "LANG0002", "123"])
-    page = _text(chinese.post("/county/households/import", data={"file": (_sheet(*rows), "h.xlsx")},
-                              content_type="multipart/form-data"))
+    page = _text(
+        chinese.post(
+            "/county/households/import", data={"file": (_sheet(*rows), "h.xlsx")}, content_type="multipart/form-data"
+        )
+    )
     assert "村不存在: 无此村" in page and "电话号码格式不正确" in page
-    page = _text(english.post("/county/households/import", data={"file": (_sheet(*rows), "h.xlsx")},
-                              content_type="multipart/form-data"))
+    page = _text(
+        english.post(
+            "/county/households/import", data={"file": (_sheet(*rows), "h.xlsx")}, content_type="multipart/form-data"
+        )
+    )
     assert "No such village: 无此村" in page and "Invalid phone number" in page and "村不存在" not in page
-    page = _text(english.post("/county/households/import", data={"file": (io.BytesIO(b"no"), "h.xlsx")},
-                              content_type="multipart/form-data"))
+    page = _text(
+        english.post(
+            "/county/households/import",
+            data={"file": (io.BytesIO(b"no"), "h.xlsx")},
+            content_type="multipart/form-data",
+        )
+    )
     assert "Not an Excel (.xlsx) file" in page
 
 
@@ -184,8 +222,10 @@ def test_county_exports_and_targets_follow_the_locale(app, db):
     # the account now writes in English (its mails); this browser asks for Chinese pages
     chinese.post("/login?lang=zh_CN", data={"email": officer.email, "password": "password123"})
     heading = lambda client, url: _text(client.get(url)).lstrip("\ufeff").splitlines()[0]  # noqa: E731
-    assert heading(chinese, "/county/income?format=csv") == ("编号,名称,电商销售(元),乡村旅游(元),冲销(元),登记收益(元),代销分成(元),订单收购(元),"
-                                                              "务工工资(元),分红(元),租金(元),村集体(元),合计(元),笔数,户数")
+    assert heading(chinese, "/county/income?format=csv") == (
+        "编号,名称,电商销售(元),乡村旅游(元),冲销(元),登记收益(元),代销分成(元),订单收购(元),"
+        "务工工资(元),分红(元),租金(元),村集体(元),合计(元),笔数,户数"
+    )
     assert heading(english, "/county/income?format=csv").startswith("No.,Name,Online sales (yuan),")
     assert "Wages (yuan),Dividends (yuan),Rent (yuan)" in heading(english, "/county/income?format=csv")
     assert heading(english, "/county/targets?format=csv").startswith("Target,Target value,Achieved,Unit,")
@@ -214,12 +254,21 @@ def test_auth_api_errors_follow_the_locale(client, db):
     commit()
     body = {"email": "known@lang.cn", "password": "wrong-password"}
     assert_api_error_in_both_languages(
-        client, "/api/v1/auth/token", body,
-        status=401, zh="邮箱或密码不正确", en="Wrong e-mail or password", code="invalid_credentials")
+        client,
+        "/api/v1/auth/token",
+        body,
+        status=401,
+        zh="邮箱或密码不正确",
+        en="Wrong e-mail or password",
+        code="invalid_credentials",
+    )
     taken = client.post("/api/v1/auth/register?lang=en", json={"email": "known@lang.cn", "password": "longenough1"})
     assert taken.status_code == 409
-    assert taken.json["error"] == {"code": "email_taken", "message": "This e-mail is already registered",
-                                   "fields": {"email": "taken"}}
+    assert taken.json["error"] == {
+        "code": "email_taken",
+        "message": "This e-mail is already registered",
+        "fields": {"email": "taken"},
+    }
 
 
 # --- e-mail from tasks ----------------------------------------------------------------------------
@@ -241,7 +290,9 @@ def test_shipment_mail_is_chinese_by_default_and_english_for_an_english_buyer(db
     sent = [r.args[1:3] for r in caplog.records if r.name == "shop.mail" and r.msg.startswith("mail to")]
     (zh_subject, zh_body), (en_subject, en_body), (cancel_subject, cancel_body) = sent
     code = shipment.order.code
-    assert zh_subject == f"您的订单 {code} 已被服务站接单" and f"订单号: {code}" in zh_body and "状态: 已接单" in zh_body
+    assert (
+        zh_subject == f"您的订单 {code} 已被服务站接单" and f"订单号: {code}" in zh_body and "状态: 已接单" in zh_body
+    )
     assert en_subject == f"Your order {code} was accepted by the service station"
     assert f"Order number: {code}" in en_body and "Status: Accepted" in en_body
     assert cancel_subject == f"An item of your order {code} cannot be supplied" and "Reason: 缺货" in cancel_body
@@ -257,8 +308,10 @@ def test_order_status_mail_names_the_statuses_in_the_readers_language(app):
 
     at = datetime(2026, 11, 28, 4, 0, tzinfo=timezone.utc)
     order = Row(user=Row(name="小李", email="a@test.cn"), code="C0DE", total_fen=4500)
-    history = [Row(created_at=at, from_status=None, to_status="pending"),
-               Row(created_at=at, from_status="pending", to_status="confirmed")]
+    history = [
+        Row(created_at=at, from_status=None, to_status="pending"),
+        Row(created_at=at, from_status="pending", to_status="confirmed"),
+    ]
     with app.app_context():
         chinese = render_template("emails/order_status.txt", order=order, history=history, kind="paid")
         with force_locale("en"):
@@ -296,8 +349,16 @@ def test_order_api_error_message_follows_the_locale_and_code_does_not(client, db
     headers = api_token(make_user())
     body = {"items": [{"product_id": 999999, "quantity": 1}], "address": ADDRESS_JSON, "payment_method": "cod"}
     assert_api_error_in_both_languages(
-        client, "/api/v1/orders", body, headers=headers,
-        status=422, zh="商品不存在", en="No such product", code="product_not_found", fields={"product_id": "999999"})
+        client,
+        "/api/v1/orders",
+        body,
+        headers=headers,
+        status=422,
+        zh="商品不存在",
+        en="No such product",
+        code="product_not_found",
+        fields={"product_id": "999999"},
+    )
     missing = client.get("/api/v1/orders/NOSUCH01?lang=en", headers=headers)
     assert missing.status_code == 404 and missing.json["error"]["message"] == "Order not found"
 
@@ -324,8 +385,15 @@ def test_booking_refusal_flashes_in_the_users_language(app, db):
     chinese, english = app.test_client(), app.test_client()
     for client, lang in ((chinese, "zh_CN"), (english, "en")):  # each browser keeps its language
         client.post(f"/login?lang={lang}", data={"email": tourist.email, "password": "password123"})
-    data = {"checkin": day(7), "checkout": day(5), "guests": 2, "units": 1,
-            "unit_type_id": listing.unit_types[0].id, "payment_method": "arrival", "form_token": new_form_token()}
+    data = {
+        "checkin": day(7),
+        "checkout": day(5),
+        "guests": 2,
+        "units": 1,
+        "unit_type_id": listing.unit_types[0].id,
+        "payment_method": "arrival",
+        "form_token": new_form_token(),
+    }
     zh = chinese.post(f"/listings/{listing.id}/book", data=data)
     en = english.post(f"/listings/{listing.id}/book?lang=en", data=data)
     assert zh.status_code == en.status_code == 422
@@ -338,9 +406,16 @@ def test_booking_api_error_message_follows_the_locale_and_code_does_not(client, 
     headers = api_token(make_user())
     body = {"listing_id": listing.id, "checkin": day(7), "checkout": day(5), "guests": 2, "payment_method": "arrival"}
     assert_api_error_in_both_languages(
-        client, "/api/v1/bookings", body, headers=headers,
-        status=422, zh="离店日期必须晚于入住日期", en="Check-out must be after check-in",
-        code="checkout_not_after_checkin", fields={"checkout": "not after check-in"})
+        client,
+        "/api/v1/bookings",
+        body,
+        headers=headers,
+        status=422,
+        zh="离店日期必须晚于入住日期",
+        en="Check-out must be after check-in",
+        code="checkout_not_after_checkin",
+        fields={"checkout": "not after check-in"},
+    )
 
     # a placeholder in the message: the calendar's longest range
     far = client.get(f"/api/v1/listings/{listing.id}/availability?from={day(1)}&to={day(400)}&lang=en")
@@ -351,7 +426,20 @@ def test_booking_api_error_message_follows_the_locale_and_code_does_not(client, 
 # --- no bare literals ----------------------------------------------------------------------------
 
 #: Packages whose messages this suite covers (domain errors: tests/test_error_codes.py).
-CHECKED = ["stations", "county", "shop/auth", "orders", "tourism", "catalog", "reviews", "favourites", "stock", "ledger", "search", "institutions"]
+CHECKED = [
+    "stations",
+    "county",
+    "shop/auth",
+    "orders",
+    "tourism",
+    "catalog",
+    "reviews",
+    "favourites",
+    "stock",
+    "ledger",
+    "search",
+    "institutions",
+]
 
 
 def _bare_literals(path: Path) -> list[str]:

@@ -7,6 +7,7 @@ PostgreSQL the database-level objects of `shop.schema.POSTGRES_DDL` (triggers) m
 
 Until the lead generates the initial migration this test fails, on purpose: nothing is skipped.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,9 +50,12 @@ def _fresh_postgres():
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
-            conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
-            ), {"n": name})
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
@@ -74,10 +78,10 @@ def _upgrade_and_compare(database_url: str, test_app) -> tuple[list, list[str]]:
                 diff = compare_metadata(mc, db.metadata)
                 if conn.dialect.name == "postgresql":
                     for ddl_name, _create, _drop in POSTGRES_DDL:
-                        found = conn.scalar(sa.text(
-                            "SELECT count(*) FROM pg_trigger WHERE tgname = :n AND NOT tgisinternal"
-                        ), {"n": ddl_name}) or conn.scalar(sa.text(
-                            "SELECT count(*) FROM pg_proc WHERE proname = :n"), {"n": ddl_name})
+                        found = conn.scalar(
+                            sa.text("SELECT count(*) FROM pg_trigger WHERE tgname = :n AND NOT tgisinternal"),
+                            {"n": ddl_name},
+                        ) or conn.scalar(sa.text("SELECT count(*) FROM pg_proc WHERE proname = :n"), {"n": ddl_name})
                         if not found:
                             missing_ddl.append(ddl_name)
                     # autogenerate does not compare INCLUDE columns: check covering indexes here
@@ -86,8 +90,12 @@ def _upgrade_and_compare(database_url: str, test_app) -> tuple[list, list[str]]:
                             include = index.dialect_options["postgresql"].get("include") or []
                             if not include:
                                 continue
-                            found = conn.scalar(sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"),
-                                                {"n": index.name}) or ""
+                            found = (
+                                conn.scalar(
+                                    sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": index.name}
+                                )
+                                or ""
+                            )
                             if not all("INCLUDE (" in found and c in found.split("INCLUDE", 1)[1] for c in include):
                                 missing_ddl.append(f"{index.name} INCLUDE {include} (found: {found!r})")
             db.session.remove()
@@ -137,10 +145,14 @@ def test_benefit_kind_migration_makes_every_existing_entry_a_sale(app):
                 with db.engine.connect() as conn:  # no parents for these rows: foreign key triggers off
                     conn.execute(sa.text("SET session_replication_role = replica"))
                     for i, kind in enumerate(("sale", "tourism", "reversal"), start=1):
-                        conn.execute(sa.text(
-                            "INSERT INTO income_entries (id, household_id, order_line_id, kind, ref, amount_fen, split,"
-                            " entry_date, created_at) VALUES (:i, 1, :i, :k, '', :a, '{}', '2026-11-01',"
-                            " '2026-11-01 00:00:00+00')"), {"i": i, "k": kind, "a": -5 if kind == "reversal" else 10})
+                        conn.execute(
+                            sa.text(
+                                "INSERT INTO income_entries (id, household_id, order_line_id, kind, ref, amount_fen, split,"
+                                " entry_date, created_at) VALUES (:i, 1, :i, :k, '', :a, '{}', '2026-11-01',"
+                                " '2026-11-01 00:00:00+00')"
+                            ),
+                            {"i": i, "k": kind, "a": -5 if kind == "reversal" else 10},
+                        )
                     conn.commit()
                 upgrade()
                 with db.engine.connect() as conn:

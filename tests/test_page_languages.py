@@ -6,6 +6,7 @@ UI text (a msgid of any catalogue left untranslated, "买家取消", "建档立�
 How: the pages are fetched in both languages; their visible text nodes (and placeholder, title,
 aria-label and alt attributes) are read with html.parser. On zh, a node with two English words in a row
 fails; on en, a node holding a Chinese msgid of the catalogues (or a "：") fails."""
+
 from __future__ import annotations
 
 import re
@@ -53,10 +54,16 @@ def _nodes(html: str) -> list[str]:
 
 
 def test_the_checks_catch_what_they_are_for():
-    assert english_ui_on_zh(["到店付款 · pay on arrival", "The CSRF token is invalid.", "10 per 1 minute"]) \
-        == ["到店付款 · pay on arrival", "The CSRF token is invalid.", "10 per 1 minute"]
+    assert english_ui_on_zh(["到店付款 · pay on arrival", "The CSRF token is invalid.", "10 per 1 minute"]) == [
+        "到店付款 · pay on arrival",
+        "The CSRF token is invalid.",
+        "10 per 1 minute",
+    ]
     assert english_ui_on_zh(["¥12.00", "三江腌菜", "English", "NC01"]) == []
-    assert chinese_ui_on_en(["Order 买家取消", "Station：NC01", "三江腌菜"], {"三江腌菜"}) == ["Order 买家取消", "Station：NC01"]
+    assert chinese_ui_on_en(["Order 买家取消", "Station：NC01", "三江腌菜"], {"三江腌菜"}) == [
+        "Order 买家取消",
+        "Station：NC01",
+    ]
 
 
 @pytest.fixture
@@ -69,20 +76,52 @@ def world(db):
     order = make_order(buyer, [(product, 1)], now=now_utc(), payment_method="cod")
     day = local_date(now_utc()) + timedelta(days=9)
     booking = make_booking(listing, user=buyer, check_in=day, check_out=day + timedelta(days=2))
-    data = {village.name, village.signature_product, product.name, listing.name, village.township.name,
-            household.head_name, buyer.name, product.category.name if product.category else "",
-            listing.unit_types[0].name, product.station.name if product.station else "", listing.description,
-            listing.included}
-    return {"village": village, "product": product, "listing": listing, "buyer": buyer, "order": order,
-            "booking": booking, "data": data}
+    data = {
+        village.name,
+        village.signature_product,
+        product.name,
+        listing.name,
+        village.township.name,
+        household.head_name,
+        buyer.name,
+        product.category.name if product.category else "",
+        listing.unit_types[0].name,
+        product.station.name if product.station else "",
+        listing.description,
+        listing.included,
+    }
+    return {
+        "village": village,
+        "product": product,
+        "listing": listing,
+        "buyer": buyer,
+        "order": order,
+        "booking": booking,
+        "data": data,
+    }
 
 
 def _urls(w):
     v, p, l, o, b = w["village"], w["product"], w["listing"], w["order"], w["booking"]
-    return ["/", "/products", "/search?q=蜂蜜", f"/villages/{v.slug}", f"/products/{p.id}-{p.slug}", "/stays",
-            "/experiences", "/tickets", f"/listings/{l.id}-{l.slug}", "/cart", "/orders", f"/orders/{o.code}",
-            f"/orders/{o.code}/cancel", "/bookings", f"/bookings/{b.code}", f"/bookings/{b.code}/cancel",
-            "/password/change"]
+    return [
+        "/",
+        "/products",
+        "/search?q=蜂蜜",
+        f"/villages/{v.slug}",
+        f"/products/{p.id}-{p.slug}",
+        "/stays",
+        "/experiences",
+        "/tickets",
+        f"/listings/{l.id}-{l.slug}",
+        "/cart",
+        "/orders",
+        f"/orders/{o.code}",
+        f"/orders/{o.code}/cancel",
+        "/bookings",
+        f"/bookings/{b.code}",
+        f"/bookings/{b.code}/cancel",
+        "/password/change",
+    ]
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
@@ -94,10 +133,13 @@ def test_buyer_and_tourist_pages_speak_one_language(app, world, lang):
     problems = {}
     pages = {url: client.get(url) for url in _urls(world)}
     pages["/checkout"] = client.get("/checkout")
-    pages["POST /password/change"] = client.post("/password/change", data={"current": "x", "password": "short",
-                                                                           "confirm": "other"})
-    pages["POST /checkout"] = client.post("/checkout", data={"delivery": "ship", "name": "王", "phone": "138001380",
-                                                             "line": "幸福路1号", "payment_method": "cod"})
+    pages["POST /password/change"] = client.post(
+        "/password/change", data={"current": "x", "password": "short", "confirm": "other"}
+    )
+    pages["POST /checkout"] = client.post(
+        "/checkout",
+        data={"delivery": "ship", "name": "王", "phone": "138001380", "line": "幸福路1号", "payment_method": "cod"},
+    )
     client.post("/logout")
     pages["POST /register"] = client.post("/register", data={"email": "x", "password": "short", "confirm": "o"})
     pages["POST /login"] = client.post("/login", data={})
@@ -117,7 +159,9 @@ def test_registry_notes_are_translated_for_an_english_reader(app):
 
     with app.test_request_context("/"), force_locale("en"):
         assert not CJK.search(note_text("建档立卡")) and not CJK.search(note_text("买家取消"))
-        assert not CJK.search(note_text("buyer canceled")) and note_text("cash received ¥56.40") == "Cash received ¥56.40"
+        assert (
+            not CJK.search(note_text("buyer canceled")) and note_text("cash received ¥56.40") == "Cash received ¥56.40"
+        )
     with app.test_request_context("/"), force_locale("zh_CN"):
         assert note_text("cash received ¥56.40") == "已收现金 ¥56.40" and note_text("pay on arrival") == "到店付款"
 
@@ -184,7 +228,12 @@ def test_every_page_a_role_reaches_speaks_one_language(app, roles_world, role, l
         if bad:
             problems[url] = bad
         todo.extend(link for link in _links(html) if link not in seen)
-    area = {"consumer": "/orders/", "operator": "/station/shipments/", "host": "/host/listings/",
-            "county": "/county/households/", "admin": "/county/"}[role]
+    area = {
+        "consumer": "/orders/",
+        "operator": "/station/shipments/",
+        "host": "/host/listings/",
+        "county": "/county/households/",
+        "admin": "/county/",
+    }[role]
     assert len(seen) >= 20 and any(url.startswith(area) for url in seen), sorted(seen)  # the crawl got in
     assert problems == {}

@@ -2,6 +2,7 @@
 and no tracked file points at a file outside the repository — the product brief, the style guide, the tech
 notes or the county plan's text kept beside the project. A comment cites the repository's doc and its
 section instead (README.md, "Contributing")."""
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """mypy checks every package's services (pyproject.toml, `make lint`): a new package's services
 module or folder must be named there, or its rules would go unchecked without anyone noticing."""
+
 from __future__ import annotations
 
 import tomllib

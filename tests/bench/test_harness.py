@@ -1,4 +1,5 @@
 """Cheap checks of the benchmark harness's pure parts (no servers, no load)."""
+
 from __future__ import annotations
 
 import random
@@ -21,13 +22,19 @@ def test_wrk_script_holds_every_request_and_writes_json_in_done(tmp_path):
     reqs = [run.Req("GET", "/search?q=%E8%85%8C"), run.Req("POST", "/api/v1/orders", {"A": "b"}, '{"x": 1}')]
     script = run.wrk_script(reqs, tmp_path / "out.json")
     assert script.count("wrk.format") == 1 and "function done(" in script and "function response(" in script
-    assert script.count("{\"GET\"") + script.count("{\"POST\"") == 2
+    assert script.count('{"GET"') + script.count('{"POST"') == 2
 
 
 def test_render_gives_ratios_to_the_ceiling_and_target_verdicts():
     res = dict(ok_rps=1900.0, p50_ms=2.0, p99_ms=9.0, conflicts=0, errors=0)
-    table = run.render([("hello", "hello", {**res, "ok_rps": 3800.0}, ""), ("home", "home page", res, ""),
-                        ("booking", "booking", None, "not available (HTTP 404)")], 3800.0)
+    table = run.render(
+        [
+            ("hello", "hello", {**res, "ok_rps": 3800.0}, ""),
+            ("home", "home page", res, ""),
+            ("booking", "booking", None, "not available (HTTP 404)"),
+        ],
+        3800.0,
+    )
     assert "0.500" in table and "≥ 1.00 ✗" in table and "not available (HTTP 404)" in table
     # the anonymous pages go through nginx: their target is the web server's speed, 1.0 × hello
     table = run.render([("home", "home page", {**res, "ok_rps": 3800.0}, "")], 3800.0)
@@ -43,9 +50,15 @@ def test_long_tail_queries_are_all_distinct_and_made_of_the_words():
 
 
 def test_the_long_tail_scenario_is_single_use_and_goes_through_nginx():
-    manifest = {"catalog_pages": 3, "categories": ["eggs"], "product_paths": ["/products/1-a"], "pool": [],
-                "stay_unit_types": [], "report_month": {"from": "2026-10-01", "to": "2026-10-31"},
-                "search_words": ["腌菜", "土鸡蛋", "柳溪村"]}
+    manifest = {
+        "catalog_pages": 3,
+        "categories": ["eggs"],
+        "product_paths": ["/products/1-a"],
+        "pool": [],
+        "stay_unit_types": [],
+        "report_month": {"from": "2026-10-01", "to": "2026-10-31"},
+        "search_words": ["腌菜", "土鸡蛋", "柳溪村"],
+    }
     scenarios = {s.name: s for s in run.build_scenarios(manifest, {"consumers": [], "county": None}, random.Random(1))}
     tail = scenarios["search_longtail"]
     assert tail.single_use and len({r.path for r in tail.requests}) == len(tail.requests) == 12
@@ -61,12 +74,19 @@ def test_the_nginx_config_is_the_repositorys_with_the_places_filled_in(tmp_path)
 
 
 def test_the_booking_scenario_never_books_more_than_twice_per_guest_and_sends_each_request_once(tmp_path):
-    manifest = {"catalog_pages": 3, "categories": ["eggs"], "product_paths": ["/products/1-a"], "pool": [],
-                "stay_unit_types": [{"unit_type_id": 1, "listing_id": 1, "max_guests": 2}],
-                "report_month": {"from": "2026-10-01", "to": "2026-10-31"}}
+    manifest = {
+        "catalog_pages": 3,
+        "categories": ["eggs"],
+        "product_paths": ["/products/1-a"],
+        "pool": [],
+        "stay_unit_types": [{"unit_type_id": 1, "listing_id": 1, "max_guests": 2}],
+        "report_month": {"from": "2026-10-01", "to": "2026-10-31"},
+    }
     guests = [f"token-{i}" for i in range(50)]
-    scenarios = {s.name: s for s in run.build_scenarios(manifest, {"consumers": [], "county": None, "guests": guests},
-                                                        random.Random(1))}
+    scenarios = {
+        s.name: s
+        for s in run.build_scenarios(manifest, {"consumers": [], "county": None, "guests": guests}, random.Random(1))
+    }
     booking = scenarios["booking"]
     per_guest: dict[str, int] = {}
     for r in booking.requests:
@@ -78,9 +98,14 @@ def test_the_booking_scenario_never_books_more_than_twice_per_guest_and_sends_ea
 
 
 def test_scenarios_without_tokens_say_why_instead_of_sending_nothing():
-    manifest = {"catalog_pages": 3, "categories": ["eggs"], "product_paths": ["/products/1-a"], "pool": [[1, 1]],
-                "stay_unit_types": [{"unit_type_id": 1, "listing_id": 1, "max_guests": 2}],
-                "report_month": {"from": "2026-10-01", "to": "2026-10-31"}}
+    manifest = {
+        "catalog_pages": 3,
+        "categories": ["eggs"],
+        "product_paths": ["/products/1-a"],
+        "pool": [[1, 1]],
+        "stay_unit_types": [{"unit_type_id": 1, "listing_id": 1, "max_guests": 2}],
+        "report_month": {"from": "2026-10-01", "to": "2026-10-31"},
+    }
     scenarios = {s.name: s for s in run.build_scenarios(manifest, {"consumers": [], "county": None}, random.Random(1))}
     assert scenarios["checkout"].requests == [] and scenarios["checkout"].note
     assert scenarios["county_income"].requests == [] and scenarios["county_income"].note
@@ -91,19 +116,28 @@ def test_scenarios_without_tokens_say_why_instead_of_sending_nothing():
 def test_copy_fills_the_columns_it_is_not_given_with_their_scalar_defaults(db):
     """bench.volume.copy_rows (PostgreSQL's COPY): a column the generator leaves out gets the model's
     scalar or 0-arg default (a JSON one written as JSON); a nullable column without one stays NULL."""
-    table = sa.Table("copy_defaults", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
-                     sa.Column("a", sa.Integer, default=7, nullable=False), sa.Column("b", sa.JSON, default=list),
-                     sa.Column("c", sa.String, nullable=True), prefixes=["TEMPORARY"])
+    table = sa.Table(
+        "copy_defaults",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("a", sa.Integer, default=7, nullable=False),
+        sa.Column("b", sa.JSON, default=list),
+        sa.Column("c", sa.String, nullable=True),
+        prefixes=["TEMPORARY"],
+    )
     conn = db.session.connection()
     table.create(conn)
     assert volume.copy_rows(conn, table, ["id"], [(1,), (2,)]) == 2
     assert conn.execute(sa.select(table.c.id, table.c.a, table.c.b, table.c.c).order_by(table.c.id)).all() == [
-        (1, 7, [], None), (2, 7, [], None)]
+        (1, 7, [], None),
+        (2, 7, [], None),
+    ]
 
 
 def test_copy_refuses_a_not_null_column_without_a_default_before_writing_anything():
-    strict = sa.Table("u", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
-                      sa.Column("d", sa.Integer, nullable=False))
+    strict = sa.Table(
+        "u", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True), sa.Column("d", sa.Integer, nullable=False)
+    )
     with pytest.raises(RuntimeError, match="u.d is NOT NULL"):
         volume.copy_rows(None, strict, ["id"], [(1,)])  # no connection needed: refused first
 
@@ -115,8 +149,10 @@ def test_an_api_scenario_missing_from_the_openapi_spec_is_not_available_without_
 
 
 def test_the_report_command_line_leaves_the_note_out():
-    assert run.shown_command(["--seconds", "5", "--note", "busy machine", "--small"]) == \
-        "python -m bench.run --seconds 5 --small"
+    assert (
+        run.shown_command(["--seconds", "5", "--note", "busy machine", "--small"])
+        == "python -m bench.run --seconds 5 --small"
+    )
 
 
 def test_cpu_per_request_counts_each_part_and_the_cores_bound():
@@ -152,8 +188,9 @@ def _fake_runs(monkeypatch, idles):
 
 def test_a_read_run_the_host_slowed_is_measured_again_and_the_busier_run_kept(monkeypatch):
     calls = _fake_runs(monkeypatch, [0.45, 0.03])
-    res = run.measure("wrk", "http://x", run.Scenario("home", "home", [run.Req("GET", "/")]), None, "home",
-                      repeatable=True)
+    res = run.measure(
+        "wrk", "http://x", run.Scenario("home", "home", [run.Req("GET", "/")]), None, "home", repeatable=True
+    )
     assert calls == ["home", "home-again"] and res["ok_rps"] == 2000.0 and res["rerun_idle"] == 0.45
     assert "↻ 45%" in run.idle_cell(res) and "⚠" not in run.idle_cell(res)
 

@@ -5,6 +5,7 @@ each product in its own village, station, category and township with images and 
 the worst case for a lazy load in a loop. Statements are counted with `before_cursor_execute`.
 A unique query string keeps any page cache out of the count.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -28,8 +29,14 @@ def add_products(db, n: int) -> list:
     for i in range(n):
         product = make_product(name=f"土鸡蛋{i}号", households=[household], stock=5 + i)
         for position in range(2):
-            db.session.add(ProductImage(product_id=product.id, path=f"p/{product.id}-{position}.jpg",
-                                        thumb_path=f"t/{product.id}-{position}.jpg", position=position))
+            db.session.add(
+                ProductImage(
+                    product_id=product.id,
+                    path=f"p/{product.id}-{position}.jpg",
+                    thumb_path=f"t/{product.id}-{position}.jpg",
+                    position=position,
+                )
+            )
         products.append(product)
     db.session.flush()
     return products
@@ -103,8 +110,10 @@ def test_logged_in_pages_and_cart_run_a_fixed_number_of_queries(client, db, auth
         cart_page = client.get("/cart").get_data(as_text=True)  # shows the flash messages once
         in_cart.update(cart_ids)
         assert cart_page.count('name="quantity"') >= len(in_cart) or cart_page.count("土鸡蛋") >= len(in_cart), "lines"
-        urls = {**{k: v for k, v in page_urls(products[0]).items() if k in ("home", "catalog", "product")},
-                "cart": "/cart"}
+        urls = {
+            **{k: v for k, v in page_urls(products[0]).items() if k in ("home", "catalog", "product")},
+            "cart": "/cart",
+        }
         counts = {}
         for page, url in urls.items():
             db.session.expire_all()  # as in a new request: nothing already loaded (the user, cart lines)
@@ -136,8 +145,12 @@ def test_anonymous_hits_run_no_statement(app, client, db, monkeypatch):
     try:
         with app.app_context():
             pagecache.clear()
-        urls = {"home": "/", "catalog": "/products?page=1", "product": f"/products/{products[0].id}-{products[0].slug}",
-                "api": "/api/v1/products?page=1"}
+        urls = {
+            "home": "/",
+            "catalog": "/products?page=1",
+            "product": f"/products/{products[0].id}-{products[0].slug}",
+            "api": "/api/v1/products?page=1",
+        }
         for page, url in urls.items():
             client.get(url)  # a miss: rendered and stored
             db.session.expire_all()  # as in a new request

@@ -9,6 +9,7 @@ own dictionary (~60 MB: queries are cut with the index's vocabulary, `search.seg
 (`flask seed-demo`). jieba imports `pkg_resources` (~5 MB) whenever it is installed; setuptools 82 and
 later no longer ship it, and requirements.txt pins such a setuptools.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,11 +55,17 @@ print(json.dumps({
 
 
 def test_a_preloaded_web_process_holds_none_of_the_large_libraries_it_does_not_use(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite3'}", "CELERY_BROKER_URL": "",
-           "SEARCH_INDEX_DIR": str(tmp_path / "index"), "SECRET_KEY": "footprint-test"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite3'}",
+        "CELERY_BROKER_URL": "",
+        "SEARCH_INDEX_DIR": str(tmp_path / "index"),
+        "SECRET_KEY": "footprint-test",
+    }
     for script in (WRITER, PROBE):
-        out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-                             timeout=180)
+        out = subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+        )
         assert out.returncode == 0, out.stderr[-2000:]
     found = json.loads(out.stdout.strip().splitlines()[-1])
     assert found["loaded"] == []

@@ -2,6 +2,7 @@
 harness on every page a journey visits (`WatchedPage.check_page`): zero WCAG 2 A/AA violations. The script
 is evaluated through the DevTools protocol, so the page's CSP (nonce-only scripts) is left as it is.
 Third-party widgets (tests/browser/checks.THIRD_PARTY) are excluded."""
+
 from __future__ import annotations
 
 import os

@@ -13,6 +13,7 @@ Third-party widgets that are not ours are left out of the axe and language check
 fields and the 3-D Secure box of the Stripe emulator (localstripe; real Stripe.js draws them in its own
 frames).
 """
+
 from __future__ import annotations
 
 from tests.page_language import chinese_ui_on_en, english_ui_on_zh

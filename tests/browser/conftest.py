@@ -18,6 +18,7 @@
   test, and so does any page it visits with an axe (WCAG 2 A/AA) violation, sideways scrolling, an
   unstyled button or text in the other language (tests/browser/harness.py, checks.py).
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,14 @@ HERE = Path(__file__).resolve().parent
 IS_CI = os.environ.get("CI") == "true"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 INSTALL_HINT = "apt-get install -y chromium fonts-wqy-microhei"
 
@@ -109,6 +116,7 @@ def pytest_runtest_makereport(item, call):
 
 # --------------------------------------------------------------------------- browser
 
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """pytest-playwright launches Debian's Chromium with our flags instead of a downloaded build."""
@@ -140,8 +148,9 @@ def pytest_generate_tests(metafunc):
         langs = [lang for v, lang in variants if v.name in chosen]
         metafunc.parametrize("lang", langs, ids=langs, indirect=True)
         return
-    metafunc.parametrize(["viewport", "lang"], variants, ids=[f"{v.name}-{lang}" for v, lang in variants],
-                         indirect=True)
+    metafunc.parametrize(
+        ["viewport", "lang"], variants, ids=[f"{v.name}-{lang}" for v, lang in variants], indirect=True
+    )
 
 
 @pytest.fixture
@@ -156,6 +165,7 @@ def lang(request) -> str:
 
 
 # --------------------------------------------------------------------------- live server
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -204,7 +214,10 @@ class _Localstripe:
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, str(script), "--port", str(self.port)],
-            cwd=str(ROOT), stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=str(ROOT),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         self._wait_ready()
 
@@ -212,7 +225,9 @@ class _Localstripe:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"localstripe ({self.script}) exited with {self.proc.returncode}; see {self.log_path}")
+                raise RuntimeError(
+                    f"localstripe ({self.script}) exited with {self.proc.returncode}; see {self.log_path}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/js.stripe.com/v3/", timeout=1) as r:
                     if r.status == 200:
@@ -224,13 +239,17 @@ class _Localstripe:
     def register_webhook(self, target: str) -> None:
         import json
 
-        body = json.dumps({
-            "url": target,
-            "secret": STRIPE_WEBHOOK_SECRET,
-            "events": ["payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled"],
-        }).encode()
+        body = json.dumps(
+            {
+                "url": target,
+                "secret": STRIPE_WEBHOOK_SECRET,
+                "events": ["payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled"],
+            }
+        ).encode()
         request = urllib.request.Request(
-            f"{self.url}/_config/webhooks/browser-journeys", data=body, method="POST",
+            f"{self.url}/_config/webhooks/browser-journeys",
+            data=body,
+            method="POST",
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=5) as r:
@@ -261,7 +280,9 @@ def _run_cli(live: LiveServer, *args: str, required: bool = True) -> str:
     with live.app_context():
         result = live.app.test_cli_runner().invoke(args=list(args), catch_exceptions=True)
     if result.exit_code != 0:
-        raise RuntimeError(f"flask {' '.join(args)} failed ({result.exit_code}):\n{result.output}") from result.exception
+        raise RuntimeError(
+            f"flask {' '.join(args)} failed ({result.exit_code}):\n{result.output}"
+        ) from result.exception
     return result.output
 
 
@@ -273,8 +294,9 @@ def _stock_up(live: LiveServer) -> None:
     token = api_token(live, "admin@demo.cn")
     for village in (VILLAGE_A, VILLAGE_B):
         product = demo_product(live, village)
-        status, body = api(live, "PATCH", f"/products/{product['id']}",
-                           {"stock": 5000, "reason": "browser journeys"}, token=token)
+        status, body = api(
+            live, "PATCH", f"/products/{product['id']}", {"stock": 5000, "reason": "browser journeys"}, token=token
+        )
         assert status == 200, (status, body)
 
 
@@ -322,8 +344,13 @@ def live_server(browser_type_launch_args) -> LiveServer:
         return app(environ, start_response)
 
     server = make_server("127.0.0.1", 0, wsgi, threaded=True)
-    live = LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app, celery=celery,
-                      stripe_url=stripe.url, stripe_log=stripe.log_path)
+    live = LiveServer(
+        url=f"http://127.0.0.1:{server.server_port}",
+        app=app,
+        celery=celery,
+        stripe_url=stripe.url,
+        stripe_log=stripe.log_path,
+    )
     with live.app_context():
         drop_schema()
         create_schema()
@@ -351,6 +378,7 @@ def live_server(browser_type_launch_args) -> LiveServer:
 
 # --------------------------------------------------------------------------- pages
 
+
 @pytest.fixture
 def open_page(request, browser, live_server, viewport, lang):
     """open_page(label) -> a WatchedPage in a fresh browser context (its own cookies) at this viewport,
@@ -366,16 +394,28 @@ def open_page(request, browser, live_server, viewport, lang):
         """`size`: this user's screen when the journey needs two (a buyer at a desk, an approver on a phone)."""
         screen = size or viewport
         context = browser.new_context(
-            base_url=live_server.url, locale=LANGUAGES[lang], timezone_id="Asia/Shanghai",
-            accept_downloads=True, reduced_motion="reduce", **screen.context_args(),
+            base_url=live_server.url,
+            locale=LANGUAGES[lang],
+            timezone_id="Asia/Shanghai",
+            accept_downloads=True,
+            reduced_motion="reduce",
+            **screen.context_args(),
         )
         context.set_default_timeout(10_000)
         context.set_default_navigation_timeout(15_000)
         # the session remembers the language (shop: `?lang=`); the context's requests share its cookies
         assert context.request.get(f"{live_server.url}/healthz?lang={lang}").ok
         page = context.new_page()
-        watched = WatchedPage(page, label=label, live=live_server, viewport=screen, lang=lang,
-                              problems=problems, shots=shots, counter=counter)
+        watched = WatchedPage(
+            page,
+            label=label,
+            live=live_server,
+            viewport=screen,
+            lang=lang,
+            problems=problems,
+            shots=shots,
+            counter=counter,
+        )
         opened.append((context, watched))
         return watched
 
@@ -393,8 +433,10 @@ def open_page(request, browser, live_server, viewport, lang):
                 pass
         elif call is not None:
             for url in watched.unchecked_pages():
-                problems.add(f"[{watched.label}] {url} loaded but was never checked: end the action that "
-                             "reached it with submit_and_wait/goto, or take a step() there")
+                problems.add(
+                    f"[{watched.label}] {url} loaded but was never checked: end the action that "
+                    "reached it with submit_and_wait/goto, or take a step() there"
+                )
         context.close()
     if not failed:
         problems.check("the end of the test")

@@ -10,6 +10,7 @@ once if anything went wrong so far. A page that loaded but was never checked fai
 Journeys run in both languages: `user.t("去结算")` is the text the page shows for that catalogue msgid in
 the user's language (the msgid itself in Chinese), `user.rx(...)` the same as a regular expression.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -163,8 +164,18 @@ class Problems:
 class WatchedPage:
     """A Playwright page that records console errors and failed requests to our server."""
 
-    def __init__(self, page: Page, *, label: str, live: LiveServer, viewport: Viewport, lang: str,
-                 problems: Problems, shots: Path, counter: list[int]) -> None:
+    def __init__(
+        self,
+        page: Page,
+        *,
+        label: str,
+        live: LiveServer,
+        viewport: Viewport,
+        lang: str,
+        problems: Problems,
+        shots: Path,
+        counter: list[int],
+    ) -> None:
         self.page = page
         self.label = label
         self.live = live
@@ -212,9 +223,7 @@ class WatchedPage:
             return
         if self.problems.allowed(response.status, response.url):
             return
-        self.problems.add(
-            f"[{self.label}] HTTP {response.status} for {response.request.method} {response.url}"
-        )
+        self.problems.add(f"[{self.label}] HTTP {response.status} for {response.request.method} {response.url}")
 
     # --- language --------------------------------------------------------------------------
     @property
@@ -254,15 +263,16 @@ class WatchedPage:
         self._checked[facts["fingerprint"]] = url
         at = f"[{self.label}] {url}"
         if facts["width"] > self.viewport.width + 1:
-            self.problems.add(f"{at} is {facts['width']}px wide on a {self.viewport.width}px "
-                              f"{self.viewport.name} screen (sideways scrolling)")
+            self.problems.add(
+                f"{at} is {facts['width']}px wide on a {self.viewport.width}px "
+                f"{self.viewport.name} screen (sideways scrolling)"
+            )
         for problem in facts["buttons"]:
             self.problems.add(f"{at} unstyled button: {problem}")
         wanted = "zh" if self.lang.startswith("zh") else "en"
         if not facts["lang"].lower().startswith(wanted):
             self.problems.add(f"{at} is <html lang={facts['lang']!r}> for a {self.lang} reader")
-        bad = checks.language_problems(facts["lang"].lower(), facts["texts"],
-                                       checks.data_words(self.live))
+        bad = checks.language_problems(facts["lang"].lower(), facts["texts"], checks.data_words(self.live))
         if bad:
             self.problems.add(f"{at} text in the other language: {bad}")
         for v in a11y.violations(page):
@@ -314,15 +324,24 @@ class WatchedPage:
         if check:
             self.check_page()
 
-    def poll(self, check: Callable[[], bool], *, timeout: float = 10.0, interval: float = 0.25,
-             reload: bool = False, what: str = "condition") -> None:
+    def poll(
+        self,
+        check: Callable[[], bool],
+        *,
+        timeout: float = 10.0,
+        interval: float = 0.25,
+        reload: bool = False,
+        what: str = "condition",
+    ) -> None:
         """Wait until `check()` is true, optionally reloading the page between tries."""
         deadline = time.monotonic() + timeout
         while True:
             if check():
                 return
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} ({self.label} at {self.page.url})")
+                raise AssertionError(
+                    f"timed out after {timeout:.0f}s waiting for {what} ({self.label} at {self.page.url})"
+                )
             time.sleep(interval)
             if reload:
                 self.page.reload(wait_until="load")

@@ -3,6 +3,7 @@
 Selectors prefer roles, labels and visible text, so that the design-system work can restyle the
 pages without breaking the journeys.
 """
+
 from __future__ import annotations
 
 import re
@@ -110,7 +111,8 @@ def order_facts(live: LiveServer, code: str) -> dict:
         shipments = db.session.execute(
             sa.select(Shipment.code, Shipment.status, Station.code, Station.name)
             .join(Station, Shipment.station_id == Station.id)
-            .where(Shipment.order_id == order.id).order_by(Shipment.code)
+            .where(Shipment.order_id == order.id)
+            .order_by(Shipment.code)
         ).all()
         return {
             "id": order.id,
@@ -118,7 +120,9 @@ def order_facts(live: LiveServer, code: str) -> dict:
             "payment_method": str(order.payment_method),
             "total_fen": order.total_fen,
             "paid_at": order.paid_at,
-            "shipments": [{"code": s[0], "status": str(s[1]), "station": s[2], "station_name": s[3]} for s in shipments],
+            "shipments": [
+                {"code": s[0], "status": str(s[1]), "station": s[2], "station_name": s[3]} for s in shipments
+            ],
         }
 
 
@@ -129,8 +133,16 @@ def order_bookings(live: LiveServer, code: str) -> list[dict]:
     with live.app_context() as db:
         order = db.session.scalar(sa.select(Order).where(Order.code == code))
         assert order is not None, f"no order {code}"
-        return [{"code": b.code, "status": str(b.status), "confirmation": b.confirmation_code,
-                 "check_in": b.check_in_date, "check_out": b.check_out_date} for b in order.bookings]
+        return [
+            {
+                "code": b.code,
+                "status": str(b.status),
+                "confirmation": b.confirmation_code,
+                "check_in": b.check_in_date,
+                "check_out": b.check_out_date,
+            }
+            for b in order.bookings
+        ]
 
 
 def select_option_containing(select, text: str) -> None:
@@ -167,7 +179,9 @@ def payment_facts(live: LiveServer, code: str) -> dict:
         }
 
 
-def api(live: LiveServer, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+def api(
+    live: LiveServer, method: str, path: str, body: dict | None = None, token: str | None = None
+) -> tuple[int, dict]:
     """Call the JSON API of the live server (to prepare what a journey starts from)."""
     import json
     import urllib.error
@@ -200,13 +214,25 @@ def api_token(live: LiveServer, email: str) -> str:
 def place_order_by_api(live: LiveServer, email: str, product_ids: list[int], *, payment_method: str = "cod") -> str:
     """A consumer's order for home delivery, placed through POST /api/v1/orders; returns its code."""
     token = api_token(live, email)
-    status, body = api(live, "POST", "/orders", {
-        "items": [{"product_id": pid, "quantity": 1} for pid in product_ids],
-        "address": {"name": "李游客", "phone": "13900001234", "province": "江西省", "city": "南昌市",
-                    "district": "南昌县", "line": "莲塘镇澄湖东路88号"},
-        "delivery": "ship",
-        "payment_method": payment_method,
-    }, token=token)
+    status, body = api(
+        live,
+        "POST",
+        "/orders",
+        {
+            "items": [{"product_id": pid, "quantity": 1} for pid in product_ids],
+            "address": {
+                "name": "李游客",
+                "phone": "13900001234",
+                "province": "江西省",
+                "city": "南昌市",
+                "district": "南昌县",
+                "line": "莲塘镇澄湖东路88号",
+            },
+            "delivery": "ship",
+            "payment_method": payment_method,
+        },
+        token=token,
+    )
     assert status == 201, (status, body)
     return body["id"]
 
@@ -247,12 +273,17 @@ def deliver_by_api(live: LiveServer, code: str) -> None:
         if shipment["station"] != STATION_A:
             continue
         body = {}
-        for action, extra in (("accept", {}), ("pack", {}), ("ship", {"tracking_number": "SF0000000001"}),
-                              ("deliver", {})):
+        for action, extra in (
+            ("accept", {}),
+            ("pack", {}),
+            ("ship", {"tracking_number": "SF0000000001"}),
+            ("deliver", {}),
+        ):
             if action == "deliver" and body.get("payment_method") in ("cod", "station_cash"):
                 extra = {"cash_received_fen": body["amount_fen"]}  # cash is taken in the hand-over step
-            status, body = api(live, "POST", f"/shipments/{shipment['code']}/transition",
-                               {"action": action, **extra}, token=token)
+            status, body = api(
+                live, "POST", f"/shipments/{shipment['code']}/transition", {"action": action, **extra}, token=token
+            )
             assert status == 200, (action, status, body)
 
 
@@ -272,10 +303,13 @@ def village_income_fen(live: LiveServer, village: str) -> int:
     from ledger.models import IncomeEntry
 
     with live.app_context() as db:
-        return int(db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
-            .join(Village, IncomeEntry.village_id == Village.id).where(Village.name == village)
-        ))
+        return int(
+            db.session.scalar(
+                sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
+                .join(Village, IncomeEntry.village_id == Village.id)
+                .where(Village.name == village)
+            )
+        )
 
 
 def pay_with_card(shopper) -> bool:

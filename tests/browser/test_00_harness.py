@@ -1,4 +1,5 @@
 """The harness itself: the live server answers, pages render at both viewports, problems are caught."""
+
 from __future__ import annotations
 
 import re
@@ -48,7 +49,8 @@ def test_site_has_a_favicon_so_browsers_get_no_404(live_server):
     with urllib.request.urlopen(live_server.url + "/", timeout=5) as r:
         html = r.read().decode()
     link = re.search(r'<link[^>]+rel="(?:shortcut )?icon"[^>]*href="([^"]+)"', html) or re.search(
-        r'<link[^>]+href="([^"]+)"[^>]*rel="(?:shortcut )?icon"', html)
+        r'<link[^>]+href="([^"]+)"[^>]*rel="(?:shortcut )?icon"', html
+    )
     icon = urllib.parse.urljoin(live_server.url + "/", link.group(1)) if link else live_server.url + "/favicon.ico"
     assert status_of(icon) == 200, f"{icon} is not served; add an icon (static file + <link rel=icon>) to base.html"
 
@@ -70,10 +72,15 @@ def test_harness_fails_a_page_with_each_kind_of_problem(open_page, live_server, 
     harness looks for: every one is reported."""
     user = open_page("probe")
     zh = lang == "zh_CN"
-    html = BAD_PAGE.format(lang="zh-CN" if zh else "en", title="结算" if zh else "Checkout",
-                           other_language="The CSRF token is invalid." if zh else "去结算")
-    user.page.route(f"{live_server.url}/harness-probe",
-                    lambda route: route.fulfill(status=200, body=html, content_type="text/html; charset=utf-8"))
+    html = BAD_PAGE.format(
+        lang="zh-CN" if zh else "en",
+        title="结算" if zh else "Checkout",
+        other_language="The CSRF token is invalid." if zh else "去结算",
+    )
+    user.page.route(
+        f"{live_server.url}/harness-probe",
+        lambda route: route.fulfill(status=200, body=html, content_type="text/html; charset=utf-8"),
+    )
     user.goto("/harness-probe")
     found = "\n".join(open_page.problems.items)
     open_page.problems.items.clear()
@@ -87,12 +94,15 @@ def test_harness_fails_a_page_with_each_kind_of_problem(open_page, live_server, 
 def test_harness_fails_a_button_modifier_that_changes_nothing(open_page, live_server, lang):
     """`button.btn` outranking `.btn-danger` drew 取消订单 as a plain white button (#19.4)."""
     user = open_page("probe")
-    html = ('<!doctype html><html lang="{lang}"><head><meta name="viewport" content="width=device-width">'
-            '<title>OK</title><link rel="stylesheet" href="/static/css/site.css"><style>.btn.weak {{ }}</style>'
-            '</head><body><main><h1>OK</h1><button class="btn weak" type="button">OK</button></main></body></html>'
-            ).format(lang="zh-CN" if lang == "zh_CN" else "en")
-    user.page.route(f"{live_server.url}/harness-probe",
-                    lambda route: route.fulfill(status=200, body=html, content_type="text/html; charset=utf-8"))
+    html = (
+        '<!doctype html><html lang="{lang}"><head><meta name="viewport" content="width=device-width">'
+        '<title>OK</title><link rel="stylesheet" href="/static/css/site.css"><style>.btn.weak {{ }}</style>'
+        '</head><body><main><h1>OK</h1><button class="btn weak" type="button">OK</button></main></body></html>'
+    ).format(lang="zh-CN" if lang == "zh_CN" else "en")
+    user.page.route(
+        f"{live_server.url}/harness-probe",
+        lambda route: route.fulfill(status=200, body=html, content_type="text/html; charset=utf-8"),
+    )
     user.goto("/harness-probe")
     found = "\n".join(open_page.problems.items)
     open_page.problems.items.clear()

@@ -1,4 +1,5 @@
 """Journey 1: a shopper finds 腌菜 by typing `yancai`, buys from two villages, pays at the station."""
+
 from __future__ import annotations
 
 from playwright.sync_api import expect

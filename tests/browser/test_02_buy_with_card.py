@@ -1,4 +1,5 @@
 """Journey 2: the same purchase paid by card through localstripe's Stripe.js; the webhook makes it paid."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,8 +31,9 @@ def test_shopper_pays_by_card_with_stripe_js_and_the_webhook_turns_the_order_pai
 
 @pytest.mark.parametrize("viewport", [VIEWPORTS[0]], ids=[VIEWPORTS[0].name], indirect=True)
 def test_card_that_asks_for_3d_secure_is_authenticated_in_the_page_and_paid(open_page, live_server):
-    buy_two_by_card_and_see_it_paid(open_page, live_server, {**TEST_CARD, "number": THREE_D_SECURE_CARD},
-                                    expect_3ds=True)
+    buy_two_by_card_and_see_it_paid(
+        open_page, live_server, {**TEST_CARD, "number": THREE_D_SECURE_CARD}, expect_3ds=True
+    )
 
 
 def buy_two_by_card_and_see_it_paid(open_page, live_server, card_data: dict, *, expect_3ds: bool = False) -> None:

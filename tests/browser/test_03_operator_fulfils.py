@@ -1,4 +1,5 @@
 """Journey 3: the station operator works a shipment from new to delivered; the consumer follows it."""
+
 from __future__ import annotations
 
 import re
@@ -41,7 +42,8 @@ def test_operator_accepts_packs_ships_delivers_and_the_consumer_sees_each_status
         for label, value in (fill or {}).items():
             op.get_by_label(operator.t(label)).fill(value)
         operator.submit_and_wait(
-            lambda: op.locator("main").get_by_role("button", name=operator.t(button), exact=True).click())
+            lambda: op.locator("main").get_by_role("button", name=operator.t(button), exact=True).click()
+        )
         confirm_if_asked(operator)  # irreversible steps ask first (shop/confirm.py)
         expect(op.get_by_role("heading", level=1)).to_contain_text(operator.rx(*status_labels))
         operator.step(button)
@@ -60,7 +62,12 @@ def test_operator_accepts_packs_ships_delivers_and_the_consumer_sees_each_status
     act("发货", "已发货", fill={"运单号": tracking})
     consumer_sees("已发货", tracking)
     # cash on delivery: the cash is taken in the hand-over step (#18)
-    act("收款并确认已送达", "已送达", "已交付", fill={"收到现金（元）": shipment_due_yuan(live_server, shipment["code"])})
+    act(
+        "收款并确认已送达",
+        "已送达",
+        "已交付",
+        fill={"收到现金（元）": shipment_due_yuan(live_server, shipment["code"])},
+    )
     consumer_sees("已送达")
 
     facts = order_facts(live_server, code)

@@ -1,4 +1,5 @@
 """Journey 4: a tourist finds a farm stay for two nights, books it, and cancels inside the free window."""
+
 from __future__ import annotations
 
 import re
@@ -20,9 +21,14 @@ def booking_facts(live, code: str) -> dict:
     with live.app_context() as db:
         b = db.session.scalar(sa.select(Booking).where(Booking.code == code))
         assert b is not None, f"no booking {code}"
-        return {"status": str(b.status), "nights": (b.check_out_date - b.check_in_date).days,
-                "check_in": b.check_in_date, "total_fen": b.total_fen, "confirmation": b.confirmation_code,
-                "refunded_fen": b.refunded_fen}
+        return {
+            "status": str(b.status),
+            "nights": (b.check_out_date - b.check_in_date).days,
+            "check_in": b.check_in_date,
+            "total_fen": b.total_fen,
+            "confirmation": b.confirmation_code,
+            "refunded_fen": b.refunded_fen,
+        }
 
 
 def book_two_nights(tourist, live_server, *, days_ahead: int, pay: str) -> str:
@@ -74,7 +80,9 @@ def cancel_free(tourist, live_server, code: str) -> None:
     """From the booking page: 取消预订 opens the confirmation step (what the policy refunds), and only
     its button cancels."""
     main = tourist.page.locator("main")
-    free = re.compile(re.escape(tourist.t("现在可免费取消。")) + "|" + re.escape(tourist.t_before("现在取消可全额退款 %(a)s。")))
+    free = re.compile(
+        re.escape(tourist.t("现在可免费取消。")) + "|" + re.escape(tourist.t_before("现在取消可全额退款 %(a)s。"))
+    )
     expect(main).to_contain_text(free)  # inside the free window
     tourist.submit_and_wait(lambda: main.get_by_role("link", name=tourist.t("取消预订")).click())
     expect(main).to_contain_text(free)
@@ -124,7 +132,9 @@ def test_tourist_books_two_nights_and_cancels_free_inside_the_window(open_page, 
     cancel_free(tourist, live_server, code)
 
 
-def test_tourist_pays_two_nights_by_card_cancels_inside_the_window_and_is_refunded_in_full(open_page, live_server, viewport):
+def test_tourist_pays_two_nights_by_card_cancels_inside_the_window_and_is_refunded_in_full(
+    open_page, live_server, viewport
+):
     tourist = open_page("tourist")
     page = tourist.page
     tourist.login(DEMO["consumer"])

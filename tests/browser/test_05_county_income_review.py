@@ -1,4 +1,5 @@
 """Journey 5: the county officer reviews income, finds the credit of a delivered sale, exports XLSX."""
+
 from __future__ import annotations
 
 from playwright.sync_api import expect
@@ -15,8 +16,7 @@ from tests.browser.journeys import (
 )
 
 
-def test_county_officer_sees_the_delivery_credit_by_village_and_downloads_xlsx(open_page, live_server, viewport,
-                                                                               lang):
+def test_county_officer_sees_the_delivery_credit_by_village_and_downloads_xlsx(open_page, live_server, viewport, lang):
     delivered = live_server.notes.get("delivered_orders") or []
     if not delivered:  # journey 3 did not run (or failed): make the delivery it would have made
         code = place_order_by_api(live_server, DEMO["consumer"], [demo_product(live_server, VILLAGE_A)["id"]])
@@ -32,8 +32,13 @@ def test_county_officer_sees_the_delivery_credit_by_village_and_downloads_xlsx(o
     officer.login(DEMO["county"])
     officer.goto("/county/")
     officer.step("county dashboard")
-    officer.submit_and_wait(lambda: page.get_by_role("navigation", name=officer.t("扶贫办"))
-                            .get_by_role("link", name=officer.t("收入统计")).click())
+    officer.submit_and_wait(
+        lambda: (
+            page.get_by_role("navigation", name=officer.t("扶贫办"))
+            .get_by_role("link", name=officer.t("收入统计"))
+            .click()
+        )
+    )
     expect(page.get_by_role("heading", level=1)).to_contain_text(officer.t("收入统计"))
     by_village = page.get_by_role("link", name=officer.t("按村"))
     if by_village.count():

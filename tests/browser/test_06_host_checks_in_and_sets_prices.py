@@ -1,5 +1,6 @@
 """Journey 3's end: the host checks the guest in with the confirmation code (a wrong code is refused),
 then sets a room's price, which the next tourist sees."""
+
 from __future__ import annotations
 
 import re
@@ -73,8 +74,9 @@ def test_host_sets_a_room_price_that_tourists_then_see(open_page, live_server, v
     expect(page.locator("main")).to_contain_text(host.t("已保存：%(name)s", name=FAMILY_ROOM))
     with live_server.app_context() as db:
         listing_id = db.session.scalar(sa.select(Listing.id).where(Listing.name == STAY))
-        fen = db.session.scalar(sa.select(UnitType.price_fen).where(UnitType.listing_id == listing_id,
-                                                                  UnitType.name == FAMILY_ROOM))
+        fen = db.session.scalar(
+            sa.select(UnitType.price_fen).where(UnitType.listing_id == listing_id, UnitType.name == FAMILY_ROOM)
+        )
     assert fen == int(price.replace(".", ""))
 
     tourist = open_page("tourist")

@@ -1,6 +1,7 @@
 """Journey 7 (#19.1): a first-time buyer adds two items as a guest, goes to 去结算, signs up on the way
 (登录 → 注册), gets a wrong input refused in their own language, and lands on the checkout with the same
 two items in the cart."""
+
 from __future__ import annotations
 
 import itertools

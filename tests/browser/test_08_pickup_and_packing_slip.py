@@ -1,5 +1,6 @@
 """Journey 8: pick-up at the chosen station as the buyer and the station see it; the packing slip (#17.8,
 #19.6): no pick-up code on it, and its 打印 button prints under the CSP."""
+
 from __future__ import annotations
 
 from playwright.sync_api import expect
@@ -12,16 +13,24 @@ def station_list(stations) -> list[dict]:
     return stations if isinstance(stations, list) else stations.get("items", [])
 
 
-def test_slip_never_shows_the_pick_up_code_and_its_print_button_works_under_the_csp(open_page, live_server,
-                                                                                    viewport):
+def test_slip_never_shows_the_pick_up_code_and_its_print_button_works_under_the_csp(open_page, live_server, viewport):
     product = demo_product(live_server, VILLAGE_A)  # NC01, the demo operator's station
     token = api_token(live_server, DEMO["consumer"])
     status, stations = api(live_server, "GET", "/stations", token=token)
     assert status == 200, stations
     nc01 = next(s for s in station_list(stations) if s["code"] == product["station_code"])
-    status, order = api(live_server, "POST", "/orders", {
-        "items": [{"product_id": product["id"], "quantity": 1}], "delivery": "pickup",
-        "pickup_station_id": nc01["id"], "payment_method": "station_cash"}, token=token)
+    status, order = api(
+        live_server,
+        "POST",
+        "/orders",
+        {
+            "items": [{"product_id": product["id"], "quantity": 1}],
+            "delivery": "pickup",
+            "pickup_station_id": nc01["id"],
+            "payment_method": "station_cash",
+        },
+        token=token,
+    )
     assert status == 201, order
     code = order["shipments"][0]["pickup_code"]
     assert code and code.isdigit()
@@ -32,8 +41,13 @@ def test_slip_never_shows_the_pick_up_code_and_its_print_button_works_under_the_
     page.add_init_script("window.__printed = 0; window.print = function () { window.__printed += 1; };")
     operator.login(DEMO["operator"])
     for action in ("accept", "pack"):  # on the pick-up shelf: the moment a slip is printed for it
-        status, body = api(live_server, "POST", f"/shipments/{shipment}/transition", {"action": action},
-                           token=api_token(live_server, DEMO["operator"]))
+        status, body = api(
+            live_server,
+            "POST",
+            f"/shipments/{shipment}/transition",
+            {"action": action},
+            token=api_token(live_server, DEMO["operator"]),
+        )
         assert status == 200, (action, body)
     operator.goto(f"/station/shipments/{shipment}/slip")
     expect(page.get_by_role("heading", level=1)).to_contain_text(operator.t("装箱单"))
@@ -47,17 +61,27 @@ def test_slip_never_shows_the_pick_up_code_and_its_print_button_works_under_the_
     assert code not in page.content(), "the pick-up code is on the operator's shipment page"
 
 
-def test_buyer_sees_the_chosen_station_and_one_code_and_the_station_sees_what_comes_to_it(open_page, live_server,
-                                                                                        viewport):
+def test_buyer_sees_the_chosen_station_and_one_code_and_the_station_sees_what_comes_to_it(
+    open_page, live_server, viewport
+):
     from tests.browser.journeys import VILLAGE_B
 
     a, b = demo_product(live_server, VILLAGE_A), demo_product(live_server, VILLAGE_B)
     token = api_token(live_server, DEMO["consumer"])
     _status, stations = api(live_server, "GET", "/stations", token=token)
     nc01 = next(s for s in station_list(stations) if s["code"] == a["station_code"])
-    status, order = api(live_server, "POST", "/orders", {
-        "items": [{"product_id": a["id"], "quantity": 1}, {"product_id": b["id"], "quantity": 1}],
-        "delivery": "pickup", "pickup_station_id": nc01["id"], "payment_method": "station_cash"}, token=token)
+    status, order = api(
+        live_server,
+        "POST",
+        "/orders",
+        {
+            "items": [{"product_id": a["id"], "quantity": 1}, {"product_id": b["id"], "quantity": 1}],
+            "delivery": "pickup",
+            "pickup_station_id": nc01["id"],
+            "payment_method": "station_cash",
+        },
+        token=token,
+    )
     assert status == 201, order
     codes = {s["pickup_code"] for s in order["shipments"]}
     assert len(order["shipments"]) == 2 and len(codes) == 1
@@ -85,6 +109,7 @@ def test_buyer_sees_the_chosen_station_and_one_code_and_the_station_sees_what_co
     coming_from = next(s["station_id"] for s in order["shipments"] if s["station_id"] != nc01["id"])
     from_name = next(s["name"] for s in station_list(stations) if s["id"] == coming_from)
     expect(operator.page.locator("main")).to_contain_text(
-        operator.t("从 %(from)s 送往 %(to)s", **{"from": from_name, "to": nc01["name"]}))
+        operator.t("从 %(from)s 送往 %(to)s", **{"from": from_name, "to": nc01["name"]})
+    )
     assert code not in operator.page.content()
     operator.step("incoming shipment")

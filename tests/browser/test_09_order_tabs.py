@@ -1,5 +1,6 @@
 """Journey: a buyer opens 我的订单 and taps its tabs: each tab lists the orders its state puts there,
 with the item names and thumbnails; the tabs are thumb-sized on a phone."""
+
 from __future__ import annotations
 
 import re
@@ -53,6 +54,8 @@ def test_buyer_taps_order_tabs_and_sees_each_order_where_its_state_puts_it(open_
     after_sale = tabs.get_by_role("link", name=re.compile("^" + re.escape(buyer.t("退款售后"))))
     buyer.submit_and_wait(lambda: after_sale.click())
     expect(after_sale).to_have_attribute("aria-current", "page")
-    page.wait_for_function("() => { const a = document.querySelector('.order-tabs a[aria-current=page]');"
-                           " const r = a.getBoundingClientRect(); return r.left >= 0 && r.right <= innerWidth; }")
+    page.wait_for_function(
+        "() => { const a = document.querySelector('.order-tabs a[aria-current=page]');"
+        " const r = a.getBoundingClientRect(); return r.left >= 0 && r.right <= innerWidth; }"
+    )
     buyer.step("after sale: the tab in view")

@@ -1,5 +1,6 @@
 """Journey: a buyer whose pickles were delivered finds the order under 待评价, rates it, writes a
 review with a photo; the product page shows it with the photo and the new average."""
+
 from __future__ import annotations
 
 import io
@@ -38,12 +39,15 @@ def test_buyer_reviews_delivered_pickles_with_a_photo(open_page, live_server, vi
     expect(row).to_have_count(1)
     buyer.step("to review")
     buyer.submit_and_wait(lambda: row.get_by_role("link", name=code).click())
-    buyer.submit_and_wait(lambda: page.locator("main").get_by_role("link", name=buyer.t("评价"), exact=True).first.click())
+    buyer.submit_and_wait(
+        lambda: page.locator("main").get_by_role("link", name=buyer.t("评价"), exact=True).first.click()
+    )
     expect(page.get_by_role("heading", level=1)).to_contain_text(buyer.t("评价"))
     page.get_by_label(buyer.t("%(n)s 星", n=5)).check()
     page.get_by_label(buyer.t("评价内容")).fill(words)
     page.get_by_label(buyer.t("照片")).set_input_files(
-        files=[{"name": "pickles.png", "mimeType": "image/png", "buffer": _photo()}])
+        files=[{"name": "pickles.png", "mimeType": "image/png", "buffer": _photo()}]
+    )
     buyer.step("review form")
     buyer.submit_and_wait(lambda: page.get_by_role("button", name=buyer.t("发布评价")).click())
     expect(page.locator("main")).to_contain_text(buyer.t("已评价 %(n)s 星", n=5))

@@ -1,6 +1,7 @@
 """Journey: a visitor likes the pickles, taps 收藏 (signs in first: the tap is kept, and the product is
 favourited on the way back), finds them in 我的收藏, and opens the share box: a short link and a QR code
 that lead back to the product."""
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """Journey: a tourist on the farm stay's page taps the arrival day and the departure day on the
 calendar, sees the total before booking, books (pay on arrival), and finds the host's contact and the
 map link on the booking page."""
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,11 @@ def test_tourist_taps_two_days_sees_the_total_and_books(open_page, live_server, 
 
     listing_id, slug = _listing(live_server)
     start = 60 if viewport.is_phone else 70
-    arrive = next(local_date(now_utc()) + timedelta(days=n) for n in range(start, start + 40)
-                  if (local_date(now_utc()) + timedelta(days=n)).day <= 25)
+    arrive = next(
+        local_date(now_utc()) + timedelta(days=n)
+        for n in range(start, start + 40)
+        if (local_date(now_utc()) + timedelta(days=n)).day <= 25
+    )
     leave = arrive + timedelta(days=2)
     email = f"cal-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
     status, body = api(live_server, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
@@ -48,8 +52,9 @@ def test_tourist_taps_two_days_sees_the_total_and_books(open_page, live_server, 
     tourist.step("arrival picked")
     tourist.submit_and_wait(page.get_by_role("link", name=tourist.t("%(d)s 离店", d=leave.isoformat())).click)
     quote = page.get_by_role("region", name=tourist.t("所选日期"))
-    expect(quote).to_contain_text(tourist.t("%(a)s 入住，%(b)s 离店，共 %(n)s 晚 × %(u)s 间",
-                                            a=arrive.isoformat(), b=leave.isoformat(), n=2, u=1))
+    expect(quote).to_contain_text(
+        tourist.t("%(a)s 入住，%(b)s 离店，共 %(n)s 晚 × %(u)s 间", a=arrive.isoformat(), b=leave.isoformat(), n=2, u=1)
+    )
     expect(quote).to_contain_text(tourist.t("合计 %(t)s", t="¥"))
     tourist.step("total before booking")
 
@@ -67,5 +72,6 @@ def test_tourist_taps_two_days_sees_the_total_and_books(open_page, live_server, 
     contact = page.get_by_role("region", name=tourist.t("联系接待户"))
     expect(contact).to_be_visible()
     expect(contact.get_by_role("link", name=re.compile("OpenStreetMap"))).to_have_attribute(
-        "href", re.compile(r"^https://www\.openstreetmap\.org/\?mlat="))
+        "href", re.compile(r"^https://www\.openstreetmap\.org/\?mlat=")
+    )
     tourist.step("booked: host contact and map")

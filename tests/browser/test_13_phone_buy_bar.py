@@ -1,6 +1,7 @@
 """Journey: on a phone the product page keeps a buy bar at the bottom of the screen (price, quantity
 stepper, 加入购物车, 立即购买); the stepper's buttons are thumb-sized; 立即购买 (tapped twice in a hurry) goes straight to checkout
 with the quantity chosen, once. On a desktop the same form sits in the page."""
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,13 @@ def test_phone_buy_bar_stepper_and_buy_now(open_page, live_server, viewport):
     plus = bar.get_by_role("button", name=shopper.t("增加数量"), exact=True)
     minus = bar.get_by_role("button", name=shopper.t("减少数量"), exact=True)
     quantity = bar.get_by_role("spinbutton", name=shopper.t("数量"), exact=True)
-    for control in (plus, minus, quantity, bar.get_by_role("button", name=shopper.t("加入购物车")),
-                    bar.get_by_role("button", name=shopper.t("立即购买"))):
+    for control in (
+        plus,
+        minus,
+        quantity,
+        bar.get_by_role("button", name=shopper.t("加入购物车")),
+        bar.get_by_role("button", name=shopper.t("立即购买")),
+    ):
         box = control.bounding_box()
         assert box is not None and box["height"] >= 44 and box["width"] >= 44, box
     if viewport.is_phone:

@@ -1,6 +1,7 @@
 """Journey: on a phone, a buyer opens 三江腌菜, picks the 2斤礼盒 variant (规格) instead of 500克袋装;
 the price and the stock shown follow the choice at once, and 加入购物车 adds that variant. The station, on
 its phone, puts 2斤礼盒 first in the product's variants, and the buyer's picker lists it first."""
+
 from __future__ import annotations
 
 import re

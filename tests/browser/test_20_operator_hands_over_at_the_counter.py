@@ -2,6 +2,7 @@
 pick-up order paid at the station. The operator shelves it, types a wrong pick-up code (refused, the attempt
 counted, nothing handed over), then the right one with the cash, and the whole order is handed over; reopening
 the shipment afterwards shows nothing left to hand over, and the cash was taken once."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -27,9 +28,18 @@ def test_operator_refuses_a_wrong_pick_up_code_then_hands_over_against_the_right
     _status, stations = api(live_server, "GET", "/stations", token=token)
     items = stations if isinstance(stations, list) else stations.get("items", [])
     nc01 = next(s for s in items if s["code"] == product["station_code"])
-    status, order = api(live_server, "POST", "/orders", {
-        "items": [{"product_id": product["id"], "quantity": 1}], "delivery": "pickup",
-        "pickup_station_id": nc01["id"], "payment_method": "station_cash"}, token=token)
+    status, order = api(
+        live_server,
+        "POST",
+        "/orders",
+        {
+            "items": [{"product_id": product["id"], "quantity": 1}],
+            "delivery": "pickup",
+            "pickup_station_id": nc01["id"],
+            "payment_method": "station_cash",
+        },
+        token=token,
+    )
     assert status == 201, order
     code = order["shipments"][0]["pickup_code"]
     shipment = order_facts(live_server, order["id"])["shipments"][0]["code"]
@@ -77,6 +87,9 @@ def test_operator_refuses_a_wrong_pick_up_code_then_hands_over_against_the_right
     assert facts["shipments"][0]["status"] == "delivered"
     with live_server.app_context() as db:  # the cash was taken once
         shipment_id = db.session.scalar(sa.select(Shipment.id).where(Shipment.code == shipment))
-        taken = db.session.scalar(sa.select(sa.func.count()).select_from(CashEntry).where(
-            CashEntry.shipment_id == shipment_id, CashEntry.kind.in_(("station_cash", "cod"))))
+        taken = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(CashEntry)
+            .where(CashEntry.shipment_id == shipment_id, CashEntry.kind.in_(("station_cash", "cod")))
+        )
     assert taken == 1, f"{taken} cash entries for one hand-over"

@@ -1,6 +1,7 @@
 """Journey 21 (product journey 1 in docs/journeys.md, walked as people really do): a buyer double-taps 提交订单 (one
 order), presses the browser's back button and submits whatever is there again (still one order); then
 buys again and types a 9-digit mobile number (refused in their language, nothing placed) and corrects it."""
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,10 @@ def test_double_tap_and_back_button_place_one_order_and_a_wrong_phone_is_refused
     shopper.step("checkout filled")
     place = main.get_by_role("button", name=shopper.t("提交订单"))
     shopper.submit_and_wait(place.dblclick)  # a double tap
-    shopper.poll(lambda: re.search(r"/orders(/[A-Za-z0-9-]+)?$", page.url.split("?")[0]) is not None,
-                 what="the order page (or 我的订单 for the second tap)")
+    shopper.poll(
+        lambda: re.search(r"/orders(/[A-Za-z0-9-]+)?$", page.url.split("?")[0]) is not None,
+        what="the order page (or 我的订单 for the second tap)",
+    )
     page.wait_for_load_state("load")
     shopper.check_page()
     shopper.step("after a double tap")

@@ -2,6 +2,7 @@
 date range (explained on the page, the whole period shown), looks at the household registry with personal data
 masked, reveals one household's phone (written to the audit log), reads its statement, and checks the plan's
 targets."""
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,8 @@ def test_county_officer_reads_the_registry_masked_reveals_once_and_checks_target
     with officer.problems.allow(422, r"/county/income\?"):
         officer.submit_and_wait(lambda: dates.get_by_role("button", name=officer.t("查询")).click())
         expect(main.get_by_role("alert").or_(main.locator(".alert-error")).first).to_contain_text(
-            officer.t("开始日期晚于结束日期，已显示全部日期的数据；请重新选择日期。"))
+            officer.t("开始日期晚于结束日期，已显示全部日期的数据；请重新选择日期。")
+        )
         officer.step("reversed date range explained")
 
     officer.goto("/county/households")

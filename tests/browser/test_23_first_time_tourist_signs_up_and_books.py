@@ -3,6 +3,7 @@ farm stays from the header, opens 罗渡农家乐 and, not signed in, picks two 
 the guest cart); the checkout asks them to log in or sign up (saying the cart is kept), they sign up and land
 on the checkout with the stay, pay on arrival, and find the confirmed booking on the order page and under
 我的预订."""
+
 from __future__ import annotations
 
 import itertools
@@ -24,8 +25,9 @@ def test_first_time_tourist_finds_the_stays_signs_up_on_the_way_and_books(open_p
     page = tourist.page
     main = page.locator("main")
     tourist.goto("/")
-    tourist.submit_and_wait(lambda: page.get_by_role("banner").get_by_role("link", name=tourist.t("农家乐民宿"))
-                            .first.click())
+    tourist.submit_and_wait(
+        lambda: page.get_by_role("banner").get_by_role("link", name=tourist.t("农家乐民宿")).first.click()
+    )
     card = main.get_by_role("article").filter(has_text=STAY)
     expect(card).to_have_count(1)
     tourist.step("stays from the header")

@@ -2,6 +2,7 @@
 approves it on a phone (placed as an order), the station fulfils it (cash on delivery), the buyer asks for
 the invoice — the order shows 待开票 —, the station records the invoice it issued with its PDF, and the
 buyer downloads it. Runs in both languages; the buyer is always on the desktop, the approver on the phone."""
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,12 @@ def _organisation(live, lang: str) -> dict:
     english = lang == "en"
     with live.app_context() as db:
         tag = db.session.scalar(sa.select(sa.func.count(Organisation.id))) + 1
-        buyer = make_user(name="Buyer Zhang" if english else "采购小张", email=f"org-buyer-{lang.lower()}-{tag}@test.cn")
-        approver = make_user(name="Finance Li" if english else "财务老李", email=f"org-approver-{lang.lower()}-{tag}@test.cn")
+        buyer = make_user(
+            name="Buyer Zhang" if english else "采购小张", email=f"org-buyer-{lang.lower()}-{tag}@test.cn"
+        )
+        approver = make_user(
+            name="Finance Li" if english else "财务老李", email=f"org-approver-{lang.lower()}-{tag}@test.cn"
+        )
         organisation = make_organisation(name="Lianta No.1 School" if english else "莲塘第一中学")
         add_member(organisation, buyer, role="buyer")
         add_member(organisation, approver, role="approver")
@@ -53,11 +58,15 @@ def test_organisation_buys_approves_on_a_phone_and_downloads_the_invoice(open_pa
     day = (local_date(now_utc()) + timedelta(days=5)).isoformat()
     form.get_by_label(buyer.t("希望送达日期")).fill(day)
     form.get_by_label(buyer.t("支付方式")).select_option("cod")
-    for label, value in (("收货地点名称（如东校区食堂）", "East canteen" if english else "东校区食堂"),
-                         ("收货人", "Li Ming" if english else "李明"), ("收货人手机号", "13800138000"),
-                         ("省", "Jiangxi" if english else "江西省"), ("市", "Nanchang" if english else "南昌市"),
-                         ("区县", "Nanchang County" if english else "南昌县"),
-                         ("详细地址", "1 Chenghu Road" if english else "莲塘镇澄湖路1号")):
+    for label, value in (
+        ("收货地点名称（如东校区食堂）", "East canteen" if english else "东校区食堂"),
+        ("收货人", "Li Ming" if english else "李明"),
+        ("收货人手机号", "13800138000"),
+        ("省", "Jiangxi" if english else "江西省"),
+        ("市", "Nanchang" if english else "南昌市"),
+        ("区县", "Nanchang County" if english else "南昌县"),
+        ("详细地址", "1 Chenghu Road" if english else "莲塘镇澄湖路1号"),
+    ):
         form.get_by_label(buyer.t(label), exact=True).fill(value)
     form.locator("#product_0").select_option(str(product["id"]))
     form.locator("#quantity_0").fill("2")
@@ -74,7 +83,9 @@ def test_organisation_buys_approves_on_a_phone_and_downloads_the_invoice(open_pa
     approver.login(org["approver"], PASSWORD)
     approver.goto(purchase_url.removeprefix(live_server.url))
     approver.step("purchase to approve")
-    approver.submit_and_wait(lambda: ap.locator("main").get_by_role("button", name=approver.t("审批通过并下单")).click())
+    approver.submit_and_wait(
+        lambda: ap.locator("main").get_by_role("button", name=approver.t("审批通过并下单")).click()
+    )
     assert confirm_if_asked(approver)
     approver.step("approved")
     from institutions.models import Purchase, PurchaseOrder
@@ -83,8 +94,11 @@ def test_organisation_buys_approves_on_a_phone_and_downloads_the_invoice(open_pa
     purchase_id = int(purchase_url.rsplit("/", 1)[1])
     with live_server.app_context() as db:
         status = db.session.scalar(sa.select(Purchase.status).where(Purchase.id == purchase_id))
-        code = db.session.scalar(sa.select(Order.code).join(PurchaseOrder, PurchaseOrder.order_id == Order.id)
-                                 .where(PurchaseOrder.purchase_id == purchase_id))
+        code = db.session.scalar(
+            sa.select(Order.code)
+            .join(PurchaseOrder, PurchaseOrder.order_id == Order.id)
+            .where(PurchaseOrder.purchase_id == purchase_id)
+        )
     assert status == "approved" and code, (status, code)
     shipment = order_facts(live_server, code)["shipments"][0]["code"]
 
@@ -98,7 +112,8 @@ def test_organisation_buys_approves_on_a_phone_and_downloads_the_invoice(open_pa
         for label, value in (fill or {}).items():
             op.get_by_label(operator.t(label)).fill(value)
         operator.submit_and_wait(
-            lambda: op.locator("main").get_by_role("button", name=operator.t(button), exact=True).click())
+            lambda: op.locator("main").get_by_role("button", name=operator.t(button), exact=True).click()
+        )
         confirm_if_asked(operator)
         operator.step(button)
 

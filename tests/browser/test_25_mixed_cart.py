@@ -2,6 +2,7 @@
 two-night farm stay in one (guest) cart, signs up when going to checkout and finds both still there, checks
 out once, pays once by card, and reaches the order page showing the goods' shipment and the confirmed stay
 (its dates and confirmation code) together."""
+
 from __future__ import annotations
 
 import time

@@ -1,6 +1,7 @@
 """Journey 27 (#23): the station prints a parcel's label — a QR code per lot, under the CSP — and a
 buyer scans one on a phone: the QR holds the lot's trace address, which opens its public trace page
 (origin, dates, station, the county's certification, the food-safety papers), signed in or not."""
+
 from __future__ import annotations
 
 from playwright.sync_api import expect
@@ -13,16 +14,32 @@ from tests.browser.journeys import PICKLES, VILLAGE_A, api, api_token, demo_prod
 def test_a_buyer_scans_the_parcels_qr_and_reads_the_lots_trace_page(open_page, live_server, viewport):
     product = demo_product(live_server, VILLAGE_A)  # 三江腌菜500克 at NC01, the demo operator's station
     token = api_token(live_server, DEMO["consumer"])
-    status, order = api(live_server, "POST", "/orders", {
-        "items": [{"product_id": product["id"], "quantity": 1}], "delivery": "ship", "payment_method": "cod",
-        "address": {"name": "王小明", "phone": "13800000000", "province": "江西省", "city": "南昌市",
-                    "district": "南昌县", "line": "莲塘镇幸福路1号"}}, token=token)
+    status, order = api(
+        live_server,
+        "POST",
+        "/orders",
+        {
+            "items": [{"product_id": product["id"], "quantity": 1}],
+            "delivery": "ship",
+            "payment_method": "cod",
+            "address": {
+                "name": "王小明",
+                "phone": "13800000000",
+                "province": "江西省",
+                "city": "南昌市",
+                "district": "南昌县",
+                "line": "莲塘镇幸福路1号",
+            },
+        },
+        token=token,
+    )
     assert status == 201, order
     shipment = order_facts(live_server, order["id"])["shipments"][0]["code"]
     operator_token = api_token(live_server, DEMO["operator"])
     for action in ("accept", "pack"):
-        status, body = api(live_server, "POST", f"/shipments/{shipment}/transition", {"action": action},
-                           token=operator_token)
+        status, body = api(
+            live_server, "POST", f"/shipments/{shipment}/transition", {"action": action}, token=operator_token
+        )
         assert status == 200, (action, body)
     [item] = body["items"]
     [lot_code] = item["lots"]
@@ -98,14 +115,14 @@ def test_the_operator_uploads_a_renewed_test_report_from_a_phone(open_page, live
         form.get_by_label(operator.t("有效期起"), exact=True).fill(today.isoformat())
         form.get_by_label(operator.t("有效期至"), exact=True).fill((today + timedelta(days=180)).isoformat())
         form.get_by_label(operator.t("证件文件（PDF、JPEG 或 PNG，最大 5MB）"), exact=True).set_input_files(
-            files=[{"name": "report.pdf", "mimeType": "application/pdf", "buffer": demo_pdf("test report")}])
+            files=[{"name": "report.pdf", "mimeType": "application/pdf", "buffer": demo_pdf("test report")}]
+        )
 
     fill("食品生产许可证（SC）", "SC12")
     operator.step("a malformed SC number")
     with operator.problems.allow(422, r"/station/papers$"):
         operator.submit_and_wait(form.get_by_role("button", name=operator.t("上传，提交县扶贫办审核")).click)
-        expect(page.locator("main")).to_contain_text(
-            operator.t("食品生产许可证编号格式不正确：应为 SC 加 14 位数字"))
+        expect(page.locator("main")).to_contain_text(operator.t("食品生产许可证编号格式不正确：应为 SC 加 14 位数字"))
         operator.step("refused with the reason")
     number = f"NCJC-2026-{secrets.token_hex(3).upper()}"  # the live server is shared by the journey's variants
     fill("检测报告", number)

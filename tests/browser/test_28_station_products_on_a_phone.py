@@ -1,6 +1,7 @@
 """Journey 28: the station operator, on a phone, opens 改价/上下架 of a product in 本站商品: the price field,
 the 上架 choice and 保存 are on the screen, not cut off in the table's sixth column (which needed a
 sideways swipe inside the table to reach 保存)."""
+
 from __future__ import annotations
 
 import pytest

@@ -3,6 +3,7 @@ thumb: the header's 特产 / 农家乐民宿 / 乡村体验 / 景区门票 row, 
 filters and facets, the cart's 更新 and 删除, and the footer's links are each at least 40 × 40 px (they
 were 22-36 px high), and no page scrolls sideways. The header's account row is left as it is (see
 docs/journeys.md, "Buttons")."""
+
 from __future__ import annotations
 
 from tests.browser.harness import Viewport
@@ -45,8 +46,11 @@ def test_small_phone_tap_targets(open_page, live_server):
     empty_cart(shopper)
     shopper.goto(f"/products/{a['id']}-{a['slug']}")
     shopper.submit_and_wait(
-        lambda: page.get_by_role("form", name=shopper.t("购买"), exact=True)
-        .get_by_role("button", name=shopper.t("加入购物车")).click()
+        lambda: (
+            page.get_by_role("form", name=shopper.t("购买"), exact=True)
+            .get_by_role("button", name=shopper.t("加入购物车"))
+            .click()
+        )
     )
     buttons = page.locator("main .cart-table").get_by_role("button")
     assert buttons.count() == 2  # 更新, 删除

@@ -1,4 +1,5 @@
 """A small catalog world for page tests: one village with a station, a category, a product linked to households."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,15 +32,36 @@ def make_world(*, with_image: bool = False) -> World:
     category = make_category(slug="pickles-t", name="腌菜酱菜")
     category.name_en = "Pickles"
     households = [
-        make_household(village=village, head_name=SECRET_HEAD_NAME, registry_no=SECRET_REGISTRY_NO,
-                       phone=SECRET_PHONE, id_number=SECRET_ID_NUMBER),
+        make_household(
+            village=village,
+            head_name=SECRET_HEAD_NAME,
+            registry_no=SECRET_REGISTRY_NO,
+            phone=SECRET_PHONE,
+            id_number=SECRET_ID_NUMBER,
+        ),
         make_household(village=village),
     ]
-    product = make_product(name="三江腌菜500克", price_fen=1880, stock=12, station=station, village=village,
-                           category=category, households=households, unit="袋")
+    product = make_product(
+        name="三江腌菜500克",
+        price_fen=1880,
+        stock=12,
+        station=station,
+        village=village,
+        category=category,
+        households=households,
+        unit="袋",
+    )
     if with_image:
-        db.session.add(ProductImage(product_id=product.id, path="demo/x.jpg", thumb_path="demo/x-thumb.webp",
-                                    width=1200, height=900, alt=product.name))
+        db.session.add(
+            ProductImage(
+                product_id=product.id,
+                path="demo/x.jpg",
+                thumb_path="demo/x-thumb.webp",
+                width=1200,
+                height=900,
+                alt=product.name,
+            )
+        )
     db.session.flush()
     db.session.refresh(product)
     return World(village=village, station=station, category=category, product=product, households=households)

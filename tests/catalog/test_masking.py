@@ -3,6 +3,7 @@
 Every public page and API response of the catalog and home is rendered, in both languages, with a
 product linked to a household whose data is known, and none of it may appear.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,10 +33,23 @@ SECRETS = {
 
 def _urls(world) -> list[str]:
     p, v, c = world.product, world.village, world.category
-    pages = ["/", "/products", f"/categories/{c.slug}", f"/villages/{v.slug}", f"/products/{p.id}-{p.slug}",
-             "/products?sort=newest", "/products?in_stock=1"]
-    api = ["/api/v1/products", f"/api/v1/products/{p.id}", "/api/v1/villages", "/api/v1/stations",
-           "/api/v1/categories", f"/api/v1/products?village={v.id}"]
+    pages = [
+        "/",
+        "/products",
+        f"/categories/{c.slug}",
+        f"/villages/{v.slug}",
+        f"/products/{p.id}-{p.slug}",
+        "/products?sort=newest",
+        "/products?in_stock=1",
+    ]
+    api = [
+        "/api/v1/products",
+        f"/api/v1/products/{p.id}",
+        "/api/v1/villages",
+        "/api/v1/stations",
+        "/api/v1/categories",
+        f"/api/v1/products?village={v.id}",
+    ]
     return pages + [u + ("&" if "?" in u else "?") + "lang=en" for u in pages] + api
 
 

@@ -1,4 +1,5 @@
 """Public catalog pages render in Chinese (default) and in English, on the facts the issue promises."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """#23 food-safety papers: the one rule (catalog.papers) and every place that asks it — the product
 page, the product API, the cart, checkout (in the placement's own read and transaction)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -30,14 +31,22 @@ def _processed_product(**kw):
 
 
 def _checkout(client, headers, product, quantity=1):
-    return client.post("/api/v1/orders", headers=headers, json={
-        "items": [{"product_id": product.id, "quantity": quantity}], "address": ADDRESS_JSON,
-        "delivery": "ship", "payment_method": "cod"})
+    return client.post(
+        "/api/v1/orders",
+        headers=headers,
+        json={
+            "items": [{"product_id": product.id, "quantity": quantity}],
+            "address": ADDRESS_JSON,
+            "delivery": "ship",
+            "payment_method": "cod",
+        },
+    )
 
 
 def _on_hand(db, product):
-    return db.session.scalar(sa.select(StockRecord.on_hand - StockRecord.allocated).where(
-        StockRecord.product_id == product.id))
+    return db.session.scalar(
+        sa.select(StockRecord.on_hand - StockRecord.allocated).where(StockRecord.product_id == product.id)
+    )
 
 
 def test_the_rule_is_one_table_by_food_class():
@@ -56,8 +65,12 @@ def test_a_product_without_valid_papers_is_not_sold_anywhere(db, client, api_tok
     elif case in ("pending", "rejected"):
         make_document(product, status=case)
     db.session.commit()
-    reason = {"missing": "缺少食用农产品承诺达标合格证", "expired": "食用农产品承诺达标合格证已过期",
-              "pending": "食用农产品承诺达标合格证待县扶贫办审核", "rejected": "缺少食用农产品承诺达标合格证"}[case]
+    reason = {
+        "missing": "缺少食用农产品承诺达标合格证",
+        "expired": "食用农产品承诺达标合格证已过期",
+        "pending": "食用农产品承诺达标合格证待县扶贫办审核",
+        "rejected": "缺少食用农产品承诺达标合格证",
+    }[case]
 
     page = client.get(f"/products/{product.id}-{product.slug}").get_data(as_text=True)
     assert "暂停销售" in page and reason in page
@@ -152,10 +165,13 @@ def test_the_sql_rule_agrees_with_the_python_rule(db, food_class):
     category = make_category(food_class=food_class)
     kinds = ["compliance_certificate", "production_licence", "test_report"]
     day = date(2026, 6, 1)
-    spans = {"approved": (day - timedelta(days=9), day + timedelta(days=9)),
-             "approved_expired": (day - timedelta(days=9), day - timedelta(days=1)),
-             "approved_future": (day + timedelta(days=1), day + timedelta(days=9)),
-             "pending": (day, day), "rejected": (day, day)}
+    spans = {
+        "approved": (day - timedelta(days=9), day + timedelta(days=9)),
+        "approved_expired": (day - timedelta(days=9), day - timedelta(days=1)),
+        "approved_future": (day + timedelta(days=1), day + timedelta(days=9)),
+        "pending": (day, day),
+        "rejected": (day, day),
+    }
     products = []
     for states in combinations(["none", "approved", "approved_expired", "pending"], repeat=2):
         for kind_states in (dict(zip(kinds[1:], states)), dict(zip(kinds[:1], states[:1]))):
@@ -167,9 +183,14 @@ def test_the_sql_rule_agrees_with_the_python_rule(db, food_class):
             products.append(p)
     python = {pid: not gaps for pid, gaps in paper_gaps([p.id for p in products], today=day).items()}
     clause = papers_ok_clause(Product.id, Category.food_class, sa.bindparam("today", type_=sa.Date()))
-    sql = dict(db.session.execute(
-        sa.select(Product.id, clause).join(Category, Category.id == Product.category_id)
-        .where(Product.id.in_([p.id for p in products])), {"today": day}).all())
+    sql = dict(
+        db.session.execute(
+            sa.select(Product.id, clause)
+            .join(Category, Category.id == Product.category_id)
+            .where(Product.id.in_([p.id for p in products])),
+            {"today": day},
+        ).all()
+    )
     assert {k: bool(v) for k, v in sql.items()} == python
     assert any(python.values()) and (food_class == "non_food" or not all(python.values()))
 
@@ -187,7 +208,8 @@ def test_the_demo_shop_sells_every_demo_product_with_approved_papers(app, db):
     assert sorted(kinds) == ["production_licence", "test_report"]
     figs = next(p for p in products if p.category.slug == "fruit")
     assert db.session.scalars(sa.select(ProductDocument.kind).where(ProductDocument.product_id == figs.id)).all() == [
-        "compliance_certificate"]
+        "compliance_certificate"
+    ]
     count = db.session.scalar(sa.select(sa.func.count()).select_from(ProductDocument))
     assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ProductDocument)) == count
@@ -196,7 +218,7 @@ def test_the_demo_shop_sells_every_demo_product_with_approved_papers(app, db):
 def _card(html: str, name: str) -> str:
     """The product card of `name` in a list page."""
     start = html.index(f">{name}</h3>")
-    return html[start: html.index("</article>", start)]
+    return html[start : html.index("</article>", start)]
 
 
 def test_lists_and_the_list_api_flag_a_product_without_valid_papers_as_its_page_does(db, client):
@@ -259,7 +281,8 @@ def test_in_stock_means_it_can_be_bought_now_papers_included(db, client):
     db.session.commit()
     assert sorted(_cards(client.get("/products?in_stock=1").get_data(as_text=True))) == ["三江腌菜500克", "土鸡蛋30枚"]
     assert sorted(i["id"] for i in client.get("/api/v1/products?in_stock=true").json["items"]) == sorted(
-        [pickles.id, eggs.id])
+        [pickles.id, eggs.id]
+    )
     assert _cards(client.get(f"/categories/{fig.category.slug}?in_stock=1").get_data(as_text=True)) == []
     assert _cards(client.get(f"/villages/{fig.village.slug}?in_stock=1").get_data(as_text=True)) == []
     html = client.get("/products").get_data(as_text=True)  # without the tick: listed, flagged

@@ -1,5 +1,6 @@
 """#19.11: pages a buyer or tourist reads use today's public terms (脱贫村, 脱贫户, 防止返贫监测对象), never
 贫困村 / 贫困户; the registry's own status fields stay on the county office's pages."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -26,9 +27,21 @@ def public_world(db):
 
 
 def _public_urls(village, product, listing, order, booking):
-    return ["/", "/products", f"/products/{product.id}-{product.slug}", f"/villages/{village.slug}", "/stays",
-            "/tickets", f"/listings/{listing.id}-{listing.slug}", "/cart", "/orders", f"/orders/{order.code}",
-            f"/bookings/{booking.code}", "/bookings", "/search?q=花海"]
+    return [
+        "/",
+        "/products",
+        f"/products/{product.id}-{product.slug}",
+        f"/villages/{village.slug}",
+        "/stays",
+        "/tickets",
+        f"/listings/{listing.id}-{listing.slug}",
+        "/cart",
+        "/orders",
+        f"/orders/{order.code}",
+        f"/bookings/{booking.code}",
+        "/bookings",
+        "/search?q=花海",
+    ]
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
@@ -56,6 +69,8 @@ def test_buyer_mails_use_todays_terms(app, public_world):
 
     _village, _product, _listing, _buyer, order, booking = public_world
     with app.test_request_context("/"):
-        mails = [render_template("emails/order_confirmation.txt", order=order),
-                 render_template("emails/booking_confirmation.txt", booking=booking)]
+        mails = [
+            render_template("emails/order_confirmation.txt", order=order),
+            render_template("emails/booking_confirmation.txt", booking=booking),
+        ]
     assert all("贫困" not in m for m in mails)

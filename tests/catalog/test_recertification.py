@@ -1,6 +1,7 @@
 """Re-certification (#18.6): an operator's change to an approved product's price, name or unit waits
 for the county; the shop keeps selling the approved version; approve applies, reject discards with a
 reason; both audited. The API's PATCH follows the same rule."""
+
 from __future__ import annotations
 
 import threading
@@ -22,14 +23,24 @@ from tests.factories import NOW, make_household, make_product, make_station, mak
 def _operator_and_product(**kw):
     station = make_station()
     operator = make_user(role="operator", station=station)
-    product = make_product(name="三江腌菜礼盒", price_fen=6800, station=station, unit="盒",
-                           households=[make_household(), make_household()], **kw)
+    product = make_product(
+        name="三江腌菜礼盒",
+        price_fen=6800,
+        station=station,
+        unit="盒",
+        households=[make_household(), make_household()],
+        **kw,
+    )
     return operator, product
 
 
 def _audit_actions(product):
-    return [a.action for a in db.session.scalars(sa.select(AuditEntry).where(
-        AuditEntry.subject_id == product.id).order_by(AuditEntry.id))]
+    return [
+        a.action
+        for a in db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.subject_id == product.id).order_by(AuditEntry.id)
+        )
+    ]
 
 
 def test_repricing_68_to_999_keeps_68_on_sale_until_approved(client, db, now):
@@ -120,8 +131,9 @@ def test_the_operator_page_says_the_change_waits(client, db, auth):
     operator, product = _operator_and_product()
     db.session.commit()
     auth.login(operator)
-    r = client.post(f"/station/products/{product.id}/edit", data={"price": "999.00", "is_published": "1"},
-                    follow_redirects=True)
+    r = client.post(
+        f"/station/products/{product.id}/edit", data={"price": "999.00", "is_published": "1"}, follow_redirects=True
+    )
     assert "重新认定" in r.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(type(product), product.id).price_fen == 6800
@@ -160,8 +172,9 @@ def test_two_officers_approving_at_once_apply_it_once(app, committed_db, now):
         t.join(timeout=30)
     assert sorted(outcomes) == ["change_already_decided", "change_already_decided", "ok"]
     with app.app_context():
-        approvals = committed_db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "product.change.approve"))
+        approvals = committed_db.session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "product.change.approve")
+        )
         assert approvals == 1
 
 
@@ -175,8 +188,12 @@ def test_a_new_photo_of_an_approved_product_waits_and_the_old_one_is_shown(clien
     old = save_product_image(product, io.BytesIO(image_bytes("PNG", color=(10, 200, 10))))
     db.session.commit()
     auth.login(operator)
-    r = client.post(f"/station/products/{product.id}/photo", data={"image": (io.BytesIO(image_bytes("PNG")), "new.png")},
-                    content_type="multipart/form-data", follow_redirects=True)
+    r = client.post(
+        f"/station/products/{product.id}/photo",
+        data={"image": (io.BytesIO(image_bytes("PNG")), "new.png")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "重新认定" in r.get_data(as_text=True)
     db.session.expire_all()
     product = db.session.get(type(product), product.id)
@@ -200,8 +217,11 @@ def test_a_bad_photo_changes_nothing(client, db, auth):
     operator, product = _operator_and_product()
     db.session.commit()
     auth.login(operator)
-    r = client.post(f"/station/products/{product.id}/photo", data={"image": (io.BytesIO(b"not an image"), "x.png")},
-                    content_type="multipart/form-data")
+    r = client.post(
+        f"/station/products/{product.id}/photo",
+        data={"image": (io.BytesIO(b"not an image"), "x.png")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 302
     assert pending_change(product.id) is None
 
@@ -230,13 +250,15 @@ def test_the_county_decides_changes_through_the_api_audited_like_the_page(client
     assert client.post("/api/v1/county/product-changes/999999/approve", json={}, headers=headers).status_code == 404
     db.session.expire_all()
     assert pending_change(product.id).id == change.id and product.price_fen == 6800
-    r = client.post(f"/api/v1/county/product-changes/{change.id}/reject", json={"reason": "涨价无依据"},
-                    headers=headers)
+    r = client.post(
+        f"/api/v1/county/product-changes/{change.id}/reject", json={"reason": "涨价无依据"}, headers=headers
+    )
     assert r.status_code == 200 and r.json["status"] == "rejected" and r.json["decision_note"] == "涨价无依据"
     db.session.expire_all()
     assert (product.price_fen, product.unit) == (6800, "盒")
-    assert client.post(f"/api/v1/county/product-changes/{change.id}/approve", json={},
-                       headers=headers).status_code == 409  # decided already
+    assert (
+        client.post(f"/api/v1/county/product-changes/{change.id}/approve", json={}, headers=headers).status_code == 409
+    )  # decided already
     # a new request, approved: the shop sells the new price; both decisions audited
     update_product(db.session.get(type(product), product.id), actor=operator, now=NOW, price_fen=7200)
     second = pending_change(product.id)
@@ -248,8 +270,11 @@ def test_the_county_decides_changes_through_the_api_audited_like_the_page(client
     assert "product.change.reject" in actions and "product.change.approve" in actions
     assert client.get("/api/v1/county/product-changes", headers=headers).json["items"] == []
     paths = client.get("/api/v1/openapi.json").json["paths"]
-    for path in ("/api/v1/county/product-changes", "/api/v1/county/product-changes/{change_id}/approve",
-                 "/api/v1/county/product-changes/{change_id}/reject"):
+    for path in (
+        "/api/v1/county/product-changes",
+        "/api/v1/county/product-changes/{change_id}/approve",
+        "/api/v1/county/product-changes/{change_id}/reject",
+    ):
         assert path in paths
 
 
@@ -269,8 +294,12 @@ def test_a_returned_product_goes_back_to_the_county_when_the_station_fixes_it(cl
     client.post(f"/station/products/{product.id}/edit", data={"price": "68.00", "is_published": "0"})
     db.session.expire_all()
     assert db.session.get(type(product), product.id).approval_status == ApprovalStatus.REJECTED
-    r = client.post(f"/station/products/{product.id}/photo", data={"image": (io.BytesIO(image_bytes("PNG")), "new.png")},
-                    content_type="multipart/form-data", follow_redirects=True)
+    r = client.post(
+        f"/station/products/{product.id}/photo",
+        data={"image": (io.BytesIO(image_bytes("PNG")), "new.png")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "并重新提交县扶贫办认定" in r.get_data(as_text=True)
     db.session.expire_all()
     product = db.session.get(type(product), product.id)

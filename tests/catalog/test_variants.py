@@ -1,5 +1,6 @@
 """Variants (规格, #21): one product sold as 500克袋装 / 2斤礼盒 / 整只, each variant its own SKU row
 (price, weight, stock, trace code, certification); the shop shows the family once with a picker."""
+
 from __future__ import annotations
 
 import re
@@ -22,12 +23,15 @@ from tests.orders.factories import ADDRESS_JSON
 def make_family(*, stocks=(8, 3, 0), station=None):
     """三江腌菜 in three variants: 500克袋装 ¥18.80, 2斤礼盒 ¥45.80, 5斤坛装 ¥98.00."""
     station = station or make_station()
-    bag = make_product(name="三江腌菜500克袋装", price_fen=1880, stock=stocks[0], station=station, unit="袋",
-                       weight_g=550)
-    box = make_product(name="三江腌菜2斤礼盒", price_fen=4580, stock=stocks[1], station=station, unit="盒",
-                       weight_g=1100)
-    jar = make_product(name="三江腌菜5斤坛装", price_fen=9800, stock=stocks[2], station=station, unit="坛",
-                       weight_g=2600)
+    bag = make_product(
+        name="三江腌菜500克袋装", price_fen=1880, stock=stocks[0], station=station, unit="袋", weight_g=550
+    )
+    box = make_product(
+        name="三江腌菜2斤礼盒", price_fen=4580, stock=stocks[1], station=station, unit="盒", weight_g=1100
+    )
+    jar = make_product(
+        name="三江腌菜5斤坛装", price_fen=9800, stock=stocks[2], station=station, unit="坛", weight_g=2600
+    )
     join_family(box, bag.id, "2斤礼盒", now=bag.created_at, sibling_label="500克袋装")
     join_family(jar, bag.id, "5斤坛装", now=bag.created_at)
     bag.family.name = "三江腌菜"
@@ -48,7 +52,7 @@ def _page(client, product) -> str:
 
 
 def _chosen_price_and_stock(html: str) -> tuple[str, str]:
-    price = re.search(r'data-variant-price>(¥[0-9.,]+)', html).group(1)
+    price = re.search(r"data-variant-price>(¥[0-9.,]+)", html).group(1)
     stock = re.search(r"<dt>库存</dt><dd>(.*?)</dd>", html).group(1)
     return price, stock
 
@@ -102,7 +106,10 @@ def test_lists_and_the_api_show_the_family_once_with_its_variants(client, db):
     item = next(i for i in data["items"] if i["id"] == bag.id)
     assert item["name"] == "三江腌菜" and item["sold"] == 7 and item["variant_label"] == "500克袋装"
     assert [(v["id"], v["label"], v["price_fen"], v["stock"]) for v in item["variants"]] == [
-        (bag.id, "500克袋装", 1880, 8), (box.id, "2斤礼盒", 4580, 3), (jar.id, "5斤坛装", 9800, 0)]
+        (bag.id, "500克袋装", 1880, 8),
+        (box.id, "2斤礼盒", 4580, 3),
+        (jar.id, "5斤坛装", 9800, 0),
+    ]
     assert item["variants"][1]["code"] == box.trace_code and item["variants"][1]["weight_g"] == 1100
     single_item = next(i for i in data["items"] if i["id"] == single.id)
     assert [v["id"] for v in single_item["variants"]] == [single.id] and single_item["variant_label"] == ""
@@ -123,9 +130,15 @@ def test_an_unpublished_first_variant_hands_the_card_to_the_next(client, db):
 
 
 def _order(client, headers, product, quantity=1):
-    return client.post("/api/v1/orders", headers=headers, json={
-        "items": [{"product_id": product.id, "quantity": quantity}], "address": ADDRESS_JSON,
-        "payment_method": "cod"})
+    return client.post(
+        "/api/v1/orders",
+        headers=headers,
+        json={
+            "items": [{"product_id": product.id, "quantity": quantity}],
+            "address": ADDRESS_JSON,
+            "payment_method": "cod",
+        },
+    )
 
 
 def test_buying_one_variant_takes_only_its_stock_and_a_sold_out_one_cannot_be_bought(client, db, api_token):
@@ -155,10 +168,20 @@ def test_each_variant_is_certified_on_its_own(client, db, now):
     operator = make_user(role="operator", station=station)
     county = make_user(role="county")
     new = create_product(
-        ProductInput(name="三江腌菜10斤家庭装", category_id=bag.category_id, village_id=bag.village_id,
-                     station_id=station.id, price_fen=17800, unit="箱", weight_g=5200,
-                     variant_of=box.id, variant_label="10斤家庭装"),
-        actor=operator, now=now)
+        ProductInput(
+            name="三江腌菜10斤家庭装",
+            category_id=bag.category_id,
+            village_id=bag.village_id,
+            station_id=station.id,
+            price_fen=17800,
+            unit="箱",
+            weight_g=5200,
+            variant_of=box.id,
+            variant_label="10斤家庭装",
+        ),
+        actor=operator,
+        now=now,
+    )
     commit()
     assert new.family_id == bag.family_id and new.approval_status == ApprovalStatus.PENDING
     html = _page(client, bag)
@@ -191,8 +214,10 @@ def test_a_variant_label_is_checked(db, now):
         join_family(other, 987654, "整只", now=now)
     assert getattr(exc.value, "code", "") == "variant_not_found"
     assert other.family_id is None
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Product).where(
-        Product.family_id == bag.family_id)) == 3
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Product).where(Product.family_id == bag.family_id))
+        == 3
+    )
 
 
 def test_an_institutions_purchase_and_quote_forms_offer_every_variant(app, db):
@@ -214,9 +239,18 @@ def test_an_institutions_purchase_and_quote_forms_offer_every_variant(app, db):
 def test_the_countys_approvals_page_names_the_variant_it_certifies(client, db, auth, now):
     bag, _box, _jar = make_family()
     new = create_product(
-        ProductInput(name="三江腌菜10斤家庭装", category_id=bag.category_id, village_id=bag.village_id,
-                     station_id=bag.station_id, price_fen=17800, variant_of=bag.id, variant_label="10斤家庭装"),
-        actor=None, now=now)
+        ProductInput(
+            name="三江腌菜10斤家庭装",
+            category_id=bag.category_id,
+            village_id=bag.village_id,
+            station_id=bag.station_id,
+            price_fen=17800,
+            variant_of=bag.id,
+            variant_label="10斤家庭装",
+        ),
+        actor=None,
+        now=now,
+    )
     commit()
     auth.login(make_user(role="county"))
     html = client.get("/county/approvals").get_data(as_text=True)
@@ -279,9 +313,9 @@ def test_a_card_shows_the_lowest_price_and_says_from_only_when_the_variants_diff
     bag, box, jar, duck, tofu = _family_priced_apart()
     html = client.get("/products").get_data(as_text=True)
     assert "¥18.80 起" in html and "¥45.80" not in html  # the face's own price is not the card's
-    assert "¥30.00 <span class=\"unit\">/ 只</span>" in html  # one variant: its price and unit, no 起
+    assert '¥30.00 <span class="unit">/ 只</span>' in html  # one variant: its price and unit, no 起
     for variant in (bag, jar):
         variant.price_fen = box.price_fen
     commit()
     html = client.get("/products").get_data(as_text=True)
-    assert "¥45.80 <span class=\"unit\">/ 盒</span>" in html and not re.search(r"¥[0-9.]+ 起", html)
+    assert '¥45.80 <span class="unit">/ 盒</span>' in html and not re.search(r"¥[0-9.]+ 起", html)

@@ -1,5 +1,6 @@
 """The demo's packs of one product are its variants (规格): 三江腌菜 500克袋装 / 2斤礼盒, 南安板鸭 整只 /
 半只, 土鸡蛋 30枚装 / 15枚装; a database seeded before variants existed is grouped by seeding again."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -18,7 +19,10 @@ def test_seeded_demo_groups_packs_into_one_product_and_reseeding_groups_old_data
     runner = app.test_cli_runner()
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     pickles = _village_products("柳溪村")
-    assert [(p.name, p.variant_label) for p in pickles] == [("三江腌菜500克", "500克袋装"), ("三江腌菜礼盒2斤", "2斤礼盒")]
+    assert [(p.name, p.variant_label) for p in pickles] == [
+        ("三江腌菜500克", "500克袋装"),
+        ("三江腌菜礼盒2斤", "2斤礼盒"),
+    ]
     assert pickles[0].family_id == pickles[1].family_id and pickles[0].family.name == "三江腌菜"
     duck = _village_products("东湖村")
     assert {p.variant_label for p in duck} == {"整只", "半只"} and duck[0].family.name == "南安板鸭"

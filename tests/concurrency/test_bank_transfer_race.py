@@ -1,6 +1,7 @@
 """Two people record the same bank transfer at the same moment (the county office and the station, or
 a double submit): one records it, the other changes nothing — one confirmation, one audit row
 (PostgreSQL threads; the order row lock serialises them)."""
+
 from __future__ import annotations
 
 import threading
@@ -25,8 +26,7 @@ def test_the_same_transfer_recorded_twice_at_once_is_recorded_once(app, committe
 
     station = make_station()
     product = make_product(stock=20, station=station)
-    order = make_order(make_user(), [(product, 3)], now=now_utc(), payment_method="bank_transfer",
-                       institutional=True)
+    order = make_order(make_user(), [(product, 3)], now=now_utc(), payment_method="bank_transfer", institutional=True)
     recorders = [make_user(role="county").id, make_user(role="operator", station=station).id]
     ids = {"order": order.id, "amount": order.payments[0].amount_fen}
     commit()
@@ -37,9 +37,14 @@ def test_the_same_transfer_recorded_twice_at_once_is_recorded_once(app, committe
         with app.app_context():
             try:
                 barrier.wait()
-                changed = transfers.record_transfer(db.session.get(Order, ids["order"]), amount_fen=ids["amount"],
-                                                    reference="ICBC20261203000042", received_on=None,
-                                                    actor=db.session.get(User, user_id), now=now_utc())
+                changed = transfers.record_transfer(
+                    db.session.get(Order, ids["order"]),
+                    amount_fen=ids["amount"],
+                    reference="ICBC20261203000042",
+                    received_on=None,
+                    actor=db.session.get(User, user_id),
+                    now=now_utc(),
+                )
                 commit()
                 results.append(changed)
             except Exception as exc:
@@ -59,8 +64,17 @@ def test_the_same_transfer_recorded_twice_at_once_is_recorded_once(app, committe
     payment = db.session.scalar(sa.select(OrderPayment).where(OrderPayment.order_id == ids["order"]))
     assert (payment.state, payment.provider_ref) == ("confirmed", "ICBC20261203000042")
     assert db.session.get(Order, ids["order"]).status == "confirmed"
-    assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))
-                             .where(AuditEntry.action == "payment.bank_transfer")) == 1
-    assert db.session.scalar(sa.select(sa.func.count(StatusEvent.id)).where(
-        StatusEvent.subject_type == "order_payments", StatusEvent.subject_id == payment.id,
-        StatusEvent.to_status == "confirmed")) == 1
+    assert (
+        db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "payment.bank_transfer"))
+        == 1
+    )
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(StatusEvent.id)).where(
+                StatusEvent.subject_type == "order_payments",
+                StatusEvent.subject_id == payment.id,
+                StatusEvent.to_status == "confirmed",
+            )
+        )
+        == 1
+    )

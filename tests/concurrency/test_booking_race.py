@@ -3,6 +3,7 @@
 Each thread has its own app context (own session and connection) and calls the real service, then
 commits. The unit type row lock (`SELECT … FOR UPDATE`) serialises the availability checks.
 """
+
 from __future__ import annotations
 
 import threading
@@ -67,8 +68,15 @@ def test_hold_booking_last_rooms_race(app, committed_db):
     db.session.commit()
     # overlapping stays: every request covers the night of D+1
     reqs = [
-        (BookingRequest(listing_id=listing.id, check_in=D + timedelta(days=i % 2),
-                        check_out=D + timedelta(days=2 + i % 2), guests=2), u.id)
+        (
+            BookingRequest(
+                listing_id=listing.id,
+                check_in=D + timedelta(days=i % 2),
+                check_out=D + timedelta(days=2 + i % 2),
+                guests=2,
+            ),
+            u.id,
+        )
         for i, u in enumerate(users)
     ]
     results = _race(app, reqs)
@@ -97,8 +105,11 @@ def test_overlapping_expiry_runs_expire_each_hold_once(app, committed_db):
     user = make_user()
     db.session.commit()
     for i in range(5):
-        hold_booking(BookingRequest(listing_id=listing.id, check_in=D, check_out=D + timedelta(days=1), guests=1),
-                     user=user, now=NOW)
+        hold_booking(
+            BookingRequest(listing_id=listing.id, check_in=D, check_out=D + timedelta(days=1), guests=1),
+            user=user,
+            now=NOW,
+        )
     db.session.commit()
     later = NOW + timedelta(minutes=30)
     counts: list[int] = []
@@ -119,11 +130,14 @@ def test_overlapping_expiry_runs_expire_each_hold_once(app, committed_db):
     for t in threads:
         t.join(timeout=60)
     assert sum(counts) == 5
-    assert db.session.scalar(
-        sa.select(sa.func.count()).select_from(StatusEvent).where(
-            StatusEvent.subject_type == "bookings", StatusEvent.to_status == BookingStatus.EXPIRED
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(StatusEvent)
+            .where(StatusEvent.subject_type == "bookings", StatusEvent.to_status == BookingStatus.EXPIRED)
         )
-    ) == 5
+        == 5
+    )
 
 
 def test_book_listing_ticket_quota_race_through_the_order_pipeline(app, committed_db):
@@ -144,8 +158,9 @@ def test_book_listing_ticket_quota_race_through_the_order_pipeline(app, committe
             try:
                 user = db.session.get(User, user_id)
                 barrier.wait(timeout=10)
-                book_listing(BookingRequest(listing_id=listing.id, check_in=D, guests=3, pay_on_arrival=True),
-                             user=user, now=NOW)
+                book_listing(
+                    BookingRequest(listing_id=listing.id, check_in=D, guests=3, pay_on_arrival=True), user=user, now=NOW
+                )
                 commit()
                 results.append("ok")
             except BookingUnavailable:
@@ -164,5 +179,6 @@ def test_book_listing_ticket_quota_race_through_the_order_pipeline(app, committe
         t.join(timeout=60)
     assert sorted(results) == ["409"] * (THREADS - 3) + ["ok"] * 3  # 3 × 3 = 9 ≤ 10
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 3
-    assert db.session.scalar(sa.select(sa.func.sum(Booking.guests)).where(
-        Booking.status == BookingStatus.CONFIRMED)) == 9
+    assert (
+        db.session.scalar(sa.select(sa.func.sum(Booking.guests)).where(Booking.status == BookingStatus.CONFIRMED)) == 9
+    )

@@ -1,6 +1,7 @@
 """Two invoices of one paid order (its own request and a period request) recorded at the same moment by the
 station, each for the whole amount: one is recorded, the other refused, never more invoiced than paid
 (the order and payment rows are locked before what is left is computed; PostgreSQL threads)."""
+
 from __future__ import annotations
 
 import threading
@@ -36,8 +37,9 @@ def test_two_invoices_of_one_order_recorded_at_once_never_exceed_what_was_paid(a
     payments.sync_payment(payment, now=now)
     details = svc.InvoiceDetails(kind="ordinary", title="个人")
     [own] = svc.request_for_order(order, details, user=buyer, now=now)
-    [period] = svc.request_for_period(details, start=local_date(now), end=local_date(now), organisation_id=None,
-                                      user=buyer, now=now)
+    [period] = svc.request_for_period(
+        details, start=local_date(now), end=local_date(now), organisation_id=None, user=buyer, now=now
+    )
     ids = {"own": own.id, "period": period.id, "op": op.id, "order": order.id}
     paid = order.total_fen
     commit()
@@ -49,9 +51,13 @@ def test_two_invoices_of_one_order_recorded_at_once_never_exceed_what_was_paid(a
         with app.app_context():
             try:
                 barrier.wait()
-                svc.issue_invoice(db.session.get(Invoice, ids[key]),
-                                  svc.IssuedData(number=number, issued_on=local_date(now_utc()), amount_fen=paid),
-                                  PDF, actor=db.session.get(User, ids["op"]), now=now_utc())
+                svc.issue_invoice(
+                    db.session.get(Invoice, ids[key]),
+                    svc.IssuedData(number=number, issued_on=local_date(now_utc()), amount_fen=paid),
+                    PDF,
+                    actor=db.session.get(User, ids["op"]),
+                    now=now_utc(),
+                )
                 commit()
                 won.append(key)
             except Conflict as exc:
@@ -63,8 +69,10 @@ def test_two_invoices_of_one_order_recorded_at_once_never_exceed_what_was_paid(a
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=issue, args=("own", "04400000101")),
-               threading.Thread(target=issue, args=("period", "04400000102"))]
+    threads = [
+        threading.Thread(target=issue, args=("own", "04400000101")),
+        threading.Thread(target=issue, args=("period", "04400000102")),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -72,15 +80,16 @@ def test_two_invoices_of_one_order_recorded_at_once_never_exceed_what_was_paid(a
     assert errors == []
     assert len(won) == 1 and len(lost) == 1 and lost[0][1] == "invoice_exceeds_paid", (won, lost)
     db.session.remove()
-    invoiced = db.session.scalar(sa.select(sa.func.sum(InvoiceOrder.amount_fen))
-                                 .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
-                                 .where(InvoiceOrder.order_id == ids["order"], Invoice.status == "issued"))
+    invoiced = db.session.scalar(
+        sa.select(sa.func.sum(InvoiceOrder.amount_fen))
+        .join(Invoice, Invoice.id == InvoiceOrder.invoice_id)
+        .where(InvoiceOrder.order_id == ids["order"], Invoice.status == "issued")
+    )
     assert invoiced == paid
 
 
 @requires_postgres
-def test_one_invoice_number_recorded_twice_at_once_is_refused_once_not_a_server_error(app, committed_db,
-                                                                                    fake_stripe):
+def test_one_invoice_number_recorded_twice_at_once_is_refused_once_not_a_server_error(app, committed_db, fake_stripe):
     db = committed_db
     from shop.auth.models import User
 
@@ -105,9 +114,13 @@ def test_one_invoice_number_recorded_twice_at_once_is_refused_once_not_a_server_
         with app.app_context():
             try:
                 barrier.wait()
-                svc.issue_invoice(db.session.get(Invoice, ids[key]),
-                                  svc.IssuedData(number="04400000201", issued_on=local_date(now_utc()), amount_fen=100),
-                                  PDF, actor=db.session.get(User, ids["op"]), now=now_utc())
+                svc.issue_invoice(
+                    db.session.get(Invoice, ids[key]),
+                    svc.IssuedData(number="04400000201", issued_on=local_date(now_utc()), amount_fen=100),
+                    PDF,
+                    actor=db.session.get(User, ids["op"]),
+                    now=now_utc(),
+                )
                 commit()
                 won.append(key)
             except Conflict as exc:

@@ -1,4 +1,5 @@
 """#23 on PostgreSQL: two packers taking the last units of a lot at once never take more than it holds."""
+
 from __future__ import annotations
 
 import threading
@@ -69,8 +70,7 @@ def test_two_packers_scanning_the_last_units_of_a_lot_one_wins(app, committed_db
             from shop.auth.models import User
 
             shipment = db.session.get(Shipment, shipment_ids[i])
-            fulfilment.pack(shipment, actor=db.session.get(User, operator_id), now=NOW,
-                            lots={line_ids[i]: last_code})
+            fulfilment.pack(shipment, actor=db.session.get(User, operator_id), now=NOW, lots={line_ids[i]: last_code})
 
         won, lost, errors = _run_together(app, db, pack)
         assert errors == []
@@ -104,8 +104,12 @@ def test_two_hand_overs_consuming_the_last_units_of_a_lot_never_take_more_than_i
         from shop.auth.models import User
 
         shipment = db.session.get(Shipment, shipment_ids[i])
-        fulfilment.deliver(shipment, actor=db.session.get(User, operator_id), now=NOW,
-                           cash_received_fen=fulfilment.shipment_amount_fen(shipment))
+        fulfilment.deliver(
+            shipment,
+            actor=db.session.get(User, operator_id),
+            now=NOW,
+            cash_received_fen=fulfilment.shipment_amount_fen(shipment),
+        )
 
     won, lost, errors = _run_together(app, db, deliver)
     assert errors == [] and sorted(won) == [0, 1]

@@ -1,6 +1,7 @@
 """PostgreSQL races: one account's simultaneous pay-later checkouts never pass the open-order cap;
 two simultaneous submissions of one 代卖 form create one product; two operators handing over the same
 pick-up order at once hand it over once."""
+
 from __future__ import annotations
 
 import threading
@@ -59,8 +60,11 @@ def test_simultaneous_pay_later_checkouts_of_one_account_stop_at_the_cap(app, co
     def buy(i):
         from shop.auth.models import User
 
-        place_order(PlacementRequest(items=[(product_id, 1)], payment_method="cod", address=ADDRESS),
-                    buyer=db.session.get(User, buyer_id), now=now_utc())
+        place_order(
+            PlacementRequest(items=[(product_id, 1)], payment_method="cod", address=ADDRESS),
+            buyer=db.session.get(User, buyer_id),
+            now=now_utc(),
+        )
 
     won, lost, errors = _run(app, db, threads, buy)
     assert errors == []
@@ -88,9 +92,13 @@ def test_two_simultaneous_submissions_of_one_form_create_one_product(app, commit
 
         assisted.create_assisted_product(
             db.session.get(Station, ids[0]),
-            assisted.AssistedProductInput(household_id=ids[1], name="三江腌菜", category_id=ids[2], price_fen=1250,
-                                          initial_stock=5),
-            actor=db.session.get(User, ids[3]), now=now_utc(), form_token=token)
+            assisted.AssistedProductInput(
+                household_id=ids[1], name="三江腌菜", category_id=ids[2], price_fen=1250, initial_stock=5
+            ),
+            actor=db.session.get(User, ids[3]),
+            now=now_utc(),
+            form_token=token,
+        )
 
     won, lost, errors = _run(app, db, 2, submit)
     assert errors == []
@@ -114,9 +122,16 @@ def test_two_operators_handing_over_one_pick_up_order_at_once_hand_it_over_once(
         stations.append(station)
         operators.append(make_user(role="operator", station=station))
     buyer = make_user()
-    order = place_order(PlacementRequest(items=[(p.id, q) for p, q in items], payment_method="cod",
-                                         delivery="pickup", pickup_station_id=stations[0].id),
-                        buyer=buyer, now=now_utc())
+    order = place_order(
+        PlacementRequest(
+            items=[(p.id, q) for p, q in items],
+            payment_method="cod",
+            delivery="pickup",
+            pickup_station_id=stations[0].id,
+        ),
+        buyer=buyer,
+        now=now_utc(),
+    )
     for shipment in order.shipments:
         op = operators[[s.id for s in stations].index(shipment.station_id)]
         for action in ("accept", "pack") + (("ship",) if shipment.station_id != stations[0].id else ()):
@@ -139,16 +154,16 @@ def test_two_operators_handing_over_one_pick_up_order_at_once_hand_it_over_once(
 
         user = db.session.get(User, ids[i])
         shipment = fulfilment.get_shipment_for(user, shipment_codes[i + 1])
-        fulfilment.apply_action(shipment, "pickup", actor=user, now=now_utc(), pickup_code=code,
-                                cash_received_fen=due)
+        fulfilment.apply_action(shipment, "pickup", actor=user, now=now_utc(), pickup_code=code, cash_received_fen=due)
 
     won, lost, errors = _run(app, db, 2, hand_over)
     assert errors == []
     assert len(won) == 1 and len(lost) == 1
     assert db.session.get(Order, order_id).status == OrderStatus.COMPLETED
     lines = db.session.get(Order, order_id).lines
-    credited = db.session.scalar(sa.select(sa.func.count(IncomeEntry.id))
-                                 .where(IncomeEntry.order_line_id.in_([ln.id for ln in lines])))
+    credited = db.session.scalar(
+        sa.select(sa.func.count(IncomeEntry.id)).where(IncomeEntry.order_line_id.in_([ln.id for ln in lines]))
+    )
     assert credited == 3  # one household per line, credited once
     from orders.models import CashEntry
 

@@ -1,6 +1,7 @@
 """An approved bulk purchase placed while retail buyers buy the same products never oversells, and
 placing its several orders (one per address, each allocating in ascending stock-record id, but
 not in that order one after the other) never deadlocks with a retail checkout (PostgreSQL threads)."""
+
 from __future__ import annotations
 
 import threading
@@ -43,13 +44,22 @@ def test_an_approved_purchase_and_retail_buyers_never_oversell_or_deadlock(app, 
     buyer, approver = make_user(), make_user()
     organisation = make_organisation(members={"buyer": buyer, "approver": approver})
     now = now_utc()
-    purchase = create_purchase(organisation, PurchaseData(
-        delivery="ship", requested_date=local_date(now) + timedelta(days=5), payment_method="cod",
-        # the first address takes the product with the higher stock record id: placed one order after
-        # the other, b would be allocated before a
-        destinations=[DestinationData(label="东校区食堂", address=ADDRESS, items=[(b.id, BULK)]),
-                      DestinationData(label="西校区食堂", address=ADDRESS, items=[(a.id, BULK)])],
-    ), user=buyer, now=now)
+    purchase = create_purchase(
+        organisation,
+        PurchaseData(
+            delivery="ship",
+            requested_date=local_date(now) + timedelta(days=5),
+            payment_method="cod",
+            # the first address takes the product with the higher stock record id: placed one order after
+            # the other, b would be allocated before a
+            destinations=[
+                DestinationData(label="东校区食堂", address=ADDRESS, items=[(b.id, BULK)]),
+                DestinationData(label="西校区食堂", address=ADDRESS, items=[(a.id, BULK)]),
+            ],
+        ),
+        user=buyer,
+        now=now,
+    )
     submit_purchase(purchase, user=buyer, now=now)
     ids = {"a": a.id, "b": b.id, "purchase": purchase.id, "approver": approver.id}
     retail_ids = [make_user().id for _ in range(RETAIL)]
@@ -62,8 +72,9 @@ def test_an_approved_purchase_and_retail_buyers_never_oversell_or_deadlock(app, 
         with app.app_context():
             try:
                 barrier.wait()
-                approve_purchase(db.session.get(Purchase, ids["purchase"]),
-                                 user=db.session.get(User, ids["approver"]), now=now_utc())
+                approve_purchase(
+                    db.session.get(Purchase, ids["purchase"]), user=db.session.get(User, ids["approver"]), now=now_utc()
+                )
                 commit()
                 won.append("purchase")
             except Conflict:
@@ -79,9 +90,11 @@ def test_an_approved_purchase_and_retail_buyers_never_oversell_or_deadlock(app, 
         with app.app_context():
             try:
                 barrier.wait()
-                place_order(PlacementRequest(items=[(ids["a"], 1), (ids["b"], 1)], payment_method="cod",
-                                             address=ADDRESS),
-                            buyer=db.session.get(User, retail_ids[i]), now=now_utc())
+                place_order(
+                    PlacementRequest(items=[(ids["a"], 1), (ids["b"], 1)], payment_method="cod", address=ADDRESS),
+                    buyer=db.session.get(User, retail_ids[i]),
+                    now=now_utc(),
+                )
                 commit()
                 won.append(i)
             except Conflict:
@@ -117,8 +130,7 @@ QUOTED_PRICE = 3100
 
 
 @requires_postgres
-def test_a_purchase_with_a_quoted_line_and_retail_buyers_never_oversell_and_keep_the_quoted_price(app,
-                                                                                                committed_db):
+def test_a_purchase_with_a_quoted_line_and_retail_buyers_never_oversell_and_keep_the_quoted_price(app, committed_db):
     """The same race, the purchase holding a line accepted from a station's quote (询价) at a price below
     the catalogue's: placed through the same allocation, at the quoted price, never oversold."""
     db = committed_db
@@ -131,15 +143,29 @@ def test_a_purchase_with_a_quoted_line_and_retail_buyers_never_oversell_and_keep
     operator = make_user(role="operator", station=a.station)
     organisation = make_organisation(members={"buyer": buyer, "approver": approver})
     now = now_utc()
-    purchase = create_purchase(organisation, PurchaseData(
-        delivery="ship", requested_date=local_date(now) + timedelta(days=5), payment_method="bank_transfer",
-        destinations=[DestinationData(label="东校区食堂", address=ADDRESS, items=[(b.id, BULK)]),
-                      DestinationData(label="西校区食堂", address=ADDRESS, items=[(b.id, BULK)])],
-    ), user=buyer, now=now)
-    quote = create_quote_request(organisation, product_id=a.id, quantity=BULK, needed_by=local_date(now),
-                                 user=buyer, now=now)
-    answer_quote(quote, AnswerData(quantity=BULK, unit_price_fen=QUOTED_PRICE, lead_days=0,
-                                   valid_until=local_date(now)), user=operator, now=now)
+    purchase = create_purchase(
+        organisation,
+        PurchaseData(
+            delivery="ship",
+            requested_date=local_date(now) + timedelta(days=5),
+            payment_method="bank_transfer",
+            destinations=[
+                DestinationData(label="东校区食堂", address=ADDRESS, items=[(b.id, BULK)]),
+                DestinationData(label="西校区食堂", address=ADDRESS, items=[(b.id, BULK)]),
+            ],
+        ),
+        user=buyer,
+        now=now,
+    )
+    quote = create_quote_request(
+        organisation, product_id=a.id, quantity=BULK, needed_by=local_date(now), user=buyer, now=now
+    )
+    answer_quote(
+        quote,
+        AnswerData(quantity=BULK, unit_price_fen=QUOTED_PRICE, lead_days=0, valid_until=local_date(now)),
+        user=operator,
+        now=now,
+    )
     accept_quote(quote, purchase_id=purchase.id, destination_id=purchase.destinations[0].id, user=buyer, now=now)
     submit_purchase(purchase, user=buyer, now=now)
     ids = {"a": a.id, "b": b.id, "purchase": purchase.id, "approver": approver.id}
@@ -167,15 +193,20 @@ def test_a_purchase_with_a_quoted_line_and_retail_buyers_never_oversell_and_keep
                 db.session.remove()
 
     def approve():
-        approve_purchase(db.session.get(Purchase, ids["purchase"]), user=db.session.get(User, ids["approver"]),
-                         now=now_utc())
+        approve_purchase(
+            db.session.get(Purchase, ids["purchase"]), user=db.session.get(User, ids["approver"]), now=now_utc()
+        )
 
     def retail(i):
-        place_order(PlacementRequest(items=[(ids["a"], 1), (ids["b"], 1)], payment_method="cod", address=ADDRESS),
-                    buyer=db.session.get(User, retail_ids[i]), now=now_utc())
+        place_order(
+            PlacementRequest(items=[(ids["a"], 1), (ids["b"], 1)], payment_method="cod", address=ADDRESS),
+            buyer=db.session.get(User, retail_ids[i]),
+            now=now_utc(),
+        )
 
     threads = [threading.Thread(target=run, args=("purchase", approve))] + [
-        threading.Thread(target=run, args=(i, lambda i=i: retail(i))) for i in range(RETAIL)]
+        threading.Thread(target=run, args=(i, lambda i=i: retail(i))) for i in range(RETAIL)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -192,9 +223,13 @@ def test_a_purchase_with_a_quoted_line_and_retail_buyers_never_oversell_and_keep
     assert retail_won == (STOCK - 2 * BULK if placed else STOCK)  # b, the scarcer, sold out
     if placed:
         order_ids = db.session.scalars(sa.select(PurchaseOrder.order_id)).all()
-        prices = db.session.execute(sa.select(OrderLine.product_id, OrderLine.unit_price_fen)
-                                    .where(OrderLine.order_id.in_(order_ids))).all()
+        prices = db.session.execute(
+            sa.select(OrderLine.product_id, OrderLine.unit_price_fen).where(OrderLine.order_id.in_(order_ids))
+        ).all()
         assert (ids["a"], QUOTED_PRICE) in prices and all(p != 6000 for pid, p in prices if pid == ids["a"])
-        retail_prices = db.session.scalars(sa.select(OrderLine.unit_price_fen).where(
-            OrderLine.product_id == ids["a"], OrderLine.order_id.not_in(order_ids))).all()
+        retail_prices = db.session.scalars(
+            sa.select(OrderLine.unit_price_fen).where(
+                OrderLine.product_id == ids["a"], OrderLine.order_id.not_in(order_ids)
+            )
+        ).all()
         assert set(retail_prices) <= {6000}  # the quote is the organisation's, not the retail buyers'

@@ -1,4 +1,5 @@
 """No oversell on PostgreSQL: many buyers racing for the last units; no deadlock across products."""
+
 from __future__ import annotations
 
 import random
@@ -34,8 +35,11 @@ def _race(app, db, buyer_ids, items_for, threads=THREADS):
             try:
                 barrier.wait()
                 buyer = db.session.get(User, buyer_ids[i])
-                place_order(PlacementRequest(items=items_for(i), payment_method="cod", address=ADDRESS),
-                            buyer=buyer, now=now_utc())
+                place_order(
+                    PlacementRequest(items=items_for(i), payment_method="cod", address=ADDRESS),
+                    buyer=buyer,
+                    now=now_utc(),
+                )
                 commit()
                 won.append(i)
             except Conflict:

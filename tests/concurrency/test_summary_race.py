@@ -34,9 +34,11 @@ LINE_ORDERS = {"first": ("A", "B"), "second": ("B", "A")}
 def _waiting_on_locks(db) -> int:
     """How many backends of this database wait for a lock."""
     with db.engine.connect() as conn:
-        return conn.execute(sa.text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )).scalar_one()
+        return conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ).scalar_one()
 
 
 def _wait_until(predicate, seconds: float = 20.0) -> bool:
@@ -79,34 +81,69 @@ class _HandOvers:
 
 
 def _grouped_entries(db) -> dict:
-    keys = (IncomeEntry.entry_date, IncomeEntry.household_id, sa.func.coalesce(IncomeEntry.village_id, 0),
-            sa.func.coalesce(IncomeEntry.station_id, 0), sa.func.coalesce(IncomeEntry.category_id, 0),
-            IncomeEntry.kind, IncomeEntry.benefit_kind)
-    return {tuple(r[:-2]): (int(r[-2]), int(r[-1])) for r in db.session.execute(
-        sa.select(*keys, sa.func.sum(IncomeEntry.amount_fen), sa.func.count()).group_by(*keys))}
+    keys = (
+        IncomeEntry.entry_date,
+        IncomeEntry.household_id,
+        sa.func.coalesce(IncomeEntry.village_id, 0),
+        sa.func.coalesce(IncomeEntry.station_id, 0),
+        sa.func.coalesce(IncomeEntry.category_id, 0),
+        IncomeEntry.kind,
+        IncomeEntry.benefit_kind,
+    )
+    return {
+        tuple(r[:-2]): (int(r[-2]), int(r[-1]))
+        for r in db.session.execute(
+            sa.select(*keys, sa.func.sum(IncomeEntry.amount_fen), sa.func.count()).group_by(*keys)
+        )
+    }
 
 
 def _income_daily(db) -> dict:
     d = IncomeDaily
-    return {tuple(r[:-2]): (int(r[-2]), int(r[-1])) for r in db.session.execute(sa.select(
-        d.entry_date, d.household_id, d.village_id, d.station_id, d.category_id, d.kind, d.benefit_kind,
-        d.amount_fen, d.entries))}
+    return {
+        tuple(r[:-2]): (int(r[-2]), int(r[-1]))
+        for r in db.session.execute(
+            sa.select(
+                d.entry_date,
+                d.household_id,
+                d.village_id,
+                d.station_id,
+                d.category_id,
+                d.kind,
+                d.benefit_kind,
+                d.amount_fen,
+                d.entries,
+            )
+        )
+    }
 
 
 PARTS = ("sale_fen", "household_fen", "commission_fen", "collective_fen", "purchased_fen")
 
 
 def _grouped_figures(db) -> dict:
-    keys = (SaleFigure.entry_date, sa.func.coalesce(SaleFigure.village_id, 0),
-            sa.func.coalesce(SaleFigure.station_id, 0), sa.func.coalesce(SaleFigure.category_id, 0))
-    return {tuple(r[:4]): tuple(int(v) for v in r[4:]) for r in db.session.execute(
-        sa.select(*keys, *(sa.func.sum(getattr(SaleFigure, p)) for p in PARTS), sa.func.count()).group_by(*keys))}
+    keys = (
+        SaleFigure.entry_date,
+        sa.func.coalesce(SaleFigure.village_id, 0),
+        sa.func.coalesce(SaleFigure.station_id, 0),
+        sa.func.coalesce(SaleFigure.category_id, 0),
+    )
+    return {
+        tuple(r[:4]): tuple(int(v) for v in r[4:])
+        for r in db.session.execute(
+            sa.select(*keys, *(sa.func.sum(getattr(SaleFigure, p)) for p in PARTS), sa.func.count()).group_by(*keys)
+        )
+    }
 
 
 def _sale_daily(db) -> dict:
     s = SaleDaily
-    return {tuple(r[:4]): tuple(int(v) for v in r[4:]) for r in db.session.execute(sa.select(
-        s.entry_date, s.village_id, s.station_id, s.category_id, *(getattr(s, p) for p in PARTS), s.lines))}
+    return {
+        tuple(r[:4]): tuple(int(v) for v in r[4:])
+        for r in db.session.execute(
+            sa.select(s.entry_date, s.village_id, s.station_id, s.category_id, *(getattr(s, p) for p in PARTS), s.lines)
+        )
+    }
 
 
 @requires_postgres
@@ -123,17 +160,33 @@ def test_two_hand_overs_adding_to_the_same_summary_rows_in_opposite_orders_both_
     rounds = 3  # unforced (it makes the summary rows), then held on A, then held on B
     # made in this order, so within each order (by item or by product id) the lines go A, B and B, A
     products = {
-        name: [make_product(station=station, category=categories[c], stock=rounds, price_fen=1999,
-                            households=households, weights=[2, 1]) for c in order]
+        name: [
+            make_product(
+                station=station,
+                category=categories[c],
+                stock=rounds,
+                price_fen=1999,
+                households=households,
+                weights=[2, 1],
+            )
+            for c in order
+        ]
         for name, order in LINE_ORDERS.items()
     }
     shipments: list[dict] = []
     for _ in range(rounds):
         pair = {}
         for name, items in products.items():
-            order = place_order(PlacementRequest(items=[(p.id, 1) for p in items], payment_method="cod",
-                                                 delivery="pickup", pickup_station_id=station.id),
-                                buyer=make_user(), now=now_utc())
+            order = place_order(
+                PlacementRequest(
+                    items=[(p.id, 1) for p in items],
+                    payment_method="cod",
+                    delivery="pickup",
+                    pickup_station_id=station.id,
+                ),
+                buyer=make_user(),
+                now=now_utc(),
+            )
             (shipment,) = order.shipments
             for action in ("accept", "pack"):
                 fulfilment.apply_action(shipment, action, actor=operator, now=now_utc())
@@ -165,8 +218,9 @@ def test_two_hand_overs_adding_to_the_same_summary_rows_in_opposite_orders_both_
     # rounds 2 and 3: hold one category's summary row, start the order whose first line is of it, then the other
     for pair, (held, leader, follower) in zip(shipments[1:], (("A", "first", "second"), ("B", "second", "first"))):
         with db.engine.connect() as blocker:
-            blocker.execute(sa.text("SELECT 1 FROM sale_daily WHERE category_id = :c FOR UPDATE"),
-                            {"c": category_ids[held]})
+            blocker.execute(
+                sa.text("SELECT 1 FROM sale_daily WHERE category_id = :c FOR UPDATE"), {"c": category_ids[held]}
+            )
             run = _HandOvers(app, db)
             run.start(hand_over(*pair[leader]))
             assert _wait_until(lambda: _waiting_on_locks(db) >= 1)

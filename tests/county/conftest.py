@@ -26,22 +26,44 @@ def world(db, now):
     v1, v2 = make_village(name="柳溪村"), make_village(name="罗渡村")
     s1, s2 = make_station(village=v1), make_station(village=v2, commission_bps=1000)
     eggs, rice = make_category(name="禽蛋"), make_category(name="大米")
-    a = make_household(village=v1, head_name=SECRET_NAME, registry_no=SECRET_REGISTRY, phone=SECRET_PHONE,
-                       id_number=SECRET_ID)
+    a = make_household(
+        village=v1, head_name=SECRET_NAME, registry_no=SECRET_REGISTRY, phone=SECRET_PHONE, id_number=SECRET_ID
+    )
     b = make_household(village=v1, head_name="王小明")
     c = make_household(village=v2, head_name="李大山")
     order, shipment = make_order(station=s1)
-    l1 = make_line(order=order, shipment=shipment, households=[a, b], weights=[2, 1], unit_price_fen=1001,
-                   quantity=3, category=eggs, village=v1)
+    l1 = make_line(
+        order=order,
+        shipment=shipment,
+        households=[a, b],
+        weights=[2, 1],
+        unit_price_fen=1001,
+        quantity=3,
+        category=eggs,
+        village=v1,
+    )
     order2, shipment2 = make_order(station=s2)
-    l2 = make_line(order=order2, shipment=shipment2, households=[b, c], unit_price_fen=5000, category=rice,
-                   village=v2, commission_bps=1000)
-    l3 = make_line(order=order2, shipment=None, households=[c], kind="booking", unit_price_fen=28800, village=v2,
-                   category=rice)
+    l2 = make_line(
+        order=order2,
+        shipment=shipment2,
+        households=[b, c],
+        unit_price_fen=5000,
+        category=rice,
+        village=v2,
+        commission_bps=1000,
+    )
+    l3 = make_line(
+        order=order2, shipment=None, households=[c], kind="booking", unit_price_fen=28800, village=v2, category=rice
+    )
     l3.station_id = s2.id
     for line in (l1, l2, l3):
         credit_line(line, now=now)
     reverse_line(l2, now=now, amount_fen=2000, ref="refund:1")
     commit()
-    return {"villages": (v1, v2), "stations": (s1, s2), "categories": (eggs, rice), "households": (a, b, c),
-            "lines": (l1, l2, l3)}
+    return {
+        "villages": (v1, v2),
+        "stations": (s1, s2),
+        "categories": (eggs, rice),
+        "households": (a, b, c),
+        "lines": (l1, l2, l3),
+    }

@@ -1,5 +1,6 @@
 """Benefit kinds on every ledger entry: sales credit `sale`, reversals keep the kind they reverse, and
 the county review and its exports group by kind and split every row by kind, to the fen."""
+
 from __future__ import annotations
 
 import csv
@@ -16,9 +17,12 @@ from shop.extensions import db as _db
 from tests.factories import NOW
 
 GROUP_KEYS = {
-    "household": lambda e: e.household_id, "village": lambda e: e.village_id,
-    "station": lambda e: e.station_id, "category": lambda e: e.category_id,
-    "month": lambda e: e.entry_date.strftime("%Y-%m"), "kind": lambda e: e.benefit_kind,
+    "household": lambda e: e.household_id,
+    "village": lambda e: e.village_id,
+    "station": lambda e: e.station_id,
+    "category": lambda e: e.category_id,
+    "month": lambda e: e.entry_date.strftime("%Y-%m"),
+    "kind": lambda e: e.benefit_kind,
 }
 
 
@@ -26,13 +30,30 @@ def _other_kinds(world):
     """Entries of the other kinds (written straight into the ledger: the recording pages come later)."""
     a, b, c = world["households"]
     line = world["lines"][0]
-    insert_entries([
-        dict(household_id=household.id, order_line_id=line.id, kind="sale", benefit_kind=kind,
-             ref=f"test:{kind}:{amount}", amount_fen=amount, split={}, village_id=household.village_id,
-             entry_date=NOW.date(), created_at=NOW)
-        for household, kind, amount in ((a, "wage", 12000), (b, "dividend", 3050), (c, "rent", 80000),
-                                        (a, "purchase", 4500), (b, "collective", 700), (a, "wage", -2000))
-    ])
+    insert_entries(
+        [
+            dict(
+                household_id=household.id,
+                order_line_id=line.id,
+                kind="sale",
+                benefit_kind=kind,
+                ref=f"test:{kind}:{amount}",
+                amount_fen=amount,
+                split={},
+                village_id=household.village_id,
+                entry_date=NOW.date(),
+                created_at=NOW,
+            )
+            for household, kind, amount in (
+                (a, "wage", 12000),
+                (b, "dividend", 3050),
+                (c, "rent", 80000),
+                (a, "purchase", 4500),
+                (b, "collective", 700),
+                (a, "wage", -2000),
+            )
+        ]
+    )
 
 
 def _ledger(db, key):
@@ -52,9 +73,19 @@ def test_an_unknown_benefit_kind_is_refused_by_the_database(db, world):
     a = world["households"][0]
     with pytest.raises(sa.exc.IntegrityError):
         with db.session.begin_nested():
-            db.session.add(IncomeEntry(household_id=a.id, order_line_id=world["lines"][0].id, kind="sale",
-                                       benefit_kind="gift", ref="x", amount_fen=1, split={}, entry_date=NOW.date(),
-                                       created_at=NOW))
+            db.session.add(
+                IncomeEntry(
+                    household_id=a.id,
+                    order_line_id=world["lines"][0].id,
+                    kind="sale",
+                    benefit_kind="gift",
+                    ref="x",
+                    amount_fen=1,
+                    split={},
+                    entry_date=NOW.date(),
+                    created_at=NOW,
+                )
+            )
             db.session.flush()
 
 
@@ -112,8 +143,9 @@ def test_statement_entries_carry_their_kind_and_source(client, api_token, auth, 
     body = client.get(f"/api/v1/county/households/{a.id}/statement", headers=api_token(county_user)).json
     entries = {e.id: e for e in db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.household_id == a.id))}
     assert {e["kind"] for e in body["entries"]} == {"sale", "wage", "purchase"}
-    assert all((e["kind"], e["source"]) == (entries[e["id"]].benefit_kind, entries[e["id"]].kind)
-               for e in body["entries"]) and len(body["entries"]) == len(entries)
+    assert all(
+        (e["kind"], e["source"]) == (entries[e["id"]].benefit_kind, entries[e["id"]].kind) for e in body["entries"]
+    ) and len(body["entries"]) == len(entries)
     assert "benefit_kind" not in body["entries"][0]
     spec = client.get("/api/v1/openapi.json").json["components"]["schemas"]["EntryOut"]["properties"]
     assert tuple(spec["kind"]["enum"]) == BENEFIT_KINDS
@@ -125,21 +157,27 @@ def test_statement_entries_carry_their_kind_and_source(client, api_token, auth, 
 
 # --- where the sales' money went: households + commission + collective (+ purchased units) -----------
 
-SALE_GROUPS = {"village": lambda l: l.village_id, "station": lambda l: l.station_id,
-               "category": lambda l: l.category_id, "month": lambda l: "2026-11"}
+SALE_GROUPS = {
+    "village": lambda l: l.village_id,
+    "station": lambda l: l.station_id,
+    "category": lambda l: l.category_id,
+    "month": lambda l: "2026-11",
+}
 
 
 @pytest.mark.parametrize("group_by", [*SALE_GROUPS, "household", "kind"])
 def test_county_income_shows_commission_and_collective_and_they_add_up_to_the_sales(
-        client, api_token, auth, county_user, db, world, group_by):
+    client, api_token, auth, county_user, db, world, group_by
+):
     """world: l1 3 × 10.01 at 0%, l2 50.00 at 10% with 20.00 refunded, l3 a booking of 288.00; plus a line
     of goods no household is linked to (the collective's)."""
     from ledger.services import credit_line
     from tests.county.factories import make_line
 
     v1 = world["villages"][0]
-    collective_line = make_line(households=[], unit_price_fen=1999, quantity=2, commission_bps=500, village=v1,
-                                category=world["categories"][0])
+    collective_line = make_line(
+        households=[], unit_price_fen=1999, quantity=2, commission_bps=500, village=v1, category=world["categories"][0]
+    )
     credit_line(collective_line, now=NOW)
     _db.session.commit()
     body = client.get(f"/api/v1/county/income?group_by={group_by}", headers=api_token(county_user)).json
@@ -148,8 +186,9 @@ def test_county_income_shows_commission_and_collective_and_they_add_up_to_the_sa
     assert total["sale_fen"] == 3003 + (5000 - 2000) + 28800 + 3998
     assert total["commission_fen"] == 0 + (500 - 200) + 0 + 200
     assert total["collective_fen"] == 3998 - 200
-    assert total["household_fen"] == sum(e.amount_fen for e in _db.session.scalars(
-        sa.select(IncomeEntry).where(IncomeEntry.order_line_id.is_not(None))))
+    assert total["household_fen"] == sum(
+        e.amount_fen for e in _db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.order_line_id.is_not(None)))
+    )
     rows = sales["rows"]
     for r in [*rows, total]:
         assert r["sale_fen"] == r["household_fen"] + r["commission_fen"] + r["collective_fen"] + r["purchased_fen"]
@@ -161,7 +200,9 @@ def test_county_income_shows_commission_and_collective_and_they_add_up_to_the_sa
     html = client.get(f"/county/income?group_by={group_by}").get_data(as_text=True)
     assert 'id="sales-table"' in html and f'data-part="commission_fen" data-fen="{total["commission_fen"]}"' in html
     assert f'data-part="collective_fen" data-fen="{total["collective_fen"]}"' in html
-    sheet = load_workbook(io.BytesIO(client.get(f"/county/income?group_by={group_by}&format=xlsx&table=sales").data)).active
+    sheet = load_workbook(
+        io.BytesIO(client.get(f"/county/income?group_by={group_by}&format=xlsx&table=sales").data)
+    ).active
     header = [c.value for c in sheet[1]]
     assert "平台/站点佣金(元)" in header and "村集体(元)" in header
     values = list(sheet.iter_rows(min_row=2, values_only=True))

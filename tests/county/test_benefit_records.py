@@ -1,5 +1,6 @@
 """Recording purchases, wages, dividends, rents and collective distributions (issue #20): validated,
 credited by kind, audited, payable; who may record what."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -35,10 +36,18 @@ def _setup(db):
 
 def test_wages_credit_days_times_rate_per_registered_member_and_are_audited(client, api_token, db):
     _village, a, b, station, county = _setup(db)
-    body = {**PERIOD, "kind": "wage", "description": "采摘工 11月", "station_id": station.id, "unit": "day",
-            "lines": [{"household_id": a.id, "member_no": 1, "units": 12, "rate_fen": 8000},
-                      {"household_id": a.id, "member_no": 2, "units": 3, "rate_fen": 8000},
-                      {"household_id": b.id, "member_no": 1, "units": 5, "rate_fen": 9000}]}
+    body = {
+        **PERIOD,
+        "kind": "wage",
+        "description": "采摘工 11月",
+        "station_id": station.id,
+        "unit": "day",
+        "lines": [
+            {"household_id": a.id, "member_no": 1, "units": 12, "rate_fen": 8000},
+            {"household_id": a.id, "member_no": 2, "units": 3, "rate_fen": 8000},
+            {"household_id": b.id, "member_no": 1, "units": 5, "rate_fen": 9000},
+        ],
+    }
     response = client.post("/api/v1/county/benefits", json=body, headers=api_token(county))
     assert response.status_code == 200, response.json
     assert response.json["total_fen"] == 12 * 8000 + 3 * 8000 + 5 * 9000
@@ -54,8 +63,14 @@ def test_wages_credit_days_times_rate_per_registered_member_and_are_audited(clie
 
 def test_dividends_split_the_total_by_shares_to_the_fen(client, api_token, db):
     _village, a, b, _station, county = _setup(db)
-    body = {**PERIOD, "kind": "dividend", "description": "合作社分红", "total_fen": 100000, "shares_total": 3,
-            "lines": [{"household_id": a.id, "shares": 2}, {"household_id": b.id, "shares": 1}]}
+    body = {
+        **PERIOD,
+        "kind": "dividend",
+        "description": "合作社分红",
+        "total_fen": 100000,
+        "shares_total": 3,
+        "lines": [{"household_id": a.id, "shares": 2}, {"household_id": b.id, "shares": 1}],
+    }
     assert client.post("/api/v1/county/benefits", json=body, headers=api_token(county)).status_code == 200
     parts = [e.amount_fen for e in _entries(db, "dividend")]
     assert parts == [66667, 33333] and sum(parts) == 100000
@@ -64,37 +79,64 @@ def test_dividends_split_the_total_by_shares_to_the_fen(client, api_token, db):
 def test_purchase_rent_and_collective_credit_their_kind(client, api_token, db):
     _village, a, b, _station, county = _setup(db)
     headers = api_token(county)
-    for body in ({"kind": "purchase", "description": "收购 脐橙 保底价", "lines": [
-                     {"household_id": a.id, "quantity": 200, "rate_fen": 350}]},
-                 {"kind": "rent", "description": "土地流转 3 亩", "lines": [{"household_id": b.id, "amount_fen": 90000}]},
-                 {"kind": "collective", "description": "村集体经济收益分配", "total_fen": 5000, "shares_total": 2,
-                  "lines": [{"household_id": a.id, "shares": 1}, {"household_id": b.id, "shares": 1}]}):
+    for body in (
+        {
+            "kind": "purchase",
+            "description": "收购 脐橙 保底价",
+            "lines": [{"household_id": a.id, "quantity": 200, "rate_fen": 350}],
+        },
+        {"kind": "rent", "description": "土地流转 3 亩", "lines": [{"household_id": b.id, "amount_fen": 90000}]},
+        {
+            "kind": "collective",
+            "description": "村集体经济收益分配",
+            "total_fen": 5000,
+            "shares_total": 2,
+            "lines": [{"household_id": a.id, "shares": 1}, {"household_id": b.id, "shares": 1}],
+        },
+    ):
         assert client.post("/api/v1/county/benefits", json={**PERIOD, **body}, headers=headers).status_code == 200
     assert {(e.benefit_kind, e.household_id, e.amount_fen) for e in _entries(db)} == {
-        ("purchase", a.id, 70000), ("rent", b.id, 90000), ("collective", a.id, 2500), ("collective", b.id, 2500)}
+        ("purchase", a.id, 70000),
+        ("rent", b.id, 90000),
+        ("collective", a.id, 2500),
+        ("collective", b.id, 2500),
+    }
 
 
 def test_bad_records_are_refused_and_write_nothing(client, api_token, db):
     _village, a, b, _station, county = _setup(db)
     headers = api_token(county)
     bad = [
-        ({"kind": "dividend", "total_fen": 1000, "shares_total": 5,
-          "lines": [{"household_id": a.id, "shares": 2}, {"household_id": b.id, "shares": 1}]}, "shares_total"),
+        (
+            {
+                "kind": "dividend",
+                "total_fen": 1000,
+                "shares_total": 5,
+                "lines": [{"household_id": a.id, "shares": 2}, {"household_id": b.id, "shares": 1}],
+            },
+            "shares_total",
+        ),
         ({"kind": "wage", "lines": [{"household_id": a.id, "member_no": 4, "units": 1, "rate_fen": 100}]}, "lines.0"),
         ({"kind": "wage", "lines": [{"household_id": a.id, "member_no": 1, "units": 40, "rate_fen": 100}]}, "lines.0"),
-        ({"kind": "wage", "lines": [{"household_id": a.id, "member_no": 1, "units": 1, "rate_fen": 500000}]},
-         "lines.0"),
+        (
+            {"kind": "wage", "lines": [{"household_id": a.id, "member_no": 1, "units": 1, "rate_fen": 500000}]},
+            "lines.0",
+        ),
         ({"kind": "rent", "period_to": "2099-01-01", "lines": [{"household_id": a.id, "amount_fen": 1}]}, "period_to"),
         ({"kind": "rent", "lines": [{"household_id": 999999, "amount_fen": 1}]}, "lines.0"),
         ({"kind": "purchase", "lines": [{"household_id": a.id, "quantity": 2}]}, "lines.0"),
     ]
     for body, field in bad:
-        response = client.post("/api/v1/county/benefits", json={**PERIOD, "description": "x", **body},
-                               headers=headers)
+        response = client.post("/api/v1/county/benefits", json={**PERIOD, "description": "x", **body}, headers=headers)
         assert response.status_code == 422 and field in response.json["error"]["fields"], (body, response.json)
-    assert client.post("/api/v1/county/benefits", json={**PERIOD, "kind": "sale", "description": "x",
-                                                        "lines": [{"household_id": a.id}]},
-                       headers=headers).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/county/benefits",
+            json={**PERIOD, "kind": "sale", "description": "x", "lines": [{"household_id": a.id}]},
+            headers=headers,
+        ).status_code
+        == 422
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BenefitRecord)) == 0
     assert _entries(db) == []
 
@@ -105,15 +147,31 @@ def test_operators_record_for_their_station_hosts_for_their_listing_others_not(c
     operator = make_user(role="operator", station=station)
     consumer = make_user(role="consumer")
     commit()
-    body = {**PERIOD, "kind": "wage", "description": "分拣", "lines": [
-        {"household_id": a.id, "member_no": 1, "units": 2, "rate_fen": 8000}]}
-    assert client.post("/api/v1/county/benefits", json={**body, "station_id": station.id},
-                       headers=api_token(operator)).status_code == 200
-    assert client.post("/api/v1/county/benefits", json={**body, "station_id": other.id},
-                       headers=api_token(operator)).status_code == 403
+    body = {
+        **PERIOD,
+        "kind": "wage",
+        "description": "分拣",
+        "lines": [{"household_id": a.id, "member_no": 1, "units": 2, "rate_fen": 8000}],
+    }
+    assert (
+        client.post(
+            "/api/v1/county/benefits", json={**body, "station_id": station.id}, headers=api_token(operator)
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(
+            "/api/v1/county/benefits", json={**body, "station_id": other.id}, headers=api_token(operator)
+        ).status_code
+        == 403
+    )
     assert client.post("/api/v1/county/benefits", json=body, headers=api_token(operator)).status_code == 403
-    assert client.post("/api/v1/county/benefits", json={**body, "station_id": station.id},
-                       headers=api_token(consumer)).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/county/benefits", json={**body, "station_id": station.id}, headers=api_token(consumer)
+        ).status_code
+        == 403
+    )
     assert len(_entries(db)) == 1
 
 
@@ -123,7 +181,12 @@ def test_recorded_benefits_are_payable_and_on_the_statement_card(client, api_tok
     now = now_utc()  # the API records at the real time
     today = local_date(now)
     _village, a, _b, _station, county = _setup(db)
-    body = {**PERIOD, "kind": "rent", "description": "房屋出租 11月", "lines": [{"household_id": a.id, "amount_fen": 30000}]}
+    body = {
+        **PERIOD,
+        "kind": "rent",
+        "description": "房屋出租 11月",
+        "lines": [{"household_id": a.id, "amount_fen": 30000}],
+    }
     assert client.post("/api/v1/county/benefits", json=body, headers=api_token(county)).status_code == 200
     payouts.set_account(a, kind="bank_card", number="6217991234567890123", actor=None, now=now)
     batch = payouts.create_batch(period_from=today.replace(day=1), period_to=today, actor=None, now=now).batch
@@ -135,9 +198,17 @@ def test_recorded_benefits_are_payable_and_on_the_statement_card(client, api_tok
 def test_the_county_page_records_a_rent_and_refuses_a_bad_sheet(client, auth, db):
     _village, a, b, _station, county = _setup(db)
     auth.login(county)
-    form = {"kind": "rent", "description": "土地流转", "period_from": "2026-11-01", "period_to": "2026-11-27",
-            "household_0": str(a.id), "amount_0": "300.50", "household_1": str(b.id), "amount_1": "120",
-            "form_token": new_form_token()}
+    form = {
+        "kind": "rent",
+        "description": "土地流转",
+        "period_from": "2026-11-01",
+        "period_to": "2026-11-27",
+        "household_0": str(a.id),
+        "amount_0": "300.50",
+        "household_1": str(b.id),
+        "amount_1": "120",
+        "form_token": new_form_token(),
+    }
     response = client.post("/county/benefits", data=form)
     assert response.status_code == 302
     assert client.post("/county/benefits", data=form).status_code == 409  # the same form again: nothing new
@@ -166,12 +237,23 @@ def test_the_plans_household_targets_count_the_kinds_they_are_about(client, api_
     commit()
     headers = api_token(county)
     before = {t["key"]: t["actual"] for t in progress()}
-    for body in ({"kind": "purchase", "description": "收购", "lines": [{"household_id": a.id, "quantity": 1,
-                                                                     "rate_fen": 500}]},
-                 {"kind": "dividend", "description": "民宿分红", "listing_id": listing.id, "total_fen": 900,
-                  "shares_total": 1, "lines": [{"household_id": b.id, "shares": 1}]},
-                 {"kind": "rent", "description": "房屋出租", "listing_id": listing.id,
-                  "lines": [{"household_id": c.id, "amount_fen": 900}]}):
+    for body in (
+        {"kind": "purchase", "description": "收购", "lines": [{"household_id": a.id, "quantity": 1, "rate_fen": 500}]},
+        {
+            "kind": "dividend",
+            "description": "民宿分红",
+            "listing_id": listing.id,
+            "total_fen": 900,
+            "shares_total": 1,
+            "lines": [{"household_id": b.id, "shares": 1}],
+        },
+        {
+            "kind": "rent",
+            "description": "房屋出租",
+            "listing_id": listing.id,
+            "lines": [{"household_id": c.id, "amount_fen": 900}],
+        },
+    ):
         assert client.post("/api/v1/county/benefits", json={**PERIOD, **body}, headers=headers).status_code == 200
     after = {t["key"]: t["actual"] for t in progress()}
     assert after["ecommerce_households"] == before["ecommerce_households"] + 1
@@ -179,6 +261,7 @@ def test_the_plans_household_targets_count_the_kinds_they_are_about(client, api_
 
 
 # --- the station's and the host's own recording pages ----------------------------------------------
+
 
 def test_an_operator_records_wages_on_the_station_page_for_its_own_station_only(client, auth, db):
     village, a, b, station, _county = _setup(db)
@@ -190,9 +273,18 @@ def test_an_operator_records_wages_on_the_station_page_for_its_own_station_only(
     assert "收益登记" in page and 'name="form_token"' in page and 'name="csrf_token"' in page
     assert f'data-household="{a.id}"' in page and 'name="station_id"' not in page  # its own station, fixed
     assert "欧阳" not in page  # names masked
-    form = {"kind": "wage", "description": "分拣工 11月", "unit": "day", "form_token": new_form_token(), **PERIOD,
-            "household_0": str(a.id), "member_0": "2", "count_0": "3", "rate_0": "120",
-            "station_id": str(other.id)}  # a station typed in is ignored: the page records for its own
+    form = {
+        "kind": "wage",
+        "description": "分拣工 11月",
+        "unit": "day",
+        "form_token": new_form_token(),
+        **PERIOD,
+        "household_0": str(a.id),
+        "member_0": "2",
+        "count_0": "3",
+        "rate_0": "120",
+        "station_id": str(other.id),
+    }  # a station typed in is ignored: the page records for its own
     response = client.post("/station/benefits", data=form)
     assert response.status_code == 302 and response.headers["Location"].endswith("/station/benefits")
     [entry] = _entries(db, "wage")
@@ -202,8 +294,14 @@ def test_an_operator_records_wages_on_the_station_page_for_its_own_station_only(
     audit = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "benefit.record"))
     assert audit.actor_id == operator.id and audit.subject_id == record.id
     assert client.post("/station/benefits", data=form).status_code == 409  # double tap: nothing new
-    for bad in ({"member_0": "9"}, {"rate_0": "abc"}, {"period_to": "2099-01-01"}, {"period_from": "x"},
-                {"kind": "sale"}, {"household_0": "999999"}):
+    for bad in (
+        {"member_0": "9"},
+        {"rate_0": "abc"},
+        {"period_to": "2099-01-01"},
+        {"period_from": "x"},
+        {"kind": "sale"},
+        {"household_0": "999999"},
+    ):
         response = client.post("/station/benefits", data={**form, "form_token": new_form_token(), **bad})
         assert response.status_code == 422, bad
         assert 'class="flash' in response.get_data(as_text=True) or "error" in response.get_data(as_text=True)
@@ -222,12 +320,21 @@ def test_a_host_records_a_rent_for_its_own_listing_and_never_for_anothers(client
     auth.login(host)
     page = client.get("/host/benefits").get_data(as_text=True)
     assert f'<option value="{mine.id}"' in page and f'<option value="{theirs.id}"' not in page
-    form = {"kind": "rent", "description": "房屋出租 11月", "form_token": new_form_token(), **PERIOD,
-            "listing_id": str(mine.id), "household_0": str(a.id), "amount_0": "300"}
+    form = {
+        "kind": "rent",
+        "description": "房屋出租 11月",
+        "form_token": new_form_token(),
+        **PERIOD,
+        "listing_id": str(mine.id),
+        "household_0": str(a.id),
+        "amount_0": "300",
+    }
     assert client.post("/host/benefits", data=form).status_code == 302
     [entry] = _entries(db, "rent")
     assert db.session.get(BenefitRecord, entry.record_id).listing_id == mine.id
-    response = client.post("/host/benefits", data={**form, "form_token": new_form_token(), "listing_id": str(theirs.id)})
+    response = client.post(
+        "/host/benefits", data={**form, "form_token": new_form_token(), "listing_id": str(theirs.id)}
+    )
     assert response.status_code == 404
     response = client.post("/host/benefits", data={**form, "form_token": new_form_token(), "listing_id": ""})
     assert response.status_code == 404

@@ -1,4 +1,5 @@
 """The household statement (明白卡): every figure equals the ledger's for that household and month."""
+
 from __future__ import annotations
 
 import io
@@ -36,9 +37,13 @@ def _pay_everything(household, *, now):
 
 
 def _entries(db, household, month_start, month_end):
-    return db.session.scalars(sa.select(IncomeEntry).where(
-        IncomeEntry.household_id == household.id, IncomeEntry.entry_date >= month_start,
-        IncomeEntry.entry_date <= month_end)).all()
+    return db.session.scalars(
+        sa.select(IncomeEntry).where(
+            IncomeEntry.household_id == household.id,
+            IncomeEntry.entry_date >= month_start,
+            IncomeEntry.entry_date <= month_end,
+        )
+    ).all()
 
 
 def test_card_figures_equal_the_ledger_for_the_household_and_month(db, world, now):
@@ -56,8 +61,11 @@ def test_card_figures_equal_the_ledger_for_the_household_and_month(db, world, no
     for k in card.kinds:
         assert k["total_fen"] == sum(e.amount_fen for e in credits if e.benefit_kind == k["kind"])
     assert {k["kind"] for k in card.kinds} == {e.benefit_kind for e in credits}
-    paid = db.session.scalar(sa.select(sa.func.sum(PayoutLine.amount_fen)).where(
-        PayoutLine.household_id == a.id, PayoutLine.status == "paid"))
+    paid = db.session.scalar(
+        sa.select(sa.func.sum(PayoutLine.amount_fen)).where(
+            PayoutLine.household_id == a.id, PayoutLine.status == "paid"
+        )
+    )
     assert card.paid_in_month_fen == paid == card.total_paid_fen
     assert card.total_credited_fen == sum(e.amount_fen for e in entries)  # nothing before November
     assert card.outstanding_fen == card.total_credited_fen - card.total_paid_fen == 0
@@ -94,7 +102,7 @@ def test_the_card_in_english_has_no_chinese_punctuation(client, auth, county_use
     auth.login(county_user)
     client.get("/?lang=en")
     html = client.get(f"/county/households/{a.id}/card?month=2026-11").get_data(as_text=True)
-    card = html[html.index('<article class="mingbai-card"'):html.index("</article>")]
+    card = html[html.index('<article class="mingbai-card"') : html.index("</article>")]
     assert "Village cadre's signature: " in card or "Village cadre&#39;s signature: " in card
     for mark in ("：", "，", "。"):
         assert mark not in card, mark

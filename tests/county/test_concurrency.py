@@ -1,4 +1,5 @@
 """Two workers crediting the same line at once (delivery retried, a double click) credit it once."""
+
 from __future__ import annotations
 
 import threading
@@ -53,8 +54,9 @@ def test_concurrent_credits_and_reversals_write_each_entry_once(app, committed_d
         t.join(timeout=30)
     assert errors == []
     with app.app_context():
-        total = committed_db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(
-            IncomeEntry.order_line_id == line_id))
+        total = committed_db.session.scalar(
+            sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(IncomeEntry.order_line_id == line_id)
+        )
         assert total == 0
 
 
@@ -88,6 +90,9 @@ def test_concurrent_partial_refunds_never_reverse_more_than_the_credit(app, comm
     assert errors == []
     with app.app_context():
         for h in households:
-            held = committed_db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(
-                IncomeEntry.order_line_id == line_id, IncomeEntry.household_id == h.id))
+            held = committed_db.session.scalar(
+                sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(
+                    IncomeEntry.order_line_id == line_id, IncomeEntry.household_id == h.id
+                )
+            )
             assert held == 0

@@ -1,5 +1,6 @@
 """Formula injection in exports (issue #17.5): text a spreadsheet would run is written as text, in every
 XLSX and CSV the county office downloads, the CLI export and the monthly report."""
+
 from __future__ import annotations
 
 import csv
@@ -81,8 +82,11 @@ def test_imported_names_beginning_with_equals_export_as_text(client, auth, db, c
     buffer = io.BytesIO()
     wb.save(buffer)
     auth.login(county_user)
-    response = client.post("/county/households/import", data={"file": (io.BytesIO(buffer.getvalue()), "h.xlsx")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/county/households/import",
+        data={"file": (io.BytesIO(buffer.getvalue()), "h.xlsx")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 200 and 'id="imported">1<' in response.get_data(as_text=True)
     xlsx = client.get("/county/households?format=xlsx").data
     _assert_no_formula(xlsx, ["=村"])

@@ -1,4 +1,5 @@
 """Excel import with a validation report, CLI commands, the monthly report task, logs without personal data."""
+
 from __future__ import annotations
 
 import io
@@ -30,15 +31,17 @@ def _sheet(rows) -> bytes:
 
 
 def _registry_sheet(village_name: str, existing_no: str) -> bytes:
-    return _sheet([
-        [village_name, "陈一", "RG0001", "360121198001011111", "13911110001", 3, "贫困户"],   # good
-        ["", "陈二", "RG0002", "", "13911110002", 2, "贫困户"],                              # missing village
-        [village_name, "陈三", "RG0001", "", "13911110003", 2, "贫困户"],                     # duplicate in file
-        [village_name, "陈四", existing_no, "", "13911110004", 4, "脱贫户"],                  # already registered
-        [village_name, "陈五", "RG0005", "", "1391111", 1, "贫困户"],                         # malformed phone
-        ["不存在村", "陈六", "RG0006", "", "13911110006", 1, "贫困户"],                       # unknown village
-        [village_name, "陈七", "RG0007", "", 13911110007, 5, "脱贫户"],                       # good (number cell)
-    ])
+    return _sheet(
+        [
+            [village_name, "陈一", "RG0001", "360121198001011111", "13911110001", 3, "贫困户"],  # good
+            ["", "陈二", "RG0002", "", "13911110002", 2, "贫困户"],  # missing village
+            [village_name, "陈三", "RG0001", "", "13911110003", 2, "贫困户"],  # duplicate in file
+            [village_name, "陈四", existing_no, "", "13911110004", 4, "脱贫户"],  # already registered
+            [village_name, "陈五", "RG0005", "", "1391111", 1, "贫困户"],  # malformed phone
+            ["不存在村", "陈六", "RG0006", "", "13911110006", 1, "贫困户"],  # unknown village
+            [village_name, "陈七", "RG0007", "", 13911110007, 5, "脱贫户"],  # good (number cell)
+        ]
+    )
 
 
 def test_import_takes_good_rows_rejects_bad_with_reasons_and_reruns_without_duplicates(db, now):
@@ -65,15 +68,20 @@ def test_import_page_shows_the_report(client, auth, db, now):
     user = make_user(role="county")
     commit()
     auth.login(user)
-    response = client.post("/county/households/import", data={"file": (io.BytesIO(_registry_sheet("塔城村", "RG9999")),
-                                                                        "households.xlsx")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/county/households/import",
+        data={"file": (io.BytesIO(_registry_sheet("塔城村", "RG9999")), "households.xlsx")},
+        content_type="multipart/form-data",
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'id="imported">2<' in html and 'id="rejected">4<' in html and "电话号码格式不正确" in html
     assert "13911110001" not in html
-    bad = client.post("/county/households/import", data={"file": (io.BytesIO(b"not excel"), "x.xlsx")},
-                      content_type="multipart/form-data")
+    bad = client.post(
+        "/county/households/import",
+        data={"file": (io.BytesIO(b"not excel"), "x.xlsx")},
+        content_type="multipart/form-data",
+    )
     assert bad.status_code == 422
 
 
@@ -103,6 +111,7 @@ def test_cli_import_reconcile_export_and_monthly_report(app, db, now, tmp_path, 
     workbook = load_workbook(report_path)
     assert workbook.sheetnames == ["汇总", "按农户", "按村", "按站点", "按品类", "按受益类型", "销售去向"]
     from county.services.reports import income_total
+
     assert round(workbook["汇总"]["B2"].value * 100) == income_total()["total_fen"]
     assert runner.invoke(args=["report", "income", "--month", "2026-13"]).exit_code != 0
 
@@ -112,6 +121,7 @@ def test_monthly_task_writes_previous_month(app, db, world, monkeypatch, tmp_pat
     from datetime import datetime, timezone
 
     import county.tasks
+
     monkeypatch.setattr(county.tasks, "now_utc", lambda: datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc))
     path = county.tasks.monthly_income_report.delay().get()
     assert path == str(tmp_path / "income-2026-11.xlsx") and os.path.exists(path)
@@ -123,8 +133,11 @@ def test_logs_never_carry_personal_data(client, auth, db, world, caplog):
     auth.login(user)
     with caplog.at_level(logging.DEBUG):
         client.post(f"/county/households/{world['households'][0].id}/reveal", data={"field": "phone"})
-        import_households(io.BytesIO(_registry_sheet(world["villages"][0].name, "X1234")), actor=None,
-                          now=world["lines"][0].order.created_at)
+        import_households(
+            io.BytesIO(_registry_sheet(world["villages"][0].name, "X1234")),
+            actor=None,
+            now=world["lines"][0].order.created_at,
+        )
     assert SECRET_PHONE not in caplog.text and "13911110001" not in caplog.text
 
 
@@ -151,6 +164,7 @@ def test_import_without_the_required_columns_is_refused(db, now):
     import pytest
 
     from shop.errors import ValidationError
+
     with pytest.raises(ValidationError):
         import_households(io.BytesIO(_bad_sheet()), actor=None, now=now)
 

@@ -1,4 +1,5 @@
 """The income ledger: crediting, reversing, idempotency, balances, append-only."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,9 @@ def test_credit_splits_producer_share_by_weight_less_commission(db, now):
     entries = credit_line(line, now=now)
     # 3000 - 5% = 2850, split 2:1 -> 1900 / 950
     assert {e.household_id: e.amount_fen for e in entries} == {a.id: 1900, b.id: 950}
-    assert all(e.kind == "sale" and e.station_id == line.station_id and e.category_id == line.category_id
-               for e in entries)
+    assert all(
+        e.kind == "sale" and e.station_id == line.station_id and e.category_id == line.category_id for e in entries
+    )
     assert entries[0].entry_date.isoformat() == "2026-11-28"
     assert has_credit(line)
     assert household_balance_fen(a.id) == 1900
@@ -94,8 +96,10 @@ def test_raw_sql_update_and_delete_fail_on_postgres(db, now):
     assert db.session.get(IncomeEntry, entry.id).amount_fen > 0
 
 
-@given(total=st.integers(min_value=-10**9, max_value=10**9),
-       weights=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=12).filter(lambda w: sum(w) > 0))
+@given(
+    total=st.integers(min_value=-(10**9), max_value=10**9),
+    weights=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=12).filter(lambda w: sum(w) > 0),
+)
 @settings(suppress_health_check=[HealthCheck.too_slow])  # the filter is slow to satisfy on a loaded machine
 def test_split_sums_to_whole_and_each_part_within_one_fen(total, weights):
     parts = split_fen(total, weights)
@@ -103,16 +107,21 @@ def test_split_sums_to_whole_and_each_part_within_one_fen(total, weights):
     weight_sum = sum(weights)
     for part, weight in zip(parts, weights):
         from fractions import Fraction
+
         assert abs(Fraction(part) - Fraction(total * weight, weight_sum)) < 1
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(price=st.integers(min_value=0, max_value=10**7), quantity=st.integers(min_value=1, max_value=50),
-       bps=st.integers(min_value=0, max_value=10000),
-       weights=st.lists(st.integers(min_value=1, max_value=1000), min_size=1, max_size=5))
+@given(
+    price=st.integers(min_value=0, max_value=10**7),
+    quantity=st.integers(min_value=1, max_value=50),
+    bps=st.integers(min_value=0, max_value=10000),
+    weights=st.lists(st.integers(min_value=1, max_value=1000), min_size=1, max_size=5),
+)
 def test_credit_then_reversal_nets_to_zero(app, now, price, quantity, bps, weights):
     from shop.extensions import db as _db
     from tests.factories import make_household as mh
+
     with app.app_context():
         connection = _db.engines[None].connect()
         transaction = connection.begin()
@@ -121,8 +130,9 @@ def test_credit_then_reversal_nets_to_zero(app, now, price, quantity, bps, weigh
         _db.session.remove()
         try:
             households = [mh() for _ in weights]
-            line = make_line(households=households, weights=weights, unit_price_fen=price, quantity=quantity,
-                             commission_bps=bps)
+            line = make_line(
+                households=households, weights=weights, unit_price_fen=price, quantity=quantity, commission_bps=bps
+            )
             credits = credit_line(line, now=now)
             assert sum(e.amount_fen for e in credits) == price * quantity - (price * quantity * bps + 5000) // 10000
             reverse_line(line, now=now)
@@ -136,6 +146,7 @@ def test_credit_then_reversal_nets_to_zero(app, now, price, quantity, bps, weigh
 
 def test_canceled_line_is_not_credited_and_reconciles(db, now):
     from county.services.reconcile import check
+
     line = make_line(status="canceled")
     assert credit_line(line, now=now) == []
     assert check()["discrepancies"] == []
@@ -143,6 +154,7 @@ def test_canceled_line_is_not_credited_and_reconciles(db, now):
 
 def test_refunded_line_must_be_reversed_to_reconcile(db, now):
     from county.services.reconcile import check
+
     line = make_line()
     credit_line(line, now=now)
     line.status = "refunded"
@@ -153,8 +165,15 @@ def test_refunded_line_must_be_reversed_to_reconcile(db, now):
     from orders.models import Refund
 
     payment = line.order.payments[0]
-    db.session.add(Refund(payment_id=payment.id, order_line_id=line.id, amount_fen=line.line_total_fen,
-                          state="succeeded", created_at=now))
+    db.session.add(
+        Refund(
+            payment_id=payment.id,
+            order_line_id=line.id,
+            amount_fen=line.line_total_fen,
+            state="succeeded",
+            created_at=now,
+        )
+    )
     db.session.flush()
     assert check()["discrepancies"] == []
 
@@ -162,6 +181,7 @@ def test_refunded_line_must_be_reversed_to_reconcile(db, now):
 def test_completed_booking_without_credit_is_a_discrepancy_until_credited(db, now):
     from county.services.reconcile import check
     from tests.county.factories import make_booking_line
+
     _listing, _booking, line = make_booking_line(households=[make_household()])
     _l2, _b2, unfinished = make_booking_line(households=[make_household()], status="confirmed")
     result = check()
@@ -187,18 +207,36 @@ def test_employment_targets_count_persons_with_wages_and_asset_income_households
     day = (now - timedelta(days=2)).date()
 
     def record(kind, lines, **extra):
-        benefits.record_benefit(benefits.RecordData(kind=kind, period_from=day, period_to=day, description="t",
-                                                    lines=lines, **extra), actor=None, now=now)
+        benefits.record_benefit(
+            benefits.RecordData(kind=kind, period_from=day, period_to=day, description="t", lines=lines, **extra),
+            actor=None,
+            now=now,
+        )
 
     wage = benefits.RecordLine
-    record("wage", [wage(household_id=a.id, member_no=1, units=1, rate_fen=12000),
-                    wage(household_id=a.id, member_no=2, units=1, rate_fen=12000),
-                    wage(household_id=b.id, member_no=1, units=1, rate_fen=12000)], listing_id=listing.id)
-    record("wage", [wage(household_id=a.id, member_no=1, units=1, rate_fen=9000),  # the same person again
-                    wage(household_id=c.id, member_no=3, units=1, rate_fen=9000)], station_id=make_station().id)
-    record("dividend", [benefits.RecordLine(household_id=d.id, shares=1), benefits.RecordLine(household_id=a.id,
-                                                                                               shares=2)],
-           total_fen=3000, shares_total=3)
+    record(
+        "wage",
+        [
+            wage(household_id=a.id, member_no=1, units=1, rate_fen=12000),
+            wage(household_id=a.id, member_no=2, units=1, rate_fen=12000),
+            wage(household_id=b.id, member_no=1, units=1, rate_fen=12000),
+        ],
+        listing_id=listing.id,
+    )
+    record(
+        "wage",
+        [
+            wage(household_id=a.id, member_no=1, units=1, rate_fen=9000),  # the same person again
+            wage(household_id=c.id, member_no=3, units=1, rate_fen=9000),
+        ],
+        station_id=make_station().id,
+    )
+    record(
+        "dividend",
+        [benefits.RecordLine(household_id=d.id, shares=1), benefits.RecordLine(household_id=a.id, shares=2)],
+        total_fen=3000,
+        shares_total=3,
+    )
     record("rent", [benefits.RecordLine(household_id=b.id, amount_fen=5000)], listing_id=listing.id)
     seed_targets(now=now)
     by_key = {t["key"]: t for t in progress()}
@@ -209,6 +247,7 @@ def test_employment_targets_count_persons_with_wages_and_asset_income_households
 
 def test_balance_until_a_date_sums_only_entries_up_to_it(db, now):
     from datetime import date, timedelta
+
     a = make_household()
     credit_line(make_line(households=[a], unit_price_fen=100), now=now)
     credit_line(make_line(households=[a], unit_price_fen=250), now=now + timedelta(days=3))

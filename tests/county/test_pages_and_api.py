@@ -1,4 +1,5 @@
 """County pages and API: access, figures recomputed from entries, masking, reveal audit, approvals, links."""
+
 from __future__ import annotations
 
 import csv
@@ -19,9 +20,18 @@ from tests.factories import make_product, make_user
 
 SECRETS = (SECRET_NAME, SECRET_REGISTRY, SECRET_PHONE, SECRET_ID)
 
-PAGES = ["/county/", "/county/income", "/county/income?group_by=household", "/county/households",
-         "/county/households/new", "/county/links", "/county/approvals", "/county/targets", "/county/reconcile",
-         "/county/households/import"]
+PAGES = [
+    "/county/",
+    "/county/income",
+    "/county/income?group_by=household",
+    "/county/households",
+    "/county/households/new",
+    "/county/links",
+    "/county/approvals",
+    "/county/targets",
+    "/county/reconcile",
+    "/county/households/import",
+]
 API = ["/api/v1/county/income", "/api/v1/county/targets"]
 
 
@@ -46,8 +56,12 @@ def test_other_roles_get_403_on_county_pages_and_api(client, auth, api_token, db
     response = client.post(f"/county/households/{world['households'][0].id}/reveal", data={"field": "phone"})
     assert response.status_code == 403
     assert SECRET_PHONE not in response.get_data(as_text=True)
-    assert client.post(f"/county/households/{world['households'][0].id}/status",
-                       data={"confirm": "1", "status": "lifted"}).status_code == 403
+    assert (
+        client.post(
+            f"/county/households/{world['households'][0].id}/status", data={"confirm": "1", "status": "lifted"}
+        ).status_code
+        == 403
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
 
 
@@ -65,9 +79,13 @@ def test_county_pages_render_and_never_show_personal_data(client, auth, county_u
     a = world["households"][0]
     product = make_product(households=[a])
     commit()
-    for path in PAGES + [f"/county/households/{a.id}", f"/county/households/{a.id}/statement",
-                         f"/county/households/{a.id}/edit", "/county/income?group_by=month",
-                         f"/county/links/product/{product.id}"]:
+    for path in PAGES + [
+        f"/county/households/{a.id}",
+        f"/county/households/{a.id}/statement",
+        f"/county/households/{a.id}/edit",
+        "/county/income?group_by=month",
+        f"/county/links/product/{product.id}",
+    ]:
         response = client.get(path)
         assert response.status_code == 200, path
         html = response.get_data(as_text=True)
@@ -77,14 +95,20 @@ def test_county_pages_render_and_never_show_personal_data(client, auth, county_u
     assert "欧***" in html and "139****4321" in html
 
 
-@pytest.mark.parametrize("group_by,key", [
-    ("household", lambda e: e.household_id), ("village", lambda e: e.village_id),
-    ("station", lambda e: e.station_id), ("category", lambda e: e.category_id),
-    ("month", lambda e: e.entry_date.strftime("%Y-%m")),
-])
+@pytest.mark.parametrize(
+    "group_by,key",
+    [
+        ("household", lambda e: e.household_id),
+        ("village", lambda e: e.village_id),
+        ("station", lambda e: e.station_id),
+        ("category", lambda e: e.category_id),
+        ("month", lambda e: e.entry_date.strftime("%Y-%m")),
+    ],
+)
 def test_api_income_equals_sum_of_entries(client, api_token, county_user, db, world, group_by, key):
-    response = client.get(f"/api/v1/county/income?group_by={group_by}&from=2026-11-01&to=2026-11-30",
-                          headers=api_token(county_user))
+    response = client.get(
+        f"/api/v1/county/income?group_by={group_by}&from=2026-11-01&to=2026-11-30", headers=api_token(county_user)
+    )
     assert response.status_code == 200
     body = response.json
     assert {r["key"]: r["total_fen"] for r in body["rows"]} == _sums(db, key)
@@ -125,8 +149,9 @@ def test_statement_lists_every_entry_and_total(client, api_token, county_user, d
     assert body["household"]["head_name"] == "王**"
     assert {e["source"] for e in body["entries"]} == {"sale", "reversal"}
     assert {e["kind"] for e in body["entries"]} == {"sale"}  # a reversal has the kind of what it reverses
-    later = client.get(f"/api/v1/county/households/{b.id}/statement?from=2026-12-01",
-                       headers=api_token(county_user)).json
+    later = client.get(
+        f"/api/v1/county/households/{b.id}/statement?from=2026-12-01", headers=api_token(county_user)
+    ).json
     assert later["entries"] == [] and later["opening_fen"] == body["total_fen"]
     assert client.get("/api/v1/county/households/999999/statement", headers=api_token(county_user)).status_code == 404
 
@@ -134,13 +159,16 @@ def test_statement_lists_every_entry_and_total(client, api_token, county_user, d
 def test_statement_page_total_matches_entries(client, auth, county_user, db, world):
     auth.login(county_user)
     a = world["households"][0]
-    total = sum(e.amount_fen for e in db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.household_id == a.id)))
+    total = sum(
+        e.amount_fen for e in db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.household_id == a.id))
+    )
     html = client.get(f"/county/households/{a.id}/statement").get_data(as_text=True)
     assert f'id="total-fen" data-fen="{total}"' in html
 
 
 def test_targets_api_progress_from_data(client, api_token, county_user, db, world, now):
     from county.demo import seed
+
     assert seed(now) is True
     assert seed(now) is False
     body = client.get("/api/v1/county/targets", headers=api_token(county_user)).json
@@ -162,7 +190,10 @@ def test_every_reveal_is_audited_and_shows_the_value_once(client, auth, county_u
         assert response.headers["Cache-Control"] == "no-store"
     audits = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "household.reveal")).all()
     assert [(x.actor_id, x.subject_id, x.detail["field"]) for x in audits] == [
-        (county_user.id, a.id, "phone"), (county_user.id, a.id, "registry_no"), (county_user.id, a.id, "head_name")]
+        (county_user.id, a.id, "phone"),
+        (county_user.id, a.id, "registry_no"),
+        (county_user.id, a.id, "head_name"),
+    ]
     assert all(SECRET_PHONE not in str(x.detail) for x in audits)
     # the next plain view is masked again
     assert SECRET_PHONE not in client.get(f"/county/households/{a.id}").get_data(as_text=True)
@@ -178,13 +209,21 @@ def test_exports_are_masked_and_match_entries(client, auth, county_user, db, wor
     for secret in SECRETS:
         assert secret not in " ".join(cells) and secret not in text
     assert "139****4321" in text
-    rows = list(csv.reader(io.StringIO(client.get("/county/income?group_by=village&format=csv").data.decode("utf-8-sig"))))
+    rows = list(
+        csv.reader(io.StringIO(client.get("/county/income?group_by=village&format=csv").data.decode("utf-8-sig")))
+    )
     total = sum(e.amount_fen for e in db.session.scalars(sa.select(IncomeEntry)))
     column = rows[0].index("合计(元)")
     assert sum(round(float(r[column]) * 100) for r in rows[1:]) == total
     a = world["households"][0]
-    for path in ("/county/targets?format=xlsx", "/county/approvals?format=csv", "/county/links?format=csv", "/county/reconcile?format=csv",
-                 f"/county/households/{a.id}/statement?format=xlsx", "/county/income?group_by=household&format=xlsx"):
+    for path in (
+        "/county/targets?format=xlsx",
+        "/county/approvals?format=csv",
+        "/county/links?format=csv",
+        "/county/reconcile?format=csv",
+        f"/county/households/{a.id}/statement?format=xlsx",
+        "/county/income?group_by=household&format=xlsx",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         assert SECRET_NAME.encode() not in response.data
@@ -194,26 +233,47 @@ def test_exports_are_masked_and_match_entries(client, auth, county_user, db, wor
 def test_create_edit_and_status_history(client, auth, county_user, db, world):
     auth.login(county_user)
     v1 = world["villages"][0]
-    response = client.post("/county/households/new", data={
-        "village_id": v1.id, "head_name": "赵六", "registry_no": "36010000112233", "phone": "13800001111",
-        "members": "4", "status": "poor"})
+    response = client.post(
+        "/county/households/new",
+        data={
+            "village_id": v1.id,
+            "head_name": "赵六",
+            "registry_no": "36010000112233",
+            "phone": "13800001111",
+            "members": "4",
+            "status": "poor",
+        },
+    )
     assert response.status_code == 302
     h = db.session.scalar(sa.select(Household).where(Household.head_name.is_not(None)).order_by(Household.id.desc()))
     assert h.members == 4 and h.phone == "13800001111"
-    dup = client.post("/county/households/new", data={"village_id": v1.id, "head_name": "赵六",
-                                                       "registry_no": "36010000112233", "members": "1"})
+    dup = client.post(
+        "/county/households/new",
+        data={"village_id": v1.id, "head_name": "赵六", "registry_no": "36010000112233", "members": "1"},
+    )
     assert dup.status_code == 422 and "36010000112233" not in dup.get_data(as_text=True)
-    bad_phone = client.post(f"/county/households/{h.id}/edit", data={"village_id": v1.id, "phone": "12345",
-                                                                     "members": "4"})
+    bad_phone = client.post(
+        f"/county/households/{h.id}/edit", data={"village_id": v1.id, "phone": "12345", "members": "4"}
+    )
     assert bad_phone.status_code == 422
     assert client.post(f"/county/households/{h.id}/edit", data={"village_id": v1.id, "members": "5"}).status_code == 302
     assert db.session.get(Household, h.id).members == 5
-    assert client.post(f"/county/households/{h.id}/status", data={"confirm": "1", "status": "lifted"}).status_code == 302
-    assert client.post(f"/county/households/{h.id}/status", data={"confirm": "1", "status": "monitored"}).status_code == 302
-    refused = client.post(f"/county/households/{h.id}/status", data={"confirm": "1", "status": "monitored"}, follow_redirects=True)
+    assert (
+        client.post(f"/county/households/{h.id}/status", data={"confirm": "1", "status": "lifted"}).status_code == 302
+    )
+    assert (
+        client.post(f"/county/households/{h.id}/status", data={"confirm": "1", "status": "monitored"}).status_code
+        == 302
+    )
+    refused = client.post(
+        f"/county/households/{h.id}/status", data={"confirm": "1", "status": "monitored"}, follow_redirects=True
+    )
     assert refused.status_code == 200 and "不能从「监测对象」变为「监测对象」" in refused.get_data(as_text=True)
-    history = db.session.scalars(sa.select(HouseholdStatusChange.to_status).where(
-        HouseholdStatusChange.household_id == h.id).order_by(HouseholdStatusChange.id)).all()
+    history = db.session.scalars(
+        sa.select(HouseholdStatusChange.to_status)
+        .where(HouseholdStatusChange.household_id == h.id)
+        .order_by(HouseholdStatusChange.id)
+    ).all()
     assert history == ["poor", "lifted", "monitored"]
 
 
@@ -232,16 +292,21 @@ def test_benefit_link_change_is_audited(client, auth, county_user, db, world):
     a, b, c = world["households"]
     product = make_product(households=[a])
     commit()
-    response = client.post(f"/county/links/product/{product.id}",
-                           data={"household_id": [str(b.id), str(c.id)], "weight": ["3", "1"]})
+    response = client.post(
+        f"/county/links/product/{product.id}", data={"household_id": [str(b.id), str(c.id)], "weight": ["3", "1"]}
+    )
     assert response.status_code == 302
-    links = db.session.execute(sa.select(BenefitLink.household_id, BenefitLink.weight).where(
-        BenefitLink.product_id == product.id).order_by(BenefitLink.household_id)).all()
+    links = db.session.execute(
+        sa.select(BenefitLink.household_id, BenefitLink.weight)
+        .where(BenefitLink.product_id == product.id)
+        .order_by(BenefitLink.household_id)
+    ).all()
     assert [tuple(l) for l in links] == [(b.id, 3), (c.id, 1)]
     audit = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "benefit_link.update"))
     assert audit.actor_id == county_user.id and audit.detail["before"] == [{"household_id": a.id, "weight": 1}]
-    bad = client.post(f"/county/links/product/{product.id}", data={"household_id": [str(b.id), str(b.id)],
-                                                                    "weight": ["1", "1"]})
+    bad = client.post(
+        f"/county/links/product/{product.id}", data={"household_id": [str(b.id), str(b.id)], "weight": ["1", "1"]}
+    )
     assert bad.status_code == 422
     assert client.get("/county/links/planet/1").status_code == 404
 
@@ -269,6 +334,7 @@ def test_approve_and_reject_pending_products(client, auth, api_token, county_use
 def test_reconciliation_finds_a_delivered_line_without_credit(client, auth, county_user, db, world, now):
     from county.services.reconcile import check
     from tests.county.factories import make_line
+
     assert check()["discrepancies"] == []
     missing = make_line(households=[world["households"][0]])
     commit()
@@ -281,6 +347,7 @@ def test_reconciliation_finds_a_delivered_line_without_credit(client, auth, coun
 
 def test_public_benefit_summary_for_order_and_product(db, world, app):
     from county.services.public import public_benefit_summary
+
     l1 = world["lines"][0]
     summary = public_benefit_summary(l1.order)
     assert summary["households"] == 2 and summary["villages"] == ["柳溪村"]
@@ -289,15 +356,23 @@ def test_public_benefit_summary_for_order_and_product(db, world, app):
     s = public_benefit_summary(product)
     assert s == {"total_fen": 1000, "credited_fen": 0, "expected_fen": 1000, "households": 1, "villages": ["罗渡村"]}
     from flask import render_template_string
+
     with app.test_request_context():
-        html = render_template_string('{% with benefit=county_benefit_summary(p) %}{% include "county/_benefit_note.html" %}{% endwith %}', p=product)
+        html = render_template_string(
+            '{% with benefit=county_benefit_summary(p) %}{% include "county/_benefit_note.html" %}{% endwith %}',
+            p=product,
+        )
     assert "1 户" in html and "罗渡村" in html and "¥10.00" in html
 
 
 def test_openapi_documents_the_county_endpoints(client):
     spec = client.get("/api/v1/openapi.json").json
-    for path in ("/api/v1/county/income", "/api/v1/county/households/{household_id}/statement",
-                 "/api/v1/county/targets", "/api/v1/county/products/{product_id}/approve"):
+    for path in (
+        "/api/v1/county/income",
+        "/api/v1/county/households/{household_id}/statement",
+        "/api/v1/county/targets",
+        "/api/v1/county/products/{product_id}/approve",
+    ):
         assert path in spec["paths"], path
     params = {p["name"] for p in spec["paths"]["/api/v1/county/income"]["get"]["parameters"]}
     assert {"group_by", "from", "to"} <= params
@@ -305,14 +380,18 @@ def test_openapi_documents_the_county_endpoints(client):
 
 def test_listing_links_accept_typed_households_from_other_villages(client, auth, county_user, db, world):
     from tests.county.factories import make_booking_line
+
     a, b, c = world["households"]
     listing, _booking, _line = make_booking_line(households=[])
     commit()
     auth.login(county_user)
     response = client.post(f"/county/links/listing/{listing.id}", data={"links_text": f"{a.id}:2\n{c.id}"})
     assert response.status_code == 302
-    links = db.session.execute(sa.select(BenefitLink.household_id, BenefitLink.weight).where(
-        BenefitLink.listing_id == listing.id).order_by(BenefitLink.household_id)).all()
+    links = db.session.execute(
+        sa.select(BenefitLink.household_id, BenefitLink.weight)
+        .where(BenefitLink.listing_id == listing.id)
+        .order_by(BenefitLink.household_id)
+    ).all()
     assert [tuple(l) for l in links] == [(a.id, 2), (c.id, 1)]
     assert client.post(f"/county/links/listing/{listing.id}", data={"links_text": "abc"}).status_code == 422
     page = client.get(f"/county/links/listing/{listing.id}").get_data(as_text=True)

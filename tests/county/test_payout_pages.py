@@ -1,5 +1,6 @@
 """Payout pages and API (issue #20): accounts masked everywhere but the bank file, audited reveals and
 exports, the bank's result file through the page and the API, the statement's paid and payable."""
+
 from __future__ import annotations
 
 import io
@@ -33,13 +34,16 @@ def _set_accounts(client, auth, county_user, world):
     auth.login(county_user)
     a, b, _c = world["households"]
     for household, number in ((a, ACCOUNT_A), (b, ACCOUNT_B)):
-        response = client.post(f"/county/households/{household.id}/account",
-                               data={"kind": "bank_card", "number": number, "bank_name": "南昌农商银行"})
+        response = client.post(
+            f"/county/households/{household.id}/account",
+            data={"kind": "bank_card", "number": number, "bank_name": "南昌农商银行"},
+        )
         assert response.status_code == 302
 
 
-def test_account_form_refuses_bad_numbers_and_the_page_shows_only_the_last_four_digits(client, auth, county_user,
-                                                                                        world, db):
+def test_account_form_refuses_bad_numbers_and_the_page_shows_only_the_last_four_digits(
+    client, auth, county_user, world, db
+):
     auth.login(county_user)
     a = world["households"][0]
     response = client.post(f"/county/households/{a.id}/account", data={"kind": "bank_card", "number": "12-34"})
@@ -47,8 +51,9 @@ def test_account_form_refuses_bad_numbers_and_the_page_shows_only_the_last_four_
     _set_accounts(client, auth, county_user, world)
     html = client.get(f"/county/households/{a.id}").get_data(as_text=True)
     assert ACCOUNT_A not in html and "***************0123" in html
-    before = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == "payment_account.reveal"))
+    before = db.session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "payment_account.reveal")
+    )
     html = client.post(f"/county/households/{a.id}/account/reveal").get_data(as_text=True)
     assert f'id="revealed-account_number">{ACCOUNT_A}<' in html
     reveals = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "payment_account.reveal")).all()
@@ -76,21 +81,31 @@ def test_batch_page_flow_export_and_result(client, auth, county_user, world, db,
     bank = load_workbook(io.BytesIO(client.get(f"/county/payouts/{batch.id}/export.xlsx").data)).active
     rows = list(bank.iter_rows(min_row=2, values_only=True))[:-1]
     assert {r[3] for r in rows} == {ACCOUNT_A, ACCOUNT_B}
-    answers = [(r[1], r[6], "成功" if r[3] == ACCOUNT_A else "失败", "BK1" if r[3] == ACCOUNT_A else "", "户名不符")
-               for r in rows]
-    response = client.post(f"/county/payouts/{batch.id}/result", data={"file": (_result(answers), "result.xlsx")},
-                           content_type="multipart/form-data")
+    answers = [
+        (r[1], r[6], "成功" if r[3] == ACCOUNT_A else "失败", "BK1" if r[3] == ACCOUNT_A else "", "户名不符")
+        for r in rows
+    ]
+    response = client.post(
+        f"/county/payouts/{batch.id}/result",
+        data={"file": (_result(answers), "result.xlsx")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     html = client.get(f"/county/payouts/{batch.id}").get_data(as_text=True)
     assert 'data-status="paid"' in html and 'data-status="failed"' in html and "户名不符" in html
     assert ACCOUNT_A not in caplog.text and ACCOUNT_B not in caplog.text
-    bad = client.post(f"/county/payouts/{batch.id}/result", data={"file": (io.BytesIO(b"nope"), "x.xlsx")},
-                      content_type="multipart/form-data", follow_redirects=True)
+    bad = client.post(
+        f"/county/payouts/{batch.id}/result",
+        data={"file": (io.BytesIO(b"nope"), "x.xlsx")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "无法读取回盘文件" in bad.get_data(as_text=True)
 
 
-def test_payout_api_masks_accounts_audits_exports_and_imports_results_once(client, auth, api_token, county_user,
-                                                                           world, db):
+def test_payout_api_masks_accounts_audits_exports_and_imports_results_once(
+    client, auth, api_token, county_user, world, db
+):
     headers = api_token(county_user)
     _set_accounts(client, auth, county_user, world)
     body = client.post("/api/v1/county/payouts", json=PERIOD, headers=headers).json
@@ -98,19 +113,33 @@ def test_payout_api_masks_accounts_audits_exports_and_imports_results_once(clien
     assert ACCOUNT_A not in str(body) and {ln["account_number"][-4:] for ln in body["lines"]} == {"0123", "5678"}
     again = client.post("/api/v1/county/payouts", json=PERIOD, headers=headers).json
     assert again["created"] is False and again["id"] == body["id"]
-    assert client.post("/api/v1/county/payouts", json={**PERIOD, "period_to": "2026-10-01"},
-                       headers=headers).status_code == 422
+    assert (
+        client.post("/api/v1/county/payouts", json={**PERIOD, "period_to": "2026-10-01"}, headers=headers).status_code
+        == 422
+    )
     export = client.get(f"/api/v1/county/payouts/{body['id']}/export.xlsx", headers=headers)
     assert export.status_code == 200 and export.mimetype.endswith("spreadsheetml.sheet")
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == "payout.export")) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "payout.export")
+        )
+        == 1
+    )
     rows = [(ln["ref"], ln["amount_fen"] / 100, "成功", f"BK{ln['id']}", "") for ln in body["lines"]]
     for expected in ({"paid": 2, "failed": 0, "unchanged": 0}, {"paid": 0, "failed": 0, "unchanged": 2}):
-        answer = client.post(f"/api/v1/county/payouts/{body['id']}/result", headers=headers,
-                             data={"file": (_result(rows), "result.xlsx")}, content_type="multipart/form-data")
+        answer = client.post(
+            f"/api/v1/county/payouts/{body['id']}/result",
+            headers=headers,
+            data={"file": (_result(rows), "result.xlsx")},
+            content_type="multipart/form-data",
+        )
         assert answer.status_code == 200 and answer.json == expected
-    assert client.post(f"/api/v1/county/payouts/{body['id']}/result", headers=headers, data={},
-                       content_type="multipart/form-data").status_code == 422
+    assert (
+        client.post(
+            f"/api/v1/county/payouts/{body['id']}/result", headers=headers, data={}, content_type="multipart/form-data"
+        ).status_code
+        == 422
+    )
     batch = client.get(f"/api/v1/county/payouts/{body['id']}", headers=headers).json
     assert batch["status"] == "settled" and batch["paid_fen"] == batch["total_fen"]
     a = world["households"][0]
@@ -119,25 +148,34 @@ def test_payout_api_masks_accounts_audits_exports_and_imports_results_once(clien
     assert statement["paid_fen"] == paid_a and statement["payable_fen"] == statement["closing_fen"] - paid_a == 0
     # the account numbers are in no county page, API answer or county export but the bank file
     auth.login(county_user)
-    for path in ("/county/income?group_by=household&format=csv", f"/county/households/{a.id}/statement?format=csv",
-                 "/county/households?format=csv", f"/county/payouts/{body['id']}", "/county/payouts",
-                 f"/county/households/{a.id}"):
+    for path in (
+        "/county/income?group_by=household&format=csv",
+        f"/county/households/{a.id}/statement?format=csv",
+        "/county/households?format=csv",
+        f"/county/payouts/{body['id']}",
+        "/county/payouts",
+        f"/county/households/{a.id}",
+    ):
         assert ACCOUNT_A not in client.get(path).get_data(as_text=True), path
     spec = client.get("/api/v1/openapi.json").json
-    assert "multipart/form-data" in spec["paths"]["/api/v1/county/payouts/{batch_id}/result"]["post"]["requestBody"][
-        "content"]
+    assert (
+        "multipart/form-data"
+        in spec["paths"]["/api/v1/county/payouts/{batch_id}/result"]["post"]["requestBody"]["content"]
+    )
 
 
-def test_statement_for_a_range_says_paid_payable_and_in_batch_and_each_entry_kind(client, auth, api_token,
-                                                                                   county_user, world, db):
+def test_statement_for_a_range_says_paid_payable_and_in_batch_and_each_entry_kind(
+    client, auth, api_token, county_user, world, db
+):
     """`GET /county/households/{id}/statement?from=&to=`: paid_fen + payable_fen = what was credited up to
     `to` (closing_fen), in_batch_fen the part of payable in a batch the bank has not answered; entries
     carry their kind and source."""
     headers = api_token(county_user)
     _set_accounts(client, auth, county_user, world)
     a, b, _c = world["households"]
-    entries = {h.id: db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.household_id == h.id)).all()
-               for h in (a, b)}
+    entries = {
+        h.id: db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.household_id == h.id)).all() for h in (a, b)
+    }
 
     def statement(household, query="from=2026-11-01&to=2026-11-30"):
         return client.get(f"/api/v1/county/households/{household.id}/statement?{query}", headers=headers).json
@@ -150,12 +188,21 @@ def test_statement_for_a_range_says_paid_payable_and_in_batch_and_each_entry_kin
     lines = {ln["household_id"]: ln for ln in body["lines"]}
     pending = statement(b)
     assert (pending["paid_fen"], pending["in_batch_fen"], pending["payable_fen"]) == (
-        0, lines[b.id]["amount_fen"], before["payable_fen"])
+        0,
+        lines[b.id]["amount_fen"],
+        before["payable_fen"],
+    )
     assert client.get(f"/api/v1/county/payouts/{body['id']}/export.xlsx", headers=headers).status_code == 200
-    rows = [(lines[a.id]["ref"], lines[a.id]["amount_fen"] / 100, "成功", "BK1", ""),
-            (lines[b.id]["ref"], lines[b.id]["amount_fen"] / 100, "失败", "", "账户已冻结")]
-    answer = client.post(f"/api/v1/county/payouts/{body['id']}/result", headers=headers,
-                         data={"file": (_result(rows), "result.xlsx")}, content_type="multipart/form-data")
+    rows = [
+        (lines[a.id]["ref"], lines[a.id]["amount_fen"] / 100, "成功", "BK1", ""),
+        (lines[b.id]["ref"], lines[b.id]["amount_fen"] / 100, "失败", "", "账户已冻结"),
+    ]
+    answer = client.post(
+        f"/api/v1/county/payouts/{body['id']}/result",
+        headers=headers,
+        data={"file": (_result(rows), "result.xlsx")},
+        content_type="multipart/form-data",
+    )
     assert answer.json == {"paid": 1, "failed": 1, "unchanged": 0}
     paid, failed = statement(a), statement(b)
     assert (paid["paid_fen"], paid["payable_fen"], paid["in_batch_fen"]) == (lines[a.id]["amount_fen"], 0, 0)

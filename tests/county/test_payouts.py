@@ -2,6 +2,7 @@
 
 Credits are written by the ledger services (`credit_line`, `reverse_line`); batches, exports and
 result files go through the county's services, pages and API."""
+
 from __future__ import annotations
 
 import io
@@ -38,14 +39,14 @@ def _credit(households, amount, *, now, weights=None):
 
 
 def _account(household, number=ACCOUNT, *, now, actor=None):
-    return payouts.set_account(household, kind="huinong_card", number=number, bank_name="南昌农商银行",
-                               actor=actor, now=now)
+    return payouts.set_account(
+        household, kind="huinong_card", number=number, bank_name="南昌农商银行", actor=actor, now=now
+    )
 
 
 def _batch(now, *, days=30, **scope):
     today = (now + timedelta(hours=8)).date()
-    return payouts.create_batch(period_from=today - timedelta(days=days), period_to=today, actor=None, now=now,
-                                **scope)
+    return payouts.create_batch(period_from=today - timedelta(days=days), period_to=today, actor=None, now=now, **scope)
 
 
 def _result_file(rows, header=("明细编号", "金额(元)", "状态", "银行流水号", "失败原因")) -> io.BytesIO:
@@ -80,8 +81,12 @@ def _figures(household):
 def _payables() -> set[tuple]:
     from shop.extensions import db
 
-    return {tuple(r) for r in db.session.execute(
-        sa.select(Payable.entry_id, Payable.household_id, Payable.entry_date, Payable.amount_fen))}
+    return {
+        tuple(r)
+        for r in db.session.execute(
+            sa.select(Payable.entry_id, Payable.household_id, Payable.entry_date, Payable.amount_fen)
+        )
+    }
 
 
 def _unheld_entries() -> set[tuple]:
@@ -89,19 +94,30 @@ def _unheld_entries() -> set[tuple]:
     from shop.extensions import db
 
     live = sa.select(PayoutItem.entry_id).where(~PayoutItem.released)
-    return {tuple(r) for r in db.session.execute(
-        sa.select(IncomeEntry.id, IncomeEntry.household_id, IncomeEntry.entry_date, IncomeEntry.amount_fen)
-        .where(IncomeEntry.id.not_in(live)))}
+    return {
+        tuple(r)
+        for r in db.session.execute(
+            sa.select(IncomeEntry.id, IncomeEntry.household_id, IncomeEntry.entry_date, IncomeEntry.amount_fen).where(
+                IncomeEntry.id.not_in(live)
+            )
+        )
+    }
 
 
 def _ledger_fen(household) -> int:
     from shop.extensions import db
 
-    return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
-                                 .where(IncomeEntry.household_id == household.id)))
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(
+                IncomeEntry.household_id == household.id
+            )
+        )
+    )
 
 
 # --- batches -------------------------------------------------------------------------------------
+
 
 def test_batch_pays_each_household_its_payable_and_skips_those_without_account(db, now):
     a, b, c = make_household(), make_household(), make_household()
@@ -154,12 +170,15 @@ def test_the_same_period_and_scope_gives_the_same_batch(db, now):
     assert [ln.amount_fen for ln in again.batch.lines] == [4000]
 
 
-@pytest.mark.parametrize("kwargs,field", [
-    ({"period_from": date(2026, 11, 30), "period_to": date(2026, 11, 1)}, "period_from"),
-    ({"period_from": date(2026, 11, 1), "period_to": date(2027, 1, 1)}, "period_to"),
-    ({"period_from": date(2024, 1, 1), "period_to": date(2026, 11, 1)}, "period_to"),
-    ({"period_from": date(2026, 11, 1), "period_to": date(2026, 11, 2), "village_id": 999999}, "village_id"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        ({"period_from": date(2026, 11, 30), "period_to": date(2026, 11, 1)}, "period_from"),
+        ({"period_from": date(2026, 11, 1), "period_to": date(2027, 1, 1)}, "period_to"),
+        ({"period_from": date(2024, 1, 1), "period_to": date(2026, 11, 1)}, "period_to"),
+        ({"period_from": date(2026, 11, 1), "period_to": date(2026, 11, 2), "village_id": 999999}, "village_id"),
+    ],
+)
 def test_bad_batch_requests_are_refused_and_create_nothing(db, now, kwargs, field):
     with pytest.raises(ValidationError) as caught:
         payouts.create_batch(**kwargs, actor=None, now=now)
@@ -207,6 +226,7 @@ def test_rebuilding_the_payables_gives_the_rows_the_ledger_and_the_batches_kept(
 
 # --- result file -----------------------------------------------------------------------------------
 
+
 def test_paid_lines_get_the_bank_reference_and_failed_lines_are_payable_again(db, now):
     a, b = make_household(), make_household()
     _account(a, now=now)
@@ -223,8 +243,12 @@ def test_paid_lines_get_the_bank_reference_and_failed_lines_are_payable_again(db
     assert _figures(a) == {"credited_fen": 7000, "paid_fen": 7000, "in_batch_fen": 0, "payable_fen": 0}
     assert _figures(b) == {"credited_fen": 2500, "paid_fen": 0, "in_batch_fen": 0, "payable_fen": 2500}
     assert {p[1:] for p in _payables()} == {(b.id, (now + timedelta(hours=8)).date(), 2500)}
-    later = payouts.create_batch(period_from=batch.period_to, period_to=batch.period_to + timedelta(days=1),
-                                 actor=None, now=now + timedelta(days=1)).batch
+    later = payouts.create_batch(
+        period_from=batch.period_to,
+        period_to=batch.period_to + timedelta(days=1),
+        actor=None,
+        now=now + timedelta(days=1),
+    ).batch
     assert [(ln.household_id, ln.amount_fen) for ln in later.lines] == [(b.id, 2500)]
 
 
@@ -244,12 +268,15 @@ def test_importing_the_same_result_twice_changes_nothing(db, now):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == audits
 
 
-@pytest.mark.parametrize("row,message", [
-    (lambda ref: (ref, "69.99", "成功", "BK1", ""), "金额"),
-    (lambda ref: (ref, "70.00", "成功", "", ""), "流水号"),
-    (lambda ref: ("PO-nope-1", "70.00", "成功", "BK1", ""), "不属于"),
-    (lambda ref: (ref, "70.00", "处理中", "BK1", ""), "状态"),
-])
+@pytest.mark.parametrize(
+    "row,message",
+    [
+        (lambda ref: (ref, "69.99", "成功", "BK1", ""), "金额"),
+        (lambda ref: (ref, "70.00", "成功", "", ""), "流水号"),
+        (lambda ref: ("PO-nope-1", "70.00", "成功", "BK1", ""), "不属于"),
+        (lambda ref: (ref, "70.00", "处理中", "BK1", ""), "状态"),
+    ],
+)
 def test_a_bad_result_row_refuses_the_whole_file(db, now, row, message):
     a, b = make_household(), make_household()
     _account(a, now=now)
@@ -260,8 +287,9 @@ def test_a_bad_result_row_refuses_the_whole_file(db, now, row, message):
     payouts.export_batch(batch, actor=None, now=now)
     good = (payouts.line_ref(batch, batch.lines[1]), "70.00", "成功", "BK2", "")
     with pytest.raises(ValidationError) as caught:
-        payouts.import_result(batch, _result_file([good, row(payouts.line_ref(batch, batch.lines[0]))]),
-                              actor=None, now=now)
+        payouts.import_result(
+            batch, _result_file([good, row(payouts.line_ref(batch, batch.lines[0]))]), actor=None, now=now
+        )
     assert message in caught.value.message
     assert {ln.status for ln in batch.lines} == {"pending"}
 
@@ -325,8 +353,9 @@ def test_the_bank_file_has_pending_lines_unmasked_and_every_export_is_audited(db
     assert sum(r[6] for r in rows[1:-1]) == pytest.approx(90.0) and rows[-1][6] == pytest.approx(90.0)
     assert batch.status == "exported"
     first = {ln.household_id: ln for ln in batch.lines}
-    payouts.import_result(batch, _result_file([(payouts.line_ref(batch, first[a.id]), "70", "成功", "BK9", "")]),
-                          actor=None, now=now)
+    payouts.import_result(
+        batch, _result_file([(payouts.line_ref(batch, first[a.id]), "70", "成功", "BK9", "")]), actor=None, now=now
+    )
     again = load_workbook(io.BytesIO(payouts.export_batch(batch, actor=None, now=now))).active
     assert [r[3] for r in again.iter_rows(min_row=2, values_only=True)][:-1] == [ACCOUNT_B]  # never sent twice
     exports = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "payout.export")).all()
@@ -353,6 +382,7 @@ def test_account_numbers_are_validated_encrypted_and_revealed_with_an_audit_row(
 # --- property: credited − reversed = paid + payable, whatever happens (sales, records, reversals,
 # batches, bank answers) -----------------------------------------------------------------------------
 
+
 class PayoutMachine(RuleBasedStateMachine):
     now = None
 
@@ -378,21 +408,49 @@ class PayoutMachine(RuleBasedStateMachine):
         self.sold[line.id] = line.line_total_fen
         self.bought[line.id] = 0
 
-    @rule(kind=st.sampled_from(["purchase", "wage", "dividend", "rent", "collective"]),
-          who=st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True), amount=st.integers(1, 9000))
+    @rule(
+        kind=st.sampled_from(["purchase", "wage", "dividend", "rent", "collective"]),
+        who=st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True),
+        amount=st.integers(1, 9000),
+    )
     def record(self, kind, who, amount):
         from county.services import benefits
 
         now = self._tick()
         today = (now + timedelta(hours=8)).date()
-        lines = [benefits.RecordLine(household_id=self.households[i].id, member_no=1, units=1, quantity=2,
-                                     rate_fen=amount, shares=i + 1, amount_fen=amount) for i in who]
-        benefits.record_benefit(benefits.RecordData(
-            kind=kind, period_from=today, period_to=today, description="t", lines=lines, total_fen=amount * 3,
-            shares_total=sum(i + 1 for i in who)), actor=None, now=now)
+        lines = [
+            benefits.RecordLine(
+                household_id=self.households[i].id,
+                member_no=1,
+                units=1,
+                quantity=2,
+                rate_fen=amount,
+                shares=i + 1,
+                amount_fen=amount,
+            )
+            for i in who
+        ]
+        benefits.record_benefit(
+            benefits.RecordData(
+                kind=kind,
+                period_from=today,
+                period_to=today,
+                description="t",
+                lines=lines,
+                total_fen=amount * 3,
+                shares_total=sum(i + 1 for i in who),
+            ),
+            actor=None,
+            now=now,
+        )
 
-    @rule(who=st.lists(st.integers(0, 2), max_size=3, unique=True), quantity=st.integers(1, 6),
-          bought=st.integers(0, 6), price=st.integers(1, 9000), bps=st.sampled_from([0, 500, 1000, 1234]))
+    @rule(
+        who=st.lists(st.integers(0, 2), max_size=3, unique=True),
+        quantity=st.integers(1, 6),
+        bought=st.integers(0, 6),
+        price=st.integers(1, 9000),
+        bps=st.sampled_from([0, 500, 1000, 1234]),
+    )
     def sell(self, who, quantity, bought, price, bps):
         """A product line of `quantity` units, `bought` of them from a lot bought at intake from the first
         household (credited `purchase` then); no household linked: the collective's goods."""
@@ -404,8 +462,13 @@ class PayoutMachine(RuleBasedStateMachine):
         now = self._tick()
         bought = min(bought, quantity)
         product = make_product(stock=0)
-        line = make_line(households=[self.households[i] for i in who], unit_price_fen=price, quantity=quantity,
-                         commission_bps=bps, product=product)
+        line = make_line(
+            households=[self.households[i] for i in who],
+            unit_price_fen=price,
+            quantity=quantity,
+            commission_bps=bps,
+            product=product,
+        )
         if bought:
             lot = make_lot(product.stock, bought, household=self.households[0])
             lot.purchase_price_fen = max(1, price // 2)
@@ -433,8 +496,7 @@ class PayoutMachine(RuleBasedStateMachine):
         today = (now + timedelta(hours=8)).date()
         self.batches.append(payouts.create_batch(period_from=today, period_to=today, actor=None, now=now).batch)
 
-    @rule(index=st.integers(0, 20), answers=st.lists(st.sampled_from(["paid", "failed", None]), min_size=3,
-                                                        max_size=3))
+    @rule(index=st.integers(0, 20), answers=st.lists(st.sampled_from(["paid", "failed", None]), min_size=3, max_size=3))
     def answer(self, index, answers):
         if self.batches:
             batch = self.batches[index % len(self.batches)]
@@ -448,8 +510,11 @@ class PayoutMachine(RuleBasedStateMachine):
         for h in self.households:
             f = _figures(h)
             assert f["paid_fen"] + f["payable_fen"] == f["credited_fen"] == _ledger_fen(h)
-            paid_lines = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(PayoutLine.amount_fen), 0))
-                                           .where(PayoutLine.household_id == h.id, PayoutLine.status == "paid"))
+            paid_lines = db.session.scalar(
+                sa.select(sa.func.coalesce(sa.func.sum(PayoutLine.amount_fen), 0)).where(
+                    PayoutLine.household_id == h.id, PayoutLine.status == "paid"
+                )
+            )
             assert paid_lines == f["paid_fen"]
         live = db.session.scalars(sa.select(PayoutItem.entry_id).where(~PayoutItem.released)).all()
         assert len(live) == len(set(live))
@@ -463,8 +528,9 @@ class PayoutMachine(RuleBasedStateMachine):
 
         # every item names a ledger entry (payout_items.entry_id has no foreign key: items are written from
         # payables rows, whose key is checked)
-        assert not db.session.scalars(sa.select(PayoutItem.entry_id).where(
-            PayoutItem.entry_id.not_in(sa.select(IncomeEntry.id)))).all()
+        assert not db.session.scalars(
+            sa.select(PayoutItem.entry_id).where(PayoutItem.entry_id.not_in(sa.select(IncomeEntry.id)))
+        ).all()
 
     @invariant()
     def every_sale_is_households_commission_collective_and_purchased_units(self):
@@ -474,12 +540,18 @@ class PayoutMachine(RuleBasedStateMachine):
 
         parts = ("sale_fen", "household_fen", "commission_fen", "collective_fen", "purchased_fen")
         for line in self.lines:
-            sums = db.session.execute(sa.select(*(sa.func.coalesce(sa.func.sum(getattr(SaleFigure, p)), 0)
-                                                  for p in parts)).where(SaleFigure.order_line_id == line.id)).one()
+            sums = db.session.execute(
+                sa.select(*(sa.func.coalesce(sa.func.sum(getattr(SaleFigure, p)), 0) for p in parts)).where(
+                    SaleFigure.order_line_id == line.id
+                )
+            ).one()
             sale, household, commission, collective, purchased = (int(v) for v in sums)
             assert sale == household + commission + collective + purchased == self.sold[line.id]
-            ledger = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
-                                       .where(IncomeEntry.order_line_id == line.id))
+            ledger = db.session.scalar(
+                sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(
+                    IncomeEntry.order_line_id == line.id
+                )
+            )
             assert household == ledger
             if not line.benefit_split:
                 assert household == 0
@@ -487,11 +559,15 @@ class PayoutMachine(RuleBasedStateMachine):
                 assert purchased == self.bought[line.id]
                 assert commission == apply_bps(sale - purchased, line.commission_bps)
         county = reports.sale_figures("station")["total"]
-        everything = db.session.execute(sa.select(*(sa.func.coalesce(sa.func.sum(getattr(SaleFigure, p)), 0)
-                                                    for p in parts))).one()
+        everything = db.session.execute(
+            sa.select(*(sa.func.coalesce(sa.func.sum(getattr(SaleFigure, p)), 0) for p in parts))
+        ).one()
         assert [county[p] for p in parts] == [int(v) for v in everything]
-        from_sales = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
-                                       .where(IncomeEntry.order_line_id.is_not(None)))
+        from_sales = db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(
+                IncomeEntry.order_line_id.is_not(None)
+            )
+        )
         assert county["household_fen"] == from_sales
 
     @invariant()
@@ -505,37 +581,83 @@ class PayoutMachine(RuleBasedStateMachine):
 
         apply_pending()
 
-        keys = (IncomeEntry.entry_date, IncomeEntry.household_id, sa.func.coalesce(IncomeEntry.village_id, 0),
-                sa.func.coalesce(IncomeEntry.station_id, 0), sa.func.coalesce(IncomeEntry.category_id, 0),
-                IncomeEntry.kind, IncomeEntry.benefit_kind)
-        grouped = {tuple(r[:-2]): (int(r[-2]), int(r[-1])) for r in db.session.execute(
-            sa.select(*keys, sa.func.sum(IncomeEntry.amount_fen), sa.func.count()).group_by(*keys))}
+        keys = (
+            IncomeEntry.entry_date,
+            IncomeEntry.household_id,
+            sa.func.coalesce(IncomeEntry.village_id, 0),
+            sa.func.coalesce(IncomeEntry.station_id, 0),
+            sa.func.coalesce(IncomeEntry.category_id, 0),
+            IncomeEntry.kind,
+            IncomeEntry.benefit_kind,
+        )
+        grouped = {
+            tuple(r[:-2]): (int(r[-2]), int(r[-1]))
+            for r in db.session.execute(
+                sa.select(*keys, sa.func.sum(IncomeEntry.amount_fen), sa.func.count()).group_by(*keys)
+            )
+        }
         d = IncomeDaily  # rows, not ORM objects: upserts change them behind the identity map
-        daily = {tuple(r[:-2]): (int(r[-2]), int(r[-1])) for r in db.session.execute(sa.select(
-            d.entry_date, d.household_id, d.village_id, d.station_id, d.category_id, d.kind, d.benefit_kind,
-            d.amount_fen, d.entries))}
+        daily = {
+            tuple(r[:-2]): (int(r[-2]), int(r[-1]))
+            for r in db.session.execute(
+                sa.select(
+                    d.entry_date,
+                    d.household_id,
+                    d.village_id,
+                    d.station_id,
+                    d.category_id,
+                    d.kind,
+                    d.benefit_kind,
+                    d.amount_fen,
+                    d.entries,
+                )
+            )
+        }
         assert daily == grouped
         from ledger.models import SaleDaily
 
         parts = ("sale_fen", "household_fen", "commission_fen", "collective_fen", "purchased_fen")
-        keys = (SaleFigure.entry_date, sa.func.coalesce(SaleFigure.village_id, 0),
-                sa.func.coalesce(SaleFigure.station_id, 0), sa.func.coalesce(SaleFigure.category_id, 0))
-        grouped = {tuple(r[:4]): tuple(int(v) for v in r[4:]) for r in db.session.execute(
-            sa.select(*keys, *(sa.func.sum(getattr(SaleFigure, p)) for p in parts), sa.func.count()).group_by(*keys))}
+        keys = (
+            SaleFigure.entry_date,
+            sa.func.coalesce(SaleFigure.village_id, 0),
+            sa.func.coalesce(SaleFigure.station_id, 0),
+            sa.func.coalesce(SaleFigure.category_id, 0),
+        )
+        grouped = {
+            tuple(r[:4]): tuple(int(v) for v in r[4:])
+            for r in db.session.execute(
+                sa.select(*keys, *(sa.func.sum(getattr(SaleFigure, p)) for p in parts), sa.func.count()).group_by(*keys)
+            )
+        }
         s = SaleDaily
-        daily = {tuple(r[:4]): tuple(int(v) for v in r[4:]) for r in db.session.execute(sa.select(
-            s.entry_date, s.village_id, s.station_id, s.category_id, *(getattr(s, p) for p in parts), s.lines))}
+        daily = {
+            tuple(r[:4]): tuple(int(v) for v in r[4:])
+            for r in db.session.execute(
+                sa.select(
+                    s.entry_date, s.village_id, s.station_id, s.category_id, *(getattr(s, p) for p in parts), s.lines
+                )
+            )
+        }
         assert daily == grouped
 
 
 def test_paid_plus_payable_equals_the_ledger_through_random_sequences(db, now):
     PayoutMachine.now = now - timedelta(days=200)
-    run_state_machine_as_test(PayoutMachine, settings=settings(
-        max_examples=15, stateful_step_count=15, deadline=None, derandomize=True, database=None,
-        suppress_health_check=list(HealthCheck)))
+    run_state_machine_as_test(
+        PayoutMachine,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=15,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
 
 
 # --- PostgreSQL: two officers at once --------------------------------------------------------------
+
 
 @requires_postgres
 def test_two_officers_creating_batches_at_once_never_include_a_credit_twice(app, committed_db, now):

@@ -1,4 +1,5 @@
 """#19.10: the county dashboard's progress bars have accessible names (axe: aria-progressbar-name)."""
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """The public side of the ledger: product and order pages say how much goes to how many households
 in which villages — never who."""
+
 from shop.db import commit
 from tests.factories import make_household, make_product, make_station, make_user, make_village
 
@@ -18,12 +19,23 @@ def test_product_page_and_order_page_say_what_the_purchase_credits(client, auth,
     assert "张建华" not in page and "张**" not in page
 
     headers = api_token(buyer)
-    response = client.post("/api/v1/orders", headers=headers, json={
-        "items": [{"product_id": product.id, "quantity": 2}],
-        "address": {"name": "李游客", "phone": "13900001234", "province": "江西省", "city": "南昌市",
-                    "district": "南昌县", "line": "莲塘镇1号"},
-        "delivery": "ship", "payment_method": "station_cash",
-    })
+    response = client.post(
+        "/api/v1/orders",
+        headers=headers,
+        json={
+            "items": [{"product_id": product.id, "quantity": 2}],
+            "address": {
+                "name": "李游客",
+                "phone": "13900001234",
+                "province": "江西省",
+                "city": "南昌市",
+                "district": "南昌县",
+                "line": "莲塘镇1号",
+            },
+            "delivery": "ship",
+            "payment_method": "station_cash",
+        },
+    )
     assert response.status_code == 201, response.json
     auth.login(buyer)
     order_page = client.get(f"/orders/{response.json['id']}").get_data(as_text=True)
@@ -40,12 +52,23 @@ def test_an_order_from_two_villages_names_them_in_the_readers_language(client, a
         products.append(make_product(station=station, households=[make_household(village=village)]))
     buyer = make_user()
     commit()
-    response = client.post("/api/v1/orders", headers=api_token(buyer), json={
-        "items": [{"product_id": p.id, "quantity": 1} for p in products],
-        "address": {"name": "李游客", "phone": "13900001234", "province": "江西省", "city": "南昌市",
-                    "district": "南昌县", "line": "莲塘镇1号"},
-        "delivery": "ship", "payment_method": "station_cash",
-    })
+    response = client.post(
+        "/api/v1/orders",
+        headers=api_token(buyer),
+        json={
+            "items": [{"product_id": p.id, "quantity": 1} for p in products],
+            "address": {
+                "name": "李游客",
+                "phone": "13900001234",
+                "province": "江西省",
+                "city": "南昌市",
+                "district": "南昌县",
+                "line": "莲塘镇1号",
+            },
+            "delivery": "ship",
+            "payment_method": "station_cash",
+        },
+    )
     assert response.status_code == 201, response.json
     auth.login(buyer)
     zh = client.get(f"/orders/{response.json['id']}").get_data(as_text=True)

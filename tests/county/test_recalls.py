@@ -1,5 +1,6 @@
 """#23 recalls: the county recalls a lot — blocked in the same transaction, every line that took it
 listed, each buyer mailed once through the order mail, refunds approved in one step."""
+
 from __future__ import annotations
 
 import logging
@@ -43,8 +44,19 @@ def scene(db, now):
         if last == "deliver":
             fulfilment.deliver(s, actor=operator, now=now, cash_received_fen=fulfilment.shipment_amount_fen(s))
     other = make_order(make_user(email="other@test.cn"), [(product, 5)], now=now, payment_method="cod")  # 4 A + 1 B
-    return dict(product=product, record=record, lot_a=lot_a, lot_b=lot_b, operator=operator, county=county,
-                waiting=waiting, again=again, delivered=delivered, moving=moving, other=other)
+    return dict(
+        product=product,
+        record=record,
+        lot_a=lot_a,
+        lot_b=lot_b,
+        operator=operator,
+        county=county,
+        waiting=waiting,
+        again=again,
+        delivered=delivered,
+        moving=moving,
+        other=other,
+    )
 
 
 def _recall_mails(caplog) -> list[str]:
@@ -59,8 +71,12 @@ def test_recall_blocks_the_lot_in_the_same_transaction_and_lists_every_line(db, 
     db.session.refresh(record)
     assert lot.status == LotStatus.RECALLED and lot.blocked == 0  # all 10 units of A are taken by orders
     assert {a.order.code: a.action for a in lines} == {
-        scene["waiting"].code: "cancel", scene["again"].code: "cancel", scene["delivered"].code: "refund",
-        scene["moving"].code: "in_transit", scene["other"].code: "cancel"}
+        scene["waiting"].code: "cancel",
+        scene["again"].code: "cancel",
+        scene["delivered"].code: "refund",
+        scene["moving"].code: "in_transit",
+        scene["other"].code: "cancel",
+    }
     assert sum(a.quantity for a in lines) == 10
     with pytest.raises(OutOfStock):  # only lot B's 9 free units are left to sell
         with db.session.begin_nested():
@@ -90,7 +106,11 @@ def test_each_buyer_is_mailed_once_and_a_second_recall_mails_nobody(db, scene, n
     assert sum("twice@test.cn" in m for m in mails) == 1
     twice_mail = next(m for m in mails if "twice@test.cn" in m)
     assert scene["waiting"].code in twice_mail and scene["again"].code in twice_mail
-    assert scene["lot_a"].code in twice_mail and "抽检不合格" in twice_mail and f"/trace/{scene['lot_a'].code}" in twice_mail
+    assert (
+        scene["lot_a"].code in twice_mail
+        and "抽检不合格" in twice_mail
+        and f"/trace/{scene['lot_a'].code}" in twice_mail
+    )
     caplog.clear()
     recalls.recall_lot(scene["lot_a"], reason="再次召回", actor=scene["county"], now=now)
     commit()

@@ -1,6 +1,7 @@
 """#18: bookings in the money reconciliation — per booking, money received (card captured, cash
 taken) − refunds = what it owes, and credits = the split of the money received. Clean after a mix
 of every booking path; a planted discrepancy is listed (CLI exit 1, and the 对账 page)."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -45,17 +46,30 @@ def fake_stripe(app, monkeypatch):
 
 
 def _book(listing, now, *, check_in=TODAY, nights=1, pay_on_arrival=False, paid=True):
-    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=check_in,
-                                          check_out=check_in + timedelta(days=nights), guests=2,
-                                          pay_on_arrival=pay_on_arrival), user=make_user(), now=now)
+    booking = book_listing(
+        BookingRequest(
+            listing_id=listing.id,
+            check_in=check_in,
+            check_out=check_in + timedelta(days=nights),
+            guests=2,
+            pay_on_arrival=pay_on_arrival,
+        ),
+        user=make_user(),
+        now=now,
+    )
     if paid and not pay_on_arrival:
         payments.confirm_payment(booking.order.payments[0], now=now)
     return booking
 
 
 def _stay(booking, host, now):
-    check_in_booking(booking, booking.confirmation_code, actor=host, now=now,
-                     cash_received_fen=booking.total_fen if booking.pay_on_arrival else None)
+    check_in_booking(
+        booking,
+        booking.confirmation_code,
+        actor=host,
+        now=now,
+        cash_received_fen=booking.total_fen if booking.pay_on_arrival else None,
+    )
 
 
 def _codes(result) -> set[tuple[str, str]]:
@@ -65,8 +79,15 @@ def _codes(result) -> set[tuple[str, str]]:
 def test_bookings_reconcile_after_every_path_and_a_planted_difference_is_listed(app, db, now, client, auth):
     host = make_user(role="host")
     households = [make_household(), make_household()]
-    listing = make_listing(host=host, price_fen=12000, units=10, pay_on_arrival=True, free_cancel_days=3,
-                           cancel_fee_pct=30, households=households)
+    listing = make_listing(
+        host=host,
+        price_fen=12000,
+        units=10,
+        pay_on_arrival=True,
+        free_cancel_days=3,
+        cancel_fee_pct=30,
+        households=households,
+    )
     card_done = _book(listing, now)
     arrival_done = _book(listing, now, pay_on_arrival=True)
     card_refunded = _book(listing, now)
@@ -101,8 +122,7 @@ def test_bookings_reconcile_after_every_path_and_a_planted_difference_is_listed(
     arrival_payment = arrival_done.order.payments[0]
     db.session.execute(sa.update(OrderPayment).where(OrderPayment.id == arrival_payment.id).values(state="pending"))
     # ... and a card refund the booking knows nothing of
-    db.session.add(Refund(payment_id=card_done.order.payments[0].id, amount_fen=500, state="succeeded",
-                          created_at=now))
+    db.session.add(Refund(payment_id=card_done.order.payments[0].id, amount_fen=500, state="succeeded", created_at=now))
     db.session.flush()
     db.session.expire_all()
     problems = _codes(check())

@@ -1,5 +1,6 @@
 """#18: `county reconcile` against money — clean after a mix of every case, and a planted
 discrepancy is listed (CLI exit 1, and the 对账 page)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -23,8 +24,10 @@ def _world():
     village = make_village()
     station = make_station(village=village, commission_bps=1000)
     households = [make_household(village=village), make_household(village=village)]
-    products = [make_product(price_fen=price, stock=100, station=station, households=households, weights=[2, 1])
-                for price in (1999, 3001)]
+    products = [
+        make_product(price_fen=price, stock=100, station=station, households=households, weights=[2, 1])
+        for price in (1999, 3001)
+    ]
     return station, products, make_user(role="operator", station=station), make_user()
 
 
@@ -35,9 +38,14 @@ def _hand_over(order, op, now):
         if order.delivery == "ship":
             fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
         needs = order.payment_method != "card" and cash.taken_entry(shipment.id) is None
-        fulfilment.apply_action(shipment, "deliver" if order.delivery == "ship" else "pickup", actor=op, now=now,
-                                pickup_code=shipment.pickup_code,
-                                cash_received_fen=shipment_due_fen(shipment) if needs else None)
+        fulfilment.apply_action(
+            shipment,
+            "deliver" if order.delivery == "ship" else "pickup",
+            actor=op,
+            now=now,
+            pickup_code=shipment.pickup_code,
+            cash_received_fen=shipment_due_fen(shipment) if needs else None,
+        )
 
 
 def _paid_card_order(buyer, items, now):
@@ -66,16 +74,22 @@ def test_reconcile_is_clean_after_a_mix_and_lists_a_planted_discrepancy(app, db,
     cod = make_order(buyer, [(a, 2)], now=now, payment_method="cod")
     _hand_over(cod, op, now)
     # pay at station: cash taken early, a line canceled (cash back), the rest picked up, then refunded in cash
-    counter = make_order(buyer, [(a, 1), (b, 1)], now=now, payment_method="station_cash", delivery="pickup",
-                         pickup_station_id=station.id)
+    counter = make_order(
+        buyer, [(a, 1), (b, 1)], now=now, payment_method="station_cash", delivery="pickup", pickup_station_id=station.id
+    )
     payments.confirm_counter_cash(counter.shipments[0], actor=op, now=now)
     fulfilment.cancel_line(counter.lines[0], actor=op, now=now, reason="缺货")
     _hand_over(counter, op, now)
     req = request_refund(counter, counter.lines[1].id, actor=buyer, now=now, reason="坏了")
     approve_refund_request(req.id, actor=op, now=now)
     # pay at station, canceled by the buyer before anything was taken
-    payments.cancel_order(make_order(buyer, [(b, 1)], now=now, payment_method="station_cash", delivery="pickup",
-                                     pickup_station_id=station.id), actor=buyer, now=now)
+    payments.cancel_order(
+        make_order(
+            buyer, [(b, 1)], now=now, payment_method="station_cash", delivery="pickup", pickup_station_id=station.id
+        ),
+        actor=buyer,
+        now=now,
+    )
     db.session.flush()
     result = check()
     assert result["discrepancies"] == [] and result["checked"] >= 8

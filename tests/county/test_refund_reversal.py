@@ -1,5 +1,6 @@
 """Every refund reverses exactly the credit of what it gives back (docs/MONEY.md, "Refunds and the
 ledger"): product and booking lines alike, whole or partial, once per refund."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -27,19 +28,38 @@ TODAY = date(2026, 11, 28)  # Beijing "today" of the `now` fixture
 
 
 def _net(line_id: int) -> int:
-    return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
-                                 .where(IncomeEntry.order_line_id == line_id)))
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(
+                IncomeEntry.order_line_id == line_id
+            )
+        )
+    )
 
 
 def _completed_stay(now, households, *, price_fen=15000, pay_on_arrival=False):
     host = make_user(role="host")
     listing = make_listing(host=host, price_fen=price_fen, pay_on_arrival=True, households=households)
-    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=TODAY, check_out=TODAY + timedelta(days=1),
-                                          guests=2, pay_on_arrival=pay_on_arrival), user=make_user(), now=now)
+    booking = book_listing(
+        BookingRequest(
+            listing_id=listing.id,
+            check_in=TODAY,
+            check_out=TODAY + timedelta(days=1),
+            guests=2,
+            pay_on_arrival=pay_on_arrival,
+        ),
+        user=make_user(),
+        now=now,
+    )
     if not pay_on_arrival:
         payments.confirm_payment(booking.order.payments[0], now=now)
-    check_in_booking(booking, booking.confirmation_code, actor=host, now=now,
-                     cash_received_fen=booking.total_fen if pay_on_arrival else None)
+    check_in_booking(
+        booking,
+        booking.confirmation_code,
+        actor=host,
+        now=now,
+        cash_received_fen=booking.total_fen if pay_on_arrival else None,
+    )
     assert complete_stays(now + timedelta(days=1)) == 1
     [line] = booking.order.lines
     return booking, line, host
@@ -51,8 +71,9 @@ def test_refunding_a_completed_stay_reverses_its_credit(db, now):
     assert _net(line.id) == 15000
     refund = payments.refund_line(line, actor=make_user(role="admin"), now=now + timedelta(days=2), reason="投诉")
     assert refund is not None and refund.amount_fen == 15000
-    reversals = db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.order_line_id == line.id,
-                                                                IncomeEntry.kind == "reversal")).all()
+    reversals = db.session.scalars(
+        sa.select(IncomeEntry).where(IncomeEntry.order_line_id == line.id, IncomeEntry.kind == "reversal")
+    ).all()
     assert {e.ref for e in reversals} == {f"refund:{refund.id}"}
     assert sorted(e.amount_fen for e in reversals) == [-7500, -7500]
     assert _net(line.id) == 0
@@ -82,8 +103,7 @@ def test_a_partial_refund_reverses_the_credit_of_its_part_only(db, now):
     # a refund that names no line reverses nothing
     other = payments.refund_payment(payment, 100, actor=op, now=now)
     assert other is not None and _net(line.id) == 6300
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)
-                             .where(Refund.payment_id == payment.id)) == 2
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund).where(Refund.payment_id == payment.id)) == 2
 
 
 def test_a_stay_paid_in_cash_to_the_host_is_not_refunded_from_a_till_that_never_held_it(db, now):

@@ -1,6 +1,7 @@
 """Who may see a household's personal data is decided by the services that reveal it
 (`county.services.registry.reveal`, `county.services.payouts.reveal_account`), not only by the
 page's role gate: any other caller gets Forbidden, and nothing is decrypted or audited."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """The county's daily summaries follow the ledger (ledger.summaries): what a transaction wrote is added at
 its commit, a duplicate adds nothing, a rolled-back savepoint or transaction adds nothing, and a report
 read before the commit already counts what the transaction wrote."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,21 +17,31 @@ from tests.factories import make_household
 
 def _daily(db) -> dict:
     d = IncomeDaily
-    return {(r.household_id, r.kind): (int(r.amount_fen), int(r.entries)) for r in db.session.execute(
-        sa.select(d.household_id, d.kind, d.amount_fen, d.entries))}
+    return {
+        (r.household_id, r.kind): (int(r.amount_fen), int(r.entries))
+        for r in db.session.execute(sa.select(d.household_id, d.kind, d.amount_fen, d.entries))
+    }
 
 
 def _ledger(db) -> dict:
     e = IncomeEntry
-    return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in db.session.execute(
-        sa.select(e.household_id, e.kind, sa.func.sum(e.amount_fen), sa.func.count()).group_by(e.household_id, e.kind))}
+    return {
+        (r[0], r[1]): (int(r[2]), int(r[3]))
+        for r in db.session.execute(
+            sa.select(e.household_id, e.kind, sa.func.sum(e.amount_fen), sa.func.count()).group_by(
+                e.household_id, e.kind
+            )
+        )
+    }
 
 
 def _sales(db) -> tuple[int, int]:
-    daily = db.session.execute(sa.select(sa.func.coalesce(sa.func.sum(SaleDaily.sale_fen), 0),
-                                         sa.func.coalesce(sa.func.sum(SaleDaily.lines), 0))).one()
-    rows = db.session.execute(sa.select(sa.func.coalesce(sa.func.sum(SaleFigure.sale_fen), 0),
-                                        sa.func.count())).one()
+    daily = db.session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(SaleDaily.sale_fen), 0), sa.func.coalesce(sa.func.sum(SaleDaily.lines), 0)
+        )
+    ).one()
+    rows = db.session.execute(sa.select(sa.func.coalesce(sa.func.sum(SaleFigure.sale_fen), 0), sa.func.count())).one()
     assert tuple(daily) == tuple(rows)
     return int(daily[0]), int(daily[1])
 

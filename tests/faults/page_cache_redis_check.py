@@ -8,6 +8,7 @@ page cache (run by test_page_cache_redis.py in a pytest process of its own).
   which met no error at all. A node that meets the outage itself also recovers on its own.
 - Redis killed and started empty: both nodes render, then cache again.
 """
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ in the error envelope; orders are placed again after the restart without restart
 order in the database is whole (lines, shipment, payment), and stock and sold counts match the
 orders exactly: nothing half-written.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,9 +33,26 @@ def _restart() -> float:
     runas = os.environ.get("FAULTS_PG_RUNAS", "").split()
     started = time.monotonic()
     data = os.environ["FAULTS_PG_DATA"]
-    subprocess.run(runas + [PG_CTL, "-D", data, "-l", os.path.join(os.path.dirname(data), "log"), "-m", "fast", "-w",
-                            "-o", os.environ["FAULTS_PG_OPTIONS"], "restart"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    subprocess.run(
+        runas
+        + [
+            PG_CTL,
+            "-D",
+            data,
+            "-l",
+            os.path.join(os.path.dirname(data), "log"),
+            "-m",
+            "fast",
+            "-w",
+            "-o",
+            os.environ["FAULTS_PG_OPTIONS"],
+            "restart",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=60,
+    )
     return time.monotonic() - started
 
 
@@ -47,8 +65,9 @@ def test_a_restart_under_load_fails_requests_cleanly_and_leaves_no_half_written_
     commit()
     product_id = product.id
     client = app.test_client()
-    tokens = [client.post("/api/v1/auth/token", json={"email": b.email, "password": PASSWORD}).json["token"]
-              for b in buyers]
+    tokens = [
+        client.post("/api/v1/auth/token", json={"email": b.email, "password": PASSWORD}).json["token"] for b in buyers
+    ]
     db.session.remove()
     answers: list[tuple[float, int, dict, str]] = []
     lock = threading.Lock()
@@ -58,12 +77,25 @@ def test_a_restart_under_load_fails_requests_cleanly_and_leaves_no_half_written_
         api = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
         while time.monotonic() < stop:
-            res = api.post("/api/v1/orders", headers=headers, json={
-                "items": [{"product_id": product_id, "quantity": 1}], "address": ADDRESS_JSON, "delivery": "ship",
-                "payment_method": "cod"})
+            res = api.post(
+                "/api/v1/orders",
+                headers=headers,
+                json={
+                    "items": [{"product_id": product_id, "quantity": 1}],
+                    "address": ADDRESS_JSON,
+                    "delivery": "ship",
+                    "payment_method": "cod",
+                },
+            )
             with lock:
-                answers.append((time.monotonic(), res.status_code, res.get_json(silent=True) or {},
-                                res.headers.get("Retry-After", "")))
+                answers.append(
+                    (
+                        time.monotonic(),
+                        res.status_code,
+                        res.get_json(silent=True) or {},
+                        res.headers.get("Retry-After", ""),
+                    )
+                )
             if res.status_code != 201:
                 time.sleep(0.05)
 
@@ -89,10 +121,16 @@ def test_a_restart_under_load_fails_requests_cleanly_and_leaves_no_half_written_
     for order in orders:
         lines = db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order.id)).all()
         assert len(lines) == 1 and lines[0].quantity == 1
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Shipment)
-                                 .where(Shipment.order_id == order.id)) == 1
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OrderPayment)
-                                 .where(OrderPayment.order_id == order.id)) == 1
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).select_from(Shipment).where(Shipment.order_id == order.id))
+            == 1
+        )
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).select_from(OrderPayment).where(OrderPayment.order_id == order.id)
+            )
+            == 1
+        )
     record = db.session.scalar(sa.select(StockRecord).where(StockRecord.product_id == product_id))
     assert record.allocated == len(orders)
     sold = db.session.execute(sa.text("SELECT sold_count FROM products WHERE id = :id"), {"id": product_id}).scalar()

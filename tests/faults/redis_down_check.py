@@ -7,6 +7,7 @@ the drain publishes every task, one of them twice (as when a delete after publis
 real Celery worker delivers each mail exactly once to an SMTP sink. Then, with production's relay,
 two more orders' mails reach the worker as one batch and are sent once each.
 """
+
 from __future__ import annotations
 
 import os
@@ -55,17 +56,33 @@ def test_redis_down_then_back(app, committed_db, redis_server, monkeypatch):
     browser = app.test_client()
     pages = ("/", "/", f"/products/{product.id}")
     assert [browser.get(p, follow_redirects=True).status_code for p in pages] == [200, 200, 200]
-    statuses = [browser.post("/login", data={"email": "nobody@test.cn", "password": "wrong"}).status_code
-                for _ in range(12)]
+    statuses = [
+        browser.post("/login", data={"email": "nobody@test.cn", "password": "wrong"}).status_code for _ in range(12)
+    ]
     assert 500 not in statuses and statuses[-1] == 429, statuses  # limited in memory meanwhile
-    order = api.post("/api/v1/orders", headers=headers, json={
-        "items": [{"product_id": product.id, "quantity": 2}], "address": ADDRESS_JSON, "delivery": "ship",
-        "payment_method": "cod"})
+    order = api.post(
+        "/api/v1/orders",
+        headers=headers,
+        json={
+            "items": [{"product_id": product.id, "quantity": 2}],
+            "address": ADDRESS_JSON,
+            "delivery": "ship",
+            "payment_method": "cod",
+        },
+    )
     assert order.status_code == 201, order.json
     day = local_date(now_utc()) + timedelta(days=3)
-    booking = api.post("/api/v1/bookings", headers=headers, json={
-        "listing_id": listing.id, "checkin": day.isoformat(), "checkout": (day + timedelta(days=1)).isoformat(),
-        "guests": 2, "payment_method": "arrival"})
+    booking = api.post(
+        "/api/v1/bookings",
+        headers=headers,
+        json={
+            "listing_id": listing.id,
+            "checkin": day.isoformat(),
+            "checkout": (day + timedelta(days=1)).isoformat(),
+            "guests": 2,
+            "payment_method": "arrival",
+        },
+    )
     assert booking.status_code == 201, booking.json
     rows = {r.task_name: r for r in committed_db.session.scalars(sa.select(OutboxMessage))}
     assert {"orders.tasks.send_order_mail", "tourism.tasks.send_booking_mail"} <= set(rows)
@@ -83,8 +100,15 @@ def test_redis_down_then_back(app, committed_db, redis_server, monkeypatch):
     assert redis_server.client(1).llen("celery") == 3  # two mails + the repeat ("search" has the rest)
     assert browser.get("/").status_code == 200
     committed_db.session.remove()  # end this thread's transaction (on SQLite it holds the write lock)
-    with start_worker(capp, pool="solo", concurrency=1, queues=["celery"], perform_ping_check=False,
-                      loglevel="WARNING", shutdown_timeout=10):
+    with start_worker(
+        capp,
+        pool="solo",
+        concurrency=1,
+        queues=["celery"],
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=10,
+    ):
         assert wait_for(lambda: len(sink.messages) >= 2 and redis_server.client(1).llen("celery") == 0, 20)
         assert wait_for(lambda: False, 1.0) is False  # give a repeat the time to arrive
         bodies = [message_text(m) for m in sink.messages]
@@ -97,9 +121,19 @@ def test_redis_down_then_back(app, committed_db, redis_server, monkeypatch):
         monkeypatch.setitem(app.config, "OUTBOX_RELAY_SECONDS", 0.3)
         names, real_publish = [], shop.outbox.publish
         monkeypatch.setattr(shop.outbox, "publish", lambda name, *rest: names.append(name) or real_publish(name, *rest))
-        more = [api.post("/api/v1/orders", headers=headers, json={
-            "items": [{"product_id": product.id, "quantity": 1}], "address": ADDRESS_JSON, "delivery": "ship",
-            "payment_method": "cod"}) for _ in range(2)]
+        more = [
+            api.post(
+                "/api/v1/orders",
+                headers=headers,
+                json={
+                    "items": [{"product_id": product.id, "quantity": 1}],
+                    "address": ADDRESS_JSON,
+                    "delivery": "ship",
+                    "payment_method": "cod",
+                },
+            )
+            for _ in range(2)
+        ]
         assert [r.status_code for r in more] == [201, 201]
         assert wait_for(lambda: len(sink.messages) >= 4, 20)
         assert wait_for(lambda: False, 1.0) is False
@@ -108,4 +142,3 @@ def test_redis_down_then_back(app, committed_db, redis_server, monkeypatch):
     assert names.count(shop.outbox.RUN_BATCH) == 1 and "orders.tasks.send_order_mail" not in names, names
     assert committed_db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
     sink.close()
-

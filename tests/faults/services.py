@@ -4,6 +4,7 @@ The fault checks change process-wide state (Celery's broker and pools, the rate 
 the database server) so each runs in a pytest process of its own (`run_check`), as
 tests/search/test_celery_worker.py does, on a sibling database of the suite's.
 """
+
 from __future__ import annotations
 
 import os
@@ -60,7 +61,8 @@ class PrivateRedis:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         assert wait_for(self.ping, 10), "private redis-server did not start"
 
@@ -214,7 +216,11 @@ def run_check(check: str, env: dict, timeout: int = 240) -> None:
     """Run tests/faults/<check> in a fresh pytest process; fail with its output if it failed."""
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"tests/faults/{check}"],
-        cwd=ROOT, env=dict(os.environ, **env), capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        env=dict(os.environ, **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     if result.returncode != 0:
         import tempfile
@@ -223,5 +229,6 @@ def run_check(check: str, env: dict, timeout: int = 240) -> None:
             log.write(result.stdout + result.stderr)
         summary = [line for line in result.stdout.splitlines() if line.startswith(("E ", "FAILED", ">"))]
         pytest.fail(f"{check} failed (full output: {log.name}):\n" + "\n".join(summary[:60]))
-    assert " passed" in result.stdout and " failed" not in result.stdout and "skipped" not in result.stdout, \
+    assert " passed" in result.stdout and " failed" not in result.stdout and "skipped" not in result.stdout, (
         result.stdout[-3000:]
+    )

@@ -5,6 +5,7 @@ In process, on SQLite and PostgreSQL, no services needed: "Redis down" is the ap
 at a closed port; "Redis up" is a recording stand-in for the publish. The real Redis stop/start
 with a real worker is tests/faults/test_redis_down.py.
 """
+
 from __future__ import annotations
 
 import threading
@@ -81,20 +82,36 @@ def _age_rows(seconds: int = 60) -> None:
 
 
 def test_orders_and_bookings_are_taken_while_redis_is_down_and_their_mail_waits_in_the_outbox(
-        client, db, api_token, broker_down):
+    client, db, api_token, broker_down
+):
     headers = api_token(make_user())
     product = make_product(stock=5)
     listing = make_listing(units=3, pay_on_arrival=True, households=[make_household()])
     commit()
-    order = client.post("/api/v1/orders", headers=headers, json={
-        "items": [{"product_id": product.id, "quantity": 1}], "address": ADDRESS_JSON, "delivery": "ship",
-        "payment_method": "cod"})
+    order = client.post(
+        "/api/v1/orders",
+        headers=headers,
+        json={
+            "items": [{"product_id": product.id, "quantity": 1}],
+            "address": ADDRESS_JSON,
+            "delivery": "ship",
+            "payment_method": "cod",
+        },
+    )
     assert order.status_code == 201, order.json
     assert shop.outbox.breaker.is_open()  # the next requests do not wait for Redis
     day = local_date(now_utc()) + timedelta(days=3)
-    booking = client.post("/api/v1/bookings", headers=headers, json={
-        "listing_id": listing.id, "checkin": day.isoformat(), "checkout": (day + timedelta(days=1)).isoformat(),
-        "guests": 2, "payment_method": "arrival"})
+    booking = client.post(
+        "/api/v1/bookings",
+        headers=headers,
+        json={
+            "listing_id": listing.id,
+            "checkin": day.isoformat(),
+            "checkout": (day + timedelta(days=1)).isoformat(),
+            "guests": 2,
+            "payment_method": "arrival",
+        },
+    )
     assert booking.status_code == 201, booking.json
     tasks = [(r.task_name, r.args) for r in _rows()]
     assert ("orders.tasks.send_order_mail", [order_db_id(order.json["id"]), "placed"]) in tasks
@@ -171,7 +188,8 @@ def test_the_drain_publishes_what_waited_once_oldest_first_and_leaves_fresh_rows
 
 
 def test_a_row_whose_delete_failed_is_published_again_with_the_same_task_id_and_mails_once(
-        app, db, published, delivered, monkeypatch):
+    app, db, published, delivered, monkeypatch
+):
     from orders.tasks import send_order_mail
 
     user = make_user()
@@ -197,7 +215,8 @@ def _failing_delete(*_a, **_k):
 
 
 def test_published_rows_are_deleted_in_batches_by_a_thread_and_a_failed_batch_is_drained_later(
-        app, committed_db, published, delivered, monkeypatch):
+    app, committed_db, published, delivered, monkeypatch
+):
     """OUTBOX_DELETE_SECONDS > 0 (production): the request publishes and returns; the process's
     delete thread removes the published rows in one statement later. If that delete fails, the rows
     stay and the drain publishes them again with the same task id: one mail."""
@@ -289,8 +308,9 @@ def test_each_mail_task_run_twice_with_one_task_id_mails_once(db, dedupe):
     buyer = make_user()
     order = make_order(buyer, [(make_product(), 1)], now=now_utc())
     listing = make_listing(units=2)
-    booking = make_booking(listing, user=buyer, check_in=local_date(now_utc()) + timedelta(days=2),
-                           confirmation_code="123456")
+    booking = make_booking(
+        listing, user=buyer, check_in=local_date(now_utc()) + timedelta(days=2), confirmation_code="123456"
+    )
     commit()
     runs = [
         (send_order_mail, [order.id, "placed"]),
@@ -311,7 +331,8 @@ def test_each_mail_task_run_twice_with_one_task_id_mails_once(db, dedupe):
 
 
 def test_a_mail_being_sent_by_a_live_run_is_not_sent_again_and_a_dead_runs_claim_is_taken_over(
-        app, db, dedupe, monkeypatch):
+    app, db, dedupe, monkeypatch
+):
     db.session.add(SentMail(key="k-live", status="sending", claimed_at=now_utc()))
     db.session.add(SentMail(key="k-dead", status="sending", claimed_at=now_utc() - timedelta(hours=1)))
     commit()
@@ -329,7 +350,9 @@ def test_a_failed_smtp_call_gives_the_key_back_so_the_retry_sends(db, dedupe, mo
     with pytest.raises(OSError):
         send_once("k-retry", "a@test.cn", "s", "b")
     assert db.session.scalar(sa.select(SentMail).where(SentMail.key == "k-retry")) is None
-    monkeypatch.setattr(shop.mail, "deliver", lambda to, subject, body, key=None, **_kw: dedupe.append((to, subject, key)))
+    monkeypatch.setattr(
+        shop.mail, "deliver", lambda to, subject, body, key=None, **_kw: dedupe.append((to, subject, key))
+    )
     assert send_once("k-retry", "a@test.cn", "s", "b") is True
     assert send_once("k-retry", "a@test.cn", "s", "b") is False
     assert len(dedupe) == 1

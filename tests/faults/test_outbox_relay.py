@@ -6,6 +6,7 @@ order and booking e-mails of that moment as one `shop.outbox.run_batch` message 
 runs a batch in one go, each item still once per task id, and gives back what it could not send as
 a task of its own. The real Redis + worker run of a batch is in tests/faults/redis_down_check.py.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -61,7 +62,8 @@ def _orders(n: int):
 
 
 def test_the_request_only_writes_rows_and_the_relay_publishes_mails_of_one_task_as_one_batch(
-        app, committed_db, relay, published, delivered):
+    app, committed_db, relay, published, delivered
+):
     from orders.tasks import send_order_mail
 
     user, (first, second) = _orders(2)
@@ -82,17 +84,25 @@ def test_the_request_only_writes_rows_and_the_relay_publishes_mails_of_one_task_
     assert _rows() == []  # published, then deleted
     (batch_name, batch_args, batch_id), (single_name, single_args, single_id) = published
     assert batch_name == RUN_BATCH and batch_id not in ids.values()
-    assert batch_args == [ORDER_MAIL, [[ids[(first.id, "placed")], [first.id, "placed"], {}],
-                                       [ids[(second.id, "paid")], [second.id, "paid"], {}]]]
-    assert (single_name, single_args, single_id) == ("shop.mail.send_mail", ["a@test.cn", "s", "b"],
-                                                     ids[("a@test.cn", "s", "b")])
+    assert batch_args == [
+        ORDER_MAIL,
+        [[ids[(first.id, "placed")], [first.id, "placed"], {}], [ids[(second.id, "paid")], [second.id, "paid"], {}]],
+    ]
+    assert (single_name, single_args, single_id) == (
+        "shop.mail.send_mail",
+        ["a@test.cn", "s", "b"],
+        ids[("a@test.cn", "s", "b")],
+    )
 
     committed_db.session.commit()
     published.clear()
     assert run_batch.apply(args=batch_args).get() == 2  # a worker runs the batch
     assert sorted((to, key) for to, _subject, key in delivered) == sorted(
-        [(user.email, mail_key(ORDER_MAIL, ids[(first.id, "placed")])),
-         (user.email, mail_key(ORDER_MAIL, ids[(second.id, "paid")]))])
+        [
+            (user.email, mail_key(ORDER_MAIL, ids[(first.id, "placed")])),
+            (user.email, mail_key(ORDER_MAIL, ids[(second.id, "paid")])),
+        ]
+    )
     assert [s for _to, s, _k in delivered if first.code in s and "已提交" in s]
     committed_db.session.commit()  # SQLite: reading `first.code` began a (locking) transaction
     run_batch.apply(args=batch_args)  # the batch delivered again
@@ -102,7 +112,8 @@ def test_the_request_only_writes_rows_and_the_relay_publishes_mails_of_one_task_
 
 
 def test_a_batch_item_that_cannot_be_sent_goes_back_as_its_own_task_and_the_others_are_sent(
-        app, committed_db, relay, published, delivered, monkeypatch):
+    app, committed_db, relay, published, delivered, monkeypatch
+):
     from orders.tasks import send_order_mail
     from shop.auth.models import User
 
@@ -148,7 +159,8 @@ def test_a_batch_whose_runner_crashes_is_handed_back_item_by_item(app, committed
 
 
 def test_batch_items_that_cannot_be_published_again_wait_in_the_outbox_for_the_drain(
-        app, committed_db, relay, published, monkeypatch):
+    app, committed_db, relay, published, monkeypatch
+):
     """The worker hands failed items back to the broker; if the broker is gone by then, the items
     are written back to the outbox (same task ids) and the drain publishes them later."""
     _user, orders = _orders(3)
@@ -169,7 +181,9 @@ def test_batch_items_that_cannot_be_published_again_wait_in_the_outbox_for_the_d
     mine = {f"t{o.id}" for o in orders}  # (the orders' own "placed" mails wait in the relay's rows too)
     waiting = [(r.task_name, r.args, r.task_id) for r in _rows() if r.task_id in mine]
     assert waiting == [(ORDER_MAIL, [o.id, "paid"], f"t{o.id}") for o in orders[1:]]
-    monkeypatch.setattr(shop.outbox, "publish", lambda name, args, kwargs, task_id: published.append((name, args, task_id)))
+    monkeypatch.setattr(
+        shop.outbox, "publish", lambda name, args, kwargs, task_id: published.append((name, args, task_id))
+    )
     shop.outbox.drain(min_age=0)
     assert [p for p in published if p[2] in mine] == [(ORDER_MAIL, [o.id, "paid"], f"t{o.id}") for o in orders]
     assert _rows() == []
@@ -190,17 +204,30 @@ def test_booking_mails_travel_in_a_batch_with_their_qr_codes(app, committed_db, 
     codes = []
     for n in range(2):
         checkin = day + timedelta(days=n)
-        r = app.test_client().post("/api/v1/bookings", headers=headers, json={
-            "listing_id": listing.id, "checkin": checkin.isoformat(),
-            "checkout": (checkin + timedelta(days=1)).isoformat(), "guests": 1, "payment_method": "arrival"})
+        r = app.test_client().post(
+            "/api/v1/bookings",
+            headers=headers,
+            json={
+                "listing_id": listing.id,
+                "checkin": checkin.isoformat(),
+                "checkout": (checkin + timedelta(days=1)).isoformat(),
+                "guests": 1,
+                "payment_method": "arrival",
+            },
+        )
         assert r.status_code == 201, r.json
         codes.append(r.json["code"])
     relay.flush()
     [(name, args, _id)] = [p for p in published if p[0] == RUN_BATCH]
     assert args[0] == BOOKING_MAIL and len(args[1]) == 2
     mails = []
-    monkeypatch.setattr(shop.mail, "deliver", lambda to, subject, body, key=None, attachments=(): mails.append(
-        (to, body, key, [(name, mime) for name, _content, mime in attachments])))
+    monkeypatch.setattr(
+        shop.mail,
+        "deliver",
+        lambda to, subject, body, key=None, attachments=(): mails.append(
+            (to, body, key, [(name, mime) for name, _content, mime in attachments])
+        ),
+    )
     committed_db.session.commit()
     assert run_batch.apply(args=args).get() == 2
     assert sorted(m[2] for m in mails) == sorted(mail_key(send_booking_mail.name, t) for t, _a, _k in args[1])
@@ -232,14 +259,18 @@ def test_while_redis_is_down_the_relay_leaves_the_rows_to_the_drain(app, committ
 
 def test_send_many_claims_new_keys_in_one_go_and_skips_sent_and_live_ones(app, committed_db, delivered):
     now = now_utc()
-    committed_db.session.add_all([
-        SentMail(key="k-sent", status="sent", claimed_at=now, sent_at=now),
-        SentMail(key="k-live", status="sending", claimed_at=now),
-        SentMail(key="k-dead", status="sending", claimed_at=now - timedelta(hours=1)),
-    ])
+    committed_db.session.add_all(
+        [
+            SentMail(key="k-sent", status="sent", claimed_at=now, sent_at=now),
+            SentMail(key="k-live", status="sending", claimed_at=now),
+            SentMail(key="k-dead", status="sending", claimed_at=now - timedelta(hours=1)),
+        ]
+    )
     committed_db.session.commit()
-    retry = send_many([Mail(k, f"{k}@test.cn", "s", "b") for k in ("k-new", "k-sent", "k-live", "k-dead", "k-new2")]
-                      + [Mail("k-none", "", "s", "b")])
+    retry = send_many(
+        [Mail(k, f"{k}@test.cn", "s", "b") for k in ("k-new", "k-sent", "k-live", "k-dead", "k-new2")]
+        + [Mail("k-none", "", "s", "b")]
+    )
     assert retry == {"k-live"}
     assert sorted(key for _to, _s, key in delivered) == ["k-dead", "k-new", "k-new2"]
     status = dict(committed_db.session.execute(sa.select(SentMail.key, SentMail.status)).all())

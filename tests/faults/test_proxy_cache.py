@@ -24,7 +24,9 @@ def _nginx() -> str:
         return path
     if IS_CI:
         pytest.fail("CI=true: the nginx page cache test needs `apt-get install -y nginx libnginx-mod-http-cache-purge`")
-    pytest.skip("needs nginx and libnginx-mod-http-cache-purge (apt-get install -y nginx libnginx-mod-http-cache-purge)")
+    pytest.skip(
+        "needs nginx and libnginx-mod-http-cache-purge (apt-get install -y nginx libnginx-mod-http-cache-purge)"
+    )
 
 
 def _port_pair() -> int:

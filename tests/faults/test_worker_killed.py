@@ -4,6 +4,7 @@ The check is worker_killed_check.py, run in a pytest process of its own with a p
 redis-server and real worker processes (SIGKILL, then a second worker). Bounded to a few seconds
 plus the 2 s visibility timeout it configures.
 """
+
 from __future__ import annotations
 
 from tests.faults.services import free_port, needs_redis_server, run_check, sibling_database
@@ -11,7 +12,10 @@ from tests.faults.services import free_port, needs_redis_server, run_check, sibl
 
 def test_a_worker_killed_mid_task_runs_the_task_again_with_one_effect():
     needs_redis_server()
-    run_check("worker_killed_check.py", {
-        "TEST_DATABASE_URL": sibling_database("faults_worker"),
-        "FAULTS_REDIS_PORT": str(free_port()),
-    })
+    run_check(
+        "worker_killed_check.py",
+        {
+            "TEST_DATABASE_URL": sibling_database("faults_worker"),
+            "FAULTS_REDIS_PORT": str(free_port()),
+        },
+    )

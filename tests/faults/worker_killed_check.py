@@ -5,6 +5,7 @@ takes an order e-mail task and is SIGKILLed while it waits for the SMTP server. 
 message unacknowledged; a second worker gets it back after the visibility timeout, takes over the
 dead run's mail claim and sends the mail: exactly one message arrives, and no more later.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,9 +40,28 @@ class Worker:
         self.log_path = log_path
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "wsgi:celery_app", "worker", "--pool", "solo", "-Q", "celery",
-             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "wsgi:celery_app",
+                "worker",
+                "--pool",
+                "solo",
+                "-Q",
+                "celery",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def kill(self) -> None:
@@ -62,8 +82,7 @@ class Worker:
         return open(self.log_path, encoding="utf-8", errors="replace").read()[-4000:]
 
 
-def test_a_worker_killed_mid_task_runs_it_again_and_the_mail_arrives_once(app, committed_db, redis_server,
-                                                                          tmp_path):
+def test_a_worker_killed_mid_task_runs_it_again_and_the_mail_arrives_once(app, committed_db, redis_server, tmp_path):
     buyer = make_user(email="buyer@test.cn")
     order = make_order(buyer, [(make_product(name="三江腌菜500克"), 1)], now=now_utc())
     commit()  # still eager: the order's own mail goes to the log
@@ -72,10 +91,16 @@ def test_a_worker_killed_mid_task_runs_it_again_and_the_mail_arrives_once(app, c
     use_broker(app, redis_server.url(1))
     env = dict(
         os.environ,
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], SECRET_KEY=app.config["SECRET_KEY"],
-        CELERY_BROKER_URL=redis_server.url(1), CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY),
-        MAIL_SERVER="127.0.0.1", MAIL_PORT=str(sink.port), MAIL_CLAIM_STALE_SECONDS="1",
-        SEARCH_INDEX_DIR=str(tmp_path / "index"), CACHE_REDIS_URL="", RATELIMIT_STORAGE_URI="memory://",
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        SECRET_KEY=app.config["SECRET_KEY"],
+        CELERY_BROKER_URL=redis_server.url(1),
+        CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY),
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(sink.port),
+        MAIL_CLAIM_STALE_SECONDS="1",
+        SEARCH_INDEX_DIR=str(tmp_path / "index"),
+        CACHE_REDIS_URL="",
+        RATELIMIT_STORAGE_URI="memory://",
     )
     first = Worker(env, tmp_path / "worker1.log")
     second = None
@@ -105,4 +130,3 @@ def test_a_worker_killed_mid_task_runs_it_again_and_the_mail_arrives_once(app, c
 
 def _task_id(sent) -> str:
     return sent[0].key.rsplit(":", 1)[1] if sent else ""
-

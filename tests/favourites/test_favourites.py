@@ -1,5 +1,6 @@
 """Favourites (收藏) of products and listings, 我的收藏, the API, and share links (short URL + QR code)
 on product and listing pages — cached product pages stay shared (nothing of the visitor in them)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -50,8 +51,10 @@ def test_a_favourite_tapped_before_signing_in_is_added_by_the_sign_in(client, db
     product = make_product(name="三江腌菜")
     commit()
     r = client.post(f"/favourites/product/{product.id}", data={"action": "add"})
-    r = client.post(r.headers["Location"].replace("/login", "/register"),
-                    data={"name": "新买家", "email": "fav@test.cn", "password": "s3cret-pass", "confirm": "s3cret-pass"})
+    r = client.post(
+        r.headers["Location"].replace("/login", "/register"),
+        data={"name": "新买家", "email": "fav@test.cn", "password": "s3cret-pass", "confirm": "s3cret-pass"},
+    )
     assert r.status_code == 302 and r.headers["Location"] == _page(product)
     [favourite] = db.session.scalars(sa.select(Favourite)).all()
     assert favourite.product_id == product.id
@@ -119,7 +122,8 @@ def test_the_qr_code_holds_the_short_link(client, db, app):
 
 
 def test_cached_product_page_is_the_same_for_everyone_and_signed_in_visitors_see_their_state(
-        client, db, auth, cache_on):
+    client, db, auth, cache_on
+):
     product = make_product()
     user = make_user()
     commit()

@@ -1,4 +1,5 @@
 """Factories for organisations and their members."""
+
 from __future__ import annotations
 
 import itertools
@@ -17,12 +18,21 @@ def make_credit_code(n: int | None = None) -> str:
     return body + creditcode.check_character(body)
 
 
-def make_organisation(*, name: str = "南昌县第一中学", kind: str = "budget_unit", status: str = "approved",
-                      members: dict | None = None) -> Organisation:
+def make_organisation(
+    *, name: str = "南昌县第一中学", kind: str = "budget_unit", status: str = "approved", members: dict | None = None
+) -> Organisation:
     """An organisation; `members` maps role -> user (made when None): {"approver": None, "buyer": None}."""
-    organisation = Organisation(name=name, kind=kind, credit_code=make_credit_code(), address="南昌县莲塘镇澄湖路 1 号",
-                                contact_name="李老师", contact_phone="0791-85712345", status=status,
-                                decision_reason="", created_at=NOW)
+    organisation = Organisation(
+        name=name,
+        kind=kind,
+        credit_code=make_credit_code(),
+        address="南昌县莲塘镇澄湖路 1 号",
+        contact_name="李老师",
+        contact_phone="0791-85712345",
+        status=status,
+        decision_reason="",
+        created_at=NOW,
+    )
     db.session.add(organisation)
     db.session.flush()
     for role, user in (members or {}).items():
@@ -31,8 +41,9 @@ def make_organisation(*, name: str = "南昌县第一中学", kind: str = "budge
 
 
 def add_member(organisation, user, *, role: str, is_manager: bool = False) -> OrganisationMember:
-    member = OrganisationMember(organisation_id=organisation.id, user_id=user.id, role=role, is_manager=is_manager,
-                                created_at=NOW)
+    member = OrganisationMember(
+        organisation_id=organisation.id, user_id=user.id, role=role, is_manager=is_manager, created_at=NOW
+    )
     db.session.add(member)
     db.session.flush()
     db.session.expire(organisation, ["members"])

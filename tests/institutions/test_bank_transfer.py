@@ -3,6 +3,7 @@ payee's account and the reference; the county office or the selling station reco
 no income is credited before it is recorded (nor before hand-over); recording it twice changes
 nothing; a wrong amount is refused; refunds are bank refunds and the reconciliation balances; the
 orders expire on the longer institutional term."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -34,24 +35,45 @@ def _placed(client, api_token, *, method: str = "bank_transfer"):
     buyer, approver = make_user(name="采购小张"), make_user(name="财务老李")
     organisation = make_organisation(members={"buyer": buyer, "approver": approver})
     station = make_station()
-    rice = make_product(name="南昌大米", price_fen=6000, stock=50, station=station,
-                        households=[make_household(village=station.villages[0])])
+    rice = make_product(
+        name="南昌大米",
+        price_fen=6000,
+        stock=50,
+        station=station,
+        households=[make_household(village=station.villages[0])],
+    )
     operator = make_user(role="operator", station=station)
     county = make_user(role="county")
     commit()
     b, a = api_token(buyer), api_token(approver)
-    r = client.post("/api/v1/purchases", headers=b, json={
-        "organisation_id": organisation.id, "delivery": "ship", "requested_date": _day(), "payment_method": method,
-        "destinations": [{"label": "本部食堂", "address": ADDRESS_JSON,
-                          "items": [{"product_id": rice.id, "quantity": 12}]}]})
+    r = client.post(
+        "/api/v1/purchases",
+        headers=b,
+        json={
+            "organisation_id": organisation.id,
+            "delivery": "ship",
+            "requested_date": _day(),
+            "payment_method": method,
+            "destinations": [
+                {"label": "本部食堂", "address": ADDRESS_JSON, "items": [{"product_id": rice.id, "quantity": 12}]}
+            ],
+        },
+    )
     assert r.status_code == 201, r.json
     purchase_id = r.json["id"]
     client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b)
     r = client.post(f"/api/v1/purchases/{purchase_id}/approve", headers=a, json={})
     assert r.status_code == 200, r.json
     order = _db.session.scalar(sa.select(Order).where(Order.code == r.json["order_codes"][0]))
-    return {"buyer": buyer, "operator": operator, "county": county, "order": order, "rice": rice,
-            "station": station, "b": b}
+    return {
+        "buyer": buyer,
+        "operator": operator,
+        "county": county,
+        "order": order,
+        "rice": rice,
+        "station": station,
+        "b": b,
+    }
 
 
 def _credited() -> int:
@@ -59,8 +81,11 @@ def _credited() -> int:
 
 
 def _transfer(client, headers, code, amount, reference="ABC2026120300017", **extra):
-    return client.post(f"/api/v1/orders/{code}/bank-transfer", headers=headers,
-                       json={"amount_fen": amount, "reference": reference, **extra})
+    return client.post(
+        f"/api/v1/orders/{code}/bank-transfer",
+        headers=headers,
+        json={"amount_fen": amount, "reference": reference, **extra},
+    )
 
 
 def _walk(client, headers, order):
@@ -73,7 +98,8 @@ def _walk(client, headers, order):
 
 
 def test_the_order_waits_unpaid_with_the_account_and_nothing_is_worked_or_credited_before_the_transfer(
-        client, db, api_token):
+    client, db, api_token
+):
     s = _placed(client, api_token)
     order = s["order"]
     assert (order.status, order.payment_method) == ("pending", "bank_transfer")
@@ -100,15 +126,20 @@ def test_a_wrong_amount_is_refused_and_changes_nothing(client, db, api_token):
         r = _transfer(client, c, order.code, amount)
         assert r.status_code == 422 and r.json["error"]["code"] == "transfer_amount_mismatch", r.json
         assert r.json["error"]["fields"]["amount_due_fen"] == str(order.total_fen)
-    for bad in ({"amount_fen": 0, "reference": "ABC12345"}, {"amount_fen": order.total_fen, "reference": "x"},
-                {"amount_fen": order.total_fen, "reference": "有中文的流水"},
-                {"amount_fen": order.total_fen, "reference": "ABC12345", "received_on": _day(2)}):
+    for bad in (
+        {"amount_fen": 0, "reference": "ABC12345"},
+        {"amount_fen": order.total_fen, "reference": "x"},
+        {"amount_fen": order.total_fen, "reference": "有中文的流水"},
+        {"amount_fen": order.total_fen, "reference": "ABC12345", "received_on": _day(2)},
+    ):
         assert client.post(f"/api/v1/orders/{order.code}/bank-transfer", headers=c, json=bad).status_code == 422
     _db.session.expire_all()
     payment = _db.session.get(OrderPayment, order.payments[0].id)
     assert (payment.state, payment.provider_ref, payment.order.status) == ("pending", None, "pending")
-    assert _db.session.scalar(sa.select(sa.func.count(AuditEntry.id))
-                              .where(AuditEntry.action == "payment.bank_transfer")) == 0
+    assert (
+        _db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "payment.bank_transfer"))
+        == 0
+    )
 
 
 def test_only_the_county_office_and_the_selling_station_record_it_others_get_404(client, db, api_token):
@@ -143,8 +174,9 @@ def test_recording_credits_nothing_until_hand_over_twice_changes_nothing_and_ref
     second = _placed(client, api_token)["order"]
     r = _transfer(client, c, second.code, second.total_fen)
     assert r.status_code == 409 and r.json["error"]["code"] == "transfer_reference_used"
-    audit = _db.session.execute(sa.select(AuditEntry.actor_id, AuditEntry.detail)
-                                .where(AuditEntry.action == "payment.bank_transfer")).all()
+    audit = _db.session.execute(
+        sa.select(AuditEntry.actor_id, AuditEntry.detail).where(AuditEntry.action == "payment.bank_transfer")
+    ).all()
     assert len(audit) == 1 and audit[0][0] == s["county"].id
     assert audit[0][1]["reference"] == "ABC2026120300017" and audit[0][1]["amount_fen"] == order.total_fen
     # money received, but the households are credited at hand-over, as for a card
@@ -196,15 +228,27 @@ def test_retail_buyers_cannot_choose_a_bank_transfer(client, db, api_token):
     product = make_product(stock=5)
     buyer = make_user()
     commit()
-    r = client.post("/api/v1/orders", headers=api_token(buyer), json={
-        "items": [{"product_id": product.id, "quantity": 1}], "address": ADDRESS_JSON,
-        "payment_method": "bank_transfer"})
+    r = client.post(
+        "/api/v1/orders",
+        headers=api_token(buyer),
+        json={
+            "items": [{"product_id": product.id, "quantity": 1}],
+            "address": ADDRESS_JSON,
+            "payment_method": "bank_transfer",
+        },
+    )
     assert r.status_code == 422
     from orders.services.placement import AddressData, PlacementRequest, place_order
     from shop.errors import ValidationError
+
     try:
-        place_order(PlacementRequest(items=[(product.id, 1)], payment_method="bank_transfer",
-                                     address=AddressData(**ADDRESS_JSON)), buyer=buyer, now=now_utc())
+        place_order(
+            PlacementRequest(
+                items=[(product.id, 1)], payment_method="bank_transfer", address=AddressData(**ADDRESS_JSON)
+            ),
+            buyer=buyer,
+            now=now_utc(),
+        )
     except ValidationError as exc:
         assert exc.code == "bank_transfer_institutional_only"
     else:
@@ -234,8 +278,9 @@ def test_the_station_records_it_on_its_page_after_a_confirmation_step(app, clien
     assert order.code not in web.get("/bank-transfers").get_data(as_text=True)
     # another station's operator and a buyer: not found / forbidden
     other = app.test_client()
-    other.post("/login", data={"email": make_user(role="operator", station=make_station()).email,
-                               "password": "password123"})
+    other.post(
+        "/login", data={"email": make_user(role="operator", station=make_station()).email, "password": "password123"}
+    )
     commit()
     assert other.get(f"/bank-transfers/{order.code}").status_code == 404
     buyer = app.test_client()
@@ -257,8 +302,9 @@ def test_the_purchase_page_shows_the_organisations_finance_where_to_pay_each_ord
     _transfer(client, api_token(s["county"]), order.code, order.total_fen)
     page = web.get(f"/purchases/{purchase_id}").get_data(as_text=True)
     assert 'id="bank-transfer"' not in page
-    assert client.get(f"/api/v1/purchases/{purchase_id}", headers=api_token(finance.user)).json[
-        "bank_transfers_due"] == []
+    assert (
+        client.get(f"/api/v1/purchases/{purchase_id}", headers=api_token(finance.user)).json["bank_transfers_due"] == []
+    )
 
 
 def test_the_purchase_api_lists_the_transfers_due(client, db, api_token):
@@ -268,8 +314,9 @@ def test_the_purchase_api_lists_the_transfers_due(client, db, api_token):
 
     purchase_id = _db.session.scalar(sa.select(PurchaseOrder.purchase_id).where(PurchaseOrder.order_id == order.id))
     due = client.get(f"/api/v1/purchases/{purchase_id}", headers=s["b"]).json["bank_transfers_due"]
-    assert [(d["order_code"], d["amount_fen"], d["reference"]) for d in due] == [(order.code, order.total_fen,
-                                                                                  order.code)]
+    assert [(d["order_code"], d["amount_fen"], d["reference"]) for d in due] == [
+        (order.code, order.total_fen, order.code)
+    ]
     assert due[0]["account"] and due[0]["expires_at"]
 
 
@@ -285,8 +332,11 @@ def test_the_transfer_pages_speak_english_too(app, client, db, api_token):
     s = _placed(client, api_token)
     order = s["order"]
     payee = {app.config["BANK_TRANSFER_PAYEE"], app.config["BANK_TRANSFER_BANK"], "本部食堂", "南昌大米"}
-    for user, url in ((s["county"], f"/bank-transfers/{order.code}"), (s["county"], "/bank-transfers"),
-                      (s["buyer"], f"/orders/{order.code}")):
+    for user, url in (
+        (s["county"], f"/bank-transfers/{order.code}"),
+        (s["county"], "/bank-transfers"),
+        (s["buyer"], f"/orders/{order.code}"),
+    ):
         web = app.test_client()
         web.get("/?lang=en")
         web.post("/login", data={"email": user.email, "password": "password123"})

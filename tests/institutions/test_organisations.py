@@ -1,5 +1,6 @@
 """Organisation accounts (#22 a): registration with a checked credit code, the county office's
 verification (audited), members and roles, and an organisation nobody else can see (404)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -10,8 +11,13 @@ from shop.db import commit
 from tests.factories import make_user
 from tests.institutions.factories import add_member, make_credit_code, make_organisation
 
-FORM = {"name": "南昌县莲塘第一小学", "kind": "budget_unit", "address": "南昌县莲塘镇向阳路 8 号",
-        "contact_name": "王会计", "contact_phone": "0791-85712345"}
+FORM = {
+    "name": "南昌县莲塘第一小学",
+    "kind": "budget_unit",
+    "address": "南昌县莲塘镇向阳路 8 号",
+    "contact_name": "王会计",
+    "contact_phone": "0791-85712345",
+}
 
 
 def _count(model) -> int:
@@ -29,8 +35,11 @@ def test_a_buyer_registers_an_organisation_and_becomes_its_manager_and_approver(
     r = client.post("/organisations/new", data={**FORM, "credit_code": code.lower()})
     assert r.status_code == 303
     organisation = db.session.scalar(sa.select(Organisation))
-    assert (organisation.credit_code, organisation.status, organisation.contact_phone) == (code, "pending",
-                                                                                            "0791-85712345")
+    assert (organisation.credit_code, organisation.status, organisation.contact_phone) == (
+        code,
+        "pending",
+        "0791-85712345",
+    )
     assert [(m.user_id, m.role, m.is_manager) for m in organisation.members] == [(user.id, "approver", True)]
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "南昌县莲塘第一小学" in page and "待审核" in page and code in page
@@ -55,8 +64,10 @@ def test_a_wrong_check_character_or_a_taken_code_is_refused_and_nothing_is_writt
 
 def test_the_county_office_approves_or_rejects_with_a_reason_and_both_are_audited(client, db, auth):
     county = make_user(role="county")
-    first, second = make_organisation(status="pending"), make_organisation(name="某公司", kind="company",
-                                                                           status="pending")
+    first, second = (
+        make_organisation(status="pending"),
+        make_organisation(name="某公司", kind="company", status="pending"),
+    )
     commit()
     auth.login(county)
     listing = client.get("/county/organisations").get_data(as_text=True)
@@ -70,12 +81,16 @@ def test_the_county_office_approves_or_rejects_with_a_reason_and_both_are_audite
     db.session.expire_all()
     assert db.session.get(Organisation, first.id).status == "approved"
     refused = db.session.get(Organisation, second.id)
-    assert (refused.status, refused.decision_reason, refused.decided_by_id) == ("rejected", "信用代码与营业执照不符",
-                                                                                county.id)
+    assert (refused.status, refused.decision_reason, refused.decided_by_id) == (
+        "rejected",
+        "信用代码与营业执照不符",
+        county.id,
+    )
     r = client.post(f"/organisations/{first.id}/reject", data={"reason": "改主意", "confirm": "1"})  # decided once
     assert "已审核过" in client.get(r.headers["Location"]).get_data(as_text=True)
-    audit = db.session.execute(sa.select(AuditEntry.action, AuditEntry.subject_id, AuditEntry.actor_id)
-                               .order_by(AuditEntry.id)).all()
+    audit = db.session.execute(
+        sa.select(AuditEntry.action, AuditEntry.subject_id, AuditEntry.actor_id).order_by(AuditEntry.id)
+    ).all()
     assert audit == [("organisation.approve", first.id, county.id), ("organisation.reject", second.id, county.id)]
 
 
@@ -95,10 +110,16 @@ def test_the_manager_adds_members_with_roles_and_others_may_not(client, db, auth
     assert "采购小张" in client.get(f"/organisations/{organisation.id}").get_data(as_text=True)
     auth.logout()
     auth.login(viewer)
-    assert client.post(f"/organisations/{organisation.id}/members",
-                       data={"email": viewer.email, "role": "approver"}).status_code == 403
-    assert db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.subject_id == organisation.id)) \
+    assert (
+        client.post(
+            f"/organisations/{organisation.id}/members", data={"email": viewer.email, "role": "approver"}
+        ).status_code
+        == 403
+    )
+    assert (
+        db.session.scalar(sa.select(AuditEntry.action).where(AuditEntry.subject_id == organisation.id))
         == "organisation.member"
+    )
 
 
 def test_a_member_of_one_organisation_sees_nothing_of_another(client, db, auth, api_token):
@@ -109,16 +130,20 @@ def test_a_member_of_one_organisation_sees_nothing_of_another(client, db, auth, 
     auth.login(a_buyer)
     assert client.get(f"/organisations/{a.id}").status_code == 200
     assert client.get(f"/organisations/{b.id}").status_code == 404
-    assert client.post(f"/organisations/{b.id}/members", data={"email": a_buyer.email, "role": "buyer"}).status_code \
-        == 404
+    assert (
+        client.post(f"/organisations/{b.id}/members", data={"email": a_buyer.email, "role": "buyer"}).status_code == 404
+    )
     assert "乙单位" not in client.get("/organisations").get_data(as_text=True)
     auth.logout()
     headers = api_token(a_buyer)
     assert client.get(f"/api/v1/organisations/{a.id}", headers=headers).status_code == 200
-    for r in (client.get(f"/api/v1/organisations/{b.id}", headers=headers),
-              client.get("/api/v1/organisations/99999", headers=headers),
-              client.post(f"/api/v1/organisations/{b.id}/members", headers=headers,
-                          json={"email": a_buyer.email, "role": "approver"})):
+    for r in (
+        client.get(f"/api/v1/organisations/{b.id}", headers=headers),
+        client.get("/api/v1/organisations/99999", headers=headers),
+        client.post(
+            f"/api/v1/organisations/{b.id}/members", headers=headers, json={"email": a_buyer.email, "role": "approver"}
+        ),
+    ):
         assert r.status_code == 404 and r.json["error"]["code"] == "organisation_not_found"
     assert _count(OrganisationMember) == 2
 
@@ -133,11 +158,15 @@ def test_the_api_registers_reads_adds_members_and_the_county_verifies(client, db
     org = r.json
     assert (org["kind"], org["status"], org["credit_code"]) == ("union", "pending", code)
     assert org["members"][0]["role"] == "approver" and org["members"][0]["is_manager"]
-    bad = client.post("/api/v1/organisations", headers=headers,
-                      json={**FORM, "credit_code": code[:17] + ("0" if code[17] != "0" else "1")})
+    bad = client.post(
+        "/api/v1/organisations",
+        headers=headers,
+        json={**FORM, "credit_code": code[:17] + ("0" if code[17] != "0" else "1")},
+    )
     assert bad.status_code == 422 and bad.json["error"]["fields"] == {"credit_code": "invalid"}
-    r = client.post(f"/api/v1/organisations/{org['id']}/members", headers=headers,
-                    json={"email": colleague.email, "role": "buyer"})
+    r = client.post(
+        f"/api/v1/organisations/{org['id']}/members", headers=headers, json={"email": colleague.email, "role": "buyer"}
+    )
     assert r.status_code == 201 and r.json["role"] == "buyer"
     assert client.post(f"/api/v1/organisations/{org['id']}/approve", headers=headers, json={}).status_code == 403
     county_headers = api_token(county)

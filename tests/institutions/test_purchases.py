@@ -1,6 +1,7 @@
 """Bulk purchases with approval (#22 b): a buyer drafts and submits, a second person (an approver of
 the same organisation) approves — placed as orders through the retail placement service — or
 rejects with a reason; every decision audited; another organisation's purchase is a 404."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -33,12 +34,21 @@ def _setup(*, stock: int = 50, status: str = "approved"):
 
 def _body(organisation, rice, eggs, **extra) -> dict:
     return {
-        "organisation_id": organisation.id, "delivery": "ship", "requested_date": _day(), "payment_method": "cod",
+        "organisation_id": organisation.id,
+        "delivery": "ship",
+        "requested_date": _day(),
+        "payment_method": "cod",
         "destinations": [
-            {"label": "东校区食堂", "address": ADDRESS_JSON, "items": [{"product_id": rice.id, "quantity": 8},
-                                                                   {"product_id": eggs.id, "quantity": 5}]},
-            {"label": "西校区食堂", "address": {**ADDRESS_JSON, "line": "澄湖西路2号"},
-             "items": [{"product_id": rice.id, "quantity": 6}]},
+            {
+                "label": "东校区食堂",
+                "address": ADDRESS_JSON,
+                "items": [{"product_id": rice.id, "quantity": 8}, {"product_id": eggs.id, "quantity": 5}],
+            },
+            {
+                "label": "西校区食堂",
+                "address": {**ADDRESS_JSON, "line": "澄湖西路2号"},
+                "items": [{"product_id": rice.id, "quantity": 6}],
+            },
         ],
         **extra,
     }
@@ -49,7 +59,8 @@ def _allocated(product) -> int:
 
 
 def test_a_purchase_is_placed_as_one_retail_order_per_address_only_after_a_second_person_approves(
-        client, db, api_token):
+    client, db, api_token
+):
     organisation, buyer, approver, _viewer, rice, eggs = _setup()
     b, a = api_token(buyer), api_token(approver)
     r = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs))
@@ -78,8 +89,11 @@ def test_a_purchase_is_placed_as_one_retail_order_per_address_only_after_a_secon
     assert (_allocated(rice), _allocated(eggs)) == (14, 5)
     links = _db.session.scalars(sa.select(PurchaseOrder.order_id).order_by(PurchaseOrder.id)).all()
     assert links == [o.id for o in orders]
-    audit = _db.session.execute(sa.select(AuditEntry.action, AuditEntry.actor_id, AuditEntry.detail)
-                                .where(AuditEntry.subject_type == "purchases")).all()
+    audit = _db.session.execute(
+        sa.select(AuditEntry.action, AuditEntry.actor_id, AuditEntry.detail).where(
+            AuditEntry.subject_type == "purchases"
+        )
+    ).all()
     assert audit == [("purchase.approve", approver.id, {"orders": [o.code for o in orders], "total_fen": estimated})]
     # approved once: a second approval changes nothing
     assert client.post(f"/api/v1/purchases/{purchase['id']}/approve", headers=a, json={}).status_code == 409
@@ -111,9 +125,11 @@ def test_only_the_organisations_own_approver_decides_and_others_see_nothing(clie
     purchase_id = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json["id"]
     client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b)
     o = api_token(other_approver)
-    for r in (client.get(f"/api/v1/purchases/{purchase_id}", headers=o),
-              client.post(f"/api/v1/purchases/{purchase_id}/approve", headers=o, json={}),
-              client.post(f"/api/v1/purchases/{purchase_id}/reject", headers=o, json={"reason": "x"})):
+    for r in (
+        client.get(f"/api/v1/purchases/{purchase_id}", headers=o),
+        client.post(f"/api/v1/purchases/{purchase_id}/approve", headers=o, json={}),
+        client.post(f"/api/v1/purchases/{purchase_id}/reject", headers=o, json={"reason": "x"}),
+    ):
         assert r.status_code == 404
     v = api_token(viewer)
     assert client.get(f"/api/v1/purchases/{purchase_id}", headers=v).status_code == 200
@@ -131,9 +147,9 @@ def test_a_rejection_needs_a_reason_and_is_audited(client, db, api_token):
     assert client.post(f"/api/v1/purchases/{purchase_id}/reject", headers=a, json={"reason": " "}).status_code == 422
     r = client.post(f"/api/v1/purchases/{purchase_id}/reject", headers=a, json={"reason": "超出本月预算"})
     assert r.status_code == 200 and (r.json["status"], r.json["decision_reason"]) == ("rejected", "超出本月预算")
-    assert _db.session.execute(sa.select(AuditEntry.action, AuditEntry.actor_id)
-                               .where(AuditEntry.subject_type == "purchases")).all() == [("purchase.reject",
-                                                                                          approver.id)]
+    assert _db.session.execute(
+        sa.select(AuditEntry.action, AuditEntry.actor_id).where(AuditEntry.subject_type == "purchases")
+    ).all() == [("purchase.reject", approver.id)]
     assert client.post(f"/api/v1/purchases/{purchase_id}/approve", headers=a, json={}).status_code == 409
     assert _db.session.scalar(sa.select(sa.func.count(Order.id))) == 0
 
@@ -158,8 +174,11 @@ def test_a_changed_total_is_refused_at_approval(client, db, api_token):
     b, a = api_token(buyer), api_token(approver)
     created = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json
     client.post(f"/api/v1/purchases/{created['id']}/submit", headers=b)
-    r = client.post(f"/api/v1/purchases/{created['id']}/approve", headers=a,
-                    json={"shown_total_fen": created["estimated_total_fen"] - 100})
+    r = client.post(
+        f"/api/v1/purchases/{created['id']}/approve",
+        headers=a,
+        json={"shown_total_fen": created["estimated_total_fen"] - 100},
+    )
     assert r.status_code == 409 and r.json["error"]["code"] == "purchase_price_changed"
     assert _db.session.scalar(sa.select(sa.func.count(Order.id))) == 0 and _allocated(rice) == 0
 
@@ -175,16 +194,30 @@ def test_bad_drafts_are_refused_and_nothing_is_written(client, db, api_token):
         _body(organisation, rice, eggs, requested_date=_day(-1)),
         _body(organisation, rice, eggs, destinations=[]),
         _body(organisation, rice, eggs, delivery="pickup"),  # no station
-        {**_body(organisation, rice, eggs), "destinations": [{"label": "食堂", "address": {**ADDRESS_JSON, "phone": "1"},
-                                                              "items": [{"product_id": rice.id, "quantity": 1}]}]},
-        {**_body(organisation, rice, eggs), "destinations": [{"label": "食堂", "address": ADDRESS_JSON,
-                                                              "items": [{"product_id": 99999, "quantity": 1}]}]},
+        {
+            **_body(organisation, rice, eggs),
+            "destinations": [
+                {
+                    "label": "食堂",
+                    "address": {**ADDRESS_JSON, "phone": "1"},
+                    "items": [{"product_id": rice.id, "quantity": 1}],
+                }
+            ],
+        },
+        {
+            **_body(organisation, rice, eggs),
+            "destinations": [
+                {"label": "食堂", "address": ADDRESS_JSON, "items": [{"product_id": 99999, "quantity": 1}]}
+            ],
+        },
     ]
     for body in bad:
         r = client.post("/api/v1/purchases", headers=b, json=body)
         assert r.status_code == 422, (body, r.json)
-    assert client.post("/api/v1/purchases", headers=api_token(approver),
-                       json=_body(organisation, rice, eggs)).status_code == 403  # approvers do not build
+    assert (
+        client.post("/api/v1/purchases", headers=api_token(approver), json=_body(organisation, rice, eggs)).status_code
+        == 403
+    )  # approvers do not build
     assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
 
 
@@ -193,10 +226,18 @@ def test_a_pickup_purchase_is_one_pickup_order_at_the_station(client, db, api_to
     station = make_station()
     commit()
     b, a = api_token(buyer), api_token(approver)
-    r = client.post("/api/v1/purchases", headers=b, json={
-        "organisation_id": organisation.id, "delivery": "pickup", "pickup_station_id": station.id,
-        "requested_date": _day(3), "payment_method": "station_cash",
-        "items": [{"product_id": rice.id, "quantity": 4}, {"product_id": eggs.id, "quantity": 2}]})
+    r = client.post(
+        "/api/v1/purchases",
+        headers=b,
+        json={
+            "organisation_id": organisation.id,
+            "delivery": "pickup",
+            "pickup_station_id": station.id,
+            "requested_date": _day(3),
+            "payment_method": "station_cash",
+            "items": [{"product_id": rice.id, "quantity": 4}, {"product_id": eggs.id, "quantity": 2}],
+        },
+    )
     assert r.status_code == 201, r.json
     client.post(f"/api/v1/purchases/{r.json['id']}/submit", headers=b)
     approved = client.post(f"/api/v1/purchases/{r.json['id']}/approve", headers=a, json={}).json
@@ -213,9 +254,20 @@ def test_the_pages_let_a_buyer_draft_and_submit_and_the_approver_approve(app, db
     assert "新建采购单" in page
     assert approver_client.get(f"/organisations/{organisation.id}/purchases/new").status_code == 403
     assert "南昌大米" in buyer_client.get(f"/organisations/{organisation.id}/purchases/new").get_data(as_text=True)
-    r = buyer_client.post(f"/organisations/{organisation.id}/purchases/new", data={
-        "delivery": "ship", "requested_date": _day(), "payment_method": "cod", "label": "本部食堂",
-        **ADDRESS_JSON, "product_0": str(rice.id), "quantity_0": "3", "product_1": str(eggs.id), "quantity_1": "2"})
+    r = buyer_client.post(
+        f"/organisations/{organisation.id}/purchases/new",
+        data={
+            "delivery": "ship",
+            "requested_date": _day(),
+            "payment_method": "cod",
+            "label": "本部食堂",
+            **ADDRESS_JSON,
+            "product_0": str(rice.id),
+            "quantity_0": "3",
+            "product_1": str(eggs.id),
+            "quantity_1": "2",
+        },
+    )
     assert r.status_code == 303, r.get_data(as_text=True)
     purchase_url = r.headers["Location"]
     page = buyer_client.get(purchase_url).get_data(as_text=True)
@@ -223,7 +275,9 @@ def test_the_pages_let_a_buyer_draft_and_submit_and_the_approver_approve(app, db
     buyer_client.post(purchase_url + "/submit")
     page = approver_client.get(purchase_url).get_data(as_text=True)
     assert "待审批" in page and "审批通过并下单" in page
-    approver_client.post(purchase_url + "/approve", data={"shown_total_fen": "1", "confirm": "1"})  # what it showed is stale
+    approver_client.post(
+        purchase_url + "/approve", data={"shown_total_fen": "1", "confirm": "1"}
+    )  # what it showed is stale
     assert "价格或运费已变化" in approver_client.get(purchase_url).get_data(as_text=True)
     page = approver_client.get(purchase_url).get_data(as_text=True)
     shown = page.split('name="shown_total_fen" value="')[1].split('"')[0]
@@ -248,11 +302,34 @@ def test_the_purchase_pages_speak_english_too(app, db):
     client = app.test_client()
     client.get("/?lang=en")
     client.post("/login", data={"email": buyer.email, "password": "password123"})
-    r = client.post(f"/organisations/{organisation.id}/purchases/new", data={
-        "delivery": "ship", "requested_date": _day(), "payment_method": "cod", "label": "本部食堂",
-        **ADDRESS_JSON, "product_0": str(rice.id), "quantity_0": "3"})
-    data = {organisation.name, rice.name, eggs.name, "本部食堂", buyer.name, approver.name, _viewer.name,
-            organisation.address, organisation.contact_name}
-    for url in (f"/organisations/{organisation.id}", f"/organisations/{organisation.id}/purchases/new",
-                r.headers["Location"], "/organisations", f"/organisations/{organisation.id}/statement"):
+    r = client.post(
+        f"/organisations/{organisation.id}/purchases/new",
+        data={
+            "delivery": "ship",
+            "requested_date": _day(),
+            "payment_method": "cod",
+            "label": "本部食堂",
+            **ADDRESS_JSON,
+            "product_0": str(rice.id),
+            "quantity_0": "3",
+        },
+    )
+    data = {
+        organisation.name,
+        rice.name,
+        eggs.name,
+        "本部食堂",
+        buyer.name,
+        approver.name,
+        _viewer.name,
+        organisation.address,
+        organisation.contact_name,
+    }
+    for url in (
+        f"/organisations/{organisation.id}",
+        f"/organisations/{organisation.id}/purchases/new",
+        r.headers["Location"],
+        "/organisations",
+        f"/organisations/{organisation.id}/statement",
+    ):
         assert chinese_ui_on_en(_nodes(client.get(url).get_data(as_text=True)), data) == [], url

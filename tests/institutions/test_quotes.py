@@ -2,6 +2,7 @@
 price, lead time, valid until), the buyer accepts it into a draft purchase; the line holds the quoted
 price through approval and placement (the retail placement path); a price from the client is refused;
 an expired answer cannot be accepted; other organisations and stations see nothing (404)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -35,27 +36,60 @@ def _setup(client, api_token, *, stock: int = 200):
     other_org = make_organisation(name="另一单位", members={"buyer": other_buyer})
     commit()
     b = api_token(buyer)
-    r = client.post("/api/v1/purchases", headers=b, json={
-        "organisation_id": organisation.id, "delivery": "ship", "requested_date": _day(10), "payment_method": "cod",
-        "destinations": [{"label": "本部食堂", "address": ADDRESS_JSON,
-                          "items": [{"product_id": eggs.id, "quantity": 5}]}]})
+    r = client.post(
+        "/api/v1/purchases",
+        headers=b,
+        json={
+            "organisation_id": organisation.id,
+            "delivery": "ship",
+            "requested_date": _day(10),
+            "payment_method": "cod",
+            "destinations": [
+                {"label": "本部食堂", "address": ADDRESS_JSON, "items": [{"product_id": eggs.id, "quantity": 5}]}
+            ],
+        },
+    )
     assert r.status_code == 201, r.json
-    return {"buyer": buyer, "approver": approver, "viewer": viewer, "organisation": organisation, "rice": rice,
-            "eggs": eggs, "operator": operator, "other_operator": other_operator, "other_buyer": other_buyer,
-            "other_org": other_org, "purchase": r.json, "b": b, "station": station}
+    return {
+        "buyer": buyer,
+        "approver": approver,
+        "viewer": viewer,
+        "organisation": organisation,
+        "rice": rice,
+        "eggs": eggs,
+        "operator": operator,
+        "other_operator": other_operator,
+        "other_buyer": other_buyer,
+        "other_org": other_org,
+        "purchase": r.json,
+        "b": b,
+        "station": station,
+    }
 
 
 def _ask(client, s, quantity=8, **extra):
-    r = client.post("/api/v1/quote-requests", headers=s["b"], json={
-        "organisation_id": s["organisation"].id, "product_id": s["rice"].id, "quantity": quantity,
-        "needed_by": _day(9), "note": "食堂月度用米", **extra})
+    r = client.post(
+        "/api/v1/quote-requests",
+        headers=s["b"],
+        json={
+            "organisation_id": s["organisation"].id,
+            "product_id": s["rice"].id,
+            "quantity": quantity,
+            "needed_by": _day(9),
+            "note": "食堂月度用米",
+            **extra,
+        },
+    )
     assert r.status_code == 201, r.json
     return r.json
 
 
 def _answer(client, token, quote_id, **body):
-    return client.post(f"/api/v1/quote-requests/{quote_id}/answer", headers=token,
-                       json={"quantity": 8, "unit_price_fen": 5200, "lead_days": 3, "valid_until": _day(5), **body})
+    return client.post(
+        f"/api/v1/quote-requests/{quote_id}/answer",
+        headers=token,
+        json={"quantity": 8, "unit_price_fen": 5200, "lead_days": 3, "valid_until": _day(5), **body},
+    )
 
 
 def test_answered_accepted_approved_placed_holds_the_quoted_price(client, db, api_token):
@@ -69,30 +103,44 @@ def test_answered_accepted_approved_placed_holds_the_quoted_price(client, db, ap
     assert _answer(client, o, q["id"]).status_code == 409  # answered once
     purchase = s["purchase"]
     destination = purchase["destinations"][0]["id"]
-    r = client.post(f"/api/v1/quote-requests/{q['id']}/accept", headers=s["b"],
-                    json={"purchase_id": purchase["id"], "destination_id": destination})
+    r = client.post(
+        f"/api/v1/quote-requests/{q['id']}/accept",
+        headers=s["b"],
+        json={"purchase_id": purchase["id"], "destination_id": destination},
+    )
     assert r.status_code == 200, r.json
     quoted = next(line for line in r.json["lines"] if line["product_id"] == s["rice"].id)
     assert (quoted["unit_price_fen"], quoted["quantity"], quoted["quote_request_id"]) == (5200, 8, q["id"])
-    assert client.post(f"/api/v1/quote-requests/{q['id']}/accept", headers=s["b"], json={
-        "purchase_id": purchase["id"], "destination_id": destination}).status_code == 409  # once
+    assert (
+        client.post(
+            f"/api/v1/quote-requests/{q['id']}/accept",
+            headers=s["b"],
+            json={"purchase_id": purchase["id"], "destination_id": destination},
+        ).status_code
+        == 409
+    )  # once
     # the catalogue price changes meanwhile: the accepted line keeps the quote
     s["rice"].price_fen = 9900
     commit()
     estimated = client.get(f"/api/v1/purchases/{purchase['id']}", headers=s["b"]).json["estimated_total_fen"]
     assert estimated >= 8 * 5200 + 5 * 4500 and estimated < 8 * 9900
     client.post(f"/api/v1/purchases/{purchase['id']}/submit", headers=s["b"])
-    r = client.post(f"/api/v1/purchases/{purchase['id']}/approve", headers=api_token(s["approver"]),
-                    json={"shown_total_fen": estimated})
+    r = client.post(
+        f"/api/v1/purchases/{purchase['id']}/approve",
+        headers=api_token(s["approver"]),
+        json={"shown_total_fen": estimated},
+    )
     assert r.status_code == 200, r.json
     order = _db.session.scalar(sa.select(Order).where(Order.code == r.json["order_codes"][0]))
-    line = _db.session.scalar(sa.select(OrderLine).where(OrderLine.order_id == order.id,
-                                                         OrderLine.product_id == s["rice"].id))
+    line = _db.session.scalar(
+        sa.select(OrderLine).where(OrderLine.order_id == order.id, OrderLine.product_id == s["rice"].id)
+    )
     assert (line.unit_price_fen, line.quantity, line.line_total_fen) == (5200, 8, 41600)
     assert order.total_fen == estimated
     assert s["rice"].stock.allocated == 8  # the retail allocation
-    actions = _db.session.scalars(sa.select(AuditEntry.action).where(AuditEntry.subject_type == "quote_requests")
-                                  .order_by(AuditEntry.id)).all()
+    actions = _db.session.scalars(
+        sa.select(AuditEntry.action).where(AuditEntry.subject_type == "quote_requests").order_by(AuditEntry.id)
+    ).all()
     assert actions == ["quote.answer", "quote.accept"]
 
 
@@ -102,17 +150,36 @@ def test_a_price_from_the_client_is_refused_and_never_used(client, db, api_token
     _answer(client, api_token(s["operator"]), q["id"])
     purchase = s["purchase"]
     destination = purchase["destinations"][0]["id"]
-    r = client.post(f"/api/v1/quote-requests/{q['id']}/accept", headers=s["b"],
-                    json={"purchase_id": purchase["id"], "destination_id": destination, "unit_price_fen": 1})
+    r = client.post(
+        f"/api/v1/quote-requests/{q['id']}/accept",
+        headers=s["b"],
+        json={"purchase_id": purchase["id"], "destination_id": destination, "unit_price_fen": 1},
+    )
     assert r.status_code == 422
-    r = client.post("/api/v1/purchases", headers=s["b"], json={
-        "organisation_id": s["organisation"].id, "delivery": "ship", "requested_date": _day(), "payment_method": "cod",
-        "destinations": [{"label": "食堂", "address": ADDRESS_JSON,
-                          "items": [{"product_id": s["rice"].id, "quantity": 2, "unit_price_fen": 1}]}]})
+    r = client.post(
+        "/api/v1/purchases",
+        headers=s["b"],
+        json={
+            "organisation_id": s["organisation"].id,
+            "delivery": "ship",
+            "requested_date": _day(),
+            "payment_method": "cod",
+            "destinations": [
+                {
+                    "label": "食堂",
+                    "address": ADDRESS_JSON,
+                    "items": [{"product_id": s["rice"].id, "quantity": 2, "unit_price_fen": 1}],
+                }
+            ],
+        },
+    )
     assert r.status_code == 422
     # the buyer cannot answer their own request with a price either
     assert _answer(client, s["b"], q["id"], unit_price_fen=1).status_code == 403
-    assert _db.session.scalar(sa.select(sa.func.count(PurchaseLine.id)).where(PurchaseLine.unit_price_fen.is_not(None))) == 0
+    assert (
+        _db.session.scalar(sa.select(sa.func.count(PurchaseLine.id)).where(PurchaseLine.unit_price_fen.is_not(None)))
+        == 0
+    )
     assert _db.session.get(QuoteRequest, q["id"]).unit_price_fen == 5200
 
 
@@ -120,8 +187,13 @@ def test_an_answer_expires_on_its_valid_until_day(client, db, api_token):
     s = _setup(client, api_token)
     q = _ask(client, s)
     o = api_token(s["operator"])
-    for bad in ({"valid_until": _day(-1)}, {"valid_until": _day(91)}, {"quantity": 9}, {"lead_days": -1},
-                {"unit_price_fen": 0}):
+    for bad in (
+        {"valid_until": _day(-1)},
+        {"valid_until": _day(91)},
+        {"quantity": 9},
+        {"lead_days": -1},
+        {"unit_price_fen": 0},
+    ):
         assert _answer(client, o, q["id"], **bad).status_code == 422, bad
     assert _answer(client, o, q["id"], valid_until=_day(0)).status_code == 200
     # the day after valid_until the answer cannot be accepted
@@ -130,8 +202,11 @@ def test_an_answer_expires_on_its_valid_until_day(client, db, api_token):
     commit()
     assert client.get(f"/api/v1/quote-requests/{q['id']}", headers=s["b"]).json["expired"] is True
     purchase = s["purchase"]
-    r = client.post(f"/api/v1/quote-requests/{q['id']}/accept", headers=s["b"], json={
-        "purchase_id": purchase["id"], "destination_id": purchase["destinations"][0]["id"]})
+    r = client.post(
+        f"/api/v1/quote-requests/{q['id']}/accept",
+        headers=s["b"],
+        json={"purchase_id": purchase["id"], "destination_id": purchase["destinations"][0]["id"]},
+    )
     assert r.status_code == 409 and r.json["error"]["code"] == "quote_expired"
     assert _db.session.scalar(sa.select(sa.func.count(PurchaseLine.id))) == 1  # only the eggs
 
@@ -143,26 +218,34 @@ def test_other_organisations_and_stations_see_nothing(client, db, api_token):
     for token in (oo, ob):
         assert client.get(f"/api/v1/quote-requests/{q['id']}", headers=token).status_code == 404
         assert _answer(client, token, q["id"]).status_code == 404
-        assert client.post(f"/api/v1/quote-requests/{q['id']}/decline", headers=token,
-                           json={"reason": "x"}).status_code == 404
+        assert (
+            client.post(f"/api/v1/quote-requests/{q['id']}/decline", headers=token, json={"reason": "x"}).status_code
+            == 404
+        )
     assert client.get("/api/v1/quote-requests", headers=oo).json["items"] == []
-    assert client.get(f"/api/v1/quote-requests?organisation_id={s['organisation'].id}",
-                      headers=ob).status_code == 404
+    assert client.get(f"/api/v1/quote-requests?organisation_id={s['organisation'].id}", headers=ob).status_code == 404
     # a buyer of organisation B cannot ask in A's name, nor accept A's quote into B's purchase
-    r = client.post("/api/v1/quote-requests", headers=ob, json={
-        "organisation_id": s["organisation"].id, "product_id": s["rice"].id, "quantity": 1, "needed_by": _day()})
+    r = client.post(
+        "/api/v1/quote-requests",
+        headers=ob,
+        json={"organisation_id": s["organisation"].id, "product_id": s["rice"].id, "quantity": 1, "needed_by": _day()},
+    )
     assert r.status_code == 404
     _answer(client, api_token(s["operator"]), q["id"])
     r = client.post(f"/api/v1/quote-requests/{q['id']}/accept", headers=ob, json={"purchase_id": s["purchase"]["id"]})
     assert r.status_code == 404
     # the addressed station and the organisation's members see it
-    assert [x["id"] for x in client.get("/api/v1/quote-requests", headers=api_token(s["operator"])).json["items"]] \
-        == [q["id"]]
+    assert [x["id"] for x in client.get("/api/v1/quote-requests", headers=api_token(s["operator"])).json["items"]] == [
+        q["id"]
+    ]
     assert client.get(f"/api/v1/quote-requests/{q['id']}", headers=api_token(s["viewer"])).status_code == 200
     assert client.get("/api/v1/quote-requests/999999", headers=s["b"]).status_code == 404
     # a viewer or approver neither asks nor accepts
-    r = client.post("/api/v1/quote-requests", headers=api_token(s["viewer"]), json={
-        "organisation_id": s["organisation"].id, "product_id": s["rice"].id, "quantity": 1, "needed_by": _day()})
+    r = client.post(
+        "/api/v1/quote-requests",
+        headers=api_token(s["viewer"]),
+        json={"organisation_id": s["organisation"].id, "product_id": s["rice"].id, "quantity": 1, "needed_by": _day()},
+    )
     assert r.status_code == 403
 
 
@@ -177,8 +260,11 @@ def test_a_station_may_decline_with_a_reason(client, db, api_token):
 
 
 def _token(page: str) -> str:
-    return page.split('name="form_token" type="hidden" value="')[1].split('"')[0] if 'name="form_token" type="hidden"' \
-        in page else page.split('name="form_token" value="')[1].split('"')[0]
+    return (
+        page.split('name="form_token" type="hidden" value="')[1].split('"')[0]
+        if 'name="form_token" type="hidden"' in page
+        else page.split('name="form_token" value="')[1].split('"')[0]
+    )
 
 
 def test_the_pages_let_the_buyer_ask_the_station_answer_and_the_buyer_accept(app, client, db, api_token):
@@ -189,7 +275,13 @@ def test_the_pages_let_the_buyer_ask_the_station_answer_and_the_buyer_accept(app
     url = f"/organisations/{s['organisation'].id}/quote-requests"
     page = buyer.get(url).get_data(as_text=True)
     assert "发送询价" in page and "南昌大米" in page
-    form = {"product_id": str(s["rice"].id), "quantity": "20", "needed_by": _day(8), "note": "", "form_token": _token(page)}
+    form = {
+        "product_id": str(s["rice"].id),
+        "quantity": "20",
+        "needed_by": _day(8),
+        "note": "",
+        "form_token": _token(page),
+    }
     r = buyer.post(url, data=form)
     assert r.status_code == 303, r.get_data(as_text=True)
     quote_url = r.headers["Location"]
@@ -227,12 +319,28 @@ def test_the_quote_and_transfer_pages_speak_english_too(app, client, db, api_tok
     q = _ask(client, s)
     open_q = _ask(client, s, quantity=3)
     _answer(client, api_token(s["operator"]), q["id"], note="新米")
-    data = {s["organisation"].name, s["rice"].name, s["eggs"].name, "本部食堂", "食堂月度用米", "新米",
-            s["station"].name, s["rice"].unit, s["buyer"].name}
-    for user, urls in ((s["buyer"], [f"/quote-requests/{q['id']}", f"/organisations/{s['organisation'].id}/quote-requests",
-                                     f"/purchases/{s['purchase']['id']}"]),
-                       (s["operator"], [f"/quote-requests/{open_q['id']}", "/station/quote-requests",
-                                        "/bank-transfers"])):
+    data = {
+        s["organisation"].name,
+        s["rice"].name,
+        s["eggs"].name,
+        "本部食堂",
+        "食堂月度用米",
+        "新米",
+        s["station"].name,
+        s["rice"].unit,
+        s["buyer"].name,
+    }
+    for user, urls in (
+        (
+            s["buyer"],
+            [
+                f"/quote-requests/{q['id']}",
+                f"/organisations/{s['organisation'].id}/quote-requests",
+                f"/purchases/{s['purchase']['id']}",
+            ],
+        ),
+        (s["operator"], [f"/quote-requests/{open_q['id']}", "/station/quote-requests", "/bank-transfers"]),
+    ):
         web = app.test_client()
         web.get("/?lang=en")
         web.post("/login", data={"email": user.email, "password": "password123"})

@@ -1,5 +1,6 @@
 """#22 statements by period (对账单 from/to) and the county's report with the households credited: every
 figure the sum of its orders (and of their ledger entries), downloadable as XLSX with text never formulas."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -45,8 +46,12 @@ def test_a_period_statement_is_the_sum_of_its_orders_order_by_order(client, db, 
     orders = _orders(codes)
     dues = {o.code: order_due_fen(o) for o in orders}
     assert dues[first.code] < first.total_fen  # the canceled line is not counted
-    assert st["purchased_fen"] == sum(dues.values()) == sum(m["purchased_fen"] for m in st["months"]) \
+    assert (
+        st["purchased_fen"]
+        == sum(dues.values())
+        == sum(m["purchased_fen"] for m in st["months"])
         == sum(o["due_fen"] for o in st["orders"])
+    )
     assert {o["code"]: o["due_fen"] for o in st["orders"]} == dues
     assert [o["label"] for o in st["orders"]] == ["东校区食堂", "西校区食堂"]
     assert st["months"][-1]["cumulative_fen"] == st["purchased_fen"]
@@ -59,15 +64,21 @@ def test_a_period_statement_is_the_sum_of_its_orders_order_by_order(client, db, 
     year = client.get(f"{url}?year={today.year}", headers=h).json
     assert year["purchased_fen"] == sum(dues.values()) and len(year["months"]) == 12
     # bad periods are refused
-    for query in ("", f"from={today.isoformat()}", f"from={today.isoformat()}&to={(today - timedelta(days=1)).isoformat()}",
-                  f"from={(today - timedelta(days=400)).isoformat()}&to={today.isoformat()}"):
+    for query in (
+        "",
+        f"from={today.isoformat()}",
+        f"from={today.isoformat()}&to={(today - timedelta(days=1)).isoformat()}",
+        f"from={(today - timedelta(days=400)).isoformat()}&to={today.isoformat()}",
+    ):
         r = client.get(f"{url}?{query}", headers=h)
         assert r.status_code == 422, query
         assert r.json["error"]["code"] in ("statement_period_required", "invalid_statement_period")
     stranger = make_user()
     commit()
-    assert client.get(f"{url}?from={today.isoformat()}&to={today.isoformat()}",
-                      headers=api_token(stranger)).status_code == 404
+    assert (
+        client.get(f"{url}?from={today.isoformat()}&to={today.isoformat()}", headers=api_token(stranger)).status_code
+        == 404
+    )
 
 
 def test_the_period_statement_page_and_its_xlsx_list_the_orders_as_text(app, db, api_token, client):
@@ -97,14 +108,16 @@ def test_the_period_statement_page_and_its_xlsx_list_the_orders_as_text(app, db,
     assert "对账期间" in page
 
 
-def test_the_county_report_shows_the_households_credited_by_the_purchases_and_exports_it(app, client, db,
-                                                                                        api_token):
+def test_the_county_report_shows_the_households_credited_by_the_purchases_and_exports_it(app, client, db, api_token):
     organisation, buyer, approver, _viewer, _rice, _eggs = _setup()
     village = make_village()
-    households = [make_household(village=village, head_name="张建华"), make_household(village=village,
-                                                                                   head_name="李秀英")]
-    rice = make_product(name="南昌大米", price_fen=6000, stock=50, village=village, households=households,
-                        weights=[2, 1])
+    households = [
+        make_household(village=village, head_name="张建华"),
+        make_household(village=village, head_name="李秀英"),
+    ]
+    rice = make_product(
+        name="南昌大米", price_fen=6000, stock=50, village=village, households=households, weights=[2, 1]
+    )
     eggs = make_product(name="土鸡蛋", stock=50, village=village, households=households[1:])
     union_buyer, union_approver = make_user(), make_user()
     union = make_organisation(name="县总工会", kind="union", members={"buyer": union_buyer, "approver": union_approver})
@@ -119,9 +132,13 @@ def test_the_county_report_shows_the_households_credited_by_the_purchases_and_ex
     commit()
     orders = _orders(codes)
     lines = sa.select(OrderLine.id).where(OrderLine.order_id.in_([o.id for o in orders]))
-    expected = dict(_db.session.execute(
-        sa.select(IncomeEntry.household_id, sa.func.sum(IncomeEntry.amount_fen))
-        .where(IncomeEntry.order_line_id.in_(lines)).group_by(IncomeEntry.household_id)).all())
+    expected = dict(
+        _db.session.execute(
+            sa.select(IncomeEntry.household_id, sa.func.sum(IncomeEntry.amount_fen))
+            .where(IncomeEntry.order_line_id.in_(lines))
+            .group_by(IncomeEntry.household_id)
+        ).all()
+    )
     assert expected and sum(expected.values()) > 0
     year = local_date(now).year
     report = client.get(f"/api/v1/county/institutions?year={year}", headers=api_token(county)).json

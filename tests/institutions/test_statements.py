@@ -1,5 +1,6 @@
 """An organisation's year (#22 c): budget and reserved share (audited), purchases against the share
 month by month — always the sum of its purchase orders — and the statement as XLSX."""
+
 from __future__ import annotations
 
 from io import BytesIO
@@ -29,12 +30,21 @@ def test_the_share_progress_is_the_sum_of_the_purchase_orders_month_by_month(cli
     organisation, buyer, approver, viewer, rice, eggs = _setup()
     year, month = local_date(now_utc()).year, local_date(now_utc()).month
     a = api_token(approver)
-    r = client.post(f"/api/v1/organisations/{organisation.id}/budget", headers=a,
-                    json={"year": year, "budget_fen": 120_000_00, "reserved_bps": 3000})
+    r = client.post(
+        f"/api/v1/organisations/{organisation.id}/budget",
+        headers=a,
+        json={"year": year, "budget_fen": 120_000_00, "reserved_bps": 3000},
+    )
     assert r.status_code == 200, r.json
     assert (r.json["share_fen"], r.json["purchased_fen"], r.json["progress_bps"]) == (36_000_00, 0, 0)
-    assert client.post(f"/api/v1/organisations/{organisation.id}/budget", headers=api_token(viewer),
-                       json={"year": year, "budget_fen": 1, "reserved_bps": 1}).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/organisations/{organisation.id}/budget",
+            headers=api_token(viewer),
+            json={"year": year, "budget_fen": 1, "reserved_bps": 1},
+        ).status_code
+        == 403
+    )
     codes = _approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
     retail = make_user()  # a retail order of the same products is not the organisation's
     from tests.orders.factories import make_order
@@ -45,37 +55,48 @@ def test_the_share_progress_is_the_sum_of_the_purchase_orders_month_by_month(cli
     total = sum(o.total_fen for o in orders)
     st = client.get(f"/api/v1/organisations/{organisation.id}/statement?year={year}", headers=api_token(viewer)).json
     assert st["purchased_fen"] == total == sum(m["purchased_fen"] for m in st["months"])
-    assert st["months"][month - 1] == {"year": year, "month": month, "orders": 2, "purchased_fen": total,
-                                       "cumulative_fen": total}
+    assert st["months"][month - 1] == {
+        "year": year,
+        "month": month,
+        "orders": 2,
+        "purchased_fen": total,
+        "cumulative_fen": total,
+    }
     assert st["progress_bps"] == total * 10000 // apply_bps(120_000_00, 3000)
     audit = _db.session.scalar(sa.select(AuditEntry.detail).where(AuditEntry.action == "organisation.budget"))
     assert audit == {"year": year, "budget_fen": 120_000_00, "reserved_bps": 3000, "old": None}
-    last_year = client.get(f"/api/v1/organisations/{organisation.id}/statement?year={year - 1}",
-                           headers=api_token(viewer)).json
+    last_year = client.get(
+        f"/api/v1/organisations/{organisation.id}/statement?year={year - 1}", headers=api_token(viewer)
+    ).json
     assert (last_year["purchased_fen"], last_year["budget_fen"]) == (0, None)
 
 
 def test_the_statement_page_sets_the_budget_and_downloads_as_xlsx_with_text_never_formulas(app, db):
     organisation, buyer, approver, _viewer, rice, eggs = _setup()
-    organisation.name = "=HYPERLINK(\"http://evil\")"
+    organisation.name = '=HYPERLINK("http://evil")'
     commit()
     year = local_date(now_utc()).year
     client = app.test_client()
     client.post("/login", data={"email": approver.email, "password": "password123"})
     page = client.get(f"/organisations/{organisation.id}/statement?year={year}").get_data(as_text=True)
     assert "设置年度预算" in page and "未设置" in page
-    r = client.post(f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "50000",
-                                                                     "reserved_pct": "30.5"})
+    r = client.post(
+        f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "50000", "reserved_pct": "30.5"}
+    )
     assert r.status_code == 303
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "¥50,000.00" in page or "¥50000.00" in page
     assert "30.50%" in page
-    client.post(f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "-1",
-                                                                 "reserved_pct": "30"})
-    client.post(f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "1",
-                                                                 "reserved_pct": "101"})
-    assert _db.session.scalar(sa.select(sa.func.count(AuditEntry.id))
-                              .where(AuditEntry.action == "organisation.budget")) == 1
+    client.post(
+        f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "-1", "reserved_pct": "30"}
+    )
+    client.post(
+        f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "1", "reserved_pct": "101"}
+    )
+    assert (
+        _db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "organisation.budget"))
+        == 1
+    )
     r = client.get(f"/organisations/{organisation.id}/statement.xlsx?year={year}")
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
     sheet = load_workbook(BytesIO(r.data)).active
@@ -92,8 +113,14 @@ def test_another_organisations_statement_is_a_404(client, db, api_token):
     year = local_date(now_utc()).year
     h = api_token(stranger)
     assert client.get(f"/api/v1/organisations/{organisation.id}/statement?year={year}", headers=h).status_code == 404
-    assert client.post(f"/api/v1/organisations/{organisation.id}/budget", headers=h,
-                       json={"year": year, "budget_fen": 1, "reserved_bps": 1}).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/organisations/{organisation.id}/budget",
+            headers=h,
+            json={"year": year, "budget_fen": 1, "reserved_bps": 1},
+        ).status_code
+        == 404
+    )
     assert client.get(f"/api/v1/organisations/{other.id}/statement?year={year}", headers=h).status_code == 200
 
 
@@ -108,14 +135,22 @@ def test_the_county_report_by_organisation_type_and_month_is_the_sum_of_the_stat
     year, month = local_date(now_utc()).year, local_date(now_utc()).month
     h = api_token(county)
     report = client.get(f"/api/v1/county/institutions?year={year}", headers=h).json
-    statements = {o.id: client.get(f"/api/v1/organisations/{o.id}/statement?year={year}", headers=h).json
-                  for o in (organisation, union)}
-    assert {r["organisation_id"]: r["total_fen"] for r in report["organisations"]} \
-        == {oid: st["purchased_fen"] for oid, st in statements.items()}
-    assert report["by_kind_fen"] == {"budget_unit": statements[organisation.id]["purchased_fen"],
-                                     "union": statements[union.id]["purchased_fen"]}
-    assert report["by_month_fen"][month - 1] == report["total_fen"] == sum(
-        o.total_fen for o in _db.session.scalars(sa.select(Order)))
+    statements = {
+        o.id: client.get(f"/api/v1/organisations/{o.id}/statement?year={year}", headers=h).json
+        for o in (organisation, union)
+    }
+    assert {r["organisation_id"]: r["total_fen"] for r in report["organisations"]} == {
+        oid: st["purchased_fen"] for oid, st in statements.items()
+    }
+    assert report["by_kind_fen"] == {
+        "budget_unit": statements[organisation.id]["purchased_fen"],
+        "union": statements[union.id]["purchased_fen"],
+    }
+    assert (
+        report["by_month_fen"][month - 1]
+        == report["total_fen"]
+        == sum(o.total_fen for o in _db.session.scalars(sa.select(Order)))
+    )
     assert client.get(f"/api/v1/county/institutions?year={year}", headers=api_token(buyer)).status_code == 403
     client.post("/login", data={"email": county.email, "password": "password123"})
     page = client.get(f"/county/organisations/report?year={year}").get_data(as_text=True)

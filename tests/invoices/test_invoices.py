@@ -1,6 +1,7 @@
 """Invoices (#22 发票): asked per order or per period, issued by the selling station with a PDF/OFD file,
 never above what was paid minus refunds (per order and per period), a red invoice after a refund,
 and nobody else's invoice reachable (404)."""
+
 from __future__ import annotations
 
 import io
@@ -40,9 +41,15 @@ DETAILS = {"kind": "ordinary", "title": "南昌县第一中学", "tax_number": "
 
 def special_details() -> dict:
     body = "91360121000000042"
-    return {"kind": "special", "title": "南昌县第一中学", "tax_number": body + creditcode.check_character(body),
-            "address": "南昌县莲塘镇澄湖路1号", "phone": "0791-85712345", "bank": "中国银行南昌县支行",
-            "account": "6216 6100 0000 1234"}
+    return {
+        "kind": "special",
+        "title": "南昌县第一中学",
+        "tax_number": body + creditcode.check_character(body),
+        "address": "南昌县莲塘镇澄湖路1号",
+        "phone": "0791-85712345",
+        "bank": "中国银行南昌县支行",
+        "account": "6216 6100 0000 1234",
+    }
 
 
 def _paid_card_order(buyer, items, now):
@@ -62,35 +69,57 @@ def world(db, fake_stripe):
     eggs = make_product(name="土鸡蛋", price_fen=4500, stock=50, station=station)
     buyer, stranger, county = make_user(), make_user(), make_user(role="county")
     commit()
-    return {"station": station, "op": op, "other_op": other_op, "rice": rice, "eggs": eggs, "buyer": buyer,
-            "stranger": stranger, "county": county}
+    return {
+        "station": station,
+        "op": op,
+        "other_op": other_op,
+        "rice": rice,
+        "eggs": eggs,
+        "buyer": buyer,
+        "stranger": stranger,
+        "county": county,
+    }
 
 
 def _issue(client, headers, invoice_id, *, number, amount_fen, data=PDF, name="invoice.pdf", day=None):
     day = day or local_date(now_utc()).isoformat()
-    return client.post(f"/api/v1/invoices/{invoice_id}/issue?number={number}&issued_on={day}&amount_fen={amount_fen}",
-                       headers=headers, data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+    return client.post(
+        f"/api/v1/invoices/{invoice_id}/issue?number={number}&issued_on={day}&amount_fen={amount_fen}",
+        headers=headers,
+        data={"file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
 
 
 def _red(client, headers, invoice_id, *, number, amount_fen, data=PDF):
     day = local_date(now_utc()).isoformat()
-    return client.post(f"/api/v1/invoices/{invoice_id}/red?number={number}&issued_on={day}&amount_fen={amount_fen}",
-                       headers=headers, data={"file": (io.BytesIO(data), "red.pdf")}, content_type="multipart/form-data")
+    return client.post(
+        f"/api/v1/invoices/{invoice_id}/red?number={number}&issued_on={day}&amount_fen={amount_fen}",
+        headers=headers,
+        data={"file": (io.BytesIO(data), "red.pdf")},
+        content_type="multipart/form-data",
+    )
 
 
 def _state(invoice_id: int):
     _db.session.expire_all()
     invoice = _db.session.get(Invoice, invoice_id)
-    return (invoice.status, invoice.number, invoice.amount_fen, invoice.file_path,
-            [link.amount_fen for link in invoice.orders])
+    return (
+        invoice.status,
+        invoice.number,
+        invoice.amount_fen,
+        invoice.file_path,
+        [link.amount_fen for link in invoice.orders],
+    )
 
 
 def _audits(action: str) -> int:
     return _db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == action))
 
 
-def test_an_order_invoice_never_exceeds_what_was_paid_and_the_order_shows_it_is_waiting(app, client, world,
-                                                                                       api_token, auth):
+def test_an_order_invoice_never_exceeds_what_was_paid_and_the_order_shows_it_is_waiting(
+    app, client, world, api_token, auth
+):
     w, now = world, now_utc()
     order = _paid_card_order(w["buyer"], [(w["rice"], 2), (w["eggs"], 1)], now)
     commit()
@@ -100,8 +129,9 @@ def test_an_order_invoice_never_exceeds_what_was_paid_and_the_order_shows_it_is_
     assert r.status_code == 201, r.json
     [invoice] = r.json["items"]
     assert invoice["status"] == "requested" and invoice["available_fen"] == paid
-    assert invoice["station_id"] == w["station"].id and invoice["orders"] == [{"order_code": order.code,
-                                                                              "amount_fen": 0}]
+    assert invoice["station_id"] == w["station"].id and invoice["orders"] == [
+        {"order_code": order.code, "amount_fen": 0}
+    ]
     # asked twice: refused, nothing added
     r = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS)
     assert r.status_code == 409 and r.json["error"]["code"] == "invoice_already_requested"
@@ -122,7 +152,11 @@ def test_an_order_invoice_never_exceeds_what_was_paid_and_the_order_shows_it_is_
     r = _issue(client, op, invoice["id"], number="04400000001", amount_fen=paid)
     assert r.status_code == 200, r.json
     assert (r.json["status"], r.json["number"], r.json["amount_fen"], r.json["file_format"]) == (
-        "issued", "04400000001", paid, "pdf")
+        "issued",
+        "04400000001",
+        paid,
+        "pdf",
+    )
     assert r.json["orders"] == [{"order_code": order.code, "amount_fen": paid}]
     assert _audits("invoice.issue") == 1
     # issued once only; nothing left to ask for
@@ -178,8 +212,9 @@ def test_a_refund_after_invoicing_asks_for_a_red_invoice_recorded_against_the_or
     assert ids == {invoice["id"], r.json["id"]}
 
 
-def test_a_period_invoice_never_exceeds_its_orders_paid_minus_refunded_and_is_spread_over_them(client, world,
-                                                                                              api_token):
+def test_a_period_invoice_never_exceeds_its_orders_paid_minus_refunded_and_is_spread_over_them(
+    client, world, api_token
+):
     w, now = world, now_utc()
     first = _paid_card_order(w["buyer"], [(w["rice"], 1)], now)
     second = _paid_card_order(w["buyer"], [(w["eggs"], 2)], now)
@@ -204,11 +239,14 @@ def test_a_period_invoice_never_exceeds_its_orders_paid_minus_refunded_and_is_sp
     assert _state(period["id"]) == before
     r = _issue(client, op, period["id"], number="04400000022", amount_fen=left)
     assert r.status_code == 200, r.json
-    assert r.json["orders"] == [{"order_code": first.code, "amount_fen": first.total_fen - 1000},
-                                {"order_code": second.code, "amount_fen": second.total_fen}]
+    assert r.json["orders"] == [
+        {"order_code": first.code, "amount_fen": first.total_fen - 1000},
+        {"order_code": second.code, "amount_fen": second.total_fen},
+    ]
     for order in (first, second):
-        invoiced = _db.session.scalar(sa.select(sa.func.sum(InvoiceOrder.amount_fen))
-                                      .where(InvoiceOrder.order_id == order.id))
+        invoiced = _db.session.scalar(
+            sa.select(sa.func.sum(InvoiceOrder.amount_fen)).where(InvoiceOrder.order_id == order.id)
+        )
         assert invoiced == order.total_fen
     # everything is invoiced: a new period request finds nothing
     r = client.post("/api/v1/invoice-requests", headers=b, json={**DETAILS, "from": today, "to": today})
@@ -219,7 +257,8 @@ def test_a_period_invoice_never_exceeds_its_orders_paid_minus_refunded_and_is_sp
 
 
 def test_an_organisation_period_invoice_covers_its_purchase_orders_and_its_members_with_rights_see_it(
-        client, world, api_token):
+    client, world, api_token
+):
     from institutions.models import Purchase, PurchaseOrder
 
     w, now = world, now_utc()
@@ -227,8 +266,15 @@ def test_an_organisation_period_invoice_covers_its_purchase_orders_and_its_membe
     organisation = make_organisation(members={"buyer": w["buyer"], "approver": approver, "viewer": viewer})
     order = _paid_card_order(w["buyer"], [(w["rice"], 3)], now)
     retail = _paid_card_order(w["buyer"], [(w["eggs"], 1)], now)  # the buyer's own shopping
-    purchase = Purchase(organisation_id=organisation.id, created_by_id=w["buyer"].id, status="approved",
-                        delivery="ship", requested_date=local_date(now), payment_method="card", created_at=now)
+    purchase = Purchase(
+        organisation_id=organisation.id,
+        created_by_id=w["buyer"].id,
+        status="approved",
+        delivery="ship",
+        requested_date=local_date(now),
+        payment_method="card",
+        created_at=now,
+    )
     _db.session.add(purchase)
     _db.session.flush()
     _db.session.add(PurchaseOrder(purchase_id=purchase.id, order_id=order.id))
@@ -244,15 +290,24 @@ def test_an_organisation_period_invoice_covers_its_purchase_orders_and_its_membe
     assert invoice["organisation_id"] == organisation.id and invoice["kind"] == "special"
     assert [o["order_code"] for o in invoice["orders"]] == [order.code]  # not the retail order
     assert retail.code not in str(invoice)
-    for user, status in ((w["buyer"], 200), (approver, 200), (viewer, 404), (w["stranger"], 404),
-                         (w["op"], 200), (w["other_op"], 404), (w["county"], 200)):
+    for user, status in (
+        (w["buyer"], 200),
+        (approver, 200),
+        (viewer, 404),
+        (w["stranger"], 404),
+        (w["op"], 200),
+        (w["other_op"], 404),
+        (w["county"], 200),
+    ):
         assert client.get(f"/api/v1/invoices/{invoice['id']}", headers=api_token(user)).status_code == status, user
     # an approver (rights) may ask for the invoice of the organisation's order built by the buyer
     _db.session.expire_all()
     r = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=api_token(approver), json=DETAILS)
     assert r.status_code == 409 and r.json["error"]["code"] == "invoice_already_requested"  # the period's request
-    assert client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=api_token(viewer),
-                       json=DETAILS).status_code == 404
+    assert (
+        client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=api_token(viewer), json=DETAILS).status_code
+        == 404
+    )
 
 
 def test_invoice_files_are_checked_by_content_and_size(app, client, world, api_token, monkeypatch):
@@ -262,8 +317,12 @@ def test_invoice_files_are_checked_by_content_and_size(app, client, world, api_t
     b, op = api_token(w["buyer"]), api_token(w["op"])
     [invoice] = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS).json["items"]
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-    for data, name in ((png, "invoice.pdf"), (b"%PDF-1.4 but never ends", "invoice.pdf"),
-                       (b"PK\x03\x04not a zip", "invoice.ofd"), (b"<html>%PDF-</html>", "invoice.ofd")):
+    for data, name in (
+        (png, "invoice.pdf"),
+        (b"%PDF-1.4 but never ends", "invoice.pdf"),
+        (b"PK\x03\x04not a zip", "invoice.ofd"),
+        (b"<html>%PDF-</html>", "invoice.ofd"),
+    ):
         r = _issue(client, op, invoice["id"], number="04400000031", amount_fen=100, data=data, name=name)
         assert r.status_code == 422 and r.json["error"]["code"] == "invoice_file_type", (name, r.json)
     buffer = io.BytesIO()
@@ -271,8 +330,11 @@ def test_invoice_files_are_checked_by_content_and_size(app, client, world, api_t
         package.writestr("Doc_0/Document.xml", "<doc/>")  # a zip, but no OFD.xml
     r = _issue(client, op, invoice["id"], number="04400000031", amount_fen=100, data=buffer.getvalue(), name="x.ofd")
     assert r.json["error"]["code"] == "invoice_file_type"
-    r = client.post(f"/api/v1/invoices/{invoice['id']}/issue?number=04400000031&issued_on="
-                    f"{local_date(now).isoformat()}&amount_fen=100", headers=op)
+    r = client.post(
+        f"/api/v1/invoices/{invoice['id']}/issue?number=04400000031&issued_on="
+        f"{local_date(now).isoformat()}&amount_fen=100",
+        headers=op,
+    )
     assert r.status_code == 422 and r.json["error"]["code"] == "invoice_file_required"
     monkeypatch.setitem(app.config, "MAX_UPLOAD_BYTES", 1024)
     big = PDF[:-6] + b" " * 2048 + b"%%EOF\n"
@@ -296,8 +358,7 @@ def test_nobody_else_reaches_an_order_or_an_invoice(client, world, api_token):
         assert r.status_code == 404, user
     assert client.post("/api/v1/orders/NOSUCHORDER/invoice-request", headers=b, json=DETAILS).status_code == 404
     [invoice] = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS).json["items"]
-    assert _issue(client, api_token(w["op"]), invoice["id"], number="04400000041",
-                  amount_fen=100).status_code == 200
+    assert _issue(client, api_token(w["op"]), invoice["id"], number="04400000041", amount_fen=100).status_code == 200
     for user in (w["stranger"], w["other_op"]):
         headers = api_token(user)
         assert client.get(f"/api/v1/invoices/{invoice['id']}", headers=headers).status_code == 404
@@ -310,17 +371,20 @@ def test_nobody_else_reaches_an_order_or_an_invoice(client, world, api_token):
     assert client.get("/api/v1/station/invoices", headers=api_token(w["other_op"])).json["items"] == []
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"kind": "special", "tax_number": ""}, "tax_number"),
-    ({"kind": "special", "bank": ""}, "bank"),
-    ({"kind": "special", "account": ""}, "account"),
-    ({"kind": "special", "address": ""}, "address"),
-    ({"kind": "special", "phone": ""}, "phone"),
-    ({"tax_number": "1234567890123456"}, "tax_number"),  # 16
-    ({"tax_number": "91360121000000042X"[:17] + "0"}, "tax_number"),  # 18, wrong check character
-    ({"tax_number": "9136012100000004a"}, None),  # 17, lower case is normalised
-    ({"title": ""}, "title"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"kind": "special", "tax_number": ""}, "tax_number"),
+        ({"kind": "special", "bank": ""}, "bank"),
+        ({"kind": "special", "account": ""}, "account"),
+        ({"kind": "special", "address": ""}, "address"),
+        ({"kind": "special", "phone": ""}, "phone"),
+        ({"tax_number": "1234567890123456"}, "tax_number"),  # 16
+        ({"tax_number": "91360121000000042X"[:17] + "0"}, "tax_number"),  # 18, wrong check character
+        ({"tax_number": "9136012100000004a"}, None),  # 17, lower case is normalised
+        ({"title": ""}, "title"),
+    ],
+)
 def test_invoice_details_are_validated(client, world, api_token, change, field):
     w = world
     order = _paid_card_order(w["buyer"], [(w["rice"], 1)], now_utc())
@@ -356,15 +420,24 @@ def test_the_pages_ask_issue_and_download(client, world, auth):
     over = f"{(order.total_fen + 1) / 100:.2f}"
     form = {"number": "04400000051", "issued_on": local_date(now).isoformat(), "amount": total}
     # without confirm=1 nothing changes (the confirmation step)
-    r = client.post(f"/invoices/{invoice.id}/issue", data={**form, "file": (io.BytesIO(PDF), "a.pdf")},
-                    content_type="multipart/form-data")
+    r = client.post(
+        f"/invoices/{invoice.id}/issue",
+        data={**form, "file": (io.BytesIO(PDF), "a.pdf")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 200 and _state(invoice.id)[0] == "requested"
-    r = client.post(f"/invoices/{invoice.id}/issue", data={**form, "confirm": "1", "amount": over,
-                                                           "file": (io.BytesIO(PDF), "a.pdf")},
-                    content_type="multipart/form-data", follow_redirects=True)
+    r = client.post(
+        f"/invoices/{invoice.id}/issue",
+        data={**form, "confirm": "1", "amount": over, "file": (io.BytesIO(PDF), "a.pdf")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "超过可开票金额" in r.get_data(as_text=True) and _state(invoice.id)[0] == "requested"
-    r = client.post(f"/invoices/{invoice.id}/issue", data={**form, "confirm": "1", "file": (io.BytesIO(PDF), "a.pdf")},
-                    content_type="multipart/form-data")
+    r = client.post(
+        f"/invoices/{invoice.id}/issue",
+        data={**form, "confirm": "1", "file": (io.BytesIO(PDF), "a.pdf")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 303 and _state(invoice.id)[:3] == ("issued", "04400000051", order.total_fen)
     auth.logout()
     auth.login(w["stranger"])
@@ -381,9 +454,16 @@ def test_the_pages_ask_issue_and_download(client, world, auth):
 
 def test_the_api_documents_the_invoice_operations(client, db):
     paths = client.get("/api/v1/openapi.json").json["paths"]
-    assert {"/api/v1/orders/{code}/invoice-request", "/api/v1/invoice-requests", "/api/v1/invoices",
-            "/api/v1/invoices/{invoice_id}", "/api/v1/invoices/{invoice_id}/file", "/api/v1/invoices/{invoice_id}/issue",
-            "/api/v1/invoices/{invoice_id}/red", "/api/v1/station/invoices"} <= set(paths)
+    assert {
+        "/api/v1/orders/{code}/invoice-request",
+        "/api/v1/invoice-requests",
+        "/api/v1/invoices",
+        "/api/v1/invoices/{invoice_id}",
+        "/api/v1/invoices/{invoice_id}/file",
+        "/api/v1/invoices/{invoice_id}/issue",
+        "/api/v1/invoices/{invoice_id}/red",
+        "/api/v1/station/invoices",
+    } <= set(paths)
     issue = paths["/api/v1/invoices/{invoice_id}/issue"]["post"]
     assert {p["name"] for p in issue["parameters"]} >= {"number", "issued_on", "amount_fen"}
     assert "multipart/form-data" in issue["requestBody"]["content"]

@@ -4,6 +4,7 @@
 package is not importable the Stripe end-to-end tests are skipped with a reason — except under
 CI=true, where that is an error.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Start and stop a Stripe emulator process on a free loopback port (the `localstripe` fixture and
 the launcher's equivalence test)."""
+
 from __future__ import annotations
 
 import socket

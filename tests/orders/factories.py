@@ -1,4 +1,5 @@
 """Order factories and the fake Stripe provider (replaces the real one at orders.providers)."""
+
 from __future__ import annotations
 
 import itertools
@@ -11,14 +12,29 @@ from orders.providers.stripe import StripeProvider
 from orders.services.placement import AddressData, PlacementRequest, place_order
 
 WEBHOOK_SECRET = "whsec_test_orders"
-ADDRESS = AddressData(name="王小明", phone="13800000000", province="江西省", city="南昌市", district="南昌县",
-                      line="莲塘镇幸福路1号")
-ADDRESS_JSON = {"name": "王小明", "phone": "13800000000", "province": "江西省", "city": "南昌市",
-                "district": "南昌县", "line": "莲塘镇幸福路1号"}
+ADDRESS = AddressData(
+    name="王小明", phone="13800000000", province="江西省", city="南昌市", district="南昌县", line="莲塘镇幸福路1号"
+)
+ADDRESS_JSON = {
+    "name": "王小明",
+    "phone": "13800000000",
+    "province": "江西省",
+    "city": "南昌市",
+    "district": "南昌县",
+    "line": "莲塘镇幸福路1号",
+}
 
 
-def make_order(buyer, items, *, now, payment_method="station_cash", delivery="ship", pickup_station_id=None,
-               institutional: bool = False) -> Order:
+def make_order(
+    buyer,
+    items,
+    *,
+    now,
+    payment_method="station_cash",
+    delivery="ship",
+    pickup_station_id=None,
+    institutional: bool = False,
+) -> Order:
     """Place an order for [(product, quantity)] through the real placement service (`institutional`: as
     an organisation's approved purchase does, which may pay by bank transfer)."""
     return place_order(
@@ -67,16 +83,29 @@ class FakeStripeProvider(StripeProvider):
             if pi["key"] == idempotency_key:
                 return self._intent(pi)
         n = next(self._ids)
-        pi = {"id": f"pi_fake{n}", "status": "requires_payment_method", "amount": amount_fen,
-              "currency": currency, "client_secret": f"pi_fake{n}_secret_x", "metadata": metadata, "key": idempotency_key}
+        pi = {
+            "id": f"pi_fake{n}",
+            "status": "requires_payment_method",
+            "amount": amount_fen,
+            "currency": currency,
+            "client_secret": f"pi_fake{n}_secret_x",
+            "metadata": metadata,
+            "key": idempotency_key,
+        }
         self.intents[pi["id"]] = pi
         self.created_with.append({"methods": list(methods), "metadata": dict(metadata), "key": idempotency_key})
         return self._intent(pi)
 
     @staticmethod
     def _intent(pi) -> Intent:
-        return Intent(id=pi["id"], status=pi["status"], amount=pi["amount"], currency=pi["currency"],
-                      client_secret=pi["client_secret"], metadata=pi["metadata"])
+        return Intent(
+            id=pi["id"],
+            status=pi["status"],
+            amount=pi["amount"],
+            currency=pi["currency"],
+            client_secret=pi["client_secret"],
+            metadata=pi["metadata"],
+        )
 
     def retrieve_intent(self, intent_id):
         self._check()

@@ -7,6 +7,7 @@ later POST with the same key gets that answer again without reaching localstripe
 same for 24 hours). The proxy records every request, so a test can prove that our retries carried
 the same key, and count what localstripe really created.
 """
+
 from __future__ import annotations
 
 import socket
@@ -148,8 +149,7 @@ class LossyStripeProxy:
         res = requests.request(method, self.upstream + path, data=body, headers=headers, timeout=10)
         if method == "POST" and key and res.status_code < 500:
             with self._lock:
-                self._replies[key] = (res.status_code, res.headers.get("Content-Type", "application/json"),
-                                      res.content)
+                self._replies[key] = (res.status_code, res.headers.get("Content-Type", "application/json"), res.content)
         if self._take_drop(method, path):
             self.seen.append(Seen(method, path, key, "dropped"))
             h.close_connection = True  # the work is done upstream; the caller never hears of it

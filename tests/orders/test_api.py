@@ -1,4 +1,5 @@
 """JSON API: shapes from docs/api.md, client prices ignored, bad input matrix, other users' orders 404."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,12 @@ def test_post_order_returns_201_with_the_promised_shape(client, db, api_token):
     b = make_product(price_fen=6800, station=s2, weight_g=500)
     buyer = make_user()
     headers = api_token(buyer)
-    body = {"items": [{"product_id": a.id, "quantity": 2}, {"product_id": b.id, "quantity": 1}],
-            "address": ADDRESS_JSON, "delivery": "ship", "payment_method": "cod"}
+    body = {
+        "items": [{"product_id": a.id, "quantity": 2}, {"product_id": b.id, "quantity": 1}],
+        "address": ADDRESS_JSON,
+        "delivery": "ship",
+        "payment_method": "cod",
+    }
     res = client.post("/api/v1/orders", json=body, headers=headers)
     assert res.status_code == 201, res.json
     data = res.json
@@ -43,9 +48,15 @@ def test_shipping_is_per_shipment(client, db, api_token):
     s1, s2 = make_station(), make_station()
     a = make_product(price_fen=1000, station=s1, weight_g=2500)
     b = make_product(price_fen=1000, station=s2, weight_g=500)
-    res = client.post("/api/v1/orders", headers=api_token(make_user()), json={
-        "items": [{"product_id": a.id, "quantity": 1}, {"product_id": b.id, "quantity": 1}],
-        "address": ADDRESS_JSON, "payment_method": "cod"})
+    res = client.post(
+        "/api/v1/orders",
+        headers=api_token(make_user()),
+        json={
+            "items": [{"product_id": a.id, "quantity": 1}, {"product_id": b.id, "quantity": 1}],
+            "address": ADDRESS_JSON,
+            "payment_method": "cod",
+        },
+    )
     assert res.status_code == 201
     assert sorted(s["shipping_fen"] for s in res.json["shipments"]) == [800, 800 + 2 * 200]
     assert res.json["shipping_fen"] == 800 + 1200 and res.json["total_fen"] == 2000 + 2000
@@ -53,9 +64,18 @@ def test_shipping_is_per_shipment(client, db, api_token):
 
 def test_client_prices_and_totals_are_ignored(client, db, api_token):
     product = make_product(price_fen=4500, stock=5)
-    res = client.post("/api/v1/orders", headers=api_token(make_user()), json={
-        "items": [{"product_id": product.id, "quantity": 1, "price_fen": 1, "unit_price_fen": 1}],
-        "address": ADDRESS_JSON, "payment_method": "cod", "total_fen": 1, "subtotal_fen": 1, "shipping_fen": 0})
+    res = client.post(
+        "/api/v1/orders",
+        headers=api_token(make_user()),
+        json={
+            "items": [{"product_id": product.id, "quantity": 1, "price_fen": 1, "unit_price_fen": 1}],
+            "address": ADDRESS_JSON,
+            "payment_method": "cod",
+            "total_fen": 1,
+            "subtotal_fen": 1,
+            "shipping_fen": 0,
+        },
+    )
     assert res.status_code == 201
     assert res.json["total_fen"] == 4500 + 800
     assert res.json["shipments"][0]["items"][0]["unit_price_fen"] == 4500
@@ -63,28 +83,38 @@ def test_client_prices_and_totals_are_ignored(client, db, api_token):
 
 def test_shown_total_mismatch_is_409_and_changes_nothing(client, db, api_token):
     product = make_product(price_fen=4500, stock=5)
-    res = client.post("/api/v1/orders", headers=api_token(make_user()), json={
-        "items": [{"product_id": product.id, "quantity": 1}], "address": ADDRESS_JSON,
-        "payment_method": "cod", "shown_total_fen": 100})
+    res = client.post(
+        "/api/v1/orders",
+        headers=api_token(make_user()),
+        json={
+            "items": [{"product_id": product.id, "quantity": 1}],
+            "address": ADDRESS_JSON,
+            "payment_method": "cod",
+            "shown_total_fen": 100,
+        },
+    )
     assert res.status_code == 409 and res.json["error"]["code"] == "price_changed"
     assert _count_orders(db) == 0
     assert db.session.get(StockRecord, product.stock.id).allocated == 0
 
 
-@pytest.mark.parametrize("item, status", [
-    ({"quantity": 0}, 422),
-    ({"quantity": -1}, 422),
-    ({"quantity": 1.5}, 422),
-    ({"quantity": "2"}, 422),
-    ({"quantity": True}, 422),
-    ({"quantity": 10**12}, 422),
-    ({"quantity": None}, 422),
-    ({"product_id": 99999999}, 422),
-    ({"product_id": "abc"}, 422),
-    ({"product_id": -5}, 422),
-    ({"unpublished": True}, 409),
-    ({"quantity": 6}, 409),  # more than the 5 in stock
-])
+@pytest.mark.parametrize(
+    "item, status",
+    [
+        ({"quantity": 0}, 422),
+        ({"quantity": -1}, 422),
+        ({"quantity": 1.5}, 422),
+        ({"quantity": "2"}, 422),
+        ({"quantity": True}, 422),
+        ({"quantity": 10**12}, 422),
+        ({"quantity": None}, 422),
+        ({"product_id": 99999999}, 422),
+        ({"product_id": "abc"}, 422),
+        ({"product_id": -5}, 422),
+        ({"unpublished": True}, 409),
+        ({"quantity": 6}, 409),  # more than the 5 in stock
+    ],
+)
 def test_bad_items_are_refused_and_change_nothing(client, db, api_token, item, status):
     product = make_product(stock=5)
     hidden = make_product(stock=5, is_published=False)
@@ -92,25 +122,36 @@ def test_bad_items_are_refused_and_change_nothing(client, db, api_token, item, s
     if item.pop("unpublished", False):
         line["product_id"] = hidden.id
     line.update(item)
-    res = client.post("/api/v1/orders", headers=api_token(make_user()), json={
-        "items": [{"product_id": product.id, "quantity": 1}, line] if status == 409 and line["product_id"] != product.id
-        else [line], "address": ADDRESS_JSON, "payment_method": "cod"})
+    res = client.post(
+        "/api/v1/orders",
+        headers=api_token(make_user()),
+        json={
+            "items": [{"product_id": product.id, "quantity": 1}, line]
+            if status == 409 and line["product_id"] != product.id
+            else [line],
+            "address": ADDRESS_JSON,
+            "payment_method": "cod",
+        },
+    )
     assert res.status_code == status, res.json
     assert set(res.json["error"]) == {"code", "message", "fields"}
     assert _count_orders(db) == 0
     assert db.session.get(StockRecord, product.stock.id).allocated == 0
 
 
-@pytest.mark.parametrize("body", [
-    {},
-    {"items": [], "payment_method": "cod", "address": ADDRESS_JSON},
-    {"items": [{"product_id": 1, "quantity": 1}] * 51, "payment_method": "cod", "address": ADDRESS_JSON},
-    {"items": "x", "payment_method": "cod"},
-    {"items": [{"product_id": 1, "quantity": 1}], "payment_method": "paypal", "address": ADDRESS_JSON},
-    {"items": [{"product_id": 1, "quantity": 1}], "payment_method": "cod"},  # ship without address
-    {"items": [{"product_id": 1, "quantity": 1}], "payment_method": "cod", "delivery": "pickup"},
-    {"items": [{"product_id": 1, "quantity": 1}], "payment_method": "card", "address": ADDRESS_JSON},  # no Stripe
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"items": [], "payment_method": "cod", "address": ADDRESS_JSON},
+        {"items": [{"product_id": 1, "quantity": 1}] * 51, "payment_method": "cod", "address": ADDRESS_JSON},
+        {"items": "x", "payment_method": "cod"},
+        {"items": [{"product_id": 1, "quantity": 1}], "payment_method": "paypal", "address": ADDRESS_JSON},
+        {"items": [{"product_id": 1, "quantity": 1}], "payment_method": "cod"},  # ship without address
+        {"items": [{"product_id": 1, "quantity": 1}], "payment_method": "cod", "delivery": "pickup"},
+        {"items": [{"product_id": 1, "quantity": 1}], "payment_method": "card", "address": ADDRESS_JSON},  # no Stripe
+    ],
+)
 def test_bad_bodies_are_422(client, db, api_token, body):
     product = make_product(stock=5)
     for item in body.get("items", []) if isinstance(body.get("items"), list) else []:
@@ -123,8 +164,9 @@ def test_bad_bodies_are_422(client, db, api_token, body):
 
 
 def test_non_json_body_is_422(client, db, api_token):
-    res = client.post("/api/v1/orders", headers=api_token(make_user()), data="not json",
-                      content_type="application/json")
+    res = client.post(
+        "/api/v1/orders", headers=api_token(make_user()), data="not json", content_type="application/json"
+    )
     assert res.status_code == 422
 
 

@@ -1,4 +1,5 @@
 """Cart (guest and user), merge on login, changes shown, HTML checkout."""
+
 from __future__ import annotations
 
 import re
@@ -35,9 +36,14 @@ def test_guest_adds_changes_and_removes_lines(client, db):
 def test_bad_cart_input_changes_nothing(client, db):
     product = make_product(stock=10)
     hidden = make_product(is_published=False)
-    for data in ({"product_id": product.id, "quantity": 0}, {"product_id": product.id, "quantity": "x"},
-                 {"product_id": product.id, "quantity": 100000}, {"product_id": 999999, "quantity": 1},
-                 {"product_id": hidden.id, "quantity": 1}, {"product_id": "abc"}):
+    for data in (
+        {"product_id": product.id, "quantity": 0},
+        {"product_id": product.id, "quantity": "x"},
+        {"product_id": product.id, "quantity": 100000},
+        {"product_id": 999999, "quantity": 1},
+        {"product_id": hidden.id, "quantity": 1},
+        {"product_id": "abc"},
+    ):
         res = client.post("/cart/add", data=data)
         assert res.status_code == 303
     assert _cart_lines(db) == []
@@ -49,8 +55,11 @@ def test_adding_more_than_the_stock_says_how_many_are_left_and_changes_nothing(c
     a line, and changing a line's quantity in the cart, are held to the same stock."""
     product = make_product(name="三江腌菜", stock=20)
     commit()  # the refused POST rolls back its own transaction
-    res = client.post("/cart/add", data={"product_id": product.id, "quantity": 25},
-                      headers={"Referer": f"http://localhost/products/{product.id}"})
+    res = client.post(
+        "/cart/add",
+        data={"product_id": product.id, "quantity": 25},
+        headers={"Referer": f"http://localhost/products/{product.id}"},
+    )
     assert res.status_code == 303 and res.headers["Location"].endswith(f"/products/{product.id}")
     assert _cart_lines(db) == []
     page = client.get("/cart").get_data(as_text=True)
@@ -114,10 +123,24 @@ def test_html_checkout_places_order_and_saves_address(client, db, auth):
     html = page.get_data(as_text=True)
     ship_total = re.search(r'name="shown_total_ship" value="(\d+)"', html).group(1)
     assert 'value="card"' not in html  # no Stripe keys: no card option
-    res = client.post("/checkout", data={"form_token": new_form_token(),
-        "address_id": 0, "name": "王小明", "phone": "13800000000", "province": "江西省", "city": "南昌市",
-        "district": "南昌县", "line": "幸福路1号", "save_address": "y", "delivery": "ship",
-        "payment_method": "cod", "shown_total_ship": ship_total, "pickup_station_id": s1.id})
+    res = client.post(
+        "/checkout",
+        data={
+            "form_token": new_form_token(),
+            "address_id": 0,
+            "name": "王小明",
+            "phone": "13800000000",
+            "province": "江西省",
+            "city": "南昌市",
+            "district": "南昌县",
+            "line": "幸福路1号",
+            "save_address": "y",
+            "delivery": "ship",
+            "payment_method": "cod",
+            "shown_total_ship": ship_total,
+            "pickup_station_id": s1.id,
+        },
+    )
     assert res.status_code == 303, res.get_data(as_text=True)
     order = db.session.scalar(sa.select(Order))
     assert res.headers["Location"].endswith(f"/orders/{order.code}")
@@ -135,16 +158,37 @@ def test_html_checkout_shows_price_change_and_places_nothing(client, db, auth):
     station = make_station()
     auth.login(make_user())
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
-    res = client.post("/checkout", data={"form_token": new_form_token(),
-        "address_id": 0, "name": "王", "phone": "1", "province": "江西省", "city": "南昌市", "district": "南昌县",
-        "line": "1号", "delivery": "pickup", "pickup_station_id": station.id, "payment_method": "station_cash",
-        "shown_total_pickup": "900"})
+    res = client.post(
+        "/checkout",
+        data={
+            "form_token": new_form_token(),
+            "address_id": 0,
+            "name": "王",
+            "phone": "1",
+            "province": "江西省",
+            "city": "南昌市",
+            "district": "南昌县",
+            "line": "1号",
+            "delivery": "pickup",
+            "pickup_station_id": station.id,
+            "payment_method": "station_cash",
+            "shown_total_pickup": "900",
+        },
+    )
     assert res.status_code == 409
     assert "价格或运费已变化" in res.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
-    res = client.post("/checkout", data={"form_token": new_form_token(),
-        "address_id": 0, "delivery": "pickup", "pickup_station_id": station.id, "payment_method": "station_cash",
-        "shown_total_pickup": "1000"})
+    res = client.post(
+        "/checkout",
+        data={
+            "form_token": new_form_token(),
+            "address_id": 0,
+            "delivery": "pickup",
+            "pickup_station_id": station.id,
+            "payment_method": "station_cash",
+            "shown_total_pickup": "1000",
+        },
+    )
     assert res.status_code == 303, re.findall(r'class="(?:error|alert[^"]*)"[^>]*>([^<]*)', res.get_data(as_text=True))
     order = db.session.scalar(sa.select(Order))
     assert order.shipments[0].pickup_code

@@ -1,5 +1,6 @@
 """Double submission (#19.8): two identical POSTs of the checkout page or the booking form create one
 order / one booking (the page's once-token, shop.once); the payment preselected follows the delivery."""
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,14 @@ def test_two_identical_checkout_posts_place_one_order(client, db, auth):
     page = client.get("/checkout").get_data(as_text=True)
     token = _hidden(page, "form_token")
     assert len(token) >= 16
-    data = {"address_id": 0, "delivery": "pickup", "pickup_station_id": station.id, "payment_method": "station_cash",
-            "shown_total_pickup": _hidden(page, "shown_total_pickup"), "form_token": token}
+    data = {
+        "address_id": 0,
+        "delivery": "pickup",
+        "pickup_station_id": station.id,
+        "payment_method": "station_cash",
+        "shown_total_pickup": _hidden(page, "shown_total_pickup"),
+        "form_token": token,
+    }
     first = client.post("/checkout", data=data)
     assert first.status_code == 303 and "/orders/" in first.headers["Location"]
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})  # even with a cart again
@@ -49,8 +56,15 @@ def test_two_identical_booking_posts_make_one_booking(client, db, auth):
     page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
     token = _hidden(page, "form_token")
     day = local_date(now_utc()) + timedelta(days=8)
-    data = {"checkin": day.isoformat(), "checkout": (day + timedelta(days=1)).isoformat(), "guests": 2, "units": 1,
-            "unit_type_id": listing.unit_types[0].id, "payment_method": "arrival", "form_token": token}
+    data = {
+        "checkin": day.isoformat(),
+        "checkout": (day + timedelta(days=1)).isoformat(),
+        "guests": 2,
+        "units": 1,
+        "unit_type_id": listing.unit_types[0].id,
+        "payment_method": "arrival",
+        "form_token": token,
+    }
     assert client.post(f"/listings/{listing.id}/book", data=data).status_code == 302
     second = client.post(f"/listings/{listing.id}/book", data=data)
     assert second.status_code == 303 and second.headers["Location"].endswith("/bookings")
@@ -68,8 +82,14 @@ def test_a_refused_checkout_can_be_sent_again_with_the_same_page(client, db, aut
     auth.login(make_user())
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
     token = _hidden(client.get("/checkout").get_data(as_text=True), "form_token")
-    data = {"address_id": 0, "delivery": "pickup", "pickup_station_id": station.id, "payment_method": "station_cash",
-            "shown_total_pickup": "1", "form_token": token}
+    data = {
+        "address_id": 0,
+        "delivery": "pickup",
+        "pickup_station_id": station.id,
+        "payment_method": "station_cash",
+        "shown_total_pickup": "1",
+        "form_token": token,
+    }
     assert client.post("/checkout", data=data).status_code == 409  # the total changed: nothing placed
     assert client.post("/checkout", data={**data, "shown_total_pickup": "1000"}).status_code == 303
     assert _count(db, Order) == 1
@@ -80,6 +100,8 @@ def test_home_delivery_does_not_preselect_paying_at_the_station(client, db, auth
     auth.login(make_user())
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
     page = client.get("/checkout").get_data(as_text=True)
-    checked = re.findall(r'<input[^>]*checked[^>]*name="payment_method"[^>]*>|<input[^>]*name="payment_method"[^>]*checked[^>]*>', page)
+    checked = re.findall(
+        r'<input[^>]*checked[^>]*name="payment_method"[^>]*>|<input[^>]*name="payment_method"[^>]*checked[^>]*>', page
+    )
     assert len(checked) == 1 and 'value="cod"' in checked[0]
     assert 'data-pay-ship="cod"' in page and 'data-pay-pickup="station_cash"' in page

@@ -1,4 +1,5 @@
 """Unpaid card orders expire through the beat task and release their stock exactly once."""
+
 from __future__ import annotations
 
 import threading
@@ -93,6 +94,7 @@ def test_overlapping_expiry_runs_release_stock_exactly_once(app, committed_db, n
     assert db.session.get(Order, keeper_id).status == OrderStatus.PENDING
     statuses = db.session.scalars(sa.select(Order.status).where(Order.id.in_(ids))).all()
     assert set(statuses) == {"expired"}
-    events = db.session.execute(sa.text(
-        "SELECT count(*) FROM status_events WHERE subject_type='orders' AND to_status='expired'")).scalar()
+    events = db.session.execute(
+        sa.text("SELECT count(*) FROM status_events WHERE subject_type='orders' AND to_status='expired'")
+    ).scalar()
     assert events == 5

@@ -21,8 +21,14 @@ def _day(n: int):
 
 
 def _stay(listing, *, checkin=10, nights=2, guests=2, **extra) -> dict:
-    return {"listing_id": listing.id, "checkin": _day(checkin).isoformat(),
-            "checkout": _day(checkin + nights).isoformat(), "guests": guests, "units": 1, **extra}
+    return {
+        "listing_id": listing.id,
+        "checkin": _day(checkin).isoformat(),
+        "checkout": _day(checkin + nights).isoformat(),
+        "guests": guests,
+        "units": 1,
+        **extra,
+    }
 
 
 def _carts(db) -> list[Cart]:
@@ -67,8 +73,10 @@ def test_a_guest_who_books_goes_to_checkout_signs_up_and_keeps_goods_and_stay(cl
     register_page = client.get("/register?next=/checkout").get_data(as_text=True)
     assert "购物车里的商品和预订都会保留" in register_page and "/login?next=/checkout" in register_page
 
-    res = client.post("/register?next=/checkout", data={"name": "新游客", "email": "guest@test.cn",
-                                                        "password": "s3cret-pass", "confirm": "s3cret-pass"})
+    res = client.post(
+        "/register?next=/checkout",
+        data={"name": "新游客", "email": "guest@test.cn", "password": "s3cret-pass", "confirm": "s3cret-pass"},
+    )
     assert res.status_code == 302 and res.headers["Location"] == "/checkout"
     [cart] = _carts(db)
     assert cart.user_id == db.session.scalar(sa.select(User.id).where(User.email == "guest@test.cn"))
@@ -96,8 +104,9 @@ def test_a_session_tapped_twice_is_one_line(client, db):
     experience = make_listing(kind=ListingKind.EXPERIENCE, price_fen=3000, max_guests=10)
     session = make_session(experience, day=_day(5), capacity=6)
     for guests in (2, 3):  # a double tap, then a change of mind
-        res = client.post("/cart/bookings", data={"listing_id": experience.id, "session_id": session.id,
-                                                  "guests": guests})
+        res = client.post(
+            "/cart/bookings", data={"listing_id": experience.id, "session_id": session.id, "guests": guests}
+        )
         assert res.status_code == 303
     [cart] = _carts(db)
     [line] = cart.lines
@@ -119,8 +128,10 @@ def test_a_guest_ticket_day_and_bad_input(client, db):
 def test_the_back_button_after_signing_up_at_checkout_goes_on_to_the_checkout(client, db, fake_stripe):
     listing = make_listing(units=2)
     client.post("/cart/bookings", data=_stay(listing, buy_now="1"))
-    client.post("/register?next=/checkout", data={"name": "新游客", "email": "back@test.cn",
-                                                  "password": "s3cret-pass", "confirm": "s3cret-pass"})
+    client.post(
+        "/register?next=/checkout",
+        data={"name": "新游客", "email": "back@test.cn", "password": "s3cret-pass", "confirm": "s3cret-pass"},
+    )
     for page in ("/register?next=/checkout", "/login?next=/checkout"):  # where the back button leads
         res = client.get(page)
         assert res.status_code == 302 and res.headers["Location"] == "/checkout", page
@@ -156,5 +167,7 @@ def test_guest_carts_untouched_for_thirty_days_are_forgotten_and_account_carts_k
     assert {c.id for c in _carts(db)} == {user_cart.id}
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CartLine)) == 0
     assert task() == 0
-    assert "orders.tasks.forget_guest_carts" in {e["task"] for e in app.extensions["celery"].conf.beat_schedule.values()}
+    assert "orders.tasks.forget_guest_carts" in {
+        e["task"] for e in app.extensions["celery"].conf.beat_schedule.values()
+    }
     assert guest_id not in {c.id for c in _carts(db)}

@@ -1,5 +1,6 @@
 """Integration with other packages: the order lifecycle signals (tourism). Refunds and the income
 ledger: tests/county/test_refund_reversal.py, with the real ledger."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -26,8 +27,11 @@ def test_the_order_lifecycle_is_signalled_to_other_packages(db, now, fake_stripe
         calls.append(("cancel?", order.id))
         return False  # not ours: orders cancels it as goods
 
-    with signals.order_paid.connected_to(on_paid), signals.order_released.connected_to(on_released), \
-            signals.order_cancel_requested.connected_to(on_cancel):
+    with (
+        signals.order_paid.connected_to(on_paid),
+        signals.order_released.connected_to(on_released),
+        signals.order_cancel_requested.connected_to(on_cancel),
+    ):
         paid = make_order(make_user(), [(make_product(), 1)], now=now, payment_method="card")
         payment = start_payment(paid.payments[0], now=now)
         fake_stripe.succeed(payment.provider_ref)
@@ -57,7 +61,9 @@ def test_tourism_receives_the_order_signals(app):
     """The app factory connects tourism's receivers (tourism/__init__.py)."""
     from tourism.services import booking
 
-    for signal, receiver in ((signals.order_paid, booking.on_order_paid),
-                             (signals.order_released, booking.on_order_released),
-                             (signals.order_cancel_requested, booking.cancel_order_bookings)):
+    for signal, receiver in (
+        (signals.order_paid, booking.on_order_paid),
+        (signals.order_released, booking.on_order_released),
+        (signals.order_cancel_requested, booking.cancel_order_bookings),
+    ):
         assert id(receiver) in signal.receivers, signal.name

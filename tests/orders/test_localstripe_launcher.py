@@ -1,6 +1,7 @@
 """scripts/run_localstripe.py changes only where localstripe keeps its store (in memory, not the shared
 pickle file): the same PaymentIntent flow gets the same answers from it as from the stock server
 (`python -m localstripe.server --from-scratch`), and it never writes the stock server's file."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,21 @@ SK = "sk_test_launcher"
 #: Where the stock server keeps its store (localstripe 1.15.10, `resources.Store.dump_to_disk`).
 STOCK_FILE = Path("/tmp/localstripe.pickle")
 #: Volatile fields: ids, secrets and times differ between any two runs.
-VOLATILE = {"id", "client_secret", "created", "payment_intent", "charge", "latest_charge", "payment_method",
-            "url", "balance_transaction", "source", "customer", "date", "available_on"}
+VOLATILE = {
+    "id",
+    "client_secret",
+    "created",
+    "payment_intent",
+    "charge",
+    "latest_charge",
+    "payment_method",
+    "url",
+    "balance_transaction",
+    "source",
+    "customer",
+    "date",
+    "available_on",
+}
 
 
 def _shape(obj):
@@ -44,8 +58,12 @@ def _flow(base: str) -> list:
     hook = session.post(f"{base}/_config/webhooks/shop", json={"url": "http://127.0.0.1:9/hook", "secret": "whsec_x"})
     answers.append(("webhook config", hook.status_code))
     pi = client.v1.payment_intents.create(
-        params={"amount": 4500, "currency": "cny", "payment_method_types": ["card"],
-                "metadata": {"order_code": "ABC", "payment": "ABC-P-1"}},
+        params={
+            "amount": 4500,
+            "currency": "cny",
+            "payment_method_types": ["card"],
+            "metadata": {"order_code": "ABC", "payment": "ABC-P-1"},
+        },
     )
     answers.append(("created", _shape(pi.to_dict())))
     client.v1.payment_intents.update(pi.id, params={"payment_method": "pm_card_visa"})
@@ -55,7 +73,9 @@ def _flow(base: str) -> list:
     answers.append(("refund", refund.status, refund.amount, refund.currency))
     again = client.v1.payment_intents.retrieve(pi.id)
     answers.append(("retrieved", again.status, again.amount, again.currency, again.metadata.to_dict()))
-    declined = client.v1.payment_intents.create(params={"amount": 100, "currency": "cny", "payment_method_types": ["card"]})
+    declined = client.v1.payment_intents.create(
+        params={"amount": 100, "currency": "cny", "payment_method_types": ["card"]}
+    )
     client.v1.payment_intents.update(declined.id, params={"payment_method": "pm_card_chargeCustomerFail"})
     with pytest.raises(stripe.CardError) as refused:
         client.v1.payment_intents.confirm(declined.id)
@@ -80,8 +100,9 @@ def test_the_launcher_answers_as_the_stock_server_and_writes_no_file():
     assert _file_state() == before  # in memory: the shared file was neither written nor created
 
     port = emulator.free_port()
-    proc, base = emulator.start([sys.executable, "-m", "localstripe.server", "--port", str(port), "--from-scratch"],
-                                port)
+    proc, base = emulator.start(
+        [sys.executable, "-m", "localstripe.server", "--port", str(port), "--from-scratch"], port
+    )
     try:
         stock = _flow(base)
     finally:
@@ -101,6 +122,11 @@ def test_the_launcher_refuses_a_localstripe_it_was_not_checked_against(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     import subprocess
 
-    res = subprocess.run([sys.executable, str(emulator.ROOT / "scripts" / "run_localstripe.py"), "--port", "1"],
-                         env=env, capture_output=True, text=True, timeout=30)
+    res = subprocess.run(
+        [sys.executable, str(emulator.ROOT / "scripts" / "run_localstripe.py"), "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert res.returncode != 0 and "localstripe 9.9.9 is installed" in res.stderr

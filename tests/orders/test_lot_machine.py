@@ -7,6 +7,7 @@ allocated stock), each lot's movements sum to its on-hand, each lot's allocation
 allocated, and no lot is ever negative or over-allocated. Runs on PostgreSQL when TEST_DATABASE_URL
 names one (CI), else on SQLite.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -62,8 +63,9 @@ class LotMachine(RuleBasedStateMachine):
         return [db.session.get(Order, order_id) for order_id in self.order_ids]
 
     def _lots(self) -> list[Lot]:
-        return list(db.session.scalars(sa.select(Lot).where(Lot.product_id.in_([p.id for p in self.products]))
-                                       .order_by(Lot.id)))
+        return list(
+            db.session.scalars(sa.select(Lot).where(Lot.product_id.in_([p.id for p in self.products])).order_by(Lot.id))
+        )
 
     @staticmethod
     def _pick(items, index):
@@ -73,8 +75,14 @@ class LotMachine(RuleBasedStateMachine):
     def intake(self, product, quantity, days):
         product = self.products[product]
         today = local_date(self.clock)
-        receive_stock(product.stock, quantity, actor=self.operators[product.station_id], now=self._tick(),
-                      harvest_date=today, best_before_date=None if days is None else today + timedelta(days=days))
+        receive_stock(
+            product.stock,
+            quantity,
+            actor=self.operators[product.station_id],
+            now=self._tick(),
+            harvest_date=today,
+            best_before_date=None if days is None else today + timedelta(days=days),
+        )
 
     @initialize()
     def first_order(self):
@@ -83,14 +91,18 @@ class LotMachine(RuleBasedStateMachine):
         order = make_order(make_user(), [(self.products[0], 2)], now=self._tick(), payment_method="station_cash")
         self.order_ids.append(order.id)
 
-    @rule(method=st.sampled_from(["card", "station_cash", "cod"]),
-          items=st.lists(st.tuples(st.integers(0, 1), st.integers(1, 4)), min_size=1, max_size=2,
-                         unique_by=lambda item: item[0]))
+    @rule(
+        method=st.sampled_from(["card", "station_cash", "cod"]),
+        items=st.lists(
+            st.tuples(st.integers(0, 1), st.integers(1, 4)), min_size=1, max_size=2, unique_by=lambda item: item[0]
+        ),
+    )
     def place(self, method, items):
         try:
             with db.session.begin_nested():
-                order = make_order(make_user(), [(self.products[i], q) for i, q in items], now=self._tick(),
-                                   payment_method=method)
+                order = make_order(
+                    make_user(), [(self.products[i], q) for i, q in items], now=self._tick(), payment_method=method
+                )
         except Conflict:  # out of stock (or only expired lots left): nothing changed
             event("place: refused")
             return
@@ -99,8 +111,13 @@ class LotMachine(RuleBasedStateMachine):
 
     @rule(index=st.integers(0, 1000), scan=st.integers(0, 1000), with_scan=st.booleans(), likely=st.booleans())
     def pack(self, index, scan, with_scan, likely):
-        shipments = [s for o in self._orders() if o.status == OrderStatus.CONFIRMED for s in o.shipments
-                     if s.status in (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED)]
+        shipments = [
+            s
+            for o in self._orders()
+            if o.status == OrderStatus.CONFIRMED
+            for s in o.shipments
+            if s.status in (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED)
+        ]
         shipment = self._pick(shipments, index)
         if shipment is None:
             return
@@ -122,8 +139,13 @@ class LotMachine(RuleBasedStateMachine):
 
     @rule(index=st.integers(0, 1000))
     def hand_over(self, index):
-        shipments = [s for o in self._orders() if o.status == OrderStatus.CONFIRMED for s in o.shipments
-                     if s.status in (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED)]
+        shipments = [
+            s
+            for o in self._orders()
+            if o.status == OrderStatus.CONFIRMED
+            for s in o.shipments
+            if s.status in (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED)
+        ]
         shipment = self._pick(shipments, index)
         if shipment is None:
             return
@@ -147,24 +169,39 @@ class LotMachine(RuleBasedStateMachine):
         except Conflict as exc:  # pragma: no cover - a parcel on its way is always booked as delivered
             raise AssertionError(exc.code) from exc
 
-    @rule(product=st.integers(0, 1), delta=st.integers(-6, 6).filter(bool), lot_index=st.integers(0, 1000),
-          of_lot=st.booleans())
+    @rule(
+        product=st.integers(0, 1),
+        delta=st.integers(-6, 6).filter(bool),
+        lot_index=st.integers(0, 1000),
+        of_lot=st.booleans(),
+    )
     def correct(self, product, delta, lot_index, of_lot):
         product = self.products[product]
         lots = [lot for lot in self._lots() if lot.product_id == product.id]
         lot = self._pick(lots, lot_index) if of_lot else None
         try:
             with db.session.begin_nested():
-                correct_stock(product.stock, delta, reason="盘点", actor=self.operators[product.station_id],
-                              now=self._tick(), lot=lot)
+                correct_stock(
+                    product.stock,
+                    delta,
+                    reason="盘点",
+                    actor=self.operators[product.station_id],
+                    now=self._tick(),
+                    lot=lot,
+                )
             event("correct: done")
         except (Conflict, ValidationError):
             event("correct: refused")
 
     @rule(index=st.integers(0, 1000))
     def cancel_line(self, index):
-        lines = [line for o in self._orders() if o.status == OrderStatus.CONFIRMED for line in o.lines
-                 if line.status == LineStatus.OPEN and shipment_cancelable(line.shipment)]
+        lines = [
+            line
+            for o in self._orders()
+            if o.status == OrderStatus.CONFIRMED
+            for line in o.lines
+            if line.status == LineStatus.OPEN and shipment_cancelable(line.shipment)
+        ]
         line = self._pick(lines, index)
         if line is not None:
             fulfilment.cancel_line(line, actor=self.admin, now=self._tick(), reason="缺货")
@@ -172,9 +209,12 @@ class LotMachine(RuleBasedStateMachine):
 
     @rule(index=st.integers(0, 1000))
     def cancel_order(self, index):
-        orders = [o for o in self._orders() if o.status in (OrderStatus.PENDING, OrderStatus.CONFIRMED)
-                  and all(shipment_cancelable(s) or s.status == ShipmentStatus.CANCELED
-                          for s in o.shipments)]
+        orders = [
+            o
+            for o in self._orders()
+            if o.status in (OrderStatus.PENDING, OrderStatus.CONFIRMED)
+            and all(shipment_cancelable(s) or s.status == ShipmentStatus.CANCELED for s in o.shipments)
+        ]
         order = self._pick(orders, index)
         if order is not None:
             payments.cancel_order(order, actor=order.user, now=self._tick(), reason="不要了")
@@ -206,9 +246,25 @@ class LotMachine(RuleBasedStateMachine):
 
 def test_lot_quantities_equal_the_stock_through_random_sequences(db, now, fake_stripe):
     LotMachine.now = now
-    run_state_machine_as_test(LotMachine, settings=settings(
-        max_examples=30, stateful_step_count=30, deadline=None, derandomize=True, database=None,
-        suppress_health_check=list(HealthCheck)))
-    taken = {"place: placed", "pack: packed a scanned lot", "hand over: delivered", "correct: done",
-             "line canceled", "order canceled", "recall", "lots expired"}
+    run_state_machine_as_test(
+        LotMachine,
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=30,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+    taken = {
+        "place: placed",
+        "pack: packed a scanned lot",
+        "hand over: delivered",
+        "correct: done",
+        "line canceled",
+        "order canceled",
+        "recall",
+        "lots expired",
+    }
     assert taken <= set(SEEN), dict(SEEN)

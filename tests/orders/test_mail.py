@@ -1,4 +1,5 @@
 """Order e-mails go through the shop.mail Celery task after commit: logged by default, SMTP by config."""
+
 from __future__ import annotations
 
 import logging

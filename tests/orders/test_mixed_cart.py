@@ -178,22 +178,29 @@ def test_api_bad_booking_items_are_refused_and_change_nothing(client, db, api_to
         ({**stay, "checkout": _day(60).isoformat()}, 422, "too_many_nights"),
     ]
     for item, status, code in cases:
-        body = {"items": [{"product_id": product.id, "quantity": 1}, item], "address": ADDRESS_JSON,
-                "payment_method": "card"}
+        body = {
+            "items": [{"product_id": product.id, "quantity": 1}, item],
+            "address": ADDRESS_JSON,
+            "payment_method": "card",
+        }
         res = client.post("/api/v1/orders", json=body, headers=headers)
         assert (res.status_code, res.json["error"]["code"]) == (status, code), (item, res.json)
     # goods with a booking are paid by card: station cash, cash on delivery and arrival are refused
     for method, code in (("cod", "booking_lines_card_only"), ("arrival", "arrival_one_booking_only")):
-        res = client.post("/api/v1/orders", json={**_mixed_body(product, listing), "payment_method": method},
-                          headers=headers)
+        res = client.post(
+            "/api/v1/orders", json={**_mixed_body(product, listing), "payment_method": method}, headers=headers
+        )
         assert (res.status_code, res.json["error"]["code"]) == (422, code)
     assert _count(db, Order) == 0 and _count(db, Booking) == 0 and _allocated(db, product) == 0
 
 
 def test_api_one_booking_alone_may_be_paid_on_arrival(client, db, api_token, fake_stripe):
     listing = make_listing(pay_on_arrival=True)
-    res = client.post("/api/v1/orders", json={"items": [_stay_item(listing)], "payment_method": "arrival"},
-                      headers=api_token(make_user()))
+    res = client.post(
+        "/api/v1/orders",
+        json={"items": [_stay_item(listing)], "payment_method": "arrival"},
+        headers=api_token(make_user()),
+    )
     assert res.status_code == 201, res.json
     assert res.json["status"] == "confirmed" and res.json["bookings"][0]["status"] == "confirmed"
     assert res.json["bookings"][0]["confirmation_code"]
@@ -296,8 +303,16 @@ def test_web_journey_cart_with_goods_and_a_stay_to_one_order(client, db, auth, f
     page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
     assert "加入购物车" in page and 'formaction="/cart/bookings"' in page
     client.post("/cart/add", data={"product_id": product.id, "quantity": 2})
-    res = client.post("/cart/bookings", data={"listing_id": listing.id, "checkin": _day(10).isoformat(),
-                                              "checkout": _day(12).isoformat(), "guests": 2, "units": 1})
+    res = client.post(
+        "/cart/bookings",
+        data={
+            "listing_id": listing.id,
+            "checkin": _day(10).isoformat(),
+            "checkout": _day(12).isoformat(),
+            "guests": 2,
+            "units": 1,
+        },
+    )
     assert res.status_code == 303 and res.headers["Location"].endswith("/cart")
     cart = client.get("/cart").get_data(as_text=True)
     assert "罗渡山居" in cart and _day(10).isoformat() in cart and "¥376.00" in cart and "三江腌菜" in cart
@@ -312,9 +327,22 @@ def test_web_journey_cart_with_goods_and_a_stay_to_one_order(client, db, auth, f
     page = client.get("/checkout").get_data(as_text=True)
     assert 'value="card"' in page and 'value="cod"' not in page and 'value="station_cash"' not in page
     ship_total = re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1)
-    res = client.post("/checkout", data={"form_token": new_form_token(), "address_id": 0, "name": "王小明",
-        "phone": "13800000000", "province": "江西省", "city": "南昌市", "district": "南昌县", "line": "幸福路1号",
-        "delivery": "ship", "payment_method": "card", "shown_total_ship": ship_total})
+    res = client.post(
+        "/checkout",
+        data={
+            "form_token": new_form_token(),
+            "address_id": 0,
+            "name": "王小明",
+            "phone": "13800000000",
+            "province": "江西省",
+            "city": "南昌市",
+            "district": "南昌县",
+            "line": "幸福路1号",
+            "delivery": "ship",
+            "payment_method": "card",
+            "shown_total_ship": ship_total,
+        },
+    )
     assert res.status_code == 303, res.get_data(as_text=True)
     order = db.session.scalar(sa.select(Order))
     assert order.total_fen == int(ship_total) and len(order.lines) == 2 and order.bookings[0].status == "held"
@@ -329,13 +357,18 @@ def test_web_journey_cart_with_goods_and_a_stay_to_one_order(client, db, auth, f
     assert f"{_day(10).isoformat()} – {_day(13).isoformat()} · 2 人" in listed and "三江腌菜 × 2" in listed
 
 
-
 def _photo(listing, position: int) -> None:
     from shop.extensions import db
     from tourism.models import ListingImage
 
-    db.session.add(ListingImage(listing_id=listing.id, path=f"demo/l{listing.id}-{position}.jpg",
-                                thumb_path=f"demo/l{listing.id}-{position}-thumb.webp", position=position))
+    db.session.add(
+        ListingImage(
+            listing_id=listing.id,
+            path=f"demo/l{listing.id}-{position}.jpg",
+            thumb_path=f"demo/l{listing.id}-{position}-thumb.webp",
+            position=position,
+        )
+    )
     db.session.flush()
 
 
@@ -346,7 +379,8 @@ def _item_li(html: str, name: str) -> str:
 
 
 def test_my_orders_shows_each_booking_line_with_its_listings_first_photo_in_bounded_statements(
-        client, db, auth, api_token, fake_stripe):
+    client, db, auth, api_token, fake_stripe
+):
     """我的订单: a booking line of a mixed order shows its listing's first photo (by position, as the
     listing's page picks it), a placeholder when the listing has none; the page's statements do not
     grow with its orders, lines or listings (listings, photos and unit types load with the lines)."""
@@ -369,8 +403,14 @@ def test_my_orders_shows_each_booking_line_with_its_listings_first_photo_in_boun
     ticket = make_listing(kind=ListingKind.TICKET, name="花海门票", units=100, max_guests=5)  # no photo
     mixed(stay)
     mixed(ticket)
-    alone = client.post("/api/v1/orders", headers=headers, json={  # an order of one booking: shown as the booking
-        "items": [{"listing_id": ticket.id, "date": _day(9).isoformat(), "guests": 1}], "payment_method": "card"})
+    alone = client.post(
+        "/api/v1/orders",
+        headers=headers,
+        json={  # an order of one booking: shown as the booking
+            "items": [{"listing_id": ticket.id, "date": _day(9).isoformat(), "guests": 1}],
+            "payment_method": "card",
+        },
+    )
     assert alone.status_code == 201, alone.json
     client.get("/orders")  # warm-up: first-use queries
     db.session.expire_all()  # as after a commit: nothing of the orders in hand
@@ -380,7 +420,7 @@ def test_my_orders_shows_each_booking_line_with_its_listings_first_photo_in_boun
     assert f'src="/media/demo/l{stay.id}-0-thumb.webp"' in stay_line and "thumb-placeholder" not in stay_line
     ticket_line = _item_li(html, "花海门票")
     assert "thumb-placeholder" in ticket_line and "<img" not in ticket_line
-    row = html[html.index(f'href="/orders/{alone.json["id"]}"'):]
+    row = html[html.index(f'href="/orders/{alone.json["id"]}"') :]
     assert row.index("thumb-placeholder") < row.index("</li>")
     for n in range(3):  # more orders, each with a listing and a product of its own
         other = make_listing(name=f"罗渡山居{n}号", units=5)
@@ -398,14 +438,29 @@ def test_web_checkout_names_the_booking_line_that_failed_and_keeps_the_cart(clie
     listing = make_listing(name="罗渡山居", units=1)
     auth.login(make_user())
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
-    client.post("/cart/bookings", data={"listing_id": listing.id, "checkin": _day(10).isoformat(),
-                                        "checkout": _day(11).isoformat(), "guests": 2})
+    client.post(
+        "/cart/bookings",
+        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+    )
     page = client.get("/checkout").get_data(as_text=True)
     ship_total = re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1)
     make_booking(listing, check_in=_day(10), check_out=_day(11))  # someone else took the room meanwhile
-    res = client.post("/checkout", data={"form_token": new_form_token(), "address_id": 0, "name": "王小明",
-        "phone": "13800000000", "province": "江西省", "city": "南昌市", "district": "南昌县", "line": "幸福路1号",
-        "delivery": "ship", "payment_method": "card", "shown_total_ship": ship_total})
+    res = client.post(
+        "/checkout",
+        data={
+            "form_token": new_form_token(),
+            "address_id": 0,
+            "name": "王小明",
+            "phone": "13800000000",
+            "province": "江西省",
+            "city": "南昌市",
+            "district": "南昌县",
+            "line": "幸福路1号",
+            "delivery": "ship",
+            "payment_method": "card",
+            "shown_total_ship": ship_total,
+        },
+    )
     assert res.status_code == 409
     assert "罗渡山居" in res.get_data(as_text=True)
     assert _count(db, Order) == 0 and _allocated(db, product) == 0 and _count(db, CartLine) == 2
@@ -429,14 +484,17 @@ def test_cart_booking_bad_input(client, db, auth):
 def test_web_checkout_of_one_stay_alone_offers_arrival_when_the_listing_allows_it(client, db, auth, fake_stripe):
     listing = make_listing(name="罗渡山居", units=1, pay_on_arrival=True)
     auth.login(make_user())
-    client.post("/cart/bookings", data={"listing_id": listing.id, "checkin": _day(10).isoformat(),
-                                        "checkout": _day(11).isoformat(), "guests": 2})
+    client.post(
+        "/cart/bookings",
+        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+    )
     page = client.get("/checkout").get_data(as_text=True)
     assert 'value="card"' in page and 'value="arrival"' in page and 'value="cod"' not in page
     assert "收货地址" not in page  # nothing is shipped
     total = re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1)
-    res = client.post("/checkout", data={"form_token": new_form_token(), "payment_method": "arrival",
-                                         "shown_total_ship": total})
+    res = client.post(
+        "/checkout", data={"form_token": new_form_token(), "payment_method": "arrival", "shown_total_ship": total}
+    )
     assert res.status_code == 303, res.get_data(as_text=True)
     order = db.session.scalar(sa.select(Order))
     assert order.status == "confirmed" and order.booking is not None and order.booking.status == "confirmed"
@@ -445,8 +503,7 @@ def test_web_checkout_of_one_stay_alone_offers_arrival_when_the_listing_allows_i
     assert order.booking.confirmation_code in detail and "到店付款" in detail
 
 
-def test_a_late_payment_when_the_room_is_gone_refunds_everything_and_sells_no_goods(client, db, api_token,
-                                                                                   fake_stripe):
+def test_a_late_payment_when_the_room_is_gone_refunds_everything_and_sells_no_goods(client, db, api_token, fake_stripe):
     """All or nothing, also after the holds lapsed: the goods are not sold without the stay."""
     product = make_product(price_fen=1500, stock=5)
     listing = make_listing(price_fen=20000, units=1)
@@ -481,16 +538,30 @@ def test_goods_and_a_stay_without_card_payments_say_why_instead_of_an_empty_chec
     page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
     assert "一次付款" not in page
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
-    res = client.post("/cart/bookings", data={"listing_id": listing.id, "checkin": _day(10).isoformat(),
-                                              "checkout": _day(11).isoformat(), "guests": 2})
+    res = client.post(
+        "/cart/bookings",
+        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+    )
     assert res.status_code == 303 and _count(db, CartLine) == 2
     cart = client.get("/cart").get_data(as_text=True)
     assert "暂未开通在线支付" in cart and "去结算" not in cart
     page = client.get("/checkout").get_data(as_text=True)
     assert "暂未开通在线支付" in page and "提交订单" not in page
-    res = client.post("/checkout", data={"form_token": new_form_token(), "address_id": 0, "name": "王小明",
-        "phone": "13800000000", "province": "江西省", "city": "南昌市", "district": "南昌县", "line": "幸福路1号",
-        "delivery": "ship", "payment_method": "arrival"})
+    res = client.post(
+        "/checkout",
+        data={
+            "form_token": new_form_token(),
+            "address_id": 0,
+            "name": "王小明",
+            "phone": "13800000000",
+            "province": "江西省",
+            "city": "南昌市",
+            "district": "南昌县",
+            "line": "幸福路1号",
+            "delivery": "ship",
+            "payment_method": "arrival",
+        },
+    )
     assert res.status_code == 422 and "暂未开通在线支付" in res.get_data(as_text=True)
     assert _count(db, Order) == 0 and _count(db, CartLine) == 2
     # each alone goes through: the stay is removed, the goods are checked out (cash on delivery offered)

@@ -58,19 +58,31 @@ class MixedMoneyMachine(MoneyMachineBase):
             make_product(price_fen=1234, stock=40, station=self.station, households=households, weights=[3, 1]),
             make_product(price_fen=990, stock=6, station=self.station, households=households[:1]),
         ]
-        self.listing = make_listing(host=self.host, price_fen=14900, units=2, free_cancel_days=2, cancel_fee_pct=30,
-                                    households=households)
+        self.listing = make_listing(
+            host=self.host, price_fen=14900, units=2, free_cancel_days=2, cancel_fee_pct=30, households=households
+        )
 
     # --- rules ----------------------------------------------------------------------------------
 
-    @rule(which=st.integers(0, 1), quantity=st.integers(1, 3), days_ahead=st.integers(0, 3),
-          nights=st.integers(1, 2), pay=st.booleans())
+    @rule(
+        which=st.integers(0, 1),
+        quantity=st.integers(1, 3),
+        days_ahead=st.integers(0, 3),
+        nights=st.integers(1, 2),
+        pay=st.booleans(),
+    )
     def place(self, which, quantity, days_ahead, nights, pay):
         check_in = local_date(self.clock) + timedelta(days=days_ahead)
         request = PlacementRequest(
-            items=[(self.products[which].id, quantity)], payment_method="card", address=ADDRESS,
-            bookings=[BookingItem(listing_id=self.listing.id, guests=2, check_in=check_in,
-                                  check_out=check_in + timedelta(days=nights))])
+            items=[(self.products[which].id, quantity)],
+            payment_method="card",
+            address=ADDRESS,
+            bookings=[
+                BookingItem(
+                    listing_id=self.listing.id, guests=2, check_in=check_in, check_out=check_in + timedelta(days=nights)
+                )
+            ],
+        )
         try:
             with db.session.begin_nested():
                 order = place_order(request, buyer=make_user(), now=self.tick())
@@ -87,9 +99,14 @@ class MixedMoneyMachine(MoneyMachineBase):
     def pay_late(self, index):
         """A pending or expired order's payment succeeds (the stock and the hold are taken again if
         they can be; a stay with no room left is refunded)."""
+
         def unpaid():
-            return [o for o in self.orders() if o.status in (OrderStatus.PENDING, OrderStatus.EXPIRED)
-                    and o.payments[0].state in ("pending", "created", "failed")]
+            return [
+                o
+                for o in self.orders()
+                if o.status in (OrderStatus.PENDING, OrderStatus.EXPIRED)
+                and o.payments[0].state in ("pending", "created", "failed")
+            ]
 
         if not unpaid():  # an order left unpaid, then (every other time) its holds lapse first
             self.place(index % 2, 1, index % 3, 1, False)
@@ -103,8 +120,13 @@ class MixedMoneyMachine(MoneyMachineBase):
     @rule(index=st.integers(0, 1000))
     def hand_over(self, index):
         def waiting():
-            return [s for o in self.orders() if o.status == OrderStatus.CONFIRMED for s in o.shipments
-                    if s.status in (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED)]
+            return [
+                s
+                for o in self.orders()
+                if o.status == OrderStatus.CONFIRMED
+                for s in o.shipments
+                if s.status in (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED)
+            ]
 
         if not waiting():
             self.place(index % 2, 1, 1 + index % 3, 1, True)
@@ -117,16 +139,25 @@ class MixedMoneyMachine(MoneyMachineBase):
             fulfilment.pack(shipment, actor=self.operator, now=self.tick())
         if shipment.status == ShipmentStatus.PACKED:
             fulfilment.ship(shipment, tracking_number="SF1", actor=self.operator, now=self.tick())
-        fulfilment.apply_action(shipment, "deliver", actor=self.operator, now=self.tick(),
-                                pickup_code=shipment.pickup_code, cash_received_fen=None)
+        fulfilment.apply_action(
+            shipment,
+            "deliver",
+            actor=self.operator,
+            now=self.tick(),
+            pickup_code=shipment.pickup_code,
+            cash_received_fen=None,
+        )
         assert shipment.status == ShipmentStatus.DELIVERED
 
     @rule(index=st.integers(0, 1000))
     def guest_arrives_and_stays(self, index):
         def arriving():
-            return [b for o in self.orders() for b in o.bookings
-                    if b.status == BookingStatus.CONFIRMED and b.check_in_date <= local_date(self.clock)
-                    < b.check_out_date]
+            return [
+                b
+                for o in self.orders()
+                for b in o.bookings
+                if b.status == BookingStatus.CONFIRMED and b.check_in_date <= local_date(self.clock) < b.check_out_date
+            ]
 
         if not arriving():  # a guest who booked with goods arrives today
             self.place(index % 2, 1, 0, 1 + index % 2, True)
@@ -159,8 +190,13 @@ class MixedMoneyMachine(MoneyMachineBase):
 
     @rule(index=st.integers(0, 1000))
     def cancel_product_line(self, index):
-        lines = [l for o in self.orders() if o.status == OrderStatus.CONFIRMED for l in o.lines
-                 if l.kind == "product" and l.status == LineStatus.OPEN and payments.shipment_cancelable(l.shipment)]
+        lines = [
+            l
+            for o in self.orders()
+            if o.status == OrderStatus.CONFIRMED
+            for l in o.lines
+            if l.kind == "product" and l.status == LineStatus.OPEN and payments.shipment_cancelable(l.shipment)
+        ]
         line = self.pick(lines, index)
         if line is not None:
             fulfilment.cancel_line(line, actor=self.operator, now=self.tick(), reason="缺货")
@@ -200,17 +236,26 @@ class MixedMoneyMachine(MoneyMachineBase):
     @staticmethod
     def _refunds(order: Order) -> int:
         ids = [p.id for p in order.payments]
-        return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0))
-                                     .where(Refund.payment_id.in_(ids))) or 0)
+        return int(
+            db.session.scalar(
+                sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(Refund.payment_id.in_(ids))
+            )
+            or 0
+        )
 
     def check_booking_line(self, order: Order, line, received: int) -> None:
         """A booking line's own money (its total once captured, less the refunds naming it) is what it
         owes or kept; its credit is the split of what it holds once the stay is over."""
         booking = db.session.get(Booking, line.booking_id)
         captured = any(p.state in CAPTURED for p in order.payments)
-        named = int(db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0))
-            .where(Refund.order_line_id == line.id, Refund.state != "failed")) or 0)
+        named = int(
+            db.session.scalar(
+                sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(
+                    Refund.order_line_id == line.id, Refund.state != "failed"
+                )
+            )
+            or 0
+        )
         own = line.line_total_fen - named if captured else 0
         assert own == booking_due_fen(booking, line, captured=captured), (booking.status, own)
         over = (BookingStatus.COMPLETED, BookingStatus.CANCELED, BookingStatus.NO_SHOW)
@@ -224,10 +269,15 @@ class MixedMoneyMachine(MoneyMachineBase):
                 continue
             captured = sum(p.amount_fen for p in order.payments if p.state in CAPTURED)
             received = captured - self._refunds(order)
-            goods = 0 if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED) else \
-                sum(shipment_due_fen(s) for s in order.shipments)
-            bookings = sum(booking_due_fen(b, next(l for l in order.lines if l.booking_id == b.id), captured=True)
-                           for b in order.bookings)
+            goods = (
+                0
+                if order.status in (OrderStatus.CANCELED, OrderStatus.EXPIRED)
+                else sum(shipment_due_fen(s) for s in order.shipments)
+            )
+            bookings = sum(
+                booking_due_fen(b, next(l for l in order.lines if l.booking_id == b.id), captured=True)
+                for b in order.bookings
+            )
             assert received == goods + bookings, (order.status, received, goods, bookings)
 
     @invariant()
@@ -236,8 +286,14 @@ class MixedMoneyMachine(MoneyMachineBase):
         held: dict[int, int] = {}
         for order in self.orders():
             live = order.status not in (OrderStatus.CANCELED, OrderStatus.EXPIRED)
-            waiting = [l for l in order.lines if live and l.kind == "product" and l.status == LineStatus.OPEN
-                       and l.shipment.status not in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELED)]
+            waiting = [
+                l
+                for l in order.lines
+                if live
+                and l.kind == "product"
+                and l.status == LineStatus.OPEN
+                and l.shipment.status not in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELED)
+            ]
             for item in stock_lines(waiting):
                 held[item.record_id] = held.get(item.record_id, 0) + item.quantity
         for product in self.products:
@@ -248,8 +304,11 @@ class MixedMoneyMachine(MoneyMachineBase):
 
     @invariant()
     def no_night_is_booked_twice_over(self):
-        bookings = [b for b in db.session.scalars(sa.select(Booking).where(Booking.listing_id == self.listing.id))
-                    if b.status in LIVE and (b.status != BookingStatus.HELD or b.expires_at > self.clock)]
+        bookings = [
+            b
+            for b in db.session.scalars(sa.select(Booking).where(Booking.listing_id == self.listing.id))
+            if b.status in LIVE and (b.status != BookingStatus.HELD or b.expires_at > self.clock)
+        ]
         nights: dict = {}
         for b in bookings:
             for n in range(b.nights):

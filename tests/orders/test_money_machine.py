@@ -8,6 +8,7 @@ due, credits = the split of the money received, no order total ever changes, rec
 nothing) and that stock allocated is exactly what open lines and goods on their way back hold.
 Bookings: `tests/tourism/test_booking_money_machine.py`, on the same invariants.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -31,8 +32,13 @@ from tests.factories import make_category, make_household, make_product, make_st
 from tests.money_machine import PAID_FIRST, SETTINGS, MoneyMachineBase
 from tests.orders.factories import FakeStripeProvider, make_order
 
-OPEN = (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED, ShipmentStatus.READY_FOR_PICKUP,
-        ShipmentStatus.SHIPPED)
+OPEN = (
+    ShipmentStatus.NEW,
+    ShipmentStatus.ACCEPTED,
+    ShipmentStatus.PACKED,
+    ShipmentStatus.READY_FOR_PICKUP,
+    ShipmentStatus.SHIPPED,
+)
 
 
 class MoneyMachine(MoneyMachineBase):
@@ -45,8 +51,14 @@ class MoneyMachine(MoneyMachineBase):
             village = make_village()
             station = make_station(village=village, commission_bps=commission)
             households = [make_household(village=village), make_household(village=village)]
-            product = make_product(price_fen=1234 + commission, stock=500, station=station, category=category,
-                                   households=households, weights=[3, 1])
+            product = make_product(
+                price_fen=1234 + commission,
+                stock=500,
+                station=station,
+                category=category,
+                households=households,
+                weights=[3, 1],
+            )
             operator = make_user(role="operator", station=station)
             self.stations.append((station, operator))
             self.products.append(product)
@@ -55,21 +67,37 @@ class MoneyMachine(MoneyMachineBase):
 
     # --- rules --------------------------------------------------------------------------------------
 
-    @rule(method=st.sampled_from(["card", "station_cash", "cod", "bank_transfer"]), pickup=st.booleans(),
-          items=st.lists(st.tuples(st.integers(0, 2), st.integers(1, 3)), min_size=1, max_size=3,
-                         unique_by=lambda item: item[0]),
-          pay=st.booleans())
+    @rule(
+        method=st.sampled_from(["card", "station_cash", "cod", "bank_transfer"]),
+        pickup=st.booleans(),
+        items=st.lists(
+            st.tuples(st.integers(0, 2), st.integers(1, 3)), min_size=1, max_size=3, unique_by=lambda item: item[0]
+        ),
+        pay=st.booleans(),
+    )
     def place(self, method, pickup, items, pay):
         if method == "cod":
             pickup = False
         delivery = "pickup" if pickup else "ship"
         wanted = [(self.products[i], q) for i, q in items]
-        order = make_order(make_user(), wanted, now=self.tick(), payment_method=method, delivery=delivery,
-                           pickup_station_id=self.stations[0][0].id if pickup else None,
-                           institutional=method == "bank_transfer")
+        order = make_order(
+            make_user(),
+            wanted,
+            now=self.tick(),
+            payment_method=method,
+            delivery=delivery,
+            pickup_station_id=self.stations[0][0].id if pickup else None,
+            institutional=method == "bank_transfer",
+        )
         if method == "bank_transfer" and pay:
-            transfers.record_transfer(order, amount_fen=order.payments[0].amount_fen, reference=f"TR{order.code}",
-                                      received_on=None, actor=self.admin, now=self.tick())
+            transfers.record_transfer(
+                order,
+                amount_fen=order.payments[0].amount_fen,
+                reference=f"TR{order.code}",
+                received_on=None,
+                actor=self.admin,
+                now=self.tick(),
+            )
         if method == "card":
             payment = payments.start_payment(order.payments[0], now=self.clock)
             if pay:
@@ -93,18 +121,26 @@ class MoneyMachine(MoneyMachineBase):
         if wrong:
             try:
                 with db.session.begin_nested():
-                    transfers.record_transfer(order, amount_fen=amount + 1, reference=f"TR{order.code}",
-                                              received_on=None, actor=self.admin, now=self.tick())
+                    transfers.record_transfer(
+                        order,
+                        amount_fen=amount + 1,
+                        reference=f"TR{order.code}",
+                        received_on=None,
+                        actor=self.admin,
+                        now=self.tick(),
+                    )
             except ValidationError as exc:
                 assert exc.code == "transfer_amount_mismatch"
             else:
                 raise AssertionError("a wrong amount was recorded")
             assert db.session.get(Order, order.id).payments[0].provider_ref is None
             return
-        assert transfers.record_transfer(order, amount_fen=amount, reference=f"TR{order.code}", received_on=None,
-                                         actor=self.admin, now=self.tick())
-        assert not transfers.record_transfer(order, amount_fen=amount, reference=f"TR{order.code}",
-                                             received_on=None, actor=self.admin, now=self.tick())
+        assert transfers.record_transfer(
+            order, amount_fen=amount, reference=f"TR{order.code}", received_on=None, actor=self.admin, now=self.tick()
+        )
+        assert not transfers.record_transfer(
+            order, amount_fen=amount, reference=f"TR{order.code}", received_on=None, actor=self.admin, now=self.tick()
+        )
 
     @rule()
     def institutional_term_passes(self):
@@ -113,17 +149,22 @@ class MoneyMachine(MoneyMachineBase):
 
     @rule(index=st.integers(0, 1000))
     def take_cash_early(self, index):
-        shipments = [s for o in self.orders() if o.status == OrderStatus.CONFIRMED
-                     and o.payment_method == "station_cash" for s in o.shipments
-                     if s.status in OPEN and cash.taken_entry(s.id) is None]
+        shipments = [
+            s
+            for o in self.orders()
+            if o.status == OrderStatus.CONFIRMED and o.payment_method == "station_cash"
+            for s in o.shipments
+            if s.status in OPEN and cash.taken_entry(s.id) is None
+        ]
         shipment = self.pick(shipments, index)
         if shipment is not None:
             payments.confirm_counter_cash(shipment, actor=self.admin, now=self.tick())
 
     @rule(index=st.integers(0, 1000), exact=st.booleans())
     def hand_over(self, index, exact):
-        shipments = [s for o in self.orders() if o.status == OrderStatus.CONFIRMED for s in o.shipments
-                     if s.status in OPEN]
+        shipments = [
+            s for o in self.orders() if o.status == OrderStatus.CONFIRMED for s in o.shipments if s.status in OPEN
+        ]
         shipment = self.pick(shipments, index)
         if shipment is None:
             return
@@ -151,14 +192,23 @@ class MoneyMachine(MoneyMachineBase):
                 fulfilment.pack(shipment, actor=op, now=self.tick())
             if shipment.status == ShipmentStatus.PACKED:
                 fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=self.tick())
-            due = shipment_due_fen(shipment) if order.payment_method not in PAID_FIRST and \
-                cash.taken_entry(shipment.id) is None else 0
+            due = (
+                shipment_due_fen(shipment)
+                if order.payment_method not in PAID_FIRST and cash.taken_entry(shipment.id) is None
+                else 0
+            )
         offered = due if (exact or not due) else due - 1
         action = "deliver" if order.delivery == "ship" else "pickup"
         try:
             with db.session.begin_nested():
-                fulfilment.apply_action(shipment, action, actor=op, now=self.tick(), pickup_code=shipment.pickup_code,
-                                        cash_received_fen=offered if due else None)
+                fulfilment.apply_action(
+                    shipment,
+                    action,
+                    actor=op,
+                    now=self.tick(),
+                    pickup_code=shipment.pickup_code,
+                    cash_received_fen=offered if due else None,
+                )
         except cash.CashNotReceived:
             assert due and offered != due
             db.session.refresh(shipment)
@@ -168,16 +218,25 @@ class MoneyMachine(MoneyMachineBase):
 
     @rule(index=st.integers(0, 1000))
     def cancel_line(self, index):
-        lines = [l for o in self.orders() if o.status == OrderStatus.CONFIRMED for l in o.lines
-                 if l.status == LineStatus.OPEN and payments.shipment_cancelable(l.shipment)]
+        lines = [
+            l
+            for o in self.orders()
+            if o.status == OrderStatus.CONFIRMED
+            for l in o.lines
+            if l.status == LineStatus.OPEN and payments.shipment_cancelable(l.shipment)
+        ]
         line = self.pick(lines, index)
         if line is not None:
             fulfilment.cancel_line(line, actor=self.admin, now=self.tick(), reason="缺货")
 
     @rule(index=st.integers(0, 1000))
     def refund_delivered_line(self, index):
-        lines = [l for o in self.orders() for l in o.lines
-                 if l.status == LineStatus.OPEN and l.shipment.status == ShipmentStatus.DELIVERED]
+        lines = [
+            l
+            for o in self.orders()
+            for l in o.lines
+            if l.status == LineStatus.OPEN and l.shipment.status == ShipmentStatus.DELIVERED
+        ]
         line = self.pick(lines, index)
         if line is None:
             return
@@ -200,10 +259,15 @@ class MoneyMachine(MoneyMachineBase):
     def cancel_transfer_after_arrival(self, index, method):
         """A pick-up transfer arrives at the chosen station, then is canceled: its goods go back
         (a pick-up order with a transfer is placed first when there is none)."""
+
         def transfers():
-            return [s for o in self.orders() if o.status == OrderStatus.CONFIRMED and o.delivery == "pickup"
-                    for s in o.shipments
-                    if fulfilment.is_transfer(s) and s.status in (*OPEN, ShipmentStatus.ARRIVED)]
+            return [
+                s
+                for o in self.orders()
+                if o.status == OrderStatus.CONFIRMED and o.delivery == "pickup"
+                for s in o.shipments
+                if fulfilment.is_transfer(s) and s.status in (*OPEN, ShipmentStatus.ARRIVED)
+            ]
 
         if not transfers():
             self.place(method, True, [(0, 1), (1 + index % 2, 2)], True)
@@ -226,8 +290,9 @@ class MoneyMachine(MoneyMachineBase):
         shipments = [s for o in self.orders() for s in o.shipments if s.return_status == "returning"]
         shipment = self.pick(shipments, index)
         if shipment is not None:
-            fulfilment.apply_action(shipment, "receive_return", actor=self.operator_of[shipment.station_id],
-                                    now=self.tick())
+            fulfilment.apply_action(
+                shipment, "receive_return", actor=self.operator_of[shipment.station_id], now=self.tick()
+            )
             assert shipment.return_status == "returned"
 
     # --- invariants ---------------------------------------------------------------------------------
@@ -238,8 +303,14 @@ class MoneyMachine(MoneyMachineBase):
         held: dict[int, int] = {}
         for order in self.orders():
             live = order.status not in (OrderStatus.CANCELED, OrderStatus.EXPIRED)
-            waiting = [l for l in order.lines if live and l.status == LineStatus.OPEN and l.shipment is not None
-                       and l.shipment.status not in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELED)]
+            waiting = [
+                l
+                for l in order.lines
+                if live
+                and l.status == LineStatus.OPEN
+                and l.shipment is not None
+                and l.shipment.status not in (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELED)
+            ]
             for item in stock_lines(waiting):
                 held[item.record_id] = held.get(item.record_id, 0) + item.quantity
             for shipment in order.shipments:
@@ -262,10 +333,14 @@ class BankTransferMachine(MoneyMachine):
     examples of the first hardly draw one): transfers recorded at once, later, after expiry or
     cancellation, with a wrong amount first; hand-overs, refunds and cancellations after them."""
 
-    @rule(method=st.sampled_from(["bank_transfer", "bank_transfer", "card"]), pickup=st.booleans(),
-          items=st.lists(st.tuples(st.integers(0, 2), st.integers(1, 3)), min_size=1, max_size=3,
-                         unique_by=lambda item: item[0]),
-          pay=st.booleans())
+    @rule(
+        method=st.sampled_from(["bank_transfer", "bank_transfer", "card"]),
+        pickup=st.booleans(),
+        items=st.lists(
+            st.tuples(st.integers(0, 2), st.integers(1, 3)), min_size=1, max_size=3, unique_by=lambda item: item[0]
+        ),
+        pay=st.booleans(),
+    )
     def place(self, method, pickup, items, pay):
         MoneyMachine.place(self, method, pickup, items, pay)
 

@@ -1,5 +1,6 @@
 """Limits on unpaid reservations (#17.4, orders part): open pay-later orders per account, units per
 line, and uncollected station-cash pick-up orders canceled by the schedule with their stock released."""
+
 from __future__ import annotations
 
 import logging
@@ -22,9 +23,16 @@ from tests.orders.factories import ADDRESS_JSON, make_order
 
 
 def _api_order(client, headers, product, *, quantity=1, payment_method="cod"):
-    return client.post("/api/v1/orders", json={
-        "items": [{"product_id": product.id, "quantity": quantity}], "address": ADDRESS_JSON, "delivery": "ship",
-        "payment_method": payment_method}, headers=headers)
+    return client.post(
+        "/api/v1/orders",
+        json={
+            "items": [{"product_id": product.id, "quantity": quantity}],
+            "address": ADDRESS_JSON,
+            "delivery": "ship",
+            "payment_method": payment_method,
+        },
+        headers=headers,
+    )
 
 
 def _record(db, product) -> StockRecord:
@@ -55,8 +63,9 @@ def test_open_pay_later_orders_are_capped_per_account_with_a_409(client, db, api
     assert _api_order(client, headers, product).status_code == 201
 
 
-def test_card_orders_do_not_count_and_the_checkout_page_explains_the_cap(client, db, auth, app, monkeypatch,
-                                                                         now, fake_stripe):
+def test_card_orders_do_not_count_and_the_checkout_page_explains_the_cap(
+    client, db, auth, app, monkeypatch, now, fake_stripe
+):
     monkeypatch.setitem(app.config, "MAX_OPEN_PAY_LATER_ORDERS", 1)
     product = make_product(stock=20, price_fen=1000)
     buyer = make_user()
@@ -69,10 +78,22 @@ def test_card_orders_do_not_count_and_the_checkout_page_explains_the_cap(client,
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
     html = client.get("/checkout").get_data(as_text=True)
     total = re.search(r'name="shown_total_ship" value="(\d+)"', html).group(1)
-    response = client.post("/checkout", data={"form_token": new_form_token(),
-        "address_id": 0, "name": "王小明", "phone": "13800000000", "province": "江西省", "city": "南昌市",
-        "district": "南昌县", "line": "幸福路1号", "delivery": "ship", "payment_method": "cod",
-        "shown_total_ship": total})
+    response = client.post(
+        "/checkout",
+        data={
+            "form_token": new_form_token(),
+            "address_id": 0,
+            "name": "王小明",
+            "phone": "13800000000",
+            "province": "江西省",
+            "city": "南昌市",
+            "district": "南昌县",
+            "line": "幸福路1号",
+            "delivery": "ship",
+            "payment_method": "cod",
+            "shown_total_ship": total,
+        },
+    )
     assert response.status_code == 409
     assert "未付款的到站付款或货到付款订单" in response.get_data(as_text=True)
 
@@ -89,13 +110,15 @@ def test_a_pay_later_line_holds_at_most_the_configured_units(client, db, api_tok
 
 def _pickup_order(buyer, stations, now, *, payment_method="station_cash"):
     items = [(make_product(station=s, stock=5), 2) for s in stations]
-    order = make_order(buyer, items, now=now, delivery="pickup", pickup_station_id=stations[0].id,
-                       payment_method=payment_method)
+    order = make_order(
+        buyer, items, now=now, delivery="pickup", pickup_station_id=stations[0].id, payment_method=payment_method
+    )
     return order, [p for p, _q in items]
 
 
 def test_uncollected_station_cash_pickups_are_canceled_with_stock_released_and_the_buyer_mailed(
-        db, now, app, monkeypatch, caplog):
+    db, now, app, monkeypatch, caplog
+):
     monkeypatch.setitem(app.config, "PICKUP_UNCOLLECTED_DAYS", 7)
     caplog.set_level(logging.INFO, logger="shop.mail")
     a, b = make_station(), make_station()

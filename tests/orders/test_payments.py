@@ -1,5 +1,6 @@
 """Card payments with a fake Stripe at the provider seam: start, webhook, duplicates, forged
 signatures, amount checks, out-of-order events, cancel with refund, late payments, refunds by line."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -45,12 +46,19 @@ def _post_event(client, event_id, event_type, intent_id, **kw):
 
 def test_api_card_order_returns_client_secret(client, db, api_token, fake_stripe):
     product = make_product(price_fen=4500, stock=5)
-    res = client.post("/api/v1/orders", headers=api_token(make_user()), json={
-        "items": [{"product_id": product.id, "quantity": 1}], "address": ADDRESS_JSON, "payment_method": "card"})
+    res = client.post(
+        "/api/v1/orders",
+        headers=api_token(make_user()),
+        json={"items": [{"product_id": product.id, "quantity": 1}], "address": ADDRESS_JSON, "payment_method": "card"},
+    )
     assert res.status_code == 201
     assert res.json["status"] == "pending"
-    assert res.json["payment"] == {"method": "card", "status": "pending", "client_secret": "pi_fake1_secret_x",
-                                   "refunded_fen": 0} or res.json["payment"]["client_secret"].endswith("_secret_x")
+    assert res.json["payment"] == {
+        "method": "card",
+        "status": "pending",
+        "client_secret": "pi_fake1_secret_x",
+        "refunded_fen": 0,
+    } or res.json["payment"]["client_secret"].endswith("_secret_x")
     created = fake_stripe.created_with[-1]
     assert created["methods"] == ["card"]
     assert created["key"] == f"{res.json['id']}-P-1"
@@ -69,8 +77,11 @@ def test_provider_down_leaves_order_pending_and_retry_works(client, db, api_toke
     product = make_product(stock=5)
     fake_stripe.fail_next = True
     headers = api_token(make_user())
-    res = client.post("/api/v1/orders", headers=headers, json={
-        "items": [{"product_id": product.id, "quantity": 1}], "address": ADDRESS_JSON, "payment_method": "card"})
+    res = client.post(
+        "/api/v1/orders",
+        headers=headers,
+        json={"items": [{"product_id": product.id, "quantity": 1}], "address": ADDRESS_JSON, "payment_method": "card"},
+    )
     assert res.status_code == 201 and res.json["payment"]["client_secret"] is None
     order = db.session.scalar(sa.select(Order))
     payment = start_payment(order.payments[0], now=order.created_at)
@@ -93,8 +104,10 @@ def test_same_event_ten_times_makes_one_transition(client, db, now, fake_stripe)
     order, payment, _ = _card_order(db, now, fake_stripe)
     commit()
     fake_stripe.succeed(payment.provider_ref)
-    outcomes = [_post_event(client, "evt_dup", "payment_intent.succeeded", payment.provider_ref).json["outcome"]
-                for _ in range(10)]
+    outcomes = [
+        _post_event(client, "evt_dup", "payment_intent.succeeded", payment.provider_ref).json["outcome"]
+        for _ in range(10)
+    ]
     assert outcomes == ["confirmed"] + ["duplicate"] * 9
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StripeEvent)) == 1
     db.session.expire_all()
@@ -103,17 +116,21 @@ def test_same_event_ten_times_makes_one_transition(client, db, now, fake_stripe)
     assert _post_event(client, "evt_other", "payment_intent.succeeded", payment.provider_ref).json["outcome"] == "noop"
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Stripe-Signature": "t=1,v1=deadbeef"},
-    "wrong-secret",
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Stripe-Signature": "t=1,v1=deadbeef"},
+        "wrong-secret",
+    ],
+)
 def test_forged_or_missing_signature_is_400_and_changes_nothing(client, db, now, fake_stripe, headers):
     order, payment, _ = _card_order(db, now, fake_stripe)
     commit()
     fake_stripe.succeed(payment.provider_ref)
-    body, sig = signed(event_payload("evt_forged", "payment_intent.succeeded", payment.provider_ref),
-                       secret="whsec_attacker")
+    body, sig = signed(
+        event_payload("evt_forged", "payment_intent.succeeded", payment.provider_ref), secret="whsec_attacker"
+    )
     if headers == "wrong-secret":
         headers = {"Stripe-Signature": sig}
     res = client.post(WEBHOOK, data=body, headers={**headers, "Content-Type": "application/json"})
@@ -181,8 +198,9 @@ def test_cancel_paid_card_order_refunds_through_provider(client, db, now, fake_s
     assert res.json["payment"]["status"] == "refunded"
     refund = db.session.scalar(sa.select(Refund))
     assert refund.amount_fen == order.total_fen and refund.state == "succeeded" and refund.provider_ref == "re_fake1"
-    assert fake_stripe.refunds == [{"intent": payment.provider_ref, "amount": order.total_fen,
-                                    "key": f"refund-{payment.provider_ref}-{refund.id}"}]
+    assert fake_stripe.refunds == [
+        {"intent": payment.provider_ref, "amount": order.total_fen, "key": f"refund-{payment.provider_ref}-{refund.id}"}
+    ]
     assert db.session.get(StockRecord, product.stock.id).allocated == 0
 
 
@@ -236,8 +254,14 @@ def test_refund_line_releases_stock_and_refunds_its_amount(db, now, fake_stripe)
 def test_refund_line_on_unpaid_cash_order_lowers_what_is_due(db, now):
     a = make_product(price_fen=1000, stock=5)
     b = make_product(price_fen=2000, stock=5, station=a.station)
-    order = make_order(make_user(), [(a, 1), (b, 1)], now=now, payment_method="station_cash", delivery="pickup",
-                       pickup_station_id=a.station_id)
+    order = make_order(
+        make_user(),
+        [(a, 1), (b, 1)],
+        now=now,
+        payment_method="station_cash",
+        delivery="pickup",
+        pickup_station_id=a.station_id,
+    )
     line = next(l for l in order.lines if l.product_id == b.id)
     assert refund_line(line, actor=None, now=now, reason="缺货") is None
     # the total is never rewritten (#18): what is due is computed from the lines

@@ -1,6 +1,7 @@
 """What the buyer of a pick-up order sees (#18.3): the chosen station's name, address, hours and phone
 before ordering (checkout) and after (order page), and the order's one pick-up code as digits and a QR
 code; the code is the buyer's alone."""
+
 from __future__ import annotations
 
 import base64
@@ -35,9 +36,17 @@ def test_checkout_shows_the_pick_up_stations_details_and_the_order_page_the_code
     for text in ("柳溪村站", "柳溪村站村委会一楼", "08:30-17:30", "0791-85700001"):
         assert text in html, text
     total = re.search(r'name="shown_total_pickup" value="(\d+)"', html).group(1)
-    response = client.post("/checkout", data={"form_token": new_form_token(),
-        "address_id": 0, "delivery": "pickup", "pickup_station_id": chosen.id, "payment_method": "station_cash",
-        "shown_total_pickup": total})
+    response = client.post(
+        "/checkout",
+        data={
+            "form_token": new_form_token(),
+            "address_id": 0,
+            "delivery": "pickup",
+            "pickup_station_id": chosen.id,
+            "payment_method": "station_cash",
+            "shown_total_pickup": total,
+        },
+    )
     assert response.status_code == 303, response.get_data(as_text=True)
     order = db.session.scalar(sa.select(Order))
     assert order.pickup_station_id == chosen.id and len(order.shipments) == 2
@@ -84,5 +93,9 @@ def test_the_stations_api_gives_what_a_pick_up_buyer_needs(client, db):
     _station("NCX4", "柳溪村站", "0791-85700004")
     commit()
     [item] = [s for s in client.get("/api/v1/stations").json["items"] if s["code"] == "NCX4"]
-    assert (item["name"], item["address"], item["hours"], item["phone"]) == \
-        ("柳溪村站", "柳溪村站村委会一楼", "08:30-17:30", "0791-85700004")
+    assert (item["name"], item["address"], item["hours"], item["phone"]) == (
+        "柳溪村站",
+        "柳溪村站村委会一楼",
+        "08:30-17:30",
+        "0791-85700004",
+    )

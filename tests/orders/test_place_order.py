@@ -1,4 +1,5 @@
 """Placement: server prices, split per station, snapshots, stock allocation, shipping, cash orders."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -102,12 +103,12 @@ def test_out_of_stock_refuses_whole_order_and_changes_nothing(db, now):
 @pytest.mark.parametrize(
     "weight_g, goods_fen, pickup, expected",
     [
-        (500, 1000, False, 800),      # first kilo
+        (500, 1000, False, 800),  # first kilo
         (1000, 1000, False, 800),
-        (1001, 1000, False, 1000),    # a started second kilo
+        (1001, 1000, False, 1000),  # a started second kilo
         (3500, 1000, False, 800 + 3 * 200),
-        (20000, 9900, False, 0),      # free from ¥99
-        (20000, 1000, True, 0),       # pick-up
+        (20000, 9900, False, 0),  # free from ¥99
+        (20000, 1000, True, 0),  # pick-up
     ],
 )
 def test_shipping_rule(app, weight_g, goods_fen, pickup, expected):
@@ -118,18 +119,22 @@ def test_shipping_rule(app, weight_g, goods_fen, pickup, expected):
 def test_pickup_order_has_no_shipping_and_pickup_codes(db, now):
     station = make_station()
     product = make_product(price_fen=1000, station=station)
-    order = make_order(make_user(), [(product, 1)], now=now, delivery="pickup", pickup_station_id=station.id,
-                       payment_method="cod")
+    order = make_order(
+        make_user(), [(product, 1)], now=now, delivery="pickup", pickup_station_id=station.id, payment_method="cod"
+    )
     assert order.shipping_fen == 0 and order.total_fen == 1000
     assert order.pickup_station_id == station.id and order.ship_line == ""
     assert order.shipments[0].pickup_code
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    (dict(delivery="pickup"), "pickup_station_id"),
-    (dict(delivery="pickup", pickup_station_id=999999), "pickup_station_id"),
-    (dict(payment_method="bitcoin"), "payment_method"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(delivery="pickup"), "pickup_station_id"),
+        (dict(delivery="pickup", pickup_station_id=999999), "pickup_station_id"),
+        (dict(payment_method="bitcoin"), "payment_method"),
+    ],
+)
 def test_place_order_validates_choices(db, now, kwargs, field):
     product = make_product()
     base = dict(items=[(product.id, 1)], payment_method="cod", address=ADDRESS)

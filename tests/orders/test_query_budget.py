@@ -4,6 +4,7 @@ One order with 1 line, then one with 5 lines from 5 stations (each product with 
 station, category and linked households): the worst case for a lazy load or a query per line.
 Statements are counted with `before_cursor_execute` (transaction control statements excluded).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -38,8 +39,13 @@ def _products(n: int) -> list:
 
 
 def _checkout(client, headers, products, **extra):
-    body = {"items": [{"product_id": p.id, "quantity": 2} for p in products],
-            "address": ADDRESS_JSON, "delivery": "ship", "payment_method": "cod", **extra}
+    body = {
+        "items": [{"product_id": p.id, "quantity": 2} for p in products],
+        "address": ADDRESS_JSON,
+        "delivery": "ship",
+        "payment_method": "cod",
+        **extra,
+    }
     with count_statements() as statements:
         res = client.post("/api/v1/orders", json=body, headers=headers)
     assert res.status_code == 201, res.json
@@ -82,16 +88,27 @@ def test_the_checkout_flush_stores_every_row_and_its_history(client, db, api_tok
     db.session.expire_all()
     order = db.session.scalar(sa.select(Order).where(Order.code == res.json["id"]))
     assert (order.user_id, order.status, order.payment_method, order.total_fen) == (
-        user.id, "confirmed", "cod", res.json["total_fen"])
+        user.id,
+        "confirmed",
+        "cod",
+        res.json["total_fen"],
+    )
     shipments = db.session.scalars(sa.select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)).all()
     assert [s.code for s in shipments] == [s["id"] for s in res.json["shipments"]]
     assert all((s.status, s.tracking_number, s.pickup_failures, s.pickup_code) == ("new", "", 0, "") for s in shipments)
     lines = db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).all()
-    assert [(l.product_id, l.quantity, l.status, l.kind) for l in lines] == [(p.id, 2, "open", "product") for p in products]
+    assert [(l.product_id, l.quantity, l.status, l.kind) for l in lines] == [
+        (p.id, 2, "open", "product") for p in products
+    ]
     assert [l.shipment_id for l in lines] == [s.id for s in shipments]
     assert all(len(l.benefit_split) == 2 for l in lines)
     [payment] = db.session.scalars(sa.select(OrderPayment).where(OrderPayment.order_id == order.id)).all()
-    assert (payment.state, payment.amount_fen, payment.refunded_fen, payment.number) == ("pending", order.total_fen, 0, 1)
+    assert (payment.state, payment.amount_fen, payment.refunded_fen, payment.number) == (
+        "pending",
+        order.total_fen,
+        0,
+        1,
+    )
     assert [(e.from_status, e.to_status, e.actor_id) for e in history_of(order)] == [(None, "confirmed", user.id)]
     assert [e.to_status for s in shipments for e in history_of(s)] == ["new", "new"]
     assert [e.to_status for e in history_of(payment)] == ["pending"]

@@ -3,6 +3,7 @@
 localstripe delivers signed webhooks about 1 s after a PaymentIntent changes; the app verifies
 them with `stripe.Webhook.construct_event`, re-fetches the intent and confirms the order.
 """
+
 from __future__ import annotations
 
 import threading
@@ -64,9 +65,15 @@ def live(app, committed_db, localstripe, monkeypatch):
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
     requests.delete(f"{localstripe}/_config/data", timeout=5)
-    res = requests.post(f"{localstripe}/_config/webhooks/orders", timeout=5, json={
-        "url": url + WEBHOOK_PATH, "secret": SECRET,
-        "events": ["payment_intent.succeeded", "payment_intent.payment_failed"]})
+    res = requests.post(
+        f"{localstripe}/_config/webhooks/orders",
+        timeout=5,
+        json={
+            "url": url + WEBHOOK_PATH,
+            "secret": SECRET,
+            "events": ["payment_intent.succeeded", "payment_intent.payment_failed"],
+        },
+    )
     assert res.status_code == 200
     import stripe
 
@@ -125,8 +132,12 @@ def test_card_payment_webhook_marks_order_paid_once_and_refund_is_recorded(live)
     # the same signed delivery, ten more times: one transition only
     body, signature = recorder.deliveries[-1]
     for _ in range(10):
-        res = requests.post(live["url"] + WEBHOOK_PATH, data=body, timeout=5,
-                            headers={"Stripe-Signature": signature, "Content-Type": "application/json"})
+        res = requests.post(
+            live["url"] + WEBHOOK_PATH,
+            data=body,
+            timeout=5,
+            headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+        )
         assert res.status_code == 200 and res.json()["outcome"] == "duplicate"
     db.session.remove()
     order = db.session.get(Order, order_id)
@@ -150,11 +161,18 @@ def test_forged_or_missing_signature_is_400_against_live_server(live):
     db.session.remove()
     import json
 
-    body = json.dumps({"id": "evt_forged", "object": "event", "type": "payment_intent.succeeded",
-                       "data": {"object": {"id": pi_id, "object": "payment_intent"}}}).encode()
+    body = json.dumps(
+        {
+            "id": "evt_forged",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "data": {"object": {"id": pi_id, "object": "payment_intent"}},
+        }
+    ).encode()
     for headers in ({}, {"Stripe-Signature": f"t={int(time.time())},v1={'0' * 64}"}):
-        res = requests.post(live["url"] + WEBHOOK_PATH, data=body, timeout=5,
-                            headers={**headers, "Content-Type": "application/json"})
+        res = requests.post(
+            live["url"] + WEBHOOK_PATH, data=body, timeout=5, headers={**headers, "Content-Type": "application/json"}
+        )
         assert res.status_code == 400 and res.json()["error"]["code"] == "bad_signature"
     assert _order_status(db, order_id) == OrderStatus.PENDING
     assert _read(db, lambda: db.session.scalar(sa.select(sa.func.count()).select_from(StripeEvent))) == 0
@@ -176,8 +194,9 @@ def test_declined_card_marks_payment_failed_and_order_stays_payable(live):
     assert _order_status(db, order_id) == OrderStatus.PENDING
 
 
-@pytest.mark.parametrize("number, expected", [("4242424242424242", "succeeded"),
-                                              ("4000000000003220", "requires_action")])
+@pytest.mark.parametrize(
+    "number, expected", [("4242424242424242", "succeeded"), ("4000000000003220", "requires_action")]
+)
 def test_page_card_route_confirms_tokenised_card(live, number, expected):
     """What checkout.js does: Stripe.js createToken, then POST the token to the order's card route."""
     db, client = live["db"], live["client"]
@@ -190,12 +209,18 @@ def test_page_card_route_confirms_tokenised_card(live, number, expected):
     code, email, order_id = order.code, buyer.email, order.id
     db.session.remove()
     browser = requests.Session()
-    assert browser.post(live["url"] + "/login", data={"email": email, "password": "password123"},
-                        allow_redirects=False, timeout=5).status_code == 302
-    token = client.v1.tokens.create(params={"card": {"number": number, "exp_month": "12", "exp_year": "34",
-                                                     "cvc": "123"}})
-    res = browser.post(f"{live['url']}/orders/{code}/payment/card", timeout=10,
-                       data={"token": token.id, "card": token.card.id})
+    assert (
+        browser.post(
+            live["url"] + "/login", data={"email": email, "password": "password123"}, allow_redirects=False, timeout=5
+        ).status_code
+        == 302
+    )
+    token = client.v1.tokens.create(
+        params={"card": {"number": number, "exp_month": "12", "exp_year": "34", "cvc": "123"}}
+    )
+    res = browser.post(
+        f"{live['url']}/orders/{code}/payment/card", timeout=10, data={"token": token.id, "card": token.card.id}
+    )
     assert res.status_code == 200, res.text
     assert res.json()["status"] == expected
     if expected == "succeeded":
@@ -216,9 +241,11 @@ def test_page_card_route_reports_a_declined_card(live):
     db.session.remove()
     browser = requests.Session()
     browser.post(live["url"] + "/login", data={"email": email, "password": "password123"}, timeout=5)
-    token = client.v1.tokens.create(params={"card": {"number": "4000000000000341", "exp_month": "12",
-                                                     "exp_year": "34", "cvc": "123"}})
-    res = browser.post(f"{live['url']}/orders/{code}/payment/card", timeout=10,
-                       data={"token": token.id, "card": token.card.id})
+    token = client.v1.tokens.create(
+        params={"card": {"number": "4000000000000341", "exp_month": "12", "exp_year": "34", "cvc": "123"}}
+    )
+    res = browser.post(
+        f"{live['url']}/orders/{code}/payment/card", timeout=10, data={"token": token.id, "card": token.card.id}
+    )
     assert res.status_code == 402 and res.json()["error"]["code"] == "card_declined"
     assert _order_status(db, order_id) == OrderStatus.PENDING

@@ -9,6 +9,7 @@ every test also checks the keys our retries sent. Everything is asserted through
 `POST /api/v1/orders`, `POST /api/v1/orders/<code>/pay`, the webhook, the HTML checkout and order
 page, the refund task.
 """
+
 from __future__ import annotations
 
 import re
@@ -43,12 +44,16 @@ UNAVAILABLE = "支付服务暂时无法连接"
 
 # --- fixtures ---------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def stripe_at(app, monkeypatch):
     """stripe_at(url, timeout=1, retries=0): card payments on, the real provider pointed at `url`."""
     monkeypatch.setitem(providers.PROVIDERS, "stripe", StripeProvider)
-    for key, value in {"STRIPE_SECRET_KEY": SK, "STRIPE_PUBLISHABLE_KEY": "pk_test_faults",
-                       "STRIPE_WEBHOOK_SECRET": SECRET}.items():
+    for key, value in {
+        "STRIPE_SECRET_KEY": SK,
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_faults",
+        "STRIPE_WEBHOOK_SECRET": SECRET,
+    }.items():
         monkeypatch.setitem(app.config, key, value)
 
     def point(url: str, *, timeout: float = 1, retries: int = 0):
@@ -107,9 +112,15 @@ def _order(db, code) -> Order:
 
 
 def _place_card_order_api(client, headers, product, quantity=1):
-    res = client.post("/api/v1/orders", headers=headers, json={
-        "items": [{"product_id": product.id, "quantity": quantity}], "address": ADDRESS_JSON,
-        "payment_method": "card"})
+    res = client.post(
+        "/api/v1/orders",
+        headers=headers,
+        json={
+            "items": [{"product_id": product.id, "quantity": quantity}],
+            "address": ADDRESS_JSON,
+            "payment_method": "card",
+        },
+    )
     assert res.status_code == 201, res.json
     return res
 
@@ -123,8 +134,10 @@ def _assert_unavailable_envelope(res):
 
 # --- (a) nothing listens ----------------------------------------------------------------------
 
+
 def test_api_stripe_unreachable_keeps_order_pending_then_retry_makes_one_intent(
-        client, db, api_token, stripe_at, dead, localstripe):
+    client, db, api_token, stripe_at, dead, localstripe
+):
     stripe_at(dead)
     product = make_product(stock=5)
     headers = api_token(make_user())
@@ -160,8 +173,11 @@ def test_api_pay_refuses_orders_that_are_not_card_or_not_pending(client, db, api
     stripe_at(dead)
     product = make_product(stock=5)
     headers = api_token(make_user())
-    res = client.post("/api/v1/orders", headers=headers, json={
-        "items": [{"product_id": product.id, "quantity": 1}], "address": ADDRESS_JSON, "payment_method": "cod"})
+    res = client.post(
+        "/api/v1/orders",
+        headers=headers,
+        json={"items": [{"product_id": product.id, "quantity": 1}], "address": ADDRESS_JSON, "payment_method": "cod"},
+    )
     res = client.post(f"/api/v1/orders/{res.json['id']}/pay", headers=headers)
     assert res.status_code == 409 and res.json["error"]["code"] == "no_online_payment"
     other = api_token(make_user())
@@ -172,14 +188,16 @@ def test_api_pay_refuses_orders_that_are_not_card_or_not_pending(client, db, api
 def test_webhook_refetch_with_stripe_unreachable_is_503_and_stores_nothing(client, db, stripe_at, dead):
     stripe_at(dead)
     body, signature = signed(event_payload("evt_faults_1", "payment_intent.succeeded", "pi_faults_1"), secret=SECRET)
-    res = client.post("/api/v1/payments/stripe/webhook", data=body,
-                      headers={"Stripe-Signature": signature, "Content-Type": "application/json"})
+    res = client.post(
+        "/api/v1/payments/stripe/webhook",
+        data=body,
+        headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+    )
     assert res.status_code == 503 and res.json["error"]["code"] == "provider_unavailable"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StripeEvent)) == 0  # Stripe will redeliver
 
 
-def test_booking_with_stripe_unreachable_stays_held_and_pays_later(client, db, api_token, stripe_at, dead,
-                                                                   localstripe):
+def test_booking_with_stripe_unreachable_stays_held_and_pays_later(client, db, api_token, stripe_at, dead, localstripe):
     """Bookings pay through the same pipeline: held, pending, same 503, same single intent."""
     from shop.timeutil import local_date
 
@@ -187,9 +205,16 @@ def test_booking_with_stripe_unreachable_stays_held_and_pays_later(client, db, a
     listing = make_listing(units=1)
     headers = api_token(make_user())
     day = local_date(now_utc()) + timedelta(days=10)
-    res = client.post("/api/v1/bookings", headers=headers, json={
-        "listing_id": listing.id, "checkin": day.isoformat(), "checkout": (day + timedelta(days=2)).isoformat(),
-        "guests": 2})
+    res = client.post(
+        "/api/v1/bookings",
+        headers=headers,
+        json={
+            "listing_id": listing.id,
+            "checkin": day.isoformat(),
+            "checkout": (day + timedelta(days=2)).isoformat(),
+            "guests": 2,
+        },
+    )
     assert res.status_code == 201, res.json
     booking_code, code = res.json["id"], res.json["order"]
     held = res.json["status"]
@@ -210,6 +235,7 @@ def test_booking_with_stripe_unreachable_stays_held_and_pays_later(client, db, a
 
 # --- (b) Stripe accepts the connection and never answers --------------------------------------
 
+
 def _checkout_card_order(client, db, auth, product):
     user = make_user()
     auth.login(user)
@@ -218,15 +244,28 @@ def _checkout_card_order(client, db, auth, product):
     assert 'value="card"' in html
     total = re.search(r'name="shown_total_ship" value="(\d+)"', html).group(1)
     started = time.monotonic()
-    res = client.post("/checkout", data={"form_token": new_form_token(),
-        "address_id": 0, "name": "王小明", "phone": "13800000000", "province": "江西省", "city": "南昌市",
-        "district": "南昌县", "line": "幸福路1号", "delivery": "ship", "payment_method": "card",
-        "shown_total_ship": total})
+    res = client.post(
+        "/checkout",
+        data={
+            "form_token": new_form_token(),
+            "address_id": 0,
+            "name": "王小明",
+            "phone": "13800000000",
+            "province": "江西省",
+            "city": "南昌市",
+            "district": "南昌县",
+            "line": "幸福路1号",
+            "delivery": "ship",
+            "payment_method": "card",
+            "shown_total_ship": total,
+        },
+    )
     return res, time.monotonic() - started
 
 
 def test_html_checkout_with_silent_stripe_is_bounded_says_so_and_retry_reuses_the_key(
-        client, db, auth, stripe_at, silent):
+    client, db, auth, stripe_at, silent
+):
     stripe_at(silent.url, timeout=1, retries=1)
     product = make_product(stock=3)
     res, elapsed = _checkout_card_order(client, db, auth, product)
@@ -257,7 +296,8 @@ def test_html_checkout_with_silent_stripe_is_bounded_says_so_and_retry_reuses_th
 
 
 def test_card_route_with_silent_stripe_answers_503_and_keeps_payment_pending(
-        client, db, auth, stripe_at, silent, localstripe):
+    client, db, auth, stripe_at, silent, localstripe
+):
     stripe_at(localstripe)
     product = make_product(stock=3)
     res, _ = _checkout_card_order(client, db, auth, product)
@@ -276,9 +316,11 @@ def test_card_route_with_silent_stripe_answers_503_and_keeps_payment_pending(
 
 # --- (c) Stripe does the work, the answer is lost ---------------------------------------------
 
+
 @pytest.mark.parametrize("retries", [0, 1], ids=["buyer-retries", "client-retries"])
-def test_lost_create_answer_then_retry_returns_the_same_intent(client, db, api_token, stripe_at, proxy,
-                                                               localstripe, retries):
+def test_lost_create_answer_then_retry_returns_the_same_intent(
+    client, db, api_token, stripe_at, proxy, localstripe, retries
+):
     stripe_at(proxy.url, retries=retries)
     proxy.drop("POST", "/v1/payment_intents")
     product = make_product(stock=5)
@@ -308,13 +350,22 @@ def live(app, committed_db, localstripe, proxy, stripe_at):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
-    res = requests.post(f"{localstripe}/_config/webhooks/faults", timeout=5, json={
-        "url": url + "/api/v1/payments/stripe/webhook", "secret": SECRET,
-        "events": ["payment_intent.succeeded", "payment_intent.payment_failed"]})
+    res = requests.post(
+        f"{localstripe}/_config/webhooks/faults",
+        timeout=5,
+        json={
+            "url": url + "/api/v1/payments/stripe/webhook",
+            "secret": SECRET,
+            "events": ["payment_intent.succeeded", "payment_intent.payment_failed"],
+        },
+    )
     assert res.status_code == 200
     yield {"url": url, "db": committed_db}
-    requests.post(f"{localstripe}/_config/webhooks/faults", timeout=5, json={
-        "url": "http://127.0.0.1:9/", "secret": SECRET, "events": []})
+    requests.post(
+        f"{localstripe}/_config/webhooks/faults",
+        timeout=5,
+        json={"url": "http://127.0.0.1:9/", "secret": SECRET, "events": []},
+    )
     server.shutdown()
     thread.join(5)
 
@@ -326,12 +377,17 @@ def test_webhook_for_an_intent_whose_answer_was_lost_is_matched_by_metadata(live
     db.session.commit()
     product_id, email = product.id, buyer.email
     db.session.remove()
-    token = requests.post(f"{url}/api/v1/auth/token", json={"email": email, "password": "password123"},
-                          timeout=5).json()["token"]
+    token = requests.post(
+        f"{url}/api/v1/auth/token", json={"email": email, "password": "password123"}, timeout=5
+    ).json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
     proxy.drop("POST", "/v1/payment_intents")
-    res = requests.post(f"{url}/api/v1/orders", headers=headers, timeout=10, json={
-        "items": [{"product_id": product_id, "quantity": 1}], "address": ADDRESS_JSON, "payment_method": "card"})
+    res = requests.post(
+        f"{url}/api/v1/orders",
+        headers=headers,
+        timeout=10,
+        json={"items": [{"product_id": product_id, "quantity": 1}], "address": ADDRESS_JSON, "payment_method": "card"},
+    )
     assert res.status_code == 201 and res.json()["payment"]["client_secret"] is None
     code = res.json()["id"]
     [intent] = _intents_for(localstripe, f"{code}-P-1")
@@ -357,8 +413,10 @@ def test_webhook_for_an_intent_whose_answer_was_lost_is_matched_by_metadata(live
 
 # --- refunds while Stripe is down -------------------------------------------------------------
 
+
 def test_refund_is_kept_while_stripe_is_down_and_sent_once_after_a_lost_answer(
-        client, db, auth, api_token, stripe_at, dead, proxy, localstripe, monkeypatch):
+    client, db, auth, api_token, stripe_at, dead, proxy, localstripe, monkeypatch
+):
     stripe_at(localstripe)
     product = make_product(stock=5)
     buyer = make_user()
@@ -393,7 +451,9 @@ def test_refund_is_kept_while_stripe_is_down_and_sent_once_after_a_lost_answer(
     assert refund.state == "succeeded" and refund.provider_ref.startswith("re_")
     assert orders.tasks.retry_refunds() == []
     sent = proxy.posts("/v1/refunds")
-    assert [s.action for s in sent] == ["dropped", "replayed"] and {s.key for s in sent} == {f"refund-{db.session.get(OrderPayment, refund.payment_id).provider_ref}-{refund_id}"}
+    assert [s.action for s in sent] == ["dropped", "replayed"] and {s.key for s in sent} == {
+        f"refund-{db.session.get(OrderPayment, refund.payment_id).provider_ref}-{refund_id}"
+    }
     res = requests.get(f"{localstripe}/v1/refunds/{refund.provider_ref}", auth=(SK, ""), timeout=5)
     assert res.json()["amount"] == total
     assert db.session.get(OrderPayment, refund.payment_id).state == PaymentState.REFUNDED
@@ -401,8 +461,10 @@ def test_refund_is_kept_while_stripe_is_down_and_sent_once_after_a_lost_answer(
 
 # --- the network's proxy ----------------------------------------------------------------------
 
+
 def test_the_stripe_client_ignores_proxy_variables_and_uses_stripe_proxy(
-        client, db, api_token, stripe_at, dead, localstripe, monkeypatch):
+    client, db, api_token, stripe_at, dead, localstripe, monkeypatch
+):
     """The client's session does not read the environment (requests would scan it on every call):
     HTTP(S)_PROXY pointing nowhere changes nothing; STRIPE_PROXY is the one proxy setting it obeys."""
     stripe_at(localstripe)

@@ -1,6 +1,7 @@
 """#17.9: a PaymentIntent is adopted (from its metadata) only when its amount and currency are the
 payment's, so a mismatching intent never displaces the buyer's real one; cancelling an order cancels
 its PaymentIntent at Stripe, through the provider module, after the commit."""
+
 from __future__ import annotations
 
 import requests
@@ -22,8 +23,15 @@ def _post_event(client, event_id, event_type, intent_id):
 
 
 def _intent(fake, intent_id, *, amount, currency="cny", status="succeeded", metadata):
-    fake.intents[intent_id] = {"id": intent_id, "status": status, "amount": amount, "currency": currency,
-                               "client_secret": f"{intent_id}_secret", "metadata": metadata, "key": intent_id}
+    fake.intents[intent_id] = {
+        "id": intent_id,
+        "status": status,
+        "amount": amount,
+        "currency": currency,
+        "client_secret": f"{intent_id}_secret",
+        "metadata": metadata,
+        "key": intent_id,
+    }
 
 
 def test_a_mismatching_intent_is_never_adopted_and_the_real_one_still_is(client, db, now, fake_stripe):
@@ -80,8 +88,12 @@ def test_localstripe_intent_is_canceled_with_its_order(app, committed_db, locals
     from orders.providers.stripe import StripeProvider
 
     monkeypatch.setitem(providers.PROVIDERS, "stripe", StripeProvider)
-    for key, value in {"STRIPE_SECRET_KEY": "sk_test_cancel", "STRIPE_PUBLISHABLE_KEY": "pk_test_cancel",
-                       "STRIPE_API_BASE": localstripe, "STRIPE_MAX_NETWORK_RETRIES": 0}.items():
+    for key, value in {
+        "STRIPE_SECRET_KEY": "sk_test_cancel",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_cancel",
+        "STRIPE_API_BASE": localstripe,
+        "STRIPE_MAX_NETWORK_RETRIES": 0,
+    }.items():
         monkeypatch.setitem(app.config, key, value)
     now = now_utc()
     buyer = make_user()
@@ -94,6 +106,8 @@ def test_localstripe_intent_is_canceled_with_its_order(app, committed_db, locals
     commit()  # the cancel task runs after the commit (eager here)
     res = requests.get(f"{localstripe}/v1/payment_intents/{intent_id}", auth=("sk_test_cancel", ""), timeout=5)
     assert res.status_code == 200 and res.json()["status"] == "canceled", res.json()
-    assert committed_db.session.scalar(sa.select(OrderPayment.state).where(OrderPayment.id == payment.id)) == \
-        PaymentState.CANCELED
+    assert (
+        committed_db.session.scalar(sa.select(OrderPayment.state).where(OrderPayment.id == payment.id))
+        == PaymentState.CANCELED
+    )
     assert db_order.status == OrderStatus.CANCELED

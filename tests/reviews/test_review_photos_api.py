@@ -1,6 +1,7 @@
 """Review photos through the JSON API (#21): the author adds up to three photos to their review, one
 multipart `photo` a call, checked like product photos (docs/uploads.md); anything else is refused and
 nothing is stored."""
+
 from __future__ import annotations
 
 import io
@@ -19,15 +20,22 @@ from tests.stations.factories import image_bytes
 def _review(client, world, now, headers):
     order = _delivered(world, now)
     commit()
-    r = client.post(f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",
-                    json={"rating": 5, "body": "鸡蛋新鲜"}, headers=headers)
+    r = client.post(
+        f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",
+        json={"rating": 5, "body": "鸡蛋新鲜"},
+        headers=headers,
+    )
     assert r.status_code == 201, r.json
     return r.json["id"]
 
 
 def _photo(client, review_id, headers, payload, name="p.jpg"):
-    return client.post(f"/api/v1/reviews/{review_id}/photos", headers=headers,
-                       data={"photo": (io.BytesIO(payload), name)}, content_type="multipart/form-data")
+    return client.post(
+        f"/api/v1/reviews/{review_id}/photos",
+        headers=headers,
+        data={"photo": (io.BytesIO(payload), name)},
+        content_type="multipart/form-data",
+    )
 
 
 def _count():
@@ -60,19 +68,27 @@ def test_bad_photos_and_other_users_are_refused_and_nothing_is_stored(client, db
     headers = api_token(world.buyer)
     review_id = _review(client, world, now, headers)
     files = _files(app)
-    for payload, name in ((b"%PDF-1.4 not an image", "p.jpg"), (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "p.png"),
-                          (b"", "p.jpg")):
+    for payload, name in (
+        (b"%PDF-1.4 not an image", "p.jpg"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "p.png"),
+        (b"", "p.jpg"),
+    ):
         r = _photo(client, review_id, headers, payload, name)
         assert r.status_code == 422 and r.json["error"]["code"].startswith(("invalid_image", "image_")), r.json
-    missing = client.post(f"/api/v1/reviews/{review_id}/photos", headers=headers, data={},
-                          content_type="multipart/form-data")
+    missing = client.post(
+        f"/api/v1/reviews/{review_id}/photos", headers=headers, data={}, content_type="multipart/form-data"
+    )
     assert missing.status_code == 422 and missing.json["error"]["code"] == "image_required"
     other = api_token(make_user())
     commit()
     assert _photo(client, review_id, other, image_bytes()).status_code == 404
     assert _photo(client, 987654, headers, image_bytes()).status_code == 404
-    assert client.post(f"/api/v1/reviews/{review_id}/photos",
-                       data={"photo": (io.BytesIO(image_bytes()), "p.png")}).status_code == 401
+    assert (
+        client.post(
+            f"/api/v1/reviews/{review_id}/photos", data={"photo": (io.BytesIO(image_bytes()), "p.png")}
+        ).status_code
+        == 401
+    )
     assert _count() == 0 and _files(app) == files
 
 
@@ -92,8 +108,11 @@ def test_a_product_with_variants_shows_the_reviews_of_all_its_variants(client, d
     join_family(box, eggs.id, "60枚装", now=now, sibling_label="30枚装")
     order = _delivered(world, now, product=box)
     commit()
-    r = client.post(f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",
-                    json={"rating": 4, "body": "大盒很划算"}, headers=api_token(world.buyer))
+    r = client.post(
+        f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",
+        json={"rating": 4, "body": "大盒很划算"},
+        headers=api_token(world.buyer),
+    )
     assert r.status_code == 201, r.json
     commit()
     page = client.get(f"/products/{eggs.id}-{eggs.slug}").get_data(as_text=True)  # the other variant's page

@@ -2,6 +2,7 @@
 once; photos checked like product photos; one reply by the station or host; hiding by the county
 (audited); aggregates on cards, product and listing pages (cached pages stay exact); sanitised;
 rate-limited; the "to review" tab."""
+
 from __future__ import annotations
 
 import io
@@ -34,8 +35,11 @@ def _deliver(order, op, now):
 
 def _delivered(world, now, buyer=None, product=None):
     product = product or world.a.product
-    return _deliver(make_order([(product, 1)], buyer=buyer or world.buyer), world.a.operator if product.station_id ==
-                    world.a.station.id else world.b.operator, now)
+    return _deliver(
+        make_order([(product, 1)], buyer=buyer or world.buyer),
+        world.a.operator if product.station_id == world.a.station.id else world.b.operator,
+        now,
+    )
 
 
 def _url(order, line=None) -> str:
@@ -54,8 +58,17 @@ def _stay_order(buyer, listing, status=BookingStatus.COMPLETED):
     """A booking sold through its order line (as tourism sells it)."""
     order = make_order([], buyer=buyer)
     booking = make_booking(listing, user=buyer, check_in=order.created_at.date() - timedelta(days=3), status=status)
-    db.session.add(OrderLine(order_id=order.id, kind="booking", booking_id=booking.id, title=listing.name,
-                             unit_price_fen=10000, quantity=1, line_total_fen=10000))
+    db.session.add(
+        OrderLine(
+            order_id=order.id,
+            kind="booking",
+            booking_id=booking.id,
+            title=listing.name,
+            unit_price_fen=10000,
+            quantity=1,
+            line_total_fen=10000,
+        )
+    )
     db.session.flush()
     db.session.refresh(order)
     return order
@@ -88,8 +101,11 @@ def test_buyer_reviews_a_delivered_line_with_a_photo_and_it_shows_everywhere(cli
 def test_a_line_not_yet_delivered_cannot_be_reviewed(client, db, world, now, api_token):
     order = make_order([(world.a.product, 1)], buyer=world.buyer)
     commit()
-    r = client.post(f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review", json={"rating": 5},
-                    headers=api_token(world.buyer))
+    r = client.post(
+        f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",
+        json={"rating": 5},
+        headers=api_token(world.buyer),
+    )
     assert r.status_code == 409 and r.json["error"]["code"] == "not_reviewable"
     assert db.session.scalar(sa.select(sa.func.count(Review.id))) == 0
 
@@ -110,8 +126,9 @@ def test_another_users_order_is_a_404(client, db, world, now, auth, api_token):
     order = _delivered(world, now)
     other = make_user()
     commit()
-    r = client.post(f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review", json={"rating": 5},
-                    headers=api_token(other))
+    r = client.post(
+        f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review", json={"rating": 5}, headers=api_token(other)
+    )
     assert r.status_code == 404
     auth.login(other)
     assert client.get(_url(order)).status_code == 404
@@ -174,12 +191,17 @@ def test_a_completed_stay_is_reviewed_and_its_host_replies(client, db, now, auth
     commit()
     headers = api_token(guest)
     line = next(line for line in done.lines if line.kind == "booking")
-    r = client.post(f"/api/v1/orders/{done.code}/lines/{line.id}/review", json={"rating": 5, "body": "干净安静"},
-                    headers=headers)
+    r = client.post(
+        f"/api/v1/orders/{done.code}/lines/{line.id}/review", json={"rating": 5, "body": "干净安静"}, headers=headers
+    )
     assert r.status_code == 201 and r.json["listing_id"] == listing.id, r.json
     line2 = next(line for line in upcoming.lines if line.kind == "booking")
-    assert client.post(f"/api/v1/orders/{upcoming.code}/lines/{line2.id}/review", json={"rating": 5},
-                       headers=headers).status_code == 409
+    assert (
+        client.post(
+            f"/api/v1/orders/{upcoming.code}/lines/{line2.id}/review", json={"rating": 5}, headers=headers
+        ).status_code
+        == 409
+    )
     page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
     assert "干净安静" in page and "5.0 分 · 1 条评价" in page
     assert "5.0 分 · 1 条评价" in client.get("/stays").get_data(as_text=True)
@@ -194,12 +216,16 @@ def test_the_county_hides_an_abusive_review_with_a_reason_audited(client, db, wo
     county = make_user(role="county")
     commit()
     headers = api_token(world.buyer)
-    abusive = client.post(f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",
-                          json={"rating": 1, "body": "骂人的话"}, headers=headers).json
-    client.post(f"/api/v1/orders/{second.code}/lines/{second.lines[0].id}/review", json={"rating": 5},
-                headers=headers)
-    assert client.post(f"/api/v1/reviews/{abusive['id']}/hide", json={"reason": "辱骂"},
-                       headers=headers).status_code == 403
+    abusive = client.post(
+        f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",
+        json={"rating": 1, "body": "骂人的话"},
+        headers=headers,
+    ).json
+    client.post(f"/api/v1/orders/{second.code}/lines/{second.lines[0].id}/review", json={"rating": 5}, headers=headers)
+    assert (
+        client.post(f"/api/v1/reviews/{abusive['id']}/hide", json={"reason": "辱骂"}, headers=headers).status_code
+        == 403
+    )
     auth.login(county)
     assert client.post(f"/reviews/{abusive['id']}/hide", data={"reason": ""}).status_code == 303
     assert db.session.get(Review, abusive["id"]).hidden_at is None, "no reason, nothing changes"

@@ -1,4 +1,5 @@
 """Search test fixtures: jieba loads once per test session; each test gets a fresh index folder."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Extra factories for the search tests."""
+
 from __future__ import annotations
 
 from shop.extensions import db
@@ -16,8 +17,16 @@ def make_listing(*, name: str, village, kind: str = "stay", description: str = "
     from tourism.models import Listing
 
     host = make_user(role="host")
-    listing = Listing(kind=kind, slug="listing", name=name, description=description, village_id=village.id,
-                      host_id=host.id, is_published=is_published, created_at=NOW)
+    listing = Listing(
+        kind=kind,
+        slug="listing",
+        name=name,
+        description=description,
+        village_id=village.id,
+        host_id=host.id,
+        is_published=is_published,
+        created_at=NOW,
+    )
     db.session.add(listing)
     db.session.flush()
     return listing

@@ -4,6 +4,7 @@ Environment: NODE_DB (database URL) and NODE_INDEX (the shared SEARCH_INDEX_DIR)
 port and serves the real app plus one test-only route, `POST /_test/products {"name"}`, which
 creates an approved product through the catalog service and commits, as an operator's edit would.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,14 +14,16 @@ from shop import create_app
 
 
 def make_app():
-    return create_app({
-        "TESTING": True,
-        "SECRET_KEY": "node",
-        "SQLALCHEMY_DATABASE_URI": os.environ["NODE_DB"],
-        "SEARCH_INDEX_DIR": os.environ["NODE_INDEX"],
-        "CELERY_BROKER_URL": "",
-        "WTF_CSRF_ENABLED": False,
-    })
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "node",
+            "SQLALCHEMY_DATABASE_URI": os.environ["NODE_DB"],
+            "SEARCH_INDEX_DIR": os.environ["NODE_INDEX"],
+            "CELERY_BROKER_URL": "",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
 
 
 def init(app) -> None:
@@ -53,9 +56,16 @@ def serve(app) -> None:
     def _create():
         ref = db.session.scalar(db.select(Product).order_by(Product.id))
         product = create_product(
-            ProductInput(name=request.json["name"], category_id=ref.category_id, village_id=ref.village_id,
-                         station_id=ref.station_id, price_fen=1000),
-            actor=None, now=now_utc(), approved=True,
+            ProductInput(
+                name=request.json["name"],
+                category_id=ref.category_id,
+                village_id=ref.village_id,
+                station_id=ref.station_id,
+                price_fen=1000,
+            ),
+            actor=None,
+            now=now_utc(),
+            approved=True,
         )
         commit()
         return jsonify(id=product.id), 201

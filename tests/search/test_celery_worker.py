@@ -4,6 +4,7 @@ An in-process worker re-binds Celery's process-wide state (current app, connecti
 pools) in ways that leak into the eager mode the rest of the suite relies on, so
 `worker_check.py` runs in a fresh interpreter and this test asserts it passed.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,7 +29,11 @@ def test_index_updates_go_through_a_real_worker_on_the_search_queue():
     env = dict(os.environ, TEST_DATABASE_URL=sibling_database("worker"))
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/search/worker_check.py"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and " failed" not in result.stdout

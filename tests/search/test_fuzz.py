@@ -1,4 +1,5 @@
 """Any text at all is a valid query: the query is built from tokens, never parsed."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,9 +13,11 @@ from search import index as search
 def tiny_index(tmp_path_factory, jieba_loaded):
     path = str(tmp_path_factory.mktemp("fuzz") / "index")
     eng = search.Engine(path)
-    docs = [search.product_doc(id=1, name="三江腌菜500克", village="柳溪村", township="三江镇"),
-            search.product_doc(id=2, name="南安板鸭1只", village="桃花村", township="广福镇"),
-            search.listing_doc(id=1, name="桃花村民宿", village="桃花村", township="广福镇")]
+    docs = [
+        search.product_doc(id=1, name="三江腌菜500克", village="柳溪村", township="三江镇"),
+        search.product_doc(id=2, name="南安板鸭1只", village="桃花村", township="广福镇"),
+        search.listing_doc(id=1, name="桃花村民宿", village="桃花村", township="广福镇"),
+    ]
     eng.write(lambda w: [w.add_document(**d) for d in docs], create=True)
     return path
 

@@ -1,5 +1,6 @@
 """search.pinyin: the index writer saves the pinyin readers need; readers search and highlight
 pinyin queries from that table, without pypinyin."""
+
 from __future__ import annotations
 
 import marshal
@@ -20,8 +21,11 @@ pytestmark = pytest.mark.usefixtures("index_dir")
 def products(db):
     _v, s1 = make_place("柳溪村", "三江镇")
     _v, s2 = make_place("桃花村", "广福镇")
-    made = {"banya": make_product(name="南安板鸭1只", station=s2), "eggs": make_product(name="土鸡蛋30枚", station=s1),
-            "yancai": make_product(name="三江腌菜500克", station=s1)}
+    made = {
+        "banya": make_product(name="南安板鸭1只", station=s2),
+        "eggs": make_product(name="土鸡蛋30枚", station=s1),
+        "yancai": make_product(name="三江腌菜500克", station=s1),
+    }
     commit()
     return made
 
@@ -34,6 +38,7 @@ def _table(index_dir) -> dict:
 @pytest.fixture
 def no_pypinyin(monkeypatch):
     """Call it after the index is written: from then on a reader that still needs pypinyin fails."""
+
     def refuse(word):
         raise AssertionError(f"pypinyin was asked for {word!r}")
 

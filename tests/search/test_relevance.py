@@ -2,6 +2,7 @@
 must rank the named items in its top 5. Chinese words, full pinyin, initials, pinyin typed together
 across words, synonyms, the partial-match fallback and tourism listings. Add a row when a query a
 buyer types finds the wrong thing; docs/search.md explains the table."""
+
 from __future__ import annotations
 
 import pytest

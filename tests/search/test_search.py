@@ -1,5 +1,6 @@
 """Search on a real Whoosh index in a temporary folder: words, pinyin, initials, synonyms, places,
 mixed tokens, index/database agreement, junk queries, suggestions, the search page."""
+
 from __future__ import annotations
 
 import pytest
@@ -66,8 +67,18 @@ def test_village_and_township_names_find_their_products(shop_products):
     assert search.search_product_ids("桃花村 板鸭") == [p["banya"].id]
 
 
-@pytest.mark.parametrize("q,key", [("A级", "rice_a"), ("a级", "rice_a"), ("Ａ级", "rice_a"), ("10kg", "rice_a"),
-                                   ("5斤", "rice_5"), ("500克", "yancai"), ("30枚", "eggs")])
+@pytest.mark.parametrize(
+    "q,key",
+    [
+        ("A级", "rice_a"),
+        ("a级", "rice_a"),
+        ("Ａ级", "rice_a"),
+        ("10kg", "rice_a"),
+        ("5斤", "rice_5"),
+        ("500克", "yancai"),
+        ("30枚", "eggs"),
+    ],
+)
 def test_mixed_latin_digits_and_units(shop_products, q, key):
     assert shop_products[key].id in search.search_product_ids(q)
 
@@ -77,9 +88,35 @@ def test_one_character_and_partial_words_match(shop_products):
     assert set(search.search_product_ids("大米")) == {shop_products["rice_a"].id, shop_products["rice_5"].id}
 
 
-JUNK = ["", "   ", "*", "**", '"', '"三江', ":", "name:腌菜", "AND", "OR NOT", "腌菜 AND", "(((", ")", "[a TO",
-        "\x00\x01\x02", "\u200b", "腌\x00菜", "%", "_", "\\", "'; DROP TABLE products; --", "腌菜" * 500,
-        "x" * 10000, "<script>alert(1)</script>", "🐔🥚", "~1^2", "?"]
+JUNK = [
+    "",
+    "   ",
+    "*",
+    "**",
+    '"',
+    '"三江',
+    ":",
+    "name:腌菜",
+    "AND",
+    "OR NOT",
+    "腌菜 AND",
+    "(((",
+    ")",
+    "[a TO",
+    "\x00\x01\x02",
+    "\u200b",
+    "腌\x00菜",
+    "%",
+    "_",
+    "\\",
+    "'; DROP TABLE products; --",
+    "腌菜" * 500,
+    "x" * 10000,
+    "<script>alert(1)</script>",
+    "🐔🥚",
+    "~1^2",
+    "?",
+]
 
 
 @pytest.mark.parametrize("q", JUNK)
@@ -106,9 +143,14 @@ def test_index_and_database_agree_after_create_edit_unpublish_delete(db, now):
 
     village, station = make_place("龙潭村", "幽兰镇")
     cat = make_category(name="干货")
-    product = create_product(ProductInput(name="无花果干250克", category_id=cat.id, village_id=village.id,
-                                          station_id=station.id, price_fen=2800), actor=None, now=now,
-                             approved=True)
+    product = create_product(
+        ProductInput(
+            name="无花果干250克", category_id=cat.id, village_id=village.id, station_id=station.id, price_fen=2800
+        ),
+        actor=None,
+        now=now,
+        approved=True,
+    )
     commit()
     assert search.search_product_ids("无花果") == [product.id]
     assert search.search_product_ids("whg") == [product.id]
@@ -206,8 +248,14 @@ def test_reindex_command_rebuilds_with_a_progress_bar(app, shop_products, index_
 
 def test_suggest_api_prefix_pinyin_and_initials(shop_products, client):
     p = shop_products
-    for q, product in [("三江", p["yancai"]), ("yc", p["yancai"]), ("sanj", p["yancai"]), ("nananb", p["banya"]),
-                       ("by", p["banya"]), ("鄱阳", p["lihao"])]:
+    for q, product in [
+        ("三江", p["yancai"]),
+        ("yc", p["yancai"]),
+        ("sanj", p["yancai"]),
+        ("nananb", p["banya"]),
+        ("by", p["banya"]),
+        ("鄱阳", p["lihao"]),
+    ]:
         response = client.get("/api/v1/search/suggest", query_string={"q": q})
         assert response.status_code == 200
         assert {"text": product.name, "kind": "product", "id": product.id} in response.json["items"], q
@@ -236,8 +284,8 @@ def test_search_page_highlights_safely_and_shows_facets(db, client):
     html = client.get("/search?q=腌菜").get_data(as_text=True)
     assert "&lt;b&gt;<mark>腌菜</mark>&lt;/b&gt;礼盒" in html
     assert "<b>腌菜" not in html
-    assert "沙洲村 <span class=\"n\">(1)</span>" in html
-    assert "冈上镇 <span class=\"n\">(1)</span>" in html
+    assert '沙洲村 <span class="n">(1)</span>' in html
+    assert '冈上镇 <span class="n">(1)</span>' in html
 
 
 def test_highlight_escapes_then_marks_pinyin_and_synonym_matches():
@@ -333,10 +381,17 @@ def test_search_page_fast_path_agrees_with_the_exact_path(shop_products):
     from search.services import product_facets, search_products, search_ranked_ids
 
     p = shop_products
-    for kwargs in [dict(q="大米"), dict(q="大米", max_fen=5000), dict(q="大米", min_fen=5000),
-                   dict(q="广福镇"), dict(q="广福镇", category=p["eggs"].category.slug),
-                   dict(q="大米", village=p["rice_5"].village_id), dict(q="大米", per_page=1, page=2),
-                   dict(q="zzzz"), dict(q="大米", category="no-such-category")]:
+    for kwargs in [
+        dict(q="大米"),
+        dict(q="大米", max_fen=5000),
+        dict(q="大米", min_fen=5000),
+        dict(q="广福镇"),
+        dict(q="广福镇", category=p["eggs"].category.slug),
+        dict(q="大米", village=p["rice_5"].village_id),
+        dict(q="大米", per_page=1, page=2),
+        dict(q="zzzz"),
+        dict(q="大米", category="no-such-category"),
+    ]:
         f = ProductFilter(**kwargs)
         items, total, facets = search_products(f, facets=True)
         ranked = search_ranked_ids(f)
@@ -361,8 +416,9 @@ def test_search_page_counts_come_from_the_database_when_the_index_is_stale(shop_
     assert sum(item["count"] for item in facets["village"]) == 1
 
 
-@pytest.mark.parametrize("q,key", [("liuxicunyancai", "yancai"), ("taohuacunbanya", "banya"),
-                                   ("taohuacunyancai", None)])
+@pytest.mark.parametrize(
+    "q,key", [("liuxicunyancai", "yancai"), ("taohuacunbanya", "banya"), ("taohuacunyancai", None)]
+)
 def test_pinyin_of_a_place_and_a_product_typed_together_is_split_into_pinyin_words(shop_products, q, key):
     """No single pinyin term spans a village and a product name: the query is cut into the fewest
     pinyin terms (liuxicun + yancai), all required."""
@@ -378,8 +434,10 @@ def test_the_search_page_flags_a_product_without_valid_papers_as_its_page_does(c
     make_document(fresh)
     commit()
     html = client.get("/search?q=无花果").get_data(as_text=True)
-    cards = {name: html[html.index(name):].split("</article>", 1)[0] for name in ("鲜<mark>无花果</mark>1斤",
-                                                                                  "<mark>无花果</mark>干1袋")}
+    cards = {
+        name: html[html.index(name) :].split("</article>", 1)[0]
+        for name in ("鲜<mark>无花果</mark>1斤", "<mark>无花果</mark>干1袋")
+    }
     assert "暂停销售" in cards["鲜<mark>无花果</mark>1斤"] and "暂停销售" not in cards["<mark>无花果</mark>干1袋"]
     items = {i["id"]: i["sellable"] for i in client.get("/api/v1/products?q=无花果").json["items"]}
     assert items == {fig.id: False, fresh.id: True}
@@ -397,7 +455,7 @@ def test_in_stock_on_the_search_page_leaves_out_a_product_without_valid_papers(c
     commit()
     html = client.get("/search?q=无花果&in_stock=1").get_data(as_text=True)
     assert "<mark>无花果</mark>干1袋" in html and "鲜<mark>无花果</mark>1斤" not in html
-    assert "沙洲村 <span class=\"n\">(1)</span>" in html
+    assert '沙洲村 <span class="n">(1)</span>' in html
     body = client.get("/api/v1/products?q=无花果&in_stock=true").json
     assert [i["id"] for i in body["items"]] == [fresh.id] and body["total"] == 1
     assert sorted(i["id"] for i in client.get("/api/v1/products?q=无花果").json["items"]) == sorted([fig.id, fresh.id])

@@ -1,5 +1,6 @@
 """search.segmenter: queries are cut with a jieba Tokenizer whose dictionary is the index's own
 vocabulary (public jieba API); they find what the same queries cut with jieba's full dictionary find."""
+
 from __future__ import annotations
 
 import os
@@ -10,21 +11,71 @@ import pytest
 from search import index as search
 from search import segmenter
 
-NAMES = ["三江腌菜500克", "三江腌菜礼盒2斤", "南安板鸭1只", "鄱阳湖藜蒿1斤", "土鸡蛋30枚", "A级优质大米10kg",
-         "富硒大米5斤", "桃花村有机鲜无花果家庭装", "农家霉豆腐400克", "红颜草莓2斤", "网箱黄鳝1斤"]
-DESCRIPTIONS = ["散养走地鸡，每天在果园里吃虫子和青草长大，肉质紧实，适合炖汤。", "今年的新米已经到了，欢迎大家来买！",
-                "三江镇传统工艺腌制的芥菜，咸香下饭。", "湖区野生藜蒿（芦蒿），清炒腊肉最香。"]
-QUERIES = ["腌菜", "三江腌菜", "三江腌菜好吃", "腌菜礼盒", "板鸭", "南安板鸭", "芦蒿", "鸡蛋", "草鸡蛋", "优质大米",
-           "大米 5斤", "无花果", "鲜无花果", "霉豆腐", "豆腐", "草莓", "黄鳝", "腊肉", "芥菜", "走地鸡", "新米",
-           "柳溪村 腌菜", "桃花村", "蛋", "鸡", "好吃的大米", "yancai", "yancailihe", "meidoufu"]
+NAMES = [
+    "三江腌菜500克",
+    "三江腌菜礼盒2斤",
+    "南安板鸭1只",
+    "鄱阳湖藜蒿1斤",
+    "土鸡蛋30枚",
+    "A级优质大米10kg",
+    "富硒大米5斤",
+    "桃花村有机鲜无花果家庭装",
+    "农家霉豆腐400克",
+    "红颜草莓2斤",
+    "网箱黄鳝1斤",
+]
+DESCRIPTIONS = [
+    "散养走地鸡，每天在果园里吃虫子和青草长大，肉质紧实，适合炖汤。",
+    "今年的新米已经到了，欢迎大家来买！",
+    "三江镇传统工艺腌制的芥菜，咸香下饭。",
+    "湖区野生藜蒿（芦蒿），清炒腊肉最香。",
+]
+QUERIES = [
+    "腌菜",
+    "三江腌菜",
+    "三江腌菜好吃",
+    "腌菜礼盒",
+    "板鸭",
+    "南安板鸭",
+    "芦蒿",
+    "鸡蛋",
+    "草鸡蛋",
+    "优质大米",
+    "大米 5斤",
+    "无花果",
+    "鲜无花果",
+    "霉豆腐",
+    "豆腐",
+    "草莓",
+    "黄鳝",
+    "腊肉",
+    "芥菜",
+    "走地鸡",
+    "新米",
+    "柳溪村 腌菜",
+    "桃花村",
+    "蛋",
+    "鸡",
+    "好吃的大米",
+    "yancai",
+    "yancailihe",
+    "meidoufu",
+]
 
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory, jieba_loaded):
     path = str(tmp_path_factory.mktemp("segmenter") / "index")
-    docs = [search.product_doc(id=i, name=name, description=DESCRIPTIONS[i % len(DESCRIPTIONS)],
-                               village="柳溪村" if i % 2 else "桃花村", township="三江镇")
-            for i, name in enumerate(NAMES, start=1)]
+    docs = [
+        search.product_doc(
+            id=i,
+            name=name,
+            description=DESCRIPTIONS[i % len(DESCRIPTIONS)],
+            village="柳溪村" if i % 2 else "桃花村",
+            township="三江镇",
+        )
+        for i, name in enumerate(NAMES, start=1)
+    ]
     eng = search.engine(path)
     eng.write(lambda w: [w.add_document(**d) for d in docs], create=True)
     yield path

@@ -1,4 +1,5 @@
 """Search shows a product with variants (规格) once, found by any variant's words (#21)."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """Index writes: a single writer at a time, and racing updates never lose one another."""
+
 from __future__ import annotations
 
 import threading
@@ -62,10 +63,12 @@ def test_two_racing_product_updates_through_the_task_both_land(app, committed_db
     b = make_product(name="南安板鸭", station=s1)
     commit()
     search.rebuild()
-    committed_db.session.execute(committed_db.text("UPDATE products SET name='三江酱菜', description='' WHERE id=:i"),
-                                 {"i": a.id})
-    committed_db.session.execute(committed_db.text("UPDATE products SET name='南安咸鸭', description='' WHERE id=:i"),
-                                 {"i": b.id})
+    committed_db.session.execute(
+        committed_db.text("UPDATE products SET name='三江酱菜', description='' WHERE id=:i"), {"i": a.id}
+    )
+    committed_db.session.execute(
+        committed_db.text("UPDATE products SET name='南安咸鸭', description='' WHERE id=:i"), {"i": b.id}
+    )
     commit()
     barrier = threading.Barrier(2)
     errors = []

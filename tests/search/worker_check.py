@@ -2,6 +2,7 @@
 
 Runs when TEST_REDIS_URL is set (CI sets redis://127.0.0.1:6379/15); required under CI=true.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,16 +47,22 @@ def _wait_for(check, timeout: float = 15.0):
     return False
 
 
-def test_an_index_update_happens_through_a_real_worker_on_the_search_queue(app, committed_db, index_dir,
-                                                                           redis_celery):
+def test_an_index_update_happens_through_a_real_worker_on_the_search_queue(app, committed_db, index_dir, redis_celery):
     from celery.contrib.testing.worker import start_worker
 
     _village, station = make_place("柳溪村", "三江镇")
     first = make_product(name="三江腌菜500克", station=station)
     committed_db.session.flush()
     search.rebuild()
-    with start_worker(redis_celery, pool="solo", concurrency=1, queues=["search"], perform_ping_check=False,
-                      loglevel="WARNING", shutdown_timeout=10):
+    with start_worker(
+        redis_celery,
+        pool="solo",
+        concurrency=1,
+        queues=["search"],
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=10,
+    ):
         commit()  # the after-commit hook publishes search.tasks.reindex_products to the "search" queue
         product = make_product(name="南安板鸭1只", station=station)
         assert search.search_product_ids("板鸭") == []  # nothing indexed in this process before the commit

@@ -1,4 +1,5 @@
 """#19.8: forgot-password is linked from the login page, change-password from the account pages."""
+
 from __future__ import annotations
 
 from tests.factories import make_user

@@ -1,4 +1,5 @@
 """The JSON API answers bad input with docs/api.md's error envelope and a 4xx — never a 500."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,12 +28,26 @@ def world(db):
 
 # --- /products ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("query,field", [
-    ("page=abc", "page"), ("page=0", "page"), ("page=-1", "page"), ("page=99999999999999999999", "page"),
-    ("page=10001", "page"), ("per_page=0", "per_page"), ("per_page=1000", "per_page"),
-    ("village=abc", "village"), ("village=1.5", "village"), ("min_fen=-1", "min_fen"), ("max_fen=ten", "max_fen"),
-    ("sort=cheapest", "sort"), ("in_stock=maybe", "in_stock"), ("q=" + "x" * 201, "q"),
-])
+
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ("page=abc", "page"),
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=99999999999999999999", "page"),
+        ("page=10001", "page"),
+        ("per_page=0", "per_page"),
+        ("per_page=1000", "per_page"),
+        ("village=abc", "village"),
+        ("village=1.5", "village"),
+        ("min_fen=-1", "min_fen"),
+        ("max_fen=ten", "max_fen"),
+        ("sort=cheapest", "sort"),
+        ("in_stock=maybe", "in_stock"),
+        ("q=" + "x" * 201, "q"),
+    ],
+)
 def test_products_list_refuses_bad_query_with_field_errors(client, world, query, field):
     error = assert_envelope(client.get(f"/api/v1/products?{query}"), 422)
     assert field in error["fields"], error
@@ -54,14 +69,33 @@ def test_products_list_item_has_the_promised_fields(client, world):
     body = client.get("/api/v1/products").json
     assert set(body) >= {"items", "total", "page", "per_page"}
     item = body["items"][0]
-    assert set(item) >= {"id", "name", "slug", "category", "price_fen", "unit", "stock", "village", "station", "image_url"}
+    assert set(item) >= {
+        "id",
+        "name",
+        "slug",
+        "category",
+        "price_fen",
+        "unit",
+        "stock",
+        "village",
+        "station",
+        "image_url",
+    }
     assert item["price_fen"] == 1880 and item["village"] == {"id": world.village.id, "name": "柳溪村"}
     assert set(item["station"]) >= {"id", "code", "name"}
 
 
-@pytest.mark.parametrize("path", ["/api/v1/products/999999", "/api/v1/products/0", "/api/v1/products/abc",
-                                  "/api/v1/products/-1", "/api/v1/products/99999999999999999999999",
-                                  "/api/v1/no-such-resource"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/products/999999",
+        "/api/v1/products/0",
+        "/api/v1/products/abc",
+        "/api/v1/products/-1",
+        "/api/v1/products/99999999999999999999999",
+        "/api/v1/no-such-resource",
+    ],
+)
 def test_unknown_ids_and_paths_are_404_envelopes(client, world, path):
     assert_envelope(client.get(path), 404)
 
@@ -78,26 +112,37 @@ def test_wrong_method_is_405_envelope(client, world):
 
 # --- /auth/token --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kwargs", [
-    {"data": "not json", "content_type": "application/json"},
-    {"data": "email=a@b.cn&password=x", "content_type": "application/x-www-form-urlencoded"},
-    {"data": "", "content_type": "application/json"},
-    {"json": ["a", "list"]},
-    {"json": "a string"},
-    {"json": 42},
-    {"json": None},
-])
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"data": "not json", "content_type": "application/json"},
+        {"data": "email=a@b.cn&password=x", "content_type": "application/x-www-form-urlencoded"},
+        {"data": "", "content_type": "application/json"},
+        {"json": ["a", "list"]},
+        {"json": "a string"},
+        {"json": 42},
+        {"json": None},
+    ],
+)
 def test_token_refuses_a_body_that_is_not_a_json_object(client, db, kwargs):
     error = assert_envelope(client.post("/api/v1/auth/token", **kwargs))
     assert error["code"] in ("invalid_json", "validation_error", "bad_request")
 
 
-@pytest.mark.parametrize("body,field", [
-    ({}, "email"), ({"email": "a@test.cn"}, "password"), ({"email": 5, "password": "x"}, "email"),
-    ({"email": "not-an-email", "password": "x"}, "email"), ({"email": "a@test.cn", "password": ["x"]}, "password"),
-    ({"email": "a@test.cn", "password": ""}, "password"), ({"email": "a@test.cn", "password": "x" * 500}, "password"),
-    ({"email": {"$ne": None}, "password": "x"}, "email"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({}, "email"),
+        ({"email": "a@test.cn"}, "password"),
+        ({"email": 5, "password": "x"}, "email"),
+        ({"email": "not-an-email", "password": "x"}, "email"),
+        ({"email": "a@test.cn", "password": ["x"]}, "password"),
+        ({"email": "a@test.cn", "password": ""}, "password"),
+        ({"email": "a@test.cn", "password": "x" * 500}, "password"),
+        ({"email": {"$ne": None}, "password": "x"}, "email"),
+    ],
+)
 def test_token_refuses_wrong_types_with_field_errors(client, db, body, field):
     error = assert_envelope(client.post("/api/v1/auth/token", json=body), 422)
     assert field in error["fields"]
@@ -114,32 +159,46 @@ def test_token_for_the_right_password_works_on_me(client, db):
     token = client.post("/api/v1/auth/token", json={"email": "ME@test.cn", "password": "password123"}).json["token"]
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
-    assert me.json == {"id": user.id, "email": "me@test.cn", "name": user.name, "roles": ["consumer"], "station_id": None}
+    assert me.json == {
+        "id": user.id,
+        "email": "me@test.cn",
+        "name": user.name,
+        "roles": ["consumer"],
+        "station_id": None,
+    }
 
 
 # --- /auth/register -----------------------------------------------------------------------------
 
+
 def test_register_creates_an_account_and_refuses_a_duplicate(client, db):
     response = client.post("/api/v1/auth/register", json={"email": "api@test.cn", "password": "longenough1"})
     assert response.status_code == 201 and response.json["roles"] == ["consumer"]
-    error = assert_envelope(client.post("/api/v1/auth/register", json={"email": "API@test.cn", "password": "longenough1"}), 409)
+    error = assert_envelope(
+        client.post("/api/v1/auth/register", json={"email": "API@test.cn", "password": "longenough1"}), 409
+    )
     assert error["code"] == "email_taken" and "email" in error["fields"]
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"email": "x@test.cn", "password": "short"}, "password"),
-    ({"email": "bad", "password": "longenough1"}, "email"),
-    ({"email": "x@test.cn", "password": "longenough1", "name": "n" * 81}, "name"),
-    ({"email": "x@test.cn", "password": 12345678}, "password"),
-    ({"password": "longenough1"}, "email"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"email": "x@test.cn", "password": "short"}, "password"),
+        ({"email": "bad", "password": "longenough1"}, "email"),
+        ({"email": "x@test.cn", "password": "longenough1", "name": "n" * 81}, "name"),
+        ({"email": "x@test.cn", "password": 12345678}, "password"),
+        ({"password": "longenough1"}, "email"),
+    ],
+)
 def test_register_refuses_bad_input_with_field_errors(client, db, body, field):
     error = assert_envelope(client.post("/api/v1/auth/register", json=body), 422)
     assert field in error["fields"]
 
 
 def test_register_ignores_a_role_in_the_body(client, db):
-    response = client.post("/api/v1/auth/register", json={"email": "r@test.cn", "password": "longenough1", "role": "admin"})
+    response = client.post(
+        "/api/v1/auth/register", json={"email": "r@test.cn", "password": "longenough1", "role": "admin"}
+    )
     assert response.status_code == 201 and response.json["roles"] == ["consumer"]
 
 
@@ -149,8 +208,11 @@ def test_register_refuses_non_json(client, db):
 
 # --- /me ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("header", [None, "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not-a-token", "Token abc",
-                                    "Bearer " + "x" * 5000])
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not-a-token", "Token abc", "Bearer " + "x" * 5000],
+)
 def test_me_without_a_valid_token_is_401(client, db, header):
     headers = {"Authorization": header} if header is not None else {}
     assert_envelope(client.get("/api/v1/me", headers=headers), 401)

@@ -1,4 +1,5 @@
 """Register, log in, log out: hashed passwords, CSRF on every form, safe `next` redirects."""
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,9 @@ def _user(db, email):
 
 
 def test_register_creates_a_consumer_with_a_hashed_password_and_logs_in(client, db):
-    response = client.post("/register", data={"name": "小李", "email": "New@Test.cn", "password": "s3cret-pass",
-                                              "confirm": "s3cret-pass"})
+    response = client.post(
+        "/register", data={"name": "小李", "email": "New@Test.cn", "password": "s3cret-pass", "confirm": "s3cret-pass"}
+    )
     assert response.status_code == 302
     user = _user(db, "new@test.cn")
     assert user is not None and user.role == "consumer"
@@ -66,8 +68,9 @@ def test_a_password_hashed_by_an_older_method_is_hashed_again_at_the_next_login(
 
 def test_register_refuses_a_taken_email_and_short_password(client, db):
     make_user(email="taken@test.cn")
-    response = client.post("/register", data={"email": "taken@test.cn", "password": "longenough1",
-                                              "confirm": "longenough1"})
+    response = client.post(
+        "/register", data={"email": "taken@test.cn", "password": "longenough1", "confirm": "longenough1"}
+    )
     assert response.status_code == 422
     response = client.post("/register", data={"email": "fresh@test.cn", "password": "short", "confirm": "short"})
     assert response.status_code == 422 and _user(db, "fresh@test.cn") is None
@@ -112,22 +115,37 @@ def test_login_follows_a_local_next(client, db, target):
     assert response.status_code == 302 and response.headers["Location"] == target
 
 
-@pytest.mark.parametrize("target", ["//evil.com", "http://evil.com", "https://evil.com/x", "/\\evil.com",
-                                    "\\\\evil.com", "javascript:alert(1)", "evil.com", "///evil.com",
-                                    "http:/evil.com", " //evil.com"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.com",
+        "http://evil.com",
+        "https://evil.com/x",
+        "/\\evil.com",
+        "\\\\evil.com",
+        "javascript:alert(1)",
+        "evil.com",
+        "///evil.com",
+        "http:/evil.com",
+        " //evil.com",
+    ],
+)
 def test_login_refuses_an_offsite_next(client, db, target):
     from urllib.parse import quote
 
     user = make_user()
-    response = client.post(f"/login?next={quote(target, safe='')}", data={"email": user.email, "password": "password123"})
+    response = client.post(
+        f"/login?next={quote(target, safe='')}", data={"email": user.email, "password": "password123"}
+    )
     assert response.status_code == 302
     location = response.headers["Location"]
     assert location == "/" and "evil" not in location
 
 
 def test_register_refuses_an_offsite_next(client, db):
-    response = client.post("/register?next=//evil.com", data={"email": "n@test.cn", "password": "longenough1",
-                                                                 "confirm": "longenough1"})
+    response = client.post(
+        "/register?next=//evil.com", data={"email": "n@test.cn", "password": "longenough1", "confirm": "longenough1"}
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
@@ -142,6 +160,7 @@ def test_session_is_rotated_at_login_but_keeps_the_language(client, db):
 
 
 # --- CSRF: a second app with CSRF on (the test config switches it off for convenience) -----------
+
 
 def _restore_celery(app) -> None:
     """create_app() makes its own Celery the current and default one; give the tasks back to the test app."""
@@ -167,16 +186,20 @@ def csrf_client(app):
 
 def _token(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
     assert match, "no csrf_token field in the form"
     return match.group(1)
 
 
-@pytest.mark.parametrize("path,data", [
-    ("/login", {"email": "a@test.cn", "password": "whatever123"}),
-    ("/register", {"email": "b@test.cn", "password": "longenough1", "confirm": "longenough1"}),
-    ("/logout", {}),
-])
+@pytest.mark.parametrize(
+    "path,data",
+    [
+        ("/login", {"email": "a@test.cn", "password": "whatever123"}),
+        ("/register", {"email": "b@test.cn", "password": "longenough1", "confirm": "longenough1"}),
+        ("/logout", {}),
+    ],
+)
 def test_post_without_csrf_token_is_refused(csrf_client, path, data):
     response = csrf_client.post(path, data=data)
     assert response.status_code == 400
@@ -193,8 +216,9 @@ def test_forms_carry_a_csrf_token_that_is_accepted(csrf_client):
     for path in ("/login", "/register"):
         html = csrf_client.get(path).get_data(as_text=True)
         token = _token(html)
-        response = csrf_client.post("/login", data={"email": "nobody@test.cn", "password": "nope12345",
-                                                    "csrf_token": token})
+        response = csrf_client.post(
+            "/login", data={"email": "nobody@test.cn", "password": "nope12345", "csrf_token": token}
+        )
         assert response.status_code == 422  # past the CSRF check, refused on the credentials
 
 

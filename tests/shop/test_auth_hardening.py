@@ -1,5 +1,6 @@
 """Issue 17 (auth part): links from the configured site URL, trusted hosts, server-side session
 revocation, NFKC e-mail addresses, Secure cookies on an https site, the Celery/mail timeout check."""
+
 from __future__ import annotations
 
 import logging
@@ -44,13 +45,18 @@ def other_app(app):
 
 # --- #17.1: external links from SITE_URL, never from the request's Host -------------------------
 
+
 def test_the_reset_link_points_at_the_configured_site_whatever_host_the_request_names(app, db, caplog):
     caplog.set_level(logging.INFO, logger="shop.mail")
     user = make_user()
     commit()
     client = app.test_client()
-    response = client.post("/password/forgot", data={"email": user.email}, base_url="http://evil.example",
-                           headers={"X-Forwarded-Host": "evil2.example"})
+    response = client.post(
+        "/password/forgot",
+        data={"email": user.email},
+        base_url="http://evil.example",
+        headers={"X-Forwarded-Host": "evil2.example"},
+    )
     assert response.status_code == 302
     assert "http://shop.test/password/reset/" in caplog.text
     assert "evil" not in caplog.text
@@ -99,6 +105,7 @@ def test_trusted_hosts_are_derived_from_the_site_url_unless_set(monkeypatch):
 
 # --- #17.6: logout ends the session server-side ------------------------------------------------
 
+
 def _copy_of_the_session(app, user):
     client = app.test_client()
     assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
@@ -126,8 +133,9 @@ def test_a_password_change_revokes_a_copied_cookie_too(app, db):
     user = make_user()
     commit()
     client, copied = _copy_of_the_session(app, user)
-    response = client.post("/password/change", data={"current": PASSWORD, "password": "new-password-1",
-                                                      "confirm": "new-password-1"})
+    response = client.post(
+        "/password/change", data={"current": PASSWORD, "password": "new-password-1", "confirm": "new-password-1"}
+    )
     assert response.status_code == 302
     assert client.get("/orders").status_code == 200  # this session got the new generation
     thief = app.test_client()
@@ -141,19 +149,34 @@ def test_a_session_id_that_is_not_two_ascii_numbers_signs_nobody_in(app, db):
     user = make_user()
     commit()
     assert load_session_user(f"{user.id}:{user.session_generation}") is user
-    for bad in (f"{user.id}:{user.session_generation + 1}", f"{user.id}:²", "²:1", f"{user.id}", "",
-                None, 12, "9" * 40 + ":1", f"{user.id}:" + "9" * 40):
+    for bad in (
+        f"{user.id}:{user.session_generation + 1}",
+        f"{user.id}:²",
+        "²:1",
+        f"{user.id}",
+        "",
+        None,
+        12,
+        "9" * 40 + ":1",
+        f"{user.id}:" + "9" * 40,
+    ):
         assert load_session_user(bad) is None, bad
 
 
 # --- #17.11: e-mail addresses NFKC-normalised ---------------------------------------------------
 
+
 def test_a_full_width_look_alike_cannot_register_a_second_account(client, db):
-    assert client.post("/register", data={"email": "alice@example.com", "password": "password123",
-                                          "confirm": "password123"}).status_code == 302
+    assert (
+        client.post(
+            "/register", data={"email": "alice@example.com", "password": "password123", "confirm": "password123"}
+        ).status_code
+        == 302
+    )
     client.post("/logout")
-    response = client.post("/register", data={"email": "ＡＬＩＣＥ@example.com", "password": "password123",
-                                              "confirm": "password123"})
+    response = client.post(
+        "/register", data={"email": "ＡＬＩＣＥ@example.com", "password": "password123", "confirm": "password123"}
+    )
     assert response.status_code == 422
     api = client.post("/api/v1/auth/register", json={"email": "ａｌｉｃｅ@example.com", "password": "password123"})
     assert api.status_code == 409
@@ -168,11 +191,14 @@ def test_the_look_alike_signs_in_to_the_one_account_and_is_stored_plain(app, cli
     commit()
     assert user.email == "bob@example.com"
     assert client.post("/login", data={"email": "ＢＯＢ@example.com", "password": "password123"}).status_code == 302
-    token = app.test_client().post("/api/v1/auth/token", json={"email": "ｂｏｂ@example.com", "password": "password123"})
+    token = app.test_client().post(
+        "/api/v1/auth/token", json={"email": "ｂｏｂ@example.com", "password": "password123"}
+    )
     assert token.status_code == 200
 
 
 # --- #17.11: Secure cookies whenever the site is https -----------------------------------------
+
 
 def test_the_session_cookie_is_secure_when_the_site_url_is_https(other_app):
     secure = other_app(SITE_URL="https://shop.example.cn")
@@ -189,6 +215,7 @@ def test_the_session_cookie_is_not_forced_secure_on_a_plain_http_site(other_app)
 
 # --- #17.11: the Celery visibility timeout must outlast a mail claim ----------------------------
 
+
 @pytest.mark.parametrize("visibility, claim", [(300, 300), (120, 300)])
 def test_start_up_refuses_a_visibility_timeout_not_longer_than_the_mail_claim(other_app, visibility, claim):
     from shop.celery import TimeoutMisconfigured
@@ -203,6 +230,7 @@ def test_start_up_accepts_a_visibility_timeout_longer_than_the_mail_claim(other_
 
 # --- the migrations: existing sessions kept, existing addresses normalised ----------------------
 
+
 def test_the_migrations_keep_sessions_and_normalise_existing_addresses(app, tmp_path):
     from flask_migrate import upgrade
 
@@ -212,17 +240,45 @@ def test_the_migrations_keep_sessions_and_normalise_existing_addresses(app, tmp_
     saved = {n: lg.disabled for n, lg in logging.root.manager.loggerDict.items() if isinstance(lg, logging.Logger)}
     url = f"sqlite:///{tmp_path}/m.sqlite3"
     other = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
-    users = sa.table("users", *(sa.column(c) for c in ("id", "email", "password_hash", "name", "phone", "role",
-                                                         "is_active_account", "auth_version", "created_at")))
+    users = sa.table(
+        "users",
+        *(
+            sa.column(c)
+            for c in (
+                "id",
+                "email",
+                "password_hash",
+                "name",
+                "phone",
+                "role",
+                "is_active_account",
+                "auth_version",
+                "created_at",
+            )
+        ),
+    )
     try:
         with other.app_context():
             upgrade(revision="8c3f1a2b9d04")  # before session generations and normalised addresses
             rows = [(1, "plain@example.com", 3), (2, "ＰＬＡＩＮ@example.com", 1), (3, "ｃａｒｏｌ@Example.com", 2)]
             with _db.engine.begin() as conn:
-                conn.execute(sa.insert(users), [
-                    {"id": i, "email": e, "password_hash": "x", "name": "", "phone": "", "role": "consumer",
-                     "is_active_account": True, "auth_version": v, "created_at": "2026-01-01 00:00:00"}
-                    for i, e, v in rows])
+                conn.execute(
+                    sa.insert(users),
+                    [
+                        {
+                            "id": i,
+                            "email": e,
+                            "password_hash": "x",
+                            "name": "",
+                            "phone": "",
+                            "role": "consumer",
+                            "is_active_account": True,
+                            "auth_version": v,
+                            "created_at": "2026-01-01 00:00:00",
+                        }
+                        for i, e, v in rows
+                    ],
+                )
             upgrade()
             with _db.engine.connect() as conn:
                 found = conn.execute(sa.text("SELECT id, email, session_generation FROM users ORDER BY id")).all()

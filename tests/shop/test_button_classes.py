@@ -1,6 +1,7 @@
 """One button system (#19.4): `.btn` plus modifiers (`.btn.primary`, `.btn.danger`, `.btn.small`,
 `.btn.block`) defined in static/css, used by every template. Fails when a template puts a class on a
 button (or a `btn` link) that no stylesheet defines, or uses another naming (`btn-primary`)."""
+
 from __future__ import annotations
 
 import re
@@ -48,7 +49,7 @@ def test_every_button_class_is_defined_in_the_stylesheet():
 def test_buttons_use_btn_with_modifiers_only():
     css = _css_text()
     wrong = sorted({(str(p), t) for p, _tag, tokens in _button_classes() for t in tokens if t.startswith("btn-")})
-    assert wrong == [], "use class=\"btn primary\" (modifiers on .btn), not btn-primary"
+    assert wrong == [], 'use class="btn primary" (modifiers on .btn), not btn-primary'
     modifiers = {t for _p, _tag, tokens in _button_classes() if "btn" in tokens for t in tokens if t != "btn"}
     # each modifier is a compound selector on .btn, so it outranks `button.btn` (0,1,1) and `.btn`
     missing = sorted(m for m in modifiers if not re.search(r"\.btn\." + re.escape(m) + r"\b", css))

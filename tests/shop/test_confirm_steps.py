@@ -5,6 +5,7 @@ with the form's fields kept and a button that posts them again with confirm=1; o
 Cancelling an order or a booking sends the first POST to its own confirmation page (the refund the
 policy gives). HTTP only: each test reads the state before and after through the database.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,7 +25,7 @@ def _confirm_page(response) -> dict[str, str]:
     assert response.status_code == 200, response.status_code
     page = response.get_data(as_text=True)
     assert "请确认" in page and "此操作不能撤销" in page
-    form = page[page.index('<section class="card confirm-step">'):]
+    form = page[page.index('<section class="card confirm-step">') :]
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
     assert fields.get("confirm") == "1"
     return {k: unescape(v) for k, v in fields.items() if k != "csrf_token"}
@@ -49,11 +50,14 @@ def _station_order(**kw):
     return operator, order, order.shipments[0]
 
 
-@pytest.mark.parametrize(("action", "before", "after", "data"), [
-    ("ship", "packed", "shipped", {"tracking_number": "SF123456"}),
-    ("deliver", "shipped", "delivered", {}),
-    ("cancel", "new", "canceled", {"reason": "缺货"}),
-])
+@pytest.mark.parametrize(
+    ("action", "before", "after", "data"),
+    [
+        ("ship", "packed", "shipped", {"tracking_number": "SF123456"}),
+        ("deliver", "shipped", "delivered", {}),
+        ("cancel", "new", "canceled", {"reason": "缺货"}),
+    ],
+)
 def test_shipment_steps_wait_for_the_confirmation(client, auth, db, action, before, after, data):
     operator, _order, shipment = _station_order()
     shipment.status = before
@@ -112,15 +116,20 @@ def test_daily_close_and_remittance_wait_for_the_confirmation(client, auth, db):
     page = client.get("/station/cash").get_data(as_text=True)
     token = re.search(r'name="form_token" type="hidden" value="([^"]+)"|name="form_token" value="([^"]+)"', page)
     token = next(g for g in token.groups() if g)
-    fields = _confirm_page(client.post("/station/cash/entries",
-                                       data={"kind": "correction", "amount": "5.00", "reason": "点错", "form_token": token}))
+    fields = _confirm_page(
+        client.post(
+            "/station/cash/entries",
+            data={"kind": "correction", "amount": "5.00", "reason": "点错", "form_token": token},
+        )
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CashEntry)) == 0
     client.post("/station/cash/entries", data=fields)
     client.post("/station/cash/entries", data=fields)  # the same form twice: one entry
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CashEntry)) == 1
 
-    fields = _confirm_page(client.post("/station/cash/close",
-                                       data={"day": day.isoformat(), "counted": "5.00", "note": ""}))
+    fields = _confirm_page(
+        client.post("/station/cash/close", data={"day": day.isoformat(), "counted": "5.00", "note": ""})
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CashClose)) == 0
     client.post("/station/cash/close", data=fields)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CashClose)) == 1
@@ -158,9 +167,18 @@ def _host_booking(days: int = 3):
     host = make_user(role="host")
     listing = make_listing(host=host, units=2, pay_on_arrival=True)
     day = local_date(now_utc()) + timedelta(days=days)
-    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=day, check_out=day + timedelta(days=1),
-                                          guests=1, unit_type_id=listing.unit_types[0].id, pay_on_arrival=True),
-                           user=make_user(), now=now_utc())
+    booking = book_listing(
+        BookingRequest(
+            listing_id=listing.id,
+            check_in=day,
+            check_out=day + timedelta(days=1),
+            guests=1,
+            unit_type_id=listing.unit_types[0].id,
+            pay_on_arrival=True,
+        ),
+        user=make_user(),
+        now=now_utc(),
+    )
     commit()
     return host, listing, booking
 

@@ -2,6 +2,7 @@
 built-in messages (shop.forms.ShopForm), CSRF and rate-limit refusals (shop.errors.http_message) and a
 booking's refused fields — never WTForms' own Chinese with a field's name in it, never English on a
 zh page, never Chinese on an en page."""
+
 from __future__ import annotations
 
 import re
@@ -48,8 +49,9 @@ def _every_form_class():
         cls = todo.pop()
         seen.append(cls)
         todo.extend(cls.__subclasses__())
-    return [c for c in seen if c.__module__.split(".")[0] in ("shop", "orders", "tourism", "stations", "county",
-                                                              "catalog")]
+    return [
+        c for c in seen if c.__module__.split(".")[0] in ("shop", "orders", "tourism", "stations", "county", "catalog")
+    ]
 
 
 def test_every_form_of_the_shop_is_a_shop_form(app):
@@ -107,15 +109,15 @@ def test_the_rate_limit_is_explained_not_quoted(app, monkeypatch):
 
     limiter.reset()
     client = app.test_client()
-    answers = [client.post("/login", data={"email": "nobody@test.cn", "password": "wrong-password"})
-               for _ in range(11)]
+    answers = [client.post("/login", data={"email": "nobody@test.cn", "password": "wrong-password"}) for _ in range(11)]
     assert answers[-1].status_code == 429
     html = answers[-1].get_data(as_text=True)
     assert "操作太频繁，请稍后再试" in html and "per 1 minute" not in html and "10 per" not in html
     api = app.test_client()
     limiter.reset()
-    bodies = [api.post("/api/v1/auth/token?lang=en", json={"email": "nobody@test.cn", "password": "x"})
-              for _ in range(11)]
+    bodies = [
+        api.post("/api/v1/auth/token?lang=en", json={"email": "nobody@test.cn", "password": "x"}) for _ in range(11)
+    ]
     assert bodies[-1].status_code == 429
     assert bodies[-1].json["error"]["message"] == "Too many attempts, please try again later"
     limiter.reset()
@@ -131,7 +133,16 @@ def test_a_refused_booking_names_no_machine_code(client, db, auth):
     listing = make_listing(pay_on_arrival=True)
     auth.login(make_user())
     day = lambda n: (local_date(now_utc()) + timedelta(days=n)).isoformat()  # noqa: E731
-    html = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(),
-        "checkin": day(7), "checkout": day(5), "guests": 2, "units": 1,
-        "unit_type_id": listing.unit_types[0].id, "payment_method": "arrival"}).get_data(as_text=True)
+    html = client.post(
+        f"/listings/{listing.id}/book",
+        data={
+            "form_token": new_form_token(),
+            "checkin": day(7),
+            "checkout": day(5),
+            "guests": 2,
+            "units": 1,
+            "unit_type_id": listing.unit_types[0].id,
+            "payment_method": "arrival",
+        },
+    ).get_data(as_text=True)
     assert "离店日期必须晚于入住日期" in html and "not after check-in" not in html

@@ -1,4 +1,5 @@
 """The per-test transaction really isolates tests (the engines-dict trick is not a public API)."""
+
 import sqlalchemy as sa
 
 from shop.auth.models import User

@@ -1,4 +1,5 @@
 """The header shows each role its own desks, and a cart link to everyone."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,12 @@ def _header(html: str) -> str:
 
 
 def _expected_links(app, hrefs):
-    endpoints = {"/station/": "stations.index", "/host/": "tourism.host_home", "/county/": "county.dashboard",
-                 "/orders": "orders.order_list"}
+    endpoints = {
+        "/station/": "stations.index",
+        "/host/": "tourism.host_home",
+        "/county/": "county.dashboard",
+        "/orders": "orders.order_list",
+    }
     return {h for h in hrefs if endpoints[h] in app.view_functions}
 
 

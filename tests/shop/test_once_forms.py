@@ -6,6 +6,7 @@ tests/stations/test_assisted.py; the cash book's entries: tests/shop/test_confir
 stock forms, the token's refusal on every creating form, and the county's new household (whose registry
 number is unique: the second POST is refused, nothing is created twice).
 """
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,9 @@ def _movements(record_id: int) -> int:
     from stock.models import StockMovement
 
     db.session.expire_all()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(StockMovement)
-                             .where(StockMovement.stock_record_id == record_id))
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(StockMovement).where(StockMovement.stock_record_id == record_id)
+    )
 
 
 def test_two_identical_stock_posts_move_the_stock_once(client, auth, db):
@@ -60,12 +62,14 @@ def test_a_creating_form_without_its_token_creates_nothing(client, auth, db):
     auth.login(operator)
     record_id = product.stock.id
     before = _movements(record_id)
-    page = client.post(f"/station/stock/{record_id}/receive", data={"quantity": "5", "from_household_id": "0"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        f"/station/stock/{record_id}/receive", data={"quantity": "5", "from_household_id": "0"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "表单已过期，请刷新页面后重新提交" in page and _movements(record_id) == before
     # a token that is not one (too short, other characters) is refused the same way
-    client.post(f"/station/stock/{record_id}/receive", data={"quantity": "5", "from_household_id": "0",
-                                                             "form_token": "x<1>"})
+    client.post(
+        f"/station/stock/{record_id}/receive", data={"quantity": "5", "from_household_id": "0", "form_token": "x<1>"}
+    )
     assert _movements(record_id) == before
 
 

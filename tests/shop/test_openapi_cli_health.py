@@ -1,4 +1,5 @@
 """The OpenAPI document covers the API exactly; the CLI of the running contract; the health check."""
+
 from __future__ import annotations
 
 import re
@@ -51,6 +52,7 @@ def test_healthz_is_json_ok(client):
 
 # --- CLI ----------------------------------------------------------------------------------------
 
+
 def _counts() -> dict[str, int]:
     return {
         model.__name__: _db.session.scalar(sa.select(sa.func.count()).select_from(model))
@@ -94,8 +96,17 @@ def test_seeded_demo_has_images_in_both_sizes_and_pages_show_no_household_person
     assert len(secrets) >= 100
     product = _db.session.scalars(sa.select(Product).order_by(Product.id)).first()
     village = _db.session.scalars(sa.select(Village).order_by(Village.id)).first()
-    urls = ["/", "/?lang=en", "/products", f"/products/{product.id}-{product.slug}", f"/villages/{village.slug}",
-            "/api/v1/products?per_page=100", f"/api/v1/products/{product.id}", "/api/v1/villages", "/api/v1/stations"]
+    urls = [
+        "/",
+        "/?lang=en",
+        "/products",
+        f"/products/{product.id}-{product.slug}",
+        f"/villages/{village.slug}",
+        "/api/v1/products?per_page=100",
+        f"/api/v1/products/{product.id}",
+        "/api/v1/villages",
+        "/api/v1/stations",
+    ]
     for url in urls:
         body = client.get(url).get_data(as_text=True)
         leaked = [s for s in secrets if s in body]
@@ -107,8 +118,20 @@ def test_users_create_makes_an_account_with_a_role(app, db):
 
     station = make_station(code="CLI01")
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["users", "create", "--email", "Op@Test.cn", "--password", "longenough1",
-                                 "--role", "operator", "--station", "CLI01"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "Op@Test.cn",
+            "--password",
+            "longenough1",
+            "--role",
+            "operator",
+            "--station",
+            "CLI01",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "created op@test.cn (operator)" in result.output
     user = _db.session.scalar(sa.select(User).where(User.email == "op@test.cn"))
@@ -131,5 +154,11 @@ def test_users_create_refuses_bad_input_without_a_traceback(app, db):
     runner.invoke(args=["users", "create", "--email", "dup@test.cn", "--password", "longenough1"])
     again = runner.invoke(args=["users", "create", "--email", "dup@test.cn", "--password", "longenough1"])
     assert again.exit_code != 0 and "该邮箱已注册" in again.output  # the CLI speaks the default locale
-    assert _db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.email.in_(
-        ["x@test.cn", "y@test.cn", "z@test.cn", "w@test.cn"]))) == 0
+    assert (
+        _db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(User)
+            .where(User.email.in_(["x@test.cn", "y@test.cn", "z@test.cn", "w@test.cn"]))
+        )
+        == 0
+    )

@@ -1,6 +1,7 @@
 """Whole-page cache for anonymous visitors (shop.pagecache on Flask-Caching): hits, invalidation
 (price, stock, unpublishing), keys, exclusions, HTTP caching semantics, cross-site protection of the
 forms shared pages carry. Redis, outages and two web nodes: tests/faults/test_page_cache_redis.py."""
+
 from __future__ import annotations
 
 import re
@@ -60,11 +61,17 @@ def _record(db, product):
 
 # --- hits ------------------------------------------------------------------------------------
 
+
 def test_second_anonymous_request_is_served_from_cache_without_sql(client, db, cache_on):
     product = make_product(name="三江腌菜", price_fen=1990)
     commit()
-    for url in ("/", "/products", _product_url(product), f"/villages/{product.village.slug}",
-                f"/categories/{product.category.slug}"):
+    for url in (
+        "/",
+        "/products",
+        _product_url(product),
+        f"/villages/{product.village.slug}",
+        f"/categories/{product.category.slug}",
+    ):
         first = client.get(url)
         assert first.status_code == 200, url
         with count_sql(db) as statements:
@@ -135,16 +142,25 @@ def test_cacheable_templates_keep_the_visitor_out_of_their_content():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2] / "templates"
-    for path in [*root.glob("catalog/*.html"), *root.glob("home/*.html"), root / "_macros" / "catalog.html",
-                 root / "base.html", root / "_macros" / "_header.html",
-                 root / "orders" / "_add_to_cart.html", root / "county" / "_benefit_note.html",
-                 root / "reviews" / "_list.html", root / "reviews" / "_stars.html", root / "favourites" / "_box.html"]:
+    for path in [
+        *root.glob("catalog/*.html"),
+        *root.glob("home/*.html"),
+        root / "_macros" / "catalog.html",
+        root / "base.html",
+        root / "_macros" / "_header.html",
+        root / "orders" / "_add_to_cart.html",
+        root / "county" / "_benefit_note.html",
+        root / "reviews" / "_list.html",
+        root / "reviews" / "_stars.html",
+        root / "favourites" / "_box.html",
+    ]:
         text = path.read_text(encoding="utf-8")
         for word in ("current_user", "session", "get_flashed_messages", "nav_extra", "csp_nonce"):
             assert word not in text, f"{path.name} uses {word}: cached pages are shared between visitors"
 
 
 # --- invalidation ----------------------------------------------------------------------------
+
 
 def test_price_change_shows_new_price_on_next_request(client, db, cache_on):
     product = make_product(name="土鸡蛋", price_fen=4500)
@@ -361,6 +377,7 @@ def test_a_product_version_lost_by_the_cache_is_a_miss(client, db, cache_on):
 
 # --- keys: parsed and canonically encoded arguments (#17.2) ----------------------------------
 
+
 def test_escaped_separators_never_share_an_entry_html_and_api(client, db, cache_on):
     for name in ("无花果干", "无花果酱", "无花果茶", "无花果苗"):
         make_product(name=name, price_fen=1000)
@@ -384,8 +401,9 @@ def test_repeated_arguments_keep_their_order_in_the_key(client, db, cache_on):
 
 
 _text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8)
-_args = st.lists(st.tuples(st.sampled_from(["q", "sort", "page", "q&sort", "a=b", "%26", ""]) | _text, _text),
-                 max_size=5)
+_args = st.lists(
+    st.tuples(st.sampled_from(["q", "sort", "page", "q&sort", "a=b", "%26", ""]) | _text, _text), max_size=5
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -399,8 +417,10 @@ def test_arguments_that_parse_differently_get_different_keys(app, one, other):
             from flask import request
 
             args = request.args
-            return ({name: args.getlist(name) for name in args},
-                    pagecache.page_key("html", "zh_CN", request.path, args.items(multi=True)))
+            return (
+                {name: args.getlist(name) for name in args},
+                pagecache.page_key("html", "zh_CN", request.path, args.items(multi=True)),
+            )
 
     parsed_one, key_one = parsed_and_key(one)
     parsed_other, key_other = parsed_and_key(other)
@@ -418,8 +438,10 @@ def test_raw_query_strings_that_parse_differently_get_different_keys(app, one, o
             from flask import request
 
             args = request.args
-            return ({name: args.getlist(name) for name in args},
-                    pagecache.page_key("html", "zh_CN", request.path, args.items(multi=True)))
+            return (
+                {name: args.getlist(name) for name in args},
+                pagecache.page_key("html", "zh_CN", request.path, args.items(multi=True)),
+            )
 
     parsed_one, key_one = parsed_and_key(one)
     parsed_other, key_other = parsed_and_key(other)
@@ -428,12 +450,14 @@ def test_raw_query_strings_that_parse_differently_get_different_keys(app, one, o
 
 def test_paths_and_kinds_are_part_of_the_key():
     assert pagecache.page_key("html", "zh_CN", "/products/?q=x", []) != pagecache.page_key(
-        "html", "zh_CN", "/products/", [("q", "x")])
+        "html", "zh_CN", "/products/", [("q", "x")]
+    )
     assert pagecache.page_key("api", "zh_CN", "/p", []) != pagecache.page_key("html", "zh_CN", "/p", [])
     assert pagecache.page_key("html", "en", "/p", []) != pagecache.page_key("html", "zh_CN", "/p", [])
 
 
 # --- the public JSON API ---------------------------------------------------------------------
+
 
 def test_the_api_product_list_and_detail_are_cached_and_never_stale(client, db, cache_on):
     from stock.services import allocate
@@ -478,6 +502,7 @@ def test_api_errors_are_never_cached(client, db, cache_on):
 
 # --- HTTP caching semantics ------------------------------------------------------------------
 
+
 def test_shared_pages_are_public_revalidated_with_an_etag_and_304(client, db, cache_on):
     product = make_product(name="三江腌菜", price_fen=1990)
     commit()
@@ -516,7 +541,9 @@ def test_signed_in_pages_are_no_store_and_never_304(client, db, auth, cache_on):
     auth.login(user)
     response = client.get(_product_url(product), headers={"If-None-Match": etag})
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
-    assert "me@example.com" in response.get_data(as_text=True) or (user.name and user.name in response.get_data(as_text=True))
+    assert "me@example.com" in response.get_data(as_text=True) or (
+        user.name and user.name in response.get_data(as_text=True)
+    )
 
 
 def test_static_files_keep_their_own_cache_control(client, db):
@@ -527,8 +554,9 @@ def test_static_files_keep_their_own_cache_control(client, db):
 
 # --- forms on shared pages: no token, protected by Origin / Sec-Fetch-Site ---------------------
 
+
 def _add_form(page: str) -> str:
-    return page[page.index('class="add-to-cart"'):page.index("</form>", page.index('class="add-to-cart"'))]
+    return page[page.index('class="add-to-cart"') : page.index("</form>", page.index('class="add-to-cart"'))]
 
 
 def test_a_shared_page_carries_no_csrf_token_and_its_form_checks_the_origin(app, db, cache_on, monkeypatch):
@@ -543,8 +571,13 @@ def test_a_shared_page_carries_no_csrf_token_and_its_form_checks_the_origin(app,
     assert "csrf_token" not in page, "nothing personal in a shared page"
     action = re.search(r'action="([^"]+)"', _add_form(page)).group(1)
     data = {"product_id": product.id, "quantity": 1}
-    for headers in ({"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost"}, {"Sec-Fetch-Site": "same-site"},
-                    {"Origin": "http://evil.example"}, {"Origin": "null"}, {}):
+    for headers in (
+        {"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {},
+    ):
         refused = visitor.post(action, data=data, headers=headers)
         assert refused.status_code == 400, headers
     assert visitor.get("/cart").get_data(as_text=True).count("cart-line") == 0, "nothing was added"
@@ -571,6 +604,7 @@ def test_a_page_rendered_for_a_signed_in_visitor_carries_the_token(app, db, cach
 
 # --- signed-in visitors: the shared body, their own personal parts ----------------------------
 
+
 def _signed_in(app, user):
     from tests.conftest import AuthActions
 
@@ -580,7 +614,7 @@ def _signed_in(app, user):
 
 
 def _nav(page: str) -> str:
-    return page[page.index('<nav class="nav"'):page.index("</nav>", page.index('<nav class="nav"'))]
+    return page[page.index('<nav class="nav"') : page.index("</nav>", page.index('<nav class="nav"'))]
 
 
 def test_signed_in_visitors_never_see_each_others_header_role_links_or_favourites(app, db, cache_on, now):
@@ -597,8 +631,11 @@ def test_signed_in_visitors_never_see_each_others_header_role_links_or_favourite
     for path in (url, "/", "/products"):
         for first in ("buyer", "operator", "anonymous"):
             pagecache.clear()
-            browsers = {"buyer": _signed_in(app, buyer), "operator": _signed_in(app, operator),
-                        "anonymous": app.test_client()}
+            browsers = {
+                "buyer": _signed_in(app, buyer),
+                "operator": _signed_in(app, operator),
+                "anonymous": app.test_client(),
+            }
             order = [first] + [name for name in browsers if name != first]
             pages = {name: browsers[name].get(path).get_data(as_text=True) for name in order * 2}
             for name in order:  # the second round: every one of them from the entry
@@ -655,7 +692,7 @@ def test_a_signed_in_visitor_served_from_the_entry_gets_their_own_working_token(
         assert not [s for s in statements if "FROM products" in s], "from the entry"
         form = _add_form(page)
         tokens[user] = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-        fav = page[page.index('class="fav-form"'):page.index("</form>", page.index('class="fav-form"'))]
+        fav = page[page.index('class="fav-form"') : page.index("</form>", page.index('class="fav-form"'))]
         assert f'value="{tokens[user]}"' in fav
         assert browser.post("/cart/add", data={"product_id": product_id, "quantity": 1}).status_code == 400
         added = browser.post("/cart/add", data={"csrf_token": tokens[user], "product_id": product_id, "quantity": 1})
@@ -736,7 +773,10 @@ def test_marked_parts_come_out_whole_and_in_their_places(app):
         for start, end, name, args in parts:
             assert body[start:end] == str(getattr(pagecache.parts_module({}), name)(*args)).encode()
         g.page_cache_marks = True
-        for bad in ("{{ personal_part('fav', '产品', 1) }}", "{{ personal_part('Fav', 'product', 1) }}",
-                    "{{ personal_part('fav', 'a:b', 1) }}"):
+        for bad in (
+            "{{ personal_part('fav', '产品', 1) }}",
+            "{{ personal_part('Fav', 'product', 1) }}",
+            "{{ personal_part('fav', 'a:b', 1) }}",
+        ):
             with pytest.raises(ValueError):
                 app.jinja_env.from_string(bad).render()

@@ -1,5 +1,6 @@
 """Chinese phone numbers (#19.8): one check (shop.phone) for the checkout, the address book, the orders
 API and the county registry; landlines only where a station's number is meant."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,9 @@ def test_mobile_numbers(number):
     assert is_mobile(number) and normalise_phone(number) == number.replace(" ", "").replace("-", "").removeprefix("+86")
 
 
-@pytest.mark.parametrize("number", ["138001380", "12800138000", "1380013800012", "23800138000", "", "abc",
-                                    "0791-85712345"])
+@pytest.mark.parametrize(
+    "number", ["138001380", "12800138000", "1380013800012", "23800138000", "", "abc", "0791-85712345"]
+)
 def test_not_mobile_numbers(number):
     assert not is_mobile(number)
 
@@ -30,9 +32,22 @@ def test_landlines_only_for_stations():
 
 
 def _checkout_with_phone(client, phone):
-    return client.post("/checkout", data={"form_token": new_form_token(),
-        "address_id": 0, "name": "王小明", "phone": phone, "province": "江西省", "city": "南昌市",
-        "district": "南昌县", "line": "幸福路1号", "save_address": "y", "delivery": "ship", "payment_method": "cod"})
+    return client.post(
+        "/checkout",
+        data={
+            "form_token": new_form_token(),
+            "address_id": 0,
+            "name": "王小明",
+            "phone": phone,
+            "province": "江西省",
+            "city": "南昌市",
+            "district": "南昌县",
+            "line": "幸福路1号",
+            "save_address": "y",
+            "delivery": "ship",
+            "payment_method": "cod",
+        },
+    )
 
 
 def test_a_nine_digit_phone_is_refused_at_checkout_and_not_saved(client, db, auth):
@@ -58,8 +73,12 @@ def test_the_orders_api_refuses_a_short_phone_with_the_field(client, db, api_tok
 
     headers = api_token(make_user())
     product = make_product(stock=5)
-    body = {"items": [{"product_id": product.id, "quantity": 1}], "address": {**ADDRESS_JSON, "phone": "138001380"},
-            "payment_method": "cod", "delivery": "ship"}
+    body = {
+        "items": [{"product_id": product.id, "quantity": 1}],
+        "address": {**ADDRESS_JSON, "phone": "138001380"},
+        "payment_method": "cod",
+        "delivery": "ship",
+    }
     res = client.post("/api/v1/orders", json=body, headers=headers)
     assert res.status_code == 422 and res.json["error"]["fields"] == {"address.phone": "invalid"}
 
@@ -69,7 +88,14 @@ def test_the_county_registry_uses_the_same_check(client, db, auth):
 
     village = make_village()
     auth.login(make_user(role="county"))
-    html = client.post("/county/households/new", data={"village_id": village.id, "head_name": "甲",
-                                                        "registry_no": "JX-0001", "phone": "138001380",
-                                                        "members": "1"}).get_data(as_text=True)
+    html = client.post(
+        "/county/households/new",
+        data={
+            "village_id": village.id,
+            "head_name": "甲",
+            "registry_no": "JX-0001",
+            "phone": "138001380",
+            "members": "1",
+        },
+    ).get_data(as_text=True)
     assert "电话号码格式不正确" in html

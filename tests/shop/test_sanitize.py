@@ -1,4 +1,5 @@
 """Owner-written descriptions render through the nh3 allow-list (`rich_text` filter, issue #10)."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,13 +16,25 @@ HOSTILE = (
     '<a href="javascript:alert(2)">点我</a>'
     '<p onclick="steal()" style="color:red">散养</p>'
     '<iframe src="https://evil.example"></iframe>'
-    '<svg onload=alert(3)>图</svg>'
+    "<svg onload=alert(3)>图</svg>"
 )
 
 
-@pytest.mark.parametrize("needle", [
-    "<script", "alert(", "onerror", "javascript:", "onclick", "style=", "<a", "<img", "<iframe", "<svg",
-])
+@pytest.mark.parametrize(
+    "needle",
+    [
+        "<script",
+        "alert(",
+        "onerror",
+        "javascript:",
+        "onclick",
+        "style=",
+        "<a",
+        "<img",
+        "<iframe",
+        "<svg",
+    ],
+)
 def test_hostile_markup_is_stripped(needle):
     assert needle not in rich_text(HOSTILE).lower()
 
@@ -32,8 +45,10 @@ def test_text_inside_dropped_tags_stays():
 
 
 def test_allowed_formatting_is_kept():
-    source = ("<p>第一段 <strong>粗</strong> <b>粗2</b> <em>斜</em> <i>斜2</i><br>换行</p>"
-              "<ul><li>一</li></ul><ol><li>二</li></ol>")
+    source = (
+        "<p>第一段 <strong>粗</strong> <b>粗2</b> <em>斜</em> <i>斜2</i><br>换行</p>"
+        "<ul><li>一</li></ul><ol><li>二</li></ol>"
+    )
     assert str(rich_text(source)) == source
 
 

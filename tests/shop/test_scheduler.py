@@ -1,6 +1,7 @@
 """The embedded default runs what beat runs (#18.5): `flask run` with no broker starts a scheduler
 thread over Celery's own beat_schedule; a stay whose check-out day has passed is completed and
 credited by its tick with no extra command (the scheduler's clock is the test's)."""
+
 from __future__ import annotations
 
 import time
@@ -38,14 +39,17 @@ def _flask(**config) -> Flask:
     return app
 
 
-@pytest.mark.parametrize(("command", "config", "reload", "expected"), [
-    ("run", {}, False, True),
-    ("run", {"CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}, False, False),  # beat's job
-    ("run", {"TESTING": True}, False, False),
-    ("run", {"EMBEDDED_SCHEDULER": False}, False, False),
-    ("run", {}, True, False),  # the reloader's watcher process; its serving child starts it
-    ("seed-demo", {}, None, False),
-])
+@pytest.mark.parametrize(
+    ("command", "config", "reload", "expected"),
+    [
+        ("run", {}, False, True),
+        ("run", {"CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}, False, False),  # beat's job
+        ("run", {"TESTING": True}, False, False),
+        ("run", {"EMBEDDED_SCHEDULER": False}, False, False),
+        ("run", {}, True, False),  # the reloader's watcher process; its serving child starts it
+        ("seed-demo", {}, None, False),
+    ],
+)
 def test_only_flask_run_on_the_embedded_default_starts_it(command, config, reload, expected):
     cmd = run_command if command == "run" else click.Command(command)
     with click.Context(cmd, info_name=command) as ctx:
@@ -58,8 +62,11 @@ def test_the_schedule_is_celerys_beat_schedule(app):
     scheduler = Scheduler(app)
     assert scheduler.entries() == app.extensions["celery"].conf.beat_schedule
     assert {e["task"] for e in scheduler.entries().values()} >= {
-        "orders.tasks.expire_orders", "tourism.tasks.expire_holds", "tourism.tasks.complete_stays",
-        "county.tasks.monthly_income_report"}
+        "orders.tasks.expire_orders",
+        "tourism.tasks.expire_holds",
+        "tourism.tasks.complete_stays",
+        "county.tasks.monthly_income_report",
+    }
 
 
 def test_intervals_and_crontabs_fall_due_on_the_clock(app):
@@ -87,8 +94,13 @@ def _stay_over_yesterday():
     households = [make_household(), make_household()]
     listing = make_listing(host=host, units=1, price_fen=15001, pay_on_arrival=True, households=households)
     day = local_date(yesterday)
-    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=day, check_out=day + timedelta(days=1),
-                                          guests=2, pay_on_arrival=True), user=make_user(), now=yesterday)
+    booking = book_listing(
+        BookingRequest(
+            listing_id=listing.id, check_in=day, check_out=day + timedelta(days=1), guests=2, pay_on_arrival=True
+        ),
+        user=make_user(),
+        now=yesterday,
+    )
     check_in_booking(booking, booking.confirmation_code, actor=host, now=yesterday, cash_received_fen=booking.total_fen)
     assert booking.order.payments[0].state == "confirmed"  # cash taken at arrival
     return booking
@@ -109,8 +121,9 @@ def test_a_passed_stay_is_completed_and_credited_by_the_tick(app, db):
     assert "complete-stays" in scheduler.tick()
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.COMPLETED
-    credited = db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(
-        IncomeEntry.order_line_id == booking.order.lines[0].id))
+    credited = db.session.scalar(
+        sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(IncomeEntry.order_line_id == booking.order.lines[0].id)
+    )
     assert credited == 15001
 
 

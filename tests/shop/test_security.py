@@ -1,4 +1,5 @@
 """Security headers, rate limits on login and token, password change and reset."""
+
 import logging
 import re
 
@@ -59,8 +60,7 @@ def test_login_is_rate_limited_with_a_clear_message(app, monkeypatch):
     api = app.test_client()
     limiter.reset()
     api_statuses = [
-        api.post("/api/v1/auth/token", json={"email": "nobody@test.cn", "password": "x"}).status_code
-        for _ in range(11)
+        api.post("/api/v1/auth/token", json={"email": "nobody@test.cn", "password": "x"}).status_code for _ in range(11)
     ]
     assert api_statuses[-1] == 429
     body = api.post("/api/v1/auth/token", json={"email": "nobody@test.cn", "password": "x"}).json
@@ -103,8 +103,9 @@ def test_password_change_refuses_a_wrong_current_password(app, db):
     commit()
     c = app.test_client()
     c.post("/login", data={"email": user.email, "password": PASSWORD})
-    response = c.post("/password/change", data={"current": "nope-nope", "password": "new-password-1",
-                                                "confirm": "new-password-1"})
+    response = c.post(
+        "/password/change", data={"current": "nope-nope", "password": "new-password-1", "confirm": "new-password-1"}
+    )
     assert response.status_code == 422
     assert c.post("/logout").status_code == 302
     assert c.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
@@ -152,13 +153,17 @@ def test_a_nul_character_in_a_form_or_path_is_a_400_and_changes_nothing(client, 
 
     from shop.auth.models import User
 
-    r = client.post("/register", data={"name": "张\x00三", "email": "nul@example.cn", "password": "password123",
-                                       "password2": "password123"})
+    r = client.post(
+        "/register",
+        data={"name": "张\x00三", "email": "nul@example.cn", "password": "password123", "password2": "password123"},
+    )
     assert r.status_code == 400
     assert db.session.scalar(sa.select(User).where(User.email == "nul@example.cn")) is None
     assert client.get("/products/1-%00").status_code in (400, 404)
     assert client.get("/categories/%00").status_code == 400
     # the same form without the NUL is not refused by the guard
-    r = client.post("/register", data={"name": "张三", "email": "nul@example.cn", "password": "password123",
-                                       "password2": "password123"})
+    r = client.post(
+        "/register",
+        data={"name": "张三", "email": "nul@example.cn", "password": "password123", "password2": "password123"},
+    )
     assert r.status_code in (200, 302, 422)  # a form answer, not the guard

@@ -4,6 +4,7 @@ for every copy of the session cookie.
 
 These need real commits: the `db` fixture shares one connection whose data other connections
 cannot see."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -26,8 +27,9 @@ def test_password_change_ends_other_sessions_and_keeps_this_one(app, committed_d
     user = make_user(email="change@example.com")
     commit()
     this, other = _login(app, user), _login(app, user)
-    response = this.post("/password/change", data={"current": "password123", "password": "new-password-1",
-                                                   "confirm": "new-password-1"})
+    response = this.post(
+        "/password/change", data={"current": "password123", "password": "new-password-1", "confirm": "new-password-1"}
+    )
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
     committed_db.session.remove()  # each request below starts afresh, as in production
     assert "退出" in this.get("/").get_data(as_text=True), "this session carries the new generation"
@@ -68,13 +70,17 @@ def test_an_api_token_gives_its_user_only_while_unexpired_unchanged_and_active(a
     assert services.user_for_token(token, now=now_utc() + timedelta(days=365)) is None  # expired
     committed_db.session.remove()
     with committed_db.engine.begin() as conn:  # a password change elsewhere
-        conn.execute(sa.update(type(user)).where(type(user).id == user_id).values(auth_version=type(user).auth_version + 1))
+        conn.execute(
+            sa.update(type(user)).where(type(user).id == user_id).values(auth_version=type(user).auth_version + 1)
+        )
     assert services.user_for_token(token) is None
     committed_db.session.remove()
     with committed_db.engine.begin() as conn:  # a fresh token, then the account deactivated
-        conn.execute(sa.update(ApiToken).where(ApiToken.user_id == user_id)
-                     .values(auth_version=sa.select(type(user).auth_version).where(type(user).id == user_id)
-                             .scalar_subquery()))
+        conn.execute(
+            sa.update(ApiToken)
+            .where(ApiToken.user_id == user_id)
+            .values(auth_version=sa.select(type(user).auth_version).where(type(user).id == user_id).scalar_subquery())
+        )
     assert services.user_for_token(token) is not None
     committed_db.session.remove()
     with committed_db.engine.begin() as conn:

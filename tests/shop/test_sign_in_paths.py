@@ -1,5 +1,6 @@
 """Every way of signing in goes through shop.auth.views.sign_in: the guest's cart survives login
 and registration alike (issue #19.1), committed with the new session."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -28,8 +29,10 @@ def test_sign_up_during_checkout_keeps_the_guest_cart(client, db):
     assert res.status_code == 302 and "/login" in res.headers["Location"]
     login_page = client.get(res.headers["Location"]).get_data(as_text=True)
     assert "/register?next=/checkout" in login_page  # 注册 keeps where the buyer was going
-    res = client.post("/register?next=/checkout", data={"name": "新买家", "email": "new@test.cn",
-                                                        "password": "s3cret-pass", "confirm": "s3cret-pass"})
+    res = client.post(
+        "/register?next=/checkout",
+        data={"name": "新买家", "email": "new@test.cn", "password": "s3cret-pass", "confirm": "s3cret-pass"},
+    )
     assert res.status_code == 302 and res.headers["Location"] == "/checkout"
     [cart] = _only_cart(db)
     assert cart.user_id == db.session.scalar(sa.select(User.id).where(User.email == "new@test.cn"))
@@ -53,8 +56,7 @@ def test_login_during_checkout_keeps_the_guest_cart(client, db, auth):
 def test_a_refused_registration_leaves_the_guest_cart_alone(client, db):
     make_user(email="taken@test.cn")
     a, _b = _guest_adds_two_items(client)
-    res = client.post("/register", data={"email": "taken@test.cn", "password": "longenough1",
-                                         "confirm": "longenough1"})
+    res = client.post("/register", data={"email": "taken@test.cn", "password": "longenough1", "confirm": "longenough1"})
     assert res.status_code == 422
     [cart] = _only_cart(db)
     assert cart.user_id is None and len(cart.lines) == 2
@@ -76,9 +78,13 @@ def test_the_headers_sign_up_link_leads_back_to_the_page_like_its_log_in_link(cl
     product = make_product(name="三江腌菜", stock=10)
     page = f"/products/{product.id}-{product.slug}"
     html = client.get(page).get_data(as_text=True)
-    assert f'href="/register?next={page}' in html.replace("%2F", "/") and f'href="/login?next={page}' in html.replace("%2F", "/")
-    res = client.post(f"/register?next={page}", data={"name": "新买家", "email": "back@test.cn",
-                                                      "password": "s3cret-pass", "confirm": "s3cret-pass"})
+    assert f'href="/register?next={page}' in html.replace("%2F", "/") and f'href="/login?next={page}' in html.replace(
+        "%2F", "/"
+    )
+    res = client.post(
+        f"/register?next={page}",
+        data={"name": "新买家", "email": "back@test.cn", "password": "s3cret-pass", "confirm": "s3cret-pass"},
+    )
     assert res.status_code == 302 and res.headers["Location"] == page
     client.post("/logout")
     login_page = client.get("/login?next=/checkout").get_data(as_text=True)

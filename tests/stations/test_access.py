@@ -1,4 +1,5 @@
 """An operator of station A gets 403/404 for everything of station B: pages, API, slips, stock, products."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,8 +25,12 @@ B_RESOURCES = [
     ("POST", "/api/v1/shipments/{b_shipment}/transition", {"action": "accept"}, True),
     ("PATCH", "/api/v1/products/{b_product}", {"price_fen": 1}, True),
     ("PATCH", "/api/v1/products/{b_product}", {"stock": 0, "reason": "盘点"}, True),
-    ("POST", "/api/v1/products", {"household_id": "{b_household}", "name": "偷", "category_id": "{category}",
-                                   "price_fen": 100}, True),
+    (
+        "POST",
+        "/api/v1/products",
+        {"household_id": "{b_household}", "name": "偷", "category_id": "{category}", "price_fen": 100},
+        True,
+    ),
 ]
 
 
@@ -42,18 +47,32 @@ def _fill(value, ids):
 def test_operator_of_a_cannot_touch_station_b(db, world, client, auth, api_token, method, url, data, is_api):
     order = make_order([(world.b.product, 2)])
     shipment = order.shipments[0]
-    ids = dict(b_shipment=shipment.code, b_line=order.lines[0].id, b_record=world.b.product.stock.id,
-               b_station=world.b.station.id, b_code=world.b.station.code, b_product=world.b.product.id,
-               b_household=world.b.h1.id, category=world.category.id)
+    ids = dict(
+        b_shipment=shipment.code,
+        b_line=order.lines[0].id,
+        b_record=world.b.product.stock.id,
+        b_station=world.b.station.id,
+        b_code=world.b.station.code,
+        b_product=world.b.product.id,
+        b_household=world.b.h1.id,
+        category=world.category.id,
+    )
     movements_before = db.session.scalar(sa.select(sa.func.count(StockMovement.id)))
     price_before = world.b.product.price_fen
     if is_api:
-        response = client.open(_fill(url, ids), method=method, json=_fill(data, ids),
-                               headers=api_token(world.a.operator))
+        response = client.open(
+            _fill(url, ids), method=method, json=_fill(data, ids), headers=api_token(world.a.operator)
+        )
         assert response.status_code in (403, 404, 422), response.json
-        assert response.json["error"]["code"] in ("forbidden", "not_found", "validation_error", "not_your_station",
-                                                  "shipment_not_found", "station_product_not_found",
-                                                  "household_not_served")
+        assert response.json["error"]["code"] in (
+            "forbidden",
+            "not_found",
+            "validation_error",
+            "not_your_station",
+            "shipment_not_found",
+            "station_product_not_found",
+            "household_not_served",
+        )
     else:
         auth.login(world.a.operator)
         response = client.open(_fill(url, ids), method=method, data=_fill(data, ids))
@@ -73,8 +92,11 @@ def test_operator_of_a_cannot_touch_station_b(db, world, client, auth, api_token
 
 
 def test_creating_a_product_for_another_stations_household_is_refused(db, world, client, api_token):
-    response = client.post("/api/v1/products", headers=api_token(world.a.operator), json={
-        "household_id": world.b.h1.id, "name": "借名商品", "category_id": world.category.id, "price_fen": 100})
+    response = client.post(
+        "/api/v1/products",
+        headers=api_token(world.a.operator),
+        json={"household_id": world.b.h1.id, "name": "借名商品", "category_id": world.category.id, "price_fen": 100},
+    )
     assert response.status_code == 422
     assert response.json["error"]["fields"] == {"household_id": "invalid"}
 
@@ -118,5 +140,7 @@ def test_api_lists_only_the_stations_shipments_filtered_by_status(db, world, cli
     assert item["order_id"] == mine.code and item["status"] == "new" and item["items"][0]["quantity"] == 1
     response = client.get(f"/api/v1/stations/{world.a.station.id}/shipments?status=delivered", headers=headers)
     assert response.json["items"] == []
-    assert client.get(f"/api/v1/stations/{world.a.station.id}/shipments?status=bogus", headers=headers).status_code == 422
+    assert (
+        client.get(f"/api/v1/stations/{world.a.station.id}/shipments?status=bogus", headers=headers).status_code == 422
+    )
     assert client.get("/api/v1/stations/999999/shipments", headers=headers).status_code == 404

@@ -1,4 +1,5 @@
 """Assisted selling (代卖): products for a household wait for county approval; photos checked by content."""
+
 from __future__ import annotations
 
 import io
@@ -51,12 +52,18 @@ def test_operator_lists_a_product_for_a_household_pending_approval(db, world, cl
     assert product.approval_status == "pending" and not product.is_visible
     assert product.price_fen == 1250 and product.station_id == world.a.station.id
     assert product.listed_for_household_id == world.a.h1.id and product.village_id == world.a.village.id
-    links = {link.household_id: link.weight for link in db.session.scalars(
-        sa.select(BenefitLink).where(BenefitLink.product_id == product.id))}
+    links = {
+        link.household_id: link.weight
+        for link in db.session.scalars(sa.select(BenefitLink).where(BenefitLink.product_id == product.id))
+    }
     assert links == {world.a.h1.id: 3, world.a.h2.id: 1}
     assert product.stock.on_hand == 30 and movements_total(product.stock.id) == 30
     receipt = db.session.scalar(sa.select(StockMovement).where(StockMovement.stock_record_id == product.stock.id))
-    assert (receipt.from_household_id, receipt.lot_note, str(receipt.harvest_date)) == (world.a.h1.id, "第一缸", "2026-11-20")
+    assert (receipt.from_household_id, receipt.lot_note, str(receipt.harvest_date)) == (
+        world.a.h1.id,
+        "第一缸",
+        "2026-11-20",
+    )
     (image,) = product.images
     root = app.config["UPLOAD_DIR"]
     with Image.open(os.path.join(root, image.path)) as full, Image.open(os.path.join(root, image.thumb_path)) as thumb:
@@ -67,16 +74,22 @@ def test_operator_lists_a_product_for_a_household_pending_approval(db, world, cl
     assert client.get(f"/api/v1/products/{product.id}").status_code == 404  # not visible before approval
 
 
-@pytest.mark.parametrize("payload,name", [
-    (b"%PDF-1.4 not an image at all", "photo.jpg"),
-    (b"GIF89a" + b"\x00" * 50, "photo.gif"),
-    (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "photo.png"),
-])
+@pytest.mark.parametrize(
+    "payload,name",
+    [
+        (b"%PDF-1.4 not an image at all", "photo.jpg"),
+        (b"GIF89a" + b"\x00" * 50, "photo.gif"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "photo.png"),
+    ],
+)
 def test_uploads_that_are_not_images_are_rejected_with_no_change(db, world, client, auth, payload, name):
     auth.login(world.a.operator)
     before = _count(db, Product), _count(db, ProductImage), _count(db, StockMovement)
-    response = client.post("/station/products/new", data=_form(world, image=(io.BytesIO(payload), name)),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/station/products/new",
+        data=_form(world, image=(io.BytesIO(payload), name)),
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
     assert "不是有效的图片" in response.get_data(as_text=True) or "只接受" in response.get_data(as_text=True)
     assert (_count(db, Product), _count(db, ProductImage), _count(db, StockMovement)) == before
@@ -88,8 +101,9 @@ def test_too_large_upload_is_rejected_with_no_change(db, world, client, auth, ap
     before = _count(db, Product), _count(db, ProductImage)
     big = image_bytes("PNG", (600, 600))
     big = big + b"\x00" * max(0, 2500 - len(big))
-    response = client.post("/station/products/new", data=_form(world, image=(io.BytesIO(big), "p.png")),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/station/products/new", data=_form(world, image=(io.BytesIO(big), "p.png")), content_type="multipart/form-data"
+    )
     assert response.status_code == 422
     assert (_count(db, Product), _count(db, ProductImage)) == before
 
@@ -112,7 +126,9 @@ def test_bad_price_and_foreign_household_are_form_errors(db, world, client, auth
     assert client.post("/station/products/new", data=_form(world, price="12.345")).status_code == 422
     assert client.post("/station/products/new", data=_form(world, price="-1")).status_code == 422
     assert client.post("/station/products/new", data=_form(world, household_id=str(world.b.h1.id))).status_code == 422
-    assert client.post("/station/products/new", data=_form(world, **{f"weight_{world.a.h1.id}": "x"})).status_code == 422
+    assert (
+        client.post("/station/products/new", data=_form(world, **{f"weight_{world.a.h1.id}": "x"})).status_code == 422
+    )
     assert _count(db, Product) == before
     page = client.get("/station/products/new").get_data(as_text=True)
     assert f'name="weight_{world.a.h1.id}"' in page and f'name="weight_{world.b.h1.id}"' not in page
@@ -120,18 +136,37 @@ def test_bad_price_and_foreign_household_are_form_errors(db, world, client, auth
 
 
 def test_api_creates_a_pending_product_for_a_household(db, world, client, api_token):
-    response = client.post("/api/v1/products", headers=api_token(world.a.operator), json={
-        "household_id": world.a.h2.id, "name": "无花果干", "category_id": world.category.id, "price_fen": 2800,
-        "unit": "盒", "stock": 12, "households": [{"household_id": world.a.h2.id, "weight": 1}],
-        "price": "0.01",  # unknown fields are ignored; the price is price_fen
-    })
+    response = client.post(
+        "/api/v1/products",
+        headers=api_token(world.a.operator),
+        json={
+            "household_id": world.a.h2.id,
+            "name": "无花果干",
+            "category_id": world.category.id,
+            "price_fen": 2800,
+            "unit": "盒",
+            "stock": 12,
+            "households": [{"household_id": world.a.h2.id, "weight": 1}],
+            "price": "0.01",  # unknown fields are ignored; the price is price_fen
+        },
+    )
     assert response.status_code == 201, response.json
     body = response.json
     assert body["approval_status"] == "pending" and body["station_id"] == world.a.station.id
     assert body["price_fen"] == 2800 and body["stock"] == 12 and body["household_id"] == world.a.h2.id
-    assert client.post("/api/v1/products", headers=api_token(world.a.operator), json={
-        "household_id": world.a.h2.id, "name": "x", "category_id": world.category.id, "price_fen": 0,
-    }).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/products",
+            headers=api_token(world.a.operator),
+            json={
+                "household_id": world.a.h2.id,
+                "name": "x",
+                "category_id": world.category.id,
+                "price_fen": 0,
+            },
+        ).status_code
+        == 422
+    )
 
 
 def test_operator_changes_price_and_unpublishes_by_form(db, world, client, auth):
@@ -159,10 +194,16 @@ def test_a_double_tap_on_submit_creates_one_product(db, world, client, auth):
     assert token, "the form carries no once-token"
     token = token.group(1) or token.group(2)
     before = _count(db, Product), _count(db, StockMovement)
-    first = client.post("/station/products/new", data=_form(world, form_token=token,
-                        image=(io.BytesIO(image_bytes("PNG")), "a.png")), content_type="multipart/form-data")
-    second = client.post("/station/products/new", data=_form(world, form_token=token,
-                         image=(io.BytesIO(image_bytes("PNG")), "a.png")), content_type="multipart/form-data")
+    first = client.post(
+        "/station/products/new",
+        data=_form(world, form_token=token, image=(io.BytesIO(image_bytes("PNG")), "a.png")),
+        content_type="multipart/form-data",
+    )
+    second = client.post(
+        "/station/products/new",
+        data=_form(world, form_token=token, image=(io.BytesIO(image_bytes("PNG")), "a.png")),
+        content_type="multipart/form-data",
+    )
     assert first.status_code == 302 and second.status_code == 302
     assert (_count(db, Product), _count(db, StockMovement)) == (before[0] + 1, before[1] + 1)
     assert "已提交过" in client.get(second.headers["Location"]).get_data(as_text=True)
@@ -172,6 +213,7 @@ def test_a_double_tap_on_submit_creates_one_product(db, world, client, auth):
     response = client.post("/station/products/new", data=data, content_type="multipart/form-data")
     assert response.status_code == 422 and _count(db, Product) == before[0] + 1
     # a fresh form (a new token) is a new product
-    assert client.post("/station/products/new", data=_form(world),
-                       content_type="multipart/form-data").status_code == 302
+    assert (
+        client.post("/station/products/new", data=_form(world), content_type="multipart/form-data").status_code == 302
+    )
     assert _count(db, Product) == before[0] + 2

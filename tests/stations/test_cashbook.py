@@ -1,4 +1,5 @@
 """#18: the station cash book, cash taken in the hand-over step, cash refunds, the daily close."""
+
 from __future__ import annotations
 
 import threading
@@ -24,8 +25,11 @@ from tests.stations.factories import PICKUP_CODE, make_order
 
 
 def _credited(db, order) -> int:
-    return db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(
-        IncomeEntry.order_line_id.in_([l.id for l in order.lines])))
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(
+            IncomeEntry.order_line_id.in_([l.id for l in order.lines])
+        )
+    )
 
 
 def _entries(db, **where) -> list[CashEntry]:
@@ -65,7 +69,12 @@ def test_cod_delivery_through_the_api_needs_the_cash_and_then_credits_once(db, w
     assert shipment.status == ShipmentStatus.DELIVERED and order.status == OrderStatus.COMPLETED
     (entry,) = _entries(db)
     assert (entry.kind, entry.amount_fen, entry.shipment_id, entry.station_id, entry.actor_id) == (
-        "cod", 6666, shipment.id, world.a.station.id, world.a.operator.id)
+        "cod",
+        6666,
+        shipment.id,
+        world.a.station.id,
+        world.a.operator.id,
+    )
     assert order.payments[0].state == PaymentState.CONFIRMED
     credited = _credited(db, order)
     assert credited == 6666 - 667  # the producer share (10 % commission), credited once
@@ -101,13 +110,19 @@ def test_pickup_form_needs_the_cash_received_field(db, world, now, client, auth)
     assert 'name="cash_received"' in page
     url = f"/station/shipments/{shipment.code}/action"
     for value in ("", "66.00", "abc"):
-        response = client.post(url, data={"confirm": "1", "action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": value},
-                               follow_redirects=True)
+        response = client.post(
+            url,
+            data={"confirm": "1", "action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": value},
+            follow_redirects=True,
+        )
         assert response.status_code == 200
         db.session.expire_all()
         assert shipment.status == ShipmentStatus.READY_FOR_PICKUP and _entries(db) == []
-    text = client.post(url, data={"confirm": "1", "action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "66.00"},
-                       follow_redirects=True).get_data(as_text=True)
+    text = client.post(
+        url,
+        data={"confirm": "1", "action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "66.00"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert "¥66.66" in text  # the message names the amount due
     client.post(url, data={"confirm": "1", "action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "66.66"})
     db.session.expire_all()
@@ -123,8 +138,9 @@ def test_partial_cancellation_of_a_three_station_cash_order_leaves_the_payment_p
     cancels: the payment is paid (it was left pending forever), and the whole order is handed over
     at the chosen station with its cash already in the book."""
     third = make_product(price_fen=1000, stock=5, station=make_station(code="STC"))
-    order = make_order([(world.a.product, 1), (world.b.product, 1), (third, 1)], payment_method="station_cash",
-                       delivery="pickup")
+    order = make_order(
+        [(world.a.product, 1), (world.b.product, 1), (third, 1)], payment_method="station_cash", delivery="pickup"
+    )
     order.pickup_station_id = world.a.station.id
     db.session.flush()
     by_station = {s.station_id: s for s in order.shipments}
@@ -174,12 +190,14 @@ def test_whole_pickup_order_needs_all_its_cash_in_the_hand_over_step(db, world, 
         assert response.json["error"]["fields"]["amount_due_fen"] == "9999"
     db.session.expire_all()
     assert _entries(db) == [] and {mine.status, other.status} == {"ready_for_pickup", "arrived"}
-    response = client.post(url, json={"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received_fen": 9999},
-                           headers=headers)
+    response = client.post(
+        url, json={"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received_fen": 9999}, headers=headers
+    )
     assert response.status_code == 200, response.json
     db.session.expire_all()
     assert sorted((e.shipment_id, e.amount_fen, e.station_id) for e in _entries(db)) == sorted(
-        [(mine.id, 3333, world.a.station.id), (other.id, 6666, world.a.station.id)])
+        [(mine.id, 3333, world.a.station.id), (other.id, 6666, world.a.station.id)]
+    )
     assert {mine.status, other.status} == {"delivered"} and order.payments[0].state == PaymentState.CONFIRMED
     assert _credited(db, order) > 0
 
@@ -188,20 +206,24 @@ def test_cash_refund_after_hand_over_is_a_refund_row_and_a_cash_book_entry(db, w
     from orders.services.refunds import approve_refund_request, request_refund
 
     second = make_product(price_fen=3333, stock=5, station=world.a.station)
-    order = make_order([(world.a.product, 1), (second, 1)], delivery="pickup", payment_method="station_cash",
-                       buyer=world.buyer)
+    order = make_order(
+        [(world.a.product, 1), (second, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer
+    )
     shipment = order.shipments[0]
     _shipped(order, world.a.operator, now)
-    fulfilment.hand_over_pickup(shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now,
-                                cash_received_fen=6666)
+    fulfilment.hand_over_pickup(
+        shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now, cash_received_fen=6666
+    )
     line = order.lines[1]
     req = request_refund(order, line.id, actor=world.buyer, now=now, reason="坏了")
     approve_refund_request(req.id, actor=world.a.operator, now=now + timedelta(minutes=5))
     refund = db.session.scalar(sa.select(Refund))
     assert (refund.amount_fen, refund.state, refund.order_line_id) == (3333, "succeeded", line.id)
     entries = _entries(db)
-    assert [(e.kind, e.amount_fen, e.refund_id) for e in entries] == [("station_cash", 6666, None),
-                                                                        ("refund", -3333, refund.id)]
+    assert [(e.kind, e.amount_fen, e.refund_id) for e in entries] == [
+        ("station_cash", 6666, None),
+        ("refund", -3333, refund.id),
+    ]
     assert order.total_fen == 6666 and order.payments[0].amount_fen == 6666  # nothing rewritten
     assert line.status == LineStatus.REFUNDED
     assert cash.shipment_cash_fen(shipment.id) == fulfilment.shipment_amount_fen(shipment) == 3333
@@ -290,7 +312,8 @@ def test_cashbook_api_for_the_station_operator_only(db, world, now, client, api_
     assert body["date"] == day and body["expected_fen"] == 3333 and body["closed"] is False
     assert body["counted_fen"] is None
     assert [(e["kind"], e["amount_fen"], e["shipment_id"]) for e in body["entries"]] == [
-        ("station_cash", 3333, order.shipments[0].code)]
+        ("station_cash", 3333, order.shipments[0].code)
+    ]
     assert client.get(f"{url}?date={day}", headers=other).status_code == 403
     assert client.get(f"{url}?date=2026-13-01", headers=mine).status_code in (400, 422)
     response = client.post(f"{url}/close", json={"date": day, "counted_fen": 3333}, headers=other)
@@ -299,7 +322,11 @@ def test_cashbook_api_for_the_station_operator_only(db, world, now, client, api_
     assert response.status_code == 422  # a difference without a note
     response = client.post(f"{url}/close", json={"date": day, "counted_fen": 3000, "note": "少了"}, headers=mine)
     assert response.status_code == 200, response.json
-    assert (response.json["closed"], response.json["counted_fen"], response.json["difference_fen"]) == (True, 3000, -333)
+    assert (response.json["closed"], response.json["counted_fen"], response.json["difference_fen"]) == (
+        True,
+        3000,
+        -333,
+    )
     again = client.post(f"{url}/close", json={"date": day, "counted_fen": 3000, "note": "x"}, headers=mine)
     assert again.status_code == 409 and again.json["error"]["code"] == "cash_day_closed"
 
@@ -307,9 +334,21 @@ def test_cashbook_api_for_the_station_operator_only(db, world, now, client, api_
 def test_cash_page_closes_the_day_and_records_remittances(db, world, now, client, auth):
     auth.login(world.a.operator)
     today = local_date(now)
-    response = client.post("/station/cash/entries", data={"form_token": new_form_token(), "confirm": "1", "kind": "correction", "amount": "-1.50", "reason": "点错"})
+    response = client.post(
+        "/station/cash/entries",
+        data={
+            "form_token": new_form_token(),
+            "confirm": "1",
+            "kind": "correction",
+            "amount": "-1.50",
+            "reason": "点错",
+        },
+    )
     assert response.status_code == 302
-    response = client.post("/station/cash/entries", data={"form_token": new_form_token(), "confirm": "1", "kind": "remittance", "amount": "abc", "reason": ""})
+    response = client.post(
+        "/station/cash/entries",
+        data={"form_token": new_form_token(), "confirm": "1", "kind": "remittance", "amount": "abc", "reason": ""},
+    )
     assert response.status_code == 302
     kinds = [(e.kind, e.amount_fen) for e in _entries(db)]
     assert kinds == [("correction", -150)]
@@ -338,9 +377,13 @@ def test_the_database_refuses_updates_deletes_and_entries_in_a_closed_day(app, c
     commit()
     with committed_db.engine.connect() as conn:
         with pytest.raises(sa.exc.DBAPIError, match="closed"):
-            conn.execute(sa.text(
-                "INSERT INTO cash_entries (station_id, business_date, kind, amount_fen, reason, created_at) "
-                "VALUES (:s, :d, 'correction', 5, 'x', now())"), {"s": station.id, "d": day})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO cash_entries (station_id, business_date, kind, amount_fen, reason, created_at) "
+                    "VALUES (:s, :d, 'correction', 5, 'x', now())"
+                ),
+                {"s": station.id, "d": day},
+            )
         conn.rollback()
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             conn.execute(sa.text("UPDATE cash_closes SET counted_fen = 0"))
@@ -382,8 +425,9 @@ def test_two_operators_closing_the_same_day_at_once_make_one_close(app, committe
 
 def test_the_buyer_sees_the_original_total_and_what_is_due_after_a_cancellation(db, world, now, client, auth):
     second = make_product(price_fen=1000, stock=5, station=world.a.station)
-    order = make_order([(world.a.product, 1), (second, 1)], delivery="pickup", payment_method="station_cash",
-                       buyer=world.buyer)
+    order = make_order(
+        [(world.a.product, 1), (second, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer
+    )
     fulfilment.cancel_line(order.lines[1], actor=world.a.operator, now=now, reason="缺货")
     commit()
     auth.login(world.buyer)
@@ -404,16 +448,24 @@ def test_remittances_and_corrections_through_the_api_for_the_station_operator_on
     # only the operators of that station
     for headers, status in ((other, 403), (buyer, 403), ({}, 401)):
         assert client.post(f"{url}/remittances", json={"amount_fen": 100}, headers=headers).status_code == status
-        assert client.post(f"{url}/corrections", json={"amount_fen": 100, "reason": "补记"},
-                           headers=headers).status_code == status
+        assert (
+            client.post(f"{url}/corrections", json={"amount_fen": 100, "reason": "补记"}, headers=headers).status_code
+            == status
+        )
     # bad input: a clear error, nothing written
-    for path, body in (("remittances", {}), ("remittances", {"amount_fen": 0}), ("remittances", {"amount_fen": -5}),
-                       ("remittances", {"amount_fen": "abc"}), ("remittances", {"amount_fen": 10**13}),
-                       ("remittances", {"amount_fen": 100, "date": "2026-13-01"}),
-                       ("remittances", {"amount_fen": 100, "date": (today + timedelta(days=1)).isoformat()}),
-                       ("corrections", {"amount_fen": 100}), ("corrections", {"amount_fen": 100, "reason": "   "}),
-                       ("corrections", {"amount_fen": 0, "reason": "补记"}),
-                       ("corrections", {"amount_fen": True, "reason": "补记"})):
+    for path, body in (
+        ("remittances", {}),
+        ("remittances", {"amount_fen": 0}),
+        ("remittances", {"amount_fen": -5}),
+        ("remittances", {"amount_fen": "abc"}),
+        ("remittances", {"amount_fen": 10**13}),
+        ("remittances", {"amount_fen": 100, "date": "2026-13-01"}),
+        ("remittances", {"amount_fen": 100, "date": (today + timedelta(days=1)).isoformat()}),
+        ("corrections", {"amount_fen": 100}),
+        ("corrections", {"amount_fen": 100, "reason": "   "}),
+        ("corrections", {"amount_fen": 0, "reason": "补记"}),
+        ("corrections", {"amount_fen": True, "reason": "补记"}),
+    ):
         response = client.post(f"{url}/{path}", json=body, headers=mine)
         assert response.status_code == 422, (path, body, response.json)
         assert response.json["error"]["fields"], (path, body)
@@ -425,7 +477,9 @@ def test_remittances_and_corrections_through_the_api_for_the_station_operator_on
     body = response.json
     assert body["date"] == today.isoformat() and body["expected_fen"] == 200
     assert [(e["kind"], e["amount_fen"], e["reason"]) for e in body["entries"]] == [
-        ("correction", 500, "昨日漏记"), ("remittance", -300, "交平台")]
+        ("correction", 500, "昨日漏记"),
+        ("remittance", -300, "交平台"),
+    ]
     assert {e.actor_id for e in _entries(db)} == {world.a.operator.id}
     # a closed day refuses both, nothing changes; without a date they go into the next open day
     closed = client.post(f"{url}/close", json={"date": today.isoformat(), "counted_fen": 200}, headers=mine)
@@ -438,7 +492,10 @@ def test_remittances_and_corrections_through_the_api_for_the_station_operator_on
     assert response.status_code == 201 and response.json["date"] == (today + timedelta(days=1)).isoformat()
     assert response.json["opening_fen"] == 200 and response.json["expected_fen"] == 100
     paths = client.get("/api/v1/openapi.json").json["paths"]
-    for path in ("/api/v1/stations/{station_id}/cashbook/remittances", "/api/v1/stations/{station_id}/cashbook/corrections"):
+    for path in (
+        "/api/v1/stations/{station_id}/cashbook/remittances",
+        "/api/v1/stations/{station_id}/cashbook/corrections",
+    ):
         assert "post" in paths[path]
 
 
@@ -453,11 +510,21 @@ def test_a_remittance_above_the_cash_in_hand_is_refused_and_writes_nothing(db, w
         cash.remit(station_id, 3334, actor=world.a.operator, now=now)
     assert refused.value.code == "remittance_exceeds_cash"
     auth.login(world.a.operator)
-    response = client.post("/station/cash/entries", data={"form_token": new_form_token(), "confirm": "1",
-                                                          "kind": "remittance", "amount": "100", "reason": "上缴"},
-                           follow_redirects=True)
+    response = client.post(
+        "/station/cash/entries",
+        data={"form_token": new_form_token(), "confirm": "1", "kind": "remittance", "amount": "100", "reason": "上缴"},
+        follow_redirects=True,
+    )
     assert "上缴金额不能超过手中现金（账面 ¥33.33）" in response.get_data(as_text=True)
     assert [e.kind for e in _entries(db)] == ["station_cash"]
-    client.post("/station/cash/entries", data={"form_token": new_form_token(), "confirm": "1",
-                                               "kind": "remittance", "amount": "33.33", "reason": "上缴"})
+    client.post(
+        "/station/cash/entries",
+        data={
+            "form_token": new_form_token(),
+            "confirm": "1",
+            "kind": "remittance",
+            "amount": "33.33",
+            "reason": "上缴",
+        },
+    )
     assert [(e.kind, e.amount_fen) for e in _entries(db)] == [("station_cash", 3333), ("remittance", -3333)]

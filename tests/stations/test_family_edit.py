@@ -1,6 +1,7 @@
 """A station renames a product sold in variants (规格) and sets its variants' order (the product page's
 picker; the first one on sale is the card in lists) from its product page (#21): audited, CSRF-protected,
 another station's family is a 404, bad input changes nothing; the shop's pages (cached ones too) follow."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -16,8 +17,9 @@ from tests.factories import make_product
 def _family(world, now):
     """A土鸡蛋 (30枚装, ¥33.33) and a 60枚礼盒 (¥66.00) at station A, in that order."""
     eggs = world.a.product
-    box = make_product(name="A土鸡蛋60枚礼盒", price_fen=6600, stock=5, station=world.a.station,
-                       category=world.category)
+    box = make_product(
+        name="A土鸡蛋60枚礼盒", price_fen=6600, stock=5, station=world.a.station, category=world.category
+    )
     join_family(box, eggs.id, "60枚礼盒", now=now, sibling_label="30枚装")
     return eggs, box
 
@@ -36,9 +38,13 @@ def test_the_admin_renames_the_family_and_puts_the_gift_box_first(client, db, wo
     assert f'action="/station/families/{family_id}"' in page
     assert f'name="position_{eggs.id}"' in page and f'name="position_{box.id}"' in page
 
-    res = client.post(f"/station/families/{family_id}",
-                      data={"name": "柳溪土鸡蛋", f"position_{eggs.id}": "2", f"position_{box.id}": "1"})
-    assert res.status_code == 303 and res.headers["Location"].endswith(f"/station/products?station=STA#family-{family_id}")
+    res = client.post(
+        f"/station/families/{family_id}",
+        data={"name": "柳溪土鸡蛋", f"position_{eggs.id}": "2", f"position_{box.id}": "1"},
+    )
+    assert res.status_code == 303 and res.headers["Location"].endswith(
+        f"/station/products?station=STA#family-{family_id}"
+    )
     db.session.expire_all()
     family = db.session.get(ProductFamily, family_id)
     assert family.name == "柳溪土鸡蛋" and [m.id for m in family.members] == [box.id, eggs.id]
@@ -57,8 +63,10 @@ def test_the_admin_renames_the_family_and_puts_the_gift_box_first(client, db, wo
 
     # the same form again changes nothing and audits nothing
     auth.login(world.admin)
-    client.post(f"/station/families/{family_id}",
-                data={"name": "柳溪土鸡蛋", f"position_{eggs.id}": "2", f"position_{box.id}": "1"})
+    client.post(
+        f"/station/families/{family_id}",
+        data={"name": "柳溪土鸡蛋", f"position_{eggs.id}": "2", f"position_{box.id}": "1"},
+    )
     assert len(_audits(db)) == 1
 
 
@@ -88,15 +96,19 @@ def test_an_operator_orders_the_variants_but_may_not_rename_the_certified_name(c
     auth.login(world.a.operator)
     page = client.get("/station/products").get_data(as_text=True)
     assert f'id="fname-{family_id}" name="name" value="A土鸡蛋" readonly' in page
-    res = client.post(f"/station/families/{family_id}",
-                      data={"name": "有机富硒土鸡蛋", f"position_{eggs.id}": "2", f"position_{box.id}": "1"})
+    res = client.post(
+        f"/station/families/{family_id}",
+        data={"name": "有机富硒土鸡蛋", f"position_{eggs.id}": "2", f"position_{box.id}": "1"},
+    )
     assert res.status_code == 303
     assert "改名请联系平台管理员" in client.get("/station/products").get_data(as_text=True)
     db.session.expire_all()
     family = db.session.get(ProductFamily, family_id)
     assert family.name == "A土鸡蛋" and [m.id for m in family.members] == [eggs.id, box.id] and _audits(db) == []
-    client.post(f"/station/families/{family_id}",
-                data={"name": "A土鸡蛋", f"position_{eggs.id}": "2", f"position_{box.id}": "1"})
+    client.post(
+        f"/station/families/{family_id}",
+        data={"name": "A土鸡蛋", f"position_{eggs.id}": "2", f"position_{box.id}": "1"},
+    )
     db.session.expire_all()
     family = db.session.get(ProductFamily, family_id)
     assert family.name == "A土鸡蛋" and [m.id for m in family.members] == [box.id, eggs.id]

@@ -1,4 +1,5 @@
 """The shipment state machine: steps, illegal jumps, pick-up codes, cancellation, hand-over credit."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,7 +18,9 @@ from tests.stations.factories import PICKUP_CODE, make_order
 
 def statement_fen(db, household) -> int:
     return db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(IncomeEntry.household_id == household.id)
+        sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(
+            IncomeEntry.household_id == household.id
+        )
     )
 
 
@@ -47,7 +50,9 @@ def test_household_statement_grows_by_the_exact_split_when_delivered(db, world, 
     before = statement_fen(db, world.a.h1), statement_fen(db, world.a.h2)
     headers = api_token(world.a.operator)
     for body in ({"action": "accept"}, {"action": "pack"}, {"action": "ship", "tracking_number": "YT1"}):
-        assert client.post(f"/api/v1/shipments/{shipment.code}/transition", json=body, headers=headers).status_code == 200
+        assert (
+            client.post(f"/api/v1/shipments/{shipment.code}/transition", json=body, headers=headers).status_code == 200
+        )
     assert statement_fen(db, world.a.h1) == before[0]  # nothing credited before hand-over
     response = client.post(f"/api/v1/shipments/{shipment.code}/transition", json={"action": "deliver"}, headers=headers)
     assert response.status_code == 200, response.json
@@ -73,12 +78,16 @@ def test_ship_requires_a_tracking_number(db, world, now):
 def test_illegal_jumps_from_new_are_409(db, world, client, api_token, action):
     order = make_order([(world.a.product, 1)])
     shipment = order.shipments[0]
-    response = client.post(f"/api/v1/shipments/{shipment.code}/transition",
-                           json={"action": action, "tracking_number": "X1", "pickup_code": PICKUP_CODE},
-                           headers=api_token(world.a.operator))
+    response = client.post(
+        f"/api/v1/shipments/{shipment.code}/transition",
+        json={"action": action, "tracking_number": "X1", "pickup_code": PICKUP_CODE},
+        headers=api_token(world.a.operator),
+    )
     assert response.status_code == 409, response.json
     # each refusal names its rule: a shipment still new can be neither delivered nor handed over
-    assert response.json["error"]["code"] == ("cannot_deliver" if action in ("deliver", "pickup") else "illegal_transition")
+    assert response.json["error"]["code"] == (
+        "cannot_deliver" if action in ("deliver", "pickup") else "illegal_transition"
+    )
     db.session.refresh(shipment)
     assert shipment.status == ShipmentStatus.NEW
 
@@ -102,15 +111,19 @@ def test_unpaid_order_cannot_be_accepted(db, world, now):
 
 def test_consumer_cannot_transition_shipments(db, world, client, api_token):
     order = make_order([(world.a.product, 1)], buyer=world.buyer)
-    response = client.post(f"/api/v1/shipments/{order.shipments[0].code}/transition", json={"action": "accept"},
-                           headers=api_token(world.buyer))
+    response = client.post(
+        f"/api/v1/shipments/{order.shipments[0].code}/transition",
+        json={"action": "accept"},
+        headers=api_token(world.buyer),
+    )
     assert response.status_code == 403
     assert order.shipments[0].status == "new"
 
 
 def test_unknown_shipment_is_404(db, world, client, api_token):
-    response = client.post("/api/v1/shipments/NOPE-1/transition", json={"action": "accept"},
-                           headers=api_token(world.a.operator))
+    response = client.post(
+        "/api/v1/shipments/NOPE-1/transition", json={"action": "accept"}, headers=api_token(world.a.operator)
+    )
     assert response.status_code == 404
     assert response.json["error"]["code"] == "shipment_not_found"
 
@@ -129,8 +142,12 @@ def test_pickup_with_the_right_code_hands_over_and_credits(db, world, now):
     fulfilment.hand_over_pickup(shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now)
     assert shipment.status == ShipmentStatus.DELIVERED
     assert order.status == OrderStatus.COMPLETED
-    assert db.session.scalar(sa.select(sa.func.count(IncomeEntry.id)).where(
-        IncomeEntry.order_line_id == order.lines[0].id)) == 2
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(IncomeEntry.id)).where(IncomeEntry.order_line_id == order.lines[0].id)
+        )
+        == 2
+    )
 
 
 def test_wrong_pickup_code_is_refused_counted_and_finally_locked(db, world, now, client, api_token):
@@ -223,7 +240,9 @@ def test_a_step_notifies_the_buyer_after_commit(db, world, now, monkeypatch):
     sent = []
     import shop.mail
 
-    monkeypatch.setattr(shop.mail, "deliver", lambda to, subject, body, key=None, **_kw: sent.append((to, subject, body)))
+    monkeypatch.setattr(
+        shop.mail, "deliver", lambda to, subject, body, key=None, **_kw: sent.append((to, subject, body))
+    )
     order = make_order([(world.a.product, 1)], buyer=world.buyer)
     fulfilment.accept(order.shipments[0], actor=world.a.operator, now=now)
     assert sent == []  # nothing before commit

@@ -1,5 +1,6 @@
 """#23 lots: every intake a lot; order lines take theirs first expiring first (or the lot scanned at
 packing); corrections, releases and blocks keep lot numbers exact; an expired lot is never sold."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -38,40 +39,57 @@ def assert_lots_exact(db, record_id: int) -> None:
     assert movements_total(record_id) == record.on_hand
     for lot in db.session.scalars(sa.select(Lot).where(Lot.stock_record_id == record_id)):
         db.session.refresh(lot)
-        moved = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(StockMovement.quantity), 0))
-                                  .where(StockMovement.lot_id == lot.id))
-        held = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(LotAllocation.allocated), 0))
-                                 .where(LotAllocation.lot_id == lot.id))
+        moved = db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(StockMovement.quantity), 0)).where(StockMovement.lot_id == lot.id)
+        )
+        held = db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(LotAllocation.allocated), 0)).where(LotAllocation.lot_id == lot.id)
+        )
         assert (moved, held) == (lot.on_hand, lot.allocated), lot.code
         assert 0 <= lot.allocated <= lot.on_hand
 
 
 def _held(db, line_id) -> dict[str, int]:
-    rows = db.session.execute(sa.select(Lot.code, LotAllocation.allocated, LotAllocation.consumed)
-                              .join(Lot, Lot.id == LotAllocation.lot_id)
-                              .where(LotAllocation.order_line_id == line_id)).all()
+    rows = db.session.execute(
+        sa.select(Lot.code, LotAllocation.allocated, LotAllocation.consumed)
+        .join(Lot, Lot.id == LotAllocation.lot_id)
+        .where(LotAllocation.order_line_id == line_id)
+    ).all()
     return {code: (allocated, consumed) for code, allocated, consumed in rows}
 
 
 def test_intake_is_a_lot_with_origin_dates_and_a_code(db, world, now):
     record = world.a.product.stock
-    movement = receive_stock(record, 12, actor=world.a.operator, now=now, lot_note="第3批",
-                             harvest_date=date(2026, 11, 27), best_before_date=date(2026, 12, 20),
-                             from_household_id=world.a.h1.id)
+    movement = receive_stock(
+        record,
+        12,
+        actor=world.a.operator,
+        now=now,
+        lot_note="第3批",
+        harvest_date=date(2026, 11, 27),
+        best_before_date=date(2026, 12, 20),
+        from_household_id=world.a.h1.id,
+    )
     lot = db.session.get(Lot, movement.lot_id)
     assert (lot.received_quantity, lot.on_hand, lot.allocated) == (12, 12, 0)
-    assert (lot.harvest_date, lot.best_before_date, lot.household_id) == (date(2026, 11, 27), date(2026, 12, 20),
-                                                                          world.a.h1.id)
+    assert (lot.harvest_date, lot.best_before_date, lot.household_id) == (
+        date(2026, 11, 27),
+        date(2026, 12, 20),
+        world.a.h1.id,
+    )
     assert lot.station_id == world.a.station.id and lot.product_id == world.a.product.id
     assert lot.code.startswith("L") and len(lot.code) == 12
     assert_lots_exact(db, record.id)
 
 
-@pytest.mark.parametrize("harvest, best_before, field", [
-    (date(2026, 11, 29), None, "harvest_date"),  # in the future
-    (date(2026, 11, 20), date(2026, 11, 10), "best_before_date"),  # before harvest
-    (None, date(2026, 11, 27), "best_before_date"),  # already expired
-])
+@pytest.mark.parametrize(
+    "harvest, best_before, field",
+    [
+        (date(2026, 11, 29), None, "harvest_date"),  # in the future
+        (date(2026, 11, 20), date(2026, 11, 10), "best_before_date"),  # before harvest
+        (None, date(2026, 11, 27), "best_before_date"),  # already expired
+    ],
+)
 def test_intake_with_impossible_dates_is_refused_and_changes_nothing(db, world, now, harvest, best_before, field):
     record = world.a.product.stock
     with pytest.raises(ValidationError) as err:
@@ -148,8 +166,9 @@ def test_expired_lot_at_packing_is_refused_until_another_lot_is_scanned(db, worl
     assert _held(db, line.id) == {first.code: (0, 0), other.code: (2, 0)}
     assert shipment.status == "packed"
     fulfilment.ship(shipment, tracking_number="SF1", actor=world.a.operator, now=later)
-    fulfilment.deliver(shipment, actor=world.a.operator, now=later,
-                       cash_received_fen=fulfilment.shipment_amount_fen(shipment))
+    fulfilment.deliver(
+        shipment, actor=world.a.operator, now=later, cash_received_fen=fulfilment.shipment_amount_fen(shipment)
+    )
     assert _held(db, line.id)[other.code] == (0, 2)
     assert [lot.code for lot in line_lots([line.id])[line.id]] == [other.code]
     assert_lots_exact(db, record.id)
@@ -161,10 +180,11 @@ def test_a_scanned_lot_that_cannot_supply_the_line_is_refused_and_changes_nothin
     order = make_order(world.buyer, [(product, 3)], now=now)
     line, shipment = order.lines[0], order.shipments[0]
     before = _held(db, line.id)
-    code = {"other_product": lambda: db.session.scalar(sa.select(Lot.code).where(
-                Lot.product_id == world.b.product.id)),
-            "short": lambda: make_lot(product.stock, 2).code,
-            "unknown": lambda: "LNOSUCHLOT99"}[case]()
+    code = {
+        "other_product": lambda: db.session.scalar(sa.select(Lot.code).where(Lot.product_id == world.b.product.id)),
+        "short": lambda: make_lot(product.stock, 2).code,
+        "unknown": lambda: "LNOSUCHLOT99",
+    }[case]()
     fulfilment.accept(shipment, actor=world.a.operator, now=now)
     with pytest.raises(Conflict) as err:
         with db.session.begin_nested():
@@ -229,16 +249,27 @@ def test_a_recalled_lot_never_leaves_the_counter(db, world, now):
     lot = db.session.scalar(sa.select(Lot).where(Lot.stock_record_id == record.id))
     from tests.stations.factories import PICKUP_CODE
 
-    order = make_order(world.buyer, [(world.a.product, 1)], now=now, payment_method="cod", delivery="pickup",
-                       pickup_station_id=world.a.station.id)
+    order = make_order(
+        world.buyer,
+        [(world.a.product, 1)],
+        now=now,
+        payment_method="cod",
+        delivery="pickup",
+        pickup_station_id=world.a.station.id,
+    )
     shipment = order.shipments[0]
     for step in (fulfilment.accept, fulfilment.pack):
         step(shipment, actor=world.a.operator, now=now)
     block_lot(lot, LotStatus.RECALLED, now=now, actor=world.admin, reason="检出超标")
     with pytest.raises(Conflict) as err:
         with db.session.begin_nested():
-            fulfilment.hand_over_pickup(shipment, pickup_code=shipment.pickup_code, actor=world.a.operator, now=now,
-                                        cash_received_fen=fulfilment.shipment_amount_fen(shipment))
+            fulfilment.hand_over_pickup(
+                shipment,
+                pickup_code=shipment.pickup_code,
+                actor=world.a.operator,
+                now=now,
+                cash_received_fen=fulfilment.shipment_amount_fen(shipment),
+            )
     assert err.value.code == "lot_recalled" and PICKUP_CODE
     assert_lots_exact(db, record.id)
 
@@ -252,8 +283,9 @@ def test_a_parcel_already_on_its_way_is_still_booked_as_delivered(db, world, now
         step(shipment, actor=world.a.operator, now=now)
     fulfilment.ship(shipment, tracking_number="SF1", actor=world.a.operator, now=now)
     block_lot(lot, LotStatus.RECALLED, now=now, actor=world.admin, reason="检出超标")
-    fulfilment.deliver(shipment, actor=world.a.operator, now=now,
-                       cash_received_fen=fulfilment.shipment_amount_fen(shipment))
+    fulfilment.deliver(
+        shipment, actor=world.a.operator, now=now, cash_received_fen=fulfilment.shipment_amount_fen(shipment)
+    )
     db.session.refresh(lot)
     assert (lot.on_hand, lot.allocated, lot.blocked) == (0, 0, 19)
     assert_lots_exact(db, record.id)

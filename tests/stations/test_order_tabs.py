@@ -1,6 +1,7 @@
 """我的订单's tabs (全部 / 待付款 / 待发货 / 待收货 / 退款售后; 待评价 in tests/test_reviews.py): each order
 in the tab its state puts it in, on the page and in `GET /api/v1/orders?tab=`; names and thumbnails
 in the list; bookings shown as bookings; another buyer's orders never."""
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,9 @@ def _orders(world, now):
     refunded = make_order([(world.a.product, 1), (world.b.product, 1)], buyer=world.buyer)
     refund_line(refunded.lines[1], actor=world.admin, now=now, reason="缺货")
     theirs = make_order([(world.a.product, 1)], buyer=make_user())
-    return dict(to_pay=to_pay.code, to_ship=to_ship.code, to_receive=to_receive.code, refunded=refunded.code,
-                theirs=theirs.code)
+    return dict(
+        to_pay=to_pay.code, to_ship=to_ship.code, to_receive=to_receive.code, refunded=refunded.code, theirs=theirs.code
+    )
 
 
 def test_each_order_is_in_the_tab_its_state_puts_it_in(client, db, world, now, auth):
@@ -65,8 +67,11 @@ def test_the_api_lists_the_same_tabs(client, db, world, now, api_token):
     codes = _orders(world, now)
     commit()
     headers = api_token(world.buyer)
-    for tab, want in (("to_pay", {codes["to_pay"]}), ("to_receive", {codes["to_receive"]}),
-                      ("after_sale", {codes["refunded"]})):
+    for tab, want in (
+        ("to_pay", {codes["to_pay"]}),
+        ("to_receive", {codes["to_receive"]}),
+        ("after_sale", {codes["refunded"]}),
+    ):
         r = client.get(f"/api/v1/orders?tab={tab}", headers=headers)
         assert r.status_code == 200, r.json
         assert {o["id"] for o in r.json["items"]} == want and r.json["total"] == len(want)
@@ -84,9 +89,18 @@ def test_a_booking_appears_as_a_booking_with_its_listing(client, db, auth):
     user = make_user()
     auth.login(user)
     day = local_date(now_utc()) + timedelta(days=5)
-    r = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(),
-        "checkin": day.isoformat(), "checkout": (day + timedelta(days=2)).isoformat(), "guests": 2, "units": 1,
-        "unit_type_id": listing.unit_types[0].id, "payment_method": "arrival"})
+    r = client.post(
+        f"/listings/{listing.id}/book",
+        data={
+            "form_token": new_form_token(),
+            "checkin": day.isoformat(),
+            "checkout": (day + timedelta(days=2)).isoformat(),
+            "guests": 2,
+            "units": 1,
+            "unit_type_id": listing.unit_types[0].id,
+            "payment_method": "arrival",
+        },
+    )
     assert r.status_code == 302
     booking = db.session.scalar(sa.select(Booking))
     html = client.get("/orders").get_data(as_text=True)

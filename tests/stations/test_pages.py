@@ -1,4 +1,5 @@
 """Dashboard, shipment page actions, packing slip, cash summary."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -21,8 +22,16 @@ def test_dashboard_groups_own_shipments_oldest_first_with_low_stock(db, world, n
     record.low_stock_threshold = 18
     dash = station_dashboard(world.a.station, now=now)
     groups = {g.status: g for g in dash.groups}
-    assert list(groups) == ["new", "accepted", "packed", "shipped", "arrived", "ready_for_pickup", "delivered",
-                            "canceled"]
+    assert list(groups) == [
+        "new",
+        "accepted",
+        "packed",
+        "shipped",
+        "arrived",
+        "ready_for_pickup",
+        "delivered",
+        "canceled",
+    ]
     assert groups["new"].count == 2
     assert [s.code for s in groups["new"].shipments] == [old.shipments[0].code, new.shipments[0].code]
     assert groups["new"].oldest_age == timedelta(days=2)
@@ -59,13 +68,17 @@ def test_shipment_page_walks_the_workflow_by_forms(db, world, client, auth):
         assert client.post(f"/station/shipments/{code}/action", data=data).status_code == 302
     db.session.expire_all()
     assert db.session.scalar(sa.select(Shipment.status).where(Shipment.code == code)) == "packed"
-    client.post(f"/station/shipments/{code}/action", data={"confirm": "1", "action": "ship", "tracking_number": "EMS88"})
+    client.post(
+        f"/station/shipments/{code}/action", data={"confirm": "1", "action": "ship", "tracking_number": "EMS88"}
+    )
     client.post(f"/station/shipments/{code}/action", data={"confirm": "1", "action": "deliver"})
     db.session.expire_all()
     assert db.session.scalar(sa.select(Shipment.status).where(Shipment.code == code)) == "delivered"
     page = client.get(f"/station/shipments/{code}").get_data(as_text=True)
     assert "EMS88" in page
-    assert client.post(f"/station/shipments/{code}/action", data={"confirm": "1", "action": "teleport"}).status_code == 302
+    assert (
+        client.post(f"/station/shipments/{code}/action", data={"confirm": "1", "action": "teleport"}).status_code == 302
+    )
 
 
 def test_wrong_pickup_code_by_form_is_counted(db, world, client, auth, now):
@@ -77,8 +90,11 @@ def test_wrong_pickup_code_by_form_is_counted(db, world, client, auth, now):
 
     commit()
     auth.login(world.a.operator)
-    response = client.post(f"/station/shipments/{s.code}/action", data={"confirm": "1", "action": "pickup", "pickup_code": "1"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/station/shipments/{s.code}/action",
+        data={"confirm": "1", "action": "pickup", "pickup_code": "1"},
+        follow_redirects=True,
+    )
     assert "取货码错误" in response.get_data(as_text=True)
     db.session.expire_all()
     assert (s.pickup_failures, s.status) == (1, "ready_for_pickup")
@@ -94,11 +110,15 @@ def test_cancel_line_and_cash_by_form(db, world, client, auth):
     page = client.get("/station/cash").get_data(as_text=True)
     assert "¥66.66" in page
     assert client.get("/station/cash?date=garbage").status_code == 400
-    response = client.post(f"/station/shipments/{s.code}/lines/{order.lines[0].id}/cancel", data={"confirm": "1", "reason": ""})
+    response = client.post(
+        f"/station/shipments/{s.code}/lines/{order.lines[0].id}/cancel", data={"confirm": "1", "reason": ""}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert order.lines[0].status == "open"
-    client.post(f"/station/shipments/{s.code}/lines/{order.lines[0].id}/cancel", data={"confirm": "1", "reason": "缺货"})
+    client.post(
+        f"/station/shipments/{s.code}/lines/{order.lines[0].id}/cancel", data={"confirm": "1", "reason": "缺货"}
+    )
     db.session.expire_all()
     assert order.lines[0].status != "open" and s.status == "canceled"
 
@@ -117,12 +137,15 @@ def test_packing_slip_has_order_code_lines_address_and_qr(db, world, client, aut
 def test_no_slip_or_station_page_prints_the_pick_up_code(db, world, client, auth, now):
     """The code is the buyer's alone (#17.8, #19.6): not on the packing slip, not on the pick-up
     shelf's slip, not on the operator's pages, at any step."""
-    order = make_order([(world.a.product, 1), (world.b.product, 1)], delivery="pickup",
-                       pickup_station=world.a.station)
+    order = make_order([(world.a.product, 1), (world.b.product, 1)], delivery="pickup", pickup_station=world.a.station)
     own, incoming = order.shipments
     auth.login(world.a.operator)
-    pages = [f"/station/shipments/{own.code}/slip", f"/station/shipments/{own.code}", "/station/",
-             f"/station/shipments/{incoming.code}"]
+    pages = [
+        f"/station/shipments/{own.code}/slip",
+        f"/station/shipments/{own.code}",
+        "/station/",
+        f"/station/shipments/{incoming.code}",
+    ]
     for path in pages:
         body = client.get(path).get_data(as_text=True)
         assert PICKUP_CODE not in body, path
@@ -180,8 +203,11 @@ def test_the_last_wrong_pickup_code_says_the_order_is_locked_not_zero_tries_left
 
     commit()
     auth.login(world.a.operator)
-    response = client.post(f"/station/shipments/{s.code}/action",
-                           data={"confirm": "1", "action": "pickup", "pickup_code": "1"}, follow_redirects=True)
+    response = client.post(
+        f"/station/shipments/{s.code}/action",
+        data={"confirm": "1", "action": "pickup", "pickup_code": "1"},
+        follow_redirects=True,
+    )
     page = response.get_data(as_text=True)
     assert "还可尝试 0 次" not in page
     assert "已锁定" in page
@@ -194,8 +220,10 @@ def test_a_pickup_code_typed_in_full_width_digits_or_in_groups_is_the_code(db, w
     groups ("123 456"), hands the order over; it is not a wrong try towards the lockout."""
     from shop.db import commit
 
-    typed = [" ".join([PICKUP_CODE[:3], PICKUP_CODE[3:]]),
-             PICKUP_CODE.translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})]
+    typed = [
+        " ".join([PICKUP_CODE[:3], PICKUP_CODE[3:]]),
+        PICKUP_CODE.translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"}),
+    ]
     auth.login(world.a.operator)
     for code in typed:
         order = make_order([(world.a.product, 1)], delivery="pickup")
@@ -203,8 +231,9 @@ def test_a_pickup_code_typed_in_full_width_digits_or_in_groups_is_the_code(db, w
         fulfilment.accept(s, actor=world.a.operator, now=now)
         fulfilment.pack(s, actor=world.a.operator, now=now)
         commit()
-        client.post(f"/station/shipments/{s.code}/action",
-                    data={"confirm": "1", "action": "pickup", "pickup_code": code})
+        client.post(
+            f"/station/shipments/{s.code}/action", data={"confirm": "1", "action": "pickup", "pickup_code": code}
+        )
         db.session.expire_all()
         assert (s.status, s.pickup_failures) == ("delivered", 0), code
 

@@ -1,5 +1,6 @@
 """#23 food-safety papers: the station uploads (page and API), the county approves or rejects (page and
 API, audited, confirmation step), bad input changes nothing; expiry reminders once per threshold."""
+
 from __future__ import annotations
 
 import io
@@ -29,10 +30,15 @@ def farm(db, world):
 
 
 def _form(product, **extra):
-    data = {"product_id": str(product.id), "kind": "compliance_certificate", "number": "HGZ-2026-0001",
-            "issuer": "A村土鸡蛋专业合作社", "valid_from": TODAY.isoformat(),
-            "valid_until": (TODAY + timedelta(days=365)).isoformat(),
-            "file": (io.BytesIO(PDF), "hegezheng.pdf")}
+    data = {
+        "product_id": str(product.id),
+        "kind": "compliance_certificate",
+        "number": "HGZ-2026-0001",
+        "issuer": "A村土鸡蛋专业合作社",
+        "valid_from": TODAY.isoformat(),
+        "valid_until": (TODAY + timedelta(days=365)).isoformat(),
+        "file": (io.BytesIO(PDF), "hegezheng.pdf"),
+    }
     data.update(extra)
     return data
 
@@ -62,12 +68,17 @@ def test_operator_uploads_and_the_county_approves_then_it_sells(db, farm, client
     auth.login(farm.a.operator)
     page = client.get("/station/papers").get_data(as_text=True)
     assert "暂停销售" in page and "缺少食用农产品承诺达标合格证" in page
-    res = client.post("/station/papers", data=_form(product, form_token=_token(client)),
-                      content_type="multipart/form-data")
+    res = client.post(
+        "/station/papers", data=_form(product, form_token=_token(client)), content_type="multipart/form-data"
+    )
     assert res.status_code == 303, res.get_data(as_text=True)
     [document] = _documents(db)
     assert (document.status, document.kind, document.file_type, document.product_id) == (
-        "pending", "compliance_certificate", "pdf", product.id)
+        "pending",
+        "compliance_certificate",
+        "pdf",
+        product.id,
+    )
     path = os.path.join(papers_dir(), document.file_path)
     assert open(path, "rb").read() == PDF
     assert not os.path.abspath(path).startswith(os.path.abspath(app.config["UPLOAD_DIR"]))  # never public media
@@ -103,8 +114,9 @@ def test_reject_needs_a_reason_is_audited_and_is_final(db, farm, client, auth):
     client.post(f"/county/papers/{document.id}/reject", data={"reason": "", "confirm": "1"})
     db.session.refresh(document)
     assert document.status == "pending" and not _audit(db, "document.reject")
-    res = client.post(f"/county/papers/{document.id}/reject", data={"reason": "印章不清晰", "confirm": "1"},
-                      follow_redirects=True)
+    res = client.post(
+        f"/county/papers/{document.id}/reject", data={"reason": "印章不清晰", "confirm": "1"}, follow_redirects=True
+    )
     assert "证件已退回" in res.get_data(as_text=True)
     db.session.refresh(document)
     assert (document.status, document.decision_note) == ("rejected", "印章不清晰")
@@ -119,27 +131,43 @@ def test_reject_needs_a_reason_is_audited_and_is_final(db, farm, client, auth):
 def test_the_api_uploads_lists_and_decides(db, farm, client, api_token):
     product = farm.b.product  # processed: a licence and a test report
     headers = api_token(farm.b.operator)
-    res = client.post(f"/api/v1/products/{product.id}/documents", headers=headers, data={
-        "kind": "production_licence", "number": "sc 1033 6012 1000 01", "issuer": "南昌县市场监督管理局",
-        "valid_from": TODAY.isoformat(), "valid_until": (TODAY + timedelta(days=1800)).isoformat(),
-        "file": (io.BytesIO(PDF), "sc.pdf")}, content_type="multipart/form-data")
+    res = client.post(
+        f"/api/v1/products/{product.id}/documents",
+        headers=headers,
+        data={
+            "kind": "production_licence",
+            "number": "sc 1033 6012 1000 01",
+            "issuer": "南昌县市场监督管理局",
+            "valid_from": TODAY.isoformat(),
+            "valid_until": (TODAY + timedelta(days=1800)).isoformat(),
+            "file": (io.BytesIO(PDF), "sc.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert res.status_code == 201, res.json
     assert res.json["number"] == "SC10336012100001" and res.json["status"] == "pending"
     listed = client.get(f"/api/v1/products/{product.id}/documents", headers=headers).json
     assert listed["food_class"] == "processed" and listed["sellable"] is False
-    assert [(g["kind"], g["reason"]) for g in listed["gaps"]] == [("production_licence", "pending"),
-                                                                 ("test_report", "missing")]
+    assert [(g["kind"], g["reason"]) for g in listed["gaps"]] == [
+        ("production_licence", "pending"),
+        ("test_report", "missing"),
+    ]
     county = api_token(make_user(role="county", email="county@test.cn"))
     queue = client.get("/api/v1/county/documents", headers=county).json["items"]
     assert [d["id"] for d in queue] == [res.json["id"]]
-    decided = client.post(f"/api/v1/county/documents/{res.json['id']}/decision", headers=county,
-                          json={"decision": "reject", "reason": ""})
+    decided = client.post(
+        f"/api/v1/county/documents/{res.json['id']}/decision", headers=county, json={"decision": "reject", "reason": ""}
+    )
     assert decided.status_code == 422 and decided.json["error"]["code"] == "document_reason_required"
-    decided = client.post(f"/api/v1/county/documents/{res.json['id']}/decision", headers=county,
-                          json={"decision": "approve"})
+    decided = client.post(
+        f"/api/v1/county/documents/{res.json['id']}/decision", headers=county, json={"decision": "approve"}
+    )
     assert decided.status_code == 200 and decided.json["status"] == "approved"
-    again = client.post(f"/api/v1/county/documents/{res.json['id']}/decision", headers=county,
-                        json={"decision": "reject", "reason": "x"})
+    again = client.post(
+        f"/api/v1/county/documents/{res.json['id']}/decision",
+        headers=county,
+        json={"decision": "reject", "reason": "x"},
+    )
     assert again.status_code == 409 and again.json["error"]["code"] == "document_already_decided"
     assert len(_audit(db, "document.approve")) == 1
 
@@ -153,17 +181,32 @@ def _jpeg() -> bytes:
 BAD = [
     ("wrong file type", {"file": (io.BytesIO(b"MZ\x90\x00 this is an exe"), "hegezheng.pdf")}, "document_file_type"),
     ("text as a pdf", {"file": (io.BytesIO(b"just text"), "a.pdf")}, "document_file_type"),
-    ("pdf with a script", {"file": (io.BytesIO(PDF.replace(b"/Catalog", b"/Catalog /OpenAction << /S /JavaScript >>")),
-                                    "a.pdf")}, "document_pdf_active"),
+    (
+        "pdf with a script",
+        {"file": (io.BytesIO(PDF.replace(b"/Catalog", b"/Catalog /OpenAction << /S /JavaScript >>")), "a.pdf")},
+        "document_pdf_active",
+    ),
     ("gif", {"file": (io.BytesIO(b"GIF89a" + b"\x00" * 40), "a.gif")}, "document_file_type"),
     ("SC malformed", {"kind": "production_licence", "number": "SC1234"}, "sc_number_invalid"),
     ("SC with letters", {"kind": "production_licence", "number": "SC1033601210000X"}, "sc_number_invalid"),
-    ("dates reversed", {"valid_from": (TODAY + timedelta(days=10)).isoformat(),
-                        "valid_until": TODAY.isoformat()}, "document_dates_reversed"),
-    ("already expired", {"valid_from": (TODAY - timedelta(days=400)).isoformat(),
-                         "valid_until": (TODAY - timedelta(days=1)).isoformat()}, "document_already_expired"),
-    ("too large", {"file": (io.BytesIO(PDF[:-6] + b" " * (5 * 1024 * 1024) + b"%%EOF\n"), "a.pdf")},
-     "document_file_too_large"),
+    (
+        "dates reversed",
+        {"valid_from": (TODAY + timedelta(days=10)).isoformat(), "valid_until": TODAY.isoformat()},
+        "document_dates_reversed",
+    ),
+    (
+        "already expired",
+        {
+            "valid_from": (TODAY - timedelta(days=400)).isoformat(),
+            "valid_until": (TODAY - timedelta(days=1)).isoformat(),
+        },
+        "document_already_expired",
+    ),
+    (
+        "too large",
+        {"file": (io.BytesIO(PDF[:-6] + b" " * (5 * 1024 * 1024) + b"%%EOF\n"), "a.pdf")},
+        "document_file_too_large",
+    ),
 ]
 
 
@@ -175,8 +218,12 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(db, farm, client, api_
     files_before = _stored_files()
     data = _form(product, **changes)
     data.pop("product_id")
-    res = client.post(f"/api/v1/products/{product.id}/documents", headers=api_token(farm.a.operator), data=data,
-                      content_type="multipart/form-data")
+    res = client.post(
+        f"/api/v1/products/{product.id}/documents",
+        headers=api_token(farm.a.operator),
+        data=data,
+        content_type="multipart/form-data",
+    )
     assert res.status_code == 422 and res.json["error"]["code"] == code, res.json
     assert res.json["error"]["message"] == error_message(code, {"mb": 5})
     assert _documents(db) == [] and _stored_files() == files_before
@@ -185,13 +232,17 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(db, farm, client, api_
 def test_bad_input_on_the_page_says_why_and_changes_nothing(db, farm, client, auth):
     auth.login(farm.a.operator)
     files_before = _stored_files()
-    res = client.post("/station/papers", content_type="multipart/form-data", data=_form(
-        farm.a.product, kind="production_licence", number="SC12", form_token=_token(client)))
+    res = client.post(
+        "/station/papers",
+        content_type="multipart/form-data",
+        data=_form(farm.a.product, kind="production_licence", number="SC12", form_token=_token(client)),
+    )
     assert res.status_code == 422
     assert "食品生产许可证编号格式不正确：应为 SC 加 14 位数字" in res.get_data(as_text=True)
     # another station's product: not among the choices, refused as such
-    res = client.post("/station/papers", content_type="multipart/form-data",
-                      data=_form(farm.b.product, form_token=_token(client)))
+    res = client.post(
+        "/station/papers", content_type="multipart/form-data", data=_form(farm.b.product, form_token=_token(client))
+    )
     assert res.status_code == 422
     assert _documents(db) == [] and _stored_files() == files_before
 
@@ -199,19 +250,29 @@ def test_bad_input_on_the_page_says_why_and_changes_nothing(db, farm, client, au
 def test_another_stations_product_is_404_in_the_api(db, farm, client, api_token):
     data = _form(farm.b.product)
     data.pop("product_id")
-    res = client.post(f"/api/v1/products/{farm.b.product.id}/documents", headers=api_token(farm.a.operator),
-                      data=data, content_type="multipart/form-data")
+    res = client.post(
+        f"/api/v1/products/{farm.b.product.id}/documents",
+        headers=api_token(farm.a.operator),
+        data=data,
+        content_type="multipart/form-data",
+    )
     assert res.status_code == 404
-    assert client.get(f"/api/v1/products/{farm.b.product.id}/documents",
-                      headers=api_token(farm.a.operator)).status_code == 404
+    assert (
+        client.get(f"/api/v1/products/{farm.b.product.id}/documents", headers=api_token(farm.a.operator)).status_code
+        == 404
+    )
     assert _documents(db) == []
 
 
 def test_a_jpeg_scan_is_checked_and_re_encoded(db, farm, client, api_token):
     data = _form(farm.a.product, file=(io.BytesIO(_jpeg()), "scan.png"))
     data.pop("product_id")
-    res = client.post(f"/api/v1/products/{farm.a.product.id}/documents", headers=api_token(farm.a.operator),
-                      data=data, content_type="multipart/form-data")
+    res = client.post(
+        f"/api/v1/products/{farm.a.product.id}/documents",
+        headers=api_token(farm.a.operator),
+        data=data,
+        content_type="multipart/form-data",
+    )
     assert res.status_code == 201 and res.json["file_type"] == "jpeg"
     document = db.session.get(ProductDocument, res.json["id"])
     with Image.open(os.path.join(papers_dir(), document.file_path)) as image:
@@ -222,8 +283,7 @@ def test_a_double_tap_uploads_once(db, farm, client, auth):
     auth.login(farm.a.operator)
     token = _token(client)
     for _ in range(2):
-        client.post("/station/papers", data=_form(farm.a.product, form_token=token),
-                    content_type="multipart/form-data")
+        client.post("/station/papers", data=_form(farm.a.product, form_token=token), content_type="multipart/form-data")
     assert len(_documents(db)) == 1
 
 
@@ -266,8 +326,11 @@ def test_reminders_are_sent_once_per_document_and_threshold(db, farm, app, caplo
     due, mails = run(4)  # the second: 1 day left
     assert due == [(urgent.id, 1)] and len(mails) == 1
     assert run(4) == ([], [])
-    rows = db.session.scalars(sa.select(DocumentReminder.days_before).where(
-        DocumentReminder.document_id == urgent.id).order_by(DocumentReminder.days_before)).all()
+    rows = db.session.scalars(
+        sa.select(DocumentReminder.days_before)
+        .where(DocumentReminder.document_id == urgent.id)
+        .order_by(DocumentReminder.days_before)
+    ).all()
     assert rows == [1, 7, 30]
 
 

@@ -3,6 +3,7 @@
 B and C send their shipments to A (shipped → arrived, received by A's operator); A's operator hands
 the whole order over with the order's one code; only A may; B and C see where their shipment goes.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,13 +29,18 @@ def three(world):
     station = make_station(village=village, code="STC", commission_bps=1000)
     station.name = "柳溪村站C"
     h = make_household(village=village, head_name="C王五")
-    product = make_product(name="C腌菜", price_fen=1200, stock=10, station=station, category=world.category,
-                           households=[h], weights=[1])
+    product = make_product(
+        name="C腌菜", price_fen=1200, stock=10, station=station, category=world.category, households=[h], weights=[1]
+    )
     operator = make_user(role="operator", station=station, email="opc@test.cn")
     world.c = SimpleNamespace(village=village, station=station, product=product, operator=operator, h=h)
     world.a.station.name = "柳溪村站"
-    order = make_order([(world.a.product, 1), (world.b.product, 2), (world.c.product, 1)], buyer=world.buyer,
-                       delivery="pickup", pickup_station=world.a.station)
+    order = make_order(
+        [(world.a.product, 1), (world.b.product, 2), (world.c.product, 1)],
+        buyer=world.buyer,
+        delivery="pickup",
+        pickup_station=world.a.station,
+    )
     by_station = {s.station_id: s for s in order.shipments}
     world.order = order
     world.sa, world.sb, world.sc = (by_station[x.station.id] for x in (world.a, world.b, world.c))
@@ -74,8 +80,11 @@ def test_three_station_order_ends_at_the_chosen_station_with_one_code(db, three,
     fulfilment.apply_action(w.sb, "pickup", actor=w.a.operator, now=now, pickup_code=PICKUP_CODE)
     assert {s.status for s in w.order.shipments} == {ShipmentStatus.DELIVERED}
     assert w.order.status == OrderStatus.COMPLETED
-    credited = db.session.scalar(sa.select(sa.func.count(sa.distinct(IncomeEntry.order_line_id)))
-                                 .where(IncomeEntry.order_line_id.in_([ln.id for ln in w.order.lines])))
+    credited = db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(IncomeEntry.order_line_id))).where(
+            IncomeEntry.order_line_id.in_([ln.id for ln in w.order.lines])
+        )
+    )
     assert credited == 3
 
 
@@ -106,13 +115,19 @@ def test_wrong_code_counts_for_the_whole_order_and_locks_it(db, three, now, clie
     targets = [w.sa, w.sb, w.sc]  # trying another shipment's page does not give fresh attempts
     for attempt in range(1, fulfilment.PICKUP_MAX_FAILURES + 1):
         s = targets[attempt % 3]
-        response = client.post(f"/api/v1/shipments/{s.code}/transition",
-                               json={"action": "pickup", "pickup_code": "000000"}, headers=headers)
+        response = client.post(
+            f"/api/v1/shipments/{s.code}/transition",
+            json={"action": "pickup", "pickup_code": "000000"},
+            headers=headers,
+        )
         assert response.status_code == 422, response.json
         assert response.json["error"]["fields"]["attempts_left"] == str(fulfilment.PICKUP_MAX_FAILURES - attempt)
     for s in targets:
-        response = client.post(f"/api/v1/shipments/{s.code}/transition",
-                               json={"action": "pickup", "pickup_code": PICKUP_CODE}, headers=headers)
+        response = client.post(
+            f"/api/v1/shipments/{s.code}/transition",
+            json={"action": "pickup", "pickup_code": PICKUP_CODE},
+            headers=headers,
+        )
         assert response.status_code == 409 and response.json["error"]["code"] == "pickup_locked"
     db.session.expire_all()
     assert {s.status for s in targets} == {ShipmentStatus.READY_FOR_PICKUP, ShipmentStatus.ARRIVED}
@@ -121,8 +136,7 @@ def test_wrong_code_counts_for_the_whole_order_and_locks_it(db, three, now, clie
     assert {s.status for s in targets} == {ShipmentStatus.DELIVERED}
 
 
-def test_api_lists_what_the_chosen_station_hands_over_and_every_shipment_names_it(db, three, now, client,
-                                                                                   api_token):
+def test_api_lists_what_the_chosen_station_hands_over_and_every_shipment_names_it(db, three, now, client, api_token):
     w = three
     ship_order = make_order([(w.b.product, 1)], buyer=w.buyer)  # delivery by post: no pick-up station
     commit()
@@ -137,8 +151,9 @@ def test_api_lists_what_the_chosen_station_hands_over_and_every_shipment_names_i
     assert set(items) == {w.sb.code, ship_order.shipments[0].code}
     assert items[w.sb.code]["pickup_station_id"] == w.a.station.id
     assert items[ship_order.shipments[0].code]["pickup_station_id"] is None
-    assert client.get(f"/api/v1/stations/{w.a.station.id}/shipments",
-                      headers=api_token(w.b.operator)).status_code == 403
+    assert (
+        client.get(f"/api/v1/stations/{w.a.station.id}/shipments", headers=api_token(w.b.operator)).status_code == 403
+    )
     # the transfer through the API: B ships, A receives; B may not receive (403), A may not accept B's
     hb, ha = api_token(w.b.operator), api_token(w.a.operator)
     url = f"/api/v1/shipments/{w.sb.code}/transition"
@@ -153,8 +168,11 @@ def test_api_lists_what_the_chosen_station_hands_over_and_every_shipment_names_i
     assert {s["pickup_station_id"] for s in order["shipments"]} == {w.a.station.id}
     assert {s["pickup_code"] for s in order["shipments"]} == {PICKUP_CODE}
     spec = client.get("/api/v1/openapi.json").json
-    shipment_schemas = [name for name, schema in spec["components"]["schemas"].items()
-                        if "pickup_station_id" in schema.get("properties", {}) and "status" in schema["properties"]]
+    shipment_schemas = [
+        name
+        for name, schema in spec["components"]["schemas"].items()
+        if "pickup_station_id" in schema.get("properties", {}) and "status" in schema["properties"]
+    ]
     assert len(shipment_schemas) >= 2, shipment_schemas
 
 
@@ -181,8 +199,12 @@ def test_operator_pages_show_where_each_shipment_goes(db, three, now, client, au
     assert w.sb.status == ShipmentStatus.ARRIVED
     # A cannot cancel B's line or take over B's packing steps through the pages
     line = w.sb.lines[0]
-    assert client.post(f"/station/shipments/{w.sb.code}/lines/{line.id}/cancel",
-                       data={"confirm": "1", "reason": "x"}).status_code == 403
+    assert (
+        client.post(
+            f"/station/shipments/{w.sb.code}/lines/{line.id}/cancel", data={"confirm": "1", "reason": "x"}
+        ).status_code
+        == 403
+    )
 
 
 def test_ready_mail_is_sent_once_the_whole_order_waits_at_the_chosen_station(db, three, now, caplog):
@@ -208,8 +230,12 @@ def test_ready_mail_is_sent_once_the_whole_order_waits_at_the_chosen_station(db,
 def test_a_shipment_already_on_its_own_shelf_before_the_rule_is_handed_over_there(db, world, now, client, auth):
     """Orders in flight when pick-up moved to the chosen station: per-shipment codes, B's shipment on
     B's shelf. B hands its own over with its own code; A hands over the rest with A's code."""
-    order = make_order([(world.a.product, 1), (world.b.product, 1)], buyer=world.buyer, delivery="pickup",
-                       pickup_station=world.a.station)
+    order = make_order(
+        [(world.a.product, 1), (world.b.product, 1)],
+        buyer=world.buyer,
+        delivery="pickup",
+        pickup_station=world.a.station,
+    )
     sa_, sb_ = sorted(order.shipments, key=lambda s: s.station_id != world.a.station.id)
     sb_.pickup_code = "135790"
     for s, op in ((sa_, world.a.operator), (sb_, world.b.operator)):
@@ -234,8 +260,9 @@ def _allocated(product) -> int:
 
 
 @pytest.mark.usefixtures("db")
-def test_a_transfer_canceled_after_it_arrived_goes_back_and_its_stock_returns_only_then(db, three, now, client,
-                                                                                       api_token):
+def test_a_transfer_canceled_after_it_arrived_goes_back_and_its_stock_returns_only_then(
+    db, three, now, client, api_token
+):
     w = three
     _send_to_a(w, now, w.sb, w.b.operator)
     fulfilment.apply_action(w.sb, "receive", actor=w.a.operator, now=now)

@@ -2,6 +2,7 @@
 knows it was bought, and when its units are sold later no household is credited a second time, while
 consigned units credit at sale. Every sale's money is accounted for to the fen (`SaleFigure`):
 sale = households + commission + collective + purchased units."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -31,8 +32,9 @@ def _entries(db, **where):
 
 
 def _figures(db, line_id):
-    return db.session.scalars(sa.select(SaleFigure).where(SaleFigure.order_line_id == line_id)
-                              .order_by(SaleFigure.id)).all()
+    return db.session.scalars(
+        sa.select(SaleFigure).where(SaleFigure.order_line_id == line_id).order_by(SaleFigure.id)
+    ).all()
 
 
 def _hand_over(world, order, now):
@@ -47,16 +49,36 @@ def _hand_over(world, order, now):
 def _purchased_product(world, now, *, bought=3, consigned=5, price_fen=1000):
     """A product of station A (commission 10%) with a purchased lot of `bought` units (from h1, expiring
     first, so sold first) and a consigned lot of `consigned` units."""
-    product = make_product(name="A收购大米", price_fen=price_fen, stock=0, station=world.a.station,
-                           category=world.category, households=[world.a.h1, world.a.h2], weights=[2, 1])
+    product = make_product(
+        name="A收购大米",
+        price_fen=price_fen,
+        stock=0,
+        station=world.a.station,
+        category=world.category,
+        households=[world.a.h1, world.a.h2],
+        weights=[2, 1],
+    )
     record = product.stock
-    movement = receive_stock(record, bought, actor=world.a.operator, now=now, from_household_id=world.a.h1.id,
-                             best_before_date=TODAY + timedelta(days=10), purchase_price_fen=600)
+    movement = receive_stock(
+        record,
+        bought,
+        actor=world.a.operator,
+        now=now,
+        from_household_id=world.a.h1.id,
+        best_before_date=TODAY + timedelta(days=10),
+        purchase_price_fen=600,
+    )
     lot = db_get(Lot, movement.lot_id)
     credit_intake_purchase(lot, actor=world.a.operator, now=now)
     if consigned:
-        receive_stock(record, consigned, actor=world.a.operator, now=now, from_household_id=world.a.h2.id,
-                      best_before_date=TODAY + timedelta(days=30))
+        receive_stock(
+            record,
+            consigned,
+            actor=world.a.operator,
+            now=now,
+            from_household_id=world.a.h2.id,
+            best_before_date=TODAY + timedelta(days=30),
+        )
     return product, lot
 
 
@@ -72,8 +94,13 @@ def test_the_station_page_receives_a_purchase_and_credits_the_household_once(cli
     page = client.get(f"/station/stock/{record.id}").get_data(as_text=True)
     assert 'name="acquisition"' in page and 'name="purchase_price"' in page
     token = new_form_token()
-    form = {"form_token": token, "quantity": "50", "from_household_id": str(world.a.h1.id),
-            "acquisition": "purchased", "purchase_price": "2.40"}
+    form = {
+        "form_token": token,
+        "quantity": "50",
+        "from_household_id": str(world.a.h1.id),
+        "acquisition": "purchased",
+        "purchase_price": "2.40",
+    }
     response = client.post(f"/station/stock/{record.id}/receive", data=form, follow_redirects=True)
     assert "收购款 ¥120.00 已记入农户收益" in response.get_data(as_text=True)
     client.post(f"/station/stock/{record.id}/receive", data=form)  # the same form again: nothing new
@@ -99,14 +126,18 @@ def test_a_purchase_without_price_or_household_is_refused_and_changes_nothing(cl
     for form in (
         {"quantity": "5", "from_household_id": str(world.a.h1.id), "acquisition": "purchased", "purchase_price": ""},
         {"quantity": "5", "from_household_id": "0", "acquisition": "purchased", "purchase_price": "3"},
-        {"quantity": "5", "from_household_id": str(world.a.h1.id), "acquisition": "purchased",
-         "purchase_price": "-3"},
-        {"quantity": "100000", "from_household_id": str(world.a.h1.id), "acquisition": "purchased",
-         "purchase_price": "9999"},  # 999,900,000 yuan: a typing error
+        {"quantity": "5", "from_household_id": str(world.a.h1.id), "acquisition": "purchased", "purchase_price": "-3"},
+        {
+            "quantity": "100000",
+            "from_household_id": str(world.a.h1.id),
+            "acquisition": "purchased",
+            "purchase_price": "9999",
+        },  # 999,900,000 yuan: a typing error
         {"quantity": "5", "from_household_id": str(world.a.h1.id), "acquisition": "gift", "purchase_price": "3"},
     ):
-        response = client.post(f"/station/stock/{record.id}/receive", data={"form_token": new_form_token(), **form},
-                               follow_redirects=True)
+        response = client.post(
+            f"/station/stock/{record.id}/receive", data={"form_token": new_form_token(), **form}, follow_redirects=True
+        )
         assert response.status_code == 200
         assert "已入库" not in response.get_data(as_text=True), form
     db.session.expire_all()
@@ -121,17 +152,26 @@ def test_purchased_units_sold_later_credit_no_household_consigned_units_do(db, w
     # 4 units: 3 from the purchased lot (first to expire), 1 consigned
     order = make_order(world.buyer, [(product, 4)], now=now, payment_method="cod")
     line = order.lines[0]
-    held = dict(db.session.execute(sa.select(LotAllocation.lot_id, LotAllocation.allocated)
-                                   .where(LotAllocation.order_line_id == line.id)).all())
+    held = dict(
+        db.session.execute(
+            sa.select(LotAllocation.lot_id, LotAllocation.allocated).where(LotAllocation.order_line_id == line.id)
+        ).all()
+    )
     assert held[lot.id] == 3
     _hand_over(world, order, now)
     sale = _entries(db, order_line_id=line.id)
     # the consigned unit's part: 1000 fen, less 10% commission = 900, split 2:1
     assert sorted((e.household_id, e.amount_fen, e.benefit_kind) for e in sale) == sorted(
-        [(h1.id, 600, "sale"), (h2.id, 300, "sale")])
+        [(h1.id, 600, "sale"), (h2.id, 300, "sale")]
+    )
     [figure] = _figures(db, line.id)
-    assert (figure.sale_fen, figure.purchased_fen, figure.commission_fen, figure.household_fen,
-            figure.collective_fen) == (4000, 3000, 100, 900, 0)
+    assert (
+        figure.sale_fen,
+        figure.purchased_fen,
+        figure.commission_fen,
+        figure.household_fen,
+        figure.collective_fen,
+    ) == (4000, 3000, 100, 900, 0)
     # h1 earned its purchase once (at intake) and its share of the consigned unit: never the purchased units again
     assert sum(e.amount_fen for e in _entries(db, household_id=h1.id)) == 1800 + 600
 
@@ -162,6 +202,8 @@ def test_a_refund_of_a_mixed_line_reverses_only_the_consigned_part(db, world, no
     figures = _figures(db, line.id)
     for f in figures:
         assert f.sale_fen == f.household_fen + f.commission_fen + f.collective_fen + f.purchased_fen
-    totals = [sum(getattr(f, k) for f in figures) for k in ("sale_fen", "household_fen", "commission_fen",
-                                                            "collective_fen", "purchased_fen")]
+    totals = [
+        sum(getattr(f, k) for f in figures)
+        for k in ("sale_fen", "household_fen", "commission_fen", "collective_fen", "purchased_fen")
+    ]
     assert totals == [0, 0, 0, 0, 0]

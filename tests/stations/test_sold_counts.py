@@ -1,5 +1,6 @@
 """已售 on cards, product pages and the product API: units handed over to buyers (delivered lines),
 less those refunded afterwards; never a typed number. Cached pages show the new count at once."""
+
 from __future__ import annotations
 
 import re

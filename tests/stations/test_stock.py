@@ -1,4 +1,5 @@
 """Stock: every change is a movement; movements sum to on_hand; no lost update under concurrency."""
+
 from __future__ import annotations
 
 import threading
@@ -18,8 +19,15 @@ from tests.stations.factories import make_order
 
 def test_movements_sum_to_on_hand_through_receipts_corrections_and_hand_over(db, world, now):
     record = world.a.product.stock
-    receive_stock(record, 12, actor=world.a.operator, now=now, lot_note="第3批", harvest_date=date(2026, 11, 27),
-                  from_household_id=world.a.h1.id)
+    receive_stock(
+        record,
+        12,
+        actor=world.a.operator,
+        now=now,
+        lot_note="第3批",
+        harvest_date=date(2026, 11, 27),
+        from_household_id=world.a.h1.id,
+    )
     correct_stock(record, -3, reason="破损", actor=world.a.operator, now=now)
     order = make_order([(world.a.product, 4)])
     s = order.shipments[0]
@@ -30,8 +38,9 @@ def test_movements_sum_to_on_hand_through_receipts_corrections_and_hand_over(db,
     db.session.refresh(record)
     assert record.on_hand == 20 + 12 - 3 - 4
     assert movements_total(record.id) == record.on_hand
-    kinds = db.session.scalars(sa.select(StockMovement.kind).where(StockMovement.stock_record_id == record.id)
-                               .order_by(StockMovement.id)).all()
+    kinds = db.session.scalars(
+        sa.select(StockMovement.kind).where(StockMovement.stock_record_id == record.id).order_by(StockMovement.id)
+    ).all()
     assert kinds == ["receive", "receive", "correct", "consume"]
 
 
@@ -50,14 +59,29 @@ def test_correction_below_allocated_is_refused_and_changes_nothing(db, world, no
 def test_receive_and_correct_pages_write_movements(db, world, client, auth):
     auth.login(world.a.operator)
     record_id = world.a.product.stock.id
-    response = client.post(f"/station/stock/{record_id}/receive", data={"form_token": new_form_token(),
-        "quantity": "8", "harvest_date": "2026-11-26", "lot_note": "早稻", "from_household_id": str(world.a.h2.id)})
+    response = client.post(
+        f"/station/stock/{record_id}/receive",
+        data={
+            "form_token": new_form_token(),
+            "quantity": "8",
+            "harvest_date": "2026-11-26",
+            "lot_note": "早稻",
+            "from_household_id": str(world.a.h2.id),
+        },
+    )
     assert response.status_code == 302
-    response = client.post(f"/station/stock/{record_id}/correct", data={"form_token": new_form_token(), "delta": "-2", "reason": "盘点"})
+    response = client.post(
+        f"/station/stock/{record_id}/correct", data={"form_token": new_form_token(), "delta": "-2", "reason": "盘点"}
+    )
     assert response.status_code == 302
-    response = client.post(f"/station/stock/{record_id}/correct", data={"form_token": new_form_token(), "delta": "-2", "reason": ""})
+    response = client.post(
+        f"/station/stock/{record_id}/correct", data={"form_token": new_form_token(), "delta": "-2", "reason": ""}
+    )
     assert response.status_code == 302
-    response = client.post(f"/station/stock/{record_id}/receive", data={"form_token": new_form_token(), "quantity": "-4", "from_household_id": "0"})
+    response = client.post(
+        f"/station/stock/{record_id}/receive",
+        data={"form_token": new_form_token(), "quantity": "-4", "from_household_id": "0"},
+    )
     assert response.status_code == 302
     db.session.expire_all()
     record = db.session.get(StockRecord, record_id)
@@ -72,8 +96,9 @@ def test_api_patch_sets_stock_as_a_correction_with_reason(db, world, client, api
     url = f"/api/v1/products/{world.a.product.id}"
     response = client.patch(url, json={"stock": 7}, headers=headers)
     assert response.status_code == 422 and response.json["error"]["fields"] == {"reason": "required"}
-    response = client.patch(url, json={"stock": 7, "reason": "盘点", "price_fen": 3500, "is_published": False},
-                            headers=headers)
+    response = client.patch(
+        url, json={"stock": 7, "reason": "盘点", "price_fen": 3500, "is_published": False}, headers=headers
+    )
     assert response.status_code == 200, response.json
     # the product is approved: the new price waits for the county's re-certification (catalog.changes)
     assert response.json["on_hand"] == 7 and response.json["price_fen"] == 3333
@@ -166,8 +191,9 @@ def test_two_operators_handing_over_at_once_consume_and_credit_once(committed_db
         product_households = [make_household(village=product.village)]
         from catalog.models import BenefitLink
 
-        committed_db.session.add(BenefitLink(product_id=product.id, household_id=product_households[0].id, weight=1,
-                                             created_at=now))
+        committed_db.session.add(
+            BenefitLink(product_id=product.id, household_id=product_households[0].id, weight=1, created_at=now)
+        )
         committed_db.session.flush()
         ops = [make_user(role="operator", station=product.station) for _ in range(2)]
         order = make_order([(product, 3)])
@@ -209,15 +235,15 @@ def test_two_operators_handing_over_at_once_consume_and_credit_once(committed_db
         assert committed_db.session.scalar(sa.select(sa.func.count(IncomeEntry.id))) == 1
 
 
-
 def test_the_price_form_refuses_a_price_above_the_ceiling_as_too_high(db, world, client, auth):
     """改价 ¥10,000,000 on the station's product page: the message names the ceiling (价格不能超过
     ¥1,000,000.00), not 价格必须大于零; the price is unchanged."""
     product = world.a.product
     before = product.price_fen
     auth.login(world.a.operator)
-    response = client.post(f"/station/products/{product.id}/edit", data={"price": "10000000", "is_published": "1"},
-                           follow_redirects=True)
+    response = client.post(
+        f"/station/products/{product.id}/edit", data={"price": "10000000", "is_published": "1"}, follow_redirects=True
+    )
     page = response.get_data(as_text=True)
     assert "价格必须大于零" not in page and "价格不能超过 ¥1,000,000.00" in page
     db.session.expire_all()

@@ -1,4 +1,5 @@
 """#23: the public trace page of a lot, and the QR codes on the packing slip that lead to it."""
+
 from __future__ import annotations
 
 import re
@@ -28,22 +29,38 @@ def test_trace_page_shows_origin_dates_station_and_certification(db, world, clie
     producer = Producer(name="A村土鸡蛋专业合作社", kind="cooperative", village_id=world.a.village.id)
     db.session.add(producer)
     db.session.flush()
-    movement = receive_stock(product.stock, 6, actor=world.a.operator, now=now, harvest_date=TODAY - timedelta(days=2),
-                             best_before_date=TODAY + timedelta(days=28), producer_id=producer.id)
+    movement = receive_stock(
+        product.stock,
+        6,
+        actor=world.a.operator,
+        now=now,
+        harvest_date=TODAY - timedelta(days=2),
+        best_before_date=TODAY + timedelta(days=28),
+        producer_id=producer.id,
+    )
     code = db.session.get(Lot, movement.lot_id).code
     page = client.get(f"/trace/{code}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    for fact in (product.name, world.a.village.name, world.a.village.township.name, "A村土鸡蛋专业合作社",
-                 "2026-11-26", "2026-12-26", world.a.station.name, world.a.station.code, product.trace_code,
-                 f"南扶认〔2026〕{product.id:05d}号", "本商品结对帮扶 2 户脱贫户"):
+    for fact in (
+        product.name,
+        world.a.village.name,
+        world.a.village.township.name,
+        "A村土鸡蛋专业合作社",
+        "2026-11-26",
+        "2026-12-26",
+        world.a.station.name,
+        world.a.station.code,
+        product.trace_code,
+        f"南扶认〔2026〕{product.id:05d}号",
+        "本商品结对帮扶 2 户脱贫户",
+    ):
         assert fact in text, fact
     assert "已召回" not in text
 
 
 def test_a_lot_from_a_household_reads_as_one_household_of_the_village(db, world, client, now):
-    movement = receive_stock(world.a.product.stock, 3, actor=world.a.operator, now=now,
-                             from_household_id=world.a.h1.id)
+    movement = receive_stock(world.a.product.stock, 3, actor=world.a.operator, now=now, from_household_id=world.a.h1.id)
     text = client.get(f"/trace/{db.session.get(Lot, movement.lot_id).code}").get_data(as_text=True)
     assert "本村 1 户脱贫户" in text
     assert world.a.h1.head_name not in text and mask_name(world.a.h1.head_name) not in text
@@ -52,9 +69,13 @@ def test_a_lot_from_a_household_reads_as_one_household_of_the_village(db, world,
 def test_no_trace_page_shows_any_households_personal_data(db, world, client, now):
     """Every lot, from every household (and a household-run producer named after one), checked
     against every household's name, ID number, registry number and phone."""
-    extra = [make_household(village=world.a.village, head_name=name, id_number=idn, phone=phone)
-             for name, idn, phone in (("欧阳秀英", "36012119750304002X", "13607091234"),
-                                      ("王五", "360121198812120011", "15979001122"))]
+    extra = [
+        make_household(village=world.a.village, head_name=name, id_number=idn, phone=phone)
+        for name, idn, phone in (
+            ("欧阳秀英", "36012119750304002X", "13607091234"),
+            ("王五", "360121198812120011", "15979001122"),
+        )
+    ]
     db.session.add(Producer(name=f"{extra[0].head_name}家庭农场", kind="household", village_id=world.a.village.id))
     db.session.flush()
     household_producer = db.session.scalar(sa.select(Producer).where(Producer.kind == "household"))
@@ -66,8 +87,15 @@ def test_no_trace_page_shows_any_households_personal_data(db, world, client, now
         make_document(product, "test_report", issuer="南昌县农产品质量安全检测站", number="NCJC-2026-0001")
     for household in [world.a.h1, world.a.h2, world.b.h1, world.b.h2, *extra]:
         product = world.a.product if household.village_id == world.a.village.id else world.b.product
-        receive_stock(product.stock, 2, actor=None, now=now, harvest_date=TODAY, from_household_id=household.id,
-                      producer_id=household_producer.id if household in extra else None)
+        receive_stock(
+            product.stock,
+            2,
+            actor=None,
+            now=now,
+            harvest_date=TODAY,
+            from_household_id=household.id,
+            producer_id=household_producer.id if household in extra else None,
+        )
     households = db.session.scalars(sa.select(Household)).all()
     secrets = set()
     for h in households:
@@ -99,7 +127,7 @@ def test_an_unknown_code_is_the_same_plain_404(db, world, client, code):
     assert response.status_code == 404 == baseline.status_code
 
     def plain(r):  # the page names its own path (the language switch's `next`): nothing else differs
-        return re.sub(r"trace(/|%2F)[^\"<\s]*\"", "trace/X\"", r.get_data(as_text=True))
+        return re.sub(r"trace(/|%2F)[^\"<\s]*\"", 'trace/X"', r.get_data(as_text=True))
 
     assert plain(response) == plain(baseline)
     assert existing not in response.get_data(as_text=True)
@@ -159,12 +187,19 @@ def test_the_trace_page_lists_the_approved_papers_valid_today(db, world, client)
 
     today = local_date(now_utc())
     product = world.a.product
-    make_document(product, "production_licence", number="SC10336012100001", issuer="南昌县市场监督管理局",
-                  valid_from=_date(2025, 1, 1), valid_until=today + timedelta(days=30))
+    make_document(
+        product,
+        "production_licence",
+        number="SC10336012100001",
+        issuer="南昌县市场监督管理局",
+        valid_from=_date(2025, 1, 1),
+        valid_until=today + timedelta(days=30),
+    )
     make_document(product, "test_report", number="JC-PENDING", status="pending")
     make_document(product, "test_report", number="JC-REJECTED", status="rejected")
-    make_document(product, "test_report", number="JC-OLD", valid_from=_date(2024, 1, 1),
-                  valid_until=today - timedelta(days=1))
+    make_document(
+        product, "test_report", number="JC-OLD", valid_from=_date(2024, 1, 1), valid_until=today - timedelta(days=1)
+    )
     text = client.get(f"/trace/{_lot(db, product).code}").get_data(as_text=True)
     assert "食品安全证件" in text and "食品生产许可证（SC）" in text and "SC10336012100001" in text
     assert "南昌县市场监督管理局" in text and (today + timedelta(days=30)).isoformat() in text
@@ -189,7 +224,7 @@ def test_the_parcel_label_has_a_trace_qr_code_per_lot_separate_from_the_slip(db,
         url = f"http://shop.test/trace/{code}"  # SITE_URL: the address a phone can open
         assert str(qr_svg(url)) in text and url in text
     assert "包裹面单" in text and "装箱单" not in text and order.ship_name in text
-    assert 'data-print' in text and "<script>" not in text and 'js/print.js' in text  # prints under the CSP
+    assert "data-print" in text and "<script>" not in text and "js/print.js" in text  # prints under the CSP
     assert "onclick" not in text and "<style" not in text
     page = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
     assert f"/station/shipments/{shipment.code}/label" in page

@@ -1,5 +1,6 @@
 """Expensive uploads (issue #17.10): a photo's size is checked from its header before anything is decoded,
 and accepted photos are decoded in bounded memory (JPEG scaled down while decoding)."""
+
 from __future__ import annotations
 
 import io
@@ -20,15 +21,23 @@ from tests.stations.test_assisted import _form
 
 def png_header_only(width: int, height: int) -> bytes:
     """A few hundred bytes claiming width×height pixels: the header of a decompression bomb."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 4096)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 4096))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _counts(db):
-    return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (Product, ProductImage, StockMovement))
+    return tuple(
+        db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (Product, ProductImage, StockMovement)
+    )
 
 
 def _files(app) -> list[str]:
@@ -43,8 +52,11 @@ def test_huge_dimension_png_is_refused_quickly_with_a_clear_error_and_nothing_st
         bomb = png_header_only(width, height)
         assert len(bomb) < 500
         started = time.perf_counter()
-        response = client.post("/station/products/new", data=_form(world, image=(io.BytesIO(bomb), "p.png")),
-                               content_type="multipart/form-data")
+        response = client.post(
+            "/station/products/new",
+            data=_form(world, image=(io.BytesIO(bomb), "p.png")),
+            content_type="multipart/form-data",
+        )
         elapsed = time.perf_counter() - started
         html = response.get_data(as_text=True)
         assert response.status_code == 422, (width, html[-500:])
@@ -76,8 +88,11 @@ def test_large_jpeg_is_decoded_scaled_down_and_stored_at_1200px(db, world, clien
         checked = check_image(data)
         assert checked.image.size == (2400, 1800)  # decoded at 1/2 scale: a quarter of the memory
     auth.login(world.a.operator)
-    response = client.post("/station/products/new", data=_form(world, image=(io.BytesIO(data), "p.jpg")),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/station/products/new",
+        data=_form(world, image=(io.BytesIO(data), "p.jpg")),
+        content_type="multipart/form-data",
+    )
     assert response.status_code in (302, 303), response.get_data(as_text=True)[-400:]
     image = db.session.scalar(sa.select(ProductImage).order_by(ProductImage.id.desc()))
     with Image.open(os.path.join(app.config["UPLOAD_DIR"], image.path)) as full:

@@ -1,5 +1,6 @@
 """An operator adds a variant (规格) to one of the station's products through 新增代卖商品 (#21): it waits
 for the county's certification like any product; another station's product or no label is refused."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -13,8 +14,13 @@ def test_operator_adds_a_variant_to_a_station_product(db, world, client, auth):
     page = client.get("/station/products/new").get_data(as_text=True)
     assert f'<option value="{world.a.product.id}">{world.a.product.name}</option>' in page
     assert world.b.product.name not in page
-    data = _form(world, name="A土鸡蛋60枚礼盒", variant_of=str(world.a.product.id), variant_label="60枚礼盒",
-                 variant_of_label="30枚装")
+    data = _form(
+        world,
+        name="A土鸡蛋60枚礼盒",
+        variant_of=str(world.a.product.id),
+        variant_label="60枚礼盒",
+        variant_of_label="30枚装",
+    )
     response = client.post("/station/products/new", data=data, content_type="multipart/form-data")
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     new = db.session.scalar(sa.select(Product).where(Product.name == "A土鸡蛋60枚礼盒"))
@@ -27,12 +33,15 @@ def test_operator_adds_a_variant_to_a_station_product(db, world, client, auth):
 def test_a_variant_of_another_stations_product_or_without_label_is_refused(db, world, client, auth):
     auth.login(world.a.operator)
     before = _count(db, Product), _count(db, ProductFamily)
-    for extra in ({"variant_of": str(world.b.product.id), "variant_label": "礼盒"},
-                  {"variant_of": str(world.a.product.id), "variant_label": ""},
-                  {"variant_of": "99999999", "variant_label": "礼盒"},
-                  {"variant_of": "abc", "variant_label": "礼盒"}):
-        response = client.post("/station/products/new", data=_form(world, name="A土鸡蛋礼盒", **extra),
-                               content_type="multipart/form-data")
+    for extra in (
+        {"variant_of": str(world.b.product.id), "variant_label": "礼盒"},
+        {"variant_of": str(world.a.product.id), "variant_label": ""},
+        {"variant_of": "99999999", "variant_label": "礼盒"},
+        {"variant_of": "abc", "variant_label": "礼盒"},
+    ):
+        response = client.post(
+            "/station/products/new", data=_form(world, name="A土鸡蛋礼盒", **extra), content_type="multipart/form-data"
+        )
         assert response.status_code in (400, 404, 422), (extra, response.status_code)
         assert (_count(db, Product), _count(db, ProductFamily)) == before, extra
     db.session.refresh(world.a.product)
@@ -40,7 +49,8 @@ def test_a_variant_of_another_stations_product_or_without_label_is_refused(db, w
 
 
 def test_sold_of_a_product_with_variants_sums_its_delivered_variants_even_on_cached_pages(
-        client, db, world, now, cache_on):
+    client, db, world, now, cache_on
+):
     from catalog.services import join_family
     from shop.db import commit
     from tests.factories import make_product
@@ -74,8 +84,14 @@ def test_each_variant_credits_its_own_households_at_hand_over(db, world, now):
 
     eggs = world.a.product  # linked to world.a.h1 and world.a.h2
     other = make_household(village=world.a.village)
-    box = make_product(name="A土鸡蛋60枚", price_fen=8000, stock=10, station=world.a.station,
-                       category=world.category, households=[other])
+    box = make_product(
+        name="A土鸡蛋60枚",
+        price_fen=8000,
+        stock=10,
+        station=world.a.station,
+        category=world.category,
+        households=[other],
+    )
     join_family(box, eggs.id, "60枚装", now=now, sibling_label="30枚装")
     order = make_order([(box, 1)], buyer=world.buyer)
     commit()

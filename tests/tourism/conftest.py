@@ -1,4 +1,5 @@
 """Tourism fixtures: card payments through the orders pipeline with the fake Stripe provider."""
+
 from __future__ import annotations
 
 import pytest

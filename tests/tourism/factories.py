@@ -1,4 +1,5 @@
 """Tourism test data: listings of each kind, sessions, bookings."""
+
 from __future__ import annotations
 
 import itertools
@@ -13,11 +14,23 @@ from tourism.models import Booking, BookingStatus, Listing, ListingKind, Session
 _seq = itertools.count(1)
 
 
-def make_listing(*, kind: str = ListingKind.STAY, host=None, village=None, name: str | None = None,
-                 units: int = 2, max_guests: int = 2, price_fen: int = 20000,
-                 weekend_price_fen: int | None = None, holiday_price_fen: int | None = None,
-                 free_cancel_days: int = 3, cancel_fee_pct: int = 50, pay_on_arrival: bool = False,
-                 households: list | None = None, is_published: bool = True) -> Listing:
+def make_listing(
+    *,
+    kind: str = ListingKind.STAY,
+    host=None,
+    village=None,
+    name: str | None = None,
+    units: int = 2,
+    max_guests: int = 2,
+    price_fen: int = 20000,
+    weekend_price_fen: int | None = None,
+    holiday_price_fen: int | None = None,
+    free_cancel_days: int = 3,
+    cancel_fee_pct: int = 50,
+    pay_on_arrival: bool = False,
+    households: list | None = None,
+    is_published: bool = True,
+) -> Listing:
     n = next(_seq)
     listing = Listing(
         kind=kind,
@@ -36,9 +49,17 @@ def make_listing(*, kind: str = ListingKind.STAY, host=None, village=None, name:
     )
     db.session.add(listing)
     db.session.flush()
-    db.session.add(UnitType(listing_id=listing.id, name={"stay": "标准间", "experience": "采摘", "ticket": "成人票"}[kind],
-                            units=units, max_guests=max_guests, price_fen=price_fen,
-                            weekend_price_fen=weekend_price_fen, holiday_price_fen=holiday_price_fen))
+    db.session.add(
+        UnitType(
+            listing_id=listing.id,
+            name={"stay": "标准间", "experience": "采摘", "ticket": "成人票"}[kind],
+            units=units,
+            max_guests=max_guests,
+            price_fen=price_fen,
+            weekend_price_fen=weekend_price_fen,
+            holiday_price_fen=holiday_price_fen,
+        )
+    )
     for household in households or []:
         db.session.add(BenefitLink(listing_id=listing.id, household_id=household.id, weight=1, created_at=NOW))
     db.session.flush()
@@ -54,9 +75,19 @@ def make_session(listing: Listing, *, day: date, hour: int = 9, capacity: int = 
     return session
 
 
-def make_booking(listing: Listing, *, user=None, check_in: date, check_out: date | None = None, guests: int = 2,
-                 units: int = 1, status: str = BookingStatus.CONFIRMED, expires_at: datetime | None = None,
-                 confirmation_code: str = "", session=None) -> Booking:
+def make_booking(
+    listing: Listing,
+    *,
+    user=None,
+    check_in: date,
+    check_out: date | None = None,
+    guests: int = 2,
+    units: int = 1,
+    status: str = BookingStatus.CONFIRMED,
+    expires_at: datetime | None = None,
+    confirmation_code: str = "",
+    session=None,
+) -> Booking:
     n = next(_seq)
     booking = Booking(
         code=f"TB{n:06d}-S-1",

@@ -1,4 +1,5 @@
 """The tourism JSON API: status, envelope and database effect."""
+
 from datetime import timedelta
 
 import pytest
@@ -38,8 +39,9 @@ def test_listings_filter_by_kind_and_dates(client, db):
     assert r.status_code == 200 and r.json["items"] == []  # 1 room for 2
 
 
-@pytest.mark.parametrize("qs", ["kind=boat", "checkin=2020-01-01", "checkin=tomorrow", "guests=0",
-                                "checkout=2030-01-01"])
+@pytest.mark.parametrize(
+    "qs", ["kind=boat", "checkin=2020-01-01", "checkin=tomorrow", "guests=0", "checkout=2030-01-01"]
+)
 def test_listings_bad_query_is_422(client, db, qs):
     r = client.get(f"/api/v1/listings?{qs}")
     assert r.status_code == 422
@@ -163,11 +165,17 @@ def test_experience_booking_by_session(client, db, api_token):
     db.session.commit()  # error responses roll the session back: keep the fixture data
     session = make_session(listing, day=_day(3), capacity=5)
     db.session.commit()  # error responses roll the session back: keep the fixture data
-    r = client.post("/api/v1/bookings", json={"listing_id": listing.id, "session_id": session.id, "guests": 3},
-                    headers=api_token(make_user()))
+    r = client.post(
+        "/api/v1/bookings",
+        json={"listing_id": listing.id, "session_id": session.id, "guests": 3},
+        headers=api_token(make_user()),
+    )
     assert r.status_code == 201 and r.json["total_fen"] == 9000 and r.json["session_id"] == session.id
-    r = client.post("/api/v1/bookings", json={"listing_id": listing.id, "session_id": session.id, "guests": 3},
-                    headers=api_token(make_user()))
+    r = client.post(
+        "/api/v1/bookings",
+        json={"listing_id": listing.id, "session_id": session.id, "guests": 3},
+        headers=api_token(make_user()),
+    )
     assert r.status_code == 409
 
 
@@ -200,16 +208,21 @@ def test_check_in_only_by_the_listings_host_with_the_right_code(client, db, api_
     host, other_host, guest = make_user(role="host"), make_user(role="host"), make_user()
     listing = make_listing(host=host, kind="ticket", units=10, max_guests=4, pay_on_arrival=True)
     db.session.commit()  # error responses roll the session back: keep the fixture data
-    r = client.post("/api/v1/bookings", json={"listing_id": listing.id, "checkin": _day(0).isoformat(), "guests": 2,
-                                              "payment_method": "arrival"}, headers=api_token(guest))
+    r = client.post(
+        "/api/v1/bookings",
+        json={"listing_id": listing.id, "checkin": _day(0).isoformat(), "guests": 2, "payment_method": "arrival"},
+        headers=api_token(guest),
+    )
     assert r.status_code == 201
     code, confirmation = r.json["code"], r.json["confirmation_code"]
     wrong = "000000" if confirmation != "000000" else "111111"
-    r = client.post(f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": confirmation},
-                    headers=api_token(other_host))
+    r = client.post(
+        f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": confirmation}, headers=api_token(other_host)
+    )
     assert r.status_code == 404
-    r = client.post(f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": confirmation},
-                    headers=api_token(guest))
+    r = client.post(
+        f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": confirmation}, headers=api_token(guest)
+    )
     assert r.status_code == 404
     r = client.post(f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": wrong}, headers=api_token(host))
     assert r.status_code == 422 and r.json["error"]["code"] == "wrong_confirmation_code"
@@ -217,16 +230,22 @@ def test_check_in_only_by_the_listings_host_with_the_right_code(client, db, api_
     # paid at the gate: no check-in without the cash, in the same step (#18)
     total = client.get(f"/api/v1/bookings/{code}", headers=api_token(guest)).json["total_fen"]
     for body, status in (({}, 409), ({"cash_received_fen": total - 1}, 409), ({"cash_received_fen": -1}, 422)):
-        r = client.post(f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": confirmation, **body},
-                        headers=api_token(host))
+        r = client.post(
+            f"/api/v1/bookings/{code}/check-in",
+            json={"confirmation_code": confirmation, **body},
+            headers=api_token(host),
+        )
         assert r.status_code == status, r.json
         if status == 409:
             assert r.json["error"]["code"] == "checkin_cash_not_received"
             assert r.json["error"]["fields"]["amount_due_fen"] == str(total)
     assert db.session.scalar(sa.select(Booking.status)) == "confirmed"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(HostCashEntry)) == 0
-    r = client.post(f"/api/v1/bookings/{code}/check-in", json={"confirmation_code": confirmation,
-                                                               "cash_received_fen": total}, headers=api_token(host))
+    r = client.post(
+        f"/api/v1/bookings/{code}/check-in",
+        json={"confirmation_code": confirmation, "cash_received_fen": total},
+        headers=api_token(host),
+    )
     assert r.status_code == 200 and r.json["status"] == "checked_in"
     booking = db.session.scalar(sa.select(Booking))
     assert booking.order.payments[0].state == "confirmed"  # the host took the money on arrival
@@ -236,8 +255,14 @@ def test_check_in_only_by_the_listings_host_with_the_right_code(client, db, api_
 
 def test_openapi_lists_the_tourism_paths(client, db):
     paths = client.get("/api/v1/openapi.json").json["paths"]
-    for path in ("/api/v1/listings", "/api/v1/listings/{listing_id}/availability", "/api/v1/bookings",
-                 "/api/v1/bookings/{code}", "/api/v1/bookings/{code}/cancel", "/api/v1/bookings/{code}/check-in"):
+    for path in (
+        "/api/v1/listings",
+        "/api/v1/listings/{listing_id}/availability",
+        "/api/v1/bookings",
+        "/api/v1/bookings/{code}",
+        "/api/v1/bookings/{code}/cancel",
+        "/api/v1/bookings/{code}/check-in",
+    ):
         assert path in paths
 
 

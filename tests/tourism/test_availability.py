@@ -45,7 +45,10 @@ def test_closed_dates_have_no_availability(db, now):
     listing = make_listing(units=3)
     db.session.add(Closure(listing_id=listing.id, closed_date=D, created_at=now))
     db.session.flush()
-    assert stay_availability(listing.unit_types[0], D, D + timedelta(days=2), now=now) == {D: 0, D + timedelta(days=1): 3}
+    assert stay_availability(listing.unit_types[0], D, D + timedelta(days=2), now=now) == {
+        D: 0,
+        D + timedelta(days=1): 3,
+    }
 
 
 def test_session_remaining_subtracts_guests(db, now):
@@ -80,7 +83,9 @@ def test_search_filters_by_kind_dates_and_party(db, now):
     make_booking(full, check_in=D)
     free = make_listing(units=1, max_guests=4)
     make_listing(kind="ticket")
-    results = search_listings(ListingFilter(kind="stay", check_in=D, check_out=D + timedelta(days=1), guests=2), now=now)
+    results = search_listings(
+        ListingFilter(kind="stay", check_in=D, check_out=D + timedelta(days=1), guests=2), now=now
+    )
     ids = [r.listing.id for r in results]
     assert free.id in ids and full.id not in ids
     results = search_listings(ListingFilter(kind="stay", guests=3), now=now)

@@ -1,4 +1,5 @@
 """Booking services: hold validation, the orders pipeline hooks, expiry, cancel, check-in, completion."""
+
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -33,8 +34,9 @@ D = date(2026, 12, 10)  # a Thursday
 
 
 def _stay_req(listing, check_in=D, nights=2, guests=2, **kw):
-    return BookingRequest(listing_id=listing.id, check_in=check_in, check_out=check_in + timedelta(days=nights),
-                          guests=guests, **kw)
+    return BookingRequest(
+        listing_id=listing.id, check_in=check_in, check_out=check_in + timedelta(days=nights), guests=guests, **kw
+    )
 
 
 def _count(model):
@@ -54,7 +56,12 @@ def test_book_listing_holds_and_creates_order_line_and_payment(db, now):
     assert booking.code == f"{order.code}-S-1"
     [line] = order.lines
     assert (line.kind, line.booking_id, line.quantity, line.line_total_fen, line.commission_bps) == (
-        "booking", booking.id, 2, 40000, 0)
+        "booking",
+        booking.id,
+        2,
+        40000,
+        0,
+    )
     assert line.village_id == listing.village_id
     assert sorted(s["household_id"] for s in line.benefit_split) == sorted(h.id for h in households)
     [payment] = order.payments
@@ -107,8 +114,11 @@ def test_hold_unknown_or_unpublished_listing_is_404(db, now):
     hidden = make_listing(is_published=False)
     for listing_id in (hidden.id, 999999):
         with pytest.raises(NotFound):
-            hold_booking(BookingRequest(listing_id=listing_id, check_in=D, check_out=D + timedelta(days=1), guests=1),
-                         user=make_user(), now=now)
+            hold_booking(
+                BookingRequest(listing_id=listing_id, check_in=D, check_out=D + timedelta(days=1), guests=1),
+                user=make_user(),
+                now=now,
+            )
 
 
 def test_hold_full_night_is_409_but_same_day_turnover_works(db, now):
@@ -161,8 +171,9 @@ def test_booking_at_2330_beijing_uses_beijing_today(db):
     assert b.check_in_date == date(2026, 11, 28)
     after_midnight = datetime(2026, 11, 28, 16, 30, tzinfo=timezone.utc)  # 00:30 Beijing, 29 Nov
     with pytest.raises(ValidationError):
-        hold_booking(BookingRequest(listing_id=listing.id, check_in=date(2026, 11, 28), guests=1), user=user,
-                     now=after_midnight)
+        hold_booking(
+            BookingRequest(listing_id=listing.id, check_in=date(2026, 11, 28), guests=1), user=user, now=after_midnight
+        )
 
 
 def _pay(order, now=None):
@@ -319,8 +330,9 @@ def test_no_show_of_pay_on_arrival_cancels_the_unpaid_order(db, now):
 
     host = make_user(role="host")
     listing = make_listing(host=host, kind="ticket", units=10, max_guests=4, pay_on_arrival=True)
-    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=TODAY, guests=2, pay_on_arrival=True),
-                           user=make_user(), now=now)
+    booking = book_listing(
+        BookingRequest(listing_id=listing.id, check_in=TODAY, guests=2, pay_on_arrival=True), user=make_user(), now=now
+    )
     from shop.errors import NotFound
 
     with pytest.raises(NotFound):

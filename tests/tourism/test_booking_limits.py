@@ -1,5 +1,6 @@
 """Limits on unpaid reservations (#17.4: cap per account, booking horizon, nights and rooms paid on
 arrival, the host's right to cancel with the guest told) and closures over booked dates (#19.5)."""
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,14 @@ TODAY = date(2026, 11, 28)  # Beijing "today" of the `now` fixture
 
 
 def _stay(listing, check_in, nights=1, units=1, arrival=True, guests=2):
-    return BookingRequest(listing_id=listing.id, check_in=check_in, check_out=check_in + timedelta(days=nights),
-                          guests=guests, units=units, pay_on_arrival=arrival)
+    return BookingRequest(
+        listing_id=listing.id,
+        check_in=check_in,
+        check_out=check_in + timedelta(days=nights),
+        guests=guests,
+        units=units,
+        pay_on_arrival=arrival,
+    )
 
 
 def _count(status=None):
@@ -59,9 +66,17 @@ def test_year_9999_is_refused_with_a_clear_message_not_a_500(client, db, api_tok
     db.session.commit()  # error responses roll the session back: keep the fixture data
     headers = api_token(make_user())
     for method in ("card", "arrival"):
-        r = client.post("/api/v1/bookings", json={"listing_id": listing.id, "checkin": "9999-12-30",
-                                                  "checkout": "9999-12-31", "guests": 2, "payment_method": method},
-                        headers=headers)
+        r = client.post(
+            "/api/v1/bookings",
+            json={
+                "listing_id": listing.id,
+                "checkin": "9999-12-30",
+                "checkout": "9999-12-31",
+                "guests": 2,
+                "payment_method": method,
+            },
+            headers=headers,
+        )
         assert r.status_code == 422, r.json
         assert r.json["error"]["fields"] == {"checkin": "beyond the booking horizon"}
         assert "365" in r.json["error"]["message"]
@@ -73,8 +88,10 @@ def test_year_9999_on_the_booking_form_is_a_form_error(client, db, auth):
     user = make_user()
     db.session.commit()
     auth.login(user)
-    r = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(), "checkin": "9999-12-30", "guests": "2",
-                                                         "payment_method": "arrival"})
+    r = client.post(
+        f"/listings/{listing.id}/book",
+        data={"form_token": new_form_token(), "checkin": "9999-12-30", "guests": "2", "payment_method": "arrival"},
+    )
     assert r.status_code == 422 and "365" in r.get_data(as_text=True)
     assert _count() == 0
 
@@ -93,8 +110,12 @@ def test_pay_on_arrival_nights_and_rooms_are_capped_but_card_is_not(db, now):
     assert rooms.value.fields == {"units": "too many rooms to pay on arrival"}
     assert _count() == 0
     # paid online, the same stay is fine (it holds the rooms only while it is paid for)
-    assert book_listing(_stay(listing, TODAY + timedelta(days=1), nights=8, units=3, guests=3, arrival=False),
-                        user=user, now=now).status == BookingStatus.HELD
+    assert (
+        book_listing(
+            _stay(listing, TODAY + timedelta(days=1), nights=8, units=3, guests=3, arrival=False), user=user, now=now
+        ).status
+        == BookingStatus.HELD
+    )
 
 
 def test_open_pay_on_arrival_bookings_are_capped_per_account(db, now):
@@ -122,8 +143,9 @@ def test_one_account_cannot_hold_every_room_for_42_nights(db, now):
     held_nights = 0
     for start in range(0, 42, 7):
         try:
-            b = book_listing(_stay(listing, TODAY + timedelta(days=1 + start), nights=7, units=2, guests=2),
-                             user=user, now=now)
+            b = book_listing(
+                _stay(listing, TODAY + timedelta(days=1 + start), nights=7, units=2, guests=2), user=user, now=now
+            )
             held_nights += b.nights * b.units
         except (Conflict, ValidationError):
             pass
@@ -162,7 +184,8 @@ def _book_at_once(app, committed_db, user_id, requests, now) -> list[str]:
 def _bookings_of(app, committed_db, user_id) -> int:
     with app.app_context():
         return committed_db.session.scalar(
-            sa.select(sa.func.count()).select_from(Booking).where(Booking.user_id == user_id))
+            sa.select(sa.func.count()).select_from(Booking).where(Booking.user_id == user_id)
+        )
 
 
 @requires_postgres
@@ -171,9 +194,16 @@ def test_concurrent_pay_on_arrival_bookings_of_one_account_respect_the_cap(app, 
     user = make_user()
     commit()
     listing_id, user_id = listing.id, user.id
-    requests = [BookingRequest(listing_id=listing_id, check_in=TODAY + timedelta(days=1 + n),
-                               check_out=TODAY + timedelta(days=2 + n), guests=1, pay_on_arrival=True)
-                for n in range(5)]
+    requests = [
+        BookingRequest(
+            listing_id=listing_id,
+            check_in=TODAY + timedelta(days=1 + n),
+            check_out=TODAY + timedelta(days=2 + n),
+            guests=1,
+            pay_on_arrival=True,
+        )
+        for n in range(5)
+    ]
     outcomes = _book_at_once(app, committed_db, user_id, requests, now)
     assert sorted(outcomes) == ["ok", "ok"] + ["too_many_unpaid_bookings"] * 3
     assert _bookings_of(app, committed_db, user_id) == 2
@@ -188,9 +218,16 @@ def test_one_account_booking_five_listings_at_once_stops_at_the_cap(app, committ
     user = make_user()
     commit()
     listing_ids, user_id = [l.id for l in listings], user.id
-    requests = [BookingRequest(listing_id=listing_id, check_in=TODAY + timedelta(days=3),
-                               check_out=TODAY + timedelta(days=4), guests=1, pay_on_arrival=True)
-                for listing_id in listing_ids]
+    requests = [
+        BookingRequest(
+            listing_id=listing_id,
+            check_in=TODAY + timedelta(days=3),
+            check_out=TODAY + timedelta(days=4),
+            guests=1,
+            pay_on_arrival=True,
+        )
+        for listing_id in listing_ids
+    ]
     outcomes = _book_at_once(app, committed_db, user_id, requests, now)
     assert sorted(outcomes) == ["ok", "ok"] + ["too_many_unpaid_bookings"] * 3
     assert _bookings_of(app, committed_db, user_id) == 2
@@ -206,8 +243,9 @@ def test_the_cap_holds_for_a_booking_paid_on_arrival_through_the_cart_checkout(d
     user = make_user()
     for day in (1, 5):
         book_listing(_stay(listing, TODAY + timedelta(days=day)), user=user, now=now)
-    item = BookingItem(listing_id=listing.id, guests=1, check_in=TODAY + timedelta(days=9),
-                       check_out=TODAY + timedelta(days=10))
+    item = BookingItem(
+        listing_id=listing.id, guests=1, check_in=TODAY + timedelta(days=9), check_out=TODAY + timedelta(days=10)
+    )
     with pytest.raises(Conflict) as capped:
         place_order(PlacementRequest(items=[], bookings=[item], payment_method="arrival"), buyer=user, now=now)
     assert capped.value.code == "too_many_unpaid_bookings"
@@ -228,7 +266,9 @@ def test_host_cancels_an_unpaid_booking_and_the_guest_is_mailed(db, now, caplog)
     host_cancel_booking(booking, actor=host, now=now)
     assert booking.status == BookingStatus.CANCELED and booking.order.status == "canceled"
     commit()
-    mails = [r.getMessage() for r in caplog.records if r.name == "shop.mail" and "guest-cancel@test.cn" in r.getMessage()]
+    mails = [
+        r.getMessage() for r in caplog.records if r.name == "shop.mail" and "guest-cancel@test.cn" in r.getMessage()
+    ]
     # one mail: the host's cancellation (the order it cancels on the way sends none of its own)
     assert len(mails) == 1 and booking.code in mails[0] and "接待户取消" in mails[0]
     # the room is free again
@@ -258,7 +298,9 @@ def test_no_show_tells_the_guest(db, now, caplog):
     caplog.set_level(logging.INFO, logger="shop.mail")
     mark_no_show(booking, actor=host, now=now)
     commit()
-    mails = [r.getMessage() for r in caplog.records if r.name == "shop.mail" and "guest-noshow@test.cn" in r.getMessage()]
+    mails = [
+        r.getMessage() for r in caplog.records if r.name == "shop.mail" and "guest-noshow@test.cn" in r.getMessage()
+    ]
     assert len(mails) == 1 and "未到店" in mails[0]  # one mail, not the order's "canceled" as well
 
 
@@ -302,11 +344,16 @@ def test_closing_a_booked_ticket_day_on_the_host_page_shows_the_booking(client, 
     host = make_user(role="host")
     listing = make_listing(host=host, kind="ticket", units=50, max_guests=4, pay_on_arrival=True)
     day = local_date(now_utc()) + timedelta(days=3)
-    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=day, guests=2, pay_on_arrival=True),
-                           user=make_user(), now=now_utc())
+    booking = book_listing(
+        BookingRequest(listing_id=listing.id, check_in=day, guests=2, pay_on_arrival=True),
+        user=make_user(),
+        now=now_utc(),
+    )
     db.session.commit()
     auth.login(host)
-    r = client.post(f"/host/listings/{listing.id}/close", data={"confirm": "1", "start": day.isoformat(), "end": day.isoformat()})
+    r = client.post(
+        f"/host/listings/{listing.id}/close", data={"confirm": "1", "start": day.isoformat(), "end": day.isoformat()}
+    )
     assert r.status_code == 409 and booking.code in r.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
 
@@ -331,9 +378,17 @@ def test_a_booking_and_a_closure_at_once_never_both_win(app, committed_db, now):
                 try:
                     u = committed_db.session.get(User, ids["guest"])
                     barrier.wait(timeout=10)
-                    book_listing(BookingRequest(listing_id=ids["listing"], check_in=day,
-                                                check_out=day + timedelta(days=1), guests=1, pay_on_arrival=True),
-                                 user=u, now=now)
+                    book_listing(
+                        BookingRequest(
+                            listing_id=ids["listing"],
+                            check_in=day,
+                            check_out=day + timedelta(days=1),
+                            guests=1,
+                            pay_on_arrival=True,
+                        ),
+                        user=u,
+                        now=now,
+                    )
                     commit()
                     outcomes["book"] = "ok"
                 except Conflict as exc:
@@ -361,8 +416,9 @@ def test_a_booking_and_a_closure_at_once_never_both_win(app, committed_db, now):
             t.join(timeout=30)
         assert sorted(outcomes.values()) in (["dates_booked", "ok"], ["ok", "sold_out"]), outcomes
         with app.app_context():  # reset for the next round
-            booking = committed_db.session.scalar(sa.select(Booking).where(Booking.listing_id == ids["listing"],
-                                                                          Booking.status == "confirmed"))
+            booking = committed_db.session.scalar(
+                sa.select(Booking).where(Booking.listing_id == ids["listing"], Booking.status == "confirmed")
+            )
             if booking is not None:
                 host_cancel_booking(booking, actor=committed_db.session.get(User, host.id), now=now)
             committed_db.session.execute(sa.delete(Closure).where(Closure.listing_id == ids["listing"]))
@@ -376,8 +432,11 @@ def test_a_closure_that_would_be_refused_is_refused_before_its_confirmation_step
     host = make_user(role="host")
     listing = make_listing(host=host, kind="ticket", units=50, max_guests=4, pay_on_arrival=True)
     day = local_date(now_utc()) + timedelta(days=3)
-    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=day, guests=2, pay_on_arrival=True),
-                           user=make_user(), now=now_utc())
+    booking = book_listing(
+        BookingRequest(listing_id=listing.id, check_in=day, guests=2, pay_on_arrival=True),
+        user=make_user(),
+        now=now_utc(),
+    )
     db.session.commit()
     auth.login(host)
     past = local_date(now_utc()) - timedelta(days=2)

@@ -1,5 +1,6 @@
 """The booking confirmation e-mail: in the guest's language, with the confirmation code and the
 check-in QR code attached (issue #7: "a confirmation code and a QR code ... in the e-mail")."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -16,8 +17,13 @@ from tests.tourism.factories import make_booking, make_listing
 def _sent(monkeypatch) -> list:
     """Messages as SMTP would get them (build_message with every argument deliver was given)."""
     out: list = []
-    monkeypatch.setattr(shop.mail, "deliver", lambda to, subject, body, key=None, attachments=():
-                        out.append(shop.mail.build_message(to, subject, body, key=key, attachments=attachments)))
+    monkeypatch.setattr(
+        shop.mail,
+        "deliver",
+        lambda to, subject, body, key=None, attachments=(): out.append(
+            shop.mail.build_message(to, subject, body, key=key, attachments=attachments)
+        ),
+    )
     return out
 
 
@@ -25,8 +31,14 @@ def _booking(locale: str | None):
     guest = make_user(email=f"guest-{locale}@test.cn")
     guest.locale = locale
     day = local_date(now_utc()) + timedelta(days=5)
-    booking = make_booking(make_listing(name="罗渡农家乐"), user=guest, check_in=day, check_out=day + timedelta(days=2),
-                           guests=2, confirmation_code="482913")
+    booking = make_booking(
+        make_listing(name="罗渡农家乐"),
+        user=guest,
+        check_in=day,
+        check_out=day + timedelta(days=2),
+        guests=2,
+        confirmation_code="482913",
+    )
     commit()
     return booking, day
 

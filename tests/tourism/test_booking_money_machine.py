@@ -6,6 +6,7 @@ after every step the invariants of `tests.money_machine`: cash books (stations a
 captures − refunds = money received = what each booking owes, credits = the split of the money
 received, no order total ever changes, reconciliation finds nothing.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -36,10 +37,23 @@ class BookingMoneyMachine(MoneyMachineBase):
         households = [make_household(), make_household(), make_household()]
         # a card-only stay and one that also takes cash on arrival; late cancellation keeps 30 %
         self.listings = [
-            make_listing(host=self.host, price_fen=14900, units=3, free_cancel_days=2, cancel_fee_pct=30,
-                         households=households[:2]),
-            make_listing(host=self.host, price_fen=23300, units=3, free_cancel_days=2, cancel_fee_pct=30,
-                         pay_on_arrival=True, households=households),
+            make_listing(
+                host=self.host,
+                price_fen=14900,
+                units=3,
+                free_cancel_days=2,
+                cancel_fee_pct=30,
+                households=households[:2],
+            ),
+            make_listing(
+                host=self.host,
+                price_fen=23300,
+                units=3,
+                free_cancel_days=2,
+                cancel_fee_pct=30,
+                pay_on_arrival=True,
+                households=households,
+            ),
         ]
         self.bookings: list[int] = []
 
@@ -49,17 +63,30 @@ class BookingMoneyMachine(MoneyMachineBase):
 
     # --- rules ----------------------------------------------------------------------------------
 
-    @rule(which=st.integers(0, 1), arrival=st.booleans(), days_ahead=st.integers(0, 4), nights=st.integers(1, 2),
-          pay=st.booleans())
+    @rule(
+        which=st.integers(0, 1),
+        arrival=st.booleans(),
+        days_ahead=st.integers(0, 4),
+        nights=st.integers(1, 2),
+        pay=st.booleans(),
+    )
     def book(self, which, arrival, days_ahead, nights, pay):
         listing = self.listings[which]
         arrival = arrival and listing.pay_on_arrival
         check_in = local_date(self.clock) + timedelta(days=days_ahead)
         try:
             with db.session.begin_nested():
-                booking = stays.book_listing(stays.BookingRequest(
-                    listing_id=listing.id, check_in=check_in, check_out=check_in + timedelta(days=nights), guests=2,
-                    pay_on_arrival=arrival), user=make_user(), now=self.tick())
+                booking = stays.book_listing(
+                    stays.BookingRequest(
+                        listing_id=listing.id,
+                        check_in=check_in,
+                        check_out=check_in + timedelta(days=nights),
+                        guests=2,
+                        pay_on_arrival=arrival,
+                    ),
+                    user=make_user(),
+                    now=self.tick(),
+                )
         except DomainError:  # no room left those nights
             return
         self.bookings.append(booking.id)
@@ -76,6 +103,7 @@ class BookingMoneyMachine(MoneyMachineBase):
     def check_in(self, index, exact):
         """Check-in (a booking arriving today is made first when there is none)."""
         today = local_date(self.clock)
+
         def arriving():
             return [b for b in self._bookings(BookingStatus.CONFIRMED) if b.check_in_date <= today < b.check_out_date]
 
@@ -88,8 +116,13 @@ class BookingMoneyMachine(MoneyMachineBase):
         offered = due if (exact or not due) else due + 100
         try:
             with db.session.begin_nested():
-                stays.check_in_booking(booking, booking.confirmation_code, actor=self.host, now=self.tick(),
-                                       cash_received_fen=offered if due else None)
+                stays.check_in_booking(
+                    booking,
+                    booking.confirmation_code,
+                    actor=self.host,
+                    now=self.tick(),
+                    cash_received_fen=offered if due else None,
+                )
         except CashNotReceived:
             assert due and offered != due
             db.session.refresh(booking)
@@ -120,8 +153,11 @@ class BookingMoneyMachine(MoneyMachineBase):
 
     @rule(index=st.integers(0, 1000))
     def give_back_kept(self, index):
-        over = [b for b in self._bookings(BookingStatus.CANCELED, BookingStatus.NO_SHOW)
-                if stays.kept_fen(b, next((p for p in b.order.payments if p.state == "confirmed"), None)) > 0]
+        over = [
+            b
+            for b in self._bookings(BookingStatus.CANCELED, BookingStatus.NO_SHOW)
+            if stays.kept_fen(b, next((p for p in b.order.payments if p.state == "confirmed"), None)) > 0
+        ]
         booking = self.pick(over, index)
         if booking is not None:
             assert stays.refund_kept(booking, actor=self.host, now=self.tick(), reason="好意退还") > 0

@@ -1,6 +1,7 @@
 """One cancel path for bookings (#19.2): from the order page (我的订单) or the booking page, the
 booking, its order and the held nights change together, under the listing's cancellation policy,
 after a confirmation step that needs no JavaScript."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -22,9 +23,18 @@ def _day(n):
 
 
 def _book(client, listing, *, payment_method="arrival", start=10, nights=2):
-    return client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(),
-        "checkin": _day(start).isoformat(), "checkout": _day(start + nights).isoformat(), "guests": 2, "units": 1,
-        "unit_type_id": listing.unit_types[0].id, "payment_method": payment_method})
+    return client.post(
+        f"/listings/{listing.id}/book",
+        data={
+            "form_token": new_form_token(),
+            "checkin": _day(start).isoformat(),
+            "checkout": _day(start + nights).isoformat(),
+            "guests": 2,
+            "units": 1,
+            "unit_type_id": listing.unit_types[0].id,
+            "payment_method": payment_method,
+        },
+    )
 
 
 def _bookings(db):

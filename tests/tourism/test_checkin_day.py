@@ -1,4 +1,5 @@
 """#19.8: the right confirmation code on the wrong day says so; a wrong code is still refused."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,8 +14,7 @@ def test_a_correct_code_before_the_arrival_day_says_it_is_not_yet_the_day(client
     host = make_user(role="host")
     listing = make_listing(host=host)
     arrival = local_date(now_utc()) + timedelta(days=4)
-    booking = make_booking(listing, check_in=arrival, check_out=arrival + timedelta(days=1),
-                           confirmation_code="482913")
+    booking = make_booking(listing, check_in=arrival, check_out=arrival + timedelta(days=1), confirmation_code="482913")
     auth.login(host)
     res = client.post("/host/check-in", data={"confirmation_code": "482913"})
     html = res.get_data(as_text=True)
@@ -39,8 +39,13 @@ def test_the_code_of_a_guest_already_checked_in_says_so_not_wrong_code(client, d
     host = make_user(role="host")
     listing = make_listing(host=host)
     today = local_date(now_utc())
-    booking = make_booking(listing, check_in=today, check_out=today + timedelta(days=2), confirmation_code="730154",
-                           status=BookingStatus.CHECKED_IN)
+    booking = make_booking(
+        listing,
+        check_in=today,
+        check_out=today + timedelta(days=2),
+        confirmation_code="730154",
+        status=BookingStatus.CHECKED_IN,
+    )
     auth.login(host)
     res = client.post("/host/check-in", data={"confirmation_code": "730154"})
     html = res.get_data(as_text=True)

@@ -1,5 +1,6 @@
 """Tourism is a first-class kind (#19.3): every page links to stays, experiences and tickets (header,
 footer, home), and a village's page shows its listings beside its goods."""
+
 from __future__ import annotations
 
 from tests.factories import make_product, make_village

@@ -1,5 +1,6 @@
 """#18: the cash a host takes on arrival (or at the gate) is a row of the host's cash book, taken in
 the check-in step itself; the stay's income is credited only when its money was received."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -23,8 +24,13 @@ pytestmark = requires_postgres
 def _arrival_today(host, households=()):
     listing = make_listing(host=host, price_fen=15000, pay_on_arrival=True, households=list(households))
     today = local_date(now_utc())
-    return book_listing(BookingRequest(listing_id=listing.id, check_in=today, check_out=today + timedelta(days=1),
-                                       guests=2, pay_on_arrival=True), user=make_user(), now=now_utc())
+    return book_listing(
+        BookingRequest(
+            listing_id=listing.id, check_in=today, check_out=today + timedelta(days=1), guests=2, pay_on_arrival=True
+        ),
+        user=make_user(),
+        now=now_utc(),
+    )
 
 
 def test_host_checks_in_only_with_the_cash_and_the_cash_is_a_row_of_the_host_book(client, db, auth):
@@ -58,9 +64,17 @@ def test_host_checks_in_only_with_the_cash_and_the_cash_is_a_row_of_the_host_boo
 def test_a_stay_whose_money_never_came_in_is_not_credited_and_is_listed(db, now):
     host = make_user(role="host")
     listing = make_listing(host=host, price_fen=15000, pay_on_arrival=True, households=[make_household()])
-    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=local_date(now),
-                                          check_out=local_date(now) + timedelta(days=1), guests=2,
-                                          pay_on_arrival=True), user=make_user(), now=now)
+    booking = book_listing(
+        BookingRequest(
+            listing_id=listing.id,
+            check_in=local_date(now),
+            check_out=local_date(now) + timedelta(days=1),
+            guests=2,
+            pay_on_arrival=True,
+        ),
+        user=make_user(),
+        now=now,
+    )
     # planted: checked in by a path that took no cash (the bug of #18: pay-on-arrival cash in no book)
     db.session.execute(sa.update(Booking).where(Booking.id == booking.id).values(status="checked_in"))
     db.session.expire_all()
@@ -69,9 +83,17 @@ def test_a_stay_whose_money_never_came_in_is_not_credited_and_is_listed(db, now)
     problems = {(d.get("subject"), d["problem"]) for d in check()["discrepancies"]}
     assert (booking.code, "cash_not_received") in problems
     # and cash confirmed outside the host's book is listed too
-    other = book_listing(BookingRequest(listing_id=listing.id, check_in=local_date(now) + timedelta(days=2),
-                                        check_out=local_date(now) + timedelta(days=3), guests=2,
-                                        pay_on_arrival=True), user=make_user(), now=now)
+    other = book_listing(
+        BookingRequest(
+            listing_id=listing.id,
+            check_in=local_date(now) + timedelta(days=2),
+            check_out=local_date(now) + timedelta(days=3),
+            guests=2,
+            pay_on_arrival=True,
+        ),
+        user=make_user(),
+        now=now,
+    )
     payments.confirm_cash(other.order, actor=host, now=now)
     problems = {(d.get("subject"), d["problem"]) for d in check()["discrepancies"]}
     assert (other.code, "host_cash_mismatch") in problems
@@ -86,9 +108,17 @@ def test_two_check_ins_of_one_booking_at_once_take_its_cash_once(app, committed_
 
     host = make_user(role="host")
     listing = make_listing(host=host, price_fen=15000, pay_on_arrival=True, households=[make_household()])
-    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=local_date(now),
-                                          check_out=local_date(now) + timedelta(days=1), guests=2,
-                                          pay_on_arrival=True), user=make_user(), now=now)
+    booking = book_listing(
+        BookingRequest(
+            listing_id=listing.id,
+            check_in=local_date(now),
+            check_out=local_date(now) + timedelta(days=1),
+            guests=2,
+            pay_on_arrival=True,
+        ),
+        user=make_user(),
+        now=now,
+    )
     commit()
     booking_id, host_id, code = booking.id, host.id, booking.confirmation_code
     barrier = threading.Barrier(3)
@@ -99,8 +129,9 @@ def test_two_check_ins_of_one_booking_at_once_take_its_cash_once(app, committed_
             try:
                 desk = committed_db.session.get(User, host_id)
                 barrier.wait(timeout=10)
-                check_in_booking(committed_db.session.get(Booking, booking_id), code, actor=desk, now=now,
-                                 cash_received_fen=15000)
+                check_in_booking(
+                    committed_db.session.get(Booking, booking_id), code, actor=desk, now=now, cash_received_fen=15000
+                )
                 commit()
                 outcomes.append("ok")
             except DomainError as exc:

@@ -1,5 +1,6 @@
 """#18: the host's till closes its days, takes remittances and corrections by the station's rules —
 one service (`orders.services.cashbook` over `tourism.services.host_cash.HOST_TILL`)."""
+
 from __future__ import annotations
 
 import threading
@@ -24,13 +25,20 @@ from tourism.services.host_cash import HOST_TILL
 def _arrival(host, now, *, price_fen=15000):
     listing = make_listing(host=host, price_fen=price_fen, pay_on_arrival=True, households=[make_household()])
     today = local_date(now)
-    return book_listing(BookingRequest(listing_id=listing.id, check_in=today, check_out=today + timedelta(days=1),
-                                       guests=2, pay_on_arrival=True), user=make_user(), now=now)
+    return book_listing(
+        BookingRequest(
+            listing_id=listing.id, check_in=today, check_out=today + timedelta(days=1), guests=2, pay_on_arrival=True
+        ),
+        user=make_user(),
+        now=now,
+    )
 
 
 def _kinds(host_id):
-    return [(e.kind, e.amount_fen, e.business_date) for e in
-            HostCashEntry.query.filter_by(host_id=host_id).order_by(HostCashEntry.id)]
+    return [
+        (e.kind, e.amount_fen, e.business_date)
+        for e in HostCashEntry.query.filter_by(host_id=host_id).order_by(HostCashEntry.id)
+    ]
 
 
 def test_host_close_difference_needs_a_reason_and_a_closed_day_refuses_every_change(db, now):
@@ -50,9 +58,11 @@ def test_host_close_difference_needs_a_reason_and_a_closed_day_refuses_every_cha
         cash.close_day(host.id, day + timedelta(days=1), counted_fen=0, actor=host, now=now, till=HOST_TILL)
     close = cash.close_day(host.id, day, counted_fen=4900, note="少五角", actor=host, now=now, till=HOST_TILL)
     assert (close.expected_fen, close.counted_fen, close.difference_fen) == (4950, 4900, -50)
-    for change in (lambda: cash.remit(host.id, 100, actor=host, now=now, day=day, till=HOST_TILL),
-                   lambda: cash.correct(host.id, 5, reason="x", actor=host, now=now, day=day, till=HOST_TILL),
-                   lambda: cash.close_day(host.id, day, counted_fen=4900, actor=host, now=now, till=HOST_TILL)):
+    for change in (
+        lambda: cash.remit(host.id, 100, actor=host, now=now, day=day, till=HOST_TILL),
+        lambda: cash.correct(host.id, 5, reason="x", actor=host, now=now, day=day, till=HOST_TILL),
+        lambda: cash.close_day(host.id, day, counted_fen=4900, actor=host, now=now, till=HOST_TILL),
+    ):
         with pytest.raises(Conflict) as refused:
             change()
         assert refused.value.code == "cash_day_closed"
@@ -77,7 +87,8 @@ def test_host_cashbook_api_for_hosts_only_and_documented(db, client, api_token):
     body = client.get(f"/api/v1/host/cashbook?date={day}", headers=mine).json
     assert (body["host_id"], body["expected_fen"], body["closed"]) == (host.id, 15000, False)
     assert [(e["kind"], e["amount_fen"], e["booking_code"]) for e in body["entries"]] == [
-        ("arrival", 15000, booking.code)]
+        ("arrival", 15000, booking.code)
+    ]
     assert client.get(f"/api/v1/host/cashbook?date={day}", headers=theirs).json["expected_fen"] == 0
     assert client.get("/api/v1/host/cashbook", headers=api_token(make_user(role="county"))).status_code == 403
     assert client.get("/api/v1/host/cashbook").status_code == 401
@@ -85,20 +96,21 @@ def test_host_cashbook_api_for_hosts_only_and_documented(db, client, api_token):
     assert bad.status_code == 422
     sent = client.post("/api/v1/host/cashbook/remittances", json={"amount_fen": 10000, "note": "交平台"}, headers=mine)
     assert sent.status_code == 201 and sent.json["expected_fen"] == 5000
-    fixed = client.post("/api/v1/host/cashbook/corrections", json={"amount_fen": -100, "reason": "点错"},
-                        headers=mine)
+    fixed = client.post("/api/v1/host/cashbook/corrections", json={"amount_fen": -100, "reason": "点错"}, headers=mine)
     assert fixed.status_code == 201 and fixed.json["expected_fen"] == 4900
     short = client.post("/api/v1/host/cashbook/close", json={"date": day, "counted_fen": 4800}, headers=mine)
     assert short.status_code == 422 and HostCashClose.query.count() == 0
-    closed = client.post("/api/v1/host/cashbook/close", json={"date": day, "counted_fen": 4800, "note": "少一元"},
-                         headers=mine)
+    closed = client.post(
+        "/api/v1/host/cashbook/close", json={"date": day, "counted_fen": 4800, "note": "少一元"}, headers=mine
+    )
     assert closed.status_code == 200, closed.json
     assert (closed.json["closed"], closed.json["difference_fen"]) == (True, -100)
     again = client.post("/api/v1/host/cashbook/remittances", json={"amount_fen": 1, "date": day}, headers=mine)
     assert again.status_code == 409 and again.json["error"]["code"] == "cash_day_closed"
     spec = client.get("/api/v1/openapi.json").json
-    assert {"/host/cashbook", "/host/cashbook/close", "/host/cashbook/remittances",
-            "/host/cashbook/corrections"} <= {p.removeprefix("/api/v1") for p in spec["paths"]}
+    assert {"/host/cashbook", "/host/cashbook/close", "/host/cashbook/remittances", "/host/cashbook/corrections"} <= {
+        p.removeprefix("/api/v1") for p in spec["paths"]
+    }
 
 
 @requires_postgres
@@ -133,9 +145,13 @@ def test_two_closes_of_a_host_day_at_once_make_one_close_and_the_database_guards
         assert committed_db.session.scalar(sa.select(sa.func.count(HostCashClose.id))) == 1
     with committed_db.engine.connect() as conn:
         with pytest.raises(sa.exc.DBAPIError, match="closed"):
-            conn.execute(sa.text(
-                "INSERT INTO host_cash_entries (host_id, business_date, kind, amount_fen, reason, created_at) "
-                "VALUES (:h, :d, 'correction', 5, 'x', now())"), {"h": host_id, "d": day})
+            conn.execute(
+                sa.text(
+                    "INSERT INTO host_cash_entries (host_id, business_date, kind, amount_fen, reason, created_at) "
+                    "VALUES (:h, :d, 'correction', 5, 'x', now())"
+                ),
+                {"h": host_id, "d": day},
+            )
         conn.rollback()
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             conn.execute(sa.text("UPDATE host_cash_closes SET counted_fen = 0"))
@@ -151,8 +167,9 @@ def test_host_cash_page_closes_the_day_and_records_remittances_and_corrections(d
     assert "日结、上缴与更正" in client.get("/host/").get_data(as_text=True)
     page = client.get("/host/cash").get_data(as_text=True)
     assert booking.code in page and "¥150.00" in page and 'action="/host/cash/close"' in page
-    asked = client.post("/host/cash/entries", data={"form_token": new_form_token(), "kind": "remittance",
-                                                     "amount": "100"})
+    asked = client.post(
+        "/host/cash/entries", data={"form_token": new_form_token(), "kind": "remittance", "amount": "100"}
+    )
     assert asked.status_code == 200 and HostCashEntry.query.count() == 1  # the confirmation step first
     move = {"confirm": "1", "kind": "remittance", "amount": "100"}
     assert client.post("/host/cash/entries", data={**move, "form_token": new_form_token()}).status_code == 302
@@ -168,4 +185,8 @@ def test_host_cash_page_closes_the_day_and_records_remittances_and_corrections(d
     page = client.get(f"/host/cash?date={day}").get_data(as_text=True)
     assert "已日结" in page and 'action="/host/cash/close"' not in page and "¥49.50" in page
     assert [(e.kind, e.amount_fen) for e in HostCashEntry.query.order_by(HostCashEntry.id)] == [
-        ("arrival", 15000), ("remittance", -10000), ("correction", -50), ("close_difference", -50)]
+        ("arrival", 15000),
+        ("remittance", -10000),
+        ("correction", -50),
+        ("close_difference", -50),
+    ]

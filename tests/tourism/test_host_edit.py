@@ -1,5 +1,6 @@
 """A host changes their listing's prices, rooms, description and cancellation policy — only their own,
 never below what is already booked, never stricter for guests who already booked."""
+
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -24,8 +25,14 @@ def _unit_form(ut, **overrides):
 
 
 def _terms(**overrides):
-    data = {"description": "新介绍", "included": "早餐、接站", "free_cancel_days": "3", "cancel_fee_pct": "50",
-            "pay_on_arrival": "y", "is_published": "y"}
+    data = {
+        "description": "新介绍",
+        "included": "早餐、接站",
+        "free_cancel_days": "3",
+        "cancel_fee_pct": "50",
+        "pay_on_arrival": "y",
+        "is_published": "y",
+    }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -37,12 +44,20 @@ def test_host_changes_prices_and_new_bookings_pay_them(client, db, auth):
     auth.login(host)
     page = client.get(f"/host/listings/{listing.id}/edit")
     assert page.status_code == 200 and "200.00" in page.get_data(as_text=True)
-    r = client.post(f"/host/listings/{listing.id}/unit-types/{ut.id}",
-                    data=_unit_form(ut, price="260", weekend_price="320.5", units="3", max_guests="3"))
+    r = client.post(
+        f"/host/listings/{listing.id}/unit-types/{ut.id}",
+        data=_unit_form(ut, price="260", weekend_price="320.5", units="3", max_guests="3"),
+    )
     assert r.status_code == 302
     db.session.expire_all()
     ut = db.session.get(UnitType, ut.id)
-    assert (ut.price_fen, ut.weekend_price_fen, ut.holiday_price_fen, ut.units, ut.max_guests) == (26000, 32050, None, 3, 3)
+    assert (ut.price_fen, ut.weekend_price_fen, ut.holiday_price_fen, ut.units, ut.max_guests) == (
+        26000,
+        32050,
+        None,
+        3,
+        3,
+    )
     audit = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "unit_type.update"))
     assert audit.detail["price_fen"] == [20000, 26000] and audit.actor_id == host.id
     # the public availability shows the new weekday price
@@ -59,9 +74,18 @@ def test_bad_prices_and_sizes_are_refused_and_change_nothing(client, db, auth):
     listing = make_listing(host=host, units=2, price_fen=20000)
     ut = listing.unit_types[0]
     auth.login(host)
-    for bad in ({"price": "0"}, {"price": "-5"}, {"price": "abc"}, {"price": "1.234"}, {"price": "1e9"},
-                {"weekend_price": "-1"}, {"units": "-1"}, {"units": "100000"}, {"max_guests": "0"},
-                {"units": "two"}):
+    for bad in (
+        {"price": "0"},
+        {"price": "-5"},
+        {"price": "abc"},
+        {"price": "1.234"},
+        {"price": "1e9"},
+        {"weekend_price": "-1"},
+        {"units": "-1"},
+        {"units": "100000"},
+        {"max_guests": "0"},
+        {"units": "two"},
+    ):
         r = client.post(f"/host/listings/{listing.id}/unit-types/{ut.id}", data=_unit_form(ut, **bad))
         assert r.status_code == 422, bad
     db.session.expire_all()
@@ -122,18 +146,28 @@ def test_host_edits_terms_and_can_pause_new_bookings(client, db, auth):
     host = make_user(role="host")
     listing = make_listing(host=host, pay_on_arrival=False)
     auth.login(host)
-    r = client.post(f"/host/listings/{listing.id}/edit", data=_terms(is_published=None, free_cancel_days="5",
-                                                                     cancel_fee_pct="30"))
+    r = client.post(
+        f"/host/listings/{listing.id}/edit", data=_terms(is_published=None, free_cancel_days="5", cancel_fee_pct="30")
+    )
     assert r.status_code == 302
     db.session.expire_all()
     listing = db.session.get(Listing, listing.id)
-    assert (listing.description, listing.included, listing.pay_on_arrival, listing.is_published) == \
-        ("新介绍", "早餐、接站", True, False)
+    assert (listing.description, listing.included, listing.pay_on_arrival, listing.is_published) == (
+        "新介绍",
+        "早餐、接站",
+        True,
+        False,
+    )
     assert (listing.free_cancel_days, listing.cancel_fee_pct) == (5, 30)
     # paused: the public page no longer takes bookings
     assert client.get(f"/listings/{listing.id}-{listing.slug}").status_code == 404
-    for bad in ({"free_cancel_days": "61"}, {"free_cancel_days": "-1"}, {"cancel_fee_pct": "101"},
-                {"cancel_fee_pct": "x"}, {"description": "长" * 5001}):
+    for bad in (
+        {"free_cancel_days": "61"},
+        {"free_cancel_days": "-1"},
+        {"cancel_fee_pct": "101"},
+        {"cancel_fee_pct": "x"},
+        {"description": "长" * 5001},
+    ):
         assert client.post(f"/host/listings/{listing.id}/edit", data=_terms(**bad)).status_code == 422, bad
     db.session.expire_all()
     assert db.session.get(Listing, listing.id).free_cancel_days == 5
@@ -150,7 +184,10 @@ def test_policy_cannot_get_stricter_for_guests_who_already_booked(client, db, au
     r = client.post(f"/host/listings/{listing.id}/edit", data=_terms(cancel_fee_pct="80"))
     assert r.status_code == 409
     db.session.expire_all()
-    assert (db.session.get(Listing, listing.id).free_cancel_days, db.session.get(Listing, listing.id).cancel_fee_pct) == (3, 50)
+    assert (
+        db.session.get(Listing, listing.id).free_cancel_days,
+        db.session.get(Listing, listing.id).cancel_fee_pct,
+    ) == (3, 50)
     # looser is always fine
     r = client.post(f"/host/listings/{listing.id}/edit", data=_terms(free_cancel_days="1", cancel_fee_pct="20"))
     assert r.status_code == 302
@@ -163,10 +200,15 @@ def test_hosts_cannot_edit_other_hosts_listings(client, db, auth):
     ut = listing.unit_types[0]
     auth.login(other)
     assert client.get(f"/host/listings/{listing.id}/edit").status_code == 404
-    assert client.post(f"/host/listings/{listing.id}/unit-types/{ut.id}", data=_unit_form(ut, price="1")).status_code == 404
+    assert (
+        client.post(f"/host/listings/{listing.id}/unit-types/{ut.id}", data=_unit_form(ut, price="1")).status_code
+        == 404
+    )
     assert client.post(f"/host/listings/{listing.id}/edit", data=_terms()).status_code == 404
     # their own listing id with my unit type id
-    assert client.post(f"/host/listings/{theirs.id}/unit-types/{ut.id}", data=_unit_form(ut, price="1")).status_code == 404
+    assert (
+        client.post(f"/host/listings/{theirs.id}/unit-types/{ut.id}", data=_unit_form(ut, price="1")).status_code == 404
+    )
     auth.logout()
     auth.login(make_user())
     assert client.get(f"/host/listings/{listing.id}/edit").status_code == 403
@@ -208,14 +250,24 @@ def test_fewer_rooms_racing_holds_never_overbooks(app, committed_db):
                 db.session.remove()
 
     def book(user_id):
-        return lambda: hold_booking(BookingRequest(listing_id=listing_id, check_in=night,
-                                                   check_out=night + timedelta(days=1), guests=2),
-                                    user=db.session.get(User, user_id), now=NOW)
+        return lambda: hold_booking(
+            BookingRequest(listing_id=listing_id, check_in=night, check_out=night + timedelta(days=1), guests=2),
+            user=db.session.get(User, user_id),
+            now=NOW,
+        )
 
     def cut():
-        update_unit_type(db.session.get(Listing, listing_id), ut_id, price_fen=20000, weekend_price_fen=None,
-                         holiday_price_fen=None, units=1, max_guests=2,
-                         actor=db.session.get(User, host.id), now=NOW)
+        update_unit_type(
+            db.session.get(Listing, listing_id),
+            ut_id,
+            price_fen=20000,
+            weekend_price_fen=None,
+            holiday_price_fen=None,
+            units=1,
+            max_guests=2,
+            actor=db.session.get(User, host.id),
+            now=NOW,
+        )
 
     threads = [threading.Thread(target=run, args=(book(u.id),)) for u in guests]
     threads.append(threading.Thread(target=run, args=(cut,)))
@@ -226,7 +278,10 @@ def test_fewer_rooms_racing_holds_never_overbooks(app, committed_db):
     assert len(outcomes) == 7 and set(outcomes) <= {"ok", "BookingUnavailable", "Conflict"}, outcomes
     db.session.expire_all()
     units = db.session.get(UnitType, ut_id).units
-    held = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Booking.units), 0)).where(
-        Booking.unit_type_id == ut_id, Booking.check_in_date == night))
+    held = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Booking.units), 0)).where(
+            Booking.unit_type_id == ut_id, Booking.check_in_date == night
+        )
+    )
     assert 1 <= held <= units
     assert outcomes.count("ok") == held + (1 if units == 1 else 0)

@@ -1,6 +1,7 @@
 """Money a booking keeps (late-cancellation fee, no-show charge) reaches the listing's households
 (docs/MONEY.md, "Tourism"): credited once by the booking's split, reversed if given back, in the
 county figures and in the reconciliation."""
+
 from __future__ import annotations
 
 import threading
@@ -36,16 +37,25 @@ TODAY = date(2026, 11, 28)  # Beijing "today" of the `now` fixture
 
 
 def _entries(line_id):
-    return list(db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.order_line_id == line_id)
-                                   .order_by(IncomeEntry.id)))
+    return list(
+        db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.order_line_id == line_id).order_by(IncomeEntry.id))
+    )
 
 
 def _paid_stay(listing, now, *, check_in, nights=2, pay_on_arrival=False):
     from orders.services.payments import confirm_payment
 
-    booking = book_listing(BookingRequest(listing_id=listing.id, check_in=check_in,
-                                          check_out=check_in + timedelta(days=nights), guests=2,
-                                          pay_on_arrival=pay_on_arrival), user=make_user(), now=now)
+    booking = book_listing(
+        BookingRequest(
+            listing_id=listing.id,
+            check_in=check_in,
+            check_out=check_in + timedelta(days=nights),
+            guests=2,
+            pay_on_arrival=pay_on_arrival,
+        ),
+        user=make_user(),
+        now=now,
+    )
     if not pay_on_arrival:
         confirm_payment(booking.order.payments[0], now=now)
         on_order_paid(booking.order, now=now)
@@ -182,8 +192,10 @@ def test_host_gives_back_a_no_show_charge_from_the_listing_page(db, now, client,
     response = client.post(f"/host/bookings/{booking.code}/refund-kept", data={"confirm": "1"})
     assert response.status_code == 302
     line_id = booking.order.lines[0].id
-    assert db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen))
-                             .where(IncomeEntry.order_line_id == line_id)) == 0
+    assert (
+        db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(IncomeEntry.order_line_id == line_id))
+        == 0
+    )
     again = client.post(f"/host/bookings/{booking.code}/refund-kept", data={"confirm": "1"}, follow_redirects=True)
     assert again.status_code == 200
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 1
@@ -191,8 +203,9 @@ def test_host_gives_back_a_no_show_charge_from_the_listing_page(db, now, client,
 
 def test_host_gives_back_a_late_cancellation_fee_from_the_listing_page(db, now, client, auth):
     host = make_user(role="host")
-    listing = make_listing(host=host, price_fen=10000, free_cancel_days=3, cancel_fee_pct=50,
-                           households=[make_household()], units=1)
+    listing = make_listing(
+        host=host, price_fen=10000, free_cancel_days=3, cancel_fee_pct=50, households=[make_household()], units=1
+    )
     booking = _paid_stay(listing, now, check_in=TODAY + timedelta(days=1), nights=1)
     cancel_booking(booking, actor=booking.user, now=now)
     auth.login(host)
@@ -200,6 +213,8 @@ def test_host_gives_back_a_late_cancellation_fee_from_the_listing_page(db, now, 
     assert f"/host/bookings/{booking.code}/refund-kept" in page
     assert client.post(f"/host/bookings/{booking.code}/refund-kept", data={"confirm": "1"}).status_code == 302
     line_id = booking.order.lines[0].id
-    assert db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen))
-                             .where(IncomeEntry.order_line_id == line_id)) == 0
+    assert (
+        db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(IncomeEntry.order_line_id == line_id))
+        == 0
+    )
     assert check()["discrepancies"] == []

@@ -1,5 +1,6 @@
 """Without card payments (the embedded default), tickets and experiences are paid at the gate or on
 arrival, and what cannot be paid for at all is never shown as available (#18.5)."""
+
 from __future__ import annotations
 
 import re
@@ -40,8 +41,15 @@ def test_a_card_only_ticket_is_booked_at_the_gate_without_card_payments(client, 
     page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
     assert "余500" in page and 'name="payment_method" value="arrival"' in page
     assert "暂不支持在线支付" not in page
-    r = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(), "checkin": _day(2).isoformat(), "guests": "2",
-                                                         "payment_method": "arrival"})
+    r = client.post(
+        f"/listings/{listing.id}/book",
+        data={
+            "form_token": new_form_token(),
+            "checkin": _day(2).isoformat(),
+            "guests": "2",
+            "payment_method": "arrival",
+        },
+    )
     assert r.status_code == 302, r.get_data(as_text=True)
     booking = db.session.scalar(sa.select(Booking))
     assert booking.status == BookingStatus.CONFIRMED and booking.pay_on_arrival and booking.confirmation_code
@@ -51,8 +59,11 @@ def test_an_experience_is_booked_on_arrival_through_the_api(client, db, api_toke
     listing = make_listing(kind="experience", units=1, max_guests=6, pay_on_arrival=False)
     session = make_session(listing, day=_day(3), capacity=10)
     db.session.commit()
-    r = client.post("/api/v1/bookings", json={"listing_id": listing.id, "session_id": session.id, "guests": 2,
-                                              "payment_method": "arrival"}, headers=api_token(make_user()))
+    r = client.post(
+        "/api/v1/bookings",
+        json={"listing_id": listing.id, "session_id": session.id, "guests": 2, "payment_method": "arrival"},
+        headers=api_token(make_user()),
+    )
     assert r.status_code == 201, r.json
     assert r.json["status"] == "confirmed" and r.json["payment"]["method"] == "arrival"
     items = client.get("/api/v1/listings?kind=experience").json["items"]

@@ -5,6 +5,7 @@ A 1-night stay, then a 5-night stay over nights that already hold other bookings
 a query per night or per existing booking. Statements are counted with `before_cursor_execute`
 (transaction control statements excluded).
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -35,8 +36,13 @@ def _day(n):
 
 
 def _book(client, headers, listing, check_in, nights):
-    body = {"listing_id": listing.id, "checkin": check_in.isoformat(),
-            "checkout": (check_in + timedelta(days=nights)).isoformat(), "guests": 2, "payment_method": "arrival"}
+    body = {
+        "listing_id": listing.id,
+        "checkin": check_in.isoformat(),
+        "checkout": (check_in + timedelta(days=nights)).isoformat(),
+        "guests": 2,
+        "payment_method": "arrival",
+    }
     with count_statements() as statements:
         res = client.post("/api/v1/bookings", json=body, headers=headers)
     assert res.status_code == 201, res.json
@@ -71,11 +77,20 @@ def test_the_booking_flush_stores_every_row_and_its_history(client, db, api_toke
     booking = db.session.scalar(sa.select(Booking).where(Booking.code == res.json["code"]))
     order = db.session.get(Order, booking.order_id)
     assert (booking.user_id, booking.listing_id, booking.unit_type_id, booking.status) == (
-        user.id, listing.id, listing.unit_types[0].id, "confirmed")
+        user.id,
+        listing.id,
+        listing.unit_types[0].id,
+        "confirmed",
+    )
     assert booking.confirmation_code == res.json["confirmation_code"] and booking.expires_at is None
     assert (order.code, order.status, order.total_fen) == (res.json["order"], "confirmed", booking.total_fen)
     [line] = order.lines
-    assert (line.kind, line.booking_id, line.quantity, line.line_total_fen) == ("booking", booking.id, 2, booking.total_fen)
+    assert (line.kind, line.booking_id, line.quantity, line.line_total_fen) == (
+        "booking",
+        booking.id,
+        2,
+        booking.total_fen,
+    )
     assert [p.state for p in order.payments] == ["created"]
     assert [(e.from_status, e.to_status) for e in history_of(booking)] == [(None, "held"), ("held", "confirmed")]
     assert [(e.from_status, e.to_status) for e in history_of(order)] == [(None, "pending"), ("pending", "confirmed")]

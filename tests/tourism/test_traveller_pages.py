@@ -1,6 +1,7 @@
 """What a traveller expects of a stay or experience page: the host's photos (checked and resized like
 product photos), the address with a map link and coordinates (no map service called), the host's
 contact once booked, tappable calendar days with the total before booking, the village's 一村一品 story."""
+
 from __future__ import annotations
 
 import io
@@ -35,16 +36,22 @@ def test_host_uploads_photos_checked_and_resized_and_guests_see_them(client, db,
     commit()
     auth.login(host)
     big = image_bytes(size=(3000, 2000))
-    r = client.post(f"/host/listings/{listing.id}/photos", data={"image": (io.BytesIO(big), "room.png")},
-                    content_type="multipart/form-data")
+    r = client.post(
+        f"/host/listings/{listing.id}/photos",
+        data={"image": (io.BytesIO(big), "room.png")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 303
     image = db.session.scalar(sa.select(ListingImage))
     with Image.open(os.path.join(app.config["UPLOAD_DIR"], image.path)) as stored:
         assert max(stored.size) == 1200 and stored.format == "JPEG"
     with Image.open(os.path.join(app.config["UPLOAD_DIR"], image.thumb_path)) as thumb:
         assert max(thumb.size) == 400
-    r = client.post(f"/host/listings/{listing.id}/photos", data={"image": (io.BytesIO(b"not an image"), "x.png")},
-                    content_type="multipart/form-data")
+    r = client.post(
+        f"/host/listings/{listing.id}/photos",
+        data={"image": (io.BytesIO(b"not an image"), "x.png")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 422 and db.session.scalar(sa.select(sa.func.count(ListingImage.id))) == 1
     auth.logout()
     assert image.path in client.get(_page(listing)).get_data(as_text=True)
@@ -57,8 +64,11 @@ def test_another_hosts_listing_photos_are_out_of_reach(client, db, auth):
     listing = make_listing()
     commit()
     auth.login(make_user(role="host"))
-    r = client.post(f"/host/listings/{listing.id}/photos", data={"image": (io.BytesIO(image_bytes()), "a.png")},
-                    content_type="multipart/form-data")
+    r = client.post(
+        f"/host/listings/{listing.id}/photos",
+        data={"image": (io.BytesIO(image_bytes()), "a.png")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 404
 
 
@@ -67,15 +77,24 @@ def test_address_and_map_point_show_with_an_openstreetmap_link(client, db, auth)
     listing = make_listing(host=host)
     commit()
     auth.login(host)
-    bad = client.post(f"/host/listings/{listing.id}/place", data={"address": "罗渡村 12 号", "latitude": "95",
-                                                                   "longitude": "116.0315"})
+    bad = client.post(
+        f"/host/listings/{listing.id}/place",
+        data={"address": "罗渡村 12 号", "latitude": "95", "longitude": "116.0315"},
+    )
     assert bad.status_code == 422 and "超出范围" in bad.get_data(as_text=True)
-    half = client.post(f"/host/listings/{listing.id}/place", data={"address": "罗渡村 12 号", "latitude": "28.4",
-                                                                    "longitude": ""})
+    half = client.post(
+        f"/host/listings/{listing.id}/place", data={"address": "罗渡村 12 号", "latitude": "28.4", "longitude": ""}
+    )
     assert half.status_code == 422
-    r = client.post(f"/host/listings/{listing.id}/place", data={
-        "address": "南昌县黄马乡罗渡村 12 号", "latitude": "28.4123", "longitude": "116.0315",
-        "contact_phone": "138-0000-1234"})
+    r = client.post(
+        f"/host/listings/{listing.id}/place",
+        data={
+            "address": "南昌县黄马乡罗渡村 12 号",
+            "latitude": "28.4123",
+            "longitude": "116.0315",
+            "contact_phone": "138-0000-1234",
+        },
+    )
     assert r.status_code == 303
     db.session.refresh(listing)
     assert (listing.lat_e6, listing.lon_e6, listing.contact_phone) == (28_412_300, 116_031_500, "13800001234")
@@ -93,8 +112,9 @@ def test_host_contact_shows_once_booked_not_while_held(client, db, auth):
     host.phone = "13900002222"
     listing = make_listing(host=host)
     guest = make_user()
-    held = make_booking(listing, user=guest, check_in=_day(5), status=BookingStatus.HELD,
-                        expires_at=now_utc() + timedelta(minutes=10))
+    held = make_booking(
+        listing, user=guest, check_in=_day(5), status=BookingStatus.HELD, expires_at=now_utc() + timedelta(minutes=10)
+    )
     confirmed = make_booking(listing, user=guest, check_in=_day(9), confirmation_code="482913")
     commit()
     auth.login(guest)
@@ -137,14 +157,17 @@ def test_a_day_tapped_on_an_experience_calendar_chooses_that_days_session(client
     page = client.get(_page(listing)).get_data(as_text=True)
     assert re.search(rf'<option selected value="{first.id}"|<option value="{first.id}" selected', page) is None
     page = client.get(_page(listing, checkin=_day(5).isoformat())).get_data(as_text=True)
-    assert re.search(rf'<option selected value="{tapped.id}">', page), "the booking form offers the tapped day's session"
+    assert re.search(rf'<option selected value="{tapped.id}">', page), (
+        "the booking form offers the tapped day's session"
+    )
 
 
 def test_past_or_reversed_dates_show_no_total(client, db):
     listing = make_listing()
     commit()
-    assert "合计" not in client.get(_page(listing, checkin=_day(5).isoformat(),
-                                           checkout=_day(4).isoformat())).get_data(as_text=True)
+    assert "合计" not in client.get(_page(listing, checkin=_day(5).isoformat(), checkout=_day(4).isoformat())).get_data(
+        as_text=True
+    )
 
 
 def test_the_village_story_and_its_signature_product(client, db):
@@ -163,12 +186,18 @@ def test_the_booking_api_gives_the_host_contact_once_confirmed(client, db, api_t
     listing = make_listing(host=host)
     listing.address, listing.lat_e6, listing.lon_e6 = "罗渡村 12 号", 28_412_300, 116_031_500
     guest = make_user()
-    held = make_booking(listing, user=guest, check_in=_day(5), status=BookingStatus.HELD,
-                        expires_at=now_utc() + timedelta(minutes=10))
+    held = make_booking(
+        listing, user=guest, check_in=_day(5), status=BookingStatus.HELD, expires_at=now_utc() + timedelta(minutes=10)
+    )
     confirmed = make_booking(listing, user=guest, check_in=_day(9), confirmation_code="482913")
     commit()
     headers = api_token(guest)
     assert client.get(f"/api/v1/bookings/{held.code}", headers=headers).json["host_contact"] is None
     contact = client.get(f"/api/v1/bookings/{confirmed.code}", headers=headers).json["host_contact"]
-    assert contact == {"name": host.name, "phone": "13900003333", "address": "罗渡村 12 号",
-                       "latitude": "28.412300", "longitude": "116.031500"}
+    assert contact == {
+        "name": host.name,
+        "phone": "13900003333",
+        "address": "罗渡村 12 号",
+        "latitude": "28.412300",
+        "longitude": "116.031500",
+    }

@@ -1,4 +1,5 @@
 """Tourism pages: browse, listing calendar, booking, my booking, host workspace and its access rules."""
+
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -49,9 +50,18 @@ def test_book_pay_on_arrival_shows_confirmation_code_and_qr(client, db, auth):
     listing = make_listing(pay_on_arrival=True, units=1)
     user = make_user()
     auth.login(user)
-    r = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(),
-        "checkin": _day(5).isoformat(), "checkout": _day(7).isoformat(), "guests": 2, "units": 1,
-        "unit_type_id": listing.unit_types[0].id, "payment_method": "arrival"})
+    r = client.post(
+        f"/listings/{listing.id}/book",
+        data={
+            "form_token": new_form_token(),
+            "checkin": _day(5).isoformat(),
+            "checkout": _day(7).isoformat(),
+            "guests": 2,
+            "units": 1,
+            "unit_type_id": listing.unit_types[0].id,
+            "payment_method": "arrival",
+        },
+    )
     assert r.status_code == 302
     booking = db.session.scalar(sa.select(Booking))
     assert booking.status == BookingStatus.CONFIRMED
@@ -63,8 +73,16 @@ def test_book_with_bad_dates_rerenders_with_422_and_holds_nothing(client, db, au
     listing = make_listing(pay_on_arrival=True)
     db.session.commit()
     auth.login(make_user())
-    r = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(),
-        "checkin": _day(5).isoformat(), "checkout": _day(5).isoformat(), "guests": 2, "payment_method": "arrival"})
+    r = client.post(
+        f"/listings/{listing.id}/book",
+        data={
+            "form_token": new_form_token(),
+            "checkin": _day(5).isoformat(),
+            "checkout": _day(5).isoformat(),
+            "guests": 2,
+            "payment_method": "arrival",
+        },
+    )
     assert r.status_code == 422
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
 
@@ -74,9 +92,16 @@ def test_book_with_zero_or_typed_guests_says_what_is_wrong(client, db, auth):
     listing = make_listing(pay_on_arrival=True)
     auth.login(make_user())
     for guests, message in (("0", "须在 1 到 100 之间"), ("abc", "请输入整数"), ("", "请填写此项")):
-        r = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(),
-            "checkin": _day(5).isoformat(), "checkout": _day(6).isoformat(), "guests": guests,
-            "payment_method": "arrival"})
+        r = client.post(
+            f"/listings/{listing.id}/book",
+            data={
+                "form_token": new_form_token(),
+                "checkin": _day(5).isoformat(),
+                "checkout": _day(6).isoformat(),
+                "guests": guests,
+                "payment_method": "arrival",
+            },
+        )
         page = r.get_data(as_text=True)
         assert r.status_code == 422 and message in page, guests
         if guests:
@@ -88,8 +113,16 @@ def test_card_booking_without_card_payments_is_refused(client, db, auth):
     listing = make_listing()
     db.session.commit()
     auth.login(make_user())
-    r = client.post(f"/listings/{listing.id}/book", data={"form_token": new_form_token(),
-        "checkin": _day(5).isoformat(), "checkout": _day(6).isoformat(), "guests": 1, "payment_method": "card"})
+    r = client.post(
+        f"/listings/{listing.id}/book",
+        data={
+            "form_token": new_form_token(),
+            "checkin": _day(5).isoformat(),
+            "checkout": _day(6).isoformat(),
+            "guests": 1,
+            "payment_method": "card",
+        },
+    )
     assert r.status_code == 422
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
 
@@ -116,7 +149,10 @@ def test_host_workspace_is_for_hosts_and_shows_own_listings_only(client, db, aut
     assert "我的农家乐" in html and "别人的民宿" not in html
     assert client.get(f"/host/listings/{mine.id}").status_code == 200
     assert client.get(f"/host/listings/{theirs.id}").status_code == 404
-    r = client.post(f"/host/listings/{theirs.id}/close", data={"confirm": "1", "start": _day(3).isoformat(), "end": _day(4).isoformat()})
+    r = client.post(
+        f"/host/listings/{theirs.id}/close",
+        data={"confirm": "1", "start": _day(3).isoformat(), "end": _day(4).isoformat()},
+    )
     assert r.status_code == 404
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
 
@@ -125,11 +161,16 @@ def test_host_closes_dates(client, db, auth):
     host = make_user(role="host")
     listing = make_listing(host=host)
     auth.login(host)
-    r = client.post(f"/host/listings/{listing.id}/close",
-                    data={"confirm": "1", "start": _day(3).isoformat(), "end": _day(5).isoformat(), "reason": "维修"})
+    r = client.post(
+        f"/host/listings/{listing.id}/close",
+        data={"confirm": "1", "start": _day(3).isoformat(), "end": _day(5).isoformat(), "reason": "维修"},
+    )
     assert r.status_code == 302
     assert sorted(db.session.scalars(sa.select(Closure.closed_date))) == [_day(3), _day(4), _day(5)]
-    r = client.post(f"/host/listings/{listing.id}/close", data={"confirm": "1", "start": _day(-2).isoformat(), "end": _day(1).isoformat()})
+    r = client.post(
+        f"/host/listings/{listing.id}/close",
+        data={"confirm": "1", "start": _day(-2).isoformat(), "end": _day(1).isoformat()},
+    )
     assert r.status_code == 422
 
 
@@ -171,7 +212,9 @@ def test_search_dates_carry_into_the_booking_form(client, db, auth):
     auth.login(make_user())
     html = client.get(f"/stays?checkin={_day(3)}&checkout={_day(5)}&guests=3").get_data(as_text=True)
     assert f"checkin={_day(3)}" in html
-    html = client.get(f"/listings/{listing.id}-{listing.slug}?checkin={_day(3)}&checkout={_day(5)}&guests=3").get_data(as_text=True)
+    html = client.get(f"/listings/{listing.id}-{listing.slug}?checkin={_day(3)}&checkout={_day(5)}&guests=3").get_data(
+        as_text=True
+    )
     assert f'value="{_day(3)}"' in html and f'value="{_day(5)}"' in html and 'value="3"' in html
 
 
