@@ -18,6 +18,7 @@ from institutions.services import purchases, quotes, statements
 from orders.services import transfers
 from orders.services.placement import AddressData
 from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
+from shop.args import MAX_ID
 from shop.errors import DomainError, ValidationError
 from shop.timeutil import local_date, now_utc
 
@@ -191,7 +192,7 @@ class ItemIn(Schema):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    product_id: int = Field(ge=1)
+    product_id: int = Field(ge=1, le=MAX_ID)
     quantity: int = Field(ge=1, le=999)
 
 
@@ -211,7 +212,7 @@ class DestinationIn(Schema):
 
 
 class PurchaseIn(Schema):
-    organisation_id: int = Field(ge=1)
+    organisation_id: int = Field(ge=1, le=MAX_ID)
     delivery: Literal["ship", "pickup"]
     requested_date: date = Field(description="the delivery date asked for (today to a year ahead, Beijing time)")
     payment_method: Literal["card", "station_cash", "cod", "bank_transfer"] = Field(
@@ -221,7 +222,7 @@ class PurchaseIn(Schema):
         "selling station records the transfer (POST /orders/{code}/bank-transfer); unpaid card and "
         "bank-transfer orders of a purchase expire after INSTITUTIONAL_PAYMENT_DAYS"
     )
-    pickup_station_id: int | None = Field(default=None, ge=1, description="required for pickup")
+    pickup_station_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="required for pickup")
     note: str = Field(default="", max_length=400)
     destinations: list[DestinationIn] = Field(
         default=[], max_length=20, description="delivery addresses (ship): one order each"
@@ -231,7 +232,7 @@ class PurchaseIn(Schema):
 
 class ApproveIn(Schema):
     shown_total_fen: int | None = Field(
-        default=None, ge=0, description="the total the approver saw; refused (409) if it changed"
+        default=None, ge=0, le=MAX_ID, description="the total the approver saw; refused (409) if it changed"
     )
 
 
@@ -469,8 +470,8 @@ def reject_purchase(purchase_id: int, body: RejectIn):
 
 
 class QuoteRequestIn(Schema):
-    organisation_id: int = Field(ge=1)
-    product_id: int = Field(ge=1, description="the product; the request goes to the station that sells it")
+    organisation_id: int = Field(ge=1, le=MAX_ID)
+    product_id: int = Field(ge=1, le=MAX_ID, description="the product; the request goes to the station that sells it")
     quantity: int = Field(ge=1, le=999)
     needed_by: date = Field(description="the delivery date wanted (today to a year ahead, Beijing time)")
     note: str = Field(default="", max_length=400, description="at most 200 characters")
@@ -494,8 +495,12 @@ class QuoteAcceptIn(Schema):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    purchase_id: int = Field(ge=1, description="a draft purchase of the caller, of the request's organisation")
-    destination_id: int | None = Field(default=None, ge=1, description="one of its addresses (none for pickup)")
+    purchase_id: int = Field(
+        ge=1, le=MAX_ID, description="a draft purchase of the caller, of the request's organisation"
+    )
+    destination_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="one of its addresses (none for pickup)"
+    )
 
 
 class QuoteOut(BaseModel):
@@ -546,7 +551,7 @@ def quote_out(request) -> QuoteOut:
 
 class QuoteListQuery(QuerySchema):
     organisation_id: int | None = Field(
-        default=None, ge=1, description="an organisation of the caller's; without it, a station's requests"
+        default=None, ge=1, le=MAX_ID, description="an organisation of the caller's; without it, a station's requests"
     )
 
 
