@@ -17,6 +17,10 @@ generator, beside the bare hello world of `bench/hello.py`:
   guarded stock UPDATE (`... WHERE on_hand - allocated >= 1`), an order with a payment, a shipment,
   `--rows` lines and a status event added through the ORM (one flush), a commit, a JSON answer;
   tables of its own in the `bench_floor` schema of the bench database (created and emptied by the run).
+- `mixed`: the same write plus a stay night (its room type's row locked, the night's holds counted,
+  a hold added, one flush), then, after the commit, a PaymentIntent created at the Stripe emulator
+  (`scripts/run_localstripe.py`, the shop's client shape) and stored in a second transaction under
+  the payment's row lock, with a status event — the shape of the shop's mixed checkout (issue #21).
 
 If such a floor already falls short of a target, no rearrangement of the shop's own code reaches it
 with these libraries; the report says by how much. The tables are dropped at the end.
@@ -30,12 +34,15 @@ import os
 import random
 import secrets
 import sys
+import threading
 import time
 import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
+import requests
 import sqlalchemy as sa
+import stripe
 from flask import Flask, jsonify, render_template, request, url_for
 from flask_babel import Babel, gettext
 from flask_login import LoginManager, UserMixin, login_required, login_user
@@ -46,6 +53,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SCHEMA = "bench_floor"
 STOCK_ROWS = 200
+UNIT_ROWS = 200
 
 
 class Base(DeclarativeBase):
@@ -131,6 +139,25 @@ class Line(db.Model):
     shipment: Mapped[Shipment] = relationship(back_populates="lines")
 
 
+class Unit(db.Model):
+    """A room type: locked while a hold is checked against its count (as the shop's unit types)."""
+
+    __tablename__ = "units"
+    __table_args__ = {"schema": SCHEMA}
+    id: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int]
+
+
+class Hold(db.Model):
+    __tablename__ = "holds"
+    __table_args__ = (sa.Index("ix_floor_holds_unit_night", "unit_id", "night"), {"schema": SCHEMA})
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey(f"{SCHEMA}.orders.id"), index=True)
+    unit_id: Mapped[int]
+    night: Mapped[int]
+    order: Mapped[Order] = relationship()
+
+
 class Event(db.Model):
     __tablename__ = "events"
     __table_args__ = {"schema": SCHEMA}
@@ -151,6 +178,26 @@ HEADER = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title
 <form method="post" action="{{ url_for('page', tab='logout') }}"><input type="hidden" name="csrf_token"
  value="{{ csrf_token() }}"><button>{{ _('退出') }}</button></form></header>
 <main><p>{{ _('农家特产，直达餐桌') }}</p></main></body></html>"""
+
+
+#: The Stripe emulator's base URL (set by `main` for the gunicorn workers through STRIPE_API_BASE).
+STRIPE = {"base": os.environ.get("STRIPE_API_BASE", "")}
+_clients = threading.local()
+
+
+def _stripe() -> stripe.StripeClient:
+    """The shop's Stripe client shape: one per thread, on a session that ignores the environment."""
+    client = getattr(_clients, "client", None)
+    if client is None:
+        session = requests.Session()
+        session.trust_env = False
+        client = _clients.client = stripe.StripeClient(
+            "sk_test_floor",
+            http_client=stripe.RequestsClient(timeout=(3.05, 8), session=session),
+            base_addresses={"api": STRIPE["base"]},
+            max_network_retries=1,
+        )
+    return client
 
 
 def create_app() -> Flask:
@@ -211,10 +258,38 @@ def create_app() -> Flask:
             Line(order=order, shipment=shipment, stock_id=stock_id, title=f"腊肉 {n}", quantity=1, unit_price_fen=100)
         Payment(order=order, state="pending", amount_fen=order.total_fen)
         db.session.add(order)
+        unit_id = body.get("unit_id")
+        if unit_id is not None:  # a stay night too: lock its room type, count the night's holds
+            night = int(body["night"])
+            units = db.session.scalar(sa.select(Unit.count).where(Unit.id == int(unit_id)).with_for_update())
+            held = db.session.scalar(
+                sa.select(sa.func.count()).select_from(Hold).where(Hold.unit_id == int(unit_id), Hold.night == night)
+            )
+            if units is None or held >= units:
+                db.session.rollback()
+                return jsonify(error="no_room"), 409
+            db.session.add(Hold(order=order, unit_id=int(unit_id), night=night))
         db.session.flush()
         db.session.add(Event(subject_id=order.id, to_status="confirmed", created_at=now))
         db.session.commit()
-        return jsonify(id=order.code, total_fen=order.total_fen, lines=len(order.lines)), 201
+        answer = {"id": order.code, "total_fen": order.total_fen, "lines": len(order.lines)}
+        if unit_id is not None and STRIPE.get("base"):
+            # after the commit, as the shop: the PaymentIntent, then stored under the payment's lock
+            intent = _stripe().v1.payment_intents.create(
+                params={
+                    "amount": order.total_fen,
+                    "currency": "cny",
+                    "payment_method_types": ["card"],
+                    "metadata": {"order_code": order.code},
+                },
+                options={"idempotency_key": f"{order.code}-P-1"},
+            )
+            payment = db.session.scalars(sa.select(Payment).where(Payment.order_id == order.id).with_for_update()).one()
+            payment.state = "requires_payment"
+            db.session.add(Event(subject_id=payment.id, to_status=payment.state, created_at=now))
+            db.session.commit()
+            answer["client_secret"] = intent.client_secret
+        return jsonify(answer), 201
 
     @app.get("/healthz")
     def healthz():
@@ -236,6 +311,7 @@ def prepare(database_url: str, users: int) -> tuple[list[int], list[str]]:
         tokens = [secrets.token_hex(16) for _ in user_ids]
         db.session.add_all(Token(token=t, user_id=u) for t, u in zip(tokens, user_ids))
         db.session.add_all(Stock(id=i, on_hand=10**9, allocated=0) for i in range(1, STOCK_ROWS + 1))
+        db.session.add_all(Unit(id=i, count=3) for i in range(1, UNIT_ROWS + 1))
         db.session.commit()
     return user_ids, tokens
 
@@ -268,6 +344,9 @@ def main(argv=None) -> int:
     os.environ["DATABASE_URL"] = args.database_url
     user_ids, tokens = prepare(args.database_url, 16)
     procs = bench_run.Procs(args.workdir)
+    stripe_base = bench_run.start_localstripe(procs)
+    if stripe_base:
+        env["STRIPE_API_BASE"] = stripe_base
     port = bench_run.APP_PORT + 10
     rows = []
     try:
@@ -311,8 +390,28 @@ def main(argv=None) -> int:
                 for i in range(2000)
             ],
         )
+        mixed = bench_run.Scenario(
+            "mixed",
+            "mixed-shaped write: + a stay night, a PaymentIntent, its storing transaction (floor)",
+            [
+                bench_run.Req(
+                    "POST",
+                    "/write",
+                    {"Authorization": f"Bearer {tokens[i % len(tokens)]}", "Content-Type": "application/json"},
+                    json.dumps(
+                        {
+                            "rows": 1,
+                            "stock_id": rnd.randint(1, STOCK_ROWS),
+                            "unit_id": rnd.randint(1, UNIT_ROWS),
+                            "night": rnd.randint(1, 300),
+                        }
+                    ),
+                )
+                for i in range(2000)
+            ],
+        )
         meter = bench_run.CpuMeter(app_proc.pid, None)
-        for sc in (signed_in, write):
+        for sc in (signed_in, write, *([mixed] if stripe_base else [])):
             bench_run.run_wrk(wrk, base, sc, args, f"floor-{sc.name}-warmup")
             before = meter.snapshot()
             res = bench_run.measure(wrk, base, sc, args, f"floor-{sc.name}", repeatable=sc.name == "signed_in")
