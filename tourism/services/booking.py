@@ -911,67 +911,48 @@ def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Book
     """A confirmed booking of the host's listings for today with this confirmation code."""
     code = typed_numeric_code(confirmation_code)
     today = local_date(now)
-    query = (
-        sa.select(Booking)
-        .join(Listing, Listing.id == Booking.listing_id)
-        .where(
-            Booking.status == BookingStatus.CONFIRMED,
-            Booking.confirmation_code == code,
-            Booking.check_in_date <= today,
-            Booking.check_out_date > today,
-        )
-    )
-    if host.role != "admin":
-        query = query.where(Listing.host_id == host.id)
-    matches = list(db.session.scalars(query)) if code else []
+    staying = (Booking.check_in_date <= today, Booking.check_out_date > today)
+    confirmed_today = _with_code(host, code, Booking.status == BookingStatus.CONFIRMED, *staying)
+    matches = list(db.session.scalars(confirmed_today)) if code else []
     if len(matches) != 1:
-        upcoming = _upcoming_with_code(host, code, today) if code and not matches else None
-        if upcoming is not None:  # the right code, the wrong day: say so, not "wrong code"
-            raise Conflict(
-                "arrival_day_later",
-                date=upcoming.check_in_date.isoformat(),
-                fields={"confirmation_code": "not arrival day"},
+        if code and not matches:
+            # the right code, the wrong day: say so, not "wrong code"
+            upcoming = _only(
+                _with_code(host, code, Booking.status == BookingStatus.CONFIRMED, Booking.check_in_date > today)
             )
-        checked_in = _checked_in_with_code(host, code, today) if code and not matches else None
-        if checked_in is not None:  # a second tap, or a colleague was quicker: the guest is in, say so
-            raise Conflict(
-                "booking_already_checked_in",
-                code=checked_in.code,
-                fields={"confirmation_code": "already checked in"},
-            )
+            if upcoming is not None:
+                raise Conflict(
+                    "arrival_day_later",
+                    date=upcoming.check_in_date.isoformat(),
+                    fields={"confirmation_code": "not arrival day"},
+                )
+            # a second tap, or a colleague was quicker: the guest is in, say so
+            checked_in = _only(_with_code(host, code, Booking.status == BookingStatus.CHECKED_IN, *staying))
+            if checked_in is not None:
+                raise Conflict(
+                    "booking_already_checked_in",
+                    code=checked_in.code,
+                    fields={"confirmation_code": "already checked in"},
+                )
         raise WrongConfirmationCode("wrong_confirmation_code", fields={"confirmation_code": "does not match"})
     return matches[0]
 
 
-def _upcoming_with_code(host, code: str, today) -> Booking | None:
-    """The host's one confirmed booking with this code whose arrival day is still to come, if any."""
+def _with_code(host, code: str, *where) -> sa.Select:
+    """The bookings of the host's listings (every listing for an admin) with this confirmation code
+    and `where`."""
     query = (
         sa.select(Booking)
         .join(Listing, Listing.id == Booking.listing_id)
-        .where(
-            Booking.status == BookingStatus.CONFIRMED, Booking.confirmation_code == code, Booking.check_in_date > today
-        )
+        .where(Booking.confirmation_code == code, *where)
     )
     if host.role != "admin":
         query = query.where(Listing.host_id == host.id)
-    found = list(db.session.scalars(query.limit(2)))
-    return found[0] if len(found) == 1 else None
+    return query
 
 
-def _checked_in_with_code(host, code: str, today) -> Booking | None:
-    """The host's one booking with this code already checked in for a stay that covers today, if any."""
-    query = (
-        sa.select(Booking)
-        .join(Listing, Listing.id == Booking.listing_id)
-        .where(
-            Booking.status == BookingStatus.CHECKED_IN,
-            Booking.confirmation_code == code,
-            Booking.check_in_date <= today,
-            Booking.check_out_date > today,
-        )
-    )
-    if host.role != "admin":
-        query = query.where(Listing.host_id == host.id)
+def _only(query: sa.Select) -> Booking | None:
+    """The one booking `query` finds, or None when it finds none or several."""
     found = list(db.session.scalars(query.limit(2)))
     return found[0] if len(found) == 1 else None
 
