@@ -167,17 +167,18 @@ class DayBook:
         return self.owner_id
 
 
+def cash_in_hand(till: Till, owner_id: int, *, before: date | None = None) -> int:
+    """What the book says is in the owner's till (the sum of its entries), or was before `before`."""
+    query = sa.select(sa.func.coalesce(sa.func.sum(till.entry.amount_fen), 0)).where(till.entry_owner() == owner_id)
+    if before is not None:
+        query = query.where(till.entry.business_date < before)
+    return int(db.session.scalar(query) or 0)
+
+
 def day_book(station_id: int, day: date, *, till: Till = STATION_TILL) -> DayBook:
     """A till's book for one Beijing day: opening balance, the day's entries, expected, the close."""
     entry = till.entry
-    opening = int(
-        db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(entry.amount_fen), 0)).where(
-                till.entry_owner() == station_id, entry.business_date < day
-            )
-        )
-        or 0
-    )
+    opening = cash_in_hand(till, station_id, before=day)
     entries = list(
         db.session.scalars(
             sa.select(entry).where(till.entry_owner() == station_id, entry.business_date == day).order_by(entry.id)
@@ -258,12 +259,7 @@ def write_entry(
         raise ValidationError("entry_in_future", fields={"date": "future"})
     lock_till(till, owner_id)
     if from_cash_in_hand:
-        in_hand = int(
-            db.session.scalar(
-                sa.select(sa.func.coalesce(sa.func.sum(till.entry.amount_fen), 0)).where(till.entry_owner() == owner_id)
-            )
-            or 0
-        )
+        in_hand = cash_in_hand(till, owner_id)
         if in_hand + amount_fen < 0:
             raise Conflict(
                 "remittance_exceeds_cash", in_hand=format_yuan(in_hand), fields={"amount_fen": "above cash in hand"}

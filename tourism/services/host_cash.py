@@ -27,7 +27,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from orders.services.cashbook import Till, write_entry
+from orders.services.cashbook import Till, cash_in_hand, write_entry
 from shop.auth.models import User
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
@@ -128,14 +128,7 @@ def host_book(host_id: int, *, limit: int = 50) -> HostBook:
             .limit(limit)
         )
     )
-    balance = int(
-        db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(HostCashEntry.amount_fen), 0)).where(
-                HostCashEntry.host_id == host_id
-            )
-        )
-        or 0
-    )
+    balance = cash_in_hand(HOST_TILL, host_id)
     return HostBook(entries, balance)
 
 
