@@ -21,6 +21,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from shop.db import rollback
+from shop.money import format_yuan
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,6 @@ def check_price_fen(value, *, limit: int, field: str = "price_fen") -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValidationError("price_not_positive", fields={field: "invalid"})
     if value > limit:
-        from shop.money import format_yuan
-
         raise ValidationError("price_too_high", max=format_yuan(limit), fields={field: "too high"})
 
 
