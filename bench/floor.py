@@ -323,6 +323,7 @@ def drop(database_url: str) -> None:
 
 
 def main(argv=None) -> int:
+    # here, not at the top: gunicorn imports this module for the app, and the workers need none of the runner
     from bench import run as bench_run
 
     parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__.split("\n\n")[0])
