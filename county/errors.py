@@ -43,6 +43,11 @@ MESSAGES = {
     "payout_batch_done": N_("该批次已完成，没有待发放的明细"),
     "payout_batch_not_exported": N_("该批次尚未导出给银行，不能导入回盘"),
     "payout_batch_not_found": N_("没有这个发放批次"),
+    "payout_no_account": N_(
+        "截至 %(to)s 没有可以发放的收益，未生成发放批次：%(households)s 户有待发放的收益（共 %(amount)s），"
+        "但还没有登记收款账户。请先在农户页面登记收款账户，再为这个期间生成批次。"
+    ),
+    "payout_nothing_payable": N_("截至 %(to)s，这个范围内没有待发放的收益，未生成发放批次"),
     "payout_end_in_future": N_("只能为已经开始的日期发放：结束日期不能晚于今天"),
     "payout_period_required": N_("请填写发放期间的开始和结束日期"),
     "payout_period_too_long": N_("一个批次最长一年"),

@@ -621,10 +621,10 @@ def payouts_index():
             commit()
             flash(_("发放批次已生成") if result.created else _("该期间已有发放批次，已为您打开"), "success")
             return redirect(url_for("county.payout_detail", batch_id=result.batch.id))
-        except ValidationError as exc:
+        except DomainError as exc:  # a bad period, or nothing payable (the service says why)
             rollback()
             flash(exc.message, "error")
-            status = 422
+            status = exc.status
     return render_template(
         "county/payouts.html",
         batches=payouts.list_batches(),

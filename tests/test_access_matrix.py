@@ -1187,7 +1187,7 @@ def _build_world(app, db):
     db.session.flush()
     # a payout batch of the county office (county.services.payouts)
     from county.services.benefits import RecordData, RecordLine, record_benefit
-    from county.services.payouts import create_batch
+    from county.services.payouts import create_batch, set_account
 
     w.benefit_record = record_benefit(
         RecordData(
@@ -1201,8 +1201,10 @@ def _build_world(app, db):
         actor=None,
         now=NOW,
     )
+    # a batch pays someone (nothing payable makes no batch): the household has an account
+    set_account(w.household, kind="bank_card", number="6217991234567890123", actor=None, now=NOW)
     w.payout_batch = create_batch(
-        period_from=date(2026, 11, 1), period_to=date(2026, 11, 27), actor=None, now=NOW
+        period_from=date(2026, 11, 1), period_to=date(2026, 11, 28), actor=None, now=NOW
     ).batch
     # the consumer's invoice of its order, issued by the operator's station with its file (invoices)
     from invoices.models import Invoice, InvoiceOrder

@@ -6,7 +6,10 @@
   lines' credits, reversals after payment: the `payables` rows, `ledger.payouts.Payable`) is summed per
   household; a household with a positive sum and an account gets a line, the entries become its items
   and leave `payables`. A negative or zero sum (a reversal after payment bigger than the new credits)
-  stays payable and is carried into the next batch.
+  stays payable and is carried into the next batch. When no household would get a line (nothing unpaid,
+  or only households without an account), no batch is made: 409 `payout_no_account` (how many
+  households wait for an account, and how much) or `payout_nothing_payable`, and a later request for
+  the period makes it.
   Creators are serialised (one lock), one batch per period and scope (the second gets the first's),
   and a partial unique index keeps every entry in at most one live item.
 - `export_batch`: the bank's batch-payment workbook (pending lines only, so a line can never be sent
@@ -51,7 +54,7 @@ from ledger.payouts import (
 from shop.audit import record_audit
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
-from shop.money import MoneyError, fen_to_decimal, parse_yuan
+from shop.money import MoneyError, fen_to_decimal, format_yuan, parse_yuan
 from shop.personal_data import mask_account_no, mask_name
 from shop.timeutil import local_date
 
@@ -287,7 +290,22 @@ def create_batch(
         )
     )
     if existing is not None:
-        return BatchResult(existing, False)
+        if db.session.scalar(sa.select(sa.exists().where(PayoutLine.batch_id == existing.id))):
+            return BatchResult(existing, False)
+        # an empty batch (made before a batch needed a line) holds nothing: this request makes the real one
+        db.session.delete(existing)
+        db.session.flush()
+    sums = _payable_sums(period_to, village_id=village_id, township_id=township_id).subquery()
+    accounts = PaymentAccount.__table__
+    positive, payable, waiting_fen = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count(accounts.c.id),
+            sa.func.coalesce(sa.func.sum(sa.case((accounts.c.id.is_(None), sums.c.amount_fen))), 0),
+        ).select_from(sums.outerjoin(accounts, accounts.c.household_id == sums.c.household_id))
+    ).one()
+    if not payable:
+        raise _nothing_payable(period_to, int(positive), int(waiting_fen))
     batch = PayoutBatch(
         code="",
         period_from=period_from,
@@ -304,9 +322,6 @@ def create_batch(
     batch.code = f"PO{period_to:%Y%m%d}-{batch.id}"
     # per household, the sum of what it may be paid; those with a positive sum and an account get a line,
     # in SQL: the account's encrypted number and name are copied as they are stored (never decrypted here)
-    sums = _payable_sums(period_to, village_id=village_id, township_id=township_id).subquery()
-    positive = int(db.session.scalar(sa.select(sa.func.count()).select_from(sums)) or 0)
-    accounts = PaymentAccount.__table__
     db.session.execute(
         sa.insert(PayoutLine.__table__).from_select(
             [
@@ -341,10 +356,13 @@ def create_batch(
         db.session.scalar(sa.select(sa.func.count()).select_from(PayoutLine).where(PayoutLine.batch_id == batch.id))
         or 0
     )
-    batch.skipped_no_account = positive - lines
+    batch.skipped_no_account = int(positive) - lines
     if lines:
         _take_payables(batch)
-        _settle_amounts(batch)
+        if _settle_amounts(batch):
+            lines = batch_totals(batch)["lines"]
+    if not lines:  # a reversal committed between the statements took every line's money: nothing to pay
+        raise _nothing_payable(period_to, 0, 0)
     db.session.flush()
     record_audit(
         actor=actor,
@@ -354,6 +372,21 @@ def create_batch(
         now=now,
     )
     return BatchResult(batch, True)
+
+
+def _nothing_payable(period_to: date, households_without_account: int, waiting_fen: int) -> Conflict:
+    """No household of the scope has a positive payable and an account: no batch is made (an empty
+    one would stand in the period's place). Says why: the households whose money waits for an account,
+    or nothing unpaid at all."""
+    if households_without_account:
+        return Conflict(
+            "payout_no_account",
+            to=period_to.isoformat(),
+            households=households_without_account,
+            amount=format_yuan(waiting_fen),
+            fields={"skipped_no_account": str(households_without_account)},
+        )
+    return Conflict("payout_nothing_payable", to=period_to.isoformat())
 
 
 def _take_payables(batch: PayoutBatch) -> None:
@@ -390,7 +423,7 @@ def _take_payables(batch: PayoutBatch) -> None:
     db.session.execute(sa.delete(payables).where(payables.c.entry_id.in_(held.where(PayoutLine.batch_id == batch.id))))
 
 
-def _settle_amounts(batch: PayoutBatch) -> None:
+def _settle_amounts(batch: PayoutBatch) -> bool:
     """Make each line's amount the sum of its items. They agree unless an entry was committed between
     the statements of `create_batch` (the sums, then the items); then the items win, and a line left
     with nothing positive to pay is dropped with its items (its entries payable again)."""
@@ -414,6 +447,7 @@ def _settle_amounts(batch: PayoutBatch) -> None:
         _reopen(dropped)
         db.session.execute(sa.delete(PayoutItem).where(PayoutItem.line_id.in_(dropped)))
         db.session.execute(sa.delete(PayoutLine).where(PayoutLine.id.in_(dropped)))
+    return bool(dropped)
 
 
 def batch_lines(batch: PayoutBatch) -> list[dict]:

@@ -210,3 +210,31 @@ def test_statement_for_a_range_says_paid_payable_and_in_batch_and_each_entry_kin
     # a range ending before the credits (the world's are of 2026-11-28): nothing credited, paid or payable
     earlier = statement(a, "from=2026-11-01&to=2026-11-27")
     assert (earlier["entries"], earlier["closing_fen"], earlier["paid_fen"], earlier["payable_fen"]) == ([], 0, 0, 0)
+
+
+def test_a_period_with_nothing_payable_makes_no_batch_and_says_why_then_pays_once_accounts_exist(
+    client, auth, api_token, county_user, world, db
+):
+    """No household of the period has an account: the page and the API make no (empty) batch and say how
+    many households wait for one (zh_CN and en); once the accounts are registered, the same period is a
+    real batch."""
+    headers = api_token(county_user)
+    auth.login(county_user)
+    response = client.post("/county/payouts", data=PERIOD)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "未生成发放批次" in html and "3 户有待发放的收益" in html and "登记收款账户" in html
+    refused = client.post("/api/v1/county/payouts", json=PERIOD, headers=headers)
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "payout_no_account"
+    assert refused.json["error"]["fields"] == {"skipped_no_account": "3"}
+    client.get("/?lang=en")
+    english = client.post("/county/payouts", data=PERIOD).get_data(as_text=True)
+    assert "no payout batch was made" in english and "3 households" in english
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PayoutBatch)) == 0
+    _set_accounts(client, auth, county_user, world)
+    body = client.post("/api/v1/county/payouts", json=PERIOD, headers=headers).json
+    assert body["created"] is True and len(body["lines"]) == 2 and body["skipped_no_account"] == 1
+    assert body["total_fen"] == sum(
+        db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(IncomeEntry.household_id == h.id))
+        for h in world["households"][:2]
+    )

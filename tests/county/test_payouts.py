@@ -22,7 +22,7 @@ from ledger.payouts import PAYABLES_REBUILD, Payable, PayoutBatch, PayoutItem, P
 from ledger.services import credit_line, reverse_line
 from shop.audit import AuditEntry
 from shop.db import commit
-from shop.errors import ValidationError
+from shop.errors import Conflict, ValidationError
 from shop.money import apply_bps
 from tests.conftest import requires_postgres
 from tests.county.factories import make_line
@@ -152,9 +152,11 @@ def test_no_credit_is_in_two_batches_whatever_their_periods_or_scopes(db, now):
     _account(a, now=now)
     _credit([a], 4000, now=now)
     village_batch = _batch(now, village_id=village.id).batch
-    county_batch = _batch(now, days=10).batch
+    with pytest.raises(Conflict) as caught:  # the village's batch holds the credit: nothing left to pay
+        _batch(now, days=10)
+    assert caught.value.code == "payout_nothing_payable"
     assert [ln.amount_fen for ln in village_batch.lines] == [4000]
-    assert county_batch.lines == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PayoutBatch)) == 1
     items = db.session.scalars(sa.select(PayoutItem)).all()
     assert len(items) == len({i.entry_id for i in items})
 
@@ -168,6 +170,45 @@ def test_the_same_period_and_scope_gives_the_same_batch(db, now):
     again = _batch(now)
     assert not again.created and again.batch.id == first.batch.id
     assert [ln.amount_fen for ln in again.batch.lines] == [4000]
+
+
+def test_nothing_payable_makes_no_batch_and_the_period_is_paid_once_accounts_are_registered(db, now):
+    """Households with money but no account: no empty batch stands in the period's place; the officer is
+    told how many households wait for an account and how much, and the same period asked again once the
+    accounts are registered is a real batch."""
+    a, b = make_household(), make_household()
+    _credit([a], 7000, now=now)
+    _credit([b], 2500, now=now)
+    before = _payables()
+    with pytest.raises(Conflict) as caught:
+        _batch(now)
+    assert caught.value.code == "payout_no_account" and caught.value.status == 409
+    assert caught.value.params["households"] == 2 and caught.value.params["amount"] == "¥95.00"
+    assert "2 户" in caught.value.message and "¥95.00" in caught.value.message
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PayoutBatch)) == 0
+    assert _payables() == before == _unheld_entries()
+    _account(a, now=now)
+    _account(b, ACCOUNT_B, now=now)
+    result = _batch(now)
+    assert result.created
+    assert sorted((ln.household_id, ln.amount_fen) for ln in result.batch.lines) == [(a.id, 7000), (b.id, 2500)]
+    assert result.batch.skipped_no_account == 0 and _payables() == set() == _unheld_entries()
+
+
+def test_an_empty_batch_left_from_before_gives_way_to_the_real_one(db, now):
+    """A ¥0 batch made before a batch needed a line (it holds nothing) is not reopened: the period is paid."""
+    a = make_household()
+    _credit([a], 7000, now=now)
+    today = (now + timedelta(hours=8)).date()
+    empty = PayoutBatch(
+        code="PO-old", period_from=today - timedelta(days=30), period_to=today, scope="county", created_at=now
+    )
+    db.session.add(empty)
+    db.session.flush()
+    _account(a, now=now)
+    result = _batch(now)
+    assert result.created and [ln.amount_fen for ln in result.batch.lines] == [7000]
+    assert db.session.scalars(sa.select(PayoutBatch.id)).all() == [result.batch.id]
 
 
 @pytest.mark.parametrize(
@@ -327,9 +368,11 @@ def test_a_reversal_after_payment_is_a_negative_payable_carried_into_the_next_ba
     later = now + timedelta(days=1)
     reverse_line(line, now=later, amount_fen=3000, ref="refund:1")
     assert _figures(a) == {"credited_fen": 7000, "paid_fen": 10000, "in_batch_fen": 0, "payable_fen": -3000}
-    # nothing positive to pay: no line, the negative payable waits
-    nothing = payouts.create_batch(period_from=later.date(), period_to=later.date(), actor=None, now=later).batch
-    assert nothing.lines == []
+    # nothing positive to pay: no batch, the negative payable waits
+    with pytest.raises(Conflict) as caught:
+        payouts.create_batch(period_from=later.date(), period_to=later.date(), actor=None, now=later)
+    assert caught.value.code == "payout_nothing_payable"
+    assert _payables() == _unheld_entries()
     _credit([a], 5000, now=later + timedelta(days=1))
     after = later + timedelta(days=1)
     carried = payouts.create_batch(period_from=after.date(), period_to=after.date(), actor=None, now=after).batch
@@ -494,14 +537,21 @@ class PayoutMachine(RuleBasedStateMachine):
     def batch(self, days):
         now = self._tick(days)
         today = (now + timedelta(hours=8)).date()
-        self.batches.append(payouts.create_batch(period_from=today, period_to=today, actor=None, now=now).batch)
+        try:
+            batch = payouts.create_batch(period_from=today, period_to=today, actor=None, now=now).batch
+        except Conflict:  # nothing payable (no account, or nothing positive): refused before any write
+            return
+        self.batches.append(batch)
 
     @rule(index=st.integers(0, 20), answers=st.lists(st.sampled_from(["paid", "failed", None]), min_size=3, max_size=3))
     def answer(self, index, answers):
         if self.batches:
             batch = self.batches[index % len(self.batches)]
             if batch.status != "settled":
-                _export_and_answer(batch, {h.id: answers[i] for i, h in enumerate(self.households)}, now=self._tick())
+                # the bank answers the lines still pending (a line it answered before is not answered again)
+                pending = {ln.household_id for ln in batch.lines if ln.status == "pending"}
+                answer = {h.id: answers[i] for i, h in enumerate(self.households) if h.id in pending}
+                _export_and_answer(batch, answer, now=self._tick())
 
     @invariant()
     def paid_plus_payable_is_the_ledger(self):
@@ -669,7 +719,7 @@ def test_two_officers_creating_batches_at_once_never_include_a_credit_twice(app,
     commit()
     village_id = village.id
     barrier = threading.Barrier(6)
-    errors, created = [], []
+    errors, created, refused = [], [], []
 
     def worker(scope):
         with app.app_context():
@@ -678,6 +728,9 @@ def test_two_officers_creating_batches_at_once_never_include_a_credit_twice(app,
                 result = _batch(now, **scope)
                 commit()
                 created.append(result.created)
+            except Conflict as exc:  # another scope's batch took every credit first: no empty batch
+                committed_db.session.rollback()
+                refused.append(exc.code)
             except Exception as exc:  # pragma: no cover - reported below
                 errors.append(exc)
             finally:
@@ -691,8 +744,11 @@ def test_two_officers_creating_batches_at_once_never_include_a_credit_twice(app,
         t.join(timeout=60)
     assert errors == []
     with app.app_context():
+        # the first batch pays every credit (one scope covers the others); the same scope again gets that
+        # batch, another scope finds nothing left and makes no batch
         batches = committed_db.session.scalars(sa.select(PayoutBatch)).all()
-        assert len(batches) == 3 and created.count(True) == 3
+        assert len(batches) == 1 and created.count(True) == 1
+        assert refused and set(refused) == {"payout_nothing_payable"} and len(created) + len(refused) == 6
         items = committed_db.session.scalars(sa.select(PayoutItem)).all()
         assert len(items) == 4 == len({i.entry_id for i in items})
         assert committed_db.session.scalar(sa.select(sa.func.sum(PayoutLine.amount_fen))) == 10000
