@@ -838,6 +838,9 @@ RULES: dict[str, Rule] = {
         json={"confirmation_code": "000000"},
         token=True,
     ),
+    "api.no_show_booking_api": Rule(
+        "/api/v1/bookings/{w.booking.code}/no-show", allow("host", anonymous=401), method="POST", json={}, token=True
+    ),
     # county office: reads everything; changes the registry, benefit links and approvals
     "county.household_detail": Rule("/county/households/{w.household.id}", only("county")),
     "county.household_statement": Rule("/county/households/{w.household.id}/statement", only("county")),

@@ -43,6 +43,7 @@ from tourism.services.booking import (
     get_booking_for_host,
     get_booking_for_user,
     get_listing,
+    mark_no_show,
     start_card_payment,
 )
 from tourism.services.host_cash import HOST_TILL
@@ -417,6 +418,25 @@ def check_in_booking_api(code: str, body: CheckInIn):
     check_in_booking(
         booking, body.confirmation_code, actor=user, now=now_utc(), cash_received_fen=body.cash_received_fen
     )
+    commit()
+    return ok(booking_out(booking))
+
+
+@endpoint(
+    "/bookings/<code>/no-show",
+    ("POST",),
+    response=BookingOut,
+    auth=True,
+    tags=("tourism",),
+    errors=(409,),
+    summary="The host marks a confirmed booking a no-show, from its start on: a stay's (or day ticket's) "
+    "arrival day, a session's start time, Beijing time (409 no_show_before_arrival, no_show_before_session); "
+    "a card payment is kept and credited to the households, an unpaid order is canceled",
+)
+def no_show_booking_api(code: str):
+    user = api_user()
+    booking = get_booking_for_host(code, user)
+    mark_no_show(booking, actor=user, now=now_utc())
     commit()
     return ok(booking_out(booking))
 

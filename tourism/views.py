@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -59,6 +60,8 @@ from tourism.services.booking import (
     host_cancel_booking,
     list_user_bookings,
     mark_no_show,
+    no_show_allowed,
+    no_show_refusal,
     refund_kept,
     start_card_payment,
 )
@@ -379,6 +382,7 @@ def _render_host_home(form, now, status=200):
         arrivals=todays_arrivals(current_user, now=now),
         form=form,
         today=local_date(now),
+        no_show_allowed=partial(no_show_allowed, now=now),
         arrival_due_fen=arrival_due_fen,
         cash_book=host_book(current_user.id),
         kind_label=cash.kind_label,
@@ -551,6 +555,7 @@ def _render_host_listing(listing, form, status=200):
         prev_month=(date(year, month, 1) - timedelta(days=1)).strftime("%Y-%m"),
         next_month=end.strftime("%Y-%m"),
         today=today,
+        no_show_allowed=partial(no_show_allowed, now=now),
     ), status
 
 
@@ -777,20 +782,26 @@ def host_reopen_date(listing_id: int, day: str):
 @role_required("host")
 def host_no_show(code: str):
     booking = get_booking_for_host(code, current_user)
+    back = url_for("tourism.host_listing", listing_id=booking.listing_id)
+    refusal = no_show_refusal(booking, now=now_utc())
+    if refusal is not None:  # e.g. before the session's start: said at once, nothing to confirm
+        flash(refusal.message, "error")
+        return redirect(back)
     page = ask_first(
         _(
             "确认将预订 %(code)s（%(name)s）标记为未到店？客人会收到通知。",
             code=booking.code,
             name=booking.user.name or booking.user.email,
         ),
-        back=url_for("tourism.host_listing", listing_id=booking.listing_id),
+        back=back,
     )
     if page is not None:
         return page
-    mark_no_show(booking, actor=current_user, now=now_utc())
-    commit()
-    flash(_("已标记未到店：%(code)s", code=booking.code), "success")
-    return redirect(url_for("tourism.host_listing", listing_id=booking.listing_id))
+    with flash_domain_errors():  # the service asks the same rule again (the time has not stood still)
+        mark_no_show(booking, actor=current_user, now=now_utc())
+        commit()
+        flash(_("已标记未到店：%(code)s", code=booking.code), "success")
+    return redirect(back)
 
 
 @bp.post("/host/bookings/<code>/refund-kept")

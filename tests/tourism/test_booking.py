@@ -340,3 +340,28 @@ def test_no_show_of_pay_on_arrival_cancels_the_unpaid_order(db, now):
     mark_no_show(booking, actor=host, now=now)
     assert booking.status == BookingStatus.NO_SHOW
     assert booking.order.status == "canceled"
+
+
+def test_a_no_show_comes_with_the_booking_start_in_beijing_time(db):
+    """A session at 14:00 (Beijing): refused at 13:59, marked at 14:00; a stay arriving on the 5th:
+    refused at 23:59 on the 4th (Beijing, 15:59 UTC), allowed from 00:00 on the 5th."""
+    from shop.errors import Conflict
+    from tourism.services.booking import mark_no_show, no_show_allowed
+
+    host = make_user(role="host")
+    day = date(2026, 12, 5)
+    listing = make_listing(host=host, kind="experience")
+    experience = make_booking(listing, check_in=day, session=make_session(listing, day=day, hour=14))
+    stay = make_booking(make_listing(host=host), check_in=day, check_out=day + timedelta(days=2))
+    before_two = datetime(2026, 12, 5, 5, 59, tzinfo=timezone.utc)  # 13:59 in Beijing
+    assert not no_show_allowed(experience, now=before_two) and no_show_allowed(stay, now=before_two)
+    with pytest.raises(Conflict) as caught:
+        mark_no_show(experience, actor=host, now=before_two)
+    assert caught.value.code == "no_show_before_session" and caught.value.params["start"] == "2026-12-05 14:00"
+    eve = datetime(2026, 12, 4, 15, 59, tzinfo=timezone.utc)  # 23:59 on the 4th in Beijing
+    with pytest.raises(Conflict) as caught:
+        mark_no_show(stay, actor=host, now=eve)
+    assert caught.value.code == "no_show_before_arrival"
+    assert no_show_allowed(stay, now=eve + timedelta(minutes=1))
+    mark_no_show(experience, actor=host, now=before_two + timedelta(minutes=1))
+    assert experience.status == BookingStatus.NO_SHOW and not no_show_allowed(experience, now=before_two)

@@ -1,14 +1,15 @@
 """Tourism pages: browse, listing calendar, booking, my booking, host workspace and its access rules."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from shop.extensions import db as shop_db
 from shop.once import new_form_token
-from shop.timeutil import local_date, now_utc
+from shop.timeutil import TZ, local_date, now_utc
 from tests.factories import make_user, make_village
 from tests.tourism.factories import make_booking, make_listing
-from tourism.models import Booking, BookingStatus, Closure
+from tourism.models import Booking, BookingStatus, Closure, Session
 
 
 def _day(n):
@@ -227,3 +228,53 @@ def test_host_home_labels_the_cash_in_hand_with_the_readers_colon(client, db, au
     assert "手中现金（账面）：" in html and "手中现金（账面）:" not in html
     client.get("/?lang=en")
     assert "Cash in hand (by the book): " in client.get("/host/").get_data(as_text=True)
+
+
+def _session_later_today(listing, now):
+    """A session of today (Beijing) that has not started: in half an hour, or at the day's last second."""
+    starts_at = now + timedelta(minutes=30)
+    if local_date(starts_at) != local_date(now):
+        starts_at = datetime.combine(local_date(now), time(23, 59, 59), tzinfo=TZ)
+    session = Session(
+        unit_type_id=listing.unit_types[0].id, starts_at=starts_at, session_date=local_date(now), capacity=10
+    )
+    shop_db.session.add(session)
+    shop_db.session.flush()
+    return session
+
+
+def test_a_session_is_no_no_show_before_it_starts_on_the_host_pages_and_the_api(client, db, auth, api_token):
+    """An experience at a time: before its start the host's pages offer no no-show (a disabled button
+    saying from when), and the page and the API refuse it with the start time; from the start on it is
+    marked."""
+    host = make_user(role="host")
+    listing = make_listing(host=host, kind="experience")
+    now = now_utc()
+    session = _session_later_today(listing, now)
+    booking = make_booking(listing, check_in=local_date(now), session=session)
+    stay = make_booking(make_listing(host=host), check_in=_day(1))
+    db.session.commit()
+    no_show_form = f'action="/host/bookings/{booking.code}/no-show"'
+    headers = api_token(host)
+    auth.login(host)
+    for page in ("/host/", f"/host/listings/{listing.id}"):
+        html = client.get(page).get_data(as_text=True)
+        assert booking.code in html and no_show_form not in html and "data-no-show-from=" in html, page
+        assert "开始后可标记未到店" in html
+    refused = client.post(f"/host/bookings/{booking.code}/no-show", data={"confirm": "1"}, follow_redirects=True)
+    assert "开始后才能标记未到店" in refused.get_data(as_text=True)
+    answer = client.post(f"/api/v1/bookings/{booking.code}/no-show", json={}, headers=headers)
+    assert answer.status_code == 409 and answer.json["error"]["code"] == "no_show_before_session"
+    assert "开始后才能标记未到店" in answer.json["error"]["message"]
+    answer = client.post(f"/api/v1/bookings/{stay.code}/no-show", json={}, headers=headers)
+    assert answer.status_code == 409 and answer.json["error"]["code"] == "no_show_before_arrival"
+    english = client.post(f"/api/v1/bookings/{booking.code}/no-show?lang=en", json={}, headers=headers)
+    assert "no-show" in english.json["error"]["message"] and "开始" not in english.json["error"]["message"]
+    db.session.expire_all()
+    assert {db.session.get(Booking, b.id).status for b in (booking, stay)} == {BookingStatus.CONFIRMED}
+    # the session has started: the button is there and the API marks it
+    db.session.get(Booking, booking.id).session.starts_at = now_utc() - timedelta(minutes=1)
+    db.session.commit()
+    assert no_show_form in client.get("/host/").get_data(as_text=True)
+    answer = client.post(f"/api/v1/bookings/{booking.code}/no-show", json={}, headers=headers)
+    assert answer.status_code == 200 and answer.json["status"] == "no_show"

@@ -984,15 +984,38 @@ def _tell_guest_canceled(booking: Booking, why: str) -> None:
     enqueue_after_commit("tourism.tasks.send_booking_canceled_mail", booking.id, why)
 
 
+def no_show_refusal(booking: Booking, *, now: datetime) -> Conflict | IllegalTransition | None:
+    """Why the host may not mark the booking a no-show now, or None when it may: only a confirmed booking,
+    and only from its start on — a session's (an experience or ticket at a time) start time, otherwise
+    (a stay, a day ticket) its arrival day, in the county's time (Beijing). `mark_no_show` refuses exactly
+    this; the host's pages ask it (`no_show_allowed`) to show the button."""
+    if booking.status != BookingStatus.CONFIRMED:
+        return IllegalTransition("no_show_not_confirmed", fields={"status": booking.status})
+    session = booking.session
+    if session is not None:
+        if now < session.starts_at:
+            return Conflict("no_show_before_session", start=f"{to_local(session.starts_at):%Y-%m-%d %H:%M}")
+    elif booking.check_in_date > local_date(now):
+        return Conflict("no_show_before_arrival", day=booking.check_in_date.isoformat())
+    return None
+
+
+def no_show_allowed(booking: Booking, *, now: datetime) -> bool:
+    """Whether the host may mark the booking a no-show now (`no_show_refusal` has no objection)."""
+    return no_show_refusal(booking, now=now) is None
+
+
 def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
     """The guest did not come. A card payment is kept (policy: no-shows are not refunded); an
-    unpaid pay-on-arrival order is canceled so it does not wait for cash forever."""
+    unpaid pay-on-arrival order is canceled so it does not wait for cash forever. Refused before the
+    booking's start (`no_show_refusal`: 409 `no_show_before_session`, `no_show_before_arrival`)."""
     if not is_host_of(actor, booking.listing):
         raise NotFound("booking_not_found")
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
-    if booking.check_in_date > local_date(now):
-        raise Conflict("not_due")
+    refusal = no_show_refusal(booking, now=now)
+    if refusal is not None:
+        raise refusal
     transition(booking, BookingStatus.NO_SHOW, actor=actor, now=now)
     payment = None if order is None else next((p for p in order.payments if p.state == PaymentState.CONFIRMED), None)
     if order is not None and order.status == OrderStatus.CONFIRMED and payment is None:
