@@ -133,7 +133,7 @@ class ProductCreateBody(Schema):
     category_id: ApiId
     price_fen: int = Field(gt=0, le=assisted.MAX_PRICE_FEN)
     unit: str = Field(default="件", min_length=1, max_length=20)
-    weight_g: int = Field(default=500, ge=0, le=1_000_000)
+    weight_g: int = Field(default=500, ge=1, le=1_000_000)
     stock: int = Field(default=0, ge=0, le=100_000)
     description: str = Field(default="", max_length=4000)
     season: str = Field(default="", max_length=40)

@@ -20,7 +20,7 @@ MESSAGES = {
     "invalid_initial_stock": N_("库存须在 0 到 100000 之间"),
     "invalid_name": N_("名称为 1 到 80 个字"),
     "invalid_unit": N_("单位为 1 到 20 个字"),
-    "invalid_weight_g": N_("重量须在 0 到 1000000 克之间"),
+    "invalid_weight_g": N_("重量须为 1 到 1000000 之间的整数克数"),
     "line_not_found": N_("没有这个商品行"),
     "line_not_open": N_("该商品已取消"),
     "lot_not_sellable": N_("批次 %(codes)s 已过期或已召回，请扫描同一商品的其他批次"),

@@ -109,7 +109,12 @@ class AssistedProductForm(ShopForm):
     price = YuanField(_l("价格（元）"), validators=[DataRequired(), Length(max=16)])
     unit = StringField(lazy_pgettext("measure", "单位"), default="斤", validators=[DataRequired(), Length(max=20)])
     weight_g = IntegerField(
-        _l("重量（克）"), default=500, validators=[InputRequired(), NumberRange(min=0, max=1_000_000)]
+        _l("重量（克）"),
+        default=500,
+        validators=[
+            InputRequired(),
+            NumberRange(min=1, max=1_000_000, message=_l("重量须为 1 到 1000000 之间的整数克数")),
+        ],
     )
     initial_stock = IntegerField(
         _l("首批库存"), default=0, validators=[InputRequired(), NumberRange(min=0, max=100_000)]

@@ -78,7 +78,7 @@ def _validate(station: Station, data: AssistedProductInput) -> tuple[Household, 
     if household is None or household.village_id not in villages:
         raise ValidationError("household_not_served", fields={"household_id": "invalid"})
     check_price_fen(data.price_fen, limit=MAX_PRICE_FEN)
-    if not isinstance(data.weight_g, int) or data.weight_g < 0 or data.weight_g > 1_000_000:
+    if not isinstance(data.weight_g, int) or data.weight_g <= 0 or data.weight_g > 1_000_000:
         raise ValidationError("invalid_weight_g", fields={"weight_g": "invalid"})
     if not isinstance(data.initial_stock, int) or data.initial_stock < 0 or data.initial_stock > MAX_QUANTITY:
         raise ValidationError("invalid_initial_stock", fields={"initial_stock": "invalid"})

@@ -217,3 +217,44 @@ def test_a_double_tap_on_submit_creates_one_product(db, world, client, auth):
         client.post("/station/products/new", data=_form(world), content_type="multipart/form-data").status_code == 302
     )
     assert _count(db, Product) == before[0] + 2
+
+
+@pytest.mark.parametrize("variant", [False, True], ids=["product", "variant"])
+@pytest.mark.parametrize("weight", ["0", "-5"])
+def test_a_weight_of_zero_grams_or_less_is_refused_naming_the_field_and_saves_nothing(
+    db, world, client, auth, variant, weight
+):
+    auth.login(world.a.operator)
+    before = _count(db, Product), _count(db, StockMovement), _count(db, BenefitLink)
+    extra = {"variant_of": str(world.a.product.id), "variant_label": "礼盒"} if variant else {}
+    response = client.post(
+        "/station/products/new", data=_form(world, weight_g=weight, **extra), content_type="multipart/form-data"
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "重量（克）：重量须为 1 到 1000000 之间的整数克数" in page  # the flash names the field
+    field = page[page.index('for="weight_g"') :]
+    assert field.index("重量须为 1 到 1000000 之间的整数克数") < field.index('for="initial_stock"')  # next to it
+    english = client.post(
+        "/station/products/new?lang=en",
+        data=_form(world, weight_g=weight, **extra),
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    assert "Weight (g): Weight must be a whole number of grams from 1 to 1,000,000" in english
+    assert (_count(db, Product), _count(db, StockMovement), _count(db, BenefitLink)) == before
+
+
+def test_api_refuses_a_weight_of_zero_grams_naming_the_field(db, world, client, api_token):
+    before = _count(db, Product)
+    body = {"household_id": world.a.h2.id, "name": "无花果干", "category_id": world.category.id, "price_fen": 2800}
+    for suffix, message in (("", "请求有误，请检查标出的项"), ("?lang=en", None)):
+        response = client.post(
+            "/api/v1/products" + suffix, headers=api_token(world.a.operator), json={**body, "weight_g": 0}
+        )
+        assert response.status_code == 422
+        error = response.json["error"]
+        assert error["code"] == "validation_error" and list(error["fields"]) == ["weight_g"]
+        assert message is None or error["message"] == message
+    assert _count(db, Product) == before
+    created = client.post("/api/v1/products", headers=api_token(world.a.operator), json={**body, "weight_g": 1})
+    assert created.status_code == 201 and created.json["weight_g"] == 1
