@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import flash
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, StringField
@@ -10,6 +12,20 @@ from wtforms.validators import ValidationError
 from shop.args import MAX_DATE, MIN_DATE, check_date
 from shop.money import MoneyError, parse_yuan
 from shop.once import claim_or_refuse, new_form_token, valid_token
+
+
+def flash_form_errors(form) -> None:
+    """Each error of a refused form as a flash message that names its field ("重量（克）：…"), for
+    the top of the page; the `field` macro (templates/_macros/catalog.html) shows the same error under
+    the field itself. A hidden field's error (an expired page) is said without a field name."""
+    for name, errors in form.errors.items():
+        field = getattr(form, name, None)
+        hidden = field is None or getattr(field.widget, "input_type", "") == "hidden"
+        for error in errors:
+            if hidden:
+                flash(str(error), "error")
+            else:
+                flash(_("%(field)s：%(error)s", field=field.label.text, error=error), "error")
 
 
 class DayField(DateField):

@@ -44,6 +44,7 @@ from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, error_message, flash_domain_errors
 from shop.extensions import db
+from shop.forms import flash_form_errors
 from shop.history import history_of
 from shop.money import format_yuan
 from shop.once import AlreadySubmitted
@@ -119,13 +120,6 @@ def _record(record_id: int) -> StockRecord:
     if record is None or not can_manage_station(current_user, record.station_id):
         abort(404)
     return record
-
-
-def _flash_errors(form) -> None:
-    for name, errors in form.errors.items():
-        label = getattr(getattr(form, name, None), "label", None)
-        for error in errors:
-            flash(_("%(field)s：%(error)s", field=label.text if label else name, error=error), "error")
 
 
 # --- dashboard -----------------------------------------------------------------------------------
@@ -205,7 +199,7 @@ def shipment_action(code: str):
     form = ActionForm()
     if not form.validate_on_submit() or form.action.data not in fulfilment.ACTIONS:
         if form.cash_received.errors:
-            _flash_errors(form)
+            flash_form_errors(form)
         else:
             flash(_("无效的操作"), "error")
         return redirect(url_for(".shipment", code=s.code))
@@ -261,7 +255,7 @@ def cancel_line(code: str, line_id: int):
         abort(403)
     form = CancelLineForm()
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".shipment", code=s.code))
     page = ask_first(
         _("确认取消「%(title)s」× %(n)s？顾客会收到通知，已付款项将退回。", title=line.title, n=line.quantity),
@@ -410,7 +404,7 @@ def cash_close():
     station = _current_station()
     form = CashCloseForm()
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".cash_summary", **_station_args(station)))
     counted = cash_amount_fen(form.counted.data)
     day = form.day.data
@@ -442,7 +436,7 @@ def cash_move():
     station = _current_station()
     form = CashMoveForm()
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".cash_summary", **_station_args(station)))
     amount = cash_amount_fen(form.amount.data, signed=form.kind.data == "correction")
     if amount is None:
@@ -520,7 +514,7 @@ def receive(record_id: int):
     record = _record(record_id)
     form = _receive_form(record)
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".stock_record", record_id=record.id))
     with flash_domain_errors():
         form.form_token.claim("stations.stock_receive", user_id=current_user.id, now=now_utc())
@@ -558,7 +552,7 @@ def correct(record_id: int):
     record = _record(record_id)
     form = _correct_form(record)
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
         return redirect(url_for(".stock_record", record_id=record.id))
     with flash_domain_errors():
         form.form_token.claim("stations.stock_correct", user_id=current_user.id, now=now_utc())
@@ -615,7 +609,7 @@ def family_edit(family_id: int):
     station_args = {"station": family.members[0].station.code} if current_user.role == Role.ADMIN else {}
     form = FamilyForm()
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
     else:
         with flash_domain_errors():
             changes = update_family(
@@ -635,7 +629,7 @@ def product_edit(product_id: int):
         abort(404)
     form = ProductEditForm()
     if not form.validate_on_submit():
-        _flash_errors(form)
+        flash_form_errors(form)
     else:
         returned = product.approval_status == ApprovalStatus.REJECTED
         with flash_domain_errors():
@@ -672,7 +666,7 @@ def product_photo(product_id: int):
     form = ProductPhotoForm()
     upload = form.image.data if form.image.data and getattr(form.image.data, "filename", "") else None
     if not form.validate_on_submit() or upload is None:
-        _flash_errors(form)
+        flash_form_errors(form)
         if upload is None:
             flash(_("请选择照片"), "error")
     else:
@@ -763,7 +757,7 @@ def product_new():
                 flash(exc.message, "error")
                 status = 422
         else:
-            _flash_errors(form)
+            flash_form_errors(form)
             status = 422
         return render_template(
             "stations/product_new.html",
@@ -806,7 +800,7 @@ def papers():
     if request.method == "POST":
         upload = form.file.data if form.file.data and getattr(form.file.data, "filename", "") else None
         if not form.validate_on_submit():
-            _flash_errors(form)
+            flash_form_errors(form)
             status = 422
         else:
             try:

@@ -23,6 +23,7 @@ from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
 from shop.errors import DomainError, error_message, flash_domain_errors
 from shop.extensions import db
+from shop.forms import flash_form_errors
 from shop.money import format_yuan
 from shop.once import AlreadySubmitted
 from shop.qr import qr_data_uri
@@ -578,13 +579,24 @@ def _unit_type_form(unit_type, formdata=None):
 
 
 def _render_host_edit(listing, terms_form=None, unit_forms=None, place_form=None, status=200):
+    """The edit page; the one form that was posted (and refused) keeps what was typed and its errors,
+    the others show what is stored (`formdata=None`: not the other form's POST, where an absent
+    checkbox would read as unticked). Each error is shown under its field and, naming the field, at
+    the top of the page."""
     unit_forms = unit_forms or {}
+    for refused in (terms_form, place_form, *unit_forms.values()):
+        if refused is not None:
+            flash_form_errors(refused)
     if terms_form is None:
-        terms_form = ListingTermsForm(obj=listing)
+        terms_form = ListingTermsForm(formdata=None, obj=listing)
     if place_form is None:
         lat_lon = listing.coordinates or ("", "")
         place_form = ListingPlaceForm(
-            address=listing.address, latitude=lat_lon[0], longitude=lat_lon[1], contact_phone=listing.contact_phone
+            formdata=None,
+            address=listing.address,
+            latitude=lat_lon[0],
+            longitude=lat_lon[1],
+            contact_phone=listing.contact_phone,
         )
     forms = [(ut, unit_forms.get(ut.id) or _unit_type_form(ut)) for ut in listing.unit_types]
     return render_template(

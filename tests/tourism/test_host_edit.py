@@ -93,6 +93,44 @@ def test_bad_prices_and_sizes_are_refused_and_change_nothing(client, db, auth):
     assert (ut.price_fen, ut.units, ut.max_guests, ut.weekend_price_fen) == (20000, 2, 2, None)
 
 
+def _field_block(html, name):
+    """The `field` macro's block of the input named `name` (its label, input and errors)."""
+    start = html.rindex('<div class="field', 0, html.index(f'name="{name}"'))
+    return html[start : html.index("</div>", start)]
+
+
+def test_a_refused_room_type_says_which_field_is_wrong_in_both_languages(client, db, auth):
+    """Each error sits under its field and, at the top of the page, names the field (as the station's
+    product form does); the other forms on the page keep what is stored (the listing stays open)."""
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=2, max_guests=2, price_fen=20000)
+    other = UnitType(listing_id=listing.id, name="家庭房", units=1, max_guests=4, price_fen=30000)
+    db.session.add(other)
+    db.session.flush()
+    ut = listing.unit_types[0]
+    auth.login(host)
+    url = f"/host/listings/{listing.id}/unit-types/{ut.id}"
+    r = client.post(url, data=_unit_form(ut, units="-1", max_guests="0"))
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert "数量（房间数/每日票数）：须在 0 到 1000 之间" in html
+    assert "每间最多入住人数：须在 1 到 50 之间" in html
+    assert "须在 0 到 1000 之间" in _field_block(html, f"ut{ut.id}-units")
+    assert "须在 1 到 50 之间" in _field_block(html, f"ut{ut.id}-max_guests")
+    assert "须在" not in _field_block(html, f"ut{other.id}-units")  # the other room type is not marked
+    assert "checked" in _field_block(html, "is_published")  # not unticked by the room type's POST
+    # a refusal of the service (rooms below what is booked) names its field too
+    make_booking(listing, check_in=_day(5), check_out=_day(7), units=2)
+    db.session.commit()
+    r = client.post(url, data=_unit_form(ut, units="1"))
+    assert r.status_code == 409
+    assert "数量（房间数/每日票数）：已有预订占用 2，不能减少到 1" in r.get_data(as_text=True)
+    english = client.post(url + "?lang=en", data=_unit_form(ut, price="0")).get_data(as_text=True)
+    assert "Price (yuan): The price must be more than zero" in english
+    db.session.expire_all()
+    assert (db.session.get(UnitType, ut.id).units, db.session.get(UnitType, ut.id).max_guests) == (2, 2)
+
+
 def test_a_price_above_the_ceiling_says_too_high_not_must_be_positive(client, db, auth):
     """¥10,000,000 a night is refused as too high (价格不能超过 ¥1,000,000.00), not as 价格必须大于零."""
     host = make_user(role="host")
