@@ -29,6 +29,11 @@ from tourism import demo as tourism_demo
 
 DEMO_PASSWORD = "demo12345"
 
+#: The demo hosts' mobile numbers (stored as `shop.phone.normalise_phone` keeps them: 11 digits): a
+#: tourist's booking page shows the host's phone once booked (`Listing.phone`: the listing's own
+#: contact phone, else its host's), so a demo host without one left the guest nobody to call.
+HOST_PHONES = {"host@demo.cn": "13979102468"}
+
 TOWNSHIPS = [
     ("莲塘镇", "liantang"),
     ("向塘镇", "xiangtang"),
@@ -315,6 +320,10 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
                 ),
                 now=now,
             )
+            created_any = True
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        if email in HOST_PHONES and user is not None and not user.phone:  # also a host seeded before
+            user.phone = HOST_PHONES[email]
             created_any = True
         accounts.append((role, email))
 

@@ -45,3 +45,23 @@ def test_every_demo_listing_has_a_photo_drawn_locally(app, db, client):
     count = db.session.scalar(sa.select(sa.func.count()).select_from(ListingImage))
     assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ListingImage)) == count == len(listings)
+
+
+def test_a_tourist_booked_at_a_demo_listing_sees_the_hosts_phone(app, db, client, auth):
+    """Every demo host has a mainland mobile number (shop.phone), shown on the booking page once booked."""
+    from datetime import timedelta
+
+    from shop.auth.models import Role, User
+    from shop.phone import is_mobile
+    from tests.tourism.factories import make_booking
+
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    hosts = db.session.scalars(sa.select(User).where(User.role == Role.HOST)).all()
+    assert hosts and all(is_mobile(h.phone) for h in hosts)
+    tourist = make_user(role="consumer")
+    listing = db.session.scalar(sa.select(Listing).where(Listing.kind == "stay").order_by(Listing.id))
+    booking = make_booking(listing, user=tourist, check_in=now_utc().date() + timedelta(days=10))
+    db.session.commit()
+    auth.login(tourist)
+    page = client.get(f"/bookings/{booking.code}").get_data(as_text=True)
+    assert "联系接待户" in page and f'href="tel:{listing.host.phone}"' in page
