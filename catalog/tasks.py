@@ -11,7 +11,7 @@ import logging
 
 import sqlalchemy as sa
 from celery import shared_task
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
 from catalog.papers import ProductDocument, kind_label
@@ -62,7 +62,12 @@ def send_paper_reminder(self, document_id: int, threshold: int, days_left: int) 
                 [
                     _("商品: %(name)s", name=product.name),
                     _("证件: %(kind)s %(number)s", kind=what["kind"], number=document.number),
-                    _("有效期至: %(day)s（还有 %(n)s 天）", day=what["day"], n=days_left),
+                    ngettext(
+                        "有效期至: %(day)s（还有 %(num)s 天）",
+                        "有效期至: %(day)s（还有 %(num)s 天）",
+                        days_left,
+                        day=what["day"],
+                    ),
                     _("到期后商品将暂停销售。请在到期前上传新的证件，经县扶贫办审核后继续销售。"),
                 ]
             )

@@ -10,7 +10,7 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import pgettext
+from flask_babel import ngettext, pgettext
 from flask_login import current_user
 
 from catalog import changes
@@ -791,7 +791,15 @@ def recall_new():
         flash(exc.message, "error")
         return redirect(url_for("county.recalls_index", code=code))
     commit()
-    flash(_("批次 %(code)s 已召回：%(n)s 个订单商品受影响，已通知买家", code=lot.code, n=len(lines)), "success")
+    flash(
+        ngettext(
+            "批次 %(code)s 已召回：%(num)s 个订单商品受影响，已通知买家",
+            "批次 %(code)s 已召回：%(num)s 个订单商品受影响，已通知买家",
+            len(lines),
+            code=lot.code,
+        ),
+        "success",
+    )
     return redirect(url_for("county.recall_detail", code=lot.code))
 
 
@@ -820,7 +828,7 @@ def recall_refund(code: str):
         flash(exc.message, "error")
         return redirect(url_for("county.recall_detail", code=lot.code))
     commit()
-    flash(_("已为 %(n)s 个订单商品办理退款", n=done), "success")
+    flash(ngettext("已为 %(num)s 个订单商品办理退款", "已为 %(num)s 个订单商品办理退款", done), "success")
     return redirect(url_for("county.recall_detail", code=lot.code))
 
 

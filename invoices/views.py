@@ -8,6 +8,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from institutions.services.organisations import organisations_of
@@ -94,7 +95,7 @@ def request_period():
                 _details_from_form(), start=start, end=end, organisation_id=organisation_id, user=current_user, now=now
             )
             commit()
-            flash(_("已申请 %(n)s 张发票", n=len(created)), "success")
+            flash(ngettext("已申请 %(num)s 张发票", "已申请 %(num)s 张发票", len(created)), "success")
             return redirect(url_for(".mine"), 303)
     today = local_date(now_utc())
     return render_template(

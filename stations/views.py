@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -228,7 +228,9 @@ def shipment_action(code: str):
         if left == "0":  # that was the last try: say it is locked now, not "0 tries left"
             flash(error_message("pickup_locked"), "error")
         else:
-            flash(_("取货码错误（还可尝试 %(n)s 次）", n=left), "error")
+            flash(
+                ngettext("取货码错误（还可尝试 %(num)s 次）", "取货码错误（还可尝试 %(num)s 次）", int(left)), "error"
+            )
     except DomainError as exc:
         rollback()
         flash(exc.message, "error")

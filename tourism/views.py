@@ -7,6 +7,7 @@ from functools import partial
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from werkzeug.routing import BuildError
@@ -757,11 +758,12 @@ def host_close_dates(listing_id: int):
         form.start.errors = [exc.message]
         return _render_host_listing(listing, form, exc.status)
     page = ask_first(
-        _(
-            "确认关闭 %(start)s 至 %(end)s（%(n)s 天）？这些日期将不能预订。",
+        ngettext(
+            "确认关闭 %(start)s 至 %(end)s（%(num)s 天）？这些日期将不能预订。",
+            "确认关闭 %(start)s 至 %(end)s（%(num)s 天）？这些日期将不能预订。",
+            len(days),
             start=start.isoformat(),
             end=end.isoformat(),
-            n=len(days),
         ),
         back=url_for("tourism.host_listing", listing_id=listing.id),
     )
@@ -773,7 +775,7 @@ def host_close_dates(listing_id: int):
         form.start.errors = [exc.message]
         return _render_host_listing(listing, form, exc.status)
     commit()
-    flash(_("已关闭 %(n)s 天", n=added), "success")
+    flash(ngettext("已关闭 %(num)s 天", "已关闭 %(num)s 天", added), "success")
     return redirect(url_for("tourism.host_listing", listing_id=listing.id))
 
 

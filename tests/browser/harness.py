@@ -235,6 +235,16 @@ class WatchedPage:
         `%(name)s` values) in this user's language."""
         return self.live.translate(msgid, self.lang, context=context, **values)
 
+    def tn(self, msgid: str, n: int, **values: Any) -> str:
+        """The text of a template's `ngettext(msgid, msgid, n)` (Chinese has one form) with `%(num)s` = n
+        in this user's language."""
+        if not self.is_en:
+            return msgid % {"num": n, **values}
+        from flask_babel import force_locale, ngettext
+
+        with self.live.app.test_request_context("/"), force_locale(self.lang):
+            return ngettext(msgid, msgid, n, **values)
+
     def t_before(self, msgid: str) -> str:
         """The text of `msgid` in this user's language up to its first `%(name)s` value."""
         return self.live.translate(msgid, self.lang).split("%(", 1)[0].strip()

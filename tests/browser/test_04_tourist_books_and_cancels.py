@@ -70,7 +70,7 @@ def book_two_nights(tourist, live_server, *, days_ahead: int, pay: str) -> str:
     code = m.group(1)
     main = page.locator("main")
     expect(main).to_contain_text(code)
-    expect(main).to_contain_text(tourist.t("%(n)s 晚", n=2))
+    expect(main).to_contain_text(tourist.tn("%(num)s 晚", 2))
     facts = booking_facts(live_server, code)
     assert facts["nights"] == 2 and facts["check_in"] == check_in
     return code

@@ -53,7 +53,13 @@ def test_tourist_taps_two_days_sees_the_total_and_books(open_page, live_server, 
     tourist.submit_and_wait(page.get_by_role("link", name=tourist.t("%(d)s 离店", d=leave.isoformat())).click)
     quote = page.get_by_role("region", name=tourist.t("所选日期"))
     expect(quote).to_contain_text(
-        tourist.t("%(a)s 入住，%(b)s 离店，共 %(n)s 晚 × %(u)s 间", a=arrive.isoformat(), b=leave.isoformat(), n=2, u=1)
+        tourist.t(
+            "%(a)s 入住，%(b)s 离店，共 %(nights)s × %(rooms)s",
+            a=arrive.isoformat(),
+            b=leave.isoformat(),
+            nights=tourist.tn("%(num)s 晚", 2),
+            rooms=tourist.tn("%(num)s 间", 1),
+        )
     )
     expect(quote).to_contain_text(tourist.t("合计 %(t)s", t="¥"))
     tourist.step("total before booking")

@@ -65,7 +65,7 @@ def test_operator_refuses_a_wrong_pick_up_code_then_hands_over_against_the_right
     cash.fill(shipment_due_yuan(live_server, shipment))
     operator.submit_and_wait(lambda: hand_over.get_by_role("button").click())
     confirm_if_asked(operator)
-    expect(main).to_contain_text(operator.t("取货码错误（还可尝试 %(n)s 次）", n=4))
+    expect(main).to_contain_text(operator.tn("取货码错误（还可尝试 %(num)s 次）", 4))
     operator.step("wrong pick-up code refused")
     assert order_facts(live_server, order["id"])["shipments"][0]["status"] == "ready_for_pickup"
 

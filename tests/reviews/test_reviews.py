@@ -208,6 +208,10 @@ def test_a_completed_stay_is_reviewed_and_its_host_replies(client, db, now, auth
     r = client.post(f"/api/v1/reviews/{r.json['id']}/reply", json={"body": "欢迎再来"}, headers=api_token(host))
     assert r.status_code == 200 and r.json["reply"] == "欢迎再来"
     assert client.get(f"/api/v1/listings/{listing.id}/reviews").json["items"][0]["reply"] == "欢迎再来"
+    # English counts one review as one (ngettext), not "1 reviews"
+    for url in (f"/listings/{listing.id}-{listing.slug}?lang=en", "/stays?lang=en"):
+        page = client.get(url).get_data(as_text=True)
+        assert "5.0 / 5 · 1 review<" in page and "1 reviews" not in page, url
 
 
 def test_the_county_hides_an_abusive_review_with_a_reason_audited(client, db, world, now, auth, api_token):

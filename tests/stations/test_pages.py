@@ -249,3 +249,23 @@ def test_a_cash_on_delivery_parcel_label_says_how_much_to_collect(db, world, cli
     assert "货到付款" in label and f'应收金额：<strong class="cod-due">¥{due // 100}.{due % 100:02d}</strong>' in label
     label = client.get(f"/station/shipments/{paid.shipments[0].code}/label").get_data(as_text=True)
     assert "货到付款" not in label and "cod-due" not in label
+
+
+def test_one_try_left_reads_as_one_attempt_in_english(db, world, client, auth, now):
+    """ngettext: "1 attempt left", not "1 attempts left"."""
+    order = make_order([(world.a.product, 1)], delivery="pickup")
+    s = order.shipments[0]
+    fulfilment.accept(s, actor=world.a.operator, now=now)
+    fulfilment.pack(s, actor=world.a.operator, now=now)
+    s.pickup_failures = fulfilment.PICKUP_MAX_FAILURES - 2
+    from shop.db import commit
+
+    commit()
+    auth.login(world.a.operator)
+    response = client.post(
+        f"/station/shipments/{s.code}/action?lang=en",
+        data={"confirm": "1", "action": "pickup", "pickup_code": "1"},
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "Wrong pickup code (1 attempt left)" in page

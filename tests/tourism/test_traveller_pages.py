@@ -201,3 +201,28 @@ def test_the_booking_api_gives_the_host_contact_once_confirmed(client, db, api_t
         "latitude": "28.412300",
         "longitude": "116.031500",
     }
+
+
+def test_counts_of_nights_rooms_and_guests_read_as_english_plurals(client, db, auth):
+    """ "1 night × 1 room", "1 guest" — not "1 rooms", "1 guest(s)" — and "2 nights × 2 rooms", "2 guests"
+    (ngettext; Chinese has one form)."""
+    listing = make_listing(units=3, max_guests=2, free_cancel_days=1)
+    guest = make_user()
+    one = make_booking(listing, user=guest, check_in=_day(9), guests=1, units=1)
+    two = make_booking(listing, user=guest, check_in=_day(12), check_out=_day(14), guests=2, units=2)
+    commit()
+    auth.login(guest)
+    page = client.get(f"/bookings/{one.code}?lang=en").get_data(as_text=True)
+    assert "(1 night × 1 room)" in page
+    assert "· 1 guest</p>" in client.get(f"/bookings/{one.code}/cancel").get_data(as_text=True)
+    page = client.get(f"/bookings/{two.code}").get_data(as_text=True)
+    assert "(2 nights × 2 rooms)" in page
+    assert "· 2 guests</p>" in client.get(f"/bookings/{two.code}/cancel").get_data(as_text=True)
+    quote = client.get(_page(listing, checkin=_day(20), checkout=_day(21))).get_data(as_text=True)
+    assert f"Check in {_day(20).isoformat()}, check out {_day(21).isoformat()}, 1 night × 1 room" in quote
+    for wrong in ("1 nights", "1 rooms", "1 guests", "(s)"):
+        assert wrong not in page + quote, wrong
+    page = client.get(f"/bookings/{one.code}?lang=zh_CN").get_data(as_text=True)
+    assert "(1 晚 × 1 间)" in page
+    quote = client.get(_page(listing, checkin=_day(20), checkout=_day(22))).get_data(as_text=True)
+    assert "共 2 晚 × 1 间" in quote
