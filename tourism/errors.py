@@ -38,7 +38,7 @@ MESSAGES = {
     "coordinate_out_of_range": N_("坐标超出范围（纬度 ±90，经度 ±180）"),
     "coordinates_incomplete": N_("请同时填写纬度和经度，或都不填"),
     "date_in_past": N_("日期不能早于今天"),
-    "dates_booked": N_("这些日期已有 %(n)s 个预订，不能关闭：%(bookings)s。请先与客人联系并取消预订。"),
+    "dates_booked": N_("这些日期已有预订，不能关闭：%(bookings)s。请先与客人联系并取消预订。"),
     "end_not_after_start": N_("结束日期必须晚于开始日期"),
     "free_cancel_days_out_of_range": N_("免费取消天数须在 0 到 %(n)s 之间"),
     "guests_at_least_one": N_("人数至少为 1"),

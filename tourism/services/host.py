@@ -95,7 +95,7 @@ def check_closable(listing: Listing, days: list[date], *, now: datetime) -> None
         listed = "、".join(f"{b.code}（{b.check_in_date:%m-%d}–{b.check_out_date:%m-%d}）" for b in booked[:10])
         if len(booked) > 10:
             listed += " …"
-        raise Conflict("dates_booked", n=len(booked), bookings=listed, fields={"closed_date": [b.code for b in booked]})
+        raise Conflict("dates_booked", bookings=listed, fields={"closed_date": [b.code for b in booked]})
 
 
 def close_dates(listing: Listing, days: list[date], *, reason: str = "", now: datetime) -> int:
