@@ -13,6 +13,10 @@ PGPORT ?= 5432
 PGUSER ?= postgres
 TEST_PG_DB ?= test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# pytest-xdist: the suite in this many processes, a test file's tests together (each process has its own
+# databases: tests/conftest.py); `make test TEST_WORKERS=0` runs it in one process
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,7 +43,7 @@ run: install ## migrate, load demo data, serve on http://127.0.0.1:5000
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install-dev ## the whole suite (PostgreSQL when TEST_DATABASE_URL is set, else SQLite)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-pg: install-dev ## the suite against the local PostgreSQL and Redis, PostgreSQL-only tests included
 	@psql -h $(PGHOST) -p $(PGPORT) -U $(PGUSER) -d postgres -tAc \
@@ -47,7 +51,7 @@ test-pg: install-dev ## the suite against the local PostgreSQL and Redis, Postgr
 	  || psql -h $(PGHOST) -p $(PGPORT) -U $(PGUSER) -d postgres -qc 'CREATE DATABASE "$(TEST_PG_DB)"'
 	TEST_DATABASE_URL=postgresql+psycopg://$(PGUSER)@$(PGHOST):$(PGPORT)/$(TEST_PG_DB) \
 	TEST_REDIS_URL=$(TEST_REDIS_URL) \
-	  $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	  $(PYTEST) $(PYTEST_ARGS)
 
 lint: install-dev ## ruff (pyflakes, the no-private-names rule, the house format), mypy over the services packages, the import contracts (layers, no circles): pyproject.toml
 	$(BIN)/ruff check .

@@ -22,6 +22,39 @@ from flask.testing import FlaskClient
 from shop import create_app
 from shop.extensions import db as _db
 
+
+def _services_of_this_worker() -> None:
+    """Under pytest-xdist (`make test` runs `-n 2`, README "Tests") each worker process gets its own
+    PostgreSQL database (`<TEST_DATABASE_URL's database>_gw0`, created when missing) and its own Redis
+    database (`TEST_REDIS_URL`'s number minus the worker's index), so one worker's commits, emptied
+    tables, queues and caches never meet another's. Everything below reads the environment, and the
+    processes tests start (live servers, Celery workers, fault checks) inherit it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker:
+        return
+    index = int(worker.removeprefix("gw"))
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if url.startswith("postgresql"):
+        base = sa.make_url(url)
+        name = f"{base.database}_{worker}"
+        admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                    conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        finally:
+            admin.dispose()
+        os.environ["TEST_DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
+    redis_url = os.environ.get("TEST_REDIS_URL", "")
+    if redis_url:
+        head, _, number = redis_url.rstrip("/").rpartition("/")
+        if not number.isdigit() or int(number) < index:
+            raise RuntimeError(f"TEST_REDIS_URL must end in a database number of at least {index}: {redis_url}")
+        os.environ["TEST_REDIS_URL"] = f"{head}/{int(number) - index}"
+
+
+_services_of_this_worker()
+
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 IS_CI = os.environ.get("CI") == "true"
 
