@@ -30,8 +30,9 @@ def _services_of_this_worker() -> None:
     tables, queues and caches never meet another's. Everything below reads the environment, and the
     processes tests start (live servers, Celery workers, fault checks) inherit it."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    if not worker:
-        return
+    if not worker or os.environ.get("TEST_SERVICES_OF") == worker:
+        return  # not a worker, or a process a worker started (a fault check's pytest): already its own
+    os.environ["TEST_SERVICES_OF"] = worker
     index = int(worker.removeprefix("gw"))
     url = os.environ.get("TEST_DATABASE_URL", "")
     if url.startswith("postgresql"):
