@@ -699,14 +699,30 @@ class Engine:
                 raise LockError(f"search index {self.path} stayed locked")
             try:
                 fn(writer)
+                if clear:
+                    writer.commit(mergetype=CLEAR)  # a new generation: searchers elsewhere notice it
+                else:
+                    writer.commit()
             except BaseException:
-                writer.cancel()
+                _give_up(writer)
                 raise
-            if clear:
-                writer.commit(mergetype=CLEAR)  # a new generation: searchers elsewhere notice it
-            else:
-                writer.commit()
             self.save_vocabulary(replace=create or clear)
+
+
+def _give_up(writer) -> None:
+    """Cancel a write that failed, before `fn` finished or inside the commit, so that the Whoosh lock
+    is released now. Left to the writer's garbage collection, the lock outlives the failure for as
+    long as the exception's traceback keeps the writer alive (a reference cycle: until the next full
+    collection), and every later write in this process and in the others waits for it and then
+    fails (`LockError`)."""
+    if writer.is_closed:
+        return
+    try:
+        writer.cancel()
+    except Exception:  # a commit that failed half-way may leave files cancel() cannot close
+        log.exception("cancelling a failed index write failed; releasing the index lock")
+        if writer.writelock is not None:
+            writer.writelock.release()
 
 
 _engines: dict[str, Engine] = {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from search import index as search
 from shop.db import commit
 from tests.conftest import requires_postgres
@@ -52,6 +54,30 @@ def test_a_writer_waits_for_a_held_index_lock_instead_of_failing(tmp_path, jieba
     search.Engine(str(path)).write(lambda w: w.update_document(**_doc(7, "南安板鸭")))
     timer.join()
     assert search.search_ids("板鸭", path=str(path)) == [7]
+
+
+def test_a_commit_that_fails_releases_the_index_lock_at_once(tmp_path, jieba_loaded):
+    """A failed commit must not leave the Whoosh lock to the writer's garbage collection: the
+    exception's traceback keeps the writer alive, and every later write would wait and fail."""
+    path = tmp_path / "index"
+    eng = search.Engine(str(path))
+    eng.write(lambda w: None, create=True)
+    squatter = None
+
+    def add_then_block_the_commit(writer):
+        nonlocal squatter
+        writer.update_document(**_doc(1, "南安板鸭"))
+        # a file where the commit's table of contents must go: the commit fails, as on a full disk
+        squatter = path / f"_{writer.indexname}_{writer.generation}.toc"
+        squatter.write_bytes(b"")
+
+    with pytest.raises(NameError):
+        eng.write(add_then_block_the_commit)
+    squatter.unlink()
+    # another engine (another process, say) writes at once: one try of 0.5 s, no waiting for the lock
+    search.Engine(str(path)).write(lambda w: w.update_document(**_doc(2, "三江腌菜")), retries=1)
+    assert search.search_ids("腌菜", path=str(path)) == [2]
+    assert search.search_ids("板鸭", path=str(path)) == []  # the failed write left nothing
 
 
 @requires_postgres
