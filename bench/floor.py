@@ -337,9 +337,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--workdir", type=Path, default=Path(os.environ.get("BENCH_WORKDIR", "/tmp/village-eline-bench")) / "floor"
     )
+    parser.add_argument("--dev-venv", action="store_true", help="serve from this virtualenv (see bench.run)")
     args = parser.parse_args(argv)
     args.worker_class, args.no_gc_freeze, args.malloc_arenas = "gthread", False, 2
     args.workdir.mkdir(parents=True, exist_ok=True)
+    args.serve_bin = bench_run.runtime_bin(args)
     wrk = bench_run.ensure_wrk(False)
     env = {**os.environ, "DATABASE_URL": args.database_url, "PYTHONUNBUFFERED": "1"}
     os.environ["DATABASE_URL"] = args.database_url

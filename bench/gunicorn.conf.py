@@ -22,6 +22,7 @@
 
 import ctypes
 import importlib
+import json
 import os
 import sys
 
@@ -89,3 +90,23 @@ def _release_free_heap() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
         pass
+
+
+def post_fork(server, worker):
+    """Note the modules the worker starts with (the master's), for `worker_exit`."""
+    worker.modules_at_fork = set(sys.modules)
+
+
+def worker_exit(server, worker):
+    """With BENCH_WORKER_MODULES set: append to that file (one JSON line per worker) the top-level
+    packages this worker imported after the fork, with their module counts — what every worker
+    holds privately on top of the master's pages (bench/run.py puts them in the memory line)."""
+    path = os.environ.get("BENCH_WORKER_MODULES")
+    if not path:
+        return
+    counts: dict[str, int] = {}
+    for name in set(sys.modules) - getattr(worker, "modules_at_fork", set(sys.modules)):
+        top = name.split(".", 1)[0]
+        counts[top] = counts.get(top, 0) + 1
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"pid": os.getpid(), "packages": counts}) + "\n")

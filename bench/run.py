@@ -13,6 +13,7 @@ Every loop is bounded in count and time; all traffic goes to 127.0.0.1.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -873,10 +874,51 @@ def gunicorn_env(env: dict, args, port: int, name: str) -> dict:
     }
 
 
+def runtime_bin(args) -> Path:
+    """The `bin/` of the virtualenv the measured processes run in: by default one of requirements.txt
+    alone (built once, keyed by the file and Python's version), as production
+    installs it; `--dev-venv`: this one. The test tools change what the shop loads: `stripe` imports
+    an asynchronous HTTP library whenever one is installed, and localstripe brings aiohttp (8 MB of
+    every web worker, bench/README.md "Web worker memory"). `BENCH_VENV_DIR` is where it is kept."""
+    if args.dev_venv:
+        return BIN
+    reqs = (ROOT / "requirements.txt").read_bytes()
+    key = hashlib.sha256(reqs + sys.version.encode()).hexdigest()[:16]
+    venv = Path(os.environ.get("BENCH_VENV_DIR", "/tmp/village-eline-bench")) / f"venv-runtime-{key}"
+    if not (venv / ".complete").exists():
+        log(f"building the runtime virtualenv {venv} (requirements.txt only)")
+        shutil.rmtree(venv, ignore_errors=True)
+        run_step([sys.executable, "-m", "venv", str(venv)], dict(os.environ), "python -m venv", 300)
+        run_step(
+            [str(venv / "bin" / "pip"), "install", "-q", "-r", str(ROOT / "requirements.txt")],
+            dict(os.environ),
+            "pip install -r requirements.txt",
+            1800,
+        )
+        (venv / ".complete").touch()
+    return venv / "bin"
+
+
+def modules_after_fork(path: Path, top: int = 8) -> str:
+    """The packages the web workers imported after the fork (bench/gunicorn.conf.py's `worker_exit`
+    writes them), most modules first: what each worker holds privately beyond the master's pages."""
+    counts: dict[str, int] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return ""
+    for line in lines:
+        for name, n in json.loads(line)["packages"].items():
+            counts[name] = max(counts.get(name, 0), n)
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    shown = ", ".join(f"{name} ({n})" for name, n in ranked[:top])
+    return shown + (f" and {len(ranked) - top} more packages" if len(ranked) > top else "") if ranked else "nothing"
+
+
 def start_gunicorn(
     procs: Procs, name: str, target: str, port: int, env: dict, args, ready_path: str
 ) -> subprocess.Popen:
-    argv = [str(BIN / "gunicorn"), "-c", str(ROOT / "bench" / "gunicorn.conf.py"), target]
+    argv = [str(args.serve_bin / "gunicorn"), "-c", str(ROOT / "bench" / "gunicorn.conf.py"), target]
     proc = procs.start(name, argv, gunicorn_env(env, args, port, name))
     wait_until(
         lambda: http("GET", f"http://127.0.0.1:{port}{ready_path}", timeout=5)[0] == 200, 90, f"gunicorn {name}", proc
@@ -1497,6 +1539,11 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk or nginx")
     parser.add_argument(
+        "--dev-venv",
+        action="store_true",
+        help="run gunicorn and Celery in this virtualenv (with the test tools), not in one of requirements.txt alone",
+    )
+    parser.add_argument(
         "--no-nginx",
         action="store_true",
         help="send the anonymous page scenarios to gunicorn directly (not the production shape)",
@@ -1513,6 +1560,7 @@ def main(argv=None) -> int:
     parser.add_argument("--note", default="", help="a sentence added to the report (e.g. the machine was busy)")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    args.serve_bin = runtime_bin(args)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     started_at = datetime.now(timezone.utc)
 
@@ -1609,7 +1657,7 @@ def main(argv=None) -> int:
                 "celery",
                 [
                     *NICE,
-                    str(BIN / "celery"),
+                    str(args.serve_bin / "celery"),
                     "-A",
                     "wsgi:celery_app",
                     "worker",
@@ -1628,7 +1676,11 @@ def main(argv=None) -> int:
                 env,
             )
             wait_until(lambda: b" ready." in (args.workdir / "celery.log").read_bytes(), 90, "celery worker", celery)
-        app_proc = start_gunicorn(procs, "app", "wsgi:app", APP_PORT, env, args, "/healthz")
+        modules_file = args.workdir / "worker-modules.jsonl"
+        modules_file.unlink(missing_ok=True)
+        app_proc = start_gunicorn(
+            procs, "app", "wsgi:app", APP_PORT, {**env, "BENCH_WORKER_MODULES": str(modules_file)}, args, "/healthz"
+        )
         watch = MemoryWatch(app_proc.pid)
         watch.start()
         #: the scenario during which the web workers' peak RSS last rose, and that peak
@@ -1710,6 +1762,7 @@ def main(argv=None) -> int:
                 (proc_mem(p).get("VmRSS", 0) for p in [celery_proc.pid, *children(celery_proc.pid)]), default=0
             )
         procs.stop("app")
+        memory["after_fork"] = modules_after_fork(modules_file)
         procs.stop("celery")
         # the ceiling again at the end: a shared machine drifts, the ceiling is the higher of both runs
         log("hello-world reference (end)")
@@ -1738,6 +1791,7 @@ def main(argv=None) -> int:
         f"private {memory.get('private_mb', 0):.0f} MB; "
         f"gunicorn master RSS {memory.get('master_rss_mb', 0):.0f} MB"
         + (f"; Celery worker RSS {memory['celery_rss_mb']:.0f} MB" if memory.get("celery_rss_mb") else "")
+        + (f"; imported by a worker after the fork: {memory['after_fork']}" if memory.get("after_fork") else "")
     )
     print(mem_line)
     for c in checks:
