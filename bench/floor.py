@@ -22,6 +22,15 @@ generator, beside the bare hello world of `bench/hello.py`:
   (`scripts/run_localstripe.py`, the shop's client shape) and stored in a second transaction under
   the payment's row lock, with a status event — the shape of the shop's mixed checkout (issue #21).
 
+- `search`: a search results page and nothing else, on the bench's own index (`--index`, written by
+  `bench.run`). Whoosh's `QueryParser` over the `text` field with the analyzer the index was written
+  with (its pickled schema: jieba's search mode, `search.index.index_words`), every word required
+  (no fallback when nothing matches), the top 24 products scored by Whoosh's default BM25F with the
+  number of matches, their name, slug and price read through the ORM in one SELECT, a Jinja list of
+  24 links: a fraction of the shop's search page (no pinyin, synonyms or partial matches, no facets,
+  filters, highlighting, listings, card data or papers flag). Sent the long-tail scenario's queries
+  (`bench.run.longtail_queries` on the manifest's words), each once.
+
 If such a floor already falls short of a target, no rearrangement of the shop's own code reaches it
 with these libraries; the report says by how much. The tables are dropped at the end.
 """
@@ -36,6 +45,7 @@ import secrets
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
@@ -158,6 +168,16 @@ class Hold(db.Model):
     order: Mapped[Order] = relationship()
 
 
+class Product(db.Model):
+    """The shop's `products` table, the columns a result link shows."""
+
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    slug: Mapped[str]
+    price_fen: Mapped[int]
+
+
 class Event(db.Model):
     __tablename__ = "events"
     __table_args__ = {"schema": SCHEMA}
@@ -180,6 +200,11 @@ HEADER = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title
 <main><p>{{ _('农家特产，直达餐桌') }}</p></main></body></html>"""
 
 
+RESULTS = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{{ q }}</title></head><body>
+<h1>{{ _('找到 %(n)s 件商品', n=total) }}</h1><ul>{% for p in products %}
+<li><a href="{{ url_for('product', slug=p.slug) }}">{{ p.name }}</a> ¥{{ '%.2f' % (p.price_fen / 100) }}</li>
+{% endfor %}</ul></body></html>"""
+
 #: The Stripe emulator's base URL (set by `main` for the gunicorn workers through STRIPE_API_BASE).
 STRIPE = {"base": os.environ.get("STRIPE_API_BASE", "")}
 _clients = threading.local()
@@ -200,6 +225,19 @@ def _stripe() -> stripe.StripeClient:
     return client
 
 
+_searchers = threading.local()
+
+
+def _searcher():
+    """One Whoosh searcher per thread on the index at FLOOR_INDEX (the index does not change here)."""
+    searcher = getattr(_searchers, "searcher", None)
+    if searcher is None:
+        from whoosh.index import open_dir
+
+        searcher = _searchers.searcher = open_dir(os.environ["FLOOR_INDEX"]).searcher()
+    return searcher
+
+
 def create_app() -> Flask:
     app = Flask(__name__)
     app.config.update(
@@ -214,7 +252,7 @@ def create_app() -> Flask:
     CSRFProtect(app)
     Babel(app)
     app.jinja_env.globals["_"] = gettext
-    app.jinja_loader = DictLoader({"header.html": HEADER})  # compiled once, as a file template is
+    app.jinja_loader = DictLoader({"header.html": HEADER, "results.html": RESULTS})  # compiled once each
 
     @login_manager.user_loader
     def load_user(user_id: str):
@@ -291,6 +329,25 @@ def create_app() -> Flask:
             answer["client_secret"] = intent.client_secret
         return jsonify(answer), 201
 
+    @app.get("/search")
+    def search():
+        from whoosh.qparser import QueryParser
+        from whoosh.query import And, Term
+
+        q = request.args.get("q", "")
+        searcher = _searcher()
+        query = And([QueryParser("text", searcher.schema).parse(q), Term("kind", "product")])
+        hits = searcher.search(query, limit=24)
+        pks = searcher.reader().column_reader("pk")
+        ids = [int(pks[hit.docnum]) for hit in hits]
+        rows = {p.id: p for p in db.session.scalars(sa.select(Product).where(Product.id.in_(ids)))} if ids else {}
+        products = [rows[i] for i in ids if i in rows]
+        return render_template("results.html", q=q, total=len(hits), products=products)
+
+    @app.get("/p/<slug>")
+    def product(slug: str):
+        return slug
+
     @app.get("/healthz")
     def healthz():
         return url_for("healthz")
@@ -338,12 +395,22 @@ def main(argv=None) -> int:
         "--workdir", type=Path, default=Path(os.environ.get("BENCH_WORKDIR", "/tmp/village-eline-bench")) / "floor"
     )
     parser.add_argument("--dev-venv", action="store_true", help="serve from this virtualenv (see bench.run)")
+    parser.add_argument(
+        "--bench-dir",
+        type=Path,
+        default=Path(os.environ.get("BENCH_WORKDIR", "/tmp/village-eline-bench")),
+        help="bench.run's workdir: its search index (index/) and manifest (manifest.json) for the search floor",
+    )
     args = parser.parse_args(argv)
     args.worker_class, args.no_gc_freeze, args.malloc_arenas = "gthread", False, 2
     args.workdir.mkdir(parents=True, exist_ok=True)
     args.serve_bin = bench_run.runtime_bin(args)
     wrk = bench_run.ensure_wrk(False)
     env = {**os.environ, "DATABASE_URL": args.database_url, "PYTHONUNBUFFERED": "1"}
+    index, manifest = args.bench_dir / "index", args.bench_dir / "manifest.json"
+    words = json.loads(manifest.read_text()).get("search_words") if manifest.exists() else None
+    if index.is_dir() and words:
+        env["FLOOR_INDEX"] = str(index)
     os.environ["DATABASE_URL"] = args.database_url
     user_ids, tokens = prepare(args.database_url, 16)
     procs = bench_run.Procs(args.workdir)
@@ -413,9 +480,28 @@ def main(argv=None) -> int:
                 for i in range(2000)
             ],
         )
+        search = bench_run.Scenario(
+            "search",
+            "search page, every query distinct (floor)",
+            [
+                bench_run.Req("GET", "/search?" + urllib.parse.urlencode({"q": q}))
+                for q in bench_run.longtail_queries(words or [], random.Random(11))
+            ],
+        )
         meter = bench_run.CpuMeter(app_proc.pid, None)
-        for sc in (signed_in, write, *([mixed] if stripe_base else [])):
-            bench_run.run_wrk(wrk, base, sc, args, f"floor-{sc.name}-warmup")
+        scenarios = (signed_in, write, *([mixed] if stripe_base else []), *([search] if "FLOOR_INDEX" in env else []))
+        # the search floor is warmed (searchers opened, jieba loaded) with other queries: as in bench.run's
+        # long-tail scenario, no measured query was sent before
+        search_warmup = bench_run.Scenario(
+            "search",
+            "search warm-up",
+            [
+                bench_run.Req("GET", "/search?" + urllib.parse.urlencode({"q": q}))
+                for q in bench_run.longtail_queries(words or [], random.Random(12), n=300)
+            ],
+        )
+        for sc in scenarios:
+            bench_run.run_wrk(wrk, base, search_warmup if sc is search else sc, args, f"floor-{sc.name}-warmup")
             before = meter.snapshot()
             res = bench_run.measure(wrk, base, sc, args, f"floor-{sc.name}", repeatable=sc.name == "signed_in")
             answered = sum(n for status, n in res["statuses"].items() if int(status) < 500)
