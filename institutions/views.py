@@ -36,6 +36,7 @@ from shop.auth.permissions import role_required
 from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
+from shop.forms import flash_form_errors
 from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.once import AlreadySubmitted
 from shop.timeutil import local_date, now_utc
@@ -51,12 +52,6 @@ def _labels() -> dict:
         "org_status_labels": ORGANISATION_STATUS_LABELS,
         "purchase_status_labels": PURCHASE_STATUS_LABELS,
     }
-
-
-def _flash_form_errors(form) -> None:
-    for errors in form.errors.values():
-        for error in errors:
-            flash(error, "error")
 
 
 @bp.get("/organisations")
@@ -90,7 +85,7 @@ def register():
                 flash(exc.message, "error")
                 status = exc.status
         else:
-            _flash_form_errors(form)
+            flash_form_errors(form)
             status = 422
     return render_template("institutions/register.html", form=form), status
 
@@ -119,7 +114,7 @@ def add_member(organisation_id: int):
         abort(403)
     form = MemberForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
     else:
         with flash_domain_errors():
             orgs.add_member(organisation, email=form.email.data, role=form.role.data, actor=current_user, now=now_utc())
@@ -144,7 +139,7 @@ def decide(organisation_id: int, decision: str):
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
     form = DecisionForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
     else:
         page = ask_first(
             _("确认审核通过单位「%(name)s」？", name=organisation.name)
@@ -220,7 +215,7 @@ def new_purchase(organisation_id: int):
                 flash(exc.message, "error")
                 status = exc.status
         else:
-            _flash_form_errors(form)
+            flash_form_errors(form)
             status = 422
     products, _count = list_products(ProductFilter(sort="newest", per_page=100))
     return render_template(
@@ -447,7 +442,7 @@ def organisation_quotes(organisation_id: int):
                 flash(exc.message, "error")
                 status = exc.status
         else:
-            _flash_form_errors(form)
+            flash_form_errors(form)
             status = 422
     return render_template(
         "institutions/quotes.html",
@@ -514,7 +509,7 @@ def quote_action(quote_id: int, action: str):
     if action == "answer":
         form = QuoteAnswerForm()
         if not form.validate_on_submit():
-            _flash_form_errors(form)
+            flash_form_errors(form)
             return redirect(back, 303)
         try:
             price = parse_yuan((form.unit_price.data or "")[:16])
@@ -544,7 +539,7 @@ def quote_action(quote_id: int, action: str):
     elif action == "decline":
         form = QuoteDeclineForm()
         if not form.validate_on_submit():
-            _flash_form_errors(form)
+            flash_form_errors(form)
             return redirect(back, 303)
         page = ask_first(_("确认答复无法供货？"), back=back)
         if page is not None:
@@ -557,7 +552,7 @@ def quote_action(quote_id: int, action: str):
     else:
         form = _accept_form(quote, current_user)
         if not form.validate_on_submit():
-            _flash_form_errors(form)
+            flash_form_errors(form)
             return redirect(back, 303)
         purchase_id, destination_id = (int(part) for part in form.target.data.split(":"))
         page = ask_first(

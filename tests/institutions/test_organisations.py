@@ -193,3 +193,20 @@ def test_organisation_pages_speak_english_too(client, db, auth):
     auth.login(user)
     page = client.get(f"/organisations/{organisation.id}").get_data(as_text=True)
     assert "Budget unit" in page and "Unified social credit code" in page and "统一社会信用代码" not in page
+
+
+def test_a_refused_form_names_its_field_at_the_top_of_the_page(client, db, auth):
+    user = make_user()
+    organisation = make_organisation()
+    add_member(organisation, user, role="approver", is_manager=True)
+    commit()
+    auth.login(user)
+    long_name = {**FORM, "credit_code": make_credit_code(), "name": "校" * 500}
+    r = client.post("/organisations/new", data=long_name)
+    assert r.status_code == 422 and "单位名称：" in r.get_data(as_text=True)
+    r = client.post(f"/organisations/{organisation.id}/members", data={"email": "", "role": "approver"})
+    assert r.status_code == 303
+    assert "成员的登录邮箱：" in client.get(r.headers["Location"]).get_data(as_text=True)
+    r = client.post("/organisations/new?lang=en", data=long_name)
+    assert r.status_code == 422 and "Organisation name: " in r.get_data(as_text=True)
+    assert _count(Organisation) == 1
