@@ -161,7 +161,7 @@ class Product(db.Model):
     __tablename__ = "products"
     __table_args__ = (
         sa.CheckConstraint("price_fen >= 0", name="price_non_negative"),
-        sa.CheckConstraint("weight_g >= 0", name="weight_non_negative"),
+        sa.CheckConstraint("weight_g > 0", name="weight_positive"),
         sa.CheckConstraint("delivered_count >= 0", name="delivered_count_non_negative"),
         sa.CheckConstraint("approval_status IN ('pending','approved','rejected')", name="approval_valid"),
         sa.Index("ix_products_visible", "approval_status", "is_published"),

@@ -60,51 +60,71 @@ def _fresh_postgres():
         admin.dispose()
 
 
-def _upgrade_and_compare(database_url: str, test_app) -> tuple[list, list[str]]:
-    from flask_migrate import upgrade
-
+@contextmanager
+def _app_on(database_url: str, test_app):
+    """An app of its own on `database_url`, its context entered; afterwards its engine is disposed, the
+    loggers Alembic disabled are enabled again and the test app's Celery is current again."""
     from shop import create_app
     from shop.extensions import db
-    from shop.schema import POSTGRES_DDL
 
     saved = {n: lg.disabled for n, lg in logging.root.manager.loggerDict.items() if isinstance(lg, logging.Logger)}
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
     try:
         with app.app_context():
-            upgrade()
-            missing_ddl: list[str] = []
-            with db.engine.connect() as conn:
-                mc = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
-                diff = compare_metadata(mc, db.metadata)
-                if conn.dialect.name == "postgresql":
-                    for ddl_name, _create, _drop in POSTGRES_DDL:
-                        found = conn.scalar(
-                            sa.text("SELECT count(*) FROM pg_trigger WHERE tgname = :n AND NOT tgisinternal"),
-                            {"n": ddl_name},
-                        ) or conn.scalar(sa.text("SELECT count(*) FROM pg_proc WHERE proname = :n"), {"n": ddl_name})
-                        if not found:
-                            missing_ddl.append(ddl_name)
-                    # autogenerate does not compare INCLUDE columns: check covering indexes here
-                    for table in db.metadata.tables.values():
-                        for index in table.indexes:
-                            include = index.dialect_options["postgresql"].get("include") or []
-                            if not include:
-                                continue
-                            found = (
-                                conn.scalar(
-                                    sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": index.name}
-                                )
-                                or ""
-                            )
-                            if not all("INCLUDE (" in found and c in found.split("INCLUDE", 1)[1] for c in include):
-                                missing_ddl.append(f"{index.name} INCLUDE {include} (found: {found!r})")
-            db.session.remove()
-            db.engine.dispose()
+            try:
+                yield db
+            finally:
+                db.session.remove()
+                db.engine.dispose()
     finally:
         _restore_logging(saved)
         celery = test_app.extensions["celery"]  # create_app() made its own Celery current and default
         celery.set_current()
         celery.set_default()
+
+
+@contextmanager
+def _parentless(db):
+    """A connection that writes rows without their parents: foreign key triggers off (PostgreSQL)."""
+    with db.engine.connect() as conn:
+        conn.execute(sa.text("SET session_replication_role = replica"))
+        yield conn
+        conn.commit()
+
+
+def _upgrade_and_compare(database_url: str, test_app) -> tuple[list, list[str]]:
+    from flask_migrate import upgrade
+
+    from shop.schema import POSTGRES_DDL
+
+    with _app_on(database_url, test_app) as db:
+        upgrade()
+        missing_ddl: list[str] = []
+        with db.engine.connect() as conn:
+            mc = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
+            diff = compare_metadata(mc, db.metadata)
+            if conn.dialect.name == "postgresql":
+                for ddl_name, _create, _drop in POSTGRES_DDL:
+                    found = conn.scalar(
+                        sa.text("SELECT count(*) FROM pg_trigger WHERE tgname = :n AND NOT tgisinternal"),
+                        {"n": ddl_name},
+                    ) or conn.scalar(sa.text("SELECT count(*) FROM pg_proc WHERE proname = :n"), {"n": ddl_name})
+                    if not found:
+                        missing_ddl.append(ddl_name)
+                # autogenerate does not compare INCLUDE columns: check covering indexes here
+                for table in db.metadata.tables.values():
+                    for index in table.indexes:
+                        include = index.dialect_options["postgresql"].get("include") or []
+                        if not include:
+                            continue
+                        found = (
+                            conn.scalar(
+                                sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": index.name}
+                            )
+                            or ""
+                        )
+                        if not all("INCLUDE (" in found and c in found.split("INCLUDE", 1)[1] for c in include):
+                            missing_ddl.append(f"{index.name} INCLUDE {include} (found: {found!r})")
     return diff, missing_ddl
 
 
@@ -133,35 +153,55 @@ def test_benefit_kind_migration_makes_every_existing_entry_a_sale(app):
     On PostgreSQL (CI): SQLite's batch migration re-checks the foreign keys of these parentless rows."""
     from flask_migrate import upgrade
 
-    from shop import create_app
-    from shop.extensions import db
-
-    saved = {n: lg.disabled for n, lg in logging.root.manager.loggerDict.items() if isinstance(lg, logging.Logger)}
-    with _fresh_postgres() as url:
-        other = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
-        try:
-            with other.app_context():
-                upgrade(revision="e3f1a9c7b2d4")
-                with db.engine.connect() as conn:  # no parents for these rows: foreign key triggers off
-                    conn.execute(sa.text("SET session_replication_role = replica"))
-                    for i, kind in enumerate(("sale", "tourism", "reversal"), start=1):
-                        conn.execute(
-                            sa.text(
-                                "INSERT INTO income_entries (id, household_id, order_line_id, kind, ref, amount_fen, split,"
-                                " entry_date, created_at) VALUES (:i, 1, :i, :k, '', :a, '{}', '2026-11-01',"
-                                " '2026-11-01 00:00:00+00')"
-                            ),
-                            {"i": i, "k": kind, "a": -5 if kind == "reversal" else 10},
-                        )
-                    conn.commit()
-                upgrade()
-                with db.engine.connect() as conn:
-                    kinds = conn.execute(sa.text("SELECT kind, benefit_kind FROM income_entries ORDER BY id")).all()
-                db.session.remove()
-                db.engine.dispose()
-        finally:
-            _restore_logging(saved)
-            celery = app.extensions["celery"]
-            celery.set_current()
-            celery.set_default()
+    with _fresh_postgres() as url, _app_on(url, app) as db:
+        upgrade(revision="e3f1a9c7b2d4")
+        with _parentless(db) as conn:
+            for i, kind in enumerate(("sale", "tourism", "reversal"), start=1):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO income_entries (id, household_id, order_line_id, kind, ref, amount_fen, split,"
+                        " entry_date, created_at) VALUES (:i, 1, :i, :k, '', :a, '{}', '2026-11-01',"
+                        " '2026-11-01 00:00:00+00')"
+                    ),
+                    {"i": i, "k": kind, "a": -5 if kind == "reversal" else 10},
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            kinds = conn.execute(sa.text("SELECT kind, benefit_kind FROM income_entries ORDER BY id")).all()
     assert [tuple(k) for k in kinds] == [("sale", "sale"), ("tourism", "sale"), ("reversal", "sale")]
+
+
+@pytest.mark.skipif(not PG, reason="needs PostgreSQL (CI): rows without parents survive only with FK triggers off")
+def test_the_weight_migration_stops_on_a_product_of_0_g_and_then_refuses_0_g(app, capsys):
+    """A stored 0 g is not guessed (nothing derives a product's weight): the upgrade stops naming the
+    product and changes nothing; once its weight is set the upgrade tightens the check to > 0."""
+    from flask_migrate import upgrade
+
+    insert = sa.text(
+        "INSERT INTO products (id, slug, name, description, category_id, village_id, station_id, unit, price_fen,"
+        " weight_g, season, trace_code, approval_status, approval_note, is_published, variant_label,"
+        " variant_position, sold_count, delivered_count, created_at, updated_at) VALUES (:i, 'p', :n, '', 1, 1, 1,"
+        " '袋', 100, :w, '', :t, 'approved', '', true, '', 0, 0, 0, '2026-11-01 00:00:00+00',"
+        " '2026-11-01 00:00:00+00')"
+    )
+    with _fresh_postgres() as url, _app_on(url, app) as db:
+        upgrade(revision="c2ac613a9a5a")
+        with _parentless(db) as conn:
+            conn.execute(insert, {"i": 1, "n": "三江腌菜", "w": 500, "t": "T1"})
+            conn.execute(insert, {"i": 2, "n": "无花果干", "w": 0, "t": "T2"})
+        with pytest.raises(SystemExit):  # Flask-Migrate says the error and exits 1
+            upgrade()
+        said = capsys.readouterr().err
+        with _parentless(db) as conn:
+            before = conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+            conn.execute(insert, {"i": 3, "n": "still 0 g allowed", "w": 0, "t": "T3"})
+            conn.execute(sa.text("UPDATE products SET weight_g = 250 WHERE weight_g = 0"))
+        upgrade()
+        with _parentless(db) as conn:
+            weights = conn.execute(sa.text("SELECT id, weight_g FROM products ORDER BY id")).all()
+            with pytest.raises(sa.exc.IntegrityError, match="ck_products_weight_positive"):
+                conn.execute(insert, {"i": 4, "n": "零克", "w": 0, "t": "T4"})
+            conn.rollback()
+    assert "Error: 1 product(s) weigh 0 g: 2 (无花果干)" in said and "Nothing was changed" in said
+    assert before == "c2ac613a9a5a"
+    assert [tuple(w) for w in weights] == [(1, 500), (2, 250), (3, 250)]

@@ -258,3 +258,15 @@ def test_api_refuses_a_weight_of_zero_grams_naming_the_field(db, world, client, 
     assert _count(db, Product) == before
     created = client.post("/api/v1/products", headers=api_token(world.a.operator), json={**body, "weight_g": 1})
     assert created.status_code == 201 and created.json["weight_g"] == 1
+
+
+def test_the_database_refuses_a_weight_of_zero_grams_too(db, world):
+    product = world.a.product
+    with pytest.raises(sa.exc.IntegrityError, match="weight_positive"):
+        with db.session.begin_nested():
+            product.weight_g = 0
+            db.session.flush()
+    db.session.refresh(product)
+    product.weight_g = 1
+    db.session.flush()
+    assert db.session.scalar(sa.select(Product.weight_g).where(Product.id == product.id)) == 1
