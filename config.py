@@ -70,6 +70,7 @@ class Config:
         "favourites",
         "search",
         "county",
+        "admin",
         "demo",
     )
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")

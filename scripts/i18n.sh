@@ -29,7 +29,7 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 PYBABEL="$BIN/pybabel"
 LOCALES=(en)
-ALL_PKGS=(shop catalog stock orders stations tourism institutions invoices reviews favourites search county)  # ledger and demo show no text of their own
+ALL_PKGS=(shop catalog stock orders stations tourism institutions invoices reviews favourites search county admin)  # ledger and demo show no text of their own
 
 action=${1:-all}
 shift || true

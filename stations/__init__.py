@@ -10,10 +10,8 @@ def init_app(app: Flask) -> None:
     import stations.lots_api  # noqa: F401  (stock intake by lots)
     import stations.papers_api  # noqa: F401  (food-safety papers)
     import stations.tasks  # noqa: F401
-    from stations import cli
     from stations.trace_views import bp as trace_bp
     from stations.views import bp
 
     app.register_blueprint(bp)
     app.register_blueprint(trace_bp)
-    cli.register(app)

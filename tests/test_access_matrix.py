@@ -255,6 +255,30 @@ RULES: dict[str, Rule] = {
         json={},
         token=True,
     ),
+    # the admin's workspace (admin/): accounts and roles, categories, villages and stations — admin only
+    "admin.index": Rule("/admin/", only()),
+    "admin.users_index": Rule("/admin/users", only()),
+    "admin.user_detail": Rule("/admin/users/{w.users[consumer].id}", only()),
+    "admin.user_role": Rule(
+        "/admin/users/{w.users[consumer].id}/role",
+        allow(),
+        method="POST",
+        data={"role": "consumer", "station_id": "0"},
+        note="the same role: nothing to change, back to the account's page",
+    ),
+    "admin.user_active": Rule(
+        "/admin/users/{w.users[consumer].id}/active",
+        allow(),
+        method="POST",
+        data={"active": "0"},
+        note="unconfirmed: the confirmation step, nothing changed",
+    ),
+    "admin.categories_index": Rule("/admin/categories", only()),
+    "admin.category_edit": Rule("/admin/categories/{w.category.id}", only()),
+    "admin.villages_index": Rule("/admin/villages", only()),
+    "admin.village_edit": Rule("/admin/villages/{w.village.id}", only()),
+    "admin.stations_index": Rule("/admin/stations", only()),
+    "admin.station_edit": Rule("/admin/stations/{w.station.id}", only()),
     # password pages
     "password.forgot": Rule("/password/forgot", PUBLIC),
     "password.reset": Rule(

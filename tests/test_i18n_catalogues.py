@@ -31,6 +31,7 @@ PACKAGES = [
     "favourites",
     "search",
     "county",
+    "admin",
 ]
 LOCALES = ["en"]
 

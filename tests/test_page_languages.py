@@ -174,7 +174,15 @@ ROLE_STARTS = {
     "operator": ["/station/", "/refund-requests"],
     "host": ["/host/"],
     "county": ["/county/"],
-    "admin": ["/station/", "/county/", "/refund-requests"],
+    "admin": [
+        "/station/",
+        "/county/",
+        "/refund-requests",
+        "/admin/",
+        "/admin/users",
+        "/admin/categories",
+        "/admin/stations",
+    ],
 }
 #: Links not followed: leaving, downloads (CSV/XLSX exports carry column names, not pages), the API.
 SKIP_LINK = re.compile(r"logout|/lang/|format=|/static/|/api/|lang=|export|mailto:|^//|^#|\.(png|svg|jpg|pdf)\b|/qr\b")

@@ -1,0 +1,29 @@
+"""The error codes this package raises (the admin's workspace) and their messages.
+
+A service raises `shop.errors.DomainError`s by code; `shop.errors.error_message` shows the message of the
+code in the reader's language (the msgids are in this package's catalogue). Importing the package
+registers them.
+"""
+
+from shop.errors import N_, register_messages
+
+MESSAGES = {
+    "cannot_deactivate_self": N_("不能停用自己的账号"),
+    "category_name_en_invalid": N_("英文名称最多 60 个字符"),
+    "category_name_invalid": N_("请填写分类名称（最多 40 个字）"),
+    "food_class_invalid": N_("请选择一个有效的食品类别"),
+    "last_active_admin": N_("这是最后一个有效的管理员账号：请先让另一个账号成为管理员"),
+    "no_such_station": N_("没有这个站点"),
+    "no_such_user": N_("没有这个账号"),
+    "station_code_invalid": N_("站点编号须为 2 到 16 个字母、数字或连字符"),
+    "station_code_taken": N_("站点编号 %(code)s 已被使用"),
+    "station_name_invalid": N_("请填写站点名称（最多 60 个字）"),
+    "station_text_too_long": N_("地址最多 200 个字，营业时间最多 80 个字"),
+    "station_villages_required": N_("请至少选择一个服务的村"),
+    "village_name_invalid": N_("请填写村名（最多 40 个字）"),
+    "signature_product_too_long": N_("一村一品最多 40 个字"),
+    "no_such_township": N_("没有这个乡镇"),
+    "no_such_village": N_("没有这个村"),
+}
+
+register_messages(MESSAGES)

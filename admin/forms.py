@@ -1,0 +1,46 @@
+"""Forms of the admin's workspace (CSRF-protected; the rules themselves are in admin.services)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from admin.services.categories import FOOD_CLASS_LABELS
+from shop.args import coerce_id
+from shop.forms import OnceTokenField, ShopForm
+
+
+class RoleForm(ShopForm):
+    #: Not validated against the choices here: an unknown role is the service's `unknown_role` (未知角色).
+    role = SelectField(_l("角色"), validate_choice=False)
+    #: 0: no station (every role but operator).
+    station_id = SelectField(_l("所属站点（站点操作员）"), coerce=coerce_id, validate_choice=False, default=0)
+
+
+class CategoryForm(ShopForm):
+    name = StringField(_l("分类名称"), validators=[DataRequired(), Length(max=40)])
+    name_en = StringField(_l("英文名称"), validators=[Optional(), Length(max=60)])
+    food_class = SelectField(
+        _l("食品类别"), choices=[SelectChoice(k, _l(v)) for k, v in FOOD_CLASS_LABELS.items()], validate_choice=True
+    )
+
+
+class CategoryNewForm(CategoryForm):
+    form_token = OnceTokenField()  # two POSTs of the same form create one category
+
+
+class VillageForm(ShopForm):
+    name = StringField(_l("村名"), validators=[DataRequired(), Length(max=40)])
+    township_id = SelectField(_l("乡镇"), coerce=coerce_id, validate_choice=True)
+    is_poverty_village = BooleanField(_l("贫困村"))
+    signature_product = StringField(_l("一村一品"), validators=[Optional(), Length(max=40)])
+
+
+class StationForm(ShopForm):
+    code = StringField(_l("站点编号"), validators=[DataRequired(), Length(max=16)])
+    name = StringField(_l("站点名称"), validators=[DataRequired(), Length(max=60)])
+    address = StringField(_l("地址"), validators=[Optional(), Length(max=200)])
+    hours = StringField(_l("营业时间"), validators=[Optional(), Length(max=80)])
+    village_ids = SelectMultipleField(_l("服务的村"), coerce=coerce_id, validate_choice=True)

@@ -1,0 +1,188 @@
+"""Accounts and roles, as the platform admin manages them (pages under /admin/users and `flask users`).
+
+Rules:
+- a role is one of `shop.auth.models.Role`; an operator works for exactly one existing station, and any
+  other role has none;
+- the shop always keeps one active admin: the last one can be neither demoted nor deactivated, and an
+  admin never deactivates their own account;
+- a deactivated account's sessions and API tokens stop at once (`end_sessions` and `auth_version`);
+  reactivating it does not bring them back;
+- every change is written to the audit log (`shop.audit`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from shop.audit import AuditEntry, record_audit
+from shop.auth.models import Role, User
+from shop.auth.services import Registration, end_sessions, register_user
+from shop.errors import N_, Conflict, NotFound, ValidationError
+from shop.extensions import db
+from stock.models import Station
+
+#: The roles in the order the pages offer them, with their labels (msgids of this package's catalogue).
+ROLE_LABELS: dict[str, str] = {
+    Role.CONSUMER: N_("消费者"),
+    Role.OPERATOR: N_("站点操作员"),
+    Role.HOST: N_("接待户"),
+    Role.COUNTY: N_("县扶贫办"),
+    Role.ADMIN: N_("系统管理员"),
+}
+#: What the account page's history says for each audited action (msgids).
+ACTION_LABELS: dict[str, str] = {
+    "user.create": N_("创建账号"),
+    "user.role": N_("更改角色"),
+    "user.deactivate": N_("停用账号"),
+    "user.reactivate": N_("启用账号"),
+}
+PER_PAGE = 30
+
+
+@dataclass
+class UserQuery:
+    #: Part of the e-mail address or the name.
+    q: str = ""
+    role: str | None = None
+    page: int = 1
+    per_page: int = PER_PAGE
+
+
+def search_users(f: UserQuery) -> tuple[list[User], int]:
+    """One page of accounts matching `f`, newest first, and how many match in all."""
+    query = sa.select(User)
+    text = (f.q or "").strip().lower()
+    if text:
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            sa.or_(User.email.like(like, escape="\\"), sa.func.lower(User.name).like(like, escape="\\"))
+        )
+    if f.role:
+        query = query.where(User.role == f.role)
+    total = db.session.scalar(query.with_only_columns(sa.func.count()).order_by(None)) or 0
+    rows = db.session.scalars(
+        query.order_by(User.id.desc()).limit(f.per_page).offset((max(f.page, 1) - 1) * f.per_page)
+    ).all()
+    return list(rows), total
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("no_such_user")
+    return user
+
+
+def station_by_code(code: str) -> Station:
+    """The station with this code (how `flask users create --station` names one)."""
+    station = db.session.scalar(sa.select(Station).where(Station.code == (code or "").strip()))
+    if station is None:
+        raise NotFound("no_such_station")
+    return station
+
+
+def _check_station(role: str, station_id: int | None) -> int | None:
+    if role not in set(Role):
+        raise ValidationError("unknown_role", fields={"role": "invalid"})
+    if role != Role.OPERATOR:
+        return None
+    if station_id is None:
+        raise ValidationError("operator_needs_station", fields={"station": "required"})
+    if db.session.get(Station, station_id) is None:
+        raise ValidationError("no_such_station", fields={"station": "unknown"})
+    return station_id
+
+
+def create_user(info: Registration, *, actor, now: datetime) -> User:
+    """A new account with a role (the CLI's `flask users create`): the station is checked to exist,
+    then `register_user` applies the account rules; audited as `user.create`."""
+    _check_station(info.role, info.station_id)
+    user = register_user(info, now=now)
+    record_audit(
+        actor=actor,
+        action="user.create",
+        subject=user,
+        detail={"role": user.role, "station_id": user.station_id},
+        now=now,
+    )
+    return user
+
+
+def _other_active_admins(user: User, *, lock: bool) -> int:
+    """How many active admins there are besides `user`. With `lock`, their rows are locked (ascending id)
+    so two admins demoting each other at once cannot both succeed."""
+    query = (
+        sa.select(User.id)
+        .where(User.role == Role.ADMIN, User.is_active_account.is_(True), User.id != user.id)
+        .order_by(User.id)
+    )
+    if lock:
+        query = query.with_for_update()
+    return len(db.session.scalars(query).all())
+
+
+def _keeps_an_admin(user: User, *, lock: bool) -> None:
+    if user.role == Role.ADMIN and user.is_active_account and _other_active_admins(user, lock=lock) == 0:
+        raise Conflict("last_active_admin")
+
+
+def check_role_change(user: User, role: str, station_id: int | None) -> None:
+    """Raise what `set_role` would refuse (for the confirmation step: a refused change says why at once)."""
+    _check_station(role, station_id)
+    if role != Role.ADMIN:
+        _keeps_an_admin(user, lock=False)
+
+
+def set_role(user: User, role: str, station_id: int | None, *, actor, now: datetime) -> bool:
+    """Give `user` the role `role` (an operator: of the station `station_id`). Returns whether anything
+    changed; a change is audited as `user.role`. Flushes; the caller commits."""
+    station_id = _check_station(role, station_id)
+    if role != Role.ADMIN:
+        _keeps_an_admin(user, lock=True)
+    if user.role == role and user.station_id == station_id:
+        return False
+    detail = {"old_role": user.role, "role": role, "old_station_id": user.station_id, "station_id": station_id}
+    user.role = role
+    user.station_id = station_id
+    db.session.flush()
+    record_audit(actor=actor, action="user.role", subject=user, detail=detail, now=now)
+    return True
+
+
+def check_active_change(user: User, active: bool, *, actor, lock: bool = False) -> None:
+    """Raise what `set_active` would refuse."""
+    if not active:
+        if getattr(actor, "id", None) == user.id:
+            raise Conflict("cannot_deactivate_self")
+        _keeps_an_admin(user, lock=lock)
+
+
+def set_active(user: User, active: bool, *, actor, now: datetime) -> bool:
+    """Deactivate or reactivate an account. Deactivating ends its sessions on every device and its API
+    tokens (`end_sessions`, `auth_version`), so neither works again, even after a reactivation.
+    Returns whether anything changed; audited as `user.deactivate` / `user.reactivate`."""
+    if bool(user.is_active_account) == active:
+        return False
+    check_active_change(user, active, actor=actor, lock=True)
+    if not active:
+        user.auth_version = (user.auth_version or 0) + 1
+        end_sessions(user)
+    user.is_active_account = active
+    db.session.flush()
+    record_audit(actor=actor, action="user.reactivate" if active else "user.deactivate", subject=user, now=now)
+    return True
+
+
+def user_history(user: User, limit: int = 20) -> list:
+    """The latest audit entries about this account, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(AuditEntry)
+            .where(AuditEntry.subject_type == User.__tablename__, AuditEntry.subject_id == user.id)
+            .order_by(AuditEntry.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,289 @@
+"""HTML views of the platform admin (系统管理), all under /admin, role admin only.
+
+Thin routes: parse → load/404 → one service → commit → respond. The rules are in admin.services.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from admin.forms import CategoryForm, CategoryNewForm, RoleForm, StationForm, VillageForm
+from admin.services import categories, places, users
+from shop.args import int_arg
+from shop.auth.models import Role
+from shop.auth.permissions import role_required
+from shop.confirm import ask_first
+from shop.db import commit, rollback
+from shop.errors import DomainError, NotFound, flash_domain_errors
+from shop.forms import flash_form_errors
+from shop.timeutil import now_utc
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+admin_only = role_required(Role.ADMIN)
+
+
+@bp.after_request
+def _no_store(response):
+    # account lists carry e-mail addresses and phone numbers: never cache them
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _found(load, object_id: int):
+    try:
+        return load(object_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/")
+@admin_only
+def index():
+    _rows, total_users = users.search_users(users.UserQuery(per_page=1))
+    return render_template(
+        "admin/index.html",
+        total_users=total_users,
+        total_categories=len(categories.list_all()),
+        total_villages=len(places.villages()),
+        total_stations=len(places.stations()),
+    )
+
+
+# --- accounts and roles ------------------------------------------------------------------------
+
+
+@bp.get("/users")
+@admin_only
+def users_index():
+    role = request.args.get("role") or None
+    if role is not None and role not in users.ROLE_LABELS:
+        abort(400, _("未知角色"))
+    f = users.UserQuery(
+        q=request.args.get("q", "")[:100], role=role, page=int_arg("page", minimum=1, maximum=10**6) or 1
+    )
+    rows, total = users.search_users(f)
+    return render_template(
+        "admin/users.html",
+        rows=rows,
+        total=total,
+        f=f,
+        page=f.page,
+        pages=max(1, -(-total // f.per_page)),
+        roles=users.ROLE_LABELS,
+    )
+
+
+def _role_form(user) -> RoleForm:
+    form = RoleForm(data={"role": user.role, "station_id": user.station_id or 0})
+    form.role.choices = [SelectChoice(k, _(v)) for k, v in users.ROLE_LABELS.items()]
+    form.station_id.choices = [SelectChoice(0, _("（无）"))] + [
+        SelectChoice(s.id, f"{s.code} {s.name}") for s in places.stations()
+    ]
+    return form
+
+
+def _render_user(user, form: RoleForm | None = None, status: int = 200):
+    return render_template(
+        "admin/user.html",
+        user=user,
+        form=form or _role_form(user),
+        roles=users.ROLE_LABELS,
+        actions=users.ACTION_LABELS,
+        history=users.user_history(user),
+    ), status
+
+
+@bp.get("/users/<int:user_id>")
+@admin_only
+def user_detail(user_id: int):
+    return _render_user(_found(users.get_user, user_id))
+
+
+@bp.post("/users/<int:user_id>/role")
+@admin_only
+def user_role(user_id: int):
+    user = _found(users.get_user, user_id)
+    form = _role_form(user)
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return _render_user(user, form, 422)
+    role, station_id = form.role.data or "", form.station_id.data or None
+    if role == user.role and (station_id if role == Role.OPERATOR else None) == user.station_id:
+        flash(_("没有变化"), "warning")
+        return redirect(url_for("admin.user_detail", user_id=user.id))
+    with flash_domain_errors():
+        users.check_role_change(user, role, station_id)  # a refused change says why at once, unconfirmed
+        page = ask_first(
+            _(
+                "确认将 %(email)s 的角色从「%(old)s」改为「%(new)s」？变更会记入审计日志。",
+                email=user.email,
+                old=_(users.ROLE_LABELS[user.role]),
+                new=_(users.ROLE_LABELS[role]),
+            ),
+            back=url_for("admin.user_detail", user_id=user.id),
+        )
+        if page is not None:
+            return page
+        if users.set_role(user, role, station_id, actor=current_user, now=now_utc()):
+            commit()
+            flash(_("角色已变更"), "success")
+        else:
+            flash(_("没有变化"), "warning")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/active")
+@admin_only
+def user_active(user_id: int):
+    user = _found(users.get_user, user_id)
+    wanted = request.form.get("active", "")
+    if wanted not in ("0", "1"):
+        abort(400)
+    active = wanted == "1"
+    with flash_domain_errors():
+        users.check_active_change(user, active, actor=current_user)
+        if not active:
+            page = ask_first(
+                _("确认停用 %(email)s？该账号会立即退出所有设备，API 令牌失效，不能再登录。", email=user.email),
+                back=url_for("admin.user_detail", user_id=user.id),
+                button=_("停用账号"),
+            )
+            if page is not None:
+                return page
+        if users.set_active(user, active, actor=current_user, now=now_utc()):
+            commit()
+            flash(_("账号已启用") if active else _("账号已停用"), "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+# --- categories ---------------------------------------------------------------------------------
+
+
+def _category_data(form: CategoryForm) -> categories.CategoryData:
+    return categories.CategoryData(
+        name=form.name.data or "", name_en=form.name_en.data or "", food_class=form.food_class.data or ""
+    )
+
+
+def _service_errors(form, exc: DomainError) -> None:
+    """A refusal of the service under the field it names (else at the top of the page)."""
+    rollback()
+    for name in exc.fields:
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, exc.message]
+            return
+    flash(exc.message, "error")
+
+
+@bp.route("/categories", methods=["GET", "POST"])
+@admin_only
+def categories_index():
+    form = CategoryNewForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                now = now_utc()
+                form.form_token.claim("admin.category_new", user_id=current_user.id, now=now)
+                category = categories.create_category(_category_data(form), actor=current_user, now=now)
+                commit()
+                flash(_("已添加分类 %(name)s", name=category.name), "success")
+                return redirect(url_for("admin.categories_index"))
+            except DomainError as exc:
+                _service_errors(form, exc)
+        status = 422
+    return render_template(
+        "admin/categories.html", rows=categories.list_all(), form=form, food_classes=categories.FOOD_CLASS_LABELS
+    ), status
+
+
+@bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
+@admin_only
+def category_edit(category_id: int):
+    category = _found(categories.get_category, category_id)
+    form = CategoryForm(obj=category)
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                changed = categories.update_category(category, _category_data(form), actor=current_user, now=now_utc())
+                commit()
+                flash(_("已保存") if changed else _("没有变化"), "success" if changed else "warning")
+                return redirect(url_for("admin.categories_index"))
+            except DomainError as exc:
+                _service_errors(form, exc)
+                category = _found(categories.get_category, category_id)
+        return render_template("admin/category_edit.html", category=category, form=form), 422
+    return render_template("admin/category_edit.html", category=category, form=form)
+
+
+# --- villages and stations ----------------------------------------------------------------------
+
+
+@bp.get("/villages")
+@admin_only
+def villages_index():
+    return render_template("admin/villages.html", rows=places.villages())
+
+
+@bp.route("/villages/<int:village_id>", methods=["GET", "POST"])
+@admin_only
+def village_edit(village_id: int):
+    village = _found(places.get_village, village_id)
+    form = VillageForm(obj=village)
+    form.township_id.choices = [SelectChoice(t.id, t.name) for t in places.townships()]
+    if request.method == "POST":
+        if form.validate_on_submit():
+            data = places.VillageData(
+                name=form.name.data or "",
+                township_id=form.township_id.data or None,
+                is_poverty_village=bool(form.is_poverty_village.data),
+                signature_product=form.signature_product.data or "",
+            )
+            try:
+                changed = places.update_village(village, data, actor=current_user, now=now_utc())
+                commit()
+                flash(_("已保存") if changed else _("没有变化"), "success" if changed else "warning")
+                return redirect(url_for("admin.villages_index"))
+            except DomainError as exc:
+                _service_errors(form, exc)
+                village = _found(places.get_village, village_id)
+        return render_template("admin/village_edit.html", village=village, form=form), 422
+    return render_template("admin/village_edit.html", village=village, form=form)
+
+
+@bp.get("/stations")
+@admin_only
+def stations_index():
+    return render_template("admin/stations.html", rows=places.stations())
+
+
+@bp.route("/stations/<int:station_id>", methods=["GET", "POST"])
+@admin_only
+def station_edit(station_id: int):
+    station = _found(places.get_station, station_id)
+    form = StationForm(obj=station, village_ids=[v.id for v in station.villages])
+    form.village_ids.choices = [SelectChoice(v.id, f"{v.township.name} · {v.name}") for v in places.villages()]
+    if request.method == "POST":
+        if form.validate_on_submit():
+            data = places.StationData(
+                code=form.code.data or "",
+                name=form.name.data or "",
+                address=form.address.data or "",
+                hours=form.hours.data or "",
+                village_ids=list(form.village_ids.data or []),
+            )
+            try:
+                changed = places.update_station(station, data, actor=current_user, now=now_utc())
+                commit()
+                flash(_("已保存") if changed else _("没有变化"), "success" if changed else "warning")
+                return redirect(url_for("admin.stations_index"))
+            except DomainError as exc:
+                _service_errors(form, exc)
+                station = _found(places.get_station, station_id)
+        return render_template("admin/station_edit.html", station=station, form=form), 422
+    return render_template("admin/station_edit.html", station=station, form=form)

@@ -1,0 +1,189 @@
+"""The admin's categories, villages and stations pages (admin.services.categories, admin.services.places)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from catalog.models import Category, Village
+from shop.audit import AuditEntry
+from shop.db import commit
+from shop.extensions import db as _db
+from shop.once import new_form_token
+from stock.models import Station
+from tests.factories import make_category, make_station, make_township, make_user, make_village
+
+
+def _audit_actions(subject_type: str, subject_id: int) -> list[str]:
+    return list(
+        _db.session.scalars(
+            sa.select(AuditEntry.action)
+            .where(AuditEntry.subject_type == subject_type, AuditEntry.subject_id == subject_id)
+            .order_by(AuditEntry.id)
+        )
+    )
+
+
+def _fresh(model, object_id):
+    _db.session.expire_all()
+    return _db.session.get(model, object_id)
+
+
+# --- categories ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang,words", [("zh_CN", "产品分类"), ("en", "Product categories")])
+def test_the_category_pages_render_in_both_languages(admin_client, db, lang, words):
+    category = make_category(name="禽蛋")
+    commit()
+    admin_client.get(f"/lang/{lang}")
+    html = admin_client.get("/admin/categories").get_data(as_text=True)
+    assert words in html and "禽蛋" in html
+    assert admin_client.get(f"/admin/categories/{category.id}").status_code == 200
+
+
+def test_a_category_is_created_once_with_a_pinyin_slug(admin_client, db):
+    token = new_form_token()
+    data = {"name": "山茶油", "name_en": "Camellia oil", "food_class": "processed", "form_token": token}
+    assert admin_client.post("/admin/categories", data=data).status_code == 302
+    again = admin_client.post("/admin/categories", data=data)  # a double tap
+    assert again.status_code == 422
+    found = list(_db.session.scalars(sa.select(Category).where(Category.name == "山茶油")))
+    assert len(found) == 1 and found[0].slug == "shan-cha-you" and found[0].food_class == "processed"
+    assert _audit_actions("categories", found[0].id) == ["category.create"]
+    # the same name again (a new form): the slug gets a suffix
+    admin_client.post("/admin/categories", data={**data, "form_token": new_form_token()})
+    slugs = sorted(_db.session.scalars(sa.select(Category.slug).where(Category.name == "山茶油")))
+    assert slugs == ["shan-cha-you", "shan-cha-you-2"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "", "food_class": "farm"},
+        {"name": "茶" * 41, "food_class": "farm"},
+        {"name": "茶叶", "food_class": "poison"},
+        {"name": "茶叶", "food_class": "farm", "form_token": "bad"},
+    ],
+)
+def test_a_bad_category_is_refused_and_nothing_is_created(admin_client, db, data):
+    before = _db.session.scalar(sa.select(sa.func.count()).select_from(Category))
+    response = admin_client.post("/admin/categories", data={"form_token": new_form_token(), **data})
+    assert response.status_code == 422
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(Category)) == before
+
+
+def test_a_rename_keeps_the_slug_and_is_audited(admin_client, db):
+    category = make_category(slug="qin-dan", name="禽蛋")
+    commit()
+    response = admin_client.post(
+        f"/admin/categories/{category.id}", data={"name": "禽蛋类", "name_en": "Eggs and poultry", "food_class": "farm"}
+    )
+    assert response.status_code == 302
+    category = _fresh(Category, category.id)
+    assert (category.name, category.name_en, category.slug) == ("禽蛋类", "Eggs and poultry", "qin-dan")
+    assert _audit_actions("categories", category.id) == ["category.update"]
+    assert admin_client.get("/categories/qin-dan").status_code == 200  # the shared link still works
+    response = admin_client.post(f"/admin/categories/{category.id}", data={"name": " ", "food_class": "farm"})
+    assert response.status_code == 422 and _fresh(Category, category.id).name == "禽蛋类"
+
+
+def test_an_unknown_category_is_a_404(admin_client, db):
+    assert admin_client.get("/admin/categories/999999").status_code == 404
+    assert admin_client.post("/admin/categories/999999", data={"name": "x", "food_class": "farm"}).status_code == 404
+
+
+# --- villages and stations -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang,words", [("zh_CN", "一村一品"), ("en", "One Village, One Product")])
+def test_the_village_and_station_pages_render_in_both_languages(admin_client, db, lang, words):
+    station = make_station(code="NC55")
+    village = station.villages[0]
+    commit()
+    admin_client.get(f"/lang/{lang}")
+    assert words in admin_client.get("/admin/villages").get_data(as_text=True)
+    assert words in admin_client.get(f"/admin/villages/{village.id}").get_data(as_text=True)
+    html = admin_client.get("/admin/stations").get_data(as_text=True)
+    assert "NC55" in html and village.name in html
+    assert ("Villages served" if lang == "en" else "服务的村") in admin_client.get(
+        f"/admin/stations/{station.id}"
+    ).get_data(as_text=True)
+
+
+def test_a_village_is_edited_and_audited(admin_client, db):
+    village = make_village(name="柳溪村")
+    other_township = make_township(name="黄马乡")
+    commit()
+    data = {"name": "柳溪新村", "township_id": str(other_township.id), "signature_product": "三江腌菜"}
+    assert admin_client.post(f"/admin/villages/{village.id}", data=data).status_code == 302
+    village = _fresh(Village, village.id)
+    assert (village.name, village.township_id, village.is_poverty_village, village.signature_product) == (
+        "柳溪新村",
+        other_township.id,
+        False,  # an unticked box
+        "三江腌菜",
+    )
+    assert _audit_actions("villages", village.id) == ["village.update"]
+    for bad in ({**data, "township_id": "999999"}, {**data, "name": ""}, {**data, "signature_product": "品" * 41}):
+        assert admin_client.post(f"/admin/villages/{village.id}", data=bad).status_code == 422
+    assert _fresh(Village, village.id).name == "柳溪新村"
+    assert admin_client.get("/admin/villages/999999").status_code == 404
+
+
+def test_a_station_is_edited_and_audited(admin_client, db):
+    station = make_station(code="NC55")
+    make_station(code="NC56")
+    second = make_village(name="罗渡村")
+    commit()
+    first_id = station.villages[0].id
+    data = {
+        "code": "NC57",
+        "name": "罗渡服务站",
+        "address": "罗渡村委会",
+        "hours": "09:00-17:00",
+        "village_ids": [str(first_id), str(second.id)],
+    }
+    assert admin_client.post(f"/admin/stations/{station.id}", data=data).status_code == 302
+    station = _fresh(Station, station.id)
+    assert (station.code, station.name, station.address, station.hours) == (
+        "NC57",
+        "罗渡服务站",
+        "罗渡村委会",
+        "09:00-17:00",
+    )
+    assert sorted(v.id for v in station.villages) == sorted([first_id, second.id])
+    assert _audit_actions("stations", station.id) == ["station.update"]
+    taken = admin_client.post(f"/admin/stations/{station.id}", data={**data, "code": "NC56"})
+    assert taken.status_code == 422 and "NC56" in taken.get_data(as_text=True)
+    for bad in (
+        {**data, "village_ids": []},
+        {**data, "village_ids": ["999999"]},
+        {**data, "code": "N C"},
+        {**data, "name": ""},
+    ):
+        assert admin_client.post(f"/admin/stations/{station.id}", data=bad).status_code == 422
+    station = _fresh(Station, station.id)
+    assert station.code == "NC57" and len(station.villages) == 2
+    assert admin_client.get("/admin/stations/999999").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["consumer", "host", "county"])
+def test_other_roles_are_refused(app, db, role):
+    user = make_user(role=role)
+    category = make_category(name="禽蛋")
+    station = make_station()
+    commit()
+    client = app.test_client()
+    client.post("/login", data={"email": user.email, "password": "password123"})
+    for path in (
+        "/admin/categories",
+        f"/admin/categories/{category.id}",
+        "/admin/villages",
+        f"/admin/villages/{station.villages[0].id}",
+        "/admin/stations",
+        f"/admin/stations/{station.id}",
+    ):
+        assert client.get(path).status_code == 403, path
+    response = client.post(f"/admin/categories/{category.id}", data={"name": "改了", "food_class": "farm"})
+    assert response.status_code == 403 and _fresh(Category, category.id).name == "禽蛋"

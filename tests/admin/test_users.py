@@ -1,0 +1,298 @@
+"""The admin's accounts pages (/admin/users) and the rules of admin.services.users."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from admin.services import users
+from shop.audit import AuditEntry
+from shop.auth.models import User
+from shop.db import commit
+from shop.extensions import db as _db
+from tests.factories import NOW, make_station, make_user
+
+
+def _new_user(**kwargs) -> User:
+    """A committed account (a refused request rolls back what the test had not committed)."""
+    user = make_user(**kwargs)
+    commit()
+    return user
+
+
+def _new_station(**kwargs):
+    station = make_station(**kwargs)
+    commit()
+    return station
+
+
+def _user(user_id: int) -> User:
+    _db.session.expire_all()
+    return _db.session.get(User, user_id)
+
+
+def _audits(user_id: int) -> list[str]:
+    return list(
+        _db.session.scalars(
+            sa.select(AuditEntry.action)
+            .where(AuditEntry.subject_type == "users", AuditEntry.subject_id == user_id)
+            .order_by(AuditEntry.id)
+        )
+    )
+
+
+# --- the list ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang,words", [("zh_CN", "账号与角色"), ("en", "Accounts and roles")])
+def test_the_list_renders_in_both_languages(admin_client, db, lang, words):
+    _new_user(email="alice@test.cn", name="爱丽丝")
+    admin_client.get(f"/lang/{lang}")
+    html = admin_client.get("/admin/users").get_data(as_text=True)
+    assert words in html and "alice@test.cn" in html
+
+
+def test_the_list_searches_by_email_or_name_and_filters_by_role(admin_client, db, station):
+    _new_user(email="alice@test.cn", name="爱丽丝")
+    _new_user(email="bob@test.cn", name="张三丰", role="host")
+    _new_user(email="carol@test.cn", name="卡罗", role="operator", station=station)
+    html = admin_client.get("/admin/users?q=ALICE").get_data(as_text=True)
+    assert "alice@test.cn" in html and "bob@test.cn" not in html
+    html = admin_client.get("/admin/users?q=三丰").get_data(as_text=True)
+    assert "bob@test.cn" in html and "alice@test.cn" not in html
+    html = admin_client.get("/admin/users?role=operator").get_data(as_text=True)
+    assert "carol@test.cn" in html and "bob@test.cn" not in html
+    # a LIKE wildcard is a plain character
+    assert "alice@test.cn" not in admin_client.get("/admin/users?q=%25").get_data(as_text=True)
+
+
+def test_the_list_is_paged(admin_client, db):
+    for n in range(users.PER_PAGE + 5):
+        _new_user(email=f"many{n:02d}@test.cn")
+    first = admin_client.get("/admin/users?q=many").get_data(as_text=True)
+    second = admin_client.get("/admin/users?q=many&page=2").get_data(as_text=True)
+    assert first.count("@test.cn</a>") == users.PER_PAGE and second.count("@test.cn</a>") == 5
+    assert "page=2" in first and "q=many" in first  # the pager keeps the search
+
+
+def test_an_unknown_role_filter_is_a_400(admin_client, db):
+    assert admin_client.get("/admin/users?role=king").status_code == 400
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_the_user_page_renders_in_both_languages(admin_client, db, station, lang):
+    user = _new_user(role="operator", station=station, email="op@test.cn")
+    admin_client.get(f"/lang/{lang}")
+    html = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    assert "op@test.cn" in html and "NC77" in html
+    assert ("Change role" if lang == "en" else "更改角色") in html
+
+
+def test_an_unknown_user_is_a_404(admin_client, db):
+    assert admin_client.get("/admin/users/999999").status_code == 404
+    assert admin_client.post("/admin/users/999999/role", data={"role": "host", "confirm": "1"}).status_code == 404
+    assert admin_client.post("/admin/users/999999/active", data={"active": "0", "confirm": "1"}).status_code == 404
+
+
+# --- roles ---------------------------------------------------------------------------------------
+
+
+def test_a_role_change_asks_first_then_changes_and_is_audited(admin_client, db):
+    user = _new_user(email="c@test.cn")
+    response = admin_client.post(f"/admin/users/{user.id}/role", data={"role": "host"})
+    assert response.status_code == 200 and 'name="confirm" value="1"' in response.get_data(as_text=True)
+    assert _user(user.id).role == "consumer"  # nothing changed before the confirmation
+    response = admin_client.post(f"/admin/users/{user.id}/role", data={"role": "host", "confirm": "1"})
+    assert response.status_code == 302
+    assert _user(user.id).role == "host"
+    assert _audits(user.id) == ["user.role"]
+
+
+def test_an_operator_needs_an_existing_station(admin_client, db, station):
+    user = _new_user(email="c@test.cn")
+    for data in ({"role": "operator", "station_id": "0"}, {"role": "operator", "station_id": "999999"}):
+        response = admin_client.post(
+            f"/admin/users/{user.id}/role", data={**data, "confirm": "1"}, follow_redirects=True
+        )
+        assert "站点操作员必须属于一个站点" in response.get_data(as_text=True) or "没有这个站点" in response.get_data(
+            as_text=True
+        )
+        assert _user(user.id).role == "consumer" and _user(user.id).station_id is None
+    admin_client.post(
+        f"/admin/users/{user.id}/role", data={"role": "operator", "station_id": str(station.id), "confirm": "1"}
+    )
+    assert (_user(user.id).role, _user(user.id).station_id) == ("operator", station.id)
+    # another station for the operator, then another role: the station goes with it
+    other = _new_station(code="NC78")
+    admin_client.post(
+        f"/admin/users/{user.id}/role", data={"role": "operator", "station_id": str(other.id), "confirm": "1"}
+    )
+    assert _user(user.id).station_id == other.id
+    admin_client.post(
+        f"/admin/users/{user.id}/role", data={"role": "county", "station_id": str(other.id), "confirm": "1"}
+    )
+    assert (_user(user.id).role, _user(user.id).station_id) == ("county", None)
+    assert _audits(user.id) == ["user.role", "user.role", "user.role"]
+
+
+@pytest.mark.parametrize("lang,message", [("zh_CN", "未知角色"), ("en", "Unknown role")])
+def test_an_invalid_role_is_refused_clearly_and_changes_nothing(admin_client, db, lang, message):
+    user = _new_user(email="c@test.cn")
+    admin_client.get(f"/lang/{lang}")
+    response = admin_client.post(
+        f"/admin/users/{user.id}/role", data={"role": "superuser", "confirm": "1"}, follow_redirects=True
+    )
+    assert message in response.get_data(as_text=True)
+    assert _user(user.id).role == "consumer" and _audits(user.id) == []
+    response = admin_client.post(f"/admin/users/{user.id}/role", data={"role": "host", "station_id": "x"})
+    assert response.status_code == 422 and _user(user.id).role == "consumer"
+
+
+def test_the_last_active_admin_keeps_the_role(admin_client, db, admin_user):
+    response = admin_client.post(
+        f"/admin/users/{admin_user.id}/role", data={"role": "consumer", "confirm": "1"}, follow_redirects=True
+    )
+    assert "最后一个有效的管理员" in response.get_data(as_text=True)
+    assert _user(admin_user.id).role == "admin"
+    # an inactive admin does not count
+    idle = make_user(role="admin", email="idle@test.cn")
+    idle.is_active_account = False
+    commit()
+    admin_client.post(f"/admin/users/{admin_user.id}/role", data={"role": "consumer", "confirm": "1"})
+    assert _user(admin_user.id).role == "admin"
+    # with a second active admin, one may step down
+    _new_user(role="admin", email="second@test.cn")
+    admin_client.post(f"/admin/users/{admin_user.id}/role", data={"role": "county", "confirm": "1"})
+    assert _user(admin_user.id).role == "county"
+
+
+def test_the_service_refuses_the_last_admin_directly(db):
+    only = _new_user(role="admin")
+    with pytest.raises(Exception) as refused:
+        users.set_role(only, "consumer", None, actor=only, now=NOW)
+    assert getattr(refused.value, "code", "") == "last_active_admin"
+    with pytest.raises(Exception) as refused:
+        users.set_active(only, False, actor=None, now=NOW)
+    assert getattr(refused.value, "code", "") == "last_active_admin"
+
+
+# --- deactivation --------------------------------------------------------------------------------
+
+
+def test_the_admin_cannot_deactivate_themselves(admin_client, db, admin_user):
+    _new_user(role="admin", email="second@test.cn")
+    response = admin_client.post(
+        f"/admin/users/{admin_user.id}/active", data={"active": "0", "confirm": "1"}, follow_redirects=True
+    )
+    assert "不能停用自己的账号" in response.get_data(as_text=True)
+    assert _user(admin_user.id).is_active_account
+
+
+def test_deactivation_ends_sessions_and_tokens_and_is_audited(app, admin_client, db, api_token):
+    user = _new_user(email="victim@test.cn")
+    headers = api_token(user)
+    theirs = app.test_client()
+    theirs.post("/login", data={"email": user.email, "password": "password123"})
+    assert theirs.get("/orders").status_code == 200
+    assert theirs.get("/api/v1/me", headers=headers).status_code == 200
+    # the first POST asks; nothing changes
+    page = admin_client.post(f"/admin/users/{user.id}/active", data={"active": "0"})
+    assert page.status_code == 200 and 'name="confirm" value="1"' in page.get_data(as_text=True)
+    assert _user(user.id).is_active_account
+    admin_client.post(f"/admin/users/{user.id}/active", data={"active": "0", "confirm": "1"})
+    assert not _user(user.id).is_active_account
+    assert theirs.get("/orders").status_code == 302  # signed out: to the login page
+    assert app.test_client().get("/api/v1/me", headers=headers).status_code == 401
+    assert app.test_client().post("/login", data={"email": user.email, "password": "password123"}).status_code != 302
+    # reactivated: the account may sign in again, the old token and session stay dead
+    admin_client.post(f"/admin/users/{user.id}/active", data={"active": "1"})
+    assert _user(user.id).is_active_account
+    assert app.test_client().get("/api/v1/me", headers=headers).status_code == 401
+    assert theirs.get("/orders").status_code == 302
+    fresh = app.test_client()
+    assert fresh.post("/login", data={"email": user.email, "password": "password123"}).status_code == 302
+    assert _audits(user.id) == ["user.deactivate", "user.reactivate"]
+
+
+def test_a_bad_active_value_is_a_400(admin_client, db):
+    user = _new_user()
+    assert admin_client.post(f"/admin/users/{user.id}/active", data={"active": "maybe"}).status_code == 400
+    assert _user(user.id).is_active_account
+
+
+# --- who may ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["consumer", "operator", "host", "county"])
+def test_other_roles_are_refused(app, db, station, role):
+    user = _new_user(role=role, station=station if role == "operator" else None)
+    target = _new_user(email="target@test.cn")
+    client = app.test_client()
+    client.post("/login", data={"email": user.email, "password": "password123"})
+    for path in ("/admin/", "/admin/users", f"/admin/users/{target.id}"):
+        assert client.get(path).status_code == 403
+    assert client.post(f"/admin/users/{target.id}/role", data={"role": "admin", "confirm": "1"}).status_code == 403
+    assert client.post(f"/admin/users/{target.id}/active", data={"active": "0", "confirm": "1"}).status_code == 403
+    assert _user(target.id).role == "consumer" and _user(target.id).is_active_account
+
+
+def test_the_anonymous_visitor_is_sent_to_sign_in(client, db):
+    response = client.get("/admin/users")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_forms_are_csrf_protected(admin_client, db, csrf_on):
+    user = _new_user(email="c@test.cn")
+    response = admin_client.post(f"/admin/users/{user.id}/role", data={"role": "host", "confirm": "1"})
+    assert response.status_code == 400 and _user(user.id).role == "consumer"
+    response = admin_client.post(f"/admin/users/{user.id}/active", data={"active": "0", "confirm": "1"})
+    assert response.status_code == 400 and _user(user.id).is_active_account
+    html = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    admin_client.post(f"/admin/users/{user.id}/role", data={"role": "host", "confirm": "1", "csrf_token": token})
+    assert _user(user.id).role == "host"
+
+
+def test_the_header_links_admins_to_the_workspace(admin_client, app, db):
+    assert 'href="/admin/"' in admin_client.get("/").get_data(as_text=True)
+    county = _new_user(role="county")
+    other = app.test_client()
+    other.post("/login", data={"email": county.email, "password": "password123"})
+    assert 'href="/admin/"' not in other.get("/").get_data(as_text=True)
+
+
+# --- the command line uses the same rules --------------------------------------------------------
+
+
+def test_the_cli_creates_and_changes_roles_through_the_service(app, db, station):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["users", "create", "--email", "new@test.cn", "--password", "longenough1", "--role", "operator"]
+    )
+    assert result.exit_code != 0 and "站点操作员必须属于一个站点" in result.output
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "new@test.cn",
+            "--password",
+            "longenough1",
+            "--role",
+            "operator",
+            "--station",
+            "NC77",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["users", "set-role", "--email", "new@test.cn", "--role", "host"])
+    assert result.exit_code == 0, result.output
+    user = _db.session.scalar(sa.select(User).where(User.email == "new@test.cn"))
+    assert (user.role, user.station_id) == ("host", None)
+    assert _audits(user.id) == ["user.create", "user.role"]
+    result = runner.invoke(
+        args=["users", "create", "--email", "x@test.cn", "--password", "longenough1", "--station", "NOPE"]
+    )
+    assert result.exit_code != 0 and "no station" in result.output
