@@ -1003,7 +1003,12 @@ MAX_PIECE = 16
 def _pinyin_split(reader, word: str):
     """Pinyin words typed together that are not one term of `py` (they span several words of a
     name, or a place and a product): the fewest pieces of at least 2 letters that are each a `py`
-    term, ANDed ("liuxicunyancai" -> liuxicun + yancai), or None."""
+    term, ANDed ("liuxicunyancai" -> liuxicun + yancai), or None.
+
+    The pieces must name different words of a document, and the index can only say that each term
+    occurs: pieces that one word could satisfy twice (the same piece again, or one piece inside
+    another, as the initials `zz` of 粽子 are inside `zzzz` of 正宗粽子) make no split. Else a
+    nonsense query such as "zzzzzz" (zz + zz + zz) would find 粽子 by its initials."""
     n = len(word)
     if n < 4 or n > MAX_SPLIT:
         return None
@@ -1025,7 +1030,9 @@ def _pinyin_split(reader, word: str):
     pieces = best[n]
     if not pieces or len(pieces) < 2:
         return None
-    return And([Term("py", p) for p in dict.fromkeys(pieces)])
+    if any(i != j and a in b for i, a in enumerate(pieces) for j, b in enumerate(pieces)):
+        return None
+    return And([Term("py", p) for p in pieces])
 
 
 def _unit_query(reader, unit: Unit):

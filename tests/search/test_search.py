@@ -484,3 +484,23 @@ def test_one_pass_serves_the_products_and_the_listings_of_a_query_as_their_own_p
     assert search.search_page("板鸭 民宿", kind="listing").ids  # the 作坊 (板鸭) and the 民宿
     # "腌菜": products have it and so has a listing: neither partial
     assert not search.search_page("腌菜", kind="listing").partial
+
+
+@pytest.mark.parametrize(
+    "q,keys",
+    [
+        ("zzzzzz", []),  # zz + zz + zz, or zz inside zzzz: one word cannot stand for two pieces
+        ("zzzz", ["zongzi4"]),  # 正宗粽子's own initials; 猪肘子 has 3 characters
+        ("zzz", ["zhouzi"]),  # 猪肘子's initials
+        ("ycyc", []),
+        ("liuxicunyancai", ["yancai"]),
+    ],
+)
+def test_a_latin_query_matches_initials_only_as_often_as_the_name_has_them(shop_products, client, q, keys):
+    shop_products["zongzi4"] = make_product(name="正宗粽子")
+    shop_products["zhouzi"] = make_product(name="猪肘子")
+    commit()
+    body = client.get("/api/v1/products", query_string={"q": q}).json
+    assert sorted(i["id"] for i in body["items"]) == sorted(shop_products[k].id for k in keys)
+    page = client.get("/search", query_string={"q": q}).get_data(as_text=True)
+    assert ("正宗粽子" in page) == ("zongzi4" in keys) and ("猪肘子" in page) == ("zhouzi" in keys)
