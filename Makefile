@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
-PKGS := shop stock catalog ledger orders stations tourism institutions invoices reviews favourites search county demo
+PKGS := shop stock catalog ledger orders stations tourism institutions invoices reviews favourites search county admin demo
 
 .PHONY: install install-dev run test test-pg lint format bench translations clean
 
