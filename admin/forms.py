@@ -38,9 +38,17 @@ class VillageForm(ShopForm):
     signature_product = StringField(_l("一村一品"), validators=[Optional(), Length(max=40)])
 
 
+class VillageNewForm(VillageForm):
+    form_token = OnceTokenField()  # two POSTs of the same form create one village
+
+
 class StationForm(ShopForm):
     code = StringField(_l("站点编号"), validators=[DataRequired(), Length(max=16)])
     name = StringField(_l("站点名称"), validators=[DataRequired(), Length(max=60)])
     address = StringField(_l("地址"), validators=[Optional(), Length(max=200)])
     hours = StringField(_l("营业时间"), validators=[Optional(), Length(max=80)])
     village_ids = SelectMultipleField(_l("服务的村"), coerce=coerce_id, validate_choice=True)
+
+
+class StationNewForm(StationForm):
+    form_token = OnceTokenField()  # two POSTs of the same form create one station

@@ -10,7 +10,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from admin.forms import CategoryForm, CategoryNewForm, RoleForm, StationForm, VillageForm
+from admin.forms import (
+    CategoryForm,
+    CategoryNewForm,
+    RoleForm,
+    StationForm,
+    StationNewForm,
+    VillageForm,
+    VillageNewForm,
+)
 from admin.services import categories, places, users
 from shop.args import int_arg
 from shop.auth.models import Role
@@ -230,22 +238,49 @@ def villages_index():
     return render_template("admin/villages.html", rows=places.villages())
 
 
+def _village_form(form_class, village=None):
+    form = form_class(obj=village)
+    form.township_id.choices = [SelectChoice(t.id, t.name) for t in places.townships()]
+    return form
+
+
+def _village_data(form: VillageForm) -> places.VillageData:
+    return places.VillageData(
+        name=form.name.data or "",
+        township_id=form.township_id.data or None,
+        is_poverty_village=bool(form.is_poverty_village.data),
+        signature_product=form.signature_product.data or "",
+    )
+
+
+@bp.route("/villages/new", methods=["GET", "POST"])
+@admin_only
+def village_new():
+    form = _village_form(VillageNewForm)
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                now = now_utc()
+                form.form_token.claim("admin.village_new", user_id=current_user.id, now=now)
+                village = places.create_village(_village_data(form), actor=current_user, now=now)
+                commit()
+                flash(_("已添加村 %(name)s", name=village.name), "success")
+                return redirect(url_for("admin.villages_index"))
+            except DomainError as exc:
+                _service_errors(form, exc)
+        return render_template("admin/village_edit.html", village=None, form=form), 422
+    return render_template("admin/village_edit.html", village=None, form=form)
+
+
 @bp.route("/villages/<int:village_id>", methods=["GET", "POST"])
 @admin_only
 def village_edit(village_id: int):
     village = _found(places.get_village, village_id)
-    form = VillageForm(obj=village)
-    form.township_id.choices = [SelectChoice(t.id, t.name) for t in places.townships()]
+    form = _village_form(VillageForm, village)
     if request.method == "POST":
         if form.validate_on_submit():
-            data = places.VillageData(
-                name=form.name.data or "",
-                township_id=form.township_id.data or None,
-                is_poverty_village=bool(form.is_poverty_village.data),
-                signature_product=form.signature_product.data or "",
-            )
             try:
-                changed = places.update_village(village, data, actor=current_user, now=now_utc())
+                changed = places.update_village(village, _village_data(form), actor=current_user, now=now_utc())
                 commit()
                 flash(_("已保存") if changed else _("没有变化"), "success" if changed else "warning")
                 return redirect(url_for("admin.villages_index"))
@@ -262,23 +297,50 @@ def stations_index():
     return render_template("admin/stations.html", rows=places.stations())
 
 
+def _station_form(form_class, station=None):
+    form = form_class(obj=station, village_ids=[v.id for v in station.villages] if station else [])
+    form.village_ids.choices = [SelectChoice(v.id, f"{v.township.name} · {v.name}") for v in places.villages()]
+    return form
+
+
+def _station_data(form: StationForm) -> places.StationData:
+    return places.StationData(
+        code=form.code.data or "",
+        name=form.name.data or "",
+        address=form.address.data or "",
+        hours=form.hours.data or "",
+        village_ids=list(form.village_ids.data or []),
+    )
+
+
+@bp.route("/stations/new", methods=["GET", "POST"])
+@admin_only
+def station_new():
+    form = _station_form(StationNewForm)
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                now = now_utc()
+                form.form_token.claim("admin.station_new", user_id=current_user.id, now=now)
+                station = places.create_station(_station_data(form), actor=current_user, now=now)
+                commit()
+                flash(_("已添加站点 %(code)s", code=station.code), "success")
+                return redirect(url_for("admin.stations_index"))
+            except DomainError as exc:
+                _service_errors(form, exc)
+        return render_template("admin/station_edit.html", station=None, form=form), 422
+    return render_template("admin/station_edit.html", station=None, form=form)
+
+
 @bp.route("/stations/<int:station_id>", methods=["GET", "POST"])
 @admin_only
 def station_edit(station_id: int):
     station = _found(places.get_station, station_id)
-    form = StationForm(obj=station, village_ids=[v.id for v in station.villages])
-    form.village_ids.choices = [SelectChoice(v.id, f"{v.township.name} · {v.name}") for v in places.villages()]
+    form = _station_form(StationForm, station)
     if request.method == "POST":
         if form.validate_on_submit():
-            data = places.StationData(
-                code=form.code.data or "",
-                name=form.name.data or "",
-                address=form.address.data or "",
-                hours=form.hours.data or "",
-                village_ids=list(form.village_ids.data or []),
-            )
             try:
-                changed = places.update_station(station, data, actor=current_user, now=now_utc())
+                changed = places.update_station(station, _station_data(form), actor=current_user, now=now_utc())
                 commit()
                 flash(_("已保存") if changed else _("没有变化"), "success" if changed else "warning")
                 return redirect(url_for("admin.stations_index"))

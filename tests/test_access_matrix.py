@@ -277,8 +277,10 @@ RULES: dict[str, Rule] = {
     "admin.category_edit": Rule("/admin/categories/{w.category.id}", only()),
     "admin.villages_index": Rule("/admin/villages", only()),
     "admin.village_edit": Rule("/admin/villages/{w.village.id}", only()),
+    "admin.village_new": Rule("/admin/villages/new", only()),
     "admin.stations_index": Rule("/admin/stations", only()),
     "admin.station_edit": Rule("/admin/stations/{w.station.id}", only()),
+    "admin.station_new": Rule("/admin/stations/new", only()),
     # password pages
     "password.forgot": Rule("/password/forgot", PUBLIC),
     "password.reset": Rule(

@@ -12,9 +12,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from admin.services.slugs import unique_slug
 from catalog.models import Category
 from catalog.papers import FoodClass
-from catalog.services import slugify
 from shop.audit import record_audit
 from shop.errors import N_, NotFound, ValidationError
 from shop.extensions import db
@@ -58,24 +58,12 @@ def _clean(data: CategoryData) -> CategoryData:
     return CategoryData(name=name, name_en=name_en, food_class=data.food_class)
 
 
-def unique_slug(name: str) -> str:
-    """The catalogue's slug of `name`, within the column's length, with a suffix when already taken."""
-    base = slugify(name)[:SLUG_MAX].strip("-") or "item"
-    taken = set(db.session.scalars(sa.select(Category.slug).where(Category.slug.like(f"{base[:30]}%"))))
-    slug, n = base, 1
-    while slug in taken:
-        n += 1
-        suffix = f"-{n}"
-        slug = base[: SLUG_MAX - len(suffix)] + suffix
-    return slug
-
-
 def create_category(data: CategoryData, *, actor, now: datetime) -> Category:
     """A new category, last in the order. Audited as `category.create`. Flushes; the caller commits."""
     data = _clean(data)
     position = (db.session.scalar(sa.select(sa.func.max(Category.position))) or 0) + 1
     category = Category(
-        slug=unique_slug(data.name),
+        slug=unique_slug(Category.slug, data.name, SLUG_MAX),
         name=data.name,
         name_en=data.name_en,
         food_class=data.food_class,

@@ -1,8 +1,9 @@
 """Villages and stations, as the platform admin keeps them: the fields the models have.
 
 A village: its name, township, poverty flag and signature product (一村一品). A station: its code, name,
-address, opening hours and the villages it serves (at least one). Slugs stay as they are on a rename,
-so shared links keep working. Every change is written to the audit log.
+address, opening hours and the villages it serves (at least one). A new village's slug is made as a
+category's (`admin.services.slugs`); slugs stay as they are on a rename, so shared links keep working.
+Every creation and change is written to the audit log.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from admin.services.slugs import unique_slug
 from catalog.models import Township, Village
 from shop.audit import record_audit
 from shop.errors import Conflict, NotFound, ValidationError
@@ -80,9 +83,7 @@ def _changes(obj, values: dict) -> dict:
     return {key: [getattr(obj, key), value] for key, value in values.items() if getattr(obj, key) != value}
 
 
-def update_village(village: Village, data: VillageData, *, actor, now: datetime) -> bool:
-    """Change a village's name, township, poverty flag and signature product. Returns whether anything
-    changed; audited as `village.update`. Flushes; the caller commits."""
+def _clean_village(data: VillageData) -> dict:
     name = (data.name or "").strip()
     signature = (data.signature_product or "").strip()
     if not name or len(name) > 40:
@@ -91,15 +92,31 @@ def update_village(village: Village, data: VillageData, *, actor, now: datetime)
         raise ValidationError("signature_product_too_long", fields={"signature_product": "too long"})
     if data.township_id is None or db.session.get(Township, data.township_id) is None:
         raise ValidationError("no_such_township", fields={"township_id": "unknown"})
-    changes = _changes(
-        village,
-        {
-            "name": name,
-            "township_id": data.township_id,
-            "is_poverty_village": bool(data.is_poverty_village),
-            "signature_product": signature,
-        },
+    return {
+        "name": name,
+        "township_id": data.township_id,
+        "is_poverty_village": bool(data.is_poverty_village),
+        "signature_product": signature,
+    }
+
+
+def create_village(data: VillageData, *, actor, now: datetime) -> Village:
+    """A new village; its slug (/villages/<slug>) is the catalogue's pinyin of its name, made unique.
+    Audited as `village.create`. Flushes; the caller commits."""
+    values = _clean_village(data)
+    village = Village(slug=unique_slug(Village.slug, values["name"], 60), story="", is_demo=False, **values)
+    db.session.add(village)
+    db.session.flush()
+    record_audit(
+        actor=actor, action="village.create", subject=village, detail={**values, "slug": village.slug}, now=now
     )
+    return village
+
+
+def update_village(village: Village, data: VillageData, *, actor, now: datetime) -> bool:
+    """Change a village's name, township, poverty flag and signature product (the slug stays). Returns
+    whether anything changed; audited as `village.update`. Flushes; the caller commits."""
+    changes = _changes(village, _clean_village(data))
     if not changes:
         return False
     for key, (_old, value) in changes.items():
@@ -109,9 +126,7 @@ def update_village(village: Village, data: VillageData, *, actor, now: datetime)
     return True
 
 
-def update_station(station: Station, data: StationData, *, actor, now: datetime) -> bool:
-    """Change a station's code, name, address, hours and the villages it serves. Returns whether anything
-    changed; audited as `station.update`. Flushes; the caller commits."""
+def _clean_station(data: StationData, station: Station | None) -> tuple[dict, list[Village]]:
     code = (data.code or "").strip()
     name = (data.name or "").strip()
     address = (data.address or "").strip()
@@ -124,14 +139,48 @@ def update_station(station: Station, data: StationData, *, actor, now: datetime)
         raise ValidationError("station_text_too_long", fields={"address": "too long"})
     wanted = sorted(set(data.village_ids))
     if not wanted:
-        raise ValidationError("station_villages_required", fields={"villages": "required"})
-    served = list(db.session.scalars(sa.select(Village).where(Village.id.in_(wanted))))
+        raise ValidationError("station_villages_required", fields={"village_ids": "required"})
+    served = list(db.session.scalars(sa.select(Village).where(Village.id.in_(wanted)).order_by(Village.id)))
     if len(served) != len(wanted):
-        raise ValidationError("no_such_village", fields={"villages": "unknown"})
-    if code != station.code and db.session.scalar(sa.select(Station.id).where(Station.code == code)) is not None:
+        raise ValidationError("no_such_village", fields={"village_ids": "unknown"})
+    if (station is None or code != station.code) and db.session.scalar(
+        sa.select(Station.id).where(Station.code == code)
+    ) is not None:
         raise Conflict("station_code_taken", code=code, fields={"code": "taken"})
-    changes = _changes(station, {"code": code, "name": name, "address": address, "hours": hours})
+    return {"code": code, "name": name, "address": address, "hours": hours}, served
+
+
+def _flush_code(code: str) -> None:
+    """Flush, saying a station code taken by a concurrent request as `station_code_taken`."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict("station_code_taken", code=code, fields={"code": "taken"}) from None
+
+
+def create_station(data: StationData, *, actor, now: datetime) -> Station:
+    """A new station serving `data.village_ids`, in the township of the first of them in the villages'
+    list (by township, then name), with no commission (`commission_bps` 0; a share is a money rule the
+    admin's pages do not set). Audited as `station.create`. Flushes; the caller commits."""
+    values, served = _clean_station(data, None)
+    first = min(served, key=lambda v: (v.township_id, v.name, v.id))  # the first of them in the villages' list
+    station = Station(township_id=first.township_id, commission_bps=0, phone="", is_new=False, **values)
+    station.villages = sorted(served, key=lambda v: v.name)
+    db.session.add(station)
+    _flush_code(values["code"])
+    detail = {**values, "village_ids": [v.id for v in served], "township_id": station.township_id}
+    record_audit(actor=actor, action="station.create", subject=station, detail=detail, now=now)
+    return station
+
+
+def update_station(station: Station, data: StationData, *, actor, now: datetime) -> bool:
+    """Change a station's code, name, address, hours and the villages it serves. Returns whether anything
+    changed; audited as `station.update`. Flushes; the caller commits."""
+    values, served = _clean_station(data, station)
+    changes = _changes(station, values)
     old_villages = sorted(v.id for v in station.villages)
+    wanted = [v.id for v in served]
     if old_villages != wanted:
         changes["village_ids"] = [old_villages, wanted]
     if not changes:
@@ -141,6 +190,6 @@ def update_station(station: Station, data: StationData, *, actor, now: datetime)
             setattr(station, key, value)
     if "village_ids" in changes:
         station.villages = sorted(served, key=lambda v: v.name)
-    db.session.flush()
+    _flush_code(values["code"])
     record_audit(actor=actor, action="station.update", subject=station, detail=changes, now=now)
     return True

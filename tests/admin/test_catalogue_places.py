@@ -168,6 +168,66 @@ def test_a_station_is_edited_and_audited(admin_client, db):
     assert admin_client.get("/admin/stations/999999").status_code == 404
 
 
+def test_a_village_is_created_once_with_a_pinyin_slug(admin_client, db):
+    township = make_township(name="三江镇")
+    make_village(name="前岸村")  # its slug is village-N: the new one's pinyin is free
+    commit()
+    data = {
+        "name": "前岸村",
+        "township_id": str(township.id),
+        "is_poverty_village": "y",
+        "signature_product": "三江腌菜",
+        "form_token": new_form_token(),
+    }
+    assert admin_client.get("/admin/villages/new").status_code == 200
+    assert admin_client.post("/admin/villages/new", data=data).status_code == 302
+    assert admin_client.post("/admin/villages/new", data=data).status_code == 422  # a double tap
+    found = list(_db.session.scalars(sa.select(Village).where(Village.slug.like("qian-an-cun%"))))
+    assert [(v.slug, v.township_id, v.is_poverty_village, v.signature_product) for v in found] == [
+        ("qian-an-cun", township.id, True, "三江腌菜")
+    ]
+    assert _audit_actions("villages", found[0].id) == ["village.create"]
+    assert admin_client.get("/villages/qian-an-cun").status_code == 200
+    admin_client.post("/admin/villages/new", data={**data, "form_token": new_form_token()})
+    assert sorted(_db.session.scalars(sa.select(Village.slug).where(Village.slug.like("qian-an-cun%")))) == [
+        "qian-an-cun",
+        "qian-an-cun-2",
+    ]
+    before = _db.session.scalar(sa.select(sa.func.count()).select_from(Village))
+    for bad in ({**data, "township_id": "999999"}, {**data, "name": ""}):
+        response = admin_client.post("/admin/villages/new", data={**bad, "form_token": new_form_token()})
+        assert response.status_code == 422
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(Village)) == before
+
+
+def test_a_station_is_created_once(admin_client, db):
+    first = make_village(name="柳溪村")
+    second = make_village(name="罗渡村")
+    make_station(code="NC56")
+    commit()
+    data = {
+        "code": "NC60",
+        "name": "柳溪服务站",
+        "address": "柳溪村委会",
+        "hours": "08:00-18:00",
+        "village_ids": [str(second.id), str(first.id)],
+        "form_token": new_form_token(),
+    }
+    assert admin_client.get("/admin/stations/new").status_code == 200
+    assert admin_client.post("/admin/stations/new", data=data).status_code == 302
+    assert admin_client.post("/admin/stations/new", data=data).status_code == 422  # a double tap
+    station = _db.session.scalar(sa.select(Station).where(Station.code == "NC60"))
+    assert (station.name, station.address, station.commission_bps) == ("柳溪服务站", "柳溪村委会", 0)
+    assert sorted(v.id for v in station.villages) == sorted([first.id, second.id])
+    assert station.township_id == min((first, second), key=lambda v: (v.township_id, v.name)).township_id
+    assert _audit_actions("stations", station.id) == ["station.create"]
+    before = _db.session.scalar(sa.select(sa.func.count()).select_from(Station))
+    for bad in ({**data, "code": "NC56"}, {**data, "code": "NC61", "village_ids": []}, {**data, "code": "x"}):
+        response = admin_client.post("/admin/stations/new", data={**bad, "form_token": new_form_token()})
+        assert response.status_code == 422
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(Station)) == before
+
+
 @pytest.mark.parametrize("role", ["consumer", "host", "county"])
 def test_other_roles_are_refused(app, db, role):
     user = make_user(role=role)
@@ -183,6 +243,8 @@ def test_other_roles_are_refused(app, db, role):
         f"/admin/villages/{station.villages[0].id}",
         "/admin/stations",
         f"/admin/stations/{station.id}",
+        "/admin/villages/new",
+        "/admin/stations/new",
     ):
         assert client.get(path).status_code == 403, path
     response = client.post(f"/admin/categories/{category.id}", data={"name": "改了", "food_class": "farm"})

@@ -69,11 +69,14 @@ def test_every_admin_page_speaks_one_language(admin_client, db, lang):
             f"/admin/villages/{village.id}",
             "/admin/stations",
             f"/admin/stations/{station.id}",
+            "/admin/villages/new",
+            "/admin/stations/new",
         )
     }
     pages["confirm role"] = admin_client.post(f"/admin/users/{user.id}/role", data={"role": "host"})
     pages["confirm deactivate"] = admin_client.post(f"/admin/users/{user.id}/active", data={"active": "0"})
     pages["bad category"] = admin_client.post("/admin/categories", data={"name": "", "food_class": "farm"})
+    pages["bad new station"] = admin_client.post("/admin/stations/new", data={"code": "NC90", "name": "x"})
     pages["bad station"] = admin_client.post(f"/admin/stations/{station.id}", data={"code": "NC90", "name": "x"})
     problems = {}
     for name, response in pages.items():
