@@ -112,16 +112,13 @@ def create_user(info: Registration, *, actor, now: datetime) -> User:
 
 
 def _other_active_admins(user: User, *, lock: bool) -> int:
-    """How many active admins there are besides `user`. With `lock`, their rows are locked (ascending id)
-    so two admins demoting each other at once cannot both succeed."""
-    query = (
-        sa.select(User.id)
-        .where(User.role == Role.ADMIN, User.is_active_account.is_(True), User.id != user.id)
-        .order_by(User.id)
-    )
+    """How many active admins there are besides `user`. With `lock`, every active admin's row, `user`'s
+    included, is locked (ascending id) before counting: two admins demoting or deactivating each other
+    at once queue up, and the second sees the first's change (no shop left without an admin)."""
+    query = sa.select(User.id).where(User.role == Role.ADMIN, User.is_active_account.is_(True)).order_by(User.id)
     if lock:
         query = query.with_for_update()
-    return len(db.session.scalars(query).all())
+    return len([i for i in db.session.scalars(query).all() if i != user.id])
 
 
 def _keeps_an_admin(user: User, *, lock: bool) -> None:

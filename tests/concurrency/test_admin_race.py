@@ -1,0 +1,62 @@
+"""Two admins, each demoting or deactivating the other at the same moment: one succeeds, the other is
+refused with `last_active_admin`, and the shop keeps one active admin (admin.services.users locks every
+active admin's row before counting; PostgreSQL threads)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from admin.services import users
+from shop.auth.models import User
+from shop.db import commit, rollback
+from shop.errors import Conflict
+from shop.timeutil import now_utc
+from tests.conftest import requires_postgres
+from tests.factories import make_user
+
+
+@requires_postgres
+@pytest.mark.parametrize("change", ["role", "deactivate"])
+def test_two_admins_removing_each_other_at_once_leave_one(app, committed_db, change):
+    db = committed_db
+    a, b = make_user(role="admin"), make_user(role="admin")
+    ids = {"a": a.id, "b": b.id}
+    commit()
+    barrier = threading.Barrier(2)
+    won, lost, errors = [], [], []
+
+    def remove(actor_key: str, target_key: str):
+        with app.app_context():
+            try:
+                actor = db.session.get(User, ids[actor_key])
+                target = db.session.get(User, ids[target_key])
+                barrier.wait()
+                if change == "role":
+                    users.set_role(target, "consumer", None, actor=actor, now=now_utc())
+                else:
+                    users.set_active(target, False, actor=actor, now=now_utc())
+                commit()
+                won.append(target_key)
+            except Conflict as exc:
+                rollback()
+                lost.append(exc.code)
+            except Exception as exc:  # a deadlock is a failure
+                rollback()
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=remove, args=("a", "b")), threading.Thread(target=remove, args=("b", "a"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(won) == 1 and lost == ["last_active_admin"]
+    active_admins = db.session.scalar(
+        sa.select(sa.func.count()).where(User.role == "admin", User.is_active_account.is_(True))
+    )
+    assert active_admins == 1
