@@ -5,6 +5,9 @@ Thin routes: parse → load/404 → one service → commit → respond. The rule
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -177,6 +180,39 @@ def _category_data(form: CategoryForm) -> categories.CategoryData:
     )
 
 
+def _created(form, *, once: str, create: Callable[[datetime], Any], said: Callable[[Any], str], back: str):
+    """A new-thing form posted: validated, its once-token claimed, the service's `create(now)` committed,
+    `said(thing)` flashed and a redirect to `back`; None when the form or the service refused it (the
+    errors are on the form)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        now = now_utc()
+        form.form_token.claim(once, user_id=current_user.id, now=now)
+        thing = create(now)
+        commit()
+    except DomainError as exc:
+        _service_errors(form, exc)
+        return None
+    flash(said(thing), "success")
+    return redirect(url_for(back))
+
+
+def _updated(form, *, update: Callable[[datetime], bool], back: str):
+    """An edit form posted: validated, the service's `update(now)` (True when something changed)
+    committed, said, and a redirect to `back`; None when the form or the service refused it."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        changed = update(now_utc())
+        commit()
+    except DomainError as exc:
+        _service_errors(form, exc)
+        return None
+    flash(_("已保存") if changed else _("没有变化"), "success" if changed else "warning")
+    return redirect(url_for(back))
+
+
 def _service_errors(form, exc: DomainError) -> None:
     """A refusal of the service under the field it names (else at the top of the page)."""
     rollback()
@@ -194,16 +230,15 @@ def categories_index():
     form = CategoryNewForm()
     status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                now = now_utc()
-                form.form_token.claim("admin.category_new", user_id=current_user.id, now=now)
-                category = categories.create_category(_category_data(form), actor=current_user, now=now)
-                commit()
-                flash(_("已添加分类 %(name)s", name=category.name), "success")
-                return redirect(url_for("admin.categories_index"))
-            except DomainError as exc:
-                _service_errors(form, exc)
+        done = _created(
+            form,
+            once="admin.category_new",
+            create=lambda now: categories.create_category(_category_data(form), actor=current_user, now=now),
+            said=lambda category: _("已添加分类 %(name)s", name=category.name),
+            back="admin.categories_index",
+        )
+        if done is not None:
+            return done
         status = 422
     return render_template(
         "admin/categories.html", rows=categories.list_all(), form=form, food_classes=categories.FOOD_CLASS_LABELS
@@ -216,15 +251,14 @@ def category_edit(category_id: int):
     category = _found(categories.get_category, category_id)
     form = CategoryForm(obj=category)
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                changed = categories.update_category(category, _category_data(form), actor=current_user, now=now_utc())
-                commit()
-                flash(_("已保存") if changed else _("没有变化"), "success" if changed else "warning")
-                return redirect(url_for("admin.categories_index"))
-            except DomainError as exc:
-                _service_errors(form, exc)
-                category = _found(categories.get_category, category_id)
+        done = _updated(
+            form,
+            update=lambda now: categories.update_category(category, _category_data(form), actor=current_user, now=now),
+            back="admin.categories_index",
+        )
+        if done is not None:
+            return done
+        category = _found(categories.get_category, category_id)  # as stored (a refusal rolled back)
         return render_template("admin/category_edit.html", category=category, form=form), 422
     return render_template("admin/category_edit.html", category=category, form=form)
 
@@ -258,16 +292,15 @@ def _village_data(form: VillageForm) -> places.VillageData:
 def village_new():
     form = _village_form(VillageNewForm)
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                now = now_utc()
-                form.form_token.claim("admin.village_new", user_id=current_user.id, now=now)
-                village = places.create_village(_village_data(form), actor=current_user, now=now)
-                commit()
-                flash(_("已添加村 %(name)s", name=village.name), "success")
-                return redirect(url_for("admin.villages_index"))
-            except DomainError as exc:
-                _service_errors(form, exc)
+        done = _created(
+            form,
+            once="admin.village_new",
+            create=lambda now: places.create_village(_village_data(form), actor=current_user, now=now),
+            said=lambda village: _("已添加村 %(name)s", name=village.name),
+            back="admin.villages_index",
+        )
+        if done is not None:
+            return done
         return render_template("admin/village_edit.html", village=None, form=form), 422
     return render_template("admin/village_edit.html", village=None, form=form)
 
@@ -278,15 +311,14 @@ def village_edit(village_id: int):
     village = _found(places.get_village, village_id)
     form = _village_form(VillageForm, village)
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                changed = places.update_village(village, _village_data(form), actor=current_user, now=now_utc())
-                commit()
-                flash(_("已保存") if changed else _("没有变化"), "success" if changed else "warning")
-                return redirect(url_for("admin.villages_index"))
-            except DomainError as exc:
-                _service_errors(form, exc)
-                village = _found(places.get_village, village_id)
+        done = _updated(
+            form,
+            update=lambda now: places.update_village(village, _village_data(form), actor=current_user, now=now),
+            back="admin.villages_index",
+        )
+        if done is not None:
+            return done
+        village = _found(places.get_village, village_id)  # as stored (a refusal rolled back)
         return render_template("admin/village_edit.html", village=village, form=form), 422
     return render_template("admin/village_edit.html", village=village, form=form)
 
@@ -318,16 +350,15 @@ def _station_data(form: StationForm) -> places.StationData:
 def station_new():
     form = _station_form(StationNewForm)
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                now = now_utc()
-                form.form_token.claim("admin.station_new", user_id=current_user.id, now=now)
-                station = places.create_station(_station_data(form), actor=current_user, now=now)
-                commit()
-                flash(_("已添加站点 %(code)s", code=station.code), "success")
-                return redirect(url_for("admin.stations_index"))
-            except DomainError as exc:
-                _service_errors(form, exc)
+        done = _created(
+            form,
+            once="admin.station_new",
+            create=lambda now: places.create_station(_station_data(form), actor=current_user, now=now),
+            said=lambda station: _("已添加站点 %(code)s", code=station.code),
+            back="admin.stations_index",
+        )
+        if done is not None:
+            return done
         return render_template("admin/station_edit.html", station=None, form=form), 422
     return render_template("admin/station_edit.html", station=None, form=form)
 
@@ -338,14 +369,13 @@ def station_edit(station_id: int):
     station = _found(places.get_station, station_id)
     form = _station_form(StationForm, station)
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                changed = places.update_station(station, _station_data(form), actor=current_user, now=now_utc())
-                commit()
-                flash(_("已保存") if changed else _("没有变化"), "success" if changed else "warning")
-                return redirect(url_for("admin.stations_index"))
-            except DomainError as exc:
-                _service_errors(form, exc)
-                station = _found(places.get_station, station_id)
+        done = _updated(
+            form,
+            update=lambda now: places.update_station(station, _station_data(form), actor=current_user, now=now),
+            back="admin.stations_index",
+        )
+        if done is not None:
+            return done
+        station = _found(places.get_station, station_id)  # as stored (a refusal rolled back)
         return render_template("admin/station_edit.html", station=station, form=form), 422
     return render_template("admin/station_edit.html", station=station, form=form)
