@@ -100,6 +100,7 @@ def data_words(live) -> frozenset[str]:
     import sqlalchemy as sa
 
     from catalog.models import Category, Product, Township, Village
+    from shop.auth.models import User
     from stock.models import Station
     from tourism.models import Listing, UnitType
 
@@ -109,6 +110,8 @@ def data_words(live) -> frozenset[str]:
             for column in model.__table__.columns:  # every text the county or a host typed
                 if isinstance(column.type, sa.String):
                     words.update(" ".join(v.split()) for v in db.session.scalars(sa.select(column)) if v)
+        # people's names as they typed them (the demo admin is 管理员, also a msgid)
+        words.update(" ".join(v.split()) for v in db.session.scalars(sa.select(User.name)) if v)
     return live.notes.setdefault("_data_words", frozenset(words))
 
 
