@@ -15,25 +15,12 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from config import Config
 from shop.errors import MESSAGES, DomainError, error_message
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = (
-    "shop",
-    "stock",
-    "catalog",
-    "ledger",
-    "orders",
-    "stations",
-    "tourism",
-    "institutions",
-    "invoices",
-    "reviews",
-    "favourites",
-    "search",
-    "county",
-    "demo",
-)
+#: every package of the shop: the kernel and the domain packages the app registers (config.py)
+PACKAGES = ("shop", *Config.DOMAIN_PACKAGES)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
