@@ -7,6 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from orders.models import Shipment
+from shop.db import commit
 from shop.timeutil import now_utc
 from stations.services import fulfilment
 from stations.services.dashboard import station_dashboard
@@ -86,8 +87,6 @@ def test_wrong_pickup_code_by_form_is_counted(db, world, client, auth, now):
     s = order.shipments[0]
     fulfilment.accept(s, actor=world.a.operator, now=now)
     fulfilment.pack(s, actor=world.a.operator, now=now)
-    from shop.db import commit
-
     commit()
     auth.login(world.a.operator)
     response = client.post(
@@ -164,8 +163,6 @@ def test_locked_pickup_is_unlocked_only_by_an_admin(db, world, client, auth, now
     fulfilment.accept(s, actor=world.a.operator, now=now)
     fulfilment.pack(s, actor=world.a.operator, now=now)
     s.pickup_failures = fulfilment.PICKUP_MAX_FAILURES
-    from shop.db import commit
-
     commit()
     auth.login(world.a.operator)
     assert "已锁定" in client.get(f"/station/shipments/{s.code}").get_data(as_text=True)
@@ -192,16 +189,21 @@ def test_shipment_page_shows_the_recipient_to_the_station_and_nav_links_refund_r
     assert client.get(f"/station/shipments/{s.code}").status_code == 404
 
 
-def test_the_last_wrong_pickup_code_says_the_order_is_locked_not_zero_tries_left(db, world, client, auth, now):
-    """The fifth wrong code locks the order: the operator is told so at once, not "还可尝试 0 次"."""
-    order = make_order([(world.a.product, 1)], delivery="pickup")
-    s = order.shipments[0]
+def _waiting_for_pickup(world, now, *, tries_left: int | None = None) -> Shipment:
+    """A pick-up order of station A, accepted and packed (committed), with `tries_left` wrong codes
+    still allowed before it locks (all of them when None)."""
+    s = make_order([(world.a.product, 1)], delivery="pickup").shipments[0]
     fulfilment.accept(s, actor=world.a.operator, now=now)
     fulfilment.pack(s, actor=world.a.operator, now=now)
-    s.pickup_failures = fulfilment.PICKUP_MAX_FAILURES - 1
-    from shop.db import commit
-
+    if tries_left is not None:
+        s.pickup_failures = fulfilment.PICKUP_MAX_FAILURES - tries_left
     commit()
+    return s
+
+
+def test_the_last_wrong_pickup_code_says_the_order_is_locked_not_zero_tries_left(db, world, client, auth, now):
+    """The fifth wrong code locks the order: the operator is told so at once, not "还可尝试 0 次"."""
+    s = _waiting_for_pickup(world, now, tries_left=1)
     auth.login(world.a.operator)
     response = client.post(
         f"/station/shipments/{s.code}/action",
@@ -218,19 +220,13 @@ def test_the_last_wrong_pickup_code_says_the_order_is_locked_not_zero_tries_left
 def test_a_pickup_code_typed_in_full_width_digits_or_in_groups_is_the_code(db, world, client, auth, now):
     """What the buyer shows, typed with a Chinese input method's full-width digits, or read out in two
     groups ("123 456"), hands the order over; it is not a wrong try towards the lockout."""
-    from shop.db import commit
-
     typed = [
         " ".join([PICKUP_CODE[:3], PICKUP_CODE[3:]]),
         PICKUP_CODE.translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"}),
     ]
     auth.login(world.a.operator)
     for code in typed:
-        order = make_order([(world.a.product, 1)], delivery="pickup")
-        s = order.shipments[0]
-        fulfilment.accept(s, actor=world.a.operator, now=now)
-        fulfilment.pack(s, actor=world.a.operator, now=now)
-        commit()
+        s = _waiting_for_pickup(world, now)
         client.post(
             f"/station/shipments/{s.code}/action", data={"confirm": "1", "action": "pickup", "pickup_code": code}
         )
@@ -253,14 +249,7 @@ def test_a_cash_on_delivery_parcel_label_says_how_much_to_collect(db, world, cli
 
 def test_one_try_left_reads_as_one_attempt_in_english(db, world, client, auth, now):
     """ngettext: "1 attempt left", not "1 attempts left"."""
-    order = make_order([(world.a.product, 1)], delivery="pickup")
-    s = order.shipments[0]
-    fulfilment.accept(s, actor=world.a.operator, now=now)
-    fulfilment.pack(s, actor=world.a.operator, now=now)
-    s.pickup_failures = fulfilment.PICKUP_MAX_FAILURES - 2
-    from shop.db import commit
-
-    commit()
+    s = _waiting_for_pickup(world, now, tries_left=2)
     auth.login(world.a.operator)
     response = client.post(
         f"/station/shipments/{s.code}/action?lang=en",
