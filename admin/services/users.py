@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from shop.audit import AuditEntry, record_audit
 from shop.auth.models import Role, User
@@ -52,7 +53,7 @@ class UserQuery:
 
 
 def search_users(f: UserQuery) -> tuple[list[User], int]:
-    """One page of accounts matching `f`, newest first, and how many match in all."""
+    """One page of accounts matching `f`, newest first, with their stations, and how many match in all."""
     query = sa.select(User)
     text = (f.q or "").strip().lower()
     if text:
@@ -64,7 +65,10 @@ def search_users(f: UserQuery) -> tuple[list[User], int]:
         query = query.where(User.role == f.role)
     total = db.session.scalar(query.with_only_columns(sa.func.count()).order_by(None)) or 0
     rows = db.session.scalars(
-        query.order_by(User.id.desc()).limit(f.per_page).offset((max(f.page, 1) - 1) * f.per_page)
+        query.options(selectinload(User.station))
+        .order_by(User.id.desc())
+        .limit(f.per_page)
+        .offset((max(f.page, 1) - 1) * f.per_page)
     ).all()
     return list(rows), total
 

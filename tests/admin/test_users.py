@@ -77,6 +77,20 @@ def test_the_list_is_paged(admin_client, db):
     assert "page=2" in first and "q=many" in first  # the pager keeps the search
 
 
+def test_the_list_loads_the_stations_in_one_query_whatever_their_number(admin_client, db):
+    from tests.sql_count import count_statements
+
+    def statements_with(operators: int) -> int:
+        for _n in range(operators):
+            _new_user(role="operator", station=_new_station())
+        _db.session.expire_all()
+        with count_statements() as statements:
+            assert admin_client.get("/admin/users?role=operator").status_code == 200
+        return len(statements)
+
+    assert statements_with(1) == statements_with(4)
+
+
 def test_an_unknown_role_filter_is_a_400(admin_client, db):
     assert admin_client.get("/admin/users?role=king").status_code == 400
 
