@@ -55,7 +55,8 @@ class UserQuery:
 def search_users(f: UserQuery) -> tuple[list[User], int]:
     """One page of accounts matching `f`, newest first, with their stations, and how many match in all."""
     query = sa.select(User)
-    text = (f.q or "").strip().lower()
+    # a search box strips what PostgreSQL cannot compare (a NUL is a psycopg error) or no one types
+    text = "".join(ch for ch in (f.q or "") if ch.isprintable()).strip().lower()
     if text:
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
