@@ -55,12 +55,13 @@ def _found(load, object_id: int):
 @admin_only
 def index():
     _rows, total_users = users.search_users(users.UserQuery(per_page=1))
+    total_villages, total_stations = places.counts()
     return render_template(
         "admin/index.html",
         total_users=total_users,
-        total_categories=len(categories.list_all()),
-        total_villages=len(places.villages()),
-        total_stations=len(places.stations()),
+        total_categories=categories.count(),
+        total_villages=total_villages,
+        total_stations=total_stations,
     )
 
 

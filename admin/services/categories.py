@@ -39,6 +39,10 @@ def list_all() -> list[Category]:
     return list(db.session.scalars(sa.select(Category).order_by(Category.position, Category.id)))
 
 
+def count() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Category)) or 0
+
+
 def get_category(category_id: int) -> Category:
     category = db.session.get(Category, category_id)
     if category is None:

@@ -65,6 +65,14 @@ def stations() -> list[Station]:
     )
 
 
+def counts() -> tuple[int, int]:
+    """How many villages and how many stations there are (the overview's cards)."""
+    return (
+        db.session.scalar(sa.select(sa.func.count()).select_from(Village)) or 0,
+        db.session.scalar(sa.select(sa.func.count()).select_from(Station)) or 0,
+    )
+
+
 def get_village(village_id: int) -> Village:
     village = db.session.get(Village, village_id)
     if village is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -249,3 +251,14 @@ def test_other_roles_are_refused(app, db, role):
         assert client.get(path).status_code == 403, path
     response = client.post(f"/admin/categories/{category.id}", data={"name": "改了", "food_class": "farm"})
     assert response.status_code == 403 and _fresh(Category, category.id).name == "禽蛋"
+
+
+def test_the_overview_counts_categories_villages_and_stations(admin_client, db):
+    make_category()
+    make_station(village=make_village())
+    make_village()
+    commit()
+    html = admin_client.get("/admin/").get_data(as_text=True)
+    shown = [int(n) for n in re.findall(r'<p class="big">(\d+)</p>', html)]
+    stored = [_db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (Category, Village, Station)]
+    assert shown[1:] == stored and stored[1] >= 2
