@@ -124,7 +124,7 @@ def user_role(user_id: int):
         flash_form_errors(form)
         return _render_user(user, form, 422)
     role, station_id = form.role.data or "", form.station_id.data or None
-    if role == user.role and (station_id if role == Role.OPERATOR else None) == user.station_id:
+    if users.same_role(user, role, station_id):
         flash(_("没有变化"), "warning")
         return redirect(url_for("admin.user_detail", user_id=user.id))
     with flash_domain_errors():

@@ -131,6 +131,11 @@ def _keeps_an_admin(user: User, *, lock: bool) -> None:
         raise Conflict("last_active_admin")
 
 
+def same_role(user: User, role: str, station_id: int | None) -> bool:
+    """Whether `user` has this role already (an operator: of this station; other roles have none)."""
+    return user.role == role and (station_id if role == Role.OPERATOR else None) == user.station_id
+
+
 def check_role_change(user: User, role: str, station_id: int | None) -> None:
     """Raise what `set_role` would refuse (for the confirmation step: a refused change says why at once)."""
     _check_station(role, station_id)
@@ -144,7 +149,7 @@ def set_role(user: User, role: str, station_id: int | None, *, actor, now: datet
     station_id = _check_station(role, station_id)
     if role != Role.ADMIN:
         _keeps_an_admin(user, lock=True)
-    if user.role == role and user.station_id == station_id:
+    if same_role(user, role, station_id):
         return False
     detail = {"old_role": user.role, "role": role, "old_station_id": user.station_id, "station_id": station_id}
     user.role = role
