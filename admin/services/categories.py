@@ -12,7 +12,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from admin.services.slugs import unique_slug
+from admin.services.slugs import add_with_unique_slug
 from catalog.models import Category
 from catalog.papers import FoodClass
 from shop.audit import record_audit
@@ -66,15 +66,8 @@ def create_category(data: CategoryData, *, actor, now: datetime) -> Category:
     """A new category, last in the order. Audited as `category.create`. Flushes; the caller commits."""
     data = _clean(data)
     position = (db.session.scalar(sa.select(sa.func.max(Category.position))) or 0) + 1
-    category = Category(
-        slug=unique_slug(Category.slug, data.name, SLUG_MAX),
-        name=data.name,
-        name_en=data.name_en,
-        food_class=data.food_class,
-        position=position,
-    )
-    db.session.add(category)
-    db.session.flush()
+    category = Category(name=data.name, name_en=data.name_en, food_class=data.food_class, position=position)
+    add_with_unique_slug(category, data.name, SLUG_MAX)
     record_audit(
         actor=actor,
         action="category.create",

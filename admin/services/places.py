@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from admin.services.slugs import unique_slug
+from admin.services.slugs import add_with_unique_slug
 from catalog.models import Township, Village
 from shop.audit import record_audit
 from shop.errors import Conflict, NotFound, ValidationError
@@ -112,9 +112,8 @@ def create_village(data: VillageData, *, actor, now: datetime) -> Village:
     """A new village; its slug (/villages/<slug>) is the catalogue's pinyin of its name, made unique.
     Audited as `village.create`. Flushes; the caller commits."""
     values = _clean_village(data)
-    village = Village(slug=unique_slug(Village.slug, values["name"], 60), story="", is_demo=False, **values)
-    db.session.add(village)
-    db.session.flush()
+    village = Village(story="", is_demo=False, **values)
+    add_with_unique_slug(village, values["name"], 60)
     record_audit(
         actor=actor, action="village.create", subject=village, detail={**values, "slug": village.slug}, now=now
     )

@@ -1,9 +1,11 @@
 """The slug of a new category or village: the catalogue's own (`catalog.services.slugify`, pinyin of the
-Chinese name), cut to the column's length, with -2, -3 … added while another row has it."""
+Chinese name), cut to the column's length, with -2, -3 … added while another row has it — also when a
+concurrent request took it between our look and our insert (`add_with_unique_slug`)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from catalog.services import slugify
 from shop.extensions import db
@@ -19,3 +21,19 @@ def unique_slug(column, name: str, max_length: int) -> str:
         suffix = f"-{n}"
         slug = base[: max_length - len(suffix)] + suffix
     return slug
+
+
+def add_with_unique_slug(row, name: str, max_length: int, *, attempts: int = 5) -> None:
+    """Add `row` (a new row of a model with a unique `slug` column) with a slug of `name` and flush it.
+    When a concurrent request inserted the same slug first (the unique index refuses ours), the next free
+    one is taken; only `attempts` such losses in a row raise the IntegrityError."""
+    column = type(row).slug
+    for attempt in range(1, attempts + 1):
+        row.slug = unique_slug(column, name, max_length)
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+            return
+        except IntegrityError:
+            if attempt == attempts:
+                raise
