@@ -30,7 +30,7 @@ def _station_id(station_code: str | None) -> int | None:
 @click.option("--email", required=True)
 @click.option("--password", required=True)
 @click.option("--role", type=ROLE_CHOICE, default="consumer")
-@click.option("--station", "station_code", default=None, help="Station code (operators).")
+@click.option("--station", "station_code", default=None, help="Station code (operators only).")
 @click.option("--name", default="")
 def create_user_command(email, password, role, station_code, name):
     """Create a user with a role."""
@@ -46,9 +46,10 @@ def create_user_command(email, password, role, station_code, name):
 @users_cli.command("set-role")
 @click.option("--email", required=True)
 @click.option("--role", type=ROLE_CHOICE, required=True)
-@click.option("--station", "station_code", default=None, help="Station code (operators).")
+@click.option("--station", "station_code", default=None, help="Station code (operators only).")
 def set_role_command(email, role, station_code):
-    """Change a user's role (an operator needs --station); the last active admin keeps its role."""
+    """Change a user's role (an operator needs --station, any other role is refused one); the last active
+    admin keeps its role."""
     user = get_user_by_email(email)
     if user is None:
         raise click.ClickException(f"no user {email}")

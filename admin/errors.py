@@ -17,6 +17,7 @@ MESSAGES = {
     "no_such_user": N_("没有这个账号"),
     "station_code_invalid": N_("站点编号须为 2 到 16 个字母、数字或连字符"),
     "station_code_taken": N_("站点编号 %(code)s 已被使用"),
+    "station_only_for_operators": N_("只有站点操作员属于站点：其他角色不能指定站点"),
     "station_name_invalid": N_("请填写站点名称（最多 60 个字）"),
     "station_text_too_long": N_("地址最多 200 个字，营业时间最多 80 个字"),
     "station_villages_required": N_("请至少选择一个服务的村"),

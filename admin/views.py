@@ -89,8 +89,10 @@ def users_index():
     )
 
 
-def _role_form(user) -> RoleForm:
-    form = RoleForm(data={"role": user.role, "station_id": user.station_id or 0})
+def _role_form(user=None) -> RoleForm:
+    """The role form, showing `user`'s role and station; without `user`, reading the POST alone (a station
+    the POST does not send is none, not the account's current one, so a role with no station needs none)."""
+    form = RoleForm(data={"role": user.role, "station_id": user.station_id or 0} if user is not None else None)
     form.role.choices = [SelectChoice(k, _(v)) for k, v in users.ROLE_LABELS.items()]
     form.station_id.choices = [SelectChoice(0, _("（无）"))] + [
         SelectChoice(s.id, f"{s.code} {s.name}") for s in places.stations()
@@ -119,7 +121,7 @@ def user_detail(user_id: int):
 @admin_only
 def user_role(user_id: int):
     user = _found(users.get_user, user_id)
-    form = _role_form(user)
+    form = _role_form()
     if not form.validate_on_submit():
         flash_form_errors(form)
         return _render_user(user, form, 422)

@@ -2,7 +2,7 @@
 
 Rules:
 - a role is one of `shop.auth.models.Role`; an operator works for exactly one existing station, and any
-  other role has none;
+  other role has none (a station named for another role is refused, never silently dropped);
 - the shop always keeps one active admin: the last one can be neither demoted nor deactivated, and an
   admin never deactivates their own account;
 - a deactivated account's sessions and API tokens stop at once (`end_sessions` and `auth_version`);
@@ -90,9 +90,12 @@ def station_by_code(code: str) -> Station:
 
 
 def _check_station(role: str, station_id: int | None) -> int | None:
+    """The station of an account with this role: an operator's must exist, any other role has none."""
     if role not in set(Role):
         raise ValidationError("unknown_role", fields={"role": "invalid"})
     if role != Role.OPERATOR:
+        if station_id is not None:
+            raise ValidationError("station_only_for_operators", fields={"station": "not_allowed"})
         return None
     if station_id is None:
         raise ValidationError("operator_needs_station", fields={"station": "required"})

@@ -146,11 +146,36 @@ def test_an_operator_needs_an_existing_station(admin_client, db, station):
         f"/admin/users/{user.id}/role", data={"role": "operator", "station_id": str(other.id), "confirm": "1"}
     )
     assert _user(user.id).station_id == other.id
-    admin_client.post(
-        f"/admin/users/{user.id}/role", data={"role": "county", "station_id": str(other.id), "confirm": "1"}
-    )
+    # another role with a station is refused, before the confirmation step, not silently stripped of it
+    for confirm in ({}, {"confirm": "1"}):
+        response = admin_client.post(
+            f"/admin/users/{user.id}/role",
+            data={"role": "county", "station_id": str(other.id), **confirm},
+            follow_redirects=True,
+        )
+        html = response.get_data(as_text=True)
+        assert "只有站点操作员属于站点：其他角色不能指定站点" in html and 'name="confirm" value="1"' not in html
+        assert (_user(user.id).role, _user(user.id).station_id) == ("operator", other.id)
+    # with no station (（无）, or none sent at all), the station goes with the role
+    admin_client.post(f"/admin/users/{user.id}/role", data={"role": "county", "station_id": "0", "confirm": "1"})
     assert (_user(user.id).role, _user(user.id).station_id) == ("county", None)
-    assert _audits(user.id) == ["user.role", "user.role", "user.role"]
+    admin_client.post(
+        f"/admin/users/{user.id}/role", data={"role": "operator", "station_id": str(other.id), "confirm": "1"}
+    )
+    admin_client.post(f"/admin/users/{user.id}/role", data={"role": "host", "confirm": "1"})
+    assert (_user(user.id).role, _user(user.id).station_id) == ("host", None)
+    assert _audits(user.id) == ["user.role", "user.role", "user.role", "user.role", "user.role"]
+
+
+def test_the_service_refuses_a_station_for_another_role(db, station):
+    user = _new_user(email="c@test.cn")
+    for role in ("consumer", "host", "county", "admin"):
+        with pytest.raises(Exception) as refused:
+            users.set_role(user, role, station.id, actor=None, now=NOW)
+        assert getattr(refused.value, "code", "") == "station_only_for_operators"
+        with pytest.raises(Exception) as refused:
+            users.check_role_change(user, role, station.id)
+        assert getattr(refused.value, "code", "") == "station_only_for_operators"
 
 
 @pytest.mark.parametrize("lang,message", [("zh_CN", "未知角色"), ("en", "Unknown role")])
@@ -312,3 +337,32 @@ def test_the_cli_creates_and_changes_roles_through_the_service(app, db, station)
         args=["users", "create", "--email", "x@test.cn", "--password", "longenough1", "--station", "NOPE"]
     )
     assert result.exit_code != 0 and "no station" in result.output
+
+
+@pytest.mark.parametrize("role", ["consumer", "host", "county", "admin"])
+def test_the_cli_refuses_a_station_for_another_role_than_operator(app, db, station, role):
+    runner = app.test_cli_runner()
+    user = _new_user(email="op@test.cn", role="operator", station=station)
+    result = runner.invoke(args=["users", "set-role", "--email", "op@test.cn", "--role", role, "--station", "NC77"])
+    assert result.exit_code != 0 and "只有站点操作员属于站点：其他角色不能指定站点" in result.output
+    assert (_user(user.id).role, _user(user.id).station_id) == ("operator", station.id) and _audits(user.id) == []
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "x@test.cn",
+            "--password",
+            "longenough1",
+            "--role",
+            role,
+            "--station",
+            "NC77",
+        ]
+    )
+    assert result.exit_code != 0 and "只有站点操作员属于站点" in result.output
+    assert _db.session.scalar(sa.select(User).where(User.email == "x@test.cn")) is None
+    # without --station the change is made
+    result = runner.invoke(args=["users", "set-role", "--email", "op@test.cn", "--role", role])
+    assert result.exit_code == 0, result.output
+    assert (_user(user.id).role, _user(user.id).station_id) == (role, None)
