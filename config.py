@@ -212,6 +212,9 @@ class Config:
     #: and are replaced at the account's next successful login (`authenticate`). Set in code only,
     #: never from the environment; the test suite sets a cheap one, since its logins prove the logic.
     PASSWORD_HASH_METHOD = "scrypt:8192:8:10"
+    #: An account the admin creates gets a random password no one knows and a mailed link to set its own
+    #: (shop.auth.password.send_setup_link), valid this many days; after that, 忘记密码 sends a fresh one.
+    ACCOUNT_SETUP_DAYS = _int("ACCOUNT_SETUP_DAYS", 3)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE")  # always on when SITE_URL is https

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from admin.services.categories import FOOD_CLASS_LABELS
 from shop.args import coerce_id
@@ -17,6 +17,19 @@ class RoleForm(ShopForm):
     role = SelectField(_l("角色"), validate_choice=False)
     #: 0: no station (every role but operator).
     station_id = SelectField(_l("所属站点（站点操作员）"), coerce=coerce_id, validate_choice=False, default=0)
+
+
+class NewUserForm(ShopForm):
+    """A new account (/admin/users/new). No password: the owner sets it from a mailed link. The field names
+    are the service's (`fields` of its refusals), so a refusal shows under its field."""
+
+    email = EmailField(_l("邮箱"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("姓名"), validators=[Optional(), Length(max=80)])
+    #: Not validated against the choices here: an unknown role is the service's `unknown_role` (未知角色).
+    role = SelectField(_l("角色"), validate_choice=False)
+    #: 0: no station (every role but operator); a station for another role is the service's refusal.
+    station = SelectField(_l("所属站点（站点操作员）"), coerce=coerce_id, validate_choice=False, default=0)
+    form_token = OnceTokenField()  # two POSTs of the same form create one account (and send one mail)
 
 
 class CategoryForm(ShopForm):

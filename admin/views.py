@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from admin.forms import (
     CategoryForm,
     CategoryNewForm,
+    NewUserForm,
     RoleForm,
     StationForm,
     StationNewForm,
@@ -25,6 +26,7 @@ from admin.forms import (
 from admin.services import categories, places, users
 from shop.args import int_arg
 from shop.auth.models import Role
+from shop.auth.password import setup_link_days
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first
 from shop.db import commit, rollback
@@ -89,15 +91,49 @@ def users_index():
     )
 
 
+def _role_choices() -> list[SelectChoice]:
+    return [SelectChoice(k, _(v)) for k, v in users.ROLE_LABELS.items()]
+
+
+def _station_choices() -> list[SelectChoice]:
+    return [SelectChoice(0, _("（无）"))] + [SelectChoice(s.id, f"{s.code} {s.name}") for s in places.stations()]
+
+
 def _role_form(user=None) -> RoleForm:
     """The role form, showing `user`'s role and station; without `user`, reading the POST alone (a station
     the POST does not send is none, not the account's current one, so a role with no station needs none)."""
     form = RoleForm(data={"role": user.role, "station_id": user.station_id or 0} if user is not None else None)
-    form.role.choices = [SelectChoice(k, _(v)) for k, v in users.ROLE_LABELS.items()]
-    form.station_id.choices = [SelectChoice(0, _("（无）"))] + [
-        SelectChoice(s.id, f"{s.code} {s.name}") for s in places.stations()
-    ]
+    form.role.choices = _role_choices()
+    form.station_id.choices = _station_choices()
     return form
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@admin_only
+def user_new():
+    """A new account: the admin gives its e-mail, name, role (and an operator's station), never a password;
+    the owner is mailed a link to set it (`users.invite_user`)."""
+    form = NewUserForm()
+    form.role.choices = _role_choices()
+    form.station.choices = _station_choices()
+    if request.method == "POST":
+        account = users.NewAccount(
+            email=form.email.data or "",
+            name=(form.name.data or "").strip(),
+            role=form.role.data or "",
+            station_id=form.station.data or None,
+        )
+        done = _created(
+            form,
+            once="admin.user_new",
+            create=lambda now: users.invite_user(account, actor=current_user, now=now),
+            said=lambda user: _("已创建账号 %(email)s，设置密码的链接已发到该邮箱", email=user.email),
+            back=lambda user: url_for("admin.user_detail", user_id=user.id),
+        )
+        if done is not None:
+            return done
+        return render_template("admin/user_new.html", form=form, days=setup_link_days()), 422
+    return render_template("admin/user_new.html", form=form, days=setup_link_days())
 
 
 def _render_user(user, form: RoleForm | None = None, status: int = 200):
@@ -183,10 +219,17 @@ def _category_data(form: CategoryForm) -> categories.CategoryData:
     )
 
 
-def _created(form, *, once: str, create: Callable[[datetime], Any], said: Callable[[Any], str], back: str):
+def _created(
+    form,
+    *,
+    once: str,
+    create: Callable[[datetime], Any],
+    said: Callable[[Any], str],
+    back: str | Callable[[Any], str],
+):
     """A new-thing form posted: validated, its once-token claimed, the service's `create(now)` committed,
-    `said(thing)` flashed and a redirect to `back`; None when the form or the service refused it (the
-    errors are on the form)."""
+    `said(thing)` flashed and a redirect to `back` (an endpoint, or the URL `back(thing)`); None when the
+    form or the service refused it (the errors are on the form)."""
     if not form.validate_on_submit():
         return None
     try:
@@ -198,7 +241,7 @@ def _created(form, *, once: str, create: Callable[[datetime], Any], said: Callab
         _service_errors(form, exc)
         return None
     flash(said(thing), "success")
-    return redirect(url_for(back))
+    return redirect(url_for(back) if isinstance(back, str) else back(thing))
 
 
 def _updated(form, *, update: Callable[[datetime], bool], back: str):

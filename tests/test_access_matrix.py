@@ -259,6 +259,7 @@ RULES: dict[str, Rule] = {
     "admin.index": Rule("/admin/", only()),
     "admin.users_index": Rule("/admin/users", only()),
     "admin.user_detail": Rule("/admin/users/{w.users[consumer].id}", only()),
+    "admin.user_new": Rule("/admin/users/new", only()),
     "admin.user_role": Rule(
         "/admin/users/{w.users[consumer].id}/role",
         allow(),
@@ -287,6 +288,11 @@ RULES: dict[str, Rule] = {
         "/password/reset/not-a-token",
         _all("3xx"),
         note="a bad token is sent back to /password/forgot; valid tokens: tests/shop",
+    ),
+    "password.setup": Rule(
+        "/password/setup/not-a-token",
+        _all("3xx"),
+        note="a bad token is sent back to /password/forgot; valid links: tests/admin/test_new_account.py",
     ),
     "password.change": Rule("/password/change", LOGGED_IN),
     # --- object routes (the world holds: the consumer's order with a shipment at the operator's station

@@ -3,6 +3,8 @@
 Rules:
 - a role is one of `shop.auth.models.Role`; an operator works for exactly one existing station, and any
   other role has none (a station named for another role is refused, never silently dropped);
+- an account the admin creates on the web (`invite_user`) gets a random password no one knows, not even the
+  admin, and a mailed link to set its own (`shop.auth.password.send_setup_link`);
 - the shop always keeps one active admin: the last one can be neither demoted nor deactivated, and an
   admin never deactivates their own account;
 - a deactivated account's sessions and API tokens stop at once (`end_sessions` and `auth_version`);
@@ -12,6 +14,7 @@ Rules:
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from shop.audit import AuditEntry, record_audit
 from shop.auth.models import Role, User
+from shop.auth.password import send_setup_link
 from shop.auth.services import Registration, end_sessions, register_user
 from shop.errors import N_, Conflict, NotFound, ValidationError
 from shop.extensions import db
@@ -104,18 +108,42 @@ def _check_station(role: str, station_id: int | None) -> int | None:
     return station_id
 
 
-def create_user(info: Registration, *, actor, now: datetime) -> User:
-    """A new account with a role (the CLI's `flask users create`): the station is checked to exist,
-    then `register_user` applies the account rules; audited as `user.create`."""
+def create_user(info: Registration, *, actor, now: datetime, invited: bool = False) -> User:
+    """A new account with a role (the CLI's `flask users create`): the station is checked (`_check_station`),
+    then `register_user` applies the account rules (e-mail, password, an address taken in any case);
+    audited as `user.create` (`invited`: by `invite_user`)."""
     _check_station(info.role, info.station_id)
     user = register_user(info, now=now)
-    record_audit(
-        actor=actor,
-        action="user.create",
-        subject=user,
-        detail={"role": user.role, "station_id": user.station_id},
-        now=now,
+    detail: dict = {"role": user.role, "station_id": user.station_id}
+    if invited:
+        detail["invited"] = True
+    record_audit(actor=actor, action="user.create", subject=user, detail=detail, now=now)
+    return user
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """What the admin types to create an account: never a password."""
+
+    email: str
+    name: str = ""
+    role: str = Role.CONSUMER
+    station_id: int | None = None
+
+
+def invite_user(account: NewAccount, *, actor, now: datetime) -> User:
+    """Create an account on the web (/admin/users/new) under `create_user`'s rules, with a random password
+    no one knows, and mail its owner a link to set their own (sent after the caller's commit; a refusal
+    sends nothing). Flushes; the caller commits."""
+    info = Registration(
+        email=account.email,
+        password=secrets.token_urlsafe(32),
+        name=account.name,
+        role=account.role,
+        station_id=account.station_id,
     )
+    user = create_user(info, actor=actor, now=now, invited=True)
+    send_setup_link(user)
     return user
 
 

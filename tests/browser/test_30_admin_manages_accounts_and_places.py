@@ -1,11 +1,15 @@
 """Journey 30: the platform admin signs in, opens 系统管理 from the header, finds a consumer account by its
 e-mail, makes it a station operator of NC02 (through the confirmation step) and sees the new role and its line
 in the account's history, deactivates another account (confirmed), adds a category and edits a village. The
-accounts are made for each run (the demo consumer is left as it is for the other journeys). A second test
-walks the admin's lists and forms on a small phone (360 px): nothing scrolls the page sideways."""
+accounts are made for each run (the demo consumer is left as it is for the other journeys). Another test has
+the admin create a host's account (新建账号) with no password, and its owner set one from the mailed link and
+sign in. A last one walks the admin's lists and forms on a small phone (360 px): nothing scrolls the page
+sideways."""
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 
 import pytest
@@ -120,6 +124,64 @@ def test_admin_changes_a_role_deactivates_an_account_adds_a_category_and_edits_a
     admin.step("village edited")
 
 
+def mailed_setup_path(caplog, email: str, timeout: float = 5.0) -> str:
+    """The path of the set-up link mailed to `email` (with no MAIL_SERVER the live app logs its mails; the
+    outbox sends them just after the commit, so wait a moment)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for record in caplog.records:
+            if record.name == "shop.mail" and record.msg.startswith("mail to") and record.args[0] == email:
+                match = re.search(r"https?://[^/\s]+(/password/setup/\S+)", record.args[2])
+                assert match, record.args[2]
+                return match.group(1)
+        time.sleep(0.1)
+    raise AssertionError(f"no set-up mail to {email}")
+
+
+def test_admin_creates_an_account_and_its_owner_sets_the_password_from_the_mail(open_page, live_server, caplog):
+    email = f"host-{uuid.uuid4().hex[:8]}@demo.cn"
+    admin = open_page("admin")
+    page = admin.page
+    main = page.locator("main")
+    admin.login(DEMO["admin"])
+    admin.goto("/admin/users")
+    admin.submit_and_wait(lambda: main.get_by_role("link", name=admin.t("新建账号")).click())
+    form = main.locator("form").filter(has=page.get_by_role("button", name=admin.t("新建账号")))
+    expect(form.locator("input[type=password]")).to_have_count(0)  # the admin never chooses the password
+    form.get_by_label(admin.t("邮箱")).fill(email)
+    form.get_by_label(admin.t("姓名")).fill("刘大姐")
+    form.get_by_label(admin.t("角色"), exact=True).select_option(label=admin.t("接待户"))
+    admin.step("new account form")
+    with caplog.at_level("INFO", logger="shop.mail"):
+        admin.submit_and_wait(lambda: form.get_by_role("button", name=admin.t("新建账号")).click())
+        expect(page.get_by_role("heading", level=1)).to_have_text(email)
+        expect(
+            page.get_by_text(admin.t("已创建账号 %(email)s，设置密码的链接已发到该邮箱", email=email))
+        ).to_be_visible()
+        expect(main.locator("dl")).to_contain_text(admin.t("接待户"))
+        expect(main.locator("ul.county-history li").first).to_contain_text(admin.t("创建账号"))
+        admin.step("account created, mail sent")
+        path = mailed_setup_path(caplog, email)
+    assert account(live_server, email) == ("host", None, True)
+
+    # the owner opens the link, sets a password, and signs in with it
+    owner = open_page("owner")
+    owner.goto(path)
+    expect(owner.page.get_by_role("heading", level=1)).to_have_text(owner.t("设置密码"))
+    setup = owner.page.locator("main form")
+    setup.get_by_label(owner.t("新密码")).fill("host-own-pass-1")
+    setup.get_by_label(owner.t("确认密码")).fill("host-own-pass-1")
+    owner.step("set password")
+    owner.submit_and_wait(lambda: setup.get_by_role("button", name=owner.t("设置密码")).click())
+    expect(owner.page.get_by_text(owner.t("密码已设置，请登录。"))).to_be_visible()
+    owner.login(email, "host-own-pass-1")
+    owner.step("signed in with the new password")
+    # the link worked once
+    owner.goto(path)
+    expect(owner.page.get_by_text(owner.t("设置密码的链接无效、已使用或已过期：请在这里重新获取。"))).to_be_visible()
+    owner.step("the link is used up")
+
+
 @pytest.mark.parametrize("viewport", [VIEWPORTS[0]], ids=[VIEWPORTS[0].name], indirect=True)
 def test_the_admin_pages_fit_a_small_phone(open_page, live_server, viewport):
     someone = make_consumer(live_server, "small")
@@ -129,6 +191,7 @@ def test_the_admin_pages_fit_a_small_phone(open_page, live_server, viewport):
     for path, what in (
         ("/admin/", "overview"),
         ("/admin/users", "accounts"),
+        ("/admin/users/new", "new account"),
         ("/admin/categories", "categories"),
         ("/admin/villages", "villages"),
         ("/admin/stations", "stations"),
