@@ -1,8 +1,10 @@
 """A confirmation step before every irreversible action, with no JavaScript needed.
 
 The view of an irreversible POST (ship, deliver, hand over, cancel, a refund decision, the daily cash
-close, a county approval or status change, a closure…) calls `ask_first` once it has found the object
-and validated the form, before the service runs:
+close, a county approval or status change, a closure…) calls `ask_first` once it has found the object,
+validated the form and asked the service's predicate whether the action may be taken now (a refused
+action is refused at once, as the action would refuse it, never confirmed first and refused after),
+before the service runs:
 
     page = ask_first(_("确认交付发货单 %(code)s？交付后不能撤销。", code=s.code), back=url_for(...))
     if page is not None:

@@ -203,6 +203,12 @@ def shipment_action(code: str):
         else:
             flash(_("无效的操作"), "error")
         return redirect(url_for(".shipment", code=s.code))
+    # a step that cannot be taken now is refused at once, as the step itself would refuse it, before any
+    # confirmation is asked (the step asks the same predicates again under its locks)
+    refusal = fulfilment.step_refusal(current_user, s, form.action.data, tracking_number=form.tracking_number.data)
+    if refusal is not None:
+        flash(refusal.message, "error")
+        return redirect(url_for(".shipment", code=s.code))
     question = _action_question(s, form.action.data)
     if question is not None:
         page = ask_first(question, back=url_for(".shipment", code=s.code))

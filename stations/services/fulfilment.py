@@ -28,6 +28,10 @@ Packing names the lots that leave (#23): a line keeps the lots checkout gave it 
 unless the packer scans another lot (`pack(lots=...)`), and no line may still hold an expired or
 recalled lot (409 `lot_not_sellable`: scan another one).
 
+Whether a step may be taken now has one home per step, a `*_refusal` predicate (None, or the DomainError the
+step raises): the step asks it under its locks, and the confirmation step of the station's pages asks it
+first (`step_refusal`), so a step that cannot be taken is refused at once, not after the operator confirmed.
+
 Services here only flush; the route commits. A wrong pick-up code is the one failure whose effect
 must survive: `hand_over_pickup` raises `WrongPickupCode` after counting the failure, and the caller
 commits the count before answering (see `stations.views` / `stations.api`).
@@ -51,9 +55,9 @@ from orders.services.pickup import handover_station_id, is_transfer, on_own_shel
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
 from shop.codes import same_secret, typed_numeric_code
-from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
+from shop.errors import Conflict, DomainError, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
-from shop.history import record_status, transition
+from shop.history import can_transition, record_status, transition
 from shop.timeutil import local_date
 from stock.models import StockRecord
 from stock.services import (
@@ -134,17 +138,48 @@ class NotYourStep(Conflict):
 # --- where a shipment goes, who may act ---------------------------------------------------------
 
 
+def _raise_if(refusal: DomainError | None) -> None:
+    """Raise the refusal a `*_refusal` predicate found, if any."""
+    if refusal is not None:
+        raise refusal
+
+
 def may(user, shipment: Shipment, action: str) -> bool:
     """Whether `user` may take `action` on `shipment` (one of ACTIONS, or "cash")."""
     station_id = handover_station_id(shipment) if action in HANDOVER_ACTIONS else shipment.station_id
     return can_manage_station(user, station_id)
 
 
+def _not_your_step(user, shipment: Shipment, action: str) -> NotYourStep | None:
+    if may(user, shipment, action):
+        return None
+    return NotYourStep("pickup_station_only" if action in HANDOVER_ACTIONS else "not_your_step")
+
+
 def require_may(user, shipment: Shipment, action: str) -> None:
-    if not may(user, shipment, action):
-        if action in HANDOVER_ACTIONS:
-            raise NotYourStep("pickup_station_only")
-        raise NotYourStep("not_your_step")
+    _raise_if(_not_your_step(user, shipment, action))
+
+
+def step_refusal(user, shipment: Shipment, action: str, *, tracking_number: str | None = None) -> DomainError | None:
+    """Why `user` may not take `action` on `shipment` as it stands, or None when nothing stands against it:
+    the other station's step (`require_may`), then the step's own predicate (ship, deliver, receive, ready,
+    cancel, and the counter hand-over short of its code). The confirmation step asks this before it asks
+    the operator (stations.views.shipment_action); the step itself asks the same predicates under its locks."""
+    if action in ACTIONS and (refusal := _not_your_step(user, shipment, action)) is not None:
+        return refusal
+    if action == "ship":
+        return ship_refusal(shipment, tracking_number=tracking_number)
+    if action == "deliver":
+        return deliver_refusal(shipment)
+    if action == "receive":
+        return receive_refusal(shipment)
+    if action == "ready":
+        return ready_refusal(shipment)
+    if action == "cancel":
+        return cancel_refusal(shipment)
+    if action == "pickup":
+        return pickup_refusal(shipment)
+    return None
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -241,9 +276,13 @@ def _notify_if_order_ready(shipment: Shipment) -> None:
         _notify(shipment, "ready_for_pickup")
 
 
+def _order_not_open(shipment: Shipment) -> Conflict | None:
+    """Refused while the order is not confirmed (not yet paid, or canceled, expired or completed)."""
+    return Conflict("order_not_confirmed") if shipment.order.status != OrderStatus.CONFIRMED else None
+
+
 def _require_order_open(shipment: Shipment) -> None:
-    if shipment.order.status != OrderStatus.CONFIRMED:
-        raise Conflict("order_not_confirmed")
+    _raise_if(_order_not_open(shipment))
 
 
 # --- steps ------------------------------------------------------------------------------------
@@ -306,32 +345,56 @@ def pack(shipment: Shipment, *, actor, now: datetime, lots: dict[int, str] | Non
     return shipment
 
 
+def ready_refusal(shipment: Shipment) -> DomainError | None:
+    """Why `mark_ready` refuses the shipment now (None: it may be put on the counter shelf)."""
+    if (refusal := _order_not_open(shipment)) is not None:
+        return refusal
+    if shipment.order.delivery != Delivery.PICKUP:
+        return IllegalTransition("not_a_pickup", fields={"status": shipment.status})
+    if is_transfer(shipment):
+        return IllegalTransition("wrong_pickup_station", fields={"status": shipment.status})
+    if not can_transition(shipment, ShipmentStatus.READY_FOR_PICKUP):
+        return IllegalTransition(fields={"status": str(shipment.status), "to": ShipmentStatus.READY_FOR_PICKUP})
+    return None
+
+
 def mark_ready(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     """packed → ready_for_pickup (for a pick-up shipment packed before this rule existed)."""
     _lock(shipment)
-    _require_order_open(shipment)
-    if shipment.order.delivery != Delivery.PICKUP:
-        raise IllegalTransition("not_a_pickup", fields={"status": shipment.status})
-    if is_transfer(shipment):
-        raise IllegalTransition("wrong_pickup_station", fields={"status": shipment.status})
+    _raise_if(ready_refusal(shipment))
     transition(shipment, ShipmentStatus.READY_FOR_PICKUP, actor=actor, now=now)
     _notify_if_order_ready(shipment)
     db.session.flush()
     return shipment
 
 
+def ship_refusal(shipment: Shipment, *, tracking_number: str | None) -> DomainError | None:
+    """Why `ship` refuses the shipment now (None: it may leave): the order must be open, the shipment a
+    parcel by post or a transfer to the chosen pick-up station, packed, and a parcel needs a tracking
+    number (at most 40 characters)."""
+    tracking = (tracking_number or "").strip()
+    if (refusal := _order_not_open(shipment)) is not None:
+        return refusal
+    if shipment.order.delivery != Delivery.SHIP and not is_transfer(shipment):
+        return IllegalTransition("pickup_not_shippable", fields={"status": shipment.status})
+    if not can_transition(shipment, ShipmentStatus.SHIPPED):
+        return IllegalTransition(
+            "cannot_ship", status=status_label(shipment.status), fields={"status": shipment.status}
+        )
+    if len(tracking) > 40:
+        return ValidationError("tracking_number_required", fields={"tracking_number": "too_long"})
+    if not tracking and not is_transfer(shipment):
+        return ValidationError("tracking_number_required", fields={"tracking_number": "required"})
+    return None
+
+
 def ship(shipment: Shipment, *, tracking_number: str | None, actor, now: datetime) -> Shipment:
     """Sent by post to the buyer (a tracking number is required), or — a pick-up order's shipment
-    packed at another station — sent to the chosen station (tracking number optional)."""
-    tracking = (tracking_number or "").strip()
-    if len(tracking) > 40:
-        raise ValidationError("tracking_number_required", fields={"tracking_number": "too_long"})
+    packed at another station — sent to the chosen station (tracking number optional); refused as
+    `ship_refusal` says."""
     _lock(shipment)
-    _require_order_open(shipment)
-    if shipment.order.delivery != Delivery.SHIP and not is_transfer(shipment):
-        raise IllegalTransition("pickup_not_shippable", fields={"status": shipment.status})
-    if not tracking and not is_transfer(shipment):
-        raise ValidationError("tracking_number_required", fields={"tracking_number": "required"})
+    _raise_if(ship_refusal(shipment, tracking_number=tracking_number))
+    tracking = (tracking_number or "").strip()
     transition(shipment, ShipmentStatus.SHIPPED, actor=actor, now=now, note=tracking)
     shipment.tracking_number = tracking
     _notify(shipment, "shipped")
@@ -339,16 +402,23 @@ def ship(shipment: Shipment, *, tracking_number: str | None, actor, now: datetim
     return shipment
 
 
+def receive_refusal(shipment: Shipment) -> DomainError | None:
+    """Why `receive` refuses the shipment now (None: the chosen station may take it in)."""
+    if (refusal := _order_not_open(shipment)) is not None:
+        return refusal
+    if not is_transfer(shipment):
+        return IllegalTransition("nothing_to_receive", fields={"status": shipment.status})
+    if shipment.status != ShipmentStatus.SHIPPED:
+        return IllegalTransition(
+            "cannot_receive", status=status_label(shipment.status), fields={"status": shipment.status}
+        )
+    return None
+
+
 def receive(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     """shipped → arrived: the chosen pick-up station received a shipment sent from another station."""
     _lock(shipment)
-    _require_order_open(shipment)
-    if not is_transfer(shipment):
-        raise IllegalTransition("nothing_to_receive", fields={"status": shipment.status})
-    if shipment.status != ShipmentStatus.SHIPPED:
-        raise IllegalTransition(
-            "cannot_receive", status=status_label(shipment.status), fields={"status": shipment.status}
-        )
+    _raise_if(receive_refusal(shipment))
     transition(shipment, ShipmentStatus.ARRIVED, actor=actor, now=now, note="received")
     _notify_if_order_ready(shipment)
     db.session.flush()
@@ -382,16 +452,25 @@ def _hand_over(
     return shipment
 
 
-def deliver(shipment: Shipment, *, actor, now: datetime, cash_received_fen: int | None = None) -> Shipment:
-    """A shipped parcel reached the buyer (cash on delivery: with its cash)."""
-    _lock(shipment)
+def deliver_refusal(shipment: Shipment) -> DomainError | None:
+    """Why `deliver` refuses the shipment now (None: the parcel may be marked handed to the buyer): it must
+    be shipped, its order open, and sent by post (a pick-up order is handed over at the chosen station).
+    The cash of a cash-on-delivery parcel is checked by the hand-over itself (`take_cash`)."""
     if shipment.status != ShipmentStatus.SHIPPED:
-        raise IllegalTransition(
+        return IllegalTransition(
             "cannot_deliver", status=status_label(shipment.status), fields={"status": shipment.status}
         )
-    _require_order_open(shipment)
-    if shipment.order.delivery != Delivery.SHIP:  # a pick-up order is handed over at the chosen station
-        raise IllegalTransition("pickup_needs_code", fields={"status": shipment.status})
+    if (refusal := _order_not_open(shipment)) is not None:
+        return refusal
+    if shipment.order.delivery != Delivery.SHIP:
+        return IllegalTransition("pickup_needs_code", fields={"status": shipment.status})
+    return None
+
+
+def deliver(shipment: Shipment, *, actor, now: datetime, cash_received_fen: int | None = None) -> Shipment:
+    """A shipped parcel reached the buyer (cash on delivery: with its cash); refused as `deliver_refusal` says."""
+    _lock(shipment)
+    _raise_if(deliver_refusal(shipment))
     return _hand_over(shipment, actor=actor, now=now, note="delivered", cash_received_fen=cash_received_fen)
 
 
@@ -409,6 +488,33 @@ def _lock_order_shipments(order: Order) -> list[Shipment]:
     return [s for s in order_shipments(order) if s.id in ids]
 
 
+def _handed_over_together(shipment: Shipment, shipments: list[Shipment]) -> list[Shipment]:
+    """The shipments a counter hand-over of `shipment` hands over: itself alone from its own shelf, else every
+    live shipment of the order waiting at the chosen station."""
+    if on_own_shelf(shipment):
+        return [shipment]
+    return [s for s in shipments if s.status in OPEN_STATUSES and not on_own_shelf(s)]
+
+
+def pickup_refusal(shipment: Shipment, shipments: list[Shipment] | None = None) -> DomainError | None:
+    """Why the counter hand-over refuses `shipment` now, whatever code is typed (None: it may ask for the
+    code): it must wait at the chosen station, its order open, every shipment handed over with it there,
+    and the code not locked by wrong tries. `shipments`: the order's (as locked by the hand-over)."""
+    shipments = order_shipments(shipment.order) if shipments is None else shipments
+    if shipment.status not in AT_PICKUP_STATION:
+        return IllegalTransition(
+            "cannot_deliver", status=status_label(shipment.status), fields={"status": shipment.status}
+        )
+    if (refusal := _order_not_open(shipment)) is not None:
+        return refusal
+    waiting = not_yet_at_pickup_station(shipment, shipments)
+    if waiting:
+        return Conflict("order_not_ready", codes="、".join(s.code for s in waiting))
+    if any(s.pickup_failures >= PICKUP_MAX_FAILURES for s in _handed_over_together(shipment, shipments)):
+        return PickupLocked("pickup_locked")
+    return None
+
+
 def hand_over_pickup(
     shipment: Shipment, *, pickup_code: str | None, actor, now: datetime, cash_received_fen: int | None = None
 ) -> Shipment:
@@ -421,20 +527,8 @@ def hand_over_pickup(
     """
     order = shipment.order
     shipments = _lock_order_shipments(order)
-    if shipment.status not in AT_PICKUP_STATION:
-        raise IllegalTransition(
-            "cannot_deliver", status=status_label(shipment.status), fields={"status": shipment.status}
-        )
-    _require_order_open(shipment)
-    if on_own_shelf(shipment):
-        live = [shipment]
-    else:
-        live = [s for s in shipments if s.status in OPEN_STATUSES and not on_own_shelf(s)]
-    waiting = not_yet_at_pickup_station(shipment, shipments)
-    if waiting:
-        raise Conflict("order_not_ready", codes="、".join(s.code for s in waiting))
-    if any(s.pickup_failures >= PICKUP_MAX_FAILURES for s in live):
-        raise PickupLocked("pickup_locked")
+    _raise_if(pickup_refusal(shipment, shipments))
+    live = _handed_over_together(shipment, shipments)
     code = typed_numeric_code(pickup_code)
     if not all(same_secret(code, s.pickup_code) for s in live):
         table = Shipment.__table__
@@ -545,13 +639,20 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderL
     return line
 
 
+def cancel_refusal(shipment: Shipment) -> DomainError | None:
+    """Why `cancel_shipment` refuses the shipment now (None: it may be canceled): only until it leaves the
+    station (`orders.services.payments.shipment_cancelable`)."""
+    if not shipment_cancelable(shipment):
+        return IllegalTransition(
+            "cannot_cancel_shipment", status=status_label(shipment.status), fields={"status": shipment.status}
+        )
+    return None
+
+
 def cancel_shipment(shipment: Shipment, *, actor, now: datetime, reason: str) -> Shipment:
     """Cancel every open line of the shipment (the API's `cancel` action)."""
     reason = (reason or "").strip() or "无法供货"
-    if not shipment_cancelable(shipment):
-        raise IllegalTransition(
-            "cannot_cancel_shipment", status=status_label(shipment.status), fields={"status": shipment.status}
-        )
+    _raise_if(cancel_refusal(shipment))
     open_lines = [ln for ln in shipment.lines if ln.status == LineStatus.OPEN]
     if not open_lines:
         _lock(shipment)

@@ -85,9 +85,8 @@ def test_illegal_jumps_from_new_are_409(db, world, client, api_token, action):
     )
     assert response.status_code == 409, response.json
     # each refusal names its rule: a shipment still new can be neither delivered nor handed over
-    assert response.json["error"]["code"] == (
-        "cannot_deliver" if action in ("deliver", "pickup") else "illegal_transition"
-    )
+    expected = {"deliver": "cannot_deliver", "pickup": "cannot_deliver", "ship": "cannot_ship"}
+    assert response.json["error"]["code"] == expected.get(action, "illegal_transition")
     db.session.refresh(shipment)
     assert shipment.status == ShipmentStatus.NEW
 

@@ -1,0 +1,130 @@
+"""A shipment step that cannot be taken is refused at once, not after its confirmation (shop.confirm).
+
+The station's ship / deliver / … buttons ask first. When the step is not allowed as things stand (wrong
+state, the other station's step, the order canceled meanwhile, no tracking number), the first POST gives the
+refusal the confirmed POST gives — the same message, the same redirect to the shipment page — and no
+confirmation page (`stations.services.fulfilment.step_refusal`, the steps' own predicates).
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from orders.models import Shipment
+from shop.db import commit
+from shop.extensions import db as database
+from tests.stations.factories import make_order
+
+
+def _status(shipment) -> str:
+    database.session.expire_all()
+    return database.session.scalar(sa.select(Shipment.status).where(Shipment.id == shipment.id))
+
+
+def _refused_alike(client, shipment, data: dict, message: str) -> None:
+    """The first POST and the confirmed one answer alike: a redirect to the shipment page with `message`,
+    no confirmation page, nothing changed."""
+    url = f"/station/shipments/{shipment.code}/action"
+    before = _status(shipment)
+    answers = []
+    for extra in ({}, {"confirm": "1"}):
+        response = client.post(url, data={**data, **extra})
+        assert response.status_code == 302, (extra, response.status_code)
+        assert response.headers["Location"].endswith(f"/station/shipments/{shipment.code}")
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert message in page and "请确认" not in page, extra
+        answers.append((response.status_code, response.headers["Location"]))
+        assert _status(shipment) == before
+    assert answers[0] == answers[1]
+
+
+def _at(shipment, status: str) -> None:
+    shipment.status = status
+    commit()
+
+
+@pytest.mark.parametrize(
+    ("status", "data", "message"),
+    [
+        ("new", {"action": "ship", "tracking_number": "SF123"}, "当前状态「新订单」不能发货"),
+        ("accepted", {"action": "ship", "tracking_number": "SF123"}, "当前状态「已接单」不能发货"),
+        ("delivered", {"action": "ship", "tracking_number": "SF123"}, "当前状态「已交付」不能发货"),
+        ("packed", {"action": "ship", "tracking_number": ""}, "请填写运单号"),
+        ("packed", {"action": "deliver"}, "当前状态「已打包」不能交付"),
+        ("delivered", {"action": "deliver"}, "当前状态「已交付」不能交付"),
+        ("shipped", {"action": "cancel", "reason": "缺货"}, "当前状态「已发货」不能取消"),
+    ],
+)
+def test_a_step_the_state_refuses_is_refused_before_the_confirmation(db, world, client, auth, status, data, message):
+    shipment = make_order([(world.a.product, 1)]).shipments[0]
+    _at(shipment, status)
+    auth.login(world.a.operator)
+    _refused_alike(client, shipment, data, message)
+
+
+@pytest.mark.parametrize("action", ["ship", "deliver"])
+def test_a_shipment_canceled_meanwhile_is_refused_before_the_confirmation(db, world, client, auth, action):
+    order = make_order([(world.a.product, 1)])
+    shipment = order.shipments[0]
+    _at(shipment, "packed" if action == "ship" else "shipped")
+    auth.login(world.a.operator)
+    page = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
+    assert 'value="' + action + '"' in page  # the button the operator is about to press
+    # meanwhile the order is canceled (by the buyer, the expiry or an admin)
+    shipment.status = "canceled"
+    order.status = "canceled"
+    commit()
+    message = "订单未确认" if action == "ship" else "当前状态「已取消」不能交付"
+    _refused_alike(client, shipment, {"action": action, "tracking_number": "SF123"}, message)
+
+
+@pytest.mark.parametrize("action", ["ship", "deliver"])
+def test_the_other_stations_step_is_refused_before_the_confirmation(db, world, client, auth, action):
+    """A pick-up order collected at A holds a shipment packed at B: A sees it, but B sends it."""
+    order = make_order([(world.b.product, 1)], delivery="pickup", pickup_station=world.a.station)
+    shipment = order.shipments[0]
+    _at(shipment, "packed" if action == "ship" else "shipped")
+    auth.login(world.a.operator)
+    _refused_alike(client, shipment, {"action": action, "tracking_number": "SF123"}, "这一步由发货站点操作")
+
+
+@pytest.mark.parametrize("action", ["ship", "deliver"])
+def test_another_stations_order_is_a_404_on_both_pages(db, world, client, auth, action):
+    shipment = make_order([(world.b.product, 1)]).shipments[0]
+    _at(shipment, "packed" if action == "ship" else "shipped")
+    auth.login(world.a.operator)
+    url = f"/station/shipments/{shipment.code}/action"
+    for extra in ({}, {"confirm": "1"}):
+        assert client.post(url, data={"action": action, "tracking_number": "SF1", **extra}).status_code == 404
+    assert _status(shipment) == ("packed" if action == "ship" else "shipped")
+
+
+def test_the_refusal_speaks_the_operators_language(db, world, client, auth):
+    shipment = make_order([(world.a.product, 1)]).shipments[0]
+    auth.login(world.a.operator)
+    client.get("/lang/en")
+    response = client.post(
+        f"/station/shipments/{shipment.code}/action", data={"action": "ship", "tracking_number": "SF1"}
+    )
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Cannot ship in status “New”" in page and "Please confirm" not in page
+
+
+@pytest.mark.parametrize(
+    ("before", "data", "after"),
+    [
+        ("packed", {"action": "ship", "tracking_number": "SF123"}, "shipped"),
+        ("shipped", {"action": "deliver"}, "delivered"),
+    ],
+)
+def test_an_allowed_step_still_asks_first_then_acts(db, world, client, auth, before, data, after):
+    shipment = make_order([(world.a.product, 1)]).shipments[0]
+    _at(shipment, before)
+    auth.login(world.a.operator)
+    url = f"/station/shipments/{shipment.code}/action"
+    first = client.post(url, data=data)
+    assert first.status_code == 200 and 'name="confirm" value="1"' in first.get_data(as_text=True)
+    assert _status(shipment) == before
+    assert client.post(url, data={**data, "confirm": "1"}).status_code == 302
+    assert _status(shipment) == after
