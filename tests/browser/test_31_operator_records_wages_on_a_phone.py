@@ -52,7 +52,9 @@ def test_operator_records_wages_on_a_phone(open_page, live_server, viewport):
     sheet = page.locator(".record-sheet")
     assert sheet.evaluate("e => e.scrollWidth <= e.clientWidth"), "the sheet scrolls sideways on a phone"
 
-    operator.submit_and_wait(lambda: form.get_by_role("button", name=operator.t("登记并入账")).dblclick())  # a double tap
+    operator.submit_and_wait(
+        lambda: form.get_by_role("button", name=operator.t("登记并入账")).dblclick()
+    )  # a double tap
     operator.step("recorded")
     records = page.locator("#records tbody tr[data-record]")
     expect(records).to_have_count(rows_before + 1)  # once
