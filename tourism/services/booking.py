@@ -98,13 +98,21 @@ def _check_horizon(check_in: date, today: date) -> None:
 
 
 def _check_pay_on_arrival_limits(
-    req: "BookingRequest", listing: Listing, check_in: date, check_out: date, *, user, now: datetime
+    req: "BookingRequest",
+    listing: Listing,
+    check_in: date,
+    check_out: date,
+    *,
+    user,
+    now: datetime,
+    locked: bool = False,
 ) -> None:
     """An unpaid booking holds rooms for nothing: per account at most PAY_ON_ARRIVAL_MAX_OPEN open
     ones, each for at most PAY_ON_ARRIVAL_MAX_NIGHTS nights and PAY_ON_ARRIVAL_MAX_UNITS rooms.
 
-    The nights and rooms are checked here, and the account's row is locked, so two bookings of one
-    account at once count each other. Its open ones are counted afterwards, by the unit-type lock's
+    The nights and rooms are checked here, and the account's row is locked (here, or already by the
+    caller's listing read: `locked`, see `_listing_for_booking`), so two bookings of one account at
+    once count each other. Its open ones are counted afterwards, by the unit-type lock's
     statement (`_lock_unit_type` with `open_unpaid_of`), which refuses one too many: under READ
     COMMITTED a statement reads the snapshot it started with, so the count must be in a statement
     that starts after this lock is granted (in the statement that waited for it, it would miss the
@@ -122,7 +130,16 @@ def _check_pay_on_arrival_limits(
         raise ValidationError(
             "arrival_too_many_units", n=max_units, fields={"units": "too many rooms to pay on arrival"}
         )
-    db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
+    if not locked:
+        db.session.execute(_lock_account_statement(), {"account": user.id})
+
+
+def _lock_account_statement() -> sa.Select:
+    """SQL: lock the account `account` (bind parameter) for its pay-on-arrival limits."""
+    return statement(
+        "tourism.lock_account",
+        lambda: sa.select(User.id).where(User.id == sa.bindparam("account")).with_for_update(),
+    )
 
 
 def _open_unpaid_count() -> sa.ScalarSelect:
@@ -315,18 +332,24 @@ def get_listing(listing_id: int, *, published_only: bool = True) -> Listing:
     return listing
 
 
-def _listing_for_booking(listing_id: int, *, with_host: bool = False) -> Listing:
+def _listing_for_booking(listing_id: int, *, with_host: bool = False, lock_account: int | None = None) -> Listing:
     """The published listing with its unit types and benefit links, in one statement; `with_host`:
-    its host too (a confirmed booking's answer shows the host's contact)."""
+    its host too (a confirmed booking's answer shows the host's contact). `lock_account`: a
+    pay-on-arrival booking's account, whose row the same statement locks (`FOR UPDATE` in a scalar
+    subquery: the lock `_check_pay_on_arrival_limits` needs, without a round trip of its own). The
+    listing is read as before the lock; the count of the account's open unpaid bookings, which must
+    start after it, is still the unit-type lock's statement's."""
+    lock = lock_account is not None
 
     def build():
         options = [joinedload(Listing.unit_types), joinedload(Listing.benefit_links)]
         if with_host:
             options.append(joinedload(Listing.host))
-        return sa.select(Listing).where(Listing.id == sa.bindparam("id")).options(*options)
+        columns = [Listing, _lock_account_statement().scalar_subquery()] if lock else [Listing]
+        return sa.select(*columns).where(Listing.id == sa.bindparam("id")).options(*options)
 
-    query = statement(("tourism.listing_for_booking", with_host), build)
-    listing = db.session.execute(query, {"id": listing_id}).unique().scalar_one_or_none()
+    query = statement(("tourism.listing_for_booking", with_host, lock), build)
+    listing = db.session.execute(query, {"id": listing_id, "account": lock_account}).unique().scalars().one_or_none()
     if listing is None or not listing.is_published:
         raise NotFound("listing_not_found")
     return listing
@@ -337,12 +360,14 @@ def _checked_and_locked(req: BookingRequest, *, user, now: datetime, confirm: bo
     payment method allowed, the request validated, the pay-on-arrival limits, then the unit type
     locked and the room checked and priced (`_lock_and_check`). Returns (listing, unit_type,
     session, check_in, check_out, total_fen, confirmation code or "")."""
-    listing = _listing_for_booking(req.listing_id, with_host=confirm)
+    listing = _listing_for_booking(
+        req.listing_id, with_host=confirm, lock_account=user.id if req.pay_on_arrival else None
+    )
     if req.pay_on_arrival and "arrival" not in payment_methods(listing):
         raise ValidationError("arrival_payment_not_allowed", fields={"payment_method": "not allowed"})
     unit_type, session, check_in, check_out = _validate(req, listing, now=now)
     if req.pay_on_arrival:
-        _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=user, now=now)
+        _check_pay_on_arrival_limits(req, listing, check_in, check_out, user=user, now=now, locked=True)
     total, code = _lock_and_check(
         req,
         listing,
@@ -404,7 +429,7 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     calls `start_card_payment(order)` for card orders.
 
     Statements (a stay): the listing with its unit types and benefit links (and, paid on arrival,
-    its host: the answer shows the contact); paid on arrival, the account's lock; the unit type
+    its host: the answer shows the contact, and the account's lock); the unit type
     lock (paid on arrival, with the count of the account's open unpaid bookings); bookings,
     closures, holidays and confirmation codes in one read (`stay_hold_check`); one INSERT per table
     (order, booking, line, payment), then the status events.
