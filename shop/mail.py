@@ -107,6 +107,14 @@ def deliver(
         smtp.send_message(msg)
 
 
+def render_mail(template: str, **context) -> str:
+    """The text of a mail from its template (templates/emails/): the app's Jinja environment, with its
+    filters and gettext in the current locale, without the context processors `render_template`
+    runs for pages (labels of pages' widgets a mail never shows, computed for every render). A mail
+    template uses only what it is given."""
+    return current_app.jinja_env.get_template(template).render(**context)
+
+
 def mail_key(task_name: str, task_id: str) -> str:
     """The dedupe key of one task message: the same for the task run on its own and for the same
     message run in a batch (`shop.outbox.run_batch`), so the two never both send."""

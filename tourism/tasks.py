@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from celery import shared_task
-from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
@@ -18,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from shop.db import commit
 from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
-from shop.mail import send_batch, send_once, task_mail_key
+from shop.mail import render_mail, send_batch, send_once, task_mail_key
 from shop.outbox import batch_runner
 from shop.qr import qr_png
 from shop.timeutil import now_utc
@@ -80,7 +79,7 @@ def _canceled_mail(booking, why: str):
         return None
     with force_locale(booking.user.locale or "zh_CN"):
         subject = _("预订已被接待户取消 %(code)s · %(name)s", code=booking.code, name=booking.listing.name)
-        body = render_template("emails/booking_canceled.txt", booking=booking, why=why)
+        body = render_mail("emails/booking_canceled.txt", booking=booking, why=why)
     return booking.user.email, subject, body
 
 
@@ -108,6 +107,6 @@ def _booking_mail(booking):
         return None
     with force_locale(booking.user.locale or "zh_CN"):  # no request here: the guest's language
         subject = _("预订确认 %(code)s · %(name)s", code=booking.code, name=booking.listing.name)
-        body = render_template("emails/booking_confirmation.txt", booking=booking)
+        body = render_mail("emails/booking_confirmation.txt", booking=booking)
     qr = (f"{booking.code}-qr.png", qr_png(checkin_text(booking)), "image/png")
     return booking.user.email, subject, body, [qr]
