@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext, pgettext
 from flask_login import current_user
 
-from catalog import changes
+from catalog import changes, papers
 from catalog.changes import pending_changes
 from catalog.models import HOUSEHOLD_STATUS_LABELS, BenefitLink, Household, Product, Township, Village
 from county import recording
@@ -489,7 +489,12 @@ def approvals_index():
 
     changes = pending_changes()
     benefits = approvals.benefit_rows([p.id for p in products] + [c.product_id for c in changes])
-    return render_template("county/approvals.html", products=products, changes=changes, benefits=benefits)
+    # what the product's food-safety papers lack today (catalog.papers): certified or not, it is not
+    # sold while one is missing, so the officer sees it here, next to the photo
+    gaps = papers.paper_gaps([p.id for p in products], today=local_date(now_utc()))
+    return render_template(
+        "county/approvals.html", products=products, changes=changes, benefits=benefits, paper_gaps=gaps
+    )
 
 
 def _ask_decision(decision: str, name: str):

@@ -16,7 +16,7 @@ from shop.audit import AuditEntry
 from shop.db import commit
 from shop.money import format_yuan
 from tests.county.conftest import SECRET_ID, SECRET_NAME, SECRET_PHONE, SECRET_REGISTRY
-from tests.factories import make_product, make_user
+from tests.factories import make_category, make_document, make_product, make_user
 
 SECRETS = (SECRET_NAME, SECRET_REGISTRY, SECRET_PHONE, SECRET_ID)
 
@@ -396,3 +396,20 @@ def test_listing_links_accept_typed_households_from_other_villages(client, auth,
     assert client.post(f"/county/links/listing/{listing.id}", data={"links_text": "abc"}).status_code == 422
     page = client.get(f"/county/links/listing/{listing.id}").get_data(as_text=True)
     assert SECRET_NAME not in page and "欧***" in page
+
+
+def test_an_approval_card_says_what_the_products_papers_lack(client, auth, county_user, db, world):
+    """The officer certifying a product sees its food-safety papers' state next to the photo: a product
+    lacking one is not sold even once certified (catalog.papers)."""
+    fresh = make_product(name="鲜无花果待认定", approval_status="pending", category=make_category(food_class="farm"))
+    pickles = make_product(name="腌菜待认定", approval_status="pending", category=make_category(food_class="processed"))
+    make_document(pickles, "production_licence")
+    make_document(pickles, "test_report", status="pending")
+    make_document(fresh, "compliance_certificate")
+    commit()
+    auth.login(county_user)
+    page = client.get("/county/approvals").get_data(as_text=True)
+    fresh_card = page[page.index('id="product-%d"' % fresh.id) :].split("</article>")[0]
+    pickles_card = page[page.index('id="product-%d"' % pickles.id) :].split("</article>")[0]
+    assert 'data-paper-gaps="0"' in fresh_card and "齐全有效" in fresh_card
+    assert 'data-paper-gaps="1"' in pickles_card and "检测报告" in pickles_card and "/county/papers" in pickles_card
