@@ -58,8 +58,9 @@ class VillageNewForm(VillageForm):
 class StationForm(ShopForm):
     code = StringField(_l("站点编号"), validators=[DataRequired(), Length(max=16)])
     name = StringField(_l("站点名称"), validators=[DataRequired(), Length(max=60)])
-    address = StringField(_l("地址"), validators=[Optional(), Length(max=200)])
-    hours = StringField(_l("营业时间"), validators=[Optional(), Length(max=80)])
+    # their lengths are the service's rule (admin.services.places), said under the field too long
+    address = StringField(_l("地址"))
+    hours = StringField(_l("营业时间"))
     village_ids = SelectMultipleField(_l("服务的村"), coerce=coerce_id, validate_choice=True)
 
 

@@ -142,8 +142,10 @@ def _clean_station(data: StationData, station: Station | None) -> tuple[dict, li
         raise ValidationError("station_code_invalid", fields={"code": "invalid"})
     if not name or len(name) > 60:
         raise ValidationError("station_name_invalid", fields={"name": "invalid"})
-    if len(address) > 200 or len(hours) > 80:
-        raise ValidationError("station_text_too_long", fields={"address": "too long"})
+    if len(address) > 200:
+        raise ValidationError("station_address_too_long", fields={"address": "too long"})
+    if len(hours) > 80:
+        raise ValidationError("station_hours_too_long", fields={"hours": "too long"})
     wanted = sorted(set(data.village_ids))
     if not wanted:
         raise ValidationError("station_villages_required", fields={"village_ids": "required"})

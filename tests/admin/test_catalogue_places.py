@@ -262,3 +262,41 @@ def test_the_overview_counts_categories_villages_and_stations(admin_client, db):
     shown = [int(n) for n in re.findall(r'<p class="big">(\d+)</p>', html)]
     stored = [_db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (Category, Village, Station)]
     assert shown[1:] == stored and stored[1] >= 2
+
+
+def _field_errors(html: str) -> dict[str, list[str]]:
+    """The errors the page shows under each field, by the field's input name."""
+    out = {}
+    for block in re.findall(r'<div class="field has-error">(.*?)</div>', html, re.S):
+        name = re.search(r'name="([^"]+)"', block).group(1)
+        out[name] = re.findall(r'<p class="error" role="alert">(.*?)</p>', block)
+    return out
+
+
+@pytest.mark.parametrize(
+    "field,value,zh,en",
+    [
+        ("address", "村" * 201, "地址最多 200 个字", "The address may have at most 200 characters"),
+        ("hours", "9" * 81, "营业时间最多 80 个字", "The opening hours may have at most 80 characters"),
+    ],
+)
+def test_a_station_text_too_long_is_said_under_its_own_field(admin_client, db, field, value, zh, en):
+    station = make_station(code="NC55")
+    commit()
+    stored = (station.address, station.hours)
+    data = {
+        "code": "NC55",
+        "name": "罗渡服务站",
+        "address": "罗渡村委会",
+        "hours": "09:00-17:00",
+        "village_ids": [str(station.villages[0].id)],
+        field: value,
+    }
+    for lang, said in (("zh_CN", zh), ("en", en)):
+        response = admin_client.post(f"/admin/stations/{station.id}?lang={lang}", data=data)
+        assert response.status_code == 422
+        assert _field_errors(response.get_data(as_text=True)) == {field: [said]}
+    created = admin_client.post("/admin/stations/new", data={**data, "code": "NC58", "form_token": new_form_token()})
+    assert created.status_code == 422 and _field_errors(created.get_data(as_text=True)) == {field: [en]}
+    station = _fresh(Station, station.id)
+    assert (station.address, station.hours) == stored
