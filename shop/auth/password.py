@@ -143,35 +143,42 @@ def forgot():
     return render_template("auth/password_forgot.html", form=form), (422 if form.errors else 200)
 
 
-@bp.route("/reset/<token>", methods=["GET", "POST"])
-def reset(token: str):
-    user = user_for_reset_token(token)
+def _new_password_page(user: User | None, *, invalid: str, done: str, template: str, **context):
+    """The page behind an e-mailed link (reset or first password): `invalid` flashed and back to 忘记密码
+    when the link names no user any more, else the form; a valid one sets the password, `done` flashed."""
     if user is None:
-        flash(_("重设链接无效或已过期。"), "error")
+        flash(invalid, "error")
         return redirect(url_for("password.forgot"))
     form = ResetForm()
     if form.validate_on_submit():
         change_password(user, form.password.data)
         commit()
-        flash(_("密码已重设，请重新登录。"), "success")
+        flash(done, "success")
         return redirect(url_for("auth.login"))
-    return render_template("auth/password_reset.html", form=form), (422 if form.errors else 200)
+    return render_template(template, form=form, **context), (422 if form.errors else 200)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    return _new_password_page(
+        user_for_reset_token(token),
+        invalid=_("重设链接无效或已过期。"),
+        done=_("密码已重设，请重新登录。"),
+        template="auth/password_reset.html",
+    )
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
 def setup(token: str):
     """The first password of an account the admin created (the link of `send_setup_link`)."""
     user = user_for_setup_token(token)
-    if user is None:
-        flash(_("设置密码的链接无效、已使用或已过期：请在这里重新获取。"), "error")
-        return redirect(url_for("password.forgot"))
-    form = ResetForm()
-    if form.validate_on_submit():
-        change_password(user, form.password.data)
-        commit()
-        flash(_("密码已设置，请登录。"), "success")
-        return redirect(url_for("auth.login"))
-    return render_template("auth/password_setup.html", form=form, email=user.email), (422 if form.errors else 200)
+    return _new_password_page(
+        user,
+        invalid=_("设置密码的链接无效、已使用或已过期：请在这里重新获取。"),
+        done=_("密码已设置，请登录。"),
+        template="auth/password_setup.html",
+        email=user.email if user is not None else "",
+    )
 
 
 @bp.route("/change", methods=["GET", "POST"])
