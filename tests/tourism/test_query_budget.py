@@ -66,8 +66,9 @@ def test_booking_statements_do_not_grow_per_night(client, db, api_token):
 
 
 def test_the_booking_flush_stores_every_row_and_its_history(client, db, api_token):
-    """Order, booking, line, payment and history are written by the ORM's flush (#24): re-read
-    from the database, they are all there."""
+    """Order, booking and payment are written by the ORM's flush (#24), the line by one INSERT after
+    it, the history by one bulk INSERT: re-read from the database, they are all there, the line as
+    the cart's checkout writes a booking line (`_booking_rows`)."""
     from orders.models import Order
     from shop.history import history_of
 
@@ -92,6 +93,15 @@ def test_the_booking_flush_stores_every_row_and_its_history(client, db, api_toke
         2,
         booking.total_fen,
     )
+    assert (line.status, line.unit, line.village_id, line.unit_price_fen, line.commission_bps) == (
+        "open",
+        "晚",
+        listing.village_id,
+        booking.total_fen // 2,
+        0,
+    )
+    assert line.title.startswith(listing.name) and line.shipment_id is None and line.product_id is None
+    assert [entry["household_id"] for entry in line.benefit_split] == [listing.benefit_links[0].household_id]
     assert [p.state for p in order.payments] == ["created"]
     assert [(e.from_status, e.to_status) for e in history_of(booking)] == [(None, "held"), ("held", "confirmed")]
     assert [(e.from_status, e.to_status) for e in history_of(order)] == [(None, "pending"), ("pending", "confirmed")]

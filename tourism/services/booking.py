@@ -432,7 +432,8 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     its host: the answer shows the contact, and the account's lock); the unit type
     lock (paid on arrival, with the count of the account's open unpaid bookings); bookings,
     closures, holidays and confirmation codes in one read (`stay_hold_check`); one INSERT per table
-    (order, booking, line, payment), then the status events.
+    (order, booking and payment by the ORM's flush, then the line), then the status events.
+    The order's `lines` are not loaded: read them, and they are loaded from the database.
     """
     if not req.pay_on_arrival and not card_payments_enabled():
         raise ValidationError("booking_card_payments_off", fields={"payment_method": "card payments are not available"})
@@ -488,12 +489,20 @@ def book_listing(req: BookingRequest, *, user, now: datetime) -> Booking:
     ]
     if confirm:
         events.insert(-1, (order, OrderStatus.PENDING, OrderStatus.CONFIRMED, "pay on arrival"))
-    db.session.add_all([order, booking, line, payment])
-    db.session.flush()  # one INSERT per table; the status events below need the ids
+    db.session.add_all([order, booking, payment])
+    db.session.flush()  # one INSERT per table; the line and the status events below need the ids
+    # the line with one Core INSERT, as the status events: nothing reads it back in this transaction,
+    # and an OrderLine in the flush (its order, shipment, product and booking relationships) was a
+    # third of the flush's CPU
+    db.session.execute(_INSERT_LINE, {**line, "order_id": order.id, "booking_id": booking.id})
     record_statuses(events, actor=user, now=now)
     if confirm:
         enqueue_after_commit("tourism.tasks.send_booking_mail", booking.id)  # as confirm_booking: through the outbox
     return booking
+
+
+#: The order line of `POST /bookings` (`book_listing`), written after the flush.
+_INSERT_LINE = sa.insert(OrderLine.__table__)
 
 
 def _booking_rows(
@@ -510,9 +519,11 @@ def _booking_rows(
     confirm: bool,
     now: datetime,
     number: int,
-) -> tuple[Booking, OrderLine, list[tuple[object, StrEnum | None, StrEnum, str]]]:
+) -> tuple[Booking, dict, list[tuple[object, StrEnum | None, StrEnum, str]]]:
     """The booking and its order line for a hold just checked under the unit-type lock (one path for
-    `POST /bookings` and the cart's checkout). Not added to the session: the caller adds and flushes.
+    `POST /bookings` and the cart's checkout). The booking is not added to the session: the caller
+    adds and flushes. The line is its column values but `order_id` and `booking_id`: the checkout
+    makes an `OrderLine(order=..., booking=..., **line)` of them, `book_listing` inserts the row.
     Returns them with their status events: held, then confirmed at once when `confirm` (pay on arrival)."""
     expires_at = None if confirm else now + timedelta(minutes=_hold_minutes())
     booking = Booking(
@@ -539,21 +550,19 @@ def _booking_rows(
         created_at=now,
     )
     quantity = booking.nights * booking.units if listing.kind == ListingKind.STAY else booking.guests
-    line = OrderLine(
-        order=order,
-        kind="booking",
-        booking=booking,
-        status=LineStatus.OPEN,
-        title=line_title(booking),
-        unit="晚" if listing.kind == ListingKind.STAY else "人",
-        village_id=listing.village_id,
+    line = {
+        "kind": "booking",
+        "status": LineStatus.OPEN,
+        "title": line_title(booking),
+        "unit": "晚" if listing.kind == ListingKind.STAY else "人",
+        "village_id": listing.village_id,
         # nightly prices may differ (weekend, holiday): the line total is the sum, the unit price its floor average
-        unit_price_fen=total // quantity,
-        quantity=quantity,
-        line_total_fen=total,
-        commission_bps=0,
-        benefit_split=benefit_split((link.household_id, link.weight) for link in listing.benefit_links),
-    )
+        "unit_price_fen": total // quantity,
+        "quantity": quantity,
+        "line_total_fen": total,
+        "commission_bps": 0,
+        "benefit_split": benefit_split((link.household_id, link.weight) for link in listing.benefit_links),
+    }
     events: list[tuple[object, StrEnum | None, StrEnum, str]] = [(booking, None, BookingStatus.HELD, "")]
     if confirm:
         events.append((booking, BookingStatus.HELD, BookingStatus.CONFIRMED, "pay on arrival"))
@@ -1229,7 +1238,7 @@ class CartBookings:
                     name=_line_label(listing, check_in, check_out),
                     fields={"listing_id": str(listing.id), "checkin": check_in.isoformat()},
                 ) from None
-            booking, line, events = _booking_rows(
+            booking, line_values, events = _booking_rows(
                 order,
                 req,
                 listing,
@@ -1243,6 +1252,7 @@ class CartBookings:
                 now=now,
                 number=number,
             )
+            line = OrderLine(order=order, booking=booking, **line_values)
             held.lines.append(line)
             held.rows += [booking, line]
             held.total_fen += total
