@@ -31,6 +31,7 @@ MESSAGES = {
     "cart_line_not_found": N_("购物车中没有这一项"),
     "cash_already_confirmed": N_("此发货单的现金已确认过"),
     "cash_already_received": N_("此发货单的现金已收过"),
+    "cash_taken_at_handover": N_("此发货单的现金在交付时一并收取"),
     "cash_day_closed": N_("%(day)s 的现金账已日结"),
     "cash_day_closed_no_change": N_("%(day)s 的现金账已日结，不能再更改"),
     "cash_held_by_host": N_("到店付款的现金在接待户手中，不能在此退款"),

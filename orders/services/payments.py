@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from ledger import services as ledger
 from orders import signals
 from orders.models import (
+    Delivery,
     LineStatus,
     Order,
     OrderLine,
@@ -64,7 +65,7 @@ from orders.services.common import (
     stock_lines,
 )
 from shop.celery import enqueue_after_commit
-from shop.errors import Conflict, ValidationError
+from shop.errors import Conflict, DomainError, ValidationError
 from shop.extensions import db
 from shop.history import can_transition, transition
 from shop.timeutil import local_date
@@ -301,14 +302,36 @@ def confirm_cash(target: Shipment | Order, *, actor, now: datetime) -> bool:
     return changed
 
 
+#: A cash shipment whose hand-over takes its cash itself: the parcel's delivery (`deliver`, cash on
+#: delivery) once shipped, the counter hand-over of the whole order once it waits at the chosen station.
+_CASH_AT_HANDOVER = frozenset({ShipmentStatus.READY_FOR_PICKUP, ShipmentStatus.ARRIVED})
+
+
+def counter_cash_refusal(shipment: Shipment) -> DomainError | None:
+    """Why `confirm_counter_cash` refuses the shipment now (None: the counter may take its cash ahead of
+    the hand-over): a live shipment of a cash order whose cash is not in the book yet, and not one whose
+    hand-over is the moment to take it — a cash-on-delivery parcel on its way (taken at delivery) or a
+    pick-up order waiting at the counter (taken with the whole order's hand-over)."""
+    if not is_cash_order(shipment.order):
+        return Conflict("not_cash_order")
+    if cash.taken_entry(shipment.id) is not None:
+        return Conflict("cash_already_confirmed")
+    if shipment.status == ShipmentStatus.CANCELED:
+        return Conflict("shipment_canceled")
+    on_its_way = shipment.status == ShipmentStatus.SHIPPED and shipment.order.delivery == Delivery.SHIP
+    if on_its_way or shipment.status in _CASH_AT_HANDOVER:
+        return Conflict("cash_taken_at_handover")
+    return None
+
+
 def confirm_counter_cash(shipment: Shipment, *, actor, now: datetime) -> Shipment:
-    """The counter took the cash for a shipment before handing it over (pay at the counter, collect later)."""
+    """The counter took the cash for a shipment before handing it over (pay at the counter, collect later);
+    refused as `counter_cash_refusal` says."""
     lock_order(shipment.order_id)
     db.session.refresh(shipment)
-    if not is_cash_order(shipment.order):
-        raise Conflict("not_cash_order")
-    if cash.taken_entry(shipment.id) is not None:
-        raise Conflict("cash_already_confirmed")
+    refusal = counter_cash_refusal(shipment)
+    if refusal is not None:
+        raise refusal
     cash.take_cash(shipment, shipment_due_fen(shipment), actor=actor, now=now)
     settle_cash_payment(shipment.order, actor=actor, now=now)
     db.session.flush()

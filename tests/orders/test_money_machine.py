@@ -154,7 +154,7 @@ class MoneyMachine(MoneyMachineBase):
             for o in self.orders()
             if o.status == OrderStatus.CONFIRMED and o.payment_method == "station_cash"
             for s in o.shipments
-            if s.status in OPEN and cash.taken_entry(s.id) is None
+            if payments.counter_cash_refusal(s) is None
         ]
         shipment = self.pick(shipments, index)
         if shipment is not None:

@@ -93,7 +93,7 @@ def test_confirming_cash_waits_for_the_confirmation(client, auth, db):
     from orders.services.cashbook import shipment_cash_fen
 
     operator, _order, shipment = _station_order(payment_method="cod")
-    shipment.status = "shipped"
+    shipment.status = "packed"  # taken ahead at the counter (once shipped, its cash comes with the delivery)
     commit()
     auth.login(operator)
     url = f"/station/shipments/{shipment.code}/cash"

@@ -171,22 +171,37 @@ def test_wrong_pickup_code_is_refused_counted_and_finally_locked(db, world, now,
     assert db.session.scalar(sa.select(sa.func.count(StockMovement.id)).where(StockMovement.kind == "consume")) == 0
 
 
-def test_station_cash_must_be_confirmed_before_pickup(db, world, now):
-    _order, shipment = _ready_pickup(world, now, payment_method="station_cash")
-    with pytest.raises(Conflict):
-        fulfilment.hand_over_pickup(shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now)
+def test_station_cash_must_be_taken_before_or_with_the_pickup(db, world, now):
+    """A station-cash pick-up is handed over only with its cash: taken early at the counter while the goods
+    are being prepared (once), or with the hand-over itself — not early once the order waits at the counter."""
     from orders.services.cashbook import cash_summary
     from orders.services.payments import confirm_counter_cash as confirm_cash
 
-    confirm_cash(shipment, actor=world.a.operator, now=now)
-    with pytest.raises(Conflict):
+    _order, shipment = _ready_pickup(world, now, payment_method="station_cash")
+    with pytest.raises(Conflict) as unpaid:
+        fulfilment.hand_over_pickup(shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now)
+    assert unpaid.value.code == "cash_not_received"
+    with pytest.raises(Conflict) as early:
         confirm_cash(shipment, actor=world.a.operator, now=now)
-    fulfilment.hand_over_pickup(shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now)
+    assert early.value.code == "cash_taken_at_handover"
+    fulfilment.hand_over_pickup(
+        shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now, cash_received_fen=6666
+    )
     assert shipment.status == ShipmentStatus.DELIVERED
+
+    paid_early = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash").shipments[0]
+    confirm_cash(paid_early, actor=world.a.operator, now=now)
+    with pytest.raises(Conflict) as again:
+        confirm_cash(paid_early, actor=world.a.operator, now=now)
+    assert again.value.code == "cash_already_confirmed"
+    fulfilment.accept(paid_early, actor=world.a.operator, now=now)
+    fulfilment.pack(paid_early, actor=world.a.operator, now=now)
+    fulfilment.hand_over_pickup(paid_early, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now)
+    assert paid_early.status == ShipmentStatus.DELIVERED
     from shop.timeutil import local_date
 
     (group,) = cash_summary(world.a.station.id, local_date(now))
-    assert (group.operator_id, group.count, group.amount_fen) == (world.a.operator.id, 1, 6666)
+    assert (group.operator_id, group.count, group.amount_fen) == (world.a.operator.id, 2, 6666 + 3333)
     assert cash_summary(world.b.station.id, local_date(now)) == []
 
 
