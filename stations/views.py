@@ -36,7 +36,6 @@ from orders.models import OrderLine
 from orders.services import cashbook as cash
 from orders.services import payments
 from orders.services.amounts import is_cash_order
-from orders.services.payments import shipment_cancelable
 from shop.args import date_arg, parse_int
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station, role_required
@@ -150,15 +149,18 @@ def index():
 @bp.get("/shipments/<code>")
 @role_required(Role.OPERATOR)
 def shipment(code: str):
+    """The shipment, and the forms of exactly the steps the service would take now (`fulfilment.offered_steps`:
+    the template picks a step's form, it states no rule of its own)."""
     s = _shipment(code)
+    cash_in_book = cash.taken_entry(s.id) is not None
     return render_template(
         "stations/shipment.html",
         shipment=s,
         order=s.order,
         pickup_station=s.order.pickup_station if fulfilment.pickup_station_id(s) else None,
         is_transfer=fulfilment.is_transfer(s),
-        may=lambda action: fulfilment.may(current_user, s, action),
-        cancelable=shipment_cancelable(s),
+        offer=fulfilment.offered_steps(current_user, s),
+        hands_over=fulfilment.may(current_user, s, "pickup"),
         order_shipments=fulfilment.order_shipments(s.order) if fulfilment.pickup_station_id(s) else [s],
         amount_of=fulfilment.shipment_amount_fen,
         history=history_of(s),
@@ -168,7 +170,8 @@ def shipment(code: str):
         cash_form=EmptyForm(),
         cash_methods=cash.CASH_METHODS,
         amount_fen=fulfilment.shipment_amount_fen(s),
-        cash_in_book=cash.taken_entry(s.id) is not None,
+        cash_in_book=cash_in_book,
+        cash_due=cash.outstanding_cash_fen([s]) if is_cash_order(s.order) and not cash_in_book else 0,
         order_cash_due=cash.outstanding_cash_fen(fulfilment.live_shipments(s.order)) if is_cash_order(s.order) else 0,
         max_failures=fulfilment.PICKUP_MAX_FAILURES,
         pickup_waiting=fulfilment.not_yet_at_pickup_station(s) if s.order.delivery == "pickup" else [],
@@ -265,6 +268,10 @@ def cancel_line(code: str, line_id: int):
     if not form.validate_on_submit():
         flash_form_errors(form)
         return redirect(url_for(".shipment", code=s.code))
+    refusal = fulfilment.cancel_line_refusal(line)  # refused at once, not after the confirmation
+    if refusal is not None:
+        flash(refusal.message, "error")
+        return redirect(url_for(".shipment", code=s.code))
     page = ask_first(
         _("确认取消「%(title)s」× %(n)s？顾客会收到通知，已付款项将退回。", title=line.title, n=line.quantity),
         back=url_for(".shipment", code=s.code),
@@ -287,6 +294,10 @@ def confirm_cash(code: str):
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
+    refusal = payments.counter_cash_refusal(s)  # refused at once, not after the confirmation
+    if refusal is not None:
+        flash(refusal.message, "error")
+        return redirect(url_for(".shipment", code=s.code))
     page = ask_first(
         _(
             "确认已收到发货单 %(code)s 的现金 %(amount)s？收款会记入现金账，不能撤销。",

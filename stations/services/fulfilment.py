@@ -31,6 +31,8 @@ recalled lot (409 `lot_not_sellable`: scan another one).
 Whether a step may be taken now has one home per step, a `*_refusal` predicate (None, or the DomainError the
 step raises): the step asks it under its locks, and the confirmation step of the station's pages asks it
 first (`step_refusal`), so a step that cannot be taken is refused at once, not after the operator confirmed.
+The shipment page asks the same predicates which steps to offer (`offered_steps`): it shows a step's form
+exactly when a POST of that step would be taken, and states no rule of its own.
 
 Services here only flush; the route commits. A wrong pick-up code is the one failure whose effect
 must survive: `hand_over_pickup` raises `WrongPickupCode` after counting the failure, and the caller
@@ -39,6 +41,7 @@ commits the count before answering (see `stations.views` / `stations.api`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -50,8 +53,9 @@ from orders.models import Delivery, LineStatus, Order, OrderLine, OrderStatus, S
 from orders.services.amounts import is_cash_order, shipment_due_fen
 from orders.services.cashbook import take_cash
 from orders.services.common import adjust_delivered_count
-from orders.services.payments import refund_line, settle_cash_payment, shipment_cancelable
+from orders.services.payments import counter_cash_refusal, refund_line, settle_cash_payment, shipment_cancelable
 from orders.services.pickup import handover_station_id, is_transfer, on_own_shelf, pickup_station_id
+from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
 from shop.codes import same_secret, typed_numeric_code
@@ -162,24 +166,76 @@ def require_may(user, shipment: Shipment, action: str) -> None:
 
 def step_refusal(user, shipment: Shipment, action: str, *, tracking_number: str | None = None) -> DomainError | None:
     """Why `user` may not take `action` on `shipment` as it stands, or None when nothing stands against it:
-    the other station's step (`require_may`), then the step's own predicate (ship, deliver, receive, ready,
-    cancel, and the counter hand-over short of its code). The confirmation step asks this before it asks
-    the operator (stations.views.shipment_action); the step itself asks the same predicates under its locks."""
-    if action in ACTIONS and (refusal := _not_your_step(user, shipment, action)) is not None:
+    the other station's step (`require_may`), then the step's own predicate (accept, pack, ready, ship,
+    receive, deliver, cancel, receive_return, the counter's early cash ("cash"), and the counter hand-over
+    short of its code). The confirmation step asks this before it asks the operator
+    (stations.views.shipment_action); the step itself asks the same predicates under its locks."""
+    if action in (*ACTIONS, "cash") and (refusal := _not_your_step(user, shipment, action)) is not None:
         return refusal
+    predicates = {
+        "accept": accept_refusal,
+        "pack": pack_refusal,
+        "ready": ready_refusal,
+        "receive": receive_refusal,
+        "deliver": deliver_refusal,
+        "pickup": pickup_refusal,
+        "cancel": cancel_refusal,
+        "receive_return": receive_return_refusal,
+        "cash": counter_cash_refusal,
+    }
     if action == "ship":
         return ship_refusal(shipment, tracking_number=tracking_number)
-    if action == "deliver":
-        return deliver_refusal(shipment)
-    if action == "receive":
-        return receive_refusal(shipment)
-    if action == "ready":
-        return ready_refusal(shipment)
-    if action == "cancel":
-        return cancel_refusal(shipment)
-    if action == "pickup":
-        return pickup_refusal(shipment)
-    return None
+    predicate = predicates.get(action)
+    return predicate(shipment) if predicate is not None else None
+
+
+def _offered(refusal: DomainError | None) -> bool:
+    """A step is offered when nothing stands against it but what its form asks for: a ValidationError is
+    about the input (a parcel's tracking number); the counter hand-over's code is not asked by its
+    predicate at all."""
+    return refusal is None or isinstance(refusal, ValidationError)
+
+
+#: Why a counter hand-over that is this station's, of a shipment waiting at the counter, is held whatever
+#: code is typed: the rest of the order is not there yet, or wrong codes locked it (the page says which).
+COUNTER_HOLDS = frozenset({"order_not_ready", "pickup_locked"})
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The steps the shipment page offers a user now (`offered_steps`); `step in offer` asks one.
+
+    `steps`: the shipment's steps (ACTIONS, "cash" for the counter's early cash, "unlock" for an admin
+    when wrong codes locked the counter hand-over); `lines`: the ids of the lines `cancel_line` would
+    cancel; `counter_held`: the counter hand-over's refusal when it is one of COUNTER_HOLDS (the page
+    shows the order at the counter and why it cannot be handed over yet), else None."""
+
+    steps: frozenset[str]
+    lines: frozenset[int]
+    counter_held: DomainError | None = None
+
+    def __contains__(self, step: object) -> bool:
+        return step in self.steps
+
+    @property
+    def counter_locked(self) -> bool:
+        """The counter hand-over is held because wrong codes locked it (an admin unlocks it)."""
+        return isinstance(self.counter_held, PickupLocked)
+
+
+def offered_steps(user, shipment: Shipment) -> Offer:
+    """The steps `user` may take on `shipment` now, as the steps themselves would judge them (`step_refusal`,
+    `cancel_line_refusal`): what the station's shipment page offers, and nothing else."""
+    refusals = {action: step_refusal(user, shipment, action) for action in (*ACTIONS, "cash")}
+    steps = {action for action, refusal in refusals.items() if _offered(refusal)}
+    held = refusals["pickup"]
+    counter_held = held if held is not None and held.code in COUNTER_HOLDS else None
+    if isinstance(counter_held, PickupLocked) and user.role == Role.ADMIN:
+        steps.add("unlock")
+    lines: frozenset[int] = frozenset()
+    if _not_your_step(user, shipment, "cancel") is None:
+        lines = frozenset(ln.id for ln in shipment.lines if cancel_line_refusal(ln) is None)
+    return Offer(steps=frozenset(steps), lines=lines, counter_held=counter_held)
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -281,16 +337,26 @@ def _order_not_open(shipment: Shipment) -> Conflict | None:
     return Conflict("order_not_confirmed") if shipment.order.status != OrderStatus.CONFIRMED else None
 
 
-def _require_order_open(shipment: Shipment) -> None:
-    _raise_if(_order_not_open(shipment))
-
-
 # --- steps ------------------------------------------------------------------------------------
 
 
+def _cannot_become(shipment: Shipment, to: str) -> IllegalTransition | None:
+    """Refused when the state machine has no step from the shipment's status to `to`."""
+    if can_transition(shipment, to):
+        return None
+    return IllegalTransition(fields={"status": str(shipment.status), "to": to})
+
+
+def accept_refusal(shipment: Shipment) -> DomainError | None:
+    """Why `accept` refuses the shipment now (None: the station may take it on): its order open, the
+    shipment new."""
+    return _order_not_open(shipment) or _cannot_become(shipment, ShipmentStatus.ACCEPTED)
+
+
 def accept(shipment: Shipment, *, actor, now: datetime) -> Shipment:
+    """new → accepted; refused as `accept_refusal` says."""
     _lock(shipment)
-    _require_order_open(shipment)
+    _raise_if(accept_refusal(shipment))
     transition(shipment, ShipmentStatus.ACCEPTED, actor=actor, now=now)
     _notify(shipment, "accepted")
     db.session.flush()
@@ -327,13 +393,19 @@ def _pack_lots(shipment: Shipment, lots: dict[int, str] | None, *, actor, now: d
         )
 
 
+def pack_refusal(shipment: Shipment) -> DomainError | None:
+    """Why `pack` refuses the shipment now, whatever lots are scanned (None: it may be packed): its order
+    open, the shipment accepted. The lots are checked by the step (`lot_not_sellable`: scan another)."""
+    return _order_not_open(shipment) or _cannot_become(shipment, ShipmentStatus.PACKED)
+
+
 def pack(shipment: Shipment, *, actor, now: datetime, lots: dict[int, str] | None = None) -> Shipment:
     """Packed; a pick-up shipment is then on the counter shelf, ready for pick-up, in the same step.
 
     `lots` ({order line id: lot code}) are the lots the packer scanned; lines not named keep the
-    lots they were given at checkout (first expiring first)."""
+    lots they were given at checkout (first expiring first). Refused as `pack_refusal` says."""
     _lock(shipment)
-    _require_order_open(shipment)
+    _raise_if(pack_refusal(shipment))
     _pack_lots(shipment, lots, actor=actor, now=now)
     transition(shipment, ShipmentStatus.PACKED, actor=actor, now=now)
     if shipment.order.delivery == Delivery.PICKUP and not is_transfer(shipment):
@@ -353,9 +425,7 @@ def ready_refusal(shipment: Shipment) -> DomainError | None:
         return IllegalTransition("not_a_pickup", fields={"status": shipment.status})
     if is_transfer(shipment):
         return IllegalTransition("wrong_pickup_station", fields={"status": shipment.status})
-    if not can_transition(shipment, ShipmentStatus.READY_FOR_PICKUP):
-        return IllegalTransition(fields={"status": str(shipment.status), "to": ShipmentStatus.READY_FOR_PICKUP})
-    return None
+    return _cannot_become(shipment, ShipmentStatus.READY_FOR_PICKUP)
 
 
 def mark_ready(shipment: Shipment, *, actor, now: datetime) -> Shipment:
@@ -565,13 +635,20 @@ def unlock_pickup(shipment: Shipment, *, actor, now: datetime) -> Shipment:
 # --- goods going back ---------------------------------------------------------------------------
 
 
+def receive_return_refusal(shipment: Shipment) -> DomainError | None:
+    """Why `receive_return` refuses the shipment now (None: its goods are on their way back to be taken in)."""
+    if shipment.return_status != "returning":
+        return IllegalTransition("nothing_to_return", fields={"return_status": shipment.return_status or ""})
+    return None
+
+
 def receive_return(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     """The packing station received back the goods of a pick-up transfer canceled after it arrived at
     the chosen station (`return_status` returning → returned): their allocation is released now, so
-    the stock is available again — not before (`orders.services.payments.release_allocation`)."""
+    the stock is available again — not before (`orders.services.payments.release_allocation`).
+    Refused as `receive_return_refusal` says."""
     _lock(shipment)
-    if shipment.return_status != "returning":
-        raise IllegalTransition("nothing_to_return", fields={"return_status": shipment.return_status or ""})
+    _raise_if(receive_return_refusal(shipment))
     stock = {int(record_id): int(quantity) for record_id, quantity in (shipment.return_stock or {}).items()}
     # the lots the canceled lines still hold are given back with them (a recalled lot's are blocked)
     held = held_lines([ln.id for ln in shipment.lines if ln.kind == "product" and ln.status != LineStatus.OPEN])
@@ -597,12 +674,26 @@ def receive_return(shipment: Shipment, *, actor, now: datetime) -> Shipment:
 # --- cancellation ------------------------------------------------------------------------------
 
 
+def cancel_line_refusal(line: OrderLine) -> DomainError | None:
+    """Why `cancel_line` refuses the line now, whatever reason is given (None: it may be canceled): the
+    line still open, its shipment not yet gone from the station, the order open."""
+    if line.status != LineStatus.OPEN:
+        return Conflict("line_not_open")
+    shipment = line.shipment
+    if not shipment_cancelable(shipment):
+        return IllegalTransition(
+            "cannot_cancel_line", status=status_label(shipment.status), fields={"status": shipment.status}
+        )
+    return _order_not_open(shipment)
+
+
 def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderLine:
     """A line that cannot be supplied: release its stock, refund it, tell the buyer why.
 
     `orders.services.payments.refund_line` releases the allocation, refunds what was paid (or lowers
     the cash still due), marks the line refunded and cancels the shipment when no line is left;
     this adds the reason to the shipment's history, settles the order and notifies the buyer.
+    Refused as `cancel_line_refusal` says.
     """
     reason = (reason or "").strip()[:200]
     if not reason:
@@ -612,13 +703,7 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderL
         raise NotFound("line_not_found")
     _lock(shipment)
     db.session.refresh(line)
-    if line.status != LineStatus.OPEN:
-        raise Conflict("line_not_open")
-    if not shipment_cancelable(shipment):
-        raise IllegalTransition(
-            "cannot_cancel_line", status=status_label(shipment.status), fields={"status": shipment.status}
-        )
-    _require_order_open(shipment)
+    _raise_if(cancel_line_refusal(line))
     refund_line(line, actor=actor, now=now, reason=reason)
     db.session.flush()
     db.session.refresh(shipment)
@@ -641,12 +726,13 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderL
 
 def cancel_refusal(shipment: Shipment) -> DomainError | None:
     """Why `cancel_shipment` refuses the shipment now (None: it may be canceled): only until it leaves the
-    station (`orders.services.payments.shipment_cancelable`)."""
+    station (`orders.services.payments.shipment_cancelable`), and while its order is open (as each line's
+    cancellation, `cancel_line_refusal`)."""
     if not shipment_cancelable(shipment):
         return IllegalTransition(
             "cannot_cancel_shipment", status=status_label(shipment.status), fields={"status": shipment.status}
         )
-    return None
+    return _order_not_open(shipment)
 
 
 def cancel_shipment(shipment: Shipment, *, actor, now: datetime, reason: str) -> Shipment:
