@@ -35,6 +35,7 @@ MESSAGES = {
     "order_not_confirmed": N_("订单未确认（尚未付款或已关闭）"),
     "order_not_ready": N_("还有发货单未到自提站点（%(codes)s），整单到齐后才能交付"),
     "pickup_locked": N_("取货码错误次数过多，已锁定，请联系管理员解锁"),
+    "pickup_not_locked": N_("取货码没有被锁定，无需解锁"),
     "pickup_needs_code": N_("此订单为到站自提，须在自提站点凭取货码交付"),
     "pickup_not_shippable": N_("此订单为到站自提，不能发快递"),
     "pickup_station_only": N_("只有顾客选择的自提站点才能收货和交付"),

@@ -321,9 +321,10 @@ def unlock_pickup(code: str):
     s = _shipment(code)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    fulfilment.unlock_pickup(s, actor=current_user, now=now_utc())
-    commit()
-    flash(_("已解除取货码锁定"), "success")
+    with flash_domain_errors():
+        fulfilment.unlock_pickup(s, actor=current_user, now=now_utc())
+        commit()
+        flash(_("已解除取货码锁定"), "success")
     return redirect(url_for(".shipment", code=s.code))
 
 

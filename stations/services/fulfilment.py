@@ -230,7 +230,7 @@ def offered_steps(user, shipment: Shipment) -> Offer:
     steps = {action for action, refusal in refusals.items() if _offered(refusal)}
     held = refusals["pickup"]
     counter_held = held if held is not None and held.code in COUNTER_HOLDS else None
-    if isinstance(counter_held, PickupLocked) and user.role == Role.ADMIN:
+    if user.role == Role.ADMIN and unlock_refusal(shipment) is None:
         steps.add("unlock")
     lines: frozenset[int] = frozenset()
     if _not_your_step(user, shipment, "cancel") is None:
@@ -622,9 +622,20 @@ def hand_over_pickup(
     return shipment
 
 
+def unlock_refusal(shipment: Shipment, shipments: list[Shipment] | None = None) -> DomainError | None:
+    """Why `unlock_pickup` refuses now (None: wrong codes locked the counter hand-over of `shipment`).
+    `shipments`: the order's (as locked by the unlock)."""
+    if isinstance(pickup_refusal(shipment, shipments), PickupLocked):
+        return None
+    return Conflict("pickup_not_locked")
+
+
 def unlock_pickup(shipment: Shipment, *, actor, now: datetime) -> Shipment:
-    """Admin: reset the wrong-code counter (recorded in the shipment's history)."""
-    for s in _lock_order_shipments(shipment.order):  # the counter is the order's: every shipment's
+    """Admin: reset the wrong-code counter (recorded in the shipment's history); refused as
+    `unlock_refusal` says (nothing to unlock)."""
+    shipments = _lock_order_shipments(shipment.order)
+    _raise_if(unlock_refusal(shipment, shipments))
+    for s in shipments:  # the counter is the order's: every shipment's
         if s.pickup_failures or s.id == shipment.id:
             s.pickup_failures = 0
             record_status(s, from_status=s.status, to_status=s.status, actor=actor, now=now, note="pickup unlocked")

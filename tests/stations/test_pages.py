@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from orders.models import Shipment
 from shop.db import commit
+from shop.history import history_of
 from shop.timeutil import now_utc
 from stations.services import fulfilment
 from stations.services.dashboard import station_dashboard
@@ -172,6 +173,11 @@ def test_locked_pickup_is_unlocked_only_by_an_admin(db, world, client, auth, now
     assert client.post(f"/station/shipments/{s.code}/unlock-pickup").status_code == 302
     db.session.expire_all()
     assert s.pickup_failures == 0
+    history = len(history_of(s))
+    again = client.post(f"/station/shipments/{s.code}/unlock-pickup", follow_redirects=True)  # nothing to unlock
+    assert "取货码没有被锁定" in again.get_data(as_text=True)
+    db.session.expire_all()
+    assert len(history_of(s)) == history  # refused: no history line
 
 
 def test_shipment_page_shows_the_recipient_to_the_station_and_nav_links_refund_requests(db, world, client, auth):
