@@ -97,31 +97,6 @@ def test_the_qr_code_is_a_png_of_whole_modules_with_a_white_quiet_zone():
     assert sizes[0] < sizes[1]
 
 
-def test_the_qr_png_is_the_png_qrcode_itself_saves():
-    """qr_png draws the module matrix as pixels and scales it (not a rectangle per dark module, as
-    qrcode's PIL image does): the PNG is the one qrcode's own image saves, byte for byte."""
-    import io
-    import random
-    import string
-
-    import qrcode
-
-    from shop.qr import BORDER, BOX
-
-    rnd = random.Random(24)
-    texts = ["UYYSNHWL-S-1:482913", "https://village-eline.cn/s/p/12345", "罗渡农家乐", "A" * 60 + ":000001"]
-    texts += [
-        "".join(rnd.choices(string.ascii_uppercase + string.digits + "-:/", k=rnd.randrange(1, 90))) for _ in range(20)
-    ]
-    for text in texts:
-        code = qrcode.QRCode(box_size=BOX, border=BORDER, mask_pattern=0)
-        code.add_data(text)
-        code.make(fit=True)
-        theirs = io.BytesIO()
-        code.make_image().save(theirs, format="PNG")
-        assert qr_png(text) == theirs.getvalue(), text
-
-
 def test_the_booking_mails_read_as_render_template_renders_them(db):
     """The booking mails are rendered without the pages' context processors (shop.mail.render_mail):
     the same text as Flask's render_template gives, in both languages and for both mails."""
