@@ -63,6 +63,12 @@ def _open_orders_statement() -> sa.Select:
     return sa.select(sa.func.count()).select_from(open_orders)
 
 
+def open_orders_column() -> sa.ScalarSelect:
+    """`open_pay_later_orders` as a scalar subquery (bind parameters `user_id` and `at_most`), for a
+    read that runs after `lock_pay_later` anyway (the checkout's items read): one round trip less."""
+    return _open_orders_statement().scalar_subquery()
+
+
 def open_pay_later_orders(user_id: int, *, at_most: int) -> int:
     """Open unpaid orders of goods (a pay-on-arrival booking's order is limited by tourism's own rule),
     counted up to `at_most` (the cap: a checkout only needs to know whether it is reached). Read through
@@ -75,13 +81,13 @@ def _lock_buyer_statement() -> sa.Select:
     return sa.select(User.id).where(User.id == sa.bindparam("user_id")).with_for_update()
 
 
-def check_pay_later(buyer_id: int, payment_method: str, wanted: dict[int, int]) -> None:
-    """Refuse a pay-later order over the limits (changes nothing); locks the buyer's row until commit.
-    The count is a second statement, after the lock: under READ COMMITTED a statement sees the rows
-    committed before it started, so the count must start once a concurrent checkout of the same
-    account has committed (one statement locking and counting would count with the older snapshot)."""
+def lock_pay_later(buyer_id: int, payment_method: str, wanted: dict[int, int]) -> int | None:
+    """The first half of `check_pay_later`: refuse a line over MAX_PAY_LATER_QUANTITY (422), then lock
+    the buyer's row until commit. Returns the cap of open orders to count against (None: not a
+    pay-later order, nothing locked, nothing to count). The caller counts in a statement of its own
+    that starts after this one (see `check_pay_later`) and hands the count to `refuse_over_cap`."""
     if payment_method not in PAY_LATER:
-        return
+        return None
     cap = max_quantity()
     for product_id, quantity in wanted.items():
         if quantity > cap:
@@ -91,13 +97,30 @@ def check_pay_later(buyer_id: int, payment_method: str, wanted: dict[int, int]) 
                 fields={"items": "pay_later_quantity", "product_id": str(product_id), "max": str(cap)},
             )
     db.session.execute(statement("orders.lock_buyer", _lock_buyer_statement), {"user_id": buyer_id})
-    limit = max_open_orders()
-    if open_pay_later_orders(buyer_id, at_most=limit) >= limit:
+    return max_open_orders()
+
+
+def refuse_over_cap(open_orders: int, limit: int) -> None:
+    """409 `too_many_open_orders` when the buyer's open pay-later orders (counted after the lock,
+    up to `limit`) have reached the cap."""
+    if open_orders >= limit:
         raise TooManyOpenOrders(
             "too_many_open_orders",
             max=limit,
             fields={"max": str(limit)},
         )
+
+
+def check_pay_later(buyer_id: int, payment_method: str, wanted: dict[int, int]) -> None:
+    """Refuse a pay-later order over the limits (changes nothing); locks the buyer's row until commit.
+    The count is a second statement, after the lock: under READ COMMITTED a statement sees the rows
+    committed before it started, so the count must start once a concurrent checkout of the same
+    account has committed (one statement locking and counting would count with the older snapshot).
+    The checkout folds that count into its items read, the next statement after the lock
+    (`orders.services.placement.quote`, `open_orders_column`)."""
+    limit = lock_pay_later(buyer_id, payment_method, wanted)
+    if limit is not None:
+        refuse_over_cap(open_pay_later_orders(buyer_id, at_most=limit), limit)
 
 
 def collect_by(order: Order) -> datetime | None:

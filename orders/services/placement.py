@@ -54,7 +54,7 @@ from orders.models import (
 from orders.providers import card_payments_enabled
 from orders.services.cart import MAX_CART_LINES, check_quantity
 from orders.services.common import notify
-from orders.services.limits import check_pay_later
+from orders.services.limits import lock_pay_later, open_orders_column, open_pay_later_orders, refuse_over_cap
 from orders.services.shipping import shipping_fen
 from shop import pagecache
 from shop.codes import new_numeric_code, new_order_code, new_secret
@@ -223,10 +223,11 @@ class Quote:
     total_fen: int
 
 
-def _read_items_statement(with_pickup: bool) -> sa.Select:
+def _read_items_statement(with_pickup: bool, with_open_orders: bool) -> sa.Select:
     pickup_exists = (
         sa.select(Station.id).where(Station.id == sa.bindparam("pickup_id")).exists() if with_pickup else sa.null()
     )
+    open_orders = open_orders_column() if with_open_orders else sa.null()
     return (
         sa.select(
             Product.id,
@@ -244,6 +245,7 @@ def _read_items_statement(with_pickup: bool) -> sa.Select:
             BenefitLink.household_id,
             BenefitLink.weight,
             pickup_exists.label("pickup_exists"),
+            open_orders.label("open_orders"),
             papers_ok_clause(Product.id, Category.food_class, sa.bindparam("today", type_=sa.Date())).label(
                 "papers_ok"
             ),
@@ -258,17 +260,26 @@ def _read_items_statement(with_pickup: bool) -> sa.Select:
 
 
 def _read_items(
-    wanted: dict[int, int], pickup_station_id: int | None, today: date
-) -> tuple[dict[int, QuotedItem], bool | None]:
+    wanted: dict[int, int], pickup_station_id: int | None, today: date, pay_later: tuple[int, int] | None = None
+) -> tuple[dict[int, QuotedItem], bool | None, int | None]:
     """One statement for everything a checkout reads: each product with its stock record id, its
     station's commission and its benefit links (one row per link), plus whether the pick-up
-    station exists. Returns ({product_id: item}, pickup station exists — None when not asked or
-    when no product matched, so nothing answered)."""
+    station exists and, with `pay_later` (buyer id, cap), the buyer's open pay-later orders counted
+    up to the cap (`orders.services.limits`; the buyer's row is already locked). Returns ({product_id:
+    item}, pick-up station exists, open orders) — the last two None when not asked or when no
+    product matched, so nothing answered."""
     with_pickup = bool(pickup_station_id)  # the statement is built once per variant (was ~5% of a checkout's CPU)
-    query = statement(("orders.read_items", with_pickup), lambda: _read_items_statement(with_pickup))
-    rows = db.session.execute(query, {"ids": sorted(wanted), "pickup_id": pickup_station_id, "today": today}).all()
+    with_open_orders = pay_later is not None
+    query = statement(
+        ("orders.read_items", with_pickup, with_open_orders),
+        lambda: _read_items_statement(with_pickup, with_open_orders),
+    )
+    params: dict = {"ids": sorted(wanted), "pickup_id": pickup_station_id, "today": today}
+    if pay_later is not None:
+        params.update(user_id=pay_later[0], at_most=pay_later[1])
+    rows = db.session.execute(query, params).all()
     items: dict[int, QuotedItem] = {}
-    pickup_ok = None
+    pickup_ok = open_orders = None
     for (
         pid,
         name,
@@ -285,6 +296,7 @@ def _read_items(
         household_id,
         link_weight,
         pickup_ok,
+        open_orders,
         papers_ok,
     ) in rows:
         item = items.get(pid)
@@ -306,7 +318,11 @@ def _read_items(
             )
         if household_id is not None:
             item.links.append((household_id, link_weight))
-    return items, (bool(pickup_ok) if rows and pickup_station_id else None)
+    return (
+        items,
+        (bool(pickup_ok) if rows and pickup_station_id else None),
+        (int(open_orders or 0) if rows and pay_later is not None else None),
+    )
 
 
 def quote(
@@ -316,14 +332,22 @@ def quote(
     pickup_station_id: int | None = None,
     agreed_prices: dict[int, int] | None = None,
     today: date | None = None,
+    pay_later: tuple[int, int] | None = None,
 ) -> Quote:
     """Server-side prices for {product_id: quantity}; unknown product or pick-up station → 422,
     unavailable or without valid food-safety papers on `today` (default: today in Beijing) → 409.
     One SQL statement (see `_read_items`). `agreed_prices` replaces the catalogue price of a product
-    by the unit price a station quoted (institutions; server-side only)."""
+    by the unit price a station quoted (institutions; server-side only). `pay_later` (buyer id, cap):
+    the buyer's row is locked (`limits.lock_pay_later`) and the same statement counts their open
+    pay-later orders; over the cap is refused (409 `too_many_open_orders`) before anything else."""
     pickup = delivery == Delivery.PICKUP
     today = today or local_date(now_utc())
-    items, pickup_ok = _read_items(wanted, pickup_station_id if pickup else None, today)
+    items, pickup_ok, open_orders = _read_items(wanted, pickup_station_id if pickup else None, today, pay_later)
+    if pay_later is not None:
+        buyer_id, cap = pay_later
+        if open_orders is None:  # no product matched: the count still gets its own answer first
+            open_orders = open_pay_later_orders(buyer_id, at_most=cap)
+        refuse_over_cap(open_orders, cap)
     for product_id, price in (agreed_prices or {}).items():
         if product_id in items:
             items[product_id] = replace(items[product_id], price_fen=int(price))
@@ -385,8 +409,9 @@ def _add_sold_counts(wanted: dict[int, int]) -> None:
 def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen: int | None = None) -> Order:
     """Create the order, its shipments, lines and payment; allocate stock. Raises, changes nothing, on refusal.
 
-    Round trips (PostgreSQL): one SELECT for products, stock records, stations, benefit links and
-    the pick-up station (`quote`), one guarded UPDATE per stock record (`allocate`), a flush of
+    Round trips (PostgreSQL): for a pay-later order the lock of the buyer's row (`lock_pay_later`),
+    one SELECT for products, stock records, stations, benefit links, the pick-up station and the
+    buyer's open pay-later orders (`quote`), one guarded UPDATE per stock record (`allocate`), a flush of
     the new rows (one INSERT per table: order, shipments, lines, payment), the lots (one SELECT,
     one guarded UPDATE per lot taken from and one INSERT of the lines' allocation rows,
     `allocate_lots`), one INSERT of the first statuses (`record_statuses`) and one UPDATE of the
@@ -395,13 +420,16 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
     wanted = _validate(req)
     on_arrival = req.payment_method == ARRIVAL
     if wanted:
-        check_pay_later(buyer.id, req.payment_method, wanted)  # unpaid reservations are limited (#17.4)
+        # unpaid reservations are limited (#17.4): the buyer's row locked now, the open orders counted by
+        # the items read, the next statement (`limits.check_pay_later` in two statements, not three)
+        cap = lock_pay_later(buyer.id, req.payment_method, wanted)
         q = quote(
             wanted,
             delivery=req.delivery,
             pickup_station_id=req.pickup_station_id,
             agreed_prices=req.agreed_prices,
             today=local_date(now),
+            pay_later=None if cap is None else (buyer.id, cap),
         )
     else:
         q = Quote({}, {}, {}, {}, {}, 0, 0)
