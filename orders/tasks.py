@@ -142,12 +142,18 @@ def send_order_mails(items: list[tuple]) -> list[tuple]:
 
 
 def _orders_for_mail(order_ids) -> dict:
-    """{id: order} with the buyer, the lines and the shipments: everything a mail shows, in three
-    statements whatever the number of orders."""
+    """{id: order} with the buyer, the pick-up station, the lines and the shipments: everything a mail
+    shows, in three statements whatever the number of orders (the pick-up station was a lazy load
+    per order of a pick-up batch)."""
     orders = db.session.scalars(
         sa.select(Order)
         .where(Order.id.in_(sorted(order_ids)))
-        .options(joinedload(Order.user), selectinload(Order.lines), selectinload(Order.shipments))
+        .options(
+            joinedload(Order.user),
+            joinedload(Order.pickup_station),
+            selectinload(Order.lines),
+            selectinload(Order.shipments),
+        )
     ).unique()
     return {order.id: order for order in orders}
 
