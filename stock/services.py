@@ -541,6 +541,88 @@ def _lots_fefo_statement() -> sa.Select:
     )
 
 
+def _take_lots_statement() -> sa.Insert:
+    """PostgreSQL, for new lines of distinct records (a checkout): `allocate_lots` in ONE statement.
+    Bind parameters: `record_ids`, `line_ids`, `quantities` (arrays, one entry per line) and `today`.
+
+    `cand`: each record's sellable lots with free units, first expiring first (`_lots_fefo_statement`'s
+    order), with the free units of the lots before it (a running sum); `taken`: the guarded UPDATE of
+    every lot the line takes from (min(free, what is still missing)), never more than on hand;
+    then the lines' allocation rows are inserted and returned (what each line got). Lots change only
+    under their record's lock, which `allocate` took in this transaction, so the statement's snapshot
+    sees every earlier lot change."""
+    lots = Lot.__table__
+    wanted = (
+        sa.func.unnest(
+            sa.bindparam("record_ids", type_=sa.ARRAY(sa.BigInteger)),
+            sa.bindparam("line_ids", type_=sa.ARRAY(sa.BigInteger)),
+            sa.bindparam("quantities", type_=sa.ARRAY(sa.Integer)),
+        )
+        .table_valued("record_id", "line_id", "quantity")
+        .render_derived(name="wanted")
+    )
+    free = lots.c.on_hand - lots.c.allocated
+    fefo = (lots.c.best_before_date.is_(None), lots.c.best_before_date, lots.c.received_at, lots.c.id)
+    cand = (
+        sa.select(
+            lots.c.id.label("lot_id"),
+            wanted.c.line_id,
+            wanted.c.quantity,
+            free.label("free"),
+            (sa.func.sum(free).over(partition_by=lots.c.stock_record_id, order_by=fefo) - free).label("before"),
+        )
+        .join_from(lots, wanted, wanted.c.record_id == lots.c.stock_record_id)
+        .where(_sellable(sa.bindparam("today", type_=sa.Date)), lots.c.on_hand > lots.c.allocated)
+        .cte("cand")
+    )
+    take = sa.func.least(cand.c.free, cand.c.quantity - cand.c.before)
+    taken = (
+        sa.update(lots)
+        .where(lots.c.id == cand.c.lot_id, cand.c.before < cand.c.quantity, lots.c.allocated + take <= lots.c.on_hand)
+        .values(allocated=lots.c.allocated + take)
+        .returning(cand.c.line_id, lots.c.id.label("lot_id"), take.label("take"))
+        .cte("taken")
+    )
+    table = LotAllocation.__table__
+    return (
+        sa.insert(table)
+        .from_select(
+            ["order_line_id", "lot_id", "allocated", "consumed"],
+            sa.select(taken.c.line_id, taken.c.lot_id, taken.c.take, sa.literal(0, sa.Integer)),
+        )
+        .returning(table.c.order_line_id, table.c.lot_id, table.c.allocated)
+    )
+
+
+def _take_lots_at_once(items: list[LineStock], *, today: date) -> None:
+    """`allocate_lots` for new lines of distinct records on PostgreSQL: one round trip (see
+    `_take_lots_statement`), the same lots and amounts as the step-by-step path; a line left short
+    (its record's free units are only in expired or blocked lots) is OutOfStock and the caller rolls
+    back. Lots loaded in the session are expired (their numbers changed)."""
+    items = sorted(items, key=lambda i: i.record_id)
+    for item in items:
+        _check_quantity(item.quantity)
+    rows = db.session.execute(
+        statement("stock.take_lots", _take_lots_statement),
+        {
+            "record_ids": [i.record_id for i in items],
+            "line_ids": [i.line_id for i in items],
+            "quantities": [i.quantity for i in items],
+            "today": today,
+        },
+    ).all()
+    got: dict[int, int] = {}
+    identity_map = db.session.identity_map
+    for line_id, lot_id, allocated in rows:
+        got[line_id] = got.get(line_id, 0) + allocated
+        lot = identity_map.get(identity_key(Lot, lot_id))
+        if lot is not None:
+            db.session.expire(lot)
+    for item in items:
+        if got.get(item.line_id, 0) != item.quantity:
+            raise OutOfStock(item.product_id)
+
+
 def allocate_lots(items: list[LineStock], *, today: date, new_lines: bool = False) -> None:
     """Give each line its units from the lots, first expiring first, among lots sellable `today`.
 
@@ -550,12 +632,17 @@ def allocate_lots(items: list[LineStock], *, today: date, new_lines: bool = Fals
     One SELECT for the lots of every record, then one guarded UPDATE per lot taken from.
     `new_lines`: the lines were just written (a checkout), they hold no allocation rows yet: theirs
     are written at the end in one INSERT (SQLAlchemy's bulk INSERT, not objects of the session, as
-    `shop.history.record_statuses`), so the checkout needs no second flush. Otherwise the allocation
-    rows are added to (or updated in) the session, and the caller's next flush writes them.
+    `shop.history.record_statuses`), so the checkout needs no second flush; on PostgreSQL, new lines
+    of distinct records (every checkout) take their lots and write their allocation rows in ONE
+    statement (`_take_lots_at_once`). Otherwise the allocation rows are added to (or updated in) the
+    session, and the caller's next flush writes them.
     """
     if not items:
         return
     record_ids = sorted({i.record_id for i in items})
+    if new_lines and len(record_ids) == len(items) and db.session.get_bind().dialect.name == "postgresql":
+        _take_lots_at_once(items, today=today)
+        return
     candidates: dict[int, list[Lot]] = {record_id: [] for record_id in record_ids}
     query = statement("stock.lots_fefo", _lots_fefo_statement)
     for lot in db.session.scalars(query, {"record_ids": record_ids, "today": today}):

@@ -115,6 +115,33 @@ def test_checkout_takes_the_first_expiring_lot_first_and_spans_lots(db, now):
     assert_lots_exact(db, record.id)
 
 
+def test_one_checkout_of_several_products_takes_each_from_its_own_lots_first_expiring_first(db, now):
+    """The lots of every line are taken in one go (one statement on PostgreSQL): each line from its
+    own record's lots, first expiring first, a partly allocated lot's free units first, undated last;
+    a blocked lot and an expired one are passed over; the lots stay exact."""
+    first, second = make_product(stock=0), make_product(stock=0)
+    a_late = make_lot(first.stock, 4, best_before=TODAY + timedelta(days=20))
+    a_soon = make_lot(first.stock, 2, best_before=TODAY + timedelta(days=5))
+    b_undated = make_lot(second.stock, 9)
+    b_expired = make_lot(second.stock, 5, best_before=TODAY - timedelta(days=1))
+    b_recalled = make_lot(second.stock, 5, best_before=TODAY + timedelta(days=1))
+    b_recalled.status = LotStatus.RECALLED
+    b_soon = make_lot(second.stock, 3, best_before=TODAY + timedelta(days=3))
+    db.session.flush()
+    make_order(make_user(), [(second, 1)], now=now)  # b_soon keeps 2 free units
+    order = make_order(make_user(), [(second, 4), (first, 5)], now=now)
+    held = {line.product_id: _held(db, line.id) for line in order.lines}
+    assert held == {
+        first.id: {a_soon.code: (2, 0), a_late.code: (3, 0)},
+        second.id: {b_soon.code: (2, 0), b_undated.code: (2, 0)},
+    }
+    for lot in (b_expired, b_recalled):
+        db.session.refresh(lot)
+        assert lot.allocated == 0
+    assert_lots_exact(db, first.stock.id)
+    assert_lots_exact(db, second.stock.id)
+
+
 def test_an_expired_lot_is_never_sold_even_before_the_schedule_blocks_it(db, now, client, api_token):
     product = make_product(stock=0)
     record = product.stock
