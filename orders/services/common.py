@@ -8,24 +8,30 @@ from catalog.models import Product
 from orders.models import LineStatus, Order, OrderLine, OrderPayment
 from shop import pagecache
 from shop.celery import enqueue_after_commit
+from shop.db import statement
 from shop.extensions import db
 from stock.models import StockRecord
 from stock.services import LineStock
 
 
+def _lock_statement(model) -> sa.Select:
+    return (
+        sa.select(model)
+        .where(model.id == sa.bindparam("id"))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def lock_order(order_id: int) -> Order:
-    """Re-read the order row FOR UPDATE (PostgreSQL; SQLite serialises writers anyway)."""
-    return db.session.scalars(
-        sa.select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
-    ).one()
+    """Re-read the order row FOR UPDATE (PostgreSQL; SQLite serialises writers anyway). The statement
+    is built once (`shop.db.statement`), as `lock_payment`'s."""
+    return db.session.scalars(statement("orders.lock_order", lambda: _lock_statement(Order)), {"id": order_id}).one()
 
 
 def lock_payment(payment_id: int) -> OrderPayment:
     return db.session.scalars(
-        sa.select(OrderPayment)
-        .where(OrderPayment.id == payment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        statement("orders.lock_payment", lambda: _lock_statement(OrderPayment)), {"id": payment_id}
     ).one()
 
 
