@@ -22,12 +22,16 @@ from tests.sql_count import count_statements
 #: events and sold counts were written in one hand-built statement (removed by #24: the ORM's flush
 #: writes them, one multi-row INSERT per table, then the status events and the sold counts). #23 lots:
 #: +3 (the lots of every record in one SELECT, the guarded lot UPDATE, the lot allocation INSERT).
-MAX_STATEMENTS = {"postgresql": 24, "sqlite": 26}
-#: Statements allowed per extra line: the guarded stock UPDATE and the guarded lot UPDATE (one per
-#: stock record and lot taken from: the lock order and the no-oversell check need them). SQLite also
-#: writes one INSERT per new row (no multi-row INSERT ... RETURNING there): a shipment, a line, a
-#: status event and a lot allocation per extra station.
-PER_LINE = {"postgresql": 2, "sqlite": 6}
+#: Seen before #24's third round: PostgreSQL 24, SQLite 24 (the eager search reindex of the products the
+#: test made counts too); then the open pay-later orders counted in the items read (-1) and, on
+#: PostgreSQL, the lines' lots taken in one statement (-2): PostgreSQL 21, SQLite 23.
+MAX_STATEMENTS = {"postgresql": 22, "sqlite": 24}
+#: Statements allowed per extra line: the guarded stock UPDATE (one per stock record: the lock order
+#: and the no-oversell check need them); on PostgreSQL every line's lots are taken in one statement.
+#: SQLite also takes them step by step (a guarded UPDATE per lot) and writes one INSERT per new row
+#: (no multi-row INSERT ... RETURNING there): a shipment, a line, a status event and a lot allocation
+#: per extra station.
+PER_LINE = {"postgresql": 1, "sqlite": 6}
 
 
 def _products(n: int) -> list:
