@@ -12,7 +12,6 @@ import logging
 
 import sqlalchemy as sa
 from celery import shared_task
-from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,7 +27,7 @@ from shop.db import commit, rollback
 from shop.extensions import db
 from shop.history import history_of
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
-from shop.mail import send_batch, send_once, task_mail_key
+from shop.mail import render_mail, send_batch, send_once, task_mail_key
 from shop.outbox import batch_runner
 from shop.timeutil import now_utc
 
@@ -198,7 +197,7 @@ def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
     template = "emails/order_confirmation.txt" if placed else "emails/order_status.txt"
     recalled = _recalled_lines(order.user_id) if kind == "recall" else []
     with force_locale(order.user.locale or "zh_CN"):  # no request here: the buyer's language
-        body = render_template(
+        body = render_mail(
             template, order=order, kind=kind, history=[] if placed else history_of(order), recalled=recalled
         )
         subject = _("[乡村e线] %(what)s %(code)s", what=SUBJECTS.get(kind) or _("订单状态更新"), code=order.code)

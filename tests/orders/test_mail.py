@@ -52,3 +52,30 @@ def test_send_mail_uses_smtp_when_configured(app, monkeypatch):
     with app.app_context():
         send_mail("a@test.cn", "主题", "正文")
     assert sent == [("connect", "smtp.example", 587), ("tls",), ("login", "shop"), ("send", "a@test.cn", "主题")]
+
+
+def test_the_order_mails_read_as_render_template_renders_them(db, now):
+    """The order mails are rendered without the pages' context processors (shop.mail.render_mail):
+    the same text as Flask's render_template gives, in both languages, for a pick-up order's
+    confirmation and for every status mail, with its history and a recalled lot's line."""
+    from flask import render_template
+    from flask_babel import force_locale
+
+    from shop.history import history_of
+    from shop.mail import render_mail
+
+    product = make_product(name="三江腌菜")
+    buyer = make_user(email="buyer@test.cn")
+    order = make_order(buyer, [(product, 2)], now=now, delivery="pickup", pickup_station_id=product.station_id)
+    commit()
+    recalled = [{"title": "三江腌菜", "order_code": order.code, "code": "L123", "reason": "抽检", "url": "https://x/t"}]
+    for locale in ("zh_CN", "en"):
+        with force_locale(locale):
+            cases = [("emails/order_confirmation.txt", "placed", [], [])]
+            cases += [
+                ("emails/order_status.txt", kind, history_of(order), recalled if kind == "recall" else [])
+                for kind in ("paid", "canceled", "expired", "uncollected", "refunded", "recall")
+            ]
+            for template, kind, history, lines in cases:
+                context = {"order": order, "kind": kind, "history": history, "recalled": lines}
+                assert render_mail(template, **context) == render_template(template, **context)
