@@ -8,6 +8,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
@@ -36,12 +37,14 @@ def _order_invoice_state(order) -> str | None:
     return svc.order_invoice_state(order)
 
 
+#: Labels for the templates, translated when shown (lazy), not on every page's render.
+INVOICE_KIND_LABELS = {InvoiceKind.ORDINARY: _l("增值税普通发票"), InvoiceKind.SPECIAL: _l("增值税专用发票")}
+INVOICE_STATUS_LABELS = {"requested": _l("待开票"), "issued": _l("已开票")}
+
+
 @bp.app_context_processor
 def _labels() -> dict:
-    return {
-        "invoice_kind_labels": {InvoiceKind.ORDINARY: _("增值税普通发票"), InvoiceKind.SPECIAL: _("增值税专用发票")},
-        "invoice_status_labels": {"requested": _("待开票"), "issued": _("已开票")},
-    }
+    return {"invoice_kind_labels": INVOICE_KIND_LABELS, "invoice_status_labels": INVOICE_STATUS_LABELS}
 
 
 def _details_from_form() -> svc.InvoiceDetails:
