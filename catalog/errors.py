@@ -5,7 +5,7 @@ code in the reader's language (the msgids are in this package's catalogue). Impo
 registers them.
 """
 
-from shop.errors import N_, register_messages
+from shop.errors import N_, Nn_, register_messages
 
 MESSAGES = {
     "category_not_found": N_("分类不存在"),
@@ -28,11 +28,19 @@ MESSAGES = {
     "document_reason_too_long": N_("原因最多 255 个字"),
     "household_linked_twice": N_("同一贫困户联结了两次"),
     "household_not_found": N_("贫困户不存在"),
-    "image_dimensions_too_large": N_("照片尺寸过大（%(width)s×%(height)s 像素），最多 %(mp)s 百万像素，请缩小后再上传"),
+    "image_dimensions_too_large": Nn_(
+        "照片尺寸过大（%(width)s×%(height)s 像素），最多 %(num)s 百万像素，请缩小后再上传",
+        "照片尺寸过大（%(width)s×%(height)s 像素），最多 %(num)s 百万像素，请缩小后再上传",
+        count="mp",
+    ),
     "image_empty": N_("文件是空的"),
     "image_required": N_("没有上传文件"),
     "image_too_large": N_("照片超过 %(mb)s MB"),
-    "image_too_many_pixels": N_("照片尺寸过大，最多 %(mp)s 百万像素，请缩小后再上传"),
+    "image_too_many_pixels": Nn_(
+        "照片尺寸过大，最多 %(num)s 百万像素，请缩小后再上传",
+        "照片尺寸过大，最多 %(num)s 百万像素，请缩小后再上传",
+        count="mp",
+    ),
     "image_too_small": N_("照片太小"),
     "image_type": N_("只接受 JPEG、PNG、WebP 或 GIF 照片"),
     "invalid_image": N_("文件不是有效的图片"),

@@ -5,7 +5,7 @@ code in the reader's language (the msgids are in this package's catalogue). Impo
 registers them.
 """
 
-from shop.errors import N_, register_messages
+from shop.errors import N_, Nn_, register_messages
 
 MESSAGES = {
     "already_approved": N_("该产品已认定"),
@@ -43,9 +43,12 @@ MESSAGES = {
     "payout_batch_done": N_("该批次已完成，没有待发放的明细"),
     "payout_batch_not_exported": N_("该批次尚未导出给银行，不能导入回盘"),
     "payout_batch_not_found": N_("没有这个发放批次"),
-    "payout_no_account": N_(
-        "截至 %(to)s 没有可以发放的收益，未生成发放批次：%(households)s 户有待发放的收益（共 %(amount)s），"
-        "但还没有登记收款账户。请先在农户页面登记收款账户，再为这个期间生成批次。"
+    "payout_no_account": Nn_(
+        "截至 %(to)s 没有可以发放的收益，未生成发放批次：%(num)s 户有待发放的收益（共 %(amount)s），"
+        "但还没有登记收款账户。请先在农户页面登记收款账户，再为这个期间生成批次。",
+        "截至 %(to)s 没有可以发放的收益，未生成发放批次：%(num)s 户有待发放的收益（共 %(amount)s），"
+        "但还没有登记收款账户。请先在农户页面登记收款账户，再为这个期间生成批次。",
+        count="households",
     ),
     "payout_nothing_payable": N_("截至 %(to)s，这个范围内没有待发放的收益，未生成发放批次"),
     "payout_end_in_future": N_("只能为已经开始的日期发放：结束日期不能晚于今天"),

@@ -5,7 +5,7 @@ code in the reader's language (the msgids are in this package's catalogue). Impo
 registers them.
 """
 
-from shop.errors import N_, register_messages
+from shop.errors import N_, Nn_, register_messages
 
 MESSAGES = {
     "arrival_one_booking_only": N_("到店支付只适用于单独预订的一项住宿或门票；含商品或多项预订的订单请在线支付"),
@@ -74,7 +74,11 @@ MESSAGES = {
     "order_not_collectable": N_("订单状态不允许收款"),
     "order_not_found": N_("订单不存在"),
     "order_not_refundable": N_("订单状态不允许退款"),
-    "pay_later_quantity": N_("到站付款和货到付款的订单，每种商品最多 %(max)s 件；更多请分次购买或在线支付"),
+    "pay_later_quantity": Nn_(
+        "到站付款和货到付款的订单，每种商品最多 %(num)s 件；更多请分次购买或在线支付",
+        "到站付款和货到付款的订单，每种商品最多 %(num)s 件；更多请分次购买或在线支付",
+        count="max",
+    ),
     "payment_error": N_("支付服务暂时不可用，请稍后再试"),
     "payment_method_required": N_("请选择支付方式"),
     "payment_not_started": N_("请先发起支付"),
@@ -92,8 +96,10 @@ MESSAGES = {
     "refund_request_not_found": N_("退款申请不存在"),
     "shipment_canceled": N_("此发货单已取消"),
     "too_many_items": N_("商品种类太多"),
-    "too_many_open_orders": N_(
-        "您已有 %(max)s 个未付款的到站付款或货到付款订单。请先取货付款或取消其中的订单，再下新单。"
+    "too_many_open_orders": Nn_(
+        "您已有 %(num)s 个未付款的到站付款或货到付款订单。请先取货付款或取消其中的订单，再下新单。",
+        "您已有 %(num)s 个未付款的到站付款或货到付款订单。请先取货付款或取消其中的订单，再下新单。",
+        count="max",
     ),
     "unavailable": N_("该商品已下架"),
 }

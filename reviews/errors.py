@@ -5,7 +5,7 @@ code in the reader's language (the msgids are in this package's catalogue). Impo
 registers them.
 """
 
-from shop.errors import N_, register_messages
+from shop.errors import N_, Nn_, register_messages
 
 MESSAGES = {
     "already_hidden": N_("这条评价已隐藏"),
@@ -17,8 +17,16 @@ MESSAGES = {
     "rating_out_of_range": N_("请给出 1 到 5 星的评分"),
     "reply_required": N_("请填写回复"),
     "review_not_found": N_("评价不存在"),
-    "review_too_long": N_("最多 %(n)s 个字"),
-    "too_many_photos": N_("最多上传 %(n)s 张照片"),
+    "review_too_long": Nn_(
+        "最多 %(num)s 个字",
+        "最多 %(num)s 个字",
+        count="n",
+    ),
+    "too_many_photos": Nn_(
+        "最多上传 %(num)s 张照片",
+        "最多上传 %(num)s 张照片",
+        count="n",
+    ),
 }
 
 register_messages(MESSAGES)

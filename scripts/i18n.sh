@@ -24,6 +24,8 @@
 # A count of things goes through ngettext with the same Chinese twice and `%(num)s` for the count:
 # `{{ ngettext("%(num)s 间", "%(num)s 间", booking.units) }}` (Python: `flask_babel.ngettext`, the count an int);
 # the English .po gives msgstr[0] "%(num)s room" and msgstr[1] "%(num)s rooms" (never "room(s)").
+# An error message with a count is declared the same way in <pkg>/errors.py:
+# `Nn_("最多预订 %(num)s 晚", "最多预订 %(num)s 晚", count="nights")` (shop.errors.Nn_, extracted as ngettext).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
@@ -91,7 +93,7 @@ extract() {
     old=$(mktemp)
     cp "$pkg/translations/messages.pot" "$old"
   fi
-  "$PYBABEL" -q extract -F "$MAPPING" -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k ngettext:1,2 --no-location --sort-output \
+  "$PYBABEL" -q extract -F "$MAPPING" -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k ngettext:1,2 -k Nn_:1,2 --no-location --sort-output \
     --project "village-eline-$pkg" --copyright-holder "Village e-Line" \
     -o "$pkg/translations/messages.pot" "${srcs[@]}"
   if [ -f "$pkg/translations/dynamic.pot" ]; then

@@ -6,12 +6,18 @@ in one place, `error_message(code, params)`, through the code's catalogue entry 
 registers its codes with `register_messages`) in the reader's language: the API turns an error into
 docs/api.md's `{"error": {"code", "message", "fields"}}` envelope, the HTML views into a flash message or
 an error page. Nothing reaches the user as a 500 that we can name.
+
+A message that says a count of things ("最多预订 %(num)s 晚") is declared with `Nn_(singular, plural,
+count="nights")` and shown through ngettext, so English says "1 night" and "2 nights": the same Chinese
+twice with `%(num)s` for the count (scripts/i18n.sh's rule for counts), and `count` names the raise
+site's parameter holding it (`DomainError("too_many_nights", nights=14)`).
 """
 
 from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from flask import Flask, flash, jsonify, render_template, request
 from flask_babel import gettext
@@ -25,9 +31,21 @@ from shop.money import format_yuan
 
 log = logging.getLogger(__name__)
 
-#: code -> its message (the Chinese msgid): every code a service raises has one entry
-#: (`tests/test_error_codes.py` walks the raise sites and the English catalogue).
-MESSAGES: dict[str, str] = {}
+
+@dataclass(frozen=True)
+class Counted:
+    """A message that says a count of things, shown through ngettext (`Nn_` makes one). `singular` and
+    `plural` are the same Chinese with `%(num)s` for the count; `count` is the name of the message
+    parameter that holds it, as the raise sites give it (`n`, `nights`, `max`...)."""
+
+    singular: str
+    plural: str
+    count: str
+
+
+#: code -> its message: the Chinese msgid, or a `Counted` pair of them. Every code a service raises has
+#: one entry (`tests/test_error_codes.py` walks the raise sites and the English catalogue).
+MESSAGES: dict[str, str | Counted] = {}
 
 
 def N_(msgid: str) -> str:
@@ -35,7 +53,14 @@ def N_(msgid: str) -> str:
     return msgid
 
 
-def register_messages(messages: dict[str, str]) -> None:
+def Nn_(singular: str, plural: str, *, count: str) -> Counted:
+    """Mark a counted message for the catalogue (scripts/i18n.sh extracts `Nn_` as ngettext's pair): the
+    count is the parameter `count` of the raise site, shown as `%(num)s`. English gets "%(num)s night"
+    and "%(num)s nights" (msgstr[0], msgstr[1])."""
+    return Counted(singular, plural, count)
+
+
+def register_messages(messages: dict[str, str | Counted]) -> None:
     """Add a package's codes; a code means one message, whichever package registers it."""
     for code, msgid in messages.items():
         if MESSAGES.get(code, msgid) != msgid:
@@ -44,13 +69,17 @@ def register_messages(messages: dict[str, str]) -> None:
 
 
 def error_message(code: str, params: dict | None = None) -> str:
-    """The message of `code` with its parameters, in the current request's language."""
-    from flask_babel import gettext
+    """The message of `code` with its parameters, in the current request's language (a counted one in
+    the singular or plural form its count asks for)."""
+    from flask_babel import gettext, ngettext
 
     msgid = MESSAGES.get(code)
     if msgid is None:
         log.error("error code %r has no message", code)
         return gettext("请求有误。")
+    if isinstance(msgid, Counted):
+        values = dict(params or {})
+        return ngettext(msgid.singular, msgid.plural, int(values.pop(msgid.count)), **values)
     return gettext(msgid, **(params or {}))
 
 
@@ -68,12 +97,14 @@ register_messages(
         "invalid_email": N_("请填写有效的邮箱地址"),
         "invalid_json": N_("请求正文必须是 JSON 对象"),
         "invalid_token": N_("令牌无效或已过期"),
-        "json_too_deep": N_("请求正文嵌套过深（最多 %(depth)s 层）"),
+        "json_too_deep": Nn_(
+            "请求正文嵌套过深（最多 %(num)s 层）", "请求正文嵌套过深（最多 %(num)s 层）", count="depth"
+        ),
         "login_required": N_("请先登录"),
         "not_found": N_("您要找的内容不存在"),
         "operator_needs_station": N_("站点操作员必须属于一个站点"),
         "password_too_long": N_("密码太长"),
-        "password_too_short": N_("密码至少需要 %(n)s 个字符"),
+        "password_too_short": Nn_("密码至少需要 %(num)s 个字符", "密码至少需要 %(num)s 个字符", count="n"),
         "price_not_positive": N_("价格必须大于零"),
         "price_too_high": N_("价格不能超过 %(max)s"),
         "service_unavailable": N_("服务暂时不可用，请稍后再试"),

@@ -16,7 +16,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from config import Config
-from shop.errors import MESSAGES, DomainError, error_message
+from shop.errors import MESSAGES, Counted, DomainError, error_message
 
 ROOT = Path(__file__).resolve().parent.parent
 #: every package of the shop: the kernel and the domain packages the app registers (config.py)
@@ -81,15 +81,16 @@ def _raise_sites(classes) -> list[tuple[str, str | None, set[str] | None, ast.ex
     return sites
 
 
-def _english() -> dict[str, str]:
-    table = {}
+def _english() -> dict[str | tuple[str, str], str | tuple[str, ...]]:
+    """msgid -> its English; (singular, plural) -> the English forms of a counted message."""
+    table: dict = {}
     for pkg in PACKAGES:
         po = ROOT / pkg / "translations" / "en" / "LC_MESSAGES" / "messages.po"
         if not po.exists():
             continue
         with po.open("rb") as f:
             for message in read_po(f, locale="en"):
-                if message.id and isinstance(message.string, str) and message.string:
+                if message.id and message.string and all(message.string):
                     table.setdefault(message.id, message.string)
     return table
 
@@ -101,6 +102,13 @@ def _shown_in_english(app, code: str) -> str:
         shown = error_message(code)
     assert shown != MESSAGES[code]
     return shown
+
+
+def _wanted_params(message: str | Counted) -> set[str]:
+    """The parameters a raise site gives: the placeholders, the count under its own name."""
+    if isinstance(message, Counted):
+        return set(PLACEHOLDER.findall(message.singular)) - {"num"} | {message.count}
+    return set(PLACEHOLDER.findall(message))
 
 
 def test_every_raised_code_has_a_chinese_and_an_english_message(app):
@@ -117,19 +125,28 @@ def test_every_raised_code_has_a_chinese_and_an_english_message(app):
         if msgid is None:
             problems.append(f"{where}: code {code!r} has no message (register it in the package's errors.py)")
             continue
-        wanted = set(PLACEHOLDER.findall(msgid))
+        wanted = _wanted_params(msgid)
         if params is not None and params != wanted:
             problems.append(f"{where}: {code!r} is given {sorted(params)}, its message needs {sorted(wanted)}")
     for cls in classes.values():
         if cls.code not in MESSAGES:
             problems.append(f"{cls.__name__}.code {cls.code!r} has no message")
-    for code, msgid in MESSAGES.items():
+    for code, message in MESSAGES.items():
+        if isinstance(message, Counted):
+            msgid, key = message.singular, (message.singular, message.plural)
+            if message.plural != msgid or "num" not in PLACEHOLDER.findall(msgid):
+                problems.append(f"{code!r}: a counted message is the same Chinese twice with %(num)s for the count")
+        else:
+            msgid, key = message, message
+            if "%(num)s" in msgid:
+                problems.append(f"{code!r}: %(num)s is a count: declare the message with Nn_ (shop.errors)")
         if not CJK.search(msgid):
             problems.append(f"{code!r}: the Chinese message {msgid!r} has no Chinese")
-        translated = english.get(msgid)
-        if not translated or translated == msgid:
+        translated = english.get(key)
+        forms = [translated] if isinstance(translated, str) else list(translated or ())
+        if not forms or msgid in forms:
             problems.append(f"{code!r}: no English for {msgid!r}")
-        elif set(PLACEHOLDER.findall(translated)) != set(PLACEHOLDER.findall(msgid)):
+        elif any(set(PLACEHOLDER.findall(form)) != set(PLACEHOLDER.findall(msgid)) for form in forms):
             problems.append(f"{code!r}: the English {translated!r} has other placeholders than {msgid!r}")
     assert problems == [], "\n".join(problems)
 

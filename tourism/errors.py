@@ -5,15 +5,27 @@ code in the reader's language (the msgids are in this package's catalogue). Impo
 registers them.
 """
 
-from shop.errors import N_, register_messages
+from shop.errors import N_, Nn_, register_messages
 
 MESSAGES = {
     "address_too_long": N_("地址最多 200 个字"),
     "arrival_day_later": N_("确认码正确，但该预订的到店日期是 %(date)s，还没到入住日"),
     "arrival_payment_not_allowed": N_("该接待户不支持到店支付"),
-    "arrival_too_many_nights": N_("到店支付最多预订 %(n)s 晚；更长的住宿请在线支付"),
-    "arrival_too_many_units": N_("到店支付最多预订 %(n)s 间；更多房间请在线支付"),
-    "beyond_booking_horizon": N_("只能预订 %(days)s 天以内的日期（最晚 %(last)s）"),
+    "arrival_too_many_nights": Nn_(
+        "到店支付最多预订 %(num)s 晚；更长的住宿请在线支付",
+        "到店支付最多预订 %(num)s 晚；更长的住宿请在线支付",
+        count="n",
+    ),
+    "arrival_too_many_units": Nn_(
+        "到店支付最多预订 %(num)s 间；更多房间请在线支付",
+        "到店支付最多预订 %(num)s 间；更多房间请在线支付",
+        count="n",
+    ),
+    "beyond_booking_horizon": Nn_(
+        "只能预订 %(num)s 天以内的日期（最晚 %(last)s）",
+        "只能预订 %(num)s 天以内的日期（最晚 %(last)s）",
+        count="days",
+    ),
     "booking_line_unavailable": N_(
         "「%(name)s」已订满，订单没有提交，也没有扣款。请从购物车删除这一项或改换日期后重试"
     ),
@@ -24,7 +36,11 @@ MESSAGES = {
     "booking_already_checked_in": N_("预订 %(code)s 已办理入住，无需重复办理"),
     "booking_not_confirmed": N_("只有已确认的预订才能办理入住"),
     "booking_not_found": N_("预订不存在"),
-    "calendar_range_too_long": N_("最多查询 %(days)s 天"),
+    "calendar_range_too_long": Nn_(
+        "最多查询 %(num)s 天",
+        "最多查询 %(num)s 天",
+        count="days",
+    ),
     "cancel_fee_out_of_range": N_("取消费比例须在 0 到 100 之间"),
     "cash_not_due": N_("此预订无需现金付款"),
     "host_cash_book_only": N_("只有接待户有现金账"),
@@ -46,7 +62,11 @@ MESSAGES = {
     "invalid_contact_phone": N_("请填写正确的手机号或座机号，例如 13800001234 或 0791-85712345"),
     "invalid_coordinate": N_("坐标须为十进制度数，最多 6 位小数，例如 28.547123"),
     "listing_not_found": N_("项目不存在"),
-    "listing_photos_full": N_("最多 %(n)s 张照片，请先删除一张"),
+    "listing_photos_full": Nn_(
+        "最多 %(num)s 张照片，请先删除一张",
+        "最多 %(num)s 张照片，请先删除一张",
+        count="n",
+    ),
     "max_guests_out_of_range": N_("人数须在 1 到 %(n)s 之间"),
     "not_arrival_day": N_("只能在预订日期内办理入住"),
     "no_show_before_arrival": N_("客人的入住日是 %(day)s：当天起才能标记未到店"),
@@ -63,12 +83,24 @@ MESSAGES = {
     "text_too_long": N_("文字太长"),
     "too_many_guests": N_("人数超过上限"),
     "too_many_guests_for_rooms": N_("人数超过所选房间可住人数"),
-    "too_many_nights": N_("最多预订 %(nights)s 晚"),
+    "too_many_nights": Nn_(
+        "最多预订 %(num)s 晚",
+        "最多预订 %(num)s 晚",
+        count="nights",
+    ),
     "too_many_units": N_("房间数超过可订数量"),
-    "too_many_unpaid_bookings": N_("您已有 %(n)s 个到店支付的预订未完成；请先入住或取消，或选择在线支付"),
+    "too_many_unpaid_bookings": Nn_(
+        "您已有 %(num)s 个到店支付的预订未完成；请先入住或取消，或选择在线支付",
+        "您已有 %(num)s 个到店支付的预订未完成；请先入住或取消，或选择在线支付",
+        count="n",
+    ),
     "unit_type_not_found": N_("房型不存在"),
     "units_at_least_one": N_("间数至少为 1"),
-    "units_in_use": N_("已有预订占用 %(n)s，不能减少到 %(m)s"),
+    "units_in_use": Nn_(
+        "已有预订占用 %(num)s，不能减少到 %(m)s",
+        "已有预订占用 %(num)s，不能减少到 %(m)s",
+        count="n",
+    ),
     "units_out_of_range": N_("数量须在 0 到 %(n)s 之间"),
     "unknown_session": N_("该项目没有这个场次"),
     "unknown_unit_type": N_("该项目没有这个房型/票种"),

@@ -309,3 +309,55 @@ def test_cancel_late_keeps_the_fee(client, db, api_token, fake_stripe):
     db.session.commit()
     r = client.post(f"/api/v1/bookings/{code}/cancel", headers=headers)
     assert (r.json["refund_fen"], r.json["fee_fen"], r.json["refunded_fen"]) == (8000, 2000, 8000)
+
+
+@pytest.mark.parametrize(
+    "limit,said",
+    [
+        (1, "You already have 1 unpaid pay-on-arrival booking; stay or cancel it first, or pay online"),
+        (2, "You already have 2 unpaid pay-on-arrival bookings; stay or cancel one first, or pay online"),
+    ],
+)
+def test_a_refusal_with_a_count_says_it_in_the_singular_or_the_plural(
+    app, client, db, api_token, monkeypatch, limit, said
+):
+    """A counted message (shop.errors.Nn_) goes through ngettext: one booking, two bookings; the code
+    and the Chinese stay as they were."""
+    monkeypatch.setitem(app.config, "PAY_ON_ARRIVAL_MAX_OPEN", limit)
+    listing = make_listing(units=10, pay_on_arrival=True)
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    headers = api_token(make_user())
+    for i in range(limit):
+        day = 10 + 3 * i
+        r = _book(
+            client,
+            headers,
+            listing,
+            payment_method="arrival",
+            checkin=_day(day).isoformat(),
+            checkout=_day(day + 1).isoformat(),
+        )
+        assert r.status_code == 201
+    answers = {
+        lang: client.post(
+            f"/api/v1/bookings?lang={lang}",
+            json={
+                "listing_id": listing.id,
+                "checkin": _day(30).isoformat(),
+                "checkout": _day(31).isoformat(),
+                "guests": 2,
+                "payment_method": "arrival",
+            },
+            headers=headers,
+        )
+        for lang in ("en", "zh_CN")
+    }
+    assert [(r.status_code, r.json["error"]["code"]) for r in answers.values()] == [
+        (409, "too_many_unpaid_bookings")
+    ] * 2
+    assert answers["en"].json["error"]["message"] == said
+    assert (
+        answers["zh_CN"].json["error"]["message"]
+        == f"您已有 {limit} 个到店支付的预订未完成；请先入住或取消，或选择在线支付"
+    )
+    assert _bookings() == limit
