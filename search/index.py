@@ -998,6 +998,26 @@ def _backstop(reader, word: str):
 
 MAX_SPLIT = 30  # letters: longer Latin words are not split into pinyin words
 MAX_PIECE = 16
+MAX_OTHER_WORDS = 64  # `py` terms a piece inside another piece may stand for (`_another_word`)
+
+
+def _another_word(reader, piece: str, around: list[str]):
+    """`piece` (lying inside the pieces `around`) as a word other than theirs: an OR of the `py` terms
+    that begin with it and are neither inside one of `around` nor one of them extended, or None.
+
+    taohua inside taohuacun (桃花村 + 桃花, typed "taohuacuntaohua"): taohuacha (桃花茶), taohuami
+    (桃花蜜); not taohua itself, which 桃花村's own sub-word 桃花 gives every product of the village,
+    nor taohuacunmijiu (a name 桃花村米酒 that has 桃花 once). The initials zz inside zzzz: no term of
+    another word begins with zz in 正宗粽子, so "zzzzzz" still finds nothing. The price: a product word
+    that begins no longer term of its name (a name ending in 桃花) is not found this way."""
+    terms = []
+    for raw in reader.expand_prefix("py", piece):
+        text = raw.decode("utf-8")
+        if not any(text in other or text.startswith(other) for other in around):
+            terms.append(Term("py", text))
+            if len(terms) == MAX_OTHER_WORDS:
+                break
+    return None if not terms else terms[0] if len(terms) == 1 else Or(terms)
 
 
 def _pinyin_split(reader, word: str):
@@ -1006,9 +1026,11 @@ def _pinyin_split(reader, word: str):
     term, ANDed ("liuxicunyancai" -> liuxicun + yancai), or None.
 
     The pieces must name different words of a document, and the index can only say that each term
-    occurs: pieces that one word could satisfy twice (the same piece again, or one piece inside
-    another, as the initials `zz` of 粽子 are inside `zzzz` of 正宗粽子) make no split. Else a
-    nonsense query such as "zzzzzz" (zz + zz + zz) would find 粽子 by its initials."""
+    occurs: the same piece twice makes no split (one word satisfies both), and a piece inside another
+    (the initials `zz` of 粽子 inside `zzzz` of 正宗粽子; taohua of 桃花 inside taohuacun of 桃花村)
+    must be found as a longer term of another word (`_another_word`), else there is no split. Else a
+    nonsense query such as "zzzzzz" (zz + zz + zz, or zzzz + zz) would find 正宗粽子 by its
+    initials, and "taohuacuntaohua" every product of 桃花村."""
     n = len(word)
     if n < 4 or n > MAX_SPLIT:
         return None
@@ -1030,9 +1052,16 @@ def _pinyin_split(reader, word: str):
     pieces = best[n]
     if not pieces or len(pieces) < 2:
         return None
-    if any(i != j and a in b for i, a in enumerate(pieces) for j, b in enumerate(pieces)):
+    if len(set(pieces)) < len(pieces):
         return None
-    return And([Term("py", p) for p in pieces])
+    parts = []
+    for i, piece in enumerate(pieces):
+        around = [other for j, other in enumerate(pieces) if j != i and piece in other]
+        part = _another_word(reader, piece, around) if around else Term("py", piece)
+        if part is None:
+            return None
+        parts.append(part)
+    return And(parts)
 
 
 def _unit_query(reader, unit: Unit):

@@ -3,13 +3,15 @@ mixed tokens, index/database agreement, junk queries, suggestions, the search pa
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
 from catalog.models import ApprovalStatus, Product, Village
 from search import index as search
 from shop.db import commit
-from tests.factories import make_category, make_product
+from tests.factories import make_category, make_product, make_station, make_village
 from tests.search.factories import make_listing, make_place
 
 pytestmark = pytest.mark.usefixtures("index_dir")
@@ -504,3 +506,34 @@ def test_a_latin_query_matches_initials_only_as_often_as_the_name_has_them(shop_
     assert sorted(i["id"] for i in body["items"]) == sorted(shop_products[k].id for k in keys)
     page = client.get("/search", query_string={"q": q}).get_data(as_text=True)
     assert ("正宗粽子" in page) == ("zongzi4" in keys) and ("猪肘子" in page) == ("zhouzi" in keys)
+
+
+@pytest.mark.parametrize(
+    "q,keys",
+    [
+        ("taohuacuntaohua", ["honey"]),  # 桃花村 + 桃花: not 桃花村's 桃花 standing for both, nor 罗渡村's honey
+        ("thcth", ["honey"]),  # the same as initials
+        ("taohuacunwuhuaguo", ["figs"]),
+        ("taohuacunmijiu", ["wine"]),
+        ("taohuacuntaohuacun", []),  # the same piece twice
+        ("zzzzzz", []),
+    ],
+)
+def test_a_villages_pinyin_then_its_products_finds_that_product_of_the_village(db, client, q, keys):
+    """Buyers type a village's pinyin and then its product's, without spaces; the product word may lie
+    inside the village's pinyin (taohua in taohuacun): it is then found as another word of the name."""
+    village, station = make_place("桃花村", "黄马乡")
+    elsewhere = make_station(village=make_village(name="罗渡村", township=village.township))
+    made = {
+        "honey": make_product(name="桃花蜜250克", station=station),
+        "figs": make_product(name="鲜无花果1斤", station=station),
+        "wine": make_product(name="桃花村米酒1斤", station=station),  # demo's later villages name theirs so
+        "luodu_honey": make_product(name="桃花蜜500克", station=elsewhere),
+        "zongzi": make_product(name="正宗粽子", station=elsewhere),
+    }
+    commit()
+    assert {p.village_id for k, p in made.items() if k in ("honey", "figs", "wine")} == {village.id}
+    body = client.get("/api/v1/products", query_string={"q": q}).json
+    assert sorted(i["id"] for i in body["items"]) == sorted(made[k].id for k in keys)
+    page = re.sub(r"</?mark>", "", client.get("/search", query_string={"q": q}).get_data(as_text=True))
+    assert [k for k in made if made[k].name in page] == keys
