@@ -9,6 +9,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -517,11 +518,12 @@ def quote_action(quote_id: int, action: str):
             flash(_("请填写正确的单价"), "error")
             return redirect(back, 303)
         page = ask_first(
-            _(
-                "确认报价：%(q)s 件，单价 %(price)s，%(days)s 天交货，有效至 %(day)s？报价后不能修改。",
+            ngettext(
+                "确认报价：%(q)s 件，单价 %(price)s，%(num)s 天交货，有效至 %(day)s？报价后不能修改。",
+                "确认报价：%(q)s 件，单价 %(price)s，%(num)s 天交货，有效至 %(day)s？报价后不能修改。",
+                int(form.lead_days.data or 0),
                 q=form.quantity.data,
                 price=format_yuan(price),
-                days=form.lead_days.data,
                 day=form.valid_until.data.isoformat() if form.valid_until.data else "",
             ),
             back=back,

@@ -304,7 +304,11 @@ def book(listing_id: int):
         start_card_payment(booking.order, now=now, actor=current_user)
         commit()
         flash(
-            _("已为您保留，请在 %(m)s 分钟内完成支付", m=int((booking.expires_at - now).total_seconds() // 60)),
+            ngettext(
+                "已为您保留，请在 %(num)s 分钟内完成支付",
+                "已为您保留，请在 %(num)s 分钟内完成支付",
+                int((booking.expires_at - now).total_seconds() // 60),
+            ),
             "success",
         )
     else:

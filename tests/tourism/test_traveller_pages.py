@@ -226,3 +226,17 @@ def test_counts_of_nights_rooms_and_guests_read_as_english_plurals(client, db, a
     assert "(1 晚 × 1 间)" in page
     quote = client.get(_page(listing, checkin=_day(20), checkout=_day(22))).get_data(as_text=True)
     assert "共 2 晚 × 1 间" in quote
+
+
+def test_a_stays_counts_read_in_the_singular_and_plural_in_english(client, db):
+    """The cancellation policy's days and a room's guests are counts (ngettext): one day, two days."""
+    one = make_listing(free_cancel_days=1, max_guests=1)
+    two = make_listing(free_cancel_days=2, max_guests=2)
+    commit()
+    page_one = client.get(_page(one, lang="en")).get_data(as_text=True)
+    page_two = client.get(_page(two, lang="en")).get_data(as_text=True)
+    assert "Free cancellation up to 1 day before arrival" in page_one
+    assert "Free cancellation up to 2 days before arrival" in page_two
+    assert "sleeps 1" in page_one and "sleeps 2" in page_two
+    chinese = client.get(_page(two, lang="zh_CN")).get_data(as_text=True)
+    assert "到店日前 2 天及以前免费取消" in chinese and "可住 2 人" in chinese
