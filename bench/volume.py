@@ -1068,6 +1068,7 @@ def main(argv=None) -> int:
     gu.add_argument("--count", type=int, required=True)
     gu.add_argument("--out", required=True, help="write the tokens (JSON list) here")
     sub.add_parser("counts", help="print row counts")
+    sub.add_parser("analyze", help="refresh the planner's statistics (ANALYZE), as autovacuum would")
     args = parser.parse_args(argv)
 
     if args.cmd == "schema":
@@ -1080,6 +1081,14 @@ def main(argv=None) -> int:
             create_schema()
             db.session.remove()
         _log("schema rebuilt")
+    elif args.cmd == "analyze":
+        from shop.extensions import db
+
+        started = time.monotonic()
+        with bench_app().app_context():
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text("ANALYZE"))
+        _log(f"statistics refreshed in {time.monotonic() - started:.1f} s")
     elif args.cmd == "generate":
         started = time.monotonic()
         warnings = generate(SMALL if args.small else FULL)
