@@ -15,16 +15,9 @@ import pytest
 from shop.db import commit
 from tests.factories import make_product, make_user
 from tests.orders.factories import make_order
+from tests.sent_mail import mails_to
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _mails(caplog, to: str) -> list[tuple[str, str]]:
-    return [
-        (r.args[1], r.args[2])
-        for r in caplog.records
-        if r.name == "shop.mail" and r.msg.startswith("mail to") and r.args[0] == to
-    ]
 
 
 @pytest.mark.parametrize(
@@ -45,7 +38,7 @@ def test_order_mails_follow_the_buyers_language(db, now, caplog, locale, placed,
     with caplog.at_level("INFO", logger="shop.mail"):
         send_order_mail.run(order.id, "placed")
         send_order_mail.run(order.id, "canceled")
-    (subject1, body1), (subject2, body2) = _mails(caplog, buyer.email)
+    (subject1, body1), (subject2, body2) = mails_to(caplog, buyer.email)
     assert (subject1, subject2) == (placed.format(code=order.code), canceled.format(code=order.code))
     if locale == "en":
         assert not CJK.search(subject1 + subject2)
@@ -68,8 +61,8 @@ def test_station_mails_follow_the_buyers_language(db, now, caplog):
         for order in (chinese_order, english_order):
             notify_shipment.run(order.shipments[0].id, "accepted")
             notify_line_canceled.run(order.lines[0].id, "缺货")
-    (zh_subject, zh_body), (zh_cancel, _body) = _mails(caplog, chinese_order.user.email)
-    (en_subject, en_body), (en_cancel, en_cancel_body) = _mails(caplog, english_order.user.email)
+    (zh_subject, zh_body), (zh_cancel, _body) = mails_to(caplog, chinese_order.user.email)
+    (en_subject, en_body), (en_cancel, en_cancel_body) = mails_to(caplog, english_order.user.email)
     assert zh_subject == f"您的订单 {chinese_order.code} 已被服务站接单" and "状态: 已接单" in zh_body
     assert en_subject == f"Your order {english_order.code} was accepted by the service station"
     assert "Status: Accepted" in en_body
@@ -86,8 +79,8 @@ def test_password_reset_mail_is_in_the_account_holders_language(app, db, caplog)
     with caplog.at_level("INFO", logger="shop.mail"):
         client.post("/password/forgot", data={"email": english.email})  # asked from a Chinese page
         client.post("/password/forgot?lang=en", data={"email": chinese.email})  # no language of its own: the page's
-    [(en_subject, en_body)] = _mails(caplog, english.email)
-    [(other_subject, _body)] = _mails(caplog, chinese.email)
+    [(en_subject, en_body)] = mails_to(caplog, english.email)
+    [(other_subject, _body)] = mails_to(caplog, chinese.email)
     assert not CJK.search(en_subject + en_body) and "/password/reset/" in en_body
     assert not CJK.search(other_subject)
 

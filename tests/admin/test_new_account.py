@@ -16,17 +16,9 @@ from shop.db import commit
 from shop.extensions import db as _db
 from shop.once import new_form_token
 from tests.factories import make_user
+from tests.sent_mail import mails_to
 
 LINK = re.compile(r"https?://\S+/password/setup/(\S+)")
-
-
-def _mails(caplog, to: str) -> list[tuple[str, str]]:
-    """(subject, body) of each mail to `to` (with no MAIL_SERVER, shop.mail writes them to its log)."""
-    return [
-        (r.args[1], r.args[2])
-        for r in caplog.records
-        if r.name == "shop.mail" and r.msg.startswith("mail to") and r.args[0] == to
-    ]
 
 
 def _all_mails(caplog) -> list:
@@ -81,7 +73,7 @@ def test_the_admin_creates_an_operator_who_sets_a_password_from_the_mail_and_sig
     assert entry.detail == {"role": "operator", "station_id": station.id, "invited": True}
 
     # one mail, in Chinese (the account has no language yet), with the link; no password anywhere
-    [(subject, body)] = _mails(caplog, "new.op@test.cn")
+    [(subject, body)] = mails_to(caplog, "new.op@test.cn")
     assert subject == "乡村e线：请设置您的账号密码" and "3 天内" in body
     token = _token(body)
     assert user_for_setup_token(token) == user
@@ -135,7 +127,7 @@ def test_a_deactivated_accounts_link_does_not_work(app, admin_client, db, caplog
     with caplog.at_level("INFO", logger="shop.mail"):
         assert admin_client.post("/admin/users/new", data=_form(email="gone@test.cn")).status_code == 302
     user = _user("gone@test.cn")
-    token = _token(_mails(caplog, "gone@test.cn")[0][1])
+    token = _token(mails_to(caplog, "gone@test.cn")[0][1])
     admin_client.post(f"/admin/users/{user.id}/active", data={"active": "0", "confirm": "1"})
     response = app.test_client().get(f"/password/setup/{token}")
     assert response.status_code == 302 and "/password/forgot" in response.headers["Location"]
@@ -148,7 +140,7 @@ def test_the_mail_is_chinese_whatever_the_admins_page_language(admin_client, db,
     admin_client.get(f"/lang/{lang}")
     with caplog.at_level("INFO", logger="shop.mail"):
         admin_client.post("/admin/users/new", data=_form(email="zh@test.cn"))
-    [(subject, body)] = _mails(caplog, "zh@test.cn")
+    [(subject, body)] = mails_to(caplog, "zh@test.cn")
     assert subject == "乡村e线：请设置您的账号密码" and "忘记密码" in body
 
 
@@ -162,7 +154,7 @@ def test_an_english_account_gets_the_mail_in_english(app, db, caplog):
     with app.test_request_context("/"), force_locale("zh_CN"), caplog.at_level("INFO", logger="shop.mail"):
         send_setup_link(user)
         commit()
-    [(subject, body)] = _mails(caplog, "en@test.cn")
+    [(subject, body)] = mails_to(caplog, "en@test.cn")
     assert subject == "Village e-Line: set your account password"
     assert "within 3 days" in body and not re.search(r"[\u4e00-\u9fff]", subject + body)
 
