@@ -28,7 +28,13 @@ def _station_id(station_code: str | None) -> int | None:
 
 @users_cli.command("create")
 @click.option("--email", required=True)
-@click.option("--password", required=True)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Asked for (not echoed) when left out, so it stays out of the shell's history and `ps`.",
+)
 @click.option("--role", type=ROLE_CHOICE, default="consumer")
 @click.option("--station", "station_code", default=None, help="Station code (operators only).")
 @click.option("--name", default="")

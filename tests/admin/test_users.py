@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from admin.services import users
 from shop.audit import AuditEntry
 from shop.auth.models import User
+from shop.auth.services import authenticate, get_user_by_email
 from shop.db import commit
 from shop.extensions import db as _db
 from tests.factories import NOW, make_station, make_user
@@ -366,3 +367,15 @@ def test_the_cli_refuses_a_station_for_another_role_than_operator(app, db, stati
     result = runner.invoke(args=["users", "set-role", "--email", "op@test.cn", "--role", role])
     assert result.exit_code == 0, result.output
     assert (_user(user.id).role, _user(user.id).station_id) == (role, None)
+
+
+def test_users_create_asks_for_the_password_when_it_is_not_on_the_command_line(app, db):
+    """`flask users create` without --password asks for it twice, not echoed: a password typed on the
+    command line stays in the shell's history and in `ps`."""
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "--email", "asked@test.cn"], input="longenough1\nlongenough1\n")
+    assert result.exit_code == 0, result.output
+    assert "longenough1" not in result.output
+    assert authenticate("asked@test.cn", "longenough1") is not None
+    mismatch = runner.invoke(args=["users", "create", "--email", "other@test.cn"], input="longenough1\nlongenough2\n")
+    assert mismatch.exit_code != 0 and get_user_by_email("other@test.cn") is None
