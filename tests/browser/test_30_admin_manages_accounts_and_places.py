@@ -1,9 +1,9 @@
 """Journey 30: the platform admin signs in, opens 系统管理 from the header, finds a consumer account by its
-e-mail, makes it a station operator of NC02 (through the confirmation step) and sees the new role and its line
-in the account's history, deactivates another account (confirmed), adds a category and edits a village. The
-accounts are made for each run (the demo consumer is left as it is for the other journeys). Another test has
-the admin create a host's account (新建账号) with no password, and its owner set one from the mailed link and
-sign in. A last one walks the admin's lists and forms on a small phone (360 px): nothing scrolls the page
+e-mail, makes it a station operator of NC02 (through the confirmation step), sees the new role and its line
+in the account's history, makes it a host (the station select follows the role), deactivates another
+account (confirmed), adds a category and edits a village. The accounts are made for each run (the demo
+consumer is left as it is for the other journeys). Another test has the admin create a host's account
+(新建账号) with no password, and its owner set one from the mailed link and sign in. A last one walks the admin's lists and forms on a small phone (360 px): nothing scrolls the page
 sideways."""
 
 from __future__ import annotations
@@ -87,6 +87,19 @@ def test_admin_changes_a_role_deactivates_an_account_adds_a_category_and_edits_a
     expect(history.first).to_contain_text(admin.t("站点操作员"))
     admin.step("role changed, in the history")
     assert account(live_server, to_operator) == ("operator", STATION, True)
+
+    # and back to another role: choosing it sets the station select to none and disables it
+    # (static/js/role_station.js), so the change goes through without a refusal
+    role_form = main.locator("form").filter(has=page.get_by_role("button", name=admin.t("更改角色")))
+    station = role_form.get_by_label(admin.t("所属站点（站点操作员）"))
+    expect(station).to_be_enabled()
+    role_form.get_by_label(admin.t("角色"), exact=True).select_option(label=admin.t("接待户"))
+    expect(station).to_be_disabled()
+    expect(station).to_have_value("0")
+    admin.submit_and_wait(lambda: role_form.get_by_role("button", name=admin.t("更改角色")).click())
+    assert confirm_if_asked(admin), "a role change is confirmed first"
+    expect(page.get_by_text(admin.t("角色已变更"))).to_be_visible()
+    assert account(live_server, to_operator) == ("host", None, True)
 
     # deactivate another account, confirmed
     admin.goto("/admin/users?q=" + to_stop)
