@@ -24,6 +24,7 @@ from admin.forms import (
     VillageNewForm,
 )
 from admin.services import categories, places, users
+from catalog.services import list_stations
 from shop.args import int_arg
 from shop.auth.models import Role
 from shop.auth.password import setup_link_days
@@ -96,7 +97,7 @@ def _role_choices() -> list[SelectChoice]:
 
 
 def _station_choices() -> list[SelectChoice]:
-    return [SelectChoice(0, _("（无）"))] + [SelectChoice(s.id, f"{s.code} {s.name}") for s in places.stations()]
+    return [SelectChoice(0, _("（无）"))] + [SelectChoice(s.id, f"{s.code} {s.name}") for s in list_stations()]
 
 
 def _role_form(user=None) -> RoleForm:
@@ -372,7 +373,7 @@ def village_edit(village_id: int):
 @bp.get("/stations")
 @admin_only
 def stations_index():
-    return render_template("admin/stations.html", rows=places.stations())
+    return render_template("admin/stations.html", rows=list_stations())
 
 
 def _station_form(form_class, station=None):

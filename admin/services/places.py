@@ -55,16 +55,6 @@ def villages() -> list[Village]:
     )
 
 
-def stations() -> list[Station]:
-    return list(
-        db.session.scalars(
-            sa.select(Station)
-            .options(selectinload(Station.villages), selectinload(Station.township))
-            .order_by(Station.code)
-        )
-    )
-
-
 def counts() -> tuple[int, int]:
     """How many villages and how many stations there are (the overview's cards)."""
     return (
