@@ -142,6 +142,29 @@ def test_tapping_two_calendar_days_shows_the_total_before_booking(client, db, au
     assert f'value="{a.isoformat()}"' in page and f'value="{b.isoformat()}"' in page, "the booking form holds them"
 
 
+def test_a_stay_across_a_months_end_is_picked_on_two_months_calendars(client, db):
+    """The arrival on the last day of a month, 下月, then the departure: the next month's calendar keeps
+    the arrival (and the party), and each tap lands on the calendar (#calendar), not the page's top."""
+    listing = make_listing(price_fen=20000, weekend_price_fen=None, pay_on_arrival=True)
+    commit()
+    a = next(_day(n) for n in range(3, 70) if (_day(n) + timedelta(days=1)).day == 1)  # a month's last day
+    b = a + timedelta(days=2)
+    page = client.get(_page(listing, month=f"{a:%Y-%m}", guests=3)).get_data(as_text=True)
+    first = re.search(rf'href="([^"]*checkin={a.isoformat()}[^"]*)"', page)
+    assert first and first.group(1).endswith("#calendar"), "the arrival's tap comes back to the calendar"
+    page = client.get(first.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "请再点离店日期" in page
+    following = re.search(r'href="([^"]*)"[^>]*>下月', page)
+    assert following and f"checkin={a.isoformat()}" in following.group(1) and "guests=3" in following.group(1)
+    assert following.group(1).endswith("#calendar")
+    page = client.get(following.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert f"{b:%Y-%m}" in page and "请再点离店日期" in page, "next month's calendar, the arrival still picked"
+    second = re.search(rf'href="([^"]*checkin={a.isoformat()}&amp;checkout={b.isoformat()}[^"]*)"', page)
+    assert second, "next month's days are departures of the arrival picked before"
+    page = client.get(second.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "共 2 晚 × 1 间" in page and "合计 ¥400.00" in page
+
+
 def test_the_total_follows_the_party_for_an_experience(client, db):
     listing = make_listing(kind="experience", price_fen=3800, pay_on_arrival=True)
     commit()
