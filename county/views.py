@@ -39,6 +39,7 @@ from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.extensions import db
+from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
 from stock.models import Station
 from tourism.models import Listing
@@ -317,7 +318,7 @@ def household_status(household_id: int):
         page = ask_first(
             _(
                 "确认将 %(name)s 户的状态从「%(old)s」改为「%(new)s」？变更会记入台账。",
-                name=household.head_name,
+                name=mask_name(household.head_name),  # personal data masked, as on the page (no reveal here)
                 old=_(HOUSEHOLD_STATUS_LABELS[household.status]),
                 new=_(HOUSEHOLD_STATUS_LABELS[wanted]),
             ),

@@ -268,6 +268,22 @@ def test_county_decisions_wait_for_the_confirmation(client, auth, db):
     assert _reload(household).status == "lifted"
 
 
+def test_a_household_status_confirmation_shows_the_head_of_household_masked_and_audits_nothing(client, auth, db):
+    import sqlalchemy as sa
+
+    from shop.audit import AuditEntry
+
+    county = make_user(role="county")
+    household = make_household(head_name="欧阳秀英")
+    commit()
+    auth.login(county)
+    response = client.post(f"/county/households/{household.id}/status", data={"status": "lifted"})
+    _confirm_page(response)
+    page = response.get_data(as_text=True)
+    assert "欧阳秀英" not in page and "欧***" in page  # masked as everywhere; only a reveal shows it
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
+
+
 def test_the_confirmation_page_is_in_the_readers_language(client, auth, db):
     county = make_user(role="county")
     pending = make_product(approval_status="pending", name="腌菜礼盒")
