@@ -6,6 +6,7 @@ Thin routes: parse -> load/404 -> permission -> one service -> commit() -> redir
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
@@ -51,7 +52,7 @@ from orders.services.refunds import (
     request_refund,
 )
 from orders.services.tabs import TABS, buyer_orders, shown_tabs, tab_counts
-from shop.args import MAX_ID, MAX_INT, parse_int
+from shop.args import MAX_ID, MAX_INT, parse_date, parse_int
 from shop.auth.permissions import role_required
 from shop.auth.views import LOGIN_HOOKS
 from shop.confirm import ask_first, confirmed
@@ -181,6 +182,35 @@ def _optional_id(value, field: str) -> int | None:
     return _int_arg(value, field, maximum=MAX_ID) if (value or "").strip() else None
 
 
+#: What a booking form sends that its page reads back from its query (tourism.listing_detail), and how
+#: each is checked: only a value the page accepts is carried (a refused guests=0 is left to its default).
+_TYPED_BOOKING = {
+    "checkin": parse_date,
+    "checkout": parse_date,
+    "guests": lambda v: parse_int(v, minimum=1, maximum=MAX_GUESTS),
+    "units": lambda v: parse_int(v, minimum=1, maximum=MAX_UNITS),
+    "unit_type_id": lambda v: parse_int(v, minimum=1, maximum=MAX_ID),
+    "session_id": lambda v: parse_int(v, minimum=1, maximum=MAX_ID),
+}
+
+
+def _back_with_typed_booking() -> str:
+    """The page a refused booking form came from (a listing), with what the visitor typed in its query,
+    so that the form shows it again to be corrected rather than typed again (the dates, rooms, room type
+    and party were lost with the bare referrer). A path on this site only; the cart when there is none."""
+    back = urlsplit(request.referrer or "")
+    if not back.path.startswith("/") or back.path.startswith("//") or (back.netloc and back.netloc != request.host):
+        return url_for("orders.cart_page")
+    query = {k: v for k, v in parse_qsl(back.query) if k not in _TYPED_BOOKING}
+    for name, check in _TYPED_BOOKING.items():
+        value = (request.form.get(name) or "").strip()
+        try:
+            query[name] = str(check(value)) if value else ""
+        except ValueError:
+            continue
+    return back.path + "?" + urlencode({k: v for k, v in query.items() if v})
+
+
 @bp.post("/cart/bookings")
 def cart_add_booking():
     """加入购物车 from a listing's booking form: a stay's dates and rooms, a session, a ticket day.
@@ -209,7 +239,7 @@ def cart_add_booking():
         if exc.status == 404:
             raise
         flash(exc.message, "error")
-        return redirect(request.referrer or url_for("orders.cart_page"), 303)
+        return redirect(_back_with_typed_booking(), 303)
     if form.get("buy_now"):
         return redirect(url_for("orders.checkout"), 303)
     flash(_("已加入购物车"), "success")

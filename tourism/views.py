@@ -17,8 +17,8 @@ from catalog.models import BenefitLink
 from catalog.services import list_villages
 from orders.forms import CashCloseForm, CashMoveForm, cash_amount_fen
 from orders.services import cashbook as cash
+from shop.args import MAX_ID, int_arg, link_args, parse_date
 from shop.args import date_arg as _date_arg
-from shop.args import int_arg, link_args, parse_date
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
@@ -240,7 +240,7 @@ def listing_detail(listing_id: int, slug: str | None = None):
                 "tourism.listing_detail",
                 listing_id=listing.id,
                 slug=listing.slug,
-                **link_args("checkin", "checkout", "guests", "month"),
+                **link_args("checkin", "checkout", "guests", "units", "month"),
             ),
             301,
         )
@@ -254,6 +254,11 @@ def listing_detail(listing_id: int, slug: str | None = None):
     units = _int_arg("units", maximum=50)
     if units:
         form.units.data = units
+    # the room type or session a refused booking form was sent with (orders.views._back_with_typed_booking)
+    unit_type_id = _int_arg("unit_type_id", maximum=MAX_ID)
+    if unit_type_id in {u.id for u in listing.unit_types}:
+        form.unit_type_id.data = unit_type_id
+    form.session_id.data = _int_arg("session_id", maximum=MAX_ID)
     return _render_listing(listing, form)
 
 

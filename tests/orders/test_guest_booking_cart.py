@@ -4,12 +4,14 @@ the cart — goods and bookings — is kept. Nothing is held before checkout."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from orders.models import Cart, CartLine
 from shop.auth.models import User
+from shop.db import commit
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_product, make_user
 from tests.tourism.factories import make_listing, make_session
@@ -123,6 +125,38 @@ def test_a_guest_ticket_day_and_bad_input(client, db):
     [cart] = _carts(db)
     assert [ln.check_in for ln in cart.lines] == [_day(6)]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CartLine)) == 1
+
+
+def test_a_refused_booking_goes_back_to_the_listing_with_what_the_guest_typed(client, db):
+    """Too many guests for the room, or dates the other way round: the listing page again, its booking
+    form holding the dates, rooms, room type and party typed (the bare referrer lost them all), and the
+    message; a value the page would refuse (guests 0) is left out rather than turned into a 400."""
+    listing = make_listing(units=2, max_guests=2)
+    commit()  # the refusal rolls back what the request did
+    page = f"/listings/{listing.id}-{listing.slug}"
+    typed = _stay(listing, guests=5, unit_type_id=listing.unit_types[0].id)
+    res = client.post(
+        "/cart/bookings", data=typed, headers={"Referer": f"http://localhost{page}?month={_day(10):%Y-%m}"}
+    )
+    assert res.status_code == 303
+    back = res.headers["Location"]
+    assert back.startswith(page + "?") and f"month={_day(10):%Y-%m}" in back, back
+    for name in ("checkin", "checkout", "guests", "units", "unit_type_id"):
+        assert f"{name}={typed[name]}" in back, (name, back)
+    shown = client.get(back)
+    html = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and "人数超过所选房间可住人数" in html
+    assert f'value="{_day(10).isoformat()}"' in html and f'value="{_day(12).isoformat()}"' in html
+    assert re.search(r'<input id="guests"[^>]*value="5"', html), "the party typed"
+
+    reversed_dates = _stay(listing, guests=0) | {"checkout": _day(8).isoformat()}
+    res = client.post("/cart/bookings", data=reversed_dates, headers={"Referer": f"http://localhost{page}"})
+    back = res.headers["Location"]
+    assert "guests=" not in back and f"checkout={_day(8).isoformat()}" in back, back
+    assert client.get(back).status_code == 200
+    elsewhere = client.post("/cart/bookings", data=reversed_dates, headers={"Referer": "https://evil.example/x"})
+    assert elsewhere.headers["Location"].endswith("/cart")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CartLine)) == 0
 
 
 def test_the_back_button_after_signing_up_at_checkout_goes_on_to_the_checkout(client, db, fake_stripe):
