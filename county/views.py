@@ -323,6 +323,7 @@ def household_status(household_id: int):
                 new=_(HOUSEHOLD_STATUS_LABELS[wanted]),
             ),
             back=url_for("county.household_detail", household_id=household.id),
+            undo=_("状态可以再次变更，每次变更都记入台账。"),
         )
         if page is not None:
             return page

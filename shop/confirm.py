@@ -28,8 +28,11 @@ def confirmed() -> bool:
     return request.form.get(CONFIRM_FIELD) == "1"
 
 
-def ask_first(question: str, *, back: str, details: list[str] | tuple = (), button: str | None = None):
-    """None when the POST is confirmed; else the confirmation page (nothing changed)."""
+def ask_first(
+    question: str, *, back: str, details: list[str] | tuple = (), button: str | None = None, undo: str | None = None
+):
+    """None when the POST is confirmed; else the confirmation page (nothing changed). The page says the
+    action cannot be undone, unless `undo` says how it can be (a closure reopened day by day)."""
     if confirmed():
         return None
     fields = [
@@ -37,5 +40,12 @@ def ask_first(question: str, *, back: str, details: list[str] | tuple = (), butt
     ]
     action = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
     return render_template(
-        "confirm.html", question=question, details=list(details), fields=fields, action=action, back=back, button=button
+        "confirm.html",
+        question=question,
+        details=list(details),
+        fields=fields,
+        action=action,
+        back=back,
+        button=button,
+        undo=undo,
     )

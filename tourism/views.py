@@ -775,6 +775,7 @@ def host_close_dates(listing_id: int):
             end=end.isoformat(),
         ),
         back=url_for("tourism.host_listing", listing_id=listing.id),
+        undo=_("关闭的日期可以在日历上点「开放」逐日重新开放。"),
     )
     if page is not None:
         return page

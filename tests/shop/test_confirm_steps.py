@@ -20,11 +20,14 @@ from shop.timeutil import local_date, now_utc
 from tests.factories import make_household, make_product, make_station, make_user
 
 
-def _confirm_page(response) -> dict[str, str]:
-    """The confirmation page's form: its fields (confirm=1 among them)."""
+def _confirm_page(response, *, undo: str = "此操作不能撤销。") -> dict[str, str]:
+    """The confirmation page's form: its fields (confirm=1 among them). The page says the action cannot
+    be undone, or (`undo`) how it can be."""
     assert response.status_code == 200, response.status_code
     page = response.get_data(as_text=True)
-    assert "请确认" in page and "此操作不能撤销" in page
+    assert "请确认" in page and undo in page
+    if undo != "此操作不能撤销。":
+        assert "此操作不能撤销" not in page
     form = page[page.index('<section class="card confirm-step">') :]
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
     assert fields.get("confirm") == "1"
@@ -208,7 +211,10 @@ def test_closing_dates_waits_for_the_confirmation(client, auth, db):
     auth.login(host)
     start = local_date(now_utc()) + timedelta(days=20)
     data = {"start": start.isoformat(), "end": (start + timedelta(days=2)).isoformat(), "reason": "装修"}
-    fields = _confirm_page(client.post(f"/host/listings/{listing.id}/close", data=data))
+    fields = _confirm_page(
+        client.post(f"/host/listings/{listing.id}/close", data=data),
+        undo="关闭的日期可以在日历上点「开放」逐日重新开放。",  # the calendar's 开放 button
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
     client.post(f"/host/listings/{listing.id}/close", data=fields)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 3
@@ -262,7 +268,10 @@ def test_county_decisions_wait_for_the_confirmation(client, auth, db):
     client.post(f"/county/approvals/{other.id}/reject", data=fields)
     assert _reload(other).approval_status == "rejected"
 
-    fields = _confirm_page(client.post(f"/county/households/{household.id}/status", data={"status": "lifted"}))
+    fields = _confirm_page(
+        client.post(f"/county/households/{household.id}/status", data={"status": "lifted"}),
+        undo="状态可以再次变更，每次变更都记入台账。",  # lifted -> poor or monitored is a later change
+    )
     assert _reload(household).status == "poor"
     client.post(f"/county/households/{household.id}/status", data=fields)
     assert _reload(household).status == "lifted"
@@ -278,7 +287,7 @@ def test_a_household_status_confirmation_shows_the_head_of_household_masked_and_
     commit()
     auth.login(county)
     response = client.post(f"/county/households/{household.id}/status", data={"status": "lifted"})
-    _confirm_page(response)
+    _confirm_page(response, undo="状态可以再次变更，每次变更都记入台账。")
     page = response.get_data(as_text=True)
     assert "欧阳秀英" not in page and "欧***" in page  # masked as everywhere; only a reveal shows it
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
