@@ -1,7 +1,7 @@
 """Journey 22 (product journey 4 in docs/journeys.md, the registry side): the county officer picks a reversed
 date range (explained on the page, the whole period shown), looks at the household registry with personal data
-masked, reveals one household's phone (written to the audit log), reads its statement, and checks the plan's
-targets."""
+masked, reveals one household's phone (written to the audit log), reads its statement, checks the plan's
+targets, and opens the organisations to verify and their purchasing report (on a phone too)."""
 
 from __future__ import annotations
 
@@ -63,3 +63,10 @@ def test_county_officer_reads_the_registry_masked_reveals_once_and_checks_target
     expect(main.get_by_role("progressbar").first).to_be_visible()
     assert re.search(r"\d", main.get_by_role("progressbar").first.get_attribute("aria-valuetext") or "")
     officer.step("targets")
+
+    # the organisations to verify and their purchasing report fit a phone's width (the harness fails a
+    # page that scrolls sideways): their tables scroll inside a .table-wrap, as the county's own tables do
+    officer.goto("/county/organisations")
+    officer.step("organisations to verify")
+    officer.goto("/county/organisations/report")
+    officer.step("institutional purchasing report")
