@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from orders.models import CartLine, Order, Refund
 from orders.services import payments
 from orders.services.expiry import expire_pending_orders
+from shop.money import format_yuan
 from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from stock.models import StockRecord
@@ -353,6 +354,9 @@ def test_web_journey_cart_with_goods_and_a_stay_to_one_order(client, db, auth, f
     assert "三江腌菜" in detail and "罗渡山居" in detail and booking.code in detail
     assert booking.confirmation_code in detail and _day(13).isoformat() in detail
     assert "接待户" in detail  # the host's contact once booked
+    goods, stay = 2 * 1200, 3 * 18800  # the sums as the cart and checkout show them, the stay not as 商品
+    assert re.search(rf"<dt>商品合计</dt><dd>{format_yuan(goods)}</dd>", detail), "the goods alone"
+    assert re.search(rf"<dt>预订合计</dt><dd>{format_yuan(stay)}</dd>", detail), "the stay"
     listed = client.get("/orders").get_data(as_text=True)  # 我的订单: the stay with its dates, not "× 1"
     assert f"{_day(10).isoformat()} – {_day(13).isoformat()} · 2 人" in listed and "三江腌菜 × 2" in listed
 
@@ -501,6 +505,7 @@ def test_web_checkout_of_one_stay_alone_offers_arrival_when_the_listing_allows_i
     assert order.shipments == [] and order.total_fen == int(total)
     detail = client.get(f"/orders/{order.code}").get_data(as_text=True)
     assert order.booking.confirmation_code in detail and "到店付款" in detail
+    assert "商品合计" not in detail and "预订合计" in detail, "a stay alone sells no 商品"
 
 
 def test_a_late_payment_when_the_room_is_gone_refunds_everything_and_sells_no_goods(client, db, api_token, fake_stripe):
