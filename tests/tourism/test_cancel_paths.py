@@ -15,7 +15,7 @@ from shop.timeutil import local_date, now_utc
 from tests.factories import make_product, make_user
 from tests.orders.factories import make_order
 from tests.tourism.factories import make_listing
-from tourism.models import Booking, BookingStatus
+from tourism.models import Booking, BookingStatus, ListingKind
 
 
 def _day(n):
@@ -99,6 +99,28 @@ def test_cancel_from_the_booking_page_cancels_its_order_too(client, db, auth):
     # nothing left to cancel: the confirmation page sends back, the order page offers no cancel
     assert client.get(f"/bookings/{booking.code}/cancel").status_code == 303
     assert "取消预订" not in client.get(f"/orders/{booking.order.code}").get_data(as_text=True)
+
+
+def test_the_cancel_step_of_a_ticket_speaks_of_places_not_nights(client, db, auth):
+    ticket = make_listing(kind=ListingKind.TICKET, pay_on_arrival=True, units=50, max_guests=10)
+    auth.login(make_user())
+    res = client.post(
+        f"/listings/{ticket.id}/book",
+        data={
+            "form_token": new_form_token(),
+            "checkin": _day(10).isoformat(),
+            "guests": 2,
+            "payment_method": "arrival",
+        },
+    )
+    assert res.status_code == 302
+    [booking] = _bookings(db)
+    confirm = client.get(f"/bookings/{booking.code}/cancel").get_data(as_text=True)
+    assert "取消后名额将释放给其他游客" in confirm and "房晚" not in confirm
+    stay = make_listing(pay_on_arrival=True, units=1)
+    _book(client, stay)
+    stay_booking = _bookings(db)[-1]
+    assert "取消后房晚将释放给其他客人" in client.get(f"/bookings/{stay_booking.code}/cancel").get_data(as_text=True)
 
 
 def test_cancelling_a_paid_booking_from_the_order_page_follows_its_policy(client, db, auth, fake_stripe):
