@@ -76,7 +76,19 @@ STATUS_LABELS = fulfilment.STATUS_LABELS
 
 @bp.app_context_processor
 def _labels():
-    return {"shipment_status_label": fulfilment.status_label, "shipment_return_label": fulfilment.return_label}
+    return {
+        "shipment_status_label": fulfilment.status_label,
+        "shipment_return_label": fulfilment.return_label,
+        "operator_station": _operator_station,
+    }
+
+
+def _operator_station() -> Station | None:
+    """The signed-in operator's station, for the workspace menu on the station's pages other packages
+    serve (templates/stations/_workspace.html); None for every other role."""
+    if not current_user.is_authenticated or current_user.role != Role.OPERATOR or not current_user.station_id:
+        return None
+    return db.session.get(Station, current_user.station_id)
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -195,6 +195,22 @@ def test_shipment_page_shows_the_recipient_to_the_station_and_nav_links_refund_r
     assert client.get(f"/station/shipments/{s.code}").status_code == 404
 
 
+def test_the_station_pages_other_packages_serve_keep_the_workspace_menu_for_an_operator(db, world, client, auth):
+    """退款申请, 对公转账, 发票 and 单位询价 are linked from the station's menu and keep it (with the station's
+    name), so an operator is never left without a way back to 工作台; an admin sees the page alone."""
+    auth.login(world.a.operator)
+    for path in ("/refund-requests", "/bank-transfers", "/station/invoices", "/station/quote-requests"):
+        response = client.get(path)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200, path
+        assert 'class="station-nav' in body and 'href="/station/"' in body, path
+        assert world.a.station.name in body and "css/stations.css" in body, path
+    client.post("/logout")
+    auth.login(world.admin)
+    body = client.get("/refund-requests").get_data(as_text=True)
+    assert 'class="station-nav' not in body
+
+
 def _waiting_for_pickup(world, now, *, tries_left: int | None = None) -> Shipment:
     """A pick-up order of station A, accepted and packed (committed), with `tries_left` wrong codes
     still allowed before it locks (all of them when None)."""
