@@ -61,6 +61,30 @@ def test_dashboard_page_shows_only_the_operators_station(db, world, client, auth
     assert world.b.product.name not in body
 
 
+def test_a_delivered_or_canceled_shipment_is_not_shown_as_still_waiting(db, world, client, auth):
+    """已等待 counts a shipment's wait while it is open; a delivered or canceled one waits no more (it
+    showed "30 小时" and kept growing for weeks beside a live one's wait)."""
+    from orders.services.payments import cancel_order
+
+    now = now_utc()  # the page counts from the clock
+    done = make_order([(world.a.product, 1)], created_at=now - timedelta(hours=30))
+    dropped = make_order([(world.a.product, 1)], created_at=now - timedelta(hours=31))
+    waiting = make_order([(world.a.product, 1)], created_at=now - timedelta(hours=29))
+    s = done.shipments[0]
+    fulfilment.accept(s, actor=world.a.operator, now=now)
+    fulfilment.pack(s, actor=world.a.operator, now=now)
+    fulfilment.ship(s, tracking_number="SF1", actor=world.a.operator, now=now)
+    fulfilment.deliver(s, actor=world.a.operator, now=now)
+    cancel_order(dropped, actor=world.a.operator, now=now, reason="缺货")
+    commit()
+    auth.login(world.a.operator)
+    body = client.get("/station/").get_data(as_text=True)
+    row = lambda code: body[body.index(f">{code}</a>") : body.index("</tr>", body.index(f">{code}</a>"))]  # noqa: E731
+    assert "29 小时" in row(waiting.shipments[0].code)
+    assert "30 小时" not in row(s.code) and "—" in row(s.code)
+    assert "31 小时" not in row(dropped.shipments[0].code) and "—" in row(dropped.shipments[0].code)
+
+
 def test_shipment_page_walks_the_workflow_by_forms(db, world, client, auth):
     order = make_order([(world.a.product, 2)])
     code = order.shipments[0].code
