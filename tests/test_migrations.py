@@ -205,3 +205,37 @@ def test_the_weight_migration_stops_on_a_product_of_0_g_and_then_refuses_0_g(app
     assert "Error: 1 product(s) weigh 0 g: 2 (无花果干)" in said and "Nothing was changed" in said
     assert before == "c2ac613a9a5a"
     assert [tuple(w) for w in weights] == [(1, 500), (2, 250), (3, 250)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_own_password_migration_marks_only_invited_accounts_that_never_set_one(app, backend):
+    """users.has_own_password (9d4e7b1c2a58): an account the admin invited whose auth_version is still 1
+    never set a password (a password change or a deactivation bumps it); every other account has its own."""
+    from flask_migrate import upgrade
+
+    fresh = _fresh_postgres if backend == "postgresql" else _fresh_sqlite
+    with fresh() as url, _app_on(url, app) as db:
+        upgrade(revision="f4b8d2a6c913")
+        with db.engine.begin() as conn:
+            for i, version in ((1, 1), (2, 2), (3, 1), (4, 1)):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO users (id, email, password_hash, name, phone, role, is_active_account,"
+                        " auth_version, session_generation, created_at) VALUES (:i, :e, 'x', '', '', 'consumer',"
+                        " true, :v, 1, '2026-11-01 00:00:00+00')"
+                    ),
+                    {"i": i, "e": f"u{i}@test.cn", "v": version},
+                )
+            # 1 and 2 invited (2 then set a password), 3 made by `flask users create`, 4 registered itself
+            for subject, detail in ((1, '{"invited": true}'), (2, '{"invited": true}'), (3, '{"role": "consumer"}')):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO audit_log (action, subject_type, subject_id, detail, created_at)"
+                        " VALUES ('user.create', 'users', :s, :d, '2026-11-01 00:00:00+00')"
+                    ),
+                    {"s": subject, "d": detail},
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT id, has_own_password FROM users ORDER BY id")).all()
+    assert [(i, bool(own)) for i, own in rows] == [(1, False), (2, True), (3, True), (4, True)]

@@ -43,7 +43,11 @@ class User(UserMixin, db.Model):
     #: Named in the session (and remember-me) cookie; bumped at logout and on password change, which
     #: ends every session issued before, copied cookies included (shop.auth.services.end_sessions).
     session_generation: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
+    #: The language of the account's e-mails (and pages once signed in); None: the page's, Chinese in mails.
     locale: Mapped[str | None] = mapped_column(sa.String(8), nullable=True)
+    #: False while an account the admin created (admin.services.users.invite_user) still has the random
+    #: password no one knows: its owner has not yet set one from the mailed link. Any password change sets it.
+    has_own_password: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     created_at: Mapped[datetime]
 
     station = relationship("Station", foreign_keys=[station_id])

@@ -123,6 +123,7 @@ def change_password(user: User, new_password: str) -> None:
     if len(new_password or "") < MIN_PASSWORD:
         raise ValidationError("password_too_short", n=MIN_PASSWORD, fields={"password": "too short"})
     user.password_hash = hash_password(new_password)
+    user.has_own_password = True  # an invited account's set-up link was used (or a reset, which counts too)
     user.auth_version += 1  # API tokens
     end_sessions(user)
 
