@@ -21,9 +21,11 @@ MESSAGES = {
     "station_name_invalid": N_("请填写站点名称（最多 60 个字）"),
     "station_address_too_long": N_("地址最多 200 个字"),
     "station_hours_too_long": N_("营业时间最多 80 个字"),
+    "station_phone_invalid": N_("请填写正确的电话：手机号（1 开头的 11 位数字）或带区号的固定电话（如 0791-85712345）"),
     "station_villages_required": N_("请至少选择一个服务的村"),
     "village_name_invalid": N_("请填写村名（最多 40 个字）"),
     "signature_product_too_long": N_("一村一品最多 40 个字"),
+    "village_story_too_long": N_("村庄介绍最多 %(max)s 个字"),
     "no_such_township": N_("没有这个乡镇"),
     "no_such_village": N_("没有这个村"),
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, EmailField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
@@ -49,6 +49,8 @@ class VillageForm(ShopForm):
     township_id = SelectField(_l("乡镇"), coerce=coerce_id, validate_choice=True)
     is_poverty_village = BooleanField(_l("贫困村"))
     signature_product = StringField(_l("一村一品"), validators=[Optional(), Length(max=40)])
+    # its length is the service's rule (admin.services.places.STORY_MAX), said under the field too long
+    story = TextAreaField(_l("村庄介绍"))
 
 
 class VillageNewForm(VillageForm):
@@ -61,6 +63,8 @@ class StationForm(ShopForm):
     # their lengths are the service's rule (admin.services.places), said under the field too long
     address = StringField(_l("地址"))
     hours = StringField(_l("营业时间"))
+    #: A mobile number or a landline with its area code (the service's rule, `shop.phone`).
+    phone = StringField(_l("联系电话"))
     village_ids = SelectMultipleField(_l("服务的村"), coerce=coerce_id, validate_choice=True)
 
 

@@ -331,6 +331,7 @@ def _village_data(form: VillageForm) -> places.VillageData:
         township_id=form.township_id.data or None,
         is_poverty_village=bool(form.is_poverty_village.data),
         signature_product=form.signature_product.data or "",
+        story=form.story.data or "",
     )
 
 
@@ -388,6 +389,7 @@ def _station_data(form: StationForm) -> places.StationData:
         name=form.name.data or "",
         address=form.address.data or "",
         hours=form.hours.data or "",
+        phone=form.phone.data or "",
         village_ids=list(form.village_ids.data or []),
     )
 

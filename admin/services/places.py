@@ -1,8 +1,10 @@
 """Villages and stations, as the platform admin keeps them: the fields the models have.
 
-A village: its name, township, poverty flag and signature product (一村一品). A station: its code, name,
-address, opening hours and the villages it serves (at least one). A new village's slug is made as a
-category's (`admin.services.slugs`); slugs stay as they are on a rename, so shared links keep working.
+A village: its name, township, poverty flag, signature product (一村一品) and story (村庄介绍, the 村庄故事 of
+its page). A station: its code, name, address, opening hours, telephone (printed on its packing slips and
+labels: a mobile number or a landline with its area code, `shop.phone`) and the villages it serves (at
+least one). A new village's slug is made as a category's (`admin.services.slugs`); slugs stay as they are
+on a rename, so shared links keep working.
 Every creation and change is written to the audit log.
 """
 
@@ -21,9 +23,11 @@ from catalog.models import Township, Village
 from shop.audit import record_audit
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
+from shop.phone import is_phone, normalise_phone
 from stock.models import Station
 
 STATION_CODE = re.compile(r"^[A-Za-z0-9-]{2,16}$")
+STORY_MAX = 2000
 
 
 @dataclass
@@ -32,6 +36,7 @@ class VillageData:
     township_id: int | None
     is_poverty_village: bool = False
     signature_product: str = ""
+    story: str = ""
 
 
 @dataclass
@@ -40,6 +45,7 @@ class StationData:
     name: str
     address: str = ""
     hours: str = ""
+    phone: str = ""
     village_ids: list[int] = field(default_factory=list)
 
 
@@ -84,10 +90,13 @@ def _changes(obj, values: dict) -> dict:
 def _clean_village(data: VillageData) -> dict:
     name = (data.name or "").strip()
     signature = (data.signature_product or "").strip()
+    story = (data.story or "").strip().replace("\r\n", "\n")
     if not name or len(name) > 40:
         raise ValidationError("village_name_invalid", fields={"name": "invalid"})
     if len(signature) > 40:
         raise ValidationError("signature_product_too_long", fields={"signature_product": "too long"})
+    if len(story) > STORY_MAX:
+        raise ValidationError("village_story_too_long", max=STORY_MAX, fields={"story": "too long"})
     if data.township_id is None or db.session.get(Township, data.township_id) is None:
         raise ValidationError("no_such_township", fields={"township_id": "unknown"})
     return {
@@ -95,6 +104,7 @@ def _clean_village(data: VillageData) -> dict:
         "township_id": data.township_id,
         "is_poverty_village": bool(data.is_poverty_village),
         "signature_product": signature,
+        "story": story,
     }
 
 
@@ -102,7 +112,7 @@ def create_village(data: VillageData, *, actor, now: datetime) -> Village:
     """A new village; its slug (/villages/<slug>) is the catalogue's pinyin of its name, made unique.
     Audited as `village.create`. Flushes; the caller commits."""
     values = _clean_village(data)
-    village = Village(story="", is_demo=False, **values)
+    village = Village(is_demo=False, **values)
     add_with_unique_slug(village, values["name"], 60)
     record_audit(
         actor=actor, action="village.create", subject=village, detail={**values, "slug": village.slug}, now=now
@@ -111,7 +121,7 @@ def create_village(data: VillageData, *, actor, now: datetime) -> Village:
 
 
 def update_village(village: Village, data: VillageData, *, actor, now: datetime) -> bool:
-    """Change a village's name, township, poverty flag and signature product (the slug stays). Returns
+    """Change a village's name, township, poverty flag, signature product and story (the slug stays). Returns
     whether anything changed; audited as `village.update`. Flushes; the caller commits."""
     changes = _changes(village, _clean_village(data))
     if not changes:
@@ -128,6 +138,7 @@ def _clean_station(data: StationData, station: Station | None) -> tuple[dict, li
     name = (data.name or "").strip()
     address = (data.address or "").strip()
     hours = (data.hours or "").strip()
+    phone = normalise_phone(data.phone) if (data.phone or "").strip() else ""
     if not STATION_CODE.match(code):
         raise ValidationError("station_code_invalid", fields={"code": "invalid"})
     if not name or len(name) > 60:
@@ -136,6 +147,8 @@ def _clean_station(data: StationData, station: Station | None) -> tuple[dict, li
         raise ValidationError("station_address_too_long", fields={"address": "too long"})
     if len(hours) > 80:
         raise ValidationError("station_hours_too_long", fields={"hours": "too long"})
+    if phone and not is_phone(phone, landline=True):
+        raise ValidationError("station_phone_invalid", fields={"phone": "invalid"})
     wanted = sorted(set(data.village_ids))
     if not wanted:
         raise ValidationError("station_villages_required", fields={"village_ids": "required"})
@@ -146,7 +159,7 @@ def _clean_station(data: StationData, station: Station | None) -> tuple[dict, li
         sa.select(Station.id).where(Station.code == code)
     ) is not None:
         raise Conflict("station_code_taken", code=code, fields={"code": "taken"})
-    return {"code": code, "name": name, "address": address, "hours": hours}, served
+    return {"code": code, "name": name, "address": address, "hours": hours, "phone": phone}, served
 
 
 def _flush_code(code: str) -> None:
@@ -164,7 +177,7 @@ def create_station(data: StationData, *, actor, now: datetime) -> Station:
     admin's pages do not set). Audited as `station.create`. Flushes; the caller commits."""
     values, served = _clean_station(data, None)
     first = min(served, key=lambda v: (v.township_id, v.name, v.id))  # the first of them in the villages' list
-    station = Station(township_id=first.township_id, commission_bps=0, phone="", is_new=False, **values)
+    station = Station(township_id=first.township_id, commission_bps=0, is_new=False, **values)
     station.villages = sorted(served, key=lambda v: v.name)
     db.session.add(station)
     _flush_code(values["code"])
@@ -174,7 +187,7 @@ def create_station(data: StationData, *, actor, now: datetime) -> Station:
 
 
 def update_station(station: Station, data: StationData, *, actor, now: datetime) -> bool:
-    """Change a station's code, name, address, hours and the villages it serves. Returns whether anything
+    """Change a station's code, name, address, hours, telephone and the villages it serves. Returns whether anything
     changed; audited as `station.update`. Flushes; the caller commits."""
     values, served = _clean_station(data, station)
     changes = _changes(station, values)

@@ -300,3 +300,110 @@ def test_a_station_text_too_long_is_said_under_its_own_field(admin_client, db, f
     assert created.status_code == 422 and _field_errors(created.get_data(as_text=True)) == {field: [en]}
     station = _fresh(Station, station.id)
     assert (station.address, station.hours) == stored
+
+
+# --- a station's telephone and a village's story: fields the pages could not correct before ---------
+
+
+def _station_data(station, **fields) -> dict:
+    return {
+        "code": station.code,
+        "name": station.name,
+        "address": "罗渡村委会",
+        "hours": "09:00-17:00",
+        "phone": station.phone,
+        "village_ids": [str(v.id) for v in station.villages],
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    "typed,stored", [("+86 139 1234 0000", "13912340000"), ("0791 85712345", "0791-85712345"), ("", "")]
+)
+def test_a_stations_telephone_is_corrected_normalised_and_audited(admin_client, db, typed, stored):
+    station = make_station(code="NC55")
+    station.phone = "13800138000"  # a number to correct (or to clear)
+    commit()
+    old = station.phone
+    assert f'value="{old}"' in admin_client.get(f"/admin/stations/{station.id}").get_data(as_text=True)
+    response = admin_client.post(f"/admin/stations/{station.id}", data=_station_data(station, phone=typed))
+    assert response.status_code == 302
+    assert _fresh(Station, station.id).phone == stored
+    entry = _db.session.scalar(sa.select(AuditEntry).where(AuditEntry.subject_type == "stations"))
+    assert (entry.action, entry.detail["phone"]) == ("station.update", [old, stored])
+
+
+@pytest.mark.parametrize("phone", ["12345", "0791-123", "1391234567", "电话", "1" * 30])
+def test_a_bad_station_telephone_is_said_under_its_field_and_changes_nothing(admin_client, db, phone):
+    station = make_station(code="NC55")
+    commit()
+    before = station.phone
+    for lang, said in (("zh_CN", "请填写正确的电话"), ("en", "Enter a valid phone number")):
+        response = admin_client.post(
+            f"/admin/stations/{station.id}?lang={lang}", data=_station_data(station, phone=phone, name="改了")
+        )
+        assert response.status_code == 422
+        [error] = _field_errors(response.get_data(as_text=True))["phone"]
+        assert error.startswith(said)
+    created = admin_client.post(
+        "/admin/stations/new", data=_station_data(station, code="NC58", phone=phone, form_token=new_form_token())
+    )
+    assert created.status_code == 422 and list(_field_errors(created.get_data(as_text=True))) == ["phone"]
+    assert _fresh(Station, station.id).phone == before and _fresh(Station, station.id).name != "改了"
+    assert _db.session.scalar(sa.select(Station).where(Station.code == "NC58")) is None
+
+
+def test_a_new_station_keeps_its_telephone(admin_client, db):
+    village = make_village()
+    commit()
+    data = {
+        "code": "NC60",
+        "name": "柳溪服务站",
+        "phone": "0791-85712345",
+        "village_ids": [str(village.id)],
+        "form_token": new_form_token(),
+    }
+    assert admin_client.post("/admin/stations/new", data=data).status_code == 302
+    station = _db.session.scalar(sa.select(Station).where(Station.code == "NC60"))
+    assert station.phone == "0791-85712345"
+    entry = _db.session.scalar(sa.select(AuditEntry).where(AuditEntry.subject_type == "stations"))
+    assert entry.detail["phone"] == "0791-85712345"
+
+
+def test_a_villages_story_is_corrected_shown_on_its_page_and_audited(admin_client, app, db):
+    village = make_village(name="柳溪村")
+    village.story = "柳溪村的腌菜有白年历史。"  # a typo to correct
+    commit()
+    assert "柳溪村的腌菜有白年历史。" in admin_client.get(f"/admin/villages/{village.id}").get_data(as_text=True)
+    data = {
+        "name": "柳溪村",
+        "township_id": str(village.township_id),
+        "is_poverty_village": "y",
+        "signature_product": village.signature_product,
+        "story": "  柳溪村的腌菜有百年历史。\r\n家家户户都会做。 ",
+    }
+    assert admin_client.post(f"/admin/villages/{village.id}", data=data).status_code == 302
+    story = "柳溪村的腌菜有百年历史。\n家家户户都会做。"
+    assert _fresh(Village, village.id).story == story
+    entry = _db.session.scalar(sa.select(AuditEntry).where(AuditEntry.subject_type == "villages"))
+    assert (entry.action, entry.detail) == ("village.update", {"story": ["柳溪村的腌菜有白年历史。", story]})
+    assert "家家户户都会做" in app.test_client().get(f"/villages/{village.slug}").get_data(as_text=True)
+
+
+def test_a_village_story_too_long_is_said_under_its_field_and_changes_nothing(admin_client, db):
+    village = make_village(name="柳溪村")
+    township_id, stored = village.township_id, village.story
+    commit()
+    data = {"name": "柳溪新村", "township_id": str(township_id), "story": "村" * 2001}
+    for lang, said in (("zh_CN", "村庄介绍最多 2000 个字"), ("en", "About the village: at most 2000 characters")):
+        response = admin_client.post(f"/admin/villages/{village.id}?lang={lang}", data=data)
+        assert response.status_code == 422
+        assert _field_errors(response.get_data(as_text=True)) == {"story": [said]}
+    created = admin_client.post("/admin/villages/new", data={**data, "form_token": new_form_token()})
+    assert created.status_code == 422 and list(_field_errors(created.get_data(as_text=True))) == ["story"]
+    assert (_fresh(Village, village.id).name, _fresh(Village, village.id).story) == ("柳溪村", stored)
+    created = admin_client.post(
+        "/admin/villages/new", data={**data, "story": "新村的故事", "form_token": new_form_token()}
+    )
+    assert created.status_code == 302
+    assert _db.session.scalar(sa.select(Village.story).where(Village.name == "柳溪新村")) == "新村的故事"
