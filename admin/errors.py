@@ -5,7 +5,7 @@ code in the reader's language (the msgids are in this package's catalogue). Impo
 registers them.
 """
 
-from shop.errors import N_, register_messages
+from shop.errors import N_, Nn_, register_messages
 
 MESSAGES = {
     "cannot_deactivate_self": N_("不能停用自己的账号"),
@@ -28,6 +28,16 @@ MESSAGES = {
     "village_story_too_long": N_("村庄介绍最多 %(max)s 个字"),
     "no_such_township": N_("没有这个乡镇"),
     "no_such_village": N_("没有这个村"),
+    "unknown_locale": N_("请选择账号的语言：中文或英文"),
+    "setup_link_inactive": N_("该账号已停用：请先启用账号，再发送设置密码的链接"),
+    "password_already_set": N_(
+        "该账号的密码已由本人设置，不再发送设置链接：忘记密码时，本人可在登录页点击“忘记密码？”重设"
+    ),
+    "setup_link_just_sent": Nn_(
+        "设置密码的链接刚刚发出：%(num)s 分钟内不再重发，请让对方先查收邮件（包括垃圾邮件）",
+        "设置密码的链接刚刚发出：%(num)s 分钟内不再重发，请让对方先查收邮件（包括垃圾邮件）",
+        count="minutes",
+    ),
 }
 
 register_messages(MESSAGES)

@@ -29,6 +29,9 @@ class NewUserForm(ShopForm):
     role = SelectField(_l("角色"), validate_choice=False)
     #: 0: no station (every role but operator); a station for another role is the service's refusal.
     station = SelectField(_l("所属站点（站点操作员）"), coerce=coerce_id, validate_choice=False, default=0)
+    #: The account's language (its mails, its pages once signed in); an unknown one is the service's
+    #: `unknown_locale`.
+    locale = SelectField(_l("账号语言"), validate_choice=False, default="zh_CN")
     form_token = OnceTokenField()  # two POSTs of the same form create one account (and send one mail)
 
 

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -117,12 +118,14 @@ def user_new():
     form = NewUserForm()
     form.role.choices = _role_choices()
     form.station.choices = _station_choices()
+    form.locale.choices = [SelectChoice(k, _(v)) for k, v in users.LOCALES.items()]
     if request.method == "POST":
         account = users.NewAccount(
             email=form.email.data or "",
             name=(form.name.data or "").strip(),
             role=form.role.data or "",
             station_id=form.station.data or None,
+            locale=form.locale.data or "",
         )
         done = _created(
             form,
@@ -144,7 +147,9 @@ def _render_user(user, form: RoleForm | None = None, status: int = 200):
         form=form or _role_form(user),
         roles=users.ROLE_LABELS,
         actions=users.ACTION_LABELS,
+        locales=users.LOCALES,
         history=users.user_history(user),
+        days=setup_link_days(),
     ), status
 
 
@@ -208,6 +213,33 @@ def user_active(user_id: int):
         if users.set_active(user, active, actor=current_user, now=now_utc()):
             commit()
             flash(_("账号已启用") if active else _("账号已停用"), "success")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/setup-link")
+@admin_only
+def user_setup_link(user_id: int):
+    """重新发送设置密码链接: a new set-up link for an account whose owner has not set a password yet (the
+    earlier links stop working); confirmed first, refused at once with the reason (`users.check_setup_link`)."""
+    user = _found(users.get_user, user_id)
+    with flash_domain_errors():
+        now = now_utc()
+        users.check_setup_link(user, now=now)
+        page = ask_first(
+            ngettext(
+                "确认给 %(email)s 重新发送设置密码的链接？新链接 %(num)s 天内有效，之前发出的链接随即失效。",
+                "确认给 %(email)s 重新发送设置密码的链接？新链接 %(num)s 天内有效，之前发出的链接随即失效。",
+                setup_link_days(),
+                email=user.email,
+            ),
+            back=url_for("admin.user_detail", user_id=user.id),
+            button=_("重新发送设置密码链接"),
+        )
+        if page is not None:
+            return page
+        users.resend_setup_link(user, actor=current_user, now=now)
+        commit()
+        flash(_("设置密码的链接已重新发到 %(email)s", email=user.email), "success")
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
 

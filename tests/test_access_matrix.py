@@ -274,6 +274,13 @@ RULES: dict[str, Rule] = {
         data={"active": "0"},
         note="unconfirmed: the confirmation step, nothing changed",
     ),
+    "admin.user_setup_link": Rule(
+        "/admin/users/{w.users[consumer].id}/setup-link",
+        allow(),
+        method="POST",
+        data={},
+        note="the consumer set their own password: refused with a message, nothing sent; sending: tests/admin",
+    ),
     "admin.categories_index": Rule("/admin/categories", only()),
     "admin.category_edit": Rule("/admin/categories/{w.category.id}", only()),
     "admin.villages_index": Rule("/admin/villages", only()),

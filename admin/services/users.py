@@ -4,7 +4,13 @@ Rules:
 - a role is one of `shop.auth.models.Role`; an operator works for exactly one existing station, and any
   other role has none (a station named for another role is refused, never silently dropped);
 - an account the admin creates on the web (`invite_user`) gets a random password no one knows, not even the
-  admin, and a mailed link to set its own (`shop.auth.password.send_setup_link`);
+  admin, and a mailed link to set its own (`shop.auth.password.send_setup_link`), in the language the admin
+  chose for it (`LOCALES`; it becomes the account's `locale`);
+- while its owner has not set a password (`User.has_own_password`), the admin may send the link again
+  (`resend_setup_link`): a new random password makes every earlier link stop working, so only the newest
+  mail sets the password; refused for a deactivated account, for an account whose owner has set a password
+  (a set-up link is not the admin's way to reset one: the owner's own 忘记密码 does that) and within
+  `SETUP_LINK_PAUSE` of the last link (a double tap sends one mail);
 - the shop always keeps one active admin: the last one can be neither demoted nor deactivated, and an
   admin never deactivates their own account;
 - a deactivated account's sessions and API tokens stop at once (`end_sessions` and `auth_version`);
@@ -16,7 +22,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -24,7 +30,7 @@ from sqlalchemy.orm import selectinload
 from shop.audit import AuditEntry, record_audit
 from shop.auth.models import Role, User
 from shop.auth.password import send_setup_link
-from shop.auth.services import Registration, end_sessions, register_user
+from shop.auth.services import Registration, end_sessions, hash_password, register_user
 from shop.errors import N_, Conflict, NotFound, ValidationError
 from shop.extensions import db
 from stock.models import Station
@@ -43,7 +49,14 @@ ACTION_LABELS: dict[str, str] = {
     "user.role": N_("更改角色"),
     "user.deactivate": N_("停用账号"),
     "user.reactivate": N_("启用账号"),
+    "user.setup_link": N_("重新发送设置密码链接"),
 }
+#: The languages an account's mails can be written in, as the new-account form offers them (the first is
+#: the default); "English" names itself on a Chinese page too, as the header's language switch does. Not
+#: the switch's bare "中文": as a msgid it would read as Chinese UI text beside the switch on English pages.
+LOCALES: dict[str, str] = {"zh_CN": N_("简体中文"), "en": "English"}
+#: After a set-up link was sent (with the account or again), the next one waits this long.
+SETUP_LINK_PAUSE = timedelta(minutes=5)
 PER_PAGE = 30
 
 
@@ -108,15 +121,18 @@ def _check_station(role: str, station_id: int | None) -> int | None:
     return station_id
 
 
-def create_user(info: Registration, *, actor, now: datetime, invited: bool = False) -> User:
+def create_user(info: Registration, *, actor, now: datetime, invited: bool = False, locale: str | None = None) -> User:
     """A new account with a role (the CLI's `flask users create`): the station is checked (`_check_station`),
     then `register_user` applies the account rules (e-mail, password, an address taken in any case);
-    audited as `user.create` (`invited`: by `invite_user`)."""
+    audited as `user.create` (`invited`: by `invite_user`, with the account's `locale`)."""
     _check_station(info.role, info.station_id)
     user = register_user(info, now=now)
     detail: dict = {"role": user.role, "station_id": user.station_id}
     if invited:
         detail["invited"] = True
+    if locale is not None:
+        user.locale = locale
+        detail["locale"] = locale
     record_audit(actor=actor, action="user.create", subject=user, detail=detail, now=now)
     return user
 
@@ -129,22 +145,69 @@ class NewAccount:
     name: str = ""
     role: str = Role.CONSUMER
     station_id: int | None = None
+    #: The account's language (one of `LOCALES`): its set-up mail and later mails are written in it.
+    locale: str = "zh_CN"
+
+
+def _unknown_password() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def invite_user(account: NewAccount, *, actor, now: datetime) -> User:
     """Create an account on the web (/admin/users/new) under `create_user`'s rules, with a random password
-    no one knows, and mail its owner a link to set their own (sent after the caller's commit; a refusal
-    sends nothing). Flushes; the caller commits."""
+    no one knows and the language `account.locale`, and mail its owner a link to set their own, in that
+    language (sent after the caller's commit; a refusal sends nothing). Flushes; the caller commits."""
+    if account.locale not in LOCALES:
+        raise ValidationError("unknown_locale", fields={"locale": "invalid"})
     info = Registration(
         email=account.email,
-        password=secrets.token_urlsafe(32),
+        password=_unknown_password(),
         name=account.name,
         role=account.role,
         station_id=account.station_id,
     )
-    user = create_user(info, actor=actor, now=now, invited=True)
+    user = create_user(info, actor=actor, now=now, invited=True, locale=account.locale)
+    user.has_own_password = False
+    db.session.flush()
     send_setup_link(user)
     return user
+
+
+def _last_setup_link_at(user: User) -> datetime | None:
+    """When the last set-up link went out: with the account (`user.create`) or again (`user.setup_link`)."""
+    return db.session.scalar(
+        sa.select(sa.func.max(AuditEntry.created_at)).where(
+            AuditEntry.subject_type == User.__tablename__,
+            AuditEntry.subject_id == user.id,
+            AuditEntry.action.in_(("user.create", "user.setup_link")),
+        )
+    )
+
+
+def check_setup_link(user: User, *, now: datetime) -> None:
+    """Raise what `resend_setup_link` would refuse (the confirmation step asks it first)."""
+    if not user.is_active_account:
+        raise Conflict("setup_link_inactive")
+    if user.has_own_password:
+        raise Conflict("password_already_set")
+    last = _last_setup_link_at(user)
+    if last is not None and now - last < SETUP_LINK_PAUSE:
+        raise Conflict("setup_link_just_sent", minutes=int(SETUP_LINK_PAUSE.total_seconds() // 60))
+
+
+def resend_setup_link(user: User, *, actor, now: datetime) -> None:
+    """Mail the owner of an account the admin created, who has not set a password yet, a new set-up link
+    (in the account's language, after the caller's commit), under `check_setup_link`'s rules. The account's
+    row is locked first, so two taps queue up and the second one sees the first's audit entry (refused:
+    one mail). The link is signed over the password hash (shop.auth.password): a new random password
+    makes every earlier link stop working, so a lost or leaked mail no longer sets the password and the
+    new one has its full ACCOUNT_SETUP_DAYS. Audited as `user.setup_link`. Flushes; the caller commits."""
+    db.session.refresh(user, with_for_update=True)
+    check_setup_link(user, now=now)
+    user.password_hash = hash_password(_unknown_password())
+    db.session.flush()
+    record_audit(actor=actor, action="user.setup_link", subject=user, now=now)
+    send_setup_link(user)
 
 
 def _other_active_admins(user: User, *, lock: bool) -> int:

@@ -70,13 +70,15 @@ def test_the_admin_creates_an_operator_who_sets_a_password_from_the_mail_and_sig
         sa.select(AuditEntry).where(AuditEntry.subject_type == "users", AuditEntry.subject_id == user.id)
     )
     assert (entry.action, entry.actor_id) == ("user.create", admin_user.id)
-    assert entry.detail == {"role": "operator", "station_id": station.id, "invited": True}
+    assert entry.detail == {"role": "operator", "station_id": station.id, "invited": True, "locale": "zh_CN"}
+    assert user.locale == "zh_CN" and not user.has_own_password  # until the owner sets one from the link
 
-    # one mail, in Chinese (the account has no language yet), with the link; no password anywhere
+    # one mail, in Chinese (the form's default language), with the link; no password anywhere
     [(subject, body)] = mails_to(caplog, "new.op@test.cn")
     assert subject == "乡村e线：请设置您的账号密码" and "3 天内" in body
     token = _token(body)
     assert user_for_setup_token(token) == user
+    assert not user.has_own_password
 
     # the link sets a password; then the owner signs in with it
     owner = app.test_client()
@@ -134,14 +136,47 @@ def test_a_deactivated_accounts_link_does_not_work(app, admin_client, db, caplog
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
-def test_the_mail_is_chinese_whatever_the_admins_page_language(admin_client, db, caplog, lang):
-    """The account has no language of its own yet: the mail is Chinese whatever the admin's page language;
-    ACCOUNT_SETUP_DAYS appears in it."""
+def test_the_mail_is_chinese_by_default_whatever_the_admins_page_language(admin_client, db, caplog, lang):
+    """A form that names no language (the form's default is 简体中文): the account is Chinese and so is the
+    mail, whatever the admin's page language; ACCOUNT_SETUP_DAYS appears in it."""
     admin_client.get(f"/lang/{lang}")
     with caplog.at_level("INFO", logger="shop.mail"):
         admin_client.post("/admin/users/new", data=_form(email="zh@test.cn"))
     [(subject, body)] = mails_to(caplog, "zh@test.cn")
     assert subject == "乡村e线：请设置您的账号密码" and "忘记密码" in body
+
+
+@pytest.mark.parametrize("page_lang", ["zh_CN", "en"])
+@pytest.mark.parametrize(
+    "locale,subject,words",
+    [
+        ("zh_CN", "乡村e线：请设置您的账号密码", "3 天内"),
+        ("en", "Village e-Line: set your account password", "within 3 days"),
+    ],
+)
+def test_the_admin_chooses_the_accounts_language_and_the_mail_is_written_in_it(
+    admin_client, db, caplog, page_lang, locale, subject, words
+):
+    """简体中文 (the default) or English on the form: stored as the account's `locale`, the set-up mail in it,
+    whatever the admin's own page language."""
+    admin_client.get(f"/lang/{page_lang}")
+    html = admin_client.get("/admin/users/new").get_data(as_text=True)
+    assert re.search(r'<option selected value="zh_CN">(简体中文|Chinese \(Simplified\))</option>', html), html
+    assert '<option value="en">English</option>' in html
+    with caplog.at_level("INFO", logger="shop.mail"):
+        assert admin_client.post("/admin/users/new", data=_form(email="lang@test.cn", locale=locale)).status_code == 302
+    assert _user("lang@test.cn").locale == locale
+    [(sent_subject, body)] = mails_to(caplog, "lang@test.cn")
+    assert sent_subject == subject and words in body
+    assert bool(re.search(r"[\u4e00-\u9fff]", sent_subject + body)) == (locale == "zh_CN")
+    page = admin_client.get(f"/admin/users/{_user('lang@test.cn').id}").get_data(as_text=True)
+    shown = {
+        ("zh_CN", "zh_CN"): "简体中文",
+        ("zh_CN", "en"): "Chinese (Simplified)",
+        ("en", "zh_CN"): "English",
+        ("en", "en"): "English",
+    }
+    assert shown[(locale, page_lang)] in page
 
 
 def test_an_english_account_gets_the_mail_in_english(app, db, caplog):
@@ -194,6 +229,8 @@ def test_an_operator_without_a_station_is_refused(admin_client, db, station, cap
         {"email": "not-an-address"},
         {"email": "a" * 250 + "@test.cn"},
         {"name": "长" * 81},
+        {"locale": "fr"},
+        {"locale": ""},
         {"form_token": "bad"},
     ],
 )
