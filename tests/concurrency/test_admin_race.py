@@ -16,6 +16,7 @@ from shop.errors import Conflict
 from shop.timeutil import now_utc
 from tests.conftest import requires_postgres
 from tests.factories import make_user
+from tests.sent_mail import mails_to
 
 
 @requires_postgres
@@ -60,3 +61,56 @@ def test_two_admins_removing_each_other_at_once_leave_one(app, committed_db, cha
         sa.select(sa.func.count()).where(User.role == "admin", User.is_active_account.is_(True))
     )
     assert active_admins == 1
+
+
+@requires_postgres
+def test_two_taps_of_resend_setup_link_at_once_send_one_mail(app, committed_db, caplog):
+    """Two requests sending a set-up link again at the same moment: the account's row is locked before the
+    pause is checked, so the second sees the first's audit entry and is refused (`setup_link_just_sent`);
+    one new link, one mail."""
+    from datetime import timedelta
+
+    from shop.audit import AuditEntry
+
+    db = committed_db
+    admin = make_user(role="admin")
+    with app.test_request_context("/"):
+        user = users.invite_user(
+            users.NewAccount(email="pending@test.cn"), actor=admin, now=now_utc() - timedelta(hours=1)
+        )
+        commit()
+    ids = {"admin": admin.id, "user": user.id}
+    barrier = threading.Barrier(2)
+    sent, refused, errors = [], [], []
+
+    def tap():
+        with app.test_request_context("/"):
+            try:
+                actor = db.session.get(User, ids["admin"])
+                target = db.session.get(User, ids["user"])
+                barrier.wait()
+                users.resend_setup_link(target, actor=actor, now=now_utc())
+                commit()
+                sent.append(1)
+            except Conflict as exc:
+                rollback()
+                refused.append(exc.code)
+            except Exception as exc:  # a deadlock is a failure
+                rollback()
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=tap) for _ in range(2)]
+    with caplog.at_level("INFO", logger="shop.mail"):
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert errors == []
+    assert sent == [1] and refused == ["setup_link_just_sent"]
+    actions = db.session.scalars(
+        sa.select(AuditEntry.action).where(AuditEntry.subject_type == "users", AuditEntry.subject_id == ids["user"])
+    ).all()
+    assert sorted(actions) == ["user.create", "user.setup_link"]
+    assert len(mails_to(caplog, "pending@test.cn")) == 1
