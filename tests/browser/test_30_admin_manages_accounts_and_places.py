@@ -3,7 +3,8 @@ e-mail, makes it a station operator of NC02 (through the confirmation step), see
 in the account's history, makes it a host (the station select follows the role), deactivates another
 account (confirmed), adds a category and edits a village. The accounts are made for each run (the demo
 consumer is left as it is for the other journeys). Another test has the admin create a host's account
-(新建账号) with no password, and its owner set one from the mailed link and sign in. A last one walks the admin's lists and forms on a small phone (360 px): nothing scrolls the page
+(新建账号) with no password and in English, is refused a second link at once, and its owner sets one from the
+mailed link and signs in. A last one walks the admin's lists and forms on a small phone (360 px): nothing scrolls the page
 sideways."""
 
 from __future__ import annotations
@@ -164,6 +165,9 @@ def test_admin_creates_an_account_and_its_owner_sets_the_password_from_the_mail(
     form.get_by_label(admin.t("邮箱")).fill(email)
     form.get_by_label(admin.t("姓名")).fill("刘大姐")
     form.get_by_label(admin.t("角色"), exact=True).select_option(label=admin.t("接待户"))
+    language = form.get_by_label(admin.t("账号语言"))
+    expect(language).to_have_value("zh_CN")  # 简体中文 unless the admin chooses
+    language.select_option("en")
     admin.step("new account form")
     with caplog.at_level("INFO", logger="shop.mail"):
         admin.submit_and_wait(lambda: form.get_by_role("button", name=admin.t("新建账号")).click())
@@ -173,9 +177,18 @@ def test_admin_creates_an_account_and_its_owner_sets_the_password_from_the_mail(
         ).to_be_visible()
         expect(main.locator("dl")).to_contain_text(admin.t("接待户"))
         expect(main.locator("ul.county-history li").first).to_contain_text(admin.t("创建账号"))
+        expect(main.locator("dl")).to_contain_text(admin.t("等待本人设置"))
+        expect(main.locator("dl")).to_contain_text("English")
         admin.step("account created, mail sent")
         path = mailed_setup_path(caplog, email)
+        # sending the link again at once is refused with the reason (a double tap sends one mail)
+        admin.submit_and_wait(lambda: main.get_by_role("button", name=admin.t("重新发送设置密码链接")).click())
+        pause = "设置密码的链接刚刚发出：%(num)s 分钟内不再重发，请让对方先查收邮件（包括垃圾邮件）"
+        expect(page.get_by_text(admin.tn(pause, 5))).to_be_visible()
+        admin.step("a second link at once is refused")
     assert account(live_server, email) == ("host", None, True)
+    mails = [r.args[1] for r in caplog.records if r.name == "shop.mail" and r.args and r.args[0] == email]
+    assert mails == ["Village e-Line: set your account password"]  # one mail, in the account's language
 
     # the owner opens the link, sets a password, and signs in with it
     owner = open_page("owner")
