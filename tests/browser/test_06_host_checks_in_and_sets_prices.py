@@ -48,7 +48,11 @@ def test_host_checks_the_guest_in_by_code(open_page, live_server, viewport):
     with open_page.problems.allow(422, r"/host/check-in$"):
         form.get_by_label(host.t("确认码")).fill(confirmation)
         host.submit_and_wait(lambda: form.get_by_role("button", name=check_in).click())
-        expect(page.locator("main")).to_contain_text(host.t("应收现金 %(due)s，请收款后再办理入住", due=f"¥{due}"))
+        expect(page.locator("main")).to_contain_text(
+            host.t(
+                "应收现金 %(due)s：收齐后在「收到现金」填写 %(due)s 再办理入住（找给客人的零钱不算在内）", due=f"¥{due}"
+            )
+        )
         host.step("cash not taken yet")
     assert booking_facts(live_server, code)["status"] == "confirmed"
     form = page.locator("form").filter(has=page.get_by_role("button", name=check_in))

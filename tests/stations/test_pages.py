@@ -263,6 +263,26 @@ def test_the_last_wrong_pickup_code_says_the_order_is_locked_not_zero_tries_left
     assert (s.pickup_failures, s.status) == (fulfilment.PICKUP_MAX_FAILURES, "ready_for_pickup")
 
 
+def test_more_cash_typed_than_is_due_says_to_enter_the_amount_due_not_to_collect_it(db, world, client, auth, now):
+    """The buyer hands over ¥50 for ¥33.33 and the operator types 50: the page says to enter the amount due
+    (the change given back is not counted), not merely "take the cash first"; nothing changes."""
+    s = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash").shipments[0]
+    fulfilment.accept(s, actor=world.a.operator, now=now)
+    fulfilment.pack(s, actor=world.a.operator, now=now)
+    commit()
+    auth.login(world.a.operator)
+    for lang, words in (("zh_CN", ("填写 ¥33.33", "零钱不算在内")), ("en", ("enter ¥33.33", "change given back"))):
+        response = client.post(
+            f"/station/shipments/{s.code}/action?lang={lang}",
+            data={"confirm": "1", "action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "50"},
+            follow_redirects=True,
+        )
+        page = response.get_data(as_text=True)
+        assert all(w in page for w in words), (lang, words)
+    db.session.expire_all()
+    assert (s.status, s.cash_received_at) == ("ready_for_pickup", None)
+
+
 def test_a_pickup_code_typed_in_full_width_digits_or_in_groups_is_the_code(db, world, client, auth, now):
     """What the buyer shows, typed with a Chinese input method's full-width digits, or read out in two
     groups ("123 456"), hands the order over; it is not a wrong try towards the lockout."""
