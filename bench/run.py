@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from bench.openloop import run_open_loop
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
@@ -383,7 +385,7 @@ def load_data(args, env: dict) -> list[str]:
             + (["--small"] if args.small else []),
             plain,
             "volume",
-            600,
+            1800,  # about 7 minutes on a quiet 2-core machine; much more beside other work
         )
     # new data needs a new index; reused data needs one only in a work folder that has none yet, or
     # one written before the index writer saved the pinyin table web workers read (search/pinyin.py:
@@ -845,6 +847,8 @@ def run_wrk(wrk: str, base: str, scenario: Scenario, args, tag: str) -> dict:
 #: 10 s runs, at random, answer at a third of the speed with the cores idle (latency even, no
 #: errors, no steal time reported). Such a run is measured again (reads) or flagged (writes).
 IDLE_LIMIT = 0.20
+#: An open loop at a target's rate counts only if the shop kept up: answered at least this share of it.
+OPEN_LOOP_SHARE = 0.98
 
 
 def machine_cpu() -> tuple[int, int]:
@@ -1441,13 +1445,34 @@ def verdict(name: str, res: dict, ceiling: float) -> str:
         ok = ceiling and res["ok_rps"] / ceiling >= target[1]
         return f"≥ {target[1]:.2f} {'✓' if ok else '✗'}"
     if kind == "rps_p99":
-        ok = res["ok_rps"] >= target[1] and res["p99_ms"] < target[2]
-        return f"≥ {target[1]}/s, p99 < {target[2]} ms {'✓' if ok else '✗'}"
+        open_loop = res.get("open")
+        if open_loop is None:  # --no-open-loop: the closed loop's p99, its queue included
+            ok = res["ok_rps"] >= target[1] and res["p99_ms"] < target[2]
+            return f"≥ {target[1]}/s, p99 < {target[2]} ms {'✓' if ok else '✗'}"
+        ok = res["ok_rps"] >= target[1] and open_loop_holds(open_loop, target[2])
+        return f"≥ {target[1]}/s; p99 < {target[2]} ms at {target[1]}/s {'✓' if ok else '✗'}"
     if kind == "rps":
         return f"≥ {target[1]}/s {'✓' if res['ok_rps'] >= target[1] else '✗'}"
     if kind == "p99_ms":
         return f"p99 < {target[1]} ms {'✓' if res['p99_ms'] < target[1] else '✗'}"
     return "—"
+
+
+def open_loop_holds(res: dict, p99_ms: float) -> bool:
+    """The open loop met a p99 target: every request answered (2xx/3xx or 409), nearly at the rate
+    offered, and the 99th percentile under `p99_ms`."""
+    return res["errors"] == 0 and res["answered_rps"] >= OPEN_LOOP_SHARE * res["offered_rps"] and res["p99_ms"] < p99_ms
+
+
+def open_loop_line(label: str, res: dict) -> str:
+    statuses = ", ".join(f"{k} × {v}" for k, v in sorted(res["statuses"].items()))
+    return (
+        f"{label} at {res['offered_rps']:.0f}/s offered (open loop, bench/openloop.py): answered "
+        f"{res['answered_rps']:.0f}/s, p50 {res['p50_ms']:.1f} ms, p99 {res['p99_ms']:.1f} ms, max "
+        f"{res['max_ms']:.0f} ms; statuses {statuses or 'none'}"
+        + (f", {res['socket_errors']} without an answer" if res["socket_errors"] else "")
+        + (f"; the generator sent {res['late_sends']} requests over 10 ms late" if res["late_sends"] else "")
+    )
 
 
 def idle_cell(res: dict) -> str:
@@ -1551,6 +1576,11 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--small", action="store_true", help="small volume: 1,000 products, 20 listings, 5,000 orders")
     parser.add_argument("--reuse-data", action="store_true", help="keep the bench database as it is (skip the load)")
+    parser.add_argument(
+        "--no-open-loop",
+        action="store_true",
+        help="no open-loop run at the target's rate after checkout and mixed_checkout (their p99 is then wrk's)",
+    )
     parser.add_argument("--no-reindex", action="store_true", help="skip `flask search reindex` after the load")
     parser.add_argument("--only", default="", help="comma-separated scenarios: " + ",".join(TARGETS))
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
@@ -1594,6 +1624,8 @@ def main(argv=None) -> int:
     procs = Procs(args.workdir)
     results: list[tuple[str, str, dict | None, str]] = []
     checks: list[str] = []
+    #: the write scenarios' latency at their target's rate (open loop), one line each
+    open_checks: list[str] = []
     cpu_rows: list[tuple[str, dict[str, float]]] = []
     memory: dict = {}
     data_counts: dict = {}
@@ -1776,6 +1808,20 @@ def main(argv=None) -> int:
             if peak > peak_by_scenario[1]:
                 peak_by_scenario = (sc.label, peak)
             log(f"{sc.name}: web worker peak RSS so far {peak:.0f} MB")
+            target = TARGETS.get(sc.name)
+            if target and target[0] == "rps_p99" and not args.no_open_loop:
+                # the latency at the target's rate (bench/openloop.py): wrk's p99 above is mostly its queue
+                log(f"{sc.name}: open loop at {target[1]}/s for {args.seconds} s")
+                before = stock_snapshot(args.database_url, pool_ids)
+                res["open"] = run_open_loop(base, sc.requests, rate=target[1], seconds=args.seconds)
+                open_checks.append(open_loop_line(sc.label, res["open"]))
+                log(open_checks[-1])
+                created = res["open"]["statuses"].get(201, 0)
+                checks.append(f"{sc.name} open loop " + check_stock(args.database_url, before, pool_ids, created))
+                if sc.name == "mixed_checkout":
+                    checks.append(f"{sc.name} open loop " + check_bookings(args.database_url))
+                    checks.append(f"{sc.name} open loop " + check_mixed(args.database_url, before))
+                log(checks[-1])
         memory = watch.stop()
         memory["peak_during"] = peak_by_scenario[0]
         if celery_proc is not None:
@@ -1815,7 +1861,7 @@ def main(argv=None) -> int:
         + (f"; imported by a worker after the fork: {memory['after_fork']}" if memory.get("after_fork") else "")
     )
     print(mem_line)
-    for c in checks:
+    for c in open_checks + checks:
         print(c)
     cpu_table = render_cpu(cpu_rows, os.cpu_count() or 1) if cpu_rows else ""
     if cpu_table:
@@ -1863,6 +1909,19 @@ def main(argv=None) -> int:
             "",
             mem_line + ".",
             "",
+            *(
+                [
+                    'Latency at the target\'s rate: the p99 of a target such as "≥ 150/s with p99 < 150 ms" is '
+                    "read here, each request due at a steady rate whether or not the earlier ones were answered; "
+                    "the table's p99 is wrk's closed loop at its saturation, where 16 connections queue behind "
+                    'the server\'s threads (bench/README.md, "Latency at the target rate").',
+                    "",
+                    *[f"- {c}" for c in open_checks],
+                    "",
+                ]
+                if open_checks
+                else []
+            ),
             *[f"- {c}" for c in checks],
         ]
         if cpu_table:
