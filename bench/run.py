@@ -1111,26 +1111,38 @@ def db_conn(url: str):
     return psycopg.connect(libpq_url(url), autocommit=True)
 
 
-def stock_snapshot(url: str, pool_ids: list[int]) -> dict:
-    with db_conn(url) as conn:
-        row = conn.execute(
-            "SELECT COALESCE(SUM(on_hand), 0), COALESCE(SUM(allocated), 0), "
-            "COUNT(*) FILTER (WHERE allocated > on_hand OR on_hand < 0 OR allocated < 0) "
-            "FROM stock_records WHERE product_id = ANY(%s)",
-            (pool_ids,),
-        ).fetchone()
-        max_order = conn.execute("SELECT COALESCE(MAX(id), 0) FROM orders").fetchone()[0]
+def stock_snapshot(url: str, pool_ids: list[int], conn=None) -> dict:
+    """The pool's stock (on hand, allocated, rows that are wrong) and the newest order id, on `conn`
+    (a transaction of the caller's) or a connection of its own."""
+    if conn is None:
+        with db_conn(url) as own:
+            return stock_snapshot(url, pool_ids, conn=own)
+    row = conn.execute(
+        "SELECT COALESCE(SUM(on_hand), 0), COALESCE(SUM(allocated), 0), "
+        "COUNT(*) FILTER (WHERE allocated > on_hand OR on_hand < 0 OR allocated < 0) "
+        "FROM stock_records WHERE product_id = ANY(%s)",
+        (pool_ids,),
+    ).fetchone()
+    max_order = conn.execute("SELECT COALESCE(MAX(id), 0) FROM orders").fetchone()[0]
     return {"on_hand": int(row[0]), "allocated": int(row[1]), "bad_rows": row[2], "max_order": max_order}
 
 
-def settle(url: str, table: str, timeout: float = 15.0) -> None:
-    """Requests still in flight when wrk stops go on in the server: wait until `table` stops growing."""
+#: How long the checks wait for the server to finish the requests still in flight when a load stops:
+#: after an open loop the shop could not keep up with, the queue of requests whose client gave up
+#: (10 s) is still served, and its orders must not be counted as the next scenario's.
+SETTLE_SECONDS = 120.0
+
+
+def settle(url: str, table: str, timeout: float = SETTLE_SECONDS) -> None:
+    """Requests still in flight when the load stops go on in the server: wait until `table` has not
+    grown for two seconds."""
     deadline = time.monotonic() + timeout
-    last = None
+    last, still = None, 0
     with db_conn(url) as conn:
         while time.monotonic() < deadline:
             current = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
-            if current == last:
+            still = still + 1 if current == last else 0
+            if still >= 2:
                 return
             last = current
             time.sleep(1.0)
@@ -1138,8 +1150,11 @@ def settle(url: str, table: str, timeout: float = 15.0) -> None:
 
 def check_stock(url: str, before: dict, pool_ids: list[int], created_201: int) -> str:
     settle(url, "orders")
-    after = stock_snapshot(url, pool_ids)
-    with db_conn(url) as conn:
+    with db_conn(url) as conn, conn.transaction():
+        # the stock and the lines read in one snapshot: an order committed between two reads would
+        # count as sold without its stock taken (or the other way round)
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        after = stock_snapshot(url, pool_ids, conn=conn)
         sold, orders = conn.execute(
             "SELECT COALESCE(SUM(l.quantity), 0), COUNT(DISTINCT l.order_id) FROM order_lines l "
             "JOIN orders o ON o.id = l.order_id WHERE o.id > %s AND l.product_id = ANY(%s) "
