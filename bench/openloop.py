@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import time
 import types
 
@@ -38,7 +39,7 @@ def percentile(sorted_values: list[float], share: float) -> float:
     """The nearest-rank percentile of an ascending list (0 when empty)."""
     if not sorted_values:
         return 0.0
-    rank = max(1, min(len(sorted_values), round(share * len(sorted_values) + 0.5)))
+    rank = max(1, min(len(sorted_values), math.ceil(share * len(sorted_values))))
     return sorted_values[rank - 1]
 
 
