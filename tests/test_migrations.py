@@ -239,3 +239,44 @@ def test_the_own_password_migration_marks_only_invited_accounts_that_never_set_o
         with db.engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT id, has_own_password FROM users ORDER BY id")).all()
     assert [(i, bool(own)) for i, own in rows] == [(1, False), (2, True), (3, True), (4, True)]
+
+
+def test_a_sqlite_database_with_data_upgrades_through_the_table_copies_and_keeps_every_reference(app):
+    """SQLite changes a table by copying it and dropping the old one (the products and users migrations).
+    With foreign keys enforced during the upgrade, that DROP deleted a user's addresses (ON DELETE CASCADE),
+    nulled the audit log's actors (SET NULL) and refused the whole upgrade where a row RESTRICTs (a host's
+    listings: every demo database of `make run`). The upgrade runs with them off, checks every reference
+    before it commits, and leaves them on."""
+    from flask_migrate import upgrade
+
+    with _fresh_sqlite() as url, _app_on(url, app) as db:
+        upgrade(revision="c2ac613a9a5a")  # before both table copies
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, email, password_hash, name, phone, role, is_active_account,"
+                    " auth_version, session_generation, created_at) VALUES (1, 'u@test.cn', 'x', '', '', 'consumer',"
+                    " true, 1, 1, '2026-11-01 00:00:00')"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO addresses (id, user_id, name, phone, province, city, district, line, is_default,"
+                    " created_at) VALUES (1, 1, '李四', '13800000000', '江西省', '南昌市', '南昌县', '莲塘镇 1 号',"
+                    " true, '2026-11-01 00:00:00')"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_log (actor_id, action, subject_type, subject_id, detail, created_at)"
+                    " VALUES (1, 'user.role', 'users', 1, '{}', '2026-11-01 00:00:00')"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            addresses = conn.scalar(sa.text("SELECT count(*) FROM addresses WHERE user_id = 1"))
+            actor = conn.scalar(sa.text("SELECT actor_id FROM audit_log"))
+            version = conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+            enforced = conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
+    assert (addresses, actor, enforced) == (1, 1, 1)
+    assert version != "c2ac613a9a5a"

@@ -99,10 +99,39 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # one transaction for the whole upgrade (SQLite's DDL is transactional; Alembic assumes not and
+            # commits each migration), so that the reference check below can still roll everything back
+            conf_args["transactional_ddl"] = True
+            _sqlite_foreign_keys(connection, on=False)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    _refuse_broken_references(connection)
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, on=True)
 
-        with context.begin_transaction():
-            context.run_migrations()
+
+def _sqlite_foreign_keys(connection, *, on: bool) -> None:
+    """SQLite changes a table (a batch migration: a column, a CHECK) by copying it and dropping the old one.
+    With foreign keys enforced, that DROP deletes the rows that reference it ON DELETE CASCADE (a user's
+    addresses, carts, reviews), nulls those ON DELETE SET NULL (the audit log's actors) and fails on the
+    RESTRICT ones (a host's listings): an existing database could not be upgraded, or lost rows. So they are
+    off while migrating, as SQLite's own procedure for altering a table says (sqlite.org/lang_altertable.html),
+    and checked before the commit (`_refuse_broken_references`). The PRAGMA is a no-op inside a transaction:
+    it goes to the DBAPI connection (autocommit, shop/__init__.py) before the migration's transaction."""
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
+def _refuse_broken_references(connection) -> None:
+    """Roll the migration back if it left a row pointing at nothing (what the enforced keys would have refused)."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"after the migration {len(broken)} row(s) reference nothing, e.g. {tuple(broken[0])}")
 
 
 if context.is_offline_mode():
