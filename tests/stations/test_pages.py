@@ -300,6 +300,16 @@ def test_a_pickup_code_typed_in_full_width_digits_or_in_groups_is_the_code(db, w
         assert (s.status, s.pickup_failures) == ("delivered", 0), code
 
 
+def test_the_slip_and_the_label_name_the_sites_icon(db, world, client, auth):
+    """Standalone pages (not base.html): without a <link rel=icon> Chromium asks for /favicon.ico, a 404 in
+    the console each time a slip or a label is opened for printing."""
+    s = make_order([(world.a.product, 1)]).shipments[0]
+    auth.login(world.a.operator)
+    for page in ("slip", "label"):
+        body = client.get(f"/station/shipments/{s.code}/{page}").get_data(as_text=True)
+        assert '<link rel="icon" href="/static/favicon.svg"' in body, page
+
+
 def test_a_cash_on_delivery_parcel_label_says_how_much_to_collect(db, world, client, auth):
     """货到付款 on the label with the amount the courier collects (the slip inside the parcel had it, the
     label outside did not); a prepaid parcel's label names no amount."""
