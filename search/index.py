@@ -996,6 +996,16 @@ def _backstop(reader, word: str):
     return terms[0] if len(terms) == 1 else And(terms)
 
 
+def _homophone(reader, word: str):
+    """A word typed with the right sound and the wrong characters (腌彩 or 腌才 for 腌菜: the input method's
+    next candidate), found by its full pinyin in `py` when its characters match nothing; two characters
+    at least (one character's sound stands for too many words), or None."""
+    if len(word) < 2:
+        return None
+    full, _initials = word_pinyin(word)
+    return Term("py", full) if full and _df(reader, "py", full) else None
+
+
 MAX_SPLIT = 30  # letters: longer Latin words are not split into pinyin words
 MAX_PIECE = 16
 MAX_OTHER_WORDS = 64  # `py` terms a piece inside another piece may stand for (`_another_word`)
@@ -1072,7 +1082,7 @@ def _unit_query(reader, unit: Unit):
         variants = sorted(synonyms().get(word, {word}) | {word})
         terms = [Term("text", v) for v in variants if _df(reader, "text", v)]
         if not terms:
-            return _backstop(reader, word)
+            return _backstop(reader, word) or _homophone(reader, word)
         return terms[0] if len(terms) == 1 else Or(terms)
     if unit.kind == "mix":
         variants = sorted(synonyms().get(word, {word}) | {word})

@@ -40,6 +40,9 @@ CASES = [
     ("nananbanya", "product", ["南安板鸭"], False),
     ("sanjiangyancai", "product", ["三江腌菜"], False),
     ("hongyancaomei", "product", ["红星村红颜草莓2斤"], False),
+    # the right sound typed with the wrong characters (the input method's next candidate): its pinyin
+    ("腌彩", "product", ["三江腌菜"], False),
+    ("板压", "product", ["南安板鸭"], False),
     # synonyms
     ("芦蒿", "product", ["鄱阳湖藜蒿1斤"], False),
     ("草鸡蛋", "product", ["土鸡蛋"], False),
