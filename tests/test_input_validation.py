@@ -238,7 +238,7 @@ def test_unicode_digits_in_operator_weights_are_a_form_error(client, auth, db):
     commit()
     auth.login(operator)
     before = _count(db, Product)
-    for weight in ("²", "١", str(2**63)):
+    for weight in ("²", "١", str(2**63), "1000001", "-1"):  # a whole number too big is not "not positive"
         response = client.post(
             "/station/products/new",
             data={
@@ -254,7 +254,7 @@ def test_unicode_digits_in_operator_weights_are_a_form_error(client, auth, db):
             },
         )
         assert response.status_code == 422, weight
-        assert "权重必须是正整数" in response.get_data(as_text=True)
+        assert "权重须为 1 到 1000000 之间的整数" in response.get_data(as_text=True)
     assert _count(db, Product) == before
 
 
