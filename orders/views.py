@@ -523,6 +523,9 @@ def order_payment_refresh(code: str):
     except ProviderError:
         rollback()
         flash(_("暂时无法查询支付状态，请稍后再刷新；付款结果到达后订单会自动更新。"), "error")
+    else:
+        if payment.state == PaymentState.CONFIRMED:  # by this request or by the webhook just before it
+            flash(_("支付成功，订单已确认"), "success")
     return redirect(url_for("orders.order_detail", code=order.code), 303)
 
 

@@ -326,3 +326,17 @@ def test_order_page_shows_card_form_for_pending_card_order(client, db, now, fake
     page = client.get(f"/orders/{order.code}").get_data(as_text=True)
     assert 'id="card-element"' in page and "pi_fake" in page and app.config["STRIPE_JS_URL"] in page
     assert "checkout.js" in page
+
+
+def test_back_from_paying_the_buyer_reads_that_the_payment_went_through(client, db, now, fake_stripe, auth):
+    """checkout.js posts the refresh once the card is paid: the order page then says so, not only a
+    status word turned from 待支付 to 已确认 (also when the webhook confirmed it a moment before)."""
+    order, payment, _product = _card_order(db, now, fake_stripe)
+    commit()
+    auth.login(order.user)
+    res = client.post(f"/orders/{order.code}/payment/refresh")
+    assert "支付成功" not in client.get(res.headers["Location"]).get_data(as_text=True), "not paid yet"
+    fake_stripe.succeed(payment.provider_ref)
+    res = client.post(f"/orders/{order.code}/payment/refresh")
+    assert res.status_code == 303
+    assert "支付成功，订单已确认" in client.get(res.headers["Location"]).get_data(as_text=True)
