@@ -670,10 +670,16 @@ def host_listing_photo_add(listing_id: int):
 @role_required("host")
 def host_listing_photo_remove(listing_id: int, image_id: int):
     listing = get_host_listing(current_user, listing_id)
+    back = url_for("tourism.host_listing_edit", listing_id=listing.id)
+    number = next((n for n, image in enumerate(listing.images, start=1) if image.id == image_id), None)
+    if number is not None:  # a photo no longer there (a second tap) has nothing to confirm
+        page = ask_first(_("确认删除照片 %(n)s？删除后不能恢复，需要时请重新上传。", n=number), back=back)
+        if page is not None:
+            return page
     if remove_listing_photo(listing, image_id, actor=current_user, now=now_utc()):
         commit()
     flash(_("照片已删除"), "success")
-    return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id), 303)
+    return redirect(back, 303)
 
 
 def _refused_on_field(form, exc: DomainError, *, default) -> None:
