@@ -20,3 +20,20 @@ def test_a_reversed_range_is_an_in_page_error(client, db, auth):
     assert client.get("/county/income?from=2026-11-01&to=2026-12-01").status_code == 200
     export = client.get("/county/income?from=2026-12-01&to=2026-11-01&format=csv")
     assert export.status_code == 400 and "开始日期晚于结束日期" in export.get_data(as_text=True)
+
+
+def test_the_range_forms_date_pickers_stay_within_the_dates_the_reports_accept(client, db, auth):
+    """A date outside [2000-01-01, 2099-12-31] (a year 20260 typed into the picker) came back as a bare 400
+    page naming the argument `from`; the picker now refuses it before the form is sent."""
+    import re
+
+    from shop.args import MAX_DATE, MIN_DATE
+
+    household = make_household()
+    auth.login(make_user(role="county"))
+    for url in ("/county/", "/county/income", f"/county/households/{household.id}/statement"):
+        html = client.get(url).get_data(as_text=True)
+        inputs = re.findall(r'<input type="date" name="(?:from|to)"[^>]*>', html)
+        assert len(inputs) == 2, url
+        for tag in inputs:
+            assert f'min="{MIN_DATE.isoformat()}"' in tag and f'max="{MAX_DATE.isoformat()}"' in tag, (url, tag)
