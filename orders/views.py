@@ -252,8 +252,10 @@ def cart_update(line_id: int):
     if cart is None:
         raise NotFound("cart_line_not_found")
     with flash_domain_errors():
+        removed = False
         if request.form.get("remove"):
             carts.remove_line(cart, line_id, now=now_utc())
+            removed = True
         elif "guests" in request.form:  # a booking line: guests, rooms, dates
             carts.set_booking(
                 cart,
@@ -265,8 +267,11 @@ def cart_update(line_id: int):
                 now=now_utc(),
             )
         else:
-            carts.set_quantity(cart, line_id, _int_arg(request.form.get("quantity"), "quantity"), now=now_utc())
+            quantity = _int_arg(request.form.get("quantity"), "quantity")
+            removed = carts.set_quantity(cart, line_id, quantity, now=now_utc()) is None
         commit()
+        if removed:  # 删除, or a quantity of 0: the line is gone, and the page says so
+            flash(_("已从购物车删除"), "success")
     return redirect(url_for("orders.cart_page"), 303)
 
 

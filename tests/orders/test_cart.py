@@ -29,8 +29,14 @@ def test_guest_adds_changes_and_removes_lines(client, db):
     client.post(f"/cart/lines/{line.id}", data={"quantity": 5})
     db.session.expire_all()
     assert _cart_lines(db)[0].quantity == 5
-    client.post(f"/cart/lines/{line.id}", data={"remove": "1"})
+    assert "已从购物车删除" not in client.get("/cart").get_data(as_text=True)
+    res = client.post(f"/cart/lines/{line.id}", data={"remove": "1"})
     assert _cart_lines(db) == []
+    assert "已从购物车删除" in client.get(res.headers["Location"]).get_data(as_text=True), "the removal is said"
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    [line] = _cart_lines(db)
+    client.post(f"/cart/lines/{line.id}", data={"quantity": 0})  # a quantity of 0 removes the line too
+    assert _cart_lines(db) == [] and "已从购物车删除" in client.get("/cart").get_data(as_text=True)
 
 
 def test_bad_cart_input_changes_nothing(client, db):
