@@ -78,6 +78,18 @@ def test_village_page_shows_township_poverty_flag_station_and_story(client, worl
     assert "百年历史" in html
 
 
+def test_village_page_formats_the_story_as_the_listing_page_does(client, world):
+    """The admin types the story into a textarea: a blank line starts a paragraph, a single newline
+    breaks the line, and markup outside the `rich_text` allow-list is dropped (a <script> with its text)."""
+    from shop.db import commit
+
+    world.village.story = '柳溪村的腌菜有百年历史。\r\n家家户户都会做。\n\n欢迎来做客<script>alert("x")</script>'
+    commit()
+    html = client.get(f"/villages/{world.village.slug}").get_data(as_text=True)
+    assert '<div class="rich-text"><p>柳溪村的腌菜有百年历史。<br>家家户户都会做。</p><p>欢迎来做客</p></div>' in html
+    assert 'alert("x")' not in html and "alert(&#34;x&#34;)" not in html and "&lt;script" not in html
+
+
 def test_product_page_shows_price_unit_stock_village_trace_code_and_household_count(client, world):
     p = world.product
     html = client.get(f"/products/{p.id}-{p.slug}").get_data(as_text=True)
