@@ -34,7 +34,7 @@ def filter_from_args(**fixed) -> ProductFilter:
     """The list filter from the request's arguments (`fixed` ones win: a category page's category)."""
     sort = request.args.get("sort", "relevance")
     return ProductFilter(
-        q=request.args.get("q", "")[:100],
+        q=request.args.get("q", "").strip()[:100],  # spaces alone are no query: 全部商品, not 搜索：
         category=fixed.get("category") or request.args.get("category") or None,
         village=fixed.get("village") or _int_arg("village"),
         township=_int_arg("township"),

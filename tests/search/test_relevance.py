@@ -110,6 +110,13 @@ def test_the_search_page_says_when_it_shows_partial_matches(demo, client):
     assert "No result matches every word" in english
 
 
+def test_a_query_of_spaces_alone_is_the_whole_list_not_a_search_for_nothing(demo, client):
+    html = client.get("/search", query_string={"q": "   "}).get_data(as_text=True)
+    assert "<h1>全部商品</h1>" in html and "搜索：</h1>" not in html
+    typed = client.get("/search", query_string={"q": " 腌菜 "}).get_data(as_text=True)
+    assert "<h1>搜索：腌菜</h1>" in typed
+
+
 def test_the_api_says_when_it_returns_partial_matches(demo, client):
     body = client.get("/api/v1/products", query_string={"q": "三江腌菜好吃"}).json
     assert body["partial"] is True and body["total"] >= 2
