@@ -41,14 +41,16 @@ def public_benefit_summary(subject) -> dict:
                 expected += sum(parts.values())
             household_ids |= set(parts)
         if lines:
-            credited = int(
-                db.session.scalar(
-                    sa.select(sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0)).where(
-                        IncomeEntry.order_line_id.in_([l.id for l in lines])
-                    )
-                )
-                or 0
-            )
+            net = db.session.execute(
+                sa.select(IncomeEntry.household_id, sa.func.sum(IncomeEntry.amount_fen))
+                .where(IncomeEntry.order_line_id.in_([l.id for l in lines]))
+                .group_by(IncomeEntry.household_id)
+            ).all()
+            credited = int(sum(amount or 0 for _household, amount in net))
+            if credited:
+                # "已为 … 增收 ¥X" names who has been credited so far: one shipment delivered of two
+                # credits its own households, not the other village's still waiting for theirs
+                household_ids = {household for household, amount in net if household is not None and amount > 0}
     elif isinstance(subject, Product):
         links = (
             db.session.execute(sa.select(BenefitLink.household_id).where(BenefitLink.product_id == subject.id))

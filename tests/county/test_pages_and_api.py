@@ -352,6 +352,13 @@ def test_public_benefit_summary_for_order_and_product(db, world, app):
     summary = public_benefit_summary(l1.order)
     assert summary["households"] == 2 and summary["villages"] == ["柳溪村"]
     assert summary["credited_fen"] == 3003
+    from tests.county.factories import make_line
+
+    # a line of the same order not yet delivered, for a household of another village: what has been
+    # credited so far names only the households credited (it said 3 households in 柳溪村、罗渡村)
+    make_line(order=l1.order, shipment=l1.shipment, households=[world["households"][2]], shipment_status="new")
+    summary = public_benefit_summary(l1.order)
+    assert summary["households"] == 2 and summary["villages"] == ["柳溪村"] and summary["credited_fen"] == 3003
     product = make_product(price_fen=1000, households=[world["households"][2]])
     s = public_benefit_summary(product)
     assert s == {"total_fen": 1000, "credited_fen": 0, "expected_fen": 1000, "households": 1, "villages": ["罗渡村"]}
