@@ -8,6 +8,8 @@ from admin import errors as errors  # registers the package's error codes
 def init_app(app: Flask) -> None:
     from admin import cli
     from admin.views import bp
+    from shop.auth.views import ROLE_HOMES
 
     app.register_blueprint(bp)
+    ROLE_HOMES.setdefault("admin", "admin.index")  # an admin signs in to 系统管理
     cli.register(app)

@@ -16,4 +16,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.register_blueprint(recording_bp)  # /station/benefits and /host/benefits
+    from shop.auth.views import ROLE_HOMES
+
+    ROLE_HOMES.setdefault("county", "county.dashboard")  # a county officer signs in to the county office
     cli.register(app)

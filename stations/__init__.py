@@ -10,8 +10,10 @@ def init_app(app: Flask) -> None:
     import stations.lots_api  # noqa: F401  (stock intake by lots)
     import stations.papers_api  # noqa: F401  (food-safety papers)
     import stations.tasks  # noqa: F401
+    from shop.auth.views import ROLE_HOMES
     from stations.trace_views import bp as trace_bp
     from stations.views import bp
 
     app.register_blueprint(bp)
     app.register_blueprint(trace_bp)
+    ROLE_HOMES.setdefault("operator", "stations.index")  # an operator signs in to the station workspace

@@ -10,10 +10,12 @@ def init_app(app: Flask) -> None:
     import tourism.models  # noqa: F401
     import tourism.tasks  # noqa: F401
     from orders import bookables, signals
+    from shop.auth.views import ROLE_HOMES
     from tourism.services import booking
     from tourism.views import bp
 
     app.register_blueprint(bp)
+    ROLE_HOMES.setdefault("host", "tourism.host_home")  # a host signs in to the host workspace
     # tourism follows the orders that sell its bookings (orders/signals.py)
     signals.order_paid.connect(booking.on_order_paid)
     signals.order_released.connect(booking.on_order_released)

@@ -20,6 +20,11 @@ bp = Blueprint("auth", __name__)
 #: Hooks run after a successful login with (user, previous session dict), e.g. merging a guest cart.
 LOGIN_HOOKS: list = []
 
+#: Where each role lands after signing in when no safe `next` is given: role -> endpoint. Filled by
+#: the domain packages' `init_app` (stations: operator; tourism: host; county; admin), so the kernel
+#: names none of them; a role with no entry (consumer) lands on the home page.
+ROLE_HOMES: dict[str, str] = {}
+
 
 def safe_next(target: str | None, default: str = "home.index") -> str:
     """Only same-site relative paths are followed after login ('//evil', 'http://…' are not)."""
@@ -28,6 +33,11 @@ def safe_next(target: str | None, default: str = "home.index") -> str:
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith(("//", "/\\")):
             return target
     return url_for(default)
+
+
+def landing(user, target: str | None) -> str:
+    """After signing in: a safe `next` if given, else the user's role's workspace (ROLE_HOMES)."""
+    return safe_next(target, ROLE_HOMES.get(str(user.role), "home.index"))
 
 
 def sign_in(user) -> None:
@@ -60,7 +70,7 @@ def login():
         else:
             sign_in(user)
             flash(_("欢迎回来，%(name)s", name=user.name or user.email), "success")
-            return redirect(safe_next(request.args.get("next")))
+            return redirect(landing(user, request.args.get("next")))
     return render_template("auth/login.html", form=form), (422 if form.errors else 200)
 
 

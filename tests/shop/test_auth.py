@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from shop import create_app
 from shop.auth.models import User
 from tests.conftest import TEST_CONFIG
-from tests.factories import make_user
+from tests.factories import make_station, make_user
 
 
 def _user(db, email):
@@ -227,3 +227,30 @@ def test_the_logout_form_in_the_header_carries_a_csrf_token(client, auth, db):
     html = client.get("/").get_data(as_text=True)
     form = re.search(r'<form method="post" action="/logout".*?</form>', html, re.S)
     assert form and 'name="csrf_token"' in form.group(0)
+
+
+@pytest.mark.parametrize(
+    ("role", "endpoint"),
+    [
+        ("consumer", "home.index"),
+        ("operator", "stations.index"),
+        ("host", "tourism.host_home"),
+        ("county", "county.dashboard"),
+        ("admin", "admin.index"),
+    ],
+)
+def test_login_without_next_lands_each_role_on_its_workspace(app, client, db, role, endpoint):
+    from flask import url_for
+
+    user = make_user(role=role, station=make_station() if role == "operator" else None)
+    response = client.post("/login", data={"email": user.email, "password": "password123"})
+    with app.test_request_context():
+        expected = url_for(endpoint)
+    assert response.status_code == 302 and response.headers["Location"] == expected
+    assert client.get(expected).status_code == 200  # the workspace opens for that role
+
+
+def test_login_with_an_offsite_next_lands_an_operator_on_the_station(client, db):
+    user = make_user(role="operator", station=make_station())
+    response = client.post("/login?next=//evil.com", data={"email": user.email, "password": "password123"})
+    assert response.status_code == 302 and response.headers["Location"] == "/station/"
