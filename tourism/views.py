@@ -17,7 +17,7 @@ from catalog.models import BenefitLink
 from catalog.services import list_villages
 from orders.forms import CashCloseForm, CashMoveForm, cash_amount_fen
 from orders.services import cashbook as cash
-from shop.args import MAX_ID, int_arg, link_args, parse_date
+from shop.args import MAX_ID, MAX_INT, int_arg, link_args, parse_date
 from shop.args import date_arg as _date_arg
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first, confirmed
@@ -94,6 +94,7 @@ bp = Blueprint("tourism", __name__)
 
 KIND_PATHS = {"stays": ListingKind.STAY, "experiences": ListingKind.EXPERIENCE, "tickets": ListingKind.TICKET}
 MAX_STAY_DAYS = 366
+MAX_PARTY = 100  # guests on the search pages, as the booking form's 人数
 
 
 def _int_arg(name: str, *, maximum: int = 2**31) -> int | None:
@@ -119,18 +120,25 @@ def _listings_page(kind: str):
         village_id=_int_arg("village"),
         check_in=_date_arg("checkin"),
         check_out=_date_arg("checkout"),
-        guests=_int_arg("guests", maximum=100),
+        # a party typed out of range (0, 150) is said beside the list, as a date in the past is; text is a 400
+        guests=int_arg("guests", minimum=-MAX_INT, maximum=MAX_INT),
     )
-    error = None
+    errors = []
+    if f.guests is not None and not 0 < f.guests <= MAX_PARTY:
+        errors.append(error_message("booking_guests_out_of_range", {"high": MAX_PARTY}))
+        f.guests = None
+    date_error = None
     if f.check_in and f.check_in < local_date(now):
-        error = _("日期不能早于今天")
+        date_error = _("日期不能早于今天")
     elif f.check_out and (
         not f.check_in or f.check_out <= f.check_in or (f.check_out - f.check_in).days > MAX_STAY_DAYS
     ):
-        error = _("离店日期必须晚于入住日期")
-    if error:
-        flash(error, "error")
+        date_error = _("离店日期必须晚于入住日期")
+    if date_error:
+        errors.append(date_error)
         f.check_in = f.check_out = None
+    for message in errors:
+        flash(message, "error")
     results = search_listings(f, now=now)
     return render_template(
         "tourism/listing_list.html",
@@ -139,7 +147,7 @@ def _listings_page(kind: str):
         filter=f,
         villages=list_villages(),
         today=local_date(now),
-    ), (422 if error else 200)
+    ), (422 if errors else 200)
 
 
 def _village_listings(village_id: int):
