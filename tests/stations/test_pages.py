@@ -124,6 +124,27 @@ def test_wrong_pickup_code_by_form_is_counted(db, world, client, auth, now):
     assert (s.pickup_failures, s.status) == (1, "ready_for_pickup")
 
 
+def test_pickup_code_failures_show_only_while_the_code_can_be_entered(db, world, client, auth, now):
+    """取货码错误 1 / 5 counts tries left at the counter; once the goods are handed over there is nothing
+    left to try, and the counter is gone from the page."""
+    order = make_order([(world.a.product, 1)], delivery="pickup")
+    s = order.shipments[0]
+    fulfilment.accept(s, actor=world.a.operator, now=now)
+    fulfilment.pack(s, actor=world.a.operator, now=now)
+    commit()
+    auth.login(world.a.operator)
+    client.post(f"/station/shipments/{s.code}/action", data={"confirm": "1", "action": "pickup", "pickup_code": "1"})
+    page = client.get(f"/station/shipments/{s.code}").get_data(as_text=True)
+    assert "取货码错误</dt><dd>1 / 5" in page
+    client.post(
+        f"/station/shipments/{s.code}/action", data={"confirm": "1", "action": "pickup", "pickup_code": PICKUP_CODE}
+    )
+    db.session.expire_all()
+    assert s.status == "delivered"
+    page = client.get(f"/station/shipments/{s.code}").get_data(as_text=True)
+    assert "取货码错误" not in page and "1 / 5" not in page
+
+
 def test_cancel_line_and_cash_by_form(db, world, client, auth):
     order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")
     s = order.shipments[0]
