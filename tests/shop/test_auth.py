@@ -254,3 +254,17 @@ def test_login_with_an_offsite_next_lands_an_operator_on_the_station(client, db)
     user = make_user(role="operator", station=make_station())
     response = client.post("/login?next=//evil.com", data={"email": user.email, "password": "password123"})
     assert response.status_code == 302 and response.headers["Location"] == "/station/"
+
+
+@pytest.mark.parametrize("path", ["/orders", "/favourites"])
+def test_a_page_that_needs_an_account_says_so_on_the_sign_in_page(client, db, path):
+    response = client.get(path)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?next=")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "该页面需要登录，登录后将自动打开。" in page
+    # the plain sign-in page gives no reason, and the checkout's keeps its own
+    assert "该页面需要登录" not in client.get("/login").get_data(as_text=True)
+    checkout = client.get("/login?next=/checkout").get_data(as_text=True)
+    assert "购物车里的商品和预订都会保留" in checkout and "该页面需要登录" not in checkout
+    english = client.get(response.headers["Location"] + "&lang=en").get_data(as_text=True)
+    assert "This page needs an account: it opens once you have signed in." in english
