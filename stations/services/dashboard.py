@@ -28,6 +28,8 @@ STATUS_ORDER = (
     ShipmentStatus.DELIVERED,
     ShipmentStatus.CANCELED,
 )
+#: A pick-up shipment still in the station's hands before it is ready for the buyer.
+PREPARING = (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED)
 TERMINAL = (ShipmentStatus.DELIVERED, ShipmentStatus.CANCELED)
 PER_STATUS = 50
 
@@ -51,6 +53,8 @@ class Dashboard:
     incoming: list[Shipment] = field(default_factory=list)
     #: This station's goods coming back from a pick-up station (a transfer canceled after it arrived).
     returning: list[Shipment] = field(default_factory=list)
+    #: Pick-up orders still being prepared here (new, accepted, packed): not ready yet, but 今日自提 all the same.
+    pickups_preparing: list[Shipment] = field(default_factory=list)
 
 
 def get_station(station_id: int | None = None, *, code: str | None = None) -> Station:
@@ -99,6 +103,9 @@ def station_dashboard(station: Station, *, now: datetime) -> Dashboard:
             pickup.where(Shipment.status == ShipmentStatus.READY_FOR_PICKUP).order_by(Shipment.created_at, Shipment.id)
         )
     )
+    preparing = list(
+        db.session.scalars(pickup.where(Shipment.status.in_(PREPARING)).order_by(Shipment.created_at, Shipment.id))
+    )
     picked = list(
         db.session.scalars(
             pickup.where(
@@ -116,6 +123,7 @@ def station_dashboard(station: Station, *, now: datetime) -> Dashboard:
         low_stock(station.id),
         incoming_shipments(station.id),
         returning_shipments(station.id),
+        pickups_preparing=preparing,
     )
 
 

@@ -52,6 +52,22 @@ def test_todays_pickups_are_listed(db, world, now):
     assert station_dashboard(world.a.station, now=now + timedelta(days=1)).picked_up_today == []
 
 
+def test_todays_pickups_include_orders_still_being_prepared(db, world, client, auth, now):
+    """今日自提 said 今天没有自提 while a pick-up order was still being prepared: it lists every open
+    pick-up order here with its state, ready or not."""
+    new = make_order([(world.a.product, 1)], delivery="pickup").shipments[0]
+    accepted = make_order([(world.a.product, 1)], delivery="pickup").shipments[0]
+    fulfilment.accept(accepted, actor=world.a.operator, now=now)
+    commit()
+    assert [x.code for x in station_dashboard(world.a.station, now=now).pickups_preparing] == [new.code, accepted.code]
+    auth.login(world.a.operator)
+    body = client.get("/station/").get_data(as_text=True)
+    start = body.index("今日自提</h2>")
+    section = body[start : body.index("</section>", start)]
+    assert "今天没有自提" not in section
+    assert f">{new.code}</a> · 备货中（新订单）" in section and f">{accepted.code}</a> · 备货中（已接单）" in section
+
+
 def test_dashboard_page_shows_only_the_operators_station(db, world, client, auth):
     mine = make_order([(world.a.product, 1)], created_at=now_utc() - timedelta(hours=30))
     theirs = make_order([(world.b.product, 1)])
