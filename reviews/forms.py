@@ -20,7 +20,7 @@ class ReviewForm(ShopForm):
         choices=[SelectChoice(n, str(n)) for n in (5, 4, 3, 2, 1)],
     )
     body = TextAreaField(_l("评价内容"), validators=[Optional(), Length(max=MAX_BODY)])
-    photos = MultipleFileField(_l("照片（最多 3 张，JPEG/PNG，每张最大 5MB）"))
+    photos = MultipleFileField(_l("照片（最多 3 张，JPEG/PNG/WebP/GIF，每张最大 5MB）"))
 
 
 class ReplyForm(ShopForm):

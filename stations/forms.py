@@ -86,7 +86,7 @@ class FamilyForm(ShopForm):
 
 
 class ProductPhotoForm(ShopForm):
-    image = FileField(_l("新的商品照片（JPEG/PNG，最大 5MB）"))
+    image = FileField(_l("新的商品照片（JPEG/PNG/WebP/GIF，最大 5MB）"))
 
 
 class PaperForm(ShopForm):
@@ -123,7 +123,7 @@ class AssistedProductForm(ShopForm):
     lot_note = StringField(_l("批次/采收说明"), validators=[Optional(), Length(max=200)])
     season = StringField(_l("季节（如 3-5月，空=全年）"), validators=[Optional(), Length(max=40)])
     description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=4000)])
-    image = FileField(_l("商品照片（JPEG/PNG，最大 5MB）"))
+    image = FileField(_l("商品照片（JPEG/PNG/WebP/GIF，最大 5MB）"))
     #: A new variant (规格) of one of the station's products: that product, the new variant's label and,
     #: when that product has no variants yet, its own label (docs/catalog.md).
     variant_of = SelectField(_l("作为哪个商品的新规格（可不选）"), coerce=coerce_id, validate_choice=True, default=0)

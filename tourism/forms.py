@@ -68,4 +68,4 @@ class ListingPlaceForm(ShopForm):
 
 
 class ListingPhotoForm(ShopForm):
-    image = FileField(_l("照片（JPEG/PNG/WebP，最大 5MB）"))
+    image = FileField(_l("照片（JPEG/PNG/WebP/GIF，最大 5MB）"))
