@@ -207,3 +207,23 @@ def test_county_income_shows_commission_and_collective_and_they_add_up_to_the_sa
     assert "平台/站点佣金(元)" in header and "村集体(元)" in header
     values = list(sheet.iter_rows(min_row=2, values_only=True))
     assert sum(r[header.index("销售额(元)")] for r in values) == pytest.approx(total["sale_fen"] / 100)
+
+
+def test_income_table_says_which_columns_add_up_to_the_total(client, auth, county_user, db, world):
+    """电商销售 − 冲销 + 代销分成 ≠ 合计 was read across one row: the channel columns and the benefit-kind
+    columns split the same money twice, so the header groups them and a note says each group alone adds up."""
+    _other_kinds(world)
+    auth.login(county_user)
+    html = client.get("/county/income?group_by=village").get_data(as_text=True)
+    head = html[html.index('id="income-table"') : html.index("</thead>")]
+    assert '<th colspan="4" scope="colgroup" class="col-group">按渠道（相加 = 合计）</th>' in head
+    assert (
+        f'<th colspan="{len(BENEFIT_KINDS)}" scope="colgroup" class="col-group">按受益类型（相加 = 合计）</th>' in head
+    )
+    assert "两组列不要相加" in html
+    # the figures behind the note: each group of a row adds up to its total
+    from county.services.reports import KIND_COLUMNS, income_by
+
+    for r in income_by("village"):
+        channels = r["sale_fen"] + r["tourism_fen"] + r["reversal_fen"] + r["recorded_fen"]
+        assert channels == sum(r[k] for k, _h in KIND_COLUMNS) == r["total_fen"], r
