@@ -188,6 +188,8 @@ def _month_weeks(days):
 def _booking_form(listing, form=None):
     form = form or BookingForm()
     form.unit_type_id.choices = [SelectChoice(u.id, u.name) for u in listing.unit_types]
+    # the first date is a stay's arrival, a ticket's day of the visit (an experience picks a session)
+    form.checkin.label.text = _("入住日期") if listing.kind == "stay" else _("游玩日期")
     return form
 
 

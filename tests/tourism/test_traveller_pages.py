@@ -268,3 +268,14 @@ def test_a_stays_counts_read_in_the_singular_and_plural_in_english(client, db):
     assert "sleeps 1" in page_one and "sleeps 2" in page_two
     chinese = client.get(_page(two, lang="zh_CN")).get_data(as_text=True)
     assert "到店日前 2 天及以前免费取消" in chinese and "可住 2 人" in chinese
+
+
+def test_the_first_date_is_named_for_what_the_listing_sells(client, db):
+    stay = make_listing(kind="stay")
+    ticket = make_listing(kind="ticket")
+    commit()
+    stay_page = client.get(_page(stay)).get_data(as_text=True)
+    ticket_page = client.get(_page(ticket)).get_data(as_text=True)
+    assert "入住/游玩日期" not in stay_page + ticket_page
+    assert re.search(r'<label for="checkin"[^>]*>\s*入住日期', stay_page)
+    assert re.search(r'<label for="checkin"[^>]*>\s*游玩日期', ticket_page)
