@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import math
+import threading
 import time
 import types
 
@@ -101,8 +102,21 @@ async def _load(base: str, requests: list, rate: float, seconds: float, timeout:
 
 def run_open_loop(base: str, requests: list, *, rate: float, seconds: float, timeout: float = 10.0) -> dict:
     """Send `rate × seconds` of `requests` (cycled; each needs .method, .path, .headers, .body) at a
-    steady `rate` per second to `base`; latencies from each request's due time."""
-    return asyncio.run(_load(base, requests, rate, seconds, timeout))
+    steady `rate` per second to `base`; latencies from each request's due time.
+
+    The event loop runs in a thread of its own, so a caller whose thread already runs one (a test
+    process where Playwright's sync API ran) can call this too."""
+    result: dict = {}
+
+    def load() -> None:
+        result.update(asyncio.run(_load(base, requests, rate, seconds, timeout)))
+
+    thread = threading.Thread(target=load, name="open-loop")
+    thread.start()
+    thread.join()
+    if not result:
+        raise RuntimeError("the open loop stopped before it finished (see the thread's traceback above)")
+    return result
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -64,6 +65,15 @@ def test_it_sends_rate_times_seconds_requests_in_that_time_and_counts_statuses(f
     assert res["ok"] == 20 and res["conflicts"] == 20 and res["errors"] == 0
     assert 0.95 <= res["sent_for_s"] < 1.2 and took < 3  # paced over the second, not sent at once
     assert res["p99_ms"] < 500
+
+
+def test_it_runs_where_an_event_loop_is_already_running(fast_server):
+    # a test process where Playwright's sync API ran has a loop running in its main thread
+    async def inside_a_loop():
+        return run_open_loop(fast_server, [get("/")], rate=20, seconds=0.5)
+
+    res = asyncio.run(inside_a_loop())
+    assert res["statuses"] == {200: 10}
 
 
 def test_a_server_slower_than_the_rate_shows_the_overload_in_the_latency():
