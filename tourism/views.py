@@ -17,6 +17,7 @@ from catalog.models import BenefitLink
 from catalog.services import list_villages
 from orders.forms import CashCloseForm, CashMoveForm, cash_amount_fen
 from orders.services import cashbook as cash
+from orders.services.placement import MAX_GUESTS
 from shop.args import MAX_ID, MAX_INT, int_arg, link_args, parse_date
 from shop.args import date_arg as _date_arg
 from shop.auth.permissions import role_required
@@ -94,7 +95,6 @@ bp = Blueprint("tourism", __name__)
 
 KIND_PATHS = {"stays": ListingKind.STAY, "experiences": ListingKind.EXPERIENCE, "tickets": ListingKind.TICKET}
 MAX_STAY_DAYS = 366
-MAX_PARTY = 100  # guests on the search pages, as the booking form's 人数
 
 
 def _int_arg(name: str, *, maximum: int = 2**31) -> int | None:
@@ -124,8 +124,8 @@ def _listings_page(kind: str):
         guests=int_arg("guests", minimum=-MAX_INT, maximum=MAX_INT),
     )
     errors = []
-    if f.guests is not None and not 0 < f.guests <= MAX_PARTY:
-        errors.append(error_message("booking_guests_out_of_range", {"high": MAX_PARTY}))
+    if f.guests is not None and not 0 < f.guests <= MAX_GUESTS:
+        errors.append(error_message("booking_guests_out_of_range", {"high": MAX_GUESTS}))
         f.guests = None
     date_error = None
     if f.check_in and f.check_in < local_date(now):
