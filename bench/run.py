@@ -1479,6 +1479,15 @@ def open_loop_holds(res: dict, p99_ms: float) -> bool:
     return res["errors"] == 0 and res["answered_rps"] >= OPEN_LOOP_SHARE * res["offered_rps"] and res["p99_ms"] < p99_ms
 
 
+def parse_fractions(text: str) -> list[float]:
+    """`--open-loop-fractions`: "0.6,0.8" -> [0.6, 0.8]; each must lie in (0, 1]."""
+    fractions = [float(part) for part in text.split(",") if part.strip()]
+    for fraction in fractions:
+        if not 0 < fraction <= 1:
+            raise SystemExit(f"--open-loop-fractions: {fraction} is not in (0, 1]")
+    return fractions
+
+
 def open_loop_line(label: str, res: dict) -> str:
     statuses = ", ".join(f"{k} × {v}" for k, v in sorted(res["statuses"].items()))
     return (
@@ -1596,6 +1605,12 @@ def main(argv=None) -> int:
         action="store_true",
         help="no open-loop run at the target's rate after checkout and mixed_checkout (their p99 is then wrk's)",
     )
+    parser.add_argument(
+        "--open-loop-fractions",
+        default="",
+        help="comma-separated fractions of the target's rate (e.g. 0.6,0.8) at which the open loop also runs after "
+        "the target's rate: where the p99 stands below saturation (reported, not part of the verdict)",
+    )
     parser.add_argument("--no-reindex", action="store_true", help="skip `flask search reindex` after the load")
     parser.add_argument("--only", default="", help="comma-separated scenarios: " + ",".join(TARGETS))
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
@@ -1625,6 +1640,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--note", default="", help="a sentence added to the report (e.g. the machine was busy)")
     args = parser.parse_args(argv)
+    parse_fractions(args.open_loop_fractions)  # a wrong value stops here, not after the load
     args.workdir.mkdir(parents=True, exist_ok=True)
     args.serve_bin = runtime_bin(args)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
@@ -1825,18 +1841,26 @@ def main(argv=None) -> int:
             log(f"{sc.name}: web worker peak RSS so far {peak:.0f} MB")
             target = TARGETS.get(sc.name)
             if target and target[0] == "rps_p99" and not args.no_open_loop:
-                # the latency at the target's rate (bench/openloop.py): wrk's p99 above is mostly its queue
-                log(f"{sc.name}: open loop at {target[1]}/s for {args.seconds} s")
-                before = stock_snapshot(args.database_url, pool_ids)
-                res["open"] = run_open_loop(base, sc.requests, rate=target[1], seconds=args.seconds)
-                open_checks.append(open_loop_line(sc.label, res["open"]))
-                log(open_checks[-1])
-                created = res["open"]["statuses"].get(201, 0)
-                checks.append(f"{sc.name} open loop " + check_stock(args.database_url, before, pool_ids, created))
-                if sc.name == "mixed_checkout":
-                    checks.append(f"{sc.name} open loop " + check_bookings(args.database_url))
-                    checks.append(f"{sc.name} open loop " + check_mixed(args.database_url, before))
-                log(checks[-1])
+                # the latency at the target's rate (bench/openloop.py): wrk's p99 above is mostly its queue;
+                # then, if asked, below it (reported, not the verdict)
+                for fraction in (1.0, *parse_fractions(args.open_loop_fractions)):
+                    rate = target[1] * fraction
+                    log(f"{sc.name}: open loop at {rate:.0f}/s for {args.seconds} s")
+                    before = stock_snapshot(args.database_url, pool_ids)
+                    loop = run_open_loop(base, sc.requests, rate=rate, seconds=args.seconds)
+                    if fraction == 1.0:
+                        res["open"] = loop
+                    tag = "" if fraction == 1.0 else f" ({fraction:.0%} of the target's rate, not the verdict)"
+                    open_checks.append(open_loop_line(sc.label, loop) + tag)
+                    log(open_checks[-1])
+                    where = f"{sc.name} open loop at {rate:.0f}/s "
+                    checks.append(
+                        where + check_stock(args.database_url, before, pool_ids, loop["statuses"].get(201, 0))
+                    )
+                    if sc.name == "mixed_checkout":
+                        checks.append(where + check_bookings(args.database_url))
+                        checks.append(where + check_mixed(args.database_url, before))
+                    log(checks[-1])
         memory = watch.stop()
         memory["peak_during"] = peak_by_scenario[0]
         if celery_proc is not None:

@@ -113,3 +113,11 @@ def test_the_p99_target_is_read_from_the_open_loop_when_there_is_one():
     # without an open loop (--no-open-loop), wrk's p99
     assert run.verdict("checkout", closed, 5000).endswith("✗")
     assert run.verdict("checkout", {**closed, "p99_ms": 140.0}, 5000).endswith("✓")
+
+
+def test_open_loop_fractions_are_read_and_out_of_range_ones_refused():
+    assert run.parse_fractions("") == []
+    assert run.parse_fractions("0.6, 0.8") == [0.6, 0.8]
+    for wrong in ("0", "1.5", "-0.2"):
+        with pytest.raises(SystemExit):
+            run.parse_fractions(wrong)
