@@ -65,6 +65,7 @@ from shop.once import AlreadySubmitted
 from shop.qr import qr_data_uri
 from shop.security import same_origin_or_token
 from shop.timeutil import now_utc
+from shop.urls import same_site_path
 from stock.models import Station
 
 bp = Blueprint("orders", __name__)
@@ -160,7 +161,7 @@ def cart_add():
     except DomainError as exc:
         rollback()
         flash(exc.message, "error")
-        return redirect(request.referrer or url_for("orders.cart_page")), 303
+        return redirect(same_site_path(request.referrer, host=request.host) or url_for("orders.cart_page")), 303
     flash(_("已加入购物车"), "success")
     if request.form.get("buy_now"):  # 立即购买: straight on to checkout, where every cart line is shown
         return redirect(url_for("orders.checkout"), 303)
@@ -198,9 +199,10 @@ def _back_with_typed_booking() -> str:
     """The page a refused booking form came from (a listing), with what the visitor typed in its query,
     so that the form shows it again to be corrected rather than typed again (the dates, rooms, room type
     and party were lost with the bare referrer). A path on this site only; the cart when there is none."""
-    back = urlsplit(request.referrer or "")
-    if not back.path.startswith("/") or back.path.startswith("//") or (back.netloc and back.netloc != request.host):
+    came_from = same_site_path(request.referrer, host=request.host)
+    if came_from is None:
         return url_for("orders.cart_page")
+    back = urlsplit(came_from)
     query = {k: v for k, v in parse_qsl(back.query) if k not in _TYPED_BOOKING}
     for name, check in _TYPED_BOOKING.items():
         value = (request.form.get(name) or "").strip()

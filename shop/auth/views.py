@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -14,6 +12,7 @@ from shop.db import commit
 from shop.errors import DomainError
 from shop.security import AUTH_LIMIT, limiter
 from shop.timeutil import now_utc
+from shop.urls import same_site_path
 
 bp = Blueprint("auth", __name__)
 
@@ -28,11 +27,7 @@ ROLE_HOMES: dict[str, str] = {}
 
 def safe_next(target: str | None, default: str = "home.index") -> str:
     """Only same-site relative paths are followed after login ('//evil', 'http://…' are not)."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith(("//", "/\\")):
-            return target
-    return url_for(default)
+    return same_site_path(target) or url_for(default)
 
 
 def landing(user, target: str | None) -> str:

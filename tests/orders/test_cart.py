@@ -68,6 +68,10 @@ def test_adding_more_than_the_stock_says_how_many_are_left_and_changes_nothing(c
     )
     assert res.status_code == 303 and res.headers["Location"].endswith(f"/products/{product.id}")
     assert _cart_lines(db) == []
+    for foreign in ("https://evil.example/products/1", "//evil.example/x", "javascript:alert(1)"):
+        # a refused add goes back to the page it came from only when that page is on this site
+        res = client.post("/cart/add", data={"product_id": product.id, "quantity": 25}, headers={"Referer": foreign})
+        assert res.status_code == 303 and res.headers["Location"] == "/cart", foreign
     page = client.get("/cart").get_data(as_text=True)
     assert "「三江腌菜」库存仅剩 20" in page and "已加入购物车" not in page
     client.post("/cart/add", data={"product_id": product.id, "quantity": 15})
