@@ -68,6 +68,20 @@ def test_a_spaced_mobile_is_accepted_and_stored_plain(client, db, auth):
     assert db.session.scalar(sa.select(Order.ship_phone)) == "13800138000"
 
 
+def test_a_full_width_mobile_typed_by_a_chinese_input_method_is_accepted_and_stored_in_ascii(client, db, auth):
+    auth.login(make_user())
+    client.post("/cart/add", data={"product_id": make_product(stock=5).id, "quantity": 1})
+    res = _checkout_with_phone(client, "＋８６　１３９ ７９１０ ２４６８")
+    assert res.status_code == 303, res.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(Order.ship_phone)) == "13979102468"
+
+
+def test_digits_of_another_script_are_not_a_mobile_number():
+    assert not is_mobile("1٣٨٠٠١٣٨٠٠٠")  # Arabic-Indic digits: \d took them, the stored number was not dialable
+    assert normalise_phone("０７９１－８５７１２３４５") == "0791-85712345"
+
+
 def test_the_orders_api_refuses_a_short_phone_with_the_field(client, db, api_token):
     from tests.orders.factories import ADDRESS_JSON
 
