@@ -27,8 +27,8 @@ def _village_names(household_ids: set[int]) -> list[str]:
 
 
 def public_benefit_summary(subject) -> dict:
-    """For an order: what its lines credited (net entries) or will credit (expected) — households and
-    villages counted once. For a product: what one unit at today's price would credit.
+    """For an order: what its lines credited (net entries) or its open lines will credit (expected) —
+    households and villages counted once; a canceled order names no one. For a product: what one unit at today's price would credit.
     Returns {"total_fen", "credited_fen", "expected_fen", "households", "villages": [names]}.
     """
     household_ids: set[int] = set()
@@ -36,9 +36,10 @@ def public_benefit_summary(subject) -> dict:
     if isinstance(subject, Order):
         lines = list(db.session.scalars(sa.select(OrderLine).where(OrderLine.order_id == subject.id)))
         for line in lines:
+            if line.status != "open":  # canceled or refunded: it will credit no one
+                continue
             parts = expected_credit(line)
-            if line.status == "open":
-                expected += sum(parts.values())
+            expected += sum(parts.values())
             household_ids |= set(parts)
         if lines:
             net = db.session.execute(

@@ -77,3 +77,30 @@ def test_an_order_from_two_villages_names_them_in_the_readers_language(client, a
     assert "for 2 households in" in en
     assert "东湖村, 柳溪村" in en or "柳溪村, 东湖村" in en
     assert "村、" not in en
+
+
+def test_a_canceled_order_promises_no_income(client, auth, db, api_token):
+    """A canceled order credits no one: its page says nothing of households, not 将为 … 增收 ¥0.00."""
+    village = make_village(name="桃花村")
+    product = make_product(station=make_station(village=village), households=[make_household(village=village)])
+    buyer = make_user()
+    commit()
+    headers = api_token(buyer)
+    response = client.post(
+        "/api/v1/orders",
+        headers=headers,
+        json={
+            "items": [{"product_id": product.id, "quantity": 1}],
+            "delivery": "pickup",
+            "pickup_station_id": product.station_id,
+            "payment_method": "station_cash",
+        },
+    )
+    assert response.status_code == 201, response.json
+    code = response.json["id"]
+    auth.login(buyer)
+    assert "桃花村 的 1 户脱贫户增收" in client.get(f"/orders/{code}").get_data(as_text=True)
+    assert client.post(f"/orders/{code}/cancel", data={"confirm": "1"}).status_code == 303
+    page = client.get(f"/orders/{code}").get_data(as_text=True)
+    assert "已取消" in page
+    assert "增收" not in page
