@@ -127,8 +127,10 @@ def _configure_extensions(app: Flask) -> None:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     from shop.auth.services import load_session_user
+    from shop.auth.views import needs_account
 
     login_manager.user_loader(load_session_user)
+    login_manager.unauthorized_handler(needs_account)
 
 
 _parsed_locales: dict = {}

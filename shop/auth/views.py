@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user, make_next_param
 
 from shop.auth.forms import LoginForm, RegisterForm
 from shop.auth.services import Registration, authenticate, end_sessions, register_user, user_by_id
@@ -23,6 +23,19 @@ LOGIN_HOOKS: list = []
 #: the domain packages' `init_app` (stations: operator; tourism: host; county; admin), so the kernel
 #: names none of them; a role with no entry (consumer) lands on the home page.
 ROLE_HOMES: dict[str, str] = {}
+
+
+#: The sign-in page's query argument saying that `next` needs an account (set only by needs_account):
+#: a 登录 or 注册 tapped in the header carries the page it was tapped on as `next` too, which needs none.
+NEEDS_ACCOUNT_ARG = "need"
+
+
+def needs_account():
+    """Flask-Login's unauthorized handler: what Flask-Login does by default (to the sign-in page with the
+    page asked for as `next`, no flash in an anonymous session), and the page says why
+    (templates/auth/_sign_in_reason.html)."""
+    login = url_for("auth.login")
+    return redirect(url_for("auth.login", next=make_next_param(login, request.url), **{NEEDS_ACCOUNT_ARG: "account"}))
 
 
 def safe_next(target: str | None, default: str = "home.index") -> str:

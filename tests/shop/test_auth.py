@@ -9,8 +9,9 @@ import sqlalchemy as sa
 
 from shop import create_app
 from shop.auth.models import User
+from shop.db import commit
 from tests.conftest import TEST_CONFIG
-from tests.factories import make_station, make_user
+from tests.factories import make_product, make_station, make_user
 
 
 def _user(db, email):
@@ -268,3 +269,16 @@ def test_a_page_that_needs_an_account_says_so_on_the_sign_in_page(client, db, pa
     assert "购物车里的商品和预订都会保留" in checkout and "该页面需要登录" not in checkout
     english = client.get(response.headers["Location"] + "&lang=en").get_data(as_text=True)
     assert "This page needs an account: it opens once you have signed in." in english
+    # the sign-up link under the form (the last on the page, after the header's) keeps the reason
+    assert "need=account" in page.rsplit("/register?", 1)[1].split('"', 1)[0]
+
+
+def test_the_headers_sign_in_on_a_public_page_does_not_say_the_page_needs_an_account(client, db):
+    """登录 / 注册 in the header carry the page they were tapped on as next: a product page needs no account."""
+    product = make_product()
+    commit()
+    page = client.get(f"/products/{product.id}-{product.slug}").get_data(as_text=True)
+    login = page.split('href="/login?', 1)[1].split('"', 1)[0]
+    for path in (f"/login?{login}", f"/register?{login}"):
+        sign_in_page = client.get(path.replace("&amp;", "&")).get_data(as_text=True)
+        assert "登录" in sign_in_page and "该页面需要登录" not in sign_in_page
