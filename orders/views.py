@@ -27,6 +27,7 @@ from orders.services.amounts import is_cash_order, order_due_fen
 from orders.services.limits import collect_by
 from orders.services.payments import (
     cancel_order,
+    cancel_refusal,
     current_payment,
     order_cancelable,
     pay_with_card,
@@ -57,7 +58,7 @@ from shop.auth.permissions import role_required
 from shop.auth.views import LOGIN_HOOKS
 from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
-from shop.errors import DomainError, NotFound, flash_domain_errors, json_error
+from shop.errors import DomainError, NotFound, error_message, flash_domain_errors, json_error
 from shop.extensions import db
 from shop.history import history_of
 from shop.money import MoneyError, format_yuan, parse_yuan
@@ -545,6 +546,10 @@ def order_cancel_confirm(code: str):
     booking = order.booking
     if booking is not None:
         return redirect(url_for("tourism.booking_cancel_confirm", code=booking.code), 303)
+    refusal = cancel_refusal(order)
+    if refusal:  # canceled already (the back button after 确认取消订单), or on its way: no question to ask
+        flash(error_message(refusal), "error")
+        return redirect(url_for("orders.order_detail", code=order.code), 303)
     return render_template("orders/cancel_confirm.html", order=order)
 
 

@@ -90,12 +90,20 @@ def shipment_cancelable(shipment: Shipment) -> bool:
     return shipment.status in CANCELABLE_SHIPMENTS
 
 
+def cancel_refusal(order: Order) -> str | None:
+    """Why the buyer may not cancel the order now, as an error code, or None ("cancellable until shipped"):
+    it must be pending or confirmed, and no shipment of it may have left its station. `cancel_order`
+    refuses exactly this under its lock; the cancel confirmation page asks it first."""
+    if order.status not in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
+        return "order_not_cancelable"
+    if not all(s.status == ShipmentStatus.CANCELED or shipment_cancelable(s) for s in order.shipments):
+        return "already_shipped"
+    return None
+
+
 def order_cancelable(order: Order) -> bool:
-    """Whether the order may still be canceled ("cancellable until shipped"): pending or confirmed, and no
-    shipment of it has left its station. `cancel_order` refuses exactly what this refuses; pages ask this."""
-    return order.status in (OrderStatus.PENDING, OrderStatus.CONFIRMED) and all(
-        s.status == ShipmentStatus.CANCELED or shipment_cancelable(s) for s in order.shipments
-    )
+    """Whether the order may still be canceled (`cancel_refusal` finds nothing); pages ask this."""
+    return cancel_refusal(order) is None
 
 
 def current_payment(order: Order) -> OrderPayment | None:
@@ -593,10 +601,11 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: 
     `mail` is the e-mail the buyer gets (`uncollected` when the schedule cancels an uncollected order).
     None: the caller tells the buyer itself (a host's cancellation of a booking: one mail)."""
     order = lock_order(order.id)
-    if order.status not in (OrderStatus.PENDING, OrderStatus.CONFIRMED):
-        raise Conflict("order_not_cancelable", fields={"status": order.status})
-    if not order_cancelable(order):  # the status is fine (above): a shipment has left
-        raise Conflict("already_shipped")
+    refusal = cancel_refusal(order)
+    if refusal == "order_not_cancelable":
+        raise Conflict(refusal, fields={"status": order.status})
+    if refusal:
+        raise Conflict(refusal)
     # an order that sells bookings: tourism cancels them first, each under its policy (and the whole
     # order, when it sells nothing else); the goods and the order are closed below
     if signals.cancel_handled_elsewhere(order, actor=actor, now=now):

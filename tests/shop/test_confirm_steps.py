@@ -249,6 +249,23 @@ def test_a_buyers_cancel_post_goes_to_its_confirmation_page_first(client, auth, 
     assert _reload(order).status == "canceled"
 
 
+def test_the_cancel_page_of_an_order_canceled_already_asks_nothing(client, auth, db, now):
+    """The back button after 确认取消订单 opens the cancel page again: it says the order cannot be canceled
+    now and shows the order, instead of asking 确定要取消这个订单吗？ of a canceled order."""
+    from tests.orders.factories import make_order
+
+    buyer = make_user()
+    order = make_order(buyer, [(make_product(), 1)], now=now)
+    commit()
+    auth.login(buyer)
+    client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"})
+    assert _reload(order).status == "canceled"
+    again = client.get(f"/orders/{order.code}/cancel")
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/orders/{order.code}")
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "订单当前状态不能取消" in page and "确定要取消这个订单吗" not in page
+
+
 # --- county: certification decisions and household status changes -------------------------------------
 
 
