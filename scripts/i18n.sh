@@ -20,7 +20,7 @@
 # so a msgid must have the same English in every package that has it (tests/test_i18n_catalogues.py fails
 # otherwise). Same meaning: use the English the other packages already use. A Chinese word with two
 # meanings gets a context: `pgettext("measure", "单位")` / `lazy_pgettext(...)` in Python,
-# `{{ pgettext("verb", "预订") }}` in templates (contexts in use: organisation, measure, verb, payout, plural).
+# `{{ pgettext("verb", "预订") }}` in templates (contexts in use: organisation, measure, verb, noun, payout, plural).
 # A count of things goes through ngettext with the same Chinese twice and `%(num)s` for the count:
 # `{{ ngettext("%(num)s 间", "%(num)s 间", booking.units) }}` (Python: `flask_babel.ngettext`, the count an int);
 # the English .po gives msgstr[0] "%(num)s room" and msgstr[1] "%(num)s rooms" (never "room(s)").
