@@ -1,6 +1,6 @@
 """Journey: a first-time buyer on a small phone (360 px wide) taps the shop's links and buttons with a
 thumb: the header's 特产 / 农家乐民宿 / 乡村体验 / 景区门票 row, the home page's category chips, the search
-filters and facets, the cart's 更新 and 删除, a stay calendar's 上月 / 下月, the footer's links and, signed in, the header's account row
+filters and facets, the cart's 更新 and 删除, a stay calendar's 上月 / 下月, the footer's links, the stays' 住宿 / 体验 / 门票 and, signed in, the header's account row
 (我的订单 … 退出, the admin's longest) are each at least 40 × 40 px (they were 22-36 px high), and no
 page scrolls sideways: the account row scrolls within itself."""
 
@@ -58,6 +58,9 @@ def test_small_phone_tap_targets(open_page, live_server):
     empty_cart(shopper)
 
     shopper.goto("/stays")
+    tour_kinds = page.locator("main nav.tour-tabs a")  # 住宿 / 体验 / 门票 (they were 32 x 26 px)
+    assert tour_kinds.count() == 3
+    assert _too_small(tour_kinds) == []
     shopper.submit_and_wait(lambda: page.locator("main a[href*='/listings/']").first.click())
     months = page.locator(".tour-calendar .cal-head a")  # ‹ 上月, 下月 › (they were 26 px high)
     assert months.count() == 2
