@@ -66,6 +66,7 @@ from tourism.services.booking import (
     no_show_allowed,
     no_show_refusal,
     refund_kept,
+    room_for_party,
     start_card_payment,
 )
 from tourism.services.host import (
@@ -268,6 +269,10 @@ def listing_detail(listing_id: int, slug: str | None = None):
     unit_type_id = _int_arg("unit_type_id", maximum=MAX_ID)
     if unit_type_id in {u.id for u in listing.unit_types}:
         form.unit_type_id.data = unit_type_id
+    elif guests and listing.kind == ListingKind.STAY:  # the party from the search: a room type that sleeps it
+        unit_type, rooms = room_for_party(listing, guests=guests, units=units or 1)
+        if unit_type is not None:
+            form.unit_type_id.data, form.units.data = unit_type.id, rooms
     form.session_id.data = _int_arg("session_id", maximum=MAX_ID)
     return _render_listing(listing, form)
 

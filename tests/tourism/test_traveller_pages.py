@@ -167,7 +167,38 @@ def test_a_stay_across_a_months_end_is_picked_on_two_months_calendars(client, db
     second = re.search(rf'href="([^"]*checkin={a.isoformat()}&amp;checkout={b.isoformat()}[^"]*)"', page)
     assert second, "next month's days are departures of the arrival picked before"
     page = client.get(second.group(1).replace("&amp;", "&")).get_data(as_text=True)
-    assert "共 2 晚 × 1 间" in page and "合计 ¥400.00" in page
+    assert "共 2 晚 × 2 间" in page and "合计 ¥800.00" in page  # 3 guests in rooms for 2: two rooms
+
+
+def test_the_party_from_the_search_starts_the_booking_form_with_a_room_that_sleeps_it(client, db, auth):
+    """Searched for 3 guests: the booking form starts with the room type that sleeps 3 (家庭房, not the first,
+    a 标准间 for 2, which 预订 refused with 人数超过所选房间可住人数); with rooms for 2 only, with 2 rooms.
+    The form as shown books."""
+    from tourism.models import UnitType
+
+    listing = make_listing(price_fen=20000, weekend_price_fen=None, max_guests=2, units=3, pay_on_arrival=True)
+    family = UnitType(listing_id=listing.id, name="家庭房", units=1, max_guests=4, price_fen=30000)
+    db.session.add(family)
+    small = make_listing(price_fen=20000, weekend_price_fen=None, max_guests=2, units=3, pay_on_arrival=True)
+    user = make_user()
+    commit()
+    db.session.expire_all()
+    a = _day(5)
+    b = a + timedelta(days=2)
+    page = client.get(_page(listing, checkin=a, checkout=b, guests=3)).get_data(as_text=True)
+    assert re.search(
+        rf'<option[^>]*selected[^>]*value="{family.id}"|<option[^>]*value="{family.id}"[^>]*selected', page
+    )
+    page = client.get(_page(small, checkin=a, checkout=b, guests=3)).get_data(as_text=True)
+    assert "共 2 晚 × 2 间" in page and "合计 ¥800.00" in page
+    assert re.search(r'name="units"[^>]*value="2"|value="2"[^>]*name="units"', page)
+    auth.login(user)
+    token = re.search(r'name="form_token"[^>]*value="([^"]+)"', page)
+    form = {"checkin": a.isoformat(), "checkout": b.isoformat(), "guests": "3", "units": "2"}
+    if token:
+        form["form_token"] = token.group(1)
+    booked = client.post(f"/listings/{small.id}/book", data={**form, "payment_method": "arrival"})
+    assert booked.status_code in (302, 303), booked.get_data(as_text=True)[:500]
 
 
 def test_the_total_follows_the_party_for_an_experience(client, db):

@@ -253,7 +253,7 @@ def _validate(req: BookingRequest, listing: Listing, *, now: datetime):
         else:
             check_out = check_in + timedelta(days=1)
     if listing.kind == ListingKind.STAY:
-        if req.guests > unit_type.max_guests * req.units:
+        if not sleeps(unit_type, guests=req.guests, units=req.units):
             raise ValidationError(
                 "too_many_guests_for_rooms", fields={"guests": f"at most {unit_type.max_guests * req.units}"}
             )
@@ -323,6 +323,24 @@ def _has_room(
     if check_in in closed_dates(listing.id, check_in, check_out):
         return False
     return session_remaining(session, now=now, exclude_booking_id=exclude_booking_id) >= guests
+
+
+def sleeps(unit_type: UnitType, *, guests: int, units: int) -> bool:
+    """Whether `units` rooms of a stay's room type sleep `guests` people (the booking's rule)."""
+    return guests <= unit_type.max_guests * units
+
+
+def room_for_party(listing: Listing, *, guests: int, units: int) -> tuple[UnitType | None, int]:
+    """The room type and number of rooms a stay's booking form starts with for a party carried from the
+    search page: the first room type whose `units` rooms sleep it; else the first room type, with as many
+    rooms as the party needs (so 预订 is not refused for a choice the tourist did not make)."""
+    types = list(listing.unit_types)
+    for unit_type in types:
+        if sleeps(unit_type, guests=guests, units=units):
+            return unit_type, units
+    if not types or types[0].max_guests <= 0:
+        return (types[0] if types else None), units
+    return types[0], max(units, -(-guests // types[0].max_guests))
 
 
 def get_listing(listing_id: int, *, published_only: bool = True) -> Listing:
