@@ -1,7 +1,8 @@
 """Journey: a first-time buyer on a small phone (360 px wide) taps the shop's links and buttons with a
 thumb: the header's 特产 / 农家乐民宿 / 乡村体验 / 景区门票 row, the home page's category chips, the search
 filters and facets, the cart's 更新 and 删除, a stay calendar's 上月 / 下月, the footer's links, the stays' 住宿 / 体验 / 门票 and, signed in, the header's account row
-(我的订单 … 退出, the admin's longest) are each at least 40 × 40 px (they were 22-36 px high), and no
+(我的订单 … 退出, the admin's longest) and a workspace's menu (operator, county, admin) are each at least
+40 × 40 px (they were 22-36 px high), and no
 page scrolls sideways: the account row scrolls within itself."""
 
 from __future__ import annotations
@@ -87,3 +88,22 @@ def test_small_phone_account_row(open_page, live_server):
     assert page.evaluate("() => window.scrollY") >= 300
     header = page.locator(".site-header").bounding_box()
     assert header is not None and header["y"] + header["height"] <= 0, header
+
+
+def test_small_phone_workspace_menus(open_page, live_server):
+    """A workspace's menu is the operator's, the county officer's and the admin's way around their desk:
+    on a small phone each of its links is a thumb-sized target (they were lines of 25 px text links, the
+    admin's 村 16 px wide), and the menu wraps instead of scrolling the page sideways."""
+    for role, path, menu in (
+        ("operator", "/station/", "main nav.station-nav a"),
+        ("county", "/county/", "main nav.county-nav a"),
+        ("admin", "/admin/", "main nav.county-nav a"),
+    ):
+        staff = open_page(role, size=SMALL_PHONE)
+        staff.login(DEMO[role])
+        staff.goto(path)
+        staff.step(f"{role} workspace menu")
+        links = staff.page.locator(menu)
+        assert links.count() >= 5, role
+        assert _too_small(links) == [], role
+        assert not _page_scrolls_sideways(staff.page), role
