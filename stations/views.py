@@ -443,17 +443,18 @@ def cash_close():
     if counted is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
     else:
-        page = ask_first(
-            _(
-                "确认 %(day)s 日结，清点现金 %(amount)s？日结后当天的现金账不能再更改。",
-                day=day.isoformat(),
-                amount=format_yuan(counted),
-            ),
-            back=url_for(".cash_summary", date=day.isoformat(), **_station_args(station)),
-        )
-        if page is not None:
-            return page
         with flash_domain_errors():
+            cash.check_close(station.id, day, counted_fen=counted, note=form.note.data or "", now=now_utc())
+            page = ask_first(
+                _(
+                    "确认 %(day)s 日结，清点现金 %(amount)s？日结后当天的现金账不能再更改。",
+                    day=day.isoformat(),
+                    amount=format_yuan(counted),
+                ),
+                back=url_for(".cash_summary", date=day.isoformat(), **_station_args(station)),
+            )
+            if page is not None:
+                return page
             cash.close_day(
                 station.id, day, counted_fen=counted, note=form.note.data or "", actor=current_user, now=now_utc()
             )

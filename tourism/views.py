@@ -471,17 +471,20 @@ def host_cash_close():
     if counted is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
     else:
-        page = ask_first(
-            _(
-                "确认 %(day)s 日结，清点现金 %(amount)s？日结后当天的现金账不能再更改。",
-                day=day.isoformat(),
-                amount=format_yuan(counted),
-            ),
-            back=url_for("tourism.host_cash", date=day.isoformat()),
-        )
-        if page is not None:
-            return page
         with flash_domain_errors():
+            cash.check_close(
+                current_user.id, day, counted_fen=counted, note=form.note.data or "", now=now_utc(), till=HOST_TILL
+            )
+            page = ask_first(
+                _(
+                    "确认 %(day)s 日结，清点现金 %(amount)s？日结后当天的现金账不能再更改。",
+                    day=day.isoformat(),
+                    amount=format_yuan(counted),
+                ),
+                back=url_for("tourism.host_cash", date=day.isoformat()),
+            )
+            if page is not None:
+                return page
             cash.close_day(
                 current_user.id,
                 day,

@@ -474,6 +474,27 @@ def correct(
     return write_entry(till, station_id, till.correction, amount, actor=actor, now=now, day=day, reason=reason)
 
 
+def check_close(
+    station_id: int, day: date, *, counted_fen: int, note: str = "", now: datetime, till: Till = STATION_TILL
+) -> DayBook:
+    """Raise what `close_day` would refuse with this count and note (a negative count, a day still to
+    come, a day already closed, a difference without a reason), so that a page asks no confirmation of
+    a close that cannot be made; `close_day` checks again under the till's lock. Returns the day's book."""
+    counted = _amount(counted_fen, "counted_fen")
+    if counted < 0:
+        raise ValidationError("counted_negative", fields={"counted_fen": "invalid"})
+    if day > local_date(now):
+        raise ValidationError("close_future_day", fields={"date": "future"})
+    if is_closed(station_id, day, till=till):
+        raise CashDayClosed("cash_day_closed", day=day.isoformat())
+    book = day_book(station_id, day, till=till)
+    if counted != book.expected_fen and not (note or "").strip():
+        raise ValidationError(
+            "close_note_required", fields={"note": "required", "expected_fen": str(book.expected_fen)}
+        )
+    return book
+
+
 def close_day(
     station_id: int, day: date, *, counted_fen: int, note: str = "", actor, now: datetime, till: Till = STATION_TILL
 ):
@@ -483,20 +504,10 @@ def close_day(
     difference without a reason.
     """
     counted = _amount(counted_fen, "counted_fen")
-    if counted < 0:
-        raise ValidationError("counted_negative", fields={"counted_fen": "invalid"})
     note = (note or "").strip()[:200]
-    if day > local_date(now):
-        raise ValidationError("close_future_day", fields={"date": "future"})
     lock_till(till, station_id)
-    if is_closed(station_id, day, till=till):
-        raise CashDayClosed("cash_day_closed", day=day.isoformat())
-    book = day_book(station_id, day, till=till)
+    book = check_close(station_id, day, counted_fen=counted, note=note, now=now, till=till)
     difference = counted - book.expected_fen
-    if difference and not note:
-        raise ValidationError(
-            "close_note_required", fields={"note": "required", "expected_fen": str(book.expected_fen)}
-        )
     if difference:
         write_entry(till, station_id, till.close_difference, difference, actor=actor, now=now, day=day, reason=note)
     close = till.close(

@@ -528,3 +528,21 @@ def test_a_remittance_above_the_cash_in_hand_is_refused_and_writes_nothing(db, w
         },
     )
     assert [(e.kind, e.amount_fen) for e in _entries(db)] == [("station_cash", 3333), ("remittance", -3333)]
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_a_close_the_page_would_refuse_is_refused_before_the_confirmation(db, world, now, client, auth, lang):
+    """日结 with a count that is not what the book expects and no reason is refused at once with the
+    reason asked for: the operator was asked to confirm an irreversible close, tapped 确认, and only then
+    read 清点金额与账面不符，请填写原因."""
+    auth.login(world.a.operator)
+    cash.correct(world.a.station.id, 500, reason="备用金", actor=None, now=now)
+    commit()
+    day = local_date(now).isoformat()
+    asked = client.post(f"/station/cash/close?lang={lang}", data={"day": day, "counted": "4"})
+    assert asked.status_code == 302  # no confirmation page for a close that cannot be made
+    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    expected = "The count differs from the book" if lang == "en" else "清点金额与账面不符，请填写原因"
+    assert expected in page
+    asked = client.post("/station/cash/close", data={"day": day, "counted": "5"})
+    assert asked.status_code == 200 and db.session.scalar(sa.select(sa.func.count(CashClose.id))) == 0

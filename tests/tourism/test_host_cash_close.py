@@ -190,3 +190,18 @@ def test_host_cash_page_closes_the_day_and_records_remittances_and_corrections(d
         ("correction", -50),
         ("close_difference", -50),
     ]
+
+
+def test_host_close_without_the_reason_is_refused_before_the_confirmation(db, client, auth):
+    """The host's 日结 with a difference and no reason says so at once, not after 确认."""
+    host = make_user(role="host")
+    booking = _arrival(host, now_utc())
+    check_in_booking(booking, booking.confirmation_code, actor=host, now=now_utc(), cash_received_fen=15000)
+    commit()
+    auth.login(host)
+    day = local_date(now_utc()).isoformat()
+    asked = client.post("/host/cash/close", data={"day": day, "counted": "149"})
+    assert asked.status_code == 302 and HostCashClose.query.count() == 0
+    assert "清点金额与账面不符，请填写原因" in client.get(asked.headers["Location"]).get_data(as_text=True)
+    asked = client.post("/host/cash/close", data={"day": day, "counted": "150"})
+    assert asked.status_code == 200 and HostCashClose.query.count() == 0  # the confirmation step
