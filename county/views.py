@@ -34,6 +34,7 @@ from county.services.public import public_benefit_summary
 from shop.args import MAX_ID, parse_int
 from shop.args import date_arg as _date_arg
 from shop.args import int_arg as _int_arg
+from shop.auth.models import Role
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first
 from shop.db import commit, rollback
@@ -55,6 +56,17 @@ def _no_store(response):
     # county pages carry personal data (masked) and revealed values: never cache them
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.app_context_processor
+def _desk():
+    return {"county_desk": _county_desk}
+
+
+def _county_desk() -> bool:
+    """Whether the signed-in account is a county officer, for the office's menu on the pages of its desk
+    other packages serve (templates/county/_workspace.html); an admin sees those pages alone."""
+    return current_user.is_authenticated and current_user.role == Role.COUNTY
 
 
 def _export_format() -> str | None:

@@ -210,3 +210,30 @@ def test_a_refused_form_names_its_field_at_the_top_of_the_page(client, db, auth)
     r = client.post("/organisations/new?lang=en", data=long_name)
     assert r.status_code == 422 and "Organisation name: " in r.get_data(as_text=True)
     assert _count(Organisation) == 1
+
+
+def test_the_county_desk_pages_other_packages_serve_keep_the_county_menu(db, client, auth):
+    """采购单位审核, 单位采购统计, an organisation's page and 对公转账 are the county officer's desk too (the
+    last is in its menu, the first now as well): they keep the office's menu, so a first-time officer has
+    a way back to 总览 other than the header; a buyer of the organisation and an admin see the page alone."""
+    organisation = make_organisation(status="pending", members={"approver": None})
+    buyer = organisation.members[0].user
+    commit()
+    auth.login(make_user(role="county"))
+    for path in (
+        "/county/organisations",
+        "/county/organisations/report",
+        f"/organisations/{organisation.id}",
+        "/bank-transfers",
+    ):
+        response = client.get(path)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200, path
+        assert 'class="county-nav"' in body and 'href="/county/"' in body and "css/county.css" in body, path
+        assert 'href="/county/organisations"' in body, path
+    assert 'href="/county/organisations"' in client.get("/county/").get_data(as_text=True)
+    for other in (buyer, make_user(role="admin")):
+        client.post("/logout")
+        auth.login(other)
+        body = client.get(f"/organisations/{organisation.id}").get_data(as_text=True)
+        assert 'class="county-nav"' not in body
