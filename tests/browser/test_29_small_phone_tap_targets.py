@@ -107,3 +107,36 @@ def test_small_phone_workspace_menus(open_page, live_server):
         assert links.count() >= 5, role
         assert _too_small(links) == [], role
         assert not _page_scrolls_sideways(staff.page), role
+
+
+def test_small_phone_county_forms(open_page, live_server):
+    """The county officer's own controls on a phone: the registry's filters and its households' numbers, a household's 查看 (each reveal is audited) and its
+    status change, an income report's tabs and date range, the admin's account filter are thumb-sized
+    (查看 was a 20 px line of text, a household's number in the registry one digit wide, the selects 23 px,
+    the date boxes 29 px)."""
+    county = open_page("county", size=SMALL_PHONE)
+    page = county.page
+    county.login(DEMO["county"])
+    county.goto("/county/households")
+    rows = page.locator("main table a[href*='/county/households/']")
+    filters = page.locator("main form.county-filter").locator("select, input:not([type=hidden]), button")
+    assert rows.count() >= 10 and filters.count() == 5  # 村, 状态, 查询; 编号, 查找
+    assert _too_small(rows.first) == [] and _too_small(filters) == []
+    county.submit_and_wait(lambda: rows.first.click())
+    county.step("a household")
+    reveal = page.locator("main dl.county-dl button.link")
+    status = page.locator("main form.county-filter").locator("select, input:not([type=hidden]), button")
+    assert reveal.count() >= 4 and status.count() == 3
+    assert _too_small(reveal) == [] and _too_small(status) == []
+    county.goto("/county/income")
+    county.step("income")
+    tabs = page.locator("main .county-tabs a")
+    dates = page.locator("main form.county-filter").locator("input:not([type=hidden]), button")
+    assert tabs.count() >= 5 and dates.count() >= 3
+    assert _too_small(tabs) == [] and _too_small(dates) == []
+    assert not _page_scrolls_sideways(page)
+    admin = open_page("admin", size=SMALL_PHONE)
+    admin.login(DEMO["admin"])
+    admin.goto("/admin/users")
+    filters = admin.page.locator("main form.county-filter").locator("input:not([type=hidden]), select, button")
+    assert filters.count() >= 3 and _too_small(filters) == []
