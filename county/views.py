@@ -647,6 +647,7 @@ def payouts_index():
     return render_template(
         "county/payouts.html",
         batches=payouts.list_batches(),
+        waiting=payouts.waiting_for_account(local_date(now_utc())),
         villages=_villages(),
         scope_label=payouts.scope_label,
         townships=db.session.scalars(db.select(Township).order_by(Township.name)).all(),

@@ -211,6 +211,36 @@ def list_batches(limit: int = 100) -> list[PayoutBatch]:
     return list(db.session.scalars(sa.select(PayoutBatch).order_by(PayoutBatch.id.desc()).limit(limit)))
 
 
+@dataclass(frozen=True)
+class WaitingHousehold:
+    """A household whose money is payable but which has no payment account yet (names masked)."""
+
+    household_id: int
+    village: str
+    head_name: str
+    amount_fen: int
+
+
+def waiting_for_account(until: date, *, limit: int = 200) -> list[WaitingHousehold]:
+    """The households with a positive payable dated up to `until` and no payment account: no batch can
+    pay them (`create_batch` skips them, or refuses with `payout_no_account` when they are all there is)
+    until the county registers an account; the payouts page lists them, each linked to its account form."""
+    sums = _payable_sums(until, village_id=None, township_id=None).subquery()
+    rows = db.session.execute(
+        sa.select(Household, Village.name, sums.c.amount_fen)
+        .join(sums, sums.c.household_id == Household.id)
+        .join(Village, Village.id == Household.village_id)
+        .outerjoin(PaymentAccount, PaymentAccount.household_id == Household.id)
+        .where(PaymentAccount.id.is_(None))
+        .order_by(Village.name, Household.id)
+        .limit(limit)
+    ).all()
+    return [
+        WaitingHousehold(household.id, village, mask_name(household.head_name), int(amount))
+        for household, village, amount in rows
+    ]
+
+
 def _scope(village_id: int | None, township_id: int | None) -> tuple[str, int | None, int | None]:
     if village_id and township_id:
         raise ValidationError("village_or_township", fields={"village_id": "either village or township"})

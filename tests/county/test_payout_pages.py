@@ -238,3 +238,23 @@ def test_a_period_with_nothing_payable_makes_no_batch_and_says_why_then_pays_onc
         db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(IncomeEntry.household_id == h.id))
         for h in world["households"][:2]
     )
+
+
+def test_the_payouts_page_lists_the_households_waiting_for_a_payment_account(client, auth, county_user, world):
+    """「3 户有待发放的收益，但还没有登记收款账户」 named no household: the officer had to search the registry
+    for them. The page lists each (masked) with its payable and a link to its account form; a household
+    with an account is not listed."""
+    a, b, c = world["households"]
+    auth.login(county_user)
+    html = client.get("/county/payouts").get_data(as_text=True)
+    assert 'id="waiting-for-account"' in html
+    for household in (a, b, c):
+        assert f'href="/county/households/{household.id}/account"' in html
+    assert "李**" in html and "李大山" not in html
+    _set_accounts(client, auth, county_user, world)  # a and b
+    html = client.get("/county/payouts").get_data(as_text=True)
+    assert f'href="/county/households/{c.id}/account"' in html
+    assert f'href="/county/households/{a.id}/account"' not in html
+    assert f'href="/county/households/{b.id}/account"' not in html
+    english = client.get("/county/payouts?lang=en").get_data(as_text=True)
+    assert "Waiting for a payment account" in english
