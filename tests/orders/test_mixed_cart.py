@@ -550,8 +550,9 @@ def test_goods_and_a_stay_without_card_payments_say_why_instead_of_an_empty_chec
     assert res.status_code == 303 and _count(db, CartLine) == 2
     cart = client.get("/cart").get_data(as_text=True)
     assert "暂未开通在线支付" in cart and "去结算" not in cart
+    assert "返回购物车" not in cart  # a link to the page it is on
     page = client.get("/checkout").get_data(as_text=True)
-    assert "暂未开通在线支付" in page and "提交订单" not in page
+    assert "暂未开通在线支付" in page and "提交订单" not in page and "返回购物车" in page
     res = client.post(
         "/checkout",
         data={
