@@ -1074,6 +1074,27 @@ def _pinyin_split(reader, word: str):
     return And(parts)
 
 
+MIN_TYPO = 5  # letters: a shorter Latin word is initials or a prefix, too short to guess a typo in
+MAX_TYPO_TERMS = 8
+
+
+def _typo(reader, word: str):
+    """Pinyin typed with one slip (`yancia`, `bnaya`, `yancau`: two letters swapped, one missed, doubled
+    or mistyped) when nothing else matches: an OR of the `py` terms one Damerau-Levenshtein edit away
+    that begin with the same letter, or None. Words of MIN_TYPO letters at least; the caller counts the
+    word as not matched as typed, so the answer is partial. Whoosh's terms_within gives one letter missed,
+    added or changed; its segment readers' automaton counts two swapped letters as two edits (its
+    generic reader as one), so the swaps are looked up here, the same for every reader."""
+    if len(word) < MIN_TYPO:
+        return None
+    swaps = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(1, len(word) - 1)}
+    found = {text for text in swaps if text != word and _df(reader, "py", text)}
+    found |= set(reader.terms_within("py", word, 1, prefix=1))
+    found.discard(word)
+    terms = [Term("py", text) for text in sorted(found)[:MAX_TYPO_TERMS]]
+    return None if not terms else terms[0] if len(terms) == 1 else Or(terms)
+
+
 def _unit_query(reader, unit: Unit):
     word = unit.text
     if unit.kind == "cjk":
@@ -1110,7 +1131,8 @@ def _unit_query(reader, unit: Unit):
 
 
 def query_parts(reader, q: str, jb=None) -> tuple[list, int]:
-    """(one query per word of `q` that matches something, the number of words matching nothing)."""
+    """(one query per word of `q` that matches something, the number of words matching nothing as typed);
+    a pinyin word with a slip in it (`_typo`) is counted missing and queried as its guesses."""
     units = query_units(q, jb)
     if not units:
         return [], 0
@@ -1124,6 +1146,9 @@ def query_parts(reader, q: str, jb=None) -> tuple[list, int]:
         part = _unit_query(reader, unit)
         if part is None:
             missing += 1
+            guess = _typo(reader, unit.text) if unit.kind == "latin" else None
+            if guess is not None:  # found by a guess, not as typed: still a missing word (partial)
+                parts.append(guess)
         else:
             parts.append(part)
     return parts, missing

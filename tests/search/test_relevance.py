@@ -43,6 +43,11 @@ CASES = [
     # the right sound typed with the wrong characters (the input method's next candidate): its pinyin
     ("腌彩", "product", ["三江腌菜"], False),
     ("板压", "product", ["南安板鸭"], False),
+    # pinyin with one slip (two letters swapped, one missed or doubled): its guesses, a partial answer
+    ("yancia", "product", ["三江腌菜"], True),
+    ("yanci", "product", ["三江腌菜"], True),
+    ("bnaya", "product", ["南安板鸭"], True),
+    ("wuhuaguoo", "product", ["鲜无花果1斤", "无花果干250克"], True),
     # synonyms
     ("芦蒿", "product", ["鄱阳湖藜蒿1斤"], False),
     ("草鸡蛋", "product", ["土鸡蛋"], False),
