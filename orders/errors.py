@@ -47,6 +47,7 @@ MESSAGES = {
     "remittance_exceeds_cash": N_("上缴金额不能超过手中现金（账面 %(in_hand)s）"),
     "invalid_card": N_("银行卡信息无效"),
     "invalid_cash_received": N_("收款金额无效"),
+    "invalid_restock_quantity": N_("退回入库的数量须为 1 到 %(max)s 之间的整数"),
     "invalid_mobile": N_("请填写正确的手机号（1 开头的 11 位数字）"),
     "invalid_money": N_("金额无效"),
     "invalid_product_id": N_("商品编号无效"),
@@ -94,6 +95,9 @@ MESSAGES = {
     "quantity_out_of_range": N_("数量必须在 %(low)s 到 %(high)s 之间"),
     "refund_reason_required": N_("请填写退款原因"),
     "refund_request_not_found": N_("退款申请不存在"),
+    "refund_goods_required": N_("请选择货品的去向：未退回、已退回可再售或已退回不可再售"),
+    "refund_line_not_delivered": N_("这一行尚未交付，不能按售后退款处理"),
+    "refund_request_decided": N_("这个退款申请已经处理过了"),
     "shipment_canceled": N_("此发货单已取消"),
     "too_many_items": N_("商品种类太多"),
     "too_many_open_orders": Nn_(

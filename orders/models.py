@@ -384,6 +384,14 @@ class RefundRequestStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class RefundGoods(StrEnum):
+    """What happened to the goods of an approved refund request (仅退款 / 退货退款)."""
+
+    NOT_RETURNED = "not_returned"  # 货品未退回: refund only, stock unchanged
+    RESTOCKED = "restocked"  # 货品已退回、可再售: `restocked_quantity` units back into their lots
+    UNSELLABLE = "returned_unsellable"  # 货品已退回、不可再售: back, but no stock change
+
+
 class RefundRequest(db.Model):
     """A buyer's request to refund one delivered line; an admin or the line's station decides."""
 
@@ -391,6 +399,14 @@ class RefundRequest(db.Model):
     __table_args__ = (
         sa.CheckConstraint("status IN ('requested','approved','rejected')", name="status_valid"),
         sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        sa.CheckConstraint(
+            "goods IS NULL OR goods IN ('not_returned','restocked','returned_unsellable')", name="goods_valid"
+        ),
+        sa.CheckConstraint(
+            "CASE WHEN goods = 'restocked' THEN restocked_quantity IS NOT NULL AND restocked_quantity > 0 "
+            "ELSE restocked_quantity IS NULL END",
+            name="restocked_quantity_with_goods",
+        ),
     )
     TRANSITIONS = {
         RefundRequestStatus.REQUESTED: {RefundRequestStatus.APPROVED, RefundRequestStatus.REJECTED},
@@ -410,6 +426,11 @@ class RefundRequest(db.Model):
     decided_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
     decision_note: Mapped[str] = mapped_column(sa.String(200), default="")
     refund_id: Mapped[int | None] = fk("refunds.id", nullable=True, ondelete="SET NULL")
+    #: Set on approval: what happened to the goods (`RefundGoods`); None while undecided, when rejected,
+    #: and for requests approved before the station said it.
+    goods: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    #: Units taken back into stock (`return` movements naming this request); only when `restocked`.
+    restocked_quantity: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
 

@@ -11,6 +11,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
@@ -47,6 +49,8 @@ from orders.services.placement import (
 )
 from orders.services.refunds import (
     approve_refund_request,
+    check_goods,
+    decided_requests_for,
     pending_requests_for,
     reject_refund_request,
     request_for_decision,
@@ -583,10 +587,27 @@ def order_refund_request(code: str, line_id: int):
     return redirect(url_for("orders.order_detail", code=code), 303)
 
 
+#: What happened to an approved refund's goods (`orders.models.RefundGoods`), in the station's words.
+REFUND_GOODS_LABELS = {
+    "not_returned": _l("货品未退回（仅退款）"),
+    "restocked": _l("货品已退回、可再售"),
+    "returned_unsellable": _l("货品已退回、不可再售"),
+}
+
+
+@bp.app_context_processor
+def _refund_goods_labels():
+    return {"refund_goods_labels": REFUND_GOODS_LABELS}
+
+
 @bp.get("/refund-requests")
 @role_required("operator", "admin")
 def refund_requests():
-    return render_template("orders/refund_requests.html", requests=pending_requests_for(current_user))
+    return render_template(
+        "orders/refund_requests.html",
+        requests=pending_requests_for(current_user),
+        decided=decided_requests_for(current_user),
+    )
 
 
 @bp.post("/refund-requests/<int:req_id>/<any(approve, reject):decision>")
@@ -594,25 +615,63 @@ def refund_requests():
 def refund_request_decide(req_id: int, decision: str):
     note = (request.form.get("note") or "")[:200]
     req = request_for_decision(req_id, current_user)
-    question = (
-        _(
-            "确认同意订单 %(order)s 中「%(title)s」的退款申请？款项将退回给顾客。",
-            order=req.order.code,
-            title=req.line.title,
-        )
-        if decision == "approve"
-        else _("确认拒绝订单 %(order)s 的「%(title)s」的退款申请？", order=req.order.code, title=req.line.title)
-    )
-    page = ask_first(question, back=url_for("orders.refund_requests"))
-    if page is not None:
-        return page
-    if decision == "approve":
-        approve_refund_request(req_id, actor=current_user, now=now_utc(), note=note)
-    else:
-        reject_refund_request(req_id, actor=current_user, now=now_utc(), note=note)
-    commit()
-    flash(_("已处理"), "success")
-    return redirect(url_for("orders.refund_requests"), 303)
+    back = url_for("orders.refund_requests")
+    with flash_domain_errors():
+        if decision == "approve":
+            goods, quantity = request.form.get("goods"), request.form.get("quantity")
+            chosen = check_goods(req, goods, quantity)  # a bad choice is told before the confirmation
+            question = _(
+                "确认同意订单 %(order)s 中「%(title)s」的退款申请？款项将退回给顾客。",
+                order=req.order.code,
+                title=req.line.title,
+            )
+            details = [str(REFUND_GOODS_LABELS[chosen.goods])]
+            if chosen.quantity is not None:
+                details.append(
+                    ngettext(
+                        "%(num)s %(unit)s 退回库存，回到售出时的批次",
+                        "%(num)s %(unit)s 退回库存，回到售出时的批次",
+                        chosen.quantity,
+                        unit=req.line.unit,
+                    )
+                )
+            else:
+                details.append(_("库存不变"))
+            page = ask_first(question, back=back, details=details)
+            if page is not None:
+                return page
+            _req, restocked = approve_refund_request(
+                req_id, actor=current_user, now=now_utc(), goods=goods, quantity=quantity, note=note
+            )
+            commit()
+            flash(_("已同意退款"), "success")
+            if restocked is not None:
+                unit = req.line.unit
+                back_in = ngettext(
+                    "%(num)s %(unit)s 已退回库存", "%(num)s %(unit)s 已退回库存", restocked.quantity, unit=unit
+                )
+                flash(back_in, "success")
+                if restocked.blocked:
+                    flash(
+                        ngettext(
+                            "其中 %(num)s %(unit)s 所在批次已过期或已召回，已封存，不能再售",
+                            "其中 %(num)s %(unit)s 所在批次已过期或已召回，已封存，不能再售",
+                            restocked.blocked,
+                            unit=unit,
+                        ),
+                        "warning",
+                    )
+        else:
+            question = _(
+                "确认拒绝订单 %(order)s 的「%(title)s」的退款申请？", order=req.order.code, title=req.line.title
+            )
+            page = ask_first(question, back=back)
+            if page is not None:
+                return page
+            reject_refund_request(req_id, actor=current_user, now=now_utc(), note=note)
+            commit()
+            flash(_("已处理"), "success")
+    return redirect(back, 303)
 
 
 # --- bank transfers (对公转账) -------------------------------------------------------------------------

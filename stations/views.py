@@ -36,6 +36,7 @@ from orders.models import OrderLine
 from orders.services import cashbook as cash
 from orders.services import payments
 from orders.services.amounts import is_cash_order
+from orders.services.refunds import restock_references
 from shop.args import date_arg, parse_int
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station, role_required
@@ -522,14 +523,18 @@ def _receive_form(record: StockRecord) -> ReceiveForm:
 @role_required(Role.OPERATOR)
 def stock_record(record_id: int):
     record = _record(record_id)
+    movements = stock_service.list_movements(record.id)
+    lots = stock_service.record_lots(record.id)
     return render_template(
         "stations/stock_record.html",
         record=record,
-        movements=stock_service.list_movements(record.id),
+        movements=movements,
         total=stock_service.movements_total(record.id),
         receive_form=_receive_form(record),
         correct_form=_correct_form(record),
-        lots=stock_service.record_lots(record.id),
+        lots=lots,
+        lot_codes={lot.id: lot.code for lot in lots},
+        refund_orders=restock_references(m.refund_request_id for m in movements),
     )
 
 

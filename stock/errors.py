@@ -5,7 +5,7 @@ code in the reader's language (the msgids are in this package's catalogue). Impo
 registers them.
 """
 
-from shop.errors import N_, register_messages
+from shop.errors import N_, Nn_, register_messages
 
 MESSAGES = {
     "allocation_mismatch": N_("没有库存记录"),
@@ -27,9 +27,15 @@ MESSAGES = {
     "lot_of_other_product": N_("批次不属于这个商品"),
     "lot_recalled": N_("批次 %(code)s 已召回，不能出库"),
     "lot_unavailable": N_("批次 %(code)s 的数量不够"),
+    "nothing_handed_over": N_("这一行没有交付出去的货品，无法退回入库"),
     "out_of_stock": N_("库存不足，无法购买所选数量"),
     "purchase_too_large": N_("一次收购金额不能超过 100 万元"),
     "purchase_needs_household": N_("收购入库须选择交货农户"),
+    "return_above_handed_over": Nn_(
+        "退回数量不能超过这一行交付出去的 %(num)s 个单位",
+        "退回数量不能超过这一行交付出去的 %(num)s 个单位",
+        count="max",
+    ),
     "stock_below_allocated": N_("库存不能少于已售出（已分配）的数量"),
 }
 

@@ -90,6 +90,7 @@ class MovementKind(StrEnum):
     CORRECT = "correct"  # count corrected, with a reason
     CONSUME = "consume"  # handed over to a buyer (shipped or picked up)
     BLOCK = "block"  # a lot's unsold units taken out of the sellable stock (recalled or expired)
+    RETURN = "return"  # a buyer's goods back, sellable, into the lot they were sold from (退货入库)
 
 
 class LotStatus(StrEnum):
@@ -196,7 +197,9 @@ class StockMovement(db.Model):
     the sum of a lot's movements its `on_hand`."""
 
     __tablename__ = "stock_movements"
-    __table_args__ = (sa.CheckConstraint("kind IN ('receive','correct','consume','block')", name="kind_valid"),)
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('receive','correct','consume','block','return')", name="kind_valid"),
+    )
 
     id: Mapped[int] = pk()
     stock_record_id: Mapped[int] = fk("stock_records.id", ondelete="CASCADE")
@@ -210,5 +213,7 @@ class StockMovement(db.Model):
     from_household_id: Mapped[int | None] = fk("households.id", nullable=True)
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
     order_line_id: Mapped[int | None] = fk("order_lines.id", nullable=True, ondelete="SET NULL")
+    #: For returns: the buyer's refund request whose approval took the goods back (`return_to_stock`).
+    refund_request_id: Mapped[int | None] = fk("refund_requests.id", nullable=True, ondelete="SET NULL")
     actor_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
     created_at: Mapped[datetime]

@@ -836,6 +836,114 @@ def unsellable_lots(line_ids, *, today: date) -> list[Lot]:
     return list(seen.values())
 
 
+@dataclass(frozen=True)
+class Restocked:
+    """What `return_to_stock` took back: its `return` movements (one per lot) and how many of those
+    units went straight on to blocked (their lot expired or recalled: not for sale again)."""
+
+    movements: list[StockMovement]
+    blocked: int
+
+    @property
+    def quantity(self) -> int:
+        return sum(m.quantity for m in self.movements)
+
+
+def returnable(order_line_id: int) -> int:
+    """How many units of the line could come back: what it took from lots and handed over, less what
+    came back already (its `return` movements)."""
+    consumed = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(LotAllocation.consumed), 0)).where(
+            LotAllocation.order_line_id == order_line_id
+        )
+    )
+    back = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(StockMovement.quantity), 0)).where(
+            StockMovement.order_line_id == order_line_id, StockMovement.kind == MovementKind.RETURN
+        )
+    )
+    return int(consumed or 0) - int(back or 0)
+
+
+def return_to_stock(
+    order_line_id: int, quantity: int, *, refund_request_id: int | None, actor, now: datetime, reason: str = ""
+) -> Restocked:
+    """A buyer's goods are back and sellable (退货入库): `quantity` units go back on hand, into the lots
+    the line was handed over from (`LotAllocation.consumed`), first expiring first — the same order
+    they were taken in, so a doubtful unit is counted in the earlier lot —, never more into a lot
+    than the line took from it less what came back already. One `return` movement per lot, naming
+    the line, the refund request, the actor and the time.
+
+    A lot that may not be sold today (recalled, expired, or past its best-before date before the
+    schedule blocked it) takes its units back and blocks them at once (a `block` movement): the trace
+    keeps where they are, and they never become sellable again. Refused (nothing changed): a quantity
+    that is not 1..MAX_QUANTITY (`invalid_quantity`), a line that handed nothing over
+    (`nothing_handed_over`), more than could come back (`return_above_handed_over`). Takes the stock
+    record's lock first, as every lot change does."""
+    _check_quantity(quantity)
+    taken = list(
+        db.session.execute(
+            sa.select(LotAllocation.lot_id, LotAllocation.consumed, Lot.stock_record_id, Lot.product_id)
+            .join(Lot, Lot.id == LotAllocation.lot_id)
+            .where(LotAllocation.order_line_id == order_line_id, LotAllocation.consumed > 0)
+            .order_by(Lot.best_before_date.is_(None), Lot.best_before_date, Lot.received_at, Lot.id)
+        )
+    )
+    if not taken:
+        raise Conflict("nothing_handed_over")
+    record_id, product_id = taken[0].stock_record_id, taken[0].product_id
+    _lock_record(record_id)
+    back = dict(
+        db.session.execute(
+            sa.select(StockMovement.lot_id, sa.func.sum(StockMovement.quantity))
+            .where(StockMovement.order_line_id == order_line_id, StockMovement.kind == MovementKind.RETURN)
+            .group_by(StockMovement.lot_id)
+        ).all()
+    )
+    parts: list[tuple[int, int]] = []
+    left = quantity
+    for lot_id, consumed, _record, _product in taken:
+        take = min(consumed - int(back.get(lot_id) or 0), left)
+        if take > 0:
+            parts.append((lot_id, take))
+            left -= take
+    if left:
+        raise Conflict("return_above_handed_over", max=quantity - left, fields={"quantity": "too_many"})
+    table = StockRecord.__table__
+    db.session.execute(
+        sa.update(table).where(table.c.id == record_id).values(on_hand=table.c.on_hand + quantity),
+        execution_options=_changes(record_id, {record_id: product_id}),
+    )
+    today = local_date(now)
+    reason = (reason or "").strip()[:200]
+    movements, blocked = [], 0
+    for lot_id, count in parts:
+        lot = db.session.get_one(Lot, lot_id, populate_existing=True)
+        _lot_update(lot, on_hand=count)
+        movement = StockMovement(
+            stock_record_id=record_id,
+            lot_id=lot.id,
+            kind=MovementKind.RETURN,
+            quantity=count,
+            reason=reason,
+            order_line_id=order_line_id,
+            refund_request_id=refund_request_id,
+            actor_id=getattr(actor, "id", None),
+            created_at=now,
+        )
+        db.session.add(movement)
+        movements.append(movement)
+        if not lot.sellable_on(today):
+            db.session.flush()  # the return first, then its block (the movements' order)
+            # a recalled lot's block names the recall's reason; an active lot here is past its date
+            expired = str(LotStatus.EXPIRED) if lot.status == LotStatus.ACTIVE else ""
+            _block_units(lot, count, now=now, actor=actor, reason=expired)
+            blocked += count
+    db.session.flush()
+    _expire_records([record_id])
+    return Restocked(movements=movements, blocked=blocked)
+
+
 def record_lots(record_id: int) -> list[Lot]:
     """A record's lots, newest first (the station's stock page)."""
     return list(

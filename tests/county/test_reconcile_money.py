@@ -62,7 +62,7 @@ def test_reconcile_is_clean_after_a_mix_and_lists_a_planted_discrepancy(app, db,
     card = _paid_card_order(buyer, [(a, 1), (b, 2)], now)
     _hand_over(card, op, now)
     req = request_refund(card, card.lines[0].id, actor=buyer, now=now, reason="坏了")
-    approve_refund_request(req.id, actor=op, now=now)
+    approve_refund_request(req.id, actor=op, now=now, goods="not_returned")
     # card: a line canceled before shipping, the rest canceled by the buyer
     card2 = _paid_card_order(buyer, [(a, 1), (b, 1)], now)
     fulfilment.cancel_line(card2.lines[0], actor=op, now=now, reason="缺货")
@@ -81,7 +81,7 @@ def test_reconcile_is_clean_after_a_mix_and_lists_a_planted_discrepancy(app, db,
     fulfilment.cancel_line(counter.lines[0], actor=op, now=now, reason="缺货")
     _hand_over(counter, op, now)
     req = request_refund(counter, counter.lines[1].id, actor=buyer, now=now, reason="坏了")
-    approve_refund_request(req.id, actor=op, now=now)
+    approve_refund_request(req.id, actor=op, now=now, goods="not_returned")
     # pay at station, canceled by the buyer before anything was taken
     payments.cancel_order(
         make_order(

@@ -241,7 +241,7 @@ class MoneyMachine(MoneyMachineBase):
         if line is None:
             return
         req = request_refund(line.order, line.id, actor=line.order.user, now=self.tick(), reason="坏了")
-        approve_refund_request(req.id, actor=self.operator_of[line.station_id], now=self.tick())
+        approve_refund_request(req.id, actor=self.operator_of[line.station_id], now=self.tick(), goods="not_returned")
 
     @rule(index=st.integers(0, 1000))
     def cancel_order(self, index):

@@ -290,7 +290,9 @@ def test_refund_request_after_delivery_approved_by_station(db, now, fake_stripe,
     page = client.get("/refund-requests").get_data(as_text=True)
     assert "坏了" in page
     assert f'href="/station/shipments/{shipment.code}"' in page  # where the operator checks what was sold
-    res = client.post(f"/refund-requests/{req.id}/approve", data={"confirm": "1", "note": "同意"})
+    res = client.post(
+        f"/refund-requests/{req.id}/approve", data={"confirm": "1", "note": "同意", "goods": "not_returned"}
+    )
     assert res.status_code == 303
     db.session.expire_all()
     req = db.session.get(RefundRequest, req.id)

@@ -154,7 +154,7 @@ def test_refund_decisions_wait_for_the_confirmation(client, auth, db, now, decis
     commit()
     auth.login(operator)
     url = f"/refund-requests/{req.id}/{decision}"
-    fields = _confirm_page(client.post(url, data={"note": "好"}))
+    fields = _confirm_page(client.post(url, data={"note": "好", "goods": "not_returned"}))
     assert _reload(req).status == "requested" and fields["note"] == "好"
     client.post(url, data=fields)
     assert db.session.get(RefundRequest, req.id).status == status

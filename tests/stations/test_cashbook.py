@@ -216,7 +216,7 @@ def test_cash_refund_after_hand_over_is_a_refund_row_and_a_cash_book_entry(db, w
     )
     line = order.lines[1]
     req = request_refund(order, line.id, actor=world.buyer, now=now, reason="坏了")
-    approve_refund_request(req.id, actor=world.a.operator, now=now + timedelta(minutes=5))
+    approve_refund_request(req.id, actor=world.a.operator, now=now + timedelta(minutes=5), goods="not_returned")
     refund = db.session.scalar(sa.select(Refund))
     assert (refund.amount_fen, refund.state, refund.order_line_id) == (3333, "succeeded", line.id)
     entries = _entries(db)

@@ -1,0 +1,128 @@
+"""Returns to stock on PostgreSQL: two taps approving one refund request at once approve it once, and a
+restock racing a checkout of the same product takes the stock record's lock like it (no deadlock, exact)."""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+
+from orders.models import Refund, RefundRequest
+from orders.services.refunds import approve_refund_request, request_refund
+from shop.db import commit, rollback
+from shop.errors import Conflict
+from stations.services import fulfilment
+from stock.models import MovementKind, StockMovement, StockRecord
+from stock.services import lot_totals, movements_total
+from tests.conftest import requires_postgres
+from tests.factories import NOW, make_product, make_user
+from tests.orders.factories import make_order
+
+
+def _run_together(app, db, works):
+    """Run each of `works` in its own thread, started at one barrier; returns (won, lost, errors)."""
+    barrier = threading.Barrier(len(works))
+    won, lost, errors = [], [], []
+
+    def run(i):
+        with app.app_context():
+            try:
+                barrier.wait(timeout=10)
+                works[i]()
+                commit()
+                won.append(i)
+            except Conflict as exc:
+                rollback()
+                lost.append(exc.code)
+            except Exception as exc:  # deadlocks, constraint violations: failures
+                rollback()
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(works))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return won, lost, errors
+
+
+def _delivered_request(quantity=2, stock=5):
+    product = make_product(stock=stock)
+    operator = make_user(role="operator", station=product.station)
+    buyer = make_user()
+    order = make_order(buyer, [(product, quantity)], now=NOW, payment_method="cod")
+    shipment = order.shipments[0]
+    fulfilment.accept(shipment, actor=operator, now=NOW)
+    fulfilment.pack(shipment, actor=operator, now=NOW)
+    fulfilment.ship(shipment, tracking_number="SF1", actor=operator, now=NOW)
+    fulfilment.deliver(shipment, actor=operator, now=NOW, cash_received_fen=fulfilment.shipment_amount_fen(shipment))
+    req = request_refund(order, order.lines[0].id, actor=buyer, now=NOW, reason="坏了")
+    return product, operator, req
+
+
+@requires_postgres
+def test_two_taps_approving_one_refund_request_at_once_approve_it_once(app, committed_db):
+    db = committed_db
+    product, operator, req = _delivered_request()
+    record_id, operator_id, req_id = product.stock.id, operator.id, req.id
+    commit()
+    on_hand = db.session.get(StockRecord, record_id).on_hand
+
+    def approve():
+        from shop.auth.models import User
+
+        approve_refund_request(req_id, actor=db.session.get(User, operator_id), now=NOW, goods="restocked", quantity=2)
+
+    won, lost, errors = _run_together(app, db, [approve, approve])
+    assert errors == []
+    assert len(won) == 1 and lost == ["refund_request_decided"]
+    assert db.session.get(RefundRequest, req_id).restocked_quantity == 2
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Refund)
+            .where(Refund.order_line_id == db.session.get(RefundRequest, req_id).order_line_id)
+        )
+        == 1
+    )
+    returns = db.session.scalar(
+        sa.select(sa.func.sum(StockMovement.quantity)).where(
+            StockMovement.refund_request_id == req_id, StockMovement.kind == MovementKind.RETURN
+        )
+    )
+    assert returns == 2
+    record = db.session.get(StockRecord, record_id)
+    assert record.on_hand == on_hand + 2 and movements_total(record_id) == record.on_hand
+
+
+@requires_postgres
+def test_a_restock_racing_a_checkout_of_the_same_product_keeps_the_counts_exact(app, committed_db):
+    db = committed_db
+    product, operator, req = _delivered_request(quantity=2, stock=2)  # sold out once delivered
+    record_id, operator_id, req_id, product_id = product.stock.id, operator.id, req.id, product.id
+    buyer_id = make_user().id
+    commit()
+
+    def approve():
+        from shop.auth.models import User
+
+        approve_refund_request(req_id, actor=db.session.get(User, operator_id), now=NOW, goods="restocked", quantity=2)
+
+    def checkout():
+        from catalog.models import Product
+        from shop.auth.models import User
+
+        make_order(
+            db.session.get(User, buyer_id), [(db.session.get(Product, product_id), 1)], now=NOW, payment_method="cod"
+        )
+
+    won, lost, errors = _run_together(app, db, [approve, checkout])
+    assert errors == []
+    assert 0 in won  # the restock always lands; the checkout wins or finds it sold out, never oversells
+    assert set(lost) <= {"out_of_stock"}
+    record = db.session.get(StockRecord, record_id)
+    assert record.on_hand == 2 and record.allocated == (1 if 1 in won else 0)
+    assert movements_total(record_id) == record.on_hand
+    assert lot_totals(record_id) == (record.on_hand, record.allocated)

@@ -1,0 +1,276 @@
+"""Refunds after delivery say what happened to the goods (仅退款 / 退货退款); returned sellable goods go
+back into the lots they were sold from (退货入库), traceably: through the station's refund page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from orders.models import Refund, RefundRequest
+from orders.services.refunds import request_refund
+from shop.db import commit
+from shop.timeutil import local_date
+from stations.services import fulfilment
+from stock.models import Lot, LotStatus, StockMovement, StockRecord
+from stock.services import block_lot, lot_totals, movements_total, receive_stock
+from tests.stations.factories import make_order
+
+
+def _delivered(world, now, quantity=3, product=None):
+    """A card order of `quantity` units shipped and delivered by station A."""
+    order = make_order([(product or world.a.product, quantity)], buyer=world.buyer)
+    shipment = order.shipments[0]
+    op = world.a.operator
+    fulfilment.accept(shipment, actor=op, now=now)
+    fulfilment.pack(shipment, actor=op, now=now)
+    fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
+    fulfilment.deliver(shipment, actor=op, now=now)
+    return order
+
+
+def _asked(world, now, quantity=3, product=None):
+    order = _delivered(world, now, quantity=quantity, product=product)
+    req = request_refund(order, order.lines[0].id, actor=world.buyer, now=now, reason="坏了")
+    commit()
+    return order, req
+
+
+def _numbers(db, record_id):
+    db.session.expire_all()
+    record = db.session.get(StockRecord, record_id)
+    return record.on_hand, record.available
+
+
+def _lots(db, record_id):
+    return {
+        lot.id: (lot.on_hand, lot.blocked)
+        for lot in db.session.scalars(sa.select(Lot).where(Lot.stock_record_id == record_id).order_by(Lot.id))
+    }
+
+
+def _returns(db, req_id):
+    return list(
+        db.session.scalars(
+            sa.select(StockMovement).where(StockMovement.refund_request_id == req_id).order_by(StockMovement.id)
+        )
+    )
+
+
+def _approve(client, req, follow_redirects=False, **data):
+    return client.post(
+        f"/refund-requests/{req.id}/approve", data={"confirm": "1", **data}, follow_redirects=follow_redirects
+    )
+
+
+def _reconciles(db, record_id):
+    db.session.expire_all()
+    record = db.session.get(StockRecord, record_id)
+    assert movements_total(record_id) == record.on_hand
+    assert lot_totals(record_id) == (record.on_hand, record.allocated)
+
+
+def test_returned_sellable_goods_go_back_into_the_lots_they_were_sold_from(db, world, now, client, auth):
+    product = world.a.product
+    record_id = product.stock.id
+    first_lot = db.session.scalar(sa.select(Lot).where(Lot.stock_record_id == record_id))
+    # a dated lot is sold first (first expiring first): 5 from it, 2 from the undated one
+    dated = receive_stock(
+        product.stock, 5, actor=world.a.operator, now=now, best_before_date=local_date(now) + timedelta(days=3650)
+    ).lot_id
+    order = _delivered(world, now, quantity=7)
+    auth.login(world.buyer)
+    line = order.lines[0]
+    res = client.post(f"/orders/{order.code}/lines/{line.id}/refund", data={"reason": "买多了，原样退回"})
+    assert res.status_code == 303
+    req = db.session.scalar(sa.select(RefundRequest).where(RefundRequest.order_line_id == line.id))
+    auth.logout()
+    before = _numbers(db, record_id)
+    lots_before = _lots(db, record_id)
+
+    auth.login(world.a.operator)
+    page = client.get("/refund-requests").get_data(as_text=True)
+    assert "货品已退回、可再售" in page and 'max="7"' in page and 'value="7"' in page
+    res = _approve(client, req, goods="restocked", quantity="6", note="原样退回")
+    assert res.status_code == 303
+    assert "6 盒 已退回库存" in client.get(res.location).get_data(as_text=True)
+
+    assert _numbers(db, record_id) == (before[0] + 6, before[1] + 6)  # on hand and available rise by N
+    lots = _lots(db, record_id)
+    assert lots[dated] == (lots_before[dated][0] + 5, 0)  # first expiring first, never more than it gave
+    assert lots[first_lot.id] == (lots_before[first_lot.id][0] + 1, 0)
+    moves = _returns(db, req.id)
+    assert [(m.kind, m.lot_id, m.quantity) for m in moves] == [("return", dated, 5), ("return", first_lot.id, 1)]
+    assert all(m.actor_id == world.a.operator.id and m.order_line_id == line.id for m in moves)
+    assert all(m.created_at is not None for m in moves)
+    _reconciles(db, record_id)
+    req = db.session.get(RefundRequest, req.id)
+    assert (req.status, req.goods, req.restocked_quantity) == ("approved", "restocked", 6)
+    assert db.session.get(Refund, req.refund_id).amount_fen == line.line_total_fen
+
+    # the station's refund page, its stock page (the movements, by lot and refund) and the buyer's order
+    page = client.get("/refund-requests").get_data(as_text=True)
+    assert "最近处理" in page and "货品已退回、可再售 · 6 盒 退回库存" in page
+    stock_page = client.get(f"/station/stock/{record_id}").get_data(as_text=True)
+    assert "退货入库" in stock_page and f"订单 {order.code}" in stock_page
+    assert db.session.get(Lot, dated).code in stock_page
+    auth.logout()
+    auth.login(world.buyer)
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert "退货退款 · 货品已退回" in page and "仅退款" not in page
+
+
+def test_a_blank_quantity_returns_the_whole_line(db, world, now, client, auth):
+    order, req = _asked(world, now, quantity=3)
+    record_id = world.a.product.stock.id
+    before = _numbers(db, record_id)
+    auth.login(world.a.operator)
+    assert _approve(client, req, goods="restocked", quantity="").status_code == 303
+    assert _numbers(db, record_id) == (before[0] + 3, before[1] + 3)
+    assert db.session.get(RefundRequest, req.id).restocked_quantity == 3
+    _reconciles(db, record_id)
+
+
+@pytest.mark.parametrize(
+    ("goods", "station_words", "buyer_words"),
+    [
+        ("not_returned", "货品未退回（仅退款）", "仅退款"),
+        ("returned_unsellable", "货品已退回、不可再售", "退货退款 · 货品已退回"),
+    ],
+)
+def test_goods_not_restocked_leave_stock_unchanged_and_are_recorded(
+    db, world, now, client, auth, goods, station_words, buyer_words
+):
+    order, req = _asked(world, now)
+    record_id = world.a.product.stock.id
+    before, lots_before = _numbers(db, record_id), _lots(db, record_id)
+    auth.login(world.a.operator)
+    assert _approve(client, req, goods=goods, quantity="3").status_code == 303  # the quantity is ignored
+    req = db.session.get(RefundRequest, req.id)
+    assert (req.status, req.goods, req.restocked_quantity) == ("approved", goods, None)
+    assert req.refund_id is not None
+    assert _numbers(db, record_id) == before and _lots(db, record_id) == lots_before
+    assert _returns(db, req.id) == []
+    assert station_words in client.get("/refund-requests").get_data(as_text=True)
+    auth.logout()
+    auth.login(world.buyer)
+    assert buyer_words in client.get(f"/orders/{order.code}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"goods": "restocked", "quantity": "0"}, "退回入库的数量须为 1 到 3 之间的整数"),
+        ({"goods": "restocked", "quantity": "-1"}, "退回入库的数量须为 1 到 3 之间的整数"),
+        ({"goods": "restocked", "quantity": "4"}, "退回入库的数量须为 1 到 3 之间的整数"),
+        ({"goods": "restocked", "quantity": "1.5"}, "退回入库的数量须为 1 到 3 之间的整数"),
+        ({"goods": "restocked", "quantity": "两"}, "退回入库的数量须为 1 到 3 之间的整数"),
+        ({"goods": "restocked", "quantity": "99999999999999999999999"}, "退回入库的数量须为 1 到 3 之间的整数"),
+        ({"quantity": "1"}, "请选择货品的去向"),
+        ({"goods": "lost"}, "请选择货品的去向"),
+    ],
+)
+def test_bad_decisions_are_told_and_change_nothing(db, world, now, client, auth, data, message):
+    order, req = _asked(world, now)
+    record_id = world.a.product.stock.id
+    before, lots_before = _numbers(db, record_id), _lots(db, record_id)
+    auth.login(world.a.operator)
+    for confirm in ({}, {"confirm": "1"}):  # refused before the confirmation page, and after it
+        res = client.post(f"/refund-requests/{req.id}/approve", data={**data, **confirm}, follow_redirects=True)
+        assert res.status_code == 200 and message in res.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(RefundRequest, req.id).status == "requested"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 0
+    assert _numbers(db, record_id) == before and _lots(db, record_id) == lots_before
+
+
+def test_a_request_on_a_line_not_delivered_is_refused(db, world, now, client, auth):
+    order = make_order([(world.a.product, 2)], buyer=world.buyer)
+    shipment = order.shipments[0]
+    for step in (fulfilment.accept, fulfilment.pack):
+        step(shipment, actor=world.a.operator, now=now)
+    fulfilment.ship(shipment, tracking_number="SF2", actor=world.a.operator, now=now)
+    # the buyer cannot ask before delivery; a request left over from before (or written by hand) is refused
+    req = RefundRequest(
+        order_id=order.id,
+        order_line_id=order.lines[0].id,
+        station_id=world.a.station.id,
+        amount_fen=order.lines[0].line_total_fen,
+        reason="坏了",
+        created_at=now,
+    )
+    db.session.add(req)
+    commit()
+    record_id = world.a.product.stock.id
+    before = _numbers(db, record_id)
+    auth.login(world.a.operator)
+    res = _approve(client, req, goods="restocked", quantity="1")
+    assert "这一行尚未交付" in client.get(res.location).get_data(as_text=True)
+    assert db.session.get(RefundRequest, req.id).status == "requested"
+    assert _numbers(db, record_id) == before
+
+
+def test_another_stations_operator_gets_404_and_nothing_changes(db, world, now, client, auth):
+    order, req = _asked(world, now)
+    record_id = world.a.product.stock.id
+    before = _numbers(db, record_id)
+    auth.login(world.b.operator)
+    for data in ({"goods": "restocked", "quantity": "1"}, {"goods": "restocked", "quantity": "0"}, {}):
+        assert _approve(client, req, **data).status_code == 404
+    assert db.session.get(RefundRequest, req.id).status == "requested"
+    assert _numbers(db, record_id) == before
+    assert order.code not in client.get("/refund-requests").get_data(as_text=True)
+
+
+def test_a_double_tap_approves_once(db, world, now, client, auth):
+    order, req = _asked(world, now)
+    record_id = world.a.product.stock.id
+    before = _numbers(db, record_id)
+    auth.login(world.a.operator)
+    assert _approve(client, req, goods="restocked", quantity="2").status_code == 303
+    res = _approve(client, req, goods="restocked", quantity="2", follow_redirects=True)
+    assert "这个退款申请已经处理过了" in res.get_data(as_text=True)
+    assert _numbers(db, record_id) == (before[0] + 2, before[1] + 2)
+    assert len(_returns(db, req.id)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 1
+    # rejecting it afterwards is refused the same way
+    res = client.post(f"/refund-requests/{req.id}/reject", data={"confirm": "1"}, follow_redirects=True)
+    assert "这个退款申请已经处理过了" in res.get_data(as_text=True)
+    assert db.session.get(RefundRequest, req.id).status == "approved"
+
+
+@pytest.mark.parametrize("status", [LotStatus.EXPIRED, LotStatus.RECALLED])
+def test_goods_returned_to_an_expired_or_recalled_lot_are_blocked_not_sold_again(db, world, now, client, auth, status):
+    order, req = _asked(world, now, quantity=3)
+    record_id = world.a.product.stock.id
+    lot = db.session.scalar(sa.select(Lot).where(Lot.stock_record_id == record_id))
+    block_lot(lot, status, now=now, actor=world.admin, reason="检出超标")
+    commit()
+    before = _numbers(db, record_id)
+    blocked_before = db.session.get(Lot, lot.id).blocked
+    auth.login(world.a.operator)
+    res = _approve(client, req, goods="restocked", quantity="2")
+    page = client.get(res.location).get_data(as_text=True)
+    assert "所在批次已过期或已召回，已封存，不能再售" in page
+    assert _numbers(db, record_id) == before  # nothing sellable came back
+    assert db.session.get(Lot, lot.id).blocked == blocked_before + 2
+    kinds = [
+        (m.kind, m.quantity)
+        for m in db.session.scalars(
+            sa.select(StockMovement).where(StockMovement.lot_id == lot.id).order_by(StockMovement.id.desc()).limit(2)
+        )
+    ]
+    assert kinds == [("block", -2), ("return", 2)]
+    assert db.session.get(RefundRequest, req.id).restocked_quantity == 2
+    _reconciles(db, record_id)
+
+
+def test_the_confirmation_says_what_happens_to_the_goods(db, world, now, client, auth):
+    order, req = _asked(world, now)
+    auth.login(world.a.operator)
+    page = client.post(f"/refund-requests/{req.id}/approve", data={"goods": "restocked", "quantity": "2"})
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "货品已退回、可再售" in body and "2 盒 退回库存" in body
+    assert 'name="quantity" value="2"' in body and 'name="goods" value="restocked"' in body  # carried on
+    assert db.session.get(RefundRequest, req.id).status == "requested"
