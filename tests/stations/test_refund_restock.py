@@ -15,6 +15,7 @@ from shop.timeutil import local_date
 from stations.services import fulfilment
 from stock.models import Lot, LotStatus, StockMovement, StockRecord
 from stock.services import block_lot, lot_totals, movements_total, receive_stock
+from tests.page_language import chinese_ui_on_en, english_ui_on_zh
 from tests.stations.factories import make_order
 
 
@@ -274,3 +275,29 @@ def test_the_confirmation_says_what_happens_to_the_goods(db, world, now, client,
     assert page.status_code == 200 and "货品已退回、可再售" in body and "2 盒 退回库存" in body
     assert 'name="quantity" value="2"' in body and 'name="goods" value="restocked"' in body  # carried on
     assert db.session.get(RefundRequest, req.id).status == "requested"
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_the_refund_pages_speak_one_language(app, db, world, now, lang):
+    from tests.test_page_languages import _nodes  # as the other pages' language tests read a page
+
+    order, decided = _asked(world, now, quantity=3)
+    other, pending = _asked(world, now, quantity=1)
+    client = app.test_client()
+    client.get(f"/?lang={lang}")
+    client.post("/login", data={"email": world.a.operator.email, "password": "password123"})
+    assert _approve(client, decided, goods="restocked", quantity="2").status_code == 303
+    pages = {
+        "refunds": client.get("/refund-requests", follow_redirects=True),  # the flashes too
+        "confirm": client.post(f"/refund-requests/{pending.id}/approve", data={"goods": "restocked", "quantity": "1"}),
+        "stock": client.get(f"/station/stock/{world.a.product.stock.id}"),
+    }
+    client.post("/logout")
+    client.post("/login", data={"email": world.buyer.email, "password": "password123"})
+    pages["order"] = client.get(f"/orders/{order.code}")
+    data = {world.a.product.name, "坏了", f"{world.a.product.name} × 3", f"{world.a.product.name} × 1", "盒"}
+    for name, response in pages.items():
+        assert response.status_code == 200, name
+        nodes = _nodes(response.get_data(as_text=True))
+        bad = english_ui_on_zh(nodes) if lang == "zh_CN" else chinese_ui_on_en(nodes, data)
+        assert bad == [], (name, bad)
