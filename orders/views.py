@@ -320,6 +320,21 @@ def _payment_choices(summary=None):
     return [(m, labels[m]) for m in methods]
 
 
+#: What a refused address field is told under it (the service's reasons: orders.services.placement)
+ADDRESS_FIELD_WORDS = {"required": _l("请填写此项")}
+
+
+def _mark_address_fields(form, exc: DomainError) -> None:
+    """The address fields the service refused (`address.<field>` in the error's fields), each with its
+    reason under it, as the flash at the top says the whole: an empty 收货人 or 详细地址 is found where it is."""
+    for key, why in exc.fields.items():
+        if not key.startswith("address."):
+            continue
+        field = getattr(form, key.removeprefix("address."), None)
+        if field is not None:
+            field.errors = list(field.errors) + [ADDRESS_FIELD_WORDS.get(why, exc.message)]
+
+
 @bp.route("/checkout", methods=["GET", "POST"])
 @login_required
 def checkout():
@@ -382,6 +397,7 @@ def checkout():
         except DomainError as exc:
             rollback()
             flash(exc.message, "error")
+            _mark_address_fields(form, exc)
             status = exc.status
             cart = _current_cart()
             summary = carts.cart_summary(cart, pickup=pickup)

@@ -77,6 +77,28 @@ def test_a_full_width_mobile_typed_by_a_chinese_input_method_is_accepted_and_sto
     assert db.session.scalar(sa.select(Order.ship_phone)) == "13979102468"
 
 
+def test_checkout_marks_the_address_fields_it_refuses_where_they_are(client, db, auth):
+    """An empty 收货人 and 详细地址 (a browser that ignores `required`) are each marked under the field, and a
+    wrong phone under 手机号, besides the message at the top."""
+    import re
+
+    auth.login(make_user())
+    client.post("/cart/add", data={"product_id": make_product(stock=5).id, "quantity": 1})
+
+    def marked(page: str, field: str) -> str:
+        block = re.search(rf'<div class="field has-error">\s*<label for="{field}".*?</div>', page, re.S)
+        return block.group(0) if block else ""
+
+    data = {"form_token": new_form_token(), "address_id": 0, "name": "", "phone": "13800138000", "province": "江西省"}
+    data |= {"city": "南昌市", "district": "南昌县", "line": "", "delivery": "ship", "payment_method": "cod"}
+    page = client.post("/checkout", data=data).get_data(as_text=True)
+    assert "请填写完整的收货地址" in page
+    assert "请填写此项" in marked(page, "name") and "请填写此项" in marked(page, "line")
+    assert not marked(page, "phone") and not marked(page, "city")
+    page = _checkout_with_phone(client, "12345").get_data(as_text=True)
+    assert "请填写正确的手机号" in marked(page, "phone") and not marked(page, "name")
+
+
 def test_digits_of_another_script_are_not_a_mobile_number():
     assert not is_mobile("1٣٨٠٠١٣٨٠٠٠")  # Arabic-Indic digits: \d took them, the stored number was not dialable
     assert normalise_phone("０７９１－８５７１２３４５") == "0791-85712345"
