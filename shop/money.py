@@ -19,12 +19,11 @@ def parse_yuan(text: str | int | Decimal) -> int:
         raise MoneyError(f"not an amount: {text!r}") from exc
     if not value.is_finite():
         raise MoneyError(f"not an amount: {text!r}")
+    if value < 0 or value * 100 > MAX_FEN:  # first: quantizing '1e309' to fen exceeds Decimal's precision
+        raise MoneyError("amount out of range")
     if value != value.quantize(Decimal("0.01")):
         raise MoneyError("at most two decimals")
-    fen = int(value * 100)
-    if fen < 0 or fen > MAX_FEN:
-        raise MoneyError("amount out of range")
-    return fen
+    return int(value * 100)
 
 
 def format_yuan(fen: int | None) -> str:

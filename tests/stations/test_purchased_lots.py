@@ -134,6 +134,19 @@ def test_a_purchase_without_price_or_household_is_refused_and_changes_nothing(cl
             "purchase_price": "9999",
         },  # 999,900,000 yuan: a typing error
         {"quantity": "5", "from_household_id": str(world.a.h1.id), "acquisition": "gift", "purchase_price": "3"},
+        # an exponent past Decimal's precision was a 500 (InvalidOperation while rounding to fen)
+        {
+            "quantity": "5",
+            "from_household_id": str(world.a.h1.id),
+            "acquisition": "purchased",
+            "purchase_price": "1e309",
+        },
+        {
+            "quantity": "5",
+            "from_household_id": str(world.a.h1.id),
+            "acquisition": "purchased",
+            "purchase_price": "1e-400",
+        },
     ):
         response = client.post(
             f"/station/stock/{record.id}/receive", data={"form_token": new_form_token(), **form}, follow_redirects=True
