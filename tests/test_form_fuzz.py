@@ -200,7 +200,7 @@ def world(db):
 def _path_values(rule, world, rng: random.Random) -> dict:
     out = {}
     int_args = set(re.findall(r"<int:([A-Za-z_]+)>", rule.rule))
-    for name in rule.arguments:
+    for name in sorted(rule.arguments):  # a set: its order follows the hash seed, the draws must not
         # real rows where the world has them; any other argument (a route added later) a plain value
         choices = world["values"].get(name) or ([1] if name in int_args else ["x"])
         value = rng.choice(choices)
