@@ -575,3 +575,19 @@ def test_goods_and_a_stay_without_card_payments_say_why_instead_of_an_empty_chec
     client.post(f"/cart/lines/{line.id}", data={"remove": "1"})
     assert "去结算" in client.get("/cart").get_data(as_text=True)
     assert 'value="cod"' in client.get("/checkout").get_data(as_text=True)
+
+
+def test_a_booking_line_in_the_cart_states_its_cancellation_policy_as_the_listing_does(client, db, auth):
+    """The cart's booking line gives the listing's policy in the listing's words (到店日前 1 天及以前免费取消),
+    not 入住/游玩前 for a stay, and English counts it: 1 day, not '1 days'."""
+    listing = make_listing(name="罗渡山居", units=2, pay_on_arrival=True, free_cancel_days=1, cancel_fee_pct=30)
+    auth.login(make_user())
+    res = client.post(
+        "/cart/bookings",
+        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+    )
+    assert res.status_code == 303
+    cart = client.get("/cart").get_data(as_text=True)
+    assert "到店日前 1 天及以前免费取消，之后取消收取 30% 手续费" in cart and "入住/游玩" not in cart
+    english = client.get("/cart?lang=en").get_data(as_text=True)
+    assert "Free cancellation up to 1 day before arrival; after that a 30% fee applies" in english
