@@ -18,6 +18,7 @@ from catalog.services import (
     shown_product_ids,
 )
 from shop.args import int_arg as _int_arg
+from shop.args import query_text
 from shop.errors import DomainError
 from shop.pagecache import cached_page, depends_on
 from shop.timeutil import local_date, now_utc
@@ -34,7 +35,7 @@ def filter_from_args(**fixed) -> ProductFilter:
     """The list filter from the request's arguments (`fixed` ones win: a category page's category)."""
     sort = request.args.get("sort", "relevance")
     return ProductFilter(
-        q=request.args.get("q", "").strip()[:100],  # spaces alone are no query: 全部商品, not 搜索：
+        q=query_text("q"),  # spaces alone are no query: 全部商品, not 搜索：
         category=fixed.get("category") or request.args.get("category") or None,
         village=fixed.get("village") or _int_arg("village"),
         township=_int_arg("township"),

@@ -106,6 +106,17 @@ def date_arg(name: str) -> date | None:
         )
 
 
+MAX_QUERY_TEXT = 100  # characters of a search box's query (the boxes' maxlength)
+
+
+def query_text(name: str = "q") -> str:
+    """`?name=` as text typed into a search box: control characters (a NUL) dropped, outer spaces
+    stripped, at most MAX_QUERY_TEXT characters. Spaces alone are no query. The search pages and the
+    header's search box read it, so nothing they echo holds what no one can type."""
+    raw = request.args.get(name, "")
+    return "".join(ch for ch in raw if ch.isprintable() or ch.isspace()).strip()[:MAX_QUERY_TEXT]
+
+
 def link_args(*names: str) -> dict[str, str]:
     """The named query arguments this request carries, to build a link to a page keeping them:
     `url_for(endpoint, **link_args("from", "to"))`. Only names the page reads, never all of `request.args`."""

@@ -10,7 +10,7 @@ from flask import Flask
 from flask_babel import gettext
 from markupsafe import Markup
 
-from shop.args import MAX_DATE, MIN_DATE, link_args
+from shop.args import MAX_DATE, MIN_DATE, link_args, query_text
 from shop.history import note_text
 from shop.money import format_yuan
 from shop.timeutil import to_local
@@ -81,6 +81,7 @@ def register_filters(app: Flask) -> None:
     app.add_template_global(lambda name: name in app.view_functions, "has_endpoint")
 
     app.add_template_global(link_args, "link_args")
+    app.add_template_global(query_text, "query_text")
     # the dates every date argument accepts (shop/args.py), for <input type=date min max>: the browser's
     # picker stays inside them instead of sending a year 20260 that comes back as a 400 page
     app.add_template_global(MIN_DATE.isoformat(), "min_date")
