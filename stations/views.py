@@ -48,7 +48,6 @@ from shop.forms import flash_form_errors
 from shop.history import history_of
 from shop.money import format_yuan
 from shop.once import AlreadySubmitted
-from shop.personal_data import mask_name
 from shop.qr import qr_svg
 from shop.timeutil import local_date, now_utc
 from shop.urls import external_url
@@ -514,7 +513,7 @@ def _receive_form(record: StockRecord) -> ReceiveForm:
     form = ReceiveForm()
     households = assisted.station_households(record.product.station)
     form.from_household_id.choices = [SelectChoice(0, _("（不指定）"))] + [
-        SelectChoice(h.id, f"{h.village.name} · {mask_name(h.head_name)}") for h in households
+        SelectChoice(h.id, assisted.household_label(h)) for h in households
     ]
     return form
 
@@ -727,7 +726,7 @@ def product_photo(product_id: int):
 def _product_form(station: Station) -> tuple[AssistedProductForm, list]:
     form = AssistedProductForm()
     households = assisted.station_households(station)
-    form.household_id.choices = [SelectChoice(h.id, f"{h.village.name} · {mask_name(h.head_name)}") for h in households]
+    form.household_id.choices = [SelectChoice(h.id, assisted.household_label(h)) for h in households]
     english = str(get_locale() or "").startswith("en")
     form.category_id.choices = [
         SelectChoice(c.id, (c.name_en or c.name) if english else c.name) for c in list_categories()

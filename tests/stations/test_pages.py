@@ -13,6 +13,7 @@ from shop.timeutil import now_utc
 from stations.services import fulfilment
 from stations.services.dashboard import station_dashboard
 from stock.models import StockRecord
+from tests.factories import make_household
 from tests.stations.factories import PICKUP_CODE, make_order
 
 
@@ -371,3 +372,19 @@ def test_one_try_left_reads_as_one_attempt_in_english(db, world, client, auth, n
     )
     page = response.get_data(as_text=True)
     assert "Wrong pickup code (1 attempt left)" in page
+
+
+def test_the_operator_tells_two_households_of_a_village_with_one_surname_apart(db, world, client, auth):
+    """代卖农户, 受益农户 and 交货农户 read 「A村 · 张*」 for both 张三 and 张四 of one village (names are masked):
+    the operator could credit a sale or an intake to the wrong household. Each choice now carries the
+    household's number in the county's registry, as the county's benefit links do: 「#12 张* · A村」."""
+    one = make_household(village=world.a.village, head_name="张三")
+    two = make_household(village=world.a.village, head_name="张四")
+    commit()
+    record = db.session.scalar(sa.select(StockRecord).where(StockRecord.product_id == world.a.product.id))
+    auth.login(world.a.operator)
+    for url in ("/station/products/new", f"/station/stock/{record.id}"):
+        page = client.get(url).get_data(as_text=True)
+        for household in (one, two):
+            assert f"#{household.id} 张* · {world.a.village.name}" in page, url
+        assert "张三" not in page and "张四" not in page
