@@ -66,8 +66,9 @@ def reject(product: Product, *, actor, now: datetime, reason: str) -> Product:
 
 
 def benefit_rows(product_ids) -> dict[int, list[dict]]:
-    """{product_id: [{"household": masked name · village, "weight": w}]}: who a product credits, for
-    the approvals page (personal data masked, as everywhere)."""
+    """{product_id: [{"household_id": id, "household": #id masked name · village, "weight": w}]}: who a
+    product credits, for the approvals page (personal data masked, as everywhere; the registry's number
+    tells apart two households of one village whose heads share a surname)."""
     ids = sorted(set(product_ids))
     if not ids:
         return {}
@@ -81,6 +82,10 @@ def benefit_rows(product_ids) -> dict[int, list[dict]]:
         assert link.product_id is not None  # the query names products only
         household = link.household
         rows.setdefault(link.product_id, []).append(
-            {"household": f"{mask_name(household.head_name)} · {household.village.name}", "weight": link.weight}
+            {
+                "household_id": household.id,
+                "household": f"#{household.id} {mask_name(household.head_name)} · {household.village.name}",
+                "weight": link.weight,
+            }
         )
     return rows

@@ -16,7 +16,7 @@ from shop.audit import AuditEntry
 from shop.db import commit
 from shop.money import format_yuan
 from tests.county.conftest import SECRET_ID, SECRET_NAME, SECRET_PHONE, SECRET_REGISTRY
-from tests.factories import make_category, make_document, make_product, make_user
+from tests.factories import make_category, make_document, make_household, make_product, make_user, make_village
 
 SECRETS = (SECRET_NAME, SECRET_REGISTRY, SECRET_PHONE, SECRET_ID)
 
@@ -420,3 +420,20 @@ def test_an_approval_card_says_what_the_products_papers_lack(client, auth, count
     pickles_card = page[page.index('id="product-%d"' % pickles.id) :].split("</article>")[0]
     assert 'data-paper-gaps="0"' in fresh_card and "齐全有效" in fresh_card
     assert 'data-paper-gaps="1"' in pickles_card and "检测报告" in pickles_card and "/county/papers" in pickles_card
+
+
+def test_an_approval_card_names_each_linked_household_with_its_number(client, auth, county_user, db):
+    """利益联结 on an approval card read 「张** · 柳溪村（权重 1）、张** · 柳溪村（权重 2）」 for two households of
+    one village whose heads share a surname: the officer certifying the product could not tell who gets
+    what. Each is named with its registry number and links to its page (masked there too)."""
+    village = make_village(name="柳溪村")
+    one = make_household(village=village, head_name="张三")
+    two = make_household(village=village, head_name="张四")
+    pending = make_product(name="同姓两户的腌菜", approval_status="pending", households=[one, two], weights=[1, 2])
+    commit()
+    auth.login(county_user)
+    page = client.get("/county/approvals").get_data(as_text=True)
+    card = page[page.index('id="product-%d"' % pending.id) :].split("</article>")[0]
+    for household, weight in ((one, 1), (two, 2)):
+        assert f'href="/county/households/{household.id}">#{household.id} 张* · 柳溪村</a>（权重 {weight}）' in card
+    assert "张三" not in card and "张四" not in card
