@@ -52,6 +52,7 @@ from orders.services.refunds import (
     check_goods,
     decided_requests_for,
     pending_requests_for,
+    refund_of,
     reject_refund_request,
     request_for_decision,
     request_refund,
@@ -636,11 +637,19 @@ def refund_request_decide(req_id: int, decision: str):
         if decision == "approve":
             goods, quantity = request.form.get("goods"), request.form.get("quantity")
             chosen = check_goods(req, goods, quantity)  # a bad choice is told before the confirmation
-            question = _(
-                "确认同意订单 %(order)s 中「%(title)s」的退款申请？款项将退回给顾客。",
-                order=req.order.code,
-                title=req.line.title,
-            )
+            cash = is_cash_order(req.order)
+            if cash:  # the station hands the cash back from its till (a cash refund row of its cash book)
+                question = _(
+                    "确认同意订单 %(order)s 中「%(title)s」的退款申请？已收的现金需从柜台现金中退还顾客。",
+                    order=req.order.code,
+                    title=req.line.title,
+                )
+            else:
+                question = _(
+                    "确认同意订单 %(order)s 中「%(title)s」的退款申请？款项将退回给顾客。",
+                    order=req.order.code,
+                    title=req.line.title,
+                )
             details = [str(REFUND_GOODS_LABELS[chosen.goods])]
             if chosen.quantity is not None:
                 details.append(
@@ -656,11 +665,18 @@ def refund_request_decide(req_id: int, decision: str):
             page = ask_first(question, back=back, details=details)
             if page is not None:
                 return page
-            _req, restocked = approve_refund_request(
+            decided, restocked = approve_refund_request(
                 req_id, actor=current_user, now=now_utc(), goods=goods, quantity=quantity, note=note
             )
+            refund = refund_of(decided)
             commit()
-            flash(_("已同意退款"), "success")
+            if refund is None:
+                flash(_("已同意退款"), "success")
+            elif cash:
+                amount = format_yuan(refund.amount_fen)
+                flash(_("已同意退款：请从柜台现金中退还顾客 %(amount)s（已记入现金账）", amount=amount), "success")
+            else:
+                flash(_("已同意退款：%(amount)s 将原路退回给顾客", amount=format_yuan(refund.amount_fen)), "success")
             if restocked is not None:
                 unit = req.line.unit
                 back_in = ngettext(
@@ -686,7 +702,7 @@ def refund_request_decide(req_id: int, decision: str):
                 return page
             reject_refund_request(req_id, actor=current_user, now=now_utc(), note=note)
             commit()
-            flash(_("已处理"), "success")
+            flash(_("已拒绝退款申请"), "success")
     return redirect(back, 303)
 
 

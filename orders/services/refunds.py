@@ -17,6 +17,7 @@ from orders.models import (
     LineStatus,
     Order,
     OrderLine,
+    Refund,
     RefundGoods,
     RefundRequest,
     RefundRequestStatus,
@@ -168,6 +169,12 @@ def approve_refund_request(
         )
     db.session.flush()
     return req, restocked
+
+
+def refund_of(req: RefundRequest) -> Refund | None:
+    """The money an approved request sent back (None when nothing had been paid for the line yet, e.g.
+    a cash order whose cash was not taken: what is due was lowered instead)."""
+    return db.session.get(Refund, req.refund_id) if req.refund_id else None
 
 
 def reject_refund_request(req_id: int, *, actor, now: datetime, note: str = "") -> RefundRequest:

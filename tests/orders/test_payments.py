@@ -294,6 +294,7 @@ def test_refund_request_after_delivery_approved_by_station(db, now, fake_stripe,
         f"/refund-requests/{req.id}/approve", data={"confirm": "1", "note": "同意", "goods": "not_returned"}
     )
     assert res.status_code == 303
+    assert "已同意退款：¥30.00 将原路退回给顾客" in client.get(res.headers["Location"]).get_data(as_text=True)
     db.session.expire_all()
     req = db.session.get(RefundRequest, req.id)
     assert req.status == "approved" and req.decided_by_id == operator.id

@@ -546,3 +546,28 @@ def test_a_close_the_page_would_refuse_is_refused_before_the_confirmation(db, wo
     assert expected in page
     asked = client.post("/station/cash/close", data={"day": day, "counted": "5"})
     assert asked.status_code == 200 and db.session.scalar(sa.select(sa.func.count(CashClose.id))) == 0
+
+
+def test_approving_a_cash_refund_tells_the_operator_to_hand_the_cash_back(db, world, now, client, auth):
+    """Approving a refund of a line paid in cash wrote 现金退款 −¥33.33 in the station's book, while the
+    operator read 款项将退回给顾客 and then 已处理: nothing said the cash was to be handed back from the
+    till, and the day's count came out short. The question and the answer say it, with the amount."""
+    from orders.services.refunds import request_refund
+
+    second = make_product(price_fen=3333, stock=5, station=world.a.station)
+    order = make_order(
+        [(world.a.product, 1), (second, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer
+    )
+    shipment = order.shipments[0]
+    _shipped(order, world.a.operator, now)
+    fulfilment.hand_over_pickup(
+        shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now, cash_received_fen=6666
+    )
+    req = request_refund(order, order.lines[1].id, actor=world.buyer, now=now, reason="坏了")
+    commit()
+    auth.login(world.a.operator)
+    asked = client.post(f"/refund-requests/{req.id}/approve").get_data(as_text=True)
+    assert "已收的现金需从柜台现金中退还顾客" in asked
+    done = client.post(f"/refund-requests/{req.id}/approve", data={"confirm": "1"}, follow_redirects=True)
+    assert "已同意退款：请从柜台现金中退还顾客 ¥33.33（已记入现金账）" in done.get_data(as_text=True)
+    assert [(e.kind, e.amount_fen) for e in _entries(db)][-1] == ("refund", -3333)
