@@ -566,8 +566,9 @@ def test_approving_a_cash_refund_tells_the_operator_to_hand_the_cash_back(db, wo
     req = request_refund(order, order.lines[1].id, actor=world.buyer, now=now, reason="坏了")
     commit()
     auth.login(world.a.operator)
-    asked = client.post(f"/refund-requests/{req.id}/approve").get_data(as_text=True)
+    asked = client.post(f"/refund-requests/{req.id}/approve", data={"goods": "not_returned"}).get_data(as_text=True)
     assert "已收的现金需从柜台现金中退还顾客" in asked
-    done = client.post(f"/refund-requests/{req.id}/approve", data={"confirm": "1"}, follow_redirects=True)
+    decision = {"confirm": "1", "goods": "not_returned"}
+    done = client.post(f"/refund-requests/{req.id}/approve", data=decision, follow_redirects=True)
     assert "已同意退款：请从柜台现金中退还顾客 ¥33.33（已记入现金账）" in done.get_data(as_text=True)
     assert [(e.kind, e.amount_fen) for e in _entries(db)][-1] == ("refund", -3333)
