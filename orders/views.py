@@ -25,7 +25,7 @@ from orders.models import Order, OrderLine, OrderStatus, PaymentState, RefundReq
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
 from orders.services import cart as carts
 from orders.services import transfers
-from orders.services.amounts import is_cash_order, order_due_fen
+from orders.services.amounts import cash_received_fen, is_cash_order, order_due_fen
 from orders.services.limits import collect_by
 from orders.services.payments import (
     cancel_order,
@@ -485,6 +485,7 @@ def order_detail(code: str):
         stripe_publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
         extra_methods=extra_methods(),
         cash_due_fen=order_due_fen(order) if is_cash_order(order) and order.status == "confirmed" else None,
+        cash_paid_fen=cash_received_fen(order) if is_cash_order(order) and order.status == "confirmed" else 0,
         transfer_payee=transfers.payee() if transfers.awaiting_transfer(order) else None,
         transfer_reference=transfers.transfer_reference(order),
         transfer=transfers.transfer_of(order) if transfers.is_bank_transfer(order) else None,

@@ -29,3 +29,10 @@ def order_due_fen(order: Order) -> int:
     return sum(shipment_due_fen(s) for s in order.shipments) + sum(
         ln.line_total_fen for ln in order.lines if ln.shipment_id is None and ln.status == LineStatus.OPEN
     )
+
+
+def cash_received_fen(order: Order) -> int:
+    """What the buyer of a cash order has paid so far: the dues of the live shipments whose cash the station
+    has written in its cash book (a cash-on-delivery parcel paid to the courier, a pick-up paid at the
+    counter); the rest of `order_due_fen` is still to pay."""
+    return sum(shipment_due_fen(s) for s in order.shipments if s.cash_received_at is not None)

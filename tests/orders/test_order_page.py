@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from shop.db import commit
-from tests.factories import make_product, make_user
-from tests.orders.factories import make_order
+from tests.factories import make_product, make_station, make_user
+from tests.orders.factories import ADDRESS_JSON, make_order
 
 
 def test_the_english_order_page_names_the_payment_a_payment_not_pay(client, auth, db, now):
@@ -18,3 +18,43 @@ def test_the_english_order_page_names_the_payment_a_payment_not_pay(client, auth
     page = client.get(f"/orders/{order.code}?lang=en").get_data(as_text=True)
     assert "<h2>Payment</h2>" in page
     assert "<h2>Pay</h2>" not in page and not re.search(r"\d\d:\d\d Pay ", page)
+
+
+def test_a_cash_on_delivery_order_says_what_is_paid_and_what_is_still_to_pay(client, auth, db, api_token):
+    """Two parcels paid to the courier one by one: once the first is delivered and its cash written, the page
+    says 已付 (that parcel) and 待付 (the other), not only 货到付款 · 待支付 beside the whole total."""
+    stations = [make_station(), make_station()]
+    products = [
+        make_product(price_fen=1880, stock=5, station=stations[0]),
+        make_product(price_fen=2600, stock=5, station=stations[1]),
+    ]
+    buyer = make_user()
+    operator = make_user(role="operator", station=stations[0])
+    commit()
+    body = {
+        "items": [{"product_id": p.id, "quantity": 1} for p in products],
+        "address": ADDRESS_JSON,
+        "delivery": "ship",
+        "payment_method": "cod",
+    }
+    placed = client.post("/api/v1/orders", headers=api_token(buyer), json=body)
+    assert placed.status_code == 201, placed.json
+    order = placed.json
+    first = next(s for s in order["shipments"] if s["station_id"] == stations[0].id)
+    staff = api_token(operator)
+    for step in ({"action": "accept"}, {"action": "pack"}, {"action": "ship", "tracking_number": "SF1"}):
+        moved = client.post(f"/api/v1/shipments/{first['id']}/transition", headers=staff, json=step)
+        assert moved.status_code == 200, moved.json
+    paid = moved.json["amount_fen"]  # the parcel's goods and shipping, paid to the courier
+    shipment = client.post(
+        f"/api/v1/shipments/{first['id']}/transition",
+        headers=staff,
+        json={"action": "deliver", "cash_received_fen": paid},
+    )
+    assert shipment.status_code == 200, shipment.json
+    auth.login(buyer)
+    page = client.get(f"/orders/{order['id']}").get_data(as_text=True)
+    total = order["total_fen"]
+    assert re.search(rf"<dt>已付</dt><dd>¥{paid // 100}\.{paid % 100:02d}</dd>", page)
+    rest = total - paid
+    assert re.search(rf'<dt>待付</dt><dd id="cash-outstanding">¥{rest // 100}\.{rest % 100:02d}</dd>', page)
