@@ -109,3 +109,26 @@ def test_the_card_in_english_has_no_chinese_punctuation(client, auth, county_use
     client.get("/?lang=zh_CN")
     html = client.get(f"/county/households/{a.id}/card?month=2026-11").get_data(as_text=True)
     assert "村干部签字：" in html and "尚待发放" in html
+
+
+def test_a_card_says_an_overpayment_as_such_not_a_negative_amount_still_to_pay(
+    client, auth, county_user, world, db, now
+):
+    """A refund after the household was paid leaves it credited less than it was paid: the card read
+    「尚待发放 -¥10.01」, a negative sum still to pay, to a household that signs the card. It now says the
+    household was paid that much more and that it is taken from its later credits."""
+    a = world["households"][0]
+    _pay_everything(a, now=now)
+    reverse_line(world["lines"][0], now=now + timedelta(days=3), amount_fen=1001, ref="refund:9")
+    commit()
+    december = cards.household_card(a, "2026-12")
+    assert december.outstanding_fen < 0
+    auth.login(county_user)
+    html = client.get(f"/county/households/{a.id}/card?month=2026-12").get_data(as_text=True)
+    over = -december.outstanding_fen
+    assert f'data-fen="{december.outstanding_fen}">¥{over // 100}.{over % 100:02d}</strong>' in html
+    assert "已多发" in html and "将从以后的收益中扣除" in html and "尚待发放" not in html
+    english = client.get(f"/county/households/{a.id}/card?month=2026-12&lang=en").get_data(as_text=True)
+    assert "overpaid" in english and "still to pay" not in english
+    november = client.get(f"/county/households/{a.id}/card?month=2026-11&lang=zh_CN").get_data(as_text=True)
+    assert "尚待发放" in november and "已多发" not in november
