@@ -132,3 +132,15 @@ def test_a_card_says_an_overpayment_as_such_not_a_negative_amount_still_to_pay(
     assert "overpaid" in english and "still to pay" not in english
     november = client.get(f"/county/households/{a.id}/card?month=2026-11&lang=zh_CN").get_data(as_text=True)
     assert "尚待发放" in november and "已多发" not in november
+
+
+def test_the_household_page_says_an_overpayment_too(client, auth, county_user, world, db, now):
+    """The household's page read 待发放 -¥10.01 after a refund reversed a credit already paid out."""
+    a = world["households"][0]
+    _pay_everything(a, now=now)
+    reverse_line(world["lines"][0], now=now + timedelta(days=3), amount_fen=1001, ref="refund:9")
+    commit()
+    auth.login(county_user)
+    html = client.get(f"/county/households/{a.id}").get_data(as_text=True)
+    row = html[html.index('id="payable-fen"') :].split("</dd>")[0]
+    assert "多发" in html and "-¥" not in row and "将从以后的收益中扣除" in row
