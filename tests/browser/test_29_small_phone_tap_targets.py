@@ -113,7 +113,8 @@ def test_small_phone_county_forms(open_page, live_server):
     """The county officer's own controls on a phone: the registry's filters and its households' numbers, a household's 查看 (each reveal is audited) and its
     status change, an income report's tabs and date range, the admin's account filter are thumb-sized
     (查看 was a 20 px line of text, a household's number in the registry one digit wide, the selects 23 px,
-    the date boxes 29 px)."""
+    the date boxes 29 px); the payment account and benefit link forms are labelled fields of thumb size
+    (their .county-form had no style: 20-31 px boxes beside their labels)."""
     county = open_page("county", size=SMALL_PHONE)
     page = county.page
     county.login(DEMO["county"])
@@ -128,6 +129,19 @@ def test_small_phone_county_forms(open_page, live_server):
     status = page.locator("main form.county-filter").locator("select, input:not([type=hidden]), button")
     assert reveal.count() >= 4 and status.count() == 3
     assert _too_small(reveal) == [] and _too_small(status) == []
+    county.submit_and_wait(lambda: page.locator("main dl.county-dl a.btn").first.click())  # 登记/修改 the account
+    county.step("payment account form")
+    fields = page.locator("main form.county-form").locator("select, input:not([type=hidden]), button")
+    assert fields.count() == 5 and _too_small(fields) == []  # 账户类型, 账号, 户名, 开户行, 保存
+    number = page.locator("main form.county-form #number").bounding_box()
+    label = page.locator("main form.county-form label[for=number]").bounding_box()
+    assert number and label and label["y"] + label["height"] <= number["y"] + 1  # the label above its box
+    county.goto("/county/links")
+    county.submit_and_wait(lambda: page.locator("main a[href*='/county/links/product/']").first.click())
+    county.step("benefit links")
+    links = page.locator("main form.county-form").locator("select, input:not([type=hidden]), textarea, button")
+    assert links.count() >= 8 and _too_small(links) == []
+    assert not _page_scrolls_sideways(page)
     county.goto("/county/income")
     county.step("income")
     tabs = page.locator("main .county-tabs a")
