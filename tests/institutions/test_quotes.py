@@ -348,3 +348,12 @@ def test_the_quote_and_transfer_pages_speak_english_too(app, client, db, api_tok
             page = web.get(url)
             assert page.status_code == 200, url
             assert chinese_ui_on_en(_nodes(page.get_data(as_text=True)), data) == [], url
+
+
+def test_a_quote_request_keeps_the_station_menu_for_its_operator(client, db, api_token, auth):
+    """Opened from 单位询价, a request's page (where the station answers) dropped the station's menu."""
+    s = _setup(client, api_token)
+    q = _ask(client, s)
+    auth.login(s["operator"])
+    page = client.get(f"/quote-requests/{q['id']}").get_data(as_text=True)
+    assert 'class="station-nav' in page and 'href="/station/quote-requests"' in page and 'href="/station/"' in page

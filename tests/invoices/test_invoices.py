@@ -467,3 +467,19 @@ def test_the_api_documents_the_invoice_operations(client, db):
     issue = paths["/api/v1/invoices/{invoice_id}/issue"]["post"]
     assert {p["name"] for p in issue["parameters"]} >= {"number", "issued_on", "amount_fen"}
     assert "multipart/form-data" in issue["requestBody"]["content"]
+
+
+def test_an_invoice_keeps_the_station_menu_for_its_operator(client, world, auth):
+    """Opened from 发票, an invoice's page (登记已开具的发票) dropped the station's menu: on a phone the
+    operator had no way back to 发票 or 工作台 but the browser's back; the buyer sees the page alone."""
+    w, now = world, now_utc()
+    order = _paid_card_order(w["buyer"], [(w["rice"], 1)], now)
+    commit()
+    auth.login(w["buyer"])
+    assert client.post(f"/orders/{order.code}/invoice", data=DETAILS).status_code == 303
+    invoice = _db.session.scalar(sa.select(Invoice))
+    assert 'class="station-nav' not in client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    auth.logout()
+    auth.login(w["op"])
+    page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    assert 'class="station-nav' in page and 'href="/station/invoices"' in page and 'href="/station/"' in page
