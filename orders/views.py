@@ -36,7 +36,7 @@ from orders.services.payments import (
     start_payment,
     sync_payment,
 )
-from orders.services.pickup import pickup_code_to_show
+from orders.services.pickup import collector_name, pickup_code_to_show
 from orders.services.placement import (
     MAX_GUESTS,
     MAX_UNITS,
@@ -615,7 +615,7 @@ REFUND_GOODS_LABELS = {
 
 @bp.app_context_processor
 def _refund_goods_labels():
-    return {"refund_goods_labels": REFUND_GOODS_LABELS}
+    return {"refund_goods_labels": REFUND_GOODS_LABELS, "collector_name": collector_name}
 
 
 @bp.get("/refund-requests")

@@ -26,6 +26,13 @@ def order_pickup_code(order: Order) -> str:
     return next((s.pickup_code for s in sorted(order.shipments, key=lambda s: s.id) if s.pickup_code), "")
 
 
+def collector_name(order: Order) -> str:
+    """Who collects a pick-up order at the counter, as the station's pages and slips name them: the
+    name the buyer gave, else the account's name, else its e-mail (a pick-up order asks no address, so
+    the name the buyer gave is often empty)."""
+    return order.ship_name or getattr(order.user, "name", "") or getattr(order.user, "email", "") or ""
+
+
 def pickup_code_to_show(order: Order) -> str:
     """The code while something of the order is still to collect ('' otherwise)."""
     if order.status != OrderStatus.CONFIRMED:

@@ -388,3 +388,26 @@ def test_the_operator_tells_two_households_of_a_village_with_one_surname_apart(d
         for household in (one, two):
             assert f"#{household.id} 张* · {world.a.village.name}" in page, url
         assert "张三" not in page and "张四" not in page
+
+
+def test_a_pickup_order_without_a_name_is_named_by_its_account_on_the_desk_and_the_slips(db, world, client, auth, now):
+    """A pick-up order asks no address, so its name is often empty: 今日自提 read 「9TYMHGZA-1 · 待自提 ·」
+    and the packing slip and parcel label named nobody, while the shipment's page said 取货人 李游客 (the
+    account's name). One rule now (orders.services.pickup.collector_name) for all four."""
+    buyer = world.buyer
+    order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash", buyer=buyer)
+    order.ship_name = ""
+    s = order.shipments[0]
+    fulfilment.accept(s, actor=world.a.operator, now=now)
+    fulfilment.pack(s, actor=world.a.operator, now=now)
+    commit()
+    auth.login(world.a.operator)
+    desk = client.get("/station/").get_data(as_text=True)
+    row = desk[desk.index(f">{s.code}</a>") :].split("</li>")[0]
+    assert buyer.name and buyer.name in row
+    for path in (
+        f"/station/shipments/{s.code}",
+        f"/station/shipments/{s.code}/slip",
+        f"/station/shipments/{s.code}/label",
+    ):
+        assert buyer.name in client.get(path).get_data(as_text=True), path
