@@ -42,6 +42,7 @@ from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.extensions import db
 from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
+from shop.urls import same_site_path
 from stock.models import Station
 from tourism.models import Listing
 
@@ -594,7 +595,9 @@ def household_account(household_id: int):
             )
             commit()
             flash(_("收款账户已保存"), "success")
-            return redirect(url_for("county.household_detail", household_id=household.id))
+            # back where the officer came from (收益发放's list of households waiting for an account)
+            back = same_site_path(request.args.get("next"))
+            return redirect(back or url_for("county.household_detail", household_id=household.id))
         except ValidationError as exc:
             rollback()
             household = _load(household_id)

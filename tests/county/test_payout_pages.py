@@ -249,12 +249,19 @@ def test_the_payouts_page_lists_the_households_waiting_for_a_payment_account(cli
     html = client.get("/county/payouts").get_data(as_text=True)
     assert 'id="waiting-for-account"' in html
     for household in (a, b, c):
-        assert f'href="/county/households/{household.id}/account"' in html
+        assert f'href="/county/households/{household.id}/account?next=/county/payouts"' in html
     assert "李**" in html and "李大山" not in html
-    _set_accounts(client, auth, county_user, world)  # a and b
-    html = client.get("/county/payouts").get_data(as_text=True)
-    assert f'href="/county/households/{c.id}/account"' in html
-    assert f'href="/county/households/{a.id}/account"' not in html
-    assert f'href="/county/households/{b.id}/account"' not in html
     english = client.get("/county/payouts?lang=en").get_data(as_text=True)
     assert "Waiting for a payment account" in english
+    client.get("/county/payouts?lang=zh_CN")
+    _set_accounts(client, auth, county_user, world)  # a and b
+    html = client.get("/county/payouts").get_data(as_text=True)
+    assert f'href="/county/households/{c.id}/account?next=/county/payouts"' in html
+    assert f'href="/county/households/{a.id}/account' not in html
+    assert f'href="/county/households/{b.id}/account' not in html
+    # saved from the list, the account form goes back to it (a next off the site is not followed)
+    account = {"kind": "bank_card", "number": ACCOUNT_A, "bank_name": "南昌农商银行"}
+    saved = client.post(f"/county/households/{c.id}/account?next=%2Fcounty%2Fpayouts", data=account)
+    assert saved.status_code == 302 and saved.headers["Location"].endswith("/county/payouts")
+    saved = client.post(f"/county/households/{c.id}/account?next=//evil.example/x", data=account)
+    assert saved.headers["Location"].endswith(f"/county/households/{c.id}")
