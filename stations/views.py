@@ -471,19 +471,20 @@ def cash_move():
     if not form.validate_on_submit():
         flash_form_errors(form)
         return redirect(url_for(".cash_summary", **_station_args(station)))
-    amount = cash_amount_fen(form.amount.data, signed=form.kind.data == "correction")
+    amount = cash_amount_fen(form.amount.data, signed=True)  # a minus on a remittance is refused by its rule
     if amount is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
         return redirect(url_for(".cash_summary", **_station_args(station)))
-    question = (
-        _("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
-        if form.kind.data == "remittance"
-        else _("确认记一笔更正 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
-    )
-    page = ask_first(question, back=url_for(".cash_summary", **_station_args(station)))
-    if page is not None:
-        return page
     with flash_domain_errors():
+        cash.check_move(station.id, form.kind.data, amount, reason=form.reason.data or "")
+        question = (
+            _("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
+            if form.kind.data == "remittance"
+            else _("确认记一笔更正 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
+        )
+        page = ask_first(question, back=url_for(".cash_summary", **_station_args(station)))
+        if page is not None:
+            return page
         form.form_token.claim("stations.cash_move", user_id=current_user.id, now=now_utc())
         if form.kind.data == "remittance":
             cash.remit(station.id, amount, actor=current_user, now=now_utc(), note=form.reason.data or "")

@@ -507,19 +507,20 @@ def host_cash_move():
     if not form.validate_on_submit():
         _form_errors(form)
         return redirect(url_for("tourism.host_cash"))
-    amount = cash_amount_fen(form.amount.data, signed=form.kind.data == "correction")
+    amount = cash_amount_fen(form.amount.data, signed=True)  # a minus on a remittance is refused by its rule
     if amount is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
         return redirect(url_for("tourism.host_cash"))
-    question = (
-        _("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
-        if form.kind.data == "remittance"
-        else _("确认记一笔更正 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
-    )
-    page = ask_first(question, back=url_for("tourism.host_cash"))
-    if page is not None:
-        return page
     with flash_domain_errors():
+        cash.check_move(current_user.id, form.kind.data, amount, reason=form.reason.data or "", till=HOST_TILL)
+        question = (
+            _("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
+            if form.kind.data == "remittance"
+            else _("确认记一笔更正 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
+        )
+        page = ask_first(question, back=url_for("tourism.host_cash"))
+        if page is not None:
+            return page
         form.form_token.claim("tourism.host_cash_move", user_id=current_user.id, now=now_utc())
         if form.kind.data == "remittance":
             cash.remit(

@@ -259,11 +259,7 @@ def write_entry(
         raise ValidationError("entry_in_future", fields={"date": "future"})
     lock_till(till, owner_id)
     if from_cash_in_hand:
-        in_hand = cash_in_hand(till, owner_id)
-        if in_hand + amount_fen < 0:
-            raise Conflict(
-                "remittance_exceeds_cash", in_hand=format_yuan(in_hand), fields={"amount_fen": "above cash in hand"}
-            )
+        _check_in_hand(till, owner_id, -amount_fen)
     if day is None:
         day = open_day(owner_id, now, till=till)
     elif is_closed(owner_id, day, till=till):
@@ -426,6 +422,40 @@ def _amount(amount_fen, name: str = "amount_fen") -> int:
     return amount_fen
 
 
+def _check_in_hand(till: Till, owner_id: int, taken_fen: int) -> None:
+    """Cash taken out of the till cannot be more than the book says is in it."""
+    in_hand = cash_in_hand(till, owner_id)
+    if in_hand - taken_fen < 0:
+        raise Conflict(
+            "remittance_exceeds_cash", in_hand=format_yuan(in_hand), fields={"amount_fen": "above cash in hand"}
+        )
+
+
+def _check_remittance(amount: int) -> None:
+    if amount <= 0:
+        raise ValidationError("handover_not_positive", fields={"amount_fen": "invalid"})
+
+
+def _check_correction(amount: int, reason: str) -> None:
+    if not reason:
+        raise ValidationError("correction_reason_required", fields={"reason": "required"})
+    if amount == 0:
+        raise ValidationError("correction_zero", fields={"amount_fen": "invalid"})
+
+
+def check_move(owner_id: int, kind: str, amount_fen: int, *, reason: str = "", till: Till = STATION_TILL) -> None:
+    """Raise what `remit` (kind 'remittance') or `correct` (any other kind) would refuse with this amount
+    and reason — a remittance not above zero or above the cash in hand, a correction of zero or without
+    its reason — so that a page asks no confirmation of an entry that cannot be written; they check
+    again (the cash in hand under the till's lock)."""
+    amount = _amount(amount_fen)
+    if kind == "remittance":
+        _check_remittance(amount)
+        _check_in_hand(till, owner_id, amount)
+    else:
+        _check_correction(amount, (reason or "").strip())
+
+
 def remit(
     station_id: int,
     amount_fen: int,
@@ -439,8 +469,7 @@ def remit(
     """Cash handed over to the platform (a positive amount leaves the till), into `day`'s book if
     given and still open (a closed day: 409 `cash_day_closed`), else the open day's."""
     amount = _amount(amount_fen)
-    if amount <= 0:
-        raise ValidationError("handover_not_positive", fields={"amount_fen": "invalid"})
+    _check_remittance(amount)
     return write_entry(
         till,
         station_id,
@@ -467,10 +496,7 @@ def correct(
     """A signed correction with its reason (into `day`'s book if given and still open)."""
     amount = _amount(amount_fen)
     reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError("correction_reason_required", fields={"reason": "required"})
-    if amount == 0:
-        raise ValidationError("correction_zero", fields={"amount_fen": "invalid"})
+    _check_correction(amount, reason)
     return write_entry(till, station_id, till.correction, amount, actor=actor, now=now, day=day, reason=reason)
 
 

@@ -572,3 +572,27 @@ def test_approving_a_cash_refund_tells_the_operator_to_hand_the_cash_back(db, wo
     done = client.post(f"/refund-requests/{req.id}/approve", data=decision, follow_redirects=True)
     assert "已同意退款：请从柜台现金中退还顾客 ¥33.33（已记入现金账）" in done.get_data(as_text=True)
     assert [(e.kind, e.amount_fen) for e in _entries(db)][-1] == ("refund", -3333)
+
+
+def test_a_remittance_or_correction_the_book_would_refuse_is_refused_before_the_confirmation(
+    db, world, now, client, auth
+):
+    """上缴 or 更正 that cannot be written (a correction without its reason, a remittance of -3 or of more
+    than the till holds) asked 确认…？ first and was refused only after 确认; a remittance typed with a
+    minus read 请输入正确的金额，例如 12.50. Each now says its reason at once, and nothing is written."""
+    cash.correct(world.a.station.id, 500, reason="备用金", actor=None, now=now)
+    commit()
+    auth.login(world.a.operator)
+    for form, expected in (
+        ({"kind": "correction", "amount": "-1", "reason": ""}, "请填写更正原因"),
+        ({"kind": "remittance", "amount": "-3"}, "上缴金额必须大于零"),
+        ({"kind": "remittance", "amount": "6"}, "上缴金额不能超过手中现金（账面 ¥5.00）"),
+    ):
+        asked = client.post("/station/cash/entries", data={**form, "form_token": new_form_token()})
+        assert asked.status_code == 302, form  # no confirmation page
+        assert expected in client.get(asked.headers["Location"]).get_data(as_text=True), form
+    asked = client.post(
+        "/station/cash/entries", data={"kind": "remittance", "amount": "5", "form_token": new_form_token()}
+    )
+    assert asked.status_code == 200  # a remittance the book allows is confirmed first
+    assert [(e.kind, e.amount_fen) for e in _entries(db)] == [("correction", 500)]
