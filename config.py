@@ -120,7 +120,10 @@ class Config:
     MAIL_DEDUPE_DAYS = _int("MAIL_DEDUPE_DAYS", 30)
 
     #: Shared page cache for anonymous pages (Redis); unset = in-process (single-process default only).
+    #: It also keeps the confirmation steps of irreversible actions (shop/confirm.py).
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
+    #: How long a confirmation page (GET /confirm/<token>, shop/confirm.py) can be opened after its POST.
+    CONFIRM_STEP_SECONDS = _int("CONFIRM_STEP_SECONDS", 30 * 60)
     #: nginx's page cache (deploy/nginx.conf, shop/proxycache.py): nginx's address as the app reaches it,
     #: for the PURGE requests that keep it exact (needs CACHE_REDIS_URL); unset = nginx stores no page.
     PROXY_CACHE_PURGE_URL = os.environ.get("PROXY_CACHE_PURGE_URL", "")

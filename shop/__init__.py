@@ -182,11 +182,12 @@ def _register_blueprints(app: Flask) -> None:
     from shop.api import api
     from shop.auth.password import bp as password_bp
     from shop.auth.views import bp as auth_bp
+    from shop.confirm import bp as confirm_bp
     from shop.extensions import csrf
     from shop.site import bp as site_bp
 
     csrf.exempt(api)  # bearer-token API; session callers are CSRF-checked in shop.api
-    for bp in (site_bp, auth_bp, password_bp, api):
+    for bp in (site_bp, auth_bp, password_bp, confirm_bp, api):
         app.register_blueprint(bp)
 
     @app.before_request

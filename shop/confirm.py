@@ -1,4 +1,5 @@
-"""A confirmation step before every irreversible action, with no JavaScript needed.
+"""A confirmation step before every irreversible action, with no JavaScript needed, and no form to
+resubmit when the browser goes back (Post/Redirect/Get).
 
 The view of an irreversible POST (ship, deliver, hand over, cancel, a refund decision, the daily cash
 close, a county approval or status change, a closure…) calls `ask_first` once it has found the object,
@@ -10,17 +11,51 @@ before the service runs:
     if page is not None:
         return page
 
-A POST without `confirm=1` changes nothing: the answer (200) is a page that says what will happen, with
-the same form fields re-posted as hidden inputs, a button that adds `confirm=1`, and a way back. The
-button the action's own page shows can carry `confirm=1` itself when that page already is the
+A POST without `confirm=1` changes nothing. It keeps what the confirmation page says and re-posts (the
+question, details, the form's fields, the action's URL, the way back, the button, the undo text) under a
+random token (`secrets.token_urlsafe`, 256 bits) for `CONFIRM_STEP_SECONDS` (config; 30 min), bound to whoever posted (the
+signed-in account, or for a visitor a random id kept in the session), and answers 303 to `GET
+/confirm/<token>`, which shows the page: the same fields as hidden inputs, a fresh CSRF token, a button
+that posts them again to the action with `confirm=1`, and a way back. So the browser's history holds
+the object's page, the confirmation (a GET) and the result: Back from the result shows the confirmation
+again ("Confirm Form Resubmission" never appears), and confirming a second time reaches the action's
+view, whose predicate now refuses it (its message shows; nothing happens twice). The token is not used
+up by the confirmation, for that reason. A token that is unknown, expired or someone else's gets a 410
+page that says so and shows nothing of the step.
+
+Where the step is kept: in the page cache's Flask-Caching store (`shop.pagecache.cache`), not in the
+Flask session and not in a table. The session is a signed cookie: about 4 KB for everything, which a
+question, its details and a form's fields in Chinese (3 bytes a character, then base64) can exceed, and
+it would travel with every request for half an hour. A table would need a migration, a purge of
+expired rows and a write per question. Flask-Caching expires entries by itself; it is Redis
+(`CACHE_REDIS_URL`) wherever several web processes serve, so the GET finds the step whichever process
+took the POST, and an in-process SimpleCache in the embedded default (`make run`: one process, nothing
+but Python). If the store cannot be written (Redis down), the POST answers the confirmation page
+itself, as before this step had a URL of its own: the action can still be confirmed, only Back from its
+result asks to resubmit.
+
+The button the action's own page shows can carry `confirm=1` itself when that page already is the
 confirmation (e.g. the order's cancel page). Tests: tests/shop/test_confirm_steps.py.
 """
 
 from __future__ import annotations
 
-from flask import render_template, request
+import logging
+import secrets
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from shop.pagecache import cache
+
+log = logging.getLogger(__name__)
 
 CONFIRM_FIELD = "confirm"
+KEY_PREFIX = "confirm|"
+#: The session key of an anonymous visitor's id, which their confirmation steps are bound to.
+VISITOR_KEY = "confirm_visitor"
+
+bp = Blueprint("confirm", __name__)
 
 
 def confirmed() -> bool:
@@ -31,21 +66,60 @@ def confirmed() -> bool:
 def ask_first(
     question: str, *, back: str, details: list[str] | tuple = (), button: str | None = None, undo: str | None = None
 ):
-    """None when the POST is confirmed; else the confirmation page (nothing changed). The page says the
-    action cannot be undone, unless `undo` says how it can be (a closure reopened day by day)."""
+    """None when the POST is confirmed; else (nothing changed) a 303 to the confirmation page, kept for
+    this user. The page says the action cannot be undone, unless `undo` says how it can be (a closure
+    reopened day by day)."""
     if confirmed():
         return None
-    fields = [
-        (name, value) for name, value in request.form.items(multi=True) if name not in ("csrf_token", CONFIRM_FIELD)
-    ]
-    action = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
-    return render_template(
-        "confirm.html",
-        question=question,
-        details=list(details),
-        fields=fields,
-        action=action,
-        back=back,
-        button=button,
-        undo=undo,
-    )
+    step = {
+        "question": question,
+        "details": list(details),
+        "fields": [
+            (name, value)
+            for name, value in request.form.items(multi=True)
+            if name not in ("csrf_token", CONFIRM_FIELD)
+        ],
+        "action": request.path + (f"?{request.query_string.decode()}" if request.query_string else ""),
+        "back": back,
+        "button": button,
+        "undo": undo,
+    }
+    token = secrets.token_urlsafe(32)
+    try:
+        stored = cache.set(
+            KEY_PREFIX + token,
+            {"owner": _owner(create=True), "step": step},
+            timeout=int(current_app.config["CONFIRM_STEP_SECONDS"]),
+        )
+    except Exception:
+        log.warning("confirmation step not stored: the page is the POST's answer", exc_info=True)
+        stored = False
+    if not stored:
+        return render_template("confirm.html", **step)
+    return redirect(url_for("confirm.page", token=token), code=303)
+
+
+@bp.get("/confirm/<token>")
+def page(token: str):
+    """The confirmation page of a step `ask_first` kept; 410 when it is unknown, expired or not this
+    visitor's (the same answer for each: nothing says whose it is)."""
+    try:
+        kept = cache.get(KEY_PREFIX + token) if len(token) <= 64 else None
+    except Exception:
+        log.warning("confirmation step not readable", exc_info=True)
+        kept = None
+    owner = _owner(create=False)
+    if not isinstance(kept, dict) or owner is None or kept.get("owner") != owner:
+        return render_template("confirm.html", gone=True), 410
+    return render_template("confirm.html", **kept["step"])
+
+
+def _owner(*, create: bool) -> str | None:
+    """Whom a step is bound to: the signed-in account (its session id, which changes when the password
+    does), else a random id in this visitor's session (drawn when `create`)."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.get_id()}"
+    visitor = session.get(VISITOR_KEY)
+    if visitor is None and create:
+        visitor = session[VISITOR_KEY] = secrets.token_urlsafe(16)
+    return f"visitor:{visitor}" if visitor else None

@@ -123,6 +123,8 @@ RULES: dict[str, Rule] = {
     "home.index": Rule("/", PUBLIC),
     "site.healthz": Rule("/healthz", PUBLIC),
     "site.set_language": Rule("/lang/en?next=/products", _all("3xx")),
+    # a confirmation step (shop.confirm): a token nobody was given is gone for everyone
+    "confirm.page": Rule("/confirm/a-token-nobody-was-given", _all(410)),
     # auth pages
     "auth.login": Rule("/login", PUBLIC),
     "auth.register": Rule("/register", {**_all("3xx"), "anonymous": "2xx"}, note="signed-in users are sent home"),

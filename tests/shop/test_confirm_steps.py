@@ -1,28 +1,45 @@
 """Every irreversible action takes a confirmation step that needs no JavaScript (shop.confirm).
 
-The first POST (the action's own button) changes nothing: the answer is a page saying what will happen,
-with the form's fields kept and a button that posts them again with confirm=1; only that POST acts.
+The first POST (the action's own button) changes nothing: it answers 303 to a page of its own (GET
+/confirm/<token>, so Back from the action's result never asks to resubmit a form) saying what will
+happen, with the form's fields kept and a button that posts them again with confirm=1; only that POST
+acts, and posting it again (Back, confirm again) is refused as the action refuses it now. The page is
+its asker's only, for CONFIRM_STEP_SECONDS; in Redis (CACHE_REDIS_URL) every web process finds it.
 Cancelling an order or a booking sends the first POST to its own confirmation page (the refund the
 policy gives). HTTP only: each test reads the state before and after through the database.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from datetime import timedelta
 from html import unescape
 
 import pytest
 
+from shop import create_app
 from shop.db import commit
 from shop.extensions import db
 from shop.timeutil import local_date, now_utc
-from tests.factories import make_household, make_product, make_station, make_user
+from tests.conftest import TEST_CONFIG
+from tests.factories import PASSWORD, make_household, make_product, make_station, make_user
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 
 
 def _confirm_page(response, *, undo: str = "此操作不能撤销。") -> dict[str, str]:
-    """The confirmation page's form: its fields (confirm=1 among them). The page says the action cannot
-    be undone, or (`undo`) how it can be."""
+    """The confirmation page's form, from the first POST's answer followed (`follow_redirects=True`): a
+    303 to the page, loaded by GET (Back from the action's result loads it again, never a POST)."""
+    assert [r.status_code for r in response.history] == [303], [r.status_code for r in response.history]
+    assert response.request.method == "GET" and response.request.path.startswith("/confirm/")
+    return _fields(response, undo=undo)
+
+
+def _fields(response, *, undo: str = "此操作不能撤销。") -> dict[str, str]:
+    """A confirmation page's form fields (confirm=1 among them). The page says the action cannot be
+    undone, or (`undo`) how it can be."""
     assert response.status_code == 200, response.status_code
     page = response.get_data(as_text=True)
     assert "请确认" in page and undo in page
@@ -67,7 +84,7 @@ def test_shipment_steps_wait_for_the_confirmation(client, auth, db, action, befo
     commit()
     auth.login(operator)
     url = f"/station/shipments/{shipment.code}/action"
-    fields = _confirm_page(client.post(url, data={"action": action, **data}))
+    fields = _confirm_page(client.post(url, data={"action": action, **data}, follow_redirects=True))
     assert _reload(shipment).status == before  # the first POST changed nothing
     assert fields["action"] == action and all(fields[k] == v for k, v in data.items())
     assert client.post(url, data=fields).status_code == 302
@@ -86,7 +103,7 @@ def test_cancelling_a_line_waits_for_the_confirmation(client, auth, db):
     line = order.lines[0]
     auth.login(operator)
     url = f"/station/shipments/{shipment.code}/lines/{line.id}/cancel"
-    fields = _confirm_page(client.post(url, data={"reason": "缺货"}))
+    fields = _confirm_page(client.post(url, data={"reason": "缺货"}, follow_redirects=True))
     assert _reload(line).status == "open"
     client.post(url, data=fields)
     assert _reload(line).status != "open"
@@ -100,7 +117,7 @@ def test_confirming_cash_waits_for_the_confirmation(client, auth, db):
     commit()
     auth.login(operator)
     url = f"/station/shipments/{shipment.code}/cash"
-    fields = _confirm_page(client.post(url, data={}))
+    fields = _confirm_page(client.post(url, data={}, follow_redirects=True))
     assert shipment_cash_fen(shipment.id) == 0
     client.post(url, data=fields)
     assert shipment_cash_fen(shipment.id) == 2000
@@ -123,6 +140,7 @@ def test_daily_close_and_remittance_wait_for_the_confirmation(client, auth, db):
         client.post(
             "/station/cash/entries",
             data={"kind": "correction", "amount": "5.00", "reason": "点错", "form_token": token},
+            follow_redirects=True,
         )
     )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CashEntry)) == 0
@@ -131,7 +149,9 @@ def test_daily_close_and_remittance_wait_for_the_confirmation(client, auth, db):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CashEntry)) == 1
 
     fields = _confirm_page(
-        client.post("/station/cash/close", data={"day": day.isoformat(), "counted": "5.00", "note": ""})
+        client.post(
+            "/station/cash/close", data={"day": day.isoformat(), "counted": "5.00", "note": ""}, follow_redirects=True
+        )
     )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CashClose)) == 0
     client.post("/station/cash/close", data=fields)
@@ -154,7 +174,7 @@ def test_refund_decisions_wait_for_the_confirmation(client, auth, db, now, decis
     commit()
     auth.login(operator)
     url = f"/refund-requests/{req.id}/{decision}"
-    fields = _confirm_page(client.post(url, data={"note": "好", "goods": "not_returned"}))
+    fields = _confirm_page(client.post(url, data={"note": "好", "goods": "not_returned"}, follow_redirects=True))
     assert _reload(req).status == "requested" and fields["note"] == "好"
     client.post(url, data=fields)
     assert db.session.get(RefundRequest, req.id).status == status
@@ -189,14 +209,14 @@ def _host_booking(days: int = 3):
 def test_host_cancel_and_no_show_wait_for_the_confirmation(client, auth, db):
     host, _listing, booking = _host_booking()
     auth.login(host)
-    fields = _confirm_page(client.post(f"/host/bookings/{booking.code}/cancel"))
+    fields = _confirm_page(client.post(f"/host/bookings/{booking.code}/cancel", follow_redirects=True))
     assert _reload(booking).status == "confirmed"
     client.post(f"/host/bookings/{booking.code}/cancel", data=fields)
     assert _reload(booking).status == "canceled"
 
     host, _listing, booking = _host_booking(days=0)
     auth.login(host)
-    fields = _confirm_page(client.post(f"/host/bookings/{booking.code}/no-show"))
+    fields = _confirm_page(client.post(f"/host/bookings/{booking.code}/no-show", follow_redirects=True))
     assert _reload(booking).status == "confirmed"
     client.post(f"/host/bookings/{booking.code}/no-show", data=fields)
     assert _reload(booking).status == "no_show"
@@ -212,7 +232,7 @@ def test_closing_dates_waits_for_the_confirmation(client, auth, db):
     start = local_date(now_utc()) + timedelta(days=20)
     data = {"start": start.isoformat(), "end": (start + timedelta(days=2)).isoformat(), "reason": "装修"}
     fields = _confirm_page(
-        client.post(f"/host/listings/{listing.id}/close", data=data),
+        client.post(f"/host/listings/{listing.id}/close", data=data, follow_redirects=True),
         undo="关闭的日期可以在日历上点「开放」逐日重新开放。",  # the calendar's 开放 button
     )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
@@ -275,18 +295,20 @@ def test_county_decisions_wait_for_the_confirmation(client, auth, db):
     household = make_household()
     commit()
     auth.login(county)
-    fields = _confirm_page(client.post(f"/county/approvals/{pending.id}/approve"))
+    fields = _confirm_page(client.post(f"/county/approvals/{pending.id}/approve", follow_redirects=True))
     assert _reload(pending).approval_status == "pending"
     client.post(f"/county/approvals/{pending.id}/approve", data=fields)
     assert _reload(pending).approval_status == "approved"
 
-    fields = _confirm_page(client.post(f"/county/approvals/{other.id}/reject", data={"reason": "非扶贫产品"}))
+    fields = _confirm_page(
+        client.post(f"/county/approvals/{other.id}/reject", data={"reason": "非扶贫产品"}, follow_redirects=True)
+    )
     assert _reload(other).approval_status == "pending" and fields["reason"] == "非扶贫产品"
     client.post(f"/county/approvals/{other.id}/reject", data=fields)
     assert _reload(other).approval_status == "rejected"
 
     fields = _confirm_page(
-        client.post(f"/county/households/{household.id}/status", data={"status": "lifted"}),
+        client.post(f"/county/households/{household.id}/status", data={"status": "lifted"}, follow_redirects=True),
         undo="状态可以再次变更，每次变更都记入台账。",  # lifted -> poor or monitored is a later change
     )
     assert _reload(household).status == "poor"
@@ -303,7 +325,9 @@ def test_a_household_status_confirmation_shows_the_head_of_household_masked_and_
     household = make_household(head_name="欧阳秀英")
     commit()
     auth.login(county)
-    response = client.post(f"/county/households/{household.id}/status", data={"status": "lifted"})
+    response = client.post(
+        f"/county/households/{household.id}/status", data={"status": "lifted"}, follow_redirects=True
+    )
     _confirm_page(response, undo="状态可以再次变更，每次变更都记入台账。")
     page = response.get_data(as_text=True)
     assert "欧阳秀英" not in page and "欧***" in page  # masked as everywhere; only a reveal shows it
@@ -315,5 +339,121 @@ def test_the_confirmation_page_is_in_the_readers_language(client, auth, db):
     pending = make_product(approval_status="pending", name="腌菜礼盒")
     commit()
     auth.login(county)
-    page = client.post(f"/county/approvals/{pending.id}/approve?lang=en").get_data(as_text=True)
+    page = client.post(f"/county/approvals/{pending.id}/approve?lang=en", follow_redirects=True).get_data(as_text=True)
     assert "Please confirm" in page and "请确认" not in page and 'name="confirm" value="1"' in page
+
+
+# --- the confirmation page has a URL of its own (Post/Redirect/Get) -------------------------------------
+
+
+def _two_operators_and_a_shipment(**kw):
+    from tests.stations.factories import make_order
+
+    station = make_station()
+    operator, colleague = make_user(role="operator", station=station), make_user(role="operator", station=station)
+    order = make_order([(make_product(price_fen=1000, stock=10, station=station), 2)], **kw)
+    commit()
+    return operator, colleague, order.shipments[0]
+
+
+def test_the_first_post_answers_303_to_a_page_loaded_by_get_and_loaded_again_by_back(client, auth, db):
+    operator, _colleague, shipment = _two_operators_and_a_shipment()
+    auth.login(operator)
+    url = f"/station/shipments/{shipment.code}/action"
+    reason = '缺货 "<急>" & 退款'
+    first = client.post(url, data={"action": "cancel", "reason": reason})
+    assert first.status_code == 303
+    location = first.headers["Location"]
+    assert location.startswith("/confirm/") and shipment.code not in location and "请确认" not in first.text
+    assert _reload(shipment).status == "new"
+    for _ in range(2):  # the page again, as Back shows it: the same question and fields, nothing changed
+        page = client.get(location)
+        assert page.headers["Cache-Control"] == "no-store"
+        fields = _fields(page)
+        assert f"确认取消发货单 {shipment.code}？" in page.text and f'action="{url}"' in page.text
+        assert fields == {"action": "cancel", "reason": reason, "confirm": "1"}
+        assert _reload(shipment).status == "new"
+    assert client.post(url, data=fields).status_code == 302
+    assert _reload(shipment).status == "canceled"
+
+
+def test_confirming_again_after_back_is_refused_and_acts_once(client, auth, db):
+    from orders.services.cashbook import shipment_cash_fen
+
+    operator, _colleague, shipment = _two_operators_and_a_shipment(payment_method="cod")
+    shipment.status = "shipped"
+    commit()
+    auth.login(operator)
+    url = f"/station/shipments/{shipment.code}/action"
+    first = client.post(url, data={"action": "deliver", "cash_received": "20.00"})
+    fields = _fields(client.get(first.headers["Location"]))
+    done = client.post(url, data=fields, follow_redirects=True)
+    assert "已更新" in done.text and _reload(shipment).status == "delivered"
+    assert shipment_cash_fen(shipment.id) == 2000
+
+    again = client.get(first.headers["Location"])  # Back from the result: the confirmation page, by GET
+    refused = client.post(url, data=_fields(again), follow_redirects=True)  # ... and its button once more
+    assert refused.request.path == f"/station/shipments/{shipment.code}"
+    assert "当前状态「已交付」不能交付" in refused.text and "已更新" not in refused.text
+    assert _reload(shipment).status == "delivered" and shipment_cash_fen(shipment.id) == 2000  # cash taken once
+
+
+def test_a_confirmation_page_is_shown_to_its_asker_only(client, auth, db):
+    operator, colleague, shipment = _two_operators_and_a_shipment()
+    auth.login(operator)
+    url = f"/station/shipments/{shipment.code}/action"
+    location = client.post(url, data={"action": "cancel", "reason": "缺货了"}).headers["Location"]
+    assert client.get(location).status_code == 200
+
+    auth.login(colleague)  # the same station's other operator, who could cancel it too: not their page
+    refused = client.get(location)
+    assert refused.status_code == 410
+    assert "确认页已失效" in refused.text and "返回首页" in refused.text
+    assert shipment.code not in refused.text and "缺货了" not in refused.text and 'name="confirm"' not in refused.text
+    auth.logout()
+    assert client.get(location).status_code == 410  # nor an anonymous visitor's
+    assert client.get("/confirm/" + "x" * 43).status_code == 410  # a token nobody was given
+    assert client.get("/confirm/" + "x" * 500).status_code == 410
+    auth.login(operator)
+    assert client.get(location).status_code == 200
+    assert _reload(shipment).status == "new"
+
+
+def test_an_expired_confirmation_page_says_so_and_nothing_happened(app, client, auth, db):
+    operator, _colleague, shipment = _two_operators_and_a_shipment()
+    auth.login(operator)
+    url = f"/station/shipments/{shipment.code}/action"
+    app.config["CONFIRM_STEP_SECONDS"], saved = 1, app.config["CONFIRM_STEP_SECONDS"]
+    try:
+        location = client.post(url, data={"action": "cancel", "reason": "缺货"}).headers["Location"]
+    finally:
+        app.config["CONFIRM_STEP_SECONDS"] = saved
+    time.sleep(1.5)
+    gone = client.get(location)
+    assert gone.status_code == 410 and "确认页已失效" in gone.text and "没有执行任何操作" in gone.text
+    assert 'href="/"' in gone.text  # a way back
+    assert _reload(shipment).status == "new"
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs Redis: set TEST_REDIS_URL")
+def test_in_redis_every_web_process_finds_the_confirmation_page(committed_db):
+    """Two apps (two web processes) sharing Redis as CACHE_REDIS_URL: the POST answered by one, the GET
+    by the other."""
+    operator, _colleague, shipment = _two_operators_and_a_shipment()
+    email, url = operator.email, f"/station/shipments/{shipment.code}/action"
+    committed_db.session.close()  # (SQLite: no read transaction left open against the nodes' writes)
+    nodes = [create_app(dict(TEST_CONFIG, CACHE_REDIS_URL=REDIS_URL)) for _ in range(2)]
+    try:
+        first, second = (node.test_client() for node in nodes)
+        assert first.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+        location = first.post(url, data={"action": "cancel", "reason": "缺货"}).headers["Location"]
+        name = nodes[0].config["SESSION_COOKIE_NAME"]
+        second.set_cookie(name, first.get_cookie(name).value)
+        fields = _fields(second.get(location))
+        assert fields["reason"] == "缺货"
+        assert second.post(url, data=fields).status_code == 302
+        assert _reload(shipment).status == "canceled"
+    finally:
+        for node in nodes:
+            with node.app_context():
+                db.engine.dispose()
