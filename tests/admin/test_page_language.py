@@ -74,8 +74,12 @@ def test_every_admin_page_speaks_one_language(admin_client, db, lang):
             "/admin/stations/new",
         )
     }
-    pages["confirm role"] = admin_client.post(f"/admin/users/{user.id}/role", data={"role": "host"})
-    pages["confirm deactivate"] = admin_client.post(f"/admin/users/{user.id}/active", data={"active": "0"})
+    pages["confirm role"] = admin_client.post(
+        f"/admin/users/{user.id}/role", data={"role": "host"}, follow_redirects=True
+    )
+    pages["confirm deactivate"] = admin_client.post(
+        f"/admin/users/{user.id}/active", data={"active": "0"}, follow_redirects=True
+    )
     pages["bad category"] = admin_client.post("/admin/categories", data={"name": "", "food_class": "farm"})
     pages["bad new station"] = admin_client.post("/admin/stations/new", data={"code": "NC90", "name": "x"})
     pages["bad station"] = admin_client.post(f"/admin/stations/{station.id}", data={"code": "NC90", "name": "x"})

@@ -91,7 +91,9 @@ def test_it_asks_first_then_mails_a_new_link_in_the_accounts_language_and_the_ol
         old = _token(first_body)
         assert user_for_setup_token(old) == user
 
-        asked = admin_client.post(f"/admin/users/{user.id}/setup-link")  # unconfirmed: nothing sent
+        asked = admin_client.post(
+            f"/admin/users/{user.id}/setup-link", follow_redirects=True
+        )  # unconfirmed: nothing sent
         assert asked.status_code == 200 and "owner@test.cn" in asked.get_data(as_text=True)
         assert len(mails_to(caplog, "owner@test.cn")) == 1 and _audits(user.id) == [("user.create", admin_user.id)]
 

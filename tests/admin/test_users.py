@@ -118,7 +118,7 @@ def test_an_unknown_user_is_a_404(admin_client, db):
 
 def test_a_role_change_asks_first_then_changes_and_is_audited(admin_client, db):
     user = _new_user(email="c@test.cn")
-    response = admin_client.post(f"/admin/users/{user.id}/role", data={"role": "host"})
+    response = admin_client.post(f"/admin/users/{user.id}/role", data={"role": "host"}, follow_redirects=True)
     assert response.status_code == 200 and 'name="confirm" value="1"' in response.get_data(as_text=True)
     assert _user(user.id).role == "consumer"  # nothing changed before the confirmation
     response = admin_client.post(f"/admin/users/{user.id}/role", data={"role": "host", "confirm": "1"})
@@ -240,7 +240,7 @@ def test_deactivation_ends_sessions_and_tokens_and_is_audited(app, admin_client,
     assert theirs.get("/orders").status_code == 200
     assert theirs.get("/api/v1/me", headers=headers).status_code == 200
     # the first POST asks; nothing changes
-    page = admin_client.post(f"/admin/users/{user.id}/active", data={"active": "0"})
+    page = admin_client.post(f"/admin/users/{user.id}/active", data={"active": "0"}, follow_redirects=True)
     assert page.status_code == 200 and 'name="confirm" value="1"' in page.get_data(as_text=True)
     assert _user(user.id).is_active_account
     admin_client.post(f"/admin/users/{user.id}/active", data={"active": "0", "confirm": "1"})

@@ -152,14 +152,16 @@ def test_recall_needs_a_reason_and_a_known_lot_and_changes_nothing(db, scene, no
 def test_the_county_recalls_and_refunds_from_its_pages(db, scene, client, auth):
     lot = scene["lot_a"]
     auth.login(scene["county"])
-    asked = client.post("/county/recalls", data={"code": lot.code.lower(), "reason": "抽检不合格"})
+    asked = client.post(
+        "/county/recalls", data={"code": lot.code.lower(), "reason": "抽检不合格"}, follow_redirects=True
+    )
     assert asked.status_code == 200 and "请确认" in asked.get_data(as_text=True)  # asked first: nothing changed
     assert lot.code not in client.get("/county/recalls").get_data(as_text=True)
     response = client.post("/county/recalls", data={"code": lot.code.lower(), "reason": "抽检不合格", "confirm": "1"})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/county/recalls/{lot.code}")
     page = client.get(f"/county/recalls/{lot.code}").get_data(as_text=True)
     assert scene["waiting"].code in page and scene["moving"].code in page and "一键批准全部退款" in page
-    assert "请确认" in client.post(f"/county/recalls/{lot.code}/refund").get_data(as_text=True)
+    assert "请确认" in client.post(f"/county/recalls/{lot.code}/refund", follow_redirects=True).get_data(as_text=True)
     assert "一键批准全部退款" in client.get(f"/county/recalls/{lot.code}").get_data(as_text=True)  # not yet
     assert client.post(f"/county/recalls/{lot.code}/refund", data={"confirm": "1"}).status_code == 302
     page = client.get(f"/county/recalls/{lot.code}").get_data(as_text=True)

@@ -265,7 +265,7 @@ def test_the_station_records_it_on_its_page_after_a_confirmation_step(app, clien
     assert web.get(f"/bank-transfers/{order.code}").status_code == 200
     yuan = f"{order.total_fen // 100}.{order.total_fen % 100:02d}"
     data = {"amount": yuan, "reference": "NB20261203001", "received_on": _day(0)}
-    r = web.post(f"/bank-transfers/{order.code}", data=data)
+    r = web.post(f"/bank-transfers/{order.code}", data=data, follow_redirects=True)
     assert r.status_code == 200 and 'name="confirm"' in r.get_data(as_text=True)  # asks first
     assert _db.session.get(Order, order.id).status == "pending"
     r = web.post(f"/bank-transfers/{order.code}", data={**data, "amount": "1.00", "confirm": "1"})

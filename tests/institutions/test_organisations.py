@@ -72,7 +72,9 @@ def test_the_county_office_approves_or_rejects_with_a_reason_and_both_are_audite
     auth.login(county)
     listing = client.get("/county/organisations").get_data(as_text=True)
     assert "南昌县第一中学" in listing and "某公司" in listing
-    assert "请确认" in client.post(f"/organisations/{first.id}/approve", data={}).get_data(as_text=True)
+    assert "请确认" in client.post(f"/organisations/{first.id}/approve", data={}, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert client.post(f"/organisations/{first.id}/approve", data={"confirm": "1"}).status_code == 303
     r = client.post(f"/organisations/{second.id}/reject", data={"reason": "", "confirm": "1"})
     assert "请填写不通过的原因" in client.get(r.headers["Location"]).get_data(as_text=True)

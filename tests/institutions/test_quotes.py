@@ -290,7 +290,7 @@ def test_the_pages_let_the_buyer_ask_the_station_answer_and_the_buyer_accept(app
     # the station finds it in its workspace and answers after a confirmation step
     assert quote_url.split("/")[-1] in station.get("/station/quote-requests").get_data(as_text=True)
     answer = {"quantity": "20", "unit_price": "48.50", "lead_days": "4", "valid_until": _day(6), "note": "新米"}
-    r = station.post(quote_url + "/answer", data=answer)
+    r = station.post(quote_url + "/answer", data=answer, follow_redirects=True)
     assert r.status_code == 200 and 'name="confirm"' in r.get_data(as_text=True)
     assert _db.session.scalar(sa.select(QuoteRequest.status)) == "open"
     assert station.post(quote_url + "/answer", data={**answer, "confirm": "1"}).status_code == 303

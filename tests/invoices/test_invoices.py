@@ -424,8 +424,9 @@ def test_the_pages_ask_issue_and_download(client, world, auth):
         f"/invoices/{invoice.id}/issue",
         data={**form, "file": (io.BytesIO(PDF), "a.pdf")},
         content_type="multipart/form-data",
+        follow_redirects=True,
     )
-    assert r.status_code == 200 and _state(invoice.id)[0] == "requested"
+    assert r.status_code == 200 and "请确认" in r.get_data(as_text=True) and _state(invoice.id)[0] == "requested"
     r = client.post(
         f"/invoices/{invoice.id}/issue",
         data={**form, "confirm": "1", "amount": over, "file": (io.BytesIO(PDF), "a.pdf")},

@@ -233,7 +233,9 @@ def test_the_county_hides_an_abusive_review_with_a_reason_audited(client, db, wo
     auth.login(county)
     assert client.post(f"/reviews/{abusive['id']}/hide", data={"reason": ""}).status_code == 303
     assert db.session.get(Review, abusive["id"]).hidden_at is None, "no reason, nothing changes"
-    asked = client.post(f"/reviews/{abusive['id']}/hide", data={"reason": "辱骂他人"})  # irreversible: asked first
+    asked = client.post(  # irreversible: asked first
+        f"/reviews/{abusive['id']}/hide", data={"reason": "辱骂他人"}, follow_redirects=True
+    )
     assert asked.status_code == 200 and "隐藏后不能恢复" in asked.get_data(as_text=True)
     assert db.session.get(Review, abusive["id"]).hidden_at is None
     assert client.post(f"/reviews/{abusive['id']}/hide", data={"reason": "辱骂他人", "confirm": "1"}).status_code == 303

@@ -94,7 +94,7 @@ def test_operator_uploads_and_the_county_approves_then_it_sells(db, farm, client
     auth.logout()
     auth.login(county)
     assert "HGZ-2026-0001" in client.get("/county/papers").get_data(as_text=True)
-    asked = client.post(f"/county/papers/{document.id}/approve")
+    asked = client.post(f"/county/papers/{document.id}/approve", follow_redirects=True)
     assert asked.status_code == 200 and "确认通过" in asked.get_data(as_text=True)
     db.session.refresh(document)
     assert document.status == "pending" and not _audit(db, "document.approve")  # the first POST changes nothing

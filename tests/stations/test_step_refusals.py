@@ -123,7 +123,7 @@ def test_an_allowed_step_still_asks_first_then_acts(db, world, client, auth, bef
     _at(shipment, before)
     auth.login(world.a.operator)
     url = f"/station/shipments/{shipment.code}/action"
-    first = client.post(url, data=data)
+    first = client.post(url, data=data, follow_redirects=True)
     assert first.status_code == 200 and 'name="confirm" value="1"' in first.get_data(as_text=True)
     assert _status(shipment) == before
     assert client.post(url, data={**data, "confirm": "1"}).status_code == 302

@@ -445,12 +445,18 @@ def test_a_closure_that_would_be_refused_is_refused_before_its_confirmation_step
         html = r.get_data(as_text=True)
         assert r.status_code in (409, 422) and said in html and "确认关闭" not in html
     free = day + timedelta(days=10)
-    asked = client.post(f"/host/listings/{listing.id}/close", data={"start": free.isoformat(), "end": free.isoformat()})
+    asked = client.post(
+        f"/host/listings/{listing.id}/close",
+        data={"start": free.isoformat(), "end": free.isoformat()},
+        follow_redirects=True,
+    )
     assert asked.status_code == 200 and "确认关闭" in asked.get_data(as_text=True)
     # in English: no "booking(s)", and one day is "1 day"
     url = f"/host/listings/{listing.id}/close?lang=en"
     html = client.post(url, data={"start": day.isoformat(), "end": day.isoformat()}).get_data(as_text=True)
     assert f"These dates are booked and cannot be closed: {booking.code}" in html and "(s)" not in html
-    html = client.post(url, data={"start": free.isoformat(), "end": free.isoformat()}).get_data(as_text=True)
+    html = client.post(url, data={"start": free.isoformat(), "end": free.isoformat()}, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert f"Close {free.isoformat()} to {free.isoformat()} (1 day)?" in html
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0

@@ -168,9 +168,13 @@ def test_host_cash_page_closes_the_day_and_records_remittances_and_corrections(d
     page = client.get("/host/cash").get_data(as_text=True)
     assert booking.code in page and "¥150.00" in page and 'action="/host/cash/close"' in page
     asked = client.post(
-        "/host/cash/entries", data={"form_token": new_form_token(), "kind": "remittance", "amount": "100"}
+        "/host/cash/entries",
+        data={"form_token": new_form_token(), "kind": "remittance", "amount": "100"},
+        follow_redirects=True,
     )
-    assert asked.status_code == 200 and HostCashEntry.query.count() == 1  # the confirmation step first
+    assert (
+        asked.status_code == 200 and "请确认" in asked.get_data(as_text=True) and HostCashEntry.query.count() == 1
+    )  # the confirmation step first
     move = {"confirm": "1", "kind": "remittance", "amount": "100"}
     assert client.post("/host/cash/entries", data={**move, "form_token": new_form_token()}).status_code == 302
     move = {"confirm": "1", "kind": "correction", "amount": "-0.5"}

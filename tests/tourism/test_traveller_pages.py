@@ -57,7 +57,7 @@ def test_host_uploads_photos_checked_and_resized_and_guests_see_them(client, db,
     assert image.path in client.get(_page(listing)).get_data(as_text=True)
     auth.login(host)
     # one tap asks first (the photo cannot be brought back): nothing is removed until it is confirmed
-    first = client.post(f"/host/listings/{listing.id}/photos/{image.id}/delete")
+    first = client.post(f"/host/listings/{listing.id}/photos/{image.id}/delete", follow_redirects=True)
     assert first.status_code == 200 and "确认删除照片 1？" in first.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(ListingImage.id))) == 1
     r = client.post(f"/host/listings/{listing.id}/photos/{image.id}/delete", data={"confirm": "1"})
