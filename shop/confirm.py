@@ -13,15 +13,16 @@ before the service runs:
 
 A POST without `confirm=1` changes nothing. It keeps what the confirmation page says and re-posts (the
 question, details, the form's fields, the action's URL, the way back, the button, the undo text) under a
-random token (`secrets.token_urlsafe`, 256 bits) for `CONFIRM_STEP_SECONDS` (config; 30 min), bound to whoever posted (the
-signed-in account, or for a visitor a random id kept in the session), and answers 303 to `GET
-/confirm/<token>`, which shows the page: the same fields as hidden inputs, a fresh CSRF token, a button
-that posts them again to the action with `confirm=1`, and a way back. So the browser's history holds
-the object's page, the confirmation (a GET) and the result: Back from the result shows the confirmation
-again ("Confirm Form Resubmission" never appears), and confirming a second time reaches the action's
-view, whose predicate now refuses it (its message shows; nothing happens twice). The token is not used
-up by the confirmation, for that reason. A token that is unknown, expired or someone else's gets a 410
-page that says so and shows nothing of the step.
+random token (`secrets.token_urlsafe`, 256 bits) for `CONFIRM_STEP_SECONDS` (config; 30 min), bound to
+whoever posted (the signed-in account and its session generation, or for a visitor a random id kept in
+the session), and answers 303 to `GET /confirm/<token>`, which shows the page: the same fields as
+hidden inputs, a fresh CSRF token, a button that posts them again to the action with `confirm=1`, and a
+way back. So the browser's history holds the object's page, the confirmation (a GET) and the result:
+Back from the result shows the confirmation again ("Confirm Form Resubmission" never appears), and
+confirming a second time reaches the action's view, which refuses what is no longer allowed (the
+service's predicate, or the form's once-token; its message shows, nothing happens twice). The token is
+not used up by the confirmation, for that reason. A token that is unknown, expired or someone else's
+gets a 410 page that says so and shows nothing of the step.
 
 Where the step is kept: in the page cache's Flask-Caching store (`shop.pagecache.cache`), not in the
 Flask session and not in a table. The session is a signed cookie: about 4 KB for everything, which a
@@ -75,9 +76,7 @@ def ask_first(
         "question": question,
         "details": list(details),
         "fields": [
-            (name, value)
-            for name, value in request.form.items(multi=True)
-            if name not in ("csrf_token", CONFIRM_FIELD)
+            (name, value) for name, value in request.form.items(multi=True) if name not in ("csrf_token", CONFIRM_FIELD)
         ],
         "action": request.path + (f"?{request.query_string.decode()}" if request.query_string else ""),
         "back": back,

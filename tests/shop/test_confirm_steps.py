@@ -25,6 +25,7 @@ from shop.extensions import db
 from shop.timeutil import local_date, now_utc
 from tests.conftest import TEST_CONFIG
 from tests.factories import PASSWORD, make_household, make_product, make_station, make_user
+from tests.faults.services import free_port
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 
@@ -433,6 +434,8 @@ def test_an_expired_confirmation_page_says_so_and_nothing_happened(app, client, 
     assert gone.status_code == 410 and "确认页已失效" in gone.text and "没有执行任何操作" in gone.text
     assert 'href="/"' in gone.text  # a way back
     assert _reload(shipment).status == "new"
+    english = client.get(location, query_string={"lang": "en"})
+    assert english.status_code == 410 and "This confirmation page has expired" in english.text
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="needs Redis: set TEST_REDIS_URL")
@@ -457,3 +460,23 @@ def test_in_redis_every_web_process_finds_the_confirmation_page(committed_db):
         for node in nodes:
             with node.app_context():
                 db.engine.dispose()
+
+
+def test_with_its_store_unreachable_the_post_answers_the_confirmation_page_itself(committed_db):
+    """Redis down (nothing listens at CACHE_REDIS_URL): the step cannot be kept, so the first POST answers
+    the page as before it had a URL of its own; the action can still be confirmed."""
+    operator, _colleague, shipment = _two_operators_and_a_shipment()
+    email, url = operator.email, f"/station/shipments/{shipment.code}/action"
+    committed_db.session.close()
+    node = create_app(dict(TEST_CONFIG, CACHE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"))
+    try:
+        web = node.test_client()
+        assert web.post("/login", data={"email": email, "password": PASSWORD}).status_code == 302
+        fields = _fields(web.post(url, data={"action": "cancel", "reason": "缺货"}))
+        assert fields["reason"] == "缺货" and _reload(shipment).status == "new"
+        committed_db.session.close()
+        assert web.post(url, data=fields).status_code == 302
+        assert _reload(shipment).status == "canceled"
+    finally:
+        with node.app_context():
+            db.engine.dispose()
