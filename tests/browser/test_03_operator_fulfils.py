@@ -60,6 +60,18 @@ def test_operator_accepts_packs_ships_delivers_and_the_consumer_sees_each_status
     act("接单", "已接单")
     act("已打包", "已打包")
     act("发货", "已发货", fill={"运单号": tracking})
+    # Back from the result: the confirmation page again, loaded by GET (Post/Redirect/Get, shop/confirm.py),
+    # never the browser's "Confirm Form Resubmission"; confirming it again is refused, nothing twice
+    back = op.go_back(wait_until="load")
+    assert back is not None and back.request.method == "GET" and back.status == 200, back
+    assert "/confirm/" in op.url, op.url
+    expect(op.get_by_role("heading", level=1)).to_have_text(operator.t("请确认"))
+    operator.step("back to the confirmation")
+    operator.submit_and_wait(lambda: op.locator("main form").get_by_role("button", name=re.compile(".")).first.click())
+    refusal = operator.t("当前状态「%(status)s」不能发货", status=operator.t("已发货"))
+    expect(op.get_by_role("status").filter(has_text=refusal)).to_have_count(1)
+    expect(op.get_by_role("heading", level=1)).to_contain_text(operator.rx("已发货"))
+    operator.step("confirmed again: refused")
     consumer_sees("已发货", tracking)
     # cash on delivery: the cash is taken in the hand-over step (#18)
     act(
