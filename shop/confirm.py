@@ -73,15 +73,15 @@ def ask_first(
     if confirmed():
         return None
     step = {
-        "question": question,
-        "details": list(details),
+        "question": _text(question),
+        "details": [_text(line) for line in details],
         "fields": [
             (name, value) for name, value in request.form.items(multi=True) if name not in ("csrf_token", CONFIRM_FIELD)
         ],
         "action": request.path + (f"?{request.query_string.decode()}" if request.query_string else ""),
         "back": back,
-        "button": button,
-        "undo": undo,
+        "button": _text(button),
+        "undo": _text(undo),
     }
     token = secrets.token_urlsafe(32)
     try:
@@ -111,6 +111,12 @@ def page(token: str):
     if not isinstance(kept, dict) or owner is None or kept.get("owner") != owner:
         return render_template("confirm.html", gone=True), 410
     return render_template("confirm.html", **kept["step"])
+
+
+def _text(value):
+    """A text as the store keeps it: a lazy one (`lazy_gettext`) rendered now, in the asker's language;
+    a str (Markup too) as it is."""
+    return value if value is None or isinstance(value, str) else str(value)
 
 
 def _owner(*, create: bool) -> str | None:
