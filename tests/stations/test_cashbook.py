@@ -544,8 +544,9 @@ def test_a_close_the_page_would_refuse_is_refused_before_the_confirmation(db, wo
     page = client.get(asked.headers["Location"]).get_data(as_text=True)
     expected = "The count differs from the book" if lang == "en" else "清点金额与账面不符，请填写原因"
     assert expected in page
-    asked = client.post("/station/cash/close", data={"day": day, "counted": "5"})
-    assert asked.status_code == 200 and db.session.scalar(sa.select(sa.func.count(CashClose.id))) == 0
+    asked = client.post("/station/cash/close", data={"day": day, "counted": "5"}, follow_redirects=True)
+    assert asked.status_code == 200 and 'name="confirm" value="1"' in asked.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(CashClose.id))) == 0
 
 
 def test_approving_a_cash_refund_tells_the_operator_to_hand_the_cash_back(db, world, now, client, auth):
@@ -566,7 +567,9 @@ def test_approving_a_cash_refund_tells_the_operator_to_hand_the_cash_back(db, wo
     req = request_refund(order, order.lines[1].id, actor=world.buyer, now=now, reason="坏了")
     commit()
     auth.login(world.a.operator)
-    asked = client.post(f"/refund-requests/{req.id}/approve", data={"goods": "not_returned"}).get_data(as_text=True)
+    asked = client.post(
+        f"/refund-requests/{req.id}/approve", data={"goods": "not_returned"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "已收的现金需从柜台现金中退还顾客" in asked
     decision = {"confirm": "1", "goods": "not_returned"}
     done = client.post(f"/refund-requests/{req.id}/approve", data=decision, follow_redirects=True)

@@ -270,7 +270,9 @@ def test_goods_returned_to_an_expired_or_recalled_lot_are_blocked_not_sold_again
 def test_the_confirmation_says_what_happens_to_the_goods(db, world, now, client, auth):
     order, req = _asked(world, now)
     auth.login(world.a.operator)
-    page = client.post(f"/refund-requests/{req.id}/approve", data={"goods": "restocked", "quantity": "2"})
+    page = client.post(
+        f"/refund-requests/{req.id}/approve", data={"goods": "restocked", "quantity": "2"}, follow_redirects=True
+    )
     body = page.get_data(as_text=True)
     assert page.status_code == 200 and "货品已退回、可再售" in body and "2 盒 退回库存" in body
     assert 'name="quantity" value="2"' in body and 'name="goods" value="restocked"' in body  # carried on
@@ -289,7 +291,11 @@ def test_the_refund_pages_speak_one_language(app, db, world, now, lang):
     assert _approve(client, decided, goods="restocked", quantity="2").status_code == 303
     pages = {
         "refunds": client.get("/refund-requests", follow_redirects=True),  # the flashes too
-        "confirm": client.post(f"/refund-requests/{pending.id}/approve", data={"goods": "restocked", "quantity": "1"}),
+        "confirm": client.post(
+            f"/refund-requests/{pending.id}/approve",
+            data={"goods": "restocked", "quantity": "1"},
+            follow_redirects=True,
+        ),
         "stock": client.get(f"/station/stock/{world.a.product.stock.id}"),
     }
     client.post("/logout")

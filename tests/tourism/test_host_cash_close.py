@@ -207,5 +207,6 @@ def test_host_close_without_the_reason_is_refused_before_the_confirmation(db, cl
     asked = client.post("/host/cash/close", data={"day": day, "counted": "149"})
     assert asked.status_code == 302 and HostCashClose.query.count() == 0
     assert "清点金额与账面不符，请填写原因" in client.get(asked.headers["Location"]).get_data(as_text=True)
-    asked = client.post("/host/cash/close", data={"day": day, "counted": "150"})
-    assert asked.status_code == 200 and HostCashClose.query.count() == 0  # the confirmation step
+    asked = client.post("/host/cash/close", data={"day": day, "counted": "150"}, follow_redirects=True)
+    assert asked.status_code == 200 and 'name="confirm" value="1"' in asked.get_data(as_text=True)
+    assert HostCashClose.query.count() == 0  # the confirmation step
