@@ -595,7 +595,9 @@ def test_a_remittance_or_correction_the_book_would_refuse_is_refused_before_the_
         assert asked.status_code == 302, form  # no confirmation page
         assert expected in client.get(asked.headers["Location"]).get_data(as_text=True), form
     asked = client.post(
-        "/station/cash/entries", data={"kind": "remittance", "amount": "5", "form_token": new_form_token()}
+        "/station/cash/entries",
+        data={"kind": "remittance", "amount": "5", "form_token": new_form_token()},
+        follow_redirects=True,
     )
-    assert asked.status_code == 200  # a remittance the book allows is confirmed first
+    assert asked.status_code == 200 and 'name="confirm" value="1"' in asked.get_data(as_text=True)  # confirmed first
     assert [(e.kind, e.amount_fen) for e in _entries(db)] == [("correction", 500)]
