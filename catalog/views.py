@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import gettext as _
 
@@ -48,6 +50,15 @@ def filter_from_args(**fixed) -> ProductFilter:
     )
 
 
+def redirect_to_last_page(pages: int):
+    """A list page asked past its last page (`?page=999` of 21 items): a redirect to the last page,
+    every other query argument kept (the product list, the category and village pages and /search alike)."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
+    if pages > 1:
+        args.append(("page", str(pages)))
+    return redirect(request.script_root + request.path + ("?" + urlencode(args) if args else ""))
+
+
 def render_product_list(template: str, *, lister=list_products, **context):
     """A product list page: `lister(filter)` gives (products, total); the catalog's own lists ignore a
     query (`search.views` passes its ranking lister for /products?q=)."""
@@ -56,8 +67,10 @@ def render_product_list(template: str, *, lister=list_products, **context):
         products, total = lister(f)
     except DomainError:
         abort(400, _("页码超出范围"))
-    depends_on(shown_product_ids(products))
     pages = max(1, -(-total // f.per_page))
+    if f.page > pages:
+        return redirect_to_last_page(pages)
+    depends_on(shown_product_ids(products))
     return render_template(
         template,
         products=products,

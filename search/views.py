@@ -7,7 +7,7 @@ from flask import Blueprint, abort, render_template
 from flask_babel import gettext as _
 
 from catalog.papers import paused_cards
-from catalog.views import filter_from_args, render_product_list
+from catalog.views import filter_from_args, redirect_to_last_page, render_product_list
 from search.index import Highlighter, search_page
 from search.services import find_products, search_is_partial, search_products, visible_listings
 from shop.args import int_arg as _int_arg
@@ -38,6 +38,9 @@ def results():
         products, total, facets = search_products(f, facets=True)
     except DomainError:
         abort(400, _("页码超出范围"))
+    pages = max(1, -(-total // f.per_page))
+    if f.page > pages:
+        return redirect_to_last_page(pages)
     highlight = Highlighter(f.q)
     if f.q:
         for p in products:
@@ -55,7 +58,7 @@ def results():
         paused=paused_cards(products, today=local_date(now_utc())),
         total=total,
         filter=f,
-        pages=max(1, -(-total // f.per_page)),
+        pages=pages,
         facets=facets,
         listings=[(item, highlight(item.name)) for item in listings],
         listing_total=listing_total,

@@ -6,6 +6,7 @@ import pytest
 from flask_babel import refresh
 
 from tests.catalog.factories import make_world
+from tests.factories import make_product
 
 
 @pytest.fixture
@@ -129,6 +130,28 @@ def test_bad_list_parameters_are_400_not_500(client, world):
     for query in ("page=abc", "page=99999999", "village=x", "min_fen=-5"):
         response = client.get(f"/products?{query}")
         assert 400 <= response.status_code < 500, query
+
+
+def test_a_page_past_the_last_redirects_to_the_last_page_keeping_the_filters(client, world):
+    station, category = world.product.station, world.category
+    for n in range(25):  # with the world's product: 26, two pages of 24
+        make_product(name=f"腌菜{n}号", station=station, category=category)
+    response = client.get(f"/products?category={category.slug}&sort=newest&page=999")
+    assert response.status_code in (302, 303)
+    assert response.headers["Location"] == f"/products?category={category.slug}&sort=newest&page=2"
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "没有找到商品" not in html and "2 / 2" in html
+    response = client.get(f"/categories/{category.slug}?page=3")
+    assert response.headers["Location"] == f"/categories/{category.slug}?page=2"
+    # one page: back to the page without a page number
+    assert client.get("/products?max_fen=2000&page=5").headers["Location"] == "/products?max_fen=2000"
+
+
+def test_the_api_past_the_last_page_keeps_its_shape(client, world):
+    response = client.get("/api/v1/products?page=999")
+    assert response.status_code == 200
+    body = response.json
+    assert body["items"] == [] and body["total"] == 1 and body["page"] == 999
 
 
 def test_empty_list_shows_an_empty_state(client, world):

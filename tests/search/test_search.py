@@ -351,6 +351,14 @@ def test_search_page_price_range_in_yuan_and_bad_numbers(shop_products, client):
     assert client.get("/search?q=大米&page=0").status_code in (200, 400)
 
 
+def test_search_page_past_the_last_redirects_to_the_last_page_like_the_product_list(shop_products, client):
+    for url in ("/search?q=大米&max_yuan=50&page=999", "/products?q=大米&max_yuan=50&page=999"):
+        response = client.get(url)
+        assert response.status_code in (302, 303), url
+        assert response.headers["Location"] == url.removesuffix("&page=999").replace("大米", "%E5%A4%A7%E7%B1%B3")
+        assert "富硒<mark>大米</mark>5斤" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
 @pytest.fixture
 def page_cache_on(app, monkeypatch):
     from shop import pagecache
