@@ -93,7 +93,7 @@ extract() {
     old=$(mktemp)
     cp "$pkg/translations/messages.pot" "$old"
   fi
-  "$PYBABEL" -q extract -F "$MAPPING" -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k ngettext:1,2 -k Nn_:1,2 --no-location --sort-output \
+  "$PYBABEL" -q extract -F "$MAPPING" -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k ngettext:1,2 -k lazy_ngettext:1,2 -k Nn_:1,2 --no-location --sort-output \
     --project "village-eline-$pkg" --copyright-holder "Village e-Line" \
     -o "$pkg/translations/messages.pot" "${srcs[@]}"
   if [ -f "$pkg/translations/dynamic.pot" ]; then

@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from shop.auth.forms import new_password_field
 from shop.auth.models import User
 from shop.auth.services import authenticate, change_password, get_user_by_email, user_by_id
 from shop.celery import enqueue_after_commit
@@ -42,7 +43,7 @@ class ForgotForm(ShopForm):
 
 
 class ResetForm(ShopForm):
-    password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(min=8, max=200)])
+    password = new_password_field(_l("新密码"))
     confirm = PasswordField(_l("确认密码"), validators=[DataRequired(), EqualTo("password")])
 
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from shop import create_app
 from shop.auth.models import User
+from shop.auth.password import make_reset_token
 from shop.db import commit
 from tests.conftest import TEST_CONFIG
 from tests.factories import make_product, make_station, make_user
@@ -282,3 +283,26 @@ def test_the_headers_sign_in_on_a_public_page_does_not_say_the_page_needs_an_acc
     for path in (f"/login?{login}", f"/register?{login}"):
         sign_in_page = client.get(path.replace("&amp;", "&")).get_data(as_text=True)
         assert "登录" in sign_in_page and "该页面需要登录" not in sign_in_page
+
+
+def _password_hint(html: str, field_id: str) -> str:
+    """The hint of the field `field_id`, asserting the field points at it with aria-describedby."""
+    field = re.search(rf'<input[^>]*\bid="{field_id}"[^>]*>', html)
+    assert field and f'aria-describedby="{field_id}-hint"' in field.group(0), field_id
+    hint = re.search(rf'<p class="hint" id="{field_id}-hint">([^<]*)</p>', html)
+    assert hint, field_id
+    return hint.group(1)
+
+
+def test_new_password_fields_say_the_rule_up_front(client, auth, db):
+    assert _password_hint(client.get("/register").get_data(as_text=True), "password") == "至少 8 个字符"
+    user = make_user()
+    commit()
+    reset = client.get(f"/password/reset/{make_reset_token(user)}").get_data(as_text=True)
+    assert _password_hint(reset, "password") == "至少 8 个字符"
+    auth.login(user)
+    change = client.get("/password/change").get_data(as_text=True)
+    assert _password_hint(change, "password") == "至少 8 个字符"
+    assert 'id="current-hint"' not in change  # the current password has no rule to state
+    english = client.get("/password/change?lang=en").get_data(as_text=True)
+    assert _password_hint(english, "password") == "At least 8 characters"
