@@ -13,7 +13,7 @@ from shop.money import MoneyError, parse_yuan
 
 
 class CheckoutForm(ShopForm):
-    address_id = SelectField(_l("收货地址"), coerce=coerce_id, choices=[], validators=[Optional()])
+    address_id = SelectField(_l("选择已保存的地址"), coerce=coerce_id, choices=[], validators=[Optional()])
     name = StringField(_l("收货人"), validators=[Optional(), Length(max=40)])
     phone = StringField(_l("手机号"), validators=[Optional(), Length(max=20)])
     province = StringField(_l("省"), default="江西省", validators=[Optional(), Length(max=20)])

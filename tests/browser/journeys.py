@@ -87,7 +87,7 @@ def go_to_checkout(user: WatchedPage, expected_lines: int) -> None:
 def fill_address(user: WatchedPage) -> None:
     page = user.page
     page.get_by_label(user.t("快递到家")).check()
-    new_address = page.get_by_label(user.t("收货地址"), exact=True)
+    new_address = page.get_by_label(user.t("选择已保存的地址"), exact=True)
     if new_address.count() and new_address.is_visible():
         new_address.select_option(label=user.t("新地址"))
     for label, value in ADDRESS.items():

@@ -163,6 +163,30 @@ def test_html_checkout_places_order_and_saves_address(client, db, auth):
     assert order.code in client.get("/orders").get_data(as_text=True)
 
 
+def test_checkout_names_the_saved_address_picker_apart_from_the_address_section(client, db, auth):
+    user = make_user()
+    db.session.add(
+        Address(
+            user_id=user.id,
+            name="王小明",
+            phone="13800000000",
+            province="江西省",
+            city="南昌市",
+            district="南昌县",
+            line="幸福路1号",
+            created_at=user.created_at,
+        )
+    )
+    product = make_product(stock=5)
+    auth.login(user)
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    html = client.get("/checkout").get_data(as_text=True)
+    assert "<legend>收货地址</legend>" in html
+    assert re.search(r'<label for="address_id">选择已保存的地址</label>', html)
+    english = client.get("/checkout?lang=en").get_data(as_text=True)
+    assert re.search(r'<label for="address_id">Choose a saved address</label>', english)
+
+
 def test_html_checkout_shows_price_change_and_places_nothing(client, db, auth):
     product = make_product(price_fen=1000, stock=5)
     station = make_station()
