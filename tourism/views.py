@@ -157,7 +157,28 @@ def _village_listings(village_id: int):
     return search_listings(ListingFilter(village_id=village_id), now=now_utc())
 
 
+def cancel_policy(kind: str, free_cancel_days: int, cancel_fee_pct: int) -> str:
+    """A listing's cancellation policy in words, counted from the day its kind names: a stay's arrival day
+    (到店日), the day of a ticket or of an experience's session (游玩日) — the day
+    `tourism.services.booking.cancel_quote` counts from. The listing, cart, checkout, order and booking
+    pages all say it through this template global."""
+    if kind == ListingKind.STAY:
+        return ngettext(
+            "到店日前 %(num)s 天及以前免费取消，之后取消收取 %(p)s%% 手续费",
+            "到店日前 %(num)s 天及以前免费取消，之后取消收取 %(p)s%% 手续费",
+            free_cancel_days,
+            p=cancel_fee_pct,
+        )
+    return ngettext(
+        "游玩日前 %(num)s 天及以前免费取消，之后取消收取 %(p)s%% 手续费",
+        "游玩日前 %(num)s 天及以前免费取消，之后取消收取 %(p)s%% 手续费",
+        free_cancel_days,
+        p=cancel_fee_pct,
+    )
+
+
 bp.add_app_template_global(_village_listings, "village_listings")
+bp.add_app_template_global(cancel_policy, "cancel_policy")  # the cart, checkout and order pages say it too
 bp.add_app_template_global(booking_cancelable, "booking_cancelable")  # the order page asks it too
 bp.add_app_template_global(host_contact_visible, "host_contact_visible")  # the order page shows it after booking
 

@@ -270,7 +270,7 @@ def test_a_booking_of_an_unpaid_mixed_order_is_not_cancelled_alone(client, db, a
 
 
 def test_the_cancel_page_of_a_booking_of_an_unpaid_mixed_order_sends_the_buyer_to_the_order(
-    client, db, auth, api_token, fake_stripe
+    app, client, db, auth, api_token, fake_stripe
 ):
     """The cancel page sends the buyer to the order and says what to do (cancel the whole order, or
     pay first); a POST that gets there anyway is refused with the same message and changes nothing."""
@@ -383,7 +383,7 @@ def _item_li(html: str, name: str) -> str:
 
 
 def test_my_orders_shows_each_booking_line_with_its_listings_first_photo_in_bounded_statements(
-    client, db, auth, api_token, fake_stripe
+    app, client, db, auth, api_token, fake_stripe
 ):
     """我的订单: a booking line of a mixed order shows its listing's first photo (by position, as the
     listing's page picks it), a placeholder when the listing has none; the page's statements do not
@@ -591,3 +591,39 @@ def test_a_booking_line_in_the_cart_states_its_cancellation_policy_as_the_listin
     assert "到店日前 1 天及以前免费取消，之后取消收取 30% 手续费" in cart and "入住/游玩" not in cart
     english = client.get("/cart?lang=en").get_data(as_text=True)
     assert "Free cancellation up to 1 day before arrival; after that a 30% fee applies" in english
+
+
+def test_a_ticket_states_its_cancellation_policy_from_the_day_of_the_visit_on_every_page(
+    app, client, db, auth, api_token, fake_stripe
+):
+    """A ticket is not a stay: its policy counts from 游玩日 (the day of the visit), not 到店日, on the
+    listing, cart, checkout, order, booking and cancel pages alike, and in English."""
+    ticket = make_listing(
+        kind=ListingKind.TICKET, name="花海门票", units=100, max_guests=5, free_cancel_days=2, cancel_fee_pct=20
+    )
+    policy = "游玩日前 2 天及以前免费取消，之后取消收取 20% 手续费"
+    user = make_user()
+    headers = api_token(user)
+    auth.login(user)
+    res = client.post("/cart/bookings", data={"listing_id": ticket.id, "checkin": _day(9).isoformat(), "guests": 1})
+    assert res.status_code == 303
+    res = app.test_client().post(  # the app's own client: no browser session
+        "/api/v1/orders",
+        json={"items": [{"listing_id": ticket.id, "date": _day(9).isoformat(), "guests": 1}], "payment_method": "card"},
+        headers=headers,
+    )
+    assert res.status_code == 201, res.json
+    order, [booking] = res.json["id"], res.json["bookings"]
+    pages = {
+        "listing": f"/listings/{ticket.id}-{ticket.slug}",
+        "cart": "/cart",
+        "checkout": "/checkout",
+        "order": f"/orders/{order}",
+        "booking": f"/bookings/{booking['id']}",
+        "cancel": f"/bookings/{booking['id']}/cancel",
+    }
+    for name, url in pages.items():
+        html = client.get(url).get_data(as_text=True)
+        assert policy in html and "到店日前" not in html, name
+    english = client.get(f"{pages['listing']}?lang=en").get_data(as_text=True)
+    assert "Free cancellation up to 2 days before the day of the visit; after that a 20% fee applies" in english
