@@ -151,7 +151,11 @@ def cart_page():
     )
     summary = carts.cart_summary(cart)
     return render_template(
-        "orders/cart.html", cart=cart, summary=summary, payable=bool(summary.rows and _payment_choices(summary))
+        "orders/cart.html",
+        cart=cart,
+        summary=summary,
+        payable=bool(summary.rows and _payment_choices(summary)),
+        max_line_quantity=carts.MAX_LINE_QUANTITY,
     )
 
 

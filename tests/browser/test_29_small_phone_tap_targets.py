@@ -1,6 +1,6 @@
 """Journey: a first-time buyer on a small phone (360 px wide) taps the shop's links and buttons with a
 thumb: the header's 特产 / 农家乐民宿 / 乡村体验 / 景区门票 row, the home page's category chips, the search
-filters and facets, the cart's 更新 and 删除, a stay calendar's 上月 / 下月, the footer's links, the stays' 住宿 / 体验 / 门票 and, signed in, the header's account row
+filters and facets, the cart's − / +, 更新 and 删除, a stay calendar's 上月 / 下月, the footer's links, the stays' 住宿 / 体验 / 门票 and, signed in, the header's account row
 (我的订单 … 退出, the admin's longest) and a workspace's menu (operator, county, admin) are each at least
 40 × 40 px (they were 22-36 px high), and no
 page scrolls sideways: the account row scrolls within itself."""
@@ -54,7 +54,7 @@ def test_small_phone_tap_targets(open_page, live_server):
         )
     )
     buttons = page.locator("main .cart-table").get_by_role("button")
-    assert buttons.count() == 2  # 更新, 删除
+    assert buttons.count() == 4  # −, +, 更新, 删除
     assert _too_small(buttons) == []
     empty_cart(shopper)
 

@@ -39,6 +39,27 @@ def test_guest_adds_changes_and_removes_lines(client, db):
     assert _cart_lines(db) == [] and "已从购物车删除" in client.get("/cart").get_data(as_text=True)
 
 
+def test_a_cart_line_has_the_product_pages_stepper_within_what_the_cart_takes(client, db):
+    product = make_product(name="三江腌菜", stock=7)
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 2})
+    [line] = _cart_lines(db)
+    page = client.get("/cart").get_data(as_text=True)
+    form = re.search(r'<form[^>]*class="qty-form".*?</form>', page, re.S).group(0)
+    field = re.search(r'<input id="q(\d+)"[^>]*name="quantity"[^>]*>', form)
+    assert field and field.group(1) == str(line.id)
+    assert 'min="1"' in field.group(0) and 'max="7"' in field.group(0) and 'value="2"' in field.group(0)
+    for step, label in (("-1", "减少数量"), ("1", "增加数量")):
+        assert re.search(
+            rf'<button type="button" class="step" data-step="{step}" aria-controls="q{line.id}" '
+            rf'aria-label="{label}" hidden>',
+            form,
+        ), step  # shown by the script; without it the number field and 更新 remain
+    assert ">更新</button>" in form and "js/stepper.js" in page
+    client.post(f"/cart/lines/{line.id}", data={"quantity": 7})  # the no-JavaScript path
+    db.session.expire_all()
+    assert _cart_lines(db)[0].quantity == 7
+
+
 def test_bad_cart_input_changes_nothing(client, db):
     product = make_product(stock=10)
     hidden = make_product(is_published=False)
