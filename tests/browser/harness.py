@@ -282,7 +282,12 @@ class WatchedPage:
         wanted = "zh" if self.lang.startswith("zh") else "en"
         if not facts["lang"].lower().startswith(wanted):
             self.problems.add(f"{at} is <html lang={facts['lang']!r}> for a {self.lang} reader")
-        bad = checks.language_problems(facts["lang"].lower(), facts["texts"], checks.data_words(self.live))
+        bad = checks.language_problems(
+            facts["lang"].lower(),
+            facts["texts"],
+            checks.data_words(self.live),
+            names=lambda: checks.account_names(self.live),
+        )
         if bad:
             self.problems.add(f"{at} text in the other language: {bad}")
         for v in a11y.violations(page):
