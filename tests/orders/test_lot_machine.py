@@ -133,8 +133,8 @@ class LotMachine(RuleBasedStateMachine):
             with db.session.begin_nested():
                 fulfilment.pack(shipment, actor=op, now=self._tick(), lots={line.id: lot.code} if lot else None)
             event("pack: packed" + (" a scanned lot" if lot else ""))
-        except Conflict as exc:  # the scanned lot cannot supply it, or a held lot expired/recalled
-            assert exc.code in ("lot_unavailable", "lot_not_sellable"), exc.code
+        except Conflict as exc:  # the scanned lot cannot supply it or is past its date/recalled, or a held lot is
+            assert exc.code in ("lot_unavailable", "lot_blocked_out", "lot_not_sellable"), exc.code
             event(f"pack: {exc.code}")
 
     @rule(index=st.integers(0, 1000))
