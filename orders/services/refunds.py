@@ -99,6 +99,19 @@ def request_for_decision(req_id: int, user) -> RefundRequest:
     return req
 
 
+def _locked_for_decision(req_id: int, user) -> RefundRequest:
+    """`request_for_decision`, then locked and read again after its order (the order's lock first, as
+    every change of an order's money takes them), so two decisions of one request take turns."""
+    req = request_for_decision(req_id, user)
+    lock_order(req.order_id)
+    return db.session.scalars(
+        sa.select(RefundRequest)
+        .where(RefundRequest.id == req_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def decided_requests_for(user, *, limit: int = DECIDED_SHOWN) -> list[RefundRequest]:
     """The latest decided requests `user` may see (the station's page lists them with what happened)."""
     query = sa.select(RefundRequest).where(RefundRequest.status != RefundRequestStatus.REQUESTED)
@@ -140,14 +153,7 @@ def approve_refund_request(
     """Approve: the money goes back (`refund_line`) and the goods as the station says (`check_goods`):
     restocked units go back into their lots (`stock.services.return_to_stock`, which takes the stock
     record's lock after the order's and the payment's). Returns the request and what was restocked."""
-    req = request_for_decision(req_id, actor)
-    lock_order(req.order_id)
-    req = db.session.scalars(
-        sa.select(RefundRequest)
-        .where(RefundRequest.id == req_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    req = _locked_for_decision(req_id, actor)
     decision = check_goods(req, goods, quantity)
     transition(req, RefundRequestStatus.APPROVED, actor=actor, now=now, note=note)
     refund = refund_line(req.line, actor=actor, now=now, reason=req.reason)
@@ -178,14 +184,7 @@ def refund_of(req: RefundRequest) -> Refund | None:
 
 
 def reject_refund_request(req_id: int, *, actor, now: datetime, note: str = "") -> RefundRequest:
-    req = request_for_decision(req_id, actor)
-    lock_order(req.order_id)
-    req = db.session.scalars(
-        sa.select(RefundRequest)
-        .where(RefundRequest.id == req_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    req = _locked_for_decision(req_id, actor)
     if req.status != RefundRequestStatus.REQUESTED:
         raise Conflict("refund_request_decided")
     transition(req, RefundRequestStatus.REJECTED, actor=actor, now=now, note=note)
