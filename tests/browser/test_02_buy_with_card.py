@@ -63,7 +63,9 @@ def buy_two_by_card_and_see_it_paid(open_page, live_server, card_data: dict, *, 
     if expect_3ds:
         assert asked, "the 3-D Secure test card was paid without authentication"
 
-    payment_box = page.locator("section").filter(has=page.get_by_role("heading", name=shopper.t("支付", context="noun"), exact=True))
+    payment_box = page.locator("section").filter(
+        has=page.get_by_role("heading", name=shopper.t("支付", context="noun"), exact=True)
+    )
 
     def shows_paid() -> bool:
         return payment_box.get_by_text(shopper.t("已确认")).count() > 0
