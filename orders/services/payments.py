@@ -602,10 +602,10 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: 
     None: the caller tells the buyer itself (a host's cancellation of a booking: one mail)."""
     order = lock_order(order.id)
     refusal = cancel_refusal(order)
-    if refusal == "order_not_cancelable":
-        raise Conflict(refusal, fields={"status": order.status})
-    if refusal:
-        raise Conflict(refusal)
+    if refusal == "already_shipped":
+        raise Conflict("already_shipped")
+    if refusal:  # codes raised as literals: tests/test_error_codes.py checks each has its messages
+        raise Conflict("order_not_cancelable", fields={"status": order.status})
     # an order that sells bookings: tourism cancels them first, each under its policy (and the whole
     # order, when it sells nothing else); the goods and the order are closed below
     if signals.cancel_handled_elsewhere(order, actor=actor, now=now):
