@@ -47,7 +47,8 @@ class _Text(HTMLParser):
             self.nodes.append(" ".join(data.split()))
 
 
-def _nodes(html: str) -> list[str]:
+def page_text_nodes(html: str) -> list[str]:
+    """The text nodes a page shows (what the language checks read), for the other packages' page tests too."""
     parser = _Text()
     parser.feed(html)
     return parser.nodes
@@ -145,7 +146,7 @@ def test_buyer_and_tourist_pages_speak_one_language(app, world, lang):
     pages["POST /login"] = client.post("/login", data={})
     for url, response in pages.items():
         assert response.status_code < 500, url
-        nodes = _nodes(response.get_data(as_text=True))
+        nodes = page_text_nodes(response.get_data(as_text=True))
         bad = english_ui_on_zh(nodes) if lang == "zh_CN" else chinese_ui_on_en(nodes, world["data"])
         if bad:
             problems[url] = bad
@@ -231,7 +232,7 @@ def test_every_page_a_role_reaches_speaks_one_language(app, roles_world, role, l
         if response.status_code != 200 or not response.content_type.startswith("text/html"):
             continue
         html = response.get_data(as_text=True)
-        nodes = _nodes(html)
+        nodes = page_text_nodes(html)
         bad = english_ui_on_zh(nodes) if lang == "zh_CN" else chinese_ui_on_en(nodes, data)
         if bad:
             problems[url] = bad

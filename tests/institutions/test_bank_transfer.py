@@ -24,6 +24,7 @@ from shop.timeutil import local_date, now_utc
 from tests.factories import make_household, make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
 from tests.orders.factories import ADDRESS_JSON
+from tests.test_page_languages import chinese_ui_on_en, page_text_nodes
 
 
 def _day(days: int = 7) -> str:
@@ -327,7 +328,6 @@ def _organisation_members(purchase_id):
 
 
 def test_the_transfer_pages_speak_english_too(app, client, db, api_token):
-    from tests.test_page_languages import _nodes, chinese_ui_on_en
 
     s = _placed(client, api_token)
     order = s["order"]
@@ -342,4 +342,4 @@ def test_the_transfer_pages_speak_english_too(app, client, db, api_token):
         web.post("/login", data={"email": user.email, "password": "password123"})
         page = web.get(url)
         assert page.status_code == 200, url
-        assert chinese_ui_on_en(_nodes(page.get_data(as_text=True)), payee) == [], url
+        assert chinese_ui_on_en(page_text_nodes(page.get_data(as_text=True)), payee) == [], url

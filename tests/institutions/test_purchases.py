@@ -18,6 +18,7 @@ from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
 from tests.orders.factories import ADDRESS_JSON
+from tests.test_page_languages import chinese_ui_on_en, page_text_nodes
 
 
 def _day(days: int = 7) -> str:
@@ -296,7 +297,6 @@ def test_the_openapi_document_describes_the_purchase_endpoints(client):
 
 
 def test_the_purchase_pages_speak_english_too(app, db):
-    from tests.test_page_languages import _nodes, chinese_ui_on_en
 
     organisation, buyer, approver, _viewer, rice, eggs = _setup()
     client = app.test_client()
@@ -332,4 +332,4 @@ def test_the_purchase_pages_speak_english_too(app, db):
         "/organisations",
         f"/organisations/{organisation.id}/statement",
     ):
-        assert chinese_ui_on_en(_nodes(client.get(url).get_data(as_text=True)), data) == [], url
+        assert chinese_ui_on_en(page_text_nodes(client.get(url).get_data(as_text=True)), data) == [], url

@@ -18,6 +18,7 @@ from shop.timeutil import local_date, now_utc
 from tests.factories import make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
 from tests.orders.factories import ADDRESS_JSON
+from tests.test_page_languages import chinese_ui_on_en, page_text_nodes
 
 
 def _day(days: int = 7) -> str:
@@ -313,7 +314,6 @@ def test_the_pages_let_the_buyer_ask_the_station_answer_and_the_buyer_accept(app
 
 
 def test_the_quote_and_transfer_pages_speak_english_too(app, client, db, api_token):
-    from tests.test_page_languages import _nodes, chinese_ui_on_en
 
     s = _setup(client, api_token)
     q = _ask(client, s)
@@ -347,7 +347,7 @@ def test_the_quote_and_transfer_pages_speak_english_too(app, client, db, api_tok
         for url in urls:
             page = web.get(url)
             assert page.status_code == 200, url
-            assert chinese_ui_on_en(_nodes(page.get_data(as_text=True)), data) == [], url
+            assert chinese_ui_on_en(page_text_nodes(page.get_data(as_text=True)), data) == [], url
 
 
 def test_a_quote_request_keeps_the_station_menu_for_its_operator(client, db, api_token, auth):

@@ -17,6 +17,7 @@ from stock.models import Lot, LotStatus, StockMovement, StockRecord
 from stock.services import block_lot, lot_totals, movements_total, receive_stock
 from tests.page_language import chinese_ui_on_en, english_ui_on_zh
 from tests.stations.factories import make_order
+from tests.test_page_languages import page_text_nodes
 
 
 def _delivered(world, now, quantity=3, product=None):
@@ -281,7 +282,6 @@ def test_the_confirmation_says_what_happens_to_the_goods(db, world, now, client,
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 def test_the_refund_pages_speak_one_language(app, db, world, now, lang):
-    from tests.test_page_languages import _nodes  # as the other pages' language tests read a page
 
     order, decided = _asked(world, now, quantity=3)
     other, pending = _asked(world, now, quantity=1)
@@ -304,6 +304,6 @@ def test_the_refund_pages_speak_one_language(app, db, world, now, lang):
     data = {world.a.product.name, "坏了", f"{world.a.product.name} × 3", f"{world.a.product.name} × 1", "盒"}
     for name, response in pages.items():
         assert response.status_code == 200, name
-        nodes = _nodes(response.get_data(as_text=True))
+        nodes = page_text_nodes(response.get_data(as_text=True))
         bad = english_ui_on_zh(nodes) if lang == "zh_CN" else chinese_ui_on_en(nodes, data)
         assert bad == [], (name, bad)
