@@ -5,7 +5,10 @@ stations' cash book. Every "what is still owed" figure is computed here, from th
 
 from __future__ import annotations
 
-from orders.models import LineStatus, Order, PaymentMethod, Shipment, ShipmentStatus
+import sqlalchemy as sa
+
+from orders.models import CashEntry, CashKind, LineStatus, Order, PaymentMethod, Shipment, ShipmentStatus
+from shop.extensions import db
 
 CASH_METHODS = (PaymentMethod.STATION_CASH, PaymentMethod.COD)
 
@@ -32,7 +35,13 @@ def order_due_fen(order: Order) -> int:
 
 
 def cash_received_fen(order: Order) -> int:
-    """What the buyer of a cash order has paid so far: the dues of the live shipments whose cash the station
-    has written in its cash book (a cash-on-delivery parcel paid to the courier, a pick-up paid at the
-    counter); the rest of `order_due_fen` is still to pay."""
-    return sum(shipment_due_fen(s) for s in order.shipments if s.cash_received_at is not None)
+    """What the buyer of a cash order has paid so far, as the stations' cash book recorded it: the cash taken
+    for its shipments (a cash-on-delivery parcel paid to the courier, a pick-up paid at the counter) less
+    the cash refunds paid back; the rest of `order_due_fen` is still to pay."""
+    kinds = (CashKind.STATION_CASH, CashKind.COD, CashKind.REFUND)
+    paid = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(CashEntry.amount_fen), 0)).where(
+            CashEntry.order_id == order.id, CashEntry.kind.in_(kinds)
+        )
+    )
+    return int(paid or 0)
