@@ -35,6 +35,7 @@ from shop.celery import enqueue_after_commit
 from shop.codes import new_code
 from shop.errors import Forbidden, NotFound, ValidationError, check_price_fen
 from shop.extensions import db
+from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
 from stock.models import Station, StockRecord
 
@@ -521,3 +522,12 @@ def benefit_split(links: Iterable[tuple[int, int]]) -> list[dict]:
     "weight"}] in household id order, from the (household_id, weight) pairs of a product's or a
     listing's benefit links. Checkout and booking both snapshot through this; the ledger credits from it."""
     return [{"household_id": h, "weight": w} for h, w in sorted(links)]
+
+
+def household_label(household: Household) -> str:
+    """How a household is picked or named where a sale, an intake or a benefit link is decided (the
+    station's 代卖农户, 受益农户, 交货农户; the county's approvals): its number in the county's registry,
+    the head's name masked, its village. Without the number two households of one village whose heads
+    share a surname (柳溪村 · 张** twice) could not be told apart, and a sale could be credited to the
+    wrong one."""
+    return f"#{household.id} {mask_name(household.head_name)} · {household.village.name}"

@@ -29,7 +29,7 @@ from catalog.papers import (
 from catalog.papers import (
     STATUS_LABELS as PAPER_STATUS_LABELS,
 )
-from catalog.services import list_categories, update_family
+from catalog.services import household_label, list_categories, update_family
 from ledger.purchases import credit_intake_purchase
 from orders.forms import cash_amount_fen
 from orders.models import OrderLine
@@ -514,7 +514,7 @@ def _receive_form(record: StockRecord) -> ReceiveForm:
     form = ReceiveForm()
     households = assisted.station_households(record.product.station)
     form.from_household_id.choices = [SelectChoice(0, _("（不指定）"))] + [
-        SelectChoice(h.id, assisted.household_label(h)) for h in households
+        SelectChoice(h.id, household_label(h)) for h in households
     ]
     return form
 
@@ -727,7 +727,7 @@ def product_photo(product_id: int):
 def _product_form(station: Station) -> tuple[AssistedProductForm, list]:
     form = AssistedProductForm()
     households = assisted.station_households(station)
-    form.household_id.choices = [SelectChoice(h.id, assisted.household_label(h)) for h in households]
+    form.household_id.choices = [SelectChoice(h.id, household_label(h)) for h in households]
     english = str(get_locale() or "").startswith("en")
     form.category_id.choices = [
         SelectChoice(c.id, (c.name_en or c.name) if english else c.name) for c in list_categories()

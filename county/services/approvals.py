@@ -7,10 +7,10 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from catalog.models import ApprovalStatus, BenefitLink, Product
+from catalog.services import household_label
 from shop.audit import record_audit
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
-from shop.personal_data import mask_name
 
 
 def pending_products() -> list[Product]:
@@ -84,7 +84,7 @@ def benefit_rows(product_ids) -> dict[int, list[dict]]:
         rows.setdefault(link.product_id, []).append(
             {
                 "household_id": household.id,
-                "household": f"#{household.id} {mask_name(household.head_name)} · {household.village.name}",
+                "household": household_label(household),
                 "weight": link.weight,
             }
         )

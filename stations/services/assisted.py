@@ -23,7 +23,6 @@ from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
 from shop.errors import NotFound, ValidationError, check_price_fen
 from shop.extensions import db
-from shop.personal_data import mask_name
 from stock.models import Station, StockRecord
 from stock.services import MAX_QUANTITY, receive_stock, set_on_hand
 
@@ -71,14 +70,6 @@ def station_households(station: Station) -> list[Household]:
             sa.select(Household).where(Household.village_id.in_(ids)).order_by(Household.village_id, Household.id)
         )
     )
-
-
-def household_label(household: Household) -> str:
-    """How an operator picks a household (代卖农户, 受益农户, 交货农户): its number in the county's registry,
-    the head's name masked, its village, as the county's benefit links name it. Without the number two
-    households of one village whose heads share a surname (柳溪村 · 张** twice) could not be told apart,
-    and a sale could be credited to the wrong one."""
-    return f"#{household.id} {mask_name(household.head_name)} · {household.village.name}"
 
 
 def _validate(station: Station, data: AssistedProductInput) -> tuple[Household, list[tuple[int, int]]]:
