@@ -618,7 +618,8 @@ REFUND_GOODS_LABELS = {
 
 
 @bp.app_context_processor
-def _refund_goods_labels():
+def _order_page_names():
+    """What the order, refund and station pages name: a refund's goods outcome, who collects a pick-up."""
     return {"refund_goods_labels": REFUND_GOODS_LABELS, "collector_name": collector_name}
 
 
