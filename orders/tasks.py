@@ -159,32 +159,33 @@ def _orders_for_mail(order_ids) -> dict:
 
 def _recalled_lines(user_id: int) -> list[dict]:
     """The buyer's order lines that took a recalled lot (#23), for the recall mail: every order of
-    theirs, so one mail tells a buyer everything."""
+    theirs, so one mail tells a buyer everything, with the units of the lot they still have — units
+    that came back (a refund with the goods returned, `units_with_buyer`) are left out, and a line
+    whose units all came back is not named."""
     from orders.models import Order, OrderLine
+    from orders.services.refunds import units_with_buyer
     from shop.urls import external_url
     from stock.models import Lot, LotAllocation, LotStatus
 
+    units = units_with_buyer()
     rows = db.session.execute(
-        sa.select(OrderLine.title, Order.code, Lot.code, Lot.recall_reason)
+        sa.select(OrderLine.title, Order.code, Lot.code, Lot.recall_reason, units)
         .join(Order, Order.id == OrderLine.order_id)
         .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
         .join(Lot, Lot.id == LotAllocation.lot_id)
-        .where(
-            Order.user_id == user_id,
-            Lot.status == LotStatus.RECALLED,
-            (LotAllocation.allocated + LotAllocation.consumed) > 0,
-        )
+        .where(Order.user_id == user_id, Lot.status == LotStatus.RECALLED, units > 0)
         .order_by(Order.id, OrderLine.id, Lot.id)
     ).all()
     return [
         {
             "title": title,
+            "quantity": int(quantity),
             "order_code": order_code,
             "code": code,
             "reason": reason,
             "url": external_url("trace.trace_page", code=code),
         }
-        for title, order_code, code, reason in rows
+        for title, order_code, code, reason, quantity in rows
     ]
 
 

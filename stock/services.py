@@ -865,6 +865,24 @@ def returnable(order_line_id: int) -> int:
     return int(consumed or 0) - int(back or 0)
 
 
+def units_not_returned() -> sa.ColumnElement[int]:
+    """SQL, for the `LotAllocation` row of the enclosing query: the units of its lot its line holds or
+    handed over less those that came back into the lot (the line's `return` movements there). The
+    allocation row keeps what the line took (`consumed` is not lowered by a return): this is what
+    is still out with the buyer, or on its way to them."""
+    returned = (
+        sa.select(sa.func.coalesce(sa.func.sum(StockMovement.quantity), 0))
+        .where(
+            StockMovement.order_line_id == LotAllocation.order_line_id,
+            StockMovement.lot_id == LotAllocation.lot_id,
+            StockMovement.kind == MovementKind.RETURN,
+        )
+        .correlate(LotAllocation)
+        .scalar_subquery()
+    )
+    return LotAllocation.allocated + LotAllocation.consumed - returned
+
+
 def return_to_stock(
     order_line_id: int, quantity: int, *, refund_request_id: int | None, actor, now: datetime, reason: str = ""
 ) -> Restocked:

@@ -2,7 +2,8 @@
 
 In one transaction (`recall_lot`): the lot is blocked (its unsold units leave the sellable stock,
 `stock.services.block_lot`; units given back later are blocked too, and no packer can
-take it), every order line that took it is listed, and each buyer is mailed once, through the
+take it), every order line that took it is listed with the units its buyer still has (units that came
+back with a refund are not: `affected_lines`), and each such buyer is mailed once, through the
 order mail (`orders.tasks.send_order_mail`, kind `recall`, after the commit) — a second recall of
 the same lot changes nothing and mails nobody. `refund_recalled` then refunds, in one step, every
 affected line still open: a line not yet shipped is canceled (its stock released, and blocked) and
@@ -70,11 +71,16 @@ def _action(line: OrderLine) -> str:
 
 
 def affected_lines(lot: Lot) -> list[AffectedLine]:
-    """Every order line that took units of the lot (held or handed over), oldest first."""
+    """Every order line that took units of the lot (held or handed over) and whose buyer still has some
+    of them, oldest first: units that came back (`orders.services.refunds.units_with_buyer`) are not
+    counted, and a line whose units all came back is not listed."""
+    from orders.services.refunds import units_with_buyer
+
+    units = units_with_buyer()
     rows = db.session.execute(
-        sa.select(OrderLine, (LotAllocation.allocated + LotAllocation.consumed))
+        sa.select(OrderLine, units)
         .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
-        .where(LotAllocation.lot_id == lot.id, (LotAllocation.allocated + LotAllocation.consumed) > 0)
+        .where(LotAllocation.lot_id == lot.id, units > 0)
         .order_by(OrderLine.order_id, OrderLine.id)
     ).all()
     return [

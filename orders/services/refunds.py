@@ -30,7 +30,8 @@ from shop.auth.permissions import can_manage_station
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import transition
-from stock.services import Restocked, return_to_stock
+from stock.models import LotAllocation
+from stock.services import Restocked, return_to_stock, units_not_returned
 
 #: How many decided requests the station's page lists under the pending ones.
 DECIDED_SHOWN = 20
@@ -175,6 +176,25 @@ def approve_refund_request(
         )
     db.session.flush()
     return req, restocked
+
+
+def units_with_buyer() -> sa.ColumnElement[int]:
+    """SQL, for the `LotAllocation` row of the enclosing query: the units of its lot its line's buyer
+    still has (or will receive), which a recall tells them of. Units that came back are left out: those
+    returned into the lot (`stock.services.units_not_returned`), and all of the line's when its
+    approved request says the goods came back unsellable (货品已退回、不可再售: the station has them;
+    the request names no count, it is the line's goods)."""
+    came_back = (
+        sa.select(RefundRequest.id)
+        .where(
+            RefundRequest.order_line_id == LotAllocation.order_line_id,
+            RefundRequest.status == RefundRequestStatus.APPROVED,
+            RefundRequest.goods == RefundGoods.UNSELLABLE,
+        )
+        .correlate(LotAllocation)
+        .exists()
+    )
+    return sa.case((came_back, 0), else_=units_not_returned())
 
 
 def refund_of(req: RefundRequest) -> Refund | None:

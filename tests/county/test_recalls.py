@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from county.services import recalls
-from orders.models import LineStatus, Refund
+from orders.models import LineStatus, Order, OrderLine, Refund
 from shop.db import commit
 from shop.errors import NotFound, ValidationError
 from stations.services import fulfilment
@@ -170,3 +170,91 @@ def test_the_county_recalls_and_refunds_from_its_pages(db, scene, client, auth):
     operator = scene["operator"]
     auth.login(operator)
     assert client.post(f"/county/recalls/{lot.code}/refund", data={"confirm": "1"}).status_code == 403
+
+
+def _bought_and_delivered(client, api_token, buyer, operator, product, quantity) -> dict:
+    """Through the public face: the buyer places a cash-on-delivery order (JSON API), the station
+    accepts, packs, ships and delivers it taking the cash (its JSON API). Returns the order."""
+    from tests.orders.factories import ADDRESS_JSON
+
+    placed = client.post(
+        "/api/v1/orders",
+        headers=api_token(buyer),
+        json={
+            "items": [{"product_id": product.id, "quantity": quantity}],
+            "address": ADDRESS_JSON,
+            "delivery": "ship",
+            "payment_method": "cod",
+        },
+    )
+    assert placed.status_code == 201, placed.json
+    shipment = placed.json["shipments"][0]["id"]
+    station = api_token(operator)
+    for step in ({"action": "accept"}, {"action": "pack"}, {"action": "ship", "tracking_number": "SF1"}):
+        assert client.post(f"/api/v1/shipments/{shipment}/transition", headers=station, json=step).status_code == 200
+    due = client.get(f"/api/v1/stations/{operator.station_id}/shipments", headers=station).json["items"]
+    amount = next(s["amount_fen"] for s in due if s["id"] == shipment)
+    delivered = client.post(
+        f"/api/v1/shipments/{shipment}/transition",
+        headers=station,
+        json={"action": "deliver", "cash_received_fen": amount},
+    )
+    assert delivered.status_code == 200, delivered.json
+    return placed.json
+
+
+def _refunded(db, client, auth, buyer, operator, order: dict, **goods) -> None:
+    """The buyer asks a refund of the order's line on its page; the station approves it, saying what
+    became of the goods, on its refund page (confirmed)."""
+    from orders.models import RefundRequest
+
+    auth.login(buyer)
+    line_id = db.session.scalar(
+        sa.select(OrderLine.id).join(Order, Order.id == OrderLine.order_id).where(Order.code == order["id"])
+    )
+    asked = client.post(f"/orders/{order['id']}/lines/{line_id}/refund", data={"reason": "不想要了"})
+    assert asked.status_code == 303
+    auth.logout()
+    req_id = db.session.scalar(sa.select(RefundRequest.id).where(RefundRequest.order_line_id == line_id))
+    auth.login(operator)
+    approved = client.post(f"/refund-requests/{req_id}/approve", data={"confirm": "1", **goods})
+    assert approved.status_code == 303
+    auth.logout()
+
+
+def test_a_recall_mails_and_lists_only_the_units_buyers_still_have(db, client, auth, api_token, now, caplog):
+    station = make_station()
+    product = make_product(stock=0, station=station, price_fen=1000)
+    lot = make_lot(product.stock, 20, best_before=now.date() + timedelta(days=30))
+    operator = make_user(role="operator", station=station)
+    county = make_user(role="county")
+    buyers = {name: make_user(email=f"{name}@test.cn") for name in ("all_back", "part_back", "unsellable", "kept")}
+    commit()
+    orders = {
+        "all_back": _bought_and_delivered(client, api_token, buyers["all_back"], operator, product, 2),
+        "part_back": _bought_and_delivered(client, api_token, buyers["part_back"], operator, product, 3),
+        "unsellable": _bought_and_delivered(client, api_token, buyers["unsellable"], operator, product, 1),
+        "kept": _bought_and_delivered(client, api_token, buyers["kept"], operator, product, 1),
+    }
+    _refunded(db, client, auth, buyers["all_back"], operator, orders["all_back"], goods="restocked", quantity="2")
+    _refunded(db, client, auth, buyers["part_back"], operator, orders["part_back"], goods="restocked", quantity="1")
+    _refunded(db, client, auth, buyers["unsellable"], operator, orders["unsellable"], goods="returned_unsellable")
+
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    caplog.clear()
+    auth.login(county)
+    recalled = client.post("/county/recalls", data={"code": lot.code, "reason": "抽检不合格", "confirm": "1"})
+    assert recalled.status_code == 302
+    mails = _recall_mails(caplog)
+    # whoever returned every unit of the lot hears nothing; a part returned, the rest is named
+    assert len(mails) == 2, mails
+    assert {name for name in buyers if any(f"{name}@test.cn" in m for m in mails)} == {"kept", "part_back"}
+    part = next(m for m in mails if "part_back@test.cn" in m)
+    assert f"{product.name} × 2（" in part and orders["part_back"]["id"] in part and lot.code in part
+    assert f"{product.name} × 1（" in next(m for m in mails if "kept@test.cn" in m)
+    # the county's list of affected lines: the same units
+    page = client.get(f"/county/recalls/{lot.code}").get_data(as_text=True)
+    assert orders["part_back"]["id"] in page and orders["kept"]["id"] in page
+    assert orders["all_back"]["id"] not in page and orders["unsellable"]["id"] not in page
+    lines = recalls.affected_lines(db.session.get(Lot, lot.id))
+    assert {a.order.code: a.quantity for a in lines} == {orders["part_back"]["id"]: 2, orders["kept"]["id"]: 1}
