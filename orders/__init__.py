@@ -9,6 +9,7 @@ from orders import errors as errors  # registers the package's error codes
 def init_app(app: Flask) -> None:
     import orders.api  # noqa: F401  (routes on the shared `api` blueprint)
     import orders.models  # noqa: F401
+    import orders.refunds_api  # noqa: F401  (the station's refund decisions)
     import orders.tasks  # noqa: F401
     import orders.webhooks  # noqa: F401  (POST /api/v1/payments/stripe/webhook)
     from orders.views import bp

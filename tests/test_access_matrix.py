@@ -650,6 +650,20 @@ RULES: dict[str, Rule] = {
         data={"note": "x"},
         note="the line's station's operator or an admin decides",
     ),
+    "api.station_refund_requests": Rule(
+        "/api/v1/stations/refund-requests",
+        api_only("operator"),
+        token=True,
+        note="each operator lists its own station's requests (the other operator: none)",
+    ),
+    "api.decide_refund_request": Rule(
+        "/api/v1/stations/refund-requests/{w.refund_request.id}/decision",
+        {**allow("operator"), "anonymous": 401},
+        method="POST",
+        json={"decision": "reject", "note": "x"},
+        token=True,
+        note="the line's station's operator or an admin decides; another station's request is a 404",
+    ),
     "orders.cart_add": Rule(
         "/cart/add", _all(OK), method="POST", data={"product_id": "{w.product.id}", "quantity": "1"}
     ),

@@ -1,5 +1,6 @@
-"""Returns to stock on PostgreSQL: two taps approving one refund request at once approve it once, and a
-restock racing a checkout of the same product takes the stock record's lock like it (no deadlock, exact)."""
+"""Returns to stock on PostgreSQL: two taps approving one refund request at once approve it once, two
+decisions posted to the JSON API at once decide it once, and a restock racing a checkout of the same
+product takes the stock record's lock like it (no deadlock, exact)."""
 
 from __future__ import annotations
 
@@ -124,5 +125,56 @@ def test_a_restock_racing_a_checkout_of_the_same_product_keeps_the_counts_exact(
     assert set(lost) <= {"out_of_stock"}
     record = db.session.get(StockRecord, record_id)
     assert record.on_hand == 2 and record.allocated == (1 if 1 in won else 0)
+    assert movements_total(record_id) == record.on_hand
+    assert lot_totals(record_id) == (record.on_hand, record.allocated)
+
+
+@requires_postgres
+def test_two_decisions_through_the_api_at_once_one_wins(app, committed_db):
+    """An approval and a rejection of one request posted at once (two phones of the station): one is
+    decided, the other answers 409 `refund_request_decided`; the money and the stock move at most once."""
+    db = committed_db
+    product, operator, req = _delivered_request(quantity=2)
+    record_id, req_id = product.stock.id, req.id
+    commit()
+    on_hand = db.session.get(StockRecord, record_id).on_hand
+    token = app.test_client().post("/api/v1/auth/token", json={"email": operator.email, "password": "password123"})
+    headers = {"Authorization": f"Bearer {token.json['token']}"}
+    bodies = [{"decision": "approve", "goods": "restocked", "quantity": 2}, {"decision": "reject", "note": "不退"}]
+    barrier = threading.Barrier(len(bodies))
+    answers: dict[str, int] = {}
+    errors: list[str] = []
+
+    def post(body):
+        try:
+            barrier.wait(timeout=10)
+            res = app.test_client().post(
+                f"/api/v1/stations/refund-requests/{req_id}/decision", headers=headers, json=body
+            )
+            answers[body["decision"]] = res.status_code
+            if res.status_code == 409:
+                assert res.json["error"]["code"] == "refund_request_decided"
+        except Exception as exc:  # noqa: BLE001 — reported by the assertion below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=post, args=(b,)) for b in bodies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert sorted(answers.values()) == [200, 409], answers
+    db.session.expire_all()
+    decided = db.session.get(RefundRequest, req_id)
+    refunds = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Refund).where(Refund.order_line_id == decided.order_line_id)
+    )
+    record = db.session.get(StockRecord, record_id)
+    if answers["approve"] == 200:
+        assert (decided.status, decided.restocked_quantity, refunds) == ("approved", 2, 1)
+        assert record.on_hand == on_hand + 2
+    else:
+        assert (decided.status, refunds) == ("rejected", 0)
+        assert record.on_hand == on_hand
     assert movements_total(record_id) == record.on_hand
     assert lot_totals(record_id) == (record.on_hand, record.allocated)

@@ -1,0 +1,170 @@
+"""JSON API of the station's refund decisions (退款申请), added to shop.api's blueprint.
+
+- GET  /stations/refund-requests?status=requested|decided   the requests the caller may decide (an
+                                   operator: its station's; an admin: all), waiting or lately decided
+- POST /stations/refund-requests/<id>/decision   {decision: approve, goods, quantity?, note?} or
+                                   {decision: reject, note?}
+
+The same services as the station's page (`orders.views.refund_request_decide`): approving sends the
+money back and says what became of the goods (`orders.services.refunds.approve_refund_request`, checked
+by `check_goods`), rejecting closes the request; a request of another station, or none, is a 404; a bad
+choice or quantity a 422; a request decided already a 409 `refund_request_decided` (two decisions at
+once: the request's row is locked, one wins).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, StrictInt, ValidationInfo, field_validator
+
+from orders.models import RefundGoods, RefundRequest
+from orders.services.amounts import is_cash_order
+from orders.services.refunds import (
+    approve_refund_request,
+    decided_requests_for,
+    pending_requests_for,
+    refund_of,
+    reject_refund_request,
+)
+from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
+from shop.auth.models import Role
+from shop.timeutil import now_utc
+from stock.services import MAX_QUANTITY
+
+Goods = Literal["not_returned", "restocked", "returned_unsellable"]
+
+
+class RefundRequestQuery(QuerySchema):
+    #: requested: waiting for a decision, oldest first; decided: the latest decided, newest first.
+    status: Literal["requested", "decided"] = "requested"
+
+
+class DecisionBody(Schema):
+    decision: Literal["approve", "reject"]
+    #: approve: what became of the goods (required): not returned (refund only), returned and sellable
+    #: (`quantity` units back into the lots the line was sold from), returned and not sellable.
+    goods: Goods | None = Field(default=None, description="approve only: what became of the goods (required)")
+    quantity: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_QUANTITY,
+        description="goods restocked only: units back into stock, 1 to the line's quantity (default: all of it)",
+    )
+    note: str = Field(default="", max_length=200, description="the station's note, e.g. why it is rejected")
+
+    @field_validator("goods")
+    @classmethod
+    def _goods_only_to_approve(cls, value, info: ValidationInfo):
+        if value is not None and info.data.get("decision") == "reject":
+            raise ValueError("only when approving")
+        return value
+
+    @field_validator("quantity")
+    @classmethod
+    def _quantity_only_to_restock(cls, value, info: ValidationInfo):
+        if value is not None and info.data.get("goods") != RefundGoods.RESTOCKED:
+            raise ValueError("only with goods restocked")
+        return value
+
+
+class RefundRequestOut(BaseModel):
+    id: int
+    order_id: str = Field(description="the order's public code")
+    shipment_id: str | None = Field(description="the shipment's public code")
+    line_id: int
+    title: str
+    unit: str
+    quantity: int
+    amount_fen: int
+    reason: str = Field(description="the buyer's reason")
+    created_at: datetime
+    status: Literal["requested", "approved", "rejected"]
+    goods: Goods | None = Field(description="approved: what became of the goods (null before the station said it)")
+    restocked_quantity: int | None = Field(description="goods restocked: the units taken back into stock")
+    note: str = Field(description="the station's note on its decision")
+    decided_at: datetime | None
+    refund_fen: int | None = Field(
+        description="approved: the money sent back (null when nothing had been paid: what is due was lowered)"
+    )
+    cash_refund: bool = Field(description="a cash order: the station hands the money back from its till")
+
+
+class RefundDecisionOut(RefundRequestOut):
+    blocked_quantity: int = Field(
+        description="of the restocked units, those back in a lot that is expired or recalled: blocked, never sold"
+    )
+
+
+class RefundRequestList(BaseModel):
+    items: list[RefundRequestOut]
+
+
+def refund_request_out(req: RefundRequest) -> dict:
+    line = req.line
+    refund = refund_of(req)
+    return dict(
+        id=req.id,
+        order_id=req.order.code,
+        shipment_id=line.shipment.code if line.shipment is not None else None,
+        line_id=line.id,
+        title=line.title,
+        unit=line.unit,
+        quantity=line.quantity,
+        amount_fen=req.amount_fen,
+        reason=req.reason,
+        created_at=req.created_at,
+        status=req.status,
+        goods=req.goods,
+        restocked_quantity=req.restocked_quantity,
+        note=req.decision_note or "",
+        decided_at=req.decided_at,
+        refund_fen=refund.amount_fen if refund is not None else None,
+        cash_refund=refund is not None and is_cash_order(req.order),
+    )
+
+
+@endpoint(
+    "/stations/refund-requests",
+    query=RefundRequestQuery,
+    response=RefundRequestList,
+    roles=(Role.OPERATOR,),
+    tags=("stations",),
+)
+def station_refund_requests(query: RefundRequestQuery):
+    """The refund requests the caller decides: its station's (an admin: every station's), waiting or decided."""
+    user = api_user()
+    found = pending_requests_for(user) if query.status == "requested" else decided_requests_for(user)
+    return ok(RefundRequestList(items=[RefundRequestOut(**refund_request_out(r)) for r in found]))
+
+
+@endpoint(
+    "/stations/refund-requests/<int:req_id>/decision",
+    methods=("POST",),
+    body=DecisionBody,
+    response=RefundDecisionOut,
+    roles=(Role.OPERATOR,),
+    tags=("stations",),
+    errors=(403, 404, 409),
+)
+def decide_refund_request(req_id: int, body: DecisionBody):
+    """Approve a refund request, saying what became of the goods, or reject it (the line's station, or an admin).
+
+    Approving sends the line's money back (a cash order: from the station's till, in its cash book) and
+    records the goods: `not_returned`, `returned_unsellable` (stock unchanged) or `restocked` (`quantity`
+    units, default the whole line, back into the lots the line was handed over from; units of a lot that
+    is expired or recalled are blocked at once: `blocked_quantity`). Another station's request is a 404;
+    no goods, an unknown one, or a quantity above the line's a 422 (`refund_goods_required`,
+    `invalid_restock_quantity`); a line not delivered 409 `refund_line_not_delivered`; a request decided
+    already 409 `refund_request_decided`. Nothing changes on a refusal."""
+    user = api_user()
+    now = now_utc()
+    if body.decision == "approve":
+        req, restocked = approve_refund_request(
+            req_id, actor=user, now=now, goods=body.goods, quantity=body.quantity, note=body.note
+        )
+        blocked = restocked.blocked if restocked is not None else 0
+    else:
+        req, blocked = reject_refund_request(req_id, actor=user, now=now, note=body.note), 0
+    return committed(RefundDecisionOut(**refund_request_out(req), blocked_quantity=blocked))
