@@ -5,6 +5,10 @@ producer object, so the page cannot show personal data by accident: a lot delive
 reads "本村 1 户脱贫户", a household-run producer is never named, the households a product credits
 are a count, and a 合格证's issuer (its producer itself) is never shown. An unknown code is simply None (the view answers the one 404 it gives every unknown
 code: nothing says whether a code exists).
+
+No figure of the lot's units, and nothing of goods returned into it (退货入库): a count of returns could not
+say whether the scanned parcel's unit was one of them (it counts returns made after that parcel left) and
+could read as a fault; a fault is a recall, which the page does show. The station's stock page lists returns.
 """
 
 from __future__ import annotations

@@ -231,3 +231,34 @@ def test_the_parcel_label_has_a_trace_qr_code_per_lot_separate_from_the_slip(db,
     auth.logout()
     auth.login(world.b.operator)
     assert client.get(f"/station/shipments/{shipment.code}/label").status_code == 404
+
+
+@pytest.mark.parametrize("recalled", [False, True], ids=["active", "recalled"])
+def test_goods_returned_into_the_lot_change_nothing_its_trace_page_reads(db, world, client, auth, app, now, recalled):
+    """The trace page says nothing of returns (docs/traceability.md, "Returns"): a count of units
+    returned into the lot would not say whether the scanned parcel's unit was one of them — it counts
+    returns made after that parcel left too — and could read as a fault the lot does not have. It shows
+    no figure of the lot's units either, so a return leaves every word of it as it was, recalled or not,
+    and names no buyer, order or reason."""
+    from tests.stations.test_refund_restock import _asked, _returns
+    from tests.test_page_languages import page_text_nodes
+
+    order, req = _asked(world, now, quantity=3)
+    lot = _lot(db, world.a.product)
+    if recalled:
+        block_lot(lot, LotStatus.RECALLED, now=now, actor=world.admin, reason="抽检不合格")
+        commit()
+    url = f"/trace/{lot.code}"
+    before = app.test_client().get(url)
+    assert before.status_code == 200
+    auth.login(world.a.operator)
+    approved = client.post(f"/refund-requests/{req.id}/approve", data={"confirm": "1", "goods": "restocked"})
+    assert approved.status_code == 303
+    assert [(m.lot_id, m.quantity) for m in _returns(db, req.id)] == [(lot.id, 3)]  # back into this lot
+    after = app.test_client().get(url)
+    assert after.status_code == 200
+    text = after.get_data(as_text=True)
+    assert page_text_nodes(text) == page_text_nodes(before.get_data(as_text=True))
+    assert ("本批次已召回" in text) is recalled
+    for private in (order.code, world.buyer.email, world.buyer.name, "坏了", "退货", "退回"):
+        assert private not in text, private
