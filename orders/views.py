@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
@@ -23,6 +22,7 @@ from orders.bookables import BookingItem, booking_shown_options
 from orders.forms import BankTransferForm, CheckoutForm, RefundRequestForm
 from orders.models import Order, OrderLine, OrderStatus, PaymentState, RefundRequest
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
+from orders.refund_messages import REFUND_GOODS_LABELS, approval_messages, approval_question, rejection_question
 from orders.services import cart as carts
 from orders.services import transfers
 from orders.services.amounts import cash_received_fen, is_cash_order, order_due_fen
@@ -609,14 +609,6 @@ def order_refund_request(code: str, line_id: int):
     return redirect(url_for("orders.order_detail", code=code), 303)
 
 
-#: What happened to an approved refund's goods (`orders.models.RefundGoods`), in the station's words.
-REFUND_GOODS_LABELS = {
-    "not_returned": _l("货品未退回（仅退款）"),
-    "restocked": _l("货品已退回、可再售"),
-    "returned_unsellable": _l("货品已退回、不可再售"),
-}
-
-
 @bp.app_context_processor
 def _order_page_names():
     """What the order, refund and station pages name: a refund's goods outcome, who collects a pick-up."""
@@ -643,31 +635,8 @@ def refund_request_decide(req_id: int, decision: str):
         if decision == "approve":
             goods, quantity = request.form.get("goods"), request.form.get("quantity")
             chosen = check_goods(req, goods, quantity)  # a bad choice is told before the confirmation
-            cash = is_cash_order(req.order)
-            if cash:  # the station hands the cash back from its till (a cash refund row of its cash book)
-                question = _(
-                    "确认同意订单 %(order)s 中「%(title)s」的退款申请？已收的现金需从柜台现金中退还顾客。",
-                    order=req.order.code,
-                    title=req.line.title,
-                )
-            else:
-                question = _(
-                    "确认同意订单 %(order)s 中「%(title)s」的退款申请？款项将退回给顾客。",
-                    order=req.order.code,
-                    title=req.line.title,
-                )
-            details = [str(REFUND_GOODS_LABELS[chosen.goods])]
-            if chosen.quantity is not None:
-                details.append(
-                    ngettext(
-                        "%(num)s %(unit)s 退回库存，回到售出时的批次",
-                        "%(num)s %(unit)s 退回库存，回到售出时的批次",
-                        chosen.quantity,
-                        unit=req.line.unit,
-                    )
-                )
-            else:
-                details.append(_("库存不变"))
+            cash = is_cash_order(req.order)  # the station hands the cash back from its till (its cash book)
+            question, details = approval_question(req, chosen, cash=cash)
             page = ask_first(question, back=back, details=details)
             if page is not None:
                 return page
@@ -676,34 +645,10 @@ def refund_request_decide(req_id: int, decision: str):
             )
             refund = refund_of(decided)
             commit()
-            if refund is None:
-                flash(_("已同意退款"), "success")
-            elif cash:
-                amount = format_yuan(refund.amount_fen)
-                flash(_("已同意退款：请从柜台现金中退还顾客 %(amount)s（已记入现金账）", amount=amount), "success")
-            else:
-                flash(_("已同意退款：%(amount)s 将原路退回给顾客", amount=format_yuan(refund.amount_fen)), "success")
-            if restocked is not None:
-                unit = req.line.unit
-                back_in = ngettext(
-                    "%(num)s %(unit)s 已退回库存", "%(num)s %(unit)s 已退回库存", restocked.quantity, unit=unit
-                )
-                flash(back_in, "success")
-                if restocked.blocked:
-                    flash(
-                        ngettext(
-                            "其中 %(num)s %(unit)s 所在批次已过期或已召回，已封存，不能再售",
-                            "其中 %(num)s %(unit)s 所在批次已过期或已召回，已封存，不能再售",
-                            restocked.blocked,
-                            unit=unit,
-                        ),
-                        "warning",
-                    )
+            for message, category in approval_messages(decided, refund, restocked, cash=cash):
+                flash(message, category)
         else:
-            question = _(
-                "确认拒绝订单 %(order)s 的「%(title)s」的退款申请？", order=req.order.code, title=req.line.title
-            )
-            page = ask_first(question, back=back)
+            page = ask_first(rejection_question(req), back=back)
             if page is not None:
                 return page
             reject_refund_request(req_id, actor=current_user, now=now_utc(), note=note)

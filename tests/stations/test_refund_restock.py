@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from orders.models import Refund, RefundRequest
 from orders.services.refunds import request_refund
 from shop.db import commit
+from shop.money import format_yuan
 from shop.timeutil import local_date
 from stations.services import fulfilment
 from stock.models import Lot, LotStatus, StockMovement, StockRecord
@@ -307,3 +308,29 @@ def test_the_refund_pages_speak_one_language(app, db, world, now, lang):
         nodes = page_text_nodes(response.get_data(as_text=True))
         bad = english_ui_on_zh(nodes) if lang == "zh_CN" else chinese_ui_on_en(nodes, data)
         assert bad == [], (name, bad)
+
+
+def test_each_decision_asks_first_and_then_says_what_was_done(db, world, now, client, auth):
+    """The questions name the order and the line and say where the money and the goods go; the answers
+    say what was done (the messages `orders.refund_messages` words)."""
+    order, req = _asked(world, now)
+    other, rejected = _asked(world, now, quantity=1)
+    line = order.lines[0]
+    auth.login(world.a.operator)
+    asked = client.post(f"/refund-requests/{req.id}/approve", data={"goods": "not_returned"}, follow_redirects=True)
+    body = asked.get_data(as_text=True)
+    assert f"确认同意订单 {order.code} 中「{line.title}」的退款申请？款项将退回给顾客。" in body
+    assert "货品未退回（仅退款）" in body and "库存不变" in body and "退回库存" not in body
+    restock = client.post(
+        f"/refund-requests/{req.id}/approve", data={"goods": "restocked", "quantity": "2"}, follow_redirects=True
+    )
+    assert "2 盒 退回库存，回到售出时的批次" in restock.get_data(as_text=True)
+    done = _approve(client, req, follow_redirects=True, goods="not_returned").get_data(as_text=True)
+    assert f"已同意退款：{format_yuan(line.line_total_fen)} 将原路退回给顾客" in done and "已退回库存" not in done
+
+    url = f"/refund-requests/{rejected.id}/reject"
+    asked = client.post(url, data={"note": "无质量问题"}, follow_redirects=True).get_data(as_text=True)
+    assert f"确认拒绝订单 {other.code} 的「{other.lines[0].title}」的退款申请？" in asked
+    done = client.post(url, data={"confirm": "1", "note": "无质量问题"}, follow_redirects=True).get_data(as_text=True)
+    assert "已拒绝退款申请" in done
+    assert db.session.get(RefundRequest, rejected.id).status == "rejected"
