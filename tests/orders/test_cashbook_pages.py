@@ -1,0 +1,104 @@
+"""The cash-book pages' forms, the same for every till (a station's /station/cash, a host's /host/cash):
+the daily close and a remittance or correction, each asked first, written once, said, and back to the
+till's page (for the admin at a station, that station's)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from orders.models import CashClose, CashEntry
+from shop.db import commit
+from shop.once import new_form_token
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_station, make_user
+from tourism.models import HostCashClose, HostCashEntry
+
+
+@pytest.fixture(params=["station", "admin", "host"])
+def till(request, db):
+    """Who keeps the till, where its page is, its rows — and the query its page's links carry."""
+    if request.param == "host":
+        return SimpleNamespace(
+            keeper=make_user(role="host"), page="/host/cash", entry=HostCashEntry, close=HostCashClose, args={}
+        )
+    station = make_station()
+    keeper = make_user(role="admin") if request.param == "admin" else make_user(role="operator", station=station)
+    args = {"station": [station.code]} if request.param == "admin" else {}
+    return SimpleNamespace(keeper=keeper, page="/station/cash", entry=CashEntry, close=CashClose, args=args)
+
+
+def _post(client, till, what: str, data: dict):
+    query = f"?station={till.args['station'][0]}" if till.args else ""
+    return client.post(f"{till.page}/{what}{query}", data=data)
+
+
+def _back(res, till) -> dict:
+    """The redirect's query, after checking it goes back to the till's own page."""
+    assert res.status_code == 302, res.status_code
+    where = urlsplit(res.headers["Location"])
+    assert where.path == till.page
+    query = parse_qs(where.query)
+    assert {k: v for k, v in query.items() if k != "date"} == till.args
+    return query
+
+
+def _count(db, model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_a_move_is_written_once_and_said(db, client, auth, till):
+    commit()
+    auth.login(till.keeper)
+    token = new_form_token()
+    move = {"confirm": "1", "kind": "correction", "amount": "1.50", "reason": "找到", "form_token": token}
+    res = _post(client, till, "entries", move)
+    assert "date" not in _back(res, till)
+    assert "已记入现金账" in client.get(res.headers["Location"]).get_data(as_text=True)
+    again = _post(client, till, "entries", move)  # the same form twice: one entry
+    assert "date" not in _back(again, till)
+    assert "此表单已提交过，没有重复创建" in client.get(again.headers["Location"]).get_data(as_text=True)
+    remit = {"confirm": "1", "kind": "remittance", "amount": "1", "form_token": new_form_token()}
+    _back(_post(client, till, "entries", remit), till)
+    assert [e.amount_fen for e in db.session.scalars(sa.select(till.entry).order_by(till.entry.id))] == [150, -100]
+
+
+def test_a_close_is_said_and_goes_back_to_its_day(db, client, auth, till):
+    commit()
+    auth.login(till.keeper)
+    day = local_date(now_utc()).isoformat()
+    res = _post(client, till, "close", {"confirm": "1", "day": day, "counted": "0"})
+    assert _back(res, till)["date"] == [day]
+    assert f"{day} 已日结" in client.get(res.headers["Location"]).get_data(as_text=True)
+    assert _count(db, till.close) == 1
+
+
+@pytest.mark.parametrize("what", ["close", "entries"])
+def test_an_unreadable_amount_is_said_and_writes_nothing(db, client, auth, till, what):
+    commit()
+    auth.login(till.keeper)
+    day = local_date(now_utc()).isoformat()
+    if what == "close":
+        data = {"day": day, "counted": "十块"}
+    else:
+        data = {"kind": "correction", "amount": "十块", "reason": "找到", "form_token": new_form_token()}
+    for confirm in ({}, {"confirm": "1"}):  # no confirmation page for it, and refused after one
+        res = _post(client, till, what, {**data, **confirm})
+        assert _back(res, till).get("date") == ([day] if what == "close" else None)
+        assert "请输入正确的金额，例如 12.50" in client.get(res.headers["Location"]).get_data(as_text=True)
+    assert _count(db, till.entry) == 0 and _count(db, till.close) == 0
+
+
+@pytest.mark.parametrize("what", ["close", "entries"])
+def test_a_refused_form_is_said_and_writes_nothing(db, client, auth, till, what):
+    commit()
+    auth.login(till.keeper)
+    data = {"counted": "1"} if what == "close" else {"kind": "correction", "amount": "1", "reason": "找到"}
+    res = _post(client, till, what, {"confirm": "1", **data})  # no day / no form token: an expired page
+    assert "date" not in _back(res, till)
+    page = client.get(res.headers["Location"]).get_data(as_text=True)
+    assert ("请填写此项" if what == "close" else "表单已过期，请刷新页面后重新提交") in page
+    assert _count(db, till.entry) == 0 and _count(db, till.close) == 0
