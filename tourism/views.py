@@ -473,19 +473,13 @@ def host_cash():
     )
 
 
-def _form_errors(form) -> None:
-    for errors in form.errors.values():
-        for error in errors:
-            flash(str(error), "error")
-
-
 @bp.post("/host/cash/close")
 @role_required("host")
 def host_cash_close():
     _own_till()
     form = CashCloseForm()
     if not form.validate_on_submit():
-        _form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for("tourism.host_cash"))
     counted = cash_amount_fen(form.counted.data)
     day = form.day.data
@@ -526,7 +520,7 @@ def host_cash_move():
     _own_till()
     form = CashMoveForm()
     if not form.validate_on_submit():
-        _form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for("tourism.host_cash"))
     amount = cash_amount_fen(form.amount.data, signed=True)  # a minus on a remittance is refused by its rule
     if amount is None:

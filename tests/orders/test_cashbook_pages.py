@@ -102,3 +102,13 @@ def test_a_refused_form_is_said_and_writes_nothing(db, client, auth, till, what)
     page = client.get(res.headers["Location"]).get_data(as_text=True)
     assert ("请填写此项" if what == "close" else "表单已过期，请刷新页面后重新提交") in page
     assert _count(db, till.entry) == 0 and _count(db, till.close) == 0
+
+
+def test_a_refused_field_is_named(db, client, auth, till):
+    """Each refused field's message names the field, on every till (the host's page said only 请填写此项)."""
+    commit()
+    auth.login(till.keeper)
+    res = _post(client, till, "entries", {"kind": "correction", "amount": "", "form_token": new_form_token()})
+    _back(res, till)
+    assert "金额（元，更正可为负数）：请填写此项" in client.get(res.headers["Location"]).get_data(as_text=True)
+    assert _count(db, till.entry) == 0
