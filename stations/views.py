@@ -31,7 +31,7 @@ from catalog.papers import (
 )
 from catalog.services import household_label, list_categories, update_family
 from ledger.purchases import credit_intake_purchase
-from orders.forms import cash_amount_fen
+from orders import cashbook_pages
 from orders.models import OrderLine
 from orders.services import cashbook as cash
 from orders.services import payments
@@ -55,8 +55,6 @@ from stations.forms import (
     ActionForm,
     AssistedProductForm,
     CancelLineForm,
-    CashCloseForm,
-    CashMoveForm,
     CorrectForm,
     EmptyForm,
     FamilyForm,
@@ -412,21 +410,14 @@ def cash_summary():
     """The station's cash book for one day: entries, per-operator summary, the close."""
     station = _current_station()
     day = date_arg("date") or local_date(now_utc())
-    book = cash.day_book(station.id, day)
     groups = cash.cash_summary(station.id, day)
     return render_template(
         "stations/cash.html",
         station=station,
-        day=day,
-        book=book,
         groups=groups,
         total_fen=sum(g.amount_fen for g in groups),
         station_args=_station_args(station),
-        close_form=CashCloseForm(day=day),
-        move_form=CashMoveForm(),
-        kind_label=cash.kind_label,
-        entry_ref=_shipment_link,
-        today=local_date(now_utc()),
+        **cashbook_pages.book_page(station.id, day, till=cash.STATION_TILL, entry_ref=_shipment_link),
     )
 
 
@@ -434,65 +425,22 @@ def cash_summary():
 @role_required(Role.OPERATOR)
 def cash_close():
     station = _current_station()
-    form = CashCloseForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return redirect(url_for(".cash_summary", **_station_args(station)))
-    counted = cash_amount_fen(form.counted.data)
-    day = form.day.data
-    if counted is None:
-        flash(_("请输入正确的金额，例如 12.50"), "error")
-    else:
-        with flash_domain_errors():
-            cash.check_close(station.id, day, counted_fen=counted, note=form.note.data or "", now=now_utc())
-            page = ask_first(
-                _(
-                    "确认 %(day)s 日结，清点现金 %(amount)s？日结后当天的现金账不能再更改。",
-                    day=day.isoformat(),
-                    amount=format_yuan(counted),
-                ),
-                back=url_for(".cash_summary", date=day.isoformat(), **_station_args(station)),
-            )
-            if page is not None:
-                return page
-            cash.close_day(
-                station.id, day, counted_fen=counted, note=form.note.data or "", actor=current_user, now=now_utc()
-            )
-            commit()
-            flash(_("%(day)s 已日结", day=day.isoformat()), "success")
-    return redirect(url_for(".cash_summary", date=day.isoformat(), **_station_args(station)))
+    return cashbook_pages.close_day_posted(
+        station.id, till=cash.STATION_TILL, endpoint="stations.cash_summary", args=_station_args(station)
+    )
 
 
 @bp.post("/cash/entries")
 @role_required(Role.OPERATOR)
 def cash_move():
     station = _current_station()
-    form = CashMoveForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return redirect(url_for(".cash_summary", **_station_args(station)))
-    amount = cash_amount_fen(form.amount.data, signed=True)  # a minus on a remittance is refused by its rule
-    if amount is None:
-        flash(_("请输入正确的金额，例如 12.50"), "error")
-        return redirect(url_for(".cash_summary", **_station_args(station)))
-    with flash_domain_errors():
-        cash.check_move(station.id, form.kind.data, amount, reason=form.reason.data or "")
-        question = (
-            _("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
-            if form.kind.data == "remittance"
-            else _("确认记一笔更正 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
-        )
-        page = ask_first(question, back=url_for(".cash_summary", **_station_args(station)))
-        if page is not None:
-            return page
-        form.form_token.claim("stations.cash_move", user_id=current_user.id, now=now_utc())
-        if form.kind.data == "remittance":
-            cash.remit(station.id, amount, actor=current_user, now=now_utc(), note=form.reason.data or "")
-        else:
-            cash.correct(station.id, amount, reason=form.reason.data or "", actor=current_user, now=now_utc())
-        commit()
-        flash(_("已记入现金账"), "success")
-    return redirect(url_for(".cash_summary", **_station_args(station)))
+    return cashbook_pages.move_posted(
+        station.id,
+        till=cash.STATION_TILL,
+        endpoint="stations.cash_summary",
+        args=_station_args(station),
+        once="stations.cash_move",
+    )
 
 
 # --- stock ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from catalog.models import BenefitLink
 from catalog.services import list_villages
-from orders.forms import CashCloseForm, CashMoveForm, cash_amount_fen
+from orders import cashbook_pages
 from orders.services import cashbook as cash
 from orders.services.placement import MAX_GUESTS
 from shop.args import MAX_ID, MAX_INT, int_arg, link_args, parse_date
@@ -460,99 +460,23 @@ def host_cash():
     cash page's book and forms over the host's till (`orders.services.cashbook`, `HOST_TILL`)."""
     host_id = _own_till()
     day = _date_arg("date") or local_date(now_utc())
-    book = cash.day_book(host_id, day, till=HOST_TILL)
     return render_template(
-        "tourism/host_cash.html",
-        day=day,
-        book=book,
-        today=local_date(now_utc()),
-        close_form=CashCloseForm(day=day),
-        move_form=CashMoveForm(),
-        kind_label=cash.kind_label,
-        entry_ref=_booking_code,
+        "tourism/host_cash.html", **cashbook_pages.book_page(host_id, day, till=HOST_TILL, entry_ref=_booking_code)
     )
 
 
 @bp.post("/host/cash/close")
 @role_required("host")
 def host_cash_close():
-    _own_till()
-    form = CashCloseForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return redirect(url_for("tourism.host_cash"))
-    counted = cash_amount_fen(form.counted.data)
-    day = form.day.data
-    if counted is None:
-        flash(_("请输入正确的金额，例如 12.50"), "error")
-    else:
-        with flash_domain_errors():
-            cash.check_close(
-                current_user.id, day, counted_fen=counted, note=form.note.data or "", now=now_utc(), till=HOST_TILL
-            )
-            page = ask_first(
-                _(
-                    "确认 %(day)s 日结，清点现金 %(amount)s？日结后当天的现金账不能再更改。",
-                    day=day.isoformat(),
-                    amount=format_yuan(counted),
-                ),
-                back=url_for("tourism.host_cash", date=day.isoformat()),
-            )
-            if page is not None:
-                return page
-            cash.close_day(
-                current_user.id,
-                day,
-                counted_fen=counted,
-                note=form.note.data or "",
-                actor=current_user,
-                now=now_utc(),
-                till=HOST_TILL,
-            )
-            commit()
-            flash(_("%(day)s 已日结", day=day.isoformat()), "success")
-    return redirect(url_for("tourism.host_cash", date=day.isoformat()))
+    return cashbook_pages.close_day_posted(_own_till(), till=HOST_TILL, endpoint="tourism.host_cash")
 
 
 @bp.post("/host/cash/entries")
 @role_required("host")
 def host_cash_move():
-    _own_till()
-    form = CashMoveForm()
-    if not form.validate_on_submit():
-        flash_form_errors(form)
-        return redirect(url_for("tourism.host_cash"))
-    amount = cash_amount_fen(form.amount.data, signed=True)  # a minus on a remittance is refused by its rule
-    if amount is None:
-        flash(_("请输入正确的金额，例如 12.50"), "error")
-        return redirect(url_for("tourism.host_cash"))
-    with flash_domain_errors():
-        cash.check_move(current_user.id, form.kind.data, amount, reason=form.reason.data or "", till=HOST_TILL)
-        question = (
-            _("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
-            if form.kind.data == "remittance"
-            else _("确认记一笔更正 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
-        )
-        page = ask_first(question, back=url_for("tourism.host_cash"))
-        if page is not None:
-            return page
-        form.form_token.claim("tourism.host_cash_move", user_id=current_user.id, now=now_utc())
-        if form.kind.data == "remittance":
-            cash.remit(
-                current_user.id, amount, actor=current_user, now=now_utc(), note=form.reason.data or "", till=HOST_TILL
-            )
-        else:
-            cash.correct(
-                current_user.id,
-                amount,
-                reason=form.reason.data or "",
-                actor=current_user,
-                now=now_utc(),
-                till=HOST_TILL,
-            )
-        commit()
-        flash(_("已记入现金账"), "success")
-    return redirect(url_for("tourism.host_cash"))
+    return cashbook_pages.move_posted(
+        _own_till(), till=HOST_TILL, endpoint="tourism.host_cash", once="tourism.host_cash_move"
+    )
 
 
 @bp.post("/host/check-in")

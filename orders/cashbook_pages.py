@@ -1,0 +1,110 @@
+"""The cash-book pages, one handling for every till (a station's /station/cash, a host's /host/cash) —
+the HTML side of `orders.cashbook_api`: what the shared partials show (`book_page`), and the two forms,
+the daily close (日结) and a remittance or
+correction, posted from the shared forms (`orders.forms`, templates/orders/_cashbook_forms.html),
+refused before the confirmation when the book would refuse them (`check_close`, `check_move`), asked
+first (`shop.confirm.ask_first`), written by the shared service (`orders.services.cashbook`),
+committed, said, and back to the till's page.
+
+Each till's route checks who may use the till and passes its owner id, its `Till`, its page's `endpoint`
+with the `args` the page keeps (the admin's `station`) and, for a move, its form's once-token name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from flask import flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from orders.forms import CashCloseForm, CashMoveForm, cash_amount_fen
+from orders.services import cashbook as cash
+from shop.confirm import ask_first
+from shop.db import commit
+from shop.errors import flash_domain_errors
+from shop.forms import flash_form_errors
+from shop.money import format_yuan
+from shop.timeutil import local_date, now_utc
+
+
+def book_page(owner_id: int, day: date, *, till: cash.Till, entry_ref: Callable[[Any], Markup]) -> dict:
+    """What the shared partials read (templates/orders/_cashbook_book.html, _cashbook_forms.html): the
+    till's book of `day`, the day and today, the two forms, the kinds' labels and `entry_ref(entry)`
+    (what an entry belongs to, as markup: a shipment, a booking)."""
+    return dict(
+        day=day,
+        book=cash.day_book(owner_id, day, till=till),
+        today=local_date(now_utc()),
+        close_form=CashCloseForm(day=day),
+        move_form=CashMoveForm(),
+        kind_label=cash.kind_label,
+        entry_ref=entry_ref,
+    )
+
+
+def close_day_posted(owner_id: int, *, till: cash.Till, endpoint: str, args: dict | None = None):
+    """The daily close posted: the count read, checked, asked, written; back to the page of its day."""
+    args = args or {}
+    form = CashCloseForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(url_for(endpoint, **args))
+    counted = cash_amount_fen(form.counted.data)
+    day = form.day.data
+    back = url_for(endpoint, date=day.isoformat(), **args)
+    if counted is None:
+        flash(_("请输入正确的金额，例如 12.50"), "error")
+        return redirect(back)
+    note = form.note.data or ""
+    with flash_domain_errors():
+        cash.check_close(owner_id, day, counted_fen=counted, note=note, now=now_utc(), till=till)
+        question = _(
+            "确认 %(day)s 日结，清点现金 %(amount)s？日结后当天的现金账不能再更改。",
+            day=day.isoformat(),
+            amount=format_yuan(counted),
+        )
+        asked = ask_first(question, back=back)
+        if asked is not None:
+            return asked
+        cash.close_day(owner_id, day, counted_fen=counted, note=note, actor=current_user, now=now_utc(), till=till)
+        commit()
+        flash(_("%(day)s 已日结", day=day.isoformat()), "success")
+    return redirect(back)
+
+
+def move_posted(owner_id: int, *, till: cash.Till, endpoint: str, args: dict | None = None, once: str):
+    """A remittance or a correction posted: the amount read (signed), checked, asked, written once (the
+    form's token claimed as `once`); back to the page."""
+    back = url_for(endpoint, **(args or {}))
+    form = CashMoveForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return redirect(back)
+    amount = cash_amount_fen(form.amount.data, signed=True)  # a minus on a remittance is refused by its rule
+    if amount is None:
+        flash(_("请输入正确的金额，例如 12.50"), "error")
+        return redirect(back)
+    remittance = form.kind.data == "remittance"
+    reason = form.reason.data or ""
+    with flash_domain_errors():
+        cash.check_move(owner_id, form.kind.data, amount, reason=reason, till=till)
+        question = (
+            _("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
+            if remittance
+            else _("确认记一笔更正 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
+        )
+        asked = ask_first(question, back=back)
+        if asked is not None:
+            return asked
+        form.form_token.claim(once, user_id=current_user.id, now=now_utc())
+        if remittance:
+            cash.remit(owner_id, amount, actor=current_user, now=now_utc(), note=reason, till=till)
+        else:
+            cash.correct(owner_id, amount, reason=reason, actor=current_user, now=now_utc(), till=till)
+        commit()
+        flash(_("已记入现金账"), "success")
+    return redirect(back)
