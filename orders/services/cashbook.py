@@ -320,14 +320,9 @@ def outstanding_cash_fen(shipments: list[Shipment]) -> int:
     )
 
 
-def take_cash_for_order(shipments: list[Shipment], cash_received_fen: int | None, *, actor, now: datetime) -> None:
-    """A whole pick-up order handed over at once: `cash_received_fen` must be the sum still due over
-    its shipments; each shipment's part is written as its own entry (409 `cash_not_received` else)."""
-    due = outstanding_cash_fen(shipments)
-    if due == 0:
-        if cash_received_fen:
-            raise Conflict("order_cash_already_received")
-        return
+def _check_exact(cash_received_fen: int | None, due: int) -> None:
+    """The cash handed over is exactly what is due, else 409 `cash_not_received` (its fields say whether
+    the amount was missing or different, and what is due)."""
     if cash_received_fen != due:
         raise CashNotReceived(
             "cash_not_received",
@@ -337,6 +332,17 @@ def take_cash_for_order(shipments: list[Shipment], cash_received_fen: int | None
                 "amount_due_fen": str(due),
             },
         )
+
+
+def take_cash_for_order(shipments: list[Shipment], cash_received_fen: int | None, *, actor, now: datetime) -> None:
+    """A whole pick-up order handed over at once: `cash_received_fen` must be the sum still due over
+    its shipments; each shipment's part is written as its own entry (409 `cash_not_received` else)."""
+    due = outstanding_cash_fen(shipments)
+    if due == 0:
+        if cash_received_fen:
+            raise Conflict("order_cash_already_received")
+        return
+    _check_exact(cash_received_fen, due)
     for shipment in shipments:
         if shipment.status != ShipmentStatus.CANCELED and taken_entry(shipment.id) is None:
             take_cash(shipment, shipment_due_fen(shipment), actor=actor, now=now)
@@ -367,15 +373,7 @@ def take_cash(shipment: Shipment, cash_received_fen: int | None, *, actor, now: 
         return None
     if due <= 0:
         return None
-    if cash_received_fen != due:
-        raise CashNotReceived(
-            "cash_not_received",
-            due=format_yuan(due),
-            fields={
-                "cash_received_fen": "required" if cash_received_fen is None else "mismatch",
-                "amount_due_fen": str(due),
-            },
-        )
+    _check_exact(cash_received_fen, due)
     kind = CashKind.STATION_CASH if order.payment_method == PaymentMethod.STATION_CASH else CashKind.COD
     try:
         with db.session.begin_nested():
