@@ -142,7 +142,9 @@ def test_county_refusals_flash_in_the_users_language(app, db):
     page = _text(chinese.post(url, data={"status": "monitored"}, follow_redirects=True))
     assert "不能从「贫困户」变为「监测对象」" in page
     page = _text(english.post(url, data={"status": "monitored"}, follow_redirects=True))
-    assert "Cannot change from “Poor households” to “Under monitoring”" in page and "不能从" not in page
+    assert "Cannot change from “Poor household” to “Under monitoring”" in page and "不能从" not in page
+    # one household's status is singular; the menu entry that lists them all stays plural
+    assert "Poor households" in page
 
 
 def test_county_api_error_message_follows_the_locale(client, db, api_token):
