@@ -16,6 +16,7 @@ from flask_login import current_user
 from catalog import changes, papers
 from catalog.changes import pending_changes
 from catalog.models import HOUSEHOLD_STATUS_LABELS, BenefitLink, Household, Product, Township, Village
+from catalog.services import household_label
 from county import recording
 from county.exports import export_response
 from county.services import (
@@ -448,21 +449,21 @@ def links_edit(kind: str, target_id: int):
             rollback()
             target = db.session.get(model, target_id)
             error = exc.message
-    current = [(l, registry.household_row(l.household)) for l in links.links_for(target)]
+    current = links.links_for(target)
     # offer the households of the target's village; others can be typed in by registry id
     nearby = db.session.scalars(
         db.select(Household).where(Household.village_id == target.village_id).order_by(Household.id).limit(500)
     ).all()
-    choices = {h.id: registry.household_row(h) for h in nearby}
-    for _link, row in current:
-        choices.setdefault(row["id"], row)
+    choices = {h.id: h for h in nearby}
+    for link in current:
+        choices.setdefault(link.household_id, link.household)
     return render_template(
         "county/links_edit.html",
         kind=kind,
         target=target,
         current=current,
         error=error,
-        households=sorted(choices.values(), key=lambda r: r["id"]),
+        households=[(h.id, household_label(h)) for _id, h in sorted(choices.items())],
     ), 422 if error else 200
 
 
