@@ -51,7 +51,11 @@ def test_county_officer_sees_the_delivery_credit_by_village_and_downloads_xlsx(o
     officer.step("income by village")
 
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="XLSX").click()
+        # the income table's export (the sales table below has its own, 导出「销售去向」)
+        exports = page.locator("p.county-exports").filter(
+            has_text=officer.t("导出「%(what)s」", what=officer.t("收入统计"))
+        )
+        exports.get_by_role("link", name="XLSX").click()
     download = download_info.value
     assert download.suggested_filename.endswith(".xlsx"), download.suggested_filename
     target = ARTIFACTS / "05_county_income_review" / f"{lang}-{viewport.name}-{download.suggested_filename}"

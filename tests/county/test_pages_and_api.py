@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import defaultdict
 from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -420,6 +422,26 @@ def test_the_links_page_names_each_household_by_the_one_household_label(client, 
     for household in (a, b):
         assert f'<option value="{household.id}">{household_label(household)}</option>' in page
     assert SECRET_NAME not in page
+
+
+def test_the_income_page_offers_one_labelled_export_per_table(client, auth, county_user, world):
+    """The income page has two tables (the income by group, the sales' split): each has one set of export
+    links, the county pages' 导出 · XLSX · CSV, named after its table — never a second, differently worded
+    set (下载 Excel · 下载 CSV) beside the first."""
+    auth.login(county_user)
+    page = unescape(client.get("/county/income?group_by=station&from=2026-01-01").get_data(as_text=True))
+    assert "下载 Excel" not in page and "下载 CSV" not in page
+    exports = re.findall(r'<p class="county-exports">(.*?)</p>', page, re.S)
+    assert len(exports) == 2
+    income, sales = exports
+    assert income.startswith("导出「收入统计」") and sales.startswith("导出「销售去向」")
+    for block, table in ((income, None), (sales, "sales")):
+        links = re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', block)
+        assert [text for _href, text in links] == ["XLSX", "CSV"]
+        for href, text in links:
+            args = parse_qs(urlsplit(href).query)
+            assert args["format"] == [text.lower()] and args["group_by"] == ["station"]
+            assert args["from"] == ["2026-01-01"] and args.get("table") == ([table] if table else None)
 
 
 def test_an_approval_card_says_what_the_products_papers_lack(client, auth, county_user, db, world):
