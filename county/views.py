@@ -32,7 +32,7 @@ from county.services import (
     targets,
 )
 from county.services.public import public_benefit_summary
-from shop.args import MAX_ID, parse_int
+from shop.args import MAX_ID, page_date_arg, page_month_arg, parse_int
 from shop.args import date_arg as _date_arg
 from shop.args import int_arg as _int_arg
 from shop.auth.models import Role
@@ -104,10 +104,17 @@ def dashboard():
 
 
 def _range_args(*, export: bool = False) -> tuple:
-    """(from, to, status) of a report's date filter. A reversed range on a page is explained on the
-    page (422, the whole period shown) instead of a bare 400; an export refuses it (400 with the
-    reason), since a file of the wrong period is worse than none."""
-    date_from, date_to = _date_arg("from"), _date_arg("to")
+    """(from, to, status) of a report's date filter. A date typed wrong into the URL (2026-13-45) or a
+    reversed range on a page is explained on the page (422, the whole period shown) instead of a bare
+    400; an export refuses it (400 with the reason), since a file of the wrong period is worse than none."""
+    if export:
+        date_from, date_to = _date_arg("from"), _date_arg("to")
+    else:
+        everything = _("已显示全部日期的数据")
+        date_from, from_status = page_date_arg("from", label=_("开始日期"), instead=everything)
+        date_to, to_status = page_date_arg("to", label=_("结束日期"), instead=everything)
+        if 422 in (from_status, to_status):
+            return None, None, 422
     if date_from and date_to and date_from > date_to:
         if export:
             abort(400, _("开始日期晚于结束日期"))
@@ -758,33 +765,35 @@ def benefits_index():
 # --- the household statement (明白卡) --------------------------------------------------------------
 
 
-def _month_arg() -> str:
-    month = request.args.get("month", "").strip() or reports.previous_month(local_date(now_utc()))
-    try:
-        reports.parse_month(month)
-    except ValidationError as exc:
-        abort(400, exc.message)
-    return month
+def _month_arg() -> tuple[str, int]:
+    """(the 明白卡's month, status): last month when none is asked; a month typed wrong into the URL shows
+    last month's cards, the reason flashed, 422."""
+    asked, status = page_month_arg("month", label=_("月份"), instead=_("已显示上个月的明白卡"))
+    if asked is None:
+        return reports.previous_month(local_date(now_utc())), status
+    return f"{asked[0]:04d}-{asked[1]:02d}", status
 
 
 @bp.get("/households/<int:household_id>/card")
 @county_only
 def household_card(household_id: int):
-    month = _month_arg()
+    month, status = _month_arg()
     return render_template(
         "county/cards.html", cards=[cards.household_card(_load(household_id), month)], month=month, village=None
-    )
+    ), status
 
 
 @bp.get("/cards")
 @county_only
 def village_cards():
-    month = _month_arg()
+    month, status = _month_arg()
     village_id = _int_arg("village_id", minimum=1, maximum=MAX_ID)
     village = db.session.get(Village, village_id) if village_id else None
     if village is None:
         abort(404)
-    return render_template("county/cards.html", cards=cards.village_cards(village, month), month=month, village=village)
+    return render_template(
+        "county/cards.html", cards=cards.village_cards(village, month), month=month, village=village
+    ), status
 
 
 # --- recalls (#23) ------------------------------------------------------------------------------

@@ -12,7 +12,10 @@ becomes an int or a date here or is refused with a clear message, never a 500:
   `url_for` (which reads `endpoint`, `_method`, `_external`, … as its own parameters).
 
 HTML views use `int_arg` / `date_arg` (a 400 page), forms use `shop.forms.DayField` and `coerce_id`,
-the JSON API uses the pydantic types `ApiId`, `ApiInt`, `ApiDate` (a 422 in the error envelope).
+the JSON API uses the pydantic types `ApiId`, `ApiInt`, `ApiDate` (a 422 in the error envelope). A page
+that has a default day or month (today, every date, this month) reads it with `page_date_arg` /
+`page_month_arg`: a date typed wrong by hand into its URL shows the page itself with its default, the
+reason flashed, status 422 — never a 400 page.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import re
 from datetime import date
 from typing import Annotated
 
-from flask import abort, request
+from flask import abort, flash, request
 from flask_babel import gettext as _
 from pydantic import Field
 from werkzeug.routing import IntegerConverter
@@ -36,6 +39,7 @@ MAX_DATE = date(2099, 12, 31)
 
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
 def parse_int(text, *, minimum: int = 0, maximum: int = MAX_INT) -> int:
@@ -104,6 +108,73 @@ def date_arg(name: str) -> date | None:
                 max=MAX_DATE.isoformat(),
             ),
         )
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """`YYYY-MM` (ASCII digits) as (year, month), the month within [MIN_DATE, MAX_DATE]; ValueError otherwise."""
+    text = str(text).strip()
+    if not _MONTH.fullmatch(text):
+        raise ValueError("not a month")
+    year, month = int(text[:4]), int(text[5:])
+    check_date(date(year, month, 1))  # a month 13 is a ValueError too
+    return year, month
+
+
+def _typed_wrong(label: str, value: str, *, expected: str, low: str, high: str, instead: str) -> None:
+    flash(
+        _(
+            "%(label)s「%(value)s」无效：应为 %(low)s 至 %(high)s 之间的%(expected)s；%(instead)s",
+            label=label,
+            value=value[:20],
+            expected=expected,
+            low=low,
+            high=high,
+            instead=instead,
+        ),
+        "error",
+    )
+
+
+def page_date_arg(name: str, *, label: str, instead: str) -> tuple[date | None, int]:
+    """`?name=YYYY-MM-DD` read by an HTML page that has a default when it is absent: (the date or None, 200).
+    A date typed wrong by hand into the URL (2026-13-45) is (None, 422) with the reason flashed — `label`
+    names the field as the page does, `instead` says what the page shows instead — so the page answers as
+    usual with its default and the message on top."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None, 200
+    try:
+        return parse_date(value), 200
+    except ValueError:
+        _typed_wrong(
+            label,
+            value,
+            expected=_("日期（YYYY-MM-DD）"),
+            low=MIN_DATE.isoformat(),
+            high=MAX_DATE.isoformat(),
+            instead=instead,
+        )
+        return None, 422
+
+
+def page_month_arg(name: str, *, label: str, instead: str) -> tuple[tuple[int, int] | None, int]:
+    """`?name=YYYY-MM` as (year, month) for a page with a default month, as `page_date_arg` reads a day:
+    ((year, month) or None, 200), or (None, 422) with the reason flashed when typed wrong."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None, 200
+    try:
+        return parse_month(value), 200
+    except ValueError:
+        _typed_wrong(
+            label,
+            value,
+            expected=_("月份（YYYY-MM）"),
+            low=MIN_DATE.isoformat()[:7],
+            high=MAX_DATE.isoformat()[:7],
+            instead=instead,
+        )
+        return None, 422
 
 
 MAX_QUERY_TEXT = 100  # characters of a search box's query (the boxes' maxlength)

@@ -37,7 +37,7 @@ from orders.services import cashbook as cash
 from orders.services import payments
 from orders.services.amounts import is_cash_order
 from orders.services.refunds import restock_references
-from shop.args import date_arg, parse_int
+from shop.args import page_date_arg, parse_int
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station, role_required
 from shop.confirm import ask_first
@@ -409,7 +409,8 @@ def _shipment_link(entry) -> Markup:
 def cash_summary():
     """The station's cash book for one day: entries, per-operator summary, the close."""
     station = _current_station()
-    day = date_arg("date") or local_date(now_utc())
+    asked, status = page_date_arg("date", label=_("日期"), instead=_("已显示今天的账"))
+    day = asked or local_date(now_utc())
     groups = cash.cash_summary(station.id, day)
     return render_template(
         "stations/cash.html",
@@ -418,7 +419,7 @@ def cash_summary():
         total_fen=sum(g.amount_fen for g in groups),
         station_args=_station_args(station),
         **cashbook_pages.book_page(station.id, day, till=cash.STATION_TILL, entry_ref=_shipment_link),
-    )
+    ), status
 
 
 @bp.post("/cash/close")

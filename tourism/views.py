@@ -18,8 +18,7 @@ from catalog.services import list_villages
 from orders import cashbook_pages
 from orders.services import cashbook as cash
 from orders.services.placement import MAX_GUESTS
-from shop.args import MAX_ID, MAX_INT, int_arg, link_args, parse_date
-from shop.args import date_arg as _date_arg
+from shop.args import MAX_ID, MAX_INT, int_arg, link_args, page_date_arg, page_month_arg, parse_date
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
@@ -102,25 +101,34 @@ def _int_arg(name: str, *, maximum: int = 2**31) -> int | None:
     return int_arg(name, minimum=1, maximum=maximum)
 
 
-def _month_arg(today: date) -> tuple[int, int]:
-    value = request.args.get("month", "")
-    try:
-        year, month = (int(p) for p in value.split("-")) if value else (today.year, today.month)
-        date(year, month, 1)
-    except ValueError:
-        abort(400, _("月份格式应为 YYYY-MM"))
+def _month_arg(today: date) -> tuple[int, int, int]:
+    """(year, month, status) of a calendar: this month when none is asked. A month typed wrong into the URL
+    (2026-13) or more than 24 months away shows this month, the reason flashed, 422 — never a 400 page."""
+    asked, status = page_month_arg("month", label=_("月份"), instead=_("已显示本月"))
+    if asked is None:
+        return today.year, today.month, status
+    year, month = asked
     if abs((year - today.year) * 12 + month - today.month) > 24:
-        abort(400, _("月份超出范围"))
-    return year, month
+        flash(_("月份超出范围（前后 24 个月以内）；%(instead)s", instead=_("已显示本月")), "error")
+        return today.year, today.month, 422
+    return year, month, 200
+
+
+def _calendar_status(status: int, month_status: int) -> int:
+    """A page's own status (a refused form's 422) before the calendar month's."""
+    return status if status != 200 else month_status
 
 
 def _listings_page(kind: str):
     now = now_utc()
+    # a date typed wrong into the URL is said on the page (flashed, 422), the search made without it
+    check_in, in_status = page_date_arg("checkin", label=_("入住日期"), instead=_("已按不限日期查找"))
+    check_out, out_status = page_date_arg("checkout", label=_("离店日期"), instead=_("已按不限日期查找"))
     f = ListingFilter(
         kind=kind,
         village_id=_int_arg("village"),
-        check_in=_date_arg("checkin"),
-        check_out=_date_arg("checkout"),
+        check_in=check_in,
+        check_out=check_out,
         # a party typed out of range (0, 150) is said beside the list, as a date in the past is; text is a 400
         guests=int_arg("guests", minimum=-MAX_INT, maximum=MAX_INT),
     )
@@ -148,7 +156,7 @@ def _listings_page(kind: str):
         filter=f,
         villages=list_villages(),
         today=local_date(now),
-    ), (422 if errors else 200)
+    ), (422 if errors or 422 in (in_status, out_status) else 200)
 
 
 def _village_listings(village_id: int):
@@ -218,7 +226,8 @@ def _booking_form(listing, form=None):
 def _render_listing(listing, form, status=200):
     now = now_utc()
     today = local_date(now)
-    year, month = _month_arg(today)
+    year, month, month_status = _month_arg(today)
+    status = _calendar_status(status, month_status)
     start, end = month_bounds(year, month)
     days = listing_calendar(listing, start, end, now=now)
     sessions = []
@@ -278,8 +287,11 @@ def listing_detail(listing_id: int, slug: str | None = None):
         )
     form = _booking_form(listing)
     # carry the dates and party size from the search page into the booking form
-    form.checkin.data = form.checkin.data or _date_arg("checkin")
-    form.checkout.data = form.checkout.data or _date_arg("checkout")
+    # (a date typed wrong into the URL is said on the page, flashed, 422, the form left to fill in)
+    check_in, in_status = page_date_arg("checkin", label=_("入住日期"), instead=_("请重新选择日期"))
+    check_out, out_status = page_date_arg("checkout", label=_("离店日期"), instead=_("请重新选择日期"))
+    form.checkin.data = form.checkin.data or check_in
+    form.checkout.data = form.checkout.data or check_out
     guests = _int_arg("guests", maximum=100)
     if guests:
         form.guests.data = guests
@@ -295,7 +307,7 @@ def listing_detail(listing_id: int, slug: str | None = None):
         if unit_type is not None:
             form.unit_type_id.data, form.units.data = unit_type.id, rooms
     form.session_id.data = _int_arg("session_id", maximum=MAX_ID)
-    return _render_listing(listing, form)
+    return _render_listing(listing, form, 422 if 422 in (in_status, out_status) else 200)
 
 
 @bp.route("/listings/<int:listing_id>/book", methods=["GET", "POST"])
@@ -459,10 +471,11 @@ def host_cash():
     """The host's cash book for one day, its daily close, remittances and corrections — the station
     cash page's book and forms over the host's till (`orders.services.cashbook`, `HOST_TILL`)."""
     host_id = _own_till()
-    day = _date_arg("date") or local_date(now_utc())
+    asked, status = page_date_arg("date", label=_("日期"), instead=_("已显示今天的账"))
+    day = asked or local_date(now_utc())
     return render_template(
         "tourism/host_cash.html", **cashbook_pages.book_page(host_id, day, till=HOST_TILL, entry_ref=_booking_code)
-    )
+    ), status
 
 
 @bp.post("/host/cash/close")
@@ -511,7 +524,8 @@ def host_check_in():
 def _render_host_listing(listing, form, status=200):
     now = now_utc()
     today = local_date(now)
-    year, month = _month_arg(today)
+    year, month, month_status = _month_arg(today)
+    status = _calendar_status(status, month_status)
     start, end = month_bounds(year, month)
     days = listing_calendar(listing, start, end, now=now)
     return render_template(

@@ -88,7 +88,7 @@ def test_card_pages_print_a_household_and_a_whole_village_masked(client, auth, c
     village = world["villages"][0]
     html = client.get(f"/county/cards?village_id={village.id}&month=2026-11").get_data(as_text=True)
     assert sorted(int(h) for h in re.findall(r'data-household="(\d+)"', html)) == sorted([a.id, b.id])
-    assert client.get(f"/county/households/{a.id}/card?month=2026-13").status_code == 400
+    assert client.get(f"/county/households/{a.id}/card?month=2026-13").status_code == 422
     assert client.get("/county/cards?village_id=999999&month=2026-11").status_code == 404
     assert client.get(f"/county/households/{a.id}/card").status_code == 200  # last month by default
 

@@ -171,7 +171,7 @@ def test_cancel_line_and_cash_by_form(db, world, client, auth):
     assert s.cash_received_by_id == world.a.operator.id
     page = client.get("/station/cash").get_data(as_text=True)
     assert "¥66.66" in page
-    assert client.get("/station/cash?date=garbage").status_code == 400
+    assert client.get("/station/cash?date=garbage").status_code == 422
     response = client.post(
         f"/station/shipments/{s.code}/lines/{order.lines[0].id}/cancel", data={"confirm": "1", "reason": ""}
     )

@@ -31,7 +31,7 @@ def test_stays_page_lists_and_filters_by_village(client, db):
 
 
 def test_stays_page_bad_dates(client, db):
-    assert client.get("/stays?checkin=yesterday").status_code == 400
+    assert client.get("/stays?checkin=yesterday").status_code == 422
     assert client.get("/stays?checkin=2020-01-01").status_code == 422
 
 
@@ -58,7 +58,7 @@ def test_listing_page_shows_calendar_and_redirects_to_slug(client, db):
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "tour-calendar" in html and "¥123.00" in html
     assert client.get("/listings/999999-x").status_code == 404
-    assert client.get(f"/listings/{listing.id}-{listing.slug}?month=2026-13").status_code == 400
+    assert client.get(f"/listings/{listing.id}-{listing.slug}?month=2026-13").status_code == 422
 
 
 def test_book_pay_on_arrival_shows_confirmation_code_and_qr(client, db, auth):
