@@ -7,7 +7,8 @@ first (`shop.confirm.ask_first`), written by the shared service (`orders.service
 committed, said, and back to the till's page.
 
 Each till's route checks who may use the till and passes its owner id, its `Till`, its page's `endpoint`
-with the `args` the page keeps (the admin's `station`) and, for a move, its form's once-token name.
+with the `args` the page keeps (the admin's `station`), for a close the `page(day, form)` that renders its
+page with a refused close's form (what was typed kept), and, for a move, its form's once-token name.
 """
 
 from __future__ import annotations
@@ -24,43 +25,60 @@ from markupsafe import Markup
 from orders.forms import CashCloseForm, CashMoveForm, cash_amount_fen
 from orders.services import cashbook as cash
 from shop.confirm import ask_first
-from shop.db import commit
-from shop.errors import flash_domain_errors
+from shop.db import commit, rollback
+from shop.errors import DomainError, flash_domain_errors
 from shop.forms import flash_form_errors
 from shop.money import format_yuan
 from shop.timeutil import local_date, now_utc
 
 
-def book_page(owner_id: int, day: date, *, till: cash.Till, entry_ref: Callable[[Any], Markup]) -> dict:
+def book_page(
+    owner_id: int,
+    day: date,
+    *,
+    till: cash.Till,
+    entry_ref: Callable[[Any], Markup],
+    close_form: CashCloseForm | None = None,
+) -> dict:
     """What the shared partials read (templates/orders/_cashbook_book.html, _cashbook_forms.html): the
     till's book of `day`, the day and today, the two forms, the kinds' labels and `entry_ref(entry)`
-    (what an entry belongs to, as markup: a shipment, a booking)."""
+    (what an entry belongs to, as markup: a shipment, a booking). `close_form`: a refused close's own form,
+    so that what was typed is shown again."""
     return dict(
         day=day,
         book=cash.day_book(owner_id, day, till=till),
         today=local_date(now_utc()),
-        close_form=CashCloseForm(day=day),
+        close_form=close_form or CashCloseForm(day=day),
         move_form=CashMoveForm(),
         kind_label=cash.kind_label,
         entry_ref=entry_ref,
     )
 
 
-def close_day_posted(owner_id: int, *, till: cash.Till, endpoint: str, args: dict | None = None):
-    """The daily close posted: the count read, checked, asked, written; back to the page of its day."""
-    args = args or {}
+def close_day_posted(
+    owner_id: int,
+    *,
+    till: cash.Till,
+    endpoint: str,
+    args: dict | None = None,
+    page: Callable[[date, CashCloseForm], Any],
+):
+    """The daily close posted: the count read, checked, asked, written; back to the page of its day.
+    Refused (no count, a count that is no amount, a difference without its reason, …), it answers the
+    till's page `page(day, form)` with the count and the reason as typed and the refusal said above them
+    (422, or the refusal's status), not a redirect to an empty form: the keeper does not count again."""
     form = CashCloseForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
-        return redirect(url_for(endpoint, **args))
+        return page(form.day.data or local_date(now_utc()), form), 422
     counted = cash_amount_fen(form.counted.data)
     day = form.day.data
-    back = url_for(endpoint, date=day.isoformat(), **args)
+    back = url_for(endpoint, date=day.isoformat(), **(args or {}))
     if counted is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
-        return redirect(back)
+        return page(day, form), 422
     note = form.note.data or ""
-    with flash_domain_errors():
+    try:
         cash.check_close(owner_id, day, counted_fen=counted, note=note, now=now_utc(), till=till)
         question = _(
             "确认 %(day)s 日结，清点现金 %(amount)s？日结后当天的现金账不能再更改。",
@@ -72,7 +90,11 @@ def close_day_posted(owner_id: int, *, till: cash.Till, endpoint: str, args: dic
             return asked
         cash.close_day(owner_id, day, counted_fen=counted, note=note, actor=current_user, now=now_utc(), till=till)
         commit()
-        flash(_("%(day)s 已日结", day=day.isoformat()), "success")
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return page(day, form), exc.status
+    flash(_("%(day)s 已日结", day=day.isoformat()), "success")
     return redirect(back)
 
 

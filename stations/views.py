@@ -410,7 +410,11 @@ def cash_summary():
     """The station's cash book for one day: entries, per-operator summary, the close."""
     station = _current_station()
     asked, status = page_date_arg("date", label=_("日期"), instead=_("已显示今天的账"))
-    day = asked or local_date(now_utc())
+    return _cash_page(station, asked or local_date(now_utc())), status
+
+
+def _cash_page(station, day, close_form=None) -> str:
+    """The station's cash page of `day`; `close_form`: a refused close's form, what was typed kept."""
     groups = cash.cash_summary(station.id, day)
     return render_template(
         "stations/cash.html",
@@ -418,8 +422,10 @@ def cash_summary():
         groups=groups,
         total_fen=sum(g.amount_fen for g in groups),
         station_args=_station_args(station),
-        **cashbook_pages.book_page(station.id, day, till=cash.STATION_TILL, entry_ref=_shipment_link),
-    ), status
+        **cashbook_pages.book_page(
+            station.id, day, till=cash.STATION_TILL, entry_ref=_shipment_link, close_form=close_form
+        ),
+    )
 
 
 @bp.post("/cash/close")
@@ -427,7 +433,11 @@ def cash_summary():
 def cash_close():
     station = _current_station()
     return cashbook_pages.close_day_posted(
-        station.id, till=cash.STATION_TILL, endpoint="stations.cash_summary", args=_station_args(station)
+        station.id,
+        till=cash.STATION_TILL,
+        endpoint="stations.cash_summary",
+        args=_station_args(station),
+        page=lambda day, form: _cash_page(station, day, form),
     )
 
 

@@ -472,16 +472,27 @@ def host_cash():
     cash page's book and forms over the host's till (`orders.services.cashbook`, `HOST_TILL`)."""
     host_id = _own_till()
     asked, status = page_date_arg("date", label=_("日期"), instead=_("已显示今天的账"))
-    day = asked or local_date(now_utc())
+    return _host_cash_page(host_id, asked or local_date(now_utc())), status
+
+
+def _host_cash_page(host_id: int, day: date, close_form=None) -> str:
+    """The host's cash page of `day`; `close_form`: a refused close's form, what was typed kept."""
     return render_template(
-        "tourism/host_cash.html", **cashbook_pages.book_page(host_id, day, till=HOST_TILL, entry_ref=_booking_code)
-    ), status
+        "tourism/host_cash.html",
+        **cashbook_pages.book_page(host_id, day, till=HOST_TILL, entry_ref=_booking_code, close_form=close_form),
+    )
 
 
 @bp.post("/host/cash/close")
 @role_required("host")
 def host_cash_close():
-    return cashbook_pages.close_day_posted(_own_till(), till=HOST_TILL, endpoint="tourism.host_cash")
+    host_id = _own_till()
+    return cashbook_pages.close_day_posted(
+        host_id,
+        till=HOST_TILL,
+        endpoint="tourism.host_cash",
+        page=lambda day, form: _host_cash_page(host_id, day, form),
+    )
 
 
 @bp.post("/host/cash/entries")

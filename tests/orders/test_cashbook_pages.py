@@ -1,6 +1,7 @@
 """The cash-book pages' forms, the same for every till (a station's /station/cash, a host's /host/cash):
 the daily close and a remittance or correction, each asked first, written once, said, and back to the
-till's page (for the admin at a station, that station's)."""
+till's page (for the admin at a station, that station's); a refused close answers the till's page with
+the count as typed."""
 
 from __future__ import annotations
 
@@ -46,6 +47,16 @@ def _back(res, till) -> dict:
     return query
 
 
+def _kept(res, till, counted: str) -> str:
+    """A refused close: the till's page itself (422), not a redirect to an empty form — the count typed is
+    in the close's box again. Returns the page."""
+    assert res.status_code == 422, res.status_code
+    html = res.get_data(as_text=True)
+    form = html.split(f'action="{till.page}/close', 1)[1].split("</form>", 1)[0]
+    assert f'name="counted" required maxlength="16" inputmode="decimal" autocomplete="off" value="{counted}"' in form
+    return html
+
+
 def _count(db, model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
@@ -87,8 +98,13 @@ def test_an_unreadable_amount_is_said_and_writes_nothing(db, client, auth, till,
         data = {"kind": "correction", "amount": "十块", "reason": "找到", "form_token": new_form_token()}
     for confirm in ({}, {"confirm": "1"}):  # no confirmation page for it, and refused after one
         res = _post(client, till, what, {**data, **confirm})
-        assert _back(res, till).get("date") == ([day] if what == "close" else None)
-        assert "请输入正确的金额，例如 12.50" in client.get(res.headers["Location"]).get_data(as_text=True)
+        if what == "close":  # the page of its day, the count as typed
+            page = _kept(res, till, "十块")
+            assert f'name="day" value="{day}"' in page
+        else:
+            assert _back(res, till).get("date") is None
+            page = client.get(res.headers["Location"]).get_data(as_text=True)
+        assert "请输入正确的金额，例如 12.50" in page
     assert _count(db, till.entry) == 0 and _count(db, till.close) == 0
 
 
@@ -98,8 +114,11 @@ def test_a_refused_form_is_said_and_writes_nothing(db, client, auth, till, what)
     auth.login(till.keeper)
     data = {"counted": "1"} if what == "close" else {"kind": "correction", "amount": "1", "reason": "找到"}
     res = _post(client, till, what, {"confirm": "1", **data})  # no day / no form token: an expired page
-    assert "date" not in _back(res, till)
-    page = client.get(res.headers["Location"]).get_data(as_text=True)
+    if what == "close":
+        page = _kept(res, till, "1")  # today's page, the count as typed
+    else:
+        assert "date" not in _back(res, till)
+        page = client.get(res.headers["Location"]).get_data(as_text=True)
     assert ("请填写此项" if what == "close" else "表单已过期，请刷新页面后重新提交") in page
     assert _count(db, till.entry) == 0 and _count(db, till.close) == 0
 

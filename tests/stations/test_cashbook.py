@@ -540,12 +540,38 @@ def test_a_close_the_page_would_refuse_is_refused_before_the_confirmation(db, wo
     commit()
     day = local_date(now).isoformat()
     asked = client.post(f"/station/cash/close?lang={lang}", data={"day": day, "counted": "4"})
-    assert asked.status_code == 302  # no confirmation page for a close that cannot be made
-    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert asked.status_code == 422  # no confirmation page for a close that cannot be made: the cash page
+    page = asked.get_data(as_text=True)
     expected = "The count differs from the book" if lang == "en" else "清点金额与账面不符，请填写原因"
     assert expected in page
     asked = client.post("/station/cash/close", data={"day": day, "counted": "5"}, follow_redirects=True)
     assert asked.status_code == 200 and 'name="confirm" value="1"' in asked.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(CashClose.id))) == 0
+
+
+def test_a_refused_close_keeps_what_the_operator_typed(db, world, now, client, auth):
+    """日结 refused (a difference without its reason, a count that is no amount) answered the cash page with
+    an empty form: the operator counted the till again. The page comes back with the count and the reason
+    as typed, the refusal said above them."""
+    auth.login(world.a.operator)
+    cash.correct(world.a.station.id, 500, reason="备用金", actor=None, now=now)
+    commit()
+    day = local_date(now).isoformat()
+    for typed, reason in (
+        ({"counted": "4.50"}, "清点金额与账面不符，请填写原因"),
+        ({"counted": "四块五", "note": "少五角"}, "请输入正确的金额"),
+        ({"counted": "", "note": "少五角"}, ""),
+    ):
+        page = client.post("/station/cash/close", data={"day": day, **typed})
+        html = page.get_data(as_text=True)
+        assert page.status_code == 422 and reason in html, typed
+        form = html[html.index('action="/station/cash/close"') :].split("</form>", 1)[0]
+        assert (
+            f'name="counted" required maxlength="16" inputmode="decimal" autocomplete="off" value="{typed["counted"]}"'
+            in form
+        )
+        assert f'name="note" maxlength="200" value="{typed.get("note", "")}"' in form
+        assert f'name="day" value="{day}"' in form
     assert db.session.scalar(sa.select(sa.func.count(CashClose.id))) == 0
 
 

@@ -205,8 +205,10 @@ def test_host_close_without_the_reason_is_refused_before_the_confirmation(db, cl
     auth.login(host)
     day = local_date(now_utc()).isoformat()
     asked = client.post("/host/cash/close", data={"day": day, "counted": "149"})
-    assert asked.status_code == 302 and HostCashClose.query.count() == 0
-    assert "清点金额与账面不符，请填写原因" in client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert asked.status_code == 422 and HostCashClose.query.count() == 0
+    page = asked.get_data(as_text=True)
+    assert "清点金额与账面不符，请填写原因" in page
+    assert 'value="149"' in page.split('action="/host/cash/close"', 1)[1].split("</form>", 1)[0]  # the count kept
     asked = client.post("/host/cash/close", data={"day": day, "counted": "150"}, follow_redirects=True)
     assert asked.status_code == 200 and 'name="confirm" value="1"' in asked.get_data(as_text=True)
     assert HostCashClose.query.count() == 0  # the confirmation step
