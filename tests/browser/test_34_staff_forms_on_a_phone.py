@@ -1,11 +1,22 @@
-"""Journey 34: the staff's pages on a phone (390 px). The host's 允许到店支付 and 对游客开放 are tap-sized
+"""Journey 34: the staff's pages on a phone (390 px). The station operator reads a shipment's goods: each
+line's product name and lot code read as lines of text (the name, squeezed into a narrow first column,
+broke one character per line, the lot code too); the host's 允许到店支付 and 对游客开放 are tap-sized
 checkboxes (they were 13 px boxes), each box 24 px in a 44 px row, as the variant picker's choices."""
 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO, VIEWPORTS
+from tests.browser.journeys import (
+    PICKLES,
+    VILLAGE_A,
+    confirm_if_asked,
+    demo_product,
+    order_facts,
+    place_order_by_api,
+)
 from tests.browser.test_04_tourist_books_and_cancels import STAY
 
 PHONE = VIEWPORTS[0]
@@ -13,6 +24,36 @@ PHONE = VIEWPORTS[0]
 
 def _sideways(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth")
+
+
+@pytest.mark.parametrize("viewport", [PHONE], ids=[PHONE.name], indirect=True)
+def test_a_shipments_goods_read_as_lines_on_a_phone(open_page, live_server, viewport):
+    assert viewport.is_phone and viewport.width == 390
+    product = demo_product(live_server, VILLAGE_A)  # station NC01, the demo operator's
+    code = place_order_by_api(live_server, DEMO["consumer"], [product["id"]], payment_method="cod")
+    shipment = order_facts(live_server, code)["shipments"][0]["code"]
+    operator = open_page("operator")
+    page = operator.page
+    operator.login(DEMO["operator"])
+    operator.goto(f"/station/shipments/{shipment}")
+    for button in ("接单", "已打包"):  # packed: the line names its lot
+        operator.submit_and_wait(
+            lambda b=button: page.locator("main").get_by_role("button", name=operator.t(b), exact=True).click()
+        )
+        confirm_if_asked(operator)
+    operator.step("a packed shipment's goods")
+    line = page.locator("main table.shipment-lines tbody tr").first
+    name = line.locator("td").first
+    lot = line.locator("code").first
+    expect(name).to_have_text(PICKLES)
+    expect(lot).to_be_visible()
+    line_height = float(name.evaluate("e => parseFloat(getComputedStyle(e).lineHeight) || 20"))
+    for what, cell in (("name", name), ("lot", lot)):
+        box = cell.bounding_box()
+        assert box is not None, what
+        # one line, two at most: it broke into one character per line (a 9-line, 20 px wide column)
+        assert box["height"] <= 2.2 * line_height and box["width"] >= 80, (what, box)
+    assert not _sideways(page)
 
 
 @pytest.mark.parametrize("viewport", [PHONE], ids=[PHONE.name], indirect=True)
