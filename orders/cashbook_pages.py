@@ -39,17 +39,18 @@ def book_page(
     till: cash.Till,
     entry_ref: Callable[[Any], Markup],
     close_form: CashCloseForm | None = None,
+    move_form: CashMoveForm | None = None,
 ) -> dict:
     """What the shared partials read (templates/orders/_cashbook_book.html, _cashbook_forms.html): the
     till's book of `day`, the day and today, the two forms, the kinds' labels and `entry_ref(entry)`
-    (what an entry belongs to, as markup: a shipment, a booking). `close_form`: a refused close's own form,
-    so that what was typed is shown again."""
+    (what an entry belongs to, as markup: a shipment, a booking). `close_form`, `move_form`: a refused
+    close's or move's own form, so that what was typed is shown again."""
     return dict(
         day=day,
         book=cash.day_book(owner_id, day, till=till),
         today=local_date(now_utc()),
         close_form=close_form or CashCloseForm(day=day),
-        move_form=CashMoveForm(),
+        move_form=move_form or CashMoveForm(),
         kind_label=cash.kind_label,
         entry_ref=entry_ref,
     )
@@ -61,22 +62,22 @@ def close_day_posted(
     till: cash.Till,
     endpoint: str,
     args: dict | None = None,
-    page: Callable[[date, CashCloseForm], Any],
+    page: Callable[..., Any],
 ):
     """The daily close posted: the count read, checked, asked, written; back to the page of its day.
     Refused (no count, a count that is no amount, a difference without its reason, …), it answers the
-    till's page `page(day, form)` with the count and the reason as typed and the refusal said above them
+    till's page `page(day, close_form=form)` with the count and the reason as typed and the refusal said above them
     (422, or the refusal's status), not a redirect to an empty form: the keeper does not count again."""
     form = CashCloseForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
-        return page(form.day.data or local_date(now_utc()), form), 422
+        return page(form.day.data or local_date(now_utc()), close_form=form), 422
     counted = cash_amount_fen(form.counted.data)
     day = form.day.data
     back = url_for(endpoint, date=day.isoformat(), **(args or {}))
     if counted is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
-        return page(day, form), 422
+        return page(day, close_form=form), 422
     note = form.note.data or ""
     try:
         cash.check_close(owner_id, day, counted_fen=counted, note=note, now=now_utc(), till=till)
@@ -93,27 +94,45 @@ def close_day_posted(
     except DomainError as exc:
         rollback()
         flash(exc.message, "error")
-        return page(day, form), exc.status
+        return page(day, close_form=form), exc.status
     flash(_("%(day)s 已日结", day=day.isoformat()), "success")
     return redirect(back)
 
 
-def move_posted(owner_id: int, *, till: cash.Till, endpoint: str, args: dict | None = None, once: str):
+def move_posted(
+    owner_id: int,
+    *,
+    till: cash.Till,
+    endpoint: str,
+    args: dict | None = None,
+    once: str,
+    page: Callable[..., Any],
+):
     """A remittance or a correction posted: the amount read (signed), checked, asked, written once (the
-    form's token claimed as `once`); back to the page."""
+    form's token claimed as `once`); back to the page. Refused before the confirmation (no amount, an
+    amount that is no amount, a move the book refuses: more than the cash in hand, a correction without
+    its reason), it answers today's page `page(day, move_form=form)` with what was typed kept (422, or
+    the refusal's status). A form sent twice (its token already claimed) goes back to the page."""
     back = url_for(endpoint, **(args or {}))
+    today = local_date(now_utc())
     form = CashMoveForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
-        return redirect(back)
+        form.form_token.show_again()
+        return page(today, move_form=form), 422
     amount = cash_amount_fen(form.amount.data, signed=True)  # a minus on a remittance is refused by its rule
     if amount is None:
         flash(_("请输入正确的金额，例如 12.50"), "error")
-        return redirect(back)
+        return page(today, move_form=form), 422
     remittance = form.kind.data == "remittance"
     reason = form.reason.data or ""
-    with flash_domain_errors():
+    try:
         cash.check_move(owner_id, form.kind.data, amount, reason=reason, till=till)
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return page(today, move_form=form), exc.status
+    with flash_domain_errors():
         question = (
             _("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
             if remittance

@@ -94,6 +94,12 @@ class OnceTokenField(HiddenField):
         if not valid_token(self.data):
             raise ValidationError(_l("表单已过期，请刷新页面后重新提交"))
 
+    def show_again(self) -> None:
+        """A refused form shown again with what was typed: a token it lacked (or sent malformed) is
+        drawn afresh, since this is a new showing of the form; a valid one is kept (it is unclaimed)."""
+        if not valid_token(self.data):
+            self.data = new_form_token()
+
     def claim(self, form_name: str, *, user_id: int | None, now) -> None:
         """Claim this form's token (flushes only: it commits with what the form creates)."""
         claim_or_refuse(form_name, self.data, user_id=user_id, now=now)

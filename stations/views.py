@@ -413,8 +413,8 @@ def cash_summary():
     return _cash_page(station, asked or local_date(now_utc())), status
 
 
-def _cash_page(station, day, close_form=None) -> str:
-    """The station's cash page of `day`; `close_form`: a refused close's form, what was typed kept."""
+def _cash_page(station, day, close_form=None, move_form=None) -> str:
+    """The station's cash page of `day`; `close_form`, `move_form`: a refused form, what was typed kept."""
     groups = cash.cash_summary(station.id, day)
     return render_template(
         "stations/cash.html",
@@ -423,7 +423,12 @@ def _cash_page(station, day, close_form=None) -> str:
         total_fen=sum(g.amount_fen for g in groups),
         station_args=_station_args(station),
         **cashbook_pages.book_page(
-            station.id, day, till=cash.STATION_TILL, entry_ref=_shipment_link, close_form=close_form
+            station.id,
+            day,
+            till=cash.STATION_TILL,
+            entry_ref=_shipment_link,
+            close_form=close_form,
+            move_form=move_form,
         ),
     )
 
@@ -437,7 +442,7 @@ def cash_close():
         till=cash.STATION_TILL,
         endpoint="stations.cash_summary",
         args=_station_args(station),
-        page=lambda day, form: _cash_page(station, day, form),
+        page=lambda day, **forms: _cash_page(station, day, **forms),
     )
 
 
@@ -451,6 +456,7 @@ def cash_move():
         endpoint="stations.cash_summary",
         args=_station_args(station),
         once="stations.cash_move",
+        page=lambda day, **forms: _cash_page(station, day, **forms),
     )
 
 

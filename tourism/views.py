@@ -475,11 +475,13 @@ def host_cash():
     return _host_cash_page(host_id, asked or local_date(now_utc())), status
 
 
-def _host_cash_page(host_id: int, day: date, close_form=None) -> str:
-    """The host's cash page of `day`; `close_form`: a refused close's form, what was typed kept."""
+def _host_cash_page(host_id: int, day: date, close_form=None, move_form=None) -> str:
+    """The host's cash page of `day`; `close_form`, `move_form`: a refused form, what was typed kept."""
     return render_template(
         "tourism/host_cash.html",
-        **cashbook_pages.book_page(host_id, day, till=HOST_TILL, entry_ref=_booking_code, close_form=close_form),
+        **cashbook_pages.book_page(
+            host_id, day, till=HOST_TILL, entry_ref=_booking_code, close_form=close_form, move_form=move_form
+        ),
     )
 
 
@@ -491,15 +493,20 @@ def host_cash_close():
         host_id,
         till=HOST_TILL,
         endpoint="tourism.host_cash",
-        page=lambda day, form: _host_cash_page(host_id, day, form),
+        page=lambda day, **forms: _host_cash_page(host_id, day, **forms),
     )
 
 
 @bp.post("/host/cash/entries")
 @role_required("host")
 def host_cash_move():
+    host_id = _own_till()
     return cashbook_pages.move_posted(
-        _own_till(), till=HOST_TILL, endpoint="tourism.host_cash", once="tourism.host_cash_move"
+        host_id,
+        till=HOST_TILL,
+        endpoint="tourism.host_cash",
+        once="tourism.host_cash_move",
+        page=lambda day, **forms: _host_cash_page(host_id, day, **forms),
     )
 
 

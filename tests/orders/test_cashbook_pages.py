@@ -1,7 +1,7 @@
 """The cash-book pages' forms, the same for every till (a station's /station/cash, a host's /host/cash):
 the daily close and a remittance or correction, each asked first, written once, said, and back to the
-till's page (for the admin at a station, that station's); a refused close answers the till's page with
-the count as typed."""
+till's page (for the admin at a station, that station's); a refused close or move answers the till's
+page with what was typed."""
 
 from __future__ import annotations
 
@@ -57,6 +57,22 @@ def _kept(res, till, counted: str) -> str:
     return html
 
 
+def _move_kept(res, amount: str, reason: str, status: int = 422) -> str:
+    """A refused remittance or correction: the till's page itself (422 for the form, the refusal's own
+    status for the book's: 409 for more than the cash in hand), the amount and the reason typed
+    in their boxes again, and a valid once-token to send it with. Returns the page."""
+    assert res.status_code == status, res.status_code
+    html = res.get_data(as_text=True)
+    form = (
+        html.split('name="amount"', 1)[0].rsplit("<form", 1)[1] + html.split('name="amount"', 1)[1].split("</form>")[0]
+    )
+    assert f'autocomplete="off" value="{amount}"' in form
+    assert f'name="reason" maxlength="200" value="{reason}"' in form
+    token = form.split('name="form_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    assert len(token) >= 16
+    return html
+
+
 def _count(db, model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
@@ -101,9 +117,8 @@ def test_an_unreadable_amount_is_said_and_writes_nothing(db, client, auth, till,
         if what == "close":  # the page of its day, the count as typed
             page = _kept(res, till, "十块")
             assert f'name="day" value="{day}"' in page
-        else:
-            assert _back(res, till).get("date") is None
-            page = client.get(res.headers["Location"]).get_data(as_text=True)
+        else:  # today's page, the amount and reason as typed
+            page = _move_kept(res, "十块", "找到")
         assert "请输入正确的金额，例如 12.50" in page
     assert _count(db, till.entry) == 0 and _count(db, till.close) == 0
 
@@ -116,9 +131,8 @@ def test_a_refused_form_is_said_and_writes_nothing(db, client, auth, till, what)
     res = _post(client, till, what, {"confirm": "1", **data})  # no day / no form token: an expired page
     if what == "close":
         page = _kept(res, till, "1")  # today's page, the count as typed
-    else:
-        assert "date" not in _back(res, till)
-        page = client.get(res.headers["Location"]).get_data(as_text=True)
+    else:  # today's page, what was typed, and a fresh token to send it with
+        page = _move_kept(res, "1", "找到")
     assert ("请填写此项" if what == "close" else "表单已过期，请刷新页面后重新提交") in page
     assert _count(db, till.entry) == 0 and _count(db, till.close) == 0
 
@@ -128,6 +142,19 @@ def test_a_refused_field_is_named(db, client, auth, till):
     commit()
     auth.login(till.keeper)
     res = _post(client, till, "entries", {"kind": "correction", "amount": "", "form_token": new_form_token()})
-    _back(res, till)
-    assert "金额（元，更正可为负数）：请填写此项" in client.get(res.headers["Location"]).get_data(as_text=True)
+    assert "金额（元，更正可为负数）：请填写此项" in _move_kept(res, "", "")
     assert _count(db, till.entry) == 0
+
+
+def test_a_move_the_book_refuses_keeps_what_was_typed_and_can_be_sent_again(db, client, auth, till):
+    """A remittance of more than the cash in hand is refused before its confirmation, the amount and the
+    reason kept; corrected and sent with the token the page carries, it is written."""
+    commit()
+    auth.login(till.keeper)
+    data = {"kind": "remittance", "amount": "500", "reason": "交县里", "form_token": new_form_token()}
+    page = _move_kept(_post(client, till, "entries", data), "500", "交县里", status=409)
+    assert _count(db, till.entry) == 0
+    token = page.split('name="form_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    fix = {"kind": "correction", "amount": "5", "reason": "找到", "form_token": token, "confirm": "1"}
+    _back(_post(client, till, "entries", fix), till)
+    assert _count(db, till.entry) == 1

@@ -178,7 +178,8 @@ def test_host_cash_page_closes_the_day_and_records_remittances_and_corrections(d
     move = {"confirm": "1", "kind": "remittance", "amount": "100"}
     assert client.post("/host/cash/entries", data={**move, "form_token": new_form_token()}).status_code == 302
     move = {"confirm": "1", "kind": "correction", "amount": "-0.5"}
-    assert client.post("/host/cash/entries", data={**move, "form_token": new_form_token()}).status_code == 302
+    refused = client.post("/host/cash/entries", data={**move, "form_token": new_form_token()})
+    assert refused.status_code == 422 and 'value="-0.5"' in refused.get_data(as_text=True)  # typed, kept
     assert HostCashEntry.query.filter_by(kind="correction").count() == 0  # a correction needs its reason
     client.post("/host/cash/entries", data={**move, "reason": "找零", "form_token": new_form_token()})
     day = local_date(now_utc()).isoformat()
