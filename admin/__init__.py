@@ -6,6 +6,7 @@ from admin import errors as errors  # registers the package's error codes
 
 
 def init_app(app: Flask) -> None:
+    # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     from admin import cli
     from admin.views import bp
     from shop.auth.views import ROLE_HOMES

@@ -7,6 +7,7 @@ from catalog import errors as errors  # registers the package's error codes
 
 def init_app(app: Flask) -> None:
     """Models, pages (home, category, village, product) and API routes."""
+    # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     import catalog.api  # noqa: F401  (routes on the shared `api` blueprint)
     import catalog.models  # noqa: F401
     import catalog.tasks  # noqa: F401  (food-safety papers' expiry reminders)

@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from catalog.images import check_image, save_product_image, store_image_files
-from catalog.models import ApprovalStatus, Product, ProductChange, ProductChangeStatus
+from catalog.models import ApprovalStatus, Product, ProductChange, ProductChangeStatus, ProductImage
 from shop.audit import record_audit
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
@@ -172,8 +172,6 @@ def approve_change(change: ProductChange, *, actor, now: datetime, note: str = "
             applied[key] = [getattr(product, key), value]
             setattr(product, key, value)
     if change.image_path:
-        from catalog.models import ProductImage
-
         for image in product.images:
             image.position += 1
         db.session.add(

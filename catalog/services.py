@@ -343,6 +343,7 @@ _SLUG_KEEP = re.compile(r"[^0-9a-z\u4e00-\u9fff]+")
 
 def slugify(text: str) -> str:
     """Pinyin slug for Chinese names: 三江腌菜 -> sanjiang-yancai."""
+    # pypinyin (large) only when a slug is made, not in every web worker (bench/README.md, "Web worker memory")
     from pypinyin import lazy_pinyin
 
     words = lazy_pinyin(text or "")

@@ -6,6 +6,7 @@ from county import errors as errors  # registers the package's error codes
 
 
 def init_app(app: Flask) -> None:
+    # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     import county.api  # noqa: F401  (routes on the shared `api` blueprint)
     import county.models  # noqa: F401
     import county.papers  # noqa: F401  (food-safety papers' review: pages on the county blueprint, API routes)

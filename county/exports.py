@@ -42,6 +42,7 @@ def to_csv(columns: list[tuple[str, str]], rows: list[dict]) -> bytes:
 
 
 def to_xlsx(columns: list[tuple[str, str]], rows: list[dict], *, title: str = "Sheet1") -> bytes:
+    # openpyxl only while a workbook is made or read, never in every web worker (tests/bench/test_worker_footprint.py)
     from openpyxl import Workbook
 
     workbook = Workbook()

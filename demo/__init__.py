@@ -5,6 +5,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     from demo.cli import seed_demo_command
 
     app.cli.add_command(seed_demo_command)

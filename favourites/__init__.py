@@ -14,6 +14,7 @@ from favourites import errors as errors  # registers the package's error codes
 
 
 def init_app(app: Flask) -> None:
+    # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     import favourites.api  # noqa: F401  (routes on the shared `api` blueprint)
     import favourites.models  # noqa: F401
     from favourites.views import bp, favourite_on_sign_in

@@ -15,6 +15,7 @@ from institutions import errors as errors  # registers the package's error codes
 
 
 def init_app(app: Flask) -> None:
+    # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     import institutions.api  # noqa: F401  (routes on the shared `api` blueprint)
     import institutions.models  # noqa: F401
     from institutions.views import bp

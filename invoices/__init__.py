@@ -15,6 +15,7 @@ from invoices import errors as errors  # registers the package's error codes
 
 
 def init_app(app: Flask) -> None:
+    # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     import invoices.api  # noqa: F401  (routes on the shared `api` blueprint)
     import invoices.models  # noqa: F401
     from invoices.views import bp

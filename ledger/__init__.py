@@ -8,6 +8,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     import ledger.models  # noqa: F401
     import ledger.payouts  # noqa: F401  (payout items point at entries)
     import ledger.records  # noqa: F401  (entries point at benefit records)

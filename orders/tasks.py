@@ -17,12 +17,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
-from orders.models import Order, OrderPayment, Refund
+from orders.models import Order, OrderLine, OrderPayment, Refund
 from orders.providers import ProviderUnavailable
 from orders.services import cart as cart_service
 from orders.services import expiry, payments
 from orders.services.expiry import expire_pending_orders
 from orders.services.payments import cancel_provider_intent, refunds_to_retry
+from orders.services.refunds import units_with_buyer
 from shop.db import commit, rollback
 from shop.extensions import db
 from shop.history import history_of
@@ -30,6 +31,8 @@ from shop.mail import RETRY_ON as MAIL_RETRY_ON
 from shop.mail import render_mail, send_batch, send_once, task_mail_key
 from shop.outbox import batch_runner
 from shop.timeutil import now_utc
+from shop.urls import external_url
+from stock.models import Lot, LotAllocation, LotStatus
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +165,6 @@ def _recalled_lines(user_id: int) -> list[dict]:
     theirs, so one mail tells a buyer everything, with the units of the lot they still have — units
     that came back (a refund with the goods returned, `units_with_buyer`) are left out, and a line
     whose units all came back is not named."""
-    from orders.models import Order, OrderLine
-    from orders.services.refunds import units_with_buyer
-    from shop.urls import external_url
-    from stock.models import Lot, LotAllocation, LotStatus
-
     units = units_with_buyer()
     rows = db.session.execute(
         sa.select(OrderLine.title, Order.code, Lot.code, Lot.recall_reason, units)

@@ -19,6 +19,7 @@ from reviews import errors as errors  # registers the package's error codes
 
 
 def init_app(app: Flask) -> None:
+    # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     import reviews.api  # noqa: F401  (routes on the shared `api` blueprint)
     import reviews.models  # noqa: F401
     from reviews.views import bp

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import request
+from flask import request, url_for
 from pydantic import BaseModel, Field, StrictInt
 
 from catalog.services import get_visible_product
@@ -84,8 +84,6 @@ def _masked(review: Review) -> str:
 
 
 def review_out(review: Review, *, viewer=None) -> ReviewOut:
-    from flask import url_for
-
     sees_reason = viewer is not None and (viewer.role in ("county", "admin") or viewer.id == review.user_id)
     return ReviewOut(
         id=review.id,

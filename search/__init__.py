@@ -8,6 +8,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     import search.api  # noqa: F401  (routes on the shared `api` blueprint)
     from search import cli, tasks
     from search.views import bp

@@ -34,6 +34,7 @@ _table_mtime: int | None = None
 def computed(word: str) -> tuple[str, str]:
     """(full pinyin, initials) of a word with pypinyin: 板鸭 -> ('banya', 'by'). Non-CJK characters
     are kept (lower case, letters and digits only)."""
+    # only the index writer and a word the table lacks need pypinyin (this module's docstring)
     from pypinyin import Style, lazy_pinyin
 
     full = "".join(lazy_pinyin(word)).lower()

@@ -4,6 +4,11 @@ The kernel knows no domain package by name: `config.Config.DOMAIN_PACKAGES` list
 first, and the factory calls each one's `init_app(app)`, which imports its models, registers its
 blueprints, API routes, commands and tasks, and connects its signal receivers and session
 listeners (docs/ARCHITECTURE.md).
+
+The factory imports the kernel's modules inside its functions, as Flask's tutorial does, not at the
+top of this file: Python runs this file before any `shop.*` module, so a script, a migration or a
+test importing `shop.money` or `shop.db` would otherwise load the extensions, the blueprints,
+Celery and the rest of the application with it.
 """
 
 from __future__ import annotations

@@ -24,8 +24,10 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic.json_schema import models_json_schema
 
 from shop.args import MAX_ID
+from shop.auth.services import user_for_token
 from shop.db import commit
 from shop.errors import Forbidden, NotFound, Unauthorized, ValidationError
+from shop.extensions import csrf
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -167,16 +169,12 @@ def _authenticate():
         scheme, _sep, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("unauthorized")
-        from shop.auth.services import user_for_token
-
         user = user_for_token(token.strip())
         if user is None:
             raise Unauthorized("invalid_token")
         return user
     if current_user.is_authenticated:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
-            from shop.extensions import csrf
-
             csrf.protect()  # first-party pages call the API with their session + X-CSRFToken
         return current_user._get_current_object()
     return None

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import Flask, flash, jsonify, render_template, request
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -71,8 +71,6 @@ def register_messages(messages: dict[str, str | Counted]) -> None:
 def error_message(code: str, params: dict | None = None) -> str:
     """The message of `code` with its parameters, in the current request's language (a counted one in
     the singular or plural form its count asks for)."""
-    from flask_babel import gettext, ngettext
-
     msgid = MESSAGES.get(code)
     if msgid is None:
         log.error("error code %r has no message", code)

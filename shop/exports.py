@@ -32,6 +32,7 @@ def append_row(sheet, values) -> None:
     The cells are built before they are appended (`Worksheet.append` takes `Cell` objects): looking the row
     up again afterwards (`sheet[sheet.max_row]`) scans every cell of the sheet, row after row — 12,000 rows
     took seconds."""
+    # openpyxl only while a workbook is made or read, never in every web worker (tests/bench/test_worker_footprint.py)
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 
     row = []

@@ -29,7 +29,7 @@ class _DeferredMigrate:
 
     def real(self):
         if self._real is None:
-            from flask_migrate import Migrate as FlaskMigrate
+            from flask_migrate import Migrate as FlaskMigrate  # at first use: see Migrate
 
             FlaskMigrate(self._app, self._db, **self._kwargs)  # sets extensions["migrate"], adds `db`
             self._real = self._app.extensions["migrate"]
@@ -48,7 +48,7 @@ class _DbCommands(click.Group):
 
     def make_context(self, info_name, args, parent=None, **extra):
         self._state.real()
-        from flask_migrate.cli import db as commands
+        from flask_migrate.cli import db as commands  # at first use: see Migrate
 
         return commands.make_context(info_name, args, parent=parent, **extra)
 

@@ -24,6 +24,7 @@ from email.utils import make_msgid
 import sqlalchemy as sa
 from celery import shared_task
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.columns import pk
@@ -240,11 +241,7 @@ def _claim_new(keys: list[str]) -> set[str]:
 
 
 def _insert():
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _claim(key: str) -> bool:

@@ -14,6 +14,7 @@ import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.columns import fk, pk
@@ -50,11 +51,7 @@ def valid_token(token: str | None) -> bool:
 
 
 def _insert():
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def claim(form: str, token: str, *, user_id: int | None, now: datetime) -> bool:

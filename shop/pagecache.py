@@ -123,6 +123,7 @@ def init_app(app) -> None:
     rule, the template global `page_is_shared` and the session hooks that see catalog changes."""
     url = app.config.get("CACHE_REDIS_URL") or ""
     if url:
+        # redis-py only when a Redis URL is configured: the embedded default never loads it
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 

@@ -34,6 +34,7 @@ def _fernet():
 @functools.lru_cache(maxsize=4)
 def _fernet_for(material: bytes):
     """One Fernet per key, built once (a bank file decrypts two values per line of the batch)."""
+    # cryptography only where household data is encrypted or decrypted (bench/README.md, "Web worker memory")
     from cryptography.fernet import Fernet
 
     if len(material) == 44:  # an actual Fernet key
@@ -61,7 +62,7 @@ class EncryptedString(sa.types.TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None or value == "":
             return value
-        from cryptography.fernet import InvalidToken
+        from cryptography.fernet import InvalidToken  # lazily, as in _fernet_for
 
         try:
             return _fernet().decrypt(value.encode()).decode()

@@ -98,7 +98,7 @@ def request_key() -> str | None:
 
 class ProxyCache:
     def __init__(self, app):
-        import redis
+        import redis  # only when nginx's cache is configured: the embedded default never loads redis-py
 
         parts = urlsplit(app.config["PROXY_CACHE_PURGE_URL"])
         if parts.scheme != "http" or not parts.hostname:

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, redirect, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shop.extensions import csrf
 
@@ -108,6 +110,7 @@ def init_security(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://")):
+        # redis-py only when a Redis URL is configured: the embedded default never loads it
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
@@ -120,8 +123,6 @@ def init_security(app: Flask) -> None:
     app.add_template_global(csp_nonce, "csp_nonce")
 
     if app.config.get("BEHIND_PROXY"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     @app.before_request
@@ -176,13 +177,11 @@ def same_origin_or_token(view):
 
 
 def _check_same_origin(csrf) -> None:
-    from flask_wtf.csrf import CSRFError  # (shown as shop.errors.http_message explains a CSRF refusal)
-
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None:
         if site in ("same-origin", "none"):
             return
-        raise CSRFError("cross-site request")
+        raise CSRFError("cross-site request")  # worded for the visitor by shop.errors.http_message
     origin = request.headers.get("Origin")
     if origin is not None:
         if origin in own_origins():

@@ -15,10 +15,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from orders.models import OrderLine, Shipment
+from shop.db import commit
 from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
 from shop.mail import send_once, task_mail_key
+from shop.timeutil import now_utc
 from stations.services.fulfilment import status_label
+from stock.services import expire_lots as block_expired_lots
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +101,7 @@ def notify_line_canceled(self, line_id: int, reason: str) -> None:
 def expire_lots() -> list[int]:
     """Beat task (hourly): lots past their best-before date (Beijing) are blocked; their unsold units
     leave the sellable stock. Selling never waits for it: checkout skips expired lots."""
-    from shop.db import commit
-    from shop.timeutil import now_utc
-    from stock.services import expire_lots as run
-
-    ids = run(now=now_utc())
+    ids = block_expired_lots(now=now_utc())
     commit()
     if ids:
         log.info("expired %d lots", len(ids))

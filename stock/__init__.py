@@ -9,4 +9,5 @@ from stock import errors as errors  # registers the package's error codes
 
 
 def init_app(app: Flask) -> None:
+    # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     import stock.models  # noqa: F401

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from catalog.models import BenefitLink, Household, Village
 from shop.auth.models import User
+from shop.celery import enqueue_after_commit
 from shop.extensions import db
 from shop.timeutil import TZ, local_date
 from tourism.models import Holiday, Listing, Session, UnitType
@@ -182,8 +183,6 @@ def seed(now: datetime) -> bool:
                         created = True
     db.session.flush()
     if new_listing_ids:
-        from shop.celery import enqueue_after_commit
-
         # after commit, in the search queue (the search package sits above tourism: named, not imported)
         enqueue_after_commit("search.tasks.reindex_listings", sorted(new_listing_ids))
     return created

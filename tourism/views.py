@@ -337,14 +337,10 @@ def book(listing_id: int):
         booking = book_listing(req, user=current_user, now=now)
         commit()
     except AlreadySubmitted as exc:  # the same page posted twice: the first POST made the booking
-        from shop.db import rollback
-
         rollback()
         flash(exc.message, "info")
         return redirect(url_for("tourism.my_bookings"), 303)
     except DomainError as exc:
-        from shop.db import rollback
-
         rollback()
         flash(exc.message, "error")
         for name in exc.fields:  # the fields' values are machine codes ("not after check-in"): show the message
@@ -529,8 +525,6 @@ def host_check_in():
             flash(_("已办理入住：%(code)s", code=booking.code), "success")
             return redirect(url_for("tourism.host_home"))
         except DomainError as exc:
-            from shop.db import rollback
-
             rollback()
             if "cash_received_fen" in (exc.fields or {}):
                 form.cash_received.errors = [exc.message]
@@ -647,8 +641,6 @@ def host_listing_photo_add(listing_id: int):
         add_listing_photo(listing, upload, actor=current_user, now=now_utc())
         commit()
     except DomainError as exc:
-        from shop.db import rollback
-
         rollback()
         flash(exc.message, "error")
         return _render_host_edit(get_host_listing(current_user, listing_id), status=exc.status)
@@ -839,8 +831,6 @@ def host_refund_kept(code: str):
         amount = refund_kept(booking, actor=current_user, now=now_utc(), reason="host refunded the kept money")
         commit()
     except DomainError as exc:
-        from shop.db import rollback
-
         rollback()
         flash(exc.message, "error")
     else:
@@ -867,8 +857,6 @@ def host_cancel(code: str):
         host_cancel_booking(booking, actor=current_user, now=now_utc())
         commit()
     except DomainError as exc:
-        from shop.db import rollback
-
         rollback()
         flash(exc.message, "error")
     else:

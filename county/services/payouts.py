@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
+from zipfile import BadZipFile
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -559,6 +560,7 @@ def line_ref(batch: PayoutBatch, line: _Line) -> str:
 def export_batch(batch: PayoutBatch, *, actor, now: datetime) -> bytes:
     """The bank's batch-payment workbook of the batch's pending lines, unmasked (it is the bank's
     instruction); audited. The first export moves the batch to `exported`."""
+    # openpyxl only while a workbook is made or read, never in every web worker (tests/bench/test_worker_footprint.py)
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
@@ -633,8 +635,7 @@ class ResultReport:
 
 def _read_result(source) -> list[tuple[int, dict]]:
     """[(row number, {ref, amount, status, bank_ref, reason})] from an XLSX file."""
-    from zipfile import BadZipFile
-
+    # openpyxl only while a workbook is made or read, never in every web worker (tests/bench/test_worker_footprint.py)
     from openpyxl import load_workbook
 
     try:

@@ -19,11 +19,14 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from orders.models import LineStatus, Order, OrderLine, ShipmentStatus
+from orders.services.payments import refund_line, shipment_cancelable
 from shop.audit import record_audit
 from shop.celery import enqueue_after_commit
 from shop.errors import NotFound, ValidationError
 from shop.extensions import db
+from stations.services.fulfilment import cancel_line
 from stock.models import Lot, LotAllocation, LotStatus
+from stock.services import block_lot
 
 RECALL_REASON_MAX = 200
 
@@ -58,8 +61,6 @@ def recalled_lots(limit: int = 200) -> list[Lot]:
 
 
 def _action(line: OrderLine) -> str:
-    from orders.services.payments import shipment_cancelable
-
     if line.status != LineStatus.OPEN:
         return "done"
     status = line.shipment.status if line.shipment is not None else None
@@ -96,8 +97,6 @@ def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedL
         raise ValidationError("recall_reason_required", fields={"reason": "required"})
     if len(reason) > RECALL_REASON_MAX:
         raise ValidationError("recall_reason_too_long", fields={"reason": "too_long"})
-    from stock.services import block_lot
-
     already = lot.status == LotStatus.RECALLED
     block_lot(lot, LotStatus.RECALLED, now=now, actor=actor, reason=reason)
     lines = affected_lines(lot)
@@ -123,9 +122,6 @@ def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedL
 def refund_recalled(lot: Lot, *, actor, now: datetime) -> int:
     """Refund every open line that took the recalled lot, in one step; returns how many were refunded.
     Lines still on their way are left for after delivery (listed as such)."""
-    from orders.services.payments import refund_line
-    from stations.services.fulfilment import cancel_line
-
     if lot.status != LotStatus.RECALLED:
         raise ValidationError("lot_not_recalled", fields={"lot": "not_recalled"})
     reason = _("批次 %(code)s 召回：%(reason)s", code=lot.code, reason=lot.recall_reason)[:200]

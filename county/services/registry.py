@@ -347,6 +347,7 @@ def _cell(value) -> str:
 
 def read_sheet(source) -> tuple[list[str], list[tuple[int, dict]]]:
     """Read the first sheet: (field names found, [(row number, {field: text})])."""
+    # openpyxl only while a workbook is made or read, never in every web worker (tests/bench/test_worker_footprint.py)
     from openpyxl import load_workbook
 
     try:

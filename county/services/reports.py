@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -108,8 +109,6 @@ def _labels(group_by: str, keys: set) -> dict:
         households = db.session.scalars(sa.select(Household).where(Household.id.in_(keys))).all()
         return {h.id: f"{mask_name(h.head_name)}（{h.village.name}）" for h in households}
     if group_by == "category":  # categories carry an English name
-        from flask_babel import get_locale
-
         english = str(get_locale() or "").startswith("en")
         return {
             c.id: (c.name_en or c.name) if english else c.name
@@ -377,6 +376,7 @@ def reports_dir() -> str:
 
 def write_monthly_report(month: str, *, directory: str | None = None) -> str:
     """Write instance/reports/income-YYYY-MM.xlsx: totals and one sheet per grouping (masked). Returns the path."""
+    # openpyxl only while a workbook is made or read, never in every web worker (tests/bench/test_worker_footprint.py)
     from openpyxl import Workbook
 
     date_from, date_to = parse_month(month)

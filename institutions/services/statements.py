@@ -238,6 +238,7 @@ def statement(organisation: Organisation, year: int) -> Statement:
 def statement_xlsx(organisation: Organisation, st: Statement) -> bytes:
     """The statement as a workbook: the organisation, period, budget and share, one row per month, then
     one row per order (their sum is the total). Every cell through `shop.exports.append_row` (no formulas)."""
+    # openpyxl only while a workbook is made or read, never in every web worker (tests/bench/test_worker_footprint.py)
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -373,6 +374,7 @@ def county_report(year: int) -> CountyReport:
 def county_report_xlsx(report: CountyReport, kind_labels: dict[str, str]) -> bytes:
     """The county's institutional report as a workbook: by organisation and month, by type, and the
     households credited (masked names). Cells through `shop.exports.append_row` (no formulas)."""
+    # openpyxl only while a workbook is made or read, never in every web worker (tests/bench/test_worker_footprint.py)
     from openpyxl import Workbook
 
     yuan = fen_to_decimal

@@ -23,6 +23,7 @@ from orders.providers.base import (  # noqa: F401  (the providers' vocabulary, i
 
 
 def _stripe_provider():
+    # stripe (and requests) only in a process that speaks to Stripe (tests/bench/test_worker_footprint.py)
     from orders.providers.stripe import StripeProvider
 
     return StripeProvider

@@ -28,6 +28,7 @@ from shop.db import commit
 from shop.errors import DomainError
 from shop.extensions import db
 from shop.forms import ShopForm
+from shop.mail import send_mail
 from shop.security import AUTH_LIMIT, limiter
 from shop.urls import external_url
 
@@ -104,8 +105,6 @@ def send_setup_link(user: User) -> None:
     their own password, after the caller's commit (through the outbox, as every mail). The mail is written
     now, in the account's language (Chinese when it has none yet: the shop's default), so the link in it
     is made from the password hash as it is now and stops working once a password is set."""
-    from shop.mail import send_mail
-
     link = external_url("password.setup", token=make_setup_token(user))
     days = setup_link_days()
     with force_locale(user.locale or "zh_CN"):
@@ -129,8 +128,6 @@ def forgot():
     if form.validate_on_submit():
         user = get_user_by_email(form.email.data)
         if user is not None and user.is_active:
-            from shop.mail import send_mail
-
             link = external_url("password.reset", token=make_reset_token(user))
             # the account holder's language (the page's when the account has none yet)
             with force_locale(user.locale or str(get_locale())):

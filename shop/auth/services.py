@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from shop.auth.models import ApiToken, Role, User
-from shop.db import statement
+from shop.db import commit, statement
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.timeutil import now_utc
@@ -205,10 +206,6 @@ def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
 def remember_locale(lang: str) -> None:
     """The signed-in account chose `lang` (a language of the shop): its e-mails are written in it from now
     on (tasks use `user.locale`). Commits only when it changed."""
-    from flask_login import current_user
-
-    from shop.db import commit
-
     if current_user.is_authenticated and current_user.locale != lang:
         current_user.locale = lang
         commit()

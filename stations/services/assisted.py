@@ -23,8 +23,9 @@ from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
 from shop.errors import NotFound, ValidationError, check_price_fen
 from shop.extensions import db
+from shop.once import claim_or_refuse
 from stock.models import Station, StockRecord
-from stock.services import MAX_QUANTITY, receive_stock, set_on_hand
+from stock.services import MAX_QUANTITY, correct_stock, receive_stock, set_on_hand
 
 MAX_PRICE_FEN = 10**8  # ¥1,000,000
 
@@ -111,8 +112,6 @@ def create_assisted_product(
         if sibling is None or sibling.station_id != station.id:
             raise NotFound("variant_not_found", fields={"variant_of": str(data.variant_of)})
     if form_token is not None:
-        from shop.once import claim_or_refuse
-
         claim_or_refuse("stations.product_new", form_token, user_id=getattr(actor, "id", None), now=now)
     checked = check_image(image) if image is not None else None  # before any write
     product = create_product(
@@ -230,8 +229,6 @@ def update_product(
     if stock is not None:
         set_on_hand(record, stock, reason=reason or "", actor=actor, now=now)
     if stock_delta is not None:
-        from stock.services import correct_stock
-
         correct_stock(record, stock_delta, reason=reason or "", actor=actor, now=now)
     changes = {}
     certified = {"price_fen": price_fen, "name": name, "unit": unit}

@@ -51,7 +51,7 @@ from sqlalchemy.orm import selectinload
 from ledger.services import credit_line
 from orders.models import Delivery, LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from orders.services.amounts import is_cash_order, shipment_due_fen
-from orders.services.cashbook import take_cash
+from orders.services.cashbook import take_cash, take_cash_for_order
 from orders.services.common import adjust_delivered_count
 from orders.services.payments import counter_cash_refusal, refund_line, settle_cash_payment, shipment_cancelable
 from orders.services.pickup import handover_station_id, is_transfer, on_own_shelf, pickup_station_id
@@ -613,8 +613,6 @@ def hand_over_pickup(
         left = max(PICKUP_MAX_FAILURES - max(s.pickup_failures for s in live), 0)
         raise WrongPickupCode("wrong_pickup_code", fields={"pickup_code": "wrong", "attempts_left": str(left)})
     if is_cash_order(order):
-        from orders.services.cashbook import take_cash_for_order
-
         take_cash_for_order(live, cash_received_fen, actor=actor, now=now)
     for s in live:
         _hand_over(s, actor=actor, now=now, note="picked up")

@@ -22,11 +22,19 @@ from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
 from catalog.services import benefit_split
-from ledger.services import credit_line
+from ledger.services import KEPT_LATE_CANCEL, KEPT_NO_SHOW, credit_kept, credit_line
+from orders.bookables import BookingQuote, HeldLines
 from orders.models import LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
 from orders.providers import ProviderError
 from orders.providers import card_payments_enabled as enabled
-from orders.services.payments import NewCardPayment, cancel_order, refund_payment, start_new_payment, start_payment
+from orders.services.payments import (
+    NewCardPayment,
+    cancel_order,
+    confirm_cash,
+    refund_payment,
+    start_new_payment,
+    start_payment,
+)
 from shop.auth.models import User
 from shop.celery import enqueue_after_commit
 from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret, typed_numeric_code
@@ -874,8 +882,6 @@ def cancel_booking(booking: Booking, *, actor, now: datetime, with_order: bool =
     if line is not None and line.status == LineStatus.OPEN:
         line.status = LineStatus.REFUNDED if quote.refund_fen > 0 else LineStatus.CANCELED
     if line is not None and quote.fee_fen > 0:
-        from ledger.services import KEPT_LATE_CANCEL, credit_kept
-
         credit_kept(line, amount_fen=kept_fen(booking, payment), ref=KEPT_LATE_CANCEL, now=now)
     if (
         not with_order
@@ -952,8 +958,6 @@ def check_in_booking(
     transition(booking, BookingStatus.CHECKED_IN, actor=actor, now=now)
     booking.checked_in_at = now
     if taken is not None:
-        from orders.services.payments import confirm_cash
-
         confirm_cash(booking.order, actor=actor, now=now)  # the cash is in the host's book: the payment is in
     db.session.flush()
     return booking
@@ -1075,8 +1079,6 @@ def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
     _tell_guest_canceled(booking, "no_show")
     line = None if order is None else next((l for l in order.lines if l.booking_id == booking.id), None)
     if payment is not None and line is not None:
-        from ledger.services import KEPT_NO_SHOW, credit_kept
-
         credit_kept(line, amount_fen=kept_fen(booking, payment), ref=KEPT_NO_SHOW, now=now)
     db.session.flush()
     return booking
@@ -1190,8 +1192,6 @@ class CartBookings:
     `_booking_rows`): one path for the rules, the locks and the expiry."""
 
     def quote(self, item, *, now: datetime):
-        from orders.bookables import BookingQuote
-
         listing = _listing_for_booking(item.listing_id)
         req = _request_of(item)
         unit_type, session, check_in, check_out = _validate(req, listing, now=now)
@@ -1221,8 +1221,6 @@ class CartBookings:
         )
 
     def hold(self, order, items, *, buyer, now: datetime, pay_on_arrival: bool):
-        from orders.bookables import HeldLines
-
         checked = []
         for item in items:
             req = _request_of(item, pay_on_arrival=pay_on_arrival)
