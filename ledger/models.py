@@ -60,8 +60,8 @@ class IncomeEntry(db.Model):
         ),
         sa.Index("ix_income_entries_household_date", "household_id", "entry_date"),
         # the county reports (county.services.reports) sum a date range grouped by one of these
-        # columns: on PostgreSQL they read only this index (an index-only scan; a month of the
-        # bench's 370,000 entries: 48 ms -> 7 ms), not the entries scattered over the table
+        # columns: on PostgreSQL they read only this index (an index-only scan; figures in bench/README.md,
+        # "Figures behind rules in the code"), not the entries scattered over the table
         sa.Index(
             "ix_income_entries_date_covering",
             "entry_date",

@@ -8,10 +8,8 @@ benchmark tool, never imported by the application. The stock `localstripe` comma
 `/tmp/localstripe.pickle`: `resources.Store.__setitem__` and `__delitem__` call `Store.dump_to_disk`,
 which pickles the WHOLE store on every write, and `start` reloads the file unless `--from-scratch`.
 So two emulators on one machine (the suite's and a benchmark's) write one file, and each write costs
-more as the store grows: measured on the 2-core machine (2026-12-04, PaymentIntent creates through the
-stripe client), 3.3 ms of the emulator's CPU per create after 300 intents, 13.5 ms after 1,800, against
-0.6 ms in memory — in a benchmark that creates thousands of intents on the cores the shop is measured
-on, that would be measuring the emulator.
+more as the store grows (figures in bench/README.md, "Figures behind rules in the code"): in a benchmark that
+creates thousands of intents on the cores the shop is measured on, that would be measuring the emulator.
 
 What this launcher changes, and nothing else:
 

@@ -26,8 +26,9 @@ too). Queries are segmented with a jieba Tokenizer whose dictionary is the index
 (`segmenter.VOCABULARY_FILE`, written by the writer next to the index): a query word is then a term
 of the index, and a web process does not hold jieba's 349,046-word dictionary. Pinyin comes from
 pypinyin in the index writer and from a table the writer saves next to the index for everyone else
-(`search.pinyin`), so web workers do not load pypinyin's 50 MB. Latin/digit runs stay whole and keep a
-following unit or grade character (`a级`, `5斤`, `10kg`), and are also indexed split (`10`, `kg`).
+(`search.pinyin`), so web workers do not load pypinyin (bench/README.md, "Web worker memory").
+Latin/digit runs stay whole and keep a following unit or grade character (`a级`, `5斤`, `10kg`), and
+are also indexed split (`10`, `kg`).
 Fields are chosen for cheap query shapes:
 
 - `text`: name (twice, as a weight), village, township, category, producer and description, one
@@ -63,7 +64,7 @@ Evaluation and speed (figures in bench/README.md, measured with `bench/search_be
   (a segment never changes; after a one-document update only the new segment is read), joined per
   searcher, so mapping hits to ids and counting facets are list lookups.
 - Segments are written as separate files, not compound ones: Whoosh opens a compound segment as an
-  in-memory copy per searcher (about 120 MB per thread at 100,000 products; see `Engine.write`).
+  in-memory copy per searcher, so per thread (bench/README.md, "Search"; see `Engine.write`).
 - Searchers are cached per thread and reopened only when the index generation on disk changes;
   results (ids, pages, counts, facets) are cached with them per query and filters, so a popular
   query or the next page costs a dictionary lookup until the index changes.
@@ -684,9 +685,9 @@ class Engine:
         then bring the vocabulary file up to date.
 
         NOTE segments are written as separate files, not one compound file: Whoosh reads a compound
-        segment through mmap as an in-memory COPY of its terms and postings, about 120 MB per
-        searcher, so per thread, at 100,000 products; separate files are read through ordinary
-        buffered files (the OS page cache, shared)."""
+        segment through mmap as an in-memory COPY of its terms and postings per searcher, so per
+        thread (bench/README.md, "Search"); separate files are read through ordinary buffered files
+        (the OS page cache, shared)."""
         with self.write_lock:
             ix = self.index(create=create)
             for attempt in range(retries):

@@ -1,12 +1,12 @@
 """Pinyin of words for search (full and initials): pypinyin in the index writer, a table for the others.
 
-pypinyin loads about 50 MB of dictionaries on import. The index writer needs it (the `py` and `pre`
-fields of every document). A web worker needs the pinyin of few words, at query time: the synonyms
-(a pinyin query also finds a word's synonyms) and the words of the product and listing names the
-search page highlights for a pinyin query. The writer has those names at hand, so it saves the pinyin
-of those words next to the index (`TABLE_FILE`: word -> (full, initials), written before the index
-commit): `flask search reindex` and the first build write it whole, each update adds the words of
-its documents (or writes it whole when it is missing, e.g. an index built by an older version).
+pypinyin loads large dictionaries on import (bench/README.md, "Web worker memory"). The index writer
+needs it (the `py` and `pre` fields of every document). A web worker needs the pinyin of few words, at
+query time: the synonyms (a pinyin query also finds a word's synonyms) and the words of the product and
+listing names the search page highlights for a pinyin query. The writer has those names at hand, so it
+saves the pinyin of those words next to the index (`TABLE_FILE`: word -> (full, initials), written before
+the index commit): `flask search reindex` and the first build write it whole, each update adds the words
+of its documents (or writes it whole when it is missing, e.g. an index built by an older version).
 Readers load it when they open a new index generation (`use_table`).
 
 A word the table lacks (a name committed after the index was written, a synonym added since) is

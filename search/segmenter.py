@@ -1,7 +1,8 @@
 """jieba for search, through jieba's public API only (`jieba.Tokenizer`, `initialize`, `load_userdict`,
 `add_word`, `cut`, `tokenize`, `cut_for_search`, the `FREQ` table its own `get_FREQ` reads).
 
-Two kinds of tokenizer, because jieba's own dictionary (349,046 words) costs about 80 MB a process:
+Two kinds of tokenizer, because jieba's own dictionary (349,046 words) is large in every process that
+loads it (bench/README.md, "Web worker memory"):
 
 - `full_tokenizer()`: jieba's default dictionary. The index writer segments documents with it (and a
   process that writes, such as the embedded default or the tests, holds it).

@@ -30,8 +30,8 @@ def append_row(sheet, values) -> None:
     that keeps it text when edited), never as a formula. Control characters XLSX cannot hold are dropped.
 
     The cells are built before they are appended (`Worksheet.append` takes `Cell` objects): looking the row
-    up again afterwards (`sheet[sheet.max_row]`) scans every cell of the sheet, row after row — 12,000 rows
-    took seconds."""
+    up again afterwards (`sheet[sheet.max_row]`) scans every cell of the sheet, row after row (figures in
+    bench/README.md, "Figures behind rules in the code")."""
     # openpyxl only while a workbook is made or read, never in every web worker (tests/bench/test_worker_footprint.py)
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 

@@ -10,8 +10,9 @@ from shop.columns import Base
 
 
 class Migrate:
-    """Flask-Migrate, imported when first used: `flask_migrate` imports alembic (about 11 MB), which
-    only `flask db ...`, the migrations and the tests need, never a web worker or a Celery worker.
+    """Flask-Migrate, imported when first used: `flask_migrate` imports alembic, which only `flask db ...`,
+    the migrations and the tests need, never a web worker or a Celery worker (bench/README.md, "Web worker
+    memory").
 
     `init_app` puts a stand-in in `app.extensions["migrate"]` and a `db` command group that load the
     real Flask-Migrate (which then replaces both) the moment either is used."""

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 # cryptography is imported where a value is encrypted or decrypted (county pages, imports, exports),
-# not with the models: its Rust extension and OpenSSL are about 10 MB of every web worker otherwise.
+# not with the models: its Rust extension and OpenSSL would otherwise be in every web worker
+# (bench/README.md, "Web worker memory").
 
 
 def _key_material() -> bytes:
@@ -34,7 +35,7 @@ def _fernet():
 @functools.lru_cache(maxsize=4)
 def _fernet_for(material: bytes):
     """One Fernet per key, built once (a bank file decrypts two values per line of the batch)."""
-    # cryptography only where household data is encrypted or decrypted (bench/README.md, "Web worker memory")
+    # cryptography here, not at the top: see the comment under the imports
     from cryptography.fernet import Fernet
 
     if len(material) == 44:  # an actual Fernet key

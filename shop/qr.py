@@ -21,9 +21,10 @@ BORDER = 2  # modules of quiet zone
 
 def qr_png(text: str) -> bytes:
     """A PNG QR code of `text`, as qrcode's own PIL image saves it. The mask pattern is fixed: a short
-    code scans with any of the eight, and choosing the best (qrcode's default) costs three times as
-    much. (Drawing the module matrix ourselves, scaled up, is faster but re-creates what qrcode's image
-    does: not done, README "Contributing".)"""
+    code scans with any of the eight, and choosing the best (qrcode's default) makes the code once for
+    each of them first (figures in bench/README.md, "Figures behind rules in the code"). (Drawing the
+    module matrix ourselves, scaled up, is faster but re-creates what qrcode's image does: not done,
+    README "Contributing".)"""
     code = qrcode.QRCode(box_size=BOX, border=BORDER, mask_pattern=0)
     code.add_data(text)
     code.make(fit=True)

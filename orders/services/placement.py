@@ -268,7 +268,7 @@ def _read_items(
     up to the cap (`orders.services.limits`; the buyer's row is already locked). Returns ({product_id:
     item}, pick-up station exists, open orders) — the last two None when not asked or when no
     product matched, so nothing answered."""
-    with_pickup = bool(pickup_station_id)  # the statement is built once per variant (was ~5% of a checkout's CPU)
+    with_pickup = bool(pickup_station_id)  # the statement is built once per variant (shop.db.statement)
     with_open_orders = pay_later is not None
     query = statement(
         ("orders.read_items", with_pickup, with_open_orders),
