@@ -261,7 +261,7 @@ class Product(db.Model):
     @property
     def lowest_price_fen(self) -> int:
         """The lowest price of the shown variants: what a card shows ("¥X 起" when they differ), what
-        a list's price sort orders by (`catalog.services.lowest_variant_price`)."""
+        a list's price sort orders by (`catalog.services.with_lowest_price`)."""
         return min(v.price_fen for v in self.variants)
 
     @property
