@@ -122,6 +122,10 @@ class Config:
     #: Shared page cache for anonymous pages (Redis); unset = in-process (single-process default only).
     #: It also keeps the confirmation steps of irreversible actions (shop/confirm.py).
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
+    #: Seconds a cached page is kept at most / browsers and proxies may reuse one without asking (0: they
+    #: revalidate every time, so a price is never stale; shop/pagecache.py, docs/caching.md).
+    PAGE_CACHE_TTL = _int("PAGE_CACHE_TTL", 300)
+    PAGE_MAX_AGE = _int("PAGE_MAX_AGE", 0)
     #: How long a confirmation page (GET /confirm/<token>, shop/confirm.py) can be opened after its POST.
     CONFIRM_STEP_SECONDS = _int("CONFIRM_STEP_SECONDS", 30 * 60)
     #: nginx's page cache (deploy/nginx.conf, shop/proxycache.py): nginx's address as the app reaches it,

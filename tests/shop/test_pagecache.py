@@ -4,8 +4,13 @@ forms shared pages carry. Redis, outages and two web nodes: tests/faults/test_pa
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import subprocess
+import sys
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -16,6 +21,8 @@ from hypothesis import strategies as st
 from shop import pagecache
 from shop.db import commit
 from tests.factories import make_product, make_user
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
@@ -501,6 +508,17 @@ def test_api_errors_are_never_cached(client, db, cache_on):
 
 
 # --- HTTP caching semantics ------------------------------------------------------------------
+
+
+def test_the_cache_lifetimes_are_read_from_the_environment(client, db, cache_on, monkeypatch):
+    """PAGE_CACHE_TTL and PAGE_MAX_AGE are environment variables (README, "Configuration"), like the rest."""
+    probe = "import config; print(config.Config.PAGE_CACHE_TTL, config.Config.PAGE_MAX_AGE)"
+    env = {k: v for k, v in os.environ.items() if k not in ("PAGE_CACHE_TTL", "PAGE_MAX_AGE")}
+    run = functools.partial(subprocess.run, [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
+    assert run(env=env).stdout.split() == ["300", "0"]
+    assert run(env={**env, "PAGE_CACHE_TTL": "600", "PAGE_MAX_AGE": "60"}).stdout.split() == ["600", "60"]
+    monkeypatch.setitem(client.application.config, "PAGE_MAX_AGE", 60)
+    assert "max-age=60" in client.get("/products").headers["Cache-Control"]
 
 
 def test_shared_pages_are_public_revalidated_with_an_etag_and_304(client, db, cache_on):
