@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 
 from orders.models import LineStatus, Order, OrderLine, ShipmentStatus
 from orders.services.payments import refund_line, shipment_cancelable
+from orders.services.refunds import units_with_buyer
 from shop.audit import record_audit
 from shop.celery import enqueue_after_commit
 from shop.errors import NotFound, ValidationError
@@ -75,8 +76,6 @@ def affected_lines(lot: Lot) -> list[AffectedLine]:
     """Every order line that took units of the lot (held or handed over) and whose buyer still has some
     of them, oldest first: units that came back (`orders.services.refunds.units_with_buyer`) are not
     counted, and a line whose units all came back is not listed."""
-    from orders.services.refunds import units_with_buyer
-
     units = units_with_buyer()
     rows = db.session.execute(
         sa.select(OrderLine, units)
