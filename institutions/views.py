@@ -4,8 +4,6 @@ permission -> one service -> commit() -> redirect."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -32,6 +30,7 @@ from institutions.services import organisations as orgs
 from institutions.services import purchases, quotes, statements
 from orders.services import transfers
 from orders.services.placement import ADDRESS_FIELDS, AddressData
+from shop.args import page_date_arg
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first
@@ -329,46 +328,48 @@ def set_budget(organisation_id: int):
     return redirect(url_for(".statement_page", organisation_id=organisation.id, year=year), 303)
 
 
-def _period():
-    """(from, to) when the query gives both as ISO dates, else None."""
-    try:
-        start = date.fromisoformat(request.args.get("from", "")[:10])
-        end = date.fromisoformat(request.args.get("to", "")[:10])
-    except ValueError:
-        return None
-    return start, end
-
-
 def _statement(organisation):
-    """The statement of the asked period (`from`–`to`) or year; a bad period falls back to the year."""
-    period = _period()
-    if period is not None:
-        try:
-            return statements.statement_for(organisation, *period), True
-        except ValidationError as exc:
-            flash(exc.message, "error")
-    return statements.statement(organisation, _year()), False
+    """(statement, is_period, status): the statement of the asked period (`from`–`to`) or of the year.
+    A period typed wrong by hand into the URL (a date that is none, one end missing, the ends reversed
+    or too far apart) is said on the page, which shows the year instead (422)."""
+    instead = _("已显示全年对账单")
+    start, start_status = page_date_arg("from", label=_("起始日期"), instead=instead)
+    end, end_status = page_date_arg("to", label=_("截止日期"), instead=instead)
+    if start_status != 200 or end_status != 200:
+        return statements.statement(organisation, _year()), False, 422
+    if start is None and end is None:
+        return statements.statement(organisation, _year()), False, 200
+    if start is None or end is None:
+        flash(_("请同时填写起始日期和截止日期；%(instead)s", instead=instead), "error")
+        return statements.statement(organisation, _year()), False, 422
+    try:
+        return statements.statement_for(organisation, start, end), True, 200
+    except ValidationError as exc:
+        flash(exc.message, "error")
+        return statements.statement(organisation, _year()), False, 422
 
 
 @bp.get("/organisations/<int:organisation_id>/statement")
 @login_required
 def statement_page(organisation_id: int):
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
-    st, is_period = _statement(organisation)
+    st, is_period, status = _statement(organisation)
     return render_template(
         "institutions/statement.html",
         organisation=organisation,
         st=st,
         is_period=is_period,
         can_set_budget=statements.can_set_budget(organisation, current_user),
-    )
+    ), status
 
 
 @bp.get("/organisations/<int:organisation_id>/statement.xlsx")
 @login_required
 def statement_xlsx(organisation_id: int):
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
-    st, is_period = _statement(organisation)
+    st, is_period, status = _statement(organisation)
+    if status != 200:  # a period typed wrong: no file of another period than the one asked
+        abort(400)
     response = Response(
         statements.statement_xlsx(organisation, st),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from io import BytesIO
 
+import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
@@ -162,3 +163,27 @@ def test_the_county_report_shows_the_households_credited_by_the_purchases_and_ex
     other = app.test_client()
     other.post("/login", data={"email": buyer.email, "password": "password123"})
     assert other.get(f"/county/organisations/report.xlsx?year={year}").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "query, said",
+    [
+        ("from=2026-13-45&to=2026-12-01", "起始日期"),  # a date that is none
+        ("from=2026-12-01&to=12/31/2026", "截止日期"),
+        ("from=2026-12-01", "请同时填写起始日期和截止日期"),  # one end missing
+        ("to=2026-12-01", "请同时填写起始日期和截止日期"),
+    ],
+)
+def test_a_period_typed_wrong_is_said_and_the_year_shown(app, db, query, said):
+    """A period typed by hand into the URL wrong: the year's statement with the reason on top (422), not a
+    silent fall-back; its XLSX is refused (400) rather than a file of another period."""
+    organisation, _buyer, approver, _viewer, _rice, _eggs = _setup()
+    commit()
+    web = app.test_client()
+    web.post("/login", data={"email": approver.email, "password": "password123"})
+    res = web.get(f"/organisations/{organisation.id}/statement?{query}")
+    page = res.get_data(as_text=True)
+    assert res.status_code == 422
+    assert said in page and "已显示全年对账单" in page
+    assert f"对账单 · {local_date(now_utc()).year}" in page
+    assert web.get(f"/organisations/{organisation.id}/statement.xlsx?{query}").status_code == 400
