@@ -334,3 +334,26 @@ def test_each_decision_asks_first_and_then_says_what_was_done(db, world, now, cl
     done = client.post(url, data={"confirm": "1", "note": "无质量问题"}, follow_redirects=True).get_data(as_text=True)
     assert "已拒绝退款申请" in done
     assert db.session.get(RefundRequest, rejected.id).status == "rejected"
+
+
+@pytest.mark.parametrize(
+    ("lang", "label", "note_label"),
+    [
+        ("zh_CN", "退款申请：已拒绝", "处理说明：照片看不出破损"),
+        ("en", "Refund request: Rejected", "Note from the station: 照片看不出破损"),
+    ],
+)
+def test_the_buyer_reads_why_the_station_rejected_the_refund(app, db, world, now, lang, label, note_label):
+    """A rejected request shows the buyer the station's note (its reason) under the line, after the review
+    state rather than run into it, and says Refund request (one) in English, not the station menu's plural."""
+    order, req = _asked(world, now, quantity=1)
+    station = app.test_client()
+    station.post("/login", data={"email": world.a.operator.email, "password": "password123"})
+    url = f"/refund-requests/{req.id}/reject"
+    assert station.post(url, data={"confirm": "1", "note": "照片看不出破损"}).status_code == 303
+    buyer = app.test_client()
+    buyer.get(f"/?lang={lang}")
+    buyer.post("/login", data={"email": world.buyer.email, "password": "password123"})
+    nodes = page_text_nodes(buyer.get(f"/orders/{order.code}").get_data(as_text=True))
+    text = " ".join(nodes).replace(" ", "")
+    assert label.replace(" ", "") in text and note_label.replace(" ", "") in text, nodes
