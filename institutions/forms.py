@@ -60,6 +60,7 @@ class PurchaseForm(ShopForm):
     district = StringField(_l("区县"), validators=[Optional(), Length(max=20)])
     line = StringField(_l("详细地址"), validators=[Optional(), Length(max=200)])
     note = StringField(_l("备注"), validators=[Optional(), Length(max=200)])
+    form_token = OnceTokenField()  # two POSTs of the same page save one draft
 
 
 class RejectForm(ShopForm):

@@ -193,6 +193,8 @@ def new_purchase(organisation_id: int):
         if form.validate_on_submit():
             try:
                 items = _items_from_form()
+                now = now_utc()
+                form.form_token.claim("institutions.purchase", user_id=current_user.id, now=now)
                 ship = form.delivery.data == "ship"
                 address = AddressData(**{name: form[name].data or "" for name in ADDRESS_FIELDS})
                 data = purchases.PurchaseData(
@@ -206,10 +208,14 @@ def new_purchase(organisation_id: int):
                     else [],
                     items=[] if ship else items,
                 )
-                purchase = purchases.create_purchase(organisation, data, user=current_user, now=now_utc())
+                purchase = purchases.create_purchase(organisation, data, user=current_user, now=now)
                 commit()
                 flash(_("采购单草稿已保存，核对后请提交审批"), "success")
                 return redirect(url_for(".purchase_detail", purchase_id=purchase.id), 303)
+            except AlreadySubmitted as exc:  # the same page posted twice: the first POST saved the draft
+                rollback()
+                flash(exc.message, "info")
+                return redirect(url_for(".detail", organisation_id=organisation.id), 303)
             except DomainError as exc:
                 rollback()
                 flash(exc.message, "error")

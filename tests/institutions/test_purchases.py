@@ -13,6 +13,7 @@ from orders.models import Order, OrderLine, Shipment
 from shop.audit import AuditEntry
 from shop.db import commit
 from shop.extensions import db as _db
+from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
@@ -263,6 +264,7 @@ def test_the_pages_let_a_buyer_draft_and_submit_and_the_approver_approve(app, db
             "payment_method": "cod",
             "label": "本部食堂",
             **ADDRESS_JSON,
+            "form_token": new_form_token(),
             "product_0": str(rice.id),
             "quantity_0": "3",
             "product_1": str(eggs.id),
@@ -289,6 +291,35 @@ def test_the_pages_let_a_buyer_draft_and_submit_and_the_approver_approve(app, db
     assert code in page and code in buyer_client.get("/orders").get_data(as_text=True)
 
 
+def test_a_double_tap_on_save_draft_saves_one_purchase(app, db):
+    """The new-purchase page carries a once-token: its second POST (a double tap, the page sent again)
+    saves nothing and says the form was sent already; a POST without the token saves nothing either."""
+    organisation, buyer, _approver, _viewer, rice, _eggs = _setup()
+    client = app.test_client()
+    client.post("/login", data={"email": buyer.email, "password": "password123"})
+    page = client.get(f"/organisations/{organisation.id}/purchases/new").get_data(as_text=True)
+    token = page.split('name="form_token" type="hidden" value="')[1].split('"')[0]
+    data = {
+        "delivery": "ship",
+        "requested_date": _day(),
+        "payment_method": "bank_transfer",
+        "label": "本部食堂",
+        **ADDRESS_JSON,
+        "product_0": str(rice.id),
+        "quantity_0": "3",
+    }
+    first = client.post(f"/organisations/{organisation.id}/purchases/new", data={**data, "form_token": token})
+    assert first.status_code == 303 and "/purchases/" in first.headers["Location"]
+    second = client.post(f"/organisations/{organisation.id}/purchases/new", data={**data, "form_token": token})
+    assert second.status_code == 303 and second.headers["Location"].endswith(f"/organisations/{organisation.id}")
+    assert "此表单已提交过，没有重复创建" in client.get(second.headers["Location"]).get_data(as_text=True)
+    missing = client.post(f"/organisations/{organisation.id}/purchases/new", data=data)
+    assert missing.status_code == 422 and "表单已过期，请刷新页面后重新提交" in missing.get_data(as_text=True)
+    _db.session.expire_all()
+    count = sa.select(sa.func.count()).select_from(Purchase).where(Purchase.organisation_id == organisation.id)
+    assert _db.session.scalar(count) == 1
+
+
 def test_the_openapi_document_describes_the_purchase_endpoints(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     assert "post" in paths["/api/v1/purchases"]
@@ -310,6 +341,7 @@ def test_the_purchase_pages_speak_english_too(app, db):
             "payment_method": "cod",
             "label": "本部食堂",
             **ADDRESS_JSON,
+            "form_token": new_form_token(),
             "product_0": str(rice.id),
             "quantity_0": "3",
         },

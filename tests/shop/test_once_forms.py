@@ -74,11 +74,12 @@ def test_a_creating_form_without_its_token_creates_nothing(client, auth, db):
 
 
 def test_every_creating_form_uses_the_one_token_field():
+    from institutions.forms import PurchaseForm
     from orders.forms import CheckoutForm
     from stations.forms import AssistedProductForm, CashMoveForm, CorrectForm, ReceiveForm
     from tourism.forms import BookingForm
 
-    for form in (CheckoutForm, BookingForm, AssistedProductForm, ReceiveForm, CorrectForm, CashMoveForm):
+    for form in (CheckoutForm, BookingForm, AssistedProductForm, ReceiveForm, CorrectForm, CashMoveForm, PurchaseForm):
         assert form.form_token.field_class is OnceTokenField, form.__name__
     import shop.forms
 
