@@ -46,6 +46,31 @@ def test_a_buyer_registers_an_organisation_and_becomes_its_manager_and_approver(
     assert "南昌县莲塘第一小学" in client.get("/organisations").get_data(as_text=True)
 
 
+def test_the_organisation_page_says_who_builds_purchases_when_it_offers_no_button(client, db, auth):
+    """A first-time manager (the approver who registered it) is not a buyer: the page says why there is
+    no 新建采购单 and how to get one (add a buyer), in either language; a buyer gets the button."""
+    manager, buyer, viewer = make_user(), make_user(), make_user()
+    pending = make_organisation(name="待审核的单位", status="pending")
+    add_member(pending, manager, role="approver", is_manager=True)
+    approved = make_organisation(members={"buyer": buyer, "viewer": viewer})
+    add_member(approved, manager, role="approver", is_manager=True)
+    commit()
+    auth.login(manager)
+    page = client.get(f"/organisations/{pending.id}").get_data(as_text=True)
+    assert "扶贫办审核通过后，本单位的采购员可以新建采购单。" in page
+    page = client.get(f"/organisations/{approved.id}").get_data(as_text=True)
+    assert "采购单由本单位的采购员新建，再由审批人审批。" in page and "请在下方“添加成员或更改角色”里添加采购员" in page
+    assert "新建采购单</a>" not in page
+    page = client.get(f"/organisations/{approved.id}?lang=en").get_data(as_text=True)
+    assert "Purchases are built by the organisation's buyers" in page and "add a buyer" in page
+    auth.login(viewer)
+    page = client.get(f"/organisations/{approved.id}?lang=zh_CN").get_data(as_text=True)
+    assert "采购单由本单位的采购员新建，再由审批人审批。" in page and "添加采购员" not in page
+    auth.login(buyer)
+    page = client.get(f"/organisations/{approved.id}").get_data(as_text=True)
+    assert "新建采购单</a>" in page and "purchase-hint" not in page
+
+
 def test_a_wrong_check_character_or_a_taken_code_is_refused_and_nothing_is_written(client, db, auth):
     code = make_credit_code()
     make_organisation(name="已登记的单位").credit_code = code
