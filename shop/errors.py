@@ -19,7 +19,7 @@ import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask import Flask, flash, jsonify, render_template, request
+from flask import Flask, current_app, flash, jsonify, render_template, request
 from flask_babel import gettext, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -233,9 +233,17 @@ def http_message(exc: HTTPException) -> str | None:
         return gettext("页面已过期，请刷新后重试")
     if exc.code == 429:
         return gettext("操作太频繁，请稍后再试")
+    if exc.code == 413:  # the whole request over MAX_CONTENT_LENGTH (a photo straight off the camera, a scan)
+        return gettext("每个文件最大 %(mb)s MB，请返回上一页换一个较小的文件。", mb=upload_limit_mb())
     if exc.description == type(exc).description:
         return None
     return exc.description
+
+
+def upload_limit_mb() -> int:
+    """The per-file upload limit (`MAX_UPLOAD_BYTES`, read as `shop.uploads.max_upload_bytes` does) in
+    whole megabytes, as the forms' labels say it."""
+    return max(1, int(current_app.config.get("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)) // (1024 * 1024))
 
 
 def generic_http_message(status: int) -> str:

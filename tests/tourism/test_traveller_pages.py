@@ -65,6 +65,28 @@ def test_host_uploads_photos_checked_and_resized_and_guests_see_them(client, db,
     assert db.session.scalar(sa.select(sa.func.count(ListingImage.id))) == 0
 
 
+def test_a_photo_over_the_request_limit_is_refused_with_the_size_it_may_be(client, db, auth, app):
+    """A file above MAX_CONTENT_LENGTH (a phone camera's PNG, a scan) never reaches the form: the 413
+    page says the file is too large and the limit, in the reader's language, not a bare 请求有误."""
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    commit()
+    auth.login(host)
+    huge = b"\x89PNG" + b"0" * app.config["MAX_CONTENT_LENGTH"]
+    for lang, words in (
+        ("zh_CN", ("上传的文件太大。", "每个文件最大 5 MB，请返回上一页换一个较小的文件。")),
+        ("en", ("The file is too large.", "Each file may be at most 5 MB; go back and choose a smaller one.")),
+    ):
+        r = client.post(
+            f"/host/listings/{listing.id}/photos?lang={lang}",
+            data={"image": (io.BytesIO(huge), "camera.png")},
+            content_type="multipart/form-data",
+        )
+        page = r.get_data(as_text=True)
+        assert r.status_code == 413 and all(w in page for w in words) and "请求有误" not in page, lang
+    assert db.session.scalar(sa.select(sa.func.count(ListingImage.id))) == 0
+
+
 def test_another_hosts_listing_photos_are_out_of_reach(client, db, auth):
     listing = make_listing()
     commit()
