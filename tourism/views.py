@@ -534,6 +534,10 @@ def host_check_in():
 
 
 def _render_host_listing(listing, form, status=200):
+    """The host's calendar page; a refused closure shows each error under its field and, naming the
+    field, at the top of the page (on a phone the form is below the month, out of sight)."""
+    if status >= 400:
+        flash_form_errors(form)
     now = now_utc()
     today = local_date(now)
     year, month, month_status = _month_arg(today)

@@ -189,6 +189,26 @@ def test_host_closes_dates(client, db, auth):
     assert r.status_code == 422
 
 
+def test_a_refused_closure_names_its_field_at_the_top_of_the_page(client, db, auth):
+    """On a phone the closure form sits below the month: a refused closure says why at the top of the
+    page too (naming the field), not only under the field, out of sight."""
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    auth.login(host)
+    url = f"/host/listings/{listing.id}/close"
+    for data, said in (
+        ({"start": "", "end": ""}, "从：请填写此项"),
+        ({"start": _day(5).isoformat(), "end": _day(3).isoformat()}, "到（含）：结束日期必须不早于开始日期"),
+        ({"start": _day(-2).isoformat(), "end": _day(1).isoformat(), "confirm": "1"}, "从："),
+    ):
+        r = client.post(url, data=data)
+        page = r.get_data(as_text=True)
+        assert r.status_code == 422 and said in page.split("<h1>")[0], data
+    r = client.post(url + "?lang=en", data={"start": _day(5).isoformat(), "end": _day(3).isoformat()})
+    assert "To (inclusive): " in r.get_data(as_text=True).split("<h1>")[0]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
+
+
 def test_host_checks_in_by_code_and_wrong_codes_are_refused(client, db, auth):
     host, other_host = make_user(role="host"), make_user(role="host")
     listing = make_listing(host=host, kind="ticket", units=10, max_guests=4)
