@@ -777,7 +777,10 @@ def host_close_dates(listing_id: int):
         form.start.errors = [exc.message]
         return _render_host_listing(listing, form, exc.status)
     commit()
-    flash(ngettext("已关闭 %(num)s 天", "已关闭 %(num)s 天", added), "success")
+    if added:
+        flash(ngettext("已关闭 %(num)s 天", "已关闭 %(num)s 天", added), "success")
+    else:  # a second tap on 确认 (or Back and 确认 again): the first one closed them
+        flash(_("这些日期已经关闭，没有变化"), "info")
     return redirect(url_for("tourism.host_listing", listing_id=listing.id))
 
 

@@ -209,6 +209,20 @@ def test_a_refused_closure_names_its_field_at_the_top_of_the_page(client, db, au
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
 
 
+def test_confirming_a_closure_again_says_the_dates_are_closed_already(client, db, auth):
+    """A second tap on 确认 (or Back and 确认 again) closes nothing more and says so, not 已关闭 0 天."""
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    auth.login(host)
+    url = f"/host/listings/{listing.id}/close"
+    closure = {"confirm": "1", "start": _day(3).isoformat(), "end": _day(4).isoformat()}
+    first = client.post(url + "?lang=zh_CN", data=closure, follow_redirects=True).get_data(as_text=True)
+    assert "已关闭 2 天" in first
+    again = client.post(url, data=closure, follow_redirects=True).get_data(as_text=True)
+    assert "这些日期已经关闭，没有变化" in again and "已关闭 0 天" not in again
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 2
+
+
 def test_host_checks_in_by_code_and_wrong_codes_are_refused(client, db, auth):
     host, other_host = make_user(role="host"), make_user(role="host")
     listing = make_listing(host=host, kind="ticket", units=10, max_guests=4)
