@@ -21,6 +21,7 @@ class OrganisationForm(ShopForm):
     address = StringField(_l("单位地址"), validators=[InputRequired(), Length(max=LIMITS["address"])])
     contact_name = StringField(_l("联系人"), validators=[InputRequired(), Length(max=LIMITS["contact_name"])])
     contact_phone = StringField(_l("联系电话"), validators=[InputRequired(), Length(max=LIMITS["contact_phone"])])
+    form_token = OnceTokenField()  # two POSTs of the same page register once (not "this code is registered")
 
 
 class MemberForm(ShopForm):

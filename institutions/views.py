@@ -76,10 +76,16 @@ def register():
                 }
             )
             try:
-                organisation = orgs.register_organisation(data, user=current_user, now=now_utc())
+                now = now_utc()
+                form.form_token.claim("institutions.organisation", user_id=current_user.id, now=now)
+                organisation = orgs.register_organisation(data, user=current_user, now=now)
                 commit()
                 flash(_("单位已登记，等待扶贫办审核"), "success")
                 return redirect(url_for(".detail", organisation_id=organisation.id), 303)
+            except AlreadySubmitted as exc:  # the same page posted twice: the first POST registered it
+                rollback()
+                flash(exc.message, "info")
+                return redirect(url_for(".mine"), 303)
             except DomainError as exc:
                 rollback()
                 flash(exc.message, "error")

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from institutions.models import Organisation, OrganisationMember
 from shop.audit import AuditEntry
 from shop.db import commit
+from shop.once import new_form_token
 from tests.factories import make_user
 from tests.institutions.factories import add_member, make_credit_code, make_organisation
 
@@ -17,6 +18,7 @@ FORM = {
     "address": "南昌县莲塘镇向阳路 8 号",
     "contact_name": "王会计",
     "contact_phone": "0791-85712345",
+    "form_token": new_form_token(),  # claimed only by a POST that registers (each test's own transaction)
 }
 
 
@@ -69,6 +71,25 @@ def test_the_organisation_page_says_who_builds_purchases_when_it_offers_no_butto
     auth.login(buyer)
     page = client.get(f"/organisations/{approved.id}").get_data(as_text=True)
     assert "新建采购单</a>" in page and "purchase-hint" not in page
+
+
+def test_a_double_tap_on_register_registers_once_and_says_so(client, db, auth):
+    """The second POST of the same page (a double tap) is not told 该代码已登记 as if someone else had
+    registered it: it registers nothing and lands on 单位采购, where the organisation is listed."""
+    user = make_user()
+    commit()
+    auth.login(user)
+    page = client.get("/organisations/new").get_data(as_text=True)
+    token = page.split('name="form_token" type="hidden" value="')[1].split('"')[0]
+    data = {**FORM, "credit_code": make_credit_code(), "form_token": token}
+    assert client.post("/organisations/new", data=data).status_code == 303
+    second = client.post("/organisations/new", data=data, follow_redirects=True)
+    page = second.get_data(as_text=True)
+    assert second.status_code == 200 and "此表单已提交过，没有重复创建" in page and FORM["name"] in page
+    assert "已登记" not in page.replace("单位已登记", "")
+    missing = client.post("/organisations/new", data={**data, "form_token": ""})
+    assert missing.status_code == 422 and "表单已过期，请刷新页面后重新提交" in missing.get_data(as_text=True)
+    assert _count(Organisation) == 1
 
 
 def test_a_wrong_check_character_or_a_taken_code_is_refused_and_nothing_is_written(client, db, auth):

@@ -74,12 +74,21 @@ def test_a_creating_form_without_its_token_creates_nothing(client, auth, db):
 
 
 def test_every_creating_form_uses_the_one_token_field():
-    from institutions.forms import PurchaseForm
+    from institutions.forms import OrganisationForm, PurchaseForm
     from orders.forms import CheckoutForm
     from stations.forms import AssistedProductForm, CashMoveForm, CorrectForm, ReceiveForm
     from tourism.forms import BookingForm
 
-    for form in (CheckoutForm, BookingForm, AssistedProductForm, ReceiveForm, CorrectForm, CashMoveForm, PurchaseForm):
+    for form in (
+        CheckoutForm,
+        BookingForm,
+        AssistedProductForm,
+        ReceiveForm,
+        CorrectForm,
+        CashMoveForm,
+        PurchaseForm,
+        OrganisationForm,
+    ):
         assert form.form_token.field_class is OnceTokenField, form.__name__
     import shop.forms
 
