@@ -322,7 +322,8 @@ def set_budget(organisation_id: int):
     year = request.form.get("year", "")
     try:
         budget_fen = parse_yuan(request.form.get("budget", "")[:20])
-        reserved_bps = parse_yuan(request.form.get("reserved_pct", "")[:10])  # a percentage with 2 decimals, x100
+        # a percentage with 2 decimals, x100; "30%" as typed under a label that says (%) reads as 30
+        reserved_bps = parse_yuan(request.form.get("reserved_pct", "")[:10].strip().rstrip("%％").strip())
     except MoneyError:
         flash(_("请填写正确的预算金额和预留比例"), "error")
         return redirect(url_for(".statement_page", organisation_id=organisation.id), 303)

@@ -105,6 +105,25 @@ def test_the_statement_page_sets_the_budget_and_downloads_as_xlsx_with_text_neve
     assert [sheet.cell(row=9, column=c).value for c in (1, 2, 3, 4)] == [1, 0, 0, 0]
 
 
+def test_a_reserved_share_typed_with_its_percent_sign_is_read(app, db):
+    """The field's label says (%): "30%" (or the full-width "30％") is 30 percent, not 请填写正确的…"""
+    organisation, _buyer, approver, _viewer, _rice, _eggs = _setup()
+    year = local_date(now_utc()).year
+    client = app.test_client()
+    client.post("/login", data={"email": approver.email, "password": "password123"})
+    for typed, shown in (("30%", "30.00%"), (" 12.5 ％ ", "12.50%")):
+        r = client.post(
+            f"/organisations/{organisation.id}/budget",
+            data={"year": str(year), "budget": "50000", "reserved_pct": typed},
+        )
+        page = client.get(r.headers["Location"]).get_data(as_text=True)
+        assert "预算已保存" in page and shown in page and "请填写正确的预算金额和预留比例" not in page, typed
+    r = client.post(
+        f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "50000", "reserved_pct": "%"}
+    )
+    assert "请填写正确的预算金额和预留比例" in client.get(r.headers["Location"]).get_data(as_text=True)
+
+
 def test_another_organisations_statement_is_a_404(client, db, api_token):
     organisation, buyer, _approver, _viewer, _rice, _eggs = _setup()
     stranger = make_user()
