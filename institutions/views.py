@@ -465,6 +465,7 @@ def organisation_quotes(organisation_id: int):
         rows=quotes.quotes_of(organisation),
         form=form,
         can_ask=can_ask,
+        is_member=member is not None,
         today=local_date(now_utc()),
     ), status
 

@@ -313,6 +313,24 @@ def test_the_pages_let_the_buyer_ask_the_station_answer_and_the_buyer_accept(app
     assert href not in other.get("/station/quote-requests").get_data(as_text=True)
 
 
+def test_the_quote_page_tells_a_member_who_may_not_ask_who_does(app, db):
+    """An approver or viewer finds no 新询价 form: the page says the organisation's buyers ask; a buyer
+    gets the form and no such line; someone from outside gets nothing of it (the page is a 404)."""
+    buyer, approver = make_user(), make_user()
+    organisation = make_organisation(members={"buyer": buyer, "approver": approver})
+    commit()
+    url = f"/organisations/{organisation.id}/quote-requests"
+    for user, hinted in ((approver, True), (buyer, False)):
+        client = app.test_client()
+        client.post("/login", data={"email": user.email, "password": "password123"})
+        page = client.get(url).get_data(as_text=True)
+        assert ("询价由本单位的采购员发出（单位通过扶贫办审核后）。" in page) is hinted
+        assert ("发送询价" in page) is not hinted
+    client = app.test_client()
+    client.post("/login", data={"email": approver.email, "password": "password123"})
+    assert "Quote requests are sent by the organisation's buyers" in client.get(url + "?lang=en").get_data(as_text=True)
+
+
 def test_the_quote_and_transfer_pages_speak_english_too(app, client, db, api_token):
 
     s = _setup(client, api_token)
