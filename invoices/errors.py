@@ -5,6 +5,7 @@ from shop.errors import N_, register_messages
 MESSAGES = {
     "invoice_already_issued": N_("发票已开具"),
     "invoice_already_requested": N_("该订单已申请发票，正在等待开票"),
+    "invoice_period_already_requested": N_("这段期间的订单都已申请发票，正在等待开票"),
     "invoice_exceeds_paid": N_("开票金额超过可开票金额（已付款减去退款、未开票的部分）：最多 %(available)s"),
     "invoice_file_required": N_("请上传发票文件（PDF 或 OFD）"),
     "invoice_file_too_large": N_("发票文件太大（最大 %(mb)s MB）"),

@@ -427,7 +427,9 @@ def request_for_period(
     user,
     now: datetime,
 ) -> list[Invoice]:
-    """Ask for one invoice per station over a period's paid orders (an organisation's, or the caller's own)."""
+    """Ask for one invoice per station over a period's paid orders (an organisation's, or the caller's own),
+    leaving out each order whose station has a request waiting already (asked for the order, or for a
+    period before): the station is never asked twice for the same money."""
     if organisation_id is not None:
         get_visible_organisation(organisation_id, user)  # 404 to strangers
         if _rights_member(organisation_id, user) is None:
@@ -435,12 +437,15 @@ def request_for_period(
     details = clean_details(details)
     start, end = check_period(start, end, today=local_date(now))
     by_station: dict[int, list[Order]] = {}
+    pending = False
     for order in period_orders(user, organisation_id, start, end):
         for station_id in _live_station_ids(order):
-            if available_fen(order, station_id) > 0:
+            if _open_request_exists(order.id, station_id):  # asked already (for the order or a period)
+                pending = True
+            elif available_fen(order, station_id) > 0:
                 by_station.setdefault(station_id, []).append(order)
     if not by_station:
-        raise Conflict("nothing_to_invoice")
+        raise Conflict("invoice_period_already_requested" if pending else "nothing_to_invoice")
     created = []
     for station_id, orders in sorted(by_station.items()):
         invoice = _new_invoice(

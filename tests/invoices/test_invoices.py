@@ -256,6 +256,31 @@ def test_a_period_invoice_never_exceeds_its_orders_paid_minus_refunded_and_is_sp
     assert r.status_code == 422 and r.json["error"]["code"] == "invoice_invalid_period"
 
 
+def test_a_period_request_leaves_out_orders_whose_invoice_is_asked_for_already(client, world, api_token, auth):
+    """An order asked for on its own, then a period with it (or the same period asked twice): the
+    station is not asked twice for the same money; when nothing is left the buyer is told it waits."""
+    w, now = world, now_utc()
+    first = _paid_card_order(w["buyer"], [(w["rice"], 1)], now)
+    second = _paid_card_order(w["buyer"], [(w["eggs"], 2)], now)
+    commit()
+    b = api_token(w["buyer"])
+    assert client.post(f"/api/v1/orders/{first.code}/invoice-request", headers=b, json=DETAILS).status_code == 201
+    today = local_date(now).isoformat()
+    r = client.post("/api/v1/invoice-requests", headers=b, json={**DETAILS, "from": today, "to": today})
+    assert r.status_code == 201, r.json
+    assert [o["order_code"] for item in r.json["items"] for o in item["orders"]] == [second.code]
+    r = client.post("/api/v1/invoice-requests", headers=b, json={**DETAILS, "from": today, "to": today})
+    assert r.status_code == 409 and r.json["error"]["code"] == "invoice_period_already_requested"
+    links = sa.select(sa.func.count(InvoiceOrder.id)).where(InvoiceOrder.order_id.in_([first.id, second.id]))
+    assert _db.session.scalar(links) == 2
+    auth.login(w["buyer"])
+    page = client.get("/invoices/period").get_data(as_text=True)
+    token = page.split('name="form_token" value="')[1].split('"')[0]
+    form = {"kind": "ordinary", "title": "个人", "from": today, "to": today, "form_token": token}
+    r = client.post("/invoices/period", data=form)
+    assert r.status_code == 422 and "这段期间的订单都已申请发票，正在等待开票" in r.get_data(as_text=True)
+
+
 def test_an_organisation_period_invoice_covers_its_purchase_orders_and_its_members_with_rights_see_it(
     client, world, api_token
 ):
