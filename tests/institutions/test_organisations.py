@@ -54,17 +54,21 @@ def test_the_organisation_page_says_who_builds_purchases_when_it_offers_no_butto
     manager, buyer, viewer = make_user(), make_user(), make_user()
     pending = make_organisation(name="待审核的单位", status="pending")
     add_member(pending, manager, role="approver", is_manager=True)
+    alone = make_organisation(name="还没有采购员的单位")
+    add_member(alone, manager, role="approver", is_manager=True)
     approved = make_organisation(members={"buyer": buyer, "viewer": viewer})
     add_member(approved, manager, role="approver", is_manager=True)
     commit()
     auth.login(manager)
     page = client.get(f"/organisations/{pending.id}").get_data(as_text=True)
     assert "扶贫办审核通过后，本单位的采购员可以新建采购单。" in page
-    page = client.get(f"/organisations/{approved.id}").get_data(as_text=True)
+    page = client.get(f"/organisations/{alone.id}").get_data(as_text=True)
     assert "采购单由本单位的采购员新建，再由审批人审批。" in page and "请在下方“添加成员或更改角色”里添加采购员" in page
     assert "新建采购单</a>" not in page
-    page = client.get(f"/organisations/{approved.id}?lang=en").get_data(as_text=True)
+    page = client.get(f"/organisations/{alone.id}?lang=en").get_data(as_text=True)
     assert "Purchases are built by the organisation's buyers" in page and "add a buyer" in page
+    page = client.get(f"/organisations/{approved.id}?lang=zh_CN").get_data(as_text=True)  # it has a buyer
+    assert "采购单由本单位的采购员新建，再由审批人审批。" in page and "添加采购员" not in page
     auth.login(viewer)
     page = client.get(f"/organisations/{approved.id}?lang=zh_CN").get_data(as_text=True)
     assert "采购单由本单位的采购员新建，再由审批人审批。" in page and "添加采购员" not in page
