@@ -93,6 +93,7 @@ def register():
         else:
             flash_form_errors(form)
             status = 422
+            form.form_token.show_again()  # a token it lacked is drawn afresh: sent again, it is taken
     return render_template("institutions/register.html", form=form), status
 
 
@@ -229,6 +230,7 @@ def new_purchase(organisation_id: int):
         else:
             flash_form_errors(form)
             status = 422
+            form.form_token.show_again()  # a token it lacked is drawn afresh: sent again, it is taken
     products, _count = list_products(ProductFilter(sort="newest", per_page=100))
     return render_template(
         "institutions/purchase_new.html", form=form, organisation=organisation, products=products, rows=ROWS

@@ -93,6 +93,7 @@ def test_a_double_tap_on_register_registers_once_and_says_so(client, db, auth):
     assert "已登记" not in page.replace("单位已登记", "")
     missing = client.post("/organisations/new", data={**data, "form_token": ""})
     assert missing.status_code == 422 and "表单已过期，请刷新页面后重新提交" in missing.get_data(as_text=True)
+    assert 'name="form_token" type="hidden" value=""' not in missing.get_data(as_text=True)  # drawn afresh
     assert _count(Organisation) == 1
 
 

@@ -293,7 +293,8 @@ def test_the_pages_let_a_buyer_draft_and_submit_and_the_approver_approve(app, db
 
 def test_a_double_tap_on_save_draft_saves_one_purchase(app, db):
     """The new-purchase page carries a once-token: its second POST (a double tap, the page sent again)
-    saves nothing and says the form was sent already; a POST without the token saves nothing either."""
+    saves nothing and says the form was sent already; a POST without the token saves nothing either, and
+    the page it gets back carries a fresh token that saves the draft."""
     organisation, buyer, _approver, _viewer, rice, _eggs = _setup()
     client = app.test_client()
     client.post("/login", data={"email": buyer.email, "password": "password123"})
@@ -315,9 +316,12 @@ def test_a_double_tap_on_save_draft_saves_one_purchase(app, db):
     assert "此表单已提交过，没有重复创建" in client.get(second.headers["Location"]).get_data(as_text=True)
     missing = client.post(f"/organisations/{organisation.id}/purchases/new", data=data)
     assert missing.status_code == 422 and "表单已过期，请刷新页面后重新提交" in missing.get_data(as_text=True)
+    fresh = missing.get_data(as_text=True).split('name="form_token" type="hidden" value="')[1].split('"')[0]
+    again = client.post(f"/organisations/{organisation.id}/purchases/new", data={**data, "form_token": fresh})
+    assert again.status_code == 303 and "/purchases/" in again.headers["Location"]  # the page shown again works
     _db.session.expire_all()
     count = sa.select(sa.func.count()).select_from(Purchase).where(Purchase.organisation_id == organisation.id)
-    assert _db.session.scalar(count) == 1
+    assert _db.session.scalar(count) == 2
 
 
 def test_the_openapi_document_describes_the_purchase_endpoints(client):
