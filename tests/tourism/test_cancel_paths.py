@@ -101,6 +101,36 @@ def test_cancel_from_the_booking_page_cancels_its_order_too(client, db, auth):
     assert "取消预订" not in client.get(f"/orders/{booking.order.code}").get_data(as_text=True)
 
 
+def test_a_late_cancel_of_a_booking_paid_on_arrival_costs_nothing_and_says_so(client, db, auth):
+    """Inside the fee period a pay-on-arrival booking has nothing paid to keep a fee from: the booking page
+    and the cancel step say it can be cancelled free, not "a ¥0.00 fee; you will be refunded ¥0.00"."""
+    listing = make_listing(pay_on_arrival=True, units=1, free_cancel_days=3, cancel_fee_pct=30)
+    auth.login(make_user())
+    assert _book(client, listing, start=1, nights=1).status_code == 302
+    [booking] = _bookings(db)
+    for url in (f"/bookings/{booking.code}", f"/bookings/{booking.code}/cancel"):
+        page = client.get(url).get_data(as_text=True)
+        assert "现在可免费取消" in page and "手续费 ¥0.00" not in page and "退款 ¥0.00" not in page, url
+    client.get("/?lang=en")
+    page = client.get(f"/bookings/{booking.code}/cancel").get_data(as_text=True)
+    assert "a ¥0.00 fee" not in page and "refunded ¥0.00" not in page
+
+
+def test_a_late_cancel_under_a_policy_that_keeps_nothing_says_full_refund(client, db, auth, fake_stripe):
+    """A listing whose late fee is 0 %: cancelling a paid booking late refunds it all, and the cancel step
+    says so rather than "a ¥0.00 fee"."""
+    listing = make_listing(units=1, free_cancel_days=3, cancel_fee_pct=0, price_fen=10000)
+    auth.login(make_user())
+    assert _book(client, listing, payment_method="card", start=1, nights=2).status_code == 302
+    [booking] = _bookings(db)
+    payment = booking.order.payments[0]
+    fake_stripe.succeed(payment.provider_ref)
+    confirm_payment(payment, now=now_utc())
+    db.session.flush()
+    page = client.get(f"/bookings/{booking.code}/cancel").get_data(as_text=True)
+    assert "现在取消可全额退款 ¥200.00" in page and "手续费" not in page.split("取消政策")[0]
+
+
 def test_the_cancel_step_of_a_ticket_speaks_of_places_not_nights(client, db, auth):
     ticket = make_listing(kind=ListingKind.TICKET, pay_on_arrival=True, units=50, max_guests=10)
     auth.login(make_user())
