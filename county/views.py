@@ -41,10 +41,11 @@ from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.extensions import db
+from shop.filters import local_dt
 from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
 from shop.urls import same_site_path
-from stock.models import Station
+from stock.models import LotStatus, Station
 from tourism.models import Listing
 
 bp = Blueprint("county", __name__, url_prefix="/county")
@@ -812,6 +813,12 @@ def recall_new():
     code = request.form.get("code", "")[:16]
     try:
         lot = recalls.get_lot(code)
+        if lot.status == LotStatus.RECALLED:  # recalled before: nothing to confirm, no buyer is mailed again
+            flash(
+                _("批次 %(code)s 已于 %(when)s 召回，无需再次召回", code=lot.code, when=local_dt(lot.recalled_at)),
+                "info",
+            )
+            return redirect(url_for("county.recall_detail", code=lot.code))
         page = ask_first(
             _("确认召回批次 %(code)s？库存立即冻结，买家将收到通知，不能撤销。", code=lot.code),
             back=url_for("county.recalls_index", code=code),
@@ -824,15 +831,16 @@ def recall_new():
         flash(exc.message, "error")
         return redirect(url_for("county.recalls_index", code=code))
     commit()
-    flash(
-        ngettext(
+    if lines:
+        message = ngettext(
             "批次 %(code)s 已召回：%(num)s 个订单商品受影响，已通知买家",
             "批次 %(code)s 已召回：%(num)s 个订单商品受影响，已通知买家",
             len(lines),
             code=lot.code,
-        ),
-        "success",
-    )
+        )
+    else:
+        message = _("批次 %(code)s 已召回；没有订单用到这个批次，无需通知买家", code=lot.code)
+    flash(message, "success")
     return redirect(url_for("county.recall_detail", code=lot.code))
 
 

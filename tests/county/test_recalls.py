@@ -258,3 +258,29 @@ def test_a_recall_mails_and_lists_only_the_units_buyers_still_have(db, client, a
     assert orders["all_back"]["id"] not in page and orders["unsellable"]["id"] not in page
     lines = recalls.affected_lines(db.session.get(Lot, lot.id))
     assert {a.order.code: a.quantity for a in lines} == {orders["part_back"]["id"]: 2, orders["kept"]["id"]: 1}
+
+
+def test_recalling_a_recalled_lot_again_says_so_without_a_confirmation_or_a_mail(db, scene, client, auth, caplog):
+    """The recall form sent again for a lot already recalled (Back, a second officer) is told when it
+    was recalled and opens the lot, instead of a confirmation promising a freeze and mails that never come."""
+    lot = scene["lot_a"]
+    auth.login(scene["county"])
+    first = client.post("/county/recalls", data={"code": lot.code, "reason": "抽检不合格", "confirm": "1"})
+    assert "已通知买家" in client.get(first.headers["Location"]).get_data(as_text=True)
+    caplog.clear()
+    again = client.post("/county/recalls", data={"code": lot.code, "reason": "再次", "confirm": "1"})
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/county/recalls/{lot.code}")
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "无需再次召回" in page and "已通知买家" not in page
+    asked = client.post("/county/recalls", data={"code": lot.code, "reason": "再次"}, follow_redirects=True)
+    assert "请确认" not in asked.get_data(as_text=True)
+    assert not _recall_mails(caplog)
+    assert db.session.get(Lot, lot.id).recall_reason == "抽检不合格"
+
+
+def test_recalling_a_lot_no_order_took_does_not_say_buyers_were_told(db, client, auth):
+    lot = make_lot(make_product(stock=0).stock, 5)
+    auth.login(make_user(role="county"))
+    done = client.post("/county/recalls", data={"code": lot.code, "reason": "抽检不合格", "confirm": "1"})
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "没有订单用到这个批次，无需通知买家" in page and "已通知买家" not in page.replace("无需通知买家", "")
