@@ -223,6 +223,17 @@ def test_the_county_page_records_a_rent_and_refuses_a_bad_sheet(client, auth, db
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BenefitRecord)) == 1
 
 
+def test_a_recorded_benefit_on_the_statement_page_shows_no_order_line_rather_than_none(client, auth, db):
+    """A record has no order line: its statement row leaves the cell empty instead of printing Python's None."""
+    _village, a, _b, _station, county = _setup(db)
+    auth.login(county)
+    form = {"kind": "rent", "description": "土地流转", "period_from": "2026-11-01", "period_to": "2026-11-27"}
+    form |= {"household_0": str(a.id), "amount_0": "300", "form_token": new_form_token()}
+    assert client.post("/county/benefits", data=form).status_code == 302
+    html = client.get(f"/county/households/{a.id}/statement").get_data(as_text=True)
+    assert 'data-benefit-kind="rent"' in html and ">None<" not in html
+
+
 def test_the_plans_household_targets_count_the_kinds_they_are_about(client, api_token, db):
     """电商扶贫 households: consignment sales of products and purchases at intake; 旅游分红 households:
     shares of bookings and dividends of a listing — not wages or rents."""
