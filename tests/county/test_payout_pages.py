@@ -240,6 +240,21 @@ def test_a_period_with_nothing_payable_makes_no_batch_and_says_why_then_pays_onc
     )
 
 
+def test_a_refused_period_comes_back_with_the_dates_and_village_typed(client, auth, county_user, world):
+    """The officer typed a period (and chose a village) and was refused: the form shows them again to
+    correct, instead of empty fields to fill in from the start."""
+    auth.login(county_user)
+    village = world["villages"][1]
+    form = {"period_from": "2026-11-28", "period_to": "2026-11-01", "village_id": str(village.id)}
+    response = client.post("/county/payouts", data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "开始日期晚于结束日期" in html
+    assert 'name="period_from" required' in html and 'value="2026-11-28"' in html and 'value="2026-11-01"' in html
+    assert f'<option value="{village.id}" selected>' in html
+    response = client.post("/county/payouts", data=PERIOD)  # nothing payable without accounts (409)
+    assert response.status_code == 409 and 'value="2026-11-28"' in response.get_data(as_text=True)
+
+
 def test_the_payouts_page_lists_the_households_waiting_for_a_payment_account(client, auth, county_user, world):
     """「3 户有待发放的收益，但还没有登记收款账户」 named no household: the officer had to search the registry
     for them. The page lists each (masked) with its payable and a link to its account form; a household
