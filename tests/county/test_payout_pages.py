@@ -103,6 +103,40 @@ def test_batch_page_flow_export_and_result(client, auth, county_user, world, db,
     assert "无法读取回盘文件" in bad.get_data(as_text=True)
 
 
+def test_a_failed_line_says_what_to_do_next_and_the_account_fixed_from_it_is_paid_in_a_new_period(
+    client, auth, county_user, world, db
+):
+    """The bank refused a line: the settled batch said nothing of what to do, and the same period asked
+    again only opened it. The page says the money is payable again and how to retry, the failed line links
+    to the household's account form, which comes back to the batch; a new period pays it."""
+    _set_accounts(client, auth, county_user, world)
+    batch_url = client.post("/county/payouts", data=PERIOD).headers["Location"]
+    batch = db.session.scalar(sa.select(PayoutBatch))
+    bank = load_workbook(io.BytesIO(client.get(f"/county/payouts/{batch.id}/export.xlsx").data)).active
+    rows = list(bank.iter_rows(min_row=2, values_only=True))[:-1]
+    answers = [
+        (r[1], r[6], "成功", "BK1", "") if r[3] == ACCOUNT_A else (r[1], r[6], "失败", "", "户名不符") for r in rows
+    ]
+    client.post(
+        f"/county/payouts/{batch.id}/result",
+        data={"file": (_result(answers), "result.xlsx")},
+        content_type="multipart/form-data",
+    )
+    b = world["households"][1]
+    html = client.get(batch_url).get_data(as_text=True)
+    assert 'id="failed-next"' in html and "1 笔发放失败，收益已退回待发放" in html
+    account_link = f"/county/households/{b.id}/account?next=/county/payouts/{batch.id}"
+    assert f'href="{account_link}"' in html
+    english = client.get(f"{batch_url}?lang=en").get_data(as_text=True)
+    assert "1 line failed" in english and "Change the payment account" in english
+    client.get("/?lang=zh_CN")
+    fixed = client.post(account_link, data={"kind": "bank_card", "number": "6217000011112222333"})
+    assert fixed.status_code == 302 and fixed.headers["Location"].endswith(f"/county/payouts/{batch.id}")
+    again = client.post("/county/payouts", data={**PERIOD, "period_from": "2026-11-02"})
+    retry = db.session.get(PayoutBatch, int(again.headers["Location"].rsplit("/", 1)[1]))
+    assert retry.id != batch.id and [ln.household_id for ln in retry.lines] == [b.id]
+
+
 def test_payout_api_masks_accounts_audits_exports_and_imports_results_once(
     client, auth, api_token, county_user, world, db
 ):
