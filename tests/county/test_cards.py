@@ -93,6 +93,18 @@ def test_card_pages_print_a_household_and_a_whole_village_masked(client, auth, c
     assert client.get(f"/county/households/{a.id}/card").status_code == 200  # last month by default
 
 
+def test_a_card_without_reversals_still_numbers_its_sections_one_to_four(client, auth, county_user, world, db):
+    """A month with no refund showed 一, 三, 四: the printed card read as if a part were missing."""
+    a = world["households"][0]
+    auth.login(county_user)
+    html = client.get(f"/county/households/{a.id}/card?month=2026-10").get_data(as_text=True)
+    card = html[html.index('<article class="mingbai-card"') : html.index("</article>")]
+    heads = re.findall(r"<h3>(.)、", card)
+    assert heads == ["一", "二", "三", "四"] and "本月没有冲减。" in card
+    english = client.get(f"/county/households/{a.id}/card?month=2026-10&lang=en").get_data(as_text=True)
+    assert "Nothing taken back this month." in english
+
+
 def test_the_card_in_english_has_no_chinese_punctuation(client, auth, county_user, world, db, now):
     """The 明白卡 read in English: labels end in ': ' and the closing sentence uses ', ' and '.' (the
     full-width '：', '，' and '。' were written into the template outside the catalogue)."""
