@@ -848,7 +848,10 @@ def recall_new():
 @county_only
 def recall_detail(code: str):
     lot = recalls.get_lot(code)
-    return render_template("county/recall_detail.html", lot=lot, lines=recalls.affected_lines(lot))
+    lines = recalls.affected_lines(lot)
+    return render_template(
+        "county/recall_detail.html", lot=lot, lines=lines, was_sold=not lines and recalls.was_sold(lot)
+    )
 
 
 @bp.post("/recalls/<code>/refund")

@@ -89,6 +89,12 @@ def affected_lines(lot: Lot) -> list[AffectedLine]:
     ]
 
 
+def was_sold(lot: Lot) -> bool:
+    """Whether any order line ever took units of the lot (its allocations stay when they come back), so
+    that an empty list of affected lines can say "everything came back" rather than "never sold"."""
+    return bool(db.session.scalar(sa.select(sa.exists().where(LotAllocation.lot_id == lot.id))))
+
+
 def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedLine]:
     """Recall the lot: blocked in this transaction, each buyer mailed once after the commit."""
     reason = (reason or "").strip()

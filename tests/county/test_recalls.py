@@ -284,3 +284,21 @@ def test_recalling_a_lot_no_order_took_does_not_say_buyers_were_told(db, client,
     done = client.post("/county/recalls", data={"code": lot.code, "reason": "抽检不合格", "confirm": "1"})
     page = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "没有订单用到这个批次，无需通知买家" in page and "已通知买家" not in page.replace("无需通知买家", "")
+
+
+def test_once_every_line_is_refunded_the_lot_page_says_so_not_that_no_order_took_it(db, client, auth, now):
+    """After the one-step refund the list of affected lines is empty; it said 没有订单用到这个批次, as if the
+    recall had missed the buyers."""
+    product = make_product(stock=0, price_fen=1000)
+    lot = make_lot(product.stock, 5)
+    order = make_order(make_user(email="buyer@test.cn"), [(product, 2)], now=now, payment_method="cod")
+    commit()
+    auth.login(make_user(role="county"))
+    client.post("/county/recalls", data={"code": lot.code, "reason": "抽检不合格", "confirm": "1"})
+    assert order.code in client.get(f"/county/recalls/{lot.code}").get_data(as_text=True)
+    assert client.post(f"/county/recalls/{lot.code}/refund", data={"confirm": "1"}).status_code == 302
+    page = client.get(f"/county/recalls/{lot.code}").get_data(as_text=True)
+    assert "都已退款、取消或退回" in page and "没有订单用到这个批次" not in page
+    never = make_lot(make_product(stock=0).stock, 3)
+    client.post("/county/recalls", data={"code": never.code, "reason": "抽检不合格", "confirm": "1"})
+    assert "没有订单用到这个批次" in client.get(f"/county/recalls/{never.code}").get_data(as_text=True)
