@@ -297,7 +297,7 @@ def _batch_out(batch, *, created: bool = False) -> BatchOut:
     errors=(409,),
     summary="Create the payout batch of a period (county, or one township or village); "
     "the same period and scope again returns that batch (created: false); nothing payable makes no batch "
-    "(409 payout_no_account with fields.skipped_no_account, or payout_nothing_payable)",
+    "(409 payout_no_account with fields.skipped_no_account, payout_credited_later, or payout_nothing_payable)",
 )
 def county_create_payout(body: BatchIn):
     result = payouts.create_batch(

@@ -50,6 +50,13 @@ MESSAGES = {
         "但还没有登记收款账户。请先在农户页面登记收款账户，再为这个期间生成批次。",
         count="households",
     ),
+    "payout_credited_later": Nn_(
+        "截至 %(to)s，这个范围内没有待发放的收益，未生成发放批次。收益按入账日期计入期间："
+        "%(num)s 户有 %(to)s 以后入账的待发放收益（共 %(amount)s），把结束日期选到今天即可列入。",
+        "截至 %(to)s，这个范围内没有待发放的收益，未生成发放批次。收益按入账日期计入期间："
+        "%(num)s 户有 %(to)s 以后入账的待发放收益（共 %(amount)s），把结束日期选到今天即可列入。",
+        count="households",
+    ),
     "payout_nothing_payable": N_("截至 %(to)s，这个范围内没有待发放的收益，未生成发放批次"),
     "payout_end_in_future": N_("只能为已经开始的日期发放：结束日期不能晚于今天"),
     "payout_period_required": N_("请填写发放期间的开始和结束日期"),

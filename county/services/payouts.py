@@ -8,7 +8,8 @@
   and leave `payables`. A negative or zero sum (a reversal after payment bigger than the new credits)
   stays payable and is carried into the next batch. When no household would get a line (nothing unpaid,
   or only households without an account), no batch is made: 409 `payout_no_account` (how many
-  households wait for an account, and how much) or `payout_nothing_payable`, and a later request for
+  households wait for an account, and how much), `payout_credited_later` (money is waiting, but it was
+  credited after the period's end) or `payout_nothing_payable`, and a later request for
   the period makes it.
   Creators are serialised (one lock), one batch per period and scope (the second gets the first's),
   and a partial unique index keeps every entry in at most one live item.
@@ -336,6 +337,13 @@ def create_batch(
         ).select_from(sums.outerjoin(accounts, accounts.c.household_id == sums.c.household_id))
     ).one()
     if not payable:
+        if not positive:  # nothing up to the period's end: is there money credited after it?
+            later = _payable_sums(date.max, village_id=village_id, township_id=township_id).subquery()
+            count, later_fen = db.session.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(later.c.amount_fen), 0))
+            ).one()
+            if count:
+                raise _credited_later(period_to, int(count), int(later_fen))
         raise _nothing_payable(period_to, int(positive), int(waiting_fen))
     batch = PayoutBatch(
         code="",
@@ -403,6 +411,15 @@ def create_batch(
         now=now,
     )
     return BatchResult(batch, True)
+
+
+def _credited_later(period_to: date, households: int, amount_fen: int) -> Conflict:
+    """Nothing payable up to the period's end, but money credited after it: a benefit recorded (or a
+    sale credited) after the month it is for is dated the day it was entered, so the period has to reach
+    that day. Says so, rather than "nothing to pay" beside households the pages show money waiting for."""
+    return Conflict(
+        "payout_credited_later", to=period_to.isoformat(), households=households, amount=format_yuan(amount_fen)
+    )
 
 
 def _nothing_payable(period_to: date, households_without_account: int, waiting_fen: int) -> Conflict:

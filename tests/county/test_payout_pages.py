@@ -289,6 +289,26 @@ def test_a_refused_period_comes_back_with_the_dates_and_village_typed(client, au
     assert response.status_code == 409 and 'value="2026-11-28"' in response.get_data(as_text=True)
 
 
+def test_a_period_ending_before_the_money_was_credited_says_so_instead_of_nothing_to_pay(
+    client, auth, api_token, county_user, world, db
+):
+    """November's wages recorded on 6 December are dated 6 December: a batch for November found nothing
+    and said only that, beside households the pages show money waiting for. It says the money was
+    credited after the period's end and how to include it (zh_CN, en, the API's code)."""
+    headers = api_token(county_user)
+    _set_accounts(client, auth, county_user, world)
+    october = {"period_from": "2026-10-01", "period_to": "2026-10-31"}
+    response = client.post("/county/payouts", data=october)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409 and "未生成发放批次" in html
+    assert "3 户有 2026-10-31 以后入账的待发放收益" in html and "把结束日期选到今天" in html
+    english = client.post("/county/payouts?lang=en", data=october).get_data(as_text=True)
+    assert "3 households have money credited after 2026-10-31" in english
+    refused = client.post("/api/v1/county/payouts", json=october, headers=headers)
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "payout_credited_later"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PayoutBatch)) == 0
+
+
 def test_the_payouts_page_lists_the_households_waiting_for_a_payment_account(client, auth, county_user, world):
     """「3 户有待发放的收益，但还没有登记收款账户」 named no household: the officer had to search the registry
     for them. The page lists each (masked) with its payable and a link to its account form; a household
