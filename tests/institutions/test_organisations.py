@@ -77,6 +77,22 @@ def test_the_organisation_page_says_who_builds_purchases_when_it_offers_no_butto
     assert "新建采购单</a>" in page and "purchase-hint" not in page
 
 
+def test_the_organisation_page_leads_its_members_with_rights_to_the_invoices(client, db, auth):
+    """The finance approver never placed the orders, so no order page leads them to 发票: the
+    organisation's page does (the list of its invoices, and from there a period's request); a viewer,
+    who may not ask for invoices, gets no such link."""
+    approver, viewer = make_user(), make_user()
+    organisation = make_organisation(members={"approver": approver, "viewer": viewer})
+    commit()
+    auth.login(approver)
+    page = client.get(f"/organisations/{organisation.id}").get_data(as_text=True)
+    assert 'href="/invoices" id="organisation-invoices">发票</a>' in page
+    assert "按期间申请发票" in client.get("/invoices").get_data(as_text=True)
+    assert ">Invoices</a>" in client.get(f"/organisations/{organisation.id}?lang=en").get_data(as_text=True)
+    auth.login(viewer)
+    assert "organisation-invoices" not in client.get(f"/organisations/{organisation.id}").get_data(as_text=True)
+
+
 def test_a_double_tap_on_register_registers_once_and_says_so(client, db, auth):
     """The second POST of the same page (a double tap) is not told 该代码已登记 as if someone else had
     registered it: it registers nothing and lands on 单位采购, where the organisation is listed."""
