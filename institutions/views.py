@@ -28,6 +28,8 @@ from institutions.labels import KIND_LABELS, ORGANISATION_STATUS_LABELS, PURCHAS
 from institutions.models import MemberRole, OrganisationStatus, PurchaseStatus
 from institutions.services import organisations as orgs
 from institutions.services import purchases, quotes, statements
+from orders.models import PaymentMethod
+from orders.providers import card_payments_enabled
 from orders.services import transfers
 from orders.services.placement import ADDRESS_FIELDS, AddressData
 from shop.args import page_date_arg
@@ -195,6 +197,8 @@ def new_purchase(organisation_id: int):
         abort(403)
     form = PurchaseForm()
     form.pickup_station_id.choices = [SelectChoice(s.id, f"{s.name} ({s.code})") for s in list_stations()]
+    if not card_payments_enabled():  # no card payment to offer (no Stripe keys): 在线支付 is not a choice
+        form.payment_method.choices = [c for c in form.payment_method.choices if c.value != PaymentMethod.CARD]
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():

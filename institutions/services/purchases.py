@@ -31,6 +31,7 @@ from institutions.models import (
 )
 from institutions.services.organisations import is_staff, membership
 from orders.models import Delivery, PaymentMethod
+from orders.providers import card_payments_enabled
 from orders.services.cart import MAX_CART_LINES, check_quantity
 from orders.services.placement import (
     ADDRESS_FIELDS,
@@ -130,6 +131,9 @@ def create_purchase(organisation: Organisation, data: PurchaseData, *, user: Use
         raise ValidationError("delivery_required", fields={"delivery": "invalid"})
     if data.payment_method not in set(PaymentMethod):
         raise ValidationError("payment_method_required", fields={"payment_method": "invalid"})
+    if data.payment_method == PaymentMethod.CARD and not card_payments_enabled():
+        # said now, not at approval, where the purchase could only be sent back
+        raise ValidationError("card_payments_off", fields={"payment_method": "unavailable"})
     today = local_date(now)
     if data.requested_date is None or not today <= data.requested_date <= today + timedelta(days=MAX_DAYS_AHEAD):
         raise ValidationError("invalid_delivery_date", fields={"requested_date": "invalid"})

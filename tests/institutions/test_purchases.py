@@ -324,6 +324,38 @@ def test_a_double_tap_on_save_draft_saves_one_purchase(app, db):
     assert _db.session.scalar(count) == 2
 
 
+def test_without_card_payments_a_purchase_is_not_offered_or_saved_with_one(app, client, db, api_token, monkeypatch):
+    """With no card payment configured, 在线支付 is not a choice and a draft asking for it is refused when
+    it is written — not at approval, where the approver could only send the purchase back."""
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "")
+    organisation, buyer, _approver, _viewer, rice, eggs = _setup()
+    page_client = app.test_client()
+    page_client.post("/login", data={"email": buyer.email, "password": "password123"})
+    url = f"/organisations/{organisation.id}/purchases/new"
+    page = page_client.get(url).get_data(as_text=True)
+    assert 'value="card"' not in page and 'value="bank_transfer"' in page
+    form = {
+        "delivery": "ship",
+        "requested_date": _day(),
+        "payment_method": "card",
+        "label": "本部食堂",
+        **ADDRESS_JSON,
+        "product_0": str(rice.id),
+        "quantity_0": "3",
+        "form_token": new_form_token(),
+    }
+    r = page_client.post(url, data=form)
+    assert r.status_code == 422 and "支付方式：请选择一个有效的选项" in r.get_data(as_text=True)
+    r = client.post(
+        "/api/v1/purchases", headers=api_token(buyer), json=_body(organisation, rice, eggs, payment_method="card")
+    )
+    assert r.status_code == 422 and r.json["error"]["code"] == "card_payments_off"
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(Purchase)) == 0
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_fake")
+    monkeypatch.setitem(app.config, "STRIPE_PUBLISHABLE_KEY", "pk_test_fake")
+    assert 'value="card"' in page_client.get(url).get_data(as_text=True)
+
+
 def test_the_openapi_document_describes_the_purchase_endpoints(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     assert "post" in paths["/api/v1/purchases"]
