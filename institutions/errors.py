@@ -29,6 +29,7 @@ MESSAGES = {
     "organisation_admin_only": N_("只有单位管理员可以添加成员"),
     "organisation_already_reviewed": N_("该单位已审核过"),
     "organisation_full": N_("单位成员已达上限"),
+    "organisation_needs_approver": N_("本单位至少要有一名审批人：请先把另一名成员设为审批人，再更改这名审批人的角色"),
     "organisation_incomplete": N_("请完整填写单位信息"),
     "organisation_not_found": N_("单位不存在"),
     "organisation_not_verified": N_("单位通过扶贫办审核后才能采购"),

@@ -179,9 +179,21 @@ def can_manage_members(organisation: Organisation, user) -> bool:
     return member is not None and member.is_manager
 
 
+def _approvers(organisation_id: int) -> int:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(OrganisationMember.id)).where(
+                OrganisationMember.organisation_id == organisation_id, OrganisationMember.role == MemberRole.APPROVER
+            )
+        )
+        or 0
+    )
+
+
 def add_member(organisation: Organisation, *, email: str, role: str, actor: User, now: datetime) -> OrganisationMember:
     """A manager of the organisation adds an existing account (by its e-mail) with a role, or changes
-    the role of a member already there; audited."""
+    the role of a member already there (never the last approver's: 409 organisation_needs_approver);
+    audited."""
     if not can_manage_members(organisation, actor):
         raise Forbidden("organisation_admin_only")
     if role not in set(MemberRole):
@@ -212,6 +224,9 @@ def add_member(organisation: Organisation, *, email: str, role: str, actor: User
         old = None
     else:
         old = member.role
+        if old == MemberRole.APPROVER and role != MemberRole.APPROVER and _approvers(organisation.id) <= 1:
+            # its purchases could never be approved (no one else approves, a buyer never their own)
+            raise Conflict("organisation_needs_approver", fields={"role": "last_approver"})
         member.role = role
     db.session.flush()
     record_audit(

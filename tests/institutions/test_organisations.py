@@ -191,6 +191,33 @@ def test_the_manager_adds_members_with_roles_and_others_may_not(client, db, auth
     )
 
 
+def test_the_last_approver_keeps_the_role_until_another_member_approves(client, db, auth, api_token):
+    """The manager who registered (its only approver) making themselves a buyer would leave purchases
+    no one may approve: refused with what to do first; once another member approves, it is allowed."""
+    manager, colleague = make_user(), make_user()
+    organisation = make_organisation()
+    add_member(organisation, manager, role="approver", is_manager=True)
+    commit()
+    token = api_token(manager)
+    auth.login(manager)
+    url = f"/organisations/{organisation.id}/members"
+    r = client.post(url, data={"email": manager.email, "role": "buyer"}, follow_redirects=True)
+    assert "本单位至少要有一名审批人" in r.get_data(as_text=True)
+    r = client.post(
+        f"/api/v1/organisations/{organisation.id}/members",
+        headers=token,
+        json={"email": manager.email, "role": "viewer"},
+    )
+    assert r.status_code == 409 and r.json["error"]["code"] == "organisation_needs_approver"
+    db.session.expire_all()
+    assert [(m.user_id, m.role) for m in organisation.members] == [(manager.id, "approver")]
+    client.post(url, data={"email": colleague.email, "role": "approver"})
+    r = client.post(url, data={"email": manager.email, "role": "buyer"}, follow_redirects=True)
+    assert "成员已保存" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert {(m.user_id, m.role) for m in organisation.members} == {(manager.id, "buyer"), (colleague.id, "approver")}
+
+
 def test_a_member_of_one_organisation_sees_nothing_of_another(client, db, auth, api_token):
     a_buyer, b_buyer = make_user(), make_user()
     a = make_organisation(name="甲单位", members={"buyer": a_buyer})
