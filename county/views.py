@@ -826,10 +826,15 @@ def recall_new():
         if page is not None:
             return page
         lines = recalls.recall_lot(lot, reason=request.form.get("reason", ""), actor=current_user, now=now_utc())
-    except DomainError as exc:
+    except DomainError as exc:  # an unknown code, no reason: the form again with what was typed
         rollback()
         flash(exc.message, "error")
-        return redirect(url_for("county.recalls_index", code=code))
+        return render_template(
+            "county/recalls.html",
+            lots=recalls.recalled_lots(),
+            code=code,
+            reason=request.form.get("reason", "")[:200],
+        ), exc.status
     commit()
     if lines:
         message = ngettext(

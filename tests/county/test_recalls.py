@@ -302,3 +302,12 @@ def test_once_every_line_is_refunded_the_lot_page_says_so_not_that_no_order_took
     never = make_lot(make_product(stock=0).stock, 3)
     client.post("/county/recalls", data={"code": never.code, "reason": "抽检不合格", "confirm": "1"})
     assert "没有订单用到这个批次" in client.get(f"/county/recalls/{never.code}").get_data(as_text=True)
+
+
+def test_a_mistyped_lot_code_comes_back_with_the_code_and_reason_typed(db, client, auth):
+    """A code typed wrong from a label: the form came back with the code only, the reason to write again."""
+    auth.login(make_user(role="county"))
+    response = client.post("/county/recalls", data={"code": "LNOSUCHLOT99", "reason": "抽检二氧化硫超标"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404 and "没有这个批次" in html
+    assert 'value="LNOSUCHLOT99"' in html and 'value="抽检二氧化硫超标"' in html
