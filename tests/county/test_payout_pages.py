@@ -137,6 +137,23 @@ def test_a_failed_line_says_what_to_do_next_and_the_account_fixed_from_it_is_pai
     assert retry.id != batch.id and [ln.household_id for ln in retry.lines] == [b.id]
 
 
+def test_counts_of_households_read_as_english_plurals(client, auth, county_user, world, db):
+    """「1 户」 read "1 households" in English on the batch, the village's cards and the income totals."""
+    _set_accounts(client, auth, county_user, world)
+    batch_url = client.post("/county/payouts", data={**PERIOD, "village_id": str(world["villages"][0].id)}).headers[
+        "Location"
+    ]
+    one = world["villages"][1]  # 罗渡村: household c only
+    client.get("/?lang=en")
+    assert "· 2 households" in client.get(batch_url).get_data(as_text=True)
+    cards = client.get(f"/county/cards?village_id={one.id}&month=2026-11").get_data(as_text=True)
+    assert "· 1 household<" in cards and "1 households" not in cards
+    income = client.get("/county/income?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
+    assert "· 3 households ·" in income and "entries" in income
+    client.get("/?lang=zh_CN")
+    assert "· 1 户<" in client.get(f"/county/cards?village_id={one.id}&month=2026-11").get_data(as_text=True)
+
+
 def test_payout_api_masks_accounts_audits_exports_and_imports_results_once(
     client, auth, api_token, county_user, world, db
 ):
