@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 MAX_FEN = 10**12  # ¥10 billion: above anything real, below BIGINT
@@ -11,10 +12,18 @@ class MoneyError(ValueError):
     """A user-typed amount that is not a valid yuan amount."""
 
 
+#: a comma is read only as a thousands separator: 1,200 or 12,345,678.90
+_THOUSANDS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+
+
 def parse_yuan(text: str | int | Decimal) -> int:
-    """'12.5' -> 1250. Rejects more than two decimals, negatives and absurd amounts."""
+    """'12.5' -> 1250, '1,200' -> 120000. Rejects more than two decimals, negatives, absurd amounts and a
+    comma that does not separate thousands ('12,5' is not 125 yuan: a decimal comma typed by habit)."""
+    cleaned = str(text).strip().replace("¥", "")
+    if "," in cleaned and not _THOUSANDS.fullmatch(cleaned):
+        raise MoneyError(f"not an amount: {text!r}")
     try:
-        value = Decimal(str(text).strip().replace("¥", "").replace(",", ""))
+        value = Decimal(cleaned.replace(",", ""))
     except (InvalidOperation, ValueError) as exc:
         raise MoneyError(f"not an amount: {text!r}") from exc
     if not value.is_finite():

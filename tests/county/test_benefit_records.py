@@ -234,6 +234,21 @@ def test_a_recorded_benefit_on_the_statement_page_shows_no_order_line_rather_tha
     assert 'data-benefit-kind="rent"' in html and ">None<" not in html
 
 
+def test_a_decimal_comma_is_refused_not_read_as_a_hundred_times_the_amount(client, auth, db):
+    """「12,5」 (twelve and a half, typed with a decimal comma) was read as ¥125.00 and credited; a comma
+    now only separates thousands (1,200 is ¥1,200.00)."""
+    _village, a, _b, _station, county = _setup(db)
+    auth.login(county)
+    form = {"kind": "rent", "description": "土地流转", "period_from": "2026-11-01", "period_to": "2026-11-27"}
+    form |= {"household_0": str(a.id), "amount_0": "12,5", "form_token": new_form_token()}
+    refused = client.post("/county/benefits", data=form)
+    assert refused.status_code == 422 and "金额格式不对" in refused.get_data(as_text=True)
+    assert _entries(db, "rent") == []
+    form |= {"amount_0": "1,200", "form_token": new_form_token()}
+    assert client.post("/county/benefits", data=form).status_code == 302
+    assert [e.amount_fen for e in _entries(db, "rent")] == [120000]
+
+
 def test_the_plans_household_targets_count_the_kinds_they_are_about(client, api_token, db):
     """电商扶贫 households: consignment sales of products and purchases at intake; 旅游分红 households:
     shares of bookings and dividends of a listing — not wages or rents."""
