@@ -573,7 +573,10 @@ def order_cancel_confirm(code: str):
     if booking is not None:
         return redirect(url_for("tourism.booking_cancel_confirm", code=booking.code), 303)
     refusal = cancel_refusal(order)
-    if refusal:  # canceled already (the back button after 确认取消订单), or on its way: no question to ask
+    if order.status == OrderStatus.CANCELED:  # the back button after 确认取消订单: done, not refused
+        flash(_("订单已取消"), "info")
+        return redirect(url_for("orders.order_detail", code=order.code), 303)
+    if refusal:  # on its way: no question to ask
         flash(error_message(refusal), "error")
         return redirect(url_for("orders.order_detail", code=order.code), 303)
     return render_template("orders/cancel_confirm.html", order=order)
@@ -586,9 +589,14 @@ def order_cancel(code: str):
     booking = order.booking
     if not confirmed():  # only the confirmation page's button cancels (shop.confirm)
         return redirect(url_for("orders.order_cancel_confirm", code=order.code), 303)
-    cancel_order(order, actor=current_user, now=now_utc(), reason="buyer canceled")
-    commit()
-    flash(_("预订已取消") if booking is not None else _("订单已取消"), "success")
+    done = _("预订已取消") if booking is not None else _("订单已取消")
+    if order.status == OrderStatus.CANCELED:  # confirmed again after Back (or a second tap): done already
+        flash(done, "info")
+    else:
+        with flash_domain_errors():  # shipped meanwhile: said on the order's page, not a 409 page
+            cancel_order(order, actor=current_user, now=now_utc(), reason="buyer canceled")
+            commit()
+            flash(done, "success")
     return redirect(url_for("orders.order_detail", code=code), 303)
 
 

@@ -38,7 +38,7 @@ from tourism.forms import (
     ListingTermsForm,
     UnitTypeForm,
 )
-from tourism.models import ListingKind
+from tourism.models import BookingStatus, ListingKind
 from tourism.qr import checkin_text
 from tourism.services.availability import (
     ListingFilter,
@@ -403,6 +403,9 @@ def booking_detail(code: str):
 def booking_cancel_confirm(code: str):
     """The confirmation step before cancelling: what the policy refunds now (no JavaScript needed)."""
     booking = get_booking_for_user(code, current_user)
+    if booking.status == BookingStatus.CANCELED:  # the back button after 确认取消预订: done, not refused
+        flash(_("预订已取消"), "info")
+        return redirect(url_for("tourism.booking_detail", code=booking.code), 303)
     if not booking_cancelable(booking):
         flash(_("该预订当前不能取消"), "error")
         return redirect(url_for("tourism.booking_detail", code=booking.code), 303)
@@ -418,12 +421,16 @@ def booking_cancel(code: str):
     booking = get_booking_for_user(code, current_user)
     if not confirmed():  # only the confirmation page's button cancels (shop.confirm)
         return redirect(url_for("tourism.booking_cancel_confirm", code=booking.code), 303)
-    quote = cancel_booking(booking, actor=current_user, now=now_utc())
-    commit()
-    if quote.refund_fen:
-        flash(_("预订已取消，将退款 %(amount)s", amount=format_yuan(quote.refund_fen)), "success")
-    else:
-        flash(_("预订已取消"), "success")
+    if booking.status == BookingStatus.CANCELED:  # confirmed again after Back (or a second tap): done already
+        flash(_("预订已取消"), "info")
+        return redirect(url_for("tourism.booking_detail", code=code))
+    with flash_domain_errors():  # checked in meanwhile: said on the booking's page, not a 409 page
+        quote = cancel_booking(booking, actor=current_user, now=now_utc())
+        commit()
+        if quote.refund_fen:
+            flash(_("预订已取消，将退款 %(amount)s", amount=format_yuan(quote.refund_fen)), "success")
+        else:
+            flash(_("预订已取消"), "success")
     return redirect(url_for("tourism.booking_detail", code=code))
 
 

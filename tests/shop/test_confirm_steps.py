@@ -271,8 +271,8 @@ def test_a_buyers_cancel_post_goes_to_its_confirmation_page_first(client, auth, 
 
 
 def test_the_cancel_page_of_an_order_canceled_already_asks_nothing(client, auth, db, now):
-    """The back button after 确认取消订单 opens the cancel page again: it says the order cannot be canceled
-    now and shows the order, instead of asking 确定要取消这个订单吗？ of a canceled order."""
+    """The back button after 确认取消订单 opens the cancel page again: it says the order is canceled and
+    shows the order, instead of asking 确定要取消这个订单吗？ of a canceled order (or calling it an error)."""
     from tests.orders.factories import make_order
 
     buyer = make_user()
@@ -284,7 +284,7 @@ def test_the_cancel_page_of_an_order_canceled_already_asks_nothing(client, auth,
     again = client.get(f"/orders/{order.code}/cancel")
     assert again.status_code == 303 and again.headers["Location"].endswith(f"/orders/{order.code}")
     page = client.get(again.headers["Location"]).get_data(as_text=True)
-    assert "订单当前状态不能取消" in page and "确定要取消这个订单吗" not in page
+    assert "订单已取消" in page and "确定要取消这个订单吗" not in page and "订单当前状态不能取消" not in page
 
 
 # --- county: certification decisions and household status changes -------------------------------------

@@ -12,6 +12,7 @@ from orders.models import Order, Refund
 from orders.services.payments import confirm_payment
 from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
+from stations.services import fulfilment
 from tests.factories import make_product, make_user
 from tests.orders.factories import make_order
 from tests.tourism.factories import make_listing
@@ -170,9 +171,11 @@ def test_cancelling_a_paid_booking_from_the_order_page_follows_its_policy(client
     [booking] = _bookings(db)
     assert booking.status == BookingStatus.CANCELED and booking.refunded_fen == 14000
     assert [r.amount_fen for r in db.session.scalars(sa.select(Refund))] == [14000]
-    # the kept fee is not refunded by cancelling "the order" a second time
-    assert client.post(f"/orders/{order_code}/cancel", data={"confirm": "1"}).status_code == 409
-    assert client.post(f"/bookings/{booking.code}/cancel", data={"confirm": "1"}).status_code == 409
+    # the kept fee is not refunded by cancelling "the order" a second time (the page says why, no 409 page)
+    again = client.post(f"/orders/{order_code}/cancel", data={"confirm": "1"}, follow_redirects=True)
+    assert again.status_code == 200 and again.request.path == f"/orders/{order_code}"
+    again = client.post(f"/bookings/{booking.code}/cancel", data={"confirm": "1"}, follow_redirects=True)
+    assert again.status_code == 200 and again.request.path == f"/bookings/{booking.code}"
     assert [r.amount_fen for r in db.session.scalars(sa.select(Refund))] == [14000]
 
 
@@ -190,6 +193,55 @@ def test_a_product_order_is_cancelled_after_a_confirmation_page(client, db, auth
     assert client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"}).status_code == 303
     db.session.expire_all()
     assert db.session.get(Order, order.id).status == "canceled"
+
+
+def test_back_to_a_cancel_step_after_cancelling_says_it_is_done(client, db, auth, now):
+    """Back from the cancelled order or booking to its confirmation step (opened again, or restored and
+    tapped again): the page says it is cancelled, where the step was an error (当前不能取消) and the
+    second tap a bare 409 page with only 返回首页; nothing is cancelled twice."""
+    listing = make_listing(pay_on_arrival=True, units=1)
+    user = make_user()
+    auth.login(user)
+    _book(client, listing)
+    [booking] = _bookings(db)
+    assert client.post(f"/bookings/{booking.code}/cancel", data={"confirm": "1"}).status_code == 302
+    for again in (
+        client.get(f"/bookings/{booking.code}/cancel", follow_redirects=True),
+        client.post(f"/bookings/{booking.code}/cancel", data={"confirm": "1"}, follow_redirects=True),
+    ):
+        html = again.get_data(as_text=True)
+        assert again.status_code == 200 and again.request.path == f"/bookings/{booking.code}"
+        assert "预订已取消" in html and "该预订当前不能取消" not in html
+    order = make_order(user, [(make_product(name="三江腌菜"), 1)], now=now, payment_method="cod")
+    assert client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"}).status_code == 303
+    for again in (
+        client.get(f"/orders/{order.code}/cancel", follow_redirects=True),
+        client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"}, follow_redirects=True),
+    ):
+        html = again.get_data(as_text=True)
+        assert again.status_code == 200 and again.request.path == f"/orders/{order.code}"
+        assert "订单已取消" in html and "订单当前状态不能取消" not in html
+    assert len(db.session.scalars(sa.select(Refund)).all()) == 0
+
+
+def test_an_order_shipped_while_its_cancel_step_was_open_says_so_on_its_page(client, db, auth, now):
+    """The station ships while the buyer reads the cancel step: 确认取消 answers on the order's page why
+    it cannot (shipped: ask a refund after delivery), not a bare 409 page."""
+    user = make_user()
+    order = make_order(user, [(make_product(name="三江腌菜"), 1)], now=now, payment_method="cod")
+    auth.login(user)
+    assert client.get(f"/orders/{order.code}/cancel").status_code == 200
+    shipment = order.shipments[0]
+    op = make_user(role="operator", station=shipment.station)
+    fulfilment.accept(shipment, actor=op, now=now)
+    fulfilment.pack(shipment, actor=op, now=now)
+    fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
+    db.session.flush()
+    res = client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"}, follow_redirects=True)
+    assert res.status_code == 200 and res.request.path == f"/orders/{order.code}"
+    assert "商品已发出，不能取消" in res.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).status != "canceled"
 
 
 def test_order_list_shows_item_names_and_thumbnails(client, db, auth, now):
