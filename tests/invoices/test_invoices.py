@@ -424,6 +424,16 @@ def test_invoice_details_are_validated(client, world, api_token, change, field):
         assert _db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 0
 
 
+def test_the_period_page_says_whose_orders_it_invoices(client, world, auth):
+    """The choice between one's own orders and an organisation's is labelled for what it chooses
+    (开票的订单 / Whose orders), not a bare 订单 / "Order"."""
+    auth.login(world["buyer"])
+    page = client.get("/invoices/period").get_data(as_text=True)
+    assert '<label for="inv-org">开票的订单</label>' in page
+    page = client.get("/invoices/period?lang=en").get_data(as_text=True)
+    assert '<label for="inv-org">Whose orders</label>' in page
+
+
 def test_the_pages_ask_issue_and_download(client, world, auth):
     w, now = world, now_utc()
     order = _paid_card_order(w["buyer"], [(w["rice"], 1)], now)
