@@ -72,6 +72,7 @@ from tourism.services.host import (
     ListingTerms,
     check_closable,
     close_dates,
+    closed_days,
     get_host_listing,
     list_host_listings,
     listing_bookings,
@@ -765,6 +766,9 @@ def host_close_dates(listing_id: int):
     except DomainError as exc:
         form.start.errors = [exc.message]
         return _render_host_listing(listing, form, exc.status)
+    if closed_days(listing, days) >= set(days):  # nothing to close: no confirmation step for it
+        flash(_("这些日期已经关闭，没有变化"), "info")
+        return redirect(url_for("tourism.host_listing", listing_id=listing.id), 303)
     page = ask_first(
         ngettext(
             "确认关闭 %(start)s 至 %(end)s（%(num)s 天）？这些日期将不能预订。",

@@ -223,6 +223,22 @@ def test_confirming_a_closure_again_says_the_dates_are_closed_already(client, db
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 2
 
 
+def test_closing_dates_closed_already_asks_nothing_and_says_so(client, db, auth):
+    """A closure of dates that are all closed already changes nothing: no confirmation step offers it
+    (the action is refused by its first POST, docs/journeys.md); a range with one open date still asks."""
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    auth.login(host)
+    url = f"/host/listings/{listing.id}/close"
+    client.post(url, data={"confirm": "1", "start": _day(3).isoformat(), "end": _day(4).isoformat()})
+    r = client.post(url, data={"start": _day(3).isoformat(), "end": _day(4).isoformat()})
+    assert r.status_code == 303 and "/confirm/" not in r.headers["Location"]
+    assert "这些日期已经关闭，没有变化" in client.get(r.headers["Location"]).get_data(as_text=True)
+    r = client.post(url, data={"start": _day(3).isoformat(), "end": _day(5).isoformat()})
+    assert r.status_code == 303 and "/confirm/" in r.headers["Location"]
+    assert shop_db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 2
+
+
 def test_host_checks_in_by_code_and_wrong_codes_are_refused(client, db, auth):
     host, other_host = make_user(role="host"), make_user(role="host")
     listing = make_listing(host=host, kind="ticket", units=10, max_guests=4)

@@ -98,6 +98,15 @@ def check_closable(listing: Listing, days: list[date], *, now: datetime) -> None
         raise Conflict("dates_booked", bookings=listed, fields={"closed_date": [b.code for b in booked]})
 
 
+def closed_days(listing: Listing, days: list[date]) -> set[date]:
+    """Which of these dates the listing is closed on already."""
+    return set(
+        db.session.scalars(
+            sa.select(Closure.closed_date).where(Closure.listing_id == listing.id, Closure.closed_date.in_(days))
+        )
+    )
+
+
 def close_dates(listing: Listing, days: list[date], *, reason: str = "", now: datetime) -> int:
     """Close the listing on these dates (idempotent). Past dates are refused."""
     if not days:
@@ -107,11 +116,7 @@ def close_dates(listing: Listing, days: list[date], *, reason: str = "", now: da
     for unit_type_id in sorted(ut.id for ut in listing.unit_types):
         db.session.execute(sa.select(UnitType.id).where(UnitType.id == unit_type_id).with_for_update())
     check_closable(listing, days, now=now)
-    existing = set(
-        db.session.scalars(
-            sa.select(Closure.closed_date).where(Closure.listing_id == listing.id, Closure.closed_date.in_(days))
-        )
-    )
+    existing = closed_days(listing, days)
     added = 0
     for d in sorted(set(days) - existing):
         db.session.add(Closure(listing_id=listing.id, closed_date=d, reason=reason[:120], created_at=now))
