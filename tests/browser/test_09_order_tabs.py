@@ -1,6 +1,7 @@
 """Journey: a buyer opens 我的订单 and taps its tabs: each tab lists the orders its state puts there,
 with the item names and thumbnails; the tabs are thumb-sized on a phone. The buyer asks a refund of the
-delivered order, which 退款售后 then lists, and the station reads the request: each 货品去向 choice a
+delivered order (申请退款 a 44 px target, its reason a field the line's width), which 退款售后 then
+lists, and the station reads the request: each 货品去向 choice a
 44 px row with a 24 px radio (on a phone they ran on one line, 13 px circles, a label broken mid-word)."""
 
 from __future__ import annotations
@@ -54,8 +55,14 @@ def test_buyer_taps_order_tabs_and_sees_each_order_where_its_state_puts_it(open_
     # the delivered order: ask a refund of its line, which puts it under 退款售后
     buyer.goto("/orders")
     buyer.submit_and_wait(lambda: main.get_by_role("link", name=delivered).click())
-    main.get_by_text(buyer.t("申请退款"), exact=True).click()
-    main.get_by_label(buyer.t("退款原因")).fill("坛子破了")
+    ask = main.get_by_text(buyer.t("申请退款"), exact=True)
+    box = ask.bounding_box()
+    assert box is not None and box["height"] >= 44, box  # a tap target, not a 22 px line of text
+    ask.click()
+    reason = main.get_by_label(buyer.t("退款原因"))
+    field, line = reason.bounding_box(), main.locator("ul.lines > li").first.bounding_box()
+    assert field is not None and line is not None and field["width"] >= line["width"] - 60, (field, line)
+    reason.fill("坛子破了")
     buyer.submit_and_wait(lambda: main.get_by_role("button", name=buyer.t("提交"), exact=True).click())
     expect(page.locator("body")).to_contain_text(buyer.t("退款申请已提交"))
     buyer.step("refund asked")
