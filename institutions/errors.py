@@ -17,7 +17,7 @@ MESSAGES = {
     "address_label_required": N_("请为每个收货地址起一个名称（最多 40 字）"),
     "approver_only": N_("只有本单位的审批人可以审批采购单"),
     "buyer_account_required": N_("请用买家账户登记单位"),
-    "credit_code_taken": N_("该统一社会信用代码已登记"),
+    "credit_code_taken": N_("该统一社会信用代码已登记：请本单位的管理员在单位页面把您的邮箱添加为成员"),
     "invalid_credit_code": N_("统一社会信用代码无效：应为 18 位，最后一位校验码须正确"),
     "invalid_delivery_date": N_("请选择今天起一年内的送达日期"),
     "invalid_organisation_phone": N_("请填写正确的联系电话（手机号或带区号的座机）"),

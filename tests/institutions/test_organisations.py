@@ -124,6 +124,9 @@ def test_a_wrong_check_character_or_a_taken_code_is_refused_and_nothing_is_writt
     assert r.status_code == 422 and "校验码" in r.get_data(as_text=True)
     r = client.post("/organisations/new", data={**FORM, "credit_code": code})
     assert r.status_code == 409 and "已登记" in r.get_data(as_text=True)
+    assert "请本单位的管理员在单位页面把您的邮箱添加为成员" in r.get_data(as_text=True)  # how a colleague joins
+    r = client.post("/organisations/new?lang=en", data={**FORM, "credit_code": code})
+    assert "ask its manager to add your e-mail as a member" in r.get_data(as_text=True)
     r = client.post("/organisations/new", data={**FORM, "credit_code": make_credit_code(), "contact_phone": "12345"})
     assert r.status_code == 422
     assert _count(Organisation) == 1 and _count(OrganisationMember) == 0
