@@ -67,7 +67,7 @@ def to_xlsx(columns: list[tuple[str, str]], rows: list[dict], *, title: str = "S
 
 def export_response(fmt: str, name: str, columns: list[tuple[str, str]], rows: list[dict]) -> Response:
     if fmt == "csv":
-        body, mime = to_csv(columns, rows), "text/csv; charset=utf-8"
+        body, mime = to_csv(columns, rows), "text/csv"  # werkzeug adds "; charset=utf-8" to a text/ type
     else:
         fmt = "xlsx"
         body = to_xlsx(columns, rows, title=name)

@@ -130,7 +130,9 @@ def test_income_page_and_exports_group_by_kind(client, auth, county_user, db, wo
     assert "租金(元)" in header and "务工工资(元)" in header
     rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert rows["rent"]["租金(元)"] == 800 and rows["wage"]["合计(元)"] == 100
-    text = client.get("/county/income?group_by=household&format=csv").data.decode("utf-8-sig")
+    response = client.get("/county/income?group_by=household&format=csv")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # the charset said once, not twice
+    text = response.data.decode("utf-8-sig")
     reader = list(csv.DictReader(io.StringIO(text)))
     assert sum(float(r["分红(元)"]) for r in reader) == pytest.approx(30.5)
 
