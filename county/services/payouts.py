@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -78,7 +79,7 @@ LINE_STATUS_LABELS: dict[str, Any] = {
     LineStatus.PAID: _l("已发放"),
     LineStatus.FAILED: _l("失败"),
 }
-ACCOUNT_NO_RE = re.compile(r"^\d{8,30}$")
+ACCOUNT_NO_RE = re.compile(r"^[0-9]{8,30}$")  # ASCII digits only (\d would take any script's digits)
 #: The longest period one batch may pay (a year and a day: a leap year's January to January).
 MAX_PERIOD_DAYS = 366
 #: Bank file columns (README "Payout bank file"): (heading, what).
@@ -135,7 +136,8 @@ def set_account(
     household: Household, *, kind: str, number: str, holder_name: str = "", bank_name: str = "", actor, now: datetime
 ) -> PaymentAccount:
     """Create or replace the household's payment account (audited: which fields, never the values)."""
-    number = "".join(str(number or "").split())
+    # full-width digits (an input method left in full-width mode) fold to the ASCII the bank file needs
+    number = "".join(unicodedata.normalize("NFKC", str(number or "")).split())
     holder_name = str(holder_name or "").strip() or household.head_name
     bank_name = str(bank_name or "").strip()
     errors = {}

@@ -60,6 +60,22 @@ def test_account_form_refuses_bad_numbers_and_the_page_shows_only_the_last_four_
     assert len(reveals) == before + 1 and reveals[-1].actor_id == county_user.id
 
 
+def test_an_account_number_typed_in_full_width_digits_goes_to_the_bank_in_ascii(client, auth, county_user, world, db):
+    """An input method left in full-width mode types ６２１７…: the number was stored so and sent to the bank
+    file as the bank cannot read it; digits of another script were taken too (\\d)."""
+    auth.login(county_user)
+    a = world["households"][0]
+    url = f"/county/households/{a.id}/account"
+    refused = client.post(url, data={"kind": "bank_card", "number": "٦٢١٧٩٩١٢٣٤٥٦٧٨٩٠"})
+    assert refused.status_code == 422 and "账号须为8到30位数字" in refused.get_data(as_text=True)
+    saved = client.post(url, data={"kind": "bank_card", "number": "６２１７　９９１２　３４５６　７８９０　１２３"})
+    assert saved.status_code == 302
+    batch_url = client.post("/county/payouts", data={**PERIOD, "village_id": str(a.village_id)}).headers["Location"]
+    bank = load_workbook(io.BytesIO(client.get(f"{batch_url}/export.xlsx").data)).active
+    numbers = [r[3] for r in bank.iter_rows(min_row=2, values_only=True)][:-1]
+    assert numbers == [ACCOUNT_A]
+
+
 def test_batch_page_flow_export_and_result(client, auth, county_user, world, db, caplog):
     caplog.set_level(logging.DEBUG)
     _set_accounts(client, auth, county_user, world)
