@@ -6,6 +6,7 @@ template masked (`household_row`), except the one value a reveal POST returns, w
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -221,10 +222,10 @@ def households():
 @county_only
 def household_find():
     """Look a household up by its registry number: a POST, so the number never lands in a URL or access log."""
-    found, _total = registry.search_households(
-        registry.HouseholdQuery(q=request.form.get("registry_no", "")[:40], per_page=2)
-    )
-    found = [h for h in found if h.registry_no_hash == registry.lookup_hash(request.form.get("registry_no", ""))]
+    # typed in full-width mode (３６０１…): the number registered is ASCII (registry.REGISTRY_RE)
+    typed = unicodedata.normalize("NFKC", request.form.get("registry_no", "")[:40])
+    found, _total = registry.search_households(registry.HouseholdQuery(q=typed, per_page=2))
+    found = [h for h in found if h.registry_no_hash == registry.lookup_hash(typed)]
     if not found:
         flash(_("没有该登记号的农户"), "error")
         return redirect(url_for("county.households"))

@@ -291,6 +291,14 @@ def test_household_search_by_registry_number_and_status(client, auth, county_use
     assert "(0)" in client.get("/county/households?status=lifted").get_data(as_text=True)
 
 
+def test_a_registry_number_typed_in_full_width_digits_finds_its_household(client, auth, county_user, world):
+    """Typed in full-width mode (３６０１…), the number was said not to exist, though the household is there."""
+    auth.login(county_user)
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in SECRET_REGISTRY)
+    response = client.post("/county/households/find", data={"registry_no": wide})
+    assert response.headers["Location"].endswith(f"/county/households/{world['households'][0].id}")
+
+
 def test_benefit_link_change_is_audited(client, auth, county_user, db, world):
     auth.login(county_user)
     a, b, c = world["households"]
