@@ -12,6 +12,7 @@ refunded, a delivered line is refunded; a parcel on its way is refunded once it 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,7 +44,7 @@ class AffectedLine:
 
 
 def get_lot(code: str) -> Lot:
-    code = (code or "").strip().upper()
+    code = "".join(unicodedata.normalize("NFKC", code or "").split()).upper()  # as typed off a label
     lot = db.session.scalar(sa.select(Lot).where(Lot.code == code)) if code and len(code) <= 16 else None
     if lot is None:
         raise NotFound("lot_not_found")

@@ -311,3 +311,13 @@ def test_a_mistyped_lot_code_comes_back_with_the_code_and_reason_typed(db, clien
     html = response.get_data(as_text=True)
     assert response.status_code == 404 and "没有这个批次" in html
     assert 'value="LNOSUCHLOT99"' in html and 'value="抽检二氧化硫超标"' in html
+
+
+def test_a_lot_code_typed_in_full_width_or_with_spaces_finds_the_lot(db, client, auth):
+    """Copied off a label with an input method in full-width mode (ＬＡＢＣ…) or in groups: 没有这个批次."""
+    lot = make_lot(make_product(stock=0).stock, 5)
+    auth.login(make_user(role="county"))
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in lot.code.lower())
+    for typed in (wide, f"{lot.code[:4]} {lot.code[4:8]} {lot.code[8:]}"):
+        asked = client.post("/county/recalls", data={"code": typed, "reason": "抽检不合格"}, follow_redirects=True)
+        assert asked.status_code == 200 and "请确认" in asked.get_data(as_text=True), typed
