@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
-from orders.models import Order, OrderLine, OrderPayment, Refund
+from orders.models import Order, OrderLine, OrderPayment, Refund, RefundRequest, RefundRequestStatus
 from orders.providers import ProviderUnavailable
 from orders.services import cart as cart_service
 from orders.services import expiry, payments
@@ -44,6 +44,7 @@ SUBJECTS = {
     "expired": _l("订单已过期"),
     "uncollected": _l("订单未取货，已取消"),
     "refunded": _l("订单退款"),
+    "refund_rejected": _l("退款申请未获同意"),
     "recall": _l("商品批次召回通知"),
 }
 
@@ -187,6 +188,18 @@ def _recalled_lines(user_id: int) -> list[dict]:
     ]
 
 
+def _last_rejected_request(order_id: int) -> dict | None:
+    """The refund request of the order the station rejected last: its line's title and the station's note."""
+    row = db.session.execute(
+        sa.select(OrderLine.title, RefundRequest.decision_note)
+        .join(OrderLine, OrderLine.id == RefundRequest.order_line_id)
+        .where(RefundRequest.order_id == order_id, RefundRequest.status == RefundRequestStatus.REJECTED)
+        .order_by(RefundRequest.decided_at.desc(), RefundRequest.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else {"title": row.title, "note": row.decision_note or ""}
+
+
 def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
     """(address, subject, text) of the `kind` e-mail of `order` in its buyer's language; None when
     the buyer has no address."""
@@ -195,9 +208,15 @@ def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
     placed = kind == "placed"  # the confirmation shows no history
     template = "emails/order_confirmation.txt" if placed else "emails/order_status.txt"
     recalled = _recalled_lines(order.user_id) if kind == "recall" else []
+    rejected = _last_rejected_request(order.id) if kind == "refund_rejected" else None
     with force_locale(order.user.locale or "zh_CN"):  # no request here: the buyer's language
         body = render_mail(
-            template, order=order, kind=kind, history=[] if placed else history_of(order), recalled=recalled
+            template,
+            order=order,
+            kind=kind,
+            history=[] if placed else history_of(order),
+            recalled=recalled,
+            rejected=rejected,
         )
         subject = _("[乡村e线] %(what)s %(code)s", what=SUBJECTS.get(kind) or _("订单状态更新"), code=order.code)
     return order.user.email, subject, body

@@ -23,7 +23,7 @@ from orders.models import (
     RefundRequestStatus,
     ShipmentStatus,
 )
-from orders.services.common import lock_order
+from orders.services.common import lock_order, notify
 from orders.services.payments import refund_line
 from shop.args import parse_int
 from shop.auth.permissions import can_manage_station
@@ -212,6 +212,7 @@ def reject_refund_request(req_id: int, *, actor, now: datetime, note: str = "") 
     req.decided_at = now
     req.decision_note = (note or "")[:200]
     db.session.flush()
+    notify(req.order, "refund_rejected")  # the buyer is told, with the station's note (an approval mails "refunded")
     return req
 
 

@@ -74,8 +74,9 @@ def test_the_order_mails_read_as_render_template_renders_them(db, now):
             cases = [("emails/order_confirmation.txt", "placed", [], [])]
             cases += [
                 ("emails/order_status.txt", kind, history_of(order), recalled if kind == "recall" else [])
-                for kind in ("paid", "canceled", "expired", "uncollected", "refunded", "recall")
+                for kind in ("paid", "canceled", "expired", "uncollected", "refunded", "recall", "refund_rejected")
             ]
+            rejected = {"title": "三江腌菜", "note": "无质量问题"}
             for template, kind, history, lines in cases:
-                context = {"order": order, "kind": kind, "history": history, "recalled": lines}
+                context = {"order": order, "kind": kind, "history": history, "recalled": lines, "rejected": rejected}
                 assert render_mail(template, **context) == render_template(template, **context)

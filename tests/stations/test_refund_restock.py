@@ -17,6 +17,7 @@ from stations.services import fulfilment
 from stock.models import Lot, LotStatus, StockMovement, StockRecord
 from stock.services import block_lot, lot_totals, movements_total, receive_stock
 from tests.page_language import chinese_ui_on_en, english_ui_on_zh
+from tests.sent_mail import mails_to
 from tests.stations.factories import make_order
 from tests.test_page_languages import page_text_nodes
 
@@ -357,3 +358,26 @@ def test_the_buyer_reads_why_the_station_rejected_the_refund(app, db, world, now
     nodes = page_text_nodes(buyer.get(f"/orders/{order.code}").get_data(as_text=True))
     text = " ".join(nodes).replace(" ", "")
     assert label.replace(" ", "") in text and note_label.replace(" ", "") in text, nodes
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "said"),
+    [
+        ("zh_CN", "[乡村e线] 退款申请未获同意 {code}", "的退款申请未获同意。"),
+        ("en", "[Village e-Line] Refund request declined {code}", "was declined."),
+    ],
+)
+def test_the_buyer_is_mailed_when_the_station_rejects_the_refund(app, db, world, now, caplog, locale, subject, said):
+    """An approval mails the buyer (订单退款); a rejection did not, so a buyer who asked heard nothing: it
+    mails the line's name and the station's note, in the buyer's language."""
+    order, req = _asked(world, now, quantity=1)
+    world.buyer.locale = locale
+    commit()
+    station = app.test_client()
+    station.post("/login", data={"email": world.a.operator.email, "password": "password123"})
+    with caplog.at_level("INFO", logger="shop.mail"):
+        res = station.post(f"/refund-requests/{req.id}/reject", data={"confirm": "1", "note": "照片看不出破损"})
+        assert res.status_code == 303
+    [(title, body)] = [m for m in mails_to(caplog, world.buyer.email) if order.code in m[0]]
+    assert title == subject.format(code=order.code)
+    assert said in body and order.lines[0].title in body and "照片看不出破损" in body
