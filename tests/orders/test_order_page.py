@@ -58,3 +58,13 @@ def test_a_cash_on_delivery_order_says_what_is_paid_and_what_is_still_to_pay(cli
     assert re.search(rf"<dt>已付</dt><dd>¥{paid // 100}\.{paid % 100:02d}</dd>", page)
     rest = total - paid
     assert re.search(rf'<dt>待付</dt><dd id="cash-outstanding">¥{rest // 100}\.{rest % 100:02d}</dd>', page)
+
+
+def test_an_empty_order_list_leads_to_the_shop(client, auth, db):
+    """A new account's 我的订单 says it has none and leads on (去逛逛, as the empty cart does), where it
+    ended the page."""
+    auth.login(make_user())
+    page = client.get("/orders").get_data(as_text=True)
+    assert re.search(r'还没有订单。\s*<a href="/">去逛逛</a>', page)
+    english = client.get("/orders?lang=en").get_data(as_text=True)
+    assert re.search(r'No orders yet\.\s*<a href="/">Start shopping</a>', english)
