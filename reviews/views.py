@@ -76,6 +76,9 @@ def write(code: str, line_id: int):
                 rollback()
                 if exc.status == 404:
                     raise
+                if exc.code == "already_reviewed":  # sent again (Back, a second tap): done, back to the order
+                    flash(exc.message, "info")
+                    return redirect(url_for("orders.order_detail", code=code), 303)
                 flash(exc.message, "error")
                 status = exc.status
         else:
@@ -84,7 +87,10 @@ def write(code: str, line_id: int):
                     flash(error, "error")
             status = 422
     elif not services.can_review(line):
-        flash(_("这件商品已经评价过了") if services.review_of(line) else _("商品送达或行程完成后才能评价"), "error")
+        if services.review_of(line):  # the back button after 发布评价: done, not an error
+            flash(_("这件商品已经评价过了"), "info")
+        else:
+            flash(_("商品送达或行程完成后才能评价"), "error")
         return redirect(url_for("orders.order_detail", code=code), 303)
     return render_template("reviews/write.html", form=form, line=line, code=code, max_photos=MAX_PHOTOS), status
 

@@ -297,3 +297,23 @@ def test_moderation_page_is_for_the_county(client, db, auth, path):
     auth.logout()
     auth.login(make_user(role="county"))
     assert client.get(path).status_code == 200
+
+
+def test_a_review_sent_again_goes_back_to_the_order_saying_it_is_written(client, db, world, now, auth):
+    """Back to the review form after 发布评价, or a second tap: the order's page says the line is reviewed
+    (a notice, not an error), where a second POST showed the form again, typed text and all, with a 409,
+    as if it could be corrected; one review is kept."""
+    order = _delivered(world, now)
+    commit()
+    auth.login(world.buyer)
+    assert _post(client, order).status_code == 303
+    again = client.post(
+        _url(order), data={"rating": "3", "body": "再评一次"}, content_type="multipart/form-data", follow_redirects=True
+    )
+    back = client.get(_url(order), follow_redirects=True)
+    for res in (again, back):
+        html = res.get_data(as_text=True)
+        assert res.status_code == 200 and res.request.path == f"/orders/{order.code}"
+        assert '<div class="alert alert-info" role="status">这件商品已经评价过了</div>' in html
+        assert "再评一次" not in html
+    assert db.session.scalar(sa.select(sa.func.count(Review.id))) == 1
