@@ -18,6 +18,7 @@ from stock.models import Lot, LotStatus
 from stock.services import OutOfStock
 from tests.factories import make_lot, make_product, make_station, make_user
 from tests.orders.factories import make_order
+from tests.sent_mail import mails_to
 from tests.stations.test_lots import assert_lots_exact
 
 
@@ -321,3 +322,23 @@ def test_a_lot_code_typed_in_full_width_or_with_spaces_finds_the_lot(db, client,
     for typed in (wide, f"{lot.code[:4]} {lot.code[4:8]} {lot.code[8:]}"):
         asked = client.post("/county/recalls", data={"code": typed, "reason": "抽检不合格"}, follow_redirects=True)
         assert asked.status_code == 200 and "请确认" in asked.get_data(as_text=True), typed
+
+
+def test_the_recall_mail_to_an_english_buyer_has_no_chinese_punctuation(db, now, caplog):
+    """The recalled line read "- Pickles × 2（Order CN…，Lot L…）": full-width brackets and comma written into
+    the mail template outside the catalogue."""
+    from orders.tasks import send_order_mail
+
+    product = make_product(name="Pickles", stock=0, price_fen=1000)
+    lot = make_lot(product.stock, 5)
+    buyer = make_user(email="english-buyer@test.cn")
+    buyer.locale = "en"
+    order = make_order(buyer, [(product, 2)], now=now, payment_method="cod")
+    recalls.recall_lot(lot, reason="failed a spot check", actor=make_user(role="county"), now=now)
+    commit()
+    with caplog.at_level("INFO", logger="shop.mail"):
+        send_order_mail.run(order.id, "recall")
+    (_subject, body), *_ = mails_to(caplog, buyer.email)
+    assert f"(order {order.code}, lot {lot.code})" in body
+    for mark in ("（", "，", "）"):
+        assert mark not in body, mark
