@@ -484,3 +484,9 @@ def test_an_approval_card_names_each_linked_household_with_its_number(client, au
     for household, weight in ((one, 1), (two, 2)):
         assert f'href="/county/households/{household.id}">#{household.id} 张* · 柳溪村</a>（权重 {weight}）' in card
     assert "张三" not in card and "张四" not in card
+    client.get("/?lang=en")  # in English: "(weight 1), " where 「（权重 1）、」 stood untranslated
+    page = client.get("/county/approvals").get_data(as_text=True)
+    card = page[page.index('id="product-%d"' % pending.id) :].split("</article>")[0]
+    assert f"#{one.id} 张* · 柳溪村</a> (weight 1), <a" in card
+    for mark in ("（", "）", "、"):
+        assert mark not in card, mark
