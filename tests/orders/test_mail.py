@@ -80,3 +80,22 @@ def test_the_order_mails_read_as_render_template_renders_them(db, now):
             for template, kind, history, lines in cases:
                 context = {"order": order, "kind": kind, "history": history, "recalled": lines, "rejected": rejected}
                 assert render_mail(template, **context) == render_template(template, **context)
+
+
+def test_the_cancel_mail_speaks_of_a_refund_only_when_something_was_paid(db, now, caplog):
+    """An unpaid order (cash on delivery not yet delivered, a stay paid on arrival) cancelled: the mail says
+    nothing was charged, where it said the payment would be refunded; a paid one still says it is."""
+    from orders.tasks import send_order_mail
+    from tests.sent_mail import mails_to
+
+    buyer = make_user(email="cancel-mail@test.cn")
+    unpaid = make_order(buyer, [(make_product(), 1)], now=now, payment_method="cod")
+    paid = make_order(buyer, [(make_product(), 1)], now=now)
+    paid.paid_at = now
+    commit()
+    with caplog.at_level("INFO", logger="shop.mail"):
+        send_order_mail.run(unpaid.id, "canceled")
+        send_order_mail.run(paid.id, "canceled")
+    bodies = {subject.rsplit(" ", 1)[-1]: body for subject, body in mails_to(caplog, buyer.email)}
+    assert "没有产生任何扣款" in bodies[unpaid.code] and "原路退回" not in bodies[unpaid.code]
+    assert "原路退回" in bodies[paid.code] and "没有产生任何扣款" not in bodies[paid.code]
