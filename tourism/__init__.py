@@ -8,6 +8,7 @@ from tourism import errors as errors  # registers the package's error codes
 def init_app(app: Flask) -> None:
     # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     import tourism.api  # noqa: F401  (routes on the shared `api` blueprint)
+    import tourism.host_listing_new_views  # noqa: F401  (the new-listing routes on the views' blueprint)
     import tourism.models  # noqa: F401
     import tourism.tasks  # noqa: F401
     from orders import bookables, signals

@@ -63,6 +63,8 @@ MESSAGES = {
     "invalid_arrival_cash": N_("收款金额无效"),
     "invalid_contact_phone": N_("请填写正确的手机号或座机号，例如 13800001234 或 0791-85712345"),
     "invalid_coordinate": N_("坐标须为十进制度数，最多 6 位小数，例如 28.547123"),
+    "listing_kind_invalid": N_("请选择项目类型：住宿、体验或门票"),
+    "listing_name_invalid": N_("请填写项目名称（最多 %(n)s 个字）"),
     "listing_not_found": N_("项目不存在"),
     "listing_photos_full": Nn_(
         "最多 %(num)s 张照片，请先删除一张",
@@ -96,6 +98,8 @@ MESSAGES = {
         "您已有 %(num)s 个到店支付的预订未完成；请先入住或取消，或选择在线支付",
         count="n",
     ),
+    "unit_type_name_invalid": N_("请填写房型/票种名称（最多 %(n)s 个字）"),
+    "unit_type_not_addable": N_("只有住宿和门票可以添加房型或票种；体验的场次在项目页面添加"),
     "unit_type_not_found": N_("房型不存在"),
     "units_at_least_one": N_("间数至少为 1"),
     "units_in_use": Nn_(

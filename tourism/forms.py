@@ -69,3 +69,36 @@ class ListingPlaceForm(ShopForm):
 
 class ListingPhotoForm(ShopForm):
     image = FileField(_l("照片（JPEG/PNG/WebP/GIF，最大 5MB）"))
+
+
+class NewUnitTypeForm(UnitTypeForm):
+    """Another room type of a stay or ticket kind of a sight: its name, and the unit-type fields."""
+
+    name = StringField(_l("房型/票种名称（如 标准间、成人票）"), validators=[DataRequired(), Length(max=60)])
+    form_token = OnceTokenField()  # a double tap adds one
+
+
+class NewListingForm(UnitTypeForm):
+    """A host's new listing and its first room type, ticket kind or experience (the unit-type fields)."""
+
+    kind = RadioField(
+        _l("项目类型"),
+        choices=[
+            SelectChoice("stay", _l("住宿")),
+            SelectChoice("experience", _l("体验")),
+            SelectChoice("ticket", _l("门票")),
+        ],
+        validators=[InputRequired()],
+    )
+    name = StringField(_l("项目名称"), validators=[DataRequired(), Length(max=80)])
+    village_id = SelectField(_l("所在村"), coerce=coerce_id, validators=[InputRequired()])
+    address = StringField(_l("地址（游客到哪里找您）"), validators=[Optional(), Length(max=200)])
+    contact_phone = StringField(
+        _l("联系电话（预订后游客可见；空=账户手机号）"), validators=[Optional(), Length(max=20)]
+    )
+    description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=5000)])
+    included = TextAreaField(_l("包含的服务"), validators=[Optional(), Length(max=2000)])
+    unit_name = StringField(
+        _l("第一个房型/票种/体验名称（如 标准间、成人票、草莓采摘）"), validators=[DataRequired(), Length(max=60)]
+    )
+    form_token = OnceTokenField()  # a double tap creates one

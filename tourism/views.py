@@ -36,6 +36,7 @@ from tourism.forms import (
     ListingPhotoForm,
     ListingPlaceForm,
     ListingTermsForm,
+    NewUnitTypeForm,
     UnitTypeForm,
 )
 from tourism.models import BookingStatus, ListingKind
@@ -584,13 +585,13 @@ def _unit_type_form(unit_type, formdata=None):
     return form
 
 
-def _render_host_edit(listing, terms_form=None, unit_forms=None, place_form=None, status=200):
+def _render_host_edit(listing, terms_form=None, unit_forms=None, place_form=None, status=200, new_unit_form=None):
     """The edit page; the one form that was posted (and refused) keeps what was typed and its errors,
     the others show what is stored (`formdata=None`: not the other form's POST, where an absent
     checkbox would read as unticked). Each error is shown under its field and, naming the field, at
     the top of the page."""
     unit_forms = unit_forms or {}
-    for refused in (terms_form, place_form, *unit_forms.values()):
+    for refused in (terms_form, place_form, new_unit_form, *unit_forms.values()):
         if refused is not None:
             flash_form_errors(refused)
     if terms_form is None:
@@ -613,6 +614,7 @@ def _render_host_edit(listing, terms_form=None, unit_forms=None, place_form=None
         place_form=place_form,
         photo_form=ListingPhotoForm(),
         max_photos=MAX_PHOTOS,
+        new_unit_form=new_unit_form or NewUnitTypeForm(formdata=None, prefix="new", max_guests=2),
     ), status
 
 

@@ -228,6 +228,24 @@ def peak_future_use(unit_type: UnitType, listing: Listing, *, now: datetime) -> 
     return 0
 
 
+def check_unit_type_values(
+    *, price_fen: int, weekend_price_fen: int | None, holiday_price_fen: int | None, units: int, max_guests: int
+) -> None:
+    """The prices and sizes a unit type may have (a new one, or one changed)."""
+    for name, value, required in (
+        ("price_fen", price_fen, True),
+        ("weekend_price_fen", weekend_price_fen, False),
+        ("holiday_price_fen", holiday_price_fen, False),
+    ):
+        if value is None and not required:
+            continue
+        check_price_fen(value, limit=MAX_UNIT_PRICE_FEN, field=name)
+    if not isinstance(units, int) or not 0 <= units <= MAX_UNITS:
+        raise ValidationError("units_out_of_range", n=MAX_UNITS, fields={"units": "out_of_range"})
+    if not isinstance(max_guests, int) or not 1 <= max_guests <= MAX_GUESTS_PER_UNIT:
+        raise ValidationError("max_guests_out_of_range", n=MAX_GUESTS_PER_UNIT, fields={"max_guests": "out_of_range"})
+
+
 def update_unit_type(
     listing: Listing,
     unit_type_id: int,
@@ -253,18 +271,13 @@ def update_unit_type(
     ).scalar_one_or_none()
     if unit_type is None:
         raise NotFound("unit_type_not_found", fields={"unit_type_id": str(unit_type_id)})
-    for name, value, required in (
-        ("price_fen", price_fen, True),
-        ("weekend_price_fen", weekend_price_fen, False),
-        ("holiday_price_fen", holiday_price_fen, False),
-    ):
-        if value is None and not required:
-            continue
-        check_price_fen(value, limit=MAX_UNIT_PRICE_FEN, field=name)
-    if not isinstance(units, int) or not 0 <= units <= MAX_UNITS:
-        raise ValidationError("units_out_of_range", n=MAX_UNITS, fields={"units": "out_of_range"})
-    if not isinstance(max_guests, int) or not 1 <= max_guests <= MAX_GUESTS_PER_UNIT:
-        raise ValidationError("max_guests_out_of_range", n=MAX_GUESTS_PER_UNIT, fields={"max_guests": "out_of_range"})
+    check_unit_type_values(
+        price_fen=price_fen,
+        weekend_price_fen=weekend_price_fen,
+        holiday_price_fen=holiday_price_fen,
+        units=units,
+        max_guests=max_guests,
+    )
     if units < unit_type.units:
         peak = peak_future_use(unit_type, listing, now=now)
         if units < peak:

@@ -48,18 +48,30 @@ class ListingPlace:
     contact_phone: str
 
 
-def update_listing_place(listing: Listing, place: ListingPlace, *, actor, now: datetime) -> dict:
-    """Address, map point (both coordinates or neither) and contact phone; audited."""
-    address = " ".join((place.address or "").split())
+def clean_address(text: str) -> str:
+    """An address as stored: spaces collapsed, at most 200 characters."""
+    address = " ".join((text or "").split())
     if len(address) > 200:
         raise ValidationError("address_too_long", fields={"address": "too_long"})
+    return address
+
+
+def clean_contact_phone(text: str) -> str:
+    """A contact phone as stored (normalised), or "" for none; a mobile or a landline."""
+    phone = normalise_phone(text) if (text or "").strip() else ""
+    if phone and not is_phone(phone, landline=True):
+        raise ValidationError("invalid_contact_phone", fields={"contact_phone": "invalid"})
+    return phone
+
+
+def update_listing_place(listing: Listing, place: ListingPlace, *, actor, now: datetime) -> dict:
+    """Address, map point (both coordinates or neither) and contact phone; audited."""
+    address = clean_address(place.address)
     lat = parse_degrees(place.latitude, limit=90, field="latitude")
     lon = parse_degrees(place.longitude, limit=180, field="longitude")
     if (lat is None) != (lon is None):
         raise ValidationError("coordinates_incomplete", fields={"latitude": "pair"})
-    phone = normalise_phone(place.contact_phone) if (place.contact_phone or "").strip() else ""
-    if phone and not is_phone(phone, landline=True):
-        raise ValidationError("invalid_contact_phone", fields={"contact_phone": "invalid"})
+    phone = clean_contact_phone(place.contact_phone)
     changes = {}
     for name, new in (("address", address), ("lat_e6", lat), ("lon_e6", lon), ("contact_phone", phone)):
         if getattr(listing, name) != new:
