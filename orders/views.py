@@ -9,7 +9,7 @@ from datetime import date
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -437,8 +437,10 @@ def checkout():
 @login_required
 def order_list():
     tab = request.args.get("tab", "all") or "all"
-    if tab not in TABS:
-        abort(400, _("没有这个订单分类"))
+    status = 200
+    if tab not in TABS:  # an old or mistyped link: the page with all orders and why, as pages with a default do
+        flash(_("没有这个订单分类，下面是全部订单"), "error")
+        tab, status = "all", 422
     orders = db.session.scalars(
         buyer_orders(current_user.id, tab)
         .options(
@@ -450,7 +452,7 @@ def order_list():
     ).all()
     return render_template(
         "orders/list.html", orders=orders, tab=tab, tabs=shown_tabs(), counts=tab_counts(current_user.id)
-    )
+    ), status
 
 
 @bp.get("/orders/<code>")

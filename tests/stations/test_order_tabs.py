@@ -78,10 +78,16 @@ def test_the_api_lists_the_same_tabs(client, db, world, now, api_token):
     assert client.get("/api/v1/orders?tab=nope", headers=headers).status_code == 422
 
 
-def test_an_unknown_tab_is_a_clear_400(client, db, world, auth):
+def test_an_unknown_tab_shows_all_orders_and_says_why(client, db, world, auth):
+    """An old or mistyped link's tab: 我的订单 itself, 全部 chosen, with the reason on top (422), as pages
+    with a default answer a value typed wrong, where it was a 400 page with only 返回首页."""
     auth.login(world.buyer)
     r = client.get("/orders?tab=nope")
-    assert r.status_code == 400 and "没有这个订单分类" in r.get_data(as_text=True)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "没有这个订单分类，下面是全部订单" in html
+    assert re.search(r'<a [^>]*aria-current="page"[^>]*>\s*全部', html)
+    english = client.get("/orders?tab=nope&lang=en").get_data(as_text=True)
+    assert "No such order category; all your orders are shown below" in english
 
 
 def test_a_booking_appears_as_a_booking_with_its_listing(client, db, auth):
