@@ -2,7 +2,8 @@
 with the item names and thumbnails; the tabs are thumb-sized on a phone. The buyer asks a refund of the
 delivered order (申请退款 a 44 px target, its reason a field the line's width), which 退款售后 then
 lists, and the station reads the request: each 货品去向 choice a
-44 px row with a 24 px radio (on a phone they ran on one line, 13 px circles, a label broken mid-word)."""
+44 px row with a 24 px radio (on a phone they ran on one line, 13 px circles, a label broken mid-word),
+拒绝's note a 44 px field."""
 
 from __future__ import annotations
 
@@ -94,4 +95,6 @@ def test_buyer_taps_order_tabs_and_sees_each_order_where_its_state_puts_it(open_
         row = radios.nth(i).locator("xpath=..").bounding_box()  # its label
         assert box is not None and row is not None, i
         assert box["width"] >= 24 and box["height"] >= 24 and row["height"] >= 44, (i, box, row)
+    note = card.locator("form[action$='/reject'] input[name=note]").bounding_box()
+    assert note is not None and note["height"] >= 40, note  # 拒绝's note: a field a thumb can hit
     operator.step("the station reads the request")
