@@ -35,7 +35,7 @@ from stock.models import Lot
 from tests.catalog.factories import make_world
 from tests.factories import NOW, make_product, make_station, make_user
 from tests.stations.factories import make_order
-from tests.tourism.factories import make_booking, make_listing
+from tests.tourism.factories import make_booking, make_listing, make_session
 
 ROLES = (
     "anonymous",
@@ -852,6 +852,17 @@ RULES: dict[str, Rule] = {
         method="POST",
         note="removing what is not there changes nothing",
     ),
+    "tourism.host_sessions": Rule("/host/listings/{w.experience.id}/sessions", view("host")),
+    "tourism.host_sessions_add": Rule(
+        "/host/listings/{w.experience.id}/sessions",
+        allow("host"),
+        method="POST",
+        data={"start": "2030-01-01", "end": "2030-01-02", "times": "09:00", "capacity": "5"},
+        note="no once-token: 422, after the owner check",
+    ),
+    "tourism.host_session_remove": Rule(
+        "/host/listings/{w.experience.id}/sessions/{w.session.id}/delete", allow("host"), method="POST"
+    ),
     "tourism.host_no_show": Rule("/host/bookings/{w.booking.code}/no-show", allow("host"), method="POST"),
     "tourism.host_cancel": Rule("/host/bookings/{w.booking.code}/cancel", allow("host"), method="POST"),
     "tourism.host_refund_kept": Rule("/host/bookings/{w.booking.code}/refund-kept", allow("host"), method="POST"),
@@ -1173,6 +1184,9 @@ def _build_world(app, db):
     w.listing = make_listing(host=w.users["host"], village=w.village, households=w.households)
     w.booking = make_booking(w.listing, user=w.users["consumer"], check_in=date(2030, 1, 10))
     w.unit_type = w.listing.unit_types[0]
+    # the host's experience (场次 are an experience's) and one of its sessions
+    w.experience = make_listing(kind="experience", host=w.users["host"], village=w.village)
+    w.session = make_session(w.experience, day=date(2030, 1, 10))
     # a change of the product's certified price waiting for the county (catalog.changes)
     from catalog.models import ProductChange
 

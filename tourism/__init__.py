@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     import tourism.api  # noqa: F401  (routes on the shared `api` blueprint)
     import tourism.host_listing_new_views  # noqa: F401  (the new-listing routes on the views' blueprint)
+    import tourism.host_sessions_views  # noqa: F401  (the host's 场次 routes, on the tourism blueprint)
     import tourism.models  # noqa: F401
     import tourism.tasks  # noqa: F401
     from orders import bookables, signals

@@ -102,3 +102,14 @@ class NewListingForm(UnitTypeForm):
         _l("第一个房型/票种/体验名称（如 标准间、成人票、草莓采摘）"), validators=[DataRequired(), Length(max=60)]
     )
     form_token = OnceTokenField()  # a double tap creates one
+
+
+class AddSessionsForm(ShopForm):
+    """A run of an experience's sessions: each day of a range, at one or more start times."""
+
+    unit_type_id = SelectField(_l("活动"), coerce=coerce_id, validators=[Optional()], validate_choice=False)
+    start = DayField(_l("从"), validators=[DataRequired()])
+    end = DayField(_l("到（含）"), validators=[DataRequired()])
+    times = StringField(_l("开始时间（如 09:00, 14:00）"), validators=[DataRequired(), Length(max=200)])
+    capacity = IntegerField(_l("每场人数"), validators=[InputRequired(), NumberRange(min=1, max=1000)])
+    form_token = OnceTokenField()  # a double tap adds nothing twice

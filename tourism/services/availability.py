@@ -225,7 +225,12 @@ def sessions_between(listing: Listing, start: date, end: date) -> list[Session]:
     return list(
         db.session.scalars(
             sa.select(Session)
-            .where(Session.unit_type_id.in_(ids), Session.session_date >= start, Session.session_date < end)
+            .where(
+                Session.unit_type_id.in_(ids),
+                Session.session_date >= start,
+                Session.session_date < end,
+                Session.capacity > 0,  # 0: withdrawn by its host (tourism.services.sessions.remove_session)
+            )
             .order_by(Session.starts_at, Session.id)
         )
     )
