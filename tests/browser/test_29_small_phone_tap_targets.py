@@ -8,7 +8,7 @@ page scrolls sideways: the account row scrolls within itself."""
 from __future__ import annotations
 
 from tests.browser.harness import DEMO, Viewport
-from tests.browser.journeys import VILLAGE_A, demo_product, empty_cart, search
+from tests.browser.journeys import VILLAGE_A, demo_product, empty_cart, go_to_checkout, search
 
 SMALL_PHONE = Viewport("small-phone", 360, 740, True)
 MIN = 40
@@ -66,6 +66,31 @@ def test_small_phone_tap_targets(open_page, live_server):
     months = page.locator(".tour-calendar .cal-head a")  # ‹ 上月, 下月 › (they were 26 px high)
     assert months.count() == 2
     assert _too_small(months) == []
+
+
+def test_small_phone_checkout_choices(open_page, live_server):
+    """Signed in, at checkout: 快递到家 / 到站自提, 保存到地址簿 and the payment methods are rows a thumb can
+    tap (label and box toggle together), not 13 px radio circles on a 33 px line of text."""
+    a = demo_product(live_server, VILLAGE_A)
+    buyer = open_page("buyer", size=SMALL_PHONE)
+    page = buyer.page
+    buyer.login(DEMO["consumer"])
+    empty_cart(buyer)
+    buyer.goto(f"/products/{a['id']}-{a['slug']}")
+    buyer.submit_and_wait(
+        lambda: (
+            page.get_by_role("form", name=buyer.t("购买"), exact=True)
+            .get_by_role("button", name=buyer.t("加入购物车"))
+            .click()
+        )
+    )
+    go_to_checkout(buyer, 1)
+    choices = page.locator("main label.choice:visible")
+    assert choices.count() >= 4  # two ways to receive, at least two ways to pay
+    assert _too_small(choices) == []
+    boxes = page.locator("main label.choice:visible input")
+    assert all((boxes.nth(i).bounding_box() or {}).get("height", 0) >= 24 for i in range(boxes.count()))
+    empty_cart(buyer)
 
 
 def _page_scrolls_sideways(page) -> bool:
