@@ -210,7 +210,11 @@ RULES: dict[str, Rule] = {
     "county.recalls_index": Rule("/county/recalls", only("county")),
     "county.recall_detail": Rule("/county/recalls/{w.lot_code}", only("county")),
     "county.recall_new": Rule(
-        "/county/recalls", allow("county"), method="POST", data={"code": "LNOSUCHLOT99", "reason": "抽检不合格"}
+        "/county/recalls",
+        allow("county"),
+        method="POST",
+        data={"code": "{w.lot_code}", "reason": "抽检不合格"},
+        note="a lot that exists: its confirmation step (an unknown code is the form again, 404)",
     ),
     "county.recall_refund": Rule("/county/recalls/{w.lot_code}/refund", allow("county"), method="POST"),
     # food-safety papers (#23)
@@ -851,6 +855,14 @@ RULES: dict[str, Rule] = {
         allow("host"),
         method="POST",
         note="removing what is not there changes nothing",
+    ),
+    "tourism.host_listing_new": Rule("/host/listings/new", only("host")),
+    "tourism.host_unit_type_new": Rule(
+        "/host/listings/{w.listing.id}/unit-types/new",
+        allow("host"),
+        method="POST",
+        data={},
+        note="no fields: 422, after the owner check",
     ),
     "tourism.host_sessions": Rule("/host/listings/{w.experience.id}/sessions", view("host")),
     "tourism.host_sessions_add": Rule(
