@@ -396,9 +396,11 @@ def check_period(start: date, end: date, *, today: date) -> tuple[date, date]:
     return start, end
 
 
-def period_orders(user, organisation_id: int | None, start: date, end: date) -> list[Order]:
+def period_orders(user, organisation_id: int | None, start: date, end: date, *, lock: bool = False) -> list[Order]:
     """The orders a period invoice may cover: the organisation's purchase orders (a member with rights
-    asks), or the caller's own retail orders, placed between `start` and `end` (Beijing dates)."""
+    asks), or the caller's own retail orders, placed between `start` and `end` (Beijing dates). `lock`:
+    their rows locked in id order, as `request_for_order` locks its one order, so two requests that
+    cover one order are taken one after the other and the second sees the first's."""
     query = sa.select(Order).where(
         Order.created_at >= local_midnight_utc(start),
         Order.created_at < local_midnight_utc(end + timedelta(days=1)),
@@ -415,7 +417,10 @@ def period_orders(user, organisation_id: int | None, start: date, end: date) -> 
         )
     else:
         query = query.where(Order.user_id == user.id, Order.id.not_in(in_purchase))
-    return list(db.session.scalars(query.order_by(Order.id)))
+    query = query.order_by(Order.id)
+    if lock:
+        query = query.with_for_update(of=Order).execution_options(populate_existing=True)
+    return list(db.session.scalars(query))
 
 
 def request_for_period(
@@ -438,7 +443,7 @@ def request_for_period(
     start, end = check_period(start, end, today=local_date(now))
     by_station: dict[int, list[Order]] = {}
     pending = False
-    for order in period_orders(user, organisation_id, start, end):
+    for order in period_orders(user, organisation_id, start, end, lock=True):
         for station_id in _live_station_ids(order):
             if _open_request_exists(order.id, station_id):  # asked already (for the order or a period)
                 pending = True
