@@ -42,6 +42,8 @@ def test_order_mails_follow_the_buyers_language(db, now, caplog, locale, placed,
     assert (subject1, subject2) == (placed.format(code=order.code), canceled.format(code=order.code))
     if locale == "en":
         assert not CJK.search(subject1 + subject2)
+        # the mail's own words and punctuation are English (the product's name is data, in Chinese)
+        assert " (incl. shipping ¥" in body1 and not any(mark in body1 for mark in "（），：")
     else:
         assert CJK.search(body1) and CJK.search(body2)
 

@@ -70,6 +70,7 @@ def test_the_confirmation_mail_follows_the_guests_language(db, monkeypatch):
     assert msg["Subject"].startswith("Booking confirmed")
     text = msg.get_body(("plain",)).get_content()
     assert "Your booking is confirmed." in text and "482913" in text and "您的预订" not in text
+    assert " (2 nights)" in text and not any(mark in text for mark in "（），：")  # no Chinese punctuation
 
 
 def test_the_qr_code_is_a_png_of_whole_modules_with_a_white_quiet_zone():
