@@ -204,6 +204,15 @@ def ticket_availability(
     return {day: 0 if day in closed else max(0, unit_type.units - taken.get(day, 0)) for day in nights(start, end)}
 
 
+def places_taken(session_id, now) -> sa.Select:
+    """SQL: the places of a session (`session_id`: an id, or a column such as `Session.id` to correlate)
+    that bookings hold at `now` — the one count behind a session's free places, the host's 场次 list and
+    the refusal to remove a booked session."""
+    return sa.select(sa.func.coalesce(sa.func.sum(Booking.guests), 0)).where(
+        Booking.session_id == session_id, occupying(now)
+    )
+
+
 def session_remaining(session: Session, *, now: datetime, exclude_booking_id: int | None = None) -> int:
     """Free places of an experience session (0 on a closed date)."""
     listing_id = db.session.execute(
@@ -211,10 +220,7 @@ def session_remaining(session: Session, *, now: datetime, exclude_booking_id: in
     ).scalar_one()
     if session.session_date in closed_dates(listing_id, session.session_date, session.session_date + timedelta(days=1)):
         return 0
-    query = sa.select(sa.func.coalesce(sa.func.sum(Booking.guests), 0)).where(
-        Booking.session_id == session.id, occupying(now)
-    )
-    taken = int(db.session.scalar(_exclude(query, exclude_booking_id)) or 0)
+    taken = int(db.session.scalar(_exclude(places_taken(session.id, now), exclude_booking_id)) or 0)
     return max(0, session.capacity - taken)
 
 

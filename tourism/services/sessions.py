@@ -19,7 +19,7 @@ from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from shop.timeutil import TZ, local_date
 from tourism.models import Booking, Listing, ListingKind, Session, UnitType
-from tourism.services.availability import closed_dates, occupying
+from tourism.services.availability import closed_dates, places_taken
 from tourism.services.host import MAX_UNITS
 
 #: Sessions are added from today up to this many days ahead (the booking horizon's order of size).
@@ -74,11 +74,7 @@ def upcoming_sessions(listing: Listing, *, now: datetime) -> list[SessionRow]:
     if not ids:
         return []
     names = {ut.id: ut.name for ut in listing.unit_types}
-    booked = (
-        sa.select(sa.func.coalesce(sa.func.sum(Booking.guests), 0))
-        .where(Booking.session_id == Session.id, occupying(now))
-        .scalar_subquery()
-    )
+    booked = places_taken(Session.id, now).scalar_subquery()
     rows = db.session.execute(
         sa.select(Session, booked)
         .where(Session.unit_type_id.in_(ids), Session.starts_at > now, Session.capacity > 0)
@@ -187,10 +183,18 @@ def add_sessions(
     return SessionsAdded(added=added, skipped_closed=skipped_closed, skipped_existing=skipped_existing)
 
 
-def get_host_session(listing: Listing, session_id: int) -> Session:
-    """A session of this listing (another listing's, or one withdrawn: 404)."""
+def _live_session(listing: Listing, session_id: int) -> Session | None:
+    """A session of this listing not withdrawn, or None (another listing's, withdrawn, or none)."""
     session = db.session.get(Session, session_id)
     if session is None or session.capacity == 0 or session.unit_type_id not in {ut.id for ut in listing.unit_types}:
+        return None
+    return session
+
+
+def get_host_session(listing: Listing, session_id: int) -> Session:
+    """A session of this listing (another listing's, or one withdrawn: 404)."""
+    session = _live_session(listing, session_id)
+    if session is None:
         raise NotFound("session_not_found")
     return session
 
@@ -200,14 +204,7 @@ def session_removal_refusal(session: Session, *, now: datetime) -> Conflict | No
     guests hold places in it (409 `session_booked`, how many)."""
     if session.starts_at <= now:
         return Conflict("session_started", fields={"session_id": "started"})
-    booked = int(
-        db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(Booking.guests), 0)).where(
-                Booking.session_id == session.id, occupying(now)
-            )
-        )
-        or 0
-    )
+    booked = int(db.session.scalar(places_taken(session.id, now)) or 0)
     if booked:
         return Conflict("session_booked", n=booked, fields={"session_id": "booked"})
     return None
@@ -217,8 +214,8 @@ def remove_session(listing: Listing, session_id: int, *, actor, now: datetime) -
     """Remove a session nobody holds places in; False when it is gone already (a second tap). A session
     that only canceled or expired bookings name stays as a row (they keep their time) with capacity 0:
     withdrawn, offered nowhere (`availability.sessions_between`), and offered again if added again."""
-    session = db.session.get(Session, session_id)
-    if session is None or session.capacity == 0 or session.unit_type_id not in {ut.id for ut in listing.unit_types}:
+    session = _live_session(listing, session_id)
+    if session is None:
         return False
     unit_type = db.session.execute(
         sa.select(UnitType).where(UnitType.id == session.unit_type_id).with_for_update()
