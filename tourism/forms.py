@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from shop.args import coerce_id
 from shop.forms import DayField, OnceTokenField, ShopForm, YuanField
+from tourism.services.host import MAX_DESCRIPTION, MAX_FREE_CANCEL_DAYS, MAX_INCLUDED
 
 
 class BookingForm(ShopForm):
@@ -40,9 +41,11 @@ class CloseDatesForm(ShopForm):
 class ListingTermsForm(ShopForm):
     """What a host may change about their listing (name, kind and village are the county's)."""
 
-    description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=5000)])
-    included = TextAreaField(_l("包含的服务"), validators=[Optional(), Length(max=2000)])
-    free_cancel_days = IntegerField(_l("提前几天可免费取消"), validators=[InputRequired(), NumberRange(min=0, max=60)])
+    description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=MAX_DESCRIPTION)])
+    included = TextAreaField(_l("包含的服务"), validators=[Optional(), Length(max=MAX_INCLUDED)])
+    free_cancel_days = IntegerField(
+        _l("提前几天可免费取消"), validators=[InputRequired(), NumberRange(min=0, max=MAX_FREE_CANCEL_DAYS)]
+    )
     cancel_fee_pct = IntegerField(_l("逾期取消收取（%）"), validators=[InputRequired(), NumberRange(min=0, max=100)])
     pay_on_arrival = BooleanField(_l("允许到店支付"))
     is_published = BooleanField(_l("对游客开放（取消勾选即暂停接受新预订）"))
@@ -96,8 +99,8 @@ class NewListingForm(UnitTypeForm):
     contact_phone = StringField(
         _l("联系电话（预订后游客可见；空=账户手机号）"), validators=[Optional(), Length(max=20)]
     )
-    description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=5000)])
-    included = TextAreaField(_l("包含的服务"), validators=[Optional(), Length(max=2000)])
+    description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=MAX_DESCRIPTION)])
+    included = TextAreaField(_l("包含的服务"), validators=[Optional(), Length(max=MAX_INCLUDED)])
     unit_name = StringField(
         _l("第一个房型/票种/体验名称（如 标准间、成人票、草莓采摘）"), validators=[DataRequired(), Length(max=60)]
     )

@@ -18,6 +18,9 @@ from tourism.models import Booking, BookingStatus, Closure, Listing, ListingKind
 from tourism.services.availability import nights, occupying, rooms_per_night
 
 MAX_FREE_CANCEL_DAYS = 60
+#: Characters of a listing's 介绍 and 包含的服务 (the forms' limits too).
+MAX_DESCRIPTION = 5000
+MAX_INCLUDED = 2000
 MAX_UNITS = 1000
 MAX_GUESTS_PER_UNIT = 50
 MAX_UNIT_PRICE_FEN = min(MAX_FEN, 10**8)  # ¥1,000,000 a night or a person
@@ -172,6 +175,12 @@ def _has_future_bookings(listing: Listing, *, now: datetime) -> bool:
     ).scalar_one()
 
 
+def check_listing_texts(description: str, included: str) -> None:
+    """A listing's 介绍 and 包含的服务 within their lengths (`text_too_long`)."""
+    if len(description or "") > MAX_DESCRIPTION or len(included or "") > MAX_INCLUDED:
+        raise ValidationError("text_too_long", fields={"description": "too_long"})
+
+
 def update_listing_terms(listing: Listing, terms: ListingTerms, *, actor, now: datetime) -> dict:
     """Change description, what is included, the cancellation policy, pay-on-arrival and whether
     new bookings are taken. Returns the audited changes.
@@ -185,8 +194,7 @@ def update_listing_terms(listing: Listing, terms: ListingTerms, *, actor, now: d
         )
     if not isinstance(terms.cancel_fee_pct, int) or not 0 <= terms.cancel_fee_pct <= 100:
         raise ValidationError("cancel_fee_out_of_range", fields={"cancel_fee_pct": "out_of_range"})
-    if len(terms.description) > 5000 or len(terms.included) > 2000:
-        raise ValidationError("text_too_long", fields={"description": "too_long"})
+    check_listing_texts(terms.description, terms.included)
     stricter = terms.free_cancel_days > listing.free_cancel_days or terms.cancel_fee_pct > listing.cancel_fee_pct
     if stricter and _has_future_bookings(listing, now=now):
         raise Conflict("policy_in_use", fields={"free_cancel_days": "stricter", "cancel_fee_pct": "stricter"})

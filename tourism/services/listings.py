@@ -16,7 +16,7 @@ from shop.celery import enqueue_after_commit
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from tourism.models import Listing, ListingKind, UnitType
-from tourism.services.host import check_unit_type_values
+from tourism.services.host import check_listing_texts, check_unit_type_values
 from tourism.services.place import clean_address, clean_contact_phone
 
 MAX_NAME = 80
@@ -92,8 +92,7 @@ def create_listing(new: NewListing, first: NewUnitType, *, host, now: datetime) 
         raise ValidationError("listing_name_invalid", n=MAX_NAME, fields={"name": "invalid"})
     if db.session.get(Village, new.village_id) is None:
         raise NotFound("village_not_found", fields={"village_id": "not_found"})
-    if len(new.description or "") > 5000 or len(new.included or "") > 2000:
-        raise ValidationError("text_too_long", fields={"description": "too_long"})
+    check_listing_texts(new.description, new.included)
     listing = Listing(
         kind=new.kind,
         slug=slugify(name),
