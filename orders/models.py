@@ -436,6 +436,8 @@ class RefundRequest(db.Model):
 
     order = relationship(Order)
     line = relationship(OrderLine)
+    #: The money an approved request sent back (None when nothing had been paid for the line yet).
+    refund = relationship(Refund)
 
 
 # --- the cash book (docs/MONEY.md) ------------------------------------------------------------------

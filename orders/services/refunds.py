@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from orders.models import (
     LineStatus,
@@ -84,11 +85,25 @@ def can_decide(user, req: RefundRequest) -> bool:
     return can_manage_station(user, req.station_id)
 
 
+def _listed(query: sa.Select) -> list[RefundRequest]:
+    """The requests of `query` with what a list of them shows — each one's order and its shipments, its
+    line and the line's shipment, the refund it sent — loaded in a few statements whatever their number."""
+    return list(
+        db.session.scalars(
+            query.options(
+                selectinload(RefundRequest.order).selectinload(Order.shipments),
+                selectinload(RefundRequest.line).selectinload(OrderLine.shipment),
+                selectinload(RefundRequest.refund),
+            )
+        )
+    )
+
+
 def pending_requests_for(user) -> list[RefundRequest]:
     query = sa.select(RefundRequest).where(RefundRequest.status == RefundRequestStatus.REQUESTED)
     if getattr(user, "role", None) != "admin":
         query = query.where(RefundRequest.station_id == getattr(user, "station_id", -1))
-    return list(db.session.scalars(query.order_by(RefundRequest.id)))
+    return _listed(query.order_by(RefundRequest.id))
 
 
 def request_for_decision(req_id: int, user) -> RefundRequest:
@@ -118,9 +133,7 @@ def decided_requests_for(user, *, limit: int = DECIDED_SHOWN) -> list[RefundRequ
     query = sa.select(RefundRequest).where(RefundRequest.status != RefundRequestStatus.REQUESTED)
     if getattr(user, "role", None) != "admin":
         query = query.where(RefundRequest.station_id == getattr(user, "station_id", -1))
-    return list(
-        db.session.scalars(query.order_by(RefundRequest.decided_at.desc(), RefundRequest.id.desc()).limit(limit))
-    )
+    return _listed(query.order_by(RefundRequest.decided_at.desc(), RefundRequest.id.desc()).limit(limit))
 
 
 def check_goods(req: RefundRequest, goods, quantity=None) -> GoodsDecision:
@@ -200,7 +213,7 @@ def units_with_buyer() -> sa.ColumnElement[int]:
 def refund_of(req: RefundRequest) -> Refund | None:
     """The money an approved request sent back (None when nothing had been paid for the line yet, e.g.
     a cash order whose cash was not taken: what is due was lowered instead)."""
-    return db.session.get(Refund, req.refund_id) if req.refund_id else None
+    return req.refund
 
 
 def reject_refund_request(req_id: int, *, actor, now: datetime, note: str = "") -> RefundRequest:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from orders.models import Refund, RefundRequest
 from stock.models import Lot, LotStatus, StockMovement
 from stock.services import block_lot
+from tests.sql_count import count_statements
 from tests.stations.test_refund_restock import _asked, _lots, _numbers, _reconciles, _returns
 
 
@@ -185,3 +186,28 @@ def test_the_spec_documents_the_decision(client, db):
     op = paths["/api/v1/stations/refund-requests/{req_id}/decision"]["post"]
     assert {"401", "403", "404", "409", "422"} <= set(op["responses"])
     assert "get" in paths["/api/v1/stations/refund-requests"]
+
+
+@pytest.mark.parametrize("status", ["requested", "decided"])
+def test_the_list_reads_its_requests_in_statements_that_do_not_grow_with_them(
+    db, world, now, client, api_token, status
+):
+    """The list's statements are as many for three requests as for one: what each shows (its order, line,
+    shipment, refund) is loaded with the requests, not one request at a time."""
+    headers = api_token(world.a.operator)
+
+    def statements_for_list() -> tuple[int, int]:
+        db.session.expire_all()
+        with count_statements() as statements:
+            res = client.get(f"/api/v1/stations/refund-requests?status={status}", headers=headers)
+        assert res.status_code == 200
+        return len(res.json["items"]), len(statements)
+
+    counts = []
+    for _ in range(3):
+        _order, req = _asked(world, now, quantity=1)
+        if status == "decided":
+            assert _decide(client, headers, req, decision="approve", goods="not_returned").status_code == 200
+        counts.append(statements_for_list())
+    assert [n for n, _ in counts] == [1, 2, 3]
+    assert counts[0][1] == counts[2][1], counts
