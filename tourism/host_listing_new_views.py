@@ -19,7 +19,7 @@ from tourism.forms import NewListingForm, NewUnitTypeForm
 from tourism.models import ListingKind
 from tourism.services.host import get_host_listing
 from tourism.services.listings import NewListing, NewUnitType, add_unit_type, create_listing
-from tourism.views import _render_host_edit, bp
+from tourism.views import bp, render_host_edit
 
 
 def _new_listing_form() -> NewListingForm:
@@ -101,7 +101,7 @@ def host_unit_type_new(listing_id: int):
     form = NewUnitTypeForm(prefix="new")
     if not form.validate_on_submit():
         form.form_token.show_again()
-        return _render_host_edit(listing, new_unit_form=form, status=422)
+        return render_host_edit(listing, new_unit_form=form, status=422)
     now = now_utc()
     try:
         form.form_token.claim("tourism.host_unit_type_new", user_id=current_user.id, now=now)
@@ -113,6 +113,6 @@ def host_unit_type_new(listing_id: int):
         return redirect(url_for("tourism.host_listing_edit", listing_id=listing_id), 303)
     except DomainError as exc:
         _refused(form, exc, default=form.name)
-        return _render_host_edit(get_host_listing(current_user, listing_id), new_unit_form=form, status=exc.status)
+        return render_host_edit(get_host_listing(current_user, listing_id), new_unit_form=form, status=exc.status)
     flash(_("已添加：%(name)s", name=unit_type.name), "success")
     return redirect(url_for("tourism.host_listing_edit", listing_id=listing_id), 303)

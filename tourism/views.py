@@ -585,7 +585,7 @@ def _unit_type_form(unit_type, formdata=None):
     return form
 
 
-def _render_host_edit(listing, terms_form=None, unit_forms=None, place_form=None, status=200, new_unit_form=None):
+def render_host_edit(listing, terms_form=None, unit_forms=None, place_form=None, status=200, new_unit_form=None):
     """The edit page; the one form that was posted (and refused) keeps what was typed and its errors,
     the others show what is stored (`formdata=None`: not the other form's POST, where an absent
     checkbox would read as unticked). Each error is shown under its field and, naming the field, at
@@ -625,7 +625,7 @@ def host_listing_place(listing_id: int):
     listing = get_host_listing(current_user, listing_id)
     form = ListingPlaceForm()
     if not form.validate_on_submit():
-        return _render_host_edit(listing, place_form=form, status=422)
+        return render_host_edit(listing, place_form=form, status=422)
     place = ListingPlace(
         address=form.address.data or "",
         latitude=form.latitude.data or "",
@@ -637,7 +637,7 @@ def host_listing_place(listing_id: int):
         commit()
     except DomainError as exc:
         _refused_on_field(form, exc, default=form.address)
-        return _render_host_edit(get_host_listing(current_user, listing_id), place_form=form, status=exc.status)
+        return render_host_edit(get_host_listing(current_user, listing_id), place_form=form, status=exc.status)
     flash(_("已保存"), "success")
     return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id), 303)
 
@@ -650,14 +650,14 @@ def host_listing_photo_add(listing_id: int):
     upload = form.image.data if form.image.data and getattr(form.image.data, "filename", "") else None
     if not form.validate_on_submit() or upload is None:
         flash(_("请选择照片"), "error")
-        return _render_host_edit(listing, status=422)
+        return render_host_edit(listing, status=422)
     try:
         add_listing_photo(listing, upload, actor=current_user, now=now_utc())
         commit()
     except DomainError as exc:
         rollback()
         flash(exc.message, "error")
-        return _render_host_edit(get_host_listing(current_user, listing_id), status=exc.status)
+        return render_host_edit(get_host_listing(current_user, listing_id), status=exc.status)
     flash(_("照片已上传"), "success")
     return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id), 303)
 
@@ -689,7 +689,7 @@ def _refused_on_field(form, exc: DomainError, *, default) -> None:
 @bp.get("/host/listings/<int:listing_id>/edit")
 @role_required("host")
 def host_listing_edit(listing_id: int):
-    return _render_host_edit(get_host_listing(current_user, listing_id))
+    return render_host_edit(get_host_listing(current_user, listing_id))
 
 
 @bp.post("/host/listings/<int:listing_id>/edit")
@@ -699,7 +699,7 @@ def host_listing_update(listing_id: int):
     listing = get_host_listing(current_user, listing_id)
     form = ListingTermsForm()
     if not form.validate_on_submit():
-        return _render_host_edit(listing, terms_form=form, status=422)
+        return render_host_edit(listing, terms_form=form, status=422)
     terms = ListingTerms(
         description=form.description.data or "",
         included=form.included.data or "",
@@ -713,7 +713,7 @@ def host_listing_update(listing_id: int):
         commit()
     except DomainError as exc:
         _refused_on_field(form, exc, default=form.free_cancel_days)
-        return _render_host_edit(get_host_listing(current_user, listing_id), terms_form=form, status=exc.status)
+        return render_host_edit(get_host_listing(current_user, listing_id), terms_form=form, status=exc.status)
     flash(_("已保存"), "success")
     return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id))
 
@@ -728,7 +728,7 @@ def host_unit_type_update(listing_id: int, unit_type_id: int):
         abort(404)
     form = _unit_type_form(unit_type, formdata=request.form)
     if not form.validate_on_submit():
-        return _render_host_edit(listing, unit_forms={unit_type.id: form}, status=422)
+        return render_host_edit(listing, unit_forms={unit_type.id: form}, status=422)
     try:
         update_unit_type(
             listing,
@@ -744,7 +744,7 @@ def host_unit_type_update(listing_id: int, unit_type_id: int):
         commit()
     except DomainError as exc:
         _refused_on_field(form, exc, default=form.price)
-        return _render_host_edit(
+        return render_host_edit(
             get_host_listing(current_user, listing_id), unit_forms={unit_type_id: form}, status=exc.status
         )
     flash(_("已保存：%(name)s", name=unit_type.name), "success")
