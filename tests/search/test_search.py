@@ -549,3 +549,24 @@ def test_a_villages_pinyin_then_its_products_finds_that_product_of_the_village(d
     assert sorted(i["id"] for i in body["items"]) == sorted(made[k].id for k in keys)
     page = re.sub(r"</?mark>", "", client.get("/search", query_string={"q": q}).get_data(as_text=True))
     assert [k for k in made if made[k].name in page] == keys
+
+
+def test_a_listing_a_host_creates_is_found_once_published(db, now):
+    """A new listing is not indexed while closed to tourists; publishing it (the host's 对游客开放)
+    puts it in the index through the session hook, with no task of its own at creation."""
+    from tests.factories import make_user
+    from tourism.services.listings import NewListing, NewUnitType, create_listing
+
+    village, _station = make_place("花溪村", "幽兰镇")
+    host = make_user(role="host")
+    listing = create_listing(
+        NewListing(kind="stay", name="花溪村稻田民宿", village_id=village.id),
+        NewUnitType(name="标准间", units=2, max_guests=2, price_fen=16800),
+        host=host,
+        now=now,
+    )
+    commit()
+    assert search.search_listing_ids("稻田民宿") == []
+    listing.is_published = True
+    commit()
+    assert search.search_listing_ids("稻田民宿") == [listing.id]

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from catalog.models import Village
 from catalog.services import slugify
 from shop.audit import record_audit
-from shop.celery import enqueue_after_commit
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from tourism.models import Listing, ListingKind, UnitType
@@ -83,8 +82,8 @@ def _audit_unit_type(unit_type: UnitType, *, action: str, actor, now: datetime) 
 
 
 def create_listing(new: NewListing, first: NewUnitType, *, host, now: datetime) -> Listing:
-    """The host's new listing with its first unit type, not open to tourists; audited, and indexed
-    for search after the commit (the index keeps only published listings)."""
+    """The host's new listing with its first unit type, not open to tourists; audited. Search finds it
+    once its host publishes it (the index keeps only published listings)."""
     if new.kind not in set(ListingKind):
         raise ValidationError("listing_kind_invalid", fields={"kind": "invalid"})
     name = " ".join((new.name or "").split())
@@ -123,8 +122,8 @@ def create_listing(new: NewListing, first: NewUnitType, *, host, now: datetime) 
     unit_type = _unit_type(listing, first)
     _audit_unit_type(unit_type, action="unit_type.create", actor=host, now=now)
     db.session.flush()
-    # after commit, in the search queue (the search package sits above tourism: named, not imported)
-    enqueue_after_commit("search.tasks.reindex_listings", [listing.id])
+    # no index task here: the listing is not published yet, and publishing it (like any change of a
+    # listing's indexed fields) is picked up by the search package's session hook (search.tasks.after_flush)
     return listing
 
 
