@@ -7,12 +7,13 @@ pages without breaking the journeys.
 from __future__ import annotations
 
 import re
+import uuid
 
 import sqlalchemy as sa
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from tests.browser.harness import LiveServer, WatchedPage
+from tests.browser.harness import DEMO_PASSWORD, LiveServer, WatchedPage
 
 # Two villages whose signature product is 三江腌菜 (found by typing `yancai`), served by two
 # different stations: 柳溪村 → NC01 (the demo operator's station), 前进村 → NC02.
@@ -37,6 +38,20 @@ def demo_product(live: LiveServer, village: str, name: str = PICKLES) -> dict:
             .where(Village.name == village, Product.name == name)
         ).one()
     return {"id": row[0], "slug": row[1], "price_fen": row[2], "station_code": row[3], "station_name": row[4]}
+
+
+def new_shopper_on_product(open_page, live: LiveServer, prefix: str, viewport) -> tuple[WatchedPage, dict]:
+    """A shopper who has just registered (`prefix`-<viewport>-<random>@test.cn), signed in, with an
+    empty cart, on the page of 三江腌菜 of VILLAGE_A: (the shopper, the product's facts)."""
+    product = demo_product(live, VILLAGE_A)
+    email = f"{prefix}-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
+    status, body = api(live, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
+    assert status == 201, body
+    shopper = open_page("shopper")
+    shopper.login(email)
+    empty_cart(shopper)
+    shopper.goto(f"/products/{product['id']}-{product['slug']}")
+    return shopper, product
 
 
 def empty_cart(user: WatchedPage) -> None:

@@ -5,25 +5,15 @@ with the quantity chosen, once. On a desktop the same form sits in the page."""
 from __future__ import annotations
 
 import re
-import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.harness import DEMO_PASSWORD
-from tests.browser.journeys import VILLAGE_A, api, demo_product, empty_cart, yuan
+from tests.browser.journeys import empty_cart, new_shopper_on_product, yuan
 
 
 def test_phone_buy_bar_stepper_and_buy_now(open_page, live_server, viewport):
-    a = demo_product(live_server, VILLAGE_A)
-    email = f"bar-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
-    status, body = api(live_server, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
-    assert status == 201, body
-
-    shopper = open_page("shopper")
+    shopper, a = new_shopper_on_product(open_page, live_server, "bar", viewport)
     page = shopper.page
-    shopper.login(email)
-    empty_cart(shopper)
-    shopper.goto(f"/products/{a['id']}-{a['slug']}")
     bar = page.get_by_role("form", name=shopper.t("购买"), exact=True)
     plus = bar.get_by_role("button", name=shopper.t("增加数量"), exact=True)
     minus = bar.get_by_role("button", name=shopper.t("减少数量"), exact=True)

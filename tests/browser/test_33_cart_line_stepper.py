@@ -4,25 +4,14 @@ units for sale); 更新 then saves the quantity. Without JavaScript the number f
 
 from __future__ import annotations
 
-import uuid
-
 from playwright.sync_api import expect
 
-from tests.browser.harness import DEMO_PASSWORD
-from tests.browser.journeys import VILLAGE_A, api, demo_product, empty_cart, yuan
+from tests.browser.journeys import empty_cart, new_shopper_on_product, yuan
 
 
 def test_cart_line_stepper_changes_the_quantity_within_its_bounds(open_page, live_server, viewport):
-    a = demo_product(live_server, VILLAGE_A)
-    email = f"cartstep-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
-    status, body = api(live_server, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
-    assert status == 201, body
-
-    shopper = open_page("shopper")
+    shopper, a = new_shopper_on_product(open_page, live_server, "cartstep", viewport)
     page = shopper.page
-    shopper.login(email)
-    empty_cart(shopper)
-    shopper.goto(f"/products/{a['id']}-{a['slug']}")
     buy = page.get_by_role("form", name=shopper.t("购买"), exact=True)
     shopper.submit_and_wait(lambda: buy.get_by_role("button", name=shopper.t("加入购物车")).click())
     shopper.goto("/cart")
