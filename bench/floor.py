@@ -64,6 +64,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 SCHEMA = "bench_floor"
 STOCK_ROWS = 200
 UNIT_ROWS = 200
+#: Rooms per room type: more than the load can book, so that every mixed write books (its cost is
+#: measured, not refusals: cheaper 409s would flatter the floor)
+UNIT_COUNT = 10**6
 
 
 class Base(DeclarativeBase):
@@ -368,7 +371,7 @@ def prepare(database_url: str, users: int) -> tuple[list[int], list[str]]:
         tokens = [secrets.token_hex(16) for _ in user_ids]
         db.session.add_all(Token(token=t, user_id=u) for t, u in zip(tokens, user_ids))
         db.session.add_all(Stock(id=i, on_hand=10**9, allocated=0) for i in range(1, STOCK_ROWS + 1))
-        db.session.add_all(Unit(id=i, count=3) for i in range(1, UNIT_ROWS + 1))
+        db.session.add_all(Unit(id=i, count=UNIT_COUNT) for i in range(1, UNIT_ROWS + 1))
         db.session.commit()
     return user_ids, tokens
 
