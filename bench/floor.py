@@ -491,7 +491,8 @@ def main(argv=None) -> int:
                 for q in bench_run.longtail_queries(words or [], random.Random(11))
             ],
         )
-        meter = bench_run.CpuMeter(app_proc.pid, None)
+        stripe_proc = procs.items.get("localstripe")
+        meter = bench_run.CpuMeter(app_proc.pid, None, stripe_proc.pid if stripe_proc is not None else None)
         scenarios = (signed_in, write, *([mixed] if stripe_base else []), *([search] if "FLOOR_INDEX" in env else []))
         # the search floor is warmed (searchers opened, jieba loaded) with other queries: as in bench.run's
         # long-tail scenario, no measured query was sent before
@@ -515,7 +516,19 @@ def main(argv=None) -> int:
     hello_rps = rows[0][1]["ok_rps"]
     print(
         bench_run.markdown_table(
-            ["scenario", "req/s (ok)", "p50 ms", "p99 ms", "× hello", "statuses", "web CPU ms", "PostgreSQL CPU ms"],
+            [
+                "scenario",
+                "req/s (ok)",
+                "p50 ms",
+                "p99 ms",
+                "× hello",
+                "statuses",
+                "web CPU ms",
+                "PostgreSQL CPU ms",
+                "localstripe CPU ms",
+                "wrk CPU ms",
+                "all CPU ms",
+            ],
             [
                 [
                     label,
@@ -526,6 +539,9 @@ def main(argv=None) -> int:
                     json.dumps(res["statuses"]),
                     f"{cpu['web']:.2f}" if cpu else "—",
                     f"{cpu['postgres']:.2f}" if cpu else "—",
+                    f"{cpu['stripe']:.2f}" if cpu else "—",
+                    f"{cpu['wrk']:.2f}" if cpu else "—",
+                    f"{sum(cpu.values()):.2f}" if cpu else "—",
                 ]
                 for label, res, cpu in rows
             ],

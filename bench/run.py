@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import signal
 import subprocess
@@ -1020,13 +1021,22 @@ class CpuMeter:
     master and its workers), `nginx` (every nginx process), `celery` (the worker), `postgres` (every
     server process: another client of the same server would count too) and `redis` (every redis-server). Divided by the requests a
     scenario answered, it says where a request's CPU goes, which on a machine whose speed drifts is
-    steadier than the request rate itself."""
+    steadier than the request rate itself.
 
-    PARTS = ("web", "nginx", "celery", "postgres", "redis")
+    Two more parts are not the shop's but take the same cores during a run, so the bound on the
+    request rate counts them: `stripe` (the localstripe process answering the mixed checkout's
+    PaymentIntents, which production sends to Stripe) and `wrk` (the load generator: the CPU of this
+    run's child processes that ended in between, `RUSAGE_CHILDREN` — wrk exits at the end of each
+    scenario, before the second snapshot)."""
 
-    def __init__(self, web_pid: int, celery_pid: int | None):
+    PARTS = ("web", "nginx", "celery", "postgres", "redis", "stripe", "wrk")
+    #: Not the shop's own: its CPU total leaves them out, the bound on the rate does not.
+    NOT_THE_SHOP = ("stripe", "wrk")
+
+    def __init__(self, web_pid: int, celery_pid: int | None, stripe_pid: int | None = None):
         self.web_pid = web_pid
         self.celery_pid = celery_pid
+        self.stripe_pid = stripe_pid
         self.hz = os.sysconf("SC_CLK_TCK")
 
     def _seconds(self, pid: int) -> float:
@@ -1058,9 +1068,13 @@ class CpuMeter:
         pids = {
             "web": [self.web_pid, *children(self.web_pid)],
             "celery": [self.celery_pid, *children(self.celery_pid)] if self.celery_pid else [],
+            "stripe": [self.stripe_pid, *children(self.stripe_pid)] if self.stripe_pid else [],
             **self._by_name(),
         }
-        return {part: {pid: self._seconds(pid) for pid in pids[part]} for part in self.PARTS}
+        seconds = {part: {pid: self._seconds(pid) for pid in pids[part]} for part in self.PARTS if part != "wrk"}
+        ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+        seconds["wrk"] = {0: ended.ru_utime + ended.ru_stime}
+        return seconds
 
     def wait_for_celery(self, timeout: float = 30.0) -> None:
         """Until the worker has been idle for a second (the mails of a write scenario are sent
@@ -1087,14 +1101,18 @@ class CpuMeter:
 
 
 def render_cpu(rows: list[tuple[str, dict[str, float]]], cores: int) -> str:
-    head = ["scenario", *CpuMeter.PARTS, "total", f"≤ req/s on {cores} cores"]
+    """The CPU table: `shop` sums the shop's own processes; the bound on the rate divides the cores
+    by everything measured (`CpuMeter.NOT_THE_SHOP` included: they took the same cores)."""
+    head = ["scenario", *CpuMeter.PARTS, "shop", "all", f"≤ req/s on {cores} cores"]
     body = []
     for label, cpu in rows:
+        shop = sum(v for p, v in cpu.items() if p not in CpuMeter.NOT_THE_SHOP)
         total = sum(cpu.values())
         body.append(
             [
                 label,
                 *(f"{cpu.get(p, 0.0):.2f}" for p in CpuMeter.PARTS),
+                f"{shop:.2f}",
                 f"{total:.2f}",
                 f"{cores * 1000 / total:.0f}" if total else "—",
             ]
@@ -1770,7 +1788,12 @@ def main(argv=None) -> int:
         #: the scenario during which the web workers' peak RSS last rose, and that peak
         peak_by_scenario = ("start", 0.0)
         celery_proc = procs.items.get("celery")
-        meter = CpuMeter(app_proc.pid, celery_proc.pid if celery_proc is not None else None)
+        stripe_proc = procs.items.get("localstripe")
+        meter = CpuMeter(
+            app_proc.pid,
+            celery_proc.pid if celery_proc is not None else None,
+            stripe_proc.pid if stripe_proc is not None else None,
+        )
         base = f"http://127.0.0.1:{APP_PORT}"
         front = base
         if nginx:

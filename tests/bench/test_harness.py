@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 
 import pytest
 import sqlalchemy as sa
@@ -165,12 +168,27 @@ def test_cpu_per_request_counts_each_part_and_the_cores_bound():
 
 
 def test_the_cpu_meter_reads_this_process():
-    import os
-
     meter = run.CpuMeter(os.getpid(), None)
     sum(i * i for i in range(300_000))
     snap = meter.snapshot()
-    assert snap["web"][os.getpid()] > 0 and snap["celery"] == {}
+    assert snap["web"][os.getpid()] > 0 and snap["celery"] == {} and snap["stripe"] == {}
+
+
+def test_the_emulator_and_the_load_generator_take_the_same_cores_and_bound_the_rate():
+    cpu = {"web": 12.0, "postgres": 4.0, "stripe": 1.5, "wrk": 2.5}
+    table = run.render_cpu([("API mixed checkout", cpu)], 2)
+    row = [cell.strip() for cell in table.splitlines()[-1].split("|")[1:-1]]
+    head = [cell.strip() for cell in table.splitlines()[0].split("|")[1:-1]]
+    got = dict(zip(head, row))
+    assert got["shop"] == "16.00" and got["all"] == "20.00" and got["≤ req/s on 2 cores"] == "100"
+
+
+def test_the_load_generator_is_counted_once_it_has_ended():
+    meter = run.CpuMeter(os.getpid(), None)
+    before = meter.snapshot()
+    subprocess.run([sys.executable, "-c", "sum(i * i for i in range(3_000_000))"], check=True)
+    after = meter.snapshot()
+    assert run.CpuMeter.per_request(before, after, 1)["wrk"] > 10  # ms of the child that ended
 
 
 def _fake_runs(monkeypatch, idles):
