@@ -31,6 +31,10 @@ generator, beside the bare hello world of `bench/hello.py`:
   filters, highlighting, listings, card data or papers flag). Sent the long-tail scenario's queries
   (`bench.run.longtail_queries` on the manifest's words), each once.
 
+`--open-loop` then sends the write and mixed floors' requests at the rate their shop scenario's
+target names (150/s for checkout, 100/s for the mixed checkout) for `--seconds`, and prints the p99 a
+buyer would see there (bench/openloop.py): the floor's own answer to the target's latency.
+
 If such a floor already falls short of a target, no rearrangement of the shop's own code reaches it
 with these libraries; the report says by how much. The tables are dropped at the end.
 """
@@ -62,6 +66,8 @@ from jinja2 import DictLoader
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SCHEMA = "bench_floor"
+#: The shop's scenario whose target (bench.run.TARGETS: a rate and a p99) `--open-loop` applies to each floor.
+OPEN_LOOP_TARGET = {"write": "checkout", "mixed": "mixed_checkout"}
 STOCK_ROWS = 200
 UNIT_ROWS = 200
 #: Rooms per room type: more than the load can book, so that every mixed write books (its cost is
@@ -399,6 +405,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--dev-venv", action="store_true", help="serve from this virtualenv (see bench.run)")
     parser.add_argument(
+        "--open-loop",
+        action="store_true",
+        help="after the write and mixed floors, an open loop at the rate of their shop target "
+        "(checkout, mixed_checkout): the floor's own p99 at that rate (bench/openloop.py)",
+    )
+    parser.add_argument(
         "--bench-dir",
         type=Path,
         default=Path(os.environ.get("BENCH_WORKDIR", "/tmp/village-eline-bench")),
@@ -504,12 +516,19 @@ def main(argv=None) -> int:
                 for q in bench_run.longtail_queries(words or [], random.Random(12), n=300)
             ],
         )
+        open_lines: list[str] = []
         for sc in scenarios:
             bench_run.run_wrk(wrk, base, search_warmup if sc is search else sc, args, f"floor-{sc.name}-warmup")
             before = meter.snapshot()
             res = bench_run.measure(wrk, base, sc, args, f"floor-{sc.name}", repeatable=sc.name == "signed_in")
             answered = sum(n for status, n in res["statuses"].items() if int(status) < 500)
             rows.append((sc.label, res, bench_run.CpuMeter.per_request(before, meter.snapshot(), answered)))
+            target = bench_run.TARGETS.get(OPEN_LOOP_TARGET.get(sc.name, ""))
+            if args.open_loop and target:
+                loop = bench_run.run_open_loop(base, sc.requests, rate=target[1], seconds=args.seconds)
+                open_lines.append(
+                    bench_run.open_loop_line(sc.label, loop) + f" (the shop's target there: p99 < {target[2]} ms)"
+                )
     finally:
         procs.stop_all()
         drop(args.database_url)
@@ -547,6 +566,8 @@ def main(argv=None) -> int:
             ],
         )
     )
+    for line in open_lines:
+        print("\n" + line)
     print(
         f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, gunicorn {args.workers} x gthread "
         f"({args.gthreads} threads), wrk {args.threads} threads, {args.connections} connections, {args.seconds} s; "
