@@ -12,7 +12,6 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 
-from institutions.services.organisations import organisations_of
 from invoices.files import MIMETYPES, absolute_path
 from invoices.models import Invoice, InvoiceKind
 from invoices.services import invoices as svc
@@ -84,7 +83,7 @@ def request_order(code: str):
 @bp.route("/invoices/period", methods=["GET", "POST"])
 @login_required
 def request_period():
-    rights = [(o, m) for o, m in organisations_of(current_user) if m.is_manager or m.role in ("buyer", "approver")]
+    rights = svc.invoice_organisations(current_user)
     if request.method == "POST":
         raw_org = request.form.get("organisation_id", "")
         organisation_id = int(raw_org) if raw_org.isascii() and raw_org.isdigit() and len(raw_org) < 18 else None
@@ -104,6 +103,7 @@ def request_period():
     return render_template(
         "invoices/period.html",
         organisations=rights,
+        default_organisation_id=svc.default_period_organisation_id(rights),
         form=request.form,
         form_token=once.new_form_token(),
         default_from=today.replace(day=1).isoformat(),

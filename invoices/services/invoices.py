@@ -32,8 +32,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from institutions import creditcode
-from institutions.models import MemberRole, OrganisationMember, Purchase, PurchaseOrder
-from institutions.services.organisations import get_visible_organisation, is_staff
+from institutions.models import MemberRole, Organisation, OrganisationMember, Purchase, PurchaseOrder
+from institutions.services.organisations import get_visible_organisation, is_staff, organisations_of
 from invoices.files import check_invoice_file, store_invoice_file
 from invoices.models import Invoice, InvoiceKind, InvoiceOrder, InvoiceScope, InvoiceStatus
 from orders.models import Order, OrderStatus, PaymentState, ShipmentStatus
@@ -150,6 +150,21 @@ def _rights_organisation_ids(user) -> sa.Select:
             OrganisationMember.role.in_((MemberRole.BUYER, MemberRole.APPROVER)),
         ),
     )
+
+
+def invoice_organisations(user) -> list[tuple[Organisation, OrganisationMember]]:
+    """The organisations whose orders `user` may ask a period invoice for (rights: buyer, approver,
+    manager), with the membership, by id."""
+    return [
+        (o, m) for o, m in organisations_of(user) if m.is_manager or m.role in (MemberRole.BUYER, MemberRole.APPROVER)
+    ]
+
+
+def default_period_organisation_id(rows: list[tuple[Organisation, OrganisationMember]]) -> int | None:
+    """Whose orders the period invoice form starts on: an approver sees all of their organisation's
+    orders, so the first organisation (of `rows`, `invoice_organisations`) they approve for; anyone else
+    their own retail orders (None)."""
+    return next((o.id for o, m in rows if m.role == MemberRole.APPROVER), None)
 
 
 def order_organisation_id(order_id: int) -> int | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import zipfile
 
 import pytest
@@ -432,6 +433,32 @@ def test_the_period_page_says_whose_orders_it_invoices(client, world, auth):
     assert '<label for="inv-org">开票的订单</label>' in page
     page = client.get("/invoices/period?lang=en").get_data(as_text=True)
     assert '<label for="inv-org">Whose orders</label>' in page
+
+
+def _chosen_orders(page: str) -> str:
+    """The value of the option the period page's 开票的订单 starts on."""
+    select = page.split('<select id="inv-org" name="organisation_id">', 1)[1].split("</select>", 1)[0]
+    chosen = re.findall(r'<option value="(\d+)" selected>', select)
+    return chosen[0] if chosen else ""
+
+
+def test_the_period_page_starts_an_approver_on_the_organisations_orders_and_others_on_their_own(app, world):
+    """An approver sees all of the organisation's orders, so the period invoice form starts on them; a
+    buyer of the organisation, or a shopper, starts on their own orders. What was posted is kept."""
+    w = world
+    approver = make_user()
+    make_organisation(name="另一单位", members={"approver": make_user()})
+    organisation = make_organisation(members={"buyer": w["buyer"], "approver": approver})
+    commit()
+    for user, expected in ((approver, str(organisation.id)), (w["buyer"], ""), (w["stranger"], "")):
+        client = app.test_client()
+        client.post("/login", data={"email": user.email, "password": "password123"})
+        page = client.get("/invoices/period").get_data(as_text=True)
+        assert _chosen_orders(page) == expected, user
+    client = app.test_client()
+    client.post("/login", data={"email": approver.email, "password": "password123"})
+    page = client.post("/invoices/period", data={"organisation_id": "", "from": "", "to": ""}).get_data(as_text=True)
+    assert _chosen_orders(page) == ""  # own orders, as posted
 
 
 def test_the_pages_ask_issue_and_download(client, world, auth):
