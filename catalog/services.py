@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from catalog.models import (
@@ -216,6 +217,27 @@ def list_products(f: ProductFilter, *, ranked_ids: list[int] | None = None) -> t
     query = query.order_by(*(order or [Product.sold_count.desc(), Product.id]))
     query = query.limit(f.per_page).offset(start)
     return list(db.session.scalars(eager_products(query))), total
+
+
+#: `app.extensions` key of the search index's ranking of a query (`install_ranker`).
+RANKER = "catalog.ranker"
+
+
+def install_ranker(app, rank: Callable[[str], list[int]]) -> None:
+    """The search package, above the catalog, installs its ranking of a query (ids best first) when the
+    app starts (`search.init_app`), so the packages between the two (institutional buying's purchase
+    form) find products as the search page does without importing search (docs/ARCHITECTURE.md)."""
+    app.extensions[RANKER] = rank
+
+
+def ranked_product_ids(q: str) -> list[int] | None:
+    """The search index's hits for `q`, best first, to pass to `list_products(ranked_ids=...)` (which
+    re-checks them: a stale index shows nothing that is not for sale); None for a blank query or when
+    no search is installed."""
+    rank = current_app.extensions.get(RANKER)
+    if rank is None or not (q or "").strip():
+        return None
+    return rank(q.strip())
 
 
 def visible_product_ids(ids: list[int]) -> set[int]:
