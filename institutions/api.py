@@ -211,8 +211,9 @@ class DestinationIn(Schema):
     items: list[ItemIn] = Field(max_length=50)
 
 
-class PurchaseIn(Schema):
-    organisation_id: int = Field(ge=1, le=MAX_ID)
+class PurchaseDraftIn(Schema):
+    """A draft's content: what a new purchase holds and what its author's edit replaces."""
+
     delivery: Literal["ship", "pickup"]
     requested_date: date = Field(description="the delivery date asked for (today to a year ahead, Beijing time)")
     payment_method: Literal["card", "station_cash", "cod", "bank_transfer"] = Field(
@@ -228,6 +229,10 @@ class PurchaseIn(Schema):
         default=[], max_length=20, description="delivery addresses (ship): one order each"
     )
     items: list[ItemIn] = Field(default=[], max_length=50, description="the products (pickup)")
+
+
+class PurchaseIn(PurchaseDraftIn):
+    organisation_id: int = Field(ge=1, le=MAX_ID)
 
 
 class ApproveIn(Schema):
@@ -369,6 +374,28 @@ def _items(items: list[ItemIn]) -> list[tuple[int, int]]:
     return [(item.product_id, item.quantity) for item in items]
 
 
+def _draft_data(body: PurchaseDraftIn) -> purchases.PurchaseData:
+    return purchases.PurchaseData(
+        delivery=body.delivery,
+        requested_date=body.requested_date,
+        payment_method=body.payment_method,
+        pickup_station_id=body.pickup_station_id,
+        note=body.note,
+        items=_items(body.items),
+        destinations=[
+            purchases.DestinationData(
+                label=d.label, address=AddressData(**d.address.model_dump()), items=_items(d.items)
+            )
+            for d in body.destinations
+        ],
+    )
+
+
+class PurchaseDeletedOut(BaseModel):
+    id: int
+    deleted: bool
+
+
 @endpoint(
     "/purchases",
     ("POST",),
@@ -383,22 +410,45 @@ def _items(items: list[ItemIn]) -> list[tuple[int, int]]:
 def create_purchase(body: PurchaseIn):
     user = api_user()
     organisation = orgs.get_visible_organisation(body.organisation_id, user)
-    data = purchases.PurchaseData(
-        delivery=body.delivery,
-        requested_date=body.requested_date,
-        payment_method=body.payment_method,
-        pickup_station_id=body.pickup_station_id,
-        note=body.note,
-        items=_items(body.items),
-        destinations=[
-            purchases.DestinationData(
-                label=d.label, address=AddressData(**d.address.model_dump()), items=_items(d.items)
-            )
-            for d in body.destinations
-        ],
-    )
-    purchase = purchases.create_purchase(organisation, data, user=user, now=now_utc())
+    purchase = purchases.create_purchase(organisation, _draft_data(body), user=user, now=now_utc())
     return committed(purchase_out(purchase), 201)
+
+
+@endpoint(
+    "/purchases/<int:purchase_id>",
+    ("PUT",),
+    body=PurchaseDraftIn,
+    response=PurchaseOut,
+    auth=True,
+    tags=("purchases",),
+    errors=(403, 404, 409),
+    summary="The buyer who built a draft replaces its content (same rules as a new draft; lines accepted from a "
+    "quote stay at their address); a submitted, approved or rejected purchase is refused (409 purchase_not_draft)",
+)
+def update_purchase(purchase_id: int, body: PurchaseDraftIn):
+    user = api_user()
+    purchase = purchases.update_purchase(
+        purchases.get_visible_purchase(purchase_id, user), _draft_data(body), user=user, now=now_utc()
+    )
+    return committed(purchase_out(purchase))
+
+
+@endpoint(
+    "/purchases/<int:purchase_id>",
+    ("DELETE",),
+    response=PurchaseDeletedOut,
+    auth=True,
+    tags=("purchases",),
+    errors=(403, 404, 409),
+    summary="The buyer who built a draft deletes it (audited; a quote accepted into it can be accepted again); "
+    "a submitted, approved or rejected purchase is refused (409 purchase_not_draft)",
+)
+def delete_purchase(purchase_id: int):
+    user = api_user()
+    purchase = purchases.get_visible_purchase(purchase_id, user)
+    deleted = PurchaseDeletedOut(id=purchase.id, deleted=True)
+    purchases.delete_purchase(purchase, user=user, now=now_utc())
+    return committed(deleted)
 
 
 @endpoint(

@@ -36,6 +36,7 @@ class DecisionForm(ShopForm):
 
 
 ROWS = 5  # product rows on the page's form (the API takes up to 50 per address, and up to 20 addresses)
+MAX_ROWS = 50  # rows the form reads: an edited draft shows each of its lines (and one blank row)
 
 
 class PurchaseForm(ShopForm):

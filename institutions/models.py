@@ -211,6 +211,8 @@ class QuoteRequest(db.Model):
     TRANSITIONS = {
         QuoteStatus.OPEN: {QuoteStatus.ANSWERED, QuoteStatus.DECLINED},
         QuoteStatus.ANSWERED: {QuoteStatus.ACCEPTED},
+        #: the draft purchase it was accepted into was deleted (institutions.services.purchases.delete_purchase)
+        QuoteStatus.ACCEPTED: {QuoteStatus.ANSWERED},
     }
 
     id: Mapped[int] = pk()

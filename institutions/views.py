@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from catalog.services import ProductFilter, list_products, list_stations
 from institutions.forms import (
+    MAX_ROWS,
     ROWS,
     DecisionForm,
     MemberForm,
@@ -54,6 +55,13 @@ def _labels() -> dict:
         "org_status_labels": ORGANISATION_STATUS_LABELS,
         "purchase_status_labels": PURCHASE_STATUS_LABELS,
     }
+
+
+@bp.app_template_global("purchasing_organisations")
+def _purchasing_organisations(user) -> list:
+    """The verified organisations the visitor buys for (the product page's 加入采购单, a personal part:
+    `user` is the part's `visitor()`, None on a shared render)."""
+    return orgs.purchasing_organisations(user)
 
 
 @bp.get("/organisations")
@@ -174,71 +182,199 @@ def decide(organisation_id: int, decision: str):
 # --- purchases ------------------------------------------------------------------------------------
 
 
+def _posted_rows() -> list[tuple[str, str]]:
+    """The product rows of the purchase form as posted (product_N, quantity_N), trailing blank rows
+    left out."""
+    rows = [
+        (request.form.get(f"product_{n}", "").strip()[:12], request.form.get(f"quantity_{n}", "").strip()[:6])
+        for n in range(MAX_ROWS)
+    ]
+    while rows and rows[-1] == ("", ""):
+        rows.pop()
+    return rows
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits (str.isdigit takes ² and other Unicode digits int() refuses), short enough for an id."""
+    return text.isascii() and text.isdigit() and len(text) <= 12
+
+
 def _items_from_form() -> list[tuple[int, int]]:
     """The product rows of the purchase form (product_N, quantity_N); blank rows are skipped, a bad
     number is refused by the service."""
     items = []
-    for n in range(ROWS):
-        product, quantity = request.form.get(f"product_{n}", "").strip(), request.form.get(f"quantity_{n}", "").strip()
+    for n, (product, quantity) in enumerate(_posted_rows()):
         if not product and not quantity:
             continue
-        if not product.isdigit() or not quantity.isdigit() or len(product) > 12 or len(quantity) > 6:
+        if not _digits(product) or not _digits(quantity):
             raise ValidationError("purchase_items_invalid", fields={f"items.{n}": "invalid"})
         items.append((int(product), int(quantity)))
     return items
 
 
+def _purchase_form(**data) -> PurchaseForm:
+    form = PurchaseForm(data=data or None)
+    form.pickup_station_id.choices = [SelectChoice(s.id, f"{s.name} ({s.code})") for s in list_stations()]
+    if not card_payments_enabled():  # no card payment to offer (no Stripe keys): 在线支付 is not a choice
+        form.payment_method.choices = [c for c in form.payment_method.choices if c.value != PaymentMethod.CARD]
+    return form
+
+
+def _purchase_data(form: PurchaseForm, items: list[tuple[int, int]]) -> purchases.PurchaseData:
+    ship = form.delivery.data == "ship"
+    address = AddressData(**{name: form[name].data or "" for name in ADDRESS_FIELDS})
+    return purchases.PurchaseData(
+        delivery=form.delivery.data,
+        requested_date=form.requested_date.data,
+        payment_method=form.payment_method.data,
+        note=form.note.data or "",
+        pickup_station_id=None if ship else form.pickup_station_id.data,
+        destinations=[purchases.DestinationData(label=form.label.data or "", address=address, items=items)]
+        if ship
+        else [],
+        items=[] if ship else items,
+    )
+
+
+def _purchase_form_page(form: PurchaseForm, organisation, *, rows: list[tuple[str, str]], purchase=None, status=200):
+    """The purchase form (new or a draft's edit): its product rows (`rows`, as typed or prefilled, and
+    blank ones up to ROWS), offering the products the form's search finds (`q`) and those chosen."""
+    q = request.values.get("q", "")[:100].strip()
+    kept = [line.product for line in purchase.lines if line.quote_request_id is None] if purchase else []
+    choices = purchases.product_choices(q=q, chosen=[int(p) for p, _q in rows if _digits(p)], kept=kept)
+    return render_template(
+        "institutions/purchase_new.html",
+        form=form,
+        organisation=organisation,
+        purchase=purchase,
+        quoted=[line for line in purchase.lines if line.quote_request_id is not None] if purchase else [],
+        products=choices.products,
+        found=choices.found,
+        q=q,
+        rows=rows + [("", "")] * max(ROWS - len(rows), 1 if len(rows) < MAX_ROWS else 0),
+    ), status
+
+
 @bp.route("/organisations/<int:organisation_id>/purchases/new", methods=["GET", "POST"])
 @login_required
 def new_purchase(organisation_id: int):
+    """The new purchase form. `?product=<id>` (the product page's 加入采购单) starts it with that product;
+    its 查找商品 button (POST action=find) shows the form again, as typed, offering what was found."""
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
     member = orgs.membership(organisation.id, current_user)
     if member is None or member.role != MemberRole.BUYER:
         abort(403)
-    form = PurchaseForm()
-    form.pickup_station_id.choices = [SelectChoice(s.id, f"{s.name} ({s.code})") for s in list_stations()]
-    if not card_payments_enabled():  # no card payment to offer (no Stripe keys): 在线支付 is not a choice
-        form.payment_method.choices = [c for c in form.payment_method.choices if c.value != PaymentMethod.CARD]
+    form = _purchase_form()
+    if request.method == "GET":
+        product = request.args.get("product", "")
+        return _purchase_form_page(form, organisation, rows=[(product, "")] if _digits(product) else [])
     status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                items = _items_from_form()
-                now = now_utc()
-                form.form_token.claim("institutions.purchase", user_id=current_user.id, now=now)
-                ship = form.delivery.data == "ship"
-                address = AddressData(**{name: form[name].data or "" for name in ADDRESS_FIELDS})
-                data = purchases.PurchaseData(
-                    delivery=form.delivery.data,
-                    requested_date=form.requested_date.data,
-                    payment_method=form.payment_method.data,
-                    note=form.note.data or "",
-                    pickup_station_id=None if ship else form.pickup_station_id.data,
-                    destinations=[purchases.DestinationData(label=form.label.data or "", address=address, items=items)]
-                    if ship
-                    else [],
-                    items=[] if ship else items,
-                )
-                purchase = purchases.create_purchase(organisation, data, user=current_user, now=now)
-                commit()
-                flash(_("采购单草稿已保存，核对后请提交审批"), "success")
-                return redirect(url_for(".purchase_detail", purchase_id=purchase.id), 303)
-            except AlreadySubmitted as exc:  # the same page posted twice: the first POST saved the draft
-                rollback()
-                flash(exc.message, "info")
-                return redirect(url_for(".detail", organisation_id=organisation.id), 303)
-            except DomainError as exc:
-                rollback()
-                flash(exc.message, "error")
-                status = exc.status
-        else:
-            flash_form_errors(form)
-            status = 422
-            form.form_token.show_again()  # a token it lacked is drawn afresh: sent again, it is taken
-    products, _count = list_products(ProductFilter(sort="newest", per_page=100))
-    return render_template(
-        "institutions/purchase_new.html", form=form, organisation=organisation, products=products, rows=ROWS
-    ), status
+    if request.form.get("action") == "find":
+        pass  # only the products offered change: nothing is checked or saved
+    elif form.validate_on_submit():
+        try:
+            items = _items_from_form()
+            now = now_utc()
+            form.form_token.claim("institutions.purchase", user_id=current_user.id, now=now)
+            purchase = purchases.create_purchase(organisation, _purchase_data(form, items), user=current_user, now=now)
+            commit()
+            flash(_("采购单草稿已保存，核对后请提交审批"), "success")
+            return redirect(url_for(".purchase_detail", purchase_id=purchase.id), 303)
+        except AlreadySubmitted as exc:  # the same page posted twice: the first POST saved the draft
+            rollback()
+            flash(exc.message, "info")
+            return redirect(url_for(".detail", organisation_id=organisation.id), 303)
+        except DomainError as exc:
+            rollback()
+            flash(exc.message, "error")
+            status = exc.status
+    else:
+        flash_form_errors(form)
+        status = 422
+        form.form_token.show_again()  # a token it lacked is drawn afresh: sent again, it is taken
+    return _purchase_form_page(form, organisation, rows=_posted_rows(), status=status)
+
+
+@bp.route("/purchases/<int:purchase_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_purchase(purchase_id: int):
+    """Its author changes a draft on the purchase form, prefilled (a submitted one: said, not shown)."""
+    purchase = purchases.get_visible_purchase(purchase_id, current_user)
+    back = url_for(".purchase_detail", purchase_id=purchase.id)
+    try:
+        purchases.check_editable(purchase, current_user)
+    except DomainError as exc:
+        if exc.status == 403:
+            abort(403)
+        flash(exc.message, "error")
+        return redirect(back, 303)
+    if len(purchase.destinations) > 1:  # the page's form holds one address
+        flash(_("有多个收货地址的采购单请用接口修改"), "error")
+        return redirect(back, 303)
+    if request.method == "GET":
+        destination = purchase.destinations[0] if purchase.destinations else None
+        form = _purchase_form(
+            delivery=purchase.delivery,
+            pickup_station_id=purchase.pickup_station_id,
+            requested_date=purchase.requested_date,
+            payment_method=purchase.payment_method,
+            note=purchase.note,
+            label=destination.label if destination else "",
+            **{name: getattr(destination, name) if destination else "" for name in ADDRESS_FIELDS},
+        )
+        rows = [(str(line.product_id), str(line.quantity)) for line in purchase.lines if line.quote_request_id is None]
+        return _purchase_form_page(form, purchase.organisation, rows=rows, purchase=purchase)
+    form = _purchase_form()
+    status = 200
+    if request.form.get("action") == "find":
+        pass  # only the products offered change: nothing is checked or saved
+    elif form.validate_on_submit():
+        try:
+            purchases.update_purchase(
+                purchase, _purchase_data(form, _items_from_form()), user=current_user, now=now_utc()
+            )
+            commit()
+            flash(_("采购单已保存，核对后请提交审批"), "success")
+            return redirect(back, 303)
+        except DomainError as exc:
+            rollback()
+            flash(exc.message, "error")
+            if exc.code == "purchase_not_draft":  # submitted meanwhile: nothing to edit any more
+                return redirect(back, 303)
+            status = exc.status
+    else:
+        flash_form_errors(form)
+        status = 422
+        form.form_token.show_again()
+    return _purchase_form_page(form, purchase.organisation, rows=_posted_rows(), purchase=purchase, status=status)
+
+
+@bp.post("/purchases/<int:purchase_id>/delete")
+@login_required
+def delete_purchase(purchase_id: int):
+    """Its author deletes a draft, after a confirmation step."""
+    purchase = purchases.get_visible_purchase(purchase_id, current_user)
+    back = url_for(".purchase_detail", purchase_id=purchase.id)
+    organisation_id = purchase.organisation_id
+    try:
+        purchases.check_editable(purchase, current_user)
+    except DomainError as exc:
+        if exc.status == 403:
+            abort(403)
+        flash(exc.message, "error")
+        return redirect(back, 303)
+    page = ask_first(_("确认删除采购单草稿 %(id)s？删除后不能恢复。", id=purchase.id), back=back)
+    if page is not None:
+        return page
+    try:
+        purchases.delete_purchase(purchase, user=current_user, now=now_utc())
+        commit()
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return redirect(back, 303)
+    flash(_("采购单草稿已删除"), "success")
+    return redirect(url_for(".detail", organisation_id=organisation_id), 303)
 
 
 @bp.get("/purchases/<int:purchase_id>")
@@ -259,6 +395,7 @@ def purchase_detail(purchase_id: int):
         quote_error=quote_error,
         total_fen=sum(g.total_fen for g in groups),
         can_submit=purchase.status == PurchaseStatus.DRAFT and purchase.created_by_id == current_user.id,
+        can_edit=purchases.can_edit(purchase, current_user),
         can_decide=purchases.can_decide(purchase, current_user),
         reject_form=RejectForm(),
         buyer_is_me=purchase.created_by_id == current_user.id,

@@ -560,6 +560,32 @@ RULES: dict[str, Rule] = {
         method="POST",
         note="the buyer who built it submits; approve/reject: an approver",
     ),
+    "institutions.edit_purchase": Rule(
+        "/purchases/{w.purchase.id}/edit",
+        view("consumer", owner_only=True),
+        note="its author, while a draft; the county office and admins see it but do not change it (403)",
+    ),
+    "institutions.delete_purchase": Rule(
+        "/purchases/{w.purchase.id}/delete",
+        {**allow("consumer"), "admin": DENY},
+        method="POST",
+        note="its author, while a draft (then a confirmation step)",
+    ),
+    "api.update_purchase": Rule(
+        "/api/v1/purchases/{w.purchase.id}",
+        {**allow("consumer"), "admin": DENY, "anonymous": 401},
+        method="PUT",
+        json={"delivery": "ship", "requested_date": "2030-01-10", "payment_method": "cod"},
+        token=True,
+        note="its author, while a draft (no address: 422); another organisation's: 404",
+    ),
+    "api.delete_purchase": Rule(
+        "/api/v1/purchases/{w.purchase.id}",
+        {**allow("consumer"), "admin": DENY, "anonymous": 401},
+        method="DELETE",
+        token=True,
+        note="its author, while a draft",
+    ),
     "api.create_purchase": Rule(
         "/api/v1/purchases",
         {**_all(OK), "anonymous": 401},

@@ -165,6 +165,25 @@ def organisations_of(user) -> list[tuple[Organisation, OrganisationMember]]:
     return [(o, m) for o, m in rows]
 
 
+def purchasing_organisations(user) -> list[Organisation]:
+    """The verified organisations `user` may build purchases for (a buyer member): where a product
+    page offers 加入采购单. None for a visitor not signed in."""
+    if user is None or not user.is_authenticated:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Organisation)
+            .join(OrganisationMember)
+            .where(
+                OrganisationMember.user_id == user.id,
+                OrganisationMember.role == MemberRole.BUYER,
+                Organisation.status == OrganisationStatus.APPROVED,
+            )
+            .order_by(Organisation.id)
+        )
+    )
+
+
 def list_organisations(*, status: str | None = None) -> list[Organisation]:
     query = sa.select(Organisation).order_by(Organisation.created_at.desc(), Organisation.id.desc())
     if status:

@@ -14,11 +14,14 @@ Lock order on approval: the purchase row, then every stock record of its product
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from catalog.models import Product, visible_products
+from catalog.services import ProductFilter, list_products, ranked_product_ids
 from institutions.models import (
     MemberRole,
     Organisation,
@@ -30,6 +33,7 @@ from institutions.models import (
     PurchaseStatus,
 )
 from institutions.services.organisations import is_staff, membership
+from institutions.services.quotes import release_quote
 from orders.models import Delivery, PaymentMethod
 from orders.providers import card_payments_enabled
 from orders.services.cart import MAX_CART_LINES, check_quantity
@@ -53,6 +57,9 @@ from stock.services import lock_records_of_products
 
 MAX_DESTINATIONS = 20
 MAX_DAYS_AHEAD = 366
+#: products the purchase form offers at once (found by its search, or the newest)
+CHOICES_LIMIT = 100
+MAX_QUERY = 100
 
 
 @dataclass
@@ -123,10 +130,13 @@ def _check_buyer(organisation: Organisation, user: User) -> None:
         raise Conflict("organisation_not_verified")
 
 
-def create_purchase(organisation: Organisation, data: PurchaseData, *, user: User, now: datetime) -> Purchase:
-    """A buyer of a verified organisation writes a draft purchase. Products must exist and be on sale
+Groups = list[tuple[DestinationData | None, AddressData | None, dict[int, int]]]
+
+
+def _checked(data: PurchaseData, *, now: datetime) -> tuple[str, Groups]:
+    """`data` checked as a draft (a new one or an edit): its cleaned note and its groups (a named
+    destination with its address and lines, or the pick-up lines). Products must exist and be on sale
     (the retail quote decides); quantities follow the retail line limit."""
-    _check_buyer(organisation, user)
     if data.delivery not in set(Delivery):
         raise ValidationError("delivery_required", fields={"delivery": "invalid"})
     if data.payment_method not in set(PaymentMethod):
@@ -140,7 +150,7 @@ def create_purchase(organisation: Organisation, data: PurchaseData, *, user: Use
     note = " ".join((data.note or "").split())
     if len(note) > 200:
         raise ValidationError("note_too_long", fields={"note": "too_long"})
-    groups: list[tuple[DestinationData | None, AddressData | None, dict[int, int]]] = []
+    groups: Groups = []
     if data.delivery == Delivery.PICKUP:
         if not data.pickup_station_id:
             raise ValidationError("pickup_station_required", fields={"pickup_station_id": "required"})
@@ -165,6 +175,35 @@ def create_purchase(organisation: Organisation, data: PurchaseData, *, user: Use
             )
     for _named, _where, wanted in groups:  # unknown (422) or withdrawn (409) products, unknown station (422)
         quote(wanted, delivery=data.delivery, pickup_station_id=data.pickup_station_id)
+    return note, groups
+
+
+def _write_lines(purchase: Purchase, groups: Groups, *, kept: list[PurchaseDestination]) -> None:
+    """The groups' destinations and lines added to `purchase`. `kept[i]`, when given, is the
+    destination row the i-th group updates in place (an edit: a quoted line stays with its address)."""
+    for i, (named, address, wanted) in enumerate(groups):
+        destination = kept[i] if i < len(kept) else None
+        if named is not None and address is not None:
+            values = {"label": named.label, **{name: getattr(address, name) for name in ADDRESS_FIELDS}}
+            if destination is None:
+                destination = PurchaseDestination(purchase=purchase, **values)
+                db.session.add(destination)
+            else:
+                for name, value in values.items():
+                    setattr(destination, name, value)
+        for product_id in sorted(wanted):
+            db.session.add(
+                PurchaseLine(
+                    purchase=purchase, destination=destination, product_id=product_id, quantity=wanted[product_id]
+                )
+            )
+
+
+def create_purchase(organisation: Organisation, data: PurchaseData, *, user: User, now: datetime) -> Purchase:
+    """A buyer of a verified organisation writes a draft purchase. Products must exist and be on sale
+    (the retail quote decides); quantities follow the retail line limit."""
+    _check_buyer(organisation, user)
+    note, groups = _checked(data, now=now)
     purchase = Purchase(
         organisation_id=organisation.id,
         created_by_id=user.id,
@@ -178,23 +217,136 @@ def create_purchase(organisation: Organisation, data: PurchaseData, *, user: Use
         created_at=now,
     )
     db.session.add(purchase)
-    for named, address, wanted in groups:
-        destination = None
-        if named is not None and address is not None:
-            destination = PurchaseDestination(
-                purchase=purchase, label=named.label, **{name: getattr(address, name) for name in ADDRESS_FIELDS}
-            )
-            db.session.add(destination)
-        for product_id in sorted(wanted):
-            db.session.add(
-                PurchaseLine(
-                    purchase=purchase, destination=destination, product_id=product_id, quantity=wanted[product_id]
-                )
-            )
+    _write_lines(purchase, groups, kept=[])
     db.session.flush()
     record_status(purchase, from_status=None, to_status=purchase.status, actor=user, now=now)
     db.session.flush()
     return purchase
+
+
+def can_edit(purchase: Purchase, user) -> bool:
+    """Whether `user` may change or delete the purchase now: its author, while it is a draft."""
+    return (
+        purchase.status == PurchaseStatus.DRAFT
+        and user is not None
+        and user.is_authenticated
+        and user.id == purchase.created_by_id
+    )
+
+
+def check_editable(purchase: Purchase, user: User) -> None:
+    """Raise unless `user` may change or delete the purchase: 403 for anyone but its author (who sees
+    it: a member or the county office), 409 once it is submitted, approved or rejected."""
+    if user.id != purchase.created_by_id:
+        raise Forbidden("purchase_author_only")
+    if purchase.status != PurchaseStatus.DRAFT:
+        raise Conflict("purchase_not_draft", fields={"status": purchase.status})
+
+
+def _lock_own_draft(purchase: Purchase, user: User) -> Purchase:
+    """The purchase locked, for a change by its author while it is a draft (`check_editable`, again
+    under the lock: a submit may have come first)."""
+    check_editable(purchase, user)
+    locked = _lock(purchase)
+    check_editable(locked, user)
+    return locked
+
+
+def update_purchase(purchase: Purchase, data: PurchaseData, *, user: User, now: datetime) -> Purchase:
+    """Its author rewrites a draft with `data`, checked as a new draft is (the same rules). The lines
+    accepted from a station's quote (`institutions.services.quotes`) are kept as they are, at their
+    address: the i-th address of `data` updates the purchase's i-th, so a quoted line stays where it
+    was accepted; an edit that would drop its address (fewer addresses, or a change between delivery
+    and pick-up) or name its product again at that address is refused (409). A submitted, approved or
+    rejected purchase is never changed (409 `purchase_not_draft`)."""
+    locked = _lock_own_draft(purchase, user)
+    _check_buyer(locked.organisation, user)  # still one of its buyers, the organisation still verified
+    note, groups = _checked(data, now=now)
+    quoted = [line for line in locked.lines if line.quote_request_id is not None]
+    old_destinations = list(locked.destinations)
+    if quoted and data.delivery != locked.delivery:
+        raise Conflict("purchase_quoted_line_kept", fields={"delivery": "quoted_line"})
+    kept = old_destinations[: len(groups)] if data.delivery == Delivery.SHIP else []
+    dropped = old_destinations[len(kept) :]
+    for line in quoted:
+        if line.destination is not None and line.destination in dropped:
+            raise Conflict("purchase_quoted_line_kept", fields={"destinations": "quoted_line"})
+        where = kept.index(line.destination) if line.destination is not None else 0
+        if line.product_id in groups[where][2]:
+            raise Conflict("product_already_in_purchase", fields={"product_id": str(line.product_id)})
+    for line in list(locked.lines):
+        if line.quote_request_id is None:
+            locked.lines.remove(line)
+    for destination in dropped:
+        locked.destinations.remove(destination)
+    db.session.flush()
+    locked.delivery = data.delivery
+    locked.pickup_station_id = data.pickup_station_id if data.delivery == Delivery.PICKUP else None
+    assert data.requested_date is not None  # checked
+    locked.requested_date = data.requested_date
+    locked.payment_method = data.payment_method
+    locked.note = note
+    _write_lines(locked, groups, kept=kept)
+    db.session.flush()
+    db.session.expire(locked, ["lines", "destinations"])
+    return locked
+
+
+def delete_purchase(purchase: Purchase, *, user: User, now: datetime) -> None:
+    """Its author deletes a draft (audited `purchase.delete`). A quote accepted into it is answered
+    again (`quotes.release_quote`): the buyer may accept it elsewhere until its `valid_until`. A
+    submitted, approved or rejected purchase is never deleted (409 `purchase_not_draft`)."""
+    locked = _lock_own_draft(purchase, user)
+    released = []
+    for line in list(locked.lines):
+        if line.quote_request is not None:
+            released.append(line.quote_request_id)
+            release_quote(line.quote_request, user=user, now=now)
+    record_audit(
+        actor=user,
+        action="purchase.delete",
+        subject=locked,
+        detail={"organisation_id": locked.organisation_id, "lines": len(locked.lines), "quotes": released},
+        now=now,
+    )
+    db.session.delete(locked)
+    db.session.flush()
+
+
+@dataclass
+class ProductChoices:
+    """What the purchase form offers in its product rows."""
+
+    #: every variant (规格) of the products found, or of the newest without a query; then the ones the
+    #: form's rows hold already that the search did not find (a new search never drops a choice)
+    products: list[Product]
+    #: how many products matched the query (None without one)
+    found: int | None
+
+
+def product_choices(*, q: str = "", chosen: Iterable[int] = (), kept: Iterable[Product] = ()) -> ProductChoices:
+    """The products the purchase form offers: those the shop's search finds for `q` (the index's
+    ranking, `catalog.services.ranked_product_ids`, re-checked by the catalog: only products on sale),
+    at most CHOICES_LIMIT, or the newest without a query; plus the rows' choices `chosen` (ids, on sale)
+    and `kept` (the lines of the draft being edited, shown even if withdrawn since: saving says so)."""
+    q = " ".join((q or "").split())[:MAX_QUERY]
+    ranked = ranked_product_ids(q) if q else None
+    if q and ranked is not None:
+        listed, total = list_products(ProductFilter(sort="relevance", per_page=CHOICES_LIMIT), ranked_ids=ranked)
+        found: int | None = total
+    else:
+        listed, _total = list_products(ProductFilter(sort="newest", per_page=CHOICES_LIMIT))
+        found = None
+    products = [variant for face in listed for variant in face.variants]
+    shown = {p.id for p in products}
+    for product in kept:
+        if product.id not in shown:
+            products.append(product)
+            shown.add(product.id)
+    wanted = sorted({pid for pid in chosen if pid not in shown})
+    if wanted:
+        products.extend(db.session.scalars(visible_products().where(Product.id.in_(wanted)).order_by(Product.id)))
+    return ProductChoices(products, found)
 
 
 def get_visible_purchase(purchase_id: int, user) -> Purchase:

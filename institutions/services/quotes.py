@@ -227,6 +227,16 @@ def decline_quote(request: QuoteRequest, *, reason: str, user: User, now: dateti
     return locked
 
 
+def release_quote(request: QuoteRequest, *, user: User, now: datetime) -> QuoteRequest:
+    """The draft purchase holding this accepted quote's line is being deleted by its author
+    (`purchases.delete_purchase`, which deletes the line): the answer is answered again, so the buyer
+    may accept it into another draft until its `valid_until`. Its price and terms are unchanged."""
+    locked = _lock(request)
+    transition(locked, QuoteStatus.ANSWERED, actor=user, now=now, note="purchase deleted")
+    locked.accepted_at = None
+    return locked
+
+
 def draft_targets(request: QuoteRequest, user) -> list[tuple[Purchase, object]]:
     """Where the buyer may put the answer: (draft purchase, destination or None) of the user's drafts in
     the request's organisation."""
