@@ -62,6 +62,9 @@ class BookingQuote:
     #: The cancellation policy: free until this many days before, then this percent is kept.
     free_cancel_days: int = 0
     cancel_fee_pct: int = 0
+    #: The listing's first photo's thumbnail (a path under the media folder), "" without a photo:
+    #: the cart line's picture.
+    thumb_path: str = ""
 
 
 @dataclass

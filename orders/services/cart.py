@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from catalog.models import Product
 from catalog.papers import PapersMissing, paper_gaps
@@ -59,15 +59,16 @@ def get_cart(*, user=None, token: str | None = None) -> Cart | None:
 def get_cart_to_show(*, user=None, token: str | None = None) -> Cart | None:
     """`get_cart` with what `cart_summary` and the cart page read - its lines, their products, the
     products' stock records and villages - in ONE statement (joined), not one lazy load per line
-    and relation. Read-only pages only: it fills the session's identity map with those rows, and
-    a later plain SELECT would not refresh them (checkout re-reads stock under its own locks)."""
+    and relation, and the products' photos (the lines' thumbnails) in one more. Read-only pages
+    only: it fills the session's identity map with those rows, and a later plain SELECT would not
+    refresh them (checkout re-reads stock under its own locks)."""
     query = _cart_query(user, token)
     if query is None:
         return None
     query = query.options(
         joinedload(Cart.lines)
         .joinedload(CartLine.product)
-        .options(joinedload(Product.stock), joinedload(Product.village))
+        .options(joinedload(Product.stock), joinedload(Product.village), selectinload(Product.images))
     )
     return db.session.scalars(query).unique().first()
 

@@ -627,3 +627,43 @@ def test_a_ticket_states_its_cancellation_policy_from_the_day_of_the_visit_on_ev
         assert policy in html and "到店日前" not in html, name
     english = client.get(f"{pages['listing']}?lang=en").get_data(as_text=True)
     assert "Free cancellation up to 2 days before the day of the visit; after that a 20% fee applies" in english
+
+
+def _cart_row(html: str, name: str) -> str:
+    """The cart's <tr> of the line named `name`."""
+    [row] = [part.split("</tr>", 1)[0] for part in html.split("<tr")[1:] if name in part.split("</tr>", 1)[0]]
+    return row
+
+
+def test_the_cart_shows_each_line_with_its_photo_as_my_orders_does(client, db, auth):
+    """The cart, like 我的订单: a product line with its first photo, a booking line with its listing's
+    first photo (by position), a listing without one with the placeholder; a product without a
+    photo shows none."""
+    from catalog.models import ProductImage
+
+    pictured = make_product(name="三江腌菜500克", stock=5)
+    db.session.add(ProductImage(product_id=pictured.id, path="demo/p.jpg", thumb_path="demo/p-thumb.webp", position=0))
+    bare = make_product(name="土鸡蛋30枚", stock=5)
+    stay = make_listing(name="罗渡山居", units=2)
+    _photo(stay, 1)
+    _photo(stay, 0)
+    ticket = make_listing(kind=ListingKind.TICKET, name="花海门票", units=100, max_guests=5)
+    db.session.flush()
+    auth.login(make_user())
+    for product in (pictured, bare):
+        assert client.post("/cart/add", data={"product_id": product.id, "quantity": 1}).status_code in (302, 303)
+    booked = client.post(
+        "/cart/bookings",
+        data={"listing_id": stay.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+    )
+    assert booked.status_code == 303
+    ticketed = client.post(
+        "/cart/bookings", data={"listing_id": ticket.id, "checkin": _day(9).isoformat(), "guests": 1}
+    )
+    assert ticketed.status_code == 303
+    html = client.get("/cart").get_data(as_text=True)
+    assert 'src="/media/demo/p-thumb.webp"' in _cart_row(html, "三江腌菜500克")
+    assert "<img" not in _cart_row(html, "土鸡蛋30枚") and "thumb-placeholder" not in _cart_row(html, "土鸡蛋30枚")
+    stay_row = _cart_row(html, "罗渡山居")
+    assert f'src="/media/demo/l{stay.id}-0-thumb.webp"' in stay_row and "thumb-placeholder" not in stay_row
+    assert "thumb-placeholder" in _cart_row(html, "花海门票") and "<img" not in _cart_row(html, "花海门票")

@@ -1218,6 +1218,7 @@ class CartBookings:
             url=f"/listings/{listing.id}-{listing.slug}",
             free_cancel_days=listing.free_cancel_days,
             cancel_fee_pct=listing.cancel_fee_pct,
+            thumb_path=listing.images[0].thumb_path if listing.images else "",
         )
 
     def hold(self, order, items, *, buyer, now: datetime, pay_on_arrival: bool):
