@@ -25,6 +25,7 @@ from orders.services.payments import NewCardPayment, cancel_order, current_payme
 from orders.services.placement import AddressData, PlacementRequest, place_order
 from orders.services.tabs import buyer_orders
 from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
+from shop.codes import typed_code
 from shop.db import commit, rollback
 from shop.errors import NotFound
 from shop.extensions import db
@@ -326,8 +327,9 @@ def order_for_output(order_id: int) -> Order:
 
 
 def own_order(code: str, user) -> Order:
-    """The caller's order by public code; anyone else's (or none) is a 404."""
-    order = db.session.scalar(sa.select(Order).where(Order.code == code[:16]))
+    """The caller's order by public code, as typed (`shop.codes.typed_code`: any case, spaces around);
+    anyone else's (or none) is a 404."""
+    order = db.session.scalar(sa.select(Order).where(Order.code == typed_code(code)[:16]))
     if order is None or user is None or order.user_id != user.id:
         raise NotFound("order_not_found")
     return order

@@ -21,6 +21,7 @@ from orders.models import LineStatus, Order, OrderLine, Shipment, ShipmentStatus
 from reviews.models import MAX_BODY, MAX_PHOTOS, MAX_REPLY, Review, ReviewPhoto
 from shop import pagecache
 from shop.audit import record_audit
+from shop.codes import typed_code
 from shop.errors import Conflict, Forbidden, NotFound, ValidationError
 from shop.extensions import db
 from tourism.models import Booking, BookingStatus, Listing
@@ -50,7 +51,7 @@ def own_line(order_code: str, line_id: int, user) -> OrderLine:
     line = db.session.scalar(
         sa.select(OrderLine)
         .join(Order, OrderLine.order_id == Order.id)
-        .where(Order.code == order_code[:16], OrderLine.id == line_id)
+        .where(Order.code == typed_code(order_code)[:16], OrderLine.id == line_id)
     )
     if line is None or user is None or line.order.user_id != user.id:
         raise NotFound("order_not_found")

@@ -44,6 +44,16 @@ def same_secret(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
 
 
+def typed_code(text: str | None) -> str:
+    """A public code (an order's, a shipment's `<order>-<n>`, a payment's, a booking's `<order>-S-<n>`, a
+    lot's) as a person typed or pasted it, in the form it was issued: full-width characters (a Chinese
+    input method) made ASCII, whitespace dropped (around it, or where a copy broke a line) and letters
+    made upper-case. Codes are issued upper-case (`CODE_ALPHABET`, digits, `-`), so no two issued codes
+    become equal; every lookup of such a code by what a person sent (a URL, a form, the API) goes
+    through here, then compares exactly (the unique index serves it)."""
+    return "".join(unicodedata.normalize("NFKC", text or "").split()).upper()
+
+
 def typed_numeric_code(text: str | None) -> str:
     """A pick-up or check-in code as typed at a counter, in the form it was issued: full-width digits
     (a Chinese input method) made ASCII, and spaces or dashes between groups ("600 941") dropped."""

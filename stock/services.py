@@ -26,7 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from shop import pagecache
-from shop.codes import new_code
+from shop.codes import new_code, typed_code
 from shop.db import rowcount, statement
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
@@ -769,7 +769,7 @@ def assign_lot(item: LineStock, code: str, *, now: datetime, actor=None) -> Lot:
 
     Refused (409, nothing changed) when the lot is not this product's, not sellable today, or has
     too few unallocated units (two packers scanning the last units of a lot: one wins)."""
-    code = (code or "").strip().upper()
+    code = typed_code(code)
     lot = db.session.scalar(sa.select(Lot).where(Lot.code == code)) if code else None
     if lot is None or lot.stock_record_id != item.record_id:
         raise LotUnavailable("lot_not_of_product", code=code or "-", fields={"lot": "unknown"})

@@ -12,7 +12,6 @@ refunded, a delivered line is refunded; a parcel on its way is refunded once it 
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +23,7 @@ from orders.services.payments import refund_line, shipment_cancelable
 from orders.services.refunds import units_with_buyer
 from shop.audit import record_audit
 from shop.celery import enqueue_after_commit
+from shop.codes import typed_code
 from shop.errors import NotFound, ValidationError
 from shop.extensions import db
 from stations.services.fulfilment import cancel_line
@@ -44,7 +44,7 @@ class AffectedLine:
 
 
 def get_lot(code: str) -> Lot:
-    code = "".join(unicodedata.normalize("NFKC", code or "").split()).upper()  # as typed off a label
+    code = typed_code(code)  # as typed off a label
     lot = db.session.scalar(sa.select(Lot).where(Lot.code == code)) if code and len(code) <= 16 else None
     if lot is None:
         raise NotFound("lot_not_found")

@@ -42,6 +42,7 @@ from orders.services.cashbook import shipment_cash_fen
 from orders.services.common import lock_order, lock_payment
 from shop.audit import record_audit
 from shop.auth.permissions import can_manage_station
+from shop.codes import typed_code
 from shop.errors import Conflict, Forbidden, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import transition
@@ -188,7 +189,7 @@ def may_request(order: Order, user) -> bool:
 def get_order_for_invoice(code: str, user) -> Order:
     """The order with public `code` if `user` may ask for its invoice (its buyer, or a member with
     rights of the organisation that bought it); NotFound otherwise."""
-    order = db.session.scalar(sa.select(Order).where(Order.code == code))
+    order = db.session.scalar(sa.select(Order).where(Order.code == typed_code(code)[:16]))
     if order is None or not may_request(order, user):
         raise NotFound("not_found")
     return order

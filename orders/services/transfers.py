@@ -37,6 +37,7 @@ from orders.services.common import lock_order, lock_payment
 from orders.services.payments import confirm_payment, current_payment
 from shop.audit import record_audit
 from shop.auth.models import Role
+from shop.codes import typed_code
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from shop.money import format_yuan
@@ -96,7 +97,7 @@ def can_record(user, order: Order) -> bool:
 
 def order_for_recorder(code: str, user) -> Order:
     """A bank-transfer order the user may record a transfer for; NotFound for anything else."""
-    order = db.session.scalar(sa.select(Order).where(Order.code == (code or "")[:16]))
+    order = db.session.scalar(sa.select(Order).where(Order.code == typed_code(code)[:16]))
     if order is None or not is_bank_transfer(order) or not can_record(user, order):
         raise NotFound("order_not_found")
     return order

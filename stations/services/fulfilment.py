@@ -58,7 +58,7 @@ from orders.services.pickup import handover_station_id, is_transfer, on_own_shel
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
-from shop.codes import same_secret, typed_numeric_code
+from shop.codes import same_secret, typed_code, typed_numeric_code
 from shop.errors import Conflict, DomainError, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import can_transition, record_status, transition
@@ -252,7 +252,7 @@ def _shipment_query():
 def get_shipment_for(user, code: str) -> Shipment:
     """The shipment with public `code` if `user` manages its station, or the pick-up station its order
     goes to; else NotFound (no leak)."""
-    code = (code or "").strip()
+    code = typed_code(code)
     shipment = db.session.scalar(_shipment_query().where(Shipment.code == code)) if code else None
     if shipment is None or not (
         can_manage_station(user, shipment.station_id) or can_manage_station(user, pickup_station_id(shipment))

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from catalog.models import ApprovalStatus, BenefitLink, Producer, Product, Village
 from catalog.papers import approved_documents, public_issuer
+from shop.codes import typed_code
 from shop.extensions import db
 from shop.timeutil import local_date, now_utc
 from stock.models import Lot, LotStatus, Station
@@ -84,7 +85,7 @@ def _local_day(moment: datetime | None) -> date | None:
 
 def trace_facts(code: str) -> TraceFacts | None:
     """The public facts of lot `code`, or None for any code that names no lot."""
-    code = (code or "").strip().upper()
+    code = typed_code(code)
     if not code or len(code) > MAX_CODE_LENGTH:
         return None
     lot = db.session.scalar(sa.select(Lot).where(Lot.code == code))

@@ -37,7 +37,7 @@ from orders.services.payments import (
 )
 from shop.auth.models import User
 from shop.celery import enqueue_after_commit
-from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret, typed_numeric_code
+from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret, typed_code, typed_numeric_code
 from shop.db import rollback, statement
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
@@ -765,7 +765,7 @@ def expire_holds(now: datetime) -> int:
 
 def get_booking_for_user(code: str, user) -> Booking:
     """The caller's own booking by public code; another user's is a 404 (admins see all)."""
-    booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
+    booking = db.session.scalar(sa.select(Booking).where(Booking.code == typed_code(code)[:16]))
     if booking is None or user is None or not (booking.user_id == user.id or user.role == "admin"):
         raise NotFound("booking_not_found")
     return booking
@@ -776,7 +776,7 @@ def is_host_of(user, listing: Listing) -> bool:
 
 
 def get_booking_for_host(code: str, user) -> Booking:
-    booking = db.session.scalar(sa.select(Booking).where(Booking.code == code))
+    booking = db.session.scalar(sa.select(Booking).where(Booking.code == typed_code(code)[:16]))
     if booking is None or not is_host_of(user, booking.listing):
         raise NotFound("booking_not_found")
     return booking
