@@ -10,7 +10,7 @@ def init_app(app: Flask) -> None:
     # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     import orders.api  # noqa: F401  (routes on the shared `api` blueprint)
     import orders.models  # noqa: F401
-    import orders.refunds_api  # noqa: F401  (the station's refund decisions)
+    import orders.refunds_api  # noqa: F401  (refund requests: the buyer asks, the station decides)
     import orders.tasks  # noqa: F401
     import orders.webhooks  # noqa: F401  (POST /api/v1/payments/stripe/webhook)
     from orders.views import bp

@@ -94,6 +94,12 @@ MESSAGES = {
     "quantity_not_integer": N_("数量必须是整数"),
     "quantity_out_of_range": N_("数量必须在 %(low)s 到 %(high)s 之间"),
     "refund_reason_required": N_("请填写退款原因"),
+    "refund_reason_unchanged": N_("这个理由已经申请过了：请针对站点的处理说明写明新的理由或补充情况"),
+    "refund_requests_exhausted": Nn_(
+        "这件商品已申请过 %(num)s 次退款，不能再在线申请；如有疑问请联系发货站点",
+        "这件商品已申请过 %(num)s 次退款，不能再在线申请；如有疑问请联系发货站点",
+        count="num",
+    ),
     "refund_request_not_found": N_("退款申请不存在"),
     "refund_goods_required": N_("请选择货品的去向：未退回、已退回可再售或已退回不可再售"),
     "refund_line_not_delivered": N_("这一行尚未交付，不能按售后退款处理"),

@@ -1,4 +1,12 @@
-"""JSON API of the station's refund decisions (退款申请), added to shop.api's blueprint.
+"""JSON API of refund requests (退款申请), added to shop.api's blueprint: the buyer's and the station's.
+
+- GET  /orders/<code>/refund-requests   the caller's own order: each goods line's requests (oldest first)
+                                   and whether a new one is taken now (`can_request`, else `refusal`'s code)
+                                   and how many are left
+- POST /orders/<code>/lines/<line_id>/refund-request   {reason}: ask, 201 with the request; refused as the
+                                   order page's form is (`orders.services.refunds.refund_request_refusal`):
+                                   409 `not_delivered`, `line_already_refunded`, `already_requested`,
+                                   `refund_requests_exhausted`; 422 `refund_reason_unchanged`
 
 - GET  /stations/refund-requests?status=requested|decided   the requests the caller may decide (an
                                    operator: its station's; an admin: all), waiting or lately decided
@@ -19,14 +27,18 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictInt, ValidationInfo, field_validator
 
+from orders.api import own_order
 from orders.models import RefundGoods, RefundRequest
 from orders.services.amounts import is_cash_order
 from orders.services.refunds import (
+    MAX_REQUESTS_PER_LINE,
     approve_refund_request,
     decided_requests_for,
+    line_refunds,
     pending_requests_for,
     refund_of,
     reject_refund_request,
+    request_refund,
 )
 from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
 from shop.auth.models import Role
@@ -168,3 +180,75 @@ def decide_refund_request(req_id: int, body: DecisionBody):
     else:
         req, blocked = reject_refund_request(req_id, actor=user, now=now, note=body.note), 0
     return committed(RefundDecisionOut(**refund_request_out(req), blocked_quantity=blocked))
+
+
+# --- the buyer's side ------------------------------------------------------------------------------
+
+
+class RefundAskIn(Schema):
+    reason: str = Field(
+        min_length=1,
+        max_length=200,
+        description="why; after a rejection, a reason not given before (answer the station's note)",
+    )
+
+
+class LineRefundsOut(BaseModel):
+    line_id: int
+    title: str
+    requests: list[RefundRequestOut] = Field(description="the line's refund requests, oldest first")
+    can_request: bool = Field(description="a new request is taken now")
+    refusal: str | None = Field(
+        description="why not: not_delivered, line_already_refunded, already_requested, refund_requests_exhausted"
+    )
+    requests_left: int = Field(
+        description=f"requests the buyer may still make for the line ({MAX_REQUESTS_PER_LINE} in all)"
+    )
+
+
+class OrderRefundsOut(BaseModel):
+    lines: list[LineRefundsOut]
+
+
+@endpoint("/orders/<code>/refund-requests", response=OrderRefundsOut, auth=True, tags=("orders",))
+def order_refund_requests(code: str):
+    """Your order's refund requests, line by line, and whether a line may be asked for (again) now."""
+    order = own_order(code, api_user())
+    titles = {line.id: line.title for shipment in order.shipments for line in shipment.lines}
+    return ok(
+        OrderRefundsOut(
+            lines=[
+                LineRefundsOut(
+                    line_id=line_id,
+                    title=titles[line_id],
+                    requests=[RefundRequestOut(**refund_request_out(r)) for r in found.requests],
+                    can_request=found.refusal is None,
+                    refusal=found.refusal.code if found.refusal is not None else None,
+                    requests_left=found.left,
+                )
+                for line_id, found in line_refunds(order).items()
+            ]
+        )
+    )
+
+
+@endpoint(
+    "/orders/<code>/lines/<int:line_id>/refund-request",
+    ("POST",),
+    body=RefundAskIn,
+    response=RefundRequestOut,
+    status=201,
+    auth=True,
+    tags=("orders",),
+    errors=(409,),
+)
+def ask_refund(code: str, line_id: int, body: RefundAskIn):
+    """Ask to refund a delivered line of your order, or ask again after the station rejected it.
+
+    The order page's rule (`orders.services.refunds.refund_request_refusal`): one open request at a time
+    (409 `already_requested`), at most `MAX_REQUESTS_PER_LINE` per line (409 `refund_requests_exhausted`), only a delivered
+    line not refunded or canceled (409 `not_delivered`, `line_already_refunded`); a reason given before on
+    the line is 422 `refund_reason_unchanged`. Nothing changes on a refusal."""
+    user = api_user()
+    req = request_refund(own_order(code, user), line_id, actor=user, now=now_utc(), reason=body.reason)
+    return committed(RefundRequestOut(**refund_request_out(req)), 201)

@@ -20,7 +20,7 @@ from catalog.models import Product
 from orders.api import own_order
 from orders.bookables import BookingItem, booking_shown_options
 from orders.forms import BankTransferForm, CheckoutForm, RefundRequestForm
-from orders.models import Order, OrderLine, OrderStatus, PaymentState, RefundRequest
+from orders.models import Order, OrderLine, OrderStatus, PaymentState
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
 from orders.refund_messages import REFUND_GOODS_LABELS, approval_messages, approval_question, rejection_question
 from orders.services import cart as carts
@@ -51,6 +51,7 @@ from orders.services.refunds import (
     approve_refund_request,
     check_goods,
     decided_requests_for,
+    line_refunds,
     pending_requests_for,
     refund_of,
     reject_refund_request,
@@ -458,16 +459,18 @@ def order_list():
 @bp.get("/orders/<code>")
 @login_required
 def order_detail(code: str):
-    order = own_order(code, current_user)
+    return _order_page(own_order(code, current_user))
+
+
+def _order_page(order: Order, *, typed_reasons: dict[int, str] | None = None):
+    """The buyer's order page; `typed_reasons` ({line id: reason}) opens those lines' refund forms with
+    the reason in them (a refund request sent after its page expired, `_refund_form_again`)."""
     payment = current_payment(order)
     history = {
         "order": history_of(order),
         "payment": history_of(payment) if payment else [],
         "shipments": {s.id: history_of(s) for s in order.shipments},
     }
-    refund_requests = db.session.scalars(
-        sa.select(RefundRequest).where(RefundRequest.order_id == order.id).order_by(RefundRequest.id)
-    ).all()
     can_pay = (
         order.status == OrderStatus.PENDING
         and order.payment_method == "card"
@@ -485,8 +488,8 @@ def order_detail(code: str):
         pickup_code=pickup_code,
         pickup_qr=qr_data_uri(pickup_code) if pickup_code else None,
         collect_by=collect_by(order) if pickup_code else None,
-        refund_requests={r.order_line_id: r for r in refund_requests},
-        refund_form=RefundRequestForm(),
+        line_refunds=line_refunds(order),
+        typed_reasons=typed_reasons or {},
         stripe_js_url=current_app.config.get("STRIPE_JS_URL"),
         stripe_publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
         extra_methods=extra_methods(),

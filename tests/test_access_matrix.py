@@ -386,6 +386,18 @@ RULES: dict[str, Rule] = {
     ),
     "api.product_reviews": Rule("/api/v1/products/{w.product.id}/reviews", api_public),
     "api.listing_reviews": Rule("/api/v1/listings/{w.listing.id}/reviews", api_public),
+    "api.order_refund_requests": Rule(
+        "/api/v1/orders/{w.order.code}/refund-requests",
+        {**view("consumer", owner_only=True), "anonymous": 401},
+        token=True,
+    ),
+    "api.ask_refund": Rule(
+        "/api/v1/orders/{w.order.code}/lines/{w.line.id}/refund-request",
+        {**OWNER, "anonymous": 401},
+        method="POST",
+        json={"reason": "坏了"},
+        token=True,
+    ),
     "api.create_review": Rule(
         "/api/v1/orders/{w.order.code}/lines/{w.line.id}/review",
         {**OWNER, "anonymous": 401},

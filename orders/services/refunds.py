@@ -1,5 +1,11 @@
 """Refund requests after delivery: the buyer asks per line, an admin or the line's station decides.
 
+Asking (`request_refund`, the rule in `refund_request_refusal`, shown on the order page through
+`line_refunds`): a delivered line not refunded or canceled, one open request at a time, at most
+`MAX_REQUESTS_PER_LINE` requests in all. A rejected request may be followed by a new one, with a reason
+not given before (the station's note says why it said no; the buyer answers it), as Taobao's and JD's
+after-sale lets a buyer apply again after the seller refuses. docs/traceability.md, "Asking again".
+
 Approving says what happened to the goods (仅退款 / 退货退款, `RefundGoods`): not returned (stock
 unchanged), returned and sellable (N units back into the lots the line was sold from, through
 `stock.services.return_to_stock`), or returned but not sellable (no stock change, recorded). The
@@ -8,7 +14,8 @@ decided request is refused the second time (`refund_request_decided`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -36,6 +43,8 @@ from stock.services import Restocked, return_to_stock, units_not_returned
 
 #: How many decided requests the station's page lists under the pending ones.
 DECIDED_SHOWN = 20
+#: How many refund requests a buyer may make for one order line, the first and those after a rejection.
+MAX_REQUESTS_PER_LINE = 3
 
 
 @dataclass(frozen=True)
@@ -47,32 +56,90 @@ class GoodsDecision:
     quantity: int | None = None
 
 
+@dataclass(frozen=True)
+class LineRefunds:
+    """One line's refund requests as its buyer sees them (the order page): all of them, oldest first, and
+    whether a new one is taken now."""
+
+    requests: list[RefundRequest] = field(default_factory=list)
+    #: Why a new request is not taken now (`refund_request_refusal`: its `.code`, its `.message`), or None.
+    refusal: Conflict | None = None
+
+    @property
+    def latest(self) -> RefundRequest | None:
+        return self.requests[-1] if self.requests else None
+
+    @property
+    def left(self) -> int:
+        """Requests the buyer may still make for the line (the rule's limit minus those made)."""
+        return max(0, MAX_REQUESTS_PER_LINE - len(self.requests))
+
+
+def refund_request_refusal(line: OrderLine, requests: Sequence[RefundRequest]) -> Conflict | None:
+    """Why the buyer may not ask now to refund `line`, whose requests so far are `requests` (the 409
+    `request_refund` raises), or None: a new request is taken. The one rule of asking, which the order
+    page shows (`line_refunds`) and every request obeys (the page's form, the JSON API):
+
+    - the line was delivered (`not_delivered`; before that the order or line is canceled instead) and is
+      neither refunded nor canceled (`line_already_refunded`, which an approved request leads to);
+    - no request of it waits for the station's decision (`already_requested`);
+    - fewer than `MAX_REQUESTS_PER_LINE` were made (`refund_requests_exhausted`): after a rejection the
+      buyer may ask again, a limited number of times, so a station is not asked the same forever.
+
+    A new request's reason must differ from the earlier ones' (`request_refund`: `refund_reason_unchanged`)."""
+    if line.status != LineStatus.OPEN:
+        return Conflict("line_already_refunded")
+    if line.shipment is None or line.shipment.status != ShipmentStatus.DELIVERED:
+        return Conflict("not_delivered")
+    if any(r.status == RefundRequestStatus.REQUESTED for r in requests):
+        return Conflict("already_requested")
+    if len(requests) >= MAX_REQUESTS_PER_LINE:
+        return Conflict("refund_requests_exhausted", num=MAX_REQUESTS_PER_LINE)
+    return None
+
+
+def _requests_of_lines(line_ids) -> dict[int, list[RefundRequest]]:
+    ids = sorted({int(i) for i in line_ids})
+    found: dict[int, list[RefundRequest]] = {i: [] for i in ids}
+    if ids:
+        query = sa.select(RefundRequest).where(RefundRequest.order_line_id.in_(ids)).order_by(RefundRequest.id)
+        for req in db.session.scalars(query):
+            found[req.order_line_id].append(req)
+    return found
+
+
+def line_refunds(order: Order) -> dict[int, LineRefunds]:
+    """{line id: its refund requests and whether a new one is taken} for the goods lines of `order` (one
+    query): what the order page shows under each line."""
+    lines = [line for shipment in order.shipments for line in shipment.lines]
+    requests = _requests_of_lines(line.id for line in lines)
+    return {line.id: LineRefunds(requests[line.id], refund_request_refusal(line, requests[line.id])) for line in lines}
+
+
 def request_refund(order: Order, line_id: int, *, actor, now: datetime, reason: str) -> RefundRequest:
-    """The buyer asks to refund one delivered line."""
-    reason = (reason or "").strip()
+    """The buyer asks to refund one delivered line: refused with the reason as `refund_request_refusal`
+    says, nothing changed; a reason missing (422 `refund_reason_required`) or given in an earlier
+    request of the line (422 `refund_reason_unchanged`: asking again answers the station's rejection).
+    The order's lock serialises two requests of one line (a double tap makes one)."""
+    reason = (reason or "").strip()[:200]
     if not reason:
         raise ValidationError("refund_reason_required", fields={"reason": "required"})
     order = lock_order(order.id)
     line = db.session.get(OrderLine, line_id)
     if line is None or line.order_id != order.id:
         raise NotFound("order_line_not_found")
-    if line.status != LineStatus.OPEN:
-        raise Conflict("line_already_refunded")
-    if line.shipment is None or line.shipment.status != ShipmentStatus.DELIVERED:
-        raise Conflict("not_delivered")
-    open_request = db.session.scalar(
-        sa.select(RefundRequest.id).where(
-            RefundRequest.order_line_id == line.id, RefundRequest.status == RefundRequestStatus.REQUESTED
-        )
-    )
-    if open_request:
-        raise Conflict("already_requested")
+    earlier = _requests_of_lines([line.id])[line.id]
+    refusal = refund_request_refusal(line, earlier)
+    if refusal is not None:
+        raise refusal
+    if any(r.reason.strip() == reason for r in earlier):
+        raise ValidationError("refund_reason_unchanged", fields={"reason": "unchanged"})
     req = RefundRequest(
         order_id=order.id,
         order_line_id=line.id,
         station_id=line.station_id,
         amount_fen=line.line_total_fen,
-        reason=reason[:200],
+        reason=reason,
         requested_by_id=getattr(actor, "id", None),
         created_at=now,
     )

@@ -1,0 +1,128 @@
+"""After the station rejects a refund request the buyer may ask again, with a new reason, at most
+`MAX_REQUESTS_PER_LINE` times a line and never while one is open: the order page and the JSON API
+alike (`orders.services.refunds.refund_request_refusal`, docs/traceability.md "Asking, and asking again")."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from orders.models import RefundRequest
+from orders.services.refunds import MAX_REQUESTS_PER_LINE, reject_refund_request
+from shop.db import commit
+from stations.services import fulfilment
+from tests.stations.factories import make_order
+
+
+def _delivered(world, now):
+    order = make_order([(world.a.product, 2)], buyer=world.buyer)
+    shipment, op = order.shipments[0], world.a.operator
+    fulfilment.accept(shipment, actor=op, now=now)
+    fulfilment.pack(shipment, actor=op, now=now)
+    fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
+    fulfilment.deliver(shipment, actor=op, now=now)
+    commit()
+    return order
+
+
+def _requests(db, line_id):
+    db.session.expire_all()
+    query = sa.select(RefundRequest).where(RefundRequest.order_line_id == line_id).order_by(RefundRequest.id)
+    return list(db.session.scalars(query))
+
+
+def _reject_latest(db, world, line_id, now, note):
+    reject_refund_request(_requests(db, line_id)[-1].id, actor=world.a.operator, now=now, note=note)
+    commit()
+
+
+def _refund_forms(page: str) -> list[str]:
+    return re.findall(r'<form method="post" action="(/orders/[^"]+/refund)"', page)
+
+
+def test_after_a_rejection_the_order_page_offers_to_ask_again_with_a_new_reason(db, world, now, client, auth):
+    order = _delivered(world, now)
+    line = order.lines[0]
+    url = f"/orders/{order.code}/lines/{line.id}/refund"
+    auth.login(world.buyer)
+    assert client.post(url, data={"reason": "蛋壳碎了"}).status_code == 303
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert _refund_forms(page) == [], "not while the request waits for the station"
+    assert client.post(url, data={"reason": "又一个理由"}, follow_redirects=True).status_code == 200
+    assert len(_requests(db, line.id)) == 1
+
+    _reject_latest(db, world, line.id, now, note="请提供破损照片")
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert "处理说明：请提供破损照片" in page and "退款原因：蛋壳碎了" in page
+    assert _refund_forms(page) == [url] and "再次申请退款" in page
+    assert f"这件商品还可申请 {MAX_REQUESTS_PER_LINE - 1} 次" in page
+
+    # the same reason again is refused, nothing asked
+    same = client.post(url, data={"reason": " 蛋壳碎了 "}, follow_redirects=True).get_data(as_text=True)
+    assert "这个理由已经申请过了" in same and len(_requests(db, line.id)) == 1
+    # a new one is taken, and the page shows both
+    assert client.post(url, data={"reason": "两个蛋碎了，照片已发给站点"}).status_code == 303
+    asked = _requests(db, line.id)
+    assert [(r.status, r.reason) for r in asked] == [
+        ("rejected", "蛋壳碎了"),
+        ("requested", "两个蛋碎了，照片已发给站点"),
+    ]
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert "退款原因：两个蛋碎了，照片已发给站点" in page and _refund_forms(page) == []
+
+
+def test_a_line_is_asked_for_at_most_three_times(db, world, now, client, auth, api_token):
+    order = _delivered(world, now)
+    line = order.lines[0]
+    url = f"/orders/{order.code}/lines/{line.id}/refund"
+    bearer = api_token(world.buyer)  # before signing in: a signed-in session's POSTs need the page's token
+    auth.login(world.buyer)
+    for n in range(MAX_REQUESTS_PER_LINE):
+        assert client.post(url, data={"reason": f"第 {n + 1} 次的理由"}).status_code == 303
+        _reject_latest(db, world, line.id, now, note="不同意")
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert _refund_forms(page) == []
+    assert f"这件商品已申请过 {MAX_REQUESTS_PER_LINE} 次退款，不能再在线申请" in page
+    refused = client.post(url, data={"reason": "第四次"}, follow_redirects=True).get_data(as_text=True)
+    assert "不能再在线申请" in refused
+    answer = client.post(
+        f"/api/v1/orders/{order.code}/lines/{line.id}/refund-request",
+        json={"reason": "第四次"},
+        headers=bearer,
+    )
+    assert answer.status_code == 409 and answer.json["error"]["code"] == "refund_requests_exhausted"
+    assert len(_requests(db, line.id)) == MAX_REQUESTS_PER_LINE
+
+
+def test_the_api_shows_and_takes_requests_under_the_same_rule(db, world, now, client, api_token):
+    order = _delivered(world, now)
+    line = order.lines[0]
+    bearer = api_token(world.buyer)
+    ask = f"/api/v1/orders/{order.code}/lines/{line.id}/refund-request"
+    shown = client.get(f"/api/v1/orders/{order.code}/refund-requests", headers=bearer).json["lines"]
+    assert shown == [
+        {
+            "line_id": line.id,
+            "title": line.title,
+            "requests": [],
+            "can_request": True,
+            "refusal": None,
+            "requests_left": MAX_REQUESTS_PER_LINE,
+        }
+    ]
+    first = client.post(ask, json={"reason": "蛋壳碎了"}, headers=bearer)
+    assert first.status_code == 201 and first.json["status"] == "requested" and first.json["reason"] == "蛋壳碎了"
+    again = client.post(ask, json={"reason": "再说一次"}, headers=bearer)
+    assert again.status_code == 409 and again.json["error"]["code"] == "already_requested"
+
+    _reject_latest(db, world, line.id, now, note="请提供照片")
+    [shown] = client.get(f"/api/v1/orders/{order.code}/refund-requests", headers=bearer).json["lines"]
+    assert shown["can_request"] is True and shown["requests_left"] == MAX_REQUESTS_PER_LINE - 1
+    assert [(r["status"], r["note"]) for r in shown["requests"]] == [("rejected", "请提供照片")]
+    same = client.post(ask, json={"reason": "蛋壳碎了"}, headers=bearer)
+    assert same.status_code == 422 and same.json["error"]["code"] == "refund_reason_unchanged"
+    second = client.post(ask, json={"reason": "照片已发给站点"}, headers=bearer)
+    assert second.status_code == 201
+    [shown] = client.get(f"/api/v1/orders/{order.code}/refund-requests", headers=bearer).json["lines"]
+    assert (shown["can_request"], shown["refusal"]) == (False, "already_requested")
