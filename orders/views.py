@@ -70,6 +70,7 @@ from shop.history import history_of
 from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.once import AlreadySubmitted
 from shop.qr import qr_data_uri
+from shop.resubmit import shown_again
 from shop.security import same_origin_or_token
 from shop.timeutil import now_utc
 from shop.urls import same_site_path
@@ -605,8 +606,18 @@ def order_cancel(code: str):
     return redirect(url_for("orders.order_detail", code=code), 303)
 
 
+def _refund_form_again(code: str, line_id: int):
+    """The order page with line `line_id`'s refund form open and its reason as typed: what a refund
+    request sent after its page expired gets instead (`shop.resubmit`; nothing was asked)."""
+    if not current_user.is_authenticated:
+        raise NotFound("order_not_found")
+    order = own_order(code, current_user)
+    return _order_page(order, typed_reasons={line_id: (request.form.get("reason") or "")[:1000]})
+
+
 @bp.post("/orders/<code>/lines/<int:line_id>/refund")
 @login_required
+@shown_again(_refund_form_again)
 def order_refund_request(code: str, line_id: int):
     order = own_order(code, current_user)
     form = RefundRequestForm()

@@ -57,6 +57,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_security(app)
 
     register_error_handlers(app)
+    from shop import resubmit
+
+    resubmit.init_app(app)  # a form sent after its page expired is shown again, not a bare 400
     from shop.errors import register_outage_handler
 
     register_outage_handler(app)

@@ -259,6 +259,17 @@ def generic_http_message(status: int) -> str:
     return gettext("请求有误。")
 
 
+def http_error_response(exc: HTTPException):
+    """An HTTP error as the API's error envelope or the error page, with `http_message`'s words (the
+    handler of every HTTPException; `shop.resubmit` answers a CSRF error with it when it does not show
+    the form again)."""
+    status = exc.code or 500
+    message = http_message(exc)
+    if wants_json():
+        return json_error(status, _HTTP_CODES.get(status, "error"), message or generic_http_message(status))
+    return render_template("errors/error.html", status=status, message=message), status
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
@@ -273,13 +284,7 @@ def register_error_handlers(app: Flask) -> None:
         answer is a plain 400, not the error page (whose links need the request's URL adapter)."""
         return gettext("请求有误。"), 400, {"Content-Type": "text/plain; charset=utf-8"}
 
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
-        status = exc.code or 500
-        message = http_message(exc)
-        if wants_json():
-            return json_error(status, _HTTP_CODES.get(status, "error"), message or generic_http_message(status))
-        return render_template("errors/error.html", status=status, message=message), status
+    app.register_error_handler(HTTPException, http_error_response)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
