@@ -152,6 +152,22 @@ def test_tourists_see_only_their_own_bookings(client, db, auth):
     assert mine.code not in client.get("/bookings").get_data(as_text=True)
 
 
+def test_a_booking_is_found_by_its_code_in_any_case(client, db, auth):
+    """The code as typed (lower case, spaces around): the tourist's page and the API find it
+    (`shop.codes.typed_code`); another tourist's stays a 404."""
+    listing = make_listing()
+    owner, other = make_user(), make_user()
+    mine = make_booking(listing, check_in=_day(5), user=owner)
+    shop_db.session.commit()
+    auth.login(owner)
+    assert client.get(f"/bookings/{mine.code.lower()}").status_code == 200
+    assert client.get(f"/bookings/%20{mine.code.lower()}%20").status_code == 200
+    assert client.get(f"/api/v1/bookings/{mine.code.lower()}").json["id"] == mine.code
+    auth.logout()
+    auth.login(other)
+    assert client.get(f"/bookings/{mine.code.lower()}").status_code == 404
+
+
 def test_host_workspace_is_for_hosts_and_shows_own_listings_only(client, db, auth):
     host, other_host = make_user(role="host"), make_user(role="host")
     mine = make_listing(host=host, name="我的农家乐")
