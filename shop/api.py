@@ -199,7 +199,8 @@ def endpoint(
     """Register an API view with its validation and its place in the OpenAPI spec.
 
     `auth=True` requires a caller; `roles` further restricts to users having one of the roles
-    (admin always passes). The view gets `query=` and `body=` keyword arguments when declared.
+    (`User.has_role`, the role pages' rule: an admin passes, but not a host's gate). The view gets `query=`
+    and `body=` keyword arguments when declared.
     """
 
     def decorator(fn: Callable):
@@ -231,7 +232,7 @@ def endpoint(
             g.api_user = user
             if spec.auth and user is None:
                 raise Unauthorized("login_required")
-            if spec.roles and not (user.role in spec.roles or user.role == "admin"):
+            if spec.roles and not user.has_role(*spec.roles):
                 raise Forbidden("forbidden")
             if query is not None:
                 kwargs["query"] = _parse_query(query)

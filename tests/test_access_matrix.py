@@ -10,6 +10,8 @@ are legitimate) or `DENY` (login redirect, 401, 403 or 404). No role ever gets a
 
 Roles: anonymous, consumer, other_consumer (not the buyer), operator (of the world's station),
 other_operator (of another station), host (of the world's listing), other_host, county, admin. The
+helpers let the admin in as the role gates do (`User.has_role`): everywhere but a host's pages, which
+say `admin=False` (admins administer, hosts host: docs/auth.md, "Who passes a role gate"). The
 world (fixture below) holds the consumer's order with one shipment at each station, the host's
 listing, the consumer's booking on it, a refund request, households. JSON rules with `token=True`
 authenticate with a bearer token (a session cookie would need the CSRF header).
@@ -64,9 +66,10 @@ PUBLIC = _all("2xx")
 LOGGED_IN = {**_all("2xx"), "anonymous": "3xx"}
 
 
-def only(*roles: str, anonymous: object = "3xx") -> dict[str, object]:
-    """HTML page for these roles (admin always passes); others get 403, the anonymous visitor a login redirect."""
-    allowed = set(roles) | {"admin"}
+def only(*roles: str, anonymous: object = "3xx", admin: bool = True) -> dict[str, object]:
+    """HTML page for these roles (and the admin unless `admin=False`); others get 403, the anonymous visitor a
+    login redirect."""
+    allowed = set(roles) | ({"admin"} if admin else set())
     return {"anonymous": anonymous, **{r: ("2xx" if BASE[r] in allowed else 403) for r in STAFF}}
 
 
@@ -74,8 +77,8 @@ api_public = PUBLIC
 api_auth = {**_all("2xx"), "anonymous": 401}
 
 
-def api_only(*roles: str) -> dict[str, object]:
-    allowed = set(roles) | {"admin"}
+def api_only(*roles: str, admin: bool = True) -> dict[str, object]:
+    allowed = set(roles) | ({"admin"} if admin else set())
     return {"anonymous": 401, **{r: ("2xx" if BASE[r] in allowed else 403) for r in STAFF}}
 
 
@@ -86,15 +89,18 @@ OK = "ok"
 DENY = "deny"
 
 
-def allow(*roles: str, anonymous: object = DENY, others: object = DENY) -> dict[str, object]:
-    """POST rule: `roles` (matrix roles, admin always) are allowed, everyone else denied."""
-    allowed = set(roles) | {"admin"}
+def allow(*roles: str, anonymous: object = DENY, others: object = DENY, admin: bool = True) -> dict[str, object]:
+    """POST rule: `roles` (matrix roles, and the admin unless `admin=False`) are allowed, everyone else denied."""
+    allowed = set(roles) | ({"admin"} if admin else set())
     return {"anonymous": anonymous, **{r: (OK if r in allowed else others) for r in STAFF}}
 
 
-def view(*roles: str, others: object = DENY, anonymous: object = "3xx", owner_only: bool = False) -> dict[str, object]:
-    """GET page of an object: `roles` (matrix roles, admin unless `owner_only`) see it, others are denied."""
-    allowed = set(roles) | (set() if owner_only else {"admin"})
+def view(
+    *roles: str, others: object = DENY, anonymous: object = "3xx", owner_only: bool = False, admin: bool = True
+) -> dict[str, object]:
+    """GET page of an object: `roles` (matrix roles, the admin unless `owner_only` or `admin=False`) see it,
+    others are denied."""
+    allowed = set(roles) | (set() if owner_only or not admin else {"admin"})
     return {"anonymous": anonymous, **{r: ("2xx" if r in allowed else others) for r in STAFF}}
 
 
@@ -195,8 +201,8 @@ RULES: dict[str, Rule] = {
     "tourism.experiences": Rule("/experiences", PUBLIC),
     "tourism.tickets": Rule("/tickets", PUBLIC),
     "tourism.my_bookings": Rule("/bookings", LOGGED_IN),
-    "tourism.host_home": Rule("/host/", only("host")),
-    "tourism.host_cash": Rule("/host/cash", {**only("host"), "admin": 403}, note="#18: the host's own till"),
+    "tourism.host_home": Rule("/host/", only("host", admin=False)),
+    "tourism.host_cash": Rule("/host/cash", only("host", admin=False), note="#18: the host's own till"),
     # county office
     "county.dashboard": Rule("/county/", only("county")),
     "county.approvals_index": Rule("/county/approvals", only("county")),
@@ -807,27 +813,27 @@ RULES: dict[str, Rule] = {
     ),
     "api.host_cashbook": Rule(
         "/api/v1/host/cashbook",
-        {**api_only("host", "other_host"), "admin": 403},
+        api_only("host", "other_host", admin=False),
         token=True,
         note="#18: a host's own till (an admin has none)",
     ),
     "api.close_host_cashbook": Rule(
         "/api/v1/host/cashbook/close",
-        {**allow("host", "other_host", anonymous=401), "admin": DENY},
+        allow("host", "other_host", anonymous=401, admin=False),
         method="POST",
         json={"date": "2026-01-01", "counted_fen": 0},
         token=True,
     ),
     "api.remit_host_cash": Rule(
         "/api/v1/host/cashbook/remittances",
-        {**allow("host", "other_host", anonymous=401), "admin": DENY},
+        allow("host", "other_host", anonymous=401, admin=False),
         method="POST",
         json={"amount_fen": 100},
         token=True,
     ),
     "api.correct_host_cash": Rule(
         "/api/v1/host/cashbook/corrections",
-        {**allow("host", "other_host", anonymous=401), "admin": DENY},
+        allow("host", "other_host", anonymous=401, admin=False),
         method="POST",
         json={"amount_fen": 100, "reason": "补记"},
         token=True,
@@ -860,77 +866,84 @@ RULES: dict[str, Rule] = {
         method="POST",
         note="the owner, or an admin (admin everything)",
     ),
-    "tourism.host_listing": Rule("/host/listings/{w.listing.id}", view("host")),
-    "tourism.host_listing_edit": Rule("/host/listings/{w.listing.id}/edit", view("host")),
+    "tourism.host_listing": Rule("/host/listings/{w.listing.id}", view("host", admin=False)),
+    "tourism.host_listing_edit": Rule("/host/listings/{w.listing.id}/edit", view("host", admin=False)),
     "tourism.host_listing_update": Rule(
         "/host/listings/{w.listing.id}/edit",
-        allow("host"),
+        allow("host", admin=False),
         method="POST",
         data={"free_cancel_days": "3", "cancel_fee_pct": "50"},
     ),
     "tourism.host_unit_type_update": Rule(
-        "/host/listings/{w.listing.id}/unit-types/{w.unit_type.id}", allow("host"), method="POST", data={}
+        "/host/listings/{w.listing.id}/unit-types/{w.unit_type.id}", allow("host", admin=False), method="POST", data={}
     ),
     "tourism.host_close_dates": Rule(
         "/host/listings/{w.listing.id}/close",
-        allow("host"),
+        allow("host", admin=False),
         method="POST",
         data={"start": "2030-01-01", "end": "2030-01-02"},
     ),
-    "tourism.host_reopen_date": Rule("/host/listings/{w.listing.id}/reopen/2030-01-01", allow("host"), method="POST"),
+    "tourism.host_reopen_date": Rule(
+        "/host/listings/{w.listing.id}/reopen/2030-01-01", allow("host", admin=False), method="POST"
+    ),
     "tourism.host_listing_place": Rule(
-        "/host/listings/{w.listing.id}/place", allow("host"), method="POST", data={"address": "罗渡村 1 号"}
+        "/host/listings/{w.listing.id}/place",
+        allow("host", admin=False),
+        method="POST",
+        data={"address": "罗渡村 1 号"},
     ),
     "tourism.host_listing_photo_add": Rule(
         "/host/listings/{w.listing.id}/photos",
-        allow("host"),
+        allow("host", admin=False),
         method="POST",
         data={},
         note="no file: 422, after the owner check",
     ),
     "tourism.host_listing_photo_remove": Rule(
         "/host/listings/{w.listing.id}/photos/999999/delete",
-        allow("host"),
+        allow("host", admin=False),
         method="POST",
         note="removing what is not there changes nothing",
     ),
-    "tourism.host_listing_new": Rule("/host/listings/new", only("host")),
+    "tourism.host_listing_new": Rule("/host/listings/new", only("host", admin=False)),
     "tourism.host_unit_type_new": Rule(
         "/host/listings/{w.listing.id}/unit-types/new",
-        allow("host"),
+        allow("host", admin=False),
         method="POST",
         data={},
         note="no fields: 422, after the owner check",
     ),
-    "tourism.host_sessions": Rule("/host/listings/{w.experience.id}/sessions", view("host")),
+    "tourism.host_sessions": Rule("/host/listings/{w.experience.id}/sessions", view("host", admin=False)),
     "tourism.host_sessions_add": Rule(
         "/host/listings/{w.experience.id}/sessions",
-        allow("host"),
+        allow("host", admin=False),
         method="POST",
         data={"start": "2030-01-01", "end": "2030-01-02", "times": "09:00", "capacity": "5"},
         note="no once-token: 422, after the owner check",
     ),
     "tourism.host_session_remove": Rule(
-        "/host/listings/{w.experience.id}/sessions/{w.session.id}/delete", allow("host"), method="POST"
+        "/host/listings/{w.experience.id}/sessions/{w.session.id}/delete", allow("host", admin=False), method="POST"
     ),
-    "tourism.host_no_show": Rule("/host/bookings/{w.booking.code}/no-show", allow("host"), method="POST"),
-    "tourism.host_cancel": Rule("/host/bookings/{w.booking.code}/cancel", allow("host"), method="POST"),
-    "tourism.host_refund_kept": Rule("/host/bookings/{w.booking.code}/refund-kept", allow("host"), method="POST"),
+    "tourism.host_no_show": Rule("/host/bookings/{w.booking.code}/no-show", allow("host", admin=False), method="POST"),
+    "tourism.host_cancel": Rule("/host/bookings/{w.booking.code}/cancel", allow("host", admin=False), method="POST"),
+    "tourism.host_refund_kept": Rule(
+        "/host/bookings/{w.booking.code}/refund-kept", allow("host", admin=False), method="POST"
+    ),
     "tourism.host_cash_close": Rule(
         "/host/cash/close",
-        {**allow("host", "other_host"), "admin": DENY},
+        allow("host", "other_host", admin=False),
         method="POST",
         data={"day": "2026-01-01", "counted": "0"},
     ),
     "tourism.host_cash_move": Rule(
         "/host/cash/entries",
-        {**allow("host", "other_host"), "admin": DENY},
+        allow("host", "other_host", admin=False),
         method="POST",
         data={"kind": "correction", "amount": "1", "reason": "补记"},
     ),
     "tourism.host_check_in": Rule(
         "/host/check-in",
-        allow("host", "other_host"),
+        allow("host", "other_host", admin=False),
         method="POST",
         data={"code": "000000"},
         note="a code check; a wrong code is not a 403",
@@ -989,7 +1002,7 @@ RULES: dict[str, Rule] = {
     ),
     "benefit_pages.host_benefits": Rule(
         "/host/benefits",
-        {**only("host"), "admin": 403},
+        only("host", admin=False),
         note="#20: a host records wages, dividends, rents for its own listings",
     ),
     "api.county_record_benefit": Rule(

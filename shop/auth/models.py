@@ -21,6 +21,12 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+#: Roles whose pages an admin is not let into: what one does there is one's own (a host's listings, its
+#: till, the wages it pays). An admin who opened /host/listings/new would have become the new listing's
+#: host. Admins administer; hosts host (docs/auth.md, "Who passes a role gate").
+OWN_WORK_ROLES = frozenset({Role.HOST})
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
@@ -64,7 +70,13 @@ class User(UserMixin, db.Model):
         return [self.role]
 
     def has_role(self, *roles: str) -> bool:
-        return self.role in roles or self.role == Role.ADMIN
+        """The one rule of every role gate (`shop.auth.permissions.role_required` for pages, `roles=` of
+        `shop.api.endpoint` for the API): the account's role is one of `roles`; an admin passes too, to
+        administer and oversee, unless every role named is one of `OWN_WORK_ROLES` (a host's page: there
+        the admin would act as a host, and what it created would be its own)."""
+        if self.role in roles:
+            return True
+        return self.role == Role.ADMIN and not set(roles) <= OWN_WORK_ROLES
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"

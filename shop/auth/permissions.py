@@ -2,7 +2,8 @@
 
 Rules (docs/auth.md, "Who sees what"): operators see only their station; consumers only their own orders and
 bookings (another's is a 404); county officers read everything and change only the registry,
-links and approvals; admin may do everything.
+links and approvals; an admin administers and oversees, and passes every role gate but a host's
+(`User.has_role`, the one rule of the gates: admins administer, hosts host).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from shop.auth.models import Role
 
 
 def role_required(*roles: str):
-    """Login required, then one of `roles` (admin always passes), else 403."""
+    """Login required, then one of `roles`, else 403. An admin passes unless the gate names only roles whose
+    work is one's own (`OWN_WORK_ROLES`: `role_required("host")` is for hosts): `User.has_role`."""
 
     def decorator(view):
         @wraps(view)

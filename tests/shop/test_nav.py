@@ -12,7 +12,7 @@ SEES = {
     "operator": {"/station/", "/orders"},
     "host": {"/host/", "/orders"},
     "county": {"/county/", "/orders"},
-    "admin": {"/station/", "/host/", "/county/", "/orders"},
+    "admin": {"/station/", "/county/", "/orders"},  # host pages are for hosts (docs/auth.md)
 }
 
 

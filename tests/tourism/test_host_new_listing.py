@@ -185,6 +185,23 @@ def test_only_hosts_create_listings(client, db, auth):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Listing)) == 0
 
 
+def test_an_admin_does_not_become_a_host(client, db, auth):
+    """Admins administer, hosts host: the host pages refuse an admin, who used to be let in and became the
+    host of the listing it created (docs/auth.md, "Who passes a role gate")."""
+    village = make_village()
+    listing = make_listing(host=make_user(role="host"))
+    admin = make_user(role="admin")
+    auth.login(admin)
+    assert client.get("/host/listings/new").status_code == 403
+    assert client.post("/host/listings/new", data=_new(village)).status_code == 403
+    assert client.post(f"/host/listings/{listing.id}/unit-types/new", data=_unit()).status_code == 403
+    for url in ("/host/", f"/host/listings/{listing.id}", f"/host/listings/{listing.id}/edit", "/host/benefits"):
+        assert client.get(url).status_code == 403, url
+    db.session.expire_all()
+    assert _listings(admin) == [] and len(listing.unit_types) == 1
+    assert "接待管理" not in client.get("/").get_data(as_text=True).split("</header>", 1)[0]
+
+
 def _unit(**overrides):
     data = {
         "name": "家庭房",
