@@ -665,6 +665,7 @@ def payouts_index():
         scope_label=payouts.scope_label,
         townships=db.session.scalars(db.select(Township).order_by(Township.name)).all(),
         statuses=payouts.BATCH_STATUS_LABELS,
+        this_month=reports.this_month(local_date(now_utc())),  # the village cards' month, as the cards open
     ), status
 
 
@@ -768,11 +769,12 @@ def benefits_index():
 
 
 def _month_arg() -> tuple[str, int]:
-    """(the 明白卡's month, status): last month when none is asked; a month typed wrong into the URL shows
-    last month's cards, the reason flashed, 422."""
-    asked, status = page_month_arg("month", label=_("月份"), instead=_("已显示上个月的明白卡"))
+    """(the 明白卡's month, status): the month asked, else this month (Beijing time), where the money just
+    credited is (last month's cards of fresh data were empty); a month typed wrong into the URL shows this
+    month's cards, the reason flashed, 422."""
+    asked, status = page_month_arg("month", label=_("月份"), instead=_("已显示本月的明白卡"))
     if asked is None:
-        return reports.previous_month(local_date(now_utc())), status
+        return reports.this_month(local_date(now_utc())), status
     return f"{asked[0]:04d}-{asked[1]:02d}", status
 
 

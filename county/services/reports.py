@@ -361,7 +361,13 @@ def parse_month(text: str) -> tuple[date, date]:
     return start, end - timedelta(days=1)
 
 
+def this_month(today: date) -> str:
+    """'2026-12' for any day of December 2026: the month the county's pages open on."""
+    return f"{today.year:04d}-{today.month:02d}"
+
+
 def previous_month(today: date) -> str:
+    """The month before `today`'s: the monthly statement file written on the 1st is last month's, closed."""
     first = today.replace(day=1)
     last = first - timedelta(days=1)
     return f"{last.year:04d}-{last.month:02d}"

@@ -12,10 +12,13 @@ from openpyxl import Workbook
 from county.services import cards, payouts
 from ledger.models import IncomeEntry
 from ledger.payouts import PayoutLine
-from ledger.services import reverse_line
+from ledger.services import credit_line, reverse_line
 from shop.db import commit
+from shop.timeutil import local_date, now_utc
 from tests.county.conftest import SECRET_NAME
+from tests.county.factories import make_line, make_order
 from tests.county.test_benefit_kinds import _other_kinds
+from tests.factories import make_household, make_station, make_village
 
 ACCOUNT = "6217991234567890123"
 
@@ -90,7 +93,33 @@ def test_card_pages_print_a_household_and_a_whole_village_masked(client, auth, c
     assert sorted(int(h) for h in re.findall(r'data-household="(\d+)"', html)) == sorted([a.id, b.id])
     assert client.get(f"/county/households/{a.id}/card?month=2026-13").status_code == 422
     assert client.get("/county/cards?village_id=999999&month=2026-11").status_code == 404
-    assert client.get(f"/county/households/{a.id}/card").status_code == 200  # last month by default
+    assert client.get(f"/county/households/{a.id}/card").status_code == 200  # this month by default
+
+
+def test_the_cards_open_on_this_month_where_the_money_just_credited_is(client, auth, county_user, db):
+    """With no month asked, a household's card and its village's cards show this month (Beijing time), keeping
+    a month that is asked: they opened on last month, empty while the money (fresh demo data too) was in this
+    one. The village cards' month on the payouts page is this month as well."""
+    now = now_utc()
+    village = make_village(name="黄马村")
+    household = make_household(village=village, head_name="胡冬生")
+    order, shipment = make_order(station=make_station(village=village))
+    credit_line(make_line(order=order, shipment=shipment, households=[household], unit_price_fen=1234), now=now)
+    commit()
+    month = f"{local_date(now):%Y-%m}"
+    net = sum(e.amount_fen for e in _entries(db, household, *cards.parse_month(month)))
+    assert net > 0
+    auth.login(county_user)
+    for url in (f"/county/households/{household.id}/card", f"/county/cards?village_id={village.id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert f'name="month" value="{month}"' in html and f'class="card-net" data-fen="{net}"' in html, url
+    asked = client.get(f"/county/households/{household.id}/card?month=2026-10").get_data(as_text=True)
+    assert 'name="month" value="2026-10"' in asked and 'class="card-net" data-fen="0"' in asked
+    refused = client.get(f"/county/households/{household.id}/card?month=2026-13")
+    assert refused.status_code == 422 and f'name="month" value="{month}"' in refused.get_data(as_text=True)
+    payouts_page = client.get("/county/payouts").get_data(as_text=True)
+    village_form = payouts_page[payouts_page.index('action="/county/cards"') :]
+    assert f'value="{month}"></label>' in village_form[: village_form.index("</form>")]
 
 
 def test_a_card_without_reversals_still_numbers_its_sections_one_to_four(client, auth, county_user, world, db):
