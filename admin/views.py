@@ -33,7 +33,7 @@ from shop.auth.permissions import role_required
 from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, flash_domain_errors
-from shop.forms import flash_form_errors
+from shop.forms import create_once, flash_form_errors
 from shop.timeutil import now_utc
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -133,6 +133,7 @@ def user_new():
             create=lambda now: users.invite_user(account, actor=current_user, now=now),
             said=lambda user: _("已创建账号 %(email)s，设置密码的链接已发到该邮箱", email=user.email),
             back=lambda user: url_for("admin.user_detail", user_id=user.id),
+            listed="admin.users_index",
         )
         if done is not None:
             return done
@@ -259,17 +260,20 @@ def _created(
     create: Callable[[datetime], Any],
     said: Callable[[Any], str],
     back: str | Callable[[Any], str],
+    listed: str | None = None,
 ):
-    """A new-thing form posted: validated, its once-token claimed, the service's `create(now)` committed,
-    `said(thing)` flashed and a redirect to `back` (an endpoint, or the URL `back(thing)`); None when the
-    form or the service refused it (the errors are on the form)."""
+    """A new-thing form posted: validated, created once (`shop.forms.create_once`: the service's `create(now)`
+    committed with the form's token claimed as `once`), `said(thing)` flashed and a redirect to `back` (an
+    endpoint, or the URL `back(thing)`); the same form posted again is sent to the endpoint `listed` (default
+    `back`), where the first POST's thing is listed. None when the form or the service refused it (the errors
+    are on the form)."""
     if not form.validate_on_submit():
         return None
+    now = now_utc()
+    again = listed if listed is not None else back
+    assert isinstance(again, str), "a `back` made from the thing needs `listed`"
     try:
-        now = now_utc()
-        form.form_token.claim(once, user_id=current_user.id, now=now)
-        thing = create(now)
-        commit()
+        thing = create_once(form, once, lambda: create(now), now=now, done=url_for(again))
     except DomainError as exc:
         _service_errors(form, exc)
         return None

@@ -27,7 +27,7 @@ from orders.services import cashbook as cash
 from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, flash_domain_errors
-from shop.forms import flash_form_errors
+from shop.forms import create_once, flash_form_errors
 from shop.money import format_yuan
 from shop.timeutil import local_date, now_utc
 
@@ -141,11 +141,13 @@ def move_posted(
         asked = ask_first(question, back=back)
         if asked is not None:
             return asked
-        form.form_token.claim(once, user_id=current_user.id, now=now_utc())
-        if remittance:
-            cash.remit(owner_id, amount, actor=current_user, now=now_utc(), note=reason, till=till)
-        else:
-            cash.correct(owner_id, amount, reason=reason, actor=current_user, now=now_utc(), till=till)
-        commit()
+        now = now_utc()
+
+        def write():
+            if remittance:
+                return cash.remit(owner_id, amount, actor=current_user, now=now, note=reason, till=till)
+            return cash.correct(owner_id, amount, reason=reason, actor=current_user, now=now, till=till)
+
+        create_once(form, once, write, now=now, done=back)
         flash(_("已记入现金账"), "success")
     return redirect(back)

@@ -66,9 +66,9 @@ from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, error_message, flash_domain_errors, json_error
 from shop.extensions import db
+from shop.forms import create_once
 from shop.history import history_of
 from shop.money import MoneyError, format_yuan, parse_yuan
-from shop.once import AlreadySubmitted
 from shop.qr import qr_data_uri
 from shop.resubmit import shown_again
 from shop.security import same_origin_or_token
@@ -383,24 +383,24 @@ def checkout():
                     *(getattr(form, f).data or "" for f in ("name", "phone", "province", "city", "district", "line"))
                 )
             shown = request.form.get(f"shown_total_{form.delivery.data}", "")
-            form.form_token.claim("orders.checkout", user_id=current_user.id, now=now)
-            order = place_cart_order(
-                cart,
-                buyer=current_user,
-                now=now,
-                shown_total_fen=_shown_total(shown),
-                payment_method=form.payment_method.data,
-                delivery=form.delivery.data,
-                address=address,
-                pickup_station_id=form.pickup_station_id.data if pickup else None,
-            )
-            if summary.goods_rows and not pickup and not form.address_id.data and form.save_address.data:
-                save_address(current_user, address, now=now)
-            commit()
-        except AlreadySubmitted as exc:  # the same page posted twice: the first POST placed the order
-            rollback()
-            flash(exc.message, "info")
-            return redirect(url_for("orders.order_list"), 303)
+
+            def place():
+                order = place_cart_order(
+                    cart,
+                    buyer=current_user,
+                    now=now,
+                    shown_total_fen=_shown_total(shown),
+                    payment_method=form.payment_method.data,
+                    delivery=form.delivery.data,
+                    address=address,
+                    pickup_station_id=form.pickup_station_id.data if pickup else None,
+                )
+                if summary.goods_rows and not pickup and not form.address_id.data and form.save_address.data:
+                    save_address(current_user, address, now=now)
+                return order
+
+            # the same page posted twice: the first POST placed the order, the orders list shows it
+            order = create_once(form, "orders.checkout", place, now=now, done=url_for("orders.order_list"))
         except DomainError as exc:
             rollback()
             flash(exc.message, "error")

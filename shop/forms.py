@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from flask import flash
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from flask import abort, flash, redirect
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, StringField
 from wtforms.validators import ValidationError
 
 from shop.args import MAX_DATE, MIN_DATE, check_date
+from shop.db import commit, rollback
 from shop.money import MoneyError, parse_yuan
-from shop.once import claim_or_refuse, new_form_token, valid_token
+from shop.once import AlreadySubmitted, claim_or_refuse, new_form_token, valid_token
+
+T = TypeVar("T")
 
 
 def flash_form_errors(form) -> None:
@@ -75,9 +83,10 @@ class OnceTokenField(HiddenField):
     - drawn when the form is shown (a fresh token per page);
     - a POST must send it back: a missing or malformed token is a form error ("表单已过期，请刷新页面后
       重新提交") and nothing is created;
-    - the view claims it with `claim(form_name, user_id=…, now=…)` in the transaction that creates the
-      object: a second POST of the same page (a double tap, a resubmitted page, a retry after a slow
-      upload) raises `shop.once.AlreadySubmitted` and creates nothing.
+    - the view creates through `create_once(form, form_name, create, …)`, which claims it (`claim`) in the
+      transaction that creates the object: a second POST of the same page (a double tap, a resubmitted
+      page, a retry after a slow upload) finds it claimed (`shop.once.AlreadySubmitted`), creates nothing
+      and is sent where the first POST's result is.
 
     The JSON API has no such token yet: a client that retries a POST after a lost answer should look
     for what it created (GET /orders, GET /bookings) before sending it again."""
@@ -103,6 +112,33 @@ class OnceTokenField(HiddenField):
     def claim(self, form_name: str, *, user_id: int | None, now) -> None:
         """Claim this form's token (flushes only: it commits with what the form creates)."""
         claim_or_refuse(form_name, self.data, user_id=user_id, now=now)
+
+
+def create_once(form, name: str, create: Callable[[], T], *, now: datetime, done: str) -> T:
+    """What a form creates, created once: the form's once-token (its `form_token`, an `OnceTokenField`)
+    claimed as `name` for the signed-in user, then `create()`, then the commit; returns what `create()` made.
+
+    The same page posted again (a double tap, a resubmitted page, a retry after a slow upload) finds its
+    token claimed: nothing is created, the transaction is rolled back, the user is told the first POST did it
+    (an "info" flash: not an error) and sent to `done` with a 303 — raised as `abort(redirect(...))`, so the
+    view reads on only with what was created. A `DomainError` of `create()` (or a malformed token) reaches the
+    view, which rolls back and shows it on its form::
+
+        try:
+            booking = create_once(form, "tourism.book", lambda: book(...), now=now, done=url_for(".my_bookings"))
+        except DomainError as exc:
+            rollback()
+            ...  # the form again, with the reason
+    """
+    try:
+        form.form_token.claim(name, user_id=current_user.id, now=now)
+        created = create()
+        commit()
+    except AlreadySubmitted as exc:
+        rollback()
+        flash(exc.message, "info")
+        abort(redirect(done, 303))
+    return created
 
 
 #: WTForms' built-in messages (its English msgids) as this shop says them, through its own catalogue:

@@ -44,10 +44,9 @@ from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, error_message, flash_domain_errors
 from shop.extensions import db
-from shop.forms import flash_form_errors
+from shop.forms import create_once, flash_form_errors
 from shop.history import history_of
 from shop.money import format_yuan
-from shop.once import AlreadySubmitted
 from shop.qr import qr_svg
 from shop.timeutil import local_date, now_utc
 from shop.urls import external_url
@@ -516,16 +515,19 @@ def _correct_form(record: StockRecord) -> CorrectForm:
 def receive(record_id: int):
     record = _record(record_id)
     form = _receive_form(record)
+    back = url_for(".stock_record", record_id=record.id)
     if not form.validate_on_submit():
         flash_form_errors(form)
-        return redirect(url_for(".stock_record", record_id=record.id))
-    with flash_domain_errors():
-        form.form_token.claim("stations.stock_receive", user_id=current_user.id, now=now_utc())
+        return redirect(back)
+    now = now_utc()
+
+    def receive_and_credit():
+        """The goods in; bought from a household, the purchase credited to it (returned, else None)."""
         movement = stock_service.receive_stock(
             record,
             form.quantity.data,
             actor=current_user,
-            now=now_utc(),
+            now=now,
             lot_note=form.lot_note.data or "",
             harvest_date=form.harvest_date.data,
             best_before_date=form.best_before_date.data,
@@ -533,8 +535,10 @@ def receive(record_id: int):
             purchase_price_fen=form.purchase_price.fen if form.acquisition.data == "purchased" else None,
         )
         lot = db.session.get(Lot, movement.lot_id) if movement.lot_id else None
-        record_purchase = credit_intake_purchase(lot, actor=current_user, now=now_utc()) if lot else None
-        commit()
+        return credit_intake_purchase(lot, actor=current_user, now=now) if lot else None
+
+    with flash_domain_errors():
+        record_purchase = create_once(form, "stations.stock_receive", receive_and_credit, now=now, done=back)
         if record_purchase is not None:
             flash(
                 _(
@@ -546,7 +550,7 @@ def receive(record_id: int):
             )
         else:
             flash(_("已入库 %(n)s", n=form.quantity.data), "success")
-    return redirect(url_for(".stock_record", record_id=record.id))
+    return redirect(back)
 
 
 @bp.post("/stock/<int:record_id>/correct")
@@ -554,18 +558,24 @@ def receive(record_id: int):
 def correct(record_id: int):
     record = _record(record_id)
     form = _correct_form(record)
+    back = url_for(".stock_record", record_id=record.id)
     if not form.validate_on_submit():
         flash_form_errors(form)
-        return redirect(url_for(".stock_record", record_id=record.id))
+        return redirect(back)
+    now = now_utc()
     with flash_domain_errors():
-        form.form_token.claim("stations.stock_correct", user_id=current_user.id, now=now_utc())
         lot = db.session.get(Lot, form.lot_id.data) if form.lot_id.data else None
-        stock_service.correct_stock(
-            record, form.delta.data, reason=form.reason.data, actor=current_user, now=now_utc(), lot=lot
+        create_once(
+            form,
+            "stations.stock_correct",
+            lambda: stock_service.correct_stock(
+                record, form.delta.data, reason=form.reason.data, actor=current_user, now=now, lot=lot
+            ),
+            now=now,
+            done=back,
         )
-        commit()
         flash(_("库存已调整"), "success")
-    return redirect(url_for(".stock_record", record_id=record.id))
+    return redirect(back)
 
 
 # --- assisted selling ------------------------------------------------------------------------------
@@ -745,15 +755,15 @@ def product_new():
                     variant_label=form.variant_label.data or "",
                     variant_of_label=form.variant_of_label.data or "",
                 )
-                product = assisted.create_assisted_product(
-                    station, data, actor=current_user, now=now_utc(), image=upload, form_token=form.form_token.data
+                now = now_utc()
+                product = create_once(  # a double tap on 提交认定 during the slow upload: the first POST's product
+                    form,
+                    "stations.product_new",
+                    lambda: assisted.create_assisted_product(station, data, actor=current_user, now=now, image=upload),
+                    now=now,
+                    done=url_for(".products", **_station_args(station)),
                 )
-                commit()
                 flash(_("已提交「%(name)s」，等待县扶贫办认定后上架", name=product.name), "success")
-                return redirect(url_for(".products", **_station_args(station)))
-            except AlreadySubmitted as exc:
-                rollback()
-                flash(exc.message, "warning")
                 return redirect(url_for(".products", **_station_args(station)))
             except DomainError as exc:
                 rollback()
@@ -808,21 +818,26 @@ def papers():
         else:
             try:
                 product = assisted.get_product_for(current_user, form.product_id.data)
-                form.form_token.claim("stations.paper_upload", user_id=current_user.id, now=now_utc())
-                upload_document(
-                    product,
-                    DocumentInput(
-                        kind=form.kind.data,
-                        number=form.number.data,
-                        issuer=form.issuer.data,
-                        valid_from=form.valid_from.data,
-                        valid_until=form.valid_until.data,
+                now = now_utc()
+                create_once(  # a double tap uploads once
+                    form,
+                    "stations.paper_upload",
+                    lambda: upload_document(
+                        product,
+                        DocumentInput(
+                            kind=form.kind.data,
+                            number=form.number.data,
+                            issuer=form.issuer.data,
+                            valid_from=form.valid_from.data,
+                            valid_until=form.valid_until.data,
+                        ),
+                        upload,
+                        actor=current_user,
+                        now=now,
                     ),
-                    upload,
-                    actor=current_user,
-                    now=now_utc(),
+                    now=now,
+                    done=url_for(".papers", **_station_args(station)),
                 )
-                commit()
                 flash(
                     _(
                         "已上传「%(name)s」的%(kind)s，等待县扶贫办审核",
@@ -831,10 +846,6 @@ def papers():
                     ),
                     "success",
                 )
-                return redirect(url_for(".papers", **_station_args(station)), 303)
-            except AlreadySubmitted as exc:
-                rollback()
-                flash(exc.message, "warning")
                 return redirect(url_for(".papers", **_station_args(station)), 303)
             except DomainError as exc:
                 rollback()

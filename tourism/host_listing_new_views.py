@@ -10,10 +10,9 @@ from wtforms.fields.choices import SelectChoice
 
 from catalog.services import list_villages
 from shop.auth.permissions import role_required
-from shop.db import commit, rollback
+from shop.db import rollback
 from shop.errors import DomainError
-from shop.forms import flash_form_errors
-from shop.once import AlreadySubmitted
+from shop.forms import create_once, flash_form_errors
 from shop.timeutil import now_utc
 from tourism.forms import NewListingForm, NewUnitTypeForm
 from tourism.models import ListingKind
@@ -73,14 +72,14 @@ def host_listing_new():
                 description=form.description.data or "",
                 included=form.included.data or "",
             )
-            try:
-                form.form_token.claim("tourism.host_listing_new", user_id=current_user.id, now=now)
-                listing = create_listing(new, _unit_type_input(form), host=current_user, now=now)
-                commit()
-            except AlreadySubmitted as exc:  # the same page posted twice: the first POST created it
-                rollback()
-                flash(exc.message, "info")
-                return redirect(url_for("tourism.host_home"), 303)
+            try:  # the same page posted twice: the first POST created it, the host's desk lists it
+                listing = create_once(
+                    form,
+                    "tourism.host_listing_new",
+                    lambda: create_listing(new, _unit_type_input(form), host=current_user, now=now),
+                    now=now,
+                    done=url_for("tourism.host_home"),
+                )
             except DomainError as exc:
                 _refused(form, exc, default=form.name)
                 flash_form_errors(form)
@@ -103,14 +102,14 @@ def host_unit_type_new(listing_id: int):
         form.form_token.show_again()
         return render_host_edit(listing, new_unit_form=form, status=422)
     now = now_utc()
-    try:
-        form.form_token.claim("tourism.host_unit_type_new", user_id=current_user.id, now=now)
-        unit_type = add_unit_type(listing, _unit_type_input(form), actor=current_user, now=now)
-        commit()
-    except AlreadySubmitted as exc:  # the same page posted twice: the first POST added it
-        rollback()
-        flash(exc.message, "info")
-        return redirect(url_for("tourism.host_listing_edit", listing_id=listing_id), 303)
+    try:  # the same page posted twice: the first POST added it
+        unit_type = create_once(
+            form,
+            "tourism.host_unit_type_new",
+            lambda: add_unit_type(listing, _unit_type_input(form), actor=current_user, now=now),
+            now=now,
+            done=url_for("tourism.host_listing_edit", listing_id=listing_id),
+        )
     except DomainError as exc:
         _refused(form, exc, default=form.name)
         return render_host_edit(get_host_listing(current_user, listing_id), new_unit_form=form, status=exc.status)

@@ -13,8 +13,7 @@ from shop.auth.permissions import role_required
 from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError
-from shop.forms import flash_form_errors
-from shop.once import AlreadySubmitted
+from shop.forms import create_once, flash_form_errors
 from shop.timeutil import local_date, now_utc, to_local
 from tourism.forms import AddSessionsForm
 from tourism.models import ListingKind
@@ -90,22 +89,22 @@ def host_sessions_add(listing_id: int):
     now = now_utc()
     try:
         times = parse_start_times(form.times.data or "")
-        form.form_token.claim(ONCE, user_id=current_user.id, now=now)
-        result = add_sessions(
-            listing,
-            unit_type_id=form.unit_type_id.data or None,
-            start=form.start.data,
-            end=form.end.data,
-            times=times,
-            capacity=form.capacity.data,
-            actor=current_user,
+        result = create_once(  # the same page posted twice: the first POST added them
+            form,
+            ONCE,
+            lambda: add_sessions(
+                listing,
+                unit_type_id=form.unit_type_id.data or None,
+                start=form.start.data,
+                end=form.end.data,
+                times=times,
+                capacity=form.capacity.data,
+                actor=current_user,
+                now=now,
+            ),
             now=now,
+            done=back,
         )
-        commit()
-    except AlreadySubmitted as exc:  # the same page posted twice: the first POST added them
-        rollback()
-        flash(exc.message, "info")
-        return redirect(back, 303)
     except DomainError as exc:
         rollback()
         name = next(iter(exc.fields), "start")

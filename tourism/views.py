@@ -24,9 +24,8 @@ from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
 from shop.errors import DomainError, error_message, flash_domain_errors
 from shop.extensions import db
-from shop.forms import flash_form_errors
+from shop.forms import create_once, flash_form_errors
 from shop.money import format_yuan
-from shop.once import AlreadySubmitted
 from shop.qr import qr_data_uri
 from shop.timeutil import local_date, month_bounds, now_utc, to_local
 from tourism.forms import (
@@ -334,14 +333,14 @@ def book(listing_id: int):
         units=form.units.data or 1,
         pay_on_arrival=form.payment_method.data == "arrival",
     )
-    try:
-        form.form_token.claim("tourism.book", user_id=current_user.id, now=now)
-        booking = book_listing(req, user=current_user, now=now)
-        commit()
-    except AlreadySubmitted as exc:  # the same page posted twice: the first POST made the booking
-        rollback()
-        flash(exc.message, "info")
-        return redirect(url_for("tourism.my_bookings"), 303)
+    try:  # the same page posted twice: the first POST made the booking, the bookings list shows it
+        booking = create_once(
+            form,
+            "tourism.book",
+            lambda: book_listing(req, user=current_user, now=now),
+            now=now,
+            done=url_for("tourism.my_bookings"),
+        )
     except DomainError as exc:
         rollback()
         flash(exc.message, "error")

@@ -23,7 +23,6 @@ from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
 from shop.errors import NotFound, ValidationError, check_price_fen
 from shop.extensions import db
-from shop.once import claim_or_refuse
 from stock.models import Station, StockRecord
 from stock.services import MAX_QUANTITY, correct_stock, receive_stock, set_on_hand
 
@@ -99,20 +98,15 @@ def _validate(station: Station, data: AssistedProductInput) -> tuple[Household, 
 
 
 def create_assisted_product(
-    station: Station, data: AssistedProductInput, *, actor, now: datetime, image=None, form_token: str | None = None
+    station: Station, data: AssistedProductInput, *, actor, now: datetime, image=None
 ) -> Product:
-    """A pending product for a household, with its initial stock and (optional) photo.
-
-    From the HTML form, `form_token` is the form's once-token (`shop.once`): a second POST of the same
-    form (a double tap on 提交认定 during the slow upload) raises `AlreadySubmitted` and creates nothing.
-    """
+    """A pending product for a household, with its initial stock and (optional) photo. The HTML form creates
+    it once per form (`shop.forms.create_once`: a double tap on 提交认定 during the slow upload creates one)."""
     household, benefit = _validate(station, data)
     if data.variant_of is not None:
         sibling = db.session.get(Product, data.variant_of) if 0 < data.variant_of < 2**63 else None
         if sibling is None or sibling.station_id != station.id:
             raise NotFound("variant_not_found", fields={"variant_of": str(data.variant_of)})
-    if form_token is not None:
-        claim_or_refuse("stations.product_new", form_token, user_id=getattr(actor, "id", None), now=now)
     checked = check_image(image) if image is not None else None  # before any write
     product = create_product(
         ProductInput(

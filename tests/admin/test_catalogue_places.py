@@ -48,8 +48,9 @@ def test_a_category_is_created_once_with_a_pinyin_slug(admin_client, db):
     token = new_form_token()
     data = {"name": "山茶油", "name_en": "Camellia oil", "food_class": "processed", "form_token": token}
     assert admin_client.post("/admin/categories", data=data).status_code == 302
-    again = admin_client.post("/admin/categories", data=data)  # a double tap
-    assert again.status_code == 422
+    again = admin_client.post("/admin/categories", data=data)  # a double tap: told so, sent to the list
+    assert again.status_code == 303 and again.headers["Location"].endswith("/admin/categories")
+    assert "此表单已提交过" in admin_client.get("/admin/categories").get_data(as_text=True)
     found = list(_db.session.scalars(sa.select(Category).where(Category.name == "山茶油")))
     assert len(found) == 1 and found[0].slug == "shan-cha-you" and found[0].food_class == "processed"
     assert _audit_actions("categories", found[0].id) == ["category.create"]
@@ -183,7 +184,8 @@ def test_a_village_is_created_once_with_a_pinyin_slug(admin_client, db):
     }
     assert admin_client.get("/admin/villages/new").status_code == 200
     assert admin_client.post("/admin/villages/new", data=data).status_code == 302
-    assert admin_client.post("/admin/villages/new", data=data).status_code == 422  # a double tap
+    again = admin_client.post("/admin/villages/new", data=data)  # a double tap: sent to the list, where it is
+    assert again.status_code == 303 and again.headers["Location"].endswith("/admin/villages")
     found = list(_db.session.scalars(sa.select(Village).where(Village.slug.like("qian-an-cun%"))))
     assert [(v.slug, v.township_id, v.is_poverty_village, v.signature_product) for v in found] == [
         ("qian-an-cun", township.id, True, "三江腌菜")
@@ -217,7 +219,8 @@ def test_a_station_is_created_once(admin_client, db):
     }
     assert admin_client.get("/admin/stations/new").status_code == 200
     assert admin_client.post("/admin/stations/new", data=data).status_code == 302
-    assert admin_client.post("/admin/stations/new", data=data).status_code == 422  # a double tap
+    again = admin_client.post("/admin/stations/new", data=data)  # a double tap: sent to the list, where it is
+    assert again.status_code == 303 and again.headers["Location"].endswith("/admin/stations")
     station = _db.session.scalar(sa.select(Station).where(Station.code == "NC60"))
     assert (station.name, station.address, station.commission_bps) == ("柳溪服务站", "柳溪村委会", 0)
     assert sorted(v.id for v in station.villages) == sorted([first.id, second.id])

@@ -146,7 +146,8 @@ def test_daily_close_and_remittance_wait_for_the_confirmation(client, auth, db):
     )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CashEntry)) == 0
     client.post("/station/cash/entries", data=fields)
-    client.post("/station/cash/entries", data=fields)  # the same form twice: one entry
+    again = client.post("/station/cash/entries", data=fields)  # the same form twice: one entry, told so
+    assert again.status_code == 303 and again.headers["Location"].endswith("/station/cash")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CashEntry)) == 1
 
     fields = _confirm_page(

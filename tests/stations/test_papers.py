@@ -282,9 +282,15 @@ def test_a_jpeg_scan_is_checked_and_re_encoded(db, farm, client, api_token):
 def test_a_double_tap_uploads_once(db, farm, client, auth):
     auth.login(farm.a.operator)
     token = _token(client)
-    for _ in range(2):
+    first, second = (
         client.post("/station/papers", data=_form(farm.a.product, form_token=token), content_type="multipart/form-data")
+        for _ in range(2)
+    )
     assert len(_documents(db)) == 1
+    # told as every create form tells it (shop.forms.create_once): not an error, back to the papers
+    assert first.status_code == second.status_code == 303 and second.headers["Location"] == first.headers["Location"]
+    said = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert '<div class="alert alert-info" role="status">此表单已提交过' in said
 
 
 def _reminder_mails(caplog):
