@@ -39,9 +39,8 @@ from shop.auth.permissions import role_required
 from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
-from shop.forms import flash_form_errors
+from shop.forms import create_once, flash_form_errors
 from shop.money import MoneyError, format_yuan, parse_yuan
-from shop.once import AlreadySubmitted
 from shop.timeutil import local_date, now_utc
 
 bp = Blueprint("institutions", __name__)
@@ -87,15 +86,15 @@ def register():
             )
             try:
                 now = now_utc()
-                form.form_token.claim("institutions.organisation", user_id=current_user.id, now=now)
-                organisation = orgs.register_organisation(data, user=current_user, now=now)
-                commit()
+                organisation = create_once(  # the same page posted twice: the first POST registered it
+                    form,
+                    "institutions.organisation",
+                    lambda: orgs.register_organisation(data, user=current_user, now=now),
+                    now=now,
+                    done=url_for(".mine"),
+                )
                 flash(_("单位已登记，等待扶贫办审核"), "success")
                 return redirect(url_for(".detail", organisation_id=organisation.id), 303)
-            except AlreadySubmitted as exc:  # the same page posted twice: the first POST registered it
-                rollback()
-                flash(exc.message, "info")
-                return redirect(url_for(".mine"), 303)
             except DomainError as exc:
                 rollback()
                 flash(exc.message, "error")
@@ -275,15 +274,17 @@ def new_purchase(organisation_id: int):
         try:
             items = _items_from_form()
             now = now_utc()
-            form.form_token.claim("institutions.purchase", user_id=current_user.id, now=now)
-            purchase = purchases.create_purchase(organisation, _purchase_data(form, items), user=current_user, now=now)
-            commit()
+            purchase = create_once(  # the same page posted twice: the first POST saved the draft, listed there
+                form,
+                "institutions.purchase",
+                lambda: purchases.create_purchase(
+                    organisation, _purchase_data(form, items), user=current_user, now=now
+                ),
+                now=now,
+                done=url_for(".detail", organisation_id=organisation.id),
+            )
             flash(_("采购单草稿已保存，核对后请提交审批"), "success")
             return redirect(url_for(".purchase_detail", purchase_id=purchase.id), 303)
-        except AlreadySubmitted as exc:  # the same page posted twice: the first POST saved the draft
-            rollback()
-            flash(exc.message, "info")
-            return redirect(url_for(".detail", organisation_id=organisation.id), 303)
         except DomainError as exc:
             rollback()
             flash(exc.message, "error")
@@ -578,23 +579,23 @@ def organisation_quotes(organisation_id: int):
         if form.validate_on_submit():
             try:
                 now = now_utc()
-                form.form_token.claim("institutions.quote_request", user_id=current_user.id, now=now)
-                created = quotes.create_quote_request(
-                    organisation,
-                    product_id=form.product_id.data,
-                    quantity=form.quantity.data,
-                    needed_by=form.needed_by.data,
-                    note=form.note.data or "",
-                    user=current_user,
+                created = create_once(  # the same page posted twice: the first POST's request is listed there
+                    form,
+                    "institutions.quote_request",
+                    lambda: quotes.create_quote_request(
+                        organisation,
+                        product_id=form.product_id.data,
+                        quantity=form.quantity.data,
+                        needed_by=form.needed_by.data,
+                        note=form.note.data or "",
+                        user=current_user,
+                        now=now,
+                    ),
                     now=now,
+                    done=url_for(".organisation_quotes", organisation_id=organisation.id),
                 )
-                commit()
                 flash(_("询价已发给站点"), "success")
                 return redirect(url_for(".quote_detail", quote_id=created.id), 303)
-            except AlreadySubmitted as exc:
-                rollback()
-                flash(exc.message, "info")
-                return redirect(url_for(".organisation_quotes", organisation_id=organisation.id), 303)
             except DomainError as exc:
                 rollback()
                 flash(exc.message, "error")
