@@ -962,13 +962,17 @@ RULES: dict[str, Rule] = {
     ),
     "api.check_in_booking_api": Rule(
         "/api/v1/bookings/{w.booking.code}/check-in",
-        allow("host", anonymous=401),
+        allow("host", anonymous=401, admin=False),
         method="POST",
         json={"confirmation_code": "000000"},
         token=True,
     ),
     "api.no_show_booking_api": Rule(
-        "/api/v1/bookings/{w.booking.code}/no-show", allow("host", anonymous=401), method="POST", json={}, token=True
+        "/api/v1/bookings/{w.booking.code}/no-show",
+        allow("host", anonymous=401, admin=False),
+        method="POST",
+        json={},
+        token=True,
     ),
     # county office: reads everything; changes the registry, benefit links and approvals
     "county.household_detail": Rule("/county/households/{w.household.id}", only("county")),

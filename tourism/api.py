@@ -29,7 +29,7 @@ from shop.api import QuerySchema, Schema, api_user, endpoint, ok
 from shop.args import ApiDate
 from shop.auth.models import Role
 from shop.db import commit
-from shop.errors import Forbidden, ValidationError
+from shop.errors import ValidationError
 from shop.extensions import db
 from shop.money import MAX_FEN
 from shop.timeutil import local_date, now_utc
@@ -459,13 +459,6 @@ def _dump(model, data: dict) -> dict:
     return model.model_validate(data).model_dump(mode="json")
 
 
-def _own_till() -> int:
-    user = api_user()
-    if user.role != Role.HOST:
-        raise Forbidden("host_cash_book_only")
-    return user.id
-
-
 def _host_entry_refs(e) -> dict:
     return dict(listing_id=e.listing_id, booking_code=e.booking.code if e.booking is not None else None)
 
@@ -485,7 +478,7 @@ def host_cashbook_out(host_id: int, day: date) -> dict:
 def host_cashbook(query: CashbookQuery):
     """The calling host's cash book for one Beijing day (default today): cash taken on arrival,
     remittances, corrections, expected, counted, closed — the station cash book's shape."""
-    host_id = _own_till()
+    host_id = api_user().id  # roles=(HOST,): the caller's own till
     return ok(_dump(HostCashbookOut, host_cashbook_out(host_id, query.date or local_date(now_utc()))))
 
 
@@ -501,7 +494,7 @@ def host_cashbook(query: CashbookQuery):
 def close_host_cashbook(body: CashCloseBody):
     """The host's daily close (日结): expected from the book, counted by the host, a difference needs a
     note; a closed day (409 `cash_day_closed`) never changes again."""
-    host_id = _own_till()
+    host_id = api_user().id  # roles=(HOST,): the caller's own till
     cash.close_day(
         host_id,
         body.date,
@@ -529,7 +522,7 @@ def remit_host_cash(body: RemittanceBody):
     """Cash the host hands over to the platform: a `remittance` entry (negative) in the book of `date`
     (default the open day); a closed day answers 409 `cash_day_closed`, more than the cash in hand 409
     `remittance_exceeds_cash`. Returns that day's book."""
-    host_id = _own_till()
+    host_id = api_user().id  # roles=(HOST,): the caller's own till
     entry = cash.remit(
         host_id, body.amount_fen, actor=api_user(), now=now_utc(), note=body.note or "", day=body.date, till=HOST_TILL
     )
@@ -550,7 +543,7 @@ def remit_host_cash(body: RemittanceBody):
 def correct_host_cash(body: CorrectionBody):
     """An error in the host's till put right: a signed `correction` entry with its reason (required), in
     the book of `date` (default the open day); a closed day answers 409 `cash_day_closed`."""
-    host_id = _own_till()
+    host_id = api_user().id  # roles=(HOST,): the caller's own till
     entry = cash.correct(
         host_id, body.amount_fen, reason=body.reason, actor=api_user(), now=now_utc(), day=body.date, till=HOST_TILL
     )

@@ -43,7 +43,6 @@ MESSAGES = {
     ),
     "cancel_fee_out_of_range": N_("取消费比例须在 0 到 100 之间"),
     "cash_not_due": N_("此预订无需现金付款"),
-    "host_cash_book_only": N_("只有接待户有现金账"),
     "checkin_cash_not_received": N_(
         "应收现金 %(due)s：收齐后在「收到现金」填写 %(due)s 再办理入住（找给客人的零钱不算在内）"
     ),

@@ -772,7 +772,10 @@ def get_booking_for_user(code: str, user) -> Booking:
 
 
 def is_host_of(user, listing: Listing) -> bool:
-    return user is not None and (user.role == "admin" or (user.role == "host" and listing.host_id == user.id))
+    """Whether `user` hosts `listing`: its own host, nobody else — an admin neither (docs/auth.md, "Who
+    passes a role gate": hosts host, admins administer), so the booking API's check-in and no-show
+    answer an admin as the host pages do."""
+    return user is not None and user.role == "host" and listing.host_id == user.id
 
 
 def get_booking_for_host(code: str, user) -> Booking:
@@ -995,16 +998,12 @@ def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Book
 
 
 def _with_code(host, code: str, *where) -> sa.Select:
-    """The bookings of the host's listings (every listing for an admin) with this confirmation code
-    and `where`."""
-    query = (
+    """The bookings of the host's listings with this confirmation code and `where`."""
+    return (
         sa.select(Booking)
         .join(Listing, Listing.id == Booking.listing_id)
-        .where(Booking.confirmation_code == code, *where)
+        .where(Booking.confirmation_code == code, Listing.host_id == host.id, *where)
     )
-    if host.role != "admin":
-        query = query.where(Listing.host_id == host.id)
-    return query
 
 
 def _only(query: sa.Select) -> Booking | None:
@@ -1096,7 +1095,7 @@ def kept_fen(booking: Booking, payment) -> int:
 
 
 def refund_kept(booking: Booking, *, actor, now: datetime, reason: str = "") -> int:
-    """Give back what a canceled or no-show booking kept (a host's goodwill, an admin's decision).
+    """Give back what a canceled or no-show booking kept (the host's goodwill: only its host may).
 
     Refunds through the orders pipeline, whose refund reverses the households' credit of it like a
     sale's (`orders.services.payments.reverse_refunded_credit`, once per refund). Returns the
