@@ -338,3 +338,19 @@ def test_the_counter_says_what_it_waits_for_instead_of_asking_for_the_code_too_e
     commit()
     page = client.get(f"/station/shipments/{w.sa.code}").get_data(as_text=True)
     assert 'name="pickup_code"' in page and "未到自提站点" not in page
+
+
+def test_a_dashboard_lists_only_the_pickups_collected_at_its_own_station(db, three, now, client, auth):
+    """Operators see only their station: B's dashboard names none of the shipments travelling to A,
+    not even C's (a pick-up order that also holds B's goods); A's names B's and C's."""
+    w = three
+    _send_to_a(w, now, w.sc, w.c.operator)
+    commit()
+    auth.login(w.b.operator)
+    body = client.get("/station/").get_data(as_text=True)
+    assert w.sb.code in body
+    assert w.sa.code not in body and w.sc.code not in body
+    client.post("/logout")
+    auth.login(w.a.operator)
+    body = client.get("/station/").get_data(as_text=True)
+    assert w.sb.code in body and w.sc.code in body and "送来本站自提" in body
