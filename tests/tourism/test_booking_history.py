@@ -1,0 +1,72 @@
+"""Every state change of a booking is kept with time and actor (docs/rules.md):
+check-in at the host's page, a no-show marked there, the stay completed by the scheduled job, a booking
+the guest cancels and an unpaid one the host releases each leave a status event — not only the hold,
+confirmation and expiry (tests/tourism/test_booking.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from shop.history import history_of
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_user
+from tests.tourism.factories import make_booking, make_listing
+from tests.tourism.test_api import _book
+from tests.tourism.test_booking_limits import _stay
+from tourism.models import Booking, BookingStatus
+from tourism.services.booking import book_listing, complete_stays
+
+
+def _last_event(db, booking_id: int) -> tuple:
+    db.session.expire_all()
+    event = history_of(db.session.get(Booking, booking_id))[-1]
+    return event.from_status, event.to_status, event.actor_id, event.created_at is not None
+
+
+def test_check_in_and_the_completed_stay_are_kept_in_the_bookings_history(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    today = local_date(now_utc())
+    booking = make_booking(listing, check_in=today, check_out=today + timedelta(days=1), confirmation_code="604117")
+    db.session.commit()
+    auth.login(host)
+    assert client.post("/host/check-in", data={"confirmation_code": "604117"}).status_code == 302
+    assert _last_event(db, booking.id) == ("confirmed", "checked_in", host.id, True)
+    assert complete_stays(now_utc() + timedelta(days=2)) == 1  # the hourly job, after the check-out date
+    db.session.commit()
+    assert _last_event(db, booking.id) == ("checked_in", "completed", None, True)
+    assert db.session.get(Booking, booking.id).status == BookingStatus.COMPLETED
+
+
+def test_a_no_show_is_kept_in_the_bookings_history_with_the_host(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    booking = make_booking(listing, check_in=local_date(now_utc()))
+    db.session.commit()
+    auth.login(host)
+    assert client.post(f"/host/bookings/{booking.code}/no-show", data={"confirm": "1"}).status_code == 302
+    assert _last_event(db, booking.id) == ("confirmed", "no_show", host.id, True)
+
+
+def test_a_booking_the_guest_cancels_is_kept_in_its_history_with_the_guest(client, db, api_token, fake_stripe):
+    listing = make_listing()
+    guest = make_user()
+    db.session.commit()
+    headers = api_token(guest)
+    code = _book(client, headers, listing).json["code"]
+    assert client.post(f"/api/v1/bookings/{code}/cancel", headers=headers).status_code == 200
+    booking_id = db.session.scalar(sa.select(Booking.id).where(Booking.code == code))
+    assert _last_event(db, booking_id) == ("held", "canceled", guest.id, True)
+
+
+def test_an_unpaid_booking_the_host_releases_is_kept_in_its_history_with_the_host(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=2, pay_on_arrival=True)
+    booking = book_listing(_stay(listing, local_date(now_utc()) + timedelta(days=2)), user=make_user(), now=now_utc())
+    db.session.commit()
+    before = _last_event(db, booking.id)[1]
+    auth.login(host)
+    assert client.post(f"/host/bookings/{booking.code}/cancel", data={"confirm": "1"}).status_code == 302
+    assert _last_event(db, booking.id) == (before, "canceled", host.id, True)
