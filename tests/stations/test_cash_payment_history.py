@@ -1,0 +1,30 @@
+"""Every state change of a payment is kept with time and actor (docs/rules.md):
+a cash on delivery payment confirmed when the station hands the goods over and writes the cash in its
+book leaves the payment's own event, with the operator who took the cash — not only the shipment's."""
+
+from __future__ import annotations
+
+from orders.models import PaymentState
+from shop.db import commit
+from shop.history import history_of
+from tests.stations.factories import make_order
+from tests.stations.test_cashbook import _shipped
+
+
+def test_cash_taken_at_the_hand_over_confirms_the_payment_in_its_history(db, world, now, client, api_token):
+    order = make_order([(world.a.product, 2)], payment_method="cod")
+    shipment = order.shipments[0]
+    _shipped(order, world.a.operator, now)
+    commit()
+    response = client.post(
+        f"/api/v1/shipments/{shipment.code}/transition",
+        json={"action": "deliver", "cash_received_fen": 6666},
+        headers=api_token(world.a.operator),
+    )
+    assert response.status_code == 200, response.json
+    db.session.expire_all()
+    payment = order.payments[0]
+    assert payment.state == PaymentState.CONFIRMED
+    last = history_of(payment)[-1]
+    assert (last.from_status, last.to_status, last.actor_id) == ("created", "confirmed", world.a.operator.id)
+    assert last.created_at is not None
