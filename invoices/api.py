@@ -48,8 +48,9 @@ class PeriodRequestIn(DetailsIn):
         default=None,
         ge=1,
         le=2**63 - 1,
-        description="the organisation's purchase orders (a member with rights); "
-        "omitted: the caller's own retail orders",
+        description="the organisation's purchase orders (a member with rights); null: the caller's own "
+        "retail orders; omitted: as the period page starts, the first organisation the caller approves for, "
+        "else the caller's own retail orders",
     )
 
     def details(self) -> svc.InvoiceDetails:
@@ -139,12 +140,17 @@ def request_order_invoice(code: str, body: DetailsIn):
     tags=BUYER_TAGS,
     errors=(403,),
     summary="Ask for invoices over a period: the paid, not yet invoiced orders of the caller (or of an organisation "
-    "where the caller has rights), one invoice per selling station",
+    "where the caller has rights; omitted, an approver's organisation as on the period page), one invoice per "
+    "selling station",
 )
 def request_period_invoice(body: PeriodRequestIn):
     user = api_user()
+    if "organisation_id" in body.model_fields_set:
+        organisation_id = body.organisation_id  # null: the caller's own retail orders
+    else:  # omitted: where the period page starts (an approver: their organisation's orders)
+        organisation_id = svc.default_period_organisation_id(svc.invoice_organisations(user))
     created = svc.request_for_period(
-        body.details(), start=body.from_, end=body.to, organisation_id=body.organisation_id, user=user, now=now_utc()
+        body.details(), start=body.from_, end=body.to, organisation_id=organisation_id, user=user, now=now_utc()
     )
     return committed(InvoiceListOut(items=[invoice_out(i) for i in created]), 201)
 

@@ -162,9 +162,10 @@ def invoice_organisations(user) -> list[tuple[Organisation, OrganisationMember]]
 
 
 def default_period_organisation_id(rows: list[tuple[Organisation, OrganisationMember]]) -> int | None:
-    """Whose orders the period invoice form starts on: an approver sees all of their organisation's
-    orders, so the first organisation (of `rows`, `invoice_organisations`) they approve for; anyone else
-    their own retail orders (None)."""
+    """Whose orders the period invoice form starts on, and `POST /api/v1/invoice-requests` asks for when
+    its `organisation_id` is omitted: an approver sees all of their organisation's orders, so the first
+    organisation (of `rows`, `invoice_organisations`) they approve for; anyone else their own retail
+    orders (None)."""
     return next((o.id for o, m in rows if m.role == MemberRole.APPROVER), None)
 
 

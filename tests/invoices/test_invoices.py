@@ -546,3 +546,42 @@ def test_an_invoice_keeps_the_station_menu_for_its_operator(client, world, auth)
     auth.login(w["op"])
     page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
     assert 'class="station-nav' in page and 'href="/station/invoices"' in page and 'href="/station/"' in page
+
+
+def test_the_api_without_an_organisation_asks_for_what_the_period_page_starts_on(client, world, api_token):
+    """`POST /invoice-requests` with no `organisation_id`: an approver's organisation's orders, as the period
+    page starts (`default_period_organisation_id`); anyone else's own orders; an explicit null, one's own."""
+    from institutions.models import Purchase, PurchaseOrder
+
+    w, now = world, now_utc()
+    approver = make_user()
+    organisation = make_organisation(members={"buyer": w["buyer"], "approver": approver})
+    bought = _paid_card_order(w["buyer"], [(w["rice"], 3)], now)
+    retail = _paid_card_order(w["buyer"], [(w["eggs"], 1)], now)  # the buyer's own shopping
+    own = _paid_card_order(approver, [(w["eggs"], 2)], now)  # the approver's own shopping
+    purchase = Purchase(
+        organisation_id=organisation.id,
+        created_by_id=w["buyer"].id,
+        status="approved",
+        delivery="ship",
+        requested_date=local_date(now),
+        payment_method="card",
+        created_at=now,
+    )
+    _db.session.add(purchase)
+    _db.session.flush()
+    _db.session.add(PurchaseOrder(purchase_id=purchase.id, order_id=bought.id))
+    commit()
+    today = local_date(now).isoformat()
+    body = {**DETAILS, "from": today, "to": today}
+
+    def codes(r) -> set[str]:
+        assert r.status_code == 201, r.json
+        return {o["order_code"] for item in r.json["items"] for o in item["orders"]}
+
+    r = client.post("/api/v1/invoice-requests", headers=api_token(approver), json=body)
+    assert codes(r) == {bought.code} and r.json["items"][0]["organisation_id"] == organisation.id
+    r = client.post("/api/v1/invoice-requests", headers=api_token(approver), json={**body, "organisation_id": None})
+    assert codes(r) == {own.code} and r.json["items"][0]["organisation_id"] is None
+    r = client.post("/api/v1/invoice-requests", headers=api_token(w["buyer"]), json=body)  # a buyer: own orders
+    assert codes(r) == {retail.code}
