@@ -6,7 +6,8 @@ rents and collective distributions, recorded by whoever pays them —
 - a host: `/host/benefits`, for one of its own listings (from the host's page).
 
 One form and one template for the three (`templates/county/record_benefits.html`), posted with the CSRF
-token and a once-token (a second POST of the same form records nothing), read into
+token and a once-token (a second POST of the same form records nothing and says the first did:
+`shop.forms.create_once`), read into
 `county.services.benefits.RecordData` and recorded by `record_benefit`, which validates the whole record
 (a period, a rate, shares that sum, known households and members), checks who may record it
 (`can_record`), credits the ledger and writes the audit row — or refuses it with the reason and writes
@@ -28,11 +29,12 @@ from county.services.reports import BENEFIT_KIND_LABELS
 from shop.args import MAX_ID, parse_date, parse_int
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
-from shop.db import commit, rollback
+from shop.db import rollback
 from shop.errors import DomainError, ValidationError
 from shop.extensions import db
+from shop.forms import OnceTokenForm, create_once
 from shop.money import MoneyError, format_yuan, parse_yuan
-from shop.once import claim_or_refuse, new_form_token
+from shop.once import new_form_token
 from shop.personal_data import mask_name
 from shop.timeutil import now_utc
 from stations.services.assisted import station_households
@@ -115,17 +117,20 @@ def handle(*, payer: str, payer_ids: Callable[[], tuple[int | None, int | None]]
             data = record_data(station_id=station_id, listing_id=listing_id)
             if not benefits.can_record(current_user, station_id=data.station_id, listing_id=data.listing_id):
                 abort(403)
-            claim_or_refuse(
-                "county.benefit_record", request.form.get("form_token"), user_id=current_user.id, now=now_utc()
+            now = now_utc()
+            record = create_once(  # the same sheet posted twice: the first POST recorded it, listed on the page
+                OnceTokenForm(),
+                "county.benefit_record",
+                lambda: benefits.record_benefit(data, actor=current_user, now=now),
+                now=now,
+                done=back,
             )
-            record = benefits.record_benefit(data, actor=current_user, now=now_utc())
-            commit()
             flash(_("已登记并入账：%(amount)s", amount=format_yuan(record.total_fen)), "success")
-            return redirect(back)
+            return redirect(back, 303)
         except DomainError as exc:
             rollback()
             flash(exc.message, "error")
-            status = 409 if exc.code in ("already_submitted", "form_token_invalid") else 422
+            status = 409 if exc.code == "form_token_invalid" else 422
     return render_template(
         "county/record_benefits.html" if payer == "county" else "county/record_benefits_payer.html",
         payer=payer,

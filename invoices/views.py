@@ -21,6 +21,7 @@ from shop.auth.permissions import role_required
 from shop.confirm import ask_first
 from shop.db import commit
 from shop.errors import ValidationError, flash_domain_errors
+from shop.forms import OnceTokenForm, create_once
 from shop.money import MoneyError, parse_yuan
 from shop.timeutil import local_date, now_utc
 
@@ -92,11 +93,16 @@ def request_period():
             start, end = _date("from"), _date("to")
             if start is None or end is None:
                 raise ValidationError("invoice_invalid_period", fields={"from": "invalid"})
-            once.claim_or_refuse("invoice-period", request.form.get("form_token"), user_id=current_user.id, now=now)
-            created = svc.request_for_period(
-                _details_from_form(), start=start, end=end, organisation_id=organisation_id, user=current_user, now=now
+            details = _details_from_form()
+            created = create_once(  # the same page posted twice: the first POST's requests are listed there
+                OnceTokenForm(),
+                "invoice-period",
+                lambda: svc.request_for_period(
+                    details, start=start, end=end, organisation_id=organisation_id, user=current_user, now=now
+                ),
+                now=now,
+                done=url_for(".mine"),
             )
-            commit()
             flash(ngettext("已申请 %(num)s 张发票", "已申请 %(num)s 张发票", len(created)), "success")
             return redirect(url_for(".mine"), 303)
     today = local_date(now_utc())

@@ -210,8 +210,12 @@ def test_the_county_page_records_a_rent_and_refuses_a_bad_sheet(client, auth, db
         "form_token": new_form_token(),
     }
     response = client.post("/county/benefits", data=form)
-    assert response.status_code == 302
-    assert client.post("/county/benefits", data=form).status_code == 409  # the same form again: nothing new
+    assert response.status_code == 303
+    client.get(response.headers["Location"])  # the first answer's page, its message read
+    again = client.post("/county/benefits", data=form)  # the same form again: nothing new, and said so
+    assert again.status_code == 303 and again.headers["Location"].endswith("/county/benefits")
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "此表单已提交过，没有重复创建" in page and "已登记并入账" not in page
     form["form_token"] = new_form_token()
     assert {(e.household_id, e.amount_fen) for e in _entries(db, "rent")} == {(a.id, 30050), (b.id, 12000)}
     html = client.get("/county/benefits").get_data(as_text=True)
@@ -229,7 +233,7 @@ def test_a_recorded_benefit_on_the_statement_page_shows_no_order_line_rather_tha
     auth.login(county)
     form = {"kind": "rent", "description": "土地流转", "period_from": "2026-11-01", "period_to": "2026-11-27"}
     form |= {"household_0": str(a.id), "amount_0": "300", "form_token": new_form_token()}
-    assert client.post("/county/benefits", data=form).status_code == 302
+    assert client.post("/county/benefits", data=form).status_code == 303
     html = client.get(f"/county/households/{a.id}/statement").get_data(as_text=True)
     assert 'data-benefit-kind="rent"' in html and ">None<" not in html
 
@@ -245,7 +249,7 @@ def test_a_decimal_comma_is_refused_not_read_as_a_hundred_times_the_amount(clien
     assert refused.status_code == 422 and "金额格式不对" in refused.get_data(as_text=True)
     assert _entries(db, "rent") == []
     form |= {"amount_0": "1,200", "form_token": new_form_token()}
-    assert client.post("/county/benefits", data=form).status_code == 302
+    assert client.post("/county/benefits", data=form).status_code == 303
     assert [e.amount_fen for e in _entries(db, "rent")] == [120000]
 
 
@@ -312,14 +316,15 @@ def test_an_operator_records_wages_on_the_station_page_for_its_own_station_only(
         "station_id": str(other.id),
     }  # a station typed in is ignored: the page records for its own
     response = client.post("/station/benefits", data=form)
-    assert response.status_code == 302 and response.headers["Location"].endswith("/station/benefits")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/station/benefits")
     [entry] = _entries(db, "wage")
     assert (entry.household_id, entry.amount_fen, entry.station_id) == (a.id, 36000, station.id)
     record = db.session.get(BenefitRecord, entry.record_id)
     assert record.station_id == station.id and record.recorded_by_id == operator.id
     audit = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "benefit.record"))
     assert audit.actor_id == operator.id and audit.subject_id == record.id
-    assert client.post("/station/benefits", data=form).status_code == 409  # double tap: nothing new
+    again = client.post("/station/benefits", data=form)  # double tap: nothing new, the shop's "already done"
+    assert again.status_code == 303 and again.headers["Location"].endswith("/station/benefits")
     for bad in (
         {"member_0": "9"},
         {"rate_0": "abc"},
@@ -355,7 +360,7 @@ def test_a_host_records_a_rent_for_its_own_listing_and_never_for_anothers(client
         "household_0": str(a.id),
         "amount_0": "300",
     }
-    assert client.post("/host/benefits", data=form).status_code == 302
+    assert client.post("/host/benefits", data=form).status_code == 303
     [entry] = _entries(db, "rent")
     assert db.session.get(BenefitRecord, entry.record_id).listing_id == mine.id
     response = client.post(

@@ -585,3 +585,24 @@ def test_the_api_without_an_organisation_asks_for_what_the_period_page_starts_on
     assert codes(r) == {own.code} and r.json["items"][0]["organisation_id"] is None
     r = client.post("/api/v1/invoice-requests", headers=api_token(w["buyer"]), json=body)  # a buyer: own orders
     assert codes(r) == {retail.code}
+
+
+def test_the_period_page_posted_twice_asks_once_and_says_it_was_done(client, world, auth):
+    """A double tap on 提交申请: the second POST of the page (its once-token claimed) asks for nothing more
+    and is the shop's usual "already done" — an info message on 我的发票 and a 303, not an error."""
+    w, now = world, now_utc()
+    _paid_card_order(w["buyer"], [(w["rice"], 1)], now)
+    commit()
+    auth.login(w["buyer"])
+    page = client.get("/invoices/period").get_data(as_text=True)
+    token = page.split('name="form_token" value="')[1].split('"')[0]
+    today = local_date(now).isoformat()
+    form = {**DETAILS, "organisation_id": "", "from": today, "to": today, "form_token": token}
+    first = client.post("/invoices/period", data=form)
+    assert first.status_code == 303 and first.headers["Location"].endswith("/invoices")
+    client.get("/invoices")  # the first answer's page, its success message read
+    again = client.post("/invoices/period", data=form)
+    assert again.status_code == 303 and again.headers["Location"].endswith("/invoices")
+    page = client.get("/invoices").get_data(as_text=True)
+    assert "此表单已提交过，没有重复创建" in page and "已申请 1 张发票" not in page
+    assert _db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 1
