@@ -11,7 +11,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from catalog.services import ProductFilter, list_products, list_stations
+from catalog.services import list_stations
 from institutions.forms import (
     MAX_ROWS,
     ROWS,
@@ -211,6 +211,23 @@ def _items_from_form() -> list[tuple[int, int]]:
     return items
 
 
+def _query() -> str:
+    """The 查找商品 query of a form that offers products (`q`), as the form shows it again."""
+    return request.values.get("q", "")[:100].strip()
+
+
+def _posted_action() -> str:
+    """What a form with 查找商品 (templates/institutions/_find_products.html) was posted for: "find" (its
+    查找 button; Enter in its field with JavaScript), else "save". Enter elsewhere presses the form's default
+    button (`action=enter`), which saves — unless a query was typed and not yet searched (`q` is not
+    `shown_q`, the query the form's products were found for): then it searches first, saving nothing, so
+    that Enter in the search field without JavaScript still searches."""
+    action = request.form.get("action", "")
+    if action == "enter":
+        return "find" if _query() and _query() != request.form.get("shown_q", "")[:100].strip() else "save"
+    return "find" if action == "find" else "save"
+
+
 def _purchase_form(**data) -> PurchaseForm:
     form = PurchaseForm(data=data or None)
     form.pickup_station_id.choices = [SelectChoice(s.id, f"{s.name} ({s.code})") for s in list_stations()]
@@ -238,7 +255,7 @@ def _purchase_data(form: PurchaseForm, items: list[tuple[int, int]]) -> purchase
 def _purchase_form_page(form: PurchaseForm, organisation, *, rows: list[tuple[str, str]], purchase=None, status=200):
     """The purchase form (new or a draft's edit): its product rows (`rows`, as typed or prefilled, and
     blank ones up to ROWS), offering the products the form's search finds (`q`) and those chosen."""
-    q = request.values.get("q", "")[:100].strip()
+    q = _query()
     kept = [line.product for line in purchase.lines if line.quote_request_id is None] if purchase else []
     choices = purchases.product_choices(q=q, chosen=[int(p) for p, _q in rows if _digits(p)], kept=kept)
     return render_template(
@@ -258,7 +275,7 @@ def _purchase_form_page(form: PurchaseForm, organisation, *, rows: list[tuple[st
 @login_required
 def new_purchase(organisation_id: int):
     """The new purchase form. `?product=<id>` (the product page's 加入采购单) starts it with that product;
-    its 查找商品 button (POST action=find) shows the form again, as typed, offering what was found."""
+    its 查找商品 (POST action=find, `_posted_action`) shows the form again, as typed, offering what was found."""
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
     member = orgs.membership(organisation.id, current_user)
     if member is None or member.role != MemberRole.BUYER:
@@ -268,7 +285,7 @@ def new_purchase(organisation_id: int):
         product = request.args.get("product", "")
         return _purchase_form_page(form, organisation, rows=[(product, "")] if _digits(product) else [])
     status = 200
-    if request.form.get("action") == "find":
+    if _posted_action() == "find":
         pass  # only the products offered change: nothing is checked or saved
     elif form.validate_on_submit():
         try:
@@ -327,7 +344,7 @@ def edit_purchase(purchase_id: int):
         return _purchase_form_page(form, purchase.organisation, rows=rows, purchase=purchase)
     form = _purchase_form()
     status = 200
-    if request.form.get("action") == "find":
+    if _posted_action() == "find":
         pass  # only the products offered change: nothing is checked or saved
     elif form.validate_on_submit():
         try:
@@ -561,22 +578,27 @@ def _quote_labels() -> dict:
 @bp.route("/organisations/<int:organisation_id>/quote-requests", methods=["GET", "POST"])
 @login_required
 def organisation_quotes(organisation_id: int):
-    """An organisation's quote requests; its buyers send new ones."""
+    """An organisation's quote requests; its buyers send new ones. The form offers the products of the
+    purchase form (`purchases.product_choices`): the newest, or what its 查找商品 finds (POST action=find,
+    `_posted_action`: the form shown again as typed, nothing sent), and the product chosen."""
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
     member = orgs.membership(organisation.id, current_user)
     can_ask = member is not None and member.role == MemberRole.BUYER and organisation.status == "approved"
     form = QuoteRequestForm()
-    products, _count = list_products(ProductFilter(sort="newest", per_page=100))
+    q = _query()
+    chosen = form.product_id.data if isinstance(form.product_id.data, int) else None
+    choices = purchases.product_choices(q=q, chosen=[chosen] if chosen else [])
     form.product_id.choices = [
         SelectChoice(p.id, f"{p.name} · {format_yuan(p.price_fen)} / {p.unit}")
-        for listed in products
-        for p in listed.variants  # every variant (规格): a quote names the variant it asks for
+        for p in choices.products  # every variant (规格): a quote names the variant it asks for
     ]
     status = 200
     if request.method == "POST":
         if not can_ask:
             abort(403)
-        if form.validate_on_submit():
+        if _posted_action() == "find":
+            pass  # only the products offered change: nothing is checked or sent
+        elif form.validate_on_submit():
             try:
                 now = now_utc()
                 created = create_once(  # the same page posted twice: the first POST's request is listed there
@@ -611,6 +633,8 @@ def organisation_quotes(organisation_id: int):
         can_ask=can_ask,
         is_member=member is not None,
         today=local_date(now_utc()),
+        q=q,
+        found=choices.found,
     ), status
 
 

@@ -1,15 +1,18 @@
-"""Finding any product for a purchase: the purchase form offers the newest hundred products and finds any
-other with the shop's search (its 查找商品 field keeps what the form holds); a product page offers
-加入采购单 to the buyers of verified organisations only — a personal part of the cached page — which
-opens the form with that product chosen."""
+"""Finding any product for a purchase: the purchase form (and the quote request) offers the newest hundred
+products and finds any other with the shop's search (its 查找商品 field keeps what the form holds; Enter
+there searches, Enter elsewhere saves); a product page offers 加入采购单 to the buyers of verified
+organisations only — a personal part of the cached page — which opens the form with that product chosen."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+import sqlalchemy as sa
 
+from institutions.models import Purchase, QuoteRequest
 from shop.db import commit
+from shop.extensions import db as _db
 from shop.once import new_form_token
 from tests.factories import make_category, make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
@@ -114,3 +117,101 @@ def test_a_product_page_offers_add_to_purchase_to_organisation_buyers_only(app, 
     assert form.status_code == 200
     page = form.get_data(as_text=True)
     assert _selected(page, 0) == str(lotus.id) and _selected(page, 1) is None
+
+
+def _buttons(page: str, form_start: str) -> list[str]:
+    """The submit buttons of the form opened by `form_start`, in tree order, as their opening tags."""
+    form = page.split(form_start, 1)[1].split("</form>", 1)[0]
+    return re.findall(r'<button type="submit"[^>]*>', form)
+
+
+def test_enter_in_the_purchase_form_saves_but_in_its_search_field_searches(app, db, index_dir):
+    """The form's default button (its first submit button: what Enter presses) saves; 查找 is pressed by
+    Enter in the 查找商品 field (js/enter_button.js) — and without JavaScript an Enter on a query typed but
+    not yet searched (`q` is not `shown_q`) searches first, saving nothing."""
+    station, category = make_station(), make_category()
+    lotus = make_product(name="藕粉", station=station, category=category)
+    buyer = make_user()
+    organisation = make_organisation(members={"buyer": buyer})
+    commit()
+    client = _login(app, buyer)
+    url = f"/organisations/{organisation.id}/purchases/new"
+    page = client.get(url).get_data(as_text=True)
+    buttons = _buttons(page, '<form method="post" class="form"')
+    assert 'value="enter"' in buttons[0] and 'value="find"' not in buttons[0]  # Enter saves
+    find = [b for b in buttons if 'value="find"' in b]
+    assert len(find) == 1 and 'id="purchase-find-button"' in find[0]
+    assert 'data-enter="purchase-find-button"' in page and "js/enter_button.js" in page
+
+    typed = {
+        "delivery": "ship",
+        "requested_date": _day(),
+        "payment_method": "cod",
+        "label": "本部食堂",
+        **ADDRESS_JSON,
+        "form_token": new_form_token(),
+        "product_0": str(lotus.id),
+        "quantity_0": "2",
+    }
+    saved = sa.select(sa.func.count(Purchase.id))
+    # Enter in the search field on a new query (no script): the search, as typed, nothing saved
+    r = client.post(url, data={**typed, "q": "藕粉", "shown_q": "", "action": "enter"})
+    assert r.status_code == 200 and "找到 1 件商品" in r.get_data(as_text=True)
+    assert 'name="shown_q" value="藕粉"' in r.get_data(as_text=True)
+    assert _db.session.scalar(saved) == 0
+    # Enter once the query was searched (or with none): saved
+    r = client.post(url, data={**typed, "q": "藕粉", "shown_q": "藕粉", "action": "enter"})
+    assert r.status_code == 303, r.get_data(as_text=True)
+    assert _db.session.scalar(saved) == 1
+    r = client.post(url, data={**typed, "form_token": new_form_token(), "q": "", "shown_q": "", "action": "enter"})
+    assert r.status_code == 303 and _db.session.scalar(saved) == 2
+    # 查找 itself always searches; 保存草稿 always saves, even with a query not yet searched
+    r = client.post(
+        url, data={**typed, "form_token": new_form_token(), "q": "藕粉", "shown_q": "藕粉", "action": "find"}
+    )
+    assert r.status_code == 200 and _db.session.scalar(saved) == 2
+    r = client.post(url, data={**typed, "form_token": new_form_token(), "q": "大米", "shown_q": "", "action": "save"})
+    assert r.status_code == 303 and _db.session.scalar(saved) == 3
+
+
+def test_the_quote_request_finds_a_product_beyond_the_newest_hundred_keeping_what_was_typed(app, db, index_dir):
+    """The quote request offers what the purchase form offers (`product_choices`): any product is found by
+    its 查找商品, the rest of the form kept as typed; Enter elsewhere sends, as on the purchase form."""
+    station, category = make_station(), make_category()
+    lotus = make_product(name="藕粉", station=station, category=category)  # the oldest: not among the newest 100
+    for n in range(100):
+        make_product(name=f"大米{n}号", station=station, category=category)
+    buyer = make_user()
+    organisation = make_organisation(members={"buyer": buyer})
+    commit()
+    client = _login(app, buyer)
+    url = f"/organisations/{organisation.id}/quote-requests"
+    page = client.get(url).get_data(as_text=True)
+    assert "藕粉" not in page and "大米0号" in page and 'id="purchase-q"' in page
+    buttons = _buttons(page, '<form method="post" class="form narrow"')
+    assert 'value="enter"' in buttons[0] and any('value="find"' in b for b in buttons[1:])
+
+    typed = {"quantity": "40", "needed_by": _day(), "note": "食堂月度", "form_token": new_form_token()}
+    r = client.post(url, data={**typed, "q": "藕粉", "action": "find"})
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert "找到 1 件商品" in page and f'<option value="{lotus.id}"' in page
+    assert 'value="40"' in page and 'value="食堂月度"' in page and f'value="{typed["needed_by"]}"' in page
+    assert _db.session.scalar(sa.select(sa.func.count(QuoteRequest.id))) == 0
+    # pinyin, as the shop's search reads it; Enter on a query not yet searched searches
+    r = client.post(url, data={**typed, "q": "oufen", "shown_q": "", "action": "enter"})
+    assert r.status_code == 200 and f'<option value="{lotus.id}"' in r.get_data(as_text=True)
+
+    r = client.post(
+        url, data={**typed, "product_id": str(lotus.id), "q": "oufen", "shown_q": "oufen", "action": "enter"}
+    )
+    assert r.status_code == 303, r.get_data(as_text=True)
+    [quote] = _db.session.scalars(sa.select(QuoteRequest)).all()
+    assert (quote.product_id, quote.quantity, quote.note) == (lotus.id, 40, "食堂月度")
+    # the product chosen stays offered when the form is shown again (a refused date, say)
+    r = client.post(url, data={**typed, "form_token": new_form_token(), "product_id": str(lotus.id), "needed_by": ""})
+    assert r.status_code == 422
+    assert re.search(
+        rf'<option[^>]*value="{lotus.id}"[^>]*selected|<option selected[^>]*value="{lotus.id}"',
+        r.get_data(as_text=True),
+    )
