@@ -141,15 +141,6 @@ def create_once(form, name: str, create: Callable[[], T], *, now: datetime, done
     return created
 
 
-class OnceTokenForm(FlaskForm):
-    """Only the once-token (`form_token`), for a page whose fields are read by hand from `request.form` (the
-    county's benefit sheet with its rows, the period invoice request): it too creates through `create_once`,
-    so a second POST of the page is the shop's usual "already done" (an info flash and a 303), not an
-    error. The page draws its token with `shop.once.new_form_token()` into a hidden `form_token` input."""
-
-    form_token = OnceTokenField()
-
-
 #: WTForms' built-in messages (its English msgids) as this shop says them, through its own catalogue:
 #: no field name ("password") or WTForms' own Chinese ("字段必须和 password 相等。") reaches a page.
 #: Placeholders (%(min)d, %(max)d) are filled by WTForms after the lookup.
@@ -212,3 +203,12 @@ class ShopForm(FlaskForm):
     class Meta:
         def get_translations(self, form):
             return _Messages()
+
+
+class OnceTokenForm(ShopForm):
+    """Only the once-token (`form_token`), for a page whose fields are read by hand from `request.form` (the
+    county's benefit sheet with its rows, the period invoice request): it too creates through `create_once`,
+    so a second POST of the page is the shop's usual "already done" (an info flash and a 303), not an
+    error. The page draws its token with `shop.once.new_form_token()` into a hidden `form_token` input."""
+
+    form_token = OnceTokenField()

@@ -117,13 +117,23 @@ def data_words(live) -> frozenset[str]:
 
 def account_names(live) -> frozenset[str]:
     """The names account holders typed, read now (not cached: journeys create accounts, e.g. journey 24's
-    'Finance Li', which the admin's accounts list then shows on a Chinese page)."""
+    'Finance Li', which the admin's accounts list then shows on a Chinese page): people's names, their
+    organisations' names and the titles they asked invoices for (journey 24's English run registers
+    'Lianta No.1 School' and asks an invoice in that name, which the station's 发票 list, a Chinese page
+    of journey 35, then shows)."""
     import sqlalchemy as sa
 
+    from institutions.models import Organisation
+    from invoices.models import Invoice
     from shop.auth.models import User
 
     with live.app_context() as db:
-        return frozenset(" ".join(v.split()) for v in db.session.scalars(sa.select(User.name)) if v)
+        return frozenset(
+            " ".join(v.split())
+            for column in (User.name, Organisation.name, Invoice.title)
+            for v in db.session.scalars(sa.select(column))
+            if v
+        )
 
 
 def language_problems(lang: str, texts: list[str], data: frozenset[str], names=frozenset) -> list[str]:
