@@ -437,6 +437,23 @@ def test_my_orders_shows_each_booking_line_with_its_listings_first_photo_in_boun
     assert len(many) == len(few), "\n".join(many)
 
 
+def test_my_orders_names_a_booking_lines_dates_once_and_links_the_booking(client, db, auth, api_token, fake_stripe):
+    """我的订单: a booking line of an order of goods and a stay reads 罗渡山居 · 标准间 · <in> – <out> · 2 人,
+    not the line's title (which carries the short dates) followed by the dates again, and leads to the booking."""
+    buyer = make_user()
+    headers = api_token(buyer)
+    auth.login(buyer)
+    listing = make_listing(name="罗渡山居", units=5)
+    res = client.post("/api/v1/orders", json=_mixed_body(make_product(stock=5), listing), headers=headers)
+    assert res.status_code == 201, res.json
+    booking = db.session.scalar(sa.select(Booking))
+    line = _item_li(client.get("/orders").get_data(as_text=True), "罗渡山居")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", line)).strip()
+    stay = f"罗渡山居 · {booking.unit_type.name} · {_day(7).isoformat()} – {_day(9).isoformat()} · 2 人"
+    assert text == stay, text
+    assert f'href="/bookings/{booking.code}"' in line
+
+
 def test_web_checkout_names_the_booking_line_that_failed_and_keeps_the_cart(client, db, auth, fake_stripe):
     product = make_product(stock=10)
     listing = make_listing(name="罗渡山居", units=1)
