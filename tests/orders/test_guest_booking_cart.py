@@ -159,6 +159,21 @@ def test_a_refused_booking_goes_back_to_the_listing_with_what_the_guest_typed(cl
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CartLine)) == 0
 
 
+def test_too_many_rooms_is_said_as_rooms_not_as_the_party(client, db):
+    """间数 99 from the booking form: the message is about the rooms (预订间数须在 1 到 50 之间), not the
+    party (预订人数须在 …), which the guest typed right; nothing goes into the cart."""
+    listing = make_listing(units=2)
+    commit()  # the refusal rolls back what the request did
+    page = f"/listings/{listing.id}-{listing.slug}"
+    res = client.post("/cart/bookings", data=_stay(listing, units=99), headers={"Referer": f"http://localhost{page}"})
+    assert res.status_code == 303
+    html = client.get(res.headers["Location"]).get_data(as_text=True)
+    assert "预订间数须在 1 到 50 之间" in html and "预订人数须在" not in html
+    res = client.post("/cart/bookings", data=_stay(listing, guests=0), headers={"Referer": f"http://localhost{page}"})
+    assert "预订人数须在 1 到 100 之间" in client.get(res.headers["Location"]).get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CartLine)) == 0
+
+
 def test_the_back_button_after_signing_up_at_checkout_goes_on_to_the_checkout(client, db, fake_stripe):
     listing = make_listing(units=2)
     client.post("/cart/bookings", data=_stay(listing, buy_now="1"))
