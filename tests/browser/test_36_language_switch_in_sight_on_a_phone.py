@@ -1,0 +1,44 @@
+"""Journey: a first-time visitor on a phone finds the language switch (English / 中文) in the header without
+scrolling anything sideways, signed in or not, and switches the page's language and back. Signed in, the
+switch was the last item of the account row (我的订单 … 退出), which scrolls within itself on a phone: on a
+390 px screen it sat at x 384-450, out of sight."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.browser.harness import DEMO
+
+SWITCH = {"zh": "English", "en": "中文"}  # the switch names the other language, in that language
+
+
+def _switch_in_sight(user, lang: str, *, phone: bool):
+    page = user.page
+    switch = page.get_by_role("banner").get_by_role("link", name=SWITCH[lang], exact=True)
+    expect(switch).to_have_count(1)
+    box = switch.bounding_box()
+    width = page.viewport_size["width"]
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (SWITCH[lang], box, width)
+    assert not phone or (box["height"] >= 40 and box["width"] >= 40), box  # a thumb's tap target
+    return switch
+
+
+def test_the_language_switch_is_in_sight_signed_in_or_not(open_page, live_server, viewport):
+    visitor = open_page("visitor")
+    page = visitor.page
+    start = "en" if visitor.is_en else "zh"
+    back = "zh" if start == "en" else "en"
+    visitor.goto("/")
+    _switch_in_sight(visitor, start, phone=viewport.is_phone)
+    visitor.step("not signed in")
+    visitor.login(DEMO["operator"])  # the longest account row of a buyer's header: 站点工作台 … 退出
+    visitor.goto("/orders")
+    switch = _switch_in_sight(visitor, start, phone=viewport.is_phone)
+    visitor.step("signed in")
+    visitor.submit_and_wait(switch.click, check=False)
+    expect(page.locator("html")).to_have_attribute("lang", "en" if back == "en" else "zh-CN")
+    expect(page).to_have_url(live_server.url + "/orders")
+    switch = _switch_in_sight(visitor, back, phone=viewport.is_phone)
+    visitor.submit_and_wait(switch.click, check=False)
+    expect(page.locator("html")).to_have_attribute("lang", "en" if start == "en" else "zh-CN")
+    _switch_in_sight(visitor, start, phone=viewport.is_phone)
