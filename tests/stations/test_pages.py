@@ -361,6 +361,28 @@ def test_a_cash_on_delivery_parcel_label_says_how_much_to_collect(db, world, cli
     assert "货到付款" not in label and "cod-due" not in label
 
 
+def test_a_paid_shipment_shows_its_amount_not_an_amount_to_collect(db, world, client, auth, now):
+    """发货单: 应收金额 is what the station or the courier collects (到站付现, 货到付款); an order paid online
+    shows 金额 — beside the shipment's facts and in the counter's 整单自提 table — so that nobody asks the
+    buyer to pay it again, at the door or at the counter."""
+    paid = make_order([(world.a.product, 1)])
+    paid_pickup = make_order([(world.a.product, 1)], delivery="pickup")
+    cod = make_order([(world.a.product, 2)], payment_method="cod")
+    cash = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash")
+    for order in (paid_pickup, cash):  # at the counter: the 整单自提 table
+        fulfilment.accept(order.shipments[0], actor=world.a.operator, now=now)
+        fulfilment.pack(order.shipments[0], actor=world.a.operator, now=now)
+    commit()
+    auth.login(world.a.operator)
+    for order, label in ((paid, "金额"), (paid_pickup, "金额"), (cod, "应收金额"), (cash, "应收金额")):
+        page = client.get(f"/station/shipments/{order.shipments[0].code}").get_data(as_text=True)
+        assert f"<dt>{label}</dt>" in page, (order.payment_method, order.delivery)
+        if order.delivery == "pickup":
+            assert f"<th>{label}</th></tr></thead>" in page, (order.payment_method, "整单自提")
+        if label == "金额":
+            assert "应收金额" not in page, (order.payment_method, order.delivery)
+
+
 def test_one_try_left_reads_as_one_attempt_in_english(db, world, client, auth, now):
     """ngettext: "1 attempt left", not "1 attempts left"."""
     s = _waiting_for_pickup(world, now, tries_left=2)
