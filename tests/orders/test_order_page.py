@@ -68,3 +68,32 @@ def test_an_empty_order_list_leads_to_the_shop(client, auth, db):
     assert re.search(r'还没有订单。\s*<a href="/">去逛逛</a>', page)
     english = client.get("/orders?lang=en").get_data(as_text=True)
     assert re.search(r'No orders yet\.\s*<a href="/">Start shopping</a>', english)
+
+
+def test_the_order_history_lists_the_order_and_its_payment_in_the_order_things_happened(
+    client, auth, db, api_token, fake_stripe
+):
+    """订单记录 is one numbered list: the payment created with the order comes before the order confirmed
+    when it was paid (the order's changes were listed first, then the payment's, each from the start)."""
+    import sqlalchemy as sa
+
+    from orders.models import Order
+    from orders.services import payments
+    from shop.timeutil import now_utc
+    from tests.orders.factories import FakeStripeProvider
+
+    buyer = make_user()
+    commit()
+    body = {"items": [{"product_id": make_product(stock=5).id, "quantity": 1}], "address": ADDRESS_JSON}
+    placed = client.post("/api/v1/orders", headers=api_token(buyer), json={**body, "payment_method": "card"})
+    assert placed.status_code == 201, placed.json
+    order = db.session.scalar(sa.select(Order).where(Order.code == placed.json["id"]))
+    FakeStripeProvider.succeed(order.payments[0].provider_ref)
+    payments.sync_payment(order.payments[0], now=now_utc())
+    commit()
+    auth.login(buyer)
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    history = page[page.index("订单记录") :]
+    items = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", li)).strip() for li in re.findall(r"<li>(.*?)</li>", history)]
+    kinds = [item.split(" ", 2)[-1] for item in items]  # after the date and the time
+    assert kinds.index("支付 已创建") < kinds.index("订单 已确认 · 已付款"), items
