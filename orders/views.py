@@ -168,7 +168,7 @@ def cart_add():
         product_id = _int_arg(request.form.get("product_id"), "product_id", maximum=MAX_ID)
         quantity = _int_arg(request.form.get("quantity", 1), "quantity")
         cart = _current_cart(create=True)
-        carts.add_line(cart, product_id, quantity, now=now_utc())
+        carts.add_line(cart, product_id, quantity, now=now_utc(), buy_now=bool(request.form.get("buy_now")))
         commit()
     except DomainError as exc:
         rollback()

@@ -105,9 +105,13 @@ def _visible_product(product_id: int) -> Product:
     return product
 
 
-def add_line(cart: Cart, product_id: int, quantity: int, *, now: datetime) -> CartLine:
+def add_line(cart: Cart, product_id: int, quantity: int, *, now: datetime, buy_now: bool = False) -> CartLine:
     """Add `quantity` of a visible product (adds to an existing line); remembers the price seen now.
-    A product whose food-safety papers do not count today is refused (409 `papers_missing`)."""
+    A product whose food-safety papers do not count today is refused (409 `papers_missing`).
+
+    `buy_now` (立即购买, on to checkout): the line holds `quantity`, what the buyer asked for just now,
+    rather than adding it to what the line held, so that 立即购买 tapped again after going back from the
+    checkout, or a double tap, does not buy twice as many."""
     check_quantity(quantity)
     product = _visible_product(product_id)
     gaps = paper_gaps([product.id], today=local_date(now))[product.id]
@@ -126,9 +130,9 @@ def add_line(cart: Cart, product_id: int, quantity: int, *, now: datetime) -> Ca
         line = CartLine(product_id=product.id, quantity=quantity, seen_price_fen=product.price_fen)
         cart.lines.append(line)
     else:
-        check_quantity(line.quantity + quantity)
-        _check_stock(product, line.quantity + quantity)
-        line.quantity += quantity
+        wanted = quantity if buy_now else check_quantity(line.quantity + quantity)
+        _check_stock(product, wanted)
+        line.quantity = wanted
         line.seen_price_fen = product.price_fen
     cart.updated_at = now
     db.session.flush()

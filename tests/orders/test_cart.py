@@ -283,3 +283,24 @@ def test_buy_now_adds_to_the_cart_and_goes_straight_to_checkout(client, db, auth
     assert f"{product.name} × 2" in client.get("/checkout").get_data(as_text=True)
     r = client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
     assert r.headers["Location"].endswith("/cart")
+
+
+def test_buy_now_tapped_again_buys_what_was_asked_not_twice_as_many(client, db, auth):
+    """立即购买, then back from the checkout and 立即购买 again (or a double tap): the checkout holds the
+    quantity asked for, not its double; 加入购物车 still adds to what the line holds."""
+    from shop.db import commit
+    from tests.factories import make_product, make_user
+
+    product = make_product(stock=9)
+    commit()
+    auth.login(make_user())
+    for _ in range(2):
+        r = client.post("/cart/add", data={"product_id": product.id, "quantity": 2, "buy_now": "1"})
+        assert r.status_code == 303 and r.headers["Location"].endswith("/checkout")
+    checkout = client.get("/checkout").get_data(as_text=True)
+    assert f"{product.name} × 2" in checkout and f"{product.name} × 4" not in checkout
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 3})
+    assert f"{product.name} × 5" in client.get("/checkout").get_data(as_text=True)
+    r = client.post("/cart/add", data={"product_id": product.id, "quantity": 10, "buy_now": "1"})
+    assert r.status_code == 303  # more than the stock: refused, the line keeps its 5
+    assert f"{product.name} × 5" in client.get("/checkout").get_data(as_text=True)
