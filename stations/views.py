@@ -40,7 +40,7 @@ from orders.services.refunds import restock_references
 from shop.args import page_date_arg, parse_int
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station, role_required
-from shop.confirm import ask_first
+from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, error_message, flash_domain_errors
 from shop.extensions import db
@@ -222,11 +222,15 @@ def shipment_action(code: str):
         flash(refusal.message, "error")
         return redirect(url_for(".shipment", code=s.code))
     question = _action_question(s, form.action.data)
-    if question is not None:
-        page = ask_first(question, back=url_for(".shipment", code=s.code))
-        if page is not None:
-            return page
     try:
+        if question is not None and form.action.data == "pickup" and not confirmed():
+            # the buyer's code and the cash are checked before "交付后不能撤销？", not after it
+            fulfilment.check_pickup(s, pickup_code=form.pickup_code.data, cash_received_fen=form.cash_received.fen)
+            rollback()  # nothing written but the locks taken: the step takes them again after the question
+        if question is not None:
+            page = ask_first(question, back=url_for(".shipment", code=s.code))
+            if page is not None:
+                return page
         fulfilment.apply_action(
             s,
             form.action.data,

@@ -51,7 +51,7 @@ from sqlalchemy.orm import selectinload
 from ledger.services import credit_line
 from orders.models import Delivery, LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from orders.services.amounts import is_cash_order, shipment_due_fen
-from orders.services.cashbook import take_cash, take_cash_for_order
+from orders.services.cashbook import check_cash_for_order, take_cash, take_cash_for_order
 from orders.services.common import adjust_delivered_count
 from orders.services.payments import counter_cash_refusal, refund_line, settle_cash_payment, shipment_cancelable
 from orders.services.pickup import handover_station_id, is_transfer, on_own_shelf, pickup_station_id
@@ -596,7 +596,27 @@ def hand_over_pickup(
     the same step: `cash_received_fen` must equal the sum still due (`outstanding_cash_fen`).
     """
     order = shipment.order
-    shipments = _lock_order_shipments(order)
+    live = _checked_pickup(shipment, pickup_code, cash_received_fen)
+    if is_cash_order(order):
+        take_cash_for_order(live, cash_received_fen, actor=actor, now=now)
+    for s in live:
+        _hand_over(s, actor=actor, now=now, note="picked up")
+    db.session.refresh(shipment)
+    return shipment
+
+
+def check_pickup(shipment: Shipment, *, pickup_code: str | None, cash_received_fen: int | None = None) -> None:
+    """The counter hand-over's refusals before its confirmation step (stations.views.shipment_action): what
+    `hand_over_pickup` would refuse now — `pickup_refusal`, a wrong code (counted, as a hand-over counts
+    it: the caller commits on `WrongPickupCode`), cash other than what is due — raised, so that the
+    operator is not asked "交付后不能撤销？" for a hand-over that is then refused. Hands nothing over."""
+    _checked_pickup(shipment, pickup_code, cash_received_fen)
+
+
+def _checked_pickup(shipment: Shipment, pickup_code: str | None, cash_received_fen: int | None) -> list[Shipment]:
+    """The order's shipments locked, the hand-over's refusals raised (`check_pickup`); returns the
+    shipments handed over together."""
+    shipments = _lock_order_shipments(shipment.order)
     _raise_if(pickup_refusal(shipment, shipments))
     live = _handed_over_together(shipment, shipments)
     code = typed_numeric_code(pickup_code)
@@ -612,12 +632,9 @@ def hand_over_pickup(
             db.session.refresh(s)
         left = max(PICKUP_MAX_FAILURES - max(s.pickup_failures for s in live), 0)
         raise WrongPickupCode("wrong_pickup_code", fields={"pickup_code": "wrong", "attempts_left": str(left)})
-    if is_cash_order(order):
-        take_cash_for_order(live, cash_received_fen, actor=actor, now=now)
-    for s in live:
-        _hand_over(s, actor=actor, now=now, note="picked up")
-    db.session.refresh(shipment)
-    return shipment
+    if is_cash_order(shipment.order):
+        check_cash_for_order(live, cash_received_fen)
+    return live
 
 
 def unlock_refusal(shipment: Shipment, shipments: list[Shipment] | None = None) -> DomainError | None:

@@ -630,3 +630,33 @@ def test_a_remittance_or_correction_the_book_would_refuse_is_refused_before_the_
     )
     assert asked.status_code == 200 and 'name="confirm" value="1"' in asked.get_data(as_text=True)  # confirmed first
     assert [(e.kind, e.amount_fen) for e in _entries(db)] == [("correction", 500)]
+
+
+def test_a_wrong_pickup_code_or_cash_is_refused_before_the_operator_is_asked_to_confirm(db, world, now, client, auth):
+    """The counter hand-over asks "交付后不能撤销？" only for a hand-over that would go through: a wrong code
+    (counted, as the hand-over counts it) or cash other than what is due is refused at once, before the
+    confirmation step (shop.confirm: never confirmed first and refused after)."""
+    order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")
+    shipment = order.shipments[0]
+    _shipped(order, world.a.operator, now)
+    commit()
+    auth.login(world.a.operator)
+    url = f"/station/shipments/{shipment.code}/action"
+    wrong = "000000" if PICKUP_CODE != "000000" else "111111"
+    r = client.post(url, data={"action": "pickup", "pickup_code": wrong, "cash_received": "66.66"})
+    assert r.status_code in (302, 303) and "/confirm/" not in r.headers["Location"]
+    assert "取货码错误" in client.get(r.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    assert shipment.pickup_failures == 1  # counted, as a refused hand-over counts it
+    r = client.post(url, data={"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "50.00"})
+    assert r.status_code in (302, 303) and "/confirm/" not in r.headers["Location"]
+    assert "¥66.66" in client.get(r.headers["Location"]).get_data(as_text=True)  # the amount due, named
+    db.session.expire_all()
+    assert shipment.status == ShipmentStatus.READY_FOR_PICKUP and _entries(db) == []
+    r = client.post(url, data={"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "66.66"})
+    assert r.status_code == 303 and "/confirm/" in r.headers["Location"]  # right code, right cash: asked
+    db.session.expire_all()
+    assert shipment.status == ShipmentStatus.READY_FOR_PICKUP and _entries(db) == []  # nothing until confirmed
+    client.post(url, data={"confirm": "1", "action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "66.66"})
+    db.session.expire_all()
+    assert shipment.status == ShipmentStatus.DELIVERED and [(e.amount_fen) for e in _entries(db)] == [6666]

@@ -16,6 +16,7 @@ import pytest
 
 from orders.models import Shipment
 from orders.services import cashbook
+from orders.services.amounts import is_cash_order
 from orders.services.payments import cancel_order
 from shop.db import commit
 from shop.extensions import db as database
@@ -60,6 +61,9 @@ def _post(client, shipment: Shipment, step: str):
     if step == "cancel_line":
         return client.post(f"{base}/lines/{shipment.lines[0].id}/cancel", data={"reason": "缺货"})
     data = {"action": step, "tracking_number": "SF123", "pickup_code": PICKUP_CODE, "reason": "缺货"}
+    if step == "pickup" and is_cash_order(shipment.order):  # the cash due, counted in the same step
+        due = cashbook.outstanding_cash_fen(fulfilment.order_shipments(shipment.order))
+        data["cash_received"] = f"{due // 100}.{due % 100:02d}"
     return client.post(f"{base}/action", data=data)
 
 
