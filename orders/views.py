@@ -156,6 +156,7 @@ def cart_page():
         "orders/cart.html",
         cart=cart,
         summary=summary,
+        thumbs=carts.product_thumbs(cart),
         payable=bool(summary.rows and _payment_choices(summary)),
         max_line_quantity=carts.MAX_LINE_QUANTITY,
     )

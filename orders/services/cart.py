@@ -15,14 +15,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
-from catalog.models import Product
+from catalog.models import Product, ProductImage
 from catalog.papers import PapersMissing, paper_gaps
 from orders.bookables import BookingItem, BookingQuote, booking_lines, item_of
 from orders.models import Cart, CartLine
 from orders.services.shipping import shipping_fen
 from shop.codes import new_secret
+from shop.db import statement
 from shop.errors import Conflict, DomainError, NotFound, ValidationError
 from shop.extensions import db
 from shop.timeutil import local_date, now_utc
@@ -59,18 +60,37 @@ def get_cart(*, user=None, token: str | None = None) -> Cart | None:
 def get_cart_to_show(*, user=None, token: str | None = None) -> Cart | None:
     """`get_cart` with what `cart_summary` and the cart page read - its lines, their products, the
     products' stock records and villages - in ONE statement (joined), not one lazy load per line
-    and relation, and the products' photos (the lines' thumbnails) in one more. Read-only pages
-    only: it fills the session's identity map with those rows, and a later plain SELECT would not
-    refresh them (checkout re-reads stock under its own locks)."""
+    and relation. Read-only pages only: it fills the session's identity map with those rows, and a
+    later plain SELECT would not refresh them (checkout re-reads stock under its own locks)."""
     query = _cart_query(user, token)
     if query is None:
         return None
     query = query.options(
         joinedload(Cart.lines)
         .joinedload(CartLine.product)
-        .options(joinedload(Product.stock), joinedload(Product.village), selectinload(Product.images))
+        .options(joinedload(Product.stock), joinedload(Product.village))
     )
     return db.session.scalars(query).unique().first()
+
+
+def product_thumbs(cart: Cart | None) -> dict[int, str]:
+    """{product id: its first photo's thumbnail path} for the cart's product lines (the cart page's
+    pictures; a product without a photo is absent): the two columns in one statement, built once."""
+    product_ids = sorted({line.product_id for line in cart.lines if line.product_id}) if cart else []
+    if not product_ids:
+        return {}
+    query = statement(
+        "orders.cart_thumbs",
+        lambda: (
+            sa.select(ProductImage.product_id, ProductImage.thumb_path)
+            .where(ProductImage.product_id.in_(sa.bindparam("ids", expanding=True)))
+            .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
+        ),
+    )
+    thumbs: dict[int, str] = {}
+    for product_id, path in db.session.execute(query, {"ids": product_ids}):
+        thumbs.setdefault(product_id, path)
+    return thumbs
 
 
 def get_or_create_cart(*, user=None, token: str | None = None, now: datetime) -> Cart:
