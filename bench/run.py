@@ -1928,7 +1928,7 @@ def main(argv=None) -> int:
     cpu_table = render_cpu(cpu_rows, os.cpu_count() or 1) if cpu_rows else ""
     if cpu_table:
         print()
-        print("CPU ms per answered request, by process (wrk's own CPU not counted):")
+        print("CPU ms per answered request, by process (`shop`: its own; `all`: with localstripe and wrk):")
         print(cpu_table)
     if str(args.output) != "-":
         report = [
@@ -1990,8 +1990,10 @@ def main(argv=None) -> int:
             report += [
                 "",
                 "CPU ms per answered request, by process (the Celery worker's until it is idle "
-                "again, so a write scenario's mails count; PostgreSQL counts the whole server; the last "
-                "column is the most requests/s the shop's processes could answer on these cores):",
+                "again, so a write scenario's mails count; PostgreSQL counts the whole server; `stripe` "
+                "(localstripe) and `wrk` are not the shop's but take the same cores: `shop` sums the shop's "
+                "processes, `all` everything, and the last column is the most requests/s these cores could "
+                "answer at `all`):",
                 "",
                 cpu_table,
             ]
