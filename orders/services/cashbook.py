@@ -334,23 +334,23 @@ def _check_exact(cash_received_fen: int | None, due: int) -> None:
         )
 
 
-def check_cash_for_order(shipments: list[Shipment], cash_received_fen: int | None) -> None:
+def check_cash_for_order(shipments: list[Shipment], cash_received_fen: int | None) -> int:
     """What `take_cash_for_order` refuses, without writing anything: `cash_received_fen` is not the sum
     still due over the shipments (409 `cash_not_received`), or cash is handed over for an order whose
-    cash is all in the book already (409 `order_cash_already_received`)."""
+    cash is all in the book already (409 `order_cash_already_received`). Returns the sum due."""
     due = outstanding_cash_fen(shipments)
     if due == 0:
         if cash_received_fen:
             raise Conflict("order_cash_already_received")
-        return
+        return 0
     _check_exact(cash_received_fen, due)
+    return due
 
 
 def take_cash_for_order(shipments: list[Shipment], cash_received_fen: int | None, *, actor, now: datetime) -> None:
     """A whole pick-up order handed over at once: `cash_received_fen` must be the sum still due over
     its shipments (`check_cash_for_order`); each shipment's part is written as its own entry."""
-    check_cash_for_order(shipments, cash_received_fen)
-    if outstanding_cash_fen(shipments) == 0:
+    if check_cash_for_order(shipments, cash_received_fen) == 0:
         return
     for shipment in shipments:
         if shipment.status != ShipmentStatus.CANCELED and taken_entry(shipment.id) is None:

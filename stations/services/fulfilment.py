@@ -596,7 +596,7 @@ def hand_over_pickup(
     the same step: `cash_received_fen` must equal the sum still due (`outstanding_cash_fen`).
     """
     order = shipment.order
-    live = _checked_pickup(shipment, pickup_code, cash_received_fen)
+    live = _checked_pickup(shipment, pickup_code)
     if is_cash_order(order):
         take_cash_for_order(live, cash_received_fen, actor=actor, now=now)
     for s in live:
@@ -610,12 +610,14 @@ def check_pickup(shipment: Shipment, *, pickup_code: str | None, cash_received_f
     `hand_over_pickup` would refuse now — `pickup_refusal`, a wrong code (counted, as a hand-over counts
     it: the caller commits on `WrongPickupCode`), cash other than what is due — raised, so that the
     operator is not asked "交付后不能撤销？" for a hand-over that is then refused. Hands nothing over."""
-    _checked_pickup(shipment, pickup_code, cash_received_fen)
+    live = _checked_pickup(shipment, pickup_code)
+    if is_cash_order(shipment.order):
+        check_cash_for_order(live, cash_received_fen)
 
 
-def _checked_pickup(shipment: Shipment, pickup_code: str | None, cash_received_fen: int | None) -> list[Shipment]:
-    """The order's shipments locked, the hand-over's refusals raised (`check_pickup`); returns the
-    shipments handed over together."""
+def _checked_pickup(shipment: Shipment, pickup_code: str | None) -> list[Shipment]:
+    """The order's shipments locked, the hand-over's refusals but the cash's raised (the hand-over's cash is
+    checked where it is taken, `take_cash_for_order`); returns the shipments handed over together."""
     shipments = _lock_order_shipments(shipment.order)
     _raise_if(pickup_refusal(shipment, shipments))
     live = _handed_over_together(shipment, shipments)
@@ -632,8 +634,6 @@ def _checked_pickup(shipment: Shipment, pickup_code: str | None, cash_received_f
             db.session.refresh(s)
         left = max(PICKUP_MAX_FAILURES - max(s.pickup_failures for s in live), 0)
         raise WrongPickupCode("wrong_pickup_code", fields={"pickup_code": "wrong", "attempts_left": str(left)})
-    if is_cash_order(shipment.order):
-        check_cash_for_order(live, cash_received_fen)
     return live
 
 
