@@ -12,6 +12,7 @@ from orders.models import RefundRequest
 from orders.services.refunds import MAX_REQUESTS_PER_LINE, reject_refund_request
 from shop.db import commit
 from stations.services import fulfilment
+from tests.factories import make_user
 from tests.stations.factories import make_order
 
 
@@ -126,3 +127,25 @@ def test_the_api_shows_and_takes_requests_under_the_same_rule(db, world, now, cl
     assert second.status_code == 201
     [shown] = client.get(f"/api/v1/orders/{order.code}/refund-requests", headers=bearer).json["lines"]
     assert (shown["can_request"], shown["refusal"]) == (False, "already_requested")
+
+
+def test_the_api_refuses_bad_refund_requests_clearly_and_changes_nothing(db, world, now, client, api_token):
+    """Another buyer's order, a line of another order, an id past any row, a reason of the wrong type or
+    too long: a clear error, never a 500, and no request is written."""
+    order = _delivered(world, now)
+    other = _delivered(world, now)
+    line = order.lines[0]
+    bearer = api_token(world.buyer)
+    base = f"/api/v1/orders/{order.code}/lines"
+    cases = [
+        (f"{base}/{other.lines[0].id}/refund-request", {"reason": "x"}, bearer, 404),
+        (f"{base}/{2**63}/refund-request", {"reason": "x"}, bearer, 404),
+        (f"{base}/{line.id}/refund-request", {"reason": 5}, bearer, 422),
+        (f"{base}/{line.id}/refund-request", {"reason": "长" * 201}, bearer, 422),
+        (f"{base}/{line.id}/refund-request", {"reason": "x"}, api_token(make_user()), 404),
+    ]
+    for url, body, headers, status in cases:
+        res = client.post(url, json=body, headers=headers)
+        assert res.status_code == status, (url, body, res.status_code, res.get_data(as_text=True)[:200])
+        assert "error" in res.json
+    assert _requests(db, line.id) == [] and _requests(db, other.lines[0].id) == []
