@@ -3,7 +3,7 @@ thumb: the header's 特产 / 农家乐民宿 / 乡村体验 / 景区门票 row, 
 filters and facets, the cart's − / +, 更新 and 删除, a stay calendar's 上月 / 下月, the footer's links, the stays' 住宿 / 体验 / 门票 and, signed in, the header's account row
 (我的订单 … 退出, the admin's longest) and a workspace's menu (operator, county, admin) are each at least
 40 × 40 px (they were 22-36 px high), and no
-page scrolls sideways: the account row scrolls within itself."""
+page scrolls sideways: the account row wraps (journey 38)."""
 
 from __future__ import annotations
 

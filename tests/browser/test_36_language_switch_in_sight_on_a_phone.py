@@ -1,6 +1,6 @@
 """Journey: a first-time visitor on a phone finds the language switch (English / 中文) in the header without
 scrolling anything sideways, signed in or not, and switches the page's language and back. Signed in, the
-switch was the last item of the account row (我的订单 … 退出), which scrolls within itself on a phone: on a
+switch was the last item of the account row (我的订单 … 退出), which then scrolled within itself on a phone: on a
 390 px screen it sat at x 384-450, out of sight."""
 
 from __future__ import annotations
