@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -82,6 +83,29 @@ def test_cod_delivery_through_the_api_needs_the_cash_and_then_credits_once(db, w
     assert again.status_code == 409
     db.session.expire_all()
     assert _credited(db, order) == credited and len(_entries(db)) == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "due", "exact"),
+    [("zh_CN", "应收 ¥66.66", "须如数填写应收金额 ¥66.66"), ("en", "¥66.66 due", "Type exactly ¥66.66")],
+)
+def test_the_counter_cash_field_names_the_amount_due_and_asks_for_exactly_that(
+    db, world, now, client, auth, lang, due, exact
+):
+    """The counter hand-over of a pay-at-station order takes the cash only when it is exactly the amount due
+    (change given back not counted): the field says so, with the amount, before the operator types, in the
+    label and in a hint read with the field — not only in the refusal after a wrong amount."""
+    order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")  # 2 × ¥33.33
+    _shipped(order, world.a.operator, now)
+    commit()
+    auth.login(world.a.operator)
+    page = client.get(f"/station/shipments/{order.shipments[0].code}?lang={lang}").get_data(as_text=True)
+    label = re.search(r'<label for="cash_received">([^<]*)</label>', page)
+    field = re.search(r'<input id="cash_received"[^>]*aria-describedby="([^"]+)"', page)
+    assert label and due in label.group(1), page
+    assert field, "the cash field names no hint"
+    hint = re.search(rf'<p class="hint" id="{field.group(1)}">([^<]*)</p>', page)
+    assert hint and exact in hint.group(1), hint
 
 
 def test_buyer_reads_the_cash_taken_in_the_shipment_history_not_a_second_shipped(db, world, now, client, auth):
