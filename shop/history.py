@@ -40,11 +40,17 @@ def can_transition(obj, to: str) -> bool:
     return to in obj.TRANSITIONS.get(obj.status, ())
 
 
+def check_transition(model, current: str, to: str) -> None:
+    """Raise `IllegalTransition` unless `model`'s table allows `current` -> `to`. `transition()` asks it
+    for a loaded row; code that moves a row with one guarded UPDATE asks it for the move it writes."""
+    if to not in model.TRANSITIONS.get(current, ()):
+        raise IllegalTransition(fields={"status": str(current), "to": str(to)})
+
+
 def transition(obj, to: str, *, actor=None, now: datetime, note: str = "", field: str = "status") -> StatusEvent:
     """Move `obj` to status `to` or raise `IllegalTransition`; record the change."""
     current = getattr(obj, field)
-    if to not in obj.TRANSITIONS.get(current, ()):
-        raise IllegalTransition(fields={"status": str(current), "to": str(to)})
+    check_transition(obj, current, to)
     setattr(obj, field, to)
     return record_status(obj, from_status=current, to_status=to, actor=actor, now=now, note=note)
 

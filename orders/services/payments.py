@@ -65,9 +65,10 @@ from orders.services.common import (
     stock_lines,
 )
 from shop.celery import enqueue_after_commit
+from shop.db import statement
 from shop.errors import Conflict, DomainError, ValidationError
 from shop.extensions import db
-from shop.history import can_transition, transition
+from shop.history import can_transition, check_transition, record_statuses, transition
 from shop.timeutil import local_date
 from stock.services import OutOfStock, allocate_lines, release_lines
 
@@ -154,8 +155,12 @@ class NewCardPayment:
 def start_new_payment(new: NewCardPayment, *, now: datetime) -> OrderPayment:
     """`start_payment` for the card payment of an order this request has just placed and committed
     (`place_order`: payment `created`, order `pending`, no intent yet): the PaymentIntent is created
-    from what `new` kept, then stored under the payment's lock as `start_payment` stores it. Flushes only."""
-    return _store_intent(new.payment_id, _create_intent(new), now=now)
+    from what `new` kept, then stored by one guarded UPDATE that moves the payment `created` ->
+    `pending` only if it is still `created` without an intent, and returns the row (`_store_new_intent`).
+    A payment that moved meanwhile (the order canceled, or a retry stored the intent first) is left to
+    `_store_intent`, which locks it and stores what still applies, as `start_payment` does. Flushes only."""
+    intent = _create_intent(new)
+    return _store_new_intent(new.payment_id, intent, now=now) or _store_intent(new.payment_id, intent, now=now)
 
 
 def _create_intent(new: NewCardPayment) -> Intent:
@@ -166,6 +171,35 @@ def _create_intent(new: NewCardPayment) -> Intent:
         metadata={"order_code": new.order_code, "payment": new.key},
         methods=["card", *extra_methods()],
     )
+
+
+def _store_new_intent_statement() -> sa.Update:
+    return (
+        sa.update(OrderPayment)
+        .where(
+            OrderPayment.id == sa.bindparam("payment_id"),
+            OrderPayment.state == PaymentState.CREATED,
+            OrderPayment.provider_ref.is_(None),
+        )
+        .values(provider_ref=sa.bindparam("ref"), client_secret=sa.bindparam("secret"), state=PaymentState.PENDING)
+        .returning(OrderPayment)
+    )
+
+
+def _store_new_intent(payment_id: int, intent: Intent, *, now: datetime) -> OrderPayment | None:
+    """The intent of a payment still `created` without one, stored and the payment moved to `pending`
+    in one UPDATE ... RETURNING (the row's lock is the UPDATE's own; nothing is read first), with its
+    status event; None, and nothing written, when the payment is no longer so."""
+    check_transition(OrderPayment, PaymentState.CREATED, PaymentState.PENDING)
+    payment = db.session.scalars(
+        statement("orders.store_new_intent", _store_new_intent_statement),
+        {"payment_id": payment_id, "ref": intent.id, "secret": intent.client_secret},
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+    if payment is None:
+        return None
+    record_statuses([(payment, PaymentState.CREATED, PaymentState.PENDING, intent.id)], now=now)
+    return payment
 
 
 def _store_intent(payment_id: int, intent: Intent, *, now: datetime) -> OrderPayment:

@@ -111,3 +111,51 @@ def test_localstripe_intent_is_canceled_with_its_order(app, committed_db, locals
         == PaymentState.CANCELED
     )
     assert db_order.status == OrderStatus.CANCELED
+
+
+def test_the_card_payment_of_a_new_order_is_started_by_one_guarded_update(client, db, fake_stripe, api_token):
+    """POST /orders by card: after the placement's commit the intent is created and stored by ONE
+    UPDATE that moves the payment created -> pending (nothing read first), with its status event; the
+    answer carries the client secret."""
+    from shop.history import history_of
+    from tests.orders.factories import ADDRESS_JSON
+    from tests.sql_count import count_statements
+
+    buyer = make_user()
+    product = make_product(price_fen=4500, stock=5)
+    body = {"items": [{"product_id": product.id, "quantity": 1}], "address": ADDRESS_JSON, "payment_method": "card"}
+    with count_statements() as statements:
+        res = client.post("/api/v1/orders", json=body, headers=api_token(buyer))
+    assert res.status_code == 201, res.json
+    [intent_id] = list(fake_stripe.intents)
+    assert res.json["payment"]["status"] == "pending"
+    assert res.json["payment"]["client_secret"] == fake_stripe.intents[intent_id]["client_secret"]
+    touching = [s for s in statements if "order_payments" in s.split("WHERE")[0]]
+    assert [s.lstrip().split(None, 1)[0].upper() for s in touching] == ["INSERT", "UPDATE"], "\n".join(touching)
+    db.session.expire_all()
+    payment = db.session.scalar(sa.select(OrderPayment).join(Order).where(Order.code == res.json["id"]))
+    assert (payment.state, payment.provider_ref) == (PaymentState.PENDING, intent_id)
+    assert [(e.from_status, e.to_status, e.note) for e in history_of(payment)] == [
+        (None, "created", ""),
+        ("created", "pending", intent_id),
+    ]
+
+
+def test_a_payment_canceled_before_its_new_intent_is_stored_stays_canceled(db, now, fake_stripe):
+    """The guarded UPDATE finds the payment no longer `created` (its order was canceled between the
+    placement's commit and the provider's answer): it is not moved back to pending."""
+    from orders.services.payments import NewCardPayment, start_new_payment
+    from shop.history import history_of
+
+    order = make_order(make_user(), [(make_product(price_fen=4500, stock=5), 1)], now=now, payment_method="card")
+    new = NewCardPayment.of(order.payments[0])
+    cancel_order(order, actor=None, now=now, reason="不要了")
+    commit()
+    state = db.session.get(OrderPayment, new.payment_id).state
+    assert state != PaymentState.CREATED
+    payment = start_new_payment(new, now=now)
+    commit()
+    db.session.expire_all()
+    payment = db.session.get(OrderPayment, new.payment_id)
+    assert payment.state == state
+    assert "pending" not in [e.to_status for e in history_of(payment)]
