@@ -684,3 +684,34 @@ def test_the_cart_shows_each_line_with_its_photo_as_my_orders_does(client, db, a
     stay_row = _cart_row(html, "罗渡山居")
     assert f'src="/media/demo/l{stay.id}-0-thumb.webp"' in stay_row and "thumb-placeholder" not in stay_row
     assert "thumb-placeholder" in _cart_row(html, "花海门票") and "<img" not in _cart_row(html, "花海门票")
+
+
+def test_the_carts_booking_photos_are_read_with_their_listings_not_one_statement_per_line(client, db, auth):
+    """The cart page reads a booking line's photo with the line's listing: no statement of its own per line,
+    so the cart with three booking lines sends no more photo reads than with one (each line's listing,
+    prices and room are still read line by line: `orders.services.cart.cart_summary` quotes one at a time)."""
+    from tests.sql_count import count_statements
+
+    auth.login(make_user())
+    photo_reads = []
+    for n in range(3):
+        stay = make_listing(name=f"罗渡山居{n}号", units=3)
+        _photo(stay, 1)
+        _photo(stay, 0)
+        booked = client.post(
+            "/cart/bookings",
+            data={
+                "listing_id": stay.id,
+                "checkin": _day(10 + n).isoformat(),
+                "checkout": _day(11 + n).isoformat(),
+                "guests": 2,
+            },
+        )
+        assert booked.status_code == 303
+        client.get("/cart")  # warm-up: first-use queries
+        db.session.expire_all()  # as after a commit: nothing of the listings in hand
+        with count_statements() as statements:
+            html = client.get("/cart").get_data(as_text=True)
+        assert f'src="/media/demo/l{stay.id}-0-thumb.webp"' in _cart_row(html, f"罗渡山居{n}号")
+        photo_reads.append(sum(1 for s in statements if s.lstrip().startswith("SELECT listing_images.")))
+    assert photo_reads[0] == photo_reads[2] == 0, photo_reads

@@ -44,7 +44,7 @@ from shop.extensions import db
 from shop.history import record_status, record_statuses, transition
 from shop.money import apply_bps
 from shop.timeutil import local_date, to_local
-from tourism.models import Booking, BookingStatus, Listing, ListingKind, Session, UnitType
+from tourism.models import Booking, BookingStatus, Listing, ListingImage, ListingKind, Session, UnitType
 from tourism.services.availability import (
     closed_dates,
     payment_methods,
@@ -366,16 +366,44 @@ def _listing_for_booking(listing_id: int, *, with_host: bool = False, lock_accou
     listing is read as before the lock; the count of the account's open unpaid bookings, which must
     start after it, is still the unit-type lock's statement's."""
     lock = lock_account is not None
+    extra = [_lock_account_statement().scalar_subquery()] if lock else []
+    query = _listing_statement(("tourism.listing_for_booking", with_host, lock), extra, with_host=with_host)
+    row = db.session.execute(query, {"id": listing_id, "account": lock_account}).unique().one_or_none()
+    return _published(row[0] if row else None)
+
+
+def _listing_with_thumb(listing_id: int) -> tuple[Listing, str]:
+    """`_listing_for_booking` for a cart's booking line (no lock, no host) with its first photo's thumbnail
+    path ("" without a photo) read in the same statement: the cart and checkout show one per line, and
+    loading `Listing.images` for it was a statement of its own per line."""
+    first = (
+        sa.select(ListingImage.thumb_path)
+        .where(ListingImage.listing_id == Listing.id)
+        .order_by(ListingImage.position, ListingImage.id)
+        .limit(1)
+        .correlate(Listing)
+        .scalar_subquery()
+    )
+    query = _listing_statement("tourism.listing_with_thumb", [first], with_host=False)
+    row = db.session.execute(query, {"id": listing_id}).unique().one_or_none()
+    return _published(row[0] if row else None), (row[1] if row else None) or ""
+
+
+def _listing_statement(key, extra: list, *, with_host: bool):
+    """The listing by id (bind parameter `id`) with its unit types and benefit links (and its host when
+    `with_host`), and the `extra` columns after it; built once per process (`shop.db.statement`)."""
 
     def build():
         options = [joinedload(Listing.unit_types), joinedload(Listing.benefit_links)]
         if with_host:
             options.append(joinedload(Listing.host))
-        columns = [Listing, _lock_account_statement().scalar_subquery()] if lock else [Listing]
-        return sa.select(*columns).where(Listing.id == sa.bindparam("id")).options(*options)
+        return sa.select(Listing, *extra).where(Listing.id == sa.bindparam("id")).options(*options)
 
-    query = statement(("tourism.listing_for_booking", with_host, lock), build)
-    listing = db.session.execute(query, {"id": listing_id, "account": lock_account}).unique().scalars().one_or_none()
+    return statement(key, build)
+
+
+def _published(listing: Listing | None) -> Listing:
+    """The listing when it is published, else 404 `listing_not_found` (as for a listing that is not there)."""
     if listing is None or not listing.is_published:
         raise NotFound("listing_not_found")
     return listing
@@ -1191,7 +1219,7 @@ class CartBookings:
     `_booking_rows`): one path for the rules, the locks and the expiry."""
 
     def quote(self, item, *, now: datetime):
-        listing = _listing_for_booking(item.listing_id)
+        listing, thumb_path = _listing_with_thumb(item.listing_id)
         req = _request_of(item)
         unit_type, session, check_in, check_out = _validate(req, listing, now=now)
         if listing.kind == ListingKind.STAY:
@@ -1217,7 +1245,7 @@ class CartBookings:
             url=f"/listings/{listing.id}-{listing.slug}",
             free_cancel_days=listing.free_cancel_days,
             cancel_fee_pct=listing.cancel_fee_pct,
-            thumb_path=listing.images[0].thumb_path if listing.images else "",
+            thumb_path=thumb_path,
         )
 
     def hold(self, order, items, *, buyer, now: datetime, pay_on_arrival: bool):
