@@ -625,6 +625,7 @@ def organisation_quotes(organisation_id: int):
         else:
             flash_form_errors(form)
             status = 422
+            form.form_token.show_again()  # a token it lacked is drawn afresh: sent again, it is taken
     return render_template(
         "institutions/quotes.html",
         organisation=organisation,

@@ -14,6 +14,7 @@ from orders.models import Order, OrderLine
 from shop.audit import AuditEntry
 from shop.db import commit
 from shop.extensions import db as _db
+from shop.once import valid_token
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
@@ -311,6 +312,28 @@ def test_the_pages_let_the_buyer_ask_the_station_answer_and_the_buyer_accept(app
     href = 'href="/quote-requests/' + quote_url.split("/")[-1] + '"'
     assert href in station.get("/station/quote-requests").get_data(as_text=True)
     assert href not in other.get("/station/quote-requests").get_data(as_text=True)
+
+
+def test_a_quote_request_corrected_after_a_refusal_is_sent_once(app, client, db, api_token):
+    """The quote request form refused (422: a quantity of 0, and a page sent without its once-token, e.g.
+    one opened before the token was drawn) comes back with a valid once-token: the corrected form sent
+    from it creates exactly one request, and sent again creates none (it was refused forever: the page
+    came back with an empty token)."""
+    s = _setup(client, api_token)
+    buyer = app.test_client()
+    buyer.post("/login", data={"email": s["buyer"].email, "password": "password123"})
+    url = f"/organisations/{s['organisation'].id}/quote-requests"
+    form = {"product_id": str(s["rice"].id), "quantity": "0", "needed_by": _day(8), "note": ""}
+    count = sa.select(sa.func.count(QuoteRequest.id))
+    for sent, expected in (({**form, "form_token": _token(buyer.get(url).get_data(as_text=True))}, 1), (form, 2)):
+        refused = buyer.post(url, data=sent)
+        assert refused.status_code == 422
+        token = _token(refused.get_data(as_text=True))
+        assert valid_token(token), token
+        corrected = {**sent, "quantity": "20", "form_token": token}
+        assert buyer.post(url, data=corrected).status_code == 303
+        assert buyer.post(url, data=corrected).status_code == 303  # the same page twice: one request
+        assert _db.session.scalar(count) == expected
 
 
 def test_the_quote_page_tells_a_member_who_may_not_ask_who_does(app, db):
