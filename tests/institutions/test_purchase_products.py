@@ -174,6 +174,45 @@ def test_enter_in_the_purchase_form_saves_but_in_its_search_field_searches(app, 
     assert r.status_code == 303 and _db.session.scalar(saved) == 3
 
 
+def test_enter_pressed_twice_on_the_purchase_form_saves_one_draft(app, db, index_dir):
+    """Enter pressed twice quickly in the purchase form without script (both POSTs from the same page, with
+    its once-token): one draft, the second told the form was sent already — also from the page its
+    查找商品 showed again (it keeps the page's token)."""
+    rice = make_product(name="南昌大米")
+    buyer = make_user()
+    organisation = make_organisation(members={"buyer": buyer})
+    commit()
+    client = _login(app, buyer)
+    url = f"/organisations/{organisation.id}/purchases/new"
+    saved = sa.select(sa.func.count(Purchase.id)).where(Purchase.organisation_id == organisation.id)
+    for q in ("", "大米"):
+        page = client.get(url).get_data(as_text=True)
+        token = page.split('name="form_token" type="hidden" value="')[1].split('"')[0]
+        typed = {
+            "delivery": "ship",
+            "requested_date": _day(),
+            "payment_method": "cod",
+            "label": "本部食堂",
+            **ADDRESS_JSON,
+            "form_token": token,
+            "product_0": str(rice.id),
+            "quantity_0": "2",
+            "q": q,
+            "shown_q": "",
+            "action": "enter",
+        }
+        before = _db.session.scalar(saved)
+        if q:  # the first Enter searches (a new query); the page shown again keeps the token
+            found = client.post(url, data=typed).get_data(as_text=True)
+            assert f'name="form_token" type="hidden" value="{token}"' in found
+            typed["shown_q"] = q
+        first = client.post(url, data=typed)
+        second = client.post(url, data=typed)
+        assert first.status_code == 303 and "/purchases/" in first.headers["Location"]
+        assert second.status_code == 303 and second.headers["Location"].endswith(f"/organisations/{organisation.id}")
+        assert _db.session.scalar(saved) == before + 1, q
+
+
 def test_the_quote_request_finds_a_product_beyond_the_newest_hundred_keeping_what_was_typed(app, db, index_dir):
     """The quote request offers what the purchase form offers (`product_choices`): any product is found by
     its 查找商品, the rest of the form kept as typed; Enter elsewhere sends, as on the purchase form."""
