@@ -11,6 +11,7 @@ from shop.db import commit
 from shop.once import new_form_token
 from tests.factories import make_user
 from tests.institutions.factories import add_member, make_credit_code, make_organisation
+from tests.once_token import once_token
 
 FORM = {
     "name": "南昌县莲塘第一小学",
@@ -100,7 +101,7 @@ def test_a_double_tap_on_register_registers_once_and_says_so(client, db, auth):
     commit()
     auth.login(user)
     page = client.get("/organisations/new").get_data(as_text=True)
-    token = page.split('name="form_token" type="hidden" value="')[1].split('"')[0]
+    token = once_token(page)
     data = {**FORM, "credit_code": make_credit_code(), "form_token": token}
     assert client.post("/organisations/new", data=data).status_code == 303
     second = client.post("/organisations/new", data=data, follow_redirects=True)

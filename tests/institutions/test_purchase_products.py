@@ -17,6 +17,7 @@ from shop.once import new_form_token
 from tests.factories import make_category, make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
 from tests.institutions.test_purchases import _day
+from tests.once_token import once_token
 from tests.orders.factories import ADDRESS_JSON
 
 
@@ -187,7 +188,7 @@ def test_enter_pressed_twice_on_the_purchase_form_saves_one_draft(app, db, index
     saved = sa.select(sa.func.count(Purchase.id)).where(Purchase.organisation_id == organisation.id)
     for q in ("", "大米"):
         page = client.get(url).get_data(as_text=True)
-        token = page.split('name="form_token" type="hidden" value="')[1].split('"')[0]
+        token = once_token(page)
         typed = {
             "delivery": "ship",
             "requested_date": _day(),

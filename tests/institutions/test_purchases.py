@@ -18,6 +18,7 @@ from shop.timeutil import local_date, now_utc
 from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
+from tests.once_token import once_token
 from tests.orders.factories import ADDRESS_JSON
 from tests.test_page_languages import chinese_ui_on_en, page_text_nodes
 
@@ -299,7 +300,7 @@ def test_a_double_tap_on_save_draft_saves_one_purchase(app, db):
     client = app.test_client()
     client.post("/login", data={"email": buyer.email, "password": "password123"})
     page = client.get(f"/organisations/{organisation.id}/purchases/new").get_data(as_text=True)
-    token = page.split('name="form_token" type="hidden" value="')[1].split('"')[0]
+    token = once_token(page)
     data = {
         "delivery": "ship",
         "requested_date": _day(),
@@ -316,7 +317,7 @@ def test_a_double_tap_on_save_draft_saves_one_purchase(app, db):
     assert "此表单已提交过，没有重复创建" in client.get(second.headers["Location"]).get_data(as_text=True)
     missing = client.post(f"/organisations/{organisation.id}/purchases/new", data=data)
     assert missing.status_code == 422 and "表单已过期，请刷新页面后重新提交" in missing.get_data(as_text=True)
-    fresh = missing.get_data(as_text=True).split('name="form_token" type="hidden" value="')[1].split('"')[0]
+    fresh = once_token(missing.get_data(as_text=True))
     again = client.post(f"/organisations/{organisation.id}/purchases/new", data={**data, "form_token": fresh})
     assert again.status_code == 303 and "/purchases/" in again.headers["Location"]  # the page shown again works
     _db.session.expire_all()

@@ -18,6 +18,7 @@ from shop.once import valid_token
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
+from tests.once_token import once_token
 from tests.orders.factories import ADDRESS_JSON
 from tests.test_page_languages import chinese_ui_on_en, page_text_nodes
 
@@ -263,7 +264,7 @@ def test_a_station_may_decline_with_a_reason(client, db, api_token):
 
 def _token(page: str) -> str:
     return (
-        page.split('name="form_token" type="hidden" value="')[1].split('"')[0]
+        once_token(page)
         if 'name="form_token" type="hidden"' in page
         else page.split('name="form_token" value="')[1].split('"')[0]
     )

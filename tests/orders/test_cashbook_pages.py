@@ -16,6 +16,7 @@ from shop.db import commit
 from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_station, make_user
+from tests.once_token import once_token
 from tourism.models import HostCashClose, HostCashEntry
 
 
@@ -68,7 +69,7 @@ def _move_kept(res, amount: str, reason: str, status: int = 422) -> str:
     )
     assert f'autocomplete="off" value="{amount}"' in form
     assert f'name="reason" maxlength="200" value="{reason}"' in form
-    token = form.split('name="form_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    token = once_token(form)
     assert len(token) >= 16
     return html
 
@@ -155,7 +156,7 @@ def test_a_move_the_book_refuses_keeps_what_was_typed_and_can_be_sent_again(db, 
     data = {"kind": "remittance", "amount": "500", "reason": "交县里", "form_token": new_form_token()}
     page = _move_kept(_post(client, till, "entries", data), "500", "交县里", status=409)
     assert _count(db, till.entry) == 0
-    token = page.split('name="form_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    token = once_token(page)
     fix = {"kind": "correction", "amount": "5", "reason": "找到", "form_token": token, "confirm": "1"}
     _back(_post(client, till, "entries", fix), till)
     assert _count(db, till.entry) == 1
