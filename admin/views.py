@@ -266,8 +266,9 @@ def _created(
     committed with the form's token claimed as `once`), `said(thing)` flashed and a redirect to `back` (an
     endpoint, or the URL `back(thing)`); the same form posted again is sent to the endpoint `listed` (default
     `back`), where the first POST's thing is listed. None when the form or the service refused it (the errors
-    are on the form)."""
+    are on the form, and said at the top: an expired page's token has no field to show it under)."""
     if not form.validate_on_submit():
+        flash_form_errors(form)
         return None
     now = now_utc()
     again = listed if listed is not None else back

@@ -102,7 +102,6 @@ def register():
         else:
             flash_form_errors(form)
             status = 422
-            form.form_token.show_again()  # a token it lacked is drawn afresh: sent again, it is taken
     return render_template("institutions/register.html", form=form), status
 
 
@@ -309,7 +308,6 @@ def new_purchase(organisation_id: int):
     else:
         flash_form_errors(form)
         status = 422
-        form.form_token.show_again()  # a token it lacked is drawn afresh: sent again, it is taken
     return _purchase_form_page(form, organisation, rows=_posted_rows(), status=status)
 
 
@@ -363,7 +361,6 @@ def edit_purchase(purchase_id: int):
     else:
         flash_form_errors(form)
         status = 422
-        form.form_token.show_again()
     return _purchase_form_page(form, purchase.organisation, rows=_posted_rows(), purchase=purchase, status=status)
 
 
@@ -625,7 +622,6 @@ def organisation_quotes(organisation_id: int):
         else:
             flash_form_errors(form)
             status = 422
-            form.form_token.show_again()  # a token it lacked is drawn afresh: sent again, it is taken
     return render_template(
         "institutions/quotes.html",
         organisation=organisation,

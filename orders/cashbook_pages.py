@@ -118,7 +118,6 @@ def move_posted(
     form = CashMoveForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
-        form.form_token.show_again()
         return page(today, move_form=form), 422
     amount = cash_amount_fen(form.amount.data, signed=True)  # a minus on a remittance is refused by its rule
     if amount is None:

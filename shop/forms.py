@@ -80,7 +80,8 @@ class YuanField(StringField):
 class OnceTokenField(HiddenField):
     """The once-token of every form that creates something (`shop.once`), one behaviour for all:
 
-    - drawn when the form is shown (a fresh token per page);
+    - drawn when the form is shown (a fresh token per page), and drawn afresh when a form refused
+      without a valid one is shown again (`__call__`), so every page's form can be sent;
     - a POST must send it back: a missing or malformed token is a form error ("表单已过期，请刷新页面后
       重新提交") and nothing is created;
     - the view creates through `create_once(form, form_name, create, …)`, which claims it (`claim`) in the
@@ -103,11 +104,13 @@ class OnceTokenField(HiddenField):
         if not valid_token(self.data):
             raise ValidationError(_l("表单已过期，请刷新页面后重新提交"))
 
-    def show_again(self) -> None:
-        """A refused form shown again with what was typed: a token it lacked (or sent malformed) is
-        drawn afresh, since this is a new showing of the form; a valid one is kept (it is unclaimed)."""
+    def __call__(self, **kwargs):
+        """Drawn into a page, the field always carries a token that can be sent: a form refused without
+        one (or with a malformed one) and shown again with what was typed gets a fresh one, since this
+        is a new showing of the form; a valid one is kept (it is unclaimed: the refusal rolled back)."""
         if not valid_token(self.data):
             self.data = new_form_token()
+        return super().__call__(**kwargs)
 
     def claim(self, form_name: str, *, user_id: int | None, now) -> None:
         """Claim this form's token (flushes only: it commits with what the form creates)."""

@@ -36,7 +36,6 @@ def _refused(form, exc: DomainError, *, default) -> None:
         name = "unit_name"
     field = getattr(form, name, None) if name else None
     (field if field is not None else default).errors = [exc.message]
-    form.form_token.show_again()
 
 
 def _unit_type_input(form) -> NewUnitType:
@@ -59,7 +58,6 @@ def host_listing_new():
     if form.is_submitted():
         if not form.validate():
             flash_form_errors(form)
-            form.form_token.show_again()  # a token it lacked is drawn afresh: sent again, it is taken
             status = 422
         else:
             now = now_utc()
@@ -99,7 +97,6 @@ def host_unit_type_new(listing_id: int):
     listing = get_host_listing(current_user, listing_id)
     form = NewUnitTypeForm(prefix="new")
     if not form.validate_on_submit():
-        form.form_token.show_again()
         return render_host_edit(listing, new_unit_form=form, status=422)
     now = now_utc()
     try:  # the same page posted twice: the first POST added it

@@ -54,7 +54,6 @@ def _add_form(listing, *, formdata=True) -> AddSessionsForm:
 def _render(listing, form, status=200):
     if status >= 400:
         flash_form_errors(form)
-        form.form_token.show_again()
     now = now_utc()
     today = local_date(now)
     return render_template(

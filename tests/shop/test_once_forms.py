@@ -117,3 +117,31 @@ def test_two_identical_new_household_posts_register_one_household(client, auth, 
 def test_a_fresh_token_is_drawn_for_each_page():
     tokens = {new_form_token() for _ in range(50)}
     assert len(tokens) == 50 and all(16 <= len(t) <= 64 for t in tokens)
+
+
+def test_a_form_refused_without_its_token_comes_back_with_one_that_creates_once(client, auth, db):
+    """Every creating form, refused for a missing or malformed token and shown again with what was typed,
+    carries a fresh valid token (`OnceTokenField.__call__`): the corrected resubmit creates exactly one
+    object and a third POST of that page creates none. Shown with the admin's new category, a form whose
+    view does nothing of its own about the token."""
+    from catalog.models import Category
+
+    admin = make_user(role="admin")
+    commit()
+    auth.login(admin)
+
+    def count() -> int:
+        db.session.expire_all()
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Category).where(Category.name == "蜂蜜"))
+
+    typed = {"name": "蜂蜜", "name_en": "Honey", "food_class": "processed"}
+    for sent in ({}, {"form_token": "x<1>"}):
+        refused = client.post("/admin/categories", data={**typed, **sent})
+        assert refused.status_code == 422 and count() == 0
+        page = refused.get_data(as_text=True)
+        assert "表单已过期" in page and 'value="蜂蜜"' in page  # what was typed is kept
+        token = _token(page)
+        assert token != sent.get("form_token")
+    assert client.post("/admin/categories", data={**typed, "form_token": token}).status_code in (302, 303)
+    assert client.post("/admin/categories", data={**typed, "form_token": token}).status_code == 303
+    assert count() == 1
