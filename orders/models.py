@@ -85,6 +85,9 @@ class CartLine(db.Model):
     check_out: Mapped[date | None]
     guests: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     units: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    #: Chosen (勾选) for the next checkout: the cart page's total and 结算 count the chosen lines, and
+    #: checkout places only these and leaves the others in the cart (orders.services.cart).
+    selected: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
 
     product = relationship("Product")
 
