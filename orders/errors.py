@@ -29,6 +29,7 @@ MESSAGES = {
     "cart_full": N_("购物车已满"),
     "cart_over_stock": N_("「%(name)s」库存仅剩 %(available)s，请减少数量"),
     "cart_line_not_found": N_("购物车中没有这一项"),
+    "cart_choice_invalid": N_("请勾选或取消勾选这一项"),
     "cash_already_confirmed": N_("此发货单的现金已确认过"),
     "cash_already_received": N_("此发货单的现金已收过"),
     "cash_taken_at_handover": N_("此发货单的现金在交付时一并收取"),

@@ -157,7 +157,7 @@ def cart_page():
         cart=cart,
         summary=summary,
         thumbs=carts.product_thumbs(cart),
-        payable=bool(summary.rows and _payment_choices(summary)),
+        payable=bool(summary.chosen_rows and _payment_choices(summary)),
         max_line_quantity=carts.MAX_LINE_QUANTITY,
     )
 
@@ -176,7 +176,7 @@ def cart_add():
         flash(exc.message, "error")
         return redirect(same_site_path(request.referrer, host=request.host) or url_for("orders.cart_page")), 303
     flash(_("已加入购物车"), "success")
-    if request.form.get("buy_now"):  # 立即购买: straight on to checkout, where every cart line is shown
+    if request.form.get("buy_now"):  # 立即购买: straight on to checkout, with this line alone chosen
         return redirect(url_for("orders.checkout"), 303)
     return redirect(url_for("orders.cart_page"), 303)
 
@@ -249,7 +249,7 @@ def cart_add_booking():
             raise DomainError("booking_guests_out_of_range", high=MAX_GUESTS, fields={"guests": "out_of_range"})
         if not 0 < item.units <= MAX_UNITS:
             raise DomainError("booking_units_out_of_range", high=MAX_UNITS, fields={"units": "out_of_range"})
-        carts.add_booking_line(_current_cart(create=True), item, now=now_utc())
+        carts.add_booking_line(_current_cart(create=True), item, now=now_utc(), buy_now=bool(form.get("buy_now")))
         commit()
     except DomainError as exc:
         rollback()
@@ -292,6 +292,44 @@ def cart_update(line_id: int):
     return redirect(url_for("orders.cart_page"), 303)
 
 
+def _chosen_arg() -> bool:
+    """The cart's checkbox forms send `selected` 1 (勾选) or 0 (取消勾选); anything else is refused with
+    a message on the cart page (`cart_choice_invalid`) and changes nothing."""
+    value = request.form.get("selected")
+    if value not in ("0", "1"):
+        raise DomainError("cart_choice_invalid", fields={"selected": "not 0 or 1"})
+    return value == "1"
+
+
+@bp.post("/cart/lines/<int:line_id>/selected")
+def cart_choose(line_id: int):
+    """A line's checkbox (勾选): a small form of its own, so it works without JavaScript. Another
+    cart's line, or one gone, is a 404 and changes nothing."""
+    cart = _current_cart()
+    if cart is None:
+        raise NotFound("cart_line_not_found")
+    try:
+        chosen = _chosen_arg()
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("orders.cart_page"), 303)
+    carts.choose_line(cart, line_id, chosen, now=now_utc())  # not this cart's line: a 404, nothing changed
+    commit()
+    return redirect(url_for("orders.cart_page", _anchor=f"line-{line_id}"), 303)
+
+
+@bp.post("/cart/selected")
+def cart_choose_all():
+    """全选: every line chosen (`selected=1`) or none (`selected=0`)."""
+    cart = _current_cart()
+    with flash_domain_errors():
+        chosen = _chosen_arg()
+        if cart is not None:
+            carts.choose_all(cart, chosen, now=now_utc())
+            commit()
+    return redirect(url_for("orders.cart_page"), 303)
+
+
 @bp.post("/cart/acknowledge")
 def cart_acknowledge():
     cart = _current_cart()
@@ -314,7 +352,7 @@ def default_payment_method(delivery: str) -> str:
 
 
 def _payment_choices(summary=None):
-    """The payment methods every line of the cart allows (`placement.payment_methods_for`): goods
+    """The payment methods every chosen line of the cart allows (`placement.payment_methods_for`): goods
     alone as always; with booking lines card, or on arrival for one booking alone when its listing
     allows it."""
     labels = {
@@ -324,7 +362,7 @@ def _payment_choices(summary=None):
         "arrival": _("到店支付"),
     }
     methods = payment_methods_for(
-        goods=bool(summary.goods_rows) if summary is not None else True,
+        goods=summary.chosen_goods if summary is not None else True,
         booking_methods=summary.booking_methods if summary is not None else [],
     )
     return [(m, labels[m]) for m in methods]
@@ -352,6 +390,9 @@ def checkout():
     if cart is None or not cart.lines:
         flash(_("购物车是空的"), "info")
         return redirect(url_for("orders.cart_page"))
+    if not carts.chosen_lines(cart):
+        flash(_("请先勾选要结算的商品或预订"), "info")
+        return redirect(url_for("orders.cart_page"))
     form = CheckoutForm()
     addresses = address_book(current_user)
     form.address_id.choices = [SelectChoice(0, _("新地址"))] + [
@@ -360,7 +401,7 @@ def checkout():
     stations = db.session.scalars(sa.select(Station).order_by(Station.code)).all()
     form.pickup_station_id.choices = [SelectChoice(s.id, f"{s.name}（{s.address}）") for s in stations]
     pickup = (form.delivery.data or "ship") == "pickup"
-    summary = carts.cart_summary(cart, pickup=pickup)
+    summary = carts.cart_summary(cart, pickup=pickup, chosen_only=True)
     if not summary.goods_rows:  # bookings only: nothing is shipped or collected
         form.delivery.data, pickup = "ship", False
     choices = _payment_choices(summary)
@@ -371,7 +412,10 @@ def checkout():
         form.payment_method.data = default_payment_method(form.delivery.data or "ship")
         if choices and form.payment_method.data not in {v for v, _label in choices}:
             form.payment_method.data = choices[0][0]
-    totals = {"ship": carts.cart_summary(cart).total_fen, "pickup": carts.cart_summary(cart, pickup=True).total_fen}
+    totals = {
+        "ship": carts.cart_summary(cart, chosen_only=True).total_fen,
+        "pickup": carts.cart_summary(cart, pickup=True, chosen_only=True).total_fen,
+    }
     status = 200
     if form.validate_on_submit():
         now = now_utc()
@@ -410,10 +454,10 @@ def checkout():
             _mark_address_fields(form, exc)
             status = exc.status
             cart = _current_cart()
-            summary = carts.cart_summary(cart, pickup=pickup)
+            summary = carts.cart_summary(cart, pickup=pickup, chosen_only=True)
             totals = {
-                "ship": carts.cart_summary(cart).total_fen,
-                "pickup": carts.cart_summary(cart, pickup=True).total_fen,
+                "ship": carts.cart_summary(cart, chosen_only=True).total_fen,
+                "pickup": carts.cart_summary(cart, pickup=True, chosen_only=True).total_fen,
             }
         else:
             code = order.code

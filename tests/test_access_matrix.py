@@ -729,6 +729,20 @@ RULES: dict[str, Rule] = {
         data={"quantity": "1"},
         note="the cart is the caller's own (session); an unknown line is a 404 for all",
     ),
+    "orders.cart_choose": Rule(
+        "/cart/lines/999999/selected",
+        _all(404),
+        method="POST",
+        data={"selected": "0"},
+        note="勾选: the cart is the caller's own (session); a line not in it is a 404 for all",
+    ),
+    "orders.cart_choose_all": Rule(
+        "/cart/selected",
+        _all("3xx"),
+        method="POST",
+        data={"selected": "1"},
+        note="全选: the caller's own cart (none: nothing to choose), back to the cart",
+    ),
     "orders.cart_acknowledge": Rule("/cart/acknowledge", _all(OK), method="POST"),
     "orders.checkout": Rule("/checkout", {**_all(OK), "anonymous": "3xx"}, note="empty cart: sent back"),
     "api.get_order": Rule(

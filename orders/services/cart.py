@@ -7,6 +7,13 @@ the server anyway.
 A line is a product and its quantity, or a booking (a stay's dates and rooms, a session's seats, a
 day's tickets) kept as plain values and checked, priced and — at checkout — held by tourism through
 `orders.bookables` (orders does not import tourism).
+
+The buyer chooses (勾选) which lines the next checkout places, as on Taobao or JD: each line is chosen
+or not (`CartLine.selected`). Adding a line (加入购物车) chooses it and leaves the others as they are;
+立即购买 / 预订 (`buy_now`) chooses that line alone, the others stay in the cart unchosen; `choose_line`
+and `choose_all` are the cart page's checkboxes and 全选. `cart_summary` prices the chosen lines only
+(the total, 结算 (N件), the checkout) and `placement.place_cart_order` places them and removes only
+them. docs/journeys.md, "Choosing what to check out".
 """
 
 from __future__ import annotations
@@ -154,15 +161,27 @@ def add_line(cart: Cart, product_id: int, quantity: int, *, now: datetime, buy_n
         _check_stock(product, wanted)
         line.quantity = wanted
         line.seen_price_fen = product.price_fen
+    _choose_added(cart, line, buy_now=buy_now)
     cart.updated_at = now
     db.session.flush()
     return line
 
 
-def add_booking_line(cart: Cart, item: BookingItem, *, now: datetime) -> CartLine:
+def _choose_added(cart: Cart, line: CartLine, *, buy_now: bool) -> None:
+    """A line just added is chosen; 立即购买 / 预订 (`buy_now`) checks out that line alone, so every
+    other line is unchosen (and stays in the cart)."""
+    for other in cart.lines:
+        if other is line:
+            other.selected = True
+        elif buy_now:
+            other.selected = False
+
+
+def add_booking_line(cart: Cart, item: BookingItem, *, now: datetime, buy_now: bool = False) -> CartLine:
     """Add a booking line after tourism checked it (unknown listing 404, bad dates or guests 422,
     no room now 409). The same listing, unit type, session and dates again replace the line's guests
-    and rooms. Nothing is held yet: the hold is placed at checkout."""
+    and rooms. Nothing is held yet: the hold is placed at checkout. The line is chosen; `buy_now`
+    (预订) chooses it alone, as 立即购买 does for goods."""
     quote = booking_lines().quote(item, now=now)
     if not quote.available:
         raise Conflict("booking_line_sold_out", name=quote.title)
@@ -181,6 +200,7 @@ def add_booking_line(cart: Cart, item: BookingItem, *, now: datetime) -> CartLin
     same.guests = quote.guests
     same.units = quote.units
     same.seen_price_fen = quote.total_fen
+    _choose_added(cart, same, buy_now=buy_now)
     cart.updated_at = now
     db.session.flush()
     return same
@@ -252,6 +272,29 @@ def set_quantity(cart: Cart, line_id: int, quantity: int, *, now: datetime) -> C
     return line if quantity else None
 
 
+def choose_line(cart: Cart, line_id: int, chosen: bool, *, now: datetime) -> CartLine:
+    """勾选 / 取消勾选: the line is (not) placed by the next checkout. A line of another cart, or gone,
+    is a 404 (`cart_line_not_found`) and nothing changes."""
+    line = _line(cart, line_id)
+    line.selected = bool(chosen)
+    cart.updated_at = now
+    db.session.flush()
+    return line
+
+
+def choose_all(cart: Cart, chosen: bool, *, now: datetime) -> None:
+    """全选 (every line chosen) or its undoing (none chosen)."""
+    for line in cart.lines:
+        line.selected = bool(chosen)
+    cart.updated_at = now
+    db.session.flush()
+
+
+def chosen_lines(cart: Cart | None) -> list[CartLine]:
+    """The lines the next checkout places, in the cart's order."""
+    return [line for line in cart.lines if line.selected] if cart is not None else []
+
+
 def remove_line(cart: Cart, line_id: int, *, now: datetime) -> None:
     cart.lines.remove(_line(cart, line_id))
     cart.updated_at = now
@@ -299,7 +342,14 @@ def forget_guest_carts(*, now: datetime, days: int = GUEST_CART_DAYS) -> int:
 
 
 def merge_guest_cart(user, token: str | None, *, now: datetime) -> Cart | None:
-    """On login: move a guest cart's lines into the user's cart (quantities add up, capped)."""
+    """On login: move a guest cart's lines into the user's cart (quantities add up, capped).
+
+    What the guest chose is what the merged cart checks out: when the guest cart has chosen lines
+    (e.g. a guest's 立即购买 or 预订, which the checkout's sign-in interrupted), those are the chosen
+    lines afterwards and the account's earlier lines stay in the cart unchosen — so the checkout
+    after signing in places what the guest chose, not also what was left in the account's cart days
+    ago. A guest cart with nothing chosen leaves the account's choices as they were (its lines join
+    unchosen)."""
     if not token:
         return None
     guest = get_cart(token=token)
@@ -309,12 +359,17 @@ def merge_guest_cart(user, token: str | None, *, now: datetime) -> Cart | None:
             db.session.flush()
         return get_cart(user=user)
     cart = get_or_create_cart(user=user, now=now)
+    guest_chose = any(gl.selected for gl in guest.lines)
+    if guest_chose:
+        for line in cart.lines:
+            line.selected = False
     for gl in list(guest.lines):
         if gl.kind == "booking":  # a booking line moves as it is (checked again at checkout)
             same = _same_booking(cart, gl.listing_id, gl.unit_type_id, gl.session_id, gl.check_in)
             if same is not None:  # the same booking chosen again as a guest: the guest's choice wins
                 same.check_out, same.guests, same.units = gl.check_out, gl.guests, gl.units
                 same.seen_price_fen = gl.seen_price_fen
+                same.selected = same.selected or gl.selected
             elif len(cart.lines) < MAX_CART_LINES:
                 cart.lines.append(
                     CartLine(
@@ -328,17 +383,24 @@ def merge_guest_cart(user, token: str | None, *, now: datetime) -> Cart | None:
                         check_out=gl.check_out,
                         guests=gl.guests,
                         units=gl.units,
+                        selected=gl.selected,
                     )
                 )
             continue
         line = next((l for l in cart.lines if l.product_id == gl.product_id), None)
         if line is None:
             cart.lines.append(
-                CartLine(product_id=gl.product_id, quantity=gl.quantity, seen_price_fen=gl.seen_price_fen)
+                CartLine(
+                    product_id=gl.product_id,
+                    quantity=gl.quantity,
+                    seen_price_fen=gl.seen_price_fen,
+                    selected=gl.selected,
+                )
             )
         else:
             line.quantity = min(MAX_LINE_QUANTITY, line.quantity + gl.quantity)
             line.seen_price_fen = gl.seen_price_fen
+            line.selected = line.selected or gl.selected
     cart.updated_at = now
     db.session.delete(guest)
     db.session.flush()
@@ -366,9 +428,18 @@ class CartRow:
     def is_booking(self) -> bool:
         return self.line.kind == "booking"
 
+    @property
+    def chosen(self) -> bool:
+        """勾选: the next checkout places this line."""
+        return bool(self.line.selected)
+
 
 @dataclass
 class CartSummary:
+    """The rows shown (every line on the cart page, the chosen ones at checkout) and the figures of
+    the CHOSEN rows only: subtotal, shipping, total, whether they can be checked out, and the payment
+    methods they allow. `has_changes` speaks of every row shown."""
+
     rows: list[CartRow]
     subtotal_fen: int
     shipping_fen: int
@@ -385,17 +456,36 @@ class CartSummary:
         return [r for r in self.rows if r.is_booking]
 
     @property
+    def chosen_rows(self) -> list[CartRow]:
+        return [r for r in self.rows if r.chosen]
+
+    @property
+    def chosen_count(self) -> int:
+        """结算 (N件): how many lines are chosen."""
+        return len(self.chosen_rows)
+
+    @property
+    def all_chosen(self) -> bool:
+        """全选 is ticked: there are lines and every one is chosen."""
+        return bool(self.rows) and all(r.chosen for r in self.rows)
+
+    @property
+    def chosen_goods(self) -> bool:
+        """A goods line is chosen (the order ships or is collected; `placement.payment_methods_for`)."""
+        return any(not r.is_booking for r in self.chosen_rows)
+
+    @property
     def goods_fen(self) -> int:
-        return sum(r.line_total_fen for r in self.goods_rows if r.purchasable)
+        return sum(r.line_total_fen for r in self.goods_rows if r.purchasable and r.chosen)
 
     @property
     def bookings_fen(self) -> int:
-        return sum(r.line_total_fen for r in self.booking_rows if r.purchasable)
+        return sum(r.line_total_fen for r in self.booking_rows if r.purchasable and r.chosen)
 
     @property
     def booking_methods(self) -> list[tuple[str, ...]]:
-        """The payment methods each booking line allows (`placement.payment_methods_for`)."""
-        return [r.booking.methods for r in self.booking_rows if r.booking is not None]
+        """The payment methods each chosen booking line allows (`placement.payment_methods_for`)."""
+        return [r.booking.methods for r in self.booking_rows if r.booking is not None and r.chosen]
 
 
 def _quote_or_none(line: CartLine, *, now: datetime) -> BookingQuote | None:
@@ -433,13 +523,25 @@ def _booking_row(line: CartLine, *, now: datetime) -> CartRow:
     )
 
 
-def cart_summary(cart: Cart | None, *, pickup: bool = False, today=None, now: datetime | None = None) -> CartSummary:
+def cart_summary(
+    cart: Cart | None,
+    *,
+    pickup: bool = False,
+    today=None,
+    now: datetime | None = None,
+    chosen_only: bool = False,
+) -> CartSummary:
     """Current prices and availability next to what the buyer saw; an estimate of shipping. A product
     without valid food-safety papers today is not purchasable (`papers_gap` says why). Booking lines
-    are priced and checked by tourism (no hold yet: that is checkout's)."""
+    are priced and checked by tourism (no hold yet: that is checkout's).
+
+    Every line is a row (the cart page shows the lines not chosen too, dimmed), or with `chosen_only`
+    (the checkout) only the chosen ones; the figures — subtotal, shipping per station, total,
+    `can_checkout` — are those of the chosen lines either way, so the cart page's total is what the
+    checkout asks and places."""
     rows: list[CartRow] = []
     by_station: dict[int, list[int]] = {}
-    lines = list(cart.lines) if cart else []
+    lines = chosen_lines(cart) if chosen_only else (list(cart.lines) if cart else [])
     product_ids = [ln.product_id for ln in lines if ln.product_id]
     gaps = paper_gaps(product_ids, today=today or local_date(now_utc())) if product_ids else {}
     for line in lines:
@@ -463,12 +565,13 @@ def cart_summary(cart: Cart | None, *, pickup: bool = False, today=None, now: da
                 papers_gap=gap,
             )
         )
-        if purchasable:
+        if purchasable and line.selected:
             entry = by_station.setdefault(product.station_id, [0, 0])
             entry[0] += product.price_fen * line.quantity
             entry[1] += product.weight_g * line.quantity
-    subtotal = sum(r.line_total_fen for r in rows if r.purchasable)
+    chosen = [r for r in rows if r.chosen]
+    subtotal = sum(r.line_total_fen for r in chosen if r.purchasable)
     shipping = sum(shipping_fen(weight_g=w, goods_fen=g, pickup=pickup) for g, w in by_station.values())
     has_changes = any(r.price_changed or r.short or not r.purchasable for r in rows)
-    can_checkout = bool(rows) and all(r.purchasable and not r.short for r in rows)
+    can_checkout = bool(chosen) and all(r.purchasable and not r.short for r in chosen)
     return CartSummary(rows, subtotal, shipping, subtotal + shipping, has_changes, can_checkout)

@@ -52,7 +52,7 @@ from orders.models import (
     ShipmentStatus,
 )
 from orders.providers import card_payments_enabled
-from orders.services.cart import MAX_CART_LINES, check_quantity
+from orders.services.cart import MAX_CART_LINES, check_quantity, chosen_lines
 from orders.services.common import notify
 from orders.services.limits import lock_pay_later, open_orders_column, open_pay_later_orders, refuse_over_cap
 from orders.services.shipping import shipping_fen
@@ -584,17 +584,22 @@ def place_order(req: PlacementRequest, *, buyer, now: datetime, shown_total_fen:
 
 
 def request_from_cart(cart: Cart, **kwargs) -> PlacementRequest:
+    """The placement of the cart's CHOSEN lines (勾选, `orders.services.cart.chosen_lines`)."""
+    lines = chosen_lines(cart)
     return PlacementRequest(
-        items=[(l.product_id, l.quantity) for l in cart.lines if l.kind == "product" and l.product_id is not None],
-        bookings=[item_of(l) for l in cart.lines if l.kind == "booking"],
+        items=[(l.product_id, l.quantity) for l in lines if l.kind == "product" and l.product_id is not None],
+        bookings=[item_of(l) for l in lines if l.kind == "booking"],
         **kwargs,
     )
 
 
 def place_cart_order(cart: Cart, *, buyer, now: datetime, shown_total_fen: int | None = None, **kwargs) -> Order:
-    """Place the cart's contents and empty the cart (same transaction)."""
+    """Place the cart's chosen lines and remove them from the cart (same transaction); the lines not
+    chosen stay in the cart, unchosen. Nothing chosen is refused (422 `no_items`) by `place_order`."""
+    placed = chosen_lines(cart)
     order = place_order(request_from_cart(cart, **kwargs), buyer=buyer, now=now, shown_total_fen=shown_total_fen)
-    cart.lines.clear()
+    for line in placed:
+        cart.lines.remove(line)
     cart.updated_at = now
     db.session.flush()
     return order

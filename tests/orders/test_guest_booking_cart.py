@@ -84,8 +84,11 @@ def test_a_guest_who_books_goes_to_checkout_signs_up_and_keeps_goods_and_stay(cl
     assert cart.user_id == db.session.scalar(sa.select(User.id).where(User.email == "guest@test.cn"))
     kinds = sorted((ln.kind, ln.product_id, ln.listing_id, ln.check_in) for ln in cart.lines)
     assert kinds == [("booking", None, listing.id, _day(10)), ("product", product.id, None, None)]
+    # 预订 checks out the stay alone: the goods stay in the cart, not chosen (docs/journeys.md)
+    assert {(ln.kind, ln.selected) for ln in cart.lines} == {("booking", True), ("product", False)}
     checkout = client.get("/checkout").get_data(as_text=True)
-    assert "三江腌菜" in checkout and "罗渡山居" in checkout and _day(12).isoformat() in checkout
+    assert "罗渡山居" in checkout and _day(12).isoformat() in checkout and "三江腌菜" not in checkout
+    assert "三江腌菜" in client.get("/cart").get_data(as_text=True)
 
 
 def test_signing_in_with_the_same_stay_in_both_carts_keeps_one_line_with_the_guests_choice(client, db, auth):
