@@ -315,6 +315,9 @@ def cart_choose(line_id: int):
         return redirect(url_for("orders.cart_page"), 303)
     carts.choose_line(cart, line_id, chosen, now=now_utc())  # not this cart's line: a 404, nothing changed
     commit()
+    if request.form.get("then") == "checkout":  # the checkout's 去掉这一项，结算其余: back to the rest
+        flash(_("已去掉这一项，它还在购物车里（未勾选）；请确认其余的订单"), "info")
+        return redirect(url_for("orders.checkout"), 303)
     return redirect(url_for("orders.cart_page", _anchor=f"line-{line_id}"), 303)
 
 
@@ -383,6 +386,14 @@ def _mark_address_fields(form, exc: DomainError) -> None:
             field.errors = list(field.errors) + [ADDRESS_FIELD_WORDS.get(why, exc.message)]
 
 
+def _checkout_summary(cart, *, pickup: bool):
+    """The chosen lines as the checkout shows them (shipped, or collected when `pickup`) and the totals
+    of both deliveries, which the page's delivery switch shows and sends back (`shown_total_*`)."""
+    ship = carts.cart_summary(cart, chosen_only=True)
+    collected = carts.cart_summary(cart, pickup=True, chosen_only=True)
+    return (collected if pickup else ship), {"ship": ship.total_fen, "pickup": collected.total_fen}
+
+
 @bp.route("/checkout", methods=["GET", "POST"])
 @login_required
 def checkout():
@@ -401,7 +412,7 @@ def checkout():
     stations = db.session.scalars(sa.select(Station).order_by(Station.code)).all()
     form.pickup_station_id.choices = [SelectChoice(s.id, f"{s.name}（{s.address}）") for s in stations]
     pickup = (form.delivery.data or "ship") == "pickup"
-    summary = carts.cart_summary(cart, pickup=pickup, chosen_only=True)
+    summary, totals = _checkout_summary(cart, pickup=pickup)
     if not summary.goods_rows:  # bookings only: nothing is shipped or collected
         form.delivery.data, pickup = "ship", False
     choices = _payment_choices(summary)
@@ -412,11 +423,8 @@ def checkout():
         form.payment_method.data = default_payment_method(form.delivery.data or "ship")
         if choices and form.payment_method.data not in {v for v, _label in choices}:
             form.payment_method.data = choices[0][0]
-    totals = {
-        "ship": carts.cart_summary(cart, chosen_only=True).total_fen,
-        "pickup": carts.cart_summary(cart, pickup=True, chosen_only=True).total_fen,
-    }
     status = 200
+    left_out = None
     if form.validate_on_submit():
         now = now_utc()
         try:
@@ -454,11 +462,8 @@ def checkout():
             _mark_address_fields(form, exc)
             status = exc.status
             cart = _current_cart()
-            summary = carts.cart_summary(cart, pickup=pickup, chosen_only=True)
-            totals = {
-                "ship": carts.cart_summary(cart, chosen_only=True).total_fen,
-                "pickup": carts.cart_summary(cart, pickup=True, chosen_only=True).total_fen,
-            }
+            left_out = carts.refused_line(cart, exc)  # offered: leave that line out, place the rest
+            summary, totals = _checkout_summary(cart, pickup=pickup)
         else:
             code = order.code
             flash(_("订单已提交，订单号 %(code)s", code=code), "success")
@@ -476,6 +481,7 @@ def checkout():
         ship_payment_default=default_payment_method("ship"),
         addresses=addresses,
         stations=stations,
+        left_out=left_out,
     ), status
 
 

@@ -295,6 +295,25 @@ def chosen_lines(cart: Cart | None) -> list[CartLine]:
     return [line for line in cart.lines if line.selected] if cart is not None else []
 
 
+def refused_line(cart: Cart | None, exc: DomainError) -> CartLine | None:
+    """The chosen line a refused checkout names when the refusal is that line's alone (409: a product
+    sold out, withdrawn or without papers, a stay or session without room) and other chosen lines remain:
+    the checkout offers to leave it out and place the rest (the order is all or nothing unless the buyer,
+    told which line failed, accepts the rest). None for any other refusal."""
+    if cart is None or exc.status != 409:
+        return None
+    chosen = chosen_lines(cart)
+    fields = exc.fields or {}
+    found = None
+    if "product_id" in fields:
+        found = next((l for l in chosen if l.kind == "product" and str(l.product_id) == fields["product_id"]), None)
+    elif "listing_id" in fields:  # the listing's line, or of its lines the one of that day
+        of_listing = [l for l in chosen if l.kind == "booking" and str(l.listing_id) == fields["listing_id"]]
+        same_day = [l for l in of_listing if l.check_in is not None and l.check_in.isoformat() == fields.get("checkin")]
+        found = of_listing[0] if len(of_listing) == 1 else (same_day[0] if len(same_day) == 1 else None)
+    return found if found is not None and len(chosen) > 1 else None
+
+
 def remove_line(cart: Cart, line_id: int, *, now: datetime) -> None:
     cart.lines.remove(_line(cart, line_id))
     cart.updated_at = now

@@ -487,6 +487,100 @@ def test_web_checkout_names_the_booking_line_that_failed_and_keeps_the_cart(clie
     assert _count(db, Order) == 0 and _allocated(db, product) == 0 and _count(db, CartLine) == 2
 
 
+def _checkout_form(page: str, **extra) -> dict:
+    return {
+        "form_token": new_form_token(),
+        "address_id": 0,
+        "name": "王小明",
+        "phone": "13800000000",
+        "province": "江西省",
+        "city": "南昌市",
+        "district": "南昌县",
+        "line": "幸福路1号",
+        "delivery": "ship",
+        "payment_method": "card",
+        "shown_total_ship": re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1),
+        **extra,
+    }
+
+
+def test_a_refused_line_may_be_left_out_and_the_rest_placed_when_the_buyer_accepts(client, db, auth, fake_stripe):
+    """All or nothing, unless the buyer is told and accepts the rest: the stay's room went meanwhile, so
+    nothing is placed and the checkout names the stay and offers 去掉这一项，结算其余. Accepted, the stay
+    stays in the cart unchosen, the checkout shows the goods alone, and placing them charges the goods only."""
+    product = make_product(stock=10, price_fen=2000)
+    listing = make_listing(name="罗渡山居", units=1)
+    auth.login(make_user())
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    client.post(
+        "/cart/bookings",
+        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+    )
+    page = client.get("/checkout").get_data(as_text=True)
+    assert "去掉这一项" not in page  # offered only once a line is refused
+    make_booking(listing, check_in=_day(10), check_out=_day(11))  # someone else took the room meanwhile
+    refused = client.post("/checkout", data=_checkout_form(page))
+    assert refused.status_code == 409 and _count(db, Order) == 0 and _allocated(db, product) == 0
+    html = refused.get_data(as_text=True)
+    assert "「罗渡山居" in html and "去掉这一项，结算其余" in html
+    stay_line = db.session.scalar(sa.select(CartLine).where(CartLine.kind == "booking"))
+    action = f'action="/cart/lines/{stay_line.id}/selected"'
+    assert action in html
+    res = client.post(f"/cart/lines/{stay_line.id}/selected", data={"selected": "0", "then": "checkout"})
+    assert res.status_code == 303 and res.headers["Location"].endswith("/checkout")
+    page = client.get("/checkout").get_data(as_text=True)
+    assert "罗渡山居" not in page and product.name in page
+    placed = client.post("/checkout", data=_checkout_form(page))
+    assert placed.status_code == 303, placed.get_data(as_text=True)[:300]
+    order = db.session.scalar(sa.select(Order))
+    assert [line.kind for line in order.lines] == ["product"] and order.subtotal_fen == 2000
+    db.session.expire_all()
+    left = db.session.scalars(sa.select(CartLine)).all()
+    assert [(line.kind, line.selected) for line in left] == [("booking", False)]
+
+
+def test_a_sold_out_product_may_be_left_out_and_the_stay_placed(client, db, auth, fake_stripe):
+    """The same offer for a product line sold out between the cart and the checkout."""
+    from stock.models import StockRecord
+
+    product = make_product(name="三江腌菜", stock=1)
+    listing = make_listing(name="罗渡山居", units=1)
+    auth.login(make_user())
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    client.post(
+        "/cart/bookings",
+        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+    )
+    page = client.get("/checkout").get_data(as_text=True)
+    record = db.session.scalar(sa.select(StockRecord).where(StockRecord.product_id == product.id))
+    record.allocated = record.on_hand  # the last jar sold to someone else meanwhile
+    db.session.commit()
+    refused = client.post("/checkout", data=_checkout_form(page))
+    assert refused.status_code == 409 and _count(db, Order) == 0
+    html = refused.get_data(as_text=True)
+    assert "「三江腌菜」" in html and "去掉这一项，结算其余" in html
+    jar = db.session.scalar(sa.select(CartLine).where(CartLine.kind == "product"))
+    client.post(f"/cart/lines/{jar.id}/selected", data={"selected": "0", "then": "checkout"})
+    placed = client.post("/checkout", data=_checkout_form(client.get("/checkout").get_data(as_text=True)))
+    assert placed.status_code == 303
+    order = db.session.scalar(sa.select(Order))
+    assert [line.kind for line in order.lines] == ["booking"]
+
+
+def test_no_line_is_offered_to_leave_out_when_it_is_the_only_one(client, db, auth, fake_stripe):
+    listing = make_listing(name="罗渡山居", units=1)
+    auth.login(make_user())
+    client.post(
+        "/cart/bookings",
+        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+    )
+    page = client.get("/checkout").get_data(as_text=True)
+    make_booking(listing, check_in=_day(10), check_out=_day(11))
+    refused = client.post("/checkout", data=_checkout_form(page))
+    assert refused.status_code == 409 and "罗渡山居" in refused.get_data(as_text=True)
+    assert "去掉这一项" not in refused.get_data(as_text=True)
+
+
 def test_cart_booking_bad_input(client, db, auth):
     listing = make_listing(units=1)
     auth.login(make_user())
