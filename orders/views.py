@@ -315,9 +315,6 @@ def cart_choose(line_id: int):
         return redirect(url_for("orders.cart_page"), 303)
     carts.choose_line(cart, line_id, chosen, now=now_utc())  # not this cart's line: a 404, nothing changed
     commit()
-    if request.form.get("then") == "checkout":  # the checkout's 去掉这一项，结算其余: back to the rest
-        flash(_("已去掉这一项，它还在购物车里（未勾选）；请确认其余的订单"), "info")
-        return redirect(url_for("orders.checkout"), 303)
     return redirect(url_for("orders.cart_page", _anchor=f"line-{line_id}"), 303)
 
 
@@ -386,6 +383,20 @@ def _mark_address_fields(form, exc: DomainError) -> None:
             field.errors = list(field.errors) + [ADDRESS_FIELD_WORDS.get(why, exc.message)]
 
 
+def _leave_out(cart) -> bool:
+    """The refused checkout's 去掉这一项，结算其余 (`?leave_out=<line id>` on its form's POST): that line is
+    unticked — it stays in the cart — and the checkout is shown again with the rest and what was typed,
+    to be sent again; nothing is placed. Another cart's line is a 404. False when not asked."""
+    value = request.args.get("leave_out")
+    if value is None:
+        return False
+    line_id = _int_arg(value, "leave_out", maximum=MAX_ID)
+    carts.choose_line(cart, line_id, False, now=now_utc())
+    commit()
+    flash(_("已去掉这一项，它还在购物车里（未勾选）；请确认其余的订单"), "info")
+    return True
+
+
 def _checkout_summary(cart, *, pickup: bool):
     """The chosen lines as the checkout shows them (shipped, or collected when `pickup`) and the totals
     of both deliveries, which the page's delivery switch shows and sends back (`shown_total_*`)."""
@@ -401,6 +412,8 @@ def checkout():
     if cart is None or not cart.lines:
         flash(_("购物车是空的"), "info")
         return redirect(url_for("orders.cart_page"))
+    # 去掉这一项，结算其余: a button of the refused checkout's form, so what was typed comes back with the rest
+    leaving_out = request.method == "POST" and _leave_out(cart)
     if not carts.chosen_lines(cart):
         flash(_("请先勾选要结算的商品或预订"), "info")
         return redirect(url_for("orders.cart_page"))
@@ -425,7 +438,7 @@ def checkout():
             form.payment_method.data = choices[0][0]
     status = 200
     left_out = None
-    if form.validate_on_submit():
+    if not leaving_out and form.validate_on_submit():
         now = now_utc()
         try:
             if not summary.goods_rows:

@@ -524,12 +524,13 @@ def test_a_refused_line_may_be_left_out_and_the_rest_placed_when_the_buyer_accep
     html = refused.get_data(as_text=True)
     assert "「罗渡山居" in html and "去掉这一项，结算其余" in html
     stay_line = db.session.scalar(sa.select(CartLine).where(CartLine.kind == "booking"))
-    action = f'action="/cart/lines/{stay_line.id}/selected"'
-    assert action in html
-    res = client.post(f"/cart/lines/{stay_line.id}/selected", data={"selected": "0", "then": "checkout"})
-    assert res.status_code == 303 and res.headers["Location"].endswith("/checkout")
-    page = client.get("/checkout").get_data(as_text=True)
-    assert "罗渡山居" not in page and product.name in page
+    assert f'formaction="/checkout?leave_out={stay_line.id}"' in html
+    typed = _checkout_form(page, name="李四")
+    shown = client.post(f"/checkout?leave_out={stay_line.id}", data=typed)
+    assert shown.status_code == 200 and _count(db, Order) == 0  # shown again, nothing placed
+    page = shown.get_data(as_text=True)
+    assert "罗渡山居" not in page and product.name in page and 'value="李四"' in page  # what was typed, kept
+    assert "它还在购物车里" in page
     placed = client.post("/checkout", data=_checkout_form(page))
     assert placed.status_code == 303, placed.get_data(as_text=True)[:300]
     order = db.session.scalar(sa.select(Order))
@@ -560,11 +561,27 @@ def test_a_sold_out_product_may_be_left_out_and_the_stay_placed(client, db, auth
     html = refused.get_data(as_text=True)
     assert "「三江腌菜」" in html and "去掉这一项，结算其余" in html
     jar = db.session.scalar(sa.select(CartLine).where(CartLine.kind == "product"))
-    client.post(f"/cart/lines/{jar.id}/selected", data={"selected": "0", "then": "checkout"})
-    placed = client.post("/checkout", data=_checkout_form(client.get("/checkout").get_data(as_text=True)))
+    page = client.post(f"/checkout?leave_out={jar.id}", data=_checkout_form(page)).get_data(as_text=True)
+    placed = client.post("/checkout", data=_checkout_form(page))
     assert placed.status_code == 303
     order = db.session.scalar(sa.select(Order))
     assert [line.kind for line in order.lines] == ["booking"]
+
+
+def test_leaving_out_another_carts_line_or_a_bad_id_changes_nothing(client, db, auth, fake_stripe):
+    product = make_product(stock=10)
+    other = make_user()
+    auth.login(other)
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    theirs = db.session.scalar(sa.select(CartLine.id))
+    client.post("/logout")
+    auth.login(make_user())
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 2})
+    page = client.get("/checkout").get_data(as_text=True)
+    assert client.post(f"/checkout?leave_out={theirs}", data=_checkout_form(page)).status_code == 404
+    assert client.post("/checkout?leave_out=abc", data=_checkout_form(page)).status_code == 422
+    db.session.expire_all()
+    assert all(db.session.scalars(sa.select(CartLine.selected)).all()) and _count(db, Order) == 0
 
 
 def test_no_line_is_offered_to_leave_out_when_it_is_the_only_one(client, db, auth, fake_stripe):
