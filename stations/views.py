@@ -490,20 +490,26 @@ def _receive_form(record: StockRecord) -> ReceiveForm:
 @bp.get("/stock/<int:record_id>")
 @role_required(Role.OPERATOR)
 def stock_record(record_id: int):
-    record = _record(record_id)
+    return _stock_record_page(_record(record_id))
+
+
+def _stock_record_page(record: StockRecord, *, receive_form=None, correct_form=None, status: int = 200):
+    """The stock record's page; `receive_form`, `correct_form`: a refused form shown again with what the
+    operator typed (quantity, dates, household, price), so that one wrong date costs one field, not six."""
     movements = stock_service.list_movements(record.id)
     lots = stock_service.record_lots(record.id)
-    return render_template(
+    page = render_template(
         "stations/stock_record.html",
         record=record,
         movements=movements,
         total=stock_service.movements_total(record.id),
-        receive_form=_receive_form(record),
-        correct_form=_correct_form(record),
+        receive_form=receive_form or _receive_form(record),
+        correct_form=correct_form or _correct_form(record),
         lots=lots,
         lot_codes={lot.id: lot.code for lot in lots},
         refund_orders=restock_references(m.refund_request_id for m in movements),
     )
+    return page, status
 
 
 def _correct_form(record: StockRecord) -> CorrectForm:
@@ -522,7 +528,7 @@ def receive(record_id: int):
     back = url_for(".stock_record", record_id=record.id)
     if not form.validate_on_submit():
         flash_form_errors(form)
-        return redirect(back)
+        return _stock_record_page(record, receive_form=form, status=422)
     now = now_utc()
 
     def receive_and_credit():
@@ -541,20 +547,37 @@ def receive(record_id: int):
         lot = db.session.get(Lot, movement.lot_id) if movement.lot_id else None
         return credit_intake_purchase(lot, actor=current_user, now=now) if lot else None
 
-    with flash_domain_errors():
+    try:
         record_purchase = create_once(form, "stations.stock_receive", receive_and_credit, now=now, done=back)
-        if record_purchase is not None:
-            flash(
-                _(
-                    "已入库 %(n)s，收购款 %(amount)s 已记入农户收益",
-                    n=form.quantity.data,
-                    amount=format_yuan(record_purchase.total_fen),
-                ),
-                "success",
-            )
-        else:
-            flash(_("已入库 %(n)s", n=form.quantity.data), "success")
+    except DomainError as exc:
+        return _refused_stock_form(record_id, form, exc, receive=True)
+    if record_purchase is not None:
+        flash(
+            _(
+                "已入库 %(n)s，收购款 %(amount)s 已记入农户收益",
+                n=form.quantity.data,
+                amount=format_yuan(record_purchase.total_fen),
+            ),
+            "success",
+        )
+    else:
+        flash(_("已入库 %(n)s", n=form.quantity.data), "success")
     return redirect(back)
+
+
+def _refused_stock_form(record_id: int, form, exc: DomainError, *, receive: bool):
+    """A stock service refused the intake or the correction: roll back, say why at the top and under the
+    field it names (`best_before_date`, `purchase_price_fen` -> `purchase_price`), and show the form again
+    as typed."""
+    rollback()
+    flash(exc.message, "error")
+    for name in exc.fields:
+        field = getattr(form, name.removesuffix("_fen"), None)
+        if field is not None:
+            field.errors = list(field.errors) + [exc.message]
+    record = _record(record_id)
+    forms = {"receive_form": form} if receive else {"correct_form": form}
+    return _stock_record_page(record, status=exc.status, **forms)
 
 
 @bp.post("/stock/<int:record_id>/correct")
@@ -565,10 +588,10 @@ def correct(record_id: int):
     back = url_for(".stock_record", record_id=record.id)
     if not form.validate_on_submit():
         flash_form_errors(form)
-        return redirect(back)
+        return _stock_record_page(record, correct_form=form, status=422)
     now = now_utc()
-    with flash_domain_errors():
-        lot = db.session.get(Lot, form.lot_id.data) if form.lot_id.data else None
+    lot = db.session.get(Lot, form.lot_id.data) if form.lot_id.data else None
+    try:
         create_once(
             form,
             "stations.stock_correct",
@@ -578,7 +601,9 @@ def correct(record_id: int):
             now=now,
             done=back,
         )
-        flash(_("库存已调整"), "success")
+    except DomainError as exc:
+        return _refused_stock_form(record_id, form, exc, receive=False)
+    flash(_("库存已调整"), "success")
     return redirect(back)
 
 

@@ -77,12 +77,12 @@ def test_receive_and_correct_pages_write_movements(db, world, client, auth):
     response = client.post(
         f"/station/stock/{record_id}/correct", data={"form_token": new_form_token(), "delta": "-2", "reason": ""}
     )
-    assert response.status_code == 302
+    assert response.status_code == 422  # refused: the page again, with the reason
     response = client.post(
         f"/station/stock/{record_id}/receive",
         data={"form_token": new_form_token(), "quantity": "-4", "from_household_id": "0"},
     )
-    assert response.status_code == 302
+    assert response.status_code == 422
     db.session.expire_all()
     record = db.session.get(StockRecord, record_id)
     assert record.on_hand == 26 and movements_total(record_id) == 26
@@ -248,3 +248,53 @@ def test_the_price_form_refuses_a_price_above_the_ceiling_as_too_high(db, world,
     assert "价格必须大于零" not in page and "价格不能超过 ¥1,000,000.00" in page
     db.session.expire_all()
     assert db.session.get(type(product), product.id).price_fen == before
+
+
+def test_a_refused_intake_is_shown_again_as_typed_and_receives_nothing(db, world, client, auth):
+    """A wrong best-before date on a phone: the operator fixes that one field, not the quantity, dates,
+    household, source and price again (the page once redirected and lost them all)."""
+    auth.login(world.a.operator)
+    record_id = world.a.product.stock.id
+    before = movements_total(record_id)
+    typed = {
+        "form_token": new_form_token(),
+        "quantity": "7",
+        "harvest_date": "2026-11-26",
+        "best_before_date": "2026-11-20",  # before the harvest
+        "lot_note": "晚稻第二批",
+        "from_household_id": str(world.a.h2.id),
+        "acquisition": "purchased",
+        "purchase_price": "3.50",
+    }
+    response = client.post(f"/station/stock/{record_id}/receive", data=typed)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "保质期不能早于采收/生产日期" in page
+    for value in ("7", "2026-11-26", "2026-11-20", "晚稻第二批", "3.50"):
+        assert f'value="{value}"' in page, value
+    assert f'<option selected value="{world.a.h2.id}">' in page or f'value="{world.a.h2.id}" selected' in page
+    assert 'value="purchased" selected' in page or '<option selected value="purchased">' in page
+    assert movements_total(record_id) == before
+
+    form_refused = client.post(
+        f"/station/stock/{record_id}/receive",
+        data={**typed, "best_before_date": "", "purchase_price": "", "form_token": new_form_token()},
+    )
+    assert form_refused.status_code == 422
+    page = form_refused.get_data(as_text=True)
+    assert "收购须填写收购单价" in page and 'value="晚稻第二批"' in page and 'value="7"' in page
+    assert movements_total(record_id) == before
+
+
+def test_a_refused_count_correction_is_shown_again_as_typed(db, world, client, auth):
+    auth.login(world.a.operator)
+    record_id = world.a.product.stock.id
+    before = movements_total(record_id)
+    response = client.post(
+        f"/station/stock/{record_id}/correct",
+        data={"form_token": new_form_token(), "delta": "-100000", "reason": "盘点少了"},
+    )
+    assert response.status_code in (409, 422)
+    page = response.get_data(as_text=True)
+    assert 'value="-100000"' in page and 'value="盘点少了"' in page
+    assert movements_total(record_id) == before
