@@ -160,9 +160,15 @@ def index():
 def shipment(code: str):
     """The shipment, and the forms of exactly the steps the service would take now (`fulfilment.offered_steps`:
     the template picks a step's form, it states no rule of its own)."""
-    s = _shipment(code)
+    return _shipment_page(_shipment(code))
+
+
+def _shipment_page(s, *, typed: dict | None = None, status: int = 200):
+    """The shipment's page; `typed`: what the operator typed into a step the service refused (its `action`,
+    `pickup_code`, `cash_received`, `tracking_number`, `lots` by line id), shown again in that step's form —
+    at the counter, with the buyer waiting, one wrong figure costs one field, not the code and the cash."""
     cash_in_book = cash.taken_entry(s.id) is not None
-    return render_template(
+    page = render_template(
         "stations/shipment.html",
         shipment=s,
         order=s.order,
@@ -185,7 +191,9 @@ def shipment(code: str):
         max_failures=fulfilment.PICKUP_MAX_FAILURES,
         pickup_waiting=fulfilment.not_yet_at_pickup_station(s) if s.order.delivery == "pickup" else [],
         now=now_utc(),
+        typed=typed or {},
     )
+    return page, status
 
 
 def _action_question(s, action: str) -> str | None:
@@ -212,15 +220,15 @@ def shipment_action(code: str):
     if not form.validate_on_submit() or form.action.data not in fulfilment.ACTIONS:
         if form.cash_received.errors:
             flash_form_errors(form)
-        else:
-            flash(_("无效的操作"), "error")
+            return _shipment_page(s, typed=_typed(form, s), status=422)
+        flash(_("无效的操作"), "error")
         return redirect(url_for(".shipment", code=s.code))
     # a step that cannot be taken now is refused at once, as the step itself would refuse it, before any
     # confirmation is asked (the step asks the same predicates again under its locks)
     refusal = fulfilment.step_refusal(current_user, s, form.action.data, tracking_number=form.tracking_number.data)
     if refusal is not None:
         flash(refusal.message, "error")
-        return redirect(url_for(".shipment", code=s.code))
+        return _shipment_page(s, typed=_typed(form, s), status=refusal.status)
     question = _action_question(s, form.action.data)
     try:
         if question is not None and form.action.data == "pickup" and not confirmed():
@@ -253,10 +261,23 @@ def shipment_action(code: str):
             flash(
                 ngettext("取货码错误（还可尝试 %(num)s 次）", "取货码错误（还可尝试 %(num)s 次）", int(left)), "error"
             )
+        return _shipment_page(_shipment(code), typed=_typed(form, s), status=exc.status)
     except DomainError as exc:
         rollback()
         flash(exc.message, "error")
+        return _shipment_page(_shipment(code), typed=_typed(form, s), status=exc.status)
     return redirect(url_for(".shipment", code=s.code))
+
+
+def _typed(form: ActionForm, s) -> dict:
+    """What the operator typed into a refused step's form, to fill it in again (see `_shipment_page`)."""
+    return {
+        "action": form.action.data,
+        "pickup_code": form.pickup_code.data or "",
+        "cash_received": form.cash_received.raw_data[0] if form.cash_received.raw_data else "",
+        "tracking_number": form.tracking_number.data or "",
+        "lots": _scanned_lots(s),
+    }
 
 
 def _scanned_lots(s) -> dict[int, str]:

@@ -107,8 +107,12 @@ def test_shipment_page_walks_the_workflow_by_forms(db, world, client, auth):
     code = order.shipments[0].code
     auth.login(world.a.operator)
     assert client.get(f"/station/shipments/{code}").status_code == 200
-    for data in ({"action": "accept"}, {"action": "pack"}, {"action": "ship", "tracking_number": "", "confirm": "1"}):
-        assert client.post(f"/station/shipments/{code}/action", data=data).status_code == 302
+    for data, status in (
+        ({"action": "accept"}, 302),
+        ({"action": "pack"}, 302),
+        ({"action": "ship", "tracking_number": "", "confirm": "1"}, 422),  # refused: the page again, as typed
+    ):
+        assert client.post(f"/station/shipments/{code}/action", data=data).status_code == status
     db.session.expire_all()
     assert db.session.scalar(sa.select(Shipment.status).where(Shipment.code == code)) == "packed"
     client.post(
