@@ -3,14 +3,16 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from tests.tourism.factories import make_booking, make_listing, make_session
-from tourism.models import BookingStatus, Closure, Holiday
+from tourism.models import BookingStatus, Closure, Holiday, ListingKind
 from tourism.services.availability import (
     ListingFilter,
     listing_calendar,
     nights,
+    read_occupancy,
     search_listings,
     session_remaining,
     stay_availability,
+    ticket_availability,
 )
 from tourism.services.pricing import stay_total_fen
 
@@ -57,6 +59,58 @@ def test_session_remaining_subtracts_guests(db, now):
     make_booking(listing, check_in=D, guests=4, session=session)
     make_booking(listing, check_in=D, guests=3, session=session, status=BookingStatus.EXPIRED)
     assert session_remaining(session, now=now) == 6
+
+
+def day(n: int) -> date:
+    """D and the days after it."""
+    return D + timedelta(days=n)
+
+
+def test_the_occupancy_of_several_lines_read_at_once_says_what_each_lines_own_reads_say(db, now):
+    """The cart quotes all its booking lines with one read of the bookings and one of the closures over the
+    span of their dates (`read_occupancy`); what it says of each stay's nights, ticket day and session, for
+    any dates inside the span, is what `stay_availability`, `ticket_availability` and `session_remaining` say."""
+    stay = make_listing(units=3)
+    ticket = make_listing(kind=ListingKind.TICKET, units=10, max_guests=5)
+    experience = make_listing(kind=ListingKind.EXPERIENCE, max_guests=10)
+    session = make_session(experience, day=day(3), capacity=6)
+    make_booking(stay, check_in=day(-2), check_out=day(1))  # begins before the span
+    make_booking(
+        stay,
+        check_in=day(1),
+        check_out=day(3),
+        units=2,
+        status=BookingStatus.HELD,
+        expires_at=now + timedelta(minutes=5),
+    )
+    make_booking(stay, check_in=day(1), check_out=day(2), status=BookingStatus.HELD, expires_at=now)  # lapsed
+    make_booking(stay, check_in=day(2), check_out=day(4), status=BookingStatus.CANCELED)
+    make_booking(ticket, check_in=day(1), guests=3)
+    make_booking(ticket, check_in=day(1), guests=2, status=BookingStatus.CHECKED_IN)
+    make_booking(ticket, check_in=day(2), guests=4, status=BookingStatus.CANCELED)
+    make_booking(experience, check_in=day(3), guests=4, session=session)
+    for listing, closed in ((stay, day(4)), (ticket, day(2)), (ticket, day(9))):
+        db.session.add(Closure(listing_id=listing.id, closed_date=closed, reason="", created_at=now))
+    db.session.flush()
+    stay_type, ticket_type = stay.unit_types[0], ticket.unit_types[0]
+    occupancy = read_occupancy(
+        [stay_type.id, ticket_type.id, session.unit_type_id],
+        [session.id],
+        [stay.id, ticket.id, experience.id],
+        D,
+        day(6),
+        now=now,
+    )
+    for start, end in ((D, day(6)), (day(1), day(3)), (day(4), day(5))):
+        assert occupancy.stay_free(stay_type, start, end) == stay_availability(stay_type, start, end, now=now)
+        assert occupancy.ticket_free(ticket_type, start, end) == ticket_availability(ticket_type, start, end, now=now)
+    assert occupancy.stay_free(stay_type, D, day(5)) == {D: 2, day(1): 1, day(2): 1, day(3): 3, day(4): 0}
+    assert occupancy.ticket_free(ticket_type, day(1), day(3)) == {day(1): 5, day(2): 0}
+    assert occupancy.session_free(session, experience.id) == session_remaining(session, now=now) == 2
+    db.session.add(Closure(listing_id=experience.id, closed_date=day(3), reason="", created_at=now))
+    db.session.flush()
+    closed = read_occupancy([session.unit_type_id], [session.id], [experience.id], day(3), day(4), now=now)
+    assert closed.session_free(session, experience.id) == session_remaining(session, now=now) == 0
 
 
 def test_stay_price_uses_weekend_and_holiday_prices(db):

@@ -200,8 +200,20 @@ def ticket_availability(
         .group_by(Booking.check_in_date)
     )
     taken = {day: int(total) for day, total in db.session.execute(_exclude(query, exclude_booking_id))}
-    closed = closed_dates(unit_type.listing_id, start, end)
+    return _free_quota(unit_type, taken, closed_dates(unit_type.listing_id, start, end), start, end)
+
+
+def _free_quota(
+    unit_type: UnitType, taken: dict[date, int], closed: set[date], start: date, end: date
+) -> dict[date, int]:
+    """A ticket's rule: each day of [start, end) has `units` people, less the guests booked (`taken`), none
+    when closed."""
     return {day: 0 if day in closed else max(0, unit_type.units - taken.get(day, 0)) for day in nights(start, end)}
+
+
+def _free_places(session: Session, taken: int, closed: set[date]) -> int:
+    """A session's rule: its capacity less the places booked (`taken`), none on a closed date."""
+    return 0 if session.session_date in closed else max(0, session.capacity - taken)
 
 
 def places_taken(session_id, now) -> sa.Select:
@@ -218,10 +230,103 @@ def session_remaining(session: Session, *, now: datetime, exclude_booking_id: in
     listing_id = db.session.execute(
         sa.select(UnitType.listing_id).where(UnitType.id == session.unit_type_id)
     ).scalar_one()
-    if session.session_date in closed_dates(listing_id, session.session_date, session.session_date + timedelta(days=1)):
+    closed = closed_dates(listing_id, session.session_date, session.session_date + timedelta(days=1))
+    if closed:
         return 0
     taken = int(db.session.scalar(_exclude(places_taken(session.id, now), exclude_booking_id)) or 0)
-    return max(0, session.capacity - taken)
+    return _free_places(session, taken, closed)
+
+
+# --- several lines at once (the cart's quotes) --------------------------------------------------
+
+
+@dataclass
+class Occupancy:
+    """What the bookings and closures take of several unit types, sessions and listings over one span of
+    dates, read at once (`read_occupancy`: two statements whatever the number of lines) for the cart's
+    booking lines, which are quoted together (`booking.CartBookings.quote_many`). Its answers are those of
+    `stay_availability`, `ticket_availability` and `session_remaining` for any dates inside the span: the
+    same rules (`_free_rooms`, `_free_quota`, `_free_places`) over rows read once instead of per line."""
+
+    #: Bookings occupying the span at `now`, by unit type: (check-in, check-out, units, guests).
+    bookings: dict[int, list[tuple[date, date, int, int]]] = field(default_factory=dict)
+    #: Places taken by session (`places_taken`).
+    session_guests: dict[int, int] = field(default_factory=dict)
+    #: Closed dates of the span, by listing.
+    closed: dict[int, set[date]] = field(default_factory=dict)
+
+    def stay_free(self, unit_type: UnitType, start: date, end: date) -> dict[date, int]:
+        """`stay_availability(unit_type, start, end)`."""
+        stays = [(d1, d2, units) for d1, d2, units, _guests in self.bookings.get(unit_type.id, ())]
+        closed = self.closed.get(unit_type.listing_id, set())
+        return _free_rooms(unit_type, rooms_per_night(stays, start, end), closed, start, end)
+
+    def ticket_free(self, unit_type: UnitType, start: date, end: date) -> dict[date, int]:
+        """`ticket_availability(unit_type, start, end)`: the guests booked per day of [start, end)."""
+        taken: dict[date, int] = defaultdict(int)
+        for day, _d2, _units, guests in self.bookings.get(unit_type.id, ()):
+            if start <= day < end:
+                taken[day] += guests
+        return _free_quota(unit_type, taken, self.closed.get(unit_type.listing_id, set()), start, end)
+
+    def session_free(self, session: Session, listing_id: int) -> int:
+        """`session_remaining(session)` (`listing_id`: the session's listing, whose closures count)."""
+        taken = self.session_guests.get(session.id, 0)
+        return _free_places(session, taken, self.closed.get(listing_id, set()))
+
+
+def _occupancy_statements() -> tuple[sa.Select, sa.Select]:
+    """`read_occupancy`'s two statements, with bind parameters (built once per process)."""
+    param = sa.bindparam
+    in_span = sa.and_(
+        Booking.unit_type_id.in_(param("unit_type_ids", expanding=True)),
+        Booking.check_in_date < param("end"),
+        Booking.check_out_date > param("start"),
+    )
+    bookings = sa.select(
+        Booking.unit_type_id,
+        Booking.session_id,
+        Booking.check_in_date,
+        Booking.check_out_date,
+        Booking.units,
+        Booking.guests,
+    ).where(
+        # a session's places are all its bookings, whatever their dates (`places_taken`)
+        sa.or_(in_span, Booking.session_id.in_(param("session_ids", expanding=True))),
+        occupying(param("now")),
+    )
+    closures = sa.select(Closure.listing_id, Closure.closed_date).where(
+        Closure.listing_id.in_(param("listing_ids", expanding=True)),
+        Closure.closed_date >= param("start"),
+        Closure.closed_date < param("end"),
+    )
+    return bookings, closures
+
+
+def read_occupancy(unit_type_ids, session_ids, listing_ids, start: date, end: date, *, now: datetime) -> Occupancy:
+    """The bookings occupying at `now` of the unit types over [start, end) and of the sessions, and the
+    listings' closures over [start, end): one statement each. [start, end) is the span of all the lines'
+    dates (the first check-in to the last check-out), so that every line's dates are inside it; the rows
+    of the dates between the lines are read too and count for no line."""
+    bookings, closures = statement("tourism.occupancy", _occupancy_statements)
+    unit_type_ids, session_ids = set(unit_type_ids), set(session_ids)
+    occupancy = Occupancy()
+    params = {
+        "unit_type_ids": sorted(unit_type_ids),
+        "session_ids": sorted(session_ids),
+        "start": start,
+        "end": end,
+        "now": now,
+    }
+    for unit_type_id, session_id, d1, d2, units, guests in db.session.execute(bookings, params):
+        if unit_type_id in unit_type_ids and d1 < end and d2 > start:
+            occupancy.bookings.setdefault(unit_type_id, []).append((d1, d2, units, guests))
+        if session_id in session_ids:
+            occupancy.session_guests[session_id] = occupancy.session_guests.get(session_id, 0) + guests
+    params = {"listing_ids": sorted(set(listing_ids)), "start": start, "end": end}
+    for listing_id, day in db.session.execute(closures, params):
+        occupancy.closed.setdefault(listing_id, set()).add(day)
+    return occupancy
 
 
 def sessions_between(listing: Listing, start: date, end: date) -> list[Session]:

@@ -52,6 +52,11 @@ def stay_total_fen(
     return per_unit * units
 
 
-def per_person_total_fen(unit_type: UnitType, day: date, guests: int, *, kind: str) -> int:
-    holidays = holidays_between(day, day + timedelta(days=1))
+def per_person_total_fen(
+    unit_type: UnitType, day: date, guests: int, *, kind: str, holidays: set[date] | None = None
+) -> int:
+    """The price of `guests` people on `day` (an experience or a ticket). `holidays`: the holidays around
+    that day when the caller has them already (else they are read)."""
+    if holidays is None:
+        holidays = holidays_between(day, day + timedelta(days=1))
     return price_for_day(unit_type, day, kind=kind, holidays=holidays) * guests
