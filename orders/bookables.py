@@ -2,8 +2,9 @@
 
 Orders sits below tourism (docs/ARCHITECTURE.md), so the cart keeps a booking line as plain values
 (`BookingItem`: a listing id, dates, guests...) and asks the one registered `BookingLines` — tourism's,
-connected by `tourism.init_app` with `register` — to check and price it (`quote`, no locks: the cart
-page) and to hold it inside the checkout's transaction (`hold`: the same unit-type lock, availability
+connected by `tourism.init_app` with `register` — to check and price it (`quote`, no locks; the cart
+page and the checkout ask for all their lines at once with `quote_many`, a fixed number of statements
+whatever the number of lines) and to hold it inside the checkout's transaction (`hold`: the same unit-type lock, availability
 check, expiry and pay-on-arrival limits as `POST /bookings`). A refusal raises a `DomainError`; the
 checkout's transaction then rolls back whole, stock allocations included.
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from shop.errors import ValidationError
+from shop.errors import DomainError, ValidationError
 
 #: The payment methods a booking line may allow: card (online), arrival (cash to the host on
 #: arrival or at the gate).
@@ -85,6 +86,12 @@ class BookingLines(Protocol):
     def quote(self, item: BookingItem, *, now: datetime) -> BookingQuote:
         """Check and price one line without locks; raise a DomainError when it cannot be booked
         (unknown listing 404, bad dates or guests 422)."""
+        ...
+
+    def quote_many(self, items: list[BookingItem], *, now: datetime) -> list[BookingQuote | DomainError]:
+        """`quote` of every item, in their order, with a fixed number of statements whatever their number
+        (the cart page and the checkout quote all their booking lines with it). An item that cannot be
+        booked gets, in its place, the DomainError `quote` would raise for it; the others are quoted."""
         ...
 
     def hold(self, order, items: list[BookingItem], *, buyer, now: datetime, pay_on_arrival: bool) -> HeldLines:

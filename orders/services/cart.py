@@ -325,10 +325,10 @@ def acknowledge_prices(cart: Cart, *, now: datetime) -> None:
     for line in cart.lines:
         if line.product is not None:
             line.seen_price_fen = line.product.price_fen
-        elif line.kind == "booking":
-            quote = _quote_or_none(line, now=now)
-            if quote is not None:
-                line.seen_price_fen = quote.total_fen
+    booked = [line for line in cart.lines if line.product is None and line.kind == "booking"]
+    for line, answer in zip(booked, _quote_lines(booked, now=now)):
+        if isinstance(answer, BookingQuote):  # a line that cannot be booked keeps what was seen
+            line.seen_price_fen = answer.total_fen
     cart.updated_at = now
     db.session.flush()
 
@@ -507,17 +507,21 @@ class CartSummary:
         return [r.booking.methods for r in self.booking_rows if r.booking is not None and r.chosen]
 
 
-def _quote_or_none(line: CartLine, *, now: datetime) -> BookingQuote | None:
+def _quote_lines(lines: list[CartLine], *, now: datetime) -> list[BookingQuote | DomainError]:
+    """Tourism's answer for each booking line, in their order, all asked at once (`quote_many`: a fixed
+    number of statements whatever the number of lines): its quote, or why it cannot be booked any more
+    (the listing gone, the dates passed...). Without a provider every line gets that refusal."""
+    if not lines:
+        return []
     try:
-        return booking_lines().quote(item_of(line), now=now)
-    except DomainError:
-        return None
+        provider = booking_lines()
+    except DomainError as exc:
+        return [exc] * len(lines)
+    return provider.quote_many([item_of(line) for line in lines], now=now)
 
 
-def _booking_row(line: CartLine, *, now: datetime) -> CartRow:
-    try:
-        quote = booking_lines().quote(item_of(line), now=now)
-    except DomainError as exc:  # the listing is gone, the dates have passed...
+def _booking_row(line: CartLine, answer: BookingQuote | DomainError) -> CartRow:
+    if isinstance(answer, DomainError):  # the listing is gone, the dates have passed...
         return CartRow(
             line=line,
             product=None,
@@ -527,18 +531,18 @@ def _booking_row(line: CartLine, *, now: datetime) -> CartRow:
             available=0,
             purchasable=False,
             short=True,
-            problem=exc.message,
+            problem=answer.message,
         )
     return CartRow(
         line=line,
         product=None,
-        unit_price_fen=quote.total_fen,
-        line_total_fen=quote.total_fen,
-        price_changed=quote.total_fen != line.seen_price_fen,
-        available=1 if quote.available else 0,
-        purchasable=quote.available,
-        short=not quote.available,
-        booking=quote,
+        unit_price_fen=answer.total_fen,
+        line_total_fen=answer.total_fen,
+        price_changed=answer.total_fen != line.seen_price_fen,
+        available=1 if answer.available else 0,
+        purchasable=answer.available,
+        short=not answer.available,
+        booking=answer,
     )
 
 
@@ -552,20 +556,31 @@ def cart_summary(
 ) -> CartSummary:
     """Current prices and availability next to what the buyer saw; an estimate of shipping. A product
     without valid food-safety papers today is not purchasable (`papers_gap` says why). Booking lines
-    are priced and checked by tourism (no hold yet: that is checkout's).
+    are priced and checked by tourism, all at once (`_quote_lines`; no hold yet: that is checkout's).
 
     Every line is a row (the cart page shows the lines not chosen too, dimmed), or with `chosen_only`
     (the checkout) only the chosen ones; the figures — subtotal, shipping per station, total,
     `can_checkout` — are those of the chosen lines either way, so the cart page's total is what the
     checkout asks and places."""
+    rows, by_station = _priced_rows(cart, today=today, now=now, chosen_only=chosen_only)
+    return _summed(rows, by_station, pickup=pickup)
+
+
+def _priced_rows(
+    cart: Cart | None, *, today, now: datetime | None, chosen_only: bool
+) -> tuple[list[CartRow], dict[int, list[int]]]:
+    """The rows of `cart_summary`, and the chosen purchasable goods per station: [fen, grams] (what the
+    shipping of either delivery is computed from)."""
     rows: list[CartRow] = []
     by_station: dict[int, list[int]] = {}
     lines = chosen_lines(cart) if chosen_only else (list(cart.lines) if cart else [])
     product_ids = [ln.product_id for ln in lines if ln.product_id]
     gaps = paper_gaps(product_ids, today=today or local_date(now_utc())) if product_ids else {}
+    booked = [line for line in lines if line.kind == "booking"]
+    answers = iter(_quote_lines(booked, now=now or now_utc()))
     for line in lines:
         if line.kind == "booking":
-            rows.append(_booking_row(line, now=now or now_utc()))
+            rows.append(_booking_row(line, next(answers)))
             continue
         product = line.product
         available = product.available
@@ -588,6 +603,11 @@ def cart_summary(
             entry = by_station.setdefault(product.station_id, [0, 0])
             entry[0] += product.price_fen * line.quantity
             entry[1] += product.weight_g * line.quantity
+    return rows, by_station
+
+
+def _summed(rows: list[CartRow], by_station: dict[int, list[int]], *, pickup: bool) -> CartSummary:
+    """The figures of the chosen rows, shipped or collected (`pickup`)."""
     chosen = [r for r in rows if r.chosen]
     subtotal = sum(r.line_total_fen for r in chosen if r.purchasable)
     shipping = sum(shipping_fen(weight_g=w, goods_fen=g, pickup=pickup) for g, w in by_station.values())

@@ -799,8 +799,8 @@ def test_the_cart_shows_each_line_with_its_photo_as_my_orders_does(client, db, a
 
 def test_the_carts_booking_photos_are_read_with_their_listings_not_one_statement_per_line(client, db, auth):
     """The cart page reads a booking line's photo with the line's listing: no statement of its own per line,
-    so the cart with three booking lines sends no more photo reads than with one (each line's listing,
-    prices and room are still read line by line: `orders.services.cart.cart_summary` quotes one at a time)."""
+    so the cart with three booking lines sends no more photo reads than with one (the listings, prices and
+    rooms of all the lines are read together too: tests/orders/test_cart_booking_quotes.py)."""
     from tests.sql_count import count_statements
 
     auth.login(make_user())

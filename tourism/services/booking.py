@@ -39,22 +39,24 @@ from shop.auth.models import User
 from shop.celery import enqueue_after_commit
 from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret, typed_code, typed_numeric_code
 from shop.db import rollback, statement
-from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
+from shop.errors import Conflict, DomainError, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, record_statuses, transition
 from shop.money import apply_bps
 from shop.timeutil import local_date, to_local
 from tourism.models import Booking, BookingStatus, Listing, ListingImage, ListingKind, Session, UnitType
 from tourism.services.availability import (
+    Occupancy,
     closed_dates,
     payment_methods,
+    read_occupancy,
     session_remaining,
     stay_availability,
     stay_hold_check,
     ticket_availability,
 )
 from tourism.services.host_cash import take_arrival_cash
-from tourism.services.pricing import per_person_total_fen, stay_total_fen
+from tourism.services.pricing import holidays_between, per_person_total_fen, stay_total_fen
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +220,10 @@ def _unit_type_of(listing: Listing, unit_type_id: int | None) -> UnitType:
     raise ValidationError("unknown_unit_type", fields={"unit_type_id": "unknown"})
 
 
-def _validate(req: BookingRequest, listing: Listing, *, now: datetime):
-    """Check the request; return (unit_type, session, check_in, check_out) — no locks, no prices."""
+def _validate(req: BookingRequest, listing: Listing, *, now: datetime, sessions: dict[int, Session] | None = None):
+    """Check the request; return (unit_type, session, check_in, check_out) — no locks, no prices.
+    `sessions`: the sessions of several requests read at once by id (the cart's quotes), else the
+    request's session is read here."""
     today = local_date(now)
     if not isinstance(req.guests, int) or req.guests < 1:
         raise ValidationError("guests_at_least_one", fields={"guests": "must be at least 1"})
@@ -229,7 +233,7 @@ def _validate(req: BookingRequest, listing: Listing, *, now: datetime):
     if listing.kind == ListingKind.EXPERIENCE:
         if req.session_id is None:
             raise ValidationError("session_required", fields={"session_id": "required"})
-        session = db.session.get(Session, req.session_id)
+        session = db.session.get(Session, req.session_id) if sessions is None else sessions.get(req.session_id)
         if session is None or session.unit_type_id not in {u.id for u in listing.unit_types}:
             raise ValidationError("unknown_session", fields={"session_id": "unknown"})
         unit_type = session.unit_type
@@ -320,14 +324,35 @@ def _lock_and_check(
 
 
 def _has_room(
-    listing: Listing, unit_type: UnitType, session, check_in, check_out, guests, units, *, now, exclude_booking_id=None
+    listing: Listing,
+    unit_type: UnitType,
+    session,
+    check_in,
+    check_out,
+    guests,
+    units,
+    *,
+    now,
+    exclude_booking_id=None,
+    occupancy: Occupancy | None = None,
 ) -> bool:
+    """Whether the party fits: rooms every night, the day's quota, the session's places. Read now
+    (without `exclude_booking_id`), or from `occupancy`: the bookings and closures already read for
+    several lines at once (`availability.read_occupancy`, the cart's quotes), counted by the same rules."""
     if listing.kind == ListingKind.STAY:
-        free = stay_availability(unit_type, check_in, check_out, now=now, exclude_booking_id=exclude_booking_id)
+        if occupancy is not None:
+            free = occupancy.stay_free(unit_type, check_in, check_out)
+        else:
+            free = stay_availability(unit_type, check_in, check_out, now=now, exclude_booking_id=exclude_booking_id)
         return bool(free) and min(free.values()) >= units
     if listing.kind == ListingKind.TICKET:
-        free = ticket_availability(unit_type, check_in, check_out, now=now, exclude_booking_id=exclude_booking_id)
+        if occupancy is not None:
+            free = occupancy.ticket_free(unit_type, check_in, check_out)
+        else:
+            free = ticket_availability(unit_type, check_in, check_out, now=now, exclude_booking_id=exclude_booking_id)
         return free[check_in] >= guests
+    if occupancy is not None:
+        return occupancy.session_free(session, listing.id) >= guests
     if check_in in closed_dates(listing.id, check_in, check_out):
         return False
     return session_remaining(session, now=now, exclude_booking_id=exclude_booking_id) >= guests
@@ -372,10 +397,14 @@ def _listing_for_booking(listing_id: int, *, with_host: bool = False, lock_accou
     return _published(row[0] if row else None)
 
 
-def _listing_with_thumb(listing_id: int) -> tuple[Listing, str]:
-    """`_listing_for_booking` for a cart's booking line (no lock, no host) with its first photo's thumbnail
-    path ("" without a photo) read in the same statement: the cart and checkout show one per line, and
-    loading `Listing.images` for it was a statement of its own per line."""
+def _listings_with_thumbs(listing_ids) -> dict[int, tuple[Listing, str]]:
+    """{id: (listing, its first photo's thumbnail path or "")} for a cart's booking lines, in one
+    statement whatever their number: each listing as `_listing_for_booking` reads it (no lock, no host),
+    whether published or not (`_published` decides per line), with the path of the photo the cart and
+    checkout show per line. A listing that is not there is absent."""
+    ids = sorted(set(listing_ids))
+    if not ids:
+        return {}
     first = (
         sa.select(ListingImage.thumb_path)
         .where(ListingImage.listing_id == Listing.id)
@@ -384,20 +413,33 @@ def _listing_with_thumb(listing_id: int) -> tuple[Listing, str]:
         .correlate(Listing)
         .scalar_subquery()
     )
-    query = _listing_statement("tourism.listing_with_thumb", [first], with_host=False)
-    row = db.session.execute(query, {"id": listing_id}).unique().one_or_none()
-    return _published(row[0] if row else None), (row[1] if row else None) or ""
+    query = _listing_statement("tourism.listings_with_thumbs", [first], with_host=False, many=True)
+    rows = db.session.execute(query, {"ids": ids}).unique()
+    return {listing.id: (listing, thumb or "") for listing, thumb in rows}
 
 
-def _listing_statement(key, extra: list, *, with_host: bool):
-    """The listing by id (bind parameter `id`) with its unit types and benefit links (and its host when
-    `with_host`), and the `extra` columns after it; built once per process (`shop.db.statement`)."""
+def _sessions_by_id(session_ids) -> dict[int, Session]:
+    """The sessions of a cart's experience lines, in one statement (none without such a line)."""
+    ids = sorted(set(session_ids))
+    if not ids:
+        return {}
+    query = statement(
+        "tourism.sessions_by_id", lambda: sa.select(Session).where(Session.id.in_(sa.bindparam("ids", expanding=True)))
+    )
+    return {session.id: session for session in db.session.scalars(query, {"ids": ids})}
+
+
+def _listing_statement(key, extra: list, *, with_host: bool, many: bool = False):
+    """The listing by id (bind parameter `id`; with `many`, the listings of the list `ids`) with its unit
+    types and benefit links (and its host when `with_host`), and the `extra` columns after it; built once
+    per process (`shop.db.statement`)."""
 
     def build():
         options = [joinedload(Listing.unit_types), joinedload(Listing.benefit_links)]
         if with_host:
             options.append(joinedload(Listing.host))
-        return sa.select(Listing, *extra).where(Listing.id == sa.bindparam("id")).options(*options)
+        where = Listing.id.in_(sa.bindparam("ids", expanding=True)) if many else Listing.id == sa.bindparam("id")
+        return sa.select(Listing, *extra).where(where).options(*options)
 
     return statement(key, build)
 
@@ -1213,22 +1255,31 @@ def _line_label(listing: Listing, check_in: date, check_out: date) -> str:
     return f"{listing.name} {check_in:%m-%d}"
 
 
-class CartBookings:
-    """Tourism's side of `orders.bookables`: booking lines in the cart and in one checkout with goods.
-    `hold` is `POST /bookings`' own hold (`_validate`, the pay-on-arrival limits, `_lock_and_check`,
-    `_booking_rows`): one path for the rules, the locks and the expiry."""
+@dataclass
+class _QuotedLine:
+    """A cart line `CartBookings.quote_many` checked, to be priced and counted once the holidays and the
+    bookings and closures of all the lines are read."""
 
-    def quote(self, item, *, now: datetime):
-        listing, thumb_path = _listing_with_thumb(item.listing_id)
-        req = _request_of(item)
-        unit_type, session, check_in, check_out = _validate(req, listing, now=now)
+    req: BookingRequest
+    listing: Listing
+    thumb_path: str
+    unit_type: UnitType
+    session: Session | None
+    check_in: date
+    check_out: date
+
+    def quote(self, holidays: set[date], occupancy: Occupancy, *, now: datetime) -> BookingQuote:
+        req, listing, unit_type, session = self.req, self.listing, self.unit_type, self.session
+        check_in, check_out = self.check_in, self.check_out
         if listing.kind == ListingKind.STAY:
-            total = stay_total_fen(unit_type, check_in, check_out, req.units)
+            total = stay_total_fen(unit_type, check_in, check_out, req.units, holidays=holidays)
             detail = unit_type.name
         else:
-            total = per_person_total_fen(unit_type, check_in, req.guests, kind=listing.kind)
+            total = per_person_total_fen(unit_type, check_in, req.guests, kind=listing.kind, holidays=holidays)
             detail = unit_type.name if session is None else f"{unit_type.name} {to_local(session.starts_at):%H:%M}"
-        available = _has_room(listing, unit_type, session, check_in, check_out, req.guests, req.units, now=now)
+        available = _has_room(
+            listing, unit_type, session, check_in, check_out, req.guests, req.units, now=now, occupancy=occupancy
+        )
         return BookingQuote(
             listing_id=listing.id,
             kind=listing.kind,
@@ -1245,8 +1296,54 @@ class CartBookings:
             url=f"/listings/{listing.id}-{listing.slug}",
             free_cancel_days=listing.free_cancel_days,
             cancel_fee_pct=listing.cancel_fee_pct,
-            thumb_path=thumb_path,
+            thumb_path=self.thumb_path,
         )
+
+
+class CartBookings:
+    """Tourism's side of `orders.bookables`: booking lines in the cart and in one checkout with goods.
+    `hold` is `POST /bookings`' own hold (`_validate`, the pay-on-arrival limits, `_lock_and_check`,
+    `_booking_rows`): one path for the rules, the locks and the expiry."""
+
+    def quote(self, item, *, now: datetime):
+        """One line: `quote_many` of it alone, its refusal raised."""
+        [answer] = self.quote_many([item], now=now)
+        if isinstance(answer, DomainError):
+            raise answer
+        return answer
+
+    def quote_many(self, items, *, now: datetime) -> list[BookingQuote | DomainError]:
+        """Every line checked (`_validate`) and priced, and its room counted (`_has_room`), with a fixed
+        number of statements whatever the number of lines: the listings with their first photos, the
+        sessions (only when a line is one), then — when a line passed its checks — the holidays, the
+        bookings and the closures over the span of all the lines' dates (`read_occupancy`). A line that
+        cannot be booked gets its refusal (the DomainError `quote` raises) in its place."""
+        listings = _listings_with_thumbs(item.listing_id for item in items)
+        sessions = _sessions_by_id(item.session_id for item in items if item.session_id is not None)
+        answers: list[BookingQuote | DomainError | _QuotedLine] = []
+        for item in items:
+            found, thumb_path = listings.get(item.listing_id) or (None, "")
+            try:
+                req, listing = _request_of(item), _published(found)
+                checked = _validate(req, listing, now=now, sessions=sessions)
+            except DomainError as exc:
+                answers.append(exc)
+            else:
+                answers.append(_QuotedLine(req, listing, thumb_path, *checked))
+        lines = [a for a in answers if isinstance(a, _QuotedLine)]
+        if not lines:  # every line refused: nothing to price or count
+            return [a for a in answers if not isinstance(a, _QuotedLine)]
+        start, end = min(l.check_in for l in lines), max(l.check_out for l in lines)
+        holidays = holidays_between(start, end)
+        occupancy = read_occupancy(
+            (l.unit_type.id for l in lines),
+            (l.session.id for l in lines if l.session is not None),
+            (l.listing.id for l in lines),
+            start,
+            end,
+            now=now,
+        )
+        return [a.quote(holidays, occupancy, now=now) if isinstance(a, _QuotedLine) else a for a in answers]
 
     def hold(self, order, items, *, buyer, now: datetime, pay_on_arrival: bool):
         checked = []

@@ -1,0 +1,115 @@
+"""The cart page and the checkout quote all of a cart's booking lines at once (`orders.bookables`
+`quote_many`): a fixed number of statements whatever the number of booking lines, and a line that
+cannot be booked any more still named with its problem while the others are priced."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shop.timeutil import local_date, now_utc
+from tests.factories import NOW, make_user
+from tests.sql_count import count_statements
+from tests.tourism.factories import make_booking, make_listing, make_session
+from tourism.models import Closure, ListingKind
+
+
+def _day(n: int):
+    return local_date(now_utc()) + timedelta(days=n)
+
+
+def _add(client, **data) -> None:
+    res = client.post("/cart/bookings", data=data)
+    assert res.status_code == 303, res.get_data(as_text=True)
+    assert "/cart" in res.headers["Location"], res.headers["Location"]
+
+
+def _stay(client, name: str, *, checkin: int, nights: int = 1):
+    listing = make_listing(name=name, units=3)
+    _add(
+        client,
+        listing_id=listing.id,
+        checkin=_day(checkin).isoformat(),
+        checkout=_day(checkin + nights).isoformat(),
+        guests=2,
+    )
+    return listing
+
+
+def _session(client, name: str, *, day: int):
+    listing = make_listing(kind=ListingKind.EXPERIENCE, name=name, max_guests=10)
+    session = make_session(listing, day=_day(day), capacity=8)
+    _add(client, listing_id=listing.id, session_id=session.id, guests=3)
+    return listing
+
+
+def _ticket(client, name: str, *, day: int):
+    listing = make_listing(kind=ListingKind.TICKET, name=name, units=100, max_guests=5)
+    _add(client, listing_id=listing.id, checkin=_day(day).isoformat(), guests=2)
+    return listing
+
+
+def _page_statements(client, db, page: str, names: list[str]) -> list[str]:
+    """The statements of one GET of `page` (after a warm-up and with nothing of the cart in hand, as after
+    a commit); every line named in `names` is on it and can be checked out."""
+    client.get(page)  # warm-up: first-use queries
+    db.session.expire_all()
+    with count_statements() as statements:
+        res = client.get(page)
+    assert res.status_code == 200
+    html = res.get_data(as_text=True)
+    for name in names:
+        assert name in html, name
+    assert "所选日期已订满" not in html and "项目不存在" not in html
+    return statements
+
+
+@pytest.mark.parametrize("page", ["/cart", "/checkout"])
+@pytest.mark.parametrize("first", ["stay", "session"])
+def test_the_cart_and_checkout_quote_their_booking_lines_in_a_fixed_number_of_statements(
+    client, db, auth, fake_stripe, page, first
+):
+    """One booking line or three (stays on different listings and dates, a ticket day, a session): the
+    page sends the same statements, as many — the listings with their first photos, the holidays, the
+    bookings and the closures each read once for all the lines (and the sessions, when a line is one)."""
+    auth.login(make_user())
+    if first == "stay":
+        _stay(client, "罗渡山居", checkin=10, nights=2)
+    else:
+        _session(client, "草莓采摘园", day=9)
+    one = _page_statements(client, db, page, ["罗渡山居" if first == "stay" else "草莓采摘园"])
+    _stay(client, "花海民宿", checkin=20, nights=3)
+    _ticket(client, "花海门票", day=15)
+    names = ["花海民宿", "花海门票", "罗渡山居" if first == "stay" else "草莓采摘园"]
+    three = _page_statements(client, db, page, names)
+    assert len(three) == len(one), "\n\n".join(three)
+
+
+def test_a_sold_out_closed_or_withdrawn_booking_line_shows_its_problem_and_the_others_are_priced(client, db, auth):
+    """Quoted together, each line keeps its own answer: a stay sold out since it was added and a ticket day
+    closed since are 已订满 (not checked out), a listing withdrawn by its host says 项目不存在, and the line
+    still bookable is priced and chosen — on the cart page and at the checkout."""
+    auth.login(make_user())
+    full = _stay(client, "满房山居", checkin=10)
+    closed = _ticket(client, "闭园门票", day=12)
+    gone = _stay(client, "下架农家", checkin=11)
+    _stay(client, "空房民宿", checkin=10)
+    for _n in range(3):
+        make_booking(full, check_in=_day(10), units=1)
+    db.session.add(Closure(listing_id=closed.id, closed_date=_day(12), reason="检修", created_at=NOW))
+    gone.is_published = False
+    db.session.flush()
+    html = client.get("/cart").get_data(as_text=True)
+    rows = {name: _row(html, name) for name in ("满房山居", "闭园门票", "空房民宿")}
+    assert "所选日期已订满" in rows["满房山居"] and "所选日期已订满" in rows["闭园门票"]
+    assert "所选日期已订满" not in rows["空房民宿"] and 'class="error"' not in rows["空房民宿"]
+    assert "项目不存在" in html
+    checkout = client.get("/checkout").get_data(as_text=True)
+    assert "空房民宿" in checkout and "项目不存在" in checkout
+
+
+def _row(html: str, name: str) -> str:
+    """The cart's <tr> of the line named `name`."""
+    [row] = [part.split("</tr>", 1)[0] for part in html.split("<tr")[1:] if name in part.split("</tr>", 1)[0]]
+    return row
