@@ -400,8 +400,7 @@ def _leave_out(cart) -> bool:
 def _checkout_summary(cart, *, pickup: bool):
     """The chosen lines as the checkout shows them (shipped, or collected when `pickup`) and the totals
     of both deliveries, which the page's delivery switch shows and sends back (`shown_total_*`)."""
-    ship = carts.cart_summary(cart, chosen_only=True)
-    collected = carts.cart_summary(cart, pickup=True, chosen_only=True)
+    ship, collected = carts.checkout_summaries(cart)  # the lines priced and quoted once for both
     return (collected if pickup else ship), {"ship": ship.total_fen, "pickup": collected.total_fen}
 
 

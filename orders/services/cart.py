@@ -561,9 +561,19 @@ def cart_summary(
     Every line is a row (the cart page shows the lines not chosen too, dimmed), or with `chosen_only`
     (the checkout) only the chosen ones; the figures — subtotal, shipping per station, total,
     `can_checkout` — are those of the chosen lines either way, so the cart page's total is what the
-    checkout asks and places."""
+    checkout asks and places. The checkout, which shows both deliveries, asks `checkout_summaries`."""
     rows, by_station = _priced_rows(cart, today=today, now=now, chosen_only=chosen_only)
     return _summed(rows, by_station, pickup=pickup)
+
+
+def checkout_summaries(
+    cart: Cart | None, *, today=None, now: datetime | None = None
+) -> tuple[CartSummary, CartSummary]:
+    """The checkout's chosen lines shipped and collected (自提): `cart_summary(cart, chosen_only=True)` and
+    the same with `pickup=True`, from one pricing of the lines (papers read and booking lines quoted once;
+    only the shipping differs between the two deliveries). The two summaries share their rows."""
+    rows, by_station = _priced_rows(cart, today=today, now=now, chosen_only=True)
+    return _summed(rows, by_station, pickup=False), _summed(rows, by_station, pickup=True)
 
 
 def _priced_rows(

@@ -1,6 +1,12 @@
 """The cart page and the checkout quote all of a cart's booking lines at once (`orders.bookables`
-`quote_many`): a fixed number of statements whatever the number of booking lines, and a line that
-cannot be booked any more still named with its problem while the others are priced."""
+`quote_many`): a fixed number of statements whatever the number of booking lines, the checkout's two
+deliveries sharing one set of quotes, and a line that cannot be booked any more still named with its
+problem while the others are priced.
+
+Seen before the batch (SQLite and PostgreSQL alike): the cart page 6 statements with one stay and 14 with
+three lines (two stays and a ticket day), the checkout 13 and 29 (each line quoted twice, once per
+delivery); with a session first, 9/17 and 19/35. With it: the cart 6 and 6, the checkout 9 and 9 (7 and 10
+with a session)."""
 
 from __future__ import annotations
 
@@ -72,7 +78,8 @@ def test_the_cart_and_checkout_quote_their_booking_lines_in_a_fixed_number_of_st
 ):
     """One booking line or three (stays on different listings and dates, a ticket day, a session): the
     page sends the same statements, as many — the listings with their first photos, the holidays, the
-    bookings and the closures each read once for all the lines (and the sessions, when a line is one)."""
+    bookings and the closures each read once for all the lines (and the sessions, when a line is one) —
+    and the checkout reads them once for both of its deliveries."""
     auth.login(make_user())
     if first == "stay":
         _stay(client, "罗渡山居", checkin=10, nights=2)
@@ -84,6 +91,8 @@ def test_the_cart_and_checkout_quote_their_booking_lines_in_a_fixed_number_of_st
     names = ["花海民宿", "花海门票", "罗渡山居" if first == "stay" else "草莓采摘园"]
     three = _page_statements(client, db, page, names)
     assert len(three) == len(one), "\n\n".join(three)
+    closure_reads = [s for s in three if "FROM listing_closures" in s]
+    assert len(closure_reads) == 1, "\n\n".join(closure_reads)
 
 
 def test_a_sold_out_closed_or_withdrawn_booking_line_shows_its_problem_and_the_others_are_priced(client, db, auth):
