@@ -321,6 +321,8 @@ def book(listing_id: int):
         return redirect(url_for("tourism.listing_detail", listing_id=listing.id, slug=listing.slug), 303)
     form = _booking_form(listing)
     if not form.validate_on_submit():
+        # said at the top too: on a phone the form is a long scroll below the photos and the calendar
+        flash_form_errors(form)
         return _render_listing(listing, form, 422)
     now = now_utc()
     req = BookingRequest(

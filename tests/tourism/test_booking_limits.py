@@ -460,3 +460,28 @@ def test_a_closure_that_would_be_refused_is_refused_before_its_confirmation_step
     )
     assert f"Close {free.isoformat()} to {free.isoformat()} (1 day)?" in html
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
+
+
+def test_a_refused_booking_form_says_why_at_the_top_of_the_page(client, db, auth):
+    """On a phone the booking form sits a long scroll below the photos and the calendar: a field the form
+    refuses (100000 rooms) is said in the alert at the top as well as under the field, named."""
+    listing = make_listing(kind="stay", units=5, max_guests=4, pay_on_arrival=True)
+    user = make_user()
+    db.session.commit()
+    auth.login(user)
+    start = local_date(now_utc()) + timedelta(days=3)
+    r = client.post(
+        f"/listings/{listing.id}/book",
+        data={
+            "form_token": new_form_token(),
+            "checkin": start.isoformat(),
+            "checkout": (start + timedelta(days=1)).isoformat(),
+            "units": "100000",
+            "guests": "2",
+            "payment_method": "arrival",
+        },
+    )
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert '<div class="alert alert-error" role="status">间数：须在 1 到 50 之间</div>' in page
+    assert _count() == 0
