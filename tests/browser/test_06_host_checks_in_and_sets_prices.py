@@ -61,6 +61,12 @@ def test_host_checks_the_guest_in_by_code(open_page, live_server, viewport):
     host.submit_and_wait(lambda: form.get_by_role("button", name=check_in).click())
     expect(page.locator("main")).to_contain_text(host.t("已办理入住：%(code)s", code=code))
     expect(page.locator(".host-cash")).to_contain_text(code)  # the cash is a row of the host's book
+    # its booking code reads on one line (it broke at its hyphen, XXXXXXXX-S- / 1, on a phone)
+    booked = page.locator(".host-cash td.ref code").filter(has_text=code).first
+    lines = booked.evaluate(
+        "e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length; }"
+    )
+    assert lines == 1, (code, lines)
     host.step("checked in")
     assert booking_facts(live_server, code)["status"] == "checked_in"
 

@@ -3,6 +3,7 @@ one service (`orders.services.cashbook` over `tourism.services.host_cash.HOST_TI
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
@@ -213,3 +214,18 @@ def test_host_close_without_the_reason_is_refused_before_the_confirmation(db, cl
     asked = client.post("/host/cash/close", data={"day": day, "counted": "150"}, follow_redirects=True)
     assert asked.status_code == 200 and 'name="confirm" value="1"' in asked.get_data(as_text=True)
     assert HostCashClose.query.count() == 0  # the confirmation step
+
+
+def test_the_host_desk_shows_a_corrections_reason_under_its_own_heading_not_the_booking_number(db, client, auth):
+    """The desk's cash list had four columns, 日期 · 类型 · 预订号 · 金额, and a correction's reason (找零)
+    in the 预订号 column: it has a 说明 column of its own, and a row without a booking leaves 预订号 empty."""
+    host = make_user(role="host")
+    commit()
+    auth.login(host)
+    move = {"confirm": "1", "kind": "correction", "amount": "5", "reason": "找零"}
+    assert client.post("/host/cash/entries", data={**move, "form_token": new_form_token()}).status_code == 302
+    home = client.get("/host/").get_data(as_text=True)
+    table = home[home.index('<table class="table cashbook">') :]
+    table = table[: table.index("</table>")]
+    assert re.findall(r"<th[^>]*>([^<]*)</th>", table) == ["日期", "类型", "预订号", "金额", "说明"]
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", table)[1:] == ["更正", "", "¥5.00", "找零"]
