@@ -114,6 +114,7 @@ MESSAGES = {
         count="n",
     ),
     "unit_type_name_invalid": N_("请填写房型/票种名称（最多 %(n)s 个字）"),
+    "unit_type_needs_units": N_("数量至少为 1（房间数、每日票数或每场人数）"),
     "unit_type_not_addable": N_("只有住宿和门票可以添加房型或票种；体验的场次在项目页面添加"),
     "unit_type_not_found": N_("房型不存在"),
     "units_at_least_one": N_("间数至少为 1"),

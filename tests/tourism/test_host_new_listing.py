@@ -152,6 +152,7 @@ def test_a_double_tap_creates_one_listing(client, db, auth):
         ({"price": "0"}, "price"),
         ({"price": "abc"}, "price"),
         ({"units": "-1"}, "units"),
+        ({"units": "0"}, "units"),  # a stay of no rooms, open to tourists and never bookable
         ({"max_guests": "0"}, "max_guests"),
         ({"contact_phone": "12"}, "contact_phone"),
         ({"form_token": None}, "form_token"),
@@ -269,3 +270,21 @@ def test_another_hosts_listing_is_404_and_a_consumer_is_403(client, db, auth):
     assert client.post(url, data=_unit()).status_code == 403
     db.session.expire_all()
     assert len(listing.unit_types) == 1
+
+
+def test_a_room_type_of_no_rooms_is_not_added_but_an_existing_one_may_be_paused_at_zero(client, db, auth):
+    """新建项目 and 添加房型 sell something: a room type, ticket kind or experience of 0 is refused with the
+    reason on 数量; setting an existing room type to 0 on its edit form stays the way to stop selling it."""
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    auth.login(host)
+    r = client.post(f"/host/listings/{listing.id}/unit-types/new", data=_unit(name="湖景房", units="0"))
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "数量至少为 1" in html and 'value="湖景房"' in html
+    db.session.expire_all()
+    assert len(listing.unit_types) == 1
+    [room] = listing.unit_types
+    paused = {f"ut{room.id}-{k}": v for k, v in {"price": "200", "units": "0", "max_guests": "2"}.items()}
+    assert client.post(f"/host/listings/{listing.id}/unit-types/{room.id}", data=paused).status_code in (302, 303)
+    db.session.expire_all()
+    assert listing.unit_types[0].units == 0

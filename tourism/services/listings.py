@@ -52,6 +52,8 @@ def _unit_type(listing: Listing, new: NewUnitType) -> UnitType:
     name = " ".join((new.name or "").split())
     if not name or len(name) > MAX_UNIT_TYPE_NAME:
         raise ValidationError("unit_type_name_invalid", n=MAX_UNIT_TYPE_NAME, fields={"name": "invalid"})
+    if new.units < 1:  # a new room type, ticket kind or experience with none to sell: a stay nobody can book
+        raise ValidationError("unit_type_needs_units", fields={"units": "too_few"})
     check_unit_type_values(
         price_fen=new.price_fen,
         weekend_price_fen=new.weekend_price_fen,
