@@ -59,6 +59,12 @@ def test_operator_refuses_a_wrong_pick_up_code_then_hands_over_against_the_right
         operator.step(button)
     expect(page.get_by_role("heading", level=1)).to_contain_text(operator.t("待自提"))
 
+    # the whole order's table names each shipment on one line (the code broke at its hyphen on a phone)
+    cell = main.locator(".whole-order td.shipment-code").filter(has_text=shipment).first
+    lines = cell.evaluate(
+        "e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length; }"
+    )
+    assert lines == 1, (shipment, lines)
     hand_over = main.locator("form").filter(has=page.get_by_label(operator.t("顾客出示的取货码")))
     cash = hand_over.get_by_label(operator.t_before("收到现金（元），应收 %(amount)s"))
     hand_over.get_by_label(operator.t("顾客出示的取货码")).fill(wrong)
