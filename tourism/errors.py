@@ -64,6 +64,7 @@ MESSAGES = {
     "invalid_coordinate": N_("坐标须为十进制度数，最多 6 位小数，例如 28.547123"),
     "listing_kind_invalid": N_("请选择项目类型：住宿、体验或门票"),
     "listing_name_invalid": N_("请填写项目名称（最多 %(n)s 个字）"),
+    "listing_needs_photo": N_("请先上传至少一张照片，再对游客开放"),
     "listing_not_found": N_("项目不存在"),
     "listing_photos_full": Nn_(
         "最多 %(num)s 张照片，请先删除一张",

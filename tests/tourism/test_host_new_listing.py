@@ -1,6 +1,7 @@
 """A host puts a new stay, experience or ticketed sight on the site (closed to tourists until opened on
 its edit page) and adds room types or ticket kinds to it — only to its own listings, once per tap."""
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from shop.audit import AuditEntry
 from shop.extensions import db
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user, make_village
+from tests.stations.factories import image_bytes
 from tests.tourism.factories import make_listing
 from tourism.models import Listing, UnitType
 
@@ -116,6 +118,13 @@ def test_the_new_listing_is_bookable_through_the_api_once_published(client, db, 
     body = {"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(12).isoformat(), "guests": 2}
     assert client.post("/api/v1/bookings", json=body, headers=headers).status_code == 404
     terms = {"description": "推窗是果园", "included": "早餐", "free_cancel_days": "3", "cancel_fee_pct": "50"}
+    # not opened without a photo: the tick is refused under itself and the listing stays closed
+    r = client.post(f"/host/listings/{listing.id}/edit", data=terms | {"is_published": "y"})
+    assert r.status_code == 409 and "请先上传至少一张照片，再对游客开放" in r.get_data(as_text=True)
+    assert "未开放" in client.get("/host/").get_data(as_text=True)
+    photo = {"image": (io.BytesIO(image_bytes()), "room.png")}
+    upload = client.post(f"/host/listings/{listing.id}/photos", data=photo, content_type="multipart/form-data")
+    assert upload.status_code == 303
     r = client.post(f"/host/listings/{listing.id}/edit", data=terms | {"is_published": "y"})
     assert r.status_code == 302
     assert "未开放" not in client.get("/host/").get_data(as_text=True)

@@ -179,7 +179,8 @@ def check_listing_texts(description: str, included: str) -> None:
 
 def update_listing_terms(listing: Listing, terms: ListingTerms, *, actor, now: datetime) -> dict:
     """Change description, what is included, the cancellation policy, pay-on-arrival and whether
-    new bookings are taken. Returns the audited changes.
+    new bookings are taken. Returns the audited changes. A listing without a photo is not opened to
+    tourists (409 `listing_needs_photo`); one already open stays open.
 
     Cancellation reads the listing's policy when the guest cancels, so a guest must never find a
     stricter policy than the one they booked under: while the listing has bookings to come, the
@@ -191,6 +192,9 @@ def update_listing_terms(listing: Listing, terms: ListingTerms, *, actor, now: d
     if not isinstance(terms.cancel_fee_pct, int) or not 0 <= terms.cancel_fee_pct <= 100:
         raise ValidationError("cancel_fee_out_of_range", fields={"cancel_fee_pct": "out_of_range"})
     check_listing_texts(terms.description, terms.included)
+    if terms.is_published and not listing.is_published and not listing.images:
+        # a tourist chooses a stay by its photos: a listing is opened once it has one (docs/journeys.md)
+        raise Conflict("listing_needs_photo", fields={"is_published": "no photo"})
     stricter = terms.free_cancel_days > listing.free_cancel_days or terms.cancel_fee_pct > listing.cancel_fee_pct
     if stricter and _has_future_bookings(listing, now=now):
         raise Conflict("policy_in_use", fields={"free_cancel_days": "stricter", "cancel_fee_pct": "stricter"})
