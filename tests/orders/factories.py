@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 
 from orders.models import Order
 from orders.providers import Intent, ProviderError, RefundResult
 from orders.providers.stripe import StripeProvider
 from orders.services.placement import AddressData, PlacementRequest, place_order
+from shop.once import new_form_token
 
 WEBHOOK_SECRET = "whsec_test_orders"
 ADDRESS = AddressData(
@@ -23,6 +25,28 @@ ADDRESS_JSON = {
     "district": "南昌县",
     "line": "莲塘镇幸福路1号",
 }
+
+
+#: The checkout page's fields for a new home-delivery address, as a buyer fills them in.
+CHECKOUT_HOME = {
+    "address_id": 0,
+    "name": "王小明",
+    "phone": "13800000000",
+    "province": "江西省",
+    "city": "南昌市",
+    "district": "南昌县",
+    "line": "幸福路1号",
+    "delivery": "ship",
+}
+
+
+def checkout_form(*, payment_method: str, page: str | None = None, **fields) -> dict:
+    """The checkout form as a buyer sends it (`POST /checkout`): a new home address, a fresh once-token,
+    `payment_method`, the shipped total that `page` (the checkout's HTML) showed, then `fields`."""
+    form = {"form_token": new_form_token(), **CHECKOUT_HOME, "payment_method": payment_method}
+    if page is not None:
+        form["shown_total_ship"] = re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1)
+    return {**form, **fields}
 
 
 def make_order(

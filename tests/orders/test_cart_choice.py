@@ -14,19 +14,10 @@ from orders.models import Cart, CartLine, Order
 from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_product, make_station, make_user
+from tests.orders.factories import CHECKOUT_HOME
 from tests.tourism.factories import make_listing
 
-COD_HOME = {
-    "address_id": 0,
-    "name": "王小明",
-    "phone": "13800000000",
-    "province": "江西省",
-    "city": "南昌市",
-    "district": "南昌县",
-    "line": "幸福路1号",
-    "delivery": "ship",
-    "payment_method": "cod",
-}
+COD_HOME = {**CHECKOUT_HOME, "payment_method": "cod"}
 
 
 def _lines(db) -> list[CartLine]:

@@ -17,7 +17,7 @@ from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from stock.models import StockRecord
 from tests.factories import make_product, make_user
-from tests.orders.factories import ADDRESS_JSON, FakeStripeProvider
+from tests.orders.factories import ADDRESS_JSON, FakeStripeProvider, checkout_form
 from tests.tourism.factories import make_booking, make_listing, make_session
 from tourism.models import Booking, BookingStatus, ListingKind
 
@@ -330,19 +330,7 @@ def test_web_journey_cart_with_goods_and_a_stay_to_one_order(client, db, auth, f
     ship_total = re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1)
     res = client.post(
         "/checkout",
-        data={
-            "form_token": new_form_token(),
-            "address_id": 0,
-            "name": "王小明",
-            "phone": "13800000000",
-            "province": "江西省",
-            "city": "南昌市",
-            "district": "南昌县",
-            "line": "幸福路1号",
-            "delivery": "ship",
-            "payment_method": "card",
-            "shown_total_ship": ship_total,
-        },
+        data=checkout_form(payment_method="card", shown_total_ship=ship_total),
     )
     assert res.status_code == 303, res.get_data(as_text=True)
     order = db.session.scalar(sa.select(Order))
@@ -468,19 +456,7 @@ def test_web_checkout_names_the_booking_line_that_failed_and_keeps_the_cart(clie
     make_booking(listing, check_in=_day(10), check_out=_day(11))  # someone else took the room meanwhile
     res = client.post(
         "/checkout",
-        data={
-            "form_token": new_form_token(),
-            "address_id": 0,
-            "name": "王小明",
-            "phone": "13800000000",
-            "province": "江西省",
-            "city": "南昌市",
-            "district": "南昌县",
-            "line": "幸福路1号",
-            "delivery": "ship",
-            "payment_method": "card",
-            "shown_total_ship": ship_total,
-        },
+        data=checkout_form(payment_method="card", shown_total_ship=ship_total),
     )
     assert res.status_code == 409
     assert "罗渡山居" in res.get_data(as_text=True)
@@ -488,20 +464,7 @@ def test_web_checkout_names_the_booking_line_that_failed_and_keeps_the_cart(clie
 
 
 def _checkout_form(page: str, **extra) -> dict:
-    return {
-        "form_token": new_form_token(),
-        "address_id": 0,
-        "name": "王小明",
-        "phone": "13800000000",
-        "province": "江西省",
-        "city": "南昌市",
-        "district": "南昌县",
-        "line": "幸福路1号",
-        "delivery": "ship",
-        "payment_method": "card",
-        "shown_total_ship": re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1),
-        **extra,
-    }
+    return checkout_form(payment_method="card", page=page, **extra)
 
 
 def test_a_refused_line_may_be_left_out_and_the_rest_placed_when_the_buyer_accepts(client, db, auth, fake_stripe):

@@ -16,10 +16,9 @@ from orders.services.limits import TooManyOpenOrders
 from orders.services.payments import cancel_order
 from shop.db import commit
 from shop.errors import ValidationError
-from shop.once import new_form_token
 from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
-from tests.orders.factories import ADDRESS_JSON, make_order
+from tests.orders.factories import ADDRESS_JSON, checkout_form, make_order
 
 
 def _api_order(client, headers, product, *, quantity=1, payment_method="cod"):
@@ -80,19 +79,7 @@ def test_card_orders_do_not_count_and_the_checkout_page_explains_the_cap(
     total = re.search(r'name="shown_total_ship" value="(\d+)"', html).group(1)
     response = client.post(
         "/checkout",
-        data={
-            "form_token": new_form_token(),
-            "address_id": 0,
-            "name": "王小明",
-            "phone": "13800000000",
-            "province": "江西省",
-            "city": "南昌市",
-            "district": "南昌县",
-            "line": "幸福路1号",
-            "delivery": "ship",
-            "payment_method": "cod",
-            "shown_total_ship": total,
-        },
+        data=checkout_form(payment_method="cod", shown_total_ship=total),
     )
     assert response.status_code == 409
     assert "未付款的到站付款或货到付款订单" in response.get_data(as_text=True)

@@ -28,11 +28,10 @@ from orders.models import Order, OrderPayment, OrderStatus, PaymentState, Refund
 from orders.providers.stripe import StripeProvider
 from orders.services.payments import refunds_to_retry
 from shop.history import history_of
-from shop.once import new_form_token
 from shop.timeutil import now_utc
 from stock.models import StockRecord
 from tests.factories import make_product, make_user
-from tests.orders.factories import ADDRESS_JSON, event_payload, signed
+from tests.orders.factories import ADDRESS_JSON, checkout_form, event_payload, signed
 from tests.orders.stripe_faults import DeadPort, LossyStripeProxy, SilentServer
 from tests.tourism.factories import make_listing
 from tourism.models import Booking
@@ -246,19 +245,7 @@ def _checkout_card_order(client, db, auth, product):
     started = time.monotonic()
     res = client.post(
         "/checkout",
-        data={
-            "form_token": new_form_token(),
-            "address_id": 0,
-            "name": "王小明",
-            "phone": "13800000000",
-            "province": "江西省",
-            "city": "南昌市",
-            "district": "南昌县",
-            "line": "幸福路1号",
-            "delivery": "ship",
-            "payment_method": "card",
-            "shown_total_ship": total,
-        },
+        data=checkout_form(payment_method="card", shown_total_ship=total),
     )
     return res, time.monotonic() - started
 
