@@ -707,11 +707,18 @@ def _order_page_names():
 @bp.get("/refund-requests")
 @role_required("operator", "admin")
 def refund_requests():
+    return _refund_requests_page()
+
+
+def _refund_requests_page(typed: dict | None = None, status: int = 200):
+    """The station's refund requests; `typed`: a refused decision's request id, decision and fields, shown
+    again in that request's form with the reason at the top (nothing typed is lost to a refusal)."""
     return render_template(
         "orders/refund_requests.html",
         requests=pending_requests_for(current_user),
         decided=decided_requests_for(current_user),
-    )
+        typed=typed or {},
+    ), status
 
 
 @bp.post("/refund-requests/<int:req_id>/<any(approve, reject):decision>")
@@ -720,7 +727,7 @@ def refund_request_decide(req_id: int, decision: str):
     note = (request.form.get("note") or "")[:200]
     req = request_for_decision(req_id, current_user)
     back = url_for("orders.refund_requests")
-    with flash_domain_errors():
+    try:
         if decision == "approve":
             goods, quantity = request.form.get("goods"), request.form.get("quantity")
             chosen = check_goods(req, goods, quantity)  # a bad choice is told before the confirmation
@@ -743,6 +750,12 @@ def refund_request_decide(req_id: int, decision: str):
             reject_refund_request(req_id, actor=current_user, now=now_utc(), note=note)
             commit()
             flash(_("已拒绝退款申请"), "success")
+    except DomainError as exc:  # the list again, this request's form as typed, the reason at the top
+        rollback()
+        flash(exc.message, "error")
+        typed = {"id": req_id, "decision": decision, "note": note}
+        typed.update({name: request.form.get(name) or "" for name in ("goods", "quantity")})
+        return _refund_requests_page(typed, exc.status)
     return redirect(back, 303)
 
 

@@ -181,8 +181,15 @@ def test_bad_decisions_are_told_and_change_nothing(db, world, now, client, auth,
     before, lots_before = _numbers(db, record_id), _lots(db, record_id)
     auth.login(world.a.operator)
     for confirm in ({}, {"confirm": "1"}):  # refused before the confirmation page, and after it
-        res = client.post(f"/refund-requests/{req.id}/approve", data={**data, **confirm}, follow_redirects=True)
-        assert res.status_code == 200 and message in res.get_data(as_text=True)
+        typed = {**data, "note": "顾客说坛子裂了", **confirm}
+        res = client.post(f"/refund-requests/{req.id}/approve", data=typed, follow_redirects=True)
+        page = res.get_data(as_text=True)
+        assert res.status_code in (409, 422) and message in page
+        # the request's form again, as typed: the note, the goods' choice and the quantity
+        form = page.split(f'id="refund-request-{req.id}"')[1].split("</form>")[0]
+        assert 'value="顾客说坛子裂了"' in form
+        if data.get("goods") == "restocked":
+            assert 'value="restocked" checked' in form and f'value="{data["quantity"]}"' in form
     db.session.expire_all()
     assert db.session.get(RefundRequest, req.id).status == "requested"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 0
@@ -210,7 +217,7 @@ def test_a_request_on_a_line_not_delivered_is_refused(db, world, now, client, au
     before = _numbers(db, record_id)
     auth.login(world.a.operator)
     res = _approve(client, req, goods="restocked", quantity="1")
-    assert "这一行尚未交付" in client.get(res.location).get_data(as_text=True)
+    assert res.status_code == 409 and "这一行尚未交付" in res.get_data(as_text=True)
     assert db.session.get(RefundRequest, req.id).status == "requested"
     assert _numbers(db, record_id) == before
 
