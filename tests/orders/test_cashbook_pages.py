@@ -95,6 +95,23 @@ def test_a_move_is_written_once_and_said(db, client, auth, till):
     assert [e.amount_fen for e in db.session.scalars(sa.select(till.entry).order_by(till.entry.id))] == [150, -100]
 
 
+def test_the_days_money_out_reads_as_a_sum_out_not_a_negative_figure(db, client, auth, till):
+    """当日支出 is the day's money out as a positive sum (a remittance of ¥30.00 reads ¥30.00, not -¥30.00);
+    the entries below keep their signs and 账面应有 is opening + in − out."""
+    commit()
+    auth.login(till.keeper)
+    move = {"confirm": "1", "kind": "correction", "amount": "50", "reason": "找到", "form_token": new_form_token()}
+    _back(_post(client, till, "entries", move), till)
+    remit = {"confirm": "1", "kind": "remittance", "amount": "30", "form_token": new_form_token()}
+    _back(_post(client, till, "entries", remit), till)
+    query = f"?station={till.args['station'][0]}" if till.args else ""
+    page = client.get(f"{till.page}{query}").get_data(as_text=True)
+    facts = page.split('<dl class="facts">', 1)[1].split("</dl>", 1)[0]
+    assert "<dt>当日收入</dt><dd>¥50.00</dd>" in facts
+    assert "<dt>当日支出</dt><dd>¥30.00</dd>" in facts
+    assert '<dd id="expected">¥20.00</dd>' in facts
+
+
 def test_a_close_is_said_and_goes_back_to_its_day(db, client, auth, till):
     commit()
     auth.login(till.keeper)
