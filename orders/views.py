@@ -493,7 +493,7 @@ def checkout():
         ship_payment_default=default_payment_method("ship"),
         addresses=addresses,
         stations=stations,
-        left_out=left_out,
+        left_out=left_out or carts.unbuyable_line(summary),
     ), status
 
 

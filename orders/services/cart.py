@@ -295,6 +295,16 @@ def chosen_lines(cart: Cart | None) -> list[CartLine]:
     return [line for line in cart.lines if line.selected] if cart is not None else []
 
 
+def unbuyable_line(summary: CartSummary) -> CartLine | None:
+    """The first chosen line the checkout shows as not to be had now (off sale, short, fully booked)
+    while other chosen lines remain: placing would be refused for it, so the checkout offers at once to
+    leave it out, as after a refusal (`refused_line`). None when every chosen line can be had."""
+    chosen = summary.chosen_rows
+    if len(chosen) < 2:
+        return None
+    return next((r.line for r in chosen if not r.purchasable or r.short), None)
+
+
 def refused_line(cart: Cart | None, exc: DomainError) -> CartLine | None:
     """The chosen line a refused checkout names when the refusal is that line's alone (409: a product
     sold out, withdrawn or without papers, a stay or session without room) and other chosen lines remain:

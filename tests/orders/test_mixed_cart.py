@@ -547,6 +547,23 @@ def test_leaving_out_another_carts_line_or_a_bad_id_changes_nothing(client, db, 
     assert all(db.session.scalars(sa.select(CartLine.selected)).all()) and _count(db, Order) == 0
 
 
+def test_a_line_that_cannot_be_had_is_offered_to_leave_out_as_the_checkout_opens(client, db, auth, fake_stripe):
+    """The stay filled up while the cart waited: the checkout shows it 已订满 and offers at once to leave it
+    out, before a submit is refused for it."""
+    product = make_product(stock=10)
+    listing = make_listing(name="罗渡山居", units=1)
+    auth.login(make_user())
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    client.post(
+        "/cart/bookings",
+        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+    )
+    make_booking(listing, check_in=_day(10), check_out=_day(11))
+    page = client.get("/checkout").get_data(as_text=True)
+    stay_line = db.session.scalar(sa.select(CartLine).where(CartLine.kind == "booking"))
+    assert "已订满" in page and f'formaction="/checkout?leave_out={stay_line.id}"' in page
+
+
 def test_no_line_is_offered_to_leave_out_when_it_is_the_only_one(client, db, auth, fake_stripe):
     listing = make_listing(name="罗渡山居", units=1)
     auth.login(make_user())
