@@ -226,6 +226,25 @@ def api_token(live: LiveServer, email: str) -> str:
     return body["token"]
 
 
+def pickup_order_by_api(live: LiveServer, product: dict, email: str = "consumer@demo.cn") -> dict:
+    """An order of one `product` (`demo_product`'s facts) to be collected and paid in cash at the product's
+    own station, placed by `email` through POST /api/v1/orders; returns the API's answer (the order)."""
+    token = api_token(live, email)
+    status, stations = api(live, "GET", "/stations", token=token)
+    assert status == 200, stations
+    listed = stations if isinstance(stations, list) else stations.get("items", [])
+    station = next(s for s in listed if s["code"] == product["station_code"])
+    body = {
+        "items": [{"product_id": product["id"], "quantity": 1}],
+        "delivery": "pickup",
+        "pickup_station_id": station["id"],
+        "payment_method": "station_cash",
+    }
+    status, order = api(live, "POST", "/orders", body, token=token)
+    assert status == 201, order
+    return order
+
+
 def place_order_by_api(live: LiveServer, email: str, product_ids: list[int], *, payment_method: str = "cod") -> str:
     """A consumer's order for home delivery, placed through POST /api/v1/orders; returns its code."""
     token = api_token(live, email)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO
-from tests.browser.journeys import VILLAGE_A, api, api_token, demo_product, order_facts
+from tests.browser.journeys import VILLAGE_A, api, api_token, demo_product, order_facts, pickup_order_by_api
 
 
 def station_list(stations) -> list[dict]:
@@ -15,23 +15,7 @@ def station_list(stations) -> list[dict]:
 
 def test_slip_never_shows_the_pick_up_code_and_its_print_button_works_under_the_csp(open_page, live_server, viewport):
     product = demo_product(live_server, VILLAGE_A)  # NC01, the demo operator's station
-    token = api_token(live_server, DEMO["consumer"])
-    status, stations = api(live_server, "GET", "/stations", token=token)
-    assert status == 200, stations
-    nc01 = next(s for s in station_list(stations) if s["code"] == product["station_code"])
-    status, order = api(
-        live_server,
-        "POST",
-        "/orders",
-        {
-            "items": [{"product_id": product["id"], "quantity": 1}],
-            "delivery": "pickup",
-            "pickup_station_id": nc01["id"],
-            "payment_method": "station_cash",
-        },
-        token=token,
-    )
-    assert status == 201, order
+    order = pickup_order_by_api(live_server, product)
     code = order["shipments"][0]["pickup_code"]
     assert code and code.isdigit()
     shipment = order_facts(live_server, order["id"])["shipments"][0]["code"]

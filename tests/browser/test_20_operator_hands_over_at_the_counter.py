@@ -11,11 +11,10 @@ from playwright.sync_api import expect
 from tests.browser.harness import DEMO
 from tests.browser.journeys import (
     VILLAGE_A,
-    api,
-    api_token,
     confirm_if_asked,
     demo_product,
     order_facts,
+    pickup_order_by_api,
     shipment_due_yuan,
 )
 
@@ -24,23 +23,7 @@ def test_operator_refuses_a_wrong_pick_up_code_then_hands_over_against_the_right
     from orders.models import CashEntry, Shipment
 
     product = demo_product(live_server, VILLAGE_A)  # NC01, the demo operator's station
-    token = api_token(live_server, DEMO["consumer"])
-    _status, stations = api(live_server, "GET", "/stations", token=token)
-    items = stations if isinstance(stations, list) else stations.get("items", [])
-    nc01 = next(s for s in items if s["code"] == product["station_code"])
-    status, order = api(
-        live_server,
-        "POST",
-        "/orders",
-        {
-            "items": [{"product_id": product["id"], "quantity": 1}],
-            "delivery": "pickup",
-            "pickup_station_id": nc01["id"],
-            "payment_method": "station_cash",
-        },
-        token=token,
-    )
-    assert status == 201, order
+    order = pickup_order_by_api(live_server, product)
     code = order["shipments"][0]["pickup_code"]
     shipment = order_facts(live_server, order["id"])["shipments"][0]["code"]
     wrong = "0" * len(code) if code != "0" * len(code) else "1" * len(code)

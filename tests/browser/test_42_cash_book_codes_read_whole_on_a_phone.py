@@ -9,29 +9,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO, VIEWPORTS
-from tests.browser.journeys import VILLAGE_A, api, api_token, confirm_if_asked, demo_product
+from tests.browser.journeys import VILLAGE_A, confirm_if_asked, demo_product, pickup_order_by_api
 
 
 @pytest.mark.parametrize("viewport", [VIEWPORTS[0]], ids=[VIEWPORTS[0].name], indirect=True)
 def test_the_cash_book_names_a_shipment_on_one_line(open_page, live_server, viewport):
     product = demo_product(live_server, VILLAGE_A)  # NC01, the demo operator's station
-    token = api_token(live_server, DEMO["consumer"])
-    _status, stations = api(live_server, "GET", "/stations", token=token)
-    items = stations if isinstance(stations, list) else stations.get("items", [])
-    nc01 = next(s for s in items if s["code"] == product["station_code"])
-    status, order = api(
-        live_server,
-        "POST",
-        "/orders",
-        {
-            "items": [{"product_id": product["id"], "quantity": 1}],
-            "delivery": "pickup",
-            "pickup_station_id": nc01["id"],
-            "payment_method": "station_cash",
-        },
-        token=token,
-    )
-    assert status == 201, order
+    order = pickup_order_by_api(live_server, product)
     shipment = order["shipments"][0]["id"]
 
     operator = open_page("operator")

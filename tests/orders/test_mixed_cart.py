@@ -442,15 +442,20 @@ def test_my_orders_names_a_booking_lines_dates_once_and_links_the_booking(client
     assert f'href="/bookings/{booking.code}"' in line
 
 
-def test_web_checkout_names_the_booking_line_that_failed_and_keeps_the_cart(client, db, auth, fake_stripe):
-    product = make_product(stock=10)
-    listing = make_listing(name="罗渡山居", units=1)
+def _goods_and_a_night(client, auth, product, listing) -> None:
+    """A new buyer signed in, with one of `product` and a night at `listing` ten days ahead in the cart."""
     auth.login(make_user())
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
     client.post(
         "/cart/bookings",
         data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
     )
+
+
+def test_web_checkout_names_the_booking_line_that_failed_and_keeps_the_cart(client, db, auth, fake_stripe):
+    product = make_product(stock=10)
+    listing = make_listing(name="罗渡山居", units=1)
+    _goods_and_a_night(client, auth, product, listing)
     page = client.get("/checkout").get_data(as_text=True)
     ship_total = re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1)
     make_booking(listing, check_in=_day(10), check_out=_day(11))  # someone else took the room meanwhile
@@ -473,12 +478,7 @@ def test_a_refused_line_may_be_left_out_and_the_rest_placed_when_the_buyer_accep
     stays in the cart unchosen, the checkout shows the goods alone, and placing them charges the goods only."""
     product = make_product(stock=10, price_fen=2000)
     listing = make_listing(name="罗渡山居", units=1)
-    auth.login(make_user())
-    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
-    client.post(
-        "/cart/bookings",
-        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
-    )
+    _goods_and_a_night(client, auth, product, listing)
     page = client.get("/checkout").get_data(as_text=True)
     assert "去掉这一项" not in page  # offered only once a line is refused
     make_booking(listing, check_in=_day(10), check_out=_day(11))  # someone else took the room meanwhile
@@ -509,12 +509,7 @@ def test_a_sold_out_product_may_be_left_out_and_the_stay_placed(client, db, auth
 
     product = make_product(name="三江腌菜", stock=1)
     listing = make_listing(name="罗渡山居", units=1)
-    auth.login(make_user())
-    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
-    client.post(
-        "/cart/bookings",
-        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
-    )
+    _goods_and_a_night(client, auth, product, listing)
     page = client.get("/checkout").get_data(as_text=True)
     record = db.session.scalar(sa.select(StockRecord).where(StockRecord.product_id == product.id))
     record.allocated = record.on_hand  # the last jar sold to someone else meanwhile
@@ -552,12 +547,7 @@ def test_a_line_that_cannot_be_had_is_offered_to_leave_out_as_the_checkout_opens
     out, before a submit is refused for it."""
     product = make_product(stock=10)
     listing = make_listing(name="罗渡山居", units=1)
-    auth.login(make_user())
-    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
-    client.post(
-        "/cart/bookings",
-        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
-    )
+    _goods_and_a_night(client, auth, product, listing)
     make_booking(listing, check_in=_day(10), check_out=_day(11))
     page = client.get("/checkout").get_data(as_text=True)
     stay_line = db.session.scalar(sa.select(CartLine).where(CartLine.kind == "booking"))
