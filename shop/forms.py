@@ -36,6 +36,17 @@ def flash_form_errors(form) -> None:
                 flash(_("%(field)s：%(error)s", field=field.label.text, error=error), "error")
 
 
+def mark_refused_fields(form, exc) -> None:
+    """A service's refusal (a `DomainError`) under every field of `form` it names (`exc.fields`; a name
+    ending in `_fen` is its yuan field, `price_fen` -> `price`), besides the flash at the top that the view
+    gives: the fields' values in `exc.fields` are machine codes, so each shows the message itself."""
+    for name in exc.fields:
+        for candidate in (name, name.removesuffix("_fen")):
+            if candidate in form:  # a field of the form (not one of its other attributes)
+                form[candidate].errors = list(form[candidate].errors) + [exc.message]
+                break
+
+
 class DayField(DateField):
     """A date field accepting only dates within [MIN_DATE, MAX_DATE] (shop/args.py): adding days to
     what it holds never overflows."""

@@ -44,7 +44,7 @@ from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, error_message, flash_domain_errors
 from shop.extensions import db
-from shop.forms import create_once, flash_form_errors
+from shop.forms import create_once, flash_form_errors, mark_refused_fields
 from shop.history import history_of
 from shop.money import format_yuan
 from shop.qr import qr_svg
@@ -592,10 +592,7 @@ def _refused_stock_form(record_id: int, form, exc: DomainError, *, receive: bool
     as typed."""
     rollback()
     flash(exc.message, "error")
-    for name in exc.fields:
-        field = getattr(form, name.removesuffix("_fen"), None)
-        if field is not None:
-            field.errors = list(field.errors) + [exc.message]
+    mark_refused_fields(form, exc)
     record = _record(record_id)
     forms = {"receive_form": form} if receive else {"correct_form": form}
     return _stock_record_page(record, status=exc.status, **forms)

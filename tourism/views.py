@@ -24,7 +24,7 @@ from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
 from shop.errors import DomainError, error_message, flash_domain_errors
 from shop.extensions import db
-from shop.forms import create_once, flash_form_errors
+from shop.forms import create_once, flash_form_errors, mark_refused_fields
 from shop.money import format_yuan
 from shop.qr import qr_data_uri
 from shop.timeutil import local_date, month_bounds, now_utc, to_local
@@ -346,10 +346,7 @@ def book(listing_id: int):
     except DomainError as exc:
         rollback()
         flash(exc.message, "error")
-        for name in exc.fields:  # the fields' values are machine codes ("not after check-in"): show the message
-            field = getattr(form, name, None)
-            if field is not None:
-                field.errors = list(field.errors) + [exc.message]
+        mark_refused_fields(form, exc)
         listing = get_listing(listing_id)
         return _render_listing(listing, _booking_form(listing, form), exc.status)
     if not booking.pay_on_arrival:
