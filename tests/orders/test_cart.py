@@ -11,6 +11,7 @@ from shop.db import commit
 from shop.once import new_form_token
 from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
+from tests.orders.factories import checkout_form
 
 
 def _cart_lines(db):
@@ -156,21 +157,9 @@ def test_html_checkout_places_order_and_saves_address(client, db, auth):
     assert 'value="card"' not in html  # no Stripe keys: no card option
     res = client.post(
         "/checkout",
-        data={
-            "form_token": new_form_token(),
-            "address_id": 0,
-            "name": "王小明",
-            "phone": "13800000000",
-            "province": "江西省",
-            "city": "南昌市",
-            "district": "南昌县",
-            "line": "幸福路1号",
-            "save_address": "y",
-            "delivery": "ship",
-            "payment_method": "cod",
-            "shown_total_ship": ship_total,
-            "pickup_station_id": s1.id,
-        },
+        data=checkout_form(
+            payment_method="cod", save_address="y", shown_total_ship=ship_total, pickup_station_id=s1.id
+        ),
     )
     assert res.status_code == 303, res.get_data(as_text=True)
     order = db.session.scalar(sa.select(Order))

@@ -653,18 +653,7 @@ def test_goods_and_a_stay_without_card_payments_say_why_instead_of_an_empty_chec
     assert "暂未开通在线支付" in page and "提交订单" not in page and "返回购物车" in page
     res = client.post(
         "/checkout",
-        data={
-            "form_token": new_form_token(),
-            "address_id": 0,
-            "name": "王小明",
-            "phone": "13800000000",
-            "province": "江西省",
-            "city": "南昌市",
-            "district": "南昌县",
-            "line": "幸福路1号",
-            "delivery": "ship",
-            "payment_method": "arrival",
-        },
+        data=checkout_form(payment_method="arrival"),
     )
     assert res.status_code == 422 and "暂未开通在线支付" in res.get_data(as_text=True)
     assert _count(db, Order) == 0 and _count(db, CartLine) == 2
