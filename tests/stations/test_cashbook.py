@@ -655,16 +655,22 @@ def test_a_remittance_or_correction_the_book_would_refuse_is_refused_before_the_
     assert [(e.kind, e.amount_fen) for e in _entries(db)] == [("correction", 500)]
 
 
-def test_a_wrong_pickup_code_or_cash_is_refused_before_the_operator_is_asked_to_confirm(db, world, now, client, auth):
-    """The counter hand-over asks "交付后不能撤销？" only for a hand-over that would go through: a wrong code
-    (counted, as the hand-over counts it) or cash other than what is due is refused at once, before the
-    confirmation step (shop.confirm: never confirmed first and refused after)."""
+def _at_the_counter(world, now, auth):
+    """A pick-up order of ¥66.66 paid at station A, ready at its counter, its operator signed in: (the
+    shipment, the address its hand-over is posted to)."""
     order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")
     shipment = order.shipments[0]
     _shipped(order, world.a.operator, now)
     commit()
     auth.login(world.a.operator)
-    url = f"/station/shipments/{shipment.code}/action"
+    return shipment, f"/station/shipments/{shipment.code}/action"
+
+
+def test_a_wrong_pickup_code_or_cash_is_refused_before_the_operator_is_asked_to_confirm(db, world, now, client, auth):
+    """The counter hand-over asks "交付后不能撤销？" only for a hand-over that would go through: a wrong code
+    (counted, as the hand-over counts it) or cash other than what is due is refused at once, before the
+    confirmation step (shop.confirm: never confirmed first and refused after)."""
+    shipment, url = _at_the_counter(world, now, auth)
     wrong = "000000" if PICKUP_CODE != "000000" else "111111"
     r = client.post(url, data={"action": "pickup", "pickup_code": wrong, "cash_received": "66.66"})
     assert r.status_code == 422 and "取货码错误" in r.get_data(as_text=True)  # refused on the spot, not asked
@@ -686,12 +692,7 @@ def test_a_wrong_pickup_code_or_cash_is_refused_before_the_operator_is_asked_to_
 def test_a_refused_hand_over_shows_the_counter_form_again_with_the_code_and_cash_as_typed(db, world, now, client, auth):
     """At the counter, with the buyer waiting: cash short by a note, the right code stays typed and so does
     the cash (the page once redirected and both were lost); a wrong code keeps the cash and the code to fix."""
-    order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")
-    shipment = order.shipments[0]
-    _shipped(order, world.a.operator, now)
-    commit()
-    auth.login(world.a.operator)
-    url = f"/station/shipments/{shipment.code}/action"
+    shipment, url = _at_the_counter(world, now, auth)
     short = client.post(url, data={"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "56.66"})
     assert short.status_code in (409, 422)
     page = short.get_data(as_text=True)
