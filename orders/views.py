@@ -268,6 +268,7 @@ def cart_update(line_id: int):
     cart = _current_cart()
     if cart is None:
         raise NotFound("cart_line_not_found")
+    carts.line_in(cart, line_id)  # another cart's line, or one gone: a 404 (not a message), nothing changed
     with flash_domain_errors():
         removed = False
         if request.form.get("remove"):

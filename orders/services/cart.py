@@ -225,7 +225,7 @@ def _same_booking(cart: Cart, listing_id, unit_type_id, session_id, check_in) ->
 
 def set_booking(cart: Cart, line_id: int, *, guests: int, units: int, check_in=None, check_out=None, now: datetime):
     """Change a booking line's guests, rooms or dates (checked by tourism again; 422/409 change nothing)."""
-    line = _line(cart, line_id)
+    line = line_in(cart, line_id)
     if line.kind != "booking":
         raise NotFound("cart_line_not_found")
     item = replace(
@@ -248,7 +248,8 @@ def set_booking(cart: Cart, line_id: int, *, guests: int, units: int, check_in=N
     return line
 
 
-def _line(cart: Cart, line_id: int) -> CartLine:
+def line_in(cart: Cart, line_id: int) -> CartLine:
+    """The cart's line of that id; a line of another cart, or one gone, is `cart_line_not_found` (404)."""
     line = next((l for l in cart.lines if l.id == line_id), None)
     if line is None:
         raise NotFound("cart_line_not_found")
@@ -258,7 +259,7 @@ def _line(cart: Cart, line_id: int) -> CartLine:
 def set_quantity(cart: Cart, line_id: int, quantity: int, *, now: datetime) -> CartLine | None:
     """Change a line's quantity; 0 removes it."""
     check_quantity(quantity, allow_zero=True)
-    line = _line(cart, line_id)
+    line = line_in(cart, line_id)
     if line.kind == "booking" and quantity:
         raise Conflict("booking_line_quantity")  # guests and rooms: set_booking
     if quantity == 0:
@@ -275,7 +276,7 @@ def set_quantity(cart: Cart, line_id: int, quantity: int, *, now: datetime) -> C
 def choose_line(cart: Cart, line_id: int, chosen: bool, *, now: datetime) -> CartLine:
     """勾选 / 取消勾选: the line is (not) placed by the next checkout. A line of another cart, or gone,
     is a 404 (`cart_line_not_found`) and nothing changes."""
-    line = _line(cart, line_id)
+    line = line_in(cart, line_id)
     line.selected = bool(chosen)
     cart.updated_at = now
     db.session.flush()
@@ -325,7 +326,7 @@ def refused_line(cart: Cart | None, exc: DomainError) -> CartLine | None:
 
 
 def remove_line(cart: Cart, line_id: int, *, now: datetime) -> None:
-    cart.lines.remove(_line(cart, line_id))
+    cart.lines.remove(line_in(cart, line_id))
     cart.updated_at = now
     db.session.flush()
 

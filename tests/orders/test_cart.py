@@ -61,6 +61,30 @@ def test_a_cart_line_has_the_product_pages_stepper_within_what_the_cart_takes(cl
     assert _cart_lines(db)[0].quantity == 7
 
 
+def test_changing_or_removing_another_carts_line_is_a_404_and_changes_nothing(client, app, db, auth):
+    """The update form of one cart cannot reach a line of another (a guest's or a signed-in buyer's),
+    whatever it asks: quantity, removal, a booking's guests. Before, a buyer with a cart of their own
+    got a redirect and a message for it, as if the line were theirs and merely refused."""
+    product = make_product(stock=10)
+    owner = make_user()
+    auth.login(owner)
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 2})
+    [line] = _cart_lines(db)
+    auth.logout()
+
+    stranger = app.test_client()  # a guest with a cart of their own
+    stranger.post("/cart/add", data={"product_id": make_product(stock=5).id, "quantity": 1})
+    for data in ({"quantity": 5}, {"quantity": 0}, {"remove": "1"}, {"guests": 2, "units": 1}):
+        assert stranger.post(f"/cart/lines/{line.id}", data=data).status_code == 404, data
+    auth.login(make_user())  # a signed-in buyer with a cart of their own
+    client.post("/cart/add", data={"product_id": make_product(stock=5).id, "quantity": 1})
+    for data in ({"quantity": 5}, {"remove": "1"}):
+        assert client.post(f"/cart/lines/{line.id}", data=data).status_code == 404, data
+    assert client.post("/cart/lines/99999999", data={"quantity": 1}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(CartLine, line.id).quantity == 2
+
+
 def test_bad_cart_input_changes_nothing(client, db):
     product = make_product(stock=10)
     hidden = make_product(is_published=False)
