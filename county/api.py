@@ -125,7 +125,7 @@ class EntryOut(BaseModel):
     category: str
 
 
-class StatementOut(BaseModel):
+class HouseholdStatementOut(BaseModel):
     household: HouseholdOut
     date_from: date | None = Field(serialization_alias="from")
     date_to: date | None = Field(serialization_alias="to")
@@ -200,7 +200,7 @@ class TargetsOut(BaseModel):
     items: list[TargetOut]
 
 
-class DecisionIn(Schema):
+class ProductDecisionIn(Schema):
     reason: str = Field(default="", max_length=255)
     note: str = Field(default="", max_length=255)
 
@@ -239,7 +239,7 @@ def county_income(query: IncomeQuery):
 @endpoint(
     "/county/households/<int:household_id>/statement",
     query=RangeQuery,
-    response=StatementOut,
+    response=HouseholdStatementOut,
     roles=COUNTY,
     tags=("county",),
     summary="A household's statement: every entry with its kind, the total, and what of it is paid and payable",
@@ -247,7 +247,7 @@ def county_income(query: IncomeQuery):
 def county_household_statement(household_id: int, query: RangeQuery):
     household = get_household(household_id)
     statement = reports.household_statement(household, query.date_from, query.date_to)
-    out = StatementOut(
+    out = HouseholdStatementOut(
         household=HouseholdOut(**household_row(household)),
         date_from=query.date_from,
         date_to=query.date_to,
@@ -381,28 +381,28 @@ def _decision(product) -> ProductDecisionOut:
 @endpoint(
     "/county/products/<int:product_id>/approve",
     methods=("POST",),
-    body=DecisionIn,
+    body=ProductDecisionIn,
     response=ProductDecisionOut,
     roles=COUNTY,
     tags=("county",),
     errors=(409,),
     summary="Approve a pending product as a poverty-alleviation product (扶贫产品认定)",
 )
-def county_approve_product(product_id: int, body: DecisionIn):
+def county_approve_product(product_id: int, body: ProductDecisionIn):
     return _decide_product(product_id, approvals.approve, note=body.note or body.reason)
 
 
 @endpoint(
     "/county/products/<int:product_id>/reject",
     methods=("POST",),
-    body=DecisionIn,
+    body=ProductDecisionIn,
     response=ProductDecisionOut,
     roles=COUNTY,
     tags=("county",),
     errors=(409,),
     summary="Reject a pending product, with a reason",
 )
-def county_reject_product(product_id: int, body: DecisionIn):
+def county_reject_product(product_id: int, body: ProductDecisionIn):
     return _decide_product(product_id, approvals.reject, reason=body.reason or body.note)
 
 

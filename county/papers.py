@@ -43,7 +43,7 @@ class DocumentList(BaseModel):
     items: list[DocumentOut]
 
 
-class DecisionBody(Schema):
+class PaperDecisionBody(Schema):
     decision: Literal["approve", "reject"]
     #: Required to reject (the station reads it); an optional note when approving.
     reason: str = Field(default="", max_length=255)
@@ -62,13 +62,13 @@ def county_documents(query: DocumentQuery):
 @endpoint(
     "/county/documents/<int:document_id>/decision",
     methods=("POST",),
-    body=DecisionBody,
+    body=PaperDecisionBody,
     response=DocumentOut,
     roles=COUNTY,
     tags=("county",),
     errors=(403, 404),
 )
-def decide_product_document(document_id: int, body: DecisionBody):
+def decide_product_document(document_id: int, body: PaperDecisionBody):
     """Approve or reject (with a reason) a pending document; audited. The same decision twice changes
     nothing; the other decision on a decided document is 409 document_already_decided."""
     document = get_document(document_id, lock=True)

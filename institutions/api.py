@@ -41,7 +41,7 @@ class MemberIn(Schema):
     role: MemberRoleName
 
 
-class DecisionIn(Schema):
+class OrganisationDecisionIn(Schema):
     reason: str = Field(default="", max_length=800, description="required to reject (at most 400 characters)")
 
 
@@ -145,32 +145,32 @@ def add_organisation_member(organisation_id: int, body: MemberIn):
 @endpoint(
     "/organisations/<int:organisation_id>/approve",
     ("POST",),
-    body=DecisionIn,
+    body=OrganisationDecisionIn,
     response=OrganisationOut,
     roles=("county",),
     tags=TAGS,
     errors=(409,),
     summary="The county office verifies a pending organisation (audited)",
 )
-def approve_organisation(organisation_id: int, body: DecisionIn):
+def approve_organisation(organisation_id: int, body: OrganisationDecisionIn):
     return _decide_organisation(organisation_id, body, approve=True)
 
 
 @endpoint(
     "/organisations/<int:organisation_id>/reject",
     ("POST",),
-    body=DecisionIn,
+    body=OrganisationDecisionIn,
     response=OrganisationOut,
     roles=("county",),
     tags=TAGS,
     errors=(409,),
     summary="The county office refuses a pending organisation with a reason (audited)",
 )
-def reject_organisation(organisation_id: int, body: DecisionIn):
+def reject_organisation(organisation_id: int, body: OrganisationDecisionIn):
     return _decide_organisation(organisation_id, body, approve=False)
 
 
-def _decide_organisation(organisation_id: int, body: DecisionIn, *, approve: bool):
+def _decide_organisation(organisation_id: int, body: OrganisationDecisionIn, *, approve: bool):
     """The county office's decision on a pending organisation (the service audits it), answered."""
     user = api_user()
     organisation = orgs.decide_organisation(
@@ -186,7 +186,7 @@ def _decide_organisation(organisation_id: int, body: DecisionIn, *, approve: boo
 # --- purchases ------------------------------------------------------------------------------------
 
 
-class ItemIn(Schema):
+class PurchaseItemIn(Schema):
     """A product and a quantity. No price: prices are the catalogue's or a station's accepted quote,
     never the client's (a body naming one is refused, 422)."""
 
@@ -196,7 +196,7 @@ class ItemIn(Schema):
     quantity: int = Field(ge=1, le=999)
 
 
-class AddressIn(Schema):
+class PurchaseAddressIn(Schema):
     name: str = Field(max_length=80)
     phone: str = Field(max_length=40, description="the receiver's mobile number")
     province: str = Field(max_length=40)
@@ -207,8 +207,8 @@ class AddressIn(Schema):
 
 class DestinationIn(Schema):
     label: str = Field(max_length=80, description="what the organisation calls the place (东校区食堂), at most 40")
-    address: AddressIn
-    items: list[ItemIn] = Field(max_length=50)
+    address: PurchaseAddressIn
+    items: list[PurchaseItemIn] = Field(max_length=50)
 
 
 class PurchaseDraftIn(Schema):
@@ -228,7 +228,7 @@ class PurchaseDraftIn(Schema):
     destinations: list[DestinationIn] = Field(
         default=[], max_length=20, description="delivery addresses (ship): one order each"
     )
-    items: list[ItemIn] = Field(default=[], max_length=50, description="the products (pickup)")
+    items: list[PurchaseItemIn] = Field(default=[], max_length=50, description="the products (pickup)")
 
 
 class PurchaseIn(PurchaseDraftIn):
@@ -370,7 +370,7 @@ def purchase_out(purchase: Purchase) -> PurchaseOut:
     )
 
 
-def _items(items: list[ItemIn]) -> list[tuple[int, int]]:
+def _items(items: list[PurchaseItemIn]) -> list[tuple[int, int]]:
     return [(item.product_id, item.quantity) for item in items]
 
 
@@ -762,7 +762,7 @@ class StatementOrderOut(BaseModel):
     due_fen: int = Field(description="what the order is due now (canceled lines count nothing)")
 
 
-class StatementOut(BaseModel):
+class OrganisationStatementOut(BaseModel):
     organisation_id: int
     year: int = Field(description="the year of the period's first day")
     period_from: date
@@ -782,7 +782,7 @@ class StatementOut(BaseModel):
     "/organisations/<int:organisation_id>/budget",
     ("POST",),
     body=BudgetIn,
-    response=StatementOut,
+    response=OrganisationStatementOut,
     auth=True,
     tags=TAGS,
     errors=(403,),
@@ -802,8 +802,8 @@ def set_organisation_budget(organisation_id: int, body: BudgetIn):
     return committed(statement_out(organisation, statements.statement(organisation, body.year)))
 
 
-def statement_out(organisation: Organisation, st) -> StatementOut:
-    return StatementOut(
+def statement_out(organisation: Organisation, st) -> OrganisationStatementOut:
+    return OrganisationStatementOut(
         organisation_id=organisation.id,
         year=st.year,
         budget_fen=st.budget_fen,
@@ -840,7 +840,7 @@ def statement_out(organisation: Organisation, st) -> StatementOut:
 @endpoint(
     "/organisations/<int:organisation_id>/statement",
     query=StatementQuery,
-    response=StatementOut,
+    response=OrganisationStatementOut,
     auth=True,
     tags=TAGS,
     summary="The statement (对账单) of a year (`year`) or a period (`from`, `to`, at most a year): budget, reserved "

@@ -41,7 +41,7 @@ Rooms = Annotated[StrictInt, Field(ge=1, le=50)]
 BOOKING_KEYS = frozenset({"listing_id", "checkin", "checkout", "session_id", "date", "guests", "units"})
 
 
-class ItemIn(Schema):
+class GoodsItemIn(Schema):
     """A product and its quantity (other keys are ignored, as a client's prices are; keys of a
     booking line are refused)."""
 
@@ -106,7 +106,7 @@ def _booking_item(item) -> BookingItem:
     )
 
 
-class AddressIn(Schema):
+class OrderAddressIn(Schema):
     name: str = Field(default="", max_length=40)
     phone: str = Field(default="", max_length=20)
     province: str = Field(default="", max_length=20)
@@ -117,9 +117,9 @@ class AddressIn(Schema):
 
 class OrderIn(Schema):
     #: Products and booking lines; an item with the fields of two kinds is refused (422).
-    items: list[ItemIn | StayItemIn | SessionItemIn | TicketItemIn] = Field(min_length=1, max_length=50)
+    items: list[GoodsItemIn | StayItemIn | SessionItemIn | TicketItemIn] = Field(min_length=1, max_length=50)
     #: Needed when the order has products delivered by post.
-    address: AddressIn | None = None
+    address: OrderAddressIn | None = None
     delivery: Literal["ship", "pickup"] = "ship"
     pickup_station_id: Id | None = None
     #: With booking lines: card; "arrival" only for one booking line alone whose listing allows it.
@@ -138,7 +138,7 @@ class LineOut(BaseModel):
     status: str
 
 
-class ShipmentOut(BaseModel):
+class OrderShipmentOut(BaseModel):
     id: str
     station_id: int
     status: str
@@ -174,7 +174,7 @@ class BookingLineOut(BaseModel):
     confirmation_code: str | None = Field(description="shown to the host on arrival, once confirmed")
 
 
-class PaymentOut(BaseModel):
+class OrderPaymentOut(BaseModel):
     method: str
     status: str
     client_secret: str | None = None
@@ -196,10 +196,10 @@ class OrderOut(BaseModel):
     pickup_station_id: int | None
     created_at: datetime
     expires_at: datetime | None
-    shipments: list[ShipmentOut]
+    shipments: list[OrderShipmentOut]
     #: The booking lines (stays, sessions, tickets) of the order.
     bookings: list[BookingLineOut] = []
-    payment: PaymentOut
+    payment: OrderPaymentOut
 
 
 class OrderList(BaseModel):
@@ -240,7 +240,7 @@ def order_out(order: Order) -> OrderOut:
         created_at=order.created_at,
         expires_at=order.expires_at,
         shipments=[
-            ShipmentOut(
+            OrderShipmentOut(
                 id=s.code,
                 station_id=s.station_id,
                 status=s.status,
@@ -266,7 +266,7 @@ def order_out(order: Order) -> OrderOut:
         bookings=[
             _booking_line_out(line) for line in order.lines if line.kind == "booking" and line.booking is not None
         ],
-        payment=PaymentOut(
+        payment=OrderPaymentOut(
             method=order.payment_method,
             status=payment.state if payment else "none",
             client_secret=payment.client_secret if show_secret else None,
@@ -372,8 +372,8 @@ def create_order(body: OrderIn):
     address = AddressData(**body.address.model_dump()) if body.address else AddressData()
     order = place_order(
         PlacementRequest(
-            items=[(i.product_id, i.quantity) for i in body.items if isinstance(i, ItemIn)],
-            bookings=[_booking_item(i) for i in body.items if not isinstance(i, ItemIn)],
+            items=[(i.product_id, i.quantity) for i in body.items if isinstance(i, GoodsItemIn)],
+            bookings=[_booking_item(i) for i in body.items if not isinstance(i, GoodsItemIn)],
             payment_method=body.payment_method,
             delivery=body.delivery,
             address=address,

@@ -53,7 +53,7 @@ class RefundRequestQuery(QuerySchema):
     status: Literal["requested", "decided"] = "requested"
 
 
-class DecisionBody(Schema):
+class RefundDecisionBody(Schema):
     decision: Literal["approve", "reject"]
     #: approve: what became of the goods (required): not returned (refund only), returned and sellable
     #: (`quantity` units back into the lots the line was sold from), returned and not sellable.
@@ -154,13 +154,13 @@ def station_refund_requests(query: RefundRequestQuery):
 @endpoint(
     "/stations/refund-requests/<int:req_id>/decision",
     methods=("POST",),
-    body=DecisionBody,
+    body=RefundDecisionBody,
     response=RefundDecisionOut,
     roles=(Role.OPERATOR,),
     tags=("stations",),
     errors=(403, 404, 409),
 )
-def decide_refund_request(req_id: int, body: DecisionBody):
+def decide_refund_request(req_id: int, body: RefundDecisionBody):
     """Approve a refund request, saying what became of the goods, or reject it (the line's station, or an admin).
 
     Approving sends the line's money back (a cash order: from the station's till, in its cash book) and

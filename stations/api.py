@@ -65,7 +65,7 @@ class ShipmentItem(BaseModel):
     lots: list[str] = Field(default_factory=list)
 
 
-class ShipmentOut(BaseModel):
+class StationShipmentOut(BaseModel):
     id: str
     order_id: str
     station_id: int
@@ -89,7 +89,7 @@ class ShipmentOut(BaseModel):
 
 
 class ShipmentList(BaseModel):
-    items: list[ShipmentOut]
+    items: list[StationShipmentOut]
     total: int
 
 
@@ -279,14 +279,14 @@ def station_shipments(station_id: int, query: ShipmentQuery):
     if not can_manage_station(api_user(), station.id):
         raise Forbidden("not_your_station")
     items = fulfilment.list_station_shipments(station.id, status=query.status)
-    return ok({"items": [_dump(ShipmentOut, shipment_out(s)) for s in items], "total": len(items)})
+    return ok({"items": [_dump(StationShipmentOut, shipment_out(s)) for s in items], "total": len(items)})
 
 
 @endpoint(
     "/shipments/<code>/transition",
     methods=("POST",),
     body=TransitionBody,
-    response=ShipmentOut,
+    response=StationShipmentOut,
     roles=(Role.OPERATOR,),
     tags=("stations",),
     errors=(403, 404, 409),
@@ -314,7 +314,7 @@ def shipment_transition(code: str, body: TransitionBody):
         raise
     commit()
     db.session.refresh(shipment)
-    return ok(_dump(ShipmentOut, shipment_out(shipment)))
+    return ok(_dump(StationShipmentOut, shipment_out(shipment)))
 
 
 def _own_station(station_id: int):

@@ -146,7 +146,7 @@ class BookingIn(Schema):
     payment_method: Literal["card", "arrival"] = "card"
 
 
-class PaymentOut(BaseModel):
+class BookingPaymentOut(BaseModel):
     method: str
     status: str
     client_secret: str | None = None
@@ -177,7 +177,7 @@ class BookingOut(BaseModel):
     expires_at: datetime | None
     confirmation_code: str | None
     order: str | None
-    payment: PaymentOut | None
+    payment: BookingPaymentOut | None
     host_contact: HostContact | None = Field(
         default=None, description="the host's name, phone, address and map point, once the booking is confirmed"
     )
@@ -256,8 +256,8 @@ def booking_out(booking: Booking) -> dict:
     return data.model_dump(mode="json")
 
 
-def payment_out(booking: Booking, payment) -> PaymentOut:
-    return PaymentOut(
+def payment_out(booking: Booking, payment) -> BookingPaymentOut:
+    return BookingPaymentOut(
         method="arrival" if booking.pay_on_arrival else "card",
         status=payment.state,
         client_secret=payment.client_secret if payment.state in ("created", "pending") else None,

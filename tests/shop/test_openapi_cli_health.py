@@ -45,6 +45,15 @@ def test_openapi_declares_the_error_envelope_and_request_schemas(client):
     assert {"q", "category", "village", "min_fen", "max_fen", "in_stock", "sort", "page", "per_page"} <= params
 
 
+def test_every_schema_of_the_openapi_document_has_a_name_of_its_own(client):
+    """Two modules' models of one class name (two `ShipmentOut`s, say) get module-qualified names in
+    the document (`orders__api__ShipmentOut`), which generated phone-app clients turn into types
+    such as `OrdersApiShipmentOut`: each schema class of the API is named for what it is."""
+    schemas = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    assert [name for name in schemas if "__" in name] == []
+    assert {"GoodsItemIn", "StayItemIn", "OrderShipmentOut", "StationShipmentOut", "BookingPaymentOut"} <= set(schemas)
+
+
 def test_healthz_is_json_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json == {"status": "ok"}
