@@ -128,6 +128,8 @@ class Config:
     PAGE_MAX_AGE = _int("PAGE_MAX_AGE", 0)
     #: How long a confirmation page (GET /confirm/<token>, shop/confirm.py) can be opened after its POST.
     CONFIRM_STEP_SECONDS = _int("CONFIRM_STEP_SECONDS", 30 * 60)
+    #: How long what a signed-out visitor typed into a form waits for them to sign in (shop/kept_form.py).
+    KEPT_FORM_SECONDS = _int("KEPT_FORM_SECONDS", 30 * 60)
     #: nginx's page cache (deploy/nginx.conf, shop/proxycache.py): nginx's address as the app reaches it,
     #: for the PURGE requests that keep it exact (needs CACHE_REDIS_URL); unset = nginx stores no page.
     PROXY_CACHE_PURGE_URL = os.environ.get("PROXY_CACHE_PURGE_URL", "")

@@ -22,6 +22,7 @@ from shop.confirm import ask_first
 from shop.db import commit
 from shop.errors import ValidationError, flash_domain_errors
 from shop.forms import OnceTokenForm, create_once
+from shop.kept_form import restored as restored_form
 from shop.money import MoneyError, parse_yuan
 from shop.timeutil import local_date, now_utc
 
@@ -75,7 +76,7 @@ def request_order(code: str):
     return render_template(
         "invoices/request.html",
         order=order,
-        form=request.form,
+        form=request.form if request.method == "POST" else (restored_form() or request.form),
         state=svc.order_invoice_state(order),
         action=url_for(".request_order", code=code),
     ), (422 if request.method == "POST" else 200)
@@ -110,7 +111,7 @@ def request_period():
         "invoices/period.html",
         organisations=rights,
         default_organisation_id=svc.default_period_organisation_id(rights),
-        form=request.form,
+        form=request.form if request.method == "POST" else (restored_form() or request.form),
         form_token=once.new_form_token(),
         default_from=today.replace(day=1).isoformat(),
         default_to=today.isoformat(),

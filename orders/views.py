@@ -430,9 +430,10 @@ def checkout():
         form.delivery.data, pickup = "ship", False
     choices = _payment_choices(summary)
     form.payment_method.choices = [SelectChoice(v, label) for v, label in choices]
-    if request.method == "GET" and addresses:
+    fresh = request.method == "GET" and not form.restored  # (restored: typed before signing in, shop.kept_form)
+    if fresh and addresses:
         form.address_id.data = addresses[0].id
-    if form.payment_method.data is None or request.method == "GET":  # follows the delivery chosen
+    if form.payment_method.data is None or fresh:  # follows the delivery chosen
         form.payment_method.data = default_payment_method(form.delivery.data or "ship")
         if choices and form.payment_method.data not in {v for v, _label in choices}:
             form.payment_method.data = choices[0][0]

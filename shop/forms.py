@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from flask import abort, flash, redirect
+from flask import abort, flash, redirect, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,6 +16,8 @@ from wtforms.validators import ValidationError
 
 from shop.args import MAX_DATE, MIN_DATE, check_date
 from shop.db import commit, rollback
+from shop.kept_form import LEFT_OUT
+from shop.kept_form import restored as restored_form
 from shop.money import MoneyError, parse_yuan
 from shop.once import AlreadySubmitted, claim_or_refuse, new_form_token, valid_token
 
@@ -212,7 +214,20 @@ class _Messages:
 
 class ShopForm(FlaskForm):
     """The base of every form of the shop: Flask-WTF (CSRF) with WTForms' built-in messages in the
-    shop's own words and language (`Meta.get_translations`, WTForms' documented hook)."""
+    shop's own words and language (`Meta.get_translations`, WTForms' documented hook).
+
+    Shown on a GET of the address a signed-out visitor posted it to, before signing in, it holds what
+    they typed then (`shop.kept_form.restored()`; `restored` true): a view that sets defaults on GET
+    leaves those fields alone then. A form of the page none of whose fields were kept stays as it is."""
+
+    restored = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kept = restored_form() if not args and "formdata" not in kwargs and request.method == "GET" else None
+        if kept and any(f.name in kept for f in self if f.name not in LEFT_OUT):
+            self.process(formdata=kept)
+            self.restored = True
 
     class Meta:
         def get_translations(self, form):

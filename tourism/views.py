@@ -25,6 +25,7 @@ from shop.db import commit, rollback
 from shop.errors import DomainError, error_message, flash_domain_errors
 from shop.extensions import db
 from shop.forms import create_once, flash_form_errors, mark_refused_fields
+from shop.kept_form import restored as restored_form
 from shop.money import format_yuan
 from shop.qr import qr_data_uri
 from shop.timeutil import local_date, month_bounds, now_utc, to_local
@@ -311,14 +312,30 @@ def listing_detail(listing_id: int, slug: str | None = None):
     return _render_listing(listing, form, 422 if 422 in (in_status, out_status) else 200)
 
 
+#: The booking form's fields a listing's page takes from its query (`listing_detail`), each checked there.
+TYPED_BOOKING_ARGS = ("checkin", "checkout", "guests", "units", "unit_type_id", "session_id")
+
+
 @bp.route("/listings/<int:listing_id>/book", methods=["GET", "POST"])
 @login_required
 def book(listing_id: int):
     """预订 of a signed-in visitor. A GET is someone sent back here after signing in (a POST whose session
-    had ended goes to the login page with this address as `next`): the listing's page, not a 405."""
+    had ended goes to the login page with this address as `next`): the listing's page, not a 405, with the
+    dates, party, room type and rooms they had typed (`shop.kept_form`) in its query, which its booking
+    form shows (`listing_detail`)."""
     listing = get_listing(listing_id)
     if request.method == "GET":
-        return redirect(url_for("tourism.listing_detail", listing_id=listing.id, slug=listing.slug), 303)
+        kept = restored_form() or {}
+        typed = {name: kept.get(name, "")[:20] for name in TYPED_BOOKING_ARGS}
+        return redirect(
+            url_for(
+                "tourism.listing_detail",
+                listing_id=listing.id,
+                slug=listing.slug,
+                **{name: value for name, value in typed.items() if value},
+            ),
+            303,
+        )
     form = _booking_form(listing)
     if not form.validate_on_submit():
         # said at the top too: on a phone the form is a long scroll below the photos and the calendar

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user, make_next_param
 
+from shop import kept_form
 from shop.auth.forms import LoginForm, RegisterForm
 from shop.auth.services import Registration, authenticate, end_sessions, register_user, user_by_id
 from shop.db import commit
@@ -33,9 +34,11 @@ NEEDS_ACCOUNT_ARG = "need"
 def needs_account():
     """Flask-Login's unauthorized handler: what Flask-Login does by default (to the sign-in page with the
     page asked for as `next`, no flash in an anonymous session), and the page says why
-    (templates/auth/_sign_in_reason.html)."""
+    (templates/auth/_sign_in_reason.html). A form posted there is kept for its page after signing in
+    (`shop.kept_form`), and the sign-in page says so (`need=form`)."""
     login = url_for("auth.login")
-    return redirect(url_for("auth.login", next=make_next_param(login, request.url), **{NEEDS_ACCOUNT_ARG: "account"}))
+    need = "form" if kept_form.keep_for_sign_in() else "account"
+    return redirect(url_for("auth.login", next=make_next_param(login, request.url), **{NEEDS_ACCOUNT_ARG: need}))
 
 
 def safe_next(target: str | None, default: str = "home.index") -> str:
@@ -54,6 +57,7 @@ def sign_in(user) -> None:
     and everything is committed together. Callers must not sign in any other way."""
     guest = dict(session)
     session.clear()  # rotate: nothing of the anonymous session survives but what hooks carry over
+    kept_form.carry(guest)  # what the guest typed into a form that needed an account
     if "lang" in guest:
         session["lang"] = guest["lang"]
         if guest["lang"] in current_app.config["LANGUAGES"]:
