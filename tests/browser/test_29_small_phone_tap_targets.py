@@ -148,6 +148,8 @@ def test_small_phone_county_forms(open_page, live_server):
     filters = page.locator("main form.county-filter").locator("select, input:not([type=hidden]), button")
     assert rows.count() >= 10 and filters.count() == 5  # 村, 状态, 查询; 编号, 查找
     assert _too_small(rows.first) == [] and _too_small(filters) == []
+    actions = page.locator("main a.btn.small")  # 登记新户, Excel导入 (they were 36 px high)
+    assert actions.count() == 2 and _too_small(actions) == []
     county.submit_and_wait(lambda: rows.first.click())
     county.step("a household")
     reveal = page.locator("main dl.county-dl button.link")
@@ -179,3 +181,18 @@ def test_small_phone_county_forms(open_page, live_server):
     admin.goto("/admin/users?role=admin")  # the admins alone: other journeys add accounts named in English
     filters = admin.page.locator("main form.county-filter").locator("input:not([type=hidden]), select, button")
     assert filters.count() >= 3 and _too_small(filters) == []
+
+
+def test_small_phone_host_removes_a_session(open_page, live_server):
+    """The host's experience sessions on a phone: a session nobody booked has 删除, a 44 px target (the word
+    alone was 27 px wide)."""
+    host = open_page("host", size=SMALL_PHONE)
+    page = host.page
+    host.login(DEMO["host"])
+    host.goto("/host/")
+    experience = page.locator("main li").filter(has_text="采摘").first.get_by_role("link").first
+    host.submit_and_wait(lambda: experience.click())
+    host.submit_and_wait(lambda: page.locator("main").get_by_role("link", name=host.t("场次"), exact=True).click())
+    host.step("sessions")
+    remove = page.locator("main table.host-sessions button.link")
+    assert remove.count() >= 1 and _too_small(remove) == []
