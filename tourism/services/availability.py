@@ -237,16 +237,18 @@ def session_remaining(session: Session, *, now: datetime, exclude_booking_id: in
     return _free_places(session, taken, closed)
 
 
-# --- several lines at once (the cart's quotes) --------------------------------------------------
+# --- several unit types and sessions at once (the cart's quotes, the calendar, the search) --------
 
 
 @dataclass
 class Occupancy:
     """What the bookings and closures take of several unit types, sessions and listings over one span of
-    dates, read at once (`read_occupancy`: two statements whatever the number of lines) for the cart's
-    booking lines, which are quoted together (`booking.CartBookings.quote_many`). Its answers are those of
+    dates, read at once (`read_occupancy`: two statements whatever the number of them) for the cart's
+    booking lines, which are quoted together (`booking.CartBookings.quote_many`), a listing's calendar
+    (`listing_calendar`) and the search's filter by dates (`search_listings`). Its answers are those of
     `stay_availability`, `ticket_availability` and `session_remaining` for any dates inside the span: the
-    same rules (`_free_rooms`, `_free_quota`, `_free_places`) over rows read once instead of per line."""
+    same rules (`_free_rooms`, `_free_quota`, `_free_places`) over rows read once instead of per unit type
+    or session."""
 
     #: Bookings occupying the span at `now`, by unit type: (check-in, check-out, units, guests).
     bookings: dict[int, list[tuple[date, date, int, int]]] = field(default_factory=dict)
@@ -330,7 +332,14 @@ def read_occupancy(unit_type_ids, session_ids, listing_ids, start: date, end: da
 
 
 def sessions_between(listing: Listing, start: date, end: date) -> list[Session]:
-    ids = [u.id for u in listing.unit_types]
+    """The sessions of `listing` offered on [start, end), in order of their start."""
+    return sessions_of([u.id for u in listing.unit_types], start, end)
+
+
+def sessions_of(unit_type_ids, start: date, end: date) -> list[Session]:
+    """The sessions of the unit types (of one listing or of several) offered on [start, end), in order of
+    their start: one statement (none without unit types)."""
+    ids = sorted(set(unit_type_ids))
     if not ids:
         return []
     return list(
@@ -402,35 +411,47 @@ def payment_methods(listing: Listing) -> tuple[str, ...]:
 
 
 def listing_calendar(listing: Listing, start: date, end: date, *, now: datetime) -> list[CalendarDay]:
-    """Per Beijing date in [start, end): availability and price of each unit type or session."""
+    """Per Beijing date in [start, end): availability and price of each unit type or session. A fixed
+    number of statements whatever the number of unit types, sessions or days: the holidays, the sessions
+    (experiences), then the bookings and the closures of [start, end) at once (`read_occupancy`), counted
+    by the single-line rules (`Occupancy.stay_free`, `ticket_free`, `session_free`)."""
     today = local_date(now)
     holidays = holidays_between(start, end)
-    closed = closed_dates(listing.id, start, end)
+    experience = listing.kind == ListingKind.EXPERIENCE
+    # a session that has started is no longer offered
+    sessions = [s for s in sessions_between(listing, start, end) if s.starts_at > now] if experience else []
+    occupancy = read_occupancy(
+        () if experience else (u.id for u in listing.unit_types),
+        (s.id for s in sessions),
+        [listing.id],
+        start,
+        end,
+        now=now,
+    )
+    closed = occupancy.closed.get(listing.id, set())
     bookable = bool(payment_methods(listing))
     days = {
         d: CalendarDay(day=d, is_past=d < today, is_closed=d in closed, bookable=bookable) for d in nights(start, end)
     }
-    if listing.kind == ListingKind.EXPERIENCE:
+    if experience:
         by_type = {u.id: u for u in listing.unit_types}
-        for s in sessions_between(listing, start, end):
-            if s.starts_at <= now:
-                continue  # a session that has started is no longer offered
+        for s in sessions:
             unit_type = by_type[s.unit_type_id]
             days[s.session_date].sessions.append(
                 SessionSlot(
                     session_id=s.id,
                     starts_at=s.starts_at,
                     capacity=s.capacity,
-                    available=session_remaining(s, now=now),
+                    available=occupancy.session_free(s, listing.id),
                     price_fen=price_for_day(unit_type, s.session_date, kind=listing.kind, holidays=holidays),
                 )
             )
         return list(days.values())
     for unit_type in listing.unit_types:
         if listing.kind == ListingKind.STAY:
-            free = stay_availability(unit_type, start, end, now=now)
+            free = occupancy.stay_free(unit_type, start, end)
         else:
-            free = ticket_availability(unit_type, start, end, now=now)
+            free = occupancy.ticket_free(unit_type, start, end)
         for d, cal in days.items():
             cal.units.append(
                 UnitDay(
@@ -465,32 +486,67 @@ class ListingResult:
     bookable: bool = True
 
 
-def _fits(listing: Listing, f: ListingFilter, check_in: date, *, now: datetime) -> bool:
-    """Whether the party of `f` fits on its dates (`check_in`: the filter's, known to be set)."""
+def _filter_ends(f: ListingFilter, check_in: date) -> tuple[date, date]:
+    """The end of a stay's nights and of the days a ticket or a session may fall on, for the filter's dates
+    (`check_in`: the filter's, known to be set). The second is the later (the span `search_listings` reads)."""
+    stay_end = f.check_out or check_in + timedelta(days=1)
+    end = f.check_out if f.check_out and f.check_out > check_in else check_in + timedelta(days=1)
+    return stay_end, end
+
+
+def _fits(
+    listing: Listing, f: ListingFilter, check_in: date, occupancy: Occupancy, sessions: list[Session], *, now: datetime
+) -> bool:
+    """Whether the party of `f` fits on its dates (`check_in`: the filter's, known to be set), counted from
+    `occupancy` (read for the filter's dates) by the single-line rules; `sessions`: the listing's sessions
+    on those dates (experiences)."""
     guests = f.guests or 1
+    stay_end, end = _filter_ends(f, check_in)
     if listing.kind == ListingKind.STAY:
-        check_out = f.check_out or check_in + timedelta(days=1)
         for unit_type in listing.unit_types:
-            free = stay_availability(unit_type, check_in, check_out, now=now)
+            free = occupancy.stay_free(unit_type, check_in, stay_end)
             min_free = min(free.values()) if free else 0
             if min_free > 0 and min_free * unit_type.max_guests >= guests:
                 return True
         return False
-    end = f.check_out if f.check_out and f.check_out > check_in else check_in + timedelta(days=1)
     if listing.kind == ListingKind.TICKET:
         for unit_type in listing.unit_types:
-            free = ticket_availability(unit_type, check_in, end, now=now)
+            free = occupancy.ticket_free(unit_type, check_in, end)
             if any(v >= guests for v in free.values()):
                 return True
         return False
-    for s in sessions_between(listing, check_in, end):
-        if s.starts_at > now and session_remaining(s, now=now) >= guests:
-            return True
-    return False
+    return any(s.starts_at > now and occupancy.session_free(s, listing.id) >= guests for s in sessions)
+
+
+def _fitting(listings: list[Listing], f: ListingFilter, check_in: date, *, now: datetime) -> set[int]:
+    """The ids of the listings where the party of `f` fits on its dates (`_fits`), with a fixed number of
+    statements whatever the number of listings, unit types and sessions: the sessions of the experiences on
+    those dates, then the bookings and the closures at once (`read_occupancy`)."""
+    if not listings:
+        return set()
+    _stay_end, end = _filter_ends(f, check_in)
+    experiences = [listing for listing in listings if listing.kind == ListingKind.EXPERIENCE]
+    sessions = sessions_of((u.id for listing in experiences for u in listing.unit_types), check_in, end)
+    by_listing: dict[int, list[Session]] = defaultdict(list)
+    listing_of = {u.id: listing.id for listing in experiences for u in listing.unit_types}
+    for s in sessions:
+        by_listing[listing_of[s.unit_type_id]].append(s)
+    occupancy = read_occupancy(
+        (u.id for listing in listings if listing.kind != ListingKind.EXPERIENCE for u in listing.unit_types),
+        (s.id for s in sessions if s.starts_at > now),
+        (listing.id for listing in listings),
+        check_in,
+        end,
+        now=now,
+    )
+    return {
+        listing.id for listing in listings if _fits(listing, f, check_in, occupancy, by_listing[listing.id], now=now)
+    }
 
 
 def search_listings(f: ListingFilter, *, now: datetime) -> list[ListingResult]:
-    """Published listings matching kind and village; with dates, only those where the party fits."""
+    """Published listings matching kind and village; with dates, only those where the party fits (`_fitting`:
+    one read of the bookings and closures of those dates for all the listings)."""
     query = (
         sa.select(Listing)
         .where(Listing.is_published.is_(True))
@@ -501,7 +557,7 @@ def search_listings(f: ListingFilter, *, now: datetime) -> list[ListingResult]:
         query = query.where(Listing.kind == f.kind)
     if f.village_id:
         query = query.where(Listing.village_id == f.village_id)
-    results = []
+    candidates = []
     for listing in db.session.scalars(query):
         prices = [
             u.price_fen
@@ -516,10 +572,15 @@ def search_listings(f: ListingFilter, *, now: datetime) -> list[ListingResult]:
             continue
         if f.guests and listing.kind == ListingKind.STAY and not prices:
             continue
-        bookable = bool(payment_methods(listing))
+        candidates.append((listing, prices, bool(payment_methods(listing))))
+    fitting: set[int] = set()
+    if f.check_in is not None:
+        fitting = _fitting([listing for listing, _prices, bookable in candidates if bookable], f, f.check_in, now=now)
+    results = []
+    for listing, prices, bookable in candidates:
         available = None
         if f.check_in is not None:
-            available = bookable and _fits(listing, f, f.check_in, now=now)
+            available = listing.id in fitting  # (never when it cannot be paid for: not counted)
             if not available:
                 continue
         results.append(

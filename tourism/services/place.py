@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 
@@ -18,7 +18,7 @@ from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.phone import is_phone, normalise_phone
 from tourism.models import Listing, ListingImage, ListingKind, UnitType
-from tourism.services.pricing import per_person_total_fen, stay_total_fen
+from tourism.services.pricing import holidays_between, per_person_total_fen, stay_total_fen
 
 MAX_PHOTOS = 8
 MAX_NIGHTS_QUOTED = 30
@@ -158,7 +158,12 @@ def quote_dates(
     if listing.kind == ListingKind.STAY:
         if check_out is None or not 0 < (check_out - check_in).days <= MAX_NIGHTS_QUOTED:
             return None
-        lines = [(ut, stay_total_fen(ut, check_in, check_out, units)) for ut in listing.unit_types]
+        holidays = holidays_between(check_in, check_out)  # once for all the unit types
+        lines = [(ut, stay_total_fen(ut, check_in, check_out, units, holidays=holidays)) for ut in listing.unit_types]
         return DatesQuote(check_in, check_out, (check_out - check_in).days, lines)
-    lines = [(ut, per_person_total_fen(ut, check_in, guests, kind=listing.kind)) for ut in listing.unit_types]
+    holidays = holidays_between(check_in, check_in + timedelta(days=1))
+    lines = [
+        (ut, per_person_total_fen(ut, check_in, guests, kind=listing.kind, holidays=holidays))
+        for ut in listing.unit_types
+    ]
     return DatesQuote(check_in, None, 0, lines)
