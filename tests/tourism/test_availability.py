@@ -6,6 +6,7 @@ from tests.tourism.factories import make_booking, make_listing, make_session
 from tourism.models import BookingStatus, Closure, Holiday, ListingKind
 from tourism.services.availability import (
     ListingFilter,
+    Span,
     listing_calendar,
     nights,
     read_occupancy,
@@ -67,9 +68,9 @@ def day(n: int) -> date:
 
 
 def test_the_occupancy_of_several_lines_read_at_once_says_what_each_lines_own_reads_say(db, now):
-    """The cart quotes all its booking lines with one read of the bookings and one of the closures over the
-    span of their dates (`read_occupancy`); what it says of each stay's nights, ticket day and session, for
-    any dates inside the span, is what `stay_availability`, `ticket_availability` and `session_remaining` say."""
+    """The bookings and the closures of several unit types, sessions and listings read at once over one span
+    of dates (`read_occupancy`): what it says of each stay's nights, ticket day and session, for any dates
+    inside the span, is what `stay_availability`, `ticket_availability` and `session_remaining` say."""
     stay = make_listing(units=3)
     ticket = make_listing(kind=ListingKind.TICKET, units=10, max_guests=5)
     experience = make_listing(kind=ListingKind.EXPERIENCE, max_guests=10)
@@ -94,11 +95,8 @@ def test_the_occupancy_of_several_lines_read_at_once_says_what_each_lines_own_re
     db.session.flush()
     stay_type, ticket_type = stay.unit_types[0], ticket.unit_types[0]
     occupancy = read_occupancy(
-        [stay_type.id, ticket_type.id, session.unit_type_id],
+        [Span((stay_type.id, ticket_type.id, session.unit_type_id), (stay.id, ticket.id, experience.id), D, day(6))],
         [session.id],
-        [stay.id, ticket.id, experience.id],
-        D,
-        day(6),
         now=now,
     )
     for start, end in ((D, day(6)), (day(1), day(3)), (day(4), day(5))):
@@ -109,8 +107,38 @@ def test_the_occupancy_of_several_lines_read_at_once_says_what_each_lines_own_re
     assert occupancy.session_free(session, experience.id) == session_remaining(session, now=now) == 2
     db.session.add(Closure(listing_id=experience.id, closed_date=day(3), reason="", created_at=now))
     db.session.flush()
-    closed = read_occupancy([session.unit_type_id], [session.id], [experience.id], day(3), day(4), now=now)
+    closed = read_occupancy([Span((session.unit_type_id,), (experience.id,), day(3), day(4))], [session.id], now=now)
     assert closed.session_free(session, experience.id) == session_remaining(session, now=now) == 0
+
+
+def test_each_lines_own_dates_are_read_not_the_months_between(db, now):
+    """Two stays of one room type two months apart and a ticket day between them, read as the cart reads
+    its lines (a `Span` per line): each line's answer is its own read's, and the bookings and closures of
+    the dates between the lines are not read, nor a listing's on another line's dates."""
+    stay = make_listing(units=2)
+    ticket = make_listing(kind=ListingKind.TICKET, units=10, max_guests=5)
+    stay_type, ticket_type = stay.unit_types[0], ticket.unit_types[0]
+    make_booking(stay, check_in=day(0), check_out=day(2))
+    make_booking(stay, check_in=day(30), check_out=day(32))  # between the stays
+    make_booking(stay, check_in=day(59), check_out=day(61))
+    make_booking(ticket, check_in=day(30), guests=4)
+    make_booking(ticket, check_in=day(31), guests=4)  # not the ticket's day
+    for listing, closed in ((stay, day(30)), (stay, day(61)), (ticket, day(1))):
+        db.session.add(Closure(listing_id=listing.id, closed_date=closed, reason="", created_at=now))
+    db.session.flush()
+    first, second = (
+        Span((stay_type.id,), (stay.id,), start, end) for start, end in ((day(0), day(3)), (day(60), day(62)))
+    )
+    visit = Span((ticket_type.id,), (ticket.id,), day(30), day(31))
+    occupancy = read_occupancy([first, second, visit], (), now=now)
+    for span in (first, second):
+        assert occupancy.stay_free(stay_type, span.start, span.end) == stay_availability(
+            stay_type, span.start, span.end, now=now
+        )
+    assert occupancy.stay_free(stay_type, day(60), day(62)) == {day(60): 1, day(61): 0}
+    assert occupancy.ticket_free(ticket_type, day(30), day(31)) == {day(30): 6}
+    assert sorted(d1 for d1, _d2, _units, _guests in occupancy.bookings[stay_type.id]) == [day(0), day(59)]
+    assert occupancy.closed == {stay.id: {day(61)}}  # the stay's 30th, the ticket's 1st: other lines' dates
 
 
 def test_stay_price_uses_weekend_and_holiday_prices(db):

@@ -13,6 +13,7 @@ expiry job has run yet).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -242,13 +243,13 @@ def session_remaining(session: Session, *, now: datetime, exclude_booking_id: in
 
 @dataclass
 class Occupancy:
-    """What the bookings and closures take of several unit types, sessions and listings over one span of
+    """What the bookings and closures take of several unit types, sessions and listings over spans of
     dates, read at once (`read_occupancy`: two statements whatever the number of them) for the cart's
     booking lines, which are quoted together (`booking.CartBookings.quote_many`), a listing's calendar
     (`listing_calendar`) and the search's filter by dates (`search_listings`). Its answers are those of
-    `stay_availability`, `ticket_availability` and `session_remaining` for any dates inside the span: the
-    same rules (`_free_rooms`, `_free_quota`, `_free_places`) over rows read once instead of per unit type
-    or session."""
+    `stay_availability`, `ticket_availability` and `session_remaining` for any dates inside a span read for
+    the unit type or listing (`Span`): the same rules (`_free_rooms`, `_free_quota`, `_free_places`) over
+    rows read once instead of per unit type or session."""
 
     #: Bookings occupying the span at `now`, by unit type: (check-in, check-out, units, guests).
     bookings: dict[int, list[tuple[date, date, int, int]]] = field(default_factory=dict)
@@ -277,14 +278,30 @@ class Occupancy:
         return _free_places(session, taken, self.closed.get(listing_id, set()))
 
 
-def _occupancy_statements() -> tuple[sa.Select, sa.Select]:
-    """`read_occupancy`'s two statements, with bind parameters (built once per process)."""
+@dataclass(frozen=True)
+class Span:
+    """Dates [start, end) of which `read_occupancy` reads the bookings of some unit types and the closures of
+    some listings: a cart line's own dates, a calendar's month, a search's dates."""
+
+    unit_type_ids: tuple[int, ...]
+    listing_ids: tuple[int, ...]
+    start: date
+    end: date
+
+
+def _occupancy_statements(spans: int) -> tuple[sa.Select, sa.Select]:
+    """`read_occupancy`'s two statements for `spans` spans (OR of their ranges), with bind parameters
+    (built once per number of spans and process: one for a calendar or a search, at most one per line
+    for a cart)."""
     param = sa.bindparam
-    in_span = sa.and_(
-        Booking.unit_type_id.in_(param("unit_type_ids", expanding=True)),
-        Booking.check_in_date < param("end"),
-        Booking.check_out_date > param("start"),
-    )
+    in_spans = [
+        sa.and_(
+            Booking.unit_type_id.in_(param(f"unit_type_ids_{k}", expanding=True)),
+            Booking.check_in_date < param(f"end_{k}"),
+            Booking.check_out_date > param(f"start_{k}"),
+        )
+        for k in range(spans)
+    ]
     bookings = sa.select(
         Booking.unit_type_id,
         Booking.session_id,
@@ -294,38 +311,54 @@ def _occupancy_statements() -> tuple[sa.Select, sa.Select]:
         Booking.guests,
     ).where(
         # a session's places are all its bookings, whatever their dates (`places_taken`)
-        sa.or_(in_span, Booking.session_id.in_(param("session_ids", expanding=True))),
+        sa.or_(*in_spans, Booking.session_id.in_(param("session_ids", expanding=True))),
         occupying(param("now")),
     )
     closures = sa.select(Closure.listing_id, Closure.closed_date).where(
-        Closure.listing_id.in_(param("listing_ids", expanding=True)),
-        Closure.closed_date >= param("start"),
-        Closure.closed_date < param("end"),
+        sa.or_(
+            sa.false(),
+            *(
+                sa.and_(
+                    Closure.listing_id.in_(param(f"listing_ids_{k}", expanding=True)),
+                    Closure.closed_date >= param(f"start_{k}"),
+                    Closure.closed_date < param(f"end_{k}"),
+                )
+                for k in range(spans)
+            ),
+        )
     )
     return bookings, closures
 
 
-def read_occupancy(unit_type_ids, session_ids, listing_ids, start: date, end: date, *, now: datetime) -> Occupancy:
-    """The bookings occupying at `now` of the unit types over [start, end) and of the sessions, and the
-    listings' closures over [start, end): one statement each. [start, end) is the span of all the lines'
-    dates (the first check-in to the last check-out), so that every line's dates are inside it; the rows
-    of the dates between the lines are read too and count for no line."""
-    bookings, closures = statement("tourism.occupancy", _occupancy_statements)
-    unit_type_ids, session_ids = set(unit_type_ids), set(session_ids)
+def read_occupancy(spans: Iterable[Span], session_ids=(), *, now: datetime) -> Occupancy:
+    """The bookings occupying at `now` of each span's unit types over its dates and of the sessions, and
+    each span's listings' closures over its dates: one statement each, whatever the number of spans (spans
+    of the same dates are read as one). Each caller reads the dates it asks about — a cart line its own,
+    not the months between two lines — and asks `Occupancy` only about dates inside a span of the unit
+    type or listing."""
+    by_dates: dict[tuple[date, date], tuple[set[int], set[int]]] = {}
+    for span in spans:
+        unit_type_ids, listing_ids = by_dates.setdefault((span.start, span.end), (set(), set()))
+        unit_type_ids.update(span.unit_type_ids)
+        listing_ids.update(span.listing_ids)
+    merged = sorted(by_dates.items())
+    bookings, closures = statement(("tourism.occupancy", len(merged)), lambda: _occupancy_statements(len(merged)))
+    session_ids = set(session_ids)
+    params: dict[str, object] = {"session_ids": sorted(session_ids), "now": now}
+    for k, ((start, end), (unit_type_ids, listing_ids)) in enumerate(merged):
+        params |= {
+            f"unit_type_ids_{k}": sorted(unit_type_ids),
+            f"listing_ids_{k}": sorted(listing_ids),
+            f"start_{k}": start,
+            f"end_{k}": end,
+        }
     occupancy = Occupancy()
-    params = {
-        "unit_type_ids": sorted(unit_type_ids),
-        "session_ids": sorted(session_ids),
-        "start": start,
-        "end": end,
-        "now": now,
-    }
     for unit_type_id, session_id, d1, d2, units, guests in db.session.execute(bookings, params):
-        if unit_type_id in unit_type_ids and d1 < end and d2 > start:
+        # (a row read for its session only may be of no span)
+        if any(unit_type_id in ids and d1 < end and d2 > start for (start, end), (ids, _l) in merged):
             occupancy.bookings.setdefault(unit_type_id, []).append((d1, d2, units, guests))
         if session_id in session_ids:
             occupancy.session_guests[session_id] = occupancy.session_guests.get(session_id, 0) + guests
-    params = {"listing_ids": sorted(set(listing_ids)), "start": start, "end": end}
     for listing_id, day in db.session.execute(closures, params):
         occupancy.closed.setdefault(listing_id, set()).add(day)
     return occupancy
@@ -420,14 +453,8 @@ def listing_calendar(listing: Listing, start: date, end: date, *, now: datetime)
     experience = listing.kind == ListingKind.EXPERIENCE
     # a session that has started is no longer offered
     sessions = [s for s in sessions_between(listing, start, end) if s.starts_at > now] if experience else []
-    occupancy = read_occupancy(
-        () if experience else (u.id for u in listing.unit_types),
-        (s.id for s in sessions),
-        [listing.id],
-        start,
-        end,
-        now=now,
-    )
+    unit_type_ids = () if experience else tuple(u.id for u in listing.unit_types)
+    occupancy = read_occupancy([Span(unit_type_ids, (listing.id,), start, end)], (s.id for s in sessions), now=now)
     closed = occupancy.closed.get(listing.id, set())
     bookable = bool(payment_methods(listing))
     days = {
@@ -531,14 +558,10 @@ def _fitting(listings: list[Listing], f: ListingFilter, check_in: date, *, now: 
     listing_of = {u.id: listing.id for listing in experiences for u in listing.unit_types}
     for s in sessions:
         by_listing[listing_of[s.unit_type_id]].append(s)
-    occupancy = read_occupancy(
-        (u.id for listing in listings if listing.kind != ListingKind.EXPERIENCE for u in listing.unit_types),
-        (s.id for s in sessions if s.starts_at > now),
-        (listing.id for listing in listings),
-        check_in,
-        end,
-        now=now,
-    )
+    counted = [listing for listing in listings if listing.kind != ListingKind.EXPERIENCE]  # by unit type
+    unit_type_ids = tuple(u.id for listing in counted for u in listing.unit_types)
+    span = Span(unit_type_ids, tuple(listing.id for listing in listings), check_in, end)
+    occupancy = read_occupancy([span], (s.id for s in sessions if s.starts_at > now), now=now)
     return {
         listing.id for listing in listings if _fits(listing, f, check_in, occupancy, by_listing[listing.id], now=now)
     }

@@ -47,6 +47,7 @@ from shop.timeutil import local_date, to_local
 from tourism.models import Booking, BookingStatus, Listing, ListingImage, ListingKind, Session, UnitType
 from tourism.services.availability import (
     Occupancy,
+    Span,
     closed_dates,
     payment_methods,
     read_occupancy,
@@ -1315,8 +1316,9 @@ class CartBookings:
     def quote_many(self, items, *, now: datetime) -> list[BookingQuote | DomainError]:
         """Every line checked (`_validate`) and priced, and its room counted (`_has_room`), with a fixed
         number of statements whatever the number of lines: the listings with their first photos, the
-        sessions (only when a line is one), then — when a line passed its checks — the holidays, the
-        bookings and the closures over the span of all the lines' dates (`read_occupancy`). A line that
+        sessions (only when a line is one), then — when a line passed its checks — the holidays (from the
+        first check-in to the last check-out), the bookings and the closures of each line's own dates
+        (`read_occupancy`, one span per line: lines months apart do not read the months between). A line that
         cannot be booked gets its refusal (the DomainError `quote` raises) in its place."""
         listings = _listings_with_thumbs(item.listing_id for item in items)
         sessions = _sessions_by_id(item.session_id for item in items if item.session_id is not None)
@@ -1333,14 +1335,10 @@ class CartBookings:
         lines = [a for a in answers if isinstance(a, _QuotedLine)]
         if not lines:  # every line refused: nothing to price or count
             return [a for a in answers if not isinstance(a, _QuotedLine)]
-        start, end = min(l.check_in for l in lines), max(l.check_out for l in lines)
-        holidays = holidays_between(start, end)
+        holidays = holidays_between(min(l.check_in for l in lines), max(l.check_out for l in lines))
         occupancy = read_occupancy(
-            (l.unit_type.id for l in lines),
+            (Span((l.unit_type.id,), (l.listing.id,), l.check_in, l.check_out) for l in lines),
             (l.session.id for l in lines if l.session is not None),
-            (l.listing.id for l in lines),
-            start,
-            end,
             now=now,
         )
         return [a.quote(holidays, occupancy, now=now) if isinstance(a, _QuotedLine) else a for a in answers]
