@@ -13,7 +13,6 @@ from typing import Literal
 from flask import url_for
 from pydantic import BaseModel, Field
 
-from catalog.models import BenefitLink
 from orders.cashbook_api import (
     CashbookFields,
     CashbookQuery,
@@ -30,7 +29,6 @@ from shop.args import ApiDate
 from shop.auth.models import Role
 from shop.db import commit
 from shop.errors import ValidationError
-from shop.extensions import db
 from shop.money import MAX_FEN
 from shop.timeutil import local_date, now_utc
 from tourism.models import Booking
@@ -47,6 +45,7 @@ from tourism.services.booking import (
     start_card_payment,
 )
 from tourism.services.host_cash import HOST_TILL
+from tourism.services.listings import households_linked
 from tourism.services.place import host_contact_visible
 
 MAX_CALENDAR_DAYS = 92
@@ -194,10 +193,9 @@ class CheckInIn(Schema):
     cash_received_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
 
 
-def _listing_item(result) -> ListingItem:
-
+def _listing_item(result, linked: int) -> ListingItem:
+    """One listing of the list; `linked`: its households (`households_linked`, read for the whole page)."""
     listing = result.listing
-    linked = db.session.query(BenefitLink).filter(BenefitLink.listing_id == listing.id).count()
     return ListingItem(
         id=listing.id,
         kind=listing.kind,
@@ -299,7 +297,8 @@ def _parse_filter(query: ListingQuery) -> ListingFilter:
 )
 def list_listings(query: ListingQuery):
     results = search_listings(_parse_filter(query), now=now_utc())
-    items = [_listing_item(r) for r in results]
+    linked = households_linked(r.listing.id for r in results)
+    items = [_listing_item(r, linked.get(r.listing.id, 0)) for r in results]
     return ok(ListingPage(items=items, total=len(items)))
 
 

@@ -13,7 +13,6 @@ from markupsafe import Markup
 from werkzeug.routing import BuildError
 from wtforms.fields.choices import SelectChoice
 
-from catalog.models import BenefitLink
 from catalog.services import list_villages
 from orders import cashbook_pages
 from orders.services import cashbook as cash
@@ -23,7 +22,6 @@ from shop.auth.permissions import role_required
 from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
 from shop.errors import DomainError, error_message, flash_domain_errors
-from shop.extensions import db
 from shop.forms import create_once, flash_form_errors, mark_refused_fields
 from shop.kept_form import restored as restored_form
 from shop.money import format_yuan
@@ -83,6 +81,7 @@ from tourism.services.host import (
     update_unit_type,
 )
 from tourism.services.host_cash import HOST_TILL, arrival_due_fen, host_book
+from tourism.services.listings import households_linked
 from tourism.services.place import (
     MAX_PHOTOS,
     ListingPlace,
@@ -243,7 +242,7 @@ def _render_listing(listing, form, status=200):
     prev_month = (date(year, month, 1) - timedelta(days=1)).strftime("%Y-%m")
     next_month = end.strftime("%Y-%m")
 
-    households = db.session.query(BenefitLink).filter(BenefitLink.listing_id == listing.id).count()
+    households = households_linked([listing.id]).get(listing.id, 0)
     # the dates tapped on the calendar (or carried from the search page) and what they cost
     check_in, check_out = form.checkin.data, form.checkout.data
     guests = form.guests.data if isinstance(form.guests.data, int) and 0 < form.guests.data <= 100 else 2

@@ -17,9 +17,10 @@ import pytest
 
 from shop.extensions import db as _db
 from shop.timeutil import local_date, now_utc
+from tests.factories import make_household, make_village
 from tests.sql_count import count_statements
 from tests.tourism.factories import make_booking, make_listing, make_session
-from tourism.models import BookingStatus, Closure, ListingKind, UnitType
+from tourism.models import BookingStatus, Closure, Listing, ListingKind, UnitType
 from tourism.services.availability import (
     ListingFilter,
     listing_calendar,
@@ -135,8 +136,7 @@ def test_the_search_with_dates_filters_in_a_fixed_number_of_statements(client, d
 
 def test_the_listings_api_with_dates_filters_in_a_fixed_number_of_statements(client, db):
     """A stay of one room type, then one of three whose first two are full on the dates (each room type
-    is looked at): the API's filtered list sends as many statements. (Each listing listed costs its own
-    statements: its host and its households, read per item by `_listing_item`.)"""
+    is looked at): the API's filtered list sends as many statements."""
     first = _next_month()
     dates = f"kind=stay&checkin={first + timedelta(days=2)}&checkout={first + timedelta(days=4)}"
     counts = []
@@ -227,3 +227,24 @@ def test_the_calendar_and_the_search_say_what_each_unit_types_and_sessions_own_r
         f = ListingFilter(kind=kind, check_in=check_in, check_out=check_in + timedelta(days=nights), guests=guests)
         found = listings[kind].id in [r.listing.id for r in search_listings(f, now=now)]
         assert found == fits, (kind, check_in, nights, guests)
+
+
+def test_the_listings_api_names_each_listings_host_and_households_in_a_fixed_number_of_statements(client, db):
+    """The list reads the hosts and the households linked for the whole page (`households_linked`, the host
+    loaded with the listings), not per listing: one listing of a village, then four, the same statements,
+    and each item says its own host and count."""
+    village = make_village()
+    counts = []
+    linked: dict[int, int] = {}
+    for n in (1, 3):
+        for _ in range(n):
+            households = [make_household(village=village) for _ in range(len(linked) % 3)]
+            listing = make_listing(village=village, households=households)
+            linked[listing.id] = len(households)
+        statements = _statements(client, f"/api/v1/listings?village={village.id}")
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+    items = client.get(f"/api/v1/listings?village={village.id}").json["items"]
+    assert {item["id"]: item["households_linked"] for item in items} == linked
+    hosts = {i: _db.session.get(Listing, i).host.name or "" for i in linked}
+    assert {item["id"]: item["host"]["name"] for item in items} == hosts

@@ -573,7 +573,12 @@ def search_listings(f: ListingFilter, *, now: datetime) -> list[ListingResult]:
     query = (
         sa.select(Listing)
         .where(Listing.is_published.is_(True))
-        .options(selectinload(Listing.unit_types), selectinload(Listing.village), selectinload(Listing.images))
+        .options(
+            selectinload(Listing.unit_types),
+            selectinload(Listing.village),
+            selectinload(Listing.images),
+            selectinload(Listing.host),  # the API's list names each listing's host
+        )
         .order_by(Listing.id)
     )
     if f.kind:

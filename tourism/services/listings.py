@@ -1,6 +1,7 @@
 """A host puts a new farm stay, experience or ticketed sight on the site, and adds room types or ticket
 kinds to it. A new listing is not open to tourists: the host adds photos first, then opens it on its
-edit page (`tourism.services.host.update_listing_terms`)."""
+edit page (`tourism.services.host.update_listing_terms`). And what a listing's page and the API's list
+say of its households (`households_linked`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from catalog.models import Village
+from catalog.models import BenefitLink, Village
 from catalog.services import slugify
 from shop.audit import record_audit
 from shop.errors import Conflict, NotFound, ValidationError
@@ -138,3 +139,17 @@ def add_unit_type(listing: Listing, new: NewUnitType, *, actor, now: datetime) -
     _audit_unit_type(unit_type, action="unit_type.create", actor=actor, now=now)
     db.session.flush()
     return unit_type
+
+
+def households_linked(listing_ids) -> dict[int, int]:
+    """How many households each listing is linked to (its benefit links, 利益联结), in one statement
+    whatever the number of listings; a listing without links is absent (0)."""
+    ids = sorted(set(listing_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(BenefitLink.listing_id, sa.func.count())
+        .where(BenefitLink.listing_id.in_(ids))
+        .group_by(BenefitLink.listing_id)
+    )
+    return {listing_id: count for listing_id, count in rows}
