@@ -68,6 +68,7 @@ from shop.errors import DomainError, NotFound, error_message, flash_domain_error
 from shop.extensions import db
 from shop.forms import create_once
 from shop.history import history_of
+from shop.kept_form import restored as restored_form
 from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.qr import qr_data_uri
 from shop.resubmit import shown_again
@@ -682,11 +683,18 @@ def _refund_form_again(code: str, line_id: int):
     return _order_page(order, typed_reasons={line_id: (request.form.get("reason") or "")[:1000]})
 
 
-@bp.post("/orders/<code>/lines/<int:line_id>/refund")
+@bp.route("/orders/<code>/lines/<int:line_id>/refund", methods=["GET", "POST"])
 @login_required
 @shown_again(_refund_form_again)
 def order_refund_request(code: str, line_id: int):
+    """A line's refund request. A GET is a buyer sent back here after signing in (the request was sent
+    signed out, `shop.kept_form`): the order page, with that line's form open and the reason as typed."""
     order = own_order(code, current_user)
+    if request.method == "GET":
+        kept = restored_form()
+        if kept is None:
+            return redirect(url_for("orders.order_detail", code=code), 303)
+        return _order_page(order, typed_reasons={line_id: (kept.get("reason") or "")[:1000]})
     form = RefundRequestForm()
     try:
         request_refund(order, line_id, actor=current_user, now=now_utc(), reason=form.reason.data or "")

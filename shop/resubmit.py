@@ -17,7 +17,8 @@ lost what they had typed (a refund's reason, an address). Now, for that error:
     them to the same address, and the way back. Never for a form with files (they cannot be kept) or a
     password (never written into a page): that page says to go back and fill the form in again. When the
     view's own page could not be shown to an anonymous visitor (signed out: it needs an account), it says
-    to sign in first.
+    to sign in first; what was typed is kept for the sign-in (`shop.kept_form`) and the sign-in leads to the
+    view's address, whose GET shows its page with it (a view that names its page answers GET too).
   The visitor sends it again by their own click, and the action's own rules apply as to any POST: its
   confirmation step (`confirm` is never carried over, so `shop.confirm` asks again), its once-token.
 - A POST from anywhere else (another site's form, a script, a browser that sends neither header) gets the
@@ -38,6 +39,7 @@ from werkzeug.exceptions import HTTPException
 
 from shop.confirm import CONFIRM_FIELD
 from shop.errors import DomainError, http_error_response, wants_json
+from shop.kept_form import keep_for_sign_in
 from shop.security import same_origin_request
 from shop.urls import same_site_path
 
@@ -83,11 +85,16 @@ def expired_form(exc: CSRFError):
     kept = not request.files and not any(SECRET_FIELD.search(name) for name, _value in fields)
     back = same_site_path(request.referrer, host=request.host) or url_for("home.index")
     sign_in = render is not None and not current_user.is_authenticated
+    # what was typed waits for the sign-in (shop.kept_form), and the view's GET shows it again
+    waiting = sign_in and keep_for_sign_in()
     return render_template(
         "errors/resubmit.html",
         action=request.path + (f"?{request.query_string.decode()}" if request.query_string else ""),
         fields=fields if kept and not sign_in else [],
         kept=kept and not sign_in,
-        sign_in=url_for("auth.login", next=back) if sign_in else None,
+        sign_in=(url_for("auth.login", next=request.path, need="form") if waiting else url_for("auth.login", next=back))
+        if sign_in
+        else None,
+        waiting=waiting,
         back=back,
     ), 400

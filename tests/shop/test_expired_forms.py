@@ -96,14 +96,27 @@ def test_a_post_from_elsewhere_is_not_offered_again(app, db, delivered, buyer, m
     assert _asked(db) == []
 
 
-def test_a_signed_out_visitor_is_asked_to_sign_in_first(app, db, delivered, monkeypatch):
+def test_a_signed_out_visitor_is_asked_to_sign_in_first_and_finds_the_reason_kept(
+    app, db, delivered, buyer, monkeypatch
+):
+    """Signed out, the page cannot show the order: it asks to sign in, keeps the reason for the sign-in
+    (shop.kept_form, never in this page) and the sign-in leads back to the order with the form open."""
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     visitor = app.test_client()
     url = f"/orders/{delivered.code}/lines/{delivered.lines[0].id}/refund"
     answer = visitor.post(url, data={"csrf_token": "old", "reason": REASON}, headers=SAME_ORIGIN[0])
     body = answer.get_data(as_text=True)
-    assert answer.status_code == 400 and "您已退出登录" in body and "/login?next=" in body
+    assert answer.status_code == 400 and "您已退出登录" in body and "您填写的内容已保留" in body
+    assert f'href="/login?next={url}&amp;need=form"' in body
     assert REASON not in body and _asked(db) == []
+
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
+    signed_in = visitor.post(f"/login?next={url}&need=form", data={"email": buyer.email, "password": "password123"})
+    assert signed_in.status_code == 302 and signed_in.location == url
+    page = visitor.get(url).get_data(as_text=True)
+    assert f">{REASON}</textarea>" in page and '<details class="refund-ask" open>' in page
+    assert _asked(db) == [], "shown again, not sent"
+    assert visitor.get(url).status_code == 303, "shown once; then the address leads to the order"
 
 
 def test_any_other_expired_form_is_offered_again_without_its_confirmation(app, db, buyer, monkeypatch):
