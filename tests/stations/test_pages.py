@@ -437,3 +437,13 @@ def test_a_pickup_order_without_a_name_is_named_by_its_account_on_the_desk_and_t
         f"/station/shipments/{s.code}/label",
     ):
         assert buyer.name in client.get(path).get_data(as_text=True), path
+
+
+def test_the_slip_and_the_label_lead_back_to_their_shipment(db, world, client, auth):
+    """Opened in a tab of their own (a phone shows no header on them), the packing slip and the parcel
+    label each have a way back to the shipment's page beside 打印."""
+    s = make_order([(world.a.product, 1)]).shipments[0]
+    auth.login(world.a.operator)
+    for page in ("slip", "label"):
+        body = client.get(f"/station/shipments/{s.code}/{page}").get_data(as_text=True)
+        assert f'<a class="btn" href="/station/shipments/{s.code}">返回发货单</a>' in body, page
