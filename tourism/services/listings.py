@@ -152,4 +152,4 @@ def households_linked(listing_ids) -> dict[int, int]:
         .where(BenefitLink.listing_id.in_(ids))
         .group_by(BenefitLink.listing_id)
     )
-    return {listing_id: count for listing_id, count in rows}
+    return {listing_id: count for listing_id, count in rows if listing_id is not None}
