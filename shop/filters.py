@@ -6,8 +6,9 @@ import re
 from datetime import date, datetime
 
 import nh3
-from flask import Flask
-from flask_babel import gettext
+from flask import Flask, current_app, render_template, request
+from flask_babel import get_locale, gettext
+from jinja2 import pass_context
 from markupsafe import Markup
 
 from shop.args import MAX_DATE, MIN_DATE, link_args, query_text
@@ -71,6 +72,29 @@ def rich_text(value: str | None) -> Markup:
     return Markup(cleaned)
 
 
+#: `app.extensions` key of the header's rendered role links: {(role, language, script root): Markup}.
+ROLE_LINKS = "nav_role_links"
+#: At most this many kept (the script root comes from the request's environment).
+MAX_ROLE_LINKS = 64
+
+
+@pass_context
+def role_links(context, role: str | None) -> Markup:
+    """The header's links for a visitor of `role` (None: not signed in), `_nav_roles.html`: rendered
+    once per app, role, language and script root, then kept in the app. Nothing else they show changes
+    while the app runs (which endpoints exist, the catalogues, the URLs); while templates reload
+    (debug) they are rendered every time."""
+    language = context.get("current_locale") or str(get_locale())
+    key = (role, language, request.script_root)
+    kept = current_app.extensions.setdefault(ROLE_LINKS, {})
+    html = kept.get(key)
+    if html is None:
+        html = Markup(render_template("_nav_roles.html", role=role))
+        if not current_app.jinja_env.auto_reload and len(kept) < MAX_ROLE_LINKS:
+            kept[key] = html
+    return html
+
+
 def register_filters(app: Flask) -> None:
     app.add_template_filter(format_yuan, "yuan")
     app.add_template_filter(local_dt, "local_dt")
@@ -79,6 +103,7 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(rich_text, "rich_text")
     app.add_template_filter(note_text, "history_note")
     app.add_template_global(lambda name: name in app.view_functions, "has_endpoint")
+    app.add_template_global(role_links, "role_links")
 
     app.add_template_global(link_args, "link_args")
     app.add_template_global(query_text, "query_text")

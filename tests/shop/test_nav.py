@@ -53,3 +53,22 @@ def test_has_endpoint_global_reflects_the_url_map(app):
     with app.test_request_context("/"):
         has_endpoint = app.jinja_env.globals["has_endpoint"]
         assert has_endpoint("home.index") and not has_endpoint("nope.nothing")
+
+
+def test_role_links_follow_each_request_language_and_role(app, client, auth, db):
+    """The role links are rendered once per role and language and kept (shop.filters.role_links): each
+    request still gets its own role's links in its own language."""
+    consumer = make_user(role="consumer")
+    auth.login(consumer)
+    for lang, label, other in (
+        ("en", "My orders", "我的订单"),
+        ("zh_CN", "我的订单", "My orders"),
+        ("en", "My orders", "我的订单"),
+    ):
+        header = _header(client.get(f"/?lang={lang}").get_data(as_text=True))
+        assert label in header and other not in header, lang
+        assert 'href="/county/' not in header
+    auth.logout()
+    auth.login(make_user(role="county"))
+    header = _header(client.get("/?lang=en").get_data(as_text=True))
+    assert "My orders" in header and 'href="/county/' in header
