@@ -45,6 +45,7 @@ from shop import pagecache
 from shop.audit import record_audit
 from shop.celery import enqueue_after_commit
 from shop.columns import fk, pk
+from shop.db import statement
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from shop.timeutil import local_date
@@ -201,15 +202,19 @@ def paper_gaps(product_ids, *, today: date) -> dict[int, list[PaperGap]]:
     ids = sorted({int(i) for i in product_ids})
     if not ids:
         return {}
-    rows = db.session.execute(
-        sa.select(Product.id, Category.food_class, ProductDocument)
-        .join(Category, Category.id == Product.category_id)
-        .outerjoin(
-            ProductDocument,
-            sa.and_(ProductDocument.product_id == Product.id, ProductDocument.status != DocumentStatus.REJECTED),
-        )
-        .where(Product.id.in_(ids))
-    ).all()
+    query = statement(
+        "catalog.paper_gaps",
+        lambda: (
+            sa.select(Product.id, Category.food_class, ProductDocument)
+            .join(Category, Category.id == Product.category_id)
+            .outerjoin(
+                ProductDocument,
+                sa.and_(ProductDocument.product_id == Product.id, ProductDocument.status != DocumentStatus.REJECTED),
+            )
+            .where(Product.id.in_(sa.bindparam("ids", expanding=True)))
+        ),
+    )
+    rows = db.session.execute(query, {"ids": ids}).all()
     classes: dict[int, str] = {}
     documents: dict[int, list[ProductDocument]] = {}
     for product_id, food_class, document in rows:

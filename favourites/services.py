@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from catalog.models import Product
 from catalog.services import get_visible_product
 from favourites.models import Favourite
+from shop.db import statement
 from shop.errors import NotFound, ValidationError
 from shop.extensions import db
 from shop.urls import external_url
@@ -45,9 +46,15 @@ def is_favourite(user, kind: str, subject_id: int) -> bool:
     """Whether `user` keeps this product or listing (`kind`: product | listing) among their
     favourites, by its id (the subject is not loaded)."""
     column = Favourite.product_id if kind == "product" else Favourite.listing_id
-    found = db.session.scalar(
-        sa.select(sa.literal(True)).where(Favourite.user_id == user.id, column == subject_id).limit(1)
+    query = statement(
+        ("favourites.is_favourite", column.key),  # built once per process (asked on every signed-in product page)
+        lambda: (
+            sa.select(sa.literal(True))
+            .where(Favourite.user_id == sa.bindparam("user_id"), column == sa.bindparam("subject_id"))
+            .limit(1)
+        ),
     )
+    found = db.session.scalar(query, {"user_id": user.id, "subject_id": subject_id})
     return bool(found)
 
 

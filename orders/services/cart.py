@@ -69,15 +69,28 @@ def get_cart_to_show(*, user=None, token: str | None = None) -> Cart | None:
     products' stock records and villages - in ONE statement (joined), not one lazy load per line
     and relation. Read-only pages only: it fills the session's identity map with those rows, and a
     later plain SELECT would not refresh them (checkout re-reads stock under its own locks)."""
-    query = _cart_query(user, token)
-    if query is None:
+    if user is not None and getattr(user, "is_authenticated", False):
+        key, params = "user", {"user_id": user.id}
+    elif token:
+        key, params = "token", {"token": token}
+    else:
         return None
-    query = query.options(
+    query = statement(("orders.cart_to_show", key), lambda: _cart_to_show_statement(key))
+    return db.session.scalars(query, params).unique().first()
+
+
+def _cart_to_show_statement(key: str) -> sa.Select:
+    """`get_cart_to_show`'s SELECT for a user's cart (`key` "user") or a guest's ("token"), built once
+    per process (`shop.db.statement`): its loader options cost about as much CPU as running it."""
+    if key == "user":
+        query = sa.select(Cart).where(Cart.user_id == sa.bindparam("user_id"))
+    else:
+        query = sa.select(Cart).where(Cart.token == sa.bindparam("token"), Cart.user_id.is_(None))
+    return query.options(
         joinedload(Cart.lines)
         .joinedload(CartLine.product)
         .options(joinedload(Product.stock), joinedload(Product.village))
     )
-    return db.session.scalars(query).unique().first()
 
 
 def product_thumbs(cart: Cart | None) -> dict[int, str]:
