@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from catalog.models import Product, ProductImage
+from catalog.models import Product
 from catalog.papers import PapersMissing, paper_gaps
 from orders.bookables import BookingItem, BookingQuote, booking_lines, item_of
 from orders.models import Cart, CartLine
@@ -66,9 +66,10 @@ def get_cart(*, user=None, token: str | None = None) -> Cart | None:
 
 def get_cart_to_show(*, user=None, token: str | None = None) -> Cart | None:
     """`get_cart` with what `cart_summary` and the cart page read - its lines, their products, the
-    products' stock records and villages - in ONE statement (joined), not one lazy load per line
-    and relation. Read-only pages only: it fills the session's identity map with those rows, and a
-    later plain SELECT would not refresh them (checkout re-reads stock under its own locks)."""
+    products' stock records, villages and photos (`product_thumbs`) - in ONE statement (joined), not
+    one lazy load per line and relation. Read-only pages only: it fills the session's identity map
+    with those rows, and a later plain SELECT would not refresh them (checkout re-reads stock under
+    its own locks)."""
     if user is not None and getattr(user, "is_authenticated", False):
         key, params = "user", {"user_id": user.id}
     elif token:
@@ -89,27 +90,21 @@ def _cart_to_show_statement(key: str) -> sa.Select:
     return query.options(
         joinedload(Cart.lines)
         .joinedload(CartLine.product)
-        .options(joinedload(Product.stock), joinedload(Product.village))
+        .options(joinedload(Product.stock), joinedload(Product.village), joinedload(Product.images))
     )
 
 
 def product_thumbs(cart: Cart | None) -> dict[int, str]:
-    """{product id: its first photo's thumbnail path} for the cart's product lines (the cart page's
-    pictures; a product without a photo is absent): the two columns in one statement, built once."""
-    product_ids = sorted({line.product_id for line in cart.lines if line.product_id}) if cart else []
-    if not product_ids:
-        return {}
-    query = statement(
-        "orders.cart_thumbs",
-        lambda: (
-            sa.select(ProductImage.product_id, ProductImage.thumb_path)
-            .where(ProductImage.product_id.in_(sa.bindparam("ids", expanding=True)))
-            .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
-        ),
-    )
+    """{product id: its first photo's thumbnail path (lowest position, then id)} for the cart's product
+    lines (the cart page's pictures; a product without a photo is absent), read from the photos
+    `get_cart_to_show` loaded with the cart: no statement of its own. (A cart loaded otherwise would
+    load each product's photos here, one SELECT per product.)"""
     thumbs: dict[int, str] = {}
-    for product_id, path in db.session.execute(query, {"ids": product_ids}):
-        thumbs.setdefault(product_id, path)
+    for line in cart.lines if cart else []:
+        product = line.product
+        if product is not None and product.images and product.id not in thumbs:
+            first = min(product.images, key=lambda image: (image.position, image.id))
+            thumbs[product.id] = first.thumb_path
     return thumbs
 
 

@@ -729,6 +729,8 @@ def test_the_cart_shows_each_line_with_its_photo_as_my_orders_does(client, db, a
     from catalog.models import ProductImage
 
     pictured = make_product(name="三江腌菜500克", stock=5)
+    db.session.add(ProductImage(product_id=pictured.id, path="demo/q.jpg", thumb_path="demo/q-thumb.webp", position=1))
+    db.session.flush()  # (the second photo has the lower id: the first is the lowest position)
     db.session.add(ProductImage(product_id=pictured.id, path="demo/p.jpg", thumb_path="demo/p-thumb.webp", position=0))
     bare = make_product(name="土鸡蛋30枚", stock=5)
     stay = make_listing(name="罗渡山居", units=2)
@@ -750,6 +752,7 @@ def test_the_cart_shows_each_line_with_its_photo_as_my_orders_does(client, db, a
     assert ticketed.status_code == 303
     html = client.get("/cart").get_data(as_text=True)
     assert 'src="/media/demo/p-thumb.webp"' in _cart_row(html, "三江腌菜500克")
+    assert "q-thumb" not in _cart_row(html, "三江腌菜500克")
     assert "<img" not in _cart_row(html, "土鸡蛋30枚") and "thumb-placeholder" not in _cart_row(html, "土鸡蛋30枚")
     stay_row = _cart_row(html, "罗渡山居")
     assert f'src="/media/demo/l{stay.id}-0-thumb.webp"' in stay_row and "thumb-placeholder" not in stay_row
