@@ -158,7 +158,7 @@ def cart_page():
         cart=cart,
         summary=summary,
         thumbs=carts.product_thumbs(cart),
-        payable=bool(summary.chosen_rows and _payment_choices(summary)),
+        payable=bool(summary.chosen_rows and _payment_methods(summary)),
         max_line_quantity=carts.MAX_LINE_QUANTITY,
     )
 
@@ -363,11 +363,15 @@ def _payment_choices(summary=None):
         "cod": _("货到付款"),
         "arrival": _("到店支付"),
     }
-    methods = payment_methods_for(
+    return [(m, labels[m]) for m in _payment_methods(summary)]
+
+
+def _payment_methods(summary=None) -> tuple[str, ...]:
+    """`_payment_choices` without their names (the cart page asks only whether there is one)."""
+    return payment_methods_for(
         goods=summary.chosen_goods if summary is not None else True,
         booking_methods=summary.booking_methods if summary is not None else [],
     )
-    return [(m, labels[m]) for m in methods]
 
 
 #: What a refused address field is told under it (the service's reasons: orders.services.placement)
