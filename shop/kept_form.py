@@ -50,9 +50,12 @@ KEY_PREFIX = "kept-form|"
 #: Fields never kept: the CSRF token, the confirmation, the once-token; and secrets (never written into a page).
 LEFT_OUT = frozenset({"csrf_token", "confirm", "form_token"})
 SECRET_FIELD = re.compile(r"password|secret", re.IGNORECASE)
-#: At most this many fields, each of at most this many characters (a form of the shop has far fewer).
+#: At most this many fields, each of at most this many characters, and this many characters in all: a
+#: form of the shop has far fewer (a review's text is at most 500, a listing's description 5,000), and a signed-out visitor's request
+#: writes no more than that into the store (README, "Redis memory").
 MAX_FIELDS = 100
 MAX_VALUE = 5000
+MAX_TOTAL = 16000
 
 
 def keep_for_sign_in() -> bool:
@@ -64,6 +67,8 @@ def keep_for_sign_in() -> bool:
         for name, value in request.form.items(multi=True)
         if name not in LEFT_OUT and not SECRET_FIELD.search(name)
     ][:MAX_FIELDS]
+    if sum(len(name) + len(value) for name, value in fields) > MAX_TOTAL:
+        return False  # not a form of the shop's: nothing kept, the sign-in page says so as before
     if not fields:
         return False
     token = secrets.token_urlsafe(32)

@@ -147,3 +147,19 @@ def test_a_password_is_never_kept(client, db, auth, app):
     assert sent.status_code == 302 and "need=account" in sent.location, "nothing worth keeping"
     client.post(sent.location, data={"email": buyer.email, "password": "password123"})
     assert "n3w-Passw0rd!" not in client.get("/password/change").get_data(as_text=True)
+
+
+def test_a_post_larger_than_any_form_of_the_shop_is_not_kept(client, db, auth):
+    """A signed-out visitor's request writes into the shared store; one far larger than any of the shop's
+    forms (here 20 fields of 1,000 characters) keeps nothing, and the sign-in page says only that an account
+    is needed."""
+    buyer = make_user(email="buyer@test.cn")
+    product = make_product(stock=10)
+    auth.login(buyer)
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    _session_ended_elsewhere(db, buyer)
+    padded = {**checkout_form(payment_method="cod", name="李秀英"), **{f"x{n}": "长" * 1000 for n in range(20)}}
+    sent = client.post("/checkout", data=padded, headers=SAME_ORIGIN)
+    assert sent.status_code == 302 and "need=account" in sent.location
+    client.post(sent.location, data={"email": buyer.email, "password": "password123"})
+    assert "李秀英" not in client.get("/checkout").get_data(as_text=True)
