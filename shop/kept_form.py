@@ -51,8 +51,8 @@ KEY_PREFIX = "kept-form|"
 LEFT_OUT = frozenset({"csrf_token", "confirm", "form_token"})
 SECRET_FIELD = re.compile(r"password|secret", re.IGNORECASE)
 #: At most this many fields, each of at most this many characters, and this many characters in all: a
-#: form of the shop has far fewer (a review's text is at most 500, a listing's description 5,000), and a signed-out visitor's request
-#: writes no more than that into the store (README, "Redis memory").
+#: form of the shop has far fewer (a review's text is at most 500, a listing's description 5,000), and
+#: a signed-out visitor's request writes no more than that into the store (README, "Redis memory").
 MAX_FIELDS = 100
 MAX_VALUE = 5000
 MAX_TOTAL = 16000
