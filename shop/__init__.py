@@ -174,9 +174,13 @@ def _configure_i18n(app: Flask, packages: list[str]) -> None:
         return selected_locale(wanted, app.config)
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")
-    from shop import i18n
 
-    i18n.init_app(app)  # templates' _(): one catalogue look-up per render (current_locale, html_lang too)
+    @app.context_processor
+    def _i18n_context():
+        from flask_babel import get_locale
+
+        locale = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])
+        return {"current_locale": locale, "html_lang": locale.replace("_", "-")}
 
 
 def _register_blueprints(app: Flask) -> None:

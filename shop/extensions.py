@@ -60,4 +60,4 @@ db = SQLAlchemy(model_class=Base, session_options={"join_transaction_mode": "cre
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel(configure_jinja=False)  # templates' gettext: shop/i18n.py
+babel = Babel()
