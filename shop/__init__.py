@@ -111,11 +111,13 @@ def _configure_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
-    from shop.db import ping_idle_connections
+    from shop.db import end_reads_with_commit, ping_idle_connections
 
     with app.app_context():
         for engine in db.engines.values():
             ping_idle_connections(engine, float(app.config.get("DB_PING_IDLE_SECONDS", 2)))
+            if engine.dialect.name == "postgresql":
+                end_reads_with_commit(app, engine)  # psycopg keeps its prepared statements
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
