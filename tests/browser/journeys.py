@@ -40,13 +40,21 @@ def demo_product(live: LiveServer, village: str, name: str = PICKLES) -> dict:
     return {"id": row[0], "slug": row[1], "price_fen": row[2], "station_code": row[3], "station_name": row[4]}
 
 
+def new_account(live: LiveServer, prefix: str, viewport=None) -> str:
+    """A buyer account of its own for one test (registered through the API, password DEMO_PASSWORD):
+    its e-mail, `<prefix>-<viewport>-<random>@test.cn`."""
+    middle = f"-{viewport.name}" if viewport is not None else ""
+    email = f"{prefix}{middle}-{uuid.uuid4().hex[:8]}@test.cn"
+    status, body = api(live, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
+    assert status == 201, body
+    return email
+
+
 def new_shopper_on_product(open_page, live: LiveServer, prefix: str, viewport) -> tuple[WatchedPage, dict]:
     """A shopper who has just registered (`prefix`-<viewport>-<random>@test.cn), signed in, with an
     empty cart, on the page of 三江腌菜 of VILLAGE_A: (the shopper, the product's facts)."""
     product = demo_product(live, VILLAGE_A)
-    email = f"{prefix}-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
-    status, body = api(live, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
-    assert status == 201, body
+    email = new_account(live, prefix, viewport)
     shopper = open_page("shopper")
     shopper.login(email)
     empty_cart(shopper)

@@ -8,19 +8,16 @@ lists, and the station reads the request: each 货品去向 choice a
 from __future__ import annotations
 
 import re
-import uuid
 
 from playwright.sync_api import expect
 
-from tests.browser.harness import DEMO, DEMO_PASSWORD
-from tests.browser.journeys import VILLAGE_A, api, deliver_by_api, demo_product, place_order_by_api
+from tests.browser.harness import DEMO
+from tests.browser.journeys import VILLAGE_A, deliver_by_api, demo_product, new_account, place_order_by_api
 
 
 def test_buyer_taps_order_tabs_and_sees_each_order_where_its_state_puts_it(open_page, live_server, viewport):
     a = demo_product(live_server, VILLAGE_A)
-    email = f"tabs-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
-    status, body = api(live_server, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
-    assert status == 201, body
+    email = new_account(live_server, "tabs", viewport)
     waiting = place_order_by_api(live_server, email, [a["id"]], payment_method="cod")
     delivered = place_order_by_api(live_server, email, [a["id"]], payment_method="cod")
     deliver_by_api(live_server, delivered)

@@ -10,8 +10,7 @@ import uuid
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.browser.harness import DEMO_PASSWORD
-from tests.browser.journeys import VILLAGE_A, api, deliver_by_api, demo_product, place_order_by_api
+from tests.browser.journeys import VILLAGE_A, deliver_by_api, demo_product, new_account, place_order_by_api
 
 
 def _photo() -> bytes:
@@ -22,9 +21,7 @@ def _photo() -> bytes:
 
 def test_buyer_reviews_delivered_pickles_with_a_photo(open_page, live_server, viewport):
     a = demo_product(live_server, VILLAGE_A)
-    email = f"review-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
-    status, body = api(live_server, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
-    assert status == 201, body
+    email = new_account(live_server, "review", viewport)
     code = place_order_by_api(live_server, email, [a["id"]], payment_method="cod")
     deliver_by_api(live_server, code)
     words = f"腌菜很下饭 {uuid.uuid4().hex[:6]}"  # one latin word: no English run on a zh page

@@ -5,20 +5,17 @@ that lead back to the product."""
 from __future__ import annotations
 
 import re
-import uuid
 from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO_PASSWORD
-from tests.browser.journeys import VILLAGE_A, api, demo_product
+from tests.browser.journeys import VILLAGE_A, demo_product, new_account
 
 
 def test_visitor_favourites_pickles_and_shares_them(open_page, live_server, viewport):
     a = demo_product(live_server, VILLAGE_A)
-    email = f"fav-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
-    status, body = api(live_server, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
-    assert status == 201, body
+    email = new_account(live_server, "fav", viewport)
 
     visitor = open_page("visitor")
     page = visitor.page

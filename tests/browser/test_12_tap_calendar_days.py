@@ -5,14 +5,12 @@ map link on the booking page."""
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.browser.harness import DEMO_PASSWORD
-from tests.browser.journeys import api
+from tests.browser.journeys import new_account
 
 STAY = "罗渡农家乐"
 
@@ -36,9 +34,7 @@ def test_tourist_taps_two_days_sees_the_total_and_books(open_page, live_server, 
         if (local_date(now_utc()) + timedelta(days=n)).day <= 25
     )
     leave = arrive + timedelta(days=2)
-    email = f"cal-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
-    status, body = api(live_server, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
-    assert status == 201, body
+    email = new_account(live_server, "cal", viewport)
 
     tourist = open_page("tourist")
     page = tourist.page

@@ -7,7 +7,6 @@ unticked (orders.services.cart.refused_line, orders.views._leave_out)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from playwright.sync_api import expect
@@ -18,6 +17,7 @@ from tests.browser.journeys import (
     api_token,
     fill_address,
     go_to_checkout,
+    new_account,
     new_shopper_on_product,
     order_bookings,
     order_code_from_url,
@@ -43,8 +43,6 @@ def _stay(live) -> dict:
 
 def _take_every_room(live, stay: dict, check_in, check_out) -> None:
     """Other tourists book the room type's every room for those nights (card, held), through the API."""
-    from tests.browser.harness import DEMO_PASSWORD
-
     body = {
         "listing_id": stay["id"],
         "unit_type_id": stay["unit_type_id"],
@@ -54,8 +52,7 @@ def _take_every_room(live, stay: dict, check_in, check_out) -> None:
         "payment_method": "card",
     }
     for _ in range(20):
-        email = f"rival-{uuid.uuid4().hex[:8]}@test.cn"
-        assert api(live, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})[0] == 201
+        email = new_account(live, "rival")
         status, answer = api(live, "POST", "/bookings", body, token=api_token(live, email))
         if status == 409:
             return

@@ -5,8 +5,6 @@ more tap (shop/kept_form.py)."""
 
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
@@ -14,10 +12,10 @@ from tests.browser.harness import DEMO_PASSWORD
 from tests.browser.journeys import (
     ADDRESS,
     VILLAGE_A,
-    api,
     demo_product,
     fill_address,
     go_to_checkout,
+    new_account,
     order_code_from_url,
     order_facts,
 )
@@ -35,9 +33,7 @@ def _sessions_end(live_server, email: str) -> None:
 
 def test_the_typed_address_survives_signing_in_again(open_page, live_server, viewport):
     product = demo_product(live_server, VILLAGE_A)
-    email = f"kept-{viewport.name}-{uuid.uuid4().hex[:8]}@test.cn"
-    status, body = api(live_server, "POST", "/auth/register", {"email": email, "password": DEMO_PASSWORD})
-    assert status == 201, body
+    email = new_account(live_server, "kept", viewport)
     buyer = open_page("buyer")
     page, main = buyer.page, buyer.page.locator("main")
     buyer.login(email)
