@@ -51,17 +51,29 @@ def check_quantity(quantity, *, allow_zero: bool = False) -> int:
     return quantity
 
 
-def _cart_query(user=None, token: str | None = None):
+def _whose_cart(user, token: str | None) -> tuple[str, dict] | None:
+    """Whose cart a request has: a signed-in user's ("user", its id) or a guest's ("token", the
+    session's cart token); None for neither."""
     if user is not None and getattr(user, "is_authenticated", False):
-        return sa.select(Cart).where(Cart.user_id == user.id)
+        return "user", {"user_id": user.id}
     if token:
-        return sa.select(Cart).where(Cart.token == token, Cart.user_id.is_(None))
+        return "token", {"token": token}
     return None
 
 
+def _cart_statement(key: str) -> sa.Select:
+    """The SELECT of a user's cart (`key` "user") or a guest's ("token"), with bind parameters."""
+    if key == "user":
+        return sa.select(Cart).where(Cart.user_id == sa.bindparam("user_id"))
+    return sa.select(Cart).where(Cart.token == sa.bindparam("token"), Cart.user_id.is_(None))
+
+
 def get_cart(*, user=None, token: str | None = None) -> Cart | None:
-    query = _cart_query(user, token)
-    return db.session.scalar(query) if query is not None else None
+    whose = _whose_cart(user, token)
+    if whose is None:
+        return None
+    key, params = whose
+    return db.session.scalar(statement(("orders.cart", key), lambda: _cart_statement(key)), params)
 
 
 def get_cart_to_show(*, user=None, token: str | None = None) -> Cart | None:
@@ -69,29 +81,21 @@ def get_cart_to_show(*, user=None, token: str | None = None) -> Cart | None:
     products' stock records, villages and photos (`product_thumbs`) - in ONE statement (joined), not
     one lazy load per line and relation. Read-only pages only: it fills the session's identity map
     with those rows, and a later plain SELECT would not refresh them (checkout re-reads stock under
-    its own locks)."""
-    if user is not None and getattr(user, "is_authenticated", False):
-        key, params = "user", {"user_id": user.id}
-    elif token:
-        key, params = "token", {"token": token}
-    else:
+    its own locks). Built once per process (`shop.db.statement`): its loader options cost about as
+    much CPU as running it."""
+    whose = _whose_cart(user, token)
+    if whose is None:
         return None
-    query = statement(("orders.cart_to_show", key), lambda: _cart_to_show_statement(key))
-    return db.session.scalars(query, params).unique().first()
-
-
-def _cart_to_show_statement(key: str) -> sa.Select:
-    """`get_cart_to_show`'s SELECT for a user's cart (`key` "user") or a guest's ("token"), built once
-    per process (`shop.db.statement`): its loader options cost about as much CPU as running it."""
-    if key == "user":
-        query = sa.select(Cart).where(Cart.user_id == sa.bindparam("user_id"))
-    else:
-        query = sa.select(Cart).where(Cart.token == sa.bindparam("token"), Cart.user_id.is_(None))
-    return query.options(
-        joinedload(Cart.lines)
-        .joinedload(CartLine.product)
-        .options(joinedload(Product.stock), joinedload(Product.village), joinedload(Product.images))
+    key, params = whose
+    query = statement(
+        ("orders.cart_to_show", key),
+        lambda: _cart_statement(key).options(
+            joinedload(Cart.lines)
+            .joinedload(CartLine.product)
+            .options(joinedload(Product.stock), joinedload(Product.village), joinedload(Product.images))
+        ),
     )
+    return db.session.scalars(query, params).unique().first()
 
 
 def product_thumbs(cart: Cart | None) -> dict[int, str]:
