@@ -11,12 +11,11 @@ import sqlalchemy as sa
 
 from orders.services.payments import refund_line
 from shop.db import commit
-from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from stations.services import fulfilment
 from tests.factories import make_user
 from tests.stations.factories import make_order
-from tests.tourism.factories import make_listing
+from tests.tourism.factories import booking_form, make_listing
 from tourism.models import Booking
 
 
@@ -97,15 +96,7 @@ def test_a_booking_appears_as_a_booking_with_its_listing(client, db, auth):
     day = local_date(now_utc()) + timedelta(days=5)
     r = client.post(
         f"/listings/{listing.id}/book",
-        data={
-            "form_token": new_form_token(),
-            "checkin": day.isoformat(),
-            "checkout": (day + timedelta(days=2)).isoformat(),
-            "guests": 2,
-            "units": 1,
-            "unit_type_id": listing.unit_types[0].id,
-            "payment_method": "arrival",
-        },
+        data=booking_form(day, 2, guests=2, units=1, unit_type_id=listing.unit_types[0].id, payment_method="arrival"),
     )
     assert r.status_code == 302
     booking = db.session.scalar(sa.select(Booking))

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from catalog.models import BenefitLink
 from shop.extensions import db
+from shop.once import new_form_token
 from shop.timeutil import TZ
 from tests.factories import NOW, make_user, make_village
 from tourism.models import Booking, BookingStatus, Listing, ListingKind, Session, UnitType
@@ -108,3 +109,14 @@ def make_booking(
     db.session.add(booking)
     db.session.flush()
     return booking
+
+
+def booking_form(check_in: date, nights: int = 1, **fields) -> dict:
+    """The 预订 form of a listing's page as a browser sends it: a fresh once-token and the dates
+    (`nights` after `check_in`), with `fields` (guests, units, unit_type_id, payment_method...) as given."""
+    return {
+        "form_token": new_form_token(),
+        "checkin": check_in.isoformat(),
+        "checkout": (check_in + timedelta(days=nights)).isoformat(),
+        **fields,
+    }

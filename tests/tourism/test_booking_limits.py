@@ -17,7 +17,7 @@ from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from tests.conftest import requires_postgres
 from tests.factories import make_user
-from tests.tourism.factories import make_listing
+from tests.tourism.factories import booking_form, make_listing
 from tourism.models import Booking, BookingStatus, Closure
 from tourism.services.booking import BookingRequest, book_listing, host_cancel_booking, mark_no_show
 from tourism.services.host import close_dates
@@ -472,14 +472,7 @@ def test_a_refused_booking_form_says_why_at_the_top_of_the_page(client, db, auth
     start = local_date(now_utc()) + timedelta(days=3)
     r = client.post(
         f"/listings/{listing.id}/book",
-        data={
-            "form_token": new_form_token(),
-            "checkin": start.isoformat(),
-            "checkout": (start + timedelta(days=1)).isoformat(),
-            "units": "100000",
-            "guests": "2",
-            "payment_method": "arrival",
-        },
+        data=booking_form(start, 1, units="100000", guests="2", payment_method="arrival"),
     )
     assert r.status_code == 422
     page = r.get_data(as_text=True)
