@@ -44,6 +44,10 @@ def test_a_page_that_only_reads_leaves_its_statements_prepared(app, committed_db
     token = client.post("/api/v1/auth/token", json={"email": "reader@test.cn", "password": "password123"})
     headers = {"Authorization": f"Bearer {token.json['token']}"}
     statuses = []
+    # The app (and its pool) lives for the whole session: earlier threaded tests left connections in
+    # it, and the pool hands them out in turn, so twelve requests over three of them would run the
+    # query four times on each and prepare nothing. An empty pool gives the requests one connection.
+    _db.engine.dispose()
 
     def twelve_requests():  # in a thread of its own: each request has its own app context and teardown
         for _ in range(12):  # psycopg prepares a query the fifth time a connection runs it
