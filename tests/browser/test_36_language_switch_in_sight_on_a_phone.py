@@ -1,7 +1,10 @@
 """Journey: a first-time visitor on a phone finds the language switch (English / 中文) in the header without
 scrolling anything sideways, signed in or not, and switches the page's language and back. Signed in, the
 switch was the last item of the account row (我的订单 … 退出), which then scrolled within itself on a phone: on a
-390 px screen it sat at x 384-450, out of sight."""
+390 px screen it sat at x 384-450, out of sight.
+
+What the visitor had typed into a form is still there in the other language (not a password): the switch
+reloads the page, which used to empty the form."""
 
 from __future__ import annotations
 
@@ -31,6 +34,20 @@ def test_the_language_switch_is_in_sight_signed_in_or_not(open_page, live_server
     visitor.goto("/")
     _switch_in_sight(visitor, start, phone=viewport.is_phone)
     visitor.step("not signed in")
+    visitor.goto("/register")
+    page.locator("input[name=name]").fill("王小花")
+    page.locator("input[name=email]").fill("xiaohua@example.cn")
+    page.locator("input[name=password]").fill("secret-typed-1")
+    visitor.submit_and_wait(_switch_in_sight(visitor, start, phone=viewport.is_phone).click, check=False)
+    expect(page.locator("html")).to_have_attribute("lang", "en" if back == "en" else "zh-CN")
+    expect(page.locator("input[name=name]")).to_have_value("王小花")
+    expect(page.locator("input[name=email]")).to_have_value("xiaohua@example.cn")
+    expect(page.locator("input[name=password]")).to_have_value("")  # a password is never kept
+    visitor.submit_and_wait(_switch_in_sight(visitor, back, phone=viewport.is_phone).click, check=False)
+    expect(page.locator("html")).to_have_attribute("lang", "en" if start == "en" else "zh-CN")
+    expect(page.locator("input[name=email]")).to_have_value("xiaohua@example.cn")  # and back again
+    visitor.goto("/register")
+    expect(page.locator("input[name=email]")).to_have_value("")  # kept for the switch only, then forgotten
     visitor.login(DEMO["operator"])  # the longest account row of a buyer's header: 站点工作台 … 退出
     visitor.goto("/orders")
     switch = _switch_in_sight(visitor, start, phone=viewport.is_phone)

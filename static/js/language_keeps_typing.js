@@ -1,0 +1,82 @@
+/* Switching language (中文 / English in the header) reloads the page in the other language: what the
+   visitor had typed into the page's forms would be lost with it. Before the switch, the fields the
+   visitor changed are put in this tab's sessionStorage under the page's address; when the same
+   address loads again they are filled back in, each into the field at the same place in the same form, and
+   forgotten. Never kept: passwords, files, hidden
+   fields (the CSRF token and once-tokens among them). Nothing is sent to the server. */
+(function () {
+  "use strict";
+  var KEY = "language-keeps-typing:";
+
+  function here() {
+    return KEY + location.pathname + location.search;
+  }
+
+  function kept(field) {
+    if (!field.name || field.disabled) return false;
+    var type = (field.type || "").toLowerCase();
+    return type !== "password" && type !== "file" && type !== "hidden" && type !== "submit" && type !== "button";
+  }
+
+  function changed(field) {
+    var type = (field.type || "").toLowerCase();
+    if (type === "checkbox" || type === "radio") return field.checked !== field.defaultChecked;
+    if (field.tagName === "SELECT") {
+      for (var i = 0; i < field.options.length; i++) {
+        if (field.options[i].selected !== field.options[i].defaultSelected) return true;
+      }
+      return false;
+    }
+    return field.value !== field.defaultValue;
+  }
+
+  function remember() {
+    var forms = document.forms, typed = [];
+    for (var f = 0; f < forms.length; f++) {
+      var fields = forms[f].elements;
+      for (var i = 0; i < fields.length; i++) {
+        var field = fields[i];
+        if (!kept(field) || !changed(field)) continue;
+        var type = (field.type || "").toLowerCase();
+        typed.push({
+          form: f,
+          field: i,
+          name: field.name,
+          value: field.value,
+          checked: type === "checkbox" || type === "radio" ? field.checked : null
+        });
+      }
+    }
+    try {
+      if (typed.length) sessionStorage.setItem(here(), JSON.stringify(typed));
+    } catch (error) { /* storage full or off: the switch goes ahead without it */ }
+  }
+
+  function restore() {
+    var saved;
+    try {
+      saved = sessionStorage.getItem(here());
+      sessionStorage.removeItem(here());
+    } catch (error) {
+      return;
+    }
+    if (!saved) return;
+    var typed = JSON.parse(saved);
+    for (var i = 0; i < typed.length; i++) {
+      var form = document.forms[typed[i].form];
+      var field = form && form.elements[typed[i].field];
+      if (!field || field.name !== typed[i].name || !kept(field)) continue;  // not the same page after all
+      if (typed[i].checked === null) field.value = typed[i].value;
+      else if (field.value === typed[i].value) field.checked = typed[i].checked;
+      field.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a.lang");
+    if (link) remember();
+  });
+  // after every deferred script of the page has run, so their change listeners see the values
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", restore);
+  else restore();
+})();
