@@ -4,8 +4,9 @@
 failed request and 4xx/5xx response from our own server. Every page it lands on (`goto`,
 `submit_and_wait`, `login`, `step`) is checked (`check_page`, see tests/browser/checks.py): axe-core's
 WCAG 2 A/AA rules, sideways scrolling, buttons our stylesheet does not style, and text in the other
-language. `step()` also saves a screenshot under `test-artifacts/browser/<test>/` and fails the test at
-once if anything went wrong so far. A page that loaded but was never checked fails the test at its end.
+language. `step()` also saves a screenshot under `test-artifacts/browser/<test>/` (not when
+`BROWSER_STEP_SHOTS=0`, as in CI, where nobody looks at them: they were a sixth of a journey's time; a
+failing journey still saves the page it failed on) and fails the test at once if anything went wrong so far. A page that loaded but was never checked fails the test at its end.
 
 Journeys run in both languages: `user.t("去结算")` is the text the page shows for that catalogue msgid in
 the user's language (the msgid itself in Chinese), `user.rx(...)` the same as a regular expression.
@@ -14,6 +15,7 @@ the user's language (the msgid itself in Chinese), `user.rx(...)` the same as a 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -28,6 +30,11 @@ from tests.browser import a11y, checks
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 DEMO_PASSWORD = "demo12345"
+STEP_SHOTS = os.environ.get("BROWSER_STEP_SHOTS", "1") != "0"
+#: (viewport, language, page fingerprint) of the page states axe found nothing wrong with in this process:
+#: the same state reached again by a later journey (a sign-in page, an empty cart) is not run through
+#: axe again (a quarter of a journey's time went to axe). The cheaper checks run every time.
+_AXE_PASSED: set[tuple] = set()
 
 DEMO = {
     "consumer": "consumer@demo.cn",
@@ -290,9 +297,15 @@ class WatchedPage:
         )
         if bad:
             self.problems.add(f"{at} text in the other language: {bad}")
-        for v in a11y.violations(page):
+        seen = (self.viewport, self.lang, facts["fingerprint"])
+        if seen in _AXE_PASSED:  # the same page, word for word, on the same screen: axe passed it already
+            return
+        found = a11y.violations(page)
+        for v in found:
             nodes = "\n      ".join(v["nodes"])
             self.problems.add(f"{at} axe (WCAG 2 A/AA) {v['id']}: {v['help']}\n      {nodes}")
+        if not found:
+            _AXE_PASSED.add(seen)
 
     def unchecked_pages(self) -> list[str]:
         """Documents that loaded in this page and were never checked (a journey step is missing)."""
@@ -309,15 +322,17 @@ class WatchedPage:
         return response
 
     def step(self, name: str, *, check: bool = True) -> Path:
-        """Screenshot the page as it is now and fail if anything went wrong so far."""
+        """Screenshot the page as it is now (unless `BROWSER_STEP_SHOTS=0`) and fail if anything went
+        wrong so far."""
         self._counter[0] += 1
-        self.shots.mkdir(parents=True, exist_ok=True)
         path = self.shots / f"{self._counter[0]:02d}-{self.label}-{_slug(name)}.png"
         with contextlib.suppress(Exception):
             self.page.wait_for_load_state("load", timeout=5_000)
-        if self.page.locator("canvas").count():
-            self.page.wait_for_timeout(1_100)  # let chart animations (Chart.js: 1 s) finish for the picture
-        self.page.screenshot(path=str(path), full_page=True)
+        if STEP_SHOTS:
+            self.shots.mkdir(parents=True, exist_ok=True)
+            if self.page.locator("canvas").count():
+                self.page.wait_for_timeout(1_100)  # let chart animations (Chart.js: 1 s) finish for the picture
+            self.page.screenshot(path=str(path), full_page=True)
         self.check_page(f"step '{name}', {path.name}")
         if check:
             self.problems.check(f"step '{name}' ({self.label})")
