@@ -40,6 +40,7 @@ from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.forms import create_once, flash_form_errors
+from shop.kept_form import restored
 from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.timeutil import local_date, now_utc
 
@@ -180,11 +181,12 @@ def decide(organisation_id: int, decision: str):
 # --- purchases ------------------------------------------------------------------------------------
 
 
-def _posted_rows() -> list[tuple[str, str]]:
-    """The product rows of the purchase form as posted (product_N, quantity_N), trailing blank rows
-    left out."""
+def _posted_rows(fields=None) -> list[tuple[str, str]]:
+    """The product rows of the purchase form as posted (product_N, quantity_N), or as `fields` holds
+    them (what was kept through signing in, `shop.kept_form.restored()`); trailing blank rows left out."""
+    fields = request.form if fields is None else fields
     rows = [
-        (request.form.get(f"product_{n}", "").strip()[:12], request.form.get(f"quantity_{n}", "").strip()[:6])
+        (fields.get(f"product_{n}", "").strip()[:12], fields.get(f"quantity_{n}", "").strip()[:6])
         for n in range(MAX_ROWS)
     ]
     while rows and rows[-1] == ("", ""):
@@ -281,6 +283,8 @@ def new_purchase(organisation_id: int):
         abort(403)
     form = _purchase_form()
     if request.method == "GET":
+        if form.restored:  # typed while signed out, kept through signing in: its product rows too
+            return _purchase_form_page(form, organisation, rows=_posted_rows(restored()))
         product = request.args.get("product", "")
         return _purchase_form_page(form, organisation, rows=[(product, "")] if _digits(product) else [])
     status = 200
@@ -339,6 +343,8 @@ def edit_purchase(purchase_id: int):
             **{name: getattr(destination, name) if destination else "" for name in ADDRESS_FIELDS},
         )
         rows = [(str(line.product_id), str(line.quantity)) for line in purchase.lines if line.quote_request_id is None]
+        if form.restored:  # changed while signed out, kept through signing in
+            rows = _posted_rows(restored())
         return _purchase_form_page(form, purchase.organisation, rows=rows, purchase=purchase)
     form = _purchase_form()
     status = 200
