@@ -1,9 +1,10 @@
 /* Switching language (中文 / English in the header) reloads the page in the other language: what the
-   visitor had typed into the page's forms would be lost with it. Before the switch, the fields the
-   visitor changed are put in this tab's sessionStorage under the page's address; when the same
-   address loads again they are filled back in, each into the field at the same place in the same form, and
-   forgotten. Never kept: passwords, files, hidden
-   fields (the CSRF token and once-tokens among them). Nothing is sent to the server. */
+   visitor had typed into the page's forms would be lost with it, and so would a form the server had
+   sent back with their values and its errors. Just before the switch the values of the page's fields
+   are put in this tab's sessionStorage under the page's address; when that address loads again they
+   are filled back in, each into the field at the same place in the same form, and forgotten. Never
+   kept: passwords, files, hidden fields (the CSRF token and once-tokens among them). Nothing is sent
+   to the server. */
 (function () {
   "use strict";
   var KEY = "language-keeps-typing:";
@@ -18,25 +19,13 @@
     return type !== "password" && type !== "file" && type !== "hidden" && type !== "submit" && type !== "button";
   }
 
-  function changed(field) {
-    var type = (field.type || "").toLowerCase();
-    if (type === "checkbox" || type === "radio") return field.checked !== field.defaultChecked;
-    if (field.tagName === "SELECT") {
-      for (var i = 0; i < field.options.length; i++) {
-        if (field.options[i].selected !== field.options[i].defaultSelected) return true;
-      }
-      return false;
-    }
-    return field.value !== field.defaultValue;
-  }
-
   function remember() {
     var forms = document.forms, typed = [];
     for (var f = 0; f < forms.length; f++) {
       var fields = forms[f].elements;
       for (var i = 0; i < fields.length; i++) {
         var field = fields[i];
-        if (!kept(field) || !changed(field)) continue;
+        if (!kept(field)) continue;
         var type = (field.type || "").toLowerCase();
         typed.push({
           form: f,

@@ -48,6 +48,16 @@ def test_the_language_switch_is_in_sight_signed_in_or_not(open_page, live_server
     expect(page.locator("input[name=email]")).to_have_value("xiaohua@example.cn")  # and back again
     visitor.goto("/register")
     expect(page.locator("input[name=email]")).to_have_value("")  # kept for the switch only, then forgotten
+    # a form the server sent back with an error keeps the visitor's values through the switch too
+    page.locator("input[name=email]").fill("xiaohua@example.cn")
+    page.locator("input[name=password]").fill("secret-typed-1")
+    page.locator("input[name=confirm]").fill("secret-typed-2")
+    with visitor.problems.allow(422, r"/register"):  # the refused form answers 422
+        visitor.submit_and_wait(page.locator("main form button[type=submit]").first.click)
+    expect(page.locator("input[name=email]")).to_have_value("xiaohua@example.cn")
+    visitor.submit_and_wait(_switch_in_sight(visitor, start, phone=viewport.is_phone).click, check=False)
+    expect(page.locator("input[name=email]")).to_have_value("xiaohua@example.cn")
+    visitor.submit_and_wait(_switch_in_sight(visitor, back, phone=viewport.is_phone).click, check=False)
     visitor.login(DEMO["operator"])  # the longest account row of a buyer's header: 站点工作台 … 退出
     visitor.goto("/orders")
     switch = _switch_in_sight(visitor, start, phone=viewport.is_phone)
