@@ -184,7 +184,7 @@ def test_an_organisations_purchase_draft_comes_back_with_its_product_rows(client
     assert re.search(r'name="quantity_0"[^>]*value="3"', page) and re.search(r'name="quantity_1"[^>]*value="7"', page)
     client.post(url, data=_form(rice, eggs))  # saved as a draft, signed in
     draft = client.get(f"/organisations/{organisation.id}").get_data(as_text=True)
-    edit = re.search(r'/purchases/(\d+)', draft).group(0) + "/edit"
+    edit = re.search(r"/purchases/(\d+)", draft).group(0) + "/edit"
     _session_ended_elsewhere(db, buyer)
     sent = client.post(edit, data=_form(rice, eggs, quantity_0="11"), headers=SAME_ORIGIN)
     assert sent.status_code == 302 and "need=form" in sent.location
