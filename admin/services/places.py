@@ -87,7 +87,10 @@ def _changes(obj, values: dict) -> dict:
     return {key: [getattr(obj, key), value] for key, value in values.items() if getattr(obj, key) != value}
 
 
-def _clean_village(data: VillageData) -> dict:
+def _clean_village(data: VillageData, village: Village | None = None) -> dict:
+    """The village's values as stored, or the refusal. Two villages of one township never share a name:
+    households, products and stations pick their village by it (柳溪村 twice in 三江镇 could not be told
+    apart, and a household registered under the wrong one is credited in the wrong village's figures)."""
     name = (data.name or "").strip()
     signature = (data.signature_product or "").strip()
     story = (data.story or "").strip().replace("\r\n", "\n")
@@ -99,6 +102,11 @@ def _clean_village(data: VillageData) -> dict:
         raise ValidationError("village_story_too_long", max=STORY_MAX, fields={"story": "too long"})
     if data.township_id is None or db.session.get(Township, data.township_id) is None:
         raise ValidationError("no_such_township", fields={"township_id": "unknown"})
+    same_name = sa.select(Village.id).where(Village.township_id == data.township_id, Village.name == name)
+    if village is not None:
+        same_name = same_name.where(Village.id != village.id)
+    if db.session.scalar(same_name.limit(1)) is not None:
+        raise Conflict("village_name_taken", name=name, fields={"name": "taken"})
     return {
         "name": name,
         "township_id": data.township_id,
@@ -123,7 +131,7 @@ def create_village(data: VillageData, *, actor, now: datetime) -> Village:
 def update_village(village: Village, data: VillageData, *, actor, now: datetime) -> bool:
     """Change a village's name, township, poverty flag, signature product and story (the slug stays). Returns
     whether anything changed; audited as `village.update`. Flushes; the caller commits."""
-    changes = _changes(village, _clean_village(data))
+    changes = _changes(village, _clean_village(data, village))
     if not changes:
         return False
     for key, (_old, value) in changes.items():
