@@ -42,7 +42,9 @@ from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.extensions import db
+from shop.forms import OnceTokenForm, create_once
 from shop.filters import local_dt
+from shop.once import new_form_token
 from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
 from shop.urls import same_site_path
@@ -255,15 +257,26 @@ def _household_data(form) -> registry.HouseholdData:
 @county_only
 def household_new():
     errors = {}
+    status = 200
     if request.method == "POST":
+        now = now_utc()
         try:
-            household = registry.create_household(_household_data(request.form), actor=current_user, now=now_utc())
-            commit()
+            household = create_once(  # the same page posted twice (a double tap, Back and send again): one
+                OnceTokenForm(),  # household, and the second POST is told so, not "登记号重复"
+                "county.household_new",
+                lambda: registry.create_household(_household_data(request.form), actor=current_user, now=now),
+                now=now,
+                done=url_for("county.households"),
+            )
             flash(_("已登记该户"), "success")
             return redirect(url_for("county.household_detail", household_id=household.id))
         except ValidationError as exc:
             rollback()
-            errors = exc.fields
+            errors, status = exc.fields, 422
+        except DomainError as exc:  # a page without its token (an expired or tampered form)
+            rollback()
+            flash(exc.message, "error")
+            status = 409
     # never echo personal data back: the form is re-shown empty except village/members
     return render_template(
         "county/household_form.html",
@@ -272,7 +285,8 @@ def household_new():
         villages=_villages(),
         statuses=HOUSEHOLD_STATUS_LABELS,
         form=request.form,
-    ), 422 if errors else 200
+        form_token=new_form_token(),
+    ), status
 
 
 def _load(household_id: int) -> Household:

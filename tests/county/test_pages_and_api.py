@@ -19,6 +19,7 @@ from ledger.models import IncomeEntry
 from shop.audit import AuditEntry
 from shop.db import commit
 from shop.money import format_yuan
+from shop.once import new_form_token
 from tests.county.conftest import SECRET_ID, SECRET_NAME, SECRET_PHONE, SECRET_REGISTRY
 from tests.factories import make_category, make_document, make_household, make_product, make_user, make_village
 
@@ -246,6 +247,7 @@ def test_create_edit_and_status_history(client, auth, county_user, db, world):
             "phone": "13800001111",
             "members": "4",
             "status": "poor",
+            "form_token": new_form_token(),
         },
     )
     assert response.status_code == 302
@@ -253,7 +255,13 @@ def test_create_edit_and_status_history(client, auth, county_user, db, world):
     assert h.members == 4 and h.phone == "13800001111"
     dup = client.post(
         "/county/households/new",
-        data={"village_id": v1.id, "head_name": "赵六", "registry_no": "36010000112233", "members": "1"},
+        data={
+            "village_id": v1.id,
+            "head_name": "赵六",
+            "registry_no": "36010000112233",
+            "members": "1",
+            "form_token": new_form_token(),
+        },
     )
     assert dup.status_code == 422 and "36010000112233" not in dup.get_data(as_text=True)
     bad_phone = client.post(
