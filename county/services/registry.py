@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Iterable
@@ -25,7 +26,7 @@ from shop.auth.permissions import can_read_county
 from shop.errors import Forbidden, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.personal_data import lookup_hash, mask_id_number, mask_name, mask_phone, mask_registry_no
-from shop.phone import is_mobile
+from shop.phone import is_mobile, normalise_phone
 from shop.timeutil import local_date
 
 log = logging.getLogger(__name__)
@@ -135,9 +136,11 @@ def _clean(data: HouseholdData, *, existing: Household | None = None) -> dict[st
     """Field -> reason for every problem (empty when valid)."""
     errors: dict[str, str] = {}
     data.head_name = (data.head_name or "").strip()
-    data.registry_no = "".join((data.registry_no or "").split())
-    data.id_number = "".join((data.id_number or "").split()).upper()
-    data.phone = "".join((data.phone or "").split()).replace("-", "")
+    # a Chinese input method in full-width mode types ３６０１…, １３８… and Ｘ: read as ASCII, as the
+    # registry-number search does, and stored in the one form the searches and the bank file expect
+    data.registry_no = "".join(unicodedata.normalize("NFKC", data.registry_no or "").split())
+    data.id_number = "".join(unicodedata.normalize("NFKC", data.id_number or "").split()).upper()
+    data.phone = normalise_phone(data.phone) if (data.phone or "").strip() else ""
     if not data.village_id or db.session.get(Village, data.village_id) is None:
         errors["village"] = N_("缺少村或村不存在")
     if not data.head_name or len(data.head_name) > 40:
@@ -388,7 +391,7 @@ def import_households(
     iterator = progress(rows) if progress else rows
     for number, record in iterator:
         reasons = []
-        registry_no = "".join(record.get("registry_no", "").split())
+        registry_no = "".join(unicodedata.normalize("NFKC", record.get("registry_no", "")).split())
         village_name = record.get("village", "")
         if not village_name:
             reasons.append(_("缺少村"))
