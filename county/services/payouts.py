@@ -750,7 +750,7 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
         raise ValidationError("bank_file_no_lines", fields={"file": "empty"})
     if report.errors:
         raise ValidationError(
-            "bank_file_invalid", errors="；".join(report.errors[:20]), fields={"file": "; ".join(report.errors[:20])}
+            "bank_file_invalid", errors=_("；").join(report.errors[:20]), fields={"file": "; ".join(report.errors[:20])}
         )
     failed = []
     for line, to_status, value in plan:

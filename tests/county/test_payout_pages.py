@@ -388,3 +388,19 @@ def test_a_result_file_without_a_line_of_the_batch_is_refused_not_imported_as_no
         html = response.get_data(as_text=True)
         assert said in html and "回盘已导入" not in html and "Result imported" not in html
     assert all(line.status == "pending" for line in db.session.scalar(sa.select(PayoutBatch)).lines)
+
+
+def test_a_refused_result_file_lists_its_rows_in_the_readers_language(client, auth, county_user, world, db):
+    """Each wrong row of the bank's file is named; in English they were joined by a full-width "；"."""
+    _set_accounts(client, auth, county_user, world)
+    batch_url = client.post("/county/payouts", data=PERIOD).headers["Location"]
+    client.get(f"{batch_url}/export.xlsx")
+    client.get("/?lang=en")
+    rows = [("NO-SUCH-1", "", "成功", "BK1", ""), ("NO-SUCH-2", "", "成功", "BK2", "")]
+    html = client.post(
+        f"{batch_url}/result",
+        data={"file": (_result(rows), "result.xlsx")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "NO-SUCH-1" in html and "NO-SUCH-2" in html and "；" not in html
