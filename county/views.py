@@ -485,6 +485,7 @@ def links_edit(kind: str, target_id: int):
         kind=kind,
         target=target,
         current=current,
+        shares=links.shares(current),
         error=error,
         households=[(h.id, household_label(h)) for _id, h in sorted(choices.items())],
     ), 422 if error else 200
