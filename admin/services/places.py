@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from admin.services.slugs import add_with_unique_slug
 from catalog.models import Township, Village
 from shop.audit import record_audit
+from shop.codes import typed_code
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from shop.phone import is_phone, normalise_phone
@@ -142,7 +143,9 @@ def update_village(village: Village, data: VillageData, *, actor, now: datetime)
 
 
 def _clean_station(data: StationData, station: Station | None) -> tuple[dict, list[Village]]:
-    code = (data.code or "").strip()
+    # codes are issued upper-case (NC01): nc01 or ＮＣ０１ (a Chinese input method) is NC01, never a second
+    # station beside it that the operator's `--station NC01` and the county's pickers could not tell apart
+    code = typed_code(data.code)
     name = (data.name or "").strip()
     address = (data.address or "").strip()
     hours = (data.hours or "").strip()

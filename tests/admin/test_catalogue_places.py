@@ -210,7 +210,7 @@ def test_a_station_is_edited_and_audited(admin_client, db):
     for bad in (
         {**data, "village_ids": []},
         {**data, "village_ids": ["999999"]},
-        {**data, "code": "N C"},
+        {**data, "code": "N/C"},
         {**data, "name": ""},
     ):
         assert admin_client.post(f"/admin/stations/{station.id}", data=bad).status_code == 422
@@ -279,7 +279,18 @@ def test_a_station_is_created_once(admin_client, db):
     for bad in ({**data, "code": "NC56"}, {**data, "code": "NC61", "village_ids": []}, {**data, "code": "x"}):
         response = admin_client.post("/admin/stations/new", data={**bad, "form_token": new_form_token()})
         assert response.status_code == 422
+    # NC60 typed in lower case or in full width (a Chinese input method) is NC60: taken, not a second station
+    for typed in ("nc60", "ＮＣ６０", " Nc60 "):
+        response = admin_client.post(
+            "/admin/stations/new", data={**data, "code": typed, "form_token": new_form_token()}
+        )
+        assert response.status_code == 422 and "站点编号 NC60 已被使用" in response.get_data(as_text=True)
     assert _db.session.scalar(sa.select(sa.func.count()).select_from(Station)) == before
+    response = admin_client.post(
+        "/admin/stations/new", data={**data, "code": "ｎｃ６２", "form_token": new_form_token()}
+    )
+    assert response.status_code == 302
+    assert _db.session.scalar(sa.select(Station.id).where(Station.code == "NC62")) is not None
 
 
 @pytest.mark.parametrize("role", ["consumer", "host", "county"])
