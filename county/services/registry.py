@@ -380,23 +380,43 @@ def read_sheet(source) -> tuple[list[str], list[tuple[int, dict]]]:
     return [f for f in fields if f], out
 
 
+#: What may stand between a township's and a village's name in the sheet's village column (三江镇·柳溪村).
+_PLACE_SEPARATORS = ("·", "・", " ", "-", "/", "")
+
+
+def _villages_by_name() -> dict[str, int | None]:
+    """The import's village column -> village id: a village's own name, or its township's name and its
+    name (三江镇·柳溪村, 三江镇 柳溪村, 三江镇柳溪村). A name two townships' villages share maps to None
+    (the row is refused with the reason): picking one of them put households in the wrong village."""
+    found: dict[str, int | None] = {}
+    for village in db.session.scalars(sa.select(Village).options(selectinload(Village.township))):
+        found[village.name] = None if village.name in found else village.id
+        for separator in _PLACE_SEPARATORS:
+            found[f"{village.township.name}{separator}{village.name}"] = village.id
+    return found
+
+
 def import_households(
     source, *, actor, now: datetime, progress: Callable[[Iterable], Iterable] | None = None
 ) -> ImportReport:
     """Import good rows, reject bad ones with reasons; re-running skips rows already registered."""
     _fields, rows = read_sheet(source)
-    villages = {v.name: v.id for v in db.session.scalars(sa.select(Village))}
+    villages = _villages_by_name()
     report = ImportReport()
     seen_in_file: set[str] = set()
     iterator = progress(rows) if progress else rows
     for number, record in iterator:
         reasons = []
         registry_no = "".join(unicodedata.normalize("NFKC", record.get("registry_no", "")).split())
-        village_name = record.get("village", "")
+        village_name = " ".join(unicodedata.normalize("NFKC", record.get("village", "")).split())
         if not village_name:
             reasons.append(_("缺少村"))
         elif village_name not in villages:
             reasons.append(_("村不存在: %(village)s", village=village_name))
+        elif villages[village_name] is None:
+            reasons.append(
+                _("有多个乡镇的村叫「%(village)s」：请写成「乡镇·村」，如「三江镇·%(village)s」", village=village_name)
+            )
         status_text = record.get("status", "") or HOUSEHOLD_STATUS_LABELS[HouseholdStatus.POOR]
         status = STATUS_BY_LABEL.get(status_text, status_text)
         members_text = record.get("members", "") or "1"
