@@ -42,8 +42,8 @@ from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.extensions import db
-from shop.forms import OnceTokenForm, create_once
 from shop.filters import local_dt
+from shop.forms import OnceTokenForm, create_once
 from shop.once import new_form_token
 from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
