@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import ngettext, pgettext
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from catalog import changes, papers
 from catalog.changes import pending_changes
@@ -85,7 +86,14 @@ def _export_format() -> str | None:
 
 
 def _villages():
-    return db.session.scalars(db.select(Village).order_by(Village.name)).all()
+    """The villages a county form offers, by township: each is named with its township (三江镇 · 新村), since
+    two townships may each have a village of one name and a bare 新村 twice could not be told apart."""
+    return db.session.scalars(
+        db.select(Village)
+        .join(Township, Township.id == Village.township_id)
+        .options(selectinload(Village.township))
+        .order_by(Township.name, Village.name)
+    ).all()
 
 
 # --- dashboard, income, targets ----------------------------------------------------------------

@@ -4,6 +4,8 @@ stored in the one form the registry-number search, the reveal and the payouts' b
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from catalog.models import Household
@@ -50,3 +52,18 @@ def test_a_household_typed_in_full_width_is_registered_and_found_by_its_number(c
         },
     )
     assert again.status_code == 422 and "登记号重复" in again.get_data(as_text=True)
+
+
+def test_the_county_forms_name_each_village_with_its_township(client, auth, county_user, db):
+    """Two townships may each have a 新村: the registry's, the new household's and the payouts' village
+    lists showed 新村 twice, and a household could be registered in the wrong one."""
+    from tests.factories import make_township
+
+    ours = make_village(name="新村", township=make_township(name="三江镇"))
+    theirs = make_village(name="新村", township=make_township(name="黄马乡"))
+    commit()
+    auth.login(county_user)
+    for url in ("/county/households/new", "/county/households", "/county/payouts"):
+        page = client.get(url).get_data(as_text=True)
+        assert re.search(rf'<option value="{ours.id}"\s*>三江镇 · 新村</option>', page), url
+        assert re.search(rf'<option value="{theirs.id}"\s*>黄马乡 · 新村</option>', page), url
