@@ -67,3 +67,16 @@ def test_the_county_forms_name_each_village_with_its_township(client, auth, coun
         page = client.get(url).get_data(as_text=True)
         assert re.search(rf'<option value="{ours.id}"\s*>三江镇 · 新村</option>', page), url
         assert re.search(rf'<option value="{theirs.id}"\s*>黄马乡 · 新村</option>', page), url
+
+
+def test_the_income_report_names_a_village_whose_name_another_township_shares(client, auth, county_user, db, world):
+    """Two townships' 新村 each earning: the report by village had two rows 新村 (and its export too)."""
+    v1, v2 = world["villages"]
+    v1.name = v2.name = "新村"
+    commit()
+    auth.login(county_user)
+    page = client.get("/county/income?group_by=village").get_data(as_text=True)
+    for village in (v1, v2):
+        assert f"{village.township.name} · 新村" in page
+    csv = client.get("/county/income?group_by=village&format=csv").get_data(as_text=True)
+    assert f"{v1.township.name} · 新村" in csv and f"{v2.township.name} · 新村" in csv
