@@ -74,6 +74,13 @@ def test_a_village_name_two_townships_share_is_named_with_its_township(db, now):
     assert lookup_hash("TW0001") not in placed
 
 
+def test_the_import_page_says_how_to_name_a_shared_village(client, auth, db):
+    auth.login(make_user(role="county"))
+    assert "写成「乡镇·村」" in client.get("/county/households/import").get_data(as_text=True)
+    client.get("/?lang=en")
+    assert "write “township·village”" in client.get("/county/households/import").get_data(as_text=True)
+
+
 def test_import_takes_good_rows_rejects_bad_with_reasons_and_reruns_without_duplicates(db, now):
     village = make_village(name="塔城村")
     existing = make_household(village=village, registry_no="RG9999")
