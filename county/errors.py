@@ -12,6 +12,7 @@ MESSAGES = {
     "already_returned": N_("该产品已退回"),
     "bank_file_headers": N_("回盘文件缺少“明细编号”和“状态”列"),
     "bank_file_invalid": N_("回盘文件有误，未做任何更改：%(errors)s"),
+    "bank_file_no_lines": N_("回盘文件里没有本批次的明细行，未做任何更改：请上传银行返回的、填好每笔结果的文件"),
     "bank_file_required": N_("请上传银行回盘文件"),
     "bank_file_too_long": N_("回盘文件行数过多"),
     "bank_file_unreadable": N_("无法读取回盘文件：请上传银行返回的 .xlsx 文件"),

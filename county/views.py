@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import ngettext, pgettext
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from catalog import changes, papers
 from catalog.changes import pending_changes
@@ -43,6 +44,8 @@ from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
 from shop.extensions import db
 from shop.filters import local_dt
+from shop.forms import OnceTokenForm, create_once
+from shop.once import new_form_token
 from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
 from shop.urls import same_site_path
@@ -83,7 +86,14 @@ def _export_format() -> str | None:
 
 
 def _villages():
-    return db.session.scalars(db.select(Village).order_by(Village.name)).all()
+    """The villages a county form offers, by township: each is named with its township (三江镇 · 新村), since
+    two townships may each have a village of one name and a bare 新村 twice could not be told apart."""
+    return db.session.scalars(
+        db.select(Village)
+        .join(Township, Township.id == Village.township_id)
+        .options(selectinload(Village.township))
+        .order_by(Township.name, Village.name)
+    ).all()
 
 
 # --- dashboard, income, targets ----------------------------------------------------------------
@@ -255,15 +265,26 @@ def _household_data(form) -> registry.HouseholdData:
 @county_only
 def household_new():
     errors = {}
+    status = 200
     if request.method == "POST":
+        now = now_utc()
         try:
-            household = registry.create_household(_household_data(request.form), actor=current_user, now=now_utc())
-            commit()
+            household = create_once(  # the same page posted twice (a double tap, Back and send again): one
+                OnceTokenForm(),  # household, and the second POST is told so, not "登记号重复"
+                "county.household_new",
+                lambda: registry.create_household(_household_data(request.form), actor=current_user, now=now),
+                now=now,
+                done=url_for("county.households"),
+            )
             flash(_("已登记该户"), "success")
             return redirect(url_for("county.household_detail", household_id=household.id))
         except ValidationError as exc:
             rollback()
-            errors = exc.fields
+            errors, status = exc.fields, 422
+        except DomainError as exc:  # a page without its token (an expired or tampered form)
+            rollback()
+            flash(exc.message, "error")
+            status = 409
     # never echo personal data back: the form is re-shown empty except village/members
     return render_template(
         "county/household_form.html",
@@ -272,7 +293,8 @@ def household_new():
         villages=_villages(),
         statuses=HOUSEHOLD_STATUS_LABELS,
         form=request.form,
-    ), 422 if errors else 200
+        form_token=new_form_token(),
+    ), status
 
 
 def _load(household_id: int) -> Household:
@@ -471,6 +493,7 @@ def links_edit(kind: str, target_id: int):
         kind=kind,
         target=target,
         current=current,
+        shares=links.shares(current),
         error=error,
         households=[(h.id, household_label(h)) for _id, h in sorted(choices.items())],
     ), 422 if error else 200

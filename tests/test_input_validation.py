@@ -296,6 +296,7 @@ def test_unicode_digits_and_huge_ids_in_county_forms_are_form_errors(client, aut
                 "phone": "13800001111",
                 "members": members,
                 "status": "poor",
+                "form_token": new_form_token(),
             },
         )
         assert response.status_code == 422, (members, village_id)

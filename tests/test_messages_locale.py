@@ -186,8 +186,10 @@ def test_county_form_errors_and_import_report_are_translated(app, db):
     # the account now writes in English (its mails); this browser asks for Chinese pages
     chinese.post("/login?lang=zh_CN", data={"email": officer.email, "password": "password123"})
     bad = {"village_id": village.id, "head_name": "甲", "registry_no": "x", "phone": "123", "members": "1"}
-    assert "登记号格式不正确" in _text(chinese.post("/county/households/new", data=bad))
-    page = _text(english.post("/county/households/new", data=bad))
+    assert "登记号格式不正确" in _text(
+        chinese.post("/county/households/new", data={**bad, "form_token": new_form_token()})
+    )
+    page = _text(english.post("/county/households/new", data={**bad, "form_token": new_form_token()}))
     assert "Invalid registry number" in page and "Invalid phone number" in page and "登记号格式不正确" not in page
 
     rows = (["无此村", "乙", "LANG0001", ""], ["译村", "丙", "LANG0002", "123"])

@@ -16,7 +16,7 @@ from admin.services.slugs import add_with_unique_slug
 from catalog.models import Category
 from catalog.papers import FoodClass
 from shop.audit import record_audit
-from shop.errors import N_, NotFound, ValidationError
+from shop.errors import N_, Conflict, NotFound, ValidationError
 from shop.extensions import db
 
 #: The food classes a category may have (docs/papers.md), with their labels (msgids).
@@ -50,7 +50,9 @@ def get_category(category_id: int) -> Category:
     return category
 
 
-def _clean(data: CategoryData) -> CategoryData:
+def _clean(data: CategoryData, category: Category | None = None) -> CategoryData:
+    """The category's values as stored, or the refusal. Two categories never share a name: a station
+    picks its product's category by it, and the county's income by category would show two rows of one name."""
     name = (data.name or "").strip()
     name_en = (data.name_en or "").strip()
     if not name or len(name) > 40:
@@ -59,6 +61,11 @@ def _clean(data: CategoryData) -> CategoryData:
         raise ValidationError("category_name_en_invalid", fields={"name_en": "invalid"})
     if data.food_class not in FOOD_CLASS_LABELS:
         raise ValidationError("food_class_invalid", fields={"food_class": "invalid"})
+    same_name = sa.select(Category.id).where(Category.name == name)
+    if category is not None:
+        same_name = same_name.where(Category.id != category.id)
+    if db.session.scalar(same_name.limit(1)) is not None:
+        raise Conflict("category_name_taken", name=name, fields={"name": "taken"})
     return CategoryData(name=name, name_en=name_en, food_class=data.food_class)
 
 
@@ -81,7 +88,7 @@ def create_category(data: CategoryData, *, actor, now: datetime) -> Category:
 def update_category(category: Category, data: CategoryData, *, actor, now: datetime) -> bool:
     """Rename a category (Chinese and English names) and set its food class; the slug stays. Returns
     whether anything changed; audited as `category.update`."""
-    data = _clean(data)
+    data = _clean(data, category)
     changes = {
         key: [getattr(category, key), value]
         for key, value in (("name", data.name), ("name_en", data.name_en), ("food_class", data.food_class))

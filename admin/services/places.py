@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from admin.services.slugs import add_with_unique_slug
 from catalog.models import Township, Village
 from shop.audit import record_audit
+from shop.codes import typed_code
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from shop.phone import is_phone, normalise_phone
@@ -87,7 +88,10 @@ def _changes(obj, values: dict) -> dict:
     return {key: [getattr(obj, key), value] for key, value in values.items() if getattr(obj, key) != value}
 
 
-def _clean_village(data: VillageData) -> dict:
+def _clean_village(data: VillageData, village: Village | None = None) -> dict:
+    """The village's values as stored, or the refusal. Two villages of one township never share a name:
+    households, products and stations pick their village by it (柳溪村 twice in 三江镇 could not be told
+    apart, and a household registered under the wrong one is credited in the wrong village's figures)."""
     name = (data.name or "").strip()
     signature = (data.signature_product or "").strip()
     story = (data.story or "").strip().replace("\r\n", "\n")
@@ -99,6 +103,11 @@ def _clean_village(data: VillageData) -> dict:
         raise ValidationError("village_story_too_long", max=STORY_MAX, fields={"story": "too long"})
     if data.township_id is None or db.session.get(Township, data.township_id) is None:
         raise ValidationError("no_such_township", fields={"township_id": "unknown"})
+    same_name = sa.select(Village.id).where(Village.township_id == data.township_id, Village.name == name)
+    if village is not None:
+        same_name = same_name.where(Village.id != village.id)
+    if db.session.scalar(same_name.limit(1)) is not None:
+        raise Conflict("village_name_taken", name=name, fields={"name": "taken"})
     return {
         "name": name,
         "township_id": data.township_id,
@@ -123,7 +132,7 @@ def create_village(data: VillageData, *, actor, now: datetime) -> Village:
 def update_village(village: Village, data: VillageData, *, actor, now: datetime) -> bool:
     """Change a village's name, township, poverty flag, signature product and story (the slug stays). Returns
     whether anything changed; audited as `village.update`. Flushes; the caller commits."""
-    changes = _changes(village, _clean_village(data))
+    changes = _changes(village, _clean_village(data, village))
     if not changes:
         return False
     for key, (_old, value) in changes.items():
@@ -134,7 +143,9 @@ def update_village(village: Village, data: VillageData, *, actor, now: datetime)
 
 
 def _clean_station(data: StationData, station: Station | None) -> tuple[dict, list[Village]]:
-    code = (data.code or "").strip()
+    # codes are issued upper-case (NC01): nc01 or ＮＣ０１ (a Chinese input method) is NC01, never a second
+    # station beside it that the operator's `--station NC01` and the county's pickers could not tell apart
+    code = typed_code(data.code)
     name = (data.name or "").strip()
     address = (data.address or "").strip()
     hours = (data.hours or "").strip()

@@ -31,6 +31,7 @@ from shop.audit import AuditEntry, record_audit
 from shop.auth.models import Role, User
 from shop.auth.password import send_setup_link
 from shop.auth.services import Registration, end_sessions, hash_password, register_user
+from shop.codes import typed_code
 from shop.errors import N_, Conflict, NotFound, ValidationError
 from shop.extensions import db
 from stock.models import Station
@@ -100,7 +101,7 @@ def get_user(user_id: int) -> User:
 
 def station_by_code(code: str) -> Station:
     """The station with this code (how `flask users create --station` names one)."""
-    station = db.session.scalar(sa.select(Station).where(Station.code == (code or "").strip()))
+    station = db.session.scalar(sa.select(Station).where(Station.code == typed_code(code)))
     if station is None:
         raise NotFound("no_such_station")
     return station

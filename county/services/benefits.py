@@ -188,7 +188,7 @@ def record_benefit(data: RecordData, *, actor, now: datetime) -> BenefitRecord:
             errors["lines"] = _("合计金额过大")
     if errors:
         raise ValidationError(
-            "benefit_entries_invalid", errors="；".join(str(v) for v in list(errors.values())[:5]), fields=errors
+            "benefit_entries_invalid", errors=_("；").join(str(v) for v in list(errors.values())[:5]), fields=errors
         )
     lines = []
     for line, amount in zip(data.lines, amounts):

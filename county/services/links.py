@@ -35,6 +35,16 @@ def links_for(target) -> list[BenefitLink]:
     )
 
 
+def shares(links: list[BenefitLink]) -> dict[int, str]:
+    """{household_id: its share of the producer money, '33.3%'}: weights are relative (2 and 1 are two
+    thirds and one third), which the officer setting them cannot see from the numbers alone. The ledger
+    splits each sale by the same weights, to the fen (ledger.services)."""
+    total = sum(link.weight for link in links)
+    if not total:
+        return {}
+    return {link.household_id: f"{link.weight * 100 / total:.1f}%" for link in links}
+
+
 def parse_links(text: str) -> list[tuple[int, int]]:
     """'12:2, 15:1' or lines '12 2' -> [(12, 2), (15, 1)] (weight defaults to 1)."""
     links = []

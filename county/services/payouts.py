@@ -744,9 +744,13 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
                 plan.append((line, LineStatus.FAILED, reason))
         else:
             report.errors.append(_("第%(n)s行：状态须为“成功”或“失败”", n=number))
+    if not report.errors and not plan and not report.unchanged:
+        # headings and no line of this batch (an empty sheet, the wrong sheet saved first): nothing was
+        # imported, which "imported: 0 paid, 0 failed" told the officer as a success
+        raise ValidationError("bank_file_no_lines", fields={"file": "empty"})
     if report.errors:
         raise ValidationError(
-            "bank_file_invalid", errors="；".join(report.errors[:20]), fields={"file": "; ".join(report.errors[:20])}
+            "bank_file_invalid", errors=_("；").join(report.errors[:20]), fields={"file": "; ".join(report.errors[:20])}
         )
     failed = []
     for line, to_status, value in plan:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Iterable
@@ -25,7 +26,7 @@ from shop.auth.permissions import can_read_county
 from shop.errors import Forbidden, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.personal_data import lookup_hash, mask_id_number, mask_name, mask_phone, mask_registry_no
-from shop.phone import is_mobile
+from shop.phone import is_mobile, normalise_phone
 from shop.timeutil import local_date
 
 log = logging.getLogger(__name__)
@@ -135,9 +136,11 @@ def _clean(data: HouseholdData, *, existing: Household | None = None) -> dict[st
     """Field -> reason for every problem (empty when valid)."""
     errors: dict[str, str] = {}
     data.head_name = (data.head_name or "").strip()
-    data.registry_no = "".join((data.registry_no or "").split())
-    data.id_number = "".join((data.id_number or "").split()).upper()
-    data.phone = "".join((data.phone or "").split()).replace("-", "")
+    # a Chinese input method in full-width mode types ３６０１…, １３８… and Ｘ: read as ASCII, as the
+    # registry-number search does, and stored in the one form the searches and the bank file expect
+    data.registry_no = "".join(unicodedata.normalize("NFKC", data.registry_no or "").split())
+    data.id_number = "".join(unicodedata.normalize("NFKC", data.id_number or "").split()).upper()
+    data.phone = normalise_phone(data.phone) if (data.phone or "").strip() else ""
     if not data.village_id or db.session.get(Village, data.village_id) is None:
         errors["village"] = N_("缺少村或村不存在")
     if not data.head_name or len(data.head_name) > 40:
@@ -377,23 +380,43 @@ def read_sheet(source) -> tuple[list[str], list[tuple[int, dict]]]:
     return [f for f in fields if f], out
 
 
+#: What may stand between a township's and a village's name in the sheet's village column (三江镇·柳溪村).
+_PLACE_SEPARATORS = ("·", "・", " ", "-", "/", "")
+
+
+def _villages_by_name() -> dict[str, int | None]:
+    """The import's village column -> village id: a village's own name, or its township's name and its
+    name (三江镇·柳溪村, 三江镇 柳溪村, 三江镇柳溪村). A name two townships' villages share maps to None
+    (the row is refused with the reason): picking one of them put households in the wrong village."""
+    found: dict[str, int | None] = {}
+    for village in db.session.scalars(sa.select(Village).options(selectinload(Village.township))):
+        found[village.name] = None if village.name in found else village.id
+        for separator in _PLACE_SEPARATORS:
+            found[f"{village.township.name}{separator}{village.name}"] = village.id
+    return found
+
+
 def import_households(
     source, *, actor, now: datetime, progress: Callable[[Iterable], Iterable] | None = None
 ) -> ImportReport:
     """Import good rows, reject bad ones with reasons; re-running skips rows already registered."""
     _fields, rows = read_sheet(source)
-    villages = {v.name: v.id for v in db.session.scalars(sa.select(Village))}
+    villages = _villages_by_name()
     report = ImportReport()
     seen_in_file: set[str] = set()
     iterator = progress(rows) if progress else rows
     for number, record in iterator:
         reasons = []
-        registry_no = "".join(record.get("registry_no", "").split())
-        village_name = record.get("village", "")
+        registry_no = "".join(unicodedata.normalize("NFKC", record.get("registry_no", "")).split())
+        village_name = " ".join(unicodedata.normalize("NFKC", record.get("village", "")).split())
         if not village_name:
             reasons.append(_("缺少村"))
         elif village_name not in villages:
             reasons.append(_("村不存在: %(village)s", village=village_name))
+        elif villages[village_name] is None:
+            reasons.append(
+                _("有多个乡镇的村叫「%(village)s」：请写成「乡镇·村」，如「三江镇·%(village)s」", village=village_name)
+            )
         status_text = record.get("status", "") or HOUSEHOLD_STATUS_LABELS[HouseholdStatus.POOR]
         status = STATUS_BY_LABEL.get(status_text, status_text)
         members_text = record.get("members", "") or "1"

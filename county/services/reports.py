@@ -20,7 +20,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from catalog.models import Category, Household, Village
+from catalog.models import Category, Household, Township, Village
 from county.exports import _heading, _value, append_row
 from ledger import summaries
 from ledger.models import BENEFIT_KINDS, BenefitKind, IncomeDaily, IncomeEntry, IncomeKind, SaleDaily
@@ -101,6 +101,25 @@ def _check_range(date_from, date_to):
         raise ValidationError("from_after_to", fields={"from": "after to"})
 
 
+def village_labels(keys) -> dict[int, str]:
+    """{village id: its name}, with its township's in front (三江镇 · 新村) when a village of another township
+    has the same name: two rows 新村 in a report could not be told apart."""
+    rows = db.session.execute(
+        sa.select(Village.id, Village.name, Township.name)
+        .join(Township, Township.id == Village.township_id)
+        .where(Village.id.in_(keys))
+    ).all()
+    shared = set(
+        db.session.scalars(
+            sa.select(Village.name)
+            .where(Village.name.in_({name for _id, name, _t in rows}))
+            .group_by(Village.name)
+            .having(sa.func.count() > 1)
+        )
+    )
+    return {vid: f"{township} · {name}" if name in shared else name for vid, name, township in rows}
+
+
 def _labels(group_by: str, keys: set) -> dict:
     keys = {k for k in keys if k is not None}
     if not keys:
@@ -116,6 +135,8 @@ def _labels(group_by: str, keys: set) -> dict:
         }
     if group_by == "kind":
         return {k: str(BENEFIT_KIND_LABELS.get(k, k)) for k in keys}
+    if group_by == "village":
+        return village_labels(keys)
     models: dict[str, type[Village] | type[Station] | type[Category]] = {
         "village": Village,
         "station": Station,

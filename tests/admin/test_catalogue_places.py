@@ -54,10 +54,31 @@ def test_a_category_is_created_once_with_a_pinyin_slug(admin_client, db):
     found = list(_db.session.scalars(sa.select(Category).where(Category.name == "山茶油")))
     assert len(found) == 1 and found[0].slug == "shan-cha-you" and found[0].food_class == "processed"
     assert _audit_actions("categories", found[0].id) == ["category.create"]
-    # the same name again (a new form): the slug gets a suffix
-    admin_client.post("/admin/categories", data={**data, "form_token": new_form_token()})
-    slugs = sorted(_db.session.scalars(sa.select(Category.slug).where(Category.name == "山茶油")))
+    # a name that sounds the same (a new form): the slug gets a suffix
+    admin_client.post("/admin/categories", data={**data, "name": "山茶柚", "form_token": new_form_token()})
+    slugs = sorted(_db.session.scalars(sa.select(Category.slug).where(Category.name.in_(["山茶油", "山茶柚"]))))
     assert slugs == ["shan-cha-you", "shan-cha-you-2"]
+
+
+def test_a_second_category_of_the_same_name_is_refused_on_create_and_rename(admin_client, db):
+    """Stations pick a product's category by its name and the county's income by category lists them by name:
+    two 禽蛋 could not be told apart, so the second is refused with the reason under the name."""
+    eggs = make_category(name="禽蛋")
+    rice = make_category(name="大米")
+    commit()
+    before = _db.session.scalar(sa.select(sa.func.count()).select_from(Category))
+    response = admin_client.post(
+        "/admin/categories", data={"name": " 禽蛋 ", "food_class": "farm", "form_token": new_form_token()}
+    )
+    assert response.status_code == 422 and "已有名为「禽蛋」的分类" in response.get_data(as_text=True)
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(Category)) == before
+    response = admin_client.post(f"/admin/categories/{rice.id}", data={"name": "禽蛋", "food_class": "farm"})
+    assert response.status_code == 422 and _fresh(Category, rice.id).name == "大米"
+    # saving a category under its own name is no clash
+    assert (
+        admin_client.post(f"/admin/categories/{eggs.id}", data={"name": "禽蛋", "food_class": "farm"}).status_code
+        == 302
+    )
 
 
 @pytest.mark.parametrize(
@@ -134,6 +155,33 @@ def test_a_village_is_edited_and_audited(admin_client, db):
     assert admin_client.get("/admin/villages/999999").status_code == 404
 
 
+def test_a_second_village_of_one_name_in_a_township_is_refused(admin_client, db):
+    """Households, products and stations pick their village by name: 柳溪村 twice in 三江镇 could not be told
+    apart. The same name in another township is another village."""
+    sanjiang, huangma = make_township(name="三江镇"), make_township(name="黄马乡")
+    village = make_village(name="柳溪村", township=sanjiang)
+    other = make_village(name="罗渡村", township=sanjiang)
+    commit()
+    before = _db.session.scalar(sa.select(sa.func.count()).select_from(Village))
+    response = admin_client.post(
+        "/admin/villages/new",
+        data={"name": "柳溪村 ", "township_id": str(sanjiang.id), "form_token": new_form_token()},
+    )
+    assert response.status_code == 422 and "该乡镇已有名为「柳溪村」的村" in response.get_data(as_text=True)
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(Village)) == before
+    response = admin_client.post(
+        f"/admin/villages/{other.id}", data={"name": "柳溪村", "township_id": str(sanjiang.id)}
+    )
+    assert response.status_code == 422 and _fresh(Village, other.id).name == "罗渡村"
+    response = admin_client.post(
+        "/admin/villages/new",
+        data={"name": "柳溪村", "township_id": str(huangma.id), "form_token": new_form_token()},
+    )
+    assert response.status_code == 302
+    data = {"name": "柳溪村", "township_id": str(sanjiang.id), "story": "新的介绍"}
+    assert admin_client.post(f"/admin/villages/{village.id}", data=data).status_code == 302  # its own name
+
+
 def test_a_station_is_edited_and_audited(admin_client, db):
     station = make_station(code="NC55")
     make_station(code="NC56")
@@ -162,7 +210,7 @@ def test_a_station_is_edited_and_audited(admin_client, db):
     for bad in (
         {**data, "village_ids": []},
         {**data, "village_ids": ["999999"]},
-        {**data, "code": "N C"},
+        {**data, "code": "N/C"},
         {**data, "name": ""},
     ):
         assert admin_client.post(f"/admin/stations/{station.id}", data=bad).status_code == 422
@@ -192,7 +240,8 @@ def test_a_village_is_created_once_with_a_pinyin_slug(admin_client, db):
     ]
     assert _audit_actions("villages", found[0].id) == ["village.create"]
     assert admin_client.get("/villages/qian-an-cun").status_code == 200
-    admin_client.post("/admin/villages/new", data={**data, "form_token": new_form_token()})
+    # a name that sounds the same: the slug gets a suffix
+    admin_client.post("/admin/villages/new", data={**data, "name": "前安村", "form_token": new_form_token()})
     assert sorted(_db.session.scalars(sa.select(Village.slug).where(Village.slug.like("qian-an-cun%")))) == [
         "qian-an-cun",
         "qian-an-cun-2",
@@ -230,7 +279,18 @@ def test_a_station_is_created_once(admin_client, db):
     for bad in ({**data, "code": "NC56"}, {**data, "code": "NC61", "village_ids": []}, {**data, "code": "x"}):
         response = admin_client.post("/admin/stations/new", data={**bad, "form_token": new_form_token()})
         assert response.status_code == 422
+    # NC60 typed in lower case or in full width (a Chinese input method) is NC60: taken, not a second station
+    for typed in ("nc60", "ＮＣ６０", " Nc60 "):
+        response = admin_client.post(
+            "/admin/stations/new", data={**data, "code": typed, "form_token": new_form_token()}
+        )
+        assert response.status_code == 422 and "站点编号 NC60 已被使用" in response.get_data(as_text=True)
     assert _db.session.scalar(sa.select(sa.func.count()).select_from(Station)) == before
+    response = admin_client.post(
+        "/admin/stations/new", data={**data, "code": "ｎｃ６２", "form_token": new_form_token()}
+    )
+    assert response.status_code == 302
+    assert _db.session.scalar(sa.select(Station.id).where(Station.code == "NC62")) is not None
 
 
 @pytest.mark.parametrize("role", ["consumer", "host", "county"])

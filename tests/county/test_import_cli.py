@@ -14,7 +14,7 @@ from county.services.registry import import_households
 from shop.db import commit
 from shop.personal_data import lookup_hash
 from tests.county.conftest import SECRET_PHONE
-from tests.factories import make_household, make_user, make_village
+from tests.factories import make_household, make_township, make_user, make_village
 
 HEADER = ["所在村", "户主姓名", "建档立卡编号", "身份证号", "联系电话", "家庭人口", "状态"]
 
@@ -42,6 +42,43 @@ def _registry_sheet(village_name: str, existing_no: str) -> bytes:
             [village_name, "陈七", "RG0007", "", 13911110007, 5, "脱贫户"],  # good (number cell)
         ]
     )
+
+
+def test_a_village_name_two_townships_share_is_named_with_its_township(db, now):
+    """Two townships each have a 新村 (the admin may create both): the import put every 新村 household in
+    whichever of them it read last. A bare shared name is refused with how to write it; 乡镇·村 (or the two
+    names with a space, or run together) picks the one meant."""
+    sanjiang, huangma = make_township(name="三江镇"), make_township(name="黄马乡")
+    ours = make_village(name="新村", township=sanjiang)
+    theirs = make_village(name="新村", township=huangma)
+    only = make_village(name="塔城村", township=huangma)
+    data = _sheet(
+        [
+            ["新村", "陈一", "TW0001", "", "", 1, "贫困户"],
+            ["三江镇·新村", "陈二", "TW0002", "", "", 1, "贫困户"],
+            ["黄马乡 新村", "陈三", "TW0003", "", "", 1, "贫困户"],
+            ["三江镇新村", "陈四", "TW0004", "", "", 1, "贫困户"],
+            ["塔城村", "陈五", "TW0005", "", "", 1, "贫困户"],
+        ]
+    )
+    report = import_households(io.BytesIO(data), actor=None, now=now)
+    assert report.imported == 4
+    assert [r["row"] for r in report.rejected] == [2] and "三江镇·新村" in report.rejected[0]["reasons"][0]
+    placed = dict(db.session.execute(sa.select(Household.registry_no_hash, Household.village_id)).all())
+    assert [placed[lookup_hash(n)] for n in ("TW0002", "TW0003", "TW0004", "TW0005")] == [
+        ours.id,
+        theirs.id,
+        ours.id,
+        only.id,
+    ]
+    assert lookup_hash("TW0001") not in placed
+
+
+def test_the_import_page_says_how_to_name_a_shared_village(client, auth, db):
+    auth.login(make_user(role="county"))
+    assert "写成「乡镇·村」" in client.get("/county/households/import").get_data(as_text=True)
+    client.get("/?lang=en")
+    assert "write “township·village”" in client.get("/county/households/import").get_data(as_text=True)
 
 
 def test_import_takes_good_rows_rejects_bad_with_reasons_and_reruns_without_duplicates(db, now):

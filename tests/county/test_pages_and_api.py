@@ -19,6 +19,7 @@ from ledger.models import IncomeEntry
 from shop.audit import AuditEntry
 from shop.db import commit
 from shop.money import format_yuan
+from shop.once import new_form_token
 from tests.county.conftest import SECRET_ID, SECRET_NAME, SECRET_PHONE, SECRET_REGISTRY
 from tests.factories import make_category, make_document, make_household, make_product, make_user, make_village
 
@@ -246,6 +247,7 @@ def test_create_edit_and_status_history(client, auth, county_user, db, world):
             "phone": "13800001111",
             "members": "4",
             "status": "poor",
+            "form_token": new_form_token(),
         },
     )
     assert response.status_code == 302
@@ -253,7 +255,13 @@ def test_create_edit_and_status_history(client, auth, county_user, db, world):
     assert h.members == 4 and h.phone == "13800001111"
     dup = client.post(
         "/county/households/new",
-        data={"village_id": v1.id, "head_name": "赵六", "registry_no": "36010000112233", "members": "1"},
+        data={
+            "village_id": v1.id,
+            "head_name": "赵六",
+            "registry_no": "36010000112233",
+            "members": "1",
+            "form_token": new_form_token(),
+        },
     )
     assert dup.status_code == 422 and "36010000112233" not in dup.get_data(as_text=True)
     bad_phone = client.post(
@@ -490,3 +498,20 @@ def test_an_approval_card_names_each_linked_household_with_its_number(client, au
     assert f"#{one.id} 张* · 柳溪村</a> (weight 1), <a" in card
     for mark in ("（", "）", "、"):
         assert mark not in card, mark
+
+
+def test_the_links_page_shows_each_households_share_of_the_weights(client, auth, county_user, db, world):
+    """Weights are relative (3 and 1 are three quarters and a quarter): a first-time officer typed weights
+    meant to add up to 100 and could not see what each household gets. The page shows each share, says how
+    it is computed, and leads back to the list of links."""
+    a, b, c = world["households"]
+    product = make_product(households=[a])
+    commit()
+    auth.login(county_user)
+    url = f"/county/links/product/{product.id}"
+    client.post(url, data={"household_id": [str(a.id), str(b.id), str(c.id)], "weight": ["2", "1", "1"]})
+    page = client.get(url).get_data(as_text=True)
+    assert re.findall(r'<td class="num">([\d.]+%)</td>', page) == ["50.0%", "25.0%", "25.0%"]
+    assert "不必加起来等于 100" in page and 'href="/county/links"' in page
+    client.get("/?lang=en")
+    assert "need not add up to 100" in client.get(url).get_data(as_text=True)

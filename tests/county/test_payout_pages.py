@@ -367,3 +367,40 @@ def test_the_payouts_page_lists_the_households_waiting_for_a_payment_account(cli
     assert saved.status_code == 302 and saved.headers["Location"].endswith("/county/payouts")
     saved = client.post(f"/county/households/{c.id}/account?next=//evil.example/x", data=account)
     assert saved.headers["Location"].endswith(f"/county/households/{c.id}")
+
+
+def test_a_result_file_without_a_line_of_the_batch_is_refused_not_imported_as_nothing(
+    client, auth, county_user, world, db
+):
+    """The headings alone (an empty sheet, the wrong sheet saved first) were "回盘已导入：成功 0 笔，失败 0 笔"
+    in green, as if the bank's result had been read; the batch stayed unsettled with no word why."""
+    _set_accounts(client, auth, county_user, world)
+    batch_url = client.post("/county/payouts", data=PERIOD).headers["Location"]
+    client.get(f"{batch_url}/export.xlsx")
+    for lang, said in (("zh_CN", "回盘文件里没有本批次的明细行，未做任何更改"), ("en", "has no line of this batch")):
+        client.get(f"/?lang={lang}")
+        response = client.post(
+            f"{batch_url}/result",
+            data={"file": (_result([]), "result.xlsx")},
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        )
+        html = response.get_data(as_text=True)
+        assert said in html and "回盘已导入" not in html and "Result imported" not in html
+    assert all(line.status == "pending" for line in db.session.scalar(sa.select(PayoutBatch)).lines)
+
+
+def test_a_refused_result_file_lists_its_rows_in_the_readers_language(client, auth, county_user, world, db):
+    """Each wrong row of the bank's file is named; in English they were joined by a full-width "；"."""
+    _set_accounts(client, auth, county_user, world)
+    batch_url = client.post("/county/payouts", data=PERIOD).headers["Location"]
+    client.get(f"{batch_url}/export.xlsx")
+    client.get("/?lang=en")
+    rows = [("NO-SUCH-1", "", "成功", "BK1", ""), ("NO-SUCH-2", "", "成功", "BK2", "")]
+    html = client.post(
+        f"{batch_url}/result",
+        data={"file": (_result(rows), "result.xlsx")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "NO-SUCH-1" in html and "NO-SUCH-2" in html and "；" not in html

@@ -551,7 +551,10 @@ class PayoutMachine(RuleBasedStateMachine):
                 # the bank answers the lines still pending (a line it answered before is not answered again)
                 pending = {ln.household_id for ln in batch.lines if ln.status == "pending"}
                 answer = {h.id: answers[i] for i, h in enumerate(self.households) if h.id in pending}
-                _export_and_answer(batch, answer, now=self._tick())
+                if any(answer.values()):
+                    _export_and_answer(batch, answer, now=self._tick())
+                else:  # a file answering no line is refused (bank_file_no_lines): the batch is only exported
+                    payouts.export_batch(batch, actor=None, now=self._tick())
 
     @invariant()
     def paid_plus_payable_is_the_ledger(self):

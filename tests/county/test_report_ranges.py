@@ -37,3 +37,28 @@ def test_the_range_forms_date_pickers_stay_within_the_dates_the_reports_accept(c
         assert len(inputs) == 2, url
         for tag in inputs:
             assert f'min="{MIN_DATE.isoformat()}"' in tag and f'max="{MAX_DATE.isoformat()}"' in tag, (url, tag)
+
+
+def test_the_export_links_of_a_page_that_dropped_its_range_export_what_it_shows(client, db, auth):
+    """A reversed or mistyped range shows the whole period with the reason; its XLSX/CSV links still carried
+    the URL's dates, so a tap on them (on a phone: a download that never came) was a bare 400 page."""
+    import re
+    from html import unescape
+
+    household = make_household()
+    auth.login(make_user(role="county"))
+    for page in (
+        "/county/income?from=2026-12-01&to=2026-11-01",
+        "/county/income?from=2026-13-45&group_by=month",
+        f"/county/households/{household.id}/statement?from=2026-12-01&to=2026-11-01",
+    ):
+        html = client.get(page).get_data(as_text=True)
+        links = [unescape(u) for u in re.findall(r'href="([^"]*format=(?:xlsx|csv)[^"]*)"', html)]
+        assert links, page
+        for link in links:
+            assert "2026-1" not in link, link
+            assert client.get(link).status_code == 200, link
+    # a good range is kept in the links
+    html = client.get("/county/income?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
+    links = [unescape(u) for u in re.findall(r'href="([^"]*format=(?:xlsx|csv)[^"]*)"', html)]
+    assert links and all("from=2026-11-01" in u and "to=2026-11-30" in u for u in links)

@@ -107,10 +107,25 @@ def test_two_identical_new_household_posts_register_one_household(client, auth, 
     commit()
     auth.login(county)
     count = db.session.scalar(sa.select(sa.func.count()).select_from(Household))
-    data = {"village_id": village.id, "head_name": "赵六", "registry_no": "36010000998877", "members": "2"}
+    data = {
+        "village_id": village.id,
+        "head_name": "赵六",
+        "registry_no": "36010000998877",
+        "members": "2",
+        "form_token": new_form_token(),
+    }
     assert client.post("/county/households/new", data=data).status_code == 302
-    assert client.post("/county/households/new", data=data).status_code == 422
+    # the same page sent again (a double tap, Back and send again): the shop's "already done", not the
+    # registry's "登记号重复" under an emptied form, which read as if the household was not registered
+    again = client.post("/county/households/new", data=data)
+    assert again.status_code == 303 and again.headers["Location"].endswith("/county/households")
+    page = client.get("/county/households").get_data(as_text=True)
+    assert "此表单已提交过" in page and "登记号重复" not in page
     db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Household)) == count + 1
+    # a page without its token registers nothing and says why
+    refused = client.post("/county/households/new", data={**data, "registry_no": "36010000998878", "form_token": ""})
+    assert refused.status_code == 409 and "表单已过期" in refused.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Household)) == count + 1
 
 

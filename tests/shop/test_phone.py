@@ -132,6 +132,7 @@ def test_the_county_registry_uses_the_same_check(client, db, auth):
             "registry_no": "JX-0001",
             "phone": "138001380",
             "members": "1",
+            "form_token": new_form_token(),
         },
     ).get_data(as_text=True)
     assert "电话号码格式不正确" in html

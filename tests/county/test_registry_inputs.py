@@ -1,0 +1,82 @@
+"""What an officer types into the registry form on a phone: a Chinese input method in full-width mode
+types ３６０１…, １３８… and Ｘ. They are read as their ASCII forms (county.services.registry._clean) and
+stored in the one form the registry-number search, the reveal and the payouts' bank file expect."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from catalog.models import Household
+from shop.db import commit
+from shop.once import new_form_token
+from tests.factories import make_village
+
+
+def test_a_household_typed_in_full_width_is_registered_and_found_by_its_number(client, auth, county_user, db):
+    village = make_village()
+    commit()
+    auth.login(county_user)
+    response = client.post(
+        "/county/households/new",
+        data={
+            "village_id": village.id,
+            "head_name": "赵六",
+            "registry_no": "３６０１ＡＢ００７７",
+            "id_number": "３６０１２１１９７００１０１９９８ｘ",
+            "phone": "+86 １３８ ００１３ ８０００",
+            "members": "3",
+            "status": "poor",
+            "form_token": new_form_token(),
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    household = db.session.scalar(sa.select(Household).order_by(Household.id.desc()))
+    assert (household.registry_no, household.id_number, household.phone) == (
+        "3601AB0077",
+        "36012119700101998X",
+        "13800138000",
+    )
+    found = client.post("/county/households/find", data={"registry_no": "3601AB0077"})
+    assert found.headers["Location"].endswith(f"/county/households/{household.id}")
+    # the same number typed in full width again is the same household: refused as a duplicate
+    again = client.post(
+        "/county/households/new",
+        data={
+            "village_id": village.id,
+            "head_name": "赵七",
+            "registry_no": "３６０１ＡＢ００７７",
+            "members": "1",
+            "form_token": new_form_token(),
+        },
+    )
+    assert again.status_code == 422 and "登记号重复" in again.get_data(as_text=True)
+
+
+def test_the_county_forms_name_each_village_with_its_township(client, auth, county_user, db):
+    """Two townships may each have a 新村: the registry's, the new household's and the payouts' village
+    lists showed 新村 twice, and a household could be registered in the wrong one."""
+    from tests.factories import make_township
+
+    ours = make_village(name="新村", township=make_township(name="三江镇"))
+    theirs = make_village(name="新村", township=make_township(name="黄马乡"))
+    commit()
+    auth.login(county_user)
+    for url in ("/county/households/new", "/county/households", "/county/payouts"):
+        page = client.get(url).get_data(as_text=True)
+        assert re.search(rf'<option value="{ours.id}"\s*>三江镇 · 新村</option>', page), url
+        assert re.search(rf'<option value="{theirs.id}"\s*>黄马乡 · 新村</option>', page), url
+
+
+def test_the_income_report_names_a_village_whose_name_another_township_shares(client, auth, county_user, db, world):
+    """Two townships' 新村 each earning: the report by village had two rows 新村 (and its export too)."""
+    v1, v2 = world["villages"]
+    v1.name = v2.name = "新村"
+    commit()
+    auth.login(county_user)
+    page = client.get("/county/income?group_by=village").get_data(as_text=True)
+    for village in (v1, v2):
+        assert f"{village.township.name} · 新村" in page
+    csv = client.get("/county/income?group_by=village&format=csv").get_data(as_text=True)
+    assert f"{v1.township.name} · 新村" in csv and f"{v2.township.name} · 新村" in csv
