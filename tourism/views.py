@@ -812,9 +812,13 @@ def host_reopen_date(listing_id: int, day: str):
         parsed = parse_date(day)
     except ValueError:
         abort(400)
-    reopen_date(listing, parsed)
-    commit()
-    return redirect(url_for("tourism.host_listing", listing_id=listing.id))
+    if reopen_date(listing, parsed):
+        commit()
+        flash(_("已重新开放 %(day)s", day=parsed.isoformat()), "success")
+    else:  # a second tap (or Back and 开放 again): the first one opened it
+        flash(_("%(day)s 已经开放，没有变化", day=parsed.isoformat()), "info")
+    # back to the month of the day tapped, not this month's (a day in March reopened from March's page)
+    return redirect(url_for("tourism.host_listing", listing_id=listing.id, month=parsed.strftime("%Y-%m")), 303)
 
 
 @bp.post("/host/bookings/<code>/no-show")

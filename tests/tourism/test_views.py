@@ -358,3 +358,22 @@ def test_a_session_is_no_no_show_before_it_starts_on_the_host_pages_and_the_api(
     assert no_show_form in client.get("/host/").get_data(as_text=True)
     answer = client.post(f"/api/v1/bookings/{booking.code}/no-show", json={}, headers=headers)
     assert answer.status_code == 200 and answer.json["status"] == "no_show"
+
+
+def test_reopening_a_day_says_so_on_that_days_month(client, db, auth):
+    """开放 on a closed day of a later month: the calendar of that month with 已重新开放 (it said nothing and
+    showed this month, so the host could not see the day open); a second tap says it was open already."""
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    day = _day(40)
+    auth.login(host)
+    closure = {"confirm": "1", "start": day.isoformat(), "end": day.isoformat()}
+    assert client.post(f"/host/listings/{listing.id}/close", data=closure).status_code == 302
+    url = f"/host/listings/{listing.id}/reopen/{day.isoformat()}"
+    r = client.post(url + "?lang=zh_CN")
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/host/listings/{listing.id}?month={day:%Y-%m}")
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert f"已重新开放 {day.isoformat()}" in page and f"<strong>{day:%Y-%m}</strong>" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
+    again = client.post(url, follow_redirects=True).get_data(as_text=True)
+    assert f"{day.isoformat()} 已经开放，没有变化" in again and "已重新开放" not in again
