@@ -97,7 +97,9 @@ def test_a_host_creates_each_kind_closed_to_tourists_with_its_first_unit_type(
     assert "山边小院" in home and "未开放" in home
     edit = client.get(f"/host/listings/{listing.id}/edit").get_data(as_text=True)
     if kind == "experience":
-        assert "体验的场次在项目页面添加" in edit and "添加房型" not in edit and "添加票种" not in edit
+        # its sessions page one tap away (the page only said sessions were added "on the listing's page")
+        assert f'href="/host/listings/{listing.id}/sessions"' in edit
+        assert "添加房型" not in edit and "添加票种" not in edit
     else:
         assert ("添加房型" if kind == "stay" else "添加票种") in edit
     auth.logout()
