@@ -377,3 +377,20 @@ def test_reopening_a_day_says_so_on_that_days_month(client, db, auth):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
     again = client.post(url, follow_redirects=True).get_data(as_text=True)
     assert f"{day.isoformat()} 已经开放，没有变化" in again and "已重新开放" not in again
+
+
+def test_a_calendar_day_shows_a_four_figure_price_that_fits_its_cell(client, db, auth):
+    """A day's cell (51 px wide on a phone) shows ¥1,288, not ¥1,288.00, which ran into the next day's
+    cell on the tourist's and the host's calendars; a price with fen keeps them, and the room list under
+    the calendar keeps the full amount."""
+    host = make_user(role="host")
+    listing = make_listing(host=host, price_fen=128800, weekend_price_fen=128850, pay_on_arrival=True)
+    db.session.commit()
+    month = f"{_day(40):%Y-%m}"
+    html = client.get(f"/listings/{listing.id}-{listing.slug}?month={month}").get_data(as_text=True)
+    calendar = html.split('class="tour-calendar')[1].split("</table>")[0]
+    assert '<span class="p">¥1,288</span>' in calendar and '<span class="p">¥1,288.50</span>' in calendar
+    assert "¥1,288.00" not in calendar and "¥1,288.00" in html
+    auth.login(host)
+    hosts = client.get(f"/host/listings/{listing.id}?month={month}").get_data(as_text=True)
+    assert '<span class="p">¥1,288</span>' in hosts and "¥1,288.00" not in hosts.split("</table>")[0]
