@@ -825,7 +825,15 @@ def host_reopen_date(listing_id: int, day: str):
 @role_required("host")
 def host_no_show(code: str):
     booking = get_booking_for_host(code, current_user)
-    back = url_for("tourism.host_listing", listing_id=booking.listing_id)
+    # back where the host tapped it: today's arrivals on the desk (`back=home`, kept through the
+    # confirmation step as its hidden field) or the listing's month
+    if request.form.get("back") == "home":
+        back = url_for("tourism.host_home")
+    else:
+        back = url_for("tourism.host_listing", listing_id=booking.listing_id)
+    if booking.status == BookingStatus.NO_SHOW:  # confirmed again after Back (or a second tap): done already
+        flash(_("已标记未到店：%(code)s", code=booking.code), "info")
+        return redirect(back, 303)
     refusal = no_show_refusal(booking, now=now_utc())
     if refusal is not None:  # e.g. before the session's start: said at once, nothing to confirm
         flash(refusal.message, "error")

@@ -288,6 +288,32 @@ def test_host_marks_no_show_on_own_bookings_only(client, db, auth):
     assert db.session.get(Booking, booking.id).status == BookingStatus.NO_SHOW
 
 
+def test_a_no_show_marked_from_todays_arrivals_comes_back_there_and_a_second_confirm_says_it_is_done(client, db, auth):
+    """标记未到店 tapped in the desk's 今日到店: its confirmation step and the result lead back to the desk
+    (they went to the listing's calendar); confirming again after Back says it is marked already (it said
+    in red that only confirmed bookings can be marked, as if the host had done something wrong)."""
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    booking = make_booking(listing, check_in=_day(0))
+    db.session.commit()
+    auth.login(host)
+    home = client.get("/host/").get_data(as_text=True)
+    assert 'name="back" value="home"' in home.split(f"/host/bookings/{booking.code}/no-show")[1].split("</form>")[0]
+    url = f"/host/bookings/{booking.code}/no-show?lang=zh_CN"
+    asked = client.post(url, data={"back": "home"})
+    assert asked.status_code == 303 and "/confirm/" in asked.headers["Location"]
+    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert 'name="back" value="home"' in page
+    done = client.post(url, data={"back": "home", "confirm": "1"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/host/")
+    again = client.post(url, data={"back": "home", "confirm": "1"})
+    assert again.status_code == 303 and again.headers["Location"].endswith("/host/")
+    said = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert f"已标记未到店：{booking.code}" in said and "只有已确认、尚未入住的预订才能标记未到店" not in said
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == BookingStatus.NO_SHOW
+
+
 def test_search_dates_carry_into_the_booking_form(client, db, auth):
     listing = make_listing(units=2, max_guests=4, pay_on_arrival=True)  # bookable without card payments
     auth.login(make_user())
