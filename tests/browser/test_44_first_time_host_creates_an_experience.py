@@ -1,7 +1,7 @@
 """Journey: a first-time host creates an experience on a phone. The 项目类型 choices are thumb-sized rows
 (they were 13 px circles on 22 px lines); the message after creating it names the box to tick as the
 box says it; the new listing's page leads straight to its 场次 (the host was
-sent to the calendar, then on to 场次), where a session is added; on the calendar a closed day's 开放 is a
+sent to the calendar, then on to 场次), where a session is added (its date on one line); on the calendar a closed day's 开放 is a
 40 px tap target (a 26 × 20 px word before), and tapping it says the day is open again, on that day's
 month (the page said nothing and showed this month)."""
 
@@ -59,6 +59,13 @@ def test_first_time_host_creates_an_experience(open_page, viewport, lang):
     form.get_by_label(host.t("开始时间（如 09:00, 14:00）")).fill("09:00")
     host.submit_and_wait(lambda: form.get_by_role("button", name=host.t("添加场次")).click())
     expect(page.locator("main")).to_contain_text(host.tn("已添加 %(num)s 个场次", 1))
+    # its date reads on one line (it broke at its hyphen on a phone, 2026- / 12-10)
+    cell = page.locator(".host-sessions td").filter(has_text=day.isoformat()).first
+    lines = cell.evaluate(
+        "e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length; }"
+    )
+    assert lines == 1, (day, lines)
+    host.step("a session added")
 
     # close that day from the calendar, then open it again with its 开放
     host.goto(page.url.removesuffix("/sessions"))
