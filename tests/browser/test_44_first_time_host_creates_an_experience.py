@@ -1,7 +1,7 @@
 """Journey: a first-time host creates an experience on a phone. The 项目类型 choices are thumb-sized rows
 (they were 13 px circles on 22 px lines); the message after creating it names the box to tick as the
 box says it; the new listing's page leads straight to its 场次 (the host was
-sent to the calendar, then on to 场次), where a session is added (its date on one line); on the calendar a closed day's 开放 is a
+sent to the calendar, then on to 场次), where a session is added (its date on one line, its 删除 on a 360 px screen: a card per session); on the calendar a closed day's 开放 is a
 40 px tap target (a 26 × 20 px word before), and tapping it says the day is open again, on that day's
 month (the page said nothing and showed this month)."""
 
@@ -66,6 +66,15 @@ def test_first_time_host_creates_an_experience(open_page, viewport, lang):
     )
     assert lines == 1, (day, lines)
     host.step("a session added")
+    # its 删除 is on the screen, down to a 360 px phone (it sat behind the table's sideways scroll)
+    if viewport.is_phone:
+        page.set_viewport_size({"width": 360, "height": viewport.height})
+    row = page.locator(".host-sessions tr").filter(has_text=day.isoformat()).first
+    box = row.get_by_role("button", name=host.t("删除")).bounding_box()
+    width = page.evaluate("document.documentElement.clientWidth")
+    assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= width, (box, width)
+    host.step("its remove button in sight")
+    page.set_viewport_size({"width": viewport.width, "height": viewport.height})
 
     # close that day from the calendar, then open it again with its 开放
     host.goto(page.url.removesuffix("/sessions"))
