@@ -882,6 +882,9 @@ def host_refund_kept(code: str):
 def host_cancel(code: str):
     """Release an unpaid pay-on-arrival booking; the guest is told by e-mail."""
     booking = get_booking_for_host(code, current_user)
+    if booking.status == BookingStatus.CANCELED:  # confirmed again after Back (or a second tap): done already
+        flash(_("预订已取消"), "info")
+        return redirect(url_for("tourism.host_listing", listing_id=booking.listing_id), 303)
     page = ask_first(
         _(
             "确认取消预订 %(code)s（%(name)s）？客人会收到通知，取消后不能恢复。",
