@@ -571,6 +571,7 @@ def _render_host_listing(listing, form, status=200):
         next_month=end.strftime("%Y-%m"),
         today=today,
         no_show_allowed=partial(no_show_allowed, now=now),
+        methods=payment_methods(listing),
     ), status
 
 

@@ -420,3 +420,23 @@ def test_a_calendar_day_shows_a_four_figure_price_that_fits_its_cell(client, db,
     auth.login(host)
     hosts = client.get(f"/host/listings/{listing.id}?month={month}").get_data(as_text=True)
     assert '<span class="p">¥1,288</span>' in hosts and "¥1,288.00" not in hosts.split("</table>")[0]
+
+
+def test_the_host_calendar_says_why_every_day_reads_not_bookable(client, db, auth):
+    """A first-time host's new listing (created closed) showed 不可订 on every day of its calendar and
+    nothing said why; so did a stay that allows no payment (no card payments, no 到店支付)."""
+    host = make_user(role="host")
+    closed = make_listing(host=host, is_published=False, pay_on_arrival=True)
+    unpaid = make_listing(host=host, pay_on_arrival=False)
+    fine = make_listing(host=host, pay_on_arrival=True)
+    auth.login(host)
+    not_open = "未对游客开放：游客看不到这个项目"
+    no_payment = "游客现在无法付款"
+    page = client.get(f"/host/listings/{closed.id}?lang=zh_CN").get_data(as_text=True)
+    assert not_open in page and no_payment not in page
+    page = client.get(f"/host/listings/{unpaid.id}").get_data(as_text=True)
+    assert no_payment in page and not_open not in page
+    page = client.get(f"/host/listings/{fine.id}").get_data(as_text=True)
+    assert no_payment not in page and not_open not in page
+    english = client.get(f"/host/listings/{closed.id}?lang=en").get_data(as_text=True)
+    assert "Not open to guests: visitors cannot see this listing" in english
