@@ -1,4 +1,4 @@
-"""Journey: a first-time host creates an experience on a phone. The 项目类型 choices are thumb-sized rows
+"""Journey: a first-time host creates an experience on a phone. The desk's 我的项目 are 44 px links; the 项目类型 choices are thumb-sized rows
 (they were 13 px circles on 22 px lines); the message after creating it names the box to tick as the
 box says it; the new listing's page leads straight to its 场次 (the host was
 sent to the calendar, then on to 场次), where a session is added (its date on one line, its 删除 on a 360 px screen: a card per session); on the calendar a closed day's 开放 is a
@@ -28,6 +28,13 @@ def test_first_time_host_creates_an_experience(open_page, viewport, lang):
     host = open_page("host")
     page = host.page
     host.login(DEMO["host"])
+    host.goto("/host/")
+    # each of 我的项目 is a thumb-sized link into its calendar (19 px lines of text before)
+    links = page.locator("main ul.host-listings a")
+    assert links.count() >= 5
+    for i in range(links.count()):
+        width, height = _box(links.nth(i))
+        assert height >= MIN and width >= MIN, (links.nth(i).inner_text(), width, height)
     host.goto("/host/listings/new")
     choices = page.locator("main fieldset").filter(has=page.locator("input[name=kind]")).locator("label")
     assert choices.count() == 3
