@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from shop.args import MAX_DATE, MIN_DATE, link_args, query_text
 from shop.history import note_text
-from shop.money import format_yuan
+from shop.money import format_yuan, format_yuan_brief
 from shop.timeutil import to_local
 
 
@@ -97,6 +97,7 @@ def role_links(context, role: str | None) -> Markup:
 
 def register_filters(app: Flask) -> None:
     app.add_template_filter(format_yuan, "yuan")
+    app.add_template_filter(format_yuan_brief, "yuan_brief")
     app.add_template_filter(local_dt, "local_dt")
     app.add_template_filter(with_colon, "colon")
     app.add_template_filter(local_date, "local_date")

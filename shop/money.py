@@ -44,6 +44,16 @@ def format_yuan(fen: int | None) -> str:
     return f"{sign}¥{fen // 100:,}.{fen % 100:02d}"
 
 
+def format_yuan_brief(fen: int | None) -> str:
+    """Where space is short (a day's cell of a month calendar, 51 px on a phone): a whole-yuan amount
+    without its '.00', 128800 -> '¥1,288'; an amount with fen as `format_yuan`, 16850 -> '¥168.50'.
+    ('¥1,288.00' ran into the next day's cell.)"""
+    if fen is None:
+        return ""
+    text = format_yuan(fen)
+    return text.removesuffix(".00")
+
+
 def fen_to_decimal(fen: int) -> Decimal:
     """For exports: 1250 -> Decimal('12.50')."""
     return (Decimal(int(fen)) / 100).quantize(Decimal("0.01"))

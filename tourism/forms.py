@@ -104,6 +104,8 @@ class NewListingForm(UnitTypeForm):
     unit_name = StringField(
         _l("第一个房型/票种/体验名称（如 标准间、成人票、草莓采摘）"), validators=[DataRequired(), Length(max=60)]
     )
+    #: a stay's only (a ticket or an experience left empty is 1: tourism.services.listings), so not required here
+    max_guests = IntegerField(_l("每间最多入住人数"), validators=[Optional(), NumberRange(min=1, max=50)])
     form_token = OnceTokenField()  # a double tap creates one
 
 

@@ -85,7 +85,7 @@ def host_listing_new():
             else:
                 flash(_("项目已创建，尚未对游客开放：请上传照片，再勾选「对游客开放」并保存。"), "success")
                 if listing.kind == ListingKind.EXPERIENCE:
-                    flash(_("体验的场次在项目页面添加。"), "info")
+                    flash(_("游客按场次预订体验：请在场次页面添加日期和开始时间。"), "info")
                 return redirect(url_for("tourism.host_listing_edit", listing_id=listing.id), 303)
     return render_template("tourism/host_listing_new.html", form=form), status
 

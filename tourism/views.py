@@ -571,6 +571,7 @@ def _render_host_listing(listing, form, status=200):
         next_month=end.strftime("%Y-%m"),
         today=today,
         no_show_allowed=partial(no_show_allowed, now=now),
+        methods=payment_methods(listing),
     ), status
 
 
@@ -812,16 +813,28 @@ def host_reopen_date(listing_id: int, day: str):
         parsed = parse_date(day)
     except ValueError:
         abort(400)
-    reopen_date(listing, parsed)
-    commit()
-    return redirect(url_for("tourism.host_listing", listing_id=listing.id))
+    if reopen_date(listing, parsed):
+        commit()
+        flash(_("已重新开放 %(day)s", day=parsed.isoformat()), "success")
+    else:  # a second tap (or Back and 开放 again): the first one opened it
+        flash(_("%(day)s 已经开放，没有变化", day=parsed.isoformat()), "info")
+    # back to the month of the day tapped, not this month's (a day in March reopened from March's page)
+    return redirect(url_for("tourism.host_listing", listing_id=listing.id, month=parsed.strftime("%Y-%m")), 303)
 
 
 @bp.post("/host/bookings/<code>/no-show")
 @role_required("host")
 def host_no_show(code: str):
     booking = get_booking_for_host(code, current_user)
-    back = url_for("tourism.host_listing", listing_id=booking.listing_id)
+    # back where the host tapped it: today's arrivals on the desk (`back=home`, kept through the
+    # confirmation step as its hidden field) or the listing's month
+    if request.form.get("back") == "home":
+        back = url_for("tourism.host_home")
+    else:
+        back = url_for("tourism.host_listing", listing_id=booking.listing_id)
+    if booking.status == BookingStatus.NO_SHOW:  # confirmed again after Back (or a second tap): done already
+        flash(_("已标记未到店：%(code)s", code=booking.code), "info")
+        return redirect(back, 303)
     refusal = no_show_refusal(booking, now=now_utc())
     if refusal is not None:  # e.g. before the session's start: said at once, nothing to confirm
         flash(refusal.message, "error")
@@ -870,6 +883,9 @@ def host_refund_kept(code: str):
 def host_cancel(code: str):
     """Release an unpaid pay-on-arrival booking; the guest is told by e-mail."""
     booking = get_booking_for_host(code, current_user)
+    if booking.status == BookingStatus.CANCELED:  # confirmed again after Back (or a second tap): done already
+        flash(_("预订已取消"), "info")
+        return redirect(url_for("tourism.host_listing", listing_id=booking.listing_id), 303)
     page = ask_first(
         _(
             "确认取消预订 %(code)s（%(name)s）？客人会收到通知，取消后不能恢复。",

@@ -67,6 +67,12 @@ def test_host_checks_the_guest_in_by_code(open_page, live_server, viewport):
         "e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length; }"
     )
     assert lines == 1, (code, lines)
+    # and so does its date (it broke at its hyphen too, 2026- / 12-06)
+    row = page.locator(".host-cash tr").filter(has_text=code).first
+    lines = row.locator("td.day").evaluate(
+        "e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length; }"
+    )
+    assert lines == 1, lines
     host.step("checked in")
     assert booking_facts(live_server, code)["status"] == "checked_in"
 

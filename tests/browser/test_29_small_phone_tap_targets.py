@@ -192,7 +192,13 @@ def test_small_phone_host_removes_a_session(open_page, live_server):
     host.goto("/host/")
     experience = page.locator("main li").filter(has_text="采摘").first.get_by_role("link").first
     host.submit_and_wait(lambda: experience.click())
-    host.submit_and_wait(lambda: page.locator("main").get_by_role("link", name=host.t("场次"), exact=True).click())
+    host.submit_and_wait(
+        lambda: (
+            page.locator("main")
+            .get_by_role("link", name=host.t("场次", context="sessions of an experience"), exact=True)
+            .click()
+        )
+    )
     host.step("sessions")
     remove = page.locator("main table.host-sessions button.link")
     assert remove.count() >= 1 and _too_small(remove) == []

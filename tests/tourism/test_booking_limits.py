@@ -314,10 +314,14 @@ def test_host_cancel_from_the_listing_page(client, db, auth):
     month = (today + timedelta(days=2)).strftime("%Y-%m")
     page = client.get(f"/host/listings/{listing.id}?month={month}").get_data(as_text=True)
     assert f"/host/bookings/{booking.code}/cancel" in page
-    r = client.post(f"/host/bookings/{booking.code}/cancel", data={"confirm": "1"})
+    r = client.post(f"/host/bookings/{booking.code}/cancel?lang=zh_CN", data={"confirm": "1"})
     assert r.status_code == 302
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.CANCELED
+    # confirmed again after Back: it says the booking is canceled (it said in red it could not be canceled)
+    again = client.post(f"/host/bookings/{booking.code}/cancel", data={"confirm": "1"}, follow_redirects=True)
+    said = again.get_data(as_text=True)
+    assert "预订已取消" in said and "该预订当前不能取消" not in said
 
 
 # --- closures over booked dates (#19.5) -----------------------------------------------------------

@@ -97,7 +97,9 @@ def test_a_host_creates_each_kind_closed_to_tourists_with_its_first_unit_type(
     assert "山边小院" in home and "未开放" in home
     edit = client.get(f"/host/listings/{listing.id}/edit").get_data(as_text=True)
     if kind == "experience":
-        assert "体验的场次在项目页面添加" in edit and "添加房型" not in edit and "添加票种" not in edit
+        # its sessions page one tap away (the page only said sessions were added "on the listing's page")
+        assert f'href="/host/listings/{listing.id}/sessions"' in edit
+        assert "添加房型" not in edit and "添加票种" not in edit
     else:
         assert ("添加房型" if kind == "stay" else "添加票种") in edit
     auth.logout()
@@ -297,3 +299,25 @@ def test_a_room_type_of_no_rooms_is_not_added_but_an_existing_one_may_be_paused_
     assert client.post(f"/host/listings/{listing.id}/unit-types/{room.id}", data=paused).status_code in (302, 303)
     db.session.expire_all()
     assert listing.unit_types[0].units == 0
+
+
+@pytest.mark.parametrize("kind", ["ticket", "experience"])
+def test_a_ticket_or_experience_needs_no_guests_per_room(client, db, auth, kind):
+    """每间最多入住人数 is a stay's: a new ticket or experience with it left empty is created (it was
+    refused with 请填写此项 under a field about rooms it has none of); a stay without it is still refused."""
+    host = make_user(role="host")
+    village = make_village()
+    auth.login(host)
+    r = client.post("/host/listings/new", data=_new(village, kind=kind, unit_name="成人票", max_guests=""))
+    assert r.status_code == 303
+    (listing,) = _listings(host)
+    assert listing.kind == kind and listing.unit_types[0].max_guests == 1
+
+
+def test_a_stay_still_needs_its_guests_per_room(client, db, auth):
+    host = make_user(role="host")
+    village = make_village()
+    auth.login(host)
+    r = client.post("/host/listings/new?lang=zh_CN", data=_new(village, kind="stay", max_guests=""))
+    assert r.status_code == 422 and "每间最多入住人数：" in r.get_data(as_text=True)
+    assert _listings(host) == []

@@ -223,3 +223,17 @@ def test_only_the_listings_own_host_and_only_experiences(client, db, auth):
     assert client.get(f"/host/listings/{listing.id}/sessions").status_code == 403
     db.session.expire_all()
     assert db.session.get(Session, session.id) is not None and _sessions(listing) != [] and len(_sessions(listing)) == 1
+
+
+def test_the_sessions_page_is_called_sessions_in_english(client, db, auth):
+    """The host's 场次 page and the calendar's button to it read "Sessions" in English (they said
+    "Session", the word a booking's one session is labelled with)."""
+    host = make_user(role="host")
+    listing = make_listing(host=host, kind="experience")
+    auth.login(host)
+    page = client.get(f"/host/listings/{listing.id}/sessions?lang=en").get_data(as_text=True)
+    assert f"<h1>{listing.name} · Sessions</h1>" in page
+    calendar = client.get(f"/host/listings/{listing.id}").get_data(as_text=True)
+    assert f'href="/host/listings/{listing.id}/sessions">Sessions</a>' in calendar
+    zh = client.get(f"/host/listings/{listing.id}/sessions?lang=zh_CN").get_data(as_text=True)
+    assert f"<h1>{listing.name} · 场次</h1>" in zh

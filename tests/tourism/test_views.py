@@ -288,6 +288,32 @@ def test_host_marks_no_show_on_own_bookings_only(client, db, auth):
     assert db.session.get(Booking, booking.id).status == BookingStatus.NO_SHOW
 
 
+def test_a_no_show_marked_from_todays_arrivals_comes_back_there_and_a_second_confirm_says_it_is_done(client, db, auth):
+    """标记未到店 tapped in the desk's 今日到店: its confirmation step and the result lead back to the desk
+    (they went to the listing's calendar); confirming again after Back says it is marked already (it said
+    in red that only confirmed bookings can be marked, as if the host had done something wrong)."""
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    booking = make_booking(listing, check_in=_day(0))
+    db.session.commit()
+    auth.login(host)
+    home = client.get("/host/").get_data(as_text=True)
+    assert 'name="back" value="home"' in home.split(f"/host/bookings/{booking.code}/no-show")[1].split("</form>")[0]
+    url = f"/host/bookings/{booking.code}/no-show?lang=zh_CN"
+    asked = client.post(url, data={"back": "home"})
+    assert asked.status_code == 303 and "/confirm/" in asked.headers["Location"]
+    page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert 'name="back" value="home"' in page
+    done = client.post(url, data={"back": "home", "confirm": "1"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/host/")
+    again = client.post(url, data={"back": "home", "confirm": "1"})
+    assert again.status_code == 303 and again.headers["Location"].endswith("/host/")
+    said = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert f"已标记未到店：{booking.code}" in said and "只有已确认、尚未入住的预订才能标记未到店" not in said
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == BookingStatus.NO_SHOW
+
+
 def test_search_dates_carry_into_the_booking_form(client, db, auth):
     listing = make_listing(units=2, max_guests=4, pay_on_arrival=True)  # bookable without card payments
     auth.login(make_user())
@@ -358,3 +384,59 @@ def test_a_session_is_no_no_show_before_it_starts_on_the_host_pages_and_the_api(
     assert no_show_form in client.get("/host/").get_data(as_text=True)
     answer = client.post(f"/api/v1/bookings/{booking.code}/no-show", json={}, headers=headers)
     assert answer.status_code == 200 and answer.json["status"] == "no_show"
+
+
+def test_reopening_a_day_says_so_on_that_days_month(client, db, auth):
+    """开放 on a closed day of a later month: the calendar of that month with 已重新开放 (it said nothing and
+    showed this month, so the host could not see the day open); a second tap says it was open already."""
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    day = _day(40)
+    auth.login(host)
+    closure = {"confirm": "1", "start": day.isoformat(), "end": day.isoformat()}
+    assert client.post(f"/host/listings/{listing.id}/close", data=closure).status_code == 302
+    url = f"/host/listings/{listing.id}/reopen/{day.isoformat()}"
+    r = client.post(url + "?lang=zh_CN")
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/host/listings/{listing.id}?month={day:%Y-%m}")
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert f"已重新开放 {day.isoformat()}" in page and f"<strong>{day:%Y-%m}</strong>" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
+    again = client.post(url, follow_redirects=True).get_data(as_text=True)
+    assert f"{day.isoformat()} 已经开放，没有变化" in again and "已重新开放" not in again
+
+
+def test_a_calendar_day_shows_a_four_figure_price_that_fits_its_cell(client, db, auth):
+    """A day's cell (51 px wide on a phone) shows ¥1,288, not ¥1,288.00, which ran into the next day's
+    cell on the tourist's and the host's calendars; a price with fen keeps them, and the room list under
+    the calendar keeps the full amount."""
+    host = make_user(role="host")
+    listing = make_listing(host=host, price_fen=128800, weekend_price_fen=128850, pay_on_arrival=True)
+    db.session.commit()
+    month = f"{_day(40):%Y-%m}"
+    html = client.get(f"/listings/{listing.id}-{listing.slug}?month={month}").get_data(as_text=True)
+    calendar = html.split('class="tour-calendar')[1].split("</table>")[0]
+    assert '<span class="p">¥1,288</span>' in calendar and '<span class="p">¥1,288.50</span>' in calendar
+    assert "¥1,288.00" not in calendar and "¥1,288.00" in html
+    auth.login(host)
+    hosts = client.get(f"/host/listings/{listing.id}?month={month}").get_data(as_text=True)
+    assert '<span class="p">¥1,288</span>' in hosts and "¥1,288.00" not in hosts.split("</table>")[0]
+
+
+def test_the_host_calendar_says_why_every_day_reads_not_bookable(client, db, auth):
+    """A first-time host's new listing (created closed) showed 不可订 on every day of its calendar and
+    nothing said why; so did a stay that allows no payment (no card payments, no 到店支付)."""
+    host = make_user(role="host")
+    closed = make_listing(host=host, is_published=False, pay_on_arrival=True)
+    unpaid = make_listing(host=host, pay_on_arrival=False)
+    fine = make_listing(host=host, pay_on_arrival=True)
+    auth.login(host)
+    not_open = "未对游客开放：游客看不到这个项目"
+    no_payment = "游客现在无法付款"
+    page = client.get(f"/host/listings/{closed.id}?lang=zh_CN").get_data(as_text=True)
+    assert not_open in page and no_payment not in page
+    page = client.get(f"/host/listings/{unpaid.id}").get_data(as_text=True)
+    assert no_payment in page and not_open not in page
+    page = client.get(f"/host/listings/{fine.id}").get_data(as_text=True)
+    assert no_payment not in page and not_open not in page
+    english = client.get(f"/host/listings/{closed.id}?lang=en").get_data(as_text=True)
+    assert "Not open to guests: visitors cannot see this listing" in english

@@ -237,7 +237,12 @@ def peak_future_use(unit_type: UnitType, listing: Listing, *, now: datetime) -> 
 
 
 def check_unit_type_values(
-    *, price_fen: int, weekend_price_fen: int | None, holiday_price_fen: int | None, units: int, max_guests: int
+    *,
+    price_fen: int,
+    weekend_price_fen: int | None,
+    holiday_price_fen: int | None,
+    units: int,
+    max_guests: int | None,
 ) -> None:
     """The prices and sizes a unit type may have (a new one, or one changed)."""
     for name, value, required in (

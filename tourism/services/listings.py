@@ -32,7 +32,8 @@ class NewUnitType:
 
     name: str
     units: int
-    max_guests: int
+    #: guests a room sleeps: a stay's to give; a ticket kind or an experience has no rooms, 1 when not given
+    max_guests: int | None
     price_fen: int
     weekend_price_fen: int | None = None
     holiday_price_fen: int | None = None
@@ -55,18 +56,21 @@ def _unit_type(listing: Listing, new: NewUnitType) -> UnitType:
         raise ValidationError("unit_type_name_invalid", n=MAX_UNIT_TYPE_NAME, fields={"name": "invalid"})
     if new.units < 1:  # a new room type, ticket kind or experience with none to sell: a stay nobody can book
         raise ValidationError("unit_type_needs_units", fields={"units": "too_few"})
-    check_unit_type_values(
+    max_guests = new.max_guests
+    if max_guests is None and listing.kind != ListingKind.STAY:
+        max_guests = 1
+    check_unit_type_values(  # a stay's room without its guests is refused here (max_guests_out_of_range)
         price_fen=new.price_fen,
         weekend_price_fen=new.weekend_price_fen,
         holiday_price_fen=new.holiday_price_fen,
         units=new.units,
-        max_guests=new.max_guests,
+        max_guests=max_guests,
     )
     unit_type = UnitType(
         listing_id=listing.id,
         name=name,
         units=new.units,
-        max_guests=new.max_guests,
+        max_guests=max_guests,
         price_fen=new.price_fen,
         weekend_price_fen=new.weekend_price_fen,
         holiday_price_fen=new.holiday_price_fen,
