@@ -1,4 +1,4 @@
-"""Journey: a first-time host creates an experience on a phone. The desk's 我的项目 are 44 px links; the 项目类型 choices are thumb-sized rows
+"""Journey: a first-time host creates an experience on a phone. The desk's 我的项目 and the way back to the desk are 44 px links; the 项目类型 choices are thumb-sized rows
 (they were 13 px circles on 22 px lines); the message after creating it names the box to tick as the
 box says it; the new listing's page leads straight to its 场次 (the host was
 sent to the calendar, then on to 场次), where a session is added (its date on one line, its 删除 on a 360 px screen: a card per session); on the calendar a closed day's 开放 is a
@@ -36,6 +36,9 @@ def test_first_time_host_creates_an_experience(open_page, viewport, lang):
         width, height = _box(links.nth(i))
         assert height >= MIN and width >= MIN, (links.nth(i).inner_text(), width, height)
     host.goto("/host/listings/new")
+    # its way back to the desk is a tap target too (a 19 px line of text before)
+    width, height = _box(page.locator("main .back a"))
+    assert height >= MIN and width >= MIN, (width, height)
     choices = page.locator("main fieldset").filter(has=page.locator("input[name=kind]")).locator("label")
     assert choices.count() == 3
     for i in range(3):
