@@ -149,3 +149,16 @@ def test_the_api_refuses_bad_refund_requests_clearly_and_changes_nothing(db, wor
         assert res.status_code == status, (url, body, res.status_code, res.get_data(as_text=True)[:200])
         assert "error" in res.json
     assert _requests(db, line.id) == [] and _requests(db, other.lines[0].id) == []
+
+
+def test_an_over_long_reason_is_refused_whole_never_cut_short(db, world, now, client, auth):
+    """A reason past the field's 200 characters (a client that ignores `maxlength`) is refused with
+    what to do, nothing asked; it was once cut to 200 characters and filed as if the buyer wrote that."""
+    order = _delivered(world, now)
+    line = order.lines[0]
+    auth.login(world.buyer)
+    url = f"/orders/{order.code}/lines/{line.id}/refund"
+    page = client.post(url, data={"reason": "坏" * 201}, follow_redirects=True).get_data(as_text=True)
+    assert "退款原因最多 200 个字" in page and _requests(db, line.id) == []
+    assert client.post(url, data={"reason": "坏" * 200}).status_code == 303
+    assert [r.reason for r in _requests(db, line.id)] == ["坏" * 200]
