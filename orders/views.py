@@ -700,8 +700,9 @@ def order_refund_request(code: str, line_id: int):
             return redirect(url_for("orders.order_detail", code=code), 303)
         return _order_page(order, typed_reasons={line_id: (kept.get("reason") or "")[:1000]})
     form = RefundRequestForm()
+    reason = form.reason.data or ""
     try:
-        request_refund(order, line_id, actor=current_user, now=now_utc(), reason=form.reason.data or "")
+        request_refund(order, line_id, actor=current_user, now=now_utc(), reason=reason)
         commit()
         flash(_("退款申请已提交"), "success")
     except DomainError as exc:
@@ -709,6 +710,8 @@ def order_refund_request(code: str, line_id: int):
         if exc.status == 404:
             raise
         flash(exc.message, "error")
+        if exc.status == 422:  # the reason refused (missing, too long, given before): its form again, as typed
+            return _order_page(order, typed_reasons={line_id: reason[:1000]}), 422
     return redirect(url_for("orders.order_detail", code=code), 303)
 
 

@@ -45,6 +45,8 @@ from stock.services import Restocked, return_to_stock, units_not_returned
 DECIDED_SHOWN = 20
 #: How many refund requests a buyer may make for one order line, the first and those after a rejection.
 MAX_REQUESTS_PER_LINE = 3
+#: The longest reason a refund request takes (the column's width; the order page's field says so too).
+MAX_REFUND_REASON = 200
 
 
 @dataclass(frozen=True)
@@ -120,10 +122,13 @@ def request_refund(order: Order, line_id: int, *, actor, now: datetime, reason: 
     """The buyer asks to refund one delivered line: refused with the reason as `refund_request_refusal`
     says, nothing changed; a reason missing (422 `refund_reason_required`) or given in an earlier
     request of the line (422 `refund_reason_unchanged`: asking again answers the station's rejection).
-    The order's lock serialises two requests of one line (a double tap makes one)."""
-    reason = (reason or "").strip()[:200]
+    The order's lock serialises two requests of one line (a double tap makes one). A reason longer than
+    `MAX_REFUND_REASON` is refused (422 `refund_reason_too_long`), never cut short behind the buyer's back."""
+    reason = (reason or "").strip()
     if not reason:
         raise ValidationError("refund_reason_required", fields={"reason": "required"})
+    if len(reason) > MAX_REFUND_REASON:
+        raise ValidationError("refund_reason_too_long", max=MAX_REFUND_REASON, fields={"reason": "too_long"})
     order = lock_order(order.id)
     line = db.session.get(OrderLine, line_id)
     if line is None or line.order_id != order.id:

@@ -8,7 +8,17 @@ page scrolls sideways: the account row wraps (journey 38)."""
 from __future__ import annotations
 
 from tests.browser.harness import DEMO, Viewport
-from tests.browser.journeys import VILLAGE_A, demo_product, empty_cart, go_to_checkout, search
+from tests.browser.journeys import (
+    VILLAGE_A,
+    api,
+    api_token,
+    demo_product,
+    empty_cart,
+    go_to_checkout,
+    new_account,
+    place_order_by_api,
+    search,
+)
 
 SMALL_PHONE = Viewport("small-phone", 360, 740, True)
 MIN = 40
@@ -202,3 +212,62 @@ def test_small_phone_host_removes_a_session(open_page, live_server):
     host.step("sessions")
     remove = page.locator("main table.host-sessions button.link")
     assert remove.count() >= 1 and _too_small(remove) == []
+
+
+def _stay_room(live) -> tuple[int, int]:
+    """The demo stay 罗渡农家乐 and its 标准间: (listing id, room type id)."""
+    import sqlalchemy as sa
+
+    from tourism.models import Listing, UnitType
+
+    with live.app_context() as db:
+        row = db.session.execute(
+            sa.select(Listing.id, UnitType.id)
+            .join(UnitType, UnitType.listing_id == Listing.id)
+            .where(Listing.name == "罗渡农家乐", UnitType.name == "标准间")
+        ).one()
+    return row[0], row[1]
+
+
+def test_small_phone_order_and_booking_links(open_page, live_server):
+    """After the order: 我的订单's and 我的预订's rows (an order's or a booking's code, the stay it books),
+    their 我的预订 · 修改密码 links, an order's 申请发票 · 我的发票 and a booking's 查看订单 / 我的预订 / its
+    stay are what a thumb taps to go on: each at least 40 px high (they were 19 px lines of text)."""
+    import random
+    from datetime import timedelta
+
+    from shop.timeutil import local_date, now_utc
+
+    a = demo_product(live_server, VILLAGE_A)
+    email = new_account(live_server, "taps")
+    order = place_order_by_api(live_server, email, [a["id"]])
+    listing_id, room_id = _stay_room(live_server)
+    check_in = local_date(now_utc()) + timedelta(days=random.randint(200, 300))
+    status, booking = api(
+        live_server,
+        "POST",
+        "/bookings",
+        {
+            "listing_id": listing_id,
+            "unit_type_id": room_id,
+            "checkin": check_in.isoformat(),
+            "checkout": (check_in + timedelta(days=1)).isoformat(),
+            "guests": 2,
+            "payment_method": "arrival",
+        },
+        token=api_token(live_server, email),
+    )
+    assert status == 201, booking
+    buyer = open_page("buyer", size=SMALL_PHONE)
+    page = buyer.page
+    buyer.login(email)
+    for path, selector, at_least in (
+        ("/orders", "main .account-links a, main .order-list a", 4),
+        (f"/orders/{order}", "main .page-links a", 2),
+        ("/bookings", "main .account-links a, main .booking-list a", 3),
+        (f"/bookings/{booking['code']}", "main .page-links a, main .booking-detail dd > a:first-child", 3),
+    ):
+        buyer.goto(path)
+        links = page.locator(selector)
+        assert links.count() >= at_least, path
+        assert _too_small(links) == [], path

@@ -606,3 +606,21 @@ def test_the_period_page_posted_twice_asks_once_and_says_it_was_done(client, wor
     page = client.get("/invoices").get_data(as_text=True)
     assert "此表单已提交过，没有重复创建" in page and "已申请 1 张发票" not in page
     assert _db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 1
+
+
+def test_a_tax_number_pasted_grouped_by_spaces_fits_the_field(client, world, auth):
+    """A 统一社会信用代码 is often written in groups ("9136 0121 0000 0004 2X", 22 characters): the field
+    takes it whole and the shop drops the spaces. The field once stopped at 20 characters, so the
+    browser cut a pasted number short and the buyer was told a correct number was invalid."""
+    w, now = world, now_utc()
+    order = _paid_card_order(w["buyer"], [(w["rice"], 1)], now)
+    commit()
+    auth.login(w["buyer"])
+    page = client.get(f"/orders/{order.code}/invoice").get_data(as_text=True)
+    maxlength = int(re.search(r'<input id="inv-tax" name="tax_number" maxlength="(\d+)"', page).group(1))
+    number = special_details()["tax_number"]
+    grouped = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+    typed = grouped[:maxlength]  # what the browser lets into the field
+    r = client.post(f"/orders/{order.code}/invoice", data={**DETAILS, "tax_number": typed})
+    assert r.status_code == 303
+    assert _db.session.scalar(sa.select(Invoice.tax_number)) == number

@@ -317,3 +317,26 @@ def test_a_review_sent_again_goes_back_to_the_order_saying_it_is_written(client,
         assert '<div class="alert alert-info" role="status">这件商品已经评价过了</div>' in html
         assert "再评一次" not in html
     assert db.session.scalar(sa.select(sa.func.count(Review.id))) == 1
+
+
+def test_a_completed_stays_own_page_offers_its_review(client, db, now, auth):
+    """我的预订 leads to the booking's page: once the stay is completed that page offers 评价 (it offered
+    nothing, the review only on the order page), then shows the stars given; a stay to come offers none."""
+    listing = make_listing(host=make_user(role="host"), name="罗渡农家乐")
+    guest = make_user()
+    done = _stay_order(guest, listing)
+    upcoming = _stay_order(guest, listing, status=BookingStatus.CONFIRMED)
+    for order in (done, upcoming):
+        booking = next(line.booking for line in order.lines if line.kind == "booking")
+        booking.order_id = order.id
+    commit()
+    auth.login(guest)
+    done_booking = next(line.booking for line in done.lines if line.kind == "booking")
+    write = _url(done, next(line for line in done.lines if line.kind == "booking"))
+    page = client.get(f"/bookings/{done_booking.code}").get_data(as_text=True)
+    assert f'href="{write}"' in page
+    upcoming_booking = next(line.booking for line in upcoming.lines if line.kind == "booking")
+    assert "/review" not in client.get(f"/bookings/{upcoming_booking.code}").get_data(as_text=True)
+    assert client.post(write, data={"rating": "4", "body": "干净安静"}).status_code == 303
+    page = client.get(f"/bookings/{done_booking.code}").get_data(as_text=True)
+    assert "已评价 4 星" in page and f'href="{write}"' not in page

@@ -149,3 +149,38 @@ def test_the_api_refuses_bad_refund_requests_clearly_and_changes_nothing(db, wor
         assert res.status_code == status, (url, body, res.status_code, res.get_data(as_text=True)[:200])
         assert "error" in res.json
     assert _requests(db, line.id) == [] and _requests(db, other.lines[0].id) == []
+
+
+def test_an_over_long_reason_is_refused_whole_never_cut_short(db, world, now, client, auth):
+    """A reason past the field's 200 characters (a client that ignores `maxlength`) is refused with
+    what to do, nothing asked; it was once cut to 200 characters and filed as if the buyer wrote that."""
+    order = _delivered(world, now)
+    line = order.lines[0]
+    auth.login(world.buyer)
+    url = f"/orders/{order.code}/lines/{line.id}/refund"
+    page = client.post(url, data={"reason": "坏" * 201}, follow_redirects=True).get_data(as_text=True)
+    assert "退款原因最多 200 个字" in page and _requests(db, line.id) == []
+    assert client.post(url, data={"reason": "坏" * 200}).status_code == 303
+    assert [r.reason for r in _requests(db, line.id)] == ["坏" * 200]
+
+
+def test_a_refused_reason_comes_back_in_its_open_form_as_typed(db, world, now, client, auth):
+    """A reason refused (given before, too long, blank) answers with the order page, that line's refund
+    form open and holding what the buyer typed (it went back to the order page with the form shut and
+    the text gone, to be typed again from nothing)."""
+    order = _delivered(world, now)
+    line = order.lines[0]
+    auth.login(world.buyer)
+    url = f"/orders/{order.code}/lines/{line.id}/refund"
+    assert client.post(url, data={"reason": "蛋壳碎了"}).status_code == 303
+    _reject_latest(db, world, line.id, now, note="请提供破损照片")
+    typed = "蛋壳碎了"  # the same reason again
+    r = client.post(url, data={"reason": typed})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "这个理由已经申请过了" in page
+    assert re.search(r'<details class="refund-ask" open>', page)
+    assert f'name="reason" maxlength="200" required>{typed}</textarea>' in page
+    long = "坏" * 201
+    page = client.post(url, data={"reason": long}).get_data(as_text=True)
+    assert "退款原因最多 200 个字" in page and f"required>{long}</textarea>" in page
+    assert len(_requests(db, line.id)) == 1
