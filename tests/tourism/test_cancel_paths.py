@@ -104,16 +104,19 @@ def test_cancel_from_the_booking_page_cancels_its_order_too(client, db, auth):
 
 def test_a_late_cancel_of_a_booking_paid_on_arrival_costs_nothing_and_says_so(client, db, auth):
     """Inside the fee period a pay-on-arrival booking has nothing paid to keep a fee from: the booking page
-    and the cancel step say it can be cancelled free, not "a ¥0.00 fee; you will be refunded ¥0.00"."""
+    and the cancel step say that nothing is paid yet and cancelling costs nothing, not "a ¥0.00 fee; you will
+    be refunded ¥0.00", nor a bare "free to cancel" beside a policy that names a 30 % fee."""
     listing = make_listing(pay_on_arrival=True, units=1, free_cancel_days=3, cancel_fee_pct=30)
     auth.login(make_user())
     assert _book(client, listing, start=1, nights=1).status_code == 302
     [booking] = _bookings(db)
     for url in (f"/bookings/{booking.code}", f"/bookings/{booking.code}/cancel"):
         page = client.get(url).get_data(as_text=True)
-        assert "现在可免费取消" in page and "手续费 ¥0.00" not in page and "退款 ¥0.00" not in page, url
+        assert "尚未付款（到店支付）：现在取消不收任何费用。" in page and "30%" in page, url
+        assert "现在可免费取消" not in page and "手续费 ¥0.00" not in page and "退款 ¥0.00" not in page, url
     client.get("/?lang=en")
     page = client.get(f"/bookings/{booking.code}/cancel").get_data(as_text=True)
+    assert "Nothing is paid yet (you pay on arrival): cancelling now costs nothing." in page
     assert "a ¥0.00 fee" not in page and "refunded ¥0.00" not in page
 
 
