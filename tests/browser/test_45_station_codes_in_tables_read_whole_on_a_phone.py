@@ -2,7 +2,8 @@
 390 px screen a product's stock record (库存) broke a lot code into three lines (LL7W / WJGRL / 3T9) and
 every date into two, and the food-safety papers (食品安全证件) broke a licence number into five
 (SC / 112 / 360 / 121 / 00002): codes to match against a crate's label or a certificate; the tables'
-frames scroll sideways for the rest, the page does not."""
+frames scroll sideways for the rest, the page does not. The record's way back (← 库存) is a thumb-sized
+target, not a 19 px line."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ def test_lot_codes_dates_and_licence_numbers_each_read_on_one_line(open_page, vi
     operator.submit_and_wait(lambda: record.click())
     expect(page.get_by_role("heading", level=2, name=operator.t("批次"), exact=True)).to_be_visible()
     operator.step("stock record")
+    back = page.locator("main p.back a")  # ← 库存, the way back to the list
+    box = back.bounding_box()
+    assert box is not None and box["height"] >= 40, box  # it was a 19 px line of text
     cells = page.locator(".stock-lots td code, .stock-lots td.when, .stock-moves td code, .stock-moves td.when")
     assert cells.count() >= 3, "no lot on the demo product's stock record"
     _each_on_one_line(cells)
