@@ -3,7 +3,7 @@
 every date into two, and the food-safety papers (食品安全证件) broke a licence number into five
 (SC / 112 / 360 / 121 / 00002): codes to match against a crate's label or a certificate; the tables'
 frames scroll sideways for the rest, the page does not. The record's way back (← 库存) is a thumb-sized
-target, not a 19 px line."""
+target, not a 19 px line, and so is a paper's file link (PDF), not a 25 x 16 px word."""
 
 from __future__ import annotations
 
@@ -42,3 +42,6 @@ def test_lot_codes_dates_and_licence_numbers_each_read_on_one_line(open_page, vi
     cells = page.locator(".paper-list td code, .paper-list td .day")
     assert cells.count() >= 3, "no paper of the demo products"
     _each_on_one_line(cells)
+    for link in page.locator(".paper-list td a").all():  # a paper's file (PDF): it was a 25 x 16 px word
+        box = link.bounding_box()
+        assert box is not None and box["height"] >= 40 and box["width"] >= 40, box
