@@ -139,7 +139,7 @@ def test_bad_price_and_foreign_household_are_form_errors(db, world, client, auth
 def test_a_price_in_exponent_or_underscore_notation_is_refused_not_read_as_another_amount(
     db, world, client, auth, price
 ):
-    """"1e3" listed the household's product at ¥1000.00 and "1_000" at ¥1000.00 (Python's number syntax,
+    """A price typed '1e3' listed the household's product at ¥1000.00 and '1_000' at ¥1000.00 (Python's number syntax,
     not a price a person types): the form says the amount is not one and nothing is created."""
     auth.login(world.a.operator)
     before = _count(db, Product)
