@@ -3,7 +3,8 @@
 every date into two, and the food-safety papers (食品安全证件) broke a licence number into five
 (SC / 112 / 360 / 121 / 00002): codes to match against a crate's label or a certificate; the tables'
 frames scroll sideways for the rest, the page does not. The record's way back (← 库存) is a thumb-sized
-target, not a 19 px line, and so is a paper's file link (PDF), not a 25 x 16 px word."""
+target, not a 19 px line, and so are a paper's file link (PDF), not a 25 x 16 px word, and 库存's product
+names (16 px lines)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ def test_lot_codes_dates_and_licence_numbers_each_read_on_one_line(open_page, vi
     page = operator.page
     operator.login(DEMO["operator"])
     operator.goto("/station/stock")
+    for link in page.locator("table.stock-list td a").all():  # a product's record: it was a 16 px line
+        box = link.bounding_box()
+        assert box is not None and box["height"] >= 40, box
     # not the pickles: the suite stocks them up with an English reason ("browser journeys"), data on a zh page
     record = page.locator("main a[href*='/station/stock/']").filter(has_not_text=PICKLES).first
     operator.submit_and_wait(lambda: record.click())
