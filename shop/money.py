@@ -14,13 +14,19 @@ class MoneyError(ValueError):
 
 #: a comma is read only as a thousands separator: 1,200 or 12,345,678.90
 _THOUSANDS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
+#: what a person types for an amount once commas are gone: digits with an optional decimal part; not Python's
+#: number syntax ('1e3' or '1_000', which Decimal reads as 1000), not a sign
+_AMOUNT = re.compile(r"\d+(\.\d*)?|\.\d+")
 
 
 def parse_yuan(text: str | int | Decimal) -> int:
     """'12.5' -> 1250, '1,200' -> 120000. Rejects more than two decimals, negatives, absurd amounts and a
-    comma that does not separate thousands ('12,5' is not 125 yuan: a decimal comma typed by habit)."""
+    comma that does not separate thousands ('12,5' is not 125 yuan: a decimal comma typed by habit), and
+    Python's number syntax ('1e3', '1_000': not what a person means by a price)."""
     cleaned = str(text).strip().replace("¥", "")
     if "," in cleaned and not _THOUSANDS.fullmatch(cleaned):
+        raise MoneyError(f"not an amount: {text!r}")
+    if not _AMOUNT.fullmatch(cleaned.replace(",", "")):
         raise MoneyError(f"not an amount: {text!r}")
     try:
         value = Decimal(cleaned.replace(",", ""))

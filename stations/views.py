@@ -218,7 +218,9 @@ def shipment_action(code: str):
     s = _shipment(code)
     form = ActionForm()
     if not form.validate_on_submit() or form.action.data not in fulfilment.ACTIONS:
-        if form.cash_received.errors:
+        if any(field.errors for field in (form.tracking_number, form.pickup_code, form.reason, form.cash_received)):
+            # what was typed is wrong (a 41-character tracking number, a bad amount): say which field, keep
+            # the typing; not "无效的操作" and an empty form
             flash_form_errors(form)
             return _shipment_page(s, typed=_typed(form, s), status=422)
         flash(_("无效的操作"), "error")

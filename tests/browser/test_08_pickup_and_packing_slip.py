@@ -1,5 +1,6 @@
 """Journey 8: pick-up at the chosen station as the buyer and the station see it; the packing slip (#17.8,
-#19.6): no pick-up code on it, and its 打印 button prints under the CSP."""
+#19.6): no pick-up code on it, its lot and shipment codes each on one line on a phone (the lot code broke
+beside its QR code), and its 打印 button prints under the CSP."""
 
 from __future__ import annotations
 
@@ -38,6 +39,13 @@ def test_slip_never_shows_the_pick_up_code_and_its_print_button_works_under_the_
     assert code not in operator.text(), "the pick-up code is printed on the slip"
     assert code not in page.content()
     operator.step("slip")
+    lots = page.locator(".slip-lot code")
+    assert lots.count() >= 1, "no lot code on the slip"
+    for code_box in [*lots.all(), page.locator(".slip-head .code").first]:  # a code broken over two lines has two boxes
+        boxes = code_box.evaluate(
+            "e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length; }"
+        )
+        assert boxes == 1, (code_box.inner_text(), boxes)
     page.get_by_role("button", name=operator.t("打印")).click()
     operator.poll(lambda: page.evaluate("window.__printed") == 1, timeout=5, what="window.print() to be called")
     operator.step("printed")  # fails on any console error, a CSP refusal included

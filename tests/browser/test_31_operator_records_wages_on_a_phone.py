@@ -1,7 +1,8 @@
 """Journey 31: the station operator, on a phone, records two days' wages of a household member who
 sorted parcels (收益登记): each row of the sheet is a card of labelled fields on the screen, not a
 five-column table to swipe sideways; the record then heads 最近的登记 with its total, and tapping
-a double tap on 登记并入账 or the back button records nothing twice."""
+a double tap on 登记并入账 or the back button records nothing twice; the opener of the households' numbers
+(可登记的农户) is a thumb-sized target, not a 26 px line."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ def test_operator_records_wages_on_a_phone(open_page, live_server, viewport):
         lambda: page.locator("nav.station-nav").get_by_role("link", name=operator.t("收益登记")).click()
     )
     form = page.locator("form.record-form")
+    opener = page.locator("details.record-households summary")  # the list of household numbers to type
+    box = opener.bounding_box()
+    assert box is not None and box["height"] >= 40, box  # a thumb's target (it was a 26 px line)
     household = page.locator("details.record-households li[data-household]").first.get_attribute("data-household")
     assert household
     rows_before = page.locator("#records tbody tr[data-record]").count()

@@ -135,6 +135,20 @@ def test_bad_price_and_foreign_household_are_form_errors(db, world, client, auth
     assert "A张三" not in page  # household names masked
 
 
+@pytest.mark.parametrize("price", ["1e3", "1E2", "1_000", "+5", "NaN"])
+def test_a_price_in_exponent_or_underscore_notation_is_refused_not_read_as_another_amount(
+    db, world, client, auth, price
+):
+    """A price typed '1e3' listed the household's product at ¥1000.00 and '1_000' at ¥1000.00 (Python's number syntax,
+    not a price a person types): the form says the amount is not one and nothing is created."""
+    auth.login(world.a.operator)
+    before = _count(db, Product)
+    response = client.post("/station/products/new", data=_form(world, price=price))
+    assert response.status_code == 422
+    assert "请输入正确的金额" in response.get_data(as_text=True)
+    assert _count(db, Product) == before
+
+
 def test_api_creates_a_pending_product_for_a_household(db, world, client, api_token):
     response = client.post(
         "/api/v1/products",

@@ -128,3 +128,20 @@ def test_an_allowed_step_still_asks_first_then_acts(db, world, client, auth, bef
     assert _status(shipment) == before
     assert client.post(url, data={**data, "confirm": "1"}).status_code == 302
     assert _status(shipment) == after
+
+
+def test_a_tracking_number_too_long_says_so_and_keeps_what_was_typed(db, world, client, auth):
+    """41 characters: the length rule under the 运单号 field and the number typed again — it said "无效的
+    操作" and sent back to an empty form, nothing to tell the operator what was wrong."""
+    shipment = make_order([(world.a.product, 1)]).shipments[0]
+    _at(shipment, "packed")
+    auth.login(world.a.operator)
+    typed = "SF" + "1" * 39
+    response = client.post(
+        f"/station/shipments/{shipment.code}/action", data={"action": "ship", "tracking_number": typed}
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "无效的操作" not in page
+    assert "运单号" in page and "40" in page and f'value="{typed}"' in page
+    assert _status(shipment) == "packed"
