@@ -515,3 +515,15 @@ def test_the_links_page_shows_each_households_share_of_the_weights(client, auth,
     assert "不必加起来等于 100" in page and 'href="/county/links"' in page
     client.get("/?lang=en")
     assert "need not add up to 100" in client.get(url).get_data(as_text=True)
+
+
+def test_a_period_without_entries_says_so_instead_of_an_empty_chart(client, auth, county_user, world):
+    """A fresh install, or a period with nothing credited: the dashboard's 按月收入 and the income page say
+    there is no entry yet, where each drew an empty chart with a 0-1 axis; with entries the charts are there."""
+    auth.login(county_user)
+    for url in ("/county/?from=2001-01-01&to=2001-01-31", "/county/income?from=2001-01-01&to=2001-01-31"):
+        page = client.get(url).get_data(as_text=True)
+        assert "这段时间还没有入账记录。" in page and 'id="chart-months"' not in page and 'id="chart-income"' not in page, url
+    assert 'id="chart-months"' in client.get("/county/").get_data(as_text=True)
+    income = client.get("/county/income").get_data(as_text=True)
+    assert 'id="chart-income"' in income and "这段时间还没有入账记录。" not in income
