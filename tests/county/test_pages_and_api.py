@@ -523,7 +523,9 @@ def test_a_period_without_entries_says_so_instead_of_an_empty_chart(client, auth
     auth.login(county_user)
     for url in ("/county/?from=2001-01-01&to=2001-01-31", "/county/income?from=2001-01-01&to=2001-01-31"):
         page = client.get(url).get_data(as_text=True)
-        assert "这段时间还没有入账记录。" in page and 'id="chart-months"' not in page and 'id="chart-income"' not in page, url
+        assert (
+            "这段时间还没有入账记录。" in page and 'id="chart-months"' not in page and 'id="chart-income"' not in page
+        ), url
     assert 'id="chart-months"' in client.get("/county/").get_data(as_text=True)
     income = client.get("/county/income").get_data(as_text=True)
     assert 'id="chart-income"' in income and "这段时间还没有入账记录。" not in income
