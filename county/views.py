@@ -6,7 +6,6 @@ template masked (`household_row`), except the one value a reveal POST returns, w
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -39,6 +38,7 @@ from shop.args import date_arg as _date_arg
 from shop.args import int_arg as _int_arg
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
+from shop.codes import typed_number
 from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import DomainError, ValidationError, flash_domain_errors
@@ -233,7 +233,7 @@ def households():
 def household_find():
     """Look a household up by its registry number: a POST, so the number never lands in a URL or access log."""
     # typed in full-width mode (３６０１…): the number registered is ASCII (registry.REGISTRY_RE)
-    typed = unicodedata.normalize("NFKC", request.form.get("registry_no", "")[:40])
+    typed = typed_number(request.form.get("registry_no", "")[:40])
     found, _total = registry.search_households(registry.HouseholdQuery(q=typed, per_page=2))
     found = [h for h in found if h.registry_no_hash == registry.lookup_hash(typed)]
     if not found:

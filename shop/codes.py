@@ -44,6 +44,12 @@ def same_secret(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
 
 
+def typed_number(text: str | None) -> str:
+    """A number as a person typed or pasted it (a household's registry number, a bank account): full-width
+    characters (a Chinese input method) made ASCII and whitespace dropped, letters left as typed."""
+    return "".join(unicodedata.normalize("NFKC", text or "").split())
+
+
 def typed_code(text: str | None) -> str:
     """A public code (an order's, a shipment's `<order>-<n>`, a payment's, a booking's `<order>-S-<n>`, a
     lot's) as a person typed or pasted it, in the form it was issued: full-width characters (a Chinese
@@ -51,7 +57,7 @@ def typed_code(text: str | None) -> str:
     made upper-case. Codes are issued upper-case (`CODE_ALPHABET`, digits, `-`), so no two issued codes
     become equal; every lookup of such a code by what a person sent (a URL, a form, the API) goes
     through here, then compares exactly (the unique index serves it)."""
-    return "".join(unicodedata.normalize("NFKC", text or "").split()).upper()
+    return typed_number(text).upper()
 
 
 def typed_numeric_code(text: str | None) -> str:

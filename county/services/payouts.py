@@ -27,7 +27,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -55,6 +54,7 @@ from ledger.payouts import (
     PayoutLine,
 )
 from shop.audit import record_audit
+from shop.codes import typed_number
 from shop.errors import Conflict, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.money import MoneyError, fen_to_decimal, format_yuan, parse_yuan
@@ -137,7 +137,7 @@ def set_account(
 ) -> PaymentAccount:
     """Create or replace the household's payment account (audited: which fields, never the values)."""
     # full-width digits (an input method left in full-width mode) fold to the ASCII the bank file needs
-    number = "".join(unicodedata.normalize("NFKC", str(number or "")).split())
+    number = typed_number(str(number or ""))
     holder_name = str(holder_name or "").strip() or household.head_name
     bank_name = str(bank_name or "").strip()
     errors = {}

@@ -23,6 +23,7 @@ from catalog.models import HOUSEHOLD_STATUS_LABELS, Household, HouseholdStatus, 
 from shop.args import parse_int
 from shop.audit import record_audit
 from shop.auth.permissions import can_read_county
+from shop.codes import typed_code, typed_number
 from shop.errors import Forbidden, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.personal_data import lookup_hash, mask_id_number, mask_name, mask_phone, mask_registry_no
@@ -138,8 +139,8 @@ def _clean(data: HouseholdData, *, existing: Household | None = None) -> dict[st
     data.head_name = (data.head_name or "").strip()
     # a Chinese input method in full-width mode types ３６０１…, １３８… and Ｘ: read as ASCII, as the
     # registry-number search does, and stored in the one form the searches and the bank file expect
-    data.registry_no = "".join(unicodedata.normalize("NFKC", data.registry_no or "").split())
-    data.id_number = "".join(unicodedata.normalize("NFKC", data.id_number or "").split()).upper()
+    data.registry_no = typed_number(data.registry_no)
+    data.id_number = typed_code(data.id_number)
     data.phone = normalise_phone(data.phone) if (data.phone or "").strip() else ""
     if not data.village_id or db.session.get(Village, data.village_id) is None:
         errors["village"] = N_("缺少村或村不存在")
@@ -407,7 +408,7 @@ def import_households(
     iterator = progress(rows) if progress else rows
     for number, record in iterator:
         reasons = []
-        registry_no = "".join(unicodedata.normalize("NFKC", record.get("registry_no", "")).split())
+        registry_no = typed_number(record.get("registry_no", ""))
         village_name = " ".join(unicodedata.normalize("NFKC", record.get("village", "")).split())
         if not village_name:
             reasons.append(_("缺少村"))
