@@ -30,6 +30,8 @@ class Village(db.Model):
     """村, with its poverty flag and signature product (一村一品)."""
 
     __tablename__ = "villages"
+    #: Households, products and stations pick their village by name within its township.
+    __table_args__ = (sa.UniqueConstraint("township_id", "name", name="uq_villages_township_name"),)
 
     id: Mapped[int] = pk()
     township_id: Mapped[int] = fk("townships.id")
@@ -120,7 +122,9 @@ class Category(db.Model):
 
     id: Mapped[int] = pk()
     slug: Mapped[str] = mapped_column(sa.String(40), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(40))
+    #: Unique: a station picks its product's category by name, and the county's income by category has
+    #: one row per name.
+    name: Mapped[str] = mapped_column(sa.String(40), unique=True)
     name_en: Mapped[str] = mapped_column(sa.String(60), default="")
     position: Mapped[int] = mapped_column(sa.Integer, default=0)
     #: 食用农产品 (farm), 加工食品 (processed) or not food: says which food-safety papers its products

@@ -22,6 +22,7 @@ from reviews.models import MAX_BODY, MAX_PHOTOS, MAX_REPLY, Review, ReviewPhoto
 from shop import pagecache
 from shop.audit import record_audit
 from shop.codes import typed_code
+from shop.db import unique_or
 from shop.errors import Conflict, Forbidden, NotFound, ValidationError
 from shop.extensions import db
 from tourism.models import Booking, BookingStatus, Listing
@@ -163,12 +164,8 @@ def write_review(line: OrderLine, data: ReviewData, *, user, now: datetime) -> R
         body=body,
         created_at=now,
     )
-    db.session.add(review)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except sa.exc.IntegrityError:  # a concurrent submit of the same line won the unique constraint
-        raise Conflict("already_reviewed") from None
+    with unique_or(Conflict("already_reviewed")):  # a concurrent submit of the same line won
+        db.session.add(review)
     for position, image in enumerate(checked):
         stored = store_photo(f"reviews/{review.id}", image)
         db.session.add(

@@ -1,4 +1,5 @@
-"""Database kernel: `commit()`, `rollback()`, after-commit side effects, cached statements, pings.
+"""Database kernel: `commit()`, `rollback()`, after-commit side effects, `unique_or` (a write a unique index
+may refuse), cached statements, pings.
 
 The declarative base and the column helpers are `shop.columns`.
 
@@ -13,6 +14,8 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Callable, cast
 
 from sqlalchemy import event, exc
@@ -54,6 +57,27 @@ def rollback() -> None:
     session.info.pop("after_commit", None)
     session.info.pop("outbox_batch", None)
     session.rollback()
+
+
+@contextmanager
+def unique_or(refuse: Exception | Callable[[], object]) -> Iterator[None]:
+    """Flush the changes made in the with-block in a savepoint of their own; when a unique index refuses
+    them (a concurrent request wrote the same key between our look and our write), only the savepoint is
+    rolled back, the session stays usable, and the caller's refusal is raised: `refuse` itself when it is
+    an exception, else `refuse()` runs (e.g. the caller's look for a taken name, which now sees the other
+    row and raises) and the IntegrityError follows if it returns.
+
+    Changes pending before the block are flushed as the savepoint begins, outside it: make the changes
+    the index may refuse inside the block."""
+    try:
+        with db.session.begin_nested():
+            yield
+            db.session.flush()
+    except exc.IntegrityError:
+        if isinstance(refuse, Exception):
+            raise refuse from None
+        refuse()
+        raise
 
 
 def is_postgres() -> bool:

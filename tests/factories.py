@@ -105,11 +105,14 @@ def make_household(
     return household
 
 
-def make_category(*, slug: str | None = None, name: str = "禽蛋", food_class: str = "non_food") -> Category:
-    """A category; its products need no food-safety papers unless `food_class` says farm or processed
-    (tests/catalog/test_papers.py: the papers' rule has its own tests)."""
+def make_category(*, slug: str | None = None, name: str | None = None, food_class: str = "non_food") -> Category:
+    """A category (named 禽蛋 and a number unless `name` is given: names are unique); its products need
+    no food-safety papers unless `food_class` says farm or processed (tests/catalog/test_papers.py: the
+    papers' rule has its own tests)."""
     n = _n()
-    category = Category(slug=slug or f"cat-{n}", name=name, name_en="Eggs", position=n, food_class=food_class)
+    category = Category(
+        slug=slug or f"cat-{n}", name=name or f"禽蛋{n}", name_en="Eggs", position=n, food_class=food_class
+    )
     db.session.add(category)
     db.session.flush()
     return category

@@ -280,3 +280,50 @@ def test_a_sqlite_database_with_data_upgrades_through_the_table_copies_and_keeps
             enforced = conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
     assert (addresses, actor, enforced) == (1, 1, 1)
     assert version != "c2ac613a9a5a"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_unique_names_migration_stops_on_two_rows_of_one_name_and_then_refuses_a_second(app, backend, capsys):
+    """categories.name and villages (township_id, name) unique (8c1d5e7a2b94): a database already holding
+    two of one name stops the upgrade, naming them, unchanged; once one is renamed, the upgrade adds the
+    indexes and a second row of a name is refused."""
+    from flask_migrate import upgrade
+
+    fresh = _fresh_postgres if backend == "postgresql" else _fresh_sqlite
+    category = sa.text(
+        "INSERT INTO categories (id, slug, name, name_en, position, food_class) VALUES (:i, :s, :n, '', 0, 'farm')"
+    )
+    village = sa.text(
+        "INSERT INTO villages (id, township_id, name, slug, is_poverty_village, signature_product, story, is_demo)"
+        " VALUES (:i, 1, :n, :s, false, '', '', false)"
+    )
+    with fresh() as url, _app_on(url, app) as db:
+        upgrade(revision="3f7a2c9e5b18")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO townships (id, name, slug) VALUES (1, '三江镇', 'sanjiang')"))
+            conn.execute(category, {"i": 1, "s": "cha", "n": "茶"})
+            conn.execute(category, {"i": 2, "s": "cha-2", "n": "茶"})
+            conn.execute(village, {"i": 1, "s": "liuxi", "n": "柳溪村"})
+            conn.execute(village, {"i": 2, "s": "liuxi-2", "n": "柳溪村"})
+        with pytest.raises(SystemExit):  # Flask-Migrate says the error and exits 1
+            upgrade()
+        said = capsys.readouterr().err
+        with db.engine.begin() as conn:
+            before = conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+            conn.execute(sa.text("UPDATE categories SET name = '红茶' WHERE id = 2"))
+            conn.execute(sa.text("UPDATE villages SET name = '柳溪二村' WHERE id = 2"))
+        upgrade()
+        refused = []
+        for statement, values in (
+            (category, {"i": 3, "s": "cha-3", "n": "茶"}),
+            (village, {"i": 3, "s": "liuxi-3", "n": "柳溪村"}),
+        ):
+            with db.engine.connect() as conn:
+                with pytest.raises(sa.exc.IntegrityError) as caught:
+                    conn.execute(statement, values)
+                refused.append(str(caught.value.orig))
+    assert "2 name(s) are held by more than one row: category 茶, village 柳溪村 (township 1)" in said
+    assert "Nothing was changed" in said
+    assert before == "3f7a2c9e5b18"
+    assert "uq_categories_name" in refused[0] or "categories.name" in refused[0]
+    assert "uq_villages_township_name" in refused[1] or "villages.township_id, villages.name" in refused[1]

@@ -16,6 +16,7 @@ from admin.services.slugs import add_with_unique_slug
 from catalog.models import Category
 from catalog.papers import FoodClass
 from shop.audit import record_audit
+from shop.db import unique_or
 from shop.errors import N_, Conflict, NotFound, ValidationError
 from shop.extensions import db
 
@@ -74,7 +75,7 @@ def create_category(data: CategoryData, *, actor, now: datetime) -> Category:
     data = _clean(data)
     position = (db.session.scalar(sa.select(sa.func.max(Category.position))) or 0) + 1
     category = Category(name=data.name, name_en=data.name_en, food_class=data.food_class, position=position)
-    add_with_unique_slug(category, data.name, SLUG_MAX)
+    add_with_unique_slug(category, data.name, SLUG_MAX, recheck=lambda: _clean(data))
     record_audit(
         actor=actor,
         action="category.create",
@@ -96,8 +97,8 @@ def update_category(category: Category, data: CategoryData, *, actor, now: datet
     }
     if not changes:
         return False
-    for key, (_old, value) in changes.items():
-        setattr(category, key, value)
-    db.session.flush()
+    with unique_or(lambda: _clean(data, category)):  # a concurrent rename to the same name
+        for key, (_old, value) in changes.items():
+            setattr(category, key, value)
     record_audit(actor=actor, action="category.update", subject=category, detail=changes, now=now)
     return True

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from admin.services.slugs import add_with_unique_slug
 from catalog.models import Township, Village
 from shop.audit import record_audit
 from shop.codes import typed_code
+from shop.db import unique_or
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from shop.phone import is_phone, normalise_phone
@@ -122,7 +122,7 @@ def create_village(data: VillageData, *, actor, now: datetime) -> Village:
     Audited as `village.create`. Flushes; the caller commits."""
     values = _clean_village(data)
     village = Village(is_demo=False, **values)
-    add_with_unique_slug(village, values["name"], 60)
+    add_with_unique_slug(village, values["name"], 60, recheck=lambda: _clean_village(data))
     record_audit(
         actor=actor, action="village.create", subject=village, detail={**values, "slug": village.slug}, now=now
     )
@@ -135,9 +135,9 @@ def update_village(village: Village, data: VillageData, *, actor, now: datetime)
     changes = _changes(village, _clean_village(data, village))
     if not changes:
         return False
-    for key, (_old, value) in changes.items():
-        setattr(village, key, value)
-    db.session.flush()
+    with unique_or(lambda: _clean_village(data, village)):  # a concurrent rename to the same name
+        for key, (_old, value) in changes.items():
+            setattr(village, key, value)
     record_audit(actor=actor, action="village.update", subject=village, detail=changes, now=now)
     return True
 
@@ -173,13 +173,9 @@ def _clean_station(data: StationData, station: Station | None) -> tuple[dict, li
     return {"code": code, "name": name, "address": address, "hours": hours, "phone": phone}, served
 
 
-def _flush_code(code: str) -> None:
-    """Flush, saying a station code taken by a concurrent request as `station_code_taken`."""
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise Conflict("station_code_taken", code=code, fields={"code": "taken"}) from None
+def _code_taken(code: str) -> Conflict:
+    """A station code taken by a concurrent request, said as a slower request would hear it."""
+    return Conflict("station_code_taken", code=code, fields={"code": "taken"})
 
 
 def create_station(data: StationData, *, actor, now: datetime) -> Station:
@@ -188,10 +184,10 @@ def create_station(data: StationData, *, actor, now: datetime) -> Station:
     admin's pages do not set). Audited as `station.create`. Flushes; the caller commits."""
     values, served = _clean_station(data, None)
     first = min(served, key=lambda v: (v.township_id, v.name, v.id))  # the first of them in the villages' list
-    station = Station(township_id=first.township_id, commission_bps=0, is_new=False, **values)
-    station.villages = sorted(served, key=lambda v: v.name)
-    db.session.add(station)
-    _flush_code(values["code"])
+    with unique_or(_code_taken(values["code"])):
+        station = Station(township_id=first.township_id, commission_bps=0, is_new=False, **values)
+        station.villages = sorted(served, key=lambda v: v.name)
+        db.session.add(station)
     detail = {**values, "village_ids": [v.id for v in served], "township_id": station.township_id}
     record_audit(actor=actor, action="station.create", subject=station, detail=detail, now=now)
     return station
@@ -208,11 +204,11 @@ def update_station(station: Station, data: StationData, *, actor, now: datetime)
         changes["village_ids"] = [old_villages, wanted]
     if not changes:
         return False
-    for key, (_old, value) in changes.items():
-        if key != "village_ids":
-            setattr(station, key, value)
-    if "village_ids" in changes:
-        station.villages = sorted(served, key=lambda v: v.name)
-    _flush_code(values["code"])
+    with unique_or(_code_taken(values["code"])):
+        for key, (_old, value) in changes.items():
+            if key != "village_ids":
+                setattr(station, key, value)
+        if "village_ids" in changes:
+            station.villages = sorted(served, key=lambda v: v.name)
     record_audit(actor=actor, action="station.update", subject=station, detail=changes, now=now)
     return True

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from institutions import creditcode
 from institutions.models import MemberRole, Organisation, OrganisationMember, Purchase, PurchaseOrder
@@ -43,6 +42,7 @@ from orders.services.common import lock_order, lock_payment
 from shop.audit import record_audit
 from shop.auth.permissions import can_manage_station
 from shop.codes import typed_code
+from shop.db import unique_or
 from shop.errors import Conflict, Forbidden, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import transition
@@ -518,14 +518,10 @@ def _check_number(number: str) -> str:
     return number
 
 
-def _flush_number() -> None:
-    """Write the invoice number: a number recorded meanwhile by another request (checked before, but
-    not locked) is the unique constraint's last word, refused as taken rather than a server error."""
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise Conflict("invoice_number_taken", fields={"number": "taken"}) from None
+def _number_taken() -> Conflict:
+    """An invoice number recorded meanwhile by another request (checked before, but not locked): the
+    unique constraint's last word, said as taken rather than a server error (`shop.db.unique_or`)."""
+    return Conflict("invoice_number_taken", fields={"number": "taken"})
 
 
 def _check_date(issued_on: date | None, invoice: Invoice, now: datetime) -> date:
@@ -572,10 +568,10 @@ def issue_invoice(invoice: Invoice, data: IssuedData, upload, *, actor, now: dat
         part = min(left[link.order_id], remaining)
         link.amount_fen = part
         remaining -= part
-    invoice.number, invoice.issued_on, invoice.amount_fen = number, issued_on, amount
+    with unique_or(_number_taken()):
+        invoice.number, invoice.issued_on, invoice.amount_fen = number, issued_on, amount
     invoice.file_path, invoice.file_format = store_invoice_file(invoice.id, checked), checked.fmt
     invoice.issued_by_id, invoice.issued_at = actor.id, now
-    _flush_number()
     transition(invoice, InvoiceStatus.ISSUED, actor=actor, now=now)
     db.session.flush()
     record_audit(
@@ -655,8 +651,8 @@ def record_red_invoice(original: Invoice, data: IssuedData, upload, *, actor, no
     )
     for order_id, part in sorted(take.items()):
         red.orders.append(InvoiceOrder(order_id=order_id, amount_fen=-part))
-    db.session.add(red)
-    _flush_number()
+    with unique_or(_number_taken()):
+        db.session.add(red)
     red.file_path, red.file_format = store_invoice_file(red.id, checked), checked.fmt
     db.session.flush()
     record_audit(
