@@ -82,6 +82,16 @@ class HeldLines:
     events: list[tuple[Any, Any, Any, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class LineCancel:
+    """What cancelling one booking line of an order now gives back under its listing's policy: the
+    refund and the fee kept (both 0 when nothing was paid for it)."""
+
+    line_id: int
+    refund_fen: int
+    fee_fen: int
+
+
 class BookingLines(Protocol):
     def quote(self, item: BookingItem, *, now: datetime) -> BookingQuote:
         """Check and price one line without locks; raise a DomainError when it cannot be booked
@@ -101,6 +111,11 @@ class BookingLines(Protocol):
 
     def placed(self, order, *, now: datetime) -> None:
         """After the order's rows are flushed: side effects of the new bookings (mail)."""
+        ...
+
+    def cancel_quotes(self, order, *, now: datetime) -> list[LineCancel]:
+        """What cancelling the whole order now would give back for each of its booking lines still to
+        come, each under its listing's policy (the same figures the cancellation then refunds)."""
         ...
 
     def shown_options(self) -> tuple:

@@ -29,6 +29,7 @@ from orders.services.amounts import cash_received_fen, is_cash_order, order_due_
 from orders.services.limits import collect_by
 from orders.services.payments import (
     cancel_order,
+    cancel_preview,
     cancel_refusal,
     current_payment,
     order_cancelable,
@@ -657,7 +658,7 @@ def order_cancel_confirm(code: str):
     if refusal:  # on its way: no question to ask
         flash(error_message(refusal), "error")
         return redirect(url_for("orders.order_detail", code=order.code), 303)
-    return render_template("orders/cancel_confirm.html", order=order)
+    return render_template("orders/cancel_confirm.html", order=order, preview=cancel_preview(order, now=now_utc()))
 
 
 @bp.post("/orders/<code>/cancel")

@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger import services as ledger
 from orders import signals
+from orders.bookables import booking_lines
 from orders.models import (
     Delivery,
     LineStatus,
@@ -630,6 +631,37 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
 # --- cancel -----------------------------------------------------------------------------------
 
 
+def _goods_fen(order: Order) -> int:
+    """What the order's goods still cost: their open lines and live shipments."""
+    return sum(
+        line.line_total_fen for line in order.lines if line.kind == "product" and line.status == LineStatus.OPEN
+    ) + sum(s.shipping_fen or 0 for s in order.shipments if s.status != ShipmentStatus.CANCELED)
+
+
+@dataclass
+class CancelPreview:
+    """What cancelling a paid order now gives back (`cancel_preview`)."""
+
+    refund_fen: int
+    #: The booking lines whose policy keeps a fee now, each with its fee.
+    fees: list[tuple[OrderLine, int]]
+
+
+def cancel_preview(order: Order, *, now: datetime) -> CancelPreview | None:
+    """What `cancel_order` would refund now, for its confirmation page: each booking line what its
+    policy returns (`orders.bookables`), then the goods (open lines, live shipments), up to what was
+    paid and not yet refunded. None when there is nothing to preview: nothing paid, or paid in cash
+    (cash goes back from the till as the counter settles it)."""
+    paid_left = sum(p.amount_fen - p.refunded_fen for p in order.payments if p.state == PaymentState.CONFIRMED)
+    if paid_left <= 0 or is_cash_order(order):
+        return None
+    quotes = booking_lines().cancel_quotes(order, now=now) if any(l.kind == "booking" for l in order.lines) else []
+    bookings_fen = min(paid_left, sum(q.refund_fen for q in quotes))
+    refund = bookings_fen + min(paid_left - bookings_fen, _goods_fen(order))
+    lines = {line.id: line for line in order.lines}
+    return CancelPreview(refund_fen=refund, fees=[(lines[q.line_id], q.fee_fen) for q in quotes if q.fee_fen > 0])
+
+
 def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: str | None = "canceled") -> Order:
     """Cancel before any shipment has left: release stock, cancel shipments, refund a paid card order.
     `mail` is the e-mail the buyer gets (`uncollected` when the schedule cancels an uncollected order).
@@ -646,11 +678,8 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: 
         db.session.flush()
         return order
     sells_bookings = any(line.kind == "booking" for line in order.lines)
-    #: what the goods still cost (their open lines and live shipments): what a mixed order gives back
-    #: here; its booking lines gave back what their policies return
-    goods_fen = sum(
-        line.line_total_fen for line in order.lines if line.kind == "product" and line.status == LineStatus.OPEN
-    ) + sum(s.shipping_fen or 0 for s in order.shipments if s.status != ShipmentStatus.CANCELED)
+    # what a mixed order gives back here; its booking lines gave back what their policies return
+    goods_fen = _goods_fen(order)
     release_stock(order, now)
     for shipment in order.shipments:
         if shipment.status != ShipmentStatus.CANCELED:

@@ -239,6 +239,39 @@ def test_cancel_whole_paid_order_refunds_goods_and_the_booking_by_its_policy(cli
     assert _allocated(db, product) == 0 and order.status == "canceled"
 
 
+def test_the_cancel_page_of_a_paid_mixed_order_says_what_comes_back_and_the_fee_kept(
+    client, db, auth, api_token, fake_stripe
+):
+    """The confirmation step names the sum the cancellation refunds (the goods, their shipping and each
+    stay as its policy returns) and each fee kept; the cancellation then refunds exactly that sum."""
+    product = make_product(price_fen=1500, stock=5)
+    listing = make_listing(name="罗渡山居", price_fen=20000, units=1, free_cancel_days=3, cancel_fee_pct=30)
+    user = make_user()
+    res = client.post("/api/v1/orders", json=_mixed_body(product, listing, checkin=1), headers=api_token(user))
+    order = _pay(db, res.json["id"])
+    fee = 40000 * 30 // 100  # two nights, one day before: 30% kept
+    back = order.payments[0].amount_fen - fee
+    auth.login(user)
+    page = client.get(f"/orders/{order.code}/cancel").get_data(as_text=True)
+    assert f"现在取消将原路退回 {format_yuan(back)}" in page
+    assert re.search(rf"<li>罗渡山居 [^<]*：按取消政策收取手续费 {re.escape(format_yuan(fee))}</li>", page)
+    res = client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"})
+    assert res.status_code == 303
+    db.session.expire_all()
+    refunds = db.session.scalars(sa.select(Refund).where(Refund.payment_id == order.payments[0].id)).all()
+    assert sum(r.amount_fen for r in refunds) == back and order.status == "canceled"
+
+
+def test_the_cancel_page_of_an_unpaid_mixed_order_promises_no_refund(client, db, auth, api_token, fake_stripe):
+    product = make_product(price_fen=1500, stock=5)
+    listing = make_listing(price_fen=20000, units=1, free_cancel_days=3, cancel_fee_pct=30)
+    user = make_user()
+    res = client.post("/api/v1/orders", json=_mixed_body(product, listing, checkin=1), headers=api_token(user))
+    auth.login(user)
+    page = client.get(f"/orders/{res.json['id']}/cancel").get_data(as_text=True)
+    assert "确认取消订单" in page and "退回" not in page and "手续费" not in page
+
+
 def test_cancel_one_booking_line_refunds_exactly_that_line(client, db, api_token, fake_stripe):
     product = make_product(price_fen=1500, stock=5)
     listing = make_listing(price_fen=20000, units=1, free_cancel_days=3)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from catalog.services import benefit_split
 from ledger.services import KEPT_LATE_CANCEL, KEPT_NO_SHOW, credit_kept, credit_line
-from orders.bookables import BookingQuote, HeldLines
+from orders.bookables import BookingQuote, HeldLines, LineCancel
 from orders.models import LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
 from orders.providers import ProviderError
 from orders.providers import card_payments_enabled as enabled
@@ -1404,6 +1404,15 @@ class CartBookings:
         for line in _booking_lines(order):
             if line.booking is not None and line.booking.status == BookingStatus.CONFIRMED:
                 enqueue_after_commit("tourism.tasks.send_booking_mail", line.booking.id)
+
+    def cancel_quotes(self, order, *, now: datetime) -> list[LineCancel]:
+        quotes = []
+        for line in _booking_lines(order):
+            booking = line.booking
+            if line.status == LineStatus.OPEN and booking is not None and booking_cancelable(booking):
+                quote = cancel_quote(booking, now=now)
+                quotes.append(LineCancel(line_id=line.id, refund_fen=quote.refund_fen, fee_fen=quote.fee_fen))
+        return quotes
 
     def shown_options(self) -> tuple:
         return (selectinload(Booking.listing).selectinload(Listing.images), selectinload(Booking.unit_type))
