@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from catalog.models import Category, Household, HouseholdStatusChange, Producer, Product, Township, Village
 from catalog.services import ProductInput, create_product, join_family
 from county import demo as county_demo
+from county.services.registry import id_check_character
 from demo.images import seed_demo_images, seed_demo_listing_images
 from demo.papers import seed_demo_papers
 from shop.auth.models import User
@@ -126,6 +127,13 @@ SURNAMES = "张王李刘陈杨黄赵吴周徐孙胡朱高林何郭罗梁"
 GIVEN = ["建华", "秀英", "国平", "桂兰", "志强", "春梅", "水生", "冬英", "细毛", "金根"]
 
 
+def _demo_id_number(i: int) -> str:
+    """The i-th demo household head's resident ID number: 南昌县 (360121), born 1960-1989, with its
+    check character (the registry refuses a number whose check fails)."""
+    first17 = f"36012119{60 + i % 30:02d}0{(i % 9) + 1}1{i % 10}{i % 1000:03d}"
+    return first17 + id_check_character(first17)
+
+
 def _get_or_create(model, lookup: dict, **values):
     obj = db.session.scalar(sa.select(model).filter_by(**lookup))
     if obj is not None:
@@ -212,7 +220,7 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
                 head_name=SURNAMES[i % len(SURNAMES)] + GIVEN[i % len(GIVEN)],
                 registry_no=registry_no,
                 registry_no_hash=lookup_hash(registry_no),
-                id_number=f"36012119{60 + i % 30:02d}0{(i % 9) + 1}1{i % 10}{i:03d}X"[:18],
+                id_number=_demo_id_number(i),
                 phone=f"139{i:08d}",
                 members=1 + i % 5,
                 status="poor",

@@ -85,7 +85,7 @@ def make_household(
     head_name: str = "张建华",
     registry_no: str | None = None,
     phone: str = "13912345678",
-    id_number: str = "360121196001011234",
+    id_number: str = "360121196001011235",
 ) -> Household:
     n = _n()
     registry_no = registry_no or f"36012199{n:06d}"

@@ -28,11 +28,14 @@ from shop.errors import Forbidden, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
 from shop.personal_data import lookup_hash, mask_id_number, mask_name, mask_phone, mask_registry_no
 from shop.phone import is_mobile, normalise_phone
-from shop.timeutil import local_date
+from shop.timeutil import local_date, now_utc
 
 log = logging.getLogger(__name__)
 
 ID_NUMBER_RE = re.compile(r"^\d{17}[\dXx]$")
+#: GB 11643-1999: the 18th character of a resident ID number checks the first 17 (ISO 7064 MOD 11-2).
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
 REGISTRY_RE = re.compile(r"^[0-9A-Za-z\-]{4,40}$")
 
 #: 贫困户 → 脱贫户 → 监测对象 (and back to 贫困户 when a monitored household falls back).
@@ -133,6 +136,28 @@ class HouseholdData:
     status: str = HouseholdStatus.POOR
 
 
+def id_check_character(first17: str) -> str:
+    """The 18th character of a resident ID number whose first 17 digits are `first17`."""
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def id_number_problem(number: str) -> str | None:
+    """Why an 18-character resident ID number (as `typed_code` gives it) cannot be one, or None: its
+    form, its date of birth (characters 7-14) and its check character. A mistyped digit fails the check,
+    which is what a household's ID is matched by when its payout or its benefits are looked into."""
+    if not ID_NUMBER_RE.match(number):
+        return N_("身份证号格式不正确")
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        born = None
+    if born is None or not date(1900, 1, 1) <= born <= local_date(now_utc()):
+        return N_("身份证号中的出生日期不对")
+    if id_check_character(number[:17]) != number[17].upper():
+        return N_("身份证号校验位不对，请核对每一位")
+    return None
+
+
 def _clean(data: HouseholdData, *, existing: Household | None = None) -> dict[str, str]:
     """Field -> reason for every problem (empty when valid)."""
     errors: dict[str, str] = {}
@@ -156,8 +181,8 @@ def _clean(data: HouseholdData, *, existing: Household | None = None) -> dict[st
             errors["registry_no"] = N_("登记号重复")
     if data.phone and not is_mobile(data.phone):
         errors["phone"] = N_("电话号码格式不正确")
-    if data.id_number and not ID_NUMBER_RE.match(data.id_number):
-        errors["id_number"] = N_("身份证号格式不正确")
+    if data.id_number and (problem := id_number_problem(data.id_number)):
+        errors["id_number"] = problem
     if data.members is None or not (1 <= int(data.members) <= 30):
         errors["members"] = N_("家庭人口应为1-30")
     if data.status not in {s.value for s in HouseholdStatus}:

@@ -10,7 +10,7 @@ from tests.factories import make_category, make_household, make_station, make_us
 SECRET_NAME = "欧阳秀英"
 SECRET_REGISTRY = "3601219988776655"
 SECRET_PHONE = "13987654321"
-SECRET_ID = "36012119700101998X"
+SECRET_ID = "36012119700101991X"
 
 
 @pytest.fixture

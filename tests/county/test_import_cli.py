@@ -212,3 +212,17 @@ def _bad_sheet() -> bytes:
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def test_an_imported_row_whose_id_number_fails_its_check_is_rejected_with_the_reason(db, now):
+    village = make_village(name="塔城村")
+    data = _sheet(
+        [
+            [village.name, "陈一", "RG0101", "360121198001011111", "13911110001", 3, "贫困户"],
+            [village.name, "陈二", "RG0102", "360121198001011112", "13911110002", 2, "贫困户"],  # last digit wrong
+        ]
+    )
+    report = import_households(io.BytesIO(data), actor=None, now=now)
+    assert report.imported == 1
+    assert report.rejected == [{"row": 3, "reasons": ["身份证号校验位不对，请核对每一位"]}]
+    assert "360121198001011112" not in str(report.rejected)

@@ -30,7 +30,7 @@ def test_a_household_typed_in_full_width_is_registered_and_found_by_its_number(c
         village,
         head_name="赵六",
         registry_no="３６０１ＡＢ００７７",
-        id_number="３６０１２１１９７００１０１９９８ｘ",
+        id_number="３６０１２１１９７００１０１９９１ｘ",
         phone="+86 １３８ ００１３ ８０００",
         members="3",
         status="poor",
@@ -39,7 +39,7 @@ def test_a_household_typed_in_full_width_is_registered_and_found_by_its_number(c
     household = db.session.scalar(sa.select(Household).order_by(Household.id.desc()))
     assert (household.registry_no, household.id_number, household.phone) == (
         "3601AB0077",
-        "36012119700101998X",
+        "36012119700101991X",
         "13800138000",
     )
     found = client.post("/county/households/find", data={"registry_no": "3601AB0077"})
@@ -75,3 +75,33 @@ def test_the_income_report_names_a_village_whose_name_another_township_shares(cl
         assert f"{village.township.name} · 新村" in page
     csv = client.get("/county/income?group_by=village&format=csv").get_data(as_text=True)
     assert f"{v1.township.name} · 新村" in csv and f"{v2.township.name} · 新村" in csv
+
+
+def test_an_id_number_with_a_mistyped_digit_or_an_impossible_birth_date_is_refused(client, auth, county_user, db):
+    """The 18th character of a resident ID checks the first 17 (GB 11643): one digit typed wrong, or two
+    swapped, fails it; so does a date of birth that is no date. The form comes back, nothing is stored."""
+    village = make_village()
+    commit()
+    auth.login(county_user)
+    count = sa.select(sa.func.count()).select_from(Household)
+    before = db.session.scalar(count)
+    for typed, reason in (
+        ("360121197001019919", "身份证号校验位不对"),  # the X typed as a 9
+        ("360121197001011991X", "身份证号格式不正确"),  # one digit too many
+        ("360121197010019919", "身份证号校验位不对"),  # two digits swapped
+        ("360121197013019917", "身份证号中的出生日期不对"),  # month 13
+    ):
+        fields = dict(head_name="赵六", registry_no="3601AB0078", id_number=typed, members="3", status="poor")
+        response = _register(client, village, **fields)
+        assert response.status_code == 422 and reason in response.get_data(as_text=True), typed
+    assert db.session.scalar(count) == before
+    response = _register(
+        client,
+        village,
+        head_name="赵六",
+        registry_no="3601AB0078",
+        id_number="36012119700101991x",
+        members="3",
+        status="poor",
+    )
+    assert response.status_code == 302

@@ -72,8 +72,8 @@ def test_no_trace_page_shows_any_households_personal_data(db, world, client, now
     extra = [
         make_household(village=world.a.village, head_name=name, id_number=idn, phone=phone)
         for name, idn, phone in (
-            ("欧阳秀英", "36012119750304002X", "13607091234"),
-            ("王五", "360121198812120011", "15979001122"),
+            ("欧阳秀英", "36012119750304009X", "13607091234"),
+            ("王五", "360121198812120012", "15979001122"),
         )
     ]
     db.session.add(Producer(name=f"{extra[0].head_name}家庭农场", kind="household", village_id=world.a.village.id))
