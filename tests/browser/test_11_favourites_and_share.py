@@ -43,4 +43,7 @@ def test_visitor_favourites_pickles_and_shares_them(open_page, live_server, view
 
     visitor.goto("/favourites")
     expect(page.locator("main")).to_contain_text("三江腌菜")
+    name = page.locator("main .fav-row a", has_text="三江腌菜")
+    box = name.bounding_box()
+    assert box is not None and box["height"] >= 44, box  # the name is the row's tap target, not a line of text
     visitor.step("my favourites")
