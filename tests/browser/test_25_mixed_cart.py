@@ -1,14 +1,17 @@
 """Journey 25 (#21): on a phone, in Chinese, a shopper not signed in yet puts the village's pickles and a
 two-night farm stay in one (guest) cart, signs up when going to checkout and finds both still there, checks
 out once, pays once by card, and reaches the order page showing the goods' shipment and the confirmed stay
-(its dates and confirmation code) together."""
+(its dates and confirmation code) together. Plans change: 取消订单 says first what comes back (all of it:
+the stay is weeks away, inside its free cancellation), and then cancels the goods and the stay together."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.browser.harness import VIEWPORTS
@@ -106,3 +109,20 @@ def test_goods_and_a_stay_in_one_cart_one_checkout_one_payment(open_page, live_s
     expect(booking_box).to_contain_text(booking["confirmation"])
     expect(main.locator("section.shipment")).to_contain_text("腌菜")
     shopper.step("confirmation: shipment and stay")
+
+    # 取消订单: the confirmation step names the refund before anything is cancelled
+    with live_server.app_context() as db:
+        from orders.models import Order
+        from shop.money import format_yuan
+
+        total = format_yuan(db.session.scalar(sa.select(Order.total_fen).where(Order.code == code)))
+    shopper.submit_and_wait(lambda: main.get_by_role("link", name=shopper.t("取消订单")).click())
+    expect(page.get_by_role("heading", level=1)).to_contain_text(shopper.t("取消订单"))
+    expect(main).to_contain_text(shopper.t("现在取消将原路退回 %(amount)s。") % {"amount": total})
+    expect(main.locator(".cancel-fees")).to_have_count(0)  # free cancellation: no fee to name
+    shopper.step("cancel: what comes back")
+    shopper.submit_and_wait(lambda: main.get_by_role("button", name=shopper.t("确认取消订单")).click())
+    expect(page).to_have_url(re.compile(rf"/orders/{code}$"))
+    [canceled] = order_bookings(live_server, code)
+    assert canceled["status"] == "canceled", canceled
+    shopper.step("canceled: goods and stay")
