@@ -33,12 +33,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
 
 from orders.models import CashClose, CashEntry, CashKind, Order, PaymentMethod, Refund, Shipment, ShipmentStatus
 from orders.services.amounts import is_cash_order, shipment_due_fen
 from orders.services.pickup import handover_station_id
 from shop.auth.models import User
+from shop.db import unique_or
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.history import record_status
@@ -384,13 +384,11 @@ def take_cash(shipment: Shipment, cash_received_fen: int | None, *, actor, now: 
         return None
     _check_exact(cash_received_fen, due)
     kind = CashKind.STATION_CASH if order.payment_method == PaymentMethod.STATION_CASH else CashKind.COD
-    try:
-        with db.session.begin_nested():
-            entry = _write(
-                till_station_id(shipment), kind, due, actor=actor, now=now, order_id=order.id, shipment_id=shipment.id
-            )
-    except IntegrityError:  # taken meanwhile (the order lock makes this the database's last word)
-        raise Conflict("cash_already_received") from None
+    # taken meanwhile: the order lock makes this the database's last word
+    with unique_or(Conflict("cash_already_received")):
+        entry = _write(
+            till_station_id(shipment), kind, due, actor=actor, now=now, order_id=order.id, shipment_id=shipment.id
+        )
     if shipment.cash_received_at is None:
         shipment.cash_received_at = now
         shipment.cash_received_by_id = getattr(actor, "id", None)
@@ -553,12 +551,9 @@ def close_day(
         created_at=now,
         **{till.owner: station_id},
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(close)
-            db.session.flush()
-    except IntegrityError:  # the other keeper's close won (the owner lock makes this rare)
-        raise CashDayClosed("cash_day_closed", day=day.isoformat()) from None
+    # the other keeper's close won (the owner lock makes this rare)
+    with unique_or(CashDayClosed("cash_day_closed", day=day.isoformat())):
+        db.session.add(close)
     return close
 
 

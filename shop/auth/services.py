@@ -11,12 +11,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from shop.auth.models import ApiToken, Role, User
-from shop.db import commit, statement
+from shop.db import commit, statement, unique_or
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.timeutil import now_utc
@@ -73,11 +72,8 @@ def register_user(info: Registration, *, now: datetime) -> User:
         station_id=info.station_id if info.role == Role.OPERATOR else None,
         created_at=now,
     )
-    try:
-        with db.session.begin_nested():  # a concurrent registration of the same address won the race
-            db.session.add(user)
-    except IntegrityError:
-        raise taken from None
+    with unique_or(taken):  # a concurrent registration of the same address won the race
+        db.session.add(user)
     return user
 
 

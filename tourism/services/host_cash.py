@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from orders.services.cashbook import Till, cash_in_hand, write_entry
 from shop.auth.models import User
+from shop.db import unique_or
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.history import record_status
@@ -85,21 +85,19 @@ def take_arrival_cash(booking: Booking, cash_received_fen: int | None, *, actor,
                 "amount_due_fen": str(due),
             },
         )
-    try:
-        with db.session.begin_nested():
-            entry = write_entry(
-                HOST_TILL,
-                booking.listing.host_id,
-                HostCashKind.ARRIVAL,
-                due,
-                actor=actor,
-                now=now,
-                listing_id=booking.listing_id,
-                booking_id=booking.id,
-                order_id=booking.order_id,
-            )
-    except IntegrityError:  # taken meanwhile (the booking lock makes this the database's last word)
-        raise Conflict("booking_cash_already_received") from None
+    # taken meanwhile: the booking lock makes this the database's last word
+    with unique_or(Conflict("booking_cash_already_received")):
+        entry = write_entry(
+            HOST_TILL,
+            booking.listing.host_id,
+            HostCashKind.ARRIVAL,
+            due,
+            actor=actor,
+            now=now,
+            listing_id=booking.listing_id,
+            booking_id=booking.id,
+            order_id=booking.order_id,
+        )
     record_status(
         booking,
         from_status=booking.status,
