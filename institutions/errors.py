@@ -43,6 +43,9 @@ MESSAGES = {
     "purchase_items_invalid": N_("请选择商品并填写整数数量"),
     "purchase_items_required": N_("请至少添加一种商品"),
     "purchase_not_found": N_("采购单不存在"),
+    "purchase_over_budget": N_(
+        "超出本单位 %(year)s 年的采购预算：预算还剩 %(left)s，本单 %(total)s。请退回让采购员减少数量，或先调整年度预算"
+    ),
     "purchase_price_changed": N_("价格或运费已变化，请确认新的总价后再审批"),
     "purchase_return_reason_required": N_("请填写退回原因（最多 400 字）"),
     "purchaser_only": N_("只有本单位的采购员可以建采购单"),

@@ -409,12 +409,14 @@ def purchase_detail(purchase_id: int):
         except DomainError as exc:
             quote_error = exc.message
     awaiting = {po.order.code for po in purchase.orders if transfers.awaiting_transfer(po.order)}
+    total_fen = sum(g.total_fen for g in groups)
     return render_template(
         "institutions/purchase.html",
         purchase=purchase,
         groups=groups,
         quote_error=quote_error,
-        total_fen=sum(g.total_fen for g in groups),
+        total_fen=total_fen,
+        budget=statements.budget_check(purchase.organisation, total_fen=total_fen, now=now_utc()) if groups else None,
         can_submit=purchase.status == PurchaseStatus.DRAFT and purchase.created_by_id == current_user.id,
         can_edit=purchases.can_edit(purchase, current_user),
         can_decide=purchases.can_decide(purchase, current_user),

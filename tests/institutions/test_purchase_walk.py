@@ -1,0 +1,123 @@
+"""What an organisation's buyer and approver met walking a purchase on a phone: a product withdrawn
+between the draft and its submission is said when the buyer submits (the draft stays a draft, to be
+changed), never found by the approver in an approval that can only fail; a purchase the approver sends
+back (退回) with a note is its buyer's to change and submit again; the year's budget is shown on the
+purchase and an approval past it is refused, nothing placed."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from institutions.models import OrganisationBudget, Purchase
+from orders.models import Order
+from shop.db import commit
+from shop.extensions import db as _db
+from shop.timeutil import local_date, now_utc
+from tests.factories import NOW
+from tests.institutions.test_purchase_drafts import _form, _login
+from tests.institutions.test_purchases import _body, _setup
+
+
+def _alerts(page: str) -> list[str]:
+    return re.findall(r'class="alert[^"]*"[^>]*>(.*?)<', page, re.S)
+
+
+def _orders() -> int:
+    return _db.session.scalar(sa.select(sa.func.count(Order.id)))
+
+
+def test_a_product_withdrawn_after_the_draft_is_said_at_submission_and_the_draft_stays_a_draft(
+    app, client, db, api_token
+):
+    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    pages = _login(app, buyer)
+    r = pages.post(f"/organisations/{organisation.id}/purchases/new", data=_form(rice, eggs))
+    url = r.headers["Location"]
+    purchase_id = int(url.rsplit("/", 1)[1])
+    rice.is_published = False  # the station takes the rice off sale meanwhile
+    commit()
+
+    page = pages.get(url).get_data(as_text=True)
+    assert "“南昌大米”已下架" in page
+    assert 'id="submit-blocked"' in page and "提交审批</button>" not in page  # no button that can only fail
+    r = pages.post(f"/purchases/{purchase_id}/submit")
+    assert r.status_code == 303
+    assert "“南昌大米”已下架" in _alerts(pages.get(url).get_data(as_text=True))
+    _db.session.expire_all()
+    assert _db.session.get(Purchase, purchase_id).status == "draft"
+    r = client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=api_token(buyer))
+    assert r.status_code == 409 and r.json["error"]["code"] == "product_unavailable"
+
+    # the buyer drops the rice: the draft goes to the approver
+    r = pages.post(f"/purchases/{purchase_id}/edit", data=_form(rice, eggs, product_0="", quantity_0=""))
+    assert r.status_code == 303
+    assert pages.post(f"/purchases/{purchase_id}/submit").status_code == 303
+    _db.session.expire_all()
+    assert _db.session.get(Purchase, purchase_id).status == "submitted"
+    page = _login(app, approver).get(url).get_data(as_text=True)
+    assert "审批通过并下单" in page and 'id="approve-blocked"' not in page
+
+
+def test_a_purchase_sent_back_with_a_note_is_changed_by_its_buyer_and_submitted_again(app, db):
+    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    pages = _login(app, buyer)
+    url = pages.post(f"/organisations/{organisation.id}/purchases/new", data=_form(rice, eggs)).headers["Location"]
+    purchase_id = int(url.rsplit("/", 1)[1])
+    pages.post(f"/purchases/{purchase_id}/submit")
+    finance = _login(app, approver)
+    r = finance.post(f"/purchases/{purchase_id}/reject", data={"confirm": "1", "reason": "大米改为 2 袋"})
+    assert r.status_code == 303
+
+    page = pages.get(url).get_data(as_text=True)
+    assert "大米改为 2 袋" in page and "修改后重新提交" in page
+    assert pages.get(f"/purchases/{purchase_id}/edit").status_code == 200
+    r = pages.post(f"/purchases/{purchase_id}/edit", data=_form(rice, eggs, quantity_0="2"))
+    assert r.status_code == 303
+    _db.session.expire_all()
+    purchase = _db.session.get(Purchase, purchase_id)
+    assert purchase.status == "draft"
+    assert sorted((line.product_id, line.quantity) for line in purchase.lines) == sorted([(rice.id, 2), (eggs.id, 2)])
+    assert pages.post(f"/purchases/{purchase_id}/submit").status_code == 303
+    r = finance.post(f"/purchases/{purchase_id}/approve", data={"confirm": "1"})
+    _db.session.expire_all()
+    assert _db.session.get(Purchase, purchase_id).status == "approved" and _orders() == 1
+    # approved: never changed again
+    r = pages.get(f"/purchases/{purchase_id}/edit")
+    assert r.status_code == 303 and "采购单已提交审批，不能再修改或删除" in pages.get(url).get_data(as_text=True)
+
+
+def test_the_years_budget_is_shown_on_the_purchase_and_an_approval_past_it_is_refused(app, client, db, api_token):
+    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    b, a = api_token(buyer), api_token(approver)
+    created = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json
+    client.post(f"/api/v1/purchases/{created['id']}/submit", headers=b)
+    total = created["estimated_total_fen"]
+    year = local_date(now_utc()).year
+    budget = OrganisationBudget(
+        organisation_id=organisation.id,
+        year=year,
+        budget_fen=total - 1,
+        reserved_bps=3000,
+        updated_by_id=approver.id,
+        updated_at=NOW,
+    )
+    _db.session.add(budget)
+    commit()
+
+    page = _login(app, approver).get(f"/purchases/{created['id']}").get_data(as_text=True)
+    assert f"{year} 年采购预算" in page and 'id="over-budget"' in page
+    assert 'id="approve-blocked"' in page and "审批通过并下单" not in page
+    r = client.post(f"/api/v1/purchases/{created['id']}/approve", headers=a, json={"shown_total_fen": total})
+    assert r.status_code == 409 and r.json["error"]["code"] == "purchase_over_budget"
+    assert "预算还剩 ¥" in r.json["error"]["message"]
+    assert _orders() == 0 and _db.session.get(Purchase, created["id"]).status == "submitted"
+
+    budget.budget_fen = total  # exactly enough
+    commit()
+    page = _login(app, approver).get(f"/purchases/{created['id']}").get_data(as_text=True)
+    assert 'id="over-budget"' not in page and "审批通过并下单" in page
+    r = client.post(f"/api/v1/purchases/{created['id']}/approve", headers=a, json={"shown_total_fen": total})
+    assert r.status_code == 200, r.json
+    assert _orders() == 2
