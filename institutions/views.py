@@ -4,6 +4,8 @@ permission -> one service -> commit() -> redirect."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -32,7 +34,7 @@ from institutions.services import purchases, quotes, statements
 from orders.models import PaymentMethod
 from orders.providers import card_payments_enabled
 from orders.services import transfers
-from orders.services.placement import ADDRESS_FIELDS, AddressData
+from orders.services.placement import ADDRESS_FIELDS, ADDRESS_LIMITS, AddressData
 from shop.args import page_date_arg
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
@@ -199,17 +201,71 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 12
 
 
-def _items_from_form() -> list[tuple[int, int]]:
-    """The product rows of the purchase form (product_N, quantity_N); blank rows are skipped, a bad
-    number is refused by the service."""
+def _items_from_form(rows: list[tuple[str, str]] | None = None, where: str = "items") -> list[tuple[int, int]]:
+    """The product rows of the purchase form (product_N, quantity_N; or `rows`, an added address's);
+    blank rows are skipped, a bad number is refused by the service."""
     items = []
-    for n, (product, quantity) in enumerate(_posted_rows()):
+    for n, (product, quantity) in enumerate(_posted_rows() if rows is None else rows):
         if not product and not quantity:
             continue
         if not _digits(product) or not _digits(quantity):
-            raise ValidationError("purchase_items_invalid", fields={f"items.{n}": "invalid"})
+            raise ValidationError("purchase_items_invalid", fields={f"{where}.{n}": "invalid"})
         items.append((int(product), int(quantity)))
     return items
+
+
+@dataclass
+class AddedAddress:
+    """An address the purchase form adds after its first (添加收货地址): its fields as typed (a_K_<name>)
+    and its product rows (a_K_product_N, a_K_quantity_N), read field by field."""
+
+    fields: dict[str, str]
+    rows: list[tuple[str, str]]
+
+    @property
+    def blank(self) -> bool:
+        return not any(self.fields.values()) and not any(p or q for p, q in self.rows)
+
+
+ADDRESS_FORM_FIELDS = ("label", *ADDRESS_FIELDS)
+ADDRESS_FORM_LIMITS = {"label": 40, **ADDRESS_LIMITS}
+
+
+def _added_addresses(fields=None, *, more: bool = False) -> list[AddedAddress]:
+    """The addresses after the first as posted (or as `fields` holds them: kept through signing in);
+    `more`: one blank address added (its 添加收货地址 button). Blank ones are dropped, except the one added."""
+    fields = request.form if fields is None else fields
+    raw = fields.get("added_addresses", "")
+    count = min(int(raw), purchases.MAX_DESTINATIONS - 1) if _digits(raw) else 0
+    added = []
+    for k in range(1, count + 1):
+        address = AddedAddress(
+            {name: fields.get(f"a{k}_{name}", "")[: ADDRESS_FORM_LIMITS[name]] for name in ADDRESS_FORM_FIELDS},
+            _posted_rows(
+                {
+                    f"{key}_{n}": fields.get(f"a{k}_{key}_{n}", "")
+                    for key in ("product", "quantity")
+                    for n in range(MAX_ROWS)
+                }
+            ),
+        )
+        if not address.blank:
+            added.append(address)
+    if more and len(added) < purchases.MAX_DESTINATIONS - 1:
+        added.append(AddedAddress({name: "" for name in ADDRESS_FORM_FIELDS}, []))
+    return added
+
+
+def _added_destinations(added: list[AddedAddress]) -> list[purchases.DestinationData]:
+    """The added addresses as the service reads them (numbered from 1: the form's first is 0)."""
+    return [
+        purchases.DestinationData(
+            label=address.fields["label"],
+            address=AddressData(**{name: address.fields[name] for name in ADDRESS_FIELDS}),
+            items=_items_from_form(address.rows, f"destinations.{k}.items"),
+        )
+        for k, address in enumerate(added, start=1)
+    ]
 
 
 def _query() -> str:
@@ -226,7 +282,7 @@ def _posted_action() -> str:
     action = request.form.get("action", "")
     if action == "enter":
         return "find" if _query() and _query() != request.form.get("shown_q", "")[:100].strip() else "save"
-    return "find" if action == "find" else "save"
+    return action if action in ("find", "add_address") else "save"
 
 
 def _purchase_form(**data) -> PurchaseForm:
@@ -237,7 +293,12 @@ def _purchase_form(**data) -> PurchaseForm:
     return form
 
 
-def _purchase_data(form: PurchaseForm, items: list[tuple[int, int]]) -> purchases.PurchaseData:
+def _purchase_data(
+    form: PurchaseForm, items: list[tuple[int, int]], added: list[purchases.DestinationData]
+) -> purchases.PurchaseData:
+    """The form's purchase: its first address (the form's own fields) and product rows, then the
+    addresses added (添加收货地址). A pick-up reads the first rows; an added address then is refused by
+    the service (自提的采购单不填收货地址)."""
     ship = form.delivery.data == "ship"
     address = AddressData(**{name: form[name].data or "" for name in ADDRESS_FIELDS})
     return purchases.PurchaseData(
@@ -246,19 +307,35 @@ def _purchase_data(form: PurchaseForm, items: list[tuple[int, int]]) -> purchase
         payment_method=form.payment_method.data,
         note=form.note.data or "",
         pickup_station_id=None if ship else form.pickup_station_id.data,
-        destinations=[purchases.DestinationData(label=form.label.data or "", address=address, items=items)]
+        destinations=[purchases.DestinationData(label=form.label.data or "", address=address, items=items), *added]
         if ship
-        else [],
+        else added,
         items=[] if ship else items,
     )
 
 
-def _purchase_form_page(form: PurchaseForm, organisation, *, rows: list[tuple[str, str]], purchase=None, status=200):
-    """The purchase form (new or a draft's edit): its product rows (`rows`, as typed or prefilled, and
-    blank ones up to ROWS), offering the products the form's search finds (`q`) and those chosen."""
+def _padded(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Product rows as typed, then blank ones up to ROWS (at least one while there is room)."""
+    return rows + [("", "")] * max(ROWS - len(rows), 1 if len(rows) < MAX_ROWS else 0)
+
+
+def _purchase_form_page(
+    form: PurchaseForm,
+    organisation,
+    *,
+    rows: list[tuple[str, str]],
+    added: list[AddedAddress] | None = None,
+    purchase=None,
+    status=200,
+):
+    """The purchase form (new or a draft's edit): its first address's product rows (`rows`, as typed or
+    prefilled, and blank ones up to ROWS), the addresses added after it (`added`, each with its rows),
+    offering the products the form's search finds (`q`) and those chosen."""
     q = _query()
+    added = added or []
     kept = [line.product for line in purchase.lines if line.quote_request_id is None] if purchase else []
-    choices = purchases.product_choices(q=q, chosen=[int(p) for p, _q in rows if _digits(p)], kept=kept)
+    chosen = [int(p) for p, _q in rows + [row for a in added for row in a.rows] if _digits(p)]
+    choices = purchases.product_choices(q=q, chosen=chosen, kept=kept)
     return render_template(
         "institutions/purchase_new.html",
         form=form,
@@ -268,7 +345,9 @@ def _purchase_form_page(form: PurchaseForm, organisation, *, rows: list[tuple[st
         products=choices.products,
         found=choices.found,
         q=q,
-        rows=rows + [("", "")] * max(ROWS - len(rows), 1 if len(rows) < MAX_ROWS else 0),
+        rows=_padded(rows),
+        added=[AddedAddress(a.fields, _padded(a.rows)) for a in added],
+        max_addresses=purchases.MAX_DESTINATIONS,
     ), status
 
 
@@ -284,22 +363,23 @@ def new_purchase(organisation_id: int):
     form = _purchase_form()
     if request.method == "GET":
         if form.restored:  # typed while signed out, kept through signing in: its product rows too
-            return _purchase_form_page(form, organisation, rows=_posted_rows(restored()))
+            kept = restored()
+            return _purchase_form_page(form, organisation, rows=_posted_rows(kept), added=_added_addresses(kept))
         product = request.args.get("product", "")
         return _purchase_form_page(form, organisation, rows=[(product, "")] if _digits(product) else [])
     status = 200
-    if _posted_action() == "find":
-        pass  # only the products offered change: nothing is checked or saved
+    action = _posted_action()
+    added = _added_addresses(more=action == "add_address")
+    if action in ("find", "add_address"):
+        pass  # only the products offered, or the addresses shown, change: nothing is checked or saved
     elif form.validate_on_submit():
         try:
-            items = _items_from_form()
+            data = _purchase_data(form, _items_from_form(), _added_destinations(added))
             now = now_utc()
             purchase = create_once(  # the same page posted twice: the first POST saved the draft, listed there
                 form,
                 "institutions.purchase",
-                lambda: purchases.create_purchase(
-                    organisation, _purchase_data(form, items), user=current_user, now=now
-                ),
+                lambda: purchases.create_purchase(organisation, data, user=current_user, now=now),
                 now=now,
                 done=url_for(".detail", organisation_id=organisation.id),
             )
@@ -312,7 +392,7 @@ def new_purchase(organisation_id: int):
     else:
         flash_form_errors(form)
         status = 422
-    return _purchase_form_page(form, organisation, rows=_posted_rows(), status=status)
+    return _purchase_form_page(form, organisation, rows=_posted_rows(), added=added, status=status)
 
 
 @bp.route("/purchases/<int:purchase_id>/edit", methods=["GET", "POST"])
@@ -328,9 +408,6 @@ def edit_purchase(purchase_id: int):
             abort(403)
         flash(exc.message, "error")
         return redirect(back, 303)
-    if len(purchase.destinations) > 1:  # the page's form holds one address
-        flash(_("有多个收货地址的采购单请用接口修改"), "error")
-        return redirect(back, 303)
     if request.method == "GET":
         destination = purchase.destinations[0] if purchase.destinations else None
         form = _purchase_form(
@@ -342,19 +419,33 @@ def edit_purchase(purchase_id: int):
             label=destination.label if destination else "",
             **{name: getattr(destination, name) if destination else "" for name in ADDRESS_FIELDS},
         )
-        rows = [(str(line.product_id), str(line.quantity)) for line in purchase.lines if line.quote_request_id is None]
+
+        def rows_of(d) -> list[tuple[str, str]]:
+            return [
+                (str(line.product_id), str(line.quantity))
+                for line in purchase.lines
+                if line.quote_request_id is None and line.destination_id == (d.id if d else None)
+            ]
+
+        rows = rows_of(destination)
+        added = [
+            AddedAddress({name: getattr(d, name) for name in ADDRESS_FORM_FIELDS}, rows_of(d))
+            for d in purchase.destinations[1:]
+        ]
         if form.restored:  # changed while signed out, kept through signing in
-            rows = _posted_rows(restored())
-        return _purchase_form_page(form, purchase.organisation, rows=rows, purchase=purchase)
+            kept = restored()
+            rows, added = _posted_rows(kept), _added_addresses(kept)
+        return _purchase_form_page(form, purchase.organisation, rows=rows, added=added, purchase=purchase)
     form = _purchase_form()
     status = 200
-    if _posted_action() == "find":
-        pass  # only the products offered change: nothing is checked or saved
+    action = _posted_action()
+    added = _added_addresses(more=action == "add_address")
+    if action in ("find", "add_address"):
+        pass  # only the products offered, or the addresses shown, change: nothing is checked or saved
     elif form.validate_on_submit():
         try:
-            purchases.update_purchase(
-                purchase, _purchase_data(form, _items_from_form()), user=current_user, now=now_utc()
-            )
+            data = _purchase_data(form, _items_from_form(), _added_destinations(added))
+            purchases.update_purchase(purchase, data, user=current_user, now=now_utc())
             commit()
             flash(_("采购单已保存，核对后请提交审批"), "success")
             return redirect(back, 303)
@@ -367,7 +458,9 @@ def edit_purchase(purchase_id: int):
     else:
         flash_form_errors(form)
         status = 422
-    return _purchase_form_page(form, purchase.organisation, rows=_posted_rows(), purchase=purchase, status=status)
+    return _purchase_form_page(
+        form, purchase.organisation, rows=_posted_rows(), added=added, purchase=purchase, status=status
+    )
 
 
 @bp.post("/purchases/<int:purchase_id>/delete")

@@ -121,3 +121,80 @@ def test_the_years_budget_is_shown_on_the_purchase_and_an_approval_past_it_is_re
     r = client.post(f"/api/v1/purchases/{created['id']}/approve", headers=a, json={"shown_total_fen": total})
     assert r.status_code == 200, r.json
     assert _orders() == 2
+
+
+def _second_address(rice, eggs, k: int = 1, **extra) -> dict:
+    return {
+        "added_addresses": str(k),
+        f"a{k}_label": "西校区食堂",
+        f"a{k}_name": "王老师",
+        f"a{k}_phone": "13900001111",
+        f"a{k}_province": "江西省",
+        f"a{k}_city": "南昌市",
+        f"a{k}_district": "南昌县",
+        f"a{k}_line": "澄湖西路2号",
+        f"a{k}_product_0": str(eggs.id),
+        f"a{k}_quantity_0": "4",
+        **extra,
+    }
+
+
+def _destinations(purchase_id: int) -> list[tuple[str, str, list[tuple[int, int]]]]:
+    _db.session.expire_all()
+    purchase = _db.session.get(Purchase, purchase_id)
+    return [
+        (
+            d.label,
+            d.phone,
+            sorted((line.product_id, line.quantity) for line in purchase.lines if line.destination_id == d.id),
+        )
+        for d in purchase.destinations
+    ]
+
+
+def test_the_purchase_form_takes_several_addresses_each_with_its_products_and_edits_them(app, db):
+    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    pages = _login(app, buyer)
+    url = f"/organisations/{organisation.id}/purchases/new"
+    # 添加收货地址: the form comes back with a second address, what was typed kept, nothing saved
+    r = pages.post(url, data={**_form(rice, eggs), "action": "add_address"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and 'id="a1_label"' in page and 'id="a1_product_0"' in page
+    assert 'value="本部食堂"' in page and "收货地址 2" in page
+    assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
+    # a second address without a phone: refused, both addresses come back as typed
+    r = pages.post(url, data={**_form(rice, eggs), **_second_address(rice, eggs, a1_phone="")})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'value="西校区食堂"' in page and 'value="澄湖西路2号"' in page
+    assert re.search(rf'<option value="{eggs.id}" selected>', page)
+    assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
+
+    r = pages.post(url, data={**_form(rice, eggs), **_second_address(rice, eggs)})
+    assert r.status_code == 303, r.get_data(as_text=True)
+    purchase_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    assert _destinations(purchase_id) == [
+        ("本部食堂", "13800000000", sorted([(rice.id, 3), (eggs.id, 2)])),
+        ("西校区食堂", "13900001111", [(eggs.id, 4)]),
+    ]
+
+    # the draft's edit shows both addresses, each with its rows; a change to the second is saved
+    page = pages.get(f"/purchases/{purchase_id}/edit").get_data(as_text=True)
+    assert (
+        'value="西校区食堂"' in page
+        and 'name="a1_quantity_0" type="number" min="1" max="999" inputmode="numeric" value="4"' in page
+    )
+    r = pages.post(
+        f"/purchases/{purchase_id}/edit", data={**_form(rice, eggs), **_second_address(rice, eggs, a1_quantity_0="6")}
+    )
+    assert r.status_code == 303
+    assert _destinations(purchase_id)[1] == ("西校区食堂", "13900001111", [(eggs.id, 6)])
+    # an added address emptied is dropped
+    emptied = {key: "" for key in _second_address(rice, eggs) if key != "added_addresses"}
+    r = pages.post(f"/purchases/{purchase_id}/edit", data={**_form(rice, eggs), "added_addresses": "1", **emptied})
+    assert r.status_code == 303 and [d[0] for d in _destinations(purchase_id)] == ["本部食堂"]
+
+    # submitted and approved: one order per address
+    pages.post(f"/purchases/{purchase_id}/edit", data={**_form(rice, eggs), **_second_address(rice, eggs)})
+    pages.post(f"/purchases/{purchase_id}/submit")
+    _login(app, approver).post(f"/purchases/{purchase_id}/approve", data={"confirm": "1"})
+    assert _orders() == 2
