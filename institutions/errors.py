@@ -35,6 +35,8 @@ MESSAGES = {
     "organisation_not_verified": N_("单位通过扶贫办审核后才能采购"),
     "pickup_purchase_no_address": N_("自提的采购单不填收货地址"),
     "purchase_address_required": N_("请至少填写一个收货地址"),
+    "purchase_address_incomplete": N_("“%(label)s”的收货地址不完整：收货人、手机号、省、市、区县和详细地址都要填写"),
+    "purchase_address_mobile": N_("“%(label)s”的收货人手机号不正确：请填写 11 位手机号"),
     "purchase_already_submitted": N_("采购单已提交"),
     "purchase_creator_only": N_("只有建单的采购员可以提交"),
     "purchase_author_only": N_("只有建单的采购员可以修改或删除采购单"),

@@ -7,7 +7,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from institutions.labels import KIND_LABELS, ROLE_LABELS
+from institutions.labels import KIND_LABELS, PAYMENT_LABELS, ROLE_LABELS
 from institutions.services.organisations import LIMITS
 from shop.forms import DayField, OnceTokenField, ShopForm
 
@@ -47,12 +47,7 @@ class PurchaseForm(ShopForm):
     requested_date = DateField(_l("希望送达日期"), validators=[InputRequired()])
     payment_method = SelectField(
         _l("支付方式"),
-        choices=[
-            SelectChoice("bank_transfer", _l("对公转账")),
-            SelectChoice("card", _l("在线支付")),
-            SelectChoice("station_cash", _l("到站付款")),
-            SelectChoice("cod", _l("货到付款")),
-        ],
+        choices=[SelectChoice(k, v) for k, v in PAYMENT_LABELS.items()],
     )
     label = StringField(_l("收货地点名称（如东校区食堂）"), validators=[Optional(), Length(max=40)])
     name = StringField(_l("收货人"), validators=[Optional(), Length(max=40)])

@@ -24,3 +24,9 @@ PURCHASE_STATUS_LABELS = {
     "approved": _l("已审批下单"),
     "rejected": _l("已退回"),
 }
+PAYMENT_LABELS = {  # how a purchase's orders are paid (orders.models.PaymentMethod)
+    "bank_transfer": _l("对公转账"),
+    "card": _l("在线支付"),
+    "station_cash": _l("到站付款"),
+    "cod": _l("货到付款"),
+}

@@ -27,7 +27,13 @@ from institutions.forms import (
     QuoteRequestForm,
     RejectForm,
 )
-from institutions.labels import KIND_LABELS, ORGANISATION_STATUS_LABELS, PURCHASE_STATUS_LABELS, ROLE_LABELS
+from institutions.labels import (
+    KIND_LABELS,
+    ORGANISATION_STATUS_LABELS,
+    PAYMENT_LABELS,
+    PURCHASE_STATUS_LABELS,
+    ROLE_LABELS,
+)
 from institutions.models import MemberRole, OrganisationStatus, PurchaseStatus
 from institutions.services import organisations as orgs
 from institutions.services import purchases, quotes, statements
@@ -56,6 +62,7 @@ def _labels() -> dict:
         "org_role_labels": ROLE_LABELS,
         "org_status_labels": ORGANISATION_STATUS_LABELS,
         "purchase_status_labels": PURCHASE_STATUS_LABELS,
+        "purchase_payment_labels": PAYMENT_LABELS,
     }
 
 

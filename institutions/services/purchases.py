@@ -105,7 +105,9 @@ def _merge(items: list[tuple[int, int]], where: str) -> dict[int, int]:
     return wanted
 
 
-def _address(data: AddressData, where: str) -> AddressData:
+def _address(data: AddressData, where: str, label: str) -> AddressData:
+    """A destination's address, checked as the checkout's; a refusal names the destination (`label`), so
+    that on a purchase of several addresses the buyer knows which one to complete."""
     errors = {}
     values = {}
     for name in ADDRESS_FIELDS:
@@ -116,9 +118,9 @@ def _address(data: AddressData, where: str) -> AddressData:
             errors[f"{where}.address.{name}"] = "too_long"
         values[name] = value
     if errors:
-        raise ValidationError("address_incomplete", fields=errors)
+        raise ValidationError("purchase_address_incomplete", label=label, fields=errors)
     if not is_mobile(values["phone"]):
-        raise ValidationError("invalid_mobile", fields={f"{where}.address.phone": "invalid"})
+        raise ValidationError("purchase_address_mobile", label=label, fields={f"{where}.address.phone": "invalid"})
     values["phone"] = normalise_phone(values["phone"])
     return AddressData(**values)
 
@@ -170,7 +172,7 @@ def _checked(data: PurchaseData, *, now: datetime) -> tuple[str, Groups]:
             groups.append(
                 (
                     DestinationData(label=label),
-                    _address(dest.address, f"destinations.{i}"),
+                    _address(dest.address, f"destinations.{i}", label),
                     _merge(dest.items, f"destinations.{i}.items"),
                 )
             )
@@ -500,6 +502,7 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
     transition(locked, PurchaseStatus.APPROVED, actor=user, now=now)
     locked.decided_at = now
     locked.decided_by_id = user.id
+    locked.decision_reason = ""  # an earlier return's note is answered (its status event keeps it)
     record_audit(
         actor=user,
         action="purchase.approve",

@@ -83,6 +83,8 @@ def test_a_purchase_sent_back_with_a_note_is_changed_by_its_buyer_and_submitted_
     r = finance.post(f"/purchases/{purchase_id}/approve", data={"confirm": "1"})
     _db.session.expire_all()
     assert _db.session.get(Purchase, purchase_id).status == "approved" and _orders() == 1
+    page = pages.get(url).get_data(as_text=True)
+    assert "大米改为 2 袋" not in page and "退回原因" not in page  # answered: not shown as if sent back
     # approved: never changed again
     r = pages.get(f"/purchases/{purchase_id}/edit")
     assert r.status_code == 303 and "采购单已提交审批，不能再修改或删除" in pages.get(url).get_data(as_text=True)
@@ -166,6 +168,7 @@ def test_the_purchase_form_takes_several_addresses_each_with_its_products_and_ed
     r = pages.post(url, data={**_form(rice, eggs), **_second_address(rice, eggs, a1_phone="")})
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and 'value="西校区食堂"' in page and 'value="澄湖西路2号"' in page
+    assert "“西校区食堂”的收货地址不完整" in "".join(_alerts(page))  # which of the addresses
     assert re.search(rf'<option value="{eggs.id}" selected>', page)
     assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
 
@@ -176,6 +179,11 @@ def test_the_purchase_form_takes_several_addresses_each_with_its_products_and_ed
         ("本部食堂", "13800000000", sorted([(rice.id, 3), (eggs.id, 2)])),
         ("西校区食堂", "13900001111", [(eggs.id, 4)]),
     ]
+
+    # the purchase says how it is paid, and which village each product comes from
+    page = pages.get(f"/purchases/{purchase_id}").get_data(as_text=True)
+    assert re.search(r'class="purchase-payment">货到付款<', page)
+    assert f'<span class="meta">{eggs.village.name}</span>' in page
 
     # the draft's edit shows both addresses, each with its rows; a change to the second is saved
     page = pages.get(f"/purchases/{purchase_id}/edit").get_data(as_text=True)
