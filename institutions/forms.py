@@ -43,7 +43,13 @@ class PurchaseForm(ShopForm):
     delivery = SelectField(
         _l("配送方式"), choices=[SelectChoice("ship", _l("送货到单位")), SelectChoice("pickup", _l("到服务站自提"))]
     )
-    pickup_station_id = SelectField(_l("自提站点"), coerce=int, choices=[], validate_choice=False)
+    pickup_station_id = SelectField(
+        _l("自提站点"),
+        coerce=int,
+        choices=[],
+        validate_choice=False,
+        description=_l("配送方式选“到服务站自提”时才用；送货到单位时不用管"),
+    )
     requested_date = DateField(_l("希望送达日期"), validators=[InputRequired()])
     payment_method = SelectField(
         _l("支付方式"),

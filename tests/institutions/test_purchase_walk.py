@@ -163,6 +163,7 @@ def test_the_purchase_form_takes_several_addresses_each_with_its_products_and_ed
     page = r.get_data(as_text=True)
     assert r.status_code == 200 and 'id="a1_label"' in page and 'id="a1_product_0"' in page
     assert 'value="本部食堂"' in page and "收货地址 2" in page
+    assert 'aria-describedby="pickup_station_id-hint"' in page  # the pick-up station says when it counts
     assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
     # a second address without a phone: refused, both addresses come back as typed
     r = pages.post(url, data={**_form(rice, eggs), **_second_address(rice, eggs, a1_phone="")})
