@@ -532,12 +532,32 @@ def purchase_detail(purchase_id: int):
 def purchase_action(purchase_id: int, action: str):
     purchase = purchases.get_visible_purchase(purchase_id, current_user)
     if action in ("approve", "reject"):
-        page = ask_first(
-            _("确认审批通过采购单 %(id)s？将立即生成订单。", id=purchase.id)
-            if action == "approve"
-            else _("确认退回采购单 %(id)s？", id=purchase.id),
-            back=url_for(".purchase_detail", purchase_id=purchase_id),
+        # a decision that cannot be taken now (not this member's, decided already, over budget) is
+        # refused at once, as the decision itself would refuse it, before any confirmation is asked
+        refusal = purchases.decision_refusal(
+            purchase,
+            current_user,
+            approve=action == "approve",
+            now=now_utc(),
+            reason=request.form.get("reason", "")[:1000],
         )
+        if refusal is not None:
+            if refusal.status == 403:
+                abort(403)
+            flash(refusal.message, "error")
+            return redirect(url_for(".purchase_detail", purchase_id=purchase_id), 303)
+        if action == "approve":
+            groups = purchases.groups_of(purchase)
+            question = ngettext(
+                "确认审批通过采购单 %(id)s？将立即生成 %(num)s 张订单，合计 %(total)s。",
+                "确认审批通过采购单 %(id)s？将立即生成 %(num)s 张订单，合计 %(total)s。",
+                len(groups),
+                id=purchase.id,
+                total=format_yuan(sum(group.total_fen for group in groups)),
+            )
+        else:
+            question = _("确认退回采购单 %(id)s？采购员可以修改后再提交。", id=purchase.id)
+        page = ask_first(question, back=url_for(".purchase_detail", purchase_id=purchase_id))
         if page is not None:
             return page
     try:

@@ -49,7 +49,7 @@ from orders.services.placement import (
 )
 from shop.audit import record_audit
 from shop.auth.models import User
-from shop.errors import Conflict, Forbidden, NotFound, ValidationError
+from shop.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, transition
 from shop.phone import is_mobile, normalise_phone
@@ -431,6 +431,40 @@ def _check_approver(purchase: Purchase, user: User) -> None:
         raise Forbidden("same_person")
 
 
+def _return_reason(reason: str) -> str:
+    """A return's note, cleaned: required, at most 400 characters."""
+    reason = " ".join((reason or "").split())
+    if not reason or len(reason) > 400:
+        raise ValidationError("purchase_return_reason_required", fields={"reason": "required"})
+    return reason
+
+
+def decision_refusal(
+    purchase: Purchase, user: User, *, approve: bool, now: datetime, reason: str = ""
+) -> DomainError | None:
+    """Why `user` may not approve (`approve`) or send back the purchase as it stands, or None: not an
+    approver of its organisation or its own buyer (403), not waiting for approval (409 `not_submitted`:
+    decided already, a double tap), and for an approval the organisation unverified, a product that
+    cannot be placed now, or a total past what is left of the year's budget; for a return, its note
+    (`reason`) missing or too long. The pages ask it before
+    the confirmation step, so an approval that can only fail is refused at once; `approve_purchase`
+    and `reject_purchase` ask the same rules again under their locks."""
+    try:
+        _check_approver(purchase, user)
+        if purchase.status != PurchaseStatus.SUBMITTED:
+            raise Conflict("not_submitted", fields={"status": purchase.status})
+        if approve:
+            if purchase.organisation.status != OrganisationStatus.APPROVED:
+                raise Conflict("organisation_not_verified")
+            total = sum(group.total_fen for group in groups_of(purchase))
+            refuse_over_budget(budget_check(purchase.organisation, total_fen=total, now=now))
+        else:
+            _return_reason(reason)
+    except DomainError as exc:
+        return exc
+    return None
+
+
 def can_decide(purchase: Purchase, user) -> bool:
     if purchase.status != PurchaseStatus.SUBMITTED or user is None or not user.is_authenticated:
         return False
@@ -517,9 +551,7 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
 def reject_purchase(purchase: Purchase, *, reason: str, user: User, now: datetime) -> Purchase:
     """An approver of the organisation (not the buyer who built it) refuses it with a reason; audited."""
     _check_approver(purchase, user)
-    reason = " ".join((reason or "").split())
-    if not reason or len(reason) > 400:
-        raise ValidationError("purchase_return_reason_required", fields={"reason": "required"})
+    reason = _return_reason(reason)
     locked = _lock(purchase)
     if locked.status != PurchaseStatus.SUBMITTED:
         raise Conflict("not_submitted", fields={"status": locked.status})

@@ -207,3 +207,35 @@ def test_the_purchase_form_takes_several_addresses_each_with_its_products_and_ed
     pages.post(f"/purchases/{purchase_id}/submit")
     _login(app, approver).post(f"/purchases/{purchase_id}/approve", data={"confirm": "1"})
     assert _orders() == 2
+
+
+def test_a_decision_that_cannot_be_taken_is_refused_before_it_is_confirmed(app, client, db, api_token):
+    organisation, buyer, approver, viewer, rice, eggs = _setup()
+    b = api_token(buyer)
+    created = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json
+    purchase_id = created["id"]
+    url = f"/purchases/{purchase_id}"
+    client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b)
+    finance = _login(app, approver)
+
+    # a member without the approver role: refused at once, never asked to confirm
+    assert _login(app, viewer).post(f"{url}/approve").status_code == 403
+    # a return without its note: said at once
+    r = finance.post(f"{url}/reject", data={"reason": " "})
+    assert r.status_code == 303 and r.headers["Location"].endswith(url)
+    assert "请填写退回原因（最多 400 字）" in _alerts(finance.get(url).get_data(as_text=True))
+
+    # the question names what approving does: two orders, their total
+    r = finance.post(f"{url}/approve")
+    assert r.status_code == 303 and "/confirm/" in r.headers["Location"]
+    total = created["estimated_total_fen"]
+    question = finance.get(r.headers["Location"]).get_data(as_text=True)
+    assert f"将立即生成 2 张订单，合计 ¥{total // 100:,}.{total % 100:02d}" in question
+    assert finance.post(f"{url}/approve", data={"confirm": "1"}).status_code == 303
+    assert _orders() == 2
+
+    # approved: a second tap on 审批通过并下单 (the page not yet changed) is told so, not asked again
+    r = finance.post(f"{url}/approve")
+    assert r.status_code == 303 and r.headers["Location"].endswith(url)
+    assert "采购单已审批过或尚未提交" in _alerts(finance.get(url).get_data(as_text=True))
+    assert _orders() == 2
