@@ -195,7 +195,8 @@ def _posted_rows(fields=None) -> list[tuple[str, str]]:
     them (what was kept through signing in, `shop.kept_form.restored()`); trailing blank rows left out."""
     fields = request.form if fields is None else fields
     rows = [
-        (fields.get(f"product_{n}", "").strip()[:12], fields.get(f"quantity_{n}", "").strip()[:6])
+        # a quantity as typed, up to an id's length: 1000000 comes back as 1000000 with its refusal
+        (fields.get(f"product_{n}", "").strip()[:12], fields.get(f"quantity_{n}", "").strip()[:12])
         for n in range(MAX_ROWS)
     ]
     while rows and rows[-1] == ("", ""):

@@ -211,3 +211,13 @@ def test_an_organisation_buys_for_two_canteens_on_a_phone(open_page, live_server
     buyer.submit_and_wait(links.first.click)
     expect(main).to_contain_text(codes[0])
     buyer.step("first order")
+
+    # the organisation's page lists the purchase, and its statement counts the orders against the budget
+    buyer.goto(f"/organisations/{org['id']}")
+    listed = main.locator(".purchase-list a").first
+    _thumb_sized(listed)
+    buyer.submit_and_wait(main.get_by_role("link", name=buyer.t("对账单与预留份额")).click)
+    for link in main.locator(".statement-links a").all():
+        _thumb_sized(link)
+    expect(main.locator(".purchased")).not_to_have_text("¥0.00")
+    buyer.step("statement")

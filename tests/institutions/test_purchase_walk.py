@@ -165,6 +165,10 @@ def test_the_purchase_form_takes_several_addresses_each_with_its_products_and_ed
     assert 'value="本部食堂"' in page and "收货地址 2" in page
     assert 'aria-describedby="pickup_station_id-hint"' in page  # the pick-up station says when it counts
     assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
+    # a quantity far too large comes back as typed, with its refusal
+    r = pages.post(url, data=_form(rice, eggs, quantity_0="1000000"))
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'value="1000000"' in page and "数量必须在 1 到 999 之间" in "".join(_alerts(page))
     # a second address without a phone: refused, both addresses come back as typed
     r = pages.post(url, data={**_form(rice, eggs), **_second_address(rice, eggs, a1_phone="")})
     page = r.get_data(as_text=True)
