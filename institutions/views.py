@@ -557,8 +557,13 @@ def purchase_action(purchase_id: int, action: str):
                 total=format_yuan(sum(group.total_fen for group in groups)),
             )
         else:
-            question = _("确认退回采购单 %(id)s？采购员可以修改后再提交。", id=purchase.id)
-        page = ask_first(question, back=url_for(".purchase_detail", purchase_id=purchase_id))
+            question = _("确认退回采购单 %(id)s？", id=purchase.id)
+        page = ask_first(
+            question,
+            back=url_for(".purchase_detail", purchase_id=purchase_id),
+            # a return is not final: its buyer changes the purchase and submits it again
+            undo=None if action == "approve" else _("退回后，采购员可以修改采购单再提交审批。"),
+        )
         if page is not None:
             return page
     try:

@@ -229,6 +229,12 @@ def test_a_decision_that_cannot_be_taken_is_refused_before_it_is_confirmed(app, 
     assert r.status_code == 303 and r.headers["Location"].endswith(url)
     assert "请填写退回原因（最多 400 字）" in _alerts(finance.get(url).get_data(as_text=True))
 
+    # a return is not final: its question says so, not that it cannot be undone
+    r = finance.post(f"{url}/reject", data={"reason": "改为下周送"})
+    assert r.status_code == 303 and "/confirm/" in r.headers["Location"]
+    question = finance.get(r.headers["Location"]).get_data(as_text=True)
+    assert "退回后，采购员可以修改采购单再提交审批" in question and "此操作不能撤销" not in question
+
     # the question names what approving does: two orders, their total
     r = finance.post(f"{url}/approve")
     assert r.status_code == 303 and "/confirm/" in r.headers["Location"]
