@@ -1,6 +1,7 @@
 """Bulk purchases of an organisation: a buyer builds a draft (products and quantities per delivery
 address, or all picked up at one station, for a requested date) and submits it; an approver of the
-same organisation — never the one who built it — approves or rejects it (audited). On approval the
+same organisation — never the one who built it — approves it, within the year's budget, or sends it
+back with a note (rejected; audited), after which its buyer may change it and submit it again. On approval the
 purchase is placed, in the same transaction, through `orders.services.placement.place_order`, the
 retail checkout's own service: one order per delivery address (or one pick-up order), so prices,
 stock allocation (never oversold), shipments, payments and household crediting follow the retail
@@ -8,8 +9,10 @@ rules with no second path; a line accepted from a station's quote (`institutions
 is placed at its quoted unit price (`agreed_prices`). If placement refuses (out of stock, a product withdrawn, a pay-later
 limit), nothing is placed and the purchase stays submitted.
 
-Lock order on approval: the purchase row, then every stock record of its products in ascending id
-(`stock.services.lock_records_of_products`), then what placement takes. Services only flush.
+Lock order on approval: the purchase row, the organisation's row (its budget: `statements.set_budget`
+takes it too, and two approvals of one organisation are serialised on it), then every stock record of its
+products in ascending id (`stock.services.lock_records_of_products`), then what placement takes. Services
+only flush.
 """
 
 from __future__ import annotations
