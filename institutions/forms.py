@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -67,7 +68,7 @@ class PurchaseForm(ShopForm):
 
 
 class RejectForm(ShopForm):
-    reason = TextAreaField(_l("退回原因"), validators=[InputRequired(), Length(max=400)])
+    reason = TextAreaField(lazy_pgettext("purchase", "退回原因"), validators=[InputRequired(), Length(max=400)])
 
 
 # --- quote requests (询价) ------------------------------------------------------------------------

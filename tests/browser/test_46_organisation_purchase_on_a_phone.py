@@ -159,11 +159,11 @@ def test_an_organisation_buys_for_two_canteens_on_a_phone(open_page, live_server
     approver.goto(purchase_path)
     approver.step("purchase to decide")
     ap.locator("#reason").fill("东校区的腌菜改为 2 袋")
-    send_back = ap.locator("main").get_by_role("button", name=approver.t("退回"), exact=True)
+    send_back = ap.locator("main").get_by_role("button", name=approver.t("退回", context="purchase"), exact=True)
     _thumb_sized(send_back)
     approver.submit_and_wait(send_back.click)
     assert confirm_if_asked(approver)
-    expect(ap.locator(".purchase-status")).to_have_text(approver.t("已退回"))
+    expect(ap.locator(".purchase-status")).to_have_text(approver.t("已退回", context="purchase"))
 
     # the buyer reads the note, changes the purchase and submits it again
     buyer.goto(purchase_path)

@@ -249,3 +249,18 @@ def test_a_decision_that_cannot_be_taken_is_refused_before_it_is_confirmed(app, 
     assert r.status_code == 303 and r.headers["Location"].endswith(url)
     assert "采购单已审批过或尚未提交" in _alerts(finance.get(url).get_data(as_text=True))
     assert _orders() == 2
+
+
+def test_in_english_an_approver_sends_a_purchase_back_rather_than_returns_it(app, client, db, api_token):
+    """退回 of a purchase is sending it back to its buyer, not returning goods: the English page says so."""
+    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    b = api_token(buyer)
+    purchase_id = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json["id"]
+    client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b)
+    finance = _login(app, approver)
+    finance.get("/?lang=en")
+    page = finance.get(f"/purchases/{purchase_id}").get_data(as_text=True)
+    assert ">Send back</button>" in page and "Why it is sent back" in page and ">Return<" not in page
+    finance.post(f"/purchases/{purchase_id}/reject", data={"confirm": "1", "reason": "wrong canteen"})
+    page = finance.get(f"/purchases/{purchase_id}").get_data(as_text=True)
+    assert "Purchase sent back" in page and 'class="purchase-status">Sent back<' in page
