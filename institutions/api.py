@@ -423,7 +423,8 @@ def create_purchase(body: PurchaseIn):
     tags=("purchases",),
     errors=(403, 404, 409),
     summary="The buyer who built a draft replaces its content (same rules as a new draft; lines accepted from a "
-    "quote stay at their address); a submitted, approved or rejected purchase is refused (409 purchase_not_draft)",
+    "quote stay at their address); a purchase sent back (rejected) becomes a draft again; a submitted or approved "
+    "purchase is refused (409 purchase_not_draft)",
 )
 def update_purchase(purchase_id: int, body: PurchaseDraftIn):
     user = api_user()
@@ -440,8 +441,8 @@ def update_purchase(purchase_id: int, body: PurchaseDraftIn):
     auth=True,
     tags=("purchases",),
     errors=(403, 404, 409),
-    summary="The buyer who built a draft deletes it (audited; a quote accepted into it can be accepted again); "
-    "a submitted, approved or rejected purchase is refused (409 purchase_not_draft)",
+    summary="The buyer who built a draft (or a purchase sent back) deletes it (audited; a quote accepted into it "
+    "can be accepted again); a submitted or approved purchase is refused (409 purchase_not_draft)",
 )
 def delete_purchase(purchase_id: int):
     user = api_user()
@@ -468,8 +469,9 @@ def get_purchase(purchase_id: int):
     response=PurchaseOut,
     auth=True,
     tags=("purchases",),
-    errors=(403, 409),
-    summary="The buyer who built the draft submits it for approval",
+    errors=(403, 409, 422),
+    summary="The buyer who built the draft submits it for approval; a product that cannot be ordered now "
+    "(withdrawn, papers lapsed) is refused as placement would refuse it (409), the purchase still a draft",
 )
 def submit_purchase(purchase_id: int):
     user = api_user()
@@ -485,7 +487,8 @@ def submit_purchase(purchase_id: int):
     auth=True,
     tags=("purchases",),
     errors=(403, 409),
-    summary="An approver of the organisation, not its buyer, approves: it is placed as orders (audited)",
+    summary="An approver of the organisation, not its buyer, approves: it is placed as orders (audited); a total "
+    "past what is left of the year's budget is refused (409 purchase_over_budget), nothing placed",
 )
 def approve_purchase(purchase_id: int, body: ApproveIn):
     user = api_user()

@@ -35,6 +35,8 @@ MESSAGES = {
     "organisation_not_verified": N_("单位通过扶贫办审核后才能采购"),
     "pickup_purchase_no_address": N_("自提的采购单不填收货地址"),
     "purchase_address_required": N_("请至少填写一个收货地址"),
+    "purchase_address_incomplete": N_("“%(label)s”的收货地址不完整：收货人、手机号、省、市、区县和详细地址都要填写"),
+    "purchase_address_mobile": N_("“%(label)s”的收货人手机号不正确：请填写 11 位手机号"),
     "purchase_already_submitted": N_("采购单已提交"),
     "purchase_creator_only": N_("只有建单的采购员可以提交"),
     "purchase_author_only": N_("只有建单的采购员可以修改或删除采购单"),
@@ -43,6 +45,9 @@ MESSAGES = {
     "purchase_items_invalid": N_("请选择商品并填写整数数量"),
     "purchase_items_required": N_("请至少添加一种商品"),
     "purchase_not_found": N_("采购单不存在"),
+    "purchase_over_budget": N_(
+        "超出本单位 %(year)s 年的采购预算：预算还剩 %(left)s，本单 %(total)s。请退回让采购员减少数量，或先调整年度预算"
+    ),
     "purchase_price_changed": N_("价格或运费已变化，请确认新的总价后再审批"),
     "purchase_return_reason_required": N_("请填写退回原因（最多 400 字）"),
     "purchaser_only": N_("只有本单位的采购员可以建采购单"),

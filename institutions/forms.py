@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from institutions.labels import KIND_LABELS, ROLE_LABELS
+from institutions.labels import KIND_LABELS, PAYMENT_LABELS, ROLE_LABELS
 from institutions.services.organisations import LIMITS
 from shop.forms import DayField, OnceTokenField, ShopForm
 
@@ -43,16 +44,17 @@ class PurchaseForm(ShopForm):
     delivery = SelectField(
         _l("配送方式"), choices=[SelectChoice("ship", _l("送货到单位")), SelectChoice("pickup", _l("到服务站自提"))]
     )
-    pickup_station_id = SelectField(_l("自提站点"), coerce=int, choices=[], validate_choice=False)
+    pickup_station_id = SelectField(
+        _l("自提站点"),
+        coerce=int,
+        choices=[],
+        validate_choice=False,
+        description=_l("配送方式选“到服务站自提”时才用；送货到单位时不用管"),
+    )
     requested_date = DateField(_l("希望送达日期"), validators=[InputRequired()])
     payment_method = SelectField(
         _l("支付方式"),
-        choices=[
-            SelectChoice("bank_transfer", _l("对公转账")),
-            SelectChoice("card", _l("在线支付")),
-            SelectChoice("station_cash", _l("到站付款")),
-            SelectChoice("cod", _l("货到付款")),
-        ],
+        choices=[SelectChoice(k, v) for k, v in PAYMENT_LABELS.items()],
     )
     label = StringField(_l("收货地点名称（如东校区食堂）"), validators=[Optional(), Length(max=40)])
     name = StringField(_l("收货人"), validators=[Optional(), Length(max=40)])
@@ -66,7 +68,7 @@ class PurchaseForm(ShopForm):
 
 
 class RejectForm(ShopForm):
-    reason = TextAreaField(_l("退回原因"), validators=[InputRequired(), Length(max=400)])
+    reason = TextAreaField(lazy_pgettext("purchase", "退回原因"), validators=[InputRequired(), Length(max=400)])
 
 
 # --- quote requests (询价) ------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """What pages and the API call the kinds, roles and statuses (translated; stored values stay English)."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 KIND_LABELS = {
     "budget_unit": _l("预算单位"),
@@ -22,5 +23,11 @@ PURCHASE_STATUS_LABELS = {
     "draft": _l("草稿"),
     "submitted": _l("待审批"),
     "approved": _l("已审批下单"),
-    "rejected": _l("已退回"),
+    "rejected": lazy_pgettext("purchase", "已退回"),  # sent back to its buyer
+}
+PAYMENT_LABELS = {  # how a purchase's orders are paid (orders.models.PaymentMethod)
+    "bank_transfer": _l("对公转账"),
+    "card": _l("在线支付"),
+    "station_cash": _l("到站付款"),
+    "cod": _l("货到付款"),
 }

@@ -89,7 +89,7 @@ class PurchaseStatus(StrEnum):
     DRAFT = "draft"  # the buyer is building it
     SUBMITTED = "submitted"  # waiting for an approver of the organisation
     APPROVED = "approved"  # approved by a second person and placed as orders (one transaction)
-    REJECTED = "rejected"  # the approver refused it, with a reason
+    REJECTED = "rejected"  # the approver sent it back, with a reason; a draft again once its buyer changes it
 
 
 class Purchase(db.Model):
@@ -105,6 +105,7 @@ class Purchase(db.Model):
     TRANSITIONS = {
         PurchaseStatus.DRAFT: {PurchaseStatus.SUBMITTED},
         PurchaseStatus.SUBMITTED: {PurchaseStatus.APPROVED, PurchaseStatus.REJECTED},
+        PurchaseStatus.REJECTED: {PurchaseStatus.DRAFT},  # sent back: its buyer changes it and submits again
     }
 
     id: Mapped[int] = pk()

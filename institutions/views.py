@@ -4,6 +4,8 @@ permission -> one service -> commit() -> redirect."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,14 +27,20 @@ from institutions.forms import (
     QuoteRequestForm,
     RejectForm,
 )
-from institutions.labels import KIND_LABELS, ORGANISATION_STATUS_LABELS, PURCHASE_STATUS_LABELS, ROLE_LABELS
+from institutions.labels import (
+    KIND_LABELS,
+    ORGANISATION_STATUS_LABELS,
+    PAYMENT_LABELS,
+    PURCHASE_STATUS_LABELS,
+    ROLE_LABELS,
+)
 from institutions.models import MemberRole, OrganisationStatus, PurchaseStatus
 from institutions.services import organisations as orgs
 from institutions.services import purchases, quotes, statements
 from orders.models import PaymentMethod
 from orders.providers import card_payments_enabled
 from orders.services import transfers
-from orders.services.placement import ADDRESS_FIELDS, AddressData
+from orders.services.placement import ADDRESS_FIELDS, ADDRESS_LIMITS, AddressData
 from shop.args import page_date_arg
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
@@ -54,6 +62,7 @@ def _labels() -> dict:
         "org_role_labels": ROLE_LABELS,
         "org_status_labels": ORGANISATION_STATUS_LABELS,
         "purchase_status_labels": PURCHASE_STATUS_LABELS,
+        "purchase_payment_labels": PAYMENT_LABELS,
     }
 
 
@@ -186,7 +195,8 @@ def _posted_rows(fields=None) -> list[tuple[str, str]]:
     them (what was kept through signing in, `shop.kept_form.restored()`); trailing blank rows left out."""
     fields = request.form if fields is None else fields
     rows = [
-        (fields.get(f"product_{n}", "").strip()[:12], fields.get(f"quantity_{n}", "").strip()[:6])
+        # a quantity as typed, up to an id's length: 1000000 comes back as 1000000 with its refusal
+        (fields.get(f"product_{n}", "").strip()[:12], fields.get(f"quantity_{n}", "").strip()[:12])
         for n in range(MAX_ROWS)
     ]
     while rows and rows[-1] == ("", ""):
@@ -199,17 +209,71 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 12
 
 
-def _items_from_form() -> list[tuple[int, int]]:
-    """The product rows of the purchase form (product_N, quantity_N); blank rows are skipped, a bad
-    number is refused by the service."""
+def _items_from_form(rows: list[tuple[str, str]] | None = None, where: str = "items") -> list[tuple[int, int]]:
+    """The product rows of the purchase form (product_N, quantity_N; or `rows`, an added address's);
+    blank rows are skipped, a bad number is refused by the service."""
     items = []
-    for n, (product, quantity) in enumerate(_posted_rows()):
+    for n, (product, quantity) in enumerate(_posted_rows() if rows is None else rows):
         if not product and not quantity:
             continue
         if not _digits(product) or not _digits(quantity):
-            raise ValidationError("purchase_items_invalid", fields={f"items.{n}": "invalid"})
+            raise ValidationError("purchase_items_invalid", fields={f"{where}.{n}": "invalid"})
         items.append((int(product), int(quantity)))
     return items
+
+
+@dataclass
+class AddedAddress:
+    """An address the purchase form adds after its first (添加收货地址): its fields as typed (a_K_<name>)
+    and its product rows (a_K_product_N, a_K_quantity_N), read field by field."""
+
+    fields: dict[str, str]
+    rows: list[tuple[str, str]]
+
+    @property
+    def blank(self) -> bool:
+        return not any(self.fields.values()) and not any(p or q for p, q in self.rows)
+
+
+ADDRESS_FORM_FIELDS = ("label", *ADDRESS_FIELDS)
+ADDRESS_FORM_LIMITS = {"label": 40, **ADDRESS_LIMITS}
+
+
+def _added_addresses(fields=None, *, more: bool = False) -> list[AddedAddress]:
+    """The addresses after the first as posted (or as `fields` holds them: kept through signing in);
+    `more`: one blank address added (its 添加收货地址 button). Blank ones are dropped, except the one added."""
+    fields = request.form if fields is None else fields
+    raw = fields.get("added_addresses", "")
+    count = min(int(raw), purchases.MAX_DESTINATIONS - 1) if _digits(raw) else 0
+    added = []
+    for k in range(1, count + 1):
+        address = AddedAddress(
+            {name: fields.get(f"a{k}_{name}", "")[: ADDRESS_FORM_LIMITS[name]] for name in ADDRESS_FORM_FIELDS},
+            _posted_rows(
+                {
+                    f"{key}_{n}": fields.get(f"a{k}_{key}_{n}", "")
+                    for key in ("product", "quantity")
+                    for n in range(MAX_ROWS)
+                }
+            ),
+        )
+        if not address.blank:
+            added.append(address)
+    if more and len(added) < purchases.MAX_DESTINATIONS - 1:
+        added.append(AddedAddress({name: "" for name in ADDRESS_FORM_FIELDS}, []))
+    return added
+
+
+def _added_destinations(added: list[AddedAddress]) -> list[purchases.DestinationData]:
+    """The added addresses as the service reads them (numbered from 1: the form's first is 0)."""
+    return [
+        purchases.DestinationData(
+            label=address.fields["label"],
+            address=AddressData(**{name: address.fields[name] for name in ADDRESS_FIELDS}),
+            items=_items_from_form(address.rows, f"destinations.{k}.items"),
+        )
+        for k, address in enumerate(added, start=1)
+    ]
 
 
 def _query() -> str:
@@ -226,7 +290,7 @@ def _posted_action() -> str:
     action = request.form.get("action", "")
     if action == "enter":
         return "find" if _query() and _query() != request.form.get("shown_q", "")[:100].strip() else "save"
-    return "find" if action == "find" else "save"
+    return action if action in ("find", "add_address") else "save"
 
 
 def _purchase_form(**data) -> PurchaseForm:
@@ -237,7 +301,12 @@ def _purchase_form(**data) -> PurchaseForm:
     return form
 
 
-def _purchase_data(form: PurchaseForm, items: list[tuple[int, int]]) -> purchases.PurchaseData:
+def _purchase_data(
+    form: PurchaseForm, items: list[tuple[int, int]], added: list[purchases.DestinationData]
+) -> purchases.PurchaseData:
+    """The form's purchase: its first address (the form's own fields) and product rows, then the
+    addresses added (添加收货地址). A pick-up reads the first rows; an added address then is refused by
+    the service (自提的采购单不填收货地址)."""
     ship = form.delivery.data == "ship"
     address = AddressData(**{name: form[name].data or "" for name in ADDRESS_FIELDS})
     return purchases.PurchaseData(
@@ -246,19 +315,35 @@ def _purchase_data(form: PurchaseForm, items: list[tuple[int, int]]) -> purchase
         payment_method=form.payment_method.data,
         note=form.note.data or "",
         pickup_station_id=None if ship else form.pickup_station_id.data,
-        destinations=[purchases.DestinationData(label=form.label.data or "", address=address, items=items)]
+        destinations=[purchases.DestinationData(label=form.label.data or "", address=address, items=items), *added]
         if ship
-        else [],
+        else added,
         items=[] if ship else items,
     )
 
 
-def _purchase_form_page(form: PurchaseForm, organisation, *, rows: list[tuple[str, str]], purchase=None, status=200):
-    """The purchase form (new or a draft's edit): its product rows (`rows`, as typed or prefilled, and
-    blank ones up to ROWS), offering the products the form's search finds (`q`) and those chosen."""
+def _padded(rows: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Product rows as typed, then blank ones up to ROWS (at least one while there is room)."""
+    return rows + [("", "")] * max(ROWS - len(rows), 1 if len(rows) < MAX_ROWS else 0)
+
+
+def _purchase_form_page(
+    form: PurchaseForm,
+    organisation,
+    *,
+    rows: list[tuple[str, str]],
+    added: list[AddedAddress] | None = None,
+    purchase=None,
+    status=200,
+):
+    """The purchase form (new or a draft's edit): its first address's product rows (`rows`, as typed or
+    prefilled, and blank ones up to ROWS), the addresses added after it (`added`, each with its rows),
+    offering the products the form's search finds (`q`) and those chosen."""
     q = _query()
+    added = added or []
     kept = [line.product for line in purchase.lines if line.quote_request_id is None] if purchase else []
-    choices = purchases.product_choices(q=q, chosen=[int(p) for p, _q in rows if _digits(p)], kept=kept)
+    chosen = [int(p) for p, _q in rows + [row for a in added for row in a.rows] if _digits(p)]
+    choices = purchases.product_choices(q=q, chosen=chosen, kept=kept)
     return render_template(
         "institutions/purchase_new.html",
         form=form,
@@ -268,7 +353,9 @@ def _purchase_form_page(form: PurchaseForm, organisation, *, rows: list[tuple[st
         products=choices.products,
         found=choices.found,
         q=q,
-        rows=rows + [("", "")] * max(ROWS - len(rows), 1 if len(rows) < MAX_ROWS else 0),
+        rows=_padded(rows),
+        added=[AddedAddress(a.fields, _padded(a.rows)) for a in added],
+        max_addresses=purchases.MAX_DESTINATIONS,
     ), status
 
 
@@ -284,22 +371,23 @@ def new_purchase(organisation_id: int):
     form = _purchase_form()
     if request.method == "GET":
         if form.restored:  # typed while signed out, kept through signing in: its product rows too
-            return _purchase_form_page(form, organisation, rows=_posted_rows(restored()))
+            kept = restored()
+            return _purchase_form_page(form, organisation, rows=_posted_rows(kept), added=_added_addresses(kept))
         product = request.args.get("product", "")
         return _purchase_form_page(form, organisation, rows=[(product, "")] if _digits(product) else [])
     status = 200
-    if _posted_action() == "find":
-        pass  # only the products offered change: nothing is checked or saved
+    action = _posted_action()
+    added = _added_addresses(more=action == "add_address")
+    if action in ("find", "add_address"):
+        pass  # only the products offered, or the addresses shown, change: nothing is checked or saved
     elif form.validate_on_submit():
         try:
-            items = _items_from_form()
+            data = _purchase_data(form, _items_from_form(), _added_destinations(added))
             now = now_utc()
             purchase = create_once(  # the same page posted twice: the first POST saved the draft, listed there
                 form,
                 "institutions.purchase",
-                lambda: purchases.create_purchase(
-                    organisation, _purchase_data(form, items), user=current_user, now=now
-                ),
+                lambda: purchases.create_purchase(organisation, data, user=current_user, now=now),
                 now=now,
                 done=url_for(".detail", organisation_id=organisation.id),
             )
@@ -312,7 +400,7 @@ def new_purchase(organisation_id: int):
     else:
         flash_form_errors(form)
         status = 422
-    return _purchase_form_page(form, organisation, rows=_posted_rows(), status=status)
+    return _purchase_form_page(form, organisation, rows=_posted_rows(), added=added, status=status)
 
 
 @bp.route("/purchases/<int:purchase_id>/edit", methods=["GET", "POST"])
@@ -328,9 +416,6 @@ def edit_purchase(purchase_id: int):
             abort(403)
         flash(exc.message, "error")
         return redirect(back, 303)
-    if len(purchase.destinations) > 1:  # the page's form holds one address
-        flash(_("有多个收货地址的采购单请用接口修改"), "error")
-        return redirect(back, 303)
     if request.method == "GET":
         destination = purchase.destinations[0] if purchase.destinations else None
         form = _purchase_form(
@@ -342,19 +427,33 @@ def edit_purchase(purchase_id: int):
             label=destination.label if destination else "",
             **{name: getattr(destination, name) if destination else "" for name in ADDRESS_FIELDS},
         )
-        rows = [(str(line.product_id), str(line.quantity)) for line in purchase.lines if line.quote_request_id is None]
+
+        def rows_of(d) -> list[tuple[str, str]]:
+            return [
+                (str(line.product_id), str(line.quantity))
+                for line in purchase.lines
+                if line.quote_request_id is None and line.destination_id == (d.id if d else None)
+            ]
+
+        rows = rows_of(destination)
+        added = [
+            AddedAddress({name: getattr(d, name) for name in ADDRESS_FORM_FIELDS}, rows_of(d))
+            for d in purchase.destinations[1:]
+        ]
         if form.restored:  # changed while signed out, kept through signing in
-            rows = _posted_rows(restored())
-        return _purchase_form_page(form, purchase.organisation, rows=rows, purchase=purchase)
+            kept = restored()
+            rows, added = _posted_rows(kept), _added_addresses(kept)
+        return _purchase_form_page(form, purchase.organisation, rows=rows, added=added, purchase=purchase)
     form = _purchase_form()
     status = 200
-    if _posted_action() == "find":
-        pass  # only the products offered change: nothing is checked or saved
+    action = _posted_action()
+    added = _added_addresses(more=action == "add_address")
+    if action in ("find", "add_address"):
+        pass  # only the products offered, or the addresses shown, change: nothing is checked or saved
     elif form.validate_on_submit():
         try:
-            purchases.update_purchase(
-                purchase, _purchase_data(form, _items_from_form()), user=current_user, now=now_utc()
-            )
+            data = _purchase_data(form, _items_from_form(), _added_destinations(added))
+            purchases.update_purchase(purchase, data, user=current_user, now=now_utc())
             commit()
             flash(_("采购单已保存，核对后请提交审批"), "success")
             return redirect(back, 303)
@@ -367,7 +466,9 @@ def edit_purchase(purchase_id: int):
     else:
         flash_form_errors(form)
         status = 422
-    return _purchase_form_page(form, purchase.organisation, rows=_posted_rows(), purchase=purchase, status=status)
+    return _purchase_form_page(
+        form, purchase.organisation, rows=_posted_rows(), added=added, purchase=purchase, status=status
+    )
 
 
 @bp.post("/purchases/<int:purchase_id>/delete")
@@ -409,12 +510,14 @@ def purchase_detail(purchase_id: int):
         except DomainError as exc:
             quote_error = exc.message
     awaiting = {po.order.code for po in purchase.orders if transfers.awaiting_transfer(po.order)}
+    total_fen = sum(g.total_fen for g in groups)
     return render_template(
         "institutions/purchase.html",
         purchase=purchase,
         groups=groups,
         quote_error=quote_error,
-        total_fen=sum(g.total_fen for g in groups),
+        total_fen=total_fen,
+        budget=statements.budget_check(purchase.organisation, total_fen=total_fen, now=now_utc()) if groups else None,
         can_submit=purchase.status == PurchaseStatus.DRAFT and purchase.created_by_id == current_user.id,
         can_edit=purchases.can_edit(purchase, current_user),
         can_decide=purchases.can_decide(purchase, current_user),
@@ -430,11 +533,36 @@ def purchase_detail(purchase_id: int):
 def purchase_action(purchase_id: int, action: str):
     purchase = purchases.get_visible_purchase(purchase_id, current_user)
     if action in ("approve", "reject"):
+        # a decision that cannot be taken now (not this member's, decided already, over budget) is
+        # refused at once, as the decision itself would refuse it, before any confirmation is asked
+        refusal = purchases.decision_refusal(
+            purchase,
+            current_user,
+            approve=action == "approve",
+            now=now_utc(),
+            reason=request.form.get("reason", "")[:1000],
+        )
+        if refusal is not None:
+            if refusal.status == 403:
+                abort(403)
+            flash(refusal.message, "error")
+            return redirect(url_for(".purchase_detail", purchase_id=purchase_id), 303)
+        if action == "approve":
+            groups = purchases.groups_of(purchase)
+            question = ngettext(
+                "确认审批通过采购单 %(id)s？将立即生成 %(num)s 张订单，合计 %(total)s。",
+                "确认审批通过采购单 %(id)s？将立即生成 %(num)s 张订单，合计 %(total)s。",
+                len(groups),
+                id=purchase.id,
+                total=format_yuan(sum(group.total_fen for group in groups)),
+            )
+        else:
+            question = _("确认退回采购单 %(id)s？", id=purchase.id)
         page = ask_first(
-            _("确认审批通过采购单 %(id)s？将立即生成订单。", id=purchase.id)
-            if action == "approve"
-            else _("确认退回采购单 %(id)s？", id=purchase.id),
+            question,
             back=url_for(".purchase_detail", purchase_id=purchase_id),
+            # a return is not final: its buyer changes the purchase and submits it again
+            undo=None if action == "approve" else _("退回后，采购员可以修改采购单再提交审批。"),
         )
         if page is not None:
             return page

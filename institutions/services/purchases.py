@@ -1,6 +1,7 @@
 """Bulk purchases of an organisation: a buyer builds a draft (products and quantities per delivery
 address, or all picked up at one station, for a requested date) and submits it; an approver of the
-same organisation — never the one who built it — approves or rejects it (audited). On approval the
+same organisation — never the one who built it — approves it, within the year's budget, or sends it
+back with a note (rejected; audited), after which its buyer may change it and submit it again. On approval the
 purchase is placed, in the same transaction, through `orders.services.placement.place_order`, the
 retail checkout's own service: one order per delivery address (or one pick-up order), so prices,
 stock allocation (never oversold), shipments, payments and household crediting follow the retail
@@ -8,14 +9,16 @@ rules with no second path; a line accepted from a station's quote (`institutions
 is placed at its quoted unit price (`agreed_prices`). If placement refuses (out of stock, a product withdrawn, a pay-later
 limit), nothing is placed and the purchase stays submitted.
 
-Lock order on approval: the purchase row, then every stock record of its products in ascending id
-(`stock.services.lock_records_of_products`), then what placement takes. Services only flush.
+Lock order on approval: the purchase row, the organisation's row (its budget: `statements.set_budget`
+takes it too, and two approvals of one organisation are serialised on it), then every stock record of its
+products in ascending id (`stock.services.lock_records_of_products`), then what placement takes. Services
+only flush.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -34,6 +37,7 @@ from institutions.models import (
 )
 from institutions.services.organisations import is_staff, membership
 from institutions.services.quotes import release_quote
+from institutions.services.statements import budget_check, refuse_over_budget
 from orders.models import Delivery, PaymentMethod
 from orders.providers import card_payments_enabled
 from orders.services.cart import MAX_CART_LINES, check_quantity
@@ -48,7 +52,7 @@ from orders.services.placement import (
 )
 from shop.audit import record_audit
 from shop.auth.models import User
-from shop.errors import Conflict, Forbidden, NotFound, ValidationError
+from shop.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, transition
 from shop.phone import is_mobile, normalise_phone
@@ -104,7 +108,9 @@ def _merge(items: list[tuple[int, int]], where: str) -> dict[int, int]:
     return wanted
 
 
-def _address(data: AddressData, where: str) -> AddressData:
+def _address(data: AddressData, where: str, label: str) -> AddressData:
+    """A destination's address, checked as the checkout's; a refusal names the destination (`label`), so
+    that on a purchase of several addresses the buyer knows which one to complete."""
     errors = {}
     values = {}
     for name in ADDRESS_FIELDS:
@@ -115,9 +121,9 @@ def _address(data: AddressData, where: str) -> AddressData:
             errors[f"{where}.address.{name}"] = "too_long"
         values[name] = value
     if errors:
-        raise ValidationError("address_incomplete", fields=errors)
+        raise ValidationError("purchase_address_incomplete", label=label, fields=errors)
     if not is_mobile(values["phone"]):
-        raise ValidationError("invalid_mobile", fields={f"{where}.address.phone": "invalid"})
+        raise ValidationError("purchase_address_mobile", label=label, fields={f"{where}.address.phone": "invalid"})
     values["phone"] = normalise_phone(values["phone"])
     return AddressData(**values)
 
@@ -169,7 +175,7 @@ def _checked(data: PurchaseData, *, now: datetime) -> tuple[str, Groups]:
             groups.append(
                 (
                     DestinationData(label=label),
-                    _address(dest.address, f"destinations.{i}"),
+                    _address(dest.address, f"destinations.{i}", label),
                     _merge(dest.items, f"destinations.{i}.items"),
                 )
             )
@@ -224,28 +230,30 @@ def create_purchase(organisation: Organisation, data: PurchaseData, *, user: Use
     return purchase
 
 
+#: what its author may still change or delete: a draft, or a purchase an approver sent back (退回)
+EDITABLE = (PurchaseStatus.DRAFT, PurchaseStatus.REJECTED)
+
+
 def can_edit(purchase: Purchase, user) -> bool:
-    """Whether `user` may change or delete the purchase now: its author, while it is a draft."""
+    """Whether `user` may change or delete the purchase now: its author, while it is a draft or was sent back."""
     return (
-        purchase.status == PurchaseStatus.DRAFT
-        and user is not None
-        and user.is_authenticated
-        and user.id == purchase.created_by_id
+        purchase.status in EDITABLE and user is not None and user.is_authenticated and user.id == purchase.created_by_id
     )
 
 
 def check_editable(purchase: Purchase, user: User) -> None:
     """Raise unless `user` may change or delete the purchase: 403 for anyone but its author (who sees
-    it: a member or the county office), 409 once it is submitted, approved or rejected."""
+    it: a member or the county office), 409 while it waits for approval and once it is approved. A
+    purchase sent back (rejected, with the approver's reason) is its author's to change again."""
     if user.id != purchase.created_by_id:
         raise Forbidden("purchase_author_only")
-    if purchase.status != PurchaseStatus.DRAFT:
+    if purchase.status not in EDITABLE:
         raise Conflict("purchase_not_draft", fields={"status": purchase.status})
 
 
 def _lock_own_draft(purchase: Purchase, user: User) -> Purchase:
-    """The purchase locked, for a change by its author while it is a draft (`check_editable`, again
-    under the lock: a submit may have come first)."""
+    """The purchase locked, for a change by its author while it is a draft or sent back
+    (`check_editable`, again under the lock: a submit may have come first)."""
     check_editable(purchase, user)
     locked = _lock(purchase)
     check_editable(locked, user)
@@ -257,8 +265,9 @@ def update_purchase(purchase: Purchase, data: PurchaseData, *, user: User, now: 
     accepted from a station's quote (`institutions.services.quotes`) are kept as they are, at their
     address: the i-th address of `data` updates the purchase's i-th, so a quoted line stays where it
     was accepted; an edit that would drop its address (fewer addresses, or a change between delivery
-    and pick-up) or name its product again at that address is refused (409). A submitted, approved or
-    rejected purchase is never changed (409 `purchase_not_draft`)."""
+    and pick-up) or name its product again at that address is refused (409). A purchase sent back
+    (rejected) becomes a draft again, to be submitted again; the approver's reason stays on it until
+    the next decision. A submitted or approved purchase is never changed (409 `purchase_not_draft`)."""
     locked = _lock_own_draft(purchase, user)
     _check_buyer(locked.organisation, user)  # still one of its buyers, the organisation still verified
     note, groups = _checked(data, now=now)
@@ -287,6 +296,8 @@ def update_purchase(purchase: Purchase, data: PurchaseData, *, user: User, now: 
     locked.payment_method = data.payment_method
     locked.note = note
     _write_lines(locked, groups, kept=kept)
+    if locked.status == PurchaseStatus.REJECTED:
+        transition(locked, PurchaseStatus.DRAFT, actor=user, now=now)
     db.session.flush()
     db.session.expire(locked, ["lines", "destinations"])
     return locked
@@ -295,7 +306,7 @@ def update_purchase(purchase: Purchase, data: PurchaseData, *, user: User, now: 
 def delete_purchase(purchase: Purchase, *, user: User, now: datetime) -> None:
     """Its author deletes a draft (audited `purchase.delete`). A quote accepted into it is answered
     again (`quotes.release_quote`): the buyer may accept it elsewhere until its `valid_until`. A
-    submitted, approved or rejected purchase is never deleted (409 `purchase_not_draft`)."""
+    purchase sent back may be deleted too; a submitted or approved one never (409 `purchase_not_draft`)."""
     locked = _lock_own_draft(purchase, user)
     released = []
     for line in list(locked.lines):
@@ -399,12 +410,16 @@ def _lock(purchase: Purchase) -> Purchase:
 
 
 def submit_purchase(purchase: Purchase, *, user: User, now: datetime) -> Purchase:
-    """The buyer who built the draft sends it to the organisation's approvers."""
+    """The buyer who built the draft sends it to the organisation's approvers, only while it could be
+    placed as it stands: a product withdrawn (or without valid papers) since the draft was saved is
+    refused here with the retail quote's own message (409 `product_unavailable`, ...), so the buyer
+    changes the draft rather than an approver finding an approval that can only fail."""
     if user.id != purchase.created_by_id:
         raise Forbidden("purchase_creator_only")
     locked = _lock(purchase)
     if locked.status != PurchaseStatus.DRAFT:
         raise Conflict("purchase_already_submitted", fields={"status": locked.status})
+    groups_of(locked)  # raises what placement would refuse now
     transition(locked, PurchaseStatus.SUBMITTED, actor=user, now=now)
     locked.submitted_at = now
     db.session.flush()
@@ -419,6 +434,40 @@ def _check_approver(purchase: Purchase, user: User) -> None:
         raise Forbidden("same_person")
 
 
+def _return_reason(reason: str) -> str:
+    """A return's note, cleaned: required, at most 400 characters."""
+    reason = " ".join((reason or "").split())
+    if not reason or len(reason) > 400:
+        raise ValidationError("purchase_return_reason_required", fields={"reason": "required"})
+    return reason
+
+
+def decision_refusal(
+    purchase: Purchase, user: User, *, approve: bool, now: datetime, reason: str = ""
+) -> DomainError | None:
+    """Why `user` may not approve (`approve`) or send back the purchase as it stands, or None: not an
+    approver of its organisation or its own buyer (403), not waiting for approval (409 `not_submitted`:
+    decided already, a double tap), and for an approval the organisation unverified, a product that
+    cannot be placed now, or a total past what is left of the year's budget; for a return, its note
+    (`reason`) missing or too long. The pages ask it before
+    the confirmation step, so an approval that can only fail is refused at once; `approve_purchase`
+    and `reject_purchase` ask the same rules again under their locks."""
+    try:
+        _check_approver(purchase, user)
+        if purchase.status != PurchaseStatus.SUBMITTED:
+            raise Conflict("not_submitted", fields={"status": purchase.status})
+        if approve:
+            if purchase.organisation.status != OrganisationStatus.APPROVED:
+                raise Conflict("organisation_not_verified")
+            total = sum(group.total_fen for group in groups_of(purchase))
+            refuse_over_budget(budget_check(purchase.organisation, total_fen=total, now=now))
+        else:
+            _return_reason(reason)
+    except DomainError as exc:
+        return exc
+    return None
+
+
 def can_decide(purchase: Purchase, user) -> bool:
     if purchase.status != PurchaseStatus.SUBMITTED or user is None or not user.is_authenticated:
         return False
@@ -430,13 +479,25 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
     """A second person, an approver of the organisation, approves: the purchase is placed as orders
     (one per destination, or one pick-up order) by the retail placement service, for its buyer, and
     audited with the orders' codes. `shown_total_fen`, when given, is what the approver saw: a
-    different total now (a price or shipping changed) refuses with PriceChanged."""
+    different total now (a price or shipping changed) refuses with PriceChanged. A total past what is
+    left of the organisation's budget for the year (`statements.refuse_over_budget`, when one is set)
+    is refused (409 `purchase_over_budget`) and nothing is placed.
+
+    Lock order: the purchase, the organisation, then the stock records and what placement takes."""
     _check_approver(purchase, user)
     locked = _lock(purchase)
     if locked.status != PurchaseStatus.SUBMITTED:
         raise Conflict("not_submitted", fields={"status": locked.status})
-    if locked.organisation.status != OrganisationStatus.APPROVED:
+    # the organisation's row (as set_budget): two approvals at once never spend one budget twice
+    organisation = db.session.scalars(
+        sa.select(Organisation)
+        .where(Organisation.id == locked.organisation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if organisation.status != OrganisationStatus.APPROVED:
         raise Conflict("organisation_not_verified")
+    budget = budget_check(organisation, total_fen=0, now=now)  # read before this purchase's orders exist
     buyer = db.session.get(User, locked.created_by_id)
     lock_records_of_products(line.product_id for line in locked.lines)
     placed = []
@@ -473,9 +534,12 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
         raise PriceChanged(
             "purchase_price_changed", fields={"total_fen": str(total), "shown_total_fen": str(shown_total_fen)}
         )
+    if budget is not None:
+        refuse_over_budget(replace(budget, this_fen=total))
     transition(locked, PurchaseStatus.APPROVED, actor=user, now=now)
     locked.decided_at = now
     locked.decided_by_id = user.id
+    locked.decision_reason = ""  # an earlier return's note is answered (its status event keeps it)
     record_audit(
         actor=user,
         action="purchase.approve",
@@ -490,9 +554,7 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
 def reject_purchase(purchase: Purchase, *, reason: str, user: User, now: datetime) -> Purchase:
     """An approver of the organisation (not the buyer who built it) refuses it with a reason; audited."""
     _check_approver(purchase, user)
-    reason = " ".join((reason or "").split())
-    if not reason or len(reason) > 400:
-        raise ValidationError("purchase_return_reason_required", fields={"reason": "required"})
+    reason = _return_reason(reason)
     locked = _lock(purchase)
     if locked.status != PurchaseStatus.SUBMITTED:
         raise Conflict("not_submitted", fields={"status": locked.status})

@@ -31,10 +31,10 @@ from orders.models import Order, OrderLine, OrderStatus
 from orders.services.amounts import order_due_fen
 from shop.audit import record_audit
 from shop.auth.models import Role
-from shop.errors import Forbidden, ValidationError
+from shop.errors import Conflict, Forbidden, ValidationError
 from shop.exports import append_row
 from shop.extensions import db
-from shop.money import apply_bps, fen_to_decimal
+from shop.money import apply_bps, fen_to_decimal, format_yuan
 from shop.personal_data import mask_name
 from shop.timeutil import TZ, local_date, local_midnight_utc
 
@@ -233,6 +233,64 @@ def statement(organisation: Organisation, year: int) -> Statement:
     """The year's budget, share and purchases month by month (all twelve months) and order by order."""
     check_year(year)
     return statement_for(organisation, date(year, 1, 1), date(year, 12, 31))
+
+
+@dataclass
+class BudgetCheck:
+    """A purchase against its organisation's budget of the year it is placed in (Beijing time)."""
+
+    year: int
+    budget_fen: int
+    share_fen: int
+    #: what the year's live purchase orders are due now (the statement's figure)
+    purchased_fen: int
+    #: the purchase's total (today's prices and shipping)
+    this_fen: int
+
+    @property
+    def remaining_fen(self) -> int:
+        """What is left of the budget once this purchase is placed (negative: over budget)."""
+        return self.budget_fen - self.purchased_fen - self.this_fen
+
+    @property
+    def over(self) -> bool:
+        return self.remaining_fen < 0
+
+
+def budget_check(organisation: Organisation, *, total_fen: int, now: datetime) -> BudgetCheck | None:
+    """The purchase of `total_fen` against the year's budget (None when the year has none set)."""
+    year = local_date(now).year
+    budget = db.session.scalar(
+        sa.select(OrganisationBudget).where(
+            OrganisationBudget.organisation_id == organisation.id, OrganisationBudget.year == year
+        )
+    )
+    if budget is None:
+        return None
+    start, end = _year_bounds(year)
+    purchased = sum(order_due_fen(order) for _org, _link, order in _purchase_orders(organisation.id, start, end))
+    return BudgetCheck(
+        year=year,
+        budget_fen=budget.budget_fen,
+        share_fen=apply_bps(budget.budget_fen, budget.reserved_bps),
+        purchased_fen=purchased,
+        this_fen=total_fen,
+    )
+
+
+def refuse_over_budget(check: BudgetCheck | None) -> None:
+    """Refuse (409 `purchase_over_budget`, naming what is left) a purchase that would take the year's
+    purchases past the organisation's budget for the year; no budget set (None): nothing to refuse. The
+    approval reads the check under the organisation's row lock (`set_budget` takes it too), so two
+    approvals at once cannot both spend the same remainder."""
+    if check is not None and check.over:
+        raise Conflict(
+            "purchase_over_budget",
+            year=check.year,
+            left=format_yuan(max(check.budget_fen - check.purchased_fen, 0)),
+            total=format_yuan(check.this_fen),
+            fields={"total_fen": str(check.this_fen)},
+        )
 
 
 def statement_xlsx(organisation: Organisation, st: Statement) -> bytes:

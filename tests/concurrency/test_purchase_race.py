@@ -233,3 +233,79 @@ def test_a_purchase_with_a_quoted_line_and_retail_buyers_never_oversell_and_keep
             )
         ).all()
         assert set(retail_prices) <= {6000}  # the quote is the organisation's, not the retail buyers'
+
+
+@requires_postgres
+def test_two_approvals_at_once_never_spend_one_budget_twice(app, committed_db):
+    """Two approvers approve two purchases of one organisation at the same moment, each within what is
+    left of the year's budget but not both: one is placed, the other refused (purchase_over_budget) and
+    left submitted — the organisation's row lock serialises them."""
+    db = committed_db
+    from institutions.models import OrganisationBudget
+    from institutions.services.purchases import groups_of
+    from shop.auth.models import User
+
+    product = make_product(name="南昌大米", price_fen=6000, stock=STOCK, station=make_station())
+    buyer, first, second = make_user(), make_user(), make_user()
+    organisation = make_organisation(members={"buyer": buyer, "approver": first, "approver:2": second})
+    now = now_utc()
+    purchases = []
+    for label in ("东校区食堂", "西校区食堂"):
+        purchase = create_purchase(
+            organisation,
+            PurchaseData(
+                delivery="ship",
+                requested_date=local_date(now) + timedelta(days=5),
+                payment_method="cod",
+                destinations=[DestinationData(label=label, address=ADDRESS, items=[(product.id, 3)])],
+            ),
+            user=buyer,
+            now=now,
+        )
+        submit_purchase(purchase, user=buyer, now=now)
+        purchases.append(purchase)
+    each = sum(group.total_fen for group in groups_of(purchases[0]))
+    db.session.add(
+        OrganisationBudget(
+            organisation_id=organisation.id,
+            year=local_date(now).year,
+            budget_fen=each * 3 // 2,  # one fits, not two
+            reserved_bps=3000,
+            updated_at=now,
+        )
+    )
+    ids = [(p.id, approver.id) for p, approver in zip(purchases, (first, second), strict=True)]
+    commit()
+
+    barrier = threading.Barrier(2)
+    won, lost, errors = [], [], []
+
+    def approve(purchase_id, approver_id):
+        with app.app_context():
+            try:
+                barrier.wait()
+                approve_purchase(
+                    db.session.get(Purchase, purchase_id), user=db.session.get(User, approver_id), now=now_utc()
+                )
+                commit()
+                won.append(purchase_id)
+            except Conflict as exc:
+                rollback()
+                lost.append(exc.code)
+            except Exception as exc:  # a deadlock is a failure
+                rollback()
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=approve, args=pair) for pair in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(won) == 1 and lost == ["purchase_over_budget"]
+    db.session.remove()
+    statuses = sorted(db.session.get(Purchase, purchase_id).status for purchase_id, _a in ids)
+    assert statuses == ["approved", "submitted"]
+    assert db.session.scalar(sa.select(sa.func.count(PurchaseOrder.id))) == 1

@@ -175,11 +175,14 @@ def test_an_organisations_purchase_draft_comes_back_with_its_product_rows(client
     auth.login(buyer)
     _session_ended_elsewhere(db, buyer)
     url = f"/organisations/{organisation.id}/purchases/new"
-    sent = client.post(url, data=_form(rice, eggs, label="南区食堂", quantity_1="7"), headers=SAME_ORIGIN)
+    added = {"added_addresses": "1", "a1_label": "北区食堂", "a1_product_0": str(eggs.id), "a1_quantity_0": "9"}
+    sent = client.post(url, data=_form(rice, eggs, label="南区食堂", quantity_1="7", **added), headers=SAME_ORIGIN)
     assert sent.status_code == 302 and "need=form" in sent.location
     client.post(sent.location, data={"email": buyer.email, "password": "password123"})
     page = client.get(url).get_data(as_text=True)
     assert 'value="南区食堂"' in page
+    # an address added after the first (添加收货地址) comes back too, with its rows
+    assert 'value="北区食堂"' in page and re.search(r'name="a1_quantity_0"[^>]*value="9"', page)
     assert f'<option value="{rice.id}" selected>' in page and f'<option value="{eggs.id}" selected>' in page
     assert re.search(r'name="quantity_0"[^>]*value="3"', page) and re.search(r'name="quantity_1"[^>]*value="7"', page)
     client.post(url, data=_form(rice, eggs))  # saved as a draft, signed in
