@@ -399,3 +399,32 @@ def test_a_quote_request_keeps_the_station_menu_for_its_operator(client, db, api
     auth.login(s["operator"])
     page = client.get(f"/quote-requests/{q['id']}").get_data(as_text=True)
     assert 'class="station-nav' in page and 'href="/station/quote-requests"' in page and 'href="/station/"' in page
+
+
+def test_the_station_s_answer_refused_before_its_confirmation_keeps_what_was_typed(app, client, db, api_token):
+    """A price of 0, a validity past 90 days, an answer to a request answered already: each is refused by
+    the first POST (422 / 409), the quote page again with the form as typed and the reason, never a
+    confirmation step the action then refuses, nor a redirect that empties the form. The page's way back
+    leads the operator to its station's list (the organisation's page, 404 to it, was a dead end)."""
+    s = _setup(client, api_token)
+    q = _ask(client, s)
+    station = app.test_client()
+    station.post("/login", data={"email": s["operator"].email, "password": "password123"})
+    url = f"/quote-requests/{q['id']}"
+    answer = {"quantity": "8", "unit_price": "0", "lead_days": "30", "valid_until": _day(5), "note": "新米上市"}
+    r = station.post(url + "/answer", data=answer)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'name="confirm"' not in page, page
+    assert "单价须在 0.01 元到 1000 万元之间" in page
+    assert 'value="新米上市"' in page and 'value="30"' in page and f'value="{_day(5)}"' in page
+    r = station.post(url + "/answer", data={**answer, "unit_price": "52", "valid_until": _day(120)})
+    assert r.status_code == 422 and "报价有效期须为今天起 90 天内" in r.get_data(as_text=True)
+    assert 'value="52"' in r.get_data(as_text=True)
+    assert _db.session.scalar(sa.select(QuoteRequest.status)) == "open"
+    assert 'href="/station/quote-requests"' in station.get(url).get_data(as_text=True)
+    # answered (through the confirmation), then the same answer again, e.g. from another tab: refused at once
+    assert station.post(url + "/answer", data={**answer, "unit_price": "52", "confirm": "1"}).status_code == 303
+    r = station.post(url + "/answer", data={**answer, "unit_price": "53"})
+    assert r.status_code == 409 and "该询价已答复" in r.get_data(as_text=True)
+    assert 'name="confirm"' not in r.get_data(as_text=True)
+    assert _db.session.scalar(sa.select(QuoteRequest.unit_price_fen)) == 5200
