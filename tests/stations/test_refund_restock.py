@@ -388,3 +388,36 @@ def test_the_buyer_is_mailed_when_the_station_rejects_the_refund(app, db, world,
     [(title, body)] = [m for m in mails_to(caplog, world.buyer.email) if order.code in m[0]]
     assert title == subject.format(code=order.code)
     assert said in body and order.lines[0].title in body and "照片看不出破损" in body
+
+
+def test_a_rejection_says_why_and_a_long_note_is_refused_not_cut(db, world, now, client, auth, api_token):
+    """拒绝 without a reason is refused by its first POST (the buyer would read a rejection with nothing to
+    answer), before any confirmation step; a note past 200 characters (an approval's or a rejection's) is
+    refused with the request's form as typed, where it was cut to 200 behind the operator's back. The API
+    keeps the same rule."""
+    order, req = _asked(world, now)
+    headers = api_token(world.a.operator)
+    auth.login(world.a.operator)
+    url = f"/refund-requests/{req.id}/reject"
+    for data in ({}, {"note": "   "}, {"note": "   ", "confirm": "1"}):
+        res = client.post(url, data=data)
+        body = res.get_data(as_text=True)
+        assert res.status_code == 422 and "请填写拒绝理由" in body and 'name="confirm"' not in body, data
+    long_note = "核" * 500
+    res = _approve(client, req, goods="restocked", quantity="2", note=long_note)
+    body = res.get_data(as_text=True)
+    assert res.status_code == 422 and "处理说明最多 200 个字" in body and f'value="{long_note}"' in body
+    res = client.post(url, data={"note": long_note, "confirm": "1"})
+    assert res.status_code == 422 and "处理说明最多 200 个字" in res.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(RefundRequest, req.id).status == "requested"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 0
+    api = client.post(
+        f"/api/v1/stations/refund-requests/{req.id}/decision",
+        headers=headers,
+        json={"decision": "reject"},
+    )
+    assert api.status_code == 422 and api.json["error"]["code"] == "refund_rejection_reason_required"
+    assert client.post(url, data={"note": "照片看不出破损", "confirm": "1"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(RefundRequest, req.id).decision_note == "照片看不出破损"
