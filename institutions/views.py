@@ -578,6 +578,10 @@ def _quote_labels() -> dict:
     return {"quote_status_labels": QUOTE_STATUS_LABELS}
 
 
+# the station's desk (templates/stations/index.html) says how many quote requests wait for its answer
+bp.add_app_template_global(quotes.open_count, "open_quote_count")
+
+
 @bp.route("/organisations/<int:organisation_id>/quote-requests", methods=["GET", "POST"])
 @login_required
 def organisation_quotes(organisation_id: int):

@@ -151,6 +151,18 @@ def quotes_for(user) -> list[QuoteRequest]:
     return list(db.session.scalars(query))
 
 
+def open_count(station_id: int) -> int:
+    """How many quote requests addressed to `station_id` wait for its answer (the station's desk says so)."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count(QuoteRequest.id)).where(
+                QuoteRequest.station_id == station_id, QuoteRequest.status == QuoteStatus.OPEN
+            )
+        )
+        or 0
+    )
+
+
 def _lock(request: QuoteRequest) -> QuoteRequest:
     return db.session.scalars(
         sa.select(QuoteRequest)

@@ -180,6 +180,19 @@ def pending_requests_for(user) -> list[RefundRequest]:
     return _listed(query.order_by(RefundRequest.id))
 
 
+def waiting_count(station_id: int) -> int:
+    """How many refund requests of `station_id` wait for its decision (the station's desk says so and
+    links to them: a buyer waits on each)."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count(RefundRequest.id)).where(
+                RefundRequest.station_id == station_id, RefundRequest.status == RefundRequestStatus.REQUESTED
+            )
+        )
+        or 0
+    )
+
+
 def request_for_decision(req_id: int, user) -> RefundRequest:
     """The refund request `user` may decide; none, or another station's, is the same 404 (as every
     object of another station: its sequential id says nothing)."""

@@ -428,3 +428,19 @@ def test_the_station_s_answer_refused_before_its_confirmation_keeps_what_was_typ
     assert r.status_code == 409 and "该询价已答复" in r.get_data(as_text=True)
     assert 'name="confirm"' not in r.get_data(as_text=True)
     assert _db.session.scalar(sa.select(QuoteRequest.unit_price_fen)) == 5200
+
+
+def test_the_station_desk_says_a_quote_request_waits_and_leads_to_it(app, client, db, api_token):
+    """The station's desk names the quote requests waiting for its answer and links to 单位询价 (it said
+    nothing of them); answered ones are no longer counted, and another station's desk shows none."""
+    s = _setup(client, api_token)
+    q = _ask(client, s)
+    station, other = app.test_client(), app.test_client()
+    station.post("/login", data={"email": s["operator"].email, "password": "password123"})
+    other.post("/login", data={"email": s["other_operator"].email, "password": "password123"})
+    page = station.get("/station/").get_data(as_text=True)
+    assert "单位询价待报价" in page and 'href="/station/quote-requests"' in page
+    assert page.split("单位询价待报价")[0].rsplit('class="n">', 1)[1].startswith("1<")
+    assert "单位询价待报价" not in other.get("/station/").get_data(as_text=True)
+    assert _answer(client, api_token(s["operator"]), q["id"]).status_code == 200
+    assert "单位询价待报价" not in station.get("/station/").get_data(as_text=True)

@@ -421,3 +421,20 @@ def test_a_rejection_says_why_and_a_long_note_is_refused_not_cut(db, world, now,
     assert client.post(url, data={"note": "照片看不出破损", "confirm": "1"}).status_code == 303
     db.session.expire_all()
     assert db.session.get(RefundRequest, req.id).decision_note == "照片看不出破损"
+
+
+def test_the_station_desk_says_a_refund_request_waits_and_leads_to_it(db, world, now, client, auth):
+    """The operator's desk (工作台) names the refund requests waiting for its decision and links to them; it
+    said nothing, so a first-time operator learnt of a waiting buyer only by opening 退款申请 on a hunch.
+    Another station's desk counts only its own; a decided request is no longer counted."""
+    order, req = _asked(world, now)
+    auth.login(world.a.operator)
+    page = client.get("/station/").get_data(as_text=True)
+    assert "退款申请待处理" in page and 'href="/refund-requests"' in page
+    tile = page.split("退款申请待处理")[0].rsplit('class="n">', 1)[1]
+    assert tile.startswith("1<"), tile
+    auth.login(world.b.operator)
+    assert "退款申请待处理" not in client.get("/station/").get_data(as_text=True)
+    auth.login(world.a.operator)
+    assert client.post(f"/refund-requests/{req.id}/reject", data={"note": "完好", "confirm": "1"}).status_code == 303
+    assert "退款申请待处理" not in client.get("/station/").get_data(as_text=True)
