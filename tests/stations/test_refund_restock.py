@@ -316,6 +316,10 @@ def test_the_refund_pages_speak_one_language(app, db, world, now, lang):
         nodes = page_text_nodes(response.get_data(as_text=True))
         bad = english_ui_on_zh(nodes) if lang == "zh_CN" else chinese_ui_on_en(nodes, data)
         assert bad == [], (name, bad)
+    # the restock quantity's range in the reader's punctuation (English in （…）, Chinese brackets, before)
+    page = pages["refunds"].get_data(as_text=True)
+    said = "Quantity back into stock (1–1 盒)" if lang == "en" else "退回入库数量（1–1 盒）"
+    assert said in page and ("（1–" not in page if lang == "en" else True)
 
 
 def test_each_decision_asks_first_and_then_says_what_was_done(db, world, now, client, auth):
