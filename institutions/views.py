@@ -692,6 +692,7 @@ def _quote_page(quote, *, typed=None, status: int = 200):
         "institutions/quote.html",
         quote=quote,
         expired=quotes.is_expired(quote, today),
+        past_needed_by=quote.status == "open" and quote.needed_by < today,
         can_answer=quotes.is_station_of(quote, current_user) and quote.status == "open",
         can_accept=is_buyer and quote.status == "answered" and not quotes.is_expired(quote, today),
         is_station=quotes.is_station_of(quote, current_user),
@@ -699,6 +700,20 @@ def _quote_page(quote, *, typed=None, status: int = 200):
         decline_form=typed if isinstance(typed, QuoteDeclineForm) else QuoteDeclineForm(formdata=None),
         accept_form=_accept_form(quote, current_user) if is_buyer else None,
     ), status
+
+
+def _late_arrival_details(quote, lead_days, now) -> list[str]:
+    """The confirmation's warning when the answer's lead time misses the organisation's date."""
+    late = quotes.late_arrival(quote, lead_days, now=now)
+    if late is None:
+        return []
+    return [
+        _(
+            "按此交货周期，最早 %(day)s 送达，晚于单位希望送达的 %(needed)s。",
+            day=late.isoformat(),
+            needed=quote.needed_by.isoformat(),
+        )
+    ]
 
 
 @bp.post("/quote-requests/<int:quote_id>/<any(answer, decline, accept):action>")
@@ -750,6 +765,7 @@ def quote_action(quote_id: int, action: str):
                 day=form.valid_until.data.isoformat() if form.valid_until.data else "",
             ),
             back=back,
+            details=_late_arrival_details(quote, data.lead_days, now),
         )
         if page is not None:
             return page

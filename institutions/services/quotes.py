@@ -198,6 +198,16 @@ def answer_refusal(request: QuoteRequest, data: AnswerData, *, user: User, now: 
     _note(data.note)
 
 
+def late_arrival(request: QuoteRequest, lead_days: int | None, *, now: datetime) -> date | None:
+    """The earliest day goods answered with `lead_days` from today arrive, when it is after the day the
+    organisation asked for (`needed_by`, perhaps past already); None when they arrive in time. The
+    station's confirmation step says it: an answer that misses the date is allowed, but never unknowingly."""
+    if not _in_range(lead_days, 0, MAX_LEAD_DAYS):
+        return None
+    earliest = local_date(now) + timedelta(days=int(lead_days or 0))
+    return earliest if earliest > request.needed_by else None
+
+
 def answer_quote(request: QuoteRequest, data: AnswerData, *, user: User, now: datetime) -> QuoteRequest:
     """The station answers once: a quantity (1 to what was asked), a unit price, a lead time in days and
     the last day the answer holds (today to MAX_VALID_DAYS ahead), as `answer_refusal` checks. Audited

@@ -444,3 +444,28 @@ def test_the_station_desk_says_a_quote_request_waits_and_leads_to_it(app, client
     assert "单位询价待报价" not in other.get("/station/").get_data(as_text=True)
     assert _answer(client, api_token(s["operator"]), q["id"]).status_code == 200
     assert "单位询价待报价" not in station.get("/station/").get_data(as_text=True)
+
+
+def test_an_answer_that_misses_the_organisation_s_date_says_so_before_it_is_sent(app, client, db, api_token):
+    """A lead time that delivers after the day the organisation asked for (30 days for goods needed in 9,
+    or any answer to a request whose day has passed) is the station's to give, but its confirmation step
+    says the earliest day and the day asked (it said nothing: the buyer learnt it from the figures); an
+    answer in time says nothing more. A request whose day has passed says so on its page and in the list."""
+    s = _setup(client, api_token)
+    q = _ask(client, s)  # needed in 9 days
+    station = app.test_client()
+    station.post("/login", data={"email": s["operator"].email, "password": "password123"})
+    url = f"/quote-requests/{q['id']}"
+    answer = {"quantity": "8", "unit_price": "52", "lead_days": "30", "valid_until": _day(5)}
+    page = station.post(url + "/answer", data=answer, follow_redirects=True).get_data(as_text=True)
+    assert 'name="confirm"' in page
+    assert f"按此交货周期，最早 {_day(30)} 送达，晚于单位希望送达的 {_day(9)}。" in page
+    page = station.post(url + "/answer", data={**answer, "lead_days": "9"}, follow_redirects=True)
+    assert "晚于单位希望送达" not in page.get_data(as_text=True)
+    assert "已过希望送达日期" not in station.get(url).get_data(as_text=True)
+    _db.session.get(QuoteRequest, q["id"]).needed_by = local_date(now_utc()) - timedelta(days=1)
+    commit()
+    assert "已过希望送达日期" in station.get(url).get_data(as_text=True)
+    assert "已过希望送达日期" in station.get("/station/quote-requests").get_data(as_text=True)
+    page = station.post(url + "/answer", data={**answer, "lead_days": "0"}, follow_redirects=True)
+    assert f"按此交货周期，最早 {_day(0)} 送达" in page.get_data(as_text=True)
