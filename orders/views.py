@@ -774,11 +774,22 @@ def refund_request_decide(req_id: int, decision: str):
             flash(_("已拒绝退款申请"), "success")
     except DomainError as exc:  # the list again, this request's form as typed, the reason at the top
         rollback()
+        if exc.code == "refund_request_decided":  # a double tap, or Back and 确认 again: done, not failed
+            flash(_decided_already(request_for_decision(req_id, current_user)), "info")
+            return redirect(back, 303)
         flash(exc.message, "error")
         typed = {"id": req_id, "decision": decision, "note": note[:1000]}
         typed.update({name: request.form.get(name) or "" for name in ("goods", "quantity")})
         return _refund_requests_page(typed, exc.status)
     return redirect(back, 303)
+
+
+def _decided_already(req) -> str:
+    """What a decision sent again says: the request was decided, and how (the first tap's result, which
+    the list under it shows), as an answer rather than an error."""
+    if req.status == "approved":
+        return _("这个退款申请已经处理过了：已同意退款")
+    return _("这个退款申请已经处理过了：已拒绝")
 
 
 # --- bank transfers (对公转账) -------------------------------------------------------------------------
