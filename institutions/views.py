@@ -812,6 +812,10 @@ def quote_action(quote_id: int, action: str):
         rollback()
         if exc.status == 403:
             abort(403)
+        held_by = quotes.accepting_purchase(quote) if exc.code == "quote_already_accepted" else None
+        if held_by is not None:  # a double tap, or Back and 确认 again: done, shown where it went
+            flash(_("该报价已采纳，已在采购单 %(n)s 中", n=held_by), "info")
+            return redirect(url_for(".purchase_detail", purchase_id=held_by), 303)
         flash(exc.message, "error")
         back = url_for(".quote_detail", quote_id=quote.id)
     return redirect(back, 303)

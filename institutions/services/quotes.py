@@ -294,6 +294,13 @@ def draft_targets(request: QuoteRequest, user) -> list[tuple[Purchase, object]]:
     return targets
 
 
+def accepting_purchase(request: QuoteRequest) -> int | None:
+    """The id of the purchase whose line holds this accepted quote, or None (not accepted, or released)."""
+    return db.session.scalar(
+        sa.select(PurchaseLine.purchase_id).where(PurchaseLine.quote_request_id == request.id).limit(1)
+    )
+
+
 def accept_quote(
     request: QuoteRequest, *, purchase_id: int, destination_id: int | None, user: User, now: datetime
 ) -> PurchaseLine:

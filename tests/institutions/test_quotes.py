@@ -469,3 +469,25 @@ def test_an_answer_that_misses_the_organisation_s_date_says_so_before_it_is_sent
     assert "已过希望送达日期" in station.get("/station/quote-requests").get_data(as_text=True)
     page = station.post(url + "/answer", data={**answer, "lead_days": "0"}, follow_redirects=True)
     assert f"按此交货周期，最早 {_day(0)} 送达" in page.get_data(as_text=True)
+
+
+def test_accepting_again_after_back_is_told_where_the_quote_went(app, client, db, api_token):
+    """采纳 sent again (a double tap on 确认, or Back and 确认 again) adds nothing and is answered with the
+    purchase that holds the quote, an info message on that purchase's page, where it was an error, 该报价已采纳,
+    in red on the quote page, which read as if the first had failed."""
+    s = _setup(client, api_token)
+    q = _ask(client, s)
+    assert _answer(client, api_token(s["operator"]), q["id"]).status_code == 200
+    buyer = app.test_client()
+    buyer.post("/login", data={"email": s["buyer"].email, "password": "password123"})
+    target = f"{s['purchase']['id']}:{s['purchase']['destinations'][0]['id']}"
+    url = f"/quote-requests/{q['id']}/accept"
+    assert buyer.post(url, data={"target": target, "confirm": "1"}).status_code == 303
+    again = buyer.post(url, data={"target": target, "confirm": "1"})
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/purchases/{s['purchase']['id']}")
+    page = buyer.get(again.headers["Location"]).get_data(as_text=True)
+    assert f'class="alert alert-info" role="status">该报价已采纳，已在采购单 {s["purchase"]["id"]} 中<' in page
+    assert (
+        _db.session.scalar(sa.select(sa.func.count(PurchaseLine.id)).where(PurchaseLine.quote_request_id.is_not(None)))
+        == 1
+    )
