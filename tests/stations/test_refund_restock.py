@@ -429,6 +429,9 @@ def test_a_rejection_says_why_and_a_long_note_is_refused_not_cut(db, world, now,
     assert client.post(url, data={"note": "照片看不出破损", "confirm": "1"}).status_code == 303
     db.session.expire_all()
     assert db.session.get(RefundRequest, req.id).decision_note == "照片看不出破损"
+    # 最近处理 shows what the buyer was told, under the decision (the station could not read it again)
+    row = client.get("/refund-requests").get_data(as_text=True).split(f'data-refund-request="{req.id}"')[1]
+    assert '<p class="meta decision-note">照片看不出破损</p>' in row.split("</tr>")[0]
 
 
 def test_the_station_desk_says_a_refund_request_waits_and_leads_to_it(db, world, now, client, auth):
