@@ -1,4 +1,4 @@
-"""Journey 46: the station's after-sales and quotes, walked on a phone (in Chinese; BROWSER_ALL_VARIANTS=1 in English too).
+"""Journey 47: the station's after-sales and quotes, walked on a phone (in Chinese; BROWSER_ALL_VARIANTS=1 in English too).
 
 退款售后: a buyer asks a refund of a delivered line of three jars; the operator learns of it on the desk
 (工作台's 退款申请待处理, a 40 px tile: the desk said nothing), reads it, finds 拒绝 asks for a reason the
