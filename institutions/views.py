@@ -46,7 +46,7 @@ from shop.auth.models import Role
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first
 from shop.db import commit, rollback
-from shop.errors import DomainError, ValidationError, flash_domain_errors
+from shop.errors import DomainError, ValidationError, error_message, flash_domain_errors
 from shop.forms import create_once, flash_form_errors
 from shop.kept_form import restored
 from shop.money import MoneyError, format_yuan, parse_yuan
@@ -706,6 +706,10 @@ def _quote_labels() -> dict:
     return {"quote_status_labels": QUOTE_STATUS_LABELS}
 
 
+# the station's desk (templates/stations/index.html) says how many quote requests wait for its answer
+bp.add_app_template_global(quotes.open_count, "open_quote_count")
+
+
 @bp.route("/organisations/<int:organisation_id>/quote-requests", methods=["GET", "POST"])
 @login_required
 def organisation_quotes(organisation_id: int):
@@ -790,10 +794,25 @@ def _accept_form(quote, user) -> QuoteAcceptForm:
     return form
 
 
+#: The answer's fields as the service names them (`quotes.answer_refusal`'s `fields`) → the form's.
+ANSWER_FIELDS = {
+    "quantity": "quantity",
+    "unit_price_fen": "unit_price",
+    "lead_days": "lead_days",
+    "valid_until": "valid_until",
+    "note": "note",
+}
+
+
 @bp.get("/quote-requests/<int:quote_id>")
 @login_required
 def quote_detail(quote_id: int):
-    quote = quotes.get_visible_quote(quote_id, current_user)
+    return _quote_page(quotes.get_visible_quote(quote_id, current_user))
+
+
+def _quote_page(quote, *, typed=None, status: int = 200):
+    """The quote request's page; `typed`: the station's answer or refusal form as posted, refused (a price
+    of 0, a validity too far, a missing reason): shown again with what was typed, the reason at the top."""
     member = orgs.membership(quote.organisation_id, current_user)
     today = local_date(now_utc())
     is_buyer = member is not None and member.role == MemberRole.BUYER
@@ -801,12 +820,28 @@ def quote_detail(quote_id: int):
         "institutions/quote.html",
         quote=quote,
         expired=quotes.is_expired(quote, today),
+        past_needed_by=quote.status == "open" and quote.needed_by < today,
         can_answer=quotes.is_station_of(quote, current_user) and quote.status == "open",
         can_accept=is_buyer and quote.status == "answered" and not quotes.is_expired(quote, today),
-        answer_form=QuoteAnswerForm(),
-        decline_form=QuoteDeclineForm(),
+        is_station=quotes.is_station_of(quote, current_user),
+        answer_form=typed if isinstance(typed, QuoteAnswerForm) else QuoteAnswerForm(formdata=None),
+        decline_form=typed if isinstance(typed, QuoteDeclineForm) else QuoteDeclineForm(formdata=None),
         accept_form=_accept_form(quote, current_user) if is_buyer else None,
-    )
+    ), status
+
+
+def _late_arrival_details(quote, lead_days, now) -> list[str]:
+    """The confirmation's warning when the answer's lead time misses the organisation's date."""
+    late = quotes.late_arrival(quote, lead_days, now=now)
+    if late is None:
+        return []
+    return [
+        _(
+            "按此交货周期，最早 %(day)s 送达，晚于单位希望送达的 %(needed)s。",
+            day=late.isoformat(),
+            needed=quote.needed_by.isoformat(),
+        )
+    ]
 
 
 @bp.post("/quote-requests/<int:quote_id>/<any(answer, decline, accept):action>")
@@ -823,27 +858,14 @@ def quote_action(quote_id: int, action: str):
     now = now_utc()
     if action == "answer":
         form = QuoteAnswerForm()
-        if not form.validate_on_submit():
+        if not form.validate_on_submit():  # the station's form again as typed, the reason at the top
             flash_form_errors(form)
-            return redirect(back, 303)
+            return _quote_page(quote, typed=form, status=422)
         try:
             price = parse_yuan((form.unit_price.data or "")[:16])
         except MoneyError:
-            flash(_("请填写正确的单价"), "error")
-            return redirect(back, 303)
-        page = ask_first(
-            ngettext(
-                "确认报价：%(q)s 件，单价 %(price)s，%(num)s 天交货，有效至 %(day)s？报价后不能修改。",
-                "确认报价：%(q)s 件，单价 %(price)s，%(num)s 天交货，有效至 %(day)s？报价后不能修改。",
-                int(form.lead_days.data or 0),
-                q=form.quantity.data,
-                price=format_yuan(price),
-                day=form.valid_until.data.isoformat() if form.valid_until.data else "",
-            ),
-            back=back,
-        )
-        if page is not None:
-            return page
+            flash(error_message("invalid_quote_price"), "error")
+            return _quote_page(quote, typed=form, status=422)
         data = quotes.AnswerData(
             quantity=form.quantity.data,
             unit_price_fen=price,
@@ -851,12 +873,36 @@ def quote_action(quote_id: int, action: str):
             valid_until=form.valid_until.data,
             note=form.note.data or "",
         )
+        try:  # refused before the confirmation step, never confirmed first and refused after
+            quotes.answer_refusal(quote, data, user=current_user, now=now)
+        except DomainError as exc:
+            flash(exc.message, "error")
+            for name in exc.fields or {}:  # the field it names shows it too, where the operator looks
+                field = getattr(form, ANSWER_FIELDS.get(name, ""), None)
+                if field is not None:
+                    field.errors = [*field.errors, exc.message]
+            return _quote_page(quote, typed=form, status=exc.status)
+        page = ask_first(
+            ngettext(
+                "确认报价：%(q)s %(unit)s，单价 %(price)s，%(num)s 天交货，有效至 %(day)s？报价后不能修改。",
+                "确认报价：%(q)s %(unit)s，单价 %(price)s，%(num)s 天交货，有效至 %(day)s？报价后不能修改。",
+                int(form.lead_days.data or 0),
+                q=form.quantity.data,
+                unit=quote.product.unit,
+                price=format_yuan(price),
+                day=form.valid_until.data.isoformat() if form.valid_until.data else "",
+            ),
+            back=back,
+            details=_late_arrival_details(quote, data.lead_days, now),
+        )
+        if page is not None:
+            return page
         service, message = (lambda: quotes.answer_quote(quote, data, user=current_user, now=now)), _("已报价")
     elif action == "decline":
         form = QuoteDeclineForm()
         if not form.validate_on_submit():
             flash_form_errors(form)
-            return redirect(back, 303)
+            return _quote_page(quote, typed=form, status=422)
         page = ask_first(_("确认答复无法供货？"), back=back)
         if page is not None:
             return page
@@ -894,6 +940,10 @@ def quote_action(quote_id: int, action: str):
         rollback()
         if exc.status == 403:
             abort(403)
+        held_by = quotes.accepting_purchase(quote) if exc.code == "quote_already_accepted" else None
+        if held_by is not None:  # a double tap, or Back and 确认 again: done, shown where it went
+            flash(_("该报价已采纳，已在采购单 %(n)s 中", n=held_by), "info")
+            return redirect(url_for(".purchase_detail", purchase_id=held_by), 303)
         flash(exc.message, "error")
         back = url_for(".quote_detail", quote_id=quote.id)
     return redirect(back, 303)

@@ -106,6 +106,8 @@ MESSAGES = {
     "refund_goods_required": N_("请选择货品的去向：未退回、已退回可再售或已退回不可再售"),
     "refund_line_not_delivered": N_("这一行尚未交付，不能按售后退款处理"),
     "refund_request_decided": N_("这个退款申请已经处理过了"),
+    "refund_rejection_reason_required": N_("请填写拒绝理由：顾客会看到它，并可据此补充情况再次申请"),
+    "refund_note_too_long": N_("处理说明最多 %(max)s 个字，请删减后再提交"),
     "shipment_canceled": N_("此发货单已取消"),
     "too_many_items": N_("商品种类太多"),
     "too_many_open_orders": Nn_(

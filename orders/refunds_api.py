@@ -11,7 +11,7 @@
 - GET  /stations/refund-requests?status=requested|decided   the requests the caller may decide (an
                                    operator: its station's; an admin: all), waiting or lately decided
 - POST /stations/refund-requests/<id>/decision   {decision: approve, goods, quantity?, note?} or
-                                   {decision: reject, note?}
+                                   {decision: reject, note}
 
 The same services as the station's page (`orders.views.refund_request_decide`): approving sends the
 money back and says what became of the goods (`orders.services.refunds.approve_refund_request`, checked
@@ -64,7 +64,11 @@ class RefundDecisionBody(Schema):
         le=MAX_QUANTITY,
         description="goods restocked only: units back into stock, 1 to the line's quantity (default: all of it)",
     )
-    note: str = Field(default="", max_length=200, description="the station's note, e.g. why it is rejected")
+    note: str = Field(
+        default="",
+        max_length=200,
+        description="the station's note, which the buyer reads; required to reject (why: the buyer may answer it)",
+    )
 
     @field_validator("goods")
     @classmethod
@@ -168,7 +172,8 @@ def decide_refund_request(req_id: int, body: RefundDecisionBody):
     units, default the whole line, back into the lots the line was handed over from; units of a lot that
     is expired or recalled are blocked at once: `blocked_quantity`). Another station's request is a 404;
     no goods, an unknown one, or a quantity above the line's a 422 (`refund_goods_required`,
-    `invalid_restock_quantity`); a line not delivered 409 `refund_line_not_delivered`; a request decided
+    `invalid_restock_quantity`), and so is a rejection that does not say why
+    (`refund_rejection_reason_required`); a line not delivered 409 `refund_line_not_delivered`; a request decided
     already 409 `refund_request_decided`. Nothing changes on a refusal."""
     user = api_user()
     now = now_utc()

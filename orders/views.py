@@ -51,11 +51,13 @@ from orders.services.placement import (
 from orders.services.refunds import (
     approve_refund_request,
     check_goods,
+    check_note,
     decided_requests_for,
     line_refunds,
     pending_requests_for,
     refund_of,
     reject_refund_request,
+    rejection_refusal,
     request_for_decision,
     request_refund,
 )
@@ -742,13 +744,14 @@ def _refund_requests_page(typed: dict | None = None, status: int = 200):
 @bp.post("/refund-requests/<int:req_id>/<any(approve, reject):decision>")
 @role_required("operator", "admin")
 def refund_request_decide(req_id: int, decision: str):
-    note = (request.form.get("note") or "")[:200]
+    note = request.form.get("note") or ""
     req = request_for_decision(req_id, current_user)
     back = url_for("orders.refund_requests")
     try:
         if decision == "approve":
             goods, quantity = request.form.get("goods"), request.form.get("quantity")
             chosen = check_goods(req, goods, quantity)  # a bad choice is told before the confirmation
+            check_note(note, rejecting=False)
             cash = is_cash_order(req.order)  # the station hands the cash back from its till (its cash book)
             question, details = approval_question(req, chosen, cash=cash)
             page = ask_first(question, back=back, details=details)
@@ -762,6 +765,7 @@ def refund_request_decide(req_id: int, decision: str):
             for message, category in approval_messages(decided, refund, restocked, cash=cash):
                 flash(message, category)
         else:
+            rejection_refusal(req, note)  # no reason given: said at once, not after the confirmation
             page = ask_first(rejection_question(req), back=back)
             if page is not None:
                 return page
@@ -770,11 +774,22 @@ def refund_request_decide(req_id: int, decision: str):
             flash(_("已拒绝退款申请"), "success")
     except DomainError as exc:  # the list again, this request's form as typed, the reason at the top
         rollback()
+        if exc.code == "refund_request_decided":  # a double tap, or Back and 确认 again: done, not failed
+            flash(_decided_already(request_for_decision(req_id, current_user)), "info")
+            return redirect(back, 303)
         flash(exc.message, "error")
-        typed = {"id": req_id, "decision": decision, "note": note}
+        typed = {"id": req_id, "decision": decision, "note": note[:1000]}
         typed.update({name: request.form.get(name) or "" for name in ("goods", "quantity")})
         return _refund_requests_page(typed, exc.status)
     return redirect(back, 303)
+
+
+def _decided_already(req) -> str:
+    """What a decision sent again says: the request was decided, and how (the first tap's result, which
+    the list under it shows), as an answer rather than an error."""
+    if req.status == "approved":
+        return _("这个退款申请已经处理过了：已同意退款")
+    return _("这个退款申请已经处理过了：已拒绝")
 
 
 # --- bank transfers (对公转账) -------------------------------------------------------------------------

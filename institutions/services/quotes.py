@@ -151,6 +151,18 @@ def quotes_for(user) -> list[QuoteRequest]:
     return list(db.session.scalars(query))
 
 
+def open_count(station_id: int) -> int:
+    """How many quote requests addressed to `station_id` wait for its answer (the station's desk says so)."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count(QuoteRequest.id)).where(
+                QuoteRequest.station_id == station_id, QuoteRequest.status == QuoteStatus.OPEN
+            )
+        )
+        or 0
+    )
+
+
 def _lock(request: QuoteRequest) -> QuoteRequest:
     return db.session.scalars(
         sa.select(QuoteRequest)
@@ -165,21 +177,44 @@ def is_expired(request: QuoteRequest, today: date) -> bool:
     return request.status == QuoteStatus.ANSWERED and request.valid_until is not None and request.valid_until < today
 
 
-def answer_quote(request: QuoteRequest, data: AnswerData, *, user: User, now: datetime) -> QuoteRequest:
-    """The station answers once: a quantity (1 to what was asked), a unit price, a lead time in days and
-    the last day the answer holds (today to MAX_VALID_DAYS ahead). Audited (`quote.answer`)."""
+def answer_refusal(request: QuoteRequest, data: AnswerData, *, user: User, now: datetime) -> None:
+    """Raise why `answer_quote` would refuse `data` now, or return: the station's page asks it before its
+    confirmation step, so an answer it cannot take (a price of 0, a validity past MAX_VALID_DAYS, a
+    request answered already) is refused at once, the form as typed, never confirmed first and refused
+    after. The status is read again under the row's lock by `answer_quote`."""
     if not is_station_of(request, user):
         raise Forbidden("quote_station_only")
+    if request.status != QuoteStatus.OPEN:
+        raise Conflict("quote_already_answered", fields={"status": request.status})
     if not _in_range(data.quantity, 1, request.quantity):
         raise ValidationError("invalid_quote_quantity", fields={"quantity": "invalid"})
     if not _in_range(data.unit_price_fen, 1, MAX_UNIT_PRICE_FEN):
         raise ValidationError("invalid_quote_price", fields={"unit_price_fen": "invalid"})
     if not _in_range(data.lead_days, 0, MAX_LEAD_DAYS):
         raise ValidationError("invalid_lead_days", fields={"lead_days": "invalid"})
-    quantity, price, lead_days = int(data.quantity or 0), int(data.unit_price_fen or 0), int(data.lead_days or 0)
     today = local_date(now)
     if data.valid_until is None or not today <= data.valid_until <= today + timedelta(days=MAX_VALID_DAYS):
         raise ValidationError("invalid_valid_until", fields={"valid_until": "invalid"})
+    _note(data.note)
+
+
+def late_arrival(request: QuoteRequest, lead_days: int | None, *, now: datetime) -> date | None:
+    """The earliest day goods answered with `lead_days` from today arrive, when it is after the day the
+    organisation asked for (`needed_by`, perhaps past already); None when they arrive in time. The
+    station's confirmation step says it: an answer that misses the date is allowed, but never unknowingly."""
+    if not _in_range(lead_days, 0, MAX_LEAD_DAYS):
+        return None
+    earliest = local_date(now) + timedelta(days=int(lead_days or 0))
+    return earliest if earliest > request.needed_by else None
+
+
+def answer_quote(request: QuoteRequest, data: AnswerData, *, user: User, now: datetime) -> QuoteRequest:
+    """The station answers once: a quantity (1 to what was asked), a unit price, a lead time in days and
+    the last day the answer holds (today to MAX_VALID_DAYS ahead), as `answer_refusal` checks. Audited
+    (`quote.answer`)."""
+    answer_refusal(request, data, user=user, now=now)
+    quantity, price, lead_days = int(data.quantity or 0), int(data.unit_price_fen or 0), int(data.lead_days or 0)
+    assert data.valid_until is not None  # answer_refusal
     note = _note(data.note)
     locked = _lock(request)
     if locked.status != QuoteStatus.OPEN:
@@ -257,6 +292,13 @@ def draft_targets(request: QuoteRequest, user) -> list[tuple[Purchase, object]]:
         else:
             targets.extend((purchase, destination) for destination in purchase.destinations)
     return targets
+
+
+def accepting_purchase(request: QuoteRequest) -> int | None:
+    """The id of the purchase whose line holds this accepted quote, or None (not accepted, or released)."""
+    return db.session.scalar(
+        sa.select(PurchaseLine.purchase_id).where(PurchaseLine.quote_request_id == request.id).limit(1)
+    )
 
 
 def accept_quote(

@@ -47,6 +47,8 @@ DECIDED_SHOWN = 20
 MAX_REQUESTS_PER_LINE = 3
 #: The longest reason a refund request takes (the column's width; the order page's field says so too).
 MAX_REFUND_REASON = 200
+#: The longest note the station gives with its decision (the column's width; the page's fields say so too).
+MAX_DECISION_NOTE = 200
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,19 @@ def pending_requests_for(user) -> list[RefundRequest]:
     return _listed(query.order_by(RefundRequest.id))
 
 
+def waiting_count(station_id: int) -> int:
+    """How many refund requests of `station_id` wait for its decision (the station's desk says so and
+    links to them: a buyer waits on each)."""
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count(RefundRequest.id)).where(
+                RefundRequest.station_id == station_id, RefundRequest.status == RefundRequestStatus.REQUESTED
+            )
+        )
+        or 0
+    )
+
+
 def request_for_decision(req_id: int, user) -> RefundRequest:
     """The refund request `user` may decide; none, or another station's, is the same 404 (as every
     object of another station: its sequential id says nothing)."""
@@ -233,6 +248,27 @@ def check_goods(req: RefundRequest, goods, quantity=None) -> GoodsDecision:
     return GoodsDecision(choice, count)
 
 
+def check_note(note, *, rejecting: bool) -> str:
+    """The station's note on its decision, checked: what the buyer reads under the line (处理说明). A
+    rejection must say why (422 `refund_rejection_reason_required`: the buyer asks again by answering
+    it); a note longer than `MAX_DECISION_NOTE` is refused (422 `refund_note_too_long`), never cut short
+    behind the operator's back."""
+    note = (note or "").strip()
+    if rejecting and not note:
+        raise ValidationError("refund_rejection_reason_required", fields={"note": "required"})
+    if len(note) > MAX_DECISION_NOTE:
+        raise ValidationError("refund_note_too_long", max=MAX_DECISION_NOTE, fields={"note": "too_long"})
+    return note
+
+
+def rejection_refusal(req: RefundRequest, note) -> str:
+    """Raise why `reject_refund_request` would refuse now (a request decided already, a reason missing or
+    too long), else return the note as it will be kept: the page asks it before its confirmation step."""
+    if req.status != RefundRequestStatus.REQUESTED:
+        raise Conflict("refund_request_decided")
+    return check_note(note, rejecting=True)
+
+
 def approve_refund_request(
     req_id: int, *, actor, now: datetime, goods, quantity=None, note: str = ""
 ) -> tuple[RefundRequest, Restocked | None]:
@@ -241,12 +277,13 @@ def approve_refund_request(
     record's lock after the order's and the payment's). Returns the request and what was restocked."""
     req = _locked_for_decision(req_id, actor)
     decision = check_goods(req, goods, quantity)
+    note = check_note(note, rejecting=False)
     transition(req, RefundRequestStatus.APPROVED, actor=actor, now=now, note=note)
     refund = refund_line(req.line, actor=actor, now=now, reason=req.reason)
     req.refund_id = refund.id if refund is not None else None
     req.decided_by_id = actor.id
     req.decided_at = now
-    req.decision_note = (note or "")[:200]
+    req.decision_note = note
     req.goods = decision.goods
     req.restocked_quantity = decision.quantity
     restocked = None
@@ -289,13 +326,13 @@ def refund_of(req: RefundRequest) -> Refund | None:
 
 
 def reject_refund_request(req_id: int, *, actor, now: datetime, note: str = "") -> RefundRequest:
+    """Reject, saying why (`rejection_refusal`): the buyer reads the note and may ask again answering it."""
     req = _locked_for_decision(req_id, actor)
-    if req.status != RefundRequestStatus.REQUESTED:
-        raise Conflict("refund_request_decided")
+    note = rejection_refusal(req, note)
     transition(req, RefundRequestStatus.REJECTED, actor=actor, now=now, note=note)
     req.decided_by_id = actor.id
     req.decided_at = now
-    req.decision_note = (note or "")[:200]
+    req.decision_note = note
     db.session.flush()
     notify(req.order, "refund_rejected")  # the buyer is told, with the station's note (an approval mails "refunded")
     return req

@@ -1,4 +1,5 @@
-"""The operator's dashboard: one station's shipments by status, today's pick-ups, low stock.
+"""The operator's dashboard: one station's shipments by status, today's pick-ups, low stock, the refund
+requests waiting for its decision.
 
 Everything is filtered by `station_id` in the query itself: nothing of another station is loaded.
 """
@@ -13,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from catalog.models import Product
 from orders.models import Delivery, Order, Shipment, ShipmentStatus
+from orders.services import refunds
 from shop.errors import NotFound
 from shop.extensions import db
 from shop.timeutil import local_date, local_midnight_utc
@@ -55,6 +57,8 @@ class Dashboard:
     returning: list[Shipment] = field(default_factory=list)
     #: Pick-up orders still being prepared here (new, accepted, packed): not ready yet, but 今日自提 all the same.
     pickups_preparing: list[Shipment] = field(default_factory=list)
+    #: Buyers' refund requests waiting for this station's decision (退款申请).
+    refunds_waiting: int = 0
 
 
 def get_station(station_id: int | None = None, *, code: str | None = None) -> Station:
@@ -124,6 +128,7 @@ def station_dashboard(station: Station, *, now: datetime) -> Dashboard:
         incoming_shipments(station.id),
         returning_shipments(station.id),
         pickups_preparing=preparing,
+        refunds_waiting=refunds.waiting_count(station.id),
     )
 
 

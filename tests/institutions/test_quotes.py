@@ -399,3 +399,95 @@ def test_a_quote_request_keeps_the_station_menu_for_its_operator(client, db, api
     auth.login(s["operator"])
     page = client.get(f"/quote-requests/{q['id']}").get_data(as_text=True)
     assert 'class="station-nav' in page and 'href="/station/quote-requests"' in page and 'href="/station/"' in page
+
+
+def test_the_station_s_answer_refused_before_its_confirmation_keeps_what_was_typed(app, client, db, api_token):
+    """A price of 0, a validity past 90 days, an answer to a request answered already: each is refused by
+    the first POST (422 / 409), the quote page again with the form as typed and the reason, never a
+    confirmation step the action then refuses, nor a redirect that empties the form. The page's way back
+    leads the operator to its station's list (the organisation's page, 404 to it, was a dead end)."""
+    s = _setup(client, api_token)
+    q = _ask(client, s)
+    station = app.test_client()
+    station.post("/login", data={"email": s["operator"].email, "password": "password123"})
+    url = f"/quote-requests/{q['id']}"
+    answer = {"quantity": "8", "unit_price": "0", "lead_days": "30", "valid_until": _day(5), "note": "新米上市"}
+    r = station.post(url + "/answer", data=answer)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'name="confirm"' not in page, page
+    assert "单价须在 0.01 元到 1000 万元之间" in page
+    assert 'value="新米上市"' in page and 'value="30"' in page and f'value="{_day(5)}"' in page
+    r = station.post(url + "/answer", data={**answer, "unit_price": "52", "valid_until": _day(120)})
+    assert r.status_code == 422 and "报价有效期须为今天起 90 天内" in r.get_data(as_text=True)
+    assert 'value="52"' in r.get_data(as_text=True)
+    assert _db.session.scalar(sa.select(QuoteRequest.status)) == "open"
+    assert 'href="/station/quote-requests"' in station.get(url).get_data(as_text=True)
+    # answered (through the confirmation), then the same answer again, e.g. from another tab: refused at once
+    assert station.post(url + "/answer", data={**answer, "unit_price": "52", "confirm": "1"}).status_code == 303
+    r = station.post(url + "/answer", data={**answer, "unit_price": "53"})
+    assert r.status_code == 409 and "该询价已答复" in r.get_data(as_text=True)
+    assert 'name="confirm"' not in r.get_data(as_text=True)
+    assert _db.session.scalar(sa.select(QuoteRequest.unit_price_fen)) == 5200
+
+
+def test_the_station_desk_says_a_quote_request_waits_and_leads_to_it(app, client, db, api_token):
+    """The station's desk names the quote requests waiting for its answer and links to 单位询价 (it said
+    nothing of them); answered ones are no longer counted, and another station's desk shows none."""
+    s = _setup(client, api_token)
+    q = _ask(client, s)
+    station, other = app.test_client(), app.test_client()
+    station.post("/login", data={"email": s["operator"].email, "password": "password123"})
+    other.post("/login", data={"email": s["other_operator"].email, "password": "password123"})
+    page = station.get("/station/").get_data(as_text=True)
+    assert "单位询价待报价" in page and 'href="/station/quote-requests"' in page
+    assert page.split("单位询价待报价")[0].rsplit('class="n">', 1)[1].startswith("1<")
+    assert "单位询价待报价" not in other.get("/station/").get_data(as_text=True)
+    assert _answer(client, api_token(s["operator"]), q["id"]).status_code == 200
+    assert "单位询价待报价" not in station.get("/station/").get_data(as_text=True)
+
+
+def test_an_answer_that_misses_the_organisation_s_date_says_so_before_it_is_sent(app, client, db, api_token):
+    """A lead time that delivers after the day the organisation asked for (30 days for goods needed in 9,
+    or any answer to a request whose day has passed) is the station's to give, but its confirmation step
+    says the earliest day and the day asked (it said nothing: the buyer learnt it from the figures); an
+    answer in time says nothing more. A request whose day has passed says so on its page and in the list."""
+    s = _setup(client, api_token)
+    q = _ask(client, s)  # needed in 9 days
+    station = app.test_client()
+    station.post("/login", data={"email": s["operator"].email, "password": "password123"})
+    url = f"/quote-requests/{q['id']}"
+    answer = {"quantity": "8", "unit_price": "52", "lead_days": "30", "valid_until": _day(5)}
+    page = station.post(url + "/answer", data=answer, follow_redirects=True).get_data(as_text=True)
+    assert 'name="confirm"' in page
+    assert f"按此交货周期，最早 {_day(30)} 送达，晚于单位希望送达的 {_day(9)}。" in page
+    page = station.post(url + "/answer", data={**answer, "lead_days": "9"}, follow_redirects=True)
+    assert "晚于单位希望送达" not in page.get_data(as_text=True)
+    assert "已过希望送达日期" not in station.get(url).get_data(as_text=True)
+    _db.session.get(QuoteRequest, q["id"]).needed_by = local_date(now_utc()) - timedelta(days=1)
+    commit()
+    assert "已过希望送达日期" in station.get(url).get_data(as_text=True)
+    assert "已过希望送达日期" in station.get("/station/quote-requests").get_data(as_text=True)
+    page = station.post(url + "/answer", data={**answer, "lead_days": "0"}, follow_redirects=True)
+    assert f"按此交货周期，最早 {_day(0)} 送达" in page.get_data(as_text=True)
+
+
+def test_accepting_again_after_back_is_told_where_the_quote_went(app, client, db, api_token):
+    """采纳 sent again (a double tap on 确认, or Back and 确认 again) adds nothing and is answered with the
+    purchase that holds the quote, an info message on that purchase's page, where it was an error, 该报价已采纳,
+    in red on the quote page, which read as if the first had failed."""
+    s = _setup(client, api_token)
+    q = _ask(client, s)
+    assert _answer(client, api_token(s["operator"]), q["id"]).status_code == 200
+    buyer = app.test_client()
+    buyer.post("/login", data={"email": s["buyer"].email, "password": "password123"})
+    target = f"{s['purchase']['id']}:{s['purchase']['destinations'][0]['id']}"
+    url = f"/quote-requests/{q['id']}/accept"
+    assert buyer.post(url, data={"target": target, "confirm": "1"}).status_code == 303
+    again = buyer.post(url, data={"target": target, "confirm": "1"})
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/purchases/{s['purchase']['id']}")
+    page = buyer.get(again.headers["Location"]).get_data(as_text=True)
+    assert f'class="alert alert-info" role="status">该报价已采纳，已在采购单 {s["purchase"]["id"]} 中<' in page
+    assert (
+        _db.session.scalar(sa.select(sa.func.count(PurchaseLine.id)).where(PurchaseLine.quote_request_id.is_not(None)))
+        == 1
+    )

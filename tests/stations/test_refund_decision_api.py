@@ -145,7 +145,7 @@ def test_another_stations_request_is_a_404_and_consumers_are_refused(db, world, 
     assert _decide(client, {}, req, decision="reject").status_code == 401
     _untouched(db, req, record_id, before, lots_before)
     # an admin decides any station's request
-    assert _decide(client, api_token(world.admin), req, decision="reject").status_code == 200
+    assert _decide(client, api_token(world.admin), req, decision="reject", note="无质量问题").status_code == 200
 
 
 def test_a_second_decision_is_a_409_and_changes_nothing(db, world, now, client, api_token):

@@ -240,14 +240,18 @@ def test_a_double_tap_approves_once(db, world, now, client, auth):
     before = _numbers(db, record_id)
     auth.login(world.a.operator)
     assert _approve(client, req, goods="restocked", quantity="2").status_code == 303
-    res = _approve(client, req, goods="restocked", quantity="2", follow_redirects=True)
-    assert "这个退款申请已经处理过了" in res.get_data(as_text=True)
+    # the second tap (or Back and 确认 again) is told how the request was decided, as an answer (303 to
+    # the list, an "info" message), not a 409 page in red that read as if the approval had failed
+    res = _approve(client, req, goods="restocked", quantity="2")
+    assert res.status_code == 303 and res.headers["Location"].endswith("/refund-requests")
+    page = client.get(res.headers["Location"]).get_data(as_text=True)
+    assert '<div class="alert alert-info" role="status">这个退款申请已经处理过了：已同意退款</div>' in page
     assert _numbers(db, record_id) == (before[0] + 2, before[1] + 2)
     assert len(_returns(db, req.id)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 1
-    # rejecting it afterwards is refused the same way
+    # rejecting it afterwards is answered the same way, and changes nothing
     res = client.post(f"/refund-requests/{req.id}/reject", data={"confirm": "1"}, follow_redirects=True)
-    assert "这个退款申请已经处理过了" in res.get_data(as_text=True)
+    assert "这个退款申请已经处理过了：已同意退款" in res.get_data(as_text=True)
     assert db.session.get(RefundRequest, req.id).status == "approved"
 
 
@@ -316,6 +320,10 @@ def test_the_refund_pages_speak_one_language(app, db, world, now, lang):
         nodes = page_text_nodes(response.get_data(as_text=True))
         bad = english_ui_on_zh(nodes) if lang == "zh_CN" else chinese_ui_on_en(nodes, data)
         assert bad == [], (name, bad)
+    # the restock quantity's range in the reader's punctuation (English in （…）, Chinese brackets, before)
+    page = pages["refunds"].get_data(as_text=True)
+    said = "Quantity back into stock (1–1 盒)" if lang == "en" else "退回入库数量（1–1 盒）"
+    assert said in page and ("（1–" not in page if lang == "en" else True)
 
 
 def test_each_decision_asks_first_and_then_says_what_was_done(db, world, now, client, auth):
@@ -388,3 +396,56 @@ def test_the_buyer_is_mailed_when_the_station_rejects_the_refund(app, db, world,
     [(title, body)] = [m for m in mails_to(caplog, world.buyer.email) if order.code in m[0]]
     assert title == subject.format(code=order.code)
     assert said in body and order.lines[0].title in body and "照片看不出破损" in body
+
+
+def test_a_rejection_says_why_and_a_long_note_is_refused_not_cut(db, world, now, client, auth, api_token):
+    """拒绝 without a reason is refused by its first POST (the buyer would read a rejection with nothing to
+    answer), before any confirmation step; a note past 200 characters (an approval's or a rejection's) is
+    refused with the request's form as typed, where it was cut to 200 behind the operator's back. The API
+    keeps the same rule."""
+    order, req = _asked(world, now)
+    headers = api_token(world.a.operator)
+    auth.login(world.a.operator)
+    url = f"/refund-requests/{req.id}/reject"
+    for data in ({}, {"note": "   "}, {"note": "   ", "confirm": "1"}):
+        res = client.post(url, data=data)
+        body = res.get_data(as_text=True)
+        assert res.status_code == 422 and "请填写拒绝理由" in body and 'name="confirm"' not in body, data
+    long_note = "核" * 500
+    res = _approve(client, req, goods="restocked", quantity="2", note=long_note)
+    body = res.get_data(as_text=True)
+    assert res.status_code == 422 and "处理说明最多 200 个字" in body and f'value="{long_note}"' in body
+    res = client.post(url, data={"note": long_note, "confirm": "1"})
+    assert res.status_code == 422 and "处理说明最多 200 个字" in res.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(RefundRequest, req.id).status == "requested"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 0
+    api = client.post(
+        f"/api/v1/stations/refund-requests/{req.id}/decision",
+        headers=headers,
+        json={"decision": "reject"},
+    )
+    assert api.status_code == 422 and api.json["error"]["code"] == "refund_rejection_reason_required"
+    assert client.post(url, data={"note": "照片看不出破损", "confirm": "1"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(RefundRequest, req.id).decision_note == "照片看不出破损"
+    # 最近处理 shows what the buyer was told, under the decision (the station could not read it again)
+    row = client.get("/refund-requests").get_data(as_text=True).split(f'data-refund-request="{req.id}"')[1]
+    assert '<p class="meta decision-note">照片看不出破损</p>' in row.split("</tr>")[0]
+
+
+def test_the_station_desk_says_a_refund_request_waits_and_leads_to_it(db, world, now, client, auth):
+    """The operator's desk (工作台) names the refund requests waiting for its decision and links to them; it
+    said nothing, so a first-time operator learnt of a waiting buyer only by opening 退款申请 on a hunch.
+    Another station's desk counts only its own; a decided request is no longer counted."""
+    order, req = _asked(world, now)
+    auth.login(world.a.operator)
+    page = client.get("/station/").get_data(as_text=True)
+    assert "退款申请待处理" in page and 'href="/refund-requests"' in page
+    tile = page.split("退款申请待处理")[0].rsplit('class="n">', 1)[1]
+    assert tile.startswith("1<"), tile
+    auth.login(world.b.operator)
+    assert "退款申请待处理" not in client.get("/station/").get_data(as_text=True)
+    auth.login(world.a.operator)
+    assert client.post(f"/refund-requests/{req.id}/reject", data={"note": "完好", "confirm": "1"}).status_code == 303
+    assert "退款申请待处理" not in client.get("/station/").get_data(as_text=True)
