@@ -782,6 +782,14 @@ RULES: dict[str, Rule] = {
     "stations.correct": Rule(
         "/station/stock/{w.stock_id}/correct", allow("operator"), method="POST", data={"on_hand": "5", "reason": "盘点"}
     ),
+    "stations.lot_page": Rule("/station/lots/{w.lot_code}", view("operator")),
+    "stations.recall_lot": Rule(
+        "/station/lots/{w.lot_code}/recall",
+        allow("operator"),
+        method="POST",
+        data={"reason": "抽检不合格"},
+        note="the station's own lot: its confirmation step",
+    ),
     "stations.product_photo": Rule("/station/products/{w.product.id}/photo", allow("operator"), method="POST", data={}),
     "stations.product_edit": Rule("/station/products/{w.product.id}/edit", allow("operator"), method="POST", data={}),
     "stations.family_edit": Rule(
