@@ -143,6 +143,7 @@ RULES: dict[str, Rule] = {
     "catalog.product_detail": Rule("/products/" + P, PUBLIC),
     "catalog.media": Rule("/media/matrix/probe.txt", PUBLIC),
     "trace.trace_page": Rule("/trace/{w.lot_code}", PUBLIC),
+    "trace.trace_lookup": Rule("/trace?code={w.lot_code}", _all("3xx"), note="the code typed: its trace page"),
     "static": Rule("/static/css/site.css", PUBLIC),
     # JSON API
     "api.openapi_json": Rule("/api/v1/openapi.json", api_public),

@@ -3,7 +3,8 @@ a unit of it, then the station finds a food-safety problem and recalls the lot f
 with its reason (asked to confirm first; Back and confirm again recalls nothing twice). The buyer's order
 page says, on the line, that the unit is from a recalled lot, why, that the money comes back, and leads to
 the lot's trace page, which says 本批次已召回 with the reason; the product page offers the other lots'
-units only. Every link on the way is a thumb-sized target."""
+units only. A code mistyped off the label finds a page that says where the code is and takes it again.
+Every link on the way is a thumb-sized target."""
 
 from __future__ import annotations
 
@@ -136,6 +137,17 @@ def test_the_station_recalls_a_lot_it_sold_from_and_the_buyer_and_the_trace_page
     to_product = me.get_by_role("link", name=buyer.t("查看商品"))
     _thumb_sized(to_product)
     buyer.step("the trace page of the recalled lot")
+
+    # a code mistyped off the label: the page says where the code is and takes it again, typed in lower case
+    wrong = lot_code[:-1] + ("Q" if lot_code[-1] != "Q" else "R")
+    with buyer.problems.allow(404, rf"/trace/{wrong}$"):
+        buyer.goto(f"/trace/{wrong}")
+        expect(me.get_by_role("heading", level=1)).to_have_text(buyer.t("没有找到这个溯源码"))
+        buyer.step("an unknown code")
+        me.get_by_label(buyer.t("批次溯源码")).fill(lot_code.lower())
+        buyer.submit_and_wait(me.locator("main").get_by_role("button", name=buyer.t("查看溯源信息")).click)
+    assert me.url.endswith(f"/trace/{lot_code}")
+    expect(alert).to_contain_text(buyer.t("本批次已召回，请勿食用。"))
     buyer.submit_and_wait(to_product.click)
     assert f"/products/{product['id']}-" in me.url
     _thumb_sized(me.locator("main a.origin-link"))
