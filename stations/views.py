@@ -700,6 +700,26 @@ def recall_lot(code: str):
     return redirect(back)
 
 
+@bp.post("/lots/<code>/refund")
+@role_required(Role.OPERATOR)
+def recall_refund(code: str):
+    """Refund, in one step, every open line that took the station's recalled lot (what the county's
+    recall page does): the buyers were told the money comes back without asking."""
+    lot = _lot(code)
+    back = url_for(".lot_page", code=lot.code)
+    if lot.status != LotStatus.RECALLED:
+        flash(error_message("lot_not_recalled"), "error")
+        return redirect(back)
+    page = ask_first(_("确认为批次 %(code)s 的全部受影响订单商品办理退款？不能撤销。", code=lot.code), back=back)
+    if page is not None:
+        return page
+    with flash_domain_errors():
+        done = recalls.refund_recalled(lot, actor=current_user, now=now_utc())
+        commit()
+        flash(ngettext("已为 %(num)s 个订单商品办理退款", "已为 %(num)s 个订单商品办理退款", done), "success")
+    return redirect(back)
+
+
 # --- assisted selling ------------------------------------------------------------------------------
 
 

@@ -791,6 +791,9 @@ RULES: dict[str, Rule] = {
         data={"reason": "抽检不合格"},
         note="the station's own lot: its confirmation step",
     ),
+    "stations.recall_refund": Rule(
+        "/station/lots/{w.lot_code}/refund", allow("operator"), method="POST", note="not recalled: refused, told so"
+    ),
     "stations.product_photo": Rule("/station/products/{w.product.id}/photo", allow("operator"), method="POST", data={}),
     "stations.product_edit": Rule("/station/products/{w.product.id}/edit", allow("operator"), method="POST", data={}),
     "stations.family_edit": Rule(

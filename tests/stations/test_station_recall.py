@@ -145,3 +145,27 @@ def test_after_the_recall_the_shop_sells_from_the_other_lots_only(db, scene, cli
         sa.select(LotAllocation.lot_id, LotAllocation.allocated).where(LotAllocation.order_line_id == order.lines[0].id)
     ).all()
     assert taken == [(lot_b.id, 5)]
+
+
+def test_the_station_refunds_every_affected_line_in_one_step_as_the_buyers_were_promised(db, scene, client, auth):
+    """The buyers are told the money comes back without asking; the station that recalled the lot waited on
+    the county's recall page for it, with no way to do it itself."""
+    lot, order = scene["lot_a"], scene["order"]
+    auth.login(scene["operator"])
+    refused = client.post(f"/station/lots/{lot.code}/refund", data={"confirm": "1"})  # not recalled yet
+    assert refused.status_code == 302 and "批次未召回" in client.get(refused.headers["Location"]).get_data(as_text=True)
+    _recall(client, lot.code, "抽检不合格", confirm="1")
+    page = client.get(f"/station/lots/{lot.code}").get_data(as_text=True)
+    assert "一键批准全部退款" in page
+    asked = client.post(f"/station/lots/{lot.code}/refund")
+    assert asked.status_code == 303 and "/confirm/" in asked.headers["Location"]
+    done = client.post(f"/station/lots/{lot.code}/refund", data={"confirm": "1"})
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "已为 1 个订单商品办理退款" in page and "一键批准全部退款" not in page
+    db.session.expire_all()
+    assert order.lines[0].status in ("canceled", "refunded")
+    other = make_user(role="operator", station=make_station())
+    commit()
+    auth.logout()
+    auth.login(other)
+    assert client.post(f"/station/lots/{lot.code}/refund", data={"confirm": "1"}).status_code == 404
