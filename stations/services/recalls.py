@@ -20,6 +20,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from orders.models import LineStatus, Order, OrderLine, ShipmentStatus
 from orders.services.payments import refund_line, shipment_cancelable
@@ -76,10 +77,12 @@ def clean_reason(reason: str | None) -> str:
 
 
 def recalled_lots(limit: int = 200) -> list[Lot]:
+    """The recalled lots, newest recall first, with their product, station and who recalled them."""
     return list(
         db.session.scalars(
             sa.select(Lot)
             .where(Lot.status == LotStatus.RECALLED)
+            .options(selectinload(Lot.product), selectinload(Lot.station), selectinload(Lot.recalled_by))
             .order_by(Lot.recalled_at.desc(), Lot.id.desc())
             .limit(limit)
         )

@@ -169,3 +169,23 @@ def test_the_station_refunds_every_affected_line_in_one_step_as_the_buyers_were_
     auth.logout()
     auth.login(other)
     assert client.post(f"/station/lots/{lot.code}/refund", data={"confirm": "1"}).status_code == 404
+
+
+def test_the_county_sees_a_lot_the_station_recalled_and_who_recalled_it(db, scene, client, auth):
+    """The county's list of recalls named the lot's station only: a recall by the station and one by the
+    county read alike."""
+    lot = scene["lot_a"]
+    auth.login(scene["operator"])
+    _recall(client, lot.code, "抽检不合格", confirm="1")
+    auth.logout()
+    county = make_user(role="county")
+    by_county = make_lot(scene["product"].stock, 2)
+    commit()
+    auth.login(county)
+    client.post("/county/recalls", data={"code": by_county.code, "reason": "县级抽检", "confirm": "1"})
+    page = client.get("/county/recalls").get_data(as_text=True)
+    rows = {c: page[page.index(f"<code>{c}</code>") :].split("</tr>", 1)[0] for c in (lot.code, by_county.code)}
+    assert '<td class="recalled-by">站点</td>' in rows[lot.code]
+    assert '<td class="recalled-by">县扶贫办</td>' in rows[by_county.code]
+    detail = client.get(f"/county/recalls/{lot.code}").get_data(as_text=True)
+    assert "召回方" in detail and scene["order"].code in detail
