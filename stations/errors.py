@@ -8,6 +8,7 @@ registers them.
 from shop.errors import N_, register_messages
 
 MESSAGES = {
+    "lot_already_recalled": N_("批次 %(code)s 已召回，无需再次召回"),
     "lot_not_found": N_("没有这个批次"),
     "lot_not_recalled": N_("批次未召回"),
     "recall_reason_required": N_("请填写召回原因"),

@@ -254,6 +254,13 @@ RULES: dict[str, Rule] = {
         json={"quantity": 1},
         token=True,
     ),
+    "api.recall_station_lot": Rule(
+        "/api/v1/lots/{w.lot_code}/recall",
+        allow("operator", anonymous=401),
+        method="POST",
+        json={"reason": "抽检不合格"},
+        token=True,
+    ),
     "api.product_lots": Rule(
         "/api/v1/products/{w.product.id}/lots", {**view("operator"), "anonymous": 401}, token=True
     ),

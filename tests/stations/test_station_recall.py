@@ -189,3 +189,31 @@ def test_the_county_sees_a_lot_the_station_recalled_and_who_recalled_it(db, scen
     assert '<td class="recalled-by">县扶贫办</td>' in rows[by_county.code]
     detail = client.get(f"/county/recalls/{lot.code}").get_data(as_text=True)
     assert "召回方" in detail and scene["order"].code in detail
+
+
+def test_the_json_api_recalls_the_stations_own_lot_once(db, scene, client, api_token, caplog):
+    """POST /api/v1/lots/{code}/recall: the same service as the page (the station's apps had no way to
+    recall); a reason of nothing or 1000 characters is a 422, another station's lot a 404, a second call
+    a 409, nobody mailed twice."""
+    lot = scene["lot_a"]
+    headers = api_token(scene["operator"])
+    url = f"/api/v1/lots/{lot.code.lower()}/recall"
+    for reason, code in (
+        ("", "recall_reason_required"),
+        (" ", "recall_reason_required"),
+        ("批" * 1000, "recall_reason_too_long"),
+    ):
+        refused = client.post(url, json={"reason": reason}, headers=headers)
+        assert refused.status_code == 422 and refused.json["error"]["code"] == code, reason
+    other = make_user(role="operator", station=make_station())
+    commit()
+    assert client.post(url, json={"reason": "抽检不合格"}, headers=api_token(other)).status_code == 404
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    done = client.post(url, json={"reason": "抽检不合格"}, headers=headers)
+    assert done.status_code == 200, done.json
+    assert done.json["code"] == lot.code and done.json["status"] == "recalled" and done.json["affected_lines"] == 1
+    again = client.post(url, json={"reason": "又一次"}, headers=headers)
+    assert again.status_code == 409 and again.json["error"]["code"] == "lot_already_recalled"
+    assert len(mails_to(caplog, "buyer-a@test.cn")) == 1
+    db.session.expire_all()
+    assert db.session.get(Lot, lot.id).recall_reason == "抽检不合格"
