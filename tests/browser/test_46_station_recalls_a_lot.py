@@ -3,7 +3,7 @@ a unit of it, then the station finds a food-safety problem and recalls the lot f
 with its reason (asked to confirm first; Back and confirm again recalls nothing twice). The buyer's order
 page says, on the line, that the unit is from a recalled lot, why, that the money comes back, and leads to
 the lot's trace page, which says 本批次已召回 with the reason; the product page offers the other lots'
-units only. A code mistyped off the label finds a page that says where the code is and takes it again.
+units only; the county's list of recalls names the lot and that the station recalled it. A code mistyped off the label finds a page that says where the code is and takes it again.
 Every link on the way is a thumb-sized target."""
 
 from __future__ import annotations
@@ -152,3 +152,13 @@ def test_the_station_recalls_a_lot_it_sold_from_and_the_buyer_and_the_trace_page
     assert f"/products/{product['id']}-" in me.url
     _thumb_sized(me.locator("main a.origin-link"))
     buyer.step("the product page")
+
+    # the county sees the recall, and that the station made it
+    county = open_page("county")
+    county.login(DEMO["county"])
+    county.goto("/county/recalls")
+    row = county.page.locator("table.recall-list tbody tr").filter(has_text=lot_code)
+    expect(row.locator("td.recalled-by")).to_have_text(county.t("站点"))
+    expect(row).to_contain_text("抽检二氧化硫超标")
+    _thumb_sized(row.get_by_role("link", name=lot_code))
+    county.step("the county's recalls")
