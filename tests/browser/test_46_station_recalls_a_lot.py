@@ -1,7 +1,8 @@
 """Journey 46 (#23), on a phone in Chinese: the station receives a lot at intake (入库), a buyer's order takes
 a unit of it, then the station finds a food-safety problem and recalls the lot from the lot's own page,
 with its reason (asked to confirm first; Back and confirm again recalls nothing twice). The buyer's order
-page says, on the line, that the unit is from a recalled lot, why, that the money comes back, and leads to
+page says, on the line, that the unit is from a recalled lot, why, that it will not be charged for (cash on
+delivery, nothing paid yet), and leads to
 the lot's trace page, which says 本批次已召回 with the reason; the product page offers the other lots'
 units only; the county's list of recalls names the lot and that the station recalled it. A code mistyped off the label finds a page that says where the code is and takes it again.
 Every link on the way is a thumb-sized target."""
@@ -122,7 +123,9 @@ def test_the_station_recalls_a_lot_it_sold_from_and_the_buyer_and_the_trace_page
     notice = me.locator(".recall-notice")
     expect(notice).to_contain_text(buyer.tn("其中 %(num)s 件所属批次已召回，请勿食用。", 1))
     expect(notice).to_contain_text(buyer.t("召回原因：%(reason)s", reason="抽检二氧化硫超标"))
-    expect(notice).to_contain_text(buyer.t("款项将退还给您，无需申请。"))
+    expect(notice).to_contain_text(
+        buyer.t("您还没有为它付款：站点会取消这件商品，不再收取它的货款。")
+    )  # cash on delivery
     to_trace = notice.get_by_role("link", name=buyer.t("查看批次 %(code)s 的溯源页", code=lot_code))
     _thumb_sized(to_trace)
     buyer.step("the order page tells the buyer")
