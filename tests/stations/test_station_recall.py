@@ -221,3 +221,12 @@ def test_the_json_api_recalls_the_stations_own_lot_once(db, scene, client, api_t
     assert len(mails_to(caplog, "buyer-a@test.cn")) == 1
     db.session.expire_all()
     assert db.session.get(Lot, lot.id).recall_reason == "抽检不合格"
+
+
+def test_the_recall_mail_promises_no_refund_of_money_not_paid(db, scene, client, auth, caplog):
+    """The buyer of a cash-on-delivery order, nothing paid yet, was told the money would be refunded."""
+    auth.login(scene["operator"])
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    _recall(client, scene["lot_a"].code, "抽检不合格", confirm="1")
+    [(_subject, body)] = mails_to(caplog, "buyer-a@test.cn")
+    assert "已付的货款将退还给您，无需申请，未付的不再收取" in body and "款项将退还给您" not in body
