@@ -78,6 +78,7 @@ def test_the_operator_recalls_its_lot_from_the_stock_page_and_the_buyer_is_told(
     auth.logout()
     trace = client.get(f"/trace/{lot.code}").get_data(as_text=True)
     assert "本批次已召回，请勿食用。" in trace and "抽检二氧化硫超标" in trace and "召回日期" in trace
+    assert "已付的货款将退还，无需申请" in trace  # not "the money will be refunded" to who paid nothing
 
 
 def test_an_order_page_without_a_recalled_lot_says_nothing_of_recalls(db, scene, client, auth):
