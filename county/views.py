@@ -26,7 +26,6 @@ from county.services import (
     cards,
     links,
     payouts,
-    recalls,
     reconcile,
     registry,
     reports,
@@ -49,6 +48,7 @@ from shop.once import new_form_token
 from shop.personal_data import mask_name
 from shop.timeutil import local_date, now_utc
 from shop.urls import same_site_path
+from stations.services import recalls
 from stock.models import LotStatus, Station
 from tourism.models import Listing
 
@@ -835,7 +835,7 @@ def recalls_index():
 @bp.post("/recalls")
 @county_only
 def recall_new():
-    """Recall a lot: blocked at once, its buyers mailed after the commit (county.services.recalls)."""
+    """Recall a lot: blocked at once, its buyers mailed after the commit (stations.services.recalls)."""
     code = request.form.get("code", "")[:16]
     try:
         lot = recalls.get_lot(code)
@@ -845,13 +845,15 @@ def recall_new():
                 "info",
             )
             return redirect(url_for("county.recall_detail", code=lot.code))
+        reason = recalls.clean_reason(request.form.get("reason", ""))  # refused before the confirmation, not after
         page = ask_first(
             _("确认召回批次 %(code)s？库存立即冻结，买家将收到通知，不能撤销。", code=lot.code),
             back=url_for("county.recalls_index", code=code),
+            details=[_("召回原因：%(reason)s", reason=reason)],
         )
         if page is not None:
             return page
-        lines = recalls.recall_lot(lot, reason=request.form.get("reason", ""), actor=current_user, now=now_utc())
+        lines = recalls.recall_lot(lot, reason=reason, actor=current_user, now=now_utc())
     except DomainError as exc:  # an unknown code, no reason: the form again with what was typed
         rollback()
         flash(exc.message, "error")

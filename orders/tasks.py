@@ -23,7 +23,7 @@ from orders.services import cart as cart_service
 from orders.services import expiry, payments
 from orders.services.expiry import expire_pending_orders
 from orders.services.payments import cancel_provider_intent, refunds_to_retry
-from orders.services.refunds import units_with_buyer
+from orders.services.refunds import recalled_units
 from shop.db import commit, rollback
 from shop.extensions import db
 from shop.history import history_of
@@ -32,7 +32,6 @@ from shop.mail import render_mail, send_batch, send_once, task_mail_key
 from shop.outbox import batch_runner
 from shop.timeutil import now_utc
 from shop.urls import external_url
-from stock.models import Lot, LotAllocation, LotStatus
 
 log = logging.getLogger(__name__)
 
@@ -163,28 +162,18 @@ def _orders_for_mail(order_ids) -> dict:
 
 def _recalled_lines(user_id: int) -> list[dict]:
     """The buyer's order lines that took a recalled lot (#23), for the recall mail: every order of
-    theirs, so one mail tells a buyer everything, with the units of the lot they still have — units
-    that came back (a refund with the goods returned, `units_with_buyer`) are left out, and a line
-    whose units all came back is not named."""
-    units = units_with_buyer()
-    rows = db.session.execute(
-        sa.select(OrderLine.title, Order.code, Lot.code, Lot.recall_reason, units)
-        .join(Order, Order.id == OrderLine.order_id)
-        .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
-        .join(Lot, Lot.id == LotAllocation.lot_id)
-        .where(Order.user_id == user_id, Lot.status == LotStatus.RECALLED, units > 0)
-        .order_by(Order.id, OrderLine.id, Lot.id)
-    ).all()
+    theirs, so one mail tells a buyer everything, with the units of the lot they still have
+    (`orders.services.refunds.recalled_units`)."""
     return [
         {
-            "title": title,
-            "quantity": int(quantity),
-            "order_code": order_code,
-            "code": code,
-            "reason": reason,
-            "url": external_url("trace.trace_page", code=code),
+            "title": r.title,
+            "quantity": r.quantity,
+            "order_code": r.order_code,
+            "code": r.lot_code,
+            "reason": r.reason,
+            "url": external_url("trace.trace_page", code=r.lot_code),
         }
-        for title, order_code, code, reason, quantity in rows
+        for r in recalled_units(user_id=user_id)
     ]
 
 

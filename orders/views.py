@@ -49,12 +49,14 @@ from orders.services.placement import (
     save_address,
 )
 from orders.services.refunds import (
+    RecalledUnits,
     approve_refund_request,
     check_goods,
     check_note,
     decided_requests_for,
     line_refunds,
     pending_requests_for,
+    recalled_units,
     refund_of,
     reject_refund_request,
     rejection_refusal,
@@ -538,6 +540,14 @@ def order_detail(code: str):
     return _order_page(own_order(code, current_user))
 
 
+def _recalled_by_line(order: Order) -> dict[int, list[RecalledUnits]]:
+    """{line id: the recalled lots of it the buyer still has} (#23): each such line says so on the page."""
+    by_line: dict[int, list[RecalledUnits]] = {}
+    for units in recalled_units(order_id=order.id):
+        by_line.setdefault(units.line_id, []).append(units)
+    return by_line
+
+
 def _order_page(order: Order, *, typed_reasons: dict[int, str] | None = None):
     """The buyer's order page; `typed_reasons` ({line id: reason}) opens those lines' refund forms with
     the reason in them (a refund request sent after its page expired, `_refund_form_again`)."""
@@ -565,6 +575,7 @@ def _order_page(order: Order, *, typed_reasons: dict[int, str] | None = None):
         pickup_qr=qr_data_uri(pickup_code) if pickup_code else None,
         collect_by=collect_by(order) if pickup_code else None,
         line_refunds=line_refunds(order),
+        recalled=_recalled_by_line(order),
         typed_reasons=typed_reasons or {},
         stripe_js_url=current_app.config.get("STRIPE_JS_URL"),
         stripe_publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),

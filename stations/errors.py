@@ -8,6 +8,11 @@ registers them.
 from shop.errors import N_, register_messages
 
 MESSAGES = {
+    "lot_already_recalled": N_("批次 %(code)s 已召回，无需再次召回"),
+    "lot_not_found": N_("没有这个批次"),
+    "lot_not_recalled": N_("批次未召回"),
+    "recall_reason_required": N_("请填写召回原因"),
+    "recall_reason_too_long": N_("召回原因最多 200 个字"),
     "beneficiary_not_served": N_("受益农户必须属于本站服务的村"),
     "cancel_reason_required": N_("请填写告知顾客的原因"),
     "cannot_cancel_line": N_("发货单状态为「%(status)s」，不能再取消商品"),

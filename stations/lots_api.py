@@ -5,6 +5,9 @@
                              station bought it; answers the lot with its trace code (operator of the
                              product's station)
 - GET  /products/<id>/lots   the product's lots, newest first
+- POST /lots/<code>/recall   recall one of the station's lots with a reason (stations.services.recalls):
+                             blocked at once, its buyers mailed once; another station's lot is a 404, a
+                             lot recalled already a 409 (nothing changes, nobody is mailed again)
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ from shop.api import Schema, api_user, endpoint, ok
 from shop.args import ApiDate, ApiId
 from shop.auth.models import Role
 from shop.db import commit
-from shop.errors import ValidationError
+from shop.errors import Conflict, ValidationError
 from shop.timeutil import now_utc
 from shop.urls import external_url
-from stations.services import assisted
+from stations.services import assisted, recalls
 from stations.services.intake import LotIntake, receive_lot
+from stock.models import LotStatus
 from stock.services import MAX_PURCHASE_PRICE_FEN, MAX_QUANTITY, record_lots
 
 
@@ -59,6 +63,17 @@ class LotOut(BaseModel):
     purchase_price_fen: int | None
     trace_url: str
     received_at: datetime
+
+
+class RecallBody(Schema):
+    #: Why (1 to 200 characters once trimmed): the buyers' mail and the lot's trace page show it.
+    reason: str = Field(default="", max_length=1000)
+
+
+class RecallOut(LotOut):
+    affected_lines: int = Field(
+        description="Order lines whose buyers still have units of the lot: each buyer is mailed once."
+    )
 
 
 class LotList(BaseModel):
@@ -134,3 +149,25 @@ def product_lots(product_id: int):
     product = assisted.get_product_for(api_user(), product_id)
     lots = record_lots(product.stock.id) if product.stock is not None else []
     return ok({"items": [lot_json(lot) for lot in lots]})
+
+
+@endpoint(
+    "/lots/<code>/recall",
+    methods=("POST",),
+    body=RecallBody,
+    response=RecallOut,
+    roles=(Role.OPERATOR,),
+    tags=("stations",),
+    errors=(403, 404, 409),
+)
+def recall_station_lot(code: str, body: RecallBody):
+    """Recall one of the station's lots (a food-safety problem): its unsold units are blocked at once, every
+    buyer who still has some is mailed once, its trace page says so. No or too long a reason: 422; another
+    station's lot: 404; a lot recalled already: 409 `lot_already_recalled`, nothing changed."""
+    user = api_user()
+    lot = recalls.get_lot_for(user, code)
+    if lot.status == LotStatus.RECALLED:
+        raise Conflict("lot_already_recalled", code=lot.code, fields={"lot": "recalled"})
+    lines = recalls.recall_lot(lot, reason=body.reason, actor=user, now=now_utc())
+    commit()
+    return ok({**lot_json(lot), "affected_lines": len(lines)})

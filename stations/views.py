@@ -44,6 +44,7 @@ from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, error_message, flash_domain_errors
 from shop.extensions import db
+from shop.filters import local_dt
 from shop.forms import create_once, flash_form_errors, mark_refused_fields
 from shop.history import history_of
 from shop.money import format_yuan
@@ -62,9 +63,9 @@ from stations.forms import (
     ProductPhotoForm,
     ReceiveForm,
 )
-from stations.services import assisted, dashboard, fulfilment
+from stations.services import assisted, dashboard, fulfilment, recalls
 from stock import services as stock_service
-from stock.models import Lot, Station, StockRecord
+from stock.models import Lot, LotStatus, Station, StockRecord
 
 bp = Blueprint("stations", __name__, url_prefix="/station")
 
@@ -624,6 +625,98 @@ def correct(record_id: int):
     except DomainError as exc:
         return _refused_stock_form(record_id, form, exc, receive=False)
     flash(_("库存已调整"), "success")
+    return redirect(back)
+
+
+# --- a lot, and its recall (#23) -------------------------------------------------------------------
+
+
+def _lot(code: str) -> Lot:
+    """A lot of a station the user manages; another station's lot is the 404 an unknown code gets."""
+    try:
+        return recalls.get_lot_for(current_user, code[:16])
+    except NotFound:
+        abort(404)
+
+
+def _lot_page(lot: Lot, *, reason: str = "", status: int = 200):
+    """The lot's page: its facts, its trace page, and either the recall form or, once recalled, the
+    order lines whose buyers were told; `reason`: a refused reason shown again."""
+    lines = recalls.affected_lines(lot) if lot.status == LotStatus.RECALLED else []
+    page = render_template(
+        "stations/lot.html",
+        lot=lot,
+        lines=lines,
+        was_sold=not lines and recalls.was_sold(lot),
+        reason=reason,
+        reason_max=recalls.RECALL_REASON_MAX,
+    )
+    return page, status
+
+
+@bp.get("/lots/<code>")
+@role_required(Role.OPERATOR)
+def lot_page(code: str):
+    return _lot_page(_lot(code))
+
+
+@bp.post("/lots/<code>/recall")
+@role_required(Role.OPERATOR)
+def recall_lot(code: str):
+    """Recall one of the station's lots: blocked at once, its buyers mailed after the commit
+    (stations.services.recalls); the reason is checked before the confirmation step."""
+    lot = _lot(code)
+    back = url_for(".lot_page", code=lot.code)
+    if lot.status == LotStatus.RECALLED:  # a second tap, or Back and confirm again: nobody is mailed twice
+        flash(
+            _("批次 %(code)s 已于 %(when)s 召回，无需再次召回", code=lot.code, when=local_dt(lot.recalled_at)), "info"
+        )
+        return redirect(back)
+    typed = request.form.get("reason", "")
+    try:
+        reason = recalls.clean_reason(typed)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return _lot_page(lot, reason=typed[: recalls.RECALL_REASON_MAX], status=exc.status)
+    page = ask_first(
+        _("确认召回批次 %(code)s？库存立即冻结，买家将收到通知，不能撤销。", code=lot.code),
+        back=back,
+        details=[_("召回原因：%(reason)s", reason=reason)],
+    )
+    if page is not None:
+        return page
+    lines = recalls.recall_lot(lot, reason=reason, actor=current_user, now=now_utc())
+    commit()
+    if lines:
+        message = ngettext(
+            "批次 %(code)s 已召回：%(num)s 个订单商品受影响，已通知买家",
+            "批次 %(code)s 已召回：%(num)s 个订单商品受影响，已通知买家",
+            len(lines),
+            code=lot.code,
+        )
+    else:
+        message = _("批次 %(code)s 已召回；没有订单用到这个批次，无需通知买家", code=lot.code)
+    flash(message, "success")
+    return redirect(back)
+
+
+@bp.post("/lots/<code>/refund")
+@role_required(Role.OPERATOR)
+def recall_refund(code: str):
+    """Refund, in one step, every open line that took the station's recalled lot (what the county's
+    recall page does): the buyers were told the money comes back without asking."""
+    lot = _lot(code)
+    back = url_for(".lot_page", code=lot.code)
+    if lot.status != LotStatus.RECALLED:
+        flash(error_message("lot_not_recalled"), "error")
+        return redirect(back)
+    page = ask_first(_("确认为批次 %(code)s 的全部受影响订单商品办理退款？不能撤销。", code=lot.code), back=back)
+    if page is not None:
+        return page
+    with flash_domain_errors():
+        done = recalls.refund_recalled(lot, actor=current_user, now=now_utc())
+        commit()
+        flash(ngettext("已为 %(num)s 个订单商品办理退款", "已为 %(num)s 个订单商品办理退款", done), "success")
     return redirect(back)
 
 

@@ -160,6 +160,8 @@ class Lot(db.Model):
     product = relationship("Product")
     station = relationship("Station")
     producer = relationship("Producer")
+    #: who recalled it: the county office, or an operator of its station (shown on the county's list)
+    recalled_by = relationship("User", foreign_keys=[recalled_by_id])
 
     @property
     def free(self) -> int:

@@ -430,6 +430,14 @@ def _lock_record(record_id: int) -> None:
     db.session.execute(sa.select(StockRecord.id).where(StockRecord.id == record_id).with_for_update())
 
 
+def lock_lot(lot: Lot) -> Lot:
+    """Lock the lot's stock record and read the lot afresh under it: what a decision about the lot (a
+    recall) must see, so that two of them at once take turns and the second sees the first's change."""
+    _lock_record(lot.stock_record_id)
+    db.session.refresh(lot)
+    return lot
+
+
 def _sellable(day: date | sa.BindParameter[date] | None):
     """The SQL condition: a lot may be sold on `day` (None: whatever its date, not blocked; a bind
     parameter: the day given when the statement runs)."""

@@ -143,6 +143,7 @@ RULES: dict[str, Rule] = {
     "catalog.product_detail": Rule("/products/" + P, PUBLIC),
     "catalog.media": Rule("/media/matrix/probe.txt", PUBLIC),
     "trace.trace_page": Rule("/trace/{w.lot_code}", PUBLIC),
+    "trace.trace_lookup": Rule("/trace?code={w.lot_code}", _all("3xx"), note="the code typed: its trace page"),
     "static": Rule("/static/css/site.css", PUBLIC),
     # JSON API
     "api.openapi_json": Rule("/api/v1/openapi.json", api_public),
@@ -251,6 +252,13 @@ RULES: dict[str, Rule] = {
         allow("operator", anonymous=401),
         method="POST",
         json={"quantity": 1},
+        token=True,
+    ),
+    "api.recall_station_lot": Rule(
+        "/api/v1/lots/{w.lot_code}/recall",
+        allow("operator", anonymous=401),
+        method="POST",
+        json={"reason": "抽检不合格"},
         token=True,
     ),
     "api.product_lots": Rule(
@@ -781,6 +789,17 @@ RULES: dict[str, Rule] = {
     ),
     "stations.correct": Rule(
         "/station/stock/{w.stock_id}/correct", allow("operator"), method="POST", data={"on_hand": "5", "reason": "盘点"}
+    ),
+    "stations.lot_page": Rule("/station/lots/{w.lot_code}", view("operator")),
+    "stations.recall_lot": Rule(
+        "/station/lots/{w.lot_code}/recall",
+        allow("operator"),
+        method="POST",
+        data={"reason": "抽检不合格"},
+        note="the station's own lot: its confirmation step",
+    ),
+    "stations.recall_refund": Rule(
+        "/station/lots/{w.lot_code}/refund", allow("operator"), method="POST", note="not recalled: refused, told so"
     ),
     "stations.product_photo": Rule("/station/products/{w.product.id}/photo", allow("operator"), method="POST", data={}),
     "stations.product_edit": Rule("/station/products/{w.product.id}/edit", allow("operator"), method="POST", data={}),

@@ -61,6 +61,8 @@ class TraceFacts:
     received_on: date | None
     station_name: str
     station_code: str
+    #: The station's public telephone (who to ask about a recall), "" when it has none.
+    station_phone: str
     certified: bool
     certificate_number: str
     certified_on: date | None
@@ -121,6 +123,7 @@ def trace_facts(code: str) -> TraceFacts | None:
         received_on=_local_day(lot.received_at),
         station_name=station.name,
         station_code=station.code,
+        station_phone=station.phone or "",
         certified=product.approval_status == ApprovalStatus.APPROVED,
         certificate_number=certificate_number(product),
         certified_on=_local_day(product.approved_at),

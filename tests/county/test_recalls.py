@@ -9,11 +9,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from county.services import recalls
 from orders.models import LineStatus, Order, OrderLine, Refund
 from shop.db import commit
 from shop.errors import NotFound, ValidationError
-from stations.services import fulfilment
+from stations.services import fulfilment, recalls
 from stock.models import Lot, LotStatus
 from stock.services import OutOfStock
 from tests.factories import make_lot, make_product, make_station, make_user
@@ -342,3 +341,16 @@ def test_the_recall_mail_to_an_english_buyer_has_no_chinese_punctuation(db, now,
     assert f"(order {order.code}, lot {lot.code})" in body
     for mark in ("（", "，", "）"):
         assert mark not in body, mark
+
+
+@pytest.mark.parametrize("typed", ["", "批" * 1000], ids=["empty", "1000 characters"])
+def test_a_recall_without_a_reason_or_with_too_long_a_one_is_refused_before_the_confirmation(db, client, auth, typed):
+    """The confirmation step came first and the refusal after it: the officer confirmed a recall that
+    was then refused for its reason."""
+    lot = make_lot(make_product(stock=0).stock, 5)
+    auth.login(make_user(role="county"))
+    response = client.post("/county/recalls", data={"code": lot.code, "reason": typed})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "/confirm/" not in response.headers.get("Location", "")
+    assert ("请填写召回原因" if not typed else "召回原因最多 200 个字") in html
+    assert db.session.get(Lot, lot.id).status == LotStatus.ACTIVE

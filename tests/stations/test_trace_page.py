@@ -262,3 +262,26 @@ def test_goods_returned_into_the_lot_change_nothing_its_trace_page_reads(db, wor
     assert ("本批次已召回" in text) is recalled
     for private in (order.code, world.buyer.email, world.buyer.name, "坏了", "退货", "退回"):
         assert private not in text, private
+
+
+def test_an_unknown_code_says_where_the_code_is_printed_and_offers_to_type_it_again(db, world, client):
+    """It said only 页面不存在 (page not found), with a way home: a buyer who mistyped a code from the label
+    had nowhere to try again. The page is the same for every unknown code: the code typed is not shown."""
+    response = client.get("/trace/LQQQQQQQQQQQ")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 404 and "没有找到这个溯源码" in html and "以 L 开头，共 12 位" in html
+    section = html[html.index('<section class="trace-page trace-unknown">') :]
+    section = section[: section.index("</section>")]
+    assert 'action="/trace"' in section and 'name="code"' in section and "LQQQQQQQQQQQ" not in section
+
+
+def test_a_code_typed_into_the_box_opens_its_trace_page_as_issued(db, world, client):
+    code = _lot(db, world.a.product).code
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in code.lower())
+    for typed in (code, code.lower(), wide, f" {code[:6]} {code[6:]} "):
+        response = client.get("/trace", query_string={"code": typed})
+        assert response.status_code == 302 and response.headers["Location"].endswith(f"/trace/{code}"), typed
+    assert client.get("/trace", query_string={"code": ""}).status_code == 404
+    assert client.get("/trace", query_string={"code": "L" * 90}).status_code == 404
+    unknown = client.get("/trace", query_string={"code": "lqqqqqqqqqqq"}, follow_redirects=True)
+    assert unknown.status_code == 404 and "没有找到这个溯源码" in unknown.get_data(as_text=True)

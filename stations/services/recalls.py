@@ -1,11 +1,14 @@
-"""Recalls (召回, #23): the county marks a lot recalled with a reason.
+"""Recalls (召回, #23): the county, or the station that received the lot, marks a lot recalled with a reason.
 
-In one transaction (`recall_lot`): the lot is blocked (its unsold units leave the sellable stock,
+The county reaches any lot (`get_lot`), a station only its own (`get_lot_for`: another station's lot is
+the same 404 as an unknown code). In one transaction (`recall_lot`): the lot is blocked (its unsold units leave the sellable stock,
 `stock.services.block_lot`; units given back later are blocked too, and no packer can
 take it), every order line that took it is listed with the units its buyer still has (units that came
 back with a refund are not: `affected_lines`), and each such buyer is mailed once, through the
 order mail (`orders.tasks.send_order_mail`, kind `recall`, after the commit) — a second recall of
-the same lot changes nothing and mails nobody. `refund_recalled` then refunds, in one step, every
+the same lot changes nothing and mails nobody, even when both are sent at once (a double tap, the
+county and the station together): the lot is read again under its stock record's lock before it is
+judged (`stock.services.lock_lot`). `refund_recalled` then refunds, in one step, every
 affected line still open: a line not yet shipped is canceled (its stock released, and blocked) and
 refunded, a delivered line is refunded; a parcel on its way is refunded once it is delivered.
 """
@@ -17,18 +20,20 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from orders.models import LineStatus, Order, OrderLine, ShipmentStatus
 from orders.services.payments import refund_line, shipment_cancelable
 from orders.services.refunds import units_with_buyer
 from shop.audit import record_audit
+from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
 from shop.codes import typed_code
 from shop.errors import NotFound, ValidationError
 from shop.extensions import db
 from stations.services.fulfilment import cancel_line
 from stock.models import Lot, LotAllocation, LotStatus
-from stock.services import block_lot
+from stock.services import block_lot, lock_lot
 
 RECALL_REASON_MAX = 200
 
@@ -51,11 +56,33 @@ def get_lot(code: str) -> Lot:
     return lot
 
 
+def get_lot_for(user, code: str) -> Lot:
+    """Lot `code` of a station `user` manages (any, for an admin); another station's lot is NotFound,
+    the same answer as an unknown code."""
+    lot = get_lot(code)
+    if not can_manage_station(user, lot.station_id):
+        raise NotFound("lot_not_found")
+    return lot
+
+
+def clean_reason(reason: str | None) -> str:
+    """The recall's reason as it is kept (trimmed); refused when empty or longer than RECALL_REASON_MAX,
+    before any confirmation is asked."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("recall_reason_required", fields={"reason": "required"})
+    if len(reason) > RECALL_REASON_MAX:
+        raise ValidationError("recall_reason_too_long", fields={"reason": "too_long"})
+    return reason
+
+
 def recalled_lots(limit: int = 200) -> list[Lot]:
+    """The recalled lots, newest recall first, with their product, station and who recalled them."""
     return list(
         db.session.scalars(
             sa.select(Lot)
             .where(Lot.status == LotStatus.RECALLED)
+            .options(selectinload(Lot.product), selectinload(Lot.station), selectinload(Lot.recalled_by))
             .order_by(Lot.recalled_at.desc(), Lot.id.desc())
             .limit(limit)
         )
@@ -97,13 +124,11 @@ def was_sold(lot: Lot) -> bool:
 
 
 def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedLine]:
-    """Recall the lot: blocked in this transaction, each buyer mailed once after the commit."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError("recall_reason_required", fields={"reason": "required"})
-    if len(reason) > RECALL_REASON_MAX:
-        raise ValidationError("recall_reason_too_long", fields={"reason": "too_long"})
-    already = lot.status == LotStatus.RECALLED
+    """Recall the lot: blocked in this transaction, each buyer mailed once after the commit. A lot
+    already recalled (before, or by a request that committed while this one waited for the lock) is
+    left as it is: nothing is written and nobody is mailed."""
+    reason = clean_reason(reason)
+    already = lock_lot(lot).status == LotStatus.RECALLED
     block_lot(lot, LotStatus.RECALLED, now=now, actor=actor, reason=reason)
     lines = affected_lines(lot)
     if already:
