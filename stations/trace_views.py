@@ -40,5 +40,7 @@ def trace_page(code: str):
     facts = trace_facts(code)
     if facts is None:
         return _unknown_code()
+    if code != facts.code:  # typed in lower case, full width or with spaces: one address per lot
+        return redirect(url_for("trace.trace_page", code=facts.code), 301)
     depends_on([facts.product_id])
     return render_template("stations/trace.html", lot=facts, today=local_date(now_utc()))

@@ -136,7 +136,7 @@ def test_an_unknown_code_is_the_same_plain_404(db, world, client, code):
 
 def test_a_code_is_read_in_any_case(db, world, client):
     code = _lot(db, world.a.product).code
-    assert client.get(f"/trace/{code.lower()}").status_code == 200
+    assert client.get(f"/trace/{code.lower()}", follow_redirects=True).status_code == 200
 
 
 def test_trace_page_is_cached_and_a_recall_shows_at_once(db, world, client, cache_on, now):
@@ -285,3 +285,14 @@ def test_a_code_typed_into_the_box_opens_its_trace_page_as_issued(db, world, cli
     assert client.get("/trace", query_string={"code": "L" * 90}).status_code == 404
     unknown = client.get("/trace", query_string={"code": "lqqqqqqqqqqq"}, follow_redirects=True)
     assert unknown.status_code == 404 and "没有找到这个溯源码" in unknown.get_data(as_text=True)
+
+
+def test_a_trace_address_typed_in_lower_case_or_full_width_moves_to_the_lot_s_own(db, world, client):
+    """One address per lot (the one printed on its label): /trace/<code> typed in lower case or full width
+    answers with a permanent redirect to it, not the same page at a second address."""
+    code = _lot(db, world.a.product).code
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in code)
+    for typed in (code.lower(), wide):
+        response = client.get(f"/trace/{typed}")
+        assert response.status_code == 301 and response.headers["Location"].endswith(f"/trace/{code}"), typed
+    assert client.get(f"/trace/{code}").status_code == 200
