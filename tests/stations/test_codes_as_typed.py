@@ -77,4 +77,5 @@ def test_the_station_finds_its_shipment_and_a_lot_whatever_the_case_typed(db, wo
     auth.login(world.b.operator)
     assert client.get(f"/station/shipments/{shipment.code.lower()}").status_code == 404
     auth.logout()
-    assert client.get(f"/trace/{lot.code.lower()}").status_code == 200
+    typed = client.get(f"/trace/{lot.code.lower()}")  # moved to the lot's own address
+    assert typed.status_code == 301 and typed.headers["Location"].endswith(f"/trace/{lot.code}")
