@@ -302,7 +302,10 @@ def _purchase_form(**data) -> PurchaseForm:
 
 
 def _purchase_data(
-    form: PurchaseForm, items: list[tuple[int, int]], added: list[purchases.DestinationData]
+    form: PurchaseForm,
+    items: list[tuple[int, int]],
+    added: list[purchases.DestinationData],
+    quote_request_id: int | None = None,
 ) -> purchases.PurchaseData:
     """The form's purchase: its first address (the form's own fields) and product rows, then the
     addresses added (添加收货地址). A pick-up reads the first rows; an added address then is refused by
@@ -319,6 +322,7 @@ def _purchase_data(
         if ship
         else added,
         items=[] if ship else items,
+        quote_request_id=quote_request_id,
     )
 
 
@@ -334,6 +338,7 @@ def _purchase_form_page(
     rows: list[tuple[str, str]],
     added: list[AddedAddress] | None = None,
     purchase=None,
+    quote=None,
     status=200,
 ):
     """The purchase form (new or a draft's edit): its first address's product rows (`rows`, as typed or
@@ -349,6 +354,7 @@ def _purchase_form_page(
         form=form,
         organisation=organisation,
         purchase=purchase,
+        quote=quote,
         quoted=[line for line in purchase.lines if line.quote_request_id is not None] if purchase else [],
         products=choices.products,
         found=choices.found,
@@ -363,18 +369,23 @@ def _purchase_form_page(
 @login_required
 def new_purchase(organisation_id: int):
     """The new purchase form. `?product=<id>` (the product page's 加入采购单) starts it with that product;
-    its 查找商品 (POST action=find, `_posted_action`) shows the form again, as typed, offering what was found."""
+    `?quote=<id>` (the quote page's 新建采购单并采纳) makes it the purchase of that answered quote, at its
+    first address, which then needs no other product; its 查找商品 (POST action=find, `_posted_action`)
+    shows the form again, as typed, offering what was found."""
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
     member = orgs.membership(organisation.id, current_user)
     if member is None or member.role != MemberRole.BUYER:
         abort(403)
     form = _purchase_form()
+    quote = _accepted_quote(organisation.id)
     if request.method == "GET":
         if form.restored:  # typed while signed out, kept through signing in: its product rows too
             kept = restored()
-            return _purchase_form_page(form, organisation, rows=_posted_rows(kept), added=_added_addresses(kept))
+            return _purchase_form_page(
+                form, organisation, rows=_posted_rows(kept), added=_added_addresses(kept), quote=quote
+            )
         product = request.args.get("product", "")
-        return _purchase_form_page(form, organisation, rows=[(product, "")] if _digits(product) else [])
+        return _purchase_form_page(form, organisation, rows=[(product, "")] if _digits(product) else [], quote=quote)
     status = 200
     action = _posted_action()
     added = _added_addresses(more=action == "add_address")
@@ -382,7 +393,9 @@ def new_purchase(organisation_id: int):
         pass  # only the products offered, or the addresses shown, change: nothing is checked or saved
     elif form.validate_on_submit():
         try:
-            data = _purchase_data(form, _items_from_form(), _added_destinations(added))
+            data = _purchase_data(
+                form, _items_from_form(), _added_destinations(added), quote.id if quote is not None else None
+            )
             now = now_utc()
             purchase = create_once(  # the same page posted twice: the first POST saved the draft, listed there
                 form,
@@ -400,7 +413,21 @@ def new_purchase(organisation_id: int):
     else:
         flash_form_errors(form)
         status = 422
-    return _purchase_form_page(form, organisation, rows=_posted_rows(), added=added, status=status)
+    return _purchase_form_page(form, organisation, rows=_posted_rows(), added=added, quote=quote, status=status)
+
+
+def _accepted_quote(organisation_id: int):
+    """The quote the new purchase form accepts (`quote` in its address or its form), or None: one of the
+    organisation's own, as the buyer may see it (any other id is the same 404)."""
+    raw = request.values.get("quote", "")
+    if not raw:
+        return None
+    if not _digits(raw):
+        abort(404)
+    found = quotes.get_visible_quote(int(raw), current_user)
+    if found.organisation_id != organisation_id:
+        abort(404)
+    return found
 
 
 @bp.route("/purchases/<int:purchase_id>/edit", methods=["GET", "POST"])

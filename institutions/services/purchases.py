@@ -34,9 +34,10 @@ from institutions.models import (
     PurchaseLine,
     PurchaseOrder,
     PurchaseStatus,
+    QuoteRequest,
 )
 from institutions.services.organisations import is_staff, membership
-from institutions.services.quotes import release_quote
+from institutions.services.quotes import accept_quote, release_quote
 from institutions.services.statements import budget_check, refuse_over_budget
 from orders.models import Delivery, PaymentMethod
 from orders.providers import card_payments_enabled
@@ -82,6 +83,10 @@ class PurchaseData:
     note: str = ""
     destinations: list[DestinationData] = field(default_factory=list)  # delivery == ship
     items: list[tuple[int, int]] = field(default_factory=list)  # delivery == pickup
+    #: A station's answered quote (询价) accepted into the new draft at its first address (or its
+    #: pick-up), which may then hold no other line: the buyer asked for a quote because the shop could
+    #: not sell enough of the product (`create_purchase`).
+    quote_request_id: int | None = None
 
 
 @dataclass
@@ -95,8 +100,12 @@ class Group:
     prices: dict[int, int] = field(default_factory=dict)
 
 
-def _merge(items: list[tuple[int, int]], where: str) -> dict[int, int]:
+def _merge(items: list[tuple[int, int]], where: str, *, quoted: bool = False) -> dict[int, int]:
+    """The product rows of one address (or of the pick-up) by product. None is refused, unless the
+    address holds a line accepted from a quote (`quoted`): that line is its purchase then."""
     if not items:
+        if quoted:
+            return {}
         raise ValidationError("purchase_items_required", fields={where: "empty"})
     if len(items) > MAX_CART_LINES:
         raise ValidationError("too_many_items", fields={where: "too_many"})
@@ -139,10 +148,11 @@ def _check_buyer(organisation: Organisation, user: User) -> None:
 Groups = list[tuple[DestinationData | None, AddressData | None, dict[int, int]]]
 
 
-def _checked(data: PurchaseData, *, now: datetime) -> tuple[str, Groups]:
+def _checked(data: PurchaseData, *, now: datetime, quoted: frozenset[int] = frozenset()) -> tuple[str, Groups]:
     """`data` checked as a draft (a new one or an edit): its cleaned note and its groups (a named
     destination with its address and lines, or the pick-up lines). Products must exist and be on sale
-    (the retail quote decides); quantities follow the retail line limit."""
+    (the retail quote decides); quantities follow the retail line limit. The groups numbered in `quoted`
+    hold a line accepted from a quote, and may hold no other."""
     if data.delivery not in set(Delivery):
         raise ValidationError("delivery_required", fields={"delivery": "invalid"})
     if data.payment_method not in set(PaymentMethod):
@@ -162,7 +172,7 @@ def _checked(data: PurchaseData, *, now: datetime) -> tuple[str, Groups]:
             raise ValidationError("pickup_station_required", fields={"pickup_station_id": "required"})
         if data.destinations:
             raise ValidationError("pickup_purchase_no_address", fields={"destinations": "not_allowed"})
-        groups.append((None, None, _merge(data.items, "items")))
+        groups.append((None, None, _merge(data.items, "items", quoted=0 in quoted)))
     else:
         if not data.destinations:
             raise ValidationError("purchase_address_required", fields={"destinations": "empty"})
@@ -176,11 +186,12 @@ def _checked(data: PurchaseData, *, now: datetime) -> tuple[str, Groups]:
                 (
                     DestinationData(label=label),
                     _address(dest.address, f"destinations.{i}", label),
-                    _merge(dest.items, f"destinations.{i}.items"),
+                    _merge(dest.items, f"destinations.{i}.items", quoted=i in quoted),
                 )
             )
     for _named, _where, wanted in groups:  # unknown (422) or withdrawn (409) products, unknown station (422)
-        quote(wanted, delivery=data.delivery, pickup_station_id=data.pickup_station_id)
+        if wanted:
+            quote(wanted, delivery=data.delivery, pickup_station_id=data.pickup_station_id)
     return note, groups
 
 
@@ -207,9 +218,11 @@ def _write_lines(purchase: Purchase, groups: Groups, *, kept: list[PurchaseDesti
 
 def create_purchase(organisation: Organisation, data: PurchaseData, *, user: User, now: datetime) -> Purchase:
     """A buyer of a verified organisation writes a draft purchase. Products must exist and be on sale
-    (the retail quote decides); quantities follow the retail line limit."""
+    (the retail quote decides); quantities follow the retail line limit. With `data.quote_request_id`,
+    that answered quote of the organisation is accepted into it (`quotes.accept_quote`: its checks, its
+    refusals) at the first address, which may hold nothing else; nothing is saved when it is refused."""
     _check_buyer(organisation, user)
-    note, groups = _checked(data, now=now)
+    note, groups = _checked(data, now=now, quoted=frozenset({0}) if data.quote_request_id else frozenset())
     purchase = Purchase(
         organisation_id=organisation.id,
         created_by_id=user.id,
@@ -227,6 +240,12 @@ def create_purchase(organisation: Organisation, data: PurchaseData, *, user: Use
     db.session.flush()
     record_status(purchase, from_status=None, to_status=purchase.status, actor=user, now=now)
     db.session.flush()
+    if data.quote_request_id:
+        request = db.session.get(QuoteRequest, data.quote_request_id)
+        if request is None or request.organisation_id != organisation.id:
+            raise NotFound("quote_not_found")
+        first = purchase.destinations[0].id if data.delivery == Delivery.SHIP else None
+        accept_quote(request, purchase_id=purchase.id, destination_id=first, user=user, now=now)
     return purchase
 
 
@@ -270,9 +289,13 @@ def update_purchase(purchase: Purchase, data: PurchaseData, *, user: User, now: 
     the next decision. A submitted or approved purchase is never changed (409 `purchase_not_draft`)."""
     locked = _lock_own_draft(purchase, user)
     _check_buyer(locked.organisation, user)  # still one of its buyers, the organisation still verified
-    note, groups = _checked(data, now=now)
     quoted = [line for line in locked.lines if line.quote_request_id is not None]
     old_destinations = list(locked.destinations)
+    # an address keeping a quoted line may hold nothing else (`_merge`)
+    holding = frozenset(
+        old_destinations.index(line.destination) if line.destination in old_destinations else 0 for line in quoted
+    )
+    note, groups = _checked(data, now=now, quoted=holding)
     if quoted and data.delivery != locked.delivery:
         raise Conflict("purchase_quoted_line_kept", fields={"delivery": "quoted_line"})
     kept = old_destinations[: len(groups)] if data.delivery == Delivery.SHIP else []

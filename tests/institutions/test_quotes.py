@@ -14,7 +14,7 @@ from orders.models import Order, OrderLine
 from shop.audit import AuditEntry
 from shop.db import commit
 from shop.extensions import db as _db
-from shop.once import valid_token
+from shop.once import new_form_token, valid_token
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
@@ -491,3 +491,56 @@ def test_accepting_again_after_back_is_told_where_the_quote_went(app, client, db
         _db.session.scalar(sa.select(sa.func.count(PurchaseLine.id)).where(PurchaseLine.quote_request_id.is_not(None)))
         == 1
     )
+
+
+def test_a_quote_is_accepted_into_a_new_purchase_that_holds_only_it(app, client, db, api_token):
+    """The buyer asked because the shop could not sell enough rice: the quote is the purchase. The quote
+    page offers 新建采购单并采纳; the new form shows the quote and needs only the address; the draft holds the
+    quoted line at its price, and its edit with the address alone saves. Before, an address had to hold a
+    product of its own, so a buyer with no draft could only buy something else to accept the quote."""
+    from tests.institutions.test_purchase_drafts import _form
+
+    s = _setup(client, api_token)
+    q = _ask(client, s, quantity=20)
+    assert _answer(client, api_token(s["operator"]), q["id"], quantity=20, unit_price_fen=4850).status_code == 200
+    buyer = app.test_client()
+    buyer.post("/login", data={"email": s["buyer"].email, "password": "password123"})
+    new = f"/organisations/{s['organisation'].id}/purchases/new?quote={q['id']}"
+    assert f'href="{new}"' in buyer.get(f"/quote-requests/{q['id']}").get_data(as_text=True).replace("&amp;", "&")
+    page = buyer.get(new).get_data(as_text=True)
+    assert f"采纳报价 {q['id']}：南昌大米" in page and "¥48.50" in page
+    only_address = _form(s["rice"], s["eggs"], product_0="", quantity_0="", product_1="", quantity_1="")
+    r = buyer.post(new, data=only_address)
+    assert r.status_code == 303, r.get_data(as_text=True)
+    purchase_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    lines = _db.session.scalars(sa.select(PurchaseLine).where(PurchaseLine.purchase_id == purchase_id)).all()
+    assert [(l.product_id, l.quantity, l.unit_price_fen, l.quote_request_id) for l in lines] == [
+        (s["rice"].id, 20, 4850, q["id"])
+    ]
+    assert _db.session.get(QuoteRequest, q["id"]).status == "accepted"
+    edited = {**only_address, "requested_date": _day(12)}
+    assert buyer.post(f"/purchases/{purchase_id}/edit", data=edited).status_code == 303
+    # without a quote an address still needs a product
+    fresh = {**only_address, "form_token": new_form_token()}
+    r = buyer.post(f"/organisations/{s['organisation'].id}/purchases/new", data=fresh)
+    assert r.status_code == 422
+
+
+def test_a_new_purchase_with_a_quote_it_may_not_take_saves_nothing(app, client, db, api_token):
+    s = _setup(client, api_token)
+    q = _ask(client, s)  # not answered yet
+    from tests.institutions.test_purchase_drafts import _form
+
+    buyer = app.test_client()
+    buyer.post("/login", data={"email": s["buyer"].email, "password": "password123"})
+    only_address = _form(s["rice"], s["eggs"], product_0="", quantity_0="", product_1="", quantity_1="")
+    count = sa.select(sa.func.count()).select_from(PurchaseLine)
+    before = _db.session.scalar(count)
+    new = f"/organisations/{s['organisation'].id}/purchases/new"
+    r = buyer.post(f"{new}?quote={q['id']}", data=only_address)
+    assert r.status_code == 409 and "南昌大米" in r.get_data(as_text=True)  # the form again, the quote named
+    other = app.test_client()
+    other.post("/login", data={"email": s["other_buyer"].email, "password": "password123"})
+    assert other.get(f"/organisations/{s['other_org'].id}/purchases/new?quote={q['id']}").status_code == 404
+    assert buyer.get(f"{new}?quote=x").status_code == 404
+    assert _db.session.scalar(count) == before
