@@ -233,6 +233,15 @@ class PurchaseDraftIn(Schema):
 
 class PurchaseIn(PurchaseDraftIn):
     organisation_id: int = Field(ge=1, le=MAX_ID)
+    quote_request_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="an answered quote of the organisation (询价) accepted into the new draft at the first "
+        "destination (or the pick-up) at its quoted price, as POST /quote-requests/{id}/accept does; that "
+        "destination may then list no items. Its refusals (404 another organisation's, 409 not answered, "
+        "expired or accepted already) save nothing",
+    )
 
 
 class ApproveIn(Schema):
@@ -410,7 +419,9 @@ class PurchaseDeletedOut(BaseModel):
 def create_purchase(body: PurchaseIn):
     user = api_user()
     organisation = orgs.get_visible_organisation(body.organisation_id, user)
-    purchase = purchases.create_purchase(organisation, _draft_data(body), user=user, now=now_utc())
+    data = _draft_data(body)
+    data.quote_request_id = body.quote_request_id
+    purchase = purchases.create_purchase(organisation, data, user=user, now=now_utc())
     return committed(purchase_out(purchase), 201)
 
 

@@ -544,3 +544,34 @@ def test_a_new_purchase_with_a_quote_it_may_not_take_saves_nothing(app, client, 
     assert other.get(f"/organisations/{s['other_org'].id}/purchases/new?quote={q['id']}").status_code == 404
     assert buyer.get(f"{new}?quote=x").status_code == 404
     assert _db.session.scalar(count) == before
+
+
+def test_the_api_writes_a_new_purchase_of_a_quote_alone(client, db, api_token):
+    s = _setup(client, api_token)
+    q = _ask(client, s, quantity=20)
+    assert _answer(client, api_token(s["operator"]), q["id"], quantity=20, unit_price_fen=4850).status_code == 200
+    body = {
+        "organisation_id": s["organisation"].id,
+        "delivery": "ship",
+        "requested_date": _day(10),
+        "payment_method": "cod",
+        "destinations": [{"label": "本部食堂", "address": ADDRESS_JSON, "items": []}],
+    }
+    other = client.post(
+        "/api/v1/purchases",
+        headers=api_token(s["other_buyer"]),
+        json={**body, "organisation_id": s["other_org"].id, "quote_request_id": q["id"]},
+    )
+    assert other.status_code == 404
+    assert client.post("/api/v1/purchases", headers=s["b"], json=body).status_code == 422  # no quote: items needed
+    r = client.post("/api/v1/purchases", headers=s["b"], json={**body, "quote_request_id": q["id"]})
+    assert r.status_code == 201, r.json
+    assert [(l["product_id"], l["quantity"], l["unit_price_fen"]) for l in r.json["lines"]] == [
+        (s["rice"].id, 20, 4850)
+    ]
+    again = client.post("/api/v1/purchases", headers=s["b"], json={**body, "quote_request_id": q["id"]})
+    assert again.status_code == 409  # accepted already: nothing saved
+    assert (
+        _db.session.scalar(sa.select(sa.func.count(PurchaseLine.id)).where(PurchaseLine.quote_request_id.is_not(None)))
+        == 1
+    )
