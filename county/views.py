@@ -864,16 +864,7 @@ def recall_new():
             reason=request.form.get("reason", "")[:200],
         ), exc.status
     commit()
-    if lines:
-        message = ngettext(
-            "批次 %(code)s 已召回：%(num)s 个订单商品受影响，已通知买家",
-            "批次 %(code)s 已召回：%(num)s 个订单商品受影响，已通知买家",
-            len(lines),
-            code=lot.code,
-        )
-    else:
-        message = _("批次 %(code)s 已召回；没有订单用到这个批次，无需通知买家", code=lot.code)
-    flash(message, "success")
+    flash(recalls.recalled_message(lot, lines), "success")
     return redirect(url_for("county.recall_detail", code=lot.code))
 
 

@@ -687,16 +687,7 @@ def recall_lot(code: str):
         return page
     lines = recalls.recall_lot(lot, reason=reason, actor=current_user, now=now_utc())
     commit()
-    if lines:
-        message = ngettext(
-            "批次 %(code)s 已召回：%(num)s 个订单商品受影响，已通知买家",
-            "批次 %(code)s 已召回：%(num)s 个订单商品受影响，已通知买家",
-            len(lines),
-            code=lot.code,
-        )
-    else:
-        message = _("批次 %(code)s 已召回；没有订单用到这个批次，无需通知买家", code=lot.code)
-    flash(message, "success")
+    flash(recalls.recalled_message(lot, lines), "success")
     return redirect(back)
 
 

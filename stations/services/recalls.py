@@ -20,6 +20,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 
 from orders.models import LineStatus, Order, OrderLine, ShipmentStatus
@@ -121,6 +122,18 @@ def was_sold(lot: Lot) -> bool:
     """Whether any order line ever took units of the lot (its allocations stay when they come back), so
     that an empty list of affected lines can say "everything came back" rather than "never sold"."""
     return bool(db.session.scalar(sa.select(sa.exists().where(LotAllocation.lot_id == lot.id))))
+
+
+def recalled_message(lot: Lot, lines: list[AffectedLine]) -> str:
+    """What the station's and the county's recall pages say once `recall_lot` has committed."""
+    if lines:
+        return ngettext(
+            "批次 %(code)s 已召回：%(num)s 个订单商品受影响，已通知买家",
+            "批次 %(code)s 已召回：%(num)s 个订单商品受影响，已通知买家",
+            len(lines),
+            code=lot.code,
+        )
+    return _("批次 %(code)s 已召回；没有订单用到这个批次，无需通知买家", code=lot.code)
 
 
 def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedLine]:
