@@ -253,15 +253,18 @@ def pickup_order_by_api(live: LiveServer, product: dict, email: str = "consumer@
     return order
 
 
-def place_order_by_api(live: LiveServer, email: str, product_ids: list[int], *, payment_method: str = "cod") -> str:
-    """A consumer's order for home delivery, placed through POST /api/v1/orders; returns its code."""
+def place_order_by_api(
+    live: LiveServer, email: str, product_ids: list[int], *, payment_method: str = "cod", quantity: int = 1
+) -> str:
+    """A consumer's order for home delivery of `quantity` of each product, placed through POST
+    /api/v1/orders; returns its code."""
     token = api_token(live, email)
     status, body = api(
         live,
         "POST",
         "/orders",
         {
-            "items": [{"product_id": pid, "quantity": 1} for pid in product_ids],
+            "items": [{"product_id": pid, "quantity": quantity} for pid in product_ids],
             "address": {
                 "name": "李游客",
                 "phone": "13900001234",

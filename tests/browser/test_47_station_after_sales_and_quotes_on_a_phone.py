@@ -26,41 +26,15 @@ from tests.browser.harness import DEMO, VIEWPORTS
 from tests.browser.journeys import (
     PICKLES,
     VILLAGE_A,
-    api,
-    api_token,
     confirm_if_asked,
     deliver_by_api,
     demo_product,
     new_account,
+    place_order_by_api,
     yuan,
 )
 
 ORG_PASSWORD = "password123"
-
-
-def _order_of(live, email: str, product_id: int, quantity: int) -> str:
-    """A home-delivery cash-on-delivery order of `quantity` units, placed through the API: its code."""
-    status, body = api(
-        live,
-        "POST",
-        "/orders",
-        {
-            "items": [{"product_id": product_id, "quantity": quantity}],
-            "address": {
-                "name": "李游客",
-                "phone": "13900001234",
-                "province": "江西省",
-                "city": "南昌市",
-                "district": "南昌县",
-                "line": "莲塘镇澄湖东路88号",
-            },
-            "delivery": "ship",
-            "payment_method": "cod",
-        },
-        token=api_token(live, email),
-    )
-    assert status == 201, body
-    return body["id"]
 
 
 def _stock_on_hand(live, product_id: int) -> int:
@@ -107,7 +81,7 @@ def _tap_height(locator) -> float:
 def test_operator_decides_a_refund_on_a_phone(open_page, live_server, viewport):
     product = demo_product(live_server, VILLAGE_A)  # NC01, the demo operator's station
     email = new_account(live_server, "aftersales", viewport)
-    code = _order_of(live_server, email, product["id"], 3)
+    code = place_order_by_api(live_server, email, [product["id"]], quantity=3)
     deliver_by_api(live_server, code)
 
     buyer = open_page("buyer")

@@ -16,17 +16,9 @@ from playwright.sync_api import expect
 
 from shop.timeutil import local_date, now_utc
 from tests.browser.harness import DEMO, VIEWPORTS
-from tests.browser.journeys import VILLAGE_A, api, api_token, demo_product, new_account
+from tests.browser.journeys import VILLAGE_A, demo_product, new_account, place_order_by_api
 
 GIFT_BOX = "三江腌菜礼盒2斤"  # at NC01, the demo operator's station
-ADDRESS = {
-    "name": "王小明",
-    "phone": "13800000000",
-    "province": "江西省",
-    "city": "南昌市",
-    "district": "南昌县",
-    "line": "莲塘镇幸福路1号",
-}
 
 
 def _thumb_sized(link) -> None:
@@ -71,20 +63,7 @@ def test_the_station_recalls_a_lot_it_sold_from_and_the_buyer_and_the_trace_page
 
     # the sale: a buyer's order takes one box of it (first expiring first)
     buyer_email = new_account(live_server, "recall-buyer", viewport)
-    status, order = api(
-        live_server,
-        "POST",
-        "/orders",
-        {
-            "items": [{"product_id": product["id"], "quantity": 1}],
-            "delivery": "ship",
-            "payment_method": "cod",
-            "address": ADDRESS,
-        },
-        token=api_token(live_server, buyer_email),
-    )
-    assert status == 201, order
-    order_code = order["id"]
+    order_code = place_order_by_api(live_server, buyer_email, [product["id"]])
 
     # the recall, from the lot's page: the reason, a confirmation, then the lines whose buyers were told
     operator.submit_and_wait(lot_link.click)
