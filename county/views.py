@@ -427,7 +427,13 @@ def household_statement(household_id: int):
     if fmt:
         rows = [dict(e, kind_label=_(e["kind_label"])) for e in statement.entries]  # KIND_LABELS are msgids
         return export_response(fmt, f"statement-{household.id}", reports.STATEMENT_COLUMNS, rows)
-    return render_template("county/statement.html", h=registry.household_row(household), s=statement), status
+    return render_template(
+        "county/statement.html",
+        h=registry.household_row(household),
+        s=statement,
+        # what of it the county has paid (收益发放) and what it still owes, up to the range's end, as the API says
+        payout=payouts.household_payout_figures(household.id, until=statement.date_to),
+    ), status
 
 
 # --- benefit links -----------------------------------------------------------------------------
@@ -689,6 +695,7 @@ def payouts_index():
         townships=db.session.scalars(db.select(Township).order_by(Township.name)).all(),
         statuses=payouts.BATCH_STATUS_LABELS,
         this_month=reports.this_month(local_date(now_utc())),  # the village cards' month, as the cards open
+        period=payouts.default_period(local_date(now_utc())),
     ), status
 
 

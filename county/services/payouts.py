@@ -300,6 +300,12 @@ class BatchResult:
     created: bool
 
 
+def default_period(today: date) -> tuple[date, date]:
+    """The period 收益发放's form proposes: this month so far. A batch pays every unpaid credit up to its
+    end, earlier months' included, so the month's start only names the batch."""
+    return today.replace(day=1), today
+
+
 def create_batch(
     *,
     period_from: date,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
@@ -404,3 +405,36 @@ def test_a_refused_result_file_lists_its_rows_in_the_readers_language(client, au
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "NO-SUCH-1" in html and "NO-SUCH-2" in html and "；" not in html
+
+
+def test_the_statement_page_says_what_was_paid_and_what_is_still_owed(client, auth, county_user, world, db):
+    """收入明细 said what was credited, not what the county had paid of it: an officer answering a household's
+    question had to read the API. It now says paid and still to pay, as the API does, up to the range's end."""
+    _set_accounts(client, auth, county_user, world)
+    a, b, _c = world["households"]
+    credited = {
+        h.id: db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(IncomeEntry.household_id == h.id))
+        for h in (a, b)
+    }
+    client.post("/county/payouts", data=PERIOD)
+    batch = db.session.scalar(sa.select(PayoutBatch))
+    in_batch = client.get(f"/county/households/{a.id}/statement").get_data(as_text=True)
+    assert re.search(rf'id="payout-figures">.*data-fen="0".*data-fen="{credited[a.id]}"', in_batch)
+    assert "其中发放中" in in_batch
+    bank = load_workbook(io.BytesIO(client.get(f"/county/payouts/{batch.id}/export.xlsx").data)).active
+    rows = list(bank.iter_rows(min_row=2, values_only=True))[:-1]
+    answers = [
+        (r[1], r[6], "成功", "BK1", "") if r[3] == ACCOUNT_A else (r[1], r[6], "失败", "", "户名不符") for r in rows
+    ]
+    client.post(
+        f"/county/payouts/{batch.id}/result",
+        data={"file": (_result(answers), "result.xlsx")},
+        content_type="multipart/form-data",
+    )
+    paid = client.get(f"/county/households/{a.id}/statement").get_data(as_text=True)
+    assert re.search(rf'id="payout-figures">.*<strong data-fen="{credited[a.id]}">.*data-fen="0"', paid)
+    assert "其中发放中" not in paid
+    refused = client.get(f"/county/households/{b.id}/statement?lang=en").get_data(as_text=True)
+    assert re.search(
+        rf'id="payout-figures">Paid <strong data-fen="0">.*To pay <span data-fen="{credited[b.id]}"', refused
+    )
