@@ -19,6 +19,7 @@ from county import demo as county_demo
 from county.services.registry import id_check_character
 from demo.images import seed_demo_images, seed_demo_listing_images
 from demo.papers import seed_demo_papers
+from demo.sales import seed_sales
 from shop.auth.models import User
 from shop.auth.services import Registration, register_user
 from shop.extensions import db
@@ -316,6 +317,9 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
         ("host", "host@demo.cn", "罗渡农家乐", None),
         ("county", "county@demo.cn", "县扶贫办", None),
         ("admin", "admin@demo.cn", "管理员", None),
+        # the demo's sales (demo.sales): a villager buying at the second station's counter, and its operator
+        ("consumer", "buyer@demo.cn", "王大姐", None),
+        ("operator", "operator2@demo.cn", f"{stations[1].name}运营员", stations[1]),
     ]:
         if db.session.scalar(sa.select(User.id).where(User.email == email)) is None:
             register_user(
@@ -337,6 +341,8 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
 
     created_any |= bool(tourism_demo.seed(now=now))
     created_any |= seed_demo_listing_images() > 0
+    users = {email: db.session.scalar(sa.select(User).where(User.email == email)) for _role, email in accounts}
+    created_any |= seed_sales(buyer=users["buyer@demo.cn"], operator=users["operator2@demo.cn"], now=now)
     created_any |= bool(county_demo.seed(now=now))
     db.session.flush()
     return created_any, accounts

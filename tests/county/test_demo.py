@@ -1,6 +1,7 @@
-"""The county's demo data (county.demo): a county officer trying the demo finds income credited, households
-to pay and a few still waiting for a payment account — each benefit record's entries credited once, and
-nothing added by seeding again."""
+"""The county's demo data (county.demo, demo.sales): a county officer trying the demo finds sale income and
+recorded benefits credited, households to pay and a few still waiting for a payment account — the sales'
+money received in a station's cash book and credited to the households as the county's reconciliation
+expects, each benefit record's entries credited once, and nothing added by seeding again."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import re
 
 import sqlalchemy as sa
 
+from county.services import reconcile, reconcile_money
 from ledger.models import IncomeEntry
 from ledger.payouts import PaymentAccount, PayoutBatch
 from ledger.records import BenefitRecord
+from orders.models import Order
 from shop.timeutil import local_date, now_utc
 
 
@@ -34,8 +37,20 @@ def test_the_demo_county_has_income_households_to_pay_and_some_waiting_for_an_ac
         )
         assert credited == record.total_fen > 0
 
+    # the sales: picked up and paid in cash at the counter, credited to the products' households, reconciled
+    orders = db.session.scalars(sa.select(Order)).all()
+    assert (
+        orders
+        and {o.status for o in orders} == {"completed"}
+        and {o.payment_method for o in orders} == {"station_cash"}
+    )
+    sold = db.session.scalar(sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(IncomeEntry.kind == "sale"))
+    assert 0 < sold < sum(o.total_fen for o in orders)  # the households' share; commission and collective aside
+    assert reconcile.check()["discrepancies"] == [] and reconcile_money.check_money()["discrepancies"] == []
+
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert _counts(db) == (entries, accounts, records, 0)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == len(orders)
 
     auth.login("county@demo.cn", "demo12345")
     page = client.get("/county/payouts").get_data(as_text=True)
