@@ -71,6 +71,7 @@ from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
 from shop.errors import DomainError, NotFound, error_message, flash_domain_errors, json_error
 from shop.extensions import db
+from shop.filters import bracketed
 from shop.forms import create_once
 from shop.history import history_of
 from shop.kept_form import restored as restored_form
@@ -433,7 +434,7 @@ def checkout():
         SelectChoice(a.id, f"{a.name} {a.phone} {a.province}{a.city}{a.district}{a.line}") for a in addresses
     ]
     stations = db.session.scalars(sa.select(Station).order_by(Station.code)).all()
-    form.pickup_station_id.choices = [SelectChoice(s.id, f"{s.name}（{s.address}）") for s in stations]
+    form.pickup_station_id.choices = [SelectChoice(s.id, bracketed(s.name, s.address)) for s in stations]
     pickup = (form.delivery.data or "ship") == "pickup"
     summary, totals = _checkout_summary(cart, pickup=pickup)
     if not summary.goods_rows:  # bookings only: nothing is shipped or collected

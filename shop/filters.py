@@ -23,6 +23,14 @@ def with_colon(label) -> str:
     return f"{label}{colon}"
 
 
+def bracketed(name, inside) -> str:
+    """A name with a short aside in brackets, in the brackets of the page's language: a station with its
+    code, '罗渡站（LD01）' on a Chinese page, '罗渡站 (LD01)' on an English one (full-width brackets take no
+    space before them, ASCII ones do). The one place such brackets are written: templates use it as the
+    `bracketed` filter (`{{ station.name|bracketed(station.code) }}`), views call it."""
+    return gettext("%(name)s（%(inside)s）", name=name, inside=inside)
+
+
 def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
@@ -100,6 +108,7 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(format_yuan_brief, "yuan_brief")
     app.add_template_filter(local_dt, "local_dt")
     app.add_template_filter(with_colon, "colon")
+    app.add_template_filter(bracketed, "bracketed")
     app.add_template_filter(local_date, "local_date")
     app.add_template_filter(rich_text, "rich_text")
     app.add_template_filter(note_text, "history_note")

@@ -430,13 +430,14 @@ def check_in_booking_api(code: str, body: CheckInIn):
     errors=(409,),
     summary="The host marks a confirmed booking a no-show, from its start on: a stay's (or day ticket's) "
     "arrival day, a session's start time, Beijing time (409 no_show_before_arrival, no_show_before_session); "
-    "a card payment is kept and credited to the households, an unpaid order is canceled",
+    "a card payment is kept and credited to the households, an unpaid order is canceled; called again for a "
+    "booking that is a no-show already (a second tap), it changes nothing and answers the booking",
 )
 def no_show_booking_api(code: str):
     user = api_user()
     booking = get_booking_for_host(code, user)
-    mark_no_show(booking, actor=user, now=now_utc())
-    commit()
+    if mark_no_show(booking, actor=user, now=now_utc()):  # False: a no-show already, nothing to commit
+        commit()
     return ok(booking_out(booking))
 
 

@@ -59,9 +59,11 @@ from tourism.services.booking import (
     get_booking_for_user,
     get_listing,
     host_cancel_booking,
+    host_canceled_already,
     list_user_bookings,
     mark_no_show,
     no_show_allowed,
+    no_show_marked_already,
     no_show_refusal,
     refund_kept,
     room_for_party,
@@ -832,25 +834,25 @@ def host_no_show(code: str):
         back = url_for("tourism.host_home")
     else:
         back = url_for("tourism.host_listing", listing_id=booking.listing_id)
-    if booking.status == BookingStatus.NO_SHOW:  # confirmed again after Back (or a second tap): done already
-        flash(_("已标记未到店：%(code)s", code=booking.code), "info")
-        return redirect(back, 303)
-    refusal = no_show_refusal(booking, now=now_utc())
-    if refusal is not None:  # e.g. before the session's start: said at once, nothing to confirm
-        flash(refusal.message, "error")
-        return redirect(back)
-    page = ask_first(
-        _(
-            "确认将预订 %(code)s（%(name)s）标记为未到店？客人会收到通知。",
-            code=booking.code,
-            name=booking.user.name or booking.user.email,
-        ),
-        back=back,
-    )
-    if page is not None:
-        return page
+    if not no_show_marked_already(booking):  # done already: nothing to confirm, `mark_no_show` says so
+        refusal = no_show_refusal(booking, now=now_utc())
+        if refusal is not None:  # e.g. before the session's start: said at once, nothing to confirm
+            flash(refusal.message, "error")
+            return redirect(back)
+        page = ask_first(
+            _(
+                "确认将预订 %(code)s（%(name)s）标记为未到店？客人会收到通知。",
+                code=booking.code,
+                name=booking.user.name or booking.user.email,
+            ),
+            back=back,
+        )
+        if page is not None:
+            return page
     with flash_domain_errors():  # the service asks the same rule again (the time has not stood still)
-        mark_no_show(booking, actor=current_user, now=now_utc())
+        if not mark_no_show(booking, actor=current_user, now=now_utc()):  # a second tap, or after Back
+            flash(_("已标记未到店：%(code)s", code=booking.code), "info")
+            return redirect(back, 303)
         commit()
         flash(_("已标记未到店：%(code)s", code=booking.code), "success")
     return redirect(back)
@@ -883,25 +885,22 @@ def host_refund_kept(code: str):
 def host_cancel(code: str):
     """Release an unpaid pay-on-arrival booking; the guest is told by e-mail."""
     booking = get_booking_for_host(code, current_user)
-    if booking.status == BookingStatus.CANCELED:  # confirmed again after Back (or a second tap): done already
-        flash(_("预订已取消"), "info")
-        return redirect(url_for("tourism.host_listing", listing_id=booking.listing_id), 303)
-    page = ask_first(
-        _(
-            "确认取消预订 %(code)s（%(name)s）？客人会收到通知，取消后不能恢复。",
-            code=booking.code,
-            name=booking.user.name or booking.user.email,
-        ),
-        back=url_for("tourism.host_listing", listing_id=booking.listing_id),
-    )
-    if page is not None:
-        return page
-    try:
-        host_cancel_booking(booking, actor=current_user, now=now_utc())
+    back = url_for("tourism.host_listing", listing_id=booking.listing_id)
+    if not host_canceled_already(booking):  # done already: nothing to confirm, the service says so
+        page = ask_first(
+            _(
+                "确认取消预订 %(code)s（%(name)s）？客人会收到通知，取消后不能恢复。",
+                code=booking.code,
+                name=booking.user.name or booking.user.email,
+            ),
+            back=back,
+        )
+        if page is not None:
+            return page
+    with flash_domain_errors():
+        if not host_cancel_booking(booking, actor=current_user, now=now_utc()):  # a second tap, or after Back
+            flash(_("预订已取消"), "info")
+            return redirect(back, 303)
         commit()
-    except DomainError as exc:
-        rollback()
-        flash(exc.message, "error")
-    else:
         flash(_("已取消预订并通知客人：%(code)s", code=booking.code), "success")
-    return redirect(url_for("tourism.host_listing", listing_id=booking.listing_id))
+    return redirect(back)

@@ -4,8 +4,6 @@ reason; both audited. The API's PATCH follows the same rule."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
@@ -16,6 +14,7 @@ from shop.db import commit
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from stations.services.assisted import update_product
+from tests.concurrency.race import Loaded, at_once
 from tests.conftest import requires_postgres
 from tests.factories import NOW, make_household, make_product, make_station, make_user
 
@@ -146,30 +145,15 @@ def test_two_officers_approving_at_once_apply_it_once(app, committed_db, now):
     officers = [make_user(role="county") for _ in range(3)]
     commit()
     change_id, officer_ids = pending_change(product.id).id, [o.id for o in officers]
-    barrier = threading.Barrier(3)
-    outcomes = []
+    from shop.auth.models import User
 
-    def worker(officer_id):
-        from shop.auth.models import User
+    def approve(officer_id) -> Loaded:
+        return Loaded(
+            lambda: (committed_db.session.get(ProductChange, change_id), committed_db.session.get(User, officer_id)),
+            lambda loaded: approve_change(loaded[0], actor=loaded[1], now=now),
+        )
 
-        with app.app_context():
-            try:
-                change = committed_db.session.get(ProductChange, change_id)
-                officer = committed_db.session.get(User, officer_id)
-                barrier.wait(timeout=10)
-                approve_change(change, actor=officer, now=now)
-                commit()
-                outcomes.append("ok")
-            except Conflict as exc:
-                outcomes.append(exc.code)
-            finally:
-                committed_db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in officer_ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    outcomes = at_once(app, [approve(i) for i in officer_ids], seconds=30).labels
     assert sorted(outcomes) == ["change_already_decided", "change_already_decided", "ok"]
     with app.app_context():
         approvals = committed_db.session.scalar(

@@ -4,16 +4,14 @@ active admin's row before counting; PostgreSQL threads)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
 from admin.services import users
 from shop.auth.models import User
-from shop.db import commit, rollback
-from shop.errors import Conflict
+from shop.db import commit
 from shop.timeutil import now_utc
+from tests.concurrency.race import Loaded, at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_user
 from tests.sent_mail import mails_to
@@ -26,37 +24,20 @@ def test_two_admins_removing_each_other_at_once_leave_one(app, committed_db, cha
     a, b = make_user(role="admin"), make_user(role="admin")
     ids = {"a": a.id, "b": b.id}
     commit()
-    barrier = threading.Barrier(2)
-    won, lost, errors = [], [], []
 
-    def remove(actor_key: str, target_key: str):
-        with app.app_context():
-            try:
-                actor = db.session.get(User, ids[actor_key])
-                target = db.session.get(User, ids[target_key])
-                barrier.wait()
-                if change == "role":
-                    users.set_role(target, "consumer", None, actor=actor, now=now_utc())
-                else:
-                    users.set_active(target, False, actor=actor, now=now_utc())
-                commit()
-                won.append(target_key)
-            except Conflict as exc:
-                rollback()
-                lost.append(exc.code)
-            except Exception as exc:  # a deadlock is a failure
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
+    def remove(actor_key: str, target_key: str) -> Loaded:
+        def act(loaded):
+            actor, target = loaded
+            if change == "role":
+                users.set_role(target, "consumer", None, actor=actor, now=now_utc())
+            else:
+                users.set_active(target, False, actor=actor, now=now_utc())
 
-    threads = [threading.Thread(target=remove, args=("a", "b")), threading.Thread(target=remove, args=("b", "a"))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
-    assert len(won) == 1 and lost == ["last_active_admin"]
+        return Loaded(lambda: (db.session.get(User, ids[actor_key]), db.session.get(User, ids[target_key])), act)
+
+    race = at_once(app, [remove("a", "b"), remove("b", "a")])
+    assert race.errors == []
+    assert len(race.won) == 1 and race.refused == ["last_active_admin"]
     active_admins = db.session.scalar(
         sa.select(sa.func.count()).where(User.role == "admin", User.is_active_account.is_(True))
     )
@@ -80,35 +61,14 @@ def test_two_taps_of_resend_setup_link_at_once_send_one_mail(app, committed_db, 
         )
         commit()
     ids = {"admin": admin.id, "user": user.id}
-    barrier = threading.Barrier(2)
-    sent, refused, errors = [], [], []
-
-    def tap():
-        with app.test_request_context("/"):
-            try:
-                actor = db.session.get(User, ids["admin"])
-                target = db.session.get(User, ids["user"])
-                barrier.wait()
-                users.resend_setup_link(target, actor=actor, now=now_utc())
-                commit()
-                sent.append(1)
-            except Conflict as exc:
-                rollback()
-                refused.append(exc.code)
-            except Exception as exc:  # a deadlock is a failure
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=tap) for _ in range(2)]
+    tap = Loaded(
+        lambda: (db.session.get(User, ids["admin"]), db.session.get(User, ids["user"])),
+        lambda loaded: users.resend_setup_link(loaded[1], actor=loaded[0], now=now_utc()),
+    )
     with caplog.at_level("INFO", logger="shop.mail"):
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-    assert errors == []
-    assert sent == [1] and refused == ["setup_link_just_sent"]
+        race = at_once(app, [tap, tap], context="request")
+    assert race.errors == []
+    assert len(race.won) == 1 and race.refused == ["setup_link_just_sent"]
     actions = db.session.scalars(
         sa.select(AuditEntry.action).where(AuditEntry.subject_type == "users", AuditEntry.subject_id == ids["user"])
     ).all()

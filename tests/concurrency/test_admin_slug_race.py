@@ -7,17 +7,16 @@ one slug (homophones: 竞速茶 and 净速茶 are both jing-su-cha) are both add
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
 from admin.services import categories, places
 from catalog.models import Category, Village
 from shop.auth.models import User
-from shop.db import commit, rollback
+from shop.db import commit
 from shop.errors import Conflict
 from shop.timeutil import now_utc
+from tests.concurrency.race import Loaded, at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_township, make_user
 
@@ -29,29 +28,12 @@ def _at_once(app, db, work) -> tuple[list[int], list[Exception]]:
     committed, and the exceptions of the others."""
     admin_ids = [make_user(role="admin").id, make_user(role="admin").id]
     commit()
-    barrier = threading.Barrier(2)
-    done, errors = [], []
 
-    def run(i: int):
-        with app.app_context():
-            try:
-                actor = db.session.get(User, admin_ids[i])
-                barrier.wait()
-                work(actor, i)
-                commit()
-                done.append(i)
-            except Exception as exc:
-                rollback()
-                errors.append(exc)
-            finally:
-                db.session.remove()
+    def admin(i: int) -> Loaded:
+        return Loaded(lambda: db.session.get(User, admin_ids[i]), lambda actor: work(actor, i))
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return done, errors
+    race = at_once(app, [admin(0), admin(1)], refused=(Exception,))
+    return race.won, [o.refusal for o in race.outcomes if o.refusal is not None]
 
 
 def _add(kind: str, name: str, township_id: int, actor) -> None:

@@ -4,16 +4,15 @@ a double submit): one records it, the other changes nothing — one confirmation
 
 from __future__ import annotations
 
-import threading
-
 import sqlalchemy as sa
 
 from orders.models import Order, OrderPayment
 from orders.services import transfers
 from shop.audit import AuditEntry
-from shop.db import commit, rollback
+from shop.db import commit
 from shop.history import StatusEvent
 from shop.timeutil import now_utc
+from tests.concurrency.race import at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_product, make_station, make_user
 from tests.orders.factories import make_order
@@ -30,36 +29,20 @@ def test_the_same_transfer_recorded_twice_at_once_is_recorded_once(app, committe
     recorders = [make_user(role="county").id, make_user(role="operator", station=station).id]
     ids = {"order": order.id, "amount": order.payments[0].amount_fen}
     commit()
-    barrier = threading.Barrier(len(recorders))
-    results, errors = [], []
 
-    def record(user_id):
-        with app.app_context():
-            try:
-                barrier.wait()
-                changed = transfers.record_transfer(
-                    db.session.get(Order, ids["order"]),
-                    amount_fen=ids["amount"],
-                    reference="ICBC20261203000042",
-                    received_on=None,
-                    actor=db.session.get(User, user_id),
-                    now=now_utc(),
-                )
-                commit()
-                results.append(changed)
-            except Exception as exc:
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
+    def record(user_id: int):
+        return lambda: transfers.record_transfer(
+            db.session.get(Order, ids["order"]),
+            amount_fen=ids["amount"],
+            reference="ICBC20261203000042",
+            received_on=None,
+            actor=db.session.get(User, user_id),
+            now=now_utc(),
+        )
 
-    threads = [threading.Thread(target=record, args=(user_id,)) for user_id in recorders]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
-    assert sorted(results) == [False, True]
+    race = at_once(app, [record(user_id) for user_id in recorders], refused=())
+    assert race.errors == []
+    assert sorted(race.values) == [False, True]
     db.session.remove()
     payment = db.session.scalar(sa.select(OrderPayment).where(OrderPayment.order_id == ids["order"]))
     assert (payment.state, payment.provider_ref) == ("confirmed", "ICBC20261203000042")

@@ -6,15 +6,15 @@ commits. The unit type row lock (`SELECT … FOR UPDATE`) serialises the availab
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from shop.db import commit, rollback
+from shop.auth.models import User
 from shop.extensions import db
 from shop.history import StatusEvent
+from tests.concurrency.race import Loaded, at_once
 from tests.conftest import requires_postgres
 from tests.factories import NOW, make_user
 from tests.tourism.factories import make_listing, make_session
@@ -27,39 +27,14 @@ D = date(2026, 12, 10)
 THREADS = 12
 
 
-def _race(app, requests_and_users):
-    barrier = threading.Barrier(len(requests_and_users))
-    results: list[str] = []
-    lock = threading.Lock()
+def _race(app, requests_and_users) -> list[str]:
+    """Each request held for its user, all at once: "ok" for a hold, "BookingUnavailable" for a refusal
+    (BookingUnavailable), anything else is an error the test fails on."""
 
-    def worker(req, user_id):
-        with app.app_context():
-            outcome = "error"
-            try:
-                from shop.auth.models import User
+    def hold(req, user_id) -> Loaded:
+        return Loaded(lambda: db.session.get(User, user_id), lambda user: hold_booking(req, user=user, now=NOW))
 
-                user = db.session.get(User, user_id)
-                barrier.wait(timeout=10)
-                hold_booking(req, user=user, now=NOW)
-                commit()
-                outcome = "ok"
-            except BookingUnavailable:
-                rollback()
-                outcome = "409"
-            except Exception as exc:  # recorded, the test fails on it
-                rollback()
-                outcome = f"error {exc!r}"
-            finally:
-                db.session.remove()
-                with lock:
-                    results.append(outcome)
-
-    threads = [threading.Thread(target=worker, args=ru) for ru in requests_and_users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
+    return at_once(app, [hold(*ru) for ru in requests_and_users], refused=(BookingUnavailable,)).kinds
 
 
 def test_hold_booking_last_rooms_race(app, committed_db):
@@ -80,7 +55,7 @@ def test_hold_booking_last_rooms_race(app, committed_db):
         for i, u in enumerate(users)
     ]
     results = _race(app, reqs)
-    assert sorted(results) == ["409"] * (THREADS - 3) + ["ok"] * 3
+    assert sorted(results) == ["BookingUnavailable"] * (THREADS - 3) + ["ok"] * 3
     taken = db.session.scalar(
         sa.select(sa.func.sum(Booking.units)).where(
             Booking.check_in_date <= D + timedelta(days=1), Booking.check_out_date > D + timedelta(days=1)
@@ -96,7 +71,7 @@ def test_hold_booking_session_capacity_race(app, committed_db):
     db.session.commit()
     reqs = [(BookingRequest(listing_id=listing.id, session_id=session.id, guests=3), u.id) for u in users]
     results = _race(app, reqs)
-    assert sorted(results) == ["409"] * (THREADS - 3) + ["ok"] * 3  # 3 × 3 = 9 ≤ 10 < 12
+    assert sorted(results) == ["BookingUnavailable"] * (THREADS - 3) + ["ok"] * 3  # 3 × 3 = 9 ≤ 10 < 12
     assert db.session.scalar(sa.select(sa.func.sum(Booking.guests)).where(Booking.session_id == session.id)) == 9
 
 
@@ -112,24 +87,9 @@ def test_overlapping_expiry_runs_expire_each_hold_once(app, committed_db):
         )
     db.session.commit()
     later = NOW + timedelta(minutes=30)
-    counts: list[int] = []
-    barrier = threading.Barrier(3)
-
-    def run():
-        with app.app_context():
-            try:
-                barrier.wait(timeout=10)
-                counts.append(expire_holds(later))
-                commit()
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert sum(counts) == 5
+    race = at_once(app, [lambda: expire_holds(later)] * 3, refused=())
+    assert race.errors == []
+    assert sum(race.values) == 5
     assert (
         db.session.scalar(
             sa.select(sa.func.count())
@@ -148,36 +108,18 @@ def test_book_listing_ticket_quota_race_through_the_order_pipeline(app, committe
     listing = make_listing(kind="ticket", units=10, max_guests=4, pay_on_arrival=True)
     users = [make_user() for _ in range(THREADS)]
     db.session.commit()
-    barrier = threading.Barrier(THREADS)
-    results: list[str] = []
+    listing_id = listing.id
 
-    def worker(user_id):
-        with app.app_context():
-            from shop.auth.models import User
+    def book(user_id) -> Loaded:
+        return Loaded(
+            lambda: db.session.get(User, user_id),
+            lambda user: book_listing(
+                BookingRequest(listing_id=listing_id, check_in=D, guests=3, pay_on_arrival=True), user=user, now=NOW
+            ),
+        )
 
-            try:
-                user = db.session.get(User, user_id)
-                barrier.wait(timeout=10)
-                book_listing(
-                    BookingRequest(listing_id=listing.id, check_in=D, guests=3, pay_on_arrival=True), user=user, now=NOW
-                )
-                commit()
-                results.append("ok")
-            except BookingUnavailable:
-                rollback()
-                results.append("409")
-            except Exception as exc:
-                rollback()
-                results.append(f"error {exc!r}")
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(u.id,)) for u in users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert sorted(results) == ["409"] * (THREADS - 3) + ["ok"] * 3  # 3 × 3 = 9 ≤ 10
+    results = at_once(app, [book(u.id) for u in users], refused=(BookingUnavailable,)).kinds
+    assert sorted(results) == ["BookingUnavailable"] * (THREADS - 3) + ["ok"] * 3  # 3 × 3 = 9 ≤ 10
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 3
     assert (
         db.session.scalar(sa.select(sa.func.sum(Booking.guests)).where(Booking.status == BookingStatus.CONFIRMED)) == 9

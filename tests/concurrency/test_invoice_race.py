@@ -9,8 +9,6 @@ stored, and issuing must still never invoice more than was paid."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
@@ -18,9 +16,9 @@ from invoices.models import Invoice, InvoiceOrder
 from invoices.services import invoices as svc
 from orders.models import Order
 from orders.services import payments
-from shop.db import commit, rollback
-from shop.errors import Conflict
+from shop.db import commit
 from shop.timeutil import local_date, now_utc
+from tests.concurrency.race import Loaded, at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_product, make_station, make_user
 from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture)
@@ -29,10 +27,22 @@ from tests.orders.factories import FakeStripeProvider, make_order
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 
+def _issue(db, invoice_id: int, number: str, amount_fen: int, operator_id: int):
+    """The station's operator recording the invoice as issued (the race's action)."""
+    from shop.auth.models import User
+
+    return lambda: svc.issue_invoice(
+        db.session.get(Invoice, invoice_id),
+        svc.IssuedData(number=number, issued_on=local_date(now_utc()), amount_fen=amount_fen),
+        PDF,
+        actor=db.session.get(User, operator_id),
+        now=now_utc(),
+    )
+
+
 @requires_postgres
 def test_two_invoices_of_one_order_recorded_at_once_never_exceed_what_was_paid(app, committed_db, fake_stripe):
     db = committed_db
-    from shop.auth.models import User
 
     station = make_station()
     product = make_product(stock=20, station=station)
@@ -68,41 +78,15 @@ def test_two_invoices_of_one_order_recorded_at_once_never_exceed_what_was_paid(a
     paid = order.total_fen
     commit()
 
-    barrier = threading.Barrier(2)
-    won, lost, errors = [], [], []
-
-    def issue(key: str, number: str):
-        with app.app_context():
-            try:
-                barrier.wait()
-                svc.issue_invoice(
-                    db.session.get(Invoice, ids[key]),
-                    svc.IssuedData(number=number, issued_on=local_date(now_utc()), amount_fen=paid),
-                    PDF,
-                    actor=db.session.get(User, ids["op"]),
-                    now=now_utc(),
-                )
-                commit()
-                won.append(key)
-            except Conflict as exc:
-                rollback()
-                lost.append((key, exc.code))
-            except Exception as exc:  # a deadlock is a failure
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [
-        threading.Thread(target=issue, args=("own", "04400000101")),
-        threading.Thread(target=issue, args=("period", "04400000102")),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
-    assert len(won) == 1 and len(lost) == 1 and lost[0][1] == "invoice_exceeds_paid", (won, lost)
+    race = at_once(
+        app,
+        [
+            _issue(db, ids["own"], "04400000101", paid, ids["op"]),
+            _issue(db, ids["period"], "04400000102", paid, ids["op"]),
+        ],
+    )
+    assert race.errors == []
+    assert len(race.won) == 1 and race.refused == ["invoice_exceeds_paid"], race.outcomes
     db.session.remove()
     invoiced = db.session.scalar(
         sa.select(sa.func.sum(InvoiceOrder.amount_fen))
@@ -115,7 +99,6 @@ def test_two_invoices_of_one_order_recorded_at_once_never_exceed_what_was_paid(a
 @requires_postgres
 def test_one_invoice_number_recorded_twice_at_once_is_refused_once_not_a_server_error(app, committed_db, fake_stripe):
     db = committed_db
-    from shop.auth.models import User
 
     station = make_station()
     product = make_product(stock=20, station=station)
@@ -131,37 +114,8 @@ def test_one_invoice_number_recorded_twice_at_once_is_refused_once_not_a_server_
         [invoice] = svc.request_for_order(order, details, user=buyer, now=now)
         ids[key] = invoice.id
     commit()
-    barrier = threading.Barrier(2)
-    won, lost, errors = [], [], []
-
-    def issue(key: str):
-        with app.app_context():
-            try:
-                barrier.wait()
-                svc.issue_invoice(
-                    db.session.get(Invoice, ids[key]),
-                    svc.IssuedData(number="04400000201", issued_on=local_date(now_utc()), amount_fen=100),
-                    PDF,
-                    actor=db.session.get(User, ids["op"]),
-                    now=now_utc(),
-                )
-                commit()
-                won.append(key)
-            except Conflict as exc:
-                rollback()
-                lost.append(exc.code)
-            except Exception as exc:
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=issue, args=(key,)) for key in ("first", "second")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == [] and len(won) == 1 and lost == ["invoice_number_taken"], (won, lost, errors)
+    race = at_once(app, [_issue(db, ids[key], "04400000201", 100, ids["op"]) for key in ("first", "second")])
+    assert race.errors == [] and len(race.won) == 1 and race.refused == ["invoice_number_taken"], race.outcomes
 
 
 @requires_postgres
@@ -184,37 +138,20 @@ def test_two_requests_for_one_order_at_once_ask_once(app, committed_db, fake_str
     ids = {"buyer": buyer.id, "order": order.id}
     commit()
     details = svc.InvoiceDetails(kind="ordinary", title="个人")
-    barrier = threading.Barrier(2)
-    won, lost, errors = [], [], []
 
-    def ask(how: str):
-        with app.app_context():
-            try:
-                user = db.session.get(User, ids["buyer"])
-                barrier.wait()
-                if how == "period":
-                    day = local_date(now_utc())
-                    svc.request_for_period(details, start=day, end=day, organisation_id=None, user=user, now=now_utc())
-                else:
-                    svc.request_for_order(db.session.get(Order, ids["order"]), details, user=user, now=now_utc())
-                commit()
-                won.append(how)
-            except Conflict as exc:
-                rollback()
-                lost.append(exc.code)
-            except Exception as exc:  # a deadlock is a failure
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
+    def ask(how: str) -> Loaded:
+        def act(user):
+            if how == "period":
+                day = local_date(now_utc())
+                svc.request_for_period(details, start=day, end=day, organisation_id=None, user=user, now=now_utc())
+            else:
+                svc.request_for_order(db.session.get(Order, ids["order"]), details, user=user, now=now_utc())
 
-    threads = [threading.Thread(target=ask, args=(how,)) for how in ("period", first)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == [] and len(won) == 1 and len(lost) == 1, (won, lost, errors)
-    assert lost[0] in ("invoice_period_already_requested", "invoice_already_requested"), lost
+        return Loaded(lambda: db.session.get(User, ids["buyer"]), act)
+
+    race = at_once(app, [ask("period"), ask(first)])
+    assert race.errors == [] and len(race.won) == 1 and len(race.refused) == 1, race.outcomes
+    assert race.refused[0] in ("invoice_period_already_requested", "invoice_already_requested"), race.refused
     db.session.remove()
     waiting = db.session.scalar(
         sa.select(sa.func.count(InvoiceOrder.id))

@@ -2,51 +2,21 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from orders.models import Order, Shipment
-from shop.db import commit, rollback
-from shop.errors import Conflict
+from shop.db import commit
 from stations.services import fulfilment
 from stock.models import Lot, LotAllocation, StockRecord
 from stock.services import lot_totals
+from tests.concurrency.race import at_once
 from tests.conftest import requires_postgres
 from tests.factories import NOW, make_lot, make_product, make_user
 from tests.orders.factories import make_order
 
 ROUNDS = 5
-
-
-def _run_together(app, db, work):
-    """Run work(0) and work(1) in two threads started at one barrier; returns (won, lost, errors)."""
-    barrier = threading.Barrier(2)
-    won, lost, errors = [], [], []
-
-    def run(i):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=10)
-                work(i)
-                commit()
-                won.append(i)
-            except Conflict as exc:
-                rollback()
-                lost.append(exc.code)
-            except Exception as exc:  # deadlocks, constraint violations: failures
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return won, lost, errors
 
 
 @requires_postgres
@@ -72,9 +42,9 @@ def test_two_packers_scanning_the_last_units_of_a_lot_one_wins(app, committed_db
             shipment = db.session.get(Shipment, shipment_ids[i])
             fulfilment.pack(shipment, actor=db.session.get(User, operator_id), now=NOW, lots={line_ids[i]: last_code})
 
-        won, lost, errors = _run_together(app, db, pack)
-        assert errors == []
-        assert len(won) == 1 and lost == ["lot_unavailable"]
+        race = at_once(app, [lambda: pack(0), lambda: pack(1)])
+        assert race.errors == []
+        assert len(race.won) == 1 and race.refused == ["lot_unavailable"]
         lot = db.session.get(Lot, last_id)
         assert (lot.on_hand, lot.allocated) == (2, 2)
         record = db.session.get(StockRecord, record_id)
@@ -111,8 +81,8 @@ def test_two_hand_overs_consuming_the_last_units_of_a_lot_never_take_more_than_i
             cash_received_fen=fulfilment.shipment_amount_fen(shipment),
         )
 
-    won, lost, errors = _run_together(app, db, deliver)
-    assert errors == [] and sorted(won) == [0, 1]
+    race = at_once(app, [lambda: deliver(0), lambda: deliver(1)])
+    assert race.errors == [] and race.won == [0, 1]
     lot = db.session.get(Lot, lot_id)
     assert (lot.on_hand, lot.allocated) == (0, 0)
     record = db.session.get(StockRecord, record_id)

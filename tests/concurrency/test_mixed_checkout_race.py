@@ -8,7 +8,6 @@ no payment — all or nothing per order.
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 
 import pytest
@@ -17,10 +16,10 @@ import sqlalchemy as sa
 from orders.bookables import BookingItem
 from orders.models import Order, OrderPayment
 from orders.services.placement import AddressData, PlacementRequest, place_order
-from shop.db import commit, rollback
 from shop.errors import DomainError
 from shop.extensions import db
 from stock.models import StockRecord
+from tests.concurrency.race import Loaded, at_once
 from tests.conftest import requires_postgres
 from tests.factories import NOW, make_product, make_user
 from tests.tourism.factories import make_listing
@@ -33,39 +32,16 @@ THREADS = 10
 ADDRESS = AddressData("王小明", "13800000000", "江西省", "南昌市", "南昌县", "幸福路1号")
 
 
-def _race(app, request_of, user_ids):
-    barrier = threading.Barrier(len(user_ids))
-    results: list[str] = []
-    lock = threading.Lock()
+def _race(app, request_of, user_ids) -> list[str]:
+    """Each user placing `request_of()` at once: "ok", the refusal's code, or an error the test fails on."""
+    from shop.auth.models import User
 
-    def worker(user_id):
-        with app.app_context():
-            outcome = "error"
-            try:
-                from shop.auth.models import User
+    def buy(user_id) -> Loaded:
+        return Loaded(
+            lambda: db.session.get(User, user_id), lambda user: place_order(request_of(), buyer=user, now=NOW)
+        )
 
-                user = db.session.get(User, user_id)
-                barrier.wait(timeout=10)
-                place_order(request_of(), buyer=user, now=NOW)
-                commit()
-                outcome = "ok"
-            except DomainError as exc:
-                rollback()
-                outcome = exc.code
-            except Exception as exc:  # recorded, the test fails on it
-                rollback()
-                outcome = f"error {exc!r}"
-            finally:
-                db.session.remove()
-                with lock:
-                    results.append(outcome)
-
-    threads = [threading.Thread(target=worker, args=(u,)) for u in user_ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=90)
-    return results
+    return at_once(app, [buy(u) for u in user_ids], refused=(DomainError,), seconds=90).labels
 
 
 @pytest.mark.parametrize(

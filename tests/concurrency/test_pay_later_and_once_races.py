@@ -4,47 +4,24 @@ pick-up order at once hand it over once."""
 
 from __future__ import annotations
 
-import threading
-
 import sqlalchemy as sa
 
 from catalog.models import Product
 from orders.models import Order, OrderStatus
 from orders.services.placement import PlacementRequest, place_order
-from shop.db import commit, rollback
+from shop.db import commit
 from shop.errors import DomainError
 from shop.timeutil import now_utc
+from tests.concurrency.race import at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_category, make_household, make_product, make_station, make_user, make_village
 from tests.orders.factories import ADDRESS
 
 
-def _run(app, db, threads: int, work) -> tuple[list, list, list]:
-    barrier = threading.Barrier(threads)
-    won, lost, errors = [], [], []
-
-    def run(i):
-        with app.app_context():
-            try:
-                barrier.wait()
-                work(i)
-                commit()
-                won.append(i)
-            except DomainError as exc:
-                rollback()
-                lost.append(getattr(exc, "code", type(exc).__name__))
-            except Exception as exc:  # deadlocks, unique violations… are failures
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    pool = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join(60)
-    return won, lost, errors
+def _run(app, threads: int, work) -> tuple[list, list, list]:
+    """`work(i)` for i in range(threads) at once: (won, refused codes, errors)."""
+    race = at_once(app, [lambda i=i: work(i) for i in range(threads)], refused=(DomainError,))
+    return race.won, race.refused, race.errors
 
 
 @requires_postgres
@@ -66,7 +43,7 @@ def test_simultaneous_pay_later_checkouts_of_one_account_stop_at_the_cap(app, co
             now=now_utc(),
         )
 
-    won, lost, errors = _run(app, db, threads, buy)
+    won, lost, errors = _run(app, threads, buy)
     assert errors == []
     assert len(won) == cap and lost == ["too_many_open_orders"] * (threads - cap)
     assert db.session.scalar(sa.select(sa.func.count(Order.id)).where(Order.user_id == buyer_id)) == cap
@@ -102,7 +79,7 @@ def test_two_simultaneous_submissions_of_one_form_create_one_product(app, commit
             now=now_utc(),
         )
 
-    won, lost, errors = _run(app, db, 2, submit)
+    won, lost, errors = _run(app, 2, submit)
     assert errors == []
     assert len(won) == 1 and lost == ["already_submitted"]
     assert db.session.scalar(sa.select(sa.func.count(Product.id)).where(Product.name == "三江腌菜")) == 1
@@ -158,7 +135,7 @@ def test_two_operators_handing_over_one_pick_up_order_at_once_hand_it_over_once(
         shipment = fulfilment.get_shipment_for(user, shipment_codes[i + 1])
         fulfilment.apply_action(shipment, "pickup", actor=user, now=now_utc(), pickup_code=code, cash_received_fen=due)
 
-    won, lost, errors = _run(app, db, 2, hand_over)
+    won, lost, errors = _run(app, 2, hand_over)
     assert errors == []
     assert len(won) == 1 and len(lost) == 1
     assert db.session.get(Order, order_id).status == OrderStatus.COMPLETED

@@ -4,7 +4,6 @@ not in that order one after the other) never deadlocks with a retail checkout (P
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -19,10 +18,10 @@ from institutions.services.purchases import (
 )
 from orders.models import OrderLine
 from orders.services.placement import PlacementRequest, place_order
-from shop.db import commit, rollback
-from shop.errors import Conflict
+from shop.db import commit
 from shop.timeutil import local_date, now_utc
 from stock.models import StockRecord
+from tests.concurrency.race import Race, at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
@@ -33,10 +32,33 @@ STOCK = 20
 BULK = 8  # of each product, to each of the two addresses' products
 
 
+def _approve(db, purchase_id: int, approver_id: int):
+    """The approver approving the purchase (which places its orders)."""
+    from shop.auth.models import User
+
+    return lambda: approve_purchase(
+        db.session.get(Purchase, purchase_id), user=db.session.get(User, approver_id), now=now_utc()
+    )
+
+
+def _approval_and_retail(app, db, ids: dict, retail_ids: list[int]) -> Race:
+    """The purchase approved (action 0) while each retail buyer orders one of a and one of b, all at once."""
+    from shop.auth.models import User
+
+    def retail(user_id: int):
+        return lambda: place_order(
+            PlacementRequest(items=[(ids["a"], 1), (ids["b"], 1)], payment_method="cod", address=ADDRESS),
+            buyer=db.session.get(User, user_id),
+            now=now_utc(),
+        )
+
+    approval = _approve(db, ids["purchase"], ids["approver"])
+    return at_once(app, [approval] + [retail(user_id) for user_id in retail_ids], seconds=90)
+
+
 @requires_postgres
 def test_an_approved_purchase_and_retail_buyers_never_oversell_or_deadlock(app, committed_db):
     db = committed_db
-    from shop.auth.models import User
 
     a = make_product(name="南昌大米", stock=STOCK, station=make_station())
     b = make_product(name="土鸡蛋", stock=STOCK, station=make_station())
@@ -65,56 +87,11 @@ def test_an_approved_purchase_and_retail_buyers_never_oversell_or_deadlock(app, 
     retail_ids = [make_user().id for _ in range(RETAIL)]
     commit()
 
-    barrier = threading.Barrier(RETAIL + 1)
-    won, lost, errors = [], [], []
-
-    def approve():
-        with app.app_context():
-            try:
-                barrier.wait()
-                approve_purchase(
-                    db.session.get(Purchase, ids["purchase"]), user=db.session.get(User, ids["approver"]), now=now_utc()
-                )
-                commit()
-                won.append("purchase")
-            except Conflict:
-                rollback()
-                lost.append("purchase")
-            except Exception as exc:  # a deadlock is a failure
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    def retail(i):
-        with app.app_context():
-            try:
-                barrier.wait()
-                place_order(
-                    PlacementRequest(items=[(ids["a"], 1), (ids["b"], 1)], payment_method="cod", address=ADDRESS),
-                    buyer=db.session.get(User, retail_ids[i]),
-                    now=now_utc(),
-                )
-                commit()
-                won.append(i)
-            except Conflict:
-                rollback()
-                lost.append(i)
-            except Exception as exc:
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=approve)] + [threading.Thread(target=retail, args=(i,)) for i in range(RETAIL)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(90)
-    assert errors == []
+    race = _approval_and_retail(app, db, ids, retail_ids)
+    assert race.errors == []
     db.session.remove()
-    retail_won = len([w for w in won if w != "purchase"])
-    purchase_placed = "purchase" in won
+    retail_won = len([i for i in race.won if i != 0])
+    purchase_placed = 0 in race.won
     for key in ("a", "b"):
         record = db.session.scalar(sa.select(StockRecord).where(StockRecord.product_id == ids[key]))
         sold = db.session.scalar(sa.select(sa.func.sum(OrderLine.quantity)).where(OrderLine.product_id == ids[key]))
@@ -135,7 +112,6 @@ def test_a_purchase_with_a_quoted_line_and_retail_buyers_never_oversell_and_keep
     the catalogue's: placed through the same allocation, at the quoted price, never oversold."""
     db = committed_db
     from institutions.services.quotes import AnswerData, accept_quote, answer_quote, create_quote_request
-    from shop.auth.models import User
 
     a = make_product(name="南昌大米", price_fen=6000, stock=STOCK, station=make_station())
     b = make_product(name="土鸡蛋", stock=STOCK, station=make_station())
@@ -173,48 +149,11 @@ def test_a_purchase_with_a_quoted_line_and_retail_buyers_never_oversell_and_keep
     retail_ids = [make_user().id for _ in range(RETAIL)]
     commit()
 
-    barrier = threading.Barrier(RETAIL + 1)
-    won, lost, errors = [], [], []
-
-    def run(name, work):
-        with app.app_context():
-            try:
-                barrier.wait()
-                work()
-                commit()
-                won.append(name)
-            except Conflict:
-                rollback()
-                lost.append(name)
-            except Exception as exc:  # a deadlock is a failure
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    def approve():
-        approve_purchase(
-            db.session.get(Purchase, ids["purchase"]), user=db.session.get(User, ids["approver"]), now=now_utc()
-        )
-
-    def retail(i):
-        place_order(
-            PlacementRequest(items=[(ids["a"], 1), (ids["b"], 1)], payment_method="cod", address=ADDRESS),
-            buyer=db.session.get(User, retail_ids[i]),
-            now=now_utc(),
-        )
-
-    threads = [threading.Thread(target=run, args=("purchase", approve))] + [
-        threading.Thread(target=run, args=(i, lambda i=i: retail(i))) for i in range(RETAIL)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(90)
-    assert errors == []
+    race = _approval_and_retail(app, db, ids, retail_ids)
+    assert race.errors == []
     db.session.remove()
-    retail_won = len([w for w in won if w != "purchase"])
-    placed = "purchase" in won
+    retail_won = len([i for i in race.won if i != 0])
+    placed = 0 in race.won
     for key in ("a", "b"):
         record = db.session.scalar(sa.select(StockRecord).where(StockRecord.product_id == ids[key]))
         sold = db.session.scalar(sa.select(sa.func.sum(OrderLine.quantity)).where(OrderLine.product_id == ids[key]))
@@ -243,7 +182,6 @@ def test_two_approvals_at_once_never_spend_one_budget_twice(app, committed_db):
     db = committed_db
     from institutions.models import OrganisationBudget
     from institutions.services.purchases import groups_of
-    from shop.auth.models import User
 
     product = make_product(name="南昌大米", price_fen=6000, stock=STOCK, station=make_station())
     buyer, first, second = make_user(), make_user(), make_user()
@@ -277,34 +215,9 @@ def test_two_approvals_at_once_never_spend_one_budget_twice(app, committed_db):
     ids = [(p.id, approver.id) for p, approver in zip(purchases, (first, second), strict=True)]
     commit()
 
-    barrier = threading.Barrier(2)
-    won, lost, errors = [], [], []
-
-    def approve(purchase_id, approver_id):
-        with app.app_context():
-            try:
-                barrier.wait()
-                approve_purchase(
-                    db.session.get(Purchase, purchase_id), user=db.session.get(User, approver_id), now=now_utc()
-                )
-                commit()
-                won.append(purchase_id)
-            except Conflict as exc:
-                rollback()
-                lost.append(exc.code)
-            except Exception as exc:  # a deadlock is a failure
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=approve, args=pair) for pair in ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
-    assert len(won) == 1 and lost == ["purchase_over_budget"]
+    race = at_once(app, [_approve(db, purchase_id, approver_id) for purchase_id, approver_id in ids])
+    assert race.errors == []
+    assert len(race.won) == 1 and race.refused == ["purchase_over_budget"]
     db.session.remove()
     statuses = sorted(db.session.get(Purchase, purchase_id).status for purchase_id, _a in ids)
     assert statuses == ["approved", "submitted"]

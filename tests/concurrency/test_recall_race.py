@@ -5,55 +5,22 @@ recalled lot without its buyer being listed and told."""
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from orders.models import Order, OrderLine
 from shop.audit import AuditEntry
-from shop.db import commit, rollback
-from shop.errors import Conflict
+from shop.db import commit
 from stations.services import recalls
 from stock.models import Lot, LotAllocation, LotStatus
+from tests.concurrency.race import Loaded, at_once
 from tests.conftest import requires_postgres
 from tests.factories import NOW, make_lot, make_product, make_station, make_user
 from tests.orders.factories import make_order
 from tests.stations.test_lots import assert_lots_exact
 
 ROUNDS = 3
-
-
-def _run_together(app, db, works):
-    """Each of `works` in its own thread: `prepare()` (what the request loads), a barrier, then `act(x)`
-    with what it loaded, and a commit; returns (won, lost, errors)."""
-    barrier = threading.Barrier(len(works))
-    won, lost, errors = [], [], []
-
-    def run(i):
-        prepare, act = works[i]
-        with app.app_context():
-            try:
-                loaded = prepare()
-                barrier.wait(timeout=10)
-                act(loaded)
-                commit()
-                won.append(i)
-            except Conflict as exc:
-                rollback()
-                lost.append(exc.code)
-            except Exception as exc:  # deadlocks, constraint violations: failures
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(works))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return won, lost, errors
 
 
 def _recall_mails(caplog, to: str) -> list[str]:
@@ -79,19 +46,16 @@ def test_two_recalls_of_one_lot_at_once_recall_it_once_and_mail_each_buyer_once(
     commit()
     caplog.set_level(logging.INFO, logger="shop.mail")
 
-    def work(actor_id, reason):
+    def work(actor_id, reason) -> Loaded:
         from shop.auth.models import User
 
-        def prepare():
-            return db.session.get(Lot, lot_id), db.session.get(User, actor_id)
+        return Loaded(
+            lambda: (db.session.get(Lot, lot_id), db.session.get(User, actor_id)),
+            lambda loaded: recalls.recall_lot(loaded[0], reason=reason, actor=loaded[1], now=NOW),
+        )
 
-        def act(loaded):
-            recalls.recall_lot(loaded[0], reason=reason, actor=loaded[1], now=NOW)
-
-        return prepare, act
-
-    won, lost, errors = _run_together(app, db, [work(actors[0], "站点抽检不合格"), work(actors[1], "县级抽检不合格")])
-    assert errors == [] and lost == [] and sorted(won) == [0, 1]
+    race = at_once(app, [work(actors[0], "站点抽检不合格"), work(actors[1], "县级抽检不合格")])
+    assert race.errors == [] and race.refused == [] and race.won == [0, 1]
     audits = db.session.scalar(
         sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "lot.recall")
     )
@@ -122,7 +86,7 @@ def test_a_checkout_racing_a_recall_takes_the_recalled_lot_only_before_it_and_th
         def recall():
             from shop.auth.models import User
 
-            return (
+            return Loaded(
                 lambda: (db.session.get(Lot, ids["lot"]), db.session.get(User, ids["county"])),
                 lambda loaded: recalls.recall_lot(loaded[0], reason="抽检不合格", actor=loaded[1], now=NOW),
             )
@@ -131,13 +95,13 @@ def test_a_checkout_racing_a_recall_takes_the_recalled_lot_only_before_it_and_th
             from catalog.models import Product
             from shop.auth.models import User
 
-            return (
+            return Loaded(
                 lambda: (db.session.get(User, ids["buyer"]), db.session.get(Product, ids["product"])),
                 lambda loaded: make_order(loaded[0], [(loaded[1], 3)], now=NOW, payment_method="cod"),
             )
 
-        won, lost, errors = _run_together(app, db, [recall(), checkout()])
-        assert errors == [] and lost == [] and sorted(won) == [0, 1], (won, lost, errors)
+        race = at_once(app, [recall(), checkout()])
+        assert race.errors == [] and race.refused == [] and race.won == [0, 1], race.outcomes
         lot = db.session.get(Lot, ids["lot"])
         took_bad = db.session.scalar(
             sa.select(sa.func.coalesce(sa.func.sum(LotAllocation.allocated), 0))

@@ -4,49 +4,18 @@ product takes the stock record's lock like it (no deadlock, exact)."""
 
 from __future__ import annotations
 
-import threading
-
 import sqlalchemy as sa
 
 from orders.models import Refund, RefundRequest
 from orders.services.refunds import approve_refund_request, request_refund
-from shop.db import commit, rollback
-from shop.errors import Conflict
+from shop.db import commit
 from stations.services import fulfilment
 from stock.models import MovementKind, StockMovement, StockRecord
 from stock.services import lot_totals, movements_total
+from tests.concurrency.race import at_once
 from tests.conftest import requires_postgres
 from tests.factories import NOW, make_product, make_user
 from tests.orders.factories import make_order
-
-
-def _run_together(app, db, works):
-    """Run each of `works` in its own thread, started at one barrier; returns (won, lost, errors)."""
-    barrier = threading.Barrier(len(works))
-    won, lost, errors = [], [], []
-
-    def run(i):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=10)
-                works[i]()
-                commit()
-                won.append(i)
-            except Conflict as exc:
-                rollback()
-                lost.append(exc.code)
-            except Exception as exc:  # deadlocks, constraint violations: failures
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(works))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return won, lost, errors
 
 
 def _delivered_request(quantity=2, stock=5):
@@ -76,9 +45,9 @@ def test_two_taps_approving_one_refund_request_at_once_approve_it_once(app, comm
 
         approve_refund_request(req_id, actor=db.session.get(User, operator_id), now=NOW, goods="restocked", quantity=2)
 
-    won, lost, errors = _run_together(app, db, [approve, approve])
-    assert errors == []
-    assert len(won) == 1 and lost == ["refund_request_decided"]
+    race = at_once(app, [approve, approve])
+    assert race.errors == []
+    assert len(race.won) == 1 and race.refused == ["refund_request_decided"]
     assert db.session.get(RefundRequest, req_id).restocked_quantity == 2
     assert (
         db.session.scalar(
@@ -119,12 +88,12 @@ def test_a_restock_racing_a_checkout_of_the_same_product_keeps_the_counts_exact(
             db.session.get(User, buyer_id), [(db.session.get(Product, product_id), 1)], now=NOW, payment_method="cod"
         )
 
-    won, lost, errors = _run_together(app, db, [approve, checkout])
-    assert errors == []
-    assert 0 in won  # the restock always lands; the checkout wins or finds it sold out, never oversells
-    assert set(lost) <= {"out_of_stock"}
+    race = at_once(app, [approve, checkout])
+    assert race.errors == []
+    assert 0 in race.won  # the restock always lands; the checkout wins or finds it sold out, never oversells
+    assert set(race.refused) <= {"out_of_stock"}
     record = db.session.get(StockRecord, record_id)
-    assert record.on_hand == 2 and record.allocated == (1 if 1 in won else 0)
+    assert record.on_hand == 2 and record.allocated == (1 if 1 in race.won else 0)
     assert movements_total(record_id) == record.on_hand
     assert lot_totals(record_id) == (record.on_hand, record.allocated)
 
@@ -141,28 +110,20 @@ def test_two_decisions_through_the_api_at_once_one_wins(app, committed_db):
     token = app.test_client().post("/api/v1/auth/token", json={"email": operator.email, "password": "password123"})
     headers = {"Authorization": f"Bearer {token.json['token']}"}
     bodies = [{"decision": "approve", "goods": "restocked", "quantity": 2}, {"decision": "reject", "note": "不退"}]
-    barrier = threading.Barrier(len(bodies))
-    answers: dict[str, int] = {}
-    errors: list[str] = []
 
     def post(body):
-        try:
-            barrier.wait(timeout=10)
+        def act():
             res = app.test_client().post(
                 f"/api/v1/stations/refund-requests/{req_id}/decision", headers=headers, json=body
             )
-            answers[body["decision"]] = res.status_code
-            if res.status_code == 409:
-                assert res.json["error"]["code"] == "refund_request_decided"
-        except Exception as exc:  # noqa: BLE001 — reported by the assertion below
-            errors.append(repr(exc))
+            return body["decision"], res.status_code, res.json.get("error", {}).get("code")
 
-    threads = [threading.Thread(target=post, args=(b,)) for b in bodies]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
+        return act
+
+    race = at_once(app, [post(b) for b in bodies], refused=(), context="client")
+    assert race.errors == []
+    answers = {decision: status for decision, status, _code in race.values}
+    assert all(code == "refund_request_decided" for _d, status, code in race.values if status == 409)
     assert sorted(answers.values()) == [200, 409], answers
     db.session.expire_all()
     decided = db.session.get(RefundRequest, req_id)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import random
-import threading
 
 import sqlalchemy as sa
 
 from orders.models import Order, OrderLine
 from orders.services.placement import PlacementRequest, place_order
-from shop.db import commit, rollback
-from shop.errors import Conflict
+from shop.db import commit
 from shop.timeutil import now_utc
 from stock.models import StockRecord
+from tests.concurrency.race import at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_product, make_station, make_user
 from tests.orders.factories import ADDRESS
@@ -27,36 +26,15 @@ def _race(app, db, buyer_ids, items_for, threads=THREADS):
     for the row locks among the ones holding a connection."""
     from shop.auth.models import User
 
-    barrier = threading.Barrier(threads)
-    won, lost, errors = [], [], []
-
     def buy(i):
-        with app.app_context():
-            try:
-                barrier.wait()
-                buyer = db.session.get(User, buyer_ids[i])
-                place_order(
-                    PlacementRequest(items=items_for(i), payment_method="cod", address=ADDRESS),
-                    buyer=buyer,
-                    now=now_utc(),
-                )
-                commit()
-                won.append(i)
-            except Conflict:
-                rollback()
-                lost.append(i)
-            except Exception as exc:  # deadlocks etc. are failures
-                rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
+        return lambda: place_order(
+            PlacementRequest(items=items_for(i), payment_method="cod", address=ADDRESS),
+            buyer=db.session.get(User, buyer_ids[i]),
+            now=now_utc(),
+        )
 
-    pool = [threading.Thread(target=buy, args=(i,)) for i in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join(60)
-    return won, lost, errors
+    race = at_once(app, [buy(i) for i in range(threads)])
+    return race.won, race.refused, race.errors
 
 
 @requires_postgres

@@ -15,7 +15,6 @@ the second waits for the first, both succeed, and the summaries equal the rows g
 
 from __future__ import annotations
 
-import threading
 import time
 
 import sqlalchemy as sa
@@ -23,8 +22,9 @@ import sqlalchemy as sa
 from ledger.models import IncomeDaily, IncomeEntry, SaleDaily, SaleFigure
 from orders.models import Order, OrderStatus
 from orders.services.placement import PlacementRequest, place_order
-from shop.db import commit, rollback
+from shop.db import commit
 from shop.timeutil import now_utc
+from tests.concurrency.race import Started, start
 from tests.conftest import requires_postgres
 from tests.factories import make_category, make_household, make_product, make_station, make_user
 
@@ -50,34 +50,9 @@ def _wait_until(predicate, seconds: float = 20.0) -> bool:
     return False
 
 
-class _HandOvers:
-    """Hand-overs in threads, each in its own app context and transaction; `errors` collects failures."""
-
-    def __init__(self, app, db):
-        self.app, self.db = app, db
-        self.errors: list[str] = []
-        self.threads: list[threading.Thread] = []
-
-    def start(self, job) -> None:
-        def run():
-            with self.app.app_context():
-                try:
-                    job()
-                    commit()
-                except Exception as exc:  # a deadlock (or anything else) is a failure
-                    rollback()
-                    self.errors.append(repr(exc))
-                finally:
-                    self.db.session.remove()
-
-        thread = threading.Thread(target=run)
-        self.threads.append(thread)
-        thread.start()
-
-    def join(self) -> list[str]:
-        for thread in self.threads:
-            thread.join(60)
-        return self.errors
+def _errors(started: list[Started]) -> list[str]:
+    """Wait for the hand-overs; what went wrong in them (any exception: none is expected)."""
+    return [outcome.error for outcome in (s.join() for s in started) if outcome.error is not None]
 
 
 def _grouped_entries(db) -> dict:
@@ -210,10 +185,8 @@ def test_two_hand_overs_adding_to_the_same_summary_rows_in_opposite_orders_both_
         return job
 
     # round 1: both at once, nothing held (and the summary rows exist afterwards)
-    both = _HandOvers(app, db)
-    for name in LINE_ORDERS:
-        both.start(hand_over(*shipments[0][name]))
-    assert both.join() == []
+    both = [start(app, hand_over(*shipments[0][name]), refused=()) for name in LINE_ORDERS]
+    assert _errors(both) == []
 
     # rounds 2 and 3: hold one category's summary row, start the order whose first line is of it, then the other
     for pair, (held, leader, follower) in zip(shipments[1:], (("A", "first", "second"), ("B", "second", "first"))):
@@ -221,13 +194,12 @@ def test_two_hand_overs_adding_to_the_same_summary_rows_in_opposite_orders_both_
             blocker.execute(
                 sa.text("SELECT 1 FROM sale_daily WHERE category_id = :c FOR UPDATE"), {"c": category_ids[held]}
             )
-            run = _HandOvers(app, db)
-            run.start(hand_over(*pair[leader]))
+            run = [start(app, hand_over(*pair[leader]), refused=())]
             assert _wait_until(lambda: _waiting_on_locks(db) >= 1)
-            run.start(hand_over(*pair[follower]))
+            run.append(start(app, hand_over(*pair[follower]), refused=()))
             assert _wait_until(lambda: _waiting_on_locks(db) >= 2)
             blocker.rollback()
-        assert run.join() == []
+        assert _errors(run) == []
 
     order_ids = [p[2] for pair in shipments for p in pair.values()]
     assert {db.session.get(Order, i).status for i in order_ids} == {OrderStatus.COMPLETED}

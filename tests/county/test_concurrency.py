@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import sqlalchemy as sa
 
 from ledger.models import IncomeEntry
 from ledger.services import credit_line, reverse_line
 from orders.models import OrderLine
 from shop.db import commit
+from tests.concurrency.race import Loaded, at_once
 from tests.conftest import requires_postgres
 from tests.county.factories import make_line
 from tests.factories import make_household
@@ -21,38 +20,16 @@ def test_concurrent_credits_and_reversals_write_each_entry_once(app, committed_d
     line = make_line(households=households, weights=[1, 2, 3], unit_price_fen=9999)
     commit()
     line_id = line.id
-    barrier = threading.Barrier(6)
-    errors = []
 
-    def worker(action):
-        with app.app_context():
-            try:
-                target = committed_db.session.get(OrderLine, line_id)
-                barrier.wait(timeout=10)
-                action(target, now=now)
-                commit()
-            except Exception as exc:  # pragma: no cover - reported below
-                errors.append(exc)
-            finally:
-                committed_db.session.remove()
+    def on_the_line(action) -> Loaded:
+        return Loaded(lambda: committed_db.session.get(OrderLine, line_id), lambda line: action(line, now=now))
 
-    threads = [threading.Thread(target=worker, args=(credit_line,)) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert errors == []
+    assert at_once(app, [on_the_line(credit_line)] * 6, refused=(), seconds=30).errors == []
     with app.app_context():
         entries = committed_db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.order_line_id == line_id)).all()
         assert len(entries) == 3 and sum(e.amount_fen for e in entries) == 9999
 
-    barrier = threading.Barrier(4)
-    threads = [threading.Thread(target=worker, args=(reverse_line,)) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert errors == []
+    assert at_once(app, [on_the_line(reverse_line)] * 4, refused=(), seconds=30).errors == []
     with app.app_context():
         total = committed_db.session.scalar(
             sa.select(sa.func.sum(IncomeEntry.amount_fen)).where(IncomeEntry.order_line_id == line_id)
@@ -67,27 +44,14 @@ def test_concurrent_partial_refunds_never_reverse_more_than_the_credit(app, comm
     credit_line(line, now=now)
     commit()
     line_id = line.id
-    barrier = threading.Barrier(5)
-    errors = []
 
-    def worker(n):
-        with app.app_context():
-            try:
-                target = committed_db.session.get(OrderLine, line_id)
-                barrier.wait(timeout=10)
-                reverse_line(target, now=now, amount_fen=1000, ref=f"refund:{n}")
-                commit()
-            except Exception as exc:  # pragma: no cover
-                errors.append(exc)
-            finally:
-                committed_db.session.remove()
+    def refund(n: int) -> Loaded:
+        return Loaded(
+            lambda: committed_db.session.get(OrderLine, line_id),
+            lambda line: reverse_line(line, now=now, amount_fen=1000, ref=f"refund:{n}"),
+        )
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert errors == []
+    assert at_once(app, [refund(n) for n in range(5)], refused=(), seconds=30).errors == []
     with app.app_context():
         for h in households:
             held = committed_db.session.scalar(

@@ -6,7 +6,6 @@ result files go through the county's services, pages and API."""
 from __future__ import annotations
 
 import io
-import threading
 from datetime import date, timedelta
 
 import hypothesis.strategies as st
@@ -24,6 +23,7 @@ from shop.audit import AuditEntry
 from shop.db import commit
 from shop.errors import Conflict, ValidationError
 from shop.money import apply_bps
+from tests.concurrency.race import at_once
 from tests.conftest import requires_postgres
 from tests.county.factories import make_line
 from tests.factories import make_household, make_user, make_village
@@ -721,31 +721,11 @@ def test_two_officers_creating_batches_at_once_never_include_a_credit_twice(app,
         _credit([h], 1000 * (i + 1), now=now)
     commit()
     village_id = village.id
-    barrier = threading.Barrier(6)
-    errors, created, refused = [], [], []
-
-    def worker(scope):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=10)
-                result = _batch(now, **scope)
-                commit()
-                created.append(result.created)
-            except Conflict as exc:  # another scope's batch took every credit first: no empty batch
-                committed_db.session.rollback()
-                refused.append(exc.code)
-            except Exception as exc:  # pragma: no cover - reported below
-                errors.append(exc)
-            finally:
-                committed_db.session.remove()
-
     scopes = [{}, {}, {}, {"village_id": village_id}, {"village_id": village_id}, {"days": 10}]
-    threads = [threading.Thread(target=worker, args=(s,)) for s in scopes]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == []
+    # another scope's batch may take every credit first: refused (payout_nothing_payable), no empty batch
+    race = at_once(app, [lambda scope=scope: _batch(now, **scope) for scope in scopes])
+    assert race.errors == []
+    created, refused = [result.created for result in race.values], race.refused
     with app.app_context():
         # the first batch pays every credit (one scope covers the others); the same scope again gets that
         # batch, another scope finds nothing left and makes no batch

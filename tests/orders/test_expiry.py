@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -13,6 +12,7 @@ from orders.tasks import expire_orders
 from shop.db import commit
 from shop.history import history_of
 from stock.models import StockRecord
+from tests.concurrency.race import at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_product, make_user
 from tests.orders.factories import make_order
@@ -68,26 +68,9 @@ def test_overlapping_expiry_runs_release_stock_exactly_once(app, committed_db, n
     ids = [o.id for o in expiring]
     keeper_id = keeper.id
     later = now + timedelta(minutes=45)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def run():
-        with app.app_context():
-            try:
-                barrier.wait()
-                results.append(expire_pending_orders(later))
-                commit()
-            except Exception as exc:  # pragma: no cover - reported below
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert errors == []
+    race = at_once(app, [lambda: expire_pending_orders(later)] * 2, refused=(), seconds=30)
+    assert race.errors == []
+    results = race.values
     assert sorted(code for r in results for code in r) == codes
     db.session.remove()
     assert db.session.get(StockRecord, record_id).allocated == 3

@@ -8,6 +8,7 @@ import pytest
 
 from search import index as search
 from shop.db import commit
+from tests.concurrency.race import at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_product
 from tests.search.factories import make_place
@@ -96,23 +97,8 @@ def test_two_racing_product_updates_through_the_task_both_land(app, committed_db
         committed_db.text("UPDATE products SET name='南安咸鸭', description='' WHERE id=:i"), {"i": b.id}
     )
     commit()
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def run(pid):
-        try:
-            with app.app_context():
-                barrier.wait()
-                reindex_products.delay([pid])
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(pid,)) for pid in (a.id, b.id)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert errors == []
+    race = at_once(app, [lambda pid=pid: reindex_products.delay([pid]) for pid in (a.id, b.id)], refused=(), seconds=30)
+    assert race.errors == []
     assert search.search_product_ids("酱菜") == [a.id]
     assert search.search_product_ids("咸鸭") == [b.id]
     assert search.search_product_ids("板鸭") == [] and search.search_product_ids("腌菜") == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from shop.db import commit
+from tests.concurrency.race import Loaded, at_once
 from tests.conftest import AuthActions, requires_postgres
 from tests.factories import make_user
 
@@ -104,29 +105,23 @@ def test_a_cookie_copied_before_logout_opens_nothing_after_it(app, committed_db)
 
 
 def test_concurrent_registrations_of_one_address_make_one_account_and_409s(app, committed_db):
-    import threading
-
     from shop.auth.models import User
 
     n = 8
-    barrier = threading.Barrier(n)
-    statuses: list[int] = []
-    lock = threading.Lock()
 
     def register(i):
-        client = app.test_client()
-        barrier.wait(timeout=10)
         # the plain and the full-width spelling are one address
         email = "race@example.com" if i % 2 else "ｒａｃｅ@example.com"
-        status = client.post("/api/v1/auth/register", json={"email": email, "password": "password123"}).status_code
-        with lock:
-            statuses.append(status)
+        return Loaded(
+            app.test_client,
+            lambda client: (
+                client.post("/api/v1/auth/register", json={"email": email, "password": "password123"}).status_code
+            ),
+        )
 
-    threads = [threading.Thread(target=register, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    race = at_once(app, [register(i) for i in range(n)], refused=(), context="client")
+    assert race.errors == []
+    statuses = race.values
     assert sorted(statuses) == [201] + [409] * (n - 1), statuses
     committed_db.session.remove()
     assert committed_db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1

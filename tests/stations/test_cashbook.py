@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from shop.once import new_form_token
 from shop.schema import AppendOnlyError
 from shop.timeutil import local_date
 from stations.services import fulfilment
+from tests.concurrency.race import at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_product, make_station, make_user
 from tests.stations.factories import PICKUP_CODE, make_order
@@ -421,28 +421,12 @@ def test_two_operators_closing_the_same_day_at_once_make_one_close(app, committe
     cash.correct(station.id, 500, reason="开账", actor=None, now=now)
     commit()
     station_id, day = station.id, local_date(now)
-    barrier = threading.Barrier(4)
-    outcomes = []
 
-    def worker():
-        with app.app_context():
-            try:
-                barrier.wait(timeout=10)
-                cash.close_day(station_id, day, counted_fen=500, actor=None, now=now)
-                commit()
-                outcomes.append("closed")
-            except Conflict as exc:
-                committed_db.session.rollback()
-                outcomes.append(exc.code)
-            finally:
-                committed_db.session.remove()
+    def close():
+        cash.close_day(station_id, day, counted_fen=500, actor=None, now=now)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert sorted(outcomes) == ["cash_day_closed"] * 3 + ["closed"]
+    outcomes = at_once(app, [close] * 4, seconds=30).labels
+    assert sorted(outcomes) == ["cash_day_closed"] * 3 + ["ok"]
     with app.app_context():
         assert committed_db.session.scalar(sa.select(sa.func.count(CashClose.id))) == 1
 

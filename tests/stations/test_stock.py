@@ -13,6 +13,7 @@ from shop.once import new_form_token
 from stations.services import fulfilment
 from stock.models import StockMovement, StockRecord
 from stock.services import correct_stock, movements_total, receive_stock, set_on_hand
+from tests.concurrency.race import Loaded, at_once
 from tests.conftest import requires_postgres
 from tests.stations.factories import make_order
 
@@ -180,7 +181,7 @@ def test_two_operators_handing_over_at_once_consume_and_credit_once(committed_db
     from ledger.models import IncomeEntry
     from orders.models import Shipment
     from shop.auth.models import User
-    from shop.db import commit, rollback
+    from shop.db import commit
     from shop.errors import DomainError
     from tests.factories import make_household, make_product, make_user
     from tests.stations.factories import make_order
@@ -204,29 +205,13 @@ def test_two_operators_handing_over_at_once_consume_and_credit_once(committed_db
         commit()
         shipment_id, record_id, op_ids = shipment.id, product.stock.id, [u.id for u in ops]
 
-    barrier = threading.Barrier(2)
-    outcomes = []
+    def deliver(op_id) -> Loaded:
+        return Loaded(
+            lambda: (committed_db.session.get(Shipment, shipment_id), committed_db.session.get(User, op_id)),
+            lambda loaded: fulfilment.deliver(loaded[0], actor=loaded[1], now=now),
+        )
 
-    def deliver(op_id):
-        with app.app_context():
-            try:
-                s = committed_db.session.get(Shipment, shipment_id)
-                user = committed_db.session.get(User, op_id)
-                barrier.wait(timeout=10)
-                fulfilment.deliver(s, actor=user, now=now)
-                commit()
-                outcomes.append("ok")
-            except DomainError as exc:
-                rollback()
-                outcomes.append(exc.code)
-            finally:
-                committed_db.session.remove()
-
-    threads = [threading.Thread(target=deliver, args=(op_id,)) for op_id in op_ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    outcomes = at_once(app, [deliver(op_id) for op_id in op_ids], refused=(DomainError,)).labels
     assert sorted(outcomes) == ["cannot_deliver", "ok"]  # the loser sees the shipment already delivered
     with app.app_context():
         record = committed_db.session.get(StockRecord, record_id)

@@ -4,7 +4,6 @@ arrival, the host's right to cancel with the guest told) and closures over booke
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import date, timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
+from tests.concurrency.race import Loaded, at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_user
 from tests.tourism.factories import booking_form, make_listing
@@ -155,30 +155,14 @@ def test_one_account_cannot_hold_every_room_for_42_nights(db, now):
 def _book_at_once(app, committed_db, user_id, requests, now) -> list[str]:
     """Each request booked by the same account in its own thread, all released at once by a barrier;
     the outcomes ("ok" or the Conflict's code)."""
-    barrier = threading.Barrier(len(requests))
-    outcomes = []
+    from shop.auth.models import User
 
-    def worker(req):
-        from shop.auth.models import User
+    def book(req) -> Loaded:
+        return Loaded(
+            lambda: committed_db.session.get(User, user_id), lambda user: book_listing(req, user=user, now=now)
+        )
 
-        with app.app_context():
-            try:
-                u = committed_db.session.get(User, user_id)
-                barrier.wait(timeout=10)
-                book_listing(req, user=u, now=now)
-                commit()
-                outcomes.append("ok")
-            except Conflict as exc:
-                outcomes.append(exc.code)
-            finally:
-                committed_db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(req,)) for req in requests]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return outcomes
+    return at_once(app, [book(req) for req in requests], seconds=30).labels
 
 
 def _bookings_of(app, committed_db, user_id) -> int:
@@ -374,51 +358,26 @@ def test_a_booking_and_a_closure_at_once_never_both_win(app, committed_db, now):
     ids = {"listing": listing.id, "guest": guest.id}
     day = TODAY + timedelta(days=3)
     for _round in range(3):
-        barrier = threading.Barrier(2)
-        outcomes = {}
-
-        def book():
-            with app.app_context():
-                try:
-                    u = committed_db.session.get(User, ids["guest"])
-                    barrier.wait(timeout=10)
-                    book_listing(
-                        BookingRequest(
-                            listing_id=ids["listing"],
-                            check_in=day,
-                            check_out=day + timedelta(days=1),
-                            guests=1,
-                            pay_on_arrival=True,
-                        ),
-                        user=u,
-                        now=now,
-                    )
-                    commit()
-                    outcomes["book"] = "ok"
-                except Conflict as exc:
-                    outcomes["book"] = exc.code
-                finally:
-                    committed_db.session.remove()
-
-        def close():
-            with app.app_context():
-                try:
-                    target = committed_db.session.get(Listing, ids["listing"])
-                    barrier.wait(timeout=10)
-                    close_dates(target, [day], now=now)
-                    commit()
-                    outcomes["close"] = "ok"
-                except Conflict as exc:
-                    outcomes["close"] = exc.code
-                finally:
-                    committed_db.session.remove()
-
-        threads = [threading.Thread(target=book), threading.Thread(target=close)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
-        assert sorted(outcomes.values()) in (["dates_booked", "ok"], ["ok", "sold_out"]), outcomes
+        book = Loaded(
+            lambda: committed_db.session.get(User, ids["guest"]),
+            lambda user: book_listing(
+                BookingRequest(
+                    listing_id=ids["listing"],
+                    check_in=day,
+                    check_out=day + timedelta(days=1),
+                    guests=1,
+                    pay_on_arrival=True,
+                ),
+                user=user,
+                now=now,
+            ),
+        )
+        close = Loaded(
+            lambda: committed_db.session.get(Listing, ids["listing"]),
+            lambda target: close_dates(target, [day], now=now),
+        )
+        outcomes = at_once(app, [book, close], seconds=30).labels
+        assert sorted(outcomes) in (["dates_booked", "ok"], ["ok", "sold_out"]), outcomes
         with app.app_context():  # reset for the next round
             booking = committed_db.session.scalar(
                 sa.select(Booking).where(Booking.listing_id == ids["listing"], Booking.status == "confirmed")

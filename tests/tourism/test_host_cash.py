@@ -12,6 +12,7 @@ from ledger.models import IncomeEntry
 from orders.services import payments
 from shop.db import commit
 from shop.timeutil import local_date, now_utc
+from tests.concurrency.race import Loaded, at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_household, make_user
 from tests.tourism.factories import make_listing
@@ -100,7 +101,6 @@ def test_a_stay_whose_money_never_came_in_is_not_credited_and_is_listed(db, now)
 
 
 def test_two_check_ins_of_one_booking_at_once_take_its_cash_once(app, committed_db, now):
-    import threading
 
     from shop.auth.models import User
     from shop.errors import DomainError
@@ -121,29 +121,15 @@ def test_two_check_ins_of_one_booking_at_once_take_its_cash_once(app, committed_
     )
     commit()
     booking_id, host_id, code = booking.id, host.id, booking.confirmation_code
-    barrier = threading.Barrier(3)
-    outcomes = []
-
-    def worker():
-        with app.app_context():
-            try:
-                desk = committed_db.session.get(User, host_id)
-                barrier.wait(timeout=10)
-                check_in_booking(
-                    committed_db.session.get(Booking, booking_id), code, actor=desk, now=now, cash_received_fen=15000
-                )
-                commit()
-                outcomes.append("ok")
-            except DomainError as exc:
-                outcomes.append(exc.code)
-            finally:
-                committed_db.session.remove()
-
-    threads = [threading.Thread(target=worker) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    check_in = Loaded(
+        lambda: committed_db.session.get(User, host_id),
+        lambda desk: check_in_booking(
+            committed_db.session.get(Booking, booking_id), code, actor=desk, now=now, cash_received_fen=15000
+        ),
+    )
+    race = at_once(app, [check_in] * 3, refused=(DomainError,), seconds=30)
+    assert race.errors == []
+    outcomes = race.labels
     assert outcomes.count("ok") == 1 and len(outcomes) == 3
     with app.app_context():
         entries = committed_db.session.scalars(sa.select(HostCashEntry)).all()

@@ -4,7 +4,6 @@ one service (`orders.services.cashbook` over `tourism.services.host_cash.HOST_TI
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from shop.db import commit
 from shop.errors import Conflict, ValidationError
 from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
+from tests.concurrency.race import at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_household, make_user
 from tests.tourism.factories import make_listing
@@ -120,28 +120,12 @@ def test_two_closes_of_a_host_day_at_once_make_one_close_and_the_database_guards
     cash.correct(host.id, 500, reason="开账", actor=None, now=now, till=HOST_TILL)
     commit()
     host_id, day = host.id, local_date(now)
-    barrier = threading.Barrier(4)
-    outcomes = []
 
-    def worker():
-        with app.app_context():
-            try:
-                barrier.wait(timeout=10)
-                cash.close_day(host_id, day, counted_fen=500, actor=None, now=now, till=HOST_TILL)
-                commit()
-                outcomes.append("closed")
-            except Conflict as exc:
-                committed_db.session.rollback()
-                outcomes.append(exc.code)
-            finally:
-                committed_db.session.remove()
+    def close():
+        cash.close_day(host_id, day, counted_fen=500, actor=None, now=now, till=HOST_TILL)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert sorted(outcomes) == ["cash_day_closed"] * 3 + ["closed"]
+    outcomes = at_once(app, [close] * 4, seconds=30).labels
+    assert sorted(outcomes) == ["cash_day_closed"] * 3 + ["ok"]
     with app.app_context():
         assert committed_db.session.scalar(sa.select(sa.func.count(HostCashClose.id))) == 1
     with committed_db.engine.connect() as conn:

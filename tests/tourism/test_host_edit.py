@@ -258,12 +258,10 @@ def test_hosts_cannot_edit_other_hosts_listings(client, db, auth):
 def test_fewer_rooms_racing_holds_never_overbooks(app, committed_db):
     """A host cutting rooms from 3 to 1 while six guests grab the same night: whatever the order,
     the night ends with no more bookings than rooms (the unit type row lock serialises both)."""
-    import threading
-
     from shop.auth.models import User
-    from shop.db import commit, rollback
+    from tests.concurrency.race import at_once
     from tests.factories import NOW
-    from tourism.services.booking import BookingRequest, BookingUnavailable, hold_booking
+    from tourism.services.booking import BookingRequest, hold_booking
     from tourism.services.host import update_unit_type
 
     host = make_user(role="host")
@@ -271,21 +269,7 @@ def test_fewer_rooms_racing_holds_never_overbooks(app, committed_db):
     guests = [make_user() for _ in range(6)]
     db.session.commit()
     ut_id, listing_id, night = listing.unit_types[0].id, listing.id, local_date(NOW) + timedelta(days=10)
-    barrier = threading.Barrier(len(guests) + 1)
-    outcomes: list[str] = []
-
-    def run(action):
-        with app.app_context():
-            try:
-                barrier.wait(timeout=10)
-                action()
-                commit()
-                outcomes.append("ok")
-            except (BookingUnavailable, Exception) as exc:  # noqa: B014 - the outcome names it
-                rollback()
-                outcomes.append(type(exc).__name__ if not isinstance(exc, RuntimeError) else repr(exc))
-            finally:
-                db.session.remove()
+    host_id = host.id
 
     def book(user_id):
         return lambda: hold_booking(
@@ -303,16 +287,13 @@ def test_fewer_rooms_racing_holds_never_overbooks(app, committed_db):
             holiday_price_fen=None,
             units=1,
             max_guests=2,
-            actor=db.session.get(User, host.id),
+            actor=db.session.get(User, host_id),
             now=NOW,
         )
 
-    threads = [threading.Thread(target=run, args=(book(u.id),)) for u in guests]
-    threads.append(threading.Thread(target=run, args=(cut,)))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    race = at_once(app, [book(u.id) for u in guests] + [cut])  # refusals: Conflict and its kinds
+    assert race.errors == []
+    outcomes = race.kinds
     assert len(outcomes) == 7 and set(outcomes) <= {"ok", "BookingUnavailable", "Conflict"}, outcomes
     db.session.expire_all()
     units = db.session.get(UnitType, ut_id).units

@@ -1083,13 +1083,25 @@ def _only(query: sa.Select) -> Booking | None:
     return found[0] if len(found) == 1 else None
 
 
-def host_cancel_booking(booking: Booking, *, actor, now: datetime) -> Booking:
+def host_canceled_already(booking: Booking) -> bool:
+    """Whether the host's 取消 is done already: the booking is canceled (a second tap, the step confirmed
+    again after Back). That is not a mistake to refuse: `host_cancel_booking` changes nothing and says
+    so, and the host's page does not ask to confirm it."""
+    return booking.status == BookingStatus.CANCELED
+
+
+def host_cancel_booking(booking: Booking, *, actor, now: datetime) -> bool:
     """The host releases an unpaid pay-on-arrival booking (nothing was paid, so nothing to refund);
-    the guest is told by e-mail. A booking paid online is the guest's: the host cannot cancel it."""
+    the guest is told by e-mail. A booking paid online is the guest's: the host cannot cancel it.
+
+    True when canceled now; False, changing nothing and telling no one, when it was canceled already
+    (`host_canceled_already`, read again under the booking's lock: two taps at once cancel it once)."""
     if not is_host_of(actor, booking.listing):
         raise NotFound("booking_not_found")
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
+    if host_canceled_already(booking):
+        return False
     if not booking_cancelable(booking):
         raise IllegalTransition("booking_not_cancelable", fields={"status": booking.status})
     paid = order is not None and any(p.state == PaymentState.CONFIRMED for p in order.payments)
@@ -1103,7 +1115,7 @@ def host_cancel_booking(booking: Booking, *, actor, now: datetime) -> Booking:
         cancel_order(order, actor=actor, now=now, reason="booking canceled by the host", mail=None)
     _tell_guest_canceled(booking, "host")
     db.session.flush()
-    return booking
+    return True
 
 
 def _tell_guest_canceled(booking: Booking, why: str) -> None:
@@ -1131,14 +1143,27 @@ def no_show_allowed(booking: Booking, *, now: datetime) -> bool:
     return no_show_refusal(booking, now=now) is None
 
 
-def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
+def no_show_marked_already(booking: Booking) -> bool:
+    """Whether marking the booking a no-show is done already: it is one (a second tap, the step
+    confirmed again after Back, the API called twice). That is not a mistake to refuse: `mark_no_show`
+    changes nothing and says so, and the host's page does not ask to confirm it."""
+    return booking.status == BookingStatus.NO_SHOW
+
+
+def mark_no_show(booking: Booking, *, actor, now: datetime) -> bool:
     """The guest did not come. A card payment is kept (policy: no-shows are not refunded); an
     unpaid pay-on-arrival order is canceled so it does not wait for cash forever. Refused before the
-    booking's start (`no_show_refusal`: 409 `no_show_before_session`, `no_show_before_arrival`)."""
+    booking's start (`no_show_refusal`: 409 `no_show_before_session`, `no_show_before_arrival`).
+
+    True when marked now; False, changing nothing (no second mail, no second credit), when it was a
+    no-show already (`no_show_marked_already`, read again under the booking's lock: two desks at once
+    mark it once)."""
     if not is_host_of(actor, booking.listing):
         raise NotFound("booking_not_found")
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
+    if no_show_marked_already(booking):
+        return False
     refusal = no_show_refusal(booking, now=now)
     if refusal is not None:
         raise refusal
@@ -1151,7 +1176,7 @@ def mark_no_show(booking: Booking, *, actor, now: datetime) -> Booking:
     if payment is not None and line is not None:
         credit_kept(line, amount_fen=kept_fen(booking, payment), ref=KEPT_NO_SHOW, now=now)
     db.session.flush()
-    return booking
+    return True
 
 
 def kept_fen(booking: Booking, payment) -> int:
