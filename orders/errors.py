@@ -95,6 +95,7 @@ MESSAGES = {
     "quantity_not_integer": N_("数量必须是整数"),
     "quantity_out_of_range": N_("数量必须在 %(low)s 到 %(high)s 之间"),
     "refund_reason_required": N_("请填写退款原因"),
+    "refund_kind_required": N_("请选择退款类型：仅退款（货品留下）或退货退款（把货品退回站点）"),
     "refund_reason_too_long": N_("退款原因最多 %(max)s 个字，请删减后再提交"),
     "refund_reason_unchanged": N_("这个理由已经申请过了：请针对站点的处理说明写明新的理由或补充情况"),
     "refund_requests_exhausted": Nn_(

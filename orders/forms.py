@@ -40,6 +40,9 @@ class BankTransferForm(ShopForm):
 
 
 class RefundRequestForm(ShopForm):
+    #: 仅退款 / 退货退款 (`orders.models.RefundKind`): checked by the service (`check_kind`), which says
+    #: why a missing or unknown one is refused; the template draws the two radios.
+    kind = StringField(_l("退款类型"), validators=[Optional()])
     reason = TextAreaField(_l("退款原因"), validators=[InputRequired(), Length(max=200)])
 
 

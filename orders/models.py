@@ -395,6 +395,14 @@ class RefundGoods(StrEnum):
     UNSELLABLE = "returned_unsellable"  # 货品已退回、不可再售: back, but no stock change
 
 
+class RefundKind(StrEnum):
+    """What the buyer asks for (退款类型): to keep the goods, or to send them back. The station's
+    decision then records what actually happened to them (`RefundGoods`), which alone moves stock."""
+
+    REFUND_ONLY = "refund_only"  # 仅退款: the buyer keeps the goods
+    RETURN = "return"  # 退货退款: the buyer sends the goods back to the station
+
+
 class RefundRequest(db.Model):
     """A buyer's request to refund one delivered line; an admin or the line's station decides."""
 
@@ -410,6 +418,7 @@ class RefundRequest(db.Model):
             "ELSE restocked_quantity IS NULL END",
             name="restocked_quantity_with_goods",
         ),
+        sa.CheckConstraint("kind IS NULL OR kind IN ('refund_only','return')", name="kind_valid"),
     )
     TRANSITIONS = {
         RefundRequestStatus.REQUESTED: {RefundRequestStatus.APPROVED, RefundRequestStatus.REJECTED},
@@ -425,6 +434,9 @@ class RefundRequest(db.Model):
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     status: Mapped[str] = mapped_column(sa.String(12), default=RefundRequestStatus.REQUESTED)
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: What the buyer asked for (`RefundKind`: 仅退款 / 退货退款); None for requests made before the
+    #: buyer was asked.
+    kind: Mapped[str | None] = mapped_column(sa.String(12), nullable=True)
     requested_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
     decided_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
     decision_note: Mapped[str] = mapped_column(sa.String(200), default="")

@@ -1,5 +1,7 @@
-"""What the station's refund pages say of a decision (`orders.views.refund_request_decide`): the goods'
-outcomes, the question asked before a decision, and the messages flashed after it.
+"""What the refund pages and mails say: the buyer's choice (仅退款 / 退货退款), the goods' outcomes, how
+the money goes back (by payment method, for the station and for the buyer: the one place that says it),
+the question asked before a station's decision (`orders.views.refund_request_decide`) and the messages
+flashed after it.
 
 The services decide and return facts (`orders.services.refunds`: the request, its refund, what was
 restocked); this module only puts them into words, in the reader's language.
@@ -11,8 +13,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from orders.models import Refund, RefundRequest
-from orders.services.refunds import GoodsDecision
+from orders.models import Order, Refund, RefundRequest
+from orders.services.refunds import GoodsDecision, MoneyBack, goods_differ_from_kind, money_back
 from shop.money import format_yuan
 from stock.services import Restocked
 
@@ -24,22 +26,58 @@ REFUND_GOODS_LABELS = {
 }
 
 
-def approval_question(req: RefundRequest, chosen: GoodsDecision, *, cash: bool) -> tuple[str, list[str]]:
-    """The confirmation's question before an approval and its details: where the money goes (a cash
-    order's cash is handed back from the station's till) and what becomes of the goods."""
-    if cash:
-        question = _(
-            "确认同意订单 %(order)s 中「%(title)s」的退款申请？已收的现金需从柜台现金中退还顾客。",
-            order=req.order.code,
-            title=req.line.title,
-        )
-    else:
-        question = _(
-            "确认同意订单 %(order)s 中「%(title)s」的退款申请？款项将退回给顾客。",
-            order=req.order.code,
-            title=req.line.title,
-        )
-    details = [str(REFUND_GOODS_LABELS[chosen.goods])]
+#: What the buyer asked for (`orders.models.RefundKind`), in the words of the request form.
+REFUND_KIND_LABELS = {
+    "refund_only": _l("仅退款（货品留下）"),
+    "return": _l("退货退款（把货品退回站点）"),
+}
+
+#: How the money goes back (`orders.services.refunds.MoneyBack`), told to the station before it decides.
+_STATION_WAY = {
+    MoneyBack.CARD: _l("款项原路退回顾客的银行卡。"),
+    MoneyBack.COUNTER: _l("已收的现金在柜台当面退还顾客（从本站现金中支出，记入现金账）。"),
+    MoneyBack.COURIER: _l(
+        "货到付款：顾客不在柜台，请派人把已收的现金送到顾客的收货地址退还（从本站现金中支出，记入现金账）。"
+    ),
+    MoneyBack.TRANSFER: _l("款项转账退回付款单位的账户。"),
+}
+
+#: The same, told to the buyer (the order page and the mails).
+_BUYER_WAY = {
+    MoneyBack.CARD: _l("款项将原路退回您的银行卡。"),
+    MoneyBack.COUNTER: _l("请到付款的站点柜台领取退还的现金。"),
+    MoneyBack.COURIER: _l("站点工作人员会把现金送到您的收货地址退还给您。"),
+    MoneyBack.TRANSFER: _l("款项将转账退回贵单位的付款账户。"),
+}
+
+
+def station_money_way(order: Order) -> str:
+    """How an approved refund's money of `order` goes back, as the station is told before deciding."""
+    return str(_STATION_WAY[money_back(order)])
+
+
+def buyer_money_way(order: Order) -> str:
+    """How a refund's money of `order` reaches its buyer, as the order page and the mails tell them."""
+    return str(_BUYER_WAY[money_back(order)])
+
+
+def refunded_money_text(order: Order, *, paid: bool) -> str:
+    """What the buyer's refund (or cancellation) mail says of the money: how it comes back, or, when
+    nothing had been paid yet (a cash order before its cash was taken), that nothing more is owed."""
+    return buyer_money_way(order) if paid else _("这部分货款您还没有支付，不再收取。")
+
+
+def approval_question(req: RefundRequest, chosen: GoodsDecision) -> tuple[str, list[str]]:
+    """The confirmation's question before an approval and its details: how the money goes back (by the
+    order's payment method), what the buyer asked for and what becomes of the goods, said again when
+    the station records them otherwise than the buyer asked."""
+    question = _("确认同意订单 %(order)s 中「%(title)s」的退款申请？", order=req.order.code, title=req.line.title)
+    details = [station_money_way(req.order)]
+    if req.kind in REFUND_KIND_LABELS:
+        details.append(_("顾客申请：%(kind)s", kind=REFUND_KIND_LABELS[req.kind]))
+    details.append(str(REFUND_GOODS_LABELS[chosen.goods]))
+    if goods_differ_from_kind(req, chosen.goods):
+        details.append(_("注意：记录的货品去向与顾客的申请不同，请确认这是实际情况。"))
     if chosen.quantity is not None:
         details.append(
             ngettext(
@@ -54,19 +92,24 @@ def approval_question(req: RefundRequest, chosen: GoodsDecision, *, cash: bool) 
     return question, details
 
 
-def approval_messages(
-    req: RefundRequest, refund: Refund | None, restocked: Restocked | None, *, cash: bool
-) -> list[tuple[str, str]]:
-    """(message, category) to flash after an approval: the money (nothing was paid yet, the cash to
-    hand back from the till, or the amount going back the way it came), then the units back in stock
-    and those of them blocked (their lot expired or recalled)."""
+#: What the station is told to do with the money once it approved, by how it goes back.
+_STATION_DONE = {
+    MoneyBack.CARD: _l("已同意退款：%(amount)s 将原路退回顾客的银行卡"),
+    MoneyBack.COUNTER: _l("已同意退款：请在柜台把现金 %(amount)s 当面退还顾客（已记入现金账）"),
+    MoneyBack.COURIER: _l("已同意退款：请派人把现金 %(amount)s 送到顾客的收货地址退还（已记入现金账）"),
+    MoneyBack.TRANSFER: _l("已同意退款：%(amount)s 将转账退回付款单位的账户"),
+}
+
+
+def approval_messages(req: RefundRequest, refund: Refund | None, restocked: Restocked | None) -> list[tuple[str, str]]:
+    """(message, category) to flash after an approval: the money (nothing was paid yet, or the amount
+    and how it goes back, by the order's payment method), then the units back in stock and those of
+    them blocked (their lot expired or recalled)."""
     if refund is None:
         messages = [(_("已同意退款"), "success")]
-    elif cash:
-        amount = format_yuan(refund.amount_fen)
-        messages = [(_("已同意退款：请从柜台现金中退还顾客 %(amount)s（已记入现金账）", amount=amount), "success")]
     else:
-        messages = [(_("已同意退款：%(amount)s 将原路退回给顾客", amount=format_yuan(refund.amount_fen)), "success")]
+        done = _STATION_DONE[money_back(req.order)]
+        messages = [(str(done) % {"amount": format_yuan(refund.amount_fen)}, "success")]
     if restocked is not None:
         unit = req.line.unit
         back_in = ngettext("%(num)s %(unit)s 已退回库存", "%(num)s %(unit)s 已退回库存", restocked.quantity, unit=unit)

@@ -3,7 +3,9 @@
 - GET  /orders/<code>/refund-requests   the caller's own order: each goods line's requests (oldest first)
                                    and whether a new one is taken now (`can_request`, else `refusal`'s code)
                                    and how many are left
-- POST /orders/<code>/lines/<line_id>/refund-request   {reason}: ask, 201 with the request; refused as the
+- POST /orders/<code>/lines/<line_id>/refund-request   {kind, reason}: ask, keeping the goods (kind
+                                   refund_only, 仅退款) or sending them back (return, 退货退款; any other
+                                   value 422), 201 with the request; refused as the
                                    order page's form is (`orders.services.refunds.refund_request_refusal`):
                                    409 `not_delivered`, `line_already_refunded`, `already_requested`,
                                    `refund_requests_exhausted`; 422 `refund_reason_unchanged`
@@ -35,6 +37,7 @@ from orders.services.refunds import (
     approve_refund_request,
     decided_requests_for,
     line_refunds,
+    money_back,
     pending_requests_for,
     refund_of,
     reject_refund_request,
@@ -46,6 +49,8 @@ from shop.timeutil import now_utc
 from stock.services import MAX_QUANTITY
 
 Goods = Literal["not_returned", "restocked", "returned_unsellable"]
+#: What the buyer asks for (`orders.models.RefundKind`): 仅退款, keeping the goods, or 退货退款.
+Kind = Literal["refund_only", "return"]
 
 
 class RefundRequestQuery(QuerySchema):
@@ -95,6 +100,10 @@ class RefundRequestOut(BaseModel):
     quantity: int
     amount_fen: int
     reason: str = Field(description="the buyer's reason")
+    kind: Kind | None = Field(
+        description="what the buyer asked for: refund_only (keeps the goods) or return (sends them back); "
+        "null for requests made before buyers were asked. The station's `goods` says what actually happened"
+    )
     created_at: datetime
     status: Literal["requested", "approved", "rejected"]
     goods: Goods | None = Field(description="approved: what became of the goods (null before the station said it)")
@@ -105,6 +114,10 @@ class RefundRequestOut(BaseModel):
         description="approved: the money sent back (null when nothing had been paid: what is due was lowered)"
     )
     cash_refund: bool = Field(description="a cash order: the station hands the money back from its till")
+    money_back: Literal["card", "counter", "courier", "transfer"] = Field(
+        description="how the money goes back: to the card; cash at the station's counter; cash on delivery, "
+        "taken back to the delivery address by the station's staff; a transfer to the paying organisation"
+    )
 
 
 class RefundDecisionOut(RefundRequestOut):
@@ -130,6 +143,7 @@ def refund_request_out(req: RefundRequest) -> dict:
         quantity=line.quantity,
         amount_fen=req.amount_fen,
         reason=req.reason,
+        kind=req.kind,
         created_at=req.created_at,
         status=req.status,
         goods=req.goods,
@@ -138,6 +152,7 @@ def refund_request_out(req: RefundRequest) -> dict:
         decided_at=req.decided_at,
         refund_fen=refund.amount_fen if refund is not None else None,
         cash_refund=refund is not None and is_cash_order(req.order),
+        money_back=money_back(req.order),
     )
 
 
@@ -191,6 +206,9 @@ def decide_refund_request(req_id: int, body: RefundDecisionBody):
 
 
 class RefundAskIn(Schema):
+    kind: Kind = Field(
+        description="refund_only: 仅退款, the buyer keeps the goods; return: 退货退款, the goods go back to the station"
+    )
     reason: str = Field(
         min_length=1,
         max_length=200,
@@ -248,12 +266,16 @@ def order_refund_requests(code: str):
     errors=(409,),
 )
 def ask_refund(code: str, line_id: int, body: RefundAskIn):
-    """Ask to refund a delivered line of your order, or ask again after the station rejected it.
+    """Ask to refund a delivered line of your order, keeping the goods or sending them back, or ask again
+    after the station rejected it.
 
     The order page's rule (`orders.services.refunds.refund_request_refusal`): one open request at a time
     (409 `already_requested`), at most `MAX_REQUESTS_PER_LINE` per line (409 `refund_requests_exhausted`), only a delivered
     line not refunded or canceled (409 `not_delivered`, `line_already_refunded`); a reason given before on
-    the line is 422 `refund_reason_unchanged`. Nothing changes on a refusal."""
+    the line is 422 `refund_reason_unchanged`; a `kind` other than refund_only or return is 422. Only a
+    delivered line is asked for, so there are always goods to keep or send back (a line not delivered is
+    canceled instead). Nothing changes on a refusal."""
     user = api_user()
-    req = request_refund(own_order(code, user), line_id, actor=user, now=now_utc(), reason=body.reason)
+    order = own_order(code, user)
+    req = request_refund(order, line_id, actor=user, now=now_utc(), reason=body.reason, kind=body.kind)
     return committed(RefundRequestOut(**refund_request_out(req)), 201)

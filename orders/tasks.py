@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from orders.models import Order, OrderLine, OrderPayment, Refund, RefundRequest, RefundRequestStatus
 from orders.providers import ProviderUnavailable
+from orders.refund_messages import refunded_money_text
 from orders.services import cart as cart_service
 from orders.services import expiry, payments
 from orders.services.expiry import expire_pending_orders
@@ -189,6 +190,21 @@ def _last_rejected_request(order_id: int) -> dict | None:
     return None if row is None else {"title": row.title, "note": row.decision_note or ""}
 
 
+def _has_refund(order_id: int) -> bool:
+    """Money of the order was given back (a `Refund` row of one of its payments): the refund mail says
+    how it comes back; with none, nothing had been paid for what was refunded."""
+    return bool(
+        db.session.scalar(
+            sa.select(
+                sa.select(Refund.id)
+                .join(OrderPayment, OrderPayment.id == Refund.payment_id)
+                .where(OrderPayment.order_id == order_id)
+                .exists()
+            )
+        )
+    )
+
+
 def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
     """(address, subject, text) of the `kind` e-mail of `order` in its buyer's language; None when
     the buyer has no address."""
@@ -198,6 +214,7 @@ def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
     template = "emails/order_confirmation.txt" if placed else "emails/order_status.txt"
     recalled = _recalled_lines(order.user_id) if kind == "recall" else []
     rejected = _last_rejected_request(order.id) if kind == "refund_rejected" else None
+    paid = kind == "refunded" and _has_refund(order.id) or kind == "canceled" and bool(order.paid_at)
     with force_locale(order.user.locale or "zh_CN"):  # no request here: the buyer's language
         body = render_mail(
             template,
@@ -206,6 +223,7 @@ def _order_mail(order, kind: str) -> tuple[str, str, str] | None:
             history=[] if placed else history_of(order),
             recalled=recalled,
             rejected=rejected,
+            money_back=refunded_money_text(order, paid=paid) if kind in ("refunded", "canceled") else "",
         )
         subject = _("[乡村e线] %(what)s %(code)s", what=SUBJECTS.get(kind) or _("订单状态更新"), code=order.code)
     return order.user.email, subject, body

@@ -22,7 +22,15 @@ from orders.bookables import BookingItem, booking_shown_options
 from orders.forms import BankTransferForm, CheckoutForm, RefundRequestForm
 from orders.models import Order, OrderLine, OrderStatus, PaymentState
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
-from orders.refund_messages import REFUND_GOODS_LABELS, approval_messages, approval_question, rejection_question
+from orders.refund_messages import (
+    REFUND_GOODS_LABELS,
+    REFUND_KIND_LABELS,
+    approval_messages,
+    approval_question,
+    buyer_money_way,
+    rejection_question,
+    station_money_way,
+)
 from orders.services import cart as carts
 from orders.services import transfers
 from orders.services.amounts import cash_received_fen, is_cash_order, order_due_fen
@@ -54,6 +62,7 @@ from orders.services.refunds import (
     check_goods,
     check_note,
     decided_requests_for,
+    goods_for_kind,
     line_refunds,
     pending_requests_for,
     recalled_units,
@@ -549,9 +558,15 @@ def _recalled_by_line(order: Order) -> dict[int, list[RecalledUnits]]:
     return by_line
 
 
-def _order_page(order: Order, *, typed_reasons: dict[int, str] | None = None):
-    """The buyer's order page; `typed_reasons` ({line id: reason}) opens those lines' refund forms with
-    the reason in them (a refund request sent after its page expired, `_refund_form_again`)."""
+def _typed_refund(form) -> dict[str, str]:
+    """A refund request's fields as the buyer sent them (its reason and its 仅退款 / 退货退款), to show
+    its form again as typed."""
+    return {"reason": (form.get("reason") or "")[:1000], "kind": (form.get("kind") or "")[:20]}
+
+
+def _order_page(order: Order, *, typed_refunds: dict[int, dict[str, str]] | None = None):
+    """The buyer's order page; `typed_refunds` ({line id: `_typed_refund`}) opens those lines' refund
+    forms as typed (a refund request refused, or sent after its page expired, `_refund_form_again`)."""
     payment = current_payment(order)
     history = {
         "order": history_of(order),
@@ -577,7 +592,8 @@ def _order_page(order: Order, *, typed_reasons: dict[int, str] | None = None):
         collect_by=collect_by(order) if pickup_code else None,
         line_refunds=line_refunds(order),
         recalled=_recalled_by_line(order),
-        typed_reasons=typed_reasons or {},
+        typed_refunds=typed_refunds or {},
+        refund_money_way=buyer_money_way(order),
         stripe_js_url=current_app.config.get("STRIPE_JS_URL"),
         stripe_publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
         extra_methods=extra_methods(),
@@ -699,7 +715,7 @@ def _refund_form_again(code: str, line_id: int):
     if not current_user.is_authenticated:
         raise NotFound("order_not_found")
     order = own_order(code, current_user)
-    return _order_page(order, typed_reasons={line_id: (request.form.get("reason") or "")[:1000]})
+    return _order_page(order, typed_refunds={line_id: _typed_refund(request.form)})
 
 
 @bp.route("/orders/<code>/lines/<int:line_id>/refund", methods=["GET", "POST"])
@@ -713,11 +729,11 @@ def order_refund_request(code: str, line_id: int):
         kept = restored_form()
         if kept is None:
             return redirect(url_for("orders.order_detail", code=code), 303)
-        return _order_page(order, typed_reasons={line_id: (kept.get("reason") or "")[:1000]})
+        return _order_page(order, typed_refunds={line_id: _typed_refund(kept)})
     form = RefundRequestForm()
     reason = form.reason.data or ""
     try:
-        request_refund(order, line_id, actor=current_user, now=now_utc(), reason=reason)
+        request_refund(order, line_id, actor=current_user, now=now_utc(), reason=reason, kind=form.kind.data)
         commit()
         flash(_("退款申请已提交"), "success")
     except DomainError as exc:
@@ -725,15 +741,22 @@ def order_refund_request(code: str, line_id: int):
         if exc.status == 404:
             raise
         flash(exc.message, "error")
-        if exc.status == 422:  # the reason refused (missing, too long, given before): its form again, as typed
-            return _order_page(order, typed_reasons={line_id: reason[:1000]}), 422
+        if exc.status == 422:  # the choice or reason refused (missing, too long, given before): its form as typed
+            return _order_page(order, typed_refunds={line_id: _typed_refund(request.form)}), 422
     return redirect(url_for("orders.order_detail", code=code), 303)
 
 
 @bp.app_context_processor
 def _order_page_names():
-    """What the order, refund and station pages name: a refund's goods outcome, who collects a pick-up."""
-    return {"refund_goods_labels": REFUND_GOODS_LABELS, "collector_name": collector_name}
+    """What the order, refund and station pages name: a refund's goods outcome and the buyer's choice,
+    how its money goes back (to the station), who collects a pick-up."""
+    return {
+        "refund_goods_labels": REFUND_GOODS_LABELS,
+        "refund_kind_labels": REFUND_KIND_LABELS,
+        "station_money_way": station_money_way,
+        "refund_goods_for_kind": goods_for_kind,
+        "collector_name": collector_name,
+    }
 
 
 @bp.get("/refund-requests")
@@ -764,8 +787,7 @@ def refund_request_decide(req_id: int, decision: str):
             goods, quantity = request.form.get("goods"), request.form.get("quantity")
             chosen = check_goods(req, goods, quantity)  # a bad choice is told before the confirmation
             check_note(note, rejecting=False)
-            cash = is_cash_order(req.order)  # the station hands the cash back from its till (its cash book)
-            question, details = approval_question(req, chosen, cash=cash)
+            question, details = approval_question(req, chosen)  # how the money goes back, the buyer's choice
             page = ask_first(question, back=back, details=details)
             if page is not None:
                 return page
@@ -774,7 +796,7 @@ def refund_request_decide(req_id: int, decision: str):
             )
             refund = refund_of(decided)
             commit()
-            for message, category in approval_messages(decided, refund, restocked, cash=cash):
+            for message, category in approval_messages(decided, refund, restocked):
                 flash(message, category)
         else:
             rejection_refusal(req, note)  # no reason given: said at once, not after the confirmation

@@ -36,7 +36,7 @@ from orders.models import OrderLine
 from orders.services import cashbook as cash
 from orders.services import payments
 from orders.services.amounts import is_cash_order
-from orders.services.refunds import restock_references
+from orders.services.refunds import line_refunds, restock_references
 from shop.args import page_date_arg, parse_int
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station, role_required
@@ -181,6 +181,7 @@ def _shipment_page(s, *, typed: dict | None = None, status: int = 200):
         amount_of=fulfilment.shipment_amount_fen,
         history=history_of(s),
         line_lots=stock_service.line_lots([ln.id for ln in s.lines]),
+        line_refunds=line_refunds(s.order),
         action_form=ActionForm(),
         cancel_form=CancelLineForm(),
         cash_form=EmptyForm(),

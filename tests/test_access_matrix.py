@@ -336,7 +336,10 @@ RULES: dict[str, Rule] = {
     "orders.order_pay_card": Rule("/orders/{w.order.code}/payment/card", OWNER, method="POST"),
     "orders.order_payment_refresh": Rule("/orders/{w.order.code}/payment/refresh", OWNER, method="POST"),
     "orders.order_refund_request": Rule(
-        "/orders/{w.order.code}/lines/{w.line.id}/refund", OWNER, method="POST", data={"reason": "坏了"}
+        "/orders/{w.order.code}/lines/{w.line.id}/refund",
+        OWNER,
+        method="POST",
+        data={"kind": "refund_only", "reason": "坏了"},
     ),
     "orders.refund_requests": Rule("/refund-requests", only("operator")),
     # bank transfers (对公转账, #22): the county office and the stations selling in the order record them
@@ -409,7 +412,7 @@ RULES: dict[str, Rule] = {
         "/api/v1/orders/{w.order.code}/lines/{w.line.id}/refund-request",
         {**OWNER, "anonymous": 401},
         method="POST",
-        json={"reason": "坏了"},
+        json={"kind": "refund_only", "reason": "坏了"},
         token=True,
     ),
     "api.create_review": Rule(

@@ -6,6 +6,11 @@ Asking (`request_refund`, the rule in `refund_request_refusal`, shown on the ord
 not given before (the station's note says why it said no; the buyer answers it), as Taobao's and JD's
 after-sale lets a buyer apply again after the seller refuses. docs/traceability.md, "Asking again".
 
+The buyer says what they ask for (`RefundKind`: 仅退款, keeping the goods, or 退货退款, sending them
+back; `check_kind`); the station sees it when deciding (its form starts from 货品未退回 for a
+仅退款, `goods_for_kind`), but records what actually happened, which may differ (the goods never came back,
+or came back though the buyer meant to keep them): stock follows the station's record only.
+
 Approving says what happened to the goods (仅退款 / 退货退款, `RefundGoods`): not returned (stock
 unchanged), returned and sellable (N units back into the lots the line was sold from, through
 `stock.services.return_to_stock`), or returned but not sellable (no stock change, recorded). The
@@ -17,16 +22,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from orders.models import (
+    Delivery,
     LineStatus,
     Order,
     OrderLine,
+    PaymentMethod,
     Refund,
     RefundGoods,
+    RefundKind,
     RefundRequest,
     RefundRequestStatus,
     ShipmentStatus,
@@ -49,6 +58,29 @@ MAX_REQUESTS_PER_LINE = 3
 MAX_REFUND_REASON = 200
 #: The longest note the station gives with its decision (the column's width; the page's fields say so too).
 MAX_DECISION_NOTE = 200
+
+
+class MoneyBack(StrEnum):
+    """How a refund's money reaches the buyer, by how they paid (`money_back`)."""
+
+    CARD = "card"  # back to the card, through the payment provider
+    COUNTER = "counter"  # cash handed back at the station's counter, where the buyer paid or collected
+    COURIER = "courier"  # cash on delivery: the station's staff take the cash back to the delivery address
+    TRANSFER = "transfer"  # a bank transfer back to the paying organisation's account
+
+
+def money_back(order: Order) -> MoneyBack:
+    """How the money of `order`'s refunds goes back. A cash refund leaves the till that took the cash
+    (`orders.services.cashbook.pay_out_refund`): paid at the counter (到站点付款, or cash on delivery of
+    a pick-up), it is handed back at the counter; paid at the door (货到付款 of a shipped order), the
+    buyer is at home, so the station's staff take it back to the delivery address (as they took it)."""
+    if order.payment_method == PaymentMethod.CARD:
+        return MoneyBack.CARD
+    if order.payment_method == PaymentMethod.BANK_TRANSFER:
+        return MoneyBack.TRANSFER
+    if order.payment_method == PaymentMethod.COD and order.delivery == Delivery.SHIP:
+        return MoneyBack.COURIER
+    return MoneyBack.COUNTER
 
 
 @dataclass(frozen=True)
@@ -120,12 +152,42 @@ def line_refunds(order: Order) -> dict[int, LineRefunds]:
     return {line.id: LineRefunds(requests[line.id], refund_request_refusal(line, requests[line.id])) for line in lines}
 
 
-def request_refund(order: Order, line_id: int, *, actor, now: datetime, reason: str) -> RefundRequest:
-    """The buyer asks to refund one delivered line: refused with the reason as `refund_request_refusal`
+def check_kind(kind) -> RefundKind:
+    """What the buyer asks for, checked: one of `RefundKind` (仅退款 / 退货退款), else 422
+    `refund_kind_required` (none chosen, or a value that is neither)."""
+    try:
+        return RefundKind((kind or "").strip() if isinstance(kind, str) else kind)
+    except ValueError:
+        raise ValidationError("refund_kind_required", fields={"kind": "required"}) from None
+
+
+def goods_for_kind(kind: str | None) -> RefundGoods | None:
+    """The goods outcome the station's decision form starts from for a request of `kind`: kept by the
+    buyer (仅退款), not returned. A 退货退款 starts from none: only the station knows whether the goods
+    came back and in what state (back into stock, or spoiled), and a guess would put into stock goods
+    it does not hold. None too when the buyer was not asked."""
+    return RefundGoods.NOT_RETURNED if kind == RefundKind.REFUND_ONLY else None
+
+
+def goods_differ_from_kind(req: RefundRequest, goods: RefundGoods) -> bool:
+    """The station records the goods otherwise than the buyer asked: returned though the buyer keeps
+    them (仅退款), or not returned though the buyer sends them back (退货退款). Allowed (the station says
+    what happened), but the confirmation says so before it is recorded."""
+    if req.kind == RefundKind.REFUND_ONLY:
+        return goods != RefundGoods.NOT_RETURNED
+    if req.kind == RefundKind.RETURN:
+        return goods == RefundGoods.NOT_RETURNED
+    return False
+
+
+def request_refund(order: Order, line_id: int, *, actor, now: datetime, reason: str, kind: str | None) -> RefundRequest:
+    """The buyer asks to refund one delivered line, keeping the goods or sending them back (`kind`,
+    `check_kind`: 422 `refund_kind_required` when neither): refused with the reason as `refund_request_refusal`
     says, nothing changed; a reason missing (422 `refund_reason_required`) or given in an earlier
     request of the line (422 `refund_reason_unchanged`: asking again answers the station's rejection).
     The order's lock serialises two requests of one line (a double tap makes one). A reason longer than
     `MAX_REFUND_REASON` is refused (422 `refund_reason_too_long`), never cut short behind the buyer's back."""
+    chosen = check_kind(kind)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("refund_reason_required", fields={"reason": "required"})
@@ -147,6 +209,7 @@ def request_refund(order: Order, line_id: int, *, actor, now: datetime, reason: 
         station_id=line.station_id,
         amount_fen=line.line_total_fen,
         reason=reason,
+        kind=chosen,
         requested_by_id=getattr(actor, "id", None),
         created_at=now,
     )
@@ -180,17 +243,16 @@ def pending_requests_for(user) -> list[RefundRequest]:
     return _listed(query.order_by(RefundRequest.id))
 
 
-def waiting_count(station_id: int) -> int:
+def waiting_count(station_id: int, *, kind: RefundKind | None = None) -> int:
     """How many refund requests of `station_id` wait for its decision (the station's desk says so and
-    links to them: a buyer waits on each)."""
-    return int(
-        db.session.scalar(
-            sa.select(sa.func.count(RefundRequest.id)).where(
-                RefundRequest.station_id == station_id, RefundRequest.status == RefundRequestStatus.REQUESTED
-            )
-        )
-        or 0
+    links to them: a buyer waits on each); with `kind`, those asking for it (退货退款: goods on their
+    way back to the station)."""
+    query = sa.select(sa.func.count(RefundRequest.id)).where(
+        RefundRequest.station_id == station_id, RefundRequest.status == RefundRequestStatus.REQUESTED
     )
+    if kind is not None:
+        query = query.where(RefundRequest.kind == kind)
+    return int(db.session.scalar(query) or 0)
 
 
 def request_for_decision(req_id: int, user) -> RefundRequest:

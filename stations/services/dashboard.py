@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from catalog.models import Product
-from orders.models import Delivery, Order, Shipment, ShipmentStatus
+from orders.models import Delivery, Order, RefundKind, Shipment, ShipmentStatus
 from orders.services import refunds
 from shop.errors import NotFound
 from shop.extensions import db
@@ -59,6 +59,8 @@ class Dashboard:
     pickups_preparing: list[Shipment] = field(default_factory=list)
     #: Buyers' refund requests waiting for this station's decision (退款申请).
     refunds_waiting: int = 0
+    #: Of them, those whose buyer sends the goods back (退货退款): goods to expect at the counter.
+    returns_waiting: int = 0
 
 
 def get_station(station_id: int | None = None, *, code: str | None = None) -> Station:
@@ -129,6 +131,7 @@ def station_dashboard(station: Station, *, now: datetime) -> Dashboard:
         returning_shipments(station.id),
         pickups_preparing=preparing,
         refunds_waiting=refunds.waiting_count(station.id),
+        returns_waiting=refunds.waiting_count(station.id, kind=RefundKind.RETURN),
     )
 
 

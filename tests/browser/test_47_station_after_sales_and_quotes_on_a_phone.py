@@ -90,6 +90,7 @@ def test_operator_decides_a_refund_on_a_phone(open_page, live_server, viewport):
     buyer.goto(f"/orders/{code}")
     bp.locator("main").get_by_text(buyer.t("申请退款"), exact=True).click()
     bp.locator("main").get_by_label(buyer.t("退款原因")).fill("三罐里两罐破了，已寄回站点")
+    bp.locator("main").get_by_label(buyer.t("退货退款（把货品退回站点）")).check()
     buyer.submit_and_wait(lambda: bp.locator("main").get_by_role("button", name=buyer.t("提交"), exact=True).click())
     expect(bp.locator("body")).to_contain_text(buyer.t("退款申请已提交"))
     buyer.step("refund asked")

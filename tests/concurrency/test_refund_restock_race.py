@@ -28,7 +28,7 @@ def _delivered_request(quantity=2, stock=5):
     fulfilment.pack(shipment, actor=operator, now=NOW)
     fulfilment.ship(shipment, tracking_number="SF1", actor=operator, now=NOW)
     fulfilment.deliver(shipment, actor=operator, now=NOW, cash_received_fen=fulfilment.shipment_amount_fen(shipment))
-    req = request_refund(order, order.lines[0].id, actor=buyer, now=NOW, reason="坏了")
+    req = request_refund(order, order.lines[0].id, actor=buyer, now=NOW, reason="坏了", kind="return")
     return product, operator, req
 
 

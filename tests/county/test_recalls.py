@@ -212,7 +212,7 @@ def _refunded(db, client, auth, buyer, operator, order: dict, **goods) -> None:
     line_id = db.session.scalar(
         sa.select(OrderLine.id).join(Order, Order.id == OrderLine.order_id).where(Order.code == order["id"])
     )
-    asked = client.post(f"/orders/{order['id']}/lines/{line_id}/refund", data={"reason": "不想要了"})
+    asked = client.post(f"/orders/{order['id']}/lines/{line_id}/refund", data={"kind": "return", "reason": "不想要了"})
     assert asked.status_code == 303
     auth.logout()
     req_id = db.session.scalar(sa.select(RefundRequest.id).where(RefundRequest.order_line_id == line_id))

@@ -61,7 +61,7 @@ def test_reconcile_is_clean_after_a_mix_and_lists_a_planted_discrepancy(app, db,
     # card: paid and delivered, then one line refunded after delivery
     card = _paid_card_order(buyer, [(a, 1), (b, 2)], now)
     _hand_over(card, op, now)
-    req = request_refund(card, card.lines[0].id, actor=buyer, now=now, reason="坏了")
+    req = request_refund(card, card.lines[0].id, actor=buyer, now=now, reason="坏了", kind="refund_only")
     approve_refund_request(req.id, actor=op, now=now, goods="not_returned")
     # card: a line canceled before shipping, the rest canceled by the buyer
     card2 = _paid_card_order(buyer, [(a, 1), (b, 1)], now)
@@ -80,7 +80,7 @@ def test_reconcile_is_clean_after_a_mix_and_lists_a_planted_discrepancy(app, db,
     payments.confirm_counter_cash(counter.shipments[0], actor=op, now=now)
     fulfilment.cancel_line(counter.lines[0], actor=op, now=now, reason="缺货")
     _hand_over(counter, op, now)
-    req = request_refund(counter, counter.lines[1].id, actor=buyer, now=now, reason="坏了")
+    req = request_refund(counter, counter.lines[1].id, actor=buyer, now=now, reason="坏了", kind="refund_only")
     approve_refund_request(req.id, actor=op, now=now, goods="not_returned")
     # pay at station, canceled by the buyer before anything was taken
     payments.cancel_order(

@@ -98,4 +98,6 @@ def test_the_cancel_mail_speaks_of_a_refund_only_when_something_was_paid(db, now
         send_order_mail.run(paid.id, "canceled")
     bodies = {subject.rsplit(" ", 1)[-1]: body for subject, body in mails_to(caplog, buyer.email)}
     assert "没有产生任何扣款" in bodies[unpaid.code] and "原路退回" not in bodies[unpaid.code]
-    assert "原路退回" in bodies[paid.code] and "没有产生任何扣款" not in bodies[paid.code]
+    # paid at the station's counter: the cash is collected there (it said 原路退回, "the way it came")
+    assert "订单已取消。请到付款的站点柜台领取退还的现金。" in bodies[paid.code]
+    assert "原路退回" not in bodies[paid.code] and "没有产生任何扣款" not in bodies[paid.code]

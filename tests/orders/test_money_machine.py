@@ -240,7 +240,9 @@ class MoneyMachine(MoneyMachineBase):
         line = self.pick(lines, index)
         if line is None:
             return
-        req = request_refund(line.order, line.id, actor=line.order.user, now=self.tick(), reason="坏了")
+        req = request_refund(
+            line.order, line.id, actor=line.order.user, now=self.tick(), reason="坏了", kind="refund_only"
+        )
         approve_refund_request(req.id, actor=self.operator_of[line.station_id], now=self.tick(), goods="not_returned")
 
     @rule(index=st.integers(0, 1000))

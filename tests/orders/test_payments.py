@@ -281,9 +281,9 @@ def test_refund_request_after_delivery_approved_by_station(db, now, fake_stripe,
     shipment = order.shipments[0]
     shipment.status = ShipmentStatus.DELIVERED  # fulfilment is the stations package's job
     line = order.lines[0]
-    req = request_refund(order, line.id, actor=buyer, now=now, reason="坏了")
+    req = request_refund(order, line.id, actor=buyer, now=now, reason="坏了", kind="refund_only")
     with pytest.raises(Conflict):
-        request_refund(order, line.id, actor=buyer, now=now, reason="再次")
+        request_refund(order, line.id, actor=buyer, now=now, reason="再次", kind="refund_only")
     operator = make_user(role="operator", station=product.station)
     commit()
     auth.login(operator)
@@ -294,7 +294,7 @@ def test_refund_request_after_delivery_approved_by_station(db, now, fake_stripe,
         f"/refund-requests/{req.id}/approve", data={"confirm": "1", "note": "同意", "goods": "not_returned"}
     )
     assert res.status_code == 303
-    assert "已同意退款：¥30.00 将原路退回给顾客" in client.get(res.headers["Location"]).get_data(as_text=True)
+    assert "已同意退款：¥30.00 将原路退回顾客的银行卡" in client.get(res.headers["Location"]).get_data(as_text=True)
     db.session.expire_all()
     req = db.session.get(RefundRequest, req.id)
     assert req.status == "approved" and req.decided_by_id == operator.id
@@ -309,7 +309,7 @@ def test_refund_request_of_another_station_is_a_404_for_its_operator(db, now, cl
     buyer = make_user()
     order = make_order(buyer, [(product, 1)], now=now, payment_method="cod")
     order.shipments[0].status = ShipmentStatus.DELIVERED
-    req = request_refund(order, order.lines[0].id, actor=buyer, now=now, reason="坏了")
+    req = request_refund(order, order.lines[0].id, actor=buyer, now=now, reason="坏了", kind="refund_only")
     stranger = make_user(role="operator", station=make_product().station)
     commit()
     auth.login(stranger)

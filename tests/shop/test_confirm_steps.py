@@ -172,7 +172,7 @@ def test_refund_decisions_wait_for_the_confirmation(client, auth, db, now, decis
     shipment.status = "delivered"
     order.status = "completed"
     commit()
-    req = request_refund(order, order.lines[0].id, actor=order.user, now=now, reason="坏了")
+    req = request_refund(order, order.lines[0].id, actor=order.user, now=now, reason="坏了", kind="refund_only")
     commit()
     auth.login(operator)
     url = f"/refund-requests/{req.id}/{decision}"

@@ -70,7 +70,7 @@ def test_an_expired_refund_form_comes_back_with_its_reason_and_a_fresh_token(
     _expire(browser)
     url = f"/orders/{delivered.code}/lines/{delivered.lines[0].id}/refund"
 
-    answer = browser.post(url, data={"csrf_token": stale, "reason": REASON}, headers=headers)
+    answer = browser.post(url, data={"csrf_token": stale, "kind": "refund_only", "reason": REASON}, headers=headers)
     body = answer.get_data(as_text=True)
     assert answer.status_code == 400
     assert EXPIRED in body and f">{REASON}</textarea>" in body and '<details class="refund-ask" open>' in body
@@ -78,7 +78,7 @@ def test_an_expired_refund_form_comes_back_with_its_reason_and_a_fresh_token(
     fresh = TOKEN.search(body).group(1)
     assert fresh != stale
 
-    sent = browser.post(url, data={"csrf_token": fresh, "reason": REASON}, headers=headers)
+    sent = browser.post(url, data={"csrf_token": fresh, "kind": "refund_only", "reason": REASON}, headers=headers)
     assert sent.status_code == 303 and _asked(db) == [REASON]
 
 
@@ -89,7 +89,7 @@ def test_a_post_from_elsewhere_is_not_offered_again(app, db, delivered, buyer, m
     browser = _signed_in(app, buyer)
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     url = f"/orders/{delivered.code}/lines/{delivered.lines[0].id}/refund"
-    answer = browser.post(url, data={"csrf_token": "forged", "reason": REASON}, headers=headers)
+    answer = browser.post(url, data={"csrf_token": "forged", "kind": "refund_only", "reason": REASON}, headers=headers)
     body = answer.get_data(as_text=True)
     assert answer.status_code == 400
     assert "页面已过期，请刷新后重试" in body and REASON not in body and "<textarea" not in body
@@ -104,7 +104,9 @@ def test_a_signed_out_visitor_is_asked_to_sign_in_first_and_finds_the_reason_kep
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     visitor = app.test_client()
     url = f"/orders/{delivered.code}/lines/{delivered.lines[0].id}/refund"
-    answer = visitor.post(url, data={"csrf_token": "old", "reason": REASON}, headers=SAME_ORIGIN[0])
+    answer = visitor.post(
+        url, data={"csrf_token": "old", "kind": "refund_only", "reason": REASON}, headers=SAME_ORIGIN[0]
+    )
     body = answer.get_data(as_text=True)
     assert answer.status_code == 400 and "您已退出登录" in body and "您填写的内容已保留" in body
     assert f'href="/login?next={url}&amp;need=form"' in body

@@ -238,7 +238,7 @@ def test_cash_refund_after_hand_over_is_a_refund_row_and_a_cash_book_entry(db, w
         shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now, cash_received_fen=6666
     )
     line = order.lines[1]
-    req = request_refund(order, line.id, actor=world.buyer, now=now, reason="坏了")
+    req = request_refund(order, line.id, actor=world.buyer, now=now, reason="坏了", kind="refund_only")
     approve_refund_request(req.id, actor=world.a.operator, now=now + timedelta(minutes=5), goods="not_returned")
     refund = db.session.scalar(sa.select(Refund))
     assert (refund.amount_fen, refund.state, refund.order_line_id) == (3333, "succeeded", line.id)
@@ -598,16 +598,16 @@ def test_approving_a_cash_refund_tells_the_operator_to_hand_the_cash_back(db, wo
     fulfilment.hand_over_pickup(
         shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now, cash_received_fen=6666
     )
-    req = request_refund(order, order.lines[1].id, actor=world.buyer, now=now, reason="坏了")
+    req = request_refund(order, order.lines[1].id, actor=world.buyer, now=now, reason="坏了", kind="refund_only")
     commit()
     auth.login(world.a.operator)
     asked = client.post(
         f"/refund-requests/{req.id}/approve", data={"goods": "not_returned"}, follow_redirects=True
     ).get_data(as_text=True)
-    assert "已收的现金需从柜台现金中退还顾客" in asked
+    assert "已收的现金在柜台当面退还顾客" in asked
     decision = {"confirm": "1", "goods": "not_returned"}
     done = client.post(f"/refund-requests/{req.id}/approve", data=decision, follow_redirects=True)
-    assert "已同意退款：请从柜台现金中退还顾客 ¥33.33（已记入现金账）" in done.get_data(as_text=True)
+    assert "已同意退款：请在柜台把现金 ¥33.33 当面退还顾客（已记入现金账）" in done.get_data(as_text=True)
     assert [(e.kind, e.amount_fen) for e in _entries(db)][-1] == ("refund", -3333)
 
 

@@ -53,7 +53,9 @@ def test_the_buyer_finds_their_order_whatever_the_case_typed(db, world, now, cli
     paid = client.post(f"/orders/{pending.code.lower()}/pay")
     assert paid.status_code == 303 and pending.code.lower() in paid.location.lower()
     # a refund asked from a page opened by a lower-case link
-    asked = client.post(f"/orders/{order.code.lower()}/lines/{line.id}/refund", data={"reason": "蛋壳碎了"})
+    asked = client.post(
+        f"/orders/{order.code.lower()}/lines/{line.id}/refund", data={"kind": "refund_only", "reason": "蛋壳碎了"}
+    )
     assert asked.status_code == 303
     assert (
         db.session.scalar(sa.select(RefundRequest.reason).where(RefundRequest.order_line_id == line.id)) == "蛋壳碎了"

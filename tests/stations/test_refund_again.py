@@ -47,10 +47,12 @@ def test_after_a_rejection_the_order_page_offers_to_ask_again_with_a_new_reason(
     line = order.lines[0]
     url = f"/orders/{order.code}/lines/{line.id}/refund"
     auth.login(world.buyer)
-    assert client.post(url, data={"reason": "蛋壳碎了"}).status_code == 303
+    assert client.post(url, data={"kind": "refund_only", "reason": "蛋壳碎了"}).status_code == 303
     page = client.get(f"/orders/{order.code}").get_data(as_text=True)
     assert _refund_forms(page) == [], "not while the request waits for the station"
-    assert client.post(url, data={"reason": "又一个理由"}, follow_redirects=True).status_code == 200
+    assert (
+        client.post(url, data={"kind": "refund_only", "reason": "又一个理由"}, follow_redirects=True).status_code == 200
+    )
     assert len(_requests(db, line.id)) == 1
 
     _reject_latest(db, world, line.id, now, note="请提供破损照片")
@@ -60,10 +62,12 @@ def test_after_a_rejection_the_order_page_offers_to_ask_again_with_a_new_reason(
     assert f"这件商品还可申请 {MAX_REQUESTS_PER_LINE - 1} 次" in page
 
     # the same reason again is refused, nothing asked
-    same = client.post(url, data={"reason": " 蛋壳碎了 "}, follow_redirects=True).get_data(as_text=True)
+    same = client.post(url, data={"kind": "refund_only", "reason": " 蛋壳碎了 "}, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "这个理由已经申请过了" in same and len(_requests(db, line.id)) == 1
     # a new one is taken, and the page shows both
-    assert client.post(url, data={"reason": "两个蛋碎了，照片已发给站点"}).status_code == 303
+    assert client.post(url, data={"kind": "refund_only", "reason": "两个蛋碎了，照片已发给站点"}).status_code == 303
     asked = _requests(db, line.id)
     assert [(r.status, r.reason) for r in asked] == [
         ("rejected", "蛋壳碎了"),
@@ -80,16 +84,18 @@ def test_a_line_is_asked_for_at_most_three_times(db, world, now, client, auth, a
     bearer = api_token(world.buyer)  # before signing in: a signed-in session's POSTs need the page's token
     auth.login(world.buyer)
     for n in range(MAX_REQUESTS_PER_LINE):
-        assert client.post(url, data={"reason": f"第 {n + 1} 次的理由"}).status_code == 303
+        assert client.post(url, data={"kind": "refund_only", "reason": f"第 {n + 1} 次的理由"}).status_code == 303
         _reject_latest(db, world, line.id, now, note="不同意")
     page = client.get(f"/orders/{order.code}").get_data(as_text=True)
     assert _refund_forms(page) == []
     assert f"这件商品已申请过 {MAX_REQUESTS_PER_LINE} 次退款，不能再在线申请" in page
-    refused = client.post(url, data={"reason": "第四次"}, follow_redirects=True).get_data(as_text=True)
+    refused = client.post(url, data={"kind": "refund_only", "reason": "第四次"}, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "不能再在线申请" in refused
     answer = client.post(
         f"/api/v1/orders/{order.code}/lines/{line.id}/refund-request",
-        json={"reason": "第四次"},
+        json={"kind": "refund_only", "reason": "第四次"},
         headers=bearer,
     )
     assert answer.status_code == 409 and answer.json["error"]["code"] == "refund_requests_exhausted"
@@ -112,18 +118,18 @@ def test_the_api_shows_and_takes_requests_under_the_same_rule(db, world, now, cl
             "requests_left": MAX_REQUESTS_PER_LINE,
         }
     ]
-    first = client.post(ask, json={"reason": "蛋壳碎了"}, headers=bearer)
+    first = client.post(ask, json={"kind": "refund_only", "reason": "蛋壳碎了"}, headers=bearer)
     assert first.status_code == 201 and first.json["status"] == "requested" and first.json["reason"] == "蛋壳碎了"
-    again = client.post(ask, json={"reason": "再说一次"}, headers=bearer)
+    again = client.post(ask, json={"kind": "refund_only", "reason": "再说一次"}, headers=bearer)
     assert again.status_code == 409 and again.json["error"]["code"] == "already_requested"
 
     _reject_latest(db, world, line.id, now, note="请提供照片")
     [shown] = client.get(f"/api/v1/orders/{order.code}/refund-requests", headers=bearer).json["lines"]
     assert shown["can_request"] is True and shown["requests_left"] == MAX_REQUESTS_PER_LINE - 1
     assert [(r["status"], r["note"]) for r in shown["requests"]] == [("rejected", "请提供照片")]
-    same = client.post(ask, json={"reason": "蛋壳碎了"}, headers=bearer)
+    same = client.post(ask, json={"kind": "refund_only", "reason": "蛋壳碎了"}, headers=bearer)
     assert same.status_code == 422 and same.json["error"]["code"] == "refund_reason_unchanged"
-    second = client.post(ask, json={"reason": "照片已发给站点"}, headers=bearer)
+    second = client.post(ask, json={"kind": "refund_only", "reason": "照片已发给站点"}, headers=bearer)
     assert second.status_code == 201
     [shown] = client.get(f"/api/v1/orders/{order.code}/refund-requests", headers=bearer).json["lines"]
     assert (shown["can_request"], shown["refusal"]) == (False, "already_requested")
@@ -138,11 +144,11 @@ def test_the_api_refuses_bad_refund_requests_clearly_and_changes_nothing(db, wor
     bearer = api_token(world.buyer)
     base = f"/api/v1/orders/{order.code}/lines"
     cases = [
-        (f"{base}/{other.lines[0].id}/refund-request", {"reason": "x"}, bearer, 404),
-        (f"{base}/{2**63}/refund-request", {"reason": "x"}, bearer, 404),
-        (f"{base}/{line.id}/refund-request", {"reason": 5}, bearer, 422),
-        (f"{base}/{line.id}/refund-request", {"reason": "长" * 201}, bearer, 422),
-        (f"{base}/{line.id}/refund-request", {"reason": "x"}, api_token(make_user()), 404),
+        (f"{base}/{other.lines[0].id}/refund-request", {"kind": "refund_only", "reason": "x"}, bearer, 404),
+        (f"{base}/{2**63}/refund-request", {"kind": "refund_only", "reason": "x"}, bearer, 404),
+        (f"{base}/{line.id}/refund-request", {"kind": "refund_only", "reason": 5}, bearer, 422),
+        (f"{base}/{line.id}/refund-request", {"kind": "refund_only", "reason": "长" * 201}, bearer, 422),
+        (f"{base}/{line.id}/refund-request", {"kind": "refund_only", "reason": "x"}, api_token(make_user()), 404),
     ]
     for url, body, headers, status in cases:
         res = client.post(url, json=body, headers=headers)
@@ -158,9 +164,11 @@ def test_an_over_long_reason_is_refused_whole_never_cut_short(db, world, now, cl
     line = order.lines[0]
     auth.login(world.buyer)
     url = f"/orders/{order.code}/lines/{line.id}/refund"
-    page = client.post(url, data={"reason": "坏" * 201}, follow_redirects=True).get_data(as_text=True)
+    page = client.post(url, data={"kind": "refund_only", "reason": "坏" * 201}, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert "退款原因最多 200 个字" in page and _requests(db, line.id) == []
-    assert client.post(url, data={"reason": "坏" * 200}).status_code == 303
+    assert client.post(url, data={"kind": "refund_only", "reason": "坏" * 200}).status_code == 303
     assert [r.reason for r in _requests(db, line.id)] == ["坏" * 200]
 
 
@@ -172,15 +180,15 @@ def test_a_refused_reason_comes_back_in_its_open_form_as_typed(db, world, now, c
     line = order.lines[0]
     auth.login(world.buyer)
     url = f"/orders/{order.code}/lines/{line.id}/refund"
-    assert client.post(url, data={"reason": "蛋壳碎了"}).status_code == 303
+    assert client.post(url, data={"kind": "refund_only", "reason": "蛋壳碎了"}).status_code == 303
     _reject_latest(db, world, line.id, now, note="请提供破损照片")
     typed = "蛋壳碎了"  # the same reason again
-    r = client.post(url, data={"reason": typed})
+    r = client.post(url, data={"kind": "refund_only", "reason": typed})
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and "这个理由已经申请过了" in page
     assert re.search(r'<details class="refund-ask" open>', page)
     assert f'name="reason" maxlength="200" required>{typed}</textarea>' in page
     long = "坏" * 201
-    page = client.post(url, data={"reason": long}).get_data(as_text=True)
+    page = client.post(url, data={"kind": "refund_only", "reason": long}).get_data(as_text=True)
     assert "退款原因最多 200 个字" in page and f"required>{long}</textarea>" in page
     assert len(_requests(db, line.id)) == 1

@@ -36,7 +36,7 @@ def _delivered(world, now, quantity=3, product=None):
 
 def _asked(world, now, quantity=3, product=None):
     order = _delivered(world, now, quantity=quantity, product=product)
-    req = request_refund(order, order.lines[0].id, actor=world.buyer, now=now, reason="坏了")
+    req = request_refund(order, order.lines[0].id, actor=world.buyer, now=now, reason="坏了", kind="return")
     commit()
     return order, req
 
@@ -86,7 +86,9 @@ def test_returned_sellable_goods_go_back_into_the_lots_they_were_sold_from(db, w
     order = _delivered(world, now, quantity=7)
     auth.login(world.buyer)
     line = order.lines[0]
-    res = client.post(f"/orders/{order.code}/lines/{line.id}/refund", data={"reason": "买多了，原样退回"})
+    res = client.post(
+        f"/orders/{order.code}/lines/{line.id}/refund", data={"kind": "return", "reason": "买多了，原样退回"}
+    )
     assert res.status_code == 303
     req = db.session.scalar(sa.select(RefundRequest).where(RefundRequest.order_line_id == line.id))
     auth.logout()
@@ -335,14 +337,16 @@ def test_each_decision_asks_first_and_then_says_what_was_done(db, world, now, cl
     auth.login(world.a.operator)
     asked = client.post(f"/refund-requests/{req.id}/approve", data={"goods": "not_returned"}, follow_redirects=True)
     body = asked.get_data(as_text=True)
-    assert f"确认同意订单 {order.code} 中「{line.title}」的退款申请？款项将退回给顾客。" in body
+    assert f"确认同意订单 {order.code} 中「{line.title}」的退款申请？" in body and "款项原路退回顾客的银行卡。" in body
     assert "货品未退回（仅退款）" in body and "库存不变" in body and "退回库存" not in body
+    # the buyer asked to send the goods back (退货退款): recording them as not returned is said again
+    assert "顾客申请：退货退款（把货品退回站点）" in body and "记录的货品去向与顾客的申请不同" in body
     restock = client.post(
         f"/refund-requests/{req.id}/approve", data={"goods": "restocked", "quantity": "2"}, follow_redirects=True
     )
     assert "2 盒 退回库存，回到售出时的批次" in restock.get_data(as_text=True)
     done = _approve(client, req, follow_redirects=True, goods="not_returned").get_data(as_text=True)
-    assert f"已同意退款：{format_yuan(line.line_total_fen)} 将原路退回给顾客" in done and "已退回库存" not in done
+    assert f"已同意退款：{format_yuan(line.line_total_fen)} 将原路退回顾客的银行卡" in done and "已退回库存" not in done
 
     url = f"/refund-requests/{rejected.id}/reject"
     asked = client.post(url, data={"note": "无质量问题"}, follow_redirects=True).get_data(as_text=True)

@@ -1,0 +1,143 @@
+"""How an approved refund's money goes back, said for the way the buyer paid (`orders.refund_messages`, the
+one place that words it; `orders.services.refunds.money_back` decides it): to the card; cash at the counter
+where a pay-at-station buyer paid; and for cash on delivery, where the buyer is at home, the station's
+staff take the cash back to the delivery address (the station was told to hand it back "from the counter's
+till", and the buyer that it went back "the way it came"). The station's list, its confirmation and its
+answer, the buyer's order page, the refund mail and the API all say the same."""
+
+from __future__ import annotations
+
+import pytest
+
+from orders.services.refunds import request_refund
+from shop.db import commit
+from shop.money import format_yuan
+from stations.services import fulfilment
+from tests.sent_mail import mails_to
+from tests.stations.factories import PICKUP_CODE, make_order
+
+COURIER_STATION = "货到付款：顾客不在柜台，请派人把已收的现金送到顾客的收货地址退还"
+COURIER_BUYER = "站点工作人员会把现金送到您的收货地址退还给您。"
+COUNTER_STATION = "已收的现金在柜台当面退还顾客"
+COUNTER_BUYER = "请到付款的站点柜台领取退还的现金。"
+
+
+def _cod_delivered(world, now):
+    """A cash-on-delivery order shipped to the buyer's address, delivered with its cash."""
+    order = make_order([(world.a.product, 2)], buyer=world.buyer, payment_method="cod")
+    shipment, op = order.shipments[0], world.a.operator
+    fulfilment.accept(shipment, actor=op, now=now)
+    fulfilment.pack(shipment, actor=op, now=now)
+    fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
+    fulfilment.deliver(shipment, actor=op, now=now, cash_received_fen=order.lines[0].line_total_fen)
+    return order
+
+
+def _counter_delivered(world, now):
+    """A pay-at-station pick-up order collected and paid at the counter."""
+    order = make_order([(world.a.product, 2)], buyer=world.buyer, delivery="pickup", payment_method="station_cash")
+    shipment, op = order.shipments[0], world.a.operator
+    fulfilment.accept(shipment, actor=op, now=now)
+    fulfilment.pack(shipment, actor=op, now=now)
+    fulfilment.hand_over_pickup(
+        shipment, pickup_code=PICKUP_CODE, actor=op, now=now, cash_received_fen=order.lines[0].line_total_fen
+    )
+    return order
+
+
+def _asked(world, now, delivered):
+    order = delivered(world, now)
+    req = request_refund(order, order.lines[0].id, actor=world.buyer, now=now, reason="坏了", kind="return")
+    commit()
+    return order, req
+
+
+def test_a_cash_on_delivery_refund_is_taken_back_to_the_buyer_not_handed_over_the_counter(
+    app, db, world, now, client, auth, api_token, caplog
+):
+    order, req = _asked(world, now, _cod_delivered)
+    amount = format_yuan(order.lines[0].line_total_fen)
+    auth.login(world.buyer)
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert f"同意后：{COURIER_BUYER}" in page and "原路退回" not in page
+    auth.logout()
+
+    bearer = api_token(world.a.operator)
+    auth.login(world.a.operator)
+    listed = client.get("/refund-requests").get_data(as_text=True)
+    assert COURIER_STATION in listed and COUNTER_STATION not in listed
+    assert client.get("/api/v1/stations/refund-requests", headers=bearer).json["items"][0]["money_back"] == "courier"
+
+    url = f"/refund-requests/{req.id}/approve"
+    asked = client.post(url, data={"goods": "restocked"}, follow_redirects=True).get_data(as_text=True)
+    assert COURIER_STATION in asked and COUNTER_STATION not in asked and "柜台现金中退还" not in asked
+    with caplog.at_level("INFO", logger="shop.mail"):
+        done = client.post(url, data={"goods": "restocked", "confirm": "1"}, follow_redirects=True)
+    said = done.get_data(as_text=True)
+    assert f"已同意退款：请派人把现金 {amount} 送到顾客的收货地址退还（已记入现金账）" in said
+    assert "柜台把现金" not in said and "柜台现金中退还" not in said
+    auth.logout()
+
+    auth.login(world.buyer)
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert f"退款 {amount}：{COURIER_BUYER}" in page
+    [(_, body)] = [m for m in mails_to(caplog, world.buyer.email) if order.code in m[0]]
+    assert f"退款已办理。{COURIER_BUYER}" in body and "原路退回" not in body
+
+
+def test_a_pay_at_station_refund_is_handed_back_at_the_counter(db, world, now, client, auth, caplog):
+    order, req = _asked(world, now, _counter_delivered)
+    amount = format_yuan(order.lines[0].line_total_fen)
+    auth.login(world.a.operator)
+    assert COUNTER_STATION in client.get("/refund-requests").get_data(as_text=True)
+    with caplog.at_level("INFO", logger="shop.mail"):
+        done = client.post(
+            f"/refund-requests/{req.id}/approve", data={"goods": "restocked", "confirm": "1"}, follow_redirects=True
+        ).get_data(as_text=True)
+    assert f"已同意退款：请在柜台把现金 {amount} 当面退还顾客（已记入现金账）" in done and "收货地址" not in done
+    auth.logout()
+    auth.login(world.buyer)
+    assert f"退款 {amount}：{COUNTER_BUYER}" in client.get(f"/orders/{order.code}").get_data(as_text=True)
+    [(_, body)] = [m for m in mails_to(caplog, world.buyer.email) if order.code in m[0]]
+    assert f"退款已办理。{COUNTER_BUYER}" in body
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("zh_CN", "退款已办理。款项将原路退回您的银行卡。"),
+        ("en", "Your refund has been made.The money goes back to your card."),
+    ],
+)
+def test_a_card_refund_goes_back_to_the_card_in_the_buyers_language(app, db, world, now, caplog, locale, said):
+    order = make_order([(world.a.product, 1)], buyer=world.buyer)
+    shipment, op = order.shipments[0], world.a.operator
+    fulfilment.accept(shipment, actor=op, now=now)
+    fulfilment.pack(shipment, actor=op, now=now)
+    fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
+    fulfilment.deliver(shipment, actor=op, now=now)
+    req = request_refund(order, order.lines[0].id, actor=world.buyer, now=now, reason="坏了", kind="refund_only")
+    world.buyer.locale = locale
+    commit()
+    station = app.test_client()
+    station.post("/login", data={"email": world.a.operator.email, "password": "password123"})
+    with caplog.at_level("INFO", logger="shop.mail"):
+        res = station.post(f"/refund-requests/{req.id}/approve", data={"goods": "not_returned", "confirm": "1"})
+        assert res.status_code == 303
+    [(_, body)] = [m for m in mails_to(caplog, world.buyer.email) if order.code in m[0]]
+    assert said in body
+
+
+def test_the_english_pages_say_the_cash_on_delivery_way_in_english(app, db, world, now):
+    order, req = _asked(world, now, _cod_delivered)
+    station = app.test_client()
+    station.get("/?lang=en")
+    station.post("/login", data={"email": world.a.operator.email, "password": "password123"})
+    listed = station.get("/refund-requests").get_data(as_text=True)
+    assert "send someone to take the cash back to the buyer’s delivery address" in listed
+    assert "Return and refund (the goods go back to the station)" in listed
+    buyer = app.test_client()
+    buyer.get("/?lang=en")
+    buyer.post("/login", data={"email": world.buyer.email, "password": "password123"})
+    page = buyer.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert "The station’s staff will bring the cash back to your delivery address." in page
