@@ -36,6 +36,7 @@ from institutions.models import (
     PurchaseStatus,
     QuoteRequest,
 )
+from institutions.services.notices import notify_approved, notify_returned, notify_submitted
 from institutions.services.organisations import is_staff, membership
 from institutions.services.quotes import accept_quote, release_quote
 from institutions.services.statements import budget_check, refuse_over_budget
@@ -436,7 +437,8 @@ def submit_purchase(purchase: Purchase, *, user: User, now: datetime) -> Purchas
     """The buyer who built the draft sends it to the organisation's approvers, only while it could be
     placed as it stands: a product withdrawn (or without valid papers) since the draft was saved is
     refused here with the retail quote's own message (409 `product_unavailable`, ...), so the buyer
-    changes the draft rather than an approver finding an approval that can only fail."""
+    changes the draft rather than an approver finding an approval that can only fail. Each approver is
+    mailed after the commit (`notices.notify_submitted`); a second submit is refused (409) and mails nobody."""
     if user.id != purchase.created_by_id:
         raise Forbidden("purchase_creator_only")
     locked = _lock(purchase)
@@ -446,6 +448,7 @@ def submit_purchase(purchase: Purchase, *, user: User, now: datetime) -> Purchas
     transition(locked, PurchaseStatus.SUBMITTED, actor=user, now=now)
     locked.submitted_at = now
     db.session.flush()
+    notify_submitted(locked)  # the approvers, after the commit
     return locked
 
 
@@ -504,7 +507,8 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
     audited with the orders' codes. `shown_total_fen`, when given, is what the approver saw: a
     different total now (a price or shipping changed) refuses with PriceChanged. A total past what is
     left of the organisation's budget for the year (`statements.refuse_over_budget`, when one is set)
-    is refused (409 `purchase_over_budget`) and nothing is placed.
+    is refused (409 `purchase_over_budget`) and nothing is placed. Its buyer is mailed after the commit
+    (`notices.notify_approved`), besides each order's own mail.
 
     Lock order: the purchase, the organisation, then the stock records and what placement takes."""
     _check_approver(purchase, user)
@@ -571,11 +575,13 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
         now=now,
     )
     db.session.flush()
+    notify_approved(locked)  # the buyer, after the commit
     return locked
 
 
 def reject_purchase(purchase: Purchase, *, reason: str, user: User, now: datetime) -> Purchase:
-    """An approver of the organisation (not the buyer who built it) refuses it with a reason; audited."""
+    """An approver of the organisation (not the buyer who built it) sends it back with a reason; audited.
+    Its buyer is mailed the reason after the commit (`notices.notify_returned`)."""
     _check_approver(purchase, user)
     reason = _return_reason(reason)
     locked = _lock(purchase)
@@ -587,4 +593,5 @@ def reject_purchase(purchase: Purchase, *, reason: str, user: User, now: datetim
     locked.decision_reason = reason
     record_audit(actor=user, action="purchase.reject", subject=locked, detail={"reason": reason}, now=now)
     db.session.flush()
+    notify_returned(locked, reason=reason)  # the buyer, after the commit
     return locked
