@@ -19,6 +19,9 @@ def init_app(app: Flask) -> None:
     import institutions.api  # noqa: F401  (routes on the shared `api` blueprint)
     import institutions.models  # noqa: F401
     import institutions.tasks  # noqa: F401  (the purchase mails, enqueued by name)
+    from institutions.order_origins import PurchaseOrigins
     from institutions.views import bp
+    from orders import origins
 
     app.register_blueprint(bp)
+    origins.register("institutions", PurchaseOrigins())  # an order's page links to its purchase

@@ -28,6 +28,7 @@ from catalog.services import ProductFilter, list_products, ranked_product_ids
 from institutions.models import (
     MemberRole,
     Organisation,
+    OrganisationMember,
     OrganisationStatus,
     Purchase,
     PurchaseDestination,
@@ -390,6 +391,27 @@ def get_visible_purchase(purchase_id: int, user) -> Purchase:
     if purchase is None or not (is_staff(user) or membership(purchase.organisation_id, user) is not None):
         raise NotFound("purchase_not_found")
     return purchase
+
+
+def purchase_ids_of_orders(order_ids: Iterable[int], user) -> dict[int, int]:
+    """{order id: purchase id} of those of `order_ids` placed for a purchase that `user` may open, by
+    `get_visible_purchase`'s rule (a member of its organisation, or the county office), in one
+    statement: the order pages link each such order to its purchase (`orders.origins`)."""
+    ids = sorted(set(order_ids))
+    if not ids or user is None or not user.is_authenticated:
+        return {}
+    query = (
+        sa.select(PurchaseOrder.order_id, PurchaseOrder.purchase_id)
+        .join(Purchase, Purchase.id == PurchaseOrder.purchase_id)
+        .where(PurchaseOrder.order_id.in_(ids))
+    )
+    if not is_staff(user):
+        query = query.where(
+            Purchase.organisation_id.in_(
+                sa.select(OrganisationMember.organisation_id).where(OrganisationMember.user_id == user.id)
+            )
+        )
+    return {order_id: purchase_id for order_id, purchase_id in db.session.execute(query)}
 
 
 def purchases_of(organisation: Organisation) -> list[Purchase]:
