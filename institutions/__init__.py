@@ -18,6 +18,10 @@ def init_app(app: Flask) -> None:
     # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
     import institutions.api  # noqa: F401  (routes on the shared `api` blueprint)
     import institutions.models  # noqa: F401
+    import institutions.tasks  # noqa: F401  (the purchase mails, enqueued by name)
+    from institutions.order_origins import PurchaseOrigins
     from institutions.views import bp
+    from orders import origins
 
     app.register_blueprint(bp)
+    origins.register("institutions", PurchaseOrigins())  # an order's page links to its purchase

@@ -21,6 +21,7 @@ from orders.api import own_order
 from orders.bookables import BookingItem, booking_shown_options
 from orders.forms import BankTransferForm, CheckoutForm, RefundRequestForm
 from orders.models import Order, OrderLine, OrderStatus, PaymentState
+from orders.origins import origins_of
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
 from orders.refund_messages import (
     REFUND_GOODS_LABELS,
@@ -540,7 +541,12 @@ def order_list():
         .limit(100)
     ).all()
     return render_template(
-        "orders/list.html", orders=orders, tab=tab, tabs=shown_tabs(), counts=tab_counts(current_user.id)
+        "orders/list.html",
+        orders=orders,
+        tab=tab,
+        tabs=shown_tabs(),
+        counts=tab_counts(current_user.id),
+        origins=origins_of((o.id for o in orders), viewer=current_user),
     ), status
 
 
@@ -602,6 +608,7 @@ def _order_page(order: Order, *, typed_refunds: dict[int, dict[str, str]] | None
         transfer_payee=transfers.payee() if transfers.awaiting_transfer(order) else None,
         transfer_reference=transfers.transfer_reference(order),
         transfer=transfers.transfer_of(order) if transfers.is_bank_transfer(order) else None,
+        origin=origins_of([order.id], viewer=current_user).get(order.id),
     )
 
 

@@ -204,6 +204,23 @@ def can_manage_members(organisation: Organisation, user) -> bool:
     return member is not None and member.is_manager
 
 
+def approver_ids(organisation_id: int) -> list[int]:
+    """The accounts that approve the organisation's purchases (its approvers with an active account),
+    by id: whom a submitted purchase is mailed to."""
+    return list(
+        db.session.scalars(
+            sa.select(OrganisationMember.user_id)
+            .join(User, User.id == OrganisationMember.user_id)
+            .where(
+                OrganisationMember.organisation_id == organisation_id,
+                OrganisationMember.role == MemberRole.APPROVER,
+                User.is_active_account.is_(True),
+            )
+            .order_by(OrganisationMember.user_id)
+        )
+    )
+
+
 def _approvers(organisation_id: int) -> int:
     return (
         db.session.scalar(

@@ -28,6 +28,7 @@ from catalog.services import ProductFilter, list_products, ranked_product_ids
 from institutions.models import (
     MemberRole,
     Organisation,
+    OrganisationMember,
     OrganisationStatus,
     Purchase,
     PurchaseDestination,
@@ -36,6 +37,7 @@ from institutions.models import (
     PurchaseStatus,
     QuoteRequest,
 )
+from institutions.services.notices import notify_approved, notify_returned, notify_submitted
 from institutions.services.organisations import is_staff, membership
 from institutions.services.quotes import accept_quote, release_quote
 from institutions.services.statements import budget_check, refuse_over_budget
@@ -391,6 +393,27 @@ def get_visible_purchase(purchase_id: int, user) -> Purchase:
     return purchase
 
 
+def purchase_ids_of_orders(order_ids: Iterable[int], user) -> dict[int, int]:
+    """{order id: purchase id} of those of `order_ids` placed for a purchase that `user` may open, by
+    `get_visible_purchase`'s rule (a member of its organisation, or the county office), in one
+    statement: the order pages link each such order to its purchase (`orders.origins`)."""
+    ids = sorted(set(order_ids))
+    if not ids or user is None or not user.is_authenticated:
+        return {}
+    query = (
+        sa.select(PurchaseOrder.order_id, PurchaseOrder.purchase_id)
+        .join(Purchase, Purchase.id == PurchaseOrder.purchase_id)
+        .where(PurchaseOrder.order_id.in_(ids))
+    )
+    if not is_staff(user):
+        query = query.where(
+            Purchase.organisation_id.in_(
+                sa.select(OrganisationMember.organisation_id).where(OrganisationMember.user_id == user.id)
+            )
+        )
+    return {order_id: purchase_id for order_id, purchase_id in db.session.execute(query)}
+
+
 def purchases_of(organisation: Organisation) -> list[Purchase]:
     return list(
         db.session.scalars(
@@ -436,7 +459,8 @@ def submit_purchase(purchase: Purchase, *, user: User, now: datetime) -> Purchas
     """The buyer who built the draft sends it to the organisation's approvers, only while it could be
     placed as it stands: a product withdrawn (or without valid papers) since the draft was saved is
     refused here with the retail quote's own message (409 `product_unavailable`, ...), so the buyer
-    changes the draft rather than an approver finding an approval that can only fail."""
+    changes the draft rather than an approver finding an approval that can only fail. Each approver is
+    mailed after the commit (`notices.notify_submitted`); a second submit is refused (409) and mails nobody."""
     if user.id != purchase.created_by_id:
         raise Forbidden("purchase_creator_only")
     locked = _lock(purchase)
@@ -446,6 +470,7 @@ def submit_purchase(purchase: Purchase, *, user: User, now: datetime) -> Purchas
     transition(locked, PurchaseStatus.SUBMITTED, actor=user, now=now)
     locked.submitted_at = now
     db.session.flush()
+    notify_submitted(locked)  # the approvers, after the commit
     return locked
 
 
@@ -504,7 +529,8 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
     audited with the orders' codes. `shown_total_fen`, when given, is what the approver saw: a
     different total now (a price or shipping changed) refuses with PriceChanged. A total past what is
     left of the organisation's budget for the year (`statements.refuse_over_budget`, when one is set)
-    is refused (409 `purchase_over_budget`) and nothing is placed.
+    is refused (409 `purchase_over_budget`) and nothing is placed. Its buyer is mailed after the commit
+    (`notices.notify_approved`), besides each order's own mail.
 
     Lock order: the purchase, the organisation, then the stock records and what placement takes."""
     _check_approver(purchase, user)
@@ -571,11 +597,13 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
         now=now,
     )
     db.session.flush()
+    notify_approved(locked)  # the buyer, after the commit
     return locked
 
 
 def reject_purchase(purchase: Purchase, *, reason: str, user: User, now: datetime) -> Purchase:
-    """An approver of the organisation (not the buyer who built it) refuses it with a reason; audited."""
+    """An approver of the organisation (not the buyer who built it) sends it back with a reason; audited.
+    Its buyer is mailed the reason after the commit (`notices.notify_returned`)."""
     _check_approver(purchase, user)
     reason = _return_reason(reason)
     locked = _lock(purchase)
@@ -587,4 +615,5 @@ def reject_purchase(purchase: Purchase, *, reason: str, user: User, now: datetim
     locked.decision_reason = reason
     record_audit(actor=user, action="purchase.reject", subject=locked, detail={"reason": reason}, now=now)
     db.session.flush()
+    notify_returned(locked, reason=reason)  # the buyer, after the commit
     return locked

@@ -1,0 +1,122 @@
+"""Celery tasks of institutional buying: the mails of a purchase's steps (`services.notices` enqueues
+them after the commit).
+
+A task takes ids, loads and only reads: the step was committed by the request. It writes the mail in
+its recipient's language (`force_locale`, Chinese when the account has none) and sends it once per
+task id (`shop.mail.send_once`), however often the outbox or a redelivery runs it. Links are built from
+SITE_URL (`shop.urls.external_url`).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from institutions.models import MemberRole, Purchase, PurchaseStatus
+from institutions.services.notices import PurchaseEvent
+from institutions.services.organisations import membership
+from shop.auth.models import User
+from shop.extensions import db
+from shop.mail import RETRY_ON as MAIL_RETRY_ON
+from shop.mail import send_once, task_mail_key
+from shop.money import format_yuan
+from shop.urls import external_url
+
+
+@shared_task(
+    name="institutions.tasks.notify_purchase",
+    bind=True,
+    autoretry_for=MAIL_RETRY_ON,
+    retry_backoff=True,
+    max_retries=5,
+)
+def notify_purchase(self, purchase_id: int, event: str, user_id: int, reason: str = "") -> None:
+    """Mail `user_id` the `event` of the purchase (`services.notices.PurchaseEvent`); `reason`: a return's."""
+    purchase = db.session.get(Purchase, purchase_id)
+    user = db.session.get(User, user_id)
+    mail = purchase_mail(purchase, event, user, reason) if purchase is not None and user is not None else None
+    db.session.commit()  # end the read transaction before the mail's own short ones
+    if mail is not None:
+        send_once(task_mail_key(self), *mail)
+
+
+def purchase_mail(purchase: Purchase, event: str, user: User, reason: str = "") -> tuple[str, str, str] | None:
+    """(address, subject, text) of the mail, in `user`'s language; None when there is nothing to say:
+    no address, or a request to decide that is moot (decided already, the account no longer one of the
+    organisation's approvers)."""
+    if not user.email or not user.is_active_account:
+        return None
+    if event == PurchaseEvent.SUBMITTED:
+        member = membership(purchase.organisation_id, user)
+        if purchase.status != PurchaseStatus.SUBMITTED or member is None or member.role != MemberRole.APPROVER:
+            return None
+    elif event not in (PurchaseEvent.RETURNED, PurchaseEvent.APPROVED):
+        return None
+    with force_locale(user.locale or "zh_CN"):  # no request here: the recipient's language
+        if event == PurchaseEvent.SUBMITTED:
+            subject = _("[乡村e线] 采购单 %(id)s 待审批", id=purchase.id)
+            lines = _submitted_lines(purchase)
+        elif event == PurchaseEvent.RETURNED:
+            subject = _("[乡村e线] 采购单 %(id)s 被退回", id=purchase.id)
+            lines = _returned_lines(purchase, reason)
+        else:
+            subject = _("[乡村e线] 采购单 %(id)s 已审批通过", id=purchase.id)
+            lines = _approved_lines(purchase)
+    return user.email, subject, "\n".join(lines)
+
+
+def _submitted_lines(purchase: Purchase) -> list[str]:
+    buyer = purchase.created_by
+    lines = [
+        _(
+            "%(buyer)s 提交了%(organisation)s的采购单 %(id)s，等待您审批。",
+            buyer=(buyer.name or buyer.email) if buyer is not None else "",
+            organisation=purchase.organisation.name,
+            id=purchase.id,
+        ),
+        _("要求送达日期: %(date)s", date=purchase.requested_date.isoformat()),
+    ]
+    if purchase.note:
+        lines.append(_("备注: %(note)s", note=purchase.note))
+    lines.append(_("查看并审批: %(url)s", url=external_url("institutions.purchase_detail", purchase_id=purchase.id)))
+    return lines
+
+
+def _returned_lines(purchase: Purchase, reason: str) -> list[str]:
+    return [
+        _(
+            "您为%(organisation)s提交的采购单 %(id)s 被审批人退回。",
+            organisation=purchase.organisation.name,
+            id=purchase.id,
+        ),
+        _("退回原因: %(reason)s", reason=reason or purchase.decision_reason),
+        _(
+            "修改后可再次提交审批: %(url)s",
+            url=external_url("institutions.edit_purchase", purchase_id=purchase.id),
+        ),
+    ]
+
+
+def _approved_lines(purchase: Purchase) -> list[str]:
+    labels = {d.id: d.label for d in purchase.destinations}
+    lines = [
+        _(
+            "您为%(organisation)s提交的采购单 %(id)s 已审批通过，已生成以下订单:",
+            organisation=purchase.organisation.name,
+            id=purchase.id,
+        )
+    ]
+    for placed in purchase.orders:
+        order = placed.order
+        lines.append(
+            _(
+                "%(where)s: 订单 %(code)s %(total)s %(url)s",
+                where=labels.get(placed.destination_id or 0) or _("到站自提"),
+                code=order.code,
+                total=format_yuan(order.total_fen),
+                url=external_url("orders.order_detail", code=order.code),
+            )
+        )
+    lines.append(_("查看采购单: %(url)s", url=external_url("institutions.purchase_detail", purchase_id=purchase.id)))
+    return lines
