@@ -48,15 +48,14 @@ from orders.services.placement import (
     place_cart_order,
     save_address,
 )
+from orders.services.recalled import RecalledUnits, canceled_for_recall, pay_refusal, recall_marks, recalled_units
 from orders.services.refunds import (
-    RecalledUnits,
     approve_refund_request,
     check_goods,
     check_note,
     decided_requests_for,
     line_refunds,
     pending_requests_for,
-    recalled_units,
     refund_of,
     reject_refund_request,
     rejection_refusal,
@@ -530,7 +529,12 @@ def order_list():
         .limit(100)
     ).all()
     return render_template(
-        "orders/list.html", orders=orders, tab=tab, tabs=shown_tabs(), counts=tab_counts(current_user.id)
+        "orders/list.html",
+        orders=orders,
+        tab=tab,
+        tabs=shown_tabs(),
+        counts=tab_counts(current_user.id),
+        recall_marks=recall_marks(o.id for o in orders),
     ), status
 
 
@@ -563,13 +567,16 @@ def _order_page(order: Order, *, typed_reasons: dict[int, str] | None = None):
         and payment is not None
         and payment.state in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED)
     )
+    pay_refused = pay_refusal(order)  # a recalled lot is never paid for: no pay button, why, and the cancel one
     pickup_code = pickup_code_to_show(order)
     return render_template(
         "orders/detail.html",
         order=order,
         payment=payment,
         history=history,
-        can_pay=can_pay,
+        can_pay=can_pay and pay_refused is None,
+        pay_refused=pay_refused,
+        canceled_for_recall=canceled_for_recall(order),
         can_cancel=order_cancelable(order),
         pickup_code=pickup_code,
         pickup_qr=qr_data_uri(pickup_code) if pickup_code else None,

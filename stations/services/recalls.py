@@ -11,6 +11,15 @@ county and the station together): the lot is read again under its stock record's
 judged (`stock.services.lock_lot`). `refund_recalled` then refunds, in one step, every
 affected line still open: a line not yet shipped is canceled (its stock released, and blocked) and
 refunded, a delivered line is refunded; a parcel on its way is refunded once it is delivered.
+
+Unpaid orders (`orders.services.recalled`, the rule: a buyer is never asked to pay for a recalled lot):
+after the recall's commit, each pending order holding units of the lot is canceled whole
+(`cancel_unpaid_order`, one order at a time under its lock; run by `stations.tasks.cancel_recalled_unpaid`).
+Its buyer gets that cancel's mail, not the recall's.
+
+What is still to do (`lines_to_settle`): every open line of a recalled lot, with what it waits for —
+not shipped or delivered (the one-step refund settles it) or on its way (refunded once delivered) —
+for the station's desk, its recall list and the county's recall page, so none is forgotten.
 """
 
 from __future__ import annotations
@@ -23,9 +32,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 
-from orders.models import LineStatus, Order, OrderLine, ShipmentStatus
-from orders.services.payments import refund_line, shipment_cancelable
-from orders.services.refunds import units_with_buyer
+from orders.models import LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
+from orders.services.common import lock_order, notify
+from orders.services.payments import CANCELABLE_SHIPMENTS, cancel_order, refund_line, shipment_cancelable
+from orders.services.recalled import RECALL_CANCEL_NOTE, holds_recalled_lot, units_with_buyer, unpaid_orders_holding
 from shop.audit import record_audit
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
@@ -103,7 +113,7 @@ def _action(line: OrderLine) -> str:
 
 def affected_lines(lot: Lot) -> list[AffectedLine]:
     """Every order line that took units of the lot (held or handed over) and whose buyer still has some
-    of them, oldest first: units that came back (`orders.services.refunds.units_with_buyer`) are not
+    of them, oldest first: units that came back (`orders.services.recalled.units_with_buyer`) are not
     counted, and a line whose units all came back is not listed."""
     units = units_with_buyer()
     rows = db.session.execute(
@@ -147,12 +157,19 @@ def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedL
     if already:
         return lines
     first_order_of: dict[int, int] = {}
+    unpaid: list[int] = []
     for affected in lines:
+        if affected.order.status == OrderStatus.PENDING:  # canceled after the commit, with its own mail
+            if affected.order.id not in unpaid:
+                unpaid.append(affected.order.id)
+            continue
         user_id = affected.order.user_id
         if user_id is not None:
             first_order_of.setdefault(user_id, affected.order.id)
     for order_id in sorted(first_order_of.values()):
         enqueue_after_commit("orders.tasks.send_order_mail", order_id, "recall")
+    if unpaid:  # the orders seen unpaid here: one paid meanwhile is then told as a paid one (no mail missed)
+        enqueue_after_commit("stations.tasks.cancel_recalled_unpaid", lot.id, getattr(actor, "id", None), unpaid)
     record_audit(
         actor=actor,
         action="lot.recall",
@@ -180,3 +197,89 @@ def refund_recalled(lot: Lot, *, actor, now: datetime) -> int:
         done += 1
     record_audit(actor=actor, action="lot.recall_refund", subject=lot, detail={"lines": done}, now=now)
     return done
+
+
+def unpaid_orders(lot: Lot) -> list[int]:
+    """The pending orders holding units of the recalled lot, which `cancel_unpaid_order` cancels."""
+    return unpaid_orders_holding(lot.id)
+
+
+def cancel_unpaid_order(order_id: int, *, actor, now: datetime) -> bool:
+    """Cancel one unpaid order holding a recalled lot (`orders.services.recalled`), judged again under
+    the order's lock: still pending and still holding one. Its stock and holds are released as any
+    cancel releases them (the recalled units are blocked), its payment and booking canceled, and the
+    buyer mailed `recall_canceled`. An order the buyer paid meanwhile is left to the one-step refund
+    and its buyer gets the recall mail instead (they were not mailed at the recall); one canceled or
+    expired meanwhile is left alone. True when this call canceled it."""
+    order = lock_order(order_id)
+    if order.status == OrderStatus.PENDING and holds_recalled_lot(order.id):
+        cancel_order(order, actor=actor, now=now, reason=RECALL_CANCEL_NOTE, mail="recall_canceled")
+        return True
+    if order.status in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED):
+        notify(order, "recall")  # paid between the recall and this step: told as a paid buyer is
+    return False
+
+
+@dataclass(frozen=True)
+class LineToSettle:
+    """An open line of a recalled lot, as the desk and the recall pages list it (`lines_to_settle`)."""
+
+    lot: Lot
+    line: OrderLine
+    quantity: int
+    #: "cancel" (not shipped), "refund" (delivered): the one-step refund settles it now;
+    #: "in_transit": on its way, refunded once delivered
+    action: str
+
+
+def _to_settle_query(station_id: int | None, *columns) -> sa.Select:
+    """SELECT `columns` (default: the line, its lot and the units of it with the buyer) of the open lines
+    of recalled lots whose buyer still has units of them, of paid or cash orders (an unpaid one is
+    canceled by the rule of `orders.services.recalled`), of the station's lots or of all."""
+    units = units_with_buyer()
+    query = (
+        sa.select(*(columns or (OrderLine, Lot, units)))
+        .select_from(OrderLine)
+        .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
+        .join(Lot, Lot.id == LotAllocation.lot_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            Lot.status == LotStatus.RECALLED,
+            OrderLine.status == LineStatus.OPEN,
+            Order.status.in_((OrderStatus.CONFIRMED, OrderStatus.COMPLETED)),
+            units > 0,
+        )
+    )
+    return query if station_id is None else query.where(Lot.station_id == station_id)
+
+
+def lines_to_settle(station_id: int | None = None, *, limit: int = 200) -> list[LineToSettle]:
+    """The open lines of recalled lots — of the station's lots, or every one (the county) —, oldest
+    recall first: what is still to refund (now, or once the parcel is delivered). A line refunded,
+    canceled or whose units all came back is settled and not listed; an unpaid order is canceled by
+    the rule, not listed either."""
+    rows = db.session.execute(
+        _to_settle_query(station_id)
+        .options(selectinload(OrderLine.shipment), selectinload(OrderLine.order))
+        .order_by(Lot.recalled_at, Lot.id, OrderLine.order_id, OrderLine.id)
+        .limit(limit)
+    ).all()
+    return [
+        LineToSettle(lot=lot, line=line, quantity=int(quantity), action=_action(line)) for line, lot, quantity in rows
+    ]
+
+
+def settle_counts(station_id: int | None = None) -> dict[str, int]:
+    """How many of `lines_to_settle` wait (of the station's lots, or all), counted in SQL by their shipment's
+    status as `_action` reads it: {"now": not shipped or delivered, the one-step refund settles them;
+    "in_transit": on their way}, for the desk's tiles."""
+    counts = {"now": 0, "in_transit": 0}
+    rows = db.session.execute(
+        _to_settle_query(station_id, Shipment.status, sa.func.count())
+        .join(Shipment, Shipment.id == OrderLine.shipment_id)
+        .group_by(Shipment.status)
+    ).all()
+    for status, count in rows:
+        settles_now = status in CANCELABLE_SHIPMENTS or status == ShipmentStatus.DELIVERED
+        counts["now" if settles_now else "in_transit"] += int(count)
+    return counts
