@@ -57,7 +57,6 @@ from orders.models import (
 from orders.providers import Intent, ProviderError, ProviderUnavailable, WebhookEvent, extra_methods, get_provider
 from orders.services import cashbook as cash
 from orders.services.amounts import is_cash_order, shipment_due_fen
-from orders.services.recalled import pay_refusal
 from orders.services.common import (
     adjust_delivered_count,
     adjust_sold_count,
@@ -66,6 +65,7 @@ from orders.services.common import (
     notify,
     stock_lines,
 )
+from orders.services.recalled import pay_refusal
 from shop.celery import enqueue_after_commit
 from shop.db import statement
 from shop.errors import Conflict, DomainError, ValidationError
