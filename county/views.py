@@ -829,7 +829,12 @@ def village_cards():
 @bp.get("/recalls")
 @county_only
 def recalls_index():
-    return render_template("county/recalls.html", lots=recalls.recalled_lots(), code=request.args.get("code", "")[:16])
+    return render_template(
+        "county/recalls.html",
+        lots=recalls.recalled_lots(),
+        todo=recalls.lines_to_settle(),
+        code=request.args.get("code", "")[:16],
+    )
 
 
 @bp.post("/recalls")
@@ -860,6 +865,7 @@ def recall_new():
         return render_template(
             "county/recalls.html",
             lots=recalls.recalled_lots(),
+            todo=recalls.lines_to_settle(),
             code=code,
             reason=request.form.get("reason", "")[:200],
         ), exc.status

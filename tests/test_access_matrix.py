@@ -791,6 +791,9 @@ RULES: dict[str, Rule] = {
         "/station/stock/{w.stock_id}/correct", allow("operator"), method="POST", data={"on_hand": "5", "reason": "盘点"}
     ),
     "stations.lot_page": Rule("/station/lots/{w.lot_code}", view("operator")),
+    "stations.recalls_to_settle": Rule(
+        "/station/recalls", only("operator"), note="each operator sees their own station's lines"
+    ),
     "stations.recall_lot": Rule(
         "/station/lots/{w.lot_code}/recall",
         allow("operator"),
