@@ -871,6 +871,8 @@ def recall_new():
         ), exc.status
     commit()
     flash(recalls.recalled_message(lot, lines), "success")
+    if unpaid := recalls.unpaid_canceled_message(lines):
+        flash(unpaid, "info")
     return redirect(url_for("county.recall_detail", code=lot.code))
 
 

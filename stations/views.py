@@ -181,6 +181,7 @@ def _shipment_page(s, *, typed: dict | None = None, status: int = 200):
         amount_of=fulfilment.shipment_amount_fen,
         history=history_of(s),
         line_lots=stock_service.line_lots([ln.id for ln in s.lines]),
+        recalled_lots=recalls.lots_to_settle_in(s.id),
         action_form=ActionForm(),
         cancel_form=CancelLineForm(),
         cash_form=EmptyForm(),
@@ -699,6 +700,8 @@ def recall_lot(code: str):
     lines = recalls.recall_lot(lot, reason=reason, actor=current_user, now=now_utc())
     commit()
     flash(recalls.recalled_message(lot, lines), "success")
+    if unpaid := recalls.unpaid_canceled_message(lines):
+        flash(unpaid, "info")
     return redirect(back)
 
 

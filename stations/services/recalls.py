@@ -146,6 +146,20 @@ def recalled_message(lot: Lot, lines: list[AffectedLine]) -> str:
     return _("批次 %(code)s 已召回；没有订单用到这个批次，无需通知买家", code=lot.code)
 
 
+def unpaid_canceled_message(lines: list[AffectedLine]) -> str | None:
+    """What the recall pages add when some of `lines` (as `recall_lot` returned them, read after its
+    commit) were of unpaid orders, which the rule cancels (`cancel_unpaid_order`): they leave the lot's
+    list, and the operator is told why; None when there were none."""
+    unpaid = {a.order.id for a in lines if a.order.status not in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED)}
+    if not unpaid:
+        return None
+    return ngettext(
+        "%(num)s 个未付款的订单随召回取消，不会向买家收款",
+        "%(num)s 个未付款的订单随召回取消，不会向买家收款",
+        len(unpaid),
+    )
+
+
 def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedLine]:
     """Recall the lot: blocked in this transaction, each buyer mailed once after the commit. A lot
     already recalled (before, or by a request that committed while this one waited for the lock) is
@@ -267,6 +281,16 @@ def lines_to_settle(station_id: int | None = None, *, limit: int = 200) -> list[
     return [
         LineToSettle(lot=lot, line=line, quantity=int(quantity), action=_action(line)) for line, lot, quantity in rows
     ]
+
+
+def lots_to_settle_in(shipment_id: int) -> list[Lot]:
+    """The recalled lots the shipment's open lines still have to be refunded for (`lines_to_settle` of one
+    shipment), for its page: a parcel handed over or on its way is not forgotten there either."""
+    return list(
+        db.session.scalars(
+            _to_settle_query(None, Lot).where(OrderLine.shipment_id == shipment_id).distinct().order_by(Lot.code)
+        )
+    )
 
 
 def settle_counts(station_id: int | None = None) -> dict[str, int]:

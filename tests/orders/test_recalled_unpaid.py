@@ -32,11 +32,14 @@ def _scene(now, *, quantity=2):
     return product, lot, operator, buyer
 
 
-def _recall(client, auth, operator, lot):
+def _recall(client, auth, operator, lot) -> str:
+    """The operator recalls the lot from its page; returns the page it then reads."""
     auth.login(operator)
     done = client.post(f"/station/lots/{lot.code}/recall", data={"reason": "抽检不合格", "confirm": "1"})
     assert done.status_code == 302
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
     auth.logout()
+    return page
 
 
 def _start_payment(client, auth, buyer, order) -> OrderPayment:
@@ -54,7 +57,9 @@ def test_the_recall_cancels_an_unpaid_card_order_holding_the_lot(db, client, aut
     assert payment.state == PaymentState.PENDING and payment.provider_ref
     caplog.set_level(logging.INFO, logger="shop.mail")
 
-    _recall(client, auth, operator, lot)
+    told = _recall(client, auth, operator, lot)
+    assert "1 个订单商品受影响，已通知买家" in told and "1 个未付款的订单随召回取消，不会向买家收款" in told
+    assert "没有订单用到这个批次" not in told  # the canceled order's line has left the list, and why is said
 
     db.session.expire_all()
     order = db.session.get(Order, order.id)
@@ -161,7 +166,7 @@ def test_a_paid_order_of_the_lot_is_not_canceled_but_refunded_as_before(db, clie
     product, lot, operator, buyer = _scene(now)
     order = make_order(buyer, [(product, 2)], now=now, payment_method="cod")
     commit()
-    _recall(client, auth, operator, lot)
+    assert "未付款的订单随召回取消" not in _recall(client, auth, operator, lot)
     db.session.expire_all()
     assert db.session.get(Order, order.id).status == OrderStatus.CONFIRMED
     auth.login(operator)

@@ -1,7 +1,7 @@
 """#23 nothing of a recall is forgotten: the station's desk counts the open lines of its recalled lots
 (to refund now, on their way until delivered), its recall list (/station/recalls) and the county's recall
-page list them, the lot page says how many wait; and the buyer's order list flags an order holding a
-recalled lot (a badge, both languages; the JSON API's `recall`)."""
+page list them, the lot page says how many wait, the shipment page which lots; and the buyer's order
+list flags an order holding a recalled lot (a badge, both languages; the JSON API's `recall`)."""
 
 from __future__ import annotations
 
@@ -65,6 +65,9 @@ def test_the_desk_and_the_recall_list_keep_every_line_until_it_is_refunded(db, s
     listed = client.get("/station/recalls").get_data(as_text=True)
     assert listed.count(f'href="/station/lots/{lot.code}"') == 3 and "运输中：送达后办理退款" in listed
     assert scene["moving"].shipments[0].code in listed
+    shipment_page = client.get(f"/station/shipments/{scene['moving'].shipments[0].code}").get_data(as_text=True)
+    assert "本发货单有商品属于已召回的批次，尚未退款" in shipment_page
+    assert f'href="/station/lots/{lot.code}"' in shipment_page
     lot_page = client.get(f"/station/lots/{lot.code}").get_data(as_text=True)
     assert "2 个订单商品可立即退款。" in lot_page and "1 个订单商品运输中：送达后回到此页办理退款" in lot_page
 
@@ -81,6 +84,8 @@ def test_the_desk_and_the_recall_list_keep_every_line_until_it_is_refunded(db, s
     assert client.post(f"/station/lots/{lot.code}/refund", data={"confirm": "1"}).status_code == 302
     assert "召回商品" not in _tiles(client)
     assert "没有待处理的召回商品" in client.get("/station/recalls").get_data(as_text=True)
+    shipment_page = client.get(f"/station/shipments/{scene['moving'].shipments[0].code}").get_data(as_text=True)
+    assert "已召回的批次" not in shipment_page  # refunded: nothing left to remind
 
 
 def test_another_station_sees_nothing_of_it_and_the_county_sees_it_all(db, scene, client, auth):
