@@ -55,7 +55,8 @@ class AffectedLine:
     order: Order
     quantity: int  # units of the lot the line took or holds
     #: what the one-step refund does with it: "cancel" (not shipped), "refund" (delivered),
-    #: "in_transit" (shipped: refunded once delivered), "done" (refunded or canceled already)
+    #: "in_transit" (shipped: refunded once delivered), "done" (refunded or canceled already),
+    #: "unpaid" (its order not paid yet: canceled whole, `cancel_unpaid_order`)
     action: str
 
 
@@ -103,6 +104,8 @@ def recalled_lots(limit: int = 200) -> list[Lot]:
 def _action(line: OrderLine) -> str:
     if line.status != LineStatus.OPEN:
         return "done"
+    if line.order.status == OrderStatus.PENDING:  # not paid: the order is canceled whole (the rule)
+        return "unpaid"
     status = line.shipment.status if line.shipment is not None else None
     if line.shipment is not None and shipment_cancelable(line.shipment):
         return "cancel"
@@ -196,13 +199,20 @@ def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedL
 
 def refund_recalled(lot: Lot, *, actor, now: datetime) -> int:
     """Refund every open line that took the recalled lot, in one step; returns how many were refunded.
-    Lines still on their way are left for after delivery (listed as such)."""
+    Lines still on their way are left for after delivery (listed as such); an unpaid order still
+    pending (the recall's step has not run, or failed) is canceled by the rule (`cancel_unpaid_order`)
+    and counted once."""
     if lot.status != LotStatus.RECALLED:
         raise ValidationError("lot_not_recalled", fields={"lot": "not_recalled"})
     reason = _("批次 %(code)s 召回：%(reason)s", code=lot.code, reason=lot.recall_reason)[:200]
     done = 0
+    unpaid_done: set[int] = set()
     for affected in affected_lines(lot):
-        if affected.action == "cancel":
+        if affected.action == "unpaid":  # the recall's own step has not canceled it yet: the rule does now
+            if affected.order.id in unpaid_done or not cancel_unpaid_order(affected.order.id, actor=actor, now=now):
+                continue
+            unpaid_done.add(affected.order.id)
+        elif affected.action == "cancel":
             cancel_line(affected.line, actor=actor, now=now, reason=reason)
         elif affected.action == "refund":
             refund_line(affected.line, actor=actor, now=now, reason=reason)

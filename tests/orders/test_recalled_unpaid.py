@@ -187,3 +187,30 @@ def test_an_english_buyer_reads_the_cancel_in_english(db, client, auth, now, fak
     page = client.get(f"/orders/{order.code}?lang=en").get_data(as_text=True)
     assert "so it has been canceled and nothing is charged" in page
     assert "Canceled: lot recalled" in client.get("/orders?lang=en").get_data(as_text=True)
+
+
+def test_the_one_step_refund_cancels_an_unpaid_order_the_recall_did_not_reach(
+    db, client, auth, now, fake_stripe, caplog
+):
+    """The lot recalled without the orders' step (had it failed): the lot's page lists the unpaid order's
+    line as such, and the one-step refund cancels it by the same rule (it refused the whole step, the
+    order not being confirmed) beside the paid lines it refunds."""
+    product, lot, operator, buyer = _scene(now)
+    unpaid = make_order(buyer, [(product, 1)], now=now, payment_method="card")
+    cod = make_order(make_user(), [(product, 1)], now=now, payment_method="cod")
+    commit()
+    block_lot(db.session.get(Lot, lot.id), LotStatus.RECALLED, now=now_utc(), actor=operator, reason="抽检不合格")
+    commit()
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    auth.login(operator)
+    page = client.get(f"/station/lots/{lot.code}").get_data(as_text=True)
+    assert "未付款：订单随召回取消，不收款" in page and "2 个订单商品可立即退款。" in page
+    done = client.post(f"/station/lots/{lot.code}/refund", data={"confirm": "1"})
+    assert done.status_code == 302
+    assert "已为 2 个订单商品办理退款" in client.get(done.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Order, unpaid.id).status == OrderStatus.CANCELED
+    assert db.session.get(Order, unpaid.id).payments[0].state == PaymentState.CANCELED
+    assert all(line.status == "refunded" for line in db.session.get(Order, cod.id).lines)
+    [(subject, _body)] = mails_to(caplog, "unpaid@test.cn")
+    assert "未付款订单已取消" in subject
