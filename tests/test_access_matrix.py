@@ -706,6 +706,12 @@ RULES: dict[str, Rule] = {
         data={"note": "x"},
         note="the line's station's operator or an admin decides",
     ),
+    "api.station_recall_lines": Rule(
+        "/api/v1/stations/recall-lines",
+        api_only("operator"),
+        token=True,
+        note="each operator lists its own station's lines (the other operator: none)",
+    ),
     "api.station_refund_requests": Rule(
         "/api/v1/stations/refund-requests",
         api_only("operator"),

@@ -88,6 +88,33 @@ def test_the_desk_and_the_recall_list_keep_every_line_until_it_is_refunded(db, s
     assert "已召回的批次" not in shipment_page  # refunded: nothing left to remind
 
 
+def test_the_stations_json_api_lists_the_same(db, scene, client, api_token, now):
+    lot, operator = scene["lot"], scene["operator"]
+    mine, theirs = api_token(operator), api_token(scene["other"])
+    assert client.get("/api/v1/stations/recall-lines", headers=mine).json == {
+        "items": [],
+        "to_refund_now": 0,
+        "in_transit": 0,
+    }
+    res = client.post(f"/api/v1/lots/{lot.code}/recall", headers=mine, json={"reason": "抽检不合格"})
+    assert res.status_code == 200, res.json
+    answer = client.get("/api/v1/stations/recall-lines", headers=mine).json
+    assert (answer["to_refund_now"], answer["in_transit"]) == (2, 1)
+    moving = next(i for i in answer["items"] if i["order_id"] == scene["moving"].code)
+    assert moving == {
+        "lot_code": lot.code,
+        "order_id": scene["moving"].code,
+        "shipment_id": scene["moving"].shipments[0].code,
+        "line_id": scene["moving"].lines[0].id,
+        "title": "高山土豆",
+        "quantity": 1,
+        "action": "in_transit",
+    }
+    assert sorted(i["action"] for i in answer["items"]) == ["cancel", "in_transit", "refund"]
+    other = client.get("/api/v1/stations/recall-lines", headers=theirs).json
+    assert other["items"] == [] and other["to_refund_now"] == 0
+
+
 def test_another_station_sees_nothing_of_it_and_the_county_sees_it_all(db, scene, client, auth):
     lot = scene["lot"]
     _recall(client, auth, scene["operator"], lot)
