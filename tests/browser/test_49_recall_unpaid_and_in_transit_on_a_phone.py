@@ -8,8 +8,6 @@ Every tile and link on the way is a thumb-sized target."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from playwright.sync_api import expect
 
@@ -43,12 +41,13 @@ def _operator_api(live, method: str, path: str, body: dict | None = None) -> dic
 def test_an_unpaid_order_is_canceled_and_the_parcel_in_transit_stays_on_the_desk(open_page, live_server, viewport):
     product = demo_product(live_server, VILLAGE_A, GIFT_BOX)
     today = local_date(now_utc())
-    # a lot that expires first, so that the next checkouts take it (station's JSON API)
+    # a lot that expires first — today: before any other lot journeys leave, which tomorrow's would tie with
+    # (the older first) — so that the next checkouts take it (station's JSON API)
     lot = _operator_api(
         live_server,
         "POST",
         f"/products/{product['id']}/lots",
-        {"quantity": 4, "harvest_date": today.isoformat(), "best_before_date": (today + timedelta(days=1)).isoformat()},
+        {"quantity": 4, "harvest_date": today.isoformat(), "best_before_date": today.isoformat()},
     )
     lot_code = lot["code"]
 
