@@ -836,7 +836,12 @@ def village_cards():
 @bp.get("/recalls")
 @county_only
 def recalls_index():
-    return render_template("county/recalls.html", lots=recalls.recalled_lots(), code=request.args.get("code", "")[:16])
+    return render_template(
+        "county/recalls.html",
+        lots=recalls.recalled_lots(),
+        todo=recalls.lines_to_settle(),
+        code=request.args.get("code", "")[:16],
+    )
 
 
 @bp.post("/recalls")
@@ -867,11 +872,14 @@ def recall_new():
         return render_template(
             "county/recalls.html",
             lots=recalls.recalled_lots(),
+            todo=recalls.lines_to_settle(),
             code=code,
             reason=request.form.get("reason", "")[:200],
         ), exc.status
     commit()
     flash(recalls.recalled_message(lot, lines), "success")
+    if unpaid := recalls.unpaid_canceled_message(lines):
+        flash(unpaid, "info")
     return redirect(url_for("county.recall_detail", code=lot.code))
 
 

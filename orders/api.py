@@ -23,6 +23,7 @@ from orders.providers import ProviderError
 from orders.services import transfers
 from orders.services.payments import NewCardPayment, cancel_order, current_payment, start_new_payment
 from orders.services.placement import AddressData, PlacementRequest, place_order
+from orders.services.recalled import HOLDS, recall_marks
 from orders.services.tabs import buyer_orders
 from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
 from shop.codes import typed_code
@@ -200,6 +201,11 @@ class OrderOut(BaseModel):
     #: The booking lines (stays, sessions, tickets) of the order.
     bookings: list[BookingLineOut] = []
     payment: OrderPaymentOut
+    recall: Literal["holds", "canceled"] | None = Field(
+        default=None,
+        description="a recalled lot (召回): `holds`, the order holds units of one (not to be eaten; what was paid "
+        "for them comes back; an unpaid order is not paid for); `canceled`, canceled unpaid because of one",
+    )
 
 
 class OrderList(BaseModel):
@@ -224,9 +230,11 @@ def shows_client_secret(order_status: str, payment) -> bool:
     return payment is not None and order_status == OrderStatus.PENDING and payment.provider == "stripe"
 
 
-def order_out(order: Order) -> OrderOut:
+def order_out(order: Order, recall: str | None = None) -> OrderOut:
+    """The order as the API shows it; `recall`, its mark from `orders.services.recalled.recall_marks` (an
+    order holding a recalled lot gets no client secret: it is not paid for)."""
     payment = current_payment(order)
-    show_secret = shows_client_secret(order.status, payment)
+    show_secret = shows_client_secret(order.status, payment) and recall != HOLDS
     return OrderOut(
         id=order.code,
         number=order.code,
@@ -273,6 +281,7 @@ def order_out(order: Order) -> OrderOut:
             refunded_fen=payment.refunded_fen if payment else 0,
             transfer_to=_transfer_to(order),
         ),
+        recall=recall,
     )
 
 
@@ -401,13 +410,19 @@ def list_orders(query: OrderListQuery):
     base = buyer_orders(user.id, query.tab)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(base.order_by(None).subquery()))
     orders = db.session.scalars(base.offset((query.page - 1) * query.per_page).limit(query.per_page)).all()
-    return ok(OrderList(items=[order_out(o) for o in orders], total=total, page=query.page, per_page=query.per_page))
+    marks = recall_marks(o.id for o in orders)
+    return ok(
+        OrderList(
+            items=[order_out(o, marks.get(o.id)) for o in orders], total=total, page=query.page, per_page=query.per_page
+        )
+    )
 
 
 @endpoint("/orders/<code>", ("GET",), response=OrderOut, auth=True, tags=("orders",))
 def get_order(code: str):
     """One of the caller's orders."""
-    return ok(order_out(own_order(code, api_user())))
+    order = own_order(code, api_user())
+    return ok(order_out(order, recall_marks([order.id]).get(order.id)))
 
 
 @endpoint("/orders/<code>/cancel", ("POST",), response=OrderOut, auth=True, tags=("orders",), errors=(409,))

@@ -76,6 +76,7 @@ MESSAGES = {
     "order_not_collectable": N_("订单状态不允许收款"),
     "order_not_found": N_("订单不存在"),
     "order_not_refundable": N_("订单状态不允许退款"),
+    "recalled_lot_unpaid": N_("订单中有商品所属批次已召回，不能再付款；订单会自动取消，不会扣款，您也可以现在取消它"),
     "pay_later_quantity": Nn_(
         "到站付款和货到付款的订单，每种商品最多 %(num)s 件；更多请分次购买或在线支付",
         "到站付款和货到付款的订单，每种商品最多 %(num)s 件；更多请分次购买或在线支付",

@@ -24,7 +24,7 @@ from orders.services import cart as cart_service
 from orders.services import expiry, payments
 from orders.services.expiry import expire_pending_orders
 from orders.services.payments import cancel_provider_intent, refunds_to_retry
-from orders.services.refunds import recalled_units
+from orders.services.recalled import recalled_units
 from shop.db import commit, rollback
 from shop.extensions import db
 from shop.history import history_of
@@ -46,6 +46,7 @@ SUBJECTS = {
     "refunded": _l("订单退款"),
     "refund_rejected": _l("退款申请未获同意"),
     "recall": _l("商品批次召回通知"),
+    "recall_canceled": _l("商品批次召回，未付款订单已取消"),
 }
 
 
@@ -164,7 +165,7 @@ def _orders_for_mail(order_ids) -> dict:
 def _recalled_lines(user_id: int) -> list[dict]:
     """The buyer's order lines that took a recalled lot (#23), for the recall mail: every order of
     theirs, so one mail tells a buyer everything, with the units of the lot they still have
-    (`orders.services.refunds.recalled_units`)."""
+    (`orders.services.recalled.recalled_units`)."""
     return [
         {
             "title": r.title,

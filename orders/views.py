@@ -57,8 +57,8 @@ from orders.services.placement import (
     place_cart_order,
     save_address,
 )
+from orders.services.recalled import RecalledUnits, canceled_for_recall, pay_refusal, recall_marks, recalled_units
 from orders.services.refunds import (
-    RecalledUnits,
     approve_refund_request,
     check_goods,
     check_note,
@@ -66,7 +66,6 @@ from orders.services.refunds import (
     goods_for_kind,
     line_refunds,
     pending_requests_for,
-    recalled_units,
     refund_of,
     reject_refund_request,
     rejection_refusal,
@@ -547,6 +546,7 @@ def order_list():
         tabs=shown_tabs(),
         counts=tab_counts(current_user.id),
         origins=origins_of((o.id for o in orders), viewer=current_user),
+        recall_marks=recall_marks(o.id for o in orders),
     ), status
 
 
@@ -585,13 +585,16 @@ def _order_page(order: Order, *, typed_refunds: dict[int, dict[str, str]] | None
         and payment is not None
         and payment.state in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED)
     )
+    pay_refused = pay_refusal(order)  # a recalled lot is never paid for: no pay button, why, and the cancel one
     pickup_code = pickup_code_to_show(order)
     return render_template(
         "orders/detail.html",
         order=order,
         payment=payment,
         history=history,
-        can_pay=can_pay,
+        can_pay=can_pay and pay_refused is None,
+        pay_refused=pay_refused,
+        canceled_for_recall=canceled_for_recall(order),
         can_cancel=order_cancelable(order),
         pickup_code=pickup_code,
         pickup_qr=qr_data_uri(pickup_code) if pickup_code else None,

@@ -8,6 +8,8 @@
 - POST /lots/<code>/recall   recall one of the station's lots with a reason (stations.services.recalls):
                              blocked at once, its buyers mailed once; another station's lot is a 404, a
                              lot recalled already a 409 (nothing changes, nobody is mailed again)
+- GET  /stations/recall-lines  the open lines of the station's recalled lots still to refund (now, or
+                             once delivered): what the desk's tiles count (an admin: every station's)
 """
 
 from __future__ import annotations
@@ -171,3 +173,50 @@ def recall_station_lot(code: str, body: RecallBody):
     lines = recalls.recall_lot(lot, reason=body.reason, actor=user, now=now_utc())
     commit()
     return ok({**lot_json(lot), "affected_lines": len(lines)})
+
+
+class RecallLineOut(BaseModel):
+    lot_code: str
+    order_id: str
+    shipment_id: str | None
+    line_id: int
+    title: str
+    quantity: int = Field(description="units of the lot the buyer still has (or will receive)")
+    action: Literal["cancel", "refund", "in_transit"] = Field(
+        description="cancel: not shipped, the lot's one-step refund cancels and refunds it; refund: delivered, "
+        "refunded by the same step; in_transit: on its way, refunded once delivered"
+    )
+
+
+class RecallLinesOut(BaseModel):
+    items: list[RecallLineOut]
+    to_refund_now: int
+    in_transit: int
+
+
+@endpoint("/stations/recall-lines", response=RecallLinesOut, roles=(Role.OPERATOR,), tags=("stations",))
+def station_recall_lines():
+    """The open lines of the caller's station's recalled lots still to refund, oldest recall first (an admin:
+    every station's): what the desk counts, so that none is forgotten (stations.services.recalls.lines_to_settle)."""
+    user = api_user()
+    station_id = None if user.role == Role.ADMIN else user.station_id
+    todo = recalls.lines_to_settle(station_id)
+    counts = recalls.settle_counts(station_id)
+    return ok(
+        RecallLinesOut(
+            items=[
+                RecallLineOut(
+                    lot_code=t.lot.code,
+                    order_id=t.line.order.code,
+                    shipment_id=t.line.shipment.code if t.line.shipment is not None else None,
+                    line_id=t.line.id,
+                    title=t.line.title,
+                    quantity=t.quantity,
+                    action=t.action,
+                )
+                for t in todo
+            ],
+            to_refund_now=counts["now"],
+            in_transit=counts["in_transit"],
+        )
+    )

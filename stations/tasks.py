@@ -15,12 +15,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from orders.models import OrderLine, Shipment
-from shop.db import commit
+from shop.auth.models import User
+from shop.db import commit, rollback
+from shop.errors import DomainError
 from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
 from shop.mail import send_once, task_mail_key
 from shop.timeutil import now_utc
+from stations.services import recalls
 from stations.services.fulfilment import status_label
+from stock.models import Lot
 from stock.services import expire_lots as block_expired_lots
 
 log = logging.getLogger(__name__)
@@ -106,3 +110,27 @@ def expire_lots() -> list[int]:
     if ids:
         log.info("expired %d lots", len(ids))
     return ids
+
+
+@shared_task(name="stations.tasks.cancel_recalled_unpaid")
+def cancel_recalled_unpaid(lot_id: int, actor_id: int | None = None, order_ids: list[int] | None = None) -> list[int]:
+    """After a recall's commit: cancel each unpaid order holding the lot (`recalls.cancel_unpaid_order`,
+    the rule of `orders.services.recalled`), each in its own transaction under its order's lock, so a
+    payment confirmed meanwhile waits or wins cleanly. `order_ids`: the orders the recall saw unpaid (one
+    paid since is not pending any more, and is told of the recall as a paid order is); None: those
+    pending now. An order that cannot be canceled is logged and left: the pay step refuses it all the
+    same. Returns the ids canceled."""
+    lot = db.session.get(Lot, lot_id)
+    if lot is None:
+        return []
+    actor = db.session.get(User, actor_id) if actor_id else None
+    canceled = []
+    for order_id in order_ids if order_ids is not None else recalls.unpaid_orders(lot):
+        try:
+            if recalls.cancel_unpaid_order(order_id, actor=actor, now=now_utc()):
+                canceled.append(order_id)
+            commit()
+        except DomainError as exc:
+            rollback()
+            log.warning("unpaid order %s holding recalled lot %s not canceled: %s", order_id, lot.code, exc.code)
+    return canceled

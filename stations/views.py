@@ -182,6 +182,7 @@ def _shipment_page(s, *, typed: dict | None = None, status: int = 200):
         history=history_of(s),
         line_lots=stock_service.line_lots([ln.id for ln in s.lines]),
         line_refunds=line_refunds(s.order),
+        recalled_lots=recalls.lots_to_settle_in(s.id),
         action_form=ActionForm(),
         cancel_form=CancelLineForm(),
         cash_form=EmptyForm(),
@@ -661,6 +662,17 @@ def lot_page(code: str):
     return _lot_page(_lot(code))
 
 
+@bp.get("/recalls")
+@role_required(Role.OPERATOR)
+def recalls_to_settle():
+    """召回待处理: every open line of the station's recalled lots, with what it waits for (refund now, or
+    delivery first), so that none is forgotten; the desk's tile opens it."""
+    station = _current_station()
+    return render_template(
+        "stations/recalls.html", station=station, todo=recalls.lines_to_settle(station.id), now=now_utc()
+    )
+
+
 @bp.post("/lots/<code>/recall")
 @role_required(Role.OPERATOR)
 def recall_lot(code: str):
@@ -689,6 +701,8 @@ def recall_lot(code: str):
     lines = recalls.recall_lot(lot, reason=reason, actor=current_user, now=now_utc())
     commit()
     flash(recalls.recalled_message(lot, lines), "success")
+    if unpaid := recalls.unpaid_canceled_message(lines):
+        flash(unpaid, "info")
     return redirect(back)
 
 

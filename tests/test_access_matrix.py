@@ -709,6 +709,12 @@ RULES: dict[str, Rule] = {
         data={"note": "x"},
         note="the line's station's operator or an admin decides",
     ),
+    "api.station_recall_lines": Rule(
+        "/api/v1/stations/recall-lines",
+        api_only("operator"),
+        token=True,
+        note="each operator lists its own station's lines (the other operator: none)",
+    ),
     "api.station_refund_requests": Rule(
         "/api/v1/stations/refund-requests",
         api_only("operator"),
@@ -794,6 +800,9 @@ RULES: dict[str, Rule] = {
         "/station/stock/{w.stock_id}/correct", allow("operator"), method="POST", data={"on_hand": "5", "reason": "盘点"}
     ),
     "stations.lot_page": Rule("/station/lots/{w.lot_code}", view("operator")),
+    "stations.recalls_to_settle": Rule(
+        "/station/recalls", only("operator"), note="each operator sees their own station's lines"
+    ),
     "stations.recall_lot": Rule(
         "/station/lots/{w.lot_code}/recall",
         allow("operator"),

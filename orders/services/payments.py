@@ -65,6 +65,7 @@ from orders.services.common import (
     notify,
     stock_lines,
 )
+from orders.services.recalled import pay_refusal
 from shop.celery import enqueue_after_commit
 from shop.db import statement
 from shop.errors import Conflict, DomainError, ValidationError
@@ -128,6 +129,8 @@ def start_payment(payment: OrderPayment, *, now: datetime) -> OrderPayment:
         PaymentState.FAILED,
     ):
         raise Conflict("not_payable")
+    if (refusal := pay_refusal(payment.order)) is not None:  # a recalled lot is never paid for
+        raise refusal
     if payment.provider_ref:
         intent = get_provider("stripe").retrieve_intent(payment.provider_ref)
     else:
@@ -852,6 +855,8 @@ def pay_with_card(payment: OrderPayment, *, token_id: str, card_id: str, now: da
         raise Conflict("payment_not_started")
     if payment.order.status != OrderStatus.PENDING or payment.state not in (PaymentState.PENDING, PaymentState.FAILED):
         raise Conflict("not_payable")
+    if (refusal := pay_refusal(payment.order)) is not None:  # a recalled lot is never paid for
+        raise refusal
     if not (token_id.startswith("tok_") and card_id.startswith("card_")) or len(token_id) > 64 or len(card_id) > 64:
         raise ValidationError("invalid_card", fields={"token": "invalid"})
     # a Stripe.js token is single-use: one token is one confirmation, whatever the retries

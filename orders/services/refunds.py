@@ -47,8 +47,7 @@ from shop.auth.permissions import can_manage_station
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import transition
-from stock.models import Lot, LotAllocation, LotStatus
-from stock.services import Restocked, return_to_stock, units_not_returned
+from stock.services import Restocked, return_to_stock
 
 #: How many decided requests the station's page lists under the pending ones.
 DECIDED_SHOWN = 20
@@ -360,70 +359,6 @@ def approve_refund_request(
         )
     db.session.flush()
     return req, restocked
-
-
-def units_with_buyer() -> sa.ColumnElement[int]:
-    """SQL, for the `LotAllocation` row of the enclosing query: the units of its lot its line's buyer
-    still has (or will receive), which a recall tells them of. Units that came back are left out: those
-    returned into the lot (`stock.services.units_not_returned`), and all of the line's when its
-    approved request says the goods came back unsellable (货品已退回、不可再售: the station has them;
-    the request names no count, it is the line's goods)."""
-    came_back = (
-        sa.select(RefundRequest.id)
-        .where(
-            RefundRequest.order_line_id == LotAllocation.order_line_id,
-            RefundRequest.status == RefundRequestStatus.APPROVED,
-            RefundRequest.goods == RefundGoods.UNSELLABLE,
-        )
-        .correlate(LotAllocation)
-        .exists()
-    )
-    return sa.case((came_back, 0), else_=units_not_returned())
-
-
-@dataclass(frozen=True)
-class RecalledUnits:
-    """Units of a recalled lot a buyer still has from one order line (#23): what the recall mail and the
-    order page tell them."""
-
-    line_id: int
-    title: str
-    order_code: str
-    lot_code: str
-    reason: str
-    recalled_at: datetime | None
-    quantity: int
-
-
-def recalled_units(*, user_id: int | None = None, order_id: int | None = None) -> list[RecalledUnits]:
-    """The order lines of a buyer (`user_id`: every order of theirs, for the one recall mail) or of one
-    order (`order_id`: its page) that took a recalled lot, with the units of it the buyer still has
-    (`units_with_buyer`: a line whose units all came back is left out), by order, line and lot."""
-    units = units_with_buyer()
-    query = (
-        sa.select(OrderLine.id, OrderLine.title, Order.code, Lot.code, Lot.recall_reason, Lot.recalled_at, units)
-        .join(Order, Order.id == OrderLine.order_id)
-        .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
-        .join(Lot, Lot.id == LotAllocation.lot_id)
-        .where(Lot.status == LotStatus.RECALLED, units > 0)
-        .order_by(Order.id, OrderLine.id, Lot.id)
-    )
-    if user_id is not None:
-        query = query.where(Order.user_id == user_id)
-    if order_id is not None:
-        query = query.where(Order.id == order_id)
-    return [
-        RecalledUnits(
-            line_id=line_id,
-            title=title,
-            order_code=order_code,
-            lot_code=lot_code,
-            reason=reason,
-            recalled_at=recalled_at,
-            quantity=int(quantity),
-        )
-        for line_id, title, order_code, lot_code, reason, recalled_at, quantity in db.session.execute(query)
-    ]
 
 
 def refund_of(req: RefundRequest) -> Refund | None:

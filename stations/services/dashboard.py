@@ -1,5 +1,5 @@
 """The operator's dashboard: one station's shipments by status, today's pick-ups, low stock, the refund
-requests waiting for its decision.
+requests waiting for its decision, the lines of its recalled lots still to refund.
 
 Everything is filtered by `station_id` in the query itself: nothing of another station is loaded.
 """
@@ -18,6 +18,7 @@ from orders.services import refunds
 from shop.errors import NotFound
 from shop.extensions import db
 from shop.timeutil import local_date, local_midnight_utc
+from stations.services import recalls
 from stock.models import Station, StockRecord
 
 STATUS_ORDER = (
@@ -61,6 +62,9 @@ class Dashboard:
     refunds_waiting: int = 0
     #: Of them, those whose buyer sends the goods back (退货退款): goods to expect at the counter.
     returns_waiting: int = 0
+    #: Open lines of this station's recalled lots (`recalls.settle_counts`): {"now": to refund now,
+    #: "in_transit": on their way, refunded once delivered}.
+    recalls_to_settle: dict[str, int] = field(default_factory=dict)
 
 
 def get_station(station_id: int | None = None, *, code: str | None = None) -> Station:
@@ -132,6 +136,7 @@ def station_dashboard(station: Station, *, now: datetime) -> Dashboard:
         pickups_preparing=preparing,
         refunds_waiting=refunds.waiting_count(station.id),
         returns_waiting=refunds.waiting_count(station.id, kind=RefundKind.RETURN),
+        recalls_to_settle=recalls.settle_counts(station.id),
     )
 
 

@@ -11,6 +11,15 @@ county and the station together): the lot is read again under its stock record's
 judged (`stock.services.lock_lot`). `refund_recalled` then refunds, in one step, every
 affected line still open: a line not yet shipped is canceled (its stock released, and blocked) and
 refunded, a delivered line is refunded; a parcel on its way is refunded once it is delivered.
+
+Unpaid orders (`orders.services.recalled`, the rule: a buyer is never asked to pay for a recalled lot):
+after the recall's commit, each pending order holding units of the lot is canceled whole
+(`cancel_unpaid_order`, one order at a time under its lock; run by `stations.tasks.cancel_recalled_unpaid`).
+Its buyer gets that cancel's mail, not the recall's.
+
+What is still to do (`lines_to_settle`): every open line of a recalled lot, with what it waits for —
+not shipped or delivered (the one-step refund settles it) or on its way (refunded once delivered) —
+for the station's desk, its recall list and the county's recall page, so none is forgotten.
 """
 
 from __future__ import annotations
@@ -23,9 +32,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import selectinload
 
-from orders.models import LineStatus, Order, OrderLine, ShipmentStatus
-from orders.services.payments import refund_line, shipment_cancelable
-from orders.services.refunds import units_with_buyer
+from orders.models import LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
+from orders.services.common import lock_order, notify
+from orders.services.payments import CANCELABLE_SHIPMENTS, cancel_order, refund_line, shipment_cancelable
+from orders.services.recalled import RECALL_CANCEL_NOTE, holds_recalled_lot, units_with_buyer, unpaid_orders_holding
 from shop.audit import record_audit
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
@@ -45,7 +55,8 @@ class AffectedLine:
     order: Order
     quantity: int  # units of the lot the line took or holds
     #: what the one-step refund does with it: "cancel" (not shipped), "refund" (delivered),
-    #: "in_transit" (shipped: refunded once delivered), "done" (refunded or canceled already)
+    #: "in_transit" (shipped: refunded once delivered), "done" (refunded or canceled already),
+    #: "unpaid" (its order not paid yet: canceled whole, `cancel_unpaid_order`)
     action: str
 
 
@@ -93,6 +104,8 @@ def recalled_lots(limit: int = 200) -> list[Lot]:
 def _action(line: OrderLine) -> str:
     if line.status != LineStatus.OPEN:
         return "done"
+    if line.order.status == OrderStatus.PENDING:  # not paid: the order is canceled whole (the rule)
+        return "unpaid"
     status = line.shipment.status if line.shipment is not None else None
     if line.shipment is not None and shipment_cancelable(line.shipment):
         return "cancel"
@@ -103,7 +116,7 @@ def _action(line: OrderLine) -> str:
 
 def affected_lines(lot: Lot) -> list[AffectedLine]:
     """Every order line that took units of the lot (held or handed over) and whose buyer still has some
-    of them, oldest first: units that came back (`orders.services.refunds.units_with_buyer`) are not
+    of them, oldest first: units that came back (`orders.services.recalled.units_with_buyer`) are not
     counted, and a line whose units all came back is not listed."""
     units = units_with_buyer()
     rows = db.session.execute(
@@ -136,6 +149,20 @@ def recalled_message(lot: Lot, lines: list[AffectedLine]) -> str:
     return _("批次 %(code)s 已召回；没有订单用到这个批次，无需通知买家", code=lot.code)
 
 
+def unpaid_canceled_message(lines: list[AffectedLine]) -> str | None:
+    """What the recall pages add when some of `lines` (as `recall_lot` returned them, read after its
+    commit) were of unpaid orders, which the rule cancels (`cancel_unpaid_order`): they leave the lot's
+    list, and the operator is told why; None when there were none."""
+    unpaid = {a.order.id for a in lines if a.order.status not in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED)}
+    if not unpaid:
+        return None
+    return ngettext(
+        "%(num)s 个未付款的订单随召回取消，不会向买家收款",
+        "%(num)s 个未付款的订单随召回取消，不会向买家收款",
+        len(unpaid),
+    )
+
+
 def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedLine]:
     """Recall the lot: blocked in this transaction, each buyer mailed once after the commit. A lot
     already recalled (before, or by a request that committed while this one waited for the lock) is
@@ -147,12 +174,19 @@ def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedL
     if already:
         return lines
     first_order_of: dict[int, int] = {}
+    unpaid: list[int] = []
     for affected in lines:
+        if affected.order.status == OrderStatus.PENDING:  # canceled after the commit, with its own mail
+            if affected.order.id not in unpaid:
+                unpaid.append(affected.order.id)
+            continue
         user_id = affected.order.user_id
         if user_id is not None:
             first_order_of.setdefault(user_id, affected.order.id)
     for order_id in sorted(first_order_of.values()):
         enqueue_after_commit("orders.tasks.send_order_mail", order_id, "recall")
+    if unpaid:  # the orders seen unpaid here: one paid meanwhile is then told as a paid one (no mail missed)
+        enqueue_after_commit("stations.tasks.cancel_recalled_unpaid", lot.id, getattr(actor, "id", None), unpaid)
     record_audit(
         actor=actor,
         action="lot.recall",
@@ -165,13 +199,20 @@ def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedL
 
 def refund_recalled(lot: Lot, *, actor, now: datetime) -> int:
     """Refund every open line that took the recalled lot, in one step; returns how many were refunded.
-    Lines still on their way are left for after delivery (listed as such)."""
+    Lines still on their way are left for after delivery (listed as such); an unpaid order still
+    pending (the recall's step has not run, or failed) is canceled by the rule (`cancel_unpaid_order`)
+    and counted once."""
     if lot.status != LotStatus.RECALLED:
         raise ValidationError("lot_not_recalled", fields={"lot": "not_recalled"})
     reason = _("批次 %(code)s 召回：%(reason)s", code=lot.code, reason=lot.recall_reason)[:200]
     done = 0
+    unpaid_done: set[int] = set()
     for affected in affected_lines(lot):
-        if affected.action == "cancel":
+        if affected.action == "unpaid":  # the recall's own step has not canceled it yet: the rule does now
+            if affected.order.id in unpaid_done or not cancel_unpaid_order(affected.order.id, actor=actor, now=now):
+                continue
+            unpaid_done.add(affected.order.id)
+        elif affected.action == "cancel":
             cancel_line(affected.line, actor=actor, now=now, reason=reason)
         elif affected.action == "refund":
             refund_line(affected.line, actor=actor, now=now, reason=reason)
@@ -180,3 +221,99 @@ def refund_recalled(lot: Lot, *, actor, now: datetime) -> int:
         done += 1
     record_audit(actor=actor, action="lot.recall_refund", subject=lot, detail={"lines": done}, now=now)
     return done
+
+
+def unpaid_orders(lot: Lot) -> list[int]:
+    """The pending orders holding units of the recalled lot, which `cancel_unpaid_order` cancels."""
+    return unpaid_orders_holding(lot.id)
+
+
+def cancel_unpaid_order(order_id: int, *, actor, now: datetime) -> bool:
+    """Cancel one unpaid order holding a recalled lot (`orders.services.recalled`), judged again under
+    the order's lock: still pending and still holding one. Its stock and holds are released as any
+    cancel releases them (the recalled units are blocked), its payment and booking canceled, and the
+    buyer mailed `recall_canceled`. An order the buyer paid meanwhile is left to the one-step refund
+    and its buyer gets the recall mail instead (they were not mailed at the recall); one canceled or
+    expired meanwhile is left alone. True when this call canceled it."""
+    order = lock_order(order_id)
+    if order.status == OrderStatus.PENDING and holds_recalled_lot(order.id):
+        cancel_order(order, actor=actor, now=now, reason=RECALL_CANCEL_NOTE, mail="recall_canceled")
+        return True
+    if order.status in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED):
+        notify(order, "recall")  # paid between the recall and this step: told as a paid buyer is
+    return False
+
+
+@dataclass(frozen=True)
+class LineToSettle:
+    """An open line of a recalled lot, as the desk and the recall pages list it (`lines_to_settle`)."""
+
+    lot: Lot
+    line: OrderLine
+    quantity: int
+    #: "cancel" (not shipped), "refund" (delivered): the one-step refund settles it now;
+    #: "in_transit": on its way, refunded once delivered
+    action: str
+
+
+def _to_settle_query(station_id: int | None, *columns) -> sa.Select:
+    """SELECT `columns` (default: the line, its lot and the units of it with the buyer) of the open lines
+    of recalled lots whose buyer still has units of them, of paid or cash orders (an unpaid one is
+    canceled by the rule of `orders.services.recalled`), of the station's lots or of all."""
+    units = units_with_buyer()
+    query = (
+        sa.select(*(columns or (OrderLine, Lot, units)))
+        .select_from(OrderLine)
+        .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
+        .join(Lot, Lot.id == LotAllocation.lot_id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            Lot.status == LotStatus.RECALLED,
+            OrderLine.status == LineStatus.OPEN,
+            Order.status.in_((OrderStatus.CONFIRMED, OrderStatus.COMPLETED)),
+            units > 0,
+        )
+    )
+    return query if station_id is None else query.where(Lot.station_id == station_id)
+
+
+def lines_to_settle(station_id: int | None = None, *, limit: int = 200) -> list[LineToSettle]:
+    """The open lines of recalled lots — of the station's lots, or every one (the county) —, oldest
+    recall first: what is still to refund (now, or once the parcel is delivered). A line refunded,
+    canceled or whose units all came back is settled and not listed; an unpaid order is canceled by
+    the rule, not listed either."""
+    rows = db.session.execute(
+        _to_settle_query(station_id)
+        .options(selectinload(OrderLine.shipment), selectinload(OrderLine.order))
+        .order_by(Lot.recalled_at, Lot.id, OrderLine.order_id, OrderLine.id)
+        .limit(limit)
+    ).all()
+    return [
+        LineToSettle(lot=lot, line=line, quantity=int(quantity), action=_action(line)) for line, lot, quantity in rows
+    ]
+
+
+def lots_to_settle_in(shipment_id: int) -> list[Lot]:
+    """The recalled lots the shipment's open lines still have to be refunded for (`lines_to_settle` of one
+    shipment), for its page: a parcel handed over or on its way is not forgotten there either."""
+    return list(
+        db.session.scalars(
+            _to_settle_query(None, Lot).where(OrderLine.shipment_id == shipment_id).distinct().order_by(Lot.code)
+        )
+    )
+
+
+def settle_counts(station_id: int | None = None) -> dict[str, int]:
+    """How many of `lines_to_settle` wait (of the station's lots, or all), counted in SQL by their shipment's
+    status as `_action` reads it: {"now": not shipped or delivered, the one-step refund settles them;
+    "in_transit": on their way}, for the desk's tiles."""
+    counts = {"now": 0, "in_transit": 0}
+    rows = db.session.execute(
+        _to_settle_query(station_id, Shipment.status, sa.func.count())
+        .join(Shipment, Shipment.id == OrderLine.shipment_id)
+        .group_by(Shipment.status)
+    ).all()
+    for status, count in rows:
+        settles_now = status in CANCELABLE_SHIPMENTS or status == ShipmentStatus.DELIVERED
+        counts["now" if settles_now else "in_transit"] += int(count)
+    return counts

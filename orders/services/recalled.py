@@ -1,0 +1,190 @@
+"""What a recalled lot (召回, #23) means to the orders that took it, as the buyer sees it.
+
+**The rule for unpaid orders: a buyer is never asked to pay for a recalled lot.** An order still
+waiting for its payment (pending: a card payment not made yet, or a bank transfer not recorded yet)
+whose lines hold units of a recalled lot is canceled whole, at the recall — nothing was paid, its
+stock and holds are released as any cancel releases them (the recalled lot's units are blocked on
+their way back), a booking it sells is released with it, and the buyer gets the mail
+`recall_canceled` and reads on the order page why (`RECALL_CANCEL_NOTE`). The recall itself runs this
+after its commit, one order at a time under the order's lock
+(`stations.services.recalls.cancel_unpaid_order`); until then — or should that step fail — the pay step
+refuses such an order (`pay_refusal`, asked by `orders.services.payments.start_payment` and
+`pay_with_card`: 409 `recalled_lot_unpaid`), and the page offers no pay button, only the cancel one.
+A payment already in flight (Stripe charged the card before the cancel) ends as any payment for a
+canceled order: confirmed, then refunded in full (`orders.services.payments.confirm_payment`); one that
+confirmed the order first leaves its line to the recall's one-step refund, as a paid line.
+
+The rest: which units of a recalled lot a buyer still has (`units_with_buyer`, `recalled_units`: the
+recall mail and the order page), and the mark each order gets on the buyer's list (`recall_marks`).
+This module imports no other service of orders: `payments` asks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from orders.models import LineStatus, Order, OrderLine, OrderStatus, RefundGoods, RefundRequest, RefundRequestStatus
+from shop.errors import Conflict
+from shop.extensions import db
+from shop.history import StatusEvent
+from stock.models import Lot, LotAllocation, LotStatus
+from stock.services import units_not_returned
+
+#: The note of the status event of an order canceled by this rule (shown translated: `shop.history`).
+RECALL_CANCEL_NOTE = "recalled lot: unpaid order canceled"
+
+#: What `recall_marks` says of an order: it holds units of a recalled lot, or it was canceled for one.
+HOLDS = "holds"
+CANCELED = "canceled"
+
+
+def units_with_buyer() -> sa.ColumnElement[int]:
+    """SQL, for the `LotAllocation` row of the enclosing query: the units of its lot its line's buyer
+    still has (or will receive), which a recall tells them of. Units that came back are left out: those
+    returned into the lot (`stock.services.units_not_returned`), and all of the line's when its
+    approved request says the goods came back unsellable (货品已退回、不可再售: the station has them;
+    the request names no count, it is the line's goods)."""
+    came_back = (
+        sa.select(RefundRequest.id)
+        .where(
+            RefundRequest.order_line_id == LotAllocation.order_line_id,
+            RefundRequest.status == RefundRequestStatus.APPROVED,
+            RefundRequest.goods == RefundGoods.UNSELLABLE,
+        )
+        .correlate(LotAllocation)
+        .exists()
+    )
+    return sa.case((came_back, 0), else_=units_not_returned())
+
+
+@dataclass(frozen=True)
+class RecalledUnits:
+    """Units of a recalled lot a buyer still has from one order line (#23): what the recall mail and the
+    order page tell them."""
+
+    line_id: int
+    title: str
+    order_code: str
+    lot_code: str
+    reason: str
+    recalled_at: datetime | None
+    quantity: int
+
+
+def recalled_units(*, user_id: int | None = None, order_id: int | None = None) -> list[RecalledUnits]:
+    """The order lines of a buyer (`user_id`: every order of theirs, for the one recall mail) or of one
+    order (`order_id`: its page) that took a recalled lot, with the units of it the buyer still has
+    (`units_with_buyer`: a line whose units all came back is left out), by order, line and lot."""
+    units = units_with_buyer()
+    query = (
+        sa.select(OrderLine.id, OrderLine.title, Order.code, Lot.code, Lot.recall_reason, Lot.recalled_at, units)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
+        .join(Lot, Lot.id == LotAllocation.lot_id)
+        .where(Lot.status == LotStatus.RECALLED, units > 0)
+        .order_by(Order.id, OrderLine.id, Lot.id)
+    )
+    if user_id is not None:
+        query = query.where(Order.user_id == user_id)
+    if order_id is not None:
+        query = query.where(Order.id == order_id)
+    return [
+        RecalledUnits(
+            line_id=line_id,
+            title=title,
+            order_code=order_code,
+            lot_code=lot_code,
+            reason=reason,
+            recalled_at=recalled_at,
+            quantity=int(quantity),
+        )
+        for line_id, title, order_code, lot_code, reason, recalled_at, quantity in db.session.execute(query)
+    ]
+
+
+def _holding(order_ids: sa.ColumnElement) -> sa.Select:
+    """The ids among `order_ids` (a column expression on `Order.id`) whose open lines hold units of a
+    recalled lot, still allocated to them (an unpaid order's goods never left)."""
+    return (
+        sa.select(OrderLine.order_id)
+        .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
+        .join(Lot, Lot.id == LotAllocation.lot_id)
+        .where(
+            order_ids,
+            OrderLine.status == LineStatus.OPEN,
+            LotAllocation.allocated > 0,
+            Lot.status == LotStatus.RECALLED,
+        )
+    )
+
+
+def holds_recalled_lot(order_id: int) -> bool:
+    """Whether the order's open lines hold units of a recalled lot."""
+    return db.session.scalar(sa.select(_holding(OrderLine.order_id == order_id).exists())) or False
+
+
+def pay_refusal(order: Order) -> Conflict | None:
+    """Why the pay step refuses the order, or None: a pending order holding a recalled lot is not paid
+    for (the rule above); it is canceled, by the recall or by the buyer."""
+    if order.status == OrderStatus.PENDING and holds_recalled_lot(order.id):
+        return Conflict("recalled_lot_unpaid")
+    return None
+
+
+def unpaid_orders_holding(lot_id: int) -> list[int]:
+    """The pending orders whose open lines hold units of the lot, oldest first: what the rule cancels."""
+    return list(
+        db.session.scalars(
+            sa.select(Order.id)
+            .where(
+                Order.status == OrderStatus.PENDING,
+                sa.exists().where(
+                    OrderLine.order_id == Order.id,
+                    OrderLine.status == LineStatus.OPEN,
+                    LotAllocation.order_line_id == OrderLine.id,
+                    LotAllocation.lot_id == lot_id,
+                    LotAllocation.allocated > 0,
+                ),
+            )
+            .order_by(Order.id)
+        )
+    )
+
+
+def recall_marks(order_ids: Iterable[int]) -> dict[int, str]:
+    """{order id: HOLDS or CANCELED} for those of the orders a recall concerns (two queries for a
+    list): HOLDS, the buyer still has (or will receive) units of a recalled lot (`units_with_buyer`);
+    CANCELED, the order was canceled unpaid by the rule above. Orders a recall never touched are absent."""
+    ids = list(order_ids)
+    if not ids:
+        return {}
+    marks = {
+        order_id: CANCELED
+        for order_id in db.session.scalars(
+            sa.select(StatusEvent.subject_id).where(
+                StatusEvent.subject_type == Order.__tablename__,
+                StatusEvent.subject_id.in_(ids),
+                StatusEvent.to_status == OrderStatus.CANCELED,
+                StatusEvent.note == RECALL_CANCEL_NOTE,
+            )
+        )
+    }
+    units = units_with_buyer()
+    holding = db.session.scalars(
+        sa.select(OrderLine.order_id)
+        .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
+        .join(Lot, Lot.id == LotAllocation.lot_id)
+        .where(OrderLine.order_id.in_(ids), Lot.status == LotStatus.RECALLED, units > 0)
+        .distinct()
+    )
+    marks.update((order_id, HOLDS) for order_id in holding)
+    return marks
+
+
+def canceled_for_recall(order: Order) -> bool:
+    """Whether the order was canceled unpaid because a lot it held was recalled (its order page says so)."""
+    return recall_marks([order.id]).get(order.id) == CANCELED if order.status == OrderStatus.CANCELED else False
