@@ -42,6 +42,21 @@ def _set_accounts(client, auth, county_user, world):
         assert response.status_code == 302
 
 
+def _bank_pays_a_and_refuses_the_rest(client, batch) -> None:
+    """Export the batch and import the bank's answer to it: ACCOUNT_A's line paid (BK1), every other line
+    refused for a wrong name (户名不符)."""
+    bank = load_workbook(io.BytesIO(client.get(f"/county/payouts/{batch.id}/export.xlsx").data)).active
+    rows = list(bank.iter_rows(min_row=2, values_only=True))[:-1]
+    answers = [
+        (r[1], r[6], "成功", "BK1", "") if r[3] == ACCOUNT_A else (r[1], r[6], "失败", "", "户名不符") for r in rows
+    ]
+    client.post(
+        f"/county/payouts/{batch.id}/result",
+        data={"file": (_result(answers), "result.xlsx")},
+        content_type="multipart/form-data",
+    )
+
+
 def test_account_form_refuses_bad_numbers_and_the_page_shows_only_the_last_four_digits(
     client, auth, county_user, world, db
 ):
@@ -129,16 +144,7 @@ def test_a_failed_line_says_what_to_do_next_and_the_account_fixed_from_it_is_pai
     _set_accounts(client, auth, county_user, world)
     batch_url = client.post("/county/payouts", data=PERIOD).headers["Location"]
     batch = db.session.scalar(sa.select(PayoutBatch))
-    bank = load_workbook(io.BytesIO(client.get(f"/county/payouts/{batch.id}/export.xlsx").data)).active
-    rows = list(bank.iter_rows(min_row=2, values_only=True))[:-1]
-    answers = [
-        (r[1], r[6], "成功", "BK1", "") if r[3] == ACCOUNT_A else (r[1], r[6], "失败", "", "户名不符") for r in rows
-    ]
-    client.post(
-        f"/county/payouts/{batch.id}/result",
-        data={"file": (_result(answers), "result.xlsx")},
-        content_type="multipart/form-data",
-    )
+    _bank_pays_a_and_refuses_the_rest(client, batch)
     b = world["households"][1]
     html = client.get(batch_url).get_data(as_text=True)
     assert 'id="failed-next"' in html and "1 笔发放失败，收益已退回待发放" in html
@@ -421,16 +427,7 @@ def test_the_statement_page_says_what_was_paid_and_what_is_still_owed(client, au
     in_batch = client.get(f"/county/households/{a.id}/statement").get_data(as_text=True)
     assert re.search(rf'id="payout-figures">.*data-fen="0".*data-fen="{credited[a.id]}"', in_batch)
     assert "其中发放中" in in_batch
-    bank = load_workbook(io.BytesIO(client.get(f"/county/payouts/{batch.id}/export.xlsx").data)).active
-    rows = list(bank.iter_rows(min_row=2, values_only=True))[:-1]
-    answers = [
-        (r[1], r[6], "成功", "BK1", "") if r[3] == ACCOUNT_A else (r[1], r[6], "失败", "", "户名不符") for r in rows
-    ]
-    client.post(
-        f"/county/payouts/{batch.id}/result",
-        data={"file": (_result(answers), "result.xlsx")},
-        content_type="multipart/form-data",
-    )
+    _bank_pays_a_and_refuses_the_rest(client, batch)
     paid = client.get(f"/county/households/{a.id}/statement").get_data(as_text=True)
     assert re.search(rf'id="payout-figures">.*<strong data-fen="{credited[a.id]}">.*data-fen="0"', paid)
     assert "其中发放中" not in paid
