@@ -14,7 +14,8 @@ from orders.services.payments import confirm_payment
 from shop.db import commit
 from stations.services import recalls
 from stock.models import Lot
-from tests.concurrency.test_recall_race import _recall_mails, _run_together
+from tests.concurrency.race import Loaded, at_once
+from tests.concurrency.test_recall_race import _recall_mails
 from tests.conftest import requires_postgres
 from tests.factories import NOW, make_lot, make_product, make_station, make_user
 from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture: card payments on)
@@ -41,19 +42,19 @@ def test_a_recall_racing_the_payment_of_an_unpaid_order_ends_consistent(app, com
         def recall():
             from shop.auth.models import User
 
-            return (
+            return Loaded(
                 lambda: (db.session.get(Lot, ids["lot"]), db.session.get(User, ids["county"])),
                 lambda loaded: recalls.recall_lot(loaded[0], reason="抽检不合格", actor=loaded[1], now=NOW),
             )
 
         def webhook():
-            return (
+            return Loaded(
                 lambda: db.session.get(OrderPayment, ids["payment"]),
                 lambda payment: confirm_payment(payment, now=NOW, note="pi_race"),
             )
 
-        won, lost, errors = _run_together(app, db, [recall(), webhook()])
-        assert errors == [] and lost == [] and sorted(won) == [0, 1], (won, lost, errors)
+        race = at_once(app, [recall(), webhook()])
+        assert race.errors == [] and race.refused == [] and race.won == [0, 1], race.outcomes
         db.session.expire_all()
         order = db.session.get(Order, ids["order"])
         payment = db.session.get(OrderPayment, ids["payment"])
