@@ -37,7 +37,7 @@ from tourism.forms import (
     NewUnitTypeForm,
     UnitTypeForm,
 )
-from tourism.models import BookingStatus, ListingKind
+from tourism.models import ListingKind
 from tourism.qr import checkin_text
 from tourism.services.availability import (
     ListingFilter,
@@ -50,6 +50,7 @@ from tourism.services.booking import (
     BookingRequest,
     book_listing,
     booking_cancelable,
+    booking_canceled_already,
     cancel_booking,
     cancel_quote,
     cancels_with_its_order,
@@ -421,7 +422,7 @@ def booking_detail(code: str):
 def booking_cancel_confirm(code: str):
     """The confirmation step before cancelling: what the policy refunds now (no JavaScript needed)."""
     booking = get_booking_for_user(code, current_user)
-    if booking.status == BookingStatus.CANCELED:  # the back button after 确认取消预订: done, not refused
+    if booking_canceled_already(booking):  # the back button after 确认取消预订: done, not refused
         flash(_("预订已取消"), "info")
         return redirect(url_for("tourism.booking_detail", code=booking.code), 303)
     if not booking_cancelable(booking):
@@ -439,11 +440,11 @@ def booking_cancel(code: str):
     booking = get_booking_for_user(code, current_user)
     if not confirmed():  # only the confirmation page's button cancels (shop.confirm)
         return redirect(url_for("tourism.booking_cancel_confirm", code=booking.code), 303)
-    if booking.status == BookingStatus.CANCELED:  # confirmed again after Back (or a second tap): done already
-        flash(_("预订已取消"), "info")
-        return redirect(url_for("tourism.booking_detail", code=code))
     with flash_domain_errors():  # checked in meanwhile: said on the booking's page, not a 409 page
         quote = cancel_booking(booking, actor=current_user, now=now_utc())
+        if quote is None:  # canceled already (a second tap, confirmed again after Back): done, not refused
+            flash(_("预订已取消"), "info")
+            return redirect(url_for("tourism.booking_detail", code=code))
         commit()
         if quote.refund_fen:
             flash(_("预订已取消，将退款 %(amount)s", amount=format_yuan(quote.refund_fen)), "success")
