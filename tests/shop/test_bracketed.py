@@ -1,12 +1,19 @@
 """A station's name with its code (or the pickup station with its address) is bracketed in the page's
 language: 罗渡站（LD01） on a Chinese page, 罗渡站 (LD01) on an English one (English pages showed the
-full-width brackets). One helper, `shop.filters.bracketed`, the `bracketed` filter of the templates."""
+full-width brackets). One helper, `shop.filters.bracketed`, the `bracketed` filter of the templates; the
+same for the station's asides (a low stock's alert line, a stock record's movements in all) and the
+booked dates a refused closure names."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from shop.timeutil import local_date, now_utc
 from tests.factories import make_product, make_station, make_user, make_village
+from tests.tourism.factories import make_listing
+from tourism.services.booking import BookingRequest, book_listing
 
 
 @pytest.mark.parametrize(
@@ -45,3 +52,52 @@ def test_the_checkouts_pickup_stations_are_named_with_their_address_in_the_page_
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
     html = client.get(f"/checkout?lang={lang}").get_data(as_text=True)
     assert shown in html
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown", "not_shown"),
+    [("zh_CN", "可售 2 盒（提醒线 5）", "盒 (提醒线"), ("en", "2 available 盒 (alert at 5)", "（alert at")],
+)
+def test_the_station_dashboards_low_stock_aside_is_bracketed_in_the_page_language(
+    client, db, auth, lang, shown, not_shown
+):
+    station = make_station(code="LD01")
+    operator = make_user(role="operator", station=station)
+    product = make_product(stock=2, station=station, unit="盒")  # 2 left, alert at 5: listed as low
+    db.session.commit()
+    assert product.stock.low_stock_threshold == 5
+    auth.login(operator)
+    html = client.get(f"/station/?lang={lang}").get_data(as_text=True)
+    assert shown in html and not_shown not in html
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown", "not_shown"),
+    [("zh_CN", "库存流水（合计 5）", "库存流水 ("), ("en", "Stock movements (Total 5)", "（Total")],
+)
+def test_a_stock_records_movements_total_is_bracketed_in_the_page_language(client, db, auth, lang, shown, not_shown):
+    station = make_station(code="LD01")
+    operator = make_user(role="operator", station=station)
+    product = make_product(stock=5, station=station)  # its movements: the receipt of 5
+    db.session.commit()
+    auth.login(operator)
+    html = client.get(f"/station/stock/{product.stock.id}?lang={lang}").get_data(as_text=True)
+    assert shown in html and not_shown not in html
+
+
+@pytest.mark.parametrize(("lang", "bracket"), [("zh_CN", "（"), ("en", " (")])
+def test_a_closure_refused_over_bookings_brackets_their_dates_in_the_page_language(client, db, auth, lang, bracket):
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=2, pay_on_arrival=True)
+    day = local_date(now_utc()) + timedelta(days=3)
+    request = BookingRequest(
+        listing_id=listing.id, check_in=day, check_out=day + timedelta(days=1), guests=2, pay_on_arrival=True
+    )
+    booking = book_listing(request, user=make_user(), now=now_utc())
+    db.session.commit()
+    auth.login(host)
+    form = {"confirm": "1", "start": day.isoformat(), "end": day.isoformat()}
+    said = client.post(f"/host/listings/{listing.id}/close?lang={lang}", data=form).get_data(as_text=True)
+    dates = f"{day:%m-%d}–{day + timedelta(days=1):%m-%d}"
+    assert f"{booking.code}{bracket}{dates}" in said
+    assert f"{booking.code}{'（' if lang == 'en' else ' ('}" not in said
