@@ -21,7 +21,7 @@ from orders.bookables import BookingItem
 from orders.models import Order, OrderLine, OrderStatus, Shipment
 from orders.providers import ProviderError
 from orders.services import transfers
-from orders.services.payments import NewCardPayment, cancel_order, current_payment, start_new_payment
+from orders.services.payments import NewCardPayment, buyer_cancel_order, current_payment, start_new_payment
 from orders.services.placement import AddressData, PlacementRequest, place_order
 from orders.services.recalled import HOLDS, recall_marks
 from orders.services.tabs import buyer_orders
@@ -427,10 +427,12 @@ def get_order(code: str):
 
 @endpoint("/orders/<code>/cancel", ("POST",), response=OrderOut, auth=True, tags=("orders",), errors=(409,))
 def cancel(code: str):
-    """Cancel before shipping (stock released, a paid card order refunded)."""
+    """Cancel before shipping (stock released, a paid card order refunded). Called again for an order
+    canceled already (a retry, a second tap), it changes nothing and answers the order."""
     user = api_user()
-    order = cancel_order(own_order(code, user), actor=user, now=now_utc(), reason="buyer canceled")
-    commit()
+    order = own_order(code, user)
+    if buyer_cancel_order(order, actor=user, now=now_utc()):  # False: canceled already, nothing to commit
+        commit()
     db.session.refresh(order)
     return ok(order_out(order))
 

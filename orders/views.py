@@ -37,11 +37,12 @@ from orders.services import transfers
 from orders.services.amounts import cash_received_fen, is_cash_order, order_due_fen
 from orders.services.limits import collect_by
 from orders.services.payments import (
-    cancel_order,
+    buyer_cancel_order,
     cancel_preview,
     cancel_refusal,
     current_payment,
     order_cancelable,
+    order_canceled_already,
     pay_with_card,
     start_payment,
     sync_payment,
@@ -692,7 +693,7 @@ def order_cancel_confirm(code: str):
     if booking is not None:
         return redirect(url_for("tourism.booking_cancel_confirm", code=booking.code), 303)
     refusal = cancel_refusal(order)
-    if order.status == OrderStatus.CANCELED:  # the back button after 确认取消订单: done, not refused
+    if order_canceled_already(order):  # the back button after 确认取消订单: done, not refused
         flash(_("订单已取消"), "info")
         return redirect(url_for("orders.order_detail", code=order.code), 303)
     if refusal:  # on its way: no question to ask
@@ -709,13 +710,12 @@ def order_cancel(code: str):
     if not confirmed():  # only the confirmation page's button cancels (shop.confirm)
         return redirect(url_for("orders.order_cancel_confirm", code=order.code), 303)
     done = _("预订已取消") if booking is not None else _("订单已取消")
-    if order.status == OrderStatus.CANCELED:  # confirmed again after Back (or a second tap): done already
-        flash(done, "info")
-    else:
-        with flash_domain_errors():  # shipped meanwhile: said on the order's page, not a 409 page
-            cancel_order(order, actor=current_user, now=now_utc(), reason="buyer canceled")
+    with flash_domain_errors():  # shipped meanwhile: said on the order's page, not a 409 page
+        if buyer_cancel_order(order, actor=current_user, now=now_utc()):
             commit()
             flash(done, "success")
+        else:  # canceled already (a second tap, confirmed again after Back): done, not refused
+            flash(done, "info")
     return redirect(url_for("orders.order_detail", code=code), 303)
 
 

@@ -183,8 +183,8 @@ class BookingOut(BaseModel):
 
 
 class CancelOut(BookingOut):
-    refund_fen: int
-    fee_fen: int
+    refund_fen: int = Field(description="what this call refunded (0 when the booking was canceled already)")
+    fee_fen: int = Field(description="the fee this call kept (0 when the booking was canceled already)")
 
 
 class CheckInIn(Schema):
@@ -390,12 +390,16 @@ def get_booking(code: str):
     auth=True,
     tags=("tourism",),
     errors=(409,),
-    summary="Cancel under the listing's policy; the refund goes through the payment pipeline",
+    summary="Cancel under the listing's policy; the refund goes through the payment pipeline; called again for a "
+    "booking that is canceled already (a retry, a second tap), it changes nothing and answers the booking with "
+    "refund_fen and fee_fen 0 (its refunded_fen says what its cancellation refunded)",
 )
 def cancel_booking_api(code: str):
     user = api_user()
     booking = get_booking_for_user(code, user)
     quote = cancel_booking(booking, actor=user, now=now_utc())
+    if quote is None:  # canceled already: nothing to commit, and this call refunded and kept nothing
+        return ok({**booking_out(booking), "refund_fen": 0, "fee_fen": 0})
     commit()
     return ok({**booking_out(booking), "refund_fen": quote.refund_fen, "fee_fen": quote.fee_fen})
 

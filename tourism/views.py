@@ -21,7 +21,7 @@ from shop.args import MAX_ID, MAX_INT, int_arg, link_args, page_date_arg, page_m
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
-from shop.errors import DomainError, error_message, flash_domain_errors
+from shop.errors import N_, DomainError, error_message, flash_domain_errors
 from shop.forms import create_once, flash_form_errors, mark_refused_fields
 from shop.kept_form import restored as restored_form
 from shop.money import format_yuan
@@ -37,7 +37,7 @@ from tourism.forms import (
     NewUnitTypeForm,
     UnitTypeForm,
 )
-from tourism.models import BookingStatus, ListingKind
+from tourism.models import Booking, ListingKind
 from tourism.qr import checkin_text
 from tourism.services.availability import (
     ListingFilter,
@@ -50,6 +50,7 @@ from tourism.services.booking import (
     BookingRequest,
     book_listing,
     booking_cancelable,
+    booking_canceled_already,
     cancel_booking,
     cancel_quote,
     cancels_with_its_order,
@@ -421,7 +422,7 @@ def booking_detail(code: str):
 def booking_cancel_confirm(code: str):
     """The confirmation step before cancelling: what the policy refunds now (no JavaScript needed)."""
     booking = get_booking_for_user(code, current_user)
-    if booking.status == BookingStatus.CANCELED:  # the back button after 确认取消预订: done, not refused
+    if booking_canceled_already(booking):  # the back button after 确认取消预订: done, not refused
         flash(_("预订已取消"), "info")
         return redirect(url_for("tourism.booking_detail", code=booking.code), 303)
     if not booking_cancelable(booking):
@@ -439,11 +440,11 @@ def booking_cancel(code: str):
     booking = get_booking_for_user(code, current_user)
     if not confirmed():  # only the confirmation page's button cancels (shop.confirm)
         return redirect(url_for("tourism.booking_cancel_confirm", code=booking.code), 303)
-    if booking.status == BookingStatus.CANCELED:  # confirmed again after Back (or a second tap): done already
-        flash(_("预订已取消"), "info")
-        return redirect(url_for("tourism.booking_detail", code=code))
     with flash_domain_errors():  # checked in meanwhile: said on the booking's page, not a 409 page
         quote = cancel_booking(booking, actor=current_user, now=now_utc())
+        if quote is None:  # canceled already (a second tap, confirmed again after Back): done, not refused
+            flash(_("预订已取消"), "info")
+            return redirect(url_for("tourism.booking_detail", code=code))
         commit()
         if quote.refund_fen:
             flash(_("预订已取消，将退款 %(amount)s", amount=format_yuan(quote.refund_fen)), "success")
@@ -824,6 +825,13 @@ def host_reopen_date(listing_id: int, day: str):
     return redirect(url_for("tourism.host_listing", listing_id=listing.id, month=parsed.strftime("%Y-%m")), 303)
 
 
+def _ask_host_first(booking: Booking, question: str, *, back: str):
+    """The confirmation step of a host's action on `booking` that its guest is told of (标记未到店, 取消):
+    `question`, a msgid marked with `N_` naming the booking's %(code)s and the guest's %(name)s (name, or
+    e-mail), asked in the host's language. None once confirmed (`shop.confirm.ask_first`)."""
+    return ask_first(_(question, code=booking.code, name=booking.user.name or booking.user.email), back=back)
+
+
 @bp.post("/host/bookings/<code>/no-show")
 @role_required("host")
 def host_no_show(code: str):
@@ -839,14 +847,7 @@ def host_no_show(code: str):
         if refusal is not None:  # e.g. before the session's start: said at once, nothing to confirm
             flash(refusal.message, "error")
             return redirect(back)
-        page = ask_first(
-            _(
-                "确认将预订 %(code)s（%(name)s）标记为未到店？客人会收到通知。",
-                code=booking.code,
-                name=booking.user.name or booking.user.email,
-            ),
-            back=back,
-        )
+        page = _ask_host_first(booking, N_("确认将预订 %(code)s（%(name)s）标记为未到店？客人会收到通知。"), back=back)
         if page is not None:
             return page
     with flash_domain_errors():  # the service asks the same rule again (the time has not stood still)
@@ -887,13 +888,8 @@ def host_cancel(code: str):
     booking = get_booking_for_host(code, current_user)
     back = url_for("tourism.host_listing", listing_id=booking.listing_id)
     if not host_canceled_already(booking):  # done already: nothing to confirm, the service says so
-        page = ask_first(
-            _(
-                "确认取消预订 %(code)s（%(name)s）？客人会收到通知，取消后不能恢复。",
-                code=booking.code,
-                name=booking.user.name or booking.user.email,
-            ),
-            back=back,
+        page = _ask_host_first(
+            booking, N_("确认取消预订 %(code)s（%(name)s）？客人会收到通知，取消后不能恢复。"), back=back
         )
         if page is not None:
             return page

@@ -719,6 +719,24 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: 
     return order
 
 
+def order_canceled_already(order: Order) -> bool:
+    """Whether the buyer's 取消订单 is done already: the order is canceled (a second tap, the step
+    confirmed again after Back, the API called twice). That is not a mistake to refuse:
+    `buyer_cancel_order` changes nothing and says so, and the confirmation page does not ask again."""
+    return order.status == OrderStatus.CANCELED
+
+
+def buyer_cancel_order(order: Order, *, actor, now: datetime) -> bool:
+    """The buyer cancels the order (the order page, `POST /api/v1/orders/{code}/cancel`): `cancel_order`,
+    refused as it refuses (shipped: 409 `already_shipped`, …). True when canceled now; False, changing
+    nothing and telling no one, when it was canceled already (`order_canceled_already`, read again under
+    the order's lock: two taps at once cancel it once)."""
+    if order_canceled_already(lock_order(order.id)):
+        return False
+    cancel_order(order, actor=actor, now=now, reason="buyer canceled")
+    return True
+
+
 def cancel_provider_intent(payment: OrderPayment, *, now: datetime) -> str:
     """Cancel the PaymentIntent of a canceled payment at the provider (a network call: no locks held).
 

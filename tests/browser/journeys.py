@@ -332,6 +332,41 @@ def deliver_by_api(live: LiveServer, code: str) -> None:
             assert status == 200, (action, status, body)
 
 
+def delivered_to_new_account(live: LiveServer, prefix: str, viewport, quantity: int) -> tuple[dict, str, str]:
+    """The after-sales journeys' start: a new account (`prefix`) orders `quantity` of 柳溪村's 三江腌菜 (NC01,
+    the demo operator's station; cash on delivery), and NC01 delivers it, all through the API. Returns
+    the product (`demo_product`), the account's e-mail and the order's code."""
+    product = demo_product(live, VILLAGE_A)
+    email = new_account(live, prefix, viewport)
+    code = place_order_by_api(live, email, [product["id"]], quantity=quantity)
+    deliver_by_api(live, code)
+    return product, email, code
+
+
+def waiting_refund_requests(live: LiveServer, station_code: str, kind: str | None = None) -> int:
+    """How many refund requests wait for the station's decision (`kind`: only those the buyer asked as
+    that kind, `return` or `refund_only`), what its desk's 退款申请待处理 tile counts. Other journeys on
+    the same server may have left some."""
+    from orders.models import RefundRequest
+    from stock.models import Station
+
+    with live.app_context() as db:
+        station_id = db.session.scalar(sa.select(Station.id).where(Station.code == station_code))
+        query = sa.select(sa.func.count(RefundRequest.id)).where(
+            RefundRequest.station_id == station_id, RefundRequest.status == "requested"
+        )
+        if kind is not None:
+            query = query.where(RefundRequest.kind == kind)
+        return db.session.scalar(query)
+
+
+def tap_height(locator) -> float:
+    """The element's height on the page, in CSS pixels: a thumb's target is 40 px or more (44 for a row)."""
+    box = locator.bounding_box()
+    assert box is not None
+    return box["height"]
+
+
 def shipment_due_yuan(live: LiveServer, shipment_code: str) -> str:
     """What the buyer owes for a shipment, as typed into the cash field ("12.50")."""
     from orders.models import Shipment

@@ -27,10 +27,10 @@ from tests.browser.journeys import (
     PICKLES,
     VILLAGE_A,
     confirm_if_asked,
-    deliver_by_api,
+    delivered_to_new_account,
     demo_product,
-    new_account,
-    place_order_by_api,
+    tap_height,
+    waiting_refund_requests,
     yuan,
 )
 
@@ -42,19 +42,6 @@ def _stock_on_hand(live, product_id: int) -> int:
 
     with live.app_context() as db:
         return db.session.scalar(sa.select(StockRecord.on_hand).where(StockRecord.product_id == product_id))
-
-
-def _waiting_refunds(live, station_code: str) -> int:
-    from orders.models import RefundRequest
-    from stock.models import Station
-
-    with live.app_context() as db:
-        station_id = db.session.scalar(sa.select(Station.id).where(Station.code == station_code))
-        return db.session.scalar(
-            sa.select(sa.func.count(RefundRequest.id)).where(
-                RefundRequest.station_id == station_id, RefundRequest.status == "requested"
-            )
-        )
 
 
 def _refunds_of(live, code: str) -> list[tuple[str, int | None]]:
@@ -71,18 +58,9 @@ def _refunds_of(live, code: str) -> list[tuple[str, int | None]]:
         ]
 
 
-def _tap_height(locator) -> float:
-    box = locator.bounding_box()
-    assert box is not None
-    return box["height"]
-
-
 @pytest.mark.parametrize("viewport", [VIEWPORTS[0]], ids=[VIEWPORTS[0].name], indirect=True)
 def test_operator_decides_a_refund_on_a_phone(open_page, live_server, viewport):
-    product = demo_product(live_server, VILLAGE_A)  # NC01, the demo operator's station
-    email = new_account(live_server, "aftersales", viewport)
-    code = place_order_by_api(live_server, email, [product["id"]], quantity=3)
-    deliver_by_api(live_server, code)
+    product, email, code = delivered_to_new_account(live_server, "aftersales", viewport, quantity=3)
 
     buyer = open_page("buyer")
     bp = buyer.page
@@ -103,8 +81,8 @@ def test_operator_decides_a_refund_on_a_phone(open_page, live_server, viewport):
     operator.goto("/station/")
     tile = main.get_by_role("link", name=operator.t("退款申请待处理"))
     # the station's waiting requests (other journeys on the same server may have left some too)
-    expect(tile).to_contain_text(str(_waiting_refunds(live_server, product["station_code"])))
-    assert _tap_height(tile) >= 40
+    expect(tile).to_contain_text(str(waiting_refund_requests(live_server, product["station_code"])))
+    assert tap_height(tile) >= 40
     operator.step("the desk says a refund request waits")
     operator.submit_and_wait(tile.click)
     card = main.locator(".refund-request").filter(has_text=code)
@@ -113,7 +91,7 @@ def test_operator_decides_a_refund_on_a_phone(open_page, live_server, viewport):
     # 拒绝 asks why, in words the operator understands: the buyer reads it
     reject_reason = card.get_by_label(operator.t("拒绝理由（顾客可见）"))
     expect(reject_reason).to_have_attribute("required", "")
-    assert _tap_height(reject_reason) >= 40
+    assert tap_height(reject_reason) >= 40
     # more jars back than were bought: the field says no before anything is sent
     card.get_by_label(operator.t("货品已退回、可再售")).check()
     quantity = card.locator("input[name=quantity]")
@@ -190,10 +168,10 @@ def test_operator_answers_a_quote_request_on_a_phone(open_page, live_server, vie
     operator.login(DEMO["operator"])
     operator.goto("/station/")
     tile = main.get_by_role("link", name=operator.t("单位询价待报价"))
-    assert _tap_height(tile) >= 40
+    assert tap_height(tile) >= 40
     operator.submit_and_wait(tile.click)
     opener = main.locator(f"a[href='/{quote_path}']")
-    assert _tap_height(opener) >= 40  # 询价 N: a thumb's target (a 20 px word in the row before)
+    assert tap_height(opener) >= 40  # 询价 N: a thumb's target (a 20 px word in the row before)
     operator.step("单位询价")
     operator.submit_and_wait(opener.click)
     answer = main.locator("form").filter(has=op.get_by_role("button", name=operator.t("提交报价")))

@@ -18,35 +18,12 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO, VIEWPORTS
-from tests.browser.journeys import (
-    VILLAGE_A,
-    confirm_if_asked,
-    deliver_by_api,
-    demo_product,
-    new_account,
-    place_order_by_api,
-    yuan,
-)
+from tests.browser.journeys import confirm_if_asked, delivered_to_new_account, tap_height, waiting_refund_requests, yuan
 
 PHONE = VIEWPORTS[0]
 RETURN = "退货退款（把货品退回站点）"
 COURIER_BUYER = "站点工作人员会把现金送到您的收货地址退还给您。"
 COURIER_STATION = "货到付款：顾客不在柜台，请派人把已收的现金送到顾客的收货地址退还（从本站现金中支出，记入现金账）。"
-
-
-def _waiting_returns(live, station_code: str) -> int:
-    from orders.models import RefundRequest
-    from stock.models import Station
-
-    with live.app_context() as db:
-        station_id = db.session.scalar(sa.select(Station.id).where(Station.code == station_code))
-        return db.session.scalar(
-            sa.select(sa.func.count(RefundRequest.id)).where(
-                RefundRequest.station_id == station_id,
-                RefundRequest.status == "requested",
-                RefundRequest.kind == "return",
-            )
-        )
 
 
 def _request_of(live, code: str) -> tuple[str, str | None, str | None, int | None, int | None]:
@@ -68,17 +45,8 @@ def _request_of(live, code: str) -> tuple[str, str | None, str | None, int | Non
         )
 
 
-def _tap_height(locator) -> float:
-    box = locator.bounding_box()
-    assert box is not None
-    return box["height"]
-
-
 def test_a_buyer_asks_return_and_refund_and_the_station_sees_it_and_decides(open_page, live_server, viewport):
-    product = demo_product(live_server, VILLAGE_A)  # NC01, the demo operator's station
-    email = new_account(live_server, "return-refund", PHONE)
-    code = place_order_by_api(live_server, email, [product["id"]], quantity=2)  # cash on delivery
-    deliver_by_api(live_server, code)
+    product, email, code = delivered_to_new_account(live_server, "return-refund", PHONE, quantity=2)
 
     buyer = open_page("buyer", size=PHONE)
     bp = buyer.page
@@ -90,7 +58,7 @@ def test_a_buyer_asks_return_and_refund_and_the_station_sees_it_and_decides(open
     expect(kinds.locator("legend")).to_have_text(buyer.t("退款类型"))
     for label in ("仅退款（货品留下）", RETURN):
         choice = kinds.get_by_label(buyer.t(label))
-        assert _tap_height(choice.locator("xpath=..")) >= 44, label  # its label: a row a thumb can hit
+        assert tap_height(choice.locator("xpath=..")) >= 44, label  # its label: a row a thumb can hit
     main.get_by_label(buyer.t("退款原因")).fill("两袋都胀袋了，原样退回")
     submit = main.get_by_role("button", name=buyer.t("提交"), exact=True)
     submit.click()  # no choice yet: the form holds it, nothing is sent
@@ -114,9 +82,9 @@ def test_a_buyer_asks_return_and_refund_and_the_station_sees_it_and_decides(open
     operator.login(DEMO["operator"])
     operator.goto("/station/")
     tile = desk.get_by_role("link", name=operator.t("退款申请待处理"))
-    returns = _waiting_returns(live_server, product["station_code"])
+    returns = waiting_refund_requests(live_server, product["station_code"], kind="return")
     expect(tile).to_contain_text(operator.tn("其中 %(num)s 件退货退款", returns))
-    assert _tap_height(tile) >= 40
+    assert tap_height(tile) >= 40
     operator.step("the desk: a return and refund waits")
     operator.submit_and_wait(tile.click)
     card = desk.locator(".refund-request").filter(has_text=code)

@@ -224,6 +224,27 @@ def test_host_cancel_and_no_show_wait_for_the_confirmation(client, auth, db):
     assert _reload(booking).status == "no_show"
 
 
+@pytest.mark.parametrize(
+    ("lang", "cancel", "no_show"),
+    [
+        (
+            "zh_CN",
+            "确认取消预订 {code}（{name}）？客人会收到通知，取消后不能恢复。",
+            "确认将预订 {code}（{name}）标记为未到店？",
+        ),
+        ("en", "Cancel booking {code} ({name})? The guest is told;", "Mark booking {code} ({name}) as a no-show?"),
+    ],
+)
+def test_the_hosts_steps_name_the_booking_and_its_guest_in_the_hosts_language(client, auth, db, lang, cancel, no_show):
+    for action, question, days in (("cancel", cancel, 3), ("no-show", no_show, 0)):
+        host, _listing, booking = _host_booking(days=days)
+        auth.login(host)
+        page = client.post(f"/host/bookings/{booking.code}/{action}?lang={lang}", follow_redirects=True)
+        said = unescape(page.get_data(as_text=True))
+        assert question.format(code=booking.code, name=booking.user.name) in said, action
+        assert _reload(booking).status == "confirmed"
+
+
 def test_closing_dates_waits_for_the_confirmation(client, auth, db):
     import sqlalchemy as sa
 

@@ -11,20 +11,8 @@ import sqlalchemy as sa
 from orders.models import RefundRequest
 from orders.services.refunds import MAX_REQUESTS_PER_LINE, reject_refund_request
 from shop.db import commit
-from stations.services import fulfilment
 from tests.factories import make_user
-from tests.stations.factories import make_order
-
-
-def _delivered(world, now):
-    order = make_order([(world.a.product, 2)], buyer=world.buyer)
-    shipment, op = order.shipments[0], world.a.operator
-    fulfilment.accept(shipment, actor=op, now=now)
-    fulfilment.pack(shipment, actor=op, now=now)
-    fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
-    fulfilment.deliver(shipment, actor=op, now=now)
-    commit()
-    return order
+from tests.stations.refund_setup import delivered
 
 
 def _requests(db, line_id):
@@ -43,7 +31,7 @@ def _refund_forms(page: str) -> list[str]:
 
 
 def test_after_a_rejection_the_order_page_offers_to_ask_again_with_a_new_reason(db, world, now, client, auth):
-    order = _delivered(world, now)
+    order = delivered(world, now)
     line = order.lines[0]
     url = f"/orders/{order.code}/lines/{line.id}/refund"
     auth.login(world.buyer)
@@ -78,7 +66,7 @@ def test_after_a_rejection_the_order_page_offers_to_ask_again_with_a_new_reason(
 
 
 def test_a_line_is_asked_for_at_most_three_times(db, world, now, client, auth, api_token):
-    order = _delivered(world, now)
+    order = delivered(world, now)
     line = order.lines[0]
     url = f"/orders/{order.code}/lines/{line.id}/refund"
     bearer = api_token(world.buyer)  # before signing in: a signed-in session's POSTs need the page's token
@@ -103,7 +91,7 @@ def test_a_line_is_asked_for_at_most_three_times(db, world, now, client, auth, a
 
 
 def test_the_api_shows_and_takes_requests_under_the_same_rule(db, world, now, client, api_token):
-    order = _delivered(world, now)
+    order = delivered(world, now)
     line = order.lines[0]
     bearer = api_token(world.buyer)
     ask = f"/api/v1/orders/{order.code}/lines/{line.id}/refund-request"
@@ -138,8 +126,8 @@ def test_the_api_shows_and_takes_requests_under_the_same_rule(db, world, now, cl
 def test_the_api_refuses_bad_refund_requests_clearly_and_changes_nothing(db, world, now, client, api_token):
     """Another buyer's order, a line of another order, an id past any row, a reason of the wrong type or
     too long: a clear error, never a 500, and no request is written."""
-    order = _delivered(world, now)
-    other = _delivered(world, now)
+    order = delivered(world, now)
+    other = delivered(world, now)
     line = order.lines[0]
     bearer = api_token(world.buyer)
     base = f"/api/v1/orders/{order.code}/lines"
@@ -160,7 +148,7 @@ def test_the_api_refuses_bad_refund_requests_clearly_and_changes_nothing(db, wor
 def test_an_over_long_reason_is_refused_whole_never_cut_short(db, world, now, client, auth):
     """A reason past the field's 200 characters (a client that ignores `maxlength`) is refused with
     what to do, nothing asked; it was once cut to 200 characters and filed as if the buyer wrote that."""
-    order = _delivered(world, now)
+    order = delivered(world, now)
     line = order.lines[0]
     auth.login(world.buyer)
     url = f"/orders/{order.code}/lines/{line.id}/refund"
@@ -176,7 +164,7 @@ def test_a_refused_reason_comes_back_in_its_open_form_as_typed(db, world, now, c
     """A reason refused (given before, too long, blank) answers with the order page, that line's refund
     form open and holding what the buyer typed (it went back to the order page with the form shut and
     the text gone, to be typed again from nothing)."""
-    order = _delivered(world, now)
+    order = delivered(world, now)
     line = order.lines[0]
     auth.login(world.buyer)
     url = f"/orders/{order.code}/lines/{line.id}/refund"

@@ -16,17 +16,7 @@ from shop.db import commit
 from stations.services import fulfilment
 from stock.models import StockRecord
 from tests.stations.factories import make_order
-
-
-def _delivered(world, now, quantity=2):
-    order = make_order([(world.a.product, quantity)], buyer=world.buyer)
-    shipment, op = order.shipments[0], world.a.operator
-    fulfilment.accept(shipment, actor=op, now=now)
-    fulfilment.pack(shipment, actor=op, now=now)
-    fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
-    fulfilment.deliver(shipment, actor=op, now=now)
-    commit()
-    return order
+from tests.stations.refund_setup import delivered
 
 
 def _requests(db, line_id) -> list[tuple[str, str | None]]:
@@ -41,7 +31,7 @@ def _on_hand(db, world) -> int:
 
 
 def test_the_order_page_asks_refund_only_or_return_and_shows_the_choice(db, world, now, client, auth):
-    order = _delivered(world, now)
+    order = delivered(world, now)
     line = order.lines[0]
     auth.login(world.buyer)
     page = client.get(f"/orders/{order.code}").get_data(as_text=True)
@@ -61,7 +51,7 @@ def test_the_order_page_asks_refund_only_or_return_and_shows_the_choice(db, worl
 
 @pytest.mark.parametrize("kind", [None, "", "both", "仅退款", "RETURN"])
 def test_a_missing_or_unknown_choice_is_refused_with_the_form_as_typed(db, world, now, client, auth, kind):
-    order = _delivered(world, now)
+    order = delivered(world, now)
     line = order.lines[0]
     auth.login(world.buyer)
     data = {"reason": "蛋壳碎了"} | ({"kind": kind} if kind is not None else {})
@@ -73,7 +63,7 @@ def test_a_missing_or_unknown_choice_is_refused_with_the_form_as_typed(db, world
 
 
 def test_a_refused_reason_keeps_the_choice_checked(db, world, now, client, auth):
-    order = _delivered(world, now)
+    order = delivered(world, now)
     line = order.lines[0]
     auth.login(world.buyer)
     page = client.post(f"/orders/{order.code}/lines/{line.id}/refund", data={"kind": "return", "reason": " "})
@@ -83,7 +73,7 @@ def test_a_refused_reason_keeps_the_choice_checked(db, world, now, client, auth)
 
 
 def test_the_api_takes_the_choice_and_refuses_a_bad_one(db, world, now, client, api_token):
-    order = _delivered(world, now)
+    order = delivered(world, now)
     line = order.lines[0]
     bearer = api_token(world.buyer)
     ask = f"/api/v1/orders/{order.code}/lines/{line.id}/refund-request"
@@ -138,7 +128,7 @@ def _card(page: str, req_id: int) -> str:
 
 
 def test_the_station_sees_the_choice_on_its_desk_list_and_shipment(db, world, now, client, auth, api_token):
-    kept, returned = _delivered(world, now), _delivered(world, now)
+    kept, returned = delivered(world, now), delivered(world, now)
     auth.login(world.buyer)
     kept_line, returned_line = _ask(client, kept, "refund_only"), _ask(client, returned, "return")
     auth.logout()
@@ -167,7 +157,7 @@ def test_the_station_sees_the_choice_on_its_desk_list_and_shipment(db, world, no
 def test_the_station_records_what_happened_and_stock_follows_its_record(db, world, now, client, auth, api_token):
     """A 退货退款 whose goods never came back is approved as not returned (said again before it is
     recorded): nothing goes into stock. A 仅退款 whose buyer brought the goods back anyway is restocked."""
-    returned, kept = _delivered(world, now), _delivered(world, now)
+    returned, kept = delivered(world, now), delivered(world, now)
     auth.login(world.buyer)
     returned_line, kept_line = _ask(client, returned, "return"), _ask(client, kept, "refund_only")
     auth.logout()

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from orders.services.refunds import request_refund
 from shop.db import commit
 from shop.money import format_yuan
 from stations.services import fulfilment
 from tests.sent_mail import mails_to
 from tests.stations.factories import PICKUP_CODE, make_order
+from tests.stations.refund_setup import decided_and_mailed, delivered, operator_client, refund_asked
 
 COURIER_STATION = "货到付款：顾客不在柜台，请派人把已收的现金送到顾客的收货地址退还"
 COURIER_BUYER = "站点工作人员会把现金送到您的收货地址退还给您。"
@@ -24,13 +24,7 @@ COUNTER_BUYER = "请到付款的站点柜台领取退还的现金。"
 
 def _cod_delivered(world, now):
     """A cash-on-delivery order shipped to the buyer's address, delivered with its cash."""
-    order = make_order([(world.a.product, 2)], buyer=world.buyer, payment_method="cod")
-    shipment, op = order.shipments[0], world.a.operator
-    fulfilment.accept(shipment, actor=op, now=now)
-    fulfilment.pack(shipment, actor=op, now=now)
-    fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
-    fulfilment.deliver(shipment, actor=op, now=now, cash_received_fen=order.lines[0].line_total_fen)
-    return order
+    return delivered(world, now, payment_method="cod", cash=True)
 
 
 def _counter_delivered(world, now):
@@ -45,11 +39,9 @@ def _counter_delivered(world, now):
     return order
 
 
-def _asked(world, now, delivered):
-    order = delivered(world, now)
-    req = request_refund(order, order.lines[0].id, actor=world.buyer, now=now, reason="坏了", kind="return")
-    commit()
-    return order, req
+def _asked(world, now, delivery):
+    order = delivery(world, now)
+    return order, refund_asked(world, now, order)
 
 
 def test_a_cash_on_delivery_refund_is_taken_back_to_the_buyer_not_handed_over_the_counter(
@@ -110,29 +102,17 @@ def test_a_pay_at_station_refund_is_handed_back_at_the_counter(db, world, now, c
     ],
 )
 def test_a_card_refund_goes_back_to_the_card_in_the_buyers_language(app, db, world, now, caplog, locale, said):
-    order = make_order([(world.a.product, 1)], buyer=world.buyer)
-    shipment, op = order.shipments[0], world.a.operator
-    fulfilment.accept(shipment, actor=op, now=now)
-    fulfilment.pack(shipment, actor=op, now=now)
-    fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
-    fulfilment.deliver(shipment, actor=op, now=now)
-    req = request_refund(order, order.lines[0].id, actor=world.buyer, now=now, reason="坏了", kind="refund_only")
+    order = delivered(world, now, quantity=1)
+    req = refund_asked(world, now, order, kind="refund_only")
     world.buyer.locale = locale
     commit()
-    station = app.test_client()
-    station.post("/login", data={"email": world.a.operator.email, "password": "password123"})
-    with caplog.at_level("INFO", logger="shop.mail"):
-        res = station.post(f"/refund-requests/{req.id}/approve", data={"goods": "not_returned", "confirm": "1"})
-        assert res.status_code == 303
-    [(_, body)] = [m for m in mails_to(caplog, world.buyer.email) if order.code in m[0]]
+    [(_, body)] = decided_and_mailed(app, world, caplog, req, "approve", goods="not_returned")
     assert said in body
 
 
 def test_the_english_pages_say_the_cash_on_delivery_way_in_english(app, db, world, now):
     order, req = _asked(world, now, _cod_delivered)
-    station = app.test_client()
-    station.get("/?lang=en")
-    station.post("/login", data={"email": world.a.operator.email, "password": "password123"})
+    station = operator_client(app, world, lang="en")
     listed = station.get("/refund-requests").get_data(as_text=True)
     assert "send someone to take the cash back to the buyer’s delivery address" in listed
     assert "Return and refund (the goods go back to the station)" in listed

@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 
 from orders.models import Refund, RefundRequest
-from orders.services.refunds import request_refund
 from shop.db import commit
 from shop.money import format_yuan
 from shop.timeutil import local_date
@@ -17,28 +16,15 @@ from stations.services import fulfilment
 from stock.models import Lot, LotStatus, StockMovement, StockRecord
 from stock.services import block_lot, lot_totals, movements_total, receive_stock
 from tests.page_language import chinese_ui_on_en, english_ui_on_zh
-from tests.sent_mail import mails_to
 from tests.stations.factories import make_order
+from tests.stations.refund_setup import decided_and_mailed, delivered, operator_client, refund_asked
 from tests.test_page_languages import page_text_nodes
 
 
-def _delivered(world, now, quantity=3, product=None):
-    """A card order of `quantity` units shipped and delivered by station A."""
-    order = make_order([(product or world.a.product, quantity)], buyer=world.buyer)
-    shipment = order.shipments[0]
-    op = world.a.operator
-    fulfilment.accept(shipment, actor=op, now=now)
-    fulfilment.pack(shipment, actor=op, now=now)
-    fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
-    fulfilment.deliver(shipment, actor=op, now=now)
-    return order
-
-
 def _asked(world, now, quantity=3, product=None):
-    order = _delivered(world, now, quantity=quantity, product=product)
-    req = request_refund(order, order.lines[0].id, actor=world.buyer, now=now, reason="坏了", kind="return")
-    commit()
-    return order, req
+    """A card order of `quantity` units delivered by station A, and the buyer's request to return them."""
+    order = delivered(world, now, quantity=quantity, product=product)
+    return order, refund_asked(world, now, order)
 
 
 def _numbers(db, record_id):
@@ -83,7 +69,7 @@ def test_returned_sellable_goods_go_back_into_the_lots_they_were_sold_from(db, w
     dated = receive_stock(
         product.stock, 5, actor=world.a.operator, now=now, best_before_date=local_date(now) + timedelta(days=3650)
     ).lot_id
-    order = _delivered(world, now, quantity=7)
+    order = delivered(world, now, quantity=7)
     auth.login(world.buyer)
     line = order.lines[0]
     res = client.post(
@@ -367,10 +353,8 @@ def test_the_buyer_reads_why_the_station_rejected_the_refund(app, db, world, now
     """A rejected request shows the buyer the station's note (its reason) under the line, after the review
     state rather than run into it, and says Refund request (one) in English, not the station menu's plural."""
     order, req = _asked(world, now, quantity=1)
-    station = app.test_client()
-    station.post("/login", data={"email": world.a.operator.email, "password": "password123"})
     url = f"/refund-requests/{req.id}/reject"
-    assert station.post(url, data={"confirm": "1", "note": "照片看不出破损"}).status_code == 303
+    assert operator_client(app, world).post(url, data={"confirm": "1", "note": "照片看不出破损"}).status_code == 303
     buyer = app.test_client()
     buyer.get(f"/?lang={lang}")
     buyer.post("/login", data={"email": world.buyer.email, "password": "password123"})
@@ -392,12 +376,7 @@ def test_the_buyer_is_mailed_when_the_station_rejects_the_refund(app, db, world,
     order, req = _asked(world, now, quantity=1)
     world.buyer.locale = locale
     commit()
-    station = app.test_client()
-    station.post("/login", data={"email": world.a.operator.email, "password": "password123"})
-    with caplog.at_level("INFO", logger="shop.mail"):
-        res = station.post(f"/refund-requests/{req.id}/reject", data={"confirm": "1", "note": "照片看不出破损"})
-        assert res.status_code == 303
-    [(title, body)] = [m for m in mails_to(caplog, world.buyer.email) if order.code in m[0]]
+    [(title, body)] = decided_and_mailed(app, world, caplog, req, "reject", note="照片看不出破损")
     assert title == subject.format(code=order.code)
     assert said in body and order.lines[0].title in body and "照片看不出破损" in body
 

@@ -8,9 +8,10 @@ from datetime import date, datetime, time, timedelta
 from catalog.models import BenefitLink
 from shop.extensions import db
 from shop.once import new_form_token
-from shop.timeutil import TZ
+from shop.timeutil import TZ, local_date, now_utc
 from tests.factories import NOW, make_user, make_village
 from tourism.models import Booking, BookingStatus, Listing, ListingKind, Session, UnitType
+from tourism.services.booking import BookingRequest, book_listing
 
 _seq = itertools.count(1)
 
@@ -109,6 +110,23 @@ def make_booking(
     db.session.add(booking)
     db.session.flush()
     return booking
+
+
+def arriving_today(host, **fields) -> Booking:
+    """A confirmed booking of a new listing of `host`, arriving today (Beijing time): what the host's
+    check-in and 标记未到店 act on. `fields` as `make_booking`'s (`user`, `confirmation_code`, …)."""
+    return make_booking(make_listing(host=host), check_in=local_date(now_utc()), **fields)
+
+
+def booked_to_pay_on_arrival(host, *, days_ahead: int = 2, guests: int = 2) -> Booking:
+    """A one-night stay a new guest booked (through `book_listing`) to pay on arrival, `days_ahead` days
+    from today, of a new two-room listing of `host`: unpaid, so the host may release it (取消)."""
+    listing = make_listing(host=host, units=2, pay_on_arrival=True)
+    day = local_date(now_utc()) + timedelta(days=days_ahead)
+    request = BookingRequest(
+        listing_id=listing.id, check_in=day, check_out=day + timedelta(days=1), guests=guests, pay_on_arrival=True
+    )
+    return book_listing(request, user=make_user(), now=now_utc())
 
 
 def booking_form(check_in: date, nights: int = 1, **fields) -> dict:

@@ -10,13 +10,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from shop.history import history_of
-from shop.timeutil import local_date, now_utc
+from shop.timeutil import now_utc
 from tests.factories import make_user
-from tests.tourism.factories import make_booking, make_listing
+from tests.tourism.factories import arriving_today, booked_to_pay_on_arrival, make_listing
 from tests.tourism.test_api import _book
-from tests.tourism.test_booking_limits import _stay
 from tourism.models import Booking, BookingStatus
-from tourism.services.booking import book_listing, complete_stays
+from tourism.services.booking import complete_stays
 
 
 def _last_event(db, booking_id: int) -> tuple:
@@ -27,9 +26,7 @@ def _last_event(db, booking_id: int) -> tuple:
 
 def test_check_in_and_the_completed_stay_are_kept_in_the_bookings_history(client, db, auth):
     host = make_user(role="host")
-    listing = make_listing(host=host)
-    today = local_date(now_utc())
-    booking = make_booking(listing, check_in=today, check_out=today + timedelta(days=1), confirmation_code="604117")
+    booking = arriving_today(host, confirmation_code="604117")  # for one night
     db.session.commit()
     auth.login(host)
     assert client.post("/host/check-in", data={"confirmation_code": "604117"}).status_code == 302
@@ -42,8 +39,7 @@ def test_check_in_and_the_completed_stay_are_kept_in_the_bookings_history(client
 
 def test_a_no_show_is_kept_in_the_bookings_history_with_the_host(client, db, auth):
     host = make_user(role="host")
-    listing = make_listing(host=host)
-    booking = make_booking(listing, check_in=local_date(now_utc()))
+    booking = arriving_today(host)
     db.session.commit()
     auth.login(host)
     assert client.post(f"/host/bookings/{booking.code}/no-show", data={"confirm": "1"}).status_code == 302
@@ -63,8 +59,7 @@ def test_a_booking_the_guest_cancels_is_kept_in_its_history_with_the_guest(clien
 
 def test_an_unpaid_booking_the_host_releases_is_kept_in_its_history_with_the_host(client, db, auth):
     host = make_user(role="host")
-    listing = make_listing(host=host, units=2, pay_on_arrival=True)
-    booking = book_listing(_stay(listing, local_date(now_utc()) + timedelta(days=2)), user=make_user(), now=now_utc())
+    booking = booked_to_pay_on_arrival(host)
     db.session.commit()
     before = _last_event(db, booking.id)[1]
     auth.login(host)

@@ -7,17 +7,14 @@ change, one mail). The rule lives in the service (`tourism.services.booking.no_s
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import sqlalchemy as sa
 
 from shop.history import StatusEvent
-from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
 from tests.sent_mail import mails_to
-from tests.tourism.factories import make_booking, make_listing
+from tests.tourism.factories import arriving_today, booked_to_pay_on_arrival
 from tourism.models import Booking, BookingStatus
-from tourism.services.booking import BookingRequest, book_listing
 
 
 def _changes_to(db, booking_id: int, status: str) -> int:
@@ -34,8 +31,7 @@ def _changes_to(db, booking_id: int, status: str) -> int:
 
 def test_a_no_show_tapped_again_says_it_is_marked_without_asking_or_an_error(client, db, auth):
     host = make_user(role="host")
-    listing = make_listing(host=host)
-    booking = make_booking(listing, check_in=local_date(now_utc()))
+    booking = arriving_today(host)
     db.session.commit()
     auth.login(host)
     url = f"/host/bookings/{booking.code}/no-show?lang=zh_CN"
@@ -44,7 +40,7 @@ def test_a_no_show_tapped_again_says_it_is_marked_without_asking_or_an_error(cli
         again = client.post(url, data=data)
         assert again.status_code == 303, data
         assert (
-            again.headers["Location"].endswith(f"/host/listings/{listing.id}")
+            again.headers["Location"].endswith(f"/host/listings/{booking.listing_id}")
             and "/confirm/" not in again.headers["Location"]
         )
         said = client.get(again.headers["Location"]).get_data(as_text=True)
@@ -61,7 +57,7 @@ def test_a_no_show_sent_twice_through_the_api_answers_the_booking_both_times_and
     caplog.set_level(logging.INFO, logger="shop.mail")
     host = make_user(role="host")
     guest = make_user(email="no-show-guest@test.cn")
-    booking = make_booking(make_listing(host=host), user=guest, check_in=local_date(now_utc()))
+    booking = arriving_today(host, user=guest)
     db.session.commit()
     headers = api_token(host)
     answers = [client.post(f"/api/v1/bookings/{booking.code}/no-show", json={}, headers=headers) for _ in range(2)]
@@ -73,15 +69,7 @@ def test_a_no_show_sent_twice_through_the_api_answers_the_booking_both_times_and
 
 def test_a_host_cancel_tapped_again_says_it_is_canceled_without_asking_or_an_error(client, db, auth):
     host = make_user(role="host")
-    listing = make_listing(host=host, units=2, pay_on_arrival=True)
-    day = local_date(now_utc()) + timedelta(days=2)
-    booking = book_listing(
-        BookingRequest(
-            listing_id=listing.id, check_in=day, check_out=day + timedelta(days=1), guests=1, pay_on_arrival=True
-        ),
-        user=make_user(),
-        now=now_utc(),
-    )
+    booking = booked_to_pay_on_arrival(host, guests=1)
     db.session.commit()
     auth.login(host)
     url = f"/host/bookings/{booking.code}/cancel?lang=zh_CN"
@@ -89,7 +77,7 @@ def test_a_host_cancel_tapped_again_says_it_is_canceled_without_asking_or_an_err
     for data in ({}, {"confirm": "1"}):
         again = client.post(url, data=data)
         assert again.status_code == 303, data
-        assert again.headers["Location"].endswith(f"/host/listings/{listing.id}")
+        assert again.headers["Location"].endswith(f"/host/listings/{booking.listing_id}")
         said = client.get(again.headers["Location"]).get_data(as_text=True)
         assert "预订已取消" in said and "该预订当前不能取消" not in said
     db.session.expire_all()

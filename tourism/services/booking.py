@@ -910,8 +910,19 @@ def cancels_with_its_order(booking: Booking) -> bool:
     return not paid and any(l.status == LineStatus.OPEN and l.booking_id != booking.id for l in order.lines)
 
 
-def cancel_booking(booking: Booking, *, actor, now: datetime, with_order: bool = False) -> CancelQuote:
+def booking_canceled_already(booking: Booking) -> bool:
+    """Whether cancelling the booking is done already: it is canceled (the guest's second tap, the step
+    confirmed again after Back, the API called twice; or the host released it). That is not a mistake to
+    refuse: `cancel_booking` and `host_cancel_booking` change nothing and say so, and the pages do not
+    ask to confirm it."""
+    return booking.status == BookingStatus.CANCELED
+
+
+def cancel_booking(booking: Booking, *, actor, now: datetime, with_order: bool = False) -> CancelQuote | None:
     """Cancel under the listing's policy; refund the paid amount minus the fee through the pipeline.
+    Returns what was refunded and kept; None, changing nothing and refunding nothing again, when the
+    booking was canceled already (`booking_canceled_already`, read again under the booking's lock: two
+    taps at once cancel it once).
 
     Lock order as in the orders pipeline: order row, then payment, then booking. An unpaid booking
     (held, or pay on arrival) cancels its order through `cancel_order` when it is the order's only
@@ -923,6 +934,8 @@ def cancel_booking(booking: Booking, *, actor, now: datetime, with_order: bool =
     """
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
+    if booking_canceled_already(booking):
+        return None
     if not booking_cancelable(booking):
         raise IllegalTransition("booking_not_cancelable", fields={"status": booking.status})
     line = None if order is None else next((l for l in order.lines if l.booking_id == booking.id), None)
@@ -1086,8 +1099,8 @@ def _only(query: sa.Select) -> Booking | None:
 def host_canceled_already(booking: Booking) -> bool:
     """Whether the host's 取消 is done already: the booking is canceled (a second tap, the step confirmed
     again after Back). That is not a mistake to refuse: `host_cancel_booking` changes nothing and says
-    so, and the host's page does not ask to confirm it."""
-    return booking.status == BookingStatus.CANCELED
+    so, and the host's page does not ask to confirm it. The guest's rule (`booking_canceled_already`)."""
+    return booking_canceled_already(booking)
 
 
 def host_cancel_booking(booking: Booking, *, actor, now: datetime) -> bool:

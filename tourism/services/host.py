@@ -12,6 +12,7 @@ from shop.audit import record_audit
 from shop.db import rowcount
 from shop.errors import Conflict, NotFound, ValidationError, check_price_fen
 from shop.extensions import db
+from shop.filters import bracketed
 from shop.money import MAX_FEN
 from shop.timeutil import local_date
 from tourism.models import Booking, BookingStatus, Closure, Listing, ListingKind, UnitType
@@ -91,7 +92,7 @@ def check_closable(listing: Listing, days: list[date], *, now: datetime) -> None
         return
     booked = bookings_on_days(listing, days, now=now)
     if booked:
-        listed = "、".join(f"{b.code}（{b.check_in_date:%m-%d}–{b.check_out_date:%m-%d}）" for b in booked[:10])
+        listed = "、".join(bracketed(b.code, f"{b.check_in_date:%m-%d}–{b.check_out_date:%m-%d}") for b in booked[:10])
         if len(booked) > 10:
             listed += " …"
         raise Conflict("dates_booked", bookings=listed, fields={"closed_date": [b.code for b in booked]})
