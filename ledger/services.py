@@ -10,7 +10,9 @@ the constraint itself.
 Callers:
 - stations (shipment delivered / picked up) and tourism (stay or experience completed) call
   `credit_line(line, now=now)`;
-- orders calls `reverse_line(line, now=now, amount_fen=..., ref=f"refund:{refund.id}")` on refunds;
+- orders calls `reverse_units(line, refunded_units=..., ref=f"refund:{refund.id}", now=now)` when a
+  product line's units are refunded (some of them or all), `reverse_line(line, now=now,
+  amount_fen=..., ref=f"refund:{refund.id}")` on refunds of a booking line's money;
 - tourism calls `credit_kept(line, amount_fen=..., ref=KEPT_LATE_CANCEL | KEPT_NO_SHOW, now=now)` for
   money a booking keeps although the guest did not stay (docs/MONEY.md, "Tourism").
 """
@@ -377,6 +379,93 @@ def reverse_line(line, *, now: datetime, amount_fen: int | None = None, ref: str
     if money is not None:
         _write_figure(line, ref=ref, parts=money, household_fen=sum(e.amount_fen for e in reversed_), now=now)
     return reversed_
+
+
+def scaled_fen(total: int, units: int, quantity: int) -> int:
+    """round(total × units ÷ quantity), halves away from zero: the part of `total` that `units` of
+    `quantity` carry, cumulatively (the same units always give the same figure)."""
+    if quantity <= 0:
+        return 0
+    sign = -1 if total < 0 else 1
+    return sign * ((2 * abs(int(total)) * int(units) + int(quantity)) // (2 * int(quantity)))
+
+
+def _credited_by_household(line_id: int) -> dict[int, int]:
+    """{household id: fen} the line's sale credit (ref "") gave each household."""
+    found: dict[int, int] = {}
+    for entry in _entries(line_id):
+        if entry.kind != IncomeKind.REVERSAL and not entry.ref:
+            found[entry.household_id] = found.get(entry.household_id, 0) + entry.amount_fen
+    return found
+
+
+def unit_reversal_due(line, refunded_units: int) -> dict[int, int]:
+    """{household id: fen (positive)} that `refunded_units` of the line's units, refunded in any
+    number of steps, must have reversed in all: the households' credited total scaled to the units
+    (`scaled_fen`), split over the households by what each was credited (largest remainder, so the
+    parts add up). Every unit refunded: exactly each household's credit. What the reconciliation
+    checks a partly refunded line against."""
+    credited = _credited_by_household(line.id)
+    households = sorted(h for h, v in credited.items() if v > 0)
+    if not households:
+        return {}
+    total = scaled_fen(sum(credited[h] for h in households), refunded_units, int(line.quantity))
+    parts = split_fen(total, [credited[h] for h in households])
+    return dict(zip(households, parts))
+
+
+def reverse_units(line, *, refunded_units: int, ref: str, now: datetime) -> list[IncomeEntry]:
+    """Reverse the credit of a product line's refunded units by rows, to the fen: `refunded_units` is
+    how many units are refunded so far, this refund's included. Each part of the credited sale (sale,
+    purchased, commission, each household by `unit_reversal_due`) is reversed cumulatively —
+    round(credited × refunded ÷ quantity) less what earlier refunds of the line reversed — so every
+    step is the credited split scaled to the units refunded so far, and once every unit is refunded
+    (in any number of steps) the line's net credit and its sale figures are exactly zero. The
+    collective's part is the rest (`_write_figure`). Idempotent per `ref`; the line's row is locked
+    (two refunds of one line take turns). Nothing credited: nothing reversed."""
+    ref = str(ref)[:40]
+    line_class = type(line)
+    db.session.execute(sa.select(line_class.id).where(line_class.id == line.id).with_for_update())
+    if db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(SaleFigure)
+        .where(SaleFigure.order_line_id == line.id, SaleFigure.ref == ref)
+    ):
+        return [e for e in _entries(line.id, IncomeKind.REVERSAL) if e.ref == ref]
+    quantity = int(line.quantity)
+    units = max(0, min(int(refunded_units), quantity))
+    figures = list(db.session.scalars(sa.select(SaleFigure).where(SaleFigure.order_line_id == line.id)))
+    credit = [f for f in figures if f.ref == ""]
+    if not credit or units <= 0:
+        return []
+    money: dict[str, int] = {}
+    for key in ("sale_fen", "purchased_fen", "commission_fen"):
+        credited = sum(getattr(f, key) for f in credit)
+        reversed_ = -sum(getattr(f, key) for f in figures if f.ref != "")
+        money[key] = -(scaled_fen(credited, units, quantity) - reversed_)
+    due = unit_reversal_due(line, units)
+    held: dict[int, int] = {}
+    for entry in _entries(line.id, IncomeKind.REVERSAL):
+        held[entry.household_id] = held.get(entry.household_id, 0) - entry.amount_fen
+    rows = []
+    for household_id, target in due.items():
+        step = target - held.get(household_id, 0)
+        if step:
+            rows.append(
+                _row(
+                    line,
+                    household_id=household_id,
+                    kind=IncomeKind.REVERSAL,
+                    amount_fen=-step,
+                    split={"refunded_units": units, "quantity": quantity, "reversed_to_date_fen": target, "ref": ref},
+                    now=now,
+                    ref=ref,
+                )
+            )
+    insert_entries(rows)
+    reversed_rows = [e for e in _entries(line.id, IncomeKind.REVERSAL) if e.ref == ref]
+    _write_figure(line, ref=ref, parts=money, household_fen=sum(e.amount_fen for e in reversed_rows), now=now)
+    return reversed_rows
 
 
 def has_credit(line) -> bool:

@@ -49,6 +49,8 @@ MESSAGES = {
     "invalid_card": N_("银行卡信息无效"),
     "invalid_cash_received": N_("收款金额无效"),
     "invalid_restock_quantity": N_("退回入库的数量须为 1 到 %(max)s 之间的整数"),
+    "invalid_refund_quantity": N_("退款数量须为 1 到 %(max)s 之间的整数"),
+    "refund_units_exceeded": N_("这件商品只剩 %(left)s 件未退款"),
     "invalid_mobile": N_("请填写正确的手机号（1 开头的 11 位数字）"),
     "invalid_money": N_("金额无效"),
     "invalid_product_id": N_("商品编号无效"),

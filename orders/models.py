@@ -261,6 +261,7 @@ class OrderLine(db.Model):
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
         sa.CheckConstraint("unit_price_fen >= 0 AND line_total_fen >= 0", name="amounts_non_negative"),
         sa.CheckConstraint("kind IN ('product','booking')", name="kind_valid"),
+        sa.CheckConstraint("refunded_quantity >= 0 AND refunded_quantity <= quantity", name="refunded_quantity_valid"),
     )
 
     id: Mapped[int] = pk()
@@ -279,6 +280,9 @@ class OrderLine(db.Model):
     unit_price_fen: Mapped[int] = mapped_column(sa.BigInteger)
     quantity: Mapped[int] = mapped_column(sa.Integer)
     line_total_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: Units given back with their money so far (refund requests approved one part at a time, or the
+    #: whole line at once); `quantity` once the line is refunded (`status` refunded). Never lowered.
+    refunded_quantity: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     commission_bps: Mapped[int] = mapped_column(sa.Integer, default=0)
     #: Benefit split used for crediting: [{"household_id": 1, "weight": 2}, ...].
     benefit_split: Mapped[list] = mapped_column(sa.JSON, default=list)
@@ -419,6 +423,10 @@ class RefundRequest(db.Model):
             name="restocked_quantity_with_goods",
         ),
         sa.CheckConstraint("kind IS NULL OR kind IN ('refund_only','return')", name="kind_valid"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint(
+            "restocked_quantity IS NULL OR restocked_quantity <= quantity", name="restocked_within_quantity"
+        ),
     )
     TRANSITIONS = {
         RefundRequestStatus.REQUESTED: {RefundRequestStatus.APPROVED, RefundRequestStatus.REJECTED},
@@ -431,6 +439,8 @@ class RefundRequest(db.Model):
     order_line_id: Mapped[int] = fk("order_lines.id", ondelete="CASCADE")
     #: The line's station (who may approve), copied from the line snapshot.
     station_id: Mapped[int | None] = fk("stations.id", nullable=True)
+    #: Units the buyer asks to refund (1 to what is left of the line); `amount_fen` = unit price × this.
+    quantity: Mapped[int] = mapped_column(sa.Integer)
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     status: Mapped[str] = mapped_column(sa.String(12), default=RefundRequestStatus.REQUESTED)
     reason: Mapped[str] = mapped_column(sa.String(200), default="")

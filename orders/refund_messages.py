@@ -72,7 +72,16 @@ def approval_question(req: RefundRequest, chosen: GoodsDecision) -> tuple[str, l
     order's payment method), what the buyer asked for and what becomes of the goods, said again when
     the station records them otherwise than the buyer asked."""
     question = _("确认同意订单 %(order)s 中「%(title)s」的退款申请？", order=req.order.code, title=req.line.title)
-    details = [station_money_way(req.order)]
+    details = [
+        _(
+            "退 %(num)s/%(total)s %(unit)s，退款 %(amount)s",
+            num=req.quantity,
+            total=req.line.quantity,
+            unit=req.line.unit,
+            amount=format_yuan(req.amount_fen),
+        ),
+        station_money_way(req.order),
+    ]
     if req.kind in REFUND_KIND_LABELS:
         details.append(_("顾客申请：%(kind)s", kind=REFUND_KIND_LABELS[req.kind]))
     details.append(str(REFUND_GOODS_LABELS[chosen.goods]))

@@ -3,7 +3,9 @@
 - GET  /orders/<code>/refund-requests   the caller's own order: each goods line's requests (oldest first)
                                    and whether a new one is taken now (`can_request`, else `refusal`'s code)
                                    and how many are left
-- POST /orders/<code>/lines/<line_id>/refund-request   {kind, reason}: ask, keeping the goods (kind
+- POST /orders/<code>/lines/<line_id>/refund-request   {kind, reason, quantity?}: ask for `quantity` units
+                                   (default: all not refunded yet; 0, more, or not a whole number 422
+                                   invalid_refund_quantity), keeping the goods (kind
                                    refund_only, 仅退款) or sending them back (return, 退货退款; any other
                                    value 422), 201 with the request; refused as the
                                    order page's form is (`orders.services.refunds.refund_request_refusal`):
@@ -42,6 +44,7 @@ from orders.services.refunds import (
     refund_of,
     reject_refund_request,
     request_refund,
+    units_left,
 )
 from shop.api import QuerySchema, Schema, api_user, committed, endpoint, ok
 from shop.auth.models import Role
@@ -67,7 +70,7 @@ class RefundDecisionBody(Schema):
         default=None,
         ge=1,
         le=MAX_QUANTITY,
-        description="goods restocked only: units back into stock, 1 to the line's quantity (default: all of it)",
+        description="goods restocked only: units back into stock, 1 to the request's quantity (default: all of it)",
     )
     note: str = Field(
         default="",
@@ -97,8 +100,12 @@ class RefundRequestOut(BaseModel):
     line_id: int
     title: str
     unit: str
-    quantity: int
-    amount_fen: int
+    quantity: int = Field(description="the line's quantity")
+    refund_quantity: int = Field(description="the units this request refunds (1 to the line's quantity)")
+    line_refunded_quantity: int = Field(
+        description="the line's units refunded so far, by every approved request (the line's quantity once refunded)"
+    )
+    amount_fen: int = Field(description="the units' price: unit price × refund_quantity")
     reason: str = Field(description="the buyer's reason")
     kind: Kind | None = Field(
         description="what the buyer asked for: refund_only (keeps the goods) or return (sends them back); "
@@ -141,6 +148,8 @@ def refund_request_out(req: RefundRequest) -> dict:
         title=line.title,
         unit=line.unit,
         quantity=line.quantity,
+        refund_quantity=req.quantity,
+        line_refunded_quantity=line.refunded_quantity,
         amount_fen=req.amount_fen,
         reason=req.reason,
         kind=req.kind,
@@ -182,11 +191,12 @@ def station_refund_requests(query: RefundRequestQuery):
 def decide_refund_request(req_id: int, body: RefundDecisionBody):
     """Approve a refund request, saying what became of the goods, or reject it (the line's station, or an admin).
 
-    Approving sends the line's money back (a cash order: from the station's till, in its cash book) and
-    records the goods: `not_returned`, `returned_unsellable` (stock unchanged) or `restocked` (`quantity`
-    units, default the whole line, back into the lots the line was handed over from; units of a lot that
+    Approving sends the money of the request's units back (a cash order: from the station's till, in its
+    cash book; a card: a partial refund when not every unit) and records the goods: `not_returned`,
+    `returned_unsellable` (stock unchanged) or `restocked` (`quantity` units, at most and by default the
+    request's, back into the lots the line was handed over from; units of a lot that
     is expired or recalled are blocked at once: `blocked_quantity`). Another station's request is a 404;
-    no goods, an unknown one, or a quantity above the line's a 422 (`refund_goods_required`,
+    no goods, an unknown one, or a quantity above the request's a 422 (`refund_goods_required`,
     `invalid_restock_quantity`), and so is a rejection that does not say why
     (`refund_rejection_reason_required`); a line not delivered 409 `refund_line_not_delivered`; a request decided
     already 409 `refund_request_decided`. Nothing changes on a refusal."""
@@ -214,11 +224,19 @@ class RefundAskIn(Schema):
         max_length=200,
         description="why; after a rejection, a reason not given before (answer the station's note)",
     )
+    quantity: StrictInt | None = Field(
+        default=None,
+        description="units to refund, 1 to the units not refunded yet (`units_left`); default: all of them. "
+        "0, more than are left or not a whole number: 422 invalid_refund_quantity",
+    )
 
 
 class LineRefundsOut(BaseModel):
     line_id: int
     title: str
+    quantity: int = Field(description="the line's quantity")
+    refunded_quantity: int = Field(description="units refunded so far")
+    units_left: int = Field(description="units a new request may ask for (the line's quantity less those refunded)")
     requests: list[RefundRequestOut] = Field(description="the line's refund requests, oldest first")
     can_request: bool = Field(description="a new request is taken now")
     refusal: str | None = Field(
@@ -237,13 +255,16 @@ class OrderRefundsOut(BaseModel):
 def order_refund_requests(code: str):
     """Your order's refund requests, line by line, and whether a line may be asked for (again) now."""
     order = own_order(code, api_user())
-    titles = {line.id: line.title for shipment in order.shipments for line in shipment.lines}
+    lines = {line.id: line for shipment in order.shipments for line in shipment.lines}
     return ok(
         OrderRefundsOut(
             lines=[
                 LineRefundsOut(
                     line_id=line_id,
-                    title=titles[line_id],
+                    title=lines[line_id].title,
+                    quantity=lines[line_id].quantity,
+                    refunded_quantity=lines[line_id].refunded_quantity,
+                    units_left=units_left(lines[line_id]),
                     requests=[RefundRequestOut(**refund_request_out(r)) for r in found.requests],
                     can_request=found.refusal is None,
                     refusal=found.refusal.code if found.refusal is not None else None,
@@ -266,16 +287,20 @@ def order_refund_requests(code: str):
     errors=(409,),
 )
 def ask_refund(code: str, line_id: int, body: RefundAskIn):
-    """Ask to refund a delivered line of your order, keeping the goods or sending them back, or ask again
-    after the station rejected it.
+    """Ask to refund a delivered line of your order, or some of its units (`quantity`, default all not
+    refunded yet: the request's amount is their price), keeping the goods or sending them back, or ask
+    again after the station rejected it (a line may be refunded in several requests, one at a time).
 
     The order page's rule (`orders.services.refunds.refund_request_refusal`): one open request at a time
     (409 `already_requested`), at most `MAX_REQUESTS_PER_LINE` per line (409 `refund_requests_exhausted`), only a delivered
     line not refunded or canceled (409 `not_delivered`, `line_already_refunded`); a reason given before on
     the line is 422 `refund_reason_unchanged`; a `kind` other than refund_only or return is 422. Only a
     delivered line is asked for, so there are always goods to keep or send back (a line not delivered is
-    canceled instead). Nothing changes on a refusal."""
+    canceled instead). A `quantity` of 0, more than the units left, or not a whole number is 422
+    `invalid_refund_quantity`. Nothing changes on a refusal."""
     user = api_user()
     order = own_order(code, user)
-    req = request_refund(order, line_id, actor=user, now=now_utc(), reason=body.reason, kind=body.kind)
+    req = request_refund(
+        order, line_id, actor=user, now=now_utc(), reason=body.reason, kind=body.kind, quantity=body.quantity
+    )
     return committed(RefundRequestOut(**refund_request_out(req)), 201)

@@ -566,9 +566,13 @@ def _recalled_by_line(order: Order) -> dict[int, list[RecalledUnits]]:
 
 
 def _typed_refund(form) -> dict[str, str]:
-    """A refund request's fields as the buyer sent them (its reason and its 仅退款 / 退货退款), to show
+    """A refund request's fields as the buyer sent them (its reason, its 仅退款 / 退货退款, its units), to show
     its form again as typed."""
-    return {"reason": (form.get("reason") or "")[:1000], "kind": (form.get("kind") or "")[:20]}
+    return {
+        "reason": (form.get("reason") or "")[:1000],
+        "kind": (form.get("kind") or "")[:20],
+        "quantity": (form.get("quantity") or "")[:12],
+    }
 
 
 def _order_page(order: Order, *, typed_refunds: dict[int, dict[str, str]] | None = None):
@@ -743,7 +747,15 @@ def order_refund_request(code: str, line_id: int):
     form = RefundRequestForm()
     reason = form.reason.data or ""
     try:
-        request_refund(order, line_id, actor=current_user, now=now_utc(), reason=reason, kind=form.kind.data)
+        request_refund(
+            order,
+            line_id,
+            actor=current_user,
+            now=now_utc(),
+            reason=reason,
+            kind=form.kind.data,
+            quantity=request.form.get("quantity"),
+        )
         commit()
         flash(_("退款申请已提交"), "success")
     except DomainError as exc:
@@ -751,7 +763,9 @@ def order_refund_request(code: str, line_id: int):
         if exc.status == 404:
             raise
         flash(exc.message, "error")
-        if exc.status == 422:  # the choice or reason refused (missing, too long, given before): its form as typed
+        if (
+            exc.status == 422
+        ):  # the choice, units or reason refused (missing, too long, given before): its form as typed
             return _order_page(order, typed_refunds={line_id: _typed_refund(request.form)}), 422
     return redirect(url_for("orders.order_detail", code=code), 303)
 

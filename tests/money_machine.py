@@ -7,7 +7,8 @@ checked after every step, whatever the machine does (product orders in
   money received, order by order; cash refunds are in a station's book; nothing handed over or
   stayed is short of its money;
 - credits = the split of the money received (`ledger.services`: every credited line by its split,
-  every refund reversed; a booking's line by `expected_kept_credit` of what it holds once the stay is
+  every refund reversed, a product line's refunded units by the credit scaled to them and its refunds
+  their price; a booking's line by `expected_kept_credit` of what it holds once the stay is
   over, canceled or a no-show, nothing before);
 - `county.services.reconcile.check` (with `reconcile_money` and `reconcile_tourism`) finds nothing
   about these orders, and `reconcile_money.check_money` nothing at all for them.
@@ -26,11 +27,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant
 
 from county.services.reconcile import check
 from county.services.reconcile_money import check_money
-from ledger.models import IncomeEntry
-from ledger.services import expected_kept_credit
+from ledger.models import IncomeEntry, SaleFigure
+from ledger.services import expected_kept_credit, unit_reversal_due
 from orders.models import CashEntry, Order, Refund, ShipmentStatus
 from orders.services import cashbook as cash
-from orders.services.amounts import shipment_due_fen
+from orders.services.amounts import shipment_due_fen, units_fen
 from shop.extensions import db
 from tourism.models import Booking, BookingStatus, HostCashEntry
 from tourism.services.amounts import booking_due_fen
@@ -139,6 +140,36 @@ class MoneyMachineBase(RuleBasedStateMachine):
             for line in order.lines:
                 if line.booking_id is not None:
                     self.check_booking_line(order, line, received)
+
+    @invariant()
+    def refunded_units_give_back_their_price_and_reverse_their_share(self):
+        """A delivered product line's units refunded so far (in one request or several): the refunds that
+        name it are their price, and its reversals, household by household, the credit scaled to them
+        (`ledger.services.unit_reversal_due`, cumulative rounding); every unit refunded: net credit zero."""
+        if not self.totals:
+            return
+        db.session.flush()
+        for order in self.orders():
+            for line in order.lines:
+                shipment = line.shipment
+                if line.kind != "product" or shipment is None or shipment.status != ShipmentStatus.DELIVERED:
+                    continue
+                refunded = _sum(Refund.amount_fen, Refund.order_line_id == line.id, Refund.state != "failed")
+                assert refunded == units_fen(line, line.refunded_quantity), (line.id, line.refunded_quantity)
+                reversed_ = dict(
+                    db.session.execute(
+                        sa.select(IncomeEntry.household_id, -sa.func.sum(IncomeEntry.amount_fen))
+                        .where(IncomeEntry.order_line_id == line.id, IncomeEntry.kind == "reversal")
+                        .group_by(IncomeEntry.household_id)
+                    ).all()
+                )
+                due = unit_reversal_due(line, line.refunded_quantity)
+                assert {h: int(v) for h, v in reversed_.items() if v} == {h: v for h, v in due.items() if v}
+                if line.refunded_quantity == line.quantity:
+                    assert line_credits(line.id) == {}
+                    assert _sum(SaleFigure.sale_fen, SaleFigure.order_line_id == line.id) == 0
+                    assert _sum(SaleFigure.commission_fen, SaleFigure.order_line_id == line.id) == 0
+                    assert _sum(SaleFigure.collective_fen, SaleFigure.order_line_id == line.id) == 0
 
     def check_booking_line(self, order: Order, line, received: int) -> None:
         """A booking's money: received = what it owes; its credit = the split of what it holds."""

@@ -1282,6 +1282,7 @@ def _build_world(app, db):
         order_id=w.order.id,
         order_line_id=w.line.id,
         station_id=w.station.id,
+        quantity=w.line.quantity,
         amount_fen=w.line.line_total_fen,
         requested_by_id=w.users["consumer"].id,
         created_at=NOW,

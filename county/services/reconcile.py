@@ -1,7 +1,9 @@
 """Reconciliation: every delivered product line and completed booking line against the ledger.
 
 An open line with a benefit split must have credit entries equal, household by household, to its
-producer share split; a refunded line that was credited must have been reversed (net zero); a line
+producer share split, and a partly refunded one (已退款 2/5) reversals equal, household by household, to
+that credit scaled to the units refunded (`ledger.services.unit_reversal_due`); a refunded line that
+was credited must have been reversed (net zero); a line
 canceled before hand-over was never credited. Lines without a split credit nothing by design.
 Money kept by canceled and no-show bookings is checked by `reconcile_tourism.check_kept`; the money
 received for shipments and card orders (cash book, captures, refunds) by `reconcile_money.check_money`.
@@ -14,7 +16,7 @@ import sqlalchemy as sa
 from county.services.reconcile_money import check_money
 from county.services.reconcile_tourism import check_kept
 from ledger.models import IncomeEntry, IncomeKind
-from ledger.services import KIND_FOR_LINE, expected_credit
+from ledger.services import KIND_FOR_LINE, expected_credit, unit_reversal_due
 from orders.models import OrderLine, Shipment, ShipmentStatus
 from shop.extensions import db
 from tourism.models import Booking, BookingStatus
@@ -73,6 +75,12 @@ def check() -> dict:
             problem = "credit_mismatch"
         elif -reversed_ > sum(credited.values()):
             problem = "over_reversed"
+        elif line.kind == "product" and line.refunded_quantity and credited:
+            # partly refunded: the reversals are the credit scaled to the units refunded, household by household
+            due = unit_reversal_due(line, line.refunded_quantity)
+            by_household = kinds.get(IncomeKind.REVERSAL, {})
+            if any(-by_household.get(h, 0) != due.get(h, 0) for h in set(due) | set(by_household)):
+                problem = "partial_refund_mismatch"
         if problem:
             problems.append(
                 {

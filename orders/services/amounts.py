@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from orders.models import CashEntry, CashKind, LineStatus, Order, PaymentMethod, Shipment, ShipmentStatus
+from orders.models import CashEntry, CashKind, LineStatus, Order, OrderLine, PaymentMethod, Shipment, ShipmentStatus
 from shop.extensions import db
 
 CASH_METHODS = (PaymentMethod.STATION_CASH, PaymentMethod.COD)
@@ -18,13 +18,26 @@ def is_cash_order(order: Order) -> bool:
     return order.payment_method in CASH_METHODS and bool(order.shipments)
 
 
+def units_fen(line: OrderLine, units: int) -> int:
+    """The money of `units` of a product line: its unit price × units (a line's total is its unit
+    price × its quantity, so every unit refunded gives back exactly its price)."""
+    return int(line.unit_price_fen) * int(units)
+
+
+def line_due_fen(line: OrderLine) -> int:
+    """What the buyer owes for a line: nothing once canceled or refunded; an open line's total less
+    the units refunded of it so far (`refunded_quantity`, a partial refund)."""
+    if line.status != LineStatus.OPEN:
+        return 0
+    return line.line_total_fen - units_fen(line, line.refunded_quantity or 0)
+
+
 def shipment_due_fen(shipment: Shipment) -> int:
-    """What the buyer owes for a shipment: its open lines plus its shipping (nothing once canceled)."""
+    """What the buyer owes for a shipment: its open lines (less their units refunded) plus its shipping
+    (nothing once canceled)."""
     if shipment.status == ShipmentStatus.CANCELED:
         return 0
-    return sum(ln.line_total_fen for ln in shipment.lines if ln.status == LineStatus.OPEN) + (
-        shipment.shipping_fen or 0
-    )
+    return sum(line_due_fen(ln) for ln in shipment.lines) + (shipment.shipping_fen or 0)
 
 
 def order_due_fen(order: Order) -> int:

@@ -60,15 +60,18 @@ def stock_lines(lines: list[OrderLine]) -> list[LineStock]:
     ]
 
 
-def _adjust_product_count(column: sa.Column, lines: list[OrderLine], sign: int, *, name_products: bool) -> None:
-    """Add (sign > 0) or take away the units of the product lines to a per-product counter column;
-    never below zero; one guarded UPDATE per product, in ascending id. `name_products`: each UPDATE
-    names its product for the page cache (only that product's pages are invalidated, docs/caching.md)."""
+def _adjust_product_count(
+    column: sa.Column, lines: list[OrderLine], sign: int, *, name_products: bool, units: int | None = None
+) -> None:
+    """Add (sign > 0) or take away the units of the product lines to a per-product counter column
+    (`units` of each line instead of its quantity: part of a line refunded); never below zero; one
+    guarded UPDATE per product, in ascending id. `name_products`: each UPDATE names its product for
+    the page cache (only that product's pages are invalidated, docs/caching.md)."""
     table = Product.__table__
     qty: dict[int, int] = {}
     for line in lines:
         if line.kind == "product" and line.product_id is not None:
-            qty[line.product_id] = qty.get(line.product_id, 0) + line.quantity
+            qty[line.product_id] = qty.get(line.product_id, 0) + (line.quantity if units is None else units)
     for product_id in sorted(qty):
         n = qty[product_id]
         value = column + n if sign > 0 else sa.case((column >= n, column - n), else_=0)
@@ -83,10 +86,11 @@ def adjust_sold_count(lines: list[OrderLine], sign: int) -> None:
     _adjust_product_count(Product.__table__.c.sold_count, lines, sign, name_products=False)
 
 
-def adjust_delivered_count(lines: list[OrderLine], sign: int) -> None:
+def adjust_delivered_count(lines: list[OrderLine], sign: int, *, units: int | None = None) -> None:
     """Keep Product.delivered_count (已售 on cards and product pages) in step: units of product
-    lines handed over to their buyers (+1, at hand-over), less those refunded afterwards (-1)."""
-    _adjust_product_count(Product.__table__.c.delivered_count, lines, sign, name_products=True)
+    lines handed over to their buyers (+1, at hand-over), less those refunded afterwards (-1; `units`:
+    the units refunded of each line, when not all of it)."""
+    _adjust_product_count(Product.__table__.c.delivered_count, lines, sign, name_products=True, units=units)
 
 
 def notify(order: Order, kind: str) -> None:

@@ -56,7 +56,7 @@ from orders.models import (
 )
 from orders.providers import Intent, ProviderError, ProviderUnavailable, WebhookEvent, extra_methods, get_provider
 from orders.services import cashbook as cash
-from orders.services.amounts import is_cash_order, shipment_due_fen
+from orders.services.amounts import is_cash_order, line_due_fen, shipment_due_fen, units_fen
 from orders.services.common import (
     adjust_delivered_count,
     adjust_sold_count,
@@ -439,15 +439,21 @@ def _refund_cash_excess(
 
 def reverse_refunded_credit(refund: Refund, line: OrderLine | None, *, now: datetime) -> None:
     """Every refund takes back exactly the credit of what it gives back: the producer share of the
-    line's part of the refund (never more than the line), split over the households in proportion
-    to what each still holds from the line, once per refund (`ref = "refund:<id>"`). Product and
-    booking lines alike, whatever was credited (a sale, a completed stay, a kept fee). A refund
+    line's part of the refund (never more than the line), once per refund (`ref = "refund:<id>"`): a
+    product line by the units refunded so far (`ledger.services.reverse_units`, the line's
+    `refunded_quantity` already counting this refund's), a booking line by the money, split over the
+    households in proportion to what each still holds (a sale, a completed stay, a kept fee). A refund
     that names no line (an order canceled or expired before anything was handed over) had nothing
     credited. Nothing credited → nothing reversed."""
     if line is None:
         return
 
-    if ledger.has_credit(line):  # one look-up when nothing was credited (most refunds before hand-over)
+    if not ledger.has_credit(line):  # one look-up when nothing was credited (most refunds before hand-over)
+        return
+    if line.kind == "product":
+        # by units: the credited split scaled to the units refunded so far (docs/MONEY.md, "Partial refunds")
+        ledger.reverse_units(line, refunded_units=line.refunded_quantity, ref=f"refund:{refund.id}", now=now)
+    else:
         ledger.reverse_line(
             line, now=now, amount_fen=min(refund.amount_fen, line.line_total_fen), ref=f"refund:{refund.id}"
         )
@@ -586,9 +592,14 @@ def refunds_to_retry(now: datetime, *, limit: int = 100) -> list[int]:
     )
 
 
-def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> Refund | None:
+def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "", units: int | None = None) -> Refund | None:
     """A line is refunded (cannot be supplied, or an approved refund request): release its stock if
     still allocated, give back what was paid for it; the refund reverses the line's credit.
+
+    `units` (a delivered product line's approved refund request): only that many of the units left
+    (1 to `quantity − refunded_quantity`, else 409 `refund_units_exceeded`); the line stays open with
+    `refunded_quantity` counting them, and the money given back is their price (`units_fen`) until the
+    last units, which refund the line. None: every unit left.
 
     Nothing is rewritten: the line's status says it is gone, the money given back is a `Refund` row
     (and, for cash, a cash-book entry); what is still due is computed (`orders.services.amounts`).
@@ -600,13 +611,20 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
         raise Conflict("line_already_refunded")
     if order.status not in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED):
         raise Conflict("order_not_refundable")
+    left = line.quantity - (line.refunded_quantity or 0)
+    if units is not None and not 0 < units <= left:
+        raise Conflict("refund_units_exceeded", left=left)
+    if units is not None and units < left:
+        return _refund_units(order, line, units, actor=actor, now=now, reason=reason)
     shipment = line.shipment
     if line.kind == "product" and shipment is not None and shipment_cancelable(shipment):
         release_allocation([line], now=now, actor=actor)  # held until received back when at the pick-up station
         adjust_sold_count([line], -1)
     elif line.kind == "product" and shipment is not None and shipment.status == ShipmentStatus.DELIVERED:
-        adjust_delivered_count([line], -1)  # 已售 counts what buyers kept
+        adjust_delivered_count([line], -1, units=left)  # 已售 counts what buyers kept
+    still_due = line_due_fen(line)  # the line's money not yet given back (less earlier partial refunds)
     line.status = LineStatus.REFUNDED
+    line.refunded_quantity = line.quantity
     shipment_canceled = False
     if (
         shipment is not None
@@ -622,10 +640,33 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "") -> R
         refund = _refund_cash_excess(order, shipment, line=line, actor=actor, now=now, reason=reason)
         settle_cash_payment(order, actor=actor, now=now)
     elif payment is not None and payment.state == PaymentState.CONFIRMED:
-        amount = line.line_total_fen + ((shipment.shipping_fen or 0) if shipment_canceled else 0)
+        amount = still_due + ((shipment.shipping_fen or 0) if shipment_canceled else 0)
         refund = refund_payment(payment, amount, line=line, actor=actor, now=now, reason=reason)
     # else nothing was paid: the buyer simply owes less (computed from the lines). The refund itself
     # reversed the line's credit (`reverse_refunded_credit`), product and booking lines alike.
+    db.session.flush()
+    notify(order, "refunded")
+    return refund
+
+
+def _refund_units(order: Order, line: OrderLine, units: int, *, actor, now: datetime, reason: str) -> Refund | None:
+    """Part of a delivered line is refunded (`refund_line` with `units` fewer than are left): the line
+    stays open, `refunded_quantity` counts the units, and their price goes back the way the order was
+    paid — a cash order out of the till that took it (the shipment now holds more cash than is due:
+    `_refund_cash_excess`, in the cash book), a card (or transfer) order a partial refund of the
+    payment. The refund reverses the units' credit (`reverse_refunded_credit`). Order locked."""
+    shipment = line.shipment
+    if line.kind != "product" or shipment is None or shipment.status != ShipmentStatus.DELIVERED:
+        raise Conflict("refund_line_not_delivered")
+    adjust_delivered_count([line], -1, units=units)
+    line.refunded_quantity = (line.refunded_quantity or 0) + units
+    db.session.flush()
+    payment = current_payment(order)
+    refund = None
+    if is_cash_order(order):
+        refund = _refund_cash_excess(order, shipment, line=line, actor=actor, now=now, reason=reason)
+    elif payment is not None and payment.state == PaymentState.CONFIRMED:
+        refund = refund_payment(payment, units_fen(line, units), line=line, actor=actor, now=now, reason=reason)
     db.session.flush()
     notify(order, "refunded")
     return refund

@@ -45,20 +45,41 @@ CANCELED = "canceled"
 def units_with_buyer() -> sa.ColumnElement[int]:
     """SQL, for the `LotAllocation` row of the enclosing query: the units of its lot its line's buyer
     still has (or will receive), which a recall tells them of. Units that came back are left out: those
-    returned into the lot (`stock.services.units_not_returned`), and all of the line's when its
-    approved request says the goods came back unsellable (货品已退回、不可再售: the station has them;
-    the request names no count, it is the line's goods)."""
-    came_back = (
-        sa.select(RefundRequest.id)
-        .where(
-            RefundRequest.order_line_id == LotAllocation.order_line_id,
-            RefundRequest.status == RefundRequestStatus.APPROVED,
-            RefundRequest.goods == RefundGoods.UNSELLABLE,
-        )
-        .correlate(LotAllocation)
-        .exists()
+    returned into the lot (`stock.services.units_not_returned`), and those of the line's approved
+    requests that say the goods came back unsellable (货品已退回、不可再售: the station has them; a request
+    counts its own units, `RefundRequest.quantity`, since a buyer may ask for part of a line). Such a
+    request names no lot, so a line of several lots is told of at most what it still holds in all (the
+    line's quantity less every unit that came back) and of no more than each lot's units not returned."""
+    approved = sa.and_(
+        RefundRequest.order_line_id == LotAllocation.order_line_id,
+        RefundRequest.status == RefundRequestStatus.APPROVED,
     )
-    return sa.case((came_back, 0), else_=units_not_returned())
+    came_back = (
+        sa.select(
+            sa.func.coalesce(
+                sa.func.sum(
+                    sa.case(
+                        (RefundRequest.goods == RefundGoods.UNSELLABLE, RefundRequest.quantity),
+                        (RefundRequest.goods == RefundGoods.RESTOCKED, RefundRequest.restocked_quantity),
+                        else_=0,
+                    )
+                ),
+                0,
+            )
+        )
+        .where(approved)
+        .correlate(LotAllocation)
+        .scalar_subquery()
+    )
+    line_quantity = (
+        sa.select(OrderLine.quantity)
+        .where(OrderLine.id == LotAllocation.order_line_id)
+        .correlate(LotAllocation)
+        .scalar_subquery()
+    )
+    held = line_quantity - came_back
+    in_lot = units_not_returned()
+    return sa.case((held <= 0, 0), (held < in_lot, held), else_=in_lot)
 
 
 @dataclass(frozen=True)

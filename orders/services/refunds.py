@@ -11,6 +11,11 @@ back; `check_kind`); the station sees it when deciding (its form starts from 货
 仅退款, `goods_for_kind`), but records what actually happened, which may differ (the goods never came back,
 or came back though the buyer meant to keep them): stock follows the station's record only.
 
+The buyer asks for some of the line's units or all (`quantity`, `check_quantity`; the request's amount
+is their price): a line may be refunded in several requests, never more units than it has
+(`units_left`); each approval refunds its units only (`refund_line(..., units=)`: the line stays open,
+已退款 2/5, until its last unit is refunded).
+
 Approving says what happened to the goods (仅退款 / 退货退款, `RefundGoods`): not returned (stock
 unchanged), returned and sellable (N units back into the lots the line was sold from, through
 `stock.services.return_to_stock`), or returned but not sellable (no stock change, recorded). The
@@ -40,6 +45,7 @@ from orders.models import (
     RefundRequestStatus,
     ShipmentStatus,
 )
+from orders.services.amounts import units_fen
 from orders.services.common import lock_order, notify
 from orders.services.payments import refund_line
 from shop.args import parse_int
@@ -179,11 +185,36 @@ def goods_differ_from_kind(req: RefundRequest, goods: RefundGoods) -> bool:
     return False
 
 
-def request_refund(order: Order, line_id: int, *, actor, now: datetime, reason: str, kind: str | None) -> RefundRequest:
-    """The buyer asks to refund one delivered line, keeping the goods or sending them back (`kind`,
+def units_left(line: OrderLine) -> int:
+    """Units of `line` not refunded yet: what a new request may ask for at most."""
+    if line.status != LineStatus.OPEN:
+        return 0
+    return line.quantity - (line.refunded_quantity or 0)
+
+
+def check_quantity(line: OrderLine, quantity) -> int:
+    """How many units the buyer asks to refund, checked against what is left of the line (`units_left`):
+    None or "" is all of them; else a whole number from 1 to what is left (422 `invalid_refund_quantity`
+    with `max`: 0, more than is left, not a number)."""
+    left = units_left(line)
+    if quantity is None or (isinstance(quantity, str) and not quantity.strip()):
+        return left
+    try:
+        return parse_int(quantity, minimum=1, maximum=left)
+    except (TypeError, ValueError):
+        raise ValidationError("invalid_refund_quantity", max=left, fields={"quantity": "invalid"}) from None
+
+
+def request_refund(
+    order: Order, line_id: int, *, actor, now: datetime, reason: str, kind: str | None, quantity=None
+) -> RefundRequest:
+    """The buyer asks to refund `quantity` units of one delivered line (default: every unit not refunded
+    yet; `check_quantity`: 422 `invalid_refund_quantity`), keeping the goods or sending them back (`kind`,
     `check_kind`: 422 `refund_kind_required` when neither): refused with the reason as `refund_request_refusal`
     says, nothing changed; a reason missing (422 `refund_reason_required`) or given in an earlier
     request of the line (422 `refund_reason_unchanged`: asking again answers the station's rejection).
+    The request's amount is the units' price (unit price × quantity). A line may be refunded in several
+    requests, one open at a time, never more units in all than it has.
     The order's lock serialises two requests of one line (a double tap makes one). A reason longer than
     `MAX_REFUND_REASON` is refused (422 `refund_reason_too_long`), never cut short behind the buyer's back."""
     chosen = check_kind(kind)
@@ -202,11 +233,13 @@ def request_refund(order: Order, line_id: int, *, actor, now: datetime, reason: 
         raise refusal
     if any(r.reason.strip() == reason for r in earlier):
         raise ValidationError("refund_reason_unchanged", fields={"reason": "unchanged"})
+    units = check_quantity(line, quantity)
     req = RefundRequest(
         order_id=order.id,
         order_line_id=line.id,
         station_id=line.station_id,
-        amount_fen=line.line_total_fen,
+        quantity=units,
+        amount_fen=units_fen(line, units),
         reason=reason,
         kind=chosen,
         requested_by_id=getattr(actor, "id", None),
@@ -287,7 +320,7 @@ def decided_requests_for(user, *, limit: int = DECIDED_SHOWN) -> list[RefundRequ
 def check_goods(req: RefundRequest, goods, quantity=None) -> GoodsDecision:
     """The station's word on the goods, checked against the request (the form's fields as sent, or
     plain values): `goods` one of `RefundGoods`; for `restocked`, `quantity` a whole number from 1 to
-    the line's quantity (None or "" is the line's quantity). Refused with the reason, nothing changed:
+    the request's quantity (None or "" is the request's quantity: the units it refunds). Refused with the reason, nothing changed:
     a request decided already, a line not delivered, an unknown choice, a bad quantity."""
     if req.status != RefundRequestStatus.REQUESTED:
         raise Conflict("refund_request_decided")
@@ -301,11 +334,11 @@ def check_goods(req: RefundRequest, goods, quantity=None) -> GoodsDecision:
     if choice != RefundGoods.RESTOCKED:
         return GoodsDecision(choice)
     if quantity is None or (isinstance(quantity, str) and not quantity.strip()):
-        return GoodsDecision(choice, line.quantity)
+        return GoodsDecision(choice, req.quantity)
     try:
-        count = parse_int(quantity, minimum=1, maximum=line.quantity)
+        count = parse_int(quantity, minimum=1, maximum=req.quantity)
     except ValueError:
-        raise ValidationError("invalid_restock_quantity", max=line.quantity, fields={"quantity": "invalid"}) from None
+        raise ValidationError("invalid_restock_quantity", max=req.quantity, fields={"quantity": "invalid"}) from None
     return GoodsDecision(choice, count)
 
 
@@ -340,7 +373,7 @@ def approve_refund_request(
     decision = check_goods(req, goods, quantity)
     note = check_note(note, rejecting=False)
     transition(req, RefundRequestStatus.APPROVED, actor=actor, now=now, note=note)
-    refund = refund_line(req.line, actor=actor, now=now, reason=req.reason)
+    refund = refund_line(req.line, actor=actor, now=now, reason=req.reason, units=req.quantity)
     req.refund_id = refund.id if refund is not None else None
     req.decided_by_id = actor.id
     req.decided_at = now

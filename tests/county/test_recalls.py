@@ -260,6 +260,45 @@ def test_a_recall_mails_and_lists_only_the_units_buyers_still_have(db, client, a
     assert {a.order.code: a.quantity for a in lines} == {orders["part_back"]["id"]: 2, orders["kept"]["id"]: 1}
 
 
+def test_a_recall_tells_a_buyer_of_the_units_left_after_a_partial_refund(db, client, auth, api_token, now, caplog):
+    """A buyer of 5 whose refund of 2 came back unsellable (a partial refund) still has 3: the recall names
+    them (an unsellable return used to count as the whole line's goods)."""
+    from orders.models import RefundRequest
+
+    station = make_station()
+    product = make_product(stock=0, station=station, price_fen=1000)
+    lot = make_lot(product.stock, 20, best_before=now.date() + timedelta(days=30))
+    operator = make_user(role="operator", station=station)
+    buyer = make_user(email="part@test.cn")
+    commit()
+    order = _bought_and_delivered(client, api_token, buyer, operator, product, 5)
+    line_id = db.session.scalar(
+        sa.select(OrderLine.id).join(Order, Order.id == OrderLine.order_id).where(Order.code == order["id"])
+    )
+    auth.login(buyer)
+    asked = client.post(
+        f"/orders/{order['id']}/lines/{line_id}/refund", data={"kind": "return", "reason": "坏了两袋", "quantity": "2"}
+    )
+    assert asked.status_code == 303
+    auth.logout()
+    req_id = db.session.scalar(sa.select(RefundRequest.id).where(RefundRequest.order_line_id == line_id))
+    auth.login(operator)
+    approved = client.post(f"/refund-requests/{req_id}/approve", data={"confirm": "1", "goods": "returned_unsellable"})
+    assert approved.status_code == 303
+    auth.logout()
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    caplog.clear()
+    auth.login(make_user(role="county"))
+    assert (
+        client.post("/county/recalls", data={"code": lot.code, "reason": "抽检不合格", "confirm": "1"}).status_code
+        == 302
+    )
+    [mail] = _recall_mails(caplog)
+    assert "part@test.cn" in mail and f"{product.name} × 3（" in mail
+    lines = recalls.affected_lines(db.session.get(Lot, lot.id))
+    assert {a.order.code: a.quantity for a in lines} == {order["id"]: 3}
+
+
 def test_recalling_a_recalled_lot_again_says_so_without_a_confirmation_or_a_mail(db, scene, client, auth, caplog):
     """The recall form sent again for a lot already recalled (Back, a second officer) is told when it
     was recalled and opens the lot, instead of a confirmation promising a freeze and mails that never come."""

@@ -100,6 +100,9 @@ def test_the_api_shows_and_takes_requests_under_the_same_rule(db, world, now, cl
         {
             "line_id": line.id,
             "title": line.title,
+            "quantity": line.quantity,
+            "refunded_quantity": 0,
+            "units_left": line.quantity,
             "requests": [],
             "can_request": True,
             "refusal": None,

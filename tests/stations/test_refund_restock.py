@@ -195,6 +195,7 @@ def test_a_request_on_a_line_not_delivered_is_refused(db, world, now, client, au
         order_id=order.id,
         order_line_id=order.lines[0].id,
         station_id=world.a.station.id,
+        quantity=order.lines[0].quantity,
         amount_fen=order.lines[0].line_total_fen,
         reason="坏了",
         created_at=now,
