@@ -15,15 +15,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO, VIEWPORTS
-from tests.browser.journeys import (
-    VILLAGE_A,
-    confirm_if_asked,
-    deliver_by_api,
-    demo_product,
-    new_account,
-    place_order_by_api,
-    yuan,
-)
+from tests.browser.journeys import confirm_if_asked, delivered_to_new_account, yuan
 
 PHONE = VIEWPORTS[0]
 REFUND_ONLY = "仅退款（货品留下）"
@@ -55,10 +47,8 @@ def _refunds_of(live, code: str) -> list[int]:
 
 
 def test_a_buyer_asks_for_two_of_five_bags_and_the_station_refunds_those(open_page, live_server, viewport):
-    product = demo_product(live_server, VILLAGE_A)  # NC01, the demo operator's station
-    email = new_account(live_server, "part-refund", PHONE)
-    code = place_order_by_api(live_server, email, [product["id"]], quantity=5)  # cash on delivery
-    deliver_by_api(live_server, code)
+    # five bags of NC01's (the demo operator's station), cash on delivery, delivered
+    _product, email, code = delivered_to_new_account(live_server, "part-refund", PHONE, quantity=5)
     _r, _q, _s, price = _line_of(live_server, code)
 
     buyer = open_page("buyer", size=PHONE)
