@@ -430,6 +430,11 @@ def load_data(args, env: dict) -> list[str]:
         120,
     )
     if args.reuse_data:
+        # data loaded by an older checkout: its schema brought to this one's (the load stamps the newest
+        # migration of its day: bench.volume schema). A database loaded before loads were stamped stops
+        # here ("relation ... already exists"): stamp it once with its load's revision (bench/README.md)
+        run_step(flask + ["db", "upgrade"], plain, "schema upgrade", 900)
+    if args.reuse_data:
         # the statistics of reused data date from its load, before the runs since added their orders
         # and bookings (e.g. every pay-at-station order is `confirmed`, a status the loaded orders never
         # have): without a refresh the planner reads the checkout's count of a buyer's open pay-later

@@ -1075,11 +1075,16 @@ def main(argv=None) -> int:
         from shop.extensions import db
         from shop.schema import create_schema, drop_schema
 
+        from flask_migrate import stamp
+
         app = bench_app()
         with app.app_context():
             drop_schema()
             create_schema()
             db.session.remove()
+            # the schema is the models' at the newest migration: stamped so, a later `--reuse-data` run
+            # brings the data to a newer checkout's schema with `flask db upgrade` (bench.run)
+            stamp()
         _log("schema rebuilt")
     elif args.cmd == "analyze":
         from shop.extensions import db
