@@ -1072,10 +1072,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if args.cmd == "schema":
+        from flask_migrate import stamp
+
         from shop.extensions import db
         from shop.schema import create_schema, drop_schema
-
-        from flask_migrate import stamp
 
         app = bench_app()
         with app.app_context():
