@@ -101,6 +101,17 @@ def register_organisation(data: OrganisationData, *, user: User, now: datetime) 
     return organisation
 
 
+def lock_organisation(organisation_id: int) -> Organisation:
+    """The organisation's row, locked (FOR UPDATE) and read again as the lock makes it final: what two
+    decisions on it at once (a review, an approval spending its budget) take turns on."""
+    return db.session.scalars(
+        sa.select(Organisation)
+        .where(Organisation.id == organisation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def decide_organisation(
     organisation: Organisation, *, approve: bool, reason: str = "", actor: User, now: datetime
 ) -> Organisation:
@@ -110,12 +121,7 @@ def decide_organisation(
         raise ValidationError("rejection_reason_required", fields={"reason": "required"})
     if len(reason) > 400:
         raise ValidationError("reason_too_long", fields={"reason": "too_long"})
-    locked = db.session.scalars(
-        sa.select(Organisation)
-        .where(Organisation.id == organisation.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    locked = lock_organisation(organisation.id)
     if locked.status != OrganisationStatus.PENDING:
         raise Conflict("organisation_already_reviewed", fields={"status": locked.status})
     to = OrganisationStatus.APPROVED if approve else OrganisationStatus.REJECTED

@@ -38,7 +38,7 @@ from institutions.models import (
     QuoteRequest,
 )
 from institutions.services.notices import notify_approved, notify_returned, notify_submitted
-from institutions.services.organisations import is_staff, membership
+from institutions.services.organisations import is_staff, lock_organisation, membership
 from institutions.services.quotes import accept_quote, release_quote
 from institutions.services.statements import budget_check, refuse_over_budget
 from orders.models import Delivery, PaymentMethod
@@ -538,12 +538,7 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
     if locked.status != PurchaseStatus.SUBMITTED:
         raise Conflict("not_submitted", fields={"status": locked.status})
     # the organisation's row (as set_budget): two approvals at once never spend one budget twice
-    organisation = db.session.scalars(
-        sa.select(Organisation)
-        .where(Organisation.id == locked.organisation_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    organisation = lock_organisation(locked.organisation_id)
     if organisation.status != OrganisationStatus.APPROVED:
         raise Conflict("organisation_not_verified")
     budget = budget_check(organisation, total_fen=0, now=now)  # read before this purchase's orders exist
