@@ -399,13 +399,15 @@ def _credited_by_household(line_id: int) -> dict[int, int]:
     return found
 
 
-def unit_reversal_due(line, refunded_units: int) -> dict[int, int]:
+def unit_reversal_due(line, refunded_units: int, *, credited: dict[int, int] | None = None) -> dict[int, int]:
     """{household id: fen (positive)} that `refunded_units` of the line's units, refunded in any
     number of steps, must have reversed in all: the households' credited total scaled to the units
     (`scaled_fen`), split over the households by what each was credited (largest remainder, so the
     parts add up). Every unit refunded: exactly each household's credit. What the reconciliation
-    checks a partly refunded line against."""
-    credited = _credited_by_household(line.id)
+    checks a partly refunded line against. `credited`: the line's sale credit by household when the
+    caller has read it already (the reconciliation reads every line's at once); else read here."""
+    if credited is None:
+        credited = _credited_by_household(line.id)
     households = sorted(h for h, v in credited.items() if v > 0)
     if not households:
         return {}

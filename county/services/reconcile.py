@@ -77,7 +77,7 @@ def check() -> dict:
             problem = "over_reversed"
         elif line.kind == "product" and line.refunded_quantity and credited:
             # partly refunded: the reversals are the credit scaled to the units refunded, household by household
-            due = unit_reversal_due(line, line.refunded_quantity)
+            due = unit_reversal_due(line, line.refunded_quantity, credited=credited)  # read above, with every line's
             by_household = kinds.get(IncomeKind.REVERSAL, {})
             if any(-by_household.get(h, 0) != due.get(h, 0) for h in set(due) | set(by_household)):
                 problem = "partial_refund_mismatch"
