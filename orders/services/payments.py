@@ -475,6 +475,11 @@ def refund_payment(
     after commit (card); cash refunds are handed back at the counter and recorded as succeeded."""
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen < 0:
         raise ValidationError("invalid_refund_amount", fields={"amount_fen": "invalid"})
+    if line is not None and line.kind == "product" and not line.refunded_quantity:
+        # a product line is refunded by units (`refund_line`), and its credit reversed by the units counted
+        # on it (`reverse_refunded_credit`): money given back for it with no unit counted would keep the
+        # households' credit of money no longer received. A caller's mistake, never a buyer's input.
+        raise ValueError(f"refund of product line {line.id} without its units: use refund_line")
     payment = lock_payment(payment.id)
     if payment.state != PaymentState.CONFIRMED:
         raise Conflict("not_refundable")

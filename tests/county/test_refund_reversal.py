@@ -119,3 +119,22 @@ def test_a_stay_paid_in_cash_to_the_host_is_not_refunded_from_a_till_that_never_
     assert db.session.scalar(sa.select(OrderLine.status).where(OrderLine.id == line.id)) == "open"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 0
     assert _net(line.id) == 15000
+
+
+def test_money_refunded_for_a_product_line_without_its_units_is_refused_before_anything_changes(db, now):
+    """A product line's credit is reversed by the units counted on it: money given back for it with no unit
+    counted (a caller passing `line=` to refund_payment instead of using refund_line) would have left the
+    households credited for money no longer received. It is refused, and nothing is refunded."""
+    village = make_village()
+    station = make_station(village=village, commission_bps=1000)
+    product = make_product(price_fen=5000, stock=10, station=station, households=[make_household(village=village)])
+    op = make_user(role="operator", station=station)
+    order = make_order(make_user(), [(product, 2)], now=now, payment_method="card")
+    payment = payments.start_payment(order.payments[0], now=now)
+    FakeStripeProvider.succeed(payment.provider_ref)
+    payments.sync_payment(payment, now=now)
+    [line] = order.lines
+    with pytest.raises(ValueError, match="refund_line"):
+        payments.refund_payment(payment, 3000, line=line, actor=op, now=now)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 0
+    assert payment.refunded_fen == 0
