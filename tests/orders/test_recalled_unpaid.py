@@ -214,3 +214,13 @@ def test_the_one_step_refund_cancels_an_unpaid_order_the_recall_did_not_reach(
     assert all(line.status == "refunded" for line in db.session.get(Order, cod.id).lines)
     [(subject, _body)] = mails_to(caplog, "unpaid@test.cn")
     assert "未付款订单已取消" in subject
+
+
+def test_the_recall_cancel_note_is_shown_in_the_readers_language():
+    """The note of an order canceled for a recalled lot is what the order list's badge looks for and what the
+    history shows translated (shop.history's labels, keyed by the note: the kernel cannot import orders); a
+    note changed in one place and not the other would show raw English on a Chinese page and lose the badge."""
+    from orders.services.recalled import RECALL_CANCEL_NOTE
+    from shop.history import NOTE_LABELS
+
+    assert RECALL_CANCEL_NOTE in NOTE_LABELS
