@@ -3,7 +3,8 @@
 POST /orders, GET /orders, GET /orders/<code>, POST /orders/<code>/cancel — the caller's own
 orders only (another's is a 404). Orders are named by their public code. An order's items are
 products and booking lines (a stay, a session's seats, a day's tickets), placed, paid and cancelled
-together (`orders.services.placement`, `orders.bookables`).
+together (`orders.services.placement`, `orders.bookables`). An order placed for something else (an
+organisation's approved purchase) names it in `origin`, as the buyer's order page does (`orders.origins`).
 POST /orders/<code>/bank-transfer — the county office or a station selling in the order records the
 bank transfer that pays it (orders.services.transfers); anyone else gets a 404.
 """
@@ -19,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from orders.bookables import BookingItem
 from orders.models import Order, OrderLine, OrderStatus, Shipment
+from orders.origins import OrderOrigin, origins_of
 from orders.providers import ProviderError
 from orders.services import transfers
 from orders.services.payments import NewCardPayment, buyer_cancel_order, current_payment, start_new_payment
@@ -185,6 +187,11 @@ class OrderPaymentOut(BaseModel):
     )
 
 
+class OrderOriginOut(BaseModel):
+    label: str = Field(description="the buyer's order page's text for it, in the answer's language (来自采购单 12)")
+    url: str = Field(description="the path of the page it names (/purchases/12), one the caller may open")
+
+
 class OrderOut(BaseModel):
     id: str
     number: str
@@ -205,6 +212,12 @@ class OrderOut(BaseModel):
         default=None,
         description="a recalled lot (召回): `holds`, the order holds units of one (not to be eaten; what was paid "
         "for them comes back; an unpaid order is not paid for); `canceled`, canceled unpaid because of one",
+    )
+    origin: OrderOriginOut | None = Field(
+        default=None,
+        description="where the order came from, as the buyer's order page says it: an organisation's approved "
+        "purchase it was placed for (来自采购单 12, linking to the purchase); null for an order placed at the "
+        "shop's checkout, or when the caller may not open that page (a buyer who left the organisation)",
     )
 
 
@@ -230,9 +243,10 @@ def shows_client_secret(order_status: str, payment) -> bool:
     return payment is not None and order_status == OrderStatus.PENDING and payment.provider == "stripe"
 
 
-def order_out(order: Order, recall: str | None = None) -> OrderOut:
+def order_out(order: Order, recall: str | None = None, *, origin: OrderOrigin | None) -> OrderOut:
     """The order as the API shows it; `recall`, its mark from `orders.services.recalled.recall_marks` (an
-    order holding a recalled lot gets no client secret: it is not paid for)."""
+    order holding a recalled lot gets no client secret: it is not paid for); `origin`, where it came from
+    for the caller (`orders.origins.origins_of`, `origin_of`), None when it has none the caller may follow."""
     payment = current_payment(order)
     show_secret = shows_client_secret(order.status, payment) and recall != HOLDS
     return OrderOut(
@@ -282,7 +296,13 @@ def order_out(order: Order, recall: str | None = None) -> OrderOut:
             transfer_to=_transfer_to(order),
         ),
         recall=recall,
+        origin=OrderOriginOut(label=origin.label, url=origin.url) if origin is not None else None,
     )
+
+
+def origin_of(order: Order, viewer) -> OrderOrigin | None:
+    """Where one order came from, for `viewer` (`orders.origins`; a list asks `origins_of` once for all)."""
+    return origins_of([order.id], viewer=viewer).get(order.id)
 
 
 def _transfer_to(order: Order) -> TransferToOut | None:
@@ -320,17 +340,24 @@ def _booking_line_out(line: OrderLine) -> BookingLineOut:
     )
 
 
+def output_options() -> tuple:
+    """Loader options for what `order_out` reads of an order: its shipments, their lines, its payments and
+    its booking lines, one query per table whatever the number of orders (else each order, and each
+    shipment, would lazy-load its own)."""
+    return (
+        selectinload(Order.shipments).selectinload(Shipment.lines),
+        selectinload(Order.payments),
+        selectinload(Order.lines).selectinload(OrderLine.booking),
+    )
+
+
 def order_for_output(order_id: int) -> Order:
     """The order with its shipments, their lines and its payments, in one query per table (the
     commit expired them; `order_out` would otherwise lazy-load the lines shipment by shipment)."""
     return db.session.scalars(
         sa.select(Order)
         .where(Order.id == order_id)
-        .options(
-            selectinload(Order.shipments).selectinload(Shipment.lines),
-            selectinload(Order.payments),
-            selectinload(Order.lines).selectinload(OrderLine.booking),
-        )
+        .options(*output_options())
         .execution_options(populate_existing=True)
     ).one()
 
@@ -394,7 +421,7 @@ def create_order(body: OrderIn):
     )
     # Everything the answer shows is in the session (nothing changes at commit): serialise now, so
     # that the commit's expiry does not cost a reload of the order, its shipments, lines and bookings.
-    out = order_out(order)
+    out = order_out(order, origin=None)  # placed at the shop's checkout: it came from nowhere else
     payment = current_payment(order)
     new = NewCardPayment.of(payment) if order.payment_method == "card" and payment is not None else None
     commit()
@@ -405,15 +432,22 @@ def create_order(body: OrderIn):
 
 @endpoint("/orders", ("GET",), query=OrderListQuery, response=OrderList, auth=True, tags=("orders",))
 def list_orders(query: OrderListQuery):
-    """The caller's orders, newest first; `tab` picks one of 我的订单's tabs."""
+    """The caller's orders, newest first; `tab` picks one of 我的订单's tabs. A fixed number of statements
+    whatever the number of orders: their rows, recall marks and origins are read for the whole page."""
     user = api_user()
     base = buyer_orders(user.id, query.tab)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(base.order_by(None).subquery()))
-    orders = db.session.scalars(base.offset((query.page - 1) * query.per_page).limit(query.per_page)).all()
+    orders = db.session.scalars(
+        base.options(*output_options()).offset((query.page - 1) * query.per_page).limit(query.per_page)
+    ).all()
     marks = recall_marks(o.id for o in orders)
+    origins = origins_of((o.id for o in orders), viewer=user)
     return ok(
         OrderList(
-            items=[order_out(o, marks.get(o.id)) for o in orders], total=total, page=query.page, per_page=query.per_page
+            items=[order_out(o, marks.get(o.id), origin=origins.get(o.id)) for o in orders],
+            total=total,
+            page=query.page,
+            per_page=query.per_page,
         )
     )
 
@@ -421,8 +455,9 @@ def list_orders(query: OrderListQuery):
 @endpoint("/orders/<code>", ("GET",), response=OrderOut, auth=True, tags=("orders",))
 def get_order(code: str):
     """One of the caller's orders."""
-    order = own_order(code, api_user())
-    return ok(order_out(order, recall_marks([order.id]).get(order.id)))
+    user = api_user()
+    order = own_order(code, user)
+    return ok(order_out(order, recall_marks([order.id]).get(order.id), origin=origin_of(order, user)))
 
 
 @endpoint("/orders/<code>/cancel", ("POST",), response=OrderOut, auth=True, tags=("orders",), errors=(409,))
@@ -434,7 +469,7 @@ def cancel(code: str):
     if buyer_cancel_order(order, actor=user, now=now_utc()):  # False: canceled already, nothing to commit
         commit()
     db.session.refresh(order)
-    return ok(order_out(order))
+    return ok(order_out(order, origin=origin_of(order, user)))
 
 
 class BankTransferIn(Schema):

@@ -3,7 +3,8 @@
 Orders sits below the packages that place orders for their own reasons (an organisation's purchase,
 approved, becomes orders: docs/ARCHITECTURE.md), so it cannot ask them. Such a package registers an
 `OrderOrigins` at app start (`institutions.init_app`: 来自采购单 12); the order page and the order list
-ask every registered one for all their orders at once (`origins_of`) and show the link each returns.
+ask every registered one for all their orders at once (`origins_of`) and show the link each returns,
+as the API's orders do in their `origin` (`orders.api`).
 A source returns an origin only for what `viewer` may open: no link to a page that would be a 404.
 """
 

@@ -19,7 +19,7 @@ import logging
 
 from flask import request
 
-from orders.api import OrderOut, order_for_output, order_out, own_order
+from orders.api import OrderOut, order_for_output, order_out, origin_of, own_order
 from orders.models import OrderStatus
 from orders.providers import InvalidSignature, ProviderError, ProviderUnavailable, card_payments_enabled, get_provider
 from orders.services.payments import current_payment, handle_provider_event, start_payment
@@ -103,7 +103,8 @@ def stripe_webhook():
 )
 def pay_order(code: str):
     """Start (or resume) the card payment of a pending order: its client_secret."""
-    order = own_order(code, api_user())
+    user = api_user()
+    order = own_order(code, user)
     payment = current_payment(order)
     if order.payment_method != "card" or payment is None or payment.provider != "stripe":
         raise Conflict("no_online_payment")
@@ -118,4 +119,5 @@ def pay_order(code: str):
         log.warning("payment of order %s not started: %s", order.code, exc)
         raise provider_error(exc) from None  # the error handler rolls back
     commit()
-    return ok(order_out(order_for_output(order_id)))
+    order = order_for_output(order_id)
+    return ok(order_out(order, origin=origin_of(order, user)))

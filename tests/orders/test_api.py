@@ -40,6 +40,7 @@ def test_post_order_returns_201_with_the_promised_shape(client, db, api_token):
     assert shipment["items"][0]["quantity"] in (1, 2)
     assert data["payment"]["method"] == "cod" and data["payment"]["status"] == "pending"
     assert "client_secret" in data["payment"]
+    assert data["origin"] is None  # placed here, at the shop's checkout: it came from nowhere else
     order = db.session.scalar(sa.select(Order).where(Order.code == data["id"]))
     assert order.user_id == buyer.id and order.total_fen == data["total_fen"]
 
@@ -231,3 +232,12 @@ def test_openapi_lists_order_endpoints(client, db):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     assert "post" in paths["/api/v1/orders"] and "/api/v1/orders/{code}/cancel" in paths
     assert "/api/v1/payments/stripe/webhook" in paths
+
+
+def test_openapi_describes_where_an_order_came_from(client, db):
+    schemas = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    origin = schemas["OrderOut"]["properties"]["origin"]
+    assert {"$ref": "#/components/schemas/OrderOriginOut"} in origin["anyOf"] and {"type": "null"} in origin["anyOf"]
+    assert "来自采购单" in origin["description"] and "null" in origin["description"]
+    described = schemas["OrderOriginOut"]["properties"]
+    assert set(described) == {"label", "url"} and all(field["description"] for field in described.values())
