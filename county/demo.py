@@ -4,8 +4,9 @@ history of recorded benefits, so that a county officer trying the demo finds inc
 
 Everything goes through the county's own services (`payouts.set_account`, `benefits.record_benefit`), as
 an officer's typing would: accounts are audited, each benefit record credits its ledger entries on the
-day it is recorded. No sale is invented: sale income is credited only when the money is received (a card
-captured, cash written in a station's cash book), which the demo's buyers do when they try the shop.
+day it is recorded. No sale or stay is invented here: sale and tourism income is credited only when the
+money is received (a card captured, cash written in a station's or a host's cash book), which the demo's
+history does through the shop's services (`demo.sales`, `demo.stays`) and its buyers when they try the shop.
 """
 
 from __future__ import annotations

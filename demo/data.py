@@ -4,7 +4,9 @@ Nanchang County's townships are real; the plan does not name its 18 poverty vill
 village names here are invented and flagged `is_demo`. 18 stations: 8 that existed, 10 built in
 2018. ~40 demo households, products of the seven specialties plus seasonal ones, each linked to
 households. Idempotent: every object is looked up by a natural key before it is created.
-Tourism (`tourism.demo`) and the county office (`county.demo`) add theirs, called at the end.
+Tourism (`tourism.demo`) and the county office (`county.demo`) add theirs, called at the end, with a
+little history made through the services: sales at a station's counter (`demo.sales`) and a completed
+farm stay (`demo.stays`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from county.services.registry import id_check_character
 from demo.images import seed_demo_images, seed_demo_listing_images
 from demo.papers import seed_demo_papers
 from demo.sales import seed_sales
+from demo.stays import seed_stay
 from shop.auth.models import User
 from shop.auth.services import Registration, register_user
 from shop.extensions import db
@@ -343,6 +346,7 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
     created_any |= seed_demo_listing_images() > 0
     users = {email: db.session.scalar(sa.select(User).where(User.email == email)) for _role, email in accounts}
     created_any |= seed_sales(buyer=users["buyer@demo.cn"], operator=users["operator2@demo.cn"], now=now)
+    created_any |= seed_stay(guest=users["consumer@demo.cn"], now=now)
     created_any |= bool(county_demo.seed(now=now))
     db.session.flush()
     return created_any, accounts
