@@ -246,7 +246,7 @@ def shows_client_secret(order_status: str, payment) -> bool:
 def order_out(order: Order, recall: str | None = None, *, origin: OrderOrigin | None) -> OrderOut:
     """The order as the API shows it; `recall`, its mark from `orders.services.recalled.recall_marks` (an
     order holding a recalled lot gets no client secret: it is not paid for); `origin`, where it came from
-    for the caller (`orders.origins.origins_of`, `origin_of`), None when it has none the caller may follow."""
+    for the caller (`orders.origins.origins_of`, `one_order_out`), None when it has none the caller may follow."""
     payment = current_payment(order)
     show_secret = shows_client_secret(order.status, payment) and recall != HOLDS
     return OrderOut(
@@ -300,9 +300,14 @@ def order_out(order: Order, recall: str | None = None, *, origin: OrderOrigin | 
     )
 
 
-def origin_of(order: Order, viewer) -> OrderOrigin | None:
-    """Where one order came from, for `viewer` (`orders.origins`; a list asks `origins_of` once for all)."""
-    return origins_of([order.id], viewer=viewer).get(order.id)
+def one_order_out(order: Order, viewer) -> OrderOut:
+    """One existing order as every answer about it shows it (detail, cancel, pay): with its recall
+    mark and its origin for `viewer` (a list asks `recall_marks` and `origins_of` once for all)."""
+    return order_out(
+        order,
+        recall_marks([order.id]).get(order.id),
+        origin=origins_of([order.id], viewer=viewer).get(order.id),
+    )
 
 
 def _transfer_to(order: Order) -> TransferToOut | None:
@@ -457,7 +462,7 @@ def get_order(code: str):
     """One of the caller's orders."""
     user = api_user()
     order = own_order(code, user)
-    return ok(order_out(order, recall_marks([order.id]).get(order.id), origin=origin_of(order, user)))
+    return ok(one_order_out(order, user))
 
 
 @endpoint("/orders/<code>/cancel", ("POST",), response=OrderOut, auth=True, tags=("orders",), errors=(409,))
@@ -469,7 +474,7 @@ def cancel(code: str):
     if buyer_cancel_order(order, actor=user, now=now_utc()):  # False: canceled already, nothing to commit
         commit()
     db.session.refresh(order)
-    return ok(order_out(order, origin=origin_of(order, user)))
+    return ok(one_order_out(order, user))
 
 
 class BankTransferIn(Schema):

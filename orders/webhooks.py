@@ -19,7 +19,7 @@ import logging
 
 from flask import request
 
-from orders.api import OrderOut, order_for_output, order_out, origin_of, own_order
+from orders.api import OrderOut, one_order_out, order_for_output, own_order
 from orders.models import OrderStatus
 from orders.providers import InvalidSignature, ProviderError, ProviderUnavailable, card_payments_enabled, get_provider
 from orders.services.payments import current_payment, handle_provider_event, start_payment
@@ -120,4 +120,4 @@ def pay_order(code: str):
         raise provider_error(exc) from None  # the error handler rolls back
     commit()
     order = order_for_output(order_id)
-    return ok(order_out(order, origin=origin_of(order, user)))
+    return ok(one_order_out(order, user))

@@ -224,3 +224,19 @@ def test_the_recall_cancel_note_is_shown_in_the_readers_language():
     from shop.history import NOTE_LABELS
 
     assert RECALL_CANCEL_NOTE in NOTE_LABELS
+
+
+def test_every_api_answer_about_an_order_canceled_for_a_recall_says_so(db, client, auth, now, api_token, fake_stripe):
+    """The recall canceled the unpaid order; the buyer's app then cancels it too (a tap it sent before it
+    knew): the answer, like the order's own, says why it was canceled — not a bare `canceled` the buyer
+    would take for their own doing."""
+    product, lot, operator, buyer = _scene(now)
+    order = make_order(buyer, [(product, 2)], now=now, payment_method="card")
+    commit()
+    _recall(client, auth, operator, lot)
+    headers = api_token(buyer)
+    shown = client.get(f"/api/v1/orders/{order.code}", headers=headers)
+    again = client.post(f"/api/v1/orders/{order.code}/cancel", headers=headers)
+    assert shown.status_code == 200 and again.status_code == 200, again.json
+    assert shown.json["status"] == again.json["status"] == "canceled"
+    assert shown.json["recall"] == again.json["recall"] == "canceled"
