@@ -13,7 +13,7 @@ from tests.page_language import chinese_ui_on_en, english_ui_on_zh
 
 
 class _Text(HTMLParser):
-    """The visible text nodes of a page, with the attributes a reader sees (as tests/test_page_languages.py)."""
+    """The visible text nodes of a page, with the attributes a reader sees (as tests/page_language.py)."""
 
     def __init__(self):
         super().__init__()

@@ -15,10 +15,9 @@ from shop.timeutil import local_date
 from stations.services import fulfilment
 from stock.models import Lot, LotStatus, StockMovement, StockRecord
 from stock.services import block_lot, lot_totals, movements_total, receive_stock
-from tests.page_language import chinese_ui_on_en, english_ui_on_zh
+from tests.page_language import chinese_ui_on_en, english_ui_on_zh, page_text_nodes
 from tests.stations.factories import make_order
 from tests.stations.refund_setup import decided_and_mailed, delivered, operator_client, refund_asked
-from tests.test_page_languages import page_text_nodes
 
 
 def _asked(world, now, quantity=3, product=None):

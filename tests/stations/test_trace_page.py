@@ -240,8 +240,8 @@ def test_goods_returned_into_the_lot_change_nothing_its_trace_page_reads(db, wor
     returns made after that parcel left too — and could read as a fault the lot does not have. It shows
     no figure of the lot's units either, so a return leaves every word of it as it was, recalled or not,
     and names no buyer, order or reason."""
+    from tests.page_language import page_text_nodes
     from tests.stations.test_refund_restock import _asked, _returns
-    from tests.test_page_languages import page_text_nodes
 
     order, req = _asked(world, now, quantity=3)
     lot = _lot(db, world.a.product)
