@@ -17,6 +17,7 @@ from shop.db import commit
 from shop.extensions import db
 from stock.models import StockRecord
 from tests.factories import make_product, make_station, make_user
+from tests.institutions.purchase_setup import organisation_with_products
 from tests.orders.factories import ADDRESS_JSON
 
 
@@ -221,9 +222,7 @@ def test_a_variant_label_is_checked(db, now):
 
 
 def test_an_institutions_purchase_and_quote_forms_offer_every_variant(app, db):
-    from tests.institutions.test_purchases import _setup
-
-    organisation, buyer, _approver, _viewer, _rice, _eggs = _setup()
+    organisation, buyer, _approver, _viewer, _rice, _eggs = organisation_with_products()
     bag, box, jar = make_family(stocks=(8, 3, 1))
     commit()
     buyer_client = app.test_client()
