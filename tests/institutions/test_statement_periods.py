@@ -18,7 +18,7 @@ from shop.db import commit
 from shop.extensions import db as _db
 from shop.timeutil import local_date, now_utc
 from stations.services import fulfilment
-from tests.county.test_reconcile_money import _hand_over
+from tests.county.handover import hand_over
 from tests.factories import make_household, make_product, make_user, make_village
 from tests.institutions.factories import make_organisation
 from tests.institutions.purchase_setup import approved_purchase, organisation_with_products
@@ -128,7 +128,7 @@ def test_the_county_report_shows_the_households_credited_by_the_purchases_and_ex
     retail = make_order(make_user(), [(rice, 2)], now=now_utc(), payment_method="cod")
     now = now_utc()
     for order in _orders(codes) + [retail]:
-        _hand_over(order, admin, now)  # handed over, cash taken: the households are credited
+        hand_over(order, admin, now)  # handed over, cash taken: the households are credited
     commit()
     orders = _orders(codes)
     lines = sa.select(OrderLine.id).where(OrderLine.order_id.in_([o.id for o in orders]))
