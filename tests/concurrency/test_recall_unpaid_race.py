@@ -17,7 +17,6 @@ from stock.models import Lot
 from tests.concurrency.race import Loaded, at_once
 from tests.conftest import requires_postgres
 from tests.factories import NOW, make_lot, make_product, make_station, make_user
-from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture: card payments on)
 from tests.orders.factories import make_order
 from tests.sent_mail import recall_mails
 from tests.stations.lot_checks import assert_lots_exact

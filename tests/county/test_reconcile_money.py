@@ -15,7 +15,6 @@ from orders.services.refunds import approve_refund_request, request_refund
 from stations.services import fulfilment
 from tests.county.handover import hand_over
 from tests.factories import make_household, make_product, make_station, make_user, make_village
-from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture)
 from tests.orders.factories import FakeStripeProvider, make_order
 
 

@@ -16,7 +16,6 @@ from shop.db import commit
 from shop.extensions import db as _db
 from tests.factories import make_product, make_user
 from tests.institutions.purchase_setup import logged_in_client, organisation_with_products, purchase_body
-from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture: card payments on)
 from tests.orders.factories import make_order
 from tests.sql_count import count_statements
 

@@ -23,7 +23,6 @@ from shop.timeutil import local_date, now_utc
 from tests.county.handover import hand_over
 from tests.factories import make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
-from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture)
 from tests.orders.factories import FakeStripeProvider, make_order
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

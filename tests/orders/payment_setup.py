@@ -1,5 +1,5 @@
 """The setup the card payment tests share: a card order with its payment started at the fake Stripe
-provider (tests/orders/conftest.py `fake_stripe`), and a signed Stripe event posted to the webhook."""
+provider (tests/conftest.py `fake_stripe`), and a signed Stripe event posted to the webhook."""
 
 from __future__ import annotations
 
