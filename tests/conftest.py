@@ -249,6 +249,21 @@ def _reset_celery_join_flag():
 
 
 @pytest.fixture
+def fake_stripe(app, monkeypatch):
+    """Card payments on, provider replaced by FakeStripeProvider (tests/orders/factories.py)."""
+    from orders import providers
+    from tests.orders.factories import WEBHOOK_SECRET, FakeStripeProvider
+
+    FakeStripeProvider.reset()
+    monkeypatch.setitem(providers.PROVIDERS, "stripe", FakeStripeProvider)
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_fake")
+    monkeypatch.setitem(app.config, "STRIPE_PUBLISHABLE_KEY", "pk_test_fake")
+    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    yield FakeStripeProvider
+    FakeStripeProvider.reset()
+
+
+@pytest.fixture
 def cache_on(app, db, monkeypatch):
     """The page cache on (in process memory: the suite's app has no CACHE_REDIS_URL), emptied before
     and after the test."""

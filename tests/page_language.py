@@ -1,5 +1,7 @@
 """One language per page (#19.7): the rules the HTTP test (tests/test_page_languages.py) and the browser
-harness (tests/browser/checks.py) both apply to a page's text nodes.
+harness (tests/browser/checks.py) both apply to a page's text nodes, and `page_text_nodes(html)`, the
+nodes an HTTP test reads off a page (its visible text and its placeholder, title, aria-label and alt
+attributes).
 
 On a zh page, a node with two English words in a row is English UI text (WTForms' or an extension's
 English, a machine note such as "pay on arrival"); on an en page, a node holding a Chinese msgid of the
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from html.parser import HTMLParser
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -54,3 +57,34 @@ def chinese_ui_on_en(nodes: list[str], data: set[str] | frozenset[str]) -> list[
                 bad.append(node)
                 break
     return bad
+
+
+class _Text(HTMLParser):
+    SKIP = {"script", "style", "template"}
+
+    def __init__(self):
+        super().__init__()
+        self.nodes: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self._skip += 1
+        for name, value in attrs:
+            if name in ("placeholder", "title", "aria-label", "alt") and value:
+                self.nodes.append(value.strip())
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip and data.strip():
+            self.nodes.append(" ".join(data.split()))
+
+
+def page_text_nodes(html: str) -> list[str]:
+    """The text nodes a page shows (what the language checks read)."""
+    parser = _Text()
+    parser.feed(html)
+    return parser.nodes

@@ -11,3 +11,12 @@ def mails_to(caplog, to: str) -> list[tuple[str, str]]:
         for r in caplog.records
         if r.name == "shop.mail" and r.msg.startswith("mail to") and r.args[0] == to
     ]
+
+
+def recall_mails(caplog, to: str) -> list[str]:
+    """The log line of each recall mail (its subject says 召回) sent to `to`, oldest first."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "shop.mail" and r.msg.startswith("mail to") and r.args[0] == to and "召回" in r.args[1]
+    ]

@@ -21,16 +21,10 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from tests.alembic_logging import restore_logging
 from tests.conftest import TEST_CONFIG, TEST_DATABASE_URL
 
 PG = TEST_DATABASE_URL.startswith("postgresql")
-
-
-def _restore_logging(saved: dict[str, bool]) -> None:
-    """Alembic's env.py runs logging.fileConfig, which disables every existing logger; undo that."""
-    for name, logger in logging.root.manager.loggerDict.items():
-        if isinstance(logger, logging.Logger):
-            logger.disabled = saved.get(name, False)
 
 
 @contextmanager
@@ -77,7 +71,7 @@ def _app_on(database_url: str, test_app):
                 db.session.remove()
                 db.engine.dispose()
     finally:
-        _restore_logging(saved)
+        restore_logging(saved)
         celery = test_app.extensions["celery"]  # create_app() made its own Celery current and default
         celery.set_current()
         celery.set_default()

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 
 from config import Config
-from tests import test_i18n_catalogues
+from tests.catalogue_packages import CATALOGUE_PACKAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL = {"shop", *Config.DOMAIN_PACKAGES}
@@ -43,4 +43,4 @@ def test_the_translation_script_and_the_catalogue_test_name_every_package_with_t
     found = re.search(r"^ALL_PKGS=\(([^)]*)\)", (ROOT / "scripts" / "i18n.sh").read_text(encoding="utf-8"), re.M)
     assert found is not None
     assert set(found.group(1).split()) == WITH_TEXT
-    assert set(test_i18n_catalogues.PACKAGES) == WITH_TEXT
+    assert set(CATALOGUE_PACKAGES) == WITH_TEXT

@@ -12,46 +12,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from html import unescape
-from html.parser import HTMLParser
 
 import pytest
 
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_household, make_product, make_user, make_village
 from tests.orders.factories import make_order
-from tests.page_language import CJK, chinese_ui_on_en, english_ui_on_zh
+from tests.page_language import CJK, chinese_ui_on_en, english_ui_on_zh, page_text_nodes
 from tests.tourism.factories import make_booking, make_listing
-
-
-class _Text(HTMLParser):
-    SKIP = {"script", "style", "template"}
-
-    def __init__(self):
-        super().__init__()
-        self.nodes: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self.SKIP:
-            self._skip += 1
-        for name, value in attrs:
-            if name in ("placeholder", "title", "aria-label", "alt") and value:
-                self.nodes.append(value.strip())
-
-    def handle_endtag(self, tag):
-        if tag in self.SKIP and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data):
-        if not self._skip and data.strip():
-            self.nodes.append(" ".join(data.split()))
-
-
-def page_text_nodes(html: str) -> list[str]:
-    """The text nodes a page shows (what the language checks read), for the other packages' page tests too."""
-    parser = _Text()
-    parser.feed(html)
-    return parser.nodes
 
 
 def test_the_checks_catch_what_they_are_for():

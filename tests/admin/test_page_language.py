@@ -3,40 +3,11 @@ confirmation steps and refused forms included."""
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
 
 from shop.db import commit
 from tests.factories import make_category, make_station, make_user
-from tests.page_language import chinese_ui_on_en, english_ui_on_zh
-
-
-class _Text(HTMLParser):
-    """The visible text nodes of a page, with the attributes a reader sees (as tests/test_page_languages.py)."""
-
-    def __init__(self):
-        super().__init__()
-        self.nodes: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        self._skip += tag in ("script", "style", "template")
-        self.nodes += [v.strip() for k, v in attrs if k in ("placeholder", "title", "aria-label", "alt") and v]
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style", "template") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data):
-        if not self._skip and data.strip():
-            self.nodes.append(" ".join(data.split()))
-
-
-def nodes_of(html: str) -> list[str]:
-    parser = _Text()
-    parser.feed(html)
-    return parser.nodes
+from tests.page_language import chinese_ui_on_en, english_ui_on_zh, page_text_nodes
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
@@ -86,14 +57,8 @@ def test_every_admin_page_speaks_one_language(admin_client, db, lang):
     problems = {}
     for name, response in pages.items():
         assert response.status_code in (200, 422), name
-        nodes = nodes_of(response.get_data(as_text=True))
+        nodes = page_text_nodes(response.get_data(as_text=True))
         bad = english_ui_on_zh(nodes) if lang == "zh_CN" else chinese_ui_on_en(nodes, data)
         if bad:
             problems[name] = bad
     assert problems == {}
-
-
-def chinese_ui_on_en(nodes, data):
-    from tests.page_language import chinese_ui_on_en
-
-    return chinese_ui_on_en(nodes, data)

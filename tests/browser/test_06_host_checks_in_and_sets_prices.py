@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO
-from tests.browser.test_04_tourist_books_and_cancels import STAY, book_two_nights, booking_facts
+from tests.browser.stay_journey import STAY, book_two_nights, booking_facts
 
 FAMILY_ROOM = "家庭房"
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from playwright.sync_api import expect
 
 from tests.browser.journeys import order_bookings, order_code_from_url
-from tests.browser.test_04_tourist_books_and_cancels import STAY
+from tests.browser.stay_journey import STAY
 
 _seq = itertools.count(1)
 

@@ -15,38 +15,14 @@ from playwright.sync_api import expect
 from shop.timeutil import local_date, now_utc
 from tests.browser.harness import DEMO, VIEWPORTS
 from tests.browser.journeys import VILLAGE_A, confirm_if_asked, demo_product, order_facts, shipment_due_yuan
+from tests.browser.organisation_journey import PASSWORD, new_organisation
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-PASSWORD = "password123"
-
-
-def _organisation(live, lang: str) -> dict:
-    """A verified organisation with a buyer and an approver (the county office verified it before)."""
-    from institutions.models import Organisation
-    from shop.db import commit
-    from tests.factories import make_user
-    from tests.institutions.factories import add_member, make_organisation
-
-    english = lang == "en"
-    with live.app_context() as db:
-        tag = db.session.scalar(sa.select(sa.func.count(Organisation.id))) + 1
-        buyer = make_user(
-            name="Buyer Zhang" if english else "采购小张", email=f"org-buyer-{lang.lower()}-{tag}@test.cn"
-        )
-        approver = make_user(
-            name="Finance Li" if english else "财务老李", email=f"org-approver-{lang.lower()}-{tag}@test.cn"
-        )
-        organisation = make_organisation(name="Lianta No.1 School" if english else "莲塘第一中学")
-        add_member(organisation, buyer, role="buyer")
-        add_member(organisation, approver, role="approver")
-        facts = {"id": organisation.id, "buyer": buyer.email, "approver": approver.email}
-        commit()
-    return facts
 
 
 def test_organisation_buys_approves_on_a_phone_and_downloads_the_invoice(open_page, live_server, lang, tmp_path):
     english = lang == "en"
-    org = _organisation(live_server, lang)
+    org = new_organisation(live_server, lang)
     product = demo_product(live_server, VILLAGE_A)  # NC01, the demo operator's station
 
     # the buyer, at a desk, builds the purchase and submits it

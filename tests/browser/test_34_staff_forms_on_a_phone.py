@@ -17,7 +17,7 @@ from tests.browser.journeys import (
     order_facts,
     place_order_by_api,
 )
-from tests.browser.test_04_tourist_books_and_cancels import STAY
+from tests.browser.stay_journey import STAY
 
 PHONE = VIEWPORTS[0]
 

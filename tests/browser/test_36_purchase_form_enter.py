@@ -11,11 +11,11 @@ from playwright.sync_api import expect
 
 from shop.timeutil import local_date, now_utc
 from tests.browser.journeys import VILLAGE_A, demo_product
-from tests.browser.test_24_organisation_buys_and_gets_its_invoice import PASSWORD, _organisation
+from tests.browser.organisation_journey import PASSWORD, new_organisation
 
 
 def test_enter_searches_in_the_find_field_and_saves_elsewhere(open_page, live_server, lang):
-    org = _organisation(live_server, lang)
+    org = new_organisation(live_server, lang)
     product = demo_product(live_server, VILLAGE_A)
     buyer = open_page("buyer")
     page = buyer.page

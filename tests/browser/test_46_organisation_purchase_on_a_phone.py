@@ -13,13 +13,12 @@ import re
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from shop.timeutil import local_date, now_utc
 from tests.browser.harness import VIEWPORTS
 from tests.browser.journeys import VILLAGE_A, VILLAGE_B, confirm_if_asked, demo_product
-from tests.browser.test_24_organisation_buys_and_gets_its_invoice import PASSWORD, _organisation
+from tests.browser.organisation_journey import PASSWORD, assert_thumb_sized, new_organisation, purchase_order_codes
 
 BUDGET_FEN = 5_000_000  # ¥50,000.00 for the year
 
@@ -41,31 +40,11 @@ def _set_budget(live, organisation_id: int) -> None:
         commit()
 
 
-def _orders_of(live, purchase_id: int) -> list[str]:
-    from institutions.models import PurchaseOrder
-    from orders.models import Order
-
-    with live.app_context() as db:
-        return list(
-            db.session.scalars(
-                sa.select(Order.code)
-                .join(PurchaseOrder, PurchaseOrder.order_id == Order.id)
-                .where(PurchaseOrder.purchase_id == purchase_id)
-                .order_by(Order.id)
-            )
-        )
-
-
-def _thumb_sized(locator) -> None:
-    box = locator.bounding_box()
-    assert box is not None and box["height"] >= 40 and box["width"] >= 40, box
-
-
 @pytest.mark.parametrize("viewport", [VIEWPORTS[0]], ids=[VIEWPORTS[0].name], indirect=True)
 def test_an_organisation_buys_for_two_canteens_on_a_phone(open_page, live_server, viewport, lang):
     assert viewport.is_phone
-    org = _organisation(live_server, lang)
-    other = _organisation(live_server, lang)  # another school: its purchases are none of ours
+    org = new_organisation(live_server, lang)
+    other = new_organisation(live_server, lang)  # another school: its purchases are none of ours
     _set_budget(live_server, org["id"])
     pickles_a = demo_product(live_server, VILLAGE_A)
     pickles_b = demo_product(live_server, VILLAGE_B)
@@ -95,7 +74,7 @@ def test_an_organisation_buys_for_two_canteens_on_a_phone(open_page, live_server
     form.locator("#product_1").select_option(str(pickles_b["id"]))
     form.locator("#quantity_1").fill("2")
     add = form.get_by_role("button", name=buyer.t("添加收货地址"))
-    _thumb_sized(add)
+    assert_thumb_sized(add)
     buyer.step("first canteen typed")
     buyer.submit_and_wait(add.click)
     form = bp.locator("main form")
@@ -140,14 +119,14 @@ def test_an_organisation_buys_for_two_canteens_on_a_phone(open_page, live_server
 
     # the buyer changes the draft (the second canteen wants 5), then submits it
     edit = main.get_by_role("link", name=buyer.t("修改草稿"))
-    _thumb_sized(edit)
+    assert_thumb_sized(edit)
     buyer.submit_and_wait(edit.click)
     form = bp.locator("main form")
     expect(form.locator("#a1_label")).to_have_value("西校区食堂")
     form.locator("#a1_quantity_0").fill("5")
     buyer.submit_and_wait(form.get_by_role("button", name=buyer.t("保存草稿"), exact=True).click)
     submit = main.get_by_role("button", name=buyer.t("提交审批"))
-    _thumb_sized(submit)
+    assert_thumb_sized(submit)
     buyer.submit_and_wait(submit.click)
     expect(bp.locator(".purchase-status")).to_have_text(buyer.t("待审批"))
     buyer.step("submitted")
@@ -160,7 +139,7 @@ def test_an_organisation_buys_for_two_canteens_on_a_phone(open_page, live_server
     approver.step("purchase to decide")
     ap.locator("#reason").fill("东校区的腌菜改为 2 袋")
     send_back = ap.locator("main").get_by_role("button", name=approver.t("退回", context="purchase"), exact=True)
-    _thumb_sized(send_back)
+    assert_thumb_sized(send_back)
     approver.submit_and_wait(send_back.click)
     assert confirm_if_asked(approver)
     expect(ap.locator(".purchase-status")).to_have_text(approver.t("已退回", context="purchase"))
@@ -180,18 +159,18 @@ def test_an_organisation_buys_for_two_canteens_on_a_phone(open_page, live_server
     # the approver approves: one order per canteen; Back and confirm again places nothing twice
     approver.goto(purchase_path)
     approve = ap.locator("main").get_by_role("button", name=approver.t("审批通过并下单"))
-    _thumb_sized(approve)
+    assert_thumb_sized(approve)
     approver.submit_and_wait(approve.click)
     assert confirm_if_asked(approver)
     expect(ap.locator(".purchase-status")).to_have_text(approver.t("已审批下单"))
     expect(ap.locator("#bank-transfer")).to_be_visible()
     approver.step("approved, transfer details")
-    codes = _orders_of(live_server, purchase_id)
+    codes = purchase_order_codes(live_server, purchase_id)
     assert len(codes) == 2, codes
     approver.submit_and_wait(ap.go_back)  # back to the confirmation page
     approver.submit_and_wait(lambda: ap.locator("main form").get_by_role("button", name=re.compile(".")).first.click())
     expect(ap.locator(".alert-error")).to_contain_text(approver.t("采购单已审批过或尚未提交"))
-    assert _orders_of(live_server, purchase_id) == codes
+    assert purchase_order_codes(live_server, purchase_id) == codes
     approver.step("confirmed twice")
 
     # another organisation's purchase id in the address: not found
@@ -206,7 +185,7 @@ def test_an_organisation_buys_for_two_canteens_on_a_phone(open_page, live_server
     links = main.locator(".purchase-orders a")
     expect(links).to_have_count(2)
     for i in range(2):
-        _thumb_sized(links.nth(i))
+        assert_thumb_sized(links.nth(i))
     buyer.step("orders of the purchase")
     buyer.submit_and_wait(links.first.click)
     expect(main).to_contain_text(codes[0])
@@ -215,9 +194,9 @@ def test_an_organisation_buys_for_two_canteens_on_a_phone(open_page, live_server
     # the organisation's page lists the purchase, and its statement counts the orders against the budget
     buyer.goto(f"/organisations/{org['id']}")
     listed = main.locator(".purchase-list a").first
-    _thumb_sized(listed)
+    assert_thumb_sized(listed)
     buyer.submit_and_wait(main.get_by_role("link", name=buyer.t("对账单与预留份额")).click)
     for link in main.locator(".statement-links a").all():
-        _thumb_sized(link)
+        assert_thumb_sized(link)
     expect(main.locator(".purchased")).not_to_have_text("¥0.00")
     buyer.step("statement")

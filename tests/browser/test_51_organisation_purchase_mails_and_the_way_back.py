@@ -21,8 +21,7 @@ from playwright.sync_api import expect
 from shop.timeutil import local_date, now_utc
 from tests.browser.harness import VIEWPORTS
 from tests.browser.journeys import VILLAGE_A, api, confirm_if_asked, demo_product
-from tests.browser.test_24_organisation_buys_and_gets_its_invoice import PASSWORD, _organisation
-from tests.browser.test_46_organisation_purchase_on_a_phone import _orders_of, _thumb_sized
+from tests.browser.organisation_journey import PASSWORD, assert_thumb_sized, new_organisation, purchase_order_codes
 
 
 def _mails(caplog, email: str) -> list[tuple[str, str]]:
@@ -55,7 +54,7 @@ def _path(body: str, pattern: str) -> str:
 @pytest.mark.parametrize("viewport", [VIEWPORTS[0]], ids=[VIEWPORTS[0].name], indirect=True)
 def test_a_purchase_is_told_by_mail_and_its_orders_lead_back_to_it(open_page, live_server, viewport, lang, caplog):
     assert viewport.is_phone
-    org = _organisation(live_server, lang)
+    org = new_organisation(live_server, lang)
     pickles = demo_product(live_server, VILLAGE_A)
     status, body = api(live_server, "POST", "/auth/token", {"email": org["buyer"], "password": PASSWORD})
     assert status == 200, body
@@ -140,7 +139,7 @@ def test_a_purchase_is_told_by_mail_and_its_orders_lead_back_to_it(open_page, li
         )
         expect(ap.locator(".alert-error")).to_contain_text(approver.t("采购单已审批过或尚未提交"))
         approver.step("approved, confirmed twice")
-        [code] = _orders_of(live_server, purchase_id)
+        [code] = purchase_order_codes(live_server, purchase_id)
         approved = buyer.t("[乡村e线] 采购单 %(id)s 已审批通过", id=purchase_id)
         body = _mail(caplog, org["buyer"], approved)
 
@@ -149,7 +148,7 @@ def test_a_purchase_is_told_by_mail_and_its_orders_lead_back_to_it(open_page, li
     buyer.goto(order_path)
     origin = main.get_by_role("link", name=buyer.t("来自采购单 %(id)s", id=purchase_id))
     expect(origin).to_be_visible()
-    _thumb_sized(origin)
+    assert_thumb_sized(origin)
     buyer.step("the order says where it came from")
     buyer.submit_and_wait(origin.click)
     assert bp.url.endswith(purchase_path), bp.url
@@ -160,7 +159,7 @@ def test_a_purchase_is_told_by_mail_and_its_orders_lead_back_to_it(open_page, li
         .filter(has_text=code)
         .get_by_role("link", name=buyer.t("来自采购单 %(id)s", id=purchase_id))
     )
-    _thumb_sized(listed)
+    assert_thumb_sized(listed)
     buyer.step("the order list says it too")
     buyer.submit_and_wait(listed.click)
     assert bp.url.endswith(purchase_path), bp.url

@@ -16,27 +16,10 @@ from orders.models import Order
 from shop.db import commit
 from shop.extensions import db
 from stock.models import StockRecord
-from tests.factories import make_product, make_station, make_user
+from tests.catalog.variant_family import family_priced_apart, make_family
+from tests.factories import make_product, make_user
+from tests.institutions.purchase_setup import organisation_with_products
 from tests.orders.factories import ADDRESS_JSON
-
-
-def make_family(*, stocks=(8, 3, 0), station=None):
-    """三江腌菜 in three variants: 500克袋装 ¥18.80, 2斤礼盒 ¥45.80, 5斤坛装 ¥98.00."""
-    station = station or make_station()
-    bag = make_product(
-        name="三江腌菜500克袋装", price_fen=1880, stock=stocks[0], station=station, unit="袋", weight_g=550
-    )
-    box = make_product(
-        name="三江腌菜2斤礼盒", price_fen=4580, stock=stocks[1], station=station, unit="盒", weight_g=1100
-    )
-    jar = make_product(
-        name="三江腌菜5斤坛装", price_fen=9800, stock=stocks[2], station=station, unit="坛", weight_g=2600
-    )
-    join_family(box, bag.id, "2斤礼盒", now=bag.created_at, sibling_label="500克袋装")
-    join_family(jar, bag.id, "5斤坛装", now=bag.created_at)
-    bag.family.name = "三江腌菜"
-    db.session.flush()
-    return bag, box, jar
 
 
 def _stock(product) -> tuple[int, int]:
@@ -221,9 +204,7 @@ def test_a_variant_label_is_checked(db, now):
 
 
 def test_an_institutions_purchase_and_quote_forms_offer_every_variant(app, db):
-    from tests.institutions.test_purchases import _setup
-
-    organisation, buyer, _approver, _viewer, _rice, _eggs = _setup()
+    organisation, buyer, _approver, _viewer, _rice, _eggs = organisation_with_products()
     bag, box, jar = make_family(stocks=(8, 3, 1))
     commit()
     buyer_client = app.test_client()
@@ -270,23 +251,12 @@ def test_the_in_stock_filter_keeps_a_product_whose_first_variant_is_sold_out(cli
     assert client.get("/api/v1/products?in_stock=true").json["items"] == []
 
 
-def _family_priced_apart():
-    """三江腌菜 whose card (face: 2斤礼盒 ¥45.80, first in the picker) is not its cheapest variant
-    (500克袋装 ¥18.80), beside 南安板鸭 at ¥30.00 and 霉豆腐 at ¥10.00."""
-    bag, box, jar = make_family()
-    bag.variant_position = 2  # the picker shows 礼盒, 坛装, then 袋装: the face is 礼盒
-    duck = make_product(name="南安板鸭1只", price_fen=3000, unit="只")
-    tofu = make_product(name="霉豆腐1瓶", price_fen=1000)
-    commit()
-    return bag, box, jar, duck, tofu
-
-
 def _api_ids(client, query: str) -> list[int]:
     return [i["id"] for i in client.get(f"/api/v1/products?{query}").json["items"]]
 
 
 def test_a_price_range_finds_a_product_by_any_shown_variants_price(client, db):
-    bag, box, jar, duck, tofu = _family_priced_apart()
+    bag, box, jar, duck, tofu = family_priced_apart()
     assert _api_ids(client, "min_fen=1500&max_fen=2000") == [box.id]  # only 袋装 ¥18.80 is in range
     assert _api_ids(client, "min_fen=9000") == [box.id]  # 坛装 ¥98.00
     assert sorted(_api_ids(client, "max_fen=2000")) == sorted([box.id, tofu.id])
@@ -299,7 +269,7 @@ def test_a_price_range_finds_a_product_by_any_shown_variants_price(client, db):
 
 
 def test_the_price_sort_orders_a_product_by_its_lowest_shown_price(client, db):
-    bag, box, jar, duck, tofu = _family_priced_apart()
+    bag, box, jar, duck, tofu = family_priced_apart()
     assert _api_ids(client, "sort=price_asc") == [tofu.id, box.id, duck.id]  # 10.00, 18.80 起, 30.00
     assert _api_ids(client, "sort=price_desc") == [duck.id, box.id, tofu.id]
     html = client.get("/products?sort=price_asc").get_data(as_text=True)
@@ -310,7 +280,7 @@ def test_the_price_sort_orders_a_product_by_its_lowest_shown_price(client, db):
 
 
 def test_a_card_shows_the_lowest_price_and_says_from_only_when_the_variants_differ(client, db):
-    bag, box, jar, duck, tofu = _family_priced_apart()
+    bag, box, jar, duck, tofu = family_priced_apart()
     html = client.get("/products").get_data(as_text=True)
     assert "¥18.80 起" in html and "¥45.80" not in html  # the face's own price is not the card's
     assert '¥30.00 <span class="unit">/ 只</span>' in html  # one variant: its price and unit, no 起

@@ -21,7 +21,6 @@ from shop.timeutil import local_date, now_utc
 from tests.concurrency.race import Loaded, at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_product, make_station, make_user
-from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture)
 from tests.orders.factories import FakeStripeProvider, make_order
 
 PDF = b"%PDF-1.4\n%%EOF\n"

@@ -18,17 +18,10 @@ from tests.concurrency.race import Loaded, at_once
 from tests.conftest import requires_postgres
 from tests.factories import NOW, make_lot, make_product, make_station, make_user
 from tests.orders.factories import make_order
-from tests.stations.test_lots import assert_lots_exact
+from tests.sent_mail import recall_mails
+from tests.stations.lot_checks import assert_lots_exact
 
 ROUNDS = 3
-
-
-def _recall_mails(caplog, to: str) -> list[str]:
-    return [
-        r.getMessage()
-        for r in caplog.records
-        if r.name == "shop.mail" and r.msg.startswith("mail to") and r.args[0] == to and "召回" in r.args[1]
-    ]
 
 
 @requires_postgres
@@ -60,7 +53,7 @@ def test_two_recalls_of_one_lot_at_once_recall_it_once_and_mail_each_buyer_once(
         sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "lot.recall")
     )
     assert audits == 1
-    assert len(_recall_mails(caplog, "race-buyer@test.cn")) == 1
+    assert len(recall_mails(caplog, "race-buyer@test.cn")) == 1
     recalled = db.session.get(Lot, lot_id)
     assert recalled.status == LotStatus.RECALLED and recalled.blocked == 2
     assert_lots_exact(db, product.stock.id)
@@ -112,7 +105,7 @@ def test_a_checkout_racing_a_recall_takes_the_recalled_lot_only_before_it_and_th
         listed = {a.order.user_id for a in recalls.affected_lines(lot)}
         if took_bad:  # the checkout came first: its buyer is listed and told
             assert took_bad == 3 and listed == {ids["buyer"]}
-            assert len(_recall_mails(caplog, email)) == 1
+            assert len(recall_mails(caplog, email)) == 1
         else:  # the recall came first: the checkout took lot B only
-            assert listed == set() and lot.blocked == 3 and not _recall_mails(caplog, email)
+            assert listed == set() and lot.blocked == 3 and not recall_mails(caplog, email)
         assert_lots_exact(db, ids["record"])

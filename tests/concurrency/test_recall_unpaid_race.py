@@ -15,12 +15,11 @@ from shop.db import commit
 from stations.services import recalls
 from stock.models import Lot
 from tests.concurrency.race import Loaded, at_once
-from tests.concurrency.test_recall_race import _recall_mails
 from tests.conftest import requires_postgres
 from tests.factories import NOW, make_lot, make_product, make_station, make_user
-from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture: card payments on)
 from tests.orders.factories import make_order
-from tests.stations.test_lots import assert_lots_exact
+from tests.sent_mail import recall_mails
+from tests.stations.lot_checks import assert_lots_exact
 
 ROUNDS = 4
 
@@ -66,5 +65,5 @@ def test_a_recall_racing_the_payment_of_an_unpaid_order_ends_consistent(app, com
         else:  # the payment came first: a paid order, its line left to the one-step refund
             assert order.status == OrderStatus.CONFIRMED and payment.state == PaymentState.CONFIRMED
             assert [a.action for a in recalls.affected_lines(lot)] == ["cancel"]
-        assert len(_recall_mails(caplog, email)) == 1  # told once, whichever way it went
+        assert len(recall_mails(caplog, email)) == 1  # told once, whichever way it went
         assert_lots_exact(db, ids["record"])

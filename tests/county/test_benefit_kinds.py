@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from ledger.models import BENEFIT_KINDS, IncomeEntry, IncomeKind
-from ledger.services import insert_entries
 from shop.extensions import db as _db
+from tests.county.benefit_entries import other_kinds
 from tests.factories import NOW
 
 GROUP_KEYS = {
@@ -24,36 +24,6 @@ GROUP_KEYS = {
     "month": lambda e: e.entry_date.strftime("%Y-%m"),
     "kind": lambda e: e.benefit_kind,
 }
-
-
-def _other_kinds(world):
-    """Entries of the other kinds (written straight into the ledger: the recording pages come later)."""
-    a, b, c = world["households"]
-    line = world["lines"][0]
-    insert_entries(
-        [
-            dict(
-                household_id=household.id,
-                order_line_id=line.id,
-                kind="sale",
-                benefit_kind=kind,
-                ref=f"test:{kind}:{amount}",
-                amount_fen=amount,
-                split={},
-                village_id=household.village_id,
-                entry_date=NOW.date(),
-                created_at=NOW,
-            )
-            for household, kind, amount in (
-                (a, "wage", 12000),
-                (b, "dividend", 3050),
-                (c, "rent", 80000),
-                (a, "purchase", 4500),
-                (b, "collective", 700),
-                (a, "wage", -2000),
-            )
-        ]
-    )
 
 
 def _ledger(db, key):
@@ -91,7 +61,7 @@ def test_an_unknown_benefit_kind_is_refused_by_the_database(db, world):
 
 @pytest.mark.parametrize("group_by", list(GROUP_KEYS))
 def test_api_income_splits_every_group_by_kind_to_the_fen(client, api_token, county_user, db, world, group_by):
-    _other_kinds(world)
+    other_kinds(world)
     body = client.get(f"/api/v1/county/income?group_by={group_by}", headers=api_token(county_user)).json
     ledger = _ledger(db, GROUP_KEYS[group_by])
     assert {r["key"] for r in body["rows"]} == set(ledger)
@@ -109,7 +79,7 @@ def test_api_income_splits_every_group_by_kind_to_the_fen(client, api_token, cou
 
 
 def test_income_by_kind_counts_households_per_kind_in_kind_order(client, api_token, county_user, db, world):
-    _other_kinds(world)
+    other_kinds(world)
     rows = client.get("/api/v1/county/income?group_by=kind", headers=api_token(county_user)).json["rows"]
     assert [r["key"] for r in rows] == ["sale", "purchase", "wage", "dividend", "rent", "collective"]
     by_key = {r["key"]: r for r in rows}
@@ -119,7 +89,7 @@ def test_income_by_kind_counts_households_per_kind_in_kind_order(client, api_tok
 
 
 def test_income_page_and_exports_group_by_kind(client, auth, county_user, db, world):
-    _other_kinds(world)
+    other_kinds(world)
     auth.login(county_user)
     html = client.get("/county/income?group_by=kind").get_data(as_text=True)
     assert 'data-key="dividend"' in html and 'data-kind="kind_dividend_fen" data-fen="3050"' in html
@@ -140,7 +110,7 @@ def test_income_page_and_exports_group_by_kind(client, auth, county_user, db, wo
 def test_statement_entries_carry_their_kind_and_source(client, api_token, auth, county_user, db, world):
     """The API says `kind` for what the household earned (issue #20) and `source` for where the money
     came from; the ledger's columns are `benefit_kind` and `kind`."""
-    _other_kinds(world)
+    other_kinds(world)
     a = world["households"][0]
     body = client.get(f"/api/v1/county/households/{a.id}/statement", headers=api_token(county_user)).json
     entries = {e.id: e for e in db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.household_id == a.id))}
@@ -214,7 +184,7 @@ def test_county_income_shows_commission_and_collective_and_they_add_up_to_the_sa
 def test_income_table_says_which_columns_add_up_to_the_total(client, auth, county_user, db, world):
     """电商销售 − 冲销 + 代销分成 ≠ 合计 was read across one row: the channel columns and the benefit-kind
     columns split the same money twice, so the header groups them and a note says each group alone adds up."""
-    _other_kinds(world)
+    other_kinds(world)
     auth.login(county_user)
     html = client.get("/county/income?group_by=village").get_data(as_text=True)
     head = html[html.index('id="income-table"') : html.index("</thead>")]

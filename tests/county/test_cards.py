@@ -15,9 +15,9 @@ from ledger.payouts import PayoutLine
 from ledger.services import credit_line, reverse_line
 from shop.db import commit
 from shop.timeutil import local_date, now_utc
+from tests.county.benefit_entries import other_kinds
 from tests.county.conftest import SECRET_NAME
 from tests.county.factories import make_line, make_order
-from tests.county.test_benefit_kinds import _other_kinds
 from tests.factories import make_household, make_station, make_village
 
 ACCOUNT = "6217991234567890123"
@@ -50,7 +50,7 @@ def _entries(db, household, month_start, month_end):
 
 
 def test_card_figures_equal_the_ledger_for_the_household_and_month(db, world, now):
-    _other_kinds(world)
+    other_kinds(world)
     a, b, _c = world["households"]
     _pay_everything(a, now=now)
     # a reversal after payment, and a credit of the next month: neither changes November's credits

@@ -18,7 +18,7 @@ from stock.services import OutOfStock
 from tests.factories import make_lot, make_product, make_station, make_user
 from tests.orders.factories import make_order
 from tests.sent_mail import mails_to
-from tests.stations.test_lots import assert_lots_exact
+from tests.stations.lot_checks import assert_lots_exact
 
 
 @pytest.fixture

@@ -9,14 +9,12 @@ import sqlalchemy as sa
 
 from county.services.reconcile import check
 from orders.models import Refund, Shipment
-from orders.services import cashbook as cash
 from orders.services import payments
-from orders.services.amounts import shipment_due_fen
 from orders.services.expiry import expire_pending_orders
 from orders.services.refunds import approve_refund_request, request_refund
 from stations.services import fulfilment
+from tests.county.handover import hand_over
 from tests.factories import make_household, make_product, make_station, make_user, make_village
-from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture)
 from tests.orders.factories import FakeStripeProvider, make_order
 
 
@@ -31,23 +29,6 @@ def _world():
     return station, products, make_user(role="operator", station=station), make_user()
 
 
-def _hand_over(order, op, now):
-    for shipment in order.shipments:
-        fulfilment.accept(shipment, actor=op, now=now)
-        fulfilment.pack(shipment, actor=op, now=now)
-        if order.delivery == "ship":
-            fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
-        needs = order.payment_method != "card" and cash.taken_entry(shipment.id) is None
-        fulfilment.apply_action(
-            shipment,
-            "deliver" if order.delivery == "ship" else "pickup",
-            actor=op,
-            now=now,
-            pickup_code=shipment.pickup_code,
-            cash_received_fen=shipment_due_fen(shipment) if needs else None,
-        )
-
-
 def _paid_card_order(buyer, items, now):
     order = make_order(buyer, items, now=now, payment_method="card")
     payment = payments.start_payment(order.payments[0], now=now)
@@ -60,7 +41,7 @@ def test_reconcile_is_clean_after_a_mix_and_lists_a_planted_discrepancy(app, db,
     station, (a, b), op, buyer = _world()
     # card: paid and delivered, then one line refunded after delivery
     card = _paid_card_order(buyer, [(a, 1), (b, 2)], now)
-    _hand_over(card, op, now)
+    hand_over(card, op, now)
     req = request_refund(card, card.lines[0].id, actor=buyer, now=now, reason="坏了", kind="refund_only")
     approve_refund_request(req.id, actor=op, now=now, goods="not_returned")
     # card: a line canceled before shipping, the rest canceled by the buyer
@@ -72,14 +53,14 @@ def test_reconcile_is_clean_after_a_mix_and_lists_a_planted_discrepancy(app, db,
     expire_pending_orders(now + timedelta(hours=2))
     # cash on delivery, handed over with its cash
     cod = make_order(buyer, [(a, 2)], now=now, payment_method="cod")
-    _hand_over(cod, op, now)
+    hand_over(cod, op, now)
     # pay at station: cash taken early, a line canceled (cash back), the rest picked up, then refunded in cash
     counter = make_order(
         buyer, [(a, 1), (b, 1)], now=now, payment_method="station_cash", delivery="pickup", pickup_station_id=station.id
     )
     payments.confirm_counter_cash(counter.shipments[0], actor=op, now=now)
     fulfilment.cancel_line(counter.lines[0], actor=op, now=now, reason="缺货")
-    _hand_over(counter, op, now)
+    hand_over(counter, op, now)
     req = request_refund(counter, counter.lines[1].id, actor=buyer, now=now, reason="坏了", kind="refund_only")
     approve_refund_request(req.id, actor=op, now=now, goods="not_returned")
     # pay at station, canceled by the buyer before anything was taken

@@ -17,7 +17,6 @@ from shop.extensions import db
 from stations.services import fulfilment
 from tests.conftest import requires_postgres
 from tests.factories import make_household, make_product, make_station, make_user, make_village
-from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture)
 from tests.orders.factories import FakeStripeProvider, make_order
 from tests.tourism.factories import make_listing
 from tourism.services.booking import BookingRequest, book_listing, check_in_booking, complete_stays

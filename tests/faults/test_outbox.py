@@ -24,53 +24,9 @@ from shop.outbox import OutboxMessage, drain
 from shop.timeutil import local_date, now_utc
 from tests.conftest import requires_postgres
 from tests.factories import make_household, make_product, make_user
-from tests.faults.services import celery_for_broker, free_port, restore_celery
+from tests.faults.outbox_rows import outbox_rows
 from tests.orders.factories import ADDRESS_JSON, make_order
 from tests.tourism.factories import make_listing
-
-
-@pytest.fixture
-def broker(app):
-    """The app's Celery out of eager mode; `set_url(url)` picks the broker (a fresh Celery each time,
-    so no pool of the previous broker is reused). The app's own Celery is given back afterwards."""
-    previous = app.extensions["celery"]
-
-    def set_url(url: str):
-        return celery_for_broker(app, url)
-
-    shop.outbox.breaker.reset()
-    try:
-        yield set_url
-    finally:
-        restore_celery(app, previous)
-        shop.outbox.breaker.reset()
-
-
-@pytest.fixture
-def broker_down(broker):
-    """Redis down: nothing listens on the broker's port."""
-    return broker(f"redis://127.0.0.1:{free_port()}/1")
-
-
-@pytest.fixture
-def published(broker, monkeypatch):
-    """Redis up, recorded: every publish lands in the returned list as (task name, args, task id)."""
-    broker("memory://")
-    sent: list[tuple] = []
-    monkeypatch.setattr(shop.outbox, "publish", lambda name, args, kwargs, task_id: sent.append((name, args, task_id)))
-    return sent
-
-
-@pytest.fixture
-def delivered(monkeypatch):
-    """Mail handed to SMTP (or the log), recorded: (to, subject, key)."""
-    out: list[tuple] = []
-    monkeypatch.setattr(shop.mail, "deliver", lambda to, subject, body, key=None, **_kw: out.append((to, subject, key)))
-    return out
-
-
-def _rows():
-    return list(shop.outbox.db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
 def _age_rows(seconds: int = 60) -> None:
@@ -113,10 +69,10 @@ def test_orders_and_bookings_are_taken_while_redis_is_down_and_their_mail_waits_
         },
     )
     assert booking.status_code == 201, booking.json
-    tasks = [(r.task_name, r.args) for r in _rows()]
+    tasks = [(r.task_name, r.args) for r in outbox_rows()]
     assert ("orders.tasks.send_order_mail", [order_db_id(order.json["id"]), "placed"]) in tasks
     assert "tourism.tasks.send_booking_mail" in [name for name, _ in tasks]
-    assert len({r.task_id for r in _rows()}) == len(tasks)
+    assert len({r.task_id for r in outbox_rows()}) == len(tasks)
 
 
 def order_db_id(code: str) -> int:
@@ -127,9 +83,9 @@ def order_db_id(code: str) -> int:
 
 def test_search_index_updates_join_the_outbox_in_the_changes_transaction(db, broker_down):
     product = make_product(name="南安板鸭1只")
-    assert _rows() == []  # nothing before the commit
+    assert outbox_rows() == []  # nothing before the commit
     commit()
-    assert [(r.task_name, r.args) for r in _rows()] == [("search.tasks.reindex_products", [[product.id]])]
+    assert [(r.task_name, r.args) for r in outbox_rows()] == [("search.tasks.reindex_products", [[product.id]])]
 
 
 def test_a_rolled_back_change_leaves_no_task(db, published):
@@ -137,7 +93,7 @@ def test_a_rolled_back_change_leaves_no_task(db, published):
     enqueue_after_commit(send_mail, user.email, "s", "b")
     rollback()
     commit()
-    assert _rows() == [] and published == []
+    assert outbox_rows() == [] and published == []
 
 
 def test_the_drain_keeps_rows_while_the_broker_is_still_down(app, db, broker_down):
@@ -146,7 +102,7 @@ def test_the_drain_keeps_rows_while_the_broker_is_still_down(app, db, broker_dow
     _age_rows()
     result = drain()
     assert result.published == 0 and result.left == 1 and "Error" in result.error
-    [row] = _rows()
+    [row] = outbox_rows()
     assert row.attempts == 1 and row.last_error
     out = app.test_cli_runner().invoke(args=["outbox", "drain"])
     assert out.exit_code == 1 and "broker unreachable" in out.output
@@ -160,7 +116,7 @@ def test_after_commit_the_task_is_published_under_its_row_id_and_the_row_deleted
     assert published == []
     commit()
     assert [(name, args) for name, args, _ in published] == [("shop.mail.send_mail", ["a@test.cn", "s", "b"])]
-    assert _rows() == []
+    assert outbox_rows() == []
 
 
 def test_the_drain_publishes_what_waited_once_oldest_first_and_leaves_fresh_rows(app, db, published, monkeypatch):
@@ -175,7 +131,7 @@ def test_the_drain_publishes_what_waited_once_oldest_first_and_leaves_fresh_rows
     for n in range(3):
         enqueue_after_commit(send_mail, f"{n}@test.cn", "s", "b")
         commit()
-    waiting = [(r.args[0], r.task_id) for r in _rows()]
+    waiting = [(r.args[0], r.task_id) for r in outbox_rows()]
     assert len(waiting) == 3  # the first failure left all three (the breaker skipped the others)
     failing = False
     assert drain().published == 0  # all younger than OUTBOX_MIN_AGE_SECONDS: their writer's business
@@ -183,7 +139,7 @@ def test_the_drain_publishes_what_waited_once_oldest_first_and_leaves_fresh_rows
     out = app.test_cli_runner().invoke(args=["outbox", "drain"])
     assert out.exit_code == 0 and "published 3" in out.output
     assert [(args[0], task_id) for _name, args, task_id in published] == waiting
-    assert _rows() == [] and drain(min_age=0).published == 0
+    assert outbox_rows() == [] and drain(min_age=0).published == 0
     assert not shop.outbox.breaker.is_open()
 
 
@@ -202,7 +158,7 @@ def test_a_row_whose_delete_failed_is_published_again_with_the_same_task_id_and_
     commit()  # published, but the row stays
     monkeypatch.setattr(shop.outbox, "delete_published", delete)
     _age_rows()
-    assert drain().published == 1 and _rows() == []
+    assert drain().published == 1 and outbox_rows() == []
     first, second = [p for p in published if p[0] == "orders.tasks.send_order_mail"]
     assert first == second  # the same message twice
     for _name, args, task_id in (first, second):  # a worker runs both copies
@@ -228,16 +184,16 @@ def test_published_rows_are_deleted_in_batches_by_a_thread_and_a_failed_batch_is
     commit()
     committed_db.session.commit()
     shop.outbox.deletes.flush()  # what the setup enqueued (index update, order mail)
-    assert _rows() == []
+    assert outbox_rows() == []
     published.clear()
     enqueue_after_commit(send_order_mail, order.id, "placed")
     enqueue_after_commit(send_mail, "a@test.cn", "s", "b")
     commit()
     assert [p[0] for p in published] == ["orders.tasks.send_order_mail", "shop.mail.send_mail"]
-    assert len(_rows()) == 2  # published; the delete waits for the batch
+    assert len(outbox_rows()) == 2  # published; the delete waits for the batch
     committed_db.session.commit()
     assert shop.outbox.deletes.flush() == 2
-    assert _rows() == [] and shop.outbox.deletes.flush() == 0
+    assert outbox_rows() == [] and shop.outbox.deletes.flush() == 0
     committed_db.session.commit()
 
     published.clear()
@@ -245,9 +201,9 @@ def test_published_rows_are_deleted_in_batches_by_a_thread_and_a_failed_batch_is
     commit()
     monkeypatch.setattr(shop.outbox, "delete_published", _failing_delete)
     assert shop.outbox.deletes.flush() == 1  # tried, failed, logged: the row stays
-    assert len(_rows()) == 1
+    assert len(outbox_rows()) == 1
     _age_rows()
-    assert drain().published == 1 and _rows() == []
+    assert drain().published == 1 and outbox_rows() == []
     committed_db.session.commit()  # SQLite: the tasks below write from their own sessions
     first, again = published
     assert first == again  # the same message (task id) twice

@@ -23,8 +23,8 @@ from shop.mail import Mail, SentMail, mail_key, send_mail, send_many
 from shop.outbox import RUN_BATCH, batch_runner, run_batch
 from shop.timeutil import now_utc
 from tests.factories import PASSWORD, make_household, make_product, make_user
+from tests.faults.outbox_rows import outbox_rows
 from tests.faults.services import wait_for
-from tests.faults.test_outbox import _rows, broker, broker_down, delivered, published  # noqa: F401
 from tests.orders.factories import make_order
 from tests.tourism.factories import make_listing
 
@@ -76,12 +76,12 @@ def test_the_request_only_writes_rows_and_the_relay_publishes_mails_of_one_task_
     enqueue_after_commit(send_order_mail, second.id, "paid")
     enqueue_after_commit(send_mail, "a@test.cn", "s", "b")
     commit()
-    assert published == [] and len(_rows()) == 3  # nothing published in the requests
-    ids = {tuple(r.args): r.task_id for r in _rows()}
+    assert published == [] and len(outbox_rows()) == 3  # nothing published in the requests
+    ids = {tuple(r.args): r.task_id for r in outbox_rows()}
     committed_db.session.commit()
 
     assert relay.flush() == 3
-    assert _rows() == []  # published, then deleted
+    assert outbox_rows() == []  # published, then deleted
     (batch_name, batch_args, batch_id), (single_name, single_args, single_id) = published
     assert batch_name == RUN_BATCH and batch_id not in ids.values()
     assert batch_args == [
@@ -179,14 +179,14 @@ def test_batch_items_that_cannot_be_published_again_wait_in_the_outbox_for_the_d
         assert run_batch.apply(args=[ORDER_MAIL, items]).get() == 0
     assert published == [(ORDER_MAIL, [orders[0].id, "paid"], f"t{orders[0].id}")]
     mine = {f"t{o.id}" for o in orders}  # (the orders' own "placed" mails wait in the relay's rows too)
-    waiting = [(r.task_name, r.args, r.task_id) for r in _rows() if r.task_id in mine]
+    waiting = [(r.task_name, r.args, r.task_id) for r in outbox_rows() if r.task_id in mine]
     assert waiting == [(ORDER_MAIL, [o.id, "paid"], f"t{o.id}") for o in orders[1:]]
     monkeypatch.setattr(
         shop.outbox, "publish", lambda name, args, kwargs, task_id: published.append((name, args, task_id))
     )
     shop.outbox.drain(min_age=0)
     assert [p for p in published if p[2] in mine] == [(ORDER_MAIL, [o.id, "paid"], f"t{o.id}") for o in orders]
-    assert _rows() == []
+    assert outbox_rows() == []
 
 
 def test_booking_mails_travel_in_a_batch_with_their_qr_codes(app, committed_db, relay, published, monkeypatch):
@@ -242,19 +242,19 @@ def test_the_relay_thread_publishes_by_itself(app, committed_db, relay, publishe
     commit()
     assert wait_for(lambda: published, 10)
     assert [p[:2] for p in published] == [("shop.mail.send_mail", ["a@test.cn", "s", "b"])]
-    assert wait_for(lambda: committed_db.session.commit() or not _rows(), 10)
+    assert wait_for(lambda: committed_db.session.commit() or not outbox_rows(), 10)
 
 
 def test_while_redis_is_down_the_relay_leaves_the_rows_to_the_drain(app, committed_db, relay, broker_down):
     enqueue_after_commit(send_mail, "a@test.cn", "s", "b")
     commit()
     assert relay.flush() == 1
-    assert shop.outbox.breaker.is_open() and len(_rows()) == 1
+    assert shop.outbox.breaker.is_open() and len(outbox_rows()) == 1
     committed_db.session.commit()
     enqueue_after_commit(send_mail, "b@test.cn", "s", "b")
     commit()
     assert relay.items == []  # the breaker is open: the request did not even hand it over
-    assert len(_rows()) == 2
+    assert len(outbox_rows()) == 2
 
 
 def test_send_many_claims_new_keys_in_one_go_and_skips_sent_and_live_ones(app, committed_db, delivered):

@@ -24,7 +24,7 @@ from shop.timeutil import local_date, now_utc
 from tests.factories import make_household, make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
 from tests.orders.factories import ADDRESS_JSON
-from tests.test_page_languages import chinese_ui_on_en, page_text_nodes
+from tests.page_language import chinese_ui_on_en, page_text_nodes
 
 
 def _day(days: int = 7) -> str:

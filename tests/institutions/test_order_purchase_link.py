@@ -15,9 +15,7 @@ from orders.models import Order
 from shop.db import commit
 from shop.extensions import db as _db
 from tests.factories import make_product, make_user
-from tests.institutions.test_purchase_drafts import _login
-from tests.institutions.test_purchases import _body, _setup
-from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture: card payments on)
+from tests.institutions.purchase_setup import logged_in_client, organisation_with_products, purchase_body
 from tests.orders.factories import make_order
 from tests.sql_count import count_statements
 
@@ -25,7 +23,9 @@ from tests.sql_count import count_statements
 def _approved(client, api_token, organisation, buyer, approver, rice, eggs, **extra) -> tuple[int, list[str]]:
     """A purchase of two addresses, submitted and approved: (its id, its orders' codes)."""
     b = api_token(buyer)
-    purchase_id = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs, **extra)).json["id"]
+    purchase_id = client.post(
+        "/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs, **extra)
+    ).json["id"]
     assert client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b).status_code == 200
     r = client.post(f"/api/v1/purchases/{purchase_id}/approve", headers=api_token(approver), json={})
     assert r.status_code == 200, r.json
@@ -38,11 +38,11 @@ def _origins(page: str) -> list[tuple[str, str]]:
 
 
 def test_the_buyers_order_page_and_list_link_each_order_of_a_purchase_to_it(app, client, db, api_token, now):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     retail = make_order(buyer, [(make_product(), 1)], now=now)  # bought at the shop's checkout
     commit()
     purchase_id, codes = _approved(client, api_token, organisation, buyer, approver, rice, eggs)
-    pages = _login(app, buyer)
+    pages = logged_in_client(app, buyer)
     link = (f"/purchases/{purchase_id}", f"来自采购单 {purchase_id}")
 
     for code in codes:
@@ -56,7 +56,7 @@ def test_the_buyers_order_page_and_list_link_each_order_of_a_purchase_to_it(app,
 
 
 def test_a_buyer_who_left_the_organisation_sees_no_link_to_its_purchase(app, client, db, api_token):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     purchase_id, codes = _approved(client, api_token, organisation, buyer, approver, rice, eggs)
     _db.session.execute(
         sa.delete(OrganisationMember).where(
@@ -64,7 +64,7 @@ def test_a_buyer_who_left_the_organisation_sees_no_link_to_its_purchase(app, cli
         )
     )
     commit()
-    pages = _login(app, buyer)
+    pages = logged_in_client(app, buyer)
     assert pages.get(f"/purchases/{purchase_id}").status_code == 404
     page = pages.get(f"/orders/{codes[0]}")
     assert page.status_code == 200 and _origins(page.get_data(as_text=True)) == []  # still their order
@@ -79,7 +79,7 @@ def _origin(purchase_id: int, label: str = "来自采购单 {}") -> dict[str, st
 def test_the_apis_orders_name_the_purchase_they_were_placed_for_and_a_retail_order_none(
     app, client, db, api_token, now
 ):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     retail = make_order(buyer, [(make_product(), 1)], now=now)
     commit()
     purchase_id, codes = _approved(client, api_token, organisation, buyer, approver, rice, eggs)
@@ -100,7 +100,7 @@ def test_the_apis_orders_name_the_purchase_they_were_placed_for_and_a_retail_ord
     assert client.get(f"/api/v1/orders/{codes[0]}?lang=en", headers=headers).json["origin"] == english
     in_english = client.get("/api/v1/orders?lang=en", headers=headers).json["items"]
     assert {o["id"]: o["origin"] for o in in_english} == {codes[0]: english, codes[1]: english, retail.code: None}
-    html = _login(app, buyer).get(f"/orders/{codes[0]}").get_data(as_text=True)
+    html = logged_in_client(app, buyer).get(f"/orders/{codes[0]}").get_data(as_text=True)
     assert _origins(html) == [(_origin(purchase_id)["url"], _origin(purchase_id)["label"])]
 
     for other in (approver, make_user()):  # the approver's organisation's order, but not theirs; a stranger
@@ -109,7 +109,7 @@ def test_the_apis_orders_name_the_purchase_they_were_placed_for_and_a_retail_ord
 
 
 def test_the_api_answers_a_canceled_purchase_order_with_its_purchase(client, db, api_token):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     purchase_id, codes = _approved(client, api_token, organisation, buyer, approver, rice, eggs)
     headers = api_token(buyer)
     canceled = client.post(f"/api/v1/orders/{codes[0]}/cancel", headers=headers)
@@ -120,7 +120,7 @@ def test_the_api_answers_a_canceled_purchase_order_with_its_purchase(client, db,
 
 
 def test_the_api_answers_the_card_payment_of_a_purchase_order_with_its_purchase(client, db, api_token, fake_stripe):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     purchase_id, codes = _approved(client, api_token, organisation, buyer, approver, rice, eggs, payment_method="card")
     paying = client.post(f"/api/v1/orders/{codes[0]}/pay", headers=api_token(buyer))
     assert paying.status_code == 200, paying.json
@@ -128,7 +128,7 @@ def test_the_api_answers_the_card_payment_of_a_purchase_order_with_its_purchase(
 
 
 def test_the_api_names_no_purchase_to_a_buyer_who_left_its_organisation(client, db, api_token):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     _purchase_id, codes = _approved(client, api_token, organisation, buyer, approver, rice, eggs)
     _db.session.execute(
         sa.delete(OrganisationMember).where(
@@ -144,7 +144,7 @@ def test_the_api_names_no_purchase_to_a_buyer_who_left_its_organisation(client, 
 
 def test_the_apis_order_list_sends_as_many_statements_for_many_orders_as_for_few(client, db, api_token, now):
     """Origins, recall marks, shipments, lines, bookings and payments are read for the whole page."""
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     headers = api_token(buyer)
     # purchases paid by transfer, retail orders at the station: a buyer has at most 3 open pay-later orders
     approved = {"payment_method": "bank_transfer"}

@@ -13,34 +13,17 @@ from institutions.models import Purchase, PurchaseDestination, PurchaseLine, Quo
 from shop.audit import AuditEntry
 from shop.db import commit
 from shop.extensions import db as _db
-from shop.once import new_form_token
 from tests.factories import make_user
 from tests.institutions.factories import add_member, make_organisation
-from tests.institutions.test_purchases import _body, _day, _setup
-from tests.institutions.test_quotes import _answer, _ask
-from tests.orders.factories import ADDRESS_JSON
-
-
-def _login(app, user):
-    client = app.test_client()
-    client.post("/login", data={"email": user.email, "password": "password123"})
-    return client
-
-
-def _form(rice, eggs, **extra) -> dict:
-    return {
-        "delivery": "ship",
-        "requested_date": _day(),
-        "payment_method": "cod",
-        "label": "本部食堂",
-        **ADDRESS_JSON,
-        "form_token": new_form_token(),
-        "product_0": str(rice.id),
-        "quantity_0": "3",
-        "product_1": str(eggs.id),
-        "quantity_1": "2",
-        **extra,
-    }
+from tests.institutions.purchase_setup import (
+    answer_quote,
+    ask_quote,
+    logged_in_client,
+    organisation_with_products,
+    purchase_body,
+    purchase_form,
+    requested_day,
+)
 
 
 def _lines(purchase_id: int) -> list[tuple[int, int, int | None]]:
@@ -54,9 +37,9 @@ def _lines(purchase_id: int) -> list[tuple[int, int, int | None]]:
 
 
 def test_its_author_changes_a_draft_on_the_same_form_prefilled(app, db):
-    organisation, buyer, _approver, _viewer, rice, eggs = _setup()
-    client = _login(app, buyer)
-    r = client.post(f"/organisations/{organisation.id}/purchases/new", data=_form(rice, eggs, note="每周一送"))
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products()
+    client = logged_in_client(app, buyer)
+    r = client.post(f"/organisations/{organisation.id}/purchases/new", data=purchase_form(rice, eggs, note="每周一送"))
     assert r.status_code == 303, r.get_data(as_text=True)
     url = r.headers["Location"]
     purchase_id = int(url.rsplit("/", 1)[1])
@@ -70,14 +53,14 @@ def test_its_author_changes_a_draft_on_the_same_form_prefilled(app, db):
     assert form.status_code == 200
     page = form.get_data(as_text=True)
     assert f"修改采购单 {purchase_id}" in page
-    assert 'value="本部食堂"' in page and 'value="每周一送"' in page and f'value="{_day()}"' in page
+    assert 'value="本部食堂"' in page and 'value="每周一送"' in page and f'value="{requested_day()}"' in page
     assert f'<option value="{rice.id}" selected>' in page and f'<option value="{eggs.id}" selected>' in page
     assert 'name="quantity_0" type="number" min="1" max="999" inputmode="numeric" value="3"' in page
 
     # rice 3 -> 7, eggs dropped, the place renamed
     r = client.post(
         f"/purchases/{purchase_id}/edit",
-        data=_form(rice, eggs, label="东校区食堂", quantity_0="7", product_1="", quantity_1=""),
+        data=purchase_form(rice, eggs, label="东校区食堂", quantity_0="7", product_1="", quantity_1=""),
     )
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/purchases/{purchase_id}")
     assert _lines(purchase_id) == [(rice.id, 7, destination_id)]  # the address row kept, updated
@@ -86,32 +69,32 @@ def test_its_author_changes_a_draft_on_the_same_form_prefilled(app, db):
     assert "采购单已保存" in client.get(url).get_data(as_text=True)
 
     # a bad edit is refused, with what was typed, and changes nothing
-    r = client.post(f"/purchases/{purchase_id}/edit", data=_form(rice, eggs, quantity_0="0"))
+    r = client.post(f"/purchases/{purchase_id}/edit", data=purchase_form(rice, eggs, quantity_0="0"))
     assert r.status_code == 422 and 'value="本部食堂"' in r.get_data(as_text=True)
     assert _lines(purchase_id) == [(rice.id, 7, destination_id)]
 
 
 def test_a_submitted_purchase_is_never_changed_or_deleted(app, client, db, api_token):
-    organisation, buyer, _approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products()
     b = api_token(buyer)
-    created = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json
+    created = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json
     pid = created["id"]
     assert client.post(f"/api/v1/purchases/{pid}/submit", headers=b).status_code == 200
-    body = _body(organisation, rice, eggs)
+    body = purchase_body(organisation, rice, eggs)
     del body["organisation_id"]
     r = client.put(f"/api/v1/purchases/{pid}", headers=b, json=body)
     assert r.status_code == 409 and r.json["error"]["code"] == "purchase_not_draft", r.json
     r = client.delete(f"/api/v1/purchases/{pid}", headers=b)
     assert r.status_code == 409 and r.json["error"]["code"] == "purchase_not_draft", r.json
 
-    pages = _login(app, buyer)
+    pages = logged_in_client(app, buyer)
     r = pages.get(f"/purchases/{pid}/edit")
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/purchases/{pid}")
     page = pages.get(r.headers["Location"]).get_data(as_text=True)
     assert "采购单已提交审批，不能再修改或删除" in page and "修改草稿" not in page and "删除草稿" not in page
     r = pages.post(f"/purchases/{pid}/delete", data={"confirm": "1"})
     assert r.status_code == 303 and r.headers["Location"].endswith(f"/purchases/{pid}")
-    r = pages.post(f"/purchases/{pid}/edit", data=_form(rice, eggs))
+    r = pages.post(f"/purchases/{pid}/edit", data=purchase_form(rice, eggs))
     assert r.status_code == 303
     _db.session.expire_all()
     purchase = _db.session.get(Purchase, pid)
@@ -122,35 +105,37 @@ def test_a_submitted_purchase_is_never_changed_or_deleted(app, client, db, api_t
 
 
 def test_another_organisations_draft_is_a_404_and_its_other_members_may_not_change_it(app, client, db, api_token):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     other_buyer = make_user()
     make_organisation(name="另一单位", members={"buyer": other_buyer})
     second_buyer = make_user()
     add_member(organisation, second_buyer, role="buyer")
     commit()
-    created = client.post("/api/v1/purchases", headers=api_token(buyer), json=_body(organisation, rice, eggs)).json
+    created = client.post(
+        "/api/v1/purchases", headers=api_token(buyer), json=purchase_body(organisation, rice, eggs)
+    ).json
     pid = created["id"]
-    body = _body(organisation, rice, eggs)
+    body = purchase_body(organisation, rice, eggs)
     del body["organisation_id"]
     for user, status in ((other_buyer, 404), (approver, 403), (second_buyer, 403)):
         token = api_token(user)
         assert client.put(f"/api/v1/purchases/{pid}", headers=token, json=body).status_code == status, user
         assert client.delete(f"/api/v1/purchases/{pid}", headers=token).status_code == status, user
-        pages = _login(app, user)
+        pages = logged_in_client(app, user)
         assert pages.get(f"/purchases/{pid}/edit").status_code == status
         assert pages.post(f"/purchases/{pid}/delete", data={"confirm": "1"}).status_code == status
-        assert pages.post(f"/purchases/{pid}/edit", data=_form(rice, eggs)).status_code == status
+        assert pages.post(f"/purchases/{pid}/edit", data=purchase_form(rice, eggs)).status_code == status
     _db.session.expire_all()
     assert _db.session.get(Purchase, pid) is not None
     assert len(_lines(pid)) == 3
 
 
 def test_its_author_deletes_a_draft_after_confirming_and_the_api_deletes_one_too(app, client, db, api_token):
-    organisation, buyer, _approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products()
     b = api_token(buyer)
-    first = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json["id"]
-    second = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json["id"]
-    pages = _login(app, buyer)
+    first = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json["id"]
+    second = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json["id"]
+    pages = logged_in_client(app, buyer)
     r = pages.post(f"/purchases/{first}/delete")
     assert r.status_code == 303 and "/confirm/" in r.headers["Location"]  # asked first: nothing deleted
     assert f"确认删除采购单草稿 {first}？" in pages.get(r.headers["Location"]).get_data(as_text=True)
@@ -173,11 +158,11 @@ def test_its_author_deletes_a_draft_after_confirming_and_the_api_deletes_one_too
 
 
 def test_the_api_rewrites_a_draft_with_several_addresses(client, db, api_token):
-    organisation, buyer, _approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products()
     b = api_token(buyer)
-    created = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json
+    created = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json
     east, west = (d["id"] for d in created["destinations"])
-    body = _body(organisation, rice, eggs)
+    body = purchase_body(organisation, rice, eggs)
     del body["organisation_id"]
     body["destinations"][0]["items"] = [{"product_id": eggs.id, "quantity": 9}]
     body["destinations"][1]["label"] = "西校区教工食堂"
@@ -200,18 +185,18 @@ def test_the_api_rewrites_a_draft_with_several_addresses(client, db, api_token):
 
 
 def test_a_quoted_line_stays_at_its_address_and_deleting_its_draft_frees_the_quote(app, client, db, api_token):
-    organisation, buyer, _approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products()
     station = rice.station
     operator = make_user(role="operator", station=station)
     commit()
     b = api_token(buyer)
-    created = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json
+    created = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json
     east, west = (d["id"] for d in created["destinations"])
     s = {"b": b, "organisation": organisation, "rice": rice}
-    q = _ask(client, s)
-    assert _answer(client, api_token(operator), q["id"]).status_code == 200
+    q = ask_quote(client, s)
+    assert answer_quote(client, api_token(operator), q["id"]).status_code == 200
     # the quote for rice goes to the west canteen, which holds no rice once edited
-    body = _body(organisation, rice, eggs)
+    body = purchase_body(organisation, rice, eggs)
     del body["organisation_id"]
     body["destinations"][1]["items"] = [{"product_id": eggs.id, "quantity": 4}]
     assert client.put(f"/api/v1/purchases/{created['id']}", headers=b, json=body).status_code == 200
@@ -260,7 +245,7 @@ def test_a_quoted_line_stays_at_its_address_and_deleting_its_draft_frees_the_quo
     assert client.delete(f"/api/v1/purchases/{created['id']}", headers=b).status_code == 200
     _db.session.expire_all()
     assert _db.session.get(QuoteRequest, q["id"]).status == "answered"
-    other = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json
+    other = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json
     r = client.post(
         f"/api/v1/quote-requests/{q['id']}/accept",
         headers=b,
@@ -273,7 +258,7 @@ def test_a_quoted_line_stays_at_its_address_and_deleting_its_draft_frees_the_quo
         json={"purchase_id": other["id"], "destination_id": other["destinations"][0]["id"]},
     )
     assert r.status_code == 409  # rice is at its east canteen too
-    body = _body(organisation, rice, eggs)
+    body = purchase_body(organisation, rice, eggs)
     del body["organisation_id"]
     body["destinations"][0]["items"] = [{"product_id": eggs.id, "quantity": 5}]
     assert client.put(f"/api/v1/purchases/{other['id']}", headers=b, json=body).status_code == 200

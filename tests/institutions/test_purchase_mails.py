@@ -11,8 +11,7 @@ import re
 from shop.db import commit
 from tests.factories import make_user
 from tests.institutions.factories import add_member
-from tests.institutions.test_purchase_drafts import _form, _login
-from tests.institutions.test_purchases import _setup
+from tests.institutions.purchase_setup import logged_in_client, organisation_with_products, purchase_form
 from tests.sent_mail import mails_to
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -21,8 +20,10 @@ SITE = "http://shop.test"  # SITE_URL of the tests: where mailed links point
 
 def _submitted(app, organisation, buyer, rice, eggs) -> tuple[int, str]:
     """A draft made and submitted by `buyer` on the pages, the submit tapped twice: (id, its page)."""
-    pages = _login(app, buyer)
-    url = pages.post(f"/organisations/{organisation.id}/purchases/new", data=_form(rice, eggs)).headers["Location"]
+    pages = logged_in_client(app, buyer)
+    url = pages.post(f"/organisations/{organisation.id}/purchases/new", data=purchase_form(rice, eggs)).headers[
+        "Location"
+    ]
     purchase_id = int(url.rsplit("/", 1)[1])
     assert pages.post(f"/purchases/{purchase_id}/submit").status_code == 303
     assert pages.post(f"/purchases/{purchase_id}/submit").status_code == 303  # the double tap: refused
@@ -30,7 +31,7 @@ def _submitted(app, organisation, buyer, rice, eggs) -> tuple[int, str]:
 
 
 def test_a_submitted_purchase_mails_each_approver_once_in_their_language_with_a_link_to_decide(app, db, caplog):
-    organisation, buyer, approver, viewer, rice, eggs = _setup()
+    organisation, buyer, approver, viewer, rice, eggs = organisation_with_products()
     english = make_user(email="finance-en@test.cn", name="Li")
     english.locale = "en"
     add_member(organisation, english, role="approver")
@@ -49,14 +50,16 @@ def test_a_submitted_purchase_mails_each_approver_once_in_their_language_with_a_
     assert not CJK.search(en_subject + en_body.replace("采购小张", "").replace(organisation.name, ""))
     assert mails_to(caplog, buyer.email) == [] and mails_to(caplog, viewer.email) == []
     # the link is the approver's page to decide
-    page = _login(app, approver).get(link.removeprefix(SITE)).get_data(as_text=True)
+    page = logged_in_client(app, approver).get(link.removeprefix(SITE)).get_data(as_text=True)
     assert "审批通过并下单" in page
 
 
 def test_a_submit_refused_mails_nobody(app, db, caplog):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
-    pages = _login(app, buyer)
-    url = pages.post(f"/organisations/{organisation.id}/purchases/new", data=_form(rice, eggs)).headers["Location"]
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
+    pages = logged_in_client(app, buyer)
+    url = pages.post(f"/organisations/{organisation.id}/purchases/new", data=purchase_form(rice, eggs)).headers[
+        "Location"
+    ]
     rice.is_published = False  # withdrawn since the draft: the submit is refused
     commit()
     with caplog.at_level("INFO", logger="shop.mail"):
@@ -65,9 +68,9 @@ def test_a_submit_refused_mails_nobody(app, db, caplog):
 
 
 def test_a_purchase_sent_back_mails_its_buyer_the_reason_and_a_link_to_change_it_once(app, db, caplog):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     purchase_id, url = _submitted(app, organisation, buyer, rice, eggs)
-    finance = _login(app, approver)
+    finance = logged_in_client(app, approver)
     with caplog.at_level("INFO", logger="shop.mail"):
         for _tap in range(2):  # the second is refused: decided already
             assert finance.post(f"{url}/reject", data={"confirm": "1", "reason": "大米改为 2 袋"}).status_code == 303
@@ -77,15 +80,15 @@ def test_a_purchase_sent_back_mails_its_buyer_the_reason_and_a_link_to_change_it
     assert "退回原因: 大米改为 2 袋" in body
     edit = f"{SITE}/purchases/{purchase_id}/edit"
     assert f"修改后可再次提交审批: {edit}" in body
-    assert _login(app, buyer).get(edit.removeprefix(SITE)).status_code == 200  # the link opens the form
+    assert logged_in_client(app, buyer).get(edit.removeprefix(SITE)).status_code == 200  # the link opens the form
 
 
 def test_an_approved_purchase_mails_its_buyer_the_orders_it_became_once(app, db, caplog):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     buyer.locale = "en"
     commit()
     purchase_id, url = _submitted(app, organisation, buyer, rice, eggs)
-    finance = _login(app, approver)
+    finance = logged_in_client(app, approver)
     with caplog.at_level("INFO", logger="shop.mail"):
         for _tap in range(2):
             assert finance.post(f"{url}/approve", data={"confirm": "1"}).status_code == 303

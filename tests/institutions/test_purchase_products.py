@@ -16,7 +16,7 @@ from shop.extensions import db as _db
 from shop.once import new_form_token
 from tests.factories import make_category, make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
-from tests.institutions.test_purchases import _day
+from tests.institutions.purchase_setup import requested_day
 from tests.once_token import once_token
 from tests.orders.factories import ADDRESS_JSON
 
@@ -61,7 +61,7 @@ def test_the_purchase_form_finds_a_product_beyond_the_newest_hundred(app, db, in
 
     typed = {
         "delivery": "ship",
-        "requested_date": _day(),
+        "requested_date": requested_day(),
         "payment_method": "cod",
         "label": "本部食堂",
         **ADDRESS_JSON,
@@ -146,7 +146,7 @@ def test_enter_in_the_purchase_form_saves_but_in_its_search_field_searches(app, 
 
     typed = {
         "delivery": "ship",
-        "requested_date": _day(),
+        "requested_date": requested_day(),
         "payment_method": "cod",
         "label": "本部食堂",
         **ADDRESS_JSON,
@@ -191,7 +191,7 @@ def test_enter_pressed_twice_on_the_purchase_form_saves_one_draft(app, db, index
         token = once_token(page)
         typed = {
             "delivery": "ship",
-            "requested_date": _day(),
+            "requested_date": requested_day(),
             "payment_method": "cod",
             "label": "本部食堂",
             **ADDRESS_JSON,
@@ -231,7 +231,7 @@ def test_the_quote_request_finds_a_product_beyond_the_newest_hundred_keeping_wha
     buttons = _buttons(page, '<form method="post" class="form narrow"')
     assert 'value="enter"' in buttons[0] and any('value="find"' in b for b in buttons[1:])
 
-    typed = {"quantity": "40", "needed_by": _day(), "note": "食堂月度", "form_token": new_form_token()}
+    typed = {"quantity": "40", "needed_by": requested_day(), "note": "食堂月度", "form_token": new_form_token()}
     r = client.post(url, data={**typed, "q": "藕粉", "action": "find"})
     assert r.status_code == 200
     page = r.get_data(as_text=True)

@@ -16,8 +16,7 @@ from shop.db import commit
 from shop.extensions import db as _db
 from shop.timeutil import local_date, now_utc
 from tests.factories import NOW
-from tests.institutions.test_purchase_drafts import _form, _login
-from tests.institutions.test_purchases import _body, _setup
+from tests.institutions.purchase_setup import logged_in_client, organisation_with_products, purchase_body, purchase_form
 
 
 def _alerts(page: str) -> list[str]:
@@ -31,9 +30,9 @@ def _orders() -> int:
 def test_a_product_withdrawn_after_the_draft_is_said_at_submission_and_the_draft_stays_a_draft(
     app, client, db, api_token
 ):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
-    pages = _login(app, buyer)
-    r = pages.post(f"/organisations/{organisation.id}/purchases/new", data=_form(rice, eggs))
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
+    pages = logged_in_client(app, buyer)
+    r = pages.post(f"/organisations/{organisation.id}/purchases/new", data=purchase_form(rice, eggs))
     url = r.headers["Location"]
     purchase_id = int(url.rsplit("/", 1)[1])
     rice.is_published = False  # the station takes the rice off sale meanwhile
@@ -51,29 +50,31 @@ def test_a_product_withdrawn_after_the_draft_is_said_at_submission_and_the_draft
     assert r.status_code == 409 and r.json["error"]["code"] == "product_unavailable"
 
     # the buyer drops the rice: the draft goes to the approver
-    r = pages.post(f"/purchases/{purchase_id}/edit", data=_form(rice, eggs, product_0="", quantity_0=""))
+    r = pages.post(f"/purchases/{purchase_id}/edit", data=purchase_form(rice, eggs, product_0="", quantity_0=""))
     assert r.status_code == 303
     assert pages.post(f"/purchases/{purchase_id}/submit").status_code == 303
     _db.session.expire_all()
     assert _db.session.get(Purchase, purchase_id).status == "submitted"
-    page = _login(app, approver).get(url).get_data(as_text=True)
+    page = logged_in_client(app, approver).get(url).get_data(as_text=True)
     assert "审批通过并下单" in page and 'id="approve-blocked"' not in page
 
 
 def test_a_purchase_sent_back_with_a_note_is_changed_by_its_buyer_and_submitted_again(app, db):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
-    pages = _login(app, buyer)
-    url = pages.post(f"/organisations/{organisation.id}/purchases/new", data=_form(rice, eggs)).headers["Location"]
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
+    pages = logged_in_client(app, buyer)
+    url = pages.post(f"/organisations/{organisation.id}/purchases/new", data=purchase_form(rice, eggs)).headers[
+        "Location"
+    ]
     purchase_id = int(url.rsplit("/", 1)[1])
     pages.post(f"/purchases/{purchase_id}/submit")
-    finance = _login(app, approver)
+    finance = logged_in_client(app, approver)
     r = finance.post(f"/purchases/{purchase_id}/reject", data={"confirm": "1", "reason": "大米改为 2 袋"})
     assert r.status_code == 303
 
     page = pages.get(url).get_data(as_text=True)
     assert "大米改为 2 袋" in page and "修改后重新提交" in page
     assert pages.get(f"/purchases/{purchase_id}/edit").status_code == 200
-    r = pages.post(f"/purchases/{purchase_id}/edit", data=_form(rice, eggs, quantity_0="2"))
+    r = pages.post(f"/purchases/{purchase_id}/edit", data=purchase_form(rice, eggs, quantity_0="2"))
     assert r.status_code == 303
     _db.session.expire_all()
     purchase = _db.session.get(Purchase, purchase_id)
@@ -91,9 +92,9 @@ def test_a_purchase_sent_back_with_a_note_is_changed_by_its_buyer_and_submitted_
 
 
 def test_the_years_budget_is_shown_on_the_purchase_and_an_approval_past_it_is_refused(app, client, db, api_token):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     b, a = api_token(buyer), api_token(approver)
-    created = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json
+    created = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json
     client.post(f"/api/v1/purchases/{created['id']}/submit", headers=b)
     total = created["estimated_total_fen"]
     year = local_date(now_utc()).year
@@ -108,7 +109,7 @@ def test_the_years_budget_is_shown_on_the_purchase_and_an_approval_past_it_is_re
     _db.session.add(budget)
     commit()
 
-    page = _login(app, approver).get(f"/purchases/{created['id']}").get_data(as_text=True)
+    page = logged_in_client(app, approver).get(f"/purchases/{created['id']}").get_data(as_text=True)
     assert f"{year} 年采购预算" in page and 'id="over-budget"' in page
     assert 'id="approve-blocked"' in page and "审批通过并下单" not in page
     r = client.post(f"/api/v1/purchases/{created['id']}/approve", headers=a, json={"shown_total_fen": total})
@@ -118,7 +119,7 @@ def test_the_years_budget_is_shown_on_the_purchase_and_an_approval_past_it_is_re
 
     budget.budget_fen = total  # exactly enough
     commit()
-    page = _login(app, approver).get(f"/purchases/{created['id']}").get_data(as_text=True)
+    page = logged_in_client(app, approver).get(f"/purchases/{created['id']}").get_data(as_text=True)
     assert 'id="over-budget"' not in page and "审批通过并下单" in page
     r = client.post(f"/api/v1/purchases/{created['id']}/approve", headers=a, json={"shown_total_fen": total})
     assert r.status_code == 200, r.json
@@ -155,29 +156,29 @@ def _destinations(purchase_id: int) -> list[tuple[str, str, list[tuple[int, int]
 
 
 def test_the_purchase_form_takes_several_addresses_each_with_its_products_and_edits_them(app, db):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
-    pages = _login(app, buyer)
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
+    pages = logged_in_client(app, buyer)
     url = f"/organisations/{organisation.id}/purchases/new"
     # 添加收货地址: the form comes back with a second address, what was typed kept, nothing saved
-    r = pages.post(url, data={**_form(rice, eggs), "action": "add_address"})
+    r = pages.post(url, data={**purchase_form(rice, eggs), "action": "add_address"})
     page = r.get_data(as_text=True)
     assert r.status_code == 200 and 'id="a1_label"' in page and 'id="a1_product_0"' in page
     assert 'value="本部食堂"' in page and "收货地址 2" in page
     assert 'aria-describedby="pickup_station_id-hint"' in page  # the pick-up station says when it counts
     assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
     # a quantity far too large comes back as typed, with its refusal
-    r = pages.post(url, data=_form(rice, eggs, quantity_0="1000000"))
+    r = pages.post(url, data=purchase_form(rice, eggs, quantity_0="1000000"))
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and 'value="1000000"' in page and "数量必须在 1 到 999 之间" in "".join(_alerts(page))
     # a second address without a phone: refused, both addresses come back as typed
-    r = pages.post(url, data={**_form(rice, eggs), **_second_address(rice, eggs, a1_phone="")})
+    r = pages.post(url, data={**purchase_form(rice, eggs), **_second_address(rice, eggs, a1_phone="")})
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and 'value="西校区食堂"' in page and 'value="澄湖西路2号"' in page
     assert "“西校区食堂”的收货地址不完整" in "".join(_alerts(page))  # which of the addresses
     assert re.search(rf'<option value="{eggs.id}" selected>', page)
     assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
 
-    r = pages.post(url, data={**_form(rice, eggs), **_second_address(rice, eggs)})
+    r = pages.post(url, data={**purchase_form(rice, eggs), **_second_address(rice, eggs)})
     assert r.status_code == 303, r.get_data(as_text=True)
     purchase_id = int(r.headers["Location"].rsplit("/", 1)[1])
     assert _destinations(purchase_id) == [
@@ -197,33 +198,36 @@ def test_the_purchase_form_takes_several_addresses_each_with_its_products_and_ed
         and 'name="a1_quantity_0" type="number" min="1" max="999" inputmode="numeric" value="4"' in page
     )
     r = pages.post(
-        f"/purchases/{purchase_id}/edit", data={**_form(rice, eggs), **_second_address(rice, eggs, a1_quantity_0="6")}
+        f"/purchases/{purchase_id}/edit",
+        data={**purchase_form(rice, eggs), **_second_address(rice, eggs, a1_quantity_0="6")},
     )
     assert r.status_code == 303
     assert _destinations(purchase_id)[1] == ("西校区食堂", "13900001111", [(eggs.id, 6)])
     # an added address emptied is dropped
     emptied = {key: "" for key in _second_address(rice, eggs) if key != "added_addresses"}
-    r = pages.post(f"/purchases/{purchase_id}/edit", data={**_form(rice, eggs), "added_addresses": "1", **emptied})
+    r = pages.post(
+        f"/purchases/{purchase_id}/edit", data={**purchase_form(rice, eggs), "added_addresses": "1", **emptied}
+    )
     assert r.status_code == 303 and [d[0] for d in _destinations(purchase_id)] == ["本部食堂"]
 
     # submitted and approved: one order per address
-    pages.post(f"/purchases/{purchase_id}/edit", data={**_form(rice, eggs), **_second_address(rice, eggs)})
+    pages.post(f"/purchases/{purchase_id}/edit", data={**purchase_form(rice, eggs), **_second_address(rice, eggs)})
     pages.post(f"/purchases/{purchase_id}/submit")
-    _login(app, approver).post(f"/purchases/{purchase_id}/approve", data={"confirm": "1"})
+    logged_in_client(app, approver).post(f"/purchases/{purchase_id}/approve", data={"confirm": "1"})
     assert _orders() == 2
 
 
 def test_a_decision_that_cannot_be_taken_is_refused_before_it_is_confirmed(app, client, db, api_token):
-    organisation, buyer, approver, viewer, rice, eggs = _setup()
+    organisation, buyer, approver, viewer, rice, eggs = organisation_with_products()
     b = api_token(buyer)
-    created = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json
+    created = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json
     purchase_id = created["id"]
     url = f"/purchases/{purchase_id}"
     client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b)
-    finance = _login(app, approver)
+    finance = logged_in_client(app, approver)
 
     # a member without the approver role: refused at once, never asked to confirm
-    assert _login(app, viewer).post(f"{url}/approve").status_code == 403
+    assert logged_in_client(app, viewer).post(f"{url}/approve").status_code == 403
     # a return without its note: said at once
     r = finance.post(f"{url}/reject", data={"reason": " "})
     assert r.status_code == 303 and r.headers["Location"].endswith(url)
@@ -253,11 +257,11 @@ def test_a_decision_that_cannot_be_taken_is_refused_before_it_is_confirmed(app, 
 
 def test_in_english_an_approver_sends_a_purchase_back_rather_than_returns_it(app, client, db, api_token):
     """退回 of a purchase is sending it back to its buyer, not returning goods: the English page says so."""
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     b = api_token(buyer)
-    purchase_id = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json["id"]
+    purchase_id = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json["id"]
     client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b)
-    finance = _login(app, approver)
+    finance = logged_in_client(app, approver)
     finance.get("/?lang=en")
     page = finance.get(f"/purchases/{purchase_id}").get_data(as_text=True)
     assert ">Send back</button>" in page and "Why it is sent back" in page and ">Return<" not in page

@@ -4,8 +4,6 @@ rejects with a reason; every decision audited; another organisation's purchase i
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import sqlalchemy as sa
 
 from institutions.models import Purchase, PurchaseOrder
@@ -14,47 +12,13 @@ from shop.audit import AuditEntry
 from shop.db import commit
 from shop.extensions import db as _db
 from shop.once import new_form_token
-from shop.timeutil import local_date, now_utc
 from stock.models import StockRecord
-from tests.factories import make_product, make_station, make_user
+from tests.factories import make_station, make_user
 from tests.institutions.factories import make_organisation
+from tests.institutions.purchase_setup import organisation_with_products, purchase_body, requested_day
 from tests.once_token import once_token
 from tests.orders.factories import ADDRESS_JSON
-from tests.test_page_languages import chinese_ui_on_en, page_text_nodes
-
-
-def _day(days: int = 7) -> str:
-    return (local_date(now_utc()) + timedelta(days=days)).isoformat()
-
-
-def _setup(*, stock: int = 50, status: str = "approved"):
-    buyer, approver, viewer = make_user(name="采购小张"), make_user(name="财务老李"), make_user()
-    organisation = make_organisation(status=status, members={"buyer": buyer, "approver": approver, "viewer": viewer})
-    rice, eggs = make_product(name="南昌大米", price_fen=6000, stock=stock), make_product(name="土鸡蛋", stock=stock)
-    commit()
-    return organisation, buyer, approver, viewer, rice, eggs
-
-
-def _body(organisation, rice, eggs, **extra) -> dict:
-    return {
-        "organisation_id": organisation.id,
-        "delivery": "ship",
-        "requested_date": _day(),
-        "payment_method": "cod",
-        "destinations": [
-            {
-                "label": "东校区食堂",
-                "address": ADDRESS_JSON,
-                "items": [{"product_id": rice.id, "quantity": 8}, {"product_id": eggs.id, "quantity": 5}],
-            },
-            {
-                "label": "西校区食堂",
-                "address": {**ADDRESS_JSON, "line": "澄湖西路2号"},
-                "items": [{"product_id": rice.id, "quantity": 6}],
-            },
-        ],
-        **extra,
-    }
+from tests.page_language import chinese_ui_on_en, page_text_nodes
 
 
 def _allocated(product) -> int:
@@ -64,9 +28,9 @@ def _allocated(product) -> int:
 def test_a_purchase_is_placed_as_one_retail_order_per_address_only_after_a_second_person_approves(
     client, db, api_token
 ):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     b, a = api_token(buyer), api_token(approver)
-    r = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs))
+    r = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs))
     assert r.status_code == 201, r.json
     purchase = r.json
     assert purchase["status"] == "draft" and len(purchase["destinations"]) == 2 and len(purchase["lines"]) == 3
@@ -104,9 +68,9 @@ def test_a_purchase_is_placed_as_one_retail_order_per_address_only_after_a_secon
 
 
 def test_an_approver_cannot_approve_a_purchase_they_built(client, db, api_token, auth):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     b = api_token(buyer)
-    purchase_id = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json["id"]
+    purchase_id = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json["id"]
     client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b)
     member = next(m for m in organisation.members if m.user_id == buyer.id)  # the builder becomes an approver
     member.role = "approver"
@@ -120,12 +84,12 @@ def test_an_approver_cannot_approve_a_purchase_they_built(client, db, api_token,
 
 
 def test_only_the_organisations_own_approver_decides_and_others_see_nothing(client, db, api_token):
-    organisation, buyer, approver, viewer, rice, eggs = _setup()
+    organisation, buyer, approver, viewer, rice, eggs = organisation_with_products()
     other_approver = make_user()
     make_organisation(name="另一单位", members={"approver": other_approver})
     commit()
     b = api_token(buyer)
-    purchase_id = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json["id"]
+    purchase_id = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json["id"]
     client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b)
     o = api_token(other_approver)
     for r in (
@@ -137,15 +101,15 @@ def test_only_the_organisations_own_approver_decides_and_others_see_nothing(clie
     v = api_token(viewer)
     assert client.get(f"/api/v1/purchases/{purchase_id}", headers=v).status_code == 200
     assert client.post(f"/api/v1/purchases/{purchase_id}/approve", headers=v, json={}).status_code == 403
-    r = client.post("/api/v1/purchases", headers=o, json=_body(organisation, rice, eggs))
+    r = client.post("/api/v1/purchases", headers=o, json=purchase_body(organisation, rice, eggs))
     assert r.status_code == 404  # another organisation's id: not even its existence
     assert _db.session.get(Purchase, purchase_id).status == "submitted"
 
 
 def test_a_rejection_needs_a_reason_and_is_audited(client, db, api_token):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     b, a = api_token(buyer), api_token(approver)
-    purchase_id = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json["id"]
+    purchase_id = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json["id"]
     client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b)
     assert client.post(f"/api/v1/purchases/{purchase_id}/reject", headers=a, json={"reason": " "}).status_code == 422
     r = client.post(f"/api/v1/purchases/{purchase_id}/reject", headers=a, json={"reason": "超出本月预算"})
@@ -158,9 +122,9 @@ def test_a_rejection_needs_a_reason_and_is_audited(client, db, api_token):
 
 
 def test_when_placement_refuses_nothing_is_placed_and_the_purchase_stays_submitted(client, db, api_token):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup(stock=10)  # 14 units of rice asked
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products(stock=10)  # 14 units of rice asked
     b, a = api_token(buyer), api_token(approver)
-    purchase_id = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json["id"]
+    purchase_id = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json["id"]
     client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b)
     r = client.post(f"/api/v1/purchases/{purchase_id}/approve", headers=a, json={})
     assert r.status_code == 409 and r.json["error"]["code"] == "out_of_stock"
@@ -173,9 +137,9 @@ def test_when_placement_refuses_nothing_is_placed_and_the_purchase_stays_submitt
 
 
 def test_a_changed_total_is_refused_at_approval(client, db, api_token):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     b, a = api_token(buyer), api_token(approver)
-    created = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json
+    created = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json
     client.post(f"/api/v1/purchases/{created['id']}/submit", headers=b)
     r = client.post(
         f"/api/v1/purchases/{created['id']}/approve",
@@ -187,18 +151,18 @@ def test_a_changed_total_is_refused_at_approval(client, db, api_token):
 
 
 def test_bad_drafts_are_refused_and_nothing_is_written(client, db, api_token):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup(status="pending")
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products(status="pending")
     b = api_token(buyer)
-    r = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs))
+    r = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs))
     assert r.status_code == 409 and r.json["error"]["code"] == "organisation_not_verified"
     organisation.status = "approved"
     commit()
     bad = [
-        _body(organisation, rice, eggs, requested_date=_day(-1)),
-        _body(organisation, rice, eggs, destinations=[]),
-        _body(organisation, rice, eggs, delivery="pickup"),  # no station
+        purchase_body(organisation, rice, eggs, requested_date=requested_day(-1)),
+        purchase_body(organisation, rice, eggs, destinations=[]),
+        purchase_body(organisation, rice, eggs, delivery="pickup"),  # no station
         {
-            **_body(organisation, rice, eggs),
+            **purchase_body(organisation, rice, eggs),
             "destinations": [
                 {
                     "label": "食堂",
@@ -208,7 +172,7 @@ def test_bad_drafts_are_refused_and_nothing_is_written(client, db, api_token):
             ],
         },
         {
-            **_body(organisation, rice, eggs),
+            **purchase_body(organisation, rice, eggs),
             "destinations": [
                 {"label": "食堂", "address": ADDRESS_JSON, "items": [{"product_id": 99999, "quantity": 1}]}
             ],
@@ -218,14 +182,16 @@ def test_bad_drafts_are_refused_and_nothing_is_written(client, db, api_token):
         r = client.post("/api/v1/purchases", headers=b, json=body)
         assert r.status_code == 422, (body, r.json)
     assert (
-        client.post("/api/v1/purchases", headers=api_token(approver), json=_body(organisation, rice, eggs)).status_code
+        client.post(
+            "/api/v1/purchases", headers=api_token(approver), json=purchase_body(organisation, rice, eggs)
+        ).status_code
         == 403
     )  # approvers do not build
     assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
 
 
 def test_a_pickup_purchase_is_one_pickup_order_at_the_station(client, db, api_token):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     station = make_station()
     commit()
     b, a = api_token(buyer), api_token(approver)
@@ -236,7 +202,7 @@ def test_a_pickup_purchase_is_one_pickup_order_at_the_station(client, db, api_to
             "organisation_id": organisation.id,
             "delivery": "pickup",
             "pickup_station_id": station.id,
-            "requested_date": _day(3),
+            "requested_date": requested_day(3),
             "payment_method": "station_cash",
             "items": [{"product_id": rice.id, "quantity": 4}, {"product_id": eggs.id, "quantity": 2}],
         },
@@ -249,7 +215,7 @@ def test_a_pickup_purchase_is_one_pickup_order_at_the_station(client, db, api_to
 
 
 def test_the_pages_let_a_buyer_draft_and_submit_and_the_approver_approve(app, db):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     buyer_client, approver_client = app.test_client(), app.test_client()
     buyer_client.post("/login", data={"email": buyer.email, "password": "password123"})
     approver_client.post("/login", data={"email": approver.email, "password": "password123"})
@@ -261,7 +227,7 @@ def test_the_pages_let_a_buyer_draft_and_submit_and_the_approver_approve(app, db
         f"/organisations/{organisation.id}/purchases/new",
         data={
             "delivery": "ship",
-            "requested_date": _day(),
+            "requested_date": requested_day(),
             "payment_method": "cod",
             "label": "本部食堂",
             **ADDRESS_JSON,
@@ -296,14 +262,14 @@ def test_a_double_tap_on_save_draft_saves_one_purchase(app, db):
     """The new-purchase page carries a once-token: its second POST (a double tap, the page sent again)
     saves nothing and says the form was sent already; a POST without the token saves nothing either, and
     the page it gets back carries a fresh token that saves the draft."""
-    organisation, buyer, _approver, _viewer, rice, _eggs = _setup()
+    organisation, buyer, _approver, _viewer, rice, _eggs = organisation_with_products()
     client = app.test_client()
     client.post("/login", data={"email": buyer.email, "password": "password123"})
     page = client.get(f"/organisations/{organisation.id}/purchases/new").get_data(as_text=True)
     token = once_token(page)
     data = {
         "delivery": "ship",
-        "requested_date": _day(),
+        "requested_date": requested_day(),
         "payment_method": "bank_transfer",
         "label": "本部食堂",
         **ADDRESS_JSON,
@@ -329,7 +295,7 @@ def test_without_card_payments_a_purchase_is_not_offered_or_saved_with_one(app, 
     """With no card payment configured, 在线支付 is not a choice and a draft asking for it is refused when
     it is written — not at approval, where the approver could only send the purchase back."""
     monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "")
-    organisation, buyer, _approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products()
     page_client = app.test_client()
     page_client.post("/login", data={"email": buyer.email, "password": "password123"})
     url = f"/organisations/{organisation.id}/purchases/new"
@@ -337,7 +303,7 @@ def test_without_card_payments_a_purchase_is_not_offered_or_saved_with_one(app, 
     assert 'value="card"' not in page and 'value="bank_transfer"' in page
     form = {
         "delivery": "ship",
-        "requested_date": _day(),
+        "requested_date": requested_day(),
         "payment_method": "card",
         "label": "本部食堂",
         **ADDRESS_JSON,
@@ -348,7 +314,9 @@ def test_without_card_payments_a_purchase_is_not_offered_or_saved_with_one(app, 
     r = page_client.post(url, data=form)
     assert r.status_code == 422 and "支付方式：请选择一个有效的选项" in r.get_data(as_text=True)
     r = client.post(
-        "/api/v1/purchases", headers=api_token(buyer), json=_body(organisation, rice, eggs, payment_method="card")
+        "/api/v1/purchases",
+        headers=api_token(buyer),
+        json=purchase_body(organisation, rice, eggs, payment_method="card"),
     )
     assert r.status_code == 422 and r.json["error"]["code"] == "card_payments_off"
     assert _db.session.scalar(sa.select(sa.func.count()).select_from(Purchase)) == 0
@@ -366,7 +334,7 @@ def test_the_openapi_document_describes_the_purchase_endpoints(client):
 
 def test_the_purchase_pages_speak_english_too(app, db):
 
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     client = app.test_client()
     client.get("/?lang=en")
     client.post("/login", data={"email": buyer.email, "password": "password123"})
@@ -374,7 +342,7 @@ def test_the_purchase_pages_speak_english_too(app, db):
         f"/organisations/{organisation.id}/purchases/new",
         data={
             "delivery": "ship",
-            "requested_date": _day(),
+            "requested_date": requested_day(),
             "payment_method": "cod",
             "label": "本部食堂",
             **ADDRESS_JSON,

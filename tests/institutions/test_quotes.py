@@ -18,13 +18,10 @@ from shop.once import new_form_token, valid_token
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
+from tests.institutions.purchase_setup import answer_quote, ask_quote, purchase_form, requested_day
 from tests.once_token import once_token
 from tests.orders.factories import ADDRESS_JSON
-from tests.test_page_languages import chinese_ui_on_en, page_text_nodes
-
-
-def _day(days: int = 7) -> str:
-    return (local_date(now_utc()) + timedelta(days=days)).isoformat()
+from tests.page_language import chinese_ui_on_en, page_text_nodes
 
 
 def _setup(client, api_token, *, stock: int = 200):
@@ -45,7 +42,7 @@ def _setup(client, api_token, *, stock: int = 200):
         json={
             "organisation_id": organisation.id,
             "delivery": "ship",
-            "requested_date": _day(10),
+            "requested_date": requested_day(10),
             "payment_method": "cod",
             "destinations": [
                 {"label": "本部食堂", "address": ADDRESS_JSON, "items": [{"product_id": eggs.id, "quantity": 5}]}
@@ -70,40 +67,15 @@ def _setup(client, api_token, *, stock: int = 200):
     }
 
 
-def _ask(client, s, quantity=8, **extra):
-    r = client.post(
-        "/api/v1/quote-requests",
-        headers=s["b"],
-        json={
-            "organisation_id": s["organisation"].id,
-            "product_id": s["rice"].id,
-            "quantity": quantity,
-            "needed_by": _day(9),
-            "note": "食堂月度用米",
-            **extra,
-        },
-    )
-    assert r.status_code == 201, r.json
-    return r.json
-
-
-def _answer(client, token, quote_id, **body):
-    return client.post(
-        f"/api/v1/quote-requests/{quote_id}/answer",
-        headers=token,
-        json={"quantity": 8, "unit_price_fen": 5200, "lead_days": 3, "valid_until": _day(5), **body},
-    )
-
-
 def test_answered_accepted_approved_placed_holds_the_quoted_price(client, db, api_token):
     s = _setup(client, api_token)
-    q = _ask(client, s)
+    q = ask_quote(client, s)
     assert (q["status"], q["station_id"]) == ("open", s["station"].id)
     o = api_token(s["operator"])
-    r = _answer(client, o, q["id"])
+    r = answer_quote(client, o, q["id"])
     assert r.status_code == 200, r.json
     assert (r.json["status"], r.json["unit_price_fen"], r.json["answered_quantity"]) == ("answered", 5200, 8)
-    assert _answer(client, o, q["id"]).status_code == 409  # answered once
+    assert answer_quote(client, o, q["id"]).status_code == 409  # answered once
     purchase = s["purchase"]
     destination = purchase["destinations"][0]["id"]
     r = client.post(
@@ -149,8 +121,8 @@ def test_answered_accepted_approved_placed_holds_the_quoted_price(client, db, ap
 
 def test_a_price_from_the_client_is_refused_and_never_used(client, db, api_token):
     s = _setup(client, api_token)
-    q = _ask(client, s)
-    _answer(client, api_token(s["operator"]), q["id"])
+    q = ask_quote(client, s)
+    answer_quote(client, api_token(s["operator"]), q["id"])
     purchase = s["purchase"]
     destination = purchase["destinations"][0]["id"]
     r = client.post(
@@ -165,7 +137,7 @@ def test_a_price_from_the_client_is_refused_and_never_used(client, db, api_token
         json={
             "organisation_id": s["organisation"].id,
             "delivery": "ship",
-            "requested_date": _day(),
+            "requested_date": requested_day(),
             "payment_method": "cod",
             "destinations": [
                 {
@@ -178,7 +150,7 @@ def test_a_price_from_the_client_is_refused_and_never_used(client, db, api_token
     )
     assert r.status_code == 422
     # the buyer cannot answer their own request with a price either
-    assert _answer(client, s["b"], q["id"], unit_price_fen=1).status_code == 403
+    assert answer_quote(client, s["b"], q["id"], unit_price_fen=1).status_code == 403
     assert (
         _db.session.scalar(sa.select(sa.func.count(PurchaseLine.id)).where(PurchaseLine.unit_price_fen.is_not(None)))
         == 0
@@ -188,17 +160,17 @@ def test_a_price_from_the_client_is_refused_and_never_used(client, db, api_token
 
 def test_an_answer_expires_on_its_valid_until_day(client, db, api_token):
     s = _setup(client, api_token)
-    q = _ask(client, s)
+    q = ask_quote(client, s)
     o = api_token(s["operator"])
     for bad in (
-        {"valid_until": _day(-1)},
-        {"valid_until": _day(91)},
+        {"valid_until": requested_day(-1)},
+        {"valid_until": requested_day(91)},
         {"quantity": 9},
         {"lead_days": -1},
         {"unit_price_fen": 0},
     ):
-        assert _answer(client, o, q["id"], **bad).status_code == 422, bad
-    assert _answer(client, o, q["id"], valid_until=_day(0)).status_code == 200
+        assert answer_quote(client, o, q["id"], **bad).status_code == 422, bad
+    assert answer_quote(client, o, q["id"], valid_until=requested_day(0)).status_code == 200
     # the day after valid_until the answer cannot be accepted
     stored = _db.session.get(QuoteRequest, q["id"])
     stored.valid_until = local_date(now_utc()) - timedelta(days=1)
@@ -216,11 +188,11 @@ def test_an_answer_expires_on_its_valid_until_day(client, db, api_token):
 
 def test_other_organisations_and_stations_see_nothing(client, db, api_token):
     s = _setup(client, api_token)
-    q = _ask(client, s)
+    q = ask_quote(client, s)
     oo, ob = api_token(s["other_operator"]), api_token(s["other_buyer"])
     for token in (oo, ob):
         assert client.get(f"/api/v1/quote-requests/{q['id']}", headers=token).status_code == 404
-        assert _answer(client, token, q["id"]).status_code == 404
+        assert answer_quote(client, token, q["id"]).status_code == 404
         assert (
             client.post(f"/api/v1/quote-requests/{q['id']}/decline", headers=token, json={"reason": "x"}).status_code
             == 404
@@ -231,10 +203,15 @@ def test_other_organisations_and_stations_see_nothing(client, db, api_token):
     r = client.post(
         "/api/v1/quote-requests",
         headers=ob,
-        json={"organisation_id": s["organisation"].id, "product_id": s["rice"].id, "quantity": 1, "needed_by": _day()},
+        json={
+            "organisation_id": s["organisation"].id,
+            "product_id": s["rice"].id,
+            "quantity": 1,
+            "needed_by": requested_day(),
+        },
     )
     assert r.status_code == 404
-    _answer(client, api_token(s["operator"]), q["id"])
+    answer_quote(client, api_token(s["operator"]), q["id"])
     r = client.post(f"/api/v1/quote-requests/{q['id']}/accept", headers=ob, json={"purchase_id": s["purchase"]["id"]})
     assert r.status_code == 404
     # the addressed station and the organisation's members see it
@@ -247,19 +224,24 @@ def test_other_organisations_and_stations_see_nothing(client, db, api_token):
     r = client.post(
         "/api/v1/quote-requests",
         headers=api_token(s["viewer"]),
-        json={"organisation_id": s["organisation"].id, "product_id": s["rice"].id, "quantity": 1, "needed_by": _day()},
+        json={
+            "organisation_id": s["organisation"].id,
+            "product_id": s["rice"].id,
+            "quantity": 1,
+            "needed_by": requested_day(),
+        },
     )
     assert r.status_code == 403
 
 
 def test_a_station_may_decline_with_a_reason(client, db, api_token):
     s = _setup(client, api_token)
-    q = _ask(client, s)
+    q = ask_quote(client, s)
     o = api_token(s["operator"])
     assert client.post(f"/api/v1/quote-requests/{q['id']}/decline", headers=o, json={"reason": " "}).status_code == 422
     r = client.post(f"/api/v1/quote-requests/{q['id']}/decline", headers=o, json={"reason": "今年减产"})
     assert r.status_code == 200 and r.json["status"] == "declined"
-    assert _answer(client, o, q["id"]).status_code == 409
+    assert answer_quote(client, o, q["id"]).status_code == 409
 
 
 def _token(page: str) -> str:
@@ -281,7 +263,7 @@ def test_the_pages_let_the_buyer_ask_the_station_answer_and_the_buyer_accept(app
     form = {
         "product_id": str(s["rice"].id),
         "quantity": "20",
-        "needed_by": _day(8),
+        "needed_by": requested_day(8),
         "note": "",
         "form_token": _token(page),
     }
@@ -292,7 +274,13 @@ def test_the_pages_let_the_buyer_ask_the_station_answer_and_the_buyer_accept(app
     assert _db.session.scalar(sa.select(sa.func.count(QuoteRequest.id))) == 1
     # the station finds it in its workspace and answers after a confirmation step
     assert quote_url.split("/")[-1] in station.get("/station/quote-requests").get_data(as_text=True)
-    answer = {"quantity": "20", "unit_price": "48.50", "lead_days": "4", "valid_until": _day(6), "note": "新米"}
+    answer = {
+        "quantity": "20",
+        "unit_price": "48.50",
+        "lead_days": "4",
+        "valid_until": requested_day(6),
+        "note": "新米",
+    }
     r = station.post(quote_url + "/answer", data=answer, follow_redirects=True)
     assert r.status_code == 200 and 'name="confirm"' in r.get_data(as_text=True)
     assert _db.session.scalar(sa.select(QuoteRequest.status)) == "open"
@@ -324,7 +312,7 @@ def test_a_quote_request_corrected_after_a_refusal_is_sent_once(app, client, db,
     buyer = app.test_client()
     buyer.post("/login", data={"email": s["buyer"].email, "password": "password123"})
     url = f"/organisations/{s['organisation'].id}/quote-requests"
-    form = {"product_id": str(s["rice"].id), "quantity": "0", "needed_by": _day(8), "note": ""}
+    form = {"product_id": str(s["rice"].id), "quantity": "0", "needed_by": requested_day(8), "note": ""}
     count = sa.select(sa.func.count(QuoteRequest.id))
     for sent, expected in (({**form, "form_token": _token(buyer.get(url).get_data(as_text=True))}, 1), (form, 2)):
         refused = buyer.post(url, data=sent)
@@ -358,9 +346,9 @@ def test_the_quote_page_tells_a_member_who_may_not_ask_who_does(app, db):
 def test_the_quote_and_transfer_pages_speak_english_too(app, client, db, api_token):
 
     s = _setup(client, api_token)
-    q = _ask(client, s)
-    open_q = _ask(client, s, quantity=3)
-    _answer(client, api_token(s["operator"]), q["id"], note="新米")
+    q = ask_quote(client, s)
+    open_q = ask_quote(client, s, quantity=3)
+    answer_quote(client, api_token(s["operator"]), q["id"], note="新米")
     data = {
         s["organisation"].name,
         s["rice"].name,
@@ -395,7 +383,7 @@ def test_the_quote_and_transfer_pages_speak_english_too(app, client, db, api_tok
 def test_a_quote_request_keeps_the_station_menu_for_its_operator(client, db, api_token, auth):
     """Opened from 单位询价, a request's page (where the station answers) dropped the station's menu."""
     s = _setup(client, api_token)
-    q = _ask(client, s)
+    q = ask_quote(client, s)
     auth.login(s["operator"])
     page = client.get(f"/quote-requests/{q['id']}").get_data(as_text=True)
     assert 'class="station-nav' in page and 'href="/station/quote-requests"' in page and 'href="/station/"' in page
@@ -407,17 +395,23 @@ def test_the_station_s_answer_refused_before_its_confirmation_keeps_what_was_typ
     confirmation step the action then refuses, nor a redirect that empties the form. The page's way back
     leads the operator to its station's list (the organisation's page, 404 to it, was a dead end)."""
     s = _setup(client, api_token)
-    q = _ask(client, s)
+    q = ask_quote(client, s)
     station = app.test_client()
     station.post("/login", data={"email": s["operator"].email, "password": "password123"})
     url = f"/quote-requests/{q['id']}"
-    answer = {"quantity": "8", "unit_price": "0", "lead_days": "30", "valid_until": _day(5), "note": "新米上市"}
+    answer = {
+        "quantity": "8",
+        "unit_price": "0",
+        "lead_days": "30",
+        "valid_until": requested_day(5),
+        "note": "新米上市",
+    }
     r = station.post(url + "/answer", data=answer)
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and 'name="confirm"' not in page, page
     assert "单价须在 0.01 元到 1000 万元之间" in page
-    assert 'value="新米上市"' in page and 'value="30"' in page and f'value="{_day(5)}"' in page
-    r = station.post(url + "/answer", data={**answer, "unit_price": "52", "valid_until": _day(120)})
+    assert 'value="新米上市"' in page and 'value="30"' in page and f'value="{requested_day(5)}"' in page
+    r = station.post(url + "/answer", data={**answer, "unit_price": "52", "valid_until": requested_day(120)})
     assert r.status_code == 422 and "报价有效期须为今天起 90 天内" in r.get_data(as_text=True)
     assert 'value="52"' in r.get_data(as_text=True)
     assert _db.session.scalar(sa.select(QuoteRequest.status)) == "open"
@@ -434,7 +428,7 @@ def test_the_station_desk_says_a_quote_request_waits_and_leads_to_it(app, client
     """The station's desk names the quote requests waiting for its answer and links to 单位询价 (it said
     nothing of them); answered ones are no longer counted, and another station's desk shows none."""
     s = _setup(client, api_token)
-    q = _ask(client, s)
+    q = ask_quote(client, s)
     station, other = app.test_client(), app.test_client()
     station.post("/login", data={"email": s["operator"].email, "password": "password123"})
     other.post("/login", data={"email": s["other_operator"].email, "password": "password123"})
@@ -442,7 +436,7 @@ def test_the_station_desk_says_a_quote_request_waits_and_leads_to_it(app, client
     assert "单位询价待报价" in page and 'href="/station/quote-requests"' in page
     assert page.split("单位询价待报价")[0].rsplit('class="n">', 1)[1].startswith("1<")
     assert "单位询价待报价" not in other.get("/station/").get_data(as_text=True)
-    assert _answer(client, api_token(s["operator"]), q["id"]).status_code == 200
+    assert answer_quote(client, api_token(s["operator"]), q["id"]).status_code == 200
     assert "单位询价待报价" not in station.get("/station/").get_data(as_text=True)
 
 
@@ -452,14 +446,14 @@ def test_an_answer_that_misses_the_organisation_s_date_says_so_before_it_is_sent
     says the earliest day and the day asked (it said nothing: the buyer learnt it from the figures); an
     answer in time says nothing more. A request whose day has passed says so on its page and in the list."""
     s = _setup(client, api_token)
-    q = _ask(client, s)  # needed in 9 days
+    q = ask_quote(client, s)  # needed in 9 days
     station = app.test_client()
     station.post("/login", data={"email": s["operator"].email, "password": "password123"})
     url = f"/quote-requests/{q['id']}"
-    answer = {"quantity": "8", "unit_price": "52", "lead_days": "30", "valid_until": _day(5)}
+    answer = {"quantity": "8", "unit_price": "52", "lead_days": "30", "valid_until": requested_day(5)}
     page = station.post(url + "/answer", data=answer, follow_redirects=True).get_data(as_text=True)
     assert 'name="confirm"' in page
-    assert f"按此交货周期，最早 {_day(30)} 送达，晚于单位希望送达的 {_day(9)}。" in page
+    assert f"按此交货周期，最早 {requested_day(30)} 送达，晚于单位希望送达的 {requested_day(9)}。" in page
     page = station.post(url + "/answer", data={**answer, "lead_days": "9"}, follow_redirects=True)
     assert "晚于单位希望送达" not in page.get_data(as_text=True)
     assert "已过希望送达日期" not in station.get(url).get_data(as_text=True)
@@ -468,7 +462,7 @@ def test_an_answer_that_misses_the_organisation_s_date_says_so_before_it_is_sent
     assert "已过希望送达日期" in station.get(url).get_data(as_text=True)
     assert "已过希望送达日期" in station.get("/station/quote-requests").get_data(as_text=True)
     page = station.post(url + "/answer", data={**answer, "lead_days": "0"}, follow_redirects=True)
-    assert f"按此交货周期，最早 {_day(0)} 送达" in page.get_data(as_text=True)
+    assert f"按此交货周期，最早 {requested_day(0)} 送达" in page.get_data(as_text=True)
 
 
 def test_accepting_again_after_back_is_told_where_the_quote_went(app, client, db, api_token):
@@ -476,8 +470,8 @@ def test_accepting_again_after_back_is_told_where_the_quote_went(app, client, db
     purchase that holds the quote, an info message on that purchase's page, where it was an error, 该报价已采纳,
     in red on the quote page, which read as if the first had failed."""
     s = _setup(client, api_token)
-    q = _ask(client, s)
-    assert _answer(client, api_token(s["operator"]), q["id"]).status_code == 200
+    q = ask_quote(client, s)
+    assert answer_quote(client, api_token(s["operator"]), q["id"]).status_code == 200
     buyer = app.test_client()
     buyer.post("/login", data={"email": s["buyer"].email, "password": "password123"})
     target = f"{s['purchase']['id']}:{s['purchase']['destinations'][0]['id']}"
@@ -498,18 +492,16 @@ def test_a_quote_is_accepted_into_a_new_purchase_that_holds_only_it(app, client,
     page offers 新建采购单并采纳; the new form shows the quote and needs only the address; the draft holds the
     quoted line at its price, and its edit with the address alone saves. Before, an address had to hold a
     product of its own, so a buyer with no draft could only buy something else to accept the quote."""
-    from tests.institutions.test_purchase_drafts import _form
-
     s = _setup(client, api_token)
-    q = _ask(client, s, quantity=20)
-    assert _answer(client, api_token(s["operator"]), q["id"], quantity=20, unit_price_fen=4850).status_code == 200
+    q = ask_quote(client, s, quantity=20)
+    assert answer_quote(client, api_token(s["operator"]), q["id"], quantity=20, unit_price_fen=4850).status_code == 200
     buyer = app.test_client()
     buyer.post("/login", data={"email": s["buyer"].email, "password": "password123"})
     new = f"/organisations/{s['organisation'].id}/purchases/new?quote={q['id']}"
     assert f'href="{new}"' in buyer.get(f"/quote-requests/{q['id']}").get_data(as_text=True).replace("&amp;", "&")
     page = buyer.get(new).get_data(as_text=True)
     assert f"采纳报价 {q['id']}：南昌大米" in page and "¥48.50" in page
-    only_address = _form(s["rice"], s["eggs"], product_0="", quantity_0="", product_1="", quantity_1="")
+    only_address = purchase_form(s["rice"], s["eggs"], product_0="", quantity_0="", product_1="", quantity_1="")
     r = buyer.post(new, data=only_address)
     assert r.status_code == 303, r.get_data(as_text=True)
     purchase_id = int(r.headers["Location"].rsplit("/", 1)[1])
@@ -518,7 +510,7 @@ def test_a_quote_is_accepted_into_a_new_purchase_that_holds_only_it(app, client,
         (s["rice"].id, 20, 4850, q["id"])
     ]
     assert _db.session.get(QuoteRequest, q["id"]).status == "accepted"
-    edited = {**only_address, "requested_date": _day(12)}
+    edited = {**only_address, "requested_date": requested_day(12)}
     assert buyer.post(f"/purchases/{purchase_id}/edit", data=edited).status_code == 303
     # without a quote an address still needs a product
     fresh = {**only_address, "form_token": new_form_token()}
@@ -528,12 +520,10 @@ def test_a_quote_is_accepted_into_a_new_purchase_that_holds_only_it(app, client,
 
 def test_a_new_purchase_with_a_quote_it_may_not_take_saves_nothing(app, client, db, api_token):
     s = _setup(client, api_token)
-    q = _ask(client, s)  # not answered yet
-    from tests.institutions.test_purchase_drafts import _form
-
+    q = ask_quote(client, s)  # not answered yet
     buyer = app.test_client()
     buyer.post("/login", data={"email": s["buyer"].email, "password": "password123"})
-    only_address = _form(s["rice"], s["eggs"], product_0="", quantity_0="", product_1="", quantity_1="")
+    only_address = purchase_form(s["rice"], s["eggs"], product_0="", quantity_0="", product_1="", quantity_1="")
     count = sa.select(sa.func.count()).select_from(PurchaseLine)
     before = _db.session.scalar(count)
     new = f"/organisations/{s['organisation'].id}/purchases/new"
@@ -548,12 +538,12 @@ def test_a_new_purchase_with_a_quote_it_may_not_take_saves_nothing(app, client, 
 
 def test_the_api_writes_a_new_purchase_of_a_quote_alone(client, db, api_token):
     s = _setup(client, api_token)
-    q = _ask(client, s, quantity=20)
-    assert _answer(client, api_token(s["operator"]), q["id"], quantity=20, unit_price_fen=4850).status_code == 200
+    q = ask_quote(client, s, quantity=20)
+    assert answer_quote(client, api_token(s["operator"]), q["id"], quantity=20, unit_price_fen=4850).status_code == 200
     body = {
         "organisation_id": s["organisation"].id,
         "delivery": "ship",
-        "requested_date": _day(10),
+        "requested_date": requested_day(10),
         "payment_method": "cod",
         "destinations": [{"label": "本部食堂", "address": ADDRESS_JSON, "items": []}],
     }

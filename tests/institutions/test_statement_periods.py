@@ -18,11 +18,10 @@ from shop.db import commit
 from shop.extensions import db as _db
 from shop.timeutil import local_date, now_utc
 from stations.services import fulfilment
-from tests.county.test_reconcile_money import _hand_over
+from tests.county.handover import hand_over
 from tests.factories import make_household, make_product, make_user, make_village
 from tests.institutions.factories import make_organisation
-from tests.institutions.test_purchases import _setup
-from tests.institutions.test_statements import _approved_purchase
+from tests.institutions.purchase_setup import approved_purchase, organisation_with_products
 from tests.orders.factories import make_order
 
 
@@ -32,8 +31,8 @@ def _orders(codes) -> list[Order]:
 
 
 def test_a_period_statement_is_the_sum_of_its_orders_order_by_order(client, db, api_token):
-    organisation, buyer, approver, viewer, rice, eggs = _setup()
-    codes = _approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
+    organisation, buyer, approver, viewer, rice, eggs = organisation_with_products()
+    codes = approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
     make_order(make_user(), [(rice, 1)], now=now_utc(), payment_method="cod")  # retail: not the organisation's
     # a line canceled by its station: the order counts what it is due now
     first = _orders(codes)[0]
@@ -83,8 +82,8 @@ def test_a_period_statement_is_the_sum_of_its_orders_order_by_order(client, db, 
 
 
 def test_the_period_statement_page_and_its_xlsx_list_the_orders_as_text(app, db, api_token, client):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
-    codes = _approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
+    codes = approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
     destination = _db.session.scalar(sa.select(PurchaseDestination).order_by(PurchaseDestination.id))
     destination.label = "=1+2"
     commit()
@@ -110,7 +109,7 @@ def test_the_period_statement_page_and_its_xlsx_list_the_orders_as_text(app, db,
 
 
 def test_the_county_report_shows_the_households_credited_by_the_purchases_and_exports_it(app, client, db, api_token):
-    organisation, buyer, approver, _viewer, _rice, _eggs = _setup()
+    organisation, buyer, approver, _viewer, _rice, _eggs = organisation_with_products()
     village = make_village()
     households = [
         make_household(village=village, head_name="张建华"),
@@ -124,12 +123,12 @@ def test_the_county_report_shows_the_households_credited_by_the_purchases_and_ex
     union = make_organisation(name="县总工会", kind="union", members={"buyer": union_buyer, "approver": union_approver})
     county, admin = make_user(role="county"), make_user(role="admin")
     commit()
-    codes = _approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
-    codes += _approved_purchase(client, api_token, union, union_buyer, union_approver, rice, eggs)
+    codes = approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
+    codes += approved_purchase(client, api_token, union, union_buyer, union_approver, rice, eggs)
     retail = make_order(make_user(), [(rice, 2)], now=now_utc(), payment_method="cod")
     now = now_utc()
     for order in _orders(codes) + [retail]:
-        _hand_over(order, admin, now)  # handed over, cash taken: the households are credited
+        hand_over(order, admin, now)  # handed over, cash taken: the households are credited
     commit()
     orders = _orders(codes)
     lines = sa.select(OrderLine.id).where(OrderLine.order_id.in_([o.id for o in orders]))
@@ -177,7 +176,7 @@ def test_the_county_report_shows_the_households_credited_by_the_purchases_and_ex
 def test_a_period_typed_wrong_is_said_and_the_year_shown(app, db, query, said):
     """A period typed by hand into the URL wrong: the year's statement with the reason on top (422), not a
     silent fall-back; its XLSX is refused (400) rather than a file of another period."""
-    organisation, _buyer, approver, _viewer, _rice, _eggs = _setup()
+    organisation, _buyer, approver, _viewer, _rice, _eggs = organisation_with_products()
     commit()
     web = app.test_client()
     web.post("/login", data={"email": approver.email, "password": "password123"})

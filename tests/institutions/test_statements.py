@@ -16,18 +16,11 @@ from shop.money import apply_bps
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
 from tests.institutions.factories import make_organisation
-from tests.institutions.test_purchases import _body, _setup
-
-
-def _approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs) -> list[str]:
-    b, a = api_token(buyer), api_token(approver)
-    purchase_id = client.post("/api/v1/purchases", headers=b, json=_body(organisation, rice, eggs)).json["id"]
-    client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b)
-    return client.post(f"/api/v1/purchases/{purchase_id}/approve", headers=a, json={}).json["order_codes"]
+from tests.institutions.purchase_setup import approved_purchase, organisation_with_products
 
 
 def test_the_share_progress_is_the_sum_of_the_purchase_orders_month_by_month(client, db, api_token):
-    organisation, buyer, approver, viewer, rice, eggs = _setup()
+    organisation, buyer, approver, viewer, rice, eggs = organisation_with_products()
     year, month = local_date(now_utc()).year, local_date(now_utc()).month
     a = api_token(approver)
     r = client.post(
@@ -45,7 +38,7 @@ def test_the_share_progress_is_the_sum_of_the_purchase_orders_month_by_month(cli
         ).status_code
         == 403
     )
-    codes = _approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
+    codes = approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
     retail = make_user()  # a retail order of the same products is not the organisation's
     from tests.orders.factories import make_order
 
@@ -72,7 +65,7 @@ def test_the_share_progress_is_the_sum_of_the_purchase_orders_month_by_month(cli
 
 
 def test_the_statement_page_sets_the_budget_and_downloads_as_xlsx_with_text_never_formulas(app, db):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     organisation.name = '=HYPERLINK("http://evil")'
     commit()
     year = local_date(now_utc()).year
@@ -107,7 +100,7 @@ def test_the_statement_page_sets_the_budget_and_downloads_as_xlsx_with_text_neve
 
 def test_a_reserved_share_typed_with_its_percent_sign_is_read(app, db):
     """The field's label says (%): "30%" (or the full-width "30％") is 30 percent, not 请填写正确的…"""
-    organisation, _buyer, approver, _viewer, _rice, _eggs = _setup()
+    organisation, _buyer, approver, _viewer, _rice, _eggs = organisation_with_products()
     year = local_date(now_utc()).year
     client = app.test_client()
     client.post("/login", data={"email": approver.email, "password": "password123"})
@@ -125,7 +118,7 @@ def test_a_reserved_share_typed_with_its_percent_sign_is_read(app, db):
 
 
 def test_another_organisations_statement_is_a_404(client, db, api_token):
-    organisation, buyer, _approver, _viewer, _rice, _eggs = _setup()
+    organisation, buyer, _approver, _viewer, _rice, _eggs = organisation_with_products()
     stranger = make_user()
     other = make_organisation(name="乙单位", members={"approver": stranger})
     commit()
@@ -144,13 +137,13 @@ def test_another_organisations_statement_is_a_404(client, db, api_token):
 
 
 def test_the_county_report_by_organisation_type_and_month_is_the_sum_of_the_statements(client, db, api_token):
-    organisation, buyer, approver, _viewer, rice, eggs = _setup()
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
     union_buyer, union_approver = make_user(), make_user()
     union = make_organisation(name="县总工会", kind="union", members={"buyer": union_buyer, "approver": union_approver})
     county = make_user(role="county")
     commit()
-    _approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
-    _approved_purchase(client, api_token, union, union_buyer, union_approver, rice, eggs)
+    approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
+    approved_purchase(client, api_token, union, union_buyer, union_approver, rice, eggs)
     year, month = local_date(now_utc()).year, local_date(now_utc()).month
     h = api_token(county)
     report = client.get(f"/api/v1/county/institutions?year={year}", headers=h).json

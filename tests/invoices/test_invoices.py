@@ -20,10 +20,9 @@ from shop.audit import AuditEntry
 from shop.db import commit
 from shop.extensions import db as _db
 from shop.timeutil import local_date, now_utc
-from tests.county.test_reconcile_money import _hand_over
+from tests.county.handover import hand_over
 from tests.factories import make_product, make_station, make_user
 from tests.institutions.factories import make_organisation
-from tests.orders.conftest import fake_stripe  # noqa: F401  (the fixture)
 from tests.orders.factories import FakeStripeProvider, make_order
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -175,7 +174,7 @@ def test_an_order_invoice_never_exceeds_what_was_paid_and_the_order_shows_it_is_
 def test_a_refund_after_invoicing_asks_for_a_red_invoice_recorded_against_the_original(client, world, api_token):
     w, now = world, now_utc()
     order = _paid_card_order(w["buyer"], [(w["rice"], 1), (w["eggs"], 1)], now)
-    _hand_over(order, w["op"], now)
+    hand_over(order, w["op"], now)
     commit()
     b, op = api_token(w["buyer"]), api_token(w["op"])
     [invoice] = client.post(f"/api/v1/orders/{order.code}/invoice-request", headers=b, json=DETAILS).json["items"]

@@ -1,4 +1,5 @@
-"""Fixtures for the orders tests: a fake Stripe at the provider seam, and a real localstripe.
+"""Fixtures for the orders tests: a real localstripe (the fake Stripe at the provider seam, `fake_stripe`,
+serves every package: tests/conftest.py).
 
 `localstripe` (session): started with scripts/run_localstripe.py on a free loopback port. When the
 package is not importable the Stripe end-to-end tests are skipped with a reason — except under
@@ -12,21 +13,7 @@ import sys
 
 import pytest
 
-from orders import providers
 from tests.orders import emulator
-from tests.orders.factories import WEBHOOK_SECRET, FakeStripeProvider
-
-
-@pytest.fixture
-def fake_stripe(app, monkeypatch):
-    """Card payments on, provider replaced by FakeStripeProvider."""
-    FakeStripeProvider.reset()
-    monkeypatch.setitem(providers.PROVIDERS, "stripe", FakeStripeProvider)
-    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_fake")
-    monkeypatch.setitem(app.config, "STRIPE_PUBLISHABLE_KEY", "pk_test_fake")
-    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
-    yield FakeStripeProvider
-    FakeStripeProvider.reset()
 
 
 @pytest.fixture(scope="session")

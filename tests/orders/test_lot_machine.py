@@ -30,7 +30,7 @@ from stock.models import Lot, LotStatus
 from stock.services import block_lot, correct_stock, expire_lots, receive_stock
 from tests.factories import make_category, make_product, make_station, make_user, make_village
 from tests.orders.factories import make_order
-from tests.stations.test_lots import assert_lots_exact
+from tests.stations.lot_checks import assert_lots_exact
 
 #: What the runs did (the test asserts that every path was taken at least once).
 SEEN: Counter = Counter()

@@ -14,16 +14,13 @@ from orders.services import payments
 from orders.services.expiry import expire_pending_orders
 from shop.money import format_yuan
 from shop.once import new_form_token
-from shop.timeutil import local_date, now_utc
+from shop.timeutil import now_utc
 from stock.models import StockRecord
 from tests.factories import make_product, make_user
+from tests.orders.cart_items import day_ahead, stay_item
 from tests.orders.factories import ADDRESS_JSON, FakeStripeProvider, checkout_form
 from tests.tourism.factories import make_booking, make_listing, make_session
 from tourism.models import Booking, BookingStatus, ListingKind
-
-
-def _day(n: int):
-    return local_date(now_utc()) + timedelta(days=n)
 
 
 def _count(db, model) -> int:
@@ -34,19 +31,9 @@ def _allocated(db, product) -> int:
     return db.session.scalar(sa.select(StockRecord.allocated).where(StockRecord.product_id == product.id))
 
 
-def _stay_item(listing, *, checkin=7, nights=2, guests=2, **extra) -> dict:
-    return {
-        "listing_id": listing.id,
-        "checkin": _day(checkin).isoformat(),
-        "checkout": _day(checkin + nights).isoformat(),
-        "guests": guests,
-        **extra,
-    }
-
-
 def _mixed_body(product, listing, **stay) -> dict:
     return {
-        "items": [{"product_id": product.id, "quantity": 2}, _stay_item(listing, **stay)],
+        "items": [{"product_id": product.id, "quantity": 2}, stay_item(listing, **stay)],
         "address": ADDRESS_JSON,
         "payment_method": "card",
     }
@@ -77,7 +64,7 @@ def test_api_places_one_order_of_goods_and_a_stay_and_payment_confirms_the_booki
     assert data["total_fen"] == data["subtotal_fen"] + data["shipping_fen"]
     assert len(data["shipments"]) == 1 and data["shipments"][0]["items"][0]["quantity"] == 2
     [stay] = data["bookings"]
-    assert stay["status"] == "held" and stay["checkin"] == _day(7).isoformat() and stay["guests"] == 2
+    assert stay["status"] == "held" and stay["checkin"] == day_ahead(7).isoformat() and stay["guests"] == 2
     assert stay["total_fen"] == 40000 and stay["confirmation_code"] is None
     assert _allocated(db, product) == 2
     order = db.session.scalar(sa.select(Order).where(Order.code == data["id"]))
@@ -93,7 +80,7 @@ def test_api_places_one_order_of_goods_and_a_stay_and_payment_confirms_the_booki
     # POST /bookings still works beside it
     res = client.post(
         "/api/v1/bookings",
-        json={**_stay_item(make_listing(units=1)), "payment_method": "card"},
+        json={**stay_item(make_listing(units=1)), "payment_method": "card"},
         headers=headers,
     )
     assert res.status_code == 201, res.json
@@ -131,14 +118,14 @@ def test_api_mixed_card_checkout_answers_from_the_session_then_stores_the_intent
 
 def test_api_session_and_ticket_items(client, db, api_token, fake_stripe):
     experience = make_listing(kind=ListingKind.EXPERIENCE, price_fen=3000, max_guests=10)
-    session = make_session(experience, day=_day(5), capacity=4)
+    session = make_session(experience, day=day_ahead(5), capacity=4)
     ticket = make_listing(kind=ListingKind.TICKET, price_fen=5000, units=100, max_guests=10)
     res = client.post(
         "/api/v1/orders",
         json={
             "items": [
                 {"listing_id": experience.id, "session_id": session.id, "guests": 3},
-                {"listing_id": ticket.id, "date": _day(6).isoformat(), "guests": 2},
+                {"listing_id": ticket.id, "date": day_ahead(6).isoformat(), "guests": 2},
             ],
             "payment_method": "card",
         },
@@ -153,7 +140,7 @@ def test_api_session_and_ticket_items(client, db, api_token, fake_stripe):
 def test_api_room_gone_means_no_order_no_goods_and_the_line_named(client, db, api_token, fake_stripe):
     product = make_product(price_fen=1500, stock=5)
     listing = make_listing(units=1, name="罗渡山居")
-    make_booking(listing, check_in=_day(7), check_out=_day(9))  # the last room those nights
+    make_booking(listing, check_in=day_ahead(7), check_out=day_ahead(9))  # the last room those nights
     res = client.post("/api/v1/orders", json=_mixed_body(product, listing), headers=api_token(make_user()))
     assert res.status_code == 409
     assert res.json["error"]["code"] == "booking_line_unavailable"
@@ -166,17 +153,17 @@ def test_api_bad_booking_items_are_refused_and_change_nothing(client, db, api_to
     product = make_product(stock=5)
     listing = make_listing(units=2)
     headers = api_token(make_user())
-    stay = _stay_item(listing)
+    stay = stay_item(listing)
     cases = [
         ({**stay, "listing_id": 999999}, 404, "listing_not_found"),
         ({**stay, "checkin": stay["checkout"], "checkout": stay["checkin"]}, 422, "checkout_not_after_checkin"),
-        ({**stay, "checkin": _day(-2).isoformat(), "checkout": _day(-1).isoformat()}, 422, "date_in_past"),
+        ({**stay, "checkin": day_ahead(-2).isoformat(), "checkout": day_ahead(-1).isoformat()}, 422, "date_in_past"),
         ({**stay, "guests": 0}, 422, "validation_error"),
         ({**stay, "guests": 100000}, 422, "validation_error"),
         ({**stay, "guests": 9}, 422, "too_many_guests_for_rooms"),
         ({**stay, "product_id": product.id, "quantity": 1}, 422, "validation_error"),  # two kinds in one item
         ({"listing_id": listing.id, "guests": 2}, 422, "validation_error"),  # no dates, no session
-        ({**stay, "checkout": _day(60).isoformat()}, 422, "too_many_nights"),
+        ({**stay, "checkout": day_ahead(60).isoformat()}, 422, "too_many_nights"),
     ]
     for item, status, code in cases:
         body = {
@@ -199,7 +186,7 @@ def test_api_one_booking_alone_may_be_paid_on_arrival(client, db, api_token, fak
     listing = make_listing(pay_on_arrival=True)
     res = client.post(
         "/api/v1/orders",
-        json={"items": [_stay_item(listing)], "payment_method": "arrival"},
+        json={"items": [stay_item(listing)], "payment_method": "arrival"},
         headers=api_token(make_user()),
     )
     assert res.status_code == 201, res.json
@@ -341,22 +328,22 @@ def test_web_journey_cart_with_goods_and_a_stay_to_one_order(client, db, auth, f
         "/cart/bookings",
         data={
             "listing_id": listing.id,
-            "checkin": _day(10).isoformat(),
-            "checkout": _day(12).isoformat(),
+            "checkin": day_ahead(10).isoformat(),
+            "checkout": day_ahead(12).isoformat(),
             "guests": 2,
             "units": 1,
         },
     )
     assert res.status_code == 303 and res.headers["Location"].endswith("/cart")
     cart = client.get("/cart").get_data(as_text=True)
-    assert "罗渡山居" in cart and _day(10).isoformat() in cart and "¥376.00" in cart and "三江腌菜" in cart
+    assert "罗渡山居" in cart and day_ahead(10).isoformat() in cart and "¥376.00" in cart and "三江腌菜" in cart
     # edit the stay: one more guest than the room takes is refused, three nights are fine
     line = db.session.scalar(sa.select(CartLine).where(CartLine.kind == "booking"))
     res = client.post(f"/cart/lines/{line.id}", data={"guests": 9, "units": 1})
     assert res.status_code == 303 and line.guests == 2
-    client.post(f"/cart/lines/{line.id}", data={"guests": 2, "units": 1, "checkout": _day(13).isoformat()})
+    client.post(f"/cart/lines/{line.id}", data={"guests": 2, "units": 1, "checkout": day_ahead(13).isoformat()})
     db.session.refresh(line)
-    assert line.check_out == _day(13) and line.seen_price_fen == 3 * 18800
+    assert line.check_out == day_ahead(13) and line.seen_price_fen == 3 * 18800
 
     page = client.get("/checkout").get_data(as_text=True)
     assert 'value="card"' in page and 'value="cod"' not in page and 'value="station_cash"' not in page
@@ -373,13 +360,13 @@ def test_web_journey_cart_with_goods_and_a_stay_to_one_order(client, db, auth, f
     detail = client.get(f"/orders/{order.code}").get_data(as_text=True)
     booking = order.bookings[0]
     assert "三江腌菜" in detail and "罗渡山居" in detail and booking.code in detail
-    assert booking.confirmation_code in detail and _day(13).isoformat() in detail
+    assert booking.confirmation_code in detail and day_ahead(13).isoformat() in detail
     assert "接待户" in detail  # the host's contact once booked
     goods, stay = 2 * 1200, 3 * 18800  # the sums as the cart and checkout show them, the stay not as 商品
     assert re.search(rf"<dt>商品合计</dt><dd>{format_yuan(goods)}</dd>", detail), "the goods alone"
     assert re.search(rf"<dt>预订合计</dt><dd>{format_yuan(stay)}</dd>", detail), "the stay"
     listed = client.get("/orders").get_data(as_text=True)  # 我的订单: the stay with its dates, not "× 1"
-    assert f"{_day(10).isoformat()} – {_day(13).isoformat()} · 2 人" in listed and "三江腌菜 × 2" in listed
+    assert f"{day_ahead(10).isoformat()} – {day_ahead(13).isoformat()} · 2 人" in listed and "三江腌菜 × 2" in listed
 
 
 def _photo(listing, position: int) -> None:
@@ -418,7 +405,7 @@ def test_my_orders_shows_each_booking_line_with_its_listings_first_photo_in_boun
     def mixed(listing, **item):
         body = _mixed_body(make_product(stock=5), listing, **item)
         if listing.kind == ListingKind.TICKET:
-            body["items"][1] = {"listing_id": listing.id, "date": _day(6).isoformat(), "guests": 2}
+            body["items"][1] = {"listing_id": listing.id, "date": day_ahead(6).isoformat(), "guests": 2}
         res = client.post("/api/v1/orders", json=body, headers=headers)
         assert res.status_code == 201, res.json
 
@@ -432,7 +419,7 @@ def test_my_orders_shows_each_booking_line_with_its_listings_first_photo_in_boun
         "/api/v1/orders",
         headers=headers,
         json={  # an order of one booking: shown as the booking
-            "items": [{"listing_id": ticket.id, "date": _day(9).isoformat(), "guests": 1}],
+            "items": [{"listing_id": ticket.id, "date": day_ahead(9).isoformat(), "guests": 1}],
             "payment_method": "card",
         },
     )
@@ -470,7 +457,7 @@ def test_my_orders_names_a_booking_lines_dates_once_and_links_the_booking(client
     booking = db.session.scalar(sa.select(Booking))
     line = _item_li(client.get("/orders").get_data(as_text=True), "罗渡山居")
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", line)).strip()
-    stay = f"罗渡山居 · {booking.unit_type.name} · {_day(7).isoformat()} – {_day(9).isoformat()} · 2 人"
+    stay = f"罗渡山居 · {booking.unit_type.name} · {day_ahead(7).isoformat()} – {day_ahead(9).isoformat()} · 2 人"
     assert text == stay, text
     assert f'href="/bookings/{booking.code}"' in line
 
@@ -481,7 +468,12 @@ def _goods_and_a_night(client, auth, product, listing) -> None:
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
     client.post(
         "/cart/bookings",
-        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+        data={
+            "listing_id": listing.id,
+            "checkin": day_ahead(10).isoformat(),
+            "checkout": day_ahead(11).isoformat(),
+            "guests": 2,
+        },
     )
 
 
@@ -491,7 +483,7 @@ def test_web_checkout_names_the_booking_line_that_failed_and_keeps_the_cart(clie
     _goods_and_a_night(client, auth, product, listing)
     page = client.get("/checkout").get_data(as_text=True)
     ship_total = re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1)
-    make_booking(listing, check_in=_day(10), check_out=_day(11))  # someone else took the room meanwhile
+    make_booking(listing, check_in=day_ahead(10), check_out=day_ahead(11))  # someone else took the room meanwhile
     res = client.post(
         "/checkout",
         data=checkout_form(payment_method="card", shown_total_ship=ship_total),
@@ -514,7 +506,7 @@ def test_a_refused_line_may_be_left_out_and_the_rest_placed_when_the_buyer_accep
     _goods_and_a_night(client, auth, product, listing)
     page = client.get("/checkout").get_data(as_text=True)
     assert "去掉这一项" not in page  # offered only once a line is refused
-    make_booking(listing, check_in=_day(10), check_out=_day(11))  # someone else took the room meanwhile
+    make_booking(listing, check_in=day_ahead(10), check_out=day_ahead(11))  # someone else took the room meanwhile
     refused = client.post("/checkout", data=_checkout_form(page))
     assert refused.status_code == 409 and _count(db, Order) == 0 and _allocated(db, product) == 0
     html = refused.get_data(as_text=True)
@@ -581,7 +573,7 @@ def test_a_line_that_cannot_be_had_is_offered_to_leave_out_as_the_checkout_opens
     product = make_product(stock=10)
     listing = make_listing(name="罗渡山居", units=1)
     _goods_and_a_night(client, auth, product, listing)
-    make_booking(listing, check_in=_day(10), check_out=_day(11))
+    make_booking(listing, check_in=day_ahead(10), check_out=day_ahead(11))
     page = client.get("/checkout").get_data(as_text=True)
     stay_line = db.session.scalar(sa.select(CartLine).where(CartLine.kind == "booking"))
     assert "已订满" in page and f'formaction="/checkout?leave_out={stay_line.id}"' in page
@@ -592,10 +584,15 @@ def test_no_line_is_offered_to_leave_out_when_it_is_the_only_one(client, db, aut
     auth.login(make_user())
     client.post(
         "/cart/bookings",
-        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+        data={
+            "listing_id": listing.id,
+            "checkin": day_ahead(10).isoformat(),
+            "checkout": day_ahead(11).isoformat(),
+            "guests": 2,
+        },
     )
     page = client.get("/checkout").get_data(as_text=True)
-    make_booking(listing, check_in=_day(10), check_out=_day(11))
+    make_booking(listing, check_in=day_ahead(10), check_out=day_ahead(11))
     refused = client.post("/checkout", data=_checkout_form(page))
     assert refused.status_code == 409 and "罗渡山居" in refused.get_data(as_text=True)
     assert "去掉这一项" not in refused.get_data(as_text=True)
@@ -607,8 +604,18 @@ def test_cart_booking_bad_input(client, db, auth):
     for data in (
         {"listing_id": listing.id, "checkin": "2020-01-01", "checkout": "2020-01-02", "guests": 2},
         {"listing_id": listing.id, "checkin": "not a date", "guests": 2},
-        {"listing_id": listing.id, "checkin": _day(3).isoformat(), "checkout": _day(2).isoformat(), "guests": 2},
-        {"listing_id": listing.id, "checkin": _day(3).isoformat(), "checkout": _day(4).isoformat(), "guests": 0},
+        {
+            "listing_id": listing.id,
+            "checkin": day_ahead(3).isoformat(),
+            "checkout": day_ahead(2).isoformat(),
+            "guests": 2,
+        },
+        {
+            "listing_id": listing.id,
+            "checkin": day_ahead(3).isoformat(),
+            "checkout": day_ahead(4).isoformat(),
+            "guests": 0,
+        },
     ):
         res = client.post("/cart/bookings", data=data)
         assert res.status_code == 303
@@ -621,7 +628,12 @@ def test_web_checkout_of_one_stay_alone_offers_arrival_when_the_listing_allows_i
     auth.login(make_user())
     client.post(
         "/cart/bookings",
-        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+        data={
+            "listing_id": listing.id,
+            "checkin": day_ahead(10).isoformat(),
+            "checkout": day_ahead(11).isoformat(),
+            "guests": 2,
+        },
     )
     page = client.get("/checkout").get_data(as_text=True)
     assert 'value="card"' in page and 'value="arrival"' in page and 'value="cod"' not in page
@@ -647,7 +659,7 @@ def test_a_late_payment_when_the_room_is_gone_refunds_everything_and_sells_no_go
     res = client.post("/api/v1/orders", json=_mixed_body(product, listing), headers=headers)
     order = db.session.scalar(sa.select(Order).where(Order.code == res.json["id"]))
     expire_pending_orders(order.expires_at + timedelta(seconds=1))
-    make_booking(listing, check_in=_day(7), check_out=_day(9))  # the night goes to someone else
+    make_booking(listing, check_in=day_ahead(7), check_out=day_ahead(9))  # the night goes to someone else
     order = _pay(db, order.code)  # the buyer's payment arrives late
     db.session.refresh(order)
     payment = order.payments[0]
@@ -676,7 +688,12 @@ def test_goods_and_a_stay_without_card_payments_say_why_instead_of_an_empty_chec
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
     res = client.post(
         "/cart/bookings",
-        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+        data={
+            "listing_id": listing.id,
+            "checkin": day_ahead(10).isoformat(),
+            "checkout": day_ahead(11).isoformat(),
+            "guests": 2,
+        },
     )
     assert res.status_code == 303 and _count(db, CartLine) == 2
     cart = client.get("/cart").get_data(as_text=True)
@@ -704,7 +721,12 @@ def test_a_booking_line_in_the_cart_states_its_cancellation_policy_as_the_listin
     auth.login(make_user())
     res = client.post(
         "/cart/bookings",
-        data={"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+        data={
+            "listing_id": listing.id,
+            "checkin": day_ahead(10).isoformat(),
+            "checkout": day_ahead(11).isoformat(),
+            "guests": 2,
+        },
     )
     assert res.status_code == 303
     cart = client.get("/cart").get_data(as_text=True)
@@ -725,11 +747,16 @@ def test_a_ticket_states_its_cancellation_policy_from_the_day_of_the_visit_on_ev
     user = make_user()
     headers = api_token(user)
     auth.login(user)
-    res = client.post("/cart/bookings", data={"listing_id": ticket.id, "checkin": _day(9).isoformat(), "guests": 1})
+    res = client.post(
+        "/cart/bookings", data={"listing_id": ticket.id, "checkin": day_ahead(9).isoformat(), "guests": 1}
+    )
     assert res.status_code == 303
     res = app.test_client().post(  # the app's own client: no browser session
         "/api/v1/orders",
-        json={"items": [{"listing_id": ticket.id, "date": _day(9).isoformat(), "guests": 1}], "payment_method": "card"},
+        json={
+            "items": [{"listing_id": ticket.id, "date": day_ahead(9).isoformat(), "guests": 1}],
+            "payment_method": "card",
+        },
         headers=headers,
     )
     assert res.status_code == 201, res.json
@@ -776,11 +803,16 @@ def test_the_cart_shows_each_line_with_its_photo_as_my_orders_does(client, db, a
         assert client.post("/cart/add", data={"product_id": product.id, "quantity": 1}).status_code in (302, 303)
     booked = client.post(
         "/cart/bookings",
-        data={"listing_id": stay.id, "checkin": _day(10).isoformat(), "checkout": _day(11).isoformat(), "guests": 2},
+        data={
+            "listing_id": stay.id,
+            "checkin": day_ahead(10).isoformat(),
+            "checkout": day_ahead(11).isoformat(),
+            "guests": 2,
+        },
     )
     assert booked.status_code == 303
     ticketed = client.post(
-        "/cart/bookings", data={"listing_id": ticket.id, "checkin": _day(9).isoformat(), "guests": 1}
+        "/cart/bookings", data={"listing_id": ticket.id, "checkin": day_ahead(9).isoformat(), "guests": 1}
     )
     assert ticketed.status_code == 303
     html = client.get("/cart").get_data(as_text=True)
@@ -808,8 +840,8 @@ def test_the_carts_booking_photos_are_read_with_their_listings_not_one_statement
             "/cart/bookings",
             data={
                 "listing_id": stay.id,
-                "checkin": _day(10 + n).isoformat(),
-                "checkout": _day(11 + n).isoformat(),
+                "checkin": day_ahead(10 + n).isoformat(),
+                "checkout": day_ahead(11 + n).isoformat(),
                 "guests": 2,
             },
         )

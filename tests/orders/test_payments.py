@@ -28,20 +28,7 @@ from shop.history import history_of
 from stock.models import StockRecord
 from tests.factories import make_product, make_user
 from tests.orders.factories import ADDRESS_JSON, event_payload, make_order, signed
-
-WEBHOOK = "/api/v1/payments/stripe/webhook"
-
-
-def _card_order(db, now, fake, product=None, quantity=1):
-    product = product or make_product(price_fen=4500, stock=5)
-    order = make_order(make_user(), [(product, quantity)], now=now, payment_method="card")
-    payment = start_payment(order.payments[0], now=now)
-    return order, payment, product
-
-
-def _post_event(client, event_id, event_type, intent_id, **kw):
-    body, sig = signed(event_payload(event_id, event_type, intent_id), **kw)
-    return client.post(WEBHOOK, data=body, headers={"Stripe-Signature": sig, "Content-Type": "application/json"})
+from tests.orders.payment_setup import WEBHOOK, card_order, post_event
 
 
 def test_api_card_order_returns_client_secret(client, db, api_token, fake_stripe):
@@ -69,7 +56,7 @@ def test_api_card_order_returns_client_secret(client, db, api_token, fake_stripe
 
 def test_extra_methods_are_requested_when_enabled(db, now, fake_stripe, app, monkeypatch):
     monkeypatch.setitem(app.config, "STRIPE_EXTRA_METHODS", ["alipay", "wechat_pay", "bogus"])
-    _card_order(db, now, fake_stripe)
+    card_order(db, now, fake_stripe)
     assert fake_stripe.created_with[-1]["methods"] == ["card", "alipay", "wechat_pay"]
 
 
@@ -89,10 +76,10 @@ def test_provider_down_leaves_order_pending_and_retry_works(client, db, api_toke
 
 
 def test_signed_webhook_marks_order_paid(client, db, now, fake_stripe):
-    order, payment, _ = _card_order(db, now, fake_stripe)
+    order, payment, _ = card_order(db, now, fake_stripe)
     commit()
     fake_stripe.succeed(payment.provider_ref)
-    res = _post_event(client, "evt_1", "payment_intent.succeeded", payment.provider_ref)
+    res = post_event(client, "evt_1", "payment_intent.succeeded", payment.provider_ref)
     assert res.status_code == 200 and res.json["outcome"] == "confirmed"
     db.session.expire_all()
     assert db.session.get(Order, order.id).status == OrderStatus.CONFIRMED
@@ -101,11 +88,11 @@ def test_signed_webhook_marks_order_paid(client, db, now, fake_stripe):
 
 
 def test_same_event_ten_times_makes_one_transition(client, db, now, fake_stripe):
-    order, payment, _ = _card_order(db, now, fake_stripe)
+    order, payment, _ = card_order(db, now, fake_stripe)
     commit()
     fake_stripe.succeed(payment.provider_ref)
     outcomes = [
-        _post_event(client, "evt_dup", "payment_intent.succeeded", payment.provider_ref).json["outcome"]
+        post_event(client, "evt_dup", "payment_intent.succeeded", payment.provider_ref).json["outcome"]
         for _ in range(10)
     ]
     assert outcomes == ["confirmed"] + ["duplicate"] * 9
@@ -113,7 +100,7 @@ def test_same_event_ten_times_makes_one_transition(client, db, now, fake_stripe)
     db.session.expire_all()
     assert [e.to_status for e in history_of(db.session.get(Order, order.id))] == ["pending", "confirmed"]
     # a second, different event for the same intent does nothing either
-    assert _post_event(client, "evt_other", "payment_intent.succeeded", payment.provider_ref).json["outcome"] == "noop"
+    assert post_event(client, "evt_other", "payment_intent.succeeded", payment.provider_ref).json["outcome"] == "noop"
 
 
 @pytest.mark.parametrize(
@@ -125,7 +112,7 @@ def test_same_event_ten_times_makes_one_transition(client, db, now, fake_stripe)
     ],
 )
 def test_forged_or_missing_signature_is_400_and_changes_nothing(client, db, now, fake_stripe, headers):
-    order, payment, _ = _card_order(db, now, fake_stripe)
+    order, payment, _ = card_order(db, now, fake_stripe)
     commit()
     fake_stripe.succeed(payment.provider_ref)
     body, sig = signed(
@@ -141,31 +128,31 @@ def test_forged_or_missing_signature_is_400_and_changes_nothing(client, db, now,
 
 
 def test_amount_mismatch_changes_nothing(client, db, now, fake_stripe):
-    order, payment, _ = _card_order(db, now, fake_stripe)
+    order, payment, _ = card_order(db, now, fake_stripe)
     commit()
     fake_stripe.succeed(payment.provider_ref, amount=1)
-    assert _post_event(client, "evt_m", "payment_intent.succeeded", payment.provider_ref).json["outcome"] == "mismatch"
+    assert post_event(client, "evt_m", "payment_intent.succeeded", payment.provider_ref).json["outcome"] == "mismatch"
     fake_stripe.succeed(payment.provider_ref, amount=payment.amount_fen, currency="usd")
-    assert _post_event(client, "evt_c", "payment_intent.succeeded", payment.provider_ref).json["outcome"] == "mismatch"
+    assert post_event(client, "evt_c", "payment_intent.succeeded", payment.provider_ref).json["outcome"] == "mismatch"
     db.session.expire_all()
     assert db.session.get(Order, order.id).status == OrderStatus.PENDING
 
 
 def test_event_is_only_a_trigger_the_intent_is_refetched(client, db, now, fake_stripe):
-    order, payment, _ = _card_order(db, now, fake_stripe)
+    order, payment, _ = card_order(db, now, fake_stripe)
     commit()  # intent still requires_payment_method although the event claims success
-    assert _post_event(client, "evt_lie", "payment_intent.succeeded", payment.provider_ref).json["outcome"] == "noop"
+    assert post_event(client, "evt_lie", "payment_intent.succeeded", payment.provider_ref).json["outcome"] == "noop"
     db.session.expire_all()
     assert db.session.get(Order, order.id).status == OrderStatus.PENDING
 
 
 def test_late_payment_failed_after_succeeded_changes_nothing(client, db, now, fake_stripe):
-    order, payment, _ = _card_order(db, now, fake_stripe)
+    order, payment, _ = card_order(db, now, fake_stripe)
     commit()
     fake_stripe.succeed(payment.provider_ref)
-    _post_event(client, "evt_ok", "payment_intent.succeeded", payment.provider_ref)
+    post_event(client, "evt_ok", "payment_intent.succeeded", payment.provider_ref)
     fake_stripe.intents[payment.provider_ref]["status"] = "requires_payment_method"  # stale view
-    res = _post_event(client, "evt_fail", "payment_intent.payment_failed", payment.provider_ref)
+    res = post_event(client, "evt_fail", "payment_intent.payment_failed", payment.provider_ref)
     assert res.status_code == 200 and res.json["outcome"] == "noop"
     db.session.expire_all()
     assert db.session.get(OrderPayment, payment.id).state == PaymentState.CONFIRMED
@@ -173,9 +160,9 @@ def test_late_payment_failed_after_succeeded_changes_nothing(client, db, now, fa
 
 
 def test_payment_failed_lets_the_buyer_retry(client, db, now, fake_stripe):
-    order, payment, _ = _card_order(db, now, fake_stripe)
+    order, payment, _ = card_order(db, now, fake_stripe)
     commit()
-    res = _post_event(client, "evt_f", "payment_intent.payment_failed", payment.provider_ref)
+    res = post_event(client, "evt_f", "payment_intent.payment_failed", payment.provider_ref)
     assert res.json["outcome"] == "failed"
     db.session.expire_all()
     payment = db.session.get(OrderPayment, payment.id)
@@ -205,7 +192,7 @@ def test_cancel_paid_card_order_refunds_through_provider(client, db, now, fake_s
 
 
 def test_late_payment_after_expiry_reallocates_when_stock_remains(db, now, fake_stripe):
-    order, payment, product = _card_order(db, now, fake_stripe, quantity=2)
+    order, payment, product = card_order(db, now, fake_stripe, quantity=2)
     later = now + timedelta(minutes=31)
     assert expire_pending_orders(later) == [order.code]
     assert db.session.get(StockRecord, product.stock.id).allocated == 0
@@ -219,7 +206,7 @@ def test_late_payment_after_expiry_reallocates_when_stock_remains(db, now, fake_
 
 def test_late_payment_after_expiry_refunds_when_stock_is_gone(db, now, fake_stripe):
     product = make_product(price_fen=1000, stock=2)
-    order, payment, _ = _card_order(db, now, fake_stripe, product=product, quantity=2)
+    order, payment, _ = card_order(db, now, fake_stripe, product=product, quantity=2)
     later = now + timedelta(minutes=31)
     expire_pending_orders(later)
     make_order(make_user(), [(product, 2)], now=later)  # someone else bought the units
@@ -336,7 +323,7 @@ def test_order_page_shows_card_form_for_pending_card_order(client, db, now, fake
 def test_back_from_paying_the_buyer_reads_that_the_payment_went_through(client, db, now, fake_stripe, auth):
     """checkout.js posts the refresh once the card is paid: the order page then says so, not only a
     status word turned from 待支付 to 已确认 (also when the webhook confirmed it a moment before)."""
-    order, payment, _product = _card_order(db, now, fake_stripe)
+    order, payment, _product = card_order(db, now, fake_stripe)
     commit()
     auth.login(order.user)
     res = client.post(f"/orders/{order.code}/payment/refresh")

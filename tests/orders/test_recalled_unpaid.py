@@ -15,6 +15,7 @@ from shop.timeutil import now_utc
 from stock.models import Lot, LotStatus
 from stock.services import block_lot
 from tests.factories import make_lot, make_product, make_station, make_user
+from tests.orders.cart_items import stay_item
 from tests.orders.factories import ADDRESS_JSON, event_payload, make_order, signed
 from tests.sent_mail import mails_to
 from tests.tourism.factories import make_listing
@@ -138,12 +139,10 @@ def test_a_mixed_unpaid_order_is_canceled_whole_its_stay_released(db, client, au
     product, lot, operator, buyer = _scene(now)
     listing = make_listing(price_fen=20000, units=1)
     commit()
-    from tests.orders.test_mixed_cart import _stay_item
-
     res = client.post(
         "/api/v1/orders",
         json={
-            "items": [{"product_id": product.id, "quantity": 2}, _stay_item(listing)],
+            "items": [{"product_id": product.id, "quantity": 2}, stay_item(listing)],
             "address": ADDRESS_JSON,
             "payment_method": "card",
         },

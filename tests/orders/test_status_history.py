@@ -10,14 +10,14 @@ from shop.db import commit
 from shop.history import history_of
 from tests.factories import make_product, make_user
 from tests.orders.factories import make_order
-from tests.orders.test_payments import _card_order, _post_event
+from tests.orders.payment_setup import card_order, post_event
 
 
 def test_the_webhook_confirming_a_card_payment_is_kept_in_the_payments_history(client, db, now, fake_stripe):
-    _order, payment, _product = _card_order(db, now, fake_stripe)
+    _order, payment, _product = card_order(db, now, fake_stripe)
     commit()
     fake_stripe.succeed(payment.provider_ref)
-    assert _post_event(client, "evt_hist", "payment_intent.succeeded", payment.provider_ref).json["outcome"] == (
+    assert post_event(client, "evt_hist", "payment_intent.succeeded", payment.provider_ref).json["outcome"] == (
         "confirmed"
     )
     db.session.expire_all()

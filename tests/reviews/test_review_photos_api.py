@@ -13,12 +13,12 @@ from reviews.models import ReviewPhoto
 from shop.db import commit
 from shop.extensions import db
 from tests.factories import make_user
-from tests.reviews.test_reviews import _delivered
+from tests.reviews.review_setup import delivered_order
 from tests.stations.factories import image_bytes
 
 
 def _review(client, world, now, headers):
-    order = _delivered(world, now)
+    order = delivered_order(world, now)
     commit()
     r = client.post(
         f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",
@@ -106,7 +106,7 @@ def test_a_product_with_variants_shows_the_reviews_of_all_its_variants(client, d
     eggs = world.a.product
     box = make_product(name="A土鸡蛋60枚", stock=10, station=world.a.station, category=world.category)
     join_family(box, eggs.id, "60枚装", now=now, sibling_label="30枚装")
-    order = _delivered(world, now, product=box)
+    order = delivered_order(world, now, product=box)
     commit()
     r = client.post(
         f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",

@@ -17,29 +17,11 @@ from reviews.models import Review, ReviewPhoto
 from shop.audit import AuditEntry
 from shop.db import commit
 from shop.extensions import db
-from stations.services import fulfilment
 from tests.factories import make_user
+from tests.reviews.review_setup import delivered_order
 from tests.stations.factories import image_bytes, make_order
 from tests.tourism.factories import make_booking, make_listing
 from tourism.models import BookingStatus
-
-
-def _deliver(order, op, now):
-    shipment = order.shipments[0]
-    fulfilment.accept(shipment, actor=op, now=now)
-    fulfilment.pack(shipment, actor=op, now=now)
-    fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
-    fulfilment.deliver(shipment, actor=op, now=now)
-    return order
-
-
-def _delivered(world, now, buyer=None, product=None):
-    product = product or world.a.product
-    return _deliver(
-        make_order([(product, 1)], buyer=buyer or world.buyer),
-        world.a.operator if product.station_id == world.a.station.id else world.b.operator,
-        now,
-    )
 
 
 def _url(order, line=None) -> str:
@@ -75,7 +57,7 @@ def _stay_order(buyer, listing, status=BookingStatus.COMPLETED):
 
 
 def test_buyer_reviews_a_delivered_line_with_a_photo_and_it_shows_everywhere(client, db, world, now, auth, app):
-    order = _delivered(world, now)
+    order = delivered_order(world, now)
     commit()
     auth.login(world.buyer)
     assert "评价" in client.get(f"/orders/{order.code}").get_data(as_text=True)
@@ -111,7 +93,7 @@ def test_a_line_not_yet_delivered_cannot_be_reviewed(client, db, world, now, api
 
 
 def test_one_review_per_line(client, db, world, now, api_token):
-    order = _delivered(world, now)
+    order = delivered_order(world, now)
     commit()
     headers = api_token(world.buyer)
     url = f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review"
@@ -123,7 +105,7 @@ def test_one_review_per_line(client, db, world, now, api_token):
 
 
 def test_another_users_order_is_a_404(client, db, world, now, auth, api_token):
-    order = _delivered(world, now)
+    order = delivered_order(world, now)
     other = make_user()
     commit()
     r = client.post(
@@ -137,7 +119,7 @@ def test_another_users_order_is_a_404(client, db, world, now, auth, api_token):
 
 
 def test_bad_input_is_refused_and_stores_nothing(client, db, world, now, auth):
-    order = _delivered(world, now)
+    order = delivered_order(world, now)
     commit()
     auth.login(world.buyer)
     assert _post(client, order, rating=6).status_code == 422
@@ -149,7 +131,7 @@ def test_bad_input_is_refused_and_stores_nothing(client, db, world, now, auth):
 
 
 def test_markup_is_dropped_and_text_escaped(client, db, world, now, auth):
-    order = _delivered(world, now)
+    order = delivered_order(world, now)
     commit()
     auth.login(world.buyer)
     _post(client, order, body='<b>好吃</b><script>alert("x")</script> <img src=x onerror=alert(1)>\u202e&amp;')
@@ -161,7 +143,7 @@ def test_markup_is_dropped_and_text_escaped(client, db, world, now, auth):
 
 
 def test_the_station_replies_once_other_stations_cannot(client, db, world, now, auth):
-    order = _delivered(world, now)
+    order = delivered_order(world, now)
     commit()
     auth.login(world.buyer)
     _post(client, order)
@@ -215,8 +197,8 @@ def test_a_completed_stay_is_reviewed_and_its_host_replies(client, db, now, auth
 
 
 def test_the_county_hides_an_abusive_review_with_a_reason_audited(client, db, world, now, auth, api_token):
-    order = _delivered(world, now)
-    second = _delivered(world, now)
+    order = delivered_order(world, now)
+    second = delivered_order(world, now)
     county = make_user(role="county")
     commit()
     headers = api_token(world.buyer)
@@ -250,7 +232,7 @@ def test_the_county_hides_an_abusive_review_with_a_reason_audited(client, db, wo
 
 
 def test_cached_product_page_shows_a_new_review_at_once(client, db, world, now, auth, cache_on):
-    order = _delivered(world, now)
+    order = delivered_order(world, now)
     commit()
     url = f"/products/{world.a.product.id}-{world.a.product.slug}"
     assert "还没有评价" in client.get(url).get_data(as_text=True)
@@ -262,7 +244,7 @@ def test_cached_product_page_shows_a_new_review_at_once(client, db, world, now, 
 
 
 def test_to_review_tab_lists_orders_until_reviewed(client, db, world, now, auth):
-    delivered = _delivered(world, now)
+    delivered = delivered_order(world, now)
     waiting = make_order([(world.a.product, 1)], buyer=world.buyer)
     commit()
     auth.login(world.buyer)
@@ -303,7 +285,7 @@ def test_a_review_sent_again_goes_back_to_the_order_saying_it_is_written(client,
     """Back to the review form after 发布评价, or a second tap: the order's page says the line is reviewed
     (a notice, not an error), where a second POST showed the form again, typed text and all, with a 409,
     as if it could be corrected; one review is kept."""
-    order = _delivered(world, now)
+    order = delivered_order(world, now)
     commit()
     auth.login(world.buyer)
     assert _post(client, order).status_code == 303

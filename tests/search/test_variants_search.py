@@ -8,7 +8,7 @@ import pytest
 
 from search import index as search
 from shop.db import commit
-from tests.catalog.test_variants import make_family
+from tests.catalog.variant_family import family_priced_apart, make_family
 from tests.factories import make_product
 
 pytestmark = pytest.mark.usefixtures("index_dir")
@@ -46,9 +46,7 @@ def test_the_index_follows_a_change_of_face(client, db):
 
 
 def test_a_searchs_price_range_and_sort_use_every_shown_variants_price(client, db):
-    from tests.catalog.test_variants import _family_priced_apart
-
-    bag, box, jar, duck, tofu = _family_priced_apart()
+    bag, box, jar, duck, tofu = family_priced_apart()
     box.description = bag.description = "腌菜下饭"
     duck.description = tofu.description = "下饭"
     commit()

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from shop import create_app
 from shop.auth.models import User
 from shop.db import commit
+from tests.alembic_logging import restore_logging
 from tests.conftest import TEST_CONFIG
 from tests.factories import PASSWORD, make_user
 
@@ -235,7 +236,6 @@ def test_the_migrations_keep_sessions_and_normalise_existing_addresses(app, tmp_
     from flask_migrate import upgrade
 
     from shop.extensions import db as _db
-    from tests.test_migrations import _restore_logging
 
     saved = {n: lg.disabled for n, lg in logging.root.manager.loggerDict.items() if isinstance(lg, logging.Logger)}
     url = f"sqlite:///{tmp_path}/m.sqlite3"
@@ -285,7 +285,7 @@ def test_the_migrations_keep_sessions_and_normalise_existing_addresses(app, tmp_
             _db.session.remove()
             _db.engine.dispose()
     finally:
-        _restore_logging(saved)
+        restore_logging(saved)
         _restore_celery(app)
     assert [tuple(r) for r in found] == [
         (1, "plain@example.com", 3),  # a session cookie of before ('1:3') still signs in

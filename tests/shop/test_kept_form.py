@@ -14,6 +14,7 @@ from orders.models import Order
 from shop.auth.services import end_sessions
 from shop.db import commit
 from tests.factories import make_product, make_user
+from tests.institutions.purchase_setup import organisation_with_products, purchase_form
 from tests.orders.factories import checkout_form
 from tests.tourism.factories import make_listing
 
@@ -168,15 +169,14 @@ def test_a_post_larger_than_any_form_of_the_shop_is_not_kept(client, db, auth):
 def test_an_organisations_purchase_draft_comes_back_with_its_product_rows(client, db, auth):
     """The purchase form's product rows (product_N, quantity_N) are read field by field: they come back
     with the form's own fields, on the new purchase form and on a draft's edit form."""
-    from tests.institutions.test_purchase_drafts import _form
-    from tests.institutions.test_purchases import _setup
-
-    organisation, buyer, *_others, rice, eggs = _setup()
+    organisation, buyer, *_others, rice, eggs = organisation_with_products()
     auth.login(buyer)
     _session_ended_elsewhere(db, buyer)
     url = f"/organisations/{organisation.id}/purchases/new"
     added = {"added_addresses": "1", "a1_label": "北区食堂", "a1_product_0": str(eggs.id), "a1_quantity_0": "9"}
-    sent = client.post(url, data=_form(rice, eggs, label="南区食堂", quantity_1="7", **added), headers=SAME_ORIGIN)
+    sent = client.post(
+        url, data=purchase_form(rice, eggs, label="南区食堂", quantity_1="7", **added), headers=SAME_ORIGIN
+    )
     assert sent.status_code == 302 and "need=form" in sent.location
     client.post(sent.location, data={"email": buyer.email, "password": "password123"})
     page = client.get(url).get_data(as_text=True)
@@ -185,11 +185,11 @@ def test_an_organisations_purchase_draft_comes_back_with_its_product_rows(client
     assert 'value="北区食堂"' in page and re.search(r'name="a1_quantity_0"[^>]*value="9"', page)
     assert f'<option value="{rice.id}" selected>' in page and f'<option value="{eggs.id}" selected>' in page
     assert re.search(r'name="quantity_0"[^>]*value="3"', page) and re.search(r'name="quantity_1"[^>]*value="7"', page)
-    client.post(url, data=_form(rice, eggs))  # saved as a draft, signed in
+    client.post(url, data=purchase_form(rice, eggs))  # saved as a draft, signed in
     draft = client.get(f"/organisations/{organisation.id}").get_data(as_text=True)
     edit = re.search(r"/purchases/(\d+)", draft).group(0) + "/edit"
     _session_ended_elsewhere(db, buyer)
-    sent = client.post(edit, data=_form(rice, eggs, quantity_0="11"), headers=SAME_ORIGIN)
+    sent = client.post(edit, data=purchase_form(rice, eggs, quantity_0="11"), headers=SAME_ORIGIN)
     assert sent.status_code == 302 and "need=form" in sent.location
     client.post(sent.location, data={"email": buyer.email, "password": "password123"})
     page = client.get(edit).get_data(as_text=True)

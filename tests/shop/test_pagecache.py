@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -21,33 +20,13 @@ from hypothesis import strategies as st
 from shop import pagecache
 from shop.db import commit
 from tests.factories import make_product, make_user
+from tests.shop.page_cache_checks import count_sql, served_from_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@contextmanager
-def count_sql(db):
-    statements: list[str] = []
-    engine = db.engines[None].engine
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-
-
 def _product_url(product) -> str:
     return f"/products/{product.id}-{product.slug}"
-
-
-def _served_from_cache(client, db, url) -> tuple[bool, str]:
-    with count_sql(db) as statements:
-        page = client.get(url).get_data(as_text=True)
-    return statements == [], page
 
 
 def _generation():
@@ -267,9 +246,9 @@ def test_checkout_allocation_invalidates_only_the_pages_showing_that_product(cli
     commit()
     assert _generation() == generation, "no global bump for a checkout"
     for url in (_product_url(sold), "/products", "/"):
-        hit, page = _served_from_cache(client, db, url)
+        hit, page = served_from_cache(client, db, url)
         assert not hit and "已售罄" in page, url
-    hit, page = _served_from_cache(client, db, _product_url(other))
+    hit, page = served_from_cache(client, db, _product_url(other))
     assert hit and "已售罄" not in page, "another product's page stays cached"
 
 
@@ -290,8 +269,8 @@ def test_sold_count_executemany_is_per_product_and_other_pages_stay_cached(clien
     commit()
     assert db.session.scalar(sa.select(Product.sold_count).where(Product.id == sold.id)) == 2
     assert _generation() == generation, "no global bump for a sold count"
-    assert not _served_from_cache(client, db, _product_url(sold))[0]
-    assert _served_from_cache(client, db, _product_url(other))[0]
+    assert not served_from_cache(client, db, _product_url(sold))[0]
+    assert served_from_cache(client, db, _product_url(other))[0]
 
 
 def test_orm_stock_change_is_per_product(client, db, cache_on):
@@ -303,9 +282,9 @@ def test_orm_stock_change_is_per_product(client, db, cache_on):
     record = _record(db, sold)
     record.allocated = record.on_hand
     commit()
-    hit, page = _served_from_cache(client, db, _product_url(sold))
+    hit, page = served_from_cache(client, db, _product_url(sold))
     assert not hit and "已售罄" in page
-    assert _served_from_cache(client, db, _product_url(other))[0]
+    assert served_from_cache(client, db, _product_url(other))[0]
 
 
 def test_price_change_is_global(client, db, cache_on):
@@ -317,7 +296,7 @@ def test_price_change_is_global(client, db, cache_on):
     product.price_fen = 3900
     commit()
     assert _generation() != generation
-    assert not _served_from_cache(client, db, _product_url(other))[0]
+    assert not served_from_cache(client, db, _product_url(other))[0]
 
 
 def test_undeclared_core_update_falls_back_to_a_global_bump(client, db, cache_on):
@@ -330,7 +309,7 @@ def test_undeclared_core_update_falls_back_to_a_global_bump(client, db, cache_on
     db.session.execute(sa.update(StockRecord).where(StockRecord.on_hand > 0).values(allocated=StockRecord.on_hand))
     commit()
     assert _generation() != generation
-    hit, page = _served_from_cache(client, db, _product_url(product))
+    hit, page = served_from_cache(client, db, _product_url(product))
     assert not hit and "已售罄" in page
 
 
@@ -343,7 +322,7 @@ def test_a_rolled_back_change_bumps_nothing(client, db, cache_on):
     product.price_fen = 1
     db.session.flush()
     rollback()
-    assert _served_from_cache(client, db, _product_url(product))[0]
+    assert served_from_cache(client, db, _product_url(product))[0]
 
 
 def test_page_rendered_while_its_product_changes_is_not_stored(client, db, cache_on, monkeypatch):
@@ -364,8 +343,8 @@ def test_page_rendered_while_its_product_changes_is_not_stored(client, db, cache
     monkeypatch.setattr(catalog.views, "get_visible_product", racing)
     client.get(_product_url(product))
     monkeypatch.setattr(catalog.views, "get_visible_product", real)
-    assert not _served_from_cache(client, db, _product_url(product))[0], "the raced render was not stored"
-    assert _served_from_cache(client, db, _product_url(product))[0]
+    assert not served_from_cache(client, db, _product_url(product))[0], "the raced render was not stored"
+    assert served_from_cache(client, db, _product_url(product))[0]
 
 
 def test_a_product_version_lost_by_the_cache_is_a_miss(client, db, cache_on):
@@ -373,13 +352,13 @@ def test_a_product_version_lost_by_the_cache_is_a_miss(client, db, cache_on):
     commit()
     client.get(_product_url(product))
     client.get(_product_url(product))
-    assert _served_from_cache(client, db, _product_url(product))[0]
+    assert served_from_cache(client, db, _product_url(product))[0]
     pagecache.cache.delete(f"{pagecache.VERSION_PREFIX}{product.id}")  # evicted
-    assert not _served_from_cache(client, db, _product_url(product))[0]
-    assert _served_from_cache(client, db, _product_url(product))[0]
+    assert not served_from_cache(client, db, _product_url(product))[0]
+    assert served_from_cache(client, db, _product_url(product))[0]
     pagecache.cache.delete(pagecache.GEN_KEY)  # the generation evicted
-    assert not _served_from_cache(client, db, _product_url(product))[0]
-    assert _served_from_cache(client, db, _product_url(product))[0]
+    assert not served_from_cache(client, db, _product_url(product))[0]
+    assert served_from_cache(client, db, _product_url(product))[0]
 
 
 # --- keys: parsed and canonically encoded arguments (#17.2) ----------------------------------

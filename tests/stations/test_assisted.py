@@ -12,40 +12,15 @@ from PIL import Image
 
 from catalog.images import ImageRejected, check_image
 from catalog.models import BenefitLink, Product, ProductImage
-from shop.once import new_form_token
 from stock.models import StockMovement
 from stock.services import movements_total
 from tests.stations.factories import image_bytes
-
-
-def _form(world, **extra):
-    data = {
-        "household_id": str(world.a.h1.id),
-        "name": "三江腌菜",
-        "category_id": str(world.category.id),
-        "price": "12.5",
-        "unit": "袋",
-        "weight_g": "500",
-        "initial_stock": "30",
-        "harvest_date": "2026-11-20",
-        "lot_note": "第一缸",
-        "season": "",
-        "description": "老坛腌制",
-        f"weight_{world.a.h1.id}": "3",
-        f"weight_{world.a.h2.id}": "1",
-        "form_token": new_form_token(),
-    }
-    data.update(extra)
-    return data
-
-
-def _count(db, model):
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+from tests.stations.product_form import new_product_form, row_count
 
 
 def test_operator_lists_a_product_for_a_household_pending_approval(db, world, client, auth, app):
     auth.login(world.a.operator)
-    data = _form(world, image=(io.BytesIO(image_bytes("JPEG", (2400, 1800))), "photo.jpg"))
+    data = new_product_form(world, image=(io.BytesIO(image_bytes("JPEG", (2400, 1800))), "photo.jpg"))
     response = client.post("/station/products/new", data=data, content_type="multipart/form-data")
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     product = db.session.scalar(sa.select(Product).where(Product.name == "三江腌菜"))
@@ -84,28 +59,30 @@ def test_operator_lists_a_product_for_a_household_pending_approval(db, world, cl
 )
 def test_uploads_that_are_not_images_are_rejected_with_no_change(db, world, client, auth, payload, name):
     auth.login(world.a.operator)
-    before = _count(db, Product), _count(db, ProductImage), _count(db, StockMovement)
+    before = row_count(db, Product), row_count(db, ProductImage), row_count(db, StockMovement)
     response = client.post(
         "/station/products/new",
-        data=_form(world, image=(io.BytesIO(payload), name)),
+        data=new_product_form(world, image=(io.BytesIO(payload), name)),
         content_type="multipart/form-data",
     )
     assert response.status_code == 422
     assert "不是有效的图片" in response.get_data(as_text=True) or "只接受" in response.get_data(as_text=True)
-    assert (_count(db, Product), _count(db, ProductImage), _count(db, StockMovement)) == before
+    assert (row_count(db, Product), row_count(db, ProductImage), row_count(db, StockMovement)) == before
 
 
 def test_too_large_upload_is_rejected_with_no_change(db, world, client, auth, app, monkeypatch):
     auth.login(world.a.operator)
     monkeypatch.setitem(app.config, "MAX_UPLOAD_BYTES", 2000)
-    before = _count(db, Product), _count(db, ProductImage)
+    before = row_count(db, Product), row_count(db, ProductImage)
     big = image_bytes("PNG", (600, 600))
     big = big + b"\x00" * max(0, 2500 - len(big))
     response = client.post(
-        "/station/products/new", data=_form(world, image=(io.BytesIO(big), "p.png")), content_type="multipart/form-data"
+        "/station/products/new",
+        data=new_product_form(world, image=(io.BytesIO(big), "p.png")),
+        content_type="multipart/form-data",
     )
     assert response.status_code == 422
-    assert (_count(db, Product), _count(db, ProductImage)) == before
+    assert (row_count(db, Product), row_count(db, ProductImage)) == before
 
 
 def test_check_image_accepts_png_webp_and_refuses_tiny_or_truncated(app):
@@ -122,14 +99,20 @@ def test_check_image_accepts_png_webp_and_refuses_tiny_or_truncated(app):
 
 def test_bad_price_and_foreign_household_are_form_errors(db, world, client, auth):
     auth.login(world.a.operator)
-    before = _count(db, Product)
-    assert client.post("/station/products/new", data=_form(world, price="12.345")).status_code == 422
-    assert client.post("/station/products/new", data=_form(world, price="-1")).status_code == 422
-    assert client.post("/station/products/new", data=_form(world, household_id=str(world.b.h1.id))).status_code == 422
+    before = row_count(db, Product)
+    assert client.post("/station/products/new", data=new_product_form(world, price="12.345")).status_code == 422
+    assert client.post("/station/products/new", data=new_product_form(world, price="-1")).status_code == 422
     assert (
-        client.post("/station/products/new", data=_form(world, **{f"weight_{world.a.h1.id}": "x"})).status_code == 422
+        client.post("/station/products/new", data=new_product_form(world, household_id=str(world.b.h1.id))).status_code
+        == 422
     )
-    assert _count(db, Product) == before
+    assert (
+        client.post(
+            "/station/products/new", data=new_product_form(world, **{f"weight_{world.a.h1.id}": "x"})
+        ).status_code
+        == 422
+    )
+    assert row_count(db, Product) == before
     page = client.get("/station/products/new").get_data(as_text=True)
     assert f'name="weight_{world.a.h1.id}"' in page and f'name="weight_{world.b.h1.id}"' not in page
     assert "A张三" not in page  # household names masked
@@ -142,11 +125,11 @@ def test_a_price_in_exponent_or_underscore_notation_is_refused_not_read_as_anoth
     """A price typed '1e3' listed the household's product at ¥1000.00 and '1_000' at ¥1000.00 (Python's number syntax,
     not a price a person types): the form says the amount is not one and nothing is created."""
     auth.login(world.a.operator)
-    before = _count(db, Product)
-    response = client.post("/station/products/new", data=_form(world, price=price))
+    before = row_count(db, Product)
+    response = client.post("/station/products/new", data=new_product_form(world, price=price))
     assert response.status_code == 422
     assert "请输入正确的金额" in response.get_data(as_text=True)
-    assert _count(db, Product) == before
+    assert row_count(db, Product) == before
 
 
 def test_api_creates_a_pending_product_for_a_household(db, world, client, api_token):
@@ -207,33 +190,36 @@ def test_a_double_tap_on_submit_creates_one_product(db, world, client, auth):
     token = re.search(r'name="form_token" type="hidden" value="([^"]+)"|name="form_token" value="([^"]+)"', page)
     assert token, "the form carries no once-token"
     token = token.group(1) or token.group(2)
-    before = _count(db, Product), _count(db, StockMovement)
+    before = row_count(db, Product), row_count(db, StockMovement)
     first = client.post(
         "/station/products/new",
-        data=_form(world, form_token=token, image=(io.BytesIO(image_bytes("PNG")), "a.png")),
+        data=new_product_form(world, form_token=token, image=(io.BytesIO(image_bytes("PNG")), "a.png")),
         content_type="multipart/form-data",
     )
     second = client.post(
         "/station/products/new",
-        data=_form(world, form_token=token, image=(io.BytesIO(image_bytes("PNG")), "a.png")),
+        data=new_product_form(world, form_token=token, image=(io.BytesIO(image_bytes("PNG")), "a.png")),
         content_type="multipart/form-data",
     )
     # the second is told, as every create form tells it (shop.forms.create_once), and sent to the products
     assert first.status_code == 302 and second.status_code == 303
     assert second.headers["Location"] == first.headers["Location"]
-    assert (_count(db, Product), _count(db, StockMovement)) == (before[0] + 1, before[1] + 1)
+    assert (row_count(db, Product), row_count(db, StockMovement)) == (before[0] + 1, before[1] + 1)
     said = client.get(second.headers["Location"]).get_data(as_text=True)
     assert '<div class="alert alert-info" role="status">此表单已提交过' in said
     # a form posted without its token creates nothing and says why
-    data = _form(world)
+    data = new_product_form(world)
     del data["form_token"]
     response = client.post("/station/products/new", data=data, content_type="multipart/form-data")
-    assert response.status_code == 422 and _count(db, Product) == before[0] + 1
+    assert response.status_code == 422 and row_count(db, Product) == before[0] + 1
     # a fresh form (a new token) is a new product
     assert (
-        client.post("/station/products/new", data=_form(world), content_type="multipart/form-data").status_code == 302
+        client.post(
+            "/station/products/new", data=new_product_form(world), content_type="multipart/form-data"
+        ).status_code
+        == 302
     )
-    assert _count(db, Product) == before[0] + 2
+    assert row_count(db, Product) == before[0] + 2
 
 
 @pytest.mark.parametrize("variant", [False, True], ids=["product", "variant"])
@@ -242,10 +228,12 @@ def test_a_weight_of_zero_grams_or_less_is_refused_naming_the_field_and_saves_no
     db, world, client, auth, variant, weight
 ):
     auth.login(world.a.operator)
-    before = _count(db, Product), _count(db, StockMovement), _count(db, BenefitLink)
+    before = row_count(db, Product), row_count(db, StockMovement), row_count(db, BenefitLink)
     extra = {"variant_of": str(world.a.product.id), "variant_label": "礼盒"} if variant else {}
     response = client.post(
-        "/station/products/new", data=_form(world, weight_g=weight, **extra), content_type="multipart/form-data"
+        "/station/products/new",
+        data=new_product_form(world, weight_g=weight, **extra),
+        content_type="multipart/form-data",
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -254,15 +242,15 @@ def test_a_weight_of_zero_grams_or_less_is_refused_naming_the_field_and_saves_no
     assert field.index("重量须为 1 到 1000000 之间的整数克数") < field.index('for="initial_stock"')  # next to it
     english = client.post(
         "/station/products/new?lang=en",
-        data=_form(world, weight_g=weight, **extra),
+        data=new_product_form(world, weight_g=weight, **extra),
         content_type="multipart/form-data",
     ).get_data(as_text=True)
     assert "Weight (g): Weight must be a whole number of grams from 1 to 1,000,000" in english
-    assert (_count(db, Product), _count(db, StockMovement), _count(db, BenefitLink)) == before
+    assert (row_count(db, Product), row_count(db, StockMovement), row_count(db, BenefitLink)) == before
 
 
 def test_api_refuses_a_weight_of_zero_grams_naming_the_field(db, world, client, api_token):
-    before = _count(db, Product)
+    before = row_count(db, Product)
     body = {"household_id": world.a.h2.id, "name": "无花果干", "category_id": world.category.id, "price_fen": 2800}
     for suffix, message in (("", "请求有误，请检查标出的项"), ("?lang=en", None)):
         response = client.post(
@@ -272,7 +260,7 @@ def test_api_refuses_a_weight_of_zero_grams_naming_the_field(db, world, client, 
         error = response.json["error"]
         assert error["code"] == "validation_error" and list(error["fields"]) == ["weight_g"]
         assert message is None or error["message"] == message
-    assert _count(db, Product) == before
+    assert row_count(db, Product) == before
     created = client.post("/api/v1/products", headers=api_token(world.a.operator), json={**body, "weight_g": 1})
     assert created.status_code == 201 and created.json["weight_g"] == 1
 

@@ -8,13 +8,13 @@ from orders.models import PaymentState
 from shop.db import commit
 from shop.history import history_of
 from tests.stations.factories import make_order
-from tests.stations.test_cashbook import _shipped
+from tests.stations.fulfilment_steps import shipped
 
 
 def test_cash_taken_at_the_hand_over_confirms_the_payment_in_its_history(db, world, now, client, api_token):
     order = make_order([(world.a.product, 2)], payment_method="cod")
     shipment = order.shipments[0]
-    _shipped(order, world.a.operator, now)
+    shipped(order, world.a.operator, now)
     commit()
     response = client.post(
         f"/api/v1/shipments/{shipment.code}/transition",

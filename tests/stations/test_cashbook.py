@@ -23,6 +23,7 @@ from tests.concurrency.race import at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_product, make_station, make_user
 from tests.stations.factories import PICKUP_CODE, make_order
+from tests.stations.fulfilment_steps import shipped
 
 
 def _credited(db, order) -> int:
@@ -40,18 +41,10 @@ def _entries(db, **where) -> list[CashEntry]:
     return list(db.session.scalars(query))
 
 
-def _shipped(order, operator, now):
-    for shipment in order.shipments:
-        fulfilment.accept(shipment, actor=operator, now=now)
-        fulfilment.pack(shipment, actor=operator, now=now)
-        if order.delivery == "ship":
-            fulfilment.ship(shipment, tracking_number="SF1", actor=operator, now=now)
-
-
 def test_cod_delivery_through_the_api_needs_the_cash_and_then_credits_once(db, world, now, client, api_token):
     order = make_order([(world.a.product, 2)], payment_method="cod")  # 2 × ¥33.33
     shipment = order.shipments[0]
-    _shipped(order, world.a.operator, now)
+    shipped(order, world.a.operator, now)
     commit()
     headers = api_token(world.a.operator)
     url = f"/api/v1/shipments/{shipment.code}/transition"
@@ -96,7 +89,7 @@ def test_the_counter_cash_field_names_the_amount_due_and_asks_for_exactly_that(
     (change given back not counted): the field says so, with the amount, before the operator types, in the
     label and in a hint read with the field — not only in the refusal after a wrong amount."""
     order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")  # 2 × ¥33.33
-    _shipped(order, world.a.operator, now)
+    shipped(order, world.a.operator, now)
     commit()
     auth.login(world.a.operator)
     page = client.get(f"/station/shipments/{order.shipments[0].code}?lang={lang}").get_data(as_text=True)
@@ -114,7 +107,7 @@ def test_buyer_reads_the_cash_taken_in_the_shipment_history_not_a_second_shipped
     buyer = make_user()
     order = make_order([(world.a.product, 2)], buyer=buyer, payment_method="cod")
     shipment = order.shipments[0]
-    _shipped(order, world.a.operator, now)
+    shipped(order, world.a.operator, now)
     fulfilment.deliver(shipment, actor=world.a.operator, now=now, cash_received_fen=6666)
     commit()
     auth.login(buyer)
@@ -127,7 +120,7 @@ def test_buyer_reads_the_cash_taken_in_the_shipment_history_not_a_second_shipped
 def test_pickup_form_needs_the_cash_received_field(db, world, now, client, auth):
     order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")
     shipment = order.shipments[0]
-    _shipped(order, world.a.operator, now)
+    shipped(order, world.a.operator, now)
     commit()
     auth.login(world.a.operator)
     page = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
@@ -233,7 +226,7 @@ def test_cash_refund_after_hand_over_is_a_refund_row_and_a_cash_book_entry(db, w
         [(world.a.product, 1), (second, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer
     )
     shipment = order.shipments[0]
-    _shipped(order, world.a.operator, now)
+    shipped(order, world.a.operator, now)
     fulfilment.hand_over_pickup(
         shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now, cash_received_fen=6666
     )
@@ -594,7 +587,7 @@ def test_approving_a_cash_refund_tells_the_operator_to_hand_the_cash_back(db, wo
         [(world.a.product, 1), (second, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer
     )
     shipment = order.shipments[0]
-    _shipped(order, world.a.operator, now)
+    shipped(order, world.a.operator, now)
     fulfilment.hand_over_pickup(
         shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now, cash_received_fen=6666
     )
@@ -644,7 +637,7 @@ def _at_the_counter(world, now, auth):
     shipment, the address its hand-over is posted to)."""
     order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")
     shipment = order.shipments[0]
-    _shipped(order, world.a.operator, now)
+    shipped(order, world.a.operator, now)
     commit()
     auth.login(world.a.operator)
     return shipment, f"/station/shipments/{shipment.code}/action"

@@ -11,42 +11,21 @@ import sqlalchemy as sa
 from orders.models import LineStatus
 from shop.errors import Conflict, ValidationError
 from stations.services import fulfilment
-from stock.models import Lot, LotAllocation, LotStatus, StockMovement, StockRecord
+from stock.models import Lot, LotAllocation, LotStatus
 from stock.services import (
     OutOfStock,
     block_lot,
     correct_stock,
     expire_lots,
     line_lots,
-    lot_totals,
-    movements_total,
     receive_stock,
     set_on_hand,
 )
 from tests.factories import make_lot, make_product, make_user
 from tests.orders.factories import make_order
+from tests.stations.lot_checks import assert_lots_exact
 
 TODAY = date(2026, 11, 28)  # the `now` fixture's Beijing date
-
-
-def assert_lots_exact(db, record_id: int) -> None:
-    """The lots of a record sum to its on_hand and allocated; each lot's movements to its on_hand;
-    each lot's allocation rows to its allocated."""
-    db.session.flush()
-    record = db.session.get(StockRecord, record_id)
-    db.session.refresh(record)
-    assert lot_totals(record_id) == (record.on_hand, record.allocated)
-    assert movements_total(record_id) == record.on_hand
-    for lot in db.session.scalars(sa.select(Lot).where(Lot.stock_record_id == record_id)):
-        db.session.refresh(lot)
-        moved = db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(StockMovement.quantity), 0)).where(StockMovement.lot_id == lot.id)
-        )
-        held = db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(LotAllocation.allocated), 0)).where(LotAllocation.lot_id == lot.id)
-        )
-        assert (moved, held) == (lot.on_hand, lot.allocated), lot.code
-        assert 0 <= lot.allocated <= lot.on_hand
 
 
 def _held(db, line_id) -> dict[str, int]:

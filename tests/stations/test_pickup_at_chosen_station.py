@@ -20,7 +20,7 @@ from shop.extensions import db as database
 from stations.services import fulfilment
 from tests.factories import make_household, make_product, make_station, make_user, make_village
 from tests.stations.factories import PICKUP_CODE, make_order
-from tests.stations.test_lots import assert_lots_exact
+from tests.stations.lot_checks import assert_lots_exact
 
 
 @pytest.fixture

@@ -11,7 +11,13 @@ from orders.models import Refund, RefundRequest
 from stock.models import Lot, LotStatus, StockMovement
 from stock.services import block_lot
 from tests.sql_count import count_statements
-from tests.stations.test_refund_restock import _asked, _lots, _numbers, _reconciles, _returns
+from tests.stations.refund_setup import (
+    assert_stock_reconciles,
+    delivered_and_asked,
+    lot_figures,
+    return_movements,
+    stock_numbers,
+)
 
 
 def _decide(client, headers, req, **body):
@@ -22,13 +28,13 @@ def _untouched(db, req, record_id, before, lots_before):
     db.session.expire_all()
     assert db.session.get(RefundRequest, req.id).status == "requested"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 0
-    assert _numbers(db, record_id) == before and _lots(db, record_id) == lots_before
+    assert stock_numbers(db, record_id) == before and lot_figures(db, record_id) == lots_before
 
 
 def test_approving_with_goods_restocked_refunds_and_puts_the_units_back(db, world, now, client, api_token):
-    order, req = _asked(world, now, quantity=3)
+    order, req = delivered_and_asked(world, now, quantity=3)
     record_id = world.a.product.stock.id
-    before = _numbers(db, record_id)
+    before = stock_numbers(db, record_id)
     headers = api_token(world.a.operator)
     waiting = client.get("/api/v1/stations/refund-requests", headers=headers)
     assert waiting.status_code == 200
@@ -48,9 +54,9 @@ def test_approving_with_goods_restocked_refunds_and_puts_the_units_back(db, worl
     assert body["order_id"] == order.code and body["shipment_id"] == order.shipments[0].code
     assert body["refund_fen"] == order.lines[0].line_total_fen and body["cash_refund"] is False
     assert body["note"] == "原样退回" and body["decided_at"] is not None
-    assert _numbers(db, record_id) == (before[0] + 2, before[1] + 2)
-    assert [(m.kind, m.quantity) for m in _returns(db, req.id)] == [("return", 2)]
-    _reconciles(db, record_id)
+    assert stock_numbers(db, record_id) == (before[0] + 2, before[1] + 2)
+    assert [(m.kind, m.quantity) for m in return_movements(db, req.id)] == [("return", 2)]
+    assert_stock_reconciles(db, record_id)
     assert client.get("/api/v1/stations/refund-requests", headers=headers).json["items"] == []
     decided = client.get("/api/v1/stations/refund-requests?status=decided", headers=headers).json["items"]
     assert [(r["id"], r["goods"], r["restocked_quantity"]) for r in decided] == [(req.id, "restocked", 2)]
@@ -65,30 +71,30 @@ def _page(client, user, path):
 
 @pytest.mark.parametrize("goods", ["not_returned", "returned_unsellable"])
 def test_approving_goods_not_restocked_leaves_the_stock_alone(db, world, now, client, api_token, goods):
-    order, req = _asked(world, now)
+    order, req = delivered_and_asked(world, now)
     record_id = world.a.product.stock.id
-    before, lots_before = _numbers(db, record_id), _lots(db, record_id)
+    before, lots_before = stock_numbers(db, record_id), lot_figures(db, record_id)
     res = _decide(client, api_token(world.a.operator), req, decision="approve", goods=goods)
     assert res.status_code == 200, res.json
     assert (res.json["goods"], res.json["restocked_quantity"]) == (goods, None)
     req = db.session.get(RefundRequest, req.id)
     assert (req.status, req.goods) == ("approved", goods) and req.refund_id is not None
-    assert _numbers(db, record_id) == before and _lots(db, record_id) == lots_before
+    assert stock_numbers(db, record_id) == before and lot_figures(db, record_id) == lots_before
 
 
 def test_a_blank_quantity_restocks_the_whole_line(db, world, now, client, api_token):
-    order, req = _asked(world, now, quantity=3)
+    order, req = delivered_and_asked(world, now, quantity=3)
     record_id = world.a.product.stock.id
-    before = _numbers(db, record_id)
+    before = stock_numbers(db, record_id)
     res = _decide(client, api_token(world.a.operator), req, decision="approve", goods="restocked")
     assert res.status_code == 200 and res.json["restocked_quantity"] == 3
-    assert _numbers(db, record_id) == (before[0] + 3, before[1] + 3)
+    assert stock_numbers(db, record_id) == (before[0] + 3, before[1] + 3)
 
 
 def test_rejecting_keeps_the_note_and_changes_no_money_or_stock(db, world, now, client, api_token):
-    order, req = _asked(world, now)
+    order, req = delivered_and_asked(world, now)
     record_id = world.a.product.stock.id
-    before, lots_before = _numbers(db, record_id), _lots(db, record_id)
+    before, lots_before = stock_numbers(db, record_id), lot_figures(db, record_id)
     res = _decide(client, api_token(world.a.operator), req, decision="reject", note="商品完好，超过退货期")
     assert res.status_code == 200, res.json
     assert (res.json["status"], res.json["note"], res.json["goods"], res.json["refund_fen"]) == (
@@ -99,7 +105,7 @@ def test_rejecting_keeps_the_note_and_changes_no_money_or_stock(db, world, now, 
     )
     assert db.session.get(RefundRequest, req.id).status == "rejected"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 0
-    assert _numbers(db, record_id) == before and _lots(db, record_id) == lots_before
+    assert stock_numbers(db, record_id) == before and lot_figures(db, record_id) == lots_before
 
 
 @pytest.mark.parametrize(
@@ -119,9 +125,9 @@ def test_rejecting_keeps_the_note_and_changes_no_money_or_stock(db, world, now, 
     ],
 )
 def test_a_bad_outcome_or_quantity_is_a_422_and_changes_nothing(db, world, now, client, api_token, body, code, field):
-    order, req = _asked(world, now, quantity=3)
+    order, req = delivered_and_asked(world, now, quantity=3)
     record_id = world.a.product.stock.id
-    before, lots_before = _numbers(db, record_id), _lots(db, record_id)
+    before, lots_before = stock_numbers(db, record_id), lot_figures(db, record_id)
     res = _decide(client, api_token(world.a.operator), req, **body)
     assert res.status_code == 422, res.json
     assert res.json["error"]["code"] == code and field in res.json["error"]["fields"]
@@ -129,9 +135,9 @@ def test_a_bad_outcome_or_quantity_is_a_422_and_changes_nothing(db, world, now, 
 
 
 def test_another_stations_request_is_a_404_and_consumers_are_refused(db, world, now, client, api_token):
-    order, req = _asked(world, now)
+    order, req = delivered_and_asked(world, now)
     record_id = world.a.product.stock.id
-    before, lots_before = _numbers(db, record_id), _lots(db, record_id)
+    before, lots_before = stock_numbers(db, record_id), lot_figures(db, record_id)
     other = api_token(world.b.operator)
     for body in ({"decision": "approve", "goods": "restocked", "quantity": 1}, {"decision": "reject"}):
         res = _decide(client, other, req, **body)
@@ -149,28 +155,28 @@ def test_another_stations_request_is_a_404_and_consumers_are_refused(db, world, 
 
 
 def test_a_second_decision_is_a_409_and_changes_nothing(db, world, now, client, api_token):
-    order, req = _asked(world, now)
+    order, req = delivered_and_asked(world, now)
     record_id = world.a.product.stock.id
     headers = api_token(world.a.operator)
     assert _decide(client, headers, req, decision="approve", goods="restocked", quantity=2).status_code == 200
-    after = _numbers(db, record_id)
+    after = stock_numbers(db, record_id)
     for body in ({"decision": "approve", "goods": "restocked", "quantity": 2}, {"decision": "reject"}):
         res = _decide(client, headers, req, **body)
         assert res.status_code == 409 and res.json["error"]["code"] == "refund_request_decided"
-    assert _numbers(db, record_id) == after and len(_returns(db, req.id)) == 1
+    assert stock_numbers(db, record_id) == after and len(return_movements(db, req.id)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 1
     assert db.session.get(RefundRequest, req.id).status == "approved"
 
 
 def test_units_restocked_into_a_recalled_lot_are_blocked_and_said(db, world, now, client, api_token):
-    order, req = _asked(world, now, quantity=3)
+    order, req = delivered_and_asked(world, now, quantity=3)
     record_id = world.a.product.stock.id
     lot = db.session.scalar(sa.select(Lot).where(Lot.stock_record_id == record_id))
     block_lot(lot, LotStatus.RECALLED, now=now, actor=world.admin, reason="检出超标")
-    before = _numbers(db, record_id)
+    before = stock_numbers(db, record_id)
     res = _decide(client, api_token(world.a.operator), req, decision="approve", goods="restocked", quantity=2)
     assert res.status_code == 200 and (res.json["restocked_quantity"], res.json["blocked_quantity"]) == (2, 2)
-    assert _numbers(db, record_id) == before  # nothing sellable came back
+    assert stock_numbers(db, record_id) == before  # nothing sellable came back
     kinds = [
         m.kind
         for m in db.session.scalars(
@@ -178,7 +184,7 @@ def test_units_restocked_into_a_recalled_lot_are_blocked_and_said(db, world, now
         )
     ]
     assert kinds == ["block", "return"]
-    _reconciles(db, record_id)
+    assert_stock_reconciles(db, record_id)
 
 
 def test_the_spec_documents_the_decision(client, db):
@@ -205,7 +211,7 @@ def test_the_list_reads_its_requests_in_statements_that_do_not_grow_with_them(
 
     counts = []
     for _ in range(3):
-        _order, req = _asked(world, now, quantity=1)
+        _order, req = delivered_and_asked(world, now, quantity=1)
         if status == "decided":
             assert _decide(client, headers, req, decision="approve", goods="not_returned").status_code == 200
         counts.append(statements_for_list())

@@ -13,52 +13,26 @@ from shop.db import commit
 from shop.money import format_yuan
 from shop.timeutil import local_date
 from stations.services import fulfilment
-from stock.models import Lot, LotStatus, StockMovement, StockRecord
-from stock.services import block_lot, lot_totals, movements_total, receive_stock
-from tests.page_language import chinese_ui_on_en, english_ui_on_zh
+from stock.models import Lot, LotStatus, StockMovement
+from stock.services import block_lot, receive_stock
+from tests.page_language import chinese_ui_on_en, english_ui_on_zh, page_text_nodes
 from tests.stations.factories import make_order
-from tests.stations.refund_setup import decided_and_mailed, delivered, operator_client, refund_asked
-from tests.test_page_languages import page_text_nodes
-
-
-def _asked(world, now, quantity=3, product=None):
-    """A card order of `quantity` units delivered by station A, and the buyer's request to return them."""
-    order = delivered(world, now, quantity=quantity, product=product)
-    return order, refund_asked(world, now, order)
-
-
-def _numbers(db, record_id):
-    db.session.expire_all()
-    record = db.session.get(StockRecord, record_id)
-    return record.on_hand, record.available
-
-
-def _lots(db, record_id):
-    return {
-        lot.id: (lot.on_hand, lot.blocked)
-        for lot in db.session.scalars(sa.select(Lot).where(Lot.stock_record_id == record_id).order_by(Lot.id))
-    }
-
-
-def _returns(db, req_id):
-    return list(
-        db.session.scalars(
-            sa.select(StockMovement).where(StockMovement.refund_request_id == req_id).order_by(StockMovement.id)
-        )
-    )
+from tests.stations.refund_setup import (
+    assert_stock_reconciles,
+    decided_and_mailed,
+    delivered,
+    delivered_and_asked,
+    lot_figures,
+    operator_client,
+    return_movements,
+    stock_numbers,
+)
 
 
 def _approve(client, req, follow_redirects=False, **data):
     return client.post(
         f"/refund-requests/{req.id}/approve", data={"confirm": "1", **data}, follow_redirects=follow_redirects
     )
-
-
-def _reconciles(db, record_id):
-    db.session.expire_all()
-    record = db.session.get(StockRecord, record_id)
-    assert movements_total(record_id) == record.on_hand
-    assert lot_totals(record_id) == (record.on_hand, record.allocated)
 
 
 def test_returned_sellable_goods_go_back_into_the_lots_they_were_sold_from(db, world, now, client, auth):
@@ -78,8 +52,8 @@ def test_returned_sellable_goods_go_back_into_the_lots_they_were_sold_from(db, w
     assert res.status_code == 303
     req = db.session.scalar(sa.select(RefundRequest).where(RefundRequest.order_line_id == line.id))
     auth.logout()
-    before = _numbers(db, record_id)
-    lots_before = _lots(db, record_id)
+    before = stock_numbers(db, record_id)
+    lots_before = lot_figures(db, record_id)
 
     auth.login(world.a.operator)
     page = client.get("/refund-requests").get_data(as_text=True)
@@ -88,15 +62,15 @@ def test_returned_sellable_goods_go_back_into_the_lots_they_were_sold_from(db, w
     assert res.status_code == 303
     assert "6 盒 已退回库存" in client.get(res.location).get_data(as_text=True)
 
-    assert _numbers(db, record_id) == (before[0] + 6, before[1] + 6)  # on hand and available rise by N
-    lots = _lots(db, record_id)
+    assert stock_numbers(db, record_id) == (before[0] + 6, before[1] + 6)  # on hand and available rise by N
+    lots = lot_figures(db, record_id)
     assert lots[dated] == (lots_before[dated][0] + 5, 0)  # first expiring first, never more than it gave
     assert lots[first_lot.id] == (lots_before[first_lot.id][0] + 1, 0)
-    moves = _returns(db, req.id)
+    moves = return_movements(db, req.id)
     assert [(m.kind, m.lot_id, m.quantity) for m in moves] == [("return", dated, 5), ("return", first_lot.id, 1)]
     assert all(m.actor_id == world.a.operator.id and m.order_line_id == line.id for m in moves)
     assert all(m.created_at is not None for m in moves)
-    _reconciles(db, record_id)
+    assert_stock_reconciles(db, record_id)
     req = db.session.get(RefundRequest, req.id)
     assert (req.status, req.goods, req.restocked_quantity) == ("approved", "restocked", 6)
     assert db.session.get(Refund, req.refund_id).amount_fen == line.line_total_fen
@@ -114,14 +88,14 @@ def test_returned_sellable_goods_go_back_into_the_lots_they_were_sold_from(db, w
 
 
 def test_a_blank_quantity_returns_the_whole_line(db, world, now, client, auth):
-    order, req = _asked(world, now, quantity=3)
+    order, req = delivered_and_asked(world, now, quantity=3)
     record_id = world.a.product.stock.id
-    before = _numbers(db, record_id)
+    before = stock_numbers(db, record_id)
     auth.login(world.a.operator)
     assert _approve(client, req, goods="restocked", quantity="").status_code == 303
-    assert _numbers(db, record_id) == (before[0] + 3, before[1] + 3)
+    assert stock_numbers(db, record_id) == (before[0] + 3, before[1] + 3)
     assert db.session.get(RefundRequest, req.id).restocked_quantity == 3
-    _reconciles(db, record_id)
+    assert_stock_reconciles(db, record_id)
 
 
 @pytest.mark.parametrize(
@@ -134,16 +108,16 @@ def test_a_blank_quantity_returns_the_whole_line(db, world, now, client, auth):
 def test_goods_not_restocked_leave_stock_unchanged_and_are_recorded(
     db, world, now, client, auth, goods, station_words, buyer_words
 ):
-    order, req = _asked(world, now)
+    order, req = delivered_and_asked(world, now)
     record_id = world.a.product.stock.id
-    before, lots_before = _numbers(db, record_id), _lots(db, record_id)
+    before, lots_before = stock_numbers(db, record_id), lot_figures(db, record_id)
     auth.login(world.a.operator)
     assert _approve(client, req, goods=goods, quantity="3").status_code == 303  # the quantity is ignored
     req = db.session.get(RefundRequest, req.id)
     assert (req.status, req.goods, req.restocked_quantity) == ("approved", goods, None)
     assert req.refund_id is not None
-    assert _numbers(db, record_id) == before and _lots(db, record_id) == lots_before
-    assert _returns(db, req.id) == []
+    assert stock_numbers(db, record_id) == before and lot_figures(db, record_id) == lots_before
+    assert return_movements(db, req.id) == []
     assert station_words in client.get("/refund-requests").get_data(as_text=True)
     auth.logout()
     auth.login(world.buyer)
@@ -164,9 +138,9 @@ def test_goods_not_restocked_leave_stock_unchanged_and_are_recorded(
     ],
 )
 def test_bad_decisions_are_told_and_change_nothing(db, world, now, client, auth, data, message):
-    order, req = _asked(world, now)
+    order, req = delivered_and_asked(world, now)
     record_id = world.a.product.stock.id
-    before, lots_before = _numbers(db, record_id), _lots(db, record_id)
+    before, lots_before = stock_numbers(db, record_id), lot_figures(db, record_id)
     auth.login(world.a.operator)
     for confirm in ({}, {"confirm": "1"}):  # refused before the confirmation page, and after it
         typed = {**data, "note": "顾客说坛子裂了", **confirm}
@@ -181,7 +155,7 @@ def test_bad_decisions_are_told_and_change_nothing(db, world, now, client, auth,
     db.session.expire_all()
     assert db.session.get(RefundRequest, req.id).status == "requested"
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 0
-    assert _numbers(db, record_id) == before and _lots(db, record_id) == lots_before
+    assert stock_numbers(db, record_id) == before and lot_figures(db, record_id) == lots_before
 
 
 def test_a_request_on_a_line_not_delivered_is_refused(db, world, now, client, auth):
@@ -203,30 +177,30 @@ def test_a_request_on_a_line_not_delivered_is_refused(db, world, now, client, au
     db.session.add(req)
     commit()
     record_id = world.a.product.stock.id
-    before = _numbers(db, record_id)
+    before = stock_numbers(db, record_id)
     auth.login(world.a.operator)
     res = _approve(client, req, goods="restocked", quantity="1")
     assert res.status_code == 409 and "这一行尚未交付" in res.get_data(as_text=True)
     assert db.session.get(RefundRequest, req.id).status == "requested"
-    assert _numbers(db, record_id) == before
+    assert stock_numbers(db, record_id) == before
 
 
 def test_another_stations_operator_gets_404_and_nothing_changes(db, world, now, client, auth):
-    order, req = _asked(world, now)
+    order, req = delivered_and_asked(world, now)
     record_id = world.a.product.stock.id
-    before = _numbers(db, record_id)
+    before = stock_numbers(db, record_id)
     auth.login(world.b.operator)
     for data in ({"goods": "restocked", "quantity": "1"}, {"goods": "restocked", "quantity": "0"}, {}):
         assert _approve(client, req, **data).status_code == 404
     assert db.session.get(RefundRequest, req.id).status == "requested"
-    assert _numbers(db, record_id) == before
+    assert stock_numbers(db, record_id) == before
     assert order.code not in client.get("/refund-requests").get_data(as_text=True)
 
 
 def test_a_double_tap_approves_once(db, world, now, client, auth):
-    order, req = _asked(world, now)
+    order, req = delivered_and_asked(world, now)
     record_id = world.a.product.stock.id
-    before = _numbers(db, record_id)
+    before = stock_numbers(db, record_id)
     auth.login(world.a.operator)
     assert _approve(client, req, goods="restocked", quantity="2").status_code == 303
     # the second tap (or Back and 确认 again) is told how the request was decided, as an answer (303 to
@@ -235,8 +209,8 @@ def test_a_double_tap_approves_once(db, world, now, client, auth):
     assert res.status_code == 303 and res.headers["Location"].endswith("/refund-requests")
     page = client.get(res.headers["Location"]).get_data(as_text=True)
     assert '<div class="alert alert-info" role="status">这个退款申请已经处理过了：已同意退款</div>' in page
-    assert _numbers(db, record_id) == (before[0] + 2, before[1] + 2)
-    assert len(_returns(db, req.id)) == 1
+    assert stock_numbers(db, record_id) == (before[0] + 2, before[1] + 2)
+    assert len(return_movements(db, req.id)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Refund)) == 1
     # rejecting it afterwards is answered the same way, and changes nothing
     res = client.post(f"/refund-requests/{req.id}/reject", data={"confirm": "1"}, follow_redirects=True)
@@ -246,18 +220,18 @@ def test_a_double_tap_approves_once(db, world, now, client, auth):
 
 @pytest.mark.parametrize("status", [LotStatus.EXPIRED, LotStatus.RECALLED])
 def test_goods_returned_to_an_expired_or_recalled_lot_are_blocked_not_sold_again(db, world, now, client, auth, status):
-    order, req = _asked(world, now, quantity=3)
+    order, req = delivered_and_asked(world, now, quantity=3)
     record_id = world.a.product.stock.id
     lot = db.session.scalar(sa.select(Lot).where(Lot.stock_record_id == record_id))
     block_lot(lot, status, now=now, actor=world.admin, reason="检出超标")
     commit()
-    before = _numbers(db, record_id)
+    before = stock_numbers(db, record_id)
     blocked_before = db.session.get(Lot, lot.id).blocked
     auth.login(world.a.operator)
     res = _approve(client, req, goods="restocked", quantity="2")
     page = client.get(res.location).get_data(as_text=True)
     assert "所在批次已过期或已召回，已封存，不能再售" in page
-    assert _numbers(db, record_id) == before  # nothing sellable came back
+    assert stock_numbers(db, record_id) == before  # nothing sellable came back
     assert db.session.get(Lot, lot.id).blocked == blocked_before + 2
     kinds = [
         (m.kind, m.quantity)
@@ -267,11 +241,11 @@ def test_goods_returned_to_an_expired_or_recalled_lot_are_blocked_not_sold_again
     ]
     assert kinds == [("block", -2), ("return", 2)]
     assert db.session.get(RefundRequest, req.id).restocked_quantity == 2
-    _reconciles(db, record_id)
+    assert_stock_reconciles(db, record_id)
 
 
 def test_the_confirmation_says_what_happens_to_the_goods(db, world, now, client, auth):
-    order, req = _asked(world, now)
+    order, req = delivered_and_asked(world, now)
     auth.login(world.a.operator)
     page = client.post(
         f"/refund-requests/{req.id}/approve", data={"goods": "restocked", "quantity": "2"}, follow_redirects=True
@@ -285,8 +259,8 @@ def test_the_confirmation_says_what_happens_to_the_goods(db, world, now, client,
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 def test_the_refund_pages_speak_one_language(app, db, world, now, lang):
 
-    order, decided = _asked(world, now, quantity=3)
-    other, pending = _asked(world, now, quantity=1)
+    order, decided = delivered_and_asked(world, now, quantity=3)
+    other, pending = delivered_and_asked(world, now, quantity=1)
     client = app.test_client()
     client.get(f"/?lang={lang}")
     client.post("/login", data={"email": world.a.operator.email, "password": "password123"})
@@ -318,8 +292,8 @@ def test_the_refund_pages_speak_one_language(app, db, world, now, lang):
 def test_each_decision_asks_first_and_then_says_what_was_done(db, world, now, client, auth):
     """The questions name the order and the line and say where the money and the goods go; the answers
     say what was done (the messages `orders.refund_messages` words)."""
-    order, req = _asked(world, now)
-    other, rejected = _asked(world, now, quantity=1)
+    order, req = delivered_and_asked(world, now)
+    other, rejected = delivered_and_asked(world, now, quantity=1)
     line = order.lines[0]
     auth.login(world.a.operator)
     asked = client.post(f"/refund-requests/{req.id}/approve", data={"goods": "not_returned"}, follow_redirects=True)
@@ -353,7 +327,7 @@ def test_each_decision_asks_first_and_then_says_what_was_done(db, world, now, cl
 def test_the_buyer_reads_why_the_station_rejected_the_refund(app, db, world, now, lang, label, note_label):
     """A rejected request shows the buyer the station's note (its reason) under the line, after the review
     state rather than run into it, and says Refund request (one) in English, not the station menu's plural."""
-    order, req = _asked(world, now, quantity=1)
+    order, req = delivered_and_asked(world, now, quantity=1)
     url = f"/refund-requests/{req.id}/reject"
     assert operator_client(app, world).post(url, data={"confirm": "1", "note": "照片看不出破损"}).status_code == 303
     buyer = app.test_client()
@@ -374,7 +348,7 @@ def test_the_buyer_reads_why_the_station_rejected_the_refund(app, db, world, now
 def test_the_buyer_is_mailed_when_the_station_rejects_the_refund(app, db, world, now, caplog, locale, subject, said):
     """An approval mails the buyer (订单退款); a rejection did not, so a buyer who asked heard nothing: it
     mails the line's name and the station's note, in the buyer's language."""
-    order, req = _asked(world, now, quantity=1)
+    order, req = delivered_and_asked(world, now, quantity=1)
     world.buyer.locale = locale
     commit()
     [(title, body)] = decided_and_mailed(app, world, caplog, req, "reject", note="照片看不出破损")
@@ -387,7 +361,7 @@ def test_a_rejection_says_why_and_a_long_note_is_refused_not_cut(db, world, now,
     answer), before any confirmation step; a note past 200 characters (an approval's or a rejection's) is
     refused with the request's form as typed, where it was cut to 200 behind the operator's back. The API
     keeps the same rule."""
-    order, req = _asked(world, now)
+    order, req = delivered_and_asked(world, now)
     headers = api_token(world.a.operator)
     auth.login(world.a.operator)
     url = f"/refund-requests/{req.id}/reject"
@@ -422,7 +396,7 @@ def test_the_station_desk_says_a_refund_request_waits_and_leads_to_it(db, world,
     """The operator's desk (工作台) names the refund requests waiting for its decision and links to them; it
     said nothing, so a first-time operator learnt of a waiting buyer only by opening 退款申请 on a hunch.
     Another station's desk counts only its own; a decided request is no longer counted."""
-    order, req = _asked(world, now)
+    order, req = delivered_and_asked(world, now)
     auth.login(world.a.operator)
     page = client.get("/station/").get_data(as_text=True)
     assert "退款申请待处理" in page and 'href="/refund-requests"' in page

@@ -7,9 +7,10 @@ import re
 
 from orders.services.payments import refund_line
 from shop.db import commit
-from stations.services import fulfilment
 from tests.factories import make_product
+from tests.shop.page_cache_checks import served_from_cache
 from tests.stations.factories import make_order
+from tests.stations.fulfilment_steps import deliver_shipment
 
 
 def _url(product) -> str:
@@ -21,20 +22,13 @@ def _sold_on_page(client, product) -> str:
     return re.search(r'<dd class="sold">(\d+)', page).group(1)
 
 
-def _deliver(shipment, op, now):
-    fulfilment.accept(shipment, actor=op, now=now)
-    fulfilment.pack(shipment, actor=op, now=now)
-    fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=now)
-    fulfilment.deliver(shipment, actor=op, now=now)
-
-
 def test_sold_counts_delivered_units_only_not_orders_placed(client, db, world, now):
     product = world.a.product
     order = make_order([(product, 3)], buyer=world.buyer)
     commit()
     assert _sold_on_page(client, product) == "0", "an order placed is not a sale handed over"
     assert client.get(f"/api/v1/products/{product.id}").json["sold"] == 0
-    _deliver(order.shipments[0], world.a.operator, now)
+    deliver_shipment(order.shipments[0], world.a.operator, now)
     commit()
     assert _sold_on_page(client, product) == "3"
     assert client.get(f"/api/v1/products/{product.id}").json["sold"] == 3
@@ -46,7 +40,7 @@ def test_sold_counts_delivered_units_only_not_orders_placed(client, db, world, n
 def test_a_refund_after_delivery_takes_the_units_off_sold(client, db, world, now):
     product = world.a.product
     order = make_order([(product, 2)], buyer=world.buyer)
-    _deliver(order.shipments[0], world.a.operator, now)
+    deliver_shipment(order.shipments[0], world.a.operator, now)
     refund_line(order.lines[0], actor=world.admin, now=now, reason="破损")
     commit()
     assert _sold_on_page(client, product) == "0"
@@ -58,13 +52,11 @@ def test_cached_product_page_and_list_show_the_new_count_after_hand_over(client,
     commit()
     for url in (_url(product), _url(other), "/products"):
         client.get(url)
-    _deliver(order.shipments[0], world.a.operator, now)
+    deliver_shipment(order.shipments[0], world.a.operator, now)
     commit()
     assert _sold_on_page(client, product) == "4"
     assert "已售 4" in client.get("/products").get_data(as_text=True)
-    from tests.shop.test_pagecache import _served_from_cache
-
-    assert _served_from_cache(client, db, _url(other))[0], "another product's page stays cached"
+    assert served_from_cache(client, db, _url(other))[0], "another product's page stays cached"
 
 
 def test_cards_tell_the_units_left_when_few_remain(client, db, world):

@@ -14,7 +14,9 @@ from shop.personal_data import mask_name
 from stock.models import Lot, LotStatus
 from stock.services import block_lot, receive_stock
 from tests.factories import NOW, make_household, make_product, make_user
+from tests.page_language import page_text_nodes
 from tests.stations.factories import make_order
+from tests.stations.refund_setup import delivered_and_asked, return_movements
 
 TODAY = date(2026, 11, 28)
 
@@ -240,10 +242,7 @@ def test_goods_returned_into_the_lot_change_nothing_its_trace_page_reads(db, wor
     returns made after that parcel left too — and could read as a fault the lot does not have. It shows
     no figure of the lot's units either, so a return leaves every word of it as it was, recalled or not,
     and names no buyer, order or reason."""
-    from tests.stations.test_refund_restock import _asked, _returns
-    from tests.test_page_languages import page_text_nodes
-
-    order, req = _asked(world, now, quantity=3)
+    order, req = delivered_and_asked(world, now, quantity=3)
     lot = _lot(db, world.a.product)
     if recalled:
         block_lot(lot, LotStatus.RECALLED, now=now, actor=world.admin, reason="抽检不合格")
@@ -254,7 +253,7 @@ def test_goods_returned_into_the_lot_change_nothing_its_trace_page_reads(db, wor
     auth.login(world.a.operator)
     approved = client.post(f"/refund-requests/{req.id}/approve", data={"confirm": "1", "goods": "restocked"})
     assert approved.status_code == 303
-    assert [(m.lot_id, m.quantity) for m in _returns(db, req.id)] == [(lot.id, 3)]  # back into this lot
+    assert [(m.lot_id, m.quantity) for m in return_movements(db, req.id)] == [(lot.id, 3)]  # back into this lot
     after = app.test_client().get(url)
     assert after.status_code == 200
     text = after.get_data(as_text=True)

@@ -16,7 +16,7 @@ from catalog.images import check_image
 from catalog.models import Product, ProductImage
 from stock.models import StockMovement
 from tests.stations.factories import image_bytes
-from tests.stations.test_assisted import _form
+from tests.stations.product_form import new_product_form
 
 
 def png_header_only(width: int, height: int) -> bytes:
@@ -54,7 +54,7 @@ def test_huge_dimension_png_is_refused_quickly_with_a_clear_error_and_nothing_st
         started = time.perf_counter()
         response = client.post(
             "/station/products/new",
-            data=_form(world, image=(io.BytesIO(bomb), "p.png")),
+            data=new_product_form(world, image=(io.BytesIO(bomb), "p.png")),
             content_type="multipart/form-data",
         )
         elapsed = time.perf_counter() - started
@@ -90,7 +90,7 @@ def test_large_jpeg_is_decoded_scaled_down_and_stored_at_1200px(db, world, clien
     auth.login(world.a.operator)
     response = client.post(
         "/station/products/new",
-        data=_form(world, image=(io.BytesIO(data), "p.jpg")),
+        data=new_product_form(world, image=(io.BytesIO(data), "p.jpg")),
         content_type="multipart/form-data",
     )
     assert response.status_code in (302, 303), response.get_data(as_text=True)[-400:]

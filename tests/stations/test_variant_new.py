@@ -6,7 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from catalog.models import Product, ProductFamily
-from tests.stations.test_assisted import _count, _form
+from tests.stations.fulfilment_steps import deliver_shipment
+from tests.stations.product_form import new_product_form, row_count
 
 
 def test_operator_adds_a_variant_to_a_station_product(db, world, client, auth):
@@ -14,7 +15,7 @@ def test_operator_adds_a_variant_to_a_station_product(db, world, client, auth):
     page = client.get("/station/products/new").get_data(as_text=True)
     assert f'<option value="{world.a.product.id}">{world.a.product.name}</option>' in page
     assert world.b.product.name not in page
-    data = _form(
+    data = new_product_form(
         world,
         name="A土鸡蛋60枚礼盒",
         variant_of=str(world.a.product.id),
@@ -32,7 +33,7 @@ def test_operator_adds_a_variant_to_a_station_product(db, world, client, auth):
 
 def test_a_variant_of_another_stations_product_or_without_label_is_refused(db, world, client, auth):
     auth.login(world.a.operator)
-    before = _count(db, Product), _count(db, ProductFamily)
+    before = row_count(db, Product), row_count(db, ProductFamily)
     for extra in (
         {"variant_of": str(world.b.product.id), "variant_label": "礼盒"},
         {"variant_of": str(world.a.product.id), "variant_label": ""},
@@ -40,10 +41,12 @@ def test_a_variant_of_another_stations_product_or_without_label_is_refused(db, w
         {"variant_of": "abc", "variant_label": "礼盒"},
     ):
         response = client.post(
-            "/station/products/new", data=_form(world, name="A土鸡蛋礼盒", **extra), content_type="multipart/form-data"
+            "/station/products/new",
+            data=new_product_form(world, name="A土鸡蛋礼盒", **extra),
+            content_type="multipart/form-data",
         )
         assert response.status_code in (400, 404, 422), (extra, response.status_code)
-        assert (_count(db, Product), _count(db, ProductFamily)) == before, extra
+        assert (row_count(db, Product), row_count(db, ProductFamily)) == before, extra
     db.session.refresh(world.a.product)
     assert world.a.product.family_id is None
 
@@ -55,7 +58,6 @@ def test_sold_of_a_product_with_variants_sums_its_delivered_variants_even_on_cac
     from shop.db import commit
     from tests.factories import make_product
     from tests.stations.factories import make_order
-    from tests.stations.test_sold_counts import _deliver
 
     eggs = world.a.product
     box = make_product(name="A土鸡蛋60枚", stock=10, station=world.a.station, category=world.category)
@@ -65,7 +67,7 @@ def test_sold_of_a_product_with_variants_sums_its_delivered_variants_even_on_cac
     face = f"/products/{eggs.id}-{eggs.slug}"
     assert "已售" not in client.get("/products").get_data(as_text=True).split("A土鸡蛋")[1][:300]
     client.get(face)  # cached before the hand-over of the other variant
-    _deliver(order.shipments[0], world.a.operator, now)
+    deliver_shipment(order.shipments[0], world.a.operator, now)
     commit()
     page = client.get(face).get_data(as_text=True)
     assert '<dd class="sold">共 2 件' in page
@@ -80,7 +82,6 @@ def test_each_variant_credits_its_own_households_at_hand_over(db, world, now):
     from shop.db import commit
     from tests.factories import make_household, make_product
     from tests.stations.factories import make_order
-    from tests.stations.test_sold_counts import _deliver
 
     eggs = world.a.product  # linked to world.a.h1 and world.a.h2
     other = make_household(village=world.a.village)
@@ -95,7 +96,7 @@ def test_each_variant_credits_its_own_households_at_hand_over(db, world, now):
     join_family(box, eggs.id, "60枚装", now=now, sibling_label="30枚装")
     order = make_order([(box, 1)], buyer=world.buyer)
     commit()
-    _deliver(order.shipments[0], world.a.operator, now)
+    deliver_shipment(order.shipments[0], world.a.operator, now)
     commit()
     credited = {e.household_id for e in db.session.scalars(sa.select(IncomeEntry))}
     assert credited == {other.id}, "only the sold variant's households are credited"

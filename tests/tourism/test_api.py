@@ -1,31 +1,20 @@
 """The tourism JSON API: status, envelope and database effect."""
 
-from datetime import timedelta
-
 import pytest
 import sqlalchemy as sa
 
 from shop.extensions import db
-from shop.timeutil import local_date, now_utc
+from shop.timeutil import now_utc
 from tests.factories import make_user
+from tests.tourism.booking_setup import book, day_ahead
 from tests.tourism.factories import make_listing, make_session
 from tourism.models import Booking, HostCashEntry
 
 pytestmark = pytest.mark.usefixtures("fake_stripe")
 
 
-def _day(n):
-    return local_date(now_utc()) + timedelta(days=n)
-
-
 def _bookings():
     return db.session.scalar(sa.select(sa.func.count()).select_from(Booking))
-
-
-def _book(client, headers, listing, **extra):
-    body = {"listing_id": listing.id, "checkin": _day(10).isoformat(), "checkout": _day(12).isoformat(), "guests": 2}
-    body.update(extra)
-    return client.post("/api/v1/bookings", json=body, headers=headers)
 
 
 def test_listings_filter_by_kind_and_dates(client, db):
@@ -35,7 +24,7 @@ def test_listings_filter_by_kind_and_dates(client, db):
     assert r.status_code == 200
     assert [i["id"] for i in r.json["items"]] == [stay.id]
     assert r.json["items"][0]["unit_types"][0]["price_fen"] == 20000
-    r = client.get(f"/api/v1/listings?kind=stay&checkin={_day(3)}&checkout={_day(5)}&guests=3")
+    r = client.get(f"/api/v1/listings?kind=stay&checkin={day_ahead(3)}&checkout={day_ahead(5)}&guests=3")
     assert r.status_code == 200 and r.json["items"] == []  # 1 room for 2
 
 
@@ -51,13 +40,13 @@ def test_listings_bad_query_is_422(client, db, qs):
 def test_availability_per_day_and_404(client, db):
     listing = make_listing(units=2, price_fen=10000, weekend_price_fen=15000)
     db.session.commit()  # error responses roll the session back: keep the fixture data
-    r = client.get(f"/api/v1/listings/{listing.id}/availability?from={_day(1)}&to={_day(8)}")
+    r = client.get(f"/api/v1/listings/{listing.id}/availability?from={day_ahead(1)}&to={day_ahead(8)}")
     assert r.status_code == 200
     days = r.json["days"]
     assert len(days) == 7 and all(d["available"] == 2 for d in days)
     assert {d["unit_types"][0]["price_fen"] for d in days} == {10000, 15000}
     assert client.get("/api/v1/listings/999999/availability").status_code == 404
-    r = client.get(f"/api/v1/listings/{listing.id}/availability?from={_day(5)}&to={_day(1)}")
+    r = client.get(f"/api/v1/listings/{listing.id}/availability?from={day_ahead(5)}&to={day_ahead(1)}")
     assert r.status_code == 422
 
 
@@ -65,7 +54,7 @@ def test_create_booking_201_holds_and_returns_the_payment(client, db, api_token)
     listing = make_listing(units=1)
     db.session.commit()  # error responses roll the session back: keep the fixture data
     headers = api_token(make_user())
-    r = _book(client, headers, listing)
+    r = book(client, headers, listing)
     assert r.status_code == 201, r.json
     body = r.json
     assert body["status"] == "held" and body["id"] == body["code"] and body["code"].endswith("-S-1")
@@ -92,9 +81,12 @@ def test_card_booking_answers_from_the_session_then_stores_the_intent(client, db
     listing = make_listing(units=3)
     db.session.commit()
     headers = api_token(make_user())
-    assert _book(client, headers, listing, checkin=_day(3).isoformat(), checkout=_day(4).isoformat()).status_code == 201
+    assert (
+        book(client, headers, listing, checkin=day_ahead(3).isoformat(), checkout=day_ahead(4).isoformat()).status_code
+        == 201
+    )
     with count_statements() as statements:
-        r = _book(client, headers, listing)
+        r = book(client, headers, listing)
     assert r.status_code == 201, r.json
     assert len(statements) <= CARD_MAX_STATEMENTS[db.engine.dialect.name], "\n".join(statements)
     body = r.json
@@ -131,10 +123,10 @@ def test_create_booking_bad_input_holds_nothing(client, db, api_token, change, s
     db.session.commit()  # error responses roll the session back: keep the fixture data
     headers = api_token(make_user())
     if change.get("checkout") == "same":
-        change = {"checkout": _day(10).isoformat()}
+        change = {"checkout": day_ahead(10).isoformat()}
     elif change.get("checkout") == "long":
-        change = {"checkout": _day(30).isoformat()}
-    r = _book(client, headers, listing, **change)
+        change = {"checkout": day_ahead(30).isoformat()}
+    r = book(client, headers, listing, **change)
     assert r.status_code == status, r.json
     assert set(r.json["error"]) == {"code", "message", "fields"}
     if field:
@@ -145,8 +137,10 @@ def test_create_booking_bad_input_holds_nothing(client, db, api_token, change, s
 def test_unavailable_is_409(client, db, api_token):
     listing = make_listing(units=1)
     db.session.commit()  # error responses roll the session back: keep the fixture data
-    assert _book(client, api_token(make_user()), listing).status_code == 201
-    r = _book(client, api_token(make_user()), listing, checkin=_day(11).isoformat(), checkout=_day(13).isoformat())
+    assert book(client, api_token(make_user()), listing).status_code == 201
+    r = book(
+        client, api_token(make_user()), listing, checkin=day_ahead(11).isoformat(), checkout=day_ahead(13).isoformat()
+    )
     assert r.status_code == 409 and r.json["error"]["code"] == "sold_out"
     assert _bookings() == 1
 
@@ -154,7 +148,7 @@ def test_unavailable_is_409(client, db, api_token):
 def test_pay_on_arrival_booking_is_confirmed_with_code(client, db, api_token):
     listing = make_listing(units=1, pay_on_arrival=True)
     db.session.commit()  # error responses roll the session back: keep the fixture data
-    r = _book(client, api_token(make_user()), listing, payment_method="arrival")
+    r = book(client, api_token(make_user()), listing, payment_method="arrival")
     assert r.status_code == 201
     assert r.json["status"] == "confirmed" and len(r.json["confirmation_code"]) == 6
     assert r.json["payment"]["method"] == "arrival"
@@ -163,7 +157,7 @@ def test_pay_on_arrival_booking_is_confirmed_with_code(client, db, api_token):
 def test_experience_booking_by_session(client, db, api_token):
     listing = make_listing(kind="experience", max_guests=6, price_fen=3000)
     db.session.commit()  # error responses roll the session back: keep the fixture data
-    session = make_session(listing, day=_day(3), capacity=5)
+    session = make_session(listing, day=day_ahead(3), capacity=5)
     db.session.commit()  # error responses roll the session back: keep the fixture data
     r = client.post(
         "/api/v1/bookings",
@@ -184,7 +178,7 @@ def test_other_users_booking_is_404(client, db, api_token):
     db.session.commit()  # error responses roll the session back: keep the fixture data
     owner = make_user()
     db.session.commit()  # error responses roll the session back: keep the fixture data
-    code = _book(client, api_token(owner), listing).json["code"]
+    code = book(client, api_token(owner), listing).json["code"]
     stranger = api_token(make_user())
     assert client.get(f"/api/v1/bookings/{code}", headers=stranger).status_code == 404
     assert client.post(f"/api/v1/bookings/{code}/cancel", headers=stranger).status_code == 404
@@ -196,7 +190,7 @@ def test_cancel_held_booking_cancels_its_order(client, db, api_token):
     listing = make_listing()
     db.session.commit()  # error responses roll the session back: keep the fixture data
     headers = api_token(make_user())
-    code = _book(client, headers, listing).json["code"]
+    code = book(client, headers, listing).json["code"]
     r = client.post(f"/api/v1/bookings/{code}/cancel", headers=headers)
     assert r.status_code == 200 and r.json["status"] == "canceled" and r.json["refund_fen"] == 0
     booking = db.session.scalar(sa.select(Booking))
@@ -211,7 +205,7 @@ def test_check_in_only_by_the_listings_host_with_the_right_code(client, db, api_
     db.session.commit()  # error responses roll the session back: keep the fixture data
     r = client.post(
         "/api/v1/bookings",
-        json={"listing_id": listing.id, "checkin": _day(0).isoformat(), "guests": 2, "payment_method": "arrival"},
+        json={"listing_id": listing.id, "checkin": day_ahead(0).isoformat(), "guests": 2, "payment_method": "arrival"},
         headers=api_token(guest),
     )
     assert r.status_code == 201
@@ -279,9 +273,9 @@ def test_journey_book_two_nights_pay_by_card_cancel_free_refunded_in_full(client
 
     listing = make_listing(units=1, price_fen=18800, free_cancel_days=3)
     headers = api_token(make_user())
-    r = client.get(f"/api/v1/listings?kind=stay&checkin={_day(10)}&checkout={_day(12)}&guests=2")
+    r = client.get(f"/api/v1/listings?kind=stay&checkin={day_ahead(10)}&checkout={day_ahead(12)}&guests=2")
     assert [i["id"] for i in r.json["items"]] == [listing.id]
-    r = _book(client, headers, listing)
+    r = book(client, headers, listing)
     assert r.status_code == 201 and r.json["total_fen"] == 2 * 18800
     code = r.json["code"]
     intent_id = db.session.scalar(sa.select(OrderPayment.provider_ref))
@@ -290,7 +284,7 @@ def test_journey_book_two_nights_pay_by_card_cancel_free_refunded_in_full(client
     db.session.commit()
     r = client.get(f"/api/v1/bookings/{code}", headers=headers)
     assert r.json["status"] == "confirmed" and len(r.json["confirmation_code"]) == 6
-    r = client.get(f"/api/v1/listings/{listing.id}/availability?from={_day(10)}&to={_day(13)}")
+    r = client.get(f"/api/v1/listings/{listing.id}/availability?from={day_ahead(10)}&to={day_ahead(13)}")
     assert [d["available"] for d in r.json["days"]] == [0, 0, 1]
     r = client.post(f"/api/v1/bookings/{code}/cancel", headers=headers)
     assert r.status_code == 200
@@ -298,7 +292,7 @@ def test_journey_book_two_nights_pay_by_card_cancel_free_refunded_in_full(client
     refund = db.session.scalar(sa.select(Refund))
     assert refund.amount_fen == 37600 and refund.state == "succeeded"  # executed after commit
     assert fake_stripe.refunds[0]["amount"] == 37600
-    r = client.get(f"/api/v1/listings/{listing.id}/availability?from={_day(10)}&to={_day(12)}")
+    r = client.get(f"/api/v1/listings/{listing.id}/availability?from={day_ahead(10)}&to={day_ahead(12)}")
     assert [d["available"] for d in r.json["days"]] == [1, 1]
 
 
@@ -309,7 +303,9 @@ def test_cancel_late_keeps_the_fee(client, db, api_token, fake_stripe):
     listing = make_listing(units=1, price_fen=10000, free_cancel_days=7, cancel_fee_pct=20)
     db.session.commit()
     headers = api_token(make_user())
-    code = _book(client, headers, listing, checkin=_day(2).isoformat(), checkout=_day(3).isoformat()).json["code"]
+    code = book(client, headers, listing, checkin=day_ahead(2).isoformat(), checkout=day_ahead(3).isoformat()).json[
+        "code"
+    ]
     confirm_payment(db.session.scalar(sa.select(OrderPayment)), now=now_utc())
     db.session.commit()
     r = client.post(f"/api/v1/bookings/{code}/cancel", headers=headers)
@@ -334,13 +330,13 @@ def test_a_refusal_with_a_count_says_it_in_the_singular_or_the_plural(
     headers = api_token(make_user())
     for i in range(limit):
         day = 10 + 3 * i
-        r = _book(
+        r = book(
             client,
             headers,
             listing,
             payment_method="arrival",
-            checkin=_day(day).isoformat(),
-            checkout=_day(day + 1).isoformat(),
+            checkin=day_ahead(day).isoformat(),
+            checkout=day_ahead(day + 1).isoformat(),
         )
         assert r.status_code == 201
     answers = {
@@ -348,8 +344,8 @@ def test_a_refusal_with_a_count_says_it_in_the_singular_or_the_plural(
             f"/api/v1/bookings?lang={lang}",
             json={
                 "listing_id": listing.id,
-                "checkin": _day(30).isoformat(),
-                "checkout": _day(31).isoformat(),
+                "checkin": day_ahead(30).isoformat(),
+                "checkout": day_ahead(31).isoformat(),
                 "guests": 2,
                 "payment_method": "arrival",
             },

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from shop.history import history_of
 from shop.timeutil import now_utc
 from tests.factories import make_user
+from tests.tourism.booking_setup import book
 from tests.tourism.factories import arriving_today, booked_to_pay_on_arrival, make_listing
-from tests.tourism.test_api import _book
 from tourism.models import Booking, BookingStatus
 from tourism.services.booking import complete_stays
 
@@ -51,7 +51,7 @@ def test_a_booking_the_guest_cancels_is_kept_in_its_history_with_the_guest(clien
     guest = make_user()
     db.session.commit()
     headers = api_token(guest)
-    code = _book(client, headers, listing).json["code"]
+    code = book(client, headers, listing).json["code"]
     assert client.post(f"/api/v1/bookings/{code}/cancel", headers=headers).status_code == 200
     booking_id = db.session.scalar(sa.select(Booking.id).where(Booking.code == code))
     assert _last_event(db, booking_id) == ("held", "canceled", guest.id, True)
