@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from catalog.models import Household
@@ -32,6 +33,7 @@ from shop.auth.permissions import role_required
 from shop.db import rollback
 from shop.errors import DomainError, ValidationError
 from shop.extensions import db
+from shop.filters import bracketed
 from shop.forms import OnceTokenForm, create_once
 from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.once import new_form_token
@@ -143,7 +145,16 @@ def handle(*, payer: str, payer_ids: Callable[[], tuple[int | None, int | None]]
 
 
 def _household_choices(households) -> list[tuple[int, str]]:
-    return [(h.id, f"{h.village.name} · {mask_name(h.head_name)}（{h.members}人）") for h in households]
+    """The household pickers' options: village · masked head (members), in the page's language."""
+    return [
+        (
+            h.id,
+            bracketed(
+                f"{h.village.name} · {mask_name(h.head_name)}", ngettext("%(num)s 口人", "%(num)s 口人", h.members)
+            ),
+        )
+        for h in households
+    ]
 
 
 @bp.route("/station/benefits", methods=["GET", "POST"])

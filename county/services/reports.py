@@ -26,6 +26,7 @@ from ledger import summaries
 from ledger.models import BENEFIT_KINDS, BenefitKind, IncomeDaily, IncomeEntry, IncomeKind, SaleDaily
 from shop.errors import ValidationError
 from shop.extensions import db
+from shop.filters import bracketed
 from shop.personal_data import mask_name
 from shop.timeutil import month_bounds
 from stock.models import Station
@@ -126,7 +127,7 @@ def _labels(group_by: str, keys: set) -> dict:
         return {}
     if group_by == "household":
         households = db.session.scalars(sa.select(Household).where(Household.id.in_(keys))).all()
-        return {h.id: f"{mask_name(h.head_name)}（{h.village.name}）" for h in households}
+        return {h.id: bracketed(mask_name(h.head_name), h.village.name) for h in households}
     if group_by == "category":  # categories carry an English name
         english = str(get_locale() or "").startswith("en")
         return {

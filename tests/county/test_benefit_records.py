@@ -371,3 +371,37 @@ def test_a_host_records_a_rent_for_its_own_listing_and_never_for_anothers(client
     assert response.status_code == 404
     assert len(_entries(db)) == 1
     assert "登记务工工资、分红与租金" in client.get("/host/").get_data(as_text=True)
+
+
+def test_the_household_pickers_and_the_income_by_household_bracket_in_the_pages_language(client, auth, db):
+    """A station's recording form listed its households as 「柳溪村 · 张**（3人）」 and the county's income by
+    household read 「张**（柳溪村）」, on an English page too: full-width brackets and an untranslated 人."""
+    village, a, _b, station, county = _setup(db)
+    village.name = "柳溪村"
+    operator = make_user(role="operator", station=station)
+    commit()
+    auth.login(operator)
+    assert "柳溪村 · 张**（3 口人）" in client.get("/station/benefits").get_data(as_text=True)
+    client.get("/?lang=en")
+    en = client.get("/station/benefits").get_data(as_text=True)
+    assert "柳溪村 · 张** (3 members)" in en and "口人" not in en and "（3" not in en
+    form = {
+        "kind": "wage",
+        "description": "分拣工 11月",
+        "unit": "day",
+        "form_token": new_form_token(),
+        **PERIOD,
+        "household_0": str(a.id),
+        "member_0": "2",
+        "count_0": "3",
+        "rate_0": "120",
+    }
+    assert client.post("/station/benefits", data=form).status_code == 303
+    auth.logout()
+    auth.login(county)
+    client.get("/?lang=en")
+    report = client.get("/county/income?group_by=household&from=2026-01-01&to=2027-12-31").get_data(as_text=True)
+    assert "张** (柳溪村)" in report and "张**（柳溪村）" not in report
+    client.get("/?lang=zh_CN")
+    report = client.get("/county/income?group_by=household&from=2026-01-01&to=2027-12-31").get_data(as_text=True)
+    assert "张**（柳溪村）" in report
