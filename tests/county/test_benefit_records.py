@@ -34,6 +34,22 @@ def _setup(db):
     return village, a, b, station, county
 
 
+def _wage_form(household, **extra) -> dict:
+    """A station's wage sheet: member 2 of `household`, 3 days at ¥120, with a fresh form token."""
+    return {
+        "kind": "wage",
+        "description": "分拣工 11月",
+        "unit": "day",
+        "form_token": new_form_token(),
+        **PERIOD,
+        "household_0": str(household.id),
+        "member_0": "2",
+        "count_0": "3",
+        "rate_0": "120",
+        **extra,
+    }
+
+
 def test_wages_credit_days_times_rate_per_registered_member_and_are_audited(client, api_token, db):
     _village, a, b, station, county = _setup(db)
     body = {
@@ -303,18 +319,7 @@ def test_an_operator_records_wages_on_the_station_page_for_its_own_station_only(
     assert "收益登记" in page and 'name="form_token"' in page and 'name="csrf_token"' in page
     assert f'data-household="{a.id}"' in page and 'name="station_id"' not in page  # its own station, fixed
     assert "欧阳" not in page  # names masked
-    form = {
-        "kind": "wage",
-        "description": "分拣工 11月",
-        "unit": "day",
-        "form_token": new_form_token(),
-        **PERIOD,
-        "household_0": str(a.id),
-        "member_0": "2",
-        "count_0": "3",
-        "rate_0": "120",
-        "station_id": str(other.id),
-    }  # a station typed in is ignored: the page records for its own
+    form = _wage_form(a, station_id=str(other.id))  # a station typed in is ignored: the page records for its own
     response = client.post("/station/benefits", data=form)
     assert response.status_code == 303 and response.headers["Location"].endswith("/station/benefits")
     [entry] = _entries(db, "wage")
@@ -385,18 +390,7 @@ def test_the_household_pickers_and_the_income_by_household_bracket_in_the_pages_
     client.get("/?lang=en")
     en = client.get("/station/benefits").get_data(as_text=True)
     assert "柳溪村 · 张** (3 members)" in en and "口人" not in en and "（3" not in en
-    form = {
-        "kind": "wage",
-        "description": "分拣工 11月",
-        "unit": "day",
-        "form_token": new_form_token(),
-        **PERIOD,
-        "household_0": str(a.id),
-        "member_0": "2",
-        "count_0": "3",
-        "rate_0": "120",
-    }
-    assert client.post("/station/benefits", data=form).status_code == 303
+    assert client.post("/station/benefits", data=_wage_form(a)).status_code == 303
     auth.logout()
     auth.login(county)
     client.get("/?lang=en")

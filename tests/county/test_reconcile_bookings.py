@@ -31,20 +31,6 @@ pytestmark = [requires_postgres, pytest.mark.usefixtures("fake_stripe")]
 TODAY = date(2026, 11, 28)  # Beijing "today" of the `now` fixture
 
 
-@pytest.fixture
-def fake_stripe(app, monkeypatch):
-    from orders import providers
-    from tests.orders.factories import WEBHOOK_SECRET, FakeStripeProvider
-
-    FakeStripeProvider.reset()
-    monkeypatch.setitem(providers.PROVIDERS, "stripe", FakeStripeProvider)
-    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "sk_test_fake")
-    monkeypatch.setitem(app.config, "STRIPE_PUBLISHABLE_KEY", "pk_test_fake")
-    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
-    yield FakeStripeProvider
-    FakeStripeProvider.reset()
-
-
 def _book(listing, now, *, check_in=TODAY, nights=1, pay_on_arrival=False, paid=True):
     booking = book_listing(
         BookingRequest(

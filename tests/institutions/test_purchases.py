@@ -15,7 +15,7 @@ from shop.once import new_form_token
 from stock.models import StockRecord
 from tests.factories import make_station, make_user
 from tests.institutions.factories import make_organisation
-from tests.institutions.purchase_setup import organisation_with_products, purchase_body, requested_day
+from tests.institutions.purchase_setup import organisation_with_products, purchase_body, purchase_form, requested_day
 from tests.once_token import once_token
 from tests.orders.factories import ADDRESS_JSON
 from tests.page_language import chinese_ui_on_en, page_text_nodes
@@ -225,18 +225,7 @@ def test_the_pages_let_a_buyer_draft_and_submit_and_the_approver_approve(app, db
     assert "南昌大米" in buyer_client.get(f"/organisations/{organisation.id}/purchases/new").get_data(as_text=True)
     r = buyer_client.post(
         f"/organisations/{organisation.id}/purchases/new",
-        data={
-            "delivery": "ship",
-            "requested_date": requested_day(),
-            "payment_method": "cod",
-            "label": "本部食堂",
-            **ADDRESS_JSON,
-            "form_token": new_form_token(),
-            "product_0": str(rice.id),
-            "quantity_0": "3",
-            "product_1": str(eggs.id),
-            "quantity_1": "2",
-        },
+        data=purchase_form(rice, eggs),
     )
     assert r.status_code == 303, r.get_data(as_text=True)
     purchase_url = r.headers["Location"]
