@@ -1,11 +1,13 @@
 """Booking services: hold validation, the orders pipeline hooks, expiry, cancel, check-in, completion."""
 
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from orders.models import Refund
+from shop.db import commit
 from shop.errors import ValidationError
 from shop.extensions import db
 from shop.history import history_of
@@ -363,3 +365,22 @@ def test_a_no_show_comes_with_the_booking_start_in_beijing_time(db):
     assert no_show_allowed(stay, now=eve + timedelta(minutes=1))
     mark_no_show(experience, actor=host, now=before_two + timedelta(minutes=1))
     assert experience.status == BookingStatus.NO_SHOW and not no_show_allowed(experience, now=before_two)
+
+
+def test_the_order_page_of_a_stay_says_what_its_list_says(db, now, client, auth):
+    """An order that is one booking stays `confirmed` after the stay (orders settles shipments, not stays):
+    the order list showed 「预订 已完成」 but the order page's title said 「已确认」. Both show the booking."""
+    host = make_user(role="host")
+    guest = make_user(email="stayed@test.cn")
+    listing = make_listing(host=host, units=1, price_fen=10001)
+    booking = book_listing(_stay_req(listing, check_in=TODAY, nights=1), user=guest, now=now)
+    _pay(booking.order)
+    check_in_booking(booking, booking.confirmation_code, actor=host, now=now)
+    assert complete_stays(now + timedelta(days=1)) == 1
+    commit()
+    auth.login(guest)
+    listed = client.get("/orders").get_data(as_text=True)
+    page = client.get(f"/orders/{booking.order.code}").get_data(as_text=True)
+    title = re.search(r"<h1>(.*?)</h1>", page, re.S).group(1)
+    assert "已完成" in title and "已确认" not in title
+    assert "已完成" in listed
