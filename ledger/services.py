@@ -302,6 +302,13 @@ def expected_kept_credit(line, amount_fen: int) -> dict[int, int]:
     return {household_id: part for (household_id, _w), part in zip(items, parts) if part > 0}
 
 
+def _lock_line(line) -> None:
+    """Lock the order line's row, so that two reversals of one line take turns; through the line's own
+    mapped class (the ledger does not import orders)."""
+    line_class = type(line)
+    db.session.execute(sa.select(line_class.id).where(line_class.id == line.id).with_for_update())
+
+
 def reverse_line(line, *, now: datetime, amount_fen: int | None = None, ref: str | None = None) -> list[IncomeEntry]:
     """Write `reversal` entries negating the line's credit.
 
@@ -315,10 +322,7 @@ def reverse_line(line, *, now: datetime, amount_fen: int | None = None, ref: str
     if ref is None:
         ref = "full" if amount_fen is None else f"part:{int(amount_fen)}"
     ref = str(ref)[:40]
-    # serialise reversals of one line (two partial refunds at once must not both see the full credit):
-    # lock the line's row through its own mapped class (the ledger does not import orders)
-    line_class = type(line)
-    db.session.execute(sa.select(line_class.id).where(line_class.id == line.id).with_for_update())
+    _lock_line(line)  # two partial refunds at once must not both see the full credit
     if db.session.scalar(
         db.select(sa.func.count())
         .select_from(IncomeEntry)
@@ -426,8 +430,7 @@ def reverse_units(line, *, refunded_units: int, ref: str, now: datetime) -> list
     collective's part is the rest (`_write_figure`). Idempotent per `ref`; the line's row is locked
     (two refunds of one line take turns). Nothing credited: nothing reversed."""
     ref = str(ref)[:40]
-    line_class = type(line)
-    db.session.execute(sa.select(line_class.id).where(line_class.id == line.id).with_for_update())
+    _lock_line(line)
     if db.session.scalar(
         sa.select(sa.func.count())
         .select_from(SaleFigure)
