@@ -388,6 +388,12 @@ def load_data(args, env: dict) -> list[str]:
             "volume",
             1800,  # about 7 minutes on a quiet 2-core machine; much more beside other work
         )
+    else:
+        # data loaded by an older checkout: its schema brought to this one's before any step reads it with
+        # this checkout's models (the load stamps the newest migration of its day: bench.volume schema).
+        # A database loaded before loads were stamped stops here ("relation ... already exists"): stamp
+        # it once with its load's revision (bench/README.md)
+        run_step(flask + ["db", "upgrade"], plain, "schema upgrade", 900)
     # new data needs a new index; reused data needs one only in a work folder that has none yet, or
     # one written before the index writer saved the pinyin table web workers read (search/pinyin.py:
     # without it a worker loads pypinyin's 50 MB on the first pinyin query)
@@ -429,11 +435,6 @@ def load_data(args, env: dict) -> list[str]:
         "guests",
         120,
     )
-    if args.reuse_data:
-        # data loaded by an older checkout: its schema brought to this one's (the load stamps the newest
-        # migration of its day: bench.volume schema). A database loaded before loads were stamped stops
-        # here ("relation ... already exists"): stamp it once with its load's revision (bench/README.md)
-        run_step(flask + ["db", "upgrade"], plain, "schema upgrade", 900)
     if args.reuse_data:
         # the statistics of reused data date from its load, before the runs since added their orders
         # and bookings (e.g. every pay-at-station order is `confirmed`, a status the loaded orders never
