@@ -228,14 +228,10 @@ def approver_ids(organisation_id: int) -> list[int]:
 
 
 def _approvers(organisation_id: int) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(OrganisationMember.id)).where(
-                OrganisationMember.organisation_id == organisation_id, OrganisationMember.role == MemberRole.APPROVER
-            )
-        )
-        or 0
-    )
+    """How many can approve the organisation's purchases: the guard keeping at least one counts only
+    active accounts, as the submit mail does (`approver_ids`), so a deactivated approver keeps no
+    organisation able to approve."""
+    return len(approver_ids(organisation_id))
 
 
 def add_member(organisation: Organisation, *, email: str, role: str, actor: User, now: datetime) -> OrganisationMember:

@@ -222,6 +222,26 @@ def test_the_last_approver_keeps_the_role_until_another_member_approves(client, 
     assert {(m.user_id, m.role) for m in organisation.members} == {(manager.id, "buyer"), (colleague.id, "approver")}
 
 
+def test_a_deactivated_approver_does_not_count_as_the_one_left_to_approve(client, db, auth):
+    """The guard counted every approver, deactivated accounts too: the last active one could become a buyer
+    beside a deactivated approver, leaving purchases no one may approve (and mailed to no one)."""
+    manager, gone = make_user(), make_user()
+    organisation = make_organisation()
+    add_member(organisation, manager, role="approver", is_manager=True)
+    add_member(organisation, gone, role="approver")
+    gone.is_active_account = False
+    commit()
+    auth.login(manager)
+    r = client.post(
+        f"/organisations/{organisation.id}/members",
+        data={"email": manager.email, "role": "buyer"},
+        follow_redirects=True,
+    )
+    assert "本单位至少要有一名审批人" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert {(m.user_id, m.role) for m in organisation.members} == {(manager.id, "approver"), (gone.id, "approver")}
+
+
 def test_a_member_of_one_organisation_sees_nothing_of_another(client, db, auth, api_token):
     a_buyer, b_buyer = make_user(), make_user()
     a = make_organisation(name="甲单位", members={"buyer": a_buyer})
