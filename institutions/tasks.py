@@ -12,8 +12,9 @@ from __future__ import annotations
 from celery import shared_task
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
-from institutions.models import MemberRole, Purchase, PurchaseStatus
+from institutions.models import MemberRole, Purchase, PurchaseOrder, PurchaseStatus
 from institutions.services.notices import PurchaseEvent
 from institutions.services.organisations import membership
 from shop.auth.models import User
@@ -33,7 +34,11 @@ from shop.urls import external_url
 )
 def notify_purchase(self, purchase_id: int, event: str, user_id: int, reason: str = "") -> None:
     """Mail `user_id` the `event` of the purchase (`services.notices.PurchaseEvent`); `reason`: a return's."""
-    purchase = db.session.get(Purchase, purchase_id)
+    purchase = db.session.get(
+        Purchase,
+        purchase_id,
+        options=[selectinload(Purchase.orders).joinedload(PurchaseOrder.order), selectinload(Purchase.destinations)],
+    )
     user = db.session.get(User, user_id)
     mail = purchase_mail(purchase, event, user, reason) if purchase is not None and user is not None else None
     db.session.commit()  # end the read transaction before the mail's own short ones
@@ -90,7 +95,7 @@ def _returned_lines(purchase: Purchase, reason: str) -> list[str]:
             organisation=purchase.organisation.name,
             id=purchase.id,
         ),
-        _("退回原因: %(reason)s", reason=reason or purchase.decision_reason),
+        _("退回原因: %(reason)s", reason=reason),
         _(
             "修改后可再次提交审批: %(url)s",
             url=external_url("institutions.edit_purchase", purchase_id=purchase.id),
