@@ -243,7 +243,8 @@ class LineRefundsOut(BaseModel):
         description="why not: not_delivered, line_already_refunded, already_requested, refund_requests_exhausted"
     )
     requests_left: int = Field(
-        description=f"requests the buyer may still make for the line ({MAX_REQUESTS_PER_LINE} in all)"
+        description=f"requests the buyer may still have turned down for the line ({MAX_REQUESTS_PER_LINE} in all; "
+        "approved ones do not count)"
     )
 
 
@@ -292,9 +293,9 @@ def ask_refund(code: str, line_id: int, body: RefundAskIn):
     again after the station rejected it (a line may be refunded in several requests, one at a time).
 
     The order page's rule (`orders.services.refunds.refund_request_refusal`): one open request at a time
-    (409 `already_requested`), at most `MAX_REQUESTS_PER_LINE` per line (409 `refund_requests_exhausted`), only a delivered
-    line not refunded or canceled (409 `not_delivered`, `line_already_refunded`); a reason given before on
-    the line is 422 `refund_reason_unchanged`; a `kind` other than refund_only or return is 422. Only a
+    (409 `already_requested`), at most `MAX_REQUESTS_PER_LINE` rejected per line (409 `refund_requests_exhausted`), only a
+    delivered line not refunded or canceled (409 `not_delivered`, `line_already_refunded`); the reason of a
+    rejected request of the line given again is 422 `refund_reason_unchanged`; a `kind` other than refund_only or return is 422. Only a
     delivered line is asked for, so there are always goods to keep or send back (a line not delivered is
     canceled instead). A `quantity` of 0, more than the units left, or not a whole number is 422
     `invalid_refund_quantity`. Nothing changes on a refusal."""

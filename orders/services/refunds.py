@@ -2,9 +2,10 @@
 
 Asking (`request_refund`, the rule in `refund_request_refusal`, shown on the order page through
 `line_refunds`): a delivered line not refunded or canceled, one open request at a time, at most
-`MAX_REQUESTS_PER_LINE` requests in all. A rejected request may be followed by a new one, with a reason
+`MAX_REQUESTS_PER_LINE` requests turned down. A rejected request may be followed by a new one, with a reason
 not given before (the station's note says why it said no; the buyer answers it), as Taobao's and JD's
-after-sale lets a buyer apply again after the seller refuses. docs/traceability.md, "Asking again".
+after-sale lets a buyer apply again after the seller refuses. An approved request of some units counts
+against neither rule: the units left may be asked for again, for the same reason. docs/traceability.md, "Asking again".
 
 The buyer says what they ask for (`RefundKind`: 仅退款, keeping the goods, or 退货退款, sending them
 back; `check_kind`); the station sees it when deciding (its form starts from 货品未退回 for a
@@ -97,6 +98,12 @@ class GoodsDecision:
     quantity: int | None = None
 
 
+def turned_down(requests) -> list[RefundRequest]:
+    """The rejected ones of a line's requests: what the limit of asking again counts, and whose reasons a
+    new request must not repeat."""
+    return [r for r in requests if r.status == RefundRequestStatus.REJECTED]
+
+
 @dataclass(frozen=True)
 class LineRefunds:
     """One line's refund requests as its buyer sees them (the order page): all of them, oldest first, and
@@ -112,8 +119,8 @@ class LineRefunds:
 
     @property
     def left(self) -> int:
-        """Requests the buyer may still make for the line (the rule's limit minus those made)."""
-        return max(0, MAX_REQUESTS_PER_LINE - len(self.requests))
+        """Requests the buyer may still have turned down for the line (the rule's limit minus those rejected)."""
+        return max(0, MAX_REQUESTS_PER_LINE - len(turned_down(self.requests)))
 
 
 def refund_request_refusal(line: OrderLine, requests: Sequence[RefundRequest]) -> Conflict | None:
@@ -124,17 +131,19 @@ def refund_request_refusal(line: OrderLine, requests: Sequence[RefundRequest]) -
     - the line was delivered (`not_delivered`; before that the order or line is canceled instead) and is
       neither refunded nor canceled (`line_already_refunded`, which an approved request leads to);
     - no request of it waits for the station's decision (`already_requested`);
-    - fewer than `MAX_REQUESTS_PER_LINE` were made (`refund_requests_exhausted`): after a rejection the
-      buyer may ask again, a limited number of times, so a station is not asked the same forever.
+    - fewer than `MAX_REQUESTS_PER_LINE` were rejected (`refund_requests_exhausted`): after a rejection the
+      buyer may ask again, a limited number of times, so a station is not asked the same forever. Approved
+      requests do not count: a line refunded some units at a time may be asked for its other units.
 
-    A new request's reason must differ from the earlier ones' (`request_refund`: `refund_reason_unchanged`)."""
+    A new request's reason must differ from those of the rejected ones (`request_refund`:
+    `refund_reason_unchanged`: it answers the station's note)."""
     if line.status != LineStatus.OPEN:
         return Conflict("line_already_refunded")
     if line.shipment is None or line.shipment.status != ShipmentStatus.DELIVERED:
         return Conflict("not_delivered")
     if any(r.status == RefundRequestStatus.REQUESTED for r in requests):
         return Conflict("already_requested")
-    if len(requests) >= MAX_REQUESTS_PER_LINE:
+    if len(turned_down(requests)) >= MAX_REQUESTS_PER_LINE:
         return Conflict("refund_requests_exhausted", num=MAX_REQUESTS_PER_LINE)
     return None
 
@@ -231,7 +240,7 @@ def request_refund(
     refusal = refund_request_refusal(line, earlier)
     if refusal is not None:
         raise refusal
-    if any(r.reason.strip() == reason for r in earlier):
+    if any(r.reason.strip() == reason for r in turned_down(earlier)):
         raise ValidationError("refund_reason_unchanged", fields={"reason": "unchanged"})
     units = check_quantity(line, quantity)
     req = RefundRequest(

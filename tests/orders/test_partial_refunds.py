@@ -269,3 +269,27 @@ def test_a_cash_on_delivery_line_refunded_in_parts_through_the_pages(db, now, cl
     assert line.status == LineStatus.REFUNDED
     assert _reversed(db, line.id) == _credited(db, line.id)
     assert _mine(check()["discrepancies"], order) == []
+
+
+def test_a_line_refunded_a_bag_at_a_time_is_asked_for_each_bag_for_the_same_reason(
+    db, now, client, api_token, fake_stripe, shop
+):
+    """Approved requests counted against the limit of asking again (3) and their reasons against a new one
+    (`refund_reason_unchanged`, which tells the buyer to answer the station's note — there was none): a
+    buyer finding one more spoiled bag each day could not ask for the fourth, nor say 坏了 twice."""
+    product, operator, buyer, _h = shop
+    order = _delivered(shop, now, "card", fake_stripe)
+    line = order.lines[0]
+    buyer_h, station_h = api_token(buyer), api_token(operator)
+    for refunded in range(1, UNITS + 1):
+        asked = _ask(client, buyer_h, order, line, quantity=1)
+        assert asked.status_code == 201, asked.json
+        decided = client.post(
+            f"/api/v1/stations/refund-requests/{asked.json['id']}/decision",
+            headers=station_h,
+            json={"decision": "approve", "goods": "not_returned"},
+        )
+        assert decided.status_code == 200 and decided.json["line_refunded_quantity"] == refunded, decided.json
+    db.session.expire_all()
+    assert db.session.get(OrderLine, line.id).status == LineStatus.REFUNDED
+    assert [r["amount"] for r in fake_stripe.refunds] == [PRICE] * UNITS
