@@ -245,8 +245,9 @@ def shows_client_secret(order_status: str, payment) -> bool:
 
 def order_out(order: Order, recall: str | None = None, *, origin: OrderOrigin | None) -> OrderOut:
     """The order as the API shows it; `recall`, its mark from `orders.services.recalled.recall_marks` (an
-    order holding a recalled lot gets no client secret: it is not paid for); `origin`, where it came from
-    for the caller (`orders.origins.origins_of`, `one_order_out`), None when it has none the caller may follow."""
+    order holding a recalled lot gets no client secret and no account to transfer to: it is not paid
+    for); `origin`, where it came from for the caller (`orders.origins.origins_of`, `one_order_out`),
+    None when it has none the caller may follow."""
     payment = current_payment(order)
     show_secret = shows_client_secret(order.status, payment) and recall != HOLDS
     return OrderOut(
@@ -293,7 +294,7 @@ def order_out(order: Order, recall: str | None = None, *, origin: OrderOrigin | 
             status=payment.state if payment else "none",
             client_secret=payment.client_secret if show_secret else None,
             refunded_fen=payment.refunded_fen if payment else 0,
-            transfer_to=_transfer_to(order),
+            transfer_to=None if recall == HOLDS else _transfer_to(order),  # a recalled lot is not paid for
         ),
         recall=recall,
         origin=OrderOriginOut(label=origin.label, url=origin.url) if origin is not None else None,

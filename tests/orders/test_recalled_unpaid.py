@@ -239,3 +239,18 @@ def test_every_api_answer_about_an_order_canceled_for_a_recall_says_so(db, clien
     assert shown.status_code == 200 and again.status_code == 200, again.json
     assert shown.json["status"] == again.json["status"] == "canceled"
     assert shown.json["recall"] == again.json["recall"] == "canceled"
+
+
+def test_the_api_gives_no_account_to_transfer_to_for_an_order_holding_a_recalled_lot(db, client, now, api_token):
+    """The API hid the card's client secret of such an order but still gave the payee's account for a bank
+    transfer, where the order page shows neither: a recalled lot is not paid for, by any way."""
+    product, lot, operator, buyer = _scene(now)
+    order = make_order(buyer, [(product, 2)], now=now, payment_method="bank_transfer", institutional=True)
+    commit()
+    headers = api_token(buyer)
+    assert client.get(f"/api/v1/orders/{order.code}", headers=headers).json["payment"]["transfer_to"] is not None
+    block_lot(db.session.get(Lot, lot.id), LotStatus.RECALLED, now=now_utc(), actor=operator, reason="抽检不合格")
+    commit()
+    shown = client.get(f"/api/v1/orders/{order.code}", headers=headers).json
+    assert shown["recall"] == "holds" and shown["status"] == "pending"
+    assert shown["payment"]["transfer_to"] is None and shown["payment"]["client_secret"] is None
