@@ -113,19 +113,18 @@ def expire_lots() -> list[int]:
 
 
 @shared_task(name="stations.tasks.cancel_recalled_unpaid")
-def cancel_recalled_unpaid(lot_id: int, actor_id: int | None = None, order_ids: list[int] | None = None) -> list[int]:
+def cancel_recalled_unpaid(lot_id: int, actor_id: int | None, order_ids: list[int]) -> list[int]:
     """After a recall's commit: cancel each unpaid order holding the lot (`recalls.cancel_unpaid_order`,
     the rule of `orders.services.recalled`), each in its own transaction under its order's lock, so a
     payment confirmed meanwhile waits or wins cleanly. `order_ids`: the orders the recall saw unpaid (one
-    paid since is not pending any more, and is told of the recall as a paid order is); None: those
-    pending now. An order that cannot be canceled is logged and left: the pay step refuses it all the
-    same. Returns the ids canceled."""
+    paid since is not pending any more, and is told of the recall as a paid order is). An order that
+    cannot be canceled is logged and left: the pay step refuses it all the same. Returns the ids canceled."""
     lot = db.session.get(Lot, lot_id)
     if lot is None:
         return []
     actor = db.session.get(User, actor_id) if actor_id else None
     canceled = []
-    for order_id in order_ids if order_ids is not None else recalls.unpaid_orders(lot):
+    for order_id in order_ids:
         try:
             if recalls.cancel_unpaid_order(order_id, actor=actor, now=now_utc()):
                 canceled.append(order_id)

@@ -156,26 +156,6 @@ def pay_refusal(order: Order) -> Conflict | None:
     return None
 
 
-def unpaid_orders_holding(lot_id: int) -> list[int]:
-    """The pending orders whose open lines hold units of the lot, oldest first: what the rule cancels."""
-    return list(
-        db.session.scalars(
-            sa.select(Order.id)
-            .where(
-                Order.status == OrderStatus.PENDING,
-                sa.exists().where(
-                    OrderLine.order_id == Order.id,
-                    OrderLine.status == LineStatus.OPEN,
-                    LotAllocation.order_line_id == OrderLine.id,
-                    LotAllocation.lot_id == lot_id,
-                    LotAllocation.allocated > 0,
-                ),
-            )
-            .order_by(Order.id)
-        )
-    )
-
-
 def recall_marks(order_ids: Iterable[int]) -> dict[int, str]:
     """{order id: HOLDS or CANCELED} for those of the orders a recall concerns (two queries for a
     list): HOLDS, the buyer still has (or will receive) units of a recalled lot (`units_with_buyer`);

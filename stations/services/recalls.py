@@ -35,7 +35,7 @@ from sqlalchemy.orm import selectinload
 from orders.models import LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from orders.services.common import lock_order, notify
 from orders.services.payments import CANCELABLE_SHIPMENTS, cancel_order, refund_line, shipment_cancelable
-from orders.services.recalled import RECALL_CANCEL_NOTE, holds_recalled_lot, units_with_buyer, unpaid_orders_holding
+from orders.services.recalled import RECALL_CANCEL_NOTE, holds_recalled_lot, units_with_buyer
 from shop.audit import record_audit
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
@@ -221,11 +221,6 @@ def refund_recalled(lot: Lot, *, actor, now: datetime) -> int:
         done += 1
     record_audit(actor=actor, action="lot.recall_refund", subject=lot, detail={"lines": done}, now=now)
     return done
-
-
-def unpaid_orders(lot: Lot) -> list[int]:
-    """The pending orders holding units of the recalled lot, which `cancel_unpaid_order` cancels."""
-    return unpaid_orders_holding(lot.id)
 
 
 def cancel_unpaid_order(order_id: int, *, actor, now: datetime) -> bool:
