@@ -60,7 +60,6 @@ from tourism.services.booking import (
     get_booking_for_user,
     get_listing,
     host_cancel_booking,
-    host_canceled_already,
     list_user_bookings,
     mark_no_show,
     no_show_allowed,
@@ -887,7 +886,7 @@ def host_cancel(code: str):
     """Release an unpaid pay-on-arrival booking; the guest is told by e-mail."""
     booking = get_booking_for_host(code, current_user)
     back = url_for("tourism.host_listing", listing_id=booking.listing_id)
-    if not host_canceled_already(booking):  # done already: nothing to confirm, the service says so
+    if not booking_canceled_already(booking):  # done already: nothing to confirm, the service says so
         page = _ask_host_first(
             booking, N_("确认取消预订 %(code)s（%(name)s）？客人会收到通知，取消后不能恢复。"), back=back
         )

@@ -2,7 +2,7 @@
 confirmed again after Back, the API called twice) is not a mistake: the page says it is done, with no
 confirmation step and no error, the API answers the booking, and nothing happens twice (one status
 change, one mail). The rule lives in the service (`tourism.services.booking.no_show_marked_already`,
-`host_canceled_already`), which the host's pages and the API ask."""
+`booking_canceled_already`), which the host's pages and the API ask."""
 
 from __future__ import annotations
 

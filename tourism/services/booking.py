@@ -1096,24 +1096,17 @@ def _only(query: sa.Select) -> Booking | None:
     return found[0] if len(found) == 1 else None
 
 
-def host_canceled_already(booking: Booking) -> bool:
-    """Whether the host's 取消 is done already: the booking is canceled (a second tap, the step confirmed
-    again after Back). That is not a mistake to refuse: `host_cancel_booking` changes nothing and says
-    so, and the host's page does not ask to confirm it. The guest's rule (`booking_canceled_already`)."""
-    return booking_canceled_already(booking)
-
-
 def host_cancel_booking(booking: Booking, *, actor, now: datetime) -> bool:
     """The host releases an unpaid pay-on-arrival booking (nothing was paid, so nothing to refund);
     the guest is told by e-mail. A booking paid online is the guest's: the host cannot cancel it.
 
     True when canceled now; False, changing nothing and telling no one, when it was canceled already
-    (`host_canceled_already`, read again under the booking's lock: two taps at once cancel it once)."""
+    (`booking_canceled_already`, read again under the booking's lock: two taps at once cancel it once)."""
     if not is_host_of(actor, booking.listing):
         raise NotFound("booking_not_found")
     order = _lock_order(booking.order_id) if booking.order_id else None
     booking = _lock_booking(booking.id)
-    if host_canceled_already(booking):
+    if booking_canceled_already(booking):
         return False
     if not booking_cancelable(booking):
         raise IllegalTransition("booking_not_cancelable", fields={"status": booking.status})
