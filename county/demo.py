@@ -11,7 +11,7 @@ history does through the shop's services (`demo.sales`, `demo.stays`) and its bu
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -23,7 +23,7 @@ from ledger.payouts import AccountKind, PaymentAccount
 from ledger.records import BenefitRecord
 from shop.auth.models import User
 from shop.extensions import db
-from shop.timeutil import TZ, local_date
+from shop.timeutil import local_date, local_hour_utc
 from stock.models import Station
 
 #: Every WAITING_EVERY-th demo household has no payment account yet (收益发放 lists them, to register).
@@ -69,7 +69,7 @@ def _seed_accounts(households: list[Household], officer: User, now: datetime) ->
 
 def _at(day: date) -> datetime:
     """10:00 Beijing time on `day`: when the demo's records are typed in."""
-    return datetime.combine(day, time(10), tzinfo=TZ).astimezone(timezone.utc)
+    return local_hour_utc(day, 10)
 
 
 def _seed_benefits(households: list[Household], officer: User, now: datetime) -> bool:

@@ -14,13 +14,13 @@ listing's households. The host's cash stays in hand (its day not closed, nothing
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from shop.auth.models import User
 from shop.extensions import db
-from shop.timeutil import TZ, local_date
+from shop.timeutil import local_date, local_hour_utc
 from tourism.models import Booking, Listing
 from tourism.services import booking as bookings
 from tourism.services.host_cash import arrival_due_fen
@@ -29,11 +29,6 @@ from tourism.services.host_cash import arrival_due_fen
 LISTING_SLUG = "huahai-minsu"
 #: Days before today the stay began, its nights, the days ahead it was booked, the guests.
 ARRIVED_DAYS_AGO, NIGHTS, BOOKED_DAYS_AHEAD, GUESTS = 5, 2, 7, 2
-
-
-def _at(day: date, hour: int) -> datetime:
-    """`hour`:00 Beijing time on `day`."""
-    return datetime.combine(day, time(hour), tzinfo=TZ).astimezone(timezone.utc)
 
 
 def seed_stay(*, guest: User, now: datetime) -> bool:
@@ -53,14 +48,14 @@ def seed_stay(*, guest: User, now: datetime) -> bool:
             pay_on_arrival=True,
         ),
         user=guest,
-        now=_at(check_in - timedelta(days=BOOKED_DAYS_AHEAD), 20),
+        now=local_hour_utc(check_in - timedelta(days=BOOKED_DAYS_AHEAD), 20),
     )
     bookings.check_in_booking(
         booking,
         booking.confirmation_code,
         actor=listing.host,
-        now=_at(check_in, 15),
+        now=local_hour_utc(check_in, 15),
         cash_received_fen=arrival_due_fen(booking),
     )
-    bookings.complete_stays(now=_at(check_out, 12))
+    bookings.complete_stays(now=local_hour_utc(check_out, 12))
     return True

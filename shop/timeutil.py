@@ -28,6 +28,11 @@ def local_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=TZ).astimezone(timezone.utc)
 
 
+def local_hour_utc(day: date, hour: int) -> datetime:
+    """`hour`:00 Beijing time of `day`, as aware UTC."""
+    return datetime.combine(day, time(hour), tzinfo=TZ).astimezone(timezone.utc)
+
+
 def month_bounds(year: int, month: int) -> tuple[date, date]:
     """[first day of month, first day of next month) as dates."""
     start = date(year, month, 1)
