@@ -28,7 +28,7 @@ from ledger.models import BenefitKind, IncomeEntry, IncomeKind, SaleFigure
 from ledger.payouts import add_payables
 from ledger.summaries import ENTRY_COLUMNS, FIGURE_COLUMNS, add_entries, add_figures
 from shop.extensions import db
-from shop.money import apply_bps, split_fen
+from shop.money import apply_bps, scaled_fen, split_fen
 from shop.timeutil import local_date
 from stock.models import Lot, LotAllocation
 
@@ -383,15 +383,6 @@ def reverse_line(line, *, now: datetime, amount_fen: int | None = None, ref: str
     if money is not None:
         _write_figure(line, ref=ref, parts=money, household_fen=sum(e.amount_fen for e in reversed_), now=now)
     return reversed_
-
-
-def scaled_fen(total: int, units: int, quantity: int) -> int:
-    """round(total × units ÷ quantity), halves away from zero: the part of `total` that `units` of
-    `quantity` carry, cumulatively (the same units always give the same figure)."""
-    if quantity <= 0:
-        return 0
-    sign = -1 if total < 0 else 1
-    return sign * ((2 * abs(int(total)) * int(units) + int(quantity)) // (2 * int(quantity)))
 
 
 def _credited_by_household(line_id: int) -> dict[int, int]:

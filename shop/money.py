@@ -71,6 +71,16 @@ def apply_bps(fen: int, bps: int) -> int:
     return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def scaled_fen(total: int, units: int, quantity: int) -> int:
+    """round(total × units ÷ quantity), halves away from zero: the part of `total` that `units` of
+    `quantity` carry, cumulatively (the same units always give the same figure). The one rounding of a
+    sum scaled by a count, as `apply_bps` is of a rate (the ledger's reversal of refunded units)."""
+    if quantity <= 0:
+        return 0
+    sign = -1 if total < 0 else 1
+    return sign * ((2 * abs(int(total)) * int(units) + int(quantity)) // (2 * int(quantity)))
+
+
 def split_fen(total: int, weights: list[int]) -> list[int]:
     """Split `total` fen by integer `weights`, largest remainder: parts always sum to `total`.
 
