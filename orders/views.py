@@ -599,7 +599,7 @@ def _order_page(order: Order, *, typed_refunds: dict[int, dict[str, str]] | None
         history=history,
         can_pay=can_pay and pay_refused is None,
         pay_refused=pay_refused,
-        canceled_for_recall=canceled_for_recall(order),
+        canceled_for_recall=canceled_for_recall(order, history["order"]),
         can_cancel=order_cancelable(order),
         pickup_code=pickup_code,
         pickup_qr=qr_data_uri(pickup_code) if pickup_code else None,

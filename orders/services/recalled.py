@@ -186,6 +186,9 @@ def recall_marks(order_ids: Iterable[int]) -> dict[int, str]:
     return marks
 
 
-def canceled_for_recall(order: Order) -> bool:
-    """Whether the order was canceled unpaid because a lot it held was recalled (its order page says so)."""
-    return recall_marks([order.id]).get(order.id) == CANCELED if order.status == OrderStatus.CANCELED else False
+def canceled_for_recall(order: Order, events: Iterable[StatusEvent]) -> bool:
+    """Whether the order was canceled unpaid because a lot it held was recalled (its order page says so),
+    read from the order's status events, which the page has loaded already (`shop.history.history_of`)."""
+    return order.status == OrderStatus.CANCELED and any(
+        e.to_status == OrderStatus.CANCELED and e.note == RECALL_CANCEL_NOTE for e in events
+    )
