@@ -34,7 +34,7 @@ from sqlalchemy.orm import selectinload
 
 from orders.models import LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from orders.services.common import lock_order, notify
-from orders.services.payments import CANCELABLE_SHIPMENTS, cancel_order, refund_line, shipment_cancelable
+from orders.services.payments import CANCELABLE_SHIPMENTS, cancel_order, refund_line
 from orders.services.recalled import RECALL_CANCEL_NOTE, holds_recalled_lot, units_with_buyer
 from shop.audit import record_audit
 from shop.auth.permissions import can_manage_station
@@ -101,17 +101,20 @@ def recalled_lots(limit: int = 200) -> list[Lot]:
     )
 
 
+#: The shipment statuses whose recalled lines the one-step refund settles now: not left the station (the
+#: line is canceled) or handed over (refunded). Any other: on its way, refunded once delivered.
+SETTLES_NOW = CANCELABLE_SHIPMENTS | {ShipmentStatus.DELIVERED}
+
+
 def _action(line: OrderLine) -> str:
     if line.status != LineStatus.OPEN:
         return "done"
     if line.order.status == OrderStatus.PENDING:  # not paid: the order is canceled whole (the rule)
         return "unpaid"
     status = line.shipment.status if line.shipment is not None else None
-    if line.shipment is not None and shipment_cancelable(line.shipment):
-        return "cancel"
-    if status == ShipmentStatus.DELIVERED:
-        return "refund"
-    return "in_transit"
+    if status not in SETTLES_NOW:
+        return "in_transit"
+    return "refund" if status == ShipmentStatus.DELIVERED else "cancel"
 
 
 def affected_lines(lot: Lot) -> list[AffectedLine]:
@@ -153,7 +156,7 @@ def unpaid_canceled_message(lines: list[AffectedLine]) -> str | None:
     """What the recall pages add when some of `lines` (as `recall_lot` returned them, read after its
     commit) were of unpaid orders, which the rule cancels (`cancel_unpaid_order`): they leave the lot's
     list, and the operator is told why; None when there were none."""
-    unpaid = {a.order.id for a in lines if a.order.status not in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED)}
+    unpaid = {a.order.id for a in lines if a.action == "unpaid"}
     if not unpaid:
         return None
     return ngettext(
@@ -176,7 +179,7 @@ def recall_lot(lot: Lot, *, reason: str, actor, now: datetime) -> list[AffectedL
     first_order_of: dict[int, int] = {}
     unpaid: list[int] = []
     for affected in lines:
-        if affected.order.status == OrderStatus.PENDING:  # canceled after the commit, with its own mail
+        if affected.action == "unpaid":  # canceled after the commit, with its own mail
             if affected.order.id not in unpaid:
                 unpaid.append(affected.order.id)
             continue
@@ -300,7 +303,7 @@ def lots_to_settle_in(shipment_id: int) -> list[Lot]:
 
 def settle_counts(station_id: int | None = None) -> dict[str, int]:
     """How many of `lines_to_settle` wait (of the station's lots, or all), counted in SQL by their shipment's
-    status as `_action` reads it: {"now": not shipped or delivered, the one-step refund settles them;
+    status as `_action` reads it (`SETTLES_NOW`): {"now": not shipped or delivered, the one-step refund settles them;
     "in_transit": on their way}, for the desk's tiles."""
     counts = {"now": 0, "in_transit": 0}
     rows = db.session.execute(
@@ -309,6 +312,5 @@ def settle_counts(station_id: int | None = None) -> dict[str, int]:
         .group_by(Shipment.status)
     ).all()
     for status, count in rows:
-        settles_now = status in CANCELABLE_SHIPMENTS or status == ShipmentStatus.DELIVERED
-        counts["now" if settles_now else "in_transit"] += int(count)
+        counts["now" if status in SETTLES_NOW else "in_transit"] += int(count)
     return counts
