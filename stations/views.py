@@ -668,9 +668,7 @@ def recalls_to_settle():
     """召回待处理: every open line of the station's recalled lots, with what it waits for (refund now, or
     delivery first), so that none is forgotten; the desk's tile opens it."""
     station = _current_station()
-    return render_template(
-        "stations/recalls.html", station=station, todo=recalls.lines_to_settle(station.id), now=now_utc()
-    )
+    return render_template("stations/recalls.html", station=station, todo=recalls.lines_to_settle(station.id))
 
 
 @bp.post("/lots/<code>/recall")
