@@ -385,10 +385,10 @@ def reverse_line(line, *, now: datetime, amount_fen: int | None = None, ref: str
     return reversed_
 
 
-def _credited_by_household(line_id: int) -> dict[int, int]:
-    """{household id: fen} the line's sale credit (ref "") gave each household."""
+def _credited_by_household(entries: list[IncomeEntry]) -> dict[int, int]:
+    """{household id: fen} the line's sale credit (ref "") gave each household, of its `entries`."""
     found: dict[int, int] = {}
-    for entry in _entries(line_id):
+    for entry in entries:
         if entry.kind != IncomeKind.REVERSAL and not entry.ref:
             found[entry.household_id] = found.get(entry.household_id, 0) + entry.amount_fen
     return found
@@ -402,7 +402,7 @@ def unit_reversal_due(line, refunded_units: int, *, credited: dict[int, int] | N
     checks a partly refunded line against. `credited`: the line's sale credit by household when the
     caller has read it already (the reconciliation reads every line's at once); else read here."""
     if credited is None:
-        credited = _credited_by_household(line.id)
+        credited = _credited_by_household(_entries(line.id))
     households = sorted(h for h, v in credited.items() if v > 0)
     if not households:
         return {}
@@ -439,10 +439,12 @@ def reverse_units(line, *, refunded_units: int, ref: str, now: datetime) -> list
         credited = sum(getattr(f, key) for f in credit)
         reversed_ = -sum(getattr(f, key) for f in figures if f.ref != "")
         money[key] = -(scaled_fen(credited, units, quantity) - reversed_)
-    due = unit_reversal_due(line, units)
+    entries = _entries(line.id)  # read once: the sale credit by household, and what was reversed so far
+    due = unit_reversal_due(line, units, credited=_credited_by_household(entries))
     held: dict[int, int] = {}
-    for entry in _entries(line.id, IncomeKind.REVERSAL):
-        held[entry.household_id] = held.get(entry.household_id, 0) - entry.amount_fen
+    for entry in entries:
+        if entry.kind == IncomeKind.REVERSAL:
+            held[entry.household_id] = held.get(entry.household_id, 0) - entry.amount_fen
     rows = []
     for household_id, target in due.items():
         step = target - held.get(household_id, 0)
