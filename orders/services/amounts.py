@@ -24,6 +24,14 @@ def units_fen(line: OrderLine, units: int) -> int:
     return int(line.unit_price_fen) * int(units)
 
 
+def units_left(line: OrderLine) -> int:
+    """Units of `line` not refunded yet (none once canceled or refunded): what a new refund request may
+    ask for at most, and what a refund of the line's rest gives back."""
+    if line.status != LineStatus.OPEN:
+        return 0
+    return line.quantity - (line.refunded_quantity or 0)
+
+
 def line_due_fen(line: OrderLine) -> int:
     """What the buyer owes for a line: nothing once canceled or refunded; an open line's total less
     the units refunded of it so far (`refunded_quantity`, a partial refund)."""

@@ -56,7 +56,7 @@ from orders.models import (
 )
 from orders.providers import Intent, ProviderError, ProviderUnavailable, WebhookEvent, extra_methods, get_provider
 from orders.services import cashbook as cash
-from orders.services.amounts import is_cash_order, line_due_fen, shipment_due_fen, units_fen
+from orders.services.amounts import is_cash_order, line_due_fen, shipment_due_fen, units_fen, units_left
 from orders.services.common import (
     adjust_delivered_count,
     adjust_sold_count,
@@ -616,7 +616,7 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "", unit
         raise Conflict("line_already_refunded")
     if order.status not in (OrderStatus.CONFIRMED, OrderStatus.COMPLETED):
         raise Conflict("order_not_refundable")
-    left = line.quantity - (line.refunded_quantity or 0)
+    left = units_left(line)  # the line is open: checked above
     if units is not None and not 0 < units <= left:
         raise Conflict("refund_units_exceeded", left=left)
     if units is not None and units < left:

@@ -46,7 +46,7 @@ from orders.models import (
     RefundRequestStatus,
     ShipmentStatus,
 )
-from orders.services.amounts import units_fen
+from orders.services.amounts import units_fen, units_left
 from orders.services.common import lock_order, notify
 from orders.services.payments import refund_line
 from shop.args import parse_int
@@ -192,13 +192,6 @@ def goods_differ_from_kind(req: RefundRequest, goods: RefundGoods) -> bool:
     if req.kind == RefundKind.RETURN:
         return goods == RefundGoods.NOT_RETURNED
     return False
-
-
-def units_left(line: OrderLine) -> int:
-    """Units of `line` not refunded yet: what a new request may ask for at most."""
-    if line.status != LineStatus.OPEN:
-        return 0
-    return line.quantity - (line.refunded_quantity or 0)
 
 
 def check_quantity(line: OrderLine, quantity) -> int:

@@ -20,10 +20,10 @@ from hypothesis.stateful import invariant, precondition, rule, run_state_machine
 from orders.models import LineStatus, Order, OrderStatus, ShipmentStatus
 from orders.services import cashbook as cash
 from orders.services import payments, transfers
-from orders.services.amounts import shipment_due_fen
+from orders.services.amounts import shipment_due_fen, units_left
 from orders.services.common import stock_lines
 from orders.services.expiry import expire_pending_orders
-from orders.services.refunds import approve_refund_request, line_refunds, request_refund, units_left
+from orders.services.refunds import approve_refund_request, line_refunds, request_refund
 from shop.errors import ValidationError
 from shop.extensions import db
 from stations.services import fulfilment
