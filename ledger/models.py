@@ -113,7 +113,8 @@ class SaleFigure(db.Model):
     - `household_fen`: what the row's ledger entries credited (or reversed) to households (kind `sale`);
     - `commission_fen`: the platform's or station's commission on the consigned part;
     - `collective_fen`: the producer share no registered household holds (a product with no benefit
-      link: the village collective's cooperative's goods), and a fen of rounding a capped reversal leaves;
+      link: the village collective's cooperative's goods), and the fen or two of rounding that a capped
+      reversal, or a partial refund's households rounded one by one, leaves (zero again once all is refunded);
     - `purchased_fen`: the part of the sale that units bought at intake (订单收购) make up — the station's
       or cooperative's, whose household was credited `purchase` at intake, never again at sale.
 

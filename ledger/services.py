@@ -396,25 +396,24 @@ def _credited_by_household(entries: list[IncomeEntry]) -> dict[int, int]:
 
 def unit_reversal_due(line, refunded_units: int, *, credited: dict[int, int] | None = None) -> dict[int, int]:
     """{household id: fen (positive)} that `refunded_units` of the line's units, refunded in any
-    number of steps, must have reversed in all: the households' credited total scaled to the units
-    (`scaled_fen`), split over the households by what each was credited (largest remainder, so the
-    parts add up). Every unit refunded: exactly each household's credit. What the reconciliation
-    checks a partly refunded line against. `credited`: the line's sale credit by household when the
-    caller has read it already (the reconciliation reads every line's at once); else read here."""
+    number of steps, must have reversed in all: each household's own credit scaled to the units
+    (`scaled_fen`: round(credit × refunded ÷ quantity), halves up). Rounded household by household, so
+    a household's figure only grows with the units (no refund step ever gives a household money
+    back), it is within half a fen of its exact share, and every unit refunded is exactly its credit.
+    The households' total may differ from their summed credit scaled by a fen or two; the sale figure's
+    collective part takes that rest (`_write_figure`). What the reconciliation checks a partly refunded
+    line against. `credited`: the line's sale credit by household when the caller has read it already
+    (the reconciliation reads every line's at once); else read here."""
     if credited is None:
         credited = _credited_by_household(_entries(line.id))
-    households = sorted(h for h, v in credited.items() if v > 0)
-    if not households:
-        return {}
-    total = scaled_fen(sum(credited[h] for h in households), refunded_units, int(line.quantity))
-    parts = split_fen(total, [credited[h] for h in households])
-    return dict(zip(households, parts))
+    quantity = int(line.quantity)
+    return {h: scaled_fen(credited[h], refunded_units, quantity) for h in sorted(credited) if credited[h] > 0}
 
 
 def reverse_units(line, *, refunded_units: int, ref: str, now: datetime) -> list[IncomeEntry]:
     """Reverse the credit of a product line's refunded units by rows, to the fen: `refunded_units` is
     how many units are refunded so far, this refund's included. Each part of the credited sale (sale,
-    purchased, commission, each household by `unit_reversal_due`) is reversed cumulatively —
+    purchased, commission, each household: `unit_reversal_due`) is reversed cumulatively —
     round(credited × refunded ÷ quantity) less what earlier refunds of the line reversed — so every
     step is the credited split scaled to the units refunded so far, and once every unit is refunded
     (in any number of steps) the line's net credit and its sale figures are exactly zero. The

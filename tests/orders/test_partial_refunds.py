@@ -15,7 +15,7 @@ from ledger.models import IncomeEntry, SaleFigure
 from orders.models import CashEntry, LineStatus, OrderLine, Refund, RefundRequest
 from orders.services.payments import confirm_payment, start_payment
 from shop.db import commit
-from shop.money import format_yuan, split_fen
+from shop.money import format_yuan
 from stations.services import fulfilment
 from tests.factories import make_category, make_household, make_product, make_station, make_user, make_village
 from tests.orders.factories import make_order
@@ -95,10 +95,9 @@ def _figures(db, line_id) -> dict[str, int]:
 
 
 def _expected_reversal(credited: dict[int, int], units: int) -> dict[int, int]:
-    """The credit scaled to `units` refunded: the households' total rounded, split by their credits."""
-    households = sorted(credited)
-    parts = split_fen(_round(sum(credited.values()), units), [credited[h] for h in households])
-    return dict(zip(households, parts))
+    """The credit scaled to `units` refunded: each household's credit rounded on its own (a household
+    with nothing reversed yet has no row)."""
+    return {h: _round(fen, units) for h, fen in credited.items() if _round(fen, units)}
 
 
 def _mine(discrepancies, order):
@@ -161,6 +160,45 @@ def test_two_partial_refunds_then_the_rest_to_the_card(db, now, client, api_toke
     assert _reversed(db, line.id) == credited
     assert _figures(db, line.id) == dict.fromkeys(sold, 0)
     assert _mine(check()["discrepancies"], order) == []
+
+
+def test_no_refund_step_gives_a_household_money_back(db, now, client, api_token, fake_stripe):
+    """Three households with credits of 1, 13 and 13 fen on 5 units of a 6-fen product (weights 1:20:20):
+    refunding 2 units, then 1, then the rest never writes a household a positive "reversal" (splitting the
+    households' rounded total by largest remainder did: 1 fen reversed at 2 units, 0 at 3, so +1 fen), and
+    each household's reversal so far is its own credit scaled to the units; zero net credit at the end."""
+    village = make_village()
+    station = make_station(village=village, commission_bps=1000)
+    households = [make_household(village=village) for _ in range(3)]
+    product = make_product(
+        price_fen=6, stock=20, station=station, category=make_category(), households=households, weights=[1, 20, 20]
+    )
+    operator, buyer = make_user(role="operator", station=station), make_user()
+    order = _delivered((product, operator, buyer, None), now, "card", fake_stripe)
+    line = order.lines[0]
+    credited = _credited(db, line.id)
+    assert sorted(credited.values()) == [1, 13, 13]
+    buyer_h, station_h = api_token(buyer), api_token(operator)
+    refunded = 0
+    for body, units in (({"quantity": 2}, 2), ({"quantity": 1}, 1), ({}, 2)):
+        asked = _ask(client, buyer_h, order, line, reason=f"坏了 {units}", **body)
+        assert asked.status_code == 201, asked.json
+        decided = client.post(
+            f"/api/v1/stations/refund-requests/{asked.json['id']}/decision",
+            headers=station_h,
+            json={"decision": "approve", "goods": "not_returned"},
+        )
+        assert decided.status_code == 200, decided.json
+        refunded += units
+        db.session.expire_all()
+        assert _reversed(db, line.id) == _expected_reversal(credited, refunded)
+        assert _mine(check()["discrepancies"], order) == []
+    rows = db.session.scalars(
+        sa.select(IncomeEntry.amount_fen).where(IncomeEntry.order_line_id == line.id, IncomeEntry.kind == "reversal")
+    ).all()
+    assert rows and all(amount < 0 for amount in rows)
+    assert _reversed(db, line.id) == credited
+    assert _figures(db, line.id)["household_fen"] == 0
 
 
 @pytest.mark.parametrize(
