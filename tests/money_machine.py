@@ -145,7 +145,8 @@ class MoneyMachineBase(RuleBasedStateMachine):
     def refunded_units_give_back_their_price_and_reverse_their_share(self):
         """A delivered product line's units refunded so far (in one request or several): the refunds that
         name it are their price, and its reversals, household by household, the credit scaled to them
-        (`ledger.services.unit_reversal_due`, cumulative rounding); every unit refunded: net credit zero."""
+        (`ledger.services.unit_reversal_due`, cumulative rounding), never a positive reversal row; every unit
+        refunded: net credit zero."""
         if not self.totals:
             return
         db.session.flush()
@@ -165,6 +166,13 @@ class MoneyMachineBase(RuleBasedStateMachine):
                 )
                 due = unit_reversal_due(line, line.refunded_quantity)
                 assert {h: int(v) for h, v in reversed_.items() if v} == {h: v for h, v in due.items() if v}
+                # no refund step ever gives a household money back
+                assert not _sum(
+                    IncomeEntry.amount_fen,
+                    IncomeEntry.order_line_id == line.id,
+                    IncomeEntry.kind == "reversal",
+                    IncomeEntry.amount_fen > 0,
+                )
                 if line.refunded_quantity == line.quantity:
                     assert line_credits(line.id) == {}
                     assert _sum(SaleFigure.sale_fen, SaleFigure.order_line_id == line.id) == 0
