@@ -20,7 +20,7 @@ from catalog.models import Product
 from orders.api import own_order
 from orders.bookables import BookingItem, booking_shown_options
 from orders.forms import BankTransferForm, CheckoutForm, RefundRequestForm
-from orders.models import Order, OrderLine, OrderStatus, PaymentState
+from orders.models import Order, OrderLine, PaymentState
 from orders.origins import origins_of
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
 from orders.refund_messages import (
@@ -43,6 +43,7 @@ from orders.services.payments import (
     current_payment,
     order_cancelable,
     order_canceled_already,
+    pay_refusal,
     pay_with_card,
     start_payment,
     sync_payment,
@@ -58,7 +59,7 @@ from orders.services.placement import (
     place_cart_order,
     save_address,
 )
-from orders.services.recalled import RecalledUnits, canceled_for_recall, pay_refusal, recall_marks, recalled_units
+from orders.services.recalled import RecalledUnits, canceled_for_recall, recall_marks, recalled_units
 from orders.services.refunds import (
     approve_refund_request,
     check_goods,
@@ -584,20 +585,16 @@ def _order_page(order: Order, *, typed_refunds: dict[int, dict[str, str]] | None
         "payment": history_of(payment) if payment else [],
         "shipments": {s.id: history_of(s) for s in order.shipments},
     }
-    can_pay = (
-        order.status == OrderStatus.PENDING
-        and order.payment_method == "card"
-        and payment is not None
-        and payment.state in (PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED)
-    )
-    pay_refused = pay_refusal(order)  # a recalled lot is never paid for: no pay button, why, and the cancel one
+    refusal = pay_refusal(order, payment)
+    # a recalled lot is never paid for, by card or by transfer: no pay button, no account, why, and the cancel one
+    pay_refused = refusal if refusal is not None and refusal.code == "recalled_lot_unpaid" else None
     pickup_code = pickup_code_to_show(order)
     return render_template(
         "orders/detail.html",
         order=order,
         payment=payment,
         history=history,
-        can_pay=can_pay and pay_refused is None,
+        can_pay=refusal is None and order.payment_method == "card",
         pay_refused=pay_refused,
         canceled_for_recall=canceled_for_recall(order, history["order"]),
         can_cancel=order_cancelable(order),

@@ -65,7 +65,7 @@ from orders.services.common import (
     notify,
     stock_lines,
 )
-from orders.services.recalled import pay_refusal
+from orders.services.recalled import holds_recalled_lot
 from shop.celery import enqueue_after_commit
 from shop.db import statement
 from shop.errors import Conflict, DomainError, ValidationError
@@ -113,6 +113,24 @@ def current_payment(order: Order) -> OrderPayment | None:
     return order.payments[-1] if order.payments else None
 
 
+#: The states of a payment the buyer may still make: not started yet, started, or failed and tried again.
+PAYABLE_STATES = frozenset({PaymentState.CREATED, PaymentState.PENDING, PaymentState.FAILED})
+
+
+def pay_refusal(order: Order, payment: OrderPayment | None) -> Conflict | None:
+    """Why the buyer may not pay the order now, or None: the one rule every pay step asks (`start_payment`,
+    `pay_with_card`, and through them `POST /orders/<code>/pay`; the order page, which offers the pay
+    button or the bank account only when it finds nothing). 409 `not_payable`: the order is not pending
+    (paid, canceled, expired) or `payment` is not waiting (`PAYABLE_STATES`); 409 `recalled_lot_unpaid`:
+    the order holds a recalled lot, which is never paid for (`orders.services.recalled`): it is canceled,
+    by the recall or by the buyer. How it is paid (a card, a bank transfer) is the caller's to check."""
+    if order.status != OrderStatus.PENDING or payment is None or payment.state not in PAYABLE_STATES:
+        return Conflict("not_payable")
+    if holds_recalled_lot(order.id):
+        return Conflict("recalled_lot_unpaid")
+    return None
+
+
 # --- starting a card payment ------------------------------------------------------------------
 
 
@@ -123,13 +141,7 @@ def start_payment(payment: OrderPayment, *, now: datetime) -> OrderPayment:
     """
     if payment.provider != "stripe":
         raise ValidationError("no_online_payment")
-    if payment.order.status != OrderStatus.PENDING or payment.state not in (
-        PaymentState.CREATED,
-        PaymentState.PENDING,
-        PaymentState.FAILED,
-    ):
-        raise Conflict("not_payable")
-    if (refusal := pay_refusal(payment.order)) is not None:  # a recalled lot is never paid for
+    if (refusal := pay_refusal(payment.order, payment)) is not None:
         raise refusal
     if payment.provider_ref:
         intent = get_provider("stripe").retrieve_intent(payment.provider_ref)
@@ -917,9 +929,7 @@ def pay_with_card(payment: OrderPayment, *, token_id: str, card_id: str, now: da
     then apply the result at once (the webhook later finds nothing left to do)."""
     if payment.provider != "stripe" or not payment.provider_ref:
         raise Conflict("payment_not_started")
-    if payment.order.status != OrderStatus.PENDING or payment.state not in (PaymentState.PENDING, PaymentState.FAILED):
-        raise Conflict("not_payable")
-    if (refusal := pay_refusal(payment.order)) is not None:  # a recalled lot is never paid for
+    if (refusal := pay_refusal(payment.order, payment)) is not None:
         raise refusal
     if not (token_id.startswith("tok_") and card_id.startswith("card_")) or len(token_id) > 64 or len(card_id) > 64:
         raise ValidationError("invalid_card", fields={"token": "invalid"})

@@ -8,7 +8,7 @@ their way back), a booking it sells is released with it, and the buyer gets the 
 `recall_canceled` and reads on the order page why (`RECALL_CANCEL_NOTE`). The recall itself runs this
 after its commit, one order at a time under the order's lock
 (`stations.services.recalls.cancel_unpaid_order`); until then — or should that step fail — the pay step
-refuses such an order (`pay_refusal`, asked by `orders.services.payments.start_payment` and
+refuses such an order (`orders.services.payments.pay_refusal`, asked by `start_payment` and
 `pay_with_card`: 409 `recalled_lot_unpaid`), and the page offers no pay button, only the cancel one.
 A payment already in flight (Stripe charged the card before the cancel) ends as any payment for a
 canceled order: confirmed, then refunded in full (`orders.services.payments.confirm_payment`); one that
@@ -28,7 +28,6 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from orders.models import LineStatus, Order, OrderLine, OrderStatus, RefundGoods, RefundRequest, RefundRequestStatus
-from shop.errors import Conflict
 from shop.extensions import db
 from shop.history import StatusEvent
 from stock.models import Lot, LotAllocation, LotStatus
@@ -146,14 +145,6 @@ def _holding(order_ids: sa.ColumnElement) -> sa.Select:
 def holds_recalled_lot(order_id: int) -> bool:
     """Whether the order's open lines hold units of a recalled lot."""
     return db.session.scalar(sa.select(_holding(OrderLine.order_id == order_id).exists())) or False
-
-
-def pay_refusal(order: Order) -> Conflict | None:
-    """Why the pay step refuses the order, or None: a pending order holding a recalled lot is not paid
-    for (the rule above); it is canceled, by the recall or by the buyer."""
-    if order.status == OrderStatus.PENDING and holds_recalled_lot(order.id):
-        return Conflict("recalled_lot_unpaid")
-    return None
 
 
 def recall_marks(order_ids: Iterable[int]) -> dict[int, str]:
