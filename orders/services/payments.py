@@ -650,6 +650,31 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "", unit
     ):
         transition(shipment, ShipmentStatus.CANCELED, actor=actor, now=now, note=reason or "all lines refunded")
         shipment_canceled = True
+    shipping_fen = (shipment.shipping_fen or 0) if shipment is not None and shipment_canceled else 0
+    return _give_back(order, line, shipment, still_due + shipping_fen, actor=actor, now=now, reason=reason)
+
+
+def _refund_units(order: Order, line: OrderLine, units: int, *, actor, now: datetime, reason: str) -> Refund | None:
+    """Part of a delivered line is refunded (`refund_line` with `units` fewer than are left): the line
+    stays open, `refunded_quantity` counts the units, and their price (`units_fen`) goes back
+    (`_give_back`). Order locked."""
+    shipment = line.shipment
+    if line.kind != "product" or shipment is None or shipment.status != ShipmentStatus.DELIVERED:
+        raise Conflict("refund_line_not_delivered")
+    adjust_delivered_count([line], -1, units=units)
+    line.refunded_quantity = (line.refunded_quantity or 0) + units
+    return _give_back(order, line, shipment, units_fen(line, units), actor=actor, now=now, reason=reason)
+
+
+def _give_back(
+    order: Order, line: OrderLine, shipment: Shipment | None, amount_fen: int, *, actor, now: datetime, reason: str
+) -> Refund | None:
+    """The money of a refunded line, or of some of its units, goes back the way the order was paid, and
+    the buyer is told: a cash order's out of the till that took it (the shipment now holds more cash than
+    is due: `_refund_cash_excess`, in the cash book), its payment then settled with the book; a card (or
+    transfer) order's `amount_fen` out of its confirmed payment. Else nothing was paid: the buyer simply
+    owes less (computed from the lines). The refund itself reverses the line's credit for what it gives
+    back (`reverse_refunded_credit`), product and booking lines alike. Order locked."""
     db.session.flush()
     payment = current_payment(order)
     refund = None
@@ -657,33 +682,7 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "", unit
         refund = _refund_cash_excess(order, shipment, line=line, actor=actor, now=now, reason=reason)
         settle_cash_payment(order, actor=actor, now=now)
     elif payment is not None and payment.state == PaymentState.CONFIRMED:
-        amount = still_due + ((shipment.shipping_fen or 0) if shipment_canceled else 0)
-        refund = refund_payment(payment, amount, line=line, actor=actor, now=now, reason=reason)
-    # else nothing was paid: the buyer simply owes less (computed from the lines). The refund itself
-    # reversed the line's credit (`reverse_refunded_credit`), product and booking lines alike.
-    db.session.flush()
-    notify(order, "refunded")
-    return refund
-
-
-def _refund_units(order: Order, line: OrderLine, units: int, *, actor, now: datetime, reason: str) -> Refund | None:
-    """Part of a delivered line is refunded (`refund_line` with `units` fewer than are left): the line
-    stays open, `refunded_quantity` counts the units, and their price goes back the way the order was
-    paid — a cash order out of the till that took it (the shipment now holds more cash than is due:
-    `_refund_cash_excess`, in the cash book), a card (or transfer) order a partial refund of the
-    payment. The refund reverses the units' credit (`reverse_refunded_credit`). Order locked."""
-    shipment = line.shipment
-    if line.kind != "product" or shipment is None or shipment.status != ShipmentStatus.DELIVERED:
-        raise Conflict("refund_line_not_delivered")
-    adjust_delivered_count([line], -1, units=units)
-    line.refunded_quantity = (line.refunded_quantity or 0) + units
-    db.session.flush()
-    payment = current_payment(order)
-    refund = None
-    if is_cash_order(order):
-        refund = _refund_cash_excess(order, shipment, line=line, actor=actor, now=now, reason=reason)
-    elif payment is not None and payment.state == PaymentState.CONFIRMED:
-        refund = refund_payment(payment, units_fen(line, units), line=line, actor=actor, now=now, reason=reason)
+        refund = refund_payment(payment, amount_fen, line=line, actor=actor, now=now, reason=reason)
     db.session.flush()
     notify(order, "refunded")
     return refund
