@@ -726,7 +726,11 @@ def cancel_order(order: Order, *, actor, now: datetime, reason: str = "", mail: 
     """Cancel before any shipment has left: release stock, cancel shipments, refund a paid card order.
     `mail` is the e-mail the buyer gets (`uncollected` when the schedule cancels an uncollected order).
     None: the caller tells the buyer itself (a host's cancellation of a booking: one mail)."""
-    order = lock_order(order.id)
+    return _cancel_locked(lock_order(order.id), actor=actor, now=now, reason=reason, mail=mail)
+
+
+def _cancel_locked(order: Order, *, actor, now: datetime, reason: str, mail: str | None) -> Order:
+    """`cancel_order` of an order its caller has locked (`lock_order`) and read under that lock."""
     refusal = cancel_refusal(order)
     if refusal == "already_shipped":
         raise Conflict("already_shipped")
@@ -788,9 +792,10 @@ def buyer_cancel_order(order: Order, *, actor, now: datetime) -> bool:
     refused as it refuses (shipped: 409 `already_shipped`, …). True when canceled now; False, changing
     nothing and telling no one, when it was canceled already (`order_canceled_already`, read again under
     the order's lock: two taps at once cancel it once)."""
-    if order_canceled_already(lock_order(order.id)):
+    order = lock_order(order.id)
+    if order_canceled_already(order):
         return False
-    cancel_order(order, actor=actor, now=now, reason="buyer canceled")
+    _cancel_locked(order, actor=actor, now=now, reason="buyer canceled", mail="canceled")
     return True
 
 
