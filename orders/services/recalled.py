@@ -81,6 +81,19 @@ def units_with_buyer() -> sa.ColumnElement[int]:
     return sa.case((held <= 0, 0), (held < in_lot, held), else_=in_lot)
 
 
+def lines_of_recalled_lots(*columns) -> sa.Select:
+    """SELECT `columns` from the order lines that took units of a recalled lot: each line joined to its
+    lots (`LotAllocation`, `Lot`), a row per line and lot, the lot recalled. The one spelling of that
+    join, for the callers to narrow (`units_with_buyer` reads the row's `LotAllocation`)."""
+    return (
+        sa.select(*columns)
+        .select_from(OrderLine)
+        .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
+        .join(Lot, Lot.id == LotAllocation.lot_id)
+        .where(Lot.status == LotStatus.RECALLED)
+    )
+
+
 @dataclass(frozen=True)
 class RecalledUnits:
     """Units of a recalled lot a buyer still has from one order line (#23): what the recall mail and the
@@ -101,11 +114,11 @@ def recalled_units(*, user_id: int | None = None, order_id: int | None = None) -
     (`units_with_buyer`: a line whose units all came back is left out), by order, line and lot."""
     units = units_with_buyer()
     query = (
-        sa.select(OrderLine.id, OrderLine.title, Order.code, Lot.code, Lot.recall_reason, Lot.recalled_at, units)
+        lines_of_recalled_lots(
+            OrderLine.id, OrderLine.title, Order.code, Lot.code, Lot.recall_reason, Lot.recalled_at, units
+        )
         .join(Order, Order.id == OrderLine.order_id)
-        .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
-        .join(Lot, Lot.id == LotAllocation.lot_id)
-        .where(Lot.status == LotStatus.RECALLED, units > 0)
+        .where(units > 0)
         .order_by(Order.id, OrderLine.id, Lot.id)
     )
     if user_id is not None:
@@ -129,16 +142,8 @@ def recalled_units(*, user_id: int | None = None, order_id: int | None = None) -
 def _holding(order_ids: sa.ColumnElement) -> sa.Select:
     """The ids among `order_ids` (a column expression on `Order.id`) whose open lines hold units of a
     recalled lot, still allocated to them (an unpaid order's goods never left)."""
-    return (
-        sa.select(OrderLine.order_id)
-        .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
-        .join(Lot, Lot.id == LotAllocation.lot_id)
-        .where(
-            order_ids,
-            OrderLine.status == LineStatus.OPEN,
-            LotAllocation.allocated > 0,
-            Lot.status == LotStatus.RECALLED,
-        )
+    return lines_of_recalled_lots(OrderLine.order_id).where(
+        order_ids, OrderLine.status == LineStatus.OPEN, LotAllocation.allocated > 0
     )
 
 
@@ -167,11 +172,7 @@ def recall_marks(order_ids: Iterable[int]) -> dict[int, str]:
     }
     units = units_with_buyer()
     holding = db.session.scalars(
-        sa.select(OrderLine.order_id)
-        .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
-        .join(Lot, Lot.id == LotAllocation.lot_id)
-        .where(OrderLine.order_id.in_(ids), Lot.status == LotStatus.RECALLED, units > 0)
-        .distinct()
+        lines_of_recalled_lots(OrderLine.order_id).where(OrderLine.order_id.in_(ids), units > 0).distinct()
     )
     marks.update((order_id, HOLDS) for order_id in holding)
     return marks

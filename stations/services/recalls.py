@@ -35,7 +35,7 @@ from sqlalchemy.orm import selectinload
 from orders.models import LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from orders.services.common import lock_order, notify
 from orders.services.payments import CANCELABLE_SHIPMENTS, cancel_order, refund_line
-from orders.services.recalled import RECALL_CANCEL_NOTE, holds_recalled_lot, units_with_buyer
+from orders.services.recalled import RECALL_CANCEL_NOTE, holds_recalled_lot, lines_of_recalled_lots, units_with_buyer
 from shop.audit import record_audit
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
@@ -260,13 +260,9 @@ def _to_settle_query(station_id: int | None, *columns) -> sa.Select:
     canceled by the rule of `orders.services.recalled`), of the station's lots or of all."""
     units = units_with_buyer()
     query = (
-        sa.select(*(columns or (OrderLine, Lot, units)))
-        .select_from(OrderLine)
-        .join(LotAllocation, LotAllocation.order_line_id == OrderLine.id)
-        .join(Lot, Lot.id == LotAllocation.lot_id)
+        lines_of_recalled_lots(*(columns or (OrderLine, Lot, units)))
         .join(Order, Order.id == OrderLine.order_id)
         .where(
-            Lot.status == LotStatus.RECALLED,
             OrderLine.status == LineStatus.OPEN,
             Order.status.in_((OrderStatus.CONFIRMED, OrderStatus.COMPLETED)),
             units > 0,
