@@ -472,8 +472,8 @@ def cancel(code: str):
     canceled already (a retry, a second tap), it changes nothing and answers the order."""
     user = api_user()
     order = own_order(code, user)
-    if buyer_cancel_order(order, actor=user, now=now_utc()):  # False: canceled already, nothing to commit
-        commit()
+    buyer_cancel_order(order, actor=user, now=now_utc())  # False: canceled already, nothing changed
+    commit()  # either way: the order's lock is not held while the answer is read
     db.session.refresh(order)
     return ok(one_order_out(order, user))
 

@@ -712,11 +712,10 @@ def order_cancel(code: str):
         return redirect(url_for("orders.order_cancel_confirm", code=order.code), 303)
     done = _("预订已取消") if booking is not None else _("订单已取消")
     with flash_domain_errors():  # shipped meanwhile: said on the order's page, not a 409 page
-        if buyer_cancel_order(order, actor=current_user, now=now_utc()):
-            commit()
-            flash(done, "success")
-        else:  # canceled already (a second tap, confirmed again after Back): done, not refused
-            flash(done, "info")
+        canceled = buyer_cancel_order(order, actor=current_user, now=now_utc())
+        commit()  # canceled already or not, the order's lock ends here, not at the request's teardown
+        # canceled already (a second tap, confirmed again after Back): done, not refused
+        flash(done, "success" if canceled else "info")
     return redirect(url_for("orders.order_detail", code=code), 303)
 
 
