@@ -146,6 +146,13 @@ class FakeStripeProvider(StripeProvider):
         FakeStripeProvider.canceled.append(intent_id)
         return self._intent(pi)
 
+    def confirm_with_card(self, intent_id, *, token_id, card_id, idempotency_key):
+        """The page's card token attached and the intent confirmed: every fake card is accepted."""
+        self._check()
+        pi = self.intents[intent_id]
+        pi["status"] = "succeeded"
+        return self._intent(pi)
+
     def refund(self, *, intent_id, amount_fen, idempotency_key):
         self._check()
         self.refunds.append({"intent": intent_id, "amount": amount_fen, "key": idempotency_key})

@@ -57,6 +57,29 @@ def test_a_mismatching_intent_is_never_adopted_and_the_real_one_still_is(client,
     assert payment.provider_ref == "pi_real" and payment.state == PaymentState.CONFIRMED
 
 
+def test_an_adopted_intent_is_paid_by_the_card_form_the_page_shows_for_it(client, db, auth, now, fake_stripe):
+    """The intent Stripe created while its answer was lost is adopted by its webhook (the payment keeps
+    its state `created`, nothing paid yet): the order page shows the card form for it, and paying there
+    is the same pay step as after 去支付 (`payments.pay_refusal`), not a 409 `not_payable`."""
+    product = make_product(price_fen=4500, stock=5)
+    buyer = make_user()
+    order = make_order(buyer, [(product, 1)], now=now, payment_method="card")
+    payment = order.payments[0]
+    commit()
+    metadata = {"order_code": order.code, "payment": payment.full_code}
+    _intent(fake_stripe, "pi_lost", amount=order.total_fen, status="requires_payment_method", metadata=metadata)
+    assert _post_event(client, "evt_created", "payment_intent.created", "pi_lost").status_code == 200
+    db.session.expire_all()
+    payment = db.session.get(OrderPayment, payment.id)
+    assert payment.provider_ref == "pi_lost" and payment.state == PaymentState.CREATED
+    auth.login(buyer)
+    assert 'id="payment-form"' in client.get(f"/orders/{order.code}").get_data(as_text=True)
+    res = client.post(f"/orders/{order.code}/payment/card", data={"token": "tok_visa", "card": "card_1"})
+    assert res.status_code == 200 and res.json["status"] == "succeeded", res.json
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).status == OrderStatus.CONFIRMED
+
+
 def test_cancelling_an_unpaid_card_order_cancels_its_intent_after_commit(client, db, now, fake_stripe, api_token):
     buyer = make_user()
     order = make_order(buyer, [(make_product(price_fen=4500, stock=5), 1)], now=now, payment_method="card")
