@@ -397,10 +397,10 @@ def get_booking(code: str):
 def cancel_booking_api(code: str):
     user = api_user()
     booking = get_booking_for_user(code, user)
-    quote = cancel_booking(booking, actor=user, now=now_utc())
-    if quote is None:  # canceled already: nothing to commit, and this call refunded and kept nothing
+    quote = cancel_booking(booking, actor=user, now=now_utc())  # None: canceled already, nothing changed
+    commit()  # either way: the rows locked to find out are not held while the answer is read
+    if quote is None:  # this call refunded and kept nothing
         return ok({**booking_out(booking), "refund_fen": 0, "fee_fen": 0})
-    commit()
     return ok({**booking_out(booking), "refund_fen": quote.refund_fen, "fee_fen": quote.fee_fen})
 
 
@@ -440,8 +440,8 @@ def check_in_booking_api(code: str, body: CheckInIn):
 def no_show_booking_api(code: str):
     user = api_user()
     booking = get_booking_for_host(code, user)
-    if mark_no_show(booking, actor=user, now=now_utc()):  # False: a no-show already, nothing to commit
-        commit()
+    mark_no_show(booking, actor=user, now=now_utc())  # False: a no-show already, nothing changed
+    commit()  # either way: the booking's lock is not held while the answer is read
     return ok(booking_out(booking))
 
 

@@ -441,10 +441,10 @@ def booking_cancel(code: str):
         return redirect(url_for("tourism.booking_cancel_confirm", code=booking.code), 303)
     with flash_domain_errors():  # checked in meanwhile: said on the booking's page, not a 409 page
         quote = cancel_booking(booking, actor=current_user, now=now_utc())
+        commit()  # also when canceled already: the rows locked to find out are not held to the teardown
         if quote is None:  # canceled already (a second tap, confirmed again after Back): done, not refused
             flash(_("预订已取消"), "info")
             return redirect(url_for("tourism.booking_detail", code=code))
-        commit()
         if quote.refund_fen:
             flash(_("预订已取消，将退款 %(amount)s", amount=format_yuan(quote.refund_fen)), "success")
         else:
@@ -850,10 +850,11 @@ def host_no_show(code: str):
         if page is not None:
             return page
     with flash_domain_errors():  # the service asks the same rule again (the time has not stood still)
-        if not mark_no_show(booking, actor=current_user, now=now_utc()):  # a second tap, or after Back
+        marked = mark_no_show(booking, actor=current_user, now=now_utc())
+        commit()  # also when marked already: its lock is not held to the teardown
+        if not marked:  # a second tap, or after Back
             flash(_("已标记未到店：%(code)s", code=booking.code), "info")
             return redirect(back, 303)
-        commit()
         flash(_("已标记未到店：%(code)s", code=booking.code), "success")
     return redirect(back)
 
