@@ -136,10 +136,12 @@ def _configure_extensions(app: Flask) -> None:
             def _sqlite_begin(conn):
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+    from shop.api import token_holder
     from shop.auth.services import load_session_user
     from shop.auth.views import needs_account
 
     login_manager.user_loader(load_session_user)
+    login_manager.request_loader(token_holder)  # on the API, a bearer token's holder is current_user
     login_manager.unauthorized_handler(needs_account)
 
 
@@ -148,9 +150,9 @@ _parsed_locales: dict = {}
 
 def selected_locale(wanted, config):
     """The babel Locale a request gets for the language it asks for (its `lang=`, else the session's,
-    else the signed-in user's; None for none): a configured language, else the default. Parsed once
-    per name (Flask-Babel passes a Locale through as is). Page cache keys use its `str()` (e.g.
-    zh_Hans_CN for zh_CN)."""
+    else the calling account's, a bearer token's holder on the API; None for none): a configured
+    language, else the default. Parsed once per name (Flask-Babel passes a Locale through as is). Page
+    cache keys use its `str()` (e.g. zh_Hans_CN for zh_CN)."""
     name = wanted if wanted in config["LANGUAGES"] else config["BABEL_DEFAULT_LOCALE"]
     found = _parsed_locales.get(name)
     if found is None:
@@ -161,6 +163,8 @@ def selected_locale(wanted, config):
 
 
 def _configure_i18n(app: Flask, packages: list[str]) -> None:
+    from flask_login import current_user
+
     from shop.extensions import babel
 
     dirs = [str(ROOT / pkg / "translations") for pkg in packages if (ROOT / pkg / "translations").is_dir()]
@@ -170,9 +174,13 @@ def _configure_i18n(app: Flask, packages: list[str]) -> None:
         if not has_request_context():  # Celery tasks, CLI commands: the default locale
             return selected_locale(None, app.config)
         wanted = request.args.get("lang") or session.get("lang")
-        user = g.get("_login_user")  # only if already loaded: loading it here could recurse
-        if not wanted and getattr(user, "is_authenticated", False):
-            wanted = user.locale
+        if not wanted and not g.get("locale_asked_user"):
+            # The caller's saved language: the session's user, or on the API the bearer token's (Flask-Login's
+            # request loader, `shop.api.token_holder`), loaded now if nothing has yet. Asked once a request:
+            # a load that failed (the database down) is not tried again for the error answer's language.
+            g.locale_asked_user = True
+            if current_user.is_authenticated:
+                wanted = current_user.locale
         return selected_locale(wanted, app.config)
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")
@@ -205,7 +213,9 @@ def _register_blueprints(app: Flask) -> None:
         lang = request.args.get("lang")
         if lang in app.config["LANGUAGES"]:
             session["lang"] = lang
+            from shop.api import token_holder
             from shop.auth.services import remember_locale
 
-            remember_locale(lang)
+            if token_holder() is None:  # a token caller's `lang=` is that answer's language, not the account's choice
+                remember_locale(lang)
         g.request_started = True

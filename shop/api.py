@@ -163,13 +163,40 @@ def api_user():
     return g.get("api_user")
 
 
-def _authenticate():
+def bearer_token() -> str | None:
+    """The token of this request's `Authorization` header: None without the header, "" for one that is
+    not `Bearer <token>` (a 401 on the API)."""
     header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _sep, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+    if not header:
+        return None
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return ""
+    return token.strip()
+
+
+def token_holder(_request=None):
+    """The active user this API request's bearer token belongs to, else None (no or a bad token, or not
+    an API request). Flask-Login's request loader (`login_manager.request_loader`): on the API a token
+    caller is `current_user`, whoever asks first (the locale selector may, before the view runs,
+    docs/api.md "Language"). The token is looked up once a request; g holds None while it is, so a
+    lookup that failed (the database down) is not tried again by the error answer that follows."""
+    if not request.path.startswith(f"{api.url_prefix}/"):
+        return None
+    if "api_token_holder" not in g:
+        g.api_token_holder = None
+        token = bearer_token()
+        if token:
+            g.api_token_holder = user_for_token(token)
+    return g.api_token_holder
+
+
+def _authenticate():
+    token = bearer_token()
+    if token is not None:
+        if not token:
             raise Unauthorized("unauthorized")
-        user = user_for_token(token.strip())
+        user = token_holder()
         if user is None:
             raise Unauthorized("invalid_token")
         return user
