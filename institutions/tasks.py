@@ -1,10 +1,11 @@
 """Celery tasks of institutional buying: the mails of a purchase's steps (`services.notices` enqueues
 them after the commit).
 
-A task takes ids, loads and only reads: the step was committed by the request. It writes the mail in
+A task takes ids, loads and only reads: the step was committed by the request. It writes each mail in
 its recipient's language (`force_locale`, Chinese when the account has none) and sends it once per
-task id (`shop.mail.send_once`), however often the outbox or a redelivery runs it. Links are built from
-SITE_URL (`shop.urls.external_url`).
+task id (`shop.mail.send_once`; `notify_approvers`, one task for all the approvers, once per task id and
+approver, `shop.mail.send_many`), however often the outbox or a redelivery runs it. Links are built
+from SITE_URL (`shop.urls.external_url`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from sqlalchemy.orm import selectinload
 
 from institutions.models import MemberRole, Purchase, PurchaseOrder, PurchaseStatus
 from institutions.services.notices import PurchaseEvent
-from institutions.services.organisations import membership
+from institutions.services.organisations import approvers, membership
 from shop.auth.models import User
 from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
-from shop.mail import send_once, task_mail_key
+from shop.mail import Mail, MailsLeft, send_many, send_once, task_mail_key
 from shop.money import format_yuan
 from shop.urls import external_url
 
@@ -46,10 +47,39 @@ def notify_purchase(self, purchase_id: int, event: str, user_id: int, reason: st
         send_once(task_mail_key(self), *mail)
 
 
+@shared_task(
+    name="institutions.tasks.notify_approvers",
+    bind=True,
+    autoretry_for=MAIL_RETRY_ON,
+    retry_backoff=True,
+    max_retries=5,
+)
+def notify_approvers(self, purchase_id: int) -> None:
+    """Mail every approver of the submitted purchase's organisation (`organisations.approvers`, read now)
+    that it waits for them, each in their own language: one task for the step, however many approve.
+    Each mail is sent once per task id and approver (its key: the task's, then the account's id), so a
+    run again after some were not sent (SMTP trouble: `MailsLeft`, retried) sends only those. Nothing
+    when the purchase was decided meanwhile."""
+    purchase = db.session.get(Purchase, purchase_id)
+    mails: list[Mail] = []
+    if purchase is not None and purchase.status == PurchaseStatus.SUBMITTED:
+        key = task_mail_key(self)
+        for user in approvers(purchase.organisation_id):
+            if user.email:
+                mails.append(
+                    Mail(f"{key}:{user.id}" if key else None, *_written(purchase, PurchaseEvent.SUBMITTED, user))
+                )
+    db.session.commit()  # end the read transaction before the mails' own short ones
+    left = send_many(mails)
+    if left:
+        raise MailsLeft(f"{len(left)} of {len(mails)} approvers' mails of purchase {purchase_id} not sent yet")
+
+
 def purchase_mail(purchase: Purchase, event: str, user: User, reason: str = "") -> tuple[str, str, str] | None:
     """(address, subject, text) of the mail, in `user`'s language; None when there is nothing to say:
     no address, or a request to decide that is moot (decided already, the account no longer one of the
-    organisation's approvers)."""
+    organisation's approvers). (A submitted purchase is `notify_approvers`'s; `notify_purchase` still
+    mails one approver for a message queued before that task was.)"""
     if not user.email or not user.is_active_account:
         return None
     if event == PurchaseEvent.SUBMITTED:
@@ -58,6 +88,11 @@ def purchase_mail(purchase: Purchase, event: str, user: User, reason: str = "") 
             return None
     elif event not in (PurchaseEvent.RETURNED, PurchaseEvent.APPROVED):
         return None
+    return _written(purchase, event, user, reason)
+
+
+def _written(purchase: Purchase, event: str, user: User, reason: str = "") -> tuple[str, str, str]:
+    """(address, subject, text) of the `event` mail to `user`, in their language."""
     with force_locale(user.locale or "zh_CN"):  # no request here: the recipient's language
         if event == PurchaseEvent.SUBMITTED:
             subject = _("[乡村e线] 采购单 %(id)s 待审批", id=purchase.id)

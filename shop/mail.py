@@ -41,7 +41,12 @@ class MailInFlight(Exception):
     """Another run of the same task is sending this mail right now: try again later."""
 
 
-RETRY_ON = RETRY_ON + (MailInFlight,)
+class MailsLeft(Exception):
+    """A task that sends several mails (`send_many`) could not send some of them (SMTP trouble, another
+    run holding a key): it runs again, and sends only those, each keyed on its own."""
+
+
+RETRY_ON = RETRY_ON + (MailInFlight, MailsLeft)
 
 
 class SentMail(db.Model):

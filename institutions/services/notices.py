@@ -5,8 +5,9 @@ step that rolls back, or that is refused as a double tap, mails nobody):
 - sent back (rejected): its buyer, with the approver's reason and a link to change it;
 - approved: its buyer, with the orders it became (each order also sends its own mail).
 
-One task per recipient (`institutions.tasks.notify_purchase`), which writes the mail in that person's
-language and sends it once, however often the task runs. `purchases` calls these as it makes each step.
+One task per step: `institutions.tasks.notify_approvers` mails every approver (read when it runs), each
+in their own language; `institutions.tasks.notify_purchase` mails the buyer. Each mail is sent once,
+however often its task runs. `purchases` calls these as it makes each step.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from __future__ import annotations
 from enum import StrEnum
 
 from institutions.models import Purchase
-from institutions.services.organisations import approver_ids
 from shop.celery import enqueue_after_commit
 
 TASK = "institutions.tasks.notify_purchase"
+APPROVERS_TASK = "institutions.tasks.notify_approvers"
 
 
 class PurchaseEvent(StrEnum):
@@ -27,9 +28,8 @@ class PurchaseEvent(StrEnum):
 
 
 def notify_submitted(purchase: Purchase) -> None:
-    """Mail every approver of the purchase's organisation that it waits for them."""
-    for user_id in approver_ids(purchase.organisation_id):
-        enqueue_after_commit(TASK, purchase.id, PurchaseEvent.SUBMITTED.value, user_id)
+    """Mail every approver of the purchase's organisation that it waits for them: one task for them all."""
+    enqueue_after_commit(APPROVERS_TASK, purchase.id)
 
 
 def notify_returned(purchase: Purchase, *, reason: str) -> None:

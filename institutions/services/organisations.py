@@ -210,26 +210,43 @@ def can_manage_members(organisation: Organisation, user) -> bool:
     return member is not None and member.is_manager
 
 
+def _approving(organisation_id: int) -> tuple:
+    """Who approves the organisation's purchases: its approvers with an active account."""
+    return (
+        OrganisationMember.organisation_id == organisation_id,
+        OrganisationMember.role == MemberRole.APPROVER,
+        User.is_active_account.is_(True),
+    )
+
+
 def approver_ids(organisation_id: int) -> list[int]:
     """The accounts that approve the organisation's purchases (its approvers with an active account),
-    by id: whom a submitted purchase is mailed to."""
+    by id."""
     return list(
         db.session.scalars(
             sa.select(OrganisationMember.user_id)
             .join(User, User.id == OrganisationMember.user_id)
-            .where(
-                OrganisationMember.organisation_id == organisation_id,
-                OrganisationMember.role == MemberRole.APPROVER,
-                User.is_active_account.is_(True),
-            )
+            .where(*_approving(organisation_id))
             .order_by(OrganisationMember.user_id)
+        )
+    )
+
+
+def approvers(organisation_id: int) -> list[User]:
+    """The accounts of `approver_ids` themselves, in one statement: whom a submitted purchase is mailed to."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(OrganisationMember, OrganisationMember.user_id == User.id)
+            .where(*_approving(organisation_id))
+            .order_by(User.id)
         )
     )
 
 
 def _approvers(organisation_id: int) -> int:
     """How many can approve the organisation's purchases: the guard keeping at least one counts only
-    active accounts, as the submit mail does (`approver_ids`), so a deactivated approver keeps no
+    active accounts, as the submit mail does (`approvers`), so a deactivated approver keeps no
     organisation able to approve."""
     return len(approver_ids(organisation_id))
 

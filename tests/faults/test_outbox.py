@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from celery.exceptions import Retry
 
 import shop.mail
 import shop.outbox
@@ -337,3 +338,44 @@ def test_beat_drains_the_outbox_and_workers_come_back_for_lost_tasks(app):
     assert capp.conf.task_acks_late and capp.conf.task_reject_on_worker_lost
     assert capp.conf.broker_transport_options["visibility_timeout"] == app.config["CELERY_VISIBILITY_TIMEOUT"]
     assert app.config["DB_PING_IDLE_SECONDS"] > 0  # idle pooled connections are pinged (tests/test_db_pool.py)
+
+
+def test_the_approvers_mail_task_mails_each_approver_once_and_a_run_again_only_those_it_could_not(
+    client, db, api_token, dedupe, monkeypatch
+):
+    from institutions.tasks import notify_approvers
+    from tests.institutions.factories import add_member
+    from tests.institutions.purchase_setup import organisation_with_products, purchase_body
+
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
+    english = make_user(email="approver-en@test.cn")
+    english.locale = "en"
+    add_member(organisation, english, role="approver")
+    commit()
+    headers = api_token(buyer)
+    purchase_id = client.post("/api/v1/purchases", headers=headers, json=purchase_body(organisation, rice, eggs)).json[
+        "id"
+    ]
+    assert client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=headers).status_code == 200
+    assert [r.task_name for r in outbox_rows()] == [] and dedupe == []  # published (to memory), not run
+    record = shop.mail.deliver
+    down_once = {english.email}
+
+    def smtp_refuses_the_first_try_for_one(to, subject, body, key=None, **kw):
+        if to in down_once:
+            down_once.discard(to)
+            raise OSError("smtp down")
+        record(to, subject, body, key=key, **kw)
+
+    monkeypatch.setattr(shop.mail, "deliver", smtp_refuses_the_first_try_for_one)
+    key = f"{notify_approvers.name}:id-approvers"
+    chinese = (approver.email, f"[乡村e线] 采购单 {purchase_id} 待审批", f"{key}:{approver.id}")
+    english_mail = (english.email, f"[Village e-Line] Purchase {purchase_id} awaits approval", f"{key}:{english.id}")
+
+    with pytest.raises(Retry):  # one of the two not sent: the task is to run again
+        notify_approvers.apply(args=[purchase_id], task_id="id-approvers")
+    assert dedupe == [chinese]
+    for _ in range(2):  # run again (its retry, then a redelivery of the same message): the one left, once
+        result = notify_approvers.apply(args=[purchase_id], task_id="id-approvers")
+        assert result.successful(), result.traceback
+    assert dedupe == [chinese, english_mail]

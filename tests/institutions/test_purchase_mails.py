@@ -7,6 +7,9 @@ refused, mails nobody again."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+
+from celery.signals import task_prerun
 
 from shop.db import commit
 from tests.factories import make_user
@@ -52,6 +55,43 @@ def test_a_submitted_purchase_mails_each_approver_once_in_their_language_with_a_
     # the link is the approver's page to decide
     page = logged_in_client(app, approver).get(link.removeprefix(SITE)).get_data(as_text=True)
     assert "审批通过并下单" in page
+
+
+@contextmanager
+def tasks_run():
+    """The names of the Celery tasks run meanwhile (the tests run them in process, after the commit)."""
+    names: list[str] = []
+
+    def record(sender=None, **_kw):
+        names.append(sender.name)
+
+    task_prerun.connect(record, weak=False)
+    try:
+        yield names
+    finally:
+        task_prerun.disconnect(record)
+
+
+def test_a_submitted_purchase_is_one_task_that_mails_every_approver_in_their_language(app, db, caplog):
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
+    others = [make_user(email=f"approver-{n}@test.cn") for n in range(3)]
+    others[0].locale = "en"
+    for user in others:
+        add_member(organisation, user, role="approver")
+    commit()
+    with caplog.at_level("INFO", logger="shop.mail"), tasks_run() as names:
+        purchase_id, _url = _submitted(app, organisation, buyer, rice, eggs)
+
+    assert names.count("institutions.tasks.notify_approvers") == 1
+    assert "institutions.tasks.notify_purchase" not in names
+    for user in [approver, *others]:
+        [(subject, _body)] = mails_to(caplog, user.email)
+        english = user.locale == "en"
+        assert subject == (
+            f"[Village e-Line] Purchase {purchase_id} awaits approval"
+            if english
+            else f"[乡村e线] 采购单 {purchase_id} 待审批"
+        )
 
 
 def test_a_submit_refused_mails_nobody(app, db, caplog):
