@@ -7,6 +7,7 @@ nothing added by seeding again."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -17,6 +18,7 @@ from ledger.payouts import PaymentAccount, PayoutBatch
 from ledger.records import BenefitRecord
 from orders.models import Order
 from shop.auth.models import User
+from shop.db import commit
 from shop.money import format_yuan
 from shop.timeutil import local_date, now_utc
 from tourism.models import Booking, HostCashEntry
@@ -126,3 +128,21 @@ def test_the_demo_tourist_stayed_at_a_demo_homestay_and_its_households_were_cred
     before = counts()
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert counts() == before
+
+
+def test_seeding_the_demo_completes_its_own_stay_only(app, db):
+    """Someone else's stay, checked in and due to be completed since before the demo's: the demo leaves it
+    to the hourly job (`complete_stays`), it completes the demo tourist's booking alone."""
+    from tests.tourism.factories import make_booking, make_listing
+
+    today = local_date(now_utc())
+    other = make_booking(
+        make_listing(), check_in=today - timedelta(days=12), check_out=today - timedelta(days=10), status="checked_in"
+    )
+    commit()
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+
+    demo = db.session.scalar(sa.select(Booking).join(User).where(User.email == "consumer@demo.cn"))
+    assert demo.status == "completed"
+    db.session.expire_all()
+    assert db.session.get(Booking, other.id).status == "checked_in"

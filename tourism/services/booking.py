@@ -1225,7 +1225,8 @@ def refund_kept(booking: Booking, *, actor, now: datetime, reason: str = "") -> 
 
 
 def complete_stays(now: datetime) -> int:
-    """Checked-in bookings whose check-out date has come -> completed, then credit households."""
+    """Checked-in bookings whose check-out date has come -> completed, then credit households (the hourly
+    job: every such booking of the shop)."""
     today = local_date(now)
     ids = list(
         db.session.scalars(
@@ -1234,16 +1235,29 @@ def complete_stays(now: datetime) -> int:
             .order_by(Booking.id)
         )
     )
-    done = 0
-    for booking_id in ids:
-        booking = _lock_booking(booking_id)
-        if booking.status != BookingStatus.CHECKED_IN:
-            continue
-        transition(booking, BookingStatus.COMPLETED, now=now, note="check-out date passed")
-        done += 1
-        _credit_booking(booking, now=now)
+    done = sum(_complete(booking_id, now=now) for booking_id in ids)
     db.session.flush()
     return done
+
+
+def complete_stay(booking: Booking, *, now: datetime) -> bool:
+    """`complete_stays` for one booking: completed and its households credited if it is checked in and its
+    check-out date has come by `now`; False (nothing done) otherwise. For a caller that completes a booking
+    of its own (the demo's stay), leaving everyone else's to the hourly job."""
+    if booking.check_out_date > local_date(now):
+        return False
+    done = _complete(booking.id, now=now)
+    db.session.flush()
+    return done
+
+
+def _complete(booking_id: int, *, now: datetime) -> bool:
+    booking = _lock_booking(booking_id)
+    if booking.status != BookingStatus.CHECKED_IN:
+        return False
+    transition(booking, BookingStatus.COMPLETED, now=now, note="check-out date passed")
+    _credit_booking(booking, now=now)
+    return True
 
 
 def _credit_booking(booking: Booking, *, now: datetime) -> None:
