@@ -18,6 +18,7 @@ from functools import wraps
 from typing import Any, Callable
 
 from flask import Blueprint, g, jsonify, request
+from flask_babel import get_locale
 from flask_login import current_user
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
@@ -257,6 +258,9 @@ def endpoint(
                     raise NotFound("not_found")
             user = _authenticate()
             g.api_user = user
+            # The answer's language, chosen now while the caller's account is loaded: an error answered after
+            # a rollback (which expires it) need not read the account again, nor fail when the database is down.
+            get_locale()
             if spec.auth and user is None:
                 raise Unauthorized("login_required")
             if spec.roles and not user.has_role(*spec.roles):
