@@ -9,13 +9,16 @@ check, expiry and pay-on-arrival limits as `POST /bookings`). A refusal raises a
 checkout's transaction then rolls back whole, stock allocations included.
 
 The order's lifecycle after placement (paid, released, cancel) reaches tourism through
-`orders.signals`, as for an order placed by `POST /bookings`.
+`orders.signals`, as for an order placed by `POST /bookings`. The other way round, what each booking of
+an order has come to (`Outcome`: still to come, took place, called off) is asked of the provider
+(`outcomes`) when the order settles (`orders.services.settlement`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from shop.errors import DomainError, ValidationError
@@ -92,6 +95,15 @@ class LineCancel:
     fee_fen: int
 
 
+class Outcome(StrEnum):
+    """What one part of an order (a shipment, a booking) has come to, for the order's own status
+    (`orders.services.settlement`)."""
+
+    OPEN = "open"  # still to come or under way
+    DONE = "done"  # took place: goods handed over, a stay (experience, ticket) completed
+    VOID = "void"  # called off: canceled, expired, a no-show
+
+
 class BookingLines(Protocol):
     def quote(self, item: BookingItem, *, now: datetime) -> BookingQuote:
         """Check and price one line without locks; raise a DomainError when it cannot be booked
@@ -116,6 +128,11 @@ class BookingLines(Protocol):
     def cancel_quotes(self, order, *, now: datetime) -> list[LineCancel]:
         """What cancelling the whole order now would give back for each of its booking lines still to
         come, each under its listing's policy (the same figures the cancellation then refunds)."""
+        ...
+
+    def outcomes(self, order_id: int) -> list[Outcome]:
+        """What each booking of the order has come to (in no particular order), read from the database
+        now (one statement), so that the order's status follows its bookings."""
         ...
 
     def shown_options(self) -> tuple:
@@ -143,6 +160,12 @@ def booking_lines() -> BookingLines:
 def booking_shown_options() -> tuple:
     """The registered provider's `shown_options` (none without a provider: no booking lines then)."""
     return _provider[0].shown_options() if _provider else ()
+
+
+def booking_outcomes(order_id: int) -> list[Outcome]:
+    """The registered provider's `outcomes` of the order's bookings (none without a provider: no
+    booking is sold then)."""
+    return _provider[0].outcomes(order_id) if _provider else []
 
 
 def item_of(line) -> BookingItem:

@@ -99,8 +99,10 @@ class CartLine(db.Model):
 class OrderStatus(StrEnum):
     PENDING = "pending"  # waiting for an online payment; expires
     CONFIRMED = "confirmed"  # paid online, or cash at station / on delivery chosen: to fulfil
-    COMPLETED = "completed"  # every shipment handed over
-    CANCELED = "canceled"
+    #: every part settled (no shipment or booking open) and one took place: goods handed over, a stay
+    #: completed (`orders.services.settlement`)
+    COMPLETED = "completed"
+    CANCELED = "canceled"  # canceled whole, or every part settled and none took place
     EXPIRED = "expired"
 
 
