@@ -128,6 +128,7 @@ NOTE_LABELS = {
     "no room left after late payment": _l("逾期付款后已无空房"),
     "booking hold expired and no room left: refunded": _l("保留已过期且无空房，已退款"),
     "no-show, nothing paid": _l("未到店，未付款"),
+    "no-show": _l("未到店"),
     "check-out date passed": _l("已过离店日期"),
     "delivered": _l("已送达"),
     "picked up": _l("已自提"),

@@ -23,7 +23,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from catalog.services import benefit_split
 from ledger.services import KEPT_LATE_CANCEL, KEPT_NO_SHOW, credit_kept, credit_line
-from orders.bookables import BookingQuote, HeldLines, LineCancel
+from orders.bookables import BookingQuote, HeldLines, LineCancel, Outcome
 from orders.models import LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
 from orders.providers import ProviderError
 from orders.providers import card_payments_enabled as enabled
@@ -35,6 +35,7 @@ from orders.services.payments import (
     start_new_payment,
     start_payment,
 )
+from orders.services.settlement import settle_order
 from shop.auth.models import User
 from shop.celery import enqueue_after_commit
 from shop.codes import new_numeric_code, new_order_code, new_secret, same_secret, typed_code, typed_numeric_code
@@ -789,8 +790,7 @@ def _refund_unconfirmed(order, *, now: datetime) -> None:
             )
             booking.refunded_fen = min(booking.total_fen, booking.refunded_fen + line.line_total_fen)
         line.status = LineStatus.REFUNDED
-    if all(l.status != LineStatus.OPEN for l in order.lines) and order.status == OrderStatus.CONFIRMED:
-        transition(order, OrderStatus.CANCELED, now=now, note="no room left after late payment")
+    settle_order(order, now=now, note="no room left after late payment")
 
 
 def on_order_released(order, *, now: datetime) -> int:
@@ -970,13 +970,8 @@ def cancel_booking(booking: Booking, *, actor, now: datetime, with_order: bool =
         line.status = LineStatus.REFUNDED if quote.refund_fen > 0 else LineStatus.CANCELED
     if line is not None and quote.fee_fen > 0:
         credit_kept(line, amount_fen=kept_fen(booking, payment), ref=KEPT_LATE_CANCEL, now=now)
-    if (
-        not with_order
-        and quote.fee_fen == 0
-        and all(l.status != LineStatus.OPEN for l in order.lines)
-        and order.status == OrderStatus.CONFIRMED
-    ):
-        transition(order, OrderStatus.CANCELED, actor=actor, now=now, note="booking canceled")
+    if not with_order:  # else the whole order is being canceled: `cancel_order` closes it
+        settle_order(order, actor=actor, now=now, note="booking canceled")
     db.session.flush()
     return quote
 
@@ -1156,6 +1151,11 @@ def no_show_marked_already(booking: Booking) -> bool:
     return booking.status == BookingStatus.NO_SHOW
 
 
+#: The history note of an order canceled because its bookings were no-shows (or canceled) and nothing else
+#: of it took place.
+NO_SHOW_NOTE = "no-show"
+
+
 def mark_no_show(booking: Booking, *, actor, now: datetime) -> bool:
     """The guest did not come. A card payment is kept (policy: no-shows are not refunded); an
     unpaid pay-on-arrival order is canceled so it does not wait for cash forever. Refused before the
@@ -1181,6 +1181,8 @@ def mark_no_show(booking: Booking, *, actor, now: datetime) -> bool:
     line = None if order is None else next((l for l in order.lines if l.booking_id == booking.id), None)
     if payment is not None and line is not None:
         credit_kept(line, amount_fen=kept_fen(booking, payment), ref=KEPT_NO_SHOW, now=now)
+    if order is not None:
+        settle_order(order, actor=actor, now=now, note=NO_SHOW_NOTE)
     db.session.flush()
     return True
 
@@ -1225,17 +1227,16 @@ def refund_kept(booking: Booking, *, actor, now: datetime, reason: str = "") -> 
 
 
 def complete_stays(now: datetime) -> int:
-    """Checked-in bookings whose check-out date has come -> completed, then credit households (the hourly
-    job: every such booking of the shop)."""
+    """Checked-in bookings whose check-out date has come -> completed, then credit households and
+    settle the order (completed once nothing else of it is still to come). The hourly job: every such
+    booking of the shop."""
     today = local_date(now)
-    ids = list(
-        db.session.scalars(
-            sa.select(Booking.id)
-            .where(Booking.status == BookingStatus.CHECKED_IN, Booking.check_out_date <= today)
-            .order_by(Booking.id)
-        )
-    )
-    done = sum(_complete(booking_id, now=now) for booking_id in ids)
+    rows = db.session.execute(
+        sa.select(Booking.id, Booking.order_id)
+        .where(Booking.status == BookingStatus.CHECKED_IN, Booking.check_out_date <= today)
+        .order_by(Booking.id)
+    ).all()
+    done = sum(_complete(booking_id, order_id, now=now) for booking_id, order_id in rows)
     db.session.flush()
     return done
 
@@ -1246,17 +1247,21 @@ def complete_stay(booking: Booking, *, now: datetime) -> bool:
     of its own (the demo's stay), leaving everyone else's to the hourly job."""
     if booking.check_out_date > local_date(now):
         return False
-    done = _complete(booking.id, now=now)
+    done = _complete(booking.id, booking.order_id, now=now)
     db.session.flush()
     return done
 
 
-def _complete(booking_id: int, *, now: datetime) -> bool:
+def _complete(booking_id: int, order_id: int | None, *, now: datetime) -> bool:
+    """Complete one checked-in booking, credit it and settle its order; False when it is no longer checked in."""
+    order = _lock_order(order_id) if order_id else None  # lock order: order, then booking
     booking = _lock_booking(booking_id)
     if booking.status != BookingStatus.CHECKED_IN:
         return False
     transition(booking, BookingStatus.COMPLETED, now=now, note="check-out date passed")
     _credit_booking(booking, now=now)
+    if order is not None:
+        settle_order(order, now=now)
     return True
 
 
@@ -1274,6 +1279,30 @@ def _credit_booking(booking: Booking, *, now: datetime) -> None:
 
 
 # --- booking lines of the cart's checkout (orders.bookables) ------------------------------------
+
+
+#: A booking's status -> what it has come to for its order's status (`orders.services.settlement`):
+#: done once the stay (experience, ticket) is completed; void once canceled, expired or a no-show (the
+#: guest did not come: nothing took place, whatever money was kept); any other status: still open.
+BOOKING_OUTCOMES = {
+    BookingStatus.COMPLETED: Outcome.DONE,
+    BookingStatus.CANCELED: Outcome.VOID,
+    BookingStatus.EXPIRED: Outcome.VOID,
+    BookingStatus.NO_SHOW: Outcome.VOID,
+}
+
+
+def booking_outcome(status: str) -> Outcome:
+    """What a booking in `status` has come to for its order (`BOOKING_OUTCOMES`)."""
+    return BOOKING_OUTCOMES.get(BookingStatus(status), Outcome.OPEN)
+
+
+def _order_booking_statuses() -> sa.Select:
+    """SQL: the statuses of the order `order_id`'s bookings (bind parameter)."""
+    return statement(
+        "tourism.order_booking_statuses",
+        lambda: sa.select(Booking.status).where(Booking.order_id == sa.bindparam("order_id")),
+    )
 
 
 class BookingLineUnavailable(BookingUnavailable):
@@ -1458,6 +1487,10 @@ class CartBookings:
                 quote = cancel_quote(booking, now=now)
                 quotes.append(LineCancel(line_id=line.id, refund_fen=quote.refund_fen, fee_fen=quote.fee_fen))
         return quotes
+
+    def outcomes(self, order_id: int) -> list[Outcome]:
+        statuses = db.session.scalars(_order_booking_statuses(), {"order_id": order_id})
+        return [booking_outcome(status) for status in statuses]
 
     def shown_options(self) -> tuple:
         return (selectinload(Booking.listing).selectinload(Listing.images), selectinload(Booking.unit_type))
