@@ -20,8 +20,9 @@ the cash of a cash order is taken into the hand-over station's cash book
 (`orders.services.cashbook.take_cash`; refused with 409 `cash_not_received`, nothing changed, unless it
 is already there or handed over now as `cash_received_fen`), each open product line consumes its allocation
 from the lots it holds (a recalled lot never leaves a counter: 409 `lot_recalled`) and is credited to its
-households (`ledger.services.credit_line`); when every shipment of the order is settled the order is
-completed. Every step is recorded by `shop.history.transition` (time + actor) and the consumer is
+households (`ledger.services.credit_line`); the order is then settled by `orders.services.settlement.settle_order`
+(completed once every part of it — shipments and bookings — is settled; a stay still ahead keeps it
+confirmed). Every step is recorded by `shop.history.transition` (time + actor) and the consumer is
 notified by a Celery task after commit.
 
 Packing names the lots that leave (#23): a line keeps the lots checkout gave it (first expiring first)
@@ -55,6 +56,7 @@ from orders.services.cashbook import check_cash_for_order, take_cash, take_cash_
 from orders.services.common import adjust_delivered_count
 from orders.services.payments import counter_cash_refusal, refund_line, settle_cash_payment, shipment_cancelable
 from orders.services.pickup import handover_station_id, is_transfer, on_own_shelf, pickup_station_id
+from orders.services.settlement import settle_order
 from shop.auth.models import Role
 from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
@@ -73,6 +75,9 @@ from stock.services import (
     release_lines,
     unsellable_lots,
 )
+
+#: The history note of an order canceled because none of its parts took place, its goods last.
+NOTHING_SUPPLIED = "no line could be supplied"
 
 #: After this many wrong pick-up codes the shipment is locked for counter hand-over.
 PICKUP_MAX_FAILURES = 5
@@ -516,7 +521,7 @@ def _hand_over(
     adjust_delivered_count(lines, +1)
     for line in lines:
         credit_line(line, now=now)
-    _settle_order(shipment.order, actor=actor, now=now)
+    settle_order(shipment.order, actor=actor, now=now, note=NOTHING_SUPPLIED)
     _notify(shipment, "delivered")
     db.session.flush()
     return shipment
@@ -744,7 +749,7 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderL
     )
     if shipment.status != ShipmentStatus.CANCELED and not any(ln.status == LineStatus.OPEN for ln in shipment.lines):
         transition(shipment, ShipmentStatus.CANCELED, actor=actor, now=now, note=reason)
-    _settle_order(shipment.order, actor=actor, now=now)
+    settle_order(shipment.order, actor=actor, now=now, note=NOTHING_SUPPLIED)
     enqueue_after_commit("stations.tasks.notify_line_canceled", line.id, reason)
     db.session.flush()
     return line
@@ -769,22 +774,11 @@ def cancel_shipment(shipment: Shipment, *, actor, now: datetime, reason: str) ->
     if not open_lines:
         _lock(shipment)
         transition(shipment, ShipmentStatus.CANCELED, actor=actor, now=now, note=reason)
-        _settle_order(shipment.order, actor=actor, now=now)
+        settle_order(shipment.order, actor=actor, now=now, note=NOTHING_SUPPLIED)
     for line in open_lines:
         cancel_line(line, actor=actor, now=now, reason=reason)
     db.session.refresh(shipment)
     return shipment
-
-
-def _settle_order(order: Order, *, actor, now: datetime) -> None:
-    """All shipments settled: completed if anything was handed over, else canceled."""
-    statuses = {s.status for s in order.shipments}
-    if statuses & set(OPEN_STATUSES) or order.status != OrderStatus.CONFIRMED:
-        return
-    if ShipmentStatus.DELIVERED in statuses:
-        transition(order, OrderStatus.COMPLETED, actor=actor, now=now)
-    else:
-        transition(order, OrderStatus.CANCELED, actor=actor, now=now, note="no line could be supplied")
 
 
 # --- one entry point for the API and the form --------------------------------------------------
