@@ -11,7 +11,9 @@ checked after every step, whatever the machine does (product orders in
   their price; a booking's line by `expected_kept_credit` of what it holds once the stay is
   over, canceled or a no-show, nothing before);
 - `county.services.reconcile.check` (with `reconcile_money` and `reconcile_tourism`) finds nothing
-  about these orders, and `reconcile_money.check_money` nothing at all for them.
+  about these orders, and `reconcile_money.check_money` nothing at all for them;
+- an order's own status follows its parts (`orders.services.settlement`): confirmed while a shipment or
+  a booking is still open, completed once none is and one took place, canceled when none did.
 
 A machine subclasses `MoneyMachineBase`, adds its rules, and calls `remember(order)` for every order
 it makes. Runs on PostgreSQL when TEST_DATABASE_URL names one (CI), else on SQLite.
@@ -29,9 +31,11 @@ from county.services.reconcile import check
 from county.services.reconcile_money import check_money
 from ledger.models import IncomeEntry, SaleFigure
 from ledger.services import expected_kept_credit, unit_reversal_due
-from orders.models import CashEntry, Order, Refund, ShipmentStatus
+from orders.bookables import Outcome
+from orders.models import CashEntry, Order, OrderStatus, Refund, ShipmentStatus
 from orders.services import cashbook as cash
 from orders.services.amounts import shipment_due_fen, units_fen
+from orders.services.settlement import order_outcome
 from shop.extensions import db
 from tourism.models import Booking, BookingStatus, HostCashEntry
 from tourism.services.amounts import booking_due_fen
@@ -118,6 +122,18 @@ class MoneyMachineBase(RuleBasedStateMachine):
         mine = set(self.totals)
         assert [d for d in check_money()["discrepancies"] if d["order_id"] in mine] == []
         assert [d for d in check()["discrepancies"] if d["order_id"] in mine] == []
+
+    @invariant()
+    def the_order_status_follows_its_parts(self):
+        #: an order's status -> the outcome of its parts it goes with
+        follows = {
+            OrderStatus.CONFIRMED: Outcome.OPEN,
+            OrderStatus.COMPLETED: Outcome.DONE,
+            OrderStatus.CANCELED: Outcome.VOID,
+        }
+        for order in self.orders():
+            if order.status in follows:
+                assert order_outcome(order) == follows[OrderStatus(order.status)], order.status
 
     @invariant()
     def books_and_captures_are_the_money_received_and_credits_its_split(self):
