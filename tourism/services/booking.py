@@ -929,7 +929,8 @@ def cancel_booking(booking: Booking, *, actor, now: datetime, with_order: bool =
     open line; a booking of an unpaid order with other lines (goods, other bookings) is not
     cancelled alone (409 `unpaid_order_cancel_whole`: the buyer cancels the order, or pays first). A
     paid one is refunded with `refund_payment` for exactly the amount the policy returns of this line
-    (the fee stays with the order). `with_order`: the whole order is being cancelled
+    (the fee stays with the order), and the order is settled (`orders.services.settlement.settle_order`:
+    canceled when nothing else of it is open or took place, a fee kept or not). `with_order`: the whole order is being cancelled
     (`cancel_order_bookings`): its line is closed here and orders closes the rest and the order.
     """
     order = _lock_order(booking.order_id) if booking.order_id else None
@@ -1157,8 +1158,9 @@ NO_SHOW_NOTE = "no-show"
 
 
 def mark_no_show(booking: Booking, *, actor, now: datetime) -> bool:
-    """The guest did not come. A card payment is kept (policy: no-shows are not refunded); an
-    unpaid pay-on-arrival order is canceled so it does not wait for cash forever. Refused before the
+    """The guest did not come. A card payment is kept (policy: no-shows are not refunded) and the order
+    settled (`orders.services.settlement.settle_order`: canceled when nothing else of it is open or took
+    place); an unpaid pay-on-arrival order is canceled so it does not wait for cash forever. Refused before the
     booking's start (`no_show_refusal`: 409 `no_show_before_session`, `no_show_before_arrival`).
 
     True when marked now; False, changing nothing (no second mail, no second credit), when it was a
