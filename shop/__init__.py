@@ -165,6 +165,7 @@ def selected_locale(wanted, config):
 def _configure_i18n(app: Flask, packages: list[str]) -> None:
     from flask_login import current_user
 
+    from shop.api import token_holder
     from shop.extensions import babel
 
     dirs = [str(ROOT / pkg / "translations") for pkg in packages if (ROOT / pkg / "translations").is_dir()]
@@ -175,12 +176,14 @@ def _configure_i18n(app: Flask, packages: list[str]) -> None:
             return selected_locale(None, app.config)
         wanted = request.args.get("lang") or session.get("lang")
         if not wanted and not g.get("locale_asked_user"):
-            # The caller's saved language: the session's user, or on the API the bearer token's (Flask-Login's
-            # request loader, `shop.api.token_holder`), loaded now if nothing has yet. Asked once a request:
-            # a load that failed (the database down) is not tried again for the error answer's language.
+            # The caller's saved language: on the API a bearer token's holder (the API's caller even when
+            # another account is signed in on the pages: `shop.api.token_holder`), else the session's user,
+            # loaded now if nothing has yet. Asked once a request: a load that failed (the database down)
+            # is not tried again for the error answer's language.
             g.locale_asked_user = True
-            if current_user.is_authenticated:
-                wanted = current_user.locale
+            caller = token_holder() or current_user
+            if caller.is_authenticated:
+                wanted = caller.locale
         return selected_locale(wanted, app.config)
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Asia/Shanghai")

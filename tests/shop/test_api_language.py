@@ -53,3 +53,15 @@ def test_a_bad_token_is_answered_in_chinese_not_in_anyones_language(client, db, 
     assert response.status_code == 401
     assert response.json["error"]["code"] == "invalid_token"
     assert response.json["error"]["message"] == "令牌无效或已过期"
+
+
+def test_a_token_caller_with_another_accounts_session_gets_the_token_holders_language(client, db, api_token, auth):
+    """The API's caller is the token's holder (`shop.api`), so its language is theirs, not that of an account
+    signed in on the pages of the same browser."""
+    signed_in = _token_user("zh_CN")
+    headers = api_token(_token_user("en"))
+    assert auth.login(signed_in).status_code in (302, 303)
+
+    response = client.get("/api/v1/orders/NOSUCHCODE", headers=headers)
+
+    assert response.json["error"]["message"] == "Order not found"
