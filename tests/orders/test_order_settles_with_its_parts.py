@@ -37,6 +37,16 @@ def _stays_complete(db) -> None:
     db.session.commit()
 
 
+def _place(client, headers, items: list, payment_method: str) -> dict:
+    """POST /api/v1/orders of `items` (goods are shipped to ADDRESS_JSON): the order as answered."""
+    body = {"items": items, "payment_method": payment_method}
+    if any("product_id" in item for item in items):
+        body["address"] = ADDRESS_JSON
+    res = client.post("/api/v1/orders", json=body, headers=headers)
+    assert res.status_code == 201, res.json
+    return res.json
+
+
 def _tab(client, headers, tab: str) -> list[str]:
     res = client.get(f"/api/v1/orders?tab={tab}", headers=headers)
     assert res.status_code == 200, res.json
@@ -56,13 +66,8 @@ def test_a_booking_order_is_completed_once_its_stay_is(client, db, api_token):
     host, guest = make_user(role="host"), make_user()
     listing = make_listing(host=host, units=1, pay_on_arrival=True)
     headers = api_token(guest)
-    res = client.post(
-        "/api/v1/orders",
-        json={"items": [stay_item(listing, checkin=0, nights=1)], "payment_method": "arrival"},
-        headers=headers,
-    )
-    assert res.status_code == 201, res.json
-    code, [stay] = res.json["id"], res.json["bookings"]
+    placed = _place(client, headers, [stay_item(listing, checkin=0, nights=1)], "arrival")
+    code, [stay] = placed["id"], placed["bookings"]
     _check_in(client, host, stay["id"], stay["confirmation_code"], api_token, cash_received_fen=stay["total_fen"])
     assert client.get(f"/api/v1/orders/{code}", headers=headers).json["status"] == "confirmed"  # staying
 
@@ -82,14 +87,10 @@ def test_a_mixed_order_stays_confirmed_while_its_stay_is_ahead_and_completes_aft
     product = make_product(price_fen=1500, stock=5, station=station)
     listing = make_listing(host=host, price_fen=20000, units=1)
     headers = api_token(buyer)
-    body = {
-        "items": [{"product_id": product.id, "quantity": 1}, stay_item(listing, checkin=0, nights=1)],
-        "address": ADDRESS_JSON,
-        "payment_method": "card",
-    }
-    res = client.post("/api/v1/orders", json=body, headers=headers)
-    assert res.status_code == 201, res.json
-    code, [shipment] = res.json["id"], res.json["shipments"]
+    placed = _place(
+        client, headers, [{"product_id": product.id, "quantity": 1}, stay_item(listing, checkin=0, nights=1)], "card"
+    )
+    code, [shipment] = placed["id"], placed["shipments"]
     _pay(db, code)
 
     station_headers = api_token(operator)
@@ -121,13 +122,10 @@ def test_a_mixed_order_whose_goods_cannot_be_supplied_keeps_its_stay(client, db,
     product = make_product(price_fen=1500, stock=5, station=station)
     listing = make_listing(price_fen=20000, units=1, free_cancel_days=3)
     headers = api_token(buyer)
-    body = {
-        "items": [{"product_id": product.id, "quantity": 1}, stay_item(listing, checkin=7, nights=1)],
-        "address": ADDRESS_JSON,
-        "payment_method": "card",
-    }
-    res = client.post("/api/v1/orders", json=body, headers=headers)
-    code, [shipment] = res.json["id"], res.json["shipments"]
+    placed = _place(
+        client, headers, [{"product_id": product.id, "quantity": 1}, stay_item(listing, checkin=7, nights=1)], "card"
+    )
+    code, [shipment] = placed["id"], placed["shipments"]
     _pay(db, code)
     res = client.post(
         f"/api/v1/shipments/{shipment['id']}/transition",
@@ -149,13 +147,7 @@ def test_an_order_of_bookings_all_canceled_is_canceled_even_with_a_fee_kept(clie
     listing = make_listing(price_fen=20000, units=1, free_cancel_days=3, cancel_fee_pct=50)
     buyer = make_user()
     headers = api_token(buyer)
-    res = client.post(
-        "/api/v1/orders",
-        json={"items": [stay_item(listing, checkin=1, nights=1)], "payment_method": "card"},
-        headers=headers,
-    )
-    assert res.status_code == 201, res.json
-    code = res.json["id"]
+    code = _place(client, headers, [stay_item(listing, checkin=1, nights=1)], "card")["id"]
     _pay(db, code)
     [stay] = client.get(f"/api/v1/orders/{code}", headers=headers).json["bookings"]
     res = client.post(f"/api/v1/bookings/{stay['id']}/cancel", headers=headers)
