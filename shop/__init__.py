@@ -166,6 +166,7 @@ def _configure_i18n(app: Flask, packages: list[str]) -> None:
     from flask_login import current_user
 
     from shop.api import token_holder
+    from shop.errors import DATABASE_FAILED
     from shop.extensions import babel
 
     dirs = [str(ROOT / pkg / "translations") for pkg in packages if (ROOT / pkg / "translations").is_dir()]
@@ -175,11 +176,11 @@ def _configure_i18n(app: Flask, packages: list[str]) -> None:
         if not has_request_context():  # Celery tasks, CLI commands: the default locale
             return selected_locale(None, app.config)
         wanted = request.args.get("lang") or session.get("lang")
-        if not wanted and not g.get("locale_asked_user"):
+        if not wanted and not g.get("locale_asked_user") and not g.get(DATABASE_FAILED):
             # The caller's saved language: on the API a bearer token's holder (the API's caller even when
             # another account is signed in on the pages: `shop.api.token_holder`), else the session's user,
-            # loaded now if nothing has yet. Asked once a request: a load that failed (the database down)
-            # is not tried again for the error answer's language.
+            # loaded now if nothing has yet. Asked once a request, and never once the database failed in
+            # it (`shop.errors.DATABASE_FAILED`): the 503 answer must not try to load the account again.
             g.locale_asked_user = True
             caller = token_holder() or current_user
             if caller.is_authenticated:

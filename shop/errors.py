@@ -19,7 +19,7 @@ import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from flask import Flask, current_app, flash, jsonify, render_template, request
+from flask import Flask, current_app, flash, g, jsonify, render_template, request
 from flask_babel import gettext, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -298,6 +298,12 @@ def register_error_handlers(app: Flask) -> None:
         return render_template("errors/error.html", status=500, message=None), 500
 
 
+#: Set on `g` when this request found the database unreachable: its error answer reads nothing more from
+#: it, not even the signed-in account's saved language (the locale selector, `shop._configure_i18n`, then
+#: goes by `?lang=`, the session's choice or Chinese).
+DATABASE_FAILED = "database_failed"
+
+
 def register_outage_handler(app) -> None:
     """The database unreachable (a PostgreSQL restart, a failover) or a transient lock/serialisation
     failure: roll back and answer 503 with Retry-After, in the API's error envelope or the error page.
@@ -307,6 +313,7 @@ def register_outage_handler(app) -> None:
 
     def _unavailable(exc):
         log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        setattr(g, DATABASE_FAILED, True)
         try:
             rollback()
         except Exception:  # the connection is what failed; the pool discards it

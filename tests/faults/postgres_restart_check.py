@@ -1,8 +1,9 @@
 """PostgreSQL restarted under load (run by test_postgres_restart.py against a private cluster).
 
 Four buyers place orders through the API in a loop while the cluster is restarted (`pg_ctl
-restart -m fast`: every connection is cut). Every answer is a 201 or a clean 503 with Retry-After
-in the error envelope; orders are placed again after the restart without restarting the app; every
+restart -m fast`: every connection is cut), and a fifth, signed in on the pages, reloads 我的订单.
+Every answer is a 201 (a 200 for the page) or a clean 503 with Retry-After (the envelope on the API,
+the error page on the pages); orders are placed again after the restart without restarting the app; every
 order in the database is whole (lines, shipment, payment), and stock and sold counts match the
 orders exactly: nothing half-written.
 """
@@ -13,6 +14,7 @@ import os
 import subprocess
 import threading
 import time
+import traceback
 
 import pytest
 import sqlalchemy as sa
@@ -62,14 +64,19 @@ def test_a_restart_under_load_fails_requests_cleanly_and_leaves_no_half_written_
     monkeypatch.setitem(app.config, "MAX_OPEN_PAY_LATER_ORDERS", 1_000_000)
     product = make_product(name="三江腌菜500克", stock=10_000)
     buyers = [make_user() for _ in range(BUYERS)]
+    reader = make_user()
+    reader.locale = "en"  # a saved language, read for the error page too
     commit()
     product_id = product.id
     client = app.test_client()
     tokens = [
         client.post("/api/v1/auth/token", json={"email": b.email, "password": PASSWORD}).json["token"] for b in buyers
     ]
+    browser = app.test_client()
+    assert browser.post("/login", data={"email": reader.email, "password": PASSWORD}).status_code in (302, 303)
     db.session.remove()
     answers: list[tuple[float, int, dict, str]] = []
+    pages: list[tuple[int, str]] = []
     lock = threading.Lock()
     stop = time.monotonic() + LOAD_SECONDS
 
@@ -99,7 +106,19 @@ def test_a_restart_under_load_fails_requests_cleanly_and_leaves_no_half_written_
             if res.status_code != 201:
                 time.sleep(0.05)
 
+    def read_orders():
+        while time.monotonic() < stop:
+            try:
+                res = browser.get("/orders")
+                seen = (res.status_code, res.headers.get("Retry-After", ""))
+            except Exception:  # the test client raises what a server would answer with a 500
+                seen = (500, traceback.format_exc())
+            with lock:
+                pages.append(seen)
+            time.sleep(0.02)
+
     threads = [threading.Thread(target=buy, args=(t,)) for t in tokens]
+    threads.append(threading.Thread(target=read_orders))
     for t in threads:
         t.start()
     time.sleep(1.0)
@@ -114,6 +133,11 @@ def test_a_restart_under_load_fails_requests_cleanly_and_leaves_no_half_written_
     assert failed, f"no request saw the restart ({took:.2f} s)"
     assert all(body["error"]["code"] == "service_unavailable" and retry == "1" for _a, _s, body, retry in failed)
     assert any(at > restart_at + took and status == 201 for at, status, _b, _r in answers)  # recovered
+    # the signed-in page: shown, or the clean 503 page, never a 500 (the error page does not load the account
+    # again for its language: shop.errors.DATABASE_FAILED)
+    assert {status for status, _retry in pages} <= {200, 503}, [p for p in pages if p[0] not in (200, 503)][:2]
+    assert all(retry == "1" for status, retry in pages if status == 503)
+    assert pages[-1][0] == 200
     placed = sum(status == 201 for status in statuses)
 
     orders = db.session.scalars(sa.select(Order)).all()
