@@ -240,6 +240,9 @@ def shipment_action(code: str):
             # the buyer's code and the cash are checked before "交付后不能撤销？", not after it
             fulfilment.check_pickup(s, pickup_code=form.pickup_code.data, cash_received_fen=form.cash_received.fen)
             rollback()  # nothing written but the locks taken: the step takes them again after the question
+        if question is not None and form.action.data == "deliver" and not confirmed():
+            # likewise the cash of a cash-on-delivery parcel: short cash is refused before the question
+            fulfilment.check_deliver(s, cash_received_fen=form.cash_received.fen)
         if question is not None:
             page = ask_first(question, back=url_for(".shipment", code=s.code))
             if page is not None:

@@ -357,15 +357,12 @@ def take_cash_for_order(shipments: list[Shipment], cash_received_fen: int | None
             take_cash(shipment, shipment_due_fen(shipment), actor=actor, now=now)
 
 
-def take_cash(shipment: Shipment, cash_received_fen: int | None, *, actor, now: datetime) -> CashEntry | None:
-    """Write the cash taken for a shipment of a cash order: exactly what is still due for it.
-
-    Call with the order row locked (`fulfilment._lock` or `orders.services.common.lock_order`).
-    Returns None when the shipment's cash is already in the book and nothing more was handed over;
-    raises `CashNotReceived` (409) when the amount is missing or differs from what is due.
-    """
-    order = shipment.order
-    if not is_cash_order(order):
+def check_cash(shipment: Shipment, cash_received_fen: int | None) -> int:
+    """What `take_cash` refuses, without writing anything: not a cash order, a canceled shipment, an amount
+    that is no amount, cash handed over when it is in the book already, cash other than what is due (409
+    `cash_not_received`). Returns what is to be written now (0: nothing, the cash is in or nothing is due).
+    The cash-on-delivery hand-over asks it before its confirmation step, `take_cash` again under the lock."""
+    if not is_cash_order(shipment.order):
         raise Conflict("not_cash_order")
     if shipment.status == ShipmentStatus.CANCELED:
         raise Conflict("shipment_canceled")
@@ -375,14 +372,28 @@ def take_cash(shipment: Shipment, cash_received_fen: int | None, *, actor, now: 
         or not 0 <= cash_received_fen <= MAX_FEN
     ):
         raise ValidationError("invalid_cash_received", fields={"cash_received_fen": "invalid"})
-    due = shipment_due_fen(shipment)
     if taken_entry(shipment.id) is not None:
         if cash_received_fen:
             raise Conflict("cash_already_received")
-        return None
+        return 0
+    due = shipment_due_fen(shipment)
     if due <= 0:
-        return None
+        return 0
     _check_exact(cash_received_fen, due)
+    return due
+
+
+def take_cash(shipment: Shipment, cash_received_fen: int | None, *, actor, now: datetime) -> CashEntry | None:
+    """Write the cash taken for a shipment of a cash order: exactly what is still due for it.
+
+    Call with the order row locked (`fulfilment._lock` or `orders.services.common.lock_order`).
+    Returns None when the shipment's cash is already in the book and nothing more was handed over;
+    raises `CashNotReceived` (409) when the amount is missing or differs from what is due.
+    """
+    order = shipment.order
+    due = check_cash(shipment, cash_received_fen)
+    if due == 0:
+        return None
     kind = CashKind.STATION_CASH if order.payment_method == PaymentMethod.STATION_CASH else CashKind.COD
     # taken meanwhile: the order lock makes this the database's last word
     with unique_or(Conflict("cash_already_received")):

@@ -52,7 +52,7 @@ from sqlalchemy.orm import selectinload
 from ledger.services import credit_line
 from orders.models import Delivery, LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
 from orders.services.amounts import is_cash_order, shipment_due_fen
-from orders.services.cashbook import check_cash_for_order, take_cash, take_cash_for_order
+from orders.services.cashbook import check_cash, check_cash_for_order, take_cash, take_cash_for_order
 from orders.services.common import adjust_delivered_count
 from orders.services.payments import counter_cash_refusal, refund_line, settle_cash_payment, shipment_cancelable
 from orders.services.pickup import handover_station_id, is_transfer, on_own_shelf, pickup_station_id
@@ -547,6 +547,16 @@ def deliver(shipment: Shipment, *, actor, now: datetime, cash_received_fen: int 
     _lock(shipment)
     _raise_if(deliver_refusal(shipment))
     return _hand_over(shipment, actor=actor, now=now, note="delivered", cash_received_fen=cash_received_fen)
+
+
+def check_deliver(shipment: Shipment, *, cash_received_fen: int | None = None) -> None:
+    """The parcel hand-over's refusals before its confirmation step (stations.views.shipment_action): what
+    `deliver` would refuse now — `deliver_refusal`, and for cash on delivery cash other than what is due —
+    raised, so that the operator is not asked "交付后不能撤销？" for a hand-over that is then refused (as
+    `check_pickup` does at the counter). Writes nothing."""
+    _raise_if(deliver_refusal(shipment))
+    if is_cash_order(shipment.order):
+        check_cash(shipment, cash_received_fen)
 
 
 def _lock_order_shipments(order: Order) -> list[Shipment]:

@@ -666,6 +666,27 @@ def test_a_wrong_pickup_code_or_cash_is_refused_before_the_operator_is_asked_to_
     assert shipment.status == ShipmentStatus.DELIVERED and [(e.amount_fen) for e in _entries(db)] == [6666]
 
 
+def test_short_cash_on_delivery_is_refused_before_the_operator_is_asked_to_confirm(db, world, now, client, auth):
+    """A cash-on-delivery parcel handed over with short cash: refused at once with the amount due named, as
+    at the counter — not "确认…已交到顾客手中？交付后不能撤销。" first and "应收现金 ¥66.66…" after 确认."""
+    order = make_order([(world.a.product, 2)], payment_method="cod")  # 2 × ¥33.33
+    shipment = order.shipments[0]
+    shipped(order, world.a.operator, now)
+    commit()
+    auth.login(world.a.operator)
+    url = f"/station/shipments/{shipment.code}/action"
+    r = client.post(url, data={"action": "deliver", "cash_received": "60"})
+    assert r.status_code in (409, 422), r.headers.get("Location")  # refused on the spot, not asked
+    assert "¥66.66" in r.get_data(as_text=True) and 'value="60"' in r.get_data(as_text=True)  # kept as typed
+    db.session.expire_all()
+    assert shipment.status == ShipmentStatus.SHIPPED and _entries(db) == []
+    r = client.post(url, data={"action": "deliver", "cash_received": "66.66"})
+    assert r.status_code == 303 and "/confirm/" in r.headers["Location"]  # the right cash: asked
+    client.post(url, data={"confirm": "1", "action": "deliver", "cash_received": "66.66"})
+    db.session.expire_all()
+    assert shipment.status == ShipmentStatus.DELIVERED and [e.amount_fen for e in _entries(db)] == [6666]
+
+
 def test_a_refused_hand_over_shows_the_counter_form_again_with_the_code_and_cash_as_typed(db, world, now, client, auth):
     """At the counter, with the buyer waiting: cash short by a note, the right code stays typed and so does
     the cash (the page once redirected and both were lost); a wrong code keeps the cash and the code to fix."""
