@@ -4,10 +4,10 @@ book leaves the payment's own event, with the operator who took the cash — not
 
 from __future__ import annotations
 
-from orders.models import PaymentState
+from orders.models import PaymentState, ShipmentStatus
 from shop.db import commit
 from shop.history import history_of
-from tests.stations.factories import make_order
+from tests.stations.factories import PICKUP_CODE, make_order
 from tests.stations.fulfilment_steps import shipped
 
 
@@ -28,3 +28,22 @@ def test_cash_taken_at_the_hand_over_confirms_the_payment_in_its_history(db, wor
     last = history_of(payment)[-1]
     assert (last.from_status, last.to_status, last.actor_id) == ("created", "confirmed", world.a.operator.id)
     assert last.created_at is not None
+
+
+def test_the_shipment_page_says_the_cash_taken_without_a_status_change_to_the_same_status(db, world, now, client, auth):
+    """The cash taken at the counter changes no status by itself: the shipment's history says "待自提 · 已收现金 ¥66.66",
+    not "待自提 → 待自提 · 已收现金 ¥66.66", a step that looked like nothing happened."""
+    order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")
+    shipment = order.shipments[0]
+    shipped(order, world.a.operator, now)
+    commit()
+    auth.login(world.a.operator)
+    page = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
+    assert "已打包 → 待自提" in page
+    form = {"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "66.66"}
+    client.post(f"/station/shipments/{shipment.code}/action", data={"confirm": "1", **form})
+    db.session.expire_all()
+    assert shipment.status == ShipmentStatus.DELIVERED
+    page = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
+    assert "待自提 · 已收现金 ¥66.66" in page
+    assert "待自提 → 待自提" not in page
