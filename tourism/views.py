@@ -82,7 +82,7 @@ from tourism.services.host import (
     update_listing_terms,
     update_unit_type,
 )
-from tourism.services.host_cash import HOST_TILL, arrival_due_fen, host_book
+from tourism.services.host_cash import HOST_TILL, arrival_due_fen, arrival_taken_fen, host_book
 from tourism.services.listings import households_linked
 from tourism.services.place import (
     MAX_PHOTOS,
@@ -464,6 +464,7 @@ def _render_host_home(form, now, status=200):
         today=local_date(now),
         no_show_allowed=partial(no_show_allowed, now=now),
         arrival_due_fen=arrival_due_fen,
+        arrival_taken_fen=arrival_taken_fen,
         cash_book=host_book(current_user.id),
         kind_label=cash.kind_label,
     ), status

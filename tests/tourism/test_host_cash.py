@@ -135,3 +135,18 @@ def test_two_check_ins_of_one_booking_at_once_take_its_cash_once(app, committed_
         entries = committed_db.session.scalars(sa.select(HostCashEntry)).all()
         assert [(e.booking_id, e.amount_fen) for e in entries] == [(booking_id, 15000)]
         assert committed_db.session.scalar(sa.select(sa.func.count()).select_from(IncomeEntry)) == 0
+
+
+def test_todays_arrival_checked_in_with_its_cash_says_the_cash_was_taken(client, db, auth):
+    """The host's 今日到店 after a check-in with the cash: 到店应收 says 已收 ¥150.00, not "—", which read as
+    if nothing had been due (and left the host wondering whether the cash was written anywhere)."""
+    host = make_user(role="host")
+    booking = _arrival_today(host)
+    commit()
+    auth.login(host)
+    ok = client.post("/host/check-in", data={"confirmation_code": booking.confirmation_code, "cash_received": "150"})
+    assert ok.status_code == 302
+    home = client.get("/host/").get_data(as_text=True)
+    start = home.index(f"<code>{booking.code}</code>")  # its row of 今日到店
+    row = home[start : home.index("</tr>", start)]
+    assert "已收 ¥150.00" in row and "—" not in row

@@ -60,6 +60,12 @@ def arrival_due_fen(booking: Booking) -> int:
     return max(0, booking.total_fen - booking.refunded_fen)
 
 
+def arrival_taken_fen(booking: Booking) -> int:
+    """The cash the host took for the booking at check-in (0: none taken, paid online or not yet in)."""
+    entry = arrival_entry(booking.id)
+    return entry.amount_fen if entry is not None else 0
+
+
 def take_arrival_cash(booking: Booking, cash_received_fen: int | None, *, actor, now: datetime) -> HostCashEntry | None:
     """Write the cash the guest handed the host: exactly what is due (409 `cash_not_received` else).
 
