@@ -40,15 +40,25 @@ def book_page(
     entry_ref: Callable[[Any], Markup],
     close_form: CashCloseForm | None = None,
     move_form: CashMoveForm | None = None,
+    day_url: Callable[[date], str] | None = None,
 ) -> dict:
     """What the shared partials read (templates/orders/_cashbook_book.html, _cashbook_forms.html): the
     till's book of `day`, the day and today, the two forms, the kinds' labels and `entry_ref(entry)`
     (what an entry belongs to, as markup: a shipment, a booking). `close_form`, `move_form`: a refused
-    close's or move's own form, so that what was typed is shown again."""
+    close's or move's own form, so that what was typed is shown again. `day_url(day)`: the till's page of
+    another day; with it, a closed day from today on names the open day where the cash taken or paid out
+    since goes (`cash.open_day`: a refund approved, a guest checked in after the close), with its link."""
+    book = cash.day_book(owner_id, day, till=till)
+    today = local_date(now_utc())
+    later = None
+    if day_url is not None and book.closed and day >= today:
+        open_day = cash.open_day(owner_id, now_utc(), till=till)
+        later = (open_day, day_url(open_day))
     return dict(
         day=day,
-        book=cash.day_book(owner_id, day, till=till),
-        today=local_date(now_utc()),
+        book=book,
+        later=later,
+        today=today,
         close_form=close_form or CashCloseForm(day=day),
         move_form=move_form or CashMoveForm(),
         kind_label=cash.kind_label,

@@ -461,6 +461,7 @@ def _cash_page(station, day, close_form=None, move_form=None) -> str:
             entry_ref=_shipment_link,
             close_form=close_form,
             move_form=move_form,
+            day_url=lambda d: url_for(".cash_summary", date=d.isoformat(), **_station_args(station)),
         ),
     )
 

@@ -495,7 +495,13 @@ def _host_cash_page(host_id: int, day: date, close_form=None, move_form=None) ->
     return render_template(
         "tourism/host_cash.html",
         **cashbook_pages.book_page(
-            host_id, day, till=HOST_TILL, entry_ref=_booking_code, close_form=close_form, move_form=move_form
+            host_id,
+            day,
+            till=HOST_TILL,
+            entry_ref=_booking_code,
+            close_form=close_form,
+            move_form=move_form,
+            day_url=lambda d: url_for("tourism.host_cash", date=d.isoformat()),
         ),
     )
 

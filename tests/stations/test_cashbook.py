@@ -17,7 +17,7 @@ from shop.db import commit
 from shop.errors import Conflict, ValidationError
 from shop.once import new_form_token
 from shop.schema import AppendOnlyError
-from shop.timeutil import local_date
+from shop.timeutil import local_date, now_utc
 from stations.services import fulfilment
 from tests.concurrency.race import at_once
 from tests.conftest import requires_postgres
@@ -548,6 +548,23 @@ def test_a_close_the_page_would_refuse_is_refused_before_the_confirmation(db, wo
     asked = client.post("/station/cash/close", data={"day": day, "counted": "5"}, follow_redirects=True)
     assert asked.status_code == 200 and 'name="confirm" value="1"' in asked.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(CashClose.id))) == 0
+
+
+def test_todays_closed_book_names_the_day_where_later_cash_goes(db, world, client, auth):
+    """Today closed (日结), a cash refund approved afterwards said 已记入现金账 — yet today's page, the one the
+    operator opens, did not show it: it went into tomorrow's book, which nothing pointed at. The closed
+    day's page names that day and links to it."""
+    today = local_date(now_utc())
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    cash.close_day(world.a.station.id, today, counted_fen=0, actor=world.a.operator, now=now_utc())
+    cash.correct(world.a.station.id, 500, reason="备用金", actor=world.a.operator, now=now_utc())  # after the close
+    commit()
+    auth.login(world.a.operator)
+    page = client.get("/station/cash").get_data(as_text=True)
+    assert f"之后收到或退还的现金记入 {tomorrow} 的现金账" in page
+    assert f'href="/station/cash?date={tomorrow}"' in page
+    later = client.get(f"/station/cash?date={tomorrow}").get_data(as_text=True)
+    assert "备用金" in later and "之后收到或退还的现金" not in later  # the open day itself says nothing of the kind
 
 
 def test_a_refused_close_keeps_what_the_operator_typed(db, world, now, client, auth):
