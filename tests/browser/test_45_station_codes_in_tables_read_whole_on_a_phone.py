@@ -4,7 +4,7 @@ every date into two, and the food-safety papers (食品安全证件) broke a lic
 (SC / 112 / 360 / 121 / 00002): codes to match against a crate's label or a certificate; the tables'
 frames scroll sideways for the rest, the page does not. The record's way back (← 库存) is a thumb-sized
 target, not a 19 px line, and so are a paper's file link (PDF), not a 25 x 16 px word, and 库存's product
-names (16 px lines)."""
+names (16 px lines). A stock movement's note (采收 2026-12-06 2026年秋收批次) was squeezed to a character a line."""
 
 from __future__ import annotations
 
@@ -40,6 +40,11 @@ def test_lot_codes_dates_and_licence_numbers_each_read_on_one_line(open_page, vi
     cells = page.locator(".stock-lots td code, .stock-lots td.when, .stock-moves td code, .stock-moves td.when")
     assert cells.count() >= 3, "no lot on the demo product's stock record"
     _each_on_one_line(cells)
+    notes = page.locator(".stock-moves td.note").filter(has_text="秋收批次")  # the demo lots' note
+    assert notes.count() >= 1, "no movement with a note on the demo product's stock record"
+    for note in notes.all():
+        box = note.bounding_box()  # it was a 2-character column, the note one character a line
+        assert box is not None and box["width"] >= 150, box
 
     operator.goto("/station/papers")
     operator.step("papers")
