@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from orders.models import LineStatus
+from shop.db import commit
 from shop.errors import Conflict, ValidationError
 from stations.services import fulfilment
 from stock.models import Lot, LotAllocation, LotStatus
@@ -295,3 +296,21 @@ def test_a_parcel_already_on_its_way_is_still_booked_as_delivered(db, world, now
     db.session.refresh(lot)
     assert (lot.on_hand, lot.allocated, lot.blocked) == (0, 0, 19)
     assert_lots_exact(db, record.id)
+
+
+def test_a_lot_with_nothing_left_reads_sold_out_not_for_sale(db, world, now, client, auth):
+    """A lot whose every unit is gone (sold and handed over, or corrected away) read 可售 on the stock record
+    and on its own page beside 在库 0: the operator looked for the bags. It reads 已售罄; one with units, 可售."""
+    record = world.a.product.stock
+    op = world.a.operator
+    lot = db.session.get(Lot, receive_stock(record, 2, actor=op, now=now).lot_id)
+    correct_stock(record, -2, reason="破损", actor=op, now=now, lot=lot)
+    commit()
+    auth.login(op)
+    page = client.get(f"/station/lots/{lot.code}").get_data(as_text=True)
+    assert "已售罄" in page and "可售" not in page
+    stock = client.get(f"/station/stock/{record.id}").get_data(as_text=True)
+    row = stock[stock.index(f"<code>{lot.code}</code>") :]
+    row = row[: row.index("</tr>")]
+    assert "已售罄" in row and "可售" not in row
+    assert "可售</td>" in stock  # the other lots, with units, still for sale
