@@ -74,6 +74,13 @@ def test_host_checks_the_guest_in_by_code(open_page, live_server, viewport):
     )
     assert lines == 1, lines
     host.step("checked in")
+    # the day book's entry time reads on one line too (2026- / 12-07 / 08:20 was three lines on a phone)
+    host.goto("/host/cash")
+    entry = page.locator("table.cashbook tr").filter(has_text=code).first
+    lines = entry.locator("td.when").evaluate(
+        "e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length; }"
+    )
+    assert lines == 1, lines
     assert booking_facts(live_server, code)["status"] == "checked_in"
 
 
