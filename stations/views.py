@@ -244,7 +244,10 @@ def shipment_action(code: str):
             # likewise the cash of a cash-on-delivery parcel: short cash is refused before the question
             fulfilment.check_deliver(s, cash_received_fen=form.cash_received.fen)
         if question is not None:
-            page = ask_first(question, back=url_for(".shipment", code=s.code))
+            cash_in = form.cash_received.fen if form.action.data in ("deliver", "pickup") else None
+            # the cash typed, named again before the irreversible hand-over: the operator checks it against the notes
+            details = [_("收到现金 %(amount)s，记入本站现金账", amount=format_yuan(cash_in))] if cash_in else []
+            page = ask_first(question, back=url_for(".shipment", code=s.code), details=details)
             if page is not None:
                 return page
         fulfilment.apply_action(

@@ -699,6 +699,8 @@ def test_short_cash_on_delivery_is_refused_before_the_operator_is_asked_to_confi
     assert shipment.status == ShipmentStatus.SHIPPED and _entries(db) == []
     r = client.post(url, data={"action": "deliver", "cash_received": "66.66"})
     assert r.status_code == 303 and "/confirm/" in r.headers["Location"]  # the right cash: asked
+    asked = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "收到现金 ¥66.66，记入本站现金账" in asked  # the cash typed, named on the question
     client.post(url, data={"confirm": "1", "action": "deliver", "cash_received": "66.66"})
     db.session.expire_all()
     assert shipment.status == ShipmentStatus.DELIVERED and [e.amount_fen for e in _entries(db)] == [6666]
