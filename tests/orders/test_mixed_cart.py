@@ -853,3 +853,24 @@ def test_the_carts_booking_photos_are_read_with_their_listings_not_one_statement
         assert f'src="/media/demo/l{stay.id}-0-thumb.webp"' in _cart_row(html, f"罗渡山居{n}号")
         photo_reads.append(sum(1 for s in statements if s.lstrip().startswith("SELECT listing_images.")))
     assert photo_reads[0] == photo_reads[2] == 0, photo_reads
+
+
+def test_the_checkout_of_a_stay_paid_on_arrival_does_not_say_it_is_paid_online(client, db, auth):
+    """Card payments off: a stay alone whose listing allows it is paid on arrival, its one payment method.
+    The checkout says so (confirmed at once, paid on arrival) instead of the card checkout's note that the
+    order is paid online in one go and confirmed after payment, which contradicted the 到店支付 above it."""
+    listing = make_listing(name="罗渡山居", units=1, pay_on_arrival=True)
+    auth.login(make_user())
+    client.post(
+        "/cart/bookings",
+        data={
+            "listing_id": listing.id,
+            "checkin": day_ahead(10).isoformat(),
+            "checkout": day_ahead(11).isoformat(),
+            "guests": 2,
+        },
+    )
+    page = client.get("/checkout").get_data(as_text=True)
+    assert 'value="arrival"' in page and 'value="card"' not in page
+    assert "在线付清" not in page and "付款后确认" not in page
+    assert "预订提交后即为您确认，到店时再付款，现在不扣款。" in page
