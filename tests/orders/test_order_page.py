@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 from shop.db import commit
+from shop.once import new_form_token
 from tests.factories import make_product, make_station, make_user
+from tests.orders.cart_items import day_ahead
 from tests.orders.factories import ADDRESS_JSON, make_order
+from tests.tourism.factories import make_listing
 
 
 def test_the_english_order_page_names_the_payment_a_payment_not_pay(client, auth, db, now):
@@ -97,3 +100,32 @@ def test_the_order_history_lists_the_order_and_its_payment_in_the_order_things_h
     items = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", li)).strip() for li in re.findall(r"<li>(.*?)</li>", history)]
     kinds = [item.split(" ", 2)[-1] for item in items]  # after the date and the time
     assert kinds.index("支付 已创建") < kinds.index("订单 已确认 · 已付款"), items
+
+
+def test_a_stay_paid_on_arrival_says_it_is_still_to_pay_not_created(client, auth, db):
+    """The payment of a stay paid on arrival stays `created` until the host takes the cash; the buyer's
+    page says 到店付款 · 待支付 (Pay on arrival · Awaiting payment), not the internal 已创建 (Created)."""
+    listing = make_listing(name="罗渡山居", units=1, pay_on_arrival=True)
+    buyer = make_user()
+    auth.login(buyer)
+    client.post(
+        "/cart/bookings",
+        data={
+            "listing_id": listing.id,
+            "checkin": day_ahead(10).isoformat(),
+            "checkout": day_ahead(11).isoformat(),
+            "guests": 2,
+        },
+    )
+    page = client.get("/checkout").get_data(as_text=True)
+    total = re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1)
+    res = client.post(
+        "/checkout", data={"form_token": new_form_token(), "payment_method": "arrival", "shown_total_ship": total}
+    )
+    assert res.status_code == 303, res.get_data(as_text=True)
+    detail = client.get(res.headers["Location"]).get_data(as_text=True)
+    payment = re.search(r'<section class="card payment">.*?</p>', detail, re.S).group(0)
+    assert "到店付款" in payment and "待支付" in payment and "已创建" not in payment, payment
+    english = client.get(res.headers["Location"] + "?lang=en").get_data(as_text=True)
+    payment = re.search(r'<section class="card payment">.*?</p>', english, re.S).group(0)
+    assert "Awaiting payment" in payment and "Created" not in payment, payment
