@@ -874,3 +874,28 @@ def test_the_checkout_of_a_stay_paid_on_arrival_does_not_say_it_is_paid_online(c
     assert 'value="arrival"' in page and 'value="card"' not in page
     assert "在线付清" not in page and "付款后确认" not in page
     assert "预订提交后即为您确认，到店时再付款，现在不扣款。" in page
+
+
+def test_the_order_list_marks_the_canceled_stay_of_a_mixed_order_that_goes_on(client, db, auth, api_token, fake_stripe):
+    """A paid mixed order whose stay is canceled goes on with its goods (已确认); its row in 我的订单 says
+    the stay is 已取消 beside it, not the stay's dates alone as if it were still booked."""
+    product = make_product(name="三江腌菜", price_fen=1500, stock=5)
+    listing = make_listing(name="罗渡山居", price_fen=20000, units=1, free_cancel_days=3)
+    user = make_user()
+    headers = api_token(user)
+    res = client.post("/api/v1/orders", json=_mixed_body(product, listing), headers=headers)
+    order = _pay(db, res.json["id"])
+    auth.login(user)
+    row = _order_row(client.get("/orders").get_data(as_text=True), order.code)
+    assert "已取消" not in row, row
+    res = client.post(f"/api/v1/bookings/{order.bookings[0].code}/cancel", headers=headers)
+    assert res.status_code == 200, res.json
+    row = _order_row(client.get("/orders").get_data(as_text=True), order.code)
+    stay = next(li for li in re.findall(r"<li>.*?</li>", row, re.S) if "罗渡山居" in li)
+    goods = next(li for li in re.findall(r"<li>.*?</li>", row, re.S) if "三江腌菜" in li)
+    assert "已取消" in stay and "已取消" not in goods, row
+    assert "已确认" in row.split('class="order-items"')[0], "the order itself goes on"
+
+
+def _order_row(page: str, code: str) -> str:
+    return next(r for r in page.split('<li class="card order-row') if f">{code}<" in r)
