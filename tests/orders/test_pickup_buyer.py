@@ -11,6 +11,7 @@ import re
 import sqlalchemy as sa
 
 from orders.models import Order
+from orders.services import payments
 from shop.db import commit
 from shop.once import new_form_token
 from tests.factories import make_product, make_station, make_user
@@ -99,3 +100,30 @@ def test_the_stations_api_gives_what_a_pick_up_buyer_needs(client, db):
         "08:30-17:30",
         "0791-85700004",
     )
+
+
+def test_an_unpaid_card_pick_up_order_shows_no_pick_up_code_until_it_is_paid(client, db, auth, now, fake_stripe):
+    """The pick-up code is shown while the order is confirmed (orders.services.pickup.pickup_code_to_show);
+    a card order awaiting its payment showed it anyway, under its shipment (the fallback for orders of one
+    code per shipment), inviting the buyer to collect goods not paid for."""
+    chosen = _station("NCX5", "柳溪村站", "0791-85700005")
+    buyer = make_user()
+    order = make_order(
+        buyer,
+        [(make_product(station=chosen, stock=5), 1)],
+        now=now,
+        payment_method="card",
+        delivery="pickup",
+        pickup_station_id=chosen.id,
+    )
+    commit()
+    assert order.status == "pending"
+    code = order.shipments[0].pickup_code
+    auth.login(buyer)
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert code not in page and "取货码" not in page, "no pick-up code before the payment"
+    payments.confirm_payment(order.payments[0], now=now)
+    commit()
+    assert order.status == "confirmed"
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert page.count(code) == 1 and 'class="pickup-qr"' in page, "the code once paid"
