@@ -899,3 +899,37 @@ def test_the_order_list_marks_the_canceled_stay_of_a_mixed_order_that_goes_on(cl
 
 def _order_row(page: str, code: str) -> str:
     return next(r for r in page.split('<li class="card order-row') if f">{code}<" in r)
+
+
+def test_goods_and_a_stay_without_card_payments_are_checked_out_one_after_the_other_as_the_cart_says(client, db, auth):
+    """Card payments off: the cart says to untick the stay and check out the goods first, the stay staying in
+    the cart to check out after (not to delete it and book it again on its page, losing the dates). Doing so
+    places the goods, then the stay alone, paid on arrival."""
+    product = make_product(name="三江腌菜", price_fen=1200, stock=10)
+    listing = make_listing(name="罗渡山居", units=2, pay_on_arrival=True)
+    auth.login(make_user())
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    client.post(
+        "/cart/bookings",
+        data={
+            "listing_id": listing.id,
+            "checkin": day_ahead(10).isoformat(),
+            "checkout": day_ahead(11).isoformat(),
+            "guests": 2,
+        },
+    )
+    cart = client.get("/cart").get_data(as_text=True)
+    assert "取消勾选预订" in cart and "删除预订" not in cart, "the cart says to untick the stay"
+    stay = db.session.scalar(sa.select(CartLine).where(CartLine.kind == "booking"))
+    client.post(f"/cart/lines/{stay.id}/selected", data={"selected": "0"})
+    res = client.post("/checkout", data=checkout_form(payment_method="cod"))
+    assert res.status_code == 303, res.get_data(as_text=True)
+    assert _count(db, Order) == 1 and _count(db, CartLine) == 1, "the goods placed, the stay kept"
+    client.post(f"/cart/lines/{stay.id}/selected", data={"selected": "1"})
+    page = client.get("/checkout").get_data(as_text=True)
+    total = re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1)
+    res = client.post(
+        "/checkout", data={"form_token": new_form_token(), "payment_method": "arrival", "shown_total_ship": total}
+    )
+    assert res.status_code == 303, res.get_data(as_text=True)
+    assert _count(db, Order) == 2 and _count(db, CartLine) == 0
