@@ -5,6 +5,8 @@ Thin routes: parse -> load/404 -> permission -> one service -> commit() -> redir
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -17,6 +19,7 @@ from shop.pagecache import page_is_shared
 from shop.qr import qr_data_uri
 from shop.security import same_origin_or_token
 from shop.timeutil import now_utc
+from shop.urls import same_site_path
 
 bp = Blueprint("favourites", __name__)
 
@@ -43,6 +46,16 @@ def _page_of(item) -> str:
     return url_for("tourism.listing_detail", listing_id=item.id, slug=item.slug)
 
 
+def _page_tapped_on(item) -> str:
+    """The item's page as the visitor had it when tapping 收藏 (the Referer, when it is that page of this
+    site): a listing's chosen dates, guests and month stay chosen. Else the item's page."""
+    page = _page_of(item)
+    came_from = same_site_path(request.referrer, host=request.host)
+    if came_from and urlsplit(came_from).path == urlsplit(page).path:
+        return came_from
+    return page
+
+
 @bp.app_template_global("share_box")
 def _share_box(item) -> dict:
     """The short link of a product or listing and its QR code (a data: URI drawn here, no
@@ -66,12 +79,12 @@ def _favourite_state(kind: str, subject_id: int) -> bool | None:
 @same_origin_or_token  # the button is on product pages the page cache shares (no token in them)
 def toggle(kind: str, subject_id: int):
     item = services.subject(kind, subject_id)
-    back = url_for(".mine") if request.form.get("back") == "favourites" else _page_of(item)
+    back = url_for(".mine") if request.form.get("back") == "favourites" else _page_tapped_on(item)
     if not current_user.is_authenticated:
         # the tap is kept: signing in (or up) adds it (`favourite_on_sign_in`) and goes back to the page
         session[PENDING] = [kind, item.id]
         flash(_("登录或注册后即为您收藏"), "info")
-        return redirect(url_for("auth.login", next=_page_of(item)), 303)
+        return redirect(url_for("auth.login", next=_page_tapped_on(item)), 303)
     if request.form.get("action") == "remove":
         services.remove_favourite(current_user, item)
         commit()

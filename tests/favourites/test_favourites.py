@@ -135,3 +135,24 @@ def test_cached_product_page_is_the_same_for_everyone_and_signed_in_visitors_see
     auth.logout()
     again = client.get(_page(product)).get_data(as_text=True)
     assert "★ 已收藏" not in again and "☆ 收藏" in again
+
+
+def test_favouriting_a_listing_keeps_the_dates_and_guests_the_visitor_had_chosen(client, db, auth):
+    """收藏 on a listing whose calendar has dates picked comes back to that page as it was (dates, guests,
+    month), signed in or sent to sign in first; a Referer of another page or site is not followed."""
+    listing = make_listing(name="罗渡农家乐")
+    commit()
+    page = f"/listings/{listing.id}-{listing.slug}"
+    chosen = f"{page}?checkin=2026-12-26&checkout=2026-12-28&month=2026-12&guests=3&units=1"
+    r = client.post(
+        f"/favourites/listing/{listing.id}", data={"action": "add"}, headers={"Referer": f"http://localhost{chosen}"}
+    )
+    assert r.status_code == 303 and "checkin%3D2026-12-26" in r.headers["Location"], r.headers["Location"]
+    auth.login(make_user())
+    r = client.post(
+        f"/favourites/listing/{listing.id}", data={"action": "add"}, headers={"Referer": f"http://localhost{chosen}"}
+    )
+    assert r.status_code == 303 and r.headers["Location"] == chosen
+    for referer in ("http://evil.example" + chosen, "http://localhost/orders?x=1"):
+        r = client.post(f"/favourites/listing/{listing.id}", data={"action": "remove"}, headers={"Referer": referer})
+        assert r.headers["Location"] == page, referer
