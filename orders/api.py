@@ -24,6 +24,7 @@ from orders.origins import OrderOrigin, origins_of
 from orders.providers import ProviderError
 from orders.services import transfers
 from orders.services.payments import NewCardPayment, buyer_cancel_order, current_payment, start_new_payment
+from orders.services.pickup import shipment_code_to_show
 from orders.services.placement import AddressData, PlacementRequest, place_order
 from orders.services.recalled import HOLDS, recall_marks
 from orders.services.tabs import buyer_orders
@@ -269,7 +270,7 @@ def order_out(order: Order, recall: str | None = None, *, origin: OrderOrigin | 
                 status=s.status,
                 shipping_fen=s.shipping_fen,
                 tracking_number=s.tracking_number,
-                pickup_code=s.pickup_code or None,
+                pickup_code=shipment_code_to_show(order, s) or None,
                 pickup_station_id=order.pickup_station_id if order.delivery == "pickup" else None,
                 items=[
                     LineOut(

@@ -48,7 +48,7 @@ from orders.services.payments import (
     start_payment,
     sync_payment,
 )
-from orders.services.pickup import collector_name, pickup_code_to_show
+from orders.services.pickup import collector_name, pickup_code_to_show, shipment_code_to_show
 from orders.services.placement import (
     MAX_GUESTS,
     MAX_UNITS,
@@ -599,6 +599,8 @@ def _order_page(order: Order, *, typed_refunds: dict[int, dict[str, str]] | None
         canceled_for_recall=canceled_for_recall(order, history["order"]),
         can_cancel=order_cancelable(order),
         pickup_code=pickup_code,
+        #: an order placed before one code per order: each shipment's own code, by the same rule as the API's
+        shipment_codes={s.id: shipment_code_to_show(order, s) for s in order.shipments},
         pickup_qr=qr_data_uri(pickup_code) if pickup_code else None,
         collect_by=collect_by(order) if pickup_code else None,
         line_refunds=line_refunds(order),

@@ -33,6 +33,15 @@ def collector_name(order: Order) -> str:
     return order.ship_name or getattr(order.user, "name", "") or getattr(order.user, "email", "") or ""
 
 
+def shipment_code_to_show(order: Order, shipment: Shipment) -> str:
+    """A shipment's pick-up code as its buyer may see it (the order page, `GET /api/v1/orders/{code}`):
+    only once the order is confirmed (paid, or to pay at the station: never while a card payment is
+    awaited) and while the shipment is still to collect; '' otherwise."""
+    if order.status != OrderStatus.CONFIRMED or shipment.status not in _STILL_TO_COLLECT:
+        return ""
+    return shipment.pickup_code or ""
+
+
 def pickup_code_to_show(order: Order) -> str:
     """The code while something of the order is still to collect ('' otherwise)."""
     if order.status != OrderStatus.CONFIRMED:

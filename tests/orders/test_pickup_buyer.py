@@ -102,10 +102,13 @@ def test_the_stations_api_gives_what_a_pick_up_buyer_needs(client, db):
     )
 
 
-def test_an_unpaid_card_pick_up_order_shows_no_pick_up_code_until_it_is_paid(client, db, auth, now, fake_stripe):
-    """The pick-up code is shown while the order is confirmed (orders.services.pickup.pickup_code_to_show);
-    a card order awaiting its payment showed it anyway, under its shipment (the fallback for orders of one
-    code per shipment), inviting the buyer to collect goods not paid for."""
+def test_an_unpaid_card_pick_up_order_shows_no_pick_up_code_until_it_is_paid(
+    client, db, auth, api_token, now, fake_stripe
+):
+    """The pick-up code is shown while the order is confirmed (orders.services.pickup.pickup_code_to_show,
+    shipment_code_to_show), on the order page and in the API; a card order awaiting its payment showed it
+    anyway, under its shipment (the fallback for orders of one code per shipment) and in the API's
+    shipments, inviting the buyer to collect goods not paid for."""
     chosen = _station("NCX5", "柳溪村站", "0791-85700005")
     buyer = make_user()
     order = make_order(
@@ -119,11 +122,14 @@ def test_an_unpaid_card_pick_up_order_shows_no_pick_up_code_until_it_is_paid(cli
     commit()
     assert order.status == "pending"
     code = order.shipments[0].pickup_code
+    headers = api_token(buyer)
     auth.login(buyer)
     page = client.get(f"/orders/{order.code}").get_data(as_text=True)
     assert code not in page and "取货码" not in page, "no pick-up code before the payment"
+    assert client.get(f"/api/v1/orders/{order.code}", headers=headers).json["shipments"][0]["pickup_code"] is None
     payments.confirm_payment(order.payments[0], now=now)
     commit()
     assert order.status == "confirmed"
     page = client.get(f"/orders/{order.code}").get_data(as_text=True)
     assert page.count(code) == 1 and 'class="pickup-qr"' in page, "the code once paid"
+    assert client.get(f"/api/v1/orders/{order.code}", headers=headers).json["shipments"][0]["pickup_code"] == code
