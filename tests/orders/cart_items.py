@@ -1,5 +1,5 @@
-"""The items the cart tests put in an API order (`POST /api/v1/orders`): a stay's item, its nights
-counted in days from today."""
+"""The items the cart tests put in an API order (`POST /api/v1/orders`) or in the cart through its page
+(`POST /cart/bookings`): a stay's item, its nights counted in days from today."""
 
 from __future__ import annotations
 
@@ -23,3 +23,16 @@ def stay_item(listing, *, checkin=7, nights=2, guests=2, **extra) -> dict:
         "guests": guests,
         **extra,
     }
+
+
+def add_stay_to_cart(client, listing, *, checkin=10, nights=1, guests=2, **extra):
+    """The stay's form on its page (`POST /cart/bookings`): `guests` at `listing` from `checkin` days ahead
+    for `nights` nights; `extra` adds form fields (units, buy_now). The response."""
+    data = {
+        "listing_id": listing.id,
+        "checkin": day_ahead(checkin).isoformat(),
+        "checkout": day_ahead(checkin + nights).isoformat(),
+        "guests": guests,
+        **extra,
+    }
+    return client.post("/cart/bookings", data=data)

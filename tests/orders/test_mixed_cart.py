@@ -17,7 +17,7 @@ from shop.once import new_form_token
 from shop.timeutil import now_utc
 from stock.models import StockRecord
 from tests.factories import make_product, make_user
-from tests.orders.cart_items import day_ahead, stay_item
+from tests.orders.cart_items import add_stay_to_cart, day_ahead, stay_item
 from tests.orders.factories import ADDRESS_JSON, FakeStripeProvider, checkout_form
 from tests.tourism.factories import make_booking, make_listing, make_session
 from tourism.models import Booking, BookingStatus, ListingKind
@@ -324,16 +324,7 @@ def test_web_journey_cart_with_goods_and_a_stay_to_one_order(client, db, auth, f
     page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
     assert "加入购物车" in page and 'formaction="/cart/bookings"' in page
     client.post("/cart/add", data={"product_id": product.id, "quantity": 2})
-    res = client.post(
-        "/cart/bookings",
-        data={
-            "listing_id": listing.id,
-            "checkin": day_ahead(10).isoformat(),
-            "checkout": day_ahead(12).isoformat(),
-            "guests": 2,
-            "units": 1,
-        },
-    )
+    res = add_stay_to_cart(client, listing, nights=2, units=1)
     assert res.status_code == 303 and res.headers["Location"].endswith("/cart")
     cart = client.get("/cart").get_data(as_text=True)
     assert "罗渡山居" in cart and day_ahead(10).isoformat() in cart and "¥376.00" in cart and "三江腌菜" in cart
@@ -466,15 +457,7 @@ def _goods_and_a_night(client, auth, product, listing) -> None:
     """A new buyer signed in, with one of `product` and a night at `listing` ten days ahead in the cart."""
     auth.login(make_user())
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
-    client.post(
-        "/cart/bookings",
-        data={
-            "listing_id": listing.id,
-            "checkin": day_ahead(10).isoformat(),
-            "checkout": day_ahead(11).isoformat(),
-            "guests": 2,
-        },
-    )
+    add_stay_to_cart(client, listing)
 
 
 def test_web_checkout_names_the_booking_line_that_failed_and_keeps_the_cart(client, db, auth, fake_stripe):
@@ -582,15 +565,7 @@ def test_a_line_that_cannot_be_had_is_offered_to_leave_out_as_the_checkout_opens
 def test_no_line_is_offered_to_leave_out_when_it_is_the_only_one(client, db, auth, fake_stripe):
     listing = make_listing(name="罗渡山居", units=1)
     auth.login(make_user())
-    client.post(
-        "/cart/bookings",
-        data={
-            "listing_id": listing.id,
-            "checkin": day_ahead(10).isoformat(),
-            "checkout": day_ahead(11).isoformat(),
-            "guests": 2,
-        },
-    )
+    add_stay_to_cart(client, listing)
     page = client.get("/checkout").get_data(as_text=True)
     make_booking(listing, check_in=day_ahead(10), check_out=day_ahead(11))
     refused = client.post("/checkout", data=_checkout_form(page))
@@ -626,15 +601,7 @@ def test_cart_booking_bad_input(client, db, auth):
 def test_web_checkout_of_one_stay_alone_offers_arrival_when_the_listing_allows_it(client, db, auth, fake_stripe):
     listing = make_listing(name="罗渡山居", units=1, pay_on_arrival=True)
     auth.login(make_user())
-    client.post(
-        "/cart/bookings",
-        data={
-            "listing_id": listing.id,
-            "checkin": day_ahead(10).isoformat(),
-            "checkout": day_ahead(11).isoformat(),
-            "guests": 2,
-        },
-    )
+    add_stay_to_cart(client, listing)
     page = client.get("/checkout").get_data(as_text=True)
     assert 'value="card"' in page and 'value="arrival"' in page and 'value="cod"' not in page
     assert "收货地址" not in page  # nothing is shipped
@@ -686,15 +653,7 @@ def test_goods_and_a_stay_without_card_payments_say_why_instead_of_an_empty_chec
     page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
     assert "一次付款" not in page
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
-    res = client.post(
-        "/cart/bookings",
-        data={
-            "listing_id": listing.id,
-            "checkin": day_ahead(10).isoformat(),
-            "checkout": day_ahead(11).isoformat(),
-            "guests": 2,
-        },
-    )
+    res = add_stay_to_cart(client, listing)
     assert res.status_code == 303 and _count(db, CartLine) == 2
     cart = client.get("/cart").get_data(as_text=True)
     assert "暂未开通在线支付" in cart and "去结算" not in cart
@@ -719,15 +678,7 @@ def test_a_booking_line_in_the_cart_states_its_cancellation_policy_as_the_listin
     not 入住/游玩前 for a stay, and English counts it: 1 day, not '1 days'."""
     listing = make_listing(name="罗渡山居", units=2, pay_on_arrival=True, free_cancel_days=1, cancel_fee_pct=30)
     auth.login(make_user())
-    res = client.post(
-        "/cart/bookings",
-        data={
-            "listing_id": listing.id,
-            "checkin": day_ahead(10).isoformat(),
-            "checkout": day_ahead(11).isoformat(),
-            "guests": 2,
-        },
-    )
+    res = add_stay_to_cart(client, listing)
     assert res.status_code == 303
     cart = client.get("/cart").get_data(as_text=True)
     assert "到店日前 1 天及以前免费取消，之后取消收取 30% 手续费" in cart and "入住/游玩" not in cart
@@ -801,15 +752,7 @@ def test_the_cart_shows_each_line_with_its_photo_as_my_orders_does(client, db, a
     auth.login(make_user())
     for product in (pictured, bare):
         assert client.post("/cart/add", data={"product_id": product.id, "quantity": 1}).status_code in (302, 303)
-    booked = client.post(
-        "/cart/bookings",
-        data={
-            "listing_id": stay.id,
-            "checkin": day_ahead(10).isoformat(),
-            "checkout": day_ahead(11).isoformat(),
-            "guests": 2,
-        },
-    )
+    booked = add_stay_to_cart(client, stay)
     assert booked.status_code == 303
     ticketed = client.post(
         "/cart/bookings", data={"listing_id": ticket.id, "checkin": day_ahead(9).isoformat(), "guests": 1}
@@ -861,15 +804,7 @@ def test_the_checkout_of_a_stay_paid_on_arrival_does_not_say_it_is_paid_online(c
     order is paid online in one go and confirmed after payment, which contradicted the 到店支付 above it."""
     listing = make_listing(name="罗渡山居", units=1, pay_on_arrival=True)
     auth.login(make_user())
-    client.post(
-        "/cart/bookings",
-        data={
-            "listing_id": listing.id,
-            "checkin": day_ahead(10).isoformat(),
-            "checkout": day_ahead(11).isoformat(),
-            "guests": 2,
-        },
-    )
+    add_stay_to_cart(client, listing)
     page = client.get("/checkout").get_data(as_text=True)
     assert 'value="arrival"' in page and 'value="card"' not in page
     assert "在线付清" not in page and "付款后确认" not in page
@@ -909,15 +844,7 @@ def test_goods_and_a_stay_without_card_payments_are_checked_out_one_after_the_ot
     listing = make_listing(name="罗渡山居", units=2, pay_on_arrival=True)
     auth.login(make_user())
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
-    client.post(
-        "/cart/bookings",
-        data={
-            "listing_id": listing.id,
-            "checkin": day_ahead(10).isoformat(),
-            "checkout": day_ahead(11).isoformat(),
-            "guests": 2,
-        },
-    )
+    add_stay_to_cart(client, listing)
     cart = client.get("/cart").get_data(as_text=True)
     assert "取消勾选预订" in cart and "删除预订" not in cart, "the cart says to untick the stay"
     stay = db.session.scalar(sa.select(CartLine).where(CartLine.kind == "booking"))

@@ -7,7 +7,7 @@ import re
 from shop.db import commit
 from shop.once import new_form_token
 from tests.factories import make_product, make_station, make_user
-from tests.orders.cart_items import day_ahead
+from tests.orders.cart_items import add_stay_to_cart
 from tests.orders.factories import ADDRESS_JSON, make_order
 from tests.tourism.factories import make_listing
 
@@ -108,15 +108,7 @@ def test_a_stay_paid_on_arrival_says_it_is_still_to_pay_not_created(client, auth
     listing = make_listing(name="罗渡山居", units=1, pay_on_arrival=True)
     buyer = make_user()
     auth.login(buyer)
-    client.post(
-        "/cart/bookings",
-        data={
-            "listing_id": listing.id,
-            "checkin": day_ahead(10).isoformat(),
-            "checkout": day_ahead(11).isoformat(),
-            "guests": 2,
-        },
-    )
+    add_stay_to_cart(client, listing)
     page = client.get("/checkout").get_data(as_text=True)
     total = re.search(r'name="shown_total_ship" value="(\d+)"', page).group(1)
     res = client.post(

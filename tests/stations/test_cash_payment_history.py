@@ -8,7 +8,7 @@ from orders.models import PaymentState, ShipmentStatus
 from shop.db import commit
 from shop.history import history_of
 from tests.stations.factories import PICKUP_CODE, make_order
-from tests.stations.fulfilment_steps import shipped
+from tests.stations.fulfilment_steps import at_the_counter, shipped
 
 
 def test_cash_taken_at_the_hand_over_confirms_the_payment_in_its_history(db, world, now, client, api_token):
@@ -33,11 +33,7 @@ def test_cash_taken_at_the_hand_over_confirms_the_payment_in_its_history(db, wor
 def test_the_shipment_page_says_the_cash_taken_without_a_status_change_to_the_same_status(db, world, now, client, auth):
     """The cash taken at the counter changes no status by itself: the shipment's history says "待自提 · 已收现金 ¥66.66",
     not "待自提 → 待自提 · 已收现金 ¥66.66", a step that looked like nothing happened."""
-    order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")
-    shipment = order.shipments[0]
-    shipped(order, world.a.operator, now)
-    commit()
-    auth.login(world.a.operator)
+    shipment, _action = at_the_counter(world, now, auth)
     page = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
     assert "已打包 → 待自提" in page
     form = {"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "66.66"}

@@ -23,7 +23,7 @@ from tests.concurrency.race import at_once
 from tests.conftest import requires_postgres
 from tests.factories import make_product, make_station, make_user
 from tests.stations.factories import PICKUP_CODE, make_order
-from tests.stations.fulfilment_steps import shipped
+from tests.stations.fulfilment_steps import at_the_counter, shipped
 
 
 def _credited(db, order) -> int:
@@ -118,14 +118,9 @@ def test_buyer_reads_the_cash_taken_in_the_shipment_history_not_a_second_shipped
 
 
 def test_pickup_form_needs_the_cash_received_field(db, world, now, client, auth):
-    order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")
-    shipment = order.shipments[0]
-    shipped(order, world.a.operator, now)
-    commit()
-    auth.login(world.a.operator)
+    shipment, url = at_the_counter(world, now, auth)
     page = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
     assert 'name="cash_received"' in page
-    url = f"/station/shipments/{shipment.code}/action"
     for value in ("", "66.00", "abc"):
         response = client.post(
             url,
@@ -144,7 +139,7 @@ def test_pickup_form_needs_the_cash_received_field(db, world, now, client, auth)
     db.session.expire_all()
     assert shipment.status == ShipmentStatus.DELIVERED
     assert [(e.kind, e.amount_fen) for e in _entries(db)] == [("station_cash", 6666)]
-    assert _credited(db, order) > 0
+    assert _credited(db, shipment.order) > 0
     page = client.get("/station/cash").get_data(as_text=True)
     assert "¥66.66" in page and shipment.code in page
 
@@ -649,22 +644,11 @@ def test_a_remittance_or_correction_the_book_would_refuse_is_refused_before_the_
     assert [(e.kind, e.amount_fen) for e in _entries(db)] == [("correction", 500)]
 
 
-def _at_the_counter(world, now, auth):
-    """A pick-up order of ¥66.66 paid at station A, ready at its counter, its operator signed in: (the
-    shipment, the address its hand-over is posted to)."""
-    order = make_order([(world.a.product, 2)], delivery="pickup", payment_method="station_cash")
-    shipment = order.shipments[0]
-    shipped(order, world.a.operator, now)
-    commit()
-    auth.login(world.a.operator)
-    return shipment, f"/station/shipments/{shipment.code}/action"
-
-
 def test_a_wrong_pickup_code_or_cash_is_refused_before_the_operator_is_asked_to_confirm(db, world, now, client, auth):
     """The counter hand-over asks "交付后不能撤销？" only for a hand-over that would go through: a wrong code
     (counted, as the hand-over counts it) or cash other than what is due is refused at once, before the
     confirmation step (shop.confirm: never confirmed first and refused after)."""
-    shipment, url = _at_the_counter(world, now, auth)
+    shipment, url = at_the_counter(world, now, auth)
     wrong = "000000" if PICKUP_CODE != "000000" else "111111"
     r = client.post(url, data={"action": "pickup", "pickup_code": wrong, "cash_received": "66.66"})
     assert r.status_code == 422 and "取货码错误" in r.get_data(as_text=True)  # refused on the spot, not asked
@@ -709,7 +693,7 @@ def test_short_cash_on_delivery_is_refused_before_the_operator_is_asked_to_confi
 def test_a_refused_hand_over_shows_the_counter_form_again_with_the_code_and_cash_as_typed(db, world, now, client, auth):
     """At the counter, with the buyer waiting: cash short by a note, the right code stays typed and so does
     the cash (the page once redirected and both were lost); a wrong code keeps the cash and the code to fix."""
-    shipment, url = _at_the_counter(world, now, auth)
+    shipment, url = at_the_counter(world, now, auth)
     short = client.post(url, data={"action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": "56.66"})
     assert short.status_code in (409, 422)
     page = short.get_data(as_text=True)
