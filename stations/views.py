@@ -228,6 +228,9 @@ def shipment_action(code: str):
             return _shipment_page(s, typed=_typed(form, s), status=422)
         flash(_("无效的操作"), "error")
         return redirect(url_for(".shipment", code=s.code))
+    if fulfilment.step_done_already(s, form.action.data):  # a second tap, or 确认 again after Back: done
+        flash(_("已更新：%(status)s", status=fulfilment.status_label(s.status)), "info")
+        return redirect(url_for(".shipment", code=s.code))
     # a step that cannot be taken now is refused at once, as the step itself would refuse it, before any
     # confirmation is asked (the step asks the same predicates again under its locks)
     refusal = fulfilment.step_refusal(current_user, s, form.action.data, tracking_number=form.tracking_number.data)

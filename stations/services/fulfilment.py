@@ -169,6 +169,26 @@ def require_may(user, shipment: Shipment, action: str) -> None:
     _raise_if(_not_your_step(user, shipment, action))
 
 
+#: The status each step leaves a shipment in (`step_done_already`).
+STEP_RESULTS = {
+    "accept": ShipmentStatus.ACCEPTED,
+    "pack": ShipmentStatus.PACKED,
+    "ready": ShipmentStatus.READY_FOR_PICKUP,
+    "ship": ShipmentStatus.SHIPPED,
+    "receive": ShipmentStatus.ARRIVED,
+    "deliver": ShipmentStatus.DELIVERED,
+    "pickup": ShipmentStatus.DELIVERED,
+    "cancel": ShipmentStatus.CANCELED,
+}
+
+
+def step_done_already(shipment: Shipment, action: str) -> bool:
+    """The shipment stands where `action` would leave it: the step was taken already (a second tap, or
+    确认 again after Back). The station's page says so and changes nothing, instead of refusing the step
+    as if it had failed; the API still answers 409 with the state (`step_refusal`)."""
+    return STEP_RESULTS.get(action) == shipment.status
+
+
 def step_refusal(user, shipment: Shipment, action: str, *, tracking_number: str | None = None) -> DomainError | None:
     """Why `user` may not take `action` on `shipment` as it stands, or None when nothing stands against it:
     the other station's step (`require_may`), then the step's own predicate (accept, pack, ready, ship,
