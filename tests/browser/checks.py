@@ -86,7 +86,36 @@ PAGE_FACTS = r"""(thirdParty) => {
     const modifiers = tokens.filter(t => t !== 'btn');
     if (modifiers.length && same(mine, twin(el, 'btn'))) buttons.push(`${describe(el)}: ${modifiers.join(' ')} changes nothing (outranked?)`);
   }
+  // the page's shape as axe's rules see it, words and numbers left out: each element's tag, its attributes
+  // (the values of those that style it or tie it to another element, digits masked; of the others, such as
+  // text, links and aria-label, only whether they are empty), whether it has text of its own and is
+  // displayed, and its children's shapes, each different one once. Two states of a template showing other
+  // data (another order, three rows instead of two) have one shape, and axe finds the same in both.
+  const masked = (v) => (v || '').replace(/[0-9]+/g, '#');
+  const KEPT = new Set(['class', 'role', 'type', 'style', 'lang', 'dir', 'tabindex', 'id', 'for', 'disabled',
+    'hidden', 'open', 'checked', 'selected', 'readonly', 'required', 'colspan', 'rowspan', 'scope', 'headers']);
+  const WORDS = new Set(['aria-label', 'aria-roledescription', 'aria-placeholder', 'aria-valuetext']);
+  const kept = (n) => KEPT.has(n) || (n.startsWith('aria-') && !WORDS.has(n));
+  const shapeOf = (el) => {
+    const attrs = [];
+    for (const a of el.attributes) {
+      const n = a.name;
+      if (n === 'style' && !a.value.trim()) continue;  // style="" left by a script styles nothing
+      if (kept(n)) attrs.push(n + '=' + masked(a.value));
+      else attrs.push(n + (a.value.trim() ? '+' : '-'));
+    }
+    let own = false;
+    const children = [];
+    for (const c of el.childNodes) {
+      if (c.nodeType === 3 && c.data.trim()) own = true;
+      else if (c.nodeType === 1 && !skipped(c)) { const s = shapeOf(c); if (!children.includes(s)) children.push(s); }
+    }
+    return el.tagName + '(' + attrs.join(' ') + ')' + (own ? 't' : '') + (el.getClientRects().length ? '' : 'h')
+      + (children.length ? '[' + children.join(',') + ']' : '');
+  };
+  const shape = shapeOf(document.body);
   return {lang: document.documentElement.lang || '', width: document.documentElement.scrollWidth, texts, buttons,
+          shape,
           fingerprint: location.href + '|' + document.body.innerHTML.length + '|' + document.body.innerText};
 }"""
 

@@ -107,3 +107,44 @@ def test_harness_fails_a_button_modifier_that_changes_nothing(open_page, live_se
     found = "\n".join(open_page.problems.items)
     open_page.problems.items.clear()
     assert "weak changes nothing" in found, found
+
+
+SHAPED_PAGE = """<!doctype html><html lang="{lang}"><head><meta name="viewport" content="width=device-width">
+<title>{word}</title><link rel="stylesheet" href="/static/css/site.css"></head>
+<body><main><h1>{word}</h1><p style="color: {color}">{word} 12</p><img src="/static/favicon.svg" {alt}></main></body></html>"""
+
+
+def _serve(html: str):
+    return lambda route: route.fulfill(status=200, body=html, content_type="text/html; charset=utf-8")
+
+
+def test_harness_runs_axe_again_when_a_page_changes_shape_not_only_words(open_page, live_server, lang):
+    """axe is skipped for a page shaped like one it passed (the same template with other data), so a page
+    that differs by a missing alt text or an inline colour is still run through axe and fails."""
+    user = open_page("probe")
+    zh = lang == "zh_CN"
+    pages = {
+        "good": SHAPED_PAGE.format(
+            lang="zh-CN" if zh else "en", word="甲" if zh else "One", color="#222", alt='alt="x"'
+        ),
+        "other-words": SHAPED_PAGE.format(
+            lang="zh-CN" if zh else "en", word="乙" if zh else "Two", color="#222", alt='alt="y"'
+        ),
+        "no-alt": SHAPED_PAGE.format(lang="zh-CN" if zh else "en", word="丙" if zh else "Three", color="#222", alt=""),
+        "faint": SHAPED_PAGE.format(
+            lang="zh-CN" if zh else "en", word="丁" if zh else "Four", color="#ddd", alt='alt="z"'
+        ),
+    }
+    for name, html in pages.items():
+        user.page.route(f"{live_server.url}/harness-probe-{name}", _serve(html))
+    for name in ("good", "other-words"):
+        user.goto(f"/harness-probe-{name}")
+        assert open_page.problems.items == [], open_page.problems.items
+    user.goto("/harness-probe-no-alt")
+    found = "\n".join(open_page.problems.items)
+    open_page.problems.items.clear()
+    assert "image-alt" in found, found
+    user.goto("/harness-probe-faint")
+    found = "\n".join(open_page.problems.items)
+    open_page.problems.items.clear()
+    assert "color-contrast" in found, found
