@@ -47,17 +47,23 @@ def book_page(
     (what an entry belongs to, as markup: a shipment, a booking). `close_form`, `move_form`: a refused
     close's or move's own form, so that what was typed is shown again. `day_url(day)`: the till's page of
     another day; with it, a closed day from today on names the open day where the cash taken or paid out
-    since goes (`cash.open_day`: a refund approved, a guest checked in after the close), with its link."""
+    since goes (`cash.open_day`: a refund approved, a guest checked in after the close), with its link.
+    `move_to`: the day a remittance or correction posted from this page goes into (`cash.open_day`, the
+    API's rule for an entry without a date), or None where the page offers no such form: it is offered on
+    a day still open up to today and on the pages from today to the open day, so that cash handed over
+    the evening of a 日结 can be recorded at once (into the open day, which the form names)."""
     book = cash.day_book(owner_id, day, till=till)
     today = local_date(now_utc())
+    open_day = cash.open_day(owner_id, now_utc(), till=till)
     later = None
     if day_url is not None and book.closed and day >= today:
-        open_day = cash.open_day(owner_id, now_utc(), till=till)
         later = (open_day, day_url(open_day))
+    offered = (not book.closed and day <= today) or today <= day <= open_day
     return dict(
         day=day,
         book=book,
         later=later,
+        move_to=open_day if offered else None,
         today=today,
         close_form=close_form or CashCloseForm(day=day),
         move_form=move_form or CashMoveForm(),
@@ -122,9 +128,12 @@ def move_posted(
     form's token claimed as `once`); back to the page. Refused before the confirmation (no amount, an
     amount that is no amount, a move the book refuses: more than the cash in hand, a correction without
     its reason), it answers today's page `page(day, move_form=form)` with what was typed kept (422, or
-    the refusal's status). A form sent twice (its token already claimed) goes back to the page."""
-    back = url_for(endpoint, **(args or {}))
+    the refusal's status). A form sent twice (its token already claimed) goes back to the page. The entry
+    goes into the open day (`cash.open_day`: today, or the first day after it not closed yet), which the
+    confirmation names; back to that day's page, where it is listed."""
     today = local_date(now_utc())
+    day = cash.open_day(owner_id, now_utc(), till=till)  # where it goes, as the page said (`book_page`)
+    back = url_for(endpoint, **({"date": day.isoformat()} if day != today else {}), **(args or {}))
     form = CashMoveForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
@@ -143,9 +152,17 @@ def move_posted(
         return page(today, move_form=form), exc.status
     with flash_domain_errors():
         question = (
-            _("确认上缴现金 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
+            _(
+                "确认上缴现金 %(amount)s，记入 %(day)s 的现金账？记入后不能删除。",
+                amount=format_yuan(amount),
+                day=day.isoformat(),
+            )
             if remittance
-            else _("确认记一笔更正 %(amount)s？记入现金账后不能删除。", amount=format_yuan(amount))
+            else _(
+                "确认记一笔更正 %(amount)s，记入 %(day)s 的现金账？记入后不能删除。",
+                amount=format_yuan(amount),
+                day=day.isoformat(),
+            )
         )
         asked = ask_first(question, back=back)
         if asked is not None:

@@ -562,6 +562,32 @@ def test_todays_closed_book_names_the_day_where_later_cash_goes(db, world, clien
     assert "备用金" in later and "之后收到或退还的现金" not in later  # the open day itself says nothing of the kind
 
 
+def test_cash_handed_over_the_evening_of_the_close_is_recorded_on_the_page_into_the_open_day(db, world, client, auth):
+    """Today closed (日结), the operator hands the cash over to the county the same evening: the page showed no
+    上缴 form until tomorrow (the API took it, into the open day). The closed day's page offers the form, names
+    the day the entry goes into, and writes it there, as the API does."""
+    today = local_date(now_utc())
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    cash.correct(world.a.station.id, 500, reason="备用金", actor=world.a.operator, now=now_utc())
+    commit()
+    cash.close_day(world.a.station.id, today, counted_fen=500, actor=world.a.operator, now=now_utc())
+    commit()
+    auth.login(world.a.operator)
+    page = client.get("/station/cash").get_data(as_text=True)
+    assert 'action="/station/cash/entries"' in page and f"记入 {tomorrow} 的现金账" in page
+    assert 'action="/station/cash/close"' not in page  # the closed day is not closed again
+    move = {"kind": "remittance", "amount": "5", "reason": "交县里"}
+    asked = client.post("/station/cash/entries", data={**move, "form_token": new_form_token()}, follow_redirects=True)
+    assert f"确认上缴现金 ¥5.00，记入 {tomorrow} 的现金账？" in asked.get_data(as_text=True)
+    done = client.post("/station/cash/entries", data={**move, "confirm": "1", "form_token": new_form_token()})
+    assert done.status_code == 302 and done.location.endswith(f"/station/cash?date={tomorrow}")
+    assert [(e.kind, e.amount_fen, e.business_date.isoformat()) for e in _entries(db, kind="remittance")] == [
+        ("remittance", -500, tomorrow)
+    ]
+    later = client.get(f"/station/cash?date={tomorrow}").get_data(as_text=True)
+    assert "交县里" in later and f"记入 {tomorrow} 的现金账" in later  # its page lists it and offers the form
+
+
 def test_a_refused_close_keeps_what_the_operator_typed(db, world, now, client, auth):
     """日结 refused (a difference without its reason, a count that is no amount) answered the cash page with
     an empty form: the operator counted the till again. The page comes back with the count and the reason

@@ -182,6 +182,22 @@ def test_host_cash_page_closes_the_day_and_records_remittances_and_corrections(d
     ]
 
 
+def test_a_host_records_a_remittance_after_the_close_on_the_page_into_the_open_day(db, client, auth):
+    """After the host's 日结 the page offered no 上缴 form until tomorrow; it offers it, naming the open day."""
+    host = make_user(role="host")
+    today = local_date(now_utc())
+    tomorrow = today + timedelta(days=1)
+    cash.correct(host.id, 2000, reason="备用金", actor=host, now=now_utc(), till=HOST_TILL)
+    cash.close_day(host.id, today, counted_fen=2000, actor=host, now=now_utc(), till=HOST_TILL)
+    commit()
+    auth.login(host)
+    page = client.get("/host/cash").get_data(as_text=True)
+    assert 'action="/host/cash/entries"' in page and f"记入 {tomorrow.isoformat()} 的现金账" in page
+    move = {"confirm": "1", "kind": "remittance", "amount": "20", "form_token": new_form_token()}
+    assert client.post("/host/cash/entries", data=move).status_code == 302
+    assert _kinds(host.id)[-1] == ("remittance", -2000, tomorrow)
+
+
 def test_host_close_without_the_reason_is_refused_before_the_confirmation(db, client, auth):
     """The host's 日结 with a difference and no reason says so at once, not after 确认."""
     host = make_user(role="host")
