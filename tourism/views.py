@@ -41,6 +41,8 @@ from tourism.models import Booking, ListingKind
 from tourism.qr import checkin_text
 from tourism.services.availability import (
     ListingFilter,
+    calendar_of_unit_type,
+    calendar_unit_type,
     listing_calendar,
     payment_methods,
     search_listings,
@@ -232,7 +234,9 @@ def _render_listing(listing, form, status=200):
     year, month, month_status = _month_arg(today)
     status = _calendar_status(status, month_status)
     start, end = month_bounds(year, month)
-    days = listing_calendar(listing, start, end, now=now)
+    # with two room types, the calendar is the booking form's room type's (its rooms left, its price)
+    cal_unit_type = calendar_unit_type(listing, form.unit_type_id.data)
+    days = calendar_of_unit_type(listing_calendar(listing, start, end, now=now), cal_unit_type)
     sessions = []
     if listing.kind == ListingKind.EXPERIENCE:
         sessions = [s for s in sessions_between(listing, today, today + timedelta(days=60)) if s.starts_at > now]
@@ -271,6 +275,7 @@ def _render_listing(listing, form, status=200):
         quote_guests=guests,
         quote_units=units,
         month_arg=f"{year}-{month:02d}",
+        cal_unit_type=cal_unit_type,
     ), status
 
 
@@ -568,7 +573,9 @@ def _render_host_listing(listing, form, status=200):
     year, month, month_status = _month_arg(today)
     status = _calendar_status(status, month_status)
     start, end = month_bounds(year, month)
-    days = listing_calendar(listing, start, end, now=now)
+    # with two room types, one type's calendar at a time (`?unit_type_id=`): its rooms left and its price
+    cal_unit_type = calendar_unit_type(listing, _int_arg("unit_type_id", maximum=MAX_ID))
+    days = calendar_of_unit_type(listing_calendar(listing, start, end, now=now), cal_unit_type)
     return render_template(
         "tourism/host_listing.html",
         listing=listing,
@@ -581,6 +588,7 @@ def _render_host_listing(listing, form, status=200):
         today=today,
         no_show_allowed=partial(no_show_allowed, now=now),
         methods=payment_methods(listing),
+        cal_unit_type=cal_unit_type,
     ), status
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -489,6 +489,25 @@ def listing_calendar(listing: Listing, start: date, end: date, *, now: datetime)
                 )
             )
     return list(days.values())
+
+
+def calendar_unit_type(listing: Listing, asked_id: int | None) -> UnitType | None:
+    """Which room type (ticket type) a stay's or ticket's calendar shows when the listing has more than
+    one: the one asked (the page's `unit_type_id`, the booking form's choice), else the first. None when
+    there is one, or for an experience (its days show sessions): the calendar is the listing's as it is.
+    Each type has its own rooms and prices, so a day's rooms left and price are read per type
+    (`calendar_of_unit_type`), never summed over the types nor the cheapest of them."""
+    if listing.kind == ListingKind.EXPERIENCE or len(listing.unit_types) < 2:
+        return None
+    return next((u for u in listing.unit_types if u.id == asked_id), listing.unit_types[0])
+
+
+def calendar_of_unit_type(days: list[CalendarDay], unit_type: UnitType | None) -> list[CalendarDay]:
+    """The calendar's days for one unit type only (its rooms left and its price each day); all of them
+    when `unit_type` is None."""
+    if unit_type is None:
+        return days
+    return [replace(d, units=[u for u in d.units if u.unit_type_id == unit_type.id]) for d in days]
 
 
 # --- search ------------------------------------------------------------------------------------

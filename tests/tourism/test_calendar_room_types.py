@@ -1,0 +1,76 @@
+"""A listing with two room types (罗渡农家乐: 标准间 and 家庭房): each day of its calendar showed the types'
+rooms left summed and the cheapest price, so a day whose 标准间 were all booked read 余2 ¥200 and could be
+tapped for a 标准间 that was not there. The host's calendar and the tourist's show one type at a time,
+picked above the month: its rooms left and its price each day (and, for the host, the prices set for it)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from shop.db import commit
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_user
+from tests.tourism.factories import make_booking, make_listing
+from tourism.models import UnitType
+
+
+def _two_room_types(host=None):
+    """标准间: 1 room at ¥200 (booked on the day returned); 家庭房: 2 rooms at ¥300, ¥360 at weekends."""
+    listing = make_listing(host=host, units=1, price_fen=20000, weekend_price_fen=None, pay_on_arrival=True)
+    family = UnitType(listing_id=listing.id, name="家庭房", units=2, max_guests=4, price_fen=30000)
+    family.weekend_price_fen = 36000
+    listing.unit_types.append(family)
+    today = local_date(now_utc())
+    day = next(today + timedelta(days=n) for n in range(3, 40) if (today + timedelta(days=n)).day <= 25)
+    make_booking(listing, check_in=day)  # the 标准间, the first type
+    commit()
+    return listing, family, day
+
+
+def _cell(page: str, day) -> str:
+    """The calendar's cell of `day` (its month's calendar)."""
+    found = re.search(
+        rf'<td class="[^"]*">(?:(?!</td>).)*?<span class="d">{day.day}</span>(?:(?!</td>).)*</td>', page, re.S
+    )
+    assert found, day
+    return found.group(0)
+
+
+def test_the_host_sees_each_room_types_rooms_left_and_price_per_day(client, db, auth):
+    host = make_user(role="host")
+    listing, family, day = _two_room_types(host)
+    auth.login(host)
+    month = f"{day:%Y-%m}"
+    page = client.get(f"/host/listings/{listing.id}?month={month}").get_data(as_text=True)
+    assert "日历显示「标准间」每天的余量和价格。" in page
+    assert "满" in _cell(page, day) and "余" not in _cell(page, day)  # the 标准间 is booked, not 余2
+    other = day + timedelta(days=1)
+    assert "余1" in _cell(page, other) and "¥200" in _cell(page, other)
+    picker = re.search(rf'href="([^"]*unit_type_id={family.id})"[^>]*>家庭房</a>', page)
+    assert picker, "a picker of the room type above the month"
+    page = client.get(f"/host/listings/{listing.id}" + picker.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "日历显示「家庭房」每天的余量和价格。" in page and "¥300.00 · 周末 ¥360.00" in page  # the prices set for it
+    assert "余2" in _cell(page, day) and ("¥300" in _cell(page, day) or "¥360" in _cell(page, day))
+    assert f"month={month}" in picker.group(1)
+    following = re.search(r'href="([^"]*)"[^>]*>下月', page)
+    assert following and f"unit_type_id={family.id}" in following.group(1), "another month keeps the type"
+
+
+def test_the_tourist_taps_days_of_the_room_type_chosen_and_books_it(client, db):
+    listing, family, day = _two_room_types()
+    url = f"/listings/{listing.id}-{listing.slug}?month={day:%Y-%m}"
+    page = client.get(url).get_data(as_text=True)
+    cell = _cell(page, day)
+    assert "满" in cell and "day-pick" not in cell, "no 标准间 left that day: nothing to tap"
+    picker = re.search(rf'href="([^"]*unit_type_id={family.id}[^"]*)"[^>]*>家庭房</a>', page)
+    assert picker
+    page = client.get(picker.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    cell = _cell(page, day)
+    assert "余2" in cell and f"unit_type_id={family.id}" in cell, "the 家庭房's days, each tap keeps it"
+    tap = re.search(r'href="([^"]*)"', cell).group(1).replace("&amp;", "&")
+    page = client.get(tap).get_data(as_text=True)
+    assert re.search(
+        rf'<option[^>]*selected[^>]*value="{family.id}"|<option[^>]*value="{family.id}"[^>]*selected', page
+    )
+    assert "余2" in _cell(page, day + timedelta(days=1))
