@@ -136,6 +136,8 @@ NOTE_LABELS = {
     "pickup unlocked": _l("取货码已解锁"),
     "returned to the packing station": _l("货物已退回发货站点入库"),
     "no line could be supplied": _l("没有可供货的商品"),
+    # written by the migration c1ee512ceb53 on an order whose status the old rules left wrong
+    "status corrected by its parts": _l("已按订单各部分更正状态"),
     "recalled lot: unpaid order canceled": _l("商品批次已召回，未付款的订单已取消，不会扣款"),
     "订单已过期且库存不足，自动退款": _l("订单已过期且库存不足，自动退款"),
     "订单已取消，自动退款": _l("订单已取消，自动退款"),

@@ -321,3 +321,128 @@ def test_the_unique_names_migration_stops_on_two_rows_of_one_name_and_then_refus
     assert before == "3f7a2c9e5b18"
     assert "uq_categories_name" in refused[0] or "categories.name" in refused[0]
     assert "uq_villages_township_name" in refused[1] or "villages.township_id, villages.name" in refused[1]
+
+
+#: The orders of the settlement migration's test: (id, status, shipments' statuses, bookings' statuses,
+#: whether the order's history says it was confirmed, the status the rule gives).
+SETTLED_ORDERS = [
+    (1, "confirmed", (), ("completed",), True, "completed"),  # a booking-only order after its stay
+    (2, "confirmed", (), ("no_show",), True, "canceled"),  # nothing took place
+    (3, "completed", ("delivered",), ("confirmed",), True, "confirmed"),  # goods handed over, stay ahead
+    (4, "canceled", ("canceled",), ("confirmed",), True, "confirmed"),  # no goods supplied, the stay stands
+    (5, "canceled", ("delivered",), ("canceled",), True, "completed"),  # booking canceled after the hand-over
+    (6, "confirmed", ("delivered", "shipped"), ("completed",), True, "confirmed"),  # right already: untouched
+    (7, "completed", ("delivered", "canceled"), ("expired",), True, "completed"),
+    (8, "canceled", ("canceled",), ("canceled",), True, "canceled"),
+    (9, "canceled", ("new",), ("held",), False, "canceled"),  # never confirmed: the rule does not settle it
+    (10, "pending", ("new",), (), False, "pending"),
+    (11, "confirmed", (), (), True, "confirmed"),  # no parts: nothing to settle
+]
+
+
+def _insert_settlement_world(conn) -> None:
+    """The rows of `SETTLED_ORDERS` with their parents (SQLite checks every reference after an upgrade)."""
+    at = "'2026-11-01 00:00:00+00'"
+    conn.execute(sa.text("INSERT INTO townships (id, name, slug) VALUES (1, '三江镇', 'sanjiang')"))
+    conn.execute(
+        sa.text(
+            "INSERT INTO villages (id, township_id, name, slug, is_poverty_village, signature_product, story,"
+            " is_demo) VALUES (1, 1, '柳溪村', 'liuxi', false, '', '', false)"
+        )
+    )
+    conn.execute(
+        sa.text(
+            "INSERT INTO stations (id, code, name, township_id, address, hours, phone, commission_bps, is_new)"
+            " VALUES (1, 'S1', '三江站', 1, '', '', '', 0, false)"
+        )
+    )
+    conn.execute(
+        sa.text(
+            "INSERT INTO users (id, email, password_hash, name, phone, role, is_active_account, auth_version,"
+            f" session_generation, created_at) VALUES (1, 'u@test.cn', 'x', '', '', 'consumer', true, 1, 1, {at})"
+        )
+    )
+    conn.execute(
+        sa.text(
+            "INSERT INTO listings (id, kind, slug, name, description, included, village_id, host_id,"
+            " free_cancel_days, cancel_fee_pct, pay_on_arrival, employed_poor_members, is_published, created_at)"
+            f" VALUES (1, 'stay', 'yard', '柳溪小院', '', '', 1, 1, 0, 0, false, 0, true, {at})"
+        )
+    )
+    conn.execute(
+        sa.text(
+            "INSERT INTO unit_types (id, listing_id, name, units, max_guests, price_fen) VALUES (1, 1, '大床房', 2, 2, 100)"
+        )
+    )
+    part = 0
+    for order_id, status, shipments, bookings, confirmed, _settled in SETTLED_ORDERS:
+        conn.execute(
+            sa.text(
+                "INSERT INTO orders (id, code, secret, user_id, status, delivery, payment_method, ship_name,"
+                " ship_phone, ship_province, ship_city, ship_district, ship_line, subtotal_fen, shipping_fen,"
+                f" total_fen, currency, created_at) VALUES (:i, :c, 's', 1, :s, 'ship', 'card', '', '', '', '', '',"
+                f" '', 100, 0, 100, 'CNY', {at})"
+            ),
+            {"i": order_id, "c": f"O{order_id}", "s": status},
+        )
+        for to in ("pending", "confirmed") if confirmed else ("pending",):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO status_events (subject_type, subject_id, from_status, to_status, note, created_at)"
+                    f" VALUES ('orders', :i, NULL, :t, '', {at})"
+                ),
+                {"i": order_id, "t": to},
+            )
+        for shipment_status in shipments:
+            part += 1
+            conn.execute(
+                sa.text(
+                    "INSERT INTO shipments (id, code, order_id, station_id, status, shipping_fen, weight_g,"
+                    f" tracking_number, pickup_code, pickup_failures, created_at) VALUES (:p, :c, :i, 1, :s, 0, 0,"
+                    f" '', '', 0, {at})"
+                ),
+                {"p": part, "c": f"S{part}", "i": order_id, "s": shipment_status},
+            )
+        for booking_status in bookings:
+            part += 1
+            conn.execute(
+                sa.text(
+                    "INSERT INTO bookings (id, code, order_id, user_id, listing_id, unit_type_id, check_in_date,"
+                    " check_out_date, guests, units, status, total_fen, confirmation_code, pay_on_arrival,"
+                    f" refunded_fen, created_at) VALUES (:p, :c, :i, 1, 1, 1, '2026-12-20', '2026-12-21', 1, 1, :s,"
+                    f" 100, :c, false, 0, {at})"
+                ),
+                {"p": part, "c": f"B{part}", "i": order_id, "s": booking_status},
+            )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_settlement_migration_gives_existing_orders_the_status_their_parts_give(app, backend):
+    """c1ee512ceb53: an order that ended under the old rules takes the status settle_order gives it now
+    (confirmed while a part is open, else completed when one took place, else canceled), with a status
+    event saying so; an order already right, never confirmed, pending or without parts is untouched."""
+    from flask_migrate import upgrade
+
+    fresh = _fresh_postgres if backend == "postgresql" else _fresh_sqlite
+    with fresh() as url, _app_on(url, app) as db:
+        upgrade(revision="b4e7d2a9c361")
+        with db.engine.begin() as conn:
+            _insert_settlement_world(conn)
+        upgrade()
+        with db.engine.connect() as conn:
+            statuses = dict(conn.execute(sa.text("SELECT id, status FROM orders")).all())
+            events = conn.execute(
+                sa.text(
+                    "SELECT subject_id, from_status, to_status, actor_id, note FROM status_events"
+                    " WHERE subject_type = 'orders' AND note <> '' ORDER BY subject_id"
+                )
+            ).all()
+    assert statuses == {order_id: settled for order_id, *_rest, settled in SETTLED_ORDERS}
+    corrected = "status corrected by its parts"
+    assert [tuple(e) for e in events] == [
+        (1, "confirmed", "completed", None, corrected),
+        (2, "confirmed", "canceled", None, corrected),
+        (3, "completed", "confirmed", None, corrected),
+        (4, "canceled", "confirmed", None, corrected),
+        (5, "canceled", "completed", None, corrected),
+    ]
