@@ -367,21 +367,37 @@ def test_reconciliation_finds_a_delivered_line_without_credit(client, auth, coun
 
 def test_public_benefit_summary_for_order_and_product(db, world, app):
     from county.services.public import public_benefit_summary
+    from ledger.services import expected_credit
 
     l1 = world["lines"][0]
     summary = public_benefit_summary(l1.order)
-    assert summary["households"] == 2 and summary["villages"] == ["柳溪村"]
-    assert summary["credited_fen"] == 3003
+    assert summary["credited_households"] == 2 and summary["credited_villages"] == ["柳溪村"]
+    assert summary["credited_fen"] == 3003 and summary["expected_fen"] == 0  # credited: nothing more to come
     from tests.county.factories import make_line
 
     # a line of the same order not yet delivered, for a household of another village: what has been
-    # credited so far names only the households credited (it said 3 households in 柳溪村、罗渡村)
-    make_line(order=l1.order, shipment=l1.shipment, households=[world["households"][2]], shipment_status="new")
+    # credited so far names only the households credited (it said 3 households in 柳溪村、罗渡村); the
+    # line still to come names its own
+    line = make_line(order=l1.order, shipment=l1.shipment, households=[world["households"][2]], shipment_status="new")
     summary = public_benefit_summary(l1.order)
-    assert summary["households"] == 2 and summary["villages"] == ["柳溪村"] and summary["credited_fen"] == 3003
+    assert summary["credited_households"] == 2 and summary["credited_villages"] == ["柳溪村"]
+    assert summary["credited_fen"] == 3003
+    assert summary["expected_households"] == 1 and summary["expected_villages"] == ["罗渡村"]
+    assert summary["expected_fen"] == sum(expected_credit(line).values()) > 0
+    assert summary["households"] == 3 and sorted(summary["villages"]) == sorted(["柳溪村", "罗渡村"])
     product = make_product(price_fen=1000, households=[world["households"][2]])
     s = public_benefit_summary(product)
-    assert s == {"total_fen": 1000, "credited_fen": 0, "expected_fen": 1000, "households": 1, "villages": ["罗渡村"]}
+    assert s == {
+        "total_fen": 1000,
+        "credited_fen": 0,
+        "credited_households": 0,
+        "credited_villages": [],
+        "expected_fen": 1000,
+        "expected_households": 1,
+        "expected_villages": ["罗渡村"],
+        "households": 1,
+        "villages": ["罗渡村"],
+    }
     from flask import render_template_string
 
     with app.test_request_context():

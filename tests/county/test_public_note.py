@@ -1,6 +1,9 @@
 """The public side of the ledger: product and order pages say how much goes to how many households
 in which villages — never who."""
 
+import sqlalchemy as sa
+
+from orders.models import Order
 from shop.db import commit
 from tests.factories import make_household, make_product, make_station, make_user, make_village
 
@@ -104,3 +107,77 @@ def test_a_canceled_order_promises_no_income(client, auth, db, api_token):
     page = client.get(f"/orders/{code}").get_data(as_text=True)
     assert "已取消" in page
     assert "增收" not in page
+
+
+def test_a_mixed_order_says_what_its_goods_credited_and_what_its_stay_ahead_will(
+    client, auth, db, api_token, fake_stripe
+):
+    """Goods handed over while the stay is ahead: the page said only the goods' households (its stay's
+    share gone from the note until the stay was over); it says both, the stay's as still to come, and once
+    the stay is completed what the whole order credited."""
+    from datetime import timedelta
+
+    from orders.services import payments
+    from shop.timeutil import now_utc
+    from tests.orders.cart_items import stay_item
+    from tests.orders.factories import ADDRESS_JSON, FakeStripeProvider
+    from tests.tourism.factories import make_listing
+    from tourism.services.booking import complete_stays
+
+    farm, resort = make_village(name="柳溪村"), make_village(name="桃花村")
+    station = make_station(village=farm, commission_bps=1000)
+    operator, host, buyer = make_user(role="operator", station=station), make_user(role="host"), make_user()
+    product = make_product(price_fen=2000, stock=5, station=station, households=[make_household(village=farm)])
+    listing = make_listing(
+        host=host, village=resort, price_fen=20000, units=1, households=[make_household(village=resort)]
+    )
+    commit()
+    headers, station_headers, host_headers = api_token(buyer), api_token(operator), api_token(host)
+    placed = client.post(
+        "/api/v1/orders",
+        headers=headers,
+        json={
+            "items": [{"product_id": product.id, "quantity": 1}, stay_item(listing, checkin=0, nights=1)],
+            "address": ADDRESS_JSON,
+            "payment_method": "card",
+        },
+    )
+    assert placed.status_code == 201, placed.json
+    code, [shipment] = placed.json["id"], placed.json["shipments"]
+    auth.login(buyer)
+    before = client.get(f"/orders/{code}").get_data(as_text=True)
+    assert "此项消费将为 柳溪村、桃花村 的 2 户脱贫户增收 ¥218.00" in before  # ¥18.00 (less 10 %) + ¥200.00
+    payment = db.session.scalar(sa.select(Order).where(Order.code == code)).payments[0]
+    FakeStripeProvider.succeed(payment.provider_ref)
+    payments.sync_payment(payment, now=now_utc())
+    commit()
+    steps = (
+        {"action": "accept"},
+        {"action": "pack"},
+        {"action": "ship", "tracking_number": "SF1"},
+        {"action": "deliver"},
+    )
+    for step in steps:
+        res = client.post(f"/api/v1/shipments/{shipment['id']}/transition", json=step, headers=station_headers)
+        assert res.status_code == 200, res.json
+
+    page = client.get(f"/orders/{code}").get_data(as_text=True)
+    assert "此订单已为 柳溪村 的 1 户脱贫户增收 ¥18.00；其余部分完成后，还将为 桃花村 的 1 户脱贫户增收 ¥200.00" in page
+    english = client.get(f"/orders/{code}?lang=en").get_data(as_text=True)
+    assert (
+        "This order has raised ¥18.00 for 1 household in 柳溪村; once the rest of it has taken place, it will raise"
+        " ¥200.00 more for 1 household in 桃花村"
+    ) in english
+
+    [stay] = client.get(f"/api/v1/orders/{code}", headers=headers).json["bookings"]
+    res = client.post(
+        f"/api/v1/bookings/{stay['id']}/check-in",
+        json={"confirmation_code": stay["confirmation_code"]},
+        headers=host_headers,
+    )
+    assert res.status_code == 200, res.json
+    complete_stays(now_utc() + timedelta(days=1))
+    commit()
+    after = client.get(f"/orders/{code}?lang=zh_CN").get_data(as_text=True)
+    assert "此订单已为 柳溪村、桃花村 的 2 户脱贫户增收 ¥218.00" in after
+    assert "还将为" not in after
