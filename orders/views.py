@@ -371,23 +371,27 @@ def default_payment_method(delivery: str) -> str:
 
 
 def _payment_choices(summary=None):
-    """The payment methods every chosen line of the cart allows (`placement.payment_methods_for`): goods
-    alone as always; with booking lines card, or on arrival for one booking alone when its listing
-    allows it."""
+    """The payment methods every chosen line of the cart allows with either delivery
+    (`placement.payment_methods_for`), each with its name, and {delivery: the methods it allows}: goods
+    alone as always (cash on delivery when shipped only); with booking lines card, or on arrival for one
+    booking alone when its listing allows it. The page shows a method with the deliveries that allow it."""
     labels = {
         "card": _("在线支付（银行卡）"),
         "station_cash": _("到站点付款"),
         "cod": _("货到付款"),
         "arrival": _("到店支付"),
     }
-    return [(m, labels[m]) for m in _payment_methods(summary)]
+    allowed = {delivery: _payment_methods(summary, delivery=delivery) for delivery in ("ship", "pickup")}
+    either = [m for m in labels if m in allowed["ship"] or m in allowed["pickup"]]
+    return [(m, labels[m]) for m in either], allowed
 
 
-def _payment_methods(summary=None) -> tuple[str, ...]:
-    """`_payment_choices` without their names (the cart page asks only whether there is one)."""
+def _payment_methods(summary=None, *, delivery: str = "ship") -> tuple[str, ...]:
+    """`_payment_choices` of one delivery without their names (the cart page asks only whether there is one)."""
     return payment_methods_for(
         goods=summary.chosen_goods if summary is not None else True,
         booking_methods=summary.booking_methods if summary is not None else [],
+        delivery=delivery,
     )
 
 
@@ -450,15 +454,16 @@ def checkout():
     summary, totals = _checkout_summary(cart, pickup=pickup)
     if not summary.goods_rows:  # bookings only: nothing is shipped or collected
         form.delivery.data, pickup = "ship", False
-    choices = _payment_choices(summary)
+    choices, payment_for = _payment_choices(summary)
     form.payment_method.choices = [SelectChoice(v, label) for v, label in choices]
     fresh = request.method == "GET" and not form.restored  # (restored: typed before signing in, shop.kept_form)
     if fresh and addresses:
         form.address_id.data = addresses[0].id
     if form.payment_method.data is None or fresh:  # follows the delivery chosen
-        form.payment_method.data = default_payment_method(form.delivery.data or "ship")
-        if choices and form.payment_method.data not in {v for v, _label in choices}:
-            form.payment_method.data = choices[0][0]
+        delivery = "pickup" if pickup else "ship"
+        form.payment_method.data = default_payment_method(delivery)
+        if payment_for[delivery] and form.payment_method.data not in payment_for[delivery]:
+            form.payment_method.data = payment_for[delivery][0]
     status = 200
     left_out = None
     if not leaving_out and form.validate_on_submit():
@@ -515,6 +520,7 @@ def checkout():
         summary=summary,
         totals=totals,
         ship_payment_default=default_payment_method("ship"),
+        payment_for=payment_for,
         addresses=addresses,
         stations=stations,
         left_out=left_out or carts.unbuyable_line(summary),

@@ -50,6 +50,7 @@ from orders.services.placement import (
     AddressData,
     PlacementRequest,
     PriceChanged,
+    check_method_fits_delivery,
     place_order,
     quote,
 )
@@ -159,6 +160,7 @@ def _checked(data: PurchaseData, *, now: datetime, quoted: frozenset[int] = froz
         raise ValidationError("delivery_required", fields={"delivery": "invalid"})
     if data.payment_method not in set(PaymentMethod):
         raise ValidationError("payment_method_required", fields={"payment_method": "invalid"})
+    check_method_fits_delivery(data.payment_method, data.delivery)  # said now, as the card below
     if data.payment_method == PaymentMethod.CARD and not card_payments_enabled():
         # said now, not at approval, where the purchase could only be sent back
         raise ValidationError("card_payments_off", fields={"payment_method": "unavailable"})

@@ -118,20 +118,40 @@ def _valid_count(value, high: int) -> bool:
     return not isinstance(value, bool) and isinstance(value, int) and 1 <= value <= high
 
 
-def payment_methods_for(*, goods: bool, booking_methods: list[tuple[str, ...]]) -> tuple[str, ...]:
+#: The methods goods may be paid with, by delivery. Cash on delivery (货到付款) is paid at the door, to
+#: whoever brings the parcel: a shipped order only. A pick-up order is paid at the station (到站点付款)
+#: when collected, or online. (Station cash of a shipped order is paid at the counter, against its code.)
+GOODS_PAYMENT_METHODS: dict[str, tuple[str, ...]] = {
+    Delivery.SHIP: ("card", "station_cash", "cod"),
+    Delivery.PICKUP: ("card", "station_cash"),
+}
+
+
+def payment_methods_for(
+    *, goods: bool, booking_methods: list[tuple[str, ...]], delivery: str = Delivery.SHIP
+) -> tuple[str, ...]:
     """The payment methods an order of these lines may use: those every line allows. Goods allow
-    card, station cash and cash on delivery; a booking line allows what its listing allows (card,
-    arrival). Cash to a host on arrival is not cash at a station, and one payment cannot be taken
-    at two tills: so an order with booking lines is paid by card, unless it is one booking alone
-    (then as its listing allows, as `POST /bookings`). Card is offered only when it is configured."""
+    card, station cash and, shipped (`delivery`), cash on delivery (`GOODS_PAYMENT_METHODS`); a booking
+    line allows what its listing allows (card, arrival). Cash to a host on arrival is not cash at a
+    station, and one payment cannot be taken at two tills: so an order with booking lines is paid by
+    card, unless it is one booking alone (then as its listing allows, as `POST /bookings`). Card is
+    offered only when it is configured."""
     card = card_payments_enabled()
     if not booking_methods:
-        methods: tuple[str, ...] = ("card", "station_cash", "cod")
+        methods: tuple[str, ...] = GOODS_PAYMENT_METHODS.get(delivery, GOODS_PAYMENT_METHODS[Delivery.SHIP])
     elif not goods and len(booking_methods) == 1:
         methods = booking_methods[0]
     else:
         methods = ("card",)
     return tuple(m for m in methods if m != "card" or card)
+
+
+def check_method_fits_delivery(payment_method: str, delivery: str) -> None:
+    """Refuses a goods payment that another delivery allows but this one does not (`GOODS_PAYMENT_METHODS`):
+    cash on delivery of a pick-up order, 422 `cod_not_for_pickup`, before anything is written."""
+    offered = {m for methods in GOODS_PAYMENT_METHODS.values() for m in methods}
+    if payment_method in offered and payment_method not in GOODS_PAYMENT_METHODS[delivery]:
+        raise ValidationError("cod_not_for_pickup", fields={"payment_method": "not_for_delivery"})
 
 
 def _validate_bookings(req: PlacementRequest) -> None:
@@ -158,6 +178,8 @@ def _validate(req: PlacementRequest) -> dict[int, int]:
         raise ValidationError("payment_method_required", fields={"payment_method": "invalid"})
     if req.delivery not in set(Delivery):
         raise ValidationError("delivery_required", fields={"delivery": "invalid"})
+    if req.items:  # bookings alone are neither shipped nor collected
+        check_method_fits_delivery(req.payment_method, req.delivery)
     if not req.items and not req.bookings:
         raise ValidationError("no_items", fields={"items": "empty"})
     if len(req.items) + len(req.bookings) > MAX_CART_LINES:

@@ -16,6 +16,16 @@
       checkout.querySelectorAll("[data-station]").forEach(function (el) {
         el.hidden = !station || el.getAttribute("data-station") !== station.value;
       });
+      /* a payment the delivery does not allow (货到付款 for a pick-up) is hidden with it: if it was the one
+         chosen, the delivery's own is chosen instead */
+      var paid = checkout.querySelector("input[name=payment_method]:checked");
+      if (paid && paid.closest("[hidden]")) {
+        var own = checkout.querySelector("input[name=payment_method][value='" +
+          checkout.getAttribute(pickup ? "data-pay-pickup" : "data-pay-ship") + "']");
+        var first = checkout.querySelector("label:not([hidden]) > input[name=payment_method]");
+        var instead = own && !own.closest("[hidden]") ? own : first;
+        if (instead) { instead.checked = true; }
+      }
     };
     /* the payment follows the delivery (到站点付款 for a pick-up, not for home delivery) until the
        buyer picks a payment themselves */

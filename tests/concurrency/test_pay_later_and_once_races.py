@@ -104,7 +104,7 @@ def test_two_operators_handing_over_one_pick_up_order_at_once_hand_it_over_once(
     order = place_order(
         PlacementRequest(
             items=[(p.id, q) for p, q in items],
-            payment_method="cod",
+            payment_method="station_cash",
             delivery="pickup",
             pickup_station_id=stations[0].id,
         ),

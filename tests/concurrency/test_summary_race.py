@@ -155,7 +155,7 @@ def test_two_hand_overs_adding_to_the_same_summary_rows_in_opposite_orders_both_
             order = place_order(
                 PlacementRequest(
                     items=[(p.id, 1) for p in items],
-                    payment_method="cod",
+                    payment_method="station_cash",
                     delivery="pickup",
                     pickup_station_id=station.id,
                 ),

@@ -231,6 +231,7 @@ def test_a_quoted_line_stays_at_its_address_and_deleting_its_draft_frees_the_quo
             {
                 "delivery": "pickup",
                 "pickup_station_id": station.id,
+                "payment_method": "station_cash",  # cash on delivery is for home delivery only
                 "destinations": [],
                 "items": [{"product_id": eggs.id, "quantity": 1}],
             },

@@ -113,7 +113,7 @@ def test_uncollected_station_cash_pickups_are_canceled_with_stock_released_and_t
     old = now - timedelta(days=8)
     stale, products = _pickup_order(buyer, [a, b], old)
     fresh, _p = _pickup_order(make_user(), [a], now - timedelta(days=6))
-    cod, _p = _pickup_order(make_user(), [a], old, payment_method="cod")  # paid on delivery: not this rule
+    shipped = make_order(make_user(), [(make_product(station=a, stock=5), 2)], now=old)  # shipped: not this rule
     commit()
     caplog.clear()
     assert expire_uncollected_pickups(now) == [stale.code]
@@ -122,7 +122,7 @@ def test_uncollected_station_cash_pickups_are_canceled_with_stock_released_and_t
     assert stale.status == OrderStatus.CANCELED
     assert {s.status for s in stale.shipments} == {ShipmentStatus.CANCELED}
     assert [_record(db, p).allocated for p in products] == [0, 0]
-    assert fresh.status == OrderStatus.CONFIRMED and cod.status == OrderStatus.CONFIRMED
+    assert fresh.status == OrderStatus.CONFIRMED and shipped.status == OrderStatus.CONFIRMED
     [mail] = [r.getMessage() for r in caplog.records if r.name == "shop.mail" and stale.code in r.getMessage()]
     assert "late@test.cn" in mail and "未到站付款取货" in mail
     assert expire_uncollected_pickups(now) == []  # once

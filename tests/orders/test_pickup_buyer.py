@@ -133,3 +133,66 @@ def test_an_unpaid_card_pick_up_order_shows_no_pick_up_code_until_it_is_paid(
     page = client.get(f"/orders/{order.code}").get_data(as_text=True)
     assert page.count(code) == 1 and 'class="pickup-qr"' in page, "the code once paid"
     assert client.get(f"/api/v1/orders/{order.code}", headers=headers).json["shipments"][0]["pickup_code"] == code
+
+
+def _payment_label(html: str, method: str) -> str:
+    """The class of the checkout's label around the payment radio of `method`."""
+    found = re.search(rf'<label class="([^"]*)"><input[^>]*name="payment_method"[^>]*value="{method}"', html)
+    assert found, method
+    return found.group(1)
+
+
+def test_checkout_offers_cash_on_delivery_with_home_delivery_only(client, db, auth):
+    """货到付款 is paid at the door: shown with 快递到家 only (`ship-only`, which checkout.js hides for a
+    pick-up), while 到站点付款 goes with either delivery."""
+    product = make_product(price_fen=1000, stock=5)
+    auth.login(make_user())
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    html = client.get("/checkout").get_data(as_text=True)
+    assert _payment_label(html, "cod").split() == ["choice", "ship-only"]
+    assert _payment_label(html, "station_cash").split() == ["choice"]
+
+
+def test_a_pick_up_order_with_cash_on_delivery_is_refused_and_nothing_is_placed(client, db, auth):
+    """Sent without JavaScript (every method shows), a pick-up with 货到付款 is refused with why, in the
+    page's language; no order, no stock taken, the cart as it was."""
+    station = make_station()
+    product = make_product(price_fen=1000, station=station, stock=5)
+    auth.login(make_user())
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 2})
+    html = client.get("/checkout").get_data(as_text=True)
+    form = {
+        "address_id": 0,
+        "delivery": "pickup",
+        "pickup_station_id": station.id,
+        "payment_method": "cod",
+        "shown_total_pickup": re.search(r'name="shown_total_pickup" value="(\d+)"', html).group(1),
+    }
+    response = client.post("/checkout", data={"form_token": new_form_token(), **form})
+    assert response.status_code == 422
+    assert "货到付款只用于快递到家；站点自提的订单请选择到站点付款" in response.get_data(as_text=True)
+    response = client.post("/checkout?lang=en", data={"form_token": new_form_token(), **form})
+    assert response.status_code == 422
+    assert "Cash on delivery is for home delivery only" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
+    db.session.expire_all()
+    assert product.stock.allocated == 0
+    assert "× 2" in client.get("/checkout").get_data(as_text=True), "the cart as it was"
+
+
+def test_the_api_refuses_cash_on_delivery_for_a_pick_up_order(client, db, api_token):
+    station = make_station()
+    product = make_product(price_fen=1000, station=station, stock=5)
+    body = {
+        "items": [{"product_id": product.id, "quantity": 1}],
+        "delivery": "pickup",
+        "pickup_station_id": station.id,
+        "payment_method": "cod",
+    }
+    response = client.post("/api/v1/orders", json=body, headers=api_token(make_user()))
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["code"] == "cod_not_for_pickup"
+    assert response.json["error"]["fields"] == {"payment_method": "not_for_delivery"}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
+    body["payment_method"] = "station_cash"
+    assert client.post("/api/v1/orders", json=body, headers=api_token(make_user())).status_code == 201

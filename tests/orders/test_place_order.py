@@ -120,7 +120,12 @@ def test_pickup_order_has_no_shipping_and_pickup_codes(db, now):
     station = make_station()
     product = make_product(price_fen=1000, station=station)
     order = make_order(
-        make_user(), [(product, 1)], now=now, delivery="pickup", pickup_station_id=station.id, payment_method="cod"
+        make_user(),
+        [(product, 1)],
+        now=now,
+        delivery="pickup",
+        pickup_station_id=station.id,
+        payment_method="station_cash",
     )
     assert order.shipping_fen == 0 and order.total_fen == 1000
     assert order.pickup_station_id == station.id and order.ship_line == ""
@@ -137,7 +142,7 @@ def test_pickup_order_has_no_shipping_and_pickup_codes(db, now):
 )
 def test_place_order_validates_choices(db, now, kwargs, field):
     product = make_product()
-    base = dict(items=[(product.id, 1)], payment_method="cod", address=ADDRESS)
+    base = dict(items=[(product.id, 1)], payment_method="station_cash", address=ADDRESS)
     base.update(kwargs)
     with pytest.raises(ValidationError) as exc:
         place_order(PlacementRequest(**base), buyer=make_user(), now=now)

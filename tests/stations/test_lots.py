@@ -260,7 +260,7 @@ def test_a_recalled_lot_never_leaves_the_counter(db, world, now):
         world.buyer,
         [(world.a.product, 1)],
         now=now,
-        payment_method="cod",
+        payment_method="station_cash",
         delivery="pickup",
         pickup_station_id=world.a.station.id,
     )
