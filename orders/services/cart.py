@@ -503,8 +503,18 @@ class CartSummary:
 
     @property
     def chosen_count(self) -> int:
-        """结算 (N件): how many lines are chosen."""
+        """已选 N 项: how many lines are chosen."""
         return len(self.chosen_rows)
+
+    @property
+    def chosen_units(self) -> int:
+        """去结算 (N 件): how many units of goods the chosen goods lines hold (a booking is no 件)."""
+        return sum(r.line.quantity for r in self.chosen_rows if not r.is_booking)
+
+    @property
+    def chosen_bookings(self) -> int:
+        """去结算 (N 个预订): how many booking lines are chosen."""
+        return sum(1 for r in self.chosen_rows if r.is_booking)
 
     @property
     def all_chosen(self) -> bool:

@@ -1,5 +1,5 @@
 """The Taobao-style cart: the buyer chooses (勾选) which lines to check out. The cart's total and
-结算 (N 件) count the chosen lines, the checkout shows and places only them, and the lines not chosen
+去结算 (N 件: the units of goods; bookings counted apart) count the chosen lines, the checkout shows and places only them, and the lines not chosen
 stay in the cart; 立即购买 and a listing's 预订 check out their own line alone (docs/journeys.md,
 "Choosing what to check out")."""
 
@@ -14,6 +14,7 @@ from orders.models import Cart, CartLine, Order
 from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_product, make_station, make_user
+from tests.orders.cart_items import add_stay_to_cart
 from tests.orders.factories import CHECKOUT_HOME
 from tests.tourism.factories import make_listing
 
@@ -124,7 +125,9 @@ def test_unchoosing_a_line_takes_it_out_of_the_total_and_the_order_and_keeps_it_
     assert 'aria-checked="true"' in _checkbox(page, line_b.id) and 'name="selected" value="0"' in _checkbox(
         page, line_b.id
     )
-    assert re.search(r'<dd class="total">¥60.00</dd>', page) and "（2 件）" in page  # 10 + 40 + 10 shipping (1.5 kg)
+    assert (
+        re.search(r'<dd class="total">¥60.00</dd>', page) and "（3 件）" in page
+    )  # 10 + 40 + 10 shipping (1.5 kg); 1 + 2 units
 
     res = client.post(f"/cart/lines/{line_b.id}/selected", data={"selected": "0"})
     assert res.status_code == 303 and res.headers["Location"].endswith(f"/cart#line-{line_b.id}")
@@ -277,3 +280,44 @@ def test_a_guest_cart_with_nothing_chosen_leaves_the_accounts_choices_at_sign_in
     auth.login(user)
     assert _chosen(db) == {mine.id: True, both.id: True, guests.id: False}
     assert {line.product_id: line.quantity for line in _lines(db)}[both.id] == 2
+
+
+def _goods_and_a_stay(client, db, auth) -> tuple[CartLine, CartLine]:
+    """A new buyer with 2 of a product and a night's stay in the cart, both chosen: (goods line, stay line)."""
+    auth.login(make_user())
+    product = make_product(name="三江腌菜", price_fen=1000, stock=5)
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 2})
+    add_stay_to_cart(client, make_listing(name="罗渡山居"))
+    goods, stay = sorted(_lines(db), key=lambda line: line.product_id is None)
+    return goods, stay
+
+
+def _button(html: str) -> str:
+    """去结算's words, its count included."""
+    found = re.search(r'<a class="btn primary" href="/checkout">(.*?)</a>', html, re.S)
+    return re.sub(r"<[^>]+>|\s+", "", found.group(1)) if found else ""
+
+
+def test_the_checkout_button_counts_goods_by_the_unit_and_a_stay_as_a_booking(client, db, auth, fake_stripe):
+    """A stay is no 件: 去结算 counts the goods' units and the bookings apart, in each language."""
+    goods, _stay = _goods_and_a_stay(client, db, auth)
+    assert _button(client.get("/cart").get_data(as_text=True)) == "去结算（2件商品·1个预订）"
+    assert _button(client.get("/cart?lang=en").get_data(as_text=True)) == "Checkout(2items·1booking)"
+    client.post(f"/cart/lines/{goods.id}/selected", data={"selected": "0"})
+    assert _button(client.get("/cart?lang=zh_CN").get_data(as_text=True)) == "去结算（1个预订）"
+    assert _button(client.get("/cart?lang=en").get_data(as_text=True)) == "Checkout(1booking)"
+
+
+def test_a_line_left_unticked_shows_no_zero_total_of_its_kind(client, db, auth, fake_stripe):
+    """A booking left unticked: no 预订合计 ¥0.00 under the cart; goods left unticked: no 商品合计 and no
+    shipping of nothing."""
+    goods, stay = _goods_and_a_stay(client, db, auth)
+    page = client.get("/cart").get_data(as_text=True)
+    assert "<dt>商品合计</dt>" in page and "<dt>预订合计</dt>" in page
+    client.post(f"/cart/lines/{stay.id}/selected", data={"selected": "0"})
+    page = client.get("/cart").get_data(as_text=True)
+    assert "<dt>商品合计</dt><dd>¥20.00</dd>" in page and "预订合计" not in page
+    client.post(f"/cart/lines/{stay.id}/selected", data={"selected": "1"})
+    client.post(f"/cart/lines/{goods.id}/selected", data={"selected": "0"})
+    page = client.get("/cart").get_data(as_text=True)
+    assert "<dt>预订合计</dt>" in page and "商品合计" not in page and "运费（快递，预估）" not in page
