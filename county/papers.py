@@ -101,7 +101,7 @@ def papers_decide(document_id: int, decision: str):
     if decision == "approve" or reason.strip():
         what = dict(name=document.product.name, kind=kind_label(document.kind), number=document.number)
         question = (
-            _("确认通过「%(name)s」的%(kind)s（%(number)s）？通过后即计入可售条件，不能撤销。", **what)
+            _("确认通过「%(name)s」的%(kind)s（%(number)s）？通过后即计入可售条件。", **what)
             if decision == "approve"
             else _("确认退回「%(name)s」的%(kind)s（%(number)s）？", **what)
         )

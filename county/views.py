@@ -859,7 +859,7 @@ def recall_new():
             return redirect(url_for("county.recall_detail", code=lot.code))
         reason = recalls.clean_reason(request.form.get("reason", ""))  # refused before the confirmation, not after
         page = ask_first(
-            _("确认召回批次 %(code)s？库存立即冻结，买家将收到通知，不能撤销。", code=lot.code),
+            _("确认召回批次 %(code)s？库存立即冻结，买家将收到通知。", code=lot.code),
             back=url_for("county.recalls_index", code=code),
             details=[_("召回原因：%(reason)s", reason=reason)],
         )
@@ -899,7 +899,7 @@ def recall_refund(code: str):
     """Approve the refunds of every affected line in one step."""
     lot = recalls.get_lot(code)
     page = ask_first(
-        _("确认为批次 %(code)s 的全部受影响订单商品办理退款？不能撤销。", code=lot.code),
+        _("确认为批次 %(code)s 的全部受影响订单商品办理退款？", code=lot.code),
         back=url_for("county.recall_detail", code=lot.code),
     )
     if page is not None:

@@ -512,7 +512,7 @@ def delete_purchase(purchase_id: int):
             abort(403)
         flash(exc.message, "error")
         return redirect(back, 303)
-    page = ask_first(_("确认删除采购单草稿 %(id)s？删除后不能恢复。", id=purchase.id), back=back)
+    page = ask_first(_("确认删除采购单草稿 %(id)s？", id=purchase.id), back=back)
     if page is not None:
         return page
     try:

@@ -175,7 +175,7 @@ def issue(invoice_id: int):
     if not svc.may_issue(invoice, current_user):
         abort(403)
     back = url_for(".detail", invoice_id=invoice.id)
-    page = ask_first(_("确认登记发票？登记后不能撤销。"), back=back)
+    page = ask_first(_("确认登记发票？"), back=back)
     if page is not None:
         return page
     with flash_domain_errors():
@@ -192,7 +192,7 @@ def red(invoice_id: int):
     if not svc.may_issue(invoice, current_user):
         abort(403)
     back = url_for(".detail", invoice_id=invoice.id)
-    page = ask_first(_("确认登记红字发票？登记后不能撤销。"), back=back)
+    page = ask_first(_("确认登记红字发票？"), back=back)
     if page is not None:
         return page
     data = _issued_data()

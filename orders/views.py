@@ -886,7 +886,7 @@ def bank_transfer_record(code: str):
             if amount_fen is not None:
                 page = ask_first(
                     _(
-                        "确认订单 %(code)s 已收到对公转账 %(amount)s（流水号 %(ref)s）？登记后订单将开始备货，不能撤销。",
+                        "确认订单 %(code)s 已收到对公转账 %(amount)s（流水号 %(ref)s）？登记后订单将开始备货。",
                         code=order.code,
                         amount=format_yuan(amount_fen),
                         ref=form.reference.data,

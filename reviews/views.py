@@ -134,7 +134,7 @@ def hide_review(review_id: int):
         flash(_("请填写隐藏原因（最多 200 字）"), "error")
     else:
         page = ask_first(  # irreversible: nothing shows a hidden review again
-            _("确认隐藏这条评价？隐藏后不能恢复，买家和其他人都看不到它。"),
+            _("确认隐藏这条评价？隐藏后买家和其他人都看不到它。"),
             back=url_for(".moderate"),
         )
         if page is not None:

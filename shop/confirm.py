@@ -7,7 +7,7 @@ validated the form and asked the service's predicate whether the action may be t
 action is refused at once, as the action would refuse it, never confirmed first and refused after),
 before the service runs:
 
-    page = ask_first(_("确认交付发货单 %(code)s？交付后不能撤销。", code=s.code), back=url_for(...))
+    page = ask_first(_("确认交付发货单 %(code)s？", code=s.code), back=url_for(...))
     if page is not None:
         return page
 

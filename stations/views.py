@@ -205,11 +205,11 @@ def _action_question(s, action: str) -> str | None:
     are the station's own work and need none."""
     questions = {
         "ready": _("确认发货单 %(code)s 已可自提？顾客会收到取货通知。"),
-        "ship": _("确认发货单 %(code)s 已交快递发出？发出后不能撤销。"),
+        "ship": _("确认发货单 %(code)s 已交快递发出？"),
         "receive": _("确认本站已收到发货单 %(code)s？"),
-        "deliver": _("确认发货单 %(code)s 已交到顾客手中？交付后不能撤销。"),
-        "pickup": _("确认把发货单 %(code)s 交给取货的顾客？交付后不能撤销。"),
-        "cancel": _("确认取消发货单 %(code)s？顾客会收到通知，取消后不能恢复。"),
+        "deliver": _("确认发货单 %(code)s 已交到顾客手中？"),
+        "pickup": _("确认把发货单 %(code)s 交给取货的顾客？"),
+        "cancel": _("确认取消发货单 %(code)s？顾客会收到通知。"),
     }
     question = questions.get(action)
     return question % {"code": s.code} if question else None
@@ -240,7 +240,7 @@ def shipment_action(code: str):
     question = _action_question(s, form.action.data)
     try:
         if question is not None and form.action.data == "pickup" and not confirmed():
-            # the buyer's code and the cash are checked before "交付后不能撤销？", not after it
+            # the buyer's code and the cash are checked before the confirmation step, not after it
             fulfilment.check_pickup(s, pickup_code=form.pickup_code.data, cash_received_fen=form.cash_received.fen)
             rollback()  # nothing written but the locks taken: the step takes them again after the question
         if question is not None and form.action.data == "deliver" and not confirmed():
@@ -348,7 +348,7 @@ def confirm_cash(code: str):
         return redirect(url_for(".shipment", code=s.code))
     page = ask_first(
         _(
-            "确认已收到发货单 %(code)s 的现金 %(amount)s？收款会记入现金账，不能撤销。",
+            "确认已收到发货单 %(code)s 的现金 %(amount)s？收款会记入现金账。",
             code=s.code,
             amount=format_yuan(fulfilment.shipment_amount_fen(s)),
         ),
@@ -700,7 +700,7 @@ def recall_lot(code: str):
         flash(exc.message, "error")
         return _lot_page(lot, reason=typed[: recalls.RECALL_REASON_MAX], status=exc.status)
     page = ask_first(
-        _("确认召回批次 %(code)s？库存立即冻结，买家将收到通知，不能撤销。", code=lot.code),
+        _("确认召回批次 %(code)s？库存立即冻结，买家将收到通知。", code=lot.code),
         back=back,
         details=[_("召回原因：%(reason)s", reason=reason)],
     )
@@ -724,7 +724,7 @@ def recall_refund(code: str):
     if lot.status != LotStatus.RECALLED:
         flash(error_message("lot_not_recalled"), "error")
         return redirect(back)
-    page = ask_first(_("确认为批次 %(code)s 的全部受影响订单商品办理退款？不能撤销。", code=lot.code), back=back)
+    page = ask_first(_("确认为批次 %(code)s 的全部受影响订单商品办理退款？", code=lot.code), back=back)
     if page is not None:
         return page
     with flash_domain_errors():

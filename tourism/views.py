@@ -694,7 +694,7 @@ def host_listing_photo_remove(listing_id: int, image_id: int):
     back = url_for("tourism.host_listing_edit", listing_id=listing.id)
     number = next((n for n, image in enumerate(listing.images, start=1) if image.id == image_id), None)
     if number is not None:  # a photo no longer there (a second tap) has nothing to confirm
-        page = ask_first(_("确认删除照片 %(n)s？删除后不能恢复，需要时请重新上传。", n=number), back=back)
+        page = ask_first(_("确认删除照片 %(n)s？需要时请重新上传。", n=number), back=back)
         if page is not None:
             return page
     if remove_listing_photo(listing, image_id, actor=current_user, now=now_utc()):
@@ -903,9 +903,7 @@ def host_cancel(code: str):
     booking = get_booking_for_host(code, current_user)
     back = url_for("tourism.host_listing", listing_id=booking.listing_id)
     if not booking_canceled_already(booking):  # done already: nothing to confirm, the service says so
-        page = _ask_host_first(
-            booking, N_("确认取消预订 %(code)s（%(name)s）？客人会收到通知，取消后不能恢复。"), back=back
-        )
+        page = _ask_host_first(booking, N_("确认取消预订 %(code)s（%(name)s）？客人会收到通知。"), back=back)
         if page is not None:
             return page
     with flash_domain_errors():

@@ -572,7 +572,7 @@ def deliver(shipment: Shipment, *, actor, now: datetime, cash_received_fen: int 
 def check_deliver(shipment: Shipment, *, cash_received_fen: int | None = None) -> None:
     """The parcel hand-over's refusals before its confirmation step (stations.views.shipment_action): what
     `deliver` would refuse now — `deliver_refusal`, and for cash on delivery cash other than what is due —
-    raised, so that the operator is not asked "交付后不能撤销？" for a hand-over that is then refused (as
+    raised, so that the operator is not asked "确认…交付？" (the confirmation step) for a hand-over that is then refused (as
     `check_pickup` does at the counter). Writes nothing."""
     _raise_if(deliver_refusal(shipment))
     if is_cash_order(shipment.order):
@@ -644,7 +644,7 @@ def check_pickup(shipment: Shipment, *, pickup_code: str | None, cash_received_f
     """The counter hand-over's refusals before its confirmation step (stations.views.shipment_action): what
     `hand_over_pickup` would refuse now — `pickup_refusal`, a wrong code (counted, as a hand-over counts
     it: the caller commits on `WrongPickupCode`), cash other than what is due — raised, so that the
-    operator is not asked "交付后不能撤销？" for a hand-over that is then refused. Hands nothing over."""
+    operator is not asked "确认…交付？" (the confirmation step) for a hand-over that is then refused. Hands nothing over."""
     live = _checked_pickup(shipment, pickup_code)
     if is_cash_order(shipment.order):
         check_cash_for_order(live, cash_received_fen)

@@ -218,7 +218,7 @@ def test_the_county_hides_an_abusive_review_with_a_reason_audited(client, db, wo
     asked = client.post(  # irreversible: asked first
         f"/reviews/{abusive['id']}/hide", data={"reason": "辱骂他人"}, follow_redirects=True
     )
-    assert asked.status_code == 200 and "隐藏后不能恢复" in asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "隐藏后买家和其他人都看不到它" in asked.get_data(as_text=True)
     assert db.session.get(Review, abusive["id"]).hidden_at is None
     assert client.post(f"/reviews/{abusive['id']}/hide", data={"reason": "辱骂他人", "confirm": "1"}).status_code == 303
     review = db.session.get(Review, abusive["id"])

@@ -46,6 +46,8 @@ def _fields(response, *, undo: str = "此操作不能撤销。") -> dict[str, st
     assert "请确认" in page and undo in page
     if undo != "此操作不能撤销。":
         assert "此操作不能撤销" not in page
+    # said once, in the page's hint: the question does not say it again (不能撤销, 不能恢复)
+    assert page.count("不能撤销") + page.count("不能恢复") <= 1, "said twice"
     form = page[page.index('<section class="card confirm-step">') :]
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
     assert fields.get("confirm") == "1"
@@ -90,6 +92,21 @@ def test_shipment_steps_wait_for_the_confirmation(client, auth, db, action, befo
     assert fields["action"] == action and all(fields[k] == v for k, v in data.items())
     assert client.post(url, data=fields).status_code == 302
     assert _reload(shipment).status == after
+
+
+@pytest.mark.parametrize("lang, undone", [("zh_CN", "不能撤销"), ("en", "cannot be undone")])
+def test_a_step_says_once_that_it_cannot_be_undone(client, auth, db, lang, undone):
+    """The question asks (发出 a parcel, take cash, recall a lot…); the page's hint alone says it cannot be
+    undone, in either language."""
+    operator, _order, shipment = _station_order()
+    shipment.status = "packed"
+    commit()
+    auth.login(operator)
+    url = f"/station/shipments/{shipment.code}/action?lang={lang}"
+    page = client.post(url, data={"action": "ship", "tracking_number": "SF1"}, follow_redirects=True)
+    said = page.get_data(as_text=True)
+    assert said.count(undone) == 1, said[said.index('<section class="card confirm-step">') :]
+    assert _reload(shipment).status == "packed"
 
 
 def test_accepting_and_packing_need_no_confirmation(client, auth, db):
@@ -229,10 +246,10 @@ def test_host_cancel_and_no_show_wait_for_the_confirmation(client, auth, db):
     [
         (
             "zh_CN",
-            "确认取消预订 {code}（{name}）？客人会收到通知，取消后不能恢复。",
+            "确认取消预订 {code}（{name}）？客人会收到通知。",
             "确认将预订 {code}（{name}）标记为未到店？",
         ),
-        ("en", "Cancel booking {code} ({name})? The guest is told;", "Mark booking {code} ({name}) as a no-show?"),
+        ("en", "Cancel booking {code} ({name})? The guest is told.", "Mark booking {code} ({name}) as a no-show?"),
     ],
 )
 def test_the_hosts_steps_name_the_booking_and_its_guest_in_the_hosts_language(client, auth, db, lang, cancel, no_show):

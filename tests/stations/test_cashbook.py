@@ -671,7 +671,7 @@ def test_a_remittance_or_correction_the_book_would_refuse_is_refused_before_the_
 
 
 def test_a_wrong_pickup_code_or_cash_is_refused_before_the_operator_is_asked_to_confirm(db, world, now, client, auth):
-    """The counter hand-over asks "交付后不能撤销？" only for a hand-over that would go through: a wrong code
+    """The counter hand-over asks to confirm only for a hand-over that would go through: a wrong code
     (counted, as the hand-over counts it) or cash other than what is due is refused at once, before the
     confirmation step (shop.confirm: never confirmed first and refused after)."""
     shipment, url = at_the_counter(world, now, auth)
@@ -695,7 +695,7 @@ def test_a_wrong_pickup_code_or_cash_is_refused_before_the_operator_is_asked_to_
 
 def test_short_cash_on_delivery_is_refused_before_the_operator_is_asked_to_confirm(db, world, now, client, auth):
     """A cash-on-delivery parcel handed over with short cash: refused at once with the amount due named, as
-    at the counter — not "确认…已交到顾客手中？交付后不能撤销。" first and "应收现金 ¥66.66…" after 确认."""
+    at the counter — not "确认…已交到顾客手中？" first and "应收现金 ¥66.66…" after 确认."""
     order = make_order([(world.a.product, 2)], payment_method="cod")  # 2 × ¥33.33
     shipment = order.shipments[0]
     shipped(order, world.a.operator, now)
