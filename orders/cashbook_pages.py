@@ -153,13 +153,13 @@ def move_posted(
     with flash_domain_errors():
         question = (
             _(
-                "确认上缴现金 %(amount)s，记入 %(day)s 的现金账？记入后不能删除。",
+                "确认上缴现金 %(amount)s，记入 %(day)s 的现金账？",
                 amount=format_yuan(amount),
                 day=day.isoformat(),
             )
             if remittance
             else _(
-                "确认记一笔更正 %(amount)s，记入 %(day)s 的现金账？记入后不能删除。",
+                "确认记一笔更正 %(amount)s，记入 %(day)s 的现金账？",
                 amount=format_yuan(amount),
                 day=day.isoformat(),
             )
