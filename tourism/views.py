@@ -599,6 +599,13 @@ def host_listing(listing_id: int):
     return _render_host_listing(listing, CloseDatesForm())
 
 
+def _host_calendar_url(listing_id: int, **args) -> str:
+    """The host's calendar of the listing, on the room type the host was looking at: the calendar's forms
+    (关闭, 开放, a booking's 取消 / 标记未到店 / 退还) post to an address carrying its `unit_type_id`
+    (templates/tourism/_calendar.html, host_listing.html), which the way back keeps."""
+    return url_for("tourism.host_listing", listing_id=listing_id, **link_args("unit_type_id"), **args)
+
+
 def _unit_type_form(unit_type, formdata=None):
     form = UnitTypeForm(formdata=formdata, prefix=f"ut{unit_type.id}")
     if formdata is None:
@@ -795,7 +802,7 @@ def host_close_dates(listing_id: int):
         return _render_host_listing(listing, form, exc.status)
     if closed_days(listing, days) >= set(days):  # nothing to close: no confirmation step for it
         flash(_("这些日期已经关闭，没有变化"), "info")
-        return redirect(url_for("tourism.host_listing", listing_id=listing.id), 303)
+        return redirect(_host_calendar_url(listing.id), 303)
     page = ask_first(
         ngettext(
             "确认关闭 %(start)s 至 %(end)s（%(num)s 天）？这些日期将不能预订。",
@@ -804,7 +811,7 @@ def host_close_dates(listing_id: int):
             start=start.isoformat(),
             end=end.isoformat(),
         ),
-        back=url_for("tourism.host_listing", listing_id=listing.id),
+        back=_host_calendar_url(listing.id),
         undo=_("关闭的日期可以在日历上点「开放」逐日重新开放。"),
     )
     if page is not None:
@@ -819,7 +826,7 @@ def host_close_dates(listing_id: int):
         flash(ngettext("已关闭 %(num)s 天", "已关闭 %(num)s 天", added), "success")
     else:  # a second tap on 确认 (or Back and 确认 again): the first one closed them
         flash(_("这些日期已经关闭，没有变化"), "info")
-    return redirect(url_for("tourism.host_listing", listing_id=listing.id))
+    return redirect(_host_calendar_url(listing.id))
 
 
 @bp.post("/host/listings/<int:listing_id>/reopen/<day>")
@@ -836,7 +843,7 @@ def host_reopen_date(listing_id: int, day: str):
     else:  # a second tap (or Back and 开放 again): the first one opened it
         flash(_("%(day)s 已经开放，没有变化", day=parsed.isoformat()), "info")
     # back to the month of the day tapped, not this month's (a day in March reopened from March's page)
-    return redirect(url_for("tourism.host_listing", listing_id=listing.id, month=parsed.strftime("%Y-%m")), 303)
+    return redirect(_host_calendar_url(listing.id, month=parsed.strftime("%Y-%m")), 303)
 
 
 def _ask_host_first(booking: Booking, question: str, *, back: str):
@@ -855,7 +862,7 @@ def host_no_show(code: str):
     if request.form.get("back") == "home":
         back = url_for("tourism.host_home")
     else:
-        back = url_for("tourism.host_listing", listing_id=booking.listing_id)
+        back = _host_calendar_url(booking.listing_id)
     if not no_show_marked_already(booking):  # done already: nothing to confirm, `mark_no_show` says so
         refusal = no_show_refusal(booking, now=now_utc())
         if refusal is not None:  # e.g. before the session's start: said at once, nothing to confirm
@@ -881,7 +888,7 @@ def host_refund_kept(code: str):
     booking = get_booking_for_host(code, current_user)
     page = ask_first(
         _("确认向客人退还预订 %(code)s 保留的款项？", code=booking.code),
-        back=url_for("tourism.host_listing", listing_id=booking.listing_id),
+        back=_host_calendar_url(booking.listing_id),
     )
     if page is not None:
         return page
@@ -893,7 +900,7 @@ def host_refund_kept(code: str):
         flash(exc.message, "error")
     else:
         flash(_("已退还 %(amount)s：%(code)s", amount=format_yuan(amount), code=booking.code), "success")
-    return redirect(url_for("tourism.host_listing", listing_id=booking.listing_id))
+    return redirect(_host_calendar_url(booking.listing_id))
 
 
 @bp.post("/host/bookings/<code>/cancel")
@@ -901,7 +908,7 @@ def host_refund_kept(code: str):
 def host_cancel(code: str):
     """Release an unpaid pay-on-arrival booking; the guest is told by e-mail."""
     booking = get_booking_for_host(code, current_user)
-    back = url_for("tourism.host_listing", listing_id=booking.listing_id)
+    back = _host_calendar_url(booking.listing_id)
     if not booking_canceled_already(booking):  # done already: nothing to confirm, the service says so
         page = _ask_host_first(booking, N_("确认取消预订 %(code)s（%(name)s）？客人会收到通知。"), back=back)
         if page is not None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from shop.db import commit
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
 from tests.tourism.factories import make_booking, make_listing
-from tourism.models import UnitType
+from tourism.models import Booking, UnitType
 
 
 def _two_room_types(host=None):
@@ -74,3 +76,59 @@ def test_the_tourist_taps_days_of_the_room_type_chosen_and_books_it(client, db):
         rf'<option[^>]*selected[^>]*value="{family.id}"|<option[^>]*value="{family.id}"[^>]*selected', page
     )
     assert "余2" in _cell(page, day + timedelta(days=1))
+
+
+def _form_action(html: str, button: str) -> str:
+    """The address of the form whose submit button reads `button`."""
+    found = re.search(rf'<form[^>]*action="([^"]*)"(?:(?!</form>).)*>{button}</button>', html, re.S)
+    assert found, button
+    return found.group(1).replace("&amp;", "&")
+
+
+def test_the_hosts_close_and_reopen_land_back_on_the_room_type_looked_at(client, db, auth):
+    """Closing days (through its confirmation step, and refused) and reopening one from the 家庭房's calendar
+    come back to the 家庭房's calendar, not the first type's (the 标准间)."""
+    host = make_user(role="host")
+    listing, family, day = _two_room_types(host)
+    auth.login(host)
+    calendar = f"/host/listings/{listing.id}?month={day:%Y-%m}&unit_type_id={family.id}"
+    page = client.get(calendar).get_data(as_text=True)
+    close = _form_action(page, "关闭")
+    start, end = (day + timedelta(days=1)).isoformat(), (day + timedelta(days=2)).isoformat()
+
+    refused = client.post(close, data={"start": end, "end": start})  # reversed: the page again, with the form
+    assert refused.status_code == 422 and "日历显示「家庭房」" in refused.get_data(as_text=True)
+
+    asked = client.post(close, data={"start": start, "end": end})
+    assert asked.status_code == 303
+    step = client.get(asked.headers["Location"]).get_data(as_text=True)
+    assert f"unit_type_id={family.id}" in step, "the confirmation's way back is the 家庭房's calendar"
+    done = client.post(close, data={"start": start, "end": end, "confirm": "1"})
+    assert f"unit_type_id={family.id}" in done.headers["Location"]
+    again = client.post(close, data={"start": start, "end": end})  # closed already: nothing to confirm
+    assert f"unit_type_id={family.id}" in again.headers["Location"]
+
+    page = client.get(calendar).get_data(as_text=True)
+    reopened = client.post(_form_action(_cell(page, day + timedelta(days=1)), "开放"))
+    assert reopened.status_code == 303
+    back = client.get(reopened.headers["Location"]).get_data(as_text=True)
+    assert "日历显示「家庭房」每天的余量和价格。" in back and "余2" in _cell(back, day + timedelta(days=1))
+
+
+def test_a_booking_action_on_the_hosts_calendar_lands_back_on_the_room_type_looked_at(client, db, auth):
+    """Every form of the host's calendar posts to an address keeping the type: a booking's 取消预订 asks first
+    with the way back to that type's calendar, its 标记未到店 refused (before its arrival day) goes back there."""
+    host = make_user(role="host")
+    listing, family, day = _two_room_types(host)
+    booking = db.session.scalars(sa.select(Booking).where(Booking.listing_id == listing.id)).one()
+    booking.pay_on_arrival = True  # the host may cancel it (取消预订)
+    commit()
+    auth.login(host)
+    page = client.get(f"/host/listings/{listing.id}?month={day:%Y-%m}&unit_type_id={family.id}").get_data(as_text=True)
+    actions = re.findall(r'<form[^>]*method="post"[^>]*action="(/host/[^"]*)"', page)
+    assert len(actions) > 1 and all(f"unit_type_id={family.id}" in a for a in actions), actions
+    asked = client.post(_form_action(page, "取消预订"))
+    assert asked.status_code == 303
+    assert f"unit_type_id={family.id}" in client.get(asked.headers["Location"]).get_data(as_text=True)
+    refused = client.post(f"/host/bookings/{booking.code}/no-show?unit_type_id={family.id}")
+    assert refused.status_code == 302 and f"unit_type_id={family.id}" in refused.headers["Location"]
