@@ -44,6 +44,7 @@ from tourism.services.availability import (
     calendar_of_unit_type,
     calendar_unit_type,
     listing_calendar,
+    listing_occupancy,
     payment_methods,
     search_listings,
     sessions_between,
@@ -92,6 +93,7 @@ from tourism.services.place import (
     add_listing_photo,
     host_contact_visible,
     quote_dates,
+    quote_span,
     remove_listing_photo,
     update_listing_place,
 )
@@ -236,7 +238,11 @@ def _render_listing(listing, form, status=200):
     start, end = month_bounds(year, month)
     # with two room types, the calendar is the booking form's room type's (its rooms left, its price)
     cal_unit_type = calendar_unit_type(listing, form.unit_type_id.data)
-    days = calendar_of_unit_type(listing_calendar(listing, start, end, now=now), cal_unit_type)
+    # the month's bookings and those of the dates tapped (whose total says each type's rooms left) read at once
+    check_in, check_out = form.checkin.data, form.checkout.data
+    tapped = quote_span(listing, check_in, check_out, now=now)
+    occupancy = listing_occupancy(listing, [(start, end), *([tapped] if tapped else [])], now=now)
+    days = calendar_of_unit_type(listing_calendar(listing, start, end, now=now, occupancy=occupancy), cal_unit_type)
     sessions = []
     if listing.kind == ListingKind.EXPERIENCE:
         sessions = [s for s in sessions_between(listing, today, today + timedelta(days=60)) if s.starts_at > now]
@@ -250,13 +256,10 @@ def _render_listing(listing, form, status=200):
 
     households = households_linked([listing.id]).get(listing.id, 0)
     # the dates tapped on the calendar (or carried from the search page) and what they cost
-    check_in, check_out = form.checkin.data, form.checkout.data
     guests = form.guests.data if isinstance(form.guests.data, int) and 0 < form.guests.data <= 100 else 2
     units = form.units.data if isinstance(form.units.data, int) and 0 < form.units.data <= 50 else 1
-    quote = (
-        quote_dates(listing, check_in=check_in, check_out=check_out, guests=guests, units=units, today=today)
-        if check_in
-        else None
+    quote = quote_dates(
+        listing, check_in=check_in, check_out=check_out, guests=guests, units=units, now=now, occupancy=occupancy
     )
     return render_template(
         "tourism/listing_detail.html",

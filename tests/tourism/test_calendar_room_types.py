@@ -11,6 +11,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from shop.db import commit
+from shop.once import new_form_token
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
 from tests.tourism.factories import make_booking, make_listing
@@ -132,3 +133,55 @@ def test_a_booking_action_on_the_hosts_calendar_lands_back_on_the_room_type_look
     assert f"unit_type_id={family.id}" in client.get(asked.headers["Location"]).get_data(as_text=True)
     refused = client.post(f"/host/bookings/{booking.code}/no-show?unit_type_id={family.id}")
     assert refused.status_code == 302 and f"unit_type_id={family.id}" in refused.headers["Location"]
+
+
+def _quote_line(page: str, name: str) -> str:
+    """The line of `name` in the total shown for the tapped dates (所选日期)."""
+    quote = re.search(r'<ul class="quote-lines">(.*?)</ul>', page, re.S)
+    assert quote, "the dates' total"
+    found = re.search(rf"<li[^>]*>{name} (?:(?!</li>).)*</li>", quote.group(1), re.S)
+    assert found, name
+    return found.group(0)
+
+
+def test_the_dates_total_says_which_room_type_is_free_and_a_full_one_is_still_refused(client, db, auth):
+    """Dates tapped over the day whose 标准间 is booked: the total of each type says the 标准间 is full and
+    the 家庭房 has 2 rooms left (3 asked: only 2); booking the 标准间 anyway is refused as before."""
+    listing, family, day = _two_room_types()
+    standard = listing.unit_types[0]
+    stay = f"checkin={day - timedelta(days=1)}&checkout={day + timedelta(days=1)}&guests=2"
+    page = client.get(f"/listings/{listing.id}-{listing.slug}?{stay}&units=1").get_data(as_text=True)
+    assert "已订满" in _quote_line(page, "标准间") and 'class="full"' in _quote_line(page, "标准间")
+    assert "有空房，余 2 间" in _quote_line(page, "家庭房")
+    page = client.get(f"/listings/{listing.id}-{listing.slug}?{stay}&units=3").get_data(as_text=True)
+    assert "只余 2 间" in _quote_line(page, "家庭房")
+
+    auth.login(make_user())
+    refused = client.post(
+        f"/listings/{listing.id}/book",
+        data={
+            "form_token": new_form_token(),
+            "checkin": (day - timedelta(days=1)).isoformat(),
+            "checkout": (day + timedelta(days=1)).isoformat(),
+            "guests": 2,
+            "units": 1,
+            "unit_type_id": standard.id,
+            "payment_method": "arrival",
+        },
+    )
+    assert refused.status_code == 409 and "所选日期已订满" in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 1  # the one made before
+    english = client.get(f"/listings/{listing.id}-{listing.slug}?{stay}&units=1&lang=en").get_data(as_text=True)
+    assert "Fully booked" in english and "Available: 2 rooms left" in english
+
+
+def test_a_tickets_dates_total_says_the_places_left_of_each_ticket_type(client, db):
+    listing = make_listing(kind="ticket", units=3, max_guests=10, price_fen=5000, pay_on_arrival=True)
+    child = UnitType(listing_id=listing.id, name="儿童票", units=10, max_guests=10, price_fen=2500)
+    listing.unit_types.append(child)
+    day = local_date(now_utc()) + timedelta(days=5)
+    make_booking(listing, check_in=day, guests=2)  # the first type: 1 place left of 3
+    commit()
+    page = client.get(f"/listings/{listing.id}-{listing.slug}?checkin={day}&guests=2").get_data(as_text=True)
+    assert "只余 1 张" in _quote_line(page, listing.unit_types[0].name)
+    assert "可订，余 10 张" in _quote_line(page, "儿童票")

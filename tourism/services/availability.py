@@ -443,10 +443,23 @@ def payment_methods(listing: Listing) -> tuple[str, ...]:
     return methods
 
 
-def listing_calendar(listing: Listing, start: date, end: date, *, now: datetime) -> list[CalendarDay]:
+def listing_occupancy(listing: Listing, spans: Iterable[tuple[date, date]], *, now: datetime) -> Occupancy | None:
+    """The bookings and closures of a stay's or a ticket's unit types over several spans of dates at once (a
+    calendar's month and the dates tapped on it, which its page quotes: `place.quote_dates`), two statements;
+    None for an experience, whose calendar reads its sessions' places itself."""
+    if listing.kind == ListingKind.EXPERIENCE:
+        return None
+    ids = tuple(u.id for u in listing.unit_types)
+    return read_occupancy([Span(ids, (listing.id,), start, end) for start, end in spans], now=now)
+
+
+def listing_calendar(
+    listing: Listing, start: date, end: date, *, now: datetime, occupancy: Occupancy | None = None
+) -> list[CalendarDay]:
     """Per Beijing date in [start, end): availability and price of each unit type or session. A fixed
     number of statements whatever the number of unit types, sessions or days: the holidays, the sessions
-    (experiences), then the bookings and the closures of [start, end) at once (`read_occupancy`), counted
+    (experiences), then the bookings and the closures of [start, end) at once (`read_occupancy`; or
+    `occupancy`, a stay's or ticket's read already over those dates and more: `listing_occupancy`), counted
     by the single-line rules (`Occupancy.stay_free`, `ticket_free`, `session_free`)."""
     today = local_date(now)
     holidays = holidays_between(start, end)
@@ -454,7 +467,8 @@ def listing_calendar(listing: Listing, start: date, end: date, *, now: datetime)
     # a session that has started is no longer offered
     sessions = [s for s in sessions_between(listing, start, end) if s.starts_at > now] if experience else []
     unit_type_ids = () if experience else tuple(u.id for u in listing.unit_types)
-    occupancy = read_occupancy([Span(unit_type_ids, (listing.id,), start, end)], (s.id for s in sessions), now=now)
+    if occupancy is None or experience:
+        occupancy = read_occupancy([Span(unit_type_ids, (listing.id,), start, end)], (s.id for s in sessions), now=now)
     closed = occupancy.closed.get(listing.id, set())
     bookable = bool(payment_methods(listing))
     days = {

@@ -17,7 +17,9 @@ from shop.db import after_commit
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.phone import is_phone, normalise_phone
+from shop.timeutil import local_date
 from tourism.models import Listing, ListingImage, ListingKind, UnitType
+from tourism.services.availability import Occupancy, Span, read_occupancy
 from tourism.services.pricing import holidays_between, per_person_total_fen, stay_total_fen
 
 MAX_PHOTOS = 8
@@ -138,32 +140,82 @@ def host_contact_visible(booking) -> bool:
 
 
 @dataclass(frozen=True)
+class QuoteLine:
+    """One unit type's line of the tapped dates' quote: its total, and whether it is free on those dates."""
+
+    unit_type: UnitType
+    total_fen: int
+    #: Rooms free every night of the stay, or a ticket's places left that day; None for an experience (its
+    #: sessions say their places).
+    left: int | None
+    #: Whether `left` takes what is asked: the rooms (a stay), the guests (a ticket). A guide before booking:
+    #: the booking checks it again under its lock (`booking.book_listing`, 409 `sold_out`).
+    fits: bool
+
+
+@dataclass(frozen=True)
 class DatesQuote:
     """What the tapped dates cost, before booking: per unit type, for `units` rooms (stays) or
-    `guests` people (experiences, tickets)."""
+    `guests` people (experiences, tickets), and whether that type is free on those dates."""
 
     check_in: date
     check_out: date | None
     nights: int
-    lines: list[tuple[UnitType, int]]
+    lines: list[QuoteLine]
+
+
+def quote_span(
+    listing: Listing, check_in: date | None, check_out: date | None, *, now: datetime
+) -> tuple[date, date] | None:
+    """The dates [first, end) a quote is for: a stay's nights, a ticket's or an experience's day; None when
+    they are not a valid choice (none, past, reversed, longer than MAX_NIGHTS_QUOTED)."""
+    if check_in is None or check_in < local_date(now):
+        return None
+    if listing.kind != ListingKind.STAY:
+        return check_in, check_in + timedelta(days=1)
+    if check_out is None or not 0 < (check_out - check_in).days <= MAX_NIGHTS_QUOTED:
+        return None
+    return check_in, check_out
 
 
 def quote_dates(
-    listing: Listing, *, check_in: date, check_out: date | None, guests: int, units: int, today: date
+    listing: Listing,
+    *,
+    check_in: date | None,
+    check_out: date | None,
+    guests: int,
+    units: int,
+    now: datetime,
+    occupancy: Occupancy | None = None,
 ) -> DatesQuote | None:
-    """The total of the chosen dates for each unit type, or None when the dates are not a valid
-    choice (past, reversed, longer than MAX_NIGHTS_QUOTED): the booking form then says why."""
-    if check_in < today:
+    """The total of the chosen dates for each unit type and the rooms (places) it has left on them, or None
+    when the dates are not a valid choice (`quote_span`): the booking form then says why. What is left is
+    counted by the booking's rules (`Occupancy.stay_free`, `ticket_free`) from `occupancy`, the bookings and
+    closures the page read already with its calendar's (`availability.listing_occupancy`), else read here."""
+    span = quote_span(listing, check_in, check_out, now=now)
+    if span is None:
         return None
+    first, end = span
+    holidays = holidays_between(first, end)  # once for all the unit types
+    if listing.kind == ListingKind.EXPERIENCE:  # a session's places are said with the sessions
+        lines = [
+            QuoteLine(ut, per_person_total_fen(ut, first, guests, kind=listing.kind, holidays=holidays), None, True)
+            for ut in listing.unit_types
+        ]
+        return DatesQuote(first, None, 0, lines)
+    if occupancy is None:
+        occupancy = read_occupancy(
+            [Span(tuple(ut.id for ut in listing.unit_types), (listing.id,), first, end)], now=now
+        )
+    lines = []
+    for ut in listing.unit_types:
+        if listing.kind == ListingKind.STAY:
+            left = min(occupancy.stay_free(ut, first, end).values())
+            lines.append(QuoteLine(ut, stay_total_fen(ut, first, end, units, holidays=holidays), left, left >= units))
+        else:
+            left = occupancy.ticket_free(ut, first, end)[first]
+            total = per_person_total_fen(ut, first, guests, kind=listing.kind, holidays=holidays)
+            lines.append(QuoteLine(ut, total, left, left >= guests))
     if listing.kind == ListingKind.STAY:
-        if check_out is None or not 0 < (check_out - check_in).days <= MAX_NIGHTS_QUOTED:
-            return None
-        holidays = holidays_between(check_in, check_out)  # once for all the unit types
-        lines = [(ut, stay_total_fen(ut, check_in, check_out, units, holidays=holidays)) for ut in listing.unit_types]
-        return DatesQuote(check_in, check_out, (check_out - check_in).days, lines)
-    holidays = holidays_between(check_in, check_in + timedelta(days=1))
-    lines = [
-        (ut, per_person_total_fen(ut, check_in, guests, kind=listing.kind, holidays=holidays))
-        for ut in listing.unit_types
-    ]
-    return DatesQuote(check_in, None, 0, lines)
+        return DatesQuote(first, end, (end - first).days, lines)
+    return DatesQuote(first, None, 0, lines)
