@@ -85,7 +85,7 @@ from tourism.services.host import (
     update_listing_terms,
     update_unit_type,
 )
-from tourism.services.host_cash import HOST_TILL, arrival_due_fen, arrival_taken_fen, host_book
+from tourism.services.host_cash import HOST_TILL, arrivals_cash, host_book
 from tourism.services.listings import households_linked
 from tourism.services.place import (
     MAX_PHOTOS,
@@ -464,15 +464,15 @@ def booking_cancel(code: str):
 
 
 def _render_host_home(form, now, status=200):
+    arrivals = todays_arrivals(current_user, now=now)
     return render_template(
         "tourism/host_home.html",
         listings=list_host_listings(current_user),
-        arrivals=todays_arrivals(current_user, now=now),
+        arrivals=arrivals,
         form=form,
         today=local_date(now),
         no_show_allowed=partial(no_show_allowed, now=now),
-        arrival_due_fen=arrival_due_fen,
-        arrival_taken_fen=arrival_taken_fen,
+        arrival_cash=arrivals_cash(arrivals),
         cash_book=host_book(current_user.id),
         kind_label=cash.kind_label,
     ), status

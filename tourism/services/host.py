@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from shop.audit import record_audit
 from shop.db import rowcount
@@ -52,6 +52,13 @@ def todays_arrivals(host, *, now: datetime) -> list[Booking]:
             Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN]),
         )
         .order_by(Listing.id, Booking.id)
+        # what the desk shows of each: its listing, room type, guest and session, in this statement
+        .options(
+            contains_eager(Booking.listing),
+            joinedload(Booking.unit_type),
+            joinedload(Booking.user),
+            joinedload(Booking.session),
+        )
     )
     return list(db.session.scalars(query.where(Listing.host_id == host.id)))
 

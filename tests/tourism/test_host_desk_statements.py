@@ -1,0 +1,75 @@
+"""The host's desk (工作台) lists the day's arrivals with the cash each one owes (到店应收) or gave (已收):
+those were read one statement per arrival (its cash-book entry, twice: what is due, what was taken) and its
+guest and room type one each. Now the arrivals come with their guest, room type and session, and their
+cash-book entries are read at once (`tourism.services.host_cash.arrivals_cash`): the page sends as many
+statements for several arrivals as for one, and shows the same figures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shop.db import commit
+from shop.extensions import db as _db
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_user
+from tests.sql_count import count_statements
+from tests.tourism.factories import make_booking, make_listing
+from tourism.models import UnitType
+from tourism.services.booking import BookingRequest, book_listing, check_in_booking
+from tourism.services.host_cash import arrival_due_fen
+
+
+def _arrival(listing, unit_type, *, checked_in=False):
+    """A booking paid on arrival that arrives today, its cash taken at check-in when `checked_in`."""
+    today = local_date(now_utc())
+    booking = book_listing(
+        BookingRequest(
+            listing_id=listing.id,
+            unit_type_id=unit_type.id,
+            check_in=today,
+            check_out=today + timedelta(days=1),
+            guests=2,
+            pay_on_arrival=True,
+        ),
+        user=make_user(),
+        now=now_utc(),
+    )
+    if checked_in:
+        due = arrival_due_fen(booking)
+        check_in_booking(booking, booking.confirmation_code, actor=listing.host, now=now_utc(), cash_received_fen=due)
+    return booking
+
+
+def _desk(client) -> tuple[str, list[str]]:
+    client.get("/host/")  # warm-up: first-use queries
+    _db.session.expire_all()
+    with count_statements() as statements:
+        res = client.get("/host/")
+    assert res.status_code == 200
+    return res.get_data(as_text=True), statements
+
+
+def test_the_desk_reads_its_arrivals_cash_in_a_fixed_number_of_statements(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=5, price_fen=15000, pay_on_arrival=True)
+    family = UnitType(listing_id=listing.id, name="家庭房", units=5, max_guests=4, price_fen=30000)
+    listing.unit_types.append(family)
+    first = _arrival(listing, listing.unit_types[0], checked_in=True)
+    commit()
+    auth.login(host)
+    page, one = _desk(client)
+    assert first.code in page and "已收 ¥150.00" in page
+
+    due = _arrival(listing, family)
+    taken = _arrival(listing, family, checked_in=True)
+    online = make_booking(listing, check_in=local_date(now_utc()))  # no cash due: paid online
+    _arrival(listing, listing.unit_types[0])
+    commit()
+    page, several = _desk(client)
+    assert len(several) == len(one), "\n\n".join(several)
+    rows = {
+        code: page[page.index(code) :].split("</tr>", 1)[0] for code in (first.code, due.code, taken.code, online.code)
+    }
+    assert "已收 ¥150.00" in rows[first.code] and "已收 ¥300.00" in rows[taken.code]
+    assert "¥300.00" in rows[due.code] and "已收" not in rows[due.code]
+    assert "—" in rows[online.code] and "¥" not in rows[online.code].split("到店应收", 1)[-1]
