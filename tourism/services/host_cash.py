@@ -86,7 +86,7 @@ def arrivals_cash(bookings: list[Booking]) -> dict[int, ArrivalCash]:
                 HostCashEntry.booking_id.in_(ids), HostCashEntry.kind == HostCashKind.ARRIVAL
             )
         )
-        taken = {booking_id: amount for booking_id, amount in rows}
+        taken = {booking_id: amount for booking_id, amount in rows if booking_id is not None}
     return {b.id: ArrivalCash(_owed_fen(b, taken=b.id in taken), taken.get(b.id, 0)) for b in bookings}
 
 
