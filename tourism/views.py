@@ -603,10 +603,11 @@ def host_listing(listing_id: int):
 
 
 def _host_calendar_url(listing_id: int, **args) -> str:
-    """The host's calendar of the listing, on the room type the host was looking at: the calendar's forms
-    (关闭, 开放, a booking's 取消 / 标记未到店 / 退还) post to an address carrying its `unit_type_id`
-    (templates/tourism/_calendar.html, host_listing.html), which the way back keeps."""
-    return url_for("tourism.host_listing", listing_id=listing_id, **link_args("unit_type_id"), **args)
+    """The host's calendar of the listing, on the month and the room type the host was looking at: the
+    calendar's forms (关闭, 开放, a booking's 取消 / 标记未到店 / 退还) post to an address carrying its `month`
+    and `unit_type_id` (templates/tourism/_calendar.html, host_listing.html), which the way back keeps;
+    `args` before them (开放: the month of the day reopened)."""
+    return url_for("tourism.host_listing", listing_id=listing_id, **{**link_args("month", "unit_type_id"), **args})
 
 
 def _unit_type_form(unit_type, formdata=None):
