@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from orders.services.cashbook import Till, cash_in_hand, write_entry
 from shop.auth.models import User
@@ -37,7 +38,7 @@ from tourism.models import Booking, HostCashClose, HostCashEntry, HostCashKind
 
 #: The host's till for the shared cash-book service (`orders.services.cashbook`): pass `till=HOST_TILL`
 #: and the host's user id where the station's book takes a station id.
-HOST_TILL = Till(entry=HostCashEntry, close=HostCashClose, owner="host_id", owner_model=User)
+HOST_TILL = Till(entry=HostCashEntry, close=HostCashClose, owner="host_id", owner_model=User, entry_refs=("booking",))
 
 
 class CashNotReceived(Conflict):
@@ -147,13 +148,15 @@ class HostBook:
 
 
 def host_book(host_id: int, *, limit: int = 50) -> HostBook:
-    """A host's book: the latest entries and the balance (a SUM over every entry)."""
+    """A host's book: the latest entries, their bookings read at once (the desk shows each one's code), and
+    the balance (a SUM over every entry)."""
     entries = list(
         db.session.scalars(
             sa.select(HostCashEntry)
             .where(HostCashEntry.host_id == host_id)
             .order_by(HostCashEntry.id.desc())
             .limit(limit)
+            .options(selectinload(HostCashEntry.booking))
         )
     )
     balance = cash_in_hand(HOST_TILL, host_id)

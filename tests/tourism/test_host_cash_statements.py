@@ -1,0 +1,68 @@
+"""The host's cash book (现金账, /host/cash) and the desk's list of its latest entries (/host/) show each
+entry's booking code: each entry's booking was read in a statement of its own (the desk's older entries, whose
+bookings are not among the day's arrivals), so the pages sent one statement more for every entry. Now the
+bookings are read with the entries (`orders.services.cashbook.Till.entry_refs`, `tourism.services.host_cash.
+host_book`): as many statements for several entries as for one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shop.db import commit
+from shop.extensions import db as _db
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_user
+from tests.sql_count import count_statements
+from tests.tourism.factories import make_listing
+from tourism.models import BookingStatus
+from tourism.services.booking import BookingRequest, book_listing, check_in_booking
+from tourism.services.host_cash import arrival_due_fen
+
+
+def _cash_taken(listing) -> str:
+    """A stay paid on arrival, checked in today (its cash in the host's book), then completed: no longer one of
+    the desk's arrivals, an older entry of its book. Returns the booking's code."""
+    today = local_date(now_utc())
+    booking = book_listing(
+        BookingRequest(
+            listing_id=listing.id,
+            unit_type_id=listing.unit_types[0].id,
+            check_in=today,
+            check_out=today + timedelta(days=1),
+            guests=2,
+            pay_on_arrival=True,
+        ),
+        user=make_user(),
+        now=now_utc(),
+    )
+    due = arrival_due_fen(booking)
+    check_in_booking(booking, booking.confirmation_code, actor=listing.host, now=now_utc(), cash_received_fen=due)
+    booking.status = BookingStatus.COMPLETED
+    commit()
+    return booking.code
+
+
+def _page(client, url: str) -> tuple[str, list[str]]:
+    client.get(url)  # warm-up: first-use queries
+    _db.session.expire_all()
+    with count_statements() as statements:
+        res = client.get(url)
+    assert res.status_code == 200
+    return res.get_data(as_text=True), statements
+
+
+def test_the_hosts_cash_pages_read_their_entries_bookings_at_once(client, db, auth):
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=5, price_fen=15000, pay_on_arrival=True)
+    codes = [_cash_taken(listing)]
+    auth.login(host)
+    book, book_one = _page(client, "/host/cash")
+    desk, desk_one = _page(client, "/host/")
+    assert f"<code>{codes[0]}</code>" in book and f"<code>{codes[0]}</code>" in desk
+
+    codes += [_cash_taken(listing) for _ in range(3)]
+    book, book_several = _page(client, "/host/cash")
+    desk, desk_several = _page(client, "/host/")
+    assert all(f"<code>{code}</code>" in book and f"<code>{code}</code>" in desk for code in codes)
+    assert len(book_several) == len(book_one), "\n\n".join(book_several)
+    assert len(desk_several) == len(desk_one), "\n\n".join(desk_several)
