@@ -112,8 +112,8 @@ class Till:
     remittance: str = "remittance"
     correction: str = "correction"
     close_difference: str = "close_difference"
-    #: The relationships of an entry its book's page shows (the host's: its booking), read with the day's
-    #: entries (`day_book`) in one statement more, not one per entry.
+    #: The relationships of an entry its book's page shows (the station's: its shipment; the host's: its
+    #: booking), read with the day's entries (`day_book`) in one statement more, not one per entry.
     entry_refs: tuple[str, ...] = ()
 
     def entry_owner(self):
@@ -123,7 +123,7 @@ class Till:
         return getattr(self.close, self.owner)
 
 
-STATION_TILL = Till(entry=CashEntry, close=CashClose, owner="station_id", owner_model=Station)
+STATION_TILL = Till(entry=CashEntry, close=CashClose, owner="station_id", owner_model=Station, entry_refs=("shipment",))
 
 
 def is_closed(station_id: int, day: date, *, till: Till = STATION_TILL) -> bool:
