@@ -118,33 +118,44 @@ def register():
 @bp.get("/organisations/<int:organisation_id>")
 @login_required
 def detail(organisation_id: int):
-    organisation = orgs.get_visible_organisation(organisation_id, current_user)
+    return _detail_page(orgs.get_visible_organisation(organisation_id, current_user), MemberForm())
+
+
+def _detail_page(organisation, member_form: MemberForm, status: int = 200):
+    """The organisation's page; `member_form` as typed when a member could not be saved (shown again, the
+    manager corrects it rather than typing it again)."""
     return render_template(
         "institutions/detail.html",
         organisation=organisation,
         me=orgs.membership(organisation.id, current_user),
         can_manage=orgs.can_manage_members(organisation, current_user),
         can_decide=current_user.has_role(Role.COUNTY) and organisation.status == OrganisationStatus.PENDING,
-        member_form=MemberForm(),
+        member_form=member_form,
         decision_form=DecisionForm(),
         purchases=purchases.purchases_of(organisation),
-    )
+    ), status
 
 
 @bp.post("/organisations/<int:organisation_id>/members")
 @login_required
 def add_member(organisation_id: int):
+    """A refused member (no such account, not a buyer's account, the last approver…) shows the page again
+    with the e-mail and role as typed and the reason; a saved one goes back to the page (303)."""
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
     if not orgs.can_manage_members(organisation, current_user):
         abort(403)
     form = MemberForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
-    else:
-        with flash_domain_errors():
-            orgs.add_member(organisation, email=form.email.data, role=form.role.data, actor=current_user, now=now_utc())
-            commit()
-            flash(_("成员已保存"), "success")
+        return _detail_page(organisation, form, 422)
+    try:
+        orgs.add_member(organisation, email=form.email.data, role=form.role.data, actor=current_user, now=now_utc())
+        commit()
+    except DomainError as exc:
+        rollback()
+        flash(exc.message, "error")
+        return _detail_page(organisation, form, exc.status)
+    flash(_("成员已保存"), "success")
     return redirect(url_for(".detail", organisation_id=organisation.id), 303)
 
 

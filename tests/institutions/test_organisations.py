@@ -195,6 +195,23 @@ def test_the_manager_adds_members_with_roles_and_others_may_not(client, db, auth
     )
 
 
+def test_a_member_refused_shows_the_page_again_with_what_was_typed(client, db, auth):
+    """An e-mail with no account yet (the colleague has not signed up) is refused with what to do, and the
+    form keeps the e-mail and role typed: the manager sends it again once the colleague has signed up."""
+    manager = make_user()
+    organisation = make_organisation()
+    add_member(organisation, manager, role="approver", is_manager=True)
+    commit()
+    auth.login(manager)
+    r = client.post(f"/organisations/{organisation.id}/members", data={"email": "caigou@school.cn", "role": "viewer"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert "没有这个邮箱的账户，请对方先注册" in page
+    assert 'value="caigou@school.cn"' in page
+    assert '<option selected value="viewer">' in page
+    assert [m.user_id for m in organisation.members] == [manager.id]
+
+
 def test_the_last_approver_keeps_the_role_until_another_member_approves(client, db, auth, api_token):
     """The manager who registered (its only approver) making themselves a buyer would leave purchases
     no one may approve: refused with what to do first; once another member approves, it is allowed."""
@@ -325,8 +342,7 @@ def test_a_refused_form_names_its_field_at_the_top_of_the_page(client, db, auth)
     r = client.post("/organisations/new", data=long_name)
     assert r.status_code == 422 and "单位名称：" in r.get_data(as_text=True)
     r = client.post(f"/organisations/{organisation.id}/members", data={"email": "", "role": "approver"})
-    assert r.status_code == 303
-    assert "成员的登录邮箱：" in client.get(r.headers["Location"]).get_data(as_text=True)
+    assert r.status_code == 422 and "成员的登录邮箱：" in r.get_data(as_text=True)
     r = client.post("/organisations/new?lang=en", data=long_name)
     assert r.status_code == 422 and "Organisation name: " in r.get_data(as_text=True)
     assert _count(Organisation) == 1
