@@ -45,6 +45,10 @@ MESSAGES = {
     "purchase_items_invalid": N_("请选择商品并填写整数数量"),
     "purchase_items_required": N_("请至少添加一种商品"),
     "purchase_not_found": N_("采购单不存在"),
+    "purchase_out_of_stock": N_(
+        "“%(name)s”（%(village)s）库存不足：本采购单要 %(wanted)s，现有 %(available)s。"
+        "请退回采购员修改数量，或等服务站补货后再审批"
+    ),
     "purchase_over_budget": N_(
         "超出本单位 %(year)s 年的采购预算：预算还剩 %(left)s，本单 %(total)s。请退回让采购员减少数量，或先调整年度预算"
     ),

@@ -61,6 +61,7 @@ from shop.extensions import db
 from shop.history import record_status, transition
 from shop.phone import is_mobile, normalise_phone
 from shop.timeutil import local_date
+from stock.models import StockRecord
 from stock.services import lock_records_of_products
 
 MAX_DESTINATIONS = 20
@@ -511,11 +512,42 @@ def decision_refusal(
                 raise Conflict("organisation_not_verified")
             total = sum(group.total_fen for group in groups_of(purchase))
             refuse_over_budget(budget_check(purchase.organisation, total_fen=total, now=now))
+            refuse_short_stock(purchase)
         else:
             _return_reason(reason)
     except DomainError as exc:
         return exc
     return None
+
+
+def refuse_short_stock(purchase: Purchase) -> None:
+    """A product the purchase wants more of (over all its addresses) than its station has free now is
+    refused (409 `purchase_out_of_stock`), naming the product, its village, what is wanted and what is
+    free: the approver sends it back to its buyer, or waits for the station to restock. The numbers are
+    read afresh (under `approve_purchase`'s record locks, what placement will find)."""
+    wanted: dict[int, int] = {}
+    products: dict[int, Product] = {}
+    for line in purchase.lines:
+        wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
+        products[line.product_id] = line.product
+    free = dict(
+        db.session.execute(
+            sa.select(StockRecord.product_id, StockRecord.on_hand - StockRecord.allocated).where(
+                StockRecord.product_id.in_(sorted(wanted))
+            )
+        ).all()
+    )
+    for product_id in sorted(wanted):
+        if free.get(product_id, 0) < wanted[product_id]:
+            product = products[product_id]
+            raise Conflict(
+                "purchase_out_of_stock",
+                name=product.name,
+                village=product.village.name,
+                wanted=f"{wanted[product_id]} {product.unit}",
+                available=f"{max(free.get(product_id, 0), 0)} {product.unit}",
+                fields={"product_id": str(product_id)},
+            )
 
 
 def can_decide(purchase: Purchase, user) -> bool:
@@ -546,6 +578,7 @@ def approve_purchase(purchase: Purchase, *, user: User, now: datetime, shown_tot
     budget = budget_check(organisation, total_fen=0, now=now)  # read before this purchase's orders exist
     buyer = db.session.get(User, locked.created_by_id)
     lock_records_of_products(line.product_id for line in locked.lines)
+    refuse_short_stock(locked)
     placed = []
     for group in groups_of(locked):
         destination = group.destination

@@ -255,6 +255,27 @@ def test_a_decision_that_cannot_be_taken_is_refused_before_it_is_confirmed(app, 
     assert _orders() == 2
 
 
+def test_a_purchase_its_station_cannot_supply_is_refused_before_it_is_confirmed_naming_the_product(
+    app, client, db, api_token
+):
+    """14 bags of rice asked over two canteens, 10 in stock: the approver's 审批通过并下单 is refused at
+    once (no confirmation asked) with the product, its village, what is wanted and what is in stock, not
+    a bare 库存不足 after confirming; nothing placed, the purchase still waiting."""
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products(stock=10)
+    b = api_token(buyer)
+    purchase_id = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json["id"]
+    client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b)
+    finance = logged_in_client(app, approver)
+    url = f"/purchases/{purchase_id}"
+    r = finance.post(f"{url}/approve")
+    assert r.status_code == 303 and r.headers["Location"].endswith(url)
+    said = f"“南昌大米”（{rice.village.name}）库存不足：本采购单要 14 {rice.unit}，现有 10 {rice.unit}"
+    assert any(said in alert for alert in _alerts(finance.get(url).get_data(as_text=True)))
+    assert finance.post(f"{url}/approve", data={"confirm": "1"}).status_code == 303
+    assert any(said in alert for alert in _alerts(finance.get(url).get_data(as_text=True)))
+    assert _orders() == 0 and _db.session.get(Purchase, purchase_id).status == "submitted"
+
+
 def test_in_english_an_approver_sends_a_purchase_back_rather_than_returns_it(app, client, db, api_token):
     """退回 of a purchase is sending it back to its buyer, not returning goods: the English page says so."""
     organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()

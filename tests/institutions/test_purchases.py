@@ -127,7 +127,8 @@ def test_when_placement_refuses_nothing_is_placed_and_the_purchase_stays_submitt
     purchase_id = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json["id"]
     client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b)
     r = client.post(f"/api/v1/purchases/{purchase_id}/approve", headers=a, json={})
-    assert r.status_code == 409 and r.json["error"]["code"] == "out_of_stock"
+    assert r.status_code == 409 and r.json["error"]["code"] == "purchase_out_of_stock"
+    assert "南昌大米" in r.json["error"]["message"]
     assert _db.session.get(Purchase, purchase_id).status == "submitted"
     assert _db.session.scalar(sa.select(sa.func.count(Order.id))) == 0
     assert (_allocated(rice), _allocated(eggs)) == (0, 0)
