@@ -76,7 +76,8 @@ def request_order(code: str):
     return render_template(
         "invoices/request.html",
         order=order,
-        form=request.form if request.method == "POST" else (restored_form() or request.form),
+        # an organisation's order starts with its name and credit code (what was typed wins)
+        form=request.form if request.method == "POST" else (restored_form() or svc.suggested_details(order)),
         state=svc.order_invoice_state(order),
         action=url_for(".request_order", code=code),
     ), (422 if request.method == "POST" else 200)

@@ -178,6 +178,17 @@ def order_organisation_id(order_id: int) -> int | None:
     )
 
 
+def suggested_details(order: Order) -> dict[str, str]:
+    """What the order's invoice form starts with: for an order an organisation's purchase placed, the
+    organisation's name as the title and its unified social credit code as the tax number (a unit's tax
+    number, as verified by the county office); nothing for a retail order."""
+    organisation_id = order_organisation_id(order.id)
+    if organisation_id is None:
+        return {}
+    organisation = db.session.get_one(Organisation, organisation_id)
+    return {"title": organisation.name, "tax_number": organisation.credit_code}
+
+
 def may_request(order: Order, user) -> bool:
     if user is None or not user.is_authenticated:
         return False

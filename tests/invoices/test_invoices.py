@@ -623,3 +623,38 @@ def test_a_tax_number_pasted_grouped_by_spaces_fits_the_field(client, world, aut
     r = client.post(f"/orders/{order.code}/invoice", data={**DETAILS, "tax_number": typed})
     assert r.status_code == 303
     assert _db.session.scalar(sa.select(Invoice.tax_number)) == number
+
+
+def test_an_organisations_order_starts_its_invoice_form_with_the_organisations_name_and_credit_code(
+    client, world, auth
+):
+    """The canteen's buyer asking an invoice for an order its purchase placed finds the organisation's name
+    as the title and its credit code as the tax number (the shop knows both, verified by the county office);
+    the buyer's own retail order starts empty, and what was typed comes back as typed when refused."""
+    from institutions.models import Purchase, PurchaseOrder
+
+    w, now = world, now_utc()
+    organisation = make_organisation(name="南昌县莲塘第一小学", members={"buyer": w["buyer"], "approver": None})
+    order = _paid_card_order(w["buyer"], [(w["rice"], 3)], now)
+    retail = _paid_card_order(w["buyer"], [(w["eggs"], 1)], now)
+    purchase = Purchase(
+        organisation_id=organisation.id,
+        created_by_id=w["buyer"].id,
+        status="approved",
+        delivery="ship",
+        requested_date=local_date(now),
+        payment_method="card",
+        created_at=now,
+    )
+    _db.session.add(purchase)
+    _db.session.flush()
+    _db.session.add(PurchaseOrder(purchase_id=purchase.id, order_id=order.id))
+    commit()
+    auth.login(w["buyer"])
+    page = client.get(f"/orders/{order.code}/invoice").get_data(as_text=True)
+    assert 'name="title" maxlength="100" required value="南昌县莲塘第一小学"' in page
+    assert f'name="tax_number" maxlength="30" autocapitalize="characters" value="{organisation.credit_code}"' in page
+    page = client.get(f"/orders/{retail.code}/invoice").get_data(as_text=True)
+    assert 'name="title" maxlength="100" required value=""' in page
+    r = client.post(f"/orders/{order.code}/invoice", data={**DETAILS, "kind": "special", "tax_number": "123"})
+    assert r.status_code == 422 and 'value="123"' in r.get_data(as_text=True)
