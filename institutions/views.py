@@ -762,8 +762,10 @@ def organisation_quotes(organisation_id: int):
     chosen = form.product_id.data if isinstance(form.product_id.data, int) else None
     choices = purchases.product_choices(q=q, chosen=[chosen] if chosen else [])
     form.product_id.choices = [
-        SelectChoice(p.id, f"{p.name} · {format_yuan(p.price_fen)} / {p.unit}")
-        for p in choices.products  # every variant (规格): a quote names the variant it asks for
+        # every variant (规格): a quote names the variant it asks for, and its village (as the purchase
+        # form: two villages sell a 三江腌菜500克, each from its own station)
+        SelectChoice(p.id, f"{p.name} · {p.village.name} · {format_yuan(p.price_fen)} / {p.unit}")
+        for p in choices.products
     ]
     status = 200
     if request.method == "POST":

@@ -565,3 +565,18 @@ def test_the_api_writes_a_new_purchase_of_a_quote_alone(client, db, api_token):
         _db.session.scalar(sa.select(sa.func.count(PurchaseLine.id)).where(PurchaseLine.quote_request_id.is_not(None)))
         == 1
     )
+
+
+def test_the_quote_form_names_each_products_village(app, db):
+    """Two villages sell a 三江腌菜500克, each from its own station: the quote request's product choices
+    name the village, as the purchase form's do, so the buyer asks the right station."""
+    buyer = make_user()
+    organisation = make_organisation(members={"buyer": buyer})
+    first = make_product(name="三江腌菜500克", price_fen=1880, stock=20)
+    second = make_product(name="三江腌菜500克", price_fen=1880, stock=20)
+    commit()
+    client = app.test_client()
+    client.post("/login", data={"email": buyer.email, "password": "password123"})
+    page = client.get(f"/organisations/{organisation.id}/quote-requests").get_data(as_text=True)
+    for product in (first, second):
+        assert f'<option value="{product.id}">三江腌菜500克 · {product.village.name} · ¥18.80 / ' in page
