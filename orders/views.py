@@ -883,7 +883,21 @@ def bank_transfer_record(code: str):
                 flash(_("请填写正确的到账金额"), "error")
                 amount_fen = None
                 status = 422
-            if amount_fen is not None:
+            refusal = (
+                None
+                if amount_fen is None
+                else transfers.transfer_refusal(  # said at once, before the confirmation step
+                    order,
+                    amount_fen=amount_fen,
+                    reference=form.reference.data or "",
+                    received_on=form.received_on.data,
+                    now=now_utc(),
+                )
+            )
+            if refusal is not None:
+                flash(refusal.message, "error")
+                status = refusal.status
+            elif amount_fen is not None:
                 page = ask_first(
                     _(
                         "确认订单 %(code)s 已收到对公转账 %(amount)s（流水号 %(ref)s）？登记后订单将开始备货。",

@@ -38,7 +38,7 @@ from orders.services.payments import confirm_payment, current_payment
 from shop.audit import record_audit
 from shop.auth.models import Role
 from shop.codes import typed_code
-from shop.errors import Conflict, NotFound, ValidationError
+from shop.errors import Conflict, DomainError, NotFound, ValidationError
 from shop.extensions import db
 from shop.money import format_yuan
 from shop.timeutil import local_date
@@ -131,31 +131,21 @@ def _clean_reference(reference: str) -> str:
     return value
 
 
-def record_transfer(
-    order: Order, *, amount_fen: int, reference: str, received_on: date | None, actor, now: datetime
-) -> bool:
-    """Record the bank transfer that pays `order`; True if it changed something, False when this very
-    transfer (same reference, same amount) was recorded already. Refuses, changing nothing: a bad
-    reference or amount (422), an amount other than the payment's (422 `transfer_amount_mismatch`
-    with `amount_due_fen`), a day still to come (422), another transfer already recorded for the
-    order (409 `transfer_already_recorded`), a reference that paid another order (409
-    `transfer_reference_used`). Flushes only."""
+def _checked(
+    order: Order, payment: OrderPayment | None, *, amount_fen: int, reference: str, received_on: date | None, now
+) -> tuple[str, bool]:
+    """(the cleaned reference, whether this very transfer is recorded already), or the refusal raised
+    (`record_transfer`'s rules)."""
     reference = _clean_reference(reference)
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or not 0 < amount_fen <= MAX_AMOUNT_FEN:
         raise ValidationError("invalid_transfer_amount", fields={"amount_fen": "invalid"})
-    today = local_date(now)
-    if received_on is not None and received_on > today:
+    if received_on is not None and received_on > local_date(now):
         raise ValidationError("transfer_date_future", fields={"received_on": "future"})
-    order = lock_order(order.id)
-    if not is_bank_transfer(order):
+    if not is_bank_transfer(order) or payment is None:
         raise Conflict("not_bank_transfer")
-    payment = current_payment(order)
-    if payment is None:
-        raise Conflict("not_bank_transfer")
-    payment = lock_payment(payment.id)
     if payment.provider_ref is not None:
         if payment.provider_ref == reference and payment.amount_fen == amount_fen:
-            return False  # this transfer is recorded already: nothing changes
+            return reference, True  # this transfer is recorded already: nothing changes
         raise Conflict("transfer_already_recorded", reference=payment.provider_ref)
     used = db.session.scalar(sa.select(OrderPayment.id).where(OrderPayment.provider_ref == reference))
     if used is not None:
@@ -166,6 +156,44 @@ def record_transfer(
             due=format_yuan(payment.amount_fen),
             fields={"amount_fen": "mismatch", "amount_due_fen": str(payment.amount_fen)},
         )
+    return reference, False
+
+
+def transfer_refusal(
+    order: Order, *, amount_fen: int, reference: str, received_on: date | None, now: datetime
+) -> DomainError | None:
+    """Why `record_transfer` would refuse this transfer as things stand, or None. The page asks it before
+    its confirmation step, so a transfer that can only be refused (an amount other than what is due, a
+    reference used, a day to come) is said at once, never confirmed first; `record_transfer` asks the
+    same rules again under its locks."""
+    try:
+        _checked(
+            order, current_payment(order), amount_fen=amount_fen, reference=reference, received_on=received_on, now=now
+        )
+    except DomainError as exc:
+        return exc
+    return None
+
+
+def record_transfer(
+    order: Order, *, amount_fen: int, reference: str, received_on: date | None, actor, now: datetime
+) -> bool:
+    """Record the bank transfer that pays `order`; True if it changed something, False when this very
+    transfer (same reference, same amount) was recorded already. Refuses, changing nothing: a bad
+    reference or amount (422), an amount other than the payment's (422 `transfer_amount_mismatch`
+    with `amount_due_fen`), a day still to come (422), another transfer already recorded for the
+    order (409 `transfer_already_recorded`), a reference that paid another order (409
+    `transfer_reference_used`). Flushes only."""
+    order = lock_order(order.id)
+    payment = current_payment(order)
+    if payment is not None and is_bank_transfer(order):
+        payment = lock_payment(payment.id)
+    reference, recorded = _checked(
+        order, payment, amount_fen=amount_fen, reference=reference, received_on=received_on, now=now
+    )
+    if recorded:
+        return False
+    today = local_date(now)
     payment.provider_ref = reference
     db.session.flush()
     day = (received_on or today).isoformat()

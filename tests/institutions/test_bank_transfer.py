@@ -289,6 +289,29 @@ def test_the_station_records_it_on_its_page_after_a_confirmation_step(app, clien
     assert buyer.get(f"/bank-transfers/{order.code}").status_code == 403
 
 
+def test_a_transfer_that_can_only_be_refused_is_said_before_the_confirmation_step(app, client, db, api_token):
+    """An amount other than what is due (a typing slip, or a partial payment) is said at once, with the
+    amount due and the figures as typed, never confirmed first by a question that says the order will be
+    prepared; so is a day still to come; the right amount is then asked for confirmation."""
+    s = _placed(client, api_token)
+    order = s["order"]
+    web = app.test_client()
+    web.post("/login", data={"email": s["county"].email, "password": "password123"})
+    url = f"/bank-transfers/{order.code}"
+    yuan = f"{order.total_fen // 100}.{order.total_fen % 100:02d}"
+    r = web.post(url, data={"amount": "1000", "reference": "NB20261203009", "received_on": _day(0)})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'name="confirm"' not in page
+    assert f"到账金额与应付金额 ¥{int(yuan.split('.')[0]):,}.{yuan.split('.')[1]} 不符" in page
+    assert 'value="1000"' in page and 'value="NB20261203009"' in page
+    tomorrow = (local_date(now_utc()) + timedelta(days=1)).isoformat()
+    r = web.post(url, data={"amount": yuan, "reference": "NB20261203009", "received_on": tomorrow})
+    assert r.status_code == 422 and 'name="confirm"' not in r.get_data(as_text=True)
+    r = web.post(url, data={"amount": yuan, "reference": "NB20261203009", "received_on": _day(0)})
+    assert r.status_code == 303 and "/confirm/" in r.headers["Location"]
+    assert _db.session.get(Order, order.id).status == "pending"
+
+
 def test_the_purchase_page_shows_the_organisations_finance_where_to_pay_each_order(app, client, db, api_token):
     s = _placed(client, api_token)
     order = s["order"]
