@@ -82,7 +82,9 @@ def search_users(f: UserQuery) -> tuple[list[User], int]:
         )
     if f.role:
         query = query.where(User.role == f.role)
-    total = db.session.scalar(query.with_only_columns(sa.func.count()).order_by(None)) or 0
+    # counted over the query as a subquery: `with_only_columns(count())` of a query with no filter keeps no
+    # FROM and counts one row (the overview said 1 account, and no page past the first was offered)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
         query.options(selectinload(User.station))
         .order_by(User.id.desc())

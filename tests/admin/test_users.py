@@ -379,3 +379,18 @@ def test_users_create_asks_for_the_password_when_it_is_not_on_the_command_line(a
     assert authenticate("asked@test.cn", "longenough1") is not None
     mismatch = runner.invoke(args=["users", "create", "--email", "other@test.cn"], input="longenough1\nlongenough2\n")
     assert mismatch.exit_code != 0 and get_user_by_email("other@test.cn") is None
+
+
+def test_every_account_is_counted_and_paged_without_a_filter(admin_client):
+    """Without a search or a role, the overview and the accounts page count every account (they said 1)
+    and the page offers the next page past the first 30."""
+    for _ in range(users.PER_PAGE):
+        make_user()
+    commit()
+    total = _db.session.scalar(sa.select(sa.func.count(User.id)))
+    assert total == users.PER_PAGE + 1
+    overview = admin_client.get("/admin/").get_data(as_text=True)
+    assert re.search(rf'<p class="big">{total}</p>', overview)
+    page = admin_client.get("/admin/users").get_data(as_text=True)
+    assert f"<small>({total})</small>" in page and "page=2" in page
+    assert "boss@test.cn" in admin_client.get("/admin/users?page=2").get_data(as_text=True)
