@@ -62,3 +62,16 @@ def test_every_admin_page_speaks_one_language(admin_client, db, lang):
         if bad:
             problems[name] = bad
     assert problems == {}
+
+
+def test_the_lists_of_villages_and_stations_are_named_in_the_plural_in_english(admin_client, db):
+    """The admin's menu, overview and list pages name the list of villages and of stations: Villages and
+    Service stations (they said Village (18), Service station (18)); one village's page is still singular."""
+    make_station(code="NC91")
+    commit()
+    admin_client.get("/lang/en")
+    overview = admin_client.get("/admin/").get_data(as_text=True)
+    assert '<p class="label">Villages</p>' in overview and '<p class="label">Service stations</p>' in overview
+    assert "<h1>Villages <small>(1)</small></h1>" in admin_client.get("/admin/villages").get_data(as_text=True)
+    page = admin_client.get("/admin/stations").get_data(as_text=True)
+    assert "<h1>Service stations <small>(1)</small></h1>" in page and ">Villages</a>" in page

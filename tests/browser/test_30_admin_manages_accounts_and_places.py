@@ -125,7 +125,7 @@ def test_admin_changes_a_role_deactivates_an_account_adds_a_category_and_edits_a
     admin.step("category added")
 
     # edit a village: its 一村一品
-    admin.submit_and_wait(lambda: nav.get_by_role("link", name=admin.t("村"), exact=True).click())
+    admin.submit_and_wait(lambda: nav.get_by_role("link", name=admin.t("村", context="plural"), exact=True).click())
     row = main.get_by_role("table").locator("tbody tr").first
     village = row.locator("td").first.inner_text().strip()
     admin.submit_and_wait(lambda: row.get_by_role("link", name=admin.t("编辑")).click())
