@@ -32,6 +32,7 @@ from county.services import (
     targets,
 )
 from county.services.public import public_benefit_summary
+from institutions.services import organisations
 from shop.args import MAX_ID, page_date_arg, page_month_arg, parse_int
 from shop.args import date_arg as _date_arg
 from shop.args import int_arg as _int_arg
@@ -110,6 +111,7 @@ def dashboard():
         villages=reports.income_by("village", date_from, date_to)[:10],
         progress=targets.progress(),
         pending=len(approvals.pending_products()),
+        pending_organisations=organisations.pending_count(),
         date_from=date_from,
         date_to=date_to,
     ), status

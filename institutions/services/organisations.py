@@ -203,6 +203,16 @@ def list_organisations(*, status: str | None = None) -> list[Organisation]:
     return list(db.session.scalars(query.limit(500)))
 
 
+def pending_count() -> int:
+    """How many organisations wait for the county office's verification (its overview's 待审核单位)."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Organisation.id)).where(Organisation.status == OrganisationStatus.PENDING)
+        )
+        or 0
+    )
+
+
 def can_manage_members(organisation: Organisation, user) -> bool:
     if user is not None and user.is_authenticated and user.role == Role.ADMIN:
         return True

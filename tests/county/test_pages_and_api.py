@@ -545,3 +545,19 @@ def test_a_period_without_entries_says_so_instead_of_an_empty_chart(client, auth
     assert 'id="chart-months"' in client.get("/county/").get_data(as_text=True)
     income = client.get("/county/income").get_data(as_text=True)
     assert 'id="chart-income"' in income and "这段时间还没有入账记录。" not in income
+
+
+def test_the_overview_says_how_many_organisations_wait_for_verification_and_leads_to_them(client, auth, county_user):
+    """An organisation registered (a canteen) waits for the county office: the overview counts those
+    waiting, beside the products, and leads to 采购单位审核 (it said nothing of them)."""
+    from tests.institutions.factories import make_organisation
+
+    make_organisation(name="南昌县莲塘第一小学", status="pending")
+    make_organisation(name="南昌县第二中学", status="pending")
+    make_organisation(name="已审核的单位", status="approved")
+    commit()
+    auth.login(county_user)
+    page = client.get("/county/").get_data(as_text=True)
+    assert "待审核单位" in page
+    assert '<a href="/county/organisations" id="pending-organisations">2</a>' in page
+    assert "Organisations to verify" in client.get("/county/?lang=en").get_data(as_text=True)
