@@ -186,8 +186,9 @@ def record_transfer(
     `transfer_reference_used`). Flushes only."""
     order = lock_order(order.id)
     payment = current_payment(order)
-    if payment is not None and is_bank_transfer(order):
-        payment = lock_payment(payment.id)
+    if payment is None or not is_bank_transfer(order):
+        raise Conflict("not_bank_transfer")
+    payment = lock_payment(payment.id)
     reference, recorded = _checked(
         order, payment, amount_fen=amount_fen, reference=reference, received_on=received_on, now=now
     )
