@@ -373,3 +373,24 @@ def test_the_county_desk_pages_other_packages_serve_keep_the_county_menu(db, cli
         auth.login(other)
         body = client.get(f"/organisations/{organisation.id}").get_data(as_text=True)
         assert 'class="county-nav"' not in body
+
+
+def test_a_visitor_finds_organisation_buying_in_the_footer_and_signs_up_into_it(client, db):
+    """A canteen with no account yet: every page's footer leads to 单位采购; signed out, it is asked to sign
+    in or sign up, and signing up leads back to the page that explains it and offers 登记单位."""
+    home = client.get("/").get_data(as_text=True)
+    footer = home[home.index('class="site-footer"') :]
+    assert '<a href="/organisations">单位采购</a>' in footer
+    r = client.get("/organisations")
+    assert r.status_code in (302, 303)
+    login_page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert 'href="/register?next=/organisations' in login_page
+    r = client.post(
+        "/register?next=/organisations",
+        data={"name": "食堂李主任", "email": "canteen@school.cn", "password": "demo12345", "confirm": "demo12345"},
+    )
+    assert r.status_code in (302, 303) and r.headers["Location"].endswith("/organisations")
+    page = client.get("/organisations").get_data(as_text=True)
+    assert "经扶贫办审核后批量采购" in page and 'href="/organisations/new"' in page
+    english = client.get("/?lang=en").get_data(as_text=True)
+    assert '<a href="/organisations">Organisation buying</a>' in english
