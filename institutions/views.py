@@ -553,6 +553,7 @@ def purchase_detail(purchase_id: int):
         "institutions/purchase.html",
         purchase=purchase,
         groups=groups,
+        group_of={group.destination.id if group.destination else None: group for group in groups},
         quote_error=quote_error,
         total_fen=total_fen,
         budget=statements.budget_check(purchase.organisation, total_fen=total_fen, now=now_utc()) if groups else None,

@@ -102,6 +102,10 @@ class Group:
     total_fen: int
     #: {product id: unit price} of the lines accepted from a station's quote (institutions.services.quotes)
     prices: dict[int, int] = field(default_factory=dict)
+    #: today's unit price of each product (the quoted one for a quoted line), and the shipping of the order
+    #: (`total_fen` = the lines at these prices + `shipping_fen`): what the purchase page shows line by line
+    unit_prices: dict[int, int] = field(default_factory=dict)
+    shipping_fen: int = 0
 
 
 def _merge(items: list[tuple[int, int]], where: str, *, quoted: bool = False) -> dict[int, int]:
@@ -442,10 +446,19 @@ def groups_of(purchase: Purchase) -> list[Group]:
     for destination_id in sorted(by_destination, key=lambda d: d or 0):
         wanted = by_destination[destination_id]
         agreed = prices.get(destination_id, {})
-        total = quote(
+        quoted = quote(
             wanted, delivery=purchase.delivery, pickup_station_id=purchase.pickup_station_id, agreed_prices=agreed
-        ).total_fen
-        groups.append(Group(destinations.get(destination_id) if destination_id else None, wanted, total, agreed))
+        )
+        groups.append(
+            Group(
+                destinations.get(destination_id) if destination_id else None,
+                wanted,
+                quoted.total_fen,
+                agreed,
+                unit_prices={pid: item.price_fen for pid, item in quoted.items.items()},
+                shipping_fen=sum(quoted.shipping_fen.values()),
+            )
+        )
     return groups
 
 

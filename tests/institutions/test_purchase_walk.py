@@ -289,3 +289,27 @@ def test_in_english_an_approver_sends_a_purchase_back_rather_than_returns_it(app
     finance.post(f"/purchases/{purchase_id}/reject", data={"confirm": "1", "reason": "wrong canteen"})
     page = finance.get(f"/purchases/{purchase_id}").get_data(as_text=True)
     assert "Purchase sent back" in page and 'class="purchase-status">Sent back<' in page
+
+
+def test_the_purchase_page_shows_each_lines_price_and_each_orders_shipping_adding_up_to_its_total(
+    app, client, db, api_token
+):
+    """The approver (the finance office) checks the figures: each line its unit price and subtotal, each
+    address its shipping, and these add up to the total the page and the confirmation give (it showed
+    the total alone)."""
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
+    b = api_token(buyer)
+    created = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json
+    client.post(f"/api/v1/purchases/{created['id']}/submit", headers=b)
+    page = logged_in_client(app, approver).get(f"/purchases/{created['id']}").get_data(as_text=True)
+    assert '<td class="num">¥60.00</td><td class="num">¥480.00</td>' in page  # 8 bags of rice, east canteen
+    assert '<td class="num">¥60.00</td><td class="num">¥360.00</td>' in page  # 6 bags, west canteen
+
+    def fen(text: str) -> int:
+        return int(text.replace(",", "").replace(".", ""))
+
+    subtotals = [fen(m) for m in re.findall(r'<td class="num">¥[\d,.]+</td><td class="num">¥([\d,.]+)</td>', page)]
+    shipping = [fen(m) for m in re.findall(r'class="num purchase-shipping">¥([\d,.]+)<', page)]
+    assert len(subtotals) == 3 and len(shipping) == 2
+    assert sum(subtotals) + sum(shipping) == created["estimated_total_fen"]
+    assert f"<strong>¥{created['estimated_total_fen'] / 100:,.2f}</strong>" in page
