@@ -174,8 +174,11 @@ def review():
 def decide(organisation_id: int, decision: str):
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
     form = DecisionForm()
+    refusal = orgs.decision_refusal(organisation, approve=decision == "approve", reason=form.reason.data or "")
     if not form.validate_on_submit():
         flash_form_errors(form)
+    elif refusal is not None:  # said at once (a rejection without its reason), before any confirmation
+        flash(refusal.message, "error")
     else:
         page = ask_first(
             _("确认审核通过单位「%(name)s」？", name=organisation.name)

@@ -14,7 +14,7 @@ from institutions.models import MemberRole, Organisation, OrganisationKind, Orga
 from shop.audit import record_audit
 from shop.auth.models import Role, User
 from shop.db import statement
-from shop.errors import Conflict, Forbidden, NotFound, ValidationError
+from shop.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import record_status, transition
 from shop.phone import is_phone, normalise_phone
@@ -112,15 +112,33 @@ def lock_organisation(organisation_id: int) -> Organisation:
     ).one()
 
 
-def decide_organisation(
-    organisation: Organisation, *, approve: bool, reason: str = "", actor: User, now: datetime
-) -> Organisation:
-    """The county office approves, or rejects with a reason; audited. Only a pending organisation."""
+def _decision_reason(approve: bool, reason: str) -> str:
     reason = " ".join((reason or "").split())
     if not approve and not reason:
         raise ValidationError("rejection_reason_required", fields={"reason": "required"})
     if len(reason) > 400:
         raise ValidationError("reason_too_long", fields={"reason": "too_long"})
+    return reason
+
+
+def decision_refusal(organisation: Organisation, *, approve: bool, reason: str = "") -> DomainError | None:
+    """Why `decide_organisation` would refuse this decision as things stand, or None: a rejection without
+    its reason (or one too long), an organisation reviewed already. The page asks it before its
+    confirmation step, so a decision that can only fail is said at once, never confirmed first."""
+    try:
+        _decision_reason(approve, reason)
+        if organisation.status != OrganisationStatus.PENDING:
+            raise Conflict("organisation_already_reviewed", fields={"status": organisation.status})
+    except DomainError as exc:
+        return exc
+    return None
+
+
+def decide_organisation(
+    organisation: Organisation, *, approve: bool, reason: str = "", actor: User, now: datetime
+) -> Organisation:
+    """The county office approves, or rejects with a reason; audited. Only a pending organisation."""
+    reason = _decision_reason(approve, reason)
     locked = lock_organisation(organisation.id)
     if locked.status != OrganisationStatus.PENDING:
         raise Conflict("organisation_already_reviewed", fields={"status": locked.status})

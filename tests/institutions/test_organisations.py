@@ -167,6 +167,24 @@ def test_the_county_office_approves_or_rejects_with_a_reason_and_both_are_audite
     assert audit == [("organisation.approve", first.id, county.id), ("organisation.reject", second.id, county.id)]
 
 
+def test_a_rejection_without_its_reason_is_said_before_the_confirmation_step(client, db, auth):
+    """不通过 tapped with the reason left empty is refused at once, not confirmed first (此操作不能撤销)
+    and then refused; with its reason it is asked for confirmation; a second decision is said at once."""
+    county = make_user(role="county")
+    organisation = make_organisation(status="pending")
+    commit()
+    auth.login(county)
+    r = client.post(f"/organisations/{organisation.id}/reject", data={"reason": " "})
+    assert r.status_code == 303 and "/confirm/" not in r.headers["Location"]
+    assert "请填写不通过的原因" in client.get(r.headers["Location"]).get_data(as_text=True)
+    r = client.post(f"/organisations/{organisation.id}/reject", data={"reason": "营业执照照片不清晰"})
+    assert "/confirm/" in r.headers["Location"]
+    client.post(f"/organisations/{organisation.id}/approve", data={"confirm": "1"})
+    r = client.post(f"/organisations/{organisation.id}/reject", data={"reason": "改主意"})
+    assert "/confirm/" not in r.headers["Location"]
+    assert "已审核过" in client.get(r.headers["Location"]).get_data(as_text=True)
+
+
 def test_the_manager_adds_members_with_roles_and_others_may_not(client, db, auth):
     manager, buyer, viewer = make_user(), make_user(name="采购小张"), make_user()
     host = make_user(role="host")
