@@ -28,6 +28,8 @@ MESSAGES = {
     "note_too_long": N_("备注最多 200 字"),
     "organisation_admin_only": N_("只有单位管理员可以添加成员"),
     "organisation_already_reviewed": N_("该单位已审核过"),
+    "organisation_manager_only": N_("只有单位管理员可以修改登记"),
+    "organisation_not_rejected": N_("该单位的登记已提交审核或已通过，不能再修改"),
     "organisation_full": N_("单位成员已达上限"),
     "organisation_needs_approver": N_("本单位至少要有一名审批人：请先把另一名成员设为审批人，再更改这名审批人的角色"),
     "organisation_incomplete": N_("请完整填写单位信息"),

@@ -13,7 +13,9 @@ from institutions.services.organisations import LIMITS
 from shop.forms import DayField, OnceTokenField, ShopForm
 
 
-class OrganisationForm(ShopForm):
+class OrganisationFieldsForm(ShopForm):
+    """A registration's fields: registering one, and correcting a rejected one (`OrganisationCorrectionForm`)."""
+
     name = StringField(_l("单位名称"), validators=[InputRequired(), Length(max=LIMITS["name"])])
     kind = SelectField(
         _l("单位类型"), choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()], validators=[InputRequired()]
@@ -22,7 +24,14 @@ class OrganisationForm(ShopForm):
     address = StringField(_l("单位地址"), validators=[InputRequired(), Length(max=LIMITS["address"])])
     contact_name = StringField(_l("联系人"), validators=[InputRequired(), Length(max=LIMITS["contact_name"])])
     contact_phone = StringField(_l("联系电话"), validators=[InputRequired(), Length(max=LIMITS["contact_phone"])])
+
+
+class OrganisationForm(OrganisationFieldsForm):
     form_token = OnceTokenField()  # two POSTs of the same page register once (not "this code is registered")
+
+
+class OrganisationCorrectionForm(OrganisationFieldsForm):
+    """A rejected registration corrected and submitted again: a second POST finds it pending (refused)."""
 
 
 class MemberForm(ShopForm):

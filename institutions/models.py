@@ -39,6 +39,7 @@ class Organisation(db.Model):
     )
     TRANSITIONS = {
         OrganisationStatus.PENDING: {OrganisationStatus.APPROVED, OrganisationStatus.REJECTED},
+        OrganisationStatus.REJECTED: {OrganisationStatus.PENDING},  # corrected by its manager, submitted again
     }
 
     id: Mapped[int] = pk()

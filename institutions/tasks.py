@@ -1,5 +1,5 @@
-"""Celery tasks of institutional buying: the mails of a purchase's steps (`services.notices` enqueues
-them after the commit).
+"""Celery tasks of institutional buying: the mails of a purchase's steps and of an organisation's
+verification (`services.notices` enqueues them after the commit).
 
 A task takes ids, loads and only reads: the step was committed by the request. It writes each mail in
 its recipient's language (`force_locale`, Chinese when the account has none) and sends it once per
@@ -15,9 +15,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from institutions.models import MemberRole, Purchase, PurchaseOrder, PurchaseStatus
+from institutions.models import MemberRole, Organisation, OrganisationStatus, Purchase, PurchaseOrder, PurchaseStatus
 from institutions.services.notices import PurchaseEvent
-from institutions.services.organisations import approvers, membership
+from institutions.services.organisations import approvers, managers, membership
 from shop.auth.models import User
 from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
@@ -73,6 +73,57 @@ def notify_approvers(self, purchase_id: int) -> None:
     left = send_many(mails)
     if left:
         raise MailsLeft(f"{len(left)} of {len(mails)} approvers' mails of purchase {purchase_id} not sent yet")
+
+
+@shared_task(
+    name="institutions.tasks.notify_organisation",
+    bind=True,
+    autoretry_for=MAIL_RETRY_ON,
+    retry_backoff=True,
+    max_retries=5,
+)
+def notify_organisation(self, organisation_id: int, status: str) -> None:
+    """Mail every manager of the organisation (`organisations.managers`, read now) the county office's
+    decision that made it `status` (verified, or not with its reason and a link to correct it), each in
+    their own language, once per task id and manager. Nothing when its status has changed meanwhile (a
+    rejected registration already corrected and submitted again)."""
+    organisation = db.session.get(Organisation, organisation_id)
+    mails: list[Mail] = []
+    if organisation is not None and organisation.status == status:
+        key = task_mail_key(self)
+        for user in managers(organisation.id):
+            if user.email:
+                mails.append(Mail(f"{key}:{user.id}" if key else None, *organisation_mail(organisation, user)))
+    db.session.commit()  # end the read transaction before the mails' own short ones
+    left = send_many(mails)
+    if left:
+        raise MailsLeft(f"{len(left)} of {len(mails)} managers' mails of organisation {organisation_id} not sent yet")
+
+
+def organisation_mail(organisation: Organisation, user: User) -> tuple[str, str, str]:
+    """(address, subject, text) of the mail telling `user` the county office's decision, in their language."""
+    with force_locale(user.locale or "zh_CN"):  # no request here: the recipient's language
+        if organisation.status == OrganisationStatus.APPROVED:
+            subject = _("[乡村e线] 单位「%(name)s」已通过审核", name=organisation.name)
+            lines = [
+                _("扶贫办已审核通过%(name)s的登记，本单位可以采购了。", name=organisation.name),
+                _("请在单位页面添加采购员，由采购员新建采购单: %(url)s", url=_organisation_url(organisation)),
+            ]
+        else:
+            subject = _("[乡村e线] 单位「%(name)s」的登记未通过审核", name=organisation.name)
+            lines = [
+                _("扶贫办未通过%(name)s的登记。", name=organisation.name),
+                _("原因: %(reason)s", reason=organisation.decision_reason),
+                _(
+                    "请按原因修改登记信息后重新提交审核: %(url)s",
+                    url=external_url("institutions.resubmit", organisation_id=organisation.id),
+                ),
+            ]
+    return user.email, subject, "\n".join(lines)
+
+
+def _organisation_url(organisation: Organisation) -> str:
+    return external_url("institutions.detail", organisation_id=organisation.id)
 
 
 def purchase_mail(purchase: Purchase, event: str, user: User, reason: str = "") -> tuple[str, str, str] | None:

@@ -19,6 +19,7 @@ from institutions.forms import (
     ROWS,
     DecisionForm,
     MemberForm,
+    OrganisationCorrectionForm,
     OrganisationForm,
     PurchaseForm,
     QuoteAcceptForm,
@@ -46,7 +47,7 @@ from shop.auth.models import Role
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first
 from shop.db import commit, rollback
-from shop.errors import DomainError, ValidationError, error_message, flash_domain_errors
+from shop.errors import Conflict, DomainError, Forbidden, ValidationError, error_message, flash_domain_errors
 from shop.forms import create_once, flash_form_errors
 from shop.kept_form import restored
 from shop.money import MoneyError, format_yuan, parse_yuan
@@ -88,12 +89,7 @@ def register():
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            data = orgs.OrganisationData(
-                **{
-                    name: form[name].data or ""
-                    for name in ("name", "kind", "credit_code", "address", "contact_name", "contact_phone")
-                }
-            )
+            data = _organisation_data(form)
             try:
                 now = now_utc()
                 organisation = create_once(  # the same page posted twice: the first POST registered it
@@ -115,6 +111,50 @@ def register():
     return render_template("institutions/register.html", form=form), status
 
 
+def _organisation_data(form) -> orgs.OrganisationData:
+    return orgs.OrganisationData(**{name: form[name].data or "" for name in ORGANISATION_FIELDS})
+
+
+ORGANISATION_FIELDS = ("name", "kind", "credit_code", "address", "contact_name", "contact_phone")
+
+
+@bp.route("/organisations/<int:organisation_id>/edit", methods=["GET", "POST"])
+@login_required
+def resubmit(organisation_id: int):
+    """Its manager corrects a rejected registration and submits it again (pending for the county office
+    once more). Anyone else's organisation is a 404, a member who is not its manager a 403; a
+    registration not rejected (pending again after a first submit, or verified) goes back to its page,
+    told why."""
+    organisation = orgs.get_visible_organisation(organisation_id, current_user)
+    refusal = orgs.resubmit_refusal(organisation, current_user)
+    if isinstance(refusal, Forbidden):
+        abort(403)
+    back = url_for(".detail", organisation_id=organisation.id)
+    if refusal is not None:
+        flash(refusal.message, "error")
+        return redirect(back, 303)
+    form = OrganisationCorrectionForm(obj=organisation if request.method == "GET" else None)
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                orgs.resubmit_organisation(organisation, _organisation_data(form), user=current_user, now=now_utc())
+                commit()
+            except DomainError as exc:
+                rollback()
+                flash(exc.message, "error")
+                if isinstance(exc, Conflict) and exc.code == "organisation_not_rejected":
+                    return redirect(back, 303)  # a second submit: the first put it back to the county
+                status = exc.status
+            else:
+                flash(_("登记已修改并重新提交，等待扶贫办审核"), "success")
+                return redirect(back, 303)
+        else:
+            flash_form_errors(form)
+            status = 422
+    return render_template("institutions/resubmit.html", form=form, organisation=organisation), status
+
+
 @bp.get("/organisations/<int:organisation_id>")
 @login_required
 def detail(organisation_id: int):
@@ -129,6 +169,7 @@ def _detail_page(organisation, member_form: MemberForm, status: int = 200):
         organisation=organisation,
         me=orgs.membership(organisation.id, current_user),
         can_manage=orgs.can_manage_members(organisation, current_user),
+        can_resubmit=orgs.resubmit_refusal(organisation, current_user) is None,
         can_decide=current_user.has_role(Role.COUNTY) and organisation.status == OrganisationStatus.PENDING,
         member_form=member_form,
         decision_form=DecisionForm(),
@@ -183,7 +224,10 @@ def decide(organisation_id: int, decision: str):
         page = ask_first(
             _("确认审核通过单位「%(name)s」？", name=organisation.name)
             if decision == "approve"
-            else _("确认退回单位「%(name)s」的注册？", name=organisation.name),
+            else _(
+                "确认不通过单位「%(name)s」的登记？单位管理员会收到邮件和原因，可按原因修改登记后重新提交审核。",
+                name=organisation.name,
+            ),
             back=url_for(".detail", organisation_id=organisation.id),
         )
         if page is not None:
@@ -197,7 +241,12 @@ def decide(organisation_id: int, decision: str):
                 now=now_utc(),
             )
             commit()
-            flash(_("已审核通过") if decision == "approve" else _("已退回"), "success")
+            flash(
+                _("已审核通过，已邮件通知单位管理员")
+                if decision == "approve"
+                else _("已不通过，已邮件通知单位管理员：可按原因修改登记后重新提交审核"),
+                "success",
+            )
     return redirect(url_for(".detail", organisation_id=organisation.id), 303)
 
 

@@ -459,6 +459,13 @@ RULES: dict[str, Rule] = {
         data={"email": "matrix-other-consumer@test.cn", "role": "viewer"},
         note="its manager only; county and admin read, the manager adds",
     ),
+    "institutions.resubmit": Rule(
+        "/organisations/{w.organisation.id}/edit",
+        allow("consumer", admin=False),
+        method="POST",
+        data={"name": "南昌县第一中学", "kind": "budget_unit", "credit_code": "x"},
+        note="its manager only (a rejected registration corrected, submitted again); the county and admin read",
+    ),
     "institutions.review": Rule("/county/organisations", only("county")),
     "institutions.decide": Rule(
         "/organisations/{w.organisation.id}/reject",

@@ -8,17 +8,22 @@ step that rolls back, or that is refused as a double tap, mails nobody):
 One task per step: `institutions.tasks.notify_approvers` mails every approver (read when it runs), each
 in their own language; `institutions.tasks.notify_purchase` mails the buyer. Each mail is sent once,
 however often its task runs. `purchases` calls these as it makes each step.
+
+An organisation's verification is mailed the same way to its managers (`notify_organisation_decided`,
+task `institutions.tasks.notify_organisation`): verified, or not, with the county office's reason and a
+link to correct the registration and submit it again. `organisations.decide_organisation` calls it.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from institutions.models import Purchase
+from institutions.models import Organisation, Purchase
 from shop.celery import enqueue_after_commit
 
 TASK = "institutions.tasks.notify_purchase"
 APPROVERS_TASK = "institutions.tasks.notify_approvers"
+ORGANISATION_TASK = "institutions.tasks.notify_organisation"
 
 
 class PurchaseEvent(StrEnum):
@@ -40,3 +45,8 @@ def notify_returned(purchase: Purchase, *, reason: str) -> None:
 def notify_approved(purchase: Purchase) -> None:
     """Mail the buyer that the purchase was approved and placed."""
     enqueue_after_commit(TASK, purchase.id, PurchaseEvent.APPROVED.value, purchase.created_by_id)
+
+
+def notify_organisation_decided(organisation: Organisation) -> None:
+    """Mail the organisation's managers the county office's decision (its status now, and its reason)."""
+    enqueue_after_commit(ORGANISATION_TASK, organisation.id, organisation.status)

@@ -1,4 +1,5 @@
-"""Organisations: registration, the county office's verification (audited), members and their roles,
+"""Organisations: registration, the county office's verification (audited, mailed to the managers), a
+rejected registration corrected and submitted again by its manager, members and their roles,
 and who may see an organisation (its members, the county office, admins; everyone else gets a 404,
 so ids cannot be probed). Services only flush; the caller commits."""
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 
 from institutions import creditcode
 from institutions.models import MemberRole, Organisation, OrganisationKind, OrganisationMember, OrganisationStatus
+from institutions.services.notices import notify_organisation_decided
 from shop.audit import record_audit
 from shop.auth.models import Role, User
 from shop.db import statement
@@ -137,7 +139,8 @@ def decision_refusal(organisation: Organisation, *, approve: bool, reason: str =
 def decide_organisation(
     organisation: Organisation, *, approve: bool, reason: str = "", actor: User, now: datetime
 ) -> Organisation:
-    """The county office approves, or rejects with a reason; audited. Only a pending organisation."""
+    """The county office approves, or rejects with a reason; audited. Only a pending organisation. Its
+    managers are mailed the decision after the commit (`notices.notify_organisation_decided`)."""
     reason = _decision_reason(approve, reason)
     locked = lock_organisation(organisation.id)
     if locked.status != OrganisationStatus.PENDING:
@@ -154,6 +157,61 @@ def decide_organisation(
         detail={"reason": reason, "credit_code": locked.credit_code},
         now=now,
     )
+    notify_organisation_decided(locked)
+    return locked
+
+
+def is_manager(organisation: Organisation, user) -> bool:
+    """`user` is one of the organisation's managers (who registered it, or was made one)."""
+    member = membership(organisation.id, user)
+    return member is not None and member.is_manager
+
+
+def resubmit_refusal(organisation: Organisation, user) -> DomainError | None:
+    """Why `resubmit_organisation` would refuse `user` as things stand, or None: not its manager (403),
+    a registration that is not rejected (pending again already, or verified: 409). The page asks it
+    before offering its form."""
+    if not is_manager(organisation, user):
+        return Forbidden("organisation_manager_only")
+    if organisation.status != OrganisationStatus.REJECTED:
+        return Conflict("organisation_not_rejected", fields={"status": organisation.status})
+    return None
+
+
+def resubmit_organisation(
+    organisation: Organisation, data: OrganisationData, *, user: User, now: datetime
+) -> Organisation:
+    """Its manager corrects a rejected registration (checked as a registration is; its credit code may
+    stay, or become one no other organisation has) and submits it again: pending for the county office
+    once more, the reason it was rejected kept in its status history; audited. Under the organisation's
+    row lock, so a second submit (a double tap) finds it pending and is refused, changing nothing."""
+    clean = _clean(data)
+    locked = lock_organisation(organisation.id)
+    refusal = resubmit_refusal(locked, user)
+    if refusal is not None:
+        raise refusal
+    taken = db.session.scalar(
+        sa.select(Organisation.id).where(Organisation.credit_code == clean.credit_code, Organisation.id != locked.id)
+    )
+    if taken is not None:
+        raise CreditCodeTaken("credit_code_taken", fields={"credit_code": "taken"})
+    fields = ("name", "kind", "credit_code", "address", "contact_name", "contact_phone")
+    changed = {name: getattr(clean, name) for name in fields if getattr(locked, name) != getattr(clean, name)}
+    for name, value in changed.items():
+        setattr(locked, name, value)
+    rejected_for = locked.decision_reason
+    transition(locked, OrganisationStatus.PENDING, actor=user, now=now)
+    locked.decision_reason = ""
+    locked.decided_at = None
+    locked.decided_by_id = None
+    record_audit(
+        actor=user,
+        action="organisation.resubmit",
+        subject=locked,
+        detail={"changed": sorted(changed), "rejected_for": rejected_for, "credit_code": locked.credit_code},
+        now=now,
+    )
+    db.session.flush()
     return locked
 
 
@@ -234,8 +292,23 @@ def pending_count() -> int:
 def can_manage_members(organisation: Organisation, user) -> bool:
     if user is not None and user.is_authenticated and user.role == Role.ADMIN:
         return True
-    member = membership(organisation.id, user)
-    return member is not None and member.is_manager
+    return is_manager(organisation, user)
+
+
+def managers(organisation_id: int) -> list[User]:
+    """The organisation's managers with an active account: whom its verification is mailed to."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(OrganisationMember, OrganisationMember.user_id == User.id)
+            .where(
+                OrganisationMember.organisation_id == organisation_id,
+                OrganisationMember.is_manager.is_(True),
+                User.is_active_account.is_(True),
+            )
+            .order_by(User.id)
+        )
+    )
 
 
 def _approving(organisation_id: int) -> tuple:
