@@ -1,5 +1,5 @@
-"""HTML views of institutional buying: my organisations, registering one, an organisation's page with
-its members, and the county office's verification list. Thin routes: parse -> load/404 ->
+"""HTML views of institutional buying: my organisations, registering one (and correcting a rejected
+one), an organisation's page with its members, and the county office's verification list. Thin routes: parse -> load/404 ->
 permission -> one service -> commit() -> redirect."""
 
 from __future__ import annotations
