@@ -25,3 +25,16 @@ def count_statements():
         yield statements
     finally:
         event.remove(sa.engine.Engine, "before_cursor_execute", before)
+
+
+def page_statements(client, url: str) -> tuple[str, list[str]]:
+    """The page at `url` (200) and the statements its request sent, after a warm-up request (first-use
+    queries) and with the session's objects expired (nothing answered from the identity map)."""
+    from shop.extensions import db
+
+    client.get(url)
+    db.session.expire_all()
+    with count_statements() as statements:
+        res = client.get(url)
+    assert res.status_code == 200, (url, res.status_code)
+    return res.get_data(as_text=True), statements

@@ -281,19 +281,13 @@ def test_a_period_request_leaves_out_orders_whose_invoice_is_asked_for_already(c
     assert r.status_code == 422 and "这段期间的订单都已申请发票，正在等待开票" in r.get_data(as_text=True)
 
 
-def test_an_organisation_period_invoice_covers_its_purchase_orders_and_its_members_with_rights_see_it(
-    client, world, api_token
-):
+def _placed_by_purchase(organisation, buyer, order, now) -> None:
+    """`order` recorded as placed by an approved purchase of `organisation` that `buyer` drafted."""
     from institutions.models import Purchase, PurchaseOrder
 
-    w, now = world, now_utc()
-    approver, viewer = make_user(), make_user()
-    organisation = make_organisation(members={"buyer": w["buyer"], "approver": approver, "viewer": viewer})
-    order = _paid_card_order(w["buyer"], [(w["rice"], 3)], now)
-    retail = _paid_card_order(w["buyer"], [(w["eggs"], 1)], now)  # the buyer's own shopping
     purchase = Purchase(
         organisation_id=organisation.id,
-        created_by_id=w["buyer"].id,
+        created_by_id=buyer.id,
         status="approved",
         delivery="ship",
         requested_date=local_date(now),
@@ -304,6 +298,17 @@ def test_an_organisation_period_invoice_covers_its_purchase_orders_and_its_membe
     _db.session.flush()
     _db.session.add(PurchaseOrder(purchase_id=purchase.id, order_id=order.id))
     commit()
+
+
+def test_an_organisation_period_invoice_covers_its_purchase_orders_and_its_members_with_rights_see_it(
+    client, world, api_token
+):
+    w, now = world, now_utc()
+    approver, viewer = make_user(), make_user()
+    organisation = make_organisation(members={"buyer": w["buyer"], "approver": approver, "viewer": viewer})
+    order = _paid_card_order(w["buyer"], [(w["rice"], 3)], now)
+    retail = _paid_card_order(w["buyer"], [(w["eggs"], 1)], now)  # the buyer's own shopping
+    _placed_by_purchase(organisation, w["buyer"], order, now)
     today = local_date(now).isoformat()
     body = {**special_details(), "from": today, "to": today, "organisation_id": organisation.id}
     # a viewer has no invoice rights, a stranger does not see the organisation
@@ -550,27 +555,13 @@ def test_an_invoice_keeps_the_station_menu_for_its_operator(client, world, auth)
 def test_the_api_without_an_organisation_asks_for_what_the_period_page_starts_on(client, world, api_token):
     """`POST /invoice-requests` with no `organisation_id`: an approver's organisation's orders, as the period
     page starts (`default_period_organisation_id`); anyone else's own orders; an explicit null, one's own."""
-    from institutions.models import Purchase, PurchaseOrder
-
     w, now = world, now_utc()
     approver = make_user()
     organisation = make_organisation(members={"buyer": w["buyer"], "approver": approver})
     bought = _paid_card_order(w["buyer"], [(w["rice"], 3)], now)
     retail = _paid_card_order(w["buyer"], [(w["eggs"], 1)], now)  # the buyer's own shopping
     own = _paid_card_order(approver, [(w["eggs"], 2)], now)  # the approver's own shopping
-    purchase = Purchase(
-        organisation_id=organisation.id,
-        created_by_id=w["buyer"].id,
-        status="approved",
-        delivery="ship",
-        requested_date=local_date(now),
-        payment_method="card",
-        created_at=now,
-    )
-    _db.session.add(purchase)
-    _db.session.flush()
-    _db.session.add(PurchaseOrder(purchase_id=purchase.id, order_id=bought.id))
-    commit()
+    _placed_by_purchase(organisation, w["buyer"], bought, now)
     today = local_date(now).isoformat()
     body = {**DETAILS, "from": today, "to": today}
 
@@ -631,25 +622,11 @@ def test_an_organisations_order_starts_its_invoice_form_with_the_organisations_n
     """The canteen's buyer asking an invoice for an order its purchase placed finds the organisation's name
     as the title and its credit code as the tax number (the shop knows both, verified by the county office);
     the buyer's own retail order starts empty, and what was typed comes back as typed when refused."""
-    from institutions.models import Purchase, PurchaseOrder
-
     w, now = world, now_utc()
     organisation = make_organisation(name="南昌县莲塘第一小学", members={"buyer": w["buyer"], "approver": None})
     order = _paid_card_order(w["buyer"], [(w["rice"], 3)], now)
     retail = _paid_card_order(w["buyer"], [(w["eggs"], 1)], now)
-    purchase = Purchase(
-        organisation_id=organisation.id,
-        created_by_id=w["buyer"].id,
-        status="approved",
-        delivery="ship",
-        requested_date=local_date(now),
-        payment_method="card",
-        created_at=now,
-    )
-    _db.session.add(purchase)
-    _db.session.flush()
-    _db.session.add(PurchaseOrder(purchase_id=purchase.id, order_id=order.id))
-    commit()
+    _placed_by_purchase(organisation, w["buyer"], order, now)
     auth.login(w["buyer"])
     page = client.get(f"/orders/{order.code}/invoice").get_data(as_text=True)
     assert 'name="title" maxlength="100" required value="南昌县莲塘第一小学"' in page

@@ -6,10 +6,9 @@ several entries as for one."""
 from __future__ import annotations
 
 from shop.db import commit
-from shop.extensions import db as _db
 from shop.timeutil import now_utc
 from stations.services import fulfilment
-from tests.sql_count import count_statements
+from tests.sql_count import page_statements
 from tests.stations.factories import PICKUP_CODE, make_order
 from tests.stations.fulfilment_steps import shipped
 
@@ -27,22 +26,13 @@ def _cash_taken(world) -> str:
     return shipment.code
 
 
-def _page(client) -> tuple[str, list[str]]:
-    client.get("/station/cash")  # warm-up: first-use queries
-    _db.session.expire_all()
-    with count_statements() as statements:
-        res = client.get("/station/cash")
-    assert res.status_code == 200
-    return res.get_data(as_text=True), statements
-
-
 def test_the_station_cash_page_reads_its_entries_shipments_at_once(db, world, client, auth):
     codes = [_cash_taken(world)]
     auth.login(world.a.operator)
-    page, one = _page(client)
+    page, one = page_statements(client, "/station/cash")
     assert f">{codes[0]}</a>" in page
 
     codes += [_cash_taken(world) for _ in range(3)]
-    page, several = _page(client)
+    page, several = page_statements(client, "/station/cash")
     assert all(f">{code}</a>" in page for code in codes)
     assert len(several) == len(one), "\n\n".join(several)

@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shop.db import commit
-from shop.extensions import db as _db
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
-from tests.sql_count import count_statements
+from tests.sql_count import page_statements
 from tests.tourism.factories import make_listing
 from tourism.models import BookingStatus
 from tourism.services.booking import BookingRequest, book_listing, check_in_booking
@@ -42,27 +41,18 @@ def _cash_taken(listing) -> str:
     return booking.code
 
 
-def _page(client, url: str) -> tuple[str, list[str]]:
-    client.get(url)  # warm-up: first-use queries
-    _db.session.expire_all()
-    with count_statements() as statements:
-        res = client.get(url)
-    assert res.status_code == 200
-    return res.get_data(as_text=True), statements
-
-
 def test_the_hosts_cash_pages_read_their_entries_bookings_at_once(client, db, auth):
     host = make_user(role="host")
     listing = make_listing(host=host, units=5, price_fen=15000, pay_on_arrival=True)
     codes = [_cash_taken(listing)]
     auth.login(host)
-    book, book_one = _page(client, "/host/cash")
-    desk, desk_one = _page(client, "/host/")
+    book, book_one = page_statements(client, "/host/cash")
+    desk, desk_one = page_statements(client, "/host/")
     assert f"<code>{codes[0]}</code>" in book and f"<code>{codes[0]}</code>" in desk
 
     codes += [_cash_taken(listing) for _ in range(3)]
-    book, book_several = _page(client, "/host/cash")
-    desk, desk_several = _page(client, "/host/")
+    book, book_several = page_statements(client, "/host/cash")
+    desk, desk_several = page_statements(client, "/host/")
     assert all(f"<code>{code}</code>" in book and f"<code>{code}</code>" in desk for code in codes)
     assert len(book_several) == len(book_one), "\n\n".join(book_several)
     assert len(desk_several) == len(desk_one), "\n\n".join(desk_several)

@@ -9,10 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shop.db import commit
-from shop.extensions import db as _db
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
-from tests.sql_count import count_statements
+from tests.sql_count import page_statements
 from tests.tourism.factories import make_booking, make_listing
 from tourism.models import UnitType
 from tourism.services.booking import BookingRequest, book_listing, check_in_booking
@@ -40,15 +39,6 @@ def _arrival(listing, unit_type, *, checked_in=False):
     return booking
 
 
-def _desk(client) -> tuple[str, list[str]]:
-    client.get("/host/")  # warm-up: first-use queries
-    _db.session.expire_all()
-    with count_statements() as statements:
-        res = client.get("/host/")
-    assert res.status_code == 200
-    return res.get_data(as_text=True), statements
-
-
 def test_the_desk_reads_its_arrivals_cash_in_a_fixed_number_of_statements(client, db, auth):
     host = make_user(role="host")
     listing = make_listing(host=host, units=5, price_fen=15000, pay_on_arrival=True)
@@ -57,7 +47,7 @@ def test_the_desk_reads_its_arrivals_cash_in_a_fixed_number_of_statements(client
     first = _arrival(listing, listing.unit_types[0], checked_in=True)
     commit()
     auth.login(host)
-    page, one = _desk(client)
+    page, one = page_statements(client, "/host/")
     assert first.code in page and "已收 ¥150.00" in page
 
     due = _arrival(listing, family)
@@ -65,7 +55,7 @@ def test_the_desk_reads_its_arrivals_cash_in_a_fixed_number_of_statements(client
     online = make_booking(listing, check_in=local_date(now_utc()))  # no cash due: paid online
     _arrival(listing, listing.unit_types[0])
     commit()
-    page, several = _desk(client)
+    page, several = page_statements(client, "/host/")
     assert len(several) == len(one), "\n\n".join(several)
     rows = {
         code: page[page.index(code) :].split("</tr>", 1)[0] for code in (first.code, due.code, taken.code, online.code)
