@@ -51,6 +51,10 @@ MESSAGES = {
         "“%(name)s”（%(village)s）库存不足：本采购单要 %(wanted)s，现有 %(available)s。"
         "请退回采购员修改数量，或等服务站补货后再审批"
     ),
+    "purchase_short_stock": N_(
+        "“%(name)s”（%(village)s）库存不足：本采购单要 %(wanted)s，现有 %(available)s。"
+        "审批时库存不足将无法下单：请减少数量，或提交后等服务站补货再审批"
+    ),
     "purchase_over_budget": N_(
         "超出本单位 %(year)s 年的采购预算：预算还剩 %(left)s，本单 %(total)s。请退回让采购员减少数量，或先调整年度预算"
     ),

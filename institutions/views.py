@@ -593,12 +593,14 @@ def delete_purchase(purchase_id: int):
 @login_required
 def purchase_detail(purchase_id: int):
     purchase = purchases.get_visible_purchase(purchase_id, current_user)
-    groups, quote_error = [], None
+    groups, quote_error, short = [], None, []
     if purchase.status in (PurchaseStatus.DRAFT, PurchaseStatus.SUBMITTED):
         try:
             groups = purchases.groups_of(purchase)
         except DomainError as exc:
             quote_error = exc.message
+        if purchase.status == PurchaseStatus.DRAFT:  # its buyer is told before submitting it
+            short = _short_stock_warnings(purchase)
     awaiting = {po.order.code for po in purchase.orders if transfers.awaiting_transfer(po.order)}
     total_fen = sum(g.total_fen for g in groups)
     return render_template(
@@ -607,6 +609,7 @@ def purchase_detail(purchase_id: int):
         groups=groups,
         group_of={group.destination.id if group.destination else None: group for group in groups},
         quote_error=quote_error,
+        short_stock=short,
         total_fen=total_fen,
         budget=statements.budget_check(purchase.organisation, total_fen=total_fen, now=now_utc()) if groups else None,
         can_submit=purchase.status == PurchaseStatus.DRAFT and purchase.created_by_id == current_user.id,
@@ -617,6 +620,12 @@ def purchase_detail(purchase_id: int):
         awaiting_transfer=awaiting,
         transfer_payee=transfers.payee() if awaiting else None,
     )
+
+
+def _short_stock_warnings(purchase) -> list[str]:
+    """What the purchase's buyer is told of the products their stations have too little of now
+    (`purchases.short_stock`, the rule an approval is refused by), one message a product."""
+    return [error_message("purchase_short_stock", shortage.details()) for shortage in purchases.short_stock(purchase)]
 
 
 @bp.post("/purchases/<int:purchase_id>/<any(submit, approve, reject):action>")
@@ -678,6 +687,9 @@ def purchase_action(purchase_id: int, action: str):
             message = _("已退回采购单")
         commit()
         flash(message, "success")
+        if action == "submit":  # sent all the same: stock is taken at approval, the station may restock
+            for warning in _short_stock_warnings(purchase):
+                flash(warning, "warning")
     except DomainError as exc:
         rollback()
         if exc.status == 403:  # not this member's step: refused like any other forbidden page

@@ -475,7 +475,9 @@ def submit_purchase(purchase: Purchase, *, user: User, now: datetime) -> Purchas
     """The buyer who built the draft sends it to the organisation's approvers, only while it could be
     placed as it stands: a product withdrawn (or without valid papers) since the draft was saved is
     refused here with the retail quote's own message (409 `product_unavailable`, ...), so the buyer
-    changes the draft rather than an approver finding an approval that can only fail. Each approver is
+    changes the draft rather than an approver finding an approval that can only fail. A product its
+    station has too little of now (`short_stock`) is no refusal: stock is taken at approval, and the
+    station may restock before it; the page submitting it says so. Each approver is
     mailed after the commit (`notices.notify_submitted`); a second submit is refused (409) and mails nobody."""
     if user.id != purchase.created_by_id:
         raise Forbidden("purchase_creator_only")
@@ -533,16 +535,39 @@ def decision_refusal(
     return None
 
 
-def refuse_short_stock(purchase: Purchase) -> None:
-    """A product the purchase wants more of (over all its addresses) than its station has free now is
-    refused (409 `purchase_out_of_stock`), naming the product, its village, what is wanted and what is
-    free: the approver sends it back to its buyer, or waits for the station to restock. The numbers are
-    read afresh (under `approve_purchase`'s record locks, what placement will find)."""
+@dataclass(frozen=True)
+class Shortage:
+    """A product the purchase wants more of (over all its addresses) than its station has free now."""
+
+    product: Product
+    wanted: int
+    available: int
+
+    def details(self) -> dict[str, str]:
+        """The product, its village, what is wanted and what is free, as the messages name them."""
+        unit = self.product.unit
+        return {
+            "name": self.product.name,
+            "village": self.product.village.name,
+            "wanted": f"{self.wanted} {unit}",
+            "available": f"{max(self.available, 0)} {unit}",
+        }
+
+
+def short_stock(purchase: Purchase) -> list[Shortage]:
+    """The products the purchase wants more of (over all its addresses) than their station has free now,
+    by product id: the one stock rule of a purchase. Stock is taken only at approval (placement
+    allocates it), so the buyer is warned of these on the draft and at submission (`submit_purchase`
+    still sends it: the station may restock before it is approved), and the approval is refused
+    (`refuse_short_stock`). The numbers are read afresh (under `approve_purchase`'s record locks, what
+    placement will find)."""
     wanted: dict[int, int] = {}
     products: dict[int, Product] = {}
     for line in purchase.lines:
         wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
         products[line.product_id] = line.product
+    if not wanted:
+        return []
     free = dict(
         db.session.execute(
             sa.select(StockRecord.product_id, StockRecord.on_hand - StockRecord.allocated).where(
@@ -550,17 +575,21 @@ def refuse_short_stock(purchase: Purchase) -> None:
             )
         ).all()
     )
-    for product_id in sorted(wanted):
-        if free.get(product_id, 0) < wanted[product_id]:
-            product = products[product_id]
-            raise Conflict(
-                "purchase_out_of_stock",
-                name=product.name,
-                village=product.village.name,
-                wanted=f"{wanted[product_id]} {product.unit}",
-                available=f"{max(free.get(product_id, 0), 0)} {product.unit}",
-                fields={"product_id": str(product_id)},
-            )
+    return [
+        Shortage(products[product_id], wanted[product_id], free.get(product_id, 0))
+        for product_id in sorted(wanted)
+        if free.get(product_id, 0) < wanted[product_id]
+    ]
+
+
+def refuse_short_stock(purchase: Purchase) -> None:
+    """The first of `short_stock(purchase)` refused (409 `purchase_out_of_stock`), naming the product,
+    its village, what is wanted and what is free: the approver sends it back to its buyer, or waits for
+    the station to restock."""
+    for shortage in short_stock(purchase):
+        raise Conflict(
+            "purchase_out_of_stock", **shortage.details(), fields={"product_id": str(shortage.product.id)}
+        )
 
 
 def can_decide(purchase: Purchase, user) -> bool:

@@ -1,0 +1,51 @@
+"""What the purchase form and the draft tell the buyer before an approver would: a product its station has
+too little of now (the rule an approval is refused by, `purchases.short_stock`) is said on the draft and
+with its submission, which still goes (stock is taken at approval, the station may restock before it); a
+refused quantity names its row and product."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from institutions.models import Purchase
+from shop.extensions import db as _db
+from tests.institutions.purchase_setup import logged_in_client, organisation_with_products, purchase_form
+
+
+def _texts(html: str) -> str:
+    return " ".join(html.split())
+
+
+def test_the_buyer_is_told_on_the_draft_and_at_submission_what_the_stations_cannot_supply(app, db):
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products(stock=34)
+    client = logged_in_client(app, buyer)
+    r = client.post(
+        f"/organisations/{organisation.id}/purchases/new", data=purchase_form(rice, eggs, quantity_0="50")
+    )
+    assert r.status_code == 303, r.get_data(as_text=True)
+    url = r.headers["Location"]
+    page = _texts(client.get(url).get_data(as_text=True))
+    warning = f"“南昌大米”（{rice.village.name}）库存不足：本采购单要 50 {rice.unit}，现有 34 {rice.unit}。"
+    assert 'id="short-stock"' in page and warning in page
+    assert "土鸡蛋”" not in page  # 2 of 34 eggs: nothing to say
+    assert "提交审批" in page  # the approver may wait for the station to restock
+
+    purchase_id = int(url.rsplit("/", 1)[1])
+    r = client.post(f"/purchases/{purchase_id}/submit", follow_redirects=True)
+    page = _texts(r.get_data(as_text=True))
+    assert "已提交审批" in page and warning in page and "alert-warning" in page
+    assert _db.session.get(Purchase, purchase_id).status == "submitted"
+    assert 'id="short-stock"' not in page  # the submitted purchase is the approver's to decide now
+
+
+def test_a_draft_its_stations_can_supply_warns_of_nothing(app, db):
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products(stock=34)
+    client = logged_in_client(app, buyer)
+    r = client.post(
+        f"/organisations/{organisation.id}/purchases/new", data=purchase_form(rice, eggs, quantity_0="34")
+    )
+    url = r.headers["Location"]
+    assert "库存不足" not in client.get(url).get_data(as_text=True)
+    r = client.post(f"/purchases/{url.rsplit('/', 1)[1]}/submit", follow_redirects=True)
+    assert "已提交审批" in r.get_data(as_text=True) and "库存不足" not in r.get_data(as_text=True)
+    assert _db.session.scalar(sa.select(Purchase.status)) == "submitted"
