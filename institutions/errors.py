@@ -44,7 +44,10 @@ MESSAGES = {
     "purchase_author_only": N_("只有建单的采购员可以修改或删除采购单"),
     "purchase_not_draft": N_("采购单已提交审批，不能再修改或删除"),
     "purchase_quoted_line_kept": N_("采纳报价的商品须留在原收货地址：不能删去该地址，也不能改变配送方式"),
-    "purchase_items_invalid": N_("请选择商品并填写整数数量"),
+    "purchase_row_invalid": N_("第 %(row)s 行：请选择商品"),
+    "purchase_row_invalid_at": N_("“%(label)s”第 %(row)s 行：请选择商品"),
+    "purchase_row_quantity": N_("第 %(row)s 行“%(name)s”的数量无效：请填写 1 到 %(high)s 之间的整数"),
+    "purchase_row_quantity_at": N_("“%(label)s”第 %(row)s 行“%(name)s”的数量无效：请填写 1 到 %(high)s 之间的整数"),
     "purchase_items_required": N_("请至少添加一种商品"),
     "purchase_not_found": N_("采购单不存在"),
     "purchase_out_of_stock": N_(

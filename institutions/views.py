@@ -272,17 +272,16 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 12
 
 
-def _items_from_form(rows: list[tuple[str, str]] | None = None, where: str = "items") -> list[tuple[int, int]]:
-    """The product rows of the purchase form (product_N, quantity_N; or `rows`, an added address's);
-    blank rows are skipped, a bad number is refused by the service."""
-    items = []
-    for n, (product, quantity) in enumerate(_posted_rows() if rows is None else rows):
-        if not product and not quantity:
-            continue
-        if not _digits(product) or not _digits(quantity):
-            raise ValidationError("purchase_items_invalid", fields={f"{where}.{n}": "invalid"})
-        items.append((int(product), int(quantity)))
-    return items
+def _items_from_form(
+    rows: list[tuple[str, str]] | None = None, where: str = "items", label: str = ""
+) -> list[tuple[int, int]]:
+    """The product rows of the purchase form (product_N, quantity_N; or `rows`, an added address's, named
+    `label`); blank rows are skipped, a bad one is refused naming its row and product (`purchases.form_row`)."""
+    return [
+        purchases.form_row(product, quantity, row=n + 1, where=where, label=label)
+        for n, (product, quantity) in enumerate(_posted_rows() if rows is None else rows)
+        if product or quantity
+    ]
 
 
 @dataclass
@@ -327,13 +326,20 @@ def _added_addresses(fields=None, *, more: bool = False) -> list[AddedAddress]:
     return added
 
 
+def _first_label(form: PurchaseForm, added: list[AddedAddress]) -> str:
+    """The first address's name as a refused row names it: only on a form of several addresses."""
+    return (form.label.data or "1").strip() if added else ""
+
+
 def _added_destinations(added: list[AddedAddress]) -> list[purchases.DestinationData]:
     """The added addresses as the service reads them (numbered from 1: the form's first is 0)."""
     return [
         purchases.DestinationData(
             label=address.fields["label"],
             address=AddressData(**{name: address.fields[name] for name in ADDRESS_FIELDS}),
-            items=_items_from_form(address.rows, f"destinations.{k}.items"),
+            items=_items_from_form(
+                address.rows, f"destinations.{k}.items", address.fields["label"].strip() or str(k + 1)
+            ),
         )
         for k, address in enumerate(added, start=1)
     ]
@@ -457,7 +463,10 @@ def new_purchase(organisation_id: int):
     elif form.validate_on_submit():
         try:
             data = _purchase_data(
-                form, _items_from_form(), _added_destinations(added), quote.id if quote is not None else None
+                form,
+                _items_from_form(label=_first_label(form, added)),
+                _added_destinations(added),
+                quote.id if quote is not None else None,
             )
             now = now_utc()
             purchase = create_once(  # the same page posted twice: the first POST saved the draft, listed there
@@ -542,7 +551,7 @@ def edit_purchase(purchase_id: int):
         pass  # only the products offered, or the addresses shown, change: nothing is checked or saved
     elif form.validate_on_submit():
         try:
-            data = _purchase_data(form, _items_from_form(), _added_destinations(added))
+            data = _purchase_data(form, _items_from_form(label=_first_label(form, added)), _added_destinations(added))
             purchases.update_purchase(purchase, data, user=current_user, now=now_utc())
             commit()
             flash(_("采购单已保存，核对后请提交审批"), "success")

@@ -17,6 +17,7 @@ only flush.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -43,7 +44,7 @@ from institutions.services.quotes import accept_quote, release_quote
 from institutions.services.statements import budget_check, refuse_over_budget
 from orders.models import Delivery, PaymentMethod
 from orders.providers import card_payments_enabled
-from orders.services.cart import MAX_CART_LINES, check_quantity
+from orders.services.cart import MAX_CART_LINES, MAX_LINE_QUANTITY, check_quantity
 from orders.services.placement import (
     ADDRESS_FIELDS,
     ADDRESS_LIMITS,
@@ -123,6 +124,36 @@ def _merge(items: list[tuple[int, int]], where: str, *, quoted: bool = False) ->
             raise ValidationError("invalid_product_id", fields={where: "invalid_product"})
         wanted[product_id] = check_quantity(wanted.get(product_id, 0) + check_quantity(quantity))
     return wanted
+
+
+def form_row(product: str, quantity: str, *, row: int, where: str, label: str = "") -> tuple[int, int]:
+    """A product row of the purchase form as typed (`row` counted from 1, at the address `label` when the
+    form has several): (product id, quantity), the quantity as the retail line takes it
+    (`cart.check_quantity`). A refusal names the row and its product (the address too, with `label`), so
+    that on a form of many rows the buyer knows which one to change: a row with no product (or one that
+    is none) is `purchase_row_invalid`, a quantity not a whole number from 1 to the line limit (-5,
+    100000, 1.5) `purchase_row_quantity`."""
+    at = "_at" if label else ""
+    chosen = (
+        db.session.get(Product, int(product))
+        if product.isascii() and product.isdigit() and len(product) <= 12
+        else None
+    )
+    if chosen is None:
+        raise ValidationError(
+            f"purchase_row_invalid{at}", row=row, label=label, fields={f"{where}.{row - 1}": "invalid"}
+        )
+    try:
+        return chosen.id, check_quantity(int(quantity) if re.fullmatch(r"-?[0-9]{1,12}", quantity) else None)
+    except ValidationError:
+        raise ValidationError(
+            f"purchase_row_quantity{at}",
+            row=row,
+            label=label,
+            name=chosen.name,
+            high=MAX_LINE_QUANTITY,
+            fields={f"{where}.{row - 1}": "invalid_quantity"},
+        ) from None
 
 
 def _address(data: AddressData, where: str, label: str) -> AddressData:
@@ -587,9 +618,7 @@ def refuse_short_stock(purchase: Purchase) -> None:
     its village, what is wanted and what is free: the approver sends it back to its buyer, or waits for
     the station to restock."""
     for shortage in short_stock(purchase):
-        raise Conflict(
-            "purchase_out_of_stock", **shortage.details(), fields={"product_id": str(shortage.product.id)}
-        )
+        raise Conflict("purchase_out_of_stock", **shortage.details(), fields={"product_id": str(shortage.product.id)})
 
 
 def can_decide(purchase: Purchase, user) -> bool:

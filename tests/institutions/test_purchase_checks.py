@@ -5,6 +5,8 @@ refused quantity names its row and product."""
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from institutions.models import Purchase
@@ -19,9 +21,7 @@ def _texts(html: str) -> str:
 def test_the_buyer_is_told_on_the_draft_and_at_submission_what_the_stations_cannot_supply(app, db):
     organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products(stock=34)
     client = logged_in_client(app, buyer)
-    r = client.post(
-        f"/organisations/{organisation.id}/purchases/new", data=purchase_form(rice, eggs, quantity_0="50")
-    )
+    r = client.post(f"/organisations/{organisation.id}/purchases/new", data=purchase_form(rice, eggs, quantity_0="50"))
     assert r.status_code == 303, r.get_data(as_text=True)
     url = r.headers["Location"]
     page = _texts(client.get(url).get_data(as_text=True))
@@ -41,11 +41,55 @@ def test_the_buyer_is_told_on_the_draft_and_at_submission_what_the_stations_cann
 def test_a_draft_its_stations_can_supply_warns_of_nothing(app, db):
     organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products(stock=34)
     client = logged_in_client(app, buyer)
-    r = client.post(
-        f"/organisations/{organisation.id}/purchases/new", data=purchase_form(rice, eggs, quantity_0="34")
-    )
+    r = client.post(f"/organisations/{organisation.id}/purchases/new", data=purchase_form(rice, eggs, quantity_0="34"))
     url = r.headers["Location"]
     assert "库存不足" not in client.get(url).get_data(as_text=True)
     r = client.post(f"/purchases/{url.rsplit('/', 1)[1]}/submit", follow_redirects=True)
     assert "已提交审批" in r.get_data(as_text=True) and "库存不足" not in r.get_data(as_text=True)
     assert _db.session.scalar(sa.select(Purchase.status)) == "submitted"
+
+
+def _alerts(html: str) -> str:
+    return " ".join(re.findall(r'class="alert[^"]*"[^>]*>(.*?)<', html, re.S))
+
+
+WEST = {
+    "added_addresses": "1",
+    "a1_label": "西校区食堂",
+    "a1_name": "王老师",
+    "a1_phone": "13900001111",
+    "a1_province": "江西省",
+    "a1_city": "南昌市",
+    "a1_district": "南昌县",
+    "a1_line": "澄湖西路2号",
+}
+
+
+def test_a_refused_quantity_names_its_row_and_product_and_comes_back_as_typed(app, db):
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products()
+    client = logged_in_client(app, buyer)
+    url = f"/organisations/{organisation.id}/purchases/new"
+    for typed in ("-5", "1000000", "1.5"):
+        r = client.post(url, data=purchase_form(rice, eggs, quantity_1=typed))
+        page = r.get_data(as_text=True)
+        assert (
+            r.status_code == 422
+            and f'name="quantity_1" type="number" min="1" max="999" inputmode="numeric" value="{typed}"' in page
+        )
+        assert "第 2 行“土鸡蛋”的数量无效：请填写 1 到 999 之间的整数" in _alerts(page), typed
+    # a row with a quantity and no product
+    r = client.post(url, data=purchase_form(rice, eggs, product_1=""))
+    assert r.status_code == 422 and "第 2 行：请选择商品" in _alerts(r.get_data(as_text=True))
+    # on a form of several addresses, the address too
+    r = client.post(
+        url, data={**purchase_form(rice, eggs), **WEST, "a1_product_0": str(eggs.id), "a1_quantity_0": "-4"}
+    )
+    assert r.status_code == 422
+    assert "“西校区食堂”第 1 行“土鸡蛋”的数量无效" in _alerts(r.get_data(as_text=True))
+    r = client.post(
+        url,
+        data={**purchase_form(rice, eggs, quantity_0="0"), **WEST, "a1_product_0": str(eggs.id), "a1_quantity_0": "4"},
+    )
+    assert r.status_code == 422
+    assert "“本部食堂”第 1 行“南昌大米”的数量无效" in _alerts(r.get_data(as_text=True))
+    assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
