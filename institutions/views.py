@@ -48,7 +48,7 @@ from shop.auth.permissions import role_required
 from shop.confirm import ask_first
 from shop.db import commit, rollback
 from shop.errors import Conflict, DomainError, Forbidden, ValidationError, error_message, flash_domain_errors
-from shop.forms import create_once, flash_form_errors
+from shop.forms import create_once, flash_form_errors, mark_refused_fields
 from shop.kept_form import restored
 from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.timeutil import local_date, now_utc
@@ -104,6 +104,7 @@ def register():
             except DomainError as exc:
                 rollback()
                 flash(exc.message, "error")
+                mark_refused_fields(form, exc)  # under the field it is about too (a credit code, a phone)
                 status = exc.status
         else:
             flash_form_errors(form)
