@@ -42,7 +42,7 @@ from orders.models import PaymentMethod
 from orders.providers import card_payments_enabled
 from orders.services import transfers
 from orders.services.placement import ADDRESS_FIELDS, ADDRESS_LIMITS, AddressData
-from shop.args import page_date_arg
+from shop.args import page_date_arg, page_year_arg
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first
@@ -711,11 +711,14 @@ def purchase_action(purchase_id: int, action: str):
 # --- budget and statement -------------------------------------------------------------------------
 
 
-def _year() -> int:
-    raw = request.args.get("year", "")
-    if raw.isdigit() and len(raw) == 4:
-        return int(raw)
-    return local_date(now_utc()).year
+def _year(*, instead: str) -> tuple[int, int]:
+    """(year, status) of `?year=`, this year when absent; a year typed wrong into the URL (99999, abc) is
+    said on the page, which shows this year (`instead` says so; 422), as the county pages explain their
+    dates (`shop.args.page_year_arg`)."""
+    year, status = page_year_arg(
+        "year", label=_("年份"), instead=instead, low=statements.MIN_YEAR, high=statements.MAX_YEAR
+    )
+    return (local_date(now_utc()).year if year is None else year), status
 
 
 @bp.post("/organisations/<int:organisation_id>/budget")
@@ -748,23 +751,29 @@ def set_budget(organisation_id: int):
 
 def _statement(organisation):
     """(statement, is_period, status): the statement of the asked period (`from`–`to`) or of the year.
-    A period typed wrong by hand into the URL (a date that is none, one end missing, the ends reversed
-    or too far apart) is said on the page, which shows the year instead (422)."""
+    A period or a year typed wrong by hand into the URL (a date that is none, one end missing, the ends
+    reversed or too far apart; a year that is none) is said on the page, which shows the year (this
+    one, for a wrong year) instead (422)."""
     instead = _("已显示全年对账单")
+
+    def of_year(status: int):
+        year, year_status = _year(instead=_("已显示今年的对账单"))
+        return statements.statement(organisation, year), False, max(status, year_status)
+
     start, start_status = page_date_arg("from", label=_("起始日期"), instead=instead)
     end, end_status = page_date_arg("to", label=_("截止日期"), instead=instead)
     if start_status != 200 or end_status != 200:
-        return statements.statement(organisation, _year()), False, 422
+        return of_year(422)
     if start is None and end is None:
-        return statements.statement(organisation, _year()), False, 200
+        return of_year(200)
     if start is None or end is None:
         flash(_("请同时填写起始日期和截止日期；%(instead)s", instead=instead), "error")
-        return statements.statement(organisation, _year()), False, 422
+        return of_year(422)
     try:
         return statements.statement_for(organisation, start, end), True, 200
     except ValidationError as exc:
         flash(exc.message, "error")
-        return statements.statement(organisation, _year()), False, 422
+        return of_year(422)
 
 
 @bp.get("/organisations/<int:organisation_id>/statement")
@@ -800,7 +809,8 @@ def statement_xlsx(organisation_id: int):
 @bp.get("/county/organisations/report")
 @role_required("county")
 def county_report():
-    return render_template("institutions/county_report.html", report=statements.county_report(_year()))
+    year, status = _year(instead=_("已显示今年的统计"))
+    return render_template("institutions/county_report.html", report=statements.county_report(year)), status
 
 
 # --- quote requests (询价) ------------------------------------------------------------------------
@@ -1067,7 +1077,10 @@ def quote_action(quote_id: int, action: str):
 @bp.get("/county/organisations/report.xlsx")
 @role_required("county")
 def county_report_xlsx():
-    report = statements.county_report(_year())
+    year, status = _year(instead=_("未生成文件"))
+    if status != 200:  # a year typed wrong: no file of another year than the one asked
+        abort(400)
+    report = statements.county_report(year)
     response = Response(
         statements.county_report_xlsx(report, {kind: str(label) for kind, label in KIND_LABELS.items()}),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -14,7 +14,7 @@ becomes an int or a date here or is refused with a clear message, never a 500:
 HTML views use `int_arg` / `date_arg` (a 400 page), forms use `shop.forms.DayField` and `coerce_id`,
 the JSON API uses the pydantic types `ApiId`, `ApiInt`, `ApiDate` (a 422 in the error envelope). A page
 that has a default day or month (today, every date, this month) reads it with `page_date_arg` /
-`page_month_arg`: a date typed wrong by hand into its URL shows the page itself with its default, the
+`page_month_arg` / `page_year_arg`: a date typed wrong by hand into its URL shows the page itself with its default, the
 reason flashed, status 422 — never a 400 page.
 """
 
@@ -175,6 +175,19 @@ def page_month_arg(name: str, *, label: str, instead: str) -> tuple[tuple[int, i
             instead=instead,
         )
         return None, 422
+
+
+def page_year_arg(name: str, *, label: str, instead: str, low: int, high: int) -> tuple[int | None, int]:
+    """`?name=YYYY` for a page with a default year (this one), as `page_date_arg` reads a day: (the year
+    or None, 200), or (None, 422) with the reason flashed when it is not a year from `low` to `high`
+    (99999, abc)."""
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None, 200
+    if re.fullmatch(r"[0-9]{4}", value) and low <= int(value) <= high:
+        return int(value), 200
+    _typed_wrong(label, value, expected=_("年份（YYYY）"), low=str(low), high=str(high), instead=instead)
+    return None, 422
 
 
 MAX_QUERY_TEXT = 100  # characters of a search box's query (the boxes' maxlength)

@@ -167,3 +167,26 @@ def test_the_county_report_by_organisation_type_and_month_is_the_sum_of_the_stat
     client.post("/login", data={"email": county.email, "password": "password123"})
     page = client.get(f"/county/organisations/report?year={year}").get_data(as_text=True)
     assert "县总工会" in page and "单位采购统计" in page
+
+
+def test_a_year_typed_wrong_into_the_url_is_said_on_the_page_which_shows_this_year(app, db):
+    organisation, _buyer, approver, _viewer, _rice, _eggs = organisation_with_products()
+    county = make_user(role="county")
+    commit()
+    year = local_date(now_utc()).year
+    client = app.test_client()
+    client.post("/login", data={"email": county.email, "password": "password123"})
+    r = client.get("/county/organisations/report?year=99999")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and f"单位采购统计 · {year}" in page
+    assert "年份「99999」无效：应为 2016 至 2100 之间的年份（YYYY）；已显示今年的统计" in page
+    assert client.get("/county/organisations/report.xlsx?year=99999").status_code == 400
+    r = client.get(f"/county/organisations/report?year={year - 1}")
+    assert r.status_code == 200 and "无效" not in r.get_data(as_text=True)
+
+    client.post("/login", data={"email": approver.email, "password": "password123"})
+    r = client.get(f"/organisations/{organisation.id}/statement?year=abc")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "年份「abc」无效" in page and "已显示今年的对账单" in page
+    assert f"对账单 · {year}" in page
+    assert client.get(f"/organisations/{organisation.id}/statement.xlsx?year=abc").status_code == 400
