@@ -93,3 +93,16 @@ def test_a_refused_quantity_names_its_row_and_product_and_comes_back_as_typed(ap
     assert r.status_code == 422
     assert "“本部食堂”第 1 行“南昌大米”的数量无效" in _alerts(r.get_data(as_text=True))
     assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
+
+
+def test_the_buyer_reads_both_in_english(app, db):
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products(stock=34)
+    client = logged_in_client(app, buyer)
+    url = f"/organisations/{organisation.id}/purchases/new?lang=en"
+    r = client.post(url, data=purchase_form(rice, eggs, quantity_1="-5"))
+    assert "Row 2, “土鸡蛋”: the quantity is not valid; enter a whole number from 1 to 999" in _alerts(
+        r.get_data(as_text=True)
+    )
+    r = client.post(url, data=purchase_form(rice, eggs, quantity_0="50"))
+    page = _texts(client.get(r.headers["Location"] + "?lang=en").get_data(as_text=True))
+    assert "Not enough “南昌大米”" in page and "this purchase wants 50" in page and "库存不足" not in page

@@ -190,3 +190,8 @@ def test_a_year_typed_wrong_into_the_url_is_said_on_the_page_which_shows_this_ye
     assert r.status_code == 422 and "年份「abc」无效" in page and "已显示今年的对账单" in page
     assert f"对账单 · {year}" in page
     assert client.get(f"/organisations/{organisation.id}/statement.xlsx?year=abc").status_code == 400
+    r = client.get(f"/organisations/{organisation.id}/statement?year=abc&lang=en")
+    assert (
+        r.status_code == 422
+        and "Year “abc” is not valid: expected a year (YYYY) between 2016 and 2100; showing" in r.get_data(as_text=True)
+    )
