@@ -329,7 +329,7 @@ def _added_addresses(fields=None, *, more: bool = False) -> list[AddedAddress]:
 
 def _first_label(form: PurchaseForm, added: list[AddedAddress]) -> str:
     """The first address's name as a refused row names it: only on a form of several addresses."""
-    return (form.label.data or "1").strip() if added else ""
+    return ((form.label.data or "").strip() or _("收货地址 %(n)s", n=1)) if added else ""
 
 
 def _added_destinations(added: list[AddedAddress]) -> list[purchases.DestinationData]:
@@ -339,7 +339,7 @@ def _added_destinations(added: list[AddedAddress]) -> list[purchases.Destination
             label=address.fields["label"],
             address=AddressData(**{name: address.fields[name] for name in ADDRESS_FIELDS}),
             items=_items_from_form(
-                address.rows, f"destinations.{k}.items", address.fields["label"].strip() or str(k + 1)
+                address.rows, f"destinations.{k}.items", address.fields["label"].strip() or _("收货地址 %(n)s", n=k + 1)
             ),
         )
         for k, address in enumerate(added, start=1)

@@ -92,6 +92,11 @@ def test_a_refused_quantity_names_its_row_and_product_and_comes_back_as_typed(ap
     )
     assert r.status_code == 422
     assert "“本部食堂”第 1 行“南昌大米”的数量无效" in _alerts(r.get_data(as_text=True))
+    r = client.post(
+        url,
+        data={**purchase_form(rice, eggs), **WEST, "a1_label": "", "a1_product_0": str(eggs.id), "a1_quantity_0": ""},
+    )
+    assert "“收货地址 2”第 1 行“土鸡蛋”的数量无效" in _alerts(r.get_data(as_text=True))  # as its legend names it
     assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
 
 
