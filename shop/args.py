@@ -13,9 +13,9 @@ becomes an int or a date here or is refused with a clear message, never a 500:
 
 HTML views use `int_arg` / `date_arg` (a 400 page), forms use `shop.forms.DayField` and `coerce_id`,
 the JSON API uses the pydantic types `ApiId`, `ApiInt`, `ApiDate` (a 422 in the error envelope). A page
-that has a default day or month (today, every date, this month) reads it with `page_date_arg` /
-`page_month_arg` / `page_year_arg`: a date typed wrong by hand into its URL shows the page itself with its default, the
-reason flashed, status 422 — never a 400 page.
+that has a default day, month or year (today, every date, this month, this year) reads it with
+`page_date_arg` / `page_month_arg` / `page_year_arg`: a date typed wrong by hand into its URL shows the
+page itself with its default, the reason flashed, status 422 — never a 400 page.
 """
 
 from __future__ import annotations
