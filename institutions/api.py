@@ -193,7 +193,12 @@ class PurchaseItemIn(Schema):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     product_id: int = Field(ge=1, le=MAX_ID)
-    quantity: int = Field(ge=1, le=999)
+    quantity: int = Field(
+        description="a whole number from 1 to 999 (the retail line limit; the lines of one product at one "
+        "address together too); another is refused (422 purchase_row_quantity, `fields` naming the line — "
+        "destinations.{i}.items.{j}.quantity or items.{j}.quantity — and its product_id), nothing saved",
+        json_schema_extra={"minimum": 1, "maximum": 999},
+    )
 
 
 class PurchaseAddressIn(Schema):
@@ -303,6 +308,14 @@ def transfers_due(purchase: Purchase) -> list[TransferDueOut]:
     ]
 
 
+class ShortageOut(BaseModel):
+    product_id: int
+    name: str
+    village: str
+    wanted: int = Field(description="the units the purchase wants of it, over all its addresses")
+    free: int = Field(description="the units its station has free now (on hand less allocated)")
+
+
 class PurchaseOut(BaseModel):
     id: int
     organisation_id: int
@@ -321,6 +334,12 @@ class PurchaseOut(BaseModel):
         default=[],
         description="bank_transfer: each placed order still waiting for its transfer, with the account to pay "
         "and the reference (the order code) to write in the remark",
+    )
+    short_stock: list[ShortageOut] = Field(
+        default=[],
+        description="before approval: the products the stations have too little of now, as the purchase page "
+        "warns (`purchases.short_stock`); no refusal — stock is taken at approval, which refuses them (409 "
+        "purchase_out_of_stock) unless restocked; empty when none, and once approved",
     )
     decision_reason: str
     submitted_at: datetime | None
@@ -372,6 +391,16 @@ def purchase_out(purchase: Purchase) -> PurchaseOut:
         estimated_total_fen=estimated,
         order_codes=[po.order.code for po in purchase.orders],
         bank_transfers_due=transfers_due(purchase),
+        short_stock=[
+            ShortageOut(
+                product_id=shortage.product.id,
+                name=shortage.product.name,
+                village=shortage.product.village.name,
+                wanted=shortage.wanted,
+                free=max(shortage.available, 0),
+            )
+            for shortage in (purchases.short_stock(purchase) if purchase.status != PurchaseStatus.APPROVED else [])
+        ],
         decision_reason=purchase.decision_reason,
         submitted_at=purchase.submitted_at,
         decided_at=purchase.decided_at,

@@ -109,9 +109,11 @@ class Group:
     shipping_fen: int = 0
 
 
-def _merge(items: list[tuple[int, int]], where: str, *, quoted: bool = False) -> dict[int, int]:
-    """The product rows of one address (or of the pick-up) by product. None is refused, unless the
-    address holds a line accepted from a quote (`quoted`): that line is its purchase then."""
+def _merge(items: list[tuple[int, int]], where: str, *, label: str = "", quoted: bool = False) -> dict[int, int]:
+    """The product rows of one address (`label`, or of the pick-up) by product. None is refused, unless the
+    address holds a line accepted from a quote (`quoted`): that line is its purchase then. A refused line
+    is named: its place (`{where}.{index}.quantity`) and its product id in `fields`, its number (from 1)
+    and its product in the message (`purchase_row_quantity`, as `form_row` names a row of the form)."""
     if not items:
         if quoted:
             return {}
@@ -119,11 +121,33 @@ def _merge(items: list[tuple[int, int]], where: str, *, quoted: bool = False) ->
     if len(items) > MAX_CART_LINES:
         raise ValidationError("too_many_items", fields={where: "too_many"})
     wanted: dict[int, int] = {}
-    for product_id, quantity in items:
+    for i, (product_id, quantity) in enumerate(items):
         if isinstance(product_id, bool) or not isinstance(product_id, int) or product_id <= 0:
-            raise ValidationError("invalid_product_id", fields={where: "invalid_product"})
-        wanted[product_id] = check_quantity(wanted.get(product_id, 0) + check_quantity(quantity))
+            raise ValidationError("invalid_product_id", fields={f"{where}.{i}.product_id": "invalid"})
+        try:
+            wanted[product_id] = check_quantity(wanted.get(product_id, 0) + check_quantity(quantity))
+        except ValidationError:
+            raise _line_refusal(product_id, where=f"{where}.{i}", row=i + 1, label=label) from None
     return wanted
+
+
+def _line_refusal(product_id: int, *, where: str, row: int, label: str) -> ValidationError:
+    """The refusal of the line at `where` (its quantity, or the total of its product's lines at its address
+    past the line limit): `purchase_row_quantity` naming its number and product, or `product_not_found`
+    naming the line when its product is none."""
+    product = db.session.get(Product, product_id) if product_id <= 2**62 else None
+    if product is None:
+        return ValidationError(
+            "product_not_found", fields={f"{where}.product_id": "unknown", "product_id": str(product_id)}
+        )
+    return ValidationError(
+        f"purchase_row_quantity{'_at' if label else ''}",
+        row=row,
+        label=label,
+        name=product.name,
+        high=MAX_LINE_QUANTITY,
+        fields={f"{where}.quantity": "out_of_range", "product_id": str(product_id)},
+    )
 
 
 def form_row(product: str, quantity: str, *, row: int, where: str, label: str = "") -> tuple[int, int]:
@@ -226,7 +250,7 @@ def _checked(data: PurchaseData, *, now: datetime, quoted: frozenset[int] = froz
                 (
                     DestinationData(label=label),
                     _address(dest.address, f"destinations.{i}", label),
-                    _merge(dest.items, f"destinations.{i}.items", quoted=i in quoted),
+                    _merge(dest.items, f"destinations.{i}.items", label=label, quoted=i in quoted),
                 )
             )
     for _named, _where, wanted in groups:  # unknown (422) or withdrawn (409) products, unknown station (422)
