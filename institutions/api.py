@@ -114,6 +114,29 @@ def create_organisation(body: OrganisationIn):
 
 
 @endpoint(
+    "/organisations/<int:organisation_id>/resubmit",
+    ("POST",),
+    body=OrganisationIn,
+    response=OrganisationOut,
+    auth=True,
+    tags=TAGS,
+    errors=(403, 404, 409),
+    summary="Its manager corrects a rejected registration (checked as a registration is) and submits it again: "
+    "pending for the county office once more (audited); another member 403, a registration not rejected 409 "
+    "organisation_not_rejected, another user's organisation 404",
+)
+def resubmit_organisation(organisation_id: int, body: OrganisationIn):
+    user = api_user()
+    organisation = orgs.resubmit_organisation(
+        orgs.get_visible_organisation(organisation_id, user),
+        orgs.OrganisationData(**body.model_dump()),
+        user=user,
+        now=now_utc(),
+    )
+    return committed(organisation_out(organisation))
+
+
+@endpoint(
     "/organisations/<int:organisation_id>",
     response=OrganisationOut,
     auth=True,

@@ -146,6 +146,7 @@ def resubmit(organisation_id: int):
                 flash(exc.message, "error")
                 if isinstance(exc, Conflict) and exc.code == "organisation_not_rejected":
                     return redirect(back, 303)  # a second submit: the first put it back to the county
+                mark_refused_fields(form, exc)  # under the field it is about too, as registering does
                 status = exc.status
             else:
                 flash(_("登记已修改并重新提交，等待扶贫办审核"), "success")

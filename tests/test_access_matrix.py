@@ -491,6 +491,21 @@ RULES: dict[str, Rule] = {
         json={"email": "matrix-other-consumer@test.cn", "role": "viewer"},
         token=True,
     ),
+    "api.resubmit_organisation": Rule(
+        "/api/v1/organisations/{w.organisation.id}/resubmit",
+        {**allow("consumer", admin=False), "anonymous": 401},
+        method="POST",
+        json={
+            "name": "南昌县第一中学",
+            "kind": "budget_unit",
+            "credit_code": "x",
+            "address": "莲塘镇",
+            "contact_name": "王会计",
+            "contact_phone": "0791-85712345",
+        },
+        token=True,
+        note="its manager only (a rejected registration corrected, submitted again); the county and admin read",
+    ),
     "api.approve_organisation": Rule(
         "/api/v1/organisations/{w.organisation.id}/approve",
         {**allow("county"), "anonymous": 401},

@@ -184,12 +184,13 @@ def resubmit_organisation(
     """Its manager corrects a rejected registration (checked as a registration is; its credit code may
     stay, or become one no other organisation has) and submits it again: pending for the county office
     once more, the reason it was rejected kept in its status history; audited. Under the organisation's
-    row lock, so a second submit (a double tap) finds it pending and is refused, changing nothing."""
-    clean = _clean(data)
+    row lock, so a second submit (a double tap) finds it pending and is refused, changing nothing. Who may
+    is asked before what is sent is checked: anyone else is refused (403) whatever they send."""
     locked = lock_organisation(organisation.id)
     refusal = resubmit_refusal(locked, user)
     if refusal is not None:
         raise refusal
+    clean = _clean(data)
     taken = db.session.scalar(
         sa.select(Organisation.id).where(Organisation.credit_code == clean.credit_code, Organisation.id != locked.id)
     )
