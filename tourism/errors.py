@@ -101,7 +101,11 @@ MESSAGES = {
     "session_times_too_many": N_("每天最多 %(n)s 个开始时间"),
     "sold_out": N_("所选日期已订满"),
     "text_too_long": N_("文字太长"),
-    "too_many_guests": N_("人数超过上限"),
+    "too_many_guests": Nn_(
+        "每个预订最多 %(num)s 人",
+        "每个预订最多 %(num)s 人",
+        count="n",
+    ),
     "too_many_guests_for_rooms": N_("人数超过所选房间可住人数"),
     "too_many_nights": Nn_(
         "最多预订 %(num)s 晚",

@@ -440,3 +440,20 @@ def test_the_host_calendar_says_why_every_day_reads_not_bookable(client, db, aut
     assert no_payment not in page and not_open not in page
     english = client.get(f"/host/listings/{closed.id}?lang=en").get_data(as_text=True)
     assert "Not open to guests: visitors cannot see this listing" in english
+
+
+def test_a_ticket_for_more_guests_than_one_booking_takes_names_the_limit(client, db, auth):
+    """A ticket kind taking 6 a booking, 8 typed (the form allows 100): the page says 最多 6 人, not only
+    that there are too many."""
+    listing = make_listing(kind="ticket", max_guests=6, units=500, pay_on_arrival=True)
+    auth.login(make_user())
+    r = client.post(
+        f"/listings/{listing.id}/book",
+        data={"form_token": new_form_token(), "checkin": _day(5).isoformat(), "guests": 8, "payment_method": "arrival"},
+    )
+    assert r.status_code in (302, 422)
+    page = (
+        client.get(r.headers["Location"]).get_data(as_text=True) if r.status_code == 302 else r.get_data(as_text=True)
+    )
+    assert "每个预订最多 6 人" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0

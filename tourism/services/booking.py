@@ -277,7 +277,9 @@ def _validate(req: BookingRequest, listing: Listing, *, now: datetime, sessions:
         if req.units != 1:
             raise ValidationError("one_unit_only", fields={"units": "must be 1"})
         if req.guests > unit_type.max_guests:
-            raise ValidationError("too_many_guests", fields={"guests": f"at most {unit_type.max_guests}"})
+            raise ValidationError(
+                "too_many_guests", n=unit_type.max_guests, fields={"guests": f"at most {unit_type.max_guests}"}
+            )
     return unit_type, session, check_in, check_out
 
 
