@@ -457,3 +457,20 @@ def test_a_ticket_for_more_guests_than_one_booking_takes_names_the_limit(client,
     )
     assert "每个预订最多 6 人" in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
+
+
+def test_my_bookings_and_the_cancel_page_name_the_session_time_of_an_experience(client, db, auth):
+    """Two sessions a day (09:00 and 14:00): 我的预订 and 取消预订 say which one the booking is for, as the
+    booking's own page does, not only its day."""
+    listing = make_listing(kind="experience")
+    day = _day(5)
+    starts_at = datetime.combine(day, time(14, 0), tzinfo=TZ)
+    session = Session(unit_type_id=listing.unit_types[0].id, starts_at=starts_at, session_date=day, capacity=10)
+    shop_db.session.add(session)
+    shop_db.session.flush()
+    guest = make_user()
+    booking = make_booking(listing, user=guest, check_in=day, session=session)
+    db.session.commit()
+    auth.login(guest)
+    for page in ("/bookings", f"/bookings/{booking.code}/cancel"):
+        assert f"{day.isoformat()} 14:00" in client.get(page).get_data(as_text=True), page

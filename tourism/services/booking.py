@@ -861,7 +861,10 @@ def get_booking_for_host(code: str, user) -> Booking:
 def list_user_bookings(user) -> list[Booking]:
     return list(
         db.session.scalars(
-            sa.select(Booking).where(Booking.user_id == user.id).order_by(Booking.created_at.desc(), Booking.id.desc())
+            sa.select(Booking)
+            .where(Booking.user_id == user.id)
+            .options(selectinload(Booking.listing), selectinload(Booking.session))
+            .order_by(Booking.created_at.desc(), Booking.id.desc())
         )
     )
 
