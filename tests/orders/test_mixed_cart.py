@@ -860,3 +860,15 @@ def test_goods_and_a_stay_without_card_payments_are_checked_out_one_after_the_ot
     )
     assert res.status_code == 303, res.get_data(as_text=True)
     assert _count(db, Order) == 2 and _count(db, CartLine) == 0
+
+
+def test_two_bookings_without_card_payments_are_told_to_check_out_one_at_a_time_not_goods_first(client, db, auth):
+    """Two days at the flower sea in the cart, no goods, card payments off: the cart and the checkout say
+    to check out one booking at a time, not to untick the booking and check out goods there are none of."""
+    listing = make_listing(kind=ListingKind.TICKET, name="花海门票", units=500, max_guests=10, pay_on_arrival=True)
+    auth.login(make_user())
+    for day in (10, 12):
+        assert add_stay_to_cart(client, listing, checkin=day).status_code == 303
+    for page in (client.get("/cart"), client.get("/checkout")):
+        html = page.get_data(as_text=True)
+        assert "多项预订一起结算需要在线支付" in html and "先结算商品" not in html, page.request.path
