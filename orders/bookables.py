@@ -69,6 +69,9 @@ class BookingQuote:
     #: The listing's first photo's thumbnail (a path under the media folder), "" without a photo:
     #: the cart line's picture.
     thumb_path: str = ""
+    #: A ticket's day or an experience's session: the places left (the cart says 只剩 N 个名额 when the
+    #: party does not fit but a smaller one would); None for a stay.
+    places_left: int | None = None
 
 
 @dataclass

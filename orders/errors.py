@@ -15,6 +15,11 @@ MESSAGES = {
     "bookings_not_sold": N_("暂不支持预订"),
     "booking_line_quantity": N_("预订请修改人数或间数"),
     "booking_line_sold_out": N_("「%(name)s」所选日期已订满"),
+    "booking_line_places_left": Nn_(
+        "「%(name)s」只剩 %(num)s 个名额，请减少人数或改选日期",
+        "「%(name)s」只剩 %(num)s 个名额，请减少人数或改选日期",
+        count="left",
+    ),
     "invalid_date": N_("日期格式不正确"),
     "invalid_listing_id": N_("项目编号无效"),
     "unpaid_order_cancel_whole": N_("订单尚未付款：请取消整个订单（不会扣款），或付款后再单独取消这一项预订"),

@@ -100,6 +100,11 @@ MESSAGES = {
     "session_times_invalid": N_("请填写开始时间，如 09:00, 14:00"),
     "session_times_too_many": N_("每天最多 %(n)s 个开始时间"),
     "sold_out": N_("所选日期已订满"),
+    "places_left": Nn_(
+        "只剩 %(num)s 个名额，请减少人数或改选日期",
+        "只剩 %(num)s 个名额，请减少人数或改选日期",
+        count="left",
+    ),
     "text_too_long": N_("文字太长"),
     "too_many_guests": Nn_(
         "每个预订最多 %(num)s 人",

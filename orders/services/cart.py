@@ -189,6 +189,13 @@ def _choose_added(cart: Cart, line: CartLine, *, buy_now: bool) -> None:
             other.selected = False
 
 
+def _no_room(quote) -> Conflict:
+    """A booking line that does not fit: 所选日期已订满, or how many places are left when some are."""
+    if quote.places_left:
+        return Conflict("booking_line_places_left", name=quote.title, left=quote.places_left)
+    return Conflict("booking_line_sold_out", name=quote.title)
+
+
 def add_booking_line(cart: Cart, item: BookingItem, *, now: datetime, buy_now: bool = False) -> CartLine:
     """Add a booking line after tourism checked it (unknown listing 404, bad dates or guests 422,
     no room now 409). The same listing, unit type, session and dates again replace the line's guests
@@ -196,7 +203,7 @@ def add_booking_line(cart: Cart, item: BookingItem, *, now: datetime, buy_now: b
     (预订) chooses it alone, as 立即购买 does for goods."""
     quote = booking_lines().quote(item, now=now)
     if not quote.available:
-        raise Conflict("booking_line_sold_out", name=quote.title)
+        raise _no_room(quote)
     same = _same_booking(
         cart, item.listing_id, item.unit_type_id, item.session_id, quote.check_in if item.session_id is None else None
     )
@@ -249,7 +256,7 @@ def set_booking(cart: Cart, line_id: int, *, guests: int, units: int, check_in=N
     )
     quote = booking_lines().quote(item, now=now)
     if not quote.available:
-        raise Conflict("booking_line_sold_out", name=quote.title)
+        raise _no_room(quote)
     line.guests, line.units = quote.guests, quote.units
     if line.session_id is None:
         line.check_in = quote.check_in

@@ -8,7 +8,7 @@ from shop.extensions import db as shop_db
 from shop.once import new_form_token
 from shop.timeutil import TZ, local_date, now_utc
 from tests.factories import make_user, make_village
-from tests.tourism.factories import make_booking, make_listing
+from tests.tourism.factories import make_booking, make_listing, make_session
 from tourism.models import Booking, BookingStatus, Closure, Session
 
 
@@ -474,3 +474,25 @@ def test_my_bookings_and_the_cancel_page_name_the_session_time_of_an_experience(
     auth.login(guest)
     for page in ("/bookings", f"/bookings/{booking.code}/cancel"):
         assert f"{day.isoformat()} 14:00" in client.get(page).get_data(as_text=True), page
+
+
+def test_a_party_larger_than_the_places_left_is_told_how_many_are_left_not_sold_out(client, db, auth):
+    """A session of 5 places and a ticket day of 5: 6 guests are told 只剩 5 个名额 (booked at once,
+    logged in, or put in the cart before logging in), not that the day is fully booked; nothing is held."""
+    experience = make_listing(kind="experience", max_guests=10, pay_on_arrival=True)
+    session = make_session(experience, day=_day(5), capacity=5)
+    ticket = make_listing(kind="ticket", max_guests=10, units=5, pay_on_arrival=True)
+    db.session.commit()
+    in_cart = client.post("/cart/bookings", data={"listing_id": ticket.id, "checkin": _day(5).isoformat(), "guests": 6})
+    page = client.get(in_cart.headers["Location"]).get_data(as_text=True)
+    assert "只剩 5 个名额" in page and "已订满" not in page
+    auth.login(make_user())
+    for listing, fields in ((experience, {"session_id": session.id}), (ticket, {"checkin": _day(5).isoformat()})):
+        r = client.post(
+            f"/listings/{listing.id}/book",
+            data={"form_token": new_form_token(), "guests": 6, "payment_method": "arrival", **fields},
+            follow_redirects=True,
+        )
+        page = r.get_data(as_text=True)
+        assert "只剩 5 个名额" in page and "已订满" not in page, listing.kind
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0

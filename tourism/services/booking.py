@@ -319,8 +319,9 @@ def _lock_and_check(
         total = stay_total_fen(unit_type, check_in, check_out, req.units, holidays=check.holidays)
         code = next((c for c in candidates if c not in check.taken_codes), "")
     else:
-        if not _has_room(listing, unit_type, session, check_in, check_out, req.guests, req.units, now=now):
-            raise BookingUnavailable("sold_out")
+        left = _places_left(listing, unit_type, session, check_in, check_out, now=now)
+        if left < req.guests:
+            raise too_few_places(left)
         total = per_person_total_fen(unit_type, check_in, req.guests, kind=listing.kind)
     if confirm and not code:
         code = _free_confirmation_code(listing.id)
@@ -349,17 +350,51 @@ def _has_room(
         else:
             free = stay_availability(unit_type, check_in, check_out, now=now, exclude_booking_id=exclude_booking_id)
         return bool(free) and min(free.values()) >= units
+    left = _places_left(
+        listing,
+        unit_type,
+        session,
+        check_in,
+        check_out,
+        now=now,
+        exclude_booking_id=exclude_booking_id,
+        occupancy=occupancy,
+    )
+    return left >= guests
+
+
+def _places_left(
+    listing: Listing,
+    unit_type: UnitType,
+    session,
+    check_in,
+    check_out,
+    *,
+    now,
+    exclude_booking_id=None,
+    occupancy: Occupancy | None = None,
+) -> int:
+    """The places left of a ticket's day or an experience's session (0 on a closed day), as `_has_room`
+    reads them."""
     if listing.kind == ListingKind.TICKET:
         if occupancy is not None:
             free = occupancy.ticket_free(unit_type, check_in, check_out)
         else:
             free = ticket_availability(unit_type, check_in, check_out, now=now, exclude_booking_id=exclude_booking_id)
-        return free[check_in] >= guests
+        return free[check_in]
     if occupancy is not None:
-        return occupancy.session_free(session, listing.id) >= guests
+        return occupancy.session_free(session, listing.id)
     if check_in in closed_dates(listing.id, check_in, check_out):
-        return False
-    return session_remaining(session, now=now, exclude_booking_id=exclude_booking_id) >= guests
+        return 0
+    return session_remaining(session, now=now, exclude_booking_id=exclude_booking_id)
+
+
+def too_few_places(left: int) -> BookingUnavailable:
+    """The refusal of a party larger than the places left: 所选日期已订满 when none is, else how many are
+    (只剩 5 个名额), so the tourist knows a smaller party still fits."""
+    if left <= 0:
+        return BookingUnavailable("sold_out")
+    return BookingUnavailable("places_left", left=left, fields={"guests": f"at most {left}"})
 
 
 def sleeps(unit_type: UnitType, *, guests: int, units: int) -> bool:
@@ -1359,9 +1394,14 @@ class _QuotedLine:
         else:
             total = per_person_total_fen(unit_type, check_in, req.guests, kind=listing.kind, holidays=holidays)
             detail = unit_type.name if session is None else f"{unit_type.name} {to_local(session.starts_at):%H:%M}"
-        available = _has_room(
-            listing, unit_type, session, check_in, check_out, req.guests, req.units, now=now, occupancy=occupancy
-        )
+        places_left = None
+        if listing.kind == ListingKind.STAY:
+            available = _has_room(
+                listing, unit_type, session, check_in, check_out, req.guests, req.units, now=now, occupancy=occupancy
+            )
+        else:
+            places_left = _places_left(listing, unit_type, session, check_in, check_out, now=now, occupancy=occupancy)
+            available = places_left >= req.guests
         return BookingQuote(
             listing_id=listing.id,
             kind=listing.kind,
@@ -1378,6 +1418,7 @@ class _QuotedLine:
             url=f"/listings/{listing.id}-{listing.slug}",
             free_cancel_days=listing.free_cancel_days,
             cancel_fee_pct=listing.cancel_fee_pct,
+            places_left=places_left,
             thumb_path=self.thumb_path,
         )
 
