@@ -872,3 +872,20 @@ def test_two_bookings_without_card_payments_are_told_to_check_out_one_at_a_time_
     for page in (client.get("/cart"), client.get("/checkout")):
         html = page.get_data(as_text=True)
         assert "多项预订一起结算需要在线支付" in html and "先结算商品" not in html, page.request.path
+
+
+def test_a_booking_line_in_the_cart_shows_its_total_once_not_as_a_unit_price(client, db, auth):
+    """A booking's nights and people are priced by the day: the cart's 单价 column showed the booking's total
+    beside its guests (¥320 beside 4 人, then ¥320 again as 小计), as if each were ¥320. It shows its total
+    once, as 小计, and no unit price."""
+    listing = make_listing(name="罗渡山居", units=2, price_fen=16000)
+    auth.login(make_user())
+    assert add_stay_to_cart(client, listing, nights=2, guests=2).status_code == 303
+    cart = client.get("/cart").get_data(as_text=True)
+    row = cart[cart.index('class="booking-line') :]
+    row = row[: row.index("</tr>")]
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
+    total = format_yuan(32000)
+    assert total in cells[4] and total not in cells[2], cells[2]
+    assert "按预订整体计价" in cells[2]
+    assert row.count(total) == 1
