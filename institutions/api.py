@@ -216,7 +216,10 @@ class PurchaseItemIn(Schema):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     product_id: int = Field(ge=1, le=MAX_ID)
+    # bounded only against numbers no column holds (shop.args.MAX_ID): the service refuses the rest by the line
     quantity: int = Field(
+        ge=-MAX_ID,
+        le=MAX_ID,
         description="a whole number from 1 to 999 (the retail line limit; the lines of one product at one "
         "address together too); another is refused (422 purchase_row_quantity, `fields` naming the line — "
         "destinations.{i}.items.{j}.quantity or items.{j}.quantity — and its product_id), nothing saved",

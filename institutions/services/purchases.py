@@ -140,14 +140,16 @@ def _line_refusal(product_id: int, *, where: str, row: int, label: str) -> Valid
         return ValidationError(
             "product_not_found", fields={f"{where}.product_id": "unknown", "product_id": str(product_id)}
         )
-    return ValidationError(
-        f"purchase_row_quantity{'_at' if label else ''}",
-        row=row,
-        label=label,
-        name=product.name,
-        high=MAX_LINE_QUANTITY,
-        fields={f"{where}.quantity": "out_of_range", "product_id": str(product_id)},
-    )
+    said = {
+        "row": row,
+        "label": label,
+        "name": product.name,
+        "high": MAX_LINE_QUANTITY,
+        "fields": {f"{where}.quantity": "out_of_range", "product_id": str(product_id)},
+    }
+    if label:  # a purchase to several addresses names the address too
+        return ValidationError("purchase_row_quantity_at", **said)
+    return ValidationError("purchase_row_quantity", **said)
 
 
 def form_row(product: str, quantity: str, *, row: int, where: str, label: str = "") -> tuple[int, int]:
@@ -157,26 +159,32 @@ def form_row(product: str, quantity: str, *, row: int, where: str, label: str = 
     that on a form of many rows the buyer knows which one to change: a row with no product (or one that
     is none) is `purchase_row_invalid`, a quantity not a whole number from 1 to the line limit (-5,
     100000, 1.5) `purchase_row_quantity`."""
-    at = "_at" if label else ""
     chosen = (
         db.session.get(Product, int(product))
         if product.isascii() and product.isdigit() and len(product) <= 12
         else None
     )
     if chosen is None:
-        raise ValidationError(
-            f"purchase_row_invalid{at}", row=row, label=label, fields={f"{where}.{row - 1}": "invalid"}
+        said = {"row": row, "label": label, "fields": {f"{where}.{row - 1}": "invalid"}}
+        raise (
+            ValidationError("purchase_row_invalid_at", **said)
+            if label  # a form of several addresses names the address too
+            else ValidationError("purchase_row_invalid", **said)
         )
     try:
         return chosen.id, check_quantity(int(quantity) if re.fullmatch(r"-?[0-9]{1,12}", quantity) else None)
     except ValidationError:
-        raise ValidationError(
-            f"purchase_row_quantity{at}",
-            row=row,
-            label=label,
-            name=chosen.name,
-            high=MAX_LINE_QUANTITY,
-            fields={f"{where}.{row - 1}": "invalid_quantity"},
+        said = {
+            "row": row,
+            "label": label,
+            "name": chosen.name,
+            "high": MAX_LINE_QUANTITY,
+            "fields": {f"{where}.{row - 1}": "invalid_quantity"},
+        }
+        raise (
+            ValidationError("purchase_row_quantity_at", **said)
+            if label
+            else ValidationError("purchase_row_quantity", **said)
         ) from None
 
 
