@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -140,7 +141,7 @@ def _line_refusal(product_id: int, *, where: str, row: int, label: str) -> Valid
         return ValidationError(
             "product_not_found", fields={f"{where}.product_id": "unknown", "product_id": str(product_id)}
         )
-    said = {
+    said: dict[str, Any] = {
         "row": row,
         "label": label,
         "name": product.name,
@@ -165,7 +166,7 @@ def form_row(product: str, quantity: str, *, row: int, where: str, label: str = 
         else None
     )
     if chosen is None:
-        said = {"row": row, "label": label, "fields": {f"{where}.{row - 1}": "invalid"}}
+        said: dict[str, Any] = {"row": row, "label": label, "fields": {f"{where}.{row - 1}": "invalid"}}
         raise (
             ValidationError("purchase_row_invalid_at", **said)
             if label  # a form of several addresses names the address too
