@@ -12,6 +12,16 @@ from tests.factories import NOW, make_user
 _seq = itertools.count(1)
 
 
+#: A registration's fields but its credit code (`make_credit_code`), as the form and the API take them.
+REGISTRATION = {
+    "name": "莲塘一小",
+    "kind": "budget_unit",
+    "address": "南昌县莲塘镇向阳路 8 号",
+    "contact_name": "王会计",
+    "contact_phone": "0791-85712345",
+}
+
+
 def make_credit_code(n: int | None = None) -> str:
     """A valid code: 91 (a company), a region, 9 characters, the check character."""
     body = f"91360121{(n if n is not None else next(_seq)):09d}"

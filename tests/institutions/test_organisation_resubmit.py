@@ -17,19 +17,12 @@ from shop.db import commit
 from shop.history import StatusEvent
 from shop.once import new_form_token
 from tests.factories import make_user
-from tests.institutions.factories import add_member, make_credit_code, make_organisation
+from tests.institutions.factories import REGISTRATION, add_member, make_credit_code, make_organisation
 from tests.institutions.purchase_setup import logged_in_client
 from tests.sent_mail import mails_to
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SITE = "http://shop.test"  # SITE_URL of the tests: where mailed links point
-FIELDS = {
-    "name": "莲塘一小",
-    "kind": "budget_unit",
-    "address": "南昌县莲塘镇向阳路 8 号",
-    "contact_name": "王会计",
-    "contact_phone": "0791-85712345",
-}
 REASON = "名称应与事业单位法人证书一致：南昌县莲塘第一小学"
 
 
@@ -37,7 +30,7 @@ def _registered_and_rejected(app, manager, county) -> tuple[int, str]:
     """`manager` registers on the page, the county office rejects it on its page: (id, credit code)."""
     code = make_credit_code()
     pages = logged_in_client(app, manager)
-    r = pages.post("/organisations/new", data={**FIELDS, "credit_code": code, "form_token": new_form_token()})
+    r = pages.post("/organisations/new", data={**REGISTRATION, "credit_code": code, "form_token": new_form_token()})
     organisation_id = int(r.headers["Location"].rsplit("/", 1)[1])
     county_pages = logged_in_client(app, county)
     r = county_pages.post(f"/organisations/{organisation_id}/reject", data={"reason": REASON, "confirm": "1"})
@@ -81,7 +74,7 @@ def test_the_manager_corrects_a_rejected_registration_and_submits_it_again_once(
     assert REASON in form and 'value="莲塘一小"' in form and code in form
 
     # checked as registering is: a wrong phone, another organisation's credit code
-    corrected = {**FIELDS, "name": "南昌县莲塘第一小学", "credit_code": code}
+    corrected = {**REGISTRATION, "name": "南昌县莲塘第一小学", "credit_code": code}
     r = pages.post(f"/organisations/{organisation_id}/edit", data={**corrected, "contact_phone": "12345"})
     assert r.status_code == 422 and "请填写正确的联系电话" in r.get_data(as_text=True)
     r = pages.post(f"/organisations/{organisation_id}/edit", data={**corrected, "credit_code": other.credit_code})
@@ -124,7 +117,7 @@ def test_only_its_own_manager_corrects_it_and_only_while_rejected(app, db):
         add_member(organisation, manager, role="approver", is_manager=True)
     add_member(rejected, viewer, role="viewer")
     commit()
-    data = {**FIELDS, "credit_code": rejected.credit_code}
+    data = {**REGISTRATION, "credit_code": rejected.credit_code}
 
     for user, expected in ((stranger, 404), (viewer, 403), (county, 403)):
         pages = logged_in_client(app, user)
@@ -134,7 +127,7 @@ def test_only_its_own_manager_corrects_it_and_only_while_rejected(app, db):
         as_text=True
     )
     mine = logged_in_client(app, manager)
-    r = mine.post(f"/organisations/{pending.id}/edit", data={**FIELDS, "credit_code": pending.credit_code})
+    r = mine.post(f"/organisations/{pending.id}/edit", data={**REGISTRATION, "credit_code": pending.credit_code})
     assert r.status_code == 303 and "已提交审核或已通过" in mine.get(r.headers["Location"]).get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Organisation, rejected.id).status == "rejected"
@@ -162,7 +155,7 @@ def test_the_managers_are_mailed_the_county_offices_decision_in_their_language(a
         # the link is the form to correct it
         pages = logged_in_client(app, manager)
         assert "重新提交审核" in pages.get(link.removeprefix(SITE)).get_data(as_text=True)
-        pages.post(link.removeprefix(SITE), data={**FIELDS, "name": "南昌县莲塘第一小学", "credit_code": code})
+        pages.post(link.removeprefix(SITE), data={**REGISTRATION, "name": "南昌县莲塘第一小学", "credit_code": code})
 
         county_pages = logged_in_client(app, county)
         assert county_pages.post(f"/organisations/{organisation_id}/approve", data={"confirm": "1"}).status_code == 303

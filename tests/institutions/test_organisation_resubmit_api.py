@@ -10,16 +10,8 @@ from institutions.models import Organisation
 from shop.db import commit
 from shop.extensions import db as _db
 from tests.factories import make_user
-from tests.institutions.factories import add_member, make_credit_code, make_organisation
+from tests.institutions.factories import REGISTRATION, add_member, make_credit_code, make_organisation
 from tests.institutions.purchase_setup import logged_in_client
-
-FIELDS = {
-    "name": "莲塘一小",
-    "kind": "budget_unit",
-    "address": "南昌县莲塘镇向阳路 8 号",
-    "contact_name": "王会计",
-    "contact_phone": "0791-85712345",
-}
 
 
 def _field(page: str, name: str) -> str:
@@ -33,11 +25,11 @@ def test_its_manager_resubmits_a_rejected_registration_through_the_api(client, a
     manager, viewer, stranger, county = make_user(), make_user(), make_user(), make_user(role="county")
     commit()
     m = api_token(manager)
-    r = client.post("/api/v1/organisations", headers=m, json={**FIELDS, "credit_code": make_credit_code()})
+    r = client.post("/api/v1/organisations", headers=m, json={**REGISTRATION, "credit_code": make_credit_code()})
     assert r.status_code == 201, r.json
     organisation_id = r.json["id"]
     url = f"/api/v1/organisations/{organisation_id}/resubmit"
-    corrected = {**FIELDS, "name": "南昌县莲塘第一小学", "credit_code": r.json["credit_code"]}
+    corrected = {**REGISTRATION, "name": "南昌县莲塘第一小学", "credit_code": r.json["credit_code"]}
     early = client.post(url, headers=m, json=corrected)  # pending: nothing to correct yet
     assert early.status_code == 409 and early.json["error"]["code"] == "organisation_not_rejected"
     rejected = client.post(
@@ -74,14 +66,14 @@ def test_the_correction_page_marks_a_refused_field_under_it(app, db):
     url = f"/organisations/{organisation.id}/edit"
     code = organisation.credit_code
     wrong = code[:17] + ("0" if code[17] != "0" else "1")
-    page = pages.post(url, data={**FIELDS, "credit_code": wrong}).get_data(as_text=True)
+    page = pages.post(url, data={**REGISTRATION, "credit_code": wrong}).get_data(as_text=True)
     field = _field(page, "credit_code")
     assert "has-error" in field and "校验码须正确" in field and f'value="{wrong}"' in field
     assert "has-error" not in _field(page, "contact_phone")
-    r = pages.post(url, data={**FIELDS, "credit_code": other.credit_code})
+    r = pages.post(url, data={**REGISTRATION, "credit_code": other.credit_code})
     field = _field(r.get_data(as_text=True), "credit_code")
     assert r.status_code == 409 and "has-error" in field and "该统一社会信用代码已登记" in field
-    r = pages.post(url, data={**FIELDS, "credit_code": code, "contact_phone": "12345"})
+    r = pages.post(url, data={**REGISTRATION, "credit_code": code, "contact_phone": "12345"})
     field = _field(r.get_data(as_text=True), "contact_phone")
     assert r.status_code == 422 and "has-error" in field and "请填写正确的联系电话" in field
     assert "has-error" not in _field(r.get_data(as_text=True), "credit_code")
