@@ -4,21 +4,13 @@ organisation a 404; and the page marks a refused field under it, as registering 
 
 from __future__ import annotations
 
-import re
-
 from institutions.models import Organisation
 from shop.db import commit
 from shop.extensions import db as _db
 from tests.factories import make_user
+from tests.form_fields import field_block
 from tests.institutions.factories import REGISTRATION, add_member, make_credit_code, make_organisation
 from tests.institutions.purchase_setup import logged_in_client
-
-
-def _field(page: str, name: str) -> str:
-    """The `field` macro's block of the input `name`: its label, input and errors."""
-    match = re.search(rf'<div class="field[^"]*">\s*<label for="{name}".*?</div>', page, re.S)
-    assert match, name
-    return match.group(0)
 
 
 def test_its_manager_resubmits_a_rejected_registration_through_the_api(client, api_token, db):
@@ -67,13 +59,13 @@ def test_the_correction_page_marks_a_refused_field_under_it(app, db):
     code = organisation.credit_code
     wrong = code[:17] + ("0" if code[17] != "0" else "1")
     page = pages.post(url, data={**REGISTRATION, "credit_code": wrong}).get_data(as_text=True)
-    field = _field(page, "credit_code")
+    field = field_block(page, "credit_code")
     assert "has-error" in field and "校验码须正确" in field and f'value="{wrong}"' in field
-    assert "has-error" not in _field(page, "contact_phone")
+    assert "has-error" not in field_block(page, "contact_phone")
     r = pages.post(url, data={**REGISTRATION, "credit_code": other.credit_code})
-    field = _field(r.get_data(as_text=True), "credit_code")
+    field = field_block(r.get_data(as_text=True), "credit_code")
     assert r.status_code == 409 and "has-error" in field and "该统一社会信用代码已登记" in field
     r = pages.post(url, data={**REGISTRATION, "credit_code": code, "contact_phone": "12345"})
-    field = _field(r.get_data(as_text=True), "contact_phone")
+    field = field_block(r.get_data(as_text=True), "contact_phone")
     assert r.status_code == 422 and "has-error" in field and "请填写正确的联系电话" in field
-    assert "has-error" not in _field(r.get_data(as_text=True), "credit_code")
+    assert "has-error" not in field_block(r.get_data(as_text=True), "credit_code")

@@ -3,8 +3,6 @@ verification (audited), members and roles, and an organisation nobody else can s
 
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
 
 from institutions.models import Organisation, OrganisationMember
@@ -12,6 +10,7 @@ from shop.audit import AuditEntry
 from shop.db import commit
 from shop.once import new_form_token
 from tests.factories import make_user
+from tests.form_fields import field_block
 from tests.institutions.factories import add_member, make_credit_code, make_organisation
 from tests.once_token import once_token
 
@@ -116,13 +115,18 @@ def test_a_double_tap_on_register_registers_once_and_says_so(client, db, auth):
     assert _count(Organisation) == 1
 
 
-def test_a_wrong_check_character_or_a_taken_code_is_refused_and_nothing_is_written(client, db, auth):
+def _taken_code_and_a_wrong_one(auth) -> tuple[str, str]:
+    """A credit code another organisation holds, and one with a wrong check character; a new user signed in."""
     code = make_credit_code()
     make_organisation(name="已登记的单位").credit_code = code
     user = make_user()
     commit()
     auth.login(user)
-    wrong = code[:17] + ("0" if code[17] != "0" else "1")
+    return code, code[:17] + ("0" if code[17] != "0" else "1")
+
+
+def test_a_wrong_check_character_or_a_taken_code_is_refused_and_nothing_is_written(client, db, auth):
+    code, wrong = _taken_code_and_a_wrong_one(auth)
     r = client.post("/organisations/new", data={**FORM, "credit_code": wrong})
     assert r.status_code == 422 and "校验码" in r.get_data(as_text=True)
     r = client.post("/organisations/new", data={**FORM, "credit_code": code})
@@ -416,31 +420,21 @@ def test_a_visitor_finds_organisation_buying_in_the_footer_and_signs_up_into_it(
     assert '<a href="/organisations">Organisation buying</a>' in english
 
 
-def _field(page: str, name: str) -> str:
-    """The `field` macro's block of the input `name`: its label, input and errors."""
-    match = re.search(rf'<div class="field[^"]*">\s*<label for="{name}".*?</div>', page, re.S)
-    assert match, name
-    return match.group(0)
-
-
 def test_a_bad_credit_code_or_phone_is_said_at_its_field_with_what_was_typed(client, db, auth):
-    code = make_credit_code()
-    make_organisation(name="已登记的单位").credit_code = code
-    user = make_user()
-    commit()
-    auth.login(user)
-    wrong = code[:17] + ("0" if code[17] != "0" else "1")
+    code, wrong = _taken_code_and_a_wrong_one(auth)
     page = client.post("/organisations/new", data={**FORM, "credit_code": wrong}).get_data(as_text=True)
-    field = _field(page, "credit_code")
+    field = field_block(page, "credit_code")
     assert "has-error" in field and "校验码须正确" in field and f'value="{wrong}"' in field
-    assert "has-error" not in _field(page, "contact_phone") and 'value="0791-85712345"' in page
+    assert "has-error" not in field_block(page, "contact_phone") and 'value="0791-85712345"' in page
     page = client.post("/organisations/new", data={**FORM, "credit_code": code}).get_data(as_text=True)
-    assert "has-error" in _field(page, "credit_code") and "该统一社会信用代码已登记" in _field(page, "credit_code")
+    assert "has-error" in field_block(page, "credit_code") and "该统一社会信用代码已登记" in field_block(
+        page, "credit_code"
+    )
     fresh = make_credit_code()
     r = client.post("/organisations/new", data={**FORM, "credit_code": fresh, "contact_phone": "12345"})
-    field = _field(r.get_data(as_text=True), "contact_phone")
+    field = field_block(r.get_data(as_text=True), "contact_phone")
     assert (
         r.status_code == 422 and "has-error" in field and "请填写正确的联系电话" in field and 'value="12345"' in field
     )
-    assert "has-error" not in _field(r.get_data(as_text=True), "credit_code")
+    assert "has-error" not in field_block(r.get_data(as_text=True), "credit_code")
     assert f'value="{fresh}"' in r.get_data(as_text=True)
