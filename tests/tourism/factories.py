@@ -11,7 +11,8 @@ from shop.once import new_form_token
 from shop.timeutil import TZ, local_date, now_utc
 from tests.factories import NOW, make_user, make_village
 from tourism.models import Booking, BookingStatus, Listing, ListingKind, Session, UnitType
-from tourism.services.booking import BookingRequest, book_listing
+from tourism.services.booking import BookingRequest, book_listing, check_in_booking
+from tourism.services.host_cash import arrival_due_fen
 
 _seq = itertools.count(1)
 
@@ -127,6 +128,27 @@ def booked_to_pay_on_arrival(host, *, days_ahead: int = 2, guests: int = 2) -> B
         listing_id=listing.id, check_in=day, check_out=day + timedelta(days=1), guests=guests, pay_on_arrival=True
     )
     return book_listing(request, user=make_user(), now=now_utc())
+
+
+def paying_on_arrival_today(
+    listing: Listing, unit_type: UnitType | None = None, *, checked_in: bool = False
+) -> Booking:
+    """A one-night stay at `listing` (its first room type, or `unit_type`) a new guest booked to pay on
+    arrival, arriving today; checked in with its cash taken (in the host's cash book) when `checked_in`."""
+    today = local_date(now_utc())
+    request = BookingRequest(
+        listing_id=listing.id,
+        unit_type_id=(unit_type or listing.unit_types[0]).id,
+        check_in=today,
+        check_out=today + timedelta(days=1),
+        guests=2,
+        pay_on_arrival=True,
+    )
+    booking = book_listing(request, user=make_user(), now=now_utc())
+    if checked_in:
+        due = arrival_due_fen(booking)
+        check_in_booking(booking, booking.confirmation_code, actor=listing.host, now=now_utc(), cash_received_fen=due)
+    return booking
 
 
 def booking_form(check_in: date, nights: int = 1, **fields) -> dict:

@@ -6,36 +6,17 @@ host_book`): as many statements for several entries as for one."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from shop.db import commit
-from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
 from tests.sql_count import page_statements
-from tests.tourism.factories import make_listing
+from tests.tourism.factories import make_listing, paying_on_arrival_today
 from tourism.models import BookingStatus
-from tourism.services.booking import BookingRequest, book_listing, check_in_booking
-from tourism.services.host_cash import arrival_due_fen
 
 
 def _cash_taken(listing) -> str:
     """A stay paid on arrival, checked in today (its cash in the host's book), then completed: no longer one of
     the desk's arrivals, an older entry of its book. Returns the booking's code."""
-    today = local_date(now_utc())
-    booking = book_listing(
-        BookingRequest(
-            listing_id=listing.id,
-            unit_type_id=listing.unit_types[0].id,
-            check_in=today,
-            check_out=today + timedelta(days=1),
-            guests=2,
-            pay_on_arrival=True,
-        ),
-        user=make_user(),
-        now=now_utc(),
-    )
-    due = arrival_due_fen(booking)
-    check_in_booking(booking, booking.confirmation_code, actor=listing.host, now=now_utc(), cash_received_fen=due)
+    booking = paying_on_arrival_today(listing, checked_in=True)
     booking.status = BookingStatus.COMPLETED
     commit()
     return booking.code

@@ -6,37 +6,12 @@ statements for several arrivals as for one, and shows the same figures."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from shop.db import commit
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_user
 from tests.sql_count import page_statements
-from tests.tourism.factories import make_booking, make_listing
+from tests.tourism.factories import make_booking, make_listing, paying_on_arrival_today
 from tourism.models import UnitType
-from tourism.services.booking import BookingRequest, book_listing, check_in_booking
-from tourism.services.host_cash import arrival_due_fen
-
-
-def _arrival(listing, unit_type, *, checked_in=False):
-    """A booking paid on arrival that arrives today, its cash taken at check-in when `checked_in`."""
-    today = local_date(now_utc())
-    booking = book_listing(
-        BookingRequest(
-            listing_id=listing.id,
-            unit_type_id=unit_type.id,
-            check_in=today,
-            check_out=today + timedelta(days=1),
-            guests=2,
-            pay_on_arrival=True,
-        ),
-        user=make_user(),
-        now=now_utc(),
-    )
-    if checked_in:
-        due = arrival_due_fen(booking)
-        check_in_booking(booking, booking.confirmation_code, actor=listing.host, now=now_utc(), cash_received_fen=due)
-    return booking
 
 
 def test_the_desk_reads_its_arrivals_cash_in_a_fixed_number_of_statements(client, db, auth):
@@ -44,16 +19,16 @@ def test_the_desk_reads_its_arrivals_cash_in_a_fixed_number_of_statements(client
     listing = make_listing(host=host, units=5, price_fen=15000, pay_on_arrival=True)
     family = UnitType(listing_id=listing.id, name="家庭房", units=5, max_guests=4, price_fen=30000)
     listing.unit_types.append(family)
-    first = _arrival(listing, listing.unit_types[0], checked_in=True)
+    first = paying_on_arrival_today(listing, listing.unit_types[0], checked_in=True)
     commit()
     auth.login(host)
     page, one = page_statements(client, "/host/")
     assert first.code in page and "已收 ¥150.00" in page
 
-    due = _arrival(listing, family)
-    taken = _arrival(listing, family, checked_in=True)
+    due = paying_on_arrival_today(listing, family)
+    taken = paying_on_arrival_today(listing, family, checked_in=True)
     online = make_booking(listing, check_in=local_date(now_utc()))  # no cash due: paid online
-    _arrival(listing, listing.unit_types[0])
+    paying_on_arrival_today(listing, listing.unit_types[0])
     commit()
     page, several = page_statements(client, "/host/")
     assert len(several) == len(one), "\n\n".join(several)
