@@ -56,6 +56,7 @@ from orders.services.placement import (
     place_order,
     quote,
 )
+from shop.args import MAX_ID
 from shop.audit import record_audit
 from shop.auth.models import User
 from shop.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
@@ -136,7 +137,7 @@ def _line_refusal(product_id: int, *, where: str, row: int, label: str) -> Valid
     """The refusal of the line at `where` (its quantity, or the total of its product's lines at its address
     past the line limit): `purchase_row_quantity` naming its number and product, or `product_not_found`
     naming the line when its product is none."""
-    product = db.session.get(Product, product_id) if product_id <= 2**62 else None
+    product = db.session.get(Product, product_id) if product_id <= MAX_ID else None  # no row holds a larger id
     if product is None:
         return ValidationError(
             "product_not_found", fields={f"{where}.product_id": "unknown", "product_id": str(product_id)}
