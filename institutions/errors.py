@@ -46,6 +46,8 @@ MESSAGES = {
     "purchase_quoted_line_kept": N_("采纳报价的商品须留在原收货地址：不能删去该地址，也不能改变配送方式"),
     "purchase_row_invalid": N_("第 %(row)s 行：请选择商品"),
     "purchase_row_invalid_at": N_("“%(label)s”第 %(row)s 行：请选择商品"),
+    "purchase_row_product_not_found": N_("第 %(row)s 行：商品不存在"),
+    "purchase_row_product_not_found_at": N_("“%(label)s”第 %(row)s 行：商品不存在"),
     "purchase_row_quantity": N_("第 %(row)s 行“%(name)s”的数量无效：请填写 1 到 %(high)s 之间的整数"),
     "purchase_row_quantity_at": N_("“%(label)s”第 %(row)s 行“%(name)s”的数量无效：请填写 1 到 %(high)s 之间的整数"),
     "purchase_items_required": N_("请至少添加一种商品"),

@@ -130,18 +130,28 @@ def _merge(items: list[tuple[int, int]], where: str, *, label: str = "", quoted:
             wanted[product_id] = check_quantity(wanted.get(product_id, 0) + check_quantity(quantity))
         except ValidationError:
             raise _line_refusal(product_id, where=f"{where}.{i}", row=i + 1, label=label) from None
+    known = set(db.session.scalars(sa.select(Product.id).where(Product.id.in_([p for p in wanted if p <= MAX_ID]))))
+    for i, (product_id, _quantity) in enumerate(items):
+        if product_id not in known:  # named here, not by the quote's bare product_not_found
+            raise _line_refusal(product_id, where=f"{where}.{i}", row=i + 1, label=label)
     return wanted
 
 
 def _line_refusal(product_id: int, *, where: str, row: int, label: str) -> ValidationError:
-    """The refusal of the line at `where` (its quantity, or the total of its product's lines at its address
-    past the line limit): `purchase_row_quantity` naming its number and product, or `product_not_found`
-    naming the line when its product is none."""
+    """The refusal of the line at `where` (its product, none; or its quantity, or the total of its product's
+    lines at its address past the line limit), naming its number (and its address, `label`, on a purchase
+    to several): `purchase_row_product_not_found` when its product is none, else `purchase_row_quantity`
+    naming its product too. The form's rows (`form_row`) and the API's lines are refused alike."""
     product = db.session.get(Product, product_id) if product_id <= MAX_ID else None  # no row holds a larger id
     if product is None:
-        return ValidationError(
-            "product_not_found", fields={f"{where}.product_id": "unknown", "product_id": str(product_id)}
-        )
+        unknown: dict[str, Any] = {
+            "row": row,
+            "label": label,
+            "fields": {f"{where}.product_id": "unknown", "product_id": str(product_id)},
+        }
+        if label:
+            return ValidationError("purchase_row_product_not_found_at", **unknown)
+        return ValidationError("purchase_row_product_not_found", **unknown)
     said: dict[str, Any] = {
         "row": row,
         "label": label,
@@ -158,14 +168,14 @@ def form_row(product: str, quantity: str, *, row: int, where: str, label: str = 
     """A product row of the purchase form as typed (`row` counted from 1, at the address `label` when the
     form has several): (product id, quantity), the quantity as the retail line takes it
     (`cart.check_quantity`). A refusal names the row and its product (the address too, with `label`), so
-    that on a form of many rows the buyer knows which one to change: a row with no product (or one that
-    is none) is `purchase_row_invalid`, a quantity not a whole number from 1 to the line limit (-5,
-    100000, 1.5) `purchase_row_quantity`."""
-    chosen = (
-        db.session.get(Product, int(product))
-        if product.isascii() and product.isdigit() and len(product) <= 12
-        else None
-    )
+    that on a form of many rows the buyer knows which one to change: a row with no product is
+    `purchase_row_invalid`, one whose product is none `purchase_row_product_not_found` (as the API's line,
+    `_line_refusal`), a quantity not a whole number from 1 to the line limit (-5, 100000, 1.5)
+    `purchase_row_quantity`."""
+    typed_id = product.isascii() and product.isdigit() and len(product) <= 12
+    chosen = db.session.get(Product, int(product)) if typed_id else None
+    if chosen is None and typed_id and int(product) > 0:
+        raise _line_refusal(int(product), where=f"{where}.{row - 1}", row=row, label=label)
     if chosen is None:
         said: dict[str, Any] = {"row": row, "label": label, "fields": {f"{where}.{row - 1}": "invalid"}}
         raise (

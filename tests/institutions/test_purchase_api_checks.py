@@ -63,3 +63,29 @@ def test_a_refused_pickup_quantity_names_its_line_and_product(client, api_token,
     assert r.json["error"]["code"] == "purchase_row_quantity"
     assert r.json["error"]["fields"] == {"items.1.quantity": "out_of_range", "product_id": str(eggs.id)}
     assert r.json["error"]["message"].startswith("第 2 行“土鸡蛋”的数量无效")
+
+
+def test_an_unknown_product_names_its_line(client, api_token, db):
+    """A line whose product is none is refused naming its line, as a refused quantity is: its place and
+    product id in `fields`, its number (and address) in the message — not the quote's bare product_not_found."""
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products()
+    b = api_token(buyer)
+    body = purchase_body(organisation, rice, eggs)
+    body["destinations"][1]["items"].append({"product_id": 99999999, "quantity": 2})
+    r = client.post("/api/v1/purchases", headers=b, json=body)
+    assert r.status_code == 422, r.json
+    error = r.json["error"]
+    assert error["code"] == "purchase_row_product_not_found_at"
+    assert error["fields"] == {"destinations.1.items.1.product_id": "unknown", "product_id": "99999999"}
+    assert error["message"] == "“西校区食堂”第 2 行：商品不存在"
+
+    body = purchase_body(organisation, rice, eggs, delivery="pickup", payment_method="station_cash", destinations=[])
+    body.update(
+        pickup_station_id=rice.station_id,
+        items=[{"product_id": 2**63 - 1, "quantity": 2}, {"product_id": eggs.id, "quantity": 1}],
+    )
+    r = client.post("/api/v1/purchases", headers=b, json=body)
+    assert r.status_code == 422, r.json
+    assert r.json["error"]["code"] == "purchase_row_product_not_found"
+    assert r.json["error"]["fields"] == {"items.0.product_id": "unknown", "product_id": str(2**63 - 1)}
+    assert r.json["error"]["message"] == "第 1 行：商品不存在"

@@ -77,9 +77,11 @@ def test_a_refused_quantity_names_its_row_and_product_and_comes_back_as_typed(ap
             and f'name="quantity_1" type="number" min="1" max="999" inputmode="numeric" value="{typed}"' in page
         )
         assert "第 2 行“土鸡蛋”的数量无效：请填写 1 到 999 之间的整数" in _alerts(page), typed
-    # a row with a quantity and no product
+    # a row with a quantity and no product; one whose product is none (as the API's line is refused)
     r = client.post(url, data=purchase_form(rice, eggs, product_1=""))
     assert r.status_code == 422 and "第 2 行：请选择商品" in _alerts(r.get_data(as_text=True))
+    r = client.post(url, data=purchase_form(rice, eggs, product_1="99999999"))
+    assert r.status_code == 422 and "第 2 行：商品不存在" in _alerts(r.get_data(as_text=True))
     # on a form of several addresses, the address too
     r = client.post(
         url, data={**purchase_form(rice, eggs), **WEST, "a1_product_0": str(eggs.id), "a1_quantity_0": "-4"}
