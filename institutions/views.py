@@ -787,6 +787,7 @@ def statement_page(organisation_id: int):
         organisation=organisation,
         st=st,
         is_period=is_period,
+        me=orgs.membership(organisation.id, current_user),
         can_set_budget=statements.can_set_budget(organisation, current_user),
     ), status
 

@@ -53,11 +53,27 @@ def _details_from_form() -> svc.InvoiceDetails:
     return svc.InvoiceDetails(**values)
 
 
-def _date(name: str) -> date | None:
+def _date(name: str, source=None) -> date | None:
+    """The date field `name` of the posted form (or of `source`, e.g. the link's query), or None."""
     try:
-        return date.fromisoformat(request.form.get(name, "")[:10])
+        return date.fromisoformat((request.form if source is None else source).get(name, "")[:10])
     except ValueError:
         return None
+
+
+def _linked_period_form(rights) -> dict[str, str]:
+    """What the period form starts with when reached by a link (`?organisation_id=&from=&to=`, as the
+    organisation's statement of a period links it): whose orders, the organisation's title and tax number
+    (`svc.suggested_period_details`), the period's dates when they are dates."""
+    raw = request.args.get("organisation_id", "")
+    asked = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 18 else None
+    organisation_id = svc.period_organisation_id(rights, asked)
+    form = {"organisation_id": str(organisation_id or ""), **svc.suggested_period_details(rights, organisation_id)}
+    for name in ("from", "to"):
+        day = _date(name, request.args)
+        if day is not None:
+            form[name] = day.isoformat()
+    return form
 
 
 # --- the buyer ----------------------------------------------------------------------------------------
@@ -112,7 +128,8 @@ def request_period():
         "invoices/period.html",
         organisations=rights,
         default_organisation_id=svc.default_period_organisation_id(rights),
-        form=request.form if request.method == "POST" else (restored_form() or request.form),
+        # reached by a link: whose orders, their title and tax number, the period (what was typed wins)
+        form=request.form if request.method == "POST" else (restored_form() or _linked_period_form(rights)),
         form_token=once.new_form_token(),
         default_from=today.replace(day=1).isoformat(),
         default_to=today.isoformat(),

@@ -169,6 +169,30 @@ def default_period_organisation_id(rows: list[tuple[Organisation, OrganisationMe
     return next((o.id for o, m in rows if m.role == MemberRole.APPROVER), None)
 
 
+def period_organisation_id(rows: list[tuple[Organisation, OrganisationMember]], asked: int | None) -> int | None:
+    """Whose orders the period invoice form starts on: the organisation its link names (`asked`, e.g. from
+    the organisation's statement of that period) when it is one of `rows` (`invoice_organisations`: the
+    caller has rights there), else `default_period_organisation_id`. A link naming any other organisation
+    is ignored, so the page tells nothing of it."""
+    if asked is not None and any(o.id == asked for o, _m in rows):
+        return asked
+    return default_period_organisation_id(rows)
+
+
+def suggested_period_details(rows: list[tuple[Organisation, OrganisationMember]], organisation_id: int | None) -> dict:
+    """What the period invoice form starts with for the organisation it starts on (one of `rows`): its name
+    as the title and its credit code as the tax number, as an order it bought starts (`suggested_details`);
+    nothing for the caller's own orders."""
+    organisation = next((o for o, _m in rows if o.id == organisation_id), None)
+    return _organisation_details(organisation) if organisation is not None else {}
+
+
+def _organisation_details(organisation: Organisation) -> dict[str, str]:
+    """An organisation's invoice title and tax number: its name and its unified social credit code (a unit's
+    tax number, as verified by the county office)."""
+    return {"title": organisation.name, "tax_number": organisation.credit_code}
+
+
 def order_organisation_id(order_id: int) -> int | None:
     """The organisation whose approved purchase placed the order, or None (a retail order)."""
     return db.session.scalar(
@@ -185,8 +209,7 @@ def suggested_details(order: Order) -> dict[str, str]:
     organisation_id = order_organisation_id(order.id)
     if organisation_id is None:
         return {}
-    organisation = db.session.get_one(Organisation, organisation_id)
-    return {"title": organisation.name, "tax_number": organisation.credit_code}
+    return _organisation_details(db.session.get_one(Organisation, organisation_id))
 
 
 def may_request(order: Order, user) -> bool:
