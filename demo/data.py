@@ -5,8 +5,8 @@ village names here are invented and flagged `is_demo`. 18 stations: 8 that exist
 2018. ~40 demo households, products of the seven specialties plus seasonal ones, each linked to
 households. Idempotent: every object is looked up by a natural key before it is created.
 Tourism (`tourism.demo`) and the county office (`county.demo`) add theirs, called at the end, with a
-little history made through the services: sales at a station's counter (`demo.sales`) and a completed
-farm stay (`demo.stays`).
+little history made through the services: sales at a station's counter (`demo.sales`), a completed
+farm stay (`demo.stays`) and an organisation the county office rejected, to correct (`demo.organisations`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from catalog.services import ProductInput, create_product, join_family
 from county import demo as county_demo
 from county.services.registry import id_check_character
 from demo.images import seed_demo_images, seed_demo_listing_images
+from demo.organisations import MANAGER_EMAIL, seed_rejected_organisation
 from demo.papers import seed_demo_papers
 from demo.sales import seed_sales
 from demo.stays import seed_stay
@@ -323,6 +324,8 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
         # the demo's sales (demo.sales): a villager buying at the second station's counter, and its operator
         ("consumer", "buyer@demo.cn", "王大姐", None),
         ("operator", "operator2@demo.cn", f"{stations[1].name}运营员", stations[1]),
+        # the manager of the demo's rejected organisation (demo.organisations), to correct it
+        ("consumer", MANAGER_EMAIL, "刘会计", None),
     ]:
         if db.session.scalar(sa.select(User.id).where(User.email == email)) is None:
             register_user(
@@ -348,5 +351,8 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
     created_any |= seed_sales(buyer=users["buyer@demo.cn"], operator=users["operator2@demo.cn"], now=now)
     created_any |= seed_stay(guest=users["consumer@demo.cn"], now=now)
     created_any |= bool(county_demo.seed(now=now))
+    created_any |= seed_rejected_organisation(
+        manager=users[MANAGER_EMAIL], officer=users[county_demo.COUNTY_EMAIL], now=now
+    )
     db.session.flush()
     return created_any, accounts
