@@ -405,7 +405,8 @@ def create_order(body: OrderIn):
     quantity}`, a stay `{listing_id, checkin, checkout, guests, units?}`, a session `{listing_id,
     session_id, guests}` or a day's tickets `{listing_id, date, guests}`. One transaction: stock
     allocated and every booking held (as POST /bookings), or nothing — a booking line without room is a
-    409 `booking_line_unavailable` naming it, and nothing is allocated or charged. Booking lines are
+    409 `booking_line_unavailable` naming it (`booking_line_closed` and the day when its dates include a
+    day the host closed), and nothing is allocated or charged. Booking lines are
     paid by card with the rest (one payment; the order expires with its holds); one booking alone may
     be paid on arrival (`arrival`) when its listing allows it. Unknown listing 404; dates reversed or
     past, guests out of range, an item mixing kinds: 422. Pay-later orders (station_cash, cod) are

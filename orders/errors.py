@@ -15,6 +15,7 @@ MESSAGES = {
     "bookings_not_sold": N_("暂不支持预订"),
     "booking_line_quantity": N_("预订请修改人数或间数"),
     "booking_line_sold_out": N_("「%(name)s」所选日期已订满"),
+    "booking_line_day_closed": N_("「%(name)s」%(day)s 休息，不接待预订，请改选日期"),
     "booking_line_places_left": Nn_(
         "「%(name)s」只剩 %(num)s 个名额，请减少人数或改选日期",
         "「%(name)s」只剩 %(num)s 个名额，请减少人数或改选日期",

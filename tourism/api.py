@@ -349,6 +349,9 @@ def listing_availability(listing_id: int, query: AvailabilityQuery):
     summary="Hold a booking (15 minutes) and start its payment",
 )
 def create_booking(body: BookingIn):
+    """Hold a booking (pay on arrival: confirmed at once). No room: 409 `sold_out`, or `places_left` /
+    `session_places_left` when a smaller party fits; dates that include a day the host closed: 409
+    `day_closed` naming the day (docs/journeys.md)."""
     user = api_user()
     now = now_utc()
     booking = book_listing(

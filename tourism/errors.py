@@ -29,6 +29,9 @@ MESSAGES = {
     "booking_line_unavailable": N_(
         "「%(name)s」已订满，订单没有提交，也没有扣款。请从购物车删除这一项或改换日期后重试"
     ),
+    "booking_line_closed": N_(
+        "「%(name)s」%(day)s 休息，不接待预订，订单没有提交，也没有扣款。请从购物车删除这一项或改换日期后重试"
+    ),
     "booking_card_payments_off": N_("暂不支持在线支付，请选择到店支付"),
     "booking_cash_already_received": N_("此预订的现金已收过"),
     "booking_fee_not_returnable": N_("只有已取消或未到店的预订才能退还违约金"),
@@ -55,6 +58,7 @@ MESSAGES = {
     "coordinate_out_of_range": N_("坐标超出范围（纬度 ±90，经度 ±180）"),
     "coordinates_incomplete": N_("请同时填写纬度和经度，或都不填"),
     "date_in_past": N_("日期不能早于今天"),
+    "day_closed": N_("%(day)s 休息，不接待预订，请改选日期"),
     "dates_booked": N_("这些日期已有预订，不能关闭：%(bookings)s。请先与客人联系并取消预订。"),
     "end_not_after_start": N_("结束日期必须晚于开始日期"),
     "free_cancel_days_out_of_range": N_("免费取消天数须在 0 到 %(n)s 之间"),
@@ -90,6 +94,11 @@ MESSAGES = {
     "session_dates_out_of_range": N_("场次日期须在 %(first)s 到 %(last)s 之间"),
     "session_end_before_start": N_("结束日期不能早于开始日期"),
     "session_not_found": N_("场次不存在或已删除"),
+    "session_places_left": Nn_(
+        "该场次只剩 %(num)s 个名额，请减少人数或改选场次",
+        "该场次只剩 %(num)s 个名额，请减少人数或改选场次",
+        count="left",
+    ),
     "session_required": N_("请选择场次"),
     "session_span_too_long": Nn_(
         "一次最多添加 %(num)s 天的场次",

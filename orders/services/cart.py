@@ -190,7 +190,10 @@ def _choose_added(cart: Cart, line: CartLine, *, buy_now: bool) -> None:
 
 
 def _no_room(quote) -> Conflict:
-    """A booking line that does not fit: 所选日期已订满, or how many places are left when some are."""
+    """A booking line that does not fit: a day its host closed (`closed_day`: 休息, not taking bookings),
+    所选日期已订满, or how many places are left when some are."""
+    if quote.closed_day is not None:
+        return Conflict("booking_line_day_closed", name=quote.title, day=quote.closed_day.isoformat())
     if quote.places_left:
         return Conflict("booking_line_places_left", name=quote.title, left=quote.places_left)
     return Conflict("booking_line_sold_out", name=quote.title)

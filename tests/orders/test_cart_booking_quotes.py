@@ -97,7 +97,7 @@ def test_the_cart_and_checkout_quote_their_booking_lines_in_a_fixed_number_of_st
 
 def test_a_sold_out_closed_or_withdrawn_booking_line_shows_its_problem_and_the_others_are_priced(client, db, auth):
     """Quoted together, each line keeps its own answer: a stay sold out since it was added and a ticket day
-    closed since are 已订满 (not checked out), a listing withdrawn by its host says 项目不存在, and the line
+    closed since are not checked out (已订满; the closed day 休息，不接待预订), a listing withdrawn by its host says 项目不存在, and the line
     still bookable is priced and chosen — on the cart page and at the checkout."""
     auth.login(make_user())
     full = _stay(client, "满房山居", checkin=10)
@@ -111,7 +111,9 @@ def test_a_sold_out_closed_or_withdrawn_booking_line_shows_its_problem_and_the_o
     db.session.flush()
     html = client.get("/cart").get_data(as_text=True)
     rows = {name: _row(html, name) for name in ("满房山居", "闭园门票", "空房民宿")}
-    assert "所选日期已订满" in rows["满房山居"] and "所选日期已订满" in rows["闭园门票"]
+    assert "所选日期已订满" in rows["满房山居"]
+    assert f"{_day(12).isoformat()} 休息，不接待预订，请修改日期或删除" in rows["闭园门票"]
+    assert "已订满" not in rows["闭园门票"]
     assert "所选日期已订满" not in rows["空房民宿"] and 'class="error"' not in rows["空房民宿"]
     assert "项目不存在" in html
     checkout = client.get("/checkout").get_data(as_text=True)

@@ -95,6 +95,8 @@ class StayCheck:
 
     free: dict[date, int]
     holidays: set[date]
+    #: The days of [start, end) the host closed (休息 on the calendar): a refusal names them, not 已订满.
+    closed: set[date]
     #: Candidate confirmation codes another active booking of the listing already uses.
     taken_codes: set[str]
 
@@ -183,7 +185,7 @@ def stay_hold_check(
         else:
             codes.add(code)
     free = _free_rooms(unit_type, rooms_per_night(stays, start, end), closed, start, end)
-    return StayCheck(free=free, holidays=holidays, taken_codes=codes)
+    return StayCheck(free=free, holidays=holidays, closed=closed, taken_codes=codes)
 
 
 def ticket_availability(

@@ -315,13 +315,15 @@ def _lock_and_check(
         candidates = tuple(new_numeric_code(6) for _n in range(_CODE_CANDIDATES)) if confirm else ()
         check = stay_hold_check(unit_type, check_in, check_out, now=now, confirmation_codes=candidates)
         if not check.free or min(check.free.values()) < req.units:
-            raise BookingUnavailable("sold_out")
+            raise day_closed(check.closed, session=None) or BookingUnavailable("sold_out")
         total = stay_total_fen(unit_type, check_in, check_out, req.units, holidays=check.holidays)
         code = next((c for c in candidates if c not in check.taken_codes), "")
     else:
         left = _places_left(listing, unit_type, session, check_in, check_out, now=now)
         if left < req.guests:
-            raise too_few_places(left)
+            # none left: on a day the host closed, that is the reason (read only when refusing)
+            closed = closed_dates(listing.id, check_in, check_out) if left <= 0 else set()
+            raise day_closed(closed, session=session) or too_few_places(left, session=session)
         total = per_person_total_fen(unit_type, check_in, req.guests, kind=listing.kind)
     if confirm and not code:
         code = _free_confirmation_code(listing.id)
@@ -389,12 +391,25 @@ def _places_left(
     return session_remaining(session, now=now, exclude_booking_id=exclude_booking_id)
 
 
-def too_few_places(left: int) -> BookingUnavailable:
+def too_few_places(left: int, *, session: Session | None = None) -> BookingUnavailable:
     """The refusal of a party larger than the places left: 所选日期已订满 when none is, else how many are
-    (只剩 5 个名额), so the tourist knows a smaller party still fits."""
+    (只剩 5 个名额), so the tourist knows a smaller party still fits — and what else to choose: another
+    date for a ticket's day (改选日期), another session for an experience's `session` (改选场次)."""
     if left <= 0:
         return BookingUnavailable("sold_out")
-    return BookingUnavailable("places_left", left=left, fields={"guests": f"at most {left}"})
+    return BookingUnavailable(
+        "session_places_left" if session is not None else "places_left", left=left, fields={"guests": f"at most {left}"}
+    )
+
+
+def day_closed(closed: set[date], *, session: Session | None = None) -> BookingUnavailable | None:
+    """The refusal of dates that include a day the host closed (`closed`; 休息 on the listing's calendar):
+    409 `day_closed`, naming the first such day, rather than 已订满 — the host takes no bookings that day,
+    whoever else booked it. None when no day is closed."""
+    if not closed:
+        return None
+    field = "session_id" if session is not None else "checkin"
+    return BookingUnavailable("day_closed", day=min(closed).isoformat(), fields={field: "closed"})
 
 
 def sleeps(unit_type: UnitType, *, guests: int, units: int) -> bool:
@@ -1402,6 +1417,7 @@ class _QuotedLine:
         else:
             places_left = _places_left(listing, unit_type, session, check_in, check_out, now=now, occupancy=occupancy)
             available = places_left >= req.guests
+        closed = {d for d in occupancy.closed.get(listing.id, ()) if check_in <= d < check_out}
         return BookingQuote(
             listing_id=listing.id,
             kind=listing.kind,
@@ -1419,6 +1435,7 @@ class _QuotedLine:
             free_cancel_days=listing.free_cancel_days,
             cancel_fee_pct=listing.cancel_fee_pct,
             places_left=places_left,
+            closed_day=min(closed) if closed else None,
             thumb_path=self.thumb_path,
         )
 
@@ -1493,11 +1510,17 @@ class CartBookings:
                     confirm=pay_on_arrival,
                     open_unpaid_of=buyer.id if pay_on_arrival else None,
                 )
-            except BookingUnavailable:
+            except BookingUnavailable as refused:
+                where = {"listing_id": str(listing.id), "checkin": check_in.isoformat()}
+                if refused.code == "day_closed":  # the host's day off, not a full house (`day_closed`)
+                    raise BookingLineUnavailable(
+                        "booking_line_closed",
+                        name=_line_label(listing, check_in, check_out),
+                        day=refused.params["day"],
+                        fields=where,
+                    ) from None
                 raise BookingLineUnavailable(
-                    "booking_line_unavailable",
-                    name=_line_label(listing, check_in, check_out),
-                    fields={"listing_id": str(listing.id), "checkin": check_in.isoformat()},
+                    "booking_line_unavailable", name=_line_label(listing, check_in, check_out), fields=where
                 ) from None
             booking, line_values, events = _booking_rows(
                 order,

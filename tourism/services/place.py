@@ -162,6 +162,9 @@ class DatesQuote:
     check_out: date | None
     nights: int
     lines: list[QuoteLine]
+    #: The first of the dates the host closed (休息 on the calendar), if any: the page says so instead
+    #: of 已订满 / 已售完 (the booking is refused for it: `booking.day_closed`).
+    closed_day: date | None = None
 
 
 def quote_span(
@@ -216,6 +219,8 @@ def quote_dates(
             left = occupancy.ticket_free(ut, first, end)[first]
             total = per_person_total_fen(ut, first, guests, kind=listing.kind, holidays=holidays)
             lines.append(QuoteLine(ut, total, left, left >= guests))
+    closed = [d for d in occupancy.closed.get(listing.id, ()) if first <= d < end]
+    closed_day = min(closed) if closed else None
     if listing.kind == ListingKind.STAY:
-        return DatesQuote(first, end, (end - first).days, lines)
-    return DatesQuote(first, None, 0, lines)
+        return DatesQuote(first, end, (end - first).days, lines, closed_day)
+    return DatesQuote(first, None, 0, lines, closed_day)
