@@ -496,3 +496,29 @@ def test_a_party_larger_than_the_places_left_is_told_how_many_are_left_not_sold_
         page = r.get_data(as_text=True)
         assert "只剩 5 个名额" in page and "已订满" not in page, listing.kind
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
+
+
+def test_too_few_places_tells_a_session_to_pick_another_session_and_a_ticket_another_date(client, db, auth):
+    """Only 5 places left for 6 guests: an experience's session says 改选场次 (the buyer picks another
+    session), a ticket's day 改选日期 — in Chinese and in English."""
+    experience = make_listing(kind="experience", max_guests=10, pay_on_arrival=True)
+    session = make_session(experience, day=_day(5), capacity=5)
+    ticket = make_listing(kind="ticket", max_guests=10, units=5, pay_on_arrival=True)
+    db.session.commit()
+    auth.login(make_user())
+    said = {
+        ("experience", "zh_CN"): "该场次只剩 5 个名额，请减少人数或改选场次",
+        ("experience", "en"): "Only 5 places left in this session: choose fewer guests or another session",
+        ("ticket", "zh_CN"): "只剩 5 个名额，请减少人数或改选日期",
+        ("ticket", "en"): "Only 5 places left: choose fewer guests or another date",
+    }
+    for listing, fields in ((experience, {"session_id": session.id}), (ticket, {"checkin": _day(5).isoformat()})):
+        for lang in ("zh_CN", "en"):
+            r = client.post(
+                f"/listings/{listing.id}/book?lang={lang}",
+                data={"form_token": new_form_token(), "guests": 6, "payment_method": "arrival", **fields},
+            )
+            page = r.get_data(as_text=True)
+            assert r.status_code == 409 and said[listing.kind, lang] in page, (listing.kind, lang)
+            other = {"experience": ("改选日期", "another date"), "ticket": ("改选场次", "another session")}
+            assert not any(words in page for words in other[listing.kind]), (listing.kind, lang)
