@@ -72,6 +72,9 @@ class BookingQuote:
     #: A ticket's day or an experience's session: the places left (the cart says 只剩 N 个名额 when the
     #: party does not fit but a smaller one would); None for a stay.
     places_left: int | None = None
+    #: The most guests the line's room type (ticket, session) takes in one booking: its guests box offers
+    #: no more (None: not said).
+    guests_limit: int | None = None
     #: The first day of the line's dates that its host closed (休息 on the listing's calendar), when there
     #: is one: the line cannot be booked for it (the cart says so, not 已订满); None otherwise.
     closed_day: date | None = None

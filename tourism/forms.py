@@ -16,7 +16,9 @@ class BookingForm(ShopForm):
     session_id = SelectField(_l("场次"), coerce=coerce_id, validators=[Optional()], validate_choice=False)
     checkin = DateField(_l("入住/游玩日期"), validators=[Optional()])
     checkout = DateField(_l("离店日期"), validators=[Optional()])
-    guests = IntegerField(_l("人数"), default=2, validators=[InputRequired(), NumberRange(min=1, max=100)])
+    #: no upper bound here: the booking refuses a party over the listing's limit in its own words
+    #: (每个预订最多 6 人: tourism.services.booking), and the page's box offers no more (`listing_guests_limit`)
+    guests = IntegerField(_l("人数"), default=2, validators=[InputRequired(), NumberRange(min=1)])
     units = IntegerField(_l("间数"), default=1, validators=[Optional(), NumberRange(min=1, max=50)])
     payment_method = RadioField(
         _l("支付方式"),

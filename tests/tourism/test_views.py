@@ -1,5 +1,6 @@
 """Tourism pages: browse, listing calendar, booking, my booking, host workspace and its access rules."""
 
+import re
 from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -103,10 +104,11 @@ def test_book_with_bad_dates_rerenders_with_422_and_holds_nothing(client, db, au
 
 
 def test_book_with_zero_or_typed_guests_says_what_is_wrong(client, db, auth):
-    """人数 0 is out of range and 人数 'abc' is not a number: neither is "请填写此项" (the field was filled)."""
+    """人数 0 is out of range (不能小于 1: the most a booking takes is the listing's own, not 100) and 人数
+    'abc' is not a number: neither is "请填写此项" (the field was filled)."""
     listing = make_listing(pay_on_arrival=True)
     auth.login(make_user())
-    for guests, message in (("0", "须在 1 到 100 之间"), ("abc", "请输入整数"), ("", "请填写此项")):
+    for guests, message in (("0", "不能小于 1"), ("abc", "请输入整数"), ("", "请填写此项")):
         r = client.post(
             f"/listings/{listing.id}/book",
             data={
@@ -522,3 +524,36 @@ def test_too_few_places_tells_a_session_to_pick_another_session_and_a_ticket_ano
             assert r.status_code == 409 and said[listing.kind, lang] in page, (listing.kind, lang)
             other = {"experience": ("改选日期", "another date"), "ticket": ("改选场次", "another session")}
             assert not any(words in page for words in other[listing.kind]), (listing.kind, lang)
+
+
+def _guests_box(page: str) -> str:
+    return re.search(r'<input[^>]*name="guests"[^>]*>', page).group(0)
+
+
+def test_the_guests_box_offers_no_more_than_a_booking_of_the_listing_takes(client, db, auth):
+    """人数 on the booking form goes up to the listing's own limit, not 100: a ticket's 6 a booking, an
+    experience's 10, a stay's rooms × the guests each sleeps (2 × 2); the cart line's box its type's; and a
+    larger party typed anyway is refused in the limit's words (每个预订最多 6 人), not 人数须在 1 到 100 之间."""
+    ticket = make_listing(kind="ticket", max_guests=6, units=50, pay_on_arrival=True)
+    experience = make_listing(kind="experience", max_guests=10)
+    stay = make_listing(units=2, max_guests=2)
+    db.session.commit()
+    for listing, limit in ((ticket, 6), (experience, 10), (stay, 4)):
+        page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
+        assert f'max="{limit}"' in _guests_box(page), (listing.kind, _guests_box(page))
+    client.post("/cart/bookings", data={"listing_id": ticket.id, "checkin": _day(5).isoformat(), "guests": 2})
+    assert 'max="6"' in _guests_box(client.get("/cart").get_data(as_text=True))
+    auth.login(make_user())
+    for guests in (7, 150):
+        for lang, said in (("zh_CN", "每个预订最多 6 人"), ("en", "At most 6 guests")):
+            r = client.post(
+                f"/listings/{ticket.id}/book?lang={lang}",
+                data={
+                    "form_token": new_form_token(),
+                    "checkin": _day(5).isoformat(),
+                    "guests": guests,
+                    "payment_method": "arrival",
+                },
+            )
+            page = r.get_data(as_text=True)
+            assert r.status_code in (409, 422) and said in page and "100" not in _guests_box(page), (guests, lang)

@@ -35,6 +35,7 @@ from orders.services.payments import (
     start_new_payment,
     start_payment,
 )
+from orders.services.placement import MAX_GUESTS
 from orders.services.settlement import settle_order
 from shop.auth.models import User
 from shop.celery import enqueue_after_commit
@@ -410,6 +411,20 @@ def day_closed(closed: set[date], *, session: Session | None = None) -> BookingU
         return None
     field = "session_id" if session is not None else "checkin"
     return BookingUnavailable("day_closed", day=min(closed).isoformat(), fields={field: "closed"})
+
+
+def guests_limit(unit_type: UnitType, kind: str) -> int:
+    """The most guests one booking of `unit_type` takes, by `_validate`'s rules: a ticket's or an
+    experience's `max_guests` (每个预订最多 6 人), a stay's `max_guests` in each of its rooms booked at
+    once — never more than a booking line takes (MAX_GUESTS). What a guests box offers at most."""
+    limit = unit_type.max_guests * unit_type.units if kind == ListingKind.STAY else unit_type.max_guests
+    return max(1, min(limit, MAX_GUESTS))
+
+
+def listing_guests_limit(listing: Listing) -> int:
+    """The most guests a booking of `listing` takes with its roomiest type (`guests_limit`): the 人数 box
+    of its booking form, where the type is chosen beside it, offers no more."""
+    return max((guests_limit(u, listing.kind) for u in listing.unit_types), default=1)
 
 
 def sleeps(unit_type: UnitType, *, guests: int, units: int) -> bool:
@@ -1435,6 +1450,7 @@ class _QuotedLine:
             free_cancel_days=listing.free_cancel_days,
             cancel_fee_pct=listing.cancel_fee_pct,
             places_left=places_left,
+            guests_limit=guests_limit(unit_type, listing.kind),
             closed_day=min(closed) if closed else None,
             thumb_path=self.thumb_path,
         )
