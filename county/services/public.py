@@ -41,9 +41,11 @@ def public_benefit_summary(subject) -> dict:
     stay still ahead), naming theirs. A mixed order whose goods are delivered while its stay is ahead
     therefore says both: credited for the goods' households, to come for the stay's. A canceled order
     names no one. For a product: what one unit at today's price would credit (`expected_*`).
+    `awaiting_payment`: an order not paid yet (paid on arrival, at the station, to the courier, or a card
+    not yet charged), whose expected part is credited only once its money is received (PRODUCT.md).
 
     Returns {"total_fen", "credited_fen", "credited_households", "credited_villages", "expected_fen",
-    "expected_households", "expected_villages", "households", "villages"}: `households` and `villages`
+    "expected_households", "expected_villages", "awaiting_payment", "households", "villages"}: `households` and `villages`
     count everyone named either way, once.
     """
     credited_ids: set[int] = set()
@@ -97,6 +99,7 @@ def public_benefit_summary(subject) -> dict:
         "expected_fen": expected,
         "expected_households": len(expected_ids),
         "expected_villages": _names(villages, expected_ids),
+        "awaiting_payment": isinstance(subject, Order) and subject.paid_at is None,
         "households": len(everyone),
         "villages": _names(villages, everyone),
     }

@@ -395,6 +395,7 @@ def test_public_benefit_summary_for_order_and_product(db, world, app):
         "expected_fen": 1000,
         "expected_households": 1,
         "expected_villages": ["罗渡村"],
+        "awaiting_payment": False,  # a product: no order waiting for its money
         "households": 1,
         "villages": ["罗渡村"],
     }

@@ -123,3 +123,46 @@ def test_a_stay_paid_on_arrival_says_it_is_still_to_pay_not_created(client, auth
     english = client.get(res.headers["Location"] + "?lang=en").get_data(as_text=True)
     payment = re.search(r'<section class="card payment">.*?</p>', english, re.S).group(0)
     assert "Awaiting payment" in payment and "Created" not in payment, payment
+
+
+def _history(page: str) -> list[str]:
+    """The 订单记录 list's entries, without their date and time."""
+    history = page[page.index('<ol class="history">') :]
+    items = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", li)).strip() for li in re.findall(r"<li>(.*?)</li>", history)]
+    return [item.split(" ", 2)[-1] for item in items]
+
+
+def test_a_stay_to_pay_on_arrival_says_what_it_will_credit_once_paid_and_its_payment_waits(client, auth, db):
+    """Before the guest pays the host, the order page says what the stay will credit once paid (付款后，此项消费将为
+    … 增收), as money is credited only when received, and its history says 支付 待支付, not the internal 已创建;
+    once the host has taken the cash at check-in, the payment is 已确认 and the note no longer waits for it."""
+    from shop.timeutil import now_utc
+    from tests.factories import make_household, make_village
+    from tests.tourism.factories import paying_on_arrival_today
+    from tourism.services.booking import check_in_booking
+    from tourism.services.host_cash import arrival_due_fen
+
+    village = make_village(name="柳溪村")
+    listing = make_listing(price_fen=20000, pay_on_arrival=True, households=[make_household(village=village)])
+    booking = paying_on_arrival_today(listing)
+    commit()
+    auth.login(booking.user)
+    page = client.get(f"/orders/{booking.order.code}").get_data(as_text=True)
+    assert "付款后，此项消费将为 柳溪村 的 1 户脱贫户增收 ¥200.00" in page
+    assert "支付 待支付" in _history(page) and not any("已创建" in step for step in _history(page)), _history(page)
+    english = client.get(f"/orders/{booking.order.code}?lang=en").get_data(as_text=True)
+    assert "Once paid, this purchase will raise ¥200.00 for 1 household in 柳溪村" in english
+    assert not any("Created" in step for step in _history(english)), _history(english)
+
+    check_in_booking(
+        booking,
+        booking.confirmation_code,
+        actor=listing.host,
+        now=now_utc(),
+        cash_received_fen=arrival_due_fen(booking),
+    )
+    commit()
+    page = client.get(f"/orders/{booking.order.code}?lang=zh_CN").get_data(as_text=True)
+    assert "付款后" not in page and "柳溪村 的 1 户脱贫户增收 ¥200.00" in page
+    steps = _history(page)
+    assert steps.index("支付 待支付") < steps.index("支付 已确认") and not any("已创建" in s for s in steps), steps
