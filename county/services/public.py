@@ -42,7 +42,7 @@ def public_benefit_summary(subject) -> dict:
     therefore says both: credited for the goods' households, to come for the stay's. A canceled order
     names no one. For a product: what one unit at today's price would credit (`expected_*`).
     `awaiting_payment`: an order not paid yet (paid on arrival, at the station, to the courier, or a card
-    not yet charged), whose expected part is credited only once its money is received (PRODUCT.md).
+    not yet charged), whose expected part is credited only once its money is received (docs/MONEY.md, "What is credited when").
 
     Returns {"total_fen", "credited_fen", "credited_households", "credited_villages", "expected_fen",
     "expected_households", "expected_villages", "awaiting_payment", "households", "villages"}: `households` and `villages`
