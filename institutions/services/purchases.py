@@ -137,11 +137,33 @@ def _merge(items: list[tuple[int, int]], where: str, *, label: str = "", quoted:
     return wanted
 
 
-def _line_refusal(product_id: int, *, where: str, row: int, label: str) -> ValidationError:
-    """The refusal of the line at `where` (its product, none; or its quantity, or the total of its product's
-    lines at its address past the line limit), naming its number (and its address, `label`, on a purchase
-    to several): `purchase_row_product_not_found` when its product is none, else `purchase_row_quantity`
-    naming its product too. The form's rows (`form_row`) and the API's lines are refused alike."""
+#: The retail quote's 409s of one product (`placement.quote`): off sale (withdrawn, unpublished), its
+#: food-safety papers missing or expired. A purchase line meeting one is refused naming the line
+#: (`_line_refusal`: `purchase_row_unavailable`, `purchase_row_papers_missing`, `…_at`), still a 409.
+NOT_FOR_SALE = frozenset({"product_unavailable", "papers_missing"})
+
+
+def _line_refusal(
+    product_id: int, *, where: str, row: int, label: str, refused: DomainError | None = None
+) -> DomainError:
+    """The refusal of the line at `where` (its product, none or not for sale; or its quantity, or the total
+    of its product's lines at its address past the line limit), naming its number (and its address,
+    `label`, on a purchase to several): `purchase_row_product_not_found` when its product is none; for the
+    quote's refusal of its product (`refused`, one of NOT_FOR_SALE: withdrawn, papers missing) the
+    `purchase_row_*` 409 of NOT_FOR_SALE with the quote's own words (its product, the papers missing);
+    else `purchase_row_quantity` naming its product too. The form's rows (`form_row`) and the API's
+    lines are refused alike."""
+    if refused is not None and refused.code in NOT_FOR_SALE:
+        refusal: dict[str, Any] = {
+            "row": row,
+            "label": label,
+            "name": refused.params.get("name", ""),
+            "fields": {f"{where}.product_id": refused.code, "product_id": str(product_id)},
+        }
+        if refused.code == "papers_missing":  # the quote's words: which paper is missing or expired
+            refusal["what"] = refused.params.get("what", "")
+            return Conflict("purchase_row_papers_missing_at" if label else "purchase_row_papers_missing", **refusal)
+        return Conflict("purchase_row_unavailable_at" if label else "purchase_row_unavailable", **refusal)
     product = db.session.get(Product, product_id) if product_id <= MAX_ID else None  # no row holds a larger id
     if product is None:
         unknown: dict[str, Any] = {
@@ -234,7 +256,8 @@ Groups = list[tuple[DestinationData | None, AddressData | None, dict[int, int]]]
 def _checked(data: PurchaseData, *, now: datetime, quoted: frozenset[int] = frozenset()) -> tuple[str, Groups]:
     """`data` checked as a draft (a new one or an edit): its cleaned note and its groups (a named
     destination with its address and lines, or the pick-up lines). Products must exist and be on sale
-    (the retail quote decides); quantities follow the retail line limit. The groups numbered in `quoted`
+    (the retail quote decides; a product it refuses, `NOT_FOR_SALE`, is refused naming its first line,
+    `_line_refusal`); quantities follow the retail line limit. The groups numbered in `quoted`
     hold a line accepted from a quote, and may hold no other."""
     if data.delivery not in set(Delivery):
         raise ValidationError("delivery_required", fields={"delivery": "invalid"})
@@ -251,12 +274,14 @@ def _checked(data: PurchaseData, *, now: datetime, quoted: frozenset[int] = froz
     if len(note) > 200:
         raise ValidationError("note_too_long", fields={"note": "too_long"})
     groups: Groups = []
+    lines: list[tuple[list[tuple[int, int]], str, str]] = []  # each group's lines as given, where, label
     if data.delivery == Delivery.PICKUP:
         if not data.pickup_station_id:
             raise ValidationError("pickup_station_required", fields={"pickup_station_id": "required"})
         if data.destinations:
             raise ValidationError("pickup_purchase_no_address", fields={"destinations": "not_allowed"})
         groups.append((None, None, _merge(data.items, "items", quoted=0 in quoted)))
+        lines.append((data.items, "items", ""))
     else:
         if not data.destinations:
             raise ValidationError("purchase_address_required", fields={"destinations": "empty"})
@@ -273,9 +298,17 @@ def _checked(data: PurchaseData, *, now: datetime, quoted: frozenset[int] = froz
                     _merge(dest.items, f"destinations.{i}.items", label=label, quoted=i in quoted),
                 )
             )
-    for _named, _where, wanted in groups:  # unknown (422) or withdrawn (409) products, unknown station (422)
-        if wanted:
-            quote(wanted, delivery=data.delivery, pickup_station_id=data.pickup_station_id)
+            lines.append((dest.items, f"destinations.{i}.items", label))
+    for (_named, _where, wanted), (items, where, label) in zip(groups, lines, strict=True):
+        if wanted:  # a product not for sale (409) names its first line; an unknown station is 422
+            try:
+                quote(wanted, delivery=data.delivery, pickup_station_id=data.pickup_station_id)
+            except Conflict as exc:
+                refused = exc.fields.get("product_id", "")
+                i = next((k for k, (product_id, _q) in enumerate(items) if str(product_id) == refused), None)
+                if exc.code not in NOT_FOR_SALE or i is None:
+                    raise
+                raise _line_refusal(items[i][0], where=f"{where}.{i}", row=i + 1, label=label, refused=exc) from None
     return note, groups
 
 

@@ -4,6 +4,8 @@ refused quantity names its line (where it is and its product id) in the error en
 
 from __future__ import annotations
 
+from shop.db import commit
+from tests.factories import make_category, make_product
 from tests.institutions.purchase_setup import organisation_with_products, purchase_body
 
 
@@ -89,3 +91,31 @@ def test_an_unknown_product_names_its_line(client, api_token, db):
     assert r.json["error"]["code"] == "purchase_row_product_not_found"
     assert r.json["error"]["fields"] == {"items.0.product_id": "unknown", "product_id": str(2**63 - 1)}
     assert r.json["error"]["message"] == "第 1 行：商品不存在"
+
+
+def test_a_product_not_for_sale_names_its_line(client, api_token, db):
+    """A line whose product exists but cannot be sold (withdrawn; its food-safety papers missing) is refused
+    as the retail quote refuses it (409), naming its line as a refused quantity is: its place and product
+    id in `fields`, its number (and address) in the message with the quote's own words."""
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products()
+    eggs.is_published = False  # the station takes the eggs off sale
+    unpapered = make_product(name="腊肉", category=make_category(food_class="processed"))
+    commit()
+    b = api_token(buyer)
+    r = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs))
+    assert r.status_code == 409, r.json
+    error = r.json["error"]
+    assert error["code"] == "purchase_row_unavailable_at"
+    assert error["fields"] == {"destinations.0.items.1.product_id": "product_unavailable", "product_id": str(eggs.id)}
+    assert error["message"] == "“东校区食堂”第 2 行“土鸡蛋”已下架"
+
+    body = purchase_body(organisation, rice, eggs, delivery="pickup", payment_method="station_cash", destinations=[])
+    body.update(
+        pickup_station_id=rice.station_id,
+        items=[{"product_id": rice.id, "quantity": 2}, {"product_id": unpapered.id, "quantity": 1}],
+    )
+    r = client.post("/api/v1/purchases", headers=b, json=body)
+    assert r.status_code == 409, r.json
+    assert r.json["error"]["code"] == "purchase_row_papers_missing"
+    assert r.json["error"]["fields"] == {"items.1.product_id": "papers_missing", "product_id": str(unpapered.id)}
+    assert r.json["error"]["message"].startswith("第 2 行“腊肉”暂停销售：")

@@ -10,7 +10,9 @@ import re
 import sqlalchemy as sa
 
 from institutions.models import Purchase
+from shop.db import commit
 from shop.extensions import db as _db
+from tests.factories import make_category, make_product
 from tests.institutions.purchase_setup import logged_in_client, organisation_with_products, purchase_form
 
 
@@ -99,6 +101,30 @@ def test_a_refused_quantity_names_its_row_and_product_and_comes_back_as_typed(ap
         data={**purchase_form(rice, eggs), **WEST, "a1_label": "", "a1_product_0": str(eggs.id), "a1_quantity_0": ""},
     )
     assert "“收货地址 2”第 1 行“土鸡蛋”的数量无效" in _alerts(r.get_data(as_text=True))  # as its legend names it
+    assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
+
+
+def test_a_row_whose_product_is_not_for_sale_names_its_row(app, db):
+    """A row whose product exists but cannot be sold is refused as the API refuses its line
+    (`purchases._line_refusal`): its address, number and product, and why (withdrawn; papers missing)."""
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products()
+    eggs.is_published = False
+    unpapered = make_product(name="腊肉", category=make_category(food_class="processed"))
+    commit()
+    client = logged_in_client(app, buyer)
+    url = f"/organisations/{organisation.id}/purchases/new"
+    r = client.post(url, data=purchase_form(rice, eggs))
+    assert r.status_code == 409 and "“本部食堂”第 2 行“土鸡蛋”已下架" in _alerts(r.get_data(as_text=True))
+    r = client.post(
+        url,
+        data={
+            **purchase_form(rice, eggs, product_1="", quantity_1=""),
+            **WEST,
+            "a1_product_0": str(unpapered.id),
+            "a1_quantity_0": "1",
+        },
+    )
+    assert r.status_code == 409 and "“西校区食堂”第 1 行“腊肉”暂停销售：" in _alerts(r.get_data(as_text=True))
     assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
 
 
