@@ -305,10 +305,10 @@ def _checked(data: PurchaseData, *, now: datetime, quoted: frozenset[int] = froz
                 quote(wanted, delivery=data.delivery, pickup_station_id=data.pickup_station_id)
             except Conflict as exc:
                 refused = exc.fields.get("product_id", "")
-                i = next((k for k, (product_id, _q) in enumerate(items) if str(product_id) == refused), None)
-                if exc.code not in NOT_FOR_SALE or i is None:
+                at = next((k for k, (product_id, _q) in enumerate(items) if str(product_id) == refused), None)
+                if exc.code not in NOT_FOR_SALE or at is None:
                     raise
-                raise _line_refusal(items[i][0], where=f"{where}.{i}", row=i + 1, label=label, refused=exc) from None
+                raise _line_refusal(items[at][0], where=f"{where}.{at}", row=at + 1, label=label, refused=exc) from None
     return note, groups
 
 
