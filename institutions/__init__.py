@@ -20,8 +20,10 @@ def init_app(app: Flask) -> None:
     import institutions.models  # noqa: F401
     import institutions.tasks  # noqa: F401  (the purchase mails, enqueued by name)
     from institutions.order_origins import PurchaseOrigins
+    from institutions.services.notices import on_order_canceled_by_buyer
     from institutions.views import bp
-    from orders import origins
+    from orders import origins, signals
 
     app.register_blueprint(bp)
     origins.register("institutions", PurchaseOrigins())  # an order's page links to its purchase
+    signals.order_canceled_by_buyer.connect(on_order_canceled_by_buyer)  # its purchase's approvers are mailed

@@ -342,6 +342,19 @@ class ShortageOut(BaseModel):
     free: int = Field(description="the units its station has free now (on hand less allocated)")
 
 
+class PurchaseOrderOut(BaseModel):
+    code: str
+    status: str = Field(description="the order's status (pending, confirmed, …, canceled, expired)")
+    total_fen: int
+    destination_id: int | None = Field(description="its address; null for a pick-up")
+    canceled_at: datetime | None = Field(description="when it was canceled (null when it is not)")
+    canceled_by_id: int | None = Field(
+        description="the member who canceled it (its buyer, from the order page or the API); null when not "
+        "canceled, or canceled by the shop (not collected in time, a recall, …)"
+    )
+    canceled_by_name: str = Field(description="that member's name, as the purchase page shows it; empty otherwise")
+
+
 class PurchaseOut(BaseModel):
     id: int
     organisation_id: int
@@ -356,6 +369,11 @@ class PurchaseOut(BaseModel):
     lines: list[PurchaseLineOut]
     estimated_total_fen: int | None = Field(description="today's prices and shipping (before approval)")
     order_codes: list[str] = Field(description="the orders placed on approval")
+    orders: list[PurchaseOrderOut] = Field(
+        default=[],
+        description="the orders placed on approval with their status, and for a canceled one when and by whom, "
+        "as the purchase page shows them (`purchases.canceled_orders`)",
+    )
     bank_transfers_due: list[TransferDueOut] = Field(
         default=[],
         description="bank_transfer: each placed order still waiting for its transfer, with the account to pay "
@@ -371,6 +389,26 @@ class PurchaseOut(BaseModel):
     submitted_at: datetime | None
     decided_at: datetime | None
     created_at: datetime
+
+
+def purchase_orders_out(purchase: Purchase) -> list[PurchaseOrderOut]:
+    canceled = purchases.canceled_orders(purchase)
+    out = []
+    for po in purchase.orders:
+        when = canceled.get(po.order_id)
+        by = when.by if when is not None else None
+        out.append(
+            PurchaseOrderOut(
+                code=po.order.code,
+                status=po.order.status,
+                total_fen=po.order.total_fen,
+                destination_id=po.destination_id,
+                canceled_at=when.at if when is not None else None,
+                canceled_by_id=by.id if by is not None else None,
+                canceled_by_name=(by.name or by.email) if by is not None else "",
+            )
+        )
+    return out
 
 
 def purchase_out(purchase: Purchase) -> PurchaseOut:
@@ -416,6 +454,7 @@ def purchase_out(purchase: Purchase) -> PurchaseOut:
         ],
         estimated_total_fen=estimated,
         order_codes=[po.order.code for po in purchase.orders],
+        orders=purchase_orders_out(purchase),
         bank_transfers_due=transfers_due(purchase),
         short_stock=[
             ShortageOut(

@@ -16,10 +16,12 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from institutions.models import MemberRole, Organisation, OrganisationStatus, Purchase, PurchaseOrder, PurchaseStatus
+from institutions.services import purchases
 from institutions.services.notices import PurchaseEvent
 from institutions.services.organisations import approvers, managers, membership
 from shop.auth.models import User
 from shop.extensions import db
+from shop.filters import local_dt
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
 from shop.mail import Mail, MailsLeft, send_many, send_once, task_mail_key
 from shop.money import format_yuan
@@ -54,20 +56,28 @@ def notify_purchase(self, purchase_id: int, event: str, user_id: int, reason: st
     retry_backoff=True,
     max_retries=5,
 )
-def notify_approvers(self, purchase_id: int) -> None:
-    """Mail every approver of the submitted purchase's organisation (`organisations.approvers`, read now)
-    that it waits for them, each in their own language: one task for the step, however many approve.
-    Each mail is sent once per task id and approver (its key: the task's, then the account's id), so a
-    run again after some were not sent (SMTP trouble: `MailsLeft`, retried) sends only those. Nothing
-    when the purchase was decided meanwhile."""
+def notify_approvers(self, purchase_id: int, event: str = PurchaseEvent.SUBMITTED, order_id: int | None = None) -> None:
+    """Mail every approver of the purchase's organisation (`organisations.approvers`, read now) its
+    `event`, each in their own language: one task for the step, however many approve. `submitted`: it
+    waits for them (nothing when it was decided meanwhile); `order_canceled`: its order `order_id` was
+    canceled by its buyer, by whom and when (`purchases.canceled_orders`; nothing unless it is one of its
+    orders and canceled). Each mail is sent once per task id and approver (its key: the task's, then the
+    account's id), so a run again after some were not sent (SMTP trouble: `MailsLeft`, retried) sends
+    only those."""
     purchase = db.session.get(Purchase, purchase_id)
     mails: list[Mail] = []
-    if purchase is not None and purchase.status == PurchaseStatus.SUBMITTED:
+    canceled = None
+    if purchase is not None and event == PurchaseEvent.ORDER_CANCELED:
+        canceled = next((po for po in purchase.orders if po.order_id == order_id), None)
+        news = canceled is not None and canceled.order_id in purchases.canceled_orders(purchase)
+    else:
+        news = purchase is not None and event == PurchaseEvent.SUBMITTED and purchase.status == PurchaseStatus.SUBMITTED
+    if purchase is not None and news:
         key = task_mail_key(self)
         for user in approvers(purchase.organisation_id):
             if user.email:
                 mails.append(
-                    Mail(f"{key}:{user.id}" if key else None, *_written(purchase, PurchaseEvent.SUBMITTED, user))
+                    Mail(f"{key}:{user.id}" if key else None, *_written(purchase, event, user, placed=canceled))
                 )
     db.session.commit()  # end the read transaction before the mails' own short ones
     left = send_many(mails)
@@ -142,12 +152,18 @@ def purchase_mail(purchase: Purchase, event: str, user: User, reason: str = "") 
     return _written(purchase, event, user, reason)
 
 
-def _written(purchase: Purchase, event: str, user: User, reason: str = "") -> tuple[str, str, str]:
-    """(address, subject, text) of the `event` mail to `user`, in their language."""
+def _written(
+    purchase: Purchase, event: str, user: User, reason: str = "", *, placed: PurchaseOrder | None = None
+) -> tuple[str, str, str]:
+    """(address, subject, text) of the `event` mail to `user`, in their language (`placed`: the order
+    an `order_canceled` mail names)."""
     with force_locale(user.locale or "zh_CN"):  # no request here: the recipient's language
         if event == PurchaseEvent.SUBMITTED:
             subject = _("[乡村e线] 采购单 %(id)s 待审批", id=purchase.id)
             lines = _submitted_lines(purchase)
+        elif event == PurchaseEvent.ORDER_CANCELED and placed is not None:
+            subject = _("[乡村e线] 采购单 %(id)s 的订单 %(code)s 已取消", id=purchase.id, code=placed.order.code)
+            lines = _order_canceled_lines(purchase, placed)
         elif event == PurchaseEvent.RETURNED:
             subject = _("[乡村e线] 采购单 %(id)s 被退回", id=purchase.id)
             lines = _returned_lines(purchase, reason)
@@ -186,6 +202,29 @@ def _returned_lines(purchase: Purchase, reason: str) -> list[str]:
             "修改后可再次提交审批: %(url)s",
             url=external_url("institutions.edit_purchase", purchase_id=purchase.id),
         ),
+    ]
+
+
+def _order_canceled_lines(purchase: Purchase, placed: PurchaseOrder) -> list[str]:
+    canceled = purchases.canceled_orders(purchase)[placed.order_id]
+    who = canceled.by
+    where = (
+        next((d.label for d in purchase.destinations if d.id == placed.destination_id), "")
+        if placed.destination_id
+        else _("到站自提")
+    )
+    return [
+        _(
+            "%(who)s 于 %(when)s 取消了%(organisation)s采购单 %(id)s 的订单 %(code)s（%(where)s，%(total)s）。",
+            who=(who.name or who.email) if who is not None else _("商城"),
+            when=local_dt(canceled.at),
+            organisation=purchase.organisation.name,
+            id=purchase.id,
+            code=placed.order.code,
+            where=where,
+            total=format_yuan(placed.order.total_fen),
+        ),
+        _("查看采购单: %(url)s", url=external_url("institutions.purchase_detail", purchase_id=purchase.id)),
     ]
 
 

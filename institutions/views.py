@@ -630,6 +630,7 @@ def purchase_detail(purchase_id: int):
         buyer_is_me=purchase.created_by_id == current_user.id,
         awaiting_transfer=awaiting,
         transfer_payee=transfers.payee() if awaiting else None,
+        canceled_orders=purchases.canceled_orders(purchase),  # by whom and when, as its approvers are mailed
     )
 
 

@@ -1,5 +1,5 @@
 """The order lifecycle's signals (blinker, as Flask's own signals): how packages that sell through
-orders (tourism's bookings) follow an order without orders knowing them.
+orders (tourism's bookings, institutions' purchases) follow an order without orders knowing them.
 
 Receivers run synchronously, inside the caller's transaction and after its locks (the order row,
 then the payment row), so what they write commits or rolls back with the order. They are
@@ -24,6 +24,12 @@ order_released = _signals.signal("order-released")
 #: lines cancels them under its own policy and returns True; the order is then left as the
 #: receiver put it. When no receiver returns True, orders cancels it as goods. kwargs: actor, now.
 order_cancel_requested = _signals.signal("order-cancel-requested")
+
+#: The order's buyer canceled it (`payments.buyer_cancel_order`: the order page, the API), sent once it
+#: is canceled, not for a second tap; never for the shop's own cancels (expired unpaid, not collected, a
+#: recall, a booking's host). Institutions tells a purchase's approvers (`institutions.init_app`).
+#: kwargs: actor, now.
+order_canceled_by_buyer = _signals.signal("order-canceled-by-buyer")
 
 
 def cancel_handled_elsewhere(order, *, actor, now) -> bool:

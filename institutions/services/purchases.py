@@ -43,7 +43,7 @@ from institutions.services.notices import notify_approved, notify_returned, noti
 from institutions.services.organisations import is_staff, lock_organisation, membership
 from institutions.services.quotes import accept_quote, release_quote
 from institutions.services.statements import budget_check, refuse_over_budget
-from orders.models import Delivery, PaymentMethod
+from orders.models import Delivery, Order, OrderStatus, PaymentMethod
 from orders.providers import card_payments_enabled
 from orders.services.cart import MAX_CART_LINES, MAX_LINE_QUANTITY, check_quantity
 from orders.services.placement import (
@@ -61,7 +61,7 @@ from shop.audit import record_audit
 from shop.auth.models import User
 from shop.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from shop.extensions import db
-from shop.history import record_status, transition
+from shop.history import StatusEvent, record_status, transition
 from shop.phone import is_mobile, normalise_phone
 from shop.timeutil import local_date
 from stock.models import StockRecord
@@ -527,6 +527,41 @@ def purchase_ids_of_orders(order_ids: Iterable[int], user) -> dict[int, int]:
             )
         )
     return {order_id: purchase_id for order_id, purchase_id in db.session.execute(query)}
+
+
+@dataclass(frozen=True)
+class OrderCanceled:
+    """When one of a purchase's orders was canceled, and by whom: `by` its buyer, a member of the
+    organisation (the order page's 取消订单, `payments.buyer_cancel_order`), or None when the shop
+    canceled it (not collected in time, a recall, …)."""
+
+    at: datetime
+    by: User | None
+
+
+def canceled_orders(purchase: Purchase) -> dict[int, OrderCanceled]:
+    """{order id: OrderCanceled} of the purchase's canceled orders, read from their status events (each
+    records its actor) in one statement: what the purchase page, its API answer and the approvers' mail
+    (`notices.notify_order_canceled`) say of them. Only the order's buyer is named: a station's operator
+    or the county office canceling it is the shop."""
+    placed = {po.order_id: po.order for po in purchase.orders if po.order.status == OrderStatus.CANCELED}
+    if not placed:
+        return {}
+    rows = db.session.execute(
+        sa.select(StatusEvent.subject_id, StatusEvent.created_at, StatusEvent.actor_id)
+        .where(
+            StatusEvent.subject_type == Order.__tablename__,
+            StatusEvent.subject_id.in_(sorted(placed)),
+            StatusEvent.to_status == OrderStatus.CANCELED,
+        )
+        .order_by(StatusEvent.id)
+    ).all()
+    found: dict[int, OrderCanceled] = {}
+    for order_id, at, actor_id in rows:  # the last cancel event of each order wins
+        order = placed[order_id]
+        by = db.session.get(User, actor_id) if actor_id is not None and actor_id == order.user_id else None
+        found[order_id] = OrderCanceled(at, by)
+    return found
 
 
 def purchases_of(organisation: Organisation) -> list[Purchase]:

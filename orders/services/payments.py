@@ -791,11 +791,13 @@ def buyer_cancel_order(order: Order, *, actor, now: datetime) -> bool:
     """The buyer cancels the order (the order page, `POST /api/v1/orders/{code}/cancel`): `cancel_order`,
     refused as it refuses (shipped: 409 `already_shipped`, …). True when canceled now; False, changing
     nothing and telling no one, when it was canceled already (`order_canceled_already`, read again under
-    the order's lock: two taps at once cancel it once)."""
+    the order's lock: two taps at once cancel it once). Canceled now, `signals.order_canceled_by_buyer`
+    tells whoever placed it for its own reasons (an organisation's purchase: its approvers are mailed)."""
     order = lock_order(order.id)
     if order_canceled_already(order):
         return False
     _cancel_locked(order, actor=actor, now=now, reason="buyer canceled", mail="canceled")
+    signals.order_canceled_by_buyer.send(order, actor=actor, now=now)
     return True
 
 
