@@ -21,6 +21,11 @@ MESSAGES = {
         "「%(name)s」只剩 %(num)s 个名额，请减少人数或改选日期",
         count="left",
     ),
+    "booking_line_session_places_left": Nn_(
+        "「%(name)s」该场次只剩 %(num)s 个名额，请减少人数或改选场次",
+        "「%(name)s」该场次只剩 %(num)s 个名额，请减少人数或改选场次",
+        count="left",
+    ),
     "invalid_date": N_("日期格式不正确"),
     "invalid_listing_id": N_("项目编号无效"),
     "unpaid_order_cancel_whole": N_("订单尚未付款：请取消整个订单（不会扣款），或付款后再单独取消这一项预订"),

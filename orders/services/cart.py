@@ -189,13 +189,19 @@ def _choose_added(cart: Cart, line: CartLine, *, buy_now: bool) -> None:
             other.selected = False
 
 
-def _no_room(quote) -> Conflict:
+def _no_room(quote: BookingQuote, item: BookingItem) -> Conflict:
     """A booking line that does not fit: a day its host closed (`closed_day`: 休息, not taking bookings),
-    所选日期已订满, or how many places are left when some are."""
+    所选日期已订满, or how many places are left when some are — and what else to choose, as the booking
+    form says it (`tourism.services.booking.too_few_places`): another date for a ticket's day, another
+    session for an experience's session (`item.session_id`; 改选场次)."""
     if quote.closed_day is not None:
         return Conflict("booking_line_day_closed", name=quote.title, day=quote.closed_day.isoformat())
     if quote.places_left:
-        return Conflict("booking_line_places_left", name=quote.title, left=quote.places_left)
+        return Conflict(
+            "booking_line_session_places_left" if item.session_id is not None else "booking_line_places_left",
+            name=quote.title,
+            left=quote.places_left,
+        )
     return Conflict("booking_line_sold_out", name=quote.title)
 
 
@@ -206,7 +212,7 @@ def add_booking_line(cart: Cart, item: BookingItem, *, now: datetime, buy_now: b
     (预订) chooses it alone, as 立即购买 does for goods."""
     quote = booking_lines().quote(item, now=now)
     if not quote.available:
-        raise _no_room(quote)
+        raise _no_room(quote, item)
     same = _same_booking(
         cart, item.listing_id, item.unit_type_id, item.session_id, quote.check_in if item.session_id is None else None
     )
@@ -259,7 +265,7 @@ def set_booking(cart: Cart, line_id: int, *, guests: int, units: int, check_in=N
     )
     quote = booking_lines().quote(item, now=now)
     if not quote.available:
-        raise _no_room(quote)
+        raise _no_room(quote, item)
     line.guests, line.units = quote.guests, quote.units
     if line.session_id is None:
         line.check_in = quote.check_in
