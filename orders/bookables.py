@@ -75,6 +75,9 @@ class BookingQuote:
     #: The most guests the line's room type (ticket, session) takes in one booking: its guests box offers
     #: no more (None: not said).
     guests_limit: int | None = None
+    #: A stay's: the most rooms of the line's room type one booking takes (its number of rooms): its rooms
+    #: box offers no more (None: not a stay, or not said).
+    units_limit: int | None = None
     #: The first day of the line's dates that its host closed (休息 on the listing's calendar), when there
     #: is one: the line cannot be booked for it (the cart says so, not 已订满); None otherwise.
     closed_day: date | None = None

@@ -62,7 +62,7 @@ MESSAGES = {
     "dates_booked": N_("这些日期已有预订，不能关闭：%(bookings)s。请先与客人联系并取消预订。"),
     "end_not_after_start": N_("结束日期必须晚于开始日期"),
     "free_cancel_days_out_of_range": N_("免费取消天数须在 0 到 %(n)s 之间"),
-    "guests_at_least_one": N_("人数至少为 1"),
+    "guests_at_least_one": N_("人数不能小于 1"),
     "invalid_arrival_cash": N_("收款金额无效"),
     "invalid_contact_phone": N_("请填写正确的手机号或座机号，例如 13800001234 或 0791-85712345"),
     "invalid_coordinate": N_("坐标须为十进制度数，最多 6 位小数，例如 28.547123"),
@@ -120,7 +120,11 @@ MESSAGES = {
         "每个预订最多 %(num)s 人",
         count="n",
     ),
-    "too_many_guests_for_rooms": N_("人数超过所选房间可住人数"),
+    "too_many_guests_for_rooms": Nn_(
+        "所选 %(units)s 间最多住 %(num)s 人",
+        "所选 %(units)s 间最多住 %(num)s 人",
+        count="n",
+    ),
     "too_many_nights": Nn_(
         "最多预订 %(num)s 晚",
         "最多预订 %(num)s 晚",

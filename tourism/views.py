@@ -65,6 +65,7 @@ from tourism.services.booking import (
     host_cancel_booking,
     list_user_bookings,
     listing_guests_limit,
+    listing_units_limit,
     mark_no_show,
     no_show_allowed,
     no_show_marked_already,
@@ -279,6 +280,7 @@ def _render_listing(listing, form, status=200):
         quote_guests=guests,
         quote_units=units,
         guests_limit=listing_guests_limit(listing),
+        units_limit=listing_units_limit(listing),
         month_arg=f"{year}-{month:02d}",
         cal_unit_type=cal_unit_type,
     ), status

@@ -148,7 +148,7 @@ def test_a_refused_booking_goes_back_to_the_listing_with_what_the_guest_typed(cl
         assert f"{name}={typed[name]}" in back, (name, back)
     shown = client.get(back)
     html = shown.get_data(as_text=True)
-    assert shown.status_code == 200 and "人数超过所选房间可住人数" in html
+    assert shown.status_code == 200 and "所选 1 间最多住 2 人" in html
     assert f'value="{_day(10).isoformat()}"' in html and f'value="{_day(12).isoformat()}"' in html
     assert re.search(r'<input id="guests"[^>]*value="5"', html), "the party typed"
 
@@ -164,7 +164,8 @@ def test_a_refused_booking_goes_back_to_the_listing_with_what_the_guest_typed(cl
 
 def test_too_many_rooms_is_said_as_rooms_not_as_the_party(client, db):
     """间数 99 from the booking form: the message is about the rooms (预订间数须在 1 到 50 之间), not the
-    party (预订人数须在 …), which the guest typed right; nothing goes into the cart."""
+    party (预订人数须在 …), which the guest typed right; 人数 0 says the listing's rule (人数不能小于 1), not the
+    line's 1 到 100; nothing goes into the cart."""
     listing = make_listing(units=2)
     commit()  # the refusal rolls back what the request did
     page = f"/listings/{listing.id}-{listing.slug}"
@@ -173,7 +174,8 @@ def test_too_many_rooms_is_said_as_rooms_not_as_the_party(client, db):
     html = client.get(res.headers["Location"]).get_data(as_text=True)
     assert "预订间数须在 1 到 50 之间" in html and "预订人数须在" not in html
     res = client.post("/cart/bookings", data=_stay(listing, guests=0), headers={"Referer": f"http://localhost{page}"})
-    assert "预订人数须在 1 到 100 之间" in client.get(res.headers["Location"]).get_data(as_text=True)
+    said = client.get(res.headers["Location"]).get_data(as_text=True)
+    assert "人数不能小于 1" in said and "预订人数须在" not in said  # the listing's rule, not the line's 1 到 100
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CartLine)) == 0
 
 

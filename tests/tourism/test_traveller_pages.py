@@ -194,7 +194,7 @@ def test_a_stay_across_a_months_end_is_picked_on_two_months_calendars(client, db
 
 def test_the_party_from_the_search_starts_the_booking_form_with_a_room_that_sleeps_it(client, db, auth):
     """Searched for 3 guests: the booking form starts with the room type that sleeps 3 (家庭房, not the first,
-    a 标准间 for 2, which 预订 refused with 人数超过所选房间可住人数); with rooms for 2 only, with 2 rooms.
+    a 标准间 for 2, which 预订 refused with 所选 1 间最多住 2 人); with rooms for 2 only, with 2 rooms.
     The form as shown books."""
     from tourism.models import UnitType
 

@@ -10,7 +10,7 @@ from shop.once import new_form_token
 from shop.timeutil import TZ, local_date, now_utc
 from tests.factories import make_user, make_village
 from tests.tourism.factories import make_booking, make_listing, make_session
-from tourism.models import Booking, BookingStatus, Closure, Session
+from tourism.models import Booking, BookingStatus, Closure, Session, UnitType
 
 
 def _day(n):
@@ -557,3 +557,37 @@ def test_the_guests_box_offers_no_more_than_a_booking_of_the_listing_takes(clien
             )
             page = r.get_data(as_text=True)
             assert r.status_code in (409, 422) and said in page and "100" not in _guests_box(page), (guests, lang)
+
+
+def test_the_rooms_box_offers_the_room_types_rooms_not_50(client, db):
+    """间数 on a stay's booking form goes up to its room type's rooms (3), with two types the larger's (7),
+    not 50; more than are free on the dates is still refused when booking."""
+    single = make_listing(units=3, max_guests=2)
+    double = make_listing(units=3, max_guests=2)
+    shop_db.session.add(UnitType(listing_id=double.id, name="家庭房", units=7, max_guests=4, price_fen=30000))
+    db.session.commit()
+    for listing, limit in ((single, 3), (double, 7)):
+        page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
+        box = re.search(r'<input[^>]*name="units"[^>]*>', page).group(0)
+        assert f'max="{limit}"' in box, (limit, box)
+
+
+def test_a_stay_party_over_its_rooms_is_told_what_the_rooms_chosen_sleep(client, db, auth):
+    """5 guests in 2 rooms sleeping 2 each: 所选 2 间最多住 4 人 (the number named, not only 人数超过所选房间可住人数),
+    in Chinese and English; nothing is booked."""
+    listing = make_listing(units=3, max_guests=2, pay_on_arrival=True)
+    auth.login(make_user())
+    for lang, said in (("zh_CN", "所选 2 间最多住 4 人"), ("en", "At most 4 guests in the rooms chosen (2)")):
+        r = client.post(
+            f"/listings/{listing.id}/book?lang={lang}",
+            data={
+                "form_token": new_form_token(),
+                "checkin": _day(5).isoformat(),
+                "checkout": _day(6).isoformat(),
+                "guests": 5,
+                "units": 2,
+                "payment_method": "arrival",
+            },
+        )
+        assert r.status_code == 422 and said in r.get_data(as_text=True), lang
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0

@@ -35,7 +35,7 @@ from orders.services.payments import (
     start_new_payment,
     start_payment,
 )
-from orders.services.placement import MAX_GUESTS
+from orders.services.placement import MAX_GUESTS, MAX_UNITS
 from orders.services.settlement import settle_order
 from shop.auth.models import User
 from shop.celery import enqueue_after_commit
@@ -269,8 +269,9 @@ def _validate(req: BookingRequest, listing: Listing, *, now: datetime, sessions:
             check_out = check_in + timedelta(days=1)
     if listing.kind == ListingKind.STAY:
         if not sleeps(unit_type, guests=req.guests, units=req.units):
+            most = unit_type.max_guests * req.units  # 所选 2 间最多住 4 人: the rooms chosen and what they sleep
             raise ValidationError(
-                "too_many_guests_for_rooms", fields={"guests": f"at most {unit_type.max_guests * req.units}"}
+                "too_many_guests_for_rooms", units=req.units, n=most, fields={"guests": f"at most {most}"}
             )
         if req.units > unit_type.units:
             raise ValidationError("too_many_units", fields={"units": f"at most {unit_type.units}"})
@@ -281,6 +282,8 @@ def _validate(req: BookingRequest, listing: Listing, *, now: datetime, sessions:
             raise ValidationError(
                 "too_many_guests", n=unit_type.max_guests, fields={"guests": f"at most {unit_type.max_guests}"}
             )
+    if req.guests > MAX_GUESTS:  # a last guard, after the listing's own limits: no booking line takes more
+        raise ValidationError("too_many_guests", n=MAX_GUESTS, fields={"guests": f"at most {MAX_GUESTS}"})
     return unit_type, session, check_in, check_out
 
 
@@ -425,6 +428,19 @@ def listing_guests_limit(listing: Listing) -> int:
     """The most guests a booking of `listing` takes with its roomiest type (`guests_limit`): the 人数 box
     of its booking form, where the type is chosen beside it, offers no more."""
     return max((guests_limit(u, listing.kind) for u in listing.unit_types), default=1)
+
+
+def units_limit(unit_type: UnitType) -> int:
+    """The most rooms one booking of a stay's `unit_type` takes: its number of rooms (`_validate` refuses
+    more; fewer free on the dates is `sold_out`, said when booking), never more than a booking line takes
+    (MAX_UNITS). What a 间数 box offers at most."""
+    return max(1, min(unit_type.units, MAX_UNITS))
+
+
+def listing_units_limit(listing: Listing) -> int:
+    """The most rooms a booking of `listing` takes with its largest room type (`units_limit`): the 间数 box
+    of its booking form, where the type is chosen beside it, offers no more."""
+    return max((units_limit(u) for u in listing.unit_types), default=1)
 
 
 def sleeps(unit_type: UnitType, *, guests: int, units: int) -> bool:
@@ -1451,6 +1467,7 @@ class _QuotedLine:
             cancel_fee_pct=listing.cancel_fee_pct,
             places_left=places_left,
             guests_limit=guests_limit(unit_type, listing.kind),
+            units_limit=units_limit(unit_type) if listing.kind == ListingKind.STAY else None,
             closed_day=min(closed) if closed else None,
             thumb_path=self.thumb_path,
         )
