@@ -13,6 +13,7 @@ from shop.once import new_form_token
 from shop.timeutil import now_utc
 from tests.factories import make_product, make_user
 from tests.orders.cart_items import stay_item
+from tests.orders.factories import ADDRESS_JSON
 from tests.tourism.booking_setup import book, day_ahead
 from tests.tourism.factories import make_listing, make_session
 from tourism.models import Booking
@@ -89,14 +90,7 @@ def test_the_api_refuses_a_closed_day_with_its_own_code(client, db, api_token):
     assert refused.json["error"]["message"] == f"{day} 休息，不接待预订，请改选日期"
     body = {
         "items": [{"product_id": product.id, "quantity": 1}, stay_item(stay, checkin=10, nights=2)],
-        "address": {
-            "name": "李游客",
-            "phone": "13900001234",
-            "province": "江西省",
-            "city": "南昌市",
-            "district": "南昌县",
-            "line": "莲塘镇1号",
-        },
+        "address": ADDRESS_JSON,
         "payment_method": "card",
     }
     order = client.post("/api/v1/orders", json=body, headers=headers)
