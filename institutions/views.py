@@ -276,14 +276,18 @@ def _digits(text: str) -> bool:
 
 def _items_from_form(
     rows: list[tuple[str, str]] | None = None, where: str = "items", label: str = ""
-) -> list[tuple[int, int]]:
+) -> tuple[list[tuple[int, int]], list[int]]:
     """The product rows of the purchase form (product_N, quantity_N; or `rows`, an added address's, named
-    `label`); blank rows are skipped, a bad one is refused naming its row and product (`purchases.form_row`)."""
-    return [
-        purchases.form_row(product, quantity, row=n + 1, where=where, label=label)
+    `label`) and the row (from 1) each stands on: blank rows are skipped, not renumbered, so that the
+    service's refusals (a product not for sale, a product's total past the line limit) name the row the
+    buyer sees (`DestinationData.rows`); a bad row is refused here naming its row and product
+    (`purchases.form_row`)."""
+    kept = [
+        (purchases.form_row(product, quantity, row=n + 1, where=where, label=label), n + 1)
         for n, (product, quantity) in enumerate(_posted_rows() if rows is None else rows)
         if product or quantity
     ]
+    return [item for item, _row in kept], [row for _item, row in kept]
 
 
 @dataclass
@@ -335,16 +339,20 @@ def _first_label(form: PurchaseForm, added: list[AddedAddress]) -> str:
 
 def _added_destinations(added: list[AddedAddress]) -> list[purchases.DestinationData]:
     """The added addresses as the service reads them (numbered from 1: the form's first is 0)."""
-    return [
-        purchases.DestinationData(
-            label=address.fields["label"],
-            address=AddressData(**{name: address.fields[name] for name in ADDRESS_FIELDS}),
-            items=_items_from_form(
-                address.rows, f"destinations.{k}.items", address.fields["label"].strip() or _("收货地址 %(n)s", n=k + 1)
-            ),
+    destinations = []
+    for k, address in enumerate(added, start=1):
+        items, rows = _items_from_form(
+            address.rows, f"destinations.{k}.items", address.fields["label"].strip() or _("收货地址 %(n)s", n=k + 1)
         )
-        for k, address in enumerate(added, start=1)
-    ]
+        destinations.append(
+            purchases.DestinationData(
+                label=address.fields["label"],
+                address=AddressData(**{name: address.fields[name] for name in ADDRESS_FIELDS}),
+                items=items,
+                rows=rows,
+            )
+        )
+    return destinations
 
 
 def _query() -> str:
@@ -374,25 +382,30 @@ def _purchase_form(**data) -> PurchaseForm:
 
 def _purchase_data(
     form: PurchaseForm,
-    items: list[tuple[int, int]],
+    first: tuple[list[tuple[int, int]], list[int]],
     added: list[purchases.DestinationData],
     quote_request_id: int | None = None,
 ) -> purchases.PurchaseData:
-    """The form's purchase: its first address (the form's own fields) and product rows, then the
-    addresses added (添加收货地址). A pick-up reads the first rows; an added address then is refused by
-    the service (自提的采购单不填收货地址)."""
+    """The form's purchase: its first address (the form's own fields) and product rows (`first`: as
+    `_items_from_form` reads them, with their rows on the form), then the addresses added (添加收货地址).
+    A pick-up reads the first rows; an added address then is refused by the service (自提的采购单不填收货地址)."""
     ship = form.delivery.data == "ship"
     address = AddressData(**{name: form[name].data or "" for name in ADDRESS_FIELDS})
+    items, rows = first
     return purchases.PurchaseData(
         delivery=form.delivery.data,
         requested_date=form.requested_date.data,
         payment_method=form.payment_method.data,
         note=form.note.data or "",
         pickup_station_id=None if ship else form.pickup_station_id.data,
-        destinations=[purchases.DestinationData(label=form.label.data or "", address=address, items=items), *added]
+        destinations=[
+            purchases.DestinationData(label=form.label.data or "", address=address, items=items, rows=rows),
+            *added,
+        ]
         if ship
         else added,
         items=[] if ship else items,
+        item_rows=[] if ship else rows,
         quote_request_id=quote_request_id,
     )
 

@@ -79,6 +79,9 @@ class DestinationData:
     label: str = ""
     address: AddressData = field(default_factory=AddressData)
     items: list[tuple[int, int]] = field(default_factory=list)  # (product_id, quantity)
+    #: each item's row as the purchase form shows it (from 1, the blank rows it skips counted), so that
+    #: a refusal names the row the buyer sees (`_row`); empty (the API): an item's place in `items`, from 1
+    rows: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -90,6 +93,7 @@ class PurchaseData:
     note: str = ""
     destinations: list[DestinationData] = field(default_factory=list)  # delivery == ship
     items: list[tuple[int, int]] = field(default_factory=list)  # delivery == pickup
+    item_rows: list[int] = field(default_factory=list)  # the pick-up items' rows on the form, as `rows`
     #: A station's answered quote (询价) accepted into the new draft at its first address (or its
     #: pick-up), which may then hold no other line: the buyer asked for a quote because the shop could
     #: not sell enough of the product (`create_purchase`).
@@ -111,11 +115,21 @@ class Group:
     shipping_fen: int = 0
 
 
-def _merge(items: list[tuple[int, int]], where: str, *, label: str = "", quoted: bool = False) -> dict[int, int]:
+def _row(rows: list[int], index: int) -> int:
+    """The number (from 1) a refusal gives the line at `index`: its row on the form (`rows`, when the
+    lines came from the form, which skips blank rows), else its place among the lines."""
+    return rows[index] if index < len(rows) else index + 1
+
+
+def _merge(
+    items: list[tuple[int, int]], where: str, *, label: str = "", quoted: bool = False, rows: list[int] | None = None
+) -> dict[int, int]:
     """The product rows of one address (`label`, or of the pick-up) by product. None is refused, unless the
     address holds a line accepted from a quote (`quoted`): that line is its purchase then. A refused line
-    is named: its place (`{where}.{index}.quantity`) and its product id in `fields`, its number (from 1)
-    and its product in the message (`purchase_row_quantity`, as `form_row` names a row of the form)."""
+    is named: its place (`{where}.{row - 1}.quantity`) and its product id in `fields`, its number (`_row`:
+    from 1, its row on the form when `rows` are given) and its product in the message
+    (`purchase_row_quantity`, as `form_row` names a row of the form)."""
+    rows = rows or []
     if not items:
         if quoted:
             return {}
@@ -124,16 +138,18 @@ def _merge(items: list[tuple[int, int]], where: str, *, label: str = "", quoted:
         raise ValidationError("too_many_items", fields={where: "too_many"})
     wanted: dict[int, int] = {}
     for i, (product_id, quantity) in enumerate(items):
+        row = _row(rows, i)
         if isinstance(product_id, bool) or not isinstance(product_id, int) or product_id <= 0:
-            raise ValidationError("invalid_product_id", fields={f"{where}.{i}.product_id": "invalid"})
+            raise ValidationError("invalid_product_id", fields={f"{where}.{row - 1}.product_id": "invalid"})
         try:
             wanted[product_id] = check_quantity(wanted.get(product_id, 0) + check_quantity(quantity))
         except ValidationError:
-            raise _line_refusal(product_id, where=f"{where}.{i}", row=i + 1, label=label) from None
+            raise _line_refusal(product_id, where=f"{where}.{row - 1}", row=row, label=label) from None
     known = set(db.session.scalars(sa.select(Product.id).where(Product.id.in_([p for p in wanted if p <= MAX_ID]))))
     for i, (product_id, _quantity) in enumerate(items):
         if product_id not in known:  # named here, not by the quote's bare product_not_found
-            raise _line_refusal(product_id, where=f"{where}.{i}", row=i + 1, label=label)
+            row = _row(rows, i)
+            raise _line_refusal(product_id, where=f"{where}.{row - 1}", row=row, label=label)
     return wanted
 
 
@@ -274,14 +290,15 @@ def _checked(data: PurchaseData, *, now: datetime, quoted: frozenset[int] = froz
     if len(note) > 200:
         raise ValidationError("note_too_long", fields={"note": "too_long"})
     groups: Groups = []
-    lines: list[tuple[list[tuple[int, int]], str, str]] = []  # each group's lines as given, where, label
+    # each group's lines as given, their rows (`_row`), where, label
+    lines: list[tuple[list[tuple[int, int]], list[int], str, str]] = []
     if data.delivery == Delivery.PICKUP:
         if not data.pickup_station_id:
             raise ValidationError("pickup_station_required", fields={"pickup_station_id": "required"})
         if data.destinations:
             raise ValidationError("pickup_purchase_no_address", fields={"destinations": "not_allowed"})
-        groups.append((None, None, _merge(data.items, "items", quoted=0 in quoted)))
-        lines.append((data.items, "items", ""))
+        groups.append((None, None, _merge(data.items, "items", quoted=0 in quoted, rows=data.item_rows)))
+        lines.append((data.items, data.item_rows, "items", ""))
     else:
         if not data.destinations:
             raise ValidationError("purchase_address_required", fields={"destinations": "empty"})
@@ -295,11 +312,11 @@ def _checked(data: PurchaseData, *, now: datetime, quoted: frozenset[int] = froz
                 (
                     DestinationData(label=label),
                     _address(dest.address, f"destinations.{i}", label),
-                    _merge(dest.items, f"destinations.{i}.items", label=label, quoted=i in quoted),
+                    _merge(dest.items, f"destinations.{i}.items", label=label, quoted=i in quoted, rows=dest.rows),
                 )
             )
-            lines.append((dest.items, f"destinations.{i}.items", label))
-    for (_named, _where, wanted), (items, where, label) in zip(groups, lines, strict=True):
+            lines.append((dest.items, dest.rows, f"destinations.{i}.items", label))
+    for (_named, _where, wanted), (items, rows, where, label) in zip(groups, lines, strict=True):
         if wanted:  # a product not for sale (409) names its first line; an unknown station is 422
             try:
                 quote(wanted, delivery=data.delivery, pickup_station_id=data.pickup_station_id)
@@ -308,7 +325,10 @@ def _checked(data: PurchaseData, *, now: datetime, quoted: frozenset[int] = froz
                 at = next((k for k, (product_id, _q) in enumerate(items) if str(product_id) == refused), None)
                 if exc.code not in NOT_FOR_SALE or at is None:
                     raise
-                raise _line_refusal(items[at][0], where=f"{where}.{at}", row=at + 1, label=label, refused=exc) from None
+                row = _row(rows, at)
+                raise _line_refusal(
+                    items[at][0], where=f"{where}.{row - 1}", row=row, label=label, refused=exc
+                ) from None
     return note, groups
 
 

@@ -128,6 +128,34 @@ def test_a_row_whose_product_is_not_for_sale_names_its_row(app, db):
     assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
 
 
+def test_a_refusal_after_a_blank_row_names_the_row_as_the_form_shows_it(app, db):
+    """Blank rows are skipped, not renumbered: a product not for sale, or one product's rows past the line
+    limit together, on the form's third row after a blank second is 第 3 行 (`DestinationData.rows`)."""
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products()
+    eggs.is_published = False
+    commit()
+    client = logged_in_client(app, buyer)
+    url = f"/organisations/{organisation.id}/purchases/new"
+    blank_second = {"product_1": "", "quantity_1": "", "product_2": str(eggs.id), "quantity_2": "2"}
+    r = client.post(url, data=purchase_form(rice, eggs, **blank_second))
+    assert r.status_code == 409 and "“本部食堂”第 3 行“土鸡蛋”已下架" in _alerts(r.get_data(as_text=True))
+    over = {"quantity_0": "500", "product_1": "", "quantity_1": "", "product_2": str(rice.id), "quantity_2": "600"}
+    r = client.post(url, data=purchase_form(rice, eggs, **over))
+    assert r.status_code == 422 and "“本部食堂”第 3 行“南昌大米”的数量无效" in _alerts(r.get_data(as_text=True))
+    # an added address's rows alike
+    r = client.post(
+        url,
+        data={
+            **purchase_form(rice, eggs, product_1="", quantity_1=""),
+            **WEST,
+            "a1_product_1": str(eggs.id),
+            "a1_quantity_1": "1",
+        },
+    )
+    assert r.status_code == 409 and "“西校区食堂”第 2 行“土鸡蛋”已下架" in _alerts(r.get_data(as_text=True))
+    assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
+
+
 def test_the_buyer_reads_both_in_english(app, db):
     organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products(stock=34)
     client = logged_in_client(app, buyer)
