@@ -597,7 +597,10 @@ def purchases_of(organisation: Organisation) -> list[Purchase]:
 
 def groups_of(purchase: Purchase) -> list[Group]:
     """The purchase's orders-to-be with today's prices and shipping (the retail quote), a line accepted
-    from a station's quote at its quoted price."""
+    from a station's quote at its quoted price. A stored line whose product cannot be sold now (withdrawn,
+    its papers missing since the draft was saved: `NOT_FOR_SALE`) is refused naming it as the draft's
+    checks do (`_line_refusal`): its number among its destination's lines, as the purchase page lists
+    them, and the destination's name."""
     by_destination: dict[int | None, dict[int, int]] = {}
     prices: dict[int | None, dict[int, int]] = {}
     for line in purchase.lines:
@@ -609,9 +612,12 @@ def groups_of(purchase: Purchase) -> list[Group]:
     for destination_id in sorted(by_destination, key=lambda d: d or 0):
         wanted = by_destination[destination_id]
         agreed = prices.get(destination_id, {})
-        quoted = quote(
-            wanted, delivery=purchase.delivery, pickup_station_id=purchase.pickup_station_id, agreed_prices=agreed
-        )
+        try:
+            quoted = quote(
+                wanted, delivery=purchase.delivery, pickup_station_id=purchase.pickup_station_id, agreed_prices=agreed
+            )
+        except Conflict as exc:
+            raise _stored_line_refusal(purchase, destination_id, exc) from None
         groups.append(
             Group(
                 destinations.get(destination_id) if destination_id else None,
@@ -623,6 +629,25 @@ def groups_of(purchase: Purchase) -> list[Group]:
             )
         )
     return groups
+
+
+def _stored_line_refusal(purchase: Purchase, destination_id: int | None, refused: Conflict) -> DomainError:
+    """The quote's refusal (`refused`) of a group of the saved purchase: for a product not for sale,
+    `_line_refusal` of its first line at that destination (`destination_id`; None: the pick-up), numbered
+    from 1 as the purchase page lists the destination's lines, its place in `fields` as the API's draft
+    names it (`destinations.{i}.items.{j}`, `items.{j}`); any other refusal as it is."""
+    if refused.code not in NOT_FOR_SALE:
+        return refused
+    lines = [line for line in purchase.lines if line.destination_id == destination_id]
+    at = next((k for k, line in enumerate(lines) if str(line.product_id) == refused.fields.get("product_id")), None)
+    if at is None:
+        return refused
+    if destination_id is None:
+        where, label = "items", ""
+    else:
+        i, destination = next((i, d) for i, d in enumerate(purchase.destinations) if d.id == destination_id)
+        where, label = f"destinations.{i}.items", destination.label
+    return _line_refusal(lines[at].product_id, where=f"{where}.{at}", row=at + 1, label=label, refused=refused)
 
 
 def _lock(purchase: Purchase) -> Purchase:
@@ -637,7 +662,7 @@ def _lock(purchase: Purchase) -> Purchase:
 def submit_purchase(purchase: Purchase, *, user: User, now: datetime) -> Purchase:
     """The buyer who built the draft sends it to the organisation's approvers, only while it could be
     placed as it stands: a product withdrawn (or without valid papers) since the draft was saved is
-    refused here with the retail quote's own message (409 `product_unavailable`, ...), so the buyer
+    refused here naming its line (409 `purchase_row_unavailable[_at]`, ...: `groups_of`), so the buyer
     changes the draft rather than an approver finding an approval that can only fail. A product its
     station has too little of now (`short_stock`) is no refusal: stock is taken at approval, and the
     station may restock before it; the page submitting it says so. Each approver is

@@ -4,7 +4,9 @@ refused quantity names its line (where it is and its product id) in the error en
 
 from __future__ import annotations
 
+from catalog.models import Category
 from shop.db import commit
+from shop.extensions import db as _db
 from tests.factories import make_category, make_product
 from tests.institutions.purchase_setup import organisation_with_products, purchase_body
 
@@ -118,4 +120,39 @@ def test_a_product_not_for_sale_names_its_line(client, api_token, db):
     assert r.status_code == 409, r.json
     assert r.json["error"]["code"] == "purchase_row_papers_missing"
     assert r.json["error"]["fields"] == {"items.1.product_id": "papers_missing", "product_id": str(unpapered.id)}
+    assert r.json["error"]["message"].startswith("第 2 行“腊肉”暂停销售：")
+
+
+def test_a_product_not_for_sale_since_the_draft_names_its_stored_line_at_submission(client, api_token, db):
+    """A saved draft's product withdrawn (or its papers lost) before the buyer submits it: the submission is
+    refused naming the stored line as the draft's checks do (`purchases.groups_of`): its number among its
+    destination's lines, the destination, `fields` its place; the draft stays a draft."""
+    organisation, buyer, _approver, _viewer, rice, eggs = organisation_with_products()
+    b = api_token(buyer)
+    purchase_id = client.post("/api/v1/purchases", headers=b, json=purchase_body(organisation, rice, eggs)).json["id"]
+    eggs.is_published = False  # the east canteen's second line
+    commit()
+    r = client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=b)
+    assert r.status_code == 409, r.json
+    error = r.json["error"]
+    assert error["code"] == "purchase_row_unavailable_at"
+    assert error["fields"] == {"destinations.0.items.1.product_id": "product_unavailable", "product_id": str(eggs.id)}
+    assert error["message"] == "“东校区食堂”第 2 行“土鸡蛋”已下架"
+    assert client.get(f"/api/v1/purchases/{purchase_id}", headers=b).json["status"] == "draft"
+
+    bacon = make_product(name="腊肉", station=rice.station)
+    commit()
+    body = purchase_body(organisation, rice, eggs, delivery="pickup", payment_method="station_cash", destinations=[])
+    body.update(
+        pickup_station_id=rice.station_id,
+        items=[{"product_id": rice.id, "quantity": 2}, {"product_id": bacon.id, "quantity": 1}],
+    )
+    r = client.post("/api/v1/purchases", headers=b, json=body)
+    assert r.status_code == 201, r.json
+    _db.session.get(Category, bacon.category_id).food_class = "processed"  # its papers now required, none held
+    commit()
+    r = client.post(f"/api/v1/purchases/{r.json['id']}/submit", headers=b)
+    assert r.status_code == 409, r.json
+    assert r.json["error"]["code"] == "purchase_row_papers_missing"
+    assert r.json["error"]["fields"] == {"items.1.product_id": "papers_missing", "product_id": str(bacon.id)}
     assert r.json["error"]["message"].startswith("第 2 行“腊肉”暂停销售：")

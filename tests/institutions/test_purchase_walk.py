@@ -43,11 +43,12 @@ def test_a_product_withdrawn_after_the_draft_is_said_at_submission_and_the_draft
     assert 'id="submit-blocked"' in page and "提交审批</button>" not in page  # no button that can only fail
     r = pages.post(f"/purchases/{purchase_id}/submit")
     assert r.status_code == 303
-    assert "“南昌大米”已下架" in _alerts(pages.get(url).get_data(as_text=True))
+    assert "“本部食堂”第 1 行“南昌大米”已下架" in _alerts(pages.get(url).get_data(as_text=True))
     _db.session.expire_all()
     assert _db.session.get(Purchase, purchase_id).status == "draft"
     r = client.post(f"/api/v1/purchases/{purchase_id}/submit", headers=api_token(buyer))
-    assert r.status_code == 409 and r.json["error"]["code"] == "product_unavailable"
+    assert r.status_code == 409 and r.json["error"]["code"] == "purchase_row_unavailable_at"  # its line named
+    assert r.json["error"]["message"] == "“本部食堂”第 1 行“南昌大米”已下架"
 
     # the buyer drops the rice: the draft goes to the approver
     r = pages.post(f"/purchases/{purchase_id}/edit", data=purchase_form(rice, eggs, product_0="", quantity_0=""))
