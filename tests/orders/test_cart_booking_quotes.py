@@ -124,3 +124,29 @@ def _row(html: str, name: str) -> str:
     """The cart's <tr> of the line named `name`."""
     [row] = [part.split("</tr>", 1)[0] for part in html.split("<tr")[1:] if name in part.split("</tr>", 1)[0]]
     return row
+
+
+def test_a_session_or_ticket_day_with_too_few_places_left_says_how_many_and_what_to_do(client, db, auth):
+    """A party of 3 in the cart for a session or a ticket day others have since filled: the row says how
+    many places are left (not 已订满, which they are not) and what the cart lets the buyer do — fewer
+    guests, another ticket day, or, for a session (the cart has no session picker), removing the line and
+    choosing another session on the listing; a session with none left says 该场次已订满, not 所选日期."""
+    auth.login(make_user())
+    short = make_listing(kind=ListingKind.EXPERIENCE, name="草莓采摘园", max_guests=10)
+    short_session = make_session(short, day=_day(9), capacity=8)
+    _add(client, listing_id=short.id, session_id=short_session.id, guests=3)
+    full = make_listing(kind=ListingKind.EXPERIENCE, name="垂钓鱼塘", max_guests=10)
+    full_session = make_session(full, day=_day(9), capacity=8)
+    _add(client, listing_id=full.id, session_id=full_session.id, guests=3)
+    day = make_listing(kind=ListingKind.TICKET, name="花海门票", units=4, max_guests=5)
+    _add(client, listing_id=day.id, checkin=_day(15).isoformat(), guests=3)
+    make_booking(short, check_in=_day(9), guests=6, session=short_session)
+    make_booking(full, check_in=_day(9), guests=8, session=full_session)
+    make_booking(day, check_in=_day(15), guests=2)
+    db.session.flush()
+    html = client.get("/cart").get_data(as_text=True)
+    rows = {name: _row(html, name) for name in ("草莓采摘园", "垂钓鱼塘", "花海门票")}
+    assert "该场次只剩 2 个名额，请减少人数，或删除后到项目页改选场次" in rows["草莓采摘园"]
+    assert "该场次已订满，请删除后到项目页改选场次" in rows["垂钓鱼塘"]
+    assert "只剩 2 个名额，请减少人数或修改日期" in rows["花海门票"]
+    assert not any("所选日期已订满" in row for row in rows.values())
