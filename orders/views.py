@@ -431,18 +431,41 @@ def _checkout_summary(cart, *, pickup: bool):
     return (collected if pickup else ship), {"ship": ship.total_fen, "pickup": collected.total_fen}
 
 
+#: The code of the order this session's checkout last placed, kept until the checkout is next asked for with
+#: nothing to check out (the browser's Back from the order's page): `_back_after_placing`.
+JUST_PLACED = "orders_just_placed"
+
+
+def _back_after_placing():
+    """The checkout asked for with nothing to check out right after it placed an order (Back from the order's
+    page, its cart now empty or left with the lines not chosen): the order's page with 订单 X 已提交，不会重复下单,
+    not the cart with 购物车是空的 / 请先勾选 — once; None when no order was just placed."""
+    code = session.pop(JUST_PLACED, None)
+    if not code:
+        return None
+    flash(_("订单 %(code)s 已提交，不会重复下单", code=code), "info")
+    return redirect(url_for("orders.order_detail", code=code))
+
+
 @bp.route("/checkout", methods=["GET", "POST"])
 @login_required
 def checkout():
     cart = _current_cart()
     if cart is None or not cart.lines:
+        back = _back_after_placing()
+        if back is not None:
+            return back
         flash(_("购物车是空的"), "info")
         return redirect(url_for("orders.cart_page"))
     # 去掉这一项，结算其余: a button of the refused checkout's form, so what was typed comes back with the rest
     leaving_out = request.method == "POST" and _leave_out(cart)
     if not carts.chosen_lines(cart):
+        back = _back_after_placing()
+        if back is not None:
+            return back
         flash(_("请先勾选要结算的商品或预订"), "info")
         return redirect(url_for("orders.cart_page"))
+    session.pop(JUST_PLACED, None)  # a new checkout: Back from its order's page is about that one
     form = CheckoutForm()
     addresses = address_book(current_user)
     form.address_id.choices = [SelectChoice(0, _("新地址"))] + [
@@ -507,6 +530,7 @@ def checkout():
             summary, totals = _checkout_summary(cart, pickup=pickup)
         else:
             code = order.code
+            session[JUST_PLACED] = code
             flash(_("订单已提交，订单号 %(code)s", code=code), "success")
             if not _start_card_payment(order):
                 flash(_payment_unavailable_message(), "error")

@@ -105,3 +105,35 @@ def test_home_delivery_does_not_preselect_paying_at_the_station(client, db, auth
     )
     assert len(checked) == 1 and 'value="cod"' in checked[0]
     assert 'data-pay-ship="cod"' in page and 'data-pay-pickup="station_cash"' in page
+
+
+def test_back_to_the_checkout_after_placing_shows_the_order_placed_not_the_cart(client, db, auth):
+    """The browser's Back from the new order's page asks for the checkout again; its cart is now empty (or
+    holds only lines not chosen). That is no 购物车是空的 / 请先勾选 for the buyer who just ordered: the
+    checkout says the order was placed, and not twice, and shows it — once; afterwards the checkout of an
+    empty cart goes to the cart as before."""
+    station = make_station()
+    product = make_product(price_fen=1000, stock=5)
+    auth.login(make_user())
+    client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
+    page = client.get("/checkout").get_data(as_text=True)
+    placed = client.post(
+        "/checkout",
+        data={
+            "address_id": 0,
+            "delivery": "pickup",
+            "pickup_station_id": station.id,
+            "payment_method": "station_cash",
+            "shown_total_pickup": _hidden(page, "shown_total_pickup"),
+            "form_token": _hidden(page, "form_token"),
+        },
+    )
+    assert placed.status_code == 303
+    order_page = placed.headers["Location"]
+    back = client.get("/checkout")
+    assert back.status_code == 302 and back.headers["Location"] == order_page
+    code = order_page.rsplit("/", 1)[-1]
+    assert f"订单 {code} 已提交，不会重复下单" in client.get(order_page).get_data(as_text=True)
+    again = client.get("/checkout")
+    assert again.status_code == 302 and again.headers["Location"].endswith("/cart")
+    assert _count(db, Order) == 1
