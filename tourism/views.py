@@ -47,7 +47,7 @@ from tourism.services.availability import (
     listing_occupancy,
     payment_methods,
     search_listings,
-    sessions_between,
+    sessions_offered,
 )
 from tourism.services.booking import (
     BookingRequest,
@@ -247,9 +247,17 @@ def _render_listing(listing, form, status=200):
     days = calendar_of_unit_type(listing_calendar(listing, start, end, now=now, occupancy=occupancy), cal_unit_type)
     sessions = []
     if listing.kind == ListingKind.EXPERIENCE:
-        sessions = [s for s in sessions_between(listing, today, today + timedelta(days=60)) if s.starts_at > now]
+        offered = sessions_offered(listing, today, today + timedelta(days=60), now=now)
+        sessions = [s for s, _left in offered]
+        # each start with its places left, as the calendar's days say them: a party too large is seen first
         form.session_id.choices = [
-            SelectChoice(s.id, to_local(s.starts_at).strftime("%Y-%m-%d %H:%M")) for s in sessions
+            SelectChoice(
+                s.id,
+                _("%(start)s · 余 %(num)s", start=to_local(s.starts_at).strftime("%Y-%m-%d %H:%M"), num=left)
+                if left
+                else _("%(start)s · 已满", start=to_local(s.starts_at).strftime("%Y-%m-%d %H:%M")),
+            )
+            for s, left in offered
         ]
         if form.checkin.data and not form.session_id.data:  # a day tapped on the calendar: its first session
             form.session_id.data = next((s.id for s in sessions if s.session_date == form.checkin.data), None)

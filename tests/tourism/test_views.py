@@ -591,3 +591,21 @@ def test_a_stay_party_over_its_rooms_is_told_what_the_rooms_chosen_sleep(client,
         )
         assert r.status_code == 422 and said in r.get_data(as_text=True), lang
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Booking)) == 0
+
+
+def test_the_session_choices_say_the_places_left_of_each_session(client, db):
+    """As on Meituan, a session is chosen knowing its places: each 场次 of the booking form says 余 N (the
+    calendar only says a day's, all its sessions together), and a full one 已满 — so a party of 3 does not
+    pick the 09:00 with 2 left and learn it only once refused."""
+    listing = make_listing(kind="experience", name="草莓采摘", max_guests=10)
+    day = local_date(now_utc()) + timedelta(days=6)
+    morning = make_session(listing, day=day, hour=9, capacity=8)
+    make_session(listing, day=day, hour=14, capacity=8)
+    full = make_session(listing, day=day + timedelta(days=1), hour=9, capacity=4)
+    make_booking(listing, check_in=day, guests=6, session=morning)
+    make_booking(listing, check_in=day + timedelta(days=1), guests=4, session=full)
+    html = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
+    [select] = re.findall(r'<select id="session_id".*?</select>', html, re.S)
+    assert f"{day.isoformat()} 09:00 · 余 2<" in select
+    assert f"{day.isoformat()} 14:00 · 余 8<" in select
+    assert f"{(day + timedelta(days=1)).isoformat()} 09:00 · 已满<" in select

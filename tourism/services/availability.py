@@ -371,6 +371,19 @@ def sessions_between(listing: Listing, start: date, end: date) -> list[Session]:
     return sessions_of([u.id for u in listing.unit_types], start, end)
 
 
+def sessions_offered(listing: Listing, start: date, end: date, *, now: datetime) -> list[tuple[Session, int]]:
+    """The sessions of `listing` on [start, end) not started at `now`, each with its free places (0 when
+    full or on a day its host closed): the booking form's 场次 choices say 余 N / 已满, as the calendar's
+    days do. Three statements whatever the number of sessions (`read_occupancy`)."""
+    sessions = [s for s in sessions_between(listing, start, end) if s.starts_at > now]
+    if not sessions:
+        return []
+    first, last = sessions[0].session_date, max(s.session_date for s in sessions)
+    span = Span((), (listing.id,), first, last + timedelta(days=1))  # the closures of those days
+    occupancy = read_occupancy([span], [s.id for s in sessions], now=now)
+    return [(s, occupancy.session_free(s, listing.id)) for s in sessions]
+
+
 def sessions_of(unit_type_ids, start: date, end: date) -> list[Session]:
     """The sessions of the unit types (of one listing or of several) offered on [start, end), in order of
     their start: one statement (none without unit types)."""
