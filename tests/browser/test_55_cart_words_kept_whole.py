@@ -38,8 +38,11 @@ def test_the_cart_buttons_keep_their_words_whole(open_page, live_server, viewpor
     main = page.locator("main")
     expect(main.locator("tr.booking-line")).to_have_count(1)
     shopper.step("cart: goods and a ticket day")
-    buttons = main.locator("table").get_by_role("button").filter(has_text=shopper.t("删除")).or_(
-        main.locator("table").get_by_role("button").filter(has_text=shopper.t("更新"))
+    buttons = (
+        main.locator("table")
+        .get_by_role("button")
+        .filter(has_text=shopper.t("删除"))
+        .or_(main.locator("table").get_by_role("button").filter(has_text=shopper.t("更新")))
     )
     expect(buttons).to_have_count(4)
     for button in buttons.all():
