@@ -1,7 +1,8 @@
 """Journey: a family's cart holds a product and a ticket day (its date and guests boxes beside 更新). On a
 desktop in English the table's narrow last column kept breaking the words of its buttons mid-word
 (Remov / e: the table's `overflow-wrap: anywhere`, meant for long product names, let the column shrink
-below a word); a button's label is read whole on one line, on a phone and on a desktop."""
+below a word); a button's label is read whole on one line, on a phone and on a desktop. Emptied, the cart's
+去逛逛 is a button a thumb finds."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from tests.browser.journeys import empty_cart, new_shopper_on_product
+from tests.browser.journeys import empty_cart, new_shopper_on_product, tap_height
 
 TICKET = "黄马罗渡花海原乡门票"
 
@@ -48,3 +49,8 @@ def test_the_cart_buttons_keep_their_words_whole(open_page, live_server, viewpor
     for button in buttons.all():
         assert button.evaluate(_LINES) == 1, f"{button.inner_text()!r} is broken over lines"
     empty_cart(shopper)
+
+    # emptied, the cart's one way on, 去逛逛, is a thumb's target, not a 19 px word at the end of a sentence
+    shop_on = main.get_by_role("link", name=shopper.t("去逛逛"), exact=True)
+    assert tap_height(shop_on) >= 40
+    shopper.step("cart emptied: 去逛逛")
