@@ -130,7 +130,8 @@ def test_a_session_or_ticket_day_with_too_few_places_left_says_how_many_and_what
     """A party of 3 in the cart for a session or a ticket day others have since filled: the row says how
     many places are left (not 已订满, which they are not) and what the cart lets the buyer do — fewer
     guests, another ticket day, or, for a session (the cart has no session picker), removing the line and
-    choosing another session on the listing; a session with none left says 该场次已订满, not 所选日期."""
+    choosing another session on the listing; a session with none left says 该场次已订满, not 所选日期. Its
+    price, still shown, is said not to be counted in the totals (不计入合计)."""
     auth.login(make_user())
     short = make_listing(kind=ListingKind.EXPERIENCE, name="草莓采摘园", max_guests=10)
     short_session = make_session(short, day=_day(9), capacity=8)
@@ -150,3 +151,5 @@ def test_a_session_or_ticket_day_with_too_few_places_left_says_how_many_and_what
     assert "该场次已订满，请删除后到项目页改选场次" in rows["垂钓鱼塘"]
     assert "只剩 2 个名额，请减少人数或修改日期" in rows["花海门票"]
     assert not any("所选日期已订满" in row for row in rows.values())
+    # each still shows its price, and says it is not in the totals below (预订合计 ¥0.00 adds up)
+    assert all("不计入合计" in row for row in rows.values())
