@@ -136,6 +136,11 @@ MESSAGES = {
         "您已有 %(num)s 个到店支付的预订未完成；请先入住或取消，或选择在线支付",
         count="n",
     ),
+    "too_many_unpaid_bookings_card_off": Nn_(
+        "您已有 %(num)s 个到店支付的预订未完成；请先入住，或在「我的预订」取消其中一个，再预订",
+        "您已有 %(num)s 个到店支付的预订未完成；请先入住，或在「我的预订」取消其中一个，再预订",
+        count="n",
+    ),
     "unit_type_name_invalid": N_("请填写房型/票种名称（最多 %(n)s 个字）"),
     "unit_type_needs_units": N_("数量至少为 1（房间数、每日票数或每场人数）"),
     "unit_type_not_addable": N_("只有住宿和门票可以添加房型或票种；体验的场次在项目页面添加"),

@@ -362,3 +362,37 @@ def test_a_refusal_with_a_count_says_it_in_the_singular_or_the_plural(
         == f"您已有 {limit} 个到店支付的预订未完成；请先入住或取消，或选择在线支付"
     )
     assert _bookings() == limit
+
+
+def test_with_card_payments_off_the_unpaid_bookings_limit_does_not_offer_paying_online(
+    app, client, db, api_token, monkeypatch
+):
+    """Card payments off (the demo's default), the account's third pay-on-arrival booking is refused without
+    或选择在线支付, a way on that is not there: it says to stay or cancel one in 我的预订 first."""
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "")  # this module's fake_stripe turned it on
+    listing = make_listing(units=10, pay_on_arrival=True)
+    db.session.commit()  # error responses roll the session back: keep the fixture data
+    headers = api_token(make_user())
+    for day in (10, 13):
+        r = book(
+            client,
+            headers,
+            listing,
+            payment_method="arrival",
+            checkin=day_ahead(day).isoformat(),
+            checkout=day_ahead(day + 1).isoformat(),
+        )
+        assert r.status_code == 201
+    third = {"listing_id": listing.id, "guests": 2, "payment_method": "arrival"}
+    third |= {"checkin": day_ahead(30).isoformat(), "checkout": day_ahead(31).isoformat()}
+    answers = {
+        lang: client.post(f"/api/v1/bookings?lang={lang}", json=third, headers=headers) for lang in ("en", "zh_CN")
+    }
+    assert [(r.status_code, r.json["error"]["code"]) for r in answers.values()] == [
+        (409, "too_many_unpaid_bookings_card_off")
+    ] * 2
+    assert (
+        answers["zh_CN"].json["error"]["message"]
+        == "您已有 2 个到店支付的预订未完成；请先入住，或在「我的预订」取消其中一个，再预订"
+    )
+    assert "online" not in answers["en"].json["error"]["message"]

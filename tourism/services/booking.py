@@ -176,7 +176,8 @@ def _lock_unit_type(unit_type_id: int, *, open_unpaid_of: int | None = None, now
 
     `open_unpaid_of`: the account of a pay-on-arrival booking, whose row this transaction has
     locked (`_check_pay_on_arrival_limits`); the same statement counts its open unpaid bookings and
-    one more than PAY_ON_ARRIVAL_MAX_OPEN allows is refused (409 `too_many_unpaid_bookings`)."""
+    one more than PAY_ON_ARRIVAL_MAX_OPEN allows is refused (409 `too_many_unpaid_bookings`, which offers
+    paying online; `too_many_unpaid_bookings_card_off` when card payments are off, which does not)."""
     if open_unpaid_of is None:
         query = statement(
             "tourism.lock_unit_type",
@@ -202,7 +203,10 @@ def _lock_unit_type(unit_type_id: int, *, open_unpaid_of: int | None = None, now
         query, {"id": unit_type_id, "user_id": open_unpaid_of, "today": today}
     ).one()
     if open_count >= int(current_app.config.get("PAY_ON_ARRIVAL_MAX_OPEN", 2)):
-        raise Conflict("too_many_unpaid_bookings", n=open_count)
+        if card_payments_enabled():
+            raise Conflict("too_many_unpaid_bookings", n=open_count)  # ...or pay online
+        # no online payment to offer: the way on is to stay or cancel one, in 我的预订
+        raise Conflict("too_many_unpaid_bookings_card_off", n=open_count)
     return unit_type
 
 
