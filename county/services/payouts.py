@@ -28,7 +28,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zipfile import BadZipFile
 
@@ -302,8 +302,20 @@ class BatchResult:
 
 def default_period(today: date) -> tuple[date, date]:
     """The period 收益发放's form proposes: this month so far. A batch pays every unpaid credit up to its
-    end, earlier months' included, so the month's start only names the batch."""
-    return today.replace(day=1), today
+    end, earlier months' included, so the period's start only names the batch.
+
+    Once the county's batch of this month so far was made today, the form proposes a period no
+    county-wide batch has — today alone, then from yesterday, and so on back — so that 生成发放批次, as the
+    batch page asks after a failed line, makes the next batch (the failed line's money in it) instead of
+    opening the same one again."""
+    month_start = today.replace(day=1)
+    taken = set(
+        db.session.scalars(
+            sa.select(PayoutBatch.period_from).where(PayoutBatch.period_to == today, PayoutBatch.scope == "county")
+        )
+    )
+    starts = [month_start] + [today - timedelta(days=back) for back in range(MAX_PERIOD_DAYS)]
+    return next((start for start in starts if start not in taken), month_start), today
 
 
 def create_batch(

@@ -160,6 +160,34 @@ def test_a_failed_line_says_what_to_do_next_and_the_account_fixed_from_it_is_pai
     assert retry.id != batch.id and [ln.household_id for ln in retry.lines] == [b.id]
 
 
+def _proposed_period(client) -> dict[str, str]:
+    """The period 收益发放's form proposes, as the officer finds it."""
+    html = client.get("/county/payouts").get_data(as_text=True)
+    return {
+        name: re.search(rf'name="{name}" required[^>]*value="([^"]*)"', html).group(1)
+        for name in ("period_from", "period_to")
+    }
+
+
+def test_after_a_failed_line_the_proposed_period_makes_the_next_batch_the_same_day(
+    client, auth, county_user, world, db
+):
+    """The officer made this month's batch with the period 收益发放 proposed and the bank refused a line;
+    the batch page sends them back to 收益发放 to make a batch for a new period. The form proposed the same
+    period again, so 生成发放批次 only reopened the batch (该期间已有发放批次) and the failed line's money
+    could not be paid that day. It now proposes a period no county-wide batch has, which pays it."""
+    _set_accounts(client, auth, county_user, world)
+    first = client.post("/county/payouts", data=_proposed_period(client))
+    batch = db.session.get(PayoutBatch, int(first.headers["Location"].rsplit("/", 1)[1]))
+    _bank_pays_a_and_refuses_the_rest(client, batch)
+    proposed = _proposed_period(client)
+    assert (proposed["period_from"], proposed["period_to"]) != (str(batch.period_from), str(batch.period_to))
+    again = client.post("/county/payouts", data=proposed)
+    retry = db.session.get(PayoutBatch, int(again.headers["Location"].rsplit("/", 1)[1]))
+    assert retry.id != batch.id and [ln.household_id for ln in retry.lines] == [world["households"][1].id]
+    assert _proposed_period(client)["period_from"] not in (str(batch.period_from), str(retry.period_from))
+
+
 def test_counts_of_households_read_as_english_plurals(client, auth, county_user, world, db):
     """「1 户」 read "1 households" in English on the batch, the village's cards and the income totals."""
     _set_accounts(client, auth, county_user, world)
