@@ -4,7 +4,8 @@ Every figure is read from the ledger and the payout lines, never stored:
 - credited this month, by benefit kind and by product or listing (the order line's title), and the
   reversals one by one;
 - paid this month (lines the bank paid, by the Beijing date of the result) with the masked account;
-- up to the month's end: credited in total, paid of it (as at printing), still to pay.
+- up to the month's end: credited in total, paid of it by then (the lines the bank paid up to the month's
+  end: the sum of every card's 本月发放到账 so far, so a past month's card prints the same later), still to pay.
 `village_cards` gives the cards of every household of a village (the village prints them at once).
 """
 
@@ -47,7 +48,7 @@ class Card:
     #: [{paid_date, amount_fen, account, bank_ref, batch}] — paid this month
     payments: list[dict]
     paid_in_month_fen: int
-    #: up to the month's end (paid: as at printing)
+    #: up to the month's end
     total_credited_fen: int
     total_paid_fen: int
     outstanding_fen: int
@@ -132,6 +133,15 @@ def household_card(household: Household, month: str) -> Card:
         if settled_at is not None
     ]  # a paid line has its settlement time (the query asks a range of it)
     figures = household_payout_figures(household.id, until=date_to)
+    # paid by the month's end: a line holds entries dated up to its batch's period end, before it was paid,
+    # so the lines paid by then paid credits of this card's total only
+    paid_by_end = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(PayoutLine.amount_fen), 0)).where(
+            PayoutLine.household_id == household.id,
+            PayoutLine.status == LineStatus.PAID,
+            PayoutLine.settled_at < end,
+        )
+    )
     credited = sum(k["total_fen"] for k in kinds)
     reversed_ = sum(r["amount_fen"] for r in reversals)
     village = db.session.get(Village, household.village_id)
@@ -150,8 +160,8 @@ def household_card(household: Household, month: str) -> Card:
         payments=payments,
         paid_in_month_fen=sum(p["amount_fen"] for p in payments),
         total_credited_fen=figures["credited_fen"],
-        total_paid_fen=figures["paid_fen"],
-        outstanding_fen=figures["payable_fen"],
+        total_paid_fen=paid_by_end,
+        outstanding_fen=figures["credited_fen"] - paid_by_end,
     )
 
 

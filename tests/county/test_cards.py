@@ -185,3 +185,24 @@ def test_the_household_page_says_an_overpayment_too(client, auth, county_user, w
     html = client.get(f"/county/households/{a.id}").get_data(as_text=True)
     row = html[html.index('id="payable-fen"') :].split("</dd>")[0]
     assert "多发" in html and "-¥" not in row and "将从以后的收益中扣除" in row
+
+
+def test_a_months_card_counts_what_was_paid_by_its_end_not_what_was_paid_since(
+    client, auth, county_user, world, db, now
+):
+    """November's money was paid on 3 December. November's card said, under 四、截至月底, that it was paid
+    (其中已发放 the whole month, 尚待发放 ¥0.00) beside 本月没有发放 — the card changed after it was signed, and
+    its payments did not add up to its paid total. It now counts what the bank paid by the month's end; the
+    payment is December's, on December's card."""
+    a = world["households"][0]
+    november = sum(e.amount_fen for e in _entries(db, a, *cards.parse_month("2026-11")))
+    _pay_everything(a, now=now + timedelta(days=5))  # 3 December, Beijing time
+    commit()
+    auth.login(county_user)
+    html = client.get(f"/county/households/{a.id}/card?month=2026-11").get_data(as_text=True)
+    assert "本月没有发放" in html
+    assert 'class="card-paid" data-fen="0"' in html
+    assert f'class="card-outstanding" data-fen="{november}"' in html
+    html = client.get(f"/county/households/{a.id}/card?month=2026-12").get_data(as_text=True)
+    assert "BK77" in html and f'class="card-paid" data-fen="{november}"' in html
+    assert 'class="card-outstanding" data-fen="0"' in html
