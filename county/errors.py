@@ -12,6 +12,9 @@ MESSAGES = {
     "already_returned": N_("该产品已退回"),
     "bank_file_headers": N_("回盘文件缺少“明细编号”和“状态”列"),
     "bank_file_invalid": N_("回盘文件有误，未做任何更改：%(errors)s"),
+    "bank_file_other_batch": N_(
+        "这是发放批次 %(code)s 的回盘文件，不是本批次的，未做任何更改：请到批次 %(code)s 的页面导入，本批次请导入银行对本批次代发文件的回盘"
+    ),
     "bank_file_no_lines": N_("回盘文件里没有本批次的明细行，未做任何更改：请上传银行返回的、填好每笔结果的文件"),
     "bank_file_required": N_("请上传银行回盘文件"),
     "bank_file_too_long": N_("回盘文件行数过多"),

@@ -704,6 +704,17 @@ def _read_result(source) -> list[tuple[int, dict]]:
     return out
 
 
+def _refuse_another_batchs_answer(batch: PayoutBatch, prefixes: set[str], *, answered: bool) -> None:
+    """A file none of whose rows is a line of this batch, all naming one other batch: the bank's answer to
+    that batch, uploaded on this one's page. Said in one sentence that names the batch to import it on,
+    rather than a row-by-row list of references "not in this batch"."""
+    if answered or len(prefixes) != 1:
+        return
+    (code,) = prefixes
+    if code != batch.code and db.session.scalar(sa.select(sa.exists().where(PayoutBatch.code == code))):
+        raise ValidationError("bank_file_other_batch", code=code, fields={"file": f"another batch: {code}"})
+
+
 def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> ResultReport:
     """Apply the bank's result file to the batch. All rows are checked before anything changes: one bad
     row refuses the whole file (ValidationError listing the rows). Rows that repeat what is recorded
@@ -716,7 +727,7 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
         line_ref(batch, ln): ln
         for ln in db.session.scalars(sa.select(PayoutLine).where(PayoutLine.batch_id == batch.id).with_for_update())
     }
-    report, plan, seen = ResultReport(), [], set()
+    report, plan, seen, foreign = ResultReport(), [], set(), set()
     for number, row in rows:
         ref = row.get("ref", "")
         if ref.startswith("合计") or (not ref and not row.get("status")):
@@ -724,6 +735,7 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
         line = lines.get(ref)
         status = row.get("status", "").lower()
         if line is None:
+            foreign.add(ref.rsplit("-", 1)[0])
             report.errors.append(_("第%(n)s行：明细编号 %(ref)s 不属于本批次", n=number, ref=ref[:40]))
             continue
         if ref in seen:
@@ -766,6 +778,7 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
         # headings and no line of this batch (an empty sheet, the wrong sheet saved first): nothing was
         # imported, which "imported: 0 paid, 0 failed" told the officer as a success
         raise ValidationError("bank_file_no_lines", fields={"file": "empty"})
+    _refuse_another_batchs_answer(batch, foreign, answered=bool(plan or report.unchanged or seen))
     if report.errors:
         raise ValidationError(
             "bank_file_invalid", errors=_("；").join(report.errors[:20]), fields={"file": "; ".join(report.errors[:20])}

@@ -463,3 +463,33 @@ def test_the_statement_page_says_what_was_paid_and_what_is_still_owed(client, au
     assert re.search(
         rf'id="payout-figures">Paid <strong data-fen="0">.*To pay <span data-fen="{credited[b.id]}"', refused
     )
+
+
+def test_the_bank_answer_to_another_batch_is_refused_naming_that_batch(client, auth, county_user, world, db):
+    """The officer uploaded the bank's answer to one batch on another batch's page: the refusal listed every
+    row as 「明细编号 … 不属于本批次」 and said nothing of what to do. It now says whose answer the file is and
+    to import it on that batch's page (zh_CN, en); nothing changes."""
+    _set_accounts(client, auth, county_user, world)
+    client.post(f"/county/households/{world['households'][2].id}/account", data={"kind": "bank_card", "number": ACCOUNT_B})
+    first_village, second_village = world["villages"]
+    first = client.post("/county/payouts", data={**PERIOD, "village_id": str(first_village.id)})
+    second = client.post("/county/payouts", data={**PERIOD, "village_id": str(second_village.id)})
+    one, other = (db.session.get(PayoutBatch, int(r.headers["Location"].rsplit("/", 1)[1])) for r in (first, second))
+    for batch in (one, other):
+        client.get(f"/county/payouts/{batch.id}/export.xlsx")
+    answer = [(f"{one.code}-{line.id}", line.amount_fen / 100, "成功", "BK9", "") for line in one.lines]
+    assert answer
+
+    def upload(lang):
+        client.get(f"/?lang={lang}")
+        return client.post(
+            f"/county/payouts/{other.id}/result",
+            data={"file": (_result(answer), "result.xlsx")},
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        ).get_data(as_text=True)
+
+    html = upload("zh_CN")
+    assert f"这是发放批次 {one.code} 的回盘文件" in html and "不属于本批次" not in html
+    assert f"This is the result file of payout batch {one.code}" in upload("en")
+    assert {ln.status for ln in one.lines} == {"pending"} and {ln.status for ln in other.lines} == {"pending"}
