@@ -748,7 +748,14 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
             except (MoneyError, ValueError, ArithmeticError):
                 amount = None
             if amount != line.amount_fen:
-                report.errors.append(_("第%(n)s行：金额与明细不符", n=number))
+                report.errors.append(
+                    _(
+                        "第%(n)s行：金额 %(got)s 与明细金额 %(want)s 不符，请核对回盘文件是否为本批次的",
+                        n=number,
+                        got=str(row["amount"])[:20],
+                        want=format_yuan(line.amount_fen),
+                    )
+                )
                 continue
         if status in PAID_WORDS:
             bank_ref = row.get("bank_ref", "")[:64]

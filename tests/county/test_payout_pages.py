@@ -493,3 +493,27 @@ def test_the_bank_answer_to_another_batch_is_refused_naming_that_batch(client, a
     assert f"这是发放批次 {one.code} 的回盘文件" in html and "不属于本批次" not in html
     assert f"This is the result file of payout batch {one.code}" in upload("en")
     assert {ln.status for ln in one.lines} == {"pending"} and {ln.status for ln in other.lines} == {"pending"}
+
+
+def test_a_wrong_amount_in_the_bank_answer_names_both_amounts(client, auth, county_user, world, db):
+    """A result row whose amount is not its line's was refused as 「金额与明细不符」: which amount the line
+    has, and what to check, the officer had to find out. The refusal names both (zh_CN, en)."""
+    _set_accounts(client, auth, county_user, world)
+    client.post("/county/payouts", data=PERIOD)
+    batch = db.session.scalar(sa.select(PayoutBatch))
+    client.get(f"/county/payouts/{batch.id}/export.xlsx")
+    line = batch.lines[0]
+    want = f"¥{line.amount_fen // 100:,}.{line.amount_fen % 100:02d}"
+
+    def upload(lang):
+        client.get(f"/?lang={lang}")
+        return client.post(
+            f"/county/payouts/{batch.id}/result",
+            data={"file": (_result([(f"{batch.code}-{line.id}", "1.23", "成功", "BK1", "")]), "result.xlsx")},
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        ).get_data(as_text=True)
+
+    assert f"第2行：金额 1.23 与明细金额 {want} 不符" in upload("zh_CN")
+    assert f"Row 2: the amount 1.23 is not the line&#39;s {want}" in upload("en")
+    assert line.status == "pending"
