@@ -135,12 +135,15 @@ def household_card(household: Household, month: str) -> Card:
     figures = household_payout_figures(household.id, until=date_to)
     # paid by the month's end: a line holds entries dated up to its batch's period end, before it was paid,
     # so the lines paid by then paid credits of this card's total only
-    paid_by_end = db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(PayoutLine.amount_fen), 0)).where(
-            PayoutLine.household_id == household.id,
-            PayoutLine.status == LineStatus.PAID,
-            PayoutLine.settled_at < end,
+    paid_by_end = int(
+        db.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(PayoutLine.amount_fen), 0)).where(
+                PayoutLine.household_id == household.id,
+                PayoutLine.status == LineStatus.PAID,
+                PayoutLine.settled_at < end,
+            )
         )
+        or 0
     )
     credited = sum(k["total_fen"] for k in kinds)
     reversed_ = sum(r["amount_fen"] for r in reversals)

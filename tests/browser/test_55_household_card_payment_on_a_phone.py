@@ -48,7 +48,9 @@ def _a_paid_household(live) -> int:
         answer = Workbook()
         answer.active.append(["明细编号", "金额(元)", "状态", "银行流水号"])
         for n, line in enumerate(batch.lines):
-            answer.active.append([payouts.line_ref(batch, line), f"{line.amount_fen / 100:.2f}", "成功", f"BK55{n:04d}"])
+            answer.active.append(
+                [payouts.line_ref(batch, line), f"{line.amount_fen / 100:.2f}", "成功", f"BK55{n:04d}"]
+            )
         body = io.BytesIO()
         answer.save(body)
         body.seek(0)

@@ -470,7 +470,9 @@ def test_the_bank_answer_to_another_batch_is_refused_naming_that_batch(client, a
     row as 「明细编号 … 不属于本批次」 and said nothing of what to do. It now says whose answer the file is and
     to import it on that batch's page (zh_CN, en); nothing changes."""
     _set_accounts(client, auth, county_user, world)
-    client.post(f"/county/households/{world['households'][2].id}/account", data={"kind": "bank_card", "number": ACCOUNT_B})
+    client.post(
+        f"/county/households/{world['households'][2].id}/account", data={"kind": "bank_card", "number": ACCOUNT_B}
+    )
     first_village, second_village = world["villages"]
     first = client.post("/county/payouts", data={**PERIOD, "village_id": str(first_village.id)})
     second = client.post("/county/payouts", data={**PERIOD, "village_id": str(second_village.id)})
