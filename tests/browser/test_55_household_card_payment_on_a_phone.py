@@ -1,7 +1,9 @@
 """Journey 55: a household's statement (明白卡) read on a phone after the bank paid it. The line 三、本月发放到账
 names the account as its masked number (stars and the last four digits, one unbreakable word): the table grew
 wider than the card and the amount paid stood past the card's right edge. The card's cells now break such a
-word, so the whole line — date, account, bank reference, amount — stays inside the card."""
+word, so the whole line — date, account, bank reference, amount — stays inside the card. In English the
+headings of 一、本月入账 (Kind of income, From (product or stay)…) did not wrap either, and last month's card
+scrolled sideways; every table of the card, this month's and last month's, in both languages, now fits."""
 
 from __future__ import annotations
 
@@ -73,3 +75,17 @@ def test_the_amount_paid_stays_inside_the_card_on_a_phone(open_page, live_server
     card_box, paid_box = card.bounding_box(), paid.bounding_box()
     assert card_box and paid_box
     assert paid_box["x"] + paid_box["width"] <= card_box["x"] + card_box["width"], (paid_box, card_box)
+
+    this_month = local_date(now_utc()).replace(day=1)
+    last_month = f"{this_month - timedelta(days=1):%Y-%m}"
+    for lang in ("en", "zh_CN"):
+        for month in (f"{this_month:%Y-%m}", last_month):
+            # the reader switches language (the harness checks each page against the test's own language)
+            officer.goto(f"/county/households/{household}/card?month={month}&lang={lang}", check=lang == "zh_CN")
+            card_box = card.bounding_box()
+            assert card_box
+            for table in card.locator("table").all():
+                box = table.bounding_box()
+                assert box and box["x"] + box["width"] <= card_box["x"] + card_box["width"], (lang, month, box)
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (lang, month)
+    officer.step("last month's card, back in Chinese")
