@@ -3,7 +3,8 @@ names the account as its masked number (stars and the last four digits, one unbr
 wider than the card and the amount paid stood past the card's right edge. The card's cells now break such a
 word, so the whole line — date, account, bank reference, amount — stays inside the card. In English the
 headings of 一、本月入账 (Kind of income, From (product or stay)…) did not wrap either, and last month's card
-scrolled sideways; every table of the card, this month's and last month's, in both languages, now fits."""
+scrolled sideways; every table of the card, this month's and last month's, in both languages, now fits.
+On the way there the office's links are thumb-sized: the overview's counts, the batches, a batch's households."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ from shop.timeutil import local_date, now_utc
 from tests.browser.harness import DEMO, VIEWPORTS
 
 
-def _a_paid_household(live) -> int:
-    """A batch for one demo village whose every line the bank paid (each run names its own period); returns a
-    household paid this month."""
+def _a_paid_batch(live) -> tuple[int, int]:
+    """A batch for one demo village whose every line the bank paid (each run names its own period); returns
+    the batch and a household paid this month."""
     from catalog.models import Household
     from county.services import payouts
     from ledger.payouts import PaymentAccount, PayoutBatch
@@ -58,15 +59,27 @@ def _a_paid_household(live) -> int:
         body.seek(0)
         payouts.import_result(batch, body, actor=officer, now=now)
         db.session.commit()
-        return batch.lines[0].household_id
+        return batch.id, batch.lines[0].household_id
 
 
 @pytest.mark.parametrize("viewport", [VIEWPORTS[0]], ids=[VIEWPORTS[0].name], indirect=True)
 def test_the_amount_paid_stays_inside_the_card_on_a_phone(open_page, live_server, viewport):
-    household = _a_paid_household(live_server)
+    batch, household = _a_paid_batch(live_server)
     officer = open_page("county")
     page = officer.page
     officer.login(DEMO["county"])
+    # on the way, the office's links are thumb-sized: the overview's counts (待认定产品 0 was a digit wide),
+    # the batches' codes and a batch's households (a masked name, 16 px high)
+    for path, links in (
+        ("/county/", "main .county-cards .big a"),
+        ("/county/payouts", "main #batches tbody a"),
+        (f"/county/payouts/{batch}", "main #payout-lines tbody td:nth-child(2) a"),
+    ):
+        officer.goto(path)
+        found = page.locator(links)
+        assert found.count() >= 1, path
+        for box in (found.nth(i).bounding_box() for i in range(found.count())):
+            assert box and box["width"] >= 40 and box["height"] >= 40, (path, box)
     officer.goto(f"/county/households/{household}/card")
     card = page.locator("article.mingbai-card")
     paid = card.locator("td[data-fen]").last  # the last table is 三、本月发放到账
