@@ -146,9 +146,9 @@ def set_account(
     if not ACCOUNT_NO_RE.match(number):
         errors["number"] = _("账号须为8到30位数字")
     if len(holder_name) > 40:
-        errors["holder_name"] = _("户名过长")
+        errors["holder_name"] = _("户名最多 %(n)s 个字，请按银行卡上的户名填写", n=40)
     if len(bank_name) > 60:
-        errors["bank_name"] = _("开户行名称过长")
+        errors["bank_name"] = _("开户行最多 %(n)s 个字，请只填银行和支行名称", n=60)
     if errors:
         raise ValidationError("invalid_account", fields=errors)
     account = get_account(household)

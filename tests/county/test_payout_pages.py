@@ -519,3 +519,23 @@ def test_a_wrong_amount_in_the_bank_answer_names_both_amounts(client, auth, coun
     assert f"第2行：金额 1.23 与明细金额 {want} 不符" in upload("zh_CN")
     assert f"Row 2: the amount 1.23 is not the line&#39;s {want}" in upload("en")
     assert line.status == "pending"
+
+
+def test_a_too_long_holder_or_branch_says_how_long_it_may_be(client, auth, county_user, world):
+    """户名过长 / 开户行名称过长 said what was wrong but not how long a name may be, nor what to write. The
+    refusal names the limit and what belongs in the field (zh_CN, en); nothing is saved."""
+    auth.login(county_user)
+    a = world["households"][0]
+    form = {"kind": "bank_card", "number": ACCOUNT_A, "holder_name": "张" * 41, "bank_name": "农" * 61}
+
+    def save(lang):
+        client.get(f"/?lang={lang}")
+        response = client.post(f"/county/households/{a.id}/account", data=form)
+        assert response.status_code == 422
+        return response.get_data(as_text=True)
+
+    html = save("zh_CN")
+    assert "户名最多 40 个字，请按银行卡上的户名填写" in html and "开户行最多 60 个字，请只填银行和支行名称" in html
+    english = save("en")
+    assert "at most 40 characters" in english and "at most 60 characters" in english
+    assert ACCOUNT_A not in html
