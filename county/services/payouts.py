@@ -824,8 +824,11 @@ def import_result(batch: PayoutBatch, source, *, actor, now: datetime) -> Result
 
 
 def household_payout_figures(household_id: int, *, until: date | None = None) -> dict:
-    """{credited_fen (net of reversals), paid_fen, in_batch_fen, payable_fen}: paid + payable = credited;
-    `in_batch_fen` is the part of payable already in a batch that the bank has not answered."""
+    """{credited_fen (net of reversals), paid_fen, in_batch_fen, payable_fen, deducted_later_fen}: paid +
+    payable = credited; `in_batch_fen` is the part of payable already in a batch that the bank has not
+    answered. A reversal after the batch took the credits makes the rest negative (payable ¥20.45 of which
+    ¥63.96 in the batch): `deducted_later_fen` is that rest, positive, netted in a later batch — said
+    beside the batch's part so that the part is not read as larger than its whole."""
     query = (
         sa.select(PayoutLine.status, sa.func.coalesce(sa.func.sum(IncomeEntry.amount_fen), 0))
         .select_from(IncomeEntry)
@@ -844,4 +847,5 @@ def household_payout_figures(household_id: int, *, until: date | None = None) ->
         "paid_fen": paid,
         "in_batch_fen": sums.get(LineStatus.PENDING.value, 0),
         "payable_fen": credited - paid,
+        "deducted_later_fen": max(0, sums.get(LineStatus.PENDING.value, 0) - max(0, credited - paid)),
     }

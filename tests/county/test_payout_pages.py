@@ -10,9 +10,12 @@ import re
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
+from county.services.payouts import household_payout_figures
 from ledger.models import IncomeEntry
 from ledger.payouts import PayoutBatch
+from ledger.services import reverse_line
 from shop.audit import AuditEntry
+from shop.db import commit
 
 ACCOUNT_A = "6217991234567890123"
 ACCOUNT_B = "6230520012345678"
@@ -539,3 +542,32 @@ def test_a_too_long_holder_or_branch_says_how_long_it_may_be(client, auth, count
     english = save("en")
     assert "at most 40 characters" in english and "at most 60 characters" in english
     assert ACCOUNT_A not in html
+
+
+def test_a_refund_after_the_batch_took_the_credit_is_said_beside_the_batch_part(
+    client, auth, county_user, world, db, now
+):
+    """A sale's credit went into a batch the bank had not answered yet, then a refund reversed part of it: the
+    household's page said 待发放 ¥X「其中 ¥Y 已在发放批次中」 with Y larger than X, a part larger than its whole.
+    It now says the batch's part and the refund to be deducted from later income (household page and
+    statement, zh_CN and en); payable = in the batch − the refund still."""
+    _set_accounts(client, auth, county_user, world)
+    client.post("/county/payouts", data=PERIOD)
+    a = world["households"][0]
+    reverse_line(world["lines"][0], now=now, amount_fen=1500, ref="refund:after-batch")
+    commit()
+    figures = household_payout_figures(a.id)
+    in_batch, payable = figures["in_batch_fen"], figures["payable_fen"]
+    assert in_batch > payable >= 0 and figures["deducted_later_fen"] == in_batch - payable
+
+    def yuan(fen):
+        return f"¥{fen // 100:,}.{fen % 100:02d}"
+
+    page = client.get(f"/county/households/{a.id}").get_data(as_text=True)
+    assert f"{yuan(in_batch)} 已在发放批次中，发放后有退款冲销 {yuan(in_batch - payable)}" in page
+    assert f"其中 {yuan(in_batch)} 已在发放批次中" not in page
+    statement = client.get(f"/county/households/{a.id}/statement").get_data(as_text=True)
+    assert f"发放中 {yuan(in_batch)}，退款冲销 {yuan(in_batch - payable)} 将从以后的收益中扣除" in statement
+    client.get("/?lang=en")
+    english = client.get(f"/county/households/{a.id}").get_data(as_text=True)
+    assert f"{yuan(in_batch)} is in a payout batch; a refund of {yuan(in_batch - payable)}" in english

@@ -131,7 +131,13 @@ def test_batch_pays_each_household_its_payable_and_skips_those_without_account(d
     assert set(lines) == {a.id, b.id}
     assert lines[a.id].amount_fen == _ledger_fen(a) == 6667 and lines[b.id].amount_fen == _ledger_fen(b) == 3334
     assert result.batch.skipped_no_account == 1
-    assert _figures(c) == {"credited_fen": 5000, "paid_fen": 0, "in_batch_fen": 0, "payable_fen": 5000}
+    assert _figures(c) == {
+        "credited_fen": 5000,
+        "paid_fen": 0,
+        "in_batch_fen": 0,
+        "payable_fen": 5000,
+        "deducted_later_fen": 0,
+    }
     assert _figures(a)["in_batch_fen"] == 6667
 
 
@@ -281,8 +287,20 @@ def test_paid_lines_get_the_bank_reference_and_failed_lines_are_payable_again(db
     assert lines[a.id].status == "paid" and lines[a.id].bank_ref == f"BK{lines[a.id].id:06d}"
     assert lines[b.id].status == "failed" and lines[b.id].failure_reason == "账户已冻结"
     assert batch.status == "settled"
-    assert _figures(a) == {"credited_fen": 7000, "paid_fen": 7000, "in_batch_fen": 0, "payable_fen": 0}
-    assert _figures(b) == {"credited_fen": 2500, "paid_fen": 0, "in_batch_fen": 0, "payable_fen": 2500}
+    assert _figures(a) == {
+        "credited_fen": 7000,
+        "paid_fen": 7000,
+        "in_batch_fen": 0,
+        "payable_fen": 0,
+        "deducted_later_fen": 0,
+    }
+    assert _figures(b) == {
+        "credited_fen": 2500,
+        "paid_fen": 0,
+        "in_batch_fen": 0,
+        "payable_fen": 2500,
+        "deducted_later_fen": 0,
+    }
     assert {p[1:] for p in _payables()} == {(b.id, (now + timedelta(hours=8)).date(), 2500)}
     later = payouts.create_batch(
         period_from=batch.period_to,
@@ -367,7 +385,13 @@ def test_a_reversal_after_payment_is_a_negative_payable_carried_into_the_next_ba
     _export_and_answer(batch, {a.id: "paid"}, now=now)
     later = now + timedelta(days=1)
     reverse_line(line, now=later, amount_fen=3000, ref="refund:1")
-    assert _figures(a) == {"credited_fen": 7000, "paid_fen": 10000, "in_batch_fen": 0, "payable_fen": -3000}
+    assert _figures(a) == {
+        "credited_fen": 7000,
+        "paid_fen": 10000,
+        "in_batch_fen": 0,
+        "payable_fen": -3000,
+        "deducted_later_fen": 0,
+    }
     # nothing positive to pay: no batch, the negative payable waits
     with pytest.raises(Conflict) as caught:
         payouts.create_batch(period_from=later.date(), period_to=later.date(), actor=None, now=later)
@@ -378,7 +402,13 @@ def test_a_reversal_after_payment_is_a_negative_payable_carried_into_the_next_ba
     carried = payouts.create_batch(period_from=after.date(), period_to=after.date(), actor=None, now=after).batch
     assert [ln.amount_fen for ln in carried.lines] == [2000]
     _export_and_answer(carried, {a.id: "paid"}, now=after)
-    assert _figures(a) == {"credited_fen": 12000, "paid_fen": 12000, "in_batch_fen": 0, "payable_fen": 0}
+    assert _figures(a) == {
+        "credited_fen": 12000,
+        "paid_fen": 12000,
+        "in_batch_fen": 0,
+        "payable_fen": 0,
+        "deducted_later_fen": 0,
+    }
 
 
 def test_the_bank_file_has_pending_lines_unmasked_and_every_export_is_audited(db, now):
