@@ -1,4 +1,4 @@
-"""Journey 55: a household's statement (明白卡) read on a phone after the bank paid it. The line 三、本月发放到账
+"""Journey 56: a household's statement (明白卡) read on a phone after the bank paid it. The line 三、本月发放到账
 names the account as its masked number (stars and the last four digits, one unbreakable word): the table grew
 wider than the card and the amount paid stood past the card's right edge. The card's cells now break such a
 word, so the whole line — date, account, bank reference, amount — stays inside the card. In English the
