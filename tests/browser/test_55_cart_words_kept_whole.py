@@ -2,7 +2,7 @@
 desktop in English the table's narrow last column kept breaking the words of its buttons mid-word
 (Remov / e: the table's `overflow-wrap: anywhere`, meant for long product names, let the column shrink
 below a word); a button's label is read whole on one line, on a phone and on a desktop. Emptied, the cart's
-去逛逛 is a button a thumb finds."""
+去逛逛 is a button a thumb finds, and so is the one of 我的订单 with no orders yet."""
 
 from __future__ import annotations
 
@@ -54,3 +54,9 @@ def test_the_cart_buttons_keep_their_words_whole(open_page, live_server, viewpor
     shop_on = main.get_by_role("link", name=shopper.t("去逛逛"), exact=True)
     assert tap_height(shop_on) >= 40
     shopper.step("cart emptied: 去逛逛")
+
+    # 我的订单 with no orders yet leads on the same way: 去逛逛 a button, not a small link ending its sentence
+    shopper.goto("/orders")
+    shop_on = main.get_by_role("link", name=shopper.t("去逛逛"), exact=True)
+    assert tap_height(shop_on) >= 40
+    shopper.step("no orders yet: 去逛逛")

@@ -64,13 +64,13 @@ def test_a_cash_on_delivery_order_says_what_is_paid_and_what_is_still_to_pay(cli
 
 
 def test_an_empty_order_list_leads_to_the_shop(client, auth, db):
-    """A new account's 我的订单 says it has none and leads on (去逛逛, as the empty cart does), where it
-    ended the page."""
+    """A new account's 我的订单 says it has none and leads on with a button a thumb finds (去逛逛, the
+    empty cart's `btn primary`), not a small link ending the sentence."""
     auth.login(make_user())
     page = client.get("/orders").get_data(as_text=True)
-    assert re.search(r'还没有订单。\s*<a href="/">去逛逛</a>', page)
+    assert re.search(r'<p>还没有订单。</p>\s*<p><a class="btn primary" href="/">去逛逛</a></p>', page)
     english = client.get("/orders?lang=en").get_data(as_text=True)
-    assert re.search(r'No orders yet\.\s*<a href="/">Start shopping</a>', english)
+    assert re.search(r'<p>No orders yet\.</p>\s*<p><a class="btn primary" href="/">Start shopping</a></p>', english)
 
 
 def test_the_order_history_lists_the_order_and_its_payment_in_the_order_things_happened(
