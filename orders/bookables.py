@@ -50,7 +50,7 @@ class BookingQuote:
     listing_id: int
     kind: str  # stay | experience | ticket
     title: str  # listing name
-    detail: str  # room type or ticket kind, or the session's start
+    detail: str  # room type, ticket kind or session kind
     check_in: date
     check_out: date
     nights: int
@@ -81,6 +81,9 @@ class BookingQuote:
     #: The first day of the line's dates that its host closed (休息 on the listing's calendar), when there
     #: is one: the line cannot be booked for it (the cart says so, not 已订满); None otherwise.
     closed_day: date | None = None
+    #: An experience's: its session's start (aware UTC), which the cart and checkout name date first, as
+    #: the listing's 场次 choices do (2026-12-09 09:00, `local_dt`); None for a stay or a ticket day.
+    starts_at: datetime | None = None
 
 
 @dataclass

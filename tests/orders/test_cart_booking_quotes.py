@@ -153,3 +153,21 @@ def test_a_session_or_ticket_day_with_too_few_places_left_says_how_many_and_what
     assert not any("所选日期已订满" in row for row in rows.values())
     # each still shows its price, and says it is not in the totals below (预订合计 ¥0.00 adds up)
     assert all("不计入合计" in row for row in rows.values())
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_session_line_names_its_session_date_first_on_the_cart_and_the_checkout(client, db, auth, fake_stripe, lang):
+    """An experience's line names its session as the listing's 场次 choices do, date then time
+    (采摘 · 2026-12-16 09:00), on the cart and in the checkout's summary; it said 采摘 09:00 · 2026-12-16."""
+    auth.login(make_user())
+    _session(client, "草莓采摘园", day=9)
+    if lang == "en":
+        client.get("/?lang=en")
+    start = f"{_day(9).isoformat()} 09:00"
+    cart = _row(client.get("/cart").get_data(as_text=True), "草莓采摘园")
+    assert f"采摘 · {start} · " in cart
+    assert "采摘 09:00" not in cart
+    checkout = client.get("/checkout").get_data(as_text=True)
+    assert f"草莓采摘园 · 采摘 · {start}" in checkout
+    assert "采摘 09:00" not in checkout
+

@@ -1443,7 +1443,7 @@ class _QuotedLine:
             detail = unit_type.name
         else:
             total = per_person_total_fen(unit_type, check_in, req.guests, kind=listing.kind, holidays=holidays)
-            detail = unit_type.name if session is None else f"{unit_type.name} {to_local(session.starts_at):%H:%M}"
+            detail = unit_type.name
         places_left = None
         if listing.kind == ListingKind.STAY:
             available = _has_room(
@@ -1473,6 +1473,7 @@ class _QuotedLine:
             guests_limit=guests_limit(unit_type, listing.kind),
             units_limit=units_limit(unit_type) if listing.kind == ListingKind.STAY else None,
             closed_day=min(closed) if closed else None,
+            starts_at=session.starts_at if session is not None else None,
             thumb_path=self.thumb_path,
         )
 
