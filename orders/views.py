@@ -80,7 +80,7 @@ from shop.auth.permissions import role_required
 from shop.auth.views import LOGIN_HOOKS
 from shop.confirm import ask_first, confirmed
 from shop.db import commit, rollback
-from shop.errors import DomainError, NotFound, error_message, flash_domain_errors, json_error
+from shop.errors import DomainError, NotFound, ValidationError, error_message, flash_domain_errors, json_error
 from shop.extensions import db
 from shop.filters import bracketed
 from shop.forms import create_once
@@ -90,7 +90,7 @@ from shop.money import MoneyError, format_yuan, parse_yuan
 from shop.qr import qr_data_uri
 from shop.resubmit import shown_again
 from shop.security import same_origin_or_token
-from shop.timeutil import now_utc
+from shop.timeutil import local_date, now_utc
 from shop.urls import same_site_path
 from stock.models import Station
 
@@ -177,6 +177,7 @@ def cart_page():
         thumbs=carts.product_thumbs(cart),
         payable=bool(summary.chosen_rows and _payment_methods(summary)),
         max_line_quantity=carts.MAX_LINE_QUANTITY,
+        today=local_date(now_utc()),  # a booking line's date boxes: no day before the shop's today
     )
 
 
@@ -208,6 +209,19 @@ def _date_arg(value, field: str) -> date | None:
         return date.fromisoformat(text[:10])
     except ValueError:
         raise DomainError("invalid_date", fields={field: "invalid"}) from None
+
+
+def _line_date_arg(field: str) -> date | None:
+    """A cart booking line's date box (`checkin`, `checkout`): its date, or None when the line's form has
+    no such box (a session's line; a ticket day's 离店), the line keeping its own. A box sent empty (the
+    tourist cleared it) is refused with a message (请选择日期, like the line's other refusals), not
+    silently ignored."""
+    value = request.form.get(field)
+    if value is not None and not value.strip():
+        raise ValidationError(
+            "checkout_required" if field == "checkout" else "checkin_required", fields={field: "required"}
+        )
+    return _date_arg(value, field)
 
 
 def _optional_id(value, field: str) -> int | None:
@@ -298,8 +312,8 @@ def cart_update(line_id: int):
                 line_id,
                 guests=_int_arg(request.form.get("guests"), "guests"),
                 units=_int_arg(request.form.get("units") or 1, "units"),
-                check_in=_date_arg(request.form.get("checkin"), "checkin"),
-                check_out=_date_arg(request.form.get("checkout"), "checkout"),
+                check_in=_line_date_arg("checkin"),
+                check_out=_line_date_arg("checkout"),
                 now=now_utc(),
             )
         else:

@@ -171,3 +171,33 @@ def test_a_session_line_names_its_session_date_first_on_the_cart_and_the_checkou
     assert f"草莓采摘园 · 采摘 · {start}" in checkout
     assert "采摘 09:00" not in checkout
 
+
+def _only_line_id(client) -> int:
+    """The id of the cart's one line, as its row says (data-line)."""
+    [line_id] = client.get("/cart").get_data(as_text=True).split('data-line="')[1:]
+    return int(line_id.split('"', 1)[0])
+
+
+@pytest.mark.parametrize(
+    ("lang", "empty", "past"),
+    [("zh", "请选择日期", "日期不能早于今天"), ("en", "Please choose a date", "The date cannot be in the past")],
+)
+def test_a_ticket_line_date_box_starts_today_and_an_empty_or_past_day_is_refused_with_a_message(
+    client, db, auth, lang, empty, past
+):
+    """A ticket day's date box on the cart offers no day before the shop's today (min), and a box sent
+    empty says 请选择日期 (it kept the old day and said nothing), a past day 日期不能早于今天; the line
+    keeps its day."""
+    auth.login(make_user())
+    _ticket(client, "花海门票", day=12)
+    line_id = _only_line_id(client)
+    if lang == "en":
+        client.get("/?lang=en")
+    html = client.get("/cart").get_data(as_text=True)
+    today = local_date(now_utc()).isoformat()
+    assert f'id="ci{line_id}" type="date" name="checkin" min="{today}" value="{_day(12).isoformat()}"' in html
+    for day, message in (("", empty), (_day(-1).isoformat(), past)):
+        res = client.post(f"/cart/lines/{line_id}", data={"checkin": day, "guests": 2}, follow_redirects=True)
+        page = res.get_data(as_text=True)
+        assert message in page, day
+        assert f'name="checkin" min="{today}" value="{_day(12).isoformat()}"' in page
