@@ -152,8 +152,9 @@ class BookingLines(Protocol):
 
     def shown_options(self) -> tuple:
         """Loader options on `OrderLine.booking` for lists of orders (我的订单): what they show of a
-        booking — its listing with its photos (the line's thumbnail), its unit type — loaded with
-        the lines, one SELECT per relation, never one per line."""
+        booking — its listing with its photos (the line's thumbnail), its unit type, an experience's
+        session (its start is named, as the cart names it) — loaded with the lines, one SELECT per
+        relation, never one per line."""
         ...
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from orders.models import CartLine, Order, Refund
@@ -451,6 +452,58 @@ def test_my_orders_names_a_booking_lines_dates_once_and_links_the_booking(client
     stay = f"罗渡山居 · {booking.unit_type.name} · {day_ahead(7).isoformat()} – {day_ahead(9).isoformat()} · 2 人"
     assert text == stay, text
     assert f'href="/bookings/{booking.code}"' in line
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_my_orders_names_a_sessions_start_date_first_in_bounded_statements(
+    client, db, auth, api_token, fake_stripe, lang
+):
+    """我的订单 (and its tabs): an experience's booking reads its session's start date first, as the cart
+    and 我的预订 name it (采摘园 · 采摘 · 2026-12-12 10:00 · 3 人), in an order of goods and a session and in
+    an order of the session alone; it read the date alone. The sessions load with the lines: the page's
+    statements do not grow with more orders of sessions."""
+    from tests.sql_count import count_statements
+
+    buyer = make_user()
+    headers = api_token(buyer)
+    auth.login(buyer)
+
+    def order_session(name: str, day: int, *, goods: bool) -> Booking:
+        experience = make_listing(kind=ListingKind.EXPERIENCE, name=name, max_guests=10)
+        session = make_session(experience, day=day_ahead(day), hour=10)
+        items = [{"listing_id": experience.id, "session_id": session.id, "guests": 3}]
+        body = {"items": items, "payment_method": "card"}
+        if goods:
+            body = {
+                **body,
+                "items": [{"product_id": make_product(stock=5).id, "quantity": 1}, *items],
+                "address": ADDRESS_JSON,
+            }
+        res = client.post("/api/v1/orders", json=body, headers=headers)
+        assert res.status_code == 201, res.json
+        return db.session.scalar(sa.select(Booking).where(Booking.session_id == session.id))
+
+    mixed = order_session("采摘园", 5, goods=True)
+    alone = order_session("陶艺坊", 6, goods=False)
+    if lang == "en":
+        client.get("/?lang=en")
+    client.get("/orders")  # warm-up: first-use queries
+    db.session.expire_all()  # as after a commit: nothing of the orders in hand
+    with count_statements() as few:
+        html = client.get("/orders").get_data(as_text=True)
+    line = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", _item_li(html, "采摘园"))).strip()
+    assert line.startswith(f"采摘园 · {mixed.unit_type.name} · {day_ahead(5).isoformat()} 10:00 · "), line
+    row = html[html.index(f'href="/bookings/{alone.code}"') :].split("</p>", 1)[0]
+    assert f"· {day_ahead(6).isoformat()} 10:00" in re.sub(r"\s+", " ", row), row
+    tab = client.get("/orders?tab=to_pay").get_data(as_text=True)
+    assert f"{day_ahead(5).isoformat()} 10:00" in tab and f"{day_ahead(6).isoformat()} 10:00" in tab
+    for n in range(3):  # more orders of sessions, each of a listing of its own
+        order_session(f"采摘园{n}号", 7 + n, goods=n % 2 == 0)
+    db.session.expire_all()
+    with count_statements() as many:
+        html = client.get("/orders").get_data(as_text=True)
+    assert all(f"{day_ahead(7 + n).isoformat()} 10:00" in html for n in range(3))
+    assert len(many) == len(few), "\n".join(many)
 
 
 def _goods_and_a_night(client, auth, product, listing) -> None:

@@ -1602,4 +1602,8 @@ class CartBookings:
         return [booking_outcome(status) for status in statuses]
 
     def shown_options(self) -> tuple:
-        return (selectinload(Booking.listing).selectinload(Listing.images), selectinload(Booking.unit_type))
+        return (
+            selectinload(Booking.listing).selectinload(Listing.images),
+            selectinload(Booking.unit_type),
+            selectinload(Booking.session),
+        )
