@@ -277,10 +277,9 @@ def cart_add_booking():
             unit_type_id=_optional_id(form.get("unit_type_id"), "unit_type_id"),
             units=_int_arg(form.get("units") or 1, "units"),
         )
-        # the party is checked by tourism against the listing's own limit (每个预订最多 6 人; 人数不能小于 1),
-        # as 预订 of a signed-in visitor is: not against the 100 a booking line is bounded by
-        if not 0 < item.units <= MAX_UNITS:
-            raise DomainError("booking_units_out_of_range", high=MAX_UNITS, fields={"units": "out_of_range"})
+        # the party and the rooms are checked by tourism against the listing's own limits (每个预订最多 6 人,
+        # 每个预订最多 3 间; 人数不能小于 1, 间数至少为 1), as 预订 of a signed-in visitor is: not against the
+        # 100 guests and 50 rooms a booking line is bounded by
         carts.add_booking_line(_current_cart(create=True), item, now=now_utc(), buy_now=bool(form.get("buy_now")))
         commit()
     except DomainError as exc:

@@ -130,7 +130,11 @@ MESSAGES = {
         "最多预订 %(num)s 晚",
         count="nights",
     ),
-    "too_many_units": N_("房间数超过可订数量"),
+    "too_many_units": Nn_(
+        "每个预订最多 %(num)s 间",
+        "每个预订最多 %(num)s 间",
+        count="n",
+    ),
     "too_many_unpaid_bookings": Nn_(
         "您已有 %(num)s 个到店支付的预订未完成；请先入住或取消，或选择在线支付",
         "您已有 %(num)s 个到店支付的预订未完成；请先入住或取消，或选择在线支付",

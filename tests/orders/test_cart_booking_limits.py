@@ -127,3 +127,25 @@ def test_a_stay_whose_rooms_sleep_more_than_a_booking_line_takes_is_bounded_at_1
     dates = {"checkin": _day(5).isoformat(), "checkout": _day(6).isoformat(), "units": 3}
     assert "每个预订最多 100 人" in _add(client, "zh_CN", listing_id=stay.id, guests=120, **dates)
     assert _lines(db) == 0
+
+
+def test_a_signed_out_stays_rooms_are_told_the_room_types_rooms_not_1_to_50(client, db):
+    """A guest (signed out) types 99 rooms of a 标准间 of 3: 每个预订最多 3 间 (the room type's rooms, as 预订 signed
+    in), not 预订间数须在 1 到 50 之间; 0: 间数至少为 1; 60 of a type of 80 rooms: the last guard, 每个预订最多 50 间
+    (what a booking line takes at checkout). Nothing goes into the cart."""
+    stay = make_listing(units=3, max_guests=2)
+    large = make_listing(units=80, max_guests=2)
+    commit()
+    dates = {"checkin": _day(5).isoformat(), "checkout": _day(6).isoformat(), "guests": 2}
+    said = {
+        "zh_CN": {"type": "每个预订最多 3 间", "zero": "间数至少为 1", "guard": "每个预订最多 50 间"},
+        "en": {"type": "At most 3 rooms a booking", "zero": "At least 1 room", "guard": "At most 50 rooms a booking"},
+    }
+    for lang in ("zh_CN", "en"):
+        flashed = _add(client, lang, listing_id=stay.id, units=99, **dates)
+        assert said[lang]["type"] in flashed and "50" not in flashed, (lang, flashed)
+        flashed = _add(client, lang, listing_id=stay.id, units=0, **dates)
+        assert said[lang]["zero"] in flashed and "50" not in flashed, (lang, flashed)
+        flashed = _add(client, lang, listing_id=large.id, units=60, **dates)
+        assert said[lang]["guard"] in flashed, (lang, flashed)
+    assert _lines(db) == 0

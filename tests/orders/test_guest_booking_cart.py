@@ -163,7 +163,7 @@ def test_a_refused_booking_goes_back_to_the_listing_with_what_the_guest_typed(cl
 
 
 def test_too_many_rooms_is_said_as_rooms_not_as_the_party(client, db):
-    """间数 99 from the booking form: the message is about the rooms (预订间数须在 1 到 50 之间), not the
+    """间数 99 from the booking form: the message is about the rooms, the room type's (每个预订最多 2 间), not the
     party (预订人数须在 …), which the guest typed right; 人数 0 says the listing's rule (人数不能小于 1), not the
     line's 1 到 100; nothing goes into the cart."""
     listing = make_listing(units=2)
@@ -172,7 +172,7 @@ def test_too_many_rooms_is_said_as_rooms_not_as_the_party(client, db):
     res = client.post("/cart/bookings", data=_stay(listing, units=99), headers={"Referer": f"http://localhost{page}"})
     assert res.status_code == 303
     html = client.get(res.headers["Location"]).get_data(as_text=True)
-    assert "预订间数须在 1 到 50 之间" in html and "预订人数须在" not in html
+    assert "每个预订最多 2 间" in html and "预订人数须在" not in html and "1 到 50" not in html
     res = client.post("/cart/bookings", data=_stay(listing, guests=0), headers={"Referer": f"http://localhost{page}"})
     said = client.get(res.headers["Location"]).get_data(as_text=True)
     assert "人数不能小于 1" in said and "预订人数须在" not in said  # the listing's rule, not the line's 1 到 100

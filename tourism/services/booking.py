@@ -277,8 +277,8 @@ def _validate(req: BookingRequest, listing: Listing, *, now: datetime, sessions:
             raise ValidationError(
                 "too_many_guests_for_rooms", units=req.units, n=most, fields={"guests": f"at most {most}"}
             )
-        if req.units > unit_type.units:
-            raise ValidationError("too_many_units", fields={"units": f"at most {unit_type.units}"})
+        if req.units > unit_type.units:  # 每个预订最多 3 间: the room type's rooms
+            raise ValidationError("too_many_units", n=unit_type.units, fields={"units": f"at most {unit_type.units}"})
     else:
         if req.units != 1:
             raise ValidationError("one_unit_only", fields={"units": "must be 1"})
@@ -288,6 +288,8 @@ def _validate(req: BookingRequest, listing: Listing, *, now: datetime, sessions:
             )
     if req.guests > MAX_GUESTS:  # a last guard, after the listing's own limits: no booking line takes more
         raise ValidationError("too_many_guests", n=MAX_GUESTS, fields={"guests": f"at most {MAX_GUESTS}"})
+    if req.units > MAX_UNITS:  # a last guard, after the room type's rooms: no booking line takes more
+        raise ValidationError("too_many_units", n=MAX_UNITS, fields={"units": f"at most {MAX_UNITS}"})
     return unit_type, session, check_in, check_out
 
 
