@@ -148,7 +148,7 @@ class BatchIn(Schema):
 
 
 class PayoutLineOut(BaseModel):
-    """Masked: the account number shows its last four digits only."""
+    """Masked: the account number shows its last four digits only (`**** 0123`, `mask_account_no`)."""
 
     id: int
     ref: str

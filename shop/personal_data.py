@@ -101,5 +101,10 @@ def mask_id_number(number: str | None) -> str:
 
 
 def mask_account_no(number: str | None) -> str:
-    """6217 0000 1234 5678 -> ************5678 (the last four digits only)."""
-    return _mask_middle("".join(str(number or "").split()), 0, 4)
+    """6217 0000 1234 5678 -> **** 5678: the last four digits only, behind four stars whatever the length
+    (as banking apps show a card). One star per hidden digit made a 19-digit card a 19-character word that
+    pushed the amount and status columns of the county's tables off a phone's screen, and told the length."""
+    digits = "".join(str(number or "").split())
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    return f"**** {digits[-4:]}"

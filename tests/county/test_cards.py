@@ -85,6 +85,7 @@ def test_card_pages_print_a_household_and_a_whole_village_masked(client, auth, c
     auth.login(county_user)
     html = client.get(f"/county/households/{a.id}/card?month=2026-11").get_data(as_text=True)
     assert SECRET_NAME not in html and ACCOUNT not in html and "欧***" in html
+    assert "**** 0123" in html and "*****" not in html  # the account paid, short (a phone's card fits it)
     assert "村干部签字" in html and "农户签字" in html and "BK77" in html
     net = sum(e.amount_fen for e in _entries(db, a, *cards.parse_month("2026-11")))
     assert f'class="card-net" data-fen="{net}"' in html
