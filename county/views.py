@@ -649,7 +649,9 @@ def household_account(household_id: int):
         account=payouts.account_row(payouts.get_account(household)),
         kinds=payouts.ACCOUNT_KIND_LABELS,
         errors=errors,
-        form={k: v for k, v in request.form.items() if k in ("kind", "bank_name")},
+        # what was typed comes back with the error, but the card number: it is in no page (docs/MONEY.md,
+        # "Audit"), so it is typed again
+        form={k: v for k, v in request.form.items() if k in ("kind", "holder_name", "bank_name")},
     ), 422 if errors else 200
 
 
