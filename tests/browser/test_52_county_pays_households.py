@@ -166,6 +166,13 @@ def test_the_county_officer_pays_households_and_fixes_a_refused_account(open_pag
     batch_code = main.locator("h1").inner_text().split()[-1]
     lines = main.locator("#payout-lines tbody tr")
     expect(lines.filter(has=page.locator(f'a[href="/county/households/{new_household}"]'))).to_have_count(1)
+    if (
+        officer.viewport.is_phone
+    ):  # each line a card of labelled fields: amount and status in sight, not off to the right
+        wrap = main.locator(".table-wrap", has=page.locator("#payout-lines"))
+        assert wrap.evaluate("e => e.scrollWidth <= e.clientWidth"), "the batch's lines scroll sideways on a phone"
+        box = lines.first.locator("td[data-fen]").bounding_box()
+        assert box is not None and box["x"] + box["width"] <= officer.viewport.width, box
     officer.step("batch made")
 
     # the bank file: downloaded, sent to the bank, which pays all but one (a wrong name) and answers
