@@ -312,6 +312,20 @@ def test_cancel_late_keeps_the_fee(client, db, api_token, fake_stripe):
     assert (r.json["refund_fen"], r.json["fee_fen"], r.json["refunded_fen"]) == (8000, 2000, 8000)
 
 
+def _book_nights_on_arrival(client, headers, listing, days: list[int]) -> None:
+    """One night to pay on arrival at each of `days` days ahead, each booked (201)."""
+    for day in days:
+        r = book(
+            client,
+            headers,
+            listing,
+            payment_method="arrival",
+            checkin=day_ahead(day).isoformat(),
+            checkout=day_ahead(day + 1).isoformat(),
+        )
+        assert r.status_code == 201, r.json
+
+
 @pytest.mark.parametrize(
     "limit,said",
     [
@@ -328,17 +342,7 @@ def test_a_refusal_with_a_count_says_it_in_the_singular_or_the_plural(
     listing = make_listing(units=10, pay_on_arrival=True)
     db.session.commit()  # error responses roll the session back: keep the fixture data
     headers = api_token(make_user())
-    for i in range(limit):
-        day = 10 + 3 * i
-        r = book(
-            client,
-            headers,
-            listing,
-            payment_method="arrival",
-            checkin=day_ahead(day).isoformat(),
-            checkout=day_ahead(day + 1).isoformat(),
-        )
-        assert r.status_code == 201
+    _book_nights_on_arrival(client, headers, listing, [10 + 3 * i for i in range(limit)])
     answers = {
         lang: client.post(
             f"/api/v1/bookings?lang={lang}",
@@ -373,16 +377,7 @@ def test_with_card_payments_off_the_unpaid_bookings_limit_does_not_offer_paying_
     listing = make_listing(units=10, pay_on_arrival=True)
     db.session.commit()  # error responses roll the session back: keep the fixture data
     headers = api_token(make_user())
-    for day in (10, 13):
-        r = book(
-            client,
-            headers,
-            listing,
-            payment_method="arrival",
-            checkin=day_ahead(day).isoformat(),
-            checkout=day_ahead(day + 1).isoformat(),
-        )
-        assert r.status_code == 201
+    _book_nights_on_arrival(client, headers, listing, [10, 13])
     third = {"listing_id": listing.id, "guests": 2, "payment_method": "arrival"}
     third |= {"checkin": day_ahead(30).isoformat(), "checkout": day_ahead(31).isoformat()}
     answers = {
