@@ -137,6 +137,23 @@ def test_refused_additions_say_why_in_both_languages_and_add_nothing(client, db,
     assert _sessions(listing) == []
 
 
+def test_a_range_ending_past_the_window_flags_its_end_not_its_start(client, db, auth):
+    """Start within the 180 days, end past them: the message stands under 到（含）, the date to change (it stood
+    under 从, whose date was fine)."""
+    host = make_user(role="host")
+    listing = make_listing(kind="experience", host=host, units=10)
+    db.session.commit()
+    auth.login(host)
+    for start, end, flagged, clean in ((_day(150), _day(200), "end", "start"), (_day(-1), _day(2), "start", "end")):
+        page = _add(client, listing, start=start, end=end, lang="?lang=zh_CN").get_data(as_text=True)
+
+        def field(name, page=page):
+            return page.split(f'id="{name}"', 1)[1].split('class="field', 1)[0]
+
+        assert "场次日期须在" in field(flagged), (flagged, field(flagged))
+        assert "场次日期须在" not in field(clean), (clean, field(clean))
+
+
 def test_removing_a_session_asks_first_and_one_with_bookings_is_refused(client, db, auth, api_token, fake_stripe):
     host = make_user(role="host")
     listing = make_listing(kind="experience", host=host, units=10, max_guests=6)

@@ -100,7 +100,9 @@ def check_session_range(start: date, end: date, *, now: datetime) -> None:
             "session_dates_out_of_range",
             first=today.isoformat(),
             last=last.isoformat(),
-            fields={"start": "out_of_range"},
+            # the date that is out of range carries the message: a start within the window, flagged for an
+            # end past it, sent the host looking at the wrong field
+            fields={"start" if start < today else "end": "out_of_range"},
         )
     if end < start:
         raise ValidationError("session_end_before_start", fields={"end": "before start"})
