@@ -43,7 +43,7 @@ MESSAGES = {
     ),
     "image_too_small": N_("照片太小"),
     "image_type": N_("只接受 JPEG、PNG、WebP 或 GIF 照片"),
-    "invalid_image": N_("文件不是有效的图片"),
+    "invalid_image": N_("文件不是有效的图片：请换一张 JPEG、PNG、WebP 或 GIF 照片"),
     "invalid_product_name": N_("名称须为 1 至 80 个字"),
     "invalid_weight": N_("权重须为 1 到 1000000 之间的整数"),
     "page_out_of_range": N_("页码超出范围"),
