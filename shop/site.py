@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
 from flask import Blueprint, current_app, jsonify, redirect, request, session
 from sqlalchemy import text
 
@@ -26,4 +28,12 @@ def set_language(code: str):
     if code in current_app.config["LANGUAGES"]:
         session["lang"] = code
         remember_locale(code)  # the signed-in account's mails follow
-    return redirect(safe_next(request.args.get("next")))
+    return redirect(_without_lang(safe_next(request.args.get("next"))))
+
+
+def _without_lang(url: str) -> str:
+    """The page to go back to without its own ?lang=: a page opened as /host/?lang=zh_CN came back in Chinese
+    when English was chosen, its `lang` winning over the choice just made."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "lang"]
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -306,3 +306,13 @@ def test_new_password_fields_say_the_rule_up_front(client, auth, db):
     assert 'id="current-hint"' not in change  # the current password has no rule to state
     english = client.get("/password/change?lang=en").get_data(as_text=True)
     assert _password_hint(english, "password") == "At least 8 characters"
+
+
+def test_choosing_a_language_on_a_page_opened_with_lang_in_its_address_keeps_the_choice(client):
+    """A page opened as /stays?lang=zh_CN&page=1: 'English' came back to that address, whose lang=zh_CN put
+    the page back in Chinese. The switch returns to the page without its lang, the rest of its query kept."""
+    client.get("/stays?lang=zh_CN")
+    r = client.get("/lang/en", query_string={"next": "/stays?lang=zh_CN&page=1"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/stays?page=1"), r.headers["Location"]
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert '<html lang="en">' in page
