@@ -1,7 +1,8 @@
-"""Journey 57: the host hands ¥400 of the cash in hand to the platform (上缴) on a phone: the remittance's
-amount, -¥400.00, reads on one line in the day book (`/host/cash`) and on the desk (`/host/`) — it broke at its
-sign, "-" above "¥400.00", and read as money taken in. Both tables are the cash book's
-(orders/_cashbook_book.html and tourism/host_home.html); their frame scrolls sideways for the rest."""
+"""Journey 57: the host at its cash book on a phone. It hands ¥400 of the cash in hand to the platform
+(上缴): the remittance's amount, -¥400.00, reads on one line in the day book (`/host/cash`) and on the desk
+(`/host/`) — it broke at its sign, "-" above "¥400.00", and read as money taken in. Both tables are the cash
+book's (orders/_cashbook_book.html and tourism/host_home.html); their frame scrolls sideways for the rest.
+And the way back to the desk is a thumb's tap."""
 
 from __future__ import annotations
 
@@ -31,3 +32,19 @@ def test_a_remittance_reads_whole_in_the_host_cash_book(open_page, live_server, 
         cell = page.locator("table.cashbook td").filter(has_text="-¥400.00").first
         assert cell.evaluate(ONE_LINE) == 1, (path, cell.inner_text())
         host.step(f"remittance on one line: {path}")
+
+
+@pytest.mark.parametrize("viewport", [VIEWPORTS[0]], ids=[VIEWPORTS[0].name], indirect=True)
+def test_the_way_back_to_the_desk_is_a_thumb_wide(open_page, live_server, viewport):
+    """The cash book's and the benefits page's link back to 接待户工作台 was a 19 px line of text; it is the
+    same ‹ back link as the host's other pages (at least 44 px high)."""
+    host = open_page("host")
+    page = host.page
+    host.login(DEMO["host"])
+    for path in ("/host/cash", "/host/benefits"):
+        host.goto(path)
+        back = page.locator("main").get_by_role("link", name=host.t("接待户工作台"))
+        box = back.first.bounding_box()
+        assert box is not None and box["height"] >= 44, (path, box)
+        host.submit_and_wait(back.first.click)
+        assert page.url.rstrip("/").endswith("/host"), page.url
