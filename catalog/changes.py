@@ -39,6 +39,19 @@ def pending_change(product_id: int) -> ProductChange | None:
     )
 
 
+def pending_changes_of(product_ids: list[int]) -> dict[int, ProductChange]:
+    """The pending change of each of these products that has one, by product id (one statement): what
+    the station's product list shows as waiting for the county beside the price still sold."""
+    if not product_ids:
+        return {}
+    changes = db.session.scalars(
+        sa.select(ProductChange).where(
+            ProductChange.product_id.in_(product_ids), ProductChange.status == ProductChangeStatus.PENDING
+        )
+    )
+    return {change.product_id: change for change in changes}
+
+
 def needs_recertification(product: Product) -> bool:
     return product.approval_status == ApprovalStatus.APPROVED
 

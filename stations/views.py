@@ -15,7 +15,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
-from catalog.changes import change_photo, pending_change
+from catalog.changes import change_photo, pending_change, pending_changes_of
 from catalog.models import ApprovalStatus, ProductChange
 from catalog.papers import (
     FOOD_CLASS_LABELS,
@@ -741,11 +741,13 @@ def recall_refund(code: str):
 @role_required(Role.OPERATOR)
 def products():
     station = _current_station()
+    listed = assisted.list_station_products(station.id)
     return render_template(
         "stations/products.html",
         station=station,
         edit_form=ProductEditForm(),
-        products=assisted.list_station_products(station.id),
+        products=listed,
+        waiting=pending_changes_of([p.id for p in listed]),
         families=assisted.station_families(station.id),
         family_form=FamilyForm(),
         station_args=_station_args(station),

@@ -138,6 +138,28 @@ def test_the_operator_page_says_the_change_waits(client, db, auth):
     assert db.session.get(type(product), product.id).price_fen == 6800
 
 
+def test_the_product_list_shows_the_waiting_price_and_unlisting_keeps_it(client, db, auth):
+    """Coming back to 本站商品 later, the operator sees the asked-for price waiting beside the one still
+    sold, and the form holds the asked-for price: saving it to unlist the product keeps the request
+    (the certified price typed back would withdraw it)."""
+    import re
+
+    operator, product = _operator_and_product()
+    db.session.commit()
+    auth.login(operator)
+    client.post(f"/station/products/{product.id}/edit", data={"price": "999.00", "is_published": "1"})
+    page = client.get("/station/products").get_data(as_text=True)
+    assert "修改待重新认定" in page and "新价格 ¥999.00" in page
+    shown = re.search(rf'id="price-{product.id}" name="price"[^>]*value="([^"]+)"', page)
+    assert shown and shown.group(1) == "999.00", shown
+    client.post(f"/station/products/{product.id}/edit", data={"price": shown.group(1), "is_published": "0"})
+    db.session.expire_all()
+    assert pending_change(product.id).price_fen == 99900
+    assert db.session.get(type(product), product.id).price_fen == 6800
+    english = client.get("/station/products?lang=en").get_data(as_text=True)
+    assert "Change awaiting re-certification" in english and "new price ¥999.00" in english
+
+
 @requires_postgres
 def test_two_officers_approving_at_once_apply_it_once(app, committed_db, now):
     operator, product = _operator_and_product()
