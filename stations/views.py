@@ -273,7 +273,12 @@ def shipment_action(code: str):
             flash(error_message("pickup_locked"), "error")
         else:
             flash(
-                ngettext("取货码错误（还可尝试 %(num)s 次）", "取货码错误（还可尝试 %(num)s 次）", int(left)), "error"
+                ngettext(
+                    "取货码错误：请顾客在「我的订单」打开这笔订单核对取货码（还可尝试 %(num)s 次）",
+                    "取货码错误：请顾客在「我的订单」打开这笔订单核对取货码（还可尝试 %(num)s 次）",
+                    int(left),
+                ),
+                "error",
             )
         return _shipment_page(_shipment(code), typed=_typed(form, s), status=exc.status)
     except DomainError as exc:

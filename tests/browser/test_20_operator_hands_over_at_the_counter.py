@@ -55,7 +55,9 @@ def test_operator_refuses_a_wrong_pick_up_code_then_hands_over_against_the_right
     with operator.problems.allow(422, r"/action$"):  # the refused step answers 422 with the page again
         operator.submit_and_wait(lambda: hand_over.get_by_role("button").click())
     confirm_if_asked(operator)
-    expect(main).to_contain_text(operator.tn("取货码错误（还可尝试 %(num)s 次）", 4))
+    expect(main).to_contain_text(
+        operator.tn("取货码错误：请顾客在「我的订单」打开这笔订单核对取货码（还可尝试 %(num)s 次）", 4)
+    )
     operator.step("wrong pick-up code refused")
     assert order_facts(live_server, order["id"])["shipments"][0]["status"] == "ready_for_pickup"
     # what was typed is still there: the code to correct, the cash counted once

@@ -140,7 +140,8 @@ def test_wrong_pickup_code_by_form_is_counted(db, world, client, auth, now):
         data={"confirm": "1", "action": "pickup", "pickup_code": "1"},
         follow_redirects=True,
     )
-    assert "取货码错误" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "取货码错误：请顾客在「我的订单」打开这笔订单核对取货码（还可尝试 4 次）" in page  # what to do next
     db.session.expire_all()
     assert (s.pickup_failures, s.status) == (1, "ready_for_pickup")
 
@@ -397,7 +398,7 @@ def test_one_try_left_reads_as_one_attempt_in_english(db, world, client, auth, n
         follow_redirects=True,
     )
     page = response.get_data(as_text=True)
-    assert "Wrong pickup code (1 attempt left)" in page
+    assert "check the code (1 attempt left)" in page and "attempts left" not in page
 
 
 def test_the_operator_tells_two_households_of_a_village_with_one_surname_apart(db, world, client, auth):
