@@ -15,6 +15,7 @@ from tests.browser.journeys import (
     order_facts,
     place_order_by_api,
     shipment_due_yuan,
+    tap_height,
 )
 
 
@@ -34,6 +35,8 @@ def test_operator_accepts_packs_ships_delivers_and_the_consumer_sees_each_status
     operator.goto("/station/")
     link = op.locator("main").get_by_role("link", name=shipment["code"], exact=True)
     expect(link.first).to_be_visible()
+    for each in link.all():  # the queue's row and 今日自提's line: a thumb's target on a phone, not a 16 px word
+        assert tap_height(each) >= 44, each
     operator.step("workspace")
     operator.submit_and_wait(lambda: link.first.click())
     expect(op.get_by_role("heading", level=1)).to_contain_text(shipment["code"])
