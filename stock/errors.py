@@ -23,7 +23,7 @@ MESSAGES = {
     "lot_below_allocated": N_("批次库存不能少于已售出（已分配）的数量"),
     "lot_blocked": N_("批次已召回或过期，不能修正"),
     "lot_blocked_out": N_("批次 %(code)s 已过期或已召回，不能出库"),
-    "lot_not_of_product": N_("批次码 %(code)s 不是这个商品的批次"),
+    "lot_not_of_product": N_("批次码 %(code)s 不是这个商品的批次：请扫描这个商品标签上的批次码，或留空用先到期的批次"),
     "lot_of_other_product": N_("批次不属于这个商品"),
     "lot_recalled": N_("批次 %(code)s 已召回，不能出库"),
     "lot_unavailable": N_("批次 %(code)s 的数量不够"),

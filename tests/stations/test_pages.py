@@ -146,6 +146,26 @@ def test_wrong_pickup_code_by_form_is_counted(db, world, client, auth, now):
     assert (s.pickup_failures, s.status) == (1, "ready_for_pickup")
 
 
+def test_a_wrong_lot_code_at_packing_says_what_to_scan(db, world, client, auth, now):
+    """A lot code of another product (or a typo) is refused, and the message says what to do instead."""
+    order = make_order([(world.a.product, 1)], delivery="pickup")
+    s = order.shipments[0]
+    fulfilment.accept(s, actor=world.a.operator, now=now)
+    commit()
+    auth.login(world.a.operator)
+    line = s.lines[0]
+    for lang, advice in (("zh_CN", "请扫描这个商品标签上的批次码，或留空用先到期的批次"), ("en", "leave it empty")):
+        response = client.post(
+            f"/station/shipments/{s.code}/action?lang={lang}",
+            data={"confirm": "1", "action": "pack", f"lot-{line.id}": "WRONGLOT"},
+            follow_redirects=True,
+        )
+        page = response.get_data(as_text=True)
+        assert "WRONGLOT" in page and advice in page, lang
+    db.session.expire_all()
+    assert s.status == "accepted"
+
+
 def test_pickup_code_failures_show_only_while_the_code_can_be_entered(db, world, client, auth, now):
     """取货码错误 1 / 5 counts tries left at the counter; once the goods are handed over there is nothing
     left to try, and the counter is gone from the page."""
