@@ -1,7 +1,8 @@
 """Journey 42: the station operator takes a buyer's cash at the counter and opens 现金 on a phone: the cash
 book's entry names its shipment on one line — in the book's narrow 发货单 column the code broke at its hyphen
 (VXKEHXWB- / 1), a code to match against the parcel; the table's frame scrolls sideways for the rest, the page
-does not. The host's cash book is the same template (orders/_cashbook_book.html)."""
+does not; and the code is a 44 px tap target (a 16 px word). The host's cash book is the same template
+(orders/_cashbook_book.html)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO, VIEWPORTS
-from tests.browser.journeys import VILLAGE_A, confirm_if_asked, demo_product, pickup_order_by_api
+from tests.browser.journeys import VILLAGE_A, confirm_if_asked, demo_product, pickup_order_by_api, tap_height
 
 
 @pytest.mark.parametrize("viewport", [VIEWPORTS[0]], ids=[VIEWPORTS[0].name], indirect=True)
@@ -34,3 +35,5 @@ def test_the_cash_book_names_a_shipment_on_one_line(open_page, live_server, view
         "e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length; }"
     )
     assert boxes == 1, (link.inner_text(), boxes)  # a text broken over two lines has two boxes
+    code = page.locator("main table td.ref").get_by_role("link", name=shipment, exact=True).first
+    assert tap_height(code) >= 44, tap_height(code)  # a thumb's target on a phone, not a 16 px word
