@@ -20,7 +20,7 @@ MESSAGES = {
     "invalid_quantity": N_("数量必须是 1 到 100000 之间的整数"),
     "invalid_stock": N_("库存须为 0 到 100000 的整数"),
     "lot_allocation_missing": N_("这一行没有对应的批次分配"),
-    "lot_below_allocated": N_("批次库存不能少于已售出（已分配）的数量"),
+    "lot_below_allocated": N_("批次库存最少为 %(least)s（已售出或已占用的数量），最多只能减少 %(most)s 件"),
     "lot_blocked": N_("批次已召回或过期，不能修正"),
     "lot_blocked_out": N_("批次 %(code)s 已过期或已召回，不能出库"),
     "lot_not_of_product": N_("批次码 %(code)s 不是这个商品的批次：请扫描这个商品标签上的批次码，或留空用先到期的批次"),
@@ -36,7 +36,7 @@ MESSAGES = {
         "退回数量不能超过这一行交付出去的 %(num)s 个单位",
         count="max",
     ),
-    "stock_below_allocated": N_("库存不能少于已售出（已分配）的数量"),
+    "stock_below_allocated": N_("库存最少为 %(least)s（已售出或已占用的数量），最多只能减少 %(most)s 件"),
 }
 
 register_messages(MESSAGES)

@@ -316,7 +316,7 @@ def correct_stock(
         if lot.status != LotStatus.ACTIVE:
             raise Conflict("lot_blocked")
         if lot.on_hand + delta < lot.allocated:
-            raise Conflict("lot_below_allocated")
+            raise Conflict("lot_below_allocated", least=lot.allocated, most=max(lot.free, 0))
         parts = [(lot, delta)]
     elif delta < 0:
         parts, left = [], -delta
@@ -328,7 +328,7 @@ def correct_stock(
             if not left:
                 break
         if left:  # fewer unallocated units in sellable lots than asked for
-            raise Conflict("stock_below_allocated")
+            raise _below_allocated(record.id, most=-delta - left)
     else:
         newest = db.session.scalars(
             sa.select(Lot)
@@ -355,7 +355,7 @@ def correct_stock(
             db.session.flush()
         parts = [(newest, delta)]
     if not parts:  # no lot holds what would be taken
-        raise Conflict("stock_below_allocated")
+        raise _below_allocated(record.id)
     table = StockRecord.__table__
     result = db.session.execute(
         sa.update(table)
@@ -364,7 +364,7 @@ def correct_stock(
         execution_options=_changes(record.id, {record.id: record.product_id}),
     )
     if rowcount(result) != 1:
-        raise Conflict("stock_below_allocated")
+        raise _below_allocated(record.id)
     movements = []
     for target, count in parts:
         _lot_update(target, on_hand=count)
@@ -422,6 +422,17 @@ def set_on_hand(record: StockRecord, target: int, *, reason: str, actor, now: da
 
 
 # --- lots (#23) ---------------------------------------------------------------------------------
+
+
+def _below_allocated(record_id: int, *, most: int | None = None) -> Conflict:
+    """The refusal of a count below what is sold (allocated to open orders), naming the figures the
+    operator needs: the lowest count allowed and how many units can come off at most (`most` when the
+    sellable lots hold fewer unallocated units than the record)."""
+    on_hand, allocated = db.session.execute(
+        sa.select(StockRecord.on_hand, StockRecord.allocated).where(StockRecord.id == record_id)
+    ).one()
+    most = on_hand - allocated if most is None else most
+    return Conflict("stock_below_allocated", least=on_hand - most, most=max(most, 0))
 
 
 def _lock_record(record_id: int) -> None:
@@ -716,7 +727,7 @@ def _block_units(lot: Lot, count: int, *, now: datetime | None, actor=None, reas
         execution_options=_changes(lot.stock_record_id, {lot.stock_record_id: lot.product_id}),
     )
     if rowcount(result) != 1:
-        raise Conflict("stock_below_allocated")
+        raise _below_allocated(lot.stock_record_id)
     _lot_update(lot, on_hand=-count, blocked=count)
     db.session.add(
         StockMovement(

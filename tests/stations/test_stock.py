@@ -57,6 +57,32 @@ def test_correction_below_allocated_is_refused_and_changes_nothing(db, world, no
     assert movements_total(record.id) == 20
 
 
+def test_a_correction_below_what_is_sold_names_the_lowest_count_and_the_most_to_take_off(
+    db, world, client, auth, api_token
+):
+    """15 of 20 sold: the form, and the API's absolute count, say the stock is at least 15 and 5 can come off."""
+    make_order([(world.a.product, 15)])
+    record_id = world.a.product.stock.id
+    headers = {**api_token(world.a.operator), "Accept-Language": "en"}  # before the form's session logs in
+    auth.login(world.a.operator)
+    for lang, words in (("zh_CN", ("库存最少为 15", "最多只能减少 5 件")), ("en", ("no lower than 15", "at most 5"))):
+        response = client.post(
+            f"/station/stock/{record_id}/correct?lang={lang}",
+            data={"form_token": new_form_token(), "delta": "-10", "reason": "盘亏"},
+        )
+        assert response.status_code == 409
+        page = response.get_data(as_text=True)
+        assert all(w in page for w in words), lang
+    response = client.patch(
+        f"/api/v1/products/{world.a.product.id}",
+        json={"stock": 3, "reason": "盘点"},
+        headers=headers,
+    )
+    assert response.status_code == 409 and response.json["error"]["code"] == "stock_below_allocated"
+    assert "no lower than 15" in response.json["error"]["message"], response.json
+    assert movements_total(record_id) == 20
+
+
 def test_receive_and_correct_pages_write_movements(db, world, client, auth):
     auth.login(world.a.operator)
     record_id = world.a.product.stock.id
