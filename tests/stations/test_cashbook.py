@@ -244,6 +244,32 @@ def test_cash_refund_after_hand_over_is_a_refund_row_and_a_cash_book_entry(db, w
     assert _credited(db, order) == 3333 - 333
 
 
+def test_a_handed_over_cash_order_refunded_in_part_shows_the_amount_collected_not_an_amount_due(
+    db, world, now, client, auth
+):
+    """After the hand-over and a refund of one line the shipment's figure is what the station kept (¥33.33,
+    net of the refund): 实收金额, not 应收金额 — it is not owed any more."""
+    from orders.services.refunds import approve_refund_request, request_refund
+
+    second = make_product(price_fen=3333, stock=5, station=world.a.station)
+    order = make_order(
+        [(world.a.product, 1), (second, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer
+    )
+    shipment = order.shipments[0]
+    shipped(order, world.a.operator, now)
+    fulfilment.hand_over_pickup(
+        shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now, cash_received_fen=6666
+    )
+    req = request_refund(order, order.lines[1].id, actor=world.buyer, now=now, reason="坏了", kind="refund_only")
+    approve_refund_request(req.id, actor=world.a.operator, now=now + timedelta(minutes=5), goods="not_returned")
+    commit()
+    auth.login(world.a.operator)
+    for lang, collected, due in (("zh_CN", "实收金额", "应收金额"), ("en", "Amount collected", "Amount due")):
+        page = client.get(f"/station/shipments/{shipment.code}?lang={lang}").get_data(as_text=True)
+        assert re.search(rf"<dt>{collected}[^<]*</dt><dd>¥33\.33</dd>", page), lang
+        assert f"<dt>{due}</dt>" not in page, lang
+
+
 def test_cash_taken_before_hand_over_goes_back_when_lines_are_canceled(db, world, now):
     second = make_product(price_fen=3333, stock=5, station=world.a.station)
     order = make_order([(world.a.product, 1), (second, 2)], delivery="pickup", payment_method="station_cash")
