@@ -18,7 +18,7 @@ from shop.args import MAX_DATE, MIN_DATE, check_date
 from shop.db import commit, rollback
 from shop.kept_form import LEFT_OUT
 from shop.kept_form import restored as restored_form
-from shop.money import MoneyError, parse_yuan
+from shop.money import AmountTooLarge, MoneyError, NegativeAmount, format_yuan, parse_yuan
 from shop.once import AlreadySubmitted, claim_or_refuse, new_form_token, valid_token
 
 T = TypeVar("T")
@@ -68,14 +68,17 @@ class YuanField(StringField):
     """A price typed in yuan ('12.5'); `.fen` holds the integer fen after validation.
 
     `optional=True` accepts an empty field (then `.fen` is None): e.g. a weekend price that
-    falls back to the weekday price.
+    falls back to the weekday price. A negative amount is said as 价格必须大于零, as zero is; `max_fen`, when
+    given, is the highest price the form takes (its service's limit), and a higher one, however high, is
+    said as 价格不能超过 ¥… rather than as 请输入正确的金额.
     """
 
     fen: int | None = None
 
-    def __init__(self, label=None, validators=None, *, optional: bool = False, **kwargs):
+    def __init__(self, label=None, validators=None, *, optional: bool = False, max_fen: int | None = None, **kwargs):
         super().__init__(label, validators, **kwargs)
         self.optional = optional
+        self.max_fen = max_fen
 
     def pre_validate(self, form):
         self.fen = None
@@ -83,11 +86,22 @@ class YuanField(StringField):
             return
         try:
             fen = parse_yuan(self.data or "")
+        except NegativeAmount:
+            raise ValidationError(_l("价格必须大于零")) from None
+        except AmountTooLarge:
+            if self.max_fen is None:
+                raise ValidationError(_l("请输入正确的金额，例如 12.50")) from None
+            raise self._too_high() from None
         except MoneyError:
             raise ValidationError(_l("请输入正确的金额，例如 12.50")) from None
         if fen <= 0:
             raise ValidationError(_l("价格必须大于零"))
+        if self.max_fen is not None and fen > self.max_fen:
+            raise self._too_high()
         self.fen = fen
+
+    def _too_high(self) -> ValidationError:
+        return ValidationError(_l("价格不能超过 %(max)s", max=format_yuan(self.max_fen)))
 
 
 class OnceTokenField(HiddenField):

@@ -12,6 +12,14 @@ class MoneyError(ValueError):
     """A user-typed amount that is not a valid yuan amount."""
 
 
+class NegativeAmount(MoneyError):
+    """A well-formed amount below zero ('-5'): a form may say so rather than 'not an amount'."""
+
+
+class AmountTooLarge(MoneyError):
+    """A well-formed amount above MAX_FEN: a form may say its own limit rather than 'not an amount'."""
+
+
 #: a comma is read only as a thousands separator: 1,200 or 12,345,678.90
 _THOUSANDS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?")
 #: what a person types for an amount once commas are gone: digits with an optional decimal part; not Python's
@@ -20,10 +28,15 @@ _AMOUNT = re.compile(r"\d+(\.\d*)?|\.\d+")
 
 
 def parse_yuan(text: str | int | Decimal) -> int:
-    """'12.5' -> 1250, '1,200' -> 120000. Rejects more than two decimals, negatives, absurd amounts and a
-    comma that does not separate thousands ('12,5' is not 125 yuan: a decimal comma typed by habit), and
-    Python's number syntax ('1e3', '1_000': not what a person means by a price)."""
+    """'12.5' -> 1250, '1,200' -> 120000. Rejects more than two decimals, negatives (NegativeAmount), absurd
+    amounts (AmountTooLarge), a comma that does not separate thousands ('12,5' is not 125 yuan: a decimal
+    comma typed by habit), and Python's number syntax ('1e3', '1_000': not what a person means by a price)."""
     cleaned = str(text).strip().replace("¥", "")
+    # a minus before an otherwise good amount ('-12.5', '-¥12.5') is said as below zero, after the checks
+    # of form: '-abc' is still not an amount
+    negative = cleaned.startswith("-")
+    if negative:
+        cleaned = cleaned[1:].strip()
     if "," in cleaned and not _THOUSANDS.fullmatch(cleaned):
         raise MoneyError(f"not an amount: {text!r}")
     if not _AMOUNT.fullmatch(cleaned.replace(",", "")):
@@ -34,8 +47,10 @@ def parse_yuan(text: str | int | Decimal) -> int:
         raise MoneyError(f"not an amount: {text!r}") from exc
     if not value.is_finite():
         raise MoneyError(f"not an amount: {text!r}")
-    if value < 0 or value * 100 > MAX_FEN:  # first: quantizing '1e309' to fen exceeds Decimal's precision
-        raise MoneyError("amount out of range")
+    if negative:
+        raise NegativeAmount(f"below zero: {text!r}")
+    if value * 100 > MAX_FEN:  # before quantizing: a huge amount to fen can exceed Decimal's precision
+        raise AmountTooLarge("amount out of range")
     if value != value.quantize(Decimal("0.01")):
         raise MoneyError("at most two decimals")
     return int(value * 100)

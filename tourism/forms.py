@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from shop.args import coerce_id
 from shop.forms import DayField, OnceTokenField, ShopForm, YuanField
-from tourism.services.host import MAX_DESCRIPTION, MAX_FREE_CANCEL_DAYS, MAX_INCLUDED
+from tourism.services.host import MAX_DESCRIPTION, MAX_FREE_CANCEL_DAYS, MAX_INCLUDED, MAX_UNIT_PRICE_FEN
 
 
 class BookingForm(ShopForm):
@@ -56,9 +56,13 @@ class ListingTermsForm(ShopForm):
 class UnitTypeForm(ShopForm):
     """Price and size of one room type, experience or ticket."""
 
-    price = YuanField(_l("价格（元）"), validators=[DataRequired(), Length(max=16)])
-    weekend_price = YuanField(_l("周末价（元，空=同平日）"), validators=[Length(max=16)], optional=True)
-    holiday_price = YuanField(_l("节假日价（元，空=同平日）"), validators=[Length(max=16)], optional=True)
+    price = YuanField(_l("价格（元）"), validators=[DataRequired(), Length(max=16)], max_fen=MAX_UNIT_PRICE_FEN)
+    weekend_price = YuanField(
+        _l("周末价（元，空=同平日）"), validators=[Length(max=16)], optional=True, max_fen=MAX_UNIT_PRICE_FEN
+    )
+    holiday_price = YuanField(
+        _l("节假日价（元，空=同平日）"), validators=[Length(max=16)], optional=True, max_fen=MAX_UNIT_PRICE_FEN
+    )
     units = IntegerField(_l("数量（房间数/每日票数）"), validators=[InputRequired(), NumberRange(min=0, max=1000)])
     max_guests = IntegerField(_l("每间最多入住人数"), validators=[InputRequired(), NumberRange(min=1, max=50)])
 

@@ -3,6 +3,7 @@ never below what is already booked, never stricter for guests who already booked
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from shop.audit import AuditEntry
@@ -141,6 +142,33 @@ def test_a_price_above_the_ceiling_says_too_high_not_must_be_positive(client, db
     html = r.get_data(as_text=True)
     assert r.status_code == 422
     assert "价格必须大于零" not in html and "价格不能超过 ¥1,000,000.00" in html
+    db.session.expire_all()
+    assert db.session.get(UnitType, ut.id).price_fen == 20000
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "zh", "en"),
+    [
+        ("weekend_price", "-50", "价格必须大于零", "The price must be more than zero"),
+        ("price", "-¥200", "价格必须大于零", "The price must be more than zero"),
+        ("holiday_price", "99999999999999", "价格不能超过 ¥1,000,000.00", "The price cannot be above ¥1,000,000.00"),
+        ("price", "10000000000.01", "价格不能超过 ¥1,000,000.00", "The price cannot be above ¥1,000,000.00"),
+    ],
+)
+def test_a_negative_or_huge_price_says_why_not_enter_a_correct_amount(client, db, auth, field, typed, zh, en):
+    """A negative price reads 价格必须大于零 and one past ¥10^10 (beyond what any amount may be) the form's
+    own limit, as any price above it does: neither is the generic 请输入正确的金额."""
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=2, price_fen=20000)
+    ut = listing.unit_types[0]
+    auth.login(host)
+    url = f"/host/listings/{listing.id}/unit-types/{ut.id}"
+    r = client.post(url, data=_unit_form(ut, **{field: typed}))
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert zh in html and "请输入正确的金额" not in html
+    english = client.post(url + "?lang=en", data=_unit_form(ut, **{field: typed})).get_data(as_text=True)
+    assert en in english and "Enter a valid amount" not in english
     db.session.expire_all()
     assert db.session.get(UnitType, ut.id).price_fen == 20000
 
