@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 
 from shop.db import rollback
 from shop.money import format_yuan
+from shop.urls import same_site_path
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +268,10 @@ def http_error_response(exc: HTTPException):
     message = http_message(exc)
     if wants_json():
         return json_error(status, _HTTP_CODES.get(status, "error"), message or generic_http_message(status))
-    return render_template("errors/error.html", status=status, message=message), status
+    # 413 says "go back and pick a smaller file": the way back is the page it came from when that is on
+    # this site (the template goes back in the tab's history otherwise)
+    back = same_site_path(request.referrer, host=request.host) if status == 413 else None
+    return render_template("errors/error.html", status=status, message=message, back=back), status
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 
 import sqlalchemy as sa
+from markupsafe import escape
 from PIL import Image
 
 from shop.audit import AuditEntry
@@ -94,6 +95,36 @@ def test_a_photo_over_the_request_limit_is_refused_with_the_size_it_may_be(clien
         page = r.get_data(as_text=True)
         assert r.status_code == 413 and all(w in page for w in words) and "请求有误" not in page, lang
     assert db.session.scalar(sa.select(sa.func.count(ListingImage.id))) == 0
+
+
+def test_the_413_page_links_back_to_the_page_on_this_site_it_came_from(client, db, auth, app):
+    """The 413 page says "go back": beside 返回首页 it links back to the Referer when that is a page of
+    this site; a foreign Referer is never linked (the page goes back in the tab's history instead)."""
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    commit()
+    auth.login(host)
+    huge = b"\x89PNG" + b"0" * app.config["MAX_CONTENT_LENGTH"]
+    edit = f"/host/listings/{listing.id}/edit?tab=photos"
+
+    def post(referer, lang):
+        r = client.post(
+            f"/host/listings/{listing.id}/photos?lang={lang}",
+            data={"image": (io.BytesIO(huge), "camera.png")},
+            content_type="multipart/form-data",
+            headers={"Referer": referer},
+        )
+        assert r.status_code == 413
+        return r.get_data(as_text=True)
+
+    for lang, back, home in (("zh_CN", "返回上一页", "返回首页"), ("en", "Back to the previous page", "Back to the home page")):
+        page = post(f"http://localhost{edit}", lang)
+        assert f'<a class="btn" href="{escape(edit)}">{back}</a>' in page and home in page, lang
+        assert "data-history-back" not in page
+        foreign = post("https://evil.example/host/listings/1/edit", lang)
+        assert "evil.example" not in foreign and home in foreign, lang
+        assert f'<button type="button" class="btn" data-history-back hidden>{back}</button>' in foreign
+        assert "js/history_back.js" in foreign
 
 
 def test_another_hosts_listing_photos_are_out_of_reach(client, db, auth):
