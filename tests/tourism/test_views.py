@@ -442,6 +442,9 @@ def test_the_host_calendar_says_why_every_day_reads_not_bookable(client, db, aut
     assert no_payment not in page and not_open not in page
     english = client.get(f"/host/listings/{closed.id}?lang=en").get_data(as_text=True)
     assert "Not open to guests: visitors cannot see this listing" in english
+    # one English name for 对游客开放, the box's own ("Open to guests (untick …)"), on every host page
+    home = client.get("/host/?lang=en").get_data(as_text=True)
+    assert "Open to guests" in home and "Open to visitors" not in home
 
 
 def test_a_ticket_for_more_guests_than_one_booking_takes_names_the_limit(client, db, auth):
