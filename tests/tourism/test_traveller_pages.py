@@ -117,7 +117,10 @@ def test_the_413_page_links_back_to_the_page_on_this_site_it_came_from(client, d
         assert r.status_code == 413
         return r.get_data(as_text=True)
 
-    for lang, back, home in (("zh_CN", "返回上一页", "返回首页"), ("en", "Back to the previous page", "Back to the home page")):
+    for lang, back, home in (
+        ("zh_CN", "返回上一页", "返回首页"),
+        ("en", "Back to the previous page", "Back to the home page"),
+    ):
         page = post(f"http://localhost{edit}", lang)
         assert f'<a class="btn" href="{escape(edit)}">{back}</a>' in page and home in page, lang
         assert "data-history-back" not in page
