@@ -244,12 +244,10 @@ def test_cash_refund_after_hand_over_is_a_refund_row_and_a_cash_book_entry(db, w
     assert _credited(db, order) == 3333 - 333
 
 
-def test_a_handed_over_cash_order_refunded_in_part_shows_the_amount_collected_not_an_amount_due(
-    db, world, now, client, auth
-):
-    """After the hand-over and a refund of one line the shipment's figure is what the station kept (¥33.33,
-    net of the refund): 实收金额, not 应收金额 — it is not owed any more."""
-    from orders.services.refunds import approve_refund_request, request_refund
+def _picked_up_cash_order_with_a_refund_asked(world, now):
+    """A pick-up order of two lines (¥33.33 each) paid in cash at the hand-over (¥66.66 in the book), and
+    its buyer's request to refund the second line, not returned: (its shipment, the request)."""
+    from orders.services.refunds import request_refund
 
     second = make_product(price_fen=3333, stock=5, station=world.a.station)
     order = make_order(
@@ -261,6 +259,17 @@ def test_a_handed_over_cash_order_refunded_in_part_shows_the_amount_collected_no
         shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now, cash_received_fen=6666
     )
     req = request_refund(order, order.lines[1].id, actor=world.buyer, now=now, reason="坏了", kind="refund_only")
+    return shipment, req
+
+
+def test_a_handed_over_cash_order_refunded_in_part_shows_the_amount_collected_not_an_amount_due(
+    db, world, now, client, auth
+):
+    """After the hand-over and a refund of one line the shipment's figure is what the station kept (¥33.33,
+    net of the refund): 实收金额, not 应收金额 — it is not owed any more."""
+    from orders.services.refunds import approve_refund_request
+
+    shipment, req = _picked_up_cash_order_with_a_refund_asked(world, now)
     approve_refund_request(req.id, actor=world.a.operator, now=now + timedelta(minutes=5), goods="not_returned")
     commit()
     auth.login(world.a.operator)
@@ -644,18 +653,7 @@ def test_approving_a_cash_refund_tells_the_operator_to_hand_the_cash_back(db, wo
     """Approving a refund of a line paid in cash wrote 现金退款 −¥33.33 in the station's book, while the
     operator read 款项将退回给顾客 and then 已处理: nothing said the cash was to be handed back from the
     till, and the day's count came out short. The question and the answer say it, with the amount."""
-    from orders.services.refunds import request_refund
-
-    second = make_product(price_fen=3333, stock=5, station=world.a.station)
-    order = make_order(
-        [(world.a.product, 1), (second, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer
-    )
-    shipment = order.shipments[0]
-    shipped(order, world.a.operator, now)
-    fulfilment.hand_over_pickup(
-        shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now, cash_received_fen=6666
-    )
-    req = request_refund(order, order.lines[1].id, actor=world.buyer, now=now, reason="坏了", kind="refund_only")
+    shipment, req = _picked_up_cash_order_with_a_refund_asked(world, now)
     commit()
     auth.login(world.a.operator)
     asked = client.post(
