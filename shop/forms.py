@@ -68,17 +68,28 @@ class YuanField(StringField):
     """A price typed in yuan ('12.5'); `.fen` holds the integer fen after validation.
 
     `optional=True` accepts an empty field (then `.fen` is None): e.g. a weekend price that
-    falls back to the weekday price. A negative amount is said as 价格必须大于零, as zero is; `max_fen`, when
-    given, is the highest price the form takes (its service's limit), and a higher one, however high, is
-    said as 价格不能超过 ¥… rather than as 请输入正确的金额.
+    falls back to the weekday price. A negative amount is said as zero is, `not_positive` (价格必须大于零 unless
+    the field is not a price: cash received says its own); `max_fen`, when given, is the highest price the
+    form takes (its service's limit), and a higher one, however high, is said as 价格不能超过 ¥… rather than as
+    请输入正确的金额.
     """
 
     fen: int | None = None
 
-    def __init__(self, label=None, validators=None, *, optional: bool = False, max_fen: int | None = None, **kwargs):
+    def __init__(
+        self,
+        label=None,
+        validators=None,
+        *,
+        optional: bool = False,
+        max_fen: int | None = None,
+        not_positive=None,
+        **kwargs,
+    ):
         super().__init__(label, validators, **kwargs)
         self.optional = optional
         self.max_fen = max_fen
+        self.not_positive = not_positive if not_positive is not None else _l("价格必须大于零")
 
     def pre_validate(self, form):
         self.fen = None
@@ -87,7 +98,7 @@ class YuanField(StringField):
         try:
             fen = parse_yuan(self.data or "")
         except NegativeAmount:
-            raise ValidationError(_l("价格必须大于零")) from None
+            raise ValidationError(self.not_positive) from None
         except AmountTooLarge:
             if self.max_fen is None:
                 raise ValidationError(_l("请输入正确的金额，例如 12.50")) from None
@@ -95,7 +106,7 @@ class YuanField(StringField):
         except MoneyError:
             raise ValidationError(_l("请输入正确的金额，例如 12.50")) from None
         if fen <= 0:
-            raise ValidationError(_l("价格必须大于零"))
+            raise ValidationError(self.not_positive)
         if self.max_fen is not None and fen > self.max_fen:
             raise self._too_high()
         self.fen = fen

@@ -20,7 +20,9 @@ class ActionForm(ShopForm):
     pickup_code = StringField(_l("取货码"), validators=[Optional(), Length(max=12)])
     reason = StringField(_l("原因"), validators=[Optional(), Length(max=200)])
     #: Cash orders: the cash taken from the buyer in this hand-over, in yuan (must equal what is due).
-    cash_received = YuanField(_l("收到现金（元）"), validators=[Length(max=16)], optional=True)
+    cash_received = YuanField(
+        _l("收到现金（元）"), validators=[Length(max=16)], optional=True, not_positive=_l("收到的现金须大于零")
+    )
 
 
 class CancelLineForm(ShopForm):

@@ -31,7 +31,9 @@ class BookingForm(ShopForm):
 class CheckInForm(ShopForm):
     confirmation_code = StringField(_l("确认码"), validators=[DataRequired(), Length(min=1, max=12)])
     #: A booking paid on arrival: the cash taken from the guest in this check-in, in yuan (must equal what is due).
-    cash_received = YuanField(_l("收到现金（元）"), validators=[Length(max=16)], optional=True)
+    cash_received = YuanField(
+        _l("收到现金（元）"), validators=[Length(max=16)], optional=True, not_positive=_l("收到的现金须大于零")
+    )
 
 
 class CloseDatesForm(ShopForm):

@@ -346,6 +346,26 @@ def test_more_cash_typed_than_is_due_says_to_enter_the_amount_due_not_to_collect
     assert (s.status, s.cash_received_at) == ("ready_for_pickup", None)
 
 
+def test_cash_typed_below_zero_is_said_as_cash_not_as_a_price(db, world, client, auth, now):
+    """-5 or 0 typed as the cash received is refused in the cash's words (收到的现金须大于零), not as a price
+    (价格必须大于零: the field is no price); nothing changes."""
+    s = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash").shipments[0]
+    fulfilment.accept(s, actor=world.a.operator, now=now)
+    fulfilment.pack(s, actor=world.a.operator, now=now)
+    commit()
+    auth.login(world.a.operator)
+    for typed in ("-5", "0"):
+        for lang, said in (("zh_CN", "收到的现金须大于零"), ("en", "The cash received must be more than zero")):
+            page = client.post(
+                f"/station/shipments/{s.code}/action?lang={lang}",
+                data={"confirm": "1", "action": "pickup", "pickup_code": PICKUP_CODE, "cash_received": typed},
+                follow_redirects=True,
+            ).get_data(as_text=True)
+            assert said in page and "价格必须大于零" not in page, (typed, lang)
+    db.session.expire_all()
+    assert (s.status, s.cash_received_at) == ("ready_for_pickup", None)
+
+
 def test_a_pickup_code_typed_in_full_width_digits_or_in_groups_is_the_code(db, world, client, auth, now):
     """What the buyer shows, typed with a Chinese input method's full-width digits, or read out in two
     groups ("123 456"), hands the order over; it is not a wrong try towards the lockout."""

@@ -46,6 +46,9 @@ def test_host_checks_in_only_with_the_cash_and_the_cash_is_a_row_of_the_host_boo
     assert refused.status_code == 422 and "应收现金 ¥150.00" in refused.get_data(as_text=True)
     wrong = client.post("/host/check-in", data={"confirmation_code": booking.confirmation_code, "cash_received": "149"})
     assert wrong.status_code == 422
+    below = client.post("/host/check-in", data={"confirmation_code": booking.confirmation_code, "cash_received": "-5"})
+    said = below.get_data(as_text=True)
+    assert below.status_code == 422 and "收到的现金须大于零" in said and "价格必须大于零" not in said  # no price
     db.session.expire_all()
     assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
     assert db.session.scalar(sa.select(sa.func.count()).select_from(HostCashEntry)) == 0
