@@ -561,7 +561,7 @@ class OrderCanceled:
 
 def canceled_orders(purchase: Purchase) -> dict[int, OrderCanceled]:
     """{order id: OrderCanceled} of the purchase's canceled orders, read from their status events (each
-    records its actor) in one statement: what the purchase page, its API answer and the approvers' mail
+    records its actor) in one statement and the buyers who canceled in one more, however many orders: what the purchase page, its API answer and the approvers' mail
     (`notices.notify_order_canceled`) say of them. Only the order's buyer is named: a station's operator
     or the county office canceling it is the shop."""
     placed = {po.order_id: po.order for po in purchase.orders if po.order.status == OrderStatus.CANCELED}
@@ -576,12 +576,15 @@ def canceled_orders(purchase: Purchase) -> dict[int, OrderCanceled]:
         )
         .order_by(StatusEvent.id)
     ).all()
-    found: dict[int, OrderCanceled] = {}
-    for order_id, at, actor_id in rows:  # the last cancel event of each order wins
-        order = placed[order_id]
-        by = db.session.get(User, actor_id) if actor_id is not None and actor_id == order.user_id else None
-        found[order_id] = OrderCanceled(at, by)
-    return found
+    last = {order_id: (at, actor_id) for order_id, at, actor_id in rows}  # by id: each order's last cancel wins
+    buyer_ids = {actor for order_id, (_at, actor) in last.items() if actor == placed[order_id].user_id}
+    buyers = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(buyer_ids)))} if buyer_ids else {}
+    return {
+        order_id: OrderCanceled(
+            at, buyers.get(actor) if actor is not None and actor == placed[order_id].user_id else None
+        )
+        for order_id, (at, actor) in last.items()
+    }
 
 
 def purchases_of(organisation: Organisation) -> list[Purchase]:
