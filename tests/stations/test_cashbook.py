@@ -214,19 +214,11 @@ def test_whole_pickup_order_needs_all_its_cash_in_the_hand_over_step(db, world, 
 
 
 def test_cash_refund_after_hand_over_is_a_refund_row_and_a_cash_book_entry(db, world, now, client, auth):
-    from orders.services.refunds import approve_refund_request, request_refund
+    from orders.services.refunds import approve_refund_request
 
-    second = make_product(price_fen=3333, stock=5, station=world.a.station)
-    order = make_order(
-        [(world.a.product, 1), (second, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer
-    )
-    shipment = order.shipments[0]
-    shipped(order, world.a.operator, now)
-    fulfilment.hand_over_pickup(
-        shipment, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now, cash_received_fen=6666
-    )
+    shipment, req = _picked_up_cash_order_with_a_refund_asked(world, now)
+    order = shipment.order
     line = order.lines[1]
-    req = request_refund(order, line.id, actor=world.buyer, now=now, reason="坏了", kind="refund_only")
     approve_refund_request(req.id, actor=world.a.operator, now=now + timedelta(minutes=5), goods="not_returned")
     refund = db.session.scalar(sa.select(Refund))
     assert (refund.amount_fen, refund.state, refund.order_line_id) == (3333, "succeeded", line.id)
