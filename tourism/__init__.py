@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     import tourism.models  # noqa: F401
     import tourism.tasks  # noqa: F401
     from orders import bookables, signals
+    from orders.services.tabs import extend_tab
     from shop.auth.views import ROLE_HOMES
     from tourism.services import booking
     from tourism.views import bp
@@ -25,3 +26,5 @@ def init_app(app: Flask) -> None:
     signals.order_cancel_requested.connect(booking.cancel_order_bookings)
     # the cart's booking lines: checked, priced and held by tourism (orders/bookables.py)
     bookables.register(booking.CartBookings())
+    # 我的订单's 待使用 tab: the orders of bookings confirmed and not yet used (orders/services/tabs.py)
+    extend_tab("to_use", booking.awaiting_use)

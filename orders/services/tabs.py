@@ -1,13 +1,14 @@
-"""The tabs of 我的订单 (全部 / 待付款 / 待发货 / 待收货 / 待评价 / 退款售后): one SQL condition per tab on
-the buyer's orders, shared by the page and `GET /api/v1/orders?tab=`.
+"""The tabs of 我的订单 (全部 / 待付款 / 待发货 / 待收货 / 待使用 / 待评价 / 退款售后): one SQL condition per
+tab on the buyer's orders, shared by the page and `GET /api/v1/orders?tab=`.
 
 Each condition reads only orders' own tables (orders, shipments, order lines, payments, refunds,
-refund requests). "To review" depends on something that lives above orders (reviews, and the
-stays of tourism): a higher package contributes its condition through `extend_tab`, and the tab
-is the OR of the contributions, so this module imports nothing above it (the layers in
+refund requests). "To use" and "to review" depend on something that lives above orders (the
+bookings of tourism; reviews): a higher package contributes its condition through `extend_tab`, and
+the tab is the OR of the contributions, so this module imports nothing above it (the layers in
 docs/STYLE). A booking sold in an order appears as a booking: to pay while its order waits for the
-card, to review once its stay is completed, under refunds when money went back; it has no
-shipment, so never "to ship" or "to receive".
+card, to use once confirmed (paid, or to be paid at the host's on arrival) until the guest checks in,
+to review once its stay is completed, under refunds when money went back; it has no shipment, so
+never "to ship" or "to receive".
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from orders.models import (
 )
 from shop.extensions import db
 
-TABS = ("all", "to_pay", "to_ship", "to_receive", "to_review", "after_sale")
+TABS = ("all", "to_pay", "to_ship", "to_receive", "to_use", "to_review", "after_sale")
+#: The tabs only a higher package fills: offered once one contributes (`extend_tab`).
+_CONTRIBUTED = ("to_use", "to_review")
 
 #: Goods not yet on their way (to ship) and on their way (to receive) — a pick-up order's goods are
 #: "to receive" once they wait at the chosen station.
@@ -48,8 +51,8 @@ def extend_tab(tab: str, condition: Callable[[], sa.ColumnElement[bool]]) -> Non
 
 
 def shown_tabs() -> tuple[str, ...]:
-    """The tabs the page offers: "to review" only once a package contributes to it."""
-    return tuple(tab for tab in TABS if tab != "to_review" or _extensions.get(tab))
+    """The tabs the page offers: "to use" and "to review" only once a package contributes to them."""
+    return tuple(tab for tab in TABS if tab not in _CONTRIBUTED or _extensions.get(tab))
 
 
 def _has_shipment_in(statuses) -> sa.ColumnElement[bool]:

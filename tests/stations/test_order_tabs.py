@@ -1,6 +1,7 @@
-"""我的订单's tabs (全部 / 待付款 / 待发货 / 待收货 / 退款售后; 待评价 in tests/test_reviews.py): each order
-in the tab its state puts it in, on the page and in `GET /api/v1/orders?tab=`; names and thumbnails
-in the list; bookings shown as bookings; another buyer's orders never."""
+"""我的订单's tabs (全部 / 待付款 / 待发货 / 待收货 / 退款售后; 待使用 in tests/tourism/test_order_tab_to_use.py,
+待评价 in tests/reviews/test_reviews.py): each order in the tab its state puts it in, on the page and in
+`GET /api/v1/orders?tab=`; names and thumbnails in the list; bookings shown as bookings; another buyer's
+orders never."""
 
 from __future__ import annotations
 

@@ -1391,6 +1391,13 @@ def booking_outcome(status: str) -> Outcome:
     return BOOKING_OUTCOMES.get(BookingStatus(status), Outcome.OPEN)
 
 
+def awaiting_use() -> sa.ColumnElement[bool]:
+    """Condition on `Order`: it sells a booking that is confirmed and not yet used — paid, or to be paid
+    at the host's on arrival, and not yet checked in, completed, canceled or a no-show (我的订单's
+    "to use" tab, 待使用; `orders.services.tabs.extend_tab`)."""
+    return sa.exists().where(Booking.order_id == Order.id, Booking.status == BookingStatus.CONFIRMED)
+
+
 def _order_booking_statuses() -> sa.Select:
     """SQL: the statuses of the order `order_id`'s bookings (bind parameter)."""
     return statement(
