@@ -1,5 +1,6 @@
 """Journey: a buyer opens 我的订单 and taps its tabs: each tab lists the orders its state puts there,
-with the item names and thumbnails; the tabs are thumb-sized on a phone. The buyer asks a refund of the
+with the item names and thumbnails (a stay booked to pay on arrival under 待使用, saying 到店付款); the
+tabs are thumb-sized on a phone. The buyer asks a refund of the
 delivered order (申请退款 a 44 px target, its reason a field the line's width), which 退款售后 then
 lists, and the station reads the request: each 货品去向 choice a
 44 px row with a 24 px radio (on a phone they ran on one line, 13 px circles, a label broken mid-word),
@@ -8,11 +9,36 @@ lists, and the station reads the request: each 货品去向 choice a
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.browser.harness import DEMO
-from tests.browser.journeys import VILLAGE_A, deliver_by_api, demo_product, new_account, place_order_by_api
+from tests.browser.journeys import (
+    VILLAGE_A,
+    api,
+    api_token,
+    deliver_by_api,
+    demo_product,
+    new_account,
+    place_order_by_api,
+)
+from tests.browser.stay_journey import STAY
+
+
+def _stay_paid_on_arrival(live, email: str, days_ahead: int) -> str:
+    """`email` books a night at the demo stay to pay on arrival (POST /api/v1/orders): its order's code."""
+    from shop.timeutil import local_date, now_utc
+    from tourism.models import Listing
+
+    with live.app_context() as db:
+        listing_id = db.session.scalar(sa.select(Listing.id).where(Listing.name == STAY))
+    day = local_date(now_utc()) + timedelta(days=days_ahead)
+    item = {"listing_id": listing_id, "checkin": str(day), "checkout": str(day + timedelta(days=1)), "guests": 2}
+    status, order = api(live, "POST", "/orders", {"items": [item], "payment_method": "arrival"}, api_token(live, email))
+    assert status == 201, (status, order)
+    return order["id"]
 
 
 def test_buyer_taps_order_tabs_and_sees_each_order_where_its_state_puts_it(open_page, live_server, viewport):
@@ -21,6 +47,7 @@ def test_buyer_taps_order_tabs_and_sees_each_order_where_its_state_puts_it(open_
     waiting = place_order_by_api(live_server, email, [a["id"]], payment_method="cod")
     delivered = place_order_by_api(live_server, email, [a["id"]], payment_method="cod")
     deliver_by_api(live_server, delivered)
+    stay = _stay_paid_on_arrival(live_server, email, days_ahead=170 if viewport.is_phone else 171)
 
     buyer = open_page("buyer")
     page = buyer.page
@@ -45,6 +72,21 @@ def test_buyer_taps_order_tabs_and_sees_each_order_where_its_state_puts_it(open_
     buyer.submit_and_wait(lambda: tabs.get_by_role("link", name=re.compile("^" + re.escape(buyer.t("待付款")))).click())
     expect(main).to_contain_text(buyer.t("这里还没有订单。"))
     buyer.step("to pay: empty")
+
+    # the stay: confirmed, paid at the host's on arrival, not yet used — under 待使用. On a phone the row
+    # brings the tab to its middle: wholly in view, and 待评价 after it shows that the row goes on (it used
+    # to stop at the tab's edge, as if 待使用 were the last)
+    to_use = tabs.get_by_role("link", name=re.compile("^" + re.escape(buyer.t("待使用"))))
+    buyer.submit_and_wait(lambda: to_use.click())
+    expect(to_use).to_have_attribute("aria-current", "page")
+    expect(main.locator(".order-row")).to_have_count(1)
+    expect(main.locator(".order-row").filter(has_text=stay)).to_contain_text(buyer.t("到店付款"))
+    page.wait_for_function(
+        "() => { const a = document.querySelector('.order-tabs a[aria-current=page]'), r = a.getBoundingClientRect();"
+        " const row = a.parentElement.getBoundingClientRect(), next = a.nextElementSibling.getBoundingClientRect();"
+        " return r.left >= row.left && r.right <= row.right && next.left + 16 < row.right; }"
+    )
+    buyer.step("to use: the stay paid on arrival")
 
     for link in tabs.get_by_role("link").all():
         box = link.bounding_box()
