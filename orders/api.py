@@ -233,8 +233,8 @@ class OrderListQuery(QuerySchema):
     tab: Literal["all", "to_pay", "to_ship", "to_receive", "to_use", "to_review", "after_sale"] = Field(
         default="all",
         description="我的订单's tabs: all, to pay (待付款), to ship (待发货), to receive (待收货), "
-        "to use (待使用: a booking confirmed and not yet checked in — paid, or paid at the host's on arrival, "
-        "its payment method `cod`), to review (待评价), refunds and after-sale (退款售后).",
+        "to use (待使用: a booking confirmed — paid, or paid at the host's on arrival, its payment method `cod` — "
+        "or checked in, until its stay is completed), to review (待评价), refunds and after-sale (退款售后).",
     )
     page: int = Field(default=1, ge=1, le=10_000)
     per_page: int = Field(default=20, ge=1, le=100)

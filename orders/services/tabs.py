@@ -6,8 +6,8 @@ refund requests). "To use" and "to review" depend on something that lives above 
 bookings of tourism; reviews): a higher package contributes its condition through `extend_tab`, and
 the tab is the OR of the contributions, so this module imports nothing above it (the layers in
 docs/STYLE). A booking sold in an order appears as a booking: to pay while its order waits for the
-card, to use once confirmed (paid, or to be paid at the host's on arrival) until the guest checks in,
-to review once its stay is completed, under refunds when money went back; it has no shipment, so
+card, to use once confirmed (paid, or to be paid at the host's on arrival) and while the guest is
+checked in, to review once its stay is completed, under refunds when money went back; it has no shipment, so
 never "to ship" or "to receive".
 """
 

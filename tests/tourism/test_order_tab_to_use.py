@@ -1,7 +1,7 @@
 """我的订单's 待使用 tab (`to_use`, tourism's contribution: `tourism.services.booking.awaiting_use`): an order
 whose booking is confirmed and not yet used — paid by card, or to be paid at the host's on arrival — is
-there until the guest checks in; a checked-in, completed, canceled or no-show one is not, nor goods, nor
-another buyer's. On the page (between 待收货 and 待评价, its count on the tab) and in
+there until the stay is over — checked in, it is still there; a completed one is to review, and a canceled or
+no-show one, goods and another buyer's are not there. On the page (between 待收货 and 待评价, its count on the tab) and in
 `GET /api/v1/orders?tab=to_use`."""
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def test_confirmed_bookings_not_yet_used_are_to_use_paid_or_paid_on_arrival(clie
     assert re.search(r'data-tab="to_use"[^>]*>\s*To use', english)
 
 
-def test_a_booking_leaves_to_use_once_checked_in_completed_canceled_or_a_no_show(
+def test_a_booking_stays_in_to_use_while_checked_in_and_leaves_it_completed_canceled_or_a_no_show(
     client, db, auth, api_token, fake_stripe
 ):
     host, buyer = make_user(role="host"), make_user()
@@ -111,7 +111,8 @@ def test_a_booking_leaves_to_use_once_checked_in_completed_canceled_or_a_no_show
     assert res.status_code == 200 and res.json["status"] == "no_show", res.json
     res = client.post(f"/api/v1/bookings/{bookings['canceled']['id']}/cancel", headers=headers)
     assert res.status_code == 200 and res.json["status"] == "canceled", res.json
-    assert _tab(client, headers, "to_use") == set()
+    assert _tab(client, headers, "to_use") == {stays["stays"]["id"]}  # the guest is in: still in use
+    assert stays["stays"]["id"] not in _tab(client, headers, "to_review")
 
     complete_stays(now_utc() + timedelta(days=1))  # the schedule's run after the night
     db.session.commit()

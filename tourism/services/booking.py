@@ -1392,10 +1392,13 @@ def booking_outcome(status: str) -> Outcome:
 
 
 def awaiting_use() -> sa.ColumnElement[bool]:
-    """Condition on `Order`: it sells a booking that is confirmed and not yet used — paid, or to be paid
-    at the host's on arrival, and not yet checked in, completed, canceled or a no-show (我的订单's
-    "to use" tab, 待使用; `orders.services.tabs.extend_tab`)."""
-    return sa.exists().where(Booking.order_id == Order.id, Booking.status == BookingStatus.CONFIRMED)
+    """Condition on `Order`: it sells a booking that is booked and not over yet — confirmed (paid, or to
+    be paid at the host's on arrival) or checked in and not yet completed; not canceled or a no-show
+    (我的订单's "to use" tab, 待使用; `orders.services.tabs.extend_tab`). A stay the guest is in stays
+    here until the hourly job completes it, then it is to review: no tab loses it in between."""
+    return sa.exists().where(
+        Booking.order_id == Order.id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN))
+    )
 
 
 def _order_booking_statuses() -> sa.Select:
