@@ -86,6 +86,17 @@ class BookingQuote:
     starts_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class SessionChoice:
+    """One session an experience's cart line may be changed to: a session its listing offers now (not
+    started, not withdrawn, within the days its page offers), its start (aware UTC) and its places left
+    (0: full, or on a day its host closed) — the 场次 choices of the listing's booking form, 余 N / 已满."""
+
+    session_id: int
+    starts_at: datetime
+    places_left: int
+
+
 @dataclass
 class HeldLines:
     """What `hold` made for the order, not yet added to the session: the booking order lines
@@ -129,6 +140,12 @@ class BookingLines(Protocol):
         """`quote` of every item, in their order, with a fixed number of statements whatever their number
         (the cart page and the checkout quote all their booking lines with it). An item that cannot be
         booked gets, in its place, the DomainError `quote` would raise for it; the others are quoted."""
+        ...
+
+    def sessions_to_choose(self, listing_ids: list[int], *, now: datetime) -> dict[int, list[SessionChoice]]:
+        """{listing id: the sessions its booking form offers now, in order of their start} for the listings
+        of a cart's session lines (a listing not published, or without sessions to offer, has none), with a
+        fixed number of statements whatever their number: the cart line's 场次 box."""
         ...
 
     def hold(self, order, items: list[BookingItem], *, buyer, now: datetime, pay_on_arrival: bool) -> HeldLines:

@@ -26,6 +26,8 @@ MESSAGES = {
         "「%(name)s」该场次只剩 %(num)s 个名额，请减少人数或改选场次",
         count="left",
     ),
+    "booking_line_session_sold_out": N_("「%(name)s」该场次已订满，请改选场次"),
+    "booking_line_session_in_cart": N_("「%(name)s」的这个场次已在购物车中，请修改那一项"),
     "invalid_date": N_("日期格式不正确"),
     "invalid_listing_id": N_("项目编号无效"),
     "unpaid_order_cancel_whole": N_("订单尚未付款：请取消整个订单（不会扣款），或付款后再单独取消这一项预订"),

@@ -169,15 +169,17 @@ def cart_page():
     cart = carts.get_cart_to_show(
         user=current_user if current_user.is_authenticated else None, token=session.get(CART_TOKEN)
     )
-    summary = carts.cart_summary(cart)
+    now = now_utc()
+    summary = carts.cart_summary(cart, now=now)
     return render_template(
         "orders/cart.html",
         cart=cart,
         summary=summary,
+        session_choices=carts.sessions_to_choose(cart, now=now),  # a session line's 场次 box
         thumbs=carts.product_thumbs(cart),
         payable=bool(summary.chosen_rows and _payment_methods(summary)),
         max_line_quantity=carts.MAX_LINE_QUANTITY,
-        today=local_date(now_utc()),  # a booking line's date boxes: no day before the shop's today
+        today=local_date(now),  # a booking line's date boxes: no day before the shop's today
     )
 
 
@@ -305,7 +307,7 @@ def cart_update(line_id: int):
         if request.form.get("remove"):
             carts.remove_line(cart, line_id, now=now_utc())
             removed = True
-        elif "guests" in request.form:  # a booking line: guests, rooms, dates
+        elif "guests" in request.form:  # a booking line: guests, rooms, dates, an experience's session
             carts.set_booking(
                 cart,
                 line_id,
@@ -313,6 +315,7 @@ def cart_update(line_id: int):
                 units=_int_arg(request.form.get("units") or 1, "units"),
                 check_in=_line_date_arg("checkin"),
                 check_out=_line_date_arg("checkout"),
+                session_id=_optional_id(request.form.get("session_id"), "session_id"),
                 now=now_utc(),
             )
         else:

@@ -47,7 +47,7 @@ from tourism.services.availability import (
     listing_occupancy,
     payment_methods,
     search_listings,
-    sessions_offered,
+    sessions_to_choose,
 )
 from tourism.services.booking import (
     BookingRequest,
@@ -247,7 +247,7 @@ def _render_listing(listing, form, status=200):
     days = calendar_of_unit_type(listing_calendar(listing, start, end, now=now, occupancy=occupancy), cal_unit_type)
     sessions = []
     if listing.kind == ListingKind.EXPERIENCE:
-        offered = sessions_offered(listing, today, today + timedelta(days=60), now=now)
+        offered = sessions_to_choose([listing], now=now)[listing.id]  # the cart line's 场次 box offers the same
         sessions = [s for s, _left in offered]
         # each start with its places left, as the calendar's days say them: a party too large is seen first
         form.session_id.choices = [

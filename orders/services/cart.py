@@ -26,7 +26,7 @@ from sqlalchemy.orm import joinedload
 
 from catalog.models import Product
 from catalog.papers import PapersMissing, paper_gaps
-from orders.bookables import BookingItem, BookingQuote, booking_lines, item_of
+from orders.bookables import BookingItem, BookingQuote, SessionChoice, booking_lines, item_of
 from orders.models import Cart, CartLine
 from orders.services.shipping import shipping_fen
 from shop.codes import new_secret
@@ -202,6 +202,8 @@ def _no_room(quote: BookingQuote, item: BookingItem) -> Conflict:
             name=quote.title,
             left=quote.places_left,
         )
+    if item.session_id is not None:
+        return Conflict("booking_line_session_sold_out", name=quote.title)
     return Conflict("booking_line_sold_out", name=quote.title)
 
 
@@ -251,29 +253,68 @@ def _same_booking(cart: Cart, listing_id, unit_type_id, session_id, check_in) ->
     )
 
 
-def set_booking(cart: Cart, line_id: int, *, guests: int, units: int, check_in=None, check_out=None, now: datetime):
-    """Change a booking line's guests, rooms or dates (checked by tourism again; 422/409 change nothing)."""
+def set_booking(
+    cart: Cart,
+    line_id: int,
+    *,
+    guests: int,
+    units: int,
+    check_in=None,
+    check_out=None,
+    session_id: int | None = None,
+    now: datetime,
+):
+    """Change a booking line's guests, rooms or dates, or an experience's session (`session_id`; None keeps
+    the line's), checked and priced by tourism again as a line put in the cart is: a session of another
+    listing or none (422 `unknown_session`), one started (422 `session_started`), one full or short of
+    places for the party (409 `booking_line_session_sold_out`, `booking_line_session_places_left`) — the
+    choices the line's 场次 box offers are its listing's (`sessions_to_choose`), but whatever is sent is
+    checked here. A session that another line of the cart already holds is refused (409
+    `booking_line_session_in_cart`: change that line instead). A refusal changes nothing."""
     line = line_in(cart, line_id)
     if line.kind != "booking":
         raise NotFound("cart_line_not_found")
+    if session_id is not None and line.session_id is None:  # a stay or a ticket day has no session
+        raise ValidationError("unknown_session", fields={"session_id": "unknown"})
     item = replace(
         item_of(line),
         guests=guests,
         units=units,
         check_in=check_in or line.check_in,
         check_out=check_out or line.check_out,
+        session_id=session_id or line.session_id,
     )
     quote = booking_lines().quote(item, now=now)
+    if item.session_id != line.session_id and any(
+        other is not line and other.kind == "booking" and other.session_id == item.session_id for other in cart.lines
+    ):
+        raise Conflict("booking_line_session_in_cart", name=quote.title, fields={"session_id": "in the cart"})
     if not quote.available:
         raise _no_room(quote, item)
     line.guests, line.units = quote.guests, quote.units
     if line.session_id is None:
         line.check_in = quote.check_in
         line.check_out = quote.check_out if quote.kind == "stay" else None
+    line.session_id = item.session_id
     line.seen_price_fen = quote.total_fen
     cart.updated_at = now
     db.session.flush()
     return line
+
+
+def sessions_to_choose(cart: Cart | None, *, now: datetime) -> dict[int, list[SessionChoice]]:
+    """{line id: the sessions its listing offers now} for each of the cart's session lines (an experience's):
+    what the line's 场次 box offers, the same choices as the listing's booking form (余 N / 已满; none started
+    or withdrawn). The line's own session is among them unless it has started or was withdrawn (the row
+    then says why it cannot be booked). Asked of tourism at once for every such line; no line, no statement."""
+    lines = [l for l in cart.lines if l.kind == "booking" and l.session_id is not None] if cart else []
+    if not lines:
+        return {}
+    try:
+        offered = booking_lines().sessions_to_choose(sorted({l.listing_id for l in lines}), now=now)
+    except DomainError:  # bookings not sold here: nothing to choose
+        return {}
+    return {l.id: offered.get(l.listing_id, []) for l in lines}
 
 
 def line_in(cart: Cart, line_id: int) -> CartLine:

@@ -375,13 +375,40 @@ def sessions_offered(listing: Listing, start: date, end: date, *, now: datetime)
     """The sessions of `listing` on [start, end) not started at `now`, each with its free places (0 when
     full or on a day its host closed): the booking form's 场次 choices say 余 N / 已满, as the calendar's
     days do. Three statements whatever the number of sessions (`read_occupancy`)."""
-    sessions = [s for s in sessions_between(listing, start, end) if s.starts_at > now]
+    return sessions_offered_of([listing], start, end, now=now)[listing.id]
+
+
+#: How many days ahead, from today, an experience's sessions are offered to choose: its page's 场次 box and
+#: the 场次 box of its line in the cart offer the same ones (`sessions_to_choose`).
+SESSIONS_OFFERED_DAYS = 60
+
+
+def sessions_to_choose(listings: list[Listing], *, now: datetime) -> dict[int, list[tuple[Session, int]]]:
+    """{listing id: its sessions offered to choose now}: `sessions_offered` from today for
+    SESSIONS_OFFERED_DAYS days — what an experience's booking form offers, and the cart line of one of its
+    sessions (`orders.bookables`, `sessions_to_choose`). A listing without such sessions has an empty list."""
+    today = local_date(now)
+    return sessions_offered_of(listings, today, today + timedelta(days=SESSIONS_OFFERED_DAYS), now=now)
+
+
+def sessions_offered_of(
+    listings: list[Listing], start: date, end: date, *, now: datetime
+) -> dict[int, list[tuple[Session, int]]]:
+    """`sessions_offered` of several listings (each listing's id to its list, empty when it offers none), in
+    the same three statements whatever the number of listings and sessions."""
+    offered: dict[int, list[tuple[Session, int]]] = {listing.id: [] for listing in listings}
+    listing_of = {u.id: listing.id for listing in listings for u in listing.unit_types}
+    sessions = [s for s in sessions_of(list(listing_of), start, end) if s.starts_at > now]
     if not sessions:
-        return []
+        return offered
     first, last = sessions[0].session_date, max(s.session_date for s in sessions)
-    span = Span((), (listing.id,), first, last + timedelta(days=1))  # the closures of those days
+    # the closures of those days (of every listing: one span)
+    span = Span((), tuple(sorted(offered)), first, last + timedelta(days=1))
     occupancy = read_occupancy([span], [s.id for s in sessions], now=now)
-    return [(s, occupancy.session_free(s, listing.id)) for s in sessions]
+    for s in sessions:
+        listing_id = listing_of[s.unit_type_id]
+        offered[listing_id].append((s, occupancy.session_free(s, listing_id)))
+    return offered
 
 
 def sessions_of(unit_type_ids, start: date, end: date) -> list[Session]:

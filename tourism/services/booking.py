@@ -23,7 +23,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from catalog.services import benefit_split
 from ledger.services import KEPT_LATE_CANCEL, KEPT_NO_SHOW, credit_kept, credit_line
-from orders.bookables import BookingQuote, HeldLines, LineCancel, Outcome
+from orders.bookables import BookingQuote, HeldLines, LineCancel, Outcome, SessionChoice
 from orders.models import LineStatus, Order, OrderLine, OrderPayment, OrderStatus, PaymentState
 from orders.providers import ProviderError
 from orders.providers import card_payments_enabled as enabled
@@ -54,6 +54,7 @@ from tourism.services.availability import (
     payment_methods,
     read_occupancy,
     session_remaining,
+    sessions_to_choose,
     stay_availability,
     stay_hold_check,
     ticket_availability,
@@ -1531,6 +1532,18 @@ class CartBookings:
             now=now,
         )
         return [a.quote(holidays, occupancy, now=now) if isinstance(a, _QuotedLine) else a for a in answers]
+
+    def sessions_to_choose(self, listing_ids, *, now: datetime) -> dict[int, list[SessionChoice]]:
+        """The sessions each published experience of `listing_ids` offers (`availability.sessions_to_choose`,
+        its booking form's 场次 choices), its listing read as a line's quote reads it: four statements
+        whatever their number."""
+        found = _listings_with_thumbs(listing_ids)
+        listings = [l for l, _thumb in found.values() if l.is_published and l.kind == ListingKind.EXPERIENCE]
+        offered = sessions_to_choose(listings, now=now) if listings else {}
+        return {
+            listing_id: [SessionChoice(s.id, s.starts_at, left) for s, left in pairs]
+            for listing_id, pairs in offered.items()
+        }
 
     def hold(self, order, items, *, buyer, now: datetime, pay_on_arrival: bool):
         checked = []
