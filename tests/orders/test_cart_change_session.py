@@ -77,15 +77,14 @@ def picking():
     return listing, sessions
 
 
-def _add(client, listing, session, *, guests: int = 3) -> CartLine:
+def _add(client, db, listing, session, *, guests: int = 3) -> CartLine:
     res = client.post("/cart/bookings", data={"listing_id": listing.id, "session_id": session.id, "guests": guests})
     assert res.status_code == 303 and "/cart" in res.headers["Location"], res.get_data(as_text=True)
-    return _lines()[-1]
+    return _lines(db)[-1]
 
 
-def _lines() -> list[CartLine]:
-    from shop.extensions import db
-
+def _lines(db) -> list[CartLine]:
+    """The cart lines as the database holds them now (after the requests' commits)."""
     db.session.expire_all()
     return list(db.session.scalars(sa.select(CartLine).order_by(CartLine.id)))
 
@@ -109,7 +108,7 @@ def test_a_session_line_offers_its_listings_sessions_and_changes_to_the_one_chos
     listing, sessions = picking
     if signed_in:
         auth.login(make_user())
-    line = _add(client, listing, sessions["nine"])
+    line = _add(client, db, listing, sessions["nine"])
     cart = db.session.get(Cart, line.cart_id)
     assert (cart.user_id is not None) if signed_in else (cart.user_id is None and cart.token)
     assert line.seen_price_fen == 3 * WEEKDAY_FEN
@@ -126,7 +125,7 @@ def test_a_session_line_offers_its_listings_sessions_and_changes_to_the_one_chos
 
     page = _change(client, line, two.id)
     assert not _flashed(page), _flashed(page)
-    [changed] = _lines()
+    [changed] = _lines(db)
     assert changed.id == line.id and changed.session_id == two.id and changed.guests == 3
     assert changed.seen_price_fen == 3 * WEEKEND_FEN
     row = page.split(f'id="line-{line.id}"', 1)[1].split("</tr>", 1)[0]
@@ -145,8 +144,8 @@ def test_a_session_that_cannot_be_had_is_refused_with_a_message_and_the_line_is_
     listing, sessions = picking
     if signed_in:
         auth.login(make_user())
-    line = _add(client, listing, sessions["nine"])
-    _add(client, listing, sessions["two"], guests=1)
+    line = _add(client, db, listing, sessions["nine"])
+    _add(client, db, listing, sessions["two"], guests=1)
     refusals = {
         sessions["full"].id: "「草莓采摘园」该场次已订满，请改选场次",
         sessions["short"].id: "「草莓采摘园」该场次只剩 2 个名额，请减少人数或改选场次",
@@ -159,15 +158,15 @@ def test_a_session_that_cannot_be_had_is_refused_with_a_message_and_the_line_is_
     for session_id, said in refusals.items():
         page = _change(client, line, session_id)
         assert said in _flashed(page), (session_id, _flashed(page))
-        kept = next(l for l in _lines() if l.id == line.id)
+        kept = next(l for l in _lines(db) if l.id == line.id)
         assert (kept.session_id, kept.guests, kept.seen_price_fen) == (sessions["nine"].id, 3, 3 * WEEKDAY_FEN)
-    assert len(_lines()) == 2
+    assert len(_lines(db)) == 2
 
 
 def test_the_session_box_and_its_refusals_read_in_english(client, db, picking):
     """In English the line's 场次 box says "left" and "full", and a full session's refusal says so."""
     listing, sessions = picking
-    line = _add(client, listing, sessions["nine"])
+    line = _add(client, db, listing, sessions["nine"])
     page = client.get("/cart?lang=en").get_data(as_text=True)
     texts = [text for _v, text, _s in _session_box(page, line.id)]
     assert f"{sessions['nine'].session_date.isoformat()} 09:00 · 10 left" in texts
@@ -184,9 +183,9 @@ def test_a_stay_or_ticket_line_takes_no_session(client, db, picking):
     day = _ahead((1, 2, 3))
     res = client.post("/cart/bookings", data={"listing_id": ticket.id, "checkin": day.isoformat(), "guests": 2})
     assert res.status_code == 303
-    [line] = _lines()
+    [line] = _lines(db)
     assert 'name="session_id"' not in client.get("/cart").get_data(as_text=True)
     page = _change(client, line, sessions["nine"].id, guests=2)
     assert "该项目没有这个场次" in _flashed(page)
-    [kept] = _lines()
+    [kept] = _lines(db)
     assert kept.session_id is None and kept.check_in == day
