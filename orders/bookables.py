@@ -89,8 +89,8 @@ class BookingQuote:
 @dataclass(frozen=True)
 class SessionChoice:
     """One session an experience's cart line may be changed to: a session its listing offers now (not
-    started, not withdrawn, within the days its page offers), its start (aware UTC) and its places left
-    (0: full, or on a day its host closed) — the 场次 choices of the listing's booking form, 余 N / 已满."""
+    started, not withdrawn, not on a day its host closed, within the days its page offers), its start (aware
+    UTC) and its places left (0: full) — the 场次 choices of the listing's booking form, 余 N / 已满."""
 
     session_id: int
     starts_at: datetime

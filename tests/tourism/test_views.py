@@ -612,3 +612,23 @@ def test_the_session_choices_say_the_places_left_of_each_session(client, db):
     assert f"{day.isoformat()} 09:00 · 余 2<" in select
     assert f"{day.isoformat()} 14:00 · 余 8<" in select
     assert f"{(day + timedelta(days=1)).isoformat()} 09:00 · 已满<" in select
+
+
+def test_a_session_on_a_day_the_host_closed_is_not_offered(client, db):
+    """The calendar says 休息 on a day the host closed: its sessions are not among the 场次 choices (they
+    said 已满, as if the guests had taken them), on the listing's page and in a cart line's 场次 box."""
+    listing = make_listing(kind="experience", name="草莓采摘", max_guests=10)
+    day = local_date(now_utc()) + timedelta(days=6)
+    kept = make_session(listing, day=day, hour=9, capacity=8)
+    closed = make_session(listing, day=day + timedelta(days=1), hour=9, capacity=8)
+    db.session.add(Closure(listing_id=listing.id, closed_date=closed.session_date, reason="", created_at=now_utc()))
+    db.session.commit()
+    html = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
+    [select] = re.findall(r'<select id="session_id".*?</select>', html, re.S)
+    assert f'value="{kept.id}"' in select
+    assert f'value="{closed.id}"' not in select and "已满" not in select
+    r = client.post("/cart/bookings", data={"listing_id": listing.id, "session_id": kept.id, "guests": 2})
+    assert r.status_code in (302, 303), r.status_code
+    cart = client.get("/cart").get_data(as_text=True)
+    [box] = re.findall(r'<select id="s\d+" name="session_id">.*?</select>', cart, re.S)  # the line's 场次 box
+    assert f'value="{kept.id}"' in box and f'value="{closed.id}"' not in box

@@ -372,8 +372,9 @@ def sessions_between(listing: Listing, start: date, end: date) -> list[Session]:
 
 
 def sessions_offered(listing: Listing, start: date, end: date, *, now: datetime) -> list[tuple[Session, int]]:
-    """The sessions of `listing` on [start, end) not started at `now`, each with its free places (0 when
-    full or on a day its host closed): the booking form's 场次 choices say 余 N / 已满, as the calendar's
+    """The sessions of `listing` on [start, end) not started at `now` and not on a day its host closed (the
+    calendar says 休息 there: a session of that day is not to be chosen, as a withdrawn one is not), each
+    with its free places (0 when full): the booking form's 场次 choices say 余 N / 已满, as the calendar's
     days do. Three statements whatever the number of sessions (`read_occupancy`)."""
     return sessions_offered_of([listing], start, end, now=now)[listing.id]
 
@@ -407,7 +408,8 @@ def sessions_offered_of(
     occupancy = read_occupancy([span], [s.id for s in sessions], now=now)
     for s in sessions:
         listing_id = listing_of[s.unit_type_id]
-        offered[listing_id].append((s, occupancy.session_free(s, listing_id)))
+        if s.session_date not in occupancy.closed.get(listing_id, ()):
+            offered[listing_id].append((s, occupancy.session_free(s, listing_id)))
     return offered
 
 
