@@ -1,0 +1,34 @@
+"""Journey: a first-time buyer, not signed in, opens 三江腌菜 and reads its food-safety papers (食品安全证件)
+to check them against the licence register: each number on one line. On a 390 px phone every product page
+broke them beside their names (SC1123 / 6012100003, HGZ-360121- / 00005: the site's `code` style breaks
+anywhere); a number now goes to the next line whole, on a phone and on a desktop, for each variant (规格)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.browser.journeys import PICKLES_FAMILY, VILLAGE_A, demo_product
+
+#: how many lines the text of an element takes on the screen
+_LINES = """e => { const r = document.createRange(); r.selectNodeContents(e);
+  return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size }"""
+
+
+def test_a_product_s_paper_numbers_read_whole(open_page, live_server, viewport):
+    product = demo_product(live_server, VILLAGE_A)
+    buyer = open_page("buyer")
+    page = buyer.page
+    main = page.locator("main")
+    buyer.goto(f"/products/{product['id']}-{product['slug']}")
+    expect(main.get_by_role("heading", level=1)).to_have_text(PICKLES_FAMILY)
+    variants = main.get_by_role("group", name=buyer.t("规格")).get_by_role("radio")
+    expect(variants).to_have_count(2)  # 500克袋装 and 2斤礼盒
+    for n in range(2):
+        if n:
+            buyer.submit_and_wait(variants.nth(1).check)  # the picker opens the variant's page
+            expect(variants.nth(1)).to_be_checked()
+        numbers = main.locator("dd li code")  # the papers' numbers, each beside its name and its date
+        expect(numbers).to_have_count(2)  # an SC licence and a test report
+        for number in numbers.all():
+            assert number.evaluate(_LINES) == 1, f"{number.inner_text()!r} is broken over lines"
+        buyer.step(f"variant {n + 1}: its papers")
