@@ -43,10 +43,10 @@ def shop(db):
     return product, operator, make_user(), [h.id for h in households]
 
 
-def _delivered(shop, now, method, fake_stripe=None):
-    """An order of UNITS bags delivered to the buyer with its money (a card captured, cash on delivery taken)."""
+def _delivered(shop, now, method, fake_stripe=None, units=UNITS):
+    """An order of `units` bags delivered to the buyer with its money (a card captured, cash on delivery taken)."""
     product, operator, buyer, _h = shop
-    order = make_order(buyer, [(product, UNITS)], now=now, payment_method=method)
+    order = make_order(buyer, [(product, units)], now=now, payment_method=method)
     if method == "card":
         payment = start_payment(order.payments[0], now=now)
         fake_stripe.succeed(payment.provider_ref)
@@ -331,3 +331,20 @@ def test_a_line_refunded_a_bag_at_a_time_is_asked_for_each_bag_for_the_same_reas
     db.session.expire_all()
     assert db.session.get(OrderLine, line.id).status == LineStatus.REFUNDED
     assert [r["amount"] for r in fake_stripe.refunds] == [PRICE] * UNITS
+
+
+def test_a_line_of_one_bag_says_its_one_bag_rather_than_asking_one_to_one(db, now, client, auth, shop):
+    """A buyer who received one bag asks for a refund on the order page: the form says 退款数量：1 袋 with its
+    price, not a number box between 1 and 1 (退款数量（1–1 袋…）); the request is for that bag."""
+    product, _operator, buyer, _h = shop
+    order = _delivered(shop, now, "cod", units=1)
+    line = order.lines[0]
+    auth.login(buyer)
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert f"退款数量：1 袋（单价 {format_yuan(PRICE)}）" in page
+    assert "1–1" not in page and 'name="quantity" min="1"' not in page
+    form = {"kind": "return", "reason": "坏了", "quantity": "1"}  # the form's hidden quantity
+    asked = client.post(f"/orders/{order.code}/lines/{line.id}/refund", data=form)
+    assert asked.status_code == 303
+    req = db.session.scalar(sa.select(RefundRequest))
+    assert (req.quantity, req.amount_fen) == (1, PRICE)
