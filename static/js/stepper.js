@@ -19,8 +19,9 @@
     var min = parseInt(input.min || "1", 10);
     var max = parseInt(input.max || "999", 10);
     var value = parseInt(input.value, 10);
-    if (isNaN(value)) value = min;
-    input.value = String(Math.min(max, Math.max(min, value + step)));
+    // an emptied field (or one the browser holds as not a number) starts again from the least: + and − both give
+    // min, as if nothing had been typed (+ on an emptied box gave 2, a bag more than the buyer had asked for)
+    input.value = String(isNaN(value) ? min : Math.min(max, Math.max(min, value + step)));
     input.dispatchEvent(new Event("change", { bubbles: true }));
   });
   window.shopStepper = { show: show };

@@ -1,7 +1,11 @@
-"""Journey: a first-time buyer, not signed in, opens 三江腌菜 and reads its food-safety papers (食品安全证件)
-to check them against the licence register: each number on one line. On a 390 px phone every product page
-broke them beside their names (SC1123 / 6012100003, HGZ-360121- / 00005: the site's `code` style breaks
-anywhere); a number now goes to the next line whole, on a phone and on a desktop, for each variant (规格)."""
+"""Journey: a first-time buyer, not signed in, on the product page of 三江腌菜.
+
+- They read its food-safety papers (食品安全证件) to check them against the licence register: each number on
+  one line. On a 390 px phone every product page broke them beside their names (SC1123 / 6012100003,
+  HGZ-360121- / 00005: the site's `code` style breaks anywhere); a number now goes to the next line whole, on a
+  phone and on a desktop, for each variant (规格).
+- They empty the quantity box to type a number, then tap + instead: 1, not 2 (the stepper took the empty box
+  for its least and added one); − on an emptied box is 1 too."""
 
 from __future__ import annotations
 
@@ -32,3 +36,18 @@ def test_a_product_s_paper_numbers_read_whole(open_page, live_server, viewport):
         for number in numbers.all():
             assert number.evaluate(_LINES) == 1, f"{number.inner_text()!r} is broken over lines"
         buyer.step(f"variant {n + 1}: its papers")
+
+
+def test_plus_on_an_emptied_quantity_box_gives_one(open_page, live_server, viewport):
+    product = demo_product(live_server, VILLAGE_A)
+    buyer = open_page("buyer")
+    buy = buyer.page.get_by_role("form", name=buyer.t("购买"), exact=True)
+    buyer.goto(f"/products/{product['id']}-{product['slug']}")
+    box = buy.get_by_label(buyer.t("数量"), exact=True)
+    for name in ("增加数量", "减少数量"):
+        box.fill("")
+        buy.get_by_role("button", name=buyer.t(name)).click()
+        expect(box).to_have_value("1")
+    buy.get_by_role("button", name=buyer.t("增加数量")).click()
+    expect(box).to_have_value("2")
+    buyer.step("an emptied box, then + and −: 1; + again: 2")
