@@ -21,6 +21,7 @@
     current.replaceWith(fresh);
     document.title = doc.title;
     if (window.shopStepper) window.shopStepper.show(fresh);
+    if (window.shopShare) window.shopShare.show(fresh);
     var newPicker = fresh.querySelector("form[data-variant-picker]");
     if (newPicker) {
       var button = newPicker.querySelector("[data-picker-submit]");

@@ -5,9 +5,14 @@
   HGZ-360121- / 00005: the site's `code` style breaks anywhere); a number now goes to the next line whole, on a
   phone and on a desktop, for each variant (规格).
 - They empty the quantity box to type a number, then tap + instead: 1, not 2 (the stepper took the empty box
-  for its least and added one); − on an emptied box is 1 too."""
+  for its least and added one); − on an emptied box is 1 too.
+- They share it with a friend on WeChat: 分享, then 复制链接 puts the short link on the clipboard and the box says
+  so (the box offered only "press and hold the link to copy", which selects a word of it, and nothing on a
+  desktop)."""
 
 from __future__ import annotations
+
+import re
 
 from playwright.sync_api import expect
 
@@ -51,3 +56,19 @@ def test_plus_on_an_emptied_quantity_box_gives_one(open_page, live_server, viewp
     buy.get_by_role("button", name=buyer.t("增加数量")).click()
     expect(box).to_have_value("2")
     buyer.step("an emptied box, then + and −: 1; + again: 2")
+
+
+def test_copy_link_puts_the_short_link_on_the_clipboard(open_page, live_server, viewport):
+    product = demo_product(live_server, VILLAGE_A)
+    buyer = open_page("buyer")
+    page = buyer.page
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    buyer.goto(f"/products/{product['id']}-{product['slug']}")
+    box = page.get_by_role("region", name=buyer.t("收藏与分享"))
+    box.get_by_text(buyer.t("分享"), exact=True).click()
+    link = box.get_by_label(buyer.t("分享链接"))
+    expect(link).to_have_value(re.compile(rf"/p/{product['id']}$"))
+    box.get_by_role("button", name=buyer.t("复制链接")).click()
+    expect(box.get_by_role("status")).to_have_text(buyer.t("链接已复制，可以粘贴到微信发给朋友。"))
+    assert page.evaluate("navigator.clipboard.readText()") == link.input_value()
+    buyer.step("share box: the link copied")
