@@ -1124,11 +1124,9 @@ def check_in_booking(
     booking = _lock_booking(booking.id)
     if not same_secret(typed_numeric_code(confirmation_code), booking.confirmation_code):
         raise WrongConfirmationCode("wrong_confirmation_code", fields={"confirmation_code": "does not match"})
-    today = local_date(now)
-    if booking.status != BookingStatus.CONFIRMED:
-        raise IllegalTransition("booking_not_confirmed", fields={"status": booking.status})
-    if not (booking.check_in_date <= today < booking.check_out_date):
-        raise Conflict("not_arrival_day")
+    refusal = check_in_refusal(booking, now=now)
+    if refusal is not None:
+        raise refusal
 
     taken = take_arrival_cash(booking, cash_received_fen, actor=actor, now=now)  # refused before any change
     transition(booking, BookingStatus.CHECKED_IN, actor=actor, now=now)
@@ -1139,11 +1137,37 @@ def check_in_booking(
     return booking
 
 
+def check_in_refusal(booking: Booking, *, now: datetime) -> Conflict | IllegalTransition | None:
+    """Why the host may not check the guest in now (the confirmation code and the cash aside), or None
+    when it may: only a confirmed booking, and only while its stay is on — from its arrival day to the
+    day before its check-out, in Beijing time. So a guest who arrives a night late, or whom the desk forgot,
+    is checked in on a later night of the stay; an experience or a ticket on its day only.
+    `check_in_booking` refuses exactly this; the host's desk asks it (`check_in_allowed`) to offer 办理入住
+    on a booking whose arrival day has passed. `find_arrival_by_code` looks for the same days in SQL
+    (`_staying`)."""
+    if booking.status != BookingStatus.CONFIRMED:
+        return IllegalTransition("booking_not_confirmed", fields={"status": booking.status})
+    if not (booking.check_in_date <= local_date(now) < booking.check_out_date):
+        return Conflict("not_arrival_day")
+    return None
+
+
+def check_in_allowed(booking: Booking, *, now: datetime) -> bool:
+    """Whether the host may check the guest in now with its confirmation code (`check_in_refusal`)."""
+    return check_in_refusal(booking, now=now) is None
+
+
+def _staying(today: date) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]:
+    """SQL: the booking's stay is on `today` — `check_in_refusal`'s days."""
+    return Booking.check_in_date <= today, Booking.check_out_date > today
+
+
 def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Booking:
-    """A confirmed booking of the host's listings for today with this confirmation code."""
+    """A confirmed booking of the host's listings with this confirmation code whose stay is on today: arriving
+    today, or arrived on an earlier day of its stay and not checked in yet (`check_in_refusal`)."""
     code = typed_numeric_code(confirmation_code)
     today = local_date(now)
-    staying = (Booking.check_in_date <= today, Booking.check_out_date > today)
+    staying = _staying(today)
     confirmed_today = _with_code(host, code, Booking.status == BookingStatus.CONFIRMED, *staying)
     matches = list(db.session.scalars(confirmed_today)) if code else []
     if len(matches) != 1:
