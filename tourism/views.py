@@ -57,6 +57,7 @@ from tourism.services.booking import (
     cancel_booking,
     cancel_quote,
     cancels_with_its_order,
+    check_in_allowed,
     check_in_booking,
     find_arrival_by_code,
     get_booking_for_host,
@@ -82,6 +83,7 @@ from tourism.services.host import (
     get_host_listing,
     list_host_listings,
     listing_bookings,
+    overdue_arrivals,
     reopen_date,
     todays_arrivals,
     update_listing_terms,
@@ -477,14 +479,17 @@ def booking_cancel(code: str):
 
 def _render_host_home(form, now, status=200):
     arrivals = todays_arrivals(current_user, now=now)
+    overdue = overdue_arrivals(current_user, now=now)  # arrival day passed, still confirmed: 待处理
     return render_template(
         "tourism/host_home.html",
         listings=list_host_listings(current_user),
         arrivals=arrivals,
+        overdue=overdue,
         form=form,
         today=local_date(now),
         no_show_allowed=partial(no_show_allowed, now=now),
-        arrival_cash=arrivals_cash(arrivals),
+        check_in_allowed=partial(check_in_allowed, now=now),
+        arrival_cash=arrivals_cash(arrivals + overdue.bookings),  # both lists' cash in one statement
         cash_book=host_book(current_user.id),
         kind_label=cash.kind_label,
     ), status

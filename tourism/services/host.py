@@ -1,4 +1,5 @@
-"""The host workspace: own listings only, their terms and prices, closures, today's arrivals."""
+"""The host workspace: own listings only, their terms and prices, closures, today's arrivals and the
+bookings whose arrival day passed unhandled."""
 
 from __future__ import annotations
 
@@ -61,6 +62,53 @@ def todays_arrivals(host, *, now: datetime) -> list[Booking]:
         )
     )
     return list(db.session.scalars(query.where(Listing.host_id == host.id)))
+
+
+#: The desk's 待处理 list shows this many bookings at most, the oldest first, and says how many there are.
+OVERDUE_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class OverdueArrivals:
+    """The host's bookings whose arrival day has passed while they are still confirmed (`overdue_arrivals`)."""
+
+    #: The oldest ones, at most OVERDUE_SHOWN.
+    bookings: list[Booking]
+    #: How many there are in all (more than `bookings` when the list is cut).
+    total: int
+
+
+def overdue_arrivals(host, *, now: datetime, limit: int = OVERDUE_SHOWN) -> OverdueArrivals:
+    """The host's bookings still confirmed whose arrival day (an experience's or a ticket's day) is before
+    today: the guest was neither checked in nor marked a no-show. Nothing else ends such a booking (the
+    hourly job completes checked-in stays only), so its money and its households' credit wait, a
+    pay-on-arrival order waits for cash and the guest's 我的订单 shows it under 待使用 until the host acts:
+    the desk lists them under today's arrivals, each with what the rules allow now
+    (`booking.check_in_allowed` while the stay is on, `booking.no_show_allowed`).
+
+    The oldest first, at most `limit`, with their listing, room type, guest and session and how many
+    there are in all, in one statement."""
+    today = local_date(now)
+    total = sa.func.count().over().label("total")
+    query = (
+        sa.select(Booking, total)
+        .join(Listing, Listing.id == Booking.listing_id)
+        .where(
+            Listing.host_id == host.id,
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.check_in_date < today,
+        )
+        .order_by(Booking.check_in_date, Booking.id)
+        .limit(limit)
+        .options(
+            contains_eager(Booking.listing),
+            joinedload(Booking.unit_type),
+            joinedload(Booking.user),
+            joinedload(Booking.session),
+        )
+    )
+    rows = db.session.execute(query).all()
+    return OverdueArrivals([booking for booking, _total in rows], rows[0].total if rows else 0)
 
 
 def listing_bookings(listing: Listing, start: date, end: date) -> list[Booking]:
