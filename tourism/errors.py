@@ -77,6 +77,11 @@ MESSAGES = {
     ),
     "max_guests_out_of_range": N_("人数须在 1 到 %(n)s 之间"),
     "not_arrival_day": N_("只能在预订日期内办理入住"),
+    "check_in_too_late": Nn_(
+        "预订 %(code)s 已退房超过 %(num)s 天，不能再补登入住；客人没来，请标记未到店",
+        "预订 %(code)s 已退房超过 %(num)s 天，不能再补登入住；客人没来，请标记未到店",
+        count="days",
+    ),
     "no_show_before_arrival": N_("客人的入住日是 %(day)s：当天起才能标记未到店"),
     "no_show_before_session": N_("场次 %(start)s 开始：开始后才能标记未到店"),
     "no_show_not_confirmed": N_("只有已确认、尚未入住的预订才能标记未到店"),

@@ -37,7 +37,7 @@ from tourism.forms import (
     NewUnitTypeForm,
     UnitTypeForm,
 )
-from tourism.models import Booking, ListingKind
+from tourism.models import Booking, BookingStatus, ListingKind
 from tourism.qr import checkin_text
 from tourism.services.availability import (
     ListingFilter,
@@ -50,6 +50,7 @@ from tourism.services.availability import (
     sessions_to_choose,
 )
 from tourism.services.booking import (
+    LATE_CHECK_IN_DAYS,
     BookingRequest,
     book_listing,
     booking_cancelable,
@@ -59,6 +60,7 @@ from tourism.services.booking import (
     cancels_with_its_order,
     check_in_allowed,
     check_in_booking,
+    checked_in_late,
     find_arrival_by_code,
     get_booking_for_host,
     get_booking_for_user,
@@ -489,6 +491,8 @@ def _render_host_home(form, now, status=200):
         today=local_date(now),
         no_show_allowed=partial(no_show_allowed, now=now),
         check_in_allowed=partial(check_in_allowed, now=now),
+        checked_in_late=partial(checked_in_late, now=now),
+        late_check_in_days=LATE_CHECK_IN_DAYS,
         arrival_cash=arrivals_cash(arrivals + overdue.bookings),  # both lists' cash in one statement
         cash_book=host_book(current_user.id),
         kind_label=cash.kind_label,
@@ -572,7 +576,10 @@ def host_check_in():
                 cash_received_fen=form.cash_received.fen,
             )
             commit()
-            flash(_("已办理入住：%(code)s", code=booking.code), "success")
+            if booking.status == BookingStatus.COMPLETED:  # a stay recorded after its check-out (补登入住)
+                flash(_("已补登入住，预订已完成，农户收益已入账：%(code)s", code=booking.code), "success")
+            else:
+                flash(_("已办理入住：%(code)s", code=booking.code), "success")
             return redirect(url_for("tourism.host_home"))
         except DomainError as exc:
             rollback()

@@ -12,13 +12,16 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import sqlalchemy as sa
+
+from ledger.models import IncomeEntry
 from shop.db import commit
 from shop.timeutil import local_date, now_utc
-from tests.factories import make_user
+from tests.factories import make_household, make_user
 from tests.sql_count import page_statements
 from tests.tourism.factories import make_booking, make_listing, make_session
-from tourism.models import Booking, BookingStatus, ListingKind
-from tourism.services.booking import BookingRequest, book_listing
+from tourism.models import Booking, BookingStatus, HostCashEntry, ListingKind
+from tourism.services.booking import LATE_CHECK_IN_DAYS, BookingRequest, book_listing
 from tourism.services.host import OVERDUE_SHOWN
 
 HEADING = "待处理：到店日已过"
@@ -55,7 +58,7 @@ def test_a_booking_whose_arrival_day_passed_waits_on_the_desk_until_marked_a_no_
     assert listing.name in row and listing.unit_types[0].name in row and yesterday.user.name in row
     assert f"{yesterday.check_in_date.isoformat()} – {today.isoformat()}" in row and ">3<" in row
     assert f"/host/bookings/{yesterday.code}/no-show" in row and "标记未到店" in row
-    assert "办理入住" not in row  # a one-night stay that ended today: too late to check in
+    assert "办理入住" not in row and "补登入住" in row  # a one-night stay that ended today: recorded after it
     assert "（1）" in overdue.split("</h2>", 1)[0]
     # today's arrivals as they were: today's guest there, yesterday's not
     assert arriving.code in arrivals and yesterday.code not in arrivals and arriving.code not in overdue
@@ -90,7 +93,7 @@ def test_a_guest_still_in_the_stay_may_be_checked_in_late_with_the_code(client, 
     assert 'href="#check-in"' in row and "办理入住" in row and "标记未到店" in row
     session_row = _row(overdue, missed.code)
     assert f"{session.session_date.isoformat()} 14:00" in session_row
-    assert "办理入住" not in session_row and "标记未到店" in session_row  # an experience: its day only
+    assert "办理入住" not in session_row and "补登入住" in session_row and "标记未到店" in session_row  # its day over
     assert overdue.index(missed.code) < overdue.index(late.code)  # the oldest first
 
     res = client.post("/host/check-in", data={"confirmation_code": "604218"})
@@ -175,7 +178,8 @@ def test_the_overdue_list_is_read_in_a_fixed_number_of_statements(client, db, au
     assert len(several) == len(one), "\n\n".join(several)
     overdue = _sections(page)[1]
     assert all(b.code in overdue for b in more)
-    assert overdue.count(">标记未到店</button>") == 5 and overdue.count('href="#check-in"') == 3
+    assert overdue.count(">标记未到店</button>") == 5 and overdue.count('href="#check-in"') == 5
+    assert overdue.count(">补登入住</a>") == 2  # the stay that ended today and yesterday's session: over
 
 
 def test_a_long_overdue_list_shows_the_oldest_and_says_how_many_there_are(client, db, auth):
@@ -206,3 +210,72 @@ def test_the_overdue_list_reads_in_english(client, db, auth):
     html = client.get("/host/?lang=en").get_data(as_text=True)
     assert "To deal with: arrival day passed (1)" in html and "neither checked in nor marked as no-shows" in html
     assert "Mark as no-show" in html[html.index(booking.code) :] and HEADING not in html
+
+
+def _ended_pay_on_arrival_stay(host, *, ended_days_ago: int, households=()):
+    """A pay-on-arrival stay of two nights that ended `ended_days_ago` days ago, booked before it began."""
+    listing = make_listing(host=host, price_fen=15000, pay_on_arrival=True, households=list(households))
+    check_out = local_date(now_utc()) - timedelta(days=ended_days_ago)
+    request = BookingRequest(
+        listing_id=listing.id,
+        check_in=check_out - timedelta(days=2),
+        check_out=check_out,
+        guests=2,
+        pay_on_arrival=True,
+    )
+    return book_listing(request, user=make_user(), now=now_utc() - timedelta(days=ended_days_ago + 3))
+
+
+def test_a_stay_the_desk_forgot_is_recorded_after_it_with_the_code_and_cash_and_completed(client, db, auth):
+    """The guest came, paid the cash and left; the desk never checked them in. Within LATE_CHECK_IN_DAYS of the
+    check-out the row offers 补登入住: the code and the cash typed in the check-in form record the stay, the
+    cash is a row of the host's book, and the stay is completed at once — its household credited, its order
+    completed. Before, only 标记未到店 was left: the order canceled, the cash the host took in no book."""
+    host = make_user(role="host")
+    household = make_household()
+    booking = _ended_pay_on_arrival_stay(host, ended_days_ago=2, households=[household])
+    commit()
+    auth.login(host)
+    _, overdue = _desk(client)
+    row = _row(overdue, booking.code)
+    assert "补登入住" in row and 'href="#check-in"' in row and "¥300.00" in row
+
+    done = client.post("/host/check-in", data={"confirmation_code": booking.confirmation_code, "cash_received": "300"})
+    assert done.status_code == 302, done.get_data(as_text=True)
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert f"已补登入住，预订已完成，农户收益已入账：{booking.code}" in page
+    assert HEADING not in page
+    db.session.expire_all()
+    booking = db.session.get(Booking, booking.id)
+    assert booking.status == BookingStatus.COMPLETED and booking.checked_in_at is not None
+    assert booking.order.status == "completed" and booking.order.payments[0].state == "confirmed"
+    [cash] = db.session.scalars(sa.select(HostCashEntry)).all()
+    assert cash.amount_fen == 30000 and cash.booking_id == booking.id
+    credited = db.session.scalars(sa.select(IncomeEntry).where(IncomeEntry.household_id == household.id)).all()
+    assert credited and sum(e.amount_fen for e in credited) > 0
+
+    again = client.post(
+        "/host/check-in", data={"confirmation_code": booking.confirmation_code, "cash_received": "300"}
+    )  # a second tap: the stay is recorded already, said as such, nothing taken twice
+    assert again.status_code == 422 and booking.code in again.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(HostCashEntry)) == 1
+
+
+def test_a_stay_over_longer_than_the_late_days_is_no_longer_checked_in(client, db, auth):
+    host = make_user(role="host")
+    booking = _ended_pay_on_arrival_stay(host, ended_days_ago=LATE_CHECK_IN_DAYS)
+    commit()
+    auth.login(host)
+    row = _row(_desk(client)[1], booking.code)
+    assert "补登入住" not in row and "办理入住" not in row and "标记未到店" in row
+    refused = client.post(
+        "/host/check-in", data={"confirmation_code": booking.confirmation_code, "cash_received": "300"}
+    )
+    said = refused.get_data(as_text=True)
+    assert (
+        refused.status_code == 422 and f"预订 {booking.code} 已退房超过 {LATE_CHECK_IN_DAYS} 天，不能再补登入住" in said
+    )
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == BookingStatus.CONFIRMED
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(HostCashEntry)) == 0

@@ -1116,7 +1116,10 @@ def check_in_booking(
     A booking paid on arrival (or at the gate) is checked in only with its cash taken in the same
     step: `cash_received_fen` must be what it owes; the cash is a row of the host's cash book
     (`tourism.services.host_cash`) and the payment is confirmed. Without it: 409
-    `cash_not_received`, nothing changes."""
+    `cash_not_received`, nothing changes.
+
+    A stay recorded after its check-out date (补登入住, `checked_in_late`) is completed in the same step, as
+    the hourly job would complete it: its households are credited and its order settled."""
     if not is_host_of(actor, booking.listing):
         raise NotFound("booking_not_found")
     if booking.order_id:
@@ -1134,22 +1137,41 @@ def check_in_booking(
     if taken is not None:
         confirm_cash(booking.order, actor=actor, now=now)  # the cash is in the host's book: the payment is in
     db.session.flush()
+    if checked_in_late(booking, now=now):
+        _complete(booking.id, booking.order_id, now=now)
+        db.session.flush()
     return booking
+
+
+#: How many days after its check-out date a stay the desk forgot to check in may still be recorded with the
+#: guest's confirmation code (补登入住): the guest came and left, and only the desk's record is missing.
+LATE_CHECK_IN_DAYS = 7
 
 
 def check_in_refusal(booking: Booking, *, now: datetime) -> Conflict | IllegalTransition | None:
     """Why the host may not check the guest in now (the confirmation code and the cash aside), or None
-    when it may: only a confirmed booking, and only while its stay is on — from its arrival day to the
-    day before its check-out, in Beijing time. So a guest who arrives a night late, or whom the desk forgot,
-    is checked in on a later night of the stay; an experience or a ticket on its day only.
-    `check_in_booking` refuses exactly this; the host's desk asks it (`check_in_allowed`) to offer 办理入住
-    on a booking whose arrival day has passed. `find_arrival_by_code` looks for the same days in SQL
+    when it may: only a confirmed booking, and only from its arrival day to LATE_CHECK_IN_DAYS days after
+    its check-out date, in Beijing time. So a guest who arrives a night late, or whom the desk forgot, is
+    checked in on a later night of the stay; and a stay that took place without the desk's record is
+    recorded after it (补登入住: `check_in_booking` then completes it at once, so its households are
+    credited — before, only 标记未到店 was left, which kept a card's money as a no-show's and canceled a
+    pay-on-arrival order whose cash the host had taken). An experience or a ticket likewise, from its day.
+    `check_in_booking` refuses exactly this; the host's desk asks it (`check_in_allowed`) to offer 办理入住 or
+    补登入住 on a booking whose arrival day has passed. `find_arrival_by_code` looks for the same days in SQL
     (`_staying`)."""
     if booking.status != BookingStatus.CONFIRMED:
         return IllegalTransition("booking_not_confirmed", fields={"status": booking.status})
-    if not (booking.check_in_date <= local_date(now) < booking.check_out_date):
+    today = local_date(now)
+    if today < booking.check_in_date:
         return Conflict("not_arrival_day")
+    if today >= booking.check_out_date + timedelta(days=LATE_CHECK_IN_DAYS):
+        return Conflict("check_in_too_late", code=booking.code, days=LATE_CHECK_IN_DAYS)
     return None
+
+
+def checked_in_late(booking: Booking, *, now: datetime) -> bool:
+    """Whether checking the guest in now records a stay that is over (补登入住): its check-out date has come."""
+    return booking.check_out_date <= local_date(now)
 
 
 def check_in_allowed(booking: Booking, *, now: datetime) -> bool:
@@ -1158,8 +1180,8 @@ def check_in_allowed(booking: Booking, *, now: datetime) -> bool:
 
 
 def _staying(today: date) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]:
-    """SQL: the booking's stay is on `today` — `check_in_refusal`'s days."""
-    return Booking.check_in_date <= today, Booking.check_out_date > today
+    """SQL: the booking may be checked in on `today` — `check_in_refusal`'s days."""
+    return Booking.check_in_date <= today, Booking.check_out_date > today - timedelta(days=LATE_CHECK_IN_DAYS)
 
 
 def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Booking:
@@ -1182,8 +1204,27 @@ def find_arrival_by_code(host, confirmation_code: str, *, now: datetime) -> Book
                     date=upcoming.check_in_date.isoformat(),
                     fields={"confirmation_code": "not arrival day"},
                 )
-            # a second tap, or a colleague was quicker: the guest is in, say so
-            checked_in = _only(_with_code(host, code, Booking.status == BookingStatus.CHECKED_IN, *staying))
+            # the right code of a stay over too long ago to record (补登入住): say so, and what is left to do
+            too_late = _only(
+                _with_code(
+                    host,
+                    code,
+                    Booking.status == BookingStatus.CONFIRMED,
+                    Booking.check_out_date <= today - timedelta(days=LATE_CHECK_IN_DAYS),
+                )
+            )
+            if too_late is not None:
+                raise check_in_refusal(too_late, now=now) or Conflict("not_arrival_day")
+            # a second tap, or a colleague was quicker: the guest is in (or, recorded late, the stay completed at
+            # once), say so
+            checked_in = _only(
+                _with_code(
+                    host,
+                    code,
+                    Booking.status.in_((BookingStatus.CHECKED_IN, BookingStatus.COMPLETED)),
+                    *staying,
+                )
+            )
             if checked_in is not None:
                 raise Conflict(
                     "booking_already_checked_in",
