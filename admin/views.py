@@ -208,12 +208,16 @@ def user_active(user_id: int):
                 _("确认停用 %(email)s？该账号会立即退出所有设备，API 令牌失效，不能再登录。", email=user.email),
                 back=url_for("admin.user_detail", user_id=user.id),
                 button=_("停用账号"),
+                # the account comes back with 启用账号; only the devices it was signed in on stay signed out
+                undo=_("停用后可以在本页再启用账号；已退出的设备需要重新登录。"),
             )
             if page is not None:
                 return page
         if users.set_active(user, active, actor=current_user, now=now_utc()):
             commit()
             flash(_("账号已启用") if active else _("账号已停用"), "success")
+        else:  # confirmed again (Back), or another admin was first: said, not silent
+            flash(_("账号已是启用状态") if active else _("账号已是停用状态"), "info")
     return redirect(url_for("admin.user_detail", user_id=user.id))
 
 

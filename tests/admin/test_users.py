@@ -258,6 +258,25 @@ def test_deactivation_ends_sessions_and_tokens_and_is_audited(app, admin_client,
     assert _audits(user.id) == ["user.deactivate", "user.reactivate"]
 
 
+def test_deactivating_asks_first_says_it_can_be_undone_and_a_second_confirm_is_told(admin_client, db):
+    """The confirmation does not say 此操作不能撤销 of what 启用账号 undoes; confirming again (Back, confirm)
+    changes nothing and says the account is deactivated already instead of showing the page silently."""
+    user = _new_user(email="twice@test.cn")
+    page = admin_client.post(f"/admin/users/{user.id}/active", data={"active": "0"}, follow_redirects=True)
+    html = page.get_data(as_text=True)
+    assert page.request.path.startswith("/confirm/") and "此操作不能撤销" not in html
+    assert "停用后可以在本页再启用账号；已退出的设备需要重新登录。" in html
+    first = admin_client.post(
+        f"/admin/users/{user.id}/active", data={"active": "0", "confirm": "1"}, follow_redirects=True
+    )
+    assert "账号已停用" in first.get_data(as_text=True) and not _user(user.id).is_active_account
+    again = admin_client.post(
+        f"/admin/users/{user.id}/active", data={"active": "0", "confirm": "1"}, follow_redirects=True
+    )
+    assert "账号已是停用状态" in again.get_data(as_text=True)
+    assert _audits(user.id) == ["user.deactivate"]
+
+
 def test_a_bad_active_value_is_a_400(admin_client, db):
     user = _new_user()
     assert admin_client.post(f"/admin/users/{user.id}/active", data={"active": "maybe"}).status_code == 400
