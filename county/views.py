@@ -805,11 +805,17 @@ def benefits_index():
 def _month_arg() -> tuple[str, int]:
     """(the 明白卡's month, status): the month asked, else this month (Beijing time), where the money just
     credited is (last month's cards of fresh data were empty); a month typed wrong into the URL shows this
-    month's cards, the reason flashed, 422."""
+    month's cards, the reason flashed, 422. So does a month to come (2099-12): its card would print figures
+    "up to the month's end" and lines to sign for money not credited yet."""
     asked, status = page_month_arg("month", label=_("月份"), instead=_("已显示本月的明白卡"))
+    this_month = reports.this_month(local_date(now_utc()))
     if asked is None:
-        return reports.this_month(local_date(now_utc())), status
-    return f"{asked[0]:04d}-{asked[1]:02d}", status
+        return this_month, status
+    month = f"{asked[0]:04d}-{asked[1]:02d}"
+    if month > this_month:  # both YYYY-MM: the text order is the months' order
+        flash(_("%(month)s 还没有到，没有这个月的明白卡；已显示本月的明白卡", month=month), "error")
+        return this_month, 422
+    return month, status
 
 
 @bp.get("/households/<int:household_id>/card")
@@ -817,7 +823,11 @@ def _month_arg() -> tuple[str, int]:
 def household_card(household_id: int):
     month, status = _month_arg()
     return render_template(
-        "county/cards.html", cards=[cards.household_card(_load(household_id), month)], month=month, village=None
+        "county/cards.html",
+        cards=[cards.household_card(_load(household_id), month)],
+        month=month,
+        latest=reports.this_month(local_date(now_utc())),
+        village=None,
     ), status
 
 
@@ -830,7 +840,11 @@ def village_cards():
     if village is None:
         abort(404)
     return render_template(
-        "county/cards.html", cards=cards.village_cards(village, month), month=month, village=village
+        "county/cards.html",
+        cards=cards.village_cards(village, month),
+        month=month,
+        latest=reports.this_month(local_date(now_utc())),
+        village=village,
     ), status
 
 

@@ -123,6 +123,29 @@ def test_the_cards_open_on_this_month_where_the_money_just_credited_is(client, a
     assert f'value="{month}"></label>' in village_form[: village_form.index("</form>")]
 
 
+def test_a_month_to_come_has_no_card_this_months_is_shown_with_the_reason(client, auth, county_user, world, db):
+    """A card of a month not begun (typed into the URL: the picker ends at this month) would print figures up
+    to that month's end and lines to sign: the household's and its village's pages show this month's cards
+    instead, with the reason, 422 — as for a month typed wrong."""
+    a = world["households"][0]
+    village = world["villages"][0]
+    this_month = f"{local_date(now_utc()):%Y-%m}"
+    year, month = (int(part) for part in this_month.split("-"))
+    next_month = f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+    auth.login(county_user)
+    for url in (f"/county/households/{a.id}/card", f"/county/cards?village_id={village.id}"):
+        for to_come in (next_month, "2099-12"):
+            response = client.get(f"{url}{'&' if '?' in url else '?'}month={to_come}")
+            html = response.get_data(as_text=True)
+            assert response.status_code == 422, (url, to_come)
+            assert f"{to_come} 还没有到，没有这个月的明白卡；已显示本月的明白卡" in html
+            assert f"收益明白卡 · {this_month}" in html and f"收益明白卡 · {to_come}" not in html
+            assert f'name="month" value="{this_month}" required min="2000-01" max="{this_month}"' in html
+        assert client.get(f"{url}{'&' if '?' in url else '?'}month={this_month}").status_code == 200
+    english = client.get(f"/county/households/{a.id}/card?month=2099-12&lang=en").get_data(as_text=True)
+    assert "2099-12 has not come yet" in english
+
+
 def test_a_card_without_reversals_still_numbers_its_sections_one_to_four(client, auth, county_user, world, db):
     """A month with no refund showed 一, 三, 四: the printed card read as if a part were missing."""
     a = world["households"][0]
