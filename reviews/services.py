@@ -239,19 +239,28 @@ def reply(review: Review, text: str, *, user, now: datetime) -> Review:
     return locked
 
 
-def hide(review: Review, reason: str, *, actor, now: datetime) -> Review:
-    """The county office or an admin hides an abusive review, with a reason; audited. Its rating
-    leaves the average."""
+def check_hide(review: Review, reason: str, *, actor) -> str:
+    """Whether `actor` may hide `review` now with `reason`: the reason as it will be kept, else the refusal
+    `hide` would give (the page asks it before its confirmation step, so a hide to refuse is refused at once,
+    never confirmed first)."""
     if actor is None or actor.role not in ("county", "admin"):
         raise Forbidden("hide_forbidden")
     reason = clean_text(reason, limit=200)
     if not reason:
         raise ValidationError("hide_reason_required", fields={"reason": "required"})
+    if review.hidden_at is not None:
+        raise Conflict("already_hidden")
+    return reason
+
+
+def hide(review: Review, reason: str, *, actor, now: datetime) -> Review:
+    """The county office or an admin hides an abusive review, with a reason; audited. Its rating
+    leaves the average."""
+    reason = check_hide(review, reason, actor=actor)
     locked = db.session.scalars(
         sa.select(Review).where(Review.id == review.id).with_for_update().execution_options(populate_existing=True)
     ).one()
-    if locked.hidden_at is not None:
-        raise Conflict("already_hidden")
+    check_hide(locked, reason, actor=actor)  # read again under the lock: hidden meanwhile
     locked.hidden_at, locked.hidden_by_id, locked.hidden_reason = now, actor.id, reason
     _bump(locked.product_id, locked.listing_id, count=-1, total=-locked.rating)
     record_audit(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from orders.services.tabs import extend_tab
@@ -132,15 +133,24 @@ def hide_review(review_id: int):
     form = HideForm()
     if not form.validate_on_submit():
         flash(_("请填写隐藏原因（最多 200 字）"), "error")
-    else:
+        return redirect(url_for(".moderate"), 303)
+    with flash_domain_errors():
+        # a reason of spaces, a review hidden already: refused at once, never confirmed first
+        reason = services.check_hide(review, form.reason.data, actor=current_user)
         page = ask_first(  # irreversible: nothing shows a hidden review again
             _("确认隐藏这条评价？隐藏后买家和其他人都看不到它。"),
+            # which review (the list holds many) and the reason its writer will read on their order
+            details=[
+                _("评价：%(subject)s", subject=review.product.name if review.product else review.listing.name),
+                ngettext("%(num)s 星", "%(num)s 星", review.rating),
+                *([review.body] if review.body else []),
+                _("隐藏原因：%(reason)s", reason=reason),
+            ],
             back=url_for(".moderate"),
         )
         if page is not None:
             return page
-        with flash_domain_errors():
-            services.hide(review, form.reason.data, actor=current_user, now=now_utc())
-            commit()
-            flash(_("评价已隐藏"), "success")
+        services.hide(review, reason, actor=current_user, now=now_utc())
+        commit()
+        flash(_("评价已隐藏"), "success")
     return redirect(url_for(".moderate"), 303)

@@ -231,6 +231,42 @@ def test_the_county_hides_an_abusive_review_with_a_reason_audited(client, db, wo
     assert "骂人的话" not in page and "5.0 分 · 1 条评价" in page
 
 
+def test_a_hide_to_refuse_is_refused_at_once_and_the_confirmation_names_the_review_and_reason(
+    client, db, world, now, auth, api_token
+):
+    """The moderation page lists many reviews: the confirmation says which one is hidden (its subject, stars
+    and words) and the reason its writer will read. A reason of spaces, or a review hidden already (Back,
+    confirm again, a second officer), is refused at once with its reason, never confirmed first."""
+    order = delivered_order(world, now)
+    county = make_user(role="county")
+    commit()
+    review = client.post(
+        f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",
+        json={"rating": 1, "body": "骂人的话，电话 13800138000"},
+        headers=api_token(world.buyer),
+    ).json
+    auth.login(county)
+    url = f"/reviews/{review['id']}/hide"
+    spaces = client.post(url, data={"reason": "   "}, follow_redirects=True)
+    assert [r.status_code for r in spaces.history] == [303] and spaces.request.path == "/reviews/moderate"
+    assert "请填写隐藏原因" in spaces.get_data(as_text=True)
+    asked = client.post(url, data={"reason": "  辱骂并泄露电话  "}, follow_redirects=True)
+    page = asked.get_data(as_text=True)
+    assert asked.request.path.startswith("/confirm/")
+    for said in (
+        f"评价：{world.a.product.name}",
+        "<li>1 星</li>",
+        "骂人的话，电话 13800138000",
+        "隐藏原因：辱骂并泄露电话",
+    ):
+        assert said in page, said
+    assert db.session.get(Review, review["id"]).hidden_at is None
+    client.post(url, data={"reason": "辱骂并泄露电话", "confirm": "1"})
+    again = client.post(url, data={"reason": "辱骂并泄露电话"}, follow_redirects=True)
+    assert again.request.path == "/reviews/moderate" and "这条评价已隐藏" in again.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).where(AuditEntry.action == "review.hide")) == 1
+
+
 def test_cached_product_page_shows_a_new_review_at_once(client, db, world, now, auth, cache_on):
     order = delivered_order(world, now)
     commit()
