@@ -555,15 +555,20 @@ def approvals_index():
 
 def _ask_decision(decision: str, name: str):
     """The confirmation step of a certification decision (shop.confirm); none for a return without its
-    reason, which the service refuses with its own message."""
-    if decision == "reject" and not request.form.get("reason", "").strip():
+    reason, which the service refuses with its own message. A return's page shows the reason the station
+    will read, as typed."""
+    reason = request.form.get("reason", "").strip()
+    if decision == "reject" and not reason:
         return None
-    question = (
-        _("确认认定「%(name)s」？认定后即可上架销售。", name=name)
-        if decision == "approve"
-        else _("确认退回「%(name)s」？", name=name)
+    if decision == "approve":
+        return ask_first(
+            _("确认认定「%(name)s」？认定后即可上架销售。", name=name), back=url_for("county.approvals_index")
+        )
+    return ask_first(
+        _("确认退回「%(name)s」？", name=name),
+        details=[_("退回原因：%(reason)s", reason=reason)],
+        back=url_for("county.approvals_index"),
     )
-    return ask_first(question, back=url_for("county.approvals_index"))
 
 
 @bp.post("/approvals/changes/<int:change_id>/<decision>")

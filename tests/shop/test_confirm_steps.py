@@ -340,10 +340,11 @@ def test_county_decisions_wait_for_the_confirmation(client, auth, db):
     client.post(f"/county/approvals/{pending.id}/approve", data=fields)
     assert _reload(pending).approval_status == "approved"
 
-    fields = _confirm_page(
-        client.post(f"/county/approvals/{other.id}/reject", data={"reason": "非扶贫产品"}, follow_redirects=True)
-    )
+    asked = client.post(f"/county/approvals/{other.id}/reject", data={"reason": "非扶贫产品"}, follow_redirects=True)
+    fields = _confirm_page(asked)
     assert _reload(other).approval_status == "pending" and fields["reason"] == "非扶贫产品"
+    # the page shows the reason the station will read, not only the product's name
+    assert "<li>退回原因：非扶贫产品</li>" in asked.get_data(as_text=True)
     client.post(f"/county/approvals/{other.id}/reject", data=fields)
     assert _reload(other).approval_status == "rejected"
 
