@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from shop.audit import AuditEntry, record_audit
 from shop.auth.models import Role, User
@@ -280,13 +280,17 @@ def set_active(user: User, active: bool, *, actor, now: datetime) -> bool:
     return True
 
 
-def user_history(user: User, limit: int = 20) -> list:
-    """The latest audit entries about this account, newest first."""
-    return list(
-        db.session.scalars(
-            sa.select(AuditEntry)
+def user_history(user: User, limit: int = 20) -> list[tuple[AuditEntry, str | None]]:
+    """The latest audit entries about this account, newest first, each with who made it: the acting
+    account's e-mail, None for `flask users` (no account acts there)."""
+    actor = aliased(User)
+    return [
+        (entry, email)
+        for entry, email in db.session.execute(
+            sa.select(AuditEntry, actor.email)
+            .outerjoin(actor, actor.id == AuditEntry.actor_id)
             .where(AuditEntry.subject_type == User.__tablename__, AuditEntry.subject_id == user.id)
             .order_by(AuditEntry.id.desc())
             .limit(limit)
         )
-    )
+    ]

@@ -277,6 +277,23 @@ def test_deactivating_asks_first_says_it_can_be_undone_and_a_second_confirm_is_t
     assert _audits(user.id) == ["user.deactivate"]
 
 
+def test_the_accounts_history_names_who_made_each_change(app, admin_client, db, admin_user):
+    """With several admins, who deactivated an account is the audit's first question: each line of 变更记录
+    names the admin's e-mail, and 命令行 for a change made with `flask users` (no account acts there)."""
+    user = _new_user(email="watched@test.cn")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "set-role", "--email", user.email, "--role", "host"])
+    assert result.exit_code == 0, result.output
+    admin_client.post(f"/admin/users/{user.id}/active", data={"active": "0", "confirm": "1"})
+    page = admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    history = page[page.index("变更记录") :]
+    lines = re.findall(r"<li>(.*?)</li>", history, flags=re.S)
+    assert "停用账号" in lines[0] and '<span class="history-by">boss@test.cn</span>' in lines[0]
+    assert "接待户" in lines[1] and '<span class="history-by">命令行</span>' in lines[1]
+    english = admin_client.get(f"/admin/users/{user.id}?lang=en").get_data(as_text=True)
+    assert '<span class="history-by">command line</span>' in english
+
+
 def test_a_bad_active_value_is_a_400(admin_client, db):
     user = _new_user()
     assert admin_client.post(f"/admin/users/{user.id}/active", data={"active": "maybe"}).status_code == 400
