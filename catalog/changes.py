@@ -4,7 +4,8 @@ The county certified a product (扶贫产品认定) with its name, unit, price a
 any of these on an approved product does not go live: it is kept as a pending `ProductChange` (one
 per product; a later request merges into it), the shop keeps selling the approved version, and the
 county's approvals page shows old and new side by side. Approving applies it; rejecting discards it
-with a reason; request, approval and rejection are audited. A product not yet approved (pending or
+with a reason, which the station's product list shows until it asks another change (`returned_changes_of`);
+request, approval and rejection are audited. A product not yet approved (pending or
 rejected) is not certified yet: its facts change directly and are certified with it.
 """
 
@@ -47,6 +48,26 @@ def pending_changes_of(product_ids: list[int]) -> dict[int, ProductChange]:
     changes = db.session.scalars(
         sa.select(ProductChange).where(
             ProductChange.product_id.in_(product_ids), ProductChange.status == ProductChangeStatus.PENDING
+        )
+    )
+    return {change.product_id: change for change in changes}
+
+
+def returned_changes_of(product_ids: list[int]) -> dict[int, ProductChange]:
+    """The change the county returned, with its reason, of each of these products whose latest change it is
+    (one statement): what the station's product list says was not certified, and why, until the station asks
+    for another change. Without it the station, still selling at the old price, never learnt its new price
+    was refused."""
+    if not product_ids:
+        return {}
+    latest = (
+        sa.select(sa.func.max(ProductChange.id))
+        .where(ProductChange.product_id.in_(product_ids))
+        .group_by(ProductChange.product_id)
+    )
+    changes = db.session.scalars(
+        sa.select(ProductChange).where(
+            ProductChange.id.in_(latest), ProductChange.status == ProductChangeStatus.REJECTED
         )
     )
     return {change.product_id: change for change in changes}

@@ -15,7 +15,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
-from catalog.changes import change_photo, pending_change, pending_changes_of
+from catalog.changes import change_photo, pending_change, pending_changes_of, returned_changes_of
 from catalog.models import ApprovalStatus, ProductChange
 from catalog.papers import (
     FOOD_CLASS_LABELS,
@@ -753,6 +753,7 @@ def products():
         edit_form=ProductEditForm(),
         products=listed,
         waiting=pending_changes_of([p.id for p in listed]),
+        returned=returned_changes_of([p.id for p in listed]),
         families=assisted.station_families(station.id),
         family_form=FamilyForm(),
         station_args=_station_args(station),

@@ -160,6 +160,32 @@ def test_the_product_list_shows_the_waiting_price_and_unlisting_keeps_it(client,
     assert "Change awaiting re-certification" in english and "new price ¥999.00" in english
 
 
+def test_the_product_list_says_a_returned_change_and_why_until_another_is_asked(client, db, auth):
+    """The county returns a new price with a reason: the operator's 本站商品 says the change was not
+    certified, what was asked and why, and that the certified price is still sold (it said 已认定 only,
+    as if nothing had been asked). Asking again shows the new request instead."""
+    operator, product = _operator_and_product()
+    county = make_user(role="county")
+    db.session.commit()
+    auth.login(operator)
+    client.post(f"/station/products/{product.id}/edit", data={"price": "999.00", "is_published": "1"})
+    auth.login(county)
+    client.post(
+        f"/county/approvals/changes/{pending_change(product.id).id}/reject",
+        data={"reason": "涨价幅度过大，请附成本说明", "confirm": "1"},
+    )
+    auth.login(operator)
+    page = client.get("/station/products").get_data(as_text=True)
+    row = page[page.index(f'id="price-{product.id}"') - 3000 : page.index(f'id="price-{product.id}"')]
+    assert "修改未通过" in row and "新价格 ¥999.00" in row
+    assert "退回原因：涨价幅度过大，请附成本说明" in row and "商店继续按原认定的价格、名称和照片销售" in row
+    english = client.get("/station/products?lang=en").get_data(as_text=True)
+    assert "Change not certified" in english and "Reason for return: 涨价幅度过大，请附成本说明" in english
+    client.post(f"/station/products/{product.id}/edit", data={"price": "75.00", "is_published": "1"})
+    page = client.get("/station/products?lang=zh_CN").get_data(as_text=True)
+    assert "修改待重新认定" in page and "新价格 ¥75.00" in page and "修改未通过" not in page
+
+
 @requires_postgres
 def test_two_officers_approving_at_once_apply_it_once(app, committed_db, now):
     operator, product = _operator_and_product()
