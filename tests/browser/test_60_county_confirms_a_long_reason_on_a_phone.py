@@ -1,7 +1,9 @@
-"""Journey 60: the county officer, in the field on a phone, types a recall's reason as one long unbroken
-word (a lab's sample number pasted whole, 200 characters) and is asked to confirm: the confirmation quotes the
-reason inside its card, wrapped, and the page does not scroll sideways (the quoted reason pushed it to
-2,000 px wide, 确认 and 返回，不操作 off the screen). 返回，不操作 recalls nothing."""
+"""Journey 60: the county officer, in the field on a phone, returns a station's new price with its reason typed
+as one long unbroken word (a lab's sample number pasted whole): the confirmation quotes the reason inside its
+card, wrapped, and the page does not scroll sideways (the quoted reason pushed it 1,800 px wide, 确认 and
+返回，不操作 off the screen). The station's 本站商品 then says the change was not certified and why (it said
+已认定 only), the reason wrapped within the phone's screen. The same long reason on a lot's recall is quoted
+wrapped too, and 返回，不操作 recalls nothing."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from playwright.sync_api import expect
 from tests.browser.harness import DEMO, VIEWPORTS
 from tests.browser.journeys import VILLAGE_A, demo_product
 
+GIFT_BOX = "三江腌菜礼盒2斤"  # at NC01, the demo operator's station
 SAMPLE_NUMBER = "JX" + "0123456789" * 19 + "ABCDEFGH"  # 200 characters, no space to break at
 
 
@@ -24,28 +27,64 @@ def _active_lot(live, product_id: int) -> str:
         ).first()
 
 
+def _within_the_screen(user, locator) -> None:
+    widths = user.page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], widths
+    box = locator.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= widths[1], box
+
+
 @pytest.mark.parametrize("viewport", [VIEWPORTS[0]], ids=[VIEWPORTS[0].name], indirect=True)
 def test_a_long_reason_is_quoted_within_the_phone_screen(open_page, live_server, viewport):
     assert viewport.is_phone and len(SAMPLE_NUMBER) == 200
-    lot_code = _active_lot(live_server, demo_product(live_server, VILLAGE_A)["id"])
+    gift_box = demo_product(live_server, VILLAGE_A, GIFT_BOX)
+    asked = f"{(gift_box['price_fen'] + 100) // 100}.{(gift_box['price_fen'] + 100) % 100:02d}"
+
+    # the station asks for a new price: it waits for the county
+    operator = open_page("operator")
+    op = operator.page
+    operator.login(DEMO["operator"])
+    operator.goto("/station/products")
+    row = op.locator("table.station-products tbody tr").filter(has_text=GIFT_BOX)
+    row.locator("summary").click()
+    row.get_by_label(operator.t("价格（元）")).fill(asked)
+    operator.submit_and_wait(row.get_by_role("button", name=operator.t("保存"), exact=True).click)
+    expect(row).to_contain_text(operator.t("修改待重新认定"))
+
+    # the county returns it, the reason one long word: asked to confirm, the reason wrapped on the screen
     officer = open_page("county")
     page = officer.page
     officer.login(DEMO["county"])
+    officer.goto("/county/approvals")
+    card = page.locator("article.approval").filter(has=page.get_by_role("heading", name=GIFT_BOX))
+    card.get_by_label(officer.t("退回原因")).fill(SAMPLE_NUMBER)
+    officer.submit_and_wait(card.get_by_role("button", name=officer.t("退回")).click)
+    expect(page.get_by_role("heading", level=1)).to_have_text(officer.t("请确认"))
+    quoted = page.locator(".confirm-step li")
+    expect(quoted).to_have_text(officer.t("退回原因：%(reason)s", reason=SAMPLE_NUMBER))
+    _within_the_screen(officer, page.locator(".confirm-step").get_by_role("button", name=officer.t("确认")))
+    _within_the_screen(officer, page.locator(".confirm-step").get_by_role("link", name=officer.t("返回，不操作")))
+    officer.step("asked to confirm, the reason wrapped")
+    officer.submit_and_wait(page.locator(".confirm-step").get_by_role("button", name=officer.t("确认")).click)
+    expect(page.get_by_role("status")).to_contain_text(officer.t("修改已退回，继续按原认定内容销售"))
+
+    # the station reads it: not certified, what was asked, why
+    operator.goto("/station/products")
+    expect(row).to_contain_text(operator.t("修改未通过"))
+    reason = row.locator(".returned-reason")
+    expect(reason).to_have_text(operator.t("退回原因：%(reason)s", reason=SAMPLE_NUMBER))
+    _within_the_screen(operator, reason)
+    operator.step("the station reads the change returned and why")
+
+    # a recall's reason, as long, is quoted wrapped too; going back recalls nothing
+    lot_code = _active_lot(live_server, demo_product(live_server, VILLAGE_A)["id"])
     officer.goto("/county/recalls")
     form = page.locator("main form").filter(has=page.get_by_role("button", name=officer.t("召回该批次")))
     form.get_by_label(officer.t("批次码")).fill(lot_code)
     form.get_by_label(officer.t("召回原因")).fill(SAMPLE_NUMBER)
     officer.submit_and_wait(form.get_by_role("button", name=officer.t("召回该批次")).click)
-    expect(page.get_by_role("heading", level=1)).to_have_text(officer.t("请确认"))
-    quoted = page.locator(".confirm-step li")
     expect(quoted).to_have_text(officer.t("召回原因：%(reason)s", reason=SAMPLE_NUMBER))
-    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    assert widths[0] <= widths[1], widths
-    for name in (officer.t("确认"), officer.t("返回，不操作")):
-        box = page.locator(".confirm-step").get_by_role("button" if name == officer.t("确认") else "link", name=name)
-        bounds = box.bounding_box()
-        assert bounds is not None and bounds["x"] + bounds["width"] <= widths[1], (name, bounds)
-    officer.step("asked to confirm, the reason wrapped")
+    _within_the_screen(officer, page.locator(".confirm-step").get_by_role("link", name=officer.t("返回，不操作")))
+    officer.step("a recall asked to confirm, the reason wrapped")
     officer.submit_and_wait(page.get_by_role("link", name=officer.t("返回，不操作")).click)
     assert _active_lot(live_server, demo_product(live_server, VILLAGE_A)["id"]) == lot_code  # nothing recalled
-    officer.step("back, nothing recalled")
