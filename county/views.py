@@ -832,6 +832,7 @@ def household_card(household_id: int):
         cards=[cards.household_card(_load(household_id), month)],
         month=month,
         latest=reports.this_month(local_date(now_utc())),
+        today=local_date(now_utc()),  # this month's card is up to today, not to a month's end not reached yet
         village=None,
     ), status
 
@@ -849,6 +850,7 @@ def village_cards():
         cards=cards.village_cards(village, month),
         month=month,
         latest=reports.this_month(local_date(now_utc())),
+        today=local_date(now_utc()),  # this month's card is up to today, not to a month's end not reached yet
         village=village,
     ), status
 

@@ -146,6 +146,22 @@ def test_a_month_to_come_has_no_card_this_months_is_shown_with_the_reason(client
     assert "2099-12 has not come yet" in english
 
 
+def test_this_months_card_says_its_figures_run_to_today_not_to_the_months_end(client, auth, county_user, world, db):
+    """The cards open on this month, printed and signed mid-month: 四 said 截至月底 of a month not over. This
+    month's card says 截至今天 with the date; a past month's still says 截至月底."""
+    a = world["households"][0]
+    village = world["villages"][0]
+    today = local_date(now_utc())
+    auth.login(county_user)
+    for url in (f"/county/households/{a.id}/card", f"/county/cards?village_id={village.id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert f"<h3>四、截至今天（{today.isoformat()}）</h3>" in html and "截至月底" not in html, url
+    past = client.get(f"/county/households/{a.id}/card?month=2026-10").get_data(as_text=True)
+    assert "<h3>四、截至月底</h3>" in past and "截至今天" not in past
+    english = client.get(f"/county/households/{a.id}/card?lang=en").get_data(as_text=True)
+    assert f"<h3>4. Up to today ({today.isoformat()})</h3>" in english
+
+
 def test_a_card_without_reversals_still_numbers_its_sections_one_to_four(client, auth, county_user, world, db):
     """A month with no refund showed 一, 三, 四: the printed card read as if a part were missing."""
     a = world["households"][0]
