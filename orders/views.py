@@ -48,7 +48,7 @@ from orders.services.payments import (
     start_payment,
     sync_payment,
 )
-from orders.services.pickup import collector_name, pickup_code_to_show, shipment_code_to_show
+from orders.services.pickup import collector_name, pickup_code_to_show, proposed_pickup_station, shipment_code_to_show
 from orders.services.placement import (
     MAX_GUESTS,
     MAX_UNITS,
@@ -498,6 +498,9 @@ def checkout():
     fresh = request.method == "GET" and not form.restored  # (restored: typed before signing in, shop.kept_form)
     if fresh and addresses:
         form.address_id.data = addresses[0].id
+    if fresh and summary.goods_rows:
+        goods_stations = {row.product.station_id for row in summary.goods_rows}
+        form.pickup_station_id.data = proposed_pickup_station(current_user, goods_stations)
     if form.payment_method.data is None or fresh:  # follows the delivery chosen
         delivery = "pickup" if pickup else "ship"
         form.payment_method.data = default_payment_method(delivery)

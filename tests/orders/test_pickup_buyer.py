@@ -14,6 +14,7 @@ from orders.models import Order
 from orders.services import payments
 from shop.db import commit
 from shop.once import new_form_token
+from shop.timeutil import now_utc
 from tests.factories import make_product, make_station, make_user
 from tests.orders.factories import make_order
 
@@ -196,3 +197,30 @@ def test_the_api_refuses_cash_on_delivery_for_a_pick_up_order(client, db, api_to
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
     body["payment_method"] = "station_cash"
     assert client.post("/api/v1/orders", json=body, headers=api_token(make_user())).status_code == 201
+
+
+def _proposed_station(html: str) -> int | None:
+    """The pick-up station selected in the checkout's 自提站点 box when the page opens (None: none marked)."""
+    box = re.search(r'<select[^>]*name="pickup_station_id"[^>]*>(.*?)</select>', html, re.S).group(1)
+    chosen = re.search(r'<option selected value="(\d+)"|<option value="(\d+)" selected', box)
+    return int(chosen.group(1) or chosen.group(2)) if chosen else None
+
+
+def test_checkout_proposes_the_goods_station_then_the_buyers_last_pick_up_station(client, db, auth):
+    """站点自提 proposes the station the goods are packed at (no transfer) for a first pick-up, and the
+    station the buyer last collected at after that — not the list's first station whatever the goods."""
+    first = _station("NCA1", "柳溪村站", "0791-85700011")  # first in the list (by code)
+    goods_station = _station("NCB2", "前进村站", "0791-85700012")
+    mine = _station("NCC3", "新联村站", "0791-85700013")
+    pickles = make_product(price_fen=1880, station=goods_station, stock=5)
+    user = make_user()
+    auth.login(user)
+    client.post("/cart/add", data={"product_id": pickles.id, "quantity": 1})
+    html = client.get("/checkout").get_data(as_text=True)
+    assert _proposed_station(html) == goods_station.id != first.id
+
+    eggs = make_product(price_fen=4500, station=mine, stock=5)
+    make_order(user, [(eggs, 1)], now=now_utc(), delivery="pickup", pickup_station_id=mine.id)
+    commit()
+    html = client.get("/checkout").get_data(as_text=True)
+    assert _proposed_station(html) == mine.id
