@@ -13,6 +13,8 @@ def init_app(app: Flask) -> None:
     import orders.refunds_api  # noqa: F401  (refund requests: the buyer asks, the station decides)
     import orders.tasks  # noqa: F401
     import orders.webhooks  # noqa: F401  (POST /api/v1/payments/stripe/webhook)
+    from orders.account_views import bp as account_bp
     from orders.views import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(account_bp)  # 我的 (/account) and the address book

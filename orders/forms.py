@@ -7,19 +7,59 @@ from wtforms import BooleanField, RadioField, SelectField, StringField, TextArea
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from orders.services.placement import ADDRESS_FIELDS, AddressData
 from shop.args import coerce_id
+from shop.errors import DomainError
 from shop.forms import DayField, OnceTokenField, ShopForm
 from shop.money import MoneyError, parse_yuan
 
 
-class CheckoutForm(ShopForm):
-    address_id = SelectField(_l("选择已保存的地址"), coerce=coerce_id, choices=[], validators=[Optional()])
+class AddressFields(ShopForm):
+    """The fields of a delivery address, as checkout and the address book (收货地址) show them. What a
+    complete address is, is the service's rule (`orders.services.placement.check_address`): its refusal
+    is shown under each field it names (`mark_address_fields`)."""
+
     name = StringField(_l("收货人"), validators=[Optional(), Length(max=40)])
     phone = StringField(_l("手机号"), validators=[Optional(), Length(max=20)])
     province = StringField(_l("省"), default="江西省", validators=[Optional(), Length(max=20)])
     city = StringField(_l("市"), default="南昌市", validators=[Optional(), Length(max=20)])
     district = StringField(_l("区县"), default="南昌县", validators=[Optional(), Length(max=20)])
     line = StringField(_l("详细地址"), validators=[Optional(), Length(max=200)])
+
+    def address_data(self) -> AddressData:
+        """The address as typed, for the service to check."""
+        return AddressData(*(getattr(self, f).data or "" for f in ADDRESS_FIELDS))
+
+
+#: What a refused address field is told under it (the service's reasons: orders.services.placement)
+ADDRESS_FIELD_WORDS = {"required": _l("请填写此项")}
+
+
+def mark_address_fields(form, exc: DomainError) -> None:
+    """The address fields the service refused (`address.<field>` in the error's fields), each with its
+    reason under it, as the flash at the top says the whole: an empty 收货人 or 详细地址 is found where it is."""
+    for key, why in exc.fields.items():
+        if not key.startswith("address."):
+            continue
+        field = getattr(form, key.removeprefix("address."), None)
+        if field is not None:
+            field.errors = list(field.errors) + [ADDRESS_FIELD_WORDS.get(why, exc.message)]
+
+
+class AddressForm(AddressFields):
+    """An entry of the address book, new or edited (/account/addresses)."""
+
+    is_default = BooleanField(_l("设为默认地址"), default=False)
+
+
+class NewAddressForm(AddressForm):
+    """A new entry: two POSTs of the same page (a double tap, Back and 保存 again) add it once."""
+
+    form_token = OnceTokenField()
+
+
+class CheckoutForm(AddressFields):
+    address_id = SelectField(_l("选择已保存的地址"), coerce=coerce_id, choices=[], validators=[Optional()])
     save_address = BooleanField(_l("保存到地址簿"), default=True)
     delivery = RadioField(
         _l("配送方式"),

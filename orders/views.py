@@ -11,7 +11,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
@@ -19,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from catalog.models import Product
 from orders.api import own_order
 from orders.bookables import BookingItem, booking_shown_options
-from orders.forms import BankTransferForm, CheckoutForm, RefundRequestForm
+from orders.forms import BankTransferForm, CheckoutForm, RefundRequestForm, mark_address_fields
 from orders.models import Order, OrderLine, PaymentState
 from orders.origins import origins_of
 from orders.providers import PaymentDeclined, ProviderError, ProviderUnavailable, card_payments_enabled, extra_methods
@@ -34,6 +33,7 @@ from orders.refund_messages import (
 )
 from orders.services import cart as carts
 from orders.services import transfers
+from orders.services.addresses import address_book, get_address, save_address
 from orders.services.amounts import cash_received_fen, is_cash_order, order_due_fen
 from orders.services.limits import collect_by
 from orders.services.payments import (
@@ -53,11 +53,8 @@ from orders.services.placement import (
     MAX_GUESTS,
     MAX_UNITS,
     AddressData,
-    address_book,
-    get_address,
     payment_methods_for,
     place_cart_order,
-    save_address,
 )
 from orders.services.recalled import RecalledUnits, canceled_for_recall, recall_marks, recalled_units
 from orders.services.refunds import (
@@ -411,21 +408,6 @@ def _payment_methods(summary=None, *, delivery: str = "ship") -> tuple[str, ...]
     )
 
 
-#: What a refused address field is told under it (the service's reasons: orders.services.placement)
-ADDRESS_FIELD_WORDS = {"required": _l("请填写此项")}
-
-
-def _mark_address_fields(form, exc: DomainError) -> None:
-    """The address fields the service refused (`address.<field>` in the error's fields), each with its
-    reason under it, as the flash at the top says the whole: an empty 收货人 or 详细地址 is found where it is."""
-    for key, why in exc.fields.items():
-        if not key.startswith("address."):
-            continue
-        field = getattr(form, key.removeprefix("address."), None)
-        if field is not None:
-            field.errors = list(field.errors) + [ADDRESS_FIELD_WORDS.get(why, exc.message)]
-
-
 def _leave_out(cart) -> bool:
     """The refused checkout's 去掉这一项，结算其余 (`?leave_out=<line id>` on its form's POST): that line is
     unticked — it stays in the cart — and the checkout is shown again with the rest and what was typed,
@@ -517,9 +499,7 @@ def checkout():
                 a = get_address(current_user, form.address_id.data)
                 address = AddressData(a.name, a.phone, a.province, a.city, a.district, a.line)
             else:
-                address = AddressData(
-                    *(getattr(form, f).data or "" for f in ("name", "phone", "province", "city", "district", "line"))
-                )
+                address = form.address_data()
             shown = request.form.get(f"shown_total_{form.delivery.data}", "")
 
             def place():
@@ -542,7 +522,7 @@ def checkout():
         except DomainError as exc:
             rollback()
             flash(exc.message, "error")
-            _mark_address_fields(form, exc)
+            mark_address_fields(form, exc)
             status = exc.status
             cart = _current_cart()
             left_out = carts.refused_line(cart, exc)  # offered: leave that line out, place the rest

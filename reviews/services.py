@@ -14,6 +14,7 @@ from datetime import datetime
 
 import nh3
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from catalog.images import CheckedImage, check_image, store_photo
 from catalog.models import Product
@@ -329,3 +330,18 @@ def reviews_to_answer(user, *, limit: int = 100) -> list[Review]:
 def recent_reviews(*, limit: int = 100) -> list[Review]:
     """For moderation: the newest reviews, hidden ones included."""
     return list(db.session.scalars(sa.select(Review).order_by(Review.created_at.desc(), Review.id.desc()).limit(limit)))
+
+
+def reviews_by(user, *, limit: int = 100) -> list[Review]:
+    """The reviews `user` wrote (我的评价), newest first, hidden ones included (each says so, with the
+    county's reason, as the order page does), with what they review and their photos: three statements
+    whatever their number."""
+    return list(
+        db.session.scalars(
+            sa.select(Review)
+            .where(Review.user_id == user.id)
+            .options(selectinload(Review.product), selectinload(Review.listing), selectinload(Review.photos))
+            .order_by(Review.created_at.desc(), Review.id.desc())
+            .limit(limit)
+        )
+    )

@@ -96,6 +96,13 @@ def write(code: str, line_id: int):
     return render_template("reviews/write.html", form=form, line=line, code=code, max_photos=MAX_PHOTOS), status
 
 
+@bp.get("/account/reviews")
+@login_required
+def mine():
+    """我的评价: the signed-in account's reviews, newest first (linked from 我的, /account)."""
+    return render_template("reviews/mine.html", reviews=services.reviews_by(current_user))
+
+
 @bp.post("/reviews/<int:review_id>/reply")
 @role_required("operator", "host")
 @limiter.limit(REVIEW_LIMIT, key_func=_account_key)

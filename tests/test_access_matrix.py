@@ -322,6 +322,15 @@ RULES: dict[str, Rule] = {
         note="a bad token is sent back to /password/forgot; valid links: tests/admin/test_new_account.py",
     ),
     "password.change": Rule("/password/change", LOGGED_IN),
+    # 我的 and the address book (orders.account_views): every account its own; another's address is a 404
+    "account.index": Rule("/account", LOGGED_IN),
+    "account.address_list": Rule("/account/addresses", LOGGED_IN),
+    "account.address_new": Rule("/account/addresses/new", LOGGED_IN),
+    "account.address_edit": Rule(
+        "/account/addresses/{w.address.id}/edit", {**view("consumer", owner_only=True, others=404)}
+    ),
+    "account.address_default": Rule("/account/addresses/{w.address.id}/default", OWNER, method="POST"),
+    "account.address_delete": Rule("/account/addresses/{w.address.id}/delete", OWNER, method="POST"),
     # --- object routes (the world holds: the consumer's order with a shipment at the operator's station
     # and one at the other operator's station; the host's listing; the consumer's booking on it; a household)
     # orders (buyer pages): another consumer's order is 404; staff go through their own desks.
@@ -375,6 +384,9 @@ RULES: dict[str, Rule] = {
         note="only the station that sold it (another's: 404)",
     ),
     "reviews.to_answer": Rule("/reviews/answer", only("operator", "host")),
+    "reviews.mine": Rule(
+        "/account/reviews", LOGGED_IN, note="each account's own reviews: tests/orders/test_account_pages.py"
+    ),
     "reviews.moderate": Rule("/reviews/moderate", only("county")),
     "reviews.hide_review": Rule("/reviews/{w.review.id}/hide", allow("county"), method="POST", data={"reason": "辱骂"}),
     # favourites and share links: anyone signed in keeps their own list; short links are public
@@ -1349,6 +1361,22 @@ def _build_world(app, db):
         created_at=NOW,
     )
     db.session.add(w.review)
+    db.session.flush()
+    # the consumer's address book entry (orders.services.addresses)
+    from orders.models import Address
+
+    w.address = Address(
+        user_id=w.users["consumer"].id,
+        name="张三",
+        phone="13800000000",
+        province="江西省",
+        city="南昌市",
+        district="南昌县",
+        line="莲塘镇1号",
+        is_default=True,
+        created_at=NOW,
+    )
+    db.session.add(w.address)
     db.session.flush()
     # an organisation waiting for verification, the consumer its manager (institutions)
     from tests.institutions.factories import add_member, make_organisation

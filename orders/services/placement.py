@@ -38,7 +38,6 @@ from catalog.papers import PapersMissing, gaps_of, papers_ok_clause
 from catalog.services import benefit_split
 from orders.bookables import ARRIVAL, BookingItem, booking_lines, item_of
 from orders.models import (
-    Address,
     Cart,
     Delivery,
     LineStatus,
@@ -59,7 +58,7 @@ from orders.services.shipping import shipping_fen
 from shop import pagecache
 from shop.codes import new_numeric_code, new_order_code, new_secret
 from shop.db import statement
-from shop.errors import Conflict, NotFound, ValidationError
+from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from shop.history import record_statuses
 from shop.phone import is_mobile, normalise_phone
@@ -83,6 +82,23 @@ class AddressData:
     city: str = ""
     district: str = ""
     line: str = ""
+
+
+def check_address(address: AddressData) -> None:
+    """The one rule of a delivery address, at checkout, in the API and in the address book
+    (`orders.services.addresses`): every field filled and none too long (422 `address_incomplete`, each
+    field named `address.<field>`: `required` / `too_long`), a mobile number (422 `invalid_mobile`)."""
+    errors = {}
+    for name in ADDRESS_FIELDS:
+        value = (getattr(address, name) or "").strip()
+        if not value:
+            errors[f"address.{name}"] = "required"
+        elif len(value) > ADDRESS_LIMITS[name]:
+            errors[f"address.{name}"] = "too_long"
+    if errors:
+        raise ValidationError("address_incomplete", fields=errors)
+    if not is_mobile(address.phone):
+        raise ValidationError("invalid_mobile", fields={"address.phone": "invalid"})
 
 
 @dataclass
@@ -194,17 +210,7 @@ def _validate(req: PlacementRequest) -> dict[int, int]:
     if not wanted:
         pass  # bookings only: nothing is shipped or collected
     elif req.delivery == Delivery.SHIP:
-        errors = {}
-        for name in ADDRESS_FIELDS:
-            value = (getattr(req.address, name) or "").strip()
-            if not value:
-                errors[f"address.{name}"] = "required"
-            elif len(value) > ADDRESS_LIMITS[name]:
-                errors[f"address.{name}"] = "too_long"
-        if errors:
-            raise ValidationError("address_incomplete", fields=errors)
-        if not is_mobile(req.address.phone):
-            raise ValidationError("invalid_mobile", fields={"address.phone": "invalid"})
+        check_address(req.address)
     elif not req.pickup_station_id:
         raise ValidationError("pickup_station_required", fields={"pickup_station_id": "required"})
     if req.payment_method == PaymentMethod.BANK_TRANSFER and not req.institutional:
@@ -625,40 +631,3 @@ def place_cart_order(cart: Cart, *, buyer, now: datetime, shown_total_fen: int |
     cart.updated_at = now
     db.session.flush()
     return order
-
-
-def save_address(user, data: AddressData, *, now: datetime, make_default: bool = False) -> Address:
-    """Add an entry to the user's address book (identical entries are not duplicated)."""
-    if not is_mobile(data.phone):
-        raise ValidationError("invalid_mobile", fields={"address.phone": "invalid"})
-    data = replace(data, phone=normalise_phone(data.phone))
-    existing = db.session.scalars(sa.select(Address).where(Address.user_id == user.id)).all()
-    for a in existing:
-        if all(getattr(a, f) == getattr(data, f).strip() for f in ADDRESS_FIELDS):
-            return a
-    if len(existing) >= 20:
-        raise Conflict("address_book_full")
-    address = Address(
-        user_id=user.id,
-        created_at=now,
-        is_default=make_default or not existing,
-        **{f: getattr(data, f).strip()[: ADDRESS_LIMITS[f]] for f in ADDRESS_FIELDS},
-    )
-    db.session.add(address)
-    db.session.flush()
-    return address
-
-
-def address_book(user) -> list[Address]:
-    return list(
-        db.session.scalars(
-            sa.select(Address).where(Address.user_id == user.id).order_by(Address.is_default.desc(), Address.id.desc())
-        )
-    )
-
-
-def get_address(user, address_id: int) -> Address:
-    address = db.session.get(Address, address_id)
-    if address is None or address.user_id != user.id:
-        raise NotFound("address_not_found")
-    return address

@@ -1,0 +1,115 @@
+"""A buyer's address book (收货地址): the addresses checkout offers, the default one first.
+
+Checkout saves a new address there (保存到地址簿) and preselects the first of `address_book`: the
+default, else the newest. The buyer's page `/account/addresses` adds, edits, deletes and chooses the
+default. Every entry is checked by the one rule of a delivery address, `placement.check_address`
+(all fields filled, a mobile number), whichever page sends it.
+
+An order copies its address into its own columns (`Order.ship_*`) when it is placed and never reads the
+book again, so deleting or editing an entry changes no order: the entry is deleted outright.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from orders.models import Address
+from orders.services.placement import ADDRESS_FIELDS, AddressData, check_address
+from shop.errors import Conflict, NotFound
+from shop.extensions import db
+from shop.phone import normalise_phone
+
+#: Entries one account keeps at most.
+MAX_ADDRESSES = 20
+
+
+def _checked(data: AddressData) -> AddressData:
+    """`data` checked (`check_address`), its fields trimmed and its phone in the one stored form."""
+    check_address(data)
+    trimmed = AddressData(**{f: (getattr(data, f) or "").strip() for f in ADDRESS_FIELDS})
+    return replace(trimmed, phone=normalise_phone(trimmed.phone))
+
+
+def address_book(user) -> list[Address]:
+    """The user's addresses, the default first, then the newest."""
+    return list(
+        db.session.scalars(
+            sa.select(Address).where(Address.user_id == user.id).order_by(Address.is_default.desc(), Address.id.desc())
+        )
+    )
+
+
+def get_address(user, address_id: int) -> Address:
+    """One of the user's addresses; another account's, or none, is 404 `address_not_found`."""
+    address = db.session.get(Address, address_id)
+    if address is None or address.user_id != user.id:
+        raise NotFound("address_not_found")
+    return address
+
+
+def save_address(user, data: AddressData, *, now: datetime, make_default: bool = False) -> Address:
+    """Add an entry to the user's address book (an identical entry is not added twice: that one is
+    returned, made the default when asked). The first entry is the default."""
+    data = _checked(data)
+    existing = address_book(user)
+    for a in existing:
+        if all(getattr(a, f) == getattr(data, f) for f in ADDRESS_FIELDS):
+            if make_default:
+                set_default_address(a)
+            return a
+    if len(existing) >= MAX_ADDRESSES:
+        raise Conflict("address_book_full")
+    if make_default:
+        for a in existing:
+            a.is_default = False
+    address = Address(
+        user_id=user.id,
+        created_at=now,
+        is_default=make_default or not existing,
+        **{f: getattr(data, f) for f in ADDRESS_FIELDS},
+    )
+    db.session.add(address)
+    db.session.flush()
+    return address
+
+
+def update_address(address: Address, data: AddressData, *, make_default: bool = False) -> Address:
+    """Change an entry (checked as a new one); with `make_default`, it becomes the default."""
+    data = _checked(data)
+    for f in ADDRESS_FIELDS:
+        setattr(address, f, getattr(data, f))
+    if make_default:
+        set_default_address(address)
+    db.session.flush()
+    return address
+
+
+def set_default_address(address: Address) -> Address:
+    """Make `address` its owner's default (the one checkout preselects), and no other."""
+    db.session.execute(
+        sa.update(Address)
+        .where(Address.user_id == address.user_id, Address.id != address.id, Address.is_default.is_(True))
+        .values(is_default=False)
+        .execution_options(synchronize_session="fetch")
+    )
+    address.is_default = True
+    db.session.flush()
+    return address
+
+
+def delete_address(address: Address) -> None:
+    """Delete an entry (orders keep their own copy of it). When it was the default, the newest left
+    becomes the default."""
+    user_id, was_default = address.user_id, address.is_default
+    db.session.delete(address)
+    db.session.flush()
+    if was_default:
+        newest = db.session.scalars(
+            sa.select(Address).where(Address.user_id == user_id).order_by(Address.id.desc()).limit(1)
+        ).first()
+        if newest is not None:
+            newest.is_default = True
+            db.session.flush()
