@@ -33,7 +33,8 @@ class ReviewIn(Schema):
     body: str = Field(
         default="",
         max_length=MAX_BODY * 2,
-        description=f"plain text, markup is dropped; at most {MAX_BODY} characters after that",
+        description=f"plain text, kept as typed (a `<` is a `<`; control characters are removed); at most "
+        f"{MAX_BODY} characters",
     )
 
 

@@ -6,13 +6,11 @@ Services only flush; routes and the API commit.
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-import nh3
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
@@ -33,11 +31,12 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def clean_text(text: str | None, *, limit: int) -> str:
-    """Plain text from what a visitor typed: markup dropped (nh3, no tag allowed; the text of
-    script/style dropped too), entities read back, control and direction-override characters
-    removed, line breaks normalised, at most `limit` characters. Templates escape it again."""
+    """What a visitor typed (a review, a reply, a hide reason), kept as typed: NFC, line breaks
+    normalised, control, zero-width and direction-override characters removed (a newline and a tab
+    stay), runs of blank lines shortened, trimmed, at most `limit` characters. It is plain text, never
+    HTML: "x<y和y>z" and "评分<b>5</b>" are kept whole, and every page, e-mail and the API show it
+    escaped (Jinja's autoescape; JSON strings), so nothing typed is lost and nothing typed runs."""
     text = unicodedata.normalize("NFC", text or "").replace("\r\n", "\n").replace("\r", "\n")
-    text = html.unescape(nh3.clean(text, tags=set(), attributes={}, clean_content_tags={"script", "style"}))
     text = _CONTROL.sub("", text)
     text = _BLANK_LINES.sub("\n\n", text).strip()
     if len(text) > limit:

@@ -1,0 +1,109 @@
+"""What a reviewer types is kept as typed and shown escaped.
+
+Review text (and a reply, and a hide reason) was cleaned as HTML: "x<y和y>z" was stored as "xz", "评分<b>5</b>"
+as "评分5". It is plain text: stored as typed (control characters removed), escaped wherever it is shown.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from reviews.models import Review
+from shop.db import commit
+from tests.factories import make_user
+from tests.reviews.review_setup import delivered_order, stay_order
+from tests.tourism.factories import make_listing
+
+SCRIPT = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+def _url(order) -> str:
+    return f"/orders/{order.code}/lines/{order.lines[0].id}/review"
+
+
+def _post(client, order, *, rating="5", body="鸡蛋新鲜"):
+    return client.post(_url(order), data={"rating": rating, "body": body}, content_type="multipart/form-data")
+
+
+def _shows_escaped(html: str, typed: str, escaped: str) -> bool:
+    return escaped in html and typed not in html
+
+
+def test_a_review_that_looks_like_markup_is_kept_as_typed_and_shown_escaped_everywhere(
+    client, db, world, now, auth, api_token
+):
+    order = delivered_order(world, now)
+    county = make_user(role="county")
+    commit()
+    auth.login(world.buyer)
+    assert _post(client, order, body=SCRIPT + "\u202e").status_code == 303
+    review = db.session.scalar(sa.select(Review))
+    assert review.body == SCRIPT  # as typed, the direction override removed
+    auth.logout()
+    product = world.a.product
+    product_url = f"/products/{product.id}-{product.slug}"
+    assert _shows_escaped(client.get(product_url).get_data(as_text=True), SCRIPT, ESCAPED)
+    api = client.get(f"/api/v1/products/{product.id}/reviews")
+    assert api.json["items"][0]["body"] == SCRIPT and api.mimetype == "application/json"
+    # the station's list of reviews to answer, and its reply
+    auth.login(world.a.operator)
+    assert _shows_escaped(client.get("/reviews/answer").get_data(as_text=True), SCRIPT, ESCAPED)
+    assert client.post(f"/reviews/{review.id}/reply", data={"body": "谢谢<b>惠顾</b>"}).status_code == 303
+    db.session.refresh(review)
+    assert review.reply_body == "谢谢<b>惠顾</b>"
+    auth.logout()
+    page = client.get(product_url).get_data(as_text=True)
+    assert _shows_escaped(page, "谢谢<b>惠顾</b>", "谢谢&lt;b&gt;惠顾&lt;/b&gt;")
+    assert client.get(f"/api/v1/products/{product.id}/reviews").json["items"][0]["reply"] == "谢谢<b>惠顾</b>"
+    # the county's moderation list, and a hide reason that looks like markup
+    auth.login(county)
+    assert _shows_escaped(client.get("/reviews/moderate").get_data(as_text=True), SCRIPT, ESCAPED)
+    reason = "<i>辱骂</i> x<y"
+    assert client.post(f"/reviews/{review.id}/hide", data={"reason": reason, "confirm": "1"}).status_code == 303
+    db.session.refresh(review)
+    assert review.hidden_reason == reason
+    moderate = client.get("/reviews/moderate").get_data(as_text=True)
+    assert _shows_escaped(moderate, reason, "&lt;i&gt;辱骂&lt;/i&gt; x&lt;y")
+    auth.logout()
+    # the buyer's order page names the reason; the API tells the author
+    auth.login(world.buyer)
+    mine = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert _shows_escaped(mine, reason, "&lt;i&gt;辱骂&lt;/i&gt; x&lt;y")
+
+
+def test_a_stay_review_that_looks_like_markup_shows_escaped_on_the_listing_page(client, db, auth, api_token):
+    host = make_user(role="host")
+    listing = make_listing(host=host, name="罗渡农家乐")
+    guest = make_user()
+    done = stay_order(guest, listing)
+    commit()
+    line = next(line for line in done.lines if line.kind == "booking")
+    r = client.post(
+        f"/api/v1/orders/{done.code}/lines/{line.id}/review",
+        json={"rating": 4, "body": SCRIPT},
+        headers=api_token(guest),
+    )
+    assert r.status_code == 201 and r.json["body"] == SCRIPT
+    page = client.get(f"/listings/{listing.id}-{listing.slug}").get_data(as_text=True)
+    assert _shows_escaped(page, SCRIPT, ESCAPED)
+    assert client.get(f"/api/v1/listings/{listing.id}/reviews").json["items"][0]["body"] == SCRIPT
+    auth.login(host)
+    assert _shows_escaped(client.get("/reviews/answer").get_data(as_text=True), SCRIPT, ESCAPED)
+
+
+def test_text_with_angle_brackets_is_not_lost(client, db, world, now, auth, api_token):
+    by_form, by_api = delivered_order(world, now), delivered_order(world, now)
+    commit()
+    headers = api_token(world.buyer)
+    auth.login(world.buyer)
+    assert _post(client, by_form, body="x<y和y>z").status_code == 303
+    r = client.post(
+        f"/api/v1/orders/{by_api.code}/lines/{by_api.lines[0].id}/review",
+        json={"rating": 5, "body": "评分<b>5</b> &amp; 好"},
+        headers=headers,
+    )
+    assert r.status_code == 201 and r.json["body"] == "评分<b>5</b> &amp; 好"
+    assert sorted(db.session.scalars(sa.select(Review.body))) == sorted(["x<y和y>z", "评分<b>5</b> &amp; 好"])
+    page = client.get(f"/products/{world.a.product.id}-{world.a.product.slug}").get_data(as_text=True)
+    assert "x&lt;y和y&gt;z" in page and "评分&lt;b&gt;5&lt;/b&gt; &amp;amp; 好" in page
