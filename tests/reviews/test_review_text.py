@@ -1,4 +1,4 @@
-"""What a reviewer types is kept as typed and shown escaped.
+"""What a reviewer types is kept as typed and shown escaped; a tampered rating says what a rating is.
 
 Review text (and a reply, and a hide reason) was cleaned as HTML: "x<y和y>z" was stored as "xz", "评分<b>5</b>"
 as "评分5". It is plain text: stored as typed (control characters removed), escaped wherever it is shown.
@@ -107,3 +107,26 @@ def test_text_with_angle_brackets_is_not_lost(client, db, world, now, auth, api_
     assert sorted(db.session.scalars(sa.select(Review.body))) == sorted(["x<y和y>z", "评分<b>5</b> &amp; 好"])
     page = client.get(f"/products/{world.a.product.id}-{world.a.product.slug}").get_data(as_text=True)
     assert "x&lt;y和y&gt;z" in page and "评分&lt;b&gt;5&lt;/b&gt; &amp;amp; 好" in page
+
+
+def test_a_tampered_rating_says_give_one_to_five_stars(client, db, world, now, auth, api_token):
+    """A rating no star is (0, 6, "abc") was answered with WTForms' generic 请选择一个有效的选项 on the
+    form and the generic validation_error on the API: both now say what a rating is."""
+    order = delivered_order(world, now)
+    commit()
+    url = f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review"
+    headers = api_token(world.buyer)
+    for rating in (0, 6, "abc", "5", 4.5, True, None):
+        r = client.post(url, json={"rating": rating}, headers=headers)
+        assert r.status_code == 422, rating
+        assert r.json["error"]["code"] == "rating_out_of_range" and "rating" in r.json["error"]["fields"], rating
+        assert r.json["error"]["message"] == "请给出 1 到 5 星的评分", rating
+    auth.login(world.buyer)
+    for rating in ("0", "6", "abc", ""):
+        r = _post(client, order, rating=rating)
+        html = r.get_data(as_text=True)
+        assert r.status_code == 422 and "请给出 1 到 5 星的评分" in html, rating
+        assert "请选择一个有效的选项" not in html, rating
+    english = client.post(_url(order) + "?lang=en", data={"rating": "6"}, content_type="multipart/form-data")
+    assert "Please rate from 1 to 5 stars" in english.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Review.id))) == 0
