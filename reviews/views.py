@@ -58,41 +58,26 @@ def _line_review_state(line):
 
 @bp.route("/orders/<code>/lines/<int:line_id>/review", methods=["GET", "POST"])
 @login_required
-@limiter.limit(REVIEW_LIMIT, key_func=_account_key, methods=["POST"])
 def write(code: str, line_id: int):
     line = services.own_line(code, line_id, current_user)
     form = ReviewForm()
-    status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            data = services.ReviewData(
-                rating=form.rating.data, body=form.body.data or "", photos=tuple(form.photos.data or ())
-            )
-            try:
-                services.write_review(line, data, user=current_user, now=now_utc())
-                commit()
-                flash(_("感谢您的评价"), "success")
-                return redirect(url_for("orders.order_detail", code=code), 303)
-            except DomainError as exc:
-                rollback()
-                if exc.status == 404:
-                    raise
-                if exc.code == "already_reviewed":  # sent again (Back, a second tap): done, back to the order
-                    flash(exc.message, "info")
-                    return redirect(url_for("orders.order_detail", code=code), 303)
-                flash(exc.message, "error")
-                status = exc.status
-        else:
-            for errors in form.errors.values():
-                for error in errors:
-                    flash(error, "error")
-            status = 422
-    elif not services.can_review(line):
+            return _publish(code, line, form)
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+        return _review_page(form, line, code, 422)
+    if not services.can_review(line):
         if services.review_of(line):  # the back button after 发布评价: done, not an error
             flash(_("这件商品已经评价过了"), "info")
         else:
             flash(_("商品送达或行程完成后才能评价"), "error")
         return redirect(url_for("orders.order_detail", code=code), 303)
+    return _review_page(form, line, code, 200)
+
+
+def _review_page(form: ReviewForm, line, code: str, status: int):
     return render_template("reviews/write.html", form=form, line=line, code=code, max_photos=MAX_PHOTOS), status
 
 
@@ -101,6 +86,29 @@ def write(code: str, line_id: int):
 def mine():
     """我的评价: the signed-in account's reviews, newest first (linked from 我的, /account)."""
     return render_template("reviews/mine.html", reviews=services.reviews_by(current_user))
+
+
+@limiter.limit(REVIEW_LIMIT, key_func=_account_key)
+def _publish(code: str, line, form: ReviewForm):
+    """The review of a form that passed its checks, handed to the service. Only this counts against
+    REVIEW_LIMIT (as on the API, where a body its schema refuses never reaches the limit): a post that
+    reaches the service counts, written or refused by it; a form refused for what it says (no stars, a
+    tampered rating, too long a text) costs the buyer no attempt."""
+    data = services.ReviewData(rating=form.rating.data, body=form.body.data or "", photos=tuple(form.photos.data or ()))
+    try:
+        services.write_review(line, data, user=current_user, now=now_utc())
+        commit()
+    except DomainError as exc:
+        rollback()
+        if exc.status == 404:
+            raise
+        if exc.code == "already_reviewed":  # sent again (Back, a second tap): done, back to the order
+            flash(exc.message, "info")
+            return redirect(url_for("orders.order_detail", code=code), 303)
+        flash(exc.message, "error")
+        return _review_page(form, line, code, exc.status)
+    flash(_("感谢您的评价"), "success")
+    return redirect(url_for("orders.order_detail", code=code), 303)
 
 
 @bp.post("/reviews/<int:review_id>/reply")

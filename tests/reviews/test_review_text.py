@@ -1,4 +1,5 @@
-"""What a reviewer types is kept as typed and shown escaped; a tampered rating says what a rating is.
+"""What a reviewer types is kept as typed and shown escaped; a tampered rating says what a rating is; a
+review form refused for what it says costs no attempt of the hourly limit.
 
 Review text (and a reply, and a hide reason) was cleaned as HTML: "x<y和y>z" was stored as "xz", "评分<b>5</b>"
 as "评分5". It is plain text: stored as typed (control characters removed), escaped wherever it is shown.
@@ -12,6 +13,7 @@ from reviews.models import Review
 from shop.db import commit
 from tests.factories import make_user
 from tests.reviews.review_setup import delivered_order, stay_order
+from tests.stations.factories import make_order
 from tests.tourism.factories import make_listing
 
 SCRIPT = "<script>alert(1)</script>"
@@ -130,3 +132,25 @@ def test_a_tampered_rating_says_give_one_to_five_stars(client, db, world, now, a
     english = client.post(_url(order) + "?lang=en", data={"rating": "6"}, content_type="multipart/form-data")
     assert "Please rate from 1 to 5 stars" in english.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Review.id))) == 0
+
+
+def test_review_forms_refused_for_what_they_say_do_not_count_towards_the_hourly_limit(
+    client, db, world, now, auth, app, monkeypatch
+):
+    """Ten posts without stars (or with a tampered rating) used up the hour's ten: the buyer who then chose
+    the stars was told 操作太频繁. Only a post that reaches the review service counts, written or not."""
+    from shop.security import limiter
+
+    monkeypatch.setitem(app.config, "RATE_LIMITS", True)
+    limiter.reset()
+    order = delivered_order(world, now)
+    waiting = make_order([(world.a.product, 1)], buyer=world.buyer)  # not delivered: the service refuses it
+    commit()
+    auth.login(world.buyer)
+    assert [_post(client, order, rating=r).status_code for r in ["", "abc"] * 6] == [422] * 12
+    assert _post(client, order, body="长" * 501).status_code == 422
+    assert _post(client, order).status_code == 303
+    # posts the service refuses do count: nine more, then the limit
+    codes = [_post(client, waiting).status_code for _ in range(10)]
+    assert codes[:9] == [409] * 9 and codes[9] == 429
+    limiter.reset()
