@@ -123,6 +123,24 @@ def test_the_rate_limit_is_explained_not_quoted(app, monkeypatch):
     limiter.reset()
 
 
+def test_the_rate_limit_page_says_too_many_attempts_not_a_bad_request(app, monkeypatch):
+    """The 429 page's line under its number read 请求有误。 (any 4xx's words), with 操作太频繁 below it: it
+    now says what happened, once, in the reader's language."""
+    monkeypatch.setitem(app.config, "RATE_LIMITS", True)
+    from shop.security import limiter
+
+    for lang, says in (("zh", "操作太频繁，请稍后再试"), ("en", "Too many attempts, please try again later")):
+        limiter.reset()
+        client = app.test_client()
+        form = {"email": "nobody@test.cn", "password": "wrong-password"}
+        answers = [client.post(f"/login?lang={lang}", data=form) for _ in range(11)]
+        assert answers[-1].status_code == 429
+        html = answers[-1].get_data(as_text=True)
+        assert "请求有误" not in html and "Bad request" not in html, lang
+        assert html.count(says) == 1, lang
+    limiter.reset()
+
+
 def test_a_refused_booking_names_no_machine_code(client, db, auth):
     from datetime import timedelta
 
