@@ -87,6 +87,7 @@ register_messages(
     {
         "already_submitted": N_("此表单已提交过，没有重复创建"),
         "conflict": N_("操作与当前状态冲突，请刷新后重试"),
+        "current_password_wrong": N_("当前密码不正确"),
         "email_taken": N_("该邮箱已注册"),
         "forbidden": N_("您的角色无权进行此操作"),
         "form_token_invalid": N_("表单已过期，请刷新页面后重新提交"),
@@ -104,6 +105,7 @@ register_messages(
         "operator_needs_station": N_("站点操作员必须属于一个站点"),
         "password_too_long": N_("密码太长"),
         "password_too_short": Nn_("密码至少需要 %(num)s 个字符", "密码至少需要 %(num)s 个字符", count="n"),
+        "password_unchanged": N_("新密码不能与当前密码相同"),
         "price_not_positive": N_("价格必须大于零"),
         "price_too_high": N_("价格不能超过 %(max)s"),
         "service_unavailable": N_("服务暂时不可用，请稍后再试"),

@@ -22,12 +22,12 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from shop.auth.forms import new_password_field
 from shop.auth.models import User
-from shop.auth.services import authenticate, change_password, get_user_by_email, user_by_id
+from shop.auth.services import change_own_password, change_password, get_user_by_email, user_by_id
 from shop.celery import enqueue_after_commit
 from shop.db import commit
 from shop.errors import DomainError
 from shop.extensions import db
-from shop.forms import ShopForm
+from shop.forms import ShopForm, mark_refused_fields
 from shop.mail import send_mail
 from shop.security import AUTH_LIMIT, limiter
 from shop.urls import external_url
@@ -184,17 +184,14 @@ def setup(token: str):
 def change():
     form = ChangeForm()
     if form.validate_on_submit():
-        if authenticate(current_user.email, form.current.data) is None:
-            form.current.errors.append(_("当前密码不正确"))
+        user = user_by_id(current_user.id)  # the signed-in User itself (the request's identity map)
+        try:
+            change_own_password(user, current=form.current.data, new=form.password.data)
+        except DomainError as exc:
+            mark_refused_fields(form, exc)
         else:
-            user = user_by_id(current_user.id)  # the signed-in User itself (the request's identity map)
-            try:
-                change_password(user, form.password.data)
-            except DomainError as exc:
-                form.password.errors.append(exc.message)
-            else:
-                commit()
-                login_user(user)  # this session carries the new auth version; all others end
-                flash(_("密码已修改，其他设备已退出登录。"), "success")
-                return redirect(url_for("home.index"))
+            commit()
+            login_user(user)  # this session carries the new auth version; all others end
+            flash(_("密码已修改，其他设备已退出登录。"), "success")
+            return redirect(url_for("home.index"))
     return render_template("auth/password_change.html", form=form), (422 if form.errors else 200)

@@ -125,6 +125,18 @@ def change_password(user: User, new_password: str) -> None:
     end_sessions(user)
 
 
+def change_own_password(user: User, *, current: str, new: str) -> None:
+    """The signed-in account's own change (修改密码): the current password must be right, and the new
+    one must differ from it (the same again would change nothing, yet end every other session and
+    token); then as `change_password`. A reset by e-mailed link checks neither: its holder does not
+    know the old password, and saying "the same as before" would tell them."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise ValidationError("current_password_wrong", fields={"current": "wrong"})
+    if new == current:
+        raise ValidationError("password_unchanged", fields={"password": "unchanged"})
+    change_password(user, new)
+
+
 def _session_ids(session_id: str) -> tuple[int, int] | None:
     """(user id, session generation) from the session's 'user_id:generation', or None."""
     user_id, _sep, generation = (session_id or "").partition(":") if isinstance(session_id, str) else ("", "", "")

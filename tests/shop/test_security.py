@@ -111,6 +111,28 @@ def test_password_change_refuses_a_wrong_current_password(app, db):
     assert c.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
 
 
+def test_password_change_to_the_current_password_is_refused_and_ends_no_session(app, db, api_token):
+    """The same password again changed nothing yet logged out every other device and token, and said
+    nothing: now it is refused under 新密码, in the reader's language, and everything stays signed in."""
+    user = make_user()
+    commit()
+    headers = api_token(user)
+    other_device = app.test_client()
+    other_device.post("/login", data={"email": user.email, "password": PASSWORD})
+    c = app.test_client()
+    c.post("/login", data={"email": user.email, "password": PASSWORD})
+    same = {"current": PASSWORD, "password": PASSWORD, "confirm": PASSWORD}
+    response = c.post("/password/change", data=same)
+    assert response.status_code == 422
+    assert "新密码不能与当前密码相同" in response.get_data(as_text=True)
+    assert other_device.get("/password/change").status_code == 200  # still signed in there
+    assert app.test_client().get("/api/v1/me", headers=headers).status_code == 200
+    wrong = c.post("/password/change", data={**same, "current": "nope-nope"}).get_data(as_text=True)
+    assert "当前密码不正确" in wrong and "新密码不能与当前密码相同" not in wrong
+    english = c.post("/password/change?lang=en", data=same).get_data(as_text=True)
+    assert "The new password must differ from the current one" in english
+
+
 def test_password_reset_link_works_once(app, db, client):
     user = make_user()
     commit()
