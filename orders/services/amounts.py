@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from orders.models import CashEntry, CashKind, LineStatus, Order, OrderLine, PaymentMethod, Shipment, ShipmentStatus
+from orders.models import (
+    CashEntry,
+    CashKind,
+    Delivery,
+    LineStatus,
+    Order,
+    OrderLine,
+    PaymentMethod,
+    Shipment,
+    ShipmentStatus,
+)
 from shop.extensions import db
 
 CASH_METHODS = (PaymentMethod.STATION_CASH, PaymentMethod.COD)
@@ -16,6 +26,15 @@ CASH_METHODS = (PaymentMethod.STATION_CASH, PaymentMethod.COD)
 def is_cash_order(order: Order) -> bool:
     """A product order paid in cash, shipment by shipment, into the stations' cash book."""
     return order.payment_method in CASH_METHODS and bool(order.shipments)
+
+
+def paid_at_the_door(order: Order) -> bool:
+    """Cash on delivery (货到付款) of an order shipped home: the buyer pays whoever brings the parcel, at
+    the delivery address, never at a station's counter — so the counter takes no cash of it ahead of the
+    delivery (`payments.counter_cash_refusal`), and its cash refunds go back to that address
+    (`refunds.money_back`). Every other cash order is paid at a counter: 到站点付款, shipped or picked up,
+    and cash on delivery of a pick-up (placed before it was refused for pick-ups)."""
+    return order.payment_method == PaymentMethod.COD and order.delivery == Delivery.SHIP
 
 
 def units_fen(line: OrderLine, units: int) -> int:

@@ -56,7 +56,14 @@ from orders.models import (
 )
 from orders.providers import Intent, ProviderError, ProviderUnavailable, WebhookEvent, extra_methods, get_provider
 from orders.services import cashbook as cash
-from orders.services.amounts import is_cash_order, line_due_fen, shipment_due_fen, units_fen, units_left
+from orders.services.amounts import (
+    is_cash_order,
+    line_due_fen,
+    paid_at_the_door,
+    shipment_due_fen,
+    units_fen,
+    units_left,
+)
 from orders.services.common import (
     adjust_delivered_count,
     adjust_sold_count,
@@ -367,15 +374,19 @@ _CASH_AT_HANDOVER = frozenset({ShipmentStatus.READY_FOR_PICKUP, ShipmentStatus.A
 
 def counter_cash_refusal(shipment: Shipment) -> DomainError | None:
     """Why `confirm_counter_cash` refuses the shipment now (None: the counter may take its cash ahead of
-    the hand-over): a live shipment of a cash order whose cash is not in the book yet, and not one whose
-    hand-over is the moment to take it — a cash-on-delivery parcel on its way (taken at delivery) or a
-    pick-up order waiting at the counter (taken with the whole order's hand-over)."""
+    the hand-over): a live shipment of an order paid at a counter (到站点付款, shipped or picked up; not
+    cash on delivery of a parcel shipped home, `amounts.paid_at_the_door`: its buyer pays at the door, never
+    at the counter, at any step) whose cash is not in the book yet, and not one whose hand-over is the
+    moment to take it — a parcel on its way (taken at delivery) or a pick-up order waiting at the counter
+    (taken with the whole order's hand-over)."""
     if not is_cash_order(shipment.order):
         return Conflict("not_cash_order")
     if cash.taken_entry(shipment.id) is not None:
         return Conflict("cash_already_confirmed")
     if shipment.status == ShipmentStatus.CANCELED:
         return Conflict("shipment_canceled")
+    if paid_at_the_door(shipment.order):
+        return Conflict("cash_paid_at_the_door")
     on_its_way = shipment.status == ShipmentStatus.SHIPPED and shipment.order.delivery == Delivery.SHIP
     if on_its_way or shipment.status in _CASH_AT_HANDOVER:
         return Conflict("cash_taken_at_handover")

@@ -34,7 +34,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from orders.models import (
-    Delivery,
     LineStatus,
     Order,
     OrderLine,
@@ -46,7 +45,7 @@ from orders.models import (
     RefundRequestStatus,
     ShipmentStatus,
 )
-from orders.services.amounts import units_fen, units_left
+from orders.services.amounts import paid_at_the_door, units_fen, units_left
 from orders.services.common import lock_order, notify
 from orders.services.payments import refund_line
 from shop.args import parse_int
@@ -84,7 +83,7 @@ def money_back(order: Order) -> MoneyBack:
         return MoneyBack.CARD
     if order.payment_method == PaymentMethod.BANK_TRANSFER:
         return MoneyBack.TRANSFER
-    if order.payment_method == PaymentMethod.COD and order.delivery == Delivery.SHIP:
+    if paid_at_the_door(order):
         return MoneyBack.COURIER
     return MoneyBack.COUNTER
 

@@ -130,8 +130,10 @@ def test_cancelling_a_line_waits_for_the_confirmation(client, auth, db):
 def test_confirming_cash_waits_for_the_confirmation(client, auth, db):
     from orders.services.cashbook import shipment_cash_fen
 
-    operator, _order, shipment = _station_order(payment_method="cod")
-    shipment.status = "packed"  # taken ahead at the counter (once shipped, its cash comes with the delivery)
+    operator, _order, shipment = _station_order(payment_method="station_cash")
+    shipment.status = (
+        "packed"  # paid at the counter ahead of sending it (once shipped, its cash comes with the delivery)
+    )
     commit()
     auth.login(operator)
     url = f"/station/shipments/{shipment.code}/cash"

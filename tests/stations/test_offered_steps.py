@@ -203,8 +203,12 @@ STATES: dict[str, tuple[Callable, set[str]]] = {
         lambda w, now: (_own_pickup(w, now, payment_method="station_cash"), w.a.operator),
         {"pickup", "cancel"},
     ),
-    "cash-on-delivery parcel, new": (
+    "cash-on-delivery parcel, new": (  # paid at the door, never at the counter
         lambda w, now: (make_order([(w.a.product, 1)], payment_method="cod").shipments[0], w.a.operator),
+        {"accept", "cancel"},
+    ),
+    "station-cash parcel, new": (  # paid at the counter, then sent home
+        lambda w, now: (make_order([(w.a.product, 1)], payment_method="station_cash").shipments[0], w.a.operator),
         {"accept", "cancel", "cash"},
     ),
     "transfer going back, its packing station": (lambda w, now: (_returning(w, now), w.b.operator), {"receive_return"}),
@@ -238,7 +242,7 @@ def test_a_cash_on_delivery_parcel_is_delivered_with_its_cash_and_offers_no_earl
     page = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
     assert 'name="cash_received"' in page and "收款并确认已送达" in page
     refused = client.post(f"/station/shipments/{shipment.code}/cash", data={}, follow_redirects=True)
-    assert "此发货单的现金在交付时一并收取" in refused.get_data(as_text=True)
+    assert "货到付款的订单由送货人在送达时向收货人收款" in refused.get_data(as_text=True)
     assert cashbook.taken_entry(shipment.id) is None
 
 
