@@ -56,6 +56,18 @@ def station_money_way(order: Order) -> str:
     return str(_STATION_WAY[money_back(order)])
 
 
+def courier_destination(order: Order) -> str:
+    """Where the station's staff take a cash-on-delivery refund (the `courier` way): the order's recipient,
+    phone and delivery address, said wherever the station is told to take the cash there (the request's
+    card, the confirmation, the message after it); '' for every other way back."""
+    if money_back(order) != MoneyBack.COURIER:
+        return ""
+    place = "".join((order.ship_province, order.ship_city, order.ship_district, order.ship_line))
+    return _(
+        "退还现金送到：%(name)s %(phone)s，%(address)s", name=order.ship_name, phone=order.ship_phone, address=place
+    )
+
+
 def buyer_money_way(order: Order) -> str:
     """How a refund's money of `order` reaches its buyer, as the order page and the mails tell them."""
     return str(_BUYER_WAY[money_back(order)])
@@ -82,6 +94,8 @@ def approval_question(req: RefundRequest, chosen: GoodsDecision) -> tuple[str, l
         ),
         station_money_way(req.order),
     ]
+    if destination := courier_destination(req.order):
+        details.append(destination)
     if req.kind in REFUND_KIND_LABELS:
         details.append(_("顾客申请：%(kind)s", kind=REFUND_KIND_LABELS[req.kind]))
     details.append(str(REFUND_GOODS_LABELS[chosen.goods]))
@@ -119,6 +133,8 @@ def approval_messages(req: RefundRequest, refund: Refund | None, restocked: Rest
     else:
         done = _STATION_DONE[money_back(req.order)]
         messages = [(str(done) % {"amount": format_yuan(refund.amount_fen)}, "success")]
+        if destination := courier_destination(req.order):
+            messages.append((destination, "info"))
     if restocked is not None:
         unit = req.line.unit
         back_in = ngettext("%(num)s %(unit)s 已退回库存", "%(num)s %(unit)s 已退回库存", restocked.quantity, unit=unit)

@@ -28,6 +28,7 @@ from orders.refund_messages import (
     approval_messages,
     approval_question,
     buyer_money_way,
+    courier_destination,
     rejection_question,
     station_money_way,
 )
@@ -805,6 +806,7 @@ def _order_page_names():
         "refund_goods_labels": REFUND_GOODS_LABELS,
         "refund_kind_labels": REFUND_KIND_LABELS,
         "station_money_way": station_money_way,
+        "courier_destination": courier_destination,
         "refund_goods_for_kind": goods_for_kind,
         "collector_name": collector_name,
     }

@@ -121,3 +121,24 @@ def test_the_english_pages_say_the_cash_on_delivery_way_in_english(app, db, worl
     buyer.post("/login", data={"email": world.buyer.email, "password": "password123"})
     page = buyer.get(f"/orders/{order.code}").get_data(as_text=True)
     assert "The station’s staff will bring the cash back to your delivery address." in page
+
+
+def test_the_station_is_told_where_to_take_a_cash_on_delivery_refund(db, world, now, client, auth):
+    """Told to take the cash back to the buyer's address, the operator reads that address where it is told:
+    the request's card, the confirmation, the message after it — not one page away; a counter refund
+    names no address."""
+    order, req = _asked(world, now, _cod_delivered)
+    _counter, counter_req = _asked(world, now, _counter_delivered)
+    destination = f"退还现金送到：{order.ship_name} {order.ship_phone}，江西省南昌市南昌县莲塘镇 1 号"
+    auth.login(world.a.operator)
+    listed = client.get("/refund-requests").get_data(as_text=True)
+    assert listed.count("退还现金送到") == 1 and destination in listed
+    url = f"/refund-requests/{req.id}/approve"
+    asked = client.post(url, data={"goods": "not_returned"}, follow_redirects=True).get_data(as_text=True)
+    assert destination in asked
+    done = client.post(url, data={"goods": "not_returned", "confirm": "1"}, follow_redirects=True)
+    assert destination in done.get_data(as_text=True)
+    counter = client.post(
+        f"/refund-requests/{counter_req.id}/approve", data={"goods": "restocked", "confirm": "1"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "退还现金送到" not in counter
