@@ -150,6 +150,24 @@ def approval_messages(req: RefundRequest, refund: Refund | None, restocked: Rest
     return messages
 
 
+#: What the station is told to do with the cash of a line it canceled (无法供货), once that cash had been
+#: taken: it goes back as it came. A card's refund needs nothing of the station (the question said it).
+_CANCELED_CASH = {
+    MoneyBack.COUNTER: _l("请在柜台把已收的现金 %(amount)s 当面退还顾客（已记入现金账）"),
+    MoneyBack.COURIER: _l("请派人把已收的现金 %(amount)s 送到顾客的收货地址退还（已记入现金账）"),
+}
+
+
+def canceled_line_money(order: Order, refund: Refund | None) -> str:
+    """What the station does with the money of a line it canceled: hand the cash taken for it back (its
+    `refund` cash-book entry is written), or nothing ('': a card or transfer refund goes back by itself;
+    nothing was paid yet)."""
+    way = _CANCELED_CASH.get(money_back(order))
+    if refund is None or way is None or refund.amount_fen <= 0:
+        return ""
+    return str(way) % {"amount": format_yuan(refund.amount_fen)}
+
+
 def rejection_question(req: RefundRequest) -> str:
     """The confirmation's question before a rejection."""
     return _("确认拒绝订单 %(order)s 的「%(title)s」的退款申请？", order=req.order.code, title=req.line.title)

@@ -33,6 +33,7 @@ from catalog.services import household_label, list_categories, update_family
 from ledger.purchases import credit_intake_purchase
 from orders import cashbook_pages
 from orders.models import OrderLine
+from orders.refund_messages import canceled_line_money
 from orders.services import cashbook as cash
 from orders.services import payments
 from orders.services.amounts import is_cash_order
@@ -332,9 +333,11 @@ def cancel_line(code: str, line_id: int):
     if page is not None:
         return page
     with flash_domain_errors():
-        fulfilment.cancel_line(line, actor=current_user, now=now_utc(), reason=form.reason.data)
+        refund = fulfilment.cancel_line(line, actor=current_user, now=now_utc(), reason=form.reason.data)
         commit()
         flash(_("已取消该商品，并通知顾客"), "success")
+        if cash_back := canceled_line_money(s.order, refund):  # cash taken ahead goes back over the counter
+            flash(cash_back, "warning")
     return redirect(url_for(".shipment", code=s.code))
 
 

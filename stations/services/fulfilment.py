@@ -50,7 +50,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from ledger.services import credit_line
-from orders.models import Delivery, LineStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
+from orders.models import Delivery, LineStatus, Order, OrderLine, OrderStatus, Refund, Shipment, ShipmentStatus
 from orders.services.amounts import is_cash_order, shipment_due_fen
 from orders.services.cashbook import check_cash, check_cash_for_order, take_cash, take_cash_for_order
 from orders.services.common import adjust_delivered_count
@@ -748,8 +748,10 @@ def cancel_line_refusal(line: OrderLine) -> DomainError | None:
     return _order_not_open(shipment)
 
 
-def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderLine:
-    """A line that cannot be supplied: release its stock, refund it, tell the buyer why.
+def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> Refund | None:
+    """A line that cannot be supplied: release its stock, refund it, tell the buyer why. Returns the
+    refund made (None: nothing had been paid for it), so the station is told what to give back — cash
+    taken ahead at the counter goes back over the counter (`orders.refund_messages.canceled_line_money`).
 
     `orders.services.payments.refund_line` releases the allocation, refunds what was paid (or lowers
     the cash still due), marks the line refunded and cancels the shipment when no line is left;
@@ -765,7 +767,7 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderL
     _lock(shipment)
     db.session.refresh(line)
     _raise_if(cancel_line_refusal(line))
-    refund_line(line, actor=actor, now=now, reason=reason)
+    refund = refund_line(line, actor=actor, now=now, reason=reason)
     db.session.flush()
     db.session.refresh(shipment)
 
@@ -782,7 +784,7 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> OrderL
     settle_order(shipment.order, actor=actor, now=now, note=NOTHING_SUPPLIED)
     enqueue_after_commit("stations.tasks.notify_line_canceled", line.id, reason)
     db.session.flush()
-    return line
+    return refund
 
 
 def cancel_refusal(shipment: Shipment) -> DomainError | None:

@@ -142,3 +142,35 @@ def test_the_station_is_told_where_to_take_a_cash_on_delivery_refund(db, world, 
         f"/refund-requests/{counter_req.id}/approve", data={"goods": "restocked", "confirm": "1"}, follow_redirects=True
     ).get_data(as_text=True)
     assert "退还现金送到" not in counter
+
+
+def _cash_taken_ahead(world, now):
+    """A pay-at-station pick-up order whose cash the counter took while it was being prepared."""
+    from orders.services.payments import confirm_counter_cash
+
+    order = make_order([(world.a.product, 1)], buyer=world.buyer, delivery="pickup", payment_method="station_cash")
+    confirm_counter_cash(order.shipments[0], actor=world.a.operator, now=now)
+    return order
+
+
+def _cancel_line(client, order, lang: str) -> str:
+    s, line = order.shipments[0], order.lines[0]
+    return client.post(
+        f"/station/shipments/{s.code}/lines/{line.id}/cancel?lang={lang}",
+        data={"reason": "缺货", "confirm": "1"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+
+
+def test_a_line_canceled_after_its_cash_was_taken_tells_the_station_to_hand_the_cash_back(db, world, now, client, auth):
+    """无法供货 on a pay-at-station order whose cash the counter took ahead: the cash goes back over the counter
+    (its refund entry is in the book), and the station is told so with the amount; a card order's line,
+    refunded to the card, asks nothing of the station."""
+    zh, en, card = _cash_taken_ahead(world, now), _cash_taken_ahead(world, now), make_order([(world.a.product, 1)])
+    commit()
+    amount = format_yuan(zh.lines[0].line_total_fen)
+    auth.login(world.a.operator)
+    assert f"请在柜台把已收的现金 {amount} 当面退还顾客" in _cancel_line(client, zh, "zh_CN")
+    assert f"hand the {amount} in cash taken for it back to the buyer at the counter" in _cancel_line(client, en, "en")
+    page = _cancel_line(client, card, "zh_CN")
+    assert "已取消该商品" in page and "当面退还" not in page
