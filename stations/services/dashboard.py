@@ -108,17 +108,22 @@ def station_dashboard(station: Station, *, now: datetime) -> Dashboard:
     today_start = local_midnight_utc(local_date(now))
     today_end = today_start + timedelta(days=1)
     pickup = base.join(Order, Shipment.order_id == Order.id).where(Order.delivery == Delivery.PICKUP)
+    #: 今日自提 is what buyers collect at this counter: not a transfer this station only packs and sends to
+    #: the station the buyer chose (its desk row says 送往 …; that station lists it under 送来本站自提)
+    collected_here = pickup.where(sa.or_(Order.pickup_station_id.is_(None), Order.pickup_station_id == station.id))
     waiting = list(
         db.session.scalars(
             pickup.where(Shipment.status == ShipmentStatus.READY_FOR_PICKUP).order_by(Shipment.created_at, Shipment.id)
         )
     )
     preparing = list(
-        db.session.scalars(pickup.where(Shipment.status.in_(PREPARING)).order_by(Shipment.created_at, Shipment.id))
+        db.session.scalars(
+            collected_here.where(Shipment.status.in_(PREPARING)).order_by(Shipment.created_at, Shipment.id)
+        )
     )
     picked = list(
         db.session.scalars(
-            pickup.where(
+            collected_here.where(
                 Shipment.status == ShipmentStatus.DELIVERED,
                 Shipment.delivered_at >= today_start,
                 Shipment.delivered_at < today_end,

@@ -69,6 +69,23 @@ def test_todays_pickups_include_orders_still_being_prepared(db, world, client, a
     assert f">{new.code}</a> · 备货中（新订单）" in section and f">{accepted.code}</a> · 备货中（已接单）" in section
 
 
+def test_todays_pickups_leave_out_what_this_station_only_sends_to_another_counter(db, world, client, auth, now):
+    """B packs a pick-up order the buyer collects at A: B's 今日自提 listed it (备货中, with the buyer's name),
+    as if the buyer came to B's counter. B's desk shows it in its queue as 送往 A; A's 送来本站自提 lists it."""
+    transfer = make_order([(world.b.product, 1)], delivery="pickup", pickup_station=world.a.station).shipments[0]
+    own = make_order([(world.b.product, 1)], delivery="pickup", pickup_station=world.b.station).shipments[0]
+    commit()
+    auth.login(world.b.operator)
+    body = client.get("/station/").get_data(as_text=True)
+    section = body[body.index("今日自提</h2>") :].split("</section>")[0]
+    assert f">{own.code}</a> · 备货中（新订单）" in section and transfer.code not in section
+    assert f"送往 {world.a.station.name}" in body and transfer.code in body
+    auth.logout()
+    auth.login(world.a.operator)
+    body = client.get("/station/").get_data(as_text=True)
+    assert transfer.code in body[body.index("送来本站自提</h2>") :].split("</section>")[0]
+
+
 def test_dashboard_page_shows_only_the_operators_station(db, world, client, auth):
     mine = make_order([(world.a.product, 1)], created_at=now_utc() - timedelta(hours=30))
     theirs = make_order([(world.b.product, 1)])
