@@ -212,6 +212,8 @@ def _action_question(s, action: str) -> str | None:
         "pickup": _("确认把发货单 %(code)s 交给取货的顾客？"),
         "cancel": _("确认取消发货单 %(code)s？顾客会收到通知。"),
     }
+    if action == "ship" and fulfilment.is_transfer(s):  # to the counter the buyer chose, not by courier to them
+        return _("确认发货单 %(code)s 已送往 %(name)s？", code=s.code, name=s.order.pickup_station.name)
     question = questions.get(action)
     return question % {"code": s.code} if question else None
 

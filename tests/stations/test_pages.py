@@ -86,6 +86,27 @@ def test_todays_pickups_leave_out_what_this_station_only_sends_to_another_counte
     assert transfer.code in body[body.index("送来本站自提</h2>") :].split("</section>")[0]
 
 
+def test_sending_a_transfer_asks_whether_it_left_for_the_chosen_station_not_the_courier(db, world, client, auth, now):
+    """B sends A a pick-up order's goods: the confirmation asked 已交快递发出？ as for a parcel to the buyer."""
+    transfer = make_order([(world.b.product, 1)], delivery="pickup", pickup_station=world.a.station).shipments[0]
+    parcel = make_order([(world.b.product, 1)]).shipments[0]
+    for s in (transfer, parcel):
+        fulfilment.accept(s, actor=world.b.operator, now=now)
+        fulfilment.pack(s, actor=world.b.operator, now=now)
+    commit()
+    auth.login(world.b.operator)
+    for s, asked, not_asked in (
+        (transfer, f"确认发货单 {transfer.code} 已送往 {world.a.station.name}？", "已交快递发出"),
+        (parcel, f"确认发货单 {parcel.code} 已交快递发出？", "已送往"),
+    ):
+        page = client.post(
+            f"/station/shipments/{s.code}/action",
+            data={"action": "ship", "tracking_number": "SF1"},
+            follow_redirects=True,
+        ).get_data(as_text=True)
+        assert asked in page and not_asked not in page, s.code
+
+
 def test_dashboard_page_shows_only_the_operators_station(db, world, client, auth):
     mine = make_order([(world.a.product, 1)], created_at=now_utc() - timedelta(hours=30))
     theirs = make_order([(world.b.product, 1)])
