@@ -49,6 +49,8 @@ class StatusGroup:
 class Dashboard:
     station: Station
     groups: list[StatusGroup]
+    #: 今日自提: pick-up orders on this counter's shelf (packed here, or sent here and arrived) and those
+    #: handed over here today; a transfer this station only sends is the chosen station's.
     pickups_waiting: list[Shipment] = field(default_factory=list)
     picked_up_today: list[Shipment] = field(default_factory=list)
     low_stock: list[StockRecord] = field(default_factory=list)
@@ -109,11 +111,26 @@ def station_dashboard(station: Station, *, now: datetime) -> Dashboard:
     today_end = today_start + timedelta(days=1)
     pickup = base.join(Order, Shipment.order_id == Order.id).where(Order.delivery == Delivery.PICKUP)
     #: 今日自提 is what buyers collect at this counter: not a transfer this station only packs and sends to
-    #: the station the buyer chose (its desk row says 送往 …; that station lists it under 送来本站自提)
+    #: the station the buyer chose (its desk row says 送往 …; that station lists it under 送来本站自提), but
+    #: the transfers sent here once they arrived (waiting on this shelf) and were handed over here
     collected_here = pickup.where(sa.or_(Order.pickup_station_id.is_(None), Order.pickup_station_id == station.id))
+    sent_here = (
+        sa.select(Shipment)
+        .join(Order, Shipment.order_id == Order.id)
+        .where(
+            Order.delivery == Delivery.PICKUP,
+            Order.pickup_station_id == station.id,
+            Shipment.station_id != station.id,
+        )
+        .options(selectinload(Shipment.order), selectinload(Shipment.lines))
+    )
     waiting = list(
         db.session.scalars(
             pickup.where(Shipment.status == ShipmentStatus.READY_FOR_PICKUP).order_by(Shipment.created_at, Shipment.id)
+        )
+    ) + list(
+        db.session.scalars(
+            sent_here.where(Shipment.status == ShipmentStatus.ARRIVED).order_by(Shipment.created_at, Shipment.id)
         )
     )
     preparing = list(
@@ -121,14 +138,17 @@ def station_dashboard(station: Station, *, now: datetime) -> Dashboard:
             collected_here.where(Shipment.status.in_(PREPARING)).order_by(Shipment.created_at, Shipment.id)
         )
     )
-    picked = list(
-        db.session.scalars(
-            collected_here.where(
-                Shipment.status == ShipmentStatus.DELIVERED,
-                Shipment.delivered_at >= today_start,
-                Shipment.delivered_at < today_end,
-            ).order_by(Shipment.delivered_at)
-        )
+    handed_over_today = (
+        Shipment.status == ShipmentStatus.DELIVERED,
+        Shipment.delivered_at >= today_start,
+        Shipment.delivered_at < today_end,
+    )
+    picked = sorted(
+        [
+            *db.session.scalars(collected_here.where(*handed_over_today)),
+            *db.session.scalars(sent_here.where(*handed_over_today)),
+        ],
+        key=lambda s: (s.delivered_at, s.id),
     )
     return Dashboard(
         station,

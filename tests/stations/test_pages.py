@@ -84,6 +84,28 @@ def test_todays_pickups_leave_out_what_this_station_only_sends_to_another_counte
     auth.login(world.a.operator)
     body = client.get("/station/").get_data(as_text=True)
     assert transfer.code in body[body.index("送来本站自提</h2>") :].split("</section>")[0]
+    assert transfer.code not in body[body.index("今日自提</h2>") :].split("</section>")[0]
+
+
+def test_todays_pickups_hold_what_was_sent_here_once_it_arrived_and_once_handed_over(db, world, client, auth, now):
+    """A pick-up order collected at A with goods packed at B: once they arrived, A's 今日自提 lists them
+    waiting for the buyer (it listed only what A packed itself), and once handed over, as picked up today."""
+    order = make_order([(world.b.product, 1)], delivery="pickup", pickup_station=world.a.station)
+    s = order.shipments[0]
+    for step, operator in (("accept", world.b.operator), ("pack", world.b.operator), ("ship", world.b.operator)):
+        fulfilment.apply_action(s, step, actor=operator, now=now)
+    fulfilment.receive(s, actor=world.a.operator, now=now)
+    commit()
+    auth.login(world.a.operator)
+
+    def todays_pickups() -> str:
+        body = client.get("/station/").get_data(as_text=True)
+        return body[body.index("今日自提</h2>") :].split("</section>")[0]
+
+    assert f">{s.code}</a> · 待自提 · " in todays_pickups()
+    fulfilment.hand_over_pickup(s, pickup_code=PICKUP_CODE, actor=world.a.operator, now=now_utc())
+    commit()
+    assert f">{s.code}</a> · 已取货" in todays_pickups()
 
 
 def test_sending_a_transfer_asks_whether_it_left_for_the_chosen_station_not_the_courier(db, world, client, auth, now):
