@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from orders import signals
 from orders.models import Delivery, Order, OrderStatus, PaymentMethod, ShipmentStatus
 from orders.services.common import lock_order, notify
-from orders.services.limits import uncollected_days
+from orders.services.limits import paid_ahead_at_the_counter, uncollected_days
 from orders.services.payments import cancel_order, release_stock, shipment_cancelable
 from shop.extensions import db
 from shop.history import transition
@@ -66,7 +66,7 @@ def expire_uncollected_pickups(now: datetime, *, limit: int = 200) -> list[str]:
         shipments = [s for s in order.shipments if s.status != ShipmentStatus.CANCELED]
         if not all(shipment_cancelable(s) for s in shipments):
             continue  # on the road to the pick-up station (or handed over): not a mere reservation
-        if any(s.cash_received_at is not None for s in shipments):
+        if paid_ahead_at_the_counter(order):
             continue  # the buyer paid at the counter: the station hands it over
         cancel_order(order, actor=None, now=now, reason="not collected in time", mail="uncollected")
         canceled.append(order.code)

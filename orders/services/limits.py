@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from orders.models import Delivery, Order, OrderLine, OrderStatus, PaymentMethod
+from orders.models import Delivery, Order, OrderLine, OrderStatus, PaymentMethod, ShipmentStatus
 from shop.auth.models import User
 from shop.db import statement
 from shop.errors import Conflict, ValidationError
@@ -123,8 +123,18 @@ def check_pay_later(buyer_id: int, payment_method: str, wanted: dict[int, int]) 
         refuse_over_cap(open_pay_later_orders(buyer_id, at_most=limit), limit)
 
 
+def paid_ahead_at_the_counter(order: Order) -> bool:
+    """The counter took some of the order's cash before the hand-over (确认已收现金): no mere reservation
+    any more, so it is never canceled as uncollected (`expiry.expire_uncollected_pickups`); the station
+    hands it over whenever the buyer comes."""
+    return any(s.cash_received_at is not None for s in order.shipments if s.status != ShipmentStatus.CANCELED)
+
+
 def collect_by(order: Order) -> datetime | None:
-    """When an uncollected station-cash pick-up order is canceled (None for other orders)."""
+    """When an uncollected station-cash pick-up order is canceled (None for other orders, and for one the
+    buyer already paid at the counter: the buyer's page then no longer says 逾期订单自动取消)."""
     if order.delivery != Delivery.PICKUP or order.payment_method != PaymentMethod.STATION_CASH:
+        return None
+    if paid_ahead_at_the_counter(order):
         return None
     return order.created_at + timedelta(days=uncollected_days())

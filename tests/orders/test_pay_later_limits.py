@@ -162,6 +162,22 @@ def test_the_buyer_sees_the_collection_deadline_and_the_schedule_runs_the_expiry
     assert "orders.tasks.expire_uncollected_pickups" in celery_app.tasks
 
 
+def test_an_order_paid_ahead_at_the_counter_no_longer_tells_its_buyer_it_will_be_canceled(client, db, auth, now):
+    """The counter took the buyer's cash while the goods were prepared: such an order is never canceled as
+    uncollected, yet the buyer's page still said 请在 … 前到站付款取货，逾期订单自动取消 beside 已确认."""
+    from orders.services import payments
+
+    station = make_station()
+    operator, buyer = make_user(role="operator", station=station), make_user()
+    order, _p = _pickup_order(buyer, [station], now)
+    payments.confirm_counter_cash(order.shipments[0], actor=operator, now=now)
+    commit()
+    auth.login(buyer)
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert "逾期订单自动取消" not in page and "前到站付款取货" not in page
+    assert "取货码" in page  # still to collect, with its code
+
+
 def test_quantity_cap_is_a_validation_error_in_the_service(db, now, app, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_PAY_LATER_QUANTITY", 3)
     product = make_product(stock=10)
