@@ -185,3 +185,19 @@ def test_quantity_cap_is_a_validation_error_in_the_service(db, now, app, monkeyp
         make_order(make_user(), [(product, 4)], now=now, payment_method="cod")
     order = make_order(make_user(), [(product, 3)], now=now, payment_method="cod")
     cancel_order(order, actor=None, now=now)
+
+
+def test_a_buyer_who_cancels_an_order_paid_at_the_counter_is_told_where_to_collect_the_cash(client, db, auth, now):
+    """The counter took the cash ahead; the buyer then canceled online: the page said only 已退款 ¥X, not that
+    the cash waits at the counter where it was paid."""
+    from orders.services import payments
+
+    station = make_station()
+    operator, buyer = make_user(role="operator", station=station), make_user()
+    order, _p = _pickup_order(buyer, [station], now)
+    payments.confirm_counter_cash(order.shipments[0], actor=operator, now=now)
+    commit()
+    auth.login(buyer)
+    client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"})
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert "已退款" in page and "请到付款的站点柜台领取退还的现金。" in page
