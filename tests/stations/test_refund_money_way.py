@@ -174,3 +174,20 @@ def test_a_line_canceled_after_its_cash_was_taken_tells_the_station_to_hand_the_
     assert f"hand the {amount} in cash taken for it back to the buyer at the counter" in _cancel_line(client, en, "en")
     page = _cancel_line(client, card, "zh_CN")
     assert "已取消该商品" in page and "当面退还" not in page
+
+
+def test_the_cash_book_says_why_the_shop_paid_cash_back_in_the_readers_language(db, world, now, client, auth):
+    """The buyer canceled online an order the counter had taken the cash of: its refund entry read 「buyer
+    canceled」 — the code's key — on the Chinese cash book. Notes the code writes are read as the history reads
+    them (shop.history.note_text); a reason a person typed stays as typed."""
+    order = _cash_taken_ahead(world, now)
+    typed = _cash_taken_ahead(world, now)
+    commit()
+    auth.login(world.buyer)
+    assert client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"}).status_code in (302, 303)
+    auth.logout()
+    auth.login(world.a.operator)
+    _cancel_line(client, typed, "zh_CN")  # 缺货, typed by the operator
+    page = client.get("/station/cash?lang=zh_CN").get_data(as_text=True)
+    assert "买家取消" in page and "buyer canceled" not in page and "缺货" in page
+    assert "Canceled by the buyer" in client.get("/station/cash?lang=en").get_data(as_text=True)
