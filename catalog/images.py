@@ -24,6 +24,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from catalog.models import ProductImage
@@ -39,6 +40,11 @@ THUMB_PX = 400
 MAX_PIXELS = 48_000_000
 MAX_PIXELS_FULL_DECODE = 16_000_000
 MIN_PX = 16
+#: JPEG quality the page encodes a photo it shrinks with (static/js/photo_shrink.js): the server re-encodes it
+#: at 85 again, so the photo is compressed twice; 0.85 keeps that second pass from showing.
+SHRINK_QUALITY = 0.85
+#: What the page leaves for a form's other fields when it adds up its files against MAX_CONTENT_LENGTH.
+FORM_FIELDS_ROOM = 64 * 1024
 
 
 def configure_images(app) -> None:
@@ -51,6 +57,43 @@ def _pixel_budget(fmt: str) -> int:
     if fmt == "JPEG":
         return int(config.get("IMAGE_MAX_PIXELS", MAX_PIXELS))
     return int(config.get("IMAGE_MAX_PIXELS_FULL_DECODE", MAX_PIXELS_FULL_DECODE))
+
+
+def shrink_attrs(*, limit: int, edge: int, always: bool, quality: float, too_large: str) -> dict[str, str]:
+    """The data- attributes of a file input that static/js/photo_shrink.js reads (docs/uploads.md, "Shrinking
+    on the phone"): the file limit and the whole request's, the long edge in px a photo is shrunk to, when
+    (`always` above that edge, else only above the limit or the full-decode pixel budget) and the messages
+    shown beside the field. The server's checks stay the rule; the page only spares a refused upload."""
+    config = current_app.config
+    request_limit = int(config.get("MAX_CONTENT_LENGTH") or 8 * 1024 * 1024)
+    return {
+        "data-photo-limit": str(limit),
+        "data-photo-edge": str(edge),
+        "data-photo-shrink": "always" if always else "over-limit",
+        "data-photo-pixels": str(_pixel_budget("PNG")),
+        "data-photo-quality": str(quality),
+        "data-photo-request-limit": str(max(limit, request_limit - FORM_FIELDS_ROOM)),
+        "data-photo-too-large": too_large,
+        "data-photo-request-too-large": gettext(
+            "这几个文件加起来超过 %(mb)s MB，无法一起上传：请少选几张，或换较小的文件。",
+            mb=max(1, request_limit // (1024 * 1024)),
+        ),
+        "data-photo-working": gettext("正在缩小照片，请稍候…"),
+        "data-photo-shrunk": gettext("照片已在手机上缩小，上传更快："),
+    }
+
+
+def photo_input_attrs() -> dict[str, str]:
+    """A photo's file input (a review's, a product's, a listing's): the page shrinks any photo larger than
+    the FULL_PX the server keeps, so it goes up as a few hundred KB instead of a camera's 5–12 MB."""
+    limit = max_upload_bytes()
+    return shrink_attrs(
+        limit=limit,
+        edge=FULL_PX,
+        always=True,
+        quality=SHRINK_QUALITY,
+        too_large=gettext("照片超过 %(mb)s MB，无法上传：请换一张较小的照片。", mb=max(1, limit // (1024 * 1024))),
+    )
 
 
 class ImageRejected(ValidationError):

@@ -36,10 +36,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from catalog.images import ImageRejected, check_image
+from catalog.images import ImageRejected, check_image, shrink_attrs
 from catalog.models import Category, Product
 from shop import pagecache
 from shop.audit import record_audit
@@ -411,6 +412,27 @@ def check_document_file(upload) -> CheckedFile:
         return CheckedFile("png", out.getvalue())
     image.convert("RGB").save(out, "JPEG", quality=88)
     return CheckedFile("jpeg", out.getvalue())
+
+
+#: The long edge in px the page shrinks a photographed paper to when it is over the limit (or the pixel
+#: budget): about 200 dpi across an A4 sheet, its small print still legible to the county's reviewer.
+PAPER_SHRINK_EDGE = 2400
+
+
+def paper_input_attrs() -> dict[str, str]:
+    """A paper's file input: a photo of it over `PAPER_MAX_BYTES` (or the pixel budget) is shrunk on the
+    page to PAPER_SHRINK_EDGE; a smaller one and any PDF go up as chosen (docs/uploads.md)."""
+    limit = _max_bytes()
+    return shrink_attrs(
+        limit=limit,
+        edge=PAPER_SHRINK_EDGE,
+        always=False,
+        quality=0.9,
+        too_large=gettext(
+            "证件文件超过 %(mb)s MB，无法上传：请换一个较小的 PDF，或直接给证件拍照上传。",
+            mb=max(1, limit // (1024 * 1024)),
+        ),
+    )
 
 
 def papers_dir() -> str:
