@@ -9,36 +9,20 @@ prefixed with `'` in CSV, a string cell with the quote prefix in XLSX (docs/expo
 
 from __future__ import annotations
 
-import csv
 import io
 from decimal import Decimal
 
 from flask import Response
-from flask_babel import gettext as _
 
-from shop.exports import FORMULA_STARTS, append_row, csv_cell, is_formula_like  # noqa: F401  (county's importers)
-from shop.money import fen_to_decimal
-
-
-def _value(key: str, value):
-    if key.endswith("_fen") and isinstance(value, int):
-        return fen_to_decimal(value)
-    if value is None:
-        return ""
-    return value
-
-
-def _heading(key: str, heading) -> str:
-    return _("%(heading)s(元)", heading=heading) if key.endswith("_fen") else str(heading)
-
-
-def to_csv(columns: list[tuple[str, str]], rows: list[dict]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([csv_cell(_heading(k, h)) for k, h in columns])
-    for row in rows:
-        writer.writerow([csv_cell(_value(k, row.get(k))) for k, _h in columns])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens Chinese CSV correctly
+from shop.exports import (  # noqa: F401  (county's importers)
+    FORMULA_STARTS,
+    append_row,
+    cell_value,
+    csv_cell,
+    heading,
+    is_formula_like,
+    to_csv,
+)
 
 
 def to_xlsx(columns: list[tuple[str, str]], rows: list[dict], *, title: str = "Sheet1") -> bytes:
@@ -48,11 +32,11 @@ def to_xlsx(columns: list[tuple[str, str]], rows: list[dict], *, title: str = "S
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31] or "Sheet1"
-    append_row(sheet, [_heading(k, h) for k, h in columns])
+    append_row(sheet, [heading(k, h) for k, h in columns])
     for row in rows:
         values = []
         for key, _h in columns:
-            value = _value(key, row.get(key))
+            value = cell_value(key, row.get(key))
             values.append(float(value) if isinstance(value, Decimal) else value)
         append_row(sheet, values)
     for index, (key, _h) in enumerate(columns, start=1):

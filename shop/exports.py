@@ -6,6 +6,13 @@ cell with the quote prefix in XLSX."""
 
 from __future__ import annotations
 
+import csv
+import io
+
+from flask_babel import gettext as _
+
+from shop.money import fen_to_decimal
+
 #: First characters that make Excel, LibreOffice or Google Sheets read a cell as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@")
 
@@ -47,3 +54,28 @@ def append_row(sheet, values) -> None:
         else:
             row.append(text)
     sheet.append(row)
+
+
+def cell_value(key: str, value):
+    """A row's value as a spreadsheet shows it: fen (a key ending `_fen`) as yuan, None as empty."""
+    if key.endswith("_fen") and isinstance(value, int):
+        return fen_to_decimal(value)
+    if value is None:
+        return ""
+    return value
+
+
+def heading(key: str, text) -> str:
+    """A column's heading in the reader's language (a msgid); a `_fen` column says it is in 元."""
+    return _("%(heading)s(元)", heading=text) if key.endswith("_fen") else str(text)
+
+
+def to_csv(columns: list[tuple[str, str]], rows: list[dict]) -> bytes:
+    """A CSV of `rows` (dicts) under `columns` ([(key, heading)]), UTF-8 with a BOM (Excel then opens Chinese
+    text correctly), every cell through `csv_cell`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([csv_cell(heading(k, h)) for k, h in columns])
+    for row in rows:
+        writer.writerow([csv_cell(cell_value(k, row.get(k))) for k, _h in columns])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens Chinese CSV correctly

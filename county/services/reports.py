@@ -21,10 +21,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from catalog.models import Category, Household, Township, Village
-from county.exports import _heading, _value, append_row
 from ledger import summaries
 from ledger.models import BENEFIT_KINDS, BenefitKind, IncomeDaily, IncomeEntry, IncomeKind, SaleDaily
 from shop.errors import ValidationError
+from shop.exports import append_row, cell_value, heading
 from shop.extensions import db
 from shop.filters import bracketed
 from shop.personal_data import mask_name
@@ -409,7 +409,7 @@ def write_monthly_report(month: str, *, directory: str | None = None) -> str:
     summary.title = "汇总"
     totals = income_total(date_from, date_to)
     summary.append(["月份", month])
-    summary.append(["入账合计(元)", float(_value("total_fen", totals["total_fen"]))])
+    summary.append(["入账合计(元)", float(cell_value("total_fen", totals["total_fen"]))])
     summary.append(["笔数", totals["entries"]])
     summary.append(["受益户数", totals["households"]])
     sales = sale_figures("station", date_from, date_to)
@@ -420,25 +420,28 @@ def write_monthly_report(month: str, *, directory: str | None = None) -> str:
         ("collective_fen", "其中村集体(元)"),
         ("purchased_fen", "其中收购货品(元)"),
     ):
-        summary.append([title, float(_value(part, sales["total"][part]))])
+        summary.append([title, float(cell_value(part, sales["total"][part]))])
     titles = {"household": "按农户", "village": "按村", "station": "按站点", "category": "按品类", "kind": "按受益类型"}
     for group_by, title in titles.items():
         sheet = workbook.create_sheet(title)
-        append_row(sheet, [_heading(k, h) for k, h in INCOME_COLUMNS])
+        append_row(sheet, [heading(k, h) for k, h in INCOME_COLUMNS])
         for r in income_by(group_by, date_from, date_to):
             append_row(
                 sheet,
                 [
                     float(v) if k.endswith("_fen") else v
-                    for k, v in ((k, _value(k, r.get(k))) for k, _h in INCOME_COLUMNS)
+                    for k, v in ((k, cell_value(k, r.get(k))) for k, _h in INCOME_COLUMNS)
                 ],
             )
     sheet = workbook.create_sheet("销售去向")
-    append_row(sheet, [_heading(k, h) for k, h in SALE_COLUMNS])
+    append_row(sheet, [heading(k, h) for k, h in SALE_COLUMNS])
     for r in sales["rows"]:
         append_row(
             sheet,
-            [float(v) if k.endswith("_fen") else v for k, v in ((k, _value(k, r.get(k))) for k, _h in SALE_COLUMNS)],
+            [
+                float(v) if k.endswith("_fen") else v
+                for k, v in ((k, cell_value(k, r.get(k))) for k, _h in SALE_COLUMNS)
+            ],
         )
     directory = directory or reports_dir()
     os.makedirs(directory, exist_ok=True)
