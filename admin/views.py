@@ -27,6 +27,8 @@ from admin.forms import (
 from admin.services import categories, places, users
 from catalog.services import list_stations
 from shop.args import int_arg
+from shop.audit import count as audit_count
+from shop.audit_views import audit_page
 from shop.auth.models import Role
 from shop.auth.password import setup_link_days
 from shop.auth.permissions import role_required
@@ -66,7 +68,15 @@ def index():
         total_categories=categories.count(),
         total_villages=total_villages,
         total_stations=total_stations,
+        total_audit=audit_count(),
     )
+
+
+@bp.get("/audit")
+@admin_only
+def audit():
+    """操作日志: every audit entry, filtered, newest first; `?format=csv` for the file (`shop.audit_views`)."""
+    return audit_page(template="admin/audit.html", actions=None, export_name="audit-log")
 
 
 # --- accounts and roles ------------------------------------------------------------------------

@@ -36,6 +36,8 @@ from institutions.services import organisations
 from shop.args import MAX_ID, page_date_arg, page_month_arg, parse_int
 from shop.args import date_arg as _date_arg
 from shop.args import int_arg as _int_arg
+from shop.audit import COUNTY_ACTIONS
+from shop.audit_views import audit_page
 from shop.auth.models import Role
 from shop.auth.permissions import role_required
 from shop.codes import typed_number
@@ -98,6 +100,14 @@ def _villages():
 
 
 # --- dashboard, income, targets ----------------------------------------------------------------
+
+
+@bp.get("/audit")
+@county_only
+def audit():
+    """操作日志 of the office's records (`shop.audit.COUNTY_ACTIONS`: reveals, approvals, payouts, hidden
+    reviews...), whoever made them; `?format=csv` for the file. Accounts and the admin's places are not here."""
+    return audit_page(template="county/audit.html", actions=COUNTY_ACTIONS, export_name="county-audit-log")
 
 
 @bp.get("/")

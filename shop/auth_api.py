@@ -47,10 +47,11 @@ def auth_register(body: RegisterBody):
     return ok(_me(user), 201)
 
 
-@endpoint("/auth/token", ["POST"], body=Credentials, response=TokenOut, tags=("auth",), errors=(401, 429))
+@endpoint("/auth/token", ["POST"], body=Credentials, response=TokenOut, tags=("auth",), errors=(401, 403, 429))
 @limiter.limit(AUTH_LIMIT)
 def auth_token(body: Credentials):
-    """Exchange e-mail and password for a bearer token."""
+    """Exchange e-mail and password for a bearer token. A wrong e-mail or password: 401 `invalid_credentials`;
+    the right password of a deactivated account: 403 `account_deactivated`."""
     user = authenticate(body.email, body.password)
     if user is None:
         raise Unauthorized("invalid_credentials")

@@ -85,6 +85,7 @@ def error_message(code: str, params: dict | None = None) -> str:
 #: The kernel's own codes (and the classes' default codes).
 register_messages(
     {
+        "account_deactivated": N_("账号已停用，请联系管理员"),
         "already_submitted": N_("此表单已提交过，没有重复创建"),
         "conflict": N_("操作与当前状态冲突，请刷新后重试"),
         "current_password_wrong": N_("当前密码不正确"),

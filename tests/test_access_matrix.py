@@ -206,6 +206,7 @@ RULES: dict[str, Rule] = {
     "tourism.host_cash": Rule("/host/cash", only("host", admin=False), note="#18: the host's own till"),
     # county office
     "county.dashboard": Rule("/county/", only("county")),
+    "county.audit": Rule("/county/audit", only("county")),
     "county.approvals_index": Rule("/county/approvals", only("county")),
     "county.households": Rule("/county/households", only("county")),
     "county.household_new": Rule("/county/households/new", only("county")),
@@ -278,6 +279,7 @@ RULES: dict[str, Rule] = {
     # the admin's workspace (admin/): accounts and roles, categories, villages and stations — admin only
     "admin.index": Rule("/admin/", only()),
     "admin.users_index": Rule("/admin/users", only()),
+    "admin.audit": Rule("/admin/audit", only()),
     "admin.user_detail": Rule("/admin/users/{w.users[consumer].id}", only()),
     "admin.user_new": Rule("/admin/users/new", only()),
     "admin.user_role": Rule(

@@ -17,11 +17,12 @@ from typing import Callable, Iterable
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from catalog.models import HOUSEHOLD_STATUS_LABELS, Household, HouseholdStatus, HouseholdStatusChange, Village
 from shop.args import parse_int
 from shop.audit import record_audit
+from shop.auth.models import User
 from shop.auth.permissions import can_read_county
 from shop.codes import typed_code, typed_number
 from shop.errors import Forbidden, IllegalTransition, NotFound, ValidationError
@@ -285,14 +286,19 @@ def change_status(
     return change
 
 
-def status_history(household: Household) -> list[HouseholdStatusChange]:
-    return list(
-        db.session.scalars(
-            sa.select(HouseholdStatusChange)
+def status_history(household: Household) -> list[tuple[HouseholdStatusChange, str | None]]:
+    """The household's status changes, oldest first, each with who made it: the acting account's e-mail,
+    None where no account acted (`flask county import-households`, the demo data's 建档立卡)."""
+    actor = aliased(User)
+    return [
+        (change, email)
+        for change, email in db.session.execute(
+            sa.select(HouseholdStatusChange, actor.email)
+            .outerjoin(actor, actor.id == HouseholdStatusChange.actor_id)
             .where(HouseholdStatusChange.household_id == household.id)
             .order_by(HouseholdStatusChange.created_at, HouseholdStatusChange.id)
         )
-    )
+    ]
 
 
 def check_may_reveal(actor) -> None:

@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from shop.auth.models import ApiToken, Role, User
 from shop.db import commit, statement, unique_or
-from shop.errors import Conflict, ValidationError
+from shop.errors import Conflict, Forbidden, ValidationError
 from shop.extensions import db
 from shop.timeutil import now_utc
 
@@ -80,14 +80,20 @@ def register_user(info: Registration, *, now: datetime) -> User:
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this e-mail and password, else None (same answer for both failures).
 
+    A deactivated account with its right password raises `Forbidden("account_deactivated")` (账号已停用，
+    请联系管理员): only the password's owner learns it, so it tells nobody else whether the address has an
+    account; with a wrong password it is None like any other failure.
+
     A password stored with another method than PASSWORD_HASH_METHOD (an older setting) is hashed
     again with the current one; the caller's commit stores it, as it stores the sign-in."""
     user = get_user_by_email(email)
-    if user is None or not user.is_active:
+    if user is None:
         check_password_hash(_dummy_hash(), password or "")  # same time whether or not the user exists
         return None
     if not check_password_hash(user.password_hash, password or ""):
         return None
+    if not user.is_active:
+        raise Forbidden("account_deactivated")
     if hash_method(user.password_hash) != current_app.config["PASSWORD_HASH_METHOD"]:
         user.password_hash = hash_password(password)
     return user
@@ -159,6 +165,16 @@ def load_session_user(session_id: str) -> User | None:
     if user is None or user.session_generation != ids[1] or not user.is_active:
         return None
     return user
+
+
+def session_account_deactivated(session_id: str | None) -> bool:
+    """Whether the session's cookie names an account that has been deactivated since (the loader refused
+    it): the sign-in page then says so instead of asking to sign in, to its holder only."""
+    ids = _session_ids(session_id or "")
+    if ids is None:
+        return False
+    user = db.session.get(User, ids[0])
+    return user is not None and not user.is_active
 
 
 def end_sessions(user: User) -> None:

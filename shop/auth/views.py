@@ -8,7 +8,14 @@ from flask_login import current_user, login_required, login_user, logout_user, m
 
 from shop import kept_form
 from shop.auth.forms import LoginForm, RegisterForm
-from shop.auth.services import Registration, authenticate, end_sessions, register_user, user_by_id
+from shop.auth.services import (
+    Registration,
+    authenticate,
+    end_sessions,
+    register_user,
+    session_account_deactivated,
+    user_by_id,
+)
 from shop.db import commit
 from shop.errors import DomainError
 from shop.security import AUTH_LIMIT, limiter
@@ -34,10 +41,13 @@ NEEDS_ACCOUNT_ARG = "need"
 def needs_account():
     """Flask-Login's unauthorized handler: what Flask-Login does by default (to the sign-in page with the
     page asked for as `next`, no flash in an anonymous session), and the page says why
-    (templates/auth/_sign_in_reason.html). A form posted there is kept for its page after signing in
+    (templates/auth/_sign_in_reason.html): an account deactivated while signed in is told so. A form posted there is kept for its page after signing in
     (`shop.kept_form`), and the sign-in page says so (`need=form`)."""
     login = url_for("auth.login")
-    need = "form" if kept_form.keep_for_sign_in() else "account"
+    if session_account_deactivated(session.get("_user_id")):
+        need = "deactivated"  # the account of this browser's session was deactivated: signing in will not do
+    else:
+        need = "form" if kept_form.keep_for_sign_in() else "account"
     return redirect(url_for("auth.login", next=make_next_param(login, request.url), **{NEEDS_ACCOUNT_ARG: need}))
 
 
@@ -76,10 +86,15 @@ def login():
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
-        if user is None:
-            form.password.errors.append(_("邮箱或密码不正确"))
+        try:
+            user = authenticate(form.email.data, form.password.data)
+        except DomainError as exc:  # account_deactivated: the password was right
+            user = None
+            form.password.errors.append(exc.message)
         else:
+            if user is None:
+                form.password.errors.append(_("邮箱或密码不正确"))
+        if user is not None:
             sign_in(user)
             flash(_("欢迎回来，%(name)s", name=user.name or user.email), "success")
             return redirect(landing(user, request.args.get("next")))
