@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, selectinload
 
+from shop.audit import ACTION_LABELS as AUDIT_ACTION_LABELS
 from shop.audit import AuditEntry, record_audit
 from shop.auth.models import Role, User
 from shop.auth.password import send_setup_link
@@ -44,14 +45,8 @@ ROLE_LABELS: dict[str, str] = {
     Role.COUNTY: N_("县扶贫办"),
     Role.ADMIN: N_("系统管理员"),
 }
-#: What the account page's history says for each audited action (msgids).
-ACTION_LABELS: dict[str, str] = {
-    "user.create": N_("创建账号"),
-    "user.role": N_("更改角色"),
-    "user.deactivate": N_("停用账号"),
-    "user.reactivate": N_("启用账号"),
-    "user.setup_link": N_("重新发送设置密码链接"),
-}
+#: What the account page's history says for each audited action (msgids): the audit log's own labels.
+ACTION_LABELS: dict[str, str] = {k: v for k, v in AUDIT_ACTION_LABELS.items() if k.startswith("user.")}
 #: The languages an account's mails can be written in, as the new-account form offers them (the first is
 #: the default); "English" names itself on a Chinese page too, as the header's language switch does. Not
 #: the switch's bare "中文": as a msgid it would read as Chinese UI text beside the switch on English pages.
