@@ -11,6 +11,7 @@ MESSAGES = {
     "already_hidden": N_("这条评价已隐藏"),
     "already_replied": N_("已经回复过了"),
     "already_reviewed": N_("这件商品已经评价过了"),
+    "already_reviewed_booking": N_("这项预订已经评价过了"),
     "hide_forbidden": N_("只有县扶贫办或管理员可以隐藏评价"),
     "hide_reason_required": N_("请填写隐藏原因"),
     "not_reviewable": N_("商品送达或行程完成后才能评价"),

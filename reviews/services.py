@@ -138,6 +138,17 @@ def _touch_pages(review: Review) -> None:
         pagecache.mark_products(db.session, [review.product_id])
 
 
+#: The codes of a line reviewed already: a product's, a booking's (a stay or a ticket is not 这件商品).
+ALREADY_REVIEWED = ("already_reviewed", "already_reviewed_booking")
+
+
+def already_reviewed(line: OrderLine) -> Conflict:
+    """The refusal of a second review of `line`, in the words of what it sold."""
+    if line.kind == "booking":
+        return Conflict("already_reviewed_booking")
+    return Conflict("already_reviewed")
+
+
 def write_review(line: OrderLine, data: ReviewData, *, user, now: datetime) -> Review:
     """The buyer's review of a delivered line or completed stay: once per line. Photos are checked
     (all of them) before anything is stored."""
@@ -151,7 +162,7 @@ def write_review(line: OrderLine, data: ReviewData, *, user, now: datetime) -> R
     if not _line_done(line):
         raise Conflict("not_reviewable")
     if review_of(line) is not None:
-        raise Conflict("already_reviewed")
+        raise already_reviewed(line)
     checked: list[CheckedImage] = [check_image(upload) for upload in uploads]
     booking = db.session.get(Booking, line.booking_id) if line.kind == "booking" else None
     review = Review(
@@ -164,7 +175,7 @@ def write_review(line: OrderLine, data: ReviewData, *, user, now: datetime) -> R
         body=body,
         created_at=now,
     )
-    with unique_or(Conflict("already_reviewed")):  # a concurrent submit of the same line won
+    with unique_or(already_reviewed(line)):  # a concurrent submit of the same line won
         db.session.add(review)
     for position, image in enumerate(checked):
         stored = store_photo(f"reviews/{review.id}", image)

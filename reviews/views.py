@@ -70,7 +70,7 @@ def write(code: str, line_id: int):
         return _review_page(form, line, code, 422)
     if not services.can_review(line):
         if services.review_of(line):  # the back button after 发布评价: done, not an error
-            flash(_("这件商品已经评价过了"), "info")
+            flash(services.already_reviewed(line).message, "info")
         else:
             flash(_("商品送达或行程完成后才能评价"), "error")
         return redirect(url_for("orders.order_detail", code=code), 303)
@@ -102,7 +102,7 @@ def _publish(code: str, line, form: ReviewForm):
         rollback()
         if exc.status == 404:
             raise
-        if exc.code == "already_reviewed":  # sent again (Back, a second tap): done, back to the order
+        if exc.code in services.ALREADY_REVIEWED:  # sent again (Back, a second tap): done, back to the order
             flash(exc.message, "info")
             return redirect(url_for("orders.order_detail", code=code), 303)
         flash(exc.message, "error")

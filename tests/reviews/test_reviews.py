@@ -337,3 +337,28 @@ def test_a_completed_stays_own_page_offers_its_review(client, db, now, auth):
     assert client.post(write, data={"rating": "4", "body": "干净安静"}).status_code == 303
     page = client.get(f"/bookings/{done_booking.code}").get_data(as_text=True)
     assert "已评价 4 星" in page and f'href="{write}"' not in page
+
+
+def test_a_stay_reviewed_twice_says_the_booking_was_reviewed_not_a_product(client, db, now, auth, api_token):
+    """A second review of a stay said 这件商品已经评价过了 ("this product"): it says 这项预订 now, on the page
+    and in the API (its own code), and a product's says 这件商品 as before."""
+    listing = make_listing(host=make_user(role="host"), name="罗渡农家乐")
+    guest = make_user()
+    done = _stay_order(guest, listing)
+    commit()
+    line = next(line for line in done.lines if line.kind == "booking")
+    url = f"/api/v1/orders/{done.code}/lines/{line.id}/review"
+    headers = api_token(guest)
+    assert client.post(url, json={"rating": 5, "body": "干净安静"}, headers=headers).status_code == 201
+    again = client.post(url, json={"rating": 4}, headers=headers)
+    assert again.status_code == 409 and again.json["error"]["code"] == "already_reviewed_booking"
+    assert again.json["error"]["message"] == "这项预订已经评价过了"
+    auth.login(guest)
+    for res in (
+        client.post(_url(done, line), data={"rating": "3", "body": "再评一次"}, follow_redirects=True),
+        client.get(_url(done, line), follow_redirects=True),
+    ):
+        html = res.get_data(as_text=True)
+        assert "这项预订已经评价过了" in html and "这件商品已经评价过了" not in html
+    html = client.get(_url(done, line) + "?lang=en", follow_redirects=True).get_data(as_text=True)
+    assert "You have already reviewed this booking" in html
