@@ -29,6 +29,7 @@ from county.services import (
     reconcile,
     registry,
     reports,
+    sales,
     targets,
 )
 from county.services.public import public_benefit_summary
@@ -443,9 +444,22 @@ def household_statement(household_id: int):
         "county/statement.html",
         h=registry.household_row(household),
         s=statement,
+        # the sale each entry came from, named (product, order code) and linked to its trace (one statement)
+        sales=sales.line_names(e["order_line_id"] for e in statement.entries),
         # what of it the county has paid (收益发放) and what it still owes, up to the range's end, as the API says
         payout=payouts.household_payout_figures(household.id, until=statement.date_to),
     ), status
+
+
+@bp.get("/sales/<int:line_id>")
+@county_only
+def sale_detail(line_id: int):
+    """One sale (an order line) traced: what it sold from which lots, how its money was split, every household
+    it credited, the refunds that took part back, and the payout batches that paid the shares."""
+    trace = sales.sale_trace(line_id) if line_id <= MAX_ID else None
+    if trace is None:
+        abort(404)
+    return render_template("county/sale_detail.html", t=trace, line_statuses=payouts.LINE_STATUS_LABELS)
 
 
 # --- benefit links -----------------------------------------------------------------------------

@@ -1058,6 +1058,7 @@ RULES: dict[str, Rule] = {
     # county office: reads everything; changes the registry, benefit links and approvals
     "county.household_detail": Rule("/county/households/{w.household.id}", only("county")),
     "county.household_statement": Rule("/county/households/{w.household.id}/statement", only("county")),
+    "county.sale_detail": Rule("/county/sales/{w.line.id}", only("county")),
     "county.household_edit": Rule("/county/households/{w.household.id}/edit", only("county")),
     "county.household_find": Rule("/county/households/find", allow("county"), method="POST", data={"registry_no": "x"}),
     "county.household_reveal": Rule(
