@@ -11,12 +11,13 @@ def init_app(app: Flask) -> None:
     import catalog.api  # noqa: F401  (routes on the shared `api` blueprint)
     import catalog.models  # noqa: F401
     import catalog.tasks  # noqa: F401  (food-safety papers' expiry reminders)
-    from catalog.images import photo_input_attrs
+    from catalog.images import IMAGE_ACCEPT, photo_input_attrs
     from catalog.papers import kind_label, paper_input_attrs
 
     app.add_template_global(kind_label, "paper_kind_label")
     app.add_template_global(photo_input_attrs, "photo_input_attrs")
     app.add_template_global(paper_input_attrs, "paper_input_attrs")
+    app.add_template_global(IMAGE_ACCEPT, "image_accept")
     from catalog.home import bp as home_bp
     from catalog.views import bp as catalog_bp
 

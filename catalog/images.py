@@ -32,7 +32,12 @@ from shop.errors import ValidationError
 from shop.extensions import db
 from shop.uploads import UploadCodes, max_upload_bytes, read_upload
 
-ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+#: The photo formats accepted (read from the file's content, never its name), with their media types.
+IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+ALLOWED_FORMATS = set(IMAGE_TYPES)
+#: The `accept` attribute of every photo input (template global `image_accept`): the formats above, so a
+#: phone's picker offers what the server takes, no less.
+IMAGE_ACCEPT = ",".join(IMAGE_TYPES.values())
 FULL_PX = 1200
 THUMB_PX = 400
 #: Defaults of IMAGE_MAX_PIXELS / IMAGE_MAX_PIXELS_FULL_DECODE: a 48 Mpx phone camera's JPEG is
