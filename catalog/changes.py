@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from catalog.images import check_image, save_product_image, store_image_files
 from catalog.models import ApprovalStatus, Product, ProductChange, ProductChangeStatus, ProductImage
+from catalog.services import decision_note
 from shop.audit import record_audit
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
@@ -223,7 +224,7 @@ def approve_change(change: ProductChange, *, actor, now: datetime, note: str = "
     change.status = ProductChangeStatus.APPROVED
     change.decided_by_id = getattr(actor, "id", None)
     change.decided_at = now
-    change.decision_note = (note or "").strip()[:255]
+    change.decision_note = decision_note(note, field="note")
     product.approved_at = now
     product.approved_by_id = getattr(actor, "id", None)
     product.updated_at = now
@@ -240,20 +241,20 @@ def approve_change(change: ProductChange, *, actor, now: datetime, note: str = "
 
 def reject_change(change: ProductChange, *, actor, now: datetime, reason: str) -> ProductChange:
     """Discard the change with a reason; the approved version stays on sale."""
-    reason = (reason or "").strip()
+    reason = decision_note(reason)
     if not reason:
         raise ValidationError("reason_required_to_return", fields={"reason": "required"})
     product, change = _lock_change(change)
     change.status = ProductChangeStatus.REJECTED
     change.decided_by_id = getattr(actor, "id", None)
     change.decided_at = now
-    change.decision_note = reason[:255]
+    change.decision_note = reason
     db.session.flush()
     record_audit(
         actor=actor,
         action="product.change.reject",
         subject=product,
-        detail={"change_id": change.id, "reason": reason[:255]},
+        detail={"change_id": change.id, "reason": reason},
         now=now,
     )
     return change

@@ -26,6 +26,7 @@ MESSAGES = {
     "document_pdf_active": N_("PDF 含有脚本或附件，请上传普通的扫描件"),
     "document_reason_required": N_("退回证件需要填写原因"),
     "document_reason_too_long": N_("原因最多 255 个字"),
+    "decision_note_too_long": N_("退回原因或说明最多 %(max)s 个字，请删减后再提交"),
     "household_linked_twice": N_("同一贫困户联结了两次"),
     "household_not_found": N_("贫困户不存在"),
     "image_dimensions_too_large": Nn_(

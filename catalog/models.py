@@ -158,6 +158,12 @@ class ProductFamily(db.Model):
     members = relationship("Product", back_populates="family", order_by="[Product.variant_position, Product.id]")
 
 
+#: The longest reason or note the county writes on a certification decision (a product returned or
+#: certified, a change returned or certified): `Product.approval_note`, `ProductChange.decision_note`.
+#: Longer is refused (`catalog.services.decision_note`), never cut.
+MAX_DECISION_NOTE = 255
+
+
 class Product(db.Model):
     """A sellable unit (SKU): what cart lines, order lines, stock records, lots, changes and ledger
     credits reference. Variants of one product share a `family_id` (`ProductFamily`)."""
@@ -190,7 +196,7 @@ class Product(db.Model):
     #: 溯源码, printed on the package.
     trace_code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     approval_status: Mapped[str] = mapped_column(sa.String(16), default=ApprovalStatus.PENDING)
-    approval_note: Mapped[str] = mapped_column(sa.String(255), default="")
+    approval_note: Mapped[str] = mapped_column(sa.String(MAX_DECISION_NOTE), default="")
     approved_at: Mapped[datetime | None]
     approved_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
     is_published: Mapped[bool] = mapped_column(sa.Boolean, default=True)
@@ -367,7 +373,7 @@ class ProductChange(db.Model):
     requested_at: Mapped[datetime]
     decided_by_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
     decided_at: Mapped[datetime | None]
-    decision_note: Mapped[str] = mapped_column(sa.String(255), default="")
+    decision_note: Mapped[str] = mapped_column(sa.String(MAX_DECISION_NOTE), default="")
 
     product = relationship(Product)
 

@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from catalog.models import (
+    MAX_DECISION_NOTE,
     ApprovalStatus,
     BenefitLink,
     Category,
@@ -554,3 +555,13 @@ def household_label(household: Household) -> str:
     share a surname (柳溪村 · 张** twice) could not be told apart, and a sale could be credited to the
     wrong one."""
     return f"#{household.id} {mask_name(household.head_name)} · {household.village.name}"
+
+
+def decision_note(text: str | None, *, field: str = "reason") -> str:
+    """A certification decision's reason or note as it is kept (a product or a change returned or certified):
+    stripped; longer than `MAX_DECISION_NOTE` is refused (422 `decision_note_too_long`, naming the limit),
+    never cut, so the station reads the whole of what the county wrote."""
+    note = (text or "").strip()
+    if len(note) > MAX_DECISION_NOTE:
+        raise ValidationError("decision_note_too_long", fields={field: "too_long"}, max=MAX_DECISION_NOTE)
+    return note

@@ -201,8 +201,9 @@ class TargetsOut(BaseModel):
 
 
 class ProductDecisionIn(Schema):
-    reason: str = Field(default="", max_length=255)
-    note: str = Field(default="", max_length=255)
+    # the length is the service's rule (`catalog.services.decision_note`: 422 decision_note_too_long)
+    reason: str = ""
+    note: str = ""
 
 
 class ProductDecisionOut(BaseModel):
@@ -445,11 +446,12 @@ class ProductChangesOut(BaseModel):
 
 
 class ChangeRejectIn(Schema):
-    reason: str = Field(min_length=1, max_length=255)
+    # the length is the service's rule (`catalog.services.decision_note`: 422 decision_note_too_long)
+    reason: str = Field(min_length=1)
 
 
 class ChangeApproveIn(Schema):
-    note: str = Field(default="", max_length=255)
+    note: str = ""
 
 
 def _change_out(change) -> dict:

@@ -16,8 +16,16 @@ from sqlalchemy.orm import selectinload
 
 from catalog import changes, papers
 from catalog.changes import pending_changes
-from catalog.models import HOUSEHOLD_STATUS_LABELS, BenefitLink, Household, Product, Township, Village
-from catalog.services import household_label
+from catalog.models import (
+    HOUSEHOLD_STATUS_LABELS,
+    MAX_DECISION_NOTE,
+    BenefitLink,
+    Household,
+    Product,
+    Township,
+    Village,
+)
+from catalog.services import decision_note, household_label
 from county import recording
 from county.exports import export_response
 from county.services import (
@@ -573,16 +581,25 @@ def approvals_index():
     # sold while one is missing, so the officer sees it here, next to the photo
     gaps = papers.paper_gaps([p.id for p in products], today=local_date(now_utc()))
     return render_template(
-        "county/approvals.html", products=products, changes=changes, benefits=benefits, paper_gaps=gaps
+        "county/approvals.html",
+        products=products,
+        changes=changes,
+        benefits=benefits,
+        paper_gaps=gaps,
+        max_reason=MAX_DECISION_NOTE,
     )
 
 
 def _ask_decision(decision: str, name: str):
     """The confirmation step of a certification decision (shop.confirm); none for a return without its
-    reason, which the service refuses with its own message. A return's page shows the reason the station
-    will read, as typed."""
+    reason or a reason or note too long, which the service refuses at once with its own message (the limit
+    named). A return's page shows the reason the station will read, as typed."""
     reason = request.form.get("reason", "").strip()
     if decision == "reject" and not reason:
+        return None
+    try:
+        decision_note(reason if decision == "reject" else request.form.get("note", ""))
+    except ValidationError:
         return None
     if decision == "approve":
         return ask_first(

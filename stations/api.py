@@ -20,7 +20,7 @@ from typing import Literal
 from flask import url_for
 from pydantic import BaseModel, Field
 
-from catalog.changes import pending_change
+from catalog.changes import pending_change, returned_changes_of
 from orders.cashbook_api import (
     CashbookFields,
     CashbookQuery,
@@ -163,6 +163,18 @@ class PendingChangeOut(BaseModel):
     requested_at: datetime
 
 
+class ReturnedChangeOut(BaseModel):
+    """The change of certified facts the county returned, and why (null fields: not asked)."""
+
+    name: str | None
+    unit: str | None
+    price_fen: int | None
+    photo: bool = Field(description="a new photo was asked for")
+    reason: str = Field(description="the county's reason, as the station's product list shows it")
+    requested_at: datetime
+    decided_at: datetime | None
+
+
 class StationProductOut(BaseModel):
     id: int
     name: str
@@ -185,6 +197,11 @@ class StationProductOut(BaseModel):
         default=None,
         description="Price, name or unit asked for on an approved product: not on sale until the "
         "county re-certifies it; price_fen, name and unit above are what is sold.",
+    )
+    returned_change: ReturnedChangeOut | None = Field(
+        default=None,
+        description="The latest change the county returned, with its reason: not certified, the product sells "
+        "as above; null once the station asks another change (catalog.changes.returned_changes_of).",
     )
 
 
@@ -247,6 +264,7 @@ def product_out(p) -> dict:
         is_published=bool(p.is_published),
         image_url=url_for("catalog.media", filename=image.thumb_path) if image else None,
         pending_change=_pending_change_out(p),
+        returned_change=_returned_change_out(p),
     )
 
 
@@ -255,6 +273,21 @@ def _pending_change_out(p) -> dict | None:
     if change is None:
         return None
     return dict(name=change.name, unit=change.unit, price_fen=change.price_fen, requested_at=change.requested_at)
+
+
+def _returned_change_out(p) -> dict | None:
+    change = returned_changes_of([p.id]).get(p.id)
+    if change is None:
+        return None
+    return dict(
+        name=change.name,
+        unit=change.unit,
+        price_fen=change.price_fen,
+        photo=change.image_path is not None,
+        reason=change.decision_note,
+        requested_at=change.requested_at,
+        decided_at=change.decided_at,
+    )
 
 
 def _dump(model, data: dict) -> dict:

@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from catalog.models import ApprovalStatus, BenefitLink, Product
-from catalog.services import household_label
+from catalog.services import decision_note, household_label
 from shop.audit import record_audit
 from shop.errors import Conflict, NotFound, ValidationError
 from shop.extensions import db
@@ -39,7 +39,7 @@ def _decide(product: Product, to: str, *, actor, now: datetime, note: str) -> Pr
     if product.approval_status != ApprovalStatus.PENDING:
         raise Conflict("already_approved" if product.approval_status == ApprovalStatus.APPROVED else "already_returned")
     product.approval_status = to
-    product.approval_note = note[:255]
+    product.approval_note = note
     product.approved_at = now if to == ApprovalStatus.APPROVED else None
     product.approved_by_id = getattr(actor, "id", None)
     product.updated_at = now
@@ -48,18 +48,18 @@ def _decide(product: Product, to: str, *, actor, now: datetime, note: str) -> Pr
         actor=actor,
         action=f"product.{'approve' if to == ApprovalStatus.APPROVED else 'reject'}",
         subject=product,
-        detail={"note": note[:255]},
+        detail={"note": note},
         now=now,
     )
     return product
 
 
 def approve(product: Product, *, actor, now: datetime, note: str = "") -> Product:
-    return _decide(product, ApprovalStatus.APPROVED, actor=actor, now=now, note=(note or "").strip())
+    return _decide(product, ApprovalStatus.APPROVED, actor=actor, now=now, note=decision_note(note, field="note"))
 
 
 def reject(product: Product, *, actor, now: datetime, reason: str) -> Product:
-    reason = (reason or "").strip()
+    reason = decision_note(reason)
     if not reason:
         raise ValidationError("reason_required_to_return", fields={"reason": "required"})
     return _decide(product, ApprovalStatus.REJECTED, actor=actor, now=now, note=reason)

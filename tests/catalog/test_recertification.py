@@ -350,3 +350,95 @@ def test_a_new_price_resubmits_a_returned_product(db, now):
     product.approval_status, product.approval_note = ApprovalStatus.REJECTED, "价格偏高"
     update_product(product, actor=operator, now=now, price_fen=5800)
     assert (product.approval_status, product.price_fen) == (ApprovalStatus.PENDING, 5800)
+
+
+def test_a_return_reason_over_255_characters_is_refused_not_cut(client, db, auth, api_token):
+    """A reason of 256 characters typed on the county's approvals page used to be kept cut to 255 (the product
+    and the change alike): refused now, before the confirmation step, with the limit named, and nothing
+    decided; the API answers the same code. The form says the limit."""
+    from catalog.models import Product
+
+    operator, product = _operator_and_product()
+    pending = make_product(name="新品待认定", station=product.station, approval_status="pending")
+    county = make_user(role="county")
+    update_product(product, actor=operator, now=NOW, price_fen=99900)
+    change = pending_change(product.id)
+    db.session.commit()
+    headers = api_token(county)
+    auth.login(county)
+    page = client.get("/county/approvals").get_data(as_text=True)
+    assert page.count('maxlength="255"') >= 2 and "最多 255 个字" in page
+    long = "退" * 256
+    for url in (f"/county/approvals/changes/{change.id}/reject", f"/county/approvals/{pending.id}/reject"):
+        for data in ({"reason": long}, {"reason": long, "confirm": "1"}):
+            r = client.post(url, data=data, follow_redirects=True)
+            text = r.get_data(as_text=True)
+            assert "最多 255 个字" in text and "确认退回" not in text, (url, data)
+    db.session.expire_all()
+    assert db.session.get(ProductChange, change.id).status == "pending"
+    assert db.session.get(Product, pending.id).approval_status == "pending"
+    for url in (
+        f"/api/v1/county/product-changes/{change.id}/reject",
+        f"/api/v1/county/products/{pending.id}/reject",
+    ):
+        r = client.post(url, json={"reason": long}, headers=headers)
+        assert r.status_code == 422 and r.json["error"]["code"] == "decision_note_too_long", r.json
+    # 255 characters are kept whole
+    client.post(f"/county/approvals/changes/{change.id}/reject", data={"reason": "退" * 255, "confirm": "1"})
+    db.session.expire_all()
+    assert db.session.get(ProductChange, change.id).decision_note == "退" * 255
+    english = client.get("/county/approvals?lang=en").get_data(as_text=True)
+    assert "At most 255 characters" in english
+
+
+def test_the_api_answer_says_the_change_the_county_returned_and_why(client, db, auth, api_token):
+    operator, product = _operator_and_product()
+    county = make_user(role="county")
+    db.session.commit()
+    headers = api_token(operator)
+    r = client.patch(f"/api/v1/products/{product.id}", json={"price_fen": 99900}, headers=headers)
+    assert r.json["returned_change"] is None and r.json["pending_change"]["price_fen"] == 99900
+    auth.login(county)
+    client.post(
+        f"/county/approvals/changes/{pending_change(product.id).id}/reject",
+        data={"reason": "涨价幅度过大", "confirm": "1"},
+    )
+    r = client.patch(f"/api/v1/products/{product.id}", json={"stock_delta": 1, "reason": "盘点"}, headers=headers)
+    assert r.status_code == 200, r.json
+    returned = r.json["returned_change"]
+    assert returned["price_fen"] == 99900 and returned["reason"] == "涨价幅度过大" and returned["photo"] is False
+    assert returned["requested_at"] and returned["decided_at"] and r.json["pending_change"] is None
+    assert r.json["price_fen"] == 6800
+    # asking another change: that one waits, the returned one is no longer said
+    r = client.patch(f"/api/v1/products/{product.id}", json={"price_fen": 7500}, headers=headers)
+    assert r.json["returned_change"] is None and r.json["pending_change"]["price_fen"] == 7500
+    assert "returned_change" in str(client.get("/api/v1/openapi.json").json["components"])
+
+
+def test_the_photo_inputs_accept_every_format_the_server_takes(client, db, auth):
+    """本站商品's 更换照片 accepted image/jpeg and image/png only (a phone's picker greyed out WebP and GIF)
+    and the new product form no GIF, though the hint says JPEG/PNG/WebP/GIF and the server takes them: a GIF
+    sent as the new photo is taken (waiting for the county), and both inputs offer all four."""
+    import io
+
+    from tests.factories import make_village
+    from tests.stations.factories import image_bytes
+
+    operator, product = _operator_and_product()
+    village = make_village()
+    product.station.villages.append(village)
+    make_household(village=village)  # the new product form is offered to a station serving households
+    db.session.commit()
+    auth.login(operator)
+    accept = 'accept="image/jpeg,image/png,image/webp,image/gif"'
+    for url in ("/station/products", "/station/products/new"):
+        page = client.get(url).get_data(as_text=True)
+        assert accept in page and "JPEG/PNG/WebP/GIF" in page, url
+    r = client.post(
+        f"/station/products/{product.id}/photo",
+        data={"image": (io.BytesIO(image_bytes("GIF")), "new.gif")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "重新认定" in r.get_data(as_text=True)
+    assert pending_change(product.id).image_path
