@@ -358,6 +358,7 @@ def _render_detail(household: Household, revealed: dict | None = None):
         payout=payouts.household_payout_figures(household.id),
         history=registry.status_history(household),
         revealed=revealed or {},
+        max_note=registry.MAX_STATUS_NOTE,
         next_statuses=sorted(registry.STATUS_TRANSITIONS.get(household.status, ())),
         statuses=HOUSEHOLD_STATUS_LABELS,
         balance=reports.household_statement(household).closing_fen,
@@ -375,12 +376,22 @@ def household_detail(household_id: int):
     return _render_detail(_load(household_id))
 
 
+def _status_note_fits(note: str) -> bool:
+    try:
+        registry.status_note(note)
+    except ValidationError:
+        return False
+    return True
+
+
 @bp.post("/households/<int:household_id>/status")
 @county_only
 def household_status(household_id: int):
     household = _load(household_id)
     wanted = request.form.get("status", "")
-    if registry.can_change_status(household, wanted):  # a refused change says why at once, unconfirmed
+    note = request.form.get("note", "")
+    # a refused change (an illegal status, a note too long) says why at once, unconfirmed
+    if registry.can_change_status(household, wanted) and _status_note_fits(note):
         page = ask_first(
             _(
                 "确认将 %(name)s 户的状态从「%(old)s」改为「%(new)s」？变更会记入台账。",
@@ -399,7 +410,7 @@ def household_status(household_id: int):
             request.form.get("status", ""),
             actor=current_user,
             now=now_utc(),
-            note=request.form.get("note", "")[:255],
+            note=note,
         )
         commit()
         flash(_("状态已变更"), "success")

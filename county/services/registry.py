@@ -46,6 +46,8 @@ STATUS_TRANSITIONS: dict[str, set[str]] = {
     HouseholdStatus.MONITORED: {HouseholdStatus.LIFTED, HouseholdStatus.POOR},
 }
 REVEALABLE = {"head_name", "registry_no", "id_number", "phone"}
+#: The longest note of a status change (`HouseholdStatusChange.note`): longer is refused, never cut.
+MAX_STATUS_NOTE = 255
 STATUS_BY_LABEL = {label: str(status) for status, label in HOUSEHOLD_STATUS_LABELS.items()} | {
     "一般贫困户": "poor",
     "低保贫困户": "poor",
@@ -255,11 +257,21 @@ def can_change_status(household: Household, to_status: str) -> bool:
     return to_status in STATUS_TRANSITIONS.get(household.status, set())
 
 
+def status_note(note: str | None) -> str:
+    """A status change's note as it is kept (trimmed); longer than `MAX_STATUS_NOTE` is refused (422
+    `status_note_too_long`, naming the limit), before any confirmation is asked."""
+    note = (note or "").strip()
+    if len(note) > MAX_STATUS_NOTE:
+        raise ValidationError("status_note_too_long", fields={"note": "too_long"}, max=MAX_STATUS_NOTE)
+    return note
+
+
 def change_status(
     household: Household, to_status: str, *, actor, now: datetime, note: str = "", effective_date: date | None = None
 ) -> HouseholdStatusChange:
     if to_status not in {s.value for s in HouseholdStatus}:
         raise ValidationError("unknown_status", fields={"status": "invalid"})
+    note = status_note(note)
     if not can_change_status(household, to_status):
         raise IllegalTransition(
             "illegal_status_change", old=_status_label(household.status), new=_status_label(to_status)
@@ -270,7 +282,7 @@ def change_status(
         to_status=to_status,
         effective_date=effective_date or local_date(now),
         actor_id=getattr(actor, "id", None),
-        note=(note or "")[:255],
+        note=note,
         created_at=now,
     )
     household.status = to_status

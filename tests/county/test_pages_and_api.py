@@ -562,3 +562,21 @@ def test_the_overview_says_how_many_organisations_wait_for_verification_and_lead
     assert "待审核单位" in page
     assert '<a href="/county/organisations" id="pending-organisations">2</a>' in page
     assert "Organisations to verify" in client.get("/county/?lang=en").get_data(as_text=True)
+
+
+def test_a_status_note_over_255_characters_is_refused_not_cut(client, auth, county_user, db, world):
+    """A status change's 说明 of 256 characters was kept cut to 255: refused now at once (no confirmation
+    step), the limit named, the status unchanged; 255 are kept whole. The field says the limit."""
+    h = world["households"][1]
+    auth.login(county_user)
+    page = client.get(f"/county/households/{h.id}").get_data(as_text=True)
+    assert 'name="note" maxlength="255"' in page and "最多 255 个字" in page
+    for data in ({"status": "lifted", "note": "说" * 256}, {"confirm": "1", "status": "lifted", "note": "说" * 256}):
+        html = client.post(f"/county/households/{h.id}/status", data=data, follow_redirects=True).get_data(as_text=True)
+        assert "状态变更说明最多 255 个字" in html and "确认将" not in html
+    db.session.expire_all()
+    assert db.session.get(Household, h.id).status == "poor"
+    client.post(f"/county/households/{h.id}/status", data={"confirm": "1", "status": "lifted", "note": "说" * 255})
+    db.session.expire_all()
+    change = db.session.scalar(sa.select(HouseholdStatusChange).where(HouseholdStatusChange.household_id == h.id))
+    assert change.note == "说" * 255 and db.session.get(Household, h.id).status == "lifted"
