@@ -344,7 +344,7 @@ def test_a_stay_reviewed_twice_says_the_booking_was_reviewed_not_a_product(clien
     and in the API (its own code), and a product's says 这件商品 as before."""
     listing = make_listing(host=make_user(role="host"), name="罗渡农家乐")
     guest = make_user()
-    done = _stay_order(guest, listing)
+    done = stay_order(guest, listing)
     commit()
     line = next(line for line in done.lines if line.kind == "booking")
     url = f"/api/v1/orders/{done.code}/lines/{line.id}/review"
