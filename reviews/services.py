@@ -250,11 +250,17 @@ def reply(review: Review, text: str, *, user, now: datetime) -> Review:
     return locked
 
 
+def may_moderate(user) -> bool:
+    """Whether `user` may moderate reviews (see them all, hidden ones included, and hide one): the county
+    office and admins."""
+    return user is not None and getattr(user, "role", None) in ("county", "admin")
+
+
 def check_hide(review: Review, reason: str, *, actor) -> str:
     """Whether `actor` may hide `review` now with `reason`: the reason as it will be kept, else the refusal
     `hide` would give (the page asks it before its confirmation step, so a hide to refuse is refused at once,
     never confirmed first)."""
-    if actor is None or actor.role not in ("county", "admin"):
+    if not may_moderate(actor):
         raise Forbidden("hide_forbidden")
     reason = clean_text(reason, limit=200)
     if not reason:
@@ -337,9 +343,59 @@ def reviews_to_answer(user, *, limit: int = 100) -> list[Review]:
     )
 
 
-def recent_reviews(*, limit: int = 100) -> list[Review]:
-    """For moderation: the newest reviews, hidden ones included."""
-    return list(db.session.scalars(sa.select(Review).order_by(Review.created_at.desc(), Review.id.desc()).limit(limit)))
+#: Reviews per page of the county's moderation list.
+MODERATION_PER_PAGE = 20
+#: Which reviews the moderation list shows by whether they are hidden ("" all).
+MODERATION_STATES = ("", "shown", "hidden")
+#: "Low" ratings for the moderation filter: this many stars or fewer.
+LOW_RATING = 2
+
+
+@dataclass
+class ModerationQuery:
+    """The moderation list's filters: `state` one of MODERATION_STATES, `low` only LOW_RATING stars or
+    fewer, `q` a part of the review's text or of its product's or listing's name; newest first."""
+
+    state: str = ""
+    low: bool = False
+    q: str = ""
+    page: int = 1
+    per_page: int = MODERATION_PER_PAGE
+
+
+def moderation_reviews(f: ModerationQuery) -> tuple[list[Review], int]:
+    """For moderation: one page of the reviews matching `f`, hidden ones included, newest first, with
+    what they review, and how many match in all: three statements whatever the page holds."""
+    query = (
+        sa.select(Review)
+        .outerjoin(Product, Review.product_id == Product.id)
+        .outerjoin(Listing, Review.listing_id == Listing.id)
+    )
+    if f.state == "shown":
+        query = query.where(Review.hidden_at.is_(None))
+    elif f.state == "hidden":
+        query = query.where(Review.hidden_at.is_not(None))
+    if f.low:
+        query = query.where(Review.rating <= LOW_RATING)
+    # what PostgreSQL cannot compare (a NUL) or no one types is left out, as the accounts search does
+    text = "".join(ch for ch in (f.q or "") if ch.isprintable()).strip().lower()
+    if text:
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Review.body).like(like, escape="\\"),
+                sa.func.lower(Product.name).like(like, escape="\\"),
+                sa.func.lower(Listing.name).like(like, escape="\\"),
+            )
+        )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.options(selectinload(Review.product), selectinload(Review.listing))
+        .order_by(Review.created_at.desc(), Review.id.desc())
+        .limit(f.per_page)
+        .offset((max(f.page, 1) - 1) * f.per_page)
+    ).all()
+    return list(rows), total
 
 
 def reviews_by(user, *, limit: int = 100) -> list[Review]:

@@ -19,9 +19,10 @@ from reviews.models import MAX_PHOTOS
 from shop.auth.permissions import role_required
 from shop.confirm import ask_first
 from shop.db import commit, rollback
-from shop.errors import DomainError, flash_domain_errors
+from shop.errors import N_, DomainError, flash_domain_errors
 from shop.security import limiter
 from shop.timeutil import now_utc
+from shop.urls import same_site_path
 
 bp = Blueprint("reviews", __name__)
 
@@ -135,10 +136,74 @@ def to_answer():
     return render_template("reviews/answer.html", reviews=services.reviews_to_answer(current_user), form=ReplyForm())
 
 
+@bp.app_template_global("may_moderate_reviews")
+def _may_moderate_reviews(user) -> bool:
+    """Whether the visitor gets the moderation link beside each review of a product or listing page
+    (the personal part `moderate_review`)."""
+    return services.may_moderate(user)
+
+
 @bp.get("/reviews/moderate")
 @role_required("county")
 def moderate():
-    return render_template("reviews/moderate.html", reviews=services.recent_reviews(), form=HideForm())
+    """评价管理: every review, newest first, a page at a time, filtered by hidden or not, low stars and
+    a text in the review or its subject's name. A filter that makes no sense (a link typed by hand)
+    gives the whole list with a message, not an error page."""
+    f, wrong = _moderation_query()
+    if wrong:
+        flash(_("筛选条件无效，已显示全部评价"), "error")
+        f = services.ModerationQuery()
+    reviews, total = services.moderation_reviews(f)
+    pages = max(1, -(-total // f.per_page))
+    if f.page > pages:
+        return redirect(url_for(".moderate", **_filter_args(f), page=pages), 303)
+    return render_template(
+        "reviews/moderate.html",
+        reviews=reviews,
+        total=total,
+        f=f,
+        page=f.page,
+        pages=pages,
+        states=STATE_LABELS,
+        filter_args=_filter_args(f),
+    )
+
+
+#: The choices of the moderation list's 状态 filter (msgids), as `services.MODERATION_STATES`.
+STATE_LABELS = {"": N_("全部"), "shown": N_("显示中"), "hidden": N_("已隐藏")}
+
+
+def _moderation_query() -> tuple[services.ModerationQuery, bool]:
+    """The moderation list's filters from the query string, and whether any of them was not one it offers."""
+    args = request.args
+    state = args.get("state", "").strip()
+    low = args.get("low", "").strip()
+    page_arg = args.get("page", "").strip() or "1"
+    q = args.get("q", "")
+    wrong = state not in services.MODERATION_STATES or low not in ("", "1") or len(q) > 100
+    page = int(page_arg) if page_arg.isascii() and page_arg.isdigit() and len(page_arg) <= 6 else 0
+    wrong = wrong or page < 1
+    return services.ModerationQuery(state=state, low=low == "1", q=q.strip(), page=max(page, 1)), wrong
+
+
+def _filter_args(f: services.ModerationQuery) -> dict:
+    return {k: v for k, v in (("state", f.state), ("low", "1" if f.low else ""), ("q", f.q)) if v}
+
+
+@bp.get("/reviews/<int:review_id>/moderate")
+@role_required("county")
+def moderate_one(review_id: int):
+    """One review's moderation (its hide form), opened from the 隐藏 link beside it on a product or
+    listing page; hiding it (or going back) returns to `next`, the page it was opened from."""
+    review = services.get_review(review_id)
+    return render_template(
+        "reviews/moderate_one.html", review=review, form=HideForm(), back=_back(request.args.get("next"))
+    )
+
+
+def _back(target: str | None) -> str:
+    """Where a moderation step returns: `target` when it stays on this site, else the moderation list."""
+    return same_site_path(target) or url_for(".moderate")
 
 
 @bp.post("/reviews/<int:review_id>/hide")
@@ -146,9 +211,10 @@ def moderate():
 def hide_review(review_id: int):
     review = services.get_review(review_id)
     form = HideForm()
+    back = _back(request.form.get("next"))
     if not form.validate_on_submit():
         flash(_("请填写隐藏原因（最多 200 字）"), "error")
-        return redirect(url_for(".moderate"), 303)
+        return redirect(_retry(review, request.form.get("next")), 303)
     with flash_domain_errors():
         # a reason of spaces, a review hidden already: refused at once, never confirmed first
         reason = services.check_hide(review, form.reason.data, actor=current_user)
@@ -161,11 +227,21 @@ def hide_review(review_id: int):
                 *([review.body] if review.body else []),
                 _("隐藏原因：%(reason)s", reason=reason),
             ],
-            back=url_for(".moderate"),
+            back=back,
         )
         if page is not None:
             return page
         services.hide(review, reason, actor=current_user, now=now_utc())
         commit()
         flash(_("评价已隐藏"), "success")
-    return redirect(url_for(".moderate"), 303)
+        return redirect(back, 303)
+    return redirect(_retry(review, request.form.get("next")), 303)
+
+
+def _retry(review, target: str | None) -> str:
+    """After a refused hide: the page it was asked from — the review's own moderation page when it was
+    opened from a product or listing page (its form again), else the list (or the page of it) it was on."""
+    back = same_site_path(target)
+    if back and not back.startswith(url_for(".moderate")):
+        return url_for(".moderate_one", review_id=review.id, next=back)
+    return back or url_for(".moderate")

@@ -390,6 +390,7 @@ RULES: dict[str, Rule] = {
         "/account/reviews", LOGGED_IN, note="each account's own reviews: tests/orders/test_account_pages.py"
     ),
     "reviews.moderate": Rule("/reviews/moderate", only("county")),
+    "reviews.moderate_one": Rule("/reviews/{w.review.id}/moderate", only("county")),
     "reviews.hide_review": Rule("/reviews/{w.review.id}/hide", allow("county"), method="POST", data={"reason": "辱骂"}),
     # favourites and share links: anyone signed in keeps their own list; short links are public
     "favourites.toggle": Rule(
