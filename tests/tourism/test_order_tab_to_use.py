@@ -121,3 +121,51 @@ def test_a_booking_stays_in_to_use_while_checked_in_and_leaves_it_completed_canc
     auth.login(buyer)
     listed, html = _page_tab(client, "to_use")
     assert listed == set() and _badge(html, "to_use") == 0 and "这里还没有订单。" in html
+
+
+def _row(html: str, code: str) -> str:
+    """The tab's row of order `code`."""
+    return html[html.index(f'<a href="/orders/{code}"><strong>') :].split('<li class="card')[0]
+
+
+def test_to_use_rows_lead_to_the_confirmation_code_until_the_guest_is_checked_in(
+    client, db, auth, api_token, fake_stripe
+):
+    """查看确认码 on a 待使用 row, as 待评价 has 去评价: it opens the booking's page at its code and QR (what the
+    guest shows the host on arrival), for a booking confirmed and not yet checked in — also a booking line of an
+    order with goods; not once the guest is in (the row stays), nor on the other tabs."""
+    host, buyer = make_user(role="host"), make_user()
+    headers = api_token(buyer)
+    arriving = _place(client, headers, [stay_item(make_listing(host=host), checkin=0, nights=1)], "card")
+    booking = _paid(client, db, headers, arriving["id"])["bookings"][0]
+    staying = _place(client, headers, [stay_item(make_listing(host=host), checkin=0, nights=1)], "card")
+    stayed = _paid(client, db, headers, staying["id"])["bookings"][0]
+    res = client.post(
+        f"/api/v1/bookings/{stayed['id']}/check-in",
+        json={"confirmation_code": stayed["confirmation_code"]},
+        headers=api_token(host),
+    )
+    assert res.json["status"] == "checked_in", res.json
+    mixed = _place(
+        client,
+        headers,
+        [stay_item(make_listing(name="花海门票")), {"product_id": make_product(stock=5).id, "quantity": 1}],
+        "card",
+    )
+    [mixed_booking] = _paid(client, db, headers, mixed["id"])["bookings"]
+    assert mixed_booking["status"] == "confirmed", mixed
+
+    auth.login(buyer)
+    listed, html = _page_tab(client, "to_use")
+    assert listed == {arriving["id"], staying["id"], mixed["id"]}
+    link = f'href="/bookings/{booking["id"]}#confirmation-code">查看确认码</a>'
+    assert link in _row(html, arriving["id"])
+    assert "查看确认码" not in _row(html, staying["id"])  # checked in: the code is used
+    assert f'href="/bookings/{mixed_booking["id"]}#confirmation-code">查看确认码</a>' in _row(html, mixed["id"])
+    page = client.get(f"/bookings/{booking['id']}").get_data(as_text=True)
+    section = page[page.index('id="confirmation-code"') :].split("</section>")[0]
+    assert booking["confirmation_code"] in section and "确认码二维码" in section
+    for tab in ("all", "to_review"):
+        assert "查看确认码" not in client.get(f"/orders?tab={tab}").get_data(as_text=True), tab
+    english = client.get("/orders?tab=to_use&lang=en").get_data(as_text=True)
+    assert f'href="/bookings/{booking["id"]}#confirmation-code">Show confirmation code</a>' in english
