@@ -360,6 +360,11 @@ class OrderPayment(db.Model):
         return f"{self.order.code}-P-{self.number}"
 
 
+#: A cash refund whose cash is still in the till, owed to the buyer (待退还); `succeeded` (已退还) once an
+#: operator handed it back (docs/MONEY.md, "A cash refund is owed until it is handed back").
+REFUND_OWED = "owed"
+
+
 class Refund(db.Model):
     __tablename__ = "refunds"
     __table_args__ = (sa.CheckConstraint("amount_fen > 0", name="amount_positive"),)
@@ -368,11 +373,18 @@ class Refund(db.Model):
     payment_id: Mapped[int] = fk("order_payments.id", ondelete="CASCADE")
     order_line_id: Mapped[int | None] = fk("order_lines.id", nullable=True)
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    state: Mapped[str] = mapped_column(sa.String(12), default="created")  # created|succeeded|failed
+    #: created|succeeded|failed (a card refund: sent to the provider, then its answer); a cash refund is
+    #: `owed` (待退还) while its cash is still in the till, `succeeded` (已退还) once an operator handed it
+    #: back (`orders.services.payments.hand_back_cash`, its `refund` cash-book entry).
+    state: Mapped[str] = mapped_column(sa.String(12), default="created")
+    #: A cash refund: the shipment whose till took the cash and pays it back.
+    shipment_id: Mapped[int | None] = fk("shipments.id", nullable=True)
     provider_ref: Mapped[str | None] = mapped_column(sa.String(64), unique=True, nullable=True)
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
     actor_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
     created_at: Mapped[datetime]
+
+    shipment = relationship("Shipment")
 
 
 class StripeEvent(db.Model):

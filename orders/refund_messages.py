@@ -13,9 +13,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from orders.models import Order, Refund, RefundRequest
+from orders.models import REFUND_OWED, Order, Refund, RefundRequest
+from orders.services.payments import cash_refunds_of, owed_refund_station_id
 from orders.services.refunds import GoodsDecision, MoneyBack, goods_differ_from_kind, money_back
+from shop.extensions import db
 from shop.money import format_yuan
+from stock.models import Station
 from stock.services import Restocked
 
 #: What happened to an approved refund's goods (`orders.models.RefundGoods`), in the station's words.
@@ -35,9 +38,9 @@ REFUND_KIND_LABELS = {
 #: How the money goes back (`orders.services.refunds.MoneyBack`), told to the station before it decides.
 _STATION_WAY = {
     MoneyBack.CARD: _l("款项原路退回顾客的银行卡。"),
-    MoneyBack.COUNTER: _l("已收的现金在柜台当面退还顾客（从本站现金中支出，记入现金账）。"),
+    MoneyBack.COUNTER: _l("已收的现金在柜台当面退还顾客：退还时在工作台点「退还现金」，从本站现金中支出，记入现金账。"),
     MoneyBack.COURIER: _l(
-        "货到付款：顾客不在柜台，请派人把已收的现金送到顾客的收货地址退还（从本站现金中支出，记入现金账）。"
+        "货到付款：顾客不在柜台，请派人把已收的现金送到顾客的收货地址退还：退还时在工作台点「退还现金」，从本站现金中支出，记入现金账。"
     ),
     MoneyBack.TRANSFER: _l("款项转账退回付款单位的账户。"),
 }
@@ -71,6 +74,39 @@ def courier_destination(order: Order) -> str:
 def buyer_money_way(order: Order) -> str:
     """How a refund's money of `order` reaches its buyer, as the order page and the mails tell them."""
     return str(_BUYER_WAY[money_back(order)])
+
+
+def cash_refund_states(order: Order) -> list[str]:
+    """Where each cash refund of `order` is, for its buyer's page: owed (待退还: still in the till of the
+    station that took it, to collect at its counter — its name, address and hours — or, cash on delivery,
+    to be brought to the delivery address), or handed back (已退还)."""
+    said = []
+    for refund in cash_refunds_of(order):
+        amount = format_yuan(refund.amount_fen)
+        station_id = owed_refund_station_id(refund)
+        station = db.session.get(Station, station_id) if station_id is not None else None
+        if refund.state != REFUND_OWED:
+            said.append(_("现金 %(amount)s 已退还", amount=amount))
+        elif money_back(order) == MoneyBack.COURIER or station is None:
+            said.append(_("现金 %(amount)s 待退还：站点工作人员会送到您的收货地址", amount=amount))
+        else:
+            where = "，".join(
+                part
+                for part in (station.address, _("营业时间 %(hours)s", hours=station.hours) if station.hours else "")
+                if part
+            )
+            if where:
+                said.append(
+                    _(
+                        "现金 %(amount)s 待退还：在 %(name)s 柜台等您领取（%(where)s）",
+                        amount=amount,
+                        name=station.name,
+                        where=where,
+                    )
+                )
+            else:
+                said.append(_("现金 %(amount)s 待退还：在 %(name)s 柜台等您领取", amount=amount, name=station.name))
+    return said
 
 
 def refunded_money_text(order: Order, *, paid: bool) -> str:
@@ -118,8 +154,8 @@ def approval_question(req: RefundRequest, chosen: GoodsDecision) -> tuple[str, l
 #: What the station is told to do with the money once it approved, by how it goes back.
 _STATION_DONE = {
     MoneyBack.CARD: _l("已同意退款：%(amount)s 将原路退回顾客的银行卡"),
-    MoneyBack.COUNTER: _l("已同意退款：请在柜台把现金 %(amount)s 当面退还顾客（已记入现金账）"),
-    MoneyBack.COURIER: _l("已同意退款：请派人把现金 %(amount)s 送到顾客的收货地址退还（已记入现金账）"),
+    MoneyBack.COUNTER: _l("已同意退款：请在柜台把现金 %(amount)s 当面退还顾客，退还时点「退还现金」记入现金账"),
+    MoneyBack.COURIER: _l("已同意退款：请派人把现金 %(amount)s 送到顾客的收货地址退还，退还时点「退还现金」记入现金账"),
     MoneyBack.TRANSFER: _l("已同意退款：%(amount)s 将转账退回付款单位的账户"),
 }
 
@@ -153,14 +189,31 @@ def approval_messages(req: RefundRequest, refund: Refund | None, restocked: Rest
 #: What the station is told to do with the cash of a line it canceled (无法供货), once that cash had been
 #: taken: it goes back as it came. A card's refund needs nothing of the station (the question said it).
 _CANCELED_CASH = {
-    MoneyBack.COUNTER: _l("请在柜台把已收的现金 %(amount)s 当面退还顾客（已记入现金账）"),
-    MoneyBack.COURIER: _l("请派人把已收的现金 %(amount)s 送到顾客的收货地址退还（已记入现金账）"),
+    MoneyBack.COUNTER: _l("请在柜台把已收的现金 %(amount)s 当面退还顾客，退还时点「退还现金」记入现金账"),
+    MoneyBack.COURIER: _l("请派人把已收的现金 %(amount)s 送到顾客的收货地址退还，退还时点「退还现金」记入现金账"),
 }
 
 
+#: What the confirmation before cancelling a line (无法供货) says of its money, by how it goes back.
+_CANCEL_LINE_MONEY = {
+    MoneyBack.CARD: _l("%(amount)s 将原路退回顾客的银行卡。"),
+    MoneyBack.COUNTER: _l("已收的现金 %(amount)s 要在柜台当面退还顾客，退还时点「退还现金」记入现金账。"),
+    MoneyBack.COURIER: _l("已收的现金 %(amount)s 要派人送到顾客的收货地址退还，退还时点「退还现金」记入现金账。"),
+    MoneyBack.TRANSFER: _l("%(amount)s 将转账退回付款单位的账户。"),
+}
+
+
+def cancel_line_money(order: Order, amount_fen: int) -> str:
+    """What cancelling a line gives back, for its confirmation: the amount and the way (the cash taken
+    ahead handed back at the counter, or taken to the address), or that nothing was paid for it yet."""
+    if amount_fen <= 0:
+        return _("这部分货款顾客还没有支付，不再收取。")
+    return str(_CANCEL_LINE_MONEY[money_back(order)]) % {"amount": format_yuan(amount_fen)}
+
+
 def canceled_line_money(order: Order, refund: Refund | None) -> str:
-    """What the station does with the money of a line it canceled: hand the cash taken for it back (its
-    `refund` cash-book entry is written), or nothing ('': a card or transfer refund goes back by itself;
+    """What the station does with the money of a line it canceled: hand the cash taken for it back (owed
+    until the operator's 退还现金 writes its `refund` cash-book entry), or nothing ('': a card or transfer refund goes back by itself;
     nothing was paid yet)."""
     way = _CANCELED_CASH.get(money_back(order))
     if refund is None or way is None or refund.amount_fen <= 0:

@@ -32,11 +32,12 @@ from catalog.papers import (
 from catalog.services import household_label, list_categories, update_family
 from ledger.purchases import credit_intake_purchase
 from orders import cashbook_pages
-from orders.models import OrderLine
-from orders.refund_messages import canceled_line_money
+from orders.models import REFUND_OWED, OrderLine, Refund, Shipment
+from orders.refund_messages import cancel_line_money, canceled_line_money
 from orders.services import cashbook as cash
 from orders.services import payments
 from orders.services.amounts import is_cash_order
+from orders.services.pickup import collector_name
 from orders.services.refunds import line_refunds, restock_references
 from shop.args import page_date_arg, parse_int
 from shop.auth.models import Role
@@ -151,6 +152,7 @@ def index():
         now=now,
         stations=stations,
         station_args=_station_args(station),
+        hand_back_form=EmptyForm(),
     )
 
 
@@ -187,6 +189,7 @@ def _shipment_page(s, *, typed: dict | None = None, status: int = 200):
         action_form=ActionForm(),
         cancel_form=CancelLineForm(),
         cash_form=EmptyForm(),
+        refunds_of_cash=_cash_refunds_of(s),
         cash_methods=cash.CASH_METHODS,
         amount_fen=fulfilment.shipment_amount_fen(s),
         cash_in_book=cash_in_book,
@@ -198,6 +201,12 @@ def _shipment_page(s, *, typed: dict | None = None, status: int = 200):
         typed=typed or {},
     )
     return page, status
+
+
+def _cash_refunds_of(s) -> list:
+    """The shipment's cash refunds, owed (待退还, with 退还现金 for the station whose till owes them) and
+    handed back (已退还)."""
+    return list(db.session.scalars(sa.select(Refund).where(Refund.shipment_id == s.id).order_by(Refund.id)))
 
 
 def _action_question(s, action: str) -> str | None:
@@ -329,8 +338,9 @@ def cancel_line(code: str, line_id: int):
         flash(refusal.message, "error")
         return redirect(url_for(".shipment", code=s.code))
     page = ask_first(
-        _("确认取消「%(title)s」× %(n)s？顾客会收到通知，已付款项将退回。", title=line.title, n=line.quantity),
+        _("确认取消「%(title)s」× %(n)s？顾客会收到通知。", title=line.title, n=line.quantity),
         back=url_for(".shipment", code=s.code),
+        details=[cancel_line_money(s.order, payments.line_refund_fen(line))],
     )
     if page is not None:
         return page
@@ -371,6 +381,43 @@ def confirm_cash(code: str):
         commit()
         flash(_("已确认收到现金"), "success")
     return redirect(url_for(".shipment", code=s.code))
+
+
+@bp.post("/refunds/<int:refund_id>/hand-back")
+@role_required(Role.OPERATOR)
+def hand_back_cash(refund_id: int):
+    """退还现金: the operator hands a cash refund owed to a buyer back (at the counter, or at the address of
+    a cash-on-delivery parcel); it enters this station's cash book now, by this operator. A refund this
+    station's till does not owe is a 404."""
+    refund = db.session.get(Refund, refund_id)
+    station_id = payments.owed_refund_station_id(refund) if refund is not None else None
+    if refund is None or station_id is None or not can_manage_station(current_user, station_id):
+        abort(404)
+    shipment = db.session.get_one(Shipment, refund.shipment_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    back = url_for(".shipment", code=shipment.code)
+    if refund.state != REFUND_OWED:  # a second tap, or 确认 again after Back: done already
+        flash(_("这笔现金已退还"), "info")
+        return redirect(back)
+    page = ask_first(
+        _(
+            "确认已把现金 %(amount)s 退还给 %(name)s（订单 %(order)s）？退款会记入本站现金账。",
+            amount=format_yuan(refund.amount_fen),
+            name=collector_name(shipment.order),
+            order=shipment.order.code,
+        ),
+        back=back,
+    )
+    if page is not None:
+        return page
+    with flash_domain_errors():
+        if payments.hand_back_cash(refund, actor=current_user, now=now_utc()):
+            flash(_("已退还现金 %(amount)s，记入现金账", amount=format_yuan(refund.amount_fen)), "success")
+        else:
+            flash(_("这笔现金已退还"), "info")
+        commit()
+    return redirect(back)
 
 
 @bp.post("/shipments/<code>/unlock-pickup")

@@ -29,6 +29,7 @@ from sqlalchemy.orm import selectinload
 from ledger.models import IncomeEntry
 from ledger.services import expected_kept_credit
 from orders.models import (
+    REFUND_OWED,
     CashEntry,
     CashKind,
     Order,
@@ -111,6 +112,10 @@ def check_money() -> dict:
     shipment_ids = [s.id for o in orders for s in o.shipments]
     cash_net, refunds_in_book = _cash_by_shipment(shipment_ids)
     refunds = _refunds_by_payment([p.id for o in orders for p in o.payments])
+    for payment_refunds in refunds.values():  # a cash refund owed (待退还) is the buyer's, though still in the till
+        for refund in payment_refunds:
+            if refund.state == REFUND_OWED and refund.shipment_id is not None:
+                cash_net[refund.shipment_id] = cash_net.get(refund.shipment_id, 0) - refund.amount_fen
     problems: list[dict] = []
     checked = 0
     for order in orders:
@@ -135,7 +140,8 @@ def check_money() -> dict:
                     problems.append(_problem(order, shipment.code, "cash_mismatch", due, received))
             for payment in order.payments:
                 for refund in refunds.get(payment.id, []):
-                    if refund.id not in refunds_in_book:
+                    # a refund owed (待退还) is still in the till: it enters the book when handed back
+                    if refund.state != REFUND_OWED and refund.id not in refunds_in_book:
                         problems.append(
                             _problem(
                                 order,

@@ -5,8 +5,9 @@ Rules (docs/MONEY.md):
   the cash for a shipment is taken once (`take_cash`), either at the counter before the hand-over
   or in the hand-over step itself (`stations.services.fulfilment`), and is a `station_cash` / `cod`
   entry of exactly the amount due.
-- A cash refund is a `Refund` row AND a negative `refund` entry (`pay_out_refund`), from the till
-  that took the money.
+- A cash refund is a `Refund` row, owed to the buyer (待退还) while its cash is still in the till, and
+  a negative `refund` entry (`pay_out_refund`) of the till that took the money once an operator hands
+  it back (`orders.services.payments.hand_back_cash`), by that operator.
 - Remittances to the platform and corrections (with a reason) are entries too.
 - Nothing is recomputed from order lines: the cash page, the summary and the daily close read the book.
 - The daily close (日结) writes a `CashClose`: the till's balance from the book (expected), what the
@@ -35,7 +36,17 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from orders.models import CashClose, CashEntry, CashKind, Order, PaymentMethod, Refund, Shipment, ShipmentStatus
+from orders.models import (
+    REFUND_OWED,
+    CashClose,
+    CashEntry,
+    CashKind,
+    Order,
+    PaymentMethod,
+    Refund,
+    Shipment,
+    ShipmentStatus,
+)
 from orders.services.amounts import is_cash_order, shipment_due_fen
 from orders.services.pickup import handover_station_id
 from shop.auth.models import User
@@ -78,11 +89,23 @@ class CashDayClosed(Conflict):
 
 
 def shipment_cash_fen(shipment_id: int) -> int:
-    """The cash a shipment has in the books, net: taken minus cash refunds paid out for it."""
+    """The cash a shipment holds for its order, net: taken minus its cash refunds, paid out (in the
+    book) or owed to the buyer and not handed back yet (`owed_refunds_fen`, still in the till)."""
+    in_book = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(CashEntry.amount_fen), 0)).where(
+            CashEntry.shipment_id == shipment_id, CashEntry.kind.in_((*TAKEN_KINDS, CashKind.REFUND))
+        )
+    )
+    return int(in_book or 0) - owed_refunds_fen(shipment_id)
+
+
+def owed_refunds_fen(shipment_id: int) -> int:
+    """The cash refunds of a shipment owed to its buyer, not handed back yet (待退还: in the till, not
+    in the book)."""
     return int(
         db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(CashEntry.amount_fen), 0)).where(
-                CashEntry.shipment_id == shipment_id, CashEntry.kind.in_((*TAKEN_KINDS, CashKind.REFUND))
+            sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_fen), 0)).where(
+                Refund.shipment_id == shipment_id, Refund.state == REFUND_OWED
             )
         )
         or 0

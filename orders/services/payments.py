@@ -41,6 +41,7 @@ from ledger import services as ledger
 from orders import signals
 from orders.bookables import booking_lines
 from orders.models import (
+    REFUND_OWED,
     Delivery,
     LineStatus,
     Order,
@@ -77,7 +78,8 @@ from shop.celery import enqueue_after_commit
 from shop.db import statement
 from shop.errors import Conflict, DomainError, ValidationError
 from shop.extensions import db
-from shop.history import can_transition, check_transition, record_statuses, transition
+from shop.history import can_transition, check_transition, record_status, record_statuses, transition
+from shop.money import format_yuan
 from shop.timeutil import local_date
 from stock.services import OutOfStock, allocate_lines, release_lines
 
@@ -437,7 +439,8 @@ def _refund_cash_excess(
     order: Order, shipment: Shipment, *, line: OrderLine | None, actor, now: datetime, reason: str
 ) -> Refund | None:
     """A cash shipment holds more cash than is now due for it (a line refunded, the shipment canceled):
-    the difference goes back to the buyer at the counter, a `Refund` row and a cash-book entry."""
+    the difference is owed to the buyer, a `Refund` row `owed` (待退还) naming the shipment. The cash
+    is still in the till: it enters the cash book when an operator hands it back (`hand_back_cash`)."""
     excess = cash.shipment_cash_fen(shipment.id) - shipment_due_fen(shipment)
     payment = current_payment(order)
     if excess <= 0 or payment is None:
@@ -447,7 +450,8 @@ def _refund_cash_excess(
         payment_id=payment.id,
         order_line_id=line.id if line is not None else None,
         amount_fen=excess,
-        state="succeeded",
+        state=REFUND_OWED,
+        shipment_id=shipment.id,
         reason=(reason or "")[:200],
         actor_id=getattr(actor, "id", None),
         created_at=now,
@@ -455,9 +459,62 @@ def _refund_cash_excess(
     db.session.add(refund)
     payment.refunded_fen += excess
     db.session.flush()
-    cash.pay_out_refund(refund, shipment=shipment, actor=actor, now=now)
     reverse_refunded_credit(refund, line, now=now)
     return refund
+
+
+def owed_refund_station_id(refund: Refund) -> int | None:
+    """The station whose till owes a cash refund: the one that took its shipment's cash (None: not a
+    cash refund owed from a till)."""
+    if refund.shipment_id is None:
+        return None
+    shipment = db.session.get_one(Shipment, refund.shipment_id)
+    taken = cash.taken_entry(shipment.id)
+    return taken.station_id if taken is not None else cash.till_station_id(shipment)
+
+
+def cash_to_hand_back(station_id: int) -> list[Refund]:
+    """The cash refunds this station's till owes buyers, oldest first (the desk's 待退还现金)."""
+    owed = db.session.scalars(
+        sa.select(Refund).where(Refund.state == REFUND_OWED).order_by(Refund.created_at, Refund.id)
+    ).all()
+    return [r for r in owed if owed_refund_station_id(r) == station_id]
+
+
+def cash_refunds_of(order: Order) -> list[Refund]:
+    """An order's cash refunds (owed or handed back), oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Refund)
+            .where(Refund.payment_id.in_([p.id for p in order.payments]), Refund.shipment_id.is_not(None))
+            .order_by(Refund.id)
+        )
+    )
+
+
+def hand_back_cash(refund: Refund, *, actor, now: datetime) -> bool:
+    """An operator handed an owed cash refund to the buyer (at the counter, or taken to the address of a
+    cash-on-delivery order): the cash leaves the till now, a `refund` cash-book entry by that operator,
+    and the refund is `succeeded` (已退还). Idempotent: False when it was handed back already (a second
+    tap). The caller checked the operator's station (`owed_refund_station_id`)."""
+    payment = db.session.get_one(OrderPayment, refund.payment_id)
+    lock_order(payment.order_id)
+    refund = _lock_refund(refund.id)
+    if refund.state != REFUND_OWED or refund.shipment_id is None:  # handed back already
+        return False
+    shipment = db.session.get_one(Shipment, refund.shipment_id)
+    cash.pay_out_refund(refund, shipment=shipment, actor=actor, now=now)
+    refund.state = "succeeded"
+    record_status(
+        shipment,
+        from_status=shipment.status,
+        to_status=shipment.status,
+        actor=actor,
+        now=now,
+        note=f"cash handed back {format_yuan(refund.amount_fen)}",
+    )
+    db.session.flush()
+    return True
 
 
 def reverse_refunded_credit(refund: Refund, line: OrderLine | None, *, now: datetime) -> None:
@@ -663,6 +720,26 @@ def refund_line(line: OrderLine, *, actor, now: datetime, reason: str = "", unit
         shipment_canceled = True
     shipping_fen = (shipment.shipping_fen or 0) if shipment is not None and shipment_canceled else 0
     return _give_back(order, line, shipment, still_due + shipping_fen, actor=actor, now=now, reason=reason)
+
+
+def line_refund_fen(line: OrderLine) -> int:
+    """What `refund_line` of the whole line would give back now (its confirmation says it): a cash order's
+    cash held for the shipment beyond what stays due once the line is gone (nothing when its cash was not
+    taken yet), a paid order's line due plus the shipment's shipping when it is its last open line, up to
+    what the payment has left; 0 when nothing was paid."""
+    order = line.order
+    shipment = line.shipment
+    last = shipment is not None and all(l.id == line.id or l.status != LineStatus.OPEN for l in shipment.lines)
+    if is_cash_order(order):
+        if shipment is None:
+            return 0
+        stays_due = 0 if last else shipment_due_fen(shipment) - line_due_fen(line)
+        return max(0, cash.shipment_cash_fen(shipment.id) - stays_due)
+    payment = current_payment(order)
+    if payment is None or payment.state != PaymentState.CONFIRMED:
+        return 0
+    shipping = (shipment.shipping_fen or 0) if last and shipment is not None else 0
+    return min(line_due_fen(line) + shipping, payment.amount_fen - payment.refunded_fen)
 
 
 def _refund_units(order: Order, line: OrderLine, units: int, *, actor, now: datetime, reason: str) -> Refund | None:

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from catalog.models import Product
-from orders.models import Delivery, Order, RefundKind, Shipment, ShipmentStatus
-from orders.services import refunds
+from orders.models import Delivery, Order, Refund, RefundKind, Shipment, ShipmentStatus
+from orders.services import payments, refunds
 from shop.errors import NotFound
 from shop.extensions import db
 from shop.timeutil import local_date, local_midnight_utc
@@ -67,6 +67,8 @@ class Dashboard:
     #: Open lines of this station's recalled lots (`recalls.settle_counts`): {"now": to refund now,
     #: "in_transit": on their way, refunded once delivered}.
     recalls_to_settle: dict[str, int] = field(default_factory=dict)
+    #: 待退还现金: cash refunds this station's till owes buyers, to hand back (who, how much, which order).
+    cash_to_hand_back: list[Refund] = field(default_factory=list)
 
 
 def get_station(station_id: int | None = None, *, code: str | None = None) -> Station:
@@ -162,6 +164,7 @@ def station_dashboard(station: Station, *, now: datetime) -> Dashboard:
         refunds_waiting=refunds.waiting_count(station.id),
         returns_waiting=refunds.waiting_count(station.id, kind=RefundKind.RETURN),
         recalls_to_settle=recalls.settle_counts(station.id),
+        cash_to_hand_back=payments.cash_to_hand_back(station.id),
     )
 
 

@@ -105,7 +105,8 @@ def test_a_buyer_asks_return_and_refund_and_the_station_sees_it_and_decides(open
     assert (status, kind, goods, restocked) == ("approved", "return", "restocked", 2)
     assert refunded is not None and refunded > 0
     said = operator.t(
-        "已同意退款：请派人把现金 %(amount)s 送到顾客的收货地址退还（已记入现金账）", amount=yuan(refunded)
+        "已同意退款：请派人把现金 %(amount)s 送到顾客的收货地址退还，退还时点「退还现金」记入现金账",
+        amount=yuan(refunded),
     )
     expect(op.locator("body")).to_contain_text(said)
     expect(op.locator("body")).to_contain_text(operator.tn("%(num)s %(unit)s 已退回库存", 2, unit="袋"))

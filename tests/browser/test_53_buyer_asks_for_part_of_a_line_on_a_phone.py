@@ -95,7 +95,8 @@ def test_a_buyer_asks_for_two_of_five_bags_and_the_station_refunds_those(open_pa
     )
     assert confirm_if_asked(operator)
     said = operator.t(
-        "已同意退款：请派人把现金 %(amount)s 送到顾客的收货地址退还（已记入现金账）", amount=yuan(price * 2)
+        "已同意退款：请派人把现金 %(amount)s 送到顾客的收货地址退还，退还时点「退还现金」记入现金账",
+        amount=yuan(price * 2),
     )
     expect(op.locator("body")).to_contain_text(said)
     operator.step("approved: the cash of two bags to take back")

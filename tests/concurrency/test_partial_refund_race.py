@@ -70,8 +70,10 @@ def test_a_partial_approval_racing_the_whole_lines_refund_never_refunds_more_tha
     assert sum(refunds) == line.line_total_fen
     assert sorted(refunds) == ([3333 * 2, 3333 * 3] if 0 in race.won else [line.line_total_fen])
     assert db.session.get(RefundRequest, req_id).status == ("approved" if 0 in race.won else "requested")
-    # every fen paid back left the till, and the credit is reversed to zero, every part of the sale too
-    assert -_sum(CashEntry.amount_fen, CashEntry.order_id == order_id, CashEntry.kind == "refund") == sum(refunds)
+    # every fen paid back is owed to the buyer (待退还, handed back later), and the credit is reversed to
+    # zero, every part of the sale too
+    assert _sum(Refund.amount_fen, Refund.order_line_id == line_id, Refund.state == "owed") == sum(refunds)
+    assert _sum(CashEntry.amount_fen, CashEntry.order_id == order_id, CashEntry.kind == "refund") == 0
     assert _sum(IncomeEntry.amount_fen, IncomeEntry.order_line_id == line_id) == 0
     assert _sum(SaleFigure.sale_fen, SaleFigure.order_line_id == line_id) == 0
     assert [d for d in check()["discrepancies"] if d["order_id"] == order_id] == []

@@ -315,6 +315,16 @@ class MoneyMachine(MoneyMachineBase):
         if order is not None:
             payments.cancel_order(order, actor=order.user, now=self.tick(), reason="不要了")
 
+    @rule(index=st.integers(0, 1000))
+    def hand_back_cash(self, index):
+        """An operator hands an owed cash refund back to its buyer: it enters the till's book."""
+        owed = [r for station, _ in self.stations for r in payments.cash_to_hand_back(station.id)]
+        refund = self.pick(owed, index)
+        if refund is not None:
+            station_id = payments.owed_refund_station_id(refund)
+            assert payments.hand_back_cash(refund, actor=self.operator_of[station_id], now=self.tick())
+            assert not payments.hand_back_cash(refund, actor=self.operator_of[station_id], now=self.tick())
+
     @rule()
     def expire(self):
         self.clock += timedelta(minutes=45)

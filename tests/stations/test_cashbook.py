@@ -221,7 +221,12 @@ def test_cash_refund_after_hand_over_is_a_refund_row_and_a_cash_book_entry(db, w
     line = order.lines[1]
     approve_refund_request(req.id, actor=world.a.operator, now=now + timedelta(minutes=5), goods="not_returned")
     refund = db.session.scalar(sa.select(Refund))
-    assert (refund.amount_fen, refund.state, refund.order_line_id) == (3333, "succeeded", line.id)
+    # owed (待退还) until the operator hands the cash back: then it leaves the till, in the book
+    assert (refund.amount_fen, refund.state, refund.order_line_id) == (3333, "owed", line.id)
+    assert [e.kind for e in _entries(db)] == ["station_cash"]
+    assert cash.shipment_cash_fen(shipment.id) == 3333  # the buyer's ¥33.33 is owed, not the station's
+    assert payments.hand_back_cash(refund, actor=world.a.operator, now=now + timedelta(minutes=6))
+    assert refund.state == "succeeded"
     entries = _entries(db)
     assert [(e.kind, e.amount_fen, e.refund_id) for e in entries] == [
         ("station_cash", 6666, None),
@@ -280,6 +285,10 @@ def test_cash_taken_before_hand_over_goes_back_when_lines_are_canceled(db, world
     fulfilment.cancel_line(order.lines[0], actor=world.a.operator, now=now, reason="缺货")
     fulfilment.cancel_line(order.lines[1], actor=world.a.operator, now=now, reason="缺货")
     assert shipment.status == ShipmentStatus.CANCELED and order.status == OrderStatus.CANCELED
+    assert [e.amount_fen for e in _entries(db)] == [9999]  # owed to the buyer, still in the till
+    assert cash.shipment_cash_fen(shipment.id) == 0
+    for refund in payments.cash_to_hand_back(world.a.station.id):
+        payments.hand_back_cash(refund, actor=world.a.operator, now=now)
     assert [e.amount_fen for e in _entries(db)] == [9999, -3333, -6666]
     assert cash.shipment_cash_fen(shipment.id) == 0
     assert len(db.session.scalars(sa.select(Refund)).all()) == 2
@@ -291,7 +300,13 @@ def test_buyer_cancelling_a_cash_order_gets_the_cash_back_from_the_till(db, worl
     order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer)
     payments.confirm_counter_cash(order.shipments[0], actor=world.a.operator, now=now)
     cancel_order(order, actor=world.buyer, now=now, reason="不要了")
-    assert [e.kind for e in _entries(db)] == ["station_cash", "refund"]
+    assert [e.kind for e in _entries(db)] == ["station_cash"]  # the cash waits in the till for the buyer
+    (refund,) = payments.cash_to_hand_back(world.a.station.id)
+    payments.hand_back_cash(refund, actor=world.a.operator, now=now)
+    assert [(e.kind, e.actor_id) for e in _entries(db)] == [
+        ("station_cash", world.a.operator.id),
+        ("refund", world.a.operator.id),
+    ]
     assert order.payments[0].state == PaymentState.REFUNDED
     assert sum(e.amount_fen for e in _entries(db)) == 0
 
@@ -654,8 +669,12 @@ def test_approving_a_cash_refund_tells_the_operator_to_hand_the_cash_back(db, wo
     assert "已收的现金在柜台当面退还顾客" in asked
     decision = {"confirm": "1", "goods": "not_returned"}
     done = client.post(f"/refund-requests/{req.id}/approve", data=decision, follow_redirects=True)
-    assert "已同意退款：请在柜台把现金 ¥33.33 当面退还顾客（已记入现金账）" in done.get_data(as_text=True)
-    assert [(e.kind, e.amount_fen) for e in _entries(db)][-1] == ("refund", -3333)
+    assert "已同意退款：请在柜台把现金 ¥33.33 当面退还顾客，退还时点「退还现金」记入现金账" in done.get_data(
+        as_text=True
+    )
+    # owed until handed back: the book unchanged, the desk lists it
+    assert [(e.kind, e.amount_fen) for e in _entries(db)][-1] == ("station_cash", 6666)
+    assert [r.amount_fen for r in payments.cash_to_hand_back(world.a.station.id)] == [3333]
 
 
 def test_a_remittance_or_correction_the_book_would_refuse_is_refused_before_the_confirmation(

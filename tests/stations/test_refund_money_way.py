@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from orders.services import payments
 from shop.db import commit
 from shop.money import format_yuan
 from stations.services import fulfilment
@@ -66,7 +67,7 @@ def test_a_cash_on_delivery_refund_is_taken_back_to_the_buyer_not_handed_over_th
     with caplog.at_level("INFO", logger="shop.mail"):
         done = client.post(url, data={"goods": "restocked", "confirm": "1"}, follow_redirects=True)
     said = done.get_data(as_text=True)
-    assert f"已同意退款：请派人把现金 {amount} 送到顾客的收货地址退还（已记入现金账）" in said
+    assert f"已同意退款：请派人把现金 {amount} 送到顾客的收货地址退还，退还时点「退还现金」记入现金账" in said
     assert "柜台把现金" not in said and "柜台现金中退还" not in said
     auth.logout()
 
@@ -86,7 +87,10 @@ def test_a_pay_at_station_refund_is_handed_back_at_the_counter(db, world, now, c
         done = client.post(
             f"/refund-requests/{req.id}/approve", data={"goods": "restocked", "confirm": "1"}, follow_redirects=True
         ).get_data(as_text=True)
-    assert f"已同意退款：请在柜台把现金 {amount} 当面退还顾客（已记入现金账）" in done and "收货地址" not in done
+    assert (
+        f"已同意退款：请在柜台把现金 {amount} 当面退还顾客，退还时点「退还现金」记入现金账" in done
+        and "收货地址" not in done
+    )
     auth.logout()
     auth.login(world.buyer)
     assert f"退款 {amount}：{COUNTER_BUYER}" in client.get(f"/orders/{order.code}").get_data(as_text=True)
@@ -188,6 +192,29 @@ def test_the_cash_book_says_why_the_shop_paid_cash_back_in_the_readers_language(
     auth.logout()
     auth.login(world.a.operator)
     _cancel_line(client, typed, "zh_CN")  # 缺货, typed by the operator
+    for refund in payments.cash_to_hand_back(world.a.station.id):  # the cash handed back: in the book now
+        client.post(f"/station/refunds/{refund.id}/hand-back", data={"confirm": "1"})
     page = client.get("/station/cash?lang=zh_CN").get_data(as_text=True)
     assert "买家取消" in page and "buyer canceled" not in page and "缺货" in page
     assert "Canceled by the buyer" in client.get("/station/cash?lang=en").get_data(as_text=True)
+
+
+def test_the_line_cancel_question_names_the_amount_and_the_way(db, world, now, client, auth):
+    """The question before 无法供货 said 已付款项将退回 whatever was paid and how: cash taken ahead at the
+    counter is handed back there by the operator, a card is refunded by itself, unpaid cash is not owed."""
+    taken, card = _cash_taken_ahead(world, now), make_order([(world.a.product, 1)])
+    unpaid = make_order([(world.a.product, 1)], buyer=world.buyer, delivery="pickup", payment_method="station_cash")
+    commit()
+    amount = format_yuan(taken.lines[0].line_total_fen)
+    auth.login(world.a.operator)
+
+    def asked(order) -> str:
+        s, line = order.shipments[0], order.lines[0]
+        return client.post(
+            f"/station/shipments/{s.code}/lines/{line.id}/cancel", data={"reason": "缺货"}, follow_redirects=True
+        ).get_data(as_text=True)
+
+    counter = asked(taken)
+    assert f"已收的现金 {amount} 要在柜台当面退还顾客" in counter and "已付款项将退回" not in counter
+    assert f"{format_yuan(card.total_fen)} 将原路退回顾客的银行卡" in asked(card)
+    assert "这部分货款顾客还没有支付，不再收取" in asked(unpaid)

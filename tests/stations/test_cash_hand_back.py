@@ -1,0 +1,116 @@
+"""Cash refunds owed at the counter (待退还) enter the station's cash book when an operator hands them back.
+
+A buyer cancelled online an order paid ahead in cash at the counter (到站点付款): the refund was written
+into the book at once under the buyer's name, while the cash was still in the till — the 日结 came out
+short by it, the 按操作员汇总 listed the buyer as an operator and nothing told the desk to hand cash back.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from orders.models import CashEntry, PaymentState, Refund
+from orders.services import payments
+from orders.services.pickup import collector_name
+from shop.db import commit
+from shop.money import format_yuan
+from shop.timeutil import local_date, now_utc
+from tests.factories import make_product
+from tests.stations.factories import make_order
+
+
+def _book(db) -> list[tuple[str, int, int | None]]:
+    return [(e.kind, e.amount_fen, e.actor_id) for e in db.session.scalars(sa.select(CashEntry).order_by(CashEntry.id))]
+
+
+def _canceled_by_buyer_after_counter_cash(db, world, client, auth):
+    """A pick-up order at station A, its cash taken ahead at the counter, then cancelled by its buyer on
+    the order page (the confirmation's 确认取消订单). Returns (order, the refund owed)."""
+    order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer)
+    payments.confirm_counter_cash(order.shipments[0], actor=world.a.operator, now=now_utc())
+    commit()
+    auth.login(world.buyer)
+    res = client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"})
+    assert res.status_code == 303, res.get_data(as_text=True)
+    auth.logout()
+    refund = db.session.scalars(sa.select(Refund)).one()
+    return order, refund
+
+
+def test_a_buyers_cancellation_leaves_the_book_and_the_close_true_until_the_cash_is_handed_back(
+    db, world, client, auth, api_token
+):
+    order, refund = _canceled_by_buyer_after_counter_cash(db, world, client, auth)
+    amount = format_yuan(3333)
+    # the refund is owed: the cash is still in the till, the book unchanged
+    assert (refund.amount_fen, refund.state) == (3333, "owed")
+    assert _book(db) == [("station_cash", 3333, world.a.operator.id)]
+    assert order.payments[0].state == PaymentState.REFUNDED
+    # the buyer is told where the cash waits: the station's counter, its address and hours
+    auth.login(world.buyer)
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert f"现金 {amount} 待退还：在 {world.a.station.name} 柜台等您领取（村委会旁，营业时间 08:00-18:00）" in page
+    auth.logout()
+    # the desk lists the cash to hand back: which order, to whom, how much; the summary names no buyer
+    auth.login(world.a.operator)
+    desk = client.get("/station/").get_data(as_text=True)
+    section = desk.split("待退还现金", 1)[1].split("</section>", 1)[0]
+    assert order.code in section and amount in section and collector_name(order) in section
+    cash_page = client.get("/station/cash").get_data(as_text=True)
+    assert world.buyer.name not in cash_page
+    auth.logout()
+    # 日结 before the buyer collects: what is counted (the cash still in the till) is what the book expects
+    day = local_date(now_utc()).isoformat()
+    closed = client.post(
+        f"/api/v1/stations/{world.a.station.id}/cashbook/close",
+        json={"date": day, "counted_fen": 3333},
+        headers=api_token(world.a.operator),
+    )
+    assert closed.status_code == 200, closed.json
+    assert (closed.json["expected_fen"], closed.json["difference_fen"]) == (3333, 0)
+
+
+def test_the_operator_hands_the_cash_back_once_with_a_confirmation(db, world, client, auth):
+    order, refund = _canceled_by_buyer_after_counter_cash(db, world, client, auth)
+    url = f"/station/refunds/{refund.id}/hand-back"
+    # another station's operator: not theirs to see
+    auth.login(world.b.operator)
+    assert client.post(url, data={"confirm": "1"}).status_code == 404
+    assert client.get(f"/orders/{order.code}").status_code in (302, 403, 404)
+    auth.logout()
+    assert _book(db) == [("station_cash", 3333, world.a.operator.id)]
+    auth.login(world.a.operator)
+    asked = client.post(url, follow_redirects=True).get_data(as_text=True)  # the question first, nothing written
+    assert f"确认已把现金 {format_yuan(3333)} 退还给" in asked and order.code in asked
+    assert len(_book(db)) == 1
+    done = client.post(url, data={"confirm": "1"}, follow_redirects=True).get_data(as_text=True)
+    assert f"已退还现金 {format_yuan(3333)}，记入现金账" in done
+    assert "已退还" in done  # the shipment's page says it
+    again = client.post(url, data={"confirm": "1"}, follow_redirects=True).get_data(as_text=True)
+    assert "这笔现金已退还" in again
+    # one entry, by the operator who handed it back, naming the refund
+    db.session.expire_all()
+    assert _book(db) == [("station_cash", 3333, world.a.operator.id), ("refund", -3333, world.a.operator.id)]
+    assert db.session.get(Refund, refund.id).state == "succeeded"
+    desk = client.get("/station/").get_data(as_text=True)
+    assert "待退还现金" not in desk
+    auth.logout()
+    auth.login(world.buyer)
+    page = client.get(f"/orders/{order.code}").get_data(as_text=True)
+    assert f"现金 {format_yuan(3333)} 已退还" in page
+
+
+def test_the_desk_queue_names_the_goods_not_a_count_of_lines(db, world, client, auth):
+    """The queue's 商品 column read 1 or 2 — the number of lines, like a product id: it names the goods."""
+    second = make_product(name="A小米", price_fen=1000, stock=5, station=world.a.station)
+    one = make_order([(world.a.product, 1)])
+    two = make_order([(world.a.product, 1), (second, 2)])
+    commit()
+    auth.login(world.a.operator)
+    desk = client.get("/station/").get_data(as_text=True)
+    rows = {
+        code: desk.split(f">{code}</a>", 1)[1].split("</tr>", 1)[0]
+        for code in (one.shipments[0].code, two.shipments[0].code)
+    }
+    assert '<td class="queue-goods">A土鸡蛋</td>' in rows[one.shipments[0].code]
+    assert '<td class="queue-goods">A土鸡蛋（等 2 件）</td>' in rows[two.shipments[0].code]
