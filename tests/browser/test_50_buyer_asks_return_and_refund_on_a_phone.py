@@ -23,7 +23,7 @@ from tests.browser.journeys import confirm_if_asked, delivered_to_new_account, t
 PHONE = VIEWPORTS[0]
 RETURN = "退货退款（把货品退回站点）"
 COURIER_BUYER = "站点工作人员会把现金送到您的收货地址退还给您。"
-COURIER_STATION = "货到付款：顾客不在柜台，请派人把已收的现金送到顾客的收货地址退还（从本站现金中支出，记入现金账）。"
+COURIER_STATION = "货到付款：顾客不在柜台，请派人把已收的现金送到顾客的收货地址退还：退还时在工作台点「退还现金」，从本站现金中支出，记入现金账。"
 
 
 def _request_of(live, code: str) -> tuple[str, str | None, str | None, int | None, int | None]:
