@@ -177,6 +177,6 @@ def test_the_station_records_what_happened_and_stock_follows_its_record(db, worl
     assert _on_hand(db, world) == before + 2
 
     decided = client.get("/refund-requests").get_data(as_text=True)
-    assert '<td class="refund-kind">退货退款（把货品退回站点）</td>' in decided
-    assert '<td class="refund-kind">仅退款（货品留下）</td>' in decided
+    assert '<td class="refund-kind" data-label="顾客申请">退货退款（把货品退回站点）</td>' in decided
+    assert '<td class="refund-kind" data-label="顾客申请">仅退款（货品留下）</td>' in decided
     assert _requests(db, returned_line.id) == [("approved", "return")]
