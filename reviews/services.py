@@ -30,17 +30,19 @@ _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
-def clean_text(text: str | None, *, limit: int) -> str:
+def clean_text(text: str | None, *, limit: int, field: str) -> str:
     """What a visitor typed (a review, a reply, a hide reason), kept as typed: NFC, line breaks
     normalised, control, zero-width and direction-override characters removed (a newline and a tab
     stay), runs of blank lines shortened, trimmed, at most `limit` characters. It is plain text, never
     HTML: "x<y和y>z" and "评分<b>5</b>" are kept whole, and every page, e-mail and the API show it
-    escaped (Jinja's autoescape; JSON strings), so nothing typed is lost and nothing typed runs."""
+    escaped (Jinja's autoescape; JSON strings), so nothing typed is lost and nothing typed runs. Too long:
+    `review_too_long` naming `field`, the form's and the API's name of what was typed (`body` for a review and
+    a reply, `reason` for a hide reason)."""
     text = unicodedata.normalize("NFC", text or "").replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
     text = _BLANK_LINES.sub("\n\n", text).strip()
     if len(text) > limit:
-        raise ValidationError("review_too_long", n=limit, fields={"body": "too_long"})
+        raise ValidationError("review_too_long", n=limit, fields={field: "too_long"})
     return text
 
 
@@ -153,7 +155,7 @@ def write_review(line: OrderLine, data: ReviewData, *, user, now: datetime) -> R
     """The buyer's review of a delivered line or completed stay: once per line. Photos are checked
     (all of them) before anything is stored."""
     rating = _parse_rating(data.rating)
-    body = clean_text(data.body, limit=MAX_BODY)
+    body = clean_text(data.body, limit=MAX_BODY, field="body")
     uploads = [p for p in data.photos if p is not None and getattr(p, "filename", True)]
     if len(uploads) > MAX_PHOTOS:
         raise ValidationError("too_many_photos", n=MAX_PHOTOS, fields={"photos": "too_many"})
@@ -236,7 +238,7 @@ def reply(review: Review, text: str, *, user, now: datetime) -> Review:
     """The station's or host's one reply."""
     if not may_reply(review, user):
         raise NotFound("review_not_found")
-    body = clean_text(text, limit=MAX_REPLY)
+    body = clean_text(text, limit=MAX_REPLY, field="body")  # the reply's text: `body` in the form and the API
     if not body:
         raise ValidationError("reply_required", fields={"body": "required"})
     locked = db.session.scalars(
@@ -262,7 +264,7 @@ def check_hide(review: Review, reason: str, *, actor) -> str:
     never confirmed first)."""
     if not may_moderate(actor):
         raise Forbidden("hide_forbidden")
-    reason = clean_text(reason, limit=200)
+    reason = clean_text(reason, limit=200, field="reason")
     if not reason:
         raise ValidationError("hide_reason_required", fields={"reason": "required"})
     if review.hidden_at is not None:

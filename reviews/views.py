@@ -114,7 +114,6 @@ def _publish(code: str, line, form: ReviewForm):
 
 @bp.post("/reviews/<int:review_id>/reply")
 @role_required("operator", "host")
-@limiter.limit(REVIEW_LIMIT, key_func=_account_key)
 def reply_to(review_id: int):
     review = services.get_review(review_id)
     if not services.may_reply(review, current_user):
@@ -123,11 +122,20 @@ def reply_to(review_id: int):
     if not form.validate_on_submit():
         flash(_("请填写回复（最多 300 字）"), "error")
     else:
-        with flash_domain_errors():
-            services.reply(review, form.body.data, user=current_user, now=now_utc())
-            commit()
-            flash(_("回复已发布"), "success")
+        _reply(review, form)
     return redirect(url_for(".to_answer"), 303)
+
+
+@limiter.limit(REVIEW_LIMIT, key_func=_account_key)
+def _reply(review, form: ReplyForm) -> None:
+    """The reply of a form that passed its checks, handed to the service. Only this counts against
+    REVIEW_LIMIT, as a review's `_publish` and the API: a post that reaches the service counts, published
+    or refused by it (replied already); a form refused for what it says (empty, too long) costs the station
+    or host no attempt."""
+    with flash_domain_errors():
+        services.reply(review, form.body.data, user=current_user, now=now_utc())
+        commit()
+        flash(_("回复已发布"), "success")
 
 
 @bp.get("/reviews/answer")

@@ -1,5 +1,6 @@
 """What a reviewer types is kept as typed and shown escaped; a tampered rating says what a rating is; a
-review form refused for what it says costs no attempt of the hourly limit.
+review or reply form refused for what it says costs no attempt of the hourly limit; too long a text names
+its own field.
 
 Review text (and a reply, and a hide reason) was cleaned as HTML: "x<y和y>z" was stored as "xz", "评分<b>5</b>"
 as "评分5". It is plain text: stored as typed (control characters removed), escaped wherever it is shown.
@@ -154,3 +155,65 @@ def test_review_forms_refused_for_what_they_say_do_not_count_towards_the_hourly_
     codes = [_post(client, waiting).status_code for _ in range(10)]
     assert codes[:9] == [409] * 9 and codes[9] == 429
     limiter.reset()
+
+
+def test_reply_forms_refused_for_what_they_say_do_not_count_towards_the_hourly_limit(
+    client, db, world, now, auth, app, monkeypatch
+):
+    """The limit wrapped the whole reply route: ten empty or too long replies used up the station's hour,
+    and the reply it then typed right was told 操作太频繁. As for a review, only a post that reaches the reply
+    service counts, published or refused by it (replied already)."""
+    from shop.security import limiter
+
+    monkeypatch.setitem(app.config, "RATE_LIMITS", True)
+    limiter.reset()
+    order = delivered_order(world, now)
+    commit()
+    auth.login(world.buyer)
+    assert _post(client, order).status_code == 303
+    review = db.session.scalar(sa.select(Review))
+    auth.logout()
+    auth.login(world.a.operator)
+    url = f"/reviews/{review.id}/reply"
+    refused = [client.post(url, data={"body": body}).status_code for body in ["", "长" * 301] * 6]
+    assert refused == [303] * 12
+    assert db.session.scalar(sa.select(Review.replied_at)) is None
+    assert client.post(url, data={"body": "谢谢惠顾"}).status_code == 303
+    db.session.refresh(review)
+    assert review.reply_body == "谢谢惠顾"
+    # posts the service refuses do count: nine more (replied already), then the limit
+    codes = [client.post(url, data={"body": "再回复"}).status_code for _ in range(10)]
+    assert codes[:9] == [303] * 9 and codes[9] == 429
+    limiter.reset()
+
+
+def test_too_long_a_text_names_its_own_field(client, db, world, now, auth, api_token):
+    """`review_too_long` named `body` whatever was too long: a hide reason over 200 characters (the API takes
+    up to 400 before the service counts) named a field the hide call has not. Each names what was sent."""
+    order = delivered_order(world, now)
+    county = make_user(role="county")
+    commit()
+    created = client.post(
+        f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",
+        json={"rating": 1, "body": "长" * 501},
+        headers=api_token(world.buyer),
+    )
+    assert created.status_code == 422
+    assert created.json["error"]["code"] == "review_too_long" and created.json["error"]["fields"] == {"body": "too_long"}
+    review = client.post(
+        f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",
+        json={"rating": 1, "body": "骂人的话"},
+        headers=api_token(world.buyer),
+    ).json
+    replied = client.post(
+        f"/api/v1/reviews/{review['id']}/reply", json={"body": "长" * 301}, headers=api_token(world.a.operator)
+    )
+    assert replied.status_code == 422 and replied.json["error"]["fields"] == {"body": "too_long"}
+    hidden = client.post(f"/api/v1/reviews/{review['id']}/hide", json={"reason": "长" * 201}, headers=api_token(county))
+    assert hidden.status_code == 422
+    assert hidden.json["error"] == {
+        "code": "review_too_long",
+        "message": "最多 200 个字",
+        "fields": {"reason": "too_long"},
+    }
+    assert db.session.get(Review, review["id"]).hidden_at is None
