@@ -32,6 +32,7 @@ MESSAGES = {
     "invalid_listing_id": N_("项目编号无效"),
     "unpaid_order_cancel_whole": N_("订单尚未付款：请取消整个订单（不会扣款），或付款后再单独取消这一项预订"),
     "address_book_full": N_("地址簿已满"),
+    "address_duplicate": N_("收货地址里已有一个相同的地址；这一个不需要了可以删除"),
     "address_incomplete": N_("请填写完整的收货地址"),
     "address_not_found": N_("地址不存在"),
     "already_requested": N_("已提交过退款申请，请等待处理"),

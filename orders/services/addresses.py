@@ -5,6 +5,10 @@ default, else the newest. The buyer's page `/account/addresses` adds, edits, del
 default. Every entry is checked by the one rule of a delivery address, `placement.check_address`
 (all fields filled, a mobile number), whichever page sends it.
 
+The book holds no two identical entries (`_identical`): adding one it holds returns that one (checkout's
+保存到地址簿 for an address saved already), and editing an entry into a copy of another is refused
+(`address_duplicate`): the buyer keeps one and deletes the other.
+
 An order copies its address into its own columns (`Order.ship_*`) when it is placed and never reads the
 book again, so deleting or editing an entry changes no order: the entry is deleted outright.
 """
@@ -33,6 +37,15 @@ def _checked(data: AddressData) -> AddressData:
     return replace(trimmed, phone=normalise_phone(trimmed.phone))
 
 
+def _identical(entries: list[Address], data: AddressData, *, besides: Address | None = None) -> Address | None:
+    """The entry of `entries` identical to `data` (checked: every field as it is stored), other than
+    `besides` (the entry being edited); None when there is none."""
+    for a in entries:
+        if a is not besides and all(getattr(a, f) == getattr(data, f) for f in ADDRESS_FIELDS):
+            return a
+    return None
+
+
 def address_book(user) -> list[Address]:
     """The user's addresses, the default first, then the newest."""
     return list(
@@ -55,11 +68,11 @@ def save_address(user, data: AddressData, *, now: datetime, make_default: bool =
     returned, made the default when asked). The first entry is the default."""
     data = _checked(data)
     existing = address_book(user)
-    for a in existing:
-        if all(getattr(a, f) == getattr(data, f) for f in ADDRESS_FIELDS):
-            if make_default:
-                set_default_address(a)
-            return a
+    same = _identical(existing, data)
+    if same is not None:
+        if make_default:
+            set_default_address(same)
+        return same
     if len(existing) >= MAX_ADDRESSES:
         raise Conflict("address_book_full")
     if make_default:
@@ -77,8 +90,12 @@ def save_address(user, data: AddressData, *, now: datetime, make_default: bool =
 
 
 def update_address(address: Address, data: AddressData, *, make_default: bool = False) -> Address:
-    """Change an entry (checked as a new one); with `make_default`, it becomes the default."""
+    """Change an entry (checked as a new one); with `make_default`, it becomes the default. Changed into a
+    copy of another entry of the book it is refused, 409 `address_duplicate`, nothing changed."""
     data = _checked(data)
+    entries = db.session.scalars(sa.select(Address).where(Address.user_id == address.user_id)).all()
+    if _identical(list(entries), data, besides=address) is not None:
+        raise Conflict("address_duplicate")
     for f in ADDRESS_FIELDS:
         setattr(address, f, getattr(data, f))
     if make_default:

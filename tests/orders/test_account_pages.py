@@ -146,6 +146,29 @@ def test_a_buyer_edits_an_address_and_a_bad_edit_changes_nothing(client, db, aut
     assert _book(db, user) == [("王小明", "13800138000", "向塘镇2号", True)]
 
 
+def test_an_address_edited_into_a_copy_of_another_is_refused_as_adding_it_adds_none(client, db, auth):
+    """Adding an address the book holds adds none; editing one into a copy of another made two identical
+    entries (two 张三 莲塘镇1号 offered at checkout). It is refused, as typed, and the book stays as it was;
+    the same address typed with spaces in its mobile number is the same address."""
+    user = make_user()
+    home = _address(user, line="莲塘镇1号", default=True)
+    work = _address(user, line="向塘镇2号")
+    auth.login(user)
+    same = {**ADDRESS, "name": "张三", "phone": "139 0000 0000", "line": "莲塘镇1号"}
+    assert _add(client, **same).status_code == 303  # adding it: none added
+    assert _book(db, user) == [("张三", "13900000000", "莲塘镇1号", True), ("张三", "13900000000", "向塘镇2号", False)]
+    for _ in range(2):  # saved twice (Back and 保存): refused both times, nothing changed
+        res = client.post(f"/account/addresses/{work.id}/edit", data=same)
+        assert res.status_code == 409
+        page = res.get_data(as_text=True)
+        assert "收货地址里已有一个相同的地址" in page and 'value="139 0000 0000"' in page
+    assert _book(db, user) == [("张三", "13900000000", "莲塘镇1号", True), ("张三", "13900000000", "向塘镇2号", False)]
+    # an entry saved unchanged is no copy of itself
+    assert client.post(f"/account/addresses/{home.id}/edit", data=same).status_code == 303
+    english = client.post(f"/account/addresses/{work.id}/edit?lang=en", data=same).get_data(as_text=True)
+    assert "already" in english
+
+
 def test_the_default_chosen_is_the_one_checkout_preselects(client, db, auth):
     user = make_user()
     first = _address(user, line="莲塘镇1号", default=True)
