@@ -231,7 +231,7 @@ def _stay_room(live) -> tuple[int, int]:
 
 def test_small_phone_order_and_booking_links(open_page, live_server):
     """After the order: 我的订单's and 我的预订's rows (an order's or a booking's code, the stay it books),
-    their 我的预订 · 修改密码 links, an order's 申请发票 · 我的发票 and a booking's 查看订单 / 我的预订 / its
+    their 我的 · 我的预订 (我的 · 我的订单) links, an order's 申请发票 · 我的发票 and a booking's 查看订单 / 我的预订 / its
     stay are what a thumb taps to go on: each at least 40 px high (they were 19 px lines of text)."""
     import random
     from datetime import timedelta

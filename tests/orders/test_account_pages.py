@@ -6,6 +6,7 @@ address; 我的评价 lists only the account's own reviews, in a fixed number of
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -78,6 +79,16 @@ def test_the_account_page_names_the_buyer_and_links_what_is_theirs_with_the_orde
     assert 'href="/orders?tab=to_pay"' in page and '<span class="badge">1</span>' in page
     # the header's name leads there (on a small phone: 我的)
     assert 'class="who" href="/account"' in page and 'class="mine" href="/account"' in page
+
+
+@pytest.mark.parametrize("path,sibling", [("/orders", "/bookings"), ("/bookings", "/orders")])
+def test_my_orders_and_my_bookings_lead_to_my_account_and_to_each_other(client, db, auth, path, sibling):
+    """我的订单 linked to 我的预订 and 修改密码 but not to 我的, where 修改密码, 收货地址 and the rest now are;
+    我的预订 likewise. Each links 我的 and the other list (the header's 我的 aside)."""
+    auth.login(make_user())
+    page = client.get(path).get_data(as_text=True)
+    links = page.split('<p class="account-links">', 1)[1].split("</p>", 1)[0]
+    assert re.findall(r'href="([^"]+)"', links) == ["/account", sibling]
 
 
 @pytest.mark.parametrize("role", ["operator", "host", "county", "admin"])
