@@ -24,6 +24,14 @@ def test_a_buyer_opens_my_account_from_the_header_adds_an_address_and_checks_out
     if viewport.is_phone:
         mine = banner.get_by_role("link", name=shopper.t("我的"), exact=True)
         assert tap_height(mine) >= 40
+        # 我的预订 and 我的收藏 are on 我的, not in a phone's header: the buyer's row (单位采购 我的订单 购物车 我的
+        # 退出) is one line in Chinese, where it took two
+        for name in ("我的预订", "我的收藏"):
+            expect(banner.get_by_role("link", name=shopper.t(name), exact=True)).to_be_hidden()
+        if not shopper.is_en:  # the language switch sits in the brand's row, the rest on one line
+            row = banner.locator("nav.nav").locator("a:visible:not(.lang), button:visible")
+            tops = {round(row.nth(i).bounding_box()["y"]) for i in range(row.count())}
+            assert row.count() >= 4 and len(tops) == 1, tops
     else:
         mine = banner.locator("a.who")  # the account's name (a new account: its e-mail)
         expect(mine).to_contain_text("@test.cn")
@@ -31,7 +39,7 @@ def test_a_buyer_opens_my_account_from_the_header_adds_an_address_and_checks_out
     shopper.submit_and_wait(mine.click)
     expect(main.get_by_role("heading", level=1)).to_have_text(shopper.t("我的"))
     menu = main.get_by_role("navigation", name=shopper.t("我的"))
-    for name in ("我的订单", "我的收藏", "我的评价", "修改密码"):
+    for name in ("我的订单", "我的预订", "我的收藏", "我的评价", "修改密码"):
         link = menu.get_by_role("link", name=shopper.t(name), exact=True)
         expect(link).to_have_count(1)
         if viewport.is_phone:
