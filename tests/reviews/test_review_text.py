@@ -199,7 +199,8 @@ def test_too_long_a_text_names_its_own_field(client, db, world, now, auth, api_t
         headers=api_token(world.buyer),
     )
     assert created.status_code == 422
-    assert created.json["error"]["code"] == "review_too_long" and created.json["error"]["fields"] == {"body": "too_long"}
+    error = created.json["error"]
+    assert error["code"] == "review_too_long" and error["fields"] == {"body": "too_long"}
     review = client.post(
         f"/api/v1/orders/{order.code}/lines/{order.lines[0].id}/review",
         json={"rating": 1, "body": "骂人的话"},
