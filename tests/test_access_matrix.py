@@ -817,6 +817,13 @@ RULES: dict[str, Rule] = {
         "/station/shipments/{w.shipment.code}/action", allow("operator"), method="POST", data={"action": "accept"}
     ),
     "stations.confirm_cash": Rule("/station/shipments/{w.shipment.code}/cash", allow("operator"), method="POST"),
+    "stations.hand_back_cash": Rule(
+        "/station/refunds/999999/hand-back",
+        allow(admin=False),
+        method="POST",
+        note="no cash refund is owed in this world: the operator's and the admin's 404 (another station's owed "
+        "refund is a 404 too: tests/stations/test_cash_hand_back.py), the others' role gate",
+    ),
     "stations.unlock_pickup": Rule(
         "/station/shipments/{w.shipment.code}/unlock-pickup",
         allow(),
