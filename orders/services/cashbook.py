@@ -118,6 +118,20 @@ def taken_entry(shipment_id: int) -> CashEntry | None:
     )
 
 
+def taken_stations(shipment_ids) -> dict[int, int]:
+    """{shipment id: the station whose till took its cash} for those of the shipments whose cash is in a book
+    (`taken_entry`'s station, for several shipments in one statement)."""
+    ids = sorted(set(shipment_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(CashEntry.shipment_id, CashEntry.station_id).where(
+            CashEntry.shipment_id.in_(ids), CashEntry.kind.in_(TAKEN_KINDS)
+        )
+    )
+    return {shipment_id: station_id for shipment_id, station_id in rows if shipment_id is not None}
+
+
 @dataclass(frozen=True)
 class Till:
     """One kind of till and its book: the station's (`STATION_TILL`) or the host's

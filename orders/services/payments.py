@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ledger import services as ledger
 from orders import signals
@@ -469,16 +470,40 @@ def owed_refund_station_id(refund: Refund) -> int | None:
     if refund.shipment_id is None:
         return None
     shipment = db.session.get_one(Shipment, refund.shipment_id)
-    taken = cash.taken_entry(shipment.id)
-    return taken.station_id if taken is not None else cash.till_station_id(shipment)
+    return _owing_station(shipment, cash.taken_stations([shipment.id]).get(shipment.id))
+
+
+def _owing_station(shipment: Shipment, taken_station_id: int | None) -> int:
+    """The till that owes a cash refund of `shipment`: the one that took its cash, else the one that takes it."""
+    return taken_station_id if taken_station_id is not None else cash.till_station_id(shipment)
 
 
 def cash_to_hand_back(station_id: int) -> list[Refund]:
-    """The cash refunds this station's till owes buyers, oldest first (the desk's 待退还现金)."""
+    """The cash refunds this station's till owes buyers, oldest first (the desk's 待退还现金): every owed
+    refund, its shipment (with the order and buyer the desk names) and the tills that took their cash, in
+    four statements whatever their number (owed refunds are few: each waits only until handed back)."""
     owed = db.session.scalars(
-        sa.select(Refund).where(Refund.state == REFUND_OWED).order_by(Refund.created_at, Refund.id)
+        sa.select(Refund)
+        .where(Refund.state == REFUND_OWED, Refund.shipment_id.is_not(None))
+        .order_by(Refund.created_at, Refund.id)
     ).all()
-    return [r for r in owed if owed_refund_station_id(r) == station_id]
+    if not owed:
+        return []
+    shipments = {
+        s.id: s
+        for s in db.session.scalars(
+            sa.select(Shipment)
+            .where(Shipment.id.in_({r.shipment_id for r in owed}))
+            .options(selectinload(Shipment.order).selectinload(Order.user))
+        )
+    }
+    taken = cash.taken_stations(shipments)
+    return [
+        r
+        for r in owed
+        if r.shipment_id is not None
+        and _owing_station(shipments[r.shipment_id], taken.get(r.shipment_id)) == station_id
+    ]
 
 
 def cash_refunds_of(order: Order) -> list[Refund]:

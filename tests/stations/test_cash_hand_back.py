@@ -16,6 +16,7 @@ from shop.db import commit
 from shop.money import format_yuan
 from shop.timeutil import local_date, now_utc
 from tests.factories import make_product
+from tests.sql_count import page_statements
 from tests.stations.factories import make_order
 
 
@@ -114,3 +115,30 @@ def test_the_desk_queue_names_the_goods_not_a_count_of_lines(db, world, client, 
     }
     assert '<td class="queue-goods">A土鸡蛋</td>' in rows[one.shipments[0].code]
     assert '<td class="queue-goods">A土鸡蛋（等 2 件）</td>' in rows[two.shipments[0].code]
+
+
+def test_the_desks_cash_to_hand_back_is_read_in_a_fixed_number_of_statements(db, world, client, auth):
+    """The desk's 待退还现金 reads the owed refunds, their shipments with the order and buyer it names, and the
+    tills that took their cash at once: four owed refunds cost the page what one does (each was two statements
+    of its own, and its buyer one more)."""
+
+    def owe():
+        order = make_order([(world.a.product, 1)], delivery="pickup", payment_method="station_cash", buyer=world.buyer)
+        payments.confirm_counter_cash(order.shipments[0], actor=world.a.operator, now=now_utc())
+        commit()
+        auth.login(world.buyer)
+        assert client.post(f"/orders/{order.code}/cancel", data={"confirm": "1"}).status_code == 303
+        auth.logout()
+        return order
+
+    first = owe()
+    auth.login(world.a.operator)
+    page, one = page_statements(client, "/station/")
+    assert first.code in page.split("待退还现金", 1)[1]
+    auth.logout()
+    more = [owe() for _ in range(3)]
+    auth.login(world.a.operator)
+    page, four = page_statements(client, "/station/")
+    section = page.split("待退还现金", 1)[1].split("</section>", 1)[0]
+    assert all(order.code in section for order in [first, *more])
+    assert len(four) == len(one), "\n\n".join(four)
