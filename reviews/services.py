@@ -392,7 +392,7 @@ def moderation_reviews(f: ModerationQuery) -> tuple[list[Review], int]:
         )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
-        query.options(selectinload(Review.product), selectinload(Review.listing))
+        query.options(selectinload(Review.product), selectinload(Review.listing), selectinload(Review.photos))
         .order_by(Review.created_at.desc(), Review.id.desc())
         .limit(f.per_page)
         .offset((max(f.page, 1) - 1) * f.per_page)

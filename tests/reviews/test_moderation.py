@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from catalog.models import Product
 from reviews import services
-from reviews.models import Review
+from reviews.models import Review, ReviewPhoto
 from shop.db import commit
 from shop.extensions import db
 from tests.factories import make_product, make_user
@@ -236,3 +236,22 @@ def test_a_listing_page_offers_the_county_the_hide_link(client, db, world, walnu
     assert _moderate_links(html) == [f"/reviews/{review['id']}/moderate?next={url}%23reviews"]
     en = client.get(f"{url}?lang=en").get_data(as_text=True)
     assert re.search(rf'href="/reviews/{review["id"]}/moderate[^"]*">Hide</a>', en)
+
+
+def test_moderation_shows_a_reviews_photos_in_a_fixed_number_of_statements(client, db, world, walnuts, now, auth):
+    """An abusive photo is a reason to hide a review: the list shows each review's photos (as the product page
+    does), read with the page's reviews at once — a page of reviews with photos costs what one with one does."""
+    per_page = services.MODERATION_PER_PAGE
+    reviews = [_review(world, now, minutes_ago=n, body=f"第{n}条") for n in range(per_page + 2)]
+    for n, review in enumerate(reviews):
+        for k in range(2 if n < per_page else 1):
+            db.session.add(
+                ReviewPhoto(review_id=review.id, path=f"reviews/p{n}-{k}.jpg", thumb_path=f"reviews/t{n}-{k}.jpg")
+            )
+    commit()
+    auth.login(make_user(role="county"))
+    html, full = page_statements(client, LIST)
+    assert 'src="/media/reviews/t0-0.jpg"' in html and 'src="/media/reviews/t0-1.jpg"' in html
+    assert html.count('class="review-photos"') == per_page
+    _html, two = page_statements(client, f"{LIST}?page=2")
+    assert len(full) == len(two), (full, two)
