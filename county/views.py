@@ -456,15 +456,25 @@ def household_statement(household_id: int):
         statement = reports.household_statement(household, date_from, date_to)
     except ValidationError as exc:
         abort(400, exc.message)
+    # the sale each entry came from, named (product, order code): linked to its trace on the page, in the
+    # export's own columns beside the line's number (one statement)
+    sold = sales.line_names(e["order_line_id"] for e in statement.entries)
     if fmt:
-        rows = [dict(e, kind_label=_(e["kind_label"])) for e in statement.entries]  # KIND_LABELS are msgids
+        rows = [
+            dict(
+                e,
+                kind_label=_(e["kind_label"]),  # KIND_LABELS are msgids
+                sale_title=sold.get(e["order_line_id"], {}).get("title", ""),
+                order_code=sold.get(e["order_line_id"], {}).get("order_code", ""),
+            )
+            for e in statement.entries
+        ]
         return export_response(fmt, f"statement-{household.id}", reports.STATEMENT_COLUMNS, rows)
     return render_template(
         "county/statement.html",
         h=registry.household_row(household),
         s=statement,
-        # the sale each entry came from, named (product, order code) and linked to its trace (one statement)
-        sales=sales.line_names(e["order_line_id"] for e in statement.entries),
+        sales=sold,
         # what of it the county has paid (收益发放) and what it still owes, up to the range's end, as the API says
         payout=payouts.household_payout_figures(household.id, until=statement.date_to),
     ), status

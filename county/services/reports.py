@@ -61,6 +61,8 @@ STATEMENT_COLUMNS = [
     ("kind_label", _l("类型")),
     ("benefit_kind_label", _l("受益类型")),
     ("order_line_id", _l("订单行")),
+    ("sale_title", _l("销售内容")),
+    ("order_code", _l("订单号")),
     ("village", _l("村")),
     ("station", _l("站点")),
     ("category", _l("品类")),

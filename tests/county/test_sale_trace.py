@@ -83,6 +83,10 @@ def test_the_statement_names_each_sale_and_links_to_it(client, auth, db, world, 
     code = db.session.get(Order, l1.order_id).code
     assert f'href="/county/sales/{l1.id}"' in html
     assert f"{l1.title} · {code}" in _text(html)
+    exported = client.get(f"/county/households/{a.id}/statement?format=csv").data.decode("utf-8-sig")
+    header, *rows = exported.splitlines()
+    assert "销售内容" in header and "订单号" in header
+    assert any(f"{l1.title},{code}" in row for row in rows), exported  # the export names the sale too
 
 
 def test_the_sale_page_reads_a_fixed_number_of_statements(client, auth, db, world, county_user, now):
