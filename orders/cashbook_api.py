@@ -25,13 +25,14 @@ class CashbookQuery(QuerySchema):
 class CashCloseBody(Schema):
     date: ApiDate
     counted_fen: int = Field(ge=0, le=MAX_FEN)
-    note: str | None = Field(default=None, max_length=200)
+    # the length is the service's rule (`cash_note`: 422 cash_note_too_long), as for every note below
+    note: str | None = None
 
 
 class RemittanceBody(Schema):
     #: What leaves the till for the platform (positive).
     amount_fen: StrictInt = Field(ge=1, le=MAX_FEN)
-    note: str | None = Field(default=None, max_length=200)
+    note: str | None = None
     #: The day's book to write into (default: the open day); a closed day is refused.
     date: ApiDate | None = None
 
@@ -39,7 +40,7 @@ class RemittanceBody(Schema):
 class CorrectionBody(Schema):
     #: Signed: cash found (+) or missing (−); never zero.
     amount_fen: StrictInt = Field(ge=-MAX_FEN, le=MAX_FEN)
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1)
     date: ApiDate | None = None
 
 

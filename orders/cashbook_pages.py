@@ -23,6 +23,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from orders.forms import CashCloseForm, CashMoveForm, cash_amount_fen
+from orders.models import MAX_CASH_NOTE
 from orders.services import cashbook as cash
 from shop.confirm import ask_first
 from shop.db import commit, rollback
@@ -69,7 +70,20 @@ def book_page(
         move_form=move_form or CashMoveForm(),
         kind_label=cash.kind_label,
         entry_ref=entry_ref,
+        max_note=MAX_CASH_NOTE,
     )
+
+
+def say_refusal(exc: DomainError, form) -> None:
+    """A refusal said on the page: under its field when it names one of `form`'s fields as too long (a
+    reason or note over `MAX_CASH_NOTE`: the field keeps what was typed, the message names the limit),
+    else above the forms."""
+    for name, problem in exc.fields.items():
+        field = getattr(form, name, None)
+        if problem == "too_long" and field is not None:
+            field.errors = [exc.message]
+            return
+    flash(exc.message, "error")
 
 
 def close_day_posted(
@@ -109,7 +123,7 @@ def close_day_posted(
         commit()
     except DomainError as exc:
         rollback()
-        flash(exc.message, "error")
+        say_refusal(exc, form)
         return page(day, close_form=form), exc.status
     flash(_("%(day)s 已日结", day=day.isoformat()), "success")
     return redirect(back)
@@ -148,7 +162,7 @@ def move_posted(
         cash.check_move(owner_id, form.kind.data, amount, reason=reason, till=till)
     except DomainError as exc:
         rollback()
-        flash(exc.message, "error")
+        say_refusal(exc, form)
         return page(today, move_form=form), exc.status
     with flash_domain_errors():
         question = (

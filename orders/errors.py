@@ -52,6 +52,7 @@ MESSAGES = {
     "cash_day_closed_no_change": N_("%(day)s 的现金账已日结，不能再更改"),
     "cash_held_by_host": N_("到店付款的现金在接待户手中，不能在此退款"),
     "cash_not_received": N_("应收现金 %(due)s：收齐后在「收到现金」填写 %(due)s 再交付（找给顾客的零钱不算在内）"),
+    "cash_note_too_long": N_("原因或说明最多 %(max)s 个字，请删减后再提交"),
     "close_future_day": N_("不能为将来的日期日结"),
     "close_note_required": N_("清点金额与账面不符，请填写原因"),
     "correction_reason_required": N_("请填写更正原因"),

@@ -94,7 +94,7 @@ class CashCloseForm(ShopForm):
 
     day = DayField(_l("日期"), validators=[InputRequired()])
     counted = StringField(_l("清点现金（元）"), validators=[DataRequired(), Length(max=16)])
-    note = StringField(_l("差额原因"), validators=[Optional(), Length(max=200)])
+    note = StringField(_l("差额原因"), validators=[Optional()])  # its length: the book's rule (`cash_note`)
 
 
 class CashMoveForm(ShopForm):
@@ -106,7 +106,7 @@ class CashMoveForm(ShopForm):
         validate_choice=True,
     )
     amount = StringField(_l("金额（元，更正可为负数）"), validators=[DataRequired(), Length(max=16)])
-    reason = StringField(_l("原因"), validators=[Optional(), Length(max=200)])
+    reason = StringField(_l("原因"), validators=[Optional()])  # its length: the book's rule (`cash_note`)
     form_token = OnceTokenField()  # two POSTs of the same form record one entry
 
 

@@ -364,6 +364,10 @@ class OrderPayment(db.Model):
 #: operator handed it back (docs/MONEY.md, "A cash refund is owed until it is handed back").
 REFUND_OWED = "owed"
 
+#: The longest reason or note a till's book keeps (a correction's reason, a remittance's note, a close's
+#: difference reason): a longer one is refused (`orders.services.cashbook.cash_note`), never cut.
+MAX_CASH_NOTE = 200
+
 
 class Refund(db.Model):
     __tablename__ = "refunds"
@@ -533,7 +537,7 @@ class CashEntry(db.Model):
     order_id: Mapped[int | None] = fk("orders.id", nullable=True)
     shipment_id: Mapped[int | None] = fk("shipments.id", nullable=True)
     refund_id: Mapped[int | None] = fk("refunds.id", nullable=True, index=False)
-    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    reason: Mapped[str] = mapped_column(sa.String(MAX_CASH_NOTE), default="")
     actor_id: Mapped[int | None] = fk("users.id", nullable=True)
     created_at: Mapped[datetime]
 
@@ -556,7 +560,7 @@ class CashClose(db.Model):
     counted_fen: Mapped[int] = mapped_column(sa.BigInteger)
     #: counted - expected; when not zero a `close_difference` entry of this amount is in the day's book.
     difference_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    note: Mapped[str] = mapped_column(sa.String(MAX_CASH_NOTE), default="")
     actor_id: Mapped[int | None] = fk("users.id", nullable=True)
     created_at: Mapped[datetime]
 

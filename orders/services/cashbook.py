@@ -37,6 +37,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from orders.models import (
+    MAX_CASH_NOTE,
     REFUND_OWED,
     CashClose,
     CashEntry,
@@ -312,7 +313,7 @@ def write_entry(
         business_date=day,
         kind=str(kind),
         amount_fen=int(amount_fen),
-        reason=(reason or "")[:200],
+        reason=cash_note(reason),
         actor_id=getattr(actor, "id", None),
         created_at=now,
         **{till.owner: owner_id},
@@ -482,6 +483,16 @@ def _amount(amount_fen, name: str = "amount_fen") -> int:
     return amount_fen
 
 
+def cash_note(text: str | None, *, field: str = "reason") -> str:
+    """A reason or note typed for a till's book (a correction's reason, a remittance's note, a close's
+    difference reason) as it is kept: stripped; longer than `MAX_CASH_NOTE` is refused (422
+    `cash_note_too_long`, naming the limit), never cut, so the book says the whole of what was written."""
+    note = (text or "").strip()
+    if len(note) > MAX_CASH_NOTE:
+        raise ValidationError("cash_note_too_long", fields={field: "too_long"}, max=MAX_CASH_NOTE)
+    return note
+
+
 def _check_in_hand(till: Till, owner_id: int, taken_fen: int) -> None:
     """Cash taken out of the till cannot be more than the book says is in it."""
     in_hand = cash_in_hand(till, owner_id)
@@ -510,10 +521,11 @@ def check_move(owner_id: int, kind: str, amount_fen: int, *, reason: str = "", t
     again (the cash in hand under the till's lock)."""
     amount = _amount(amount_fen)
     if kind == "remittance":
+        cash_note(reason)
         _check_remittance(amount)
         _check_in_hand(till, owner_id, amount)
     else:
-        _check_correction(amount, (reason or "").strip())
+        _check_correction(amount, cash_note(reason))
 
 
 def remit(
@@ -529,6 +541,7 @@ def remit(
     """Cash handed over to the platform (a positive amount leaves the till), into `day`'s book if
     given and still open (a closed day: 409 `cash_day_closed`), else the open day's."""
     amount = _amount(amount_fen)
+    note = cash_note(note, field="note")
     _check_remittance(amount)
     return write_entry(
         till,
@@ -538,7 +551,7 @@ def remit(
         actor=actor,
         now=now,
         day=day,
-        reason=(note or "").strip(),
+        reason=note,
         from_cash_in_hand=True,
     )
 
@@ -555,7 +568,7 @@ def correct(
 ):
     """A signed correction with its reason (into `day`'s book if given and still open)."""
     amount = _amount(amount_fen)
-    reason = (reason or "").strip()
+    reason = cash_note(reason)
     _check_correction(amount, reason)
     return write_entry(till, station_id, till.correction, amount, actor=actor, now=now, day=day, reason=reason)
 
@@ -567,6 +580,7 @@ def check_close(
     come, a day already closed, a difference without a reason), so that a page asks no confirmation of
     a close that cannot be made; `close_day` checks again under the till's lock. Returns the day's book."""
     counted = _amount(counted_fen, "counted_fen")
+    note = cash_note(note, field="note")
     if counted < 0:
         raise ValidationError("counted_negative", fields={"counted_fen": "invalid"})
     if day > local_date(now):
@@ -574,7 +588,7 @@ def check_close(
     if is_closed(station_id, day, till=till):
         raise CashDayClosed("cash_day_closed", day=day.isoformat())
     book = day_book(station_id, day, till=till)
-    if counted != book.expected_fen and not (note or "").strip():
+    if counted != book.expected_fen and not note:
         raise ValidationError(
             "close_note_required", fields={"note": "required", "expected_fen": str(book.expected_fen)}
         )
@@ -590,7 +604,7 @@ def close_day(
     difference without a reason.
     """
     counted = _amount(counted_fen, "counted_fen")
-    note = (note or "").strip()[:200]
+    note = cash_note(note, field="note")
     lock_till(till, station_id)
     book = check_close(station_id, day, counted_fen=counted, note=note, now=now, till=till)
     difference = counted - book.expected_fen
