@@ -54,6 +54,7 @@ MESSAGES = {
     "checkout_not_after_checkin": N_("离店日期必须晚于入住日期"),
     "checkout_required": N_("请选择离店日期"),
     "close_past_date": N_("不能关闭过去的日期"),
+    "closure_reason_too_long": N_("关闭原因最多 %(max)s 个字，请删减后再提交"),
     "confirmation_code_failed": N_("生成确认码失败，请重试"),
     "coordinate_out_of_range": N_("坐标超出范围（纬度 ±90，经度 ±180）"),
     "coordinates_incomplete": N_("请同时填写纬度和经度，或都不填"),

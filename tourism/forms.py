@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from shop.args import coerce_id
 from shop.forms import DayField, OnceTokenField, ShopForm, YuanField
+from tourism.models import MAX_CLOSURE_REASON
 from tourism.services.host import MAX_DESCRIPTION, MAX_FREE_CANCEL_DAYS, MAX_INCLUDED, MAX_UNIT_PRICE_FEN
 
 
@@ -39,7 +40,13 @@ class CheckInForm(ShopForm):
 class CloseDatesForm(ShopForm):
     start = DayField(_l("从"), validators=[DataRequired()])
     end = DayField(_l("到（含）"), validators=[DataRequired()])
-    reason = StringField(_l("原因"), validators=[Optional(), Length(max=120)])
+    #: its length is the closure's rule (`tourism.services.host.closure_reason`), said and bounded here
+    reason = StringField(
+        _l("原因"),
+        validators=[Optional()],
+        description=_l("最多 %(max)s 个字", max=MAX_CLOSURE_REASON),
+        render_kw={"maxlength": MAX_CLOSURE_REASON},
+    )
 
 
 class ListingTermsForm(ShopForm):

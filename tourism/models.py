@@ -136,6 +136,11 @@ class Session(db.Model):
     unit_type = relationship(UnitType)
 
 
+#: The longest reason a host's closure keeps: a longer one is refused (`tourism.services.host.closure_reason`),
+#: never cut.
+MAX_CLOSURE_REASON = 120
+
+
 class Closure(db.Model):
     """A date a listing does not receive guests (maintenance, family event)."""
 
@@ -145,7 +150,7 @@ class Closure(db.Model):
     id: Mapped[int] = pk()
     listing_id: Mapped[int] = fk("listings.id", ondelete="CASCADE")
     closed_date: Mapped[date]
-    reason: Mapped[str] = mapped_column(sa.String(120), default="")
+    reason: Mapped[str] = mapped_column(sa.String(MAX_CLOSURE_REASON), default="")
     created_at: Mapped[datetime]
 
 

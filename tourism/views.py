@@ -82,6 +82,7 @@ from tourism.services.host import (
     check_closable,
     close_dates,
     closed_days,
+    closure_reason,
     get_host_listing,
     list_host_listings,
     listing_bookings,
@@ -824,6 +825,11 @@ def host_close_dates(listing_id: int):
         return _render_host_listing(listing, form, 422)
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     try:  # a closure that would be refused is refused now, not after its confirmation step
+        closure_reason(form.reason.data)
+    except DomainError as exc:  # too long: said under the reason, as typed
+        form.reason.errors = [exc.message]
+        return _render_host_listing(listing, form, exc.status)
+    try:
         check_closable(listing, days, now=now_utc())
     except DomainError as exc:
         form.start.errors = [exc.message]
@@ -847,7 +853,10 @@ def host_close_dates(listing_id: int):
     try:
         added = close_dates(listing, days, reason=form.reason.data or "", now=now_utc())
     except DomainError as exc:
-        form.start.errors = [exc.message]
+        if "reason" in exc.fields:
+            form.reason.errors = [exc.message]
+        else:
+            form.start.errors = [exc.message]
         return _render_host_listing(listing, form, exc.status)
     commit()
     if added:

@@ -257,6 +257,31 @@ def test_closing_dates_closed_already_asks_nothing_and_says_so(client, db, auth)
     assert shop_db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 2
 
 
+def test_a_closure_reason_over_120_characters_is_refused_under_its_field_not_cut(client, db, auth):
+    """A closure's reason of 121 characters used to be kept cut to 120: refused now, before the
+    confirmation and after it, the limit named under the field, what was typed kept, nothing closed;
+    120 characters are kept whole. The field says the limit."""
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    auth.login(host)
+    page = client.get(f"/host/listings/{listing.id}").get_data(as_text=True)
+    assert 'maxlength="120"' in page and "最多 120 个字" in page
+    url = f"/host/listings/{listing.id}/close"
+    dates = {"start": _day(3).isoformat(), "end": _day(4).isoformat()}
+    long = "修" * 121
+    for confirm in ({}, {"confirm": "1"}):
+        r = client.post(url, data={**dates, "reason": long, **confirm})
+        html = r.get_data(as_text=True)
+        assert r.status_code == 422 and f'value="{long}"' in html
+        field = html.split('id="reason"', 1)[1].split("</div>", 1)[0]
+        assert '<p class="error" role="alert">关闭原因最多 120 个字，请删减后再提交</p>' in field
+    assert shop_db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
+    r = client.post(url, data={**dates, "reason": "修" * 120, "confirm": "1"})
+    assert r.status_code == 302
+    assert set(shop_db.session.scalars(sa.select(Closure.reason))) == {"修" * 120}
+    assert "At most 120 characters" in client.get(f"/host/listings/{listing.id}?lang=en").get_data(as_text=True)
+
+
 def test_host_checks_in_by_code_and_wrong_codes_are_refused(client, db, auth):
     host, other_host = make_user(role="host"), make_user(role="host")
     listing = make_listing(host=host, kind="ticket", units=10, max_guests=4)

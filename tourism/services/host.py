@@ -16,7 +16,7 @@ from shop.extensions import db
 from shop.filters import bracketed
 from shop.money import MAX_FEN
 from shop.timeutil import local_date
-from tourism.models import Booking, BookingStatus, Closure, Listing, ListingKind, UnitType
+from tourism.models import MAX_CLOSURE_REASON, Booking, BookingStatus, Closure, Listing, ListingKind, UnitType
 from tourism.services.availability import nights, occupying, rooms_per_night
 
 MAX_FREE_CANCEL_DAYS = 60
@@ -162,8 +162,19 @@ def closed_days(listing: Listing, days: list[date]) -> set[date]:
     )
 
 
+def closure_reason(text: str | None) -> str:
+    """A closure's reason as it is kept, typed by the host: stripped; longer than `MAX_CLOSURE_REASON` is
+    refused (422 `closure_reason_too_long`, naming the limit), never cut."""
+    reason = (text or "").strip()
+    if len(reason) > MAX_CLOSURE_REASON:
+        raise ValidationError("closure_reason_too_long", fields={"reason": "too_long"}, max=MAX_CLOSURE_REASON)
+    return reason
+
+
 def close_dates(listing: Listing, days: list[date], *, reason: str = "", now: datetime) -> int:
-    """Close the listing on these dates (idempotent). Past dates are refused."""
+    """Close the listing on these dates (idempotent). Past dates are refused, and a reason too long
+    (`closure_reason`)."""
+    reason = closure_reason(reason)
     if not days:
         return 0
     # the same locks a hold takes (unit types by id): a booking made meanwhile either sees the
@@ -174,7 +185,7 @@ def close_dates(listing: Listing, days: list[date], *, reason: str = "", now: da
     existing = closed_days(listing, days)
     added = 0
     for d in sorted(set(days) - existing):
-        db.session.add(Closure(listing_id=listing.id, closed_date=d, reason=reason[:120], created_at=now))
+        db.session.add(Closure(listing_id=listing.id, closed_date=d, reason=reason, created_at=now))
         added += 1
     db.session.flush()
     return added
