@@ -103,7 +103,8 @@ class TransitionBody(Schema):
     cash_received_fen: int | None = Field(default=None, ge=0, le=MAX_FEN)
     tracking_number: str | None = Field(default=None, max_length=40)
     pickup_code: str | None = Field(default=None, max_length=12)
-    reason: str | None = Field(default=None, max_length=200)
+    #: cancel: what the buyer is told; its length is the cancellation's rule (422 cancel_reason_too_long)
+    reason: str | None = None
     #: pack: the lots the packer scanned, {order line id: lot code}; lines not named keep the lots
     #: they were given at checkout (first expiring first). 409 `lot_unavailable` when a lot cannot
     #: supply its line, `lot_not_sellable` when a line still holds an expired or recalled lot.

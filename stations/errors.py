@@ -15,6 +15,7 @@ MESSAGES = {
     "recall_reason_too_long": N_("召回原因最多 200 个字"),
     "beneficiary_not_served": N_("受益农户必须属于本站服务的村"),
     "cancel_reason_required": N_("请填写告知顾客的原因"),
+    "cancel_reason_too_long": N_("取消原因最多 %(max)s 个字，请删减后再提交"),
     "cannot_cancel_line": N_("发货单状态为「%(status)s」，不能再取消商品"),
     "cannot_cancel_shipment": N_("当前状态「%(status)s」不能取消"),
     "cannot_deliver": N_("当前状态「%(status)s」不能交付"),

@@ -26,7 +26,8 @@ class ActionForm(ShopForm):
 
 
 class CancelLineForm(ShopForm):
-    reason = StringField(_l("取消原因"), validators=[DataRequired(), Length(max=200)])
+    # its length is the cancellation's rule (`fulfilment.cancel_reason`: 422 cancel_reason_too_long)
+    reason = StringField(_l("取消原因"), validators=[DataRequired()])
 
 
 class EmptyForm(ShopForm):

@@ -188,6 +188,7 @@ def _shipment_page(s, *, typed: dict | None = None, status: int = 200):
         recalled_lots=recalls.lots_to_settle_in(s.id),
         action_form=ActionForm(),
         cancel_form=CancelLineForm(),
+        max_cancel_reason=fulfilment.MAX_CANCEL_REASON,
         cash_form=EmptyForm(),
         refunds_of_cash=_cash_refunds_of(s),
         cash_methods=cash.CASH_METHODS,
@@ -337,6 +338,11 @@ def cancel_line(code: str, line_id: int):
     if refusal is not None:
         flash(refusal.message, "error")
         return redirect(url_for(".shipment", code=s.code))
+    try:  # a reason too long: said under it, as typed, the line's form open
+        fulfilment.cancel_reason(form.reason.data)
+    except DomainError as exc:
+        typed = {"cancel_line": line.id, "reason": form.reason.data, "reason_error": exc.message}
+        return _shipment_page(s, typed=typed, status=exc.status)
     page = ask_first(
         _("确认取消「%(title)s」× %(n)s？顾客会收到通知。", title=line.title, n=line.quantity),
         back=url_for(".shipment", code=s.code),

@@ -81,6 +81,9 @@ NOTHING_SUPPLIED = "no line could be supplied"
 
 #: After this many wrong pick-up codes the shipment is locked for counter hand-over.
 PICKUP_MAX_FAILURES = 5
+#: The longest reason a canceled line keeps (the buyer is told it; a refund's reason holds as much): a
+#: longer one is refused (`cancel_reason`), never cut.
+MAX_CANCEL_REASON = 200
 
 ACTIONS = ("accept", "pack", "ready", "ship", "receive", "deliver", "pickup", "cancel", "receive_return")
 #: Actions of the station that hands the goods over (for a pick-up order: the chosen station).
@@ -748,6 +751,18 @@ def cancel_line_refusal(line: OrderLine) -> DomainError | None:
     return _order_not_open(shipment)
 
 
+def cancel_reason(text: str | None) -> str:
+    """A line's cancel reason as it is kept and told to the buyer: stripped; refused when empty (422
+    `cancel_reason_required`) or longer than `MAX_CANCEL_REASON` (422 `cancel_reason_too_long`, naming
+    the limit), never cut."""
+    reason = (text or "").strip()
+    if not reason:
+        raise ValidationError("cancel_reason_required", fields={"reason": "required"})
+    if len(reason) > MAX_CANCEL_REASON:
+        raise ValidationError("cancel_reason_too_long", fields={"reason": "too_long"}, max=MAX_CANCEL_REASON)
+    return reason
+
+
 def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> Refund | None:
     """A line that cannot be supplied: release its stock, refund it, tell the buyer why. Returns the
     refund made (None: nothing had been paid for it), so the station is told what to give back — cash
@@ -756,11 +771,9 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> Refund
     `orders.services.payments.refund_line` releases the allocation, refunds what was paid (or lowers
     the cash still due), marks the line refunded and cancels the shipment when no line is left;
     this adds the reason to the shipment's history, settles the order and notifies the buyer.
-    Refused as `cancel_line_refusal` says.
+    Refused as `cancel_line_refusal` says, and for a reason empty or too long (`cancel_reason`).
     """
-    reason = (reason or "").strip()[:200]
-    if not reason:
-        raise ValidationError("cancel_reason_required", fields={"reason": "required"})
+    reason = cancel_reason(reason)
     shipment = line.shipment
     if shipment is None:
         raise NotFound("line_not_found")
@@ -800,7 +813,7 @@ def cancel_refusal(shipment: Shipment) -> DomainError | None:
 
 def cancel_shipment(shipment: Shipment, *, actor, now: datetime, reason: str) -> Shipment:
     """Cancel every open line of the shipment (the API's `cancel` action)."""
-    reason = (reason or "").strip() or "无法供货"
+    reason = cancel_reason((reason or "").strip() or "无法供货")
     _raise_if(cancel_refusal(shipment))
     open_lines = [ln for ln in shipment.lines if ln.status == LineStatus.OPEN]
     if not open_lines:
