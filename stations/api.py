@@ -151,7 +151,8 @@ class ProductPatchBody(Schema):
     unit: str | None = Field(default=None, min_length=1, max_length=20)
     stock: int | None = Field(default=None, ge=0, le=100_000)
     stock_delta: int | None = Field(default=None, ge=-100_000, le=100_000)
-    reason: str | None = Field(default=None, max_length=200)
+    #: a stock change's reason; its length is the correction's rule (422 count_reason_too_long)
+    reason: str | None = None
     is_published: bool | None = None
 
 

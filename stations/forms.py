@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from orders.forms import CashCloseForm, CashMoveForm  # noqa: F401 (the cash page's forms, shared with the host's)
 from shop.args import coerce_id
 from shop.forms import DayField, OnceTokenField, ShopForm, YuanField
+from stock.services import MAX_COUNT_REASON
 
 
 class ActionForm(ShopForm):
@@ -69,7 +70,13 @@ class CorrectForm(ShopForm):
     delta = IntegerField(
         _l("调整数量（正数增加，负数减少）"), validators=[InputRequired(), NumberRange(min=-100_000, max=100_000)]
     )
-    reason = StringField(_l("调整原因"), validators=[DataRequired(), Length(max=200)])
+    #: its length is the correction's rule (`stock.services.correct_stock`: 422 count_reason_too_long)
+    reason = StringField(
+        _l("调整原因"),
+        validators=[DataRequired()],
+        description=_l("最多 %(max)s 个字", max=MAX_COUNT_REASON),
+        render_kw={"maxlength": MAX_COUNT_REASON},
+    )
     lot_id = SelectField(_l("批次"), coerce=coerce_id, validate_choice=True, default=0)
     form_token = OnceTokenField()  # two POSTs of the same form adjust once
 

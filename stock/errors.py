@@ -13,6 +13,7 @@ MESSAGES = {
     "allocation_released": N_("库存分配已释放"),
     "best_before_before_harvest": N_("保质期不能早于采收/生产日期"),
     "count_reason_required": N_("盘点修正需要填写原因"),
+    "count_reason_too_long": N_("调整原因最多 %(max)s 个字，请删减后再提交"),
     "expired_goods": N_("已过保质期的商品不能入库"),
     "harvest_in_future": N_("采收/生产日期不能晚于今天"),
     "invalid_delta": N_("修正数量必须是非零整数"),

@@ -34,6 +34,9 @@ from shop.timeutil import local_date
 from stock.models import Lot, LotAllocation, LotStatus, MovementKind, StockMovement, StockRecord
 
 MAX_QUANTITY = 100_000
+#: The longest reason a stock correction keeps (盘点修正, typed by the operator): a longer one is refused
+#: (422 `count_reason_too_long`, naming the limit), never cut.
+MAX_COUNT_REASON = 200
 #: A purchase price per unit above this is a typing error (10,000 yuan), and so is a purchase of more
 #: than 1,000,000 yuan in one intake.
 MAX_PURCHASE_PRICE_FEN = 1_000_000
@@ -296,7 +299,8 @@ def receive_stock(
 def correct_stock(
     record: StockRecord, delta: int, *, reason: str, actor, now: datetime, lot: Lot | None = None
 ) -> StockMovement:
-    """Correct the count by `delta` (signed), with a reason; never below what is allocated.
+    """Correct the count by `delta` (signed), with a reason (at most `MAX_COUNT_REASON` characters, never
+    cut); never below what is allocated.
 
     Lot by lot: `lot` names the lot counted; without it a shortfall comes out of the unallocated
     units of the first-expiring lots, a surplus goes into the newest sellable lot (or, when the
@@ -306,7 +310,9 @@ def correct_stock(
         raise ValidationError("count_reason_required", fields={"reason": "required"})
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0 or abs(delta) > MAX_QUANTITY:
         raise ValidationError("invalid_delta", fields={"delta": "invalid"})
-    reason = reason.strip()[:200]
+    reason = reason.strip()
+    if len(reason) > MAX_COUNT_REASON:
+        raise ValidationError("count_reason_too_long", fields={"reason": "too_long"}, max=MAX_COUNT_REASON)
     _lock_record(record.id)
     if lot is not None and lot.stock_record_id != record.id:
         raise ValidationError("lot_of_other_product", fields={"lot": "invalid"})

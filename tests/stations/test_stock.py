@@ -83,6 +83,42 @@ def test_a_correction_below_what_is_sold_names_the_lowest_count_and_the_most_to_
     assert movements_total(record_id) == 20
 
 
+def test_a_stock_correction_reason_over_200_characters_is_refused_under_its_field_not_cut(
+    db, world, client, auth, api_token
+):
+    """A correction's reason of 201 characters used to be kept cut to 200: refused now on the stock page,
+    the limit named under the field and what was typed kept, the count unchanged; the API's stock change
+    answers the same code; 200 characters are kept whole. The field says the limit."""
+    record_id, product_id = world.a.product.stock.id, world.a.product.id
+    db.session.commit()
+    headers = api_token(world.a.operator)
+    on_hand = db.session.get(StockRecord, record_id).on_hand
+    long = "盘" * 201
+    r = client.patch(f"/api/v1/products/{product_id}", json={"stock_delta": -1, "reason": long}, headers=headers)
+    assert r.status_code == 422 and r.json["error"]["code"] == "count_reason_too_long", r.json
+    auth.login(world.a.operator)
+    page = client.get(f"/station/stock/{record_id}").get_data(as_text=True)
+    assert 'maxlength="200"' in page and "最多 200 个字" in page
+    r = client.post(
+        f"/station/stock/{record_id}/correct", data={"form_token": new_form_token(), "delta": "-1", "reason": long}
+    )
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and f'value="{long}"' in html
+    field = html.split('id="reason"', 1)[1].split("</div>", 1)[0]
+    assert '<p class="error" role="alert">调整原因最多 200 个字，请删减后再提交</p>' in field
+    db.session.expire_all()
+    assert db.session.get(StockRecord, record_id).on_hand == on_hand
+    assert "At most 200 characters" in client.get(f"/station/stock/{record_id}?lang=en").get_data(as_text=True)
+    r = client.post(
+        f"/station/stock/{record_id}/correct",
+        data={"form_token": new_form_token(), "delta": "-1", "reason": "盘" * 200},
+    )
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(StockRecord, record_id).on_hand == on_hand - 1
+    assert db.session.scalar(sa.select(StockMovement.reason).where(StockMovement.kind == "correct")) == "盘" * 200
+
+
 def test_receive_and_correct_pages_write_movements(db, world, client, auth):
     auth.login(world.a.operator)
     record_id = world.a.product.stock.id
