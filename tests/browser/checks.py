@@ -151,9 +151,11 @@ def account_names(live) -> frozenset[str]:
     'Lianta No.1 School' and asks an invoice in that name, which the station's 发票 list, a Chinese page
     of journey 35, then shows), and the names of the listings and room types hosts created (journey 44's
     English run names its experience '采茶体验 desktop en', which the host's desk, a Chinese page of journey 57,
-    lists among the bookings whose day passed when both run on one live server)."""
+    lists among the bookings whose day passed when both run on one live server), and of the products stations
+    created (a journey's new product, named for its run, on a later journey's page)."""
     import sqlalchemy as sa
 
+    from catalog.models import Product
     from institutions.models import Organisation
     from invoices.models import Invoice
     from shop.auth.models import User
@@ -162,7 +164,7 @@ def account_names(live) -> frozenset[str]:
     with live.app_context() as db:
         return frozenset(
             " ".join(v.split())
-            for column in (User.name, Organisation.name, Invoice.title, Listing.name, UnitType.name)
+            for column in (User.name, Organisation.name, Invoice.title, Listing.name, UnitType.name, Product.name)
             for v in db.session.scalars(sa.select(column))
             if v
         )
