@@ -143,6 +143,7 @@ NOTE_LABELS = {
     "订单已取消，自动退款": _l("订单已取消，自动退款"),
 }
 _CASH = re.compile(r"^cash received (?P<amount>¥[0-9,]+\.[0-9]{2})$")
+_HANDED_BACK = re.compile(r"^cash handed back (?P<amount>¥[0-9,]+\.[0-9]{2})$")
 _FEE = re.compile(r"^fee (?P<fen>[0-9]+) fen kept$")
 _LINE = re.compile(r"^line (?P<line>[0-9]+) canceled: (?P<reason>.*)$", re.S)
 
@@ -154,6 +155,8 @@ def note_text(note: str | None) -> str:
         return str(NOTE_LABELS[note])
     if match := _CASH.match(note):
         return _("已收现金 %(amount)s", amount=match["amount"])
+    if match := _HANDED_BACK.match(note):  # orders.services.payments.hand_back_cash
+        return _("现金 %(amount)s 已退还", amount=match["amount"])
     if match := _FEE.match(note):
         return _("收取手续费 %(amount)s", amount=format_yuan(int(match["fen"])))
     if match := _LINE.match(note):

@@ -87,6 +87,8 @@ def test_the_operator_hands_the_cash_back_once_with_a_confirmation(db, world, cl
     done = client.post(url, data={"confirm": "1"}, follow_redirects=True).get_data(as_text=True)
     assert f"已退还现金 {format_yuan(3333)}，记入现金账" in done
     assert "已退还" in done  # the shipment's page says it
+    # and its history says it in the page's language (the history note is a key: shop.history.note_text)
+    assert "cash handed back" not in done and f"现金 {format_yuan(3333)} 已退还" in done
     again = client.post(url, data={"confirm": "1"}, follow_redirects=True).get_data(as_text=True)
     assert "这笔现金已退还" in again
     # one entry, by the operator who handed it back, naming the refund
