@@ -384,7 +384,8 @@ class Refund(db.Model):
     #: A cash refund: the shipment whose till took the cash and pays it back.
     shipment_id: Mapped[int | None] = fk("shipments.id", nullable=True)
     provider_ref: Mapped[str | None] = mapped_column(sa.String(64), unique=True, nullable=True)
-    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: Kept whole (text): it may quote a reason typed in full (a recall's: 批次 X 召回：<reason>).
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
     actor_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
     created_at: Mapped[datetime]
 
@@ -537,7 +538,8 @@ class CashEntry(db.Model):
     order_id: Mapped[int | None] = fk("orders.id", nullable=True)
     shipment_id: Mapped[int | None] = fk("shipments.id", nullable=True)
     refund_id: Mapped[int | None] = fk("refunds.id", nullable=True, index=False)
-    reason: Mapped[str] = mapped_column(sa.String(MAX_CASH_NOTE), default="")
+    #: What an operator typed (at most MAX_CASH_NOTE, `cashbook.cash_note`), or a refund's reason, kept whole (text).
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
     actor_id: Mapped[int | None] = fk("users.id", nullable=True)
     created_at: Mapped[datetime]
 

@@ -32,7 +32,8 @@ class StatusEvent(db.Model):
     from_status: Mapped[str | None] = mapped_column(sa.String(24), nullable=True)
     to_status: Mapped[str] = mapped_column(sa.String(24))
     actor_id: Mapped[int | None] = fk("users.id", nullable=True, ondelete="SET NULL")
-    note: Mapped[str] = mapped_column(sa.String(255), default="")
+    #: Kept whole (text): a note may quote a reason the user typed in full.
+    note: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime]
 
 
@@ -65,11 +66,17 @@ def record_status(obj, *, from_status, to_status, actor=None, now: datetime, not
         from_status=from_status,
         to_status=str(to_status),
         actor_id=getattr(actor, "id", None),
-        note=note[:255],
+        note=note,
         created_at=now,
     )
     db.session.add(event)
     return event
+
+
+def record_note(obj, note: str, *, actor=None, now: datetime) -> StatusEvent:
+    """A line in `obj`'s history that changes no status: cash taken or handed back, a pick-up unlocked,
+    goods returned, a line canceled (`note_text` says it in the page's language)."""
+    return record_status(obj, from_status=obj.status, to_status=obj.status, actor=actor, now=now, note=note)
 
 
 def record_statuses(events, *, actor=None, now: datetime) -> None:
@@ -86,7 +93,7 @@ def record_statuses(events, *, actor=None, now: datetime) -> None:
             "from_status": from_status,
             "to_status": str(to_status),
             "actor_id": getattr(actor, "id", None),
-            "note": note[:255],
+            "note": note,
             "created_at": now,
         }
         for obj, from_status, to_status, note in events

@@ -54,7 +54,7 @@ from shop.auth.models import User
 from shop.db import unique_or
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
-from shop.history import record_status
+from shop.history import record_note
 from shop.money import MAX_FEN, format_yuan
 from shop.timeutil import local_date
 from stock.models import Station
@@ -448,14 +448,7 @@ def take_cash(shipment: Shipment, cash_received_fen: int | None, *, actor, now: 
     if shipment.cash_received_at is None:
         shipment.cash_received_at = now
         shipment.cash_received_by_id = getattr(actor, "id", None)
-    record_status(
-        shipment,
-        from_status=shipment.status,
-        to_status=shipment.status,
-        actor=actor,
-        now=now,
-        note=f"cash received {format_yuan(due)}",
-    )
+    record_note(shipment, f"cash received {format_yuan(due)}", actor=actor, now=now)
     db.session.flush()
     return entry
 

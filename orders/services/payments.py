@@ -79,7 +79,7 @@ from shop.celery import enqueue_after_commit
 from shop.db import statement
 from shop.errors import Conflict, DomainError, ValidationError
 from shop.extensions import db
-from shop.history import can_transition, check_transition, record_status, record_statuses, transition
+from shop.history import can_transition, check_transition, record_note, record_statuses, transition
 from shop.money import format_yuan
 from shop.timeutil import local_date
 from stock.services import OutOfStock, allocate_lines, release_lines
@@ -453,7 +453,7 @@ def _refund_cash_excess(
         amount_fen=excess,
         state=REFUND_OWED,
         shipment_id=shipment.id,
-        reason=(reason or "")[:200],
+        reason=reason or "",
         actor_id=getattr(actor, "id", None),
         created_at=now,
     )
@@ -530,14 +530,7 @@ def hand_back_cash(refund: Refund, *, actor, now: datetime) -> bool:
     shipment = db.session.get_one(Shipment, refund.shipment_id)
     cash.pay_out_refund(refund, shipment=shipment, actor=actor, now=now)
     refund.state = "succeeded"
-    record_status(
-        shipment,
-        from_status=shipment.status,
-        to_status=shipment.status,
-        actor=actor,
-        now=now,
-        note=f"cash handed back {format_yuan(refund.amount_fen)}",
-    )
+    record_note(shipment, f"cash handed back {format_yuan(refund.amount_fen)}", actor=actor, now=now)
     db.session.flush()
     return True
 
@@ -601,7 +594,7 @@ def refund_payment(
         order_line_id=line.id if line is not None else None,
         amount_fen=amount,
         state="created" if is_card else "succeeded",
-        reason=(reason or "")[:200],
+        reason=reason or "",
         actor_id=getattr(actor, "id", None),
         created_at=now,
     )

@@ -63,7 +63,7 @@ from shop.celery import enqueue_after_commit
 from shop.codes import same_secret, typed_code, typed_numeric_code
 from shop.errors import Conflict, DomainError, IllegalTransition, NotFound, ValidationError
 from shop.extensions import db
-from shop.history import can_transition, record_status, transition
+from shop.history import can_transition, record_note, transition
 from shop.timeutil import local_date
 from stock.models import StockRecord
 from stock.services import (
@@ -691,7 +691,7 @@ def unlock_pickup(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     for s in shipments:  # the counter is the order's: every shipment's
         if s.pickup_failures or s.id == shipment.id:
             s.pickup_failures = 0
-            record_status(s, from_status=s.status, to_status=s.status, actor=actor, now=now, note="pickup unlocked")
+            record_note(s, "pickup unlocked", actor=actor, now=now)
     db.session.flush()
     return shipment
 
@@ -723,14 +723,7 @@ def receive_return(shipment: Shipment, *, actor, now: datetime) -> Shipment:
     if rest:  # allocations older than lots (none since #23's migration): records only
         cancel_allocation(rest)
     shipment.return_status = "returned"
-    record_status(
-        shipment,
-        from_status=shipment.status,
-        to_status=shipment.status,
-        actor=actor,
-        now=now,
-        note="returned to the packing station",
-    )
+    record_note(shipment, "returned to the packing station", actor=actor, now=now)
     db.session.flush()
     return shipment
 
@@ -773,7 +766,13 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> Refund
     this adds the reason to the shipment's history, settles the order and notifies the buyer.
     Refused as `cancel_line_refusal` says, and for a reason empty or too long (`cancel_reason`).
     """
-    reason = cancel_reason(reason)
+    return withdraw_line(line, actor=actor, now=now, reason=cancel_reason(reason))
+
+
+def withdraw_line(line: OrderLine, *, actor, now: datetime, reason: str) -> Refund | None:
+    """`cancel_line` for a reason the code composed, not one an operator typed (a recall's 批次 X 召回：
+    <the recall's reason>, `stations.services.recalls.refund_recalled`): kept and told whole, not bound
+    by `MAX_CANCEL_REASON`."""
     shipment = line.shipment
     if shipment is None:
         raise NotFound("line_not_found")
@@ -784,14 +783,7 @@ def cancel_line(line: OrderLine, *, actor, now: datetime, reason: str) -> Refund
     db.session.flush()
     db.session.refresh(shipment)
 
-    record_status(
-        shipment,
-        from_status=shipment.status,
-        to_status=shipment.status,
-        actor=actor,
-        now=now,
-        note=f"line {line.id} canceled: {reason}",
-    )
+    record_note(shipment, f"line {line.id} canceled: {reason}", actor=actor, now=now)
     if shipment.status != ShipmentStatus.CANCELED and not any(ln.status == LineStatus.OPEN for ln in shipment.lines):
         transition(shipment, ShipmentStatus.CANCELED, actor=actor, now=now, note=reason)
     settle_order(shipment.order, actor=actor, now=now, note=NOTHING_SUPPLIED)

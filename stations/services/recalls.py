@@ -42,7 +42,7 @@ from shop.celery import enqueue_after_commit
 from shop.codes import typed_code
 from shop.errors import NotFound, ValidationError
 from shop.extensions import db
-from stations.services.fulfilment import cancel_line
+from stations.services.fulfilment import withdraw_line
 from stock.models import Lot, LotAllocation, LotStatus
 from stock.services import block_lot, lock_lot
 
@@ -207,7 +207,7 @@ def refund_recalled(lot: Lot, *, actor, now: datetime) -> int:
     and counted once."""
     if lot.status != LotStatus.RECALLED:
         raise ValidationError("lot_not_recalled", fields={"lot": "not_recalled"})
-    reason = _("批次 %(code)s 召回：%(reason)s", code=lot.code, reason=lot.recall_reason)[:200]
+    reason = _("批次 %(code)s 召回：%(reason)s", code=lot.code, reason=lot.recall_reason)
     done = 0
     unpaid_done: set[int] = set()
     for affected in affected_lines(lot):
@@ -216,7 +216,7 @@ def refund_recalled(lot: Lot, *, actor, now: datetime) -> int:
                 continue
             unpaid_done.add(affected.order.id)
         elif affected.action == "cancel":
-            cancel_line(affected.line, actor=actor, now=now, reason=reason)
+            withdraw_line(affected.line, actor=actor, now=now, reason=reason)
         elif affected.action == "refund":
             refund_line(affected.line, actor=actor, now=now, reason=reason)
         else:

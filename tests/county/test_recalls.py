@@ -393,3 +393,26 @@ def test_a_recall_without_a_reason_or_with_too_long_a_one_is_refused_before_the_
     assert response.status_code == 422 and "/confirm/" not in response.headers.get("Location", "")
     assert ("请填写召回原因" if not typed else "召回原因最多 200 个字") in html
     assert db.session.get(Lot, lot.id).status == LotStatus.ACTIVE
+
+
+def test_a_full_length_recall_reason_is_kept_whole_in_the_refund_and_the_shipment_history(db, scene, client, auth):
+    """A recall's reason may be RECALL_REASON_MAX characters; its refunds say 批次 X 召回：<reason> and the
+    shipment's history says which line was canceled for it: both whole, not cut to a column's width, and
+    not refused as an operator's typed cancel reason longer than MAX_CANCEL_REASON would be."""
+    lot = scene["lot_a"]
+    reason = "抽检发现农药残留超标" * (recalls.RECALL_REASON_MAX // 10 - 1) + "请勿食用并联系站点"
+    assert len(reason) == recalls.RECALL_REASON_MAX - 1
+    auth.login(scene["county"])
+    asked = {"code": lot.code, "reason": reason, "confirm": "1"}
+    assert client.post("/county/recalls", data=asked).status_code == 302
+    refunded = client.post(f"/county/recalls/{lot.code}/refund", data={"confirm": "1"}, follow_redirects=True)
+    assert "alert-error" not in refunded.get_data(as_text=True)
+    line = scene["delivered"].lines[0]
+    refund = db.session.scalars(sa.select(Refund).where(Refund.order_line_id == line.id)).one()
+    assert refund.reason == f"批次 {lot.code} 召回：{reason}"
+    sale = client.get(f"/county/sales/{line.id}").get_data(as_text=True)
+    assert f"召回：{reason}</td>" in sale
+    auth.login(scene["operator"])
+    shipment = scene["waiting"].shipments[0]
+    history = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
+    assert f"{reason}</li>" in history

@@ -1376,9 +1376,7 @@ def refund_kept(booking: Booking, *, actor, now: datetime, reason: str = "") -> 
     if amount <= 0 or payment is None:
         raise Conflict("nothing_kept")
     line = next((l for l in order.lines if l.booking_id == booking.id), None)
-    refund = refund_payment(
-        payment, amount, line=line, actor=actor, now=now, reason=(reason or "kept fee refunded")[:200]
-    )
+    refund = refund_payment(payment, amount, line=line, actor=actor, now=now, reason=reason or "kept fee refunded")
     if refund is None:
         raise Conflict("nothing_kept")
     booking.refunded_fen += refund.amount_fen

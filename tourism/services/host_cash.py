@@ -32,7 +32,7 @@ from shop.auth.models import User
 from shop.db import unique_or
 from shop.errors import Conflict, ValidationError
 from shop.extensions import db
-from shop.history import record_status
+from shop.history import record_note
 from shop.money import MAX_FEN, format_yuan
 from tourism.models import Booking, HostCashClose, HostCashEntry, HostCashKind
 
@@ -129,14 +129,7 @@ def take_arrival_cash(booking: Booking, cash_received_fen: int | None, *, actor,
             booking_id=booking.id,
             order_id=booking.order_id,
         )
-    record_status(
-        booking,
-        from_status=booking.status,
-        to_status=booking.status,
-        actor=actor,
-        now=now,
-        note=f"cash received {format_yuan(due)}",
-    )
+    record_note(booking, f"cash received {format_yuan(due)}", actor=actor, now=now)
     return entry
 
 
