@@ -1,7 +1,8 @@
 """Product photos: checked by content, re-encoded, resized (1200px full, 400px thumbnail).
 
 An upload is trusted by nothing it says about itself (file name, content type): Pillow must open
-and verify it as a JPEG, PNG, WebP or GIF within `MAX_UPLOAD_BYTES` and a pixel budget. It is then
+and verify it as a JPEG, PNG, WebP, GIF or HEIC/HEIF (a phone camera's own format, read through
+pillow-heif's Pillow plugin) within `MAX_UPLOAD_BYTES` and a pixel budget. It is then
 re-encoded as a fresh JPEG (which drops metadata and anything smuggled after the image data) into
 `UPLOAD_DIR/products/<product id>/`. Used by assisted selling (stations) and the demo seeder.
 
@@ -10,7 +11,7 @@ is harmless, whereas writing after commit could leave rows pointing at missing f
 
 Bounded memory and time (docs/uploads.md): the size is read from the header (`Image.open` decodes
 nothing) and refused above `IMAGE_MAX_PIXELS` (JPEG, which Pillow can decode already scaled down with
-`draft()`) or `IMAGE_MAX_PIXELS_FULL_DECODE` (PNG, WebP, GIF: decoded at full size, 4 bytes a pixel)
+`draft()`) or `IMAGE_MAX_PIXELS_FULL_DECODE` (PNG, WebP, GIF, HEIF: decoded at full size, 4 bytes a pixel)
 before a pixel is decoded; an accepted image is decoded once, at the smallest JPEG scale still at least
 `FULL_PX`, and shrunk in place (`thumbnail` with a reducing gap) before any colour conversion copies it.
 `Image.MAX_IMAGE_PIXELS` is set from `IMAGE_MAX_PIXELS`, so no other Pillow use in the process decodes more.
@@ -22,6 +23,7 @@ import io
 import os
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from flask import current_app
 from flask_babel import gettext
@@ -32,12 +34,20 @@ from shop.errors import ValidationError
 from shop.extensions import db
 from shop.uploads import UploadCodes, max_upload_bytes, read_upload
 
-#: The photo formats accepted (read from the file's content, never its name), with their media types.
-IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+#: The photo formats accepted (read from the file's content, never its name, by Pillow's format names),
+#: with their media types. HEIF is what iPhones and many Android phones save (.heic): a browser that cannot
+#: draw it (Chrome on Android) sends it as taken, and the server reads it (`_read_heif`).
+IMAGE_TYPES = {
+    "JPEG": ("image/jpeg",),
+    "PNG": ("image/png",),
+    "WEBP": ("image/webp",),
+    "GIF": ("image/gif",),
+    "HEIF": ("image/heic", "image/heif"),
+}
 ALLOWED_FORMATS = set(IMAGE_TYPES)
 #: The `accept` attribute of every photo input (template global `image_accept`): the formats above, so a
 #: phone's picker offers what the server takes, no less.
-IMAGE_ACCEPT = ",".join(IMAGE_TYPES.values())
+IMAGE_ACCEPT = ",".join(t for types in IMAGE_TYPES.values() for t in types)
 FULL_PX = 1200
 THUMB_PX = 400
 #: Defaults of IMAGE_MAX_PIXELS / IMAGE_MAX_PIXELS_FULL_DECODE: a 48 Mpx phone camera's JPEG is
@@ -55,6 +65,17 @@ FORM_FIELDS_ROOM = 64 * 1024
 def configure_images(app) -> None:
     """Pillow's own decompression-bomb limit from the configuration (its public `MAX_IMAGE_PIXELS`)."""
     Image.MAX_IMAGE_PIXELS = int(app.config.get("IMAGE_MAX_PIXELS", MAX_PIXELS))
+
+
+@cache
+def _read_heif() -> None:
+    """Teach Pillow HEIC/HEIF, once per process, when the first upload is checked (pillow-heif's published
+    plugin registration; about 9 MB a process, so not at start-up in a worker that never takes a photo).
+    It decodes with the file's rotation applied and its EXIF orientation reset, so `exif_transpose` does not
+    turn the photo twice."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
 
 
 def _pixel_budget(fmt: str) -> int:
@@ -120,6 +141,7 @@ def check_image(upload, *, max_bytes: int | None = None) -> CheckedImage:
     """Verify an upload (bytes, a file object or a werkzeug FileStorage) by its content."""
     max_bytes = max_bytes or max_upload_bytes()
     data = read_upload(upload, max_bytes, codes=IMAGE_UPLOAD, error=ImageRejected)
+    _read_heif()
     try:
         # Image.open reads the header only: format and size are known before anything is decoded
         with Image.open(io.BytesIO(data)) as probe:

@@ -16,7 +16,7 @@ cart); `papers_ok_clause` is the same rule as one SQL expression, which the chec
 one SELECT and refuses in its own transaction (`orders.services.placement.quote`).
 
 Documents are uploaded by the station that sells the product (for the cooperative or household
-that holds the paper): number, issuer, validity and the file (PDF, JPEG or PNG, checked by content,
+that holds the paper): number, issuer, validity and the file (PDF, JPEG, PNG or HEIC, checked by content,
 `check_document_file`), and wait for the county (`decide_document`, audited). Files are stored
 outside the public media folder (`PAPERS_DIR`): a 合格证 names its producer, and only the station and
 the county read them.
@@ -378,7 +378,7 @@ def _max_bytes() -> int:
 
 def check_document_file(upload) -> CheckedFile:
     """A document file by its content, never its name or content type: a PDF (header, end marker, no
-    scripts, launch actions or embedded files) or a JPEG or PNG photo or scan (the photo checks of
+    scripts, launch actions or embedded files) or a JPEG, PNG or HEIC photo or scan (a HEIC kept as JPEG; the photo checks of
     `catalog.images`, then re-encoded: metadata such as where a photo was taken is dropped)."""
     limit = _max_bytes()
     if upload is None:
@@ -403,7 +403,7 @@ def check_document_file(upload) -> CheckedFile:
         if exc.code in ("image_type", "invalid_image"):
             raise ValidationError("document_file_type", fields={"file": "type"}) from None
         raise
-    if checked.source_format not in ("JPEG", "PNG"):
+    if checked.source_format not in ("JPEG", "PNG", "HEIF"):  # a phone's HEIC photo is kept as a JPEG
         raise ValidationError("document_file_type", fields={"file": "type"})
     image = checked.image
     out = io.BytesIO()

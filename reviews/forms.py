@@ -25,7 +25,7 @@ class ReviewForm(ShopForm):
         invalid_choice_message=RATING_MESSAGE,
     )
     body = TextAreaField(_l("评价内容"), validators=[Optional(), Length(max=MAX_BODY)])
-    photos = MultipleFileField(_l("照片（最多 3 张，JPEG/PNG/WebP/GIF，每张最大 5MB）"))
+    photos = MultipleFileField(_l("照片（最多 3 张，JPEG/PNG/WebP/GIF/HEIC，每张最大 5MB）"))
 
 
 class ReplyForm(ShopForm):

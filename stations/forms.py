@@ -96,7 +96,7 @@ class FamilyForm(ShopForm):
 
 
 class ProductPhotoForm(ShopForm):
-    image = FileField(_l("新的商品照片（JPEG/PNG/WebP/GIF，最大 5MB）"))
+    image = FileField(_l("新的商品照片（JPEG/PNG/WebP/GIF/HEIC，最大 5MB）"))
 
 
 class PaperForm(ShopForm):
@@ -108,7 +108,7 @@ class PaperForm(ShopForm):
     issuer = StringField(_l("发证机关/检测机构"), validators=[DataRequired(), Length(max=80)])
     valid_from = DayField(_l("有效期起"), validators=[InputRequired()])
     valid_until = DayField(_l("有效期至"), validators=[InputRequired()])
-    file = FileField(_l("证件文件（PDF、JPEG 或 PNG，最大 5MB）"))
+    file = FileField(_l("证件文件（PDF、JPEG、PNG 或 HEIC，最大 5MB）"))
     form_token = OnceTokenField()  # a double tap uploads once
 
 
@@ -133,7 +133,7 @@ class AssistedProductForm(ShopForm):
     lot_note = StringField(_l("批次/采收说明"), validators=[Optional(), Length(max=200)])
     season = StringField(_l("季节（如 3-5月，空=全年）"), validators=[Optional(), Length(max=40)])
     description = TextAreaField(_l("介绍"), validators=[Optional(), Length(max=4000)])
-    image = FileField(_l("商品照片（JPEG/PNG/WebP/GIF，最大 5MB）"))
+    image = FileField(_l("商品照片（JPEG/PNG/WebP/GIF/HEIC，最大 5MB）"))
     #: A new variant (规格) of one of the station's products: that product, the new variant's label and,
     #: when that product has no variants yet, its own label (docs/catalog.md).
     variant_of = SelectField(_l("作为哪个商品的新规格（可不选）"), coerce=coerce_id, validate_choice=True, default=0)

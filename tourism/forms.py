@@ -86,7 +86,7 @@ class ListingPlaceForm(ShopForm):
 
 
 class ListingPhotoForm(ShopForm):
-    image = FileField(_l("照片（JPEG/PNG/WebP/GIF，最大 5MB）"))
+    image = FileField(_l("照片（JPEG/PNG/WebP/GIF/HEIC，最大 5MB）"))
 
 
 class NewUnitTypeForm(UnitTypeForm):

@@ -114,7 +114,7 @@ def test_the_operator_uploads_a_renewed_test_report_from_a_phone(open_page, live
         form.get_by_label(operator.t("发证机关/检测机构"), exact=True).fill("南昌县农产品质量安全检测站")
         form.get_by_label(operator.t("有效期起"), exact=True).fill(today.isoformat())
         form.get_by_label(operator.t("有效期至"), exact=True).fill((today + timedelta(days=180)).isoformat())
-        form.get_by_label(operator.t("证件文件（PDF、JPEG 或 PNG，最大 5MB）"), exact=True).set_input_files(
+        form.get_by_label(operator.t("证件文件（PDF、JPEG、PNG 或 HEIC，最大 5MB）"), exact=True).set_input_files(
             files=[{"name": "report.pdf", "mimeType": "application/pdf", "buffer": demo_pdf("test report")}]
         )
 

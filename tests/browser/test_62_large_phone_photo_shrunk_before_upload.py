@@ -148,5 +148,7 @@ def test_a_file_the_page_cannot_shrink_is_judged_as_before(open_page, live_serve
     expect(note).to_have_count(0)
     with buyer.problems.allow(422, r"/review$"):
         buyer.submit_and_wait(lambda: submit.click())
-    expect(page.locator("main")).to_contain_text(buyer.t("文件不是有效的图片：请换一张 JPEG、PNG、WebP 或 GIF 照片"))
+    expect(page.locator("main")).to_contain_text(
+        buyer.t("文件不是有效的图片：请换一张 JPEG、PNG、WebP、GIF 或 HEIC 照片")
+    )
     buyer.step("the server's message")

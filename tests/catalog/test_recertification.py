@@ -430,10 +430,10 @@ def test_the_photo_inputs_accept_every_format_the_server_takes(client, db, auth)
     make_household(village=village)  # the new product form is offered to a station serving households
     db.session.commit()
     auth.login(operator)
-    accept = 'accept="image/jpeg,image/png,image/webp,image/gif"'
+    accept = 'accept="image/jpeg,image/png,image/webp,image/gif,image/heic,image/heif"'
     for url in ("/station/products", "/station/products/new"):
         page = client.get(url).get_data(as_text=True)
-        assert accept in page and "JPEG/PNG/WebP/GIF" in page, url
+        assert accept in page and "JPEG/PNG/WebP/GIF/HEIC" in page, url
     r = client.post(
         f"/station/products/{product.id}/photo",
         data={"image": (io.BytesIO(image_bytes("GIF")), "new.gif")},

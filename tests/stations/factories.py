@@ -118,7 +118,20 @@ def make_order(
     return order
 
 
-def image_bytes(fmt: str = "PNG", size=(800, 600), color=(200, 30, 30)) -> bytes:
+def image_bytes(fmt: str = "PNG", size=(800, 600), color=(200, 30, 30), orientation: int | None = None) -> bytes:
+    """A photo of one colour (the left tenth blue, to tell its sides) as `fmt` (Pillow's format names;
+    "HEIF" is a phone's .heic, written with pillow-heif), with an EXIF `orientation` if given."""
+    if fmt == "HEIF":
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+    image = Image.new("RGB", size, color)
+    image.paste((0, 0, 255), (0, 0, max(1, size[0] // 10), size[1]))
     buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, fmt)
+    extra = {}
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        extra["exif"] = exif.tobytes()
+    image.save(buffer, fmt, **extra)
     return buffer.getvalue()

@@ -279,6 +279,21 @@ def test_a_jpeg_scan_is_checked_and_re_encoded(db, farm, client, api_token):
         assert image.format == "JPEG" and image.size == (64, 48)
 
 
+def test_a_phones_heic_photo_of_a_paper_is_kept_as_a_jpeg(db, farm, client, auth):
+    """A paper photographed with a phone that saves HEIC: taken on the papers page and kept as a JPEG."""
+    from tests.stations.factories import image_bytes
+
+    auth.login(farm.a.operator)
+    assert "image/heic" in client.get("/station/papers").get_data(as_text=True)
+    heic = image_bytes("HEIF", (1600, 1200))
+    form = _form(farm.a.product, form_token=_token(client), file=(io.BytesIO(heic), "IMG_0003.HEIC"))
+    assert client.post("/station/papers", data=form, content_type="multipart/form-data").status_code == 303
+    [document] = _documents(db)
+    assert document.file_type == "jpeg"
+    with Image.open(os.path.join(papers_dir(), document.file_path)) as image:
+        assert image.format == "JPEG" and image.size == (1600, 1200)
+
+
 def test_a_double_tap_uploads_once(db, farm, client, auth):
     auth.login(farm.a.operator)
     token = _token(client)

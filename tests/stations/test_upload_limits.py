@@ -99,3 +99,39 @@ def test_large_jpeg_is_decoded_scaled_down_and_stored_at_1200px(db, world, clien
         assert full.size == (1200, 900)
     with Image.open(os.path.join(app.config["UPLOAD_DIR"], image.thumb_path)) as thumb:
         assert thumb.size == (400, 300)
+
+
+def test_a_phones_heic_photo_is_taken_upright_and_stored_as_a_1200px_jpeg(db, world, client, auth, app):
+    """What an iPhone or an Android phone saves (.heic), sent as taken by a browser that cannot draw it
+    (Chrome on Android): read, turned upright by its rotation (EXIF orientation 6: taken holding the phone
+    upright), stored as JPEG like any photo; nothing of its EXIF kept."""
+    data = image_bytes("HEIF", (4032, 3024), orientation=6)
+    auth.login(world.a.operator)
+    response = client.post(
+        "/station/products/new",
+        data=new_product_form(world, image=(io.BytesIO(data), "IMG_0001.HEIC")),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[-400:]
+    image = db.session.scalar(sa.select(ProductImage).order_by(ProductImage.id.desc()))
+    with Image.open(os.path.join(app.config["UPLOAD_DIR"], image.path)) as full:
+        assert (full.format, full.size) == ("JPEG", (900, 1200))  # upright: portrait
+        assert (
+            full.getpixel((full.width // 2, 10))[2] > 200
+            and full.getpixel((full.width // 2, full.height - 10))[2] < 100
+        )
+        assert not full.getexif()
+
+
+def test_a_heic_photo_over_the_full_decode_budget_is_refused_before_decoding(db, world, client, auth, app):
+    data = image_bytes("HEIF", (5000, 4000))  # 20 Mpx: decoded at full size, over the 16 Mpx budget
+    auth.login(world.a.operator)
+    before, files = _counts(db), _files(app)
+    response = client.post(
+        "/station/products/new",
+        data=new_product_form(world, image=(io.BytesIO(data), "IMG_0002.HEIC")),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert "5000×4000" in response.get_data(as_text=True)
+    assert _counts(db) == before and _files(app) == files

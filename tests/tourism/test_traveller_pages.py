@@ -55,13 +55,13 @@ def test_host_uploads_photos_checked_and_resized_and_guests_see_them(client, db,
     )
     assert r.status_code == 422 and db.session.scalar(sa.select(sa.func.count(ListingImage.id))) == 1
     # the refusal says what to do (文件不是有效的图片 alone left the host guessing)
-    assert "请换一张 JPEG、PNG、WebP 或 GIF 照片" in r.get_data(as_text=True)
+    assert "请换一张 JPEG、PNG、WebP、GIF 或 HEIC 照片" in r.get_data(as_text=True)
     r = client.post(
         f"/host/listings/{listing.id}/photos?lang=en",
         data={"image": (io.BytesIO(b"not an image"), "x.png")},
         content_type="multipart/form-data",
     )
-    assert r.status_code == 422 and "choose a JPEG, PNG, WebP or GIF photo instead" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "choose a JPEG, PNG, WebP, GIF or HEIC photo instead" in r.get_data(as_text=True)
     client.get("/?lang=zh_CN")  # back to Chinese for the rest
     auth.logout()
     assert image.path in client.get(_page(listing)).get_data(as_text=True)
