@@ -63,6 +63,8 @@ from shop.urls import same_site_path
 from stations.services import recalls
 from stock.models import LotStatus, Station
 from tourism.models import Listing
+from tourism.services.booking import LATE_CHECK_IN_DAYS
+from tourism.services.overdue import past_late_check_in
 
 bp = Blueprint("county", __name__, url_prefix="/county")
 
@@ -221,6 +223,18 @@ def reconcile_page():
         ]
         return export_response(fmt, "reconciliation", columns, result["discrepancies"])
     return render_template("county/reconcile.html", result=result)
+
+
+@bp.get("/overdue-bookings")
+@county_only
+def overdue_bookings():
+    """Bookings still confirmed more than LATE_CHECK_IN_DAYS days after their check-out: never completed, so
+    never credited; per listing and host. Read only: the host decides (标记未到店 moves money)."""
+    return render_template(
+        "county/overdue_bookings.html",
+        listings=past_late_check_in(now=now_utc()),
+        late_check_in_days=LATE_CHECK_IN_DAYS,
+    )
 
 
 # --- household registry ------------------------------------------------------------------------

@@ -50,6 +50,10 @@ def celery_init_app(app: Flask) -> Celery:
             "retry-refunds": {"task": "orders.tasks.retry_refunds", "schedule": 300.0},
             "expire-booking-holds": {"task": "tourism.tasks.expire_holds", "schedule": 60.0},
             "complete-stays": {"task": "tourism.tasks.complete_stays", "schedule": crontab(minute=15)},
+            "remind-overdue-arrivals": {
+                "task": "tourism.tasks.remind_overdue_arrivals",
+                "schedule": crontab(hour=8, minute=30),
+            },
             "expire-lots": {"task": "stations.tasks.expire_lots", "schedule": crontab(minute=5)},
             "remind-expiring-papers": {"task": "catalog.tasks.remind_expiring_papers", "schedule": crontab(minute=20)},
             "drain-outbox": {

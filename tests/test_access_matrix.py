@@ -214,6 +214,7 @@ RULES: dict[str, Rule] = {
     "county.income": Rule("/county/income", only("county")),
     "county.links_index": Rule("/county/links", only("county")),
     "county.reconcile_page": Rule("/county/reconcile", only("county")),
+    "county.overdue_bookings": Rule("/county/overdue-bookings", only("county")),
     "county.targets_page": Rule("/county/targets", only("county")),
     "county.recalls_index": Rule("/county/recalls", only("county")),
     "county.recall_detail": Rule("/county/recalls/{w.lot_code}", only("county")),

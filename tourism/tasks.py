@@ -1,30 +1,37 @@
-"""Celery tasks of the tourism package: expire unpaid holds, complete stays, booking e-mail.
+"""Celery tasks of the tourism package: expire unpaid holds, complete stays, booking e-mail, the hosts' daily
+reminder of bookings whose arrival day passed while still confirmed.
 
 Each makes its effect once even if it runs twice (outbox re-publish, worker killed mid-task):
 expiry and completion lock and re-check each booking (and the ledger credits a line once); the
 confirmation e-mail is sent once per task id (`shop.mail.send_once`), also when it runs in a batch
-(`send_booking_mails`, `shop.mail.send_many`).
+(`send_booking_mails`, `shop.mail.send_many`); the reminder once per host and day (its key, `overdue_mail_key`).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from celery import shared_task
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
+from shop.auth.models import User
+from shop.celery import enqueue_after_commit
 from shop.db import commit
 from shop.extensions import db
 from shop.mail import RETRY_ON as MAIL_RETRY_ON
 from shop.mail import render_mail, send_batch, send_once, task_mail_key
 from shop.outbox import batch_runner
 from shop.qr import qr_png
-from shop.timeutil import now_utc
+from shop.timeutil import local_date, now_utc
+from shop.urls import external_url
 from tourism.models import Booking
 from tourism.qr import checkin_text
+from tourism.services.booking import LATE_CHECK_IN_DAYS
 from tourism.services.booking import complete_stays as complete
 from tourism.services.booking import expire_holds as expire
+from tourism.services.host import overdue_arrivals
+from tourism.services.overdue import hosts_with_overdue_arrivals, overdue_actions
 
 
 @shared_task(name="tourism.tasks.expire_holds")
@@ -110,3 +117,63 @@ def _booking_mail(booking):
         body = render_mail("emails/booking_confirmation.txt", booking=booking)
     qr = (f"{booking.code}-qr.png", qr_png(checkin_text(booking)), "image/png")
     return booking.user.email, subject, body, [qr]
+
+
+@shared_task(name="tourism.tasks.remind_overdue_arrivals")
+def remind_overdue_arrivals() -> int:
+    """Beat, daily: queue one mail to each host with bookings whose arrival day passed while still confirmed
+    (`tourism.services.overdue.hosts_with_overdue_arrivals`); returns how many hosts. Nothing is marked: 标记未到店
+    moves money, the host decides. The mail is keyed on the host and the day, so a second run the same day (or a
+    redelivered message) sends nothing more."""
+    now = now_utc()
+    day = local_date(now).isoformat()
+    hosts = hosts_with_overdue_arrivals(now=now)
+    for host_id in hosts:
+        enqueue_after_commit("tourism.tasks.send_overdue_arrivals_mail", host_id, day)
+    commit()
+    return len(hosts)
+
+
+def overdue_mail_key(host_id: int, day: str) -> str:
+    """The dedupe key of a host's overdue-arrivals mail of one day (Beijing time): one mail per host per day."""
+    return f"overdue-arrivals:{host_id}:{day}"
+
+
+@shared_task(
+    name="tourism.tasks.send_overdue_arrivals_mail",
+    bind=True,
+    autoretry_for=MAIL_RETRY_ON,
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_overdue_arrivals_mail(self, host_id: int, day: str) -> bool:
+    """Mail the host the bookings of its own listings whose arrival day passed while still confirmed, each with
+    what it may do now and a link to the desk, in the host's language; once per host and `day` (`send_once`).
+    Nothing to say (handled meanwhile): no mail. Returns whether a mail was sent."""
+    host = db.session.get(User, host_id)
+    mail = _overdue_mail(host, now=now_utc()) if host is not None and host.is_active_account else None
+    db.session.commit()  # end the read transaction before the mail's own short ones
+    if mail is None:
+        return False
+    return send_once(overdue_mail_key(host_id, day), *mail)
+
+
+def _overdue_mail(host, *, now):
+    overdue = overdue_arrivals(host, now=now)
+    if not overdue.bookings or not host.email:
+        return None
+    with force_locale(host.locale or "zh_CN"):
+        subject = ngettext(
+            "待处理：%(num)s 个预订的到店日已过",
+            "待处理：%(num)s 个预订的到店日已过",
+            overdue.total,
+        )
+        body = render_mail(
+            "emails/booking_overdue_arrivals.txt",
+            host=host,
+            overdue=overdue,
+            actions={b.id: overdue_actions(b, now=now) for b in overdue.bookings},
+            late_check_in_days=LATE_CHECK_IN_DAYS,
+            desk_url=external_url("tourism.host_home") + "#overdue",
+        )
+    return host.email, subject, body

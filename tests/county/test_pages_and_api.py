@@ -35,6 +35,7 @@ PAGES = [
     "/county/approvals",
     "/county/targets",
     "/county/reconcile",
+    "/county/overdue-bookings",
     "/county/households/import",
 ]
 API = ["/api/v1/county/income", "/api/v1/county/targets"]
