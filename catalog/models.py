@@ -74,6 +74,9 @@ class Household(db.Model):
     village_id: Mapped[int] = fk("villages.id")
     #: Head of household. Shown masked (张**) except to a county officer's audited reveal.
     head_name: Mapped[str] = mapped_column(EncryptedString())
+    #: Keyed hash of the head's name (`shop.personal_data.lookup_hash`: spaces removed): the registry's search by
+    #: name finds exact names through it, the name itself staying encrypted. Names repeat: not unique.
+    head_name_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
     #: 建档立卡 registry number, encrypted; `registry_no_hash` finds and de-duplicates it.
     registry_no: Mapped[str] = mapped_column(EncryptedString())
     registry_no_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)

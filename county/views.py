@@ -277,6 +277,31 @@ def household_find():
     return redirect(url_for("county.household_detail", household_id=found[0].id))
 
 
+@bp.post("/households/find-name")
+@county_only
+def household_find_name():
+    """The households whose head has exactly this name (spaces aside), matched through its keyed hash, shown as
+    the list shows them (masked). A POST, so the name never lands in a URL or access log; nor is it written back
+    into the page."""
+    name = request.form.get("head_name", "")
+    if not name.strip() or len(name.strip()) > registry.MAX_HEAD_NAME:
+        flash(_("请输入户主的完整姓名"), "error")
+        return redirect(url_for("county.households"))
+    f = registry.HouseholdQuery(head_name=name)
+    found, total = registry.search_households(f)
+    return render_template(
+        "county/households.html",
+        rows=[registry.household_row(h) for h in found],
+        total=total,
+        page=1,
+        pages=1,
+        villages=_villages(),
+        statuses=HOUSEHOLD_STATUS_LABELS,
+        f=registry.HouseholdQuery(),
+        by_name=True,
+    )
+
+
 def _int_or_none(text: str, maximum: int) -> int | None:
     try:
         return parse_int(text, minimum=1, maximum=maximum)

@@ -220,9 +220,11 @@ def seed_demo(*, now: datetime) -> tuple[bool, list[tuple[str, str]]]:
             sa.select(Household).where(Household.registry_no_hash == lookup_hash(registry_no))
         )
         if household is None:
+            head_name = SURNAMES[i % len(SURNAMES)] + GIVEN[i % len(GIVEN)]
             household = Household(
                 village_id=village.id,
-                head_name=SURNAMES[i % len(SURNAMES)] + GIVEN[i % len(GIVEN)],
+                head_name=head_name,
+                head_name_hash=lookup_hash(head_name),
                 registry_no=registry_no,
                 registry_no_hash=lookup_hash(registry_no),
                 id_number=_demo_id_number(i),

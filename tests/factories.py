@@ -92,6 +92,7 @@ def make_household(
     household = Household(
         village_id=(village or make_village()).id,
         head_name=head_name,
+        head_name_hash=lookup_hash(head_name),
         registry_no=registry_no,
         registry_no_hash=lookup_hash(registry_no),
         id_number=id_number,

@@ -1070,6 +1070,9 @@ RULES: dict[str, Rule] = {
     "county.sale_detail": Rule("/county/sales/{w.line.id}", only("county")),
     "county.household_edit": Rule("/county/households/{w.household.id}/edit", only("county")),
     "county.household_find": Rule("/county/households/find", allow("county"), method="POST", data={"registry_no": "x"}),
+    "county.household_find_name": Rule(
+        "/county/households/find-name", allow("county"), method="POST", data={"head_name": "张建华"}
+    ),
     "county.household_reveal": Rule(
         "/county/households/{w.household.id}/reveal", allow("county"), method="POST", data={"reason": "核对"}
     ),

@@ -446,3 +446,47 @@ def test_the_settlement_migration_gives_existing_orders_the_status_their_parts_g
         (4, "canceled", "confirmed", None, corrected),
         (5, "canceled", "completed", None, corrected),
     ]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_head_name_hash_migration_hashes_every_existing_households_name_with_the_apps_key(app, backend):
+    """households.head_name_hash (d22f341d0ddd): each existing name is decrypted with the household data key
+    and hashed as the registry's search by name hashes what the county office types
+    (`county.services.registry.head_name_hash`); a name that cannot be decrypted gets the hash of an empty name,
+    which no search matches; the column is then NOT NULL."""
+    from flask_migrate import upgrade
+
+    from county.services.registry import head_name_hash
+    from shop.personal_data import EncryptedString
+
+    names = {1: "欧阳秀英", 2: "王 小明", 3: "欧阳秀英"}
+    fresh = _fresh_postgres if backend == "postgresql" else _fresh_sqlite
+    with fresh() as url, _app_on(url, app) as db:
+        upgrade(revision="d7a3c5e9b214")
+        encrypted = EncryptedString()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO townships (id, name, slug) VALUES (1, '三江镇', 'sanjiang')"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO villages (id, township_id, name, slug, is_poverty_village, signature_product, story,"
+                    " is_demo) VALUES (1, 1, '柳溪村', 'liuxi', false, '', '', false)"
+                )
+            )
+            rows = {**{i: encrypted.process_bind_param(n, None) for i, n in names.items()}, 4: "not-a-fernet-token"}
+            for i, head_name in rows.items():
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO households (id, village_id, head_name, registry_no, registry_no_hash, members,"
+                        " status, is_demo, created_at) VALUES (:i, 1, :n, :r, :h, 1, 'poor', false,"
+                        " '2026-11-01 00:00:00+00')"
+                    ),
+                    {"i": i, "n": head_name, "r": encrypted.process_bind_param(f"R{i}", None), "h": f"hash-{i}"},
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            hashes = dict(conn.execute(sa.text("SELECT id, head_name_hash FROM households ORDER BY id")).all())
+            nullable = {c["name"]: c["nullable"] for c in sa.inspect(conn).get_columns("households")}
+        expected = {**{i: head_name_hash(n) for i, n in names.items()}, 4: head_name_hash("")}
+        assert hashes[2] == head_name_hash("王小明")
+    assert hashes == expected and hashes[1] == hashes[3]
+    assert nullable["head_name_hash"] is False

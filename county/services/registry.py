@@ -98,12 +98,24 @@ def get_household(household_id: int) -> Household:
     return household
 
 
+#: The longest head's name the registry keeps (`_clean`), and so the longest the search by name reads.
+MAX_HEAD_NAME = 40
+
+
+def head_name_hash(name: str) -> str:
+    """The keyed hash the search by name compares (`Household.head_name_hash`): of the name with its spaces
+    removed (`lookup_hash`), so 张 建华 and 张建华 are one name; the name itself stays encrypted."""
+    return lookup_hash(name)
+
+
 @dataclass
 class HouseholdQuery:
     village_id: int | None = None
     status: str | None = None
     #: An exact registry number (matched through its keyed hash) or part of a village name.
     q: str = ""
+    #: An exact name of the head of household, spaces aside (matched through its keyed hash).
+    head_name: str = ""
     page: int = 1
     per_page: int = 50
 
@@ -118,6 +130,8 @@ def search_households(f: HouseholdQuery) -> tuple[list[Household], int]:
         query = query.where(
             sa.or_(Household.registry_no_hash == lookup_hash(f.q), Village.name.contains(f.q, autoescape=True))
         )
+    if f.head_name.strip():
+        query = query.where(Household.head_name_hash == head_name_hash(f.head_name))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
         query.options(selectinload(Household.village))
@@ -172,7 +186,7 @@ def _clean(data: HouseholdData, *, existing: Household | None = None) -> dict[st
     data.phone = normalise_phone(data.phone) if (data.phone or "").strip() else ""
     if not data.village_id or db.session.get(Village, data.village_id) is None:
         errors["village"] = N_("缺少村或村不存在")
-    if not data.head_name or len(data.head_name) > 40:
+    if not data.head_name or len(data.head_name) > MAX_HEAD_NAME:
         errors["head_name"] = N_("缺少户主姓名")
     if not data.registry_no or not REGISTRY_RE.match(data.registry_no):
         errors["registry_no"] = N_("登记号格式不正确")
@@ -201,6 +215,7 @@ def create_household(data: HouseholdData, *, actor, now: datetime) -> Household:
     household = Household(
         village_id=data.village_id,
         head_name=data.head_name,
+        head_name_hash=head_name_hash(data.head_name),
         registry_no=data.registry_no,
         registry_no_hash=lookup_hash(data.registry_no),
         id_number=data.id_number or None,
@@ -246,6 +261,8 @@ def update_household(household: Household, data: HouseholdData, *, actor, now: d
             changed.append(name)
     if "registry_no" in changed:
         household.registry_no_hash = lookup_hash(data.registry_no)
+    if "head_name" in changed:
+        household.head_name_hash = head_name_hash(data.head_name)
     db.session.flush()
     if changed:  # field names only: never the values (personal data)
         record_audit(actor=actor, action="household.update", subject=household, detail={"fields": changed}, now=now)
