@@ -462,7 +462,7 @@ def test_the_head_name_hash_migration_hashes_every_existing_households_name_with
     names = {1: "欧阳秀英", 2: "王 小明", 3: "欧阳秀英"}
     fresh = _fresh_postgres if backend == "postgresql" else _fresh_sqlite
     with fresh() as url, _app_on(url, app) as db:
-        upgrade(revision="d7a3c5e9b214")
+        upgrade(revision="e4b8a1f3c602")
         encrypted = EncryptedString()
         with db.engine.begin() as conn:
             conn.execute(sa.text("INSERT INTO townships (id, name, slug) VALUES (1, '三江镇', 'sanjiang')"))

@@ -13,7 +13,7 @@ under another key) gets the hash of an empty name, which no search matches: the 
 undecryptable anyway, and editing the household gives it its hash.
 
 Revision ID: d22f341d0ddd
-Revises: d7a3c5e9b214
+Revises: e4b8a1f3c602
 Create Date: 2026-12-07 13:00:00
 """
 import base64
@@ -25,7 +25,7 @@ from alembic import op
 from flask import current_app
 
 revision = "d22f341d0ddd"
-down_revision = "d7a3c5e9b214"
+down_revision = "e4b8a1f3c602"
 branch_labels = None
 depends_on = None
 
