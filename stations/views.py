@@ -395,9 +395,9 @@ def hand_back_cash(refund_id: int):
     """退还现金: the operator hands a cash refund owed to a buyer back (at the counter, or at the address of
     a cash-on-delivery parcel); it enters this station's cash book now, by this operator. A refund this
     station's till does not owe is a 404."""
-    refund = db.session.get(Refund, refund_id)
-    station_id = payments.owed_refund_station_id(refund) if refund is not None else None
-    if refund is None or station_id is None or not can_manage_station(current_user, station_id):
+    try:
+        refund = payments.cash_refund_for(current_user, refund_id)
+    except DomainError:
         abort(404)
     shipment = db.session.get_one(Shipment, refund.shipment_id)
     if not EmptyForm().validate_on_submit():

@@ -901,6 +901,19 @@ RULES: dict[str, Rule] = {
         json={"amount_fen": 100, "reason": "补记"},
         token=True,
     ),
+    "api.station_cash_refunds": Rule(
+        "/api/v1/stations/{w.station.id}/cash-refunds",
+        {**view("operator"), "anonymous": 401},
+        token=True,
+        note="待退还现金: operators of that station only",
+    ),
+    "api.hand_back_cash_refund": Rule(
+        "/api/v1/cash-refunds/{w.cash_refund.id}/hand-back",
+        {**allow("operator", anonymous=401), "other_operator": 404},
+        method="POST",
+        token=True,
+        note="退还现金: the till's station only; another station's operator cannot tell it exists (404)",
+    ),
     "api.host_cashbook": Rule(
         "/api/v1/host/cashbook",
         api_only("host", "other_host", admin=False),
@@ -1338,6 +1351,17 @@ def _build_world(app, db):
     )
     db.session.add(w.refund_request)
     w.household = w.households[0]
+    # a cash refund the operator's till owes the consumer (待退还): a pick-up order paid ahead at its counter,
+    # then canceled by its buyer (orders.services.payments)
+    from orders.models import Refund
+    from orders.services import payments
+
+    cash_order = make_order(
+        [(w.product, 1)], buyer=w.users["consumer"], delivery="pickup", payment_method="station_cash"
+    )
+    payments.confirm_counter_cash(cash_order.shipments[0], actor=w.users["operator"], now=NOW)
+    payments.buyer_cancel_order(cash_order, actor=w.users["consumer"], now=NOW)
+    w.cash_refund = _db.session.scalars(sa.select(Refund).where(Refund.state == "owed")).one()
     # an organisation's order waiting for its bank transfer, at the operator's station
     w.transfer_order = make_order(
         [(w.product, 1)], buyer=w.users["consumer"], payment_method="bank_transfer", status="pending"

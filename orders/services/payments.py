@@ -75,9 +75,10 @@ from orders.services.common import (
     stock_lines,
 )
 from orders.services.recalled import holds_recalled_lot
+from shop.auth.permissions import can_manage_station
 from shop.celery import enqueue_after_commit
 from shop.db import statement
-from shop.errors import Conflict, DomainError, ValidationError
+from shop.errors import Conflict, DomainError, NotFound, ValidationError
 from shop.extensions import db
 from shop.history import can_transition, check_transition, record_note, record_statuses, transition
 from shop.money import format_yuan
@@ -504,6 +505,19 @@ def cash_to_hand_back(station_id: int) -> list[Refund]:
         if r.shipment_id is not None
         and _owing_station(shipments[r.shipment_id], taken.get(r.shipment_id)) == station_id
     ]
+
+
+def cash_refund_for(user, refund_id: int) -> Refund:
+    """The cash refund `refund_id` as `user` may hand it back: one the till of a station `user` manages owes
+    (`owed_refund_station_id`; an admin: any station's), or owed — handed back already, so a second tap finds
+    it and changes nothing (`hand_back_cash`). Any other refund, or none, is 404 `cash_refund_not_found`:
+    another station's operator cannot tell it exists (the 退还现金 button, `POST
+    /api/v1/cash-refunds/{id}/hand-back`)."""
+    refund = db.session.get(Refund, refund_id)
+    station_id = owed_refund_station_id(refund) if refund is not None else None
+    if refund is None or station_id is None or not can_manage_station(user, station_id):
+        raise NotFound("cash_refund_not_found")
+    return refund
 
 
 def cash_refunds_of(order: Order) -> list[Refund]:
