@@ -8,6 +8,7 @@ from orders import errors as errors  # registers the package's error codes
 
 def init_app(app: Flask) -> None:
     # here, not at the top: importing any of this package's modules runs this file (docs/ARCHITECTURE.md, "The layers")
+    import orders.addresses_api  # noqa: F401  (the caller's address book, 收货地址)
     import orders.api  # noqa: F401  (routes on the shared `api` blueprint)
     import orders.models  # noqa: F401
     import orders.refunds_api  # noqa: F401  (refund requests: the buyer asks, the station decides)

@@ -334,6 +334,25 @@ RULES: dict[str, Rule] = {
     ),
     "account.address_default": Rule("/account/addresses/{w.address.id}/default", OWNER, method="POST"),
     "account.address_delete": Rule("/account/addresses/{w.address.id}/delete", OWNER, method="POST"),
+    # the address book through the API (orders.addresses_api): the caller's own; another's entry is a 404
+    "api.my_addresses": Rule("/api/v1/me/addresses", api_auth, token=True, note="each lists its own book"),
+    "api.add_my_address": Rule(
+        "/api/v1/me/addresses",
+        {**_all(OK), "anonymous": 401},
+        method="POST",
+        json={},
+        token=True,
+        note="an empty entry: 422 address_incomplete, after the caller is known",
+    ),
+    "api.update_my_address": Rule(
+        "/api/v1/me/addresses/{w.address.id}", {**OWNER, "anonymous": 401}, method="PUT", json={}, token=True
+    ),
+    "api.delete_my_address": Rule(
+        "/api/v1/me/addresses/{w.address.id}", {**OWNER, "anonymous": 401}, method="DELETE", token=True
+    ),
+    "api.set_my_default_address": Rule(
+        "/api/v1/me/addresses/{w.address.id}/default", {**OWNER, "anonymous": 401}, method="POST", token=True
+    ),
     # --- object routes (the world holds: the consumer's order with a shipment at the operator's station
     # and one at the other operator's station; the host's listing; the consumer's booking on it; a household)
     # orders (buyer pages): another consumer's order is 404; staff go through their own desks.
