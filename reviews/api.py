@@ -1,12 +1,12 @@
 """API: reviews of products and listings; writing one (the buyer), replying (station or host),
-hiding (county office or admin). The JSON body of a review takes the rating and the text; its author
+moderating (the county office or an admin: 评价管理's list, `GET /reviews/moderation`, and hiding one). The JSON body of a review takes the rating and the text; its author
 then adds up to three photos, one multipart `photo` a call (`POST /reviews/<id>/photos`), checked
 like every photo (docs/uploads.md)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from flask import request, url_for
 from pydantic import BaseModel, Field
@@ -83,6 +83,28 @@ class ReviewPage(BaseModel):
 class ReviewQuery(QuerySchema):
     page: int = Field(default=1, ge=1, le=1000)
     per_page: int = Field(default=20, ge=1, le=50)
+
+
+class ModerationQuery(QuerySchema):
+    """评价管理's filters (`services.ModerationQuery`); a value it does not offer is a 422."""
+
+    state: Literal["", "shown", "hidden"] = Field(default="", description="shown or hidden only; '' all")
+    low: bool = Field(default=False, description=f"only {services.LOW_RATING} stars or fewer")
+    q: str = Field(default="", max_length=100, description="a part of the review's text or of its subject's name")
+    page: int = Field(default=1, ge=1, le=1000)
+    per_page: int = Field(default=services.MODERATION_PER_PAGE, ge=1, le=50)
+
+
+class ModeratedReviewOut(ReviewOut):
+    subject: str = Field(description="the name of the product or listing reviewed, as the list shows it")
+    hidden_at: datetime | None
+
+
+class ModerationPage(BaseModel):
+    items: list[ModeratedReviewOut]
+    total: int
+    page: int
+    per_page: int
 
 
 def _masked(review: Review) -> str:
@@ -198,6 +220,30 @@ def reply_review(review_id: int, body: ReplyIn):
     user = api_user()
     review = services.reply(services.get_review(review_id), body.body, user=user, now=now_utc())
     return committed(review_out(review, viewer=user))
+
+
+@endpoint(
+    "/reviews/moderation",
+    query=ModerationQuery,
+    response=ModerationPage,
+    roles=("county",),
+    tags=("reviews",),
+    summary="评价管理: every review, hidden ones included, newest first, filtered and a page at a time "
+    "(the county office or an admin)",
+)
+def moderation_list(query: ModerationQuery):
+    user = api_user()
+    f = services.ModerationQuery(state=query.state, low=query.low, q=query.q, page=query.page, per_page=query.per_page)
+    reviews, total = services.moderation_reviews(f)
+    items = [
+        ModeratedReviewOut(
+            **review_out(r, viewer=user).model_dump(),
+            subject=r.product.name if r.product else r.listing.name,
+            hidden_at=r.hidden_at,
+        )
+        for r in reviews
+    ]
+    return ok(ModerationPage(items=items, total=total, page=query.page, per_page=query.per_page))
 
 
 @endpoint(

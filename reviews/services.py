@@ -367,7 +367,8 @@ class ModerationQuery:
 
 def moderation_reviews(f: ModerationQuery) -> tuple[list[Review], int]:
     """For moderation: one page of the reviews matching `f`, hidden ones included, newest first, with
-    what they review, and how many match in all: three statements whatever the page holds."""
+    what they review, their photos and their writers (the API's masked `author`), and how many match in
+    all: a fixed number of statements whatever the page holds."""
     query = (
         sa.select(Review)
         .outerjoin(Product, Review.product_id == Product.id)
@@ -392,7 +393,12 @@ def moderation_reviews(f: ModerationQuery) -> tuple[list[Review], int]:
         )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
-        query.options(selectinload(Review.product), selectinload(Review.listing), selectinload(Review.photos))
+        query.options(
+            selectinload(Review.product),
+            selectinload(Review.listing),
+            selectinload(Review.photos),
+            selectinload(Review.user),
+        )
         .order_by(Review.created_at.desc(), Review.id.desc())
         .limit(f.per_page)
         .offset((max(f.page, 1) - 1) * f.per_page)

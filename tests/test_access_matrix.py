@@ -471,6 +471,7 @@ RULES: dict[str, Rule] = {
         token=True,
         note="only the review's author adds photos (no file here: a 422 for the author)",
     ),
+    "api.moderation_list": Rule("/api/v1/reviews/moderation", api_only("county"), token=True, note="评价管理"),
     "api.hide_review": Rule(
         "/api/v1/reviews/{w.review.id}/hide",
         {**allow("county"), "anonymous": 401},
