@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     import county.api  # noqa: F401  (routes on the shared `api` blueprint)
     import county.models  # noqa: F401
     import county.papers  # noqa: F401  (food-safety papers' review: pages on the county blueprint, API routes)
+    import county.sales_api  # noqa: F401  (one sale traced: GET /api/v1/county/sales/<line id>)
     import county.tasks  # noqa: F401
     from county import cli
     from county.recording import bp as recording_bp

@@ -28,6 +28,7 @@ MESSAGES = {
     "from_after_to": N_("开始日期晚于结束日期"),
     "illegal_payout_transition": N_("状态不能从 %(a)s 变为 %(b)s"),
     "illegal_status_change": N_("不能从「%(old)s」变为「%(new)s」"),
+    "sale_not_found": N_("没有这笔销售"),
     "status_note_too_long": N_("状态变更说明最多 %(max)s 个字，请删减后再提交"),
     "import_headers": N_("表格须有「户主姓名」和「建档立卡编号」两列"),
     "invalid_account": N_("账户信息有误"),

@@ -1101,6 +1101,7 @@ RULES: dict[str, Rule] = {
     "county.household_detail": Rule("/county/households/{w.household.id}", only("county")),
     "county.household_statement": Rule("/county/households/{w.household.id}/statement", only("county")),
     "county.sale_detail": Rule("/county/sales/{w.line.id}", only("county")),
+    "api.county_sale": Rule("/api/v1/county/sales/{w.line.id}", api_only("county"), token=True),
     "county.household_edit": Rule("/county/households/{w.household.id}/edit", only("county")),
     "county.household_find": Rule("/county/households/find", allow("county"), method="POST", data={"registry_no": "x"}),
     "county.household_find_name": Rule(

@@ -19,6 +19,7 @@ from catalog.models import Household, Product, Village
 from ledger.models import IncomeEntry, IncomeKind, SaleFigure
 from ledger.payouts import PayoutBatch, PayoutItem, PayoutLine
 from orders.models import Order, OrderLine, Refund
+from shop.errors import NotFound
 from shop.extensions import db
 from shop.personal_data import mask_name
 from stock.models import Lot, LotAllocation, Station
@@ -137,6 +138,14 @@ def sale_trace(line_id: int) -> SaleTrace | None:
         {"id": r.id, "amount_fen": r.amount_fen, "state": r.state, "reason": r.reason, "at": r.created_at}
         for r in db.session.scalars(sa.select(Refund).where(Refund.order_line_id == line.id).order_by(Refund.id))
     ]
+    return trace
+
+
+def get_sale_trace(line_id: int) -> SaleTrace:
+    """The sale of order line `line_id` (`sale_trace`); no such line is 404 `sale_not_found`."""
+    trace = sale_trace(line_id)
+    if trace is None:
+        raise NotFound("sale_not_found")
     return trace
 
 
