@@ -102,6 +102,21 @@ def test_cancel_from_the_booking_page_cancels_its_order_too(client, db, auth):
     assert "取消预订" not in client.get(f"/orders/{booking.order.code}").get_data(as_text=True)
 
 
+def test_a_canceled_booking_to_pay_on_arrival_no_longer_says_pay_on_arrival(client, db, auth):
+    """The booking's page of a canceled pay-on-arrival booking said 金额 ¥x · 到店支付 under 已取消, as if the
+    guest still had to pay on arrival; it says nothing is to pay, in both languages."""
+    listing = make_listing(pay_on_arrival=True, units=1)
+    auth.login(make_user())
+    _book(client, listing)
+    [booking] = _bookings(db)
+    assert "到店支付" in client.get(f"/bookings/{booking.code}").get_data(as_text=True)
+    assert client.post(f"/bookings/{booking.code}/cancel", data={"confirm": "1"}).status_code == 302
+    page = client.get(f"/bookings/{booking.code}").get_data(as_text=True)
+    assert "已取消，无需支付" in page and "到店支付" not in page
+    page = client.get(f"/bookings/{booking.code}?lang=en").get_data(as_text=True)
+    assert "Canceled: nothing to pay" in page and "Pay on arrival" not in page
+
+
 def test_a_late_cancel_of_a_booking_paid_on_arrival_costs_nothing_and_says_so(client, db, auth):
     """Inside the fee period a pay-on-arrival booking has nothing paid to keep a fee from: the booking page
     and the cancel step say that nothing is paid yet and cancelling costs nothing, not "a ¥0.00 fee; you will
