@@ -101,3 +101,27 @@ def test_the_cancel_mail_speaks_of_a_refund_only_when_something_was_paid(db, now
     # paid at the station's counter: the cash is collected there (it said 原路退回, "the way it came")
     assert "订单已取消。请到付款的站点柜台领取退还的现金。" in bodies[paid.code]
     assert "原路退回" not in bodies[paid.code] and "没有产生任何扣款" not in bodies[paid.code]
+
+
+def test_the_placed_mail_of_a_stay_paid_on_arrival_says_pay_on_arrival_not_cash_on_delivery(client, db, auth, caplog):
+    """A stay checked out from the cart to pay on arrival: its 订单已提交 mail said 货到付款 (cash on delivery)
+    and 含运费 ¥0.00, as if goods were coming; it says the stay is paid on arrival and names no shipping."""
+    from datetime import timedelta
+
+    from shop.once import new_form_token
+    from shop.timeutil import local_date, now_utc
+    from tests.sent_mail import mails_to
+    from tests.tourism.factories import make_listing
+
+    caplog.set_level(logging.INFO, logger="shop.mail")
+    listing = make_listing(pay_on_arrival=True, units=1)
+    auth.login(make_user(email="stay-mail@test.cn"))
+    day = local_date(now_utc()) + timedelta(days=10)
+    typed = {"checkin": day.isoformat(), "checkout": (day + timedelta(days=2)).isoformat(), "guests": 2, "units": 1}
+    typed["unit_type_id"] = listing.unit_types[0].id
+    assert client.post("/cart/bookings", data={"listing_id": listing.id, **typed}).status_code in (302, 303)
+    checkout = {"form_token": new_form_token(), "payment_method": "arrival"}
+    assert client.post("/checkout", data=checkout).status_code in (302, 303)
+    [body] = [body for subject, body in mails_to(caplog, "stay-mail@test.cn") if "订单已提交" in subject]
+    assert "到店付款。" in body
+    assert "货到付款" not in body and "运费" not in body
