@@ -24,7 +24,7 @@ from orders.origins import OrderOrigin, origins_of
 from orders.providers import ProviderError
 from orders.services import transfers
 from orders.services.payments import NewCardPayment, buyer_cancel_order, current_payment, start_new_payment
-from orders.services.pickup import shipment_code_to_show
+from orders.services.pickup import payment_code_to_show, shipment_code_to_show
 from orders.services.placement import AddressData, PlacementRequest, place_order
 from orders.services.recalled import HOLDS, recall_marks
 from orders.services.tabs import buyer_orders
@@ -126,7 +126,9 @@ class OrderIn(Schema):
     address: OrderAddressIn | None = None
     delivery: Literal["ship", "pickup"] = "ship"
     pickup_station_id: Id | None = None
-    #: With booking lines: card; "arrival" only for one booking line alone whose listing allows it.
+    #: With booking lines: card; "arrival" only for one booking line alone whose listing allows it. Goods:
+    #: "station_cash" with "pickup" only (422 station_cash_not_for_ship), "cod" with "ship" only (422
+    #: cod_not_for_pickup).
     payment_method: Literal["card", "station_cash", "cod", "arrival"]
     #: Optional: the total the buyer saw; a different server total is refused with 409 price_changed.
     shown_total_fen: StrictInt | None = None
@@ -149,6 +151,9 @@ class OrderShipmentOut(BaseModel):
     shipping_fen: int
     tracking_number: str
     pickup_code: str | None
+    #: The code to show at the packing station's counter when paying there before the parcel leaves (到站点付款
+    #: of a parcel shipped home, placed before that was refused; `pickup.payment_code_to_show`), else null.
+    payment_code: str | None = None
     #: The station the buyer chose, for every shipment of a pick-up order (null for delivery by post).
     pickup_station_id: int | None
     items: list[LineOut]
@@ -272,6 +277,7 @@ def order_out(order: Order, recall: str | None = None, *, origin: OrderOrigin | 
                 shipping_fen=s.shipping_fen,
                 tracking_number=s.tracking_number,
                 pickup_code=shipment_code_to_show(order, s) or None,
+                payment_code=payment_code_to_show(order, s) or None,
                 pickup_station_id=order.pickup_station_id if order.delivery == "pickup" else None,
                 items=[
                     LineOut(
@@ -410,7 +416,9 @@ def create_order(body: OrderIn):
     day the host closed), and nothing is allocated or charged. Booking lines are
     paid by card with the rest (one payment; the order expires with its holds); one booking alone may
     be paid on arrival (`arrival`) when its listing allows it. Unknown listing 404; dates reversed or
-    past, guests out of range, an item mixing kinds: 422. Pay-later orders (station_cash, cod) are
+    past, guests out of range, an item mixing kinds: 422. Goods are paid at the station (station_cash)
+    when picked up only, cash on delivery (cod) when shipped home only: another combination is a 422
+    (`station_cash_not_for_ship`, `cod_not_for_pickup`) and nothing is placed. Pay-later orders (station_cash, cod) are
     limited: at most MAX_OPEN_PAY_LATER_ORDERS open per account (409 `too_many_open_orders`) and
     MAX_PAY_LATER_QUANTITY units per line (422); an uncollected station-cash pick-up order is canceled
     after PICKUP_UNCOLLECTED_DAYS."""

@@ -61,6 +61,7 @@ MESSAGES = {
     "counted_negative": N_("清点金额不能为负"),
     "delivery_required": N_("请选择配送方式"),
     "cod_not_for_pickup": N_("货到付款只用于快递到家；站点自提的订单请选择到站点付款"),
+    "station_cash_not_for_ship": N_("快递到家的订单不能到站点付款：请选择货到付款，或改为到站自提后到站点付款"),
     "entry_in_future": N_("不能记入将来的日期"),
     "handover_not_positive": N_("上缴金额必须大于零"),
     "remittance_exceeds_cash": N_("上缴金额不能超过手中现金（账面 %(in_hand)s）"),

@@ -36,7 +36,7 @@ from orders.refund_messages import (
 from orders.services import cart as carts
 from orders.services import transfers
 from orders.services.addresses import address_book, get_address, save_address
-from orders.services.amounts import cash_received_fen, is_cash_order, order_due_fen
+from orders.services.amounts import cash_received_fen, is_cash_order, order_due_fen, shipment_due_fen
 from orders.services.limits import collect_by
 from orders.services.payments import (
     buyer_cancel_order,
@@ -50,7 +50,13 @@ from orders.services.payments import (
     start_payment,
     sync_payment,
 )
-from orders.services.pickup import collector_name, pickup_code_to_show, proposed_pickup_station, shipment_code_to_show
+from orders.services.pickup import (
+    collector_name,
+    payment_code_to_show,
+    pickup_code_to_show,
+    proposed_pickup_station,
+    shipment_code_to_show,
+)
 from orders.services.placement import (
     MAX_GUESTS,
     MAX_UNITS,
@@ -632,6 +638,11 @@ def _order_page(order: Order, *, typed_refunds: dict[int, dict[str, str]] | None
         pickup_code=pickup_code,
         #: an order placed before one code per order: each shipment's own code, by the same rule as the API's
         shipment_codes={s.id: shipment_code_to_show(order, s) for s in order.shipments},
+        #: a parcel paid at the counter before it leaves (到站点付款 shipped home, placed before that was refused)
+        #: {shipment id: (its payment code, the cash due for it)}, only those to pay at the counter now
+        payment_codes={
+            s.id: (code, shipment_due_fen(s)) for s in order.shipments if (code := payment_code_to_show(order, s))
+        },
         pickup_qr=qr_data_uri(pickup_code) if pickup_code else None,
         collect_by=collect_by(order) if pickup_code else None,
         line_refunds=line_refunds(order),

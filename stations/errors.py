@@ -21,6 +21,7 @@ MESSAGES = {
     "cannot_deliver": N_("当前状态「%(status)s」不能交付"),
     "cannot_receive": N_("当前状态「%(status)s」不能收货"),
     "cannot_ship": N_("当前状态「%(status)s」不能发货"),
+    "cash_before_shipping": N_("此订单是到站点付款：顾客在本站柜台付清现金（确认已收现金）后才能发货"),
     "household_not_served": N_("请选择本站服务村的农户"),
     "producer_not_found": N_("生产者（合作社）不存在"),
     "household_repeated": N_("同一农户重复填写"),

@@ -172,6 +172,8 @@ def _shipment_page(s, *, typed: dict | None = None, status: int = 200):
     `pickup_code`, `cash_received`, `tracking_number`, `lots` by line id), shown again in that step's form —
     at the counter, with the buyer waiting, one wrong figure costs one field, not the code and the cash."""
     cash_in_book = cash.taken_entry(s.id) is not None
+    # a parcel paid at the counter, packed, held until its cash is in the book: the page says why no 发货
+    ship_held = fulfilment.step_refusal(current_user, s, "ship")
     page = render_template(
         "stations/shipment.html",
         shipment=s,
@@ -179,6 +181,7 @@ def _shipment_page(s, *, typed: dict | None = None, status: int = 200):
         pickup_station=s.order.pickup_station if fulfilment.pickup_station_id(s) else None,
         is_transfer=fulfilment.is_transfer(s),
         offer=fulfilment.offered_steps(current_user, s),
+        ship_held=ship_held if ship_held is not None and ship_held.code == "cash_before_shipping" else None,
         hands_over=fulfilment.may(current_user, s, "pickup"),
         order_shipments=fulfilment.order_shipments(s.order) if fulfilment.pickup_station_id(s) else [s],
         amount_of=fulfilment.shipment_amount_fen,

@@ -32,9 +32,19 @@ def paid_at_the_door(order: Order) -> bool:
     """Cash on delivery (货到付款) of an order shipped home: the buyer pays whoever brings the parcel, at
     the delivery address, never at a station's counter — so the counter takes no cash of it ahead of the
     delivery (`payments.counter_cash_refusal`), and its cash refunds go back to that address
-    (`refunds.money_back`). Every other cash order is paid at a counter: 到站点付款, shipped or picked up,
+    (`refunds.money_back`). Every other cash order is paid at a counter: 到站点付款 of a pick-up, 到站点付款 of a
+    parcel shipped home (placed before it was refused for home delivery: `paid_at_the_counter_before_shipping`),
     and cash on delivery of a pick-up (placed before it was refused for pick-ups)."""
     return order.payment_method == PaymentMethod.COD and order.delivery == Delivery.SHIP
+
+
+def paid_at_the_counter_before_shipping(order: Order) -> bool:
+    """到站点付款 (`station_cash`) of an order shipped home: no longer offered (`placement.GOODS_PAYMENT_METHODS`),
+    but orders placed before that rule are paid at a counter too — at the packing station, its code shown
+    as a payment code (付款码) on the buyer's page — and their parcel leaves only once its cash is in the
+    station's cash book (`stations.services.fulfilment.ship_refusal`, 409 `cash_before_shipping`), never
+    shipped unpaid to be paid at the door (that is cash on delivery, `paid_at_the_door`)."""
+    return order.payment_method == PaymentMethod.STATION_CASH and order.delivery == Delivery.SHIP
 
 
 def units_fen(line: OrderLine, units: int) -> int:

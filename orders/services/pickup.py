@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from orders.models import Delivery, Order, OrderStatus, Shipment, ShipmentStatus
+from orders.services.amounts import paid_at_the_counter_before_shipping
 from shop.extensions import db
 
 _STILL_TO_COLLECT = (
@@ -56,8 +57,28 @@ def collector_name(order: Order) -> str:
 def shipment_code_to_show(order: Order, shipment: Shipment) -> str:
     """A shipment's pick-up code as its buyer may see it (the order page, `GET /api/v1/orders/{code}`):
     only once the order is confirmed (paid, or to pay at the station: never while a card payment is
-    awaited) and while the shipment is still to collect; '' otherwise."""
+    awaited) and while the shipment is still to collect; '' otherwise. A parcel shipped home is collected by
+    nobody: the code of one paid at the counter is its payment code (`payment_code_to_show`), not a 取货码."""
     if order.status != OrderStatus.CONFIRMED or shipment.status not in _STILL_TO_COLLECT:
+        return ""
+    if paid_at_the_counter_before_shipping(order):
+        return ""
+    return shipment.pickup_code or ""
+
+
+#: A parcel paid at the counter is paid before it leaves its station (`fulfilment.ship_refusal`).
+_BEFORE_SHIPPING = (ShipmentStatus.NEW, ShipmentStatus.ACCEPTED, ShipmentStatus.PACKED)
+
+
+def payment_code_to_show(order: Order, shipment: Shipment) -> str:
+    """The code of a parcel paid at the counter (到站点付款 shipped home, placed before it was refused:
+    `amounts.paid_at_the_counter_before_shipping`) as its buyer may see it: a payment code (付款码) to show
+    at the packing station's counter when paying its cash, while that cash is still to pay — the order
+    confirmed, the shipment not yet shipped nor canceled, its cash not in the book; '' otherwise (and for
+    every other order)."""
+    if not paid_at_the_counter_before_shipping(order) or order.status != OrderStatus.CONFIRMED:
+        return ""
+    if shipment.status not in _BEFORE_SHIPPING or shipment.cash_received_at is not None:
         return ""
     return shipment.pickup_code or ""
 

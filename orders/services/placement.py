@@ -9,8 +9,9 @@ category, commission and benefit split, and the payment -> record every initial 
 takes its units from lots, first expiring first (`allocate_lots`; an expired lot is never sold).
 A product whose food-safety papers do not count today is refused in the same read and transaction
 (`catalog.papers.papers_ok_clause`, 409 `papers_missing`).
-Card orders are `pending` and expire after ORDER_PAYMENT_MINUTES; pay at station and cash on
-delivery are `confirmed` at once (the station confirms the cash later). An organisation's approved
+Card orders are `pending` and expire after ORDER_PAYMENT_MINUTES; pay at station (a pick-up order only)
+and cash on delivery (a parcel shipped home only; `check_method_fits_delivery`) are `confirmed` at once
+(the station confirms the cash later). An organisation's approved
 purchase (`institutional`) may be paid by bank transfer (对公转账, `pending` until the transfer is
 recorded, `orders.services.transfers`), and its unpaid orders expire after INSTITUTIONAL_PAYMENT_DAYS;
 its lines accepted from a station's quote carry the quoted unit price (`agreed_prices`, read from
@@ -136,10 +137,19 @@ def _valid_count(value, high: int) -> bool:
 
 #: The methods goods may be paid with, by delivery. Cash on delivery (货到付款) is paid at the door, to
 #: whoever brings the parcel: a shipped order only. A pick-up order is paid at the station (到站点付款)
-#: when collected, or online. (Station cash of a shipped order is paid at the counter, against its code.)
+#: when collected, or online. Paying at the station is not offered for a parcel shipped home (货到付款 is how
+#: cash is paid for one); such orders placed before that rule are paid at the counter before their parcel
+#: leaves (`amounts.paid_at_the_counter_before_shipping`).
 GOODS_PAYMENT_METHODS: dict[str, tuple[str, ...]] = {
-    Delivery.SHIP: ("card", "station_cash", "cod"),
+    Delivery.SHIP: ("card", "cod"),
     Delivery.PICKUP: ("card", "station_cash"),
+}
+
+#: The error code of each goods payment another delivery allows but this one does not
+#: (`check_method_fits_delivery`; every such pair has one).
+MISFIT_CODES: dict[tuple[str, str], str] = {
+    (PaymentMethod.COD, Delivery.PICKUP): "cod_not_for_pickup",
+    (PaymentMethod.STATION_CASH, Delivery.SHIP): "station_cash_not_for_ship",
 }
 
 
@@ -147,7 +157,7 @@ def payment_methods_for(
     *, goods: bool, booking_methods: list[tuple[str, ...]], delivery: str = Delivery.SHIP
 ) -> tuple[str, ...]:
     """The payment methods an order of these lines may use: those every line allows. Goods allow
-    card, station cash and, shipped (`delivery`), cash on delivery (`GOODS_PAYMENT_METHODS`); a booking
+    card and, collected (`delivery`), station cash or, shipped, cash on delivery (`GOODS_PAYMENT_METHODS`); a booking
     line allows what its listing allows (card, arrival). Cash to a host on arrival is not cash at a
     station, and one payment cannot be taken at two tills: so an order with booking lines is paid by
     card, unless it is one booking alone (then as its listing allows, as `POST /bookings`). Card is
@@ -163,11 +173,12 @@ def payment_methods_for(
 
 
 def check_method_fits_delivery(payment_method: str, delivery: str) -> None:
-    """Refuses a goods payment that another delivery allows but this one does not (`GOODS_PAYMENT_METHODS`):
-    cash on delivery of a pick-up order, 422 `cod_not_for_pickup`, before anything is written."""
+    """Refuses a goods payment that another delivery allows but this one does not (`GOODS_PAYMENT_METHODS`),
+    before anything is written: cash on delivery of a pick-up order (422 `cod_not_for_pickup`), paying at
+    the station for a parcel shipped home (422 `station_cash_not_for_ship`: 货到付款 or 到站自提 instead)."""
     offered = {m for methods in GOODS_PAYMENT_METHODS.values() for m in methods}
     if payment_method in offered and payment_method not in GOODS_PAYMENT_METHODS[delivery]:
-        raise ValidationError("cod_not_for_pickup", fields={"payment_method": "not_for_delivery"})
+        raise ValidationError(MISFIT_CODES[(payment_method, delivery)], fields={"payment_method": "not_for_delivery"})
 
 
 def _validate_bookings(req: PlacementRequest) -> None:

@@ -16,8 +16,8 @@
       checkout.querySelectorAll("[data-station]").forEach(function (el) {
         el.hidden = !station || el.getAttribute("data-station") !== station.value;
       });
-      /* a payment the delivery does not allow (货到付款 for a pick-up) is hidden with it: if it was the one
-         chosen, the delivery's own is chosen instead */
+      /* a payment the delivery does not allow (货到付款 for a pick-up, 到站点付款 for home delivery) is
+         hidden with it: if it was the one chosen, the delivery's own is chosen instead */
       var paid = checkout.querySelector("input[name=payment_method]:checked");
       if (paid && paid.closest("[hidden]")) {
         var own = checkout.querySelector("input[name=payment_method][value='" +

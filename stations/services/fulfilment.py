@@ -51,7 +51,7 @@ from sqlalchemy.orm import selectinload
 
 from ledger.services import credit_line
 from orders.models import Delivery, LineStatus, Order, OrderLine, OrderStatus, Refund, Shipment, ShipmentStatus
-from orders.services.amounts import is_cash_order, shipment_due_fen
+from orders.services.amounts import is_cash_order, paid_at_the_counter_before_shipping, shipment_due_fen
 from orders.services.cashbook import check_cash, check_cash_for_order, take_cash, take_cash_for_order
 from orders.services.common import adjust_delivered_count
 from orders.services.payments import counter_cash_refusal, refund_line, settle_cash_payment, shipment_cancelable
@@ -468,8 +468,10 @@ def mark_ready(shipment: Shipment, *, actor, now: datetime) -> Shipment:
 
 def ship_refusal(shipment: Shipment, *, tracking_number: str | None) -> DomainError | None:
     """Why `ship` refuses the shipment now (None: it may leave): the order must be open, the shipment a
-    parcel by post or a transfer to the chosen pick-up station, packed, and a parcel needs a tracking
-    number (at most 40 characters)."""
+    parcel by post or a transfer to the chosen pick-up station, packed, a parcel paid at the counter
+    (到站点付款 shipped home, placed before it was refused: `amounts.paid_at_the_counter_before_shipping`)
+    paid — its cash in the station's cash book (409 `cash_before_shipping`; the page offers 确认已收现金
+    instead) — and a parcel needs a tracking number (at most 40 characters)."""
     tracking = (tracking_number or "").strip()
     if (refusal := _order_not_open(shipment)) is not None:
         return refusal
@@ -479,6 +481,9 @@ def ship_refusal(shipment: Shipment, *, tracking_number: str | None) -> DomainEr
         return IllegalTransition(
             "cannot_ship", status=status_label(shipment.status), fields={"status": shipment.status}
         )
+    unpaid = shipment.cash_received_at is None and shipment_due_fen(shipment) > 0
+    if paid_at_the_counter_before_shipping(shipment.order) and unpaid:
+        return Conflict("cash_before_shipping", fields={"cash_received": "false"})
     if len(tracking) > 40:
         return ValidationError("tracking_number_required", fields={"tracking_number": "too_long"})
     if not tracking and not is_transfer(shipment):

@@ -36,7 +36,7 @@ def test_product_page_and_order_page_say_what_the_purchase_credits(client, auth,
                 "line": "莲塘镇1号",
             },
             "delivery": "ship",
-            "payment_method": "station_cash",
+            "payment_method": "cod",
         },
     )
     assert response.status_code == 201, response.json
@@ -69,7 +69,7 @@ def test_an_order_from_two_villages_names_them_in_the_readers_language(client, a
                 "line": "莲塘镇1号",
             },
             "delivery": "ship",
-            "payment_method": "station_cash",
+            "payment_method": "cod",
         },
     )
     assert response.status_code == 201, response.json

@@ -7,10 +7,12 @@ import json
 import re
 import time
 
-from orders.models import Order
+from orders.models import Order, PaymentMethod
 from orders.providers import Intent, ProviderError, RefundResult
 from orders.providers.stripe import StripeProvider
 from orders.services.placement import AddressData, PlacementRequest, place_order
+from shop.codes import new_numeric_code
+from shop.extensions import db
 from shop.once import new_form_token
 
 WEBHOOK_SECRET = "whsec_test_orders"
@@ -54,25 +56,45 @@ def make_order(
     items,
     *,
     now,
-    payment_method="station_cash",
+    payment_method: str | None = None,
     delivery="ship",
     pickup_station_id=None,
     institutional: bool = False,
+    counter_paid_parcel: bool = False,
 ) -> Order:
     """Place an order for [(product, quantity)] through the real placement service (`institutional`: as
-    an organisation's approved purchase does, which may pay by bank transfer)."""
-    return place_order(
+    an organisation's approved purchase does, which may pay by bank transfer). The payment by default is the
+    delivery's own cash: cash on delivery shipped home (货到付款, its cash comes with `deliver`), 到站点付款 for a
+    pick-up. `counter_paid_parcel`: 到站点付款 shipped home, as placed before that was refused
+    (`as_counter_paid_parcel`)."""
+    if payment_method is None:
+        payment_method = "station_cash" if delivery == "pickup" else "cod"
+    order = place_order(
         PlacementRequest(
             items=[(p.id, q) for p, q in items],
-            payment_method=payment_method,
-            delivery=delivery,
-            address=ADDRESS if delivery == "ship" else AddressData(),
+            payment_method="cod" if counter_paid_parcel else payment_method,
+            delivery="ship" if counter_paid_parcel else delivery,
+            address=ADDRESS if delivery == "ship" or counter_paid_parcel else AddressData(),
             pickup_station_id=pickup_station_id,
             institutional=institutional,
         ),
         buyer=buyer,
         now=now,
     )
+    return as_counter_paid_parcel(order) if counter_paid_parcel else order
+
+
+def as_counter_paid_parcel(order: Order) -> Order:
+    """`order` (placed shipped home, cash on delivery) rewritten as it stands in the database when it was
+    placed before 到站点付款 was refused for home delivery: paid at the station (`station_cash`), its payment's
+    provider too, and each shipment with its own code, as placement drew one for station cash then."""
+    order.payment_method = PaymentMethod.STATION_CASH
+    for payment in order.payments:
+        payment.provider = PaymentMethod.STATION_CASH
+    for shipment in order.shipments:
+        shipment.pickup_code = shipment.pickup_code or new_numeric_code()
+    db.session.flush()
+    return order
 
 
 class FakeStripeProvider(StripeProvider):

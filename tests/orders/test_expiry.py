@@ -21,7 +21,7 @@ from tests.orders.factories import make_order
 def test_expire_releases_stock_after_the_window_only(db, now, fake_stripe):
     product = make_product(stock=5)
     order = make_order(make_user(), [(product, 3)], now=now, payment_method="card")
-    cash = make_order(make_user(), [(product, 1)], now=now, payment_method="station_cash")
+    cash = make_order(make_user(), [(product, 1)], now=now, payment_method="cod")
     assert expire_pending_orders(now + timedelta(minutes=29)) == []
     assert db.session.get(StockRecord, product.stock.id).allocated == 4
     assert expire_pending_orders(now + timedelta(minutes=30)) == [order.code]

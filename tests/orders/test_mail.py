@@ -13,7 +13,15 @@ from tests.orders.factories import make_order
 def test_order_confirmation_mail_is_logged_after_commit(db, now, caplog):
     buyer = make_user(email="buyer@test.cn")
     caplog.set_level(logging.INFO, logger="shop.mail")
-    order = make_order(buyer, [(make_product(name="三江腌菜"), 2)], now=now, payment_method="station_cash")
+    product = make_product(name="三江腌菜")
+    order = make_order(
+        buyer,
+        [(product, 2)],
+        now=now,
+        payment_method="station_cash",
+        delivery="pickup",
+        pickup_station_id=product.station_id,
+    )
     assert not [r for r in caplog.records if r.name == "shop.mail"]  # nothing before commit
     commit()
     [record] = [r for r in caplog.records if r.name == "shop.mail"]
@@ -90,7 +98,15 @@ def test_the_cancel_mail_speaks_of_a_refund_only_when_something_was_paid(db, now
 
     buyer = make_user(email="cancel-mail@test.cn")
     unpaid = make_order(buyer, [(make_product(), 1)], now=now, payment_method="cod")
-    paid = make_order(buyer, [(make_product(), 1)], now=now)
+    at_the_counter = make_product()
+    paid = make_order(
+        buyer,
+        [(at_the_counter, 1)],
+        now=now,
+        payment_method="station_cash",
+        delivery="pickup",
+        pickup_station_id=at_the_counter.station_id,
+    )
     paid.paid_at = now
     commit()
     with caplog.at_level("INFO", logger="shop.mail"):

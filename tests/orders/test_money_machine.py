@@ -14,23 +14,27 @@ from __future__ import annotations
 from datetime import timedelta
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import settings
 from hypothesis.stateful import invariant, precondition, rule, run_state_machine_as_test
 
 from orders.models import LineStatus, Order, OrderStatus, ShipmentStatus
 from orders.services import cashbook as cash
 from orders.services import payments, transfers
-from orders.services.amounts import shipment_due_fen, units_left
+from orders.services.amounts import paid_at_the_counter_before_shipping, shipment_due_fen, units_left
 from orders.services.common import stock_lines
 from orders.services.expiry import expire_pending_orders
 from orders.services.refunds import approve_refund_request, line_refunds, request_refund
-from shop.errors import ValidationError
+from shop.errors import Conflict, ValidationError
 from shop.extensions import db
 from stations.services import fulfilment
 from stock.models import StockRecord
 from tests.factories import make_category, make_household, make_product, make_station, make_user, make_village
 from tests.money_machine import PAID_FIRST, SETTINGS, MoneyMachineBase
 from tests.orders.factories import FakeStripeProvider, make_order
+
+#: 到站点付款 of a parcel shipped home, placed before that was refused (`make_order(counter_paid_parcel=True)`).
+COUNTER_PAID_PARCEL = "station_cash_shipped_before_the_rule"
 
 OPEN = (
     ShipmentStatus.NEW,
@@ -69,7 +73,7 @@ class MoneyMachine(MoneyMachineBase):
     # --- rules --------------------------------------------------------------------------------------
 
     @rule(
-        method=st.sampled_from(["card", "station_cash", "cod", "bank_transfer"]),
+        method=st.sampled_from(["card", "station_cash", "cod", "bank_transfer", COUNTER_PAID_PARCEL]),
         pickup=st.booleans(),
         items=st.lists(
             st.tuples(st.integers(0, 2), st.integers(1, 3)), min_size=1, max_size=3, unique_by=lambda item: item[0]
@@ -77,18 +81,24 @@ class MoneyMachine(MoneyMachineBase):
         pay=st.booleans(),
     )
     def place(self, method, pickup, items, pay):
-        if method == "cod":
+        # only the combinations placement takes: 货到付款 shipped home, 到站点付款 collected; and 到站点付款 shipped
+        # home as placed before it was refused (COUNTER_PAID_PARCEL: paid at the counter before it leaves)
+        legacy = method == COUNTER_PAID_PARCEL
+        if method == "cod" or legacy:
             pickup = False
+        if method == "station_cash":
+            pickup = True
         delivery = "pickup" if pickup else "ship"
         wanted = [(self.products[i], q) for i, q in items]
         order = make_order(
             make_user(),
             wanted,
             now=self.tick(),
-            payment_method=method,
+            payment_method="cod" if legacy else method,
             delivery=delivery,
             pickup_station_id=self.stations[0][0].id if pickup else None,
             institutional=method == "bank_transfer",
+            counter_paid_parcel=legacy,
         )
         if method == "bank_transfer" and pay:
             transfers.record_transfer(
@@ -191,6 +201,16 @@ class MoneyMachine(MoneyMachineBase):
                 fulfilment.accept(shipment, actor=op, now=self.tick())
             if shipment.status == ShipmentStatus.ACCEPTED:
                 fulfilment.pack(shipment, actor=op, now=self.tick())
+            if shipment.status == ShipmentStatus.PACKED and fulfilment.step_refusal(
+                op, shipment, "ship", tracking_number="SF1"
+            ):
+                # a parcel paid at the counter leaves only once its cash is in the book: refused, nothing
+                # changes; the counter takes the cash, then it ships
+                assert paid_at_the_counter_before_shipping(order) and cash.taken_entry(shipment.id) is None
+                with pytest.raises(Conflict, match="cash_before_shipping"), db.session.begin_nested():
+                    fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=self.tick())
+                assert shipment.status == ShipmentStatus.PACKED
+                payments.confirm_counter_cash(shipment, actor=op, now=self.tick())
             if shipment.status == ShipmentStatus.PACKED:
                 fulfilment.ship(shipment, tracking_number="SF1", actor=op, now=self.tick())
             due = (

@@ -145,13 +145,13 @@ def _payment_label(html: str, method: str) -> str:
 
 def test_checkout_offers_cash_on_delivery_with_home_delivery_only(client, db, auth):
     """货到付款 is paid at the door: shown with 快递到家 only (`ship-only`, which checkout.js hides for a
-    pick-up), while 到站点付款 goes with either delivery."""
+    pick-up), and 到站点付款 with 到站自提 only (`pickup-only`, hidden for home delivery)."""
     product = make_product(price_fen=1000, stock=5)
     auth.login(make_user())
     client.post("/cart/add", data={"product_id": product.id, "quantity": 1})
     html = client.get("/checkout").get_data(as_text=True)
     assert _payment_label(html, "cod").split() == ["choice", "ship-only"]
-    assert _payment_label(html, "station_cash").split() == ["choice"]
+    assert _payment_label(html, "station_cash").split() == ["choice", "pickup-only"]
 
 
 def test_a_pick_up_order_with_cash_on_delivery_is_refused_and_nothing_is_placed(client, db, auth):

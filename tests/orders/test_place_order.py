@@ -50,9 +50,9 @@ def test_place_order_splits_per_station_and_snapshots_lines(db, now):
     assert [e.to_status for e in history_of(order)] == ["confirmed"]
     assert all(history_of(s)[0].to_status == "new" for s in order.shipments)
     payment = order.payments[0]
-    assert payment.provider == "station_cash" and payment.state == PaymentState.PENDING
+    assert payment.provider == "cod" and payment.state == PaymentState.PENDING
     assert payment.amount_fen == order.total_fen
-    assert all(s.pickup_code.isdigit() and len(s.pickup_code) == 6 for s in order.shipments)
+    assert all(s.pickup_code == "" for s in order.shipments)  # a parcel shipped home is collected by nobody
 
 
 def test_place_order_snapshot_survives_product_change(db, now):
@@ -160,7 +160,14 @@ def test_confirm_cash_confirms_payment_once_every_shipment_is_paid(db, now):
     p1 = make_product(price_fen=1000)
     p2 = make_product(price_fen=2000)
     operator = make_user(role="admin")
-    order = make_order(make_user(), [(p1, 1), (p2, 1)], now=now, payment_method="station_cash")
+    order = make_order(
+        make_user(),
+        [(p1, 1), (p2, 1)],
+        now=now,
+        payment_method="station_cash",
+        delivery="pickup",
+        pickup_station_id=p1.station_id,
+    )
     first, second = order.shipments
     assert confirm_cash(first, actor=operator, now=now) is True
     assert order.payments[0].state == PaymentState.PENDING
