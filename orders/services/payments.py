@@ -378,7 +378,8 @@ _CASH_AT_HANDOVER = frozenset({ShipmentStatus.READY_FOR_PICKUP, ShipmentStatus.A
 
 def counter_cash_refusal(shipment: Shipment) -> DomainError | None:
     """Why `confirm_counter_cash` refuses the shipment now (None: the counter may take its cash ahead of
-    the hand-over): a live shipment of an order paid at a counter (到站点付款, shipped or picked up; not
+    the hand-over): a live shipment of an order paid at a counter (到站点付款 picked up, or shipped home as placed
+    before that was refused — its parcel leaves only once paid, `fulfilment.ship_refusal`; not
     cash on delivery of a parcel shipped home, `amounts.paid_at_the_door`: its buyer pays at the door, never
     at the counter, at any step) whose cash is not in the book yet, and not one whose hand-over is the
     moment to take it — a parcel on its way (taken at delivery) or a pick-up order waiting at the counter

@@ -145,13 +145,6 @@ GOODS_PAYMENT_METHODS: dict[str, tuple[str, ...]] = {
     Delivery.PICKUP: ("card", "station_cash"),
 }
 
-#: The error code of each goods payment another delivery allows but this one does not
-#: (`check_method_fits_delivery`; every such pair has one).
-MISFIT_CODES: dict[tuple[str, str], str] = {
-    (PaymentMethod.COD, Delivery.PICKUP): "cod_not_for_pickup",
-    (PaymentMethod.STATION_CASH, Delivery.SHIP): "station_cash_not_for_ship",
-}
-
 
 def payment_methods_for(
     *, goods: bool, booking_methods: list[tuple[str, ...]], delivery: str = Delivery.SHIP
@@ -177,8 +170,12 @@ def check_method_fits_delivery(payment_method: str, delivery: str) -> None:
     before anything is written: cash on delivery of a pick-up order (422 `cod_not_for_pickup`), paying at
     the station for a parcel shipped home (422 `station_cash_not_for_ship`: 货到付款 or 到站自提 instead)."""
     offered = {m for methods in GOODS_PAYMENT_METHODS.values() for m in methods}
-    if payment_method in offered and payment_method not in GOODS_PAYMENT_METHODS[delivery]:
-        raise ValidationError(MISFIT_CODES[(payment_method, delivery)], fields={"payment_method": "not_for_delivery"})
+    if payment_method not in offered or payment_method in GOODS_PAYMENT_METHODS[delivery]:
+        return
+    misfit = {"payment_method": "not_for_delivery"}
+    if delivery == Delivery.PICKUP:  # 货到付款: paid at the door of a parcel shipped home
+        raise ValidationError("cod_not_for_pickup", fields=misfit)
+    raise ValidationError("station_cash_not_for_ship", fields=misfit)  # 到站点付款: a pick-up's
 
 
 def _validate_bookings(req: PlacementRequest) -> None:
