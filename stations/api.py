@@ -440,7 +440,8 @@ def remit_station_cash(station_id: int, body: RemittanceBody):
 )
 def correct_station_cash(station_id: int, body: CorrectionBody):
     """An error put right: a signed `correction` entry with its reason (required), in the book of
-    `date` (default the open day); a closed day answers 409 `cash_day_closed`. Returns that day's book."""
+    `date` (default the open day); a closed day answers 409 `cash_day_closed`, a negative amount larger
+    than the cash in hand 409 `correction_exceeds_cash`. Returns that day's book."""
     station = _own_station(station_id)
     entry = cash.correct(
         station.id, body.amount_fen, reason=body.reason, actor=api_user(), now=now_utc(), day=body.date

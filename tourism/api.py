@@ -549,7 +549,8 @@ def remit_host_cash(body: RemittanceBody):
 )
 def correct_host_cash(body: CorrectionBody):
     """An error in the host's till put right: a signed `correction` entry with its reason (required), in
-    the book of `date` (default the open day); a closed day answers 409 `cash_day_closed`."""
+    the book of `date` (default the open day); a closed day answers 409 `cash_day_closed`, a negative
+    amount larger than the cash in hand 409 `correction_exceeds_cash`."""
     host_id = api_user().id  # roles=(HOST,): the caller's own till
     entry = cash.correct(
         host_id, body.amount_fen, reason=body.reason, actor=api_user(), now=now_utc(), day=body.date, till=HOST_TILL

@@ -486,13 +486,16 @@ def cash_note(text: str | None, *, field: str = "reason") -> str:
     return note
 
 
-def _check_in_hand(till: Till, owner_id: int, taken_fen: int) -> None:
-    """Cash taken out of the till cannot be more than the book says is in it."""
+def _check_in_hand(till: Till, owner_id: int, taken_fen: int, *, correction: bool = False) -> None:
+    """Cash taken out of the till cannot be more than the book says is in it (the till never holds less
+    than nothing): a remittance's `remittance_exceeds_cash`, a correction's `correction_exceeds_cash`."""
     in_hand = cash_in_hand(till, owner_id)
-    if in_hand - taken_fen < 0:
-        raise Conflict(
-            "remittance_exceeds_cash", in_hand=format_yuan(in_hand), fields={"amount_fen": "above cash in hand"}
-        )
+    if in_hand - taken_fen >= 0:
+        return
+    fields = {"amount_fen": "above cash in hand"}
+    if correction:
+        raise Conflict("correction_exceeds_cash", in_hand=format_yuan(in_hand), fields=fields)
+    raise Conflict("remittance_exceeds_cash", in_hand=format_yuan(in_hand), fields=fields)
 
 
 def _check_remittance(amount: int) -> None:
@@ -510,8 +513,9 @@ def _check_correction(amount: int, reason: str) -> None:
 def check_move(owner_id: int, kind: str, amount_fen: int, *, reason: str = "", till: Till = STATION_TILL) -> None:
     """Raise what `remit` (kind 'remittance') or `correct` (any other kind) would refuse with this amount
     and reason — a remittance not above zero or above the cash in hand, a correction of zero or without
-    its reason — so that a page asks no confirmation of an entry that cannot be written; they check
-    again (the cash in hand under the till's lock)."""
+    its reason, a correction lowering the book by more than the cash in hand — so that a page asks no
+    confirmation of an entry that cannot be written; they check again (the cash in hand under the till's
+    lock)."""
     amount = _amount(amount_fen)
     if kind == "remittance":
         cash_note(reason)
@@ -519,6 +523,8 @@ def check_move(owner_id: int, kind: str, amount_fen: int, *, reason: str = "", t
         _check_in_hand(till, owner_id, amount)
     else:
         _check_correction(amount, cash_note(reason))
+        if amount < 0:
+            _check_in_hand(till, owner_id, -amount, correction=True)
 
 
 def remit(
@@ -559,10 +565,15 @@ def correct(
     day: date | None = None,
     till: Till = STATION_TILL,
 ):
-    """A signed correction with its reason (into `day`'s book if given and still open)."""
+    """A signed correction with its reason (into `day`'s book if given and still open); one that lowers
+    the book cannot take more than is in hand (409 `correction_exceeds_cash`: the till never holds less
+    than nothing)."""
     amount = _amount(amount_fen)
     reason = cash_note(reason)
     _check_correction(amount, reason)
+    if amount < 0:
+        lock_till(till, station_id)  # the cash in hand read under the till's lock, as write_entry reads it
+        _check_in_hand(till, station_id, -amount, correction=True)
     return write_entry(till, station_id, till.correction, amount, actor=actor, now=now, day=day, reason=reason)
 
 

@@ -385,6 +385,9 @@ def test_cashbook_api_for_the_station_operator_only(db, world, now, client, api_
 
 
 def test_cash_page_closes_the_day_and_records_remittances(db, world, now, client, auth):
+    # a negative correction takes from the cash in hand: the till holds some first
+    cash.correct(world.a.station.id, 200, reason="备用金", actor=None, now=now_utc())
+    commit()
     auth.login(world.a.operator)
     today = local_date(now)
     response = client.post(
@@ -405,7 +408,7 @@ def test_cash_page_closes_the_day_and_records_remittances(db, world, now, client
     assert response.status_code == 422  # the page again, "abc" in its box
     assert 'value="abc"' in response.get_data(as_text=True)
     kinds = [(e.kind, e.amount_fen) for e in _entries(db)]
-    assert kinds == [("correction", -150)]
+    assert kinds == [("correction", 200), ("correction", -150)]
     day = kinds and _entries(db)[0].business_date
     client.post("/station/cash/close", data={"confirm": "1", "day": day.isoformat(), "counted": "0", "note": "补记"})
     assert db.session.scalar(sa.select(CashClose.counted_fen)) == 0
@@ -774,3 +777,38 @@ def test_a_refused_hand_over_shows_the_counter_form_again_with_the_code_and_cash
     # the page asked again afresh (GET) holds nothing typed
     fresh = client.get(f"/station/shipments/{shipment.code}").get_data(as_text=True)
     assert f'value="{wrong}"' not in fresh and 'value="66.66"' not in fresh
+
+
+def test_a_correction_taking_more_than_the_cash_in_hand_is_refused_and_writes_nothing(
+    db, world, now, client, auth, api_token
+):
+    """更正 -¥1,000.00 on a till whose book holds ¥5.00 was written (the book then said -¥995.00 in hand):
+    a correction that lowers the book cannot take more than is in it, as a remittance cannot — refused
+    before the confirmation and after it, on the page and in the API, nothing written; the whole of it
+    may be corrected away."""
+    station_id = world.a.station.id
+    cash.correct(station_id, 500, reason="备用金", actor=None, now=now)
+    commit()
+    headers = api_token(world.a.operator)
+    auth.login(world.a.operator)
+    for confirm in ({}, {"confirm": "1"}):
+        refused = client.post(
+            "/station/cash/entries",
+            data={
+                **confirm,
+                "kind": "correction",
+                "amount": "-1000",
+                "reason": "点错",
+                "form_token": new_form_token(),
+            },
+            follow_redirects=True,
+        )
+        page = refused.get_data(as_text=True)
+        assert "减少的更正不能超过手中现金（账面 ¥5.00），更正后现金不能为负" in page, confirm
+        assert 'name="confirm" value="1"' not in page
+    url = f"/api/v1/stations/{station_id}/cashbook/corrections"
+    response = client.post(url, json={"amount_fen": -501, "reason": "点错"}, headers=headers)
+    assert response.status_code == 409 and response.json["error"]["code"] == "correction_exceeds_cash"
+    assert [(e.kind, e.amount_fen) for e in _entries(db)] == [("correction", 500)]
+    response = client.post(url, json={"amount_fen": -500, "reason": "备用金退回"}, headers=headers)
+    assert response.status_code == 201 and response.json["expected_fen"] == 0
