@@ -49,6 +49,8 @@ def book_page(
     close's or move's own form, so that what was typed is shown again. `day_url(day)`: the till's page of
     another day; with it, a closed day from today on names the open day where the cash taken or paid out
     since goes (`cash.open_day`: a refund approved, a guest checked in after the close), with its link.
+    `settled_by`: the later closed day whose count settled this open day (`cash.closed_after`): no close
+    is offered then, the page says why.
     `move_to`: the day a remittance or correction posted from this page goes into (`cash.open_day`, the
     API's rule for an entry without a date), or None where the page offers no such form: it is offered on
     a day still open up to today and on the pages from today to the open day, so that cash handed over
@@ -63,6 +65,7 @@ def book_page(
     return dict(
         day=day,
         book=book,
+        settled_by=None if book.closed else cash.closed_after(owner_id, day, till=till),
         later=later,
         move_to=open_day if offered else None,
         today=today,

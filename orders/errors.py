@@ -50,6 +50,9 @@ MESSAGES = {
     "cash_paid_at_the_door": N_("货到付款的订单由送货人在送达时向收货人收款，不能在站点柜台提前确认收款"),
     "cash_day_closed": N_("%(day)s 的现金账已日结"),
     "cash_day_closed_no_change": N_("%(day)s 的现金账已日结，不能再更改"),
+    "cash_later_day_closed": N_(
+        "%(later)s 已日结（清点的是当时手中的全部现金），之前 %(day)s 的现金账不能再日结或记账"
+    ),
     "cash_refund_not_found": N_("没有这笔现金退款"),
     "cash_held_by_host": N_("到店付款的现金在接待户手中，不能在此退款"),
     "cash_not_received": N_("应收现金 %(due)s：收齐后在「收到现金」填写 %(due)s 再交付（找给顾客的零钱不算在内）"),

@@ -173,6 +173,25 @@ def is_closed(station_id: int, day: date, *, till: Till = STATION_TILL) -> bool:
     )
 
 
+def closed_after(owner_id: int, day: date, *, till: Till = STATION_TILL) -> date | None:
+    """The first day after `day` whose book is closed, if any. Its close counted the whole till, so the
+    books before it are settled by it: a close or an entry there would change the opening balance of a
+    closed book after its count (the closed day's 期初 + 收支 no longer its 账面应有)."""
+    return db.session.scalar(
+        sa.select(sa.func.min(till.close.business_date)).where(
+            till.close_owner() == owner_id, till.close.business_date > day
+        )
+    )
+
+
+def _check_not_settled(till: Till, owner_id: int, day: date) -> None:
+    later = closed_after(owner_id, day, till=till)
+    if later is not None:
+        raise Conflict(
+            "cash_later_day_closed", later=later.isoformat(), day=day.isoformat(), fields={"date": "closed after"}
+        )
+
+
 def open_day(station_id: int, now: datetime, *, till: Till = STATION_TILL) -> date:
     """Today's Beijing date, or the first day after it whose book is not closed yet."""
     day = local_date(now)
@@ -309,6 +328,8 @@ def write_entry(
         day = open_day(owner_id, now, till=till)
     elif is_closed(owner_id, day, till=till):
         raise CashDayClosed("cash_day_closed", day=day.isoformat())  # the documented code (docs/MONEY.md)
+    else:
+        _check_not_settled(till, owner_id, day)
     entry = till.entry(
         business_date=day,
         kind=str(kind),
@@ -581,7 +602,7 @@ def check_close(
     station_id: int, day: date, *, counted_fen: int, note: str = "", now: datetime, till: Till = STATION_TILL
 ) -> DayBook:
     """Raise what `close_day` would refuse with this count and note (a negative count, a day still to
-    come, a day already closed, a difference without a reason), so that a page asks no confirmation of
+    come, a day already closed or settled by a later day's close, a difference without a reason), so that a page asks no confirmation of
     a close that cannot be made; `close_day` checks again under the till's lock. Returns the day's book."""
     counted = _amount(counted_fen, "counted_fen")
     note = cash_note(note, field="note")
@@ -591,6 +612,7 @@ def check_close(
         raise ValidationError("close_future_day", fields={"date": "future"})
     if is_closed(station_id, day, till=till):
         raise CashDayClosed("cash_day_closed", day=day.isoformat())
+    _check_not_settled(till, station_id, day)
     book = day_book(station_id, day, till=till)
     if counted != book.expected_fen and not note:
         raise ValidationError(

@@ -229,3 +229,39 @@ def test_the_host_desk_shows_a_corrections_reason_under_its_own_heading_not_the_
     table = table[: table.index("</table>")]
     assert re.findall(r"<th[^>]*>([^<]*)</th>", table) == ["日期", "类型", "预订号", "金额", "说明"]
     assert re.findall(r"<td[^>]*>([^<]*)</td>", table)[1:] == ["更正", "", "¥5.00", "找零"]
+
+
+def test_a_day_before_a_closed_day_is_settled_by_it_and_neither_closes_nor_takes_entries(db, client, auth, api_token):
+    """The host's cash of 12-02 (a guest's ¥150.00, that day left open) and of today were counted at today's
+    日结 (¥300.00); closing 12-02 afterwards with ¥100.00 counted wrote its -¥50.00 difference into 12-02,
+    so today's closed book read 期初 ¥100.00 + ¥150.00 against 账面应有 ¥300.00, and the next day opened
+    with ¥250.00 though ¥300.00 was counted. The later close settles the days before it: their close and a
+    dated entry are refused (409 `cash_later_day_closed`, naming both days), on the page and in the API;
+    the page offers no close there and says why; nothing is written."""
+    host = make_user(role="host")
+    now = now_utc()
+    today = local_date(now)
+    earlier = now - timedelta(days=5)
+    for when in (earlier, now):
+        booking = _arrival(host, when)
+        check_in_booking(booking, booking.confirmation_code, actor=host, now=when, cash_received_fen=15000)
+    cash.close_day(host.id, today, counted_fen=30000, actor=host, now=now, till=HOST_TILL)
+    commit()
+    before = _kinds(host.id)
+    day = local_date(earlier).isoformat()
+    headers = api_token(host)
+    auth.login(host)
+    page = client.get(f"/host/cash?date={day}").get_data(as_text=True)
+    settled = f"{today.isoformat()} 已日结（清点的是当时手中的全部现金），之前 {day} 的现金账不能再日结或记账"
+    assert settled in page and "/host/cash/close" not in page  # no close offered, the reason said
+    for confirm in ({}, {"confirm": "1"}):
+        refused = client.post("/host/cash/close", data={**confirm, "day": day, "counted": "100", "note": "少了"})
+        assert refused.status_code == 409 and settled in refused.get_data(as_text=True)
+    response = client.post(
+        "/api/v1/host/cashbook/corrections", json={"amount_fen": -5000, "reason": "少了", "date": day}, headers=headers
+    )
+    assert response.status_code == 409 and response.json["error"]["code"] == "cash_later_day_closed"
+    assert _kinds(host.id) == before
+    assert HostCashClose.query.filter_by(host_id=host.id).count() == 1
+    book = cash.day_book(host.id, today, till=HOST_TILL)
+    assert book.opening_fen + book.in_fen + book.out_fen == book.expected_fen == 30000
