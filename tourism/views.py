@@ -109,6 +109,8 @@ bp = Blueprint("tourism", __name__)
 
 KIND_PATHS = {"stays": ListingKind.STAY, "experiences": ListingKind.EXPERIENCE, "tickets": ListingKind.TICKET}
 MAX_STAY_DAYS = 366
+#: how many months before or after this one a calendar shows (`_month_arg`)
+MAX_CALENDAR_MONTHS = 24
 
 
 def _int_arg(name: str, *, maximum: int = 2**31) -> int | None:
@@ -122,10 +124,23 @@ def _month_arg(today: date) -> tuple[int, int, int]:
     if asked is None:
         return today.year, today.month, status
     year, month = asked
-    if abs((year - today.year) * 12 + month - today.month) > 24:
+    if abs((year - today.year) * 12 + month - today.month) > MAX_CALENDAR_MONTHS:
         flash(_("月份超出范围（前后 24 个月以内）；%(instead)s", instead=_("已显示本月")), "error")
         return today.year, today.month, 422
     return year, month, 200
+
+
+def _neighbour_months(year: int, month: int, today: date) -> tuple[str | None, str | None]:
+    """The calendar's ‹ 上月 and 下月 › months ("YYYY-MM"), None past the 24 months `_month_arg` shows:
+    the edge month's page offers no link into a month that page would refuse (422)."""
+
+    def shifted(step: int) -> str | None:
+        index = year * 12 + month - 1 + step
+        if abs(index - (today.year * 12 + today.month - 1)) > MAX_CALENDAR_MONTHS:
+            return None
+        return f"{index // 12}-{index % 12 + 1:02d}"
+
+    return shifted(-1), shifted(1)
 
 
 def _calendar_status(status: int, month_status: int) -> int:
@@ -266,8 +281,7 @@ def _render_listing(listing, form, status=200):
         ]
         if form.checkin.data and not form.session_id.data:  # a day tapped on the calendar: its first session
             form.session_id.data = next((s.id for s in sessions if s.session_date == form.checkin.data), None)
-    prev_month = (date(year, month, 1) - timedelta(days=1)).strftime("%Y-%m")
-    next_month = end.strftime("%Y-%m")
+    prev_month, next_month = _neighbour_months(year, month, today)
 
     households = households_linked([listing.id]).get(listing.id, 0)
     # the dates tapped on the calendar (or carried from the search page) and what they cost
@@ -611,8 +625,8 @@ def _render_host_listing(listing, form, status=200):
         form=form,
         bookings=listing_bookings(listing, start, end),
         month_label=f"{year}-{month:02d}",
-        prev_month=(date(year, month, 1) - timedelta(days=1)).strftime("%Y-%m"),
-        next_month=end.strftime("%Y-%m"),
+        prev_month=_neighbour_months(year, month, today)[0],
+        next_month=_neighbour_months(year, month, today)[1],
         today=today,
         no_show_allowed=partial(no_show_allowed, now=now),
         methods=payment_methods(listing),

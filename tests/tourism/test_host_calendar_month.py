@@ -95,3 +95,26 @@ def test_a_bookings_actions_land_back_on_the_month_looked_at(client, db, auth):
     _on_month(client, canceled.headers["Location"], month)
     again = client.post(cancel, data={"confirm": "1"})  # canceled already
     _on_month(client, again.headers["Location"], month)
+
+
+def _shift(today: date, months: int) -> str:
+    index = today.year * 12 + today.month - 1 + months
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+def test_the_edge_months_calendar_links_to_no_month_it_would_refuse(client, db, auth):
+    """A calendar shows 24 months before and after this one; the 24th month's ‹ 上月 (and the other edge's
+    下月 ›) led to a month answered 422 月份超出范围 — on the host's calendar and on the public listing page.
+    The edge month now offers no link past it; the month inside keeps both."""
+    host = make_user(role="host")
+    listing = make_listing(host=host)
+    commit()
+    today = local_date(now_utc())
+    auth.login(host)
+    for base in (f"/host/listings/{listing.id}", f"/listings/{listing.id}"):
+        for edge, outside, inside in ((-24, -25, -23), (24, 25, 23)):
+            page = client.get(f"{base}?month={_shift(today, edge)}", follow_redirects=True).get_data(as_text=True)
+            assert f"<strong>{_shift(today, edge)}</strong>" in page, base
+            assert f"month={_shift(today, outside)}" not in page, (base, edge)
+            assert f"month={_shift(today, inside)}" in page, (base, edge)
+        assert client.get(f"{base}?month={_shift(today, 25)}", follow_redirects=True).status_code == 422
