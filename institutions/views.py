@@ -803,6 +803,7 @@ def statement_page(organisation_id: int):
         is_period=is_period,
         me=orgs.membership(organisation.id, current_user),
         can_set_budget=statements.can_set_budget(organisation, current_user),
+        years=(statements.MIN_YEAR, statements.MAX_YEAR),
     ), status
 
 
@@ -826,7 +827,11 @@ def statement_xlsx(organisation_id: int):
 @role_required("county")
 def county_report():
     year, status = _year(instead=_("已显示今年的统计"))
-    return render_template("institutions/county_report.html", report=statements.county_report(year)), status
+    return render_template(
+        "institutions/county_report.html",
+        report=statements.county_report(year),
+        years=(statements.MIN_YEAR, statements.MAX_YEAR),
+    ), status
 
 
 # --- quote requests (询价) ------------------------------------------------------------------------

@@ -186,3 +186,23 @@ def test_a_period_typed_wrong_is_said_and_the_year_shown(app, db, query, said):
     assert said in page and "已显示全年对账单" in page
     assert f"对账单 · {local_date(now_utc()).year}" in page
     assert web.get(f"/organisations/{organisation.id}/statement.xlsx?{query}").status_code == 400
+
+
+def test_the_first_and_last_years_link_to_no_year_their_page_refuses(app, db):
+    """Statements and the county's report are kept for 2016 to 2100; the 2016 page linked to 2015 (and 2100's to
+    2101), answered 422 with this year instead. The edge year now offers no link past it; a year inside keeps both."""
+    organisation, _buyer, approver, _viewer, _rice, _eggs = organisation_with_products()
+    county = make_user(role="county")
+    commit()
+    for email, url in (
+        (approver.email, f"/organisations/{organisation.id}/statement"),
+        (county.email, "/county/organisations/report"),
+    ):
+        web = app.test_client()
+        web.post("/login", data={"email": email, "password": "password123"})
+        for year, outside, inside in ((2016, 2015, 2017), (2100, 2101, 2099)):
+            res = web.get(f"{url}?year={year}")
+            page = res.get_data(as_text=True)
+            assert res.status_code == 200, (url, year)
+            assert f"year={outside}" not in page and f"year={inside}" in page, (url, year)
+        assert web.get(f"{url}?year=2015").status_code == 422
