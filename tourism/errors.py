@@ -61,6 +61,7 @@ MESSAGES = {
     "date_in_past": N_("日期不能早于今天"),
     "day_closed": N_("%(day)s 休息，不接待预订，请改选日期"),
     "dates_booked": N_("这些日期已有预订，不能关闭：%(bookings)s。请先与客人联系并取消预订。"),
+    "dates_checked_in": N_("这些日期有客人已入住，不能关闭：%(bookings)s。"),
     "end_not_after_start": N_("结束日期必须晚于开始日期"),
     "free_cancel_days_out_of_range": N_("免费取消天数须在 0 到 %(n)s 之间"),
     "guests_at_least_one": N_("人数不能小于 1"),

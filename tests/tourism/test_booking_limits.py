@@ -311,6 +311,34 @@ def test_host_cancel_from_the_listing_page(client, db, auth):
 # --- closures over booked dates (#19.5) -----------------------------------------------------------
 
 
+def test_closing_a_day_of_guests_already_staying_does_not_ask_to_cancel_them(db, client, auth):
+    """关闭 on today, whose only booking's guests were checked in, said 这些日期已有预订…请先与客人联系并取消预订:
+    a stay under way is not canceled. It now says the guests are staying (409 `dates_checked_in`), nothing
+    closed; with a booking still to arrive it asks to cancel as before."""
+    from tourism.services.booking import check_in_booking
+
+    host = make_user(role="host")
+    listing = make_listing(host=host, units=2, pay_on_arrival=True, price_fen=15000)
+    now = now_utc()
+    today = local_date(now)
+    staying = book_listing(_stay(listing, today), user=make_user(), now=now)
+    check_in_booking(staying, staying.confirmation_code, actor=host, now=now, cash_received_fen=15000)
+    commit()
+    auth.login(host)
+    day = {"start": today.isoformat(), "end": today.isoformat(), "reason": "维修"}
+    for confirm in ({}, {"confirm": "1"}):
+        refused = client.post(f"/host/listings/{listing.id}/close", data={**day, **confirm})
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 409 and f"这些日期有客人已入住，不能关闭：{staying.code}" in page
+        assert "取消预订" not in page.split("这些日期有客人已入住")[1].split("</")[0]
+    arriving = book_listing(_stay(listing, today), user=make_user(), now=now)
+    commit()
+    refused = client.post(f"/host/listings/{listing.id}/close", data=day)
+    assert refused.status_code == 409 and "请先与客人联系并取消预订" in refused.get_data(as_text=True)
+    assert arriving.code in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Closure)) == 0
+
+
 def test_closing_dates_with_confirmed_bookings_is_refused_with_the_bookings_listed(db, now):
     listing = make_listing(units=2, pay_on_arrival=True)
     booked = book_listing(_stay(listing, TODAY + timedelta(days=4), nights=2), user=make_user(), now=now)

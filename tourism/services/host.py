@@ -138,7 +138,8 @@ def listing_bookings(listing: Listing, start: date, end: date) -> list[Booking]:
 
 def check_closable(listing: Listing, days: list[date], *, now: datetime) -> None:
     """Refuse closing these dates: a past date (422 `close_past_date`), or a date a booking holds (409
-    `dates_booked`, naming them). `close_dates` asks it under the unit types' locks; a page may ask it
+    `dates_booked`, naming them, which asks to cancel them first; `dates_checked_in` when every one of them is
+    a guest already staying, who is not to be canceled). `close_dates` asks it under the unit types' locks; a page may ask it
     first, so that its confirmation step is not shown for a closure that would be refused."""
     today = local_date(now)
     if any(d < today for d in days):
@@ -150,7 +151,10 @@ def check_closable(listing: Listing, days: list[date], *, now: datetime) -> None
         listed = "、".join(bracketed(b.code, f"{b.check_in_date:%m-%d}–{b.check_out_date:%m-%d}") for b in booked[:10])
         if len(booked) > 10:
             listed += " …"
-        raise Conflict("dates_booked", bookings=listed, fields={"closed_date": [b.code for b in booked]})
+        fields = {"closed_date": [b.code for b in booked]}
+        if all(b.status == BookingStatus.CHECKED_IN for b in booked):  # guests staying: nothing to cancel
+            raise Conflict("dates_checked_in", bookings=listed, fields=fields)
+        raise Conflict("dates_booked", bookings=listed, fields=fields)
 
 
 def closed_days(listing: Listing, days: list[date]) -> set[date]:
