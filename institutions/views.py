@@ -743,17 +743,19 @@ def set_budget(organisation_id: int):
     if not statements.can_set_budget(organisation, current_user):
         abort(403)
     year = request.form.get("year", "")
+    # back to the statement of the year the form was for (its own year, 2027's budget set in 2026), refused or not
+    back = url_for(".statement_page", organisation_id=organisation.id, year=year if _is_year(year) else None)
     try:
         budget_fen = parse_yuan(request.form.get("budget", "")[:20])
         # a percentage with 2 decimals, x100; "30%" as typed under a label that says (%) reads as 30
         reserved_bps = parse_yuan(request.form.get("reserved_pct", "")[:10].strip().rstrip("%％").strip())
     except MoneyError:
         flash(_("请填写正确的预算金额和预留比例"), "error")
-        return redirect(url_for(".statement_page", organisation_id=organisation.id), 303)
+        return redirect(back, 303)
     with flash_domain_errors():
         statements.set_budget(
             organisation,
-            year=int(year) if year.isdigit() and len(year) == 4 else 0,
+            year=int(year) if _is_year(year) else 0,
             budget_fen=budget_fen,
             reserved_bps=reserved_bps,
             actor=current_user,
@@ -761,7 +763,11 @@ def set_budget(organisation_id: int):
         )
         commit()
         flash(_("预算已保存"), "success")
-    return redirect(url_for(".statement_page", organisation_id=organisation.id, year=year), 303)
+    return redirect(back, 303)
+
+
+def _is_year(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) == 4
 
 
 def _statement(organisation):

@@ -195,3 +195,23 @@ def test_a_year_typed_wrong_into_the_url_is_said_on_the_page_which_shows_this_ye
         r.status_code == 422
         and "Year “abc” is not valid: expected a year (YYYY) between 2016 and 2100; showing" in r.get_data(as_text=True)
     )
+
+
+def test_a_budget_typed_wrong_for_next_year_is_said_on_next_years_statement(app, db):
+    """The budget form of 2027's statement (planned in 2026) with an amount that is none: the refusal is said on
+    2027's statement, its form still for 2027 — never this year's, where the amount typed again would set this
+    year's budget."""
+    organisation, _buyer, approver, _viewer, _rice, _eggs = organisation_with_products()
+    next_year = local_date(now_utc()).year + 1
+    client = app.test_client()
+    client.post("/login", data={"email": approver.email, "password": "password123"})
+    for budget, pct in (("1e9", "30"), ("-5", "30"), ("50000.555", "30"), ("50000", "abc")):
+        r = client.post(
+            f"/organisations/{organisation.id}/budget",
+            data={"year": str(next_year), "budget": budget, "reserved_pct": pct},
+        )
+        assert r.status_code == 303 and r.headers["Location"].endswith(f"statement?year={next_year}"), budget
+        page = client.get(r.headers["Location"]).get_data(as_text=True)
+        assert "请填写正确的预算金额和预留比例" in page and f"对账单 · {next_year}" in page
+        assert f'name="year" value="{next_year}"' in page
+    assert not _db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "organisation.budget"))
