@@ -206,3 +206,22 @@ def test_the_first_and_last_years_link_to_no_year_their_page_refuses(app, db):
             assert res.status_code == 200, (url, year)
             assert f"year={outside}" not in page and f"year={inside}" in page, (url, year)
         assert web.get(f"{url}?year=2015").status_code == 422
+
+
+def test_a_period_statement_says_its_purchases_are_the_periods_not_the_years_share_done(app, db, api_token, client):
+    """A month's statement beside the year's budget: its purchases are 本期采购, never 已采购 · 完成 x% of the year's
+    reserved share (a month's orders said as the year's progress); the year's statement keeps 完成. The budget
+    form says which year it sets."""
+    organisation, buyer, approver, _viewer, rice, eggs = organisation_with_products()
+    approved_purchase(client, api_token, organisation, buyer, approver, rice, eggs)
+    year = local_date(now_utc()).year
+    web = app.test_client()
+    web.post("/login", data={"email": approver.email, "password": "password123"})
+    web.post(f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "1000", "reserved_pct": "50"})
+    today = local_date(now_utc())
+    start = today.replace(day=1).isoformat()
+    page = web.get(f"/organisations/{organisation.id}/statement?from={start}&to={today}").get_data(as_text=True)
+    assert "本期采购" in page and "已采购" not in page and "完成" not in page
+    assert f"设置 {year} 年度预算" in page
+    page = web.get(f"/organisations/{organisation.id}/statement?year={year}").get_data(as_text=True)
+    assert "已采购" in page and "完成" in page and "本期采购" not in page

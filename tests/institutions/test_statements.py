@@ -72,7 +72,7 @@ def test_the_statement_page_sets_the_budget_and_downloads_as_xlsx_with_text_neve
     client = app.test_client()
     client.post("/login", data={"email": approver.email, "password": "password123"})
     page = client.get(f"/organisations/{organisation.id}/statement?year={year}").get_data(as_text=True)
-    assert "设置年度预算" in page and "未设置" in page
+    assert f"设置 {year} 年度预算" in page and "未设置" in page
     r = client.post(
         f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "50000", "reserved_pct": "30.5"}
     )
