@@ -458,8 +458,8 @@ def new_purchase(organisation_id: int):
     shows the form again, as typed, offering what was found."""
     organisation = orgs.get_visible_organisation(organisation_id, current_user)
     member = orgs.membership(organisation.id, current_user)
-    if member is None or member.role != MemberRole.BUYER:
-        abort(403)
+    if member is None or member.role != MemberRole.BUYER:  # a viewer or an approver, from a link: said why
+        abort(403, _("只有本单位的采购员能新建采购单：请单位管理员在成员里把你设为采购员。"))
     form = _purchase_form()
     quote = _accepted_quote(organisation.id)
     if request.method == "GET":

@@ -360,3 +360,19 @@ def test_the_purchase_pages_speak_english_too(app, db):
         f"/organisations/{organisation.id}/statement",
     ):
         assert chinese_ui_on_en(page_text_nodes(client.get(url).get_data(as_text=True)), data) == [], url
+
+
+def test_a_viewer_following_a_purchase_form_link_is_told_why_not_and_nothing_is_made(app, db):
+    """A viewer (or an approver) opening 新建采购单 from a colleague's link, or posting it: a 403 that says only
+    the organisation's buyers build purchases and who can make them one — not the bare 您没有权限 dead end."""
+    organisation, _buyer, approver, viewer, rice, eggs = organisation_with_products()
+    for member in (viewer, approver):
+        web = app.test_client()
+        web.post("/login", data={"email": member.email, "password": "password123"})
+        for r in (
+            web.get(f"/organisations/{organisation.id}/purchases/new?product={rice.id}"),
+            web.post(f"/organisations/{organisation.id}/purchases/new", data=purchase_form(rice, eggs)),
+        ):
+            assert r.status_code == 403
+            assert "只有本单位的采购员能新建采购单" in r.get_data(as_text=True), member.email
+    assert _db.session.scalar(sa.select(sa.func.count(Purchase.id))) == 0
