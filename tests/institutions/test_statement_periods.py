@@ -217,7 +217,9 @@ def test_a_period_statement_says_its_purchases_are_the_periods_not_the_years_sha
     year = local_date(now_utc()).year
     web = app.test_client()
     web.post("/login", data={"email": approver.email, "password": "password123"})
-    web.post(f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "1000", "reserved_pct": "50"})
+    web.post(
+        f"/organisations/{organisation.id}/budget", data={"year": str(year), "budget": "1000", "reserved_pct": "50"}
+    )
     today = local_date(now_utc())
     start = today.replace(day=1).isoformat()
     page = web.get(f"/organisations/{organisation.id}/statement?from={start}&to={today}").get_data(as_text=True)

@@ -214,4 +214,6 @@ def test_a_budget_typed_wrong_for_next_year_is_said_on_next_years_statement(app,
         page = client.get(r.headers["Location"]).get_data(as_text=True)
         assert "请填写正确的预算金额和预留比例" in page and f"对账单 · {next_year}" in page
         assert f'name="year" value="{next_year}"' in page
-    assert not _db.session.scalar(sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "organisation.budget"))
+    assert not _db.session.scalar(
+        sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "organisation.budget")
+    )
