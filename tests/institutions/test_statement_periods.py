@@ -227,3 +227,26 @@ def test_a_period_statement_says_its_purchases_are_the_periods_not_the_years_sha
     assert f"设置 {year} 年度预算" in page
     page = web.get(f"/organisations/{organisation.id}/statement?year={year}").get_data(as_text=True)
     assert "已采购" in page and "完成" in page and "本期采购" not in page
+
+
+def test_a_period_over_two_years_says_so_never_budget_not_set(app, db, api_token, client):
+    """December to January with both years' budgets set: the page says the period spans two years and links each
+    year's statement, never 未设置 (not set) for budgets that are set, and offers no budget form (which would set
+    the first year's from empty fields)."""
+    organisation, _buyer, approver, _viewer, _rice, _eggs = organisation_with_products()
+    year = local_date(now_utc()).year
+    web = app.test_client()
+    web.post("/login", data={"email": approver.email, "password": "password123"})
+    for y in (year - 1, year):
+        web.post(
+            f"/organisations/{organisation.id}/budget", data={"year": str(y), "budget": "1000", "reserved_pct": "50"}
+        )
+    r = web.get(f"/organisations/{organisation.id}/statement?from={year - 1}-12-01&to={year}-01-31")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "未设置" not in page and "本期跨两个年度" in page
+    assert f"statement?year={year - 1}" in page and f"statement?year={year}" in page
+    assert "/budget" not in page and "年度预算</h2>" not in page
+    page = web.get(f"/organisations/{organisation.id}/statement?from={year}-01-01&to={year}-01-31").get_data(
+        as_text=True
+    )
+    assert "¥1,000.00" in page and "本期跨两个年度" not in page and f"设置 {year} 年度预算" in page
